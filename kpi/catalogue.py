@@ -1,0 +1,668 @@
+"""The project file (kpi.toml): datasets, plan priorities and the KPI catalogue, as data.
+
+Loading validates everything and reports every problem at once, each naming the file, the line,
+the KPI or dataset id and the key at fault. Filters and value expressions are SQL expressions
+that Polars evaluates; they are checked against each dataset's declared columns here, so a typo
+fails at load time rather than half way through a report.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from kpi.errors import ConfigError
+from kpi.periods import Month, Window
+
+PROJECT_FILE = "kpi.toml"
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class Kind(StrEnum):
+    COUNT = "count"
+    SUM = "sum"
+    RATE = "rate"
+    WITHIN = "within"
+    MEAN = "mean"
+    MEDIAN = "median"
+    PERCENTILE = "percentile"
+    SNAPSHOT = "snapshot"
+    RATIO_OF_RATES = "ratio_of_rates"
+    PER_1000 = "per_1000"
+    WEIGHTED_SCORE = "weighted_score"
+
+
+class Better(StrEnum):
+    HIGHER = "higher"
+    LOWER = "lower"
+    NEUTRAL = "neutral"
+
+
+class Unit(StrEnum):
+    COUNT = "count"
+    PERCENT = "percent"
+    SECONDS = "seconds"
+    DAYS = "days"
+    RATIO = "ratio"
+    SCORE = "score"
+    PER_1000 = "per_1000"
+    GBP = "gbp"
+    NUMBER = "number"
+
+
+class Status(StrEnum):
+    LIVE = "live"
+    IN_DEVELOPMENT = "in_development"
+
+
+class ColumnType(StrEnum):
+    STR = "str"
+    INT = "int"
+    FLOAT = "float"
+    BOOL = "bool"
+    DATE = "date"
+    DATETIME = "datetime"
+    MONTH = "month"
+
+
+# Which keys each kind needs and allows, beyond the keys every KPI has. Adding a kind is adding
+# a row here and its aggregation in engine.py; nothing else branches on kind names.
+KIND_KEYS: dict[Kind, tuple[frozenset[str], frozenset[str]]] = {
+    Kind.COUNT: (frozenset(), frozenset({"value"})),
+    Kind.SUM: (frozenset({"value"}), frozenset()),
+    Kind.RATE: (frozenset(), frozenset({"numerator", "denominator", "numerator_kpi",
+                                        "denominator_kpi"})),
+    Kind.WITHIN: (frozenset({"value", "threshold"}), frozenset()),
+    Kind.MEAN: (frozenset({"value"}), frozenset()),
+    Kind.MEDIAN: (frozenset({"value"}), frozenset()),
+    Kind.PERCENTILE: (frozenset({"value", "percentile"}), frozenset()),
+    Kind.SNAPSHOT: (frozenset(), frozenset({"value", "numerator", "denominator"})),
+    Kind.RATIO_OF_RATES: (frozenset({"numerator", "denominator", "populations"}), frozenset()),
+    Kind.PER_1000: (frozenset({"population"}), frozenset({"value"})),
+    Kind.WEIGHTED_SCORE: (frozenset({"weights", "weight_key"}), frozenset()),
+}
+COMMON_KEYS = frozenset({
+    "id", "title", "priority", "kind", "dataset", "filter", "unit", "better", "stable_band",
+    "baseline", "lag", "status", "breakdowns", "notes", "multiplier", "hidden", "components",
+    "description",
+})
+DEFAULT_UNITS = {
+    Kind.RATE: Unit.PERCENT, Kind.WITHIN: Unit.PERCENT, Kind.RATIO_OF_RATES: Unit.RATIO,
+    Kind.PER_1000: Unit.PER_1000, Kind.WEIGHTED_SCORE: Unit.SCORE,
+}
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: ColumnType
+    sources: tuple[str, ...] = ()
+    required: bool = True
+    min: float | None = None
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    id: str
+    date: str
+    columns: tuple[ColumnSpec, ...]
+    unique: str | None = None
+    description: str = ""
+    sources: tuple[str, ...] = ()  # default extract files (globs, relative to the project)
+
+    def column(self, name: str) -> ColumnSpec | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class Priority:
+    id: str
+    title: str
+    order: int
+
+
+@dataclass(frozen=True)
+class KpiDef:
+    id: str
+    title: str
+    priority: str
+    kind: Kind
+    unit: Unit
+    better: Better
+    dataset: str | None = None
+    filter: str | None = None
+    value: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    numerator_kpi: str | None = None
+    denominator_kpi: str | None = None
+    threshold: float | None = None
+    percentile: float | None = None
+    population: str | None = None
+    populations: tuple[str, str] | None = None
+    weights: str | None = None
+    weight_key: str | None = None
+    multiplier: float = 1.0
+    stable_band: float = 0.0
+    baseline: str | None = None  # "YE YYYY-MM", "AT YYYY-MM" or "yoy"
+    lag: int = 0
+    status: Status = Status.LIVE
+    breakdowns: tuple[str, ...] = ()
+    components: tuple[str, ...] = ()
+    hidden: bool = False
+    notes: str = ""
+    description: str = ""
+
+    @property
+    def is_snapshot(self) -> bool:
+        return self.kind == Kind.SNAPSHOT
+
+    @property
+    def is_derived(self) -> bool:
+        """A rate of two other KPIs (which may come from different datasets)."""
+        return self.numerator_kpi is not None
+
+
+@dataclass(frozen=True)
+class Check:
+    """A reconciliation: the parts declared must sum to the total (within a tolerance)."""
+
+    id: str
+    title: str
+    total: str
+    parts: tuple[str, ...]
+    tolerance: float = 0.0
+
+
+@dataclass(frozen=True)
+class Project:
+    path: Path  # the kpi.toml file
+    name: str
+    data_dir: Path
+    baseline_end: Month
+    snapshot_baseline: Month
+    populations: dict[str, float]
+    datasets: dict[str, DatasetSpec]
+    priorities: tuple[Priority, ...]
+    kpis: tuple[KpiDef, ...]
+    checks: tuple[Check, ...] = ()
+    bundled: bool = False
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def kpi(self, kpi_id: str) -> KpiDef | None:
+        return next((k for k in self.kpis if k.id == kpi_id), None)
+
+    def priority(self, priority_id: str) -> Priority | None:
+        return next((p for p in self.priorities if p.id == priority_id), None)
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the project file, which must stay inside the project folder."""
+        root = self.root.resolve()
+        resolved = (root / relative).resolve()
+        if root != resolved and root not in resolved.parents:
+            raise ConfigError(f"{self.path}: path '{relative}' leaves the project folder")
+        return resolved
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding the project
+
+
+def bundled_project_dir() -> Path:
+    """The West Midlands sample shipped with the package (wheel) or beside it (checkout)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_bundled" / "west-midlands",
+                      here.parent / "datasets" / "west-midlands"):
+        if (candidate / PROJECT_FILE).is_file():
+            return candidate
+    raise ConfigError("the bundled sample project is missing from this installation",
+                      hint="reinstall kpi, or pass --project")
+
+
+def find_project_file(explicit: str | os.PathLike[str] | None = None,
+                      cwd: Path | None = None) -> tuple[Path, bool]:
+    """Locate kpi.toml: --project / KPI_PROJECT, then the working directory and its parents,
+    then the bundled sample. Returns (path, is_bundled)."""
+    if explicit:
+        path = Path(explicit)
+        if path.is_dir():
+            path = path / PROJECT_FILE
+        if not path.is_file():
+            raise ConfigError(f"no project file at {path}",
+                              hint="pass a folder holding kpi.toml, or run 'kpi init'")
+        return path, False
+    start = (cwd or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / PROJECT_FILE).is_file():
+            return folder / PROJECT_FILE, False
+    return bundled_project_dir() / PROJECT_FILE, True
+
+
+def load_project(explicit: str | os.PathLike[str] | None = None,
+                 cwd: Path | None = None) -> Project:
+    path, bundled = find_project_file(explicit, cwd)
+    project = parse_project_file(path, bundled=bundled)
+    return project
+
+
+def parse_project_file(path: Path, *, bundled: bool = False) -> Project:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the project file ({exc})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: TOML syntax error: {exc}",
+                          hint="fix the line named; strings need quotes") from None
+    problems = _Problems(path, text)
+    project = _build_project(raw, path, problems, bundled)
+    problems.raise_if_any()
+    assert project is not None
+    return project
+
+
+def validate_project_file(path: Path) -> list[str]:
+    """Every problem in a project file, one line each (empty when it is valid)."""
+    try:
+        parse_project_file(path)
+    except ConfigError as exc:
+        return exc.message.split("\n")
+    return []
+
+
+class _Problems:
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.lines = text.splitlines()
+        self.items: list[str] = []
+
+    def line_of(self, *needles: str) -> int | None:
+        """Best-effort line number: the first line holding the first needle, searching on from
+        there for the next one (e.g. a KPI's id, then the key)."""
+        start = 0
+        found = None
+        for needle in needles:
+            if needle is None:
+                continue
+            pattern = re.compile(needle)
+            for number in range(start, len(self.lines)):
+                if pattern.search(self.lines[number]):
+                    found = start = number
+                    break
+            else:
+                return found + 1 if found is not None else None
+        return found + 1 if found is not None else None
+
+    def add(self, where: str, key: str | None, message: str, *needles: str) -> None:
+        line = self.line_of(*needles) if needles else None
+        location = f"{self.path}" + (f":{line}" if line else "")
+        subject = where + (f", key '{key}'" if key else "")
+        self.items.append(f"{location}: {subject}: {message}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            count = len(self.items)
+            raise ConfigError("\n".join(self.items),
+                              hint=f"{count} problem{'s' if count > 1 else ''} in the project file")
+
+
+def _kpi_needles(kpi_id: str, key: str | None = None) -> tuple[str, ...]:
+    needles = (rf'^\s*id\s*=\s*"{re.escape(kpi_id)}"',)
+    return needles + ((rf"^\s*{re.escape(key)}\s*=",) if key else ())
+
+
+def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
+                   bundled: bool) -> Project | None:
+    meta = raw.get("project", {})
+    if not isinstance(meta, dict):
+        problems.add("[project]", None, "must be a table", r"^\s*project\s*=")
+        meta = {}
+    unknown = set(raw) - {"project", "population", "datasets", "priorities", "kpis", "checks"}
+    for key in sorted(unknown):
+        problems.add("top level", key, "unknown section", rf"^\[+{re.escape(key)}")
+
+    def month_of(key: str, default: str) -> Month:
+        try:
+            return Month.parse(str(meta.get(key, default)), what=f"project.{key}")
+        except Exception as exc:  # UsageError: report as a configuration problem
+            problems.add("[project]", key, str(exc), rf"^\s*{key}\s*=")
+            return Month.parse(default)
+
+    baseline_end = month_of("baseline", "2024-03")
+    snapshot_baseline = month_of("snapshot_baseline", str(baseline_end + 1))
+
+    populations: dict[str, float] = {}
+    for name, value in (raw.get("population") or {}).items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            problems.add("[population]", name, "must be a positive number",
+                         rf"^\s*{re.escape(name)}\s*=")
+        else:
+            populations[name] = float(value)
+
+    datasets = _build_datasets(raw.get("datasets") or {}, problems)
+    priorities = _build_priorities(raw.get("priorities") or [], problems)
+    kpis = _build_kpis(raw.get("kpis") or [], problems, datasets,
+                       {p.id for p in priorities}, populations)
+    checks = _build_checks(raw.get("checks") or [], problems, {k.id for k in kpis})
+
+    root = path.parent
+    data = str(meta.get("data", "data"))
+    data_dir = (root / data).resolve()
+    if bundled:
+        data_dir = _bundled_store_dir()
+    return Project(
+        path=path, name=str(meta.get("name", root.name)), data_dir=data_dir,
+        baseline_end=baseline_end, snapshot_baseline=snapshot_baseline, populations=populations,
+        datasets=datasets, priorities=tuple(sorted(priorities, key=lambda p: p.order)),
+        kpis=tuple(kpis), checks=tuple(checks), bundled=bundled, raw=raw,
+    )
+
+
+def _bundled_store_dir() -> Path:
+    """The bundled sample's store is built on first use in a user cache folder, because the
+    package folder may be read-only."""
+    from kpi import __version__
+
+    base = os.environ.get("KPI_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    cache = Path(base) if base else Path.home() / ".cache"
+    if not os.environ.get("KPI_CACHE_DIR"):
+        cache = cache / "kpi"
+    return cache / f"west-midlands-sample-{__version__}"
+
+
+def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
+    datasets: dict[str, DatasetSpec] = {}
+    if not isinstance(raw, dict):
+        problems.add("[datasets]", None, "must be a table of datasets", r"datasets")
+        return datasets
+    for ds_id, spec in raw.items():
+        where = f"dataset '{ds_id}'"
+        needle = rf"^\[datasets\.{re.escape(ds_id)}\]"
+        if not ID_PATTERN.match(ds_id):
+            problems.add(where, None, "ids are lower case letters, digits and _", needle)
+            continue
+        if not isinstance(spec, dict):
+            problems.add(where, None, "must be a table", needle)
+            continue
+        for key in sorted(set(spec) - {"date", "columns", "unique", "description", "sources"}):
+            problems.add(where, key, "unknown key", needle, rf"^\s*{re.escape(key)}\s*=")
+        columns: list[ColumnSpec] = []
+        for name, col in (spec.get("columns") or {}).items():
+            col_table = col if isinstance(col, dict) else {"type": col}
+            try:
+                ctype = ColumnType(col_table.get("type"))
+            except ValueError:
+                problems.add(where, f"columns.{name}",
+                             f"type must be one of {', '.join(t.value for t in ColumnType)}",
+                             needle, rf"^\s*{re.escape(name)}\s*=")
+                continue
+            sources = col_table.get("from", [])
+            sources = (sources,) if isinstance(sources, str) else tuple(sources)
+            columns.append(ColumnSpec(name=name, type=ctype, sources=sources,
+                                      required=bool(col_table.get("required", True)),
+                                      min=col_table.get("min")))
+        if not columns:
+            problems.add(where, "columns", "declare at least the date column", needle)
+            continue
+        date = spec.get("date")
+        date_col = next((c for c in columns if c.name == date), None)
+        if date_col is None:
+            problems.add(where, "date", f"'{date}' is not one of its columns", needle,
+                         r"^\s*date\s*=")
+        elif date_col.type not in (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH):
+            problems.add(where, "date", f"column '{date}' must be of type date, datetime or month",
+                         needle, r"^\s*date\s*=")
+        unique = spec.get("unique")
+        if unique is not None and not any(c.name == unique for c in columns):
+            problems.add(where, "unique", f"'{unique}' is not one of its columns", needle,
+                         r"^\s*unique\s*=")
+        datasets[ds_id] = DatasetSpec(id=ds_id, date=str(date), columns=tuple(columns),
+                                      unique=unique, description=str(spec.get("description", "")),
+                                      sources=tuple(spec.get("sources", ())))
+    return datasets
+
+
+def _build_priorities(raw: Any, problems: _Problems) -> list[Priority]:
+    priorities: list[Priority] = []
+    seen: set[str] = set()
+    for number, item in enumerate(raw if isinstance(raw, list) else []):
+        pid = item.get("id") if isinstance(item, dict) else None
+        where = f"priority '{pid}'" if pid else f"priority #{number + 1}"
+        needle = rf'^\s*id\s*=\s*"{re.escape(str(pid))}"'
+        if not pid or not isinstance(pid, str) or not ID_PATTERN.match(pid):
+            problems.add(where, "id", "needs an id of lower case letters, digits and _")
+            continue
+        if pid in seen:
+            problems.add(where, "id", "is declared twice", needle)
+            continue
+        seen.add(pid)
+        title, order = item.get("title"), item.get("order", number + 1)
+        if not isinstance(title, str) or not title:
+            problems.add(where, "title", "is required", needle)
+        if not isinstance(order, int):
+            problems.add(where, "order", "must be an integer", needle)
+            order = number + 1
+        priorities.append(Priority(id=pid, title=str(title), order=order))
+    return priorities
+
+
+def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
+                priority_ids: set[str], populations: dict[str, float]) -> list[KpiDef]:
+    kpis: list[KpiDef] = []
+    seen: set[str] = set()
+    for number, item in enumerate(raw if isinstance(raw, list) else []):
+        kid = item.get("id") if isinstance(item, dict) else None
+        where = f"KPI '{kid}'" if kid else f"KPI #{number + 1}"
+        if not isinstance(kid, str) or not ID_PATTERN.match(kid):
+            problems.add(where, "id", "needs an id of lower case letters, digits and _")
+            continue
+
+        def bad(key: str | None, message: str, kid: str = kid, where: str = where) -> None:
+            problems.add(where, key, message, *_kpi_needles(kid, key))
+
+        if kid in seen:
+            bad("id", "is declared twice")
+            continue
+        seen.add(kid)
+        kpi = _build_kpi(item, bad, datasets, priority_ids, populations)
+        if kpi is not None:
+            kpis.append(kpi)
+    known = {k.id: k for k in kpis}
+    for kpi in kpis:
+        for key in ("numerator_kpi", "denominator_kpi"):
+            ref = getattr(kpi, key)
+            if ref is not None and (ref not in known or known[ref].is_derived):
+                problems.add(f"KPI '{kpi.id}'", key,
+                             f"'{ref}' is not a KPI computed from a dataset",
+                             *_kpi_needles(kpi.id, key))
+        for ref in kpi.components:
+            if ref not in known:
+                problems.add(f"KPI '{kpi.id}'", "components", f"'{ref}' is not a KPI",
+                             *_kpi_needles(kpi.id, "components"))
+    return kpis
+
+
+def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
+               priority_ids: set[str], populations: dict[str, float]) -> KpiDef | None:
+    try:
+        kind = Kind(item.get("kind"))
+    except ValueError:
+        bad("kind", f"must be one of {', '.join(k.value for k in Kind)}")
+        return None
+    required, optional = KIND_KEYS[kind]
+    status_text = item.get("status", "live")
+    try:
+        status = Status(status_text)
+    except ValueError:
+        bad("status", "must be 'live' or 'in_development'")
+        return None
+    live = status == Status.LIVE
+    for key in sorted(set(item) - COMMON_KEYS - required - optional - {"percentile"}):
+        bad(key, f"is not a key of a {kind.value} KPI")
+    if live:
+        for key in sorted(required - set(item)):
+            bad(key, f"is required for a {kind.value} KPI")
+    for key in ("title", "priority"):
+        if not isinstance(item.get(key), str) or not item.get(key):
+            bad(key, "is required")
+    if item.get("priority") and item["priority"] not in priority_ids:
+        bad("priority", f"'{item['priority']}' is not a declared priority")
+    try:
+        unit = Unit(item.get("unit", DEFAULT_UNITS.get(kind, Unit.COUNT)))
+    except ValueError:
+        bad("unit", f"must be one of {', '.join(u.value for u in Unit)}")
+        unit = Unit.COUNT
+    if kind == Kind.SNAPSHOT and "numerator" in item and "unit" not in item:
+        unit = Unit.PERCENT
+    try:
+        better = Better(item.get("better", "neutral"))
+    except ValueError:
+        bad("better", "must be 'higher', 'lower' or 'neutral'")
+        better = Better.NEUTRAL
+
+    derived = kind == Kind.RATE and ("numerator_kpi" in item or "denominator_kpi" in item)
+    dataset_id = item.get("dataset")
+    dataset = datasets.get(dataset_id) if dataset_id else None
+    if live and derived:
+        if not ("numerator_kpi" in item and "denominator_kpi" in item):
+            bad("numerator_kpi", "a rate of KPIs needs both numerator_kpi and denominator_kpi")
+        if dataset_id:
+            bad("dataset", "a rate of two KPIs takes its data from them, not from a dataset")
+    elif live:
+        if not dataset_id:
+            bad("dataset", "is required")
+        elif dataset is None:
+            bad("dataset", f"'{dataset_id}' is not a declared dataset")
+        if kind == Kind.RATE and "numerator" not in item:
+            bad("numerator", "is required for a rate (or give numerator_kpi and denominator_kpi)")
+
+    if dataset is not None:
+        for key in ("filter", "value", "numerator", "denominator"):
+            if key in item:
+                message = _check_expression(item[key], dataset, boolean=key == "filter")
+                if message:
+                    bad(key, message)
+        for col in item.get("breakdowns", []):
+            if dataset.column(col) is None:
+                bad("breakdowns", f"'{col}' is not a column of dataset '{dataset.id}'")
+        if "weight_key" in item and dataset.column(item["weight_key"]) is None:
+            bad("weight_key", f"'{item['weight_key']}' is not a column of dataset '{dataset.id}'")
+
+    populations_pair = item.get("populations")
+    if populations_pair is not None:
+        if not (isinstance(populations_pair, list) and len(populations_pair) == 2):
+            bad("populations", "must be [group, reference]")
+            populations_pair = None
+        else:
+            for name in populations_pair:
+                if name not in populations:
+                    bad("populations", f"'{name}' is not in [population]")
+    if "population" in item and item["population"] not in populations:
+        bad("population", f"'{item['population']}' is not in [population]")
+    baseline = item.get("baseline")
+    if baseline is not None and baseline != "yoy":
+        try:
+            Window.parse(baseline)
+        except Exception:
+            bad("baseline", "must be 'YE YYYY-MM', 'AT YYYY-MM' or 'yoy'")
+            baseline = None
+    numbers = {}
+    for key, default in (("stable_band", 0.0), ("multiplier", 1.0), ("lag", 0),
+                         ("threshold", None), ("percentile", None)):
+        value = item.get(key, default)
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+            bad(key, "must be a number")
+            value = default
+        numbers[key] = value
+    if numbers["lag"] is not None and (numbers["lag"] < 0 or int(numbers["lag"]) != numbers["lag"]):
+        bad("lag", "must be a whole number of months, 0 or more")
+    if numbers["percentile"] is not None and not 0 < numbers["percentile"] < 100:
+        bad("percentile", "must be between 0 and 100")
+
+    return KpiDef(
+        id=item["id"], title=str(item.get("title", "")), priority=str(item.get("priority", "")),
+        kind=kind, unit=unit, better=better, dataset=dataset_id if not derived else None,
+        filter=item.get("filter"), value=item.get("value"), numerator=item.get("numerator"),
+        denominator=item.get("denominator"), numerator_kpi=item.get("numerator_kpi"),
+        denominator_kpi=item.get("denominator_kpi"), threshold=numbers["threshold"],
+        percentile=numbers["percentile"], population=item.get("population"),
+        populations=tuple(populations_pair) if populations_pair else None,
+        weights=item.get("weights"), weight_key=item.get("weight_key"),
+        multiplier=float(numbers["multiplier"]), stable_band=float(numbers["stable_band"]),
+        baseline=baseline, lag=int(numbers["lag"] or 0), status=status,
+        breakdowns=tuple(item.get("breakdowns", [])), components=tuple(item.get("components", [])),
+        hidden=bool(item.get("hidden", False)), notes=str(item.get("notes", "")),
+        description=str(item.get("description", "")),
+    )
+
+
+def _build_checks(raw: Any, problems: _Problems, kpi_ids: set[str]) -> list[Check]:
+    checks = []
+    for number, item in enumerate(raw if isinstance(raw, list) else []):
+        cid = item.get("id") if isinstance(item, dict) else None
+        where = f"check '{cid}'" if cid else f"check #{number + 1}"
+        needles = (rf'^\s*id\s*=\s*"{re.escape(str(cid))}"',)
+        if not isinstance(cid, str) or not ID_PATTERN.match(cid):
+            problems.add(where, "id", "needs an id of lower case letters, digits and _")
+            continue
+        refs = [item.get("total"), *item.get("parts", [])]
+        for ref in refs:
+            if ref not in kpi_ids:
+                problems.add(where, "total/parts", f"'{ref}' is not a KPI", *needles)
+        if len(item.get("parts", [])) < 2:
+            problems.add(where, "parts", "name at least two KPIs", *needles)
+        checks.append(Check(id=cid, title=str(item.get("title", cid)), total=str(item.get("total")),
+                            parts=tuple(item.get("parts", [])),
+                            tolerance=float(item.get("tolerance", 0.0))))
+    return checks
+
+
+_POLARS_TYPES: dict[ColumnType, str] = {
+    ColumnType.STR: "String", ColumnType.INT: "Int64", ColumnType.FLOAT: "Float64",
+    ColumnType.BOOL: "Boolean", ColumnType.DATE: "Date", ColumnType.DATETIME: "Datetime",
+    ColumnType.MONTH: "Date",
+}
+
+
+def polars_schema(dataset: DatasetSpec) -> dict[str, Any]:
+    """The stored schema of a dataset: its declared columns plus the month partition."""
+    import polars as pl
+
+    schema: dict[str, Any] = {}
+    for col in dataset.columns:
+        dtype = getattr(pl, _POLARS_TYPES[col.type])
+        schema[col.name] = pl.Datetime("us") if col.type == ColumnType.DATETIME else dtype
+    schema["month"] = pl.String
+    return schema
+
+
+def _check_expression(text: Any, dataset: DatasetSpec, *, boolean: bool) -> str | None:
+    """Why an SQL expression is unusable on a dataset, or None when it is fine."""
+    import polars as pl
+
+    if not isinstance(text, str) or not text.strip():
+        return "must be a non-empty SQL expression"
+    try:
+        expr = pl.sql_expr(text)
+        empty = pl.LazyFrame(schema=polars_schema(dataset))
+        schema = empty.select(expr.alias("x")).collect_schema()
+    except pl.exceptions.ColumnNotFoundError as exc:
+        missing = re.search(r'column "([^"]+)"', str(exc))
+        name = missing.group(1) if missing else "?"
+        return f"refers to '{name}', which is not a column of dataset '{dataset.id}'"
+    except Exception as exc:  # SQL syntax or type errors from Polars
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"is not a valid SQL expression ({first})"
+    if boolean and schema["x"] != pl.Boolean:
+        return f"must be a true/false condition, not {schema['x']}"
+    return None

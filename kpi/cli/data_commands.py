@@ -1,0 +1,104 @@
+"""kpi ingest and kpi datasets: loading extracts and seeing what is stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kpi.cli import (
+    FormatOpt,
+    OutputOpt,
+    State,
+    _emit,
+    _project,
+    _stdout_console,
+    app,
+    handled,
+    note,
+)
+from kpi.render import Format
+
+
+@app.command()
+@handled
+def ingest(
+    dataset: Annotated[str, typer.Argument(help="Dataset id, as declared in kpi.toml.")],
+    files: Annotated[list[str] | None, typer.Argument(
+        help="CSV or Parquet extracts (globs allowed). Default: the dataset's sources.")] = None,
+    skip_bad_rows: Annotated[bool, typer.Option(
+        "--skip-bad-rows", help="Load the good rows and write the bad ones to a quarantine "
+                                "file, instead of rejecting the file.")] = False,
+    quarantine: Annotated[Path | None, typer.Option(
+        "--quarantine", help="Where --skip-bad-rows writes rejected rows.")] = None,
+) -> None:
+    """Load extracts into a dataset, replacing the months they cover (atomic, versioned)."""
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    project = load_project(State.project)
+    result = load(project, dataset, files, skip_bad_rows=skip_bad_rows, quarantine=quarantine)
+    for warning in result.warnings:
+        note(f"Warning: {warning}")
+    months = result.months
+    span = f"{months[0]}..{months[-1]}" if len(months) > 1 else months[0]
+    note(f"Loaded {result.rows:,} rows into '{dataset}' ({len(months)} month(s), {span}); "
+         f"version {result.version}")
+    if result.rejected:
+        note(f"Rejected {result.rejected:,} bad rows; written to {result.quarantine}")
+
+
+@app.command()
+@handled
+def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None:
+    """The project's datasets: rows, first and last month, and missing months."""
+    import json
+
+    from kpi import store
+
+    project = _project()
+    rows = []
+    for spec in project.datasets.values():
+        row: dict[str, Any] = {"dataset": spec.id, "rows": 0, "first": None, "last": None,
+                               "missing": [], "version": None}
+        if store.exists(project, spec.id):
+            months = store.months(project, spec.id)
+            count = store.scan(project, spec.id).select("month").collect().height
+            row.update(rows=count, version=store.current_version(project, spec.id))
+            if months:
+                present = set(months)
+                span = range(months[0].index, months[-1].index + 1)
+                row.update(first=str(months[0]), last=str(months[-1]),
+                           missing=[str(m) for m in (type(months[0])(i) for i in span)
+                                    if m not in present])
+        rows.append(row)
+    if format == Format.JSON:
+        _emit(json.dumps(rows, indent=2) + "\n", output)
+        return
+    if format in (Format.CSV, Format.MARKDOWN):
+        sep = "," if format == Format.CSV else " | "
+        head = ["dataset", "rows", "first", "last", "missing", "version"]
+        lines = [sep.join(head)]
+        if format == Format.MARKDOWN:
+            lines = ["| " + lines[0] + " |", "|" + "---|" * len(head)]
+        for r in rows:
+            cells = [r["dataset"], str(r["rows"]), r["first"] or "", r["last"] or "",
+                     " ".join(r["missing"]), "" if r["version"] is None else str(r["version"])]
+            line = sep.join(cells)
+            lines.append("| " + line + " |" if format == Format.MARKDOWN else line)
+        _emit("\n".join(lines) + "\n", output)
+        return
+    from rich.table import Table
+
+    console, plain = _stdout_console()
+    table = Table(box=None if plain else __import__("rich.box").box.SIMPLE_HEAD)
+    for name in ("Dataset", "Rows", "First", "Last", "Missing months", "Version"):
+        table.add_column(name, justify="right" if name in ("Rows", "Version") else "left")
+    for r in rows:
+        missing = ", ".join(r["missing"][:6]) + (" ..." if len(r["missing"]) > 6 else "")
+        table.add_row(r["dataset"], f"{r['rows']:,}", r["first"] or "—", r["last"] or "—",
+                      missing or "none", "—" if r["version"] is None else str(r["version"]))
+    console.print(table)
+
+

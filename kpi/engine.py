@@ -1,0 +1,478 @@
+"""The engine: catalogue and stored data in, results out. It never prints and never exits.
+
+Every KPI kind is a small recipe (`KINDS`): the additive or order-statistic components to
+aggregate over the rows a KPI's filter selects, and how to turn them into the KPI's value. For
+each dataset the engine gathers every (KPI, window, component) it needs and evaluates them all
+in one lazy Polars query, so a dataset is scanned once however many KPIs read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+
+from kpi import store
+from kpi.catalogue import Better, Kind, KpiDef, Project, Status, Unit
+from kpi.errors import ConfigError, DataError
+from kpi.periods import Comparison, Month, Window, comparison_window, current_window
+from kpi.store import AsOf
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A KPI's value over one window, with the counts behind it where it has them."""
+
+    window: Window
+    value: float | None
+    numerator: float | None = None
+    denominator: float | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    absolute: float | None
+    percent: float | None
+    points: float | None
+
+
+class Outcome:
+    """Status words (a str so JSON and CSV carry them as they are)."""
+
+    IMPROVING = "improving"
+    DETERIORATING = "deteriorating"
+    STABLE = "stable"
+    CHANGED = "changed"  # a direction-less KPI (better = neutral) moved beyond its band
+    IN_DEVELOPMENT = "in_development"
+    NO_DATA = "no_data"
+
+
+@dataclass(frozen=True)
+class KpiResult:
+    kpi: KpiDef
+    status: str
+    current: Measured | None
+    comparison: Measured | None
+    change: Change | None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    period: Month
+    comparison: Comparison
+    results: tuple[KpiResult, ...]
+    versions: dict[str, int]  # dataset id -> table version the figures were computed from
+
+    def result(self, kpi_id: str) -> KpiResult | None:
+        return next((r for r in self.results if r.kpi.id == kpi_id), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Kinds: components to aggregate, and the value made from them
+
+
+@dataclass(frozen=True)
+class Recipe:
+    components: Callable[[KpiDef, pl.Expr], dict[str, pl.Expr]]
+    value: Callable[[KpiDef, dict[str, float | None], Project], float | None]
+    additive: bool = True  # components are sums, so windows can be built from monthly parts
+
+
+def _sql(text: str) -> pl.Expr:
+    return pl.sql_expr(text)
+
+
+def _amount(kpi: KpiDef, expression: str | None, rows: pl.Expr) -> pl.Expr:
+    """Sum of an expression over the selected rows; the number of rows when there is none."""
+    if expression is None:
+        return rows.cast(pl.Int64).sum()
+    return pl.when(rows).then(_sql(expression)).sum()  # a condition sums to its count of true
+
+
+def _count_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
+    return {"n": _amount(kpi, kpi.value, rows)}
+
+
+def _rate_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
+    return {"num": _amount(kpi, kpi.numerator, rows),
+            "den": _amount(kpi, kpi.denominator, rows)}
+
+
+def _within_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
+    value = _sql(kpi.value)
+    return {"num": (rows & (value <= kpi.threshold)).cast(pl.Int64).sum(),
+            "den": rows.cast(pl.Int64).sum()}
+
+
+def _mean_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
+    value = _sql(kpi.value).cast(pl.Float64)
+    return {"num": pl.when(rows).then(value).sum(),
+            "den": (rows & value.is_not_null()).cast(pl.Int64).sum()}
+
+
+def _order_parts(statistic: str) -> Callable[[KpiDef, pl.Expr], dict[str, pl.Expr]]:
+    def parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
+        value = _sql(kpi.value).cast(pl.Float64).filter(rows)
+        if statistic == "median":
+            return {"stat": value.median(), "den": value.count()}
+        return {"stat": value.quantile(kpi.percentile / 100, "linear"), "den": value.count()}
+    return parts
+
+
+def _weighted_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
+    return {"n": pl.when(rows).then(pl.col(_weight_column(kpi))).sum()}
+
+
+def _ratio(num: float | None, den: float | None, scale: float = 1.0) -> float | None:
+    if num is None or den is None or den == 0:
+        return None
+    return num / den * scale
+
+
+def _population(project: Project, name: str) -> float:
+    return project.populations[name]
+
+
+RECIPES: dict[Kind, Recipe] = {
+    Kind.COUNT: Recipe(_count_parts, lambda k, c, p: c["n"]),
+    Kind.SUM: Recipe(_count_parts, lambda k, c, p: c["n"]),
+    Kind.RATE: Recipe(_rate_parts, lambda k, c, p: _ratio(c["num"], c["den"], 100.0)),
+    Kind.WITHIN: Recipe(_within_parts, lambda k, c, p: _ratio(c["num"], c["den"], 100.0)),
+    Kind.MEAN: Recipe(_mean_parts, lambda k, c, p: _ratio(c["num"], c["den"])),
+    Kind.MEDIAN: Recipe(_order_parts("median"),
+                        lambda k, c, p: c["stat"] if c["den"] else None, additive=False),
+    Kind.PERCENTILE: Recipe(_order_parts("percentile"),
+                            lambda k, c, p: c["stat"] if c["den"] else None, additive=False),
+    Kind.SNAPSHOT: Recipe(
+        lambda k, rows: _rate_parts(k, rows) if k.numerator else _count_parts(k, rows),
+        lambda k, c, p: _ratio(c["num"], c["den"], 100.0) if k.numerator else c["n"]),
+    Kind.RATIO_OF_RATES: Recipe(
+        _rate_parts,
+        lambda k, c, p: _ratio(_ratio(c["num"], _population(p, k.populations[0])),
+                               _ratio(c["den"], _population(p, k.populations[1])))),
+    Kind.PER_1000: Recipe(_count_parts,
+                          lambda k, c, p: _ratio(c["n"], _population(p, k.population), 1000.0)),
+    Kind.WEIGHTED_SCORE: Recipe(_weighted_parts, lambda k, c, p: c["n"]),
+}
+
+
+def _weight_column(kpi: KpiDef) -> str:
+    return f"__weight_{kpi.id}"
+
+
+@cache
+def _read_weights(path: Path) -> pl.DataFrame:
+    try:
+        frame = pl.read_csv(path, infer_schema=False)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise ConfigError(f"{path}: cannot read the weights file ({exc})") from None
+    if frame.width < 2:
+        raise ConfigError(f"{path}: a weights file needs two columns, key and weight")
+    key, weight = frame.columns[:2]
+    typed = frame.select(pl.col(key).alias("key"),
+                         pl.col(weight).str.strip_chars().cast(pl.Float64, strict=False)
+                         .alias("weight"))
+    bad = typed.with_row_index("row", offset=2).filter(pl.col("weight").is_null())
+    if bad.height:
+        raise ConfigError(f"{path}, row {bad['row'][0]}, column '{weight}': expected a number")
+    return typed
+
+
+def components_of(kpi: KpiDef, window: Window | None = None) -> dict[str, pl.Expr]:
+    """The aggregation expressions of a KPI, over one window (or over the whole frame)."""
+    rows = _sql(kpi.filter) if kpi.filter else pl.lit(True)
+    if window is not None:
+        rows = rows & pl.col("month").is_between(pl.lit(str(window.start)), pl.lit(str(window.end)))
+    return RECIPES[kpi.kind].components(kpi, rows.fill_null(False))
+
+
+def value_of(kpi: KpiDef, parts: dict[str, float | None], project: Project) -> float | None:
+    value = RECIPES[kpi.kind].value(kpi, parts, project)
+    if value is None:
+        return None
+    return value * kpi.multiplier if kpi.multiplier != 1.0 else value
+
+
+def prepare(project: Project, dataset_id: str, kpis: Iterable[KpiDef],
+            as_of: AsOf | None = None) -> pl.LazyFrame:
+    """The dataset's lazy scan, with the weight columns weighted-score KPIs need joined on."""
+    frame = store.scan(project, dataset_id, as_of)
+    for kpi in kpis:
+        if kpi.kind == Kind.WEIGHTED_SCORE:
+            weights = _read_weights(project.resolve(kpi.weights))
+            frame = frame.join(
+                weights.lazy().rename({"key": kpi.weight_key, "weight": _weight_column(kpi)}),
+                on=kpi.weight_key, how="left")
+            frame = frame.with_columns(pl.col(_weight_column(kpi)).fill_null(0.0))
+    return frame
+
+
+# ---------------------------------------------------------------------------------------------
+# Windows
+
+
+def baseline_window(project: Project, kpi: KpiDef, current: Window) -> Window:
+    if kpi.baseline == "yoy":
+        return current.shift(-12)
+    if kpi.baseline:
+        return Window.parse(kpi.baseline)
+    if kpi.is_snapshot:
+        return Window.as_at(project.snapshot_baseline)
+    return Window.year_ending(project.baseline_end)
+
+
+def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
+                  available: set[Month]) -> tuple[Window | None, Window | None, str | None]:
+    """The current and comparison windows of a KPI for a period, given the months its data
+    covers. The current window ends at the latest covered month on or before period - lag."""
+    target = period - kpi.lag
+    covered = [m for m in available if m <= target]
+    if not covered:
+        return None, None, f"no data on or before {target}"
+    end = max(covered)
+    current = current_window(end, snapshot=kpi.is_snapshot, vs=vs)
+    missing = [m for m in current.months() if m not in available]
+    if missing:
+        return None, None, (f"{current.label} is incomplete: no data for "
+                            f"{', '.join(str(m) for m in missing[:3])}"
+                            + (" ..." if len(missing) > 3 else ""))
+    base = baseline_window(project, kpi, current)
+    compare = comparison_window(current, vs, base)
+    missing = [m for m in compare.months() if m not in available]
+    if missing:
+        return current, None, (f"comparison {compare.label} is incomplete: no data for "
+                               f"{', '.join(str(m) for m in missing[:3])}"
+                               + (" ..." if len(missing) > 3 else ""))
+    return current, compare, None
+
+
+# ---------------------------------------------------------------------------------------------
+# Changes and status
+
+
+def change_between(kpi: KpiDef, current: float | None, previous: float | None) -> Change | None:
+    if current is None or previous is None:
+        return None
+    diff = current - previous
+    if kpi.unit == Unit.PERCENT:
+        return Change(absolute=None, percent=None, points=diff)
+    if kpi.unit == Unit.RATIO:
+        return Change(absolute=diff, percent=None, points=None)
+    percent = diff / previous * 100 if previous != 0 else None
+    return Change(absolute=diff, percent=percent, points=None)
+
+
+def status_of(kpi: KpiDef, change: Change) -> str:
+    """Direction-aware status. A change inside the KPI's stable band, or one that rounds to
+    nothing at the one decimal place it is shown to, is stable."""
+    if change.points is not None:
+        size = change.points
+    elif change.percent is not None:
+        size = change.percent
+    else:
+        size = change.absolute
+        if kpi.unit != Unit.RATIO and size:  # a rise from zero: no % exists, the sign tells
+            size = float("inf") if size > 0 else float("-inf")
+    if abs(size) <= kpi.stable_band or round(size, 1) == 0:
+        return Outcome.STABLE
+    if kpi.better == Better.NEUTRAL:
+        return Outcome.CHANGED
+    rising_is_good = kpi.better == Better.HIGHER
+    return Outcome.IMPROVING if (size > 0) == rising_is_good else Outcome.DETERIORATING
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation
+
+
+def _dependencies(project: Project, kpis: Iterable[KpiDef]) -> list[KpiDef]:
+    needed: dict[str, KpiDef] = {}
+    for kpi in kpis:
+        needed[kpi.id] = kpi
+        for ref in (kpi.numerator_kpi, kpi.denominator_kpi):
+            if ref:
+                needed[ref] = project.kpi(ref)
+    return list(needed.values())
+
+
+def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
+               versions: dict[str, int]) -> dict[str, set[Month] | str]:
+    """Months each dataset covers, or why it cannot be read."""
+    out: dict[str, set[Month] | str] = {}
+    for dataset_id in sorted(dataset_ids):
+        if not store.exists(project, dataset_id):
+            out[dataset_id] = f"dataset '{dataset_id}' has no data yet"
+            continue
+        try:
+            out[dataset_id] = set(store.months(project, dataset_id, as_of))
+            versions[dataset_id] = store.resolve_version(project, dataset_id, as_of)
+        except DataError as exc:
+            out[dataset_id] = exc.message
+    return out
+
+
+def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELINE,
+             kpis: Iterable[KpiDef] | None = None, as_of: AsOf | None = None) -> Report:
+    """Compute KPIs (default: every visible one) for a period against a comparison."""
+    selected = [k for k in (kpis if kpis is not None else project.kpis) if not k.hidden
+                or kpis is not None]
+    live = [k for k in selected if k.status == Status.LIVE]
+    base_kpis = [k for k in _dependencies(project, live) if not k.is_derived]
+    versions: dict[str, int] = {}
+    available = _available(project, {k.dataset for k in base_kpis}, as_of, versions)
+
+    # Plan every KPI's windows; a rate of two KPIs needs both datasets' months.
+    plans: dict[str, tuple[Window | None, Window | None, str | None]] = {}
+    for kpi in live:
+        sources = ([project.kpi(kpi.numerator_kpi), project.kpi(kpi.denominator_kpi)]
+                   if kpi.is_derived else [kpi])
+        problems = [available[s.dataset] for s in sources if isinstance(available[s.dataset], str)]
+        if problems:
+            plans[kpi.id] = (None, None, problems[0])
+            continue
+        months = set.intersection(*(available[s.dataset] for s in sources))
+        plans[kpi.id] = _plan_windows(project, kpi, period, vs, months)
+
+    # Gather (measure KPI, window) requests per dataset, and evaluate each dataset once.
+    requests: dict[str, dict[tuple[str, Window], KpiDef]] = {}
+    for kpi in live:
+        current, compare, _ = plans[kpi.id]
+        measures = ([project.kpi(kpi.numerator_kpi), project.kpi(kpi.denominator_kpi)]
+                    if kpi.is_derived else [kpi])
+        for window in (w for w in (current, compare) if w is not None):
+            for measure in measures:
+                requests.setdefault(measure.dataset, {})[(measure.id, window)] = measure
+    parts: dict[tuple[str, Window], dict[str, float | None]] = {}
+    for dataset_id, wanted in requests.items():
+        parts.update(_aggregate(project, dataset_id, wanted, as_of))
+
+    results = []
+    for kpi in selected:
+        if kpi.status == Status.IN_DEVELOPMENT:
+            results.append(KpiResult(kpi, Outcome.IN_DEVELOPMENT, None, None, None,
+                                     "in development: no data yet"))
+            continue
+        current, compare, note = plans[kpi.id]
+        cur = _measured(project, kpi, current, parts)
+        cmp = _measured(project, kpi, compare, parts)
+        change = change_between(kpi, cur.value if cur else None, cmp.value if cmp else None)
+        if change is None:
+            note = note or "a value cannot be computed (zero base or no rows)"
+            status = Outcome.NO_DATA
+        else:
+            status = status_of(kpi, change)
+        results.append(KpiResult(kpi, status, cur, cmp, change, note))
+    return Report(period=period, comparison=vs, results=tuple(results), versions=versions)
+
+
+def _aggregate(project: Project, dataset_id: str, wanted: dict[tuple[str, Window], KpiDef],
+               as_of: AsOf | None) -> dict[tuple[str, Window], dict[str, float | None]]:
+    exprs, names = [], {}
+    for number, ((kpi_id, window), kpi) in enumerate(wanted.items()):
+        for part, expr in components_of(kpi, window).items():
+            alias = f"r{number}_{part}"
+            exprs.append(expr.alias(alias))
+            names[alias] = ((kpi_id, window), part)
+    frame = prepare(project, dataset_id, set(wanted.values()), as_of)
+    try:
+        row = frame.select(exprs).collect().row(0, named=True)
+    except pl.exceptions.PolarsError as exc:
+        raise DataError(f"dataset '{dataset_id}': cannot compute its KPIs "
+                        f"({str(exc).strip().splitlines()[0]})",
+                        hint="check the KPI expressions against the stored columns") from None
+    out: dict[tuple[str, Window], dict[str, float | None]] = {}
+    for alias, value in row.items():
+        key, part = names[alias]
+        out.setdefault(key, {})[part] = value
+    return out
+
+
+def _measured(project: Project, kpi: KpiDef, window: Window | None,
+              parts: dict[tuple[str, Window], dict[str, float | None]]) -> Measured | None:
+    if window is None:
+        return None
+    if kpi.is_derived:
+        num = value_of(project.kpi(kpi.numerator_kpi),
+                       parts[(kpi.numerator_kpi, window)], project)
+        den = value_of(project.kpi(kpi.denominator_kpi),
+                       parts[(kpi.denominator_kpi, window)], project)
+        value = _ratio(num, den, 100.0)
+        return Measured(window, value * kpi.multiplier if value is not None else None, num, den)
+    got = parts[(kpi.id, window)]
+    return Measured(window, value_of(kpi, got, project), got.get("num"), got.get("den"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Views: monthly series and breakdowns
+
+
+def monthly_series(project: Project, kpi: KpiDef, end: Month, months: int = 24,
+                   as_of: AsOf | None = None) -> pl.DataFrame:
+    """Monthly values of a KPI for the `months` months ending at `end`, with the rolling
+    12-month value where the kind allows it (columns: month, value, rolling_12)."""
+    if kpi.is_derived:
+        num = monthly_series(project, project.kpi(kpi.numerator_kpi), end, months + 11, as_of)
+        den = monthly_series(project, project.kpi(kpi.denominator_kpi), end, months + 11, as_of)
+        joined = num.join(den, on="month", suffix="_den")
+        frame = joined.select(
+            "month",
+            (pl.col("value") / pl.col("value_den") * 100).alias("value"),
+            (pl.col("value").rolling_sum(12) / pl.col("value_den").rolling_sum(12) * 100)
+            .alias("rolling_12"))
+        return frame.tail(months)
+    start = end - (months - 1) - (11 if RECIPES[kpi.kind].additive else 0)
+    window = Window(current_window(end, snapshot=True, vs=Comparison.BASELINE).kind, start, end)
+    frame = prepare(project, kpi.dataset, [kpi], as_of)
+    parts = components_of(kpi)
+    rows = pl.col("month").is_between(pl.lit(str(window.start)), pl.lit(str(window.end)))
+    grouped = (frame.filter(rows).group_by("month")
+               .agg([e.alias(name) for name, e in parts.items()]).collect())
+    all_months = pl.DataFrame({"month": [str(m) for m in window.months()]})
+    grouped = all_months.join(grouped, on="month", how="left").sort("month")
+    values = [value_of(kpi, row, project) for row in grouped.iter_rows(named=True)]
+    out = grouped.with_columns(pl.Series("value", values, dtype=pl.Float64))
+    if RECIPES[kpi.kind].additive and not kpi.is_snapshot:
+        rolled = grouped.select("month", *[pl.col(n).cast(pl.Float64).rolling_sum(12)
+                                           for n in parts])
+        rolling = [value_of(kpi, row, project) if all(v is not None for v in row.values())
+                   else None for row in rolled.drop("month").iter_rows(named=True)]
+        out = out.with_columns(pl.Series("rolling_12", rolling, dtype=pl.Float64))
+    else:
+        out = out.with_columns(pl.lit(None, dtype=pl.Float64).alias("rolling_12"))
+    return out.select("month", "value", "rolling_12").tail(months)
+
+
+def breakdown(project: Project, kpi: KpiDef, column: str, current: Window,
+              comparison: Window | None, as_of: AsOf | None = None) -> pl.DataFrame:
+    """A KPI split by one column, current and comparison values and change per part
+    (columns: part, current, comparison, absolute, percent, points), largest first."""
+    if kpi.is_derived:
+        raise ConfigError(f"KPI '{kpi.id}' is a rate of two KPIs and has no breakdown")
+    frame = prepare(project, kpi.dataset, [kpi], as_of)
+    aggs = []
+    for tag, window in (("cur", current), ("cmp", comparison)):
+        if window is None:
+            continue
+        aggs += [e.alias(f"{tag}_{name}") for name, e in components_of(kpi, window).items()]
+    grouped = frame.group_by(column).agg(aggs).collect()
+    rows = []
+    for row in grouped.iter_rows(named=True):
+        cur = value_of(kpi, {k[4:]: v for k, v in row.items() if k.startswith("cur_")}, project)
+        cmp = (value_of(kpi, {k[4:]: v for k, v in row.items() if k.startswith("cmp_")}, project)
+               if comparison is not None else None)
+        change = change_between(kpi, cur, cmp)
+        rows.append({"part": row[column], "current": cur, "comparison": cmp,
+                     "absolute": change.absolute if change else None,
+                     "percent": change.percent if change else None,
+                     "points": change.points if change else None})
+    schema = {"part": pl.String, "current": pl.Float64, "comparison": pl.Float64,
+              "absolute": pl.Float64, "percent": pl.Float64, "points": pl.Float64}
+    out = pl.DataFrame(rows, schema=schema, orient="row")
+    return out.sort(["current", "part"], descending=[True, False], nulls_last=True)

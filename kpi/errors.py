@@ -1,0 +1,52 @@
+"""One error root for everything a user can cause, with a documented exit code each.
+
+The engine, the store and the catalogue raise these; only the CLI catches them, prints one line
+and exits. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+# Exit codes, documented in the README and `kpi --help`.
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+EXIT_DATA = 3
+
+
+class KpiError(Exception):
+    """Base of every error a user can cause; carries a hint on how to fix it."""
+
+    exit_code = EXIT_DATA
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(KpiError):
+    """A command-line value is malformed (a period like 2025-13, an unknown option value)."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(KpiError):
+    """kpi.toml is missing, malformed or inconsistent."""
+
+
+class DataError(KpiError):
+    """An extract or a stored table cannot be read, or lacks the data asked for."""
+
+
+def located(path: object, message: str, *, row: int | None = None,
+            column: str | None = None) -> str:
+    """Format 'FILE, row N, column C: message' with whichever parts are known."""
+    parts = [str(path)]
+    if row is not None:
+        parts.append(f"row {row}")
+    if column is not None:
+        parts.append(f"column '{column}'")
+    return ", ".join(parts) + f": {message}"

@@ -1,0 +1,153 @@
+"""Months, windows and comparisons, exactly as SPEC.md defines them.
+
+A month is held as an integer index (year * 12 + month - 1) so that window arithmetic is plain
+integer arithmetic; `Month` wraps it with parsing and labels.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kpi.errors import UsageError
+
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)
+_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    index: int
+
+    @classmethod
+    def of(cls, year: int, month: int) -> Month:
+        return cls(year * 12 + month - 1)
+
+    @classmethod
+    def parse(cls, text: str, *, what: str = "period") -> Month:
+        """Parse 'YYYY-MM'; anything else is a usage error naming the expected form."""
+        match = _PERIOD.match(text.strip()) if isinstance(text, str) else None
+        if not match or not 1 <= int(match.group(2)) <= 12:
+            raise UsageError(
+                f"invalid {what} '{text}': expected a calendar month as YYYY-MM",
+                hint="for example --period 2025-09",
+            )
+        return cls.of(int(match.group(1)), int(match.group(2)))
+
+    @property
+    def year(self) -> int:
+        return self.index // 12
+
+    @property
+    def month(self) -> int:
+        return self.index % 12 + 1
+
+    def __add__(self, months: int) -> Month:
+        return Month(self.index + months)
+
+    def __sub__(self, months: int) -> Month:
+        return Month(self.index - months)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def name(self) -> str:
+        """'September 2025'."""
+        return f"{MONTH_NAMES[self.month - 1]} {self.year}"
+
+    @property
+    def financial_year_start(self) -> Month:
+        """April of the financial year (April to March) this month falls in."""
+        year = self.year if self.month >= 4 else self.year - 1
+        return Month.of(year, 4)
+
+
+class WindowKind(StrEnum):
+    YE = "YE"      # year ending: 12 whole months ending with the month
+    AT = "AT"      # as at: a snapshot at the end of the month
+    FYTD = "FYTD"  # financial year to date: April of the month's financial year to the month
+    FYTD_PRIOR = "FYTD_PRIOR"  # the same months of the previous financial year
+
+
+@dataclass(frozen=True)
+class Window:
+    kind: WindowKind
+    start: Month
+    end: Month
+
+    @classmethod
+    def year_ending(cls, end: Month) -> Window:
+        return cls(WindowKind.YE, end - 11, end)
+
+    @classmethod
+    def as_at(cls, month: Month) -> Window:
+        return cls(WindowKind.AT, month, month)
+
+    @classmethod
+    def fytd(cls, end: Month) -> Window:
+        return cls(WindowKind.FYTD, end.financial_year_start, end)
+
+    @classmethod
+    def parse(cls, text: str) -> Window:
+        """Parse 'YE 2024-03' or 'AT 2024-04' (the figures file's notation)."""
+        kind, _, month = text.strip().partition(" ")
+        if kind not in ("YE", "AT"):
+            raise UsageError(f"invalid window '{text}': expected 'YE YYYY-MM' or 'AT YYYY-MM'")
+        end = Month.parse(month, what="window month")
+        return cls.year_ending(end) if kind == "YE" else cls.as_at(end)
+
+    def shift(self, months: int) -> Window:
+        prior = self.kind == WindowKind.FYTD and months == -12
+        kind = WindowKind.FYTD_PRIOR if prior else self.kind
+        return Window(kind, self.start + months, self.end + months)
+
+    def months(self) -> list[Month]:
+        return [Month(i) for i in range(self.start.index, self.end.index + 1)]
+
+    @property
+    def code(self) -> str:
+        """Short form used in tables and CSV: 'YE 2025-09', 'AT 2025-09', 'FYTD 2025-09'."""
+        if self.kind in (WindowKind.FYTD, WindowKind.FYTD_PRIOR):
+            return f"{self.start}..{self.end}"
+        return f"{self.kind.value} {self.end}"
+
+    @property
+    def label(self) -> str:
+        """The report's wording: 'year ending September 2025', 'September 2025'."""
+        if self.kind == WindowKind.YE:
+            return f"year ending {self.end.name}"
+        if self.kind == WindowKind.AT:
+            return self.end.name
+        fy = self.start.year
+        return (f"{MONTH_NAMES[self.start.month - 1]} to {self.end.name} "
+                f"(financial year {fy}/{(fy + 1) % 100:02d} to date)")
+
+
+class Comparison(StrEnum):
+    BASELINE = "baseline"
+    YOY = "yoy"
+    PREVIOUS = "previous"
+    FYTD = "fytd"
+
+
+def comparison_window(current: Window, vs: Comparison, baseline: Window) -> Window:
+    """The window a current window is compared with."""
+    if vs == Comparison.BASELINE:
+        return baseline
+    if vs == Comparison.PREVIOUS:
+        return current.shift(-1)
+    return current.shift(-12)  # yoy, and fytd against the same months a year earlier
+
+
+def current_window(end: Month, *, snapshot: bool, vs: Comparison) -> Window:
+    """The window a KPI reports for a period, once its end month is known."""
+    if snapshot:
+        return Window.as_at(end)
+    if vs == Comparison.FYTD:
+        return Window.fytd(end)
+    return Window.year_ending(end)

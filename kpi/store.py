@@ -1,0 +1,188 @@
+"""The versioned store: one Delta Lake table per dataset, partitioned by month.
+
+Every load is one Delta commit, so it is atomic: a load killed at any moment leaves the table as
+it was (files written before the commit are unreferenced and invisible). Loads into one dataset
+are serialised by a lock file, so two at once run one after the other. Each commit carries the
+load's provenance in its metadata, and every earlier version stays readable (`as_of`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kpi.catalogue import ID_PATTERN, DatasetSpec, Project, polars_schema
+from kpi.errors import ConfigError, DataError, UsageError
+from kpi.periods import Month
+
+if TYPE_CHECKING:
+    import polars as pl
+
+PROVENANCE_KEY = "kpi.load"
+
+
+@dataclass(frozen=True)
+class Version:
+    """One committed version of a dataset's table."""
+
+    version: int
+    timestamp: datetime
+    operation: str
+    rows_added: int | None
+    provenance: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """A point in a table's history: a version number or a moment (UTC)."""
+
+    version: int | None = None
+    moment: datetime | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> AsOf:
+        text = text.strip()
+        if re.fullmatch(r"\d+", text):
+            return cls(version=int(text))
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise UsageError(f"invalid --as-of '{text}': expected a version number or an ISO "
+                             "date or time such as 2025-10-31 or 2025-10-31T18:00") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        if len(text) == 10:  # a bare date means the end of that day
+            moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
+        return cls(moment=moment)
+
+
+def table_path(project: Project, dataset_id: str) -> Path:
+    if not ID_PATTERN.match(dataset_id):
+        raise UsageError(f"invalid dataset name '{dataset_id}'",
+                         hint="dataset names are lower case letters, digits and _")
+    return project.data_dir / dataset_id
+
+
+def dataset_spec(project: Project, dataset_id: str) -> DatasetSpec:
+    spec = project.datasets.get(dataset_id)
+    if spec is None:
+        known = ", ".join(sorted(project.datasets)) or "none"
+        raise ConfigError(f"unknown dataset '{dataset_id}' (declared: {known})",
+                          hint=f"declare it under [datasets.{dataset_id}] in {project.path}")
+    return spec
+
+
+def exists(project: Project, dataset_id: str) -> bool:
+    return (table_path(project, dataset_id) / "_delta_log").is_dir()
+
+
+def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    path = table_path(project, dataset_id)
+    try:
+        table = DeltaTable(str(path))
+    except TableNotFoundError:
+        raise DataError(f"dataset '{dataset_id}' has no data yet",
+                        hint=f"load an extract with 'kpi ingest {dataset_id} FILE'") from None
+    if as_of is not None:
+        _load_as_of(table, dataset_id, as_of)
+    return table
+
+
+def _load_as_of(table, dataset_id: str, as_of: AsOf) -> None:
+    if as_of.version is not None:
+        if as_of.version > table.version():
+            raise DataError(f"dataset '{dataset_id}' has no version {as_of.version} "
+                            f"(latest is {table.version()})")
+        table.load_as_version(as_of.version)
+        return
+    first = min(h["timestamp"] for h in table.history())
+    if as_of.moment.timestamp() * 1000 < first:
+        raise DataError(f"dataset '{dataset_id}' did not exist at {as_of.moment.isoformat()}",
+                        hint=f"see 'kpi history {dataset_id}'")
+    table.load_as_version(as_of.moment)
+
+
+def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.LazyFrame:
+    """A lazy scan of the dataset as stored (now, or as of a version or moment)."""
+    import polars as pl
+
+    return pl.scan_delta(_table(project, dataset_id, as_of))
+
+
+def months(project: Project, dataset_id: str, as_of: AsOf | None = None) -> list[Month]:
+    """The months the dataset holds, read from the table's partition list (no data scan)."""
+    table = _table(project, dataset_id, as_of)
+    return sorted(Month.parse(p["month"]) for p in table.partitions())
+
+
+def current_version(project: Project, dataset_id: str) -> int | None:
+    if not exists(project, dataset_id):
+        return None
+    return _table(project, dataset_id).version()
+
+
+def resolve_version(project: Project, dataset_id: str, as_of: AsOf | None) -> int:
+    return _table(project, dataset_id, as_of).version()
+
+
+def history(project: Project, dataset_id: str) -> list[Version]:
+    table = _table(project, dataset_id)
+    versions = []
+    for entry in table.history():
+        provenance = entry.get(PROVENANCE_KEY)
+        metrics = entry.get("operationMetrics") or {}
+        versions.append(Version(
+            version=int(entry["version"]),
+            timestamp=datetime.fromtimestamp(entry["timestamp"] / 1000, tz=UTC),
+            operation=str(entry.get("operation", "")),
+            rows_added=metrics.get("num_added_rows"),
+            provenance=json.loads(provenance) if provenance else {},
+        ))
+    return sorted(versions, key=lambda v: v.version)
+
+
+@contextmanager
+def _locked(project: Project, dataset_id: str) -> Iterator[None]:
+    project.data_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = project.data_dir / f".{dataset_id}.lock"
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def replace_months(project: Project, dataset_id: str, frame: pl.DataFrame,
+                   provenance: dict[str, Any]) -> int:
+    """Replace the months `frame` covers with its rows, in one atomic commit.
+
+    Returns the new table version. Months the frame does not cover are untouched, so a revised
+    re-extract never double counts and loading the same file twice changes nothing.
+    """
+    from deltalake import CommitProperties, write_deltalake
+
+    spec = dataset_spec(project, dataset_id)
+    schema = polars_schema(spec)
+    frame = frame.select([frame[name].cast(dtype) for name, dtype in schema.items()])
+    covered = sorted(frame["month"].unique().to_list())
+    path = table_path(project, dataset_id)
+    metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
+    with _locked(project, dataset_id):
+        options: dict[str, Any] = {}
+        if exists(project, dataset_id):
+            quoted = ", ".join(f"'{m}'" for m in covered)
+            options["predicate"] = f"month IN ({quoted})"
+        write_deltalake(str(path), frame.to_arrow(), mode="overwrite", partition_by=["month"],
+                        commit_properties=CommitProperties(custom_metadata=metadata), **options)
+        return _table(project, dataset_id).version()
