@@ -187,7 +187,8 @@ def _read_weights(path: Path) -> pl.DataFrame:
 
 def components_of(kpi: KpiDef, window: Window | None = None) -> dict[str, pl.Expr]:
     """The aggregation expressions of a KPI, over one window (or over the whole frame)."""
-    rows = _sql(kpi.filter) if kpi.filter else pl.lit(True)
+    # Every row, as a column: a literal True would aggregate to one per group, not one per row.
+    rows = _sql(kpi.filter) if kpi.filter else pl.col("month").is_not_null()
     if window is not None:
         rows = rows & pl.col("month").is_between(pl.lit(str(window.start)), pl.lit(str(window.end)))
     return RECIPES[kpi.kind].components(kpi, rows.fill_null(False))
@@ -207,9 +208,11 @@ def prepare(project: Project, dataset_id: str, kpis: Iterable[KpiDef],
     for kpi in kpis:
         if kpi.kind == Kind.WEIGHTED_SCORE:
             weights = _read_weights(project.resolve(kpi.weights))
-            frame = frame.join(
-                weights.lazy().rename({"key": kpi.weight_key, "weight": _weight_column(kpi)}),
-                on=kpi.weight_key, how="left")
+            key = f"__weight_key_{kpi.id}"
+            # The weights file is read as text; match on text so numeric offence codes join.
+            frame = frame.with_columns(pl.col(kpi.weight_key).cast(pl.String).alias(key)).join(
+                weights.lazy().rename({"key": key, "weight": _weight_column(kpi)}),
+                on=key, how="left").drop(key)
             frame = frame.with_columns(pl.col(_weight_column(kpi)).fill_null(0.0))
     return frame
 

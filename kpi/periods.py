@@ -124,8 +124,15 @@ class Window:
         if self.kind == WindowKind.AT:
             return self.end.name
         fy = self.start.year
-        return (f"{MONTH_NAMES[self.start.month - 1]} to {self.end.name} "
-                f"(financial year {fy}/{(fy + 1) % 100:02d} to date)")
+        # "April to September 2025"; "April 2024 to February 2025" across a new year; "April
+        # 2025" alone in the first month of the year.
+        if self.start == self.end:
+            span = self.end.name
+        elif self.start.year != self.end.year:
+            span = f"{self.start.name} to {self.end.name}"
+        else:
+            span = f"{MONTH_NAMES[self.start.month - 1]} to {self.end.name}"
+        return f"{span} (financial year {fy}/{(fy + 1) % 100:02d} to date)"
 
 
 class Comparison(StrEnum):

@@ -1,0 +1,216 @@
+"""kpi.toml: finding the project, parsing every KPI kind, and validation messages that name the
+file, line, KPI id and key at fault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fixtures.generated import PROJECT_TOML, TINY
+
+from kpi.catalogue import Better, Kind, Unit, find_project_file, load_project, parse_project_file
+from kpi.errors import ConfigError
+
+HEAD = """\
+[project]
+name = "T"
+
+[population]
+force = 1000
+
+[datasets.crimes]
+date = "day"
+[datasets.crimes.columns]
+day = "date"
+lpa = "str"
+cost = "float"
+
+[[priorities]]
+id = "p"
+title = "Priority"
+"""
+
+
+def problems(tmp_path: Path, kpis: str) -> list[str]:
+    path = tmp_path / "kpi.toml"
+    path.write_text(HEAD + kpis, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        parse_project_file(path)
+    return info.value.message.split("\n")
+
+
+def test_every_kind_parses_with_its_defaults(tmp_path):
+    path = tmp_path / "kpi.toml"
+    path.write_text(PROJECT_TOML, encoding="utf-8")
+    project = parse_project_file(path)
+    kinds = {k.kind for k in project.kpis}
+    assert kinds == set(Kind)
+    assert project.kpi("outcome_rate").unit == Unit.PERCENT
+    assert project.kpi("minority_share").unit == Unit.PERCENT  # a snapshot with a numerator
+    assert project.kpi("officers").unit == Unit.COUNT
+    assert project.kpi("stop_disproportionality").unit == Unit.RATIO
+    assert project.kpi("crimes_per_1000").unit == Unit.PER_1000
+    assert project.kpi("harm").unit == Unit.SCORE
+    assert project.kpi("knife_crime").lag == 3
+    assert project.kpi("loss").baseline == "yoy"
+    assert project.kpi("median_days").baseline == "YE 2023-09"
+    assert project.kpi("satisfaction").better == Better.HIGHER
+    assert project.kpi("outcomes_per_crime").is_derived
+    assert project.kpi("crimes").stable_band == 1.0
+    assert project.populations == {"force": 2900000.0, "black": 190000.0, "white": 2000000.0}
+
+
+def test_priorities_are_in_plan_order_not_file_order():
+    project = parse_project_file(TINY / "kpi.toml")
+    assert [p.id for p in project.priorities] == ["community", "justice"]
+
+
+def test_problem_names_file_line_kpi_and_key(tmp_path):
+    found = problems(tmp_path, """
+[[kpis]]
+id = "crimes"
+title = "Crimes"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+filter = "lpa = 'Dudley' AND colour = 'red'"
+""")
+    path = tmp_path / "kpi.toml"
+    assert found == [f"{path}:24: KPI 'crimes', key 'filter': refers to 'colour', which is not "
+                     "a column of dataset 'crimes'"]
+
+
+@pytest.mark.parametrize(("kpi", "expected"), [
+    ('kind = "tally"\ndataset = "crimes"', "key 'kind': must be one of count, sum"),
+    ('kind = "sum"\ndataset = "crimes"', "key 'value': is required for a sum KPI"),
+    ('kind = "count"\ndataset = "calls"', "key 'dataset': 'calls' is not a declared dataset"),
+    ('kind = "count"\ndataset = "crimes"\nfilter = "cost * 2"',
+     "key 'filter': must be a true/false condition"),
+    ('kind = "count"\ndataset = "crimes"\nbetter = "up"',
+     "key 'better': must be 'higher', 'lower' or 'neutral'"),
+    ('kind = "count"\ndataset = "crimes"\nlag = -1',
+     "key 'lag': must be a whole number of months"),
+    ('kind = "count"\ndataset = "crimes"\nbaseline = "2024"',
+     "key 'baseline': must be 'YE YYYY-MM', 'AT YYYY-MM' or 'yoy'"),
+    ('kind = "percentile"\ndataset = "crimes"\nvalue = "cost"\npercentile = 100',
+     "key 'percentile': must be between 0 and 100"),
+    ('kind = "per_1000"\ndataset = "crimes"\npopulation = "city"',
+     "key 'population': 'city' is not in [population]"),
+    ('kind = "count"\ndataset = "crimes"\nbreakdowns = ["ward"]',
+     "key 'breakdowns': 'ward' is not a column of dataset 'crimes'"),
+    ('kind = "count"\ndataset = "crimes"\nthreshold = 3',
+     "key 'threshold': is not a key of a count KPI"),
+    ('kind = "rate"\nnumerator_kpi = "x"\ndenominator_kpi = "y"',
+     "key 'numerator_kpi': 'x' is not a KPI computed from a dataset"),
+    ('kind = "sum"\ndataset = "crimes"\nvalue = "cost +"',
+     "key 'value': is not a valid SQL expression"),
+])
+def test_bad_kpis_are_named(tmp_path, kpi, expected):
+    found = problems(tmp_path, f'\n[[kpis]]\nid = "k1"\ntitle = "K"\npriority = "p"\n{kpi}\n')
+    assert any(f"KPI 'k1', {expected}" in line for line in found), found
+
+
+def test_all_problems_are_reported_at_once(tmp_path):
+    found = problems(tmp_path, """
+[[kpis]]
+id = "a"
+title = "A"
+priority = "nowhere"
+kind = "count"
+dataset = "crimes"
+
+[[kpis]]
+id = "a"
+title = "A again"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+""")
+    assert len(found) == 2
+    assert "key 'priority': 'nowhere' is not a declared priority" in found[0]
+    assert "key 'id': is declared twice" in found[1]
+
+
+def test_in_development_kpis_need_no_data_keys(tmp_path):
+    path = tmp_path / "kpi.toml"
+    path.write_text(HEAD + '\n[[kpis]]\nid = "s"\ntitle = "S"\npriority = "p"\nkind = "rate"\n'
+                    'status = "in_development"\n', encoding="utf-8")
+    assert parse_project_file(path).kpi("s").status.value == "in_development"
+
+
+def test_toml_syntax_errors_name_the_file(tmp_path):
+    path = tmp_path / "kpi.toml"
+    path.write_text("[project\nname = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"kpi\.toml: TOML syntax error"):
+        parse_project_file(path)
+
+
+def test_dataset_date_must_be_a_date_column(tmp_path):
+    path = tmp_path / "kpi.toml"
+    path.write_text(HEAD.replace('date = "day"', 'date = "lpa"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="column 'lpa' must be of type date, datetime or month"):
+        parse_project_file(path)
+
+
+def test_project_is_found_from_a_subfolder(tmp_path):
+    (tmp_path / "kpi.toml").write_text(HEAD, encoding="utf-8")
+    deep = tmp_path / "extracts" / "2025"
+    deep.mkdir(parents=True)
+    path, bundled = find_project_file(cwd=deep)
+    assert path == tmp_path / "kpi.toml" and not bundled
+    assert load_project(cwd=deep).name == "T"
+
+
+def test_explicit_project_that_does_not_exist_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="no project file at"):
+        find_project_file(tmp_path / "nowhere")
+
+
+def test_live_rate_of_an_in_development_kpi_is_refused(tmp_path):
+    found = problems(tmp_path, """
+[[kpis]]
+id = "crimes"
+title = "Crimes"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+
+[[kpis]]
+id = "surveyed"
+title = "Surveyed"
+priority = "p"
+kind = "count"
+status = "in_development"
+
+[[kpis]]
+id = "share"
+title = "Share"
+priority = "p"
+kind = "rate"
+numerator_kpi = "surveyed"
+denominator_kpi = "crimes"
+""")
+    assert found == [f"{tmp_path / 'kpi.toml'}:37: KPI 'share', key 'numerator_kpi': "
+                     "'surveyed' is in development, so a live KPI cannot use it"]
+
+
+def test_the_examples_in_docs_catalogue_md_are_valid(tmp_path):
+    """docs/catalogue.md's [project], [population], dataset and KPI examples, together with the
+    generated test project's datasets and priorities, make a valid kpi.toml with every kind."""
+    import re
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "catalogue.md").read_text(
+        encoding="utf-8")
+    blocks = [body for lang, body in re.findall(r"```(\w*)\n(.*?)```", doc, re.S)
+              if lang == "toml"]
+    project, population, dataset = blocks[0], blocks[1], blocks[2]
+    kpis = next(b for b in blocks if b.count("[[kpis]]") > 10)
+    generated = PROJECT_TOML[PROJECT_TOML.index("[datasets.crimes]"):
+                             PROJECT_TOML.index("[[kpis]]")]
+    path = tmp_path / "kpi.toml"
+    path.write_text("\n".join([project, population, dataset, generated, kpis]),
+                    encoding="utf-8")
+    parsed = parse_project_file(path)
+    assert {k.kind for k in parsed.kpis} == set(Kind)
+    assert parsed.datasets["incidents"].column("date").sources == ("Date", "Incident Date")
+    assert parsed.baseline_end == parsed.snapshot_baseline - 1

@@ -1,0 +1,508 @@
+"""Every KPI kind and every comparison, computed by the engine on generated record-level data,
+against an independent oracle: the same KPI written in plain SQL in DuckDB over the same source
+files the engine ingested. The windows are written out here as literal months, not derived with
+kpi.periods, so a window bug cannot hide in both sides at once.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from fixtures.generated import POPULATION, ingest_all, write_project
+
+from kpi import engine, store
+from kpi.periods import Comparison, Month
+
+PERIOD = "2025-09"
+POSITIVE = "('OC1', 'OC2', 'OC3', 'OC8')"
+
+# The windows SPEC.md defines for period 2025-09, as (first month, last month).
+YE_CURRENT = ("2024-10", "2025-09")
+FLOW_WINDOWS = {
+    "baseline": (YE_CURRENT, ("2023-04", "2024-03")),   # YE 2024-03, the plan baseline
+    "yoy": (YE_CURRENT, ("2023-10", "2024-09")),        # the same window 12 months earlier
+    "previous": (YE_CURRENT, ("2024-09", "2025-08")),   # shifted back one month
+    "fytd": (("2025-04", "2025-09"), ("2024-04", "2024-09")),
+}
+# Knife crime lags three months: its latest window is the year ending June 2025.
+LAGGED_WINDOWS = {
+    "baseline": (("2024-07", "2025-06"), ("2023-04", "2024-03")),
+    "yoy": (("2024-07", "2025-06"), ("2023-07", "2024-06")),
+    "previous": (("2024-07", "2025-06"), ("2024-06", "2025-05")),
+    "fytd": (("2025-04", "2025-06"), ("2024-04", "2024-06")),
+}
+SNAPSHOT_WINDOWS = {
+    "baseline": (("2025-09",) * 2, ("2024-04",) * 2),   # AT 2024-04, the snapshot baseline
+    "yoy": (("2025-09",) * 2, ("2024-09",) * 2),
+    "previous": (("2025-09",) * 2, ("2025-08",) * 2),
+    "fytd": (("2025-09",) * 2, ("2024-09",) * 2),
+}
+
+
+def _windows(kpi_id: str, vs: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    if kpi_id == "knife_crime":
+        return LAGGED_WINDOWS[vs]
+    if kpi_id in ("officers", "minority_share"):
+        return SNAPSHOT_WINDOWS[vs]
+    current, comparison = FLOW_WINDOWS[vs]
+    if vs == "baseline" and kpi_id == "loss":          # baseline = "yoy" override
+        comparison = FLOW_WINDOWS["yoy"][1]
+    if vs == "baseline" and kpi_id == "median_days":   # baseline = "YE 2023-09" override
+        comparison = ("2022-10", "2023-09")
+    return current, comparison
+
+
+# Each KPI in plain SQL: {w} is replaced by the month condition of the window.
+ORACLE_SQL = {
+    "crimes": "SELECT count(*) FROM crimes WHERE {w}",
+    "positive_outcomes": f"SELECT count(*) FILTER (outcome IN {POSITIVE}) FROM crimes WHERE {{w}}",
+    "knife_crime": "SELECT count(*) FROM crimes WHERE knife AND {w}",
+    "loss": "SELECT sum(loss) FROM crimes WHERE {w}",
+    "outcome_rate": f"SELECT 100.0 * count(*) FILTER (outcome IN {POSITIVE}) / count(*) "
+                    "FROM crimes WHERE {w}",
+    "burglary_outcome_rate": "SELECT 100.0 * count(*) FILTER (outcome = 'OC1') / "
+                             "count(*) FILTER (outcome IS NOT NULL) FROM crimes "
+                             "WHERE offence = 'burglary' AND {w}",
+    "answered_10s": "SELECT 100.0 * count(*) FILTER (answer_seconds <= 10) / count(*) "
+                    "FROM calls WHERE line = '999' AND {w}",
+    "mean_answer": "SELECT avg(answer_seconds) FROM calls WHERE line = '101' AND {w}",
+    "median_days": "SELECT median(days_to_outcome) FROM crimes WHERE {w}",
+    "p90_answer": "SELECT quantile_cont(answer_seconds, 0.9) FROM calls "
+                  "WHERE line = '999' AND {w}",
+    "officers": "SELECT count(*) FROM workforce WHERE role = 'officer' AND {w}",
+    "minority_share": "SELECT 100.0 * count(*) FILTER (minority) / count(*) FROM workforce "
+                      "WHERE role = 'officer' AND {w}",
+    "stop_disproportionality": (
+        f"SELECT (count(*) FILTER (ethnicity = 'Black') / {POPULATION['black']}) / "
+        f"(count(*) FILTER (ethnicity = 'White') / {POPULATION['white']}) FROM stops WHERE {{w}}"),
+    "crimes_per_1000": f"SELECT count(*) / {POPULATION['force']} * 1000 FROM crimes WHERE {{w}}",
+    "harm": "SELECT sum(coalesce(w.weight, 0)) FROM crimes c "
+            "LEFT JOIN weights w ON c.offence = w.offence WHERE {w}",
+    "outcomes_per_crime": (
+        f"SELECT 100.0 * (SELECT count(*) FROM outcomes WHERE code IN {POSITIVE} AND {{w}}) / "
+        "(SELECT count(*) FROM crimes WHERE {w})"),
+}
+KIND_OF = {
+    "crimes": "count", "positive_outcomes": "count", "knife_crime": "count", "loss": "sum",
+    "outcome_rate": "rate", "burglary_outcome_rate": "rate", "answered_10s": "within",
+    "mean_answer": "mean", "median_days": "median", "p90_answer": "percentile",
+    "officers": "snapshot", "minority_share": "snapshot",
+    "stop_disproportionality": "ratio_of_rates", "crimes_per_1000": "per_1000",
+    "harm": "weighted_score", "outcomes_per_crime": "rate",
+}
+PERCENT_KPIS = {"outcome_rate", "burglary_outcome_rate", "answered_10s", "minority_share",
+                "outcomes_per_crime"}
+LOWER_IS_BETTER = {"crimes", "knife_crime", "loss", "mean_answer", "median_days", "p90_answer",
+                   "stop_disproportionality", "crimes_per_1000", "harm"}
+STABLE_BANDS = {"crimes": 1.0, "answered_10s": 0.5, "stop_disproportionality": 0.05}
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    folder = write_project(tmp_path_factory.mktemp("generated"))
+    project = ingest_all(folder)
+    return project, folder
+
+
+@pytest.fixture(scope="module")
+def oracle(generated):
+    """DuckDB over the raw extract files, parsed independently of kpi.ingest."""
+    _, folder = generated
+    ex = folder / "extracts"
+    db = duckdb.connect()
+    db.execute(f"""
+        CREATE VIEW crimes AS
+        SELECT "Crime Reference" AS crime_id,
+               coalesce(try_strptime("Date Recorded", '%d/%m/%Y'),
+                        try_strptime("Date Recorded", '%Y-%m-%d'))::DATE AS day,
+               "LPA Name" AS lpa, offence, nullif(trim(outcome), '') AS outcome,
+               lower(knife) IN ('yes', 'y') AS knife,
+               TRY_CAST(nullif(loss, '') AS DOUBLE) AS loss,
+               TRY_CAST(nullif(days_to_outcome, '') AS DOUBLE) AS days_to_outcome
+        FROM read_csv(['{ex / "crimes-2022-2024.csv"}', '{ex / "crimes-2024-2025.csv"}'],
+                      all_varchar = true)""")
+    db.execute(f"""
+        CREATE VIEW outcomes AS SELECT outcome_date::DATE AS day, code, lpa
+        FROM read_csv('{ex / "outcomes.csv"}', all_varchar = true)""")
+    db.execute(f"""
+        CREATE VIEW calls AS SELECT received::DATE AS day, answer_seconds::DOUBLE AS
+        answer_seconds, line FROM read_parquet('{ex / "calls.parquet"}')""")
+    db.execute(f"""
+        CREATE VIEW stops AS SELECT stop_date::DATE AS day, ethnicity, lpa
+        FROM read_csv('{ex / "stops.csv"}', all_varchar = true)""")
+    db.execute(f"""
+        CREATE VIEW workforce AS SELECT (as_at || '-01')::DATE AS day, role,
+               minority = '1' AS minority
+        FROM read_csv('{ex / "workforce.csv"}', all_varchar = true)""")
+    db.execute(f"""
+        CREATE VIEW weights AS SELECT offence, weight::DOUBLE AS weight
+        FROM read_csv('{folder / "weights.csv"}', all_varchar = true)""")
+    return db
+
+
+def oracle_value(db, kpi_id: str, window: tuple[str, str]) -> float | None:
+    first, last = window
+    condition = f"strftime(day, '%Y-%m') BETWEEN '{first}' AND '{last}'"
+    value = db.execute(ORACLE_SQL[kpi_id].format(w=condition)).fetchone()[0]
+    return None if value is None else float(value)
+
+
+def expected_status(kpi_id: str, current: float, previous: float) -> str:
+    """SPEC.md's rule: percentage points for percentages, % for other units, the absolute
+    change for ratios; inside the band (or 0.0 at one decimal) is stable."""
+    if kpi_id in PERCENT_KPIS:
+        size = current - previous
+    elif kpi_id == "stop_disproportionality":
+        size = current - previous
+    else:
+        size = (current - previous) / previous * 100
+    if abs(size) <= STABLE_BANDS.get(kpi_id, 0.0) or round(size, 1) == 0:
+        return "stable"
+    improving = (size < 0) if kpi_id in LOWER_IS_BETTER else (size > 0)
+    return "improving" if improving else "deteriorating"
+
+
+CASES = [(kpi_id, vs) for kpi_id in ORACLE_SQL for vs in ("baseline", "yoy", "previous", "fytd")]
+
+
+@pytest.fixture(scope="module")
+def reports(generated):
+    project, _ = generated
+    return {vs.value: engine.evaluate(project, Month.parse(PERIOD), vs) for vs in Comparison}
+
+
+@pytest.mark.parametrize(("kpi_id", "vs"), CASES, ids=[f"{k}-{v}" for k, v in CASES])
+def test_engine_matches_sql_oracle(reports, oracle, kpi_id, vs):
+    result = reports[vs].result(kpi_id)
+    assert result.kpi.kind.value == KIND_OF[kpi_id]
+    current_window, comparison_window = _windows(kpi_id, vs)
+    assert (str(result.current.window.start), str(result.current.window.end)) == current_window
+    assert (str(result.comparison.window.start),
+            str(result.comparison.window.end)) == comparison_window
+
+    current = oracle_value(oracle, kpi_id, current_window)
+    previous = oracle_value(oracle, kpi_id, comparison_window)
+    assert result.current.value == pytest.approx(current, rel=1e-9)
+    assert result.comparison.value == pytest.approx(previous, rel=1e-9)
+
+    change = result.change
+    if kpi_id in PERCENT_KPIS:
+        assert change.points == pytest.approx(current - previous, rel=1e-9)
+        assert change.absolute is None and change.percent is None
+    elif kpi_id == "stop_disproportionality":
+        assert change.absolute == pytest.approx(current - previous, rel=1e-9)
+        assert change.percent is None and change.points is None
+    else:
+        assert change.absolute == pytest.approx(current - previous, rel=1e-9, abs=1e-9)
+        assert change.percent == pytest.approx((current - previous) / previous * 100, rel=1e-9)
+        assert change.points is None
+    assert result.status == expected_status(kpi_id, current, previous)
+    assert result.note is None
+
+
+def test_rates_carry_the_counts_behind_them(reports, oracle):
+    result = reports["baseline"].result("burglary_outcome_rate")
+    first, last = YE_CURRENT
+    num, den = oracle.execute(
+        "SELECT count(*) FILTER (outcome = 'OC1'), count(*) FILTER (outcome IS NOT NULL) "
+        "FROM crimes WHERE offence = 'burglary' AND strftime(day, '%Y-%m') BETWEEN ? AND ?",
+        [first, last]).fetchone()
+    assert (result.current.numerator, result.current.denominator) == (num, den)
+    assert den > 0
+
+
+def test_rate_of_two_kpis_reports_both_values(reports, oracle):
+    result = reports["yoy"].result("outcomes_per_crime")
+    outcomes = oracle.execute(
+        f"SELECT count(*) FROM outcomes WHERE code IN {POSITIVE} AND "
+        "strftime(day, '%Y-%m') BETWEEN '2024-10' AND '2025-09'").fetchone()[0]
+    assert result.current.numerator == outcomes
+    assert result.current.denominator == oracle_value(oracle, "crimes", YE_CURRENT)
+
+
+def test_polars_and_duckdb_agree_on_interpolated_quantiles():
+    """The oracle is only independent if both use the same definition: linear interpolation
+    between closest ranks, position (n - 1) * q, and the mean of the middle two for a median."""
+    import polars as pl
+
+    values = [1.0, 2.0, 3.0, 4.0, 10.0, 11.0]
+    frame = pl.DataFrame({"x": values})
+    got = frame.select(pl.col("x").median().alias("m"),
+                       pl.col("x").quantile(0.37, "linear").alias("q")).row(0)
+    want = duckdb.connect().execute("SELECT median(x), quantile_cont(x, 0.37) FROM "
+                      "(SELECT unnest([1.0, 2.0, 3.0, 4.0, 10.0, 11.0])::DOUBLE AS x)").fetchone()
+    assert got == pytest.approx(want)
+    assert want == pytest.approx((3.5, 2.85))
+
+
+def test_in_development_kpi_has_no_values(reports):
+    result = reports["baseline"].result("satisfaction")
+    assert result.status == "in_development"
+    assert result.current is None and result.comparison is None and result.change is None
+
+
+def test_hidden_kpis_are_left_out_unless_asked_for(reports):
+    assert reports["baseline"].result("outcomes_recorded") is None
+
+
+def test_each_dataset_is_scanned_once(generated, monkeypatch):
+    """All KPIs of a dataset, over all their windows, come from one lazy query."""
+    project, _ = generated
+    scans: list[str] = []
+    real_scan = store.scan
+
+    def counting_scan(project, dataset_id, as_of=None):
+        scans.append(dataset_id)
+        return real_scan(project, dataset_id, as_of)
+
+    monkeypatch.setattr(store, "scan", counting_scan)
+    engine.evaluate(project, Month.parse(PERIOD), Comparison.YOY)
+    assert sorted(scans) == ["calls", "crimes", "outcomes", "stops", "workforce"]
+
+
+def test_monthly_series_rolling_year_equals_year_ending_value(generated, reports):
+    project = generated[0]
+    series = engine.monthly_series(project, project.kpi("crimes"), Month.parse(PERIOD), 24)
+    assert series.height == 24
+    assert series["month"][-1] == PERIOD
+    assert series["rolling_12"][-1] == reports["baseline"].result("crimes").current.value
+    assert series["value"].sum() == reports["baseline"].result("crimes").current.value + \
+        engine.evaluate(project, Month.parse("2024-09"), Comparison.BASELINE,
+                        [project.kpi("crimes")]).result("crimes").current.value
+
+
+# ---------------------------------------------------------------------------------------------
+# Hand-computed values on the tiny fixture project (its kpi.toml describes the data)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from fixtures.generated import tiny_project
+
+    return tiny_project(tmp_path_factory.mktemp("tiny"))
+
+
+def _tiny(tiny, vs: str = "baseline", period: str = PERIOD):
+    return engine.evaluate(tiny, Month.parse(period), Comparison(vs))
+
+
+def test_hand_computed_count_and_rate(tiny):
+    report = _tiny(tiny)
+    incidents = report.result("incidents")
+    # Baseline year: 3 incidents a month; since April 2024: 2 a month.
+    assert (incidents.comparison.value, incidents.current.value) == (36, 24)
+    assert incidents.change.absolute == -12
+    assert incidents.change.percent == pytest.approx(-100 / 3)
+    assert incidents.status == "improving"
+    within = report.result("within_15")
+    # One incident a month took 10 minutes: 12 of 36, then 12 of 24.
+    assert within.comparison.value == pytest.approx(100 / 3)
+    assert within.current.value == 50.0
+    assert within.change.points == pytest.approx(50 - 100 / 3)
+    assert (within.current.numerator, within.current.denominator) == (12, 24)
+    assert within.status == "improving"
+
+
+def test_zero_base_gives_no_percent_and_status_by_sign(tiny):
+    fraud = _tiny(tiny).result("fraud")
+    assert (fraud.comparison.value, fraud.current.value) == (0, 12)
+    assert fraud.change.absolute == 12
+    assert fraud.change.percent is None
+    assert fraud.status == "deteriorating"  # lower is better, and it rose from nothing
+
+
+def test_division_by_zero_is_null_never_inf(tiny):
+    rate = _tiny(tiny).result("fraud_quick")
+    assert rate.comparison.value is None  # no fraud at all in the baseline year: 0 / 0
+    assert (rate.comparison.numerator, rate.comparison.denominator) == (0, 0)
+    assert rate.current.value == 0.0
+    assert rate.change is None
+    assert rate.status == "no_data"
+    assert "zero base" in rate.note
+
+
+def test_neutral_kpi_that_moved_is_changed_and_one_that_did_not_is_stable(tiny):
+    assert _tiny(tiny).result("thefts").status == "changed"  # 24 -> 12, better = neutral
+    assert _tiny(tiny, "previous").result("thefts").status == "stable"  # 12 -> 12
+
+
+def test_snapshot_compares_as_at_months(tiny):
+    base = _tiny(tiny).result("officers")
+    assert (base.comparison.window.label, base.current.window.label) == (
+        "April 2024", "September 2025")
+    assert (base.comparison.value, base.current.value, base.status) == (10, 10, "stable")
+    yoy = _tiny(tiny, "yoy").result("officers")
+    assert yoy.comparison.value == 8  # September 2024 had 8 officers
+    assert (yoy.change.absolute, yoy.change.percent, yoy.status) == (2, 25.0, "improving")
+
+
+def test_window_with_a_missing_month_is_no_data_with_a_note(tiny):
+    calls = _tiny(tiny).result("calls")
+    assert calls.status == "no_data"
+    assert calls.current is None and calls.change is None
+    assert calls.note == "year ending September 2025 is incomplete: no data for 2025-06"
+
+
+def test_comparison_window_with_missing_months_keeps_the_current_value(tiny):
+    # Year ending May 2024 is complete; the year before it starts before the data does.
+    result = _tiny(tiny, "yoy", "2024-05").result("incidents")
+    assert result.current.value == 10 * 3 + 2 * 2
+    assert result.comparison is None and result.status == "no_data"
+    assert result.note == ("comparison year ending May 2023 is incomplete: no data for "
+                           "2022-06, 2022-07, 2022-08 ...")
+
+
+def test_lagged_kpi_names_its_own_window(tiny):
+    days = _tiny(tiny).result("days_to_finalise")
+    assert days.current.window.label == "year ending June 2025"
+    assert (str(days.current.window.start), str(days.current.window.end)) == (
+        "2024-07", "2025-06")
+    assert (days.comparison.value, days.current.value) == (120, 100)
+    assert days.change.percent == pytest.approx(-50 / 3)
+    yoy = _tiny(tiny, "yoy").result("days_to_finalise")
+    # July 2023 .. June 2024: nine months of 100/140 and three of 80/120 -> (100 + 120) / 2.
+    assert yoy.comparison.value == 110
+
+
+def test_period_before_any_data_is_no_data(tiny):
+    result = _tiny(tiny, period="2022-01").result("incidents")
+    assert result.status == "no_data"
+    assert result.note == "no data on or before 2022-01"
+
+
+def test_year_before_the_data_starts_is_incomplete(tiny):
+    result = _tiny(tiny, period="2023-12").result("incidents")
+    assert result.status == "no_data"
+    assert result.note == ("year ending December 2023 is incomplete: no data for "
+                           "2023-01, 2023-02, 2023-03")
+
+
+def test_weighted_score_joins_numeric_offence_codes(tmp_path):
+    """Weights files are text; a dataset whose offence code is a number must still match."""
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    (tmp_path / "kpi.toml").write_text("""\
+[datasets.c]
+date = "day"
+[datasets.c.columns]
+day = "date"
+code = "int"
+[[priorities]]
+id = "p"
+title = "P"
+[[kpis]]
+id = "harm"
+title = "Harm"
+priority = "p"
+kind = "weighted_score"
+dataset = "c"
+weights = "weights.csv"
+weight_key = "code"
+""", encoding="utf-8")
+    (tmp_path / "weights.csv").write_text("code,days\n1,10\n2,20.5\n", encoding="utf-8")
+    months = [f"{2023 + (3 + i) // 12}-{(3 + i) % 12 + 1:02d}" for i in range(30)]
+    # Each month: codes 1, 2 and 3 (no weight, so 0) -> 30.5 a month, 366 a year.
+    rows = "".join(f"{m}-0{d},{d}\n" for m in months for d in (1, 2, 3))
+    (tmp_path / "c.csv").write_text("day,code\n" + rows, encoding="utf-8")
+    project = load_project(tmp_path)
+    load(project, "c", [str(tmp_path / "c.csv")])
+    result = engine.evaluate(project, Month.parse(PERIOD)).result("harm")
+    assert (result.comparison.value, result.current.value) == (366.0, 366.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Changes and status, by hand
+
+
+def _kpi(unit: str = "count", better: str = "lower", band: float = 0.0):
+    from kpi.catalogue import Better, Kind, KpiDef, Unit
+
+    kind = {"percent": Kind.RATE, "ratio": Kind.RATIO_OF_RATES}.get(unit, Kind.COUNT)
+    return KpiDef(id="k", title="K", priority="p", kind=kind, unit=Unit(unit),
+                  better=Better(better), stable_band=band)
+
+
+@pytest.mark.parametrize(("unit", "before", "after", "expected"), [
+    ("count", 26405, 26613, (208, pytest.approx(0.78773), None)),
+    ("percent", 6.7, 13.5, (None, None, pytest.approx(6.8))),
+    ("ratio", 3.5, 2.5, (-1.0, None, None)),
+    ("seconds", 744, 620, (-124, pytest.approx(-16.6667, rel=1e-4), None)),
+    ("count", 0, 12, (12, None, None)),
+])
+def test_change_kinds(unit, before, after, expected):
+    change = engine.change_between(_kpi(unit), after, before)
+    assert (change.absolute, change.percent, change.points) == expected
+
+
+@pytest.mark.parametrize(("unit", "better", "band", "before", "after", "status"), [
+    ("count", "lower", 0.0, 26405, 26613, "deteriorating"),      # +0.8%
+    ("count", "lower", 1.0, 26405, 26613, "stable"),             # +0.8% inside a 1% band
+    ("count", "higher", 1.0, 100, 101, "stable"),                # +1.0%: the band is inclusive
+    ("count", "higher", 1.0, 100, 102, "improving"),
+    ("count", "higher", 0.0, 10000, 10004, "stable"),            # +0.04% shows as 0.0%
+    ("count", "neutral", 0.0, 100, 90, "changed"),
+    ("count", "neutral", 15.0, 100, 90, "stable"),
+    ("percent", "higher", 0.5, 50.0, 50.4, "stable"),            # band in percentage points
+    ("percent", "higher", 0.5, 50.0, 49.0, "deteriorating"),
+    ("ratio", "lower", 0.1, 3.0, 3.05, "stable"),                # band in absolute units
+    ("ratio", "lower", 0.1, 3.0, 2.5, "improving"),
+    ("count", "lower", 50.0, 0, 3, "deteriorating"),             # from zero: by sign, no band
+    ("count", "higher", 0.0, 0, 0, "stable"),
+])
+def test_status_is_direction_aware_with_a_stable_band(unit, better, band, before, after,
+                                                      status):
+    kpi = _kpi(unit, better, band)
+    assert engine.status_of(kpi, engine.change_between(kpi, after, before)) == status
+
+
+def test_no_change_without_both_values():
+    assert engine.change_between(_kpi(), None, 3) is None
+    assert engine.change_between(_kpi(), 3, None) is None
+
+
+# February 2025: the financial year to date crosses a new calendar year, and knife crime's lag
+# puts its window in November 2024.
+FEBRUARY = {
+    "fytd": {"flow": (("2024-04", "2025-02"), ("2023-04", "2024-02")),
+             "lagged": (("2024-04", "2024-11"), ("2023-04", "2023-11")),
+             "snapshot": (("2025-02",) * 2, ("2024-02",) * 2)},
+    "previous": {"flow": (("2024-03", "2025-02"), ("2024-02", "2025-01")),
+                 "lagged": (("2023-12", "2024-11"), ("2023-11", "2024-10")),
+                 "snapshot": (("2025-02",) * 2, ("2025-01",) * 2)},
+}
+FEBRUARY_CASES = [(k, vs) for k in ORACLE_SQL for vs in FEBRUARY]
+
+
+@pytest.fixture(scope="module")
+def february(generated):
+    project, _ = generated
+    return {vs: engine.evaluate(project, Month.parse("2025-02"), Comparison(vs))
+            for vs in FEBRUARY}
+
+
+@pytest.mark.parametrize(("kpi_id", "vs"), FEBRUARY_CASES,
+                         ids=[f"{k}-{v}" for k, v in FEBRUARY_CASES])
+def test_engine_matches_sql_oracle_across_a_new_year(february, oracle, kpi_id, vs):
+    shape = ("lagged" if kpi_id == "knife_crime" else
+             "snapshot" if kpi_id in ("officers", "minority_share") else "flow")
+    current_window, comparison_window = FEBRUARY[vs][shape]
+    result = february[vs].result(kpi_id)
+    assert (str(result.current.window.start), str(result.current.window.end)) == current_window
+    assert (str(result.comparison.window.start),
+            str(result.comparison.window.end)) == comparison_window
+    assert result.current.value == pytest.approx(oracle_value(oracle, kpi_id, current_window),
+                                                 rel=1e-9)
+    assert result.comparison.value == pytest.approx(
+        oracle_value(oracle, kpi_id, comparison_window), rel=1e-9)
+
+
+def test_fytd_labels_across_a_new_year(february):
+    crimes = february["fytd"].result("crimes")
+    assert crimes.current.window.label == (
+        "April 2024 to February 2025 (financial year 2024/25 to date)")
+    assert crimes.comparison.window.label == (
+        "April 2023 to February 2024 (financial year 2023/24 to date)")
+    knife = february["fytd"].result("knife_crime")
+    assert knife.current.window.label == (
+        "April to November 2024 (financial year 2024/25 to date)")

@@ -1,0 +1,149 @@
+"""The store: replace-by-month loads, idempotent re-loads, provenance in the commit metadata,
+CSV and Parquet extracts, ISO and UK dates, and column mapping through `from`."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from kpi import store
+from kpi.catalogue import load_project
+from kpi.ingest import load
+from kpi.periods import Month
+
+PROJECT = """\
+[project]
+name = "Store test"
+
+[datasets.crimes]
+date = "recorded"
+[datasets.crimes.columns]
+recorded = { type = "date", from = ["Date Recorded", "RecordedDate"] }
+lpa = { type = "str", from = ["LPA Name"] }
+harm = { type = "float", required = false }
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "crimes"
+title = "Crimes"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+"""
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "kpi.toml").write_text(PROJECT, encoding="utf-8")
+    return load_project(tmp_path)
+
+
+def write(path: Path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def stored(project) -> pl.DataFrame:
+    return store.scan(project, "crimes").collect().sort("recorded", "lpa")
+
+
+def per_month(project) -> dict[str, int]:
+    frame = stored(project).group_by("month").len().sort("month")
+    return dict(zip(frame["month"].to_list(), frame["len"].to_list(), strict=True))
+
+
+def test_iso_and_uk_dates_and_mapped_columns_load(project, tmp_path):
+    uk = write(tmp_path / "a.csv", "Date Recorded,LPA Name\n31/01/2025,Coventry\n"
+                                   "01/02/2025,Dudley\n")
+    iso = write(tmp_path / "b.csv", "RecordedDate,LPA Name,harm\n2025-03-15,Walsall,2.5\n")
+    result = load(project, "crimes", [uk, iso])
+    assert result.rows == 3 and result.months == ["2025-01", "2025-02", "2025-03"]
+    frame = stored(project)
+    assert [str(d) for d in frame["recorded"].to_list()] == [
+        "2025-01-31", "2025-02-01", "2025-03-15"]
+    assert frame["lpa"].to_list() == ["Coventry", "Dudley", "Walsall"]
+    assert frame["harm"].to_list() == [None, None, 2.5]
+    assert [str(m) for m in store.months(project, "crimes")] == ["2025-01", "2025-02", "2025-03"]
+
+
+def test_parquet_extract_loads_like_the_same_csv(project, tmp_path):
+    csv_path = write(tmp_path / "x.csv", "Date Recorded,LPA Name,harm\n2025-01-02,Solihull,1\n"
+                                         "2025-02-03,Sandwell,2\n")
+    load(project, "crimes", [csv_path])
+    from_csv = stored(project)
+    parquet = tmp_path / "x.parquet"
+    pl.DataFrame({"Date Recorded": ["2025-01-02", "2025-02-03"],
+                  "LPA Name": ["Solihull", "Sandwell"], "harm": [1.0, 2.0]}).with_columns(
+        pl.col("Date Recorded").str.to_date()).write_parquet(parquet)
+    load(project, "crimes", [str(parquet)])
+    assert stored(project).equals(from_csv)
+
+
+def test_revised_month_replaces_what_was_stored(project, tmp_path):
+    first = write(tmp_path / "sep.csv", "Date Recorded,LPA Name\n" + "2025-08-01,Dudley\n" * 3
+                  + "2025-09-01,Dudley\n" * 4)
+    load(project, "crimes", [first])
+    assert per_month(project) == {"2025-08": 3, "2025-09": 4}
+    # The re-extract covers September only, revised from 4 crimes to 5: August is untouched.
+    revised = write(tmp_path / "sep-revised.csv", "Date Recorded,LPA Name\n"
+                    + "2025-09-02,Walsall\n" * 5)
+    load(project, "crimes", [revised])
+    assert per_month(project) == {"2025-08": 3, "2025-09": 5}
+    assert set(stored(project).filter(pl.col("month") == "2025-09")["lpa"]) == {"Walsall"}
+
+
+def test_loading_the_same_file_twice_changes_only_the_version(project, tmp_path):
+    path = write(tmp_path / "a.csv", "Date Recorded,LPA Name\n2025-01-01,Dudley\n"
+                                     "2025-02-01,Coventry\n")
+    first = load(project, "crimes", [path])
+    before = stored(project)
+    second = load(project, "crimes", [path])
+    assert (first.version, second.version) == (0, 1)
+    assert stored(project).equals(before)
+    assert before.height == 2
+
+
+def test_provenance_is_in_the_commit_metadata(project, tmp_path):
+    text = "Date Recorded,LPA Name\n2025-01-01,Dudley\n2025-02-01,Coventry\n2025-02-09,Dudley\n"
+    path = write(tmp_path / "jan-feb.csv", text)
+    load(project, "crimes", [path])
+    other = write(tmp_path / "mar.csv", "Date Recorded,LPA Name\n2025-03-01,Dudley\n")
+    load(project, "crimes", [path, other])
+    versions = store.history(project, "crimes")
+    assert [v.version for v in versions] == [0, 1]
+    latest = versions[-1].provenance
+    assert latest["dataset"] == "crimes" and latest["operation"] == "ingest"
+    assert latest["months"] == ["2025-01", "2025-02", "2025-03"]
+    assert latest["rows"] == 4
+    # Each source names its file, content hash and rows (further fields may be added).
+    assert [{k: s[k] for k in ("file", "sha256", "rows")} for s in latest["sources"]] == [
+        {"file": "jan-feb.csv", "sha256": hashlib.sha256(text.encode()).hexdigest(), "rows": 3},
+        {"file": "mar.csv",
+         "sha256": hashlib.sha256(b"Date Recorded,LPA Name\n2025-03-01,Dudley\n").hexdigest(),
+         "rows": 1},
+    ]
+    assert versions[0].provenance["months"] == ["2025-01", "2025-02"]
+
+
+def test_earlier_versions_stay_readable(project, tmp_path):
+    load(project, "crimes", [write(tmp_path / "a.csv", "Date Recorded,LPA Name\n"
+                                                       "2025-01-01,Dudley\n")])
+    load(project, "crimes", [write(tmp_path / "b.csv", "Date Recorded,LPA Name\n"
+                                                       "2025-01-05,Dudley\n2025-01-06,Dudley\n")])
+    assert store.scan(project, "crimes", store.AsOf(version=0)).collect().height == 1
+    assert store.scan(project, "crimes").collect().height == 2
+    assert store.months(project, "crimes") == [Month.parse("2025-01")]
+
+
+def test_numbers_with_thousands_separators_and_pounds_load(project, tmp_path):
+    path = write(tmp_path / "a.csv", 'Date Recorded,LPA Name,harm\n2025-01-01,Dudley,"1,234.5"\n'
+                                     "2025-01-02,Dudley,£12\n2025-01-03,Dudley,\n"
+                                     '2025-01-04,Dudley,"£2,000,000"\n')
+    load(project, "crimes", [path])
+    assert stored(project)["harm"].to_list() == [1234.5, 12.0, None, 2000000.0]

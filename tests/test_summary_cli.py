@@ -1,0 +1,203 @@
+"""`kpi summary` through the CLI runner on the tiny fixture project: the table (a golden file),
+the JSON and CSV shapes scheduled jobs rely on, --priority and --vs, and usage errors.
+
+Regenerate the golden file after an intended change with KPI_UPDATE_GOLDEN=1 and review the diff.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+from fixtures.generated import tiny_project
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+# The fields issue 2 item 6 promises, and the extra ones docs/json.md documents.
+TOP_LEVEL = {"period", "comparison", "kpis"}
+TOP_LEVEL_EXTRA = {"project", "versions"}
+KPI_FIELDS = {"id", "title", "priority", "kind", "unit", "better", "status", "current",
+              "comparison", "change"}
+KPI_EXTRA = {"priority_title", "note"}
+WINDOW_FIELDS = {"label", "start", "end", "value"}
+WINDOW_EXTRA = {"numerator", "denominator"}
+STATUSES = {"improving", "deteriorating", "stable", "changed", "in_development", "no_data"}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return tiny_project(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture
+def summary(cli, tiny):
+    def run(*args: str):
+        return cli(["--project", tiny.root, "summary", "--period", "2025-09", *args])
+    return run
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("KPI_UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_table_matches_golden_file(summary):
+    result = summary()
+    assert result.exit_code == 0, result.output
+    check_golden("summary-tiny-2025-09.txt", result.stdout)
+
+
+def test_table_groups_by_priority_in_plan_order(summary):
+    out = summary().stdout
+    community = out.index("Rebuilding Community Policing")
+    justice = out.index("Bringing Offenders to Justice")
+    assert community < out.index("Incidents") < justice < out.index("Median days to finalise")
+    # Status is words and arrows, never colour alone.
+    assert "↓ improving" in out and "↑ deteriorating" in out and "in development" in out
+    assert "YE 2025-06: 100 days" in out  # the lagged KPI names its own window
+
+
+def test_json_shape(summary):
+    result = summary("--format", "json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert TOP_LEVEL <= doc.keys() <= TOP_LEVEL | TOP_LEVEL_EXTRA
+    assert (doc["period"], doc["comparison"]) == ("2025-09", "baseline")
+    assert [k["id"] for k in doc["kpis"]] == [
+        "incidents", "within_15", "fraud", "thefts", "officers", "calls", "days_to_finalise",
+        "fraud_quick", "satisfaction"]
+    for kpi in doc["kpis"]:
+        assert KPI_FIELDS <= kpi.keys() <= KPI_FIELDS | KPI_EXTRA
+        assert kpi["status"] in STATUSES
+        assert set(kpi["change"]) == {"absolute", "percent", "points"}
+        for role in ("current", "comparison"):
+            if kpi[role] is not None:
+                assert WINDOW_FIELDS <= kpi[role].keys() <= WINDOW_FIELDS | WINDOW_EXTRA
+
+
+def test_json_values_full_precision_and_percent_as_0_to_100(summary):
+    kpis = {k["id"]: k for k in json.loads(summary("--format", "json").stdout)["kpis"]}
+    incidents = kpis["incidents"]
+    assert incidents["current"] == {
+        "label": "year ending September 2025", "start": "2024-10", "end": "2025-09",
+        "value": 24, "numerator": None, "denominator": None}
+    assert incidents["comparison"]["label"] == "year ending March 2024"
+    assert incidents["change"] == {"absolute": -12, "percent": pytest.approx(-100 / 3),
+                                   "points": None}
+    assert (incidents["kind"], incidents["unit"], incidents["better"],
+            incidents["priority"]) == ("count", "count", "lower", "community")
+    within = kpis["within_15"]
+    assert within["current"]["value"] == 50.0
+    assert within["comparison"]["value"] == pytest.approx(100 / 3)  # not rounded to 33.3
+    assert within["change"] == {"absolute": None, "percent": None,
+                                "points": pytest.approx(50 - 100 / 3)}
+    assert kpis["fraud"]["change"]["percent"] is None  # zero base
+    assert kpis["thefts"]["status"] == "changed"
+    assert kpis["officers"]["current"]["label"] == "September 2025"
+    assert kpis["days_to_finalise"]["current"]["label"] == "year ending June 2025"
+    calls = kpis["calls"]
+    assert (calls["status"], calls["current"], calls["comparison"]) == ("no_data", None, None)
+    assert calls["note"] == "year ending September 2025 is incomplete: no data for 2025-06"
+    assert kpis["fraud_quick"]["comparison"]["value"] is None  # 0 / 0 is null, never inf
+    assert kpis["satisfaction"]["status"] == "in_development"
+
+
+def test_csv_is_one_row_per_kpi_with_the_json_fields_flattened(summary):
+    rows = list(csv.DictReader(io.StringIO(summary("--format", "csv").stdout)))
+    assert len(rows) == 9
+    assert list(rows[0]) == [
+        "id", "title", "priority", "kind", "unit", "better", "status",
+        "comparison_label", "comparison_start", "comparison_end", "comparison_value",
+        "current_label", "current_start", "current_end", "current_value",
+        "change_absolute", "change_percent", "change_points", "note"]
+    first = rows[0]
+    assert (first["id"], first["comparison_value"], first["current_value"],
+            first["change_absolute"], first["change_points"]) == ("incidents", "36", "24",
+                                                                   "-12", "")
+    assert float(first["change_percent"]) == pytest.approx(-100 / 3)
+    assert rows[5]["status"] == "no_data" and rows[5]["current_value"] == ""
+
+
+def test_priority_filter(summary):
+    doc = json.loads(summary("--priority", "justice", "--format", "json").stdout)
+    assert [k["id"] for k in doc["kpis"]] == ["days_to_finalise", "fraud_quick", "satisfaction"]
+    table = summary("--priority", "justice").stdout
+    assert "Bringing Offenders to Justice" in table
+    assert "Rebuilding Community Policing" not in table
+
+
+def test_vs_yoy(summary):
+    kpis = {k["id"]: k for k in json.loads(summary("--vs", "yoy", "--format",
+                                                   "json").stdout)["kpis"]}
+    assert kpis["incidents"]["comparison"]["label"] == "year ending September 2024"
+    assert kpis["incidents"]["comparison"]["value"] == 30
+    assert kpis["officers"]["comparison"]["value"] == 8
+
+
+def test_vs_fytd_labels(summary):
+    doc = json.loads(summary("--vs", "fytd", "--format", "json").stdout)
+    incidents = doc["kpis"][0]
+    assert doc["comparison"] == "fytd"
+    assert incidents["current"]["label"] == ("April to September 2025 "
+                                             "(financial year 2025/26 to date)")
+    assert (incidents["current"]["value"], incidents["comparison"]["value"]) == (12, 12)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--period", "2025-13"], "Error: invalid period '2025-13': expected a calendar month as "
+                              "YYYY-MM"),
+    (["--period", "Sept"], "Error: invalid period 'Sept': expected a calendar month as YYYY-MM"),
+    (["--period", "2025-09", "--priority", "nope"], "Error: unknown priority 'nope'"),
+])
+def test_usage_errors_exit_2_with_one_error_line(cli, tiny, args, message):
+    result = cli(["--project", tiny.root, "summary", *args])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [message]
+    assert "Traceback" not in result.stderr
+
+
+def test_own_project_walkthrough_works_as_written(cli, tmp_path):
+    """docs/own-project.md, followed literally: its kpi.toml, its practice extracts, its
+    commands."""
+    import re
+    import subprocess
+    import sys
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "own-project.md").read_text(
+        encoding="utf-8")
+    blocks = re.findall(r"```(\w*)\n(.*?)```", doc, re.S)
+    toml = next(body for lang, body in blocks if lang == "toml")
+    script = next(body for lang, body in blocks if lang == "sh" and "python -" in body)
+    folder = tmp_path / "my-force"
+    (folder / "extracts").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(toml, encoding="utf-8")
+    code = script.split("<<'EOF'\n", 1)[1].rsplit("EOF", 1)[0]
+    subprocess.run([sys.executable, "-"], input=code, text=True, cwd=folder, check=True)
+
+    def kpi(*args: str):
+        result = cli(["--project", folder, *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    kpi("ingest", "crimes", folder / "extracts" / "crimes-2023.csv",
+        folder / "extracts" / "crimes-2024-25.csv")
+    kpi("ingest", "calls", folder / "extracts" / "calls.parquet")
+    datasets = kpi("datasets")
+    assert re.search(r"crimes\s+5,563\s+2023-04\s+2025-09\s+none", datasets)
+    assert re.search(r"calls\s+3,000\s+2023-04\s+2025-09\s+none", datasets)
+    table = kpi("summary", "--period", "2025-09")
+    assert table.index("Preventing and Reducing Neighbourhood Crime") < table.index(
+        "Bringing Offenders to Justice")
+    statuses = {k["id"]: k["status"] for k in json.loads(
+        kpi("summary", "--period", "2025-09", "--format", "json"))["kpis"]}
+    assert statuses["satisfaction"] == "in_development"
+    assert set(statuses.values()) <= STATUSES - {"no_data"}
