@@ -9,32 +9,30 @@ import csv
 import io
 import json
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpi.catalogue import Unit
-from kpi.engine import Change, KpiResult, Measured, Outcome, Report
 
+# The engine imports Polars; the renderers only need its result types, and `kpi --help` (which
+# imports Format) must not pay for Polars.
+if TYPE_CHECKING:
+    from kpi.engine import Change, KpiResult, Measured, Report
 
-class Format(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    CSV = "csv"
-    MARKDOWN = "markdown"
-
-
+# Status words as the engine writes them (engine.Outcome), kept as plain strings here.
 STATUS_STYLE = {
-    Outcome.IMPROVING: "green",
-    Outcome.DETERIORATING: "red",
-    Outcome.STABLE: "",
-    Outcome.CHANGED: "yellow",
-    Outcome.IN_DEVELOPMENT: "dim",
-    Outcome.NO_DATA: "dim",
+    "improving": "green",
+    "deteriorating": "red",
+    "stable": "",
+    "changed": "yellow",
+    "in_development": "dim",
+    "no_data": "dim",
 }
 STATUS_WORDS = {
-    Outcome.IMPROVING: "improving", Outcome.DETERIORATING: "deteriorating",
-    Outcome.STABLE: "stable", Outcome.CHANGED: "changed",
-    Outcome.IN_DEVELOPMENT: "in development", Outcome.NO_DATA: "no data",
+    "improving": "improving", "deteriorating": "deteriorating", "stable": "stable",
+    "changed": "changed", "in_development": "in development", "no_data": "no data",
 }
 
 
@@ -245,3 +243,176 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
                           change_text(r.change, r.kpi.unit) if r.change else "n/a", status)
         tables.append(table)
     return tables
+
+
+# ---------------------------------------------------------------------------------------------
+# Documents: any command's result, and one renderer per output format
+
+
+@dataclass(frozen=True)
+class Section:
+    """One titled table of a result. Cells hold raw values (full precision, for JSON and CSV);
+    `shown` turns a column's raw value into the text tables and Markdown display."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+    shown: dict[str, Callable[[Any], str]] = field(default_factory=dict)
+    status_column: str | None = None  # coloured by status in a terminal
+    headers: bool = True  # False for key/value sections, shown without a header row
+    terminal: Any = None  # a Rich renderable drawn instead of the rows in a terminal (a chart)
+
+    def text(self, column: str, value: Any) -> str:
+        """A cell as a person reads it."""
+        if column in self.shown:
+            return self.shown[column](value)
+        if value is None:
+            return "—"
+        if isinstance(value, float):
+            return f"{value:,.1f}"
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{value:,}"
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A command's result: a heading, sections, and the JSON document scheduled jobs read
+    (built from the sections when not given)."""
+
+    heading: str
+    sections: tuple[Section, ...]
+    data: Any = None
+
+
+def render_json(document: Document, plain: bool = True) -> str:
+    """The document's data as indented JSON; sections become lists of objects when no data."""
+    data = document.data
+    if data is None:
+        data = {section.title: [dict(zip(section.columns, row, strict=True))
+                                for row in section.rows] for section in document.sections}
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def render_csv(document: Document, plain: bool = True) -> str:
+    """One CSV table. With several sections, a leading `section` column says which each row
+    belongs to and the columns are the union of the sections' columns, in order."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if len(document.sections) == 1:
+        section = document.sections[0]
+        writer.writerow(section.columns)
+        writer.writerows([[safe_cell(v) for v in row] for row in section.rows])
+        return out.getvalue()
+    columns: list[str] = []
+    for section in document.sections:
+        columns += [c for c in section.columns if c not in columns]
+    writer.writerow(["section", *columns])
+    for section in document.sections:
+        for row in section.rows:
+            cells = dict(zip(section.columns, row, strict=True))
+            writer.writerow([section.title, *(safe_cell(cells.get(c)) for c in columns)])
+    return out.getvalue()
+
+
+def render_markdown(document: Document, plain: bool = True) -> str:
+    """A heading and one pipe table per section, text escaped for Markdown."""
+    lines = [f"# {escape_markdown(document.heading)}", ""]
+    for section in document.sections:
+        lines += [f"## {escape_markdown(section.title)}", ""]
+        if section.headers:
+            lines.append("| " + " | ".join(escape_markdown(c) for c in section.columns) + " |")
+        else:
+            lines.append("| " + " | ".join(" " for _ in section.columns) + " |")
+        lines.append("|" + "---|" * len(section.columns))
+        for row in section.rows:
+            cells = [escape_markdown(section.text(c, v))
+                     for c, v in zip(section.columns, row, strict=True)]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_table(document: Document, plain: bool = True, width: int | None = None) -> str:
+    """Rich tables as text: box drawing and colour in a terminal, plain columns otherwise.
+    Plain text is not wrapped to a terminal (up to 400 columns), so each row stays one line for
+    grep and awk, and files and golden tests do not depend on where the command ran."""
+    import shutil
+
+    from rich import box as boxes
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    if width is None:
+        width = 400 if plain else shutil.get_terminal_size((100, 24)).columns
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, highlight=False, soft_wrap=False,
+                      force_terminal=not plain, no_color=plain,
+                      color_system=None if plain else "standard")
+    console.print(Text(document.heading, style="" if plain else "bold"))
+    for section in document.sections:
+        # The title is printed above the table, not as its caption, so a long title is not
+        # wrapped to the width of a narrow table.
+        table = Table(show_header=section.headers, box=None if plain else boxes.SIMPLE_HEAD,
+                      show_edge=False, pad_edge=False)
+        for column in section.columns:
+            table.add_column(column, overflow="fold")
+        for row in section.rows:
+            cells = []
+            for column, value in zip(section.columns, row, strict=True):
+                style = ""
+                if column == section.status_column and not plain:
+                    style = STATUS_STYLE.get(str(value), "")
+                cells.append(Text(section.text(column, value), style=style))
+            table.add_row(*cells)
+        console.print()
+        console.print(Text(section.title, style="" if plain else "bold"))
+        console.print(table if plain or section.terminal is None else section.terminal)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().split("\n"))
+
+
+class Format(StrEnum):
+    """Output formats; each member knows its renderer (`Format.JSON.render(doc)`)."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+
+    def render(self, document: Document, plain: bool = True) -> str:
+        return RENDERERS[self](document, plain)
+
+
+RENDERERS: dict[Format, Callable[[Document, bool], str]] = {
+    Format.TABLE: render_table,
+    Format.JSON: render_json,
+    Format.CSV: render_csv,
+    Format.MARKDOWN: render_markdown,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Sparklines
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float | None]) -> str:
+    """One block character per value, scaled between the series' min and max; a gap (space)
+    where a value is missing. A flat series is drawn at mid height."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return " " * len(values)
+    low, high = min(known), max(known)
+    span = high - low
+    out = []
+    for value in values:
+        if value is None:
+            out.append(" ")
+        elif span == 0:
+            out.append(SPARKS[3])
+        else:
+            out.append(SPARKS[round((value - low) / span * 7)])
+    return "".join(out)

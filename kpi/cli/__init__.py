@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -18,17 +19,31 @@ import typer
 from kpi import __version__
 from kpi.errors import KpiError
 from kpi.periods import Comparison
-from kpi.render import Format
+from kpi.render import Document, Format
 
-EXIT_CODES_HELP = (
-    "Exit codes: 0 success; 1 a check or threshold failed; 2 usage error; "
-    "3 data or configuration error."
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success
+  1  a check or threshold failed (kpi check; kpi summary --fail-on deteriorating)
+  2  usage error (unknown option or command, bad value such as --period 2025-13)
+  3  data or configuration error (missing, stale or malformed extract or kpi.toml)"""
+
+OUTPUT_HELP = (
+    "Results go to stdout (or --output FILE); messages, warnings and errors go to stderr, "
+    "errors as one line with a hint (--debug shows the traceback). Colour and box drawing "
+    "only when stdout is a terminal and NO_COLOR is unset."
+)
+
+CONFIG_HELP = (
+    "Option defaults come from, in order of precedence: the command line; the environment "
+    "(KPI_PROJECT, KPI_FORMAT, KPI_PERIOD, KPI_VS, KPI_DEBUG, KPI_QUIET); the project's "
+    "kpi.toml [defaults] table (format, vs, period); built-in defaults."
 )
 
 app = typer.Typer(
     name="kpi",
     help="Police and Crime Plan performance: ingest extracts, compute KPIs, draft the board "
-         f"paper.\n\n{EXIT_CODES_HELP}",
+         f"paper.\n\n{OUTPUT_HELP}\n\n{CONFIG_HELP}\n\n{EXIT_CODES_HELP}",
     no_args_is_help=True,
     add_completion=True,
     rich_markup_mode=None,
@@ -48,20 +63,51 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+# Keys of kpi.toml's [defaults] table: option defaults for every command that has the option.
+# Precedence (Click's): command line > environment variable > kpi.toml [defaults] > built-in.
+DEFAULT_KEYS = ("format", "vs", "period")
+
+
+def _project_defaults(explicit: str | None) -> dict[str, str]:
+    """[defaults] of the project a command will use, read without validating the catalogue
+    (that happens when the command loads it). A project that cannot be found or read has none;
+    the command itself then reports why."""
+    import tomllib
+
+    from kpi.catalogue import find_project_file
+
+    try:
+        path, _ = find_project_file(explicit)
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (KpiError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    defaults = raw.get("defaults")
+    if not isinstance(defaults, dict):
+        return {}
+    return {key: str(defaults[key]) for key in DEFAULT_KEYS if key in defaults}
+
+
 @app.callback()
 def root(
+    ctx: typer.Context,
     project: Annotated[str | None, typer.Option(
         "--project", "-p", envvar="KPI_PROJECT",
         help="Project folder or kpi.toml (default: found from the working directory, else "
              "the bundled West Midlands sample).")] = None,
     debug: Annotated[bool, typer.Option("--debug", envvar="KPI_DEBUG",
                                         help="Show tracebacks for errors.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", envvar="KPI_QUIET",
                                         help="Print nothing but results and errors.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
 ) -> None:
     State.project, State.debug, State.quiet = project, debug, quiet
+    defaults = _project_defaults(project)
+    if defaults and isinstance(ctx.command, typer.core.TyperGroup):
+        inherited = dict(ctx.default_map or {})
+        for name in ctx.command.commands:
+            inherited[name] = {**defaults, **inherited.get(name, {})}
+        ctx.default_map = inherited
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -110,12 +156,46 @@ def _project():
     return project
 
 
+def plain_output(output: Path | None = None) -> bool:
+    """True when output must be plain text: no colour and no box drawing (a file, a pipe, or
+    NO_COLOR set, whatever its value, as no-color.org asks)."""
+    return output is not None or not sys.stdout.isatty() or "NO_COLOR" in os.environ
+
+
 def _stdout_console():
     from rich.console import Console
 
-    plain = not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))
+    plain = plain_output()
     return Console(no_color=plain, highlight=False, soft_wrap=False,
+                   force_terminal=False if plain else None,
                    width=None if sys.stdout.isatty() else 120), plain
+
+
+def emit_document(document: Document, format: Format, output: Path | None) -> None:
+    """Render a result in the chosen format to stdout or --output."""
+    _emit(format.render(document, plain_output(output)), output)
+
+
+@contextmanager
+def working(message: str, after: float = 1.0) -> Iterator[None]:
+    """A spinner on stderr for work that takes longer than `after` seconds; nothing when
+    stderr is not a terminal (a scheduled job's log stays clean) or with --quiet."""
+    if State.quiet or not sys.stderr.isatty():
+        yield
+        return
+    import threading
+
+    from rich.status import Status
+
+    status = Status(message, console=_stderr())
+    timer = threading.Timer(after, status.start)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        status.stop()
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -135,8 +215,10 @@ VsOpt = Annotated[Comparison, typer.Option(
     "--vs", help="Compare with the plan baseline, the same window a year earlier (yoy), the "
                  "window a month earlier (previous), or financial year to date (fytd).",
     envvar="KPI_VS", case_sensitive=False)]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.",
-                                           envvar="KPI_FORMAT", case_sensitive=False)]
+FormatOpt = Annotated[Format, typer.Option(
+    "--format", "-f", help="Output format: table (to read), json or csv (for programs), "
+                           "markdown (for documents).",
+    envvar="KPI_FORMAT", case_sensitive=False)]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="Write to this file instead of stdout.")]
 AsOfOpt = Annotated[str | None, typer.Option(
@@ -153,4 +235,4 @@ def main() -> None:
 
 
 # Command modules register themselves on `app`; import them last.
-from kpi.cli import data_commands, summary_command  # noqa: E402,F401
+from kpi.cli import data_commands, summary_command, show_command, project_commands, export_command, check_command  # noqa: E402,F401,I001,E501

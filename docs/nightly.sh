@@ -1,0 +1,34 @@
+#!/bin/sh
+# Nightly job: load last night's extracts, then write the month's summary as JSON.
+# Exits with kpi's own exit code, so cron (or any scheduler) fails loudly:
+#   0  loaded and summarised, nothing deteriorating
+#   1  summarised, and at least one KPI is deteriorating (the JSON is still written)
+#   2  usage error (this script or its settings are wrong)
+#   3  data or configuration error (an extract missing or malformed, kpi.toml invalid):
+#      nothing is summarised, and the store is left as it was before the failed load
+#
+# Settings, from the environment:
+#   KPI_PROJECT   the project folder holding kpi.toml (required)
+#   KPI_DATASETS  datasets to load, separated by spaces; each reads the extract files its
+#                 `sources` in kpi.toml name (default: crimes)
+#   KPI_PERIOD    the month to report, YYYY-MM (default: last month)
+#   KPI_OUT       folder for the JSON (default: out)
+#
+# Example crontab line: every day at 06:15, logging stderr (errors, one line each).
+#   15 6 * * *  KPI_PROJECT=/srv/kpi/project /srv/kpi/docs/nightly.sh 2>>/srv/kpi/nightly.log
+set -u
+
+: "${KPI_PROJECT:?set KPI_PROJECT to the project folder}"
+export KPI_PROJECT
+datasets="${KPI_DATASETS:-crimes}"
+# GNU date; on macOS use: date -v-1m +%Y-%m
+period="${KPI_PERIOD:-$(date -d "$(date +%Y-%m-01) -1 month" +%Y-%m)}"
+out="${KPI_OUT:-out}"
+mkdir -p "$out" || exit 3
+
+for dataset in $datasets; do
+    kpi --quiet ingest "$dataset" || exit $?
+done
+
+kpi summary --period "$period" --format json --fail-on deteriorating \
+    --output "$out/summary-$period.json"

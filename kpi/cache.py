@@ -1,0 +1,237 @@
+"""Fast start: a repeated question is answered from a cache, without importing Polars.
+
+`kpi` starts here (the console script's entry point). For the read-only commands that print
+results (summary, show, catalogue, datasets) it computes a key from everything the answer depends
+on, and replays the stored answer (stdout, stderr and exit code) when there is one:
+
+- the command line, the working directory and the environment variables that change output
+  (KPI_*, NO_COLOR, COLUMNS), whether stdout is a terminal and its width;
+- the project file's bytes, and the bytes of every weights file it names;
+- each dataset's latest table version, read from its `_delta_log` directory listing (no
+  deltalake, no Polars), so any ingest changes the key;
+- the kpi version and the size and modification time of kpi's own source files.
+
+Anything else (a miss, any other command, --output, --debug, --help, KPI_NO_CACHE set) runs the
+command line as usual; a miss stores the answer if the inputs did not change while it ran.
+Entries live in the project's data folder, under `.cache/`, so deleting the data folder clears
+them; only the most recent MAX_ENTRIES are kept.
+
+Only the standard library is imported here, plus kpi.catalogue for finding the project.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+CACHED_COMMANDS = frozenset({"summary", "show", "catalogue", "datasets"})
+# Options that make a run unsuitable: it writes a file, prints a traceback, or shows help.
+BYPASS = frozenset({"--output", "-o", "--debug", "--help", "-h", "--validate", "--version",
+                    "--install-completion", "--show-completion"})
+GLOBAL_FLAGS = frozenset({"--quiet", "-q"})
+GLOBAL_WITH_VALUE = frozenset({"--project", "-p"})
+MAX_ENTRIES = 200
+CACHE_FOLDER = ".cache"
+_COMMIT = re.compile(r"^(\d{20})\.json$")
+
+
+def main(argv: list[str] | None = None) -> int | None:
+    """Run `kpi` with these arguments (default: sys.argv[1:]), from the cache when possible."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    plan = _plan(args)
+    if plan is not None:
+        entry = _read(plan)
+        if entry is not None:
+            sys.stdout.write(entry["stdout"])
+            sys.stderr.write(entry["stderr"])
+            sys.stdout.flush()
+            return int(entry["code"])
+    return _run(args, plan)
+
+
+def _plan(args: list[str]) -> dict[str, Any] | None:
+    """Where the answer to this command line would be cached and under which key, or None when
+    it must not be cached."""
+    if os.environ.get("KPI_NO_CACHE"):
+        return None
+    explicit = os.environ.get("KPI_PROJECT") or None
+    position = 0
+    while position < len(args) and args[position].startswith("-"):
+        option, _, value = args[position].partition("=")
+        if option in GLOBAL_WITH_VALUE:
+            if not value:
+                position += 1
+                if position >= len(args):
+                    return None
+                value = args[position]
+            explicit = value
+        elif option not in GLOBAL_FLAGS:
+            return None
+        position += 1
+    if position >= len(args) or args[position] not in CACHED_COMMANDS:
+        return None
+    if any(arg.partition("=")[0] in BYPASS for arg in args):
+        return None
+    try:
+        key, cache_dir = _key(args, explicit)
+    except Exception:  # anything odd about the project: let the command line report it
+        return None
+    return {"key": key, "dir": cache_dir, "explicit": explicit, "args": args}
+
+
+def _key(args: list[str], explicit: str | None) -> tuple[str, Path]:
+    from kpi import __version__
+    from kpi.catalogue import find_project_file
+
+    path, bundled = find_project_file(explicit)
+    path = path.resolve()
+    text = path.read_bytes()
+    raw = tomllib.loads(text.decode("utf-8-sig"))
+    data_dir = data_dir_of(path, raw, bundled)
+    inputs = [_file_digest(path.parent / str(kpi["weights"]))
+              for kpi in raw.get("kpis") or [] if isinstance(kpi, dict) and "weights" in kpi]
+    versions = {ds: table_version(data_dir / ds) for ds in sorted(raw.get("datasets") or {})}
+    environment = {name: value for name, value in os.environ.items()
+                   if name.startswith("KPI_") or name in ("NO_COLOR", "COLUMNS")}
+    terminal = sys.stdout.isatty()
+    width = os.get_terminal_size(sys.stdout.fileno()).columns if terminal else None
+    parts = {
+        "args": args, "cwd": os.getcwd(), "env": sorted(environment.items()),
+        "terminal": terminal, "width": width, "project": str(path),
+        "project_sha256": hashlib.sha256(text).hexdigest(), "inputs": inputs,
+        "versions": versions, "kpi": __version__, "code": _code_fingerprint(),
+    }
+    key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return key, data_dir / CACHE_FOLDER
+
+
+def data_dir_of(path: Path, raw: dict[str, Any], bundled: bool) -> Path:
+    """The project's data folder, as kpi.catalogue resolves it (checked against the loaded
+    project before anything is stored)."""
+    from kpi.catalogue import _bundled_store_dir
+
+    if bundled:
+        return _bundled_store_dir()
+    meta = raw.get("project") if isinstance(raw.get("project"), dict) else {}
+    return (path.parent / str(meta.get("data", "data"))).resolve()
+
+
+def table_version(table: Path) -> int | None:
+    """A Delta table's latest version: the highest numbered commit file in its _delta_log."""
+    try:
+        names = os.listdir(table / "_delta_log")
+    except OSError:
+        return None
+    commits = [int(match.group(1)) for name in names if (match := _COMMIT.match(name))]
+    return max(commits) if commits else None
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _code_fingerprint() -> list[tuple[str, int, int]]:
+    """Size and modification time of kpi's own files, so an upgrade or an edit of the code
+    (in an editable install, the version does not change) never replays old output."""
+    root = Path(__file__).resolve().parent
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [d for d in subfolders if d != "__pycache__"]
+        for name in files:
+            if name.endswith((".py", ".toml")):
+                stat = os.stat(os.path.join(folder, name))
+                found.append((os.path.relpath(os.path.join(folder, name), root),
+                              stat.st_mtime_ns, stat.st_size))
+    return sorted(found)
+
+
+def _read(plan: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        entry = json.loads((plan["dir"] / f"{plan['key']}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(entry, dict) or not {"stdout", "stderr", "code"} <= set(entry):
+        return None
+    return entry
+
+
+class _Tee:
+    """A text stream that records what is written to it and passes everything through, so
+    terminal detection (isatty, fileno, encoding) sees the real stream."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _run(args: list[str], plan: dict[str, Any] | None) -> int | None:
+    """Run the command line; on a cacheable run, record its answer."""
+    from kpi.cli import main as cli_main
+
+    if plan is None:
+        sys.argv[1:] = args
+        return cli_main()
+    out, err = _Tee(sys.stdout), _Tee(sys.stderr)
+    sys.stdout, sys.stderr = out, err
+    sys.argv[1:] = args
+    try:
+        code: Any = 0
+        try:
+            cli_main()
+        except SystemExit as exc:
+            code = exc.code
+    finally:
+        sys.stdout, sys.stderr = out._stream, err._stream
+    code = 0 if code is None else code
+    if isinstance(code, int) and code in (0, 1):
+        _store(plan, "".join(out.parts), "".join(err.parts), code)
+    return code
+
+
+def _store(plan: dict[str, Any], stdout: str, stderr: str, code: int) -> None:
+    """Keep an answer, unless its inputs changed while it was computed (an ingest ran at the
+    same time) or the project's data folder is not where the key looked."""
+    from kpi.catalogue import load_project
+
+    try:
+        key, cache_dir = _key(plan["args"], plan["explicit"])
+        project = load_project(plan["explicit"])
+    except Exception:
+        return
+    if key != plan["key"] or cache_dir != project.data_dir / CACHE_FOLDER:
+        return
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        temporary = cache_dir / f".{key}.{os.getpid()}.tmp"
+        temporary.write_text(json.dumps({"stdout": stdout, "stderr": stderr, "code": code}),
+                             encoding="utf-8")
+        os.replace(temporary, cache_dir / f"{key}.json")
+        _prune(cache_dir)
+    except OSError:  # a read-only data folder: answers are just not cached
+        return
+
+
+def _prune(cache_dir: Path) -> None:
+    entries = sorted(cache_dir.glob("*.json"), key=lambda p: p.stat().st_mtime)
+    for stale in entries[:-MAX_ENTRIES]:
+        stale.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

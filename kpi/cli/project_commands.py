@@ -1,0 +1,99 @@
+"""kpi catalogue and kpi init: the project file itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kpi.catalogue import PROJECT_FILE, Status
+from kpi.cli import FormatOpt, OutputOpt, State, app, emit_document, handled, note
+from kpi.render import Format
+
+
+@app.command()
+@handled
+def catalogue(
+    priority: Annotated[str | None, typer.Option(
+        "--priority", help="Only this plan priority (its id).")] = None,
+    status: Annotated[Status | None, typer.Option(
+        "--status", help="Only KPIs with this status.", case_sensitive=False)] = None,
+    validate: Annotated[Path | None, typer.Option(
+        "--validate", metavar="FILE",
+        help="Check a project file and report every problem at once, each with its file and "
+             "line; exit 3 when there is any.")] = None,
+    format: FormatOpt = Format.TABLE,
+    output: OutputOpt = None,
+) -> None:
+    """The plan's priorities and KPIs, or every problem in a project file (--validate)."""
+    from kpi.catalogue import load_project, parse_project_file
+
+    if validate is not None:
+        project = parse_project_file(validate)  # raises one ConfigError listing every problem
+        note(f"{validate}: valid ({len(project.datasets)} datasets, "
+             f"{len(project.priorities)} priorities, {len(project.kpis)} KPIs)")
+        return
+    project = load_project(State.project)
+    if priority and project.priority(priority) is None:
+        from kpi.errors import UsageError
+
+        known = ", ".join(p.id for p in project.priorities)
+        raise UsageError(f"unknown priority '{priority}'", hint=f"one of: {known}")
+    emit_document(catalogue_document(project, priority, status), format, output)
+
+
+def catalogue_document(project, priority: str | None = None, status: Status | None = None):
+    """The catalogue as a render.Document: one row per KPI, in plan order."""
+    from kpi.render import Document, Section
+
+    order = {p.id: p.order for p in project.priorities}
+    titles = {p.id: p.title for p in project.priorities}
+    kpis = [k for k in project.kpis
+            if (priority is None or k.priority == priority)
+            and (status is None or k.status == status)]
+    kpis.sort(key=lambda k: order.get(k.priority, 0))  # stable: catalogue order within one
+    columns = ("id", "title", "priority", "kind", "unit", "better", "status", "dataset")
+    rows = [(k.id, k.title, k.priority, k.kind.value, k.unit.value, k.better.value,
+             k.status.value, k.dataset or (f"{k.numerator_kpi}/{k.denominator_kpi}"
+                                           if k.is_derived else None)) for k in kpis]
+    data = {
+        "project": project.name,
+        "priorities": [{"id": p.id, "title": p.title, "order": p.order}
+                       for p in project.priorities if priority in (None, p.id)],
+        "kpis": [dict(zip(columns, row, strict=True)) | {"priority_title": titles[row[2]]}
+                 for row in rows],
+    }
+    heading = f"{project.name}: {len(rows)} KPIs"
+    return Document(heading, (Section("KPIs", columns, rows),), data=data)
+
+
+@app.command()
+@handled
+def init(
+    directory: Annotated[Path, typer.Argument(
+        metavar="[DIR]", help="Folder for the new project (created if missing).")] = Path("."),
+) -> None:
+    """Start a project: a kpi.toml with an example of every KPI kind, and an empty data folder.
+
+    Refuses to overwrite an existing kpi.toml (exit 2).
+    """
+    import json
+    from importlib.resources import files
+
+    from kpi.errors import UsageError
+
+    target = directory / PROJECT_FILE
+    if target.exists():
+        raise UsageError(f"{target} already exists; not overwriting it",
+                         hint="choose another folder, or edit the existing file")
+    directory.mkdir(parents=True, exist_ok=True)
+    name = directory.resolve().name or "My force"
+    template = (files("kpi") / "templates" / PROJECT_FILE).read_text(encoding="utf-8")
+    # json.dumps gives a valid TOML basic string for any name (quotes and backslashes escaped).
+    target.write_text(template.replace('"{name}"', json.dumps(name, ensure_ascii=False)),
+                      encoding="utf-8")
+    (directory / "data").mkdir(exist_ok=True)
+    note(f"Created {target} and {directory / 'data'}/")
+    note(f"Next: edit {target}, check it with 'kpi catalogue --validate {target}', then "
+         "'kpi ingest DATASET FILE' and 'kpi summary --period YYYY-MM'.")

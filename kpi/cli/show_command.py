@@ -1,0 +1,262 @@
+"""kpi show: one KPI in depth, for a quick look before a meeting.
+
+The definition, the current and comparison windows with the change, a 24-month monthly trend and
+each breakdown the catalogue declares, ranked, with each part's change.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from kpi.cli import (
+    AsOfOpt,
+    FormatOpt,
+    OutputOpt,
+    PeriodOpt,
+    VsOpt,
+    _project,
+    app,
+    emit_document,
+    handled,
+)
+from kpi.periods import Comparison
+from kpi.render import Format
+
+if TYPE_CHECKING:
+    from kpi.catalogue import KpiDef, Project
+    from kpi.engine import KpiResult
+    from kpi.render import Document, Section
+
+TREND_MONTHS = 24
+
+
+@app.command()
+@handled
+def show(
+    kpi_id: Annotated[str, typer.Argument(metavar="KPI_ID", help="The KPI's id (see 'kpi "
+                                                                  "catalogue').")],
+    period: PeriodOpt,
+    vs: VsOpt = Comparison.BASELINE,
+    months: Annotated[int, typer.Option("--months", min=2, max=120,
+                                        help="Months in the trend.")] = TREND_MONTHS,
+    format: FormatOpt = Format.TABLE,
+    output: OutputOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """One KPI: its definition, windows, change, monthly trend and breakdowns.
+
+    An unknown KPI_ID is a usage error (exit 2) naming the closest ids.
+    """
+    from kpi import engine
+    from kpi.periods import Month
+    from kpi.store import AsOf
+
+    month = Month.parse(period)
+    cutoff = AsOf.parse(as_of) if as_of else None
+    project = _project()
+    kpi = find_kpi(project, kpi_id)
+    result = engine.evaluate(project, month, vs, [kpi], as_of=cutoff).results[0]
+    trend = None
+    if result.current is not None:
+        trend = engine.monthly_series(project, kpi, result.current.window.end, months, cutoff)
+    parts: dict[str, Any] = {}
+    if result.current is not None and not kpi.is_derived:
+        window = result.comparison.window if result.comparison else None
+        for column in kpi.breakdowns:
+            parts[column] = engine.breakdown(project, kpi, column, result.current.window,
+                                             window, cutoff)
+    document = show_document(project, result, month, vs, trend, parts)
+    emit_document(document, format, output)
+
+
+def find_kpi(project: Project, kpi_id: str) -> KpiDef:
+    """The KPI with this id, or a usage error naming the closest ids."""
+    import difflib
+
+    from kpi.errors import UsageError
+
+    kpi = project.kpi(kpi_id)
+    if kpi is not None:
+        return kpi
+    ids = [k.id for k in project.kpis]
+    # Match on titles too, so 'knife' finds knife_crime as well as near-misses of the id.
+    close = difflib.get_close_matches(kpi_id, ids, n=5, cutoff=0.5)
+    close += [k.id for k in project.kpis
+              if kpi_id.lower() in (k.id + " " + k.title.lower()) and k.id not in close]
+    hint = ("did you mean " + ", ".join(close[:5]) + "?" if close
+            else "'kpi catalogue' lists every KPI id")
+    raise UsageError(f"unknown KPI '{kpi_id}' in {project.path.name}", hint=hint)
+
+
+def _definition(project: Project, kpi: KpiDef) -> list[tuple[str, Any]]:
+    priority = project.priority(kpi.priority)
+    counted = kpi.description or _counted(kpi)
+    rows: list[tuple[str, Any]] = [
+        ("id", kpi.id), ("title", kpi.title),
+        ("priority", priority.title if priority else kpi.priority),
+        ("kind", kpi.kind.value), ("what is counted", counted or None),
+        ("dataset", kpi.dataset or (f"{kpi.numerator_kpi} / {kpi.denominator_kpi}"
+                                    if kpi.is_derived else "none yet")),
+        ("filter", kpi.filter), ("value", kpi.value), ("numerator", kpi.numerator),
+        ("denominator", kpi.denominator), ("unit", kpi.unit.value),
+        ("better", kpi.better.value), ("baseline", kpi.baseline), ("lag (months)", kpi.lag or None),
+        ("status", kpi.status.value), ("breakdowns", ", ".join(kpi.breakdowns) or None),
+        ("notes", kpi.notes or None),
+    ]
+    # Keys that do not apply to this KPI are left out rather than shown empty.
+    keep = {"id", "title", "priority", "kind", "dataset", "unit", "better", "status"}
+    return [(key, value) for key, value in rows if value is not None or key in keep]
+
+
+def _counted(kpi: KpiDef) -> str:
+    """A plain-words reading of what a KPI measures, from its definition."""
+    rows = f"rows of {kpi.dataset}" + (f" where {kpi.filter}" if kpi.filter else "")
+    if kpi.dataset is None and not kpi.is_derived:
+        return "not defined yet (in development)"
+    if kpi.is_derived:
+        return f"{kpi.numerator_kpi} as a % of {kpi.denominator_kpi}"
+    match kpi.kind.value:
+        case "count" | "snapshot" if not kpi.numerator:
+            return rows if kpi.value is None else f"{kpi.value} summed over {rows}"
+        case "rate" | "snapshot":
+            whole = kpi.denominator or "all of them"
+            return f"{kpi.numerator} as a % of {whole}, over {rows}"
+        case "within":
+            return f"% of {rows} with {kpi.value} at most {kpi.threshold:g}"
+        case "mean" | "median":
+            return f"{kpi.kind.value} of {kpi.value} over {rows}"
+        case "percentile":
+            return f"{kpi.percentile:g}th percentile of {kpi.value} over {rows}"
+        case "per_1000":
+            return f"{rows} per 1,000 of population '{kpi.population}'"
+        case "weighted_score":
+            return f"sum of {kpi.weights} weights by {kpi.weight_key} over {rows}"
+        case "ratio_of_rates":
+            group, reference = kpi.populations or ("?", "?")
+            return (f"({kpi.numerator} / {group}) / ({kpi.denominator} / {reference}), "
+                    f"over {rows}")
+    return f"{kpi.kind.value} over {rows}"
+
+
+def _change_columns(kpi: KpiDef) -> tuple[str, ...]:
+    """The change a KPI's unit reports (SPEC: pp for rates, absolute for ratios)."""
+    from kpi.catalogue import Unit
+
+    if kpi.unit == Unit.PERCENT:
+        return ("change_points",)
+    if kpi.unit == Unit.RATIO:
+        return ("change_absolute",)
+    return ("change_absolute", "change_percent")
+
+
+def _shown(kpi: KpiDef) -> dict[str, Any]:
+    """How each numeric column reads in a table: the KPI's unit, signed changes."""
+    from kpi import render
+    from kpi.catalogue import Unit
+
+    def value(v: Any) -> str:
+        return render.number(v, kpi.unit)
+
+    def absolute(v: Any) -> str:
+        if v is None:
+            return "n/a"
+        text = render.number(v, kpi.unit).replace(" days", "").replace("%", "")
+        return render.signed(v, text)
+
+    def percent(v: Any) -> str:
+        return "n/a" if v is None else render.signed(v, f"{v:.1f}%")
+
+    def points(v: Any) -> str:
+        return "n/a" if v is None else render.signed(v, f"{v:.1f}pp")
+
+    def count(v: Any) -> str:
+        return "—" if v is None else render.number(v, Unit.COUNT)
+
+    return {"value": value, "current": value, "comparison": value, "rolling_12": value,
+            "change_absolute": absolute, "change_percent": percent, "change_points": points,
+            "numerator": count, "denominator": count}
+
+
+def show_document(project: Project, result: KpiResult, period: Any, vs: Comparison,
+                  trend: Any, breakdowns: dict[str, Any]) -> Document:
+    """The result of `kpi show` as a render.Document: sections for every format (the trend
+    drawn as a sparkline in a terminal) and the JSON document."""
+    from kpi import render
+    from kpi.render import Document, Section
+
+    kpi = result.kpi
+    shown = _shown(kpi)
+    sections: list[Section] = [Section("Definition", ("field", "value"), _definition(project, kpi),
+                                       headers=False)]
+    windows = []
+    for role, measured in (("current", result.current), ("comparison", result.comparison)):
+        if measured is not None:
+            windows.append((role, measured.window.label, measured.window.code, measured.value,
+                            measured.numerator, measured.denominator))
+    change = result.change
+    change_cols = _change_columns(kpi)
+    values = {"change_absolute": change.absolute if change else None,
+              "change_percent": change.percent if change else None,
+              "change_points": change.points if change else None}
+    if windows:
+        sections.append(Section("Windows", ("window", "label", "code", "value", "numerator",
+                                            "denominator"), windows, shown=shown))
+    sections.append(Section("Change", (*change_cols, "status", "note"),
+                            [(*(values[c] for c in change_cols), result.status, result.note)],
+                            shown={**shown, "status": lambda v: render.STATUS_WORDS.get(v, v)},
+                            status_column="status"))
+
+    trend_rows = [] if trend is None else list(trend.iter_rows())
+    if trend_rows:
+        title = f"Trend: {len(trend_rows)} months to {trend_rows[-1][0]} (monthly values)"
+        sections.append(Section(title, ("month", "value", "rolling_12"), trend_rows, shown=shown,
+                                terminal=_sparkline_text(trend_rows, kpi)))
+    breakdown_json = {}
+    for column, frame in breakdowns.items():
+        rows = []
+        for rank, row in enumerate(frame.iter_rows(named=True), start=1):
+            cells = {"change_absolute": row["absolute"], "change_percent": row["percent"],
+                     "change_points": row["points"]}
+            rows.append((rank, row["part"], row["current"], row["comparison"],
+                         *(cells[c] for c in change_cols)))
+        sections.append(Section(f"By {column}", ("rank", column, "current", "comparison",
+                                                 *change_cols), rows, shown=shown))
+        breakdown_json[column] = frame.to_dicts()
+
+    data = {
+        "project": project.name, "period": str(period), "comparison": vs.value,
+        "kpi": {**render.result_json(result, _titles(project)),
+                "definition": dict(_definition(project, kpi))},
+        "trend": [{"month": m, "value": v, "rolling_12": r} for m, v, r in trend_rows],
+        "breakdowns": breakdown_json,
+    }
+    heading = (f"{kpi.title} ({kpi.id}): period {period} against {vs.value}"
+               f" — {render.STATUS_WORDS.get(result.status, result.status)}")
+    return Document(heading, tuple(sections), data=data)
+
+
+def _titles(project: Project) -> dict[str, str]:
+    return {p.id: p.title for p in project.priorities}
+
+
+def _sparkline_text(rows: list[tuple[Any, ...]], kpi: KpiDef):
+    """The trend drawn for a terminal: a sparkline of the monthly values, labelled with its
+    first and last months, its minimum, maximum and latest value."""
+    from rich.text import Text
+
+    from kpi import render
+
+    values = [row[1] for row in rows]
+    known = [(v, m) for m, v, _ in rows if v is not None]
+    text = Text(f"{rows[0][0]} ")
+    text.append(render.sparkline(values), style="cyan")
+    text.append(f" {rows[-1][0]}\n")
+    if known:
+        low = min(known, key=lambda item: item[0])
+        high = max(known, key=lambda item: item[0])
+        text.append(f"min {render.number(low[0], kpi.unit)} ({low[1]})   "
+                    f"max {render.number(high[0], kpi.unit)} ({high[1]})   "
+                    f"latest {render.number(known[-1][0], kpi.unit)}")
+    return text

@@ -1,0 +1,149 @@
+"""The fast start: answers replayed from the cache, never stale, without importing Polars."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kpi.cache import table_version
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXTRACT = FIXTURES / "mini" / "extracts" / "crimes.csv"
+
+# Runs the console script's entry point and reports, on stderr's last line, whether Polars
+# was imported: the proof that an answer came from the cache.
+PROBE = """
+import sys
+from kpi.cache import main
+try:
+    code = main(sys.argv[1:])
+finally:
+    sys.stderr.write("\\npolars imported: %s\\n" % ("polars" in sys.modules))
+sys.exit(code)
+"""
+
+
+def kpi(*args: object, env_extra: dict[str, str] | None = None) -> tuple[int, str, bool]:
+    """(exit code, stdout, whether Polars was imported) of `kpi ARGS` in a fresh process."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("KPI_") or k == "KPI_CACHE_DIR"}
+    env.update(env_extra or {})
+    done = subprocess.run([sys.executable, "-c", PROBE, *map(str, args)], capture_output=True,
+                          text=True, env=env, timeout=120)
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("polars imported: "), done.stderr
+    return done.returncode, done.stdout, last.endswith("True")
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    code, _, _ = kpi("--project", root, "ingest", "crimes")
+    assert code == 0
+    return root
+
+
+def knife_count(payload: str) -> float:
+    return next(k for k in json.loads(payload)["kpis"]
+                if k["id"] == "knife_crime")["current"]["value"]
+
+
+def test_repeated_question_is_answered_without_polars(project):
+    args = ("--project", project, "summary", "--period", "2025-09", "--format", "json")
+    first = kpi(*args)
+    second = kpi(*args)
+    assert first[2] is True  # computed
+    assert second[2] is False  # replayed
+    assert first[:2] == second[:2]
+    assert knife_count(second[1]) == 95
+    assert len(list((project / "data" / ".cache").glob("*.json"))) == 1
+
+
+def test_exit_code_is_replayed(project):
+    args = ("--project", project, "summary", "--period", "2025-09", "--fail-on",
+            "deteriorating", "-f", "csv")
+    assert kpi(*args)[0] == 1
+    code, out, imported = kpi(*args)
+    assert (code, imported) == (1, False)
+    assert out.startswith("id,title,priority")
+
+
+def test_an_ingest_invalidates_the_cache(project, tmp_path):
+    args = ("--project", project, "summary", "--period", "2025-09", "--format", "json")
+    assert knife_count(kpi(*args)[1]) == 95
+    # A revised re-extract of September 2025 without its knife crimes.
+    with EXTRACT.open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["recorded"].endswith("/09/2025")]
+    dropped = sum(r["offence"] == "knife" for r in rows)
+    revised = tmp_path / "september.csv"
+    with revised.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for r in rows if r["offence"] != "knife")
+    assert kpi("--project", project, "ingest", "crimes", revised)[0] == 0
+    code, out, imported = kpi(*args)
+    assert (code, imported) == (0, True)
+    assert knife_count(out) == 95 - dropped
+    assert dropped > 0
+
+
+def test_an_edited_catalogue_invalidates_the_cache(project):
+    args = ("--project", project, "summary", "--period", "2025-09", "--format", "json")
+    assert knife_count(kpi(*args)[1]) == 95
+    toml = project / "kpi.toml"
+    toml.write_text(toml.read_text().replace("filter = \"offence = 'knife'\"",
+                                             "filter = \"offence = 'knife' AND lpa = 'Dudley'\""))
+    code, out, imported = kpi(*args)
+    assert (code, imported) == (0, True)
+    assert knife_count(out) == 41  # Dudley's share (see the LPA breakdown in test_show)
+
+
+def test_environment_is_part_of_the_key(project):
+    args = ("--project", project, "summary")  # the period comes from kpi.toml or KPI_PERIOD
+    kpi(*args)
+    code, out, imported = kpi(*args, env_extra={"KPI_PERIOD": "2025-06"})
+    assert imported is True
+    assert "period 2025-06" in out
+
+
+def test_output_files_and_kpi_no_cache_bypass_the_cache(project, tmp_path):
+    target = tmp_path / "out.csv"
+    args = ("--project", project, "summary", "--period", "2025-09")
+    kpi(*args)
+    assert kpi(*args, "--output", target)[2] is True
+    assert target.read_text().startswith("Mini force")
+    assert kpi(*args, env_extra={"KPI_NO_CACHE": "1"})[2] is True
+    assert kpi(*args)[2] is False
+
+
+def test_errors_are_not_cached(project):
+    args = ("--project", project, "show", "no_such_kpi", "--period", "2025-09")
+    assert kpi(*args)[0] == 2
+    assert kpi(*args)[2] is True
+
+
+def test_table_version_reads_the_delta_log(tmp_path):
+    log = tmp_path / "t" / "_delta_log"
+    assert table_version(tmp_path / "t") is None
+    log.mkdir(parents=True)
+    for name in ("00000000000000000000.json", "00000000000000000002.json",
+                 "00000000000000000002.checkpoint.parquet", "_last_checkpoint",
+                 ".00000000000000000003.json.tmp"):
+        (log / name).write_text("")
+    assert table_version(tmp_path / "t") == 2
+
+
+def test_table_version_agrees_with_deltalake(project):
+    from kpi import store
+    from kpi.catalogue import load_project
+
+    loaded = load_project(project)
+    assert table_version(project / "data" / "crimes") == store.current_version(loaded, "crimes")

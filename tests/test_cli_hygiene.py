@@ -1,0 +1,309 @@
+"""Output hygiene, exit codes and configuration, as a terminal user and a scheduler see them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kpi.render import RENDERERS, Document, Format, Section
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ESC = b"\x1b"
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory) -> Path:
+    """The mini fixture project with its extract ingested (read-only for these tests)."""
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    root = tmp_path_factory.mktemp("hygiene") / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    load(load_project(root), "crimes")
+    return root
+
+
+def kpi_env(**changes: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("KPI_") or k == "KPI_CACHE_DIR"}
+    env.pop("NO_COLOR", None)
+    env["TERM"] = "xterm-256color"  # a colour-capable terminal type, yet stdout is a pipe
+    env["KPI_NO_CACHE"] = "1"
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def run(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The command line in a real process, as cron would run it."""
+    return subprocess.run([sys.executable, "-m", "kpi", *map(str, args)], capture_output=True,
+                          env=env or kpi_env(), timeout=120)
+
+
+def run_on_terminal(*args: object, env: dict[str, str]) -> bytes:
+    """The command line with stdout on a pseudo-terminal; returns what it wrote there."""
+    pty = pytest.importorskip("pty")
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "kpi", *map(str, args)], stdout=follower,
+                               stderr=subprocess.PIPE, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closes when the process exits
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=120)
+    os.close(leader)
+    assert process.returncode == 0, process.stderr.read()
+    return b"".join(chunks)
+
+
+# ---------------------------------------------------------------------------------------------
+# Colour and box drawing
+
+
+@pytest.mark.parametrize("command", [["summary", "--period", "2025-09"],
+                                     ["show", "total_crime", "--period", "2025-09"],
+                                     ["catalogue"], ["datasets"]])
+def test_no_escape_codes_or_box_drawing_when_stdout_is_a_pipe(mini, command):
+    result = run("--project", mini, *command)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+    assert ESC not in result.stdout
+    assert not any(char in result.stdout.decode() for char in "─━│┃┌┐└┘")
+
+
+def test_terminal_gets_colour_unless_no_color_is_set(mini):
+    args = ("--project", mini, "show", "total_crime", "--period", "2025-09")
+    coloured = run_on_terminal(*args, env=kpi_env(COLUMNS="120"))
+    assert ESC in coloured  # the test can tell colour from none
+    assert "▁".encode() in coloured or "█".encode() in coloured  # the sparkline
+    plain = run_on_terminal(*args, env=kpi_env(COLUMNS="120", NO_COLOR="1"))
+    assert ESC not in plain
+
+
+# ---------------------------------------------------------------------------------------------
+# Streams and exit codes
+
+
+def test_data_on_stdout_messages_on_stderr(tmp_path):
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    loaded = run("--project", root, "ingest", "crimes")
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout == b""
+    assert b"Loaded 849 rows into 'crimes'" in loaded.stderr
+    quiet = run("--project", root, "--quiet", "ingest", "crimes")
+    assert quiet.returncode == 0 and quiet.stdout == b"" and quiet.stderr == b""
+
+
+def test_output_file(mini, tmp_path):
+    target = tmp_path / "out" / "summary.json"
+    result = run("--project", mini, "summary", "--period", "2025-09", "-f", "json",
+                 "--output", target)
+    assert result.returncode == 0
+    assert result.stdout == b""
+    assert json.loads(target.read_text())["period"] == "2025-09"
+    assert f"Wrote {target}".encode() in result.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["summary", "--period", "2025-09", "--colour"], b"No such option: --colour"),
+    (["summary", "--period", "2025-09", "--format", "xml"], b"'xml' is not one of"),
+    (["summary", "--period", "2025-09", "--vs", "lastyear"], b"'lastyear' is not one of"),
+    (["summary", "--period", "2025-13"], b"invalid period '2025-13'"),
+    (["frobnicate"], b"No such command 'frobnicate'"),
+])
+def test_usage_errors_exit_2(mini, args, message):
+    result = run("--project", mini, *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stdout == b""
+    assert b"Traceback" not in result.stderr
+
+
+def test_configuration_error_exits_3_with_one_line_and_a_hint(tmp_path):
+    result = run("--project", tmp_path / "nowhere", "summary", "--period", "2025-09")
+    assert result.returncode == 3
+    lines = result.stderr.decode().splitlines()
+    assert lines[0] == f"Error: no project file at {tmp_path / 'nowhere'}"
+    assert lines[1].startswith("Hint: ")
+    assert len(lines) == 2
+
+
+def test_data_error_exits_3(tmp_path):
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("crime_ref,recorded,lpa,offence\nX1,31/02/2025,Dudley,theft\n")
+    result = run("--project", root, "ingest", "crimes", bad)
+    assert result.returncode == 3
+    assert f"Error: {bad}, row 2, column 'recorded'".encode() in result.stderr
+    assert b"Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback(mini):
+    result = run("--project", mini, "--debug", "summary", "--period", "2025-13")
+    assert result.returncode != 0
+    assert b"Traceback (most recent call last)" in result.stderr
+    assert b"kpi.errors.UsageError: invalid period '2025-13'" in result.stderr
+
+
+def test_fail_on_deteriorating(cli, mini):
+    failing = cli(["--project", mini, "summary", "--period", "2025-09", "--format", "json",
+                   "--fail-on", "deteriorating"])
+    assert failing.exit_code == 1
+    statuses = {k["id"]: k["status"] for k in json.loads(failing.stdout)["kpis"]}
+    assert statuses["total_crime"] == "deteriorating"  # the JSON is still written in full
+    assert "1 KPI(s) deteriorating" in failing.stderr
+    passing = cli(["--project", mini, "summary", "--period", "2025-09", "--priority", "justice",
+                   "--fail-on", "deteriorating"])
+    assert passing.exit_code == 0, passing.output
+
+
+def test_version():
+    from kpi import __version__
+
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout.decode() == f"kpi {__version__}\n"
+
+
+def test_help_documents_exit_codes_and_environment():
+    text = run("--help").stdout.decode()
+    for line in ("0  success", "1  a check or threshold failed", "2  usage error",
+                 "3  data or configuration error", "KPI_FORMAT", "NO_COLOR", "[defaults]",
+                 "--install-completion"):
+        assert line in text
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration: command line > environment > kpi.toml [defaults] > built-in
+
+
+def test_option_precedence(tmp_path, mini):
+    root = tmp_path / "mini"
+    shutil.copytree(mini, root)
+    toml = root / "kpi.toml"
+    toml.write_text(toml.read_text().replace('period = "2025-09"',
+                                             'period = "2025-09"\nformat = "csv"\nvs = "yoy"'))
+    base = ("--project", root, "show", "knife_crime")
+    from_toml = run(*base)
+    assert from_toml.stdout.startswith(b"section,field,value")  # kpi.toml: csv
+    assert b"Windows,,97,comparison,year ending September 2024" in from_toml.stdout  # yoy
+    from_env = run(*base, env=kpi_env(KPI_FORMAT="json", KPI_VS="previous",
+                                      KPI_PERIOD="2025-08"))
+    doc = json.loads(from_env.stdout)
+    assert (doc["comparison"], doc["period"]) == ("previous", "2025-08")
+    from_cli = run(*base, "--format", "markdown", "--vs", "baseline", "--period", "2025-06",
+                   env=kpi_env(KPI_FORMAT="json", KPI_VS="previous"))
+    assert from_cli.stdout.startswith(b"# Knife crime \\(knife\\_crime\\): period 2025-06 "
+                                      b"against baseline")
+    builtin = run("--project", mini, "catalogue")  # the fixture sets no format: a table
+    assert builtin.stdout.startswith(b"Mini force: 5 KPIs\n")
+
+
+def test_bad_defaults_in_kpi_toml_is_a_configuration_error(tmp_path):
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    toml = root / "kpi.toml"
+    toml.write_text(toml.read_text().replace('period = "2025-09"', 'colour = "always"'))
+    result = run("--project", root, "catalogue")
+    assert result.returncode == 3
+    assert b"[defaults], key 'colour': unknown key" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Formats
+
+
+def test_every_format_has_a_renderer():
+    assert set(RENDERERS) == set(Format)
+    document = Document("Heading", (
+        Section("Numbers", ("name", "value"), [("a", 1.25), ("=b", None)]),
+        Section("More", ("name", "other"), [("c", 3)]),
+    ))
+    outputs = {member: member.render(document) for member in Format}
+    assert json.loads(outputs[Format.JSON]) == {
+        "Numbers": [{"name": "a", "value": 1.25}, {"name": "=b", "value": None}],
+        "More": [{"name": "c", "other": 3}]}
+    assert outputs[Format.CSV].splitlines() == [
+        "section,name,value,other", "Numbers,a,1.25,", "Numbers,'=b,,", "More,c,,3"]
+    assert "| a | 1.2 |" in outputs[Format.MARKDOWN]  # displayed to one decimal place
+    assert outputs[Format.TABLE].splitlines()[:5] == ["Heading", "", "Numbers", "name  value",
+                                                      "a     1.2"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress
+
+
+class _Stream:
+    """A stderr stand-in that can claim to be a terminal."""
+
+    def __init__(self, terminal: bool):
+        self.terminal = terminal
+        self.written: list[str] = []
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+    def write(self, text: str) -> int:
+        self.written.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("terminal", "quiet"), [(False, False), (True, True)])
+def test_no_progress_indicator_off_a_terminal_or_when_quiet(monkeypatch, terminal, quiet):
+    """Scheduled jobs' logs stay clean: the spinner is never even scheduled (after=0 would
+    otherwise start it at once)."""
+    from kpi import cli
+
+    stream = _Stream(terminal)
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setattr(cli.State, "quiet", quiet)
+    started = []
+    monkeypatch.setattr("threading.Timer", lambda *a, **k: started.append(a))
+    with cli.working("Loading", after=0):
+        pass
+    assert started == [] and stream.written == []
+
+
+def test_progress_indicator_is_scheduled_for_a_terminal(monkeypatch):
+    from kpi import cli
+
+    monkeypatch.setattr(sys, "stderr", _Stream(True))
+    monkeypatch.setattr(cli.State, "quiet", False)
+    scheduled = []
+
+    class Timer:
+        def __init__(self, delay, function):
+            scheduled.append(delay)
+            self.cancelled = False
+
+        def start(self):
+            pass
+
+        def cancel(self):
+            scheduled.append("cancelled")
+
+    monkeypatch.setattr("threading.Timer", Timer)
+    with cli.working("Loading"):
+        pass
+    assert scheduled == [1.0, "cancelled"]  # shown only if the work outlasts one second

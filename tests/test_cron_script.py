@@ -1,0 +1,76 @@
+"""docs/nightly.sh runs as written, and its exit codes are what a scheduler needs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "docs" / "nightly.sh"
+FIXTURES = REPO / "tests" / "fixtures"
+
+pytestmark = pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX shell")
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    return root
+
+
+def nightly(project: Path, out: Path, **settings: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("KPI_") or k == "KPI_CACHE_DIR"}
+    # The `kpi` installed beside this Python comes first, as in an activated environment.
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.update(KPI_PROJECT=str(project), KPI_DATASETS="crimes", KPI_PERIOD="2025-09",
+               KPI_OUT=str(out), **settings)
+    return subprocess.run(["sh", str(SCRIPT)], capture_output=True, text=True, env=env,
+                          timeout=180)
+
+
+def test_deteriorating_kpi_exits_1_and_still_writes_the_json(project, tmp_path):
+    done = nightly(project, tmp_path / "out")
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.splitlines()[-1] == "1 KPI(s) deteriorating"
+    summary = json.loads((tmp_path / "out" / "summary-2025-09.json").read_text())
+    deteriorating = [k["id"] for k in summary["kpis"] if k["status"] == "deteriorating"]
+    assert deteriorating == ["total_crime"]
+    assert summary["versions"] == {"crimes": 0}
+
+
+def test_nothing_deteriorating_exits_0(project, tmp_path):
+    toml = project / "kpi.toml"
+    # Total crime as a demand measure (neither good nor bad): it can no longer deteriorate.
+    toml.write_text(toml.read_text().replace('better = "lower"\nbreakdowns = ["lpa", "offence"]',
+                                             'better = "neutral"\nbreakdowns = ["lpa", "offence"]'))
+    done = nightly(project, tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "out" / "summary-2025-09.json").read_text())["period"] == (
+        "2025-09")
+
+
+def test_malformed_extract_exits_3_and_writes_nothing(project, tmp_path):
+    extract = project / "extracts" / "crimes.csv"
+    extract.write_text(extract.read_text() + "C99999,31/02/2025,Dudley,theft,,\n")
+    done = nightly(project, tmp_path / "out")
+    assert done.returncode == 3
+    assert "row 851, column 'recorded'" in done.stderr  # 849 rows after the header
+    assert not (tmp_path / "out" / "summary-2025-09.json").exists()
+    assert not (project / "data" / "crimes").exists()  # nothing was loaded
+
+
+def test_missing_project_setting_fails(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KPI_")}
+    done = subprocess.run(["sh", str(SCRIPT)], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert done.returncode != 0
+    assert "set KPI_PROJECT" in done.stderr

@@ -1,0 +1,201 @@
+"""kpi show: one KPI's definition, windows, trend and breakdowns, checked against DuckDB."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from kpi.render import sparkline
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+GOLDEN = FIXTURES / "golden"
+EXTRACT = FIXTURES / "mini" / "extracts" / "crimes.csv"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """The mini fixture project, copied and its extract ingested."""
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    root = tmp_path_factory.mktemp("show") / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    load(load_project(root), "crimes")
+    return root
+
+
+def sql(query: str) -> list[tuple]:
+    """Run SQL over the fixture extract (table `crimes`, `recorded` as a DATE)."""
+    con = duckdb.connect()
+    con.execute(f"""CREATE TABLE crimes AS SELECT * REPLACE (
+                      strptime(recorded, '%d/%m/%Y')::DATE AS recorded)
+                    FROM read_csv('{EXTRACT}', all_varchar = true)""")
+    return con.execute(query).fetchall()
+
+
+def count_between(start: str, end: str, where: str = "TRUE") -> int:
+    return sql(f"SELECT count(*) FROM crimes WHERE recorded BETWEEN '{start}' AND '{end}' "
+               f"AND {where}")[0][0]
+
+
+def run_json(cli, project: Path, *args: str) -> dict:
+    result = cli(["--project", project, "show", *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_windows_and_change_match_sql(cli, project):
+    doc = run_json(cli, project, "total_crime", "--period", "2025-09")
+    current = count_between("2024-10-01", "2025-09-30")
+    baseline = count_between("2023-04-01", "2024-03-31")
+    kpi = doc["kpi"]
+    assert kpi["current"]["value"] == current == 361
+    assert kpi["comparison"]["value"] == baseline == 321
+    assert kpi["current"]["label"] == "year ending September 2025"
+    assert kpi["change"]["absolute"] == current - baseline
+    assert kpi["change"]["percent"] == pytest.approx((current - baseline) / baseline * 100)
+    assert kpi["status"] == "deteriorating"  # better = lower, and crime rose
+    assert kpi["definition"]["dataset"] == "crimes"
+    assert kpi["definition"]["better"] == "lower"
+
+
+def test_yoy_comparison_and_filter(cli, project):
+    doc = run_json(cli, project, "knife_crime", "--period", "2025-09", "--vs", "yoy")
+    knife = "offence = 'knife'"
+    assert doc["kpi"]["current"]["value"] == count_between("2024-10-01", "2025-09-30", knife)
+    assert doc["kpi"]["comparison"]["value"] == count_between("2023-10-01", "2024-09-30", knife)
+    assert doc["kpi"]["definition"]["filter"] == knife
+
+
+def test_trend_is_24_monthly_values(cli, project):
+    doc = run_json(cli, project, "total_crime", "--period", "2025-09")
+    expected = dict(sql("SELECT strftime(recorded, '%Y-%m'), count(*) FROM crimes "
+                        "GROUP BY 1"))
+    trend = doc["trend"]
+    assert [t["month"] for t in trend][0] == "2023-10"
+    assert [t["month"] for t in trend][-1] == "2025-09"
+    assert len(trend) == 24
+    assert {t["month"]: t["value"] for t in trend} == {m: expected[m] for m in expected
+                                                      if "2023-10" <= m <= "2025-09"}
+    # The rolling 12-month value at the period's month is the current window's value.
+    assert trend[-1]["rolling_12"] == doc["kpi"]["current"]["value"]
+
+
+def test_breakdown_ranked_with_each_parts_change(cli, project):
+    doc = run_json(cli, project, "total_crime", "--period", "2025-09")
+    rows = sql("""SELECT lpa,
+                         count(*) FILTER (recorded BETWEEN '2024-10-01' AND '2025-09-30'),
+                         count(*) FILTER (recorded BETWEEN '2023-04-01' AND '2024-03-31')
+                  FROM crimes GROUP BY lpa ORDER BY 2 DESC, lpa""")
+    parts = doc["breakdowns"]["lpa"]
+    assert [(p["part"], p["current"], p["comparison"]) for p in parts] == rows
+    for part, (_, now, then) in zip(parts, rows, strict=True):
+        assert part["absolute"] == now - then
+        assert part["percent"] == pytest.approx((now - then) / then * 100)
+    # Parts sum to the force total.
+    assert sum(p["current"] for p in parts) == doc["kpi"]["current"]["value"]
+    assert set(doc["breakdowns"]) == {"lpa", "offence"}
+
+
+def test_rate_reports_points_and_counts(cli, project):
+    doc = run_json(cli, project, "positive_outcome_rate", "--period", "2025-09")
+    positive, total = sql("""SELECT count(*) FILTER (outcome IN ('OC1', 'OC2')), count(*)
+                             FROM crimes WHERE recorded BETWEEN '2024-10-01'
+                             AND '2025-09-30'""")[0]
+    current = doc["kpi"]["current"]
+    assert (current["numerator"], current["denominator"]) == (positive, total)
+    assert current["value"] == pytest.approx(positive / total * 100)
+    change = doc["kpi"]["change"]
+    assert change["percent"] is None
+    assert change["points"] == pytest.approx(current["value"]
+                                             - doc["kpi"]["comparison"]["value"])
+
+
+def test_table_output_matches_golden(cli, project):
+    """Plain text (not a terminal): no colour, no box drawing, trend as a list of months."""
+    result = cli(["--project", project, "show", "total_crime", "--period", "2025-09"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (GOLDEN / "show_total_crime.txt").read_text(encoding="utf-8")
+
+
+def test_markdown_output_matches_golden(cli, project):
+    result = cli(["--project", project, "show", "positive_outcome_rate", "--period", "2025-09",
+                  "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    expected = (GOLDEN / "show_positive_outcome_rate.md").read_text(encoding="utf-8")
+    assert result.stdout == expected
+
+
+def test_csv_output_is_one_table_with_a_section_column(cli, project):
+    result = cli(["--project", project, "show", "knife_crime", "--period", "2025-09",
+                  "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    sections = {r["section"] for r in rows}
+    assert {"Definition", "Windows", "Change", "By lpa"} <= sections
+    lpa = [r for r in rows if r["section"] == "By lpa"]
+    assert [r["lpa"] for r in lpa] == ["Dudley", "Birmingham", "Coventry"]
+    change = next(r for r in rows if r["section"] == "Change")
+    assert float(change["change_absolute"]) == -12  # a number, not a quoted formula
+
+
+def test_in_development_kpi(cli, project):
+    doc = run_json(cli, project, "victim_satisfaction", "--period", "2025-09")
+    assert doc["kpi"]["status"] == "in_development"
+    assert doc["trend"] == [] and doc["breakdowns"] == {}
+
+
+def test_unknown_id_is_a_usage_error_with_suggestions(cli, project):
+    result = cli(["--project", project, "show", "knife_crim", "--period", "2025-09"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "unknown KPI 'knife_crim'" in result.stderr
+    assert "did you mean knife_crime?" in result.stderr
+
+
+def test_unknown_id_matches_titles_too(cli, project):
+    result = cli(["--project", project, "show", "outcome", "--period", "2025-09"])
+    assert result.exit_code == 2
+    assert "positive_outcome_rate" in result.stderr
+    assert "median_days_to_outcome" in result.stderr
+
+
+def test_period_default_from_kpi_toml(cli, project):
+    """The fixture's kpi.toml sets [defaults] period = 2025-09."""
+    doc = json.loads(cli(["--project", project, "show", "total_crime", "--format",
+                          "json"]).stdout)
+    assert doc["period"] == "2025-09"
+
+
+def test_sparkline_scales_between_min_and_max():
+    # Eight levels, min at the lowest and max at the highest: 7 -> level 3.5 -> 4 (▅),
+    # 3.5 -> level 1.75 -> 2 (▃).
+    assert sparkline([0, 7, 14, None, 3.5]) == "▁▅█ ▃"
+    assert sparkline([5, 5]) == "▄▄"
+    assert sparkline([None]) == " "
+
+
+def test_as_of_shows_the_figures_as_they_were_stored(cli, tmp_path):
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    load(load_project(root), "crimes")
+    september = [line for line in EXTRACT.read_text().splitlines()[1:]
+                 if "/09/2025," in line and ",knife," not in line]
+    revised = tmp_path / "september.csv"
+    revised.write_text(EXTRACT.read_text().splitlines()[0] + "\n" + "\n".join(september) + "\n")
+    load(load_project(root), "crimes", [str(revised)])
+    knife_in_september = count_between("2025-09-01", "2025-09-30", "offence = 'knife'")
+    now = run_json(cli, root, "knife_crime", "--period", "2025-09")
+    then = run_json(cli, root, "knife_crime", "--period", "2025-09", "--as-of", "0")
+    assert then["kpi"]["current"]["value"] == 95
+    assert now["kpi"]["current"]["value"] == 95 - knife_in_september
+    assert now["trend"][-1]["value"] == 0 and then["trend"][-1]["value"] == knife_in_september
