@@ -89,7 +89,7 @@ KIND_KEYS: dict[Kind, tuple[frozenset[str], frozenset[str]]] = {
 COMMON_KEYS = frozenset({
     "id", "title", "priority", "kind", "dataset", "filter", "unit", "better", "stable_band",
     "baseline", "lag", "status", "breakdowns", "notes", "multiplier", "hidden", "components",
-    "description",
+    "description", "table",
 })
 DEFAULT_UNITS = {
     Kind.RATE: Unit.PERCENT, Kind.WITHIN: Unit.PERCENT, Kind.RATIO_OF_RATES: Unit.RATIO,
@@ -104,6 +104,7 @@ class ColumnSpec:
     sources: tuple[str, ...] = ()
     required: bool = True
     min: float | None = None
+    pattern: str | None = None  # a regex every non-blank value must match in full
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class DatasetSpec:
     unique: str | None = None
     description: str = ""
     sources: tuple[str, ...] = ()  # default extract files (globs, relative to the project)
+    extra_columns: str = "ignore"  # source columns not declared: "ignore" (warn) or "error"
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -157,6 +159,7 @@ class KpiDef:
     hidden: bool = False
     notes: str = ""
     description: str = ""
+    table: str = ""  # the board paper shows KPIs sharing a table name as one table
 
     @property
     def is_snapshot(self) -> bool:
@@ -192,6 +195,7 @@ class Project:
     kpis: tuple[KpiDef, ...]
     checks: tuple[Check, ...] = ()
     bundled: bool = False
+    defaults: dict[str, str] = field(default_factory=dict)  # [defaults]: option defaults
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -327,7 +331,9 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
     if not isinstance(meta, dict):
         problems.add("[project]", None, "must be a table", r"^\s*project\s*=")
         meta = {}
-    unknown = set(raw) - {"project", "population", "datasets", "priorities", "kpis", "checks"}
+    # [[charts]] is read and checked by kpi.charts, which only `kpi export` imports.
+    unknown = set(raw) - {"project", "population", "datasets", "priorities", "kpis", "checks",
+                          "charts", "defaults"}
     for key in sorted(unknown):
         problems.add("top level", key, "unknown section", rf"^\[+{re.escape(key)}")
 
@@ -354,9 +360,14 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
     kpis = _build_kpis(raw.get("kpis") or [], problems, datasets,
                        {p.id for p in priorities}, populations)
     checks = _build_checks(raw.get("checks") or [], problems, {k.id for k in kpis})
+    defaults = _build_defaults(raw.get("defaults") or {}, problems)
 
     root = path.parent
     data = str(meta.get("data", "data"))
+    if _escapes(data):
+        problems.add("[project]", "data", f"'{data}' leaves the project folder",
+                     r"^\s*data\s*=")
+        data = "data"
     data_dir = (root / data).resolve()
     if bundled:
         data_dir = _bundled_store_dir()
@@ -364,8 +375,63 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
         path=path, name=str(meta.get("name", root.name)), data_dir=data_dir,
         baseline_end=baseline_end, snapshot_baseline=snapshot_baseline, populations=populations,
         datasets=datasets, priorities=tuple(sorted(priorities, key=lambda p: p.order)),
-        kpis=tuple(kpis), checks=tuple(checks), bundled=bundled, raw=raw,
+        kpis=tuple(kpis), checks=tuple(checks), bundled=bundled, defaults=defaults, raw=raw,
     )
+
+
+# [defaults]: option defaults the command line applies (after the command line itself and the
+# environment). The allowed values of each key; None means checked by its own parser.
+DEFAULTS_KEYS: dict[str, tuple[str, ...] | None] = {
+    "format": ("table", "json", "csv", "markdown"),
+    "vs": ("baseline", "yoy", "previous", "fytd"),
+    "period": None,
+}
+
+
+def _build_defaults(raw: Any, problems: _Problems) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        problems.add("[defaults]", None, "must be a table", r"^\s*defaults\s*=")
+        return {}
+    defaults: dict[str, str] = {}
+    for key, value in raw.items():
+        needles = (r"^\[defaults\]", rf"^\s*{re.escape(key)}\s*=")
+        if key not in DEFAULTS_KEYS:
+            problems.add("[defaults]", key, f"unknown key (known: {', '.join(DEFAULTS_KEYS)})",
+                         *needles)
+            continue
+        allowed = DEFAULTS_KEYS[key]
+        if allowed is not None and value not in allowed:
+            problems.add("[defaults]", key, f"must be one of {', '.join(allowed)}", *needles)
+            continue
+        if key == "period":
+            try:
+                Month.parse(str(value), what="defaults.period")
+            except Exception as exc:  # UsageError: report as a configuration problem
+                problems.add("[defaults]", key, str(exc), *needles)
+                continue
+        defaults[key] = str(value)
+    return defaults
+
+
+def _escapes(relative: Any) -> bool:
+    """Whether a path from the project file could point outside the project folder: absolute
+    paths and any '..' step are refused outright, before anything is resolved or created."""
+    text = str(relative).replace("\\", "/")
+    return (text.startswith("/") or re.match(r"^[A-Za-z]:", text) is not None
+            or ".." in text.split("/"))
+
+
+def _bad_pattern(pattern: Any) -> str | None:
+    """Why a column pattern is unusable (the regex dialect is Polars', i.e. Rust's), or None."""
+    import polars as pl
+
+    if not isinstance(pattern, str) or not pattern:
+        return "must be a non-empty regular expression"
+    try:
+        pl.select(pl.lit("").str.contains(f"^(?:{pattern})$"))
+    except pl.exceptions.PolarsError as exc:
+        return f"is not a valid regular expression ({str(exc).strip().splitlines()[0]})"
+    return None
 
 
 def _bundled_store_dir() -> Path:
@@ -394,8 +460,18 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
         if not isinstance(spec, dict):
             problems.add(where, None, "must be a table", needle)
             continue
-        for key in sorted(set(spec) - {"date", "columns", "unique", "description", "sources"}):
+        for key in sorted(set(spec) - {"date", "columns", "unique", "description", "sources",
+                                       "extra_columns"}):
             problems.add(where, key, "unknown key", needle, rf"^\s*{re.escape(key)}\s*=")
+        extra = spec.get("extra_columns", "ignore")
+        if extra not in ("ignore", "error"):
+            problems.add(where, "extra_columns", "must be 'ignore' or 'error'", needle,
+                         r"^\s*extra_columns\s*=")
+            extra = "ignore"
+        for source in spec.get("sources", ()):
+            if _escapes(source):
+                problems.add(where, "sources", f"'{source}' leaves the project folder", needle,
+                             r"^\s*sources\s*=")
         columns: list[ColumnSpec] = []
         for name, col in (spec.get("columns") or {}).items():
             col_table = col if isinstance(col, dict) else {"type": col}
@@ -408,9 +484,14 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
                 continue
             sources = col_table.get("from", [])
             sources = (sources,) if isinstance(sources, str) else tuple(sources)
+            pattern = col_table.get("pattern")
+            if pattern is not None and _bad_pattern(pattern):
+                problems.add(where, f"columns.{name}.pattern", _bad_pattern(pattern), needle,
+                             rf"^\s*{re.escape(name)}\s*=")
+                pattern = None
             columns.append(ColumnSpec(name=name, type=ctype, sources=sources,
                                       required=bool(col_table.get("required", True)),
-                                      min=col_table.get("min")))
+                                      min=col_table.get("min"), pattern=pattern))
         if not columns:
             problems.add(where, "columns", "declare at least the date column", needle)
             continue
@@ -428,7 +509,8 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
                          r"^\s*unique\s*=")
         datasets[ds_id] = DatasetSpec(id=ds_id, date=str(date), columns=tuple(columns),
                                       unique=unique, description=str(spec.get("description", "")),
-                                      sources=tuple(spec.get("sources", ())))
+                                      sources=tuple(spec.get("sources", ())),
+                                      extra_columns=extra)
     return datasets
 
 
@@ -484,6 +566,11 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
             if ref is not None and (ref not in known or known[ref].is_derived):
                 problems.add(f"KPI '{kpi.id}'", key,
                              f"'{ref}' is not a KPI computed from a dataset",
+                             *_kpi_needles(kpi.id, key))
+            elif (ref is not None and kpi.status == Status.LIVE
+                  and known[ref].status != Status.LIVE):
+                problems.add(f"KPI '{kpi.id}'", key,
+                             f"'{ref}' is in development, so a live KPI cannot use it",
                              *_kpi_needles(kpi.id, key))
         for ref in kpi.components:
             if ref not in known:
@@ -567,6 +654,8 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             for name in populations_pair:
                 if name not in populations:
                     bad("populations", f"'{name}' is not in [population]")
+    if "weights" in item and _escapes(item["weights"]):
+        bad("weights", f"'{item['weights']}' leaves the project folder")
     if "population" in item and item["population"] not in populations:
         bad("population", f"'{item['population']}' is not in [population]")
     baseline = item.get("baseline")
@@ -602,7 +691,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         baseline=baseline, lag=int(numbers["lag"] or 0), status=status,
         breakdowns=tuple(item.get("breakdowns", [])), components=tuple(item.get("components", [])),
         hidden=bool(item.get("hidden", False)), notes=str(item.get("notes", "")),
-        description=str(item.get("description", "")),
+        description=str(item.get("description", "")), table=str(item.get("table", "")),
     )
 
 

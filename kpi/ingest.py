@@ -3,7 +3,11 @@
 Each source file is read whole, its columns mapped onto the dataset's names, each value parsed
 to the declared type, and every failure reported as FILE, row N, column C: expected X, found Y.
 By default one bad row rejects the file; with skip_bad_rows the good rows load and the bad ones
-are returned with their reasons for a quarantine file.
+are returned with their reasons for a quarantine file. Nothing here writes to the store: a load
+that fails at any point leaves it untouched (docs/guarantees.md).
+
+Row numbers are the line numbers a text editor shows (the header is row 1; a record spanning
+lines is numbered by its first line). In a Parquet file they are record numbers from 1.
 """
 
 from __future__ import annotations
@@ -12,29 +16,45 @@ import csv
 import glob
 import hashlib
 import io
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec
+from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec, polars_schema
 from kpi.errors import DataError, UsageError, located
 
 ROW = "__row"  # the 1-based line number in the source (header is row 1)
 REASON = "__reason"
+COLUMN = "__column"
+FILE = "__file"
 MAX_LISTED = 5
 SANE_YEARS = (1990, date.today().year + 1)
+# More control characters than this share of the first 64 KiB means a binary file.
+BINARY_SHARE = 0.05
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d")
 _DATETIME_FORMATS = (
     "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
 )
+# ISO 8601 instants with a UTC offset (data.police.uk stop and search: 2023-08-31T23:20:00+00:00).
+_OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M%#z",
+                   "%Y-%m-%d %H:%M%#z")
 _MONTH_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
+# What spreadsheet software makes of '10-17', '2025-09' or a date: 'Oct-17', '17-Oct',
+# 'Sept 2025', '01-Oct-2025'. Only a pattern (or a date type) can tell it from real text.
+_MONTH_NAME = (r"(?i)^\s*(\d{1,2}[-/ ])?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+               r"[a-z]*\.?([-/ ]\d{1,4})?\s*$")
+_DATE_SHAPE = r"^\s*(\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}[-/]\d{1,2}[-/]\d{4})([ T].*)?$"
+_SPREADSHEET_NOTE = " (a month name: spreadsheet software may have converted the value)"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -66,119 +86,253 @@ def expand_sources(patterns: list[str]) -> list[Path]:
     return paths
 
 
+Numbering = Callable[[pl.Series], pl.Series]
+
+
 def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool = False) -> Extract:
+    """Read, map and type every file; raise DataError on the first bad file (or, with
+    skip_bad_rows, return its bad rows as `rejected` with file, row, column and reason)."""
     frames, rejected, sources, warnings = [], [], [], []
+    id_columns: dict[str, str] = {}  # file -> its name for the unique id column
+    numberings: dict[str, Numbering] = {}
     for path in paths:
-        raw = path.read_bytes()
-        table, notes = _read_table(path, raw)
+        raw = _read_bytes(path)
+        table, notes, numbering = _read_table(path, raw)
         warnings.extend(notes)
-        good, bad = _conform(spec, path, table, warnings)
-        if bad.height and not skip_bad_rows:
-            raise DataError(_describe_bad_rows(path, bad),
-                            hint="fix the rows named, or load the rest with --skip-bad-rows")
-        frames.append(good)
+        good, bad, mapping = _conform(spec, path, table, warnings,
+                                      from_csv=not _is_parquet(path, raw))
         if bad.height:
-            rejected.append(bad.with_columns(pl.lit(str(path)).alias("__file")))
+            bad = bad.with_columns(numbering(bad[ROW]))
+            if not skip_bad_rows:
+                raise DataError(_describe_bad_rows(path, bad),
+                                hint="fix the rows named, or load the rest with --skip-bad-rows")
+        id_columns[str(path)] = mapping.get(spec.unique or "", spec.unique or "")
+        numberings[str(path)] = numbering
+        frames.append(good.with_columns(pl.lit(str(path)).alias(FILE)))
+        if bad.height:
+            rejected.append(bad.with_columns(pl.lit(str(path)).alias(FILE)))
         sources.append({"file": path.name, "sha256": hashlib.sha256(raw).hexdigest(),
-                        "rows": good.height, "rejected": bad.height})
-    frame = pl.concat(frames, how="vertical") if frames else pl.DataFrame()
+                        "bytes": len(raw), "rows": good.height, "rejected": bad.height})
+    frame = pl.concat(frames, how="vertical")
     if spec.unique:
-        frame = _check_unique(spec, frame, paths)
-    if frame.height == 0:
-        raise DataError(f"{', '.join(str(p) for p in paths)}: no data rows to load")
+        _check_unique(spec, frame, id_columns, numberings)
     bad_frame = pl.concat(rejected, how="diagonal_relaxed") if rejected else pl.DataFrame()
-    return Extract(frame=frame.drop(ROW), rejected=bad_frame, sources=sources, warnings=warnings)
+    if frame.height == 0:
+        where = ", ".join(str(p) for p in paths)
+        if bad_frame.height:
+            first = bad_frame.row(0, named=True)
+            raise DataError(f"{where}: all {bad_frame.height} data rows were rejected; first: "
+                            + located(first[FILE], first[REASON], row=first[ROW],
+                                      column=first[COLUMN]),
+                            hint="nothing was loaded; fix the extract")
+        raise DataError(f"{where}: no data rows to load")
+    return Extract(frame=frame.drop(ROW, FILE), rejected=bad_frame, sources=sources,
+                   warnings=warnings)
 
 
-def _read_table(path: Path, raw: bytes) -> tuple[pl.DataFrame, list[str]]:
-    """A source file as a frame of strings (CSV) or typed columns (Parquet), plus a row number."""
-    if not raw.strip():
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DataError(located(path, f"cannot read the file ({exc.strerror or exc})")) from None
+
+
+def _read_table(path: Path, raw: bytes) -> tuple[pl.DataFrame, list[str], Numbering]:
+    """A source file as a frame of strings (CSV) or typed columns (Parquet). Its ROW column
+    holds record indexes (from 0); the returned function turns them into the row numbers
+    messages show. Working that out for a CSV file costs a scan, so only errors pay it."""
+    if re.search(rb"\S", raw) is None:
         raise DataError(located(path, "the file is empty"), hint="check the extract was written")
-    if raw[:4] == b"PAR1" or path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            frame = pl.read_parquet(io.BytesIO(raw))
-        except Exception as exc:
-            raise DataError(located(path, f"not a readable Parquet file ({_first_line(exc)})"),
-                            hint="the file may be truncated or corrupt; export it again") from None
-        return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64)), []
+    if _is_parquet(path, raw):
+        return _read_parquet(path, raw), [], lambda records: records + 1
     if b"\x00" in raw[:65536]:
         raise DataError(located(path, "binary data where a CSV file was expected"),
                         hint="export the extract as CSV (UTF-8) or Parquet")
-    text, notes = _decode(path, raw)
-    return _parse_csv(path, text), notes
+    data, notes = _utf8(path, raw)
+    sample = bytes(data[:65536]).decode("utf-8", "ignore")
+    if len(_CONTROL.findall(sample)) > BINARY_SHARE * len(sample):
+        raise DataError(located(path, "binary data where a CSV file was expected"),
+                        hint="export the extract as CSV (UTF-8) or Parquet")
+    frame, numbering = _parse_csv(path, data)
+    return frame, notes, numbering
 
 
-def _decode(path: Path, raw: bytes) -> tuple[str, list[str]]:
+def _is_parquet(path: Path, raw: bytes) -> bool:
+    return raw[:4] == b"PAR1" or path.suffix.lower() in (".parquet", ".pq")
+
+
+def _read_parquet(path: Path, raw: bytes) -> pl.DataFrame:
     try:
-        return raw.decode("utf-8-sig"), []
+        frame = pl.read_parquet(io.BytesIO(raw))
+    except (Exception, pl.exceptions.PanicException) as exc:  # corrupt files can panic Polars
+        raise DataError(located(path, f"not a readable Parquet file ({_first_line(exc)})"),
+                        hint="the file may be truncated or corrupt; export it again") from None
+    if frame.height == 0:
+        raise DataError(located(path, "the Parquet file has no rows"))
+    return frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+def _utf8(path: Path, raw: bytes) -> tuple[memoryview, list[str]]:
+    """The file as UTF-8 without a byte-order mark: as it is when it is UTF-8 (no copy), else
+    read as Windows-1252 (what Excel writes on a UK machine) and re-encoded."""
+    bom = 3 if raw[:3] == b"\xef\xbb\xbf" else 0
+    try:
+        raw[bom:].decode("utf-8")
+        return memoryview(raw)[bom:], []
     except UnicodeDecodeError:
         pass
     try:
-        return raw.decode("cp1252"), [f"{path}: not UTF-8; read as Windows-1252"]
+        text = raw.decode("cp1252")
     except UnicodeDecodeError as exc:
         raise DataError(located(path, f"cannot decode byte {raw[exc.start]:#x} at offset "
                                       f"{exc.start} as UTF-8 or Windows-1252"),
                         hint="save the extract as UTF-8") from None
+    return memoryview(text.encode("utf-8")), [f"{path}: not UTF-8; read as Windows-1252"]
 
 
-def _parse_csv(path: Path, text: str) -> pl.DataFrame:
-    lines = text.splitlines()
-    header = next(csv.reader([lines[0]])) if lines else []
-    names = [h.strip() for h in header]
+def _line_count(data: bytes | memoryview) -> int:
+    """Line breaks in the data, counting \\r\\n, \\r and \\n once each as the csv module does."""
+    data = bytes(data) if isinstance(data, memoryview) else data
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
+def _split_header(path: Path, data: memoryview) -> tuple[list[str], int]:
+    """The header's field names and the byte offset where the data starts (a quoted header
+    field may hold a line break, so the header is parsed, not cut at the first newline).
+    Blank lines before the header are skipped, as blank lines anywhere else are."""
+    prefix = bytes(data[:1 << 20]).decode("utf-8", "ignore")
+    lines = re.finditer(r"[^\r\n]*(?:\r\n|\r|\n|$)", prefix)
+    consumed: list[str] = []
+
+    def feed():
+        for match in lines:
+            if not match.group(0):
+                return
+            consumed.append(match.group(0))
+            yield match.group(0)
+
+    try:
+        header: list[str] = []
+        for record in csv.reader(feed()):
+            if any(field.strip() for field in record):
+                header = record
+                break
+    except csv.Error as exc:
+        raise DataError(located(path, f"the header is not readable CSV ({exc})", row=1)) from None
+    return [h.strip() for h in header], len("".join(consumed).encode("utf-8"))
+
+
+def _parse_csv(path: Path, data: memoryview) -> tuple[pl.DataFrame, Numbering]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names, start = _split_header(path, data)
+    if not names:
+        raise DataError(located(path, "the file is empty"), hint="check the extract was written")
     seen: set[str] = set()
     for number, name in enumerate(names, start=1):
-        key = name.lower()
-        if key in seen:
-            raise DataError(located(path, f"column name '{name}' appears twice in the header",
-                                    row=1, column=name), hint="rename or remove one of them")
-        seen.add(key)
         if not name:
             raise DataError(located(path, f"header field {number} is blank", row=1),
                             hint="every column needs a name")
-    if len(lines) < 2 or not any(line.strip() for line in lines[1:]):
-        raise DataError(located(path, "the file has a header but no data rows"))
+        if name.lower() in seen:
+            raise DataError(located(path, f"column name '{_show(name)}' appears twice in the "
+                                          "header", row=1, column=_show(name)),
+                            hint="rename or remove one of them")
+        seen.add(name.lower())
+    body = data[start:]
+    if re.search(rb"\S", body) is None:
+        raise DataError(located(path, "the file has a header but no data rows"),
+                        hint="check the extract was written in full")
+    first_line = _line_count(data[:start]) + 1
+    internal = [f"c{i}" for i in range(len(names))]
+    ragged: list[Any] = []
+    blank_lines = 0
+
+    def on_invalid(row) -> str:
+        nonlocal blank_lines
+        if row.text.strip():
+            ragged.append(row)
+        else:
+            blank_lines += 1  # a whitespace-only line is a blank line, not a short row
+        return "skip"
+
     try:
-        frame = pl.read_csv(io.StringIO(text), infer_schema=False, has_header=True,
-                            new_columns=names, raise_if_empty=True)
-    except pl.exceptions.PolarsError:
-        _find_ragged_row(path, text, len(names))
-        raise DataError(located(path, "not a readable CSV file"),
+        arrow = pacsv.read_csv(
+            pa.BufferReader(pa.py_buffer(body)),
+            read_options=pacsv.ReadOptions(column_names=internal, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True,
+                                             invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in internal}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False))
+    except pa.ArrowException as exc:
+        raise DataError(located(path, f"not a readable CSV file ({_first_line(exc)})"),
                         hint="check quoting and delimiters") from None
-    frame = frame.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
-    if frame.height and len(lines) - 1 != frame.height:
-        # Blank lines or quoted line breaks move rows: number them from the file itself.
-        frame = frame.with_columns(pl.Series(ROW, _row_numbers(text, frame.height)))
-    return frame
+    if ragged:
+        first = ragged[0]
+        found = re.search(rb"(?m)^" + re.escape(first.text.encode("utf-8")), body)
+        row = _line_count(body[:found.start()]) + first_line if found else None
+        more = f" ({len(ragged)} such rows in all)" if len(ragged) > 1 else ""
+        raise DataError(located(path, f"expected {first.expected_columns} fields, found "
+                                      f"{first.actual_columns}{more}", row=row),
+                        hint="the file may be truncated, or a value holds an unquoted comma")
+    if arrow.num_rows == 0:
+        raise DataError(located(path, "the file has a header but no data rows"),
+                        hint="check the extract was written in full")
+    frame = pl.from_arrow(arrow).rename(dict(zip(internal, names, strict=True)))
+    frame = frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+    lines: list[pl.Series] = []
+
+    def numbering(records: pl.Series) -> pl.Series:
+        if not lines:
+            lines.append(_record_lines(bytes(body), frame.height, first_line, blank_lines,
+                                       len(names)))
+        return lines[0].gather(records).alias(ROW)
+
+    return frame, numbering
 
 
-def _row_numbers(text: str, expected: int) -> list[int]:
-    numbers, reader = [], csv.reader(io.StringIO(text))
-    next(reader, None)
-    for row in reader:
-        if any(cell.strip() for cell in row):
-            numbers.append(reader.line_num)
-    return numbers[:expected] + [0] * max(0, expected - len(numbers))
-
-
-def _find_ragged_row(path: Path, text: str, width: int) -> None:
-    reader = csv.reader(io.StringIO(text))
-    next(reader, None)
-    for row in reader:
-        if row and len(row) != width and any(cell.strip() for cell in row):
-            raise DataError(located(path, f"expected {width} fields, found {len(row)}",
-                                    row=reader.line_num),
-                            hint="the file may be truncated, or a value holds an unquoted comma")
+def _record_lines(body: bytes, height: int, first_line: int, blank_lines: int,
+                  width: int) -> pl.Series:
+    """The line each record starts on. The common file (no blank lines, no line breaks inside
+    values) is numbered by arithmetic; any other is scanned once with the csv module."""
+    lines = _line_count(body) + (1 if body and body[-1:] not in (b"\r", b"\n") else 0)
+    plain = (lines == height and not blank_lines
+             and not any(gap in body for gap in (b"\n\n", b"\r\r", b"\n\r\n")))
+    if plain:
+        return pl.int_range(first_line, first_line + height, dtype=pl.Int64, eager=True)
+    numbers, reader = [], csv.reader(io.StringIO(body.decode("utf-8"), newline=""))
+    start = 1
+    try:
+        for row in reader:
+            blank = not row or (width > 1 and len(row) == 1 and not row[0].strip())
+            if not blank:
+                numbers.append(start + first_line - 1)
+            start = reader.line_num + 1
+    except csv.Error:
+        numbers = []
+    if len(numbers) != height:  # the two parsers disagree on odd quoting: number by record
+        numbers = list(range(first_line, first_line + height))
+    return pl.Series(numbers, dtype=pl.Int64)
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return _show(text.splitlines()[0] if text else type(exc).__name__, 160)
 
 
-def _match_columns(spec: DatasetSpec, path: Path, names: list[str],
-                   warnings: list[str]) -> dict[str, str]:
-    """Source column name for each dataset column found."""
-    lookup = {n.strip().lower(): n for n in names if n != ROW}
+def _show(text: str, limit: int = 40) -> str:
+    """A value fit for a one-line message: control characters shown as '?', cut to `limit`."""
+    text = _CONTROL.sub("?", str(text)).replace("\r", "?").replace("\n", "?")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _match_columns(spec: DatasetSpec, path: Path, names: list[str], warnings: list[str],
+                   header: int | None) -> dict[str, str]:
+    """Source column name for each dataset column found. `header` is the row the names are
+    on (1 in a CSV file; None in Parquet, which has no header row)."""
+    names = [n for n in names if n != ROW]
+    lookup = {n.strip().lower(): n for n in names}
     mapping: dict[str, str] = {}
     missing = []
     for col in spec.columns:
@@ -193,81 +347,154 @@ def _match_columns(spec: DatasetSpec, path: Path, names: list[str],
     if missing:
         col = missing[0]
         accepted = " or ".join(f"'{n}'" for n in (col.name, *col.sources))
-        found = ", ".join(f"'{n}'" for n in names if n != ROW)
+        found = ", ".join(f"'{_show(n)}'" for n in names[:12]) + (", ..." if len(names) > 12
+                                                                     else "")
         more = f" (and {len(missing) - 1} more missing)" if len(missing) > 1 else ""
-        raise DataError(located(path, f"required column {accepted} is missing{more}; "
-                                      f"found {found}", row=1),
-                        hint=f"map the source name with from = [...] under "
-                             f"[datasets.{spec.id}.columns]")
+        hint = (f"map the source name with from = [...] under [datasets.{spec.id}.columns]")
+        if len(names) == 1 and any(sep in names[0] for sep in ";\t|"):
+            hint = "the file seems to use another delimiter; export it comma-separated"
+        raise DataError(located(path, f"expected column {accepted}{more}, found {found}",
+                                row=header), hint=hint)
     used = set(mapping.values())
-    unknown = [n for n in names if n != ROW and n not in used]
+    unknown = [n for n in names if n not in used]
+    if unknown and spec.extra_columns == "error":
+        raise DataError(located(path, f"expected only the columns of dataset '{spec.id}', "
+                                      f"found '{_show(unknown[0])}'"
+                                      + (f" and {len(unknown) - 1} more" if len(unknown) > 1
+                                         else ""), row=header, column=_show(unknown[0])),
+                        hint=f"dataset '{spec.id}' sets extra_columns = \"error\"; declare the "
+                             "column or drop it from the extract")
     if unknown:
         warnings.append(f"{path}: ignored {len(unknown)} column(s) not in dataset "
-                        f"'{spec.id}': {', '.join(unknown[:8])}"
+                        f"'{spec.id}': {', '.join(_show(n) for n in unknown[:8])}"
                         + ("..." if len(unknown) > 8 else ""))
     return mapping
 
 
-def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
-             warnings: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Map, clean and type a source frame. Returns (good rows, bad rows with reasons)."""
-    mapping = _match_columns(spec, path, table.columns, warnings)
-    is_text = all(dtype == pl.String for name, dtype in table.schema.items() if name != ROW)
-    if is_text:
-        # Blank lines and header rows repeated inside the file (concatenated exports).
-        cells = [pl.col(c) for c in table.columns if c != ROW]
-        blank = pl.all_horizontal([c.is_null() | (c.str.strip_chars() == "") for c in cells])
-        repeated = pl.all_horizontal([pl.col(c).str.strip_chars() == c.strip()
-                                      for c in table.columns if c != ROW])
-        n_repeated = table.filter(repeated.fill_null(False)).height
-        if n_repeated:
-            warnings.append(f"{path}: skipped {n_repeated} repeated header row(s)")
-        table = table.filter(~blank.fill_null(False) & ~repeated.fill_null(False))
-
-    exprs, checks = [pl.col(ROW)], []
+def _check_parquet_types(spec: DatasetSpec, path: Path, table: pl.DataFrame,
+                         mapping: dict[str, str]) -> None:
+    """A typed source column must hold something the declared type can be made from: a
+    Parquet file whose 'date' column holds integers has the wrong schema, it is not data."""
     for col in spec.columns:
         source = mapping.get(col.name)
         if source is None:
-            exprs.append(pl.lit(None).alias(col.name))
+            continue
+        dtype = table.schema[source]
+        if dtype == pl.String or dtype == pl.Null:
+            continue
+        ok = {
+            ColumnType.STR: not dtype.is_nested(),
+            ColumnType.INT: dtype.is_integer() or dtype.is_float(),
+            ColumnType.FLOAT: dtype.is_numeric(),
+            ColumnType.BOOL: dtype == pl.Boolean,
+            ColumnType.DATE: dtype == pl.Date or isinstance(dtype, pl.Datetime),
+            ColumnType.DATETIME: dtype == pl.Date or isinstance(dtype, pl.Datetime),
+            ColumnType.MONTH: dtype == pl.Date or isinstance(dtype, pl.Datetime),
+        }[col.type]
+        if not ok:
+            raise DataError(located(path, f"expected {_expected(col)}, found a column of "
+                                          f"type {dtype}", column=source),
+                            hint="the Parquet file's schema does not match the dataset; "
+                                 "export it again or fix the column's type in kpi.toml")
+
+
+def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[str], *,
+             from_csv: bool) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
+    """Map, clean and type a source frame. Returns the good rows, the bad rows with their
+    reasons, and the source column of each dataset column."""
+    mapping = _match_columns(spec, path, table.columns, warnings, 1 if from_csv else None)
+    cells = [c for c in table.columns if c != ROW]
+    if from_csv:
+        # Rows of empty fields (',,,') and header rows repeated inside the file (concatenated
+        # exports) are not data. A repeated header is found from one column first, as
+        # comparing every column of every row would cost more than the rest of the load.
+        empty = pl.all_horizontal([pl.col(c).str.len_bytes() == 0 for c in cells])
+        probe = mapping.get(spec.date) or next(iter(mapping.values()))
+        candidates = table.filter(pl.col(probe).str.strip_chars() == probe)
+        if candidates.height:
+            repeated = candidates.filter(pl.all_horizontal(
+                [pl.col(s).str.strip_chars() == s for s in mapping.values()]))[ROW]
+            if repeated.len():
+                warnings.append(f"{path}: skipped {repeated.len()} repeated header row(s)")
+                table = table.filter(~pl.col(ROW).is_in(repeated.to_list()))
+        table = table.filter(~empty)
+    else:
+        _check_parquet_types(spec, path, table, mapping)
+
+    exprs, checked = [pl.col(ROW)], []
+    schema = polars_schema(spec)
+    for col in spec.columns:
+        source = mapping.get(col.name)
+        if source is None:  # an optional column this file lacks: typed nulls, so files stack
+            exprs.append(pl.lit(None, dtype=schema[col.name]).alias(col.name))
             continue
         raw = pl.col(source)
-        parsed = _parse(col, raw, table.schema[source])
-        exprs.append(parsed.alias(col.name))
+        exprs.append(_parse(col, raw, table.schema[source]).alias(col.name))
         exprs.append(raw.cast(pl.String).alias(f"__raw_{col.name}"))
-        checks.append(col)
+        checked.append(col)
     typed = table.select(exprs)
 
-    reasons = []
-    for col in checks:
-        raw, value = pl.col(f"__raw_{col.name}"), pl.col(col.name)
-        present = raw.is_not_null() & (raw.str.strip_chars() != "")
-        source = mapping[col.name]
-        reasons.append(
-            pl.when(present & value.is_null())
-            .then(pl.format("column '{}': expected {}, found '{}'", pl.lit(source),
-                            pl.lit(_expected(col)), raw.str.slice(0, 40))))
-        if col.name == spec.date:
-            reasons.append(pl.when(~present).then(
-                pl.lit(f"column '{source}': the date is blank")))
-            year = value.dt.year()
-            reasons.append(
-                pl.when(value.is_not_null() & ((year < SANE_YEARS[0]) | (year > SANE_YEARS[1])))
-                .then(pl.format("column '{}': date '{}' is outside {}..{}", pl.lit(source),
-                                raw, pl.lit(SANE_YEARS[0]), pl.lit(SANE_YEARS[1]))))
-        elif col.required and col.type != ColumnType.STR:
-            pass  # blanks in non-date columns are nulls, which aggregations skip
-        if col.min is not None:
-            reasons.append(pl.when(value < col.min).then(
-                pl.format("column '{}': expected a value of at least {}, found '{}'",
-                          pl.lit(source), pl.lit(col.min), raw)))
-    reason = pl.coalesce(reasons) if reasons else pl.lit(None, dtype=pl.String)
-    typed = typed.with_columns(reason.alias(REASON))
-    bad = typed.filter(pl.col(REASON).is_not_null()).select(
-        ROW, REASON, *[f"__raw_{c.name}" for c in checks])
-    bad = bad.rename({f"__raw_{c.name}": mapping[c.name] for c in checks})
-    good = typed.filter(pl.col(REASON).is_null()).select(ROW, *[c.name for c in spec.columns])
+    rules = [rule for col in checked for rule in _rules(spec, col, mapping[col.name])]
+    failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
+    typed = typed.with_columns(failed.alias("__failed"))
+    # Messages are built for the failing rows only: most loads have none.
+    bad_rows = typed.filter(pl.col("__failed")).select(
+        ROW, pl.coalesce([pl.when(cond).then(pl.lit(source)) for source, cond, _ in rules]
+                         or [pl.lit(None, dtype=pl.String)]).alias(COLUMN),
+        pl.coalesce([pl.when(cond).then(message) for _, cond, message in rules]
+                    or [pl.lit(None, dtype=pl.String)]).alias(REASON))
+    # The quarantine keeps every original value of a rejected row, not just the mapped ones.
+    originals = table.select(ROW, *[pl.col(c).cast(pl.String) for c in cells])
+    bad = bad_rows.join(originals, on=ROW, how="left", maintain_order="left")
+    good = typed.filter(~pl.col("__failed")).select(ROW, *[c.name for c in spec.columns])
     good = good.with_columns(pl.col(spec.date).dt.strftime("%Y-%m").cast(pl.String).alias("month"))
-    return good, bad
+    return good, bad, mapping
+
+
+def _rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, pl.Expr, pl.Expr]]:
+    """The checks on one column, in order: (source column, failing condition, message). The
+    first failing check of a row is the reason it is rejected."""
+    raw, value = pl.col(f"__raw_{col.name}"), pl.col(col.name)
+    present = raw.is_not_null() & (raw.str.strip_chars() != "")
+    found = raw.str.replace_all(r"[\x00-\x1f\x7f]", "?").str.slice(0, 40)
+    month_name = raw.str.contains(_MONTH_NAME)
+    is_date = col.type in (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH)
+    rules = []
+    if col.name == spec.date:
+        rules.append((source, ~present, pl.lit(f"expected {_expected(col)}, found a blank")))
+    if col.name == spec.unique:
+        rules.append((source, ~present, pl.lit(f"expected an id (dataset '{spec.id}' declares "
+                                               f"'{col.name}' unique), found a blank")))
+    unparsed = present & value.is_null()
+    if is_date:
+        note = (pl.when(month_name).then(pl.lit(_SPREADSHEET_NOTE))
+                .when(raw.str.contains(_DATE_SHAPE)).then(pl.lit(", which is not a calendar date"))
+                .otherwise(pl.lit("")))
+        rules.append((source, unparsed,
+                      pl.format("expected {}, found '{}'{}", pl.lit(_expected(col)), found, note)))
+        year = value.dt.year()
+        insane = (year < SANE_YEARS[0]) | (year > SANE_YEARS[1])
+        rules.append((source, value.is_not_null() & insane,
+                      pl.format("expected a date between {} and {}, found '{}'",
+                                pl.lit(SANE_YEARS[0]), pl.lit(SANE_YEARS[1]), found)))
+    else:
+        rules.append((source, unparsed,
+                      pl.format("expected {}, found '{}'", pl.lit(_expected(col)), found)))
+    if col.min is not None:
+        rules.append((source, value < col.min,
+                      pl.format("expected a value of at least {}, found '{}'",
+                                pl.lit(_number_text(col.min)), found)))
+    if col.pattern is not None:
+        note = pl.when(month_name).then(pl.lit(_SPREADSHEET_NOTE)).otherwise(pl.lit(""))
+        mismatch = present & ~raw.str.strip_chars().str.contains(f"^(?:{col.pattern})$")
+        rules.append((source, mismatch,
+                      pl.format("expected text matching '{}', found '{}'{}",
+                                pl.lit(_show(col.pattern, 60)), found, note)))
+    return [(s, cond.fill_null(False), message) for s, cond, message in rules]
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _expected(col: ColumnSpec) -> str:
@@ -280,6 +507,12 @@ def _expected(col: ColumnSpec) -> str:
     }[col.type]
 
 
+def _whole(number: pl.Expr) -> pl.Expr:
+    """A float as Int64 where it is a whole number Int64 can hold exactly; else null."""
+    return (pl.when(number.is_finite() & (number == number.round(0)) & (number.abs() < 2.0**53))
+            .then(number.cast(pl.Int64, strict=False)))
+
+
 def _parse(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """An expression turning a source column into the declared type; null where it cannot."""
     if dtype != pl.String:
@@ -290,23 +523,25 @@ def _parse(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         case ColumnType.STR:
             return text
         case ColumnType.INT | ColumnType.FLOAT:
-            number = text.str.replace_all(r"^£|,(?=\d{3}(\D|$))", "")
-            target = pl.Int64 if col.type == ColumnType.INT else pl.Float64
+            # Rust regex has no look-ahead: drop commas only from well-formed thousands.
+            grouped = text.str.contains(r"^-?£?\d{1,3}(,\d{3})+(\.\d+)?$")
+            number = pl.when(grouped).then(text.str.replace_all(",", "", literal=True))
+            number = number.otherwise(text).str.replace(r"^(-?)£", "$1")
+            as_float = number.cast(pl.Float64, strict=False)
             if col.type == ColumnType.INT:
-                as_float = number.cast(pl.Float64, strict=False)
-                return pl.when(as_float == as_float.round(0)).then(as_float.cast(pl.Int64))
-            return number.cast(target, strict=False)
+                return pl.coalesce(number.cast(pl.Int64, strict=False), _whole(as_float))
+            return pl.when(as_float.is_finite()).then(as_float)
         case ColumnType.BOOL:
             lower = text.str.to_lowercase()
             return pl.when(lower.is_in(_TRUE)).then(True).when(lower.is_in(_FALSE)).then(False)
         case ColumnType.DATE:
             datetimes = [text.str.strptime(pl.Datetime("us"), f, strict=False)
-                         for f in _DATETIME_FORMATS]
+                         for f in _DATETIME_FORMATS] + _instants(text)
             dates = [text.str.strptime(pl.Date, f, strict=False) for f in _DATE_FORMATS]
             return pl.coalesce(*dates, *[d.dt.date() for d in datetimes])
         case ColumnType.DATETIME:
             datetimes = [text.str.strptime(pl.Datetime("us"), f, strict=False)
-                         for f in _DATETIME_FORMATS]
+                         for f in _DATETIME_FORMATS] + _instants(text)
             dates = [text.str.strptime(pl.Date, f, strict=False).cast(pl.Datetime("us"))
                      for f in _DATE_FORMATS]
             return pl.coalesce(*datetimes, *dates)
@@ -319,45 +554,68 @@ def _parse(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     raise AssertionError(col.type)
 
 
+def _instants(text: pl.Expr) -> list[pl.Expr]:
+    """Text with a UTC offset as UK wall-clock time, as _cast_typed stores Parquet instants:
+    a search at 23:20 UTC on 31 August was at 00:20 BST on 1 September, and belongs to
+    September (the month file it was published in)."""
+    return [text.str.strptime(pl.Datetime("us", "UTC"), f, strict=False)
+            .dt.convert_time_zone("Europe/London").dt.replace_time_zone(None)
+            for f in _OFFSET_FORMATS]
+
+
 def _cast_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """Parquet columns arrive typed: cast them, strings going through the text parser."""
-    target = {
-        ColumnType.STR: pl.String, ColumnType.INT: pl.Int64, ColumnType.FLOAT: pl.Float64,
-        ColumnType.BOOL: pl.Boolean, ColumnType.DATE: pl.Date,
-        ColumnType.DATETIME: pl.Datetime("us"), ColumnType.MONTH: pl.Date,
-    }[col.type]
-    if col.type == ColumnType.MONTH and dtype in (pl.Date, pl.Datetime):
-        return raw.cast(pl.Date).dt.month_start()
-    if col.type == ColumnType.DATE and isinstance(dtype, pl.Datetime):
-        return raw.dt.date()
-    if col.type == ColumnType.STR:
-        return raw.cast(pl.String)
-    return raw.cast(target, strict=False)
+    """Parquet columns arrive typed (checked by _check_parquet_types): cast them exactly."""
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        # Extracts are UK data: an instant is stored as UK wall-clock time.
+        raw = raw.dt.convert_time_zone("Europe/London").dt.replace_time_zone(None)
+    match col.type:
+        case ColumnType.STR:
+            return raw.cast(pl.String)
+        case ColumnType.INT:
+            return _whole(raw.cast(pl.Float64)) if dtype.is_float() else raw.cast(
+                pl.Int64, strict=False)
+        case ColumnType.FLOAT:
+            as_float = raw.cast(pl.Float64, strict=False)
+            return pl.when(as_float.is_finite()).then(as_float)
+        case ColumnType.BOOL:
+            return raw.cast(pl.Boolean, strict=False)
+        case ColumnType.DATE:
+            return raw.cast(pl.Date)
+        case ColumnType.DATETIME:
+            return raw.cast(pl.Datetime("us"))
+        case ColumnType.MONTH:
+            return raw.cast(pl.Date).dt.month_start()
+    raise AssertionError(col.type)
 
 
 def _describe_bad_rows(path: Path, bad: pl.DataFrame) -> str:
     first = bad.row(0, named=True)
-    message = located(path, first[REASON].split(": ", 1)[1],
-                      row=first[ROW], column=first[REASON].split("'")[1])
+    message = located(path, first[REASON], row=first[ROW], column=_show(first[COLUMN]))
     if bad.height > 1:
         rows = ", ".join(str(r) for r in bad[ROW].head(MAX_LISTED).to_list())
         message += f" ({bad.height} bad rows in all; first at rows {rows})"
     return message
 
 
-def _check_unique(spec: DatasetSpec, frame: pl.DataFrame, paths: list[Path]) -> pl.DataFrame:
+def _check_unique(spec: DatasetSpec, frame: pl.DataFrame, id_columns: dict[str, str],
+                  numberings: dict[str, Numbering]) -> None:
+    """Reject a load holding an id twice, naming the second occurrence (in file order)."""
     key = spec.unique
-    dupes = frame.filter(pl.col(key).is_duplicated() & pl.col(key).is_not_null())
+    # The frame holds the files in the order given, each in file order.
+    dupes = frame.filter(~pl.col(key).is_first_distinct() & pl.col(key).is_not_null())
     if dupes.height:
-        first = dupes.sort(ROW).row(0, named=True)
-        rows = ", ".join(str(r) for r in dupes.sort(ROW)[ROW].head(MAX_LISTED).to_list())
-        where = paths[0] if len(paths) == 1 else "the extracts"
-        raise DataError(located(where, f"duplicate id '{first[key]}' (the dataset declares "
-                                       f"'{key}' unique; rows {rows})", row=first[ROW],
-                                column=key),
+        first = dupes.row(0, named=True)
+        rows = frame.filter(pl.col(key) == first[key]).head(MAX_LISTED)
+        where = ", ".join(f"{Path(f).name} row {numberings[f](pl.Series([r]))[0]}"
+                          for f, r in rows.select(FILE, ROW).iter_rows())
+        first[ROW] = numberings[first[FILE]](pl.Series([first[ROW]]))[0]
+        column = id_columns.get(first[FILE], key)
+        raise DataError(located(first[FILE], f"expected each {column} once (dataset "
+                                             f"'{spec.id}' declares '{key}' unique), found "
+                                             f"'{_show(first[key])}' again (at {where})",
+                                row=first[ROW], column=column),
                         hint=f"remove the duplicates, or drop unique = \"{key}\" for "
                              f"dataset '{spec.id}'")
-    return frame
 
 
 @dataclass(frozen=True)
@@ -370,6 +628,31 @@ class LoadResult:
     sources: list[dict[str, Any]]
     warnings: list[str]
     quarantine: Path | None = None
+
+
+QUARANTINE_FIELDS = ("file", "row", "column", "reason")
+
+
+def write_quarantine(rejected: pl.DataFrame, path: Path) -> None:
+    """The rejected rows as CSV: file, row, column, reason, then the row's original values.
+
+    Values that a spreadsheet would run as a formula (=, +, -, @ and not a plain number) get a
+    leading apostrophe, as every CSV kpi writes does."""
+    renamed = rejected.rename({FILE: "file", ROW: "row", COLUMN: "column", REASON: "reason"})
+    originals = [c for c in renamed.columns if c not in QUARANTINE_FIELDS]
+    # An extract column called 'row' or 'reason' must not clash with ours.
+    renamed = renamed.rename({c: f"{c} (original)" for c in originals
+                              if c.lower() in QUARANTINE_FIELDS})
+    text = [c for c in renamed.columns if c not in QUARANTINE_FIELDS[:2]]
+    risky = r"^[=+\-@\t\r]"
+    safe = [pl.when(pl.col(c).str.contains(risky)
+                    & ~pl.col(c).str.contains(r"^[+-]?\d+(\.\d+)?$"))
+            .then("'" + pl.col(c)).otherwise(pl.col(c)).alias(c) for c in text]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    renamed.with_columns(safe).select(*QUARANTINE_FIELDS, *[
+        c for c in renamed.columns if c not in QUARANTINE_FIELDS]).write_csv(tmp)
+    tmp.replace(path)
 
 
 def load(project, dataset_id: str, patterns: list[str] | None = None, *,
@@ -390,15 +673,14 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     extract = read_extracts(spec, paths, skip_bad_rows=skip_bad_rows)
     written = None
     if extract.rejected.height:
-        written = quarantine or project.data_dir / "quarantine" / f"{dataset_id}-rejected.csv"
-        written.parent.mkdir(parents=True, exist_ok=True)
-        ordered = extract.rejected.rename({ROW: "row", REASON: "reason", "__file": "file"})
-        ordered.select("file", "row", "reason", *[c for c in ordered.columns
-                                                  if c not in ("file", "row", "reason")]
-                       ).write_csv(written)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        written = quarantine or (project.data_dir / "quarantine"
+                                 / f"{dataset_id}-{stamp}-rejected.csv")
+        write_quarantine(extract.rejected, written)
     provenance = {"operation": "ingest", "dataset": dataset_id, "sources": extract.sources,
                   "rows": extract.frame.height, "rejected": extract.rejected.height,
-                  "months": extract.months}
+                  "months": extract.months, "skip_bad_rows": skip_bad_rows,
+                  "quarantine": written.name if written else None}
     version = store.replace_months(project, dataset_id, extract.frame, provenance)
     return LoadResult(dataset=dataset_id, version=version, rows=extract.frame.height,
                       rejected=extract.rejected.height, months=extract.months,

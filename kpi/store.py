@@ -26,6 +26,13 @@ if TYPE_CHECKING:
     import polars as pl
 
 PROVENANCE_KEY = "kpi.load"
+# Set when a table is created. Delta removes log entries older than logRetentionDuration (30
+# days by default) when it writes a checkpoint, and with them the ability to read those
+# versions: last month's board paper must stay reproducible, so kpi keeps every log entry.
+TABLE_CONFIGURATION = {
+    "delta.enableExpiredLogCleanup": "false",
+    "delta.logRetentionDuration": "interval 36500 days",
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,20 @@ class Version:
     operation: str
     rows_added: int | None
     provenance: dict[str, Any]
+
+    @property
+    def rows(self) -> int | None:
+        """Rows the load wrote (from its provenance, else Delta's own count)."""
+        return self.provenance.get("rows", self.rows_added)
+
+    @property
+    def months(self) -> list[str]:
+        return list(self.provenance.get("months", []))
+
+    @property
+    def sources(self) -> list[dict[str, Any]]:
+        """Each source file: name, sha256, bytes, rows loaded and rejected."""
+        return list(self.provenance.get("sources", []))
 
 
 @dataclass(frozen=True)
@@ -80,7 +101,12 @@ def dataset_spec(project: Project, dataset_id: str) -> DatasetSpec:
 
 
 def exists(project: Project, dataset_id: str) -> bool:
-    return (table_path(project, dataset_id) / "_delta_log").is_dir()
+    """Whether the dataset has a committed table. A first load killed before its commit leaves
+    a folder without one; that is no table, and the next load simply creates it."""
+    from deltalake import DeltaTable
+
+    path = table_path(project, dataset_id)
+    return (path / "_delta_log").is_dir() and DeltaTable.is_deltatable(str(path))
 
 
 def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
@@ -136,6 +162,7 @@ def resolve_version(project: Project, dataset_id: str, as_of: AsOf | None) -> in
 
 
 def history(project: Project, dataset_id: str) -> list[Version]:
+    """Every committed version of the dataset, oldest first, with each load's provenance."""
     table = _table(project, dataset_id)
     versions = []
     for entry in table.history():
@@ -171,6 +198,7 @@ def replace_months(project: Project, dataset_id: str, frame: pl.DataFrame,
     re-extract never double counts and loading the same file twice changes nothing.
     """
     from deltalake import CommitProperties, write_deltalake
+    from deltalake.exceptions import SchemaMismatchError
 
     spec = dataset_spec(project, dataset_id)
     schema = polars_schema(spec)
@@ -179,10 +207,22 @@ def replace_months(project: Project, dataset_id: str, frame: pl.DataFrame,
     path = table_path(project, dataset_id)
     metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
     with _locked(project, dataset_id):
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"configuration": TABLE_CONFIGURATION}
         if exists(project, dataset_id):
             quoted = ", ".join(f"'{m}'" for m in covered)
-            options["predicate"] = f"month IN ({quoted})"
-        write_deltalake(str(path), frame.to_arrow(), mode="overwrite", partition_by=["month"],
-                        commit_properties=CommitProperties(custom_metadata=metadata), **options)
+            options = {"predicate": f"month IN ({quoted})"}
+        try:
+            write_deltalake(str(path), frame.to_arrow(), mode="overwrite", partition_by=["month"],
+                            commit_properties=CommitProperties(custom_metadata=metadata),
+                            **options)
+        except SchemaMismatchError as exc:
+            raise DataError(f"dataset '{dataset_id}': its columns in kpi.toml no longer match "
+                            f"the stored table ({_first_line(exc)})",
+                            hint="nothing was written; restore the columns, or move the "
+                                 "table aside and reload every extract") from None
         return _table(project, dataset_id).version()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

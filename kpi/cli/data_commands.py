@@ -17,6 +17,7 @@ from kpi.cli import (
     app,
     handled,
     note,
+    working,
 )
 from kpi.render import Format
 
@@ -38,7 +39,9 @@ def ingest(
     from kpi.ingest import load
 
     project = load_project(State.project)
-    result = load(project, dataset, files, skip_bad_rows=skip_bad_rows, quarantine=quarantine)
+    with working(f"Loading '{dataset}'..."):
+        result = load(project, dataset, files, skip_bad_rows=skip_bad_rows,
+                      quarantine=quarantine)
     for warning in result.warnings:
         note(f"Warning: {warning}")
     months = result.months
@@ -102,3 +105,52 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
     console.print(table)
 
 
+
+
+@app.command()
+@handled
+def history(
+    dataset: Annotated[str, typer.Argument(help="Dataset id, as declared in kpi.toml.")],
+    format: FormatOpt = Format.TABLE,
+    output: OutputOpt = None,
+) -> None:
+    """Every stored version of a dataset: when, what, rows, months and source files (sha256).
+
+    Any version can be read back with --as-of VERSION (or a date) on summary, show and export."""
+    from kpi import store
+    from kpi.cli import emit_document
+    from kpi.render import Document, Section
+
+    project = _project()
+    store.dataset_spec(project, dataset)
+    versions = store.history(project, dataset)
+    data = [{
+        "version": v.version, "time": v.timestamp.isoformat(timespec="seconds"),
+        "operation": v.provenance.get("operation", v.operation.lower()), "rows": v.rows,
+        "rejected": v.provenance.get("rejected"), "months": v.months, "sources": v.sources,
+    } for v in versions]
+    if format == Format.JSON:
+        document = Document(heading=f"History of '{dataset}'", sections=(), data=data)
+    else:
+        # One row per version; a load of several files lists them, and their hashes, joined.
+        full = format == Format.CSV
+        rows = [(d["version"], d["time"], d["operation"], d["rows"], _span(d["months"]),
+                 " ".join(s["file"] for s in d["sources"]),
+                 " ".join(s["sha256"] if full else s["sha256"][:12] for s in d["sources"]))
+                for d in data]
+        document = Document(heading=f"History of '{dataset}' ({len(rows)} versions)",
+                            sections=(Section(title="Versions", columns=(
+                                "version", "time", "operation", "rows", "months", "sources",
+                                "sha256"), rows=rows, shown={"version": str}),))
+    emit_document(document, format, output)
+
+
+def _span(months: list[str]) -> str:
+    """'2025-01..2025-03' for a run of months; the months themselves when there are gaps."""
+    if len(months) <= 2:
+        return " ".join(months)
+    first, last = months[0], months[-1]
+    years = int(last[:4]) - int(first[:4])
+    if years * 12 + int(last[5:]) - int(first[5:]) + 1 == len(months):
+        return f"{first}..{last}"
+    return " ".join(months)

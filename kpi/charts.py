@@ -1,0 +1,354 @@
+"""The board paper's figures: which charts a project declares, their data, and PNG files.
+
+Charts are declared in kpi.toml as `[[charts]]` tables, so which figures a paper has is
+configuration, not code:
+
+    [[charts]]
+    id = "asb_trend"            # file name and anchor
+    type = "trend"              # trend | compare | top
+    title = "ASB incidents"
+    kpis = ["asb_incidents"]    # trend: one or two KPIs; compare and top: one
+    by = "lpa"                  # compare and top: the breakdown column
+    limit = 10                  # top: how many parts (default 10)
+    months = 24                 # trend: months shown (default 24)
+    after = "asb_incidents"     # the paragraph the figure follows (default: the first KPI)
+
+Drawing uses Matplotlib's Agg backend only (no display), a fixed size and resolution, and
+no timestamp or version in the PNG metadata, so the same data gives byte-identical files.
+Everything is drawn in black and greys, told apart by line style, marker and hatching, so a
+figure still reads when printed in greyscale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from kpi import engine
+from kpi.catalogue import ID_PATTERN, Kind, KpiDef, Project, Unit
+from kpi.engine import KpiResult
+from kpi.errors import ConfigError
+from kpi.periods import Month, Window
+from kpi.store import AsOf
+
+WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.5, 100
+CHART_KEYS = frozenset({"id", "type", "title", "kpis", "by", "limit", "months", "after"})
+# Series styles in the order a chart uses them: never colour alone.
+LINE_STYLES = (
+    {"color": "0.55", "linestyle": "-", "marker": "o", "markersize": 3.5, "linewidth": 1.0},
+    {"color": "0.0", "linestyle": "--", "marker": None, "linewidth": 2.2},
+    {"color": "0.3", "linestyle": ":", "marker": "s", "markersize": 3.5, "linewidth": 1.2},
+    {"color": "0.15", "linestyle": "-.", "marker": None, "linewidth": 2.0},
+)
+BAR_STYLES = (
+    {"color": "0.85", "edgecolor": "0.0", "hatch": "///"},
+    {"color": "0.35", "edgecolor": "0.0", "hatch": ""},
+)
+UNIT_AXIS = {
+    Unit.COUNT: "count", Unit.PERCENT: "%", Unit.SECONDS: "seconds", Unit.DAYS: "days",
+    Unit.RATIO: "ratio", Unit.SCORE: "score", Unit.PER_1000: "per 1,000 population",
+    Unit.GBP: "£", Unit.NUMBER: "value",
+}
+
+
+# Kinds whose rolling 12-month value is a total (drawn as a monthly average), not a rate.
+TOTAL_KINDS = frozenset({Kind.COUNT, Kind.SUM, Kind.PER_1000, Kind.WEIGHTED_SCORE})
+
+
+class ChartType(StrEnum):
+    TREND = "trend"      # monthly values and the rolling 12-month line, one or two KPIs
+    COMPARE = "compare"  # current against comparison window, per part of a breakdown
+    TOP = "top"          # the largest parts of a breakdown in the current window
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    id: str
+    type: ChartType
+    title: str
+    kpis: tuple[str, ...]
+    by: str | None = None
+    limit: int = 10
+    months: int = 24
+    after: str = ""
+
+    @property
+    def anchor(self) -> str:
+        """The KPI whose paragraph the figure follows."""
+        return self.after or self.kpis[0]
+
+
+def chart_specs(project: Project) -> list[ChartSpec]:
+    """The [[charts]] of a project, checked against its KPIs; every problem reported at once."""
+    raw = project.raw.get("charts") or []
+    problems: list[str] = []
+    specs: list[ChartSpec] = []
+    if not isinstance(raw, list):
+        raise ConfigError(f"{project.path}: [[charts]] must be an array of tables",
+                          hint="write each chart as its own [[charts]] table")
+    seen: set[str] = set()
+    for number, item in enumerate(raw, start=1):
+        spec = _chart_spec(project, number, item, seen, problems)
+        if spec is not None:
+            specs.append(spec)
+    if problems:
+        count = len(problems)
+        raise ConfigError("\n".join(f"{project.path}: {p}" for p in problems),
+                          hint=f"{count} problem{'s' if count > 1 else ''} in [[charts]]")
+    return specs
+
+
+def _chart_spec(project: Project, number: int, item: Any, seen: set[str],
+                problems: list[str]) -> ChartSpec | None:
+    if not isinstance(item, dict):
+        problems.append(f"chart #{number}: must be a table")
+        return None
+    cid = item.get("id")
+    where = f"chart '{cid}'" if isinstance(cid, str) else f"chart #{number}"
+    before = len(problems)
+    if not isinstance(cid, str) or not ID_PATTERN.match(cid):
+        problems.append(f"{where}, key 'id': needs an id of lower case letters, digits and _")
+    elif cid in seen:
+        problems.append(f"{where}, key 'id': is declared twice")
+    seen.add(str(cid))
+    for key in sorted(set(item) - CHART_KEYS):
+        known = ", ".join(sorted(CHART_KEYS))
+        problems.append(f"{where}, key '{key}': unknown key (one of {known})")
+    try:
+        ctype = ChartType(item.get("type"))
+    except ValueError:
+        problems.append(f"{where}, key 'type': must be one of "
+                        f"{', '.join(t.value for t in ChartType)}")
+        return None
+    title = item.get("title")
+    if not isinstance(title, str) or not title.strip():
+        problems.append(f"{where}, key 'title': is required")
+    kpis = item.get("kpis")
+    most = 2 if ctype == ChartType.TREND else 1
+    if (not isinstance(kpis, list) or not 1 <= len(kpis) <= most
+            or not all(isinstance(k, str) for k in kpis)):
+        problems.append(f"{where}, key 'kpis': a {ctype.value} chart takes "
+                        + ("one or two KPI ids" if most == 2 else "one KPI id"))
+        return None
+    for kpi_id in kpis:
+        if project.kpi(kpi_id) is None:
+            problems.append(f"{where}, key 'kpis': '{kpi_id}' is not a KPI")
+    by = item.get("by")
+    if ctype == ChartType.TREND:
+        if by is not None:
+            problems.append(f"{where}, key 'by': a trend chart has no breakdown")
+    elif not isinstance(by, str):
+        problems.append(f"{where}, key 'by': a {ctype.value} chart needs a breakdown column")
+    elif (kpi := project.kpi(kpis[0])) is not None:
+        if kpi.is_derived or kpi.dataset is None:
+            problems.append(f"{where}, key 'kpis': '{kpi.id}' has no dataset to break down")
+        elif project.datasets[kpi.dataset].column(by) is None:
+            problems.append(f"{where}, key 'by': '{by}' is not a column of dataset "
+                            f"'{kpi.dataset}'")
+    numbers = {}
+    for key, default, low in (("limit", 10, 1), ("months", 24, 2)):
+        value = item.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            problems.append(f"{where}, key '{key}': must be a whole number, {low} or more")
+            value = default
+        numbers[key] = value
+    after = item.get("after", "")
+    if after and (not isinstance(after, str) or project.kpi(after) is None):
+        problems.append(f"{where}, key 'after': '{after}' is not a KPI")
+    if len(problems) > before:
+        return None
+    return ChartSpec(id=cid, type=ctype, title=title.strip(), kpis=tuple(kpis), by=by,
+                     limit=numbers["limit"], months=numbers["months"], after=after)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """What one chart draws, already computed by the engine."""
+
+    spec: ChartSpec
+    kpis: tuple[KpiDef, ...]
+    window_text: str  # the data window, named on the chart
+    series: tuple[pl.DataFrame, ...] = ()  # trend: month, value, rolling_12 per KPI
+    parts: pl.DataFrame | None = None      # compare / top: engine.breakdown's frame
+    current_label: str = ""
+    comparison_label: str = ""
+
+
+def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
+               period: Month, as_of: AsOf | None = None) -> ChartData | None:
+    """The engine's figures for a chart, or None when its KPIs have nothing to show."""
+    kpis = tuple(project.kpi(k) for k in spec.kpis)
+    measured = [results.get(k.id) for k in kpis]
+    if any(r is None or r.current is None for r in measured):
+        return None
+    if spec.type == ChartType.TREND:
+        end = max(r.current.window.end for r in measured)
+        series = tuple(engine.monthly_series(project, k, end, spec.months, as_of) for k in kpis)
+        first = end - (spec.months - 1)
+        return ChartData(spec, kpis, f"{first.name} to {end.name}", series=series)
+    result = measured[0]
+    current: Window = result.current.window
+    comparison = result.comparison.window if result.comparison else None
+    if spec.type == ChartType.TOP:
+        comparison = None
+    parts = engine.breakdown(project, kpis[0], spec.by, current, comparison, as_of)
+    if spec.type == ChartType.TOP:
+        parts = parts.filter(pl.col("current").is_not_null()).head(spec.limit)
+        text = current.label
+    else:
+        parts = parts.sort("part", nulls_last=True)
+        text = current.label + (f" against {comparison.label}" if comparison else "")
+    return ChartData(spec, kpis, text, parts=parts, current_label=current.label,
+                     comparison_label=comparison.label if comparison else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Drawing
+
+
+def axis_label(kpi: KpiDef) -> str:
+    """'ASB incidents (count)': the KPI and its unit, wrapped to fit beside an axis."""
+    import textwrap
+
+    unit = UNIT_AXIS[kpi.unit]
+    # A title that already names its unit ('... (millions of days)') is not given it twice.
+    named = kpi.title.rstrip().endswith(")") or unit in kpi.title
+    return "\n".join(textwrap.wrap(kpi.title if named else f"{kpi.title} ({unit})", 38))
+
+
+def write_png(data: ChartData, path: Path) -> None:
+    """Draw a chart into a PNG file, byte-stable for the same data."""
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    # Fixed fonts and sizes: the output must not depend on a user's matplotlibrc.
+    style = {"font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 11,
+             "axes.grid": True, "grid.color": "0.88", "grid.linewidth": 0.6,
+             "svg.hashsalt": "kpi", "path.simplify": False}
+    with rc_context(style):
+        figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
+        FigureCanvasAgg(figure)
+        axes = figure.add_subplot()
+        DRAW[data.spec.type](figure, axes, data)
+        axes.set_axisbelow(True)
+        axes.set_title(f"{data.spec.title}\n{_capital(data.window_text)}", loc="left")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        figure.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+        tmp.replace(path)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _month_labels(months: list[str]) -> list[str]:
+    """'Oct 23' style tick labels."""
+    out = []
+    for text in months:
+        month = Month.parse(text)
+        out.append(f"{month.name[:3]} {month.year % 100:02d}")
+    return out
+
+
+def _draw_trend(figure, axes, data: ChartData) -> None:
+    handles = []
+    twin = None
+    for number, (kpi, frame) in enumerate(zip(data.kpis, data.series, strict=True)):
+        # A second KPI in another unit gets its own axis, on the right.
+        target = axes
+        if number == 1 and kpi.unit != data.kpis[0].unit:
+            twin = target = axes.twinx()
+            twin.grid(False)
+        x = list(range(frame.height))
+        monthly = LINE_STYLES[2 * number]
+        rolling = LINE_STYLES[2 * number + 1]
+        handles += target.plot(x, _values(frame["value"]), label=f"{kpi.title}: monthly",
+                               **monthly)
+        if frame["rolling_12"].is_not_null().any():
+            # A 12-month total of a count is twelve times its months; shown as the monthly
+            # average it sits on the same scale as the monthly points.
+            per_month = kpi.kind in TOTAL_KINDS
+            rolled = frame["rolling_12"] / 12 if per_month else frame["rolling_12"]
+            label = "12-month average" if per_month else "rolling 12 months"
+            handles += target.plot(x, _values(rolled), label=f"{kpi.title}: {label}",
+                                   **rolling)
+        target.set_ylabel(axis_label(kpi))
+    months = data.series[0]["month"].to_list()
+    step = 3 if len(months) > 12 else 1
+    axes.set_xticks(range(0, len(months), step))
+    axes.set_xticklabels(_month_labels(months)[::step], rotation=45, ha="right")
+    axes.set_xlabel("Month")
+    figure.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8,
+                  frameon=False)
+
+
+def _values(column: pl.Series) -> list[float]:
+    # Gaps stay gaps: a missing month is NaN, which Matplotlib leaves undrawn.
+    return [float("nan") if v is None else v for v in column.to_list()]
+
+
+def _part_names(frame: pl.DataFrame) -> list[str]:
+    return ["not recorded" if p is None else str(p) for p in frame["part"].to_list()]
+
+
+def _draw_compare(figure, axes, data: ChartData) -> None:
+    kpi = data.kpis[0]
+    frame = data.parts
+    names = _part_names(frame)
+    x = list(range(len(names)))
+    width = 0.38
+    if data.comparison_label:
+        axes.bar([i - width / 2 for i in x], _values(frame["comparison"]), width,
+                 label=_capital(data.comparison_label), **BAR_STYLES[0])
+    axes.bar([i + width / 2 for i in x], _values(frame["current"]), width,
+             label=_capital(data.current_label), **BAR_STYLES[1])
+    axes.set_xticks(x)
+    axes.set_xticklabels(names, rotation=30 if len(names) > 5 else 0, ha="right"
+                         if len(names) > 5 else "center")
+    axes.set_xlabel(_column_title(data.spec.by))
+    axes.set_ylabel(axis_label(kpi))
+    if kpi.unit == Unit.PERCENT:
+        axes.set_ylim(0, 100)
+    figure.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+
+
+def _draw_top(figure, axes, data: ChartData) -> None:
+    kpi = data.kpis[0]
+    frame = data.parts
+    names = _part_names(frame)[::-1]  # largest at the top
+    values = _values(frame["current"])[::-1]
+    bars = axes.barh(range(len(names)), values, **BAR_STYLES[0])
+    axes.bar_label(bars, labels=[_bar_text(v, kpi) for v in values], padding=3, fontsize=8)
+    axes.set_yticks(range(len(names)))
+    axes.set_yticklabels(names)
+    axes.set_ylabel(_column_title(data.spec.by))
+    axes.set_xlabel(axis_label(kpi))
+    axes.margins(x=0.12)
+
+
+def _bar_text(value: float, kpi: KpiDef) -> str:
+    from kpi.render import number
+
+    return number(value, kpi.unit)
+
+
+def _column_title(column: str | None) -> str:
+    """'lpa' -> 'LPA', 'outcome_code' -> 'Outcome code'."""
+    text = str(column or "")
+    if len(text) <= 3:
+        return text.upper()
+    return text.replace("_", " ").capitalize()
+
+
+DRAW = {ChartType.TREND: _draw_trend, ChartType.COMPARE: _draw_compare,
+        ChartType.TOP: _draw_top}

@@ -1,0 +1,81 @@
+"""kpi check: reconciliations and data checks for a period; exit 1 when any fails."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from kpi.cli import (
+    AsOfOpt,
+    FormatOpt,
+    OutputOpt,
+    PeriodOpt,
+    _project,
+    app,
+    emit_document,
+    handled,
+    note,
+)
+from kpi.errors import EXIT_CHECK_FAILED
+from kpi.render import Format
+
+if TYPE_CHECKING:
+    from kpi.checks import CheckReport, CheckResult
+    from kpi.render import Document
+
+
+@app.command()
+@handled
+def check(
+    period: PeriodOpt,
+    format: FormatOpt = Format.TABLE,
+    output: OutputOpt = None,
+    as_of: AsOfOpt = None,
+    data: Annotated[bool, typer.Option(
+        "--data/--no-data", help="Also check that every KPI's windows are complete and no "
+                                 "dataset has missing months.")] = True,
+) -> None:
+    """Run the catalogue's reconciliations (parts that must sum to a total) and the data
+    checks for a period. Exit code 1 when any check fails."""
+    from kpi.checks import run_checks
+    from kpi.periods import Month
+    from kpi.store import AsOf
+
+    month = Month.parse(period)
+    cutoff = AsOf.parse(as_of) if as_of else None
+    project = _project()
+    report = run_checks(project, month, cutoff, data=data)
+    emit_document(check_document(report, project.name), format, output)
+    failed = report.failed
+    if failed:
+        note(f"{len(failed)} of {len(report.results)} check(s) failed: "
+             + ", ".join(r.id for r in failed))
+        raise typer.Exit(code=EXIT_CHECK_FAILED)
+
+
+def check_document(report: CheckReport, project_name: str) -> Document:
+    """The checks as a document: one row each, and JSON with every figure."""
+    from kpi.render import Document, Section
+
+    rows = [(r.id, r.kind, "pass" if r.passed else "FAIL", r.message) for r in report.results]
+    section = Section(title=f"Checks for {report.period}",
+                      columns=("check", "kind", "result", "detail"), rows=rows,
+                      status_column="result")
+    data = {"project": project_name, "period": str(report.period),
+            "passed": not report.failed, "checks": [_check_json(r) for r in report.results]}
+    failed = len(report.failed)
+    heading = (f"{project_name}: {len(report.results)} check(s) for {report.period}, "
+               f"{failed} failed")
+    return Document(heading=heading, sections=(section,), data=data)
+
+
+def _check_json(result: CheckResult) -> dict[str, Any]:
+    def part(p) -> dict[str, Any] | None:
+        if p is None:
+            return None
+        return {"kpi": p.kpi, "title": p.title, "value": p.value, "window": p.window}
+
+    return {"id": result.id, "title": result.title, "kind": result.kind,
+            "passed": result.passed, "message": result.message, "total": part(result.total),
+            "parts": [part(p) for p in result.parts], "difference": result.difference}

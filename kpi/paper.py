@@ -1,0 +1,587 @@
+"""The board paper: engine results in, a Markdown document shaped like the monthly report out.
+
+The paper follows the catalogue: an introduction stating the windows and the comparison, one
+numbered section per plan priority in plan order, one numbered paragraph per KPI, tables for
+runs of KPIs that declare the same `table`, LPA rankings and top parts where a KPI declares
+breakdowns, figures where [[charts]] anchor them, and an appendix (outcome codes glossary, KPI
+definitions). Every number in a sentence is a value, comparison or change the engine computed,
+rounded exactly as `kpi summary` shows it, and the words follow the numbers: increase or
+decrease by sign, percentage points for rates, minutes and seconds for durations, an absolute
+change on a small base. Status words come from the engine, so "stable" appears only when the
+status is stable, and nothing claims significance.
+
+Building the text never prints and never reads the clock, so the same data and options give
+the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from kpi import engine, render
+from kpi.catalogue import Better, Kind, KpiDef, Project, Unit
+from kpi.engine import KpiResult, Outcome, Report
+from kpi.periods import Comparison, Window, WindowKind
+from kpi.render import STATUS_WORDS, change_text, escape_markdown
+from kpi.store import AsOf
+
+if TYPE_CHECKING:
+    from kpi.charts import ChartSpec
+
+# A percentage change on a base this small says little; the report gives the absolute change
+# ("a reduction of 9" homicides), so the paper does too for counts below it.
+SMALL_BASE = 50
+# A breakdown with at most this many parts is ranked in full (the seven LPAs); a longer one
+# (neighbourhoods) is shown as its largest TOP_PARTS parts.
+RANK_LIMIT = 12
+TOP_PARTS = 5
+
+# Home Office outcome codes (report Appendix 1): code, description, positive outcome.
+OUTCOME_CODES: tuple[tuple[str, str, bool], ...] = (
+    ("OC1", "Charge or summons", True),
+    ("OC1A", "Charge or summons (alternative offence)", True),
+    ("OC2", "Caution – youth (including conditional caution)", True),
+    ("OC2A", "Caution – youth (alternative offence)", True),
+    ("OC3", "Caution – adult (including conditional caution)", True),
+    ("OC3A", "Caution – adult (alternative offence)", True),
+    ("OC4", "Taken into consideration (TIC)", True),
+    ("OC5", "The offender has died (all offences)", True),
+    ("OC8", "Community resolution", True),
+    ("OC9", "Prosecution not in the public interest (CPS) (all offences)", True),
+    ("OC10", "Formal action against the offender is not in the public interest (police)", False),
+    ("OC11", "Prosecution prevented: named suspect below the age of criminal responsibility",
+     False),
+    ("OC12", "Prosecution prevented: named suspect too ill (physical or mental health) to "
+             "prosecute", False),
+    ("OC13", "Prosecution prevented: victim or key witness dead or too ill to give evidence",
+     False),
+    ("OC14", "Evidential difficulties: victim based, named suspect not identified", False),
+    ("OC15", "Named suspect identified: evidential difficulties prevent further action "
+             "(victim supports action)", False),
+    ("OC16", "Named suspect identified: evidential difficulties prevent further action "
+             "(victim does not support action)", False),
+    ("OC17", "Prosecution time limit expired: suspect identified but the time limit has expired",
+     False),
+    ("OC18", "Investigation complete: no suspect identified", False),
+    ("OC20", "Further action will be taken by another body", False),
+    ("OC21", "Suspect identified, but not in the public interest for the police to investigate",
+     False),
+    ("OC22", "Diversionary, educational or intervention activity", True),
+)
+
+# How a KPI's value is introduced in a sentence, by kind.
+SUBJECTS: dict[Kind, str] = {
+    Kind.SUM: "The total", Kind.RATE: "The rate", Kind.WITHIN: "The proportion",
+    Kind.MEAN: "The average", Kind.MEDIAN: "The median", Kind.PERCENTILE: "The percentile",
+    Kind.RATIO_OF_RATES: "The ratio", Kind.PER_1000: "The rate",
+    Kind.WEIGHTED_SCORE: "The score",
+}
+STATUS_SENTENCES = {
+    Outcome.IMPROVING: "This is an improvement.",
+    Outcome.DETERIORATING: "This is a deterioration.",
+    Outcome.STABLE: "The position is stable.",
+    Outcome.CHANGED: "",
+}
+# Section introductions count KPIs by status, in this order and wording.
+STATUS_COUNT_WORDS = (
+    (Outcome.IMPROVING, "improving"), (Outcome.DETERIORATING, "deteriorating"),
+    (Outcome.STABLE, "stable"), (Outcome.CHANGED, "changed (no better direction)"),
+    (Outcome.IN_DEVELOPMENT, "in development"), (Outcome.NO_DATA, "without data"),
+)
+COMPARISON_WORDS = {
+    Comparison.BASELINE: "the plan baseline",
+    Comparison.YOY: "the same window a year earlier",
+    Comparison.PREVIOUS: "the window ending a month earlier",
+    Comparison.FYTD: "the same months of the previous financial year",
+}
+
+
+@dataclass(frozen=True)
+class PlannedFigure:
+    """A chart the paper links: its number, declaration and link relative to the paper."""
+
+    number: int
+    spec: ChartSpec
+    link: str  # "board-files/figure-1-asb_trend.png"
+
+
+@dataclass(frozen=True)
+class Paper:
+    markdown: str
+    figures: tuple[PlannedFigure, ...]
+
+
+def build_paper(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
+                files_dir: str = "board-files", priority: str | None = None,
+                as_of: AsOf | None = None, as_of_text: str | None = None) -> Paper:
+    """The board paper for a report. `report` may hold hidden KPIs that charts draw; they
+    get no paragraph. `files_dir` is where the chart files sit, relative to the paper."""
+    builder = _Builder(project, report, charts, files_dir, as_of)
+    return builder.build(priority, as_of_text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Words for numbers
+
+
+def duration_words(seconds: float) -> str:
+    """'12 minutes and 29 seconds', '1 hour, 9 minutes and 17 seconds', '23 seconds'."""
+    total = int(round(abs(seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{n} {unit}{'' if n == 1 else 's'}"
+             for n, unit in ((hours, "hour"), (minutes, "minute"), (secs, "second")) if n]
+    if not parts:
+        return "0 seconds"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def value_words(value: float | None, unit: Unit) -> str:
+    """A value as prose shows it: as `kpi summary` rounds it, durations in words."""
+    if value is not None and unit == Unit.SECONDS:
+        return duration_words(value)
+    return render.number(value, unit)
+
+
+def column_title(column: str | None) -> str:
+    """A breakdown column as a reader names it: 'lpa' -> 'LPA', 'outcome_code' -> 'Outcome
+    code'."""
+    text = str(column or "")
+    if len(text) <= 3:
+        return text.upper()
+    return text.replace("_", " ").capitalize()
+
+
+def _ordinal(value: float) -> str:
+    whole = int(value)
+    if whole != value:
+        return f"{value:g}th"
+    suffix = "th" if 10 <= whole % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(whole % 10,
+                                                                               "th")
+    return f"{whole}{suffix}"
+
+
+def _in(window: Window) -> str:
+    """'in the year ending March 2024', 'in April 2024'."""
+    if window.kind == WindowKind.YE:
+        return f"in the {window.label}"
+    return f"in {window.label}"
+
+
+def _direction(size: float) -> str:
+    return "an increase" if size > 0 else "a decrease"
+
+
+def change_words(result: KpiResult) -> str:
+    """'an increase of 0.8%', 'a decrease of 6.8 percentage points', 'a decrease of 9',
+    'a decrease of 2 minutes and 4 seconds (16.6%)', or 'unchanged'."""
+    kpi, change = result.kpi, result.change
+    if change.points is not None:
+        if round(change.points, 1) == 0:
+            return "unchanged"
+        return f"{_direction(change.points)} of {abs(change.points):.1f} percentage points"
+    if kpi.unit == Unit.RATIO:
+        if round(change.absolute, 1) == 0:
+            return "unchanged"
+        return f"{_direction(change.absolute)} of {abs(change.absolute):.1f}"
+    size = change.absolute
+    absolute = value_words(abs(size), kpi.unit)
+    if value_words(0.0, kpi.unit) == absolute:
+        return "unchanged"
+    if change.percent is None or round(change.percent, 1) == 0:
+        return f"{_direction(size)} of {absolute}"
+    small_base = (kpi.unit == Unit.COUNT and result.comparison is not None
+                  and abs(result.comparison.value) < SMALL_BASE)
+    if small_base:
+        return f"{_direction(size)} of {absolute}"
+    if kpi.unit == Unit.COUNT:
+        return f"{_direction(size)} of {abs(change.percent):.1f}%"
+    return f"{_direction(size)} of {absolute} ({abs(change.percent):.1f}%)"
+
+
+def current_clause(result: KpiResult) -> str:
+    """'A total of 26,613 was recorded in the year ending September 2025', 'As of September
+    2025 the proportion was 37.0%'."""
+    kpi, current = result.kpi, result.current
+    value = value_words(current.value, kpi.unit)
+    if kpi.is_snapshot:
+        noun = "the proportion" if kpi.unit == Unit.PERCENT else "the figure"
+        return f"As of {current.window.label} {noun} was {value}"
+    when = _in(current.window)
+    if kpi.kind == Kind.COUNT:
+        return f"A total of {value} was recorded {when}"
+    subject = SUBJECTS[kpi.kind]
+    if kpi.kind == Kind.PERCENTILE:
+        subject = f"The {_ordinal(kpi.percentile)} percentile"
+    if kpi.kind == Kind.PER_1000:
+        value += " per 1,000 population"
+    counts = ""
+    if (kpi.kind in (Kind.RATE, Kind.WITHIN) and current.numerator is not None
+            and current.denominator is not None):
+        counts = (f" ({render.number(current.numerator, Unit.COUNT)} of "
+                  f"{render.number(current.denominator, Unit.COUNT)})")
+    return f"{subject} was {value}{counts} {when}"
+
+
+def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: int) -> str:
+    """The sentences of one KPI's paragraph (without breakdowns or figure references)."""
+    kpi = result.kpi
+    if result.status == Outcome.IN_DEVELOPMENT:
+        text = ("This KPI is in development: it is defined in the plan, but there is no data "
+                "for it yet.")
+        if kpi.description:
+            text += " " + _sentence(escape_markdown(kpi.description))
+        return text
+    note = escape_markdown(result.note or "no data")
+    if result.current is None or result.current.value is None:
+        return _sentence(f"No figure can be reported: {note}")
+    opening = current_clause(result)
+    if result.change is None or result.comparison is None:
+        return _sentence(f"{opening}; no comparison can be made: {note}")
+    before = value_words(result.comparison.value, kpi.unit)
+    base = "the baseline of " if comparison == Comparison.BASELINE else ""
+    text = (f"{opening}, {change_words(result)} from {base}{before} "
+            f"{_in(result.comparison.window)}.")
+    status = STATUS_SENTENCES[result.status]
+    if status:
+        text += " " + status
+    if result.current.window.end.index < period_end_index:
+        text += " This is the latest period the data covers."
+    return text
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+# ---------------------------------------------------------------------------------------------
+# The document
+
+
+class _Builder:
+    def __init__(self, project: Project, report: Report, charts: Sequence[ChartSpec],
+                 files_dir: str, as_of: AsOf | None):
+        self.project = project
+        self.report = report
+        self.results = {r.kpi.id: r for r in report.results}
+        self.charts = charts
+        self.files_dir = files_dir.rstrip("/")
+        self.as_of = as_of
+        self.figures: list[PlannedFigure] = []
+        self.tables = 0
+        self.lines: list[str] = []
+
+    # -- whole document ----------------------------------------------------------------------
+
+    def build(self, priority: str | None, as_of_text: str | None) -> Paper:
+        priorities = [p for p in self.project.priorities if priority in (None, p.id)]
+        self._title(priority, as_of_text)
+        self._introduction(priority)
+        for number, item in enumerate(self.project.priorities, start=2):
+            if item in priorities:
+                self._section(number, item.id, item.title)
+        self._appendix(priorities)
+        text = "\n".join(self.lines).rstrip("\n") + "\n"
+        return Paper(markdown=text, figures=tuple(self.figures))
+
+    def _add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+    def _title(self, priority: str | None, as_of_text: str | None) -> None:
+        report = self.report
+        versions = ", ".join(f"{d} version {v}" for d, v in sorted(report.versions.items()))
+        scope = "every plan priority"
+        if priority is not None:
+            scope = "the priority " + escape_markdown(self.project.priority(priority).title)
+        self._add(f"# {escape_markdown(self.project.name)}", "",
+                  f"**Police and Crime Plan performance: {report.period.name}**", "",
+                  f"- Reporting period: {report.period.name} ({report.period})",
+                  f"- Compared with: {COMPARISON_WORDS[report.comparison]}",
+                  f"- Scope: {scope}",
+                  f"- Data vintage: {versions or 'no stored data'}"
+                  + (f" ({_as_at(as_of_text)})" if as_of_text else ""),
+                  "")
+
+    def _introduction(self, priority: str | None) -> None:
+        project, report = self.project, self.report
+        period = report.period
+        count = len(project.priorities) if priority is None else 1
+        paras = [
+            f"This paper reports performance against the KPIs of the Police and Crime Plan "
+            f"for {period.name}, across {count} plan "
+            f"{'priority' if count == 1 else 'priorities'}. Each numbered paragraph reports one "
+            "KPI; every figure in it is computed from the stored data.",
+            _conventions(project, report.comparison, period.name),
+            "Where a source lags, a KPI reports the latest complete window its data covers "
+            "and names that window; a window with missing months is never reported as if "
+            "complete. Percentages are shown to one decimal place, changes in rates in "
+            f"percentage points, and changes on a base below {SMALL_BASE} as numbers rather "
+            "than percentages.",
+            "Improving, deteriorating and stable follow each KPI's declared better direction "
+            "and stable band; they are not tests of statistical significance. Data is largely "
+            "drawn from live systems and may change as records are updated.",
+        ]
+        self._add("## 1. Introduction", "")
+        for number, text in enumerate(paras, start=1):
+            self._add(f"1.{number}. {text}", "")
+
+    # -- sections ----------------------------------------------------------------------------
+
+    def _section(self, number: int, priority_id: str, title: str) -> None:
+        results = [r for r in self.report.results
+                   if r.kpi.priority == priority_id and not r.kpi.hidden]
+        self._add(f"## {number}. {escape_markdown(title)}", "")
+        paragraph = 1
+        self._add(f"{number}.{paragraph}. {_section_intro(title, results)}", "")
+        for group in _groups(results):
+            paragraph += 1
+            label = f"{number}.{paragraph}."
+            if group[0].kpi.table:
+                self._table(label, group)
+            else:
+                self._paragraph(label, group[0])
+            for result in group:
+                self._figures_after(result.kpi.id)
+        # A figure anchored on a hidden KPI (drawn, never given a paragraph) ends the section.
+        for result in self.report.results:
+            if result.kpi.hidden and result.kpi.priority == priority_id:
+                self._figures_after(result.kpi.id)
+
+    def _paragraph(self, label: str, result: KpiResult) -> None:
+        kpi = result.kpi
+        text = kpi_sentences(result, self.report.comparison, self.report.period.index)
+        extra = self._breakdown_sentences(result)
+        refs = self._figure_numbers(kpi.id)
+        if refs:
+            extra.append(f"See {_figure_list(refs)}.")
+        body = " ".join([text, *extra])
+        self._add(f"{label} **{_sentence(escape_markdown(kpi.title))}** {body}", "")
+
+    def _table(self, label: str, group: list[KpiResult]) -> None:
+        self.tables += 1
+        name = escape_markdown(group[0].kpi.table)
+        current = _shared_window(r.current for r in group)
+        compare = _shared_window(r.comparison for r in group)
+        when = f" {_in(current)}" if current else ""
+        against = f", against {_in(compare)[3:]}" if compare else ""
+        text = (f"Table {self.tables} sets out {name}{when}{against}: for each KPI the "
+                "comparison value, the current value and the change.")
+        changed = [r for r in group if r.change is not None]
+        if changed:
+            largest = max(changed, key=lambda r: (_change_size(r), -group.index(r)))
+            if _change_size(largest) > 0:
+                text += (f" The largest change was for {escape_markdown(largest.kpi.title)}: "
+                         f"{change_words(largest)}.")
+        refs = [n for r in group for n in self._figure_numbers(r.kpi.id)]
+        if refs:
+            text += f" See {_figure_list(refs)}."
+        comparison_head = "Baseline" if self.report.comparison == Comparison.BASELINE \
+            else "Comparison"
+        head_cmp = f"{comparison_head} ({compare.label})" if compare else comparison_head
+        head_cur = f"Current ({current.label})" if current else "Current"
+        self._add(f"{label} {text}", "",
+                  f"| KPI | {head_cmp} | {head_cur} | Change | Status |",
+                  "|---|--:|--:|--:|---|")
+        for r in group:
+            cells = [escape_markdown(r.kpi.title),
+                     _table_value(r.comparison, r.kpi, compare is None),
+                     _table_value(r.current, r.kpi, current is None),
+                     escape_markdown(change_text(r.change, r.kpi.unit)) if r.change else "n/a",
+                     STATUS_WORDS[r.status]]
+            self._add("| " + " | ".join(cells) + " |")
+        self._add("", f"*Table {self.tables} – {name}, {self.report.period.name}*", "")
+
+    # -- breakdowns --------------------------------------------------------------------------
+
+    def _breakdown_sentences(self, result: KpiResult) -> list[str]:
+        kpi = result.kpi
+        if not kpi.breakdowns or result.current is None or kpi.is_derived:
+            return []
+        comparison = result.comparison.window if result.comparison else None
+        out = []
+        for column in kpi.breakdowns:
+            frame = engine.breakdown(self.project, kpi, column, result.current.window,
+                                     comparison, self.as_of)
+            # Parts the KPI's rows never reach (0 in both windows) are not part of its story.
+            rows = [r for r in frame.iter_rows(named=True)
+                    if r["current"] is not None and (r["current"] or r["comparison"])]
+            if not rows:
+                continue
+            label = column_title(column)
+            label = escape_markdown(label if len(label) <= 3 else label.lower())
+            if len(rows) <= RANK_LIMIT and comparison is not None:
+                out.append(_ranking(kpi, label, rows))
+            else:
+                items = ", ".join(f"{_part(r['part'])} ({value_words(r['current'], kpi.unit)})"
+                                  for r in rows[:TOP_PARTS] if r["current"])
+                out.append(f"By {label}, the highest figures {_in(result.current.window)} "
+                           f"were {items}.")
+        return out
+
+    # -- figures -----------------------------------------------------------------------------
+
+    def _figure_numbers(self, kpi_id: str) -> list[int]:
+        """Numbers of the figures that will follow this KPI's paragraph (planned on first
+        ask, so figures are numbered in the order the paper shows them)."""
+        planned = {f.spec.id: f for f in self.figures}
+        numbers = []
+        for spec in self.charts:
+            if spec.anchor != kpi_id or not self._drawable(spec):
+                continue
+            if spec.id not in planned:
+                number = len(self.figures) + 1
+                link = f"{self.files_dir}/figure-{number}-{spec.id}.png"
+                planned[spec.id] = PlannedFigure(number, spec, link)
+                self.figures.append(planned[spec.id])
+            numbers.append(planned[spec.id].number)
+        return numbers
+
+    def _drawable(self, spec: ChartSpec) -> bool:
+        results = [self.results.get(k) for k in spec.kpis]
+        return all(r is not None and r.current is not None and r.current.value is not None
+                   for r in results)
+
+    def _figures_after(self, kpi_id: str) -> None:
+        for number in self._figure_numbers(kpi_id):
+            figure = self.figures[number - 1]
+            caption = f"Figure {number} – {escape_markdown(figure.spec.title)}"
+            # The backslash line break keeps the caption under the image on GitHub and stops
+            # pandoc turning a lone image into a captioned figure (which would repeat it).
+            self._add(f"![{caption}]({quote(figure.link)})\\", f"*{caption}*", "")
+
+    # -- appendix ----------------------------------------------------------------------------
+
+    def _appendix(self, priorities) -> None:
+        self._add("## Appendix 1: Outcome codes glossary", "",
+                  "| Outcome code | Description | Positive outcome |", "|---|---|---|")
+        for code, description, positive in OUTCOME_CODES:
+            self._add(f"| {code} | {escape_markdown(description)} | "
+                      f"{'Yes' if positive else 'No'} |")
+        self._add("", "## Appendix 2: KPI definitions", "",
+                  "| KPI | Id | Kind | Dataset | Filter | Unit | Better | Windows |",
+                  "|---|---|---|---|---|---|---|---|")
+        wanted = {p.id for p in priorities}
+        for result in self.report.results:
+            kpi = result.kpi
+            if kpi.hidden or kpi.priority not in wanted:
+                continue
+            source = kpi.dataset or (f"{kpi.numerator_kpi} / {kpi.denominator_kpi}"
+                                     if kpi.is_derived else "")
+            cells = [kpi.title, kpi.id, kpi.kind.value, source or "—", kpi.filter or "—",
+                     kpi.unit.value, kpi.better.value, _windows(result)]
+            self._add("| " + " | ".join(escape_markdown(c) for c in cells) + " |")
+        self._add("")
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _conventions(project: Project, comparison: Comparison, period_name: str) -> str:
+    flows = (f"the financial year to date ending {period_name}" if comparison == Comparison.FYTD
+             else f"the 12 months of the year ending {period_name}")
+    text = (f"Unless a KPI states otherwise, flows (counts, rates, averages) cover {flows}, and "
+            f"snapshots (headcounts, proportions at a point in time) are as at the end of "
+            f"{period_name}. ")
+    if comparison == Comparison.BASELINE:
+        return text + (f"Each KPI is compared with the plan baseline: the year ending "
+                       f"{project.baseline_end.name} for flows and "
+                       f"{project.snapshot_baseline.name} for snapshots, unless the KPI "
+                       "declares its own baseline.")
+    return text + f"Each KPI is compared with {COMPARISON_WORDS[comparison]}."
+
+
+def _as_at(text: str) -> str:
+    """The --as-of point as the title block names it."""
+    text = text.strip()
+    if text.isdigit():
+        return f"data as at table version {text}"
+    return f"data as at {escape_markdown(text)}"
+
+
+def _section_intro(title: str, results: list[KpiResult]) -> str:
+    if not results:
+        return f"No KPIs are reported under the priority {escape_markdown(title)}."
+    counts = [f"{sum(r.status == s for r in results)} {words}"
+              for s, words in STATUS_COUNT_WORDS if any(r.status == s for r in results)]
+    listed = counts[0] if len(counts) == 1 else ", ".join(counts[:-1]) + " and " + counts[-1]
+    noun = "KPI" if len(results) == 1 else "KPIs"
+    return (f"This section reports {len(results)} {noun} under the priority "
+            f"{escape_markdown(title)}: {listed}.")
+
+
+def _groups(results: list[KpiResult]) -> list[list[KpiResult]]:
+    """Consecutive KPIs that name the same table form one group; every other KPI its own."""
+    groups: list[list[KpiResult]] = []
+    for result in results:
+        table = result.kpi.table
+        if table and groups and groups[-1][0].kpi.table == table:
+            groups[-1].append(result)
+        else:
+            groups.append([result])
+    return groups
+
+
+def _shared_window(measured: Iterable) -> Window | None:
+    windows = {m.window for m in measured if m is not None}
+    return windows.pop() if len(windows) == 1 else None
+
+
+def _table_value(measured, kpi: KpiDef, show_window: bool) -> str:
+    if measured is None:
+        return "n/a"
+    text = escape_markdown(render.number(measured.value, kpi.unit))
+    return f"{text} ({measured.window.code})" if show_window else text
+
+
+def _change_size(result: KpiResult) -> float:
+    change = result.change
+    size = next((v for v in (change.points, change.percent, change.absolute) if v is not None),
+                0.0)
+    return round(abs(size), 1)
+
+
+def _figure_list(numbers: list[int]) -> str:
+    if len(numbers) == 1:
+        return f"Figure {numbers[0]}"
+    return "Figures " + ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
+
+
+def _part(value) -> str:
+    return "not recorded" if value is None else escape_markdown(str(value))
+
+
+def _ranking(kpi: KpiDef, label: str, rows: list[dict]) -> str:
+    """'By LPA, ranked by percentage change from lowest to highest: Wolverhampton (-14.6%),
+    Coventry (-13.3%) ...': the best change first by the KPI's direction."""
+    if kpi.unit == Unit.PERCENT:
+        key, measure, fmt = "points", "change in percentage points", "{:+.1f}"
+    elif kpi.unit == Unit.RATIO:
+        key, measure, fmt = "absolute", "change", "{:+.1f}"
+    else:
+        key, measure, fmt = "percent", "percentage change", "{:+.1f}%"
+    known = [r for r in rows if r[key] is not None]
+    unknown = [r for r in rows if r[key] is None]
+    sign = -1 if kpi.better == Better.HIGHER else 1
+    known.sort(key=lambda r: (sign * round(r[key], 1), str(r["part"])))
+    unknown.sort(key=lambda r: str(r["part"]))
+    items = [f"{_part(r['part'])} ({fmt.format(r[key])})" for r in known]
+    items += [f"{_part(r['part'])} (n/a)" for r in unknown]
+    order = "highest to lowest" if kpi.better == Better.HIGHER else "lowest to highest"
+    return f"By {label}, ranked by {measure} from {order}: {', '.join(items)}."
+
+
+def _windows(result: KpiResult) -> str:
+    kpi = result.kpi
+    if result.current is None:
+        return "—"
+    text = result.current.window.code
+    if result.comparison is not None:
+        text += f" vs {result.comparison.window.code}"
+    if kpi.lag:
+        text += f" (lag {kpi.lag} month{'s' if kpi.lag > 1 else ''})"
+    return text

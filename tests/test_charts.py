@@ -1,0 +1,179 @@
+"""The board paper's charts: declarations checked, data equal to SQL over the extracts, PNG
+files valid, greyscale, and byte-identical across runs."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pytest
+from fixtures.paper_project import PROJECT_TOML, load_paper_project
+from PIL import Image
+
+from kpi import charts, engine
+from kpi.catalogue import parse_project_file
+from kpi.errors import ConfigError
+from kpi.periods import Month
+
+PERIOD = Month.of(2025, 9)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("charts")
+    project = load_paper_project(folder)
+    report = engine.evaluate(project, PERIOD, kpis=list(project.kpis))
+    results = {r.kpi.id: r for r in report.results}
+    specs = {s.id: s for s in charts.chart_specs(project)}
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE crimes AS SELECT * FROM read_csv_auto('{folder}/extracts/"
+                "crimes.csv', all_varchar=true)")
+    return project, results, specs, con
+
+
+def test_declared_charts_are_read_in_order(setup):
+    _, _, specs, _ = setup
+    assert list(specs) == ["crime_trend", "violence_outcomes", "emergency_lpa", "top_outcomes",
+                           "response_trend"]
+    top = specs["top_outcomes"]
+    assert (top.type, top.kpis, top.by, top.limit, top.anchor) == (
+        charts.ChartType.TOP, ("all_outcomes",), "outcome", 10, "violence_outcome_rate")
+    assert specs["crime_trend"].anchor == "total_crime"
+    assert specs["response_trend"].months == 12
+
+
+def test_every_problem_in_charts_is_reported_at_once(tmp_path):
+    bad = PROJECT_TOML + """
+[[charts]]
+id = "Bad Id"
+type = "trend"
+title = "t"
+kpis = ["total_crime"]
+
+[[charts]]
+id = "by_nothing"
+type = "compare"
+title = "t"
+kpis = ["total_crime"]
+by = "colour"
+colour = "red"
+
+[[charts]]
+id = "too_many"
+type = "trend"
+title = ""
+kpis = ["total_crime", "homicides", "knife_crime"]
+
+[[charts]]
+id = "crime_trend"
+type = "top"
+title = "duplicate id"
+kpis = ["nope"]
+by = "lpa"
+limit = 0
+"""
+    path = tmp_path / "kpi.toml"
+    path.write_text(bad, encoding="utf-8")
+    project = parse_project_file(path)
+    with pytest.raises(ConfigError) as caught:
+        charts.chart_specs(project)
+    lines = caught.value.message.splitlines()
+    assert lines == [
+        f"{path}: chart 'Bad Id', key 'id': needs an id of lower case letters, digits and _",
+        f"{path}: chart 'by_nothing', key 'colour': unknown key (one of after, by, id, kpis, "
+        "limit, months, title, type)",
+        f"{path}: chart 'by_nothing', key 'by': 'colour' is not a column of dataset 'crimes'",
+        f"{path}: chart 'too_many', key 'title': is required",
+        f"{path}: chart 'too_many', key 'kpis': a trend chart takes one or two KPI ids",
+        f"{path}: chart 'crime_trend', key 'id': is declared twice",
+        f"{path}: chart 'crime_trend', key 'kpis': 'nope' is not a KPI",
+        f"{path}: chart 'crime_trend', key 'limit': must be a whole number, 1 or more",
+    ]
+    assert caught.value.hint == "8 problems in [[charts]]"
+
+
+def test_a_project_without_charts_has_none(tmp_path):
+    path = tmp_path / "kpi.toml"
+    path.write_text(PROJECT_TOML.split("[[charts]]")[0], encoding="utf-8")
+    assert charts.chart_specs(parse_project_file(path)) == []
+
+
+def test_trend_data_equals_sql(setup):
+    project, results, specs, con = setup
+    data = charts.chart_data(project, specs["crime_trend"], results, PERIOD)
+    assert data.window_text == "October 2023 to September 2025"
+    frame = data.series[0]
+    rows = con.execute("""
+        WITH monthly AS (
+            SELECT strftime(CAST(recorded AS DATE), '%Y-%m') AS month, count(*) AS n
+            FROM crimes GROUP BY 1)
+        SELECT month, n, sum(n) OVER (ORDER BY month ROWS 11 PRECEDING) AS rolling
+        FROM monthly ORDER BY month""").fetchall()
+    expected = [(m, float(n), float(r)) for m, n, r in rows if m >= "2023-10"]
+    assert list(zip(frame["month"], frame["value"], frame["rolling_12"], strict=True)) == expected
+
+
+def test_top_parts_equal_sql(setup):
+    project, results, specs, con = setup
+    data = charts.chart_data(project, specs["top_outcomes"], results, PERIOD)
+    rows = con.execute("""
+        SELECT outcome, count(*) AS n FROM crimes
+        WHERE outcome IS NOT NULL AND outcome <> ''
+          AND recorded BETWEEN '2024-10-01' AND '2025-09-30'
+        GROUP BY outcome ORDER BY n DESC, outcome LIMIT 10""").fetchall()
+    assert list(zip(data.parts["part"], data.parts["current"], strict=True)) == [
+        (code, float(n)) for code, n in rows]
+    assert data.window_text == "year ending September 2025"
+
+
+def test_compare_parts_cover_every_lpa_in_name_order(setup):
+    project, results, specs, _ = setup
+    data = charts.chart_data(project, specs["emergency_lpa"], results, PERIOD)
+    assert data.parts["part"].to_list() == ["Birmingham", "Coventry", "Dudley"]
+    assert data.window_text == "year ending September 2025 against year ending March 2024"
+    assert data.comparison_label == "year ending March 2024"
+
+
+def test_no_chart_for_a_kpi_without_data(tmp_path):
+    path = tmp_path / "kpi.toml"
+    path.write_text(PROJECT_TOML + '\n[[charts]]\nid = "courts"\ntype = "trend"\n'
+                    'title = "Courts"\nkpis = ["court_days"]\n', encoding="utf-8")
+    project = parse_project_file(path)
+    report = engine.evaluate(project, PERIOD, kpis=[project.kpi("court_days")])
+    spec = charts.chart_specs(project)[-1]
+    assert charts.chart_data(project, spec, {r.kpi.id: r for r in report.results},
+                             PERIOD) is None
+
+
+@pytest.mark.parametrize("chart_id", ["crime_trend", "violence_outcomes", "emergency_lpa",
+                                      "top_outcomes", "response_trend"])
+def test_png_is_valid_greyscale_and_byte_stable(setup, tmp_path, chart_id):
+    project, results, specs, _ = setup
+    data = charts.chart_data(project, specs[chart_id], results, PERIOD)
+    first, second = tmp_path / "a.png", tmp_path / "b.png"
+    charts.write_png(data, first)
+    charts.write_png(data, second)
+    assert first.read_bytes() == second.read_bytes()
+    with Image.open(first) as image:
+        assert image.format == "PNG"
+        assert image.size == (800, 450)
+        rgb = np.asarray(image.convert("RGB"))
+        # Greys only: a figure must read the same printed in black and white.
+        assert (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
+        assert len(np.unique(rgb[..., 0])) > 10  # not blank
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_png_has_no_timestamp_or_software_metadata(setup, tmp_path):
+    project, results, specs, _ = setup
+    path = tmp_path / "c.png"
+    charts.write_png(charts.chart_data(project, specs["crime_trend"], results, PERIOD), path)
+    with Image.open(path) as image:
+        assert "Software" not in image.info
+        assert not any("date" in key.lower() or "time" in key.lower() for key in image.info)
+
+
+def test_axis_label_names_the_unit(setup):
+    project, _, _, _ = setup
+    assert charts.axis_label(project.kpi("total_crime")) == "Total recorded crime (count)"
+    assert charts.axis_label(project.kpi("emergency_median_response")) == \
+        "Median emergency response time\n(seconds)"

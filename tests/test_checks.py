@@ -1,0 +1,158 @@
+"""kpi.checks and `kpi check`: reconciliations and data checks on a small hand-made project,
+whose figures are worked out by hand below."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kpi.catalogue import load_project
+from kpi.checks import CheckKind, run_checks
+from kpi.ingest import load
+from kpi.periods import Month
+
+PROJECT = """
+[project]
+name = "checks"
+
+[datasets.events]
+sources = ["events.csv"]
+date = "month"
+columns.month = "month"
+columns.category = "str"
+columns.count = "int"
+
+[datasets.totals]
+sources = ["totals.csv"]
+date = "month"
+columns.month = "month"
+columns.count = "int"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "total"
+title = "Total"
+priority = "p"
+kind = "count"
+dataset = "totals"
+value = "count"
+
+[[kpis]]
+id = "part_a"
+title = "A"
+priority = "p"
+kind = "count"
+dataset = "events"
+filter = "category = 'a'"
+value = "count"
+hidden = true
+
+[[kpis]]
+id = "part_b"
+title = "B"
+priority = "p"
+kind = "count"
+dataset = "events"
+filter = "category = 'b'"
+value = "count"
+lag = {lag}
+
+[[checks]]
+id = "a_and_b"
+title = "A and B make the total"
+total = "total"
+parts = ["part_a", "part_b"]
+tolerance = {tolerance}
+"""
+MONTHS = [str(Month.parse("2023-04") + i) for i in range(24)]  # 2023-04 .. 2025-03
+
+
+def _project(tmp_path, *, total_extra: int = 0, lag: int = 0, tolerance: float = 0,
+             skip: str | None = None):
+    """Each month: a = 3, b = 2 and a total of 5 (plus total_extra in the last month)."""
+    (tmp_path / "kpi.toml").write_text(PROJECT.format(lag=lag, tolerance=tolerance))
+    events = ["month,category,count"]
+    totals = ["month,count"]
+    for month in MONTHS:
+        if month == skip:
+            continue
+        events += [f"{month},a,3", f"{month},b,2"]
+        totals.append(f"{month},{5 + (total_extra if month == MONTHS[-1] else 0)}")
+    (tmp_path / "events.csv").write_text("\n".join(events) + "\n")
+    (tmp_path / "totals.csv").write_text("\n".join(totals) + "\n")
+    project = load_project(tmp_path)
+    for dataset in ("events", "totals"):
+        load(project, dataset)
+    return project
+
+
+PERIOD = Month.parse("2025-03")
+
+
+def test_parts_that_sum_to_the_total_pass(tmp_path):
+    report = run_checks(_project(tmp_path), PERIOD)
+    check = next(r for r in report.results if r.id == "a_and_b")
+    assert check.passed and check.difference == 0
+    assert check.total.value == 60 and [p.value for p in check.parts] == [36, 24]
+    assert check.total.window == "year ending March 2025"
+    assert report.failed == ()
+
+
+def test_a_mismatch_fails_with_the_figures(tmp_path):
+    report = run_checks(_project(tmp_path, total_extra=-7), PERIOD)
+    check = report.results[0]
+    assert not check.passed
+    assert check.difference == -7  # 53 against 36 + 24
+    assert check.message == ("parts sum to 60 (36 + 24), total is 53: a difference of -7 "
+                             "(year ending March 2025)")
+    assert [r.id for r in report.failed] == ["a_and_b"]
+
+
+def test_a_mismatch_within_the_tolerance_passes(tmp_path):
+    report = run_checks(_project(tmp_path, total_extra=2, tolerance=2), PERIOD)
+    assert report.results[0].passed and report.results[0].difference == 2
+
+
+def test_parts_over_a_different_window_fail(tmp_path):
+    check = run_checks(_project(tmp_path, lag=1), PERIOD).results[0]
+    assert not check.passed
+    assert "different windows" in check.message
+    assert "year ending February 2025" in check.message
+
+
+def test_a_missing_month_fails_coverage_and_gaps(tmp_path):
+    report = run_checks(_project(tmp_path, skip="2024-06"), PERIOD)
+    kinds = {r.kind: r for r in report.failed}
+    assert set(kinds) == {CheckKind.RECONCILIATION, CheckKind.COVERAGE, CheckKind.GAPS}
+    gaps = [r for r in report.failed if r.kind == CheckKind.GAPS]
+    assert sorted(r.id for r in gaps) == ["gaps_events", "gaps_totals"]
+    assert "2024-06" in gaps[0].message
+    coverage = [r.id for r in report.failed if r.kind == CheckKind.COVERAGE]
+    # Hidden KPIs are covered too: rates and reconciliations are built from them.
+    assert coverage == ["coverage_total", "coverage_part_a", "coverage_part_b"]
+
+
+def test_data_checks_can_be_left_out(tmp_path):
+    report = run_checks(_project(tmp_path, skip="2024-06"), PERIOD, data=False)
+    assert [r.kind for r in report.results] == [CheckKind.RECONCILIATION]
+
+
+@pytest.mark.parametrize(("extra", "code"), [(0, 0), (1, 1)])
+def test_cli_exit_code(tmp_path, cli, extra, code):
+    _project(tmp_path, total_extra=extra)
+    result = cli(["--project", tmp_path, "check", "--period", "2025-03", "--format", "json"])
+    assert result.exit_code == code, result.output
+    document = json.loads(result.stdout)
+    assert document["passed"] is (code == 0)
+    assert document["checks"][0]["total"]["value"] == 60 + extra
+
+
+def test_cli_bad_period_is_a_usage_error(tmp_path, cli):
+    _project(tmp_path)
+    result = cli(["--project", tmp_path, "check", "--period", "2025-13"])
+    assert result.exit_code == 2
+    assert "invalid period '2025-13'" in result.output

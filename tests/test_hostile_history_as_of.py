@@ -1,0 +1,163 @@
+"""Issue 5, point 4: every load is a table version with its provenance, `kpi history` lists
+them, and `--as-of VERSION|DATE` reproduces figures exactly as they stood then."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from deltalake import DeltaTable
+from hostile_support import GOOD_HEADER, first_error, make_project, snapshot
+
+from kpi.store import TABLE_CONFIGURATION
+
+
+def _extract(months: list[str], per_month, prefix: str) -> str:
+    """An extract with per_month(month) incidents in each month, one victim each."""
+    lines = [GOOD_HEADER]
+    for month in months:
+        for day in range(1, per_month(month) + 1):
+            lines.append(f"{prefix}{month}-{day},{month}-{day:02d},Dudley,1,18-24")
+    return "\n".join(lines) + "\n"
+
+
+MONTHS = [f"{y}-{m:02d}" for y in (2024, 2025) for m in range(1, 13)]
+REVISED = [f"2025-{m:02d}" for m in range(7, 13)]
+
+
+@pytest.fixture
+def project(tmp_path, cli):
+    folder = make_project(tmp_path / "project")
+    # First load: 2 incidents a month in 2024, 3 a month in 2025.
+    (folder / "first.csv").write_text(
+        _extract(MONTHS, lambda m: 2 if m < "2025" else 3, "A"))
+    # A revised re-extract of July..December 2025: 5 a month (live data changed).
+    (folder / "revised.csv").write_text(_extract(REVISED, lambda m: 5, "R"))
+    assert cli(["--project", folder, "ingest", "incidents", folder / "first.csv"]
+               ).exit_code == 0
+    return folder
+
+
+def _summary(cli, folder, *extra) -> dict:
+    result = cli(["--project", folder, "summary", "--period", "2025-12", "--format", "json",
+                  *extra])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _current(document: dict, kpi_id: str) -> float:
+    return next(k for k in document["kpis"] if k["id"] == kpi_id)["current"]["value"]
+
+
+def test_as_of_version_reproduces_the_earlier_figures_exactly(project, cli):
+    before = _summary(cli, project)
+    # Hand-computed: YE 2025-12 holds 12 months of 3 incidents; the baseline YE 2025-01 holds
+    # 11 months of 2 and one of 3.
+    assert _current(before, "incidents") == 36
+    assert next(k for k in before["kpis"] if k["id"] == "incidents")["comparison"]["value"] == 25
+    assert before["versions"] == {"incidents": 0}
+
+    assert cli(["--project", project, "ingest", "incidents", project / "revised.csv"]
+               ).exit_code == 0
+    after = _summary(cli, project)
+    assert _current(after, "incidents") == 6 * 3 + 6 * 5
+    assert after["versions"] == {"incidents": 1}
+
+    assert _summary(cli, project, "--as-of", "0") == before
+    assert _summary(cli, project, "--as-of", "1") == after
+
+
+def test_as_of_a_moment_picks_the_version_current_then(project, cli):
+    before = _summary(cli, project)
+    first_commit = DeltaTable(str(project / "data" / "incidents")).history()[-1]["timestamp"]
+    moment = datetime.fromtimestamp(first_commit / 1000).astimezone()
+    cli(["--project", project, "ingest", "incidents", project / "revised.csv"])
+    later = moment + timedelta(milliseconds=1)
+    assert DeltaTable(str(project / "data" / "incidents")).history()[0]["timestamp"] > (
+        later.timestamp() * 1000), "the two loads must be apart for this test"
+    assert _summary(cli, project, "--as-of", later.isoformat()) == before
+    # A bare date means the end of that day (UTC): by then the revision was loaded.
+    today = datetime.now(UTC).date().isoformat()
+    assert _summary(cli, project, "--as-of", today)["versions"] == {"incidents": 1}
+
+
+def test_as_of_before_the_first_load_or_past_the_last_version(project, cli):
+    early = _summary(cli, project, "--as-of", "2000-01-01")
+    incidents = next(k for k in early["kpis"] if k["id"] == "incidents")
+    assert incidents["status"] == "no_data"
+    assert incidents["note"].startswith("dataset 'incidents' did not exist at 2000-01-01T23:59")
+    late = _summary(cli, project, "--as-of", "7")
+    assert next(k for k in late["kpis"] if k["id"] == "incidents")["note"] == (
+        "dataset 'incidents' has no version 7 (latest is 0)")
+
+
+@pytest.mark.parametrize("value", ["yesterday", "v1", "-1", "2025-13-01"])
+def test_malformed_as_of_is_a_usage_error(project, cli, value):
+    result = cli(["--project", project, "summary", "--period", "2025-12", "--as-of", value])
+    assert result.exit_code == 2
+    assert first_error(result.stderr) == (
+        f"Error: invalid --as-of '{value}': expected a version number or an ISO date or time "
+        "such as 2025-10-31 or 2025-10-31T18:00")
+
+
+def test_history_lists_every_load_with_its_provenance(project, cli):
+    cli(["--project", project, "ingest", "incidents", project / "revised.csv"])
+    result = cli(["--project", project, "history", "incidents", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    versions = json.loads(result.stdout)
+    for entry in versions:
+        entry["time"] = datetime.fromisoformat(entry.pop("time"))
+    assert versions[0]["time"] <= versions[1]["time"]
+    sha = {name: hashlib.sha256((project / name).read_bytes()).hexdigest()
+           for name in ("first.csv", "revised.csv")}
+    size = {name: (project / name).stat().st_size for name in sha}
+    assert [{k: v for k, v in e.items() if k != "time"} for e in versions] == [
+        {"version": 0, "operation": "ingest", "rows": 60, "rejected": 0, "months": MONTHS,
+         "sources": [{"file": "first.csv", "sha256": sha["first.csv"],
+                      "bytes": size["first.csv"], "rows": 60, "rejected": 0}]},
+        {"version": 1, "operation": "ingest", "rows": 30, "rejected": 0, "months": REVISED,
+         "sources": [{"file": "revised.csv", "sha256": sha["revised.csv"],
+                      "bytes": size["revised.csv"], "rows": 30, "rejected": 0}]},
+    ]
+
+    result = cli(["--project", project, "history", "incidents", "--format", "csv"])
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["version", "time", "operation", "rows", "months", "sources", "sha256"]
+    assert [r[:1] + r[2:] for r in rows[1:]] == [
+        ["0", "ingest", "60", "2024-01..2025-12", "first.csv", sha["first.csv"]],
+        ["1", "ingest", "30", "2025-07..2025-12", "revised.csv", sha["revised.csv"]],
+    ]
+
+    result = cli(["--project", project, "history", "incidents"])
+    lines = result.stdout.splitlines()
+    assert lines[0] == "History of 'incidents' (2 versions)"
+    assert lines[3].split() == ["version", "time", "operation", "rows", "months", "sources",
+                                "sha256"]
+    assert lines[5].split()[:1] + lines[5].split()[2:] == [
+        "1", "ingest", "30", "2025-07..2025-12", "revised.csv", sha["revised.csv"][:12]]
+
+
+def test_history_of_a_dataset_with_no_data(project, cli):
+    result = cli(["--project", project, "history", "strict"])
+    assert result.exit_code == 3
+    assert first_error(result.stderr) == "Error: dataset 'strict' has no data yet"
+
+
+def test_every_version_is_kept_and_a_version_can_be_restored(project, cli):
+    table = DeltaTable(str(project / "data" / "incidents"))
+    # Delta would otherwise drop log entries older than 30 days at a checkpoint, and with
+    # them the versions a board paper was computed from.
+    assert {k: table.metadata().configuration.get(k) for k in TABLE_CONFIGURATION} == (
+        TABLE_CONFIGURATION)
+    before = _summary(cli, project)
+    first = snapshot(project)
+    cli(["--project", project, "ingest", "incidents", project / "revised.csv"])
+    # The recovery recipe of docs/guarantees.md: restore version 0 as a new version.
+    DeltaTable(str(project / "data" / "incidents")).restore(0)
+    restored = snapshot(project)
+    assert restored.version == 2 and restored.rows.equals(first.rows)
+    assert {**_summary(cli, project), "versions": {"incidents": 0}} == before

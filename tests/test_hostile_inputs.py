@@ -1,0 +1,272 @@
+"""Issue 5, point 1: every bad input gets one clear line (file, row, column, expected, found),
+a documented exit code, no traceback, and nothing stored changes."""
+
+from __future__ import annotations
+
+import io
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hostile_support import GOOD_HEADER, first_error, make_project, snapshot
+
+from kpi.ingest import SANE_YEARS
+
+H = GOOD_HEADER + "\n"
+ROW_A = "B1,2025-03-01,Dudley,1,18-24\n"
+ROW_B = "B2,2025-03-02,Walsall,2,over 65\n"
+DATE_EXPECTED = "expected a date such as 2025-09-30 or 30/09/2025"
+
+
+def _parquet(frame: pl.DataFrame) -> bytes:
+    out = io.BytesIO()
+    frame.write_parquet(out)
+    return out.getvalue()
+
+
+def _good_parquet() -> bytes:
+    return _parquet(pl.DataFrame({
+        "Incident Ref": ["P1", "P2"], "Date": ["2025-03-01", "2025-03-02"],
+        "LPA": ["Dudley", "Walsall"], "Victims": [1, 2]},
+    ).with_columns(pl.col("Date").str.to_date()))
+
+
+# (case, file name, content, dataset, message after "Error: FILE")
+CASES = [
+    ("empty file", "empty.csv", b"", "incidents", ": the file is empty"),
+    ("blank lines only", "blank.csv", b"\r\n\r\n  \n", "incidents", ": the file is empty"),
+    ("header only", "header.csv", H.encode(), "incidents",
+     ": the file has a header but no data rows"),
+    ("binary garbage", "garbage.csv", random.Random(5).randbytes(4096), "incidents",
+     ": binary data where a CSV file was expected"),
+    ("binary without NUL bytes", "controls.csv", bytes(range(1, 32)) * 100, "incidents",
+     ": binary data where a CSV file was expected"),
+    ("truncated file", "truncated.csv", (H + ROW_A + ROW_B)[:-12].encode(), "incidents",
+     ", row 3: expected 5 fields, found 3"),
+    ("truncated inside quotes", "open-quote.csv", (H + ROW_A + 'B2,2025-03-02,"Wal').encode(),
+     "incidents", ", row 3: expected 5 fields, found 3"),
+    ("ragged row", "ragged.csv", (H + ROW_A + "B2,2025-03-02,Walsall,2,18-24,x\n").encode(),
+     "incidents", ", row 3: expected 5 fields, found 6"),
+    ("missing required column", "missing.csv",
+     b"Incident Ref,Date,Victims\nB1,2025-03-01,1\n", "incidents",
+     ", row 1: expected column 'lpa' or 'LPA', found 'Incident Ref', 'Date', 'Victims'"),
+    ("unknown column where the dataset refuses them", "strict.csv",
+     b"Month,Crime type,Officer\n2025-03,Burglary,PC 1\n", "strict",
+     ", row 1, column 'Officer': expected only the columns of dataset 'strict', "
+     "found 'Officer'"),
+    ("duplicate column names", "dupcols.csv",
+     b"Incident Ref,Date,LPA,Victims,lpa\nB1,2025-03-01,Dudley,1,Dudley\n", "incidents",
+     ", row 1, column 'lpa': column name 'lpa' appears twice in the header"),
+    ("wrong type", "type.csv", (H + ROW_A + "B2,2025-03-02,Walsall,two,\n").encode(),
+     "incidents", ", row 3, column 'Victims': expected a whole number, found 'two'"),
+    ("fractional count", "fraction.csv", (H + "B1,2025-03-01,Dudley,1.5,\n").encode(),
+     "incidents", ", row 2, column 'Victims': expected a whole number, found '1.5'"),
+    ("unparseable date", "date.csv", (H + "B1,yesterday,Dudley,1,\n").encode(), "incidents",
+     f", row 2, column 'Date': {DATE_EXPECTED}, found 'yesterday'"),
+    ("impossible ISO date", "feb30.csv", (H + ROW_A + "B2,2025-02-30,Dudley,1,\n").encode(),
+     "incidents", f", row 3, column 'Date': {DATE_EXPECTED}, found '2025-02-30', which is "
+     "not a calendar date"),
+    ("impossible UK date", "apr31.csv", (H + "B1,31/04/2025,Dudley,1,\n").encode(),
+     "incidents", f", row 2, column 'Date': {DATE_EXPECTED}, found '31/04/2025', which is "
+     "not a calendar date"),
+    ("blank date", "nodate.csv", (H + "B1, ,Dudley,1,\n").encode(), "incidents",
+     f", row 2, column 'Date': {DATE_EXPECTED}, found a blank"),
+    ("date too early", "old.csv", (H + "B1,31/12/1899,Dudley,1,\n").encode(), "incidents",
+     f", row 2, column 'Date': expected a date between {SANE_YEARS[0]} and {SANE_YEARS[1]}, "
+     "found '31/12/1899'"),
+    ("date too late", "future.csv", (H + "B1,2999-01-01,Dudley,1,\n").encode(), "incidents",
+     f", row 2, column 'Date': expected a date between {SANE_YEARS[0]} and {SANE_YEARS[1]}, "
+     "found '2999-01-01'"),
+    ("negative count", "negative.csv", (H + ROW_A + "B2,2025-03-02,Dudley,-3,\n").encode(),
+     "incidents", ", row 3, column 'Victims': expected a value of at least 0, found '-3'"),
+    ("duplicate unique id", "dupid.csv", (H + ROW_A + ROW_B + ROW_A.replace("03-01", "03-05")
+                                          ).encode(), "incidents",
+     ", row 4, column 'Incident Ref': expected each Incident Ref once (dataset 'incidents' "
+     "declares 'ref' unique), found 'B1' again (at dupid.csv row 2, dupid.csv row 4)"),
+    ("age range turned into a date", "excel-age.csv",
+     (H + ROW_A + "B2,2025-03-02,Dudley,1,Oct-17\n").encode(), "incidents",
+     ", row 3, column 'Age range': expected text matching "
+     r"'under 10|\d{1,2}-\d{1,2}|over \d{2}', found 'Oct-17' (a month name: spreadsheet "
+     "software may have converted the value)"),
+    ("month-name date", "excel-date.csv", (H + "B1,Sept 2025,Dudley,1,\n").encode(),
+     "incidents", f", row 2, column 'Date': {DATE_EXPECTED}, found 'Sept 2025' (a month name: "
+     "spreadsheet software may have converted the value)"),
+    ("day-month-name date", "excel-date2.csv", (H + "B1,01-Oct-2025,Dudley,1,\n").encode(),
+     "incidents", f", row 2, column 'Date': {DATE_EXPECTED}, found '01-Oct-2025' (a month "
+     "name: spreadsheet software may have converted the value)"),
+    ("neither UTF-8 nor Windows-1252", "latin.csv", (H + "B1,2025-03-01,Dudley").encode()
+     + b"\x81" + b",1,\n", "incidents",
+     f": cannot decode byte 0x81 at offset {len(H) + 20} as UTF-8 or Windows-1252"),
+    ("Parquet with the wrong schema", "typed.parquet", _parquet(pl.DataFrame({
+        "Incident Ref": ["P1"], "Date": [20250301], "LPA": ["Dudley"], "Victims": [1]})),
+     "incidents", f", column 'Date': {DATE_EXPECTED}, found a column of type Int64"),
+    ("Parquet missing a column", "narrow.parquet", _parquet(pl.DataFrame({
+        "Incident Ref": ["P1"], "Date": ["2025-03-01"], "Victims": [1]})), "incidents",
+     ": expected column 'lpa' or 'LPA', found 'Incident Ref', 'Date', 'Victims'"),
+    ("Parquet with a negative count", "negative.parquet", _parquet(pl.DataFrame({
+        "Incident Ref": ["P1", "P2"], "Date": ["2025-03-01", "2025-03-02"],
+        "LPA": ["Dudley", "Dudley"], "Victims": [1, -1]})), "incidents",
+     ", row 2, column 'Victims': expected a value of at least 0, found '-1'"),
+]
+
+
+@pytest.fixture
+def project(tmp_path, cli):
+    folder = make_project(tmp_path / "project")
+    result = cli(["--project", folder, "ingest", "incidents", folder / "good.csv"])
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+@pytest.mark.parametrize(("name", "content", "dataset", "message"),
+                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_extract_is_one_clear_line_and_changes_nothing(project, cli, name, content,
+                                                           dataset, message):
+    before = snapshot(project, dataset)
+    path = project / name
+    path.write_bytes(content)
+    result = cli(["--project", project, "ingest", dataset, path])
+    assert result.exit_code == 3, result.output
+    assert first_error(result.stderr) == f"Error: {path}{message}"
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    assert snapshot(project, dataset).same_as(before)
+
+
+def test_corrupt_parquet_is_rejected(project, cli):
+    good = _good_parquet()
+    before = snapshot(project)
+    for name, content in (("cut.parquet", good[: len(good) // 2]),
+                          ("noise.parquet", b"PAR1" + bytes(range(256)) * 4 + b"PAR1")):
+        path = project / name
+        path.write_bytes(content)
+        result = cli(["--project", project, "ingest", "incidents", path])
+        assert result.exit_code == 3, result.output
+        line = first_error(result.stderr)
+        assert line.startswith(f"Error: {path}: not a readable Parquet file (")
+        assert "Traceback" not in result.output
+    assert snapshot(project).same_as(before)
+    # The same file whole loads, so the rejections above are about the damage.
+    path = project / "whole.parquet"
+    path.write_bytes(good)
+    assert cli(["--project", project, "ingest", "incidents", path]).exit_code == 0
+    assert snapshot(project).version == before.version + 1
+
+
+def test_unknown_columns_are_ignored_with_a_warning_by_default(project, cli):
+    path = project / "extra.csv"
+    path.write_text("Incident Ref,Date,LPA,Victims,Officer,Notes\n"
+                    "B1,2025-03-01,Dudley,1,PC 1,x\n")
+    result = cli(["--project", project, "ingest", "incidents", path])
+    assert result.exit_code == 0, result.output
+    assert (f"Warning: {path}: ignored 2 column(s) not in dataset 'incidents': Officer, Notes"
+            in result.stderr.splitlines())
+    stored = snapshot(project).rows.filter(pl.col("month") == "2025-03")
+    assert stored.select("ref", "lpa", "victims").rows() == [("B1", "Dudley", 1)]
+
+
+@pytest.mark.parametrize(("encoding", "prefix"), [("utf-8", b"\xef\xbb\xbf"), ("cp1252", b"")])
+def test_bom_and_windows_1252_load_correctly(project, cli, encoding, prefix):
+    text = (H + "B1,2025-03-01,Café £5,1,\r\n"
+            "B2,26/03/2025,Solihull,\"1,200\",under 10\r\n")
+    path = project / f"{encoding}.csv"
+    path.write_bytes(prefix + text.encode(encoding))
+    result = cli(["--project", project, "ingest", "incidents", path])
+    assert result.exit_code == 0, result.output
+    rows = snapshot(project).rows.filter(pl.col("month") == "2025-03").sort("ref")
+    assert rows.select("ref", "lpa", "victims", "age_range").rows() == [
+        ("B1", "Café £5", 1, None), ("B2", "Solihull", 1200, "under 10")]
+    assert rows["date"].cast(pl.String).to_list() == ["2025-03-01", "2025-03-26"]
+
+
+def test_repeated_header_rows_and_blank_lines_are_skipped(project, cli):
+    path = project / "concatenated.csv"
+    path.write_text(H + ROW_A + "\n" + H + ROW_B + "\n\n")
+    result = cli(["--project", project, "ingest", "incidents", path])
+    assert result.exit_code == 0, result.output
+    assert f"Warning: {path}: skipped 1 repeated header row(s)" in result.stderr.splitlines()
+    assert sorted(snapshot(project).rows.filter(pl.col("month") == "2025-03")["ref"]) == [
+        "B1", "B2"]
+
+
+def test_row_numbers_count_lines_across_blank_lines_and_quoted_line_breaks(project, cli):
+    path = project / "multiline.csv"
+    path.write_text(H + "\n" + 'B1,2025-03-01,"Dud\nley",1,\n' + "\n" + "B2,2025-03-01,x,y,\n")
+    result = cli(["--project", project, "ingest", "incidents", path])
+    assert first_error(result.stderr) == (
+        f"Error: {path}, row 6, column 'Victims': expected a whole number, found 'y'")
+
+
+def test_many_bad_rows_list_the_first_ones(project, cli):
+    path = project / "many.csv"
+    path.write_text(H + "".join(f"B{i},2025-03-01,Dudley,{-i if i % 2 else i},\n"
+                                for i in range(1, 16)))
+    result = cli(["--project", project, "ingest", "incidents", path])
+    assert result.exit_code == 3
+    assert first_error(result.stderr) == (
+        f"Error: {path}, row 2, column 'Victims': expected a value of at least 0, found '-1' "
+        "(8 bad rows in all; first at rows 2, 4, 6, 8, 10)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad configuration and bad command-line values
+
+
+def test_toml_syntax_error_names_file_and_line(project, cli):
+    toml = project / "kpi.toml"
+    toml.write_text(toml.read_text().replace('name = "Hostile inputs"', 'name = "Hostile'))
+    result = cli(["--project", project, "summary", "--period", "2025-02"])
+    assert result.exit_code == 3
+    assert first_error(result.stderr) == (
+        f"Error: {toml}: TOML syntax error: Illegal character '\\n' (at line 6, column 16)")
+    assert "Traceback" not in result.output
+
+
+def test_catalogue_referencing_unknown_dataset_names_file_and_line(project, cli):
+    toml = project / "kpi.toml"
+    text = toml.read_text()
+    toml.write_text(text.replace('kind = "count"\ndataset = "incidents"',
+                                 'kind = "count"\ndataset = "incidentz"'))
+    line = toml.read_text().splitlines().index('dataset = "incidentz"') + 1
+    result = cli(["--project", project, "summary", "--period", "2025-02"])
+    assert result.exit_code == 3
+    assert first_error(result.stderr) == (
+        f"Error: {toml}:{line}: KPI 'incidents', key 'dataset': 'incidentz' is not a declared "
+        "dataset")
+
+
+def test_catalogue_referencing_unknown_column_names_file_and_line(project, cli):
+    toml = project / "kpi.toml"
+    toml.write_text(toml.read_text().replace('value = "victims"', 'value = "victimz"'))
+    line = toml.read_text().splitlines().index('value = "victimz"') + 1
+    result = cli(["--project", project, "summary", "--period", "2025-02"])
+    assert result.exit_code == 3
+    assert first_error(result.stderr) == (
+        f"Error: {toml}:{line}: KPI 'victims', key 'value': refers to 'victimz', which is not "
+        "a column of dataset 'incidents'")
+
+
+@pytest.mark.parametrize("period", ["2025-13", "Sept 2025", "2025-9", "2025-00"])
+def test_bad_period_is_a_usage_error(project, cli, period):
+    result = cli(["--project", project, "summary", "--period", period])
+    assert result.exit_code == 2
+    assert first_error(result.stderr) == (
+        f"Error: invalid period '{period}': expected a calendar month as YYYY-MM")
+    assert "Traceback" not in result.output
+
+
+def test_unknown_dataset_on_the_command_line(project, cli):
+    before = snapshot(project)
+    result = cli(["--project", project, "ingest", "crimes", project / "good.csv"])
+    assert result.exit_code == 3
+    assert first_error(result.stderr) == (
+        "Error: unknown dataset 'crimes' (declared: incidents, strict)")
+    assert snapshot(project).same_as(before)
+
+
+def test_missing_file_is_a_data_error(project, cli):
+    missing = Path(project / "nope.csv")
+    result = cli(["--project", project, "ingest", "incidents", missing])
+    assert result.exit_code == 3
+    assert first_error(result.stderr) == f"Error: {missing}: no such file"

@@ -1,0 +1,614 @@
+"""kpi export markdown: the board paper.
+
+Numbers in the prose are checked against `kpi summary --format json` (formatted here, not by
+the paper's code); LPA rankings and top neighbourhoods against DuckDB SQL over the source
+extracts; the wording against the sign of each change; the Markdown structure with a CommonMark
+parser; and the bundled sample's paper against a golden file (KPI_UPDATE_GOLDEN=1 rewrites it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+from fixtures.paper_project import load_paper_project
+from hypothesis import given
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+
+from kpi.catalogue import Better, Kind, KpiDef, Unit
+from kpi.engine import KpiResult, Measured, Outcome
+from kpi.paper import change_words, duration_words
+from kpi.periods import Month, Window
+from kpi.render import escape_markdown
+
+GOLDEN = Path(__file__).parent / "golden" / "board-2025-09.md"
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+PARAGRAPH = re.compile(r"^(\d+)\.(\d+)\. (.*)$")
+LEAD_IN = re.compile(r"^\*\*(.+?)\*\* (.*)$")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("paper")
+    return load_paper_project(folder), folder
+
+
+@pytest.fixture(scope="module")
+def exported(project, tmp_path_factory):
+    """The paper and the summary JSON for the fixture project, September 2025."""
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    _, folder = project
+    out = tmp_path_factory.mktemp("out") / "board.md"
+    runner = CliRunner()
+    result = runner.invoke(app, ["--project", str(folder), "export", "markdown",
+                                 "--period", "2025-09", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = runner.invoke(app, ["--project", str(folder), "summary", "--period", "2025-09",
+                                  "--format", "json"])
+    assert summary.exit_code == 0, summary.output
+    return out, out.read_text(encoding="utf-8"), json.loads(summary.stdout)
+
+
+# ---------------------------------------------------------------------------------------------
+# An independent formatter: how the summary's numbers look in prose
+
+
+def _count(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _shown(value: float | None, unit: str) -> set[str]:
+    if value is None:
+        return set()
+    if unit == "percent":
+        return {f"{value:.1f}%"}
+    if unit == "seconds":
+        return {f"{int(round(abs(value)))}s"}
+    if unit in ("ratio", "score", "per_1000", "number"):
+        return {f"{value:,.1f}"}
+    if unit == "gbp":
+        return {f"£{value:,.0f}"}
+    return {_count(value)}
+
+
+def _seconds(match: re.Match) -> str:
+    hours, minutes, seconds = (int(match.group(g) or 0) for g in ("h", "m", "s"))
+    return f"{hours * 3600 + minutes * 60 + seconds}s"
+
+
+DURATION = re.compile(r"(?:(?P<h>\d+) hours?(?:, | and )?)?(?:(?P<m>\d+) minutes?(?: and )?)?"
+                      r"(?:(?P<s>\d+) seconds?)?")
+NUMBER = re.compile(r"£?\d[\d,]*(?:\.\d+)?(?:%|s\b)?")
+
+
+def _numbers(text: str) -> list[str]:
+    """Every number in a sentence, with durations turned into seconds and month names,
+    table and figure numbers, and 'per 1,000' removed."""
+    text = re.sub(rf"\b(?:{'|'.join(MONTHS)}) \d{{4}}\b", "MONTH", text)
+    text = re.sub(r"\b\d{4}-\d{2}\b", "MONTH", text)
+    text = re.sub(r"\b(?:Table|Figures?) \d+(?:(?:, | and )\d+)*", "REF", text)
+    text = text.replace("per 1,000 population", "")
+    text = DURATION.sub(lambda m: _seconds(m) if m.group(0).strip() else m.group(0), text)
+    return [n.rstrip(",") for n in NUMBER.findall(text)]
+
+
+def _expected(doc: dict) -> set[str]:
+    unit = doc["unit"]
+    out: set[str] = set()
+    for role in ("current", "comparison"):
+        window = doc[role] or {}
+        out |= _shown(window.get("value"), unit)
+        for key in ("numerator", "denominator"):
+            if window.get(key) is not None and doc["kind"] in ("rate", "within"):
+                out.add(_count(window[key]))
+    change = doc["change"]
+    if change["points"] is not None:
+        out.add(f"{abs(change['points']):.1f}")
+    if change["percent"] is not None:
+        out.add(f"{abs(change['percent']):.1f}%")
+    if change["absolute"] is not None:
+        out |= _shown(abs(change["absolute"]), unit)
+        if unit == "ratio":
+            out.add(f"{abs(change['absolute']):.1f}")
+    return out
+
+
+def _paragraphs(markdown: str) -> list[tuple[str, str]]:
+    """(label, text) of every numbered paragraph."""
+    out = []
+    for line in markdown.splitlines():
+        match = PARAGRAPH.match(line)
+        if match:
+            out.append((f"{match.group(1)}.{match.group(2)}", match.group(3)))
+    return out
+
+
+def _kpi_paragraphs(markdown: str, docs: list[dict]) -> dict[str, str]:
+    """KPI id -> the sentences of its paragraph (lead-in removed)."""
+    by_title = {escape_markdown(d["title"]) + ".": d["id"] for d in docs}
+    out = {}
+    for _, text in _paragraphs(markdown):
+        match = LEAD_IN.match(text)
+        if match:
+            out[by_title[match.group(1)]] = match.group(2)
+    return out
+
+
+def _main_sentences(text: str) -> str:
+    """A KPI paragraph without its breakdown lists and figure references."""
+    return re.split(r" By [\w ]+, | See Figures? ", text)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# The prose follows the numbers
+
+
+def _check_numbers(markdown: str, summary: dict, tabled: set[str]) -> int:
+    """Every KPI paragraph's numbers are its summary figures; returns how many paragraphs
+    state a current value."""
+    docs = {d["id"]: d for d in summary["kpis"]}
+    paragraphs = _kpi_paragraphs(markdown, summary["kpis"])
+    assert set(paragraphs) == set(docs) - tabled
+    checked = 0
+    for kpi_id, text in paragraphs.items():
+        doc = docs[kpi_id]
+        found = _numbers(_main_sentences(text))
+        allowed = _expected(doc)
+        assert set(found) <= allowed, (kpi_id, found, allowed)
+        if doc["current"] and doc["current"]["value"] is not None:
+            assert _shown(doc["current"]["value"], doc["unit"]) & set(found), kpi_id
+            checked += 1
+    return checked
+
+
+def test_every_number_in_a_kpi_paragraph_is_the_summarys(exported):
+    _, markdown, summary = exported
+    tabled = {"ethics_module_1", "ethics_module_2", "officers_women", "staff_women"}
+    assert _check_numbers(markdown, summary, tabled) == 8
+
+
+def test_wording_follows_the_sign_and_the_status(exported):
+    _, markdown, summary = exported
+    paragraphs = _kpi_paragraphs(markdown, summary["kpis"])
+    for doc in summary["kpis"]:
+        text = paragraphs.get(doc["id"])
+        if text is None or doc["change"]["absolute"] is None and doc["change"]["points"] is None:
+            continue
+        size = doc["change"]["points"] if doc["change"]["points"] is not None \
+            else doc["change"]["absolute"]
+        main = _main_sentences(text)
+        if round(size, 1) == 0:
+            assert "unchanged" in main, doc["id"]
+        else:
+            assert ("an increase" in main) == (size > 0), doc["id"]
+            assert ("a decrease" in main) == (size < 0), doc["id"]
+        assert ("The position is stable." in main) == (doc["status"] == "stable"), doc["id"]
+        assert ("percentage points" in main) == (doc["unit"] == "percent"), doc["id"]
+    assert "significant" not in markdown
+
+
+def test_sentences_in_the_reports_register(exported):
+    _, markdown, _ = exported
+    assert ("2.2. **Total recorded crime.** A total of 366 was recorded in the year ending "
+            "September 2025, a decrease of 16.4% from the baseline of 438 in the year ending "
+            "March 2024. This is an improvement.") in markdown
+    # A small base: the absolute change, not a percentage.
+    assert ("A total of 18 was recorded in the year ending September 2025, a decrease of 3 "
+            "from the baseline of 21 in the year ending March 2024.") in markdown
+    # Durations in minutes and seconds; a snapshot "as of"; rates with their counts.
+    assert ("The median was 12 minutes and 15 seconds in the year ending September 2025, a "
+            "decrease of 1 minute and 45 seconds (12.5%) from the baseline of 14 minutes in "
+            "the year ending March 2024.") in markdown
+    assert "As of September 2025 the figure was 64, an increase of 6.7% from the baseline " \
+           "of 60 in April 2024." in markdown
+    assert "The rate was 51.9% (68 of 131) in the year ending September 2025, an increase " \
+           "of 7.6 percentage points" in markdown
+    assert "3.6. **Victim satisfaction.** This KPI is in development" in markdown
+    assert ("3.7. **Crown Court charge to completion \\(days\\).** No figure can be reported: "
+            "dataset 'courts' has no data yet.") in markdown
+
+
+def test_section_introductions_count_statuses_from_the_summary(exported):
+    _, markdown, summary = exported
+    words = {"improving": "improving", "deteriorating": "deteriorating", "stable": "stable",
+             "in_development": "in development", "no_data": "without data"}
+    intros = {label: text for label, text in _paragraphs(markdown) if label.endswith(".1")
+              and not label.startswith("1.")}
+    assert list(intros) == ["2.1", "3.1", "4.1"]
+    for label, priority in zip(intros, ("community", "violence", "fair"), strict=True):
+        docs = [d for d in summary["kpis"] if d["priority"] == priority]
+        assert f"This section reports {len(docs)} KPIs" in intros[label]
+        for status, word in words.items():
+            count = sum(d["status"] == status for d in docs)
+            assert (f"{count} {word}" in intros[label]) == (count > 0), (label, status)
+
+
+def test_sections_follow_the_plan_order(exported):
+    _, markdown, _ = exported
+    headings = re.findall(r"^## (.+)$", markdown, flags=re.MULTILINE)
+    assert headings == ["1. Introduction", "2. Rebuilding Community Policing",
+                        "3. Preventing and Tackling Violence",
+                        "4. An Equal and Fair West Midlands",
+                        "Appendix 1: Outcome codes glossary", "Appendix 2: KPI definitions"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Breakdowns, against DuckDB over the source extract
+
+
+@pytest.fixture(scope="module")
+def crimes(project):
+    _, folder = project
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE crimes AS SELECT * FROM read_csv_auto('{folder}/extracts/"
+                "crimes.csv', all_varchar=true)")
+    return con
+
+
+def test_lpa_ranking_equals_sql(exported, crimes):
+    _, markdown, _ = exported
+    rows = crimes.execute("""
+        SELECT lpa,
+               count(*) FILTER (WHERE recorded BETWEEN '2024-10-01' AND '2025-09-30') AS cur,
+               count(*) FILTER (WHERE recorded BETWEEN '2023-04-01' AND '2024-03-31') AS base
+        FROM crimes GROUP BY lpa""").fetchall()
+    changes = sorted(((round((cur - base) / base * 100, 1), lpa) for lpa, cur, base in rows))
+    expected = ", ".join(f"{lpa} ({change:+.1f}%)" for change, lpa in changes)
+    assert (f"By LPA, ranked by percentage change from lowest to highest: {expected}."
+            in markdown)
+
+
+def test_top_neighbourhoods_equal_sql(exported, crimes):
+    _, markdown, _ = exported
+    rows = crimes.execute("""
+        SELECT neighbourhood, count(*) AS n FROM crimes
+        WHERE recorded BETWEEN '2024-10-01' AND '2025-09-30'
+        GROUP BY neighbourhood ORDER BY n DESC, neighbourhood LIMIT 5""").fetchall()
+    listed = ", ".join(f"{name} ({n})" for name, n in rows)
+    assert (f"By neighbourhood, the highest figures in the year ending September 2025 were "
+            f"{listed}.") in markdown
+
+
+def test_rate_ranking_is_best_first_for_higher_is_better(exported, crimes):
+    _, markdown, _ = exported
+    rows = crimes.execute("""
+        SELECT lpa,
+          avg(CASE WHEN outcome IN ('OC1','OC2','OC3','OC8') THEN 1.0 ELSE 0 END)
+            FILTER (WHERE recorded BETWEEN '2024-10-01' AND '2025-09-30') * 100 AS cur,
+          avg(CASE WHEN outcome IN ('OC1','OC2','OC3','OC8') THEN 1.0 ELSE 0 END)
+            FILTER (WHERE recorded BETWEEN '2023-04-01' AND '2024-03-31') * 100 AS base
+        FROM crimes WHERE offence = 'violence' GROUP BY lpa""").fetchall()
+    changes = sorted(((-round(cur - base, 1), lpa) for lpa, cur, base in rows))
+    expected = ", ".join(f"{lpa} ({-change:+.1f})" for change, lpa in changes)
+    assert ("By LPA, ranked by change in percentage points from highest to lowest: "
+            f"{expected}.") in markdown
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables, figures, escaping
+
+
+def test_tables_from_the_catalogue_key(exported, project):
+    _, markdown, summary = exported
+    docs = {d["id"]: d for d in summary["kpis"]}
+    assert "*Table 1 – Ethics training completion, September 2025*" in markdown
+    assert "*Table 2 – Workforce representation, September 2025*" in markdown
+    for kpi_id in ("ethics_module_1", "ethics_module_2", "officers_women", "staff_women"):
+        doc = docs[kpi_id]
+        points = escape_markdown(f"{doc['change']['points']:+.1f}pp")
+        row = (f"| {escape_markdown(doc['title'])} | {doc['comparison']['value']:.1f}% | "
+               f"{doc['current']['value']:.1f}% | {points} |")
+        assert row in markdown, row
+
+
+def test_every_linked_chart_exists_and_is_a_png(exported):
+    from PIL import Image
+
+    out, markdown, _ = exported
+    links = re.findall(r"!\[Figure (\d+) – [^\]]+\]\(([^)]+)\)", markdown)
+    assert [n for n, _ in links] == ["1", "2", "3", "4", "5"]
+    for _, link in links:
+        path = out.parent / link
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        with Image.open(path) as image:
+            image.verify()
+    referenced = re.findall(r"See (Figures? [\d, and]+)\.", markdown)
+    assert referenced == ["Figure 1", "Figures 2 and 3", "Figure 4", "Figure 5"]
+    assert sorted(p.name for p in (out.parent / "board-files").iterdir()) == sorted(
+        Path(link).name for _, link in links)
+
+
+def test_markdown_from_data_cannot_break_tables(exported):
+    _, markdown, _ = exported
+    html = MarkdownIt("commonmark").enable("table").render(markdown)
+    assert "<strong>Knife | gun *crime* [test].</strong>" in html
+    definitions = html.split("Appendix 2: KPI definitions")[1]
+    rows = re.findall(r"<tr>(.*?)</tr>", definitions, flags=re.DOTALL)
+    knife = next(r for r in rows if "knife_crime" in r)
+    assert knife.count("<td>") == 8
+    assert "<td>Knife | gun *crime* [test]</td>" in knife
+    # Every table row of every table has as many cells as its header.
+    for table in re.findall(r"<table>(.*?)</table>", html, flags=re.DOTALL):
+        width = len(re.findall(r"<th[ >]", table))
+        for row in re.findall(r"<tr>(.*?)</tr>", table, flags=re.DOTALL)[1:]:
+            assert len(re.findall(r"<td[ >]", row)) == width
+
+
+def test_same_data_same_bytes(project, exported, tmp_path, cli):
+    out, markdown, _ = exported
+    _, folder = project
+    again = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--output", again])
+    assert result.exit_code == 0, result.output
+    assert again.read_bytes() == out.read_bytes()
+    for png in (out.parent / "board-files").iterdir():
+        assert (tmp_path / "board-files" / png.name).read_bytes() == png.read_bytes()
+
+
+def test_title_block_names_the_period_and_data_versions(exported, project):
+    from kpi import store
+
+    out, markdown, _ = exported
+    proj, _ = project
+    versions = ", ".join(f"{d} version {store.current_version(proj, d)}"
+                         for d in ("crimes", "incidents", "training", "workforce"))
+    head = markdown.split("## 1. Introduction")[0]
+    assert head.startswith("# Paper test force\n\n**Police and Crime Plan performance: "
+                           "September 2025**\n")
+    assert f"- Data vintage: {versions}\n" in head
+    assert "- Compared with: the plan baseline\n" in head
+
+
+# ---------------------------------------------------------------------------------------------
+# Options and errors
+
+
+def test_priority_keeps_the_plan_numbering(project, tmp_path, cli):
+    _, folder = project
+    out = tmp_path / "violence.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--priority", "violence", "--output", out])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    headings = re.findall(r"^## (\d+\..+)$", text, flags=re.MULTILINE)
+    assert headings == ["1. Introduction", "3. Preventing and Tackling Violence"]
+    assert "- Scope: the priority Preventing and Tackling Violence" in text
+    assert "Total recorded crime" not in text
+    # Its figures only: violence outcomes, top outcome codes, response trend, LPA compliance.
+    assert sorted(p.name for p in (tmp_path / "violence-files").iterdir()) == [
+        "figure-1-violence_outcomes.png", "figure-2-top_outcomes.png",
+        "figure-3-response_trend.png", "figure-4-emergency_lpa.png"]
+
+
+def test_a_rerun_removes_figures_the_paper_no_longer_links(project, tmp_path, cli):
+    _, folder = project
+    out = tmp_path / "board.md"
+    for priority in ([], ["--priority", "community"]):
+        result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                      "--output", out, *priority])
+        assert result.exit_code == 0, result.output
+    assert [p.name for p in (tmp_path / "board-files").iterdir()] == [
+        "figure-1-crime_trend.png"]
+
+
+def test_a_figure_of_a_hidden_kpi_ends_its_section(tmp_path, cli):
+    from fixtures.paper_project import load_paper_project
+
+    project = load_paper_project(tmp_path)
+    text = project.path.read_text(encoding="utf-8")
+    anchored = 'by = "outcome"\nafter = "violence_outcome_rate"\n'
+    assert anchored in text
+    project.path.write_text(text.replace(anchored, 'by = "outcome"\n'), encoding="utf-8")
+    out = tmp_path / "out" / "board.md"
+    result = cli(["--project", tmp_path, "export", "markdown", "--period", "2025-09",
+                  "--output", out])
+    assert result.exit_code == 0, result.output
+    section = out.read_text(encoding="utf-8").split("## 3. ")[1].split("## 4. ")[0]
+    assert section.rstrip().endswith("*Figure 5 – Highest 10 outcome codes*")
+    assert (out.parent / "board-files" / "figure-5-top_outcomes.png").is_file()
+
+
+def test_year_on_year_wording(project, tmp_path, cli):
+    _, folder = project
+    out = tmp_path / "yoy.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--vs", "yoy", "--output", out])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "the baseline of" not in text
+    assert "- Compared with: the same window a year earlier" in text
+    assert "in the year ending September 2024." in text
+    assert "As of September 2025 the figure was 64" in text and "in September 2024" not in text
+
+
+def test_as_of_names_the_point_in_the_title_block(project, exported, tmp_path, cli):
+    _, markdown, _ = exported
+    _, folder = project
+    out = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--as-of", "0", "--output", out])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "workforce version 0 (data as at table version 0)\n" in text
+    # Every table is at version 0, so the body is the same paper.
+    assert text.split("## 1. Introduction")[1] == markdown.split("## 1. Introduction")[1]
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--period", "2025-13", "--output", "x.md"], 2, "invalid period '2025-13'"),
+    (["--period", "2025-09", "--output", "x.txt"], 2, "should be a Markdown file"),
+    (["--period", "2025-09", "--output", "x.md", "--priority", "nope"], 2,
+     "unknown priority 'nope'"),
+])
+def test_usage_errors(project, tmp_path, cli, args, code, message):
+    _, folder = project
+    result = cli(["--project", folder, "export", "markdown", *args])
+    assert result.exit_code == code
+    assert message in result.output
+    assert not (tmp_path / "x.md").exists()
+
+
+def test_output_is_required(project, cli):
+    _, folder = project
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09"])
+    assert result.exit_code == 2
+    assert "--output" in result.output
+
+
+def test_a_bad_chart_declaration_is_a_config_error(tmp_path, cli):
+    from fixtures.paper_project import write_paper_project
+
+    path = write_paper_project(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8")
+                    + '\n[[charts]]\nid = "broken"\ntype = "pie"\ntitle = "x"\nkpis = ["x"]\n',
+                    encoding="utf-8")
+    result = cli(["--project", tmp_path, "export", "markdown", "--period", "2025-09",
+                  "--output", tmp_path / "b.md"])
+    assert result.exit_code == 3
+    assert f"Error: {path}: chart 'broken', key 'type': must be one of trend, compare, top" \
+        in result.output
+    assert not (tmp_path / "b.md").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Words for numbers
+
+
+@pytest.mark.parametrize("seconds, words", [
+    (749, "12 minutes and 29 seconds"), (4157, "1 hour, 9 minutes and 17 seconds"),
+    (23, "23 seconds"), (120, "2 minutes"), (3600, "1 hour"), (0.4, "0 seconds"),
+    (61, "1 minute and 1 second"), (3601, "1 hour and 1 second"),
+])
+def test_duration_words(seconds, words):
+    assert duration_words(seconds) == words
+
+
+def _result(unit: Unit, before: float, after: float, kind: Kind = Kind.COUNT) -> KpiResult:
+    from kpi.engine import change_between, status_of
+
+    kpi = KpiDef(id="k", title="K", priority="p", kind=kind, unit=unit, better=Better.LOWER,
+                 dataset="d")
+    change = change_between(kpi, after, before)
+    return KpiResult(kpi, status_of(kpi, change),
+                     Measured(Window.year_ending(Month.of(2025, 9)), after),
+                     Measured(Window.year_ending(Month.of(2024, 3)), before), change)
+
+
+def test_change_words_examples():
+    assert change_words(_result(Unit.COUNT, 26405, 26613)) == "an increase of 0.8%"
+    assert change_words(_result(Unit.COUNT, 43, 34)) == "a decrease of 9"
+    assert change_words(_result(Unit.PERCENT, 6.7, 13.5, Kind.RATE)) == \
+        "an increase of 6.8 percentage points"
+    assert change_words(_result(Unit.SECONDS, 749, 625, Kind.MEDIAN)) == \
+        "a decrease of 2 minutes and 4 seconds (16.6%)"
+    assert change_words(_result(Unit.COUNT, 0, 12)) == "an increase of 12"
+    assert change_words(_result(Unit.COUNT, 104, 104)) == "unchanged"
+    assert change_words(_result(Unit.RATIO, 2.7, 2.8, Kind.RATIO_OF_RATES)) == \
+        "an increase of 0.1"
+
+
+@given(st.integers(0, 10**6), st.integers(0, 10**6))
+def test_change_words_follow_the_sign(before, after):
+    words = change_words(_result(Unit.COUNT, before, after))
+    if after == before:
+        assert words == "unchanged"
+    else:
+        assert words.startswith("an increase of " if after > before else "a decrease of ")
+        number = words.split(" of ")[1]
+        if before < 50 or before == 0:
+            assert number == f"{abs(after - before):,}"
+        elif round(abs(after - before) / before * 100, 1) == 0:
+            assert number == f"{abs(after - before):,}"
+        else:
+            assert number == f"{abs(after - before) / before * 100:.1f}%"
+
+
+@given(st.floats(0, 100), st.floats(0, 100))
+def test_rate_change_is_in_points(before, after):
+    words = change_words(_result(Unit.PERCENT, before, after, Kind.RATE))
+    points = after - before
+    if round(points, 1) == 0:
+        assert words == "unchanged"
+    else:
+        assert words == (f"{'an increase' if points > 0 else 'a decrease'} of "
+                         f"{abs(points):.1f} percentage points")
+
+
+def test_outcome_statuses_have_words():
+    from kpi.paper import STATUS_COUNT_WORDS, STATUS_SENTENCES
+
+    statuses = {v for k, v in vars(Outcome).items() if k.isupper()}
+    assert {s for s, _ in STATUS_COUNT_WORDS} == statuses
+    assert set(STATUS_SENTENCES) == {Outcome.IMPROVING, Outcome.DETERIORATING, Outcome.STABLE,
+                                     Outcome.CHANGED}
+
+
+# ---------------------------------------------------------------------------------------------
+# The bundled sample
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """The bundled sample's paper for September 2025, and its summary JSON."""
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    out = tmp_path_factory.mktemp("sample") / "board.md"
+    runner = CliRunner()
+    result = runner.invoke(app, ["export", "markdown", "--period", "2025-09", "--output",
+                                 str(out)])
+    assert result.exit_code == 0, result.output
+    summary = runner.invoke(app, ["summary", "--period", "2025-09", "--format", "json"])
+    assert summary.exit_code == 0, summary.output
+    return out, out.read_text(encoding="utf-8"), json.loads(summary.stdout)
+
+
+def test_bundled_sample_paper_matches_golden(sample):
+    _, text, _ = sample
+    if os.environ.get("KPI_UPDATE_GOLDEN"):
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(text, encoding="utf-8")
+    assert text == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_bundled_sample_has_every_priority_and_figure(sample):
+    from PIL import Image
+
+    out, text, _ = sample
+    headings = re.findall(r"^## (\d+)\. ", text, flags=re.MULTILINE)
+    assert headings == [str(n) for n in range(1, 11)]
+    links = re.findall(r"!\[Figure \d+ – [^\]]+\]\(([^)]+)\)", text)
+    assert len(links) == 8
+    for link in links:
+        with Image.open(out.parent / link) as image:
+            assert image.format == "PNG"
+            image.verify()
+    assert "*Table 1 – Ethics training completion rates, September 2025*" in text
+    assert "*Table 2 – Workforce representation rates, September 2025*" in text
+
+
+def test_bundled_sample_numbers_are_the_summarys(sample):
+    _, text, summary = sample
+    tabled = {d["id"] for d in summary["kpis"]
+              if d["id"].startswith("ethics_module_") or d["id"].startswith(
+                  ("officers_", "pcsos_", "specials_", "staff_"))}
+    assert len(tabled) == 15
+    assert _check_numbers(text, summary, tabled) > 60
+    # The report's own sentences, reproduced.
+    assert ("A total of 26,613 was recorded in the year ending September 2025, an increase of "
+            "0.8% from the baseline of 26,405 in the year ending March 2024.") in text
+    assert ("A total of 34 was recorded in the year ending September 2025, a decrease of 9 "
+            "from the baseline of 43 in the year ending March 2024.") in text
+    assert ("from the baseline of 12 minutes and 29 seconds in the year ending March 2024."
+            in text)
