@@ -242,6 +242,10 @@ def test_city_of_london_24_months_load_every_row(city):
         'SELECT count(*) FROM street WHERE "Crime type" = ?', ASB) > 0
     assert oracle.scalar('SELECT count(*) - count(DISTINCT "Crime ID") FROM street '
                          'WHERE "Crime ID" IS NOT NULL') > 0
+    # The catalogue has a KPI for every crime type the files use.
+    types = {row[0] for row in oracle.con.execute('SELECT DISTINCT "Crime type" FROM street')
+             .fetchall()}
+    assert types == {*CRIME_TYPES.values(), ASB}
 
 
 @realdata
@@ -327,6 +331,24 @@ def test_history_shows_both_downloads_with_their_files(city, revised):
     # Same names, different bytes: the history tells the two downloads apart.
     assert {s["sha256"] for s in second["sources"]}.isdisjoint(
         s["sha256"] for s in first["sources"])
+
+
+@realdata
+def test_three_forces_loaded_together_break_down_by_force(tmp_path_factory):
+    """An all-forces download: 36 files, three forces per month, in one load."""
+    files = sorted((REALDATA / "neighbours-2025" / "street").glob("2025-*-street.csv"))
+    assert len(files) == 36
+    project = _new_project(tmp_path_factory, "neighbours")
+    _kpi(project, "ingest", "street", *files)
+    shown = _json(project, "show", "total_crime", "--period", "2025-12", "--vs", "yoy")
+    oracle = Street(files)
+    assert shown["kpi"]["current"]["value"] == oracle.crimes(YE_2025) > 200_000
+    # No 2024 data: the current year stands, the comparison is named as incomplete.
+    assert shown["kpi"]["comparison"] is None
+    assert shown["kpi"]["note"].startswith("comparison year ending December 2024 is incomplete")
+    got = {p["part"]: p["current"] for p in shown["breakdowns"]["falls_within"]}
+    assert got == oracle.by("Falls within", YE_2025)
+    assert len(got) == 3
 
 
 # ---------------------------------------------------------------------------------------------
@@ -503,12 +525,12 @@ def test_utc_offsets_are_stored_as_uk_time(tmp_path_factory):
               "Gender,Age range,Self-defined ethnicity,Officer-defined ethnicity,Legislation,"
               "Object of search,Outcome,Outcome linked to object of search,"
               "Removal of more than just outer clothing")
-    stamps = {  # instant -> its UK month
-        "2023-08-31T23:20:00+00:00": "2023-09",  # 00:20 BST on 1 September
-        "2023-09-30T22:59:00+00:00": "2023-09",  # 23:59 BST on 30 September
-        "2023-10-31T23:30:00+00:00": "2023-10",  # GMT again: 23:30 on 31 October
-        "2023-11-01T00:10:00+01:00": "2023-10",  # the same clock, another offset
-        "2023-12-01T00:05:00Z": "2023-12",
+    stamps = {  # instant -> its UK wall-clock time
+        "2023-08-31T23:20:00+00:00": "2023-09-01 00:20",  # BST
+        "2023-09-30T22:59:00+00:00": "2023-09-30 23:59",
+        "2023-10-31T23:30:00+00:00": "2023-10-31 23:30",  # GMT again
+        "2023-11-01T00:10:00+01:00": "2023-10-31 23:10",  # another offset
+        "2023-12-01T00:05:00Z": "2023-12-01 00:05",
     }
     lines = [header] + [f"Person search,{stamp},,,,,Male,18-24,,White,,Controlled drugs,"
                         "Arrest,,False" for stamp in stamps]
@@ -516,10 +538,11 @@ def test_utc_offsets_are_stored_as_uk_time(tmp_path_factory):
     extract.write_text("\r\n".join(lines) + "\r\n")
     _kpi(project, "ingest", "stop_search", extract)
     loaded = _stop_search_row(_json(project, "datasets"))
-    assert (loaded["rows"], loaded["first"], loaded["last"]) == (5, "2023-09", "2023-12")
-    trend = _json(project, "show", "stop_searches", "--period", "2023-12", "--vs", "previous",
-                  "--months", "5")["trend"]
-    months = list(stamps.values())
-    assert {p["month"]: p["value"] for p in trend} == {
-        "2023-08": None, **{m: float(months.count(m)) for m in ("2023-09", "2023-10")},
-        "2023-11": None, "2023-12": 1.0}
+    assert (loaded["rows"], loaded["first"], loaded["last"], loaded["missing"]) == (
+        5, "2023-09", "2023-12", ["2023-11"])
+    # The table as stored, read with Delta Lake directly rather than through kpi.
+    from deltalake import DeltaTable
+
+    stored = DeltaTable(str(project / "data" / "stop_search")).to_pyarrow_table().to_pylist()
+    assert sorted((r["date"].strftime("%Y-%m-%d %H:%M"), r["month"]) for r in stored) == sorted(
+        (clock, clock[:7]) for clock in stamps.values())
