@@ -183,7 +183,7 @@ class ChartData:
 
 
 def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
-               period: Month, as_of: AsOf | None = None) -> ChartData | None:
+               as_of: AsOf | None = None) -> ChartData | None:
     """The engine's figures for a chart, or None when its KPIs have nothing to show."""
     kpis = tuple(project.kpi(k) for k in spec.kpis)
     measured = [results.get(k.id) for k in kpis]
@@ -233,7 +233,9 @@ def write_png(data: ChartData, path: Path) -> None:
     # Fixed fonts and sizes: the output must not depend on a user's matplotlibrc.
     style = {"font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 11,
              "axes.grid": True, "grid.color": "0.88", "grid.linewidth": 0.6,
-             "svg.hashsalt": "kpi", "path.simplify": False}
+             "path.simplify": False,
+             # Text from data is text: a '$' in a title or a part name is not TeX math.
+             "text.parse_math": False}
     with rc_context(style):
         figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
         FigureCanvasAgg(figure)
@@ -283,6 +285,7 @@ def _draw_trend(figure, axes, data: ChartData) -> None:
             handles += target.plot(x, _values(rolled), label=f"{kpi.title}: {label}",
                                    **rolling)
         target.set_ylabel(axis_label(kpi))
+        _thousands(target.yaxis, kpi)
     months = data.series[0]["month"].to_list()
     step = 3 if len(months) > 12 else 1
     axes.set_xticks(range(0, len(months), step))
@@ -317,6 +320,7 @@ def _draw_compare(figure, axes, data: ChartData) -> None:
                          if len(names) > 5 else "center")
     axes.set_xlabel(_column_title(data.spec.by))
     axes.set_ylabel(axis_label(kpi))
+    _thousands(axes.yaxis, kpi)
     if kpi.unit == Unit.PERCENT:
         axes.set_ylim(0, 100)
     figure.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
@@ -333,7 +337,16 @@ def _draw_top(figure, axes, data: ChartData) -> None:
     axes.set_yticklabels(names)
     axes.set_ylabel(_column_title(data.spec.by))
     axes.set_xlabel(axis_label(kpi))
+    _thousands(axes.xaxis, kpi)
     axes.margins(x=0.12)
+
+
+def _thousands(axis, kpi: KpiDef) -> None:
+    """Counts on an axis read as the paper writes them: 26,613, not 26613."""
+    if kpi.unit == Unit.COUNT:
+        from matplotlib.ticker import StrMethodFormatter
+
+        axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
 
 
 def _bar_text(value: float, kpi: KpiDef) -> str:

@@ -181,16 +181,16 @@ def change_words(result: KpiResult) -> str:
     kpi, change = result.kpi, result.change
     if change.points is not None:
         if round(change.points, 1) == 0:
-            return "unchanged"
+            return _unchanged(change.points, "to one decimal place")
         return f"{_direction(change.points)} of {abs(change.points):.1f} percentage points"
     if kpi.unit == Unit.RATIO:
         if round(change.absolute, 1) == 0:
-            return "unchanged"
+            return _unchanged(change.absolute, "to one decimal place")
         return f"{_direction(change.absolute)} of {abs(change.absolute):.1f}"
     size = change.absolute
     absolute = value_words(abs(size), kpi.unit)
     if value_words(0.0, kpi.unit) == absolute:
-        return "unchanged"
+        return _unchanged(size, "at the precision shown")
     if change.percent is None or round(change.percent, 1) == 0:
         return f"{_direction(size)} of {absolute}"
     small_base = (kpi.unit == Unit.COUNT and result.comparison is not None
@@ -200,6 +200,11 @@ def change_words(result: KpiResult) -> str:
     if kpi.unit == Unit.COUNT:
         return f"{_direction(size)} of {abs(change.percent):.1f}%"
     return f"{_direction(size)} of {absolute} ({abs(change.percent):.1f}%)"
+
+
+def _unchanged(size: float, precision: str) -> str:
+    # A change too small to show is not called no change: the words say which it is.
+    return "unchanged" if size == 0 else f"unchanged {precision}"
 
 
 def current_clause(result: KpiResult) -> str:

@@ -180,7 +180,7 @@ def escape_markdown(text: str) -> str:
     """Text from data made safe inside Markdown prose and table cells."""
     out = []
     for char in str(text):
-        if char in "\\`*_{}[]<>()#+!|~":
+        if char in "\\`*_{}[]<>()#+!|~&":  # & too: "&amp;" in data is text, not an entity
             out.append("\\" + char)
         elif char in "\r\n":
             out.append(" ")

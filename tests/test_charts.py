@@ -99,7 +99,7 @@ def test_a_project_without_charts_has_none(tmp_path):
 
 def test_trend_data_equals_sql(setup):
     project, results, specs, con = setup
-    data = charts.chart_data(project, specs["crime_trend"], results, PERIOD)
+    data = charts.chart_data(project, specs["crime_trend"], results)
     assert data.window_text == "October 2023 to September 2025"
     frame = data.series[0]
     rows = con.execute("""
@@ -114,7 +114,7 @@ def test_trend_data_equals_sql(setup):
 
 def test_top_parts_equal_sql(setup):
     project, results, specs, con = setup
-    data = charts.chart_data(project, specs["top_outcomes"], results, PERIOD)
+    data = charts.chart_data(project, specs["top_outcomes"], results)
     rows = con.execute("""
         SELECT outcome, count(*) AS n FROM crimes
         WHERE outcome IS NOT NULL AND outcome <> ''
@@ -127,7 +127,7 @@ def test_top_parts_equal_sql(setup):
 
 def test_compare_parts_cover_every_lpa_in_name_order(setup):
     project, results, specs, _ = setup
-    data = charts.chart_data(project, specs["emergency_lpa"], results, PERIOD)
+    data = charts.chart_data(project, specs["emergency_lpa"], results)
     assert data.parts["part"].to_list() == ["Birmingham", "Coventry", "Dudley"]
     assert data.window_text == "year ending September 2025 against year ending March 2024"
     assert data.comparison_label == "year ending March 2024"
@@ -140,15 +140,14 @@ def test_no_chart_for_a_kpi_without_data(tmp_path):
     project = parse_project_file(path)
     report = engine.evaluate(project, PERIOD, kpis=[project.kpi("court_days")])
     spec = charts.chart_specs(project)[-1]
-    assert charts.chart_data(project, spec, {r.kpi.id: r for r in report.results},
-                             PERIOD) is None
+    assert charts.chart_data(project, spec, {r.kpi.id: r for r in report.results}) is None
 
 
 @pytest.mark.parametrize("chart_id", ["crime_trend", "violence_outcomes", "emergency_lpa",
                                       "top_outcomes", "response_trend"])
 def test_png_is_valid_greyscale_and_byte_stable(setup, tmp_path, chart_id):
     project, results, specs, _ = setup
-    data = charts.chart_data(project, specs[chart_id], results, PERIOD)
+    data = charts.chart_data(project, specs[chart_id], results)
     first, second = tmp_path / "a.png", tmp_path / "b.png"
     charts.write_png(data, first)
     charts.write_png(data, second)
@@ -166,7 +165,7 @@ def test_png_is_valid_greyscale_and_byte_stable(setup, tmp_path, chart_id):
 def test_png_has_no_timestamp_or_software_metadata(setup, tmp_path):
     project, results, specs, _ = setup
     path = tmp_path / "c.png"
-    charts.write_png(charts.chart_data(project, specs["crime_trend"], results, PERIOD), path)
+    charts.write_png(charts.chart_data(project, specs["crime_trend"], results), path)
     with Image.open(path) as image:
         assert "Software" not in image.info
         assert not any("date" in key.lower() or "time" in key.lower() for key in image.info)
@@ -177,3 +176,30 @@ def test_axis_label_names_the_unit(setup):
     assert charts.axis_label(project.kpi("total_crime")) == "Total recorded crime (count)"
     assert charts.axis_label(project.kpi("emergency_median_response")) == \
         "Median emergency response time\n(seconds)"
+
+
+def test_text_from_data_is_never_tex(setup, tmp_path):
+    """A '$' pair in a title or a part name would be TeX math to Matplotlib, and an unpaired
+    one a drawing error; the chart shows them as written."""
+    from dataclasses import replace
+
+    project, results, specs, _ = setup
+    data = charts.chart_data(project, specs["emergency_lpa"], results)
+    odd = replace(data, spec=replace(data.spec, title="Costs in $ and \\frac $"),
+                  parts=data.parts.with_columns(data.parts["part"] + " $a_1$"))
+    path = tmp_path / "odd.png"
+    charts.write_png(odd, path)
+    with Image.open(path) as image:
+        assert image.size == (800, 450)
+
+
+def test_matplotlib_is_imported_only_to_draw():
+    """Other commands must not pay Matplotlib's import time: only write_png imports it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, kpi.cli, kpi.paper, kpi.charts; "
+            "print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

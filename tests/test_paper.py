@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from fixtures.paper_project import load_paper_project
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
@@ -331,6 +331,9 @@ def test_markdown_from_data_cannot_break_tables(exported):
     _, markdown, _ = exported
     html = MarkdownIt("commonmark").enable("table").render(markdown)
     assert "<strong>Knife | gun *crime* [test].</strong>" in html
+    # Paragraph numbers such as 2.4. stay text: CommonMark must not read them as lists.
+    assert "<ol" not in html
+    assert "<p>2.2. <strong>Total recorded crime.</strong>" in html
     definitions = html.split("Appendix 2: KPI definitions")[1]
     rows = re.findall(r"<tr>(.*?)</tr>", definitions, flags=re.DOTALL)
     knife = next(r for r in rows if "knife_crime" in r)
@@ -513,6 +516,10 @@ def test_change_words_examples():
         "a decrease of 2 minutes and 4 seconds (16.6%)"
     assert change_words(_result(Unit.COUNT, 0, 12)) == "an increase of 12"
     assert change_words(_result(Unit.COUNT, 104, 104)) == "unchanged"
+    assert change_words(_result(Unit.PERCENT, 99.93, 99.9, Kind.RATE)) == \
+        "unchanged to one decimal place"
+    assert change_words(_result(Unit.SECONDS, 749.2, 749.4, Kind.MEDIAN)) == \
+        "unchanged at the precision shown"
     assert change_words(_result(Unit.RATIO, 2.7, 2.8, Kind.RATIO_OF_RATES)) == \
         "an increase of 0.1"
 
@@ -537,8 +544,10 @@ def test_change_words_follow_the_sign(before, after):
 def test_rate_change_is_in_points(before, after):
     words = change_words(_result(Unit.PERCENT, before, after, Kind.RATE))
     points = after - before
-    if round(points, 1) == 0:
+    if points == 0:
         assert words == "unchanged"
+    elif round(points, 1) == 0:
+        assert words == "unchanged to one decimal place"
     else:
         assert words == (f"{'an increase' if points > 0 else 'a decrease'} of "
                          f"{abs(points):.1f} percentage points")
@@ -612,3 +621,50 @@ def test_bundled_sample_numbers_are_the_summarys(sample):
             "from the baseline of 43 in the year ending March 2024.") in text
     assert ("from the baseline of 12 minutes and 29 seconds in the year ending March 2024."
             in text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Escaping, as a property: no title can break the paper's Markdown
+
+
+def _paper_for_title(title: str) -> str:
+    from kpi.catalogue import Priority, Project, Status
+    from kpi.engine import Report
+    from kpi.paper import build_paper
+    from kpi.periods import Comparison
+
+    kpi = KpiDef(id="k", title=title, priority="p", kind=Kind.RATE, unit=Unit.PERCENT,
+                 better=Better.HIGHER, status=Status.IN_DEVELOPMENT)
+    project = Project(path=Path("kpi.toml"), name="Force", data_dir=Path("data"),
+                      baseline_end=Month.of(2024, 3), snapshot_baseline=Month.of(2024, 4),
+                      populations={}, datasets={}, priorities=(Priority("p", "Priority", 1),),
+                      kpis=(kpi,))
+    report = Report(Month.of(2025, 9), Comparison.BASELINE,
+                    (KpiResult(kpi, Outcome.IN_DEVELOPMENT, None, None, None, None),), {})
+    return build_paper(project, report).markdown
+
+
+# Titles as a catalogue holds them: any printable text, single spaces, no edge spaces.
+TITLES = st.text(st.characters(codec="utf-8", exclude_categories=("C", "Z"),
+                               include_characters=" "), min_size=1, max_size=40).map(
+    lambda t: " ".join(t.split())).filter(bool)
+
+
+@given(TITLES)
+@example("Knife | gun *crime* [test]")
+@example("Fraud &amp; cyber &copy; <b>x</b> `code` 1. #2 ![i](x)")
+@example("_a_ __b__ ~~c~~ \\ \\| -- 1) x")
+def test_any_title_stays_one_table_cell_and_plain_text(title):
+    import html as html_lib
+
+    html = MarkdownIt("commonmark").enable("table").render(_paper_for_title(title))
+    definitions = html.split("Appendix 2: KPI definitions")[1]
+    rows = re.findall(r"<tr>(.*?)</tr>", definitions, flags=re.DOTALL)
+    assert len(rows) == 2
+    cells = re.findall(r"<td>(.*?)</td>", rows[1], flags=re.DOTALL)
+    assert len(cells) == 8
+    # The title comes back as the same text: no emphasis, link, code or entity was made of it.
+    assert html_lib.unescape(cells[0]) == title
+    lead = re.search(r"<p>2\.2\. <strong>(.*?)</strong>", html, flags=re.DOTALL)
+    ending = "" if title.endswith((".", "!", "?")) else "."
+    assert html_lib.unescape(lead.group(1)) == title + ending

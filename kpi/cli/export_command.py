@@ -58,7 +58,7 @@ def markdown(
     results = {r.kpi.id: r for r in report.results}
     written = set()
     for figure in document.figures:
-        data = charts.chart_data(project, figure.spec, results, month, cutoff)
+        data = charts.chart_data(project, figure.spec, results, cutoff)
         charts.write_png(data, output.parent / figure.link)
         written.add(Path(figure.link).name)
     # Figures an earlier run drew and this paper no longer links would only mislead.
