@@ -31,6 +31,8 @@ class CheckKind:
 
 @dataclass(frozen=True)
 class Part:
+    """A KPI's value in a check, over the period's window."""
+
     kpi: str
     title: str
     value: float | None
@@ -53,11 +55,14 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class CheckReport:
+    """Every check's result for a period."""
+
     period: Month
     results: tuple[CheckResult, ...]
 
     @property
     def failed(self) -> tuple[CheckResult, ...]:
+        """The checks that failed."""
         return tuple(r for r in self.results if not r.passed)
 
 

@@ -16,14 +16,17 @@ import runpy
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kpi import engine
 from kpi.catalogue import PROJECT_FILE, bundled_project_dir, parse_project_file
 from kpi.cli import app
 from kpi.ingest import ensure_bundled_store
-from kpi.periods import Month, Window, WindowKind
+from kpi.periods import Comparison, Month, Window, WindowKind
 
 SAMPLE = Path(__file__).resolve().parent.parent / "datasets" / "west-midlands"
 EXTRACTS = SAMPLE / "extracts"
@@ -198,6 +201,10 @@ def db():
     con.execute(f"""CREATE VIEW stops AS SELECT "Self Defined Ethnicity" AS ethnicity,
         CAST("Searches" AS INTEGER) AS searches, {uk.format('"Month"')} AS m
         FROM read_csv('{EXTRACTS / 'stop-search.csv'}', all_varchar = true)""")
+    con.execute(f"""CREATE VIEW fraud AS SELECT
+        CAST(replace(replace("Reported Loss", '£', ''), ',', '') AS DOUBLE) AS losses,
+        substr("Period", 1, 7) AS m
+        FROM read_csv('{EXTRACTS / 'action-fraud.csv'}', all_varchar = true)""")
     con.execute(f"CREATE VIEW weights AS SELECT * FROM "
                 f"read_csv('{SAMPLE / 'reference' / 'harm-weights.csv'}')")
     yield con
@@ -209,6 +216,7 @@ POSITIVE = "('OC1', 'OC1A', 'OC2', 'OC2A', 'OC3', 'OC3A', 'OC4', 'OC5', 'OC8', '
 ORACLE = {
     "total_recorded_crime": "SELECT count(*) FROM crimes WHERE {w}",
     "knife_crime": 'SELECT count(*) FROM crimes WHERE "Knife Flag" AND {w}',
+    "fraud_losses": "SELECT sum(losses) FROM fraud WHERE {w}",
     "calls_101_answered_pct": "SELECT 100.0 * count(*) FILTER (Answered) / count(*) "
                               "FROM calls WHERE Service = '101' AND {w}",
     "emergency_15min_compliance": "SELECT 100.0 * count(*) FILTER (response_seconds <= 900) / "
@@ -251,8 +259,20 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def reports() -> dict:
-    return {case: _summary("--period", case[0], "--vs", case[1]) for case in CASES}
+def reports(project) -> dict:
+    """Each case's summary, with the hidden KPIs of the oracle computed by the engine too."""
+    out = {}
+    for case in CASES:
+        results = _summary("--period", case[0], "--vs", case[1])
+        hidden = engine.evaluate(project, Month.parse(case[0]), Comparison(case[1]),
+                                 [project.kpi("fraud_losses")])
+        for result in hidden.results:
+            results[result.kpi.id] = {
+                name: {"start": str(m.window.start), "end": str(m.window.end),
+                       "value": m.value}
+                for name, m in (("current", result.current), ("comparison", result.comparison))}
+        out[case] = results
+    return out
 
 
 def _oracle(db, kpi_id: str, months: tuple[str, str]) -> float:
@@ -312,3 +332,50 @@ def test_generator_rebuilds_the_committed_files(tmp_path):
 def test_committed_data_is_small():
     total = sum(p.stat().st_size for p in SAMPLE.rglob("*") if p.is_file())
     assert total < 25 * 1024 * 1024
+
+
+# ---------------------------------------------------------------------------------------------
+# Invariants: LPA splits add up, and the generator's calibration helpers are exact
+
+GENERATOR = runpy.run_path(str(SAMPLE / "generate.py"))
+
+
+@settings(max_examples=12, deadline=None)
+@given(end=st.integers(3, 18), vs=st.sampled_from([Comparison.BASELINE, Comparison.PREVIOUS]),
+       kpi_id=st.sampled_from(["total_recorded_crime", "shoplifting", "asb_incidents",
+                               "knife_crime"]))
+def test_lpa_breakdown_sums_to_the_force_total(end, vs, kpi_id):
+    project = parse_project_file(bundled_project_dir() / PROJECT_FILE, bundled=True)
+    ensure_bundled_store(project)
+    kpi = project.kpi(kpi_id)
+    period = Month.parse("2024-03") + end  # 2024-06 .. 2025-09: every window has data
+    result = engine.evaluate(project, period, vs, [kpi]).results[0]
+    view = engine.breakdown(project, kpi, "lpa", result.current.window,
+                            result.comparison.window)
+    assert view["current"].sum() == result.current.value
+    assert view["comparison"].sum() == result.comparison.value
+
+
+@settings(max_examples=60, deadline=None)
+@given(total=st.integers(0, 10**6),
+       weights=st.lists(st.floats(0, 1e3, allow_nan=False), min_size=1, max_size=30))
+def test_alloc_is_exact_and_proportional(total, weights):
+    parts = GENERATOR["alloc"](total, weights)
+    assert parts.sum() == total and (parts >= 0).all()
+    if sum(weights) > 0:
+        exact = [w / sum(weights) * total for w in weights]
+        assert all(abs(p - e) < 1 for p, e in zip(parts, exact, strict=True))
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(st.integers(3, 400), min_size=1, max_size=8),
+       median=st.integers(100, 800), seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_cells_pool_to_the_exact_median(sizes, median, seed, data):
+    shifts = [data.draw(st.integers(-(n // 4), n // 4)) for n in sizes[:-1]]
+    shifts.append(-sum(shifts))  # a window's shifts sum to zero
+    assume(abs(shifts[-1]) <= (sizes[-1] - 1) // 2)  # within what the last cell can hold
+    rng = np.random.default_rng(seed)
+    cells = [GENERATOR["cell_values"](rng, n, n, median, 900, 20, 900, s)
+             for n, s in zip(sizes, shifts, strict=True)]
+    assert [len(c) for c in cells] == sizes
+    assert np.median(np.concatenate(cells)) == median

@@ -53,6 +53,7 @@ def rng_for(name: str) -> np.random.Generator:
 
 
 def month_start(pos: int, first: date = FIRST) -> date:
+    """The first day of the month `pos` months after `first`."""
     index = first.year * 12 + first.month - 1 + pos
     return date(index // 12, index % 12 + 1, 1)
 
@@ -103,14 +104,11 @@ def monthly(name: str, targets: dict[range, int], n: int = N_MONTHS, first: date
 
 
 def interp(targets: dict[range, float], n: int = N_MONTHS) -> np.ndarray:
-    """A monthly parameter (a rate, a median): each window's value inside it, linear between."""
-    centres = [np.mean(w) for w in targets]
-    values = list(targets.values())
-    order = np.argsort(centres)
-    out = np.interp(np.arange(n), np.array(centres)[order], np.array(values)[order])
-    for window, value in targets.items():
-        out[np.array(window)] = value
-    return out
+    """A monthly parameter (a rate, a median): each window's value inside it, and a straight
+    line from the end of one window to the start of the next."""
+    points = sorted((m, value) for window, value in targets.items()
+                    for m in (window.start, window.stop - 1))
+    return np.interp(np.arange(n), [p[0] for p in points], [p[1] for p in points])
 
 
 def wobble(name: str, n: int, amplitude: float, noise: float = 0.005) -> np.ndarray:
@@ -129,15 +127,18 @@ def shifts(name: str, counts: np.ndarray, amplitude: float) -> np.ndarray:
 
 
 def split_signed(total: int, weights) -> np.ndarray:
+    """Split a positive or negative whole number in proportion to weights."""
     return np.sign(total) * alloc(abs(int(total)), weights)
 
 
 def days_in(pos: int, first: date = FIRST) -> int:
+    """The number of days in month `pos`."""
     start = month_start(pos, first)
     return calendar.monthrange(start.year, start.month)[1]
 
 
 def dates_for(rng: np.random.Generator, pos: int, count: int, first: date = FIRST) -> np.ndarray:
+    """`count` random days within month `pos`."""
     start = np.datetime64(month_start(pos, first), "D")
     return start + rng.integers(0, days_in(pos, first), count).astype("timedelta64[D]")
 
@@ -185,6 +186,7 @@ def adjust_sum(rng: np.random.Generator, values: np.ndarray, low: np.ndarray, hi
 
 
 def write_parquet(frame: pl.DataFrame, name: str) -> None:
+    """A Parquet extract, rows sorted on every column and written with fixed settings."""
     frame = frame.sort(frame.columns, maintain_order=True)
     frame.write_parquet(OUT / name, compression="zstd", compression_level=9, statistics=True,
                         row_group_size=1_000_000)
@@ -257,10 +259,12 @@ class Crimes:
         self.leaves: list[tuple[str, dict[str, bool], np.ndarray]] = []  # monthly per LPA
 
     def split(self, total: int, current: bool) -> np.ndarray:
+        """A window total split over LPAs (the current year following the LPA trends)."""
         weights = LPA_SHARE * (self.trend if current else 1)
         return alloc(total, weights)
 
     def add(self, offence: str, base: int | np.ndarray, cur: int | np.ndarray, **flags) -> None:
+        """A leaf with baseline and current totals (whole or already split by LPA)."""
         base_lpa = base if isinstance(base, np.ndarray) else self.split(base, False)
         cur_lpa = cur if isinstance(cur, np.ndarray) else self.split(cur, True)
         name = offence + "".join(sorted(k for k, v in flags.items() if v))
@@ -289,10 +293,12 @@ class Crimes:
         return base, cur
 
     def total(self, where) -> tuple[int, int]:
+        """Force-wide counts of the matching leaves in each window."""
         base, cur = self.sums(where)
         return int(base.sum()), int(cur.sum())
 
     def harm(self) -> tuple[int, int]:
+        """The harm score (days) of every leaf so far, in each window."""
         base = cur = 0
         for offence, _, months in self.leaves:
             base += HARM_WEIGHTS[offence] * int(months[:, BASE.start:BASE.stop].sum())
@@ -300,6 +306,7 @@ class Crimes:
         return base, cur
 
     def frame(self) -> pl.DataFrame:
+        """One row per crime, with the source system's column names."""
         columns: dict[str, list[np.ndarray]] = {c: [] for c in ("date", "lpa", "offence",
                                                                  *FLAGS)}
         for offence, flags, months in self.leaves:
@@ -331,6 +338,7 @@ class Crimes:
 
 
 def build_crimes() -> dict[str, int]:
+    """crimes.parquet; returns the denominators the outcome rates need."""
     c = Crimes()
     V = (130_000, 120_000)  # violence against the person: 14,157 positive outcomes at 11.8%
     # Knife and gun crime first: their windows are the baseline and YE 2025-06.
@@ -442,6 +450,7 @@ VIOLENCE = ("Homicide", "Violence with injury", "Violence without injury",
 
 
 def write_harm_weights(folder: Path) -> None:
+    """reference/harm-weights.csv: offence group and weight in days."""
     frame = pl.DataFrame({"offence": list(HARM_WEIGHTS),
                           "weight_days": [float(v) for v in HARM_WEIGHTS.values()]})
     (folder / "reference").mkdir(parents=True, exist_ok=True)
@@ -468,6 +477,8 @@ POSITIVE_OTHER_GROUPS = {"Drug offences": 0.35, "Possession of weapons": 0.08,
 
 
 def build_outcomes(crime: dict[str, int]) -> None:
+    """outcomes.parquet: positive outcomes, out-of-court resolutions and the OC15 and OC16
+    shares of all outcomes, exact in both windows."""
     total = (320_000, 290_000)  # outcomes assigned in each window
     positive = (25_848, 44_613)
     violence_pos = (count_for(6.2, crime["violence_base"]), 14_157)
@@ -597,6 +608,8 @@ ASB_CATEGORIES = {"Nuisance": 19_480, "Personal": 4_785, "Environmental": 2_583}
 
 
 def build_asb() -> None:
+    """asb-incidents.parquet (by neighbourhood, para 2.6's five on top) and the category
+    return asb-categories.csv."""
     rng = rng_for("asb/neighbourhoods")
     others = [(lpa, n) for lpa in LPAS for n in NEIGHBOURHOODS[lpa]]
     weights = np.exp(rng.normal(0, 0.45, len(others)))
@@ -691,6 +704,8 @@ def cell_values(rng: np.random.Generator, n: int, within: int, median: int, thre
 
 
 def build_incidents() -> None:
+    """incidents.parquet: counts, attendance, compliance and median response times exact in
+    both windows; Birmingham at 71.0% in September 2025."""
     columns: dict[str, list[np.ndarray]] = {"date": [], "lpa": [], "grade": [], "att": [],
                                             "secs": []}
     share = LPA_SHARE / LPA_SHARE.sum()
@@ -766,6 +781,8 @@ CALLS = {
 
 
 def build_calls() -> None:
+    """calls.parquet: 999 and 101 calls, answered shares, service levels, mean answer times
+    and abandoned calls exact in both windows."""
     columns: dict[str, list[np.ndarray]] = {"date": [], "line": [], "answered": [], "wait": []}
     for s, (line, spec) in enumerate(CALLS.items()):
         thr, cap = spec["threshold"], spec["cap"]
@@ -836,6 +853,7 @@ def simple_sheet(name: str, file: str, key_name: str, series: dict[str, tuple[in
                  value: str = "Count", date_name: str = "Month", uk: bool = False,
                  windows: tuple[range, range] = (BASE, CURRENT), n: int = N_MONTHS,
                  first: date = FIRST, thousands: bool = False, **kwargs) -> None:
+    """A monthly sheet of counts by one key, exact in both windows."""
     counts = {(key,): monthly(f"{name}/{key}", {windows[0]: b, windows[1]: c}, n=n, first=first,
                               **kwargs)
               for key, (b, c) in series.items()}
@@ -847,6 +865,7 @@ def simple_sheet(name: str, file: str, key_name: str, series: dict[str, tuple[in
 
 
 def build_sheets() -> None:
+    """The monthly aggregate sheets (CSV)."""
     simple_sheet("roads", "road-casualties.csv", "Severity",
                  {"Fatal": (57, 54), "Serious": (baseline_for(1_016, -10.2), 1_016)},
                  value="Casualties", uk=True, noise=0.1)
@@ -915,6 +934,7 @@ ETHNIC_POPULATION = {"White": 1_987_000, "Asian": 524_000, "Black": 160_000,
 
 
 def ratio_counts(white: int, ratios: dict[str, float]) -> dict[str, int]:
+    """Counts by ethnicity giving each group's disproportionality ratio against White."""
     out = {"White": white}
     for group, ratio in ratios.items():
         n = round(ratio * white * ETHNIC_POPULATION[group] / ETHNIC_POPULATION["White"])
@@ -925,6 +945,7 @@ def ratio_counts(white: int, ratios: dict[str, float]) -> dict[str, int]:
 
 
 def build_stop_search() -> None:
+    """stop-search.csv and use-of-force.csv, with the report's disproportionality ratios."""
     windows = {}
     for k, (white, asian, black) in enumerate(((11_800, 1.8, 2.9), (12_600, 1.8, 2.8))):
         searches = ratio_counts(white, {"Asian": asian, "Black": black})
@@ -986,6 +1007,7 @@ def snapshot_series(name: str, values: tuple[float, float], noise: float) -> np.
 
 
 def build_workforce() -> None:
+    """workforce.csv (Table 2 and headcounts) and ethics-training.csv (Table 1)."""
     rows = []
     for role, (heads, women, minoritised) in WORKFORCE.items():
         head = np.round(snapshot_series(f"heads/{role}", heads, heads[0] * 0.002))
@@ -1023,6 +1045,7 @@ def build_workforce() -> None:
 
 
 def build_audits() -> None:
+    """cdi-audits.csv: crime data integrity audits by category."""
     rows = []
     for category, (base, cur), volume in (("Violence", (92.0, 84.6), 1_800),
                                           ("Sexual offences", (95.2, 91.5), 1_000),
@@ -1044,6 +1067,7 @@ def build_audits() -> None:
 
 
 def build_justice() -> None:
+    """crown-court.csv, complaints.csv, cps-case-quality.csv and drug-treatment.csv."""
     # Crown Court: completed cases, charge to completion in days; data end March 2025.
     rows = []
     first_year = range(0, 12)
@@ -1111,6 +1135,7 @@ def build_justice() -> None:
 
 
 def main(folder: Path = HERE) -> None:
+    """Write every extract and reference file into `folder`."""
     global OUT
     OUT = folder / "extracts"
     OUT.mkdir(parents=True, exist_ok=True)

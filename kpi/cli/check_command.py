@@ -72,6 +72,7 @@ def check_document(report: CheckReport, project_name: str) -> Document:
 
 def _check_json(result: CheckResult) -> dict[str, Any]:
     def part(p) -> dict[str, Any] | None:
+        """A figure of the check as JSON."""
         if p is None:
             return None
         return {"kpi": p.kpi, "title": p.title, "value": p.value, "window": p.window}
