@@ -28,7 +28,7 @@ import polars as pl
 from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec, polars_schema
 from kpi.errors import DataError, UsageError, located
 
-ROW = "__row"  # the 1-based line number in the source (header is row 1)
+ROW = "__row"  # a record's index in its file; row numbers for messages come from Numbering
 REASON = "__reason"
 COLUMN = "__column"
 FILE = "__file"
@@ -162,14 +162,50 @@ def _is_parquet(path: Path, raw: bytes) -> bool:
 
 
 def _read_parquet(path: Path, raw: bytes) -> pl.DataFrame:
+    """A Parquet file, read by Arrow's reader: fuzzing showed Polars' own reader panicking (and
+    once aborting the process) on damaged files, where Arrow's raises an error."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
-        frame = pl.read_parquet(io.BytesIO(raw))
-    except (Exception, pl.exceptions.PanicException) as exc:  # corrupt files can panic Polars
+        arrow = pq.read_table(pa.BufferReader(raw))
+        arrow.validate(full=True)  # e.g. invalid UTF-8 in a string column of a damaged file
+        _check_time_range(arrow)
+        frame = pl.from_arrow(arrow)
+    except (Exception, pl.exceptions.PanicException) as exc:
         raise DataError(located(path, f"not a readable Parquet file ({_first_line(exc)})"),
                         hint="the file may be truncated or corrupt; export it again") from None
+    assert isinstance(frame, pl.DataFrame)
     if frame.height == 0:
         raise DataError(located(path, "the Parquet file has no rows"))
     return frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+# Dates and times that Polars can turn into calendar values: years 1 to 9999, in days since
+# 1970-01-01. Outside them Polars panics ("out-of-range date") when it formats or compares.
+_DAY_RANGE = (-719_162, 2_932_896)
+_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+
+
+def _check_time_range(arrow) -> None:
+    """Raise ValueError if a date or timestamp column holds a value outside _DAY_RANGE."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for field_, column in zip(arrow.schema, arrow.columns, strict=True):
+        kind = field_.type
+        if pa.types.is_date32(kind):
+            scale = 1
+        elif pa.types.is_date64(kind):
+            scale = _PER_DAY["ms"]
+        elif pa.types.is_timestamp(kind):
+            scale = _PER_DAY[kind.unit]
+        else:
+            continue
+        bounds = pc.min_max(column.cast(pa.int32() if scale == 1 else pa.int64()))
+        low, high = bounds["min"].as_py(), bounds["max"].as_py()
+        if low is not None and (low < _DAY_RANGE[0] * scale or high > _DAY_RANGE[1] * scale):
+            raise ValueError(f"column '{field_.name}' holds dates outside the years 1 to 9999")
 
 
 def _utf8(path: Path, raw: bytes) -> tuple[memoryview, list[str]]:
@@ -270,7 +306,8 @@ def _parse_csv(path: Path, data: memoryview) -> tuple[pl.DataFrame, Numbering]:
                         hint="check quoting and delimiters") from None
     if ragged:
         first = ragged[0]
-        found = re.search(rb"(?m)^" + re.escape(first.text.encode("utf-8")), body)
+        found = re.search(rb"(?m)^" + re.escape(first.text.encode("utf-8")) + rb"(?=[\r\n]|\Z)",
+                          body)
         row = _line_count(body[:found.start()]) + first_line if found else None
         more = f" ({len(ragged)} such rows in all)" if len(ragged) > 1 else ""
         raise DataError(located(path, f"expected {first.expected_columns} fields, found "
@@ -383,7 +420,8 @@ def _check_parquet_types(spec: DatasetSpec, path: Path, table: pl.DataFrame,
         if dtype == pl.String or dtype == pl.Null:
             continue
         ok = {
-            ColumnType.STR: not dtype.is_nested(),
+            ColumnType.STR: (dtype.is_numeric() or dtype in (pl.Boolean, pl.Date, pl.Categorical)
+                             or isinstance(dtype, pl.Datetime | pl.Enum)),
             ColumnType.INT: dtype.is_integer() or dtype.is_float(),
             ColumnType.FLOAT: dtype.is_numeric(),
             ColumnType.BOOL: dtype == pl.Boolean,
@@ -409,9 +447,9 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[
         # exports) are not data. A repeated header is found from one column first, as
         # comparing every column of every row would cost more than the rest of the load.
         empty = pl.all_horizontal([pl.col(c).str.len_bytes() == 0 for c in cells])
-        probe = mapping.get(spec.date) or next(iter(mapping.values()))
-        candidates = table.filter(pl.col(probe).str.strip_chars() == probe)
-        if candidates.height:
+        probe = mapping.get(spec.date) or next(iter(mapping.values()), None)
+        candidates = table.filter(pl.col(probe).str.strip_chars() == probe) if probe else None
+        if candidates is not None and candidates.height:
             repeated = candidates.filter(pl.all_horizontal(
                 [pl.col(s).str.strip_chars() == s for s in mapping.values()]))[ROW]
             if repeated.len():
@@ -444,11 +482,21 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[
         pl.coalesce([pl.when(cond).then(message) for _, cond, message in rules]
                     or [pl.lit(None, dtype=pl.String)]).alias(REASON))
     # The quarantine keeps every original value of a rejected row, not just the mapped ones.
-    originals = table.select(ROW, *[pl.col(c).cast(pl.String) for c in cells])
+    originals = _as_text(table.filter(pl.col(ROW).is_in(bad_rows[ROW].to_list())), cells)
     bad = bad_rows.join(originals, on=ROW, how="left", maintain_order="left")
     good = typed.filter(~pl.col("__failed")).select(ROW, *[c.name for c in spec.columns])
     good = good.with_columns(pl.col(spec.date).dt.strftime("%Y-%m").cast(pl.String).alias("month"))
     return good, bad, mapping
+
+
+def _as_text(frame: pl.DataFrame, cells: list[str]) -> pl.DataFrame:
+    """The row number and every cell as text, for the quarantine file. Columns that have no
+    text form (lists, structs, binary from a Parquet file) are left out."""
+    out = [pl.col(ROW)]
+    for name, dtype in frame.schema.items():
+        if name in cells and not dtype.is_nested() and dtype != pl.Binary:
+            out.append(pl.col(name).cast(pl.String, strict=False))
+    return frame.select(out)
 
 
 def _rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, pl.Expr, pl.Expr]]:

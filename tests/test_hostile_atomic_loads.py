@@ -182,3 +182,28 @@ def test_two_loads_at_once_both_succeed_one_after_the_other(project):
     assert _stored(folder) == expected
     winner = _oracle(folder / last_two[-1])
     assert all(_stored(folder)[m] == winner[m] for m in winner)
+
+
+def test_first_load_killed_mid_write_leaves_no_table_and_the_next_load_creates_it(pristine,
+                                                                                   tmp_path):
+    folder = make_project(tmp_path / "fresh")
+    shutil.copy(pristine[0] / "big.csv", folder / "big.csv")
+    process = _kpi(folder, "ingest", "incidents", str(folder / "big.csv"))
+    try:
+        while process.poll() is None and not _when_data_files(1)(folder, set()):
+            time.sleep(0.0005)
+        assert process.poll() is None, "the load finished before its first data file"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    assert _table_files(folder), "the kill should have left data files behind"
+    assert snapshot(folder).version is None
+
+    listed = _kpi(folder, "datasets", "--format", "json")
+    out, err = listed.communicate()
+    assert listed.returncode == 0, err
+    assert next(d for d in json.loads(out) if d["dataset"] == "incidents")["rows"] == 0
+    reload = _kpi(folder, "ingest", "incidents", str(folder / "good.csv"))
+    assert reload.wait() == 0, reload.stderr.read()
+    state = snapshot(folder)
+    assert state.version == 0 and state.rows.height == 6

@@ -46,6 +46,8 @@ CASES = [
      ", row 3: expected 5 fields, found 3"),
     ("truncated inside quotes", "open-quote.csv", (H + ROW_A + 'B2,2025-03-02,"Wal').encode(),
      "incidents", ", row 3: expected 5 fields, found 3"),
+    ("short row that repeats the start of an earlier one", "prefix.csv",
+     (H + ROW_A + "B1,2025-03-01\n").encode(), "incidents", ", row 3: expected 5 fields, found 2"),
     ("ragged row", "ragged.csv", (H + ROW_A + "B2,2025-03-02,Walsall,2,18-24,x\n").encode(),
      "incidents", ", row 3: expected 5 fields, found 6"),
     ("missing required column", "missing.csv",
@@ -80,6 +82,9 @@ CASES = [
      "found '2999-01-01'"),
     ("negative count", "negative.csv", (H + ROW_A + "B2,2025-03-02,Dudley,-3,\n").encode(),
      "incidents", ", row 3, column 'Victims': expected a value of at least 0, found '-3'"),
+    ("blank id where ids are unique", "noid.csv", (H + " ,2025-03-01,Dudley,1,\n").encode(),
+     "incidents", ", row 2, column 'Incident Ref': expected an id (dataset 'incidents' "
+     "declares 'ref' unique), found a blank"),
     ("duplicate unique id", "dupid.csv", (H + ROW_A + ROW_B + ROW_A.replace("03-01", "03-05")
                                           ).encode(), "incidents",
      ", row 4, column 'Incident Ref': expected each Incident Ref once (dataset 'incidents' "
@@ -152,6 +157,31 @@ def test_corrupt_parquet_is_rejected(project, cli):
     path.write_bytes(good)
     assert cli(["--project", project, "ingest", "incidents", path]).exit_code == 0
     assert snapshot(project).version == before.version + 1
+
+
+@pytest.mark.parametrize(("values", "reason"), [
+    ("far dates", "column 'Date' holds dates outside the years 1 to 9999"),
+    ("bad UTF-8", "Column 2: In chunk 0: Invalid: Invalid UTF8 sequence at string index 1"),
+])
+def test_parquet_values_polars_cannot_hold_are_rejected(project, cli, values, reason):
+    # Both were found by the fuzz test: Polars panicked on them instead of raising.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = {"Incident Ref": ["P1", "P2"],
+             "Date": pa.array([20_000, 20_001], pa.int32()).cast(pa.date32()),
+             "LPA": ["Dudley", "Dudley"], "Victims": [1, 1]}
+    if values == "far dates":
+        table["Date"] = pa.array([20_000, 10**9], pa.int32()).cast(pa.date32())
+    else:
+        table["LPA"] = pa.array([b"ok", b"\xf1\x80"], pa.binary()).view(pa.string())
+    path = project / "odd.parquet"
+    pq.write_table(pa.table(table), path)
+    before = snapshot(project)
+    result = cli(["--project", project, "ingest", "incidents", path])
+    assert result.exit_code == 3
+    assert first_error(result.stderr) == f"Error: {path}: not a readable Parquet file ({reason})"
+    assert snapshot(project).same_as(before)
 
 
 def test_unknown_columns_are_ignored_with_a_warning_by_default(project, cli):

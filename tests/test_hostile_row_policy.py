@@ -129,3 +129,16 @@ def test_duplicate_ids_across_files_of_one_load(project, cli):
         f"Error: {second}, row 3, column 'Incident Ref': expected each Incident Ref once "
         "(dataset 'incidents' declares 'ref' unique), found 'F2' again (at a.csv row 3, "
         "b.csv row 3)")
+
+
+def test_duplicate_ids_reject_the_load_even_when_skipping_bad_rows(project, cli):
+    before = snapshot(project)
+    path = project / "dupes.csv"
+    path.write_text(GOOD_HEADER + "\nG1,2025-04-01,Dudley,1,\nG1,2025-04-02,Dudley,2,\n")
+    result = cli(["--project", project, "ingest", "incidents", path, "--skip-bad-rows"])
+    assert result.exit_code == 3
+    assert first_error(result.stderr) == (
+        f"Error: {path}, row 3, column 'Incident Ref': expected each Incident Ref once "
+        "(dataset 'incidents' declares 'ref' unique), found 'G1' again (at dupes.csv row 2, "
+        "dupes.csv row 3)")
+    assert snapshot(project).same_as(before)
