@@ -25,7 +25,7 @@ from kpi import engine, render
 from kpi.catalogue import Better, Kind, KpiDef, Project, Unit
 from kpi.engine import KpiResult, Outcome, Report
 from kpi.periods import Comparison, Window, WindowKind
-from kpi.render import STATUS_WORDS, change_text, escape_markdown
+from kpi.render import STATUS_WORDS, change_text, escape_markdown, signed
 from kpi.store import AsOf
 
 if TYPE_CHECKING:
@@ -564,17 +564,17 @@ def _ranking(kpi: KpiDef, label: str, rows: list[dict]) -> str:
     """'By LPA, ranked by percentage change from lowest to highest: Wolverhampton (-14.6%),
     Coventry (-13.3%) ...': the best change first by the KPI's direction."""
     if kpi.unit == Unit.PERCENT:
-        key, measure, fmt = "points", "change in percentage points", "{:+.1f}"
+        key, measure, fmt = "points", "change in percentage points", "{:.1f}pp"
     elif kpi.unit == Unit.RATIO:
-        key, measure, fmt = "absolute", "change", "{:+.1f}"
+        key, measure, fmt = "absolute", "change", "{:.1f}"
     else:
-        key, measure, fmt = "percent", "percentage change", "{:+.1f}%"
+        key, measure, fmt = "percent", "percentage change", "{:.1f}%"
     known = [r for r in rows if r[key] is not None]
     unknown = [r for r in rows if r[key] is None]
     sign = -1 if kpi.better == Better.HIGHER else 1
     known.sort(key=lambda r: (sign * round(r[key], 1), str(r["part"])))
     unknown.sort(key=lambda r: str(r["part"]))
-    items = [f"{_part(r['part'])} ({fmt.format(r[key])})" for r in known]
+    items = [f"{_part(r['part'])} ({signed(r[key], fmt.format(r[key]))})" for r in known]
     items += [f"{_part(r['part'])} (n/a)" for r in unknown]
     order = "highest to lowest" if kpi.better == Better.HIGHER else "lowest to highest"
     return f"By {label}, ranked by {measure} from {order}: {', '.join(items)}."

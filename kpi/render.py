@@ -73,7 +73,12 @@ def number(value: float | None, unit: Unit) -> str:
 
 
 def signed(value: float, text: str) -> str:
-    return ("+" if value > 0 else "") + text if not text.startswith("-") else text
+    """Prefix '+' to a displayed change; a change that shows as zero gets no sign at all."""
+    if not any(char in "123456789" for char in text):
+        return text.lstrip("-")
+    if text.startswith("-"):
+        return text
+    return ("+" if value > 0 else "") + text
 
 
 def change_text(change: Change | None, unit: Unit) -> str:

@@ -288,7 +288,7 @@ def test_rate_ranking_is_best_first_for_higher_is_better(exported, crimes):
             FILTER (WHERE recorded BETWEEN '2023-04-01' AND '2024-03-31') * 100 AS base
         FROM crimes WHERE offence = 'violence' GROUP BY lpa""").fetchall()
     changes = sorted(((-round(cur - base, 1), lpa) for lpa, cur, base in rows))
-    expected = ", ".join(f"{lpa} ({-change:+.1f})" for change, lpa in changes)
+    expected = ", ".join(f"{lpa} ({-change:+.1f}pp)" for change, lpa in changes)
     assert ("By LPA, ranked by change in percentage points from highest to lowest: "
             f"{expected}.") in markdown
 
