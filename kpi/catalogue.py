@@ -116,6 +116,9 @@ class DatasetSpec:
     description: str = ""
     sources: tuple[str, ...] = ()  # default extract files (globs, relative to the project)
     extra_columns: str = "ignore"  # source columns not declared: "ignore" (warn) or "error"
+    # Columns that, with the month, say what an extract replaces: with ("force",), loading one
+    # force's months leaves other forces' rows for those months in place.
+    replace_by: tuple[str, ...] = ()
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -461,7 +464,7 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
             problems.add(where, None, "must be a table", needle)
             continue
         for key in sorted(set(spec) - {"date", "columns", "unique", "description", "sources",
-                                       "extra_columns"}):
+                                       "extra_columns", "replace_by"}):
             problems.add(where, key, "unknown key", needle, rf"^\s*{re.escape(key)}\s*=")
         extra = spec.get("extra_columns", "ignore")
         if extra not in ("ignore", "error"):
@@ -507,10 +510,20 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
         if unique is not None and not any(c.name == unique for c in columns):
             problems.add(where, "unique", f"'{unique}' is not one of its columns", needle,
                          r"^\s*unique\s*=")
+        replace_by = spec.get("replace_by", [])
+        replace_by = [replace_by] if isinstance(replace_by, str) else list(replace_by)
+        for name in replace_by:
+            col = next((c for c in columns if c.name == name), None)
+            if col is None or name == date:
+                problems.add(where, "replace_by", f"'{name}' is not one of its columns (other "
+                             "than the date)", needle, r"^\s*replace_by\s*=")
+            elif col.type not in (ColumnType.STR, ColumnType.INT):
+                problems.add(where, "replace_by", f"column '{name}' must be of type str or int",
+                             needle, r"^\s*replace_by\s*=")
         datasets[ds_id] = DatasetSpec(id=ds_id, date=str(date), columns=tuple(columns),
                                       unique=unique, description=str(spec.get("description", "")),
                                       sources=tuple(spec.get("sources", ())),
-                                      extra_columns=extra)
+                                      extra_columns=extra, replace_by=tuple(replace_by))
     return datasets
 
 

@@ -195,7 +195,9 @@ def replace_months(project: Project, dataset_id: str, frame: pl.DataFrame,
     """Replace the months `frame` covers with its rows, in one atomic commit.
 
     Returns the new table version. Months the frame does not cover are untouched, so a revised
-    re-extract never double counts and loading the same file twice changes nothing.
+    re-extract never double counts and loading the same file twice changes nothing. A dataset
+    with `replace_by` columns replaces only the (month, value...) combinations the frame holds,
+    so one force's extract never removes another force's rows.
     """
     from deltalake import CommitProperties, write_deltalake
     from deltalake.exceptions import SchemaMismatchError
@@ -203,14 +205,12 @@ def replace_months(project: Project, dataset_id: str, frame: pl.DataFrame,
     spec = dataset_spec(project, dataset_id)
     schema = polars_schema(spec)
     frame = frame.select([frame[name].cast(dtype) for name, dtype in schema.items()])
-    covered = sorted(frame["month"].unique().to_list())
     path = table_path(project, dataset_id)
     metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
     with _locked(project, dataset_id):
         options: dict[str, Any] = {"configuration": TABLE_CONFIGURATION}
         if exists(project, dataset_id):
-            quoted = ", ".join(f"'{m}'" for m in covered)
-            options = {"predicate": f"month IN ({quoted})"}
+            options = {"predicate": replace_predicate(frame, spec.replace_by)}
         try:
             write_deltalake(str(path), frame.to_arrow(), mode="overwrite", partition_by=["month"],
                             commit_properties=CommitProperties(custom_metadata=metadata),
@@ -221,6 +221,29 @@ def replace_months(project: Project, dataset_id: str, frame: pl.DataFrame,
                             hint="nothing was written; restore the columns, or move the "
                                  "table aside and reload every extract") from None
         return _table(project, dataset_id).version()
+
+
+def _sql_literal(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def replace_predicate(frame: pl.DataFrame, replace_by: tuple[str, ...] = ()) -> str:
+    """The Delta predicate selecting the stored rows a load replaces: its months, or with
+    `replace_by` columns exactly its (month, value...) combinations."""
+    if not replace_by:
+        months = sorted(frame["month"].unique().to_list())
+        return f"month IN ({', '.join(_sql_literal(m) for m in months)})"
+    keys = frame.select("month", *replace_by).unique().sort("month", *replace_by, nulls_last=True)
+    clauses = []
+    for row in keys.iter_rows(named=True):
+        terms = [f"month = {_sql_literal(row['month'])}"]
+        for name in replace_by:
+            value = row[name]
+            terms.append(f"{name} IS NULL" if value is None else f"{name} = {_sql_literal(value)}")
+        clauses.append("(" + " AND ".join(terms) + ")")
+    return " OR ".join(clauses)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -351,6 +351,26 @@ def test_three_forces_loaded_together_break_down_by_force(tmp_path_factory):
     assert len(got) == 3
 
 
+def test_forces_loaded_one_by_one_keep_each_other(tmp_path_factory):
+    """replace_by = ["falls_within"]: each force's load replaces only its own months, so loading
+    three forces in turn gives what one load of all three gives."""
+    files = sorted((REALDATA / "neighbours-2025" / "street").glob("2025-*-street.csv"))
+    project = _new_project(tmp_path_factory, "one-by-one")
+    forces = sorted({f.name[len("2025-01-"):-len("-street.csv")] for f in files})
+    assert len(forces) == 3
+    for force in forces:
+        _kpi(project, "ingest", "street", *[f for f in files if f"-{force}-" in f.name])
+    shown = _json(project, "show", "total_crime", "--period", "2025-12", "--vs", "yoy")
+    oracle = Street(files)
+    assert shown["kpi"]["current"]["value"] == oracle.crimes(YE_2025)
+    got = {p["part"]: p["current"] for p in shown["breakdowns"]["falls_within"]}
+    assert got == oracle.by("Falls within", YE_2025)
+    # Reloading one force's month replaces that force's rows only.
+    _kpi(project, "ingest", "street", files[0])
+    again = _json(project, "show", "total_crime", "--period", "2025-12", "--vs", "yoy")
+    assert again["kpi"]["current"]["value"] == oracle.crimes(YE_2025)
+
+
 # ---------------------------------------------------------------------------------------------
 # West Midlands stop and search: concatenated and spreadsheet-damaged files, and originals
 

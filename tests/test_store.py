@@ -147,3 +147,61 @@ def test_numbers_with_thousands_separators_and_pounds_load(project, tmp_path):
                                      '2025-01-04,Dudley,"£2,000,000"\n')
     load(project, "crimes", [path])
     assert stored(project)["harm"].to_list() == [1234.5, 12.0, None, 2000000.0]
+
+
+REPLACE_BY = """\
+[project]
+name = "Replace by force"
+
+[datasets.crimes]
+date = "recorded"
+replace_by = ["force"]
+[datasets.crimes.columns]
+recorded = "date"
+force = "str"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "crimes"
+title = "Crimes"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+"""
+
+
+def test_replace_by_keeps_other_forces_rows(tmp_path):
+    (tmp_path / "kpi.toml").write_text(REPLACE_BY, encoding="utf-8")
+    project = load_project(tmp_path)
+    a = write(tmp_path / "a.csv", "recorded,force\n2025-01-05,A\n2025-01-06,A\n2025-02-01,A\n")
+    quoted = write(tmp_path / "q.csv", "recorded,force\n2025-01-07,O'Brien\n")
+    load(project, "crimes", [a])
+    load(project, "crimes", [quoted])
+    # A's revision of January only: A's February and O'Brien's January stay.
+    revised = write(tmp_path / "a2.csv", "recorded,force\n2025-01-09,A\n")
+    load(project, "crimes", [revised])
+    frame = store.scan(project, "crimes").collect()
+    got = frame.group_by("month", "force").len().sort("month", "force").rows()
+    assert got == [("2025-01", "A", 1), ("2025-01", "O'Brien", 1), ("2025-02", "A", 1)]
+
+
+def test_replace_predicate_names_each_pair():
+    frame = pl.DataFrame({"month": ["2025-02", "2025-01", "2025-01"],
+                          "force": ["B", "A", None]})
+    assert store.replace_predicate(frame) == "month IN ('2025-01', '2025-02')"
+    assert store.replace_predicate(frame, ("force",)) == (
+        "(month = '2025-01' AND force = 'A') OR (month = '2025-01' AND force IS NULL) OR "
+        "(month = '2025-02' AND force = 'B')")
+
+
+def test_replace_by_must_name_a_text_or_integer_column(tmp_path):
+    from kpi.catalogue import validate_project_file
+
+    text = REPLACE_BY.replace('replace_by = ["force"]', 'replace_by = ["nope", "recorded"]')
+    (tmp_path / "kpi.toml").write_text(text, encoding="utf-8")
+    problems = validate_project_file(tmp_path / "kpi.toml")
+    assert len(problems) == 2
+    assert all("key 'replace_by'" in p and ":6:" in p for p in problems)
