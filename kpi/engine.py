@@ -307,8 +307,12 @@ def _dependencies(project: Project, kpis: Iterable[KpiDef]) -> list[KpiDef]:
 
 def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
                versions: dict[str, int]) -> dict[str, set[Month] | str]:
-    """Months each dataset covers, or why it cannot be read."""
+    """Months each dataset covers, or why it cannot be read.
+
+    A dataset that did not exist at an --as-of point is reported on its KPIs (it may have been
+    added later), but an --as-of point that no stored dataset can satisfy is an error."""
     out: dict[str, set[Month] | str] = {}
+    unsatisfied: list[DataError] = []
     for dataset_id in sorted(dataset_ids):
         if not store.exists(project, dataset_id):
             out[dataset_id] = f"dataset '{dataset_id}' has no data yet"
@@ -318,6 +322,12 @@ def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
             versions[dataset_id] = store.resolve_version(project, dataset_id, as_of)
         except DataError as exc:
             out[dataset_id] = exc.message
+            unsatisfied.append(exc)
+    if unsatisfied and not versions:
+        first = unsatisfied[0]
+        raise DataError(first.message if len(unsatisfied) == 1 else
+                        f"{first.message}, nor any of the other {len(unsatisfied) - 1} datasets",
+                        hint="see 'kpi history DATASET' for the versions and when they were made")
     return out
 
 

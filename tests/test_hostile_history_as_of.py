@@ -86,13 +86,17 @@ def test_as_of_a_moment_picks_the_version_current_then(project, cli):
 
 
 def test_as_of_before_the_first_load_or_past_the_last_version(project, cli):
-    early = _summary(cli, project, "--as-of", "2000-01-01")
-    incidents = next(k for k in early["kpis"] if k["id"] == "incidents")
-    assert incidents["status"] == "no_data"
-    assert incidents["note"].startswith("dataset 'incidents' did not exist at 2000-01-01T23:59")
-    late = _summary(cli, project, "--as-of", "7")
-    assert next(k for k in late["kpis"] if k["id"] == "incidents")["note"] == (
-        "dataset 'incidents' has no version 7 (latest is 0)")
+    """A point in history no stored dataset can give is a data error (exit 3), not a report
+    of empty KPIs."""
+    for value, message in (
+            ("2000-01-01", "Error: dataset 'incidents' did not exist at 2000-01-01T23:59"),
+            ("7", "Error: dataset 'incidents' has no version 7 (latest is 0)")):
+        result = cli(["--project", project, "summary", "--period", "2025-12", "--format",
+                      "json", "--as-of", value])
+        assert result.exit_code == 3, result.output
+        assert result.stdout == ""
+        assert first_error(result.stderr).startswith(message)
+        assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("value", ["yesterday", "v1", "-1", "2025-13-01"])
