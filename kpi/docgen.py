@@ -21,18 +21,23 @@ do not edit by hand. For a guided tour see [the analyst guide](guide.md).
 
 
 def commands():
-    """(name, click command) for `kpi` itself and each of its commands, in --help order."""
+    """(name, click command, context) for `kpi` itself and every command under it, groups
+    (such as `kpi export`) followed by their own commands, in --help order."""
     import typer
 
     from kpi.cli import app
 
     group = typer.main.get_command(app)
     root = group.make_context("kpi", [], resilient_parsing=True)
-    yield "kpi", group, root
-    for name in group.list_commands(root):
-        command = group.get_command(root, name)
-        yield f"kpi {name}", command, command.make_context(name, [], parent=root,
-                                                           resilient_parsing=True)
+    yield from _walk("kpi", group, root)
+
+
+def _walk(name, command, context):
+    yield name, command, context
+    for child in getattr(command, "list_commands", lambda _: [])(context):
+        sub = command.get_command(context, child)
+        yield from _walk(f"{name} {child}", sub,
+                         sub.make_context(child, [], parent=context, resilient_parsing=True))
 
 
 def help_text(command, context) -> str:

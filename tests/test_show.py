@@ -173,6 +173,14 @@ def test_period_default_from_kpi_toml(cli, project):
     assert doc["period"] == "2025-09"
 
 
+def test_period_default_reaches_commands_inside_groups(cli, project, tmp_path):
+    """[defaults] period also applies to `kpi export markdown`, a command inside a group."""
+    out = tmp_path / "paper" / "board.md"
+    result = cli(["--project", project, "export", "markdown", "--output", out])
+    assert result.exit_code == 0, result.output
+    assert "September 2025" in out.read_text(encoding="utf-8").split("\n\n")[1]
+
+
 def test_sparkline_scales_between_min_and_max():
     # Eight levels, min at the lowest and max at the highest: 7 -> level 3.5 -> 4 (▅),
     # 3.5 -> level 1.75 -> 2 (▃).

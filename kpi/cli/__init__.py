@@ -104,10 +104,19 @@ def root(
     State.project, State.debug, State.quiet = project, debug, quiet
     defaults = _project_defaults(project)
     if defaults and isinstance(ctx.command, typer.core.TyperGroup):
-        inherited = dict(ctx.default_map or {})
-        for name in ctx.command.commands:
-            inherited[name] = {**defaults, **inherited.get(name, {})}
-        ctx.default_map = inherited
+        ctx.default_map = _with_defaults(ctx.command, dict(ctx.default_map or {}), defaults)
+
+
+def _with_defaults(group, default_map: dict[str, Any], defaults: dict[str, str]) -> dict:
+    """Click's default map with kpi.toml [defaults] for every command, also inside groups such
+    as `kpi export markdown` (an option a command lacks is simply not used)."""
+    for name, command in group.commands.items():
+        inherited = default_map.get(name, {})
+        if hasattr(command, "commands"):
+            default_map[name] = _with_defaults(command, dict(inherited), defaults)
+        else:
+            default_map[name] = {**defaults, **inherited}
+    return default_map
 
 
 F = TypeVar("F", bound=Callable[..., Any])
