@@ -8,7 +8,7 @@ scratch folder (a temporary one unless --workdir is given):
 - kpi.toml: 20 KPIs of mixed kinds on them, and harm-weights.csv for the weighted score;
 
 then runs each step as its own process and records its wall time and peak resident memory
-(from os.wait4, the kernel's accounting for exactly that child): `kpi ingest` of the CSV and
+(GNU time's %M, or os.wait4 where /usr/bin/time is missing): `kpi ingest` of the CSV and
 of the Parquet file (each into an empty store), `kpi summary` uncached (KPI_NO_CACHE=1),
 `kpi show` of a KPI with force and LPA breakdowns, `kpi export markdown`, and the same summary
 as one DuckDB SQL query over the stored table's Parquet files, for context.
@@ -450,23 +450,37 @@ print(rows)
 # Running and measuring
 
 
+TIME = "/usr/bin/time"  # GNU time: %e wall s, %U user s, %S system s, %M peak RSS KiB
+
+
 def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> dict[str, float]:
-    """Run one command as its own process and wait for it with wait4, which returns the
-    resource usage of exactly that child: wall time (s), peak RSS (MiB), CPU time (s)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-        elapsed = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            err.seek(0)
-            raise RuntimeError(f"{' '.join(cmd)} exited {process.returncode}: "
-                               f"{err.read().decode(errors='replace').strip()[-2000:]}")
-        out.seek(0)
+    """Run one command as its own process: wall time (s), CPU time (s), peak RSS (MiB).
+
+    Measured by GNU time where it exists, else by os.wait4. Either way the command must not be
+    forked from a big process: Linux carries the forking process's peak RSS into the child's
+    ru_maxrss across exec, which is why the extracts are generated in a separate process."""
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "time"
+        wrapped = ([TIME, "-f", "%e %U %S %M", "-o", str(report), *cmd]
+                   if Path(TIME).exists() else cmd)
+        with open(Path(scratch) / "out", "w+b") as out, open(Path(scratch) / "err", "w+b") as err:
+            start = time.perf_counter()
+            process = subprocess.Popen(wrapped, cwd=cwd, env=env, stdout=out, stderr=err)
+            _, status, usage = os.wait4(process.pid, 0)
+            elapsed = time.perf_counter() - start
+            code = os.waitstatus_to_exitcode(status)
+            if code != 0:
+                err.seek(0)
+                raise RuntimeError(f"{cmd[:3]} exited {code}: "
+                                   f"{err.read().decode(errors='replace').strip()[-2000:]}")
+            out.seek(0)
+            stdout = out.read().decode(errors="replace")
+        if report.exists():
+            wall, user, system, peak_kib = report.read_text().split()[-4:]
+            return {"seconds": float(wall), "cpu_seconds": round(float(user) + float(system), 2),
+                    "peak_mib": round(int(peak_kib) / 1024), "stdout": stdout}
         return {"seconds": round(elapsed, 2), "peak_mib": round(usage.ru_maxrss / 1024),
-                "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-                "stdout": out.read().decode(errors="replace")}
+                "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2), "stdout": stdout}
 
 
 def bench(rows: int, workdir: Path, kpi: str) -> dict:
@@ -475,8 +489,10 @@ def bench(rows: int, workdir: Path, kpi: str) -> dict:
     if folder.exists():
         shutil.rmtree(folder)
     started = time.perf_counter()
-    sizes = generate(rows, folder)
-    write_project(folder)
+    # In a child process, so this one stays small (see run_measured).
+    subprocess.run([sys.executable, __file__, "--generate-only", str(rows), str(folder)],
+                   check=True)
+    sizes = {name: (folder / name).stat().st_size for name in ("crimes.parquet", "crimes.csv")}
     result = {"rows": rows, "generate_seconds": round(time.perf_counter() - started, 1),
               "csv_mib": round(sizes["crimes.csv"] / 2**20),
               "parquet_mib": round(sizes["crimes.parquet"] / 2**20), "steps": {}}
@@ -516,7 +532,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="scratch folder for the extracts and store (default: a new "
                              "temporary folder, removed afterwards)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--generate-only", nargs=2, metavar=("ROWS", "FOLDER"),
+                        help="only write the extracts and kpi.toml of ROWS crimes into FOLDER")
     args = parser.parse_args(argv)
+    if args.generate_only:
+        rows, folder = int(args.generate_only[0]), Path(args.generate_only[1])
+        generate(rows, folder)
+        write_project(folder)
+        return 0
     kpi = shutil.which("kpi") or sys.exit("kpi is not on PATH: install the package first")
     own = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="kpi-scale-")) if own else args.workdir

@@ -351,6 +351,7 @@ def test_three_forces_loaded_together_break_down_by_force(tmp_path_factory):
     assert len(got) == 3
 
 
+@realdata
 def test_forces_loaded_one_by_one_keep_each_other(tmp_path_factory):
     """replace_by = ["falls_within"]: each force's load replaces only its own months, so loading
     three forces in turn gives what one load of all three gives."""
