@@ -89,7 +89,7 @@ KIND_KEYS: dict[Kind, tuple[frozenset[str], frozenset[str]]] = {
 COMMON_KEYS = frozenset({
     "id", "title", "priority", "kind", "dataset", "filter", "unit", "better", "stable_band",
     "baseline", "lag", "status", "breakdowns", "notes", "multiplier", "hidden", "components",
-    "description", "table",
+    "description", "table", "noun",
 })
 DEFAULT_UNITS = {
     Kind.RATE: Unit.PERCENT, Kind.WITHIN: Unit.PERCENT, Kind.RATIO_OF_RATES: Unit.RATIO,
@@ -163,6 +163,7 @@ class KpiDef:
     notes: str = ""
     description: str = ""
     table: str = ""  # the board paper shows KPIs sharing a table name as one table
+    noun: str = ""  # what a count counts, plural ("ASB incidents"), for the board paper's prose
 
     @property
     def is_snapshot(self) -> bool:
@@ -705,6 +706,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         breakdowns=tuple(item.get("breakdowns", [])), components=tuple(item.get("components", [])),
         hidden=bool(item.get("hidden", False)), notes=str(item.get("notes", "")),
         description=str(item.get("description", "")), table=str(item.get("table", "")),
+        noun=str(item.get("noun", "")),
     )
 
 

@@ -182,7 +182,14 @@ def _read_weights(path: Path) -> pl.DataFrame:
     bad = typed.with_row_index("row", offset=2).filter(pl.col("weight").is_null())
     if bad.height:
         raise ConfigError(f"{path}, row {bad['row'][0]}, column '{weight}': expected a number")
-    return typed
+    # Two weights for one key have no meaning, and joined they would count its rows twice.
+    again = typed.with_row_index("row", offset=2).filter(
+        pl.col("key").is_not_null() & ~pl.col("key").is_first_distinct())
+    if again.height:
+        raise ConfigError(f"{path}, row {again['row'][0]}, column '{key}': found "
+                          f"'{again['key'][0]}' again",
+                          hint="give each key one weight")
+    return typed.filter(pl.col("key").is_not_null())
 
 
 def components_of(kpi: KpiDef, window: Window | None = None) -> dict[str, pl.Expr]:
@@ -208,12 +215,14 @@ def prepare(project: Project, dataset_id: str, kpis: Iterable[KpiDef],
     for kpi in kpis:
         if kpi.kind == Kind.WEIGHTED_SCORE:
             weights = _read_weights(project.resolve(kpi.weights))
-            key = f"__weight_key_{kpi.id}"
-            # The weights file is read as text; match on text so numeric offence codes join.
-            frame = frame.with_columns(pl.col(kpi.weight_key).cast(pl.String).alias(key)).join(
-                weights.lazy().rename({"key": key, "weight": _weight_column(kpi)}),
-                on=key, how="left").drop(key)
-            frame = frame.with_columns(pl.col(_weight_column(kpi)).fill_null(0.0))
+            # A lookup, not a join: a join carries every column of the scan through a hash
+            # join, which took 60% of a whole summary at 5M rows (docs/performance.md).
+            # The weights file is read as text; match on text so numeric offence codes match.
+            frame = frame.with_columns(
+                pl.col(kpi.weight_key).cast(pl.String)
+                .replace_strict(weights["key"], weights["weight"], default=0.0,
+                                return_dtype=pl.Float64)
+                .fill_null(0.0).alias(_weight_column(kpi)))
     return frame
 
 

@@ -217,6 +217,8 @@ def current_clause(result: KpiResult) -> str:
         return f"As of {current.window.label} {noun} was {value}"
     when = _in(current.window)
     if kpi.kind == Kind.COUNT:
+        if kpi.noun and current.value != 1:
+            return f"A total of {value} {escape_markdown(kpi.noun)} were recorded {when}"
         return f"A total of {value} was recorded {when}"
     subject = SUBJECTS[kpi.kind]
     if kpi.kind == Kind.PERCENTILE:
