@@ -403,6 +403,11 @@ def _aggregate(project: Project, dataset_id: str, wanted: dict[tuple[str, Window
             exprs.append(expr.alias(alias))
             names[alias] = ((kpi_id, window), part)
     frame = prepare(project, dataset_id, set(wanted.values()), as_of)
+    # Only the windows' months can count (every component is masked to its window), and month
+    # is the table's partition column: a store holding years of history is read for the
+    # months compared, not all of it.
+    months = sorted({str(month) for _, window in wanted for month in window.months()})
+    frame = frame.filter(pl.col("month").is_in(months))
     try:
         row = frame.select(exprs).collect().row(0, named=True)
     except pl.exceptions.PolarsError as exc:

@@ -168,10 +168,31 @@ def test_fail_on_deteriorating(cli, mini):
     assert failing.exit_code == 1
     statuses = {k["id"]: k["status"] for k in json.loads(failing.stdout)["kpis"]}
     assert statuses["total_crime"] == "deteriorating"  # the JSON is still written in full
-    assert "1 KPI(s) deteriorating" in failing.stderr
+    assert "1 KPI(s) with status deteriorating: total_crime" in failing.stderr
     passing = cli(["--project", mini, "summary", "--period", "2025-09", "--priority", "justice",
                    "--fail-on", "deteriorating"])
     assert passing.exit_code == 0, passing.output
+
+
+def test_fail_on_takes_several_statuses_and_refuses_a_typo(cli, mini):
+    both = cli(["--project", mini, "summary", "--period", "2025-09", "--format", "json",
+                "--fail-on", "improving", "--fail-on", "deteriorating"])
+    assert both.exit_code == 1
+    statuses = {k["id"]: k["status"] for k in json.loads(both.stdout)["kpis"]}
+    flagged = [k for k, s in statuses.items() if s in ("improving", "deteriorating")]
+    assert both.stderr.strip() == (f"{len(flagged)} KPI(s) with status "
+                                   f"deteriorating/improving: {', '.join(flagged)}")
+    typo = cli(["--project", mini, "summary", "--period", "2025-09", "--fail-on",
+                "deteriorate"])
+    assert typo.exit_code == 2  # a typo must not make a nightly job pass silently
+    assert "'deteriorate' is not one of" in typo.stderr
+
+
+def test_a_period_with_no_data_at_all_is_a_data_error(cli, mini):
+    result = cli(["--project", mini, "summary", "--period", "2001-01", "--format", "json"])
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[0].startswith("Error: no KPI has data for 2001-01: ")
 
 
 def test_version():

@@ -40,7 +40,7 @@ def test_deteriorating_kpi_exits_1_and_still_writes_the_json(project, tmp_path):
     done = nightly(project, tmp_path / "out")
     assert done.returncode == 1, done.stderr
     assert done.stdout == ""
-    assert done.stderr.splitlines()[-1] == "1 KPI(s) deteriorating"
+    assert done.stderr.splitlines()[-1] == "1 KPI(s) with status deteriorating: total_crime"
     summary = json.loads((tmp_path / "out" / "summary-2025-09.json").read_text())
     deteriorating = [k["id"] for k in summary["kpis"] if k["status"] == "deteriorating"]
     assert deteriorating == ["total_crime"]

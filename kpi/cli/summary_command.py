@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +25,16 @@ from kpi.periods import Comparison
 from kpi.render import Format
 
 
+class FailOn(StrEnum):
+    """Statuses a scheduled job can fail on (exit 1)."""
+
+    DETERIORATING = "deteriorating"
+    IMPROVING = "improving"
+    STABLE = "stable"
+    CHANGED = "changed"
+    NO_DATA = "no_data"
+
+
 @app.command()
 @handled
 def summary(
@@ -34,8 +45,10 @@ def summary(
     format: FormatOpt = Format.TABLE,
     output: OutputOpt = None,
     as_of: AsOfOpt = None,
-    fail_on: Annotated[str | None, typer.Option(
-        "--fail-on", help="Exit 1 when any KPI has this status (e.g. deteriorating).")] = None,
+    fail_on: Annotated[list[FailOn] | None, typer.Option(
+        "--fail-on", case_sensitive=False,
+        help="Exit 1 when any KPI has this status (repeatable), after printing the results.")
+    ] = None,
 ) -> None:
     """Every KPI for a period against its comparison, grouped by plan priority."""
     from kpi import engine, render
@@ -55,6 +68,7 @@ def summary(
         kpis = [k for k in kpis if k.priority == priority]
     kpis = [k for k in kpis if not k.hidden]
     report = engine.evaluate(project, month, vs, kpis, as_of=cutoff)
+    _require_some_data(report, month)
     priorities = [(p.id, p.title) for p in project.priorities]
     titles = dict(priorities)
     if format == Format.JSON:
@@ -65,10 +79,22 @@ def summary(
         _emit(render.report_markdown_table(report, priorities), output)
     else:
         _print_tables(report, priorities, project.name, output)
-    if fail_on and any(r.status == fail_on for r in report.results):
-        count = sum(r.status == fail_on for r in report.results)
-        note(f"{count} KPI(s) {fail_on}")
+    failing = [r for r in report.results if r.status in set(fail_on or ())]
+    if failing:
+        names = ", ".join(r.kpi.id for r in failing[:5]) + (" ..." if len(failing) > 5 else "")
+        note(f"{len(failing)} KPI(s) with status {'/'.join(sorted(set(fail_on)))}: {names}")
         raise typer.Exit(code=1)
+
+
+def _require_some_data(report, month) -> None:
+    """A period for which no live KPI has data is a data error, not a table of blanks."""
+    from kpi.engine import Outcome
+    from kpi.errors import DataError
+
+    live = [r for r in report.results if r.status != Outcome.IN_DEVELOPMENT]
+    if live and all(r.status == Outcome.NO_DATA and r.current is None for r in live):
+        raise DataError(f"no KPI has data for {month}: {live[0].kpi.id}: {live[0].note}",
+                        hint="'kpi datasets' shows the months each dataset holds")
 
 
 def _print_tables(report, priorities, name: str, output: Path | None) -> None:
@@ -85,6 +111,12 @@ def _print_tables(report, priorities, name: str, output: Path | None) -> None:
     for table in render.report_tables(report, priorities, box=not plain):
         console.print()
         console.print(table)
+    missing = [r for r in report.results if r.status == "no_data" and r.note]
+    if missing:
+        console.print()
+        console.print("No data:", markup=False)
+        for r in missing:
+            console.print(f"  {r.kpi.title}: {r.note}", markup=False)
     if output is not None:
         console.file.close()
         note(f"Wrote {output}")

@@ -1,0 +1,82 @@
+"""Weighted scores look weights up per row: every KPI on the dataset keeps its own rows, and a
+weights file that gives one key two weights is refused rather than guessed at."""
+
+from __future__ import annotations
+
+import pytest
+
+from kpi import engine
+from kpi.errors import ConfigError
+from kpi.periods import Month
+
+PROJECT = """\
+[datasets.c]
+date = "day"
+[datasets.c.columns]
+day = "date"
+offence = "str"
+[[priorities]]
+id = "p"
+title = "P"
+[[kpis]]
+id = "crimes"
+title = "Crimes"
+priority = "p"
+kind = "count"
+dataset = "c"
+[[kpis]]
+id = "harm"
+title = "Harm"
+priority = "p"
+kind = "weighted_score"
+dataset = "c"
+weights = "weights.csv"
+weight_key = "offence"
+"""
+
+
+def _project(folder, weights: str):
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    (folder / "kpi.toml").write_text(PROJECT, encoding="utf-8")
+    (folder / "weights.csv").write_text(weights, encoding="utf-8")
+    months = [f"{2023 + (3 + i) // 12}-{(3 + i) % 12 + 1:02d}" for i in range(30)]
+    # Each month, April 2023 .. September 2025: one robbery, one burglary and one fraud.
+    rows = "".join(f"{m}-0{d},{o}\n" for m in months
+                   for d, o in ((1, "robbery"), (2, "burglary"), (3, "fraud")))
+    (folder / "c.csv").write_text("day,offence\n" + rows, encoding="utf-8")
+    project = load_project(folder)
+    load(project, "c", [str(folder / "c.csv")])
+    return project
+
+
+def test_counts_beside_a_weighted_score_are_the_rows_themselves(tmp_path):
+    # fraud has no weight (0); 'arson' has a weight and no rows.
+    project = _project(tmp_path, "offence,days\nrobbery,365\nburglary,40\narson,90\n")
+    report = engine.evaluate(project, Month.parse("2025-09"))
+    crimes, harm = report.result("crimes"), report.result("harm")
+    assert (crimes.comparison.value, crimes.current.value) == (36, 36)
+    assert (harm.comparison.value, harm.current.value) == (12 * 405.0, 12 * 405.0)
+
+
+def test_a_key_given_two_weights_is_refused_naming_its_row(tmp_path):
+    project = _project(tmp_path, "offence,days\nrobbery,365\nburglary,40\nrobbery,1\n")
+    engine._read_weights.cache_clear()
+    with pytest.raises(ConfigError) as caught:
+        engine.evaluate(project, Month.parse("2025-09"))
+    assert caught.value.message == (f"{tmp_path / 'weights.csv'}, row 4, column 'offence': "
+                                    "found 'robbery' again")
+    assert caught.value.hint == "give each key one weight"
+
+
+def test_the_cli_reports_a_repeated_weight_key_in_one_line(tmp_path, cli, monkeypatch):
+    _project(tmp_path, "offence,days\nrobbery,365\nrobbery,365\n")
+    engine._read_weights.cache_clear()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KPI_NO_CACHE", "1")
+    result = cli(["summary", "--period", "2025-09"])
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {tmp_path / 'weights.csv'}, row 3, column 'offence': found 'robbery' again")
