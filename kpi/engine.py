@@ -440,6 +440,27 @@ def _measured(project: Project, kpi: KpiDef, window: Window | None,
 # Views: monthly series and breakdowns
 
 
+def latest_month(project: Project, kpi: KpiDef, period: Month,
+                 as_of: AsOf | None = None) -> Month | None:
+    """The latest month on or before period - lag that the KPI's data holds (any month, even
+    when the window ending there is incomplete), or None."""
+    sources = ([project.kpi(kpi.numerator_kpi), project.kpi(kpi.denominator_kpi)]
+               if kpi.is_derived else [kpi])
+    ends = []
+    for source in sources:
+        if source.dataset is None or not store.exists(project, source.dataset):
+            return None
+        try:
+            held = [m for m in store.months(project, source.dataset, as_of)
+                    if m <= period - kpi.lag]
+        except DataError:
+            return None
+        if not held:
+            return None
+        ends.append(max(held))
+    return min(ends) if ends else None
+
+
 def monthly_series(project: Project, kpi: KpiDef, end: Month, months: int = 24,
                    as_of: AsOf | None = None) -> pl.DataFrame:
     """Monthly values of a KPI for the `months` months ending at `end`, with the rolling

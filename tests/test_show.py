@@ -207,3 +207,25 @@ def test_as_of_shows_the_figures_as_they_were_stored(cli, tmp_path):
     assert then["kpi"]["current"]["value"] == 95
     assert now["kpi"]["current"]["value"] == 95 - knife_in_september
     assert now["trend"][-1]["value"] == 0 and then["trend"][-1]["value"] == knife_in_september
+
+
+def test_trend_still_shown_when_the_window_is_incomplete(cli, tmp_path):
+    """A month missing from the data: the KPI is no_data, and the trend shows the gap."""
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    lines = EXTRACT.read_text(encoding="utf-8").splitlines(keepends=True)
+    gappy = root / "extracts" / "crimes.csv"
+    gappy.write_text("".join(line for line in lines if "/06/2025," not in line),
+                     encoding="utf-8")
+    load(load_project(root), "crimes")
+    doc = run_json(cli, root, "total_crime", "--period", "2025-09")
+    assert doc["kpi"]["status"] == "no_data"
+    assert doc["kpi"]["note"].startswith("year ending September 2025 is incomplete")
+    months = [row["month"] for row in doc["trend"]]
+    assert len(months) == 24 and months[-1] == "2025-09"
+    values = {row["month"]: row["value"] for row in doc["trend"]}
+    assert values["2025-06"] is None
+    assert values["2025-05"] == count_between("2025-05-01", "2025-05-31")

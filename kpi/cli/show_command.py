@@ -50,6 +50,7 @@ def show(
     An unknown KPI_ID is a usage error (exit 2) naming the closest ids.
     """
     from kpi import engine
+    from kpi.catalogue import Status
     from kpi.periods import Month
     from kpi.store import AsOf
 
@@ -59,8 +60,13 @@ def show(
     kpi = find_kpi(project, kpi_id)
     result = engine.evaluate(project, month, vs, [kpi], as_of=cutoff).results[0]
     trend = None
-    if result.current is not None:
-        trend = engine.monthly_series(project, kpi, result.current.window.end, months, cutoff)
+    # The trend ends where the current window does; when that window is incomplete, at the
+    # latest month the data holds, so the gap itself is visible.
+    end = (result.current.window.end if result.current is not None
+           else engine.latest_month(project, kpi, month, cutoff)
+           if kpi.status == Status.LIVE else None)
+    if end is not None:
+        trend = engine.monthly_series(project, kpi, end, months, cutoff)
     parts: dict[str, Any] = {}
     if result.current is not None and not kpi.is_derived:
         window = result.comparison.window if result.comparison else None
