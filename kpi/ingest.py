@@ -676,6 +676,30 @@ class LoadResult:
     sources: list[dict[str, Any]]
     warnings: list[str]
     quarantine: Path | None = None
+    unchanged: bool = False  # the same extracts as the latest load: nothing was written
+
+
+def _spec_fingerprint(spec: DatasetSpec) -> str:
+    """Changes whenever the dataset's declaration (columns, types, mapping) changes, since the
+    same bytes may then load differently."""
+    return hashlib.sha256(repr(spec).encode("utf-8")).hexdigest()[:16]
+
+
+def _same_as_latest(project, dataset_id: str, provenance: dict[str, Any]) -> int | None:
+    """The latest version, when it loaded exactly these extracts under this declaration."""
+    from kpi import store
+
+    if not store.exists(project, dataset_id):
+        return None
+    latest = store.history(project, dataset_id)[-1]
+    keys = ("spec", "months", "rows", "rejected", "skip_bad_rows")
+    before = latest.provenance
+    if any(before.get(key) != provenance.get(key) for key in keys):
+        return None
+    hashes = sorted(s.get("sha256") for s in before.get("sources", []))
+    if hashes != sorted(s["sha256"] for s in provenance["sources"]):
+        return None
+    return latest.version
 
 
 QUARANTINE_FIELDS = ("file", "row", "column", "reason")
@@ -708,7 +732,8 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     """Read extracts and replace the months they cover in the dataset's table, atomically.
 
     With no patterns the dataset's configured `sources` are read. Nothing is stored unless the
-    whole load is good (or, with skip_bad_rows, unless at least one row is)."""
+    whole load is good (or, with skip_bad_rows, unless at least one row is). Loading the very
+    extracts the latest version loaded writes nothing, not even a new version."""
     from kpi import store
 
     spec = store.dataset_spec(project, dataset_id)
@@ -719,16 +744,22 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
         patterns = [str(project.resolve(s)) for s in spec.sources]
     paths = expand_sources(patterns)
     extract = read_extracts(spec, paths, skip_bad_rows=skip_bad_rows)
+    provenance = {"operation": "ingest", "dataset": dataset_id, "sources": extract.sources,
+                  "rows": extract.frame.height, "rejected": extract.rejected.height,
+                  "months": extract.months, "skip_bad_rows": skip_bad_rows,
+                  "spec": _spec_fingerprint(spec)}
+    same = _same_as_latest(project, dataset_id, provenance)
+    if same is not None:
+        return LoadResult(dataset=dataset_id, version=same, rows=extract.frame.height,
+                          rejected=extract.rejected.height, months=extract.months,
+                          sources=extract.sources, warnings=extract.warnings, unchanged=True)
     written = None
     if extract.rejected.height:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         written = quarantine or (project.data_dir / "quarantine"
                                  / f"{dataset_id}-{stamp}-rejected.csv")
         write_quarantine(extract.rejected, written)
-    provenance = {"operation": "ingest", "dataset": dataset_id, "sources": extract.sources,
-                  "rows": extract.frame.height, "rejected": extract.rejected.height,
-                  "months": extract.months, "skip_bad_rows": skip_bad_rows,
-                  "quarantine": written.name if written else None}
+    provenance["quarantine"] = written.name if written else None
     version = store.replace_months(project, dataset_id, extract.frame, provenance)
     return LoadResult(dataset=dataset_id, version=version, rows=extract.frame.height,
                       rejected=extract.rejected.height, months=extract.months,

@@ -98,15 +98,42 @@ def test_revised_month_replaces_what_was_stored(project, tmp_path):
     assert set(stored(project).filter(pl.col("month") == "2025-09")["lpa"]) == {"Walsall"}
 
 
-def test_loading_the_same_file_twice_changes_only_the_version(project, tmp_path):
+def test_loading_the_same_file_twice_changes_nothing(project, tmp_path):
     path = write(tmp_path / "a.csv", "Date Recorded,LPA Name\n2025-01-01,Dudley\n"
                                      "2025-02-01,Coventry\n")
     first = load(project, "crimes", [path])
     before = stored(project)
     second = load(project, "crimes", [path])
-    assert (first.version, second.version) == (0, 1)
+    assert (first.version, second.version) == (0, 0)
+    assert (first.unchanged, second.unchanged) == (False, True)
+    assert [v.version for v in store.history(project, "crimes")] == [0]
     assert stored(project).equals(before)
     assert before.height == 2
+
+
+def test_the_same_file_again_after_another_load_is_written(project, tmp_path):
+    """Only a repeat of the latest load is skipped: after another extract replaced some of its
+    months, loading the first again must restore them."""
+    a = write(tmp_path / "a.csv", "Date Recorded,LPA Name\n2025-01-01,Dudley\n")
+    b = write(tmp_path / "b.csv", "Date Recorded,LPA Name\n2025-01-05,Walsall\n"
+                                  "2025-01-06,Walsall\n")
+    load(project, "crimes", [a])
+    load(project, "crimes", [b])
+    again = load(project, "crimes", [a])
+    assert (again.version, again.unchanged) == (2, False)
+    assert stored(project)["lpa"].to_list() == ["Dudley"]
+
+
+def test_a_changed_declaration_reloads_the_same_file(tmp_path):
+    """The same bytes under a changed column declaration may load differently: not skipped."""
+    (tmp_path / "kpi.toml").write_text(PROJECT, encoding="utf-8")
+    path = write(tmp_path / "a.csv", "Date Recorded,LPA Name,harm\n2025-01-01,Dudley,1.5\n")
+    load(load_project(tmp_path), "crimes", [path])
+    changed = PROJECT.replace('harm = { type = "float", required = false }',
+                              'harm = { type = "float", required = false, min = 0 }')
+    (tmp_path / "kpi.toml").write_text(changed, encoding="utf-8")
+    again = load(load_project(tmp_path), "crimes", [path])
+    assert (again.version, again.unchanged) == (1, False)
 
 
 def test_provenance_is_in_the_commit_metadata(project, tmp_path):

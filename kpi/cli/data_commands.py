@@ -46,6 +46,10 @@ def ingest(
         note(f"Warning: {warning}")
     months = result.months
     span = f"{months[0]}..{months[-1]}" if len(months) > 1 else months[0]
+    if result.unchanged:
+        note(f"Nothing changed: version {result.version} of '{dataset}' already holds these "
+             f"extracts ({result.rows:,} rows, {len(months)} month(s), {span})")
+        return
     note(f"Loaded {result.rows:,} rows into '{dataset}' ({len(months)} month(s), {span}); "
          f"version {result.version}")
     if result.rejected:
