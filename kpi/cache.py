@@ -114,10 +114,10 @@ def _key(args: list[str], explicit: str | None) -> tuple[str, Path]:
 def data_dir_of(path: Path, raw: dict[str, Any], bundled: bool) -> Path:
     """The project's data folder, as kpi.catalogue resolves it (checked against the loaded
     project before anything is stored)."""
-    from kpi.catalogue import _bundled_store_dir
+    from kpi.catalogue import bundled_store_dir
 
     if bundled:
-        return _bundled_store_dir()
+        return bundled_store_dir()
     meta = raw.get("project") if isinstance(raw.get("project"), dict) else {}
     return (path.parent / str(meta.get("data", "data"))).resolve()
 

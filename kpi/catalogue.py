@@ -374,7 +374,7 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
         data = "data"
     data_dir = (root / data).resolve()
     if bundled:
-        data_dir = _bundled_store_dir()
+        data_dir = bundled_store_dir()
     return Project(
         path=path, name=str(meta.get("name", root.name)), data_dir=data_dir,
         baseline_end=baseline_end, snapshot_baseline=snapshot_baseline, populations=populations,
@@ -438,16 +438,23 @@ def _bad_pattern(pattern: Any) -> str | None:
     return None
 
 
-def _bundled_store_dir() -> Path:
+def bundled_store_dir() -> Path:
     """The bundled sample's store is built on first use in a user cache folder, because the
-    package folder may be read-only."""
-    from kpi import __version__
+    package folder may be read-only. Its name carries a fingerprint of the sample's files, so a
+    changed sample (an upgrade, or a regenerated checkout) gets a store of its own."""
+    import hashlib
 
     base = os.environ.get("KPI_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
     cache = Path(base) if base else Path.home() / ".cache"
     if not os.environ.get("KPI_CACHE_DIR"):
         cache = cache / "kpi"
-    return cache / f"west-midlands-sample-{__version__}"
+    folder = bundled_project_dir()
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix != ".py"
+                       and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return cache / f"west-midlands-sample-{digest.hexdigest()[:12]}"
 
 
 def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
