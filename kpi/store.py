@@ -151,6 +151,14 @@ def months(project: Project, dataset_id: str, as_of: AsOf | None = None) -> list
     return sorted(Month.parse(p["month"]) for p in table.partitions())
 
 
+def row_count(project: Project, dataset_id: str, as_of: AsOf | None = None) -> int:
+    """Rows in the table, from the record counts its log keeps for each data file (no scan)."""
+    import polars as pl
+
+    actions = pl.DataFrame(_table(project, dataset_id, as_of).get_add_actions(flatten=True))
+    return int(actions["num_records"].sum()) if actions.height else 0
+
+
 def current_version(project: Project, dataset_id: str) -> int | None:
     if not exists(project, dataset_id):
         return None

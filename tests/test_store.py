@@ -232,3 +232,11 @@ def test_replace_by_must_name_a_text_or_integer_column(tmp_path):
     problems = validate_project_file(tmp_path / "kpi.toml")
     assert len(problems) == 2
     assert all("key 'replace_by'" in p and ":6:" in p for p in problems)
+
+
+def test_row_count_comes_from_the_log_and_matches_a_scan(project, tmp_path):
+    load(project, "crimes", [write(tmp_path / "a.csv", "Date Recorded,LPA Name\n2025-01-01,A\n"
+                                                       "2025-01-02,B\n2025-02-01,C\n")])
+    load(project, "crimes", [write(tmp_path / "b.csv", "Date Recorded,LPA Name\n2025-02-05,D\n")])
+    assert store.row_count(project, "crimes") == stored(project).height == 3
+    assert store.row_count(project, "crimes", store.AsOf(version=0)) == 3

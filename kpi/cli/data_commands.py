@@ -71,7 +71,7 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
                                "missing": [], "version": None}
         if store.exists(project, spec.id):
             months = store.months(project, spec.id)
-            count = store.scan(project, spec.id).select("month").collect().height
+            count = store.row_count(project, spec.id)
             row.update(rows=count, version=store.current_version(project, spec.id))
             if months:
                 present = set(months)
