@@ -56,13 +56,15 @@ def test_init_escapes_the_project_name(cli, tmp_path):
 
 
 def test_new_project_summary_says_no_data_yet(cli, tmp_path):
+    """Before any ingest there is nothing to report: a data error naming what to do."""
     assert cli(["init", tmp_path]).exit_code == 0
     result = cli(["--project", tmp_path, "summary", "--period", "2025-09", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    statuses = {k["id"]: k["status"] for k in json.loads(result.stdout)["kpis"]}
-    assert statuses == {"total_crime": "no_data", "median_response_time": "no_data",
-                        "positive_outcome_rate": "no_data",
-                        "victim_satisfaction": "in_development"}
+    assert result.exit_code == 3, result.output
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "Error: no KPI has data for 2025-09: total_crime: dataset 'crimes' has no data yet",
+        "Hint: load extracts with 'kpi ingest DATASET FILE...'; 'kpi datasets' shows what is "
+        "stored"]
 
 
 def test_validate_reports_every_problem_with_file_and_line(cli, tmp_path):

@@ -94,7 +94,8 @@ def _require_some_data(report, month) -> None:
     live = [r for r in report.results if r.status != Outcome.IN_DEVELOPMENT]
     if live and all(r.status == Outcome.NO_DATA and r.current is None for r in live):
         raise DataError(f"no KPI has data for {month}: {live[0].kpi.id}: {live[0].note}",
-                        hint="'kpi datasets' shows the months each dataset holds")
+                        hint="load extracts with 'kpi ingest DATASET FILE...'; 'kpi datasets' "
+                             "shows what is stored")
 
 
 def _print_tables(report, priorities, name: str, output: Path | None) -> None:
