@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kpi import engine, store
-from kpi.catalogue import Check, Project, Status
+from kpi.catalogue import Check, KpiDef, Project, Status
 from kpi.errors import DataError
-from kpi.periods import Comparison, Month
+from kpi.periods import Comparison, Month, gaps
 from kpi.store import AsOf
 
 
@@ -68,10 +68,19 @@ class CheckReport:
 
 def run_checks(project: Project, period: Month, as_of: AsOf | None = None,
                *, data: bool = True) -> CheckReport:
-    """Every reconciliation declared in the project, then (with `data`) the data checks."""
-    results = [_reconcile(project, check, period, as_of) for check in project.checks]
+    """Every reconciliation declared in the project, then (with `data`) the data checks.
+
+    One evaluation serves them all, so each dataset is scanned once."""
+    live = [k for k in project.kpis if k.status == Status.LIVE] if data else []
+    wanted = {k.id: k for k in live}
+    for check in project.checks:
+        for kpi_id in (check.total, *check.parts):
+            wanted.setdefault(kpi_id, project.kpi(kpi_id))
+    report = engine.evaluate(project, period, Comparison.BASELINE, list(wanted.values()),
+                             as_of=as_of)
+    results = [_reconcile(project, check, period, report) for check in project.checks]
     if data:
-        results += _coverage(project, period, as_of)
+        results += _coverage(live, period, report)
         results += _gaps(project, as_of)
     return CheckReport(period=period, results=tuple(results))
 
@@ -84,9 +93,8 @@ def _part(result: engine.KpiResult) -> Part:
 
 
 def _reconcile(project: Project, check: Check, period: Month,
-               as_of: AsOf | None) -> CheckResult:
+               report: engine.Report) -> CheckResult:
     kpis = [project.kpi(check.total), *(project.kpi(p) for p in check.parts)]
-    report = engine.evaluate(project, period, Comparison.BASELINE, kpis, as_of=as_of)
     total, *parts = (_part(report.result(k.id)) for k in kpis)
     values = [total.value, *(p.value for p in parts)]
     if any(v is None for v in values):
@@ -113,12 +121,10 @@ def _reconcile(project: Project, check: Check, period: Month,
                        total, tuple(parts), difference)
 
 
-def _coverage(project: Project, period: Month, as_of: AsOf | None) -> list[CheckResult]:
+def _coverage(live: list[KpiDef], period: Month, report: engine.Report) -> list[CheckResult]:
     """A failure for each live KPI whose windows for the period are incomplete."""
-    live = [k for k in project.kpis if k.status == Status.LIVE]
-    report = engine.evaluate(project, period, Comparison.BASELINE, live, as_of=as_of)
     out = []
-    for result in report.results:
+    for result in (report.result(k.id) for k in live):
         if result.status == engine.Outcome.NO_DATA:
             out.append(CheckResult(f"coverage_{result.kpi.id}", result.kpi.title,
                                    CheckKind.COVERAGE, False,
@@ -147,9 +153,7 @@ def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
                                    CheckKind.GAPS, False, exc.message))
             continue
         checked += 1
-        present = set(months)
-        missing = [Month(i) for i in range(months[0].index, months[-1].index + 1)
-                   if Month(i) not in present] if months else []
+        missing = gaps(months)
         if missing:
             listed = ", ".join(str(m) for m in missing[:6]) + (" ..." if len(missing) > 6 else "")
             out.append(CheckResult(f"gaps_{dataset_id}", f"Dataset '{dataset_id}'",

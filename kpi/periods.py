@@ -67,6 +67,15 @@ class Month:
         return Month.of(year, 4)
 
 
+def gaps(months: list[Month]) -> list[Month]:
+    """The months missing between the first and last of a sorted list of months."""
+    if not months:
+        return []
+    present = set(months)
+    return [Month(i) for i in range(months[0].index, months[-1].index + 1)
+            if Month(i) not in present]
+
+
 class WindowKind(StrEnum):
     YE = "YE"      # year ending: 12 whole months ending with the month
     AT = "AT"      # as at: a snapshot at the end of the month

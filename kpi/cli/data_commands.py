@@ -63,6 +63,7 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
     import json
 
     from kpi import store
+    from kpi.periods import gaps
 
     project = _project()
     rows = []
@@ -74,11 +75,8 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
             count = store.row_count(project, spec.id)
             row.update(rows=count, version=store.current_version(project, spec.id))
             if months:
-                present = set(months)
-                span = range(months[0].index, months[-1].index + 1)
                 row.update(first=str(months[0]), last=str(months[-1]),
-                           missing=[str(m) for m in (type(months[0])(i) for i in span)
-                                    if m not in present])
+                           missing=[str(m) for m in gaps(months)])
         rows.append(row)
     if format == Format.JSON:
         _emit(json.dumps(rows, indent=2) + "\n", output)
