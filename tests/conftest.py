@@ -7,7 +7,15 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
+
+# CI must not fail by chance: there, property tests replay the same examples every run
+# (locally they stay random, to keep finding new cases), and a loaded machine is not a failure.
+settings.register_profile("ci", derandomize=True, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 # The bundled sample's store is built on first use; build it once per run, away from $HOME.
 if not os.environ.get("KPI_CACHE_DIR"):
