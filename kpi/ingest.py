@@ -459,18 +459,8 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[
     else:
         _check_parquet_types(spec, path, table, mapping)
 
-    exprs, checked = [pl.col(ROW)], []
-    schema = polars_schema(spec)
-    for col in spec.columns:
-        source = mapping.get(col.name)
-        if source is None:  # an optional column this file lacks: typed nulls, so files stack
-            exprs.append(pl.lit(None, dtype=schema[col.name]).alias(col.name))
-            continue
-        raw = pl.col(source)
-        exprs.append(_parse(col, raw, table.schema[source]).alias(col.name))
-        exprs.append(raw.cast(pl.String).alias(f"__raw_{col.name}"))
-        checked.append(col)
-    typed = table.select(exprs)
+    typed = _typed(spec, table, mapping)
+    checked = [col for col in spec.columns if col.name in mapping]
 
     rules = [rule for col in checked for rule in _rules(spec, col, mapping[col.name])]
     failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
@@ -561,44 +551,135 @@ def _whole(number: pl.Expr) -> pl.Expr:
             .then(number.cast(pl.Int64, strict=False)))
 
 
-def _parse(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """An expression turning a source column into the declared type; null where it cannot."""
-    if dtype != pl.String:
-        return _cast_typed(col, raw, dtype)
-    text = raw.str.strip_chars()
-    text = pl.when(text == "").then(None).otherwise(text)
+def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str]) -> pl.DataFrame:
+    """The row index, each dataset column in its declared type (null where a value cannot be
+    parsed) and each mapped column's source text as `__raw_<name>`, for the row checks."""
+    schema = polars_schema(spec)
+    texts = {col.name: f"__text_{col.name}" for col in spec.columns
+             if col.name in mapping and table.schema[mapping[col.name]] == pl.String}
+    # Each text column is cleaned once, in one step, and every parse below reads the result:
+    # Polars evaluates a repeated sub-expression again at each use, so a date column used to
+    # strip its text once per format tried, and a number clean its text five times.
+    cleaned = table.with_columns(
+        _clean(col, pl.col(mapping[col.name]), _formatted(col, table[mapping[col.name]]))
+        .alias(texts[col.name]) for col in spec.columns if col.name in texts)
+    formats = {col.name: _formats_in_sample(col, cleaned[texts[col.name]])
+               for col in spec.columns if col.name in texts and col.type in _DATE_TYPES}
+    exprs = [pl.col(ROW)]
+    for col in spec.columns:
+        source = mapping.get(col.name)
+        if source is None:  # an optional column this file lacks: typed nulls, so files stack
+            exprs.append(pl.lit(None, dtype=schema[col.name]).alias(col.name))
+            continue
+        if col.name in texts:
+            value = _parse(col, pl.col(texts[col.name]), formats.get(col.name))
+        else:
+            value = _cast_typed(col, pl.col(source), table.schema[source])
+        exprs.append(value.alias(col.name))
+        exprs.append(pl.col(source).cast(pl.String).alias(f"__raw_{col.name}"))
+    typed = cleaned.select(exprs)
+    for name, found in formats.items():
+        if found is not None:
+            typed = _parse_the_rest(spec.column(name), typed, cleaned[texts[name]])
+    return typed
+
+
+_DATE_TYPES = (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH)
+# Values of a date column tried against every format, to choose the formats the whole column
+# is parsed with. Any value the chosen formats miss is tried against them all afterwards.
+SAMPLE = 2000
+
+
+def _formatted(col: ColumnSpec, text: pl.Series) -> bool:
+    """Whether a number column holds a thousands separator or a pound sign anywhere (one quick
+    scan: most record-level extracts have neither, and removing them costs regexes on every
+    row)."""
+    if col.type not in (ColumnType.INT, ColumnType.FLOAT):
+        return False
+    return bool(text.str.contains_any([",", "£"]).any())
+
+
+def _clean(col: ColumnSpec, raw: pl.Expr, formatted: bool = True) -> pl.Expr:
+    """A text cell as it is parsed: stripped, blank as null, and for a number without its
+    thousands separators or pound sign (when `formatted`: some value holds one)."""
+    text = raw.str.strip_chars().replace("", None)
+    if col.type not in (ColumnType.INT, ColumnType.FLOAT) or not formatted:
+        return text
+    # Rust regex has no look-ahead: drop commas only from well-formed thousands.
+    grouped = text.str.contains(r"^-?£?\d{1,3}(,\d{3})+(\.\d+)?$")
+    number = pl.when(grouped).then(text.str.replace_all(",", "", literal=True))
+    return number.otherwise(text).str.replace(r"^(-?)£", "$1")
+
+
+def _formats_in_sample(col: ColumnSpec, text: pl.Series) -> list[int] | None:
+    """Which of the column's formats (indexes into _date_formats) parse at least one of its
+    first non-blank values; None when none do, so the column is parsed with them all.
+
+    Trying all (up to 16) formats on every row of a large extract cost more than reading the
+    file, and a column almost always holds one or two of them."""
+    sample = text.head(4 * SAMPLE).drop_nulls().head(SAMPLE)
+    if not sample.len():
+        return None
+    hits = sample.to_frame("t").select(
+        candidate.is_not_null().any().alias(str(i))
+        for i, candidate in enumerate(_date_formats(col, pl.col("t"))))
+    found = [int(name) for name, hit in hits.row(0, named=True).items() if hit]
+    return found or None
+
+
+def _parse_the_rest(col: ColumnSpec, typed: pl.DataFrame, text: pl.Series) -> pl.DataFrame:
+    """Parse with every format the values the sampled formats left unparsed, so a file that
+    changes format after its first rows loads, and fails, exactly as if all were tried."""
+    missed = (typed[col.name].is_null() & text.is_not_null()).arg_true()
+    if not missed.len():
+        return typed
+    retried = text.gather(missed).to_frame("t").select(_parse(col, pl.col("t")))[col.name]
+    return typed.with_columns(typed[col.name].clone().scatter(missed, retried))
+
+
+def _parse(col: ColumnSpec, text: pl.Expr, formats: list[int] | None = None) -> pl.Expr:
+    """An expression turning cleaned text (see _clean) into the declared type; null where it
+    cannot. A date column tries only `formats` (indexes into _date_formats) when given."""
     match col.type:
         case ColumnType.STR:
             return text
         case ColumnType.INT | ColumnType.FLOAT:
-            # Rust regex has no look-ahead: drop commas only from well-formed thousands.
-            grouped = text.str.contains(r"^-?£?\d{1,3}(,\d{3})+(\.\d+)?$")
-            number = pl.when(grouped).then(text.str.replace_all(",", "", literal=True))
-            number = number.otherwise(text).str.replace(r"^(-?)£", "$1")
-            as_float = number.cast(pl.Float64, strict=False)
+            as_float = text.cast(pl.Float64, strict=False)
             if col.type == ColumnType.INT:
-                return pl.coalesce(number.cast(pl.Int64, strict=False), _whole(as_float))
+                return pl.coalesce(text.cast(pl.Int64, strict=False), _whole(as_float))
             return pl.when(as_float.is_finite()).then(as_float)
         case ColumnType.BOOL:
             lower = text.str.to_lowercase()
             return pl.when(lower.is_in(_TRUE)).then(True).when(lower.is_in(_FALSE)).then(False)
+        case ColumnType.DATE | ColumnType.DATETIME | ColumnType.MONTH:
+            candidates = _date_formats(col, text)
+            if formats is not None:
+                candidates = [candidates[i] for i in formats]
+            return pl.coalesce(*candidates).alias(col.name)
+    raise AssertionError(col.type)
+
+
+def _date_formats(col: ColumnSpec, text: pl.Expr) -> list[pl.Expr]:
+    """Every way a date, date-time or month column's text is read, in order of preference:
+    a value takes the first that parses it."""
+    match col.type:
         case ColumnType.DATE:
             datetimes = [text.str.strptime(pl.Datetime("us"), f, strict=False)
                          for f in _DATETIME_FORMATS] + _instants(text)
             dates = [text.str.strptime(pl.Date, f, strict=False) for f in _DATE_FORMATS]
-            return pl.coalesce(*dates, *[d.dt.date() for d in datetimes])
+            return [*dates, *[d.dt.date() for d in datetimes]]
         case ColumnType.DATETIME:
             datetimes = [text.str.strptime(pl.Datetime("us"), f, strict=False)
                          for f in _DATETIME_FORMATS] + _instants(text)
             dates = [text.str.strptime(pl.Date, f, strict=False).cast(pl.Datetime("us"))
                      for f in _DATE_FORMATS]
-            return pl.coalesce(*datetimes, *dates)
+            return [*datetimes, *dates]
         case ColumnType.MONTH:
             months = [(text + "-01").str.strptime(pl.Date, "%Y-%m-%d", strict=False),
                       ("01/" + text).str.strptime(pl.Date, "%d/%m/%Y", strict=False)]
             days = [text.str.strptime(pl.Date, f, strict=False).dt.month_start()
                     for f in _MONTH_FORMATS]
-            return pl.coalesce(*months, *days)
+            return [*months, *days]
     raise AssertionError(col.type)
 
 

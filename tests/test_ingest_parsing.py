@@ -1,0 +1,150 @@
+"""Parsing CSV dates: a column is parsed with the formats its first values use, and any value
+further down in another format still loads (or fails) exactly as if every format were tried.
+Expected values are computed by hand with the standard library, not by kpi."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kpi import ingest
+from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec
+from kpi.errors import DataError
+
+LONDON = ZoneInfo("Europe/London")
+SPEC = DatasetSpec(id="events", date="day", columns=(
+    ColumnSpec("ref", ColumnType.STR, ("Ref",)),
+    ColumnSpec("day", ColumnType.DATE, ("Day",)),
+    ColumnSpec("at", ColumnType.DATETIME, ("At",)),
+    ColumnSpec("period", ColumnType.MONTH, ("Month",)),
+))
+ISO_ROWS = 5000  # more than the sample of values the formats are chosen from
+
+
+def _iso_rows(count: int) -> list[str]:
+    start = date(2024, 1, 1)
+    rows = []
+    for i in range(count):
+        day = start + timedelta(days=i % 600)
+        rows.append(f"R{i},{day.isoformat()},{day.isoformat()} 08:30:00,{day:%Y-%m}")
+    return rows
+
+
+def _load(tmp_path: Path, rows: list[str]) -> ingest.Extract:
+    path = tmp_path / "events.csv"
+    path.write_text("Ref,Day,At,Month\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return ingest.read_extracts(SPEC, [path])
+
+
+def test_uk_date_after_thousands_of_iso_dates_loads(tmp_path):
+    rows = _iso_rows(ISO_ROWS) + ["LAST,30/09/2025,30/09/2025 14:05:09,01/09/2025"]
+    frame = _load(tmp_path, rows).frame
+    assert frame.height == ISO_ROWS + 1
+    last = frame.row(-1, named=True)
+    assert last["day"] == date(2025, 9, 30)
+    assert last["at"] == datetime(2025, 9, 30, 14, 5, 9)
+    assert last["period"] == date(2025, 9, 1)
+    # The ISO rows are untouched by the late format.
+    expected = [date(2024, 1, 1) + timedelta(days=i % 600) for i in range(ISO_ROWS)]
+    assert frame["day"].head(ISO_ROWS).to_list() == expected
+    assert frame["at"].head(ISO_ROWS).to_list() == [
+        datetime(d.year, d.month, d.day, 8, 30) for d in expected]
+    assert frame["period"].head(ISO_ROWS).to_list() == [d.replace(day=1) for d in expected]
+
+
+def test_utc_offset_after_thousands_of_iso_dates_is_uk_time(tmp_path):
+    # 23:20 UTC on 31 August 2023 is 00:20 BST on 1 September: the day and month move too.
+    instant = "2023-08-31T23:20:00+00:00"
+    rows = _iso_rows(ISO_ROWS) + [f"LAST,{instant},{instant},2023-09"]
+    frame = _load(tmp_path, rows).frame
+    assert frame.height == ISO_ROWS + 1
+    last = frame.row(-1, named=True)
+    assert last["day"] == date(2023, 9, 1)
+    assert last["at"] == datetime(2023, 9, 1, 0, 20)
+    assert last["period"] == date(2023, 9, 1)
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("yesterday", "found 'yesterday'"),
+    ("31/04/2025", "found '31/04/2025', which is not a calendar date"),
+    ("Sept 2025", "found 'Sept 2025' (a month name: spreadsheet software may have converted"),
+])
+def test_bad_date_after_thousands_of_good_ones_is_reported_as_before(tmp_path, value, message):
+    rows = _iso_rows(ISO_ROWS) + [f"LAST,{value},2025-09-30 14:05,2025-09"]
+    with pytest.raises(DataError) as caught:
+        _load(tmp_path, rows)
+    # Header on line 1, so the last record is on line ISO_ROWS + 2.
+    assert str(caught.value).startswith(
+        f"{tmp_path / 'events.csv'}, row {ISO_ROWS + 2}, column 'Day': expected a date such "
+        f"as 2025-09-30 or 30/09/2025, {message}")
+
+
+# Every shape the ingest accepts, as Python writes it, and whether it carries a UTC offset.
+SHAPES = [
+    ("%Y-%m-%d", False), ("%d/%m/%Y", False), ("%d-%m-%Y", False), ("%Y/%m/%d", False),
+    ("%Y-%m-%dT%H:%M:%S.%f", False), ("%Y-%m-%d %H:%M:%S.%f", False),
+    ("%Y-%m-%dT%H:%M:%S", False), ("%Y-%m-%d %H:%M:%S", False), ("%Y-%m-%dT%H:%M", False),
+    ("%Y-%m-%d %H:%M", False), ("%d/%m/%Y %H:%M:%S", False), ("%d/%m/%Y %H:%M", False),
+    ("%Y-%m-%dT%H:%M:%S.%f%z", True), ("%Y-%m-%d %H:%M:%S.%f%z", True),
+    ("%Y-%m-%dT%H:%M%z", True), ("%Y-%m-%d %H:%M%z", True),
+]
+moments = st.datetimes(min_value=datetime(1995, 1, 1), max_value=datetime(2024, 12, 31))
+
+
+def _render(moment: datetime, shape: int, offset_hours: int) -> tuple[str, datetime]:
+    """The text of `moment` in SHAPES[shape] and the wall-clock time kpi should read from it
+    (an instant with an offset is read as UK time)."""
+    pattern, with_offset = SHAPES[shape]
+    shown = moment.replace(microsecond=moment.microsecond if "%f" in pattern else 0)
+    if "%S" not in pattern:
+        shown = shown.replace(second=0)
+    if "%H" not in pattern:
+        shown = shown.replace(hour=0, minute=0)
+    if not with_offset:
+        return shown.strftime(pattern), shown
+    aware = shown.replace(tzinfo=UTC).astimezone(timezone(timedelta(hours=offset_hours)))
+    text = aware.strftime(pattern)
+    text = text[:-2] + ":" + text[-2:]  # +0100 as +01:00, as the extracts write it
+    return text, shown.replace(tzinfo=UTC).astimezone(LONDON).replace(tzinfo=None)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(moments, st.integers(0, len(SHAPES) - 1), st.integers(-5, 5)),
+                min_size=1, max_size=30))
+def test_any_mix_of_formats_parses_as_each_value_says(tmp_path, monkeypatch, cells):
+    # A sample of one value: most columns change format after it.
+    monkeypatch.setattr(ingest, "SAMPLE", 1)
+    rendered = [_render(moment, shape, hours) for moment, shape, hours in cells]
+    rows = [f"R{i},{text},{text},{wall:%Y-%m}" for i, (text, wall) in enumerate(rendered)]
+    frame = _load(tmp_path, rows).frame
+    assert frame["at"].to_list() == [wall for _, wall in rendered]
+    assert frame["day"].to_list() == [wall.date() for _, wall in rendered]
+
+
+NUMBERS = DatasetSpec(id="losses", date="day", columns=(
+    ColumnSpec("day", ColumnType.DATE, ("Day",)),
+    ColumnSpec("count", ColumnType.INT, ("Count",)),
+    ColumnSpec("loss", ColumnType.FLOAT, ("Loss",)),
+))
+
+
+@pytest.mark.parametrize(("count", "loss", "expected"), [
+    ("7", "2.5", (7, 2.5)),
+    ("1,234", "£1,234.50", (1234, 1234.5)),
+    (" -£12 ", "-£0.25", (-12, -0.25)),
+    ("1,234.0", "12,345,678", (1234, 12345678.0)),
+])
+def test_formatted_number_after_thousands_of_plain_ones(tmp_path, count, loss, expected):
+    path = tmp_path / "losses.csv"
+    plain = "".join(f"2025-01-01,{i},{i}.5\n" for i in range(ISO_ROWS))
+    last = f'2025-01-02,"{count}","{loss}"\n'  # quoted: the separators are commas
+    path.write_text(f"Day,Count,Loss\n{plain}{last}", encoding="utf-8")
+    frame = ingest.read_extracts(NUMBERS, [path]).frame
+    assert frame["count"].to_list() == [*range(ISO_ROWS), expected[0]]
+    assert frame["loss"].to_list() == [i + 0.5 for i in range(ISO_ROWS)] + [expected[1]]
