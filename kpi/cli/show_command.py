@@ -219,6 +219,8 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
         title = f"Trend: {len(trend_rows)} months to {trend_rows[-1][0]} (monthly values)"
         sections.append(Section(title, ("month", "value", "rolling_12"), trend_rows, shown=shown,
                                 terminal=_sparkline_text(trend_rows, kpi)))
+    signal_section, signal_json = _signal(result, trend_rows)
+    sections.append(signal_section)
     breakdown_json = {}
     for column, frame in breakdowns.items():
         rows = []
@@ -237,10 +239,79 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
                 "definition": dict(_definition(project, kpi))},
         "trend": [{"month": m, "value": v, "rolling_12": r} for m, v, r in trend_rows],
         "breakdowns": breakdown_json,
+        "signal": signal_json,
     }
     heading = (f"{kpi.title} ({kpi.id}): period {period} against {vs.value}"
                f" — {render.STATUS_WORDS.get(result.status, result.status)}")
     return Document(heading, tuple(sections), data=data)
+
+
+def _signal(result: KpiResult, trend_rows: list[tuple[Any, ...]]) -> tuple[Section, dict]:
+    """The 'Signal' section and its JSON (docs/statistics.md): the window-vs-comparison test,
+    and an XmR chart of the monthly values shown in the trend."""
+    from kpi import render, stats
+    from kpi.render import Section
+
+    kpi = result.kpi
+    test = stats.significance(result)
+    chart = stats.xmr([row[0] for row in trend_rows], [row[1] for row in trend_rows],
+                      kpi.better)
+
+    def value(v: float | None) -> str:
+        return render.number(v, kpi.unit)
+
+    fired = _fired(chart.signals)
+    latest = chart.signals[-1] if chart.signals else None
+    rows: list[tuple[str, Any]] = [
+        ("test", stats.TEST_WORDS[test.test]),
+        ("p value", stats.p_text(test.p_value)),
+        ("significant (5%)", {True: "yes", False: "no", None: "n/a"}[test.significant]),
+        ("test note", test.note),
+    ]
+    if chart.mean is None:
+        rows.append(("process chart", chart.note or "no monthly values"))
+    else:
+        rows += [
+            ("chart baseline", f"{chart.baseline[0]} to {chart.baseline[1]}"),
+            ("mean", value(chart.mean)),
+            ("process limits", f"{value(chart.lower_limit)} to {value(chart.upper_limit)}"),
+            ("2-sigma lines", f"{value(chart.lower_2sigma)} to {value(chart.upper_2sigma)}"),
+            ("latest signal", f"{latest.month}: {stats.RULE_WORDS[latest.rule]} "
+                              f"({latest.signal})" if latest else "none"),
+            ("special causes", "; ".join(f"{span}: {stats.RULE_WORDS[rule]} ({signal})"
+                                         for span, rule, signal in fired) or "none"),
+        ]
+    data = {
+        "test": test.test, "statistic": test.statistic, "p_value": test.p_value,
+        "significant": test.significant, "note": test.note,
+        "xmr": {
+            "baseline": list(chart.baseline) if chart.mean is not None else None,
+            "mean": chart.mean, "mean_moving_range": chart.mean_moving_range,
+            "lower_limit": chart.lower_limit, "upper_limit": chart.upper_limit,
+            "lower_2sigma": chart.lower_2sigma, "upper_2sigma": chart.upper_2sigma,
+            "note": chart.note,
+            "signals": [{"month": p.month, "value": p.value, "rule": p.rule,
+                         "signal": p.signal} for p in chart.signals],
+        },
+    }
+    return Section("Signal", ("field", "value"), rows, headers=False), data
+
+
+def _fired(points: tuple[Any, ...]) -> list[tuple[str, str, str]]:
+    """Signals as (months, rule, class), consecutive months with the same rule and class
+    joined into one span ('2024-03 to 2024-09')."""
+    from kpi.periods import Month
+
+    spans: list[list[Any]] = []
+    for point in points:
+        last = spans[-1] if spans else None
+        if (last and (last[2], last[3]) == (point.rule, point.signal)
+                and Month.parse(point.month) - 1 == Month.parse(last[1])):
+            last[1] = point.month
+        else:
+            spans.append([point.month, point.month, point.rule, point.signal])
+    return [(start if start == end else f"{start} to {end}", rule, signal)
+            for start, end, rule, signal in spans]
 
 
 def _titles(project: Project) -> dict[str, str]:

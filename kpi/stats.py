@@ -1,0 +1,319 @@
+"""Signal or noise: is a change real? Pure functions over numbers the engine already keeps.
+
+Two complementary views (docs/statistics.md):
+
+- `significance`: the current window against its comparison. Counts get the exact conditional
+  test of two Poisson counts, rates (percentages with a numerator and denominator) the pooled
+  two-proportion z-test; anything else is reported as not tested, with the reason.
+- `xmr`: a statistical process control (XmR) chart of the monthly series, NHS "Making Data
+  Count" rules. Never the rolling 12-month series, whose neighbouring points share 11/12 of
+  their data and so would show "trends" that are only arithmetic.
+
+Only the standard library is used, so a scheduled job pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kpi.catalogue import Better, Kind, Unit
+
+if TYPE_CHECKING:
+    from kpi.engine import KpiResult
+
+ALPHA = 0.05
+# Above this many events in the two windows together the exact sum is replaced by a normal
+# approximation: with a continuity correction it agrees with the exact tail to well under 1e-3
+# there (tests/test_stats.py), and the exact sum would cost a term per event.
+EXACT_LIMIT = 10_000
+
+# ---------------------------------------------------------------------------------------------
+# Window vs comparison
+
+
+@dataclass(frozen=True)
+class Significance:
+    """One test of the current window against the comparison.
+
+    `statistic` is the rate ratio (current events per month / comparison events per month) for
+    the Poisson tests and z for the proportion test; None when not tested. `significant` is
+    p < ALPHA, None when not tested."""
+
+    test: str
+    statistic: float | None
+    p_value: float | None
+    significant: bool | None
+    note: str
+
+
+POISSON_EXACT = "poisson_exact"
+POISSON_NORMAL = "poisson_normal"
+TWO_PROPORTIONS = "two_proportion_z"
+NOT_TESTED = "not_tested"
+
+TEST_WORDS = {
+    POISSON_EXACT: "exact conditional test of two Poisson counts",
+    POISSON_NORMAL: "conditional test of two Poisson counts (normal approximation)",
+    TWO_PROPORTIONS: "two-proportion z-test (pooled)",
+    NOT_TESTED: "not tested",
+}
+
+
+def not_tested(reason: str) -> Significance:
+    """A result that says why no test applies."""
+    return Significance(NOT_TESTED, None, None, None, reason)
+
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def _binomial_tails(k: int, n: int, p: float) -> tuple[float, float]:
+    """P(X <= k) and P(X >= k) for X ~ Binomial(n, p), each summed term by term from its own
+    end, so a tiny tail is not lost as 1 minus a number close to 1."""
+    def log_pmf(i: int) -> float:
+        return (math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+                + i * math.log(p) + (n - i) * math.log1p(-p))
+
+    lower = math.fsum(math.exp(log_pmf(i)) for i in range(0, k + 1))
+    upper = math.fsum(math.exp(log_pmf(i)) for i in range(k, n + 1))
+    return min(lower, 1.0), min(upper, 1.0)
+
+
+def _judged(p_value: float) -> str:
+    shown = "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
+    if p_value < ALPHA:
+        return f"significant at the {ALPHA:.0%} level ({shown})"
+    return f"not significant at the {ALPHA:.0%} level ({shown}): could be noise"
+
+
+def p_text(p_value: float | None) -> str:
+    """A p-value as people read it: three decimals, '<0.001' below that."""
+    if p_value is None:
+        return "n/a"
+    return "<0.001" if p_value < 0.001 else f"{p_value:.3f}"
+
+
+def poisson_test(n1: int, t1: float, n2: int, t2: float) -> Significance:
+    """Two Poisson counts, n1 events over t1 months against n2 over t2, conditional on n1 + n2:
+    n1 ~ Binomial(n1 + n2, t1 / (t1 + t2)) when the rates are equal. Two-sided p-value: twice
+    the smaller tail, capped at 1. Exact up to EXACT_LIMIT events, then a normal approximation
+    with continuity correction."""
+    if n1 < 0 or n2 < 0 or t1 <= 0 or t2 <= 0:
+        return not_tested("counts must be non-negative over windows of positive length")
+    n = n1 + n2
+    if n == 0:
+        return Significance(POISSON_EXACT, None, 1.0, False, "no events in either window")
+    p = t1 / (t1 + t2)
+    ratio = (n1 / t1) / (n2 / t2) if n2 else None
+    if n <= EXACT_LIMIT:
+        test = POISSON_EXACT
+        lower, upper = _binomial_tails(n1, n, p)
+    else:
+        test = POISSON_NORMAL
+        mean, sd = n * p, math.sqrt(n * p * (1 - p))
+        lower = _normal_cdf((n1 + 0.5 - mean) / sd)
+        upper = _normal_cdf(-(n1 - 0.5 - mean) / sd)  # not 1 - cdf: keeps a tiny tail
+    p_value = min(1.0, 2.0 * min(lower, upper))
+    note = (f"{n1:,} events in {t1:g} months against {n2:,} in {t2:g}: {_judged(p_value)}; "
+            "assumes Poisson counts, which crime counts often exceed in variance")
+    return Significance(test, ratio, p_value, p_value < ALPHA, note)
+
+
+def proportion_test(x1: int, n1: int, x2: int, n2: int) -> Significance:
+    """Two proportions x1/n1 (current) against x2/n2, pooled z-test, two-sided. `statistic` is
+    z, positive when the current proportion is the higher."""
+    if n1 <= 0 or n2 <= 0:
+        return not_tested("a window has no cases to take a proportion of")
+    if not (0 <= x1 <= n1 and 0 <= x2 <= n2):
+        return not_tested("the numerator is not a part of the denominator")
+    pooled = (x1 + x2) / (n1 + n2)
+    variance = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
+    if variance == 0:
+        return Significance(TWO_PROPORTIONS, None, 1.0, False,
+                            f"both windows are {pooled:.0%}: no difference to test")
+    z = (x1 / n1 - x2 / n2) / math.sqrt(variance)
+    p_value = min(1.0, math.erfc(abs(z) / math.sqrt(2.0)))
+    note = f"{x1:,} of {n1:,} against {x2:,} of {n2:,}: {_judged(p_value)}"
+    # The normal approximation is rough when a window expects fewer than 5 of either outcome.
+    expected = min(n * q for n in (n1, n2) for q in (pooled, 1 - pooled))
+    if expected < 5:
+        note += "; small counts, so the approximation is rough"
+    return Significance(TWO_PROPORTIONS, z, p_value, p_value < ALPHA, note)
+
+
+def _whole(value: float | None) -> int | None:
+    if value is None or not math.isfinite(value) or not float(value).is_integer():
+        return None
+    return int(value)
+
+
+# Kinds whose value is not a count of events or a proportion of cases, and why no test applies.
+UNTESTED_KINDS = {
+    Kind.SUM: "a sum of amounts is not a count of events",
+    Kind.MEAN: "a mean needs the spread of the values, which the windows do not keep",
+    Kind.MEDIAN: "a median needs the values themselves, which the windows do not keep",
+    Kind.PERCENTILE: "a percentile needs the values themselves, which the windows do not keep",
+    Kind.RATIO_OF_RATES: "a ratio of rates needs a test of its own",
+    Kind.PER_1000: "a rate per population is tested as its count, which is not kept",
+    Kind.WEIGHTED_SCORE: "a harm score weights events unequally, so it is not a Poisson count",
+}
+
+
+def significance(result: KpiResult) -> Significance:
+    """The test that fits a KPI's result, or not_tested with the reason."""
+    kpi = result.kpi
+    current, comparison = result.current, result.comparison
+    if current is None or comparison is None:
+        return not_tested(result.note or "needs both a current and a comparison window")
+    if kpi.kind in UNTESTED_KINDS:
+        return not_tested(UNTESTED_KINDS[kpi.kind])
+    if kpi.unit == Unit.PERCENT:
+        counts = [_whole(v) for v in (current.numerator, current.denominator,
+                                      comparison.numerator, comparison.denominator)]
+        if None in counts:
+            return not_tested("a rate is tested from whole-number numerators and denominators")
+        if kpi.is_snapshot:
+            return not_tested("two snapshots share most of their people, so they are not "
+                              "independent samples")
+        return proportion_test(*counts)
+    if kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT:
+        n1, n2 = _whole(current.value), _whole(comparison.value)
+        if kpi.multiplier != 1.0 or n1 is None or n2 is None:
+            return not_tested("the values are not whole counts of events")
+        return poisson_test(n1, len(current.window.months()), n2,
+                            len(comparison.window.months()))
+    if kpi.is_snapshot:
+        return not_tested("a snapshot is a stock at one date, not events over time")
+    return not_tested(f"no test for a {kpi.kind.value} in {kpi.unit.value}")
+
+
+# ---------------------------------------------------------------------------------------------
+# XmR chart of the monthly series
+
+BASELINE_POINTS = 12
+RUN = 7  # points in a shift or a trend
+LIMIT_FACTOR = 2.66  # 3 sigma, estimated as mean moving range / 1.128
+SIGMA2_FACTOR = 1.773  # 2 sigma
+
+LIMITS, TREND, TWO_IN_THREE, SHIFT = "limits", "trend", "two_in_three", "shift"
+PRIORITY = (LIMITS, TREND, TWO_IN_THREE, SHIFT)
+RULE_WORDS = {LIMITS: "outside the process limits", TREND: "trend of 7",
+              TWO_IN_THREE: "two of three beyond 2 sigma", SHIFT: "shift of 7"}
+IMPROVEMENT, CONCERN, NEITHER = "improvement", "concern", "neither"
+
+
+@dataclass(frozen=True)
+class XmrPoint:
+    """One month of the chart: its value, moving range, and the special cause it shows
+    (`rule`, one of PRIORITY; `signal`: improvement, concern or neither), if any."""
+
+    month: str
+    value: float | None
+    moving_range: float | None
+    rule: str | None = None
+    signal: str | None = None
+
+
+@dataclass(frozen=True)
+class Xmr:
+    """An XmR chart. The limits are None, with `note` saying why, when the baseline is not 12
+    complete months; then no rule is applied either."""
+
+    points: tuple[XmrPoint, ...]
+    baseline: tuple[str, str] | None
+    mean: float | None
+    mean_moving_range: float | None
+    lower_limit: float | None
+    upper_limit: float | None
+    lower_2sigma: float | None
+    upper_2sigma: float | None
+    note: str | None = None
+
+    @property
+    def signals(self) -> tuple[XmrPoint, ...]:
+        """The points where a rule fired, in month order."""
+        return tuple(p for p in self.points if p.rule is not None)
+
+
+def _runs(flags: list[bool]) -> list[tuple[int, int]]:
+    """(start, end inclusive) of each maximal run of True."""
+    out, start = [], None
+    for i, flag in enumerate([*flags, False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            out.append((start, i - 1))
+            start = None
+    return out
+
+
+def _signal(better: Better, high: bool) -> str:
+    if better == Better.NEUTRAL:
+        return NEITHER
+    return IMPROVEMENT if high == (better == Better.HIGHER) else CONCERN
+
+
+def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
+        baseline_points: int = BASELINE_POINTS) -> Xmr:
+    """The XmR chart of a monthly series, its mean and limits from the first `baseline_points`
+    months, and the special-cause rule (if any) on each month.
+
+    A missing month (None) has no moving range, nor has the month after it, and it breaks
+    every run: shifts, trends and two-in-three need consecutive months. A baseline with a
+    missing month gives no limits, with the reason."""
+    values = [None if v is None or not math.isfinite(v) else float(v) for v in values]
+    ranges = [None if i == 0 or a is None or b is None else abs(b - a)
+              for i, (a, b) in enumerate(zip([None, *values], values, strict=False))]
+    bare = tuple(XmrPoint(m, v, r) for m, v, r in zip(months, values, ranges, strict=True))
+    if len(values) < baseline_points:
+        return Xmr(bare, None, None, None, None, None, None, None,
+                   f"no limits: {len(values)} months, and the baseline needs "
+                   f"{baseline_points}" if values else "no monthly values")
+    base = values[:baseline_points]
+    span = (months[0], months[baseline_points - 1])
+    missing = [m for m, v in zip(months, base, strict=False) if v is None]
+    if missing:
+        return Xmr(bare, span, None, None, None, None, None, None,
+                   f"no limits: the baseline ({span[0]} to {span[1]}) has no value for "
+                   + ", ".join(missing))
+    mean = math.fsum(base) / baseline_points
+    mr = math.fsum(ranges[1:baseline_points]) / (baseline_points - 1)
+    upper, lower = mean + LIMIT_FACTOR * mr, mean - LIMIT_FACTOR * mr
+    upper2, lower2 = mean + SIGMA2_FACTOR * mr, mean - SIGMA2_FACTOR * mr
+
+    n = len(values)
+    fired: list[dict[str, bool]] = [{} for _ in range(n)]  # rule -> True if high / rising
+    for i, v in enumerate(values):
+        if v is not None and (v > upper or v < lower):
+            fired[i][LIMITS] = v > upper
+    for high in (True, False):
+        side = [v is not None and (v > mean if high else v < mean) for v in values]
+        for start, end in _runs(side):
+            if end - start + 1 >= RUN:
+                for i in range(start, end + 1):
+                    fired[i][SHIFT] = high
+        # A trend of 7 points is 6 strict steps in one direction between consecutive months.
+        step = [False] + [a is not None and b is not None and (b > a if high else b < a)
+                          for a, b in zip(values, values[1:], strict=False)]
+        for start, end in _runs(step):
+            if end - start + 2 >= RUN:
+                for i in range(start - 1, end + 1):
+                    fired[i][TREND] = high
+        beyond = [v is not None and (v > upper2 if high else v < lower2) for v in values]
+        for i in range(n - 2):
+            triple = range(i, i + 3)
+            if (all(values[j] is not None for j in triple)
+                    and sum(beyond[j] for j in triple) >= 2):
+                for j in triple:
+                    if beyond[j]:
+                        fired[j][TWO_IN_THREE] = high
+    points = []
+    for point, rules in zip(bare, fired, strict=True):
+        rule = next((r for r in PRIORITY if r in rules), None)
+        signal = _signal(better, rules[rule]) if rule else None
+        points.append(XmrPoint(point.month, point.value, point.moving_range, rule, signal))
+    return Xmr(tuple(points), span, mean, mr, lower, upper, lower2, upper2)

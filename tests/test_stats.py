@@ -1,0 +1,394 @@
+"""Signal or noise (kpi.stats): significance tests checked against SciPy and hand-computed
+cases, XmR rules on hand-built series, and the Signal section of `kpi show`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kpi import stats
+from kpi.catalogue import Better, Kind, KpiDef, Unit
+from kpi.engine import KpiResult, Measured
+from kpi.periods import Month, Window
+
+scipy_stats = pytest.importorskip("scipy.stats")  # the test extra installs it: an oracle only
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXTRACT = FIXTURES / "mini" / "extracts" / "crimes.csv"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def scipy_poisson_p(n1: int, t1: float, n2: int, t2: float) -> float:
+    """Twice the smaller one-sided binomtest p-value, capped at 1."""
+    n = n1 + n2
+    p = t1 / (t1 + t2)
+    less = scipy_stats.binomtest(n1, n, p, alternative="less").pvalue
+    greater = scipy_stats.binomtest(n1, n, p, alternative="greater").pvalue
+    return min(1.0, 2 * min(less, greater))
+
+
+# ---------------------------------------------------------------------------------------------
+# Poisson counts
+
+
+@pytest.mark.parametrize(("n1", "t1", "n2", "t2"), [
+    (361, 12, 321, 12), (95, 12, 107, 12), (10, 12, 20, 12), (1, 12, 0, 12), (30, 6, 40, 12),
+    (7, 5, 2, 5), (4000, 12, 4200, 12), (9999, 12, 1, 12),
+])
+def test_poisson_exact_matches_scipy(n1, t1, n2, t2):
+    result = stats.poisson_test(n1, t1, n2, t2)
+    assert result.test == stats.POISSON_EXACT
+    assert result.p_value == pytest.approx(scipy_poisson_p(n1, t1, n2, t2), rel=1e-9, abs=1e-300)
+    assert result.significant == (result.p_value < 0.05)
+    if n2:
+        assert result.statistic == pytest.approx((n1 / t1) / (n2 / t2))
+
+
+def test_poisson_hand_computed_cases():
+    # 5 against 0 in equal windows: P(X >= 5 | n = 5, p = 1/2) = 1/32, doubled.
+    assert stats.poisson_test(5, 12, 0, 12).p_value == pytest.approx(2 / 32)
+    # 0 against 3: P(X <= 0) = 1/8, doubled.
+    assert stats.poisson_test(0, 12, 3, 12).p_value == pytest.approx(0.25)
+    # 2 against 2: both tails are 11/16; doubled it passes 1, and is capped.
+    assert stats.poisson_test(2, 12, 2, 12).p_value == 1.0
+    nothing = stats.poisson_test(0, 12, 0, 12)
+    assert (nothing.p_value, nothing.significant, nothing.note) == (1.0, False,
+                                                                     "no events in either window")
+
+
+@pytest.mark.parametrize(("n1", "n2"), [(5100, 5000), (5000, 5300), (6000, 5000), (5050, 4960)])
+def test_poisson_normal_approximation_above_the_limit_is_close_to_exact(n1, n2):
+    result = stats.poisson_test(n1, 12, n2, 12)
+    assert n1 + n2 > stats.EXACT_LIMIT and result.test == stats.POISSON_NORMAL
+    exact = scipy_poisson_p(n1, 12, n2, 12)
+    assert result.p_value == pytest.approx(exact, abs=1e-3, rel=1e-2)
+
+
+@given(st.integers(0, 400), st.integers(0, 400), st.integers(1, 24), st.integers(1, 24))
+def test_poisson_p_is_a_probability_and_symmetric(n1, n2, t1, t2):
+    forward = stats.poisson_test(n1, t1, n2, t2).p_value
+    assert 0.0 <= forward <= 1.0
+    assert forward == pytest.approx(stats.poisson_test(n2, t2, n1, t1).p_value, rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# Two proportions
+
+
+def test_proportions_hand_computed():
+    # 60/100 against 40/100: pooled 0.5, se = sqrt(0.25 * 0.02), z = 0.2 / se = 2*sqrt(2),
+    # and the two-sided p-value is erfc(z / sqrt(2)) = erfc(2).
+    result = stats.proportion_test(60, 100, 40, 100)
+    assert result.statistic == pytest.approx(2 * math.sqrt(2))
+    assert result.p_value == pytest.approx(0.004677734981047266)
+    assert result.significant is True
+    assert stats.proportion_test(40, 100, 60, 100).statistic == pytest.approx(-2 * math.sqrt(2))
+
+
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2"), [
+    (182, 361, 158, 321), (12, 24, 12, 36), (900, 1000, 850, 1000), (3, 40, 9, 41),
+])
+def test_proportions_match_the_normal_distribution(x1, n1, x2, n2):
+    pooled = (x1 + x2) / (n1 + n2)
+    z = (x1 / n1 - x2 / n2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    result = stats.proportion_test(x1, n1, x2, n2)
+    assert result.statistic == pytest.approx(z)
+    assert result.p_value == pytest.approx(2 * scipy_stats.norm.sf(abs(z)))
+
+
+def test_proportions_degenerate_cases():
+    assert stats.proportion_test(0, 10, 0, 20).p_value == 1.0
+    assert stats.proportion_test(5, 0, 1, 3).test == stats.NOT_TESTED
+    assert "part of the denominator" in stats.proportion_test(12, 10, 1, 3).note
+    assert "rough" in stats.proportion_test(1, 10, 3, 10).note
+
+
+# ---------------------------------------------------------------------------------------------
+# Which test a KPI gets
+
+YE25 = Window.year_ending(Month.parse("2025-09"))
+YE24 = Window.year_ending(Month.parse("2024-03"))
+COUNT = KpiDef("k", "K", "p", Kind.COUNT, Unit.COUNT, Better.LOWER, dataset="d")
+
+
+def result_of(kpi: KpiDef, current: Measured, comparison: Measured | None) -> KpiResult:
+    return KpiResult(kpi, "stable", current, comparison, None)
+
+
+def test_a_count_gets_the_poisson_test():
+    got = stats.significance(result_of(COUNT, Measured(YE25, 361.0), Measured(YE24, 321.0)))
+    assert got.test == stats.POISSON_EXACT
+    assert got.p_value == pytest.approx(scipy_poisson_p(361, 12, 321, 12))
+
+
+def test_a_rate_gets_the_proportion_test():
+    rate = dataclasses.replace(COUNT, kind=Kind.RATE, unit=Unit.PERCENT, numerator="x")
+    got = stats.significance(result_of(rate, Measured(YE25, 50.0, 12, 24),
+                                       Measured(YE24, 100 / 3, 12, 36)))
+    assert got.test == stats.TWO_PROPORTIONS
+    assert got.p_value == pytest.approx(stats.proportion_test(12, 24, 12, 36).p_value)
+
+
+@pytest.mark.parametrize(("change", "current", "reason"), [
+    ({"kind": Kind.MEDIAN, "unit": Unit.DAYS}, Measured(YE25, 31.0), "median"),
+    ({"kind": Kind.MEAN, "unit": Unit.SECONDS}, Measured(YE25, 9.5, 95, 10), "mean"),
+    ({"kind": Kind.SUM, "unit": Unit.GBP}, Measured(YE25, 1000.0), "sum of amounts"),
+    ({"kind": Kind.WEIGHTED_SCORE, "unit": Unit.SCORE}, Measured(YE25, 50.0), "harm score"),
+    ({"kind": Kind.RATIO_OF_RATES, "unit": Unit.RATIO}, Measured(YE25, 2.1, 5, 9), "ratio"),
+    ({"kind": Kind.PER_1000, "unit": Unit.PER_1000}, Measured(YE25, 4.0), "population"),
+    ({"kind": Kind.SNAPSHOT, "unit": Unit.COUNT}, Measured(YE25, 7000.0), "stock"),
+    ({"kind": Kind.SNAPSHOT, "unit": Unit.PERCENT, "numerator": "x"},
+     Measured(YE25, 20.0, 20, 100), "independent"),
+    ({"multiplier": 2.0}, Measured(YE25, 10.0), "whole counts"),
+    ({}, Measured(YE25, 10.5), "whole counts"),
+])
+def test_what_is_not_tested_says_why(change, current, reason):
+    kpi = dataclasses.replace(COUNT, **change)
+    got = stats.significance(result_of(kpi, current, Measured(YE24, current.value,
+                                                              current.numerator,
+                                                              current.denominator)))
+    assert (got.test, got.p_value, got.significant) == (stats.NOT_TESTED, None, None)
+    assert reason in got.note
+
+
+def test_no_comparison_is_not_tested():
+    got = stats.significance(result_of(COUNT, Measured(YE25, 361.0), None))
+    assert got.test == stats.NOT_TESTED and "comparison" in got.note
+
+
+# ---------------------------------------------------------------------------------------------
+# XmR: baseline 10, 12, 10, 12 ... has mean 11 and every moving range 2, so the process limits
+# are 11 ± 5.32 (5.68, 16.32) and the 2-sigma lines 11 ± 3.546 (7.454, 14.546).
+
+BASE = [10.0, 12.0] * 6
+
+
+def chart(tail: list[float | None], better: Better = Better.LOWER) -> stats.Xmr:
+    values = BASE + tail
+    months = [str(Month.parse("2023-10") + i) for i in range(len(values))]
+    return stats.xmr(months, values, better)
+
+
+def fired(result: stats.Xmr) -> list[tuple[int, str, str]]:
+    """(index after the baseline, rule, class) of each signal."""
+    return [(i - len(BASE), p.rule, p.signal) for i, p in enumerate(result.points) if p.rule]
+
+
+def test_baseline_mean_and_limits():
+    got = chart([])
+    assert got.mean == pytest.approx(11) and got.mean_moving_range == pytest.approx(2)
+    assert (got.lower_limit, got.upper_limit) == pytest.approx((5.68, 16.32))
+    assert (got.lower_2sigma, got.upper_2sigma) == pytest.approx((7.454, 14.546))
+    assert got.baseline == ("2023-10", "2024-09") and got.signals == ()
+    assert [p.moving_range for p in got.points] == [None] + [2.0] * 11
+
+
+def test_baseline_is_the_first_12_months_only():
+    # Points after the baseline do not move the mean or the limits.
+    assert chart([100.0, 100.0]).mean == pytest.approx(11)
+
+
+def test_outside_the_limits_fires_once():
+    assert fired(chart([11.0, 20.0, 11.0])) == [(1, "limits", "concern")]
+    assert fired(chart([11.0, 5.0, 11.0])) == [(1, "limits", "improvement")]
+
+
+def test_trend_of_seven_fires_once():
+    got = fired(chart([8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0]))
+    assert got == [(i, "trend", "concern") for i in range(7)]
+    # Six points rising is not a trend, nor is a tie inside seven.
+    assert fired(chart([9.0, 10.0, 11.0, 12.0, 13.0, 14.0])) == []
+    assert fired(chart([8.0, 9.0, 10.0, 10.0, 12.0, 13.0, 14.0])) == []
+
+
+def test_two_of_three_beyond_two_sigma_fires_once():
+    assert fired(chart([15.0, 11.0, 15.0], Better.HIGHER)) == [
+        (0, "two_in_three", "improvement"), (2, "two_in_three", "improvement")]
+    # Two beyond 2 sigma on opposite sides is not the rule.
+    assert fired(chart([15.0, 11.0, 7.0])) == []
+
+
+def test_shift_of_seven_fires_once():
+    assert fired(chart([11.0] + [12.5] * 7)) == [(i, "shift", "concern") for i in range(1, 8)]
+    assert fired(chart([11.0] + [12.5] * 6)) == []
+
+
+def test_a_point_on_the_mean_breaks_a_shift():
+    assert fired(chart([11.0] + [12.5] * 3 + [11.0] + [12.5] * 3)) == []
+    assert len(fired(chart([11.0] + [12.5] * 3 + [12.5] + [12.5] * 3))) == 7
+
+
+def test_priority_limits_over_shift():
+    got = fired(chart([11.0] + [12.5] * 3 + [20.0] + [12.5] * 3))
+    assert [rule for _, rule, _ in got] == ["shift"] * 3 + ["limits"] + ["shift"] * 3
+
+
+def test_priority_limits_over_trend():
+    got = fired(chart([8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 17.0]))
+    assert [rule for _, rule, _ in got] == ["trend"] * 6 + ["limits"]
+
+
+def test_priority_trend_over_two_in_three():
+    got = fired(chart([8.0, 9.0, 10.0, 11.0, 12.0, 15.0, 16.0]))
+    assert [rule for _, rule, _ in got] == ["trend"] * 7
+
+
+def test_priority_trend_over_shift():
+    # Rising from the mean and above it throughout: a shift of 7 and a trend of 8.
+    got = fired(chart([11.0, 11.5, 12.0, 12.5, 13.0, 13.5, 14.0, 14.2]))
+    assert [rule for _, rule, _ in got] == ["trend"] * 8
+
+
+def test_priority_two_in_three_over_shift():
+    got = fired(chart([11.0, 12.0, 12.0, 15.0, 15.0, 12.0, 12.0, 12.0]))
+    assert [rule for _, rule, _ in got] == (["shift"] * 2 + ["two_in_three"] * 2
+                                             + ["shift"] * 3)
+
+
+def test_neutral_kpis_signal_neither():
+    assert fired(chart([11.0, 20.0], Better.NEUTRAL)) == [(1, "limits", "neither")]
+
+
+def test_fewer_than_12_points_gives_no_limits_and_no_rules():
+    values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0]
+    got = stats.xmr([f"2025-{m:02d}" for m in range(1, 12)], values, Better.LOWER)
+    assert got.mean is None and got.upper_limit is None and got.signals == ()
+    assert got.note == "no limits: 11 months, and the baseline needs 12"
+    assert stats.xmr([], [], Better.LOWER).points == ()
+
+
+def test_a_missing_baseline_month_gives_no_limits_with_the_reason():
+    values: list[float | None] = list(BASE)
+    values[5] = None
+    months = [str(Month.parse("2024-01") + i) for i in range(12)]
+    got = stats.xmr(months, values, Better.LOWER)
+    assert got.mean is None
+    assert got.note == "no limits: the baseline (2024-01 to 2024-12) has no value for 2024-06"
+
+
+def test_a_missing_month_has_no_moving_range_and_breaks_runs():
+    got = chart([11.0] + [12.5] * 3 + [None] + [12.5] * 3)
+    assert fired(got) == []
+    ranges = [p.moving_range for p in got.points[len(BASE):]]
+    assert ranges == [1.0, 1.5, 0.0, 0.0, None, None, 0.0, 0.0]
+    # Nor can a trend or two-in-three reach across the gap.
+    assert fired(chart([8.0, 9.0, 10.0, None, 11.0, 12.0, 13.0, 14.0])) == []
+    assert fired(chart([15.0, None, 15.0])) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# kpi show: the Signal section, against DuckDB and SciPy
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    root = tmp_path_factory.mktemp("stats") / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    load(load_project(root), "crimes")
+    return root
+
+
+def monthly_counts(where: str = "TRUE") -> list[tuple[str, int]]:
+    con = duckdb.connect()
+    return con.execute(f"""
+        SELECT strftime(strptime(recorded, '%d/%m/%Y'), '%Y-%m') AS month, count(*)
+        FROM read_csv('{EXTRACT}', all_varchar = true) WHERE {where}
+        GROUP BY 1 HAVING month BETWEEN '2023-10' AND '2025-09' ORDER BY 1""").fetchall()
+
+
+def show_json(cli, project: Path, *args: str) -> dict:
+    result = cli(["--project", project, "show", *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_show_signal_for_a_count_matches_duckdb_and_scipy(cli, project):
+    signal = show_json(cli, project, "total_crime", "--period", "2025-09")["signal"]
+    assert signal["test"] == "poisson_exact"
+    assert signal["p_value"] == pytest.approx(scipy_poisson_p(361, 12, 321, 12), rel=1e-9)
+    assert signal["significant"] is False
+    base = [n for _, n in monthly_counts()][:12]
+    xmr = signal["xmr"]
+    assert xmr["baseline"] == ["2023-10", "2024-09"]
+    assert xmr["mean"] == pytest.approx(sum(base) / 12)
+    mr = sum(abs(b - a) for a, b in zip(base, base[1:], strict=False)) / 11
+    assert xmr["mean_moving_range"] == pytest.approx(mr)
+    assert xmr["upper_limit"] == pytest.approx(sum(base) / 12 + 2.66 * mr)
+    assert xmr["lower_2sigma"] == pytest.approx(sum(base) / 12 - 1.773 * mr)
+
+
+def test_show_signal_for_a_rate_and_a_median(cli, project):
+    rate = show_json(cli, project, "positive_outcome_rate", "--period", "2025-09")
+    assert rate["signal"]["test"] == "two_proportion_z"
+    assert rate["signal"]["statistic"] == pytest.approx(
+        stats.proportion_test(182, 361, 158, 321).statistic)
+    median = show_json(cli, project, "median_days_to_outcome", "--period", "2025-09")
+    assert median["signal"]["test"] == "not_tested" and median["signal"]["p_value"] is None
+    assert median["signal"]["xmr"]["mean"] is not None  # the chart still applies
+
+
+def test_show_signal_with_a_short_trend_says_why(cli, project):
+    signal = show_json(cli, project, "knife_crime", "--period", "2025-09", "--months", "6")
+    assert signal["signal"]["xmr"]["mean"] is None
+    assert signal["signal"]["xmr"]["note"] == "no limits: 6 months, and the baseline needs 12"
+
+
+def test_show_signal_lists_the_months_that_fired(cli, tmp_path):
+    """July 2025 loaded four times over (108 crimes, limits 15.8 to 39.5): the chart names
+    it, in the table and in JSON."""
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    lines = EXTRACT.read_text(encoding="utf-8").splitlines()
+    july = [line.partition(",")[2] for line in lines[1:] if "/07/2025," in line]
+    copies = [f"X{copy}{number:05d},{line}" for copy in range(3)  # new refs: they are unique
+              for number, line in enumerate(july)]
+    extra = root / "extracts" / "more.csv"
+    extra.write_text("\n".join(lines + copies) + "\n", encoding="utf-8")
+    load(load_project(root), "crimes", [str(extra)])
+    doc = show_json(cli, root, "total_crime", "--period", "2025-09")
+    # July is beyond the limits; it and September (37, above the 2-sigma line at 35.6) are two
+    # of the three months July to September beyond 2 sigma, and September is labelled so.
+    assert doc["signal"]["xmr"]["signals"] == [
+        {"month": "2025-07", "value": 108.0, "rule": "limits", "signal": "concern"},
+        {"month": "2025-09", "value": 37.0, "rule": "two_in_three", "signal": "concern"}]
+    table = cli(["--project", root, "show", "total_crime", "--period", "2025-09"]).stdout
+    assert re.search(r"latest signal +2025-09: two of three beyond 2 sigma \(concern\)", table)
+    assert re.search(r"special causes +2025-07: outside the process limits \(concern\); "
+                     r"2025-09: two of three beyond 2 sigma \(concern\)", table)
+
+
+def test_signal_json_keys_are_documented(cli, project):
+    """Every key of the JSON 'signal' object is in docs/statistics.md's tables."""
+    signal = show_json(cli, project, "total_crime", "--period", "2025-09")["signal"]
+    text = (DOCS / "statistics.md").read_text(encoding="utf-8")
+    keys = set(signal) | {f"xmr.{k}" for k in signal["xmr"]}
+    keys |= {f"xmr.signals[].{k}" for k in ("month", "value", "rule", "signal")}
+    assert [k for k in sorted(keys) if f"| `{k}` |" not in text] == []
+
+
+def test_show_joins_consecutive_months_with_the_same_rule():
+    from kpi.cli.show_command import _fired
+
+    points = (stats.XmrPoint("2024-12", 1.0, None, "shift", "concern"),
+              stats.XmrPoint("2025-01", 1.0, None, "shift", "concern"),
+              stats.XmrPoint("2025-02", 9.0, None, "limits", "concern"),
+              stats.XmrPoint("2025-03", 1.0, None, "shift", "concern"),
+              stats.XmrPoint("2025-05", 1.0, None, "shift", "concern"))
+    assert _fired(points) == [("2024-12 to 2025-01", "shift", "concern"),
+                              ("2025-02", "limits", "concern"), ("2025-03", "shift", "concern"),
+                              ("2025-05", "shift", "concern")]
