@@ -10,7 +10,6 @@ import typer
 from kpi.cli import (
     FormatOpt,
     OutputOpt,
-    State,
     _emit,
     _project,
     _stdout_console,
@@ -35,10 +34,10 @@ def ingest(
         "--quarantine", help="Where --skip-bad-rows writes rejected rows.")] = None,
 ) -> None:
     """Load extracts into a dataset, replacing the months they cover (atomic, versioned)."""
-    from kpi.catalogue import load_project
     from kpi.ingest import load
 
-    project = load_project(State.project)
+    # _project() builds the bundled sample's store first, so a load into it is kept.
+    project = _project()
     with working(f"Loading '{dataset}'..."):
         result = load(project, dataset, files, skip_bad_rows=skip_bad_rows,
                       quarantine=quarantine)
