@@ -139,7 +139,8 @@ def history(
                  " ".join(s["file"] for s in d["sources"]),
                  " ".join(s["sha256"] if full else s["sha256"][:12] for s in d["sources"]))
                 for d in data]
-        document = Document(heading=f"History of '{dataset}' ({len(rows)} versions)",
+        count = f"{len(rows)} version{'s' if len(rows) != 1 else ''}"
+        document = Document(heading=f"History of '{dataset}' ({count})",
                             sections=(Section(title="Versions", columns=(
                                 "version", "time", "operation", "rows", "months", "sources",
                                 "sha256"), rows=rows, shown={"version": str}),))
