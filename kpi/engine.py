@@ -304,13 +304,19 @@ def status_of(kpi: KpiDef, change: Change) -> str:
 # Evaluation
 
 
+def measures_of(project: Project, kpi: KpiDef) -> list[KpiDef]:
+    """The KPIs whose data a KPI is computed from: itself, or for a rate of two KPIs those
+    two (which may read different datasets)."""
+    if kpi.is_derived:
+        return [project.kpi(kpi.numerator_kpi), project.kpi(kpi.denominator_kpi)]
+    return [kpi]
+
+
 def _dependencies(project: Project, kpis: Iterable[KpiDef]) -> list[KpiDef]:
     needed: dict[str, KpiDef] = {}
     for kpi in kpis:
         needed[kpi.id] = kpi
-        for ref in (kpi.numerator_kpi, kpi.denominator_kpi):
-            if ref:
-                needed[ref] = project.kpi(ref)
+        needed.update((m.id, m) for m in measures_of(project, kpi))
     return list(needed.values())
 
 
@@ -353,8 +359,7 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
     # Plan every KPI's windows; a rate of two KPIs needs both datasets' months.
     plans: dict[str, tuple[Window | None, Window | None, str | None]] = {}
     for kpi in live:
-        sources = ([project.kpi(kpi.numerator_kpi), project.kpi(kpi.denominator_kpi)]
-                   if kpi.is_derived else [kpi])
+        sources = measures_of(project, kpi)
         problems = [available[s.dataset] for s in sources if isinstance(available[s.dataset], str)]
         if problems:
             plans[kpi.id] = (None, None, problems[0])
@@ -366,8 +371,7 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
     requests: dict[str, dict[tuple[str, Window], KpiDef]] = {}
     for kpi in live:
         current, compare, _ = plans[kpi.id]
-        measures = ([project.kpi(kpi.numerator_kpi), project.kpi(kpi.denominator_kpi)]
-                    if kpi.is_derived else [kpi])
+        measures = measures_of(project, kpi)
         for window in (w for w in (current, compare) if w is not None):
             for measure in measures:
                 requests.setdefault(measure.dataset, {})[(measure.id, window)] = measure
@@ -444,10 +448,8 @@ def latest_month(project: Project, kpi: KpiDef, period: Month,
                  as_of: AsOf | None = None) -> Month | None:
     """The latest month on or before period - lag that the KPI's data holds (any month, even
     when the window ending there is incomplete), or None."""
-    sources = ([project.kpi(kpi.numerator_kpi), project.kpi(kpi.denominator_kpi)]
-               if kpi.is_derived else [kpi])
     ends = []
-    for source in sources:
+    for source in measures_of(project, kpi):
         if source.dataset is None or not store.exists(project, source.dataset):
             return None
         try:
@@ -458,7 +460,7 @@ def latest_month(project: Project, kpi: KpiDef, period: Month,
         if not held:
             return None
         ends.append(max(held))
-    return min(ends) if ends else None
+    return min(ends)
 
 
 def monthly_series(project: Project, kpi: KpiDef, end: Month, months: int = 24,
