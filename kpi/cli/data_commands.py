@@ -31,16 +31,29 @@ def ingest(
         "--skip-bad-rows", help="Load the good rows and write the bad ones to a quarantine "
                                 "file, instead of rejecting the file.")] = False,
     quarantine: Annotated[Path | None, typer.Option(
-        "--quarantine", help="Where --skip-bad-rows writes rejected rows.")] = None,
+        "--quarantine", help="Where --skip-bad-rows writes rejected rows (default: a new file "
+                             "in data/quarantine named after the dataset and version).")] = None,
+    parts: Annotated[bool, typer.Option(
+        "--parts", help="The files are parts of one extract: combine them even where they "
+                        "hold the same month. Without it, two files holding one month are "
+                        "refused, so an original and its revision are never added "
+                        "together.")] = False,
+    allow_shrink: Annotated[bool, typer.Option(
+        "--allow-shrink", help="Replace a stored month even with fewer than half the rows it "
+                               "holds (refused otherwise: one stray row dated in a month "
+                               "would replace all of it).")] = False,
 ) -> None:
-    """Load extracts into a dataset, replacing the months they cover (atomic, versioned)."""
+    """Load extracts into a dataset, replacing the months they cover (atomic, versioned).
+
+    The same file named twice is read once. Each replaced month is reported with its rows
+    before and after."""
     from kpi.ingest import load
 
     # _project() builds the bundled sample's store first, so a load into it is kept.
     project = _project()
     with working(f"Loading '{dataset}'..."):
         result = load(project, dataset, files, skip_bad_rows=skip_bad_rows,
-                      quarantine=quarantine)
+                      quarantine=quarantine, parts=parts, allow_shrink=allow_shrink)
     for warning in result.warnings:
         note(f"Warning: {warning}")
     months = result.months
@@ -51,6 +64,9 @@ def ingest(
         return
     note(f"Loaded {result.rows:,} rows into '{dataset}' ({len(months)} month(s), {span}); "
          f"version {result.version}")
+    for replaced in result.replaced:
+        note(f"  replaced {replaced['key']}: {replaced['before']:,} -> {replaced['after']:,} "
+             "rows")
     if result.rejected:
         note(f"Rejected {result.rejected:,} bad rows; written to {result.quarantine}")
 
