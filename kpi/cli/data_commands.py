@@ -145,6 +145,8 @@ def history(
         "version": v.version, "time": v.timestamp.isoformat(timespec="seconds"),
         "operation": v.provenance.get("operation", v.operation.lower()), "rows": v.rows,
         "rejected": v.provenance.get("rejected"), "months": v.months, "sources": v.sources,
+        "replaced": v.provenance.get("replaced", []),
+        "quarantine": v.provenance.get("quarantine"),
     } for v in versions]
     if format == Format.JSON:
         document = Document(heading=f"History of '{dataset}'", sections=(), data=data)
@@ -153,14 +155,24 @@ def history(
         full = format == Format.CSV
         rows = [(d["version"], d["time"], d["operation"], d["rows"], _span(d["months"]),
                  " ".join(s["file"] for s in d["sources"]),
-                 " ".join(s["sha256"] if full else s["sha256"][:12] for s in d["sources"]))
+                 " ".join(s["sha256"] if full else s["sha256"][:12] for s in d["sources"]),
+                 _replaced(d["replaced"], full), d["rejected"] or 0, d["quarantine"] or "")
                 for d in data]
         count = f"{len(rows)} version{'s' if len(rows) != 1 else ''}"
         document = Document(heading=f"History of '{dataset}' ({count})",
                             sections=(Section(title="Versions", columns=(
                                 "version", "time", "operation", "rows", "months", "sources",
-                                "sha256"), rows=rows, shown={"version": str}),))
+                                "sha256", "replaced", "rejected", "quarantine"), rows=rows,
+                                shown={"version": str}),))
     emit_document(document, format, output)
+
+
+def _replaced(replaced: list[dict[str, Any]], full: bool) -> str:
+    """Rows before -> after of each month a load replaced: '2025-09 20->18 2025-10 25->27'
+    (on a terminal, the first three and a count of the rest)."""
+    shown = replaced if full else replaced[:3]
+    text = " ".join(f"{r['key']} {r['before']}->{r['after']}" for r in shown)
+    return text + (f" (+{len(replaced) - 3} more)" if len(shown) < len(replaced) else "")
 
 
 def _span(months: list[str]) -> str:
