@@ -325,3 +325,25 @@ def test_a_lock_file_planted_as_a_link_never_truncates_its_target(project, tmp_p
 def test_history_json_still_reads_after_the_refusals(project):
     result = _kpi(project, "history", "incidents", "--format", "json")
     assert json.load(io.StringIO(result.stdout))[0]["version"] == 0
+
+
+def test_a_file_name_with_control_characters_is_never_echoed_raw(project):
+    """A file name is data too: messages, warnings and every history format show its control
+    characters as '?' (JSON escapes them as JSON does)."""
+    bad = project / "\x1b[31mbad.csv"
+    bad.write_text(GOOD_HEADER + "\nZ1,2025-03-01,Dudley,x,\n")
+    evil = project / "\x1b[2Jevil.csv"
+    evil.write_text(GOOD_HEADER + "\nZ2,2025-03-01,Dudley,1,\n" + GOOD_HEADER + "\n")
+    refused = _kpi(project, "ingest", "incidents", bad)
+    assert refused.returncode == 3
+    assert refused.stderr.splitlines()[0].startswith(f"Error: {project}/?[31mbad.csv, row 2")
+    outputs = [refused, _kpi(project, "ingest", "incidents", evil)]
+    assert outputs[1].returncode == 0, outputs[1].stderr
+    assert f"Warning: {project}/?[2Jevil.csv: skipped 1 repeated header row(s)" in (
+        outputs[1].stderr)
+    for format in ("table", "csv", "markdown", "json"):
+        outputs.append(_kpi(project, "history", "incidents", "--format", format))
+    assert "?[2Jevil.csv" in outputs[2].stdout
+    assert json.loads(outputs[-1].stdout)[-1]["sources"][0]["file"] == "\x1b[2Jevil.csv"
+    for result in outputs:
+        assert "\x1b" not in result.stdout + result.stderr, result.args

@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from kpi import __version__
-from kpi.errors import KpiError
+from kpi.errors import KpiError, visible
 from kpi.periods import Comparison
 from kpi.render import Document, Format
 
@@ -141,9 +141,9 @@ def handled(func: F) -> F:
             lines = exc.message.split("\n")
             err = _stderr()
             for line in lines:
-                err.print(f"Error: {line}", markup=False)
+                err.print(f"Error: {visible(line)}", markup=False)
             if exc.hint:
-                err.print(f"Hint: {exc.hint}", markup=False)
+                err.print(f"Hint: {visible(exc.hint)}", markup=False)
             raise typer.Exit(code=exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
@@ -151,7 +151,7 @@ def handled(func: F) -> F:
 
 def note(message: str) -> None:
     if not State.quiet:
-        _stderr().print(message, markup=False)
+        _stderr().print("\n".join(visible(line) for line in message.split("\n")), markup=False)
 
 
 def _project():
