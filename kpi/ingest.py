@@ -102,13 +102,15 @@ Numbering = Callable[[pl.Series], pl.Series]
 
 
 def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool = False,
-                  parts: bool = False) -> Extract:
+                  parts: bool = False, measured: frozenset[str] = frozenset()) -> Extract:
     """Read, map and type every file; raise DataError on the first bad file (or, with
     skip_bad_rows, return its bad rows as `rejected` with file, row, column and reason).
 
     A file named twice (the same bytes, by sha256) is read once. Two files holding rows of the
     same month (or the same month and `replace_by` values) are refused unless `parts` says they
-    are parts of one extract: otherwise an original and its revision would be added together."""
+    are parts of one extract: otherwise an original and its revision would be added together.
+    A required number column in `measured` (read by a KPI) that is blank on every row of a file
+    refuses that file."""
     frames, rejected, sources, warnings, covered = [], [], [], [], []
     id_columns: dict[str, str] = {}  # file -> its name for the unique id column
     numberings: dict[str, Numbering] = {}
@@ -124,7 +126,7 @@ def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool =
         table, notes, numbering = _read_table(path, raw)
         warnings.extend(notes)
         good, bad, mapping = _conform(spec, path, table, warnings,
-                                      from_csv=not _is_parquet(path, raw))
+                                      from_csv=not _is_parquet(path, raw), measured=measured)
         if bad.height:
             bad = bad.with_columns(numbering(bad[ROW]))
             if not skip_bad_rows:
@@ -594,7 +596,8 @@ def _check_parquet_types(spec: DatasetSpec, path: Path, table: pl.DataFrame,
 
 
 def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[str], *,
-             from_csv: bool) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
+             from_csv: bool, measured: frozenset[str] = frozenset()
+             ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
     """Map, clean and type a source frame. Returns the good rows, the bad rows with their
     reasons, and the source column of each dataset column."""
     mapping = _match_columns(spec, path, table.columns, warnings, 1 if from_csv else None)
@@ -618,7 +621,7 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[
 
     typed = _typed(spec, table, mapping)
     checked = [col for col in spec.columns if col.name in mapping]
-    _refuse_blank_columns(spec, path, typed, mapping)
+    _refuse_blank_columns(spec, path, typed, mapping, measured)
 
     rules = [rule for col in checked for rule in _rules(spec, col, mapping[col.name])]
     failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
@@ -638,11 +641,12 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[
 
 
 def _refuse_blank_columns(spec: DatasetSpec, path: Path, typed: pl.DataFrame,
-                          mapping: dict[str, str]) -> None:
-    """Refuse an extract whose required number column is blank on every row: the KPIs summing
-    it would quietly lose the file's months, and the month-on-month change follow."""
+                          mapping: dict[str, str], measured: frozenset[str]) -> None:
+    """Refuse an extract whose required number column, read by a KPI, is blank on every row:
+    the KPIs summing it would quietly lose the file's months. A number column no KPI reads
+    may be blank throughout (police.uk files of some forces have no coordinates at all)."""
     numeric = [col for col in spec.columns if col.name in mapping and col.required
-               and col.type in (ColumnType.INT, ColumnType.FLOAT)]
+               and col.name in measured and col.type in (ColumnType.INT, ColumnType.FLOAT)]
     if not numeric or not typed.height:
         return
     present = typed.select(
@@ -1087,7 +1091,8 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     paths = expand_sources(patterns)
     if configured:
         _check_inside(project, dataset_id, paths)
-    extract = read_extracts(spec, paths, skip_bad_rows=skip_bad_rows, parts=parts)
+    extract = read_extracts(spec, paths, skip_bad_rows=skip_bad_rows, parts=parts,
+                            measured=columns_read_by_kpis(project, dataset_id))
     provenance = {"operation": "ingest", "dataset": dataset_id, "sources": extract.sources,
                   "rows": extract.frame.height, "rejected": extract.rejected.height,
                   "months": extract.months, "skip_bad_rows": skip_bad_rows,
@@ -1130,6 +1135,24 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
                       rejected=extract.rejected.height, months=extract.months,
                       sources=extract.sources, warnings=extract.warnings,
                       quarantine=outcome["quarantine"], replaced=outcome["replaced"])
+
+
+def columns_read_by_kpis(project, dataset_id: str) -> frozenset[str]:
+    """The dataset's columns that some KPI's filter, value, numerator, denominator or weight
+    key reads."""
+    names: set[str] = set()
+    for kpi in project.kpis:
+        if kpi.dataset != dataset_id:
+            continue
+        for text in (kpi.filter, kpi.value, kpi.numerator, kpi.denominator):
+            if text:
+                try:
+                    names.update(pl.sql_expr(text).meta.root_names())
+                except Exception:  # noqa: BLE001 - the catalogue reports a bad expression
+                    continue
+        if kpi.weight_key:
+            names.add(kpi.weight_key)
+    return frozenset(names)
 
 
 def _shown_path(project, path: Path | None) -> str | None:

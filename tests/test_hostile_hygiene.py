@@ -183,6 +183,17 @@ def test_a_required_number_column_of_nulls_in_parquet_is_refused(project):
         "of the 1 rows")
 
 
+def test_a_number_column_no_kpi_reads_may_be_blank_throughout(project):
+    # As police.uk coordinates are, in every file of a force that publishes none.
+    toml = project / "kpi.toml"
+    text = toml.read_text()
+    toml.write_text(text[:text.index('[[kpis]]\nid = "victims"')])
+    path = project / "blank.csv"
+    path.write_text(GOOD_HEADER + "\nB1,2025-03-01,Dudley,,\nB2,2025-03-02,Walsall, ,\n")
+    result = _kpi(project, "ingest", "incidents", path)
+    assert result.returncode == 0, result.stderr
+
+
 def test_some_blank_numbers_still_load(project):
     path = project / "some.csv"
     path.write_text(GOOD_HEADER + "\nB1,2025-03-01,Dudley,,\nB2,2025-03-02,Walsall,2,\n")
