@@ -373,7 +373,7 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
                      r"^\s*data\s*=")
         data = "data"
     data_dir = (root / data).resolve()
-    if not bundled and root.resolve() not in data_dir.parents:
+    if not bundled and root.resolve() != data_dir and root.resolve() not in data_dir.parents:
         # A link would let every load write outside the project, as '..' would.
         problems.add("[project]", "data", f"'{data}' is a link to {data_dir}, outside the "
                                           "project folder", r"^\s*data\s*=")
