@@ -266,6 +266,9 @@ def replace_months(project: Project, dataset_id: str, frame: pl.DataFrame,
     frame = frame.select([frame[name].cast(dtype) for name, dtype in schema.items()])
     path = table_path(project, dataset_id)
     with _locked(project, dataset_id):
+        if not project.bundled:  # the folders this commit writes into must not lead outside
+            for folder in ["_delta_log", *(f"month={m}" for m in frame["month"].unique())]:
+                inside_project(project, path / folder, f"folder {folder} of '{dataset_id}'")
         options: dict[str, Any] = {"configuration": TABLE_CONFIGURATION}
         present = exists(project, dataset_id)
         if present:

@@ -317,6 +317,28 @@ def test_a_table_or_quarantine_folder_linked_outside_is_refused(project, tmp_pat
     assert snapshot(project).same_as(before)
 
 
+@pytest.mark.parametrize("inner", ["month=2025-03", "_delta_log"])
+def test_a_partition_or_log_folder_linked_outside_is_refused(project, tmp_path, inner):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    table = project / "data" / "incidents"
+    if inner == "_delta_log":  # the real log moves outside, and the link points to it
+        (table / inner).rename(outside / inner)
+        (table / inner).symlink_to(outside / inner)
+    else:
+        (table / inner).symlink_to(outside)
+    before = sorted(p.name for p in outside.rglob("*"))
+    path = project / "march.csv"
+    path.write_text(GOOD_HEADER + "\nB1,2025-03-01,Dudley,1,\n")
+    result = _kpi(project, "ingest", "incidents", path)
+    assert result.returncode == 3
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {table / inner}: the folder {inner} of 'incidents' is a link to "
+        f"{(outside / inner) if inner == '_delta_log' else outside}, outside the project "
+        f"folder {project}")
+    assert sorted(p.name for p in outside.rglob("*")) == before
+
+
 def test_a_lock_file_planted_as_a_link_never_truncates_its_target(project, tmp_path):
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
