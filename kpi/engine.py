@@ -394,9 +394,7 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         for window in (w for w in (current, compare) if w is not None):
             for measure in measures:
                 requests.setdefault(measure.dataset, {})[(measure.id, window)] = measure
-    parts: dict[tuple[str, Window], dict[str, float | None]] = {}
-    for dataset_id, wanted in requests.items():
-        parts.update(_aggregate(project, dataset_id, wanted, as_of))
+    parts = _aggregate_all(project, requests, as_of)
 
     results = []
     for kpi in selected:
@@ -417,8 +415,32 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
     return Report(period=period, comparison=vs, results=tuple(results), versions=versions)
 
 
+Parts = dict[tuple[str, Window], dict[str, float | None]]
+
+
+def _aggregate_all(project: Project, requests: dict[str, dict[tuple[str, Window], KpiDef]],
+                   as_of: AsOf | None) -> Parts:
+    parts: Parts = {}
+    for dataset_id, wanted in requests.items():
+        plan, finish = _aggregate(project, dataset_id, wanted, as_of)
+        try:
+            # Streaming: the rows pass through in batches, never the whole table at once.
+            # One query after another: collect_all would run them side by side, adding up
+            # their memory, and on many small datasets it measured no faster.
+            frames = [query.collect(engine="streaming") for query in plan]
+        except pl.exceptions.PolarsError as exc:
+            raise DataError(f"dataset '{dataset_id}': cannot compute its KPIs "
+                            f"({str(exc).strip().splitlines()[0]})",
+                            hint="check the KPI expressions against the stored columns") from None
+        parts.update(finish(frames))
+    return parts
+
+
 def _aggregate(project: Project, dataset_id: str, wanted: dict[tuple[str, Window], KpiDef],
-               as_of: AsOf | None) -> dict[tuple[str, Window], dict[str, float | None]]:
+               as_of: AsOf | None
+               ) -> tuple[list[pl.LazyFrame], Callable[[list[pl.DataFrame]], Parts]]:
+    """The queries that compute a dataset's KPI components, and the function turning their
+    results into each (KPI, window)'s parts."""
     # Each (filter, window) mask is computed once, as a column, however many KPIs and
     # components read it: built inside every aggregate, twenty KPIs in two windows make
     # dozens of mask computations over every row where a handful suffice.
@@ -469,15 +491,17 @@ def _aggregate(project: Project, dataset_id: str, wanted: dict[tuple[str, Window
     # (A lookup of each row's weight cannot stream; a join carries every column through.)
     for column, wanted_masks in weight_masks.items():
         queries.append(_counts_by(scan, pl.col(column).cast(pl.String), wanted_masks))
-    try:
-        # Streaming: the rows pass through in batches, never the whole table at once. One
-        # query after the other (collect_all runs them side by side, adding their memory).
-        frames = [query.collect(engine="streaming") for query in queries]
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(f"dataset '{dataset_id}': cannot compute its KPIs "
-                        f"({str(exc).strip().splitlines()[0]})",
-                        hint="check the KPI expressions against the stored columns") from None
-    out: dict[tuple[str, Window], dict[str, float | None]] = {}
+
+    def finish(frames: list[pl.DataFrame]) -> Parts:
+        return _parts_from(project, frames, keys, bool(sums), ordered, weighted)
+
+    return queries, finish
+
+
+def _parts_from(project: Project, frames: list[pl.DataFrame], keys: list[tuple[str, Window]],
+                sums: bool, ordered: dict, weighted: dict) -> Parts:
+    frames = list(frames)
+    out: Parts = {}
     if sums:
         for alias, value in frames.pop(0).row(0, named=True).items():
             number, part = alias.split("\t")
