@@ -121,6 +121,7 @@ class DatasetSpec:
     # Columns that, with the month, say what an extract replaces: with ("force",), loading one
     # force's months leaves other forces' rows for those months in place.
     replace_by: tuple[str, ...] = ()
+    sheet: str | None = None  # the sheet of an Excel workbook extract that holds the data
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -520,8 +521,13 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
             problems.add(where, None, "must be a table", needle)
             continue
         for key in sorted(set(spec) - {"date", "columns", "unique", "description", "sources",
-                                       "extra_columns", "replace_by"}):
+                                       "extra_columns", "replace_by", "sheet"}):
             problems.add(where, key, "unknown key", needle, rf"^\s*{re.escape(key)}\s*=")
+        sheet = spec.get("sheet")
+        if sheet is not None and (not isinstance(sheet, str) or not sheet.strip()):
+            problems.add(where, "sheet", "must be the name of a sheet, as text", needle,
+                         r"^\s*sheet\s*=")
+            sheet = None
         extra = spec.get("extra_columns", "ignore")
         if extra not in ("ignore", "error"):
             problems.add(where, "extra_columns", "must be 'ignore' or 'error'", needle,
@@ -579,7 +585,8 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
         datasets[ds_id] = DatasetSpec(id=ds_id, date=str(date), columns=tuple(columns),
                                       unique=unique, description=str(spec.get("description", "")),
                                       sources=tuple(spec.get("sources", ())),
-                                      extra_columns=extra, replace_by=tuple(replace_by))
+                                      extra_columns=extra, replace_by=tuple(replace_by),
+                                      sheet=sheet)
     return datasets
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kpi.cache import table_version
 from kpi.catalogue import ID_PATTERN, DatasetSpec, Project, polars_schema
 from kpi.errors import ConfigError, DataError, UsageError, refusal
 from kpi.periods import Month
@@ -104,10 +105,13 @@ def dataset_spec(project: Project, dataset_id: str) -> DatasetSpec:
 def exists(project: Project, dataset_id: str) -> bool:
     """Whether the dataset has a committed table. A first load killed before its commit leaves
     a folder without one; that is no table, and the next load simply creates it."""
-    from deltalake import DeltaTable
+    return table_version(table_path(project, dataset_id)) is not None
 
-    path = table_path(project, dataset_id)
-    return (path / "_delta_log").is_dir() and DeltaTable.is_deltatable(str(path))
+
+# Opened tables, by (folder, point in history, latest commit). Opening a Delta table reads its
+# log; one command asks a table for its months, version and rows several times, and a project
+# has a table per dataset. A new commit changes the key, so a load is seen at once.
+_OPENED: dict[tuple[str, AsOf | None, int], Any] = {}
 
 
 def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
@@ -115,6 +119,10 @@ def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
     from deltalake.exceptions import TableNotFoundError
 
     path = table_path(project, dataset_id)
+    latest = table_version(path)
+    key = (str(path), as_of, latest)
+    if latest is not None and key in _OPENED:
+        return _OPENED[key]
     try:
         table = DeltaTable(str(path))
     except TableNotFoundError:
@@ -122,6 +130,10 @@ def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
                         hint=f"load an extract with 'kpi ingest {dataset_id} FILE'") from None
     if as_of is not None:
         _load_as_of(table, dataset_id, as_of)
+    if latest is not None and table.version() <= latest:
+        if len(_OPENED) > 256:
+            _OPENED.clear()
+        _OPENED[key] = table
     return table
 
 
