@@ -108,6 +108,46 @@ class ColumnSpec:
 
 
 @dataclass(frozen=True)
+class DateParts:
+    """A row's month made from separate columns, as published tables give it: a financial year
+    and quarter ("2017/18", 1 = April to June 2017), a year and quarter, or a year and month."""
+
+    kind: str  # one of DATE_PART_KINDS
+    year: str  # the column holding the (financial) year
+    part: str  # the column holding the quarter or month
+
+    @property
+    def months_per_row(self) -> int:
+        return 1 if self.kind == "month" else 3
+
+
+# [datasets.X] date = { <year key> = "COLUMN", <part key> = "COLUMN" }: the kinds, by keys.
+DATE_PART_KINDS: dict[tuple[str, str], str] = {
+    ("financial_year", "quarter"): "financial_quarter",
+    ("year", "quarter"): "quarter",
+    ("year", "month"): "month",
+}
+
+
+@dataclass(frozen=True)
+class DerivedColumn:
+    """A column computed from others when the dataset is read, by a row-level SQL expression."""
+
+    name: str
+    expression: str
+
+
+@dataclass(frozen=True)
+class PeerGroup:
+    """A named set of parts of one column (e.g. the forces most similar to one force)."""
+
+    id: str
+    column: str
+    members: tuple[str, ...]
+    title: str = ""
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     id: str
     date: str
@@ -119,9 +159,21 @@ class DatasetSpec:
     # Columns that, with the month, say what an extract replaces: with ("force",), loading one
     # force's months leaves other forces' rows for those months in place.
     replace_by: tuple[str, ...] = ()
+    # When the month comes from separate columns (date is then the year column).
+    date_parts: DateParts | None = None
+    derived: tuple[DerivedColumn, ...] = ()
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
+
+    def has_column(self, name: str) -> bool:
+        """A declared column or a derived one: what filters and breakdowns may use."""
+        return self.column(name) is not None or any(d.name == name for d in self.derived)
+
+    @property
+    def months_per_row(self) -> int:
+        """3 when each row stands for a quarter (stored at the quarter's first month)."""
+        return self.date_parts.months_per_row if self.date_parts else 1
 
 
 @dataclass(frozen=True)
@@ -198,6 +250,9 @@ class Project:
     priorities: tuple[Priority, ...]
     kpis: tuple[KpiDef, ...]
     checks: tuple[Check, ...] = ()
+    peers: dict[str, PeerGroup] = field(default_factory=dict)
+    # [population_by]: column -> CSV of part, population, year (per 1,000 in kpi compare)
+    population_by: dict[str, str] = field(default_factory=dict)
     bundled: bool = False
     defaults: dict[str, str] = field(default_factory=dict)  # [defaults]: option defaults
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -337,7 +392,7 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
         meta = {}
     # [[charts]] is read and checked by kpi.charts, which only `kpi export` imports.
     unknown = set(raw) - {"project", "population", "datasets", "priorities", "kpis", "checks",
-                          "charts", "defaults"}
+                          "charts", "defaults", "peers", "population_by"}
     for key in sorted(unknown):
         problems.add("top level", key, "unknown section", rf"^\[+{re.escape(key)}")
 
@@ -365,6 +420,8 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
                        {p.id for p in priorities}, populations)
     checks = _build_checks(raw.get("checks") or [], problems, {k.id for k in kpis})
     defaults = _build_defaults(raw.get("defaults") or {}, problems)
+    peers = _build_peers(raw.get("peers") or {}, problems, datasets)
+    population_by = _build_population_by(raw.get("population_by") or {}, problems, datasets)
 
     root = path.parent
     data = str(meta.get("data", "data"))
@@ -379,7 +436,8 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
         path=path, name=str(meta.get("name", root.name)), data_dir=data_dir,
         baseline_end=baseline_end, snapshot_baseline=snapshot_baseline, populations=populations,
         datasets=datasets, priorities=tuple(sorted(priorities, key=lambda p: p.order)),
-        kpis=tuple(kpis), checks=tuple(checks), bundled=bundled, defaults=defaults, raw=raw,
+        kpis=tuple(kpis), checks=tuple(checks), peers=peers, population_by=population_by,
+        bundled=bundled, defaults=defaults, raw=raw,
     )
 
 
@@ -472,7 +530,7 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
             problems.add(where, None, "must be a table", needle)
             continue
         for key in sorted(set(spec) - {"date", "columns", "unique", "description", "sources",
-                                       "extra_columns", "replace_by"}):
+                                       "extra_columns", "replace_by", "derived"}):
             problems.add(where, key, "unknown key", needle, rf"^\s*{re.escape(key)}\s*=")
         extra = spec.get("extra_columns", "ignore")
         if extra not in ("ignore", "error"):
@@ -507,8 +565,12 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
             problems.add(where, "columns", "declare at least the date column", needle)
             continue
         date = spec.get("date")
+        date_parts = None
         date_col = next((c for c in columns if c.name == date), None)
-        if date_col is None:
+        if isinstance(date, dict):  # the month from separate columns; reports its problems
+            date_parts = _date_parts(date, columns, where, needle, problems)
+            date = date_parts.year if date_parts else None
+        elif date_col is None:
             problems.add(where, "date", f"'{date}' is not one of its columns", needle,
                          r"^\s*date\s*=")
         elif date_col.type not in (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH):
@@ -528,11 +590,123 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
             elif col.type not in (ColumnType.STR, ColumnType.INT):
                 problems.add(where, "replace_by", f"column '{name}' must be of type str or int",
                              needle, r"^\s*replace_by\s*=")
+        derived = _derived_columns(spec.get("derived", {}), columns, ds_id, where, needle,
+                                   problems)
         datasets[ds_id] = DatasetSpec(id=ds_id, date=str(date), columns=tuple(columns),
                                       unique=unique, description=str(spec.get("description", "")),
                                       sources=tuple(spec.get("sources", ())),
-                                      extra_columns=extra, replace_by=tuple(replace_by))
+                                      extra_columns=extra, replace_by=tuple(replace_by),
+                                      date_parts=date_parts, derived=derived)
     return datasets
+
+
+# The type each date part column must be declared with.
+_DATE_PART_TYPES = {"financial_year": ColumnType.STR, "year": ColumnType.INT,
+                    "quarter": ColumnType.INT, "month": ColumnType.INT}
+
+
+def _date_parts(date: dict[str, Any], columns: list[ColumnSpec], where: str, needle: str,
+                problems: _Problems) -> DateParts | None:
+    """date = { financial_year = "COL", quarter = "COL" } (or year + quarter, year + month)."""
+    keys = tuple(sorted(date, key=lambda k: k not in ("financial_year", "year")))
+    kind = DATE_PART_KINDS.get(keys) if len(keys) == 2 else None
+    if kind is None:
+        problems.add(where, "date", "a table of columns must be { financial_year, quarter }, "
+                     "{ year, quarter } or { year, month }", needle, r"^\s*date\s*=")
+        return None
+    for key in keys:
+        name = date[key]
+        col = next((c for c in columns if c.name == name), None)
+        if col is None:
+            problems.add(where, f"date.{key}", f"'{name}' is not one of its columns", needle,
+                         r"^\s*date\s*=")
+            return None
+        if col.type != _DATE_PART_TYPES[key]:
+            problems.add(where, f"date.{key}", f"column '{name}' must be of type "
+                         f"{_DATE_PART_TYPES[key].value}", needle, r"^\s*date\s*=")
+            return None
+    return DateParts(kind=kind, year=str(date[keys[0]]), part=str(date[keys[1]]))
+
+
+def _derived_columns(raw: Any, columns: list[ColumnSpec], ds_id: str, where: str, needle: str,
+                     problems: _Problems) -> tuple[DerivedColumn, ...]:
+    """[datasets.X.derived] name = "SQL expression": checked against the declared columns
+    (and the derived columns before it), and to be row-level (one value per row)."""
+    if not isinstance(raw, dict):
+        problems.add(where, "derived", "must be a table of name = \"SQL expression\"", needle)
+        return ()
+    derived: list[DerivedColumn] = []
+    for name, expression in raw.items():
+        line = rf"^\s*{re.escape(name)}\s*="
+        if not ID_PATTERN.match(name):
+            problems.add(where, f"derived.{name}", "names are lower case letters, digits and _",
+                         needle, line)
+            continue
+        if any(c.name == name for c in columns) or any(d.name == name for d in derived) \
+                or name == "month":
+            problems.add(where, f"derived.{name}", "is already a column", needle, line)
+            continue
+        partial = DatasetSpec(id=ds_id, date="", columns=tuple(columns), derived=tuple(derived))
+        message = _check_expression(expression, partial, boolean=False, row_level=True)
+        if message:
+            problems.add(where, f"derived.{name}", message, needle, line)
+            continue
+        derived.append(DerivedColumn(name=name, expression=expression))
+    return tuple(derived)
+
+
+def _build_peers(raw: Any, problems: _Problems,
+                 datasets: dict[str, DatasetSpec]) -> dict[str, PeerGroup]:
+    """[peers.NAME] column = "force", members = ["...", ...], title = "..." (optional)."""
+    peers: dict[str, PeerGroup] = {}
+    if not isinstance(raw, dict):
+        problems.add("[peers]", None, "must be a table of peer groups", r"^\[peers")
+        return peers
+    for name, group in raw.items():
+        where, needle = f"peer group '{name}'", rf"^\[peers\.{re.escape(name)}\]"
+        if not ID_PATTERN.match(name) or not isinstance(group, dict):
+            problems.add(where, None, "needs an id of lower case letters, digits and _, and a "
+                         "table with column and members", needle)
+            continue
+        for key in sorted(set(group) - {"column", "members", "title"}):
+            problems.add(where, key, "unknown key", needle, rf"^\s*{re.escape(key)}\s*=")
+        column, members = group.get("column"), group.get("members")
+        if not isinstance(column, str) or not any(d.has_column(column)
+                                                   for d in datasets.values()):
+            problems.add(where, "column", f"'{column}' is not a column of any dataset", needle,
+                         r"^\s*column\s*=")
+            continue
+        if (not isinstance(members, list) or len(members) < 2
+                or not all(isinstance(m, str) and m for m in members)):
+            problems.add(where, "members", "must list at least two names", needle,
+                         r"^\s*members\s*=")
+            continue
+        if len(set(members)) != len(members):
+            problems.add(where, "members", "names a member twice", needle, r"^\s*members\s*=")
+            continue
+        peers[name] = PeerGroup(id=name, column=column, members=tuple(members),
+                                title=str(group.get("title", name)))
+    return peers
+
+
+def _build_population_by(raw: Any, problems: _Problems,
+                         datasets: dict[str, DatasetSpec]) -> dict[str, str]:
+    """[population_by] COLUMN = "reference/file.csv": populations of each part of a column."""
+    out: dict[str, str] = {}
+    if not isinstance(raw, dict):
+        problems.add("[population_by]", None, "must be a table of column = \"file.csv\"",
+                     r"^\[population_by")
+        return out
+    for column, path in raw.items():
+        line = (r"^\[population_by\]", rf"^\s*{re.escape(column)}\s*=")
+        if not any(d.has_column(column) for d in datasets.values()):
+            problems.add("[population_by]", column, "is not a column of any dataset", *line)
+        elif not isinstance(path, str) or _escapes(path):
+            problems.add("[population_by]", column, "must be a CSV file inside the project "
+                         "folder", *line)
+        else:
+            out[column] = path
+    return out
 
 
 def _build_priorities(raw: Any, problems: _Problems) -> list[Priority]:
@@ -661,7 +835,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
                 if message:
                     bad(key, message)
         for col in item.get("breakdowns", []):
-            if dataset.column(col) is None:
+            if not dataset.has_column(col):
                 bad("breakdowns", f"'{col}' is not a column of dataset '{dataset.id}'")
         if "weight_key" in item and dataset.column(item["weight_key"]) is None:
             bad("weight_key", f"'{item['weight_key']}' is not a column of dataset '{dataset.id}'")
@@ -757,15 +931,58 @@ def polars_schema(dataset: DatasetSpec) -> dict[str, Any]:
     return schema
 
 
-def _check_expression(text: Any, dataset: DatasetSpec, *, boolean: bool) -> str | None:
+def scan_schema(dataset: DatasetSpec) -> dict[str, Any]:
+    """The schema KPIs see: the stored columns and the month, then the derived columns."""
+    import polars as pl
+
+    frame = derive(pl.LazyFrame(schema=polars_schema(dataset)), dataset)
+    return dict(frame.collect_schema())
+
+
+def derive(frame: Any, dataset: DatasetSpec) -> Any:
+    """A (lazy) frame of the dataset with its derived columns added, each in turn so a derived
+    column may use the ones declared before it. Polars drops any a query does not use."""
+    import polars as pl
+
+    for column in dataset.derived:
+        frame = frame.with_columns(pl.sql_expr(column.expression).alias(column.name))
+    return frame
+
+
+# Aggregates, window functions and subqueries turn many rows into one value: a derived column
+# must have one value per row, computed from that row alone.
+_NOT_ROW_LEVEL = re.compile(
+    r"(?i)\b(select|over|from|sum|count|avg|mean|min|max|median|mode|stddev\w*|stdev|"
+    r"var\w*|first|last|array_agg|string_agg|listagg|quantile\w*|percentile\w*|any_value|"
+    r"bool_and|bool_or|corr|covar\w*|rank|dense_rank|row_number|lag|lead|ntile|"
+    r"read_\w+|unnest|generate_series)\b\s*\(?")
+
+
+def _not_row_level(text: str) -> str | None:
+    """The first word of an SQL expression (outside its quoted strings) that may not make one
+    value per row, or None. Conservative: a column named like a function must be quoted."""
+    bare = re.sub(r"'(?:[^']|'')*'", "''", text)
+    bare = re.sub(r'"(?:[^"]|"")*"', '""', bare)
+    for match in _NOT_ROW_LEVEL.finditer(bare):
+        word = match.group(1)
+        if match.group(0).rstrip().endswith("(") or word.lower() in ("select", "over", "from"):
+            return word
+    return None
+
+
+def _check_expression(text: Any, dataset: DatasetSpec, *, boolean: bool,
+                      row_level: bool = False) -> str | None:
     """Why an SQL expression is unusable on a dataset, or None when it is fine."""
     import polars as pl
 
     if not isinstance(text, str) or not text.strip():
         return "must be a non-empty SQL expression"
+    if row_level and (word := _not_row_level(text)):
+        return (f"must compute one value per row from that row's columns; '{word}' is an "
+                "aggregate, window function or subquery")
     try:
         expr = pl.sql_expr(text)
-        empty = pl.LazyFrame(schema=polars_schema(dataset))
+        empty = pl.LazyFrame(schema=scan_schema(dataset))
         schema = empty.select(expr.alias("x")).collect_schema()
     except pl.exceptions.ColumnNotFoundError as exc:
         missing = re.search(r'column "([^"]+)"', str(exc))

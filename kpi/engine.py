@@ -16,7 +16,8 @@ from pathlib import Path
 import polars as pl
 
 from kpi import store
-from kpi.catalogue import Better, Kind, KpiDef, Project, Status, Unit
+from kpi.catalogue import Better, Kind, KpiDef, Project, Status, Unit, derive
+from kpi.dateparts import period_cut, quarter_cut
 from kpi.errors import ConfigError, DataError
 from kpi.periods import Comparison, Month, Window, comparison_window, current_window
 from kpi.store import AsOf
@@ -211,7 +212,7 @@ def value_of(kpi: KpiDef, parts: dict[str, float | None], project: Project) -> f
 def prepare(project: Project, dataset_id: str, kpis: Iterable[KpiDef],
             as_of: AsOf | None = None) -> pl.LazyFrame:
     """The dataset's lazy scan, with the weight columns weighted-score KPIs need joined on."""
-    frame = store.scan(project, dataset_id, as_of)
+    frame = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
     for kpi in kpis:
         if kpi.kind == Kind.WEIGHTED_SCORE:
             weights = _read_weights(project.resolve(kpi.weights))
@@ -366,6 +367,11 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
             continue
         months = set.intersection(*(available[s.dataset] for s in sources))
         plans[kpi.id] = _plan_windows(project, kpi, period, vs, months)
+        datasets = [s.dataset for s in sources]
+        cut = period_cut(project, datasets, kpi, period, vs) or next(
+            filter(None, (quarter_cut(project, datasets, w) for w in plans[kpi.id][:2])), None)
+        if cut:
+            plans[kpi.id] = (None, None, cut)
 
     # Gather (measure KPI, window) requests per dataset, and evaluate each dataset once.
     requests: dict[str, dict[tuple[str, Window], KpiDef]] = {}
