@@ -173,8 +173,8 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         cut = quarter_cut(project, [kpi.dataset], current)
         if cut:
             raise UsageError(cut)
-        if quarter_cut(project, [kpi.dataset], comparison):
-            comparison, note = None, quarter_cut(project, [kpi.dataset], comparison)
+        if cut := quarter_cut(project, [kpi.dataset], comparison):
+            comparison, note = None, f"comparison {cut}"
         plans[kpi.id] = (current, comparison, note)
 
     members = None

@@ -367,11 +367,16 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
             continue
         months = set.intersection(*(available[s.dataset] for s in sources))
         plans[kpi.id] = _plan_windows(project, kpi, period, vs, months)
+        # Quarterly rows: a current window that cuts a quarter is refused, a comparison
+        # window that does is left out, never half counted.
         datasets = [s.dataset for s in sources]
-        cut = period_cut(project, datasets, kpi, period, vs) or next(
-            filter(None, (quarter_cut(project, datasets, w) for w in plans[kpi.id][:2])), None)
+        current, compare, _ = plans[kpi.id]
+        cut = (period_cut(project, datasets, kpi, period, vs)
+               or quarter_cut(project, datasets, current))
         if cut:
             plans[kpi.id] = (None, None, cut)
+        elif cut := quarter_cut(project, datasets, compare):
+            plans[kpi.id] = (current, None, f"comparison {cut}")
 
     # Gather (measure KPI, window) requests per dataset, and evaluate each dataset once.
     requests: dict[str, dict[tuple[str, Window], KpiDef]] = {}
