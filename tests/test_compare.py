@@ -350,3 +350,30 @@ def test_ranks_are_competition_ranks(values, higher):
         better = sum(1 for v in values if (v > value if higher else v < value))
         assert part.rank == better + 1
     assert [p.rank for p in ranked] == sorted(p.rank for p in ranked)
+
+
+def _documented_fields(heading: str) -> set[str]:
+    """Backticked names in the first column of a table under `heading` in docs/json.md."""
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "json.md").read_text()
+    section = text.split(f"### {heading}\n", 1)[1].split("\n### ", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    return {name for cell in rows for name in re.findall(r"`([a-z_0-9]+)`", cell)}
+
+
+def test_json_shape_is_the_documented_one(project):
+    got = _compare(project, "--period", "2025-12", "--by", "force", "--focus", "Avon",
+                   "--peers", "similar")
+    assert set(got) == _documented_fields("Top level (compare)")
+    kpi = got["kpis"][0]
+    assert set(kpi) == _documented_fields("Each KPI (compare)")
+    part = kpi["parts"][0]
+    assert set(part) == _documented_fields("Each part")
+    assert set(part["current"]) == {"value", "start", "end", "numerator", "denominator"}
+    assert set(part["vs_rest"]) == {"test", "statistic", "p_value", "significant", "note"}
+    header = _kpi(project, "compare", "--period", "2025-12", "--by", "force",
+                  "--format", "csv").splitlines()[0]
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "json.md").read_text()
+    listed = docs.split("### CSV (compare)", 1)[1].split(":", 1)[1].split(".\n")[0]
+    assert header.split(",") == [c.strip(" `\n") for c in listed.split(",")]
