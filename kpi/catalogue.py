@@ -89,7 +89,7 @@ KIND_KEYS: dict[Kind, tuple[frozenset[str], frozenset[str]]] = {
 COMMON_KEYS = frozenset({
     "id", "title", "priority", "kind", "dataset", "filter", "unit", "better", "stable_band",
     "baseline", "lag", "status", "breakdowns", "notes", "multiplier", "hidden", "components",
-    "description", "table", "noun",
+    "description", "table", "noun", "peers",
 })
 DEFAULT_UNITS = {
     Kind.RATE: Unit.PERCENT, Kind.WITHIN: Unit.PERCENT, Kind.RATIO_OF_RATES: Unit.RATIO,
@@ -145,6 +145,7 @@ class PeerGroup:
     column: str
     members: tuple[str, ...]
     title: str = ""
+    focus: str | None = None  # the project's own part: the board paper's subject
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,7 @@ class KpiDef:
     description: str = ""
     table: str = ""  # the board paper shows KPIs sharing a table name as one table
     noun: str = ""  # what a count counts, plural ("ASB incidents"), for the board paper's prose
+    peers: str | None = None  # a peer group the board paper compares this KPI within
 
     @property
     def is_snapshot(self) -> bool:
@@ -421,6 +423,16 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
     checks = _build_checks(raw.get("checks") or [], problems, {k.id for k in kpis})
     defaults = _build_defaults(raw.get("defaults") or {}, problems)
     peers = _build_peers(raw.get("peers") or {}, problems, datasets)
+    for kpi in kpis:
+        if kpi.peers is None:
+            continue
+        group = peers.get(kpi.peers)
+        if group is None:
+            problems.add(f"KPI '{kpi.id}'", "peers", f"'{kpi.peers}' is not a declared peer "
+                         "group", *_kpi_needles(kpi.id, "peers"))
+        elif kpi.dataset is None or not datasets[kpi.dataset].has_column(group.column):
+            problems.add(f"KPI '{kpi.id}'", "peers", f"its data has no column '{group.column}' "
+                         f"to compare by", *_kpi_needles(kpi.id, "peers"))
     population_by = _build_population_by(raw.get("population_by") or {}, problems, datasets)
 
     root = path.parent
@@ -668,7 +680,7 @@ def _build_peers(raw: Any, problems: _Problems,
             problems.add(where, None, "needs an id of lower case letters, digits and _, and a "
                          "table with column and members", needle)
             continue
-        for key in sorted(set(group) - {"column", "members", "title"}):
+        for key in sorted(set(group) - {"column", "members", "title", "focus"}):
             problems.add(where, key, "unknown key", needle, rf"^\s*{re.escape(key)}\s*=")
         column, members = group.get("column"), group.get("members")
         if not isinstance(column, str) or not any(d.has_column(column)
@@ -684,8 +696,13 @@ def _build_peers(raw: Any, problems: _Problems,
         if len(set(members)) != len(members):
             problems.add(where, "members", "names a member twice", needle, r"^\s*members\s*=")
             continue
+        focus = group.get("focus")
+        if focus is not None and focus not in members:
+            problems.add(where, "focus", f"'{focus}' is not one of its members", needle,
+                         r"^\s*focus\s*=")
+            continue
         peers[name] = PeerGroup(id=name, column=column, members=tuple(members),
-                                title=str(group.get("title", name)))
+                                title=str(group.get("title", name)), focus=focus)
     return peers
 
 
@@ -887,7 +904,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         breakdowns=tuple(item.get("breakdowns", [])), components=tuple(item.get("components", [])),
         hidden=bool(item.get("hidden", False)), notes=str(item.get("notes", "")),
         description=str(item.get("description", "")), table=str(item.get("table", "")),
-        noun=str(item.get("noun", "")),
+        noun=str(item.get("noun", "")), peers=item.get("peers"),
     )
 
 

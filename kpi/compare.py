@@ -22,7 +22,7 @@ from kpi.catalogue import Better, Kind, KpiDef, PeerGroup, Project, Status, Unit
 from kpi.dateparts import period_cut, quarter_cut
 from kpi.engine import Change, Measured, Outcome
 from kpi.errors import ConfigError, DataError, UsageError
-from kpi.periods import Comparison, Month, Window
+from kpi.periods import Comparison, Month, Window, WindowKind
 from kpi.store import AsOf
 
 # Kinds whose value already divides by one population of the whole area, so a part's value
@@ -144,6 +144,8 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     """Every part of column `by` side by side, for each KPI that can be split by it (default:
     every visible KPI that can; a named KPI that cannot is a usage error)."""
     group = _peer_group(project, peers, by)
+    if focus is None and group is not None:
+        focus = group.focus
     if kpis is None:
         chosen = [k for k in project.kpis if not k.hidden and splittable(project, k, by) is None]
     else:
@@ -410,3 +412,55 @@ def _tested(kpi: KpiDef, parts: list[PartResult], focus: str | None) -> list[Par
             vs_focus = difference(kpi, part, [focus_part], focus)
         out.append(replace(part, vs_rest=vs_rest, vs_focus=vs_focus))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The board paper's "Compared with peers" sentence
+
+
+def _ordinal(rank: int) -> str:
+    suffix = "th" if 10 <= rank % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(rank % 10, "th")
+    return f"{rank}{suffix}"
+
+
+def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
+                  as_of: AsOf | None = None) -> str | None:
+    """'Compared with peers: ...' for a KPI that declares a peer group with a focus, when the
+    data holds a current value for every member; None otherwise (the paper says nothing rather
+    than compare with part of the group)."""
+    group = project.peers.get(kpi.peers) if kpi.peers else None
+    if group is None or group.focus is None or splittable(project, kpi, group.column):
+        return None
+    try:
+        result = compare(project, period, group.column, vs, [kpi], peers=group.id,
+                         focus=group.focus, as_of=as_of)
+    except (UsageError, DataError):
+        return None
+    compared = result.kpis[0]
+    parts = {p.name: p for p in compared.parts}
+    if compared.ranked_on is None or compared.current is None or any(
+            m not in parts or parts[m].rank is None for m in group.members):
+        return None
+    from kpi.render import number
+
+    me = parts[group.focus]
+    per_1000 = compared.ranked_on == "per_1000"
+    others = ", ".join(m for m in group.members if m != group.focus)
+    best = "highest" if kpi.better == Better.HIGHER else "lowest"
+    if per_1000:
+        value, centre = f"{me.per_1000:,.2f} per 1,000 people", f"{compared.median_per_1000:,.2f}"
+    else:
+        value, centre = number(me.current.value, kpi.unit), number(compared.median, kpi.unit)
+    window = compared.current
+    when = f"the {window.label}" if window.kind == WindowKind.YE else window.label
+    text = (f"Compared with peers ({group.title}: {others}), {group.focus} ranked "
+            f"{_ordinal(me.rank)} of {len(parts)} in {when}, where 1st is the {best}, "
+            f"with {value} against a group median of {centre}")
+    test = me.vs_rest
+    if test is not None and test.significant is not None:
+        text += ("; the difference from the rest of the group is statistically significant"
+                 if test.significant else
+                 "; the difference from the rest of the group could be chance")
+        text += f" (p {'<' if test.p_value < 0.001 else '='} "
+        text += f"{max(test.p_value, 0.001):.3f})"
+    return text + "."

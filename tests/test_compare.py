@@ -32,6 +32,12 @@ force = "reference/force-population.csv"
 title = "similar forces"
 column = "force"
 members = ["Avon", "Bure", "Cam"]
+focus = "Cam"
+
+[peers.with_missing]
+column = "force"
+members = ["Avon", "Eden"]
+focus = "Avon"
 
 [datasets.crimes]
 date = "date"
@@ -66,6 +72,7 @@ kind = "count"
 dataset = "crimes"
 filter = "is_theft"
 better = "lower"
+peers = "similar"
 
 [[kpis]]
 id = "charged_share"
@@ -377,3 +384,31 @@ def test_json_shape_is_the_documented_one(project):
     docs = (Path(__file__).resolve().parents[1] / "docs" / "json.md").read_text()
     listed = docs.split("### CSV (compare)", 1)[1].split(":", 1)[1].split(".\n")[0]
     assert header.split(",") == [c.strip(" `\n") for c in listed.split(",")]
+
+
+def test_board_paper_compares_with_peers_when_the_data_holds_them(project, oracle, tmp_path):
+    from kpi.compare import peer_sentence
+    from kpi.periods import Comparison, Month
+
+    paper = tmp_path / "paper.md"
+    _kpi(project, "export", "markdown", "--period", "2025-12", "--vs", "yoy",
+         "--output", paper)
+    text = paper.read_text().replace("\\(", "(").replace("\\)", ")")  # Markdown escapes
+    thefts = _counts(oracle, "Type = 'Theft'", "2025-01", "2025-12")
+    per_1000 = {f: thefts[f] / FORCES[f] * 1000 for f in ("Avon", "Bure", "Cam")}
+    rank = _ranks(oracle, per_1000, False)["Cam"]
+    ordinal = {1: "1st", 2: "2nd", 3: "3rd"}[rank]
+    assert (f"Compared with peers (similar forces: Avon, Bure), Cam ranked {ordinal} of 3 in "
+            f"the year ending December 2025, where 1st is the lowest, with "
+            f"{per_1000['Cam']:,.2f} per 1,000 people against a group median of "
+            f"{statistics.median(per_1000.values()):,.2f}") in text
+    assert text.count("Compared with peers") == 1  # only the KPI that declares it
+    # A group the data does not hold in full gets no sentence.
+    loaded = parse_project_file(project / "kpi.toml")
+    kpi = loaded.kpi("thefts")
+    from dataclasses import replace as changed
+
+    assert peer_sentence(loaded, changed(kpi, peers="with_missing"), Month.parse("2025-12"),
+                         Comparison.YOY) is None
+    assert peer_sentence(loaded, kpi, Month.parse("2025-12"), Comparison.YOY).startswith(
+        "Compared with peers")
