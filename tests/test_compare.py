@@ -412,3 +412,19 @@ def test_board_paper_compares_with_peers_when_the_data_holds_them(project, oracl
                          Comparison.YOY) is None
     assert peer_sentence(loaded, kpi, Month.parse("2025-12"), Comparison.YOY).startswith(
         "Compared with peers")
+
+
+def test_parts_add_up_to_the_summary(project):
+    """Every row has a force, so the parts of a count add up to the summary's total, and the
+    parts of a rate's numerator and denominator to the summary's."""
+    compared = {k["id"]: k for k in _compare(project, "--period", "2025-12", "--by", "force",
+                                             "--vs", "yoy")["kpis"]}
+    summary = {k["id"]: k for k in json.loads(_kpi(project, "summary", "--period", "2025-12",
+                                                   "--vs", "yoy", "--format", "json"))["kpis"]}
+    for kpi_id in ("total_crime", "thefts", "drugs"):
+        for window in ("current", "comparison"):
+            assert sum(p[window]["value"] for p in compared[kpi_id]["parts"]) == \
+                summary[kpi_id][window]["value"]
+    for field in ("numerator", "denominator"):
+        assert sum(p["current"][field] for p in compared["charged_share"]["parts"]) == \
+            summary["charged_share"]["current"][field]
