@@ -231,36 +231,66 @@ def _peer_group(project: Project, peers: str | None, by: str) -> PeerGroup | Non
 def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
              plans: dict[str, tuple[Window | None, Window | None, str | None]], by: str,
              members: list[str] | None, as_of: AsOf | None) -> dict[str, dict[str, float | None]]:
-    """One query of a dataset: every KPI's components for its windows, and the number of rows
-    its filter selects in them, grouped by the column. Keys: part -> alias -> value."""
-    exprs: list[pl.Expr] = []
-    months: set[str] = set()
-    for kpi in kpis:
-        current, comparison, _ = plans[kpi.id]
-        selected = None
-        for tag, window in (("cur", current), ("cmp", comparison)):
-            if window is None:
-                continue
-            months.update(str(m) for m in window.months())
-            exprs += [e.alias(f"{kpi.id}:{tag}:{name}")
-                      for name, e in engine.components_of(kpi, window).items()]
-            in_window = pl.col("month").is_between(pl.lit(str(window.start)),
-                                                   pl.lit(str(window.end)))
-            selected = in_window if selected is None else selected | in_window
-        rows = pl.sql_expr(kpi.filter) if kpi.filter else pl.lit(True)
-        exprs.append((selected & rows).fill_null(False).sum().alias(f"{kpi.id}:{SELECTED}"))
+    """Every KPI's components for its windows, and the number of rows its filter selects in
+    them, grouped by the column, from one lazy scan of the dataset. Keys: part -> alias ->
+    value.
+
+    Sums and order statistics (medians, percentiles) are two group-bys over that scan,
+    evaluated together: Polars' group-by runs sums on its fast path only when no order
+    statistic shares the query (at 2M rows the split took 4 s where one query took 8 s)."""
     frame = engine.prepare(project, dataset_id, kpis, as_of)
-    frame = frame.filter(pl.col("month").is_in(sorted(months)))
+    months = sorted({str(m) for kpi in kpis for w in plans[kpi.id][:2] if w is not None
+                     for m in w.months()})
+    frame = frame.filter(pl.col("month").is_in(months))
     part = pl.col(by).cast(pl.String)
     if members is not None:
         frame = frame.filter(part.is_in(members))
+    queries = []
+    for additive in (True, False):
+        exprs = [e for kpi in kpis if engine.RECIPES[kpi.kind].additive == additive
+                 for e in _aggregations(kpi, plans[kpi.id], set(months))]
+        if exprs:
+            queries.append(frame.group_by(part.alias("__part")).agg(exprs))
     try:
-        table = frame.group_by(part.alias("__part")).agg(exprs).collect()
+        tables = pl.collect_all(queries)
     except pl.exceptions.PolarsError as exc:
         raise DataError(f"dataset '{dataset_id}': cannot compare its KPIs by '{by}' "
                         f"({str(exc).strip().splitlines()[0]})",
                         hint="check the KPI expressions against the stored columns") from None
-    return {row.pop("__part"): row for row in table.iter_rows(named=True)}
+    out: dict[str, dict[str, float | None]] = {}
+    for table in tables:
+        for row in table.iter_rows(named=True):
+            out.setdefault(row.pop("__part"), {}).update(row)
+    return out
+
+
+def _aggregations(kpi: KpiDef, plan: tuple[Window | None, Window | None, str | None],
+                  scanned: set[str]) -> list[pl.Expr]:
+    """A KPI's components over its current and comparison windows, and the count of rows its
+    filter selects in either (a part with none is not listed for it). `scanned` are the months
+    the query reads: when the KPI's windows are all of them, no month mask is needed."""
+    exprs: list[pl.Expr] = []
+    selected = None
+    months: set[str] = set()
+    for tag, window in (("cur", plan[0]), ("cmp", plan[1])):
+        if window is None:
+            continue
+        exprs += [e.alias(f"{kpi.id}:{tag}:{name}")
+                  for name, e in engine.components_of(kpi, window).items()]
+        months.update(str(m) for m in window.months())
+        in_window = pl.col("month").is_between(pl.lit(str(window.start)),
+                                               pl.lit(str(window.end)))
+        selected = in_window if selected is None else selected | in_window
+    if months == scanned:
+        selected = None
+    rows = pl.sql_expr(kpi.filter) if kpi.filter else None
+    if rows is None and selected is None:
+        count = pl.len()
+    else:
+        mask = rows if selected is None else selected if rows is None else selected & rows
+        count = mask.fill_null(False).sum()
+    exprs.append(count.alias(f"{kpi.id}:{SELECTED}"))
+    return exprs
 
 
 def _measured(project: Project, kpi: KpiDef, window: Window | None, tag: str,
