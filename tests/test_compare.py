@@ -317,9 +317,10 @@ def test_bad_population_file_is_a_data_error_naming_row_and_column(project, tmp_
 
 
 @pytest.mark.parametrize("expression, message", [
-    ("count(force)", "'count' is an aggregate"),
-    ("sum(1) over ()", "'sum' is an aggregate"),
-    ("force IN (SELECT force FROM crimes)", "'SELECT' is an aggregate"),
+    ("count(force)", "uses the aggregate COUNT(...)"),
+    ("sum(1) over ()", "uses a window function (OVER ...)"),
+    ("force IN (SELECT force FROM crimes)", "holds a subquery (SELECT ...)"),
+    ("force IN (SELECT column_1 FROM read_csv('x.csv'))", "reads a table ('read_csv')"),
     ("upper(nowhere)", "refers to 'nowhere'"),
 ])
 def test_derived_columns_must_be_row_level(tmp_path, expression, message):
