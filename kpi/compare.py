@@ -144,8 +144,9 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     """Every part of column `by` side by side, for each KPI that can be split by it (default:
     every visible KPI that can; a named KPI that cannot is a usage error)."""
     group = _peer_group(project, peers, by)
+    asked = focus
     if focus is None and group is not None:
-        focus = group.focus
+        focus = group.focus  # the group's own part, when the data holds it
     if kpis is None:
         chosen = [k for k in project.kpis if not k.hidden and splittable(project, k, by) is None]
     else:
@@ -203,6 +204,10 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         seen.update(p.name for p in result.parts)
         results.append(result)
     notes = []
+    if asked is None and focus is not None and focus not in seen:
+        notes.append(f"the data holds no rows for {focus}, the focus of peer group "
+                     f"'{group.id}'")
+        focus = None
     if focus is not None and focus not in seen:
         raise UsageError(f"--focus '{focus}' is not a part of '{by}' in the data compared",
                          hint=f"parts found: {', '.join(sorted(seen)[:10]) or 'none'}")

@@ -37,7 +37,7 @@ focus = "Cam"
 [peers.with_missing]
 column = "force"
 members = ["Avon", "Eden"]
-focus = "Avon"
+focus = "Eden"
 
 [datasets.crimes]
 date = "date"
@@ -429,3 +429,17 @@ def test_parts_add_up_to_the_summary(project):
     for field in ("numerator", "denominator"):
         assert sum(p["current"][field] for p in compared["charged_share"]["parts"]) == \
             summary["charged_share"]["current"][field]
+
+
+def test_a_peer_group_the_data_holds_in_part_is_named_not_hidden(project):
+    """Eden (the group's focus) has no rows: the comparison runs for Avon and says so."""
+    result = subprocess.run([sys.executable, "-m", "kpi", "--project", str(project), "compare",
+                             "--period", "2025-12", "--by", "force", "--peers", "with_missing",
+                             "--kpi", "thefts", "--format", "json"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    got = json.loads(result.stdout)
+    assert [p["name"] for p in got["kpis"][0]["parts"]] == ["Avon"]
+    assert got["focus"] is None
+    assert "the data holds no rows for Eden of peer group 'with_missing'" in got["notes"]
+    assert "Note: the data holds no rows for Eden, the focus of peer group" in result.stderr
