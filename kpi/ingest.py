@@ -26,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from kpi import dateparts
 from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec, polars_schema
 from kpi.errors import ConfigError, DataError, UsageError, located
 
@@ -530,8 +531,10 @@ def _parse_csv(path: Path, data: memoryview,
     seen: set[str] = set()
     for number, name in enumerate(names, start=1):
         if not name:
-            raise DataError(located(path, f"header field {number} is blank", row=1),
-                            hint="every column needs a name")
+            # An unnamed column (the row index a pandas export adds): no dataset column can
+            # map to it, so it is an extra column like any other (ignored, or refused under
+            # extra_columns = "error").
+            name = names[number - 1] = f"(unnamed column {number})"
         if name.lower() in seen:
             raise DataError(located(path, f"column name '{_show(name)}' appears twice in the "
                                           "header", row=1, column=_show(name)),
@@ -768,7 +771,7 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[
     originals = _as_text(table.filter(pl.col(ROW).is_in(bad_rows[ROW].to_list())), cells)
     bad = bad_rows.join(originals, on=ROW, how="left", maintain_order="left")
     good = typed.filter(~pl.col("__failed")).select(ROW, *[c.name for c in spec.columns])
-    good = good.with_columns(pl.col(spec.date).dt.strftime("%Y-%m").cast(pl.String).alias("month"))
+    good = good.with_columns(dateparts.month_expr(spec))
     return good, bad, mapping
 
 
@@ -848,6 +851,7 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, p
         rules.append((source, mismatch,
                       pl.format("expected text matching '{}', found '{}'{}",
                                 pl.lit(_show(col.pattern, 60)), found, note)))
+    rules += dateparts.rules(spec, col, source)
     return [(s, cond.fill_null(False), message) for s, cond, message in rules]
 
 

@@ -159,9 +159,14 @@ def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.Laz
 
 
 def months(project: Project, dataset_id: str, as_of: AsOf | None = None) -> list[Month]:
-    """The months the dataset holds, read from the table's partition list (no data scan)."""
+    """The months the dataset holds, read from the table's partition list (no data scan); for
+    a dataset of quarterly rows, every month of its quarters."""
+    from kpi.dateparts import covered
+
     table = _table(project, dataset_id, as_of)
-    return sorted(Month.parse(p["month"]) for p in table.partitions())
+    stored = sorted(Month.parse(p["month"]) for p in table.partitions())
+    spec = project.datasets.get(dataset_id)
+    return covered(spec, stored) if spec is not None else stored
 
 
 def row_count(project: Project, dataset_id: str, as_of: AsOf | None = None) -> int:
