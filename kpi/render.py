@@ -292,7 +292,7 @@ def report_markdown_table(report: Report, priorities: list[tuple[str, str]],
         results = [r for r in report.results if r.kpi.priority == priority_id]
         if not results:
             continue
-        cmp_code, cur_code = _shared_code(results, "comparison"), _shared_code(results, "current")
+        cmp_code, cur_code = shared_code(results, "comparison"), shared_code(results, "current")
         lines += [f"## {escape_markdown(title)}", "",
                   f"| KPI | {_head(report, 'comparison', cmp_code)} | "
                   f"{_head(report, 'current', cur_code)} | Change | Status | Significant | "
@@ -311,7 +311,7 @@ def report_markdown_table(report: Report, priorities: list[tuple[str, str]],
     return "\n".join(lines)
 
 
-def _shared_code(results: list[KpiResult], role: str) -> str | None:
+def shared_code(results: list[KpiResult], role: str) -> str | None:
     """The window code ('YE 2024-03') most results with a value in this role share (the
     first such in a tie), or None when none has one. Cells in another window name it."""
     codes = [getattr(r, role).window.code for r in results if getattr(r, role) is not None]
@@ -357,7 +357,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         results = [r for r in report.results if r.kpi.priority == priority_id]
         if not results:
             continue
-        cmp_code, cur_code = _shared_code(results, "comparison"), _shared_code(results, "current")
+        cmp_code, cur_code = shared_code(results, "comparison"), shared_code(results, "current")
         targets = any(r.kpi.target is not None for r in results)
         # One space between columns, not two: eight columns then fit in 80.
         table = Table(title=title, title_justify="left", box=boxes.SIMPLE_HEAD if box else None,

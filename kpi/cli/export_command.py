@@ -29,7 +29,7 @@ def markdown(
     as_of: AsOfOpt = None,
 ) -> None:
     """Draft the board paper: numbered paragraphs per KPI, tables, charts and appendices."""
-    from kpi import charts, engine, paper
+    from kpi import charts, engine, paper, verdicts
     from kpi.errors import UsageError
     from kpi.periods import Month
     from kpi.store import AsOf
@@ -53,12 +53,14 @@ def markdown(
     report = engine.evaluate(project, month, vs, kpis, as_of=cutoff)
 
     files_dir = f"{output.stem}-files"
+    judged = verdicts.verdicts(project, report, as_of=cutoff)
     document = paper.build_paper(project, report, charts=specs, files_dir=files_dir,
-                                 priority=priority, as_of=cutoff, as_of_text=as_of)
+                                 priority=priority, as_of=cutoff, as_of_text=as_of,
+                                 verdicts=judged)
     results = {r.kpi.id: r for r in report.results}
     written = set()
     for figure in document.figures:
-        data = charts.chart_data(project, figure.spec, results, cutoff)
+        data = charts.chart_data(project, figure.spec, results, cutoff, judged)
         charts.write_png(data, output.parent / figure.link)
         written.add(Path(figure.link).name)
     # Figures an earlier run drew and this paper no longer links would only mislead.
