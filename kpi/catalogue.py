@@ -416,6 +416,11 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
                      r"^\s*data\s*=")
         data = "data"
     data_dir = (root / data).resolve()
+    if not bundled and root.resolve() not in data_dir.parents:
+        # A link would let every load write outside the project, as '..' would.
+        problems.add("[project]", "data", f"'{data}' is a link to {data_dir}, outside the "
+                                          "project folder", r"^\s*data\s*=")
+        data_dir = root.resolve() / "data"
     if bundled:
         data_dir = bundled_store_dir()
     return Project(

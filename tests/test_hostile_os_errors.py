@@ -134,7 +134,7 @@ def test_a_full_disk_during_a_load_is_exit_4_and_stores_nothing(tmp_path, cli, m
 
     monkeypatch.setattr(deltalake, "write_deltalake", full)
     revised = folder / "revised.csv"
-    revised.write_text("Incident Ref,Date,LPA,Victims\nR1,2025-01-05,Dudley,4\n",
+    revised.write_text("Incident Ref,Date,LPA,Victims\nR1,2025-06-05,Dudley,4\n",
                        encoding="utf-8")
     result = cli(["--project", folder, "ingest", "incidents", revised])
     assert result.exit_code == 4, result.output
