@@ -76,6 +76,45 @@ def test_output_into_a_folder_that_does_not_exist_creates_it(mini, tmp_path):
     assert "Positive outcome rate" in paper.read_text()
 
 
+def test_output_into_a_named_pipe_writes_into_it_and_keeps_it(mini, tmp_path):
+    import stat
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text()), daemon=True)
+    reader.start()
+    result = run("--project", mini, "summary", "--period", "2025-09", "--format", "csv",
+                 "--output", pipe, timeout=120)
+    reader.join(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert received and received[0].startswith("id,title")
+    assert stat.S_ISFIFO(pipe.stat().st_mode)  # never replaced by a file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_output_through_a_link_writes_its_target_and_keeps_the_link(mini, tmp_path):
+    target = tmp_path / "real" / "summary.csv"
+    target.parent.mkdir()
+    target.write_text("old", encoding="utf-8")
+    link = tmp_path / "latest.csv"
+    link.symlink_to(target)
+    assert run("--project", mini, "summary", "--period", "2025-09", "--format", "csv",
+               "--output", link).returncode == 0
+    assert link.is_symlink()
+    assert target.read_text().startswith("id,title")
+
+
+def test_a_file_where_the_figures_folder_goes_is_refused_and_kept(mini, tmp_path):
+    (tmp_path / "board-files").write_text("mine", encoding="utf-8")
+    result = run("--project", mini, "export", "markdown", "--period", "2025-09",
+                 "--output", tmp_path / "board.md")
+    assert "board-files is a file" in one_line_error(result, 2)
+    assert (tmp_path / "board-files").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["board-files"]
+
+
 def test_quarantine_naming_a_folder_is_refused_and_nothing_is_stored(tmp_path):
     folder = make_project(tmp_path / "project")
     assert run("--project", folder, "ingest", "incidents", folder / "good.csv").returncode == 0
