@@ -7,6 +7,7 @@ and exits. Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import errno
+import re
 
 # Exit codes, documented in the README and `kpi --help`.
 EXIT_OK = 0
@@ -44,6 +45,16 @@ class DataError(KpiError):
     """An extract or a stored table cannot be read, or lacks the data asked for."""
 
 
+# Control characters (C0 but tab, DEL, C1) and the marks that reorder a line's display: in
+# text shown to a person, any of them could clear a terminal, rewrite a line or break a table.
+INVISIBLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """The text with each control character shown as '?' (tab is kept)."""
+    return INVISIBLE.sub("?", text)
+
+
 class SystemRefusal(KpiError):
     """The operating system refused to read or write a file: permissions, a read-only or full
     disk, a folder where a file was expected. Nothing stored was changed."""
@@ -77,8 +88,9 @@ def refusal(exc: OSError, path: object | None = None) -> SystemRefusal:
 
 def located(path: object, message: str, *, row: int | None = None,
             column: str | None = None) -> str:
-    """Format 'FILE, row N, column C: message' with whichever parts are known."""
-    parts = [str(path)]
+    """Format 'FILE, row N, column C: message' with whichever parts are known. A file name
+    is shown without its control characters (a name is data too)."""
+    parts = [visible(str(path))]
     if row is not None:
         parts.append(f"row {row}")
     if column is not None:

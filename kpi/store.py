@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kpi.cache import table_version
 from kpi.catalogue import ID_PATTERN, DatasetSpec, Project, polars_schema
 from kpi.errors import ConfigError, DataError, UsageError, refusal
 from kpi.periods import Month
@@ -105,10 +106,13 @@ def dataset_spec(project: Project, dataset_id: str) -> DatasetSpec:
 def exists(project: Project, dataset_id: str) -> bool:
     """Whether the dataset has a committed table. A first load killed before its commit leaves
     a folder without one; that is no table, and the next load simply creates it."""
-    from deltalake import DeltaTable
+    return table_version(table_path(project, dataset_id)) is not None
 
-    path = table_path(project, dataset_id)
-    return (path / "_delta_log").is_dir() and DeltaTable.is_deltatable(str(path))
+
+# Opened tables, by (folder, point in history, latest commit). Opening a Delta table reads its
+# log; one command asks a table for its months, version and rows several times, and a project
+# has a table per dataset. A new commit changes the key, so a load is seen at once.
+_OPENED: dict[tuple[str, AsOf | None, int], Any] = {}
 
 
 def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
@@ -116,6 +120,10 @@ def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
     from deltalake.exceptions import TableNotFoundError
 
     path = table_path(project, dataset_id)
+    latest = table_version(path)
+    key = (str(path), as_of, latest)
+    if latest is not None and key in _OPENED:
+        return _OPENED[key]
     try:
         table = DeltaTable(str(path))
     except TableNotFoundError:
@@ -123,6 +131,10 @@ def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
                         hint=f"load an extract with 'kpi ingest {dataset_id} FILE'") from None
     if as_of is not None:
         _load_as_of(table, dataset_id, as_of)
+    if latest is not None and table.version() <= latest:
+        if len(_OPENED) > 256:
+            _OPENED.clear()
+        _OPENED[key] = table
     return table
 
 
@@ -148,9 +160,14 @@ def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.Laz
 
 
 def months(project: Project, dataset_id: str, as_of: AsOf | None = None) -> list[Month]:
-    """The months the dataset holds, read from the table's partition list (no data scan)."""
+    """The months the dataset holds, read from the table's partition list (no data scan); for
+    a dataset of quarterly rows, every month of its quarters."""
+    from kpi.dateparts import covered
+
     table = _table(project, dataset_id, as_of)
-    return sorted(Month.parse(p["month"]) for p in table.partitions())
+    stored = sorted(Month.parse(p["month"]) for p in table.partitions())
+    spec = project.datasets.get(dataset_id)
+    return covered(spec, stored) if spec is not None else stored
 
 
 def row_count(project: Project, dataset_id: str, as_of: AsOf | None = None) -> int:
@@ -269,6 +286,9 @@ def replace_months(project: Project, dataset_id: str, frame: pl.DataFrame,
     frame = frame.select([frame[name].cast(dtype) for name, dtype in schema.items()])
     path = table_path(project, dataset_id)
     with _locked(project, dataset_id):
+        if not project.bundled:  # the folders this commit writes into must not lead outside
+            for folder in ["_delta_log", *(f"month={m}" for m in frame["month"].unique())]:
+                inside_project(project, path / folder, f"folder {folder} of '{dataset_id}'")
         options: dict[str, Any] = {"configuration": TABLE_CONFIGURATION}
         present = exists(project, dataset_id)
         if present:

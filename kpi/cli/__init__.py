@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from kpi import __version__
-from kpi.errors import KpiError
+from kpi.errors import KpiError, visible
 from kpi.periods import Comparison
 from kpi.render import Document, Format
 
@@ -151,9 +151,9 @@ def handled(func: F) -> F:
             lines = exc.message.split("\n")
             err = _stderr()
             for line in lines:
-                err.print(f"Error: {line}", markup=False)
+                err.print(f"Error: {visible(line)}", markup=False)
             if exc.hint:
-                err.print(f"Hint: {exc.hint}", markup=False)
+                err.print(f"Hint: {visible(exc.hint)}", markup=False)
             raise typer.Exit(code=exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
@@ -161,7 +161,7 @@ def handled(func: F) -> F:
 
 def note(message: str) -> None:
     if not State.quiet:
-        _stderr().print(message, markup=False)
+        _stderr().print("\n".join(visible(line) for line in message.split("\n")), markup=False)
 
 
 def _project():
@@ -185,9 +185,11 @@ def _stdout_console():
     from rich.console import Console
 
     plain = plain_output()
+    # Piped output is 120 columns wide unless COLUMNS says otherwise (Rich reads COLUMNS).
+    columns = os.environ.get("COLUMNS", "")
+    width = None if sys.stdout.isatty() or columns.strip().isdigit() else 120
     return Console(no_color=plain, highlight=False, soft_wrap=False,
-                   force_terminal=False if plain else None,
-                   width=None if sys.stdout.isatty() else 120), plain
+                   force_terminal=False if plain else None, width=width), plain
 
 
 def emit_document(document: Document, format: Format, output: Path | None) -> None:
@@ -272,3 +274,4 @@ def main() -> None:
 
 # Command modules register themselves on `app`; import them last.
 from kpi.cli import data_commands, summary_command, show_command, project_commands, export_command, check_command  # noqa: E402,F401,I001,E501
+from kpi.cli import compare_command  # noqa: E402,F401

@@ -29,7 +29,7 @@ def markdown(
     as_of: AsOfOpt = None,
 ) -> None:
     """Draft the board paper: numbered paragraphs per KPI, tables, charts and appendices."""
-    from kpi import charts, engine, paper
+    from kpi import charts, engine, paper, verdicts
     from kpi.errors import UsageError
     from kpi.outputs import staged
     from kpi.periods import Month
@@ -60,13 +60,15 @@ def markdown(
     kpis = shown + list({k.id: k for k in drawn}.values())
     report = engine.evaluate(project, month, vs, kpis, as_of=cutoff)
 
+    judged = verdicts.verdicts(project, report, as_of=cutoff)
     document = paper.build_paper(project, report, charts=specs, files_dir=files_dir,
-                                 priority=priority, as_of=cutoff, as_of_text=as_of)
+                                 priority=priority, as_of=cutoff, as_of_text=as_of,
+                                 verdicts=judged)
     results = {r.kpi.id: r for r in report.results}
     output.parent.mkdir(parents=True, exist_ok=True)
     with staged(output, files_dir) as staging:
         for figure in document.figures:
-            data = charts.chart_data(project, figure.spec, results, cutoff)
+            data = charts.chart_data(project, figure.spec, results, cutoff, judged)
             charts.write_png(data, staging / figure.link)
         (staging / output.name).write_text(document.markdown, encoding="utf-8")
     note(f"Wrote {output}")
