@@ -366,6 +366,22 @@ def test_a_killed_export_leaves_the_old_paper_or_the_new_one_never_a_mix(papers,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["board-files", "board.md"]
 
 
+def test_exports_racing_into_one_folder_end_with_one_whole_paper(papers, tmp_path):
+    folder, states = papers
+    out = tmp_path / "board.md"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KPI_")
+           or k == "KPI_CACHE_DIR"}
+    processes = [subprocess.Popen([sys.executable, "-m", "kpi", "--project", str(folder),
+                                   "export", "markdown", "--output", str(out), "--period",
+                                   period], env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE)
+                 for period in ("2025-06", "2025-09", "2025-06")]
+    for process in processes:
+        assert process.wait(timeout=300) == 0, process.stderr.read()
+    assert _assert_whole(out, states) in ("2025-06", "2025-09")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["board-files", "board.md"]
+
+
 def test_figures_the_new_paper_does_not_link_are_removed_and_other_files_kept(papers, tmp_path,
                                                                               cli):
     folder, states = papers
