@@ -94,6 +94,15 @@ def test_output_into_a_named_pipe_writes_into_it_and_keeps_it(mini, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
 
 
+def test_output_to_a_full_device_is_one_line_and_exit_4(mini):
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    result = run("--project", mini, "summary", "--period", "2025-09", "--format", "csv",
+                 "--output", "/dev/full")
+    assert one_line_error(result, 4) == "Error: /dev/full: no space left on the device"
+    assert Path("/dev/full").is_char_device()
+
+
 def test_output_through_a_link_writes_its_target_and_keeps_the_link(mini, tmp_path):
     target = tmp_path / "real" / "summary.csv"
     target.parent.mkdir()

@@ -235,8 +235,11 @@ def _emit(text: str, output: Path | None) -> None:
     check_output_file(output)
     if output.exists() and not output.is_file():
         # A device, a named pipe, /dev/stdout: write into it, never replace it with a file.
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(output)) from exc
         return
     # Through a link to its target, as a shell's redirection would write.
     output = output.resolve() if output.is_symlink() else output
