@@ -480,7 +480,7 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> dict[str, fl
             code = os.waitstatus_to_exitcode(status)
             if code != 0:
                 err.seek(0)
-                raise RuntimeError(f"{cmd[:3]} exited {code}: "
+                raise RuntimeError(f"{[c[:60] for c in cmd[:3]]} exited {code}: "
                                    f"{err.read().decode(errors='replace').strip()[-2000:]}")
             out.seek(0)
             stdout = out.read().decode(errors="replace")

@@ -18,7 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from kpi.errors import ConfigError
+from kpi.errors import ConfigError, UsageError
 from kpi.periods import Month, Window
 
 PROJECT_FILE = "kpi.toml"
@@ -91,7 +91,7 @@ KIND_KEYS: dict[Kind, tuple[frozenset[str], frozenset[str]]] = {
 COMMON_KEYS = frozenset({
     "id", "title", "priority", "kind", "dataset", "filter", "unit", "better", "stable_band",
     "baseline", "lag", "status", "breakdowns", "notes", "multiplier", "hidden", "components",
-    "description", "table", "noun", "peers",
+    "description", "table", "noun", "peers", "target", "spc_baseline", "spc_rebase",
 })
 DEFAULT_UNITS = {
     Kind.RATE: Unit.PERCENT, Kind.WITHIN: Unit.PERCENT, Kind.RATIO_OF_RATES: Unit.RATIO,
@@ -162,6 +162,7 @@ class DatasetSpec:
     # Columns that, with the month, say what an extract replaces: with ("force",), loading one
     # force's months leaves other forces' rows for those months in place.
     replace_by: tuple[str, ...] = ()
+    sheet: str | None = None  # the sheet of an Excel workbook extract that holds the data
     # When the month comes from separate columns (date is then the year column).
     date_parts: DateParts | None = None
     derived: tuple[DerivedColumn, ...] = ()
@@ -223,6 +224,11 @@ class KpiDef:
     # The value is a duration (the difference of two dates or datetimes); the engine converts
     # it to the KPI's unit (seconds or days).
     value_is_duration: bool = False
+    # Statistical process control (docs/statistics.md): a target in the unit of the monthly
+    # values, the months the chart's limits are computed from, and months the limits restart.
+    target: float | None = None
+    spc_baseline: tuple[Month, Month] | None = None
+    spc_rebase: tuple[Month, ...] = ()
 
     @property
     def is_snapshot(self) -> bool:
@@ -485,7 +491,7 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
                      r"^\s*data\s*=")
         data = "data"
     data_dir = (root / data).resolve()
-    if not bundled and root.resolve() not in data_dir.parents:
+    if not bundled and root.resolve() != data_dir and root.resolve() not in data_dir.parents:
         # A link would let every load write outside the project, as '..' would.
         problems.add("[project]", "data", f"'{data}' is a link to {data_dir}, outside the "
                                           "project folder", r"^\s*data\s*=")
@@ -590,8 +596,13 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
             problems.add(where, None, "must be a table", needle)
             continue
         for key in sorted(set(spec) - {"date", "columns", "unique", "description", "sources",
-                                       "extra_columns", "replace_by", "derived"}):
+                                       "extra_columns", "replace_by", "sheet", "derived"}):
             problems.add(where, key, "unknown key", needle, rf"^\s*{re.escape(key)}\s*=")
+        sheet = spec.get("sheet")
+        if sheet is not None and (not isinstance(sheet, str) or not sheet.strip()):
+            problems.add(where, "sheet", "must be the name of a sheet, as text", needle,
+                         r"^\s*sheet\s*=")
+            sheet = None
         extra = spec.get("extra_columns", "ignore")
         if extra not in ("ignore", "error"):
             problems.add(where, "extra_columns", "must be 'ignore' or 'error'", needle,
@@ -656,7 +667,7 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
                                       unique=unique, description=str(spec.get("description", "")),
                                       sources=tuple(spec.get("sources", ())),
                                       extra_columns=extra, replace_by=tuple(replace_by),
-                                      date_parts=date_parts, derived=derived)
+                                      sheet=sheet, date_parts=date_parts, derived=derived)
     return datasets
 
 
@@ -956,6 +967,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
     if numbers["percentile"] is not None and not 0 < numbers["percentile"] < 100:
         bad("percentile", "must be between 0 and 100")
 
+    target, spc_baseline, spc_rebase = _spc_keys(item, kind, bad)
     return KpiDef(
         id=item["id"], title=str(item.get("title", "")), priority=str(item.get("priority", "")),
         kind=kind, unit=unit, better=better, dataset=dataset_id if not derived else None,
@@ -972,7 +984,53 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         description=str(item.get("description", "")), table=str(item.get("table", "")),
         noun=str(item.get("noun", "")), value_is_duration=value_is_duration,
         peers=item.get("peers"),
+        target=target, spc_baseline=spc_baseline,
+        spc_rebase=spc_rebase,
     )
+
+
+# Kinds whose window value is a total of its months: a target for one would have to say whether
+# it is per month or per 12 months, so none is accepted (docs/statistics.md#targets).
+TOTAL_KINDS = frozenset({Kind.COUNT, Kind.SUM, Kind.PER_1000, Kind.WEIGHTED_SCORE})
+
+
+def _spc_keys(item: dict[str, Any], kind: Kind, bad
+              ) -> tuple[float | None, tuple[Month, Month] | None, tuple[Month, ...]]:
+    """The target, spc_baseline and spc_rebase keys of a KPI, checked."""
+    target = item.get("target")
+    if target is not None:
+        if not isinstance(target, (int, float)) or isinstance(target, bool):
+            bad("target", "must be a number in the KPI's unit")
+            target = None
+        elif kind in TOTAL_KINDS or (kind == Kind.SNAPSHOT and "numerator" not in item):
+            bad("target", f"a {kind.value} KPI's value is a total, so a target would have to "
+                          "say per month or per 12 months; targets are for rates, averages, "
+                          "percentiles, ratios and percentage snapshots")
+            target = None
+
+    def months(key: str) -> list[Month] | None:
+        value = item.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            bad(key, 'must be a list of months such as ["2023-10"]')
+            return None
+        try:
+            return [Month.parse(v, what=key) for v in value]
+        except UsageError:
+            bad(key, 'must be a list of months as YYYY-MM, such as ["2023-10"]')
+            return None
+
+    baseline = months("spc_baseline")
+    if baseline is not None and (len(baseline) != 2 or baseline[0] > baseline[1]):
+        bad("spc_baseline", 'must be the first and last month, such as ["2023-04", "2024-03"]')
+        baseline = None
+    rebase = months("spc_rebase") or []
+    if rebase != sorted(set(rebase)):
+        bad("spc_rebase", "must list each month once, in order")
+        rebase = []
+    return (float(target) if target is not None else None,
+            (baseline[0], baseline[1]) if baseline else None, tuple(rebase))
 
 
 def _build_checks(raw: Any, problems: _Problems, kpi_ids: set[str]) -> list[Check]:

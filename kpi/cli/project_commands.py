@@ -100,6 +100,9 @@ def init(
         _init_preset(preset, directory)
         return
     target = directory / PROJECT_FILE
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{directory} is a file, not a folder; not touching it",
+                         hint="give a new or existing folder: kpi init myforce")
     if target.exists():
         raise UsageError(f"{target} already exists; not overwriting it",
                          hint="choose another folder, or edit the existing file")
