@@ -479,6 +479,11 @@ class _Builder:
         text = kpi_sentences(result, self.report.comparison, self.report.period.index,
                              self.verdicts.get(kpi.id))
         extra = self._breakdown_sentences(result)
+        if kpi.peers:
+            from kpi.compare import peer_sentence
+
+            extra += [escape_markdown(t) for t in [peer_sentence(
+                self.project, kpi, self.report.period, self.report.comparison, self.as_of)] if t]
         refs = self._figure_numbers(kpi.id)
         if refs:
             extra.append(f"See {_figure_list(refs)}.")

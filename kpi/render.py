@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from kpi.catalogue import Unit
+from kpi.errors import visible
 
 # The engine imports Polars; the renderers only need its result types, and `kpi --help` (which
 # imports Format) must not pay for Polars.
@@ -241,8 +242,8 @@ def safe_cell(value: Any) -> Any:
     """Neutralise spreadsheet formula injection: text starting =, +, -, @ gets a quote.
     Numbers are left alone, so a negative change stays a number."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+        value = "'" + value
+    return visible(value) if isinstance(value, str) else value
 
 
 def report_csv(report: Report, priorities: dict[str, str],
@@ -281,7 +282,7 @@ def escape_markdown(text: str) -> str:
             out.append(" ")
         else:
             out.append(char)
-    return "".join(out)
+    return visible("".join(out))
 
 
 def report_markdown_table(report: Report, priorities: list[tuple[str, str]],
@@ -458,16 +459,16 @@ class Section:
     terminal: Any = None  # a Rich renderable drawn instead of the rows in a terminal (a chart)
 
     def text(self, column: str, value: Any) -> str:
-        """A cell as a person reads it."""
+        """A cell as a person reads it (control characters shown as '?')."""
         if column in self.shown:
-            return self.shown[column](value)
+            return visible(self.shown[column](value))
         if value is None:
             return "—"
         if isinstance(value, float):
             return f"{value:,.1f}"
         if isinstance(value, int) and not isinstance(value, bool):
             return f"{value:,}"
-        return str(value)
+        return visible(str(value))
 
 
 @dataclass(frozen=True)
@@ -545,7 +546,7 @@ def render_table(document: Document, plain: bool = True, width: int | None = Non
     console = Console(file=buffer, width=width, highlight=False, soft_wrap=False,
                       force_terminal=not plain, no_color=plain,
                       color_system=None if plain else "standard")
-    console.print(Text(document.heading, style="" if plain else "bold"))
+    console.print(Text(visible(document.heading), style="" if plain else "bold"))
     for section in document.sections:
         # The title is printed above the table, not as its caption, so a long title is not
         # wrapped to the width of a narrow table.
@@ -562,7 +563,7 @@ def render_table(document: Document, plain: bool = True, width: int | None = Non
                 cells.append(Text(section.text(column, value), style=style))
             table.add_row(*cells)
         console.print()
-        console.print(Text(section.title, style="" if plain else "bold"))
+        console.print(Text(visible(section.title), style="" if plain else "bold"))
         console.print(table if plain or section.terminal is None else section.terminal)
     return "\n".join(line.rstrip() for line in buffer.getvalue().split("\n"))
 
@@ -596,7 +597,8 @@ SPARKS = "▁▂▃▄▅▆▇█"
 
 def sparkline(values: list[float | None]) -> str:
     """One block character per value, scaled between the series' min and max; a gap (space)
-    where a value is missing. A flat series is drawn at mid height."""
+    where a value is missing or is not a finite number. A flat series is drawn at mid height."""
+    values = [v if v is not None and math.isfinite(v) else None for v in values]
     known = [v for v in values if v is not None]
     if not known:
         return " " * len(values)

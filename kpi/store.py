@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kpi.cache import table_version
 from kpi.catalogue import ID_PATTERN, DatasetSpec, Project, polars_schema
-from kpi.errors import ConfigError, DataError, UsageError
+from kpi.errors import ConfigError, DataError, UsageError, refusal
 from kpi.periods import Month
 
 if TYPE_CHECKING:
@@ -103,10 +105,13 @@ def dataset_spec(project: Project, dataset_id: str) -> DatasetSpec:
 def exists(project: Project, dataset_id: str) -> bool:
     """Whether the dataset has a committed table. A first load killed before its commit leaves
     a folder without one; that is no table, and the next load simply creates it."""
-    from deltalake import DeltaTable
+    return table_version(table_path(project, dataset_id)) is not None
 
-    path = table_path(project, dataset_id)
-    return (path / "_delta_log").is_dir() and DeltaTable.is_deltatable(str(path))
+
+# Opened tables, by (folder, point in history, latest commit). Opening a Delta table reads its
+# log; one command asks a table for its months, version and rows several times, and a project
+# has a table per dataset. A new commit changes the key, so a load is seen at once.
+_OPENED: dict[tuple[str, AsOf | None, int], Any] = {}
 
 
 def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
@@ -114,6 +119,10 @@ def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
     from deltalake.exceptions import TableNotFoundError
 
     path = table_path(project, dataset_id)
+    latest = table_version(path)
+    key = (str(path), as_of, latest)
+    if latest is not None and key in _OPENED:
+        return _OPENED[key]
     try:
         table = DeltaTable(str(path))
     except TableNotFoundError:
@@ -121,6 +130,10 @@ def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
                         hint=f"load an extract with 'kpi ingest {dataset_id} FILE'") from None
     if as_of is not None:
         _load_as_of(table, dataset_id, as_of)
+    if latest is not None and table.version() <= latest:
+        if len(_OPENED) > 256:
+            _OPENED.clear()
+        _OPENED[key] = table
     return table
 
 
@@ -146,9 +159,14 @@ def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.Laz
 
 
 def months(project: Project, dataset_id: str, as_of: AsOf | None = None) -> list[Month]:
-    """The months the dataset holds, read from the table's partition list (no data scan)."""
+    """The months the dataset holds, read from the table's partition list (no data scan); for
+    a dataset of quarterly rows, every month of its quarters."""
+    from kpi.dateparts import covered
+
     table = _table(project, dataset_id, as_of)
-    return sorted(Month.parse(p["month"]) for p in table.partitions())
+    stored = sorted(Month.parse(p["month"]) for p in table.partitions())
+    spec = project.datasets.get(dataset_id)
+    return covered(spec, stored) if spec is not None else stored
 
 
 def row_count(project: Project, dataset_id: str, as_of: AsOf | None = None) -> int:
@@ -186,11 +204,43 @@ def history(project: Project, dataset_id: str) -> list[Version]:
     return sorted(versions, key=lambda v: v.version)
 
 
+def inside_project(project: Project, path: Path, what: str) -> Path:
+    """`path` with every link resolved, which must lie inside the project folder: a data
+    folder, table or quarantine folder that is a link to elsewhere would write outside it."""
+    root = project.root.resolve()
+    resolved = path.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise ConfigError(f"{path}: the {what} is a link to {resolved}, outside the project "
+                          f"folder {root}",
+                          hint="kpi writes only inside the project folder; replace the link "
+                               "with a folder")
+    return resolved
+
+
+def _writable_data_dir(project: Project) -> None:
+    """Refuse a data folder, or a table folder in it, that is a link leading outside the
+    project (the bundled sample's store lives in the user cache, by design)."""
+    if project.bundled:
+        return
+    inside_project(project, project.data_dir, "data folder")
+    for dataset_id in project.datasets:
+        inside_project(project, project.data_dir / dataset_id, f"table folder of '{dataset_id}'")
+
+
 @contextmanager
 def _locked(project: Project, dataset_id: str) -> Iterator[None]:
+    _writable_data_dir(project)
     project.data_dir.mkdir(parents=True, exist_ok=True)
     lock_path = project.data_dir / f".{dataset_id}.lock"
-    with open(lock_path, "w") as handle:
+    # Never follow a link, nor truncate: a lock file planted as a link to another file must
+    # not let a load empty that file.
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise DataError(f"{lock_path}: cannot open the load lock ({exc.strerror or exc})",
+                        hint="the lock file must be a plain file; remove it if it is a link"
+                        ) from None
+    with os.fdopen(fd, "r+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -198,37 +248,107 @@ def _locked(project: Project, dataset_id: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def stored_counts(project: Project, dataset_id: str, keys: pl.DataFrame) -> pl.DataFrame:
+    """Rows stored for each (month, replace_by value...) in `keys`, as column "before" (only
+    keys with stored rows appear). Reads only the months concerned, from their partitions."""
+    import polars as pl
+
+    names = keys.columns
+    months = keys["month"].unique().to_list()
+    if not exists(project, dataset_id):
+        return keys.clear().with_columns(pl.lit(0, dtype=pl.UInt32).alias("before"))
+    return (scan(project, dataset_id).filter(pl.col("month").is_in(months))
+            .group_by(names).agg(pl.len().alias("before")).collect())
+
+
 def replace_months(project: Project, dataset_id: str, frame: pl.DataFrame,
-                   provenance: dict[str, Any]) -> int:
+                   provenance: dict[str, Any],
+                   guard: Callable[[pl.DataFrame, int], dict[str, Any]] | None = None) -> int:
     """Replace the months `frame` covers with its rows, in one atomic commit.
 
     Returns the new table version. Months the frame does not cover are untouched, so a revised
     re-extract never double counts and loading the same file twice changes nothing. A dataset
     with `replace_by` columns replaces only the (month, value...) combinations the frame holds,
     so one force's extract never removes another force's rows.
+
+    `guard(before, version)`, when given, runs under the load lock, just before the commit, with
+    the rows stored for each (month, replace_by value...) the frame holds and the version the
+    commit will create: it may refuse the load (raise) or return entries for the provenance.
     """
     from deltalake import CommitProperties, write_deltalake
-    from deltalake.exceptions import SchemaMismatchError
+    from deltalake.exceptions import DeltaError, SchemaMismatchError
 
     spec = dataset_spec(project, dataset_id)
     schema = polars_schema(spec)
     frame = frame.select([frame[name].cast(dtype) for name, dtype in schema.items()])
     path = table_path(project, dataset_id)
-    metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
     with _locked(project, dataset_id):
+        if not project.bundled:  # the folders this commit writes into must not lead outside
+            for folder in ["_delta_log", *(f"month={m}" for m in frame["month"].unique())]:
+                inside_project(project, path / folder, f"folder {folder} of '{dataset_id}'")
         options: dict[str, Any] = {"configuration": TABLE_CONFIGURATION}
-        if exists(project, dataset_id):
+        present = exists(project, dataset_id)
+        if present:
             options = {"predicate": replace_predicate(frame, spec.replace_by)}
+        if guard is not None:
+            keys = frame.select("month", *spec.replace_by).unique()
+            before = stored_counts(project, dataset_id, keys)
+            version = _table(project, dataset_id).version() + 1 if present else 0
+            provenance = {**provenance, **guard(before, version)}
+        metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
         try:
-            write_deltalake(str(path), frame.to_arrow(), mode="overwrite", partition_by=["month"],
-                            commit_properties=CommitProperties(custom_metadata=metadata),
-                            **options)
+            with _rust_panics_held():
+                write_deltalake(str(path), frame.to_arrow(), mode="overwrite",
+                                partition_by=["month"],
+                                commit_properties=CommitProperties(custom_metadata=metadata),
+                                **options)
         except SchemaMismatchError as exc:
             raise DataError(f"dataset '{dataset_id}': its columns in kpi.toml no longer match "
                             f"the stored table ({_first_line(exc)})",
                             hint="nothing was written; restore the columns, or move the "
                                  "table aside and reload every extract") from None
+        except DeltaError as exc:
+            # Delta reports the operating system's refusals (a full or read-only disk) in its
+            # own errors; the data files it wrote are not part of any version.
+            code = re.search(r"\(os error (\d+)\)", str(exc))
+            if code is None:
+                raise
+            raise refusal(OSError(int(code.group(1)), _first_line(exc)), path) from None
         return _table(project, dataset_id).version()
+
+
+@contextmanager
+def _rust_panics_held() -> Iterator[None]:
+    """Hold back what Delta's Rust threads print on the process's stderr while a write runs.
+
+    On a full disk its worker threads panic ("Already shut down") and each prints a message
+    and a backtrace note straight to file descriptor 2, before the write raises the error kpi
+    reports in one line. What they printed is dropped when the write fails and passed on
+    unchanged when it succeeds."""
+    import os
+    import sys
+    import tempfile
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (an embedding host): nothing to hold back
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        failed = True
+        try:
+            yield
+            failed = False
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            if not failed:
+                held.seek(0)
+                text = held.read()
+                if text:
+                    os.write(2, text)
 
 
 def _sql_literal(value: Any) -> str:
