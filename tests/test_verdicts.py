@@ -349,3 +349,20 @@ def test_sample_table_fits_and_never_cuts_a_verdict(cli, width, vs):
     # Targets are listed under their table, with whether they are met and the assurance.
     assert "999 answered within 10 seconds 90.0%: met, consistently passes" in " ".join(
         line.strip() for line in lines)
+
+
+def test_show_charts_a_kpi_whose_window_is_incomplete(cli, tmp_path):
+    """The tiny project's 101 calls miss June 2025: no status, but the process chart still
+    reads the months there are, with the gap."""
+    from fixtures.generated import tiny_project
+
+    tiny = tiny_project(tmp_path)
+    result = cli(["--project", tiny.root, "show", "calls", "--period", "2025-09", "--format",
+                  "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["kpi"]["status"] == "no_data"
+    assert doc["kpi"]["significance"]["test"] is None
+    assert "incomplete" in doc["kpi"]["significance"]["reason"]
+    assert doc["signal"]["xmr"]["mean"] is not None
+    assert doc["kpi"]["variation"]["points"] == 23  # 24 months, June 2025 missing
