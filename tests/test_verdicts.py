@@ -366,3 +366,26 @@ def test_show_charts_a_kpi_whose_window_is_incomplete(cli, tmp_path):
     assert "incomplete" in doc["kpi"]["significance"]["reason"]
     assert doc["signal"]["xmr"]["mean"] is not None
     assert doc["kpi"]["variation"]["points"] == 23  # 24 months, June 2025 missing
+
+
+def test_a_breakdown_lists_only_the_parts_the_kpi_counts(tmp_path):
+    """knife_crime counts offence = 'knife': split by offence it has one part, not every
+    offence in the dataset at 0 and 0."""
+    import shutil
+    from pathlib import Path
+
+    from kpi import engine
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    root = tmp_path / "mini"
+    shutil.copytree(Path(__file__).resolve().parent / "fixtures" / "mini", root)
+    project = load_project(root)
+    load(project, "crimes")
+    kpi = project.kpi("knife_crime")
+    result = engine.evaluate(project, Month.parse("2025-09"), kpis=[kpi]).results[0]
+    view = engine.breakdown(project, kpi, "offence", result.current.window,
+                            result.comparison.window)
+    assert view["part"].to_list() == ["knife"]
+    assert view["current"].to_list() == [result.current.value]
+    assert view["comparison"].to_list() == [result.comparison.value]
