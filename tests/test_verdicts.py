@@ -389,3 +389,25 @@ def test_a_breakdown_lists_only_the_parts_the_kpi_counts(tmp_path):
     assert view["part"].to_list() == ["knife"]
     assert view["current"].to_list() == [result.current.value]
     assert view["comparison"].to_list() == [result.comparison.value]
+
+
+def test_show_seasonal_compares_each_month_with_a_year_earlier(cli):
+    """Each of the last 12 months against the same month a year earlier, from the same
+    monthly values as the trend."""
+    result = cli(["show", "asb_incidents", "--period", "2025-09", "--seasonal", "--format",
+                  "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    trend = {row["month"]: row["value"] for row in doc["trend"]}
+    rows = doc["same_months_a_year_earlier"]
+    assert [r["month"] for r in rows] == [f"{y}-{m:02d}" for y, m in
+                                          [(2024, 10), (2024, 11), (2024, 12)]
+                                          + [(2025, m) for m in range(1, 10)]]
+    for row in rows:
+        year, month = row["month"].split("-")
+        before = f"{int(year) - 1}-{month}"
+        assert (row["value"], row["a_year_earlier"]) == (trend[row["month"]], trend[before])
+        assert row["change_absolute"] == row["value"] - row["a_year_earlier"]
+        assert isinstance(row["value"], int)
+    table = cli(["show", "asb_incidents", "--period", "2025-09", "--seasonal"]).stdout
+    assert "Same months a year earlier" in table
