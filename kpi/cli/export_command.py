@@ -66,5 +66,9 @@ def markdown(
         if stale.name not in written:
             stale.unlink()
     _emit(document.markdown, output)
+    # The versions a paper read are kept readable by 'kpi vacuum', so its --as-of reproduces it.
+    from kpi.maintenance import record_published
+
+    record_published(project, report.versions, paper=str(output), period=str(month))
     if document.figures:
         note(f"Wrote {len(document.figures)} chart(s) to {output.parent / files_dir}")
