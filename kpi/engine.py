@@ -20,7 +20,8 @@ from pathlib import Path
 import polars as pl
 
 from kpi import store
-from kpi.catalogue import DURATION_UNITS, Better, Kind, KpiDef, Project, Status, Unit
+from kpi.catalogue import DURATION_UNITS, Better, Kind, KpiDef, Project, Status, Unit, derive
+from kpi.dateparts import period_cut, quarter_cut
 from kpi.errors import ConfigError, DataError
 from kpi.periods import Comparison, Month, Window, comparison_window, current_window
 from kpi.store import AsOf
@@ -266,7 +267,8 @@ def _no_value_note(project: Project, kpi: KpiDef, windows: Iterable[Window | Non
 def prepare(project: Project, dataset_id: str, kpis: Iterable[KpiDef],
             as_of: AsOf | None = None) -> pl.LazyFrame:
     """The dataset's lazy scan, with the weight columns weighted-score KPIs need joined on."""
-    return _with_weights(project, store.scan(project, dataset_id, as_of), kpis)
+    frame = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+    return _with_weights(project, frame, kpis)
 
 
 def _with_weights(project: Project, frame: pl.LazyFrame, kpis: Iterable[KpiDef]) -> pl.LazyFrame:
@@ -428,6 +430,16 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
             continue
         months = set.intersection(*(available[s.dataset] for s in sources))
         plans[kpi.id] = _plan_windows(project, kpi, period, vs, months)
+        # Quarterly rows: a current window that cuts a quarter is refused, a comparison
+        # window that does is left out, never half counted.
+        datasets = [s.dataset for s in sources]
+        current, compare, _ = plans[kpi.id]
+        cut = (period_cut(project, datasets, kpi, period, vs)
+               or quarter_cut(project, datasets, current))
+        if cut:
+            plans[kpi.id] = (None, None, cut)
+        elif cut := quarter_cut(project, datasets, compare):
+            plans[kpi.id] = (current, None, f"comparison {cut}")
 
     # Gather (measure KPI, window) requests per dataset, and evaluate each dataset once.
     requests: dict[str, dict[tuple[str, Window], KpiDef]] = {}
@@ -522,7 +534,8 @@ def _aggregate(project: Project, dataset_id: str, wanted: dict[tuple[str, Window
     # is the table's partition column: a store holding years of history is read for the
     # months compared, not all of it.
     months = sorted({str(month) for _, window in wanted for month in window.months()})
-    scan = store.scan(project, dataset_id, as_of).filter(pl.col("month").is_in(months))
+    scan = derive(store.scan(project, dataset_id, as_of),
+                  project.datasets[dataset_id]).filter(pl.col("month").is_in(months))
     queries = []
     if sums:
         queries.append(scan.with_columns(list(sum_masks.values()))
@@ -680,12 +693,15 @@ def breakdown(project: Project, kpi: KpiDef, column: str, current: Window,
               comparison: Window | None, as_of: AsOf | None = None) -> pl.DataFrame:
     """A KPI split by one column, current and comparison values and change per part
     (columns: part, current, comparison, absolute, percent, points), largest first. Only the
-    windows' months are read, so a part with no rows in either window is not listed."""
+    windows' months and the rows the KPI's filter selects are read, so a part the KPI does not
+    count (no selected rows in either window) is not listed."""
     if kpi.is_derived:
         raise ConfigError(f"KPI '{kpi.id}' is a rate of two KPIs and has no breakdown")
     windows = [w for w in (current, comparison) if w is not None]
     months = sorted({str(month) for window in windows for month in window.months()})
     frame = prepare(project, kpi.dataset, [kpi], as_of).filter(pl.col("month").is_in(months))
+    if kpi.filter:
+        frame = frame.filter(_sql(kpi.filter).fill_null(False))
     aggs = []
     for tag, window in (("cur", current), ("cmp", comparison)):
         if window is None:

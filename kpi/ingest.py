@@ -26,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from kpi import dateparts
 from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec, polars_schema
 from kpi.errors import ConfigError, DataError, UsageError, located
 
@@ -103,13 +104,16 @@ Numbering = Callable[[pl.Series], pl.Series]
 
 
 def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool = False,
-                  parts: bool = False, sheet: str | None = None) -> Extract:
+                  parts: bool = False, measured: frozenset[str] = frozenset(),
+                  sheet: str | None = None) -> Extract:
     """Read, map and type every file; raise DataError on the first bad file (or, with
     skip_bad_rows, return its bad rows as `rejected` with file, row, column and reason).
 
     A file named twice (the same bytes, by sha256) is read once. Two files holding rows of the
     same month (or the same month and `replace_by` values) are refused unless `parts` says they
-    are parts of one extract: otherwise an original and its revision would be added together."""
+    are parts of one extract: otherwise an original and its revision would be added together.
+    A required number column in `measured` (read by a KPI) that is blank on every row of a file
+    refuses that file."""
     frames, rejected, sources, warnings, covered = [], [], [], [], []
     id_columns: dict[str, str] = {}  # file -> its name for the unique id column
     numberings: dict[str, Numbering] = {}
@@ -129,7 +133,8 @@ def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool =
             table, notes, numbering = _read_table(path, raw)
             warnings.extend(notes)
         good, bad, mapping = _conform(spec, path, table, warnings,
-                                      from_csv=not _is_parquet(path, raw), excel=excel)
+                                      from_csv=not _is_parquet(path, raw), measured=measured,
+                                      excel=excel)
         if bad.height:
             bad = bad.with_columns(numbering(bad[ROW]))
             if not skip_bad_rows:
@@ -526,8 +531,10 @@ def _parse_csv(path: Path, data: memoryview,
     seen: set[str] = set()
     for number, name in enumerate(names, start=1):
         if not name:
-            raise DataError(located(path, f"header field {number} is blank", row=1),
-                            hint="every column needs a name")
+            # An unnamed column (the row index a pandas export adds): no dataset column can
+            # map to it, so it is an extra column like any other (ignored, or refused under
+            # extra_columns = "error").
+            name = names[number - 1] = f"(unnamed column {number})"
         if name.lower() in seen:
             raise DataError(located(path, f"column name '{_show(name)}' appears twice in the "
                                           "header", row=1, column=_show(name)),
@@ -722,7 +729,7 @@ def _check_parquet_types(spec: DatasetSpec, path: Path, table: pl.DataFrame,
 
 
 def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[str], *,
-             from_csv: bool, excel: bool = False
+             from_csv: bool, measured: frozenset[str] = frozenset(), excel: bool = False
              ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
     """Map, clean and type a source frame. Returns the good rows, the bad rows with their
     reasons, and the source column of each dataset column."""
@@ -749,7 +756,7 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[
 
     typed = _typed(spec, table, mapping)
     checked = [col for col in spec.columns if col.name in mapping]
-    _refuse_blank_columns(spec, path, typed, mapping)
+    _refuse_blank_columns(spec, path, typed, mapping, measured)
 
     rules = [rule for col in checked for rule in _rules(spec, col, mapping[col.name])]
     failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
@@ -764,16 +771,17 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[
     originals = _as_text(table.filter(pl.col(ROW).is_in(bad_rows[ROW].to_list())), cells)
     bad = bad_rows.join(originals, on=ROW, how="left", maintain_order="left")
     good = typed.filter(~pl.col("__failed")).select(ROW, *[c.name for c in spec.columns])
-    good = good.with_columns(pl.col(spec.date).dt.strftime("%Y-%m").cast(pl.String).alias("month"))
+    good = good.with_columns(dateparts.month_expr(spec))
     return good, bad, mapping
 
 
 def _refuse_blank_columns(spec: DatasetSpec, path: Path, typed: pl.DataFrame,
-                          mapping: dict[str, str]) -> None:
-    """Refuse an extract whose required number column is blank on every row: the KPIs summing
-    it would quietly lose the file's months, and the month-on-month change follow."""
+                          mapping: dict[str, str], measured: frozenset[str]) -> None:
+    """Refuse an extract whose required number column, read by a KPI, is blank on every row:
+    the KPIs summing it would quietly lose the file's months. A number column no KPI reads
+    may be blank throughout (police.uk files of some forces have no coordinates at all)."""
     numeric = [col for col in spec.columns if col.name in mapping and col.required
-               and col.type in (ColumnType.INT, ColumnType.FLOAT)]
+               and col.name in measured and col.type in (ColumnType.INT, ColumnType.FLOAT)]
     if not numeric or not typed.height:
         return
     present = typed.select(
@@ -843,6 +851,7 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, p
         rules.append((source, mismatch,
                       pl.format("expected text matching '{}', found '{}'{}",
                                 pl.lit(_show(col.pattern, 60)), found, note)))
+    rules += dateparts.rules(spec, col, source)
     return [(s, cond.fill_null(False), message) for s, cond, message in rules]
 
 
@@ -1223,7 +1232,8 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     paths = expand_sources(patterns)
     if configured:
         _check_inside(project, dataset_id, paths)
-    extract = read_extracts(spec, paths, skip_bad_rows=skip_bad_rows, parts=parts, sheet=sheet)
+    extract = read_extracts(spec, paths, skip_bad_rows=skip_bad_rows, parts=parts,
+                            measured=columns_read_by_kpis(project, dataset_id), sheet=sheet)
     provenance = {"operation": "ingest", "dataset": dataset_id, "sources": extract.sources,
                   "rows": extract.frame.height, "rejected": extract.rejected.height,
                   "months": extract.months, "skip_bad_rows": skip_bad_rows,
@@ -1266,6 +1276,24 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
                       rejected=extract.rejected.height, months=extract.months,
                       sources=extract.sources, warnings=extract.warnings,
                       quarantine=outcome["quarantine"], replaced=outcome["replaced"])
+
+
+def columns_read_by_kpis(project, dataset_id: str) -> frozenset[str]:
+    """The dataset's columns that some KPI's filter, value, numerator, denominator or weight
+    key reads."""
+    names: set[str] = set()
+    for kpi in project.kpis:
+        if kpi.dataset != dataset_id:
+            continue
+        for text in (kpi.filter, kpi.value, kpi.numerator, kpi.denominator):
+            if text:
+                try:
+                    names.update(pl.sql_expr(text).meta.root_names())
+                except Exception:  # noqa: BLE001 - the catalogue reports a bad expression
+                    continue
+        if kpi.weight_key:
+            names.add(kpi.weight_key)
+    return frozenset(names)
 
 
 def _shown_path(project, path: Path | None) -> str | None:

@@ -15,11 +15,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from kpi.catalogue import Unit
+from kpi.errors import visible
 
 # The engine imports Polars; the renderers only need its result types, and `kpi --help` (which
 # imports Format) must not pay for Polars.
 if TYPE_CHECKING:
     from kpi.engine import Change, KpiResult, Measured, Report
+    from kpi.verdicts import Verdict
 
 # Status words as the engine writes them (engine.Outcome), kept as plain strings here.
 STATUS_STYLE = {
@@ -108,12 +110,13 @@ def arrow(change: Change | None) -> str:
 # Structured outputs
 
 
-def _window_json(measured: Measured | None) -> dict[str, Any] | None:
+def _window_json(measured: Measured | None, unit: Unit) -> dict[str, Any] | None:
     if measured is None:
         return None
     return {"label": measured.window.label, "start": str(measured.window.start),
-            "end": str(measured.window.end), "value": _plain(measured.value),
-            "numerator": _plain(measured.numerator), "denominator": _plain(measured.denominator)}
+            "end": str(measured.window.end), "value": json_number(measured.value, unit),
+            "numerator": json_number(measured.numerator, Unit.COUNT),
+            "denominator": json_number(measured.denominator, Unit.COUNT)}
 
 
 def _plain(value: Any) -> Any:
@@ -122,28 +125,68 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def result_json(result: KpiResult, priorities: dict[str, str]) -> dict[str, Any]:
+def json_number(value: Any, unit: Unit) -> Any:
+    """A number for JSON: None for NaN and infinity, and a whole count as an integer (3131,
+    not 3131.0) so that counts read as counts everywhere."""
+    value = _plain(value)
+    if unit == Unit.COUNT and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def verdict_json(verdict: Verdict | None) -> dict[str, Any]:
+    """The signal-or-noise fields of one KPI (docs/json.md): significance, variation, target,
+    target_met and assurance."""
+    from kpi import stats
+
+    if verdict is None:
+        return {"significance": None, "variation": None, "target": None, "target_met": None,
+                "assurance": None}
+    test = verdict.significance
+    significance = None
+    if test is not None:
+        tested = test.test != stats.NOT_TESTED
+        significance = {"test": test.test if tested else None,
+                        "statistic": _plain(test.statistic), "p_value": _plain(test.p_value),
+                        "significant": test.significant, "reason": None if tested else test.note}
+    var = verdict.variation
+    variation = None if var is None else {
+        "verdict": var.verdict, "rule": var.rule, "mean": var.mean, "lower": var.lower,
+        "upper": var.upper, "points": var.points, "trial": var.trial,
+        "baseline": list(var.baseline)}
+    return {"significance": significance, "variation": variation, "target": verdict.target,
+            "target_met": verdict.target_met, "assurance": verdict.assurance}
+
+
+def result_json(result: KpiResult, priorities: dict[str, str],
+                verdict: Verdict | None = None) -> dict[str, Any]:
     kpi = result.kpi
     change = result.change
-    return {
+    data = {
         "id": kpi.id, "title": kpi.title, "priority": kpi.priority,
         "priority_title": priorities.get(kpi.priority, ""), "kind": kpi.kind.value,
         "unit": kpi.unit.value, "better": kpi.better.value, "status": result.status,
-        "current": _window_json(result.current), "comparison": _window_json(result.comparison),
-        "change": {"absolute": _plain(change.absolute) if change else None,
+        "current": _window_json(result.current, kpi.unit),
+        "comparison": _window_json(result.comparison, kpi.unit),
+        "change": {"absolute": json_number(change.absolute, kpi.unit) if change else None,
                    "percent": _plain(change.percent) if change else None,
                    "points": _plain(change.points) if change else None},
         "note": result.note,
     }
+    if verdict is not None:
+        data.update(verdict_json(verdict))
+    return data
 
 
-def report_json(report: Report, project_name: str, priorities: dict[str, str]) -> str:
+def report_json(report: Report, project_name: str, priorities: dict[str, str],
+                verdicts: dict[str, Verdict] | None = None) -> str:
+    verdicts = verdicts or {}
     document = {
         "project": project_name,
         "period": str(report.period),
         "comparison": report.comparison.value,
         "versions": dict(sorted(report.versions.items())),
-        "kpis": [result_json(r, priorities) for r in report.results],
+        "kpis": [result_json(r, priorities, verdicts.get(r.kpi.id)) for r in report.results],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
@@ -153,23 +196,67 @@ CSV_FIELDS = [
     "comparison_label", "comparison_start", "comparison_end", "comparison_value",
     "current_label", "current_start", "current_end", "current_value",
     "change_absolute", "change_percent", "change_points", "note",
+    "significance_test", "p_value", "significant", "variation", "variation_rule", "target",
+    "target_met", "assurance",
 ]
+
+# Words for the verdicts: in full (Markdown, the paper) and short (the terminal table).
+VARIATION_WORDS = {
+    "common_cause": "common cause", "special_cause_improvement": "special cause: improvement",
+    "special_cause_concern": "special cause: concern",
+    "special_cause_neutral": "special cause: neither",
+}
+VARIATION_SHORT = {
+    "common_cause": "common", "special_cause_improvement": "improvement",
+    "special_cause_concern": "concern", "special_cause_neutral": "unusual",
+}
+ASSURANCE_WORDS = {
+    "consistently_pass": "consistently passes", "consistently_fail": "consistently fails",
+    "hit_and_miss": "hit and miss",
+}
+ASSURANCE_SHORT = {"consistently_pass": "passes", "consistently_fail": "fails",
+                   "hit_and_miss": "hit and miss"}
+
+
+def significance_word(verdict: Verdict | None) -> str:
+    """'yes', 'no', or '–' when not tested."""
+    if verdict is None or verdict.significance is None:
+        return "–"
+    return {True: "yes", False: "no", None: "–"}[verdict.significance.significant]
+
+
+def variation_word(verdict: Verdict | None, short: bool = False) -> str:
+    if verdict is None or verdict.variation is None:
+        return "–"
+    words = (VARIATION_SHORT if short else VARIATION_WORDS)[verdict.variation.verdict]
+    return words + (" (trial)" if verdict.variation.trial and not short else "")
+
+
+def assurance_word(verdict: Verdict | None, short: bool = False) -> str:
+    if verdict is None or verdict.assurance is None:
+        return "–"
+    return (ASSURANCE_SHORT if short else ASSURANCE_WORDS)[verdict.assurance]
 
 
 def safe_cell(value: Any) -> Any:
     """Neutralise spreadsheet formula injection: text starting =, +, -, @ gets a quote.
     Numbers are left alone, so a negative change stays a number."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+        value = "'" + value
+    return visible(value) if isinstance(value, str) else value
 
 
-def report_csv(report: Report, priorities: dict[str, str]) -> str:
+def report_csv(report: Report, priorities: dict[str, str],
+               verdicts: dict[str, Verdict] | None = None) -> str:
+    verdicts = verdicts or {}
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for result in report.results:
         doc = result_json(result, priorities)
+        signal = verdict_json(verdicts.get(result.kpi.id))
+        test = signal["significance"] or {}
+        variation = signal["variation"] or {}
         row = {k: doc[k] for k in ("id", "title", "priority", "kind", "unit", "better",
                                    "status", "note")}
         for role in ("comparison", "current"):
@@ -177,6 +264,10 @@ def report_csv(report: Report, priorities: dict[str, str]) -> str:
                 row[f"{role}_{key}"] = (doc[role] or {}).get(key)
         for key in ("absolute", "percent", "points"):
             row[f"change_{key}"] = doc["change"][key]
+        row.update(significance_test=test.get("test"), p_value=test.get("p_value"),
+                   significant=test.get("significant"), variation=variation.get("verdict"),
+                   variation_rule=variation.get("rule"), target=signal["target"],
+                   target_met=signal["target_met"], assurance=signal["assurance"])
         writer.writerow({k: safe_cell(v) for k, v in row.items()})
     return out.getvalue()
 
@@ -191,63 +282,163 @@ def escape_markdown(text: str) -> str:
             out.append(" ")
         else:
             out.append(char)
-    return "".join(out)
+    return visible("".join(out))
 
 
-def report_markdown_table(report: Report, priorities: list[tuple[str, str]]) -> str:
+def report_markdown_table(report: Report, priorities: list[tuple[str, str]],
+                          verdicts: dict[str, Verdict] | None = None) -> str:
+    verdicts = verdicts or {}
     lines = []
     for priority_id, title in priorities:
         results = [r for r in report.results if r.kpi.priority == priority_id]
         if not results:
             continue
+        cmp_code, cur_code = shared_code(results, "comparison"), shared_code(results, "current")
         lines += [f"## {escape_markdown(title)}", "",
-                  "| KPI | Comparison | Current | Change | Status |",
-                  "|---|---|---|---|---|"]
+                  f"| KPI | {_head(report, 'comparison', cmp_code)} | "
+                  f"{_head(report, 'current', cur_code)} | Change | Status | Significant | "
+                  "Variation | Assurance |",
+                  "|---|--:|--:|--:|---|---|---|---|"]
         for r in results:
+            verdict = verdicts.get(r.kpi.id)
             lines.append("| " + " | ".join([
-                escape_markdown(r.kpi.title), escape_markdown(_cell(r.comparison, r)),
-                escape_markdown(_cell(r.current, r)),
+                escape_markdown(r.kpi.title),
+                escape_markdown(_cell(r.comparison, r, cmp_code)),
+                escape_markdown(_cell(r.current, r, cur_code)),
                 escape_markdown(change_text(r.change, r.kpi.unit) if r.change else "n/a"),
-                STATUS_WORDS[r.status]]) + " |")
+                STATUS_WORDS[r.status], significance_word(verdict), variation_word(verdict),
+                assurance_word(verdict)]) + " |")
         lines.append("")
     return "\n".join(lines)
 
 
-def _cell(measured: Measured | None, result: KpiResult) -> str:
+def shared_code(results: list[KpiResult], role: str) -> str | None:
+    """The window code ('YE 2024-03') most results with a value in this role share (the
+    first such in a tie), or None when none has one. Cells in another window name it."""
+    codes = [getattr(r, role).window.code for r in results if getattr(r, role) is not None]
+    if not codes:
+        return None
+    return max(dict.fromkeys(codes), key=codes.count)
+
+
+def _head(report: Report, role: str, code: str | None) -> str:
+    from kpi.periods import Comparison
+
+    if role == "current":
+        name = "Current"
+    else:
+        name = "Baseline" if report.comparison == Comparison.BASELINE else "Comparison"
+    return f"{name} {code}" if code else name
+
+
+def _cell(measured: Measured | None, result: KpiResult, shared: str | None = None) -> str:
+    """A value with its window ('YE 2024-03: 26,405'), or the bare value when its window is
+    the one the column header names."""
     if measured is None:
         return "—"
-    return f"{measured.window.code}: {number(measured.value, result.kpi.unit)}"
+    value = number(measured.value, result.kpi.unit)
+    return value if measured.window.code == shared else f"{measured.window.code}: {value}"
 
 
 # ---------------------------------------------------------------------------------------------
 # Rich tables
 
 
-def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: bool = True):
-    """One Rich table per priority, in plan order."""
+def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: bool = True,
+                  verdicts: dict[str, Verdict] | None = None, width: int | None = None):
+    """One Rich table per priority, in plan order. A window most KPIs of a table share is
+    named in its header, not in each cell; the KPI title wraps, verdict words never do.
+    `width` is the terminal's, when known: under 100 columns changes wrap too."""
     from rich import box as boxes
     from rich.table import Table
     from rich.text import Text
 
+    verdicts = verdicts or {}
+    narrow = width is not None and width < 100
     tables = []
     for priority_id, title in priorities:
         results = [r for r in report.results if r.kpi.priority == priority_id]
         if not results:
             continue
+        cmp_code, cur_code = shared_code(results, "comparison"), shared_code(results, "current")
+        # One space between columns, not two: eight columns then fit in 80.
         table = Table(title=title, title_justify="left", box=boxes.SIMPLE_HEAD if box else None,
-                      show_edge=False, pad_edge=False, expand=False)
-        table.add_column("KPI", overflow="fold", min_width=20)
-        table.add_column("Comparison", justify="right")
-        table.add_column("Current", justify="right")
-        table.add_column("Change", justify="right")
-        table.add_column("Status")
+                      show_edge=False, pad_edge=False, expand=False, padding=(0, 1, 0, 0),
+                      caption_justify="left")
+        # Wide enough for the longest word of any title, so titles wrap between words.
+        # In a narrow terminal a very long word (19 letters) may fold rather than cut a verdict.
+        longest = max((len(word) for r in results for word in r.kpi.title.split()), default=0)
+        table.add_column("KPI", overflow="fold",
+                         min_width=min(max(12, longest), 16 if narrow else 20))
+        for role, code in (("comparison", cmp_code), ("current", cur_code)):
+            # A range code ('2024-04..2024-09') wraps at ' to ' rather than being cut.
+            head = _head(report, role, code).replace("..", " to ")
+            cells = [_mark(getattr(r, role), code, r) for r in results]
+            # Narrow: as wide as the longest word of the header and the values, so the
+            # window in the header wraps onto its own line.
+            widest = max(len(word) for text in [head, *cells] for word in text.split())
+            table.add_column(head.replace(" ", "\n", 1), justify="right",
+                             max_width=widest if narrow else None)
+        # In a narrow terminal, as narrow as its longest word: '+208 (+0.8%)' wraps before a
+        # verdict would be cut.
+        changes = [change_text(r.change, r.kpi.unit) for r in results if r.change]
+        narrowest = max([6, *(len(word) for text in changes for word in text.split())])
+        table.add_column("Change", justify="right",
+                         max_width=narrowest if narrow else None)
+        table.add_column("Status", no_wrap=True)
+        table.add_column("Sig.", no_wrap=True)
+        table.add_column("Variation", no_wrap=True)
         for r in results:
+            verdict = verdicts.get(r.kpi.id)
             style = STATUS_STYLE[r.status]
             status = Text(f"{arrow(r.change)} {STATUS_WORDS[r.status]}", style=style)
-            table.add_row(r.kpi.title, _cell(r.comparison, r), _cell(r.current, r),
-                          change_text(r.change, r.kpi.unit) if r.change else "n/a", status)
+            cells = [r.kpi.title, _mark(r.comparison, cmp_code, r), _mark(r.current, cur_code, r),
+                     change_text(r.change, r.kpi.unit) if r.change else "n/a", status,
+                     significance_word(verdict), variation_word(verdict, short=True)]
+            table.add_row(*cells)
+        notes = []
+        own = [f"{r.kpi.title} {_windows(r)}" for r in results
+               if _differs(r.comparison, cmp_code) or _differs(r.current, cur_code)]
+        if own:
+            notes.append("* own window: " + "; ".join(own))
+        # Targets under the table rather than in a column: eight columns fit in 80, nine not.
+        aimed = [f"{r.kpi.title} {number(r.kpi.target, r.kpi.unit)}: "
+                 f"{_target_words(verdicts.get(r.kpi.id))}" for r in results
+                 if r.kpi.target is not None]
+        if aimed:
+            notes.append("Targets: " + "; ".join(aimed))
+        if notes:
+            table.caption = "\n".join(notes)
         tables.append(table)
     return tables
+
+
+def _target_words(verdict: Verdict | None) -> str:
+    """'met, consistently passes', 'not met, hit and miss'."""
+    if verdict is None:
+        return "n/a"
+    met = {True: "met", False: "not met", None: "n/a"}[verdict.target_met]
+    return met + (f", {ASSURANCE_WORDS[verdict.assurance]}" if verdict.assurance else "")
+
+
+def _differs(measured: Measured | None, shared: str | None) -> bool:
+    return measured is not None and measured.window.code != shared
+
+
+def _mark(measured: Measured | None, shared: str | None, result: KpiResult) -> str:
+    """A value for the terminal table; one in a window other than its column's is starred and
+    its windows listed under the table (a narrow column has no room to name them)."""
+    if measured is None:
+        return "—"
+    return number(measured.value, result.kpi.unit) + (" *" if _differs(measured, shared)
+                                                      else "")
+
+
+def _windows(result: KpiResult) -> str:
+    cur = result.current.window.code if result.current else "—"
+    if result.comparison is None:
+        return cur
+    return f"{result.comparison.window.code} to {cur}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -268,16 +459,16 @@ class Section:
     terminal: Any = None  # a Rich renderable drawn instead of the rows in a terminal (a chart)
 
     def text(self, column: str, value: Any) -> str:
-        """A cell as a person reads it."""
+        """A cell as a person reads it (control characters shown as '?')."""
         if column in self.shown:
-            return self.shown[column](value)
+            return visible(self.shown[column](value))
         if value is None:
             return "—"
         if isinstance(value, float):
             return f"{value:,.1f}"
         if isinstance(value, int) and not isinstance(value, bool):
             return f"{value:,}"
-        return str(value)
+        return visible(str(value))
 
 
 @dataclass(frozen=True)
@@ -355,7 +546,7 @@ def render_table(document: Document, plain: bool = True, width: int | None = Non
     console = Console(file=buffer, width=width, highlight=False, soft_wrap=False,
                       force_terminal=not plain, no_color=plain,
                       color_system=None if plain else "standard")
-    console.print(Text(document.heading, style="" if plain else "bold"))
+    console.print(Text(visible(document.heading), style="" if plain else "bold"))
     for section in document.sections:
         # The title is printed above the table, not as its caption, so a long title is not
         # wrapped to the width of a narrow table.
@@ -372,7 +563,7 @@ def render_table(document: Document, plain: bool = True, width: int | None = Non
                 cells.append(Text(section.text(column, value), style=style))
             table.add_row(*cells)
         console.print()
-        console.print(Text(section.title, style="" if plain else "bold"))
+        console.print(Text(visible(section.title), style="" if plain else "bold"))
         console.print(table if plain or section.terminal is None else section.terminal)
     return "\n".join(line.rstrip() for line in buffer.getvalue().split("\n"))
 

@@ -14,6 +14,7 @@ from kpi.cli import (
     _project,
     _stdout_console,
     app,
+    check_output_file,
     handled,
     note,
     working,
@@ -53,6 +54,7 @@ def ingest(
     before and after."""
     from kpi.ingest import load
 
+    check_output_file(quarantine, "--quarantine")
     # _project() builds the bundled sample's store first, so a load into it is kept.
     project = _project()
     with working(f"Loading '{dataset}'..."):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kpi.cli import AsOfOpt, PeriodOpt, VsOpt, _emit, _project, app, handled, note
+from kpi.cli import AsOfOpt, PeriodOpt, VsOpt, _project, app, check_output_file, handled, note
 from kpi.periods import Comparison
 
 export_app = typer.Typer(
@@ -29,13 +29,15 @@ def markdown(
     as_of: AsOfOpt = None,
 ) -> None:
     """Draft the board paper: numbered paragraphs per KPI, tables, charts and appendices."""
-    from kpi import charts, engine, paper
+    from kpi import charts, engine, paper, verdicts
     from kpi.errors import UsageError
+    from kpi.outputs import staged
     from kpi.periods import Month
     from kpi.store import AsOf
 
     month = Month.parse(period)
     cutoff = AsOf.parse(as_of) if as_of else None
+    check_output_file(output)
     if output.suffix.lower() not in (".md", ".markdown"):
         raise UsageError(f"--output '{output}' should be a Markdown file ending in .md",
                          hint="for example --output out/board.md")
@@ -53,22 +55,21 @@ def markdown(
     report = engine.evaluate(project, month, vs, kpis, as_of=cutoff)
 
     files_dir = f"{output.stem}-files"
+    judged = verdicts.verdicts(project, report, as_of=cutoff)
     document = paper.build_paper(project, report, charts=specs, files_dir=files_dir,
-                                 priority=priority, as_of=cutoff, as_of_text=as_of)
+                                 priority=priority, as_of=cutoff, as_of_text=as_of,
+                                 verdicts=judged)
     results = {r.kpi.id: r for r in report.results}
-    written = set()
-    for figure in document.figures:
-        data = charts.chart_data(project, figure.spec, results, cutoff)
-        charts.write_png(data, output.parent / figure.link)
-        written.add(Path(figure.link).name)
-    # Figures an earlier run drew and this paper no longer links would only mislead.
-    for stale in sorted((output.parent / files_dir).glob("figure-*.png")):
-        if stale.name not in written:
-            stale.unlink()
-    _emit(document.markdown, output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with staged(output, files_dir) as staging:
+        for figure in document.figures:
+            data = charts.chart_data(project, figure.spec, results, cutoff, judged)
+            charts.write_png(data, staging / figure.link)
+        (staging / output.name).write_text(document.markdown, encoding="utf-8")
     # The versions a paper read are kept readable by 'kpi vacuum', so its --as-of reproduces it.
     from kpi.maintenance import record_published
 
     record_published(project, report.versions, paper=str(output), period=str(month))
+    note(f"Wrote {output}")
     if document.figures:
         note(f"Wrote {len(document.figures)} chart(s) to {output.parent / files_dir}")
