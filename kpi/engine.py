@@ -20,7 +20,17 @@ from pathlib import Path
 import polars as pl
 
 from kpi import store
-from kpi.catalogue import DURATION_UNITS, Better, Kind, KpiDef, Project, Status, Unit, derive
+from kpi.catalogue import (
+    DURATION_UNITS,
+    Better,
+    ColumnType,
+    Kind,
+    KpiDef,
+    Project,
+    Status,
+    Unit,
+    derive,
+)
 from kpi.dateparts import period_cut, quarter_cut
 from kpi.errors import ConfigError, DataError
 from kpi.periods import Comparison, Month, Window, comparison_window, current_window
@@ -184,8 +194,18 @@ def _weight_column(kpi: KpiDef) -> str:
     return f"__weight_{kpi.id}"
 
 
+def _weights_of(project: Project, kpi: KpiDef) -> pl.DataFrame:
+    """The KPI's weights file, its keys written as the key column's values are cast to text."""
+    spec = project.datasets[kpi.dataset].column(kpi.weight_key)
+    whole = spec is not None and spec.type == ColumnType.INT
+    return _read_weights(project.resolve(kpi.weights),
+                         (kpi.weight_key, kpi.dataset) if whole else None)
+
+
 @cache
-def _read_weights(path: Path) -> pl.DataFrame:
+def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFrame:
+    """Keys trimmed, as extracts' text is; with `whole` (an int key column and its dataset),
+    keys read as whole numbers, so "01" and "1.0" are the rows of 1, never a weight of 0."""
     try:
         frame = pl.read_csv(path, infer_schema=False)
     except (OSError, pl.exceptions.PolarsError) as exc:
@@ -193,9 +213,20 @@ def _read_weights(path: Path) -> pl.DataFrame:
     if frame.width < 2:
         raise ConfigError(f"{path}: a weights file needs two columns, key and weight")
     key, weight = frame.columns[:2]
-    typed = frame.select(pl.col(key).alias("key"),
+    text = pl.col(key).str.strip_chars()
+    number = text.cast(pl.Float64, strict=False)
+    keyed = (pl.when(number.is_finite() & (number == number.round()))
+             .then(number.cast(pl.Int64, strict=False).cast(pl.String))) if whole else text
+    typed = frame.select(keyed.alias("key"),
                          pl.col(weight).str.strip_chars().cast(pl.Float64, strict=False)
-                         .alias("weight"))
+                         .alias("weight"), text.alias("text"))
+    if whole:
+        odd = typed.with_row_index("row", offset=2).filter(
+            pl.col("key").is_null() & pl.col("text").is_not_null() & (pl.col("text") != ""))
+        if odd.height:
+            raise ConfigError(f"{path}, row {odd['row'][0]}, column '{key}': expected a whole "
+                              f"number, as column '{whole[0]}' of dataset '{whole[1]}' holds")
+    typed = typed.drop("text")
     bad = typed.with_row_index("row", offset=2).filter(pl.col("weight").is_null())
     if bad.height:
         raise ConfigError(f"{path}, row {bad['row'][0]}, column '{weight}': expected a number")
@@ -274,7 +305,7 @@ def prepare(project: Project, dataset_id: str, kpis: Iterable[KpiDef],
 def _with_weights(project: Project, frame: pl.LazyFrame, kpis: Iterable[KpiDef]) -> pl.LazyFrame:
     for kpi in kpis:
         if kpi.kind == Kind.WEIGHTED_SCORE:
-            weights = _read_weights(project.resolve(kpi.weights))
+            weights = _weights_of(project, kpi)
             # A left join on the key, as text so numeric offence codes match: the streaming
             # engine joins a small table to the scan batch by batch. A per-row lookup
             # (`replace_strict`) cannot stream, so it held every column of the scan in memory
@@ -598,7 +629,7 @@ def _parts_from(project: Project, frames: list[pl.DataFrame], keys: list[tuple[s
             out[key] = {"stat": stat, "den": n, NONFINITE: nonfinite}
     for requests, counts in zip(weighted.values(), frames[len(ordered):], strict=True):
         for key, mask, kpi in requests:
-            weights = dict(zip(*_read_weights(project.resolve(kpi.weights)), strict=True))
+            weights = dict(zip(*_weights_of(project, kpi), strict=True))
             score = sum(weights.get(value, 0.0) * n
                         for value, n in zip(counts["__value"], counts[mask], strict=True) if n)
             out[key] = {"n": float(score)}

@@ -1,0 +1,87 @@
+"""Hostile cases found by trying kpi as a user would, each once a wrong figure with exit 0 or
+a traceback: run as real subprocesses, figures worked out by hand on tiny extracts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+WEIGHTED = """\
+[datasets.c]
+date = "day"
+[datasets.c.columns]
+day = "date"
+band = "int"
+offence = "str"
+[[priorities]]
+id = "p"
+title = "P"
+[[kpis]]
+id = "by_band"
+title = "Harm by band"
+priority = "p"
+kind = "weighted_score"
+dataset = "c"
+weights = "bands.csv"
+weight_key = "band"
+[[kpis]]
+id = "by_offence"
+title = "Harm by offence"
+priority = "p"
+kind = "weighted_score"
+dataset = "c"
+weights = "offences.csv"
+weight_key = "offence"
+"""
+
+
+def _kpi(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KPI_NO_CACHE": "1", "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "kpi", *args], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _weighted_project(folder: Path, bands: str, offences: str) -> Path:
+    (folder / "kpi.toml").write_text(WEIGHTED, encoding="utf-8")
+    (folder / "bands.csv").write_text(bands, encoding="utf-8")
+    (folder / "offences.csv").write_text(offences, encoding="utf-8")
+    months = [f"{2023 + (3 + i) // 12}-{(3 + i) % 12 + 1:02d}" for i in range(30)]
+    # Each month, April 2023 .. September 2025: a robbery in band 1 and a burglary in band 2.
+    rows = "".join(f"{m}-01,1,robbery\n{m}-02,2,burglary\n" for m in months)
+    (folder / "c.csv").write_text("day,band,offence\n" + rows, encoding="utf-8")
+    loaded = _kpi(folder, "ingest", "c", "c.csv")
+    assert loaded.returncode == 0, loaded.stderr
+    return folder
+
+
+def test_weight_keys_of_an_int_column_match_as_numbers_and_text_keys_are_trimmed(tmp_path):
+    # "01" is band 1 and " burglary " is burglary: both used to weigh 0, a score of 0 or a
+    # third of the truth, with exit 0.
+    _weighted_project(tmp_path, "band,weight\n01,10\n2.0,100\n",
+                      "offence,weight\n robbery,5\nburglary ,7\n")
+    result = _kpi(tmp_path, "summary", "--period", "2025-09", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    got = {k["id"]: k["current"]["value"] for k in json.loads(result.stdout)["kpis"]}
+    assert got == {"by_band": 12 * (10 + 100), "by_offence": 12 * (5 + 7)}
+
+
+def test_two_weights_for_one_number_written_two_ways_are_refused(tmp_path):
+    _weighted_project(tmp_path, "band,weight\n1,10\n01,20\n", "offence,weight\nrobbery,5\n")
+    result = _kpi(tmp_path, "summary", "--period", "2025-09")
+    assert result.returncode == 3
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {tmp_path / 'bands.csv'}, row 3, column 'band': found '1' again")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_weight_key_that_is_not_a_whole_number_for_an_int_column_is_refused(tmp_path):
+    _weighted_project(tmp_path, "band,weight\n1,10\nband two,20\n",
+                      "offence,weight\nrobbery,5\n")
+    result = _kpi(tmp_path, "summary", "--period", "2025-09")
+    assert result.returncode == 3
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {tmp_path / 'bands.csv'}, row 3, column 'band': expected a whole number, "
+        "as column 'band' of dataset 'c' holds")
