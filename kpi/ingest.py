@@ -668,14 +668,21 @@ def _match_columns(spec: DatasetSpec, path: Path, names: list[str], warnings: li
     mapping: dict[str, str] = {}
     missing = []
     for col in spec.columns:
-        for candidate in (col.name, *col.sources):
-            source = lookup.get(candidate.strip().lower())
-            if source is not None:
-                mapping[col.name] = source
-                break
-        else:
-            if col.required:
-                missing.append(col)
+        found = list(dict.fromkeys(
+            source for candidate in (col.name, *col.sources)
+            if (source := lookup.get(candidate.strip().lower())) is not None))
+        if len(found) > 1:
+            # Two columns that both mean this one may disagree: which one counts is not ours
+            # to guess.
+            raise DataError(located(path, f"columns '{_show(found[0])}' and '{_show(found[1])}' "
+                                          f"both mean column '{col.name}' of dataset "
+                                          f"'{spec.id}'", row=header, column=_show(found[1])),
+                            hint="remove one of them from the extract, or its name from "
+                                 f"from = [...] under [datasets.{spec.id}.columns]")
+        if found:
+            mapping[col.name] = found[0]
+        elif col.required:
+            missing.append(col)
     if missing:
         col = missing[0]
         accepted = " or ".join(f"'{n}'" for n in (col.name, *col.sources))

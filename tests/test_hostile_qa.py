@@ -85,3 +85,36 @@ def test_a_weight_key_that_is_not_a_whole_number_for_an_int_column_is_refused(tm
     assert result.stderr.splitlines()[0] == (
         f"Error: {tmp_path / 'bands.csv'}, row 3, column 'band': expected a whole number, "
         "as column 'band' of dataset 'c' holds")
+
+
+ALIASES = """\
+[datasets.c]
+date = "day"
+[datasets.c.columns]
+day = { type = "date", from = ["Date"] }
+lpa = { type = "str", from = ["LPA", "Area"] }
+[[priorities]]
+id = "p"
+title = "P"
+[[kpis]]
+id = "coventry"
+title = "Coventry"
+priority = "p"
+kind = "count"
+dataset = "c"
+filter = "lpa = 'Coventry'"
+"""
+
+
+def test_two_source_columns_meaning_one_column_are_refused(tmp_path):
+    # Both 'LPA' and 'Area' are names of column lpa: taking the first one found silently
+    # decided which of two disagreeing columns the figures count.
+    (tmp_path / "kpi.toml").write_text(ALIASES, encoding="utf-8")
+    (tmp_path / "c.csv").write_text("Date,LPA,Area\n2025-09-01,Birmingham,Coventry\n",
+                                    encoding="utf-8")
+    result = _kpi(tmp_path, "ingest", "c", "c.csv")
+    assert result.returncode == 3
+    assert result.stderr.splitlines()[0] == (
+        "Error: c.csv, row 1, column 'Area': columns 'LPA' and 'Area' both mean column "
+        "'lpa' of dataset 'c'")
+    assert not (tmp_path / "data" / "c").exists()
