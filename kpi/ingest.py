@@ -29,6 +29,7 @@ import polars as pl
 from kpi import dateparts
 from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec, polars_schema
 from kpi.errors import ConfigError, DataError, UsageError, located
+from kpi.periods import Month
 
 ROW = "__row"  # a record's index in its file; row numbers for messages come from Numbering
 REASON = "__reason"
@@ -155,6 +156,7 @@ def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool =
     keys = pl.concat(covered, how="vertical")
     if not parts:
         _check_overlap(spec, keys)
+    warnings.extend(_gaps(spec, paths, keys))
     if spec.unique:
         _check_unique(spec, frame, id_columns, numberings)
     bad_frame = pl.concat(rejected, how="diagonal_relaxed") if rejected else pl.DataFrame()
@@ -169,6 +171,28 @@ def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool =
         raise DataError(f"{where}: no data rows to load")
     return Extract(frame=frame.drop(ROW, FILE), rejected=bad_frame, sources=sources,
                    warnings=warnings, covered=keys)
+
+
+def _gaps(spec: DatasetSpec, paths: list[Path], keys: pl.DataFrame) -> list[str]:
+    """A warning for months with no rows between the first and last month read: a load
+    replaces only the months it holds, so a revision that drops a month keeps the old one."""
+    held = {m for m in keys["month"].to_list() if m}
+    if not held:
+        return []
+    first, last = Month.parse(min(held)), Month.parse(max(held))
+    step = spec.months_per_row
+    months, month = [], first
+    while month <= last:
+        months.append(str(month))
+        month = month + step
+    missing = [m for m in months if m not in held]
+    if not missing:
+        return []
+    where = ", ".join(str(p) for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
+    shown = ", ".join(missing[:6]) + (f" (and {len(missing) - 6} more)" if len(missing) > 6
+                                      else "")
+    return [f"{where}: no rows for {shown}, between its first and last month; any rows stored "
+            f"for {'them' if len(missing) > 1 else shown} are kept"]
 
 
 def describe_key(key: dict[str, Any], replace_by: tuple[str, ...]) -> str:

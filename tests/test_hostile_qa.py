@@ -118,3 +118,19 @@ def test_two_source_columns_meaning_one_column_are_refused(tmp_path):
         "Error: c.csv, row 1, column 'Area': columns 'LPA' and 'Area' both mean column "
         "'lpa' of dataset 'c'")
     assert not (tmp_path / "data" / "c").exists()
+
+
+def test_a_revised_extract_missing_a_month_inside_its_span_says_the_month_is_kept(tmp_path):
+    # A revision of July..September without August replaces July and September only: the
+    # stored August stays, and the load now says so instead of passing over it in silence.
+    (tmp_path / "kpi.toml").write_text(ALIASES, encoding="utf-8")
+    (tmp_path / "c.csv").write_text(
+        "Date,LPA\n2025-07-01,Coventry\n2025-08-01,Coventry\n2025-09-01,Coventry\n",
+        encoding="utf-8")
+    assert _kpi(tmp_path, "ingest", "c", "c.csv").returncode == 0
+    (tmp_path / "rev.csv").write_text("Date,LPA\n2025-07-01,Coventry\n2025-09-01,Coventry\n",
+                                      encoding="utf-8")
+    result = _kpi(tmp_path, "ingest", "c", "rev.csv")
+    assert result.returncode == 0, result.stderr
+    assert ("Warning: rev.csv: no rows for 2025-08, between its first and last month; "
+            "any rows stored for 2025-08 are kept") in result.stderr.splitlines()
