@@ -8,6 +8,7 @@ load's provenance in its metadata, and every earlier version stays readable (`as
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -254,6 +255,8 @@ def _locked(project: Project, dataset_id: str) -> Iterator[None]:
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     except OSError as exc:
+        if exc.errno != errno.ELOOP:  # a read-only or full disk, permissions: exit 4
+            raise refusal(exc, lock_path) from None
         raise DataError(f"{lock_path}: cannot open the load lock ({exc.strerror or exc})",
                         hint="the lock file must be a plain file; remove it if it is a link"
                         ) from None
@@ -342,7 +345,6 @@ def _rust_panics_held() -> Iterator[None]:
     and a backtrace note straight to file descriptor 2, before the write raises the error kpi
     reports in one line. What they printed is dropped when the write fails and passed on
     unchanged when it succeeds."""
-    import os
     import sys
     import tempfile
 

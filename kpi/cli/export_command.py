@@ -41,6 +41,12 @@ def markdown(
     if output.suffix.lower() not in (".md", ".markdown"):
         raise UsageError(f"--output '{output}' should be a Markdown file ending in .md",
                          hint="for example --output out/board.md")
+    output = output.resolve() if output.is_symlink() else output  # write through a link
+    files_dir = f"{output.stem}-files"
+    if (output.parent / files_dir).exists() and not (output.parent / files_dir).is_dir():
+        raise UsageError(f"{output.parent / files_dir} is a file, where the paper's figures "
+                         "folder goes; not touching it",
+                         hint="move it, or choose another --output name")
     project = _project()
     if priority and project.priority(priority) is None:
         known = ", ".join(p.id for p in project.priorities)
@@ -54,7 +60,6 @@ def markdown(
     kpis = shown + list({k.id: k for k in drawn}.values())
     report = engine.evaluate(project, month, vs, kpis, as_of=cutoff)
 
-    files_dir = f"{output.stem}-files"
     judged = verdicts.verdicts(project, report, as_of=cutoff)
     document = paper.build_paper(project, report, charts=specs, files_dir=files_dir,
                                  priority=priority, as_of=cutoff, as_of_text=as_of,
