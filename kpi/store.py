@@ -131,6 +131,7 @@ def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
                         hint=f"load an extract with 'kpi ingest {dataset_id} FILE'") from None
     if as_of is not None:
         _load_as_of(table, dataset_id, as_of)
+        _require_files(table, dataset_id)
     if latest is not None and table.version() <= latest:
         if len(_OPENED) > 256:
             _OPENED.clear()
@@ -150,6 +151,22 @@ def _load_as_of(table, dataset_id: str, as_of: AsOf) -> None:
         raise DataError(f"dataset '{dataset_id}' did not exist at {as_of.moment.isoformat()}",
                         hint=f"see 'kpi history {dataset_id}'")
     table.load_as_version(as_of.moment)
+
+
+def _require_files(table, dataset_id: str) -> None:
+    """An earlier version whose data files `kpi vacuum` removed cannot be read: say so, rather
+    than fail reading a missing file."""
+    import os
+    from urllib.parse import unquote, urlparse
+
+    for uri in table.file_uris():
+        local = unquote(urlparse(uri).path) if uri.startswith("file:") else uri
+        if not os.path.exists(local):
+            raise DataError(f"version {table.version()} of dataset '{dataset_id}' can no longer "
+                            "be read: 'kpi vacuum' removed its files (it keeps the latest "
+                            "version, those of recent days and every version an exported "
+                            "paper read)",
+                            hint=f"see 'kpi history {dataset_id}' for the versions")
 
 
 def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.LazyFrame:

@@ -71,6 +71,10 @@ def markdown(
             data = charts.chart_data(project, figure.spec, results, cutoff, judged)
             charts.write_png(data, staging / figure.link)
         (staging / output.name).write_text(document.markdown, encoding="utf-8")
+    # The versions a paper read are kept readable by 'kpi vacuum', so its --as-of reproduces it.
+    from kpi.maintenance import record_published
+
+    record_published(project, report.versions, paper=str(output), period=str(month))
     note(f"Wrote {output}")
     if document.figures:
         note(f"Wrote {len(document.figures)} chart(s) to {output.parent / files_dir}")
