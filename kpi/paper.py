@@ -19,13 +19,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from kpi import engine, render
 from kpi.catalogue import Better, Kind, KpiDef, Project, Unit
+from kpi.document import (
+    Align,
+    Column,
+    Document,
+    Figure,
+    Inlines,
+    Name,
+    Paragraph,
+    Section,
+    Strong,
+    Table,
+    inlines,
+    plain_text,
+)
 from kpi.engine import KpiResult, Outcome, Report
 from kpi.periods import Comparison, Window, WindowKind
-from kpi.render import STATUS_WORDS, change_text, escape_markdown, signed
+from kpi.render import STATUS_WORDS, change_text, signed
 from kpi.store import AsOf
 
 if TYPE_CHECKING:
@@ -110,8 +123,14 @@ class PlannedFigure:
 
 @dataclass(frozen=True)
 class Paper:
-    markdown: str
+    document: Document
     figures: tuple[PlannedFigure, ...]
+
+    @property
+    def markdown(self) -> str:
+        from kpi.writers import markdown
+
+        return markdown.write(self.document)
 
 
 def build_paper(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
@@ -207,19 +226,19 @@ def _unchanged(size: float, precision: str) -> str:
     return "unchanged" if size == 0 else f"unchanged {precision}"
 
 
-def current_clause(result: KpiResult) -> str:
+def current_clause(result: KpiResult) -> Inlines:
     """'A total of 26,613 was recorded in the year ending September 2025', 'As of September
     2025 the proportion was 37.0%'."""
     kpi, current = result.kpi, result.current
     value = value_words(current.value, kpi.unit)
     if kpi.is_snapshot:
         noun = "the proportion" if kpi.unit == Unit.PERCENT else "the figure"
-        return f"As of {current.window.label} {noun} was {value}"
+        return inlines(f"As of {current.window.label} {noun} was {value}")
     when = _in(current.window)
     if kpi.kind == Kind.COUNT:
         if kpi.noun and current.value != 1:
-            return f"A total of {value} {escape_markdown(kpi.noun)} were recorded {when}"
-        return f"A total of {value} was recorded {when}"
+            return inlines(f"A total of {value} ", Name(kpi.noun), f" were recorded {when}")
+        return inlines(f"A total of {value} was recorded {when}")
     subject = SUBJECTS[kpi.kind]
     if kpi.kind == Kind.PERCENTILE:
         subject = f"The {_ordinal(kpi.percentile)} percentile"
@@ -230,39 +249,42 @@ def current_clause(result: KpiResult) -> str:
             and current.denominator is not None):
         counts = (f" ({render.number(current.numerator, Unit.COUNT)} of "
                   f"{render.number(current.denominator, Unit.COUNT)})")
-    return f"{subject} was {value}{counts} {when}"
+    return inlines(f"{subject} was {value}{counts} {when}")
 
 
-def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: int) -> str:
+def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: int) -> Inlines:
     """The sentences of one KPI's paragraph (without breakdowns or figure references)."""
     kpi = result.kpi
     if result.status == Outcome.IN_DEVELOPMENT:
-        text = ("This KPI is in development: it is defined in the plan, but there is no data "
-                "for it yet.")
+        text = inlines("This KPI is in development: it is defined in the plan, but there is no "
+                       "data for it yet.")
         if kpi.description:
-            text += " " + _sentence(escape_markdown(kpi.description))
+            text = inlines(text, " ", _sentence(Name(kpi.description)))
         return text
-    note = escape_markdown(result.note or "no data")
+    note = Name(result.note or "no data")
     if result.current is None or result.current.value is None:
-        return _sentence(f"No figure can be reported: {note}")
+        return _sentence(inlines("No figure can be reported: ", note))
     opening = current_clause(result)
     if result.change is None or result.comparison is None:
-        return _sentence(f"{opening}; no comparison can be made: {note}")
+        return _sentence(inlines(opening, "; no comparison can be made: ", note))
     before = value_words(result.comparison.value, kpi.unit)
     base = "the baseline of " if comparison == Comparison.BASELINE else ""
-    text = (f"{opening}, {change_words(result)} from {base}{before} "
-            f"{_in(result.comparison.window)}.")
+    text = inlines(opening, f", {change_words(result)} from {base}{before} "
+                            f"{_in(result.comparison.window)}.")
     status = STATUS_SENTENCES[result.status]
     if status:
-        text += " " + status
+        text = inlines(text, " " + status)
     if result.current.window.end.index < period_end_index:
-        text += " This is the latest period the data covers."
+        text = inlines(text, " This is the latest period the data covers.")
     return text
 
 
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else text + "."
+def _sentence(content: Inlines | Name) -> Inlines:
+    """Inlines ending in a full stop unless they already end a sentence."""
+    content = inlines(content)
+    if plain_text(content).strip().endswith((".", "!", "?")):
+        return content
+    return inlines(content, ".")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,40 +302,38 @@ class _Builder:
         self.as_of = as_of
         self.figures: list[PlannedFigure] = []
         self.tables = 0
-        self.lines: list[str] = []
 
     # -- whole document ----------------------------------------------------------------------
 
     def build(self, priority: str | None, as_of_text: str | None) -> Paper:
         priorities = [p for p in self.project.priorities if priority in (None, p.id)]
-        self._title(priority, as_of_text)
-        self._introduction(priority)
+        sections = [self._introduction(priority)]
         for number, item in enumerate(self.project.priorities, start=2):
             if item in priorities:
-                self._section(number, item.id, item.title)
-        self._appendix(priorities)
-        text = "\n".join(self.lines).rstrip("\n") + "\n"
-        return Paper(markdown=text, figures=tuple(self.figures))
+                sections.append(self._section(number, item.id, item.title))
+        sections += self._appendices(priorities)
+        title, subtitle, facts = self._title(priority, as_of_text)
+        document = Document(title=title, subtitle=subtitle, facts=facts,
+                            sections=tuple(sections))
+        return Paper(document=document, figures=tuple(self.figures))
 
-    def _add(self, *lines: str) -> None:
-        self.lines.extend(lines)
-
-    def _title(self, priority: str | None, as_of_text: str | None) -> None:
+    def _title(self, priority: str | None, as_of_text: str | None):
         report = self.report
         versions = ", ".join(f"{d} version {v}" for d, v in sorted(report.versions.items()))
-        scope = "every plan priority"
+        scope: Inlines = inlines("every plan priority")
         if priority is not None:
-            scope = "the priority " + escape_markdown(self.project.priority(priority).title)
-        self._add(f"# {escape_markdown(self.project.name)}", "",
-                  f"**Police and Crime Plan performance: {report.period.name}**", "",
-                  f"- Reporting period: {report.period.name} ({report.period})",
-                  f"- Compared with: {COMPARISON_WORDS[report.comparison]}",
-                  f"- Scope: {scope}",
-                  f"- Data vintage: {versions or 'no stored data'}"
-                  + (f" ({_as_at(as_of_text)})" if as_of_text else ""),
-                  "")
+            scope = inlines("the priority ", Name(self.project.priority(priority).title))
+        facts = (
+            inlines(f"Reporting period: {report.period.name} ({report.period})"),
+            inlines(f"Compared with: {COMPARISON_WORDS[report.comparison]}"),
+            inlines("Scope: ", scope),
+            inlines(f"Data vintage: {versions or 'no stored data'}",
+                    inlines(" (", _as_at(as_of_text), ")") if as_of_text else None),
+        )
+        return (inlines(Name(self.project.name)),
+                inlines(f"Police and Crime Plan performance: {report.period.name}"), facts)
 
-    def _introduction(self, priority: str | None) -> None:
+    def _introduction(self, priority: str | None) -> Section:
         project, report = self.project, self.report
         period = report.period
         count = len(project.priorities) if priority is None else 1
@@ -332,79 +352,84 @@ class _Builder:
             "and stable band; they are not tests of statistical significance. Data is largely "
             "drawn from live systems and may change as records are updated.",
         ]
-        self._add("## 1. Introduction", "")
-        for number, text in enumerate(paras, start=1):
-            self._add(f"1.{number}. {text}", "")
+        blocks = [Paragraph(inlines(text), number=f"1.{n}")
+                  for n, text in enumerate(paras, start=1)]
+        return Section("1.", inlines("Introduction"), tuple(blocks))
 
     # -- sections ----------------------------------------------------------------------------
 
-    def _section(self, number: int, priority_id: str, title: str) -> None:
+    def _section(self, number: int, priority_id: str, title: str) -> Section:
         results = [r for r in self.report.results
                    if r.kpi.priority == priority_id and not r.kpi.hidden]
-        self._add(f"## {number}. {escape_markdown(title)}", "")
+        blocks: list = []
         paragraph = 1
-        self._add(f"{number}.{paragraph}. {_section_intro(title, results)}", "")
+        blocks.append(Paragraph(_section_intro(title, results), number=f"{number}.{paragraph}"))
         for group in _groups(results):
             paragraph += 1
-            label = f"{number}.{paragraph}."
+            label = f"{number}.{paragraph}"
             if group[0].kpi.table:
-                self._table(label, group)
+                blocks += self._table(label, group)
             else:
-                self._paragraph(label, group[0])
+                blocks.append(self._paragraph(label, group[0]))
             for result in group:
-                self._figures_after(result.kpi.id)
+                blocks += self._figures_after(result.kpi.id)
         # A figure anchored on a hidden KPI (drawn, never given a paragraph) ends the section.
         for result in self.report.results:
             if result.kpi.hidden and result.kpi.priority == priority_id:
-                self._figures_after(result.kpi.id)
+                blocks += self._figures_after(result.kpi.id)
+        return Section(f"{number}.", inlines(Name(title)), tuple(blocks))
 
-    def _paragraph(self, label: str, result: KpiResult) -> None:
+    def _paragraph(self, label: str, result: KpiResult) -> Paragraph:
         kpi = result.kpi
         text = kpi_sentences(result, self.report.comparison, self.report.period.index)
         extra = self._breakdown_sentences(result)
         refs = self._figure_numbers(kpi.id)
         if refs:
-            extra.append(f"See {_figure_list(refs)}.")
-        body = " ".join([text, *extra])
-        self._add(f"{label} **{_sentence(escape_markdown(kpi.title))}** {body}", "")
+            extra.append(inlines(f"See {_figure_list(refs)}."))
+        body = inlines(text, [inlines(" ", e) for e in extra])
+        return Paragraph(inlines(Strong(_sentence(Name(kpi.title))), " ", body), number=label)
 
-    def _table(self, label: str, group: list[KpiResult]) -> None:
+    def _table(self, label: str, group: list[KpiResult]) -> list:
         self.tables += 1
-        name = escape_markdown(group[0].kpi.table)
+        name = Name(group[0].kpi.table)
         current = _shared_window(r.current for r in group)
         compare = _shared_window(r.comparison for r in group)
         when = f" {_in(current)}" if current else ""
         against = f", against {_in(compare)[3:]}" if compare else ""
-        text = (f"Table {self.tables} sets out {name}{when}{against}: for each KPI the "
-                "comparison value, the current value and the change.")
+        text = inlines(f"Table {self.tables} sets out ", name,
+                       f"{when}{against}: for each KPI the comparison value, the current value "
+                       "and the change.")
         changed = [r for r in group if r.change is not None]
         if changed:
             largest = max(changed, key=lambda r: (_change_size(r), -group.index(r)))
             if _change_size(largest) > 0:
-                text += (f" The largest change was for {escape_markdown(largest.kpi.title)}: "
-                         f"{change_words(largest)}.")
+                text = inlines(text, " The largest change was for ", Name(largest.kpi.title),
+                               f": {change_words(largest)}.")
         refs = [n for r in group for n in self._figure_numbers(r.kpi.id)]
         if refs:
-            text += f" See {_figure_list(refs)}."
+            text = inlines(text, f" See {_figure_list(refs)}.")
         comparison_head = "Baseline" if self.report.comparison == Comparison.BASELINE \
             else "Comparison"
         head_cmp = f"{comparison_head} ({compare.label})" if compare else comparison_head
         head_cur = f"Current ({current.label})" if current else "Current"
-        self._add(f"{label} {text}", "",
-                  f"| KPI | {head_cmp} | {head_cur} | Change | Status |",
-                  "|---|--:|--:|--:|---|")
+        columns = (Column("KPI"), Column(head_cmp, Align.RIGHT), Column(head_cur, Align.RIGHT),
+                   Column("Change", Align.RIGHT), Column("Status"))
+        rows = []
         for r in group:
-            cells = [escape_markdown(r.kpi.title),
-                     _table_value(r.comparison, r.kpi, compare is None),
-                     _table_value(r.current, r.kpi, current is None),
-                     escape_markdown(change_text(r.change, r.kpi.unit)) if r.change else "n/a",
-                     STATUS_WORDS[r.status]]
-            self._add("| " + " | ".join(cells) + " |")
-        self._add("", f"*Table {self.tables} – {name}, {self.report.period.name}*", "")
+            rows.append((
+                inlines(Name(r.kpi.title)),
+                _table_value(r.comparison, r.kpi, compare is None),
+                _table_value(r.current, r.kpi, current is None),
+                inlines(Name(change_text(r.change, r.kpi.unit)) if r.change else "n/a"),
+                inlines(STATUS_WORDS[r.status]),
+            ))
+        caption = inlines(f"Table {self.tables} – ", name, f", {self.report.period.name}")
+        return [Paragraph(text, number=label),
+                Table(columns, tuple(rows), number=self.tables, caption=caption)]
 
     # -- breakdowns --------------------------------------------------------------------------
 
-    def _breakdown_sentences(self, result: KpiResult) -> list[str]:
+    def _breakdown_sentences(self, result: KpiResult) -> list[Inlines]:
         kpi = result.kpi
         if not kpi.breakdowns or result.current is None or kpi.is_derived:
             return []
@@ -419,14 +444,17 @@ class _Builder:
             if not rows:
                 continue
             label = column_title(column)
-            label = escape_markdown(label if len(label) <= 3 else label.lower())
+            label = Name(label if len(label) <= 3 else label.lower())
             if len(rows) <= RANK_LIMIT and comparison is not None:
                 out.append(_ranking(kpi, label, rows))
             else:
-                items = ", ".join(f"{_part(r['part'])} ({value_words(r['current'], kpi.unit)})"
-                                  for r in rows[:TOP_PARTS] if r["current"])
-                out.append(f"By {label}, the highest figures {_in(result.current.window)} "
-                           f"were {items}.")
+                items = []
+                for r in rows[:TOP_PARTS]:
+                    if r["current"]:
+                        items.append(inlines(", " if items else "", _part(r["part"]),
+                                             f" ({value_words(r['current'], kpi.unit)})"))
+                out.append(inlines("By ", label, f", the highest figures "
+                                   f"{_in(result.current.window)} were ", items, "."))
         return out
 
     # -- figures -----------------------------------------------------------------------------
@@ -452,25 +480,25 @@ class _Builder:
         return all(r is not None and r.current is not None and r.current.value is not None
                    for r in results)
 
-    def _figures_after(self, kpi_id: str) -> None:
+    def _figures_after(self, kpi_id: str) -> list[Figure]:
+        out = []
         for number in self._figure_numbers(kpi_id):
             figure = self.figures[number - 1]
-            caption = f"Figure {number} – {escape_markdown(figure.spec.title)}"
-            # The backslash line break keeps the caption under the image on GitHub and stops
-            # pandoc turning a lone image into a captioned figure (which would repeat it).
-            self._add(f"![{caption}]({quote(figure.link)})\\", f"*{caption}*", "")
+            caption = inlines(f"Figure {number} – ", Name(figure.spec.title))
+            out.append(Figure(number, figure.link, caption, alt=_alt_text(figure.spec)))
+        return out
 
     # -- appendix ----------------------------------------------------------------------------
 
-    def _appendix(self, priorities) -> None:
-        self._add("## Appendix 1: Outcome codes glossary", "",
-                  "| Outcome code | Description | Positive outcome |", "|---|---|---|")
-        for code, description, positive in OUTCOME_CODES:
-            self._add(f"| {code} | {escape_markdown(description)} | "
-                      f"{'Yes' if positive else 'No'} |")
-        self._add("", "## Appendix 2: KPI definitions", "",
-                  "| KPI | Id | Kind | Dataset | Filter | Unit | Better | Windows |",
-                  "|---|---|---|---|---|---|---|---|")
+    def _appendices(self, priorities) -> list[Section]:
+        glossary = Table(
+            (Column("Outcome code"), Column("Description"), Column("Positive outcome")),
+            tuple((inlines(Name(code)), inlines(Name(description)),
+                   inlines("Yes" if positive else "No"))
+                  for code, description, positive in OUTCOME_CODES))
+        columns = tuple(Column(t) for t in ("KPI", "Id", "Kind", "Dataset", "Filter", "Unit",
+                                             "Better", "Windows"))
+        rows = []
         wanted = {p.id for p in priorities}
         for result in self.report.results:
             kpi = result.kpi
@@ -480,12 +508,29 @@ class _Builder:
                                      if kpi.is_derived else "")
             cells = [kpi.title, kpi.id, kpi.kind.value, source or "—", kpi.filter or "—",
                      kpi.unit.value, kpi.better.value, _windows(result)]
-            self._add("| " + " | ".join(escape_markdown(c) for c in cells) + " |")
-        self._add("")
+            rows.append(tuple(inlines(Name(c)) for c in cells))
+        return [Section("Appendix 1:", inlines("Outcome codes glossary"), (glossary,),
+                        appendix=True),
+                Section("Appendix 2:", inlines("KPI definitions"), (Table(columns, tuple(rows)),),
+                        appendix=True)]
 
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
+
+
+def _alt_text(spec: ChartSpec) -> str:
+    """What a figure shows, for a reader who cannot see it."""
+    from kpi.charts import ChartType
+
+    shapes = {ChartType.TREND: "Line chart of the monthly values and the 12-month line",
+              ChartType.COMPARE: "Bar chart comparing the current and comparison windows",
+              ChartType.TOP: "Bar chart of the largest parts"}
+    by = ""
+    if spec.by:
+        name = column_title(spec.by)
+        by = f" by {name if len(name) <= 3 else name.lower()}"
+    return f"{shapes[spec.type]}{by}: {spec.title}."
 
 
 def _conventions(project: Project, comparison: Comparison, period_name: str) -> str:
@@ -502,23 +547,23 @@ def _conventions(project: Project, comparison: Comparison, period_name: str) -> 
     return text + f"Each KPI is compared with {COMPARISON_WORDS[comparison]}."
 
 
-def _as_at(text: str) -> str:
+def _as_at(text: str) -> Inlines:
     """The --as-of point as the title block names it."""
     text = text.strip()
     if text.isdigit():
-        return f"data as at table version {text}"
-    return f"data as at {escape_markdown(text)}"
+        return inlines(f"data as at table version {text}")
+    return inlines("data as at ", Name(text))
 
 
-def _section_intro(title: str, results: list[KpiResult]) -> str:
+def _section_intro(title: str, results: list[KpiResult]) -> Inlines:
     if not results:
-        return f"No KPIs are reported under the priority {escape_markdown(title)}."
+        return inlines("No KPIs are reported under the priority ", Name(title), ".")
     counts = [f"{sum(r.status == s for r in results)} {words}"
               for s, words in STATUS_COUNT_WORDS if any(r.status == s for r in results)]
     listed = counts[0] if len(counts) == 1 else ", ".join(counts[:-1]) + " and " + counts[-1]
     noun = "KPI" if len(results) == 1 else "KPIs"
-    return (f"This section reports {len(results)} {noun} under the priority "
-            f"{escape_markdown(title)}: {listed}.")
+    return inlines(f"This section reports {len(results)} {noun} under the priority ",
+                   Name(title), f": {listed}.")
 
 
 def _groups(results: list[KpiResult]) -> list[list[KpiResult]]:
@@ -538,11 +583,11 @@ def _shared_window(measured: Iterable) -> Window | None:
     return windows.pop() if len(windows) == 1 else None
 
 
-def _table_value(measured, kpi: KpiDef, show_window: bool) -> str:
+def _table_value(measured, kpi: KpiDef, show_window: bool) -> Inlines:
     if measured is None:
-        return "n/a"
-    text = escape_markdown(render.number(measured.value, kpi.unit))
-    return f"{text} ({measured.window.code})" if show_window else text
+        return inlines("n/a")
+    text = Name(render.number(measured.value, kpi.unit))
+    return inlines(text, f" ({measured.window.code})" if show_window else None)
 
 
 def _change_size(result: KpiResult) -> float:
@@ -558,11 +603,11 @@ def _figure_list(numbers: list[int]) -> str:
     return "Figures " + ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
 
 
-def _part(value) -> str:
-    return "not recorded" if value is None else escape_markdown(str(value))
+def _part(value) -> Inlines:
+    return inlines("not recorded" if value is None else Name(str(value)))
 
 
-def _ranking(kpi: KpiDef, label: str, rows: list[dict]) -> str:
+def _ranking(kpi: KpiDef, label: Name, rows: list[dict]) -> Inlines:
     """'By LPA, ranked by percentage change from lowest to highest: Wolverhampton (-14.6%),
     Coventry (-13.3%) ...': the best change first by the KPI's direction."""
     if kpi.unit == Unit.PERCENT:
@@ -576,12 +621,12 @@ def _ranking(kpi: KpiDef, label: str, rows: list[dict]) -> str:
     sign = -1 if kpi.better == Better.HIGHER else 1
     known.sort(key=lambda r: (sign * round(r[key], 1), str(r["part"])))
     unknown.sort(key=lambda r: str(r["part"]))
-    items = [f"{_part(r['part'])} ({signed(r[key], fmt.format(r[key]))})" for r in known]
-    items += [f"{_part(r['part'])} (n/a)" for r in unknown]
+    items = [inlines(_part(r["part"]), f" ({signed(r[key], fmt.format(r[key]))})")
+             for r in known]
+    items += [inlines(_part(r["part"]), " (n/a)") for r in unknown]
     order = "highest to lowest" if kpi.better == Better.HIGHER else "lowest to highest"
-    return f"By {label}, ranked by {measure} from {order}: {', '.join(items)}."
-
-
+    listed = [inlines(", " if n else "", item) for n, item in enumerate(items)]
+    return inlines("By ", label, f", ranked by {measure} from {order}: ", listed, ".")
 def _windows(result: KpiResult) -> str:
     kpi = result.kpi
     if result.current is None:
