@@ -17,6 +17,7 @@ Inline text comes in two kinds, because a writer escapes them differently:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -154,7 +155,7 @@ class Document:
     sections: tuple[Section, ...] = field(default_factory=tuple)
     # Document properties for formats that carry them (Word's core properties, HTML <meta>).
     author: str = ""
-    date: str = ""
+    issued: dt.date | None = None
 
     @property
     def figures(self) -> tuple[Figure, ...]:

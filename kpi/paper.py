@@ -37,12 +37,17 @@ from kpi.document import (
     plain_text,
 )
 from kpi.engine import KpiResult, Outcome, Report
+from kpi.errors import ConfigError
 from kpi.periods import Comparison, Window, WindowKind
 from kpi.render import STATUS_WORDS, change_text, signed
 from kpi.store import AsOf
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from kpi.charts import ChartSpec
+    from kpi.commentary import Commentary
+    from kpi.revisions import Revisions
 
 # A percentage change on a base this small says little; the report gives the absolute change
 # ("a reduction of 9" homicides), so the paper does too for counts below it.
@@ -51,39 +56,6 @@ SMALL_BASE = 50
 # (neighbourhoods) is shown as its largest TOP_PARTS parts.
 RANK_LIMIT = 12
 TOP_PARTS = 5
-
-# Home Office outcome codes (report Appendix 1): code, description, positive outcome.
-OUTCOME_CODES: tuple[tuple[str, str, bool], ...] = (
-    ("OC1", "Charge or summons", True),
-    ("OC1A", "Charge or summons (alternative offence)", True),
-    ("OC2", "Caution – youth (including conditional caution)", True),
-    ("OC2A", "Caution – youth (alternative offence)", True),
-    ("OC3", "Caution – adult (including conditional caution)", True),
-    ("OC3A", "Caution – adult (alternative offence)", True),
-    ("OC4", "Taken into consideration (TIC)", True),
-    ("OC5", "The offender has died (all offences)", True),
-    ("OC8", "Community resolution", True),
-    ("OC9", "Prosecution not in the public interest (CPS) (all offences)", True),
-    ("OC10", "Formal action against the offender is not in the public interest (police)", False),
-    ("OC11", "Prosecution prevented: named suspect below the age of criminal responsibility",
-     False),
-    ("OC12", "Prosecution prevented: named suspect too ill (physical or mental health) to "
-             "prosecute", False),
-    ("OC13", "Prosecution prevented: victim or key witness dead or too ill to give evidence",
-     False),
-    ("OC14", "Evidential difficulties: victim based, named suspect not identified", False),
-    ("OC15", "Named suspect identified: evidential difficulties prevent further action "
-             "(victim supports action)", False),
-    ("OC16", "Named suspect identified: evidential difficulties prevent further action "
-             "(victim does not support action)", False),
-    ("OC17", "Prosecution time limit expired: suspect identified but the time limit has expired",
-     False),
-    ("OC18", "Investigation complete: no suspect identified", False),
-    ("OC20", "Further action will be taken by another body", False),
-    ("OC21", "Suspect identified, but not in the public interest for the police to investigate",
-     False),
-    ("OC22", "Diversionary, educational or intervention activity", True),
-)
 
 # How a KPI's value is introduced in a sentence, by kind.
 SUBJECTS: dict[Kind, str] = {
@@ -112,6 +84,70 @@ COMPARISON_WORDS = {
 }
 
 
+PAPER_KEYS = frozenset({"plan", "glossary"})
+GLOSSARY_KEYS = frozenset({"title", "file"})
+
+
+@dataclass(frozen=True)
+class Glossary:
+    """Reference data a project prints as an appendix (an outcome codes glossary)."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class PaperConfig:
+    """kpi.toml's [paper] table: what the paper says that only the project knows."""
+
+    plan: str = ""  # "the Police and Crime Plan"; empty: the paper names no plan
+    glossaries: tuple[Glossary, ...] = ()
+
+
+def paper_config(project: Project) -> PaperConfig:
+    """The project's [paper] table, checked; glossary files read (CSV with a header row)."""
+    import csv
+
+    raw = project.raw.get("paper") or {}
+    where = f"{project.path}: [paper]"
+    hint = "see docs/board-paper.md for the [paper] table"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table", hint=hint)
+    for key in sorted(set(raw) - PAPER_KEYS):
+        raise ConfigError(f"{where} key '{key}': unknown key (one of "
+                          f"{', '.join(sorted(PAPER_KEYS))})", hint=hint)
+    plan = raw.get("plan", "")
+    if not isinstance(plan, str):
+        raise ConfigError(f"{where} key 'plan': must be text", hint=hint)
+    glossaries = []
+    items = raw.get("glossary", [])
+    if not isinstance(items, list):
+        raise ConfigError(f"{where} key 'glossary': must be an array of tables "
+                          "([[paper.glossary]])", hint=hint)
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or set(item) != GLOSSARY_KEYS \
+                or not all(isinstance(v, str) for v in item.values()):
+            raise ConfigError(f"{where} glossary #{number}: needs title and file (text)",
+                              hint=hint)
+        path = project.resolve(item["file"])
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                table = [row for row in csv.reader(handle) if row]
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            raise ConfigError(f"{path}: glossary '{item['title']}' cannot be read ({error})",
+                              hint="a UTF-8 CSV file with a header row") from error
+        if not table or any(len(row) != len(table[0]) for row in table):
+            bad = next((n for n, row in enumerate(table, start=1)
+                        if len(row) != len(table[0])), 1)
+            raise ConfigError(f"{path}, row {bad}: every row needs the header's "
+                              f"{len(table[0]) if table else 0} columns",
+                              hint="a UTF-8 CSV file with a header row")
+        glossaries.append(Glossary(item["title"], tuple(table[0]),
+                                   tuple(tuple(r) for r in table[1:])))
+    return PaperConfig(plan=" ".join(plan.split()), glossaries=tuple(glossaries))
+
+
 @dataclass(frozen=True)
 class PlannedFigure:
     """A chart the paper links: its number, declaration and link relative to the paper."""
@@ -135,11 +171,24 @@ class Paper:
 
 def build_paper(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
                 files_dir: str = "board-files", priority: str | None = None,
-                as_of: AsOf | None = None, as_of_text: str | None = None) -> Paper:
+                as_of: AsOf | None = None, as_of_text: str | None = None,
+                commentary: Commentary | None = None, revised: Revisions | None = None,
+                loaded: dict[str, dt.datetime] | None = None) -> Paper:
     """The board paper for a report. `report` may hold hidden KPIs that charts draw; they
-    get no paragraph. `files_dir` is where the chart files sit, relative to the paper."""
-    builder = _Builder(project, report, charts, files_dir, as_of)
+    get no paragraph. `files_dir` is where the chart files sit, relative to the paper.
+    `commentary` is the analyst's text; `revised` the figures revised since the last paper;
+    `loaded` when each dataset's table version was made."""
+    from kpi.commentary import Commentary
+
+    builder = _Builder(project, report, charts, files_dir, as_of, paper_config(project),
+                       commentary or Commentary(), revised, loaded or {})
     return builder.build(priority, as_of_text)
+
+
+def printed_results(report: Report, priority: str | None) -> list[KpiResult]:
+    """The results the paper gives a paragraph or a table row, in paper order."""
+    return [r for r in report.results
+            if not r.kpi.hidden and priority in (None, r.kpi.priority)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,9 +285,15 @@ def current_clause(result: KpiResult) -> Inlines:
         return inlines(f"As of {current.window.label} {noun} was {value}")
     when = _in(current.window)
     if kpi.kind == Kind.COUNT:
+        noun = kpi.noun or _noun_phrase(kpi.title)
+        if kpi.noun and kpi.noun[:1].isdigit():
+            # "A total of 68 999 calls ..." reads as 68,999: the number goes after the noun.
+            return inlines("The number of ", Name(kpi.noun), f" was {value} {when}")
         if kpi.noun and current.value != 1:
             return inlines(f"A total of {value} ", Name(kpi.noun), f" were recorded {when}")
-        return inlines(f"A total of {value} was recorded {when}")
+        if kpi.noun:
+            return inlines(f"A total of {value} was recorded {when}")
+        return inlines("The total for ", Name(noun), f" was {value} {when}")
     subject = SUBJECTS[kpi.kind]
     if kpi.kind == Kind.PERCENTILE:
         subject = f"The {_ordinal(kpi.percentile)} percentile"
@@ -252,12 +307,22 @@ def current_clause(result: KpiResult) -> Inlines:
     return inlines(f"{subject} was {value}{counts} {when}")
 
 
-def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: int) -> Inlines:
+def _noun_phrase(title: str) -> str:
+    """A KPI title inside a sentence: 'Neighbourhood crime' -> 'neighbourhood crime', but
+    'ASB incidents' and 'PCSO headcount' keep their capitals."""
+    first = title.split(" ", 1)[0]
+    if len(first) > 1 and first[1:].islower():
+        return title[:1].lower() + title[1:]
+    return title
+
+
+def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: int,
+                  plan: str = "the plan") -> Inlines:
     """The sentences of one KPI's paragraph (without breakdowns or figure references)."""
     kpi = result.kpi
     if result.status == Outcome.IN_DEVELOPMENT:
-        text = inlines("This KPI is in development: it is defined in the plan, but there is no "
-                       "data for it yet.")
+        text = inlines(f"This KPI is in development: it is defined in {plan or 'the catalogue'}, "
+                       "but there is no data for it yet.")
         if kpi.description:
             text = inlines(text, " ", _sentence(Name(kpi.description)))
         return text
@@ -293,7 +358,13 @@ def _sentence(content: Inlines | Name) -> Inlines:
 
 class _Builder:
     def __init__(self, project: Project, report: Report, charts: Sequence[ChartSpec],
-                 files_dir: str, as_of: AsOf | None):
+                 files_dir: str, as_of: AsOf | None, config: PaperConfig,
+                 commentary: Commentary, revised: Revisions | None,
+                 loaded: dict[str, dt.datetime]):
+        self.config = config
+        self.commentary = commentary
+        self.revised = revised
+        self.loaded = loaded
         self.project = project
         self.report = report
         self.results = {r.kpi.id: r for r in report.results}
@@ -311,37 +382,89 @@ class _Builder:
         for number, item in enumerate(self.project.priorities, start=2):
             if item in priorities:
                 sections.append(self._section(number, item.id, item.title))
+        number = len(self.project.priorities) + 2
+        notes = self.commentary
+        for title, text in (("Equality Implications", notes.equality_implications),
+                            ("Next Steps", notes.next_steps)):
+            if text:
+                sections.append(Section(f"{number}.", inlines(title), tuple(
+                    Paragraph(inlines(Name(t)), number=f"{number}.{n}")
+                    for n, t in enumerate(text, start=1))))
+                number += 1
+        author = self._author_block()
+        if author:
+            last = sections[-1]
+            sections[-1] = Section(last.label, last.title, last.blocks + author)
         sections += self._appendices(priorities)
         title, subtitle, facts = self._title(priority, as_of_text)
+        issued = notes.issued
         document = Document(title=title, subtitle=subtitle, facts=facts,
-                            sections=tuple(sections))
+                            sections=tuple(sections), author=notes.author, issued=issued)
         return Paper(document=document, figures=tuple(self.figures))
+
+    def _author_block(self) -> tuple[Paragraph, ...]:
+        notes = self.commentary
+        out = []
+        for label, value in (("Author", notes.author), ("Job title", notes.job_title)):
+            if value:
+                out.append(Paragraph(inlines(f"{label}: ", Strong(inlines(Name(value))))))
+        return tuple(out)
 
     def _title(self, priority: str | None, as_of_text: str | None):
         report = self.report
-        versions = ", ".join(f"{d} version {v}" for d, v in sorted(report.versions.items()))
-        scope: Inlines = inlines("every plan priority")
+        plan = self.config.plan
+        scope: Inlines = inlines("every plan priority" if plan else "every priority")
         if priority is not None:
             scope = inlines("the priority ", Name(self.project.priority(priority).title))
-        facts = (
+        notes = self.commentary
+        facts = []
+        if notes.board:
+            facts.append(inlines("Board: ", Name(notes.board)))
+        if notes.date:
+            facts.append(inlines("Date: ", Name(notes.date)))
+        if notes.author:
+            facts.append(inlines("Presented by: ", Name(notes.author)))
+        facts += [
             inlines(f"Reporting period: {report.period.name} ({report.period})"),
-            inlines(f"Compared with: {COMPARISON_WORDS[report.comparison]}"),
+            inlines(f"Compared with: {self._comparison_words()}"),
             inlines("Scope: ", scope),
-            inlines(f"Data vintage: {versions or 'no stored data'}",
+            inlines("Data: ", self._vintage(),
                     inlines(" (", _as_at(as_of_text), ")") if as_of_text else None),
-        )
+        ]
+        named = plan[4:] if plan.lower().startswith("the ") else plan
+        heading = f"{_capital(named)} performance" if plan else "Performance report"
         return (inlines(Name(self.project.name)),
-                inlines(f"Police and Crime Plan performance: {report.period.name}"), facts)
+                inlines(Name(heading), f": {report.period.name}"), tuple(facts))
+
+    def _comparison_words(self) -> str:
+        words = COMPARISON_WORDS[self.report.comparison]
+        return words if self.config.plan else words.replace("the plan baseline", "the baseline")
+
+    def _vintage(self) -> Inlines:
+        """When the stored data was loaded, as a date a board member can read; table
+        versions are in the data sources appendix."""
+        if not self.report.versions:
+            return inlines("no stored data")
+        days = sorted({self.loaded[d].date() for d in self.report.versions if d in self.loaded})
+        if not days:
+            return inlines("as stored (table versions in the appendix)")
+        if len(days) == 1:
+            return inlines(f"as loaded on {_day(days[0])}")
+        return inlines(f"as loaded between {_day(days[0])} and {_day(days[-1])}")
 
     def _introduction(self, priority: str | None) -> Section:
         project, report = self.project, self.report
         period = report.period
         count = len(project.priorities) if priority is None else 1
+        plan = self.config.plan
+        against = f"the KPIs of {plan}" if plan else "its KPIs"
+        span = (f"the financial year to date ending {period.name}"
+                if report.comparison == Comparison.FYTD else f"the year ending {period.name}")
+        kind = "plan " if plan else ""
         paras = [
-            f"This paper reports performance against the KPIs of the Police and Crime Plan "
-            f"for {period.name}, across {count} plan "
-            f"{'priority' if count == 1 else 'priorities'}. Each numbered paragraph reports one "
-            "KPI; every figure in it is computed from the stored data.",
+            f"This paper reports performance against {against} for {span}, across {count} "
+            f"{kind}{'priority' if count == 1 else 'priorities'}. Each numbered paragraph "
+            "reports one KPI; every figure in it is computed from the stored data.",
             _conventions(project, report.comparison, period.name),
             "Where a source lags, a KPI reports the latest complete window its data covers "
             "and names that window; a window with missing months is never reported as if "
@@ -352,8 +475,11 @@ class _Builder:
             "and stable band; they are not tests of statistical significance. Data is largely "
             "drawn from live systems and may change as records are updated.",
         ]
-        blocks = [Paragraph(inlines(text), number=f"1.{n}")
-                  for n, text in enumerate(paras, start=1)]
+        texts = [inlines(t) for t in paras]
+        if not plan:
+            texts[1] = inlines(texts[1][0].replace("the plan baseline", "the baseline"))
+        texts += [inlines(Name(t)) for t in self.commentary.introduction]
+        blocks = [Paragraph(text, number=f"1.{n}") for n, text in enumerate(texts, start=1)]
         return Section("1.", inlines("Introduction"), tuple(blocks))
 
     # -- sections ----------------------------------------------------------------------------
@@ -364,6 +490,9 @@ class _Builder:
         blocks: list = []
         paragraph = 1
         blocks.append(Paragraph(_section_intro(title, results), number=f"{number}.{paragraph}"))
+        for text in self.commentary.sections.get(priority_id, ()):
+            paragraph += 1
+            blocks.append(Paragraph(inlines(Name(text)), number=f"{number}.{paragraph}"))
         for group in _groups(results):
             paragraph += 1
             label = f"{number}.{paragraph}"
@@ -371,6 +500,10 @@ class _Builder:
                 blocks += self._table(label, group)
             else:
                 blocks.append(self._paragraph(label, group[0]))
+            for result in group:
+                for text in self.commentary.kpis.get(result.kpi.id, ()):
+                    paragraph += 1
+                    blocks.append(Paragraph(inlines(Name(text)), number=f"{number}.{paragraph}"))
             for result in group:
                 blocks += self._figures_after(result.kpi.id)
         # A figure anchored on a hidden KPI (drawn, never given a paragraph) ends the section.
@@ -381,7 +514,8 @@ class _Builder:
 
     def _paragraph(self, label: str, result: KpiResult) -> Paragraph:
         kpi = result.kpi
-        text = kpi_sentences(result, self.report.comparison, self.report.period.index)
+        text = kpi_sentences(result, self.report.comparison, self.report.period.index,
+                             self.config.plan)
         extra = self._breakdown_sentences(result)
         refs = self._figure_numbers(kpi.id)
         if refs:
@@ -443,9 +577,13 @@ class _Builder:
                     if r["current"] is not None and (r["current"] or r["comparison"])]
             if not rows:
                 continue
+            spec = self.project.datasets[kpi.dataset].column(column)
             label = column_title(column)
-            label = Name(label if len(label) <= 3 else label.lower())
-            if len(rows) <= RANK_LIMIT and comparison is not None:
+            label = Name(spec.label if spec is not None and spec.label
+                         else label if len(label) <= 3 else label.lower())
+            if len(rows) == 1:
+                out.append(_only_part(kpi, label, rows[0]))
+            elif len(rows) <= RANK_LIMIT and comparison is not None:
                 out.append(_ranking(kpi, label, rows))
             else:
                 items = []
@@ -491,32 +629,96 @@ class _Builder:
     # -- appendix ----------------------------------------------------------------------------
 
     def _appendices(self, priorities) -> list[Section]:
-        glossary = Table(
-            (Column("Outcome code"), Column("Description"), Column("Positive outcome")),
-            tuple((inlines(Name(code)), inlines(Name(description)),
-                   inlines("Yes" if positive else "No"))
-                  for code, description, positive in OUTCOME_CODES))
-        columns = tuple(Column(t) for t in ("KPI", "Id", "Kind", "Dataset", "Filter", "Unit",
-                                             "Better", "Windows"))
+        out: list[Section] = []
+
+        def add(title: str, blocks) -> None:
+            out.append(Section(f"Appendix {len(out) + 1}:", inlines(title), tuple(blocks),
+                               appendix=True))
+
+        for glossary in self.config.glossaries:
+            add(glossary.title, [Table(tuple(Column(c) for c in glossary.columns),
+                                       tuple(tuple(inlines(Name(v)) for v in row)
+                                             for row in glossary.rows))])
+        add("KPI definitions", [self._definitions(priorities)])
+        add("Data sources", [self._sources()])
+        if self.revised is not None:
+            add("Figures revised since the last paper", self._revisions())
+        return out
+
+    def _definitions(self, priorities) -> Table:
+        columns = (Column("KPI"), Column("Id"), Column("Kind"), Column("Definition"),
+                   Column("Unit"), Column("Better"), Column("Windows"))
         rows = []
         wanted = {p.id for p in priorities}
         for result in self.report.results:
             kpi = result.kpi
             if kpi.hidden or kpi.priority not in wanted:
                 continue
-            source = kpi.dataset or (f"{kpi.numerator_kpi} / {kpi.denominator_kpi}"
-                                     if kpi.is_derived else "")
-            cells = [kpi.title, kpi.id, kpi.kind.value, source or "—", kpi.filter or "—",
-                     kpi.unit.value, kpi.better.value, _windows(result)]
+            cells = [kpi.title, kpi.id, kpi.kind.value, definition(kpi), kpi.unit.value,
+                     kpi.better.value, _windows(result)]
             rows.append(tuple(inlines(Name(c)) for c in cells))
-        return [Section("Appendix 1:", inlines("Outcome codes glossary"), (glossary,),
-                        appendix=True),
-                Section("Appendix 2:", inlines("KPI definitions"), (Table(columns, tuple(rows)),),
-                        appendix=True)]
+        return Table(columns, tuple(rows))
+
+    def _sources(self) -> Table:
+        columns = (Column("Dataset"), Column("Table version", Align.RIGHT), Column("Loaded"))
+        rows = []
+        for dataset, version in sorted(self.report.versions.items()):
+            when = self.loaded.get(dataset)
+            rows.append((inlines(Name(dataset)), inlines(str(version)),
+                         inlines(_day(when.date()) if when else "—")))
+        return Table(columns, tuple(rows))
+
+    def _revisions(self) -> list:
+        revised = self.revised
+        if not revised.items:
+            return [Paragraph(inlines(f"No figure printed in the paper for {revised.period} "
+                                      "has been revised since."))]
+        intro = Paragraph(inlines(
+            f"Figures printed in the paper for {revised.period} that the data now gives "
+            "differently, for the same window: live systems revise records after a paper is "
+            "written."))
+        columns = (Column("KPI"), Column("Window"), Column("Last paper", Align.RIGHT),
+                   Column("Now", Align.RIGHT))
+        rows = tuple((inlines(Name(r.title)), inlines(Name(r.window)), inlines(Name(r.before)),
+                      inlines(Name(r.after))) for r in revised.items)
+        return [intro, Table(columns, rows)]
 
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
+
+
+def definition(kpi: KpiDef) -> str:
+    """A KPI's whole definition in one line: where its rows come from and how its value is
+    made, so two KPIs with the same filter but different numerators read differently."""
+    parts = []
+    if kpi.is_derived:
+        parts.append(f"{kpi.numerator_kpi} / {kpi.denominator_kpi}")
+    elif kpi.dataset:
+        parts.append(f"dataset {kpi.dataset}")
+    for key in ("filter", "numerator", "denominator", "value", "threshold", "percentile",
+                "population", "weights", "weight_key"):
+        value = getattr(kpi, key)
+        if value is not None and value != "":
+            parts.append(f"{key.replace('_', ' ')} {value}")
+    if kpi.populations:
+        parts.append(f"populations {' / '.join(kpi.populations)}")
+    if kpi.multiplier != 1.0:
+        parts.append(f"multiplier {kpi.multiplier:g}")
+    return "; ".join(parts) or "—"
+
+
+def _day(day) -> str:
+    return f"{day.day} {day.strftime('%B')} {day.year}"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _only_part(kpi: KpiDef, label: Name, row: dict) -> Inlines:
+    """A breakdown with one part is not a ranking: it says where all of it is."""
+    return inlines("By ", label, ", all of it is ", _part(row["part"]), ".")
 
 
 def _alt_text(spec: ChartSpec) -> str:
@@ -618,6 +820,14 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict]) -> Inlines:
         key, measure, fmt = "percent", "percentage change", "{:.1f}%"
     known = [r for r in rows if r[key] is not None]
     unknown = [r for r in rows if r[key] is None]
+    # A percentage on a small base says little (+200.0% on a base of 1): those parts are
+    # listed after the ranking with their change as a number.
+    small = []
+    if key == "percent" and kpi.unit == Unit.COUNT:
+        small = [r for r in rows if r["comparison"] is not None
+                 and abs(r["comparison"]) < SMALL_BASE and r["absolute"] is not None]
+        known = [r for r in known if r not in small]
+        unknown = [r for r in unknown if r not in small]
     sign = -1 if kpi.better == Better.HIGHER else 1
     known.sort(key=lambda r: (sign * round(r[key], 1), str(r["part"])))
     unknown.sort(key=lambda r: str(r["part"]))
@@ -626,7 +836,18 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict]) -> Inlines:
     items += [inlines(_part(r["part"]), " (n/a)") for r in unknown]
     order = "highest to lowest" if kpi.better == Better.HIGHER else "lowest to highest"
     listed = [inlines(", " if n else "", item) for n, item in enumerate(items)]
-    return inlines("By ", label, f", ranked by {measure} from {order}: ", listed, ".")
+    text = inlines("By ", label, f", ranked by {measure} from {order}: ", listed)
+    if not items:
+        text = inlines("By ", label)
+    if small:
+        small.sort(key=lambda r: (sign * r["absolute"], str(r["part"])))
+        tiny = [inlines(", " if n else "", _part(r["part"]),
+                        f" ({'-' if r['absolute'] < 0 else '+' if r['absolute'] > 0 else ''}"
+                        f"{value_words(abs(r['absolute']), kpi.unit)})")
+                for n, r in enumerate(small)]
+        text = inlines(text, "; " if items else ", ",
+                       f"on a base below {SMALL_BASE}, as numbers: ", tiny)
+    return inlines(text, ".")
 def _windows(result: KpiResult) -> str:
     kpi = result.kpi
     if result.current is None:
