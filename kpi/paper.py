@@ -293,6 +293,8 @@ def current_clause(result: KpiResult) -> Inlines:
             return inlines(f"A total of {value} ", Name(kpi.noun), f" were recorded {when}")
         if kpi.noun:
             return inlines(f"A total of {value} was recorded {when}")
+        if noun.lower().startswith("total "):
+            return inlines("The ", Name(noun), f" was {value} {when}")
         return inlines("The total for ", Name(noun), f" was {value} {when}")
     subject = SUBJECTS[kpi.kind]
     if kpi.kind == Kind.PERCENTILE:

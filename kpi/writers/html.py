@@ -38,7 +38,7 @@ p.subtitle { font-size: 13pt; font-weight: bold; margin: 0 0 0.8em; }
 ul.facts { margin: 0 0 1.2em; padding-left: 1.2em; }
 p.numbered { padding-left: 3.2em; text-indent: -3.2em; }
 p.numbered .number { display: inline-block; min-width: 3.2em; text-indent: 0; }
-table { border-collapse: collapse; width: 100%; table-layout: fixed; margin: 0.6em 0 0.3em;
+table { border-collapse: collapse; width: 100%; margin: 0.6em 0 0.3em;
   font-size: 9pt; }
 table.wide { font-size: 7.5pt; }
 th, td { border: 1px solid #777; padding: 0.25em 0.4em; vertical-align: top;
@@ -121,7 +121,7 @@ def _section(section: Section, base: Path) -> list[str]:
         if isinstance(block, Paragraph):
             if block.number:
                 lines.append(f'<p class="numbered" id="para-{block.number.replace(".", "-")}">'
-                             f'<span class="number">{escape(block.number)}.</span> '
+                             f'<span class="number">{escape(block.number)}.</span>'
                              f"{inline(block.content)}</p>")
             else:
                 lines.append(f"<p>{inline(block.content)}</p>")
