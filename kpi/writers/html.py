@@ -37,13 +37,16 @@ h2 { font-size: 14pt; margin: 1.6em 0 0.6em; break-after: avoid; page-break-afte
 p.subtitle { font-size: 13pt; font-weight: bold; margin: 0 0 0.8em; }
 ul.facts { margin: 0 0 1.2em; padding-left: 1.2em; }
 p.numbered { padding-left: 3.2em; text-indent: -3.2em; }
-p.numbered .number { display: inline-block; min-width: 3.2em; text-indent: 0; }
+p.numbered .number { display: inline-block; min-width: 2.9em; text-indent: 0; }
 table { border-collapse: collapse; width: 100%; margin: 0.6em 0 0.3em;
   font-size: 9pt; }
 table.wide { font-size: 7.5pt; }
 th, td { border: 1px solid #777; padding: 0.25em 0.4em; vertical-align: top;
   overflow-wrap: anywhere; word-break: break-word; hyphens: auto; }
 th { background: #e6e6e6; text-align: left; }
+/* Headers keep whole words, which sets each column's narrowest width; data cells may break
+   anywhere (long ids, filters), so no table is wider than the page. */
+th { overflow-wrap: normal; word-break: normal; hyphens: manual; }
 .right { text-align: right; }
 thead { display: table-header-group; }
 tr { break-inside: avoid; page-break-inside: avoid; }
@@ -121,7 +124,7 @@ def _section(section: Section, base: Path) -> list[str]:
         if isinstance(block, Paragraph):
             if block.number:
                 lines.append(f'<p class="numbered" id="para-{block.number.replace(".", "-")}">'
-                             f'<span class="number">{escape(block.number)}.</span>'
+                             f'<span class="number">{escape(block.number)}.</span> '
                              f"{inline(block.content)}</p>")
             else:
                 lines.append(f"<p>{inline(block.content)}</p>")
