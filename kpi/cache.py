@@ -7,8 +7,11 @@ on, and replays the stored answer (stdout, stderr and exit code) when there is o
 - the command line, the working directory and the environment variables that change output
   (KPI_*, NO_COLOR, COLUMNS), whether stdout is a terminal and its width;
 - the project file's bytes, and the bytes of every weights file it names;
-- each dataset's latest table version, read from its `_delta_log` directory listing (no
-  deltalake, no Polars), so any ingest changes the key;
+- each dataset's table state: its latest version, read from its `_delta_log` directory listing
+  (no deltalake, no Polars), and the sha256 of that version's commit file. The version number
+  alone is not enough: a table deleted and rebuilt, or a data folder copied from another project,
+  can be at the same version with other rows. A commit file records its time and names data
+  files with random ids, so two tables never share one;
 - the kpi version and the size and modification time of kpi's own source files.
 
 Anything else (a miss, any other command, --output, --debug, --help, KPI_NO_CACHE set) runs the
@@ -96,7 +99,7 @@ def _key(args: list[str], explicit: str | None) -> tuple[str, Path]:
     data_dir = data_dir_of(path, raw, bundled)
     inputs = [_file_digest(path.parent / str(kpi["weights"]))
               for kpi in raw.get("kpis") or [] if isinstance(kpi, dict) and "weights" in kpi]
-    versions = {ds: table_version(data_dir / ds) for ds in sorted(raw.get("datasets") or {})}
+    versions = {ds: table_state(data_dir / ds) for ds in sorted(raw.get("datasets") or {})}
     environment = {name: value for name, value in os.environ.items()
                    if name.startswith("KPI_") or name in ("NO_COLOR", "COLUMNS")}
     terminal = sys.stdout.isatty()
@@ -130,6 +133,15 @@ def table_version(table: Path) -> int | None:
         return None
     commits = [int(match.group(1)) for name in names if (match := _COMMIT.match(name))]
     return max(commits) if commits else None
+
+
+def table_state(table: Path) -> tuple[int, str | None] | None:
+    """What identifies a Delta table's contents: its latest version and the sha256 of that
+    version's commit file (None for a folder with no committed table)."""
+    version = table_version(table)
+    if version is None:
+        return None
+    return version, _file_digest(table / "_delta_log" / f"{version:020d}.json")
 
 
 def _file_digest(path: Path) -> str | None:

@@ -147,3 +147,91 @@ def test_table_version_agrees_with_deltalake(project):
 
     loaded = load_project(project)
     assert table_version(project / "data" / "crimes") == store.current_version(loaded, "crimes")
+
+
+def _extract_without_knives(tmp_path: Path) -> tuple[Path, int]:
+    """The mini extract, every month, less its knife crimes; and how many were dropped."""
+    with EXTRACT.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    revised = tmp_path / "no-knives.csv"
+    with revised.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for r in rows if r["offence"] != "knife")
+    return revised, sum(r["offence"] == "knife" for r in rows)
+
+
+def test_a_table_deleted_and_rebuilt_at_the_same_version_is_not_replayed(project, tmp_path):
+    args = ("--project", project, "summary", "--period", "2025-09", "--format", "json")
+    assert knife_count(kpi(*args)[1]) == 95
+    assert table_version(project / "data" / "crimes") == 0
+    shutil.rmtree(project / "data" / "crimes")
+    revised, _ = _extract_without_knives(tmp_path)
+    assert kpi("--project", project, "ingest", "crimes", revised)[0] == 0
+    assert table_version(project / "data" / "crimes") == 0  # version 0 again
+    code, out, imported = kpi(*args)
+    assert (code, imported) == (0, True)
+    assert knife_count(out) == 0
+
+
+def test_a_data_folder_copied_from_another_project_is_not_replayed(project, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(FIXTURES / "mini", other)
+    revised, _ = _extract_without_knives(tmp_path)
+    assert kpi("--project", other, "ingest", "crimes", revised)[0] == 0
+    args = ("--project", project, "summary", "--period", "2025-09", "--format", "json")
+    assert knife_count(kpi(*args)[1]) == 95
+    assert kpi(*args)[2] is False  # cached
+    # The other project's table replaces this one's, at the same version; the cache stays.
+    shutil.rmtree(project / "data" / "crimes")
+    shutil.copytree(other / "data" / "crimes", project / "data" / "crimes")
+    assert table_version(project / "data" / "crimes") == 0
+    code, out, imported = kpi(*args)
+    assert (code, imported) == (0, True)
+    assert knife_count(out) == 0
+
+
+WEIGHTED = """\
+[datasets.c]
+date = "day"
+[datasets.c.columns]
+day = "date"
+offence = "str"
+[[priorities]]
+id = "p"
+title = "P"
+[[kpis]]
+id = "harm"
+title = "Harm"
+priority = "p"
+kind = "weighted_score"
+dataset = "c"
+weights = "reference/weights.csv"
+weight_key = "offence"
+"""
+
+
+def test_a_weights_file_replaced_by_one_of_the_same_size_and_time_is_not_replayed(tmp_path):
+    root = tmp_path / "weighted"
+    (root / "reference").mkdir(parents=True)
+    (root / "kpi.toml").write_text(WEIGHTED, encoding="utf-8")
+    weights = root / "reference" / "weights.csv"
+    weights.write_text("offence,days\nrobbery,365\nburglary,40\n", encoding="utf-8")
+    months = [f"{2023 + (3 + i) // 12}-{(3 + i) % 12 + 1:02d}" for i in range(30)]
+    rows = "".join(f"{m}-0{d},{o}\n" for m in months for d, o in ((1, "robbery"), (2, "burglary")))
+    (root / "c.csv").write_text("day,offence\n" + rows, encoding="utf-8")
+    assert kpi("--project", root, "ingest", "c", root / "c.csv")[0] == 0
+    args = ("--project", root, "summary", "--period", "2025-09", "--format", "json")
+
+    def harm(out: str) -> float:
+        return json.loads(out)["kpis"][0]["current"]["value"]
+
+    assert harm(kpi(*args)[1]) == 12 * 405
+    before = weights.stat()
+    weights.write_text("offence,days\nrobbery,300\nburglary,99\n", encoding="utf-8")
+    os.utime(weights, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (weights.stat().st_size, weights.stat().st_mtime_ns) == (before.st_size,
+                                                                     before.st_mtime_ns)
+    code, out, imported = kpi(*args)
+    assert (code, imported) == (0, True)
+    assert harm(out) == 12 * 399
