@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from kpi.errors import ConfigError
+from kpi.errors import ConfigError, UsageError
 from kpi.periods import Month, Window
 
 PROJECT_FILE = "kpi.toml"
@@ -89,7 +89,7 @@ KIND_KEYS: dict[Kind, tuple[frozenset[str], frozenset[str]]] = {
 COMMON_KEYS = frozenset({
     "id", "title", "priority", "kind", "dataset", "filter", "unit", "better", "stable_band",
     "baseline", "lag", "status", "breakdowns", "notes", "multiplier", "hidden", "components",
-    "description", "table", "noun",
+    "description", "table", "noun", "target", "spc_baseline", "spc_rebase",
 })
 DEFAULT_UNITS = {
     Kind.RATE: Unit.PERCENT, Kind.WITHIN: Unit.PERCENT, Kind.RATIO_OF_RATES: Unit.RATIO,
@@ -165,6 +165,11 @@ class KpiDef:
     description: str = ""
     table: str = ""  # the board paper shows KPIs sharing a table name as one table
     noun: str = ""  # what a count counts, plural ("ASB incidents"), for the board paper's prose
+    # Statistical process control (docs/statistics.md): a target in the unit of the monthly
+    # values, the months the chart's limits are computed from, and months the limits restart.
+    target: float | None = None
+    spc_baseline: tuple[Month, Month] | None = None
+    spc_rebase: tuple[Month, ...] = ()
 
     @property
     def is_snapshot(self) -> bool:
@@ -702,6 +707,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
     if numbers["percentile"] is not None and not 0 < numbers["percentile"] < 100:
         bad("percentile", "must be between 0 and 100")
 
+    target, spc_baseline, spc_rebase = _spc_keys(item, kind, bad)
     return KpiDef(
         id=item["id"], title=str(item.get("title", "")), priority=str(item.get("priority", "")),
         kind=kind, unit=unit, better=better, dataset=dataset_id if not derived else None,
@@ -716,8 +722,53 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         breakdowns=tuple(item.get("breakdowns", [])), components=tuple(item.get("components", [])),
         hidden=bool(item.get("hidden", False)), notes=str(item.get("notes", "")),
         description=str(item.get("description", "")), table=str(item.get("table", "")),
-        noun=str(item.get("noun", "")),
+        noun=str(item.get("noun", "")), target=target, spc_baseline=spc_baseline,
+        spc_rebase=spc_rebase,
     )
+
+
+# Kinds whose window value is a total of its months: a target for one would have to say whether
+# it is per month or per 12 months, so none is accepted (docs/statistics.md#targets).
+TOTAL_KINDS = frozenset({Kind.COUNT, Kind.SUM, Kind.PER_1000, Kind.WEIGHTED_SCORE})
+
+
+def _spc_keys(item: dict[str, Any], kind: Kind, bad
+              ) -> tuple[float | None, tuple[Month, Month] | None, tuple[Month, ...]]:
+    """The target, spc_baseline and spc_rebase keys of a KPI, checked."""
+    target = item.get("target")
+    if target is not None:
+        if not isinstance(target, (int, float)) or isinstance(target, bool):
+            bad("target", "must be a number in the KPI's unit")
+            target = None
+        elif kind in TOTAL_KINDS or (kind == Kind.SNAPSHOT and "numerator" not in item):
+            bad("target", f"a {kind.value} KPI's value is a total, so a target would have to "
+                          "say per month or per 12 months; targets are for rates, averages, "
+                          "percentiles, ratios and percentage snapshots")
+            target = None
+
+    def months(key: str) -> list[Month] | None:
+        value = item.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            bad(key, 'must be a list of months such as ["2023-10"]')
+            return None
+        try:
+            return [Month.parse(v, what=key) for v in value]
+        except UsageError:
+            bad(key, 'must be a list of months as YYYY-MM, such as ["2023-10"]')
+            return None
+
+    baseline = months("spc_baseline")
+    if baseline is not None and (len(baseline) != 2 or baseline[0] > baseline[1]):
+        bad("spc_baseline", 'must be the first and last month, such as ["2023-04", "2024-03"]')
+        baseline = None
+    rebase = months("spc_rebase") or []
+    if rebase != sorted(set(rebase)):
+        bad("spc_rebase", "must list each month once, in order")
+        rebase = []
+    return (float(target) if target is not None else None,
+            (baseline[0], baseline[1]) if baseline else None, tuple(rebase))
 
 
 def _build_checks(raw: Any, problems: _Problems, kpi_ids: set[str]) -> list[Check]:

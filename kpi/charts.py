@@ -5,13 +5,17 @@ configuration, not code:
 
     [[charts]]
     id = "asb_trend"            # file name and anchor
-    type = "trend"              # trend | compare | top
+    type = "trend"              # trend | compare | top | xmr
     title = "ASB incidents"
-    kpis = ["asb_incidents"]    # trend: one or two KPIs; compare and top: one
+    kpis = ["asb_incidents"]    # trend: one or two KPIs; compare, top and xmr: one
     by = "lpa"                  # compare and top: the breakdown column
     limit = 10                  # top: how many parts (default 10)
     months = 24                 # trend: months shown (default 24)
     after = "asb_incidents"     # the paragraph the figure follows (default: the first KPI)
+
+An `xmr` chart is the KPI's process chart (docs/statistics.md): monthly points, mean, process
+limits (as steps where they were recalculated), special-cause months marked by their class, and
+the target. The board paper adds one for every KPI with a special cause or a target.
 
 Drawing uses Matplotlib's Agg backend only (no display), a fixed size and resolution, and
 no timestamp or version in the PNG metadata, so the same data gives byte-identical files.
@@ -33,6 +37,7 @@ from kpi.catalogue import ID_PATTERN, Kind, KpiDef, Project, Unit
 from kpi.engine import KpiResult
 from kpi.errors import ConfigError
 from kpi.periods import Month, Window
+from kpi.stats import Xmr
 from kpi.store import AsOf
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.5, 100
@@ -63,6 +68,7 @@ class ChartType(StrEnum):
     TREND = "trend"      # monthly values and the rolling 12-month line, one or two KPIs
     COMPARE = "compare"  # current against comparison window, per part of a breakdown
     TOP = "top"          # the largest parts of a breakdown in the current window
+    XMR = "xmr"          # the process chart of the monthly values (docs/statistics.md)
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,7 @@ def _chart_spec(project: Project, number: int, item: Any, seen: set[str],
         problems.append(f"{where}, key 'title': is required")
     kpis = item.get("kpis")
     most = 2 if ctype == ChartType.TREND else 1
+    whole = ctype in (ChartType.TREND, ChartType.XMR)  # charts of a whole KPI, no breakdown
     if (not isinstance(kpis, list) or not 1 <= len(kpis) <= most
             or not all(isinstance(k, str) for k in kpis)):
         problems.append(f"{where}, key 'kpis': a {ctype.value} chart takes "
@@ -138,9 +145,9 @@ def _chart_spec(project: Project, number: int, item: Any, seen: set[str],
         if project.kpi(kpi_id) is None:
             problems.append(f"{where}, key 'kpis': '{kpi_id}' is not a KPI")
     by = item.get("by")
-    if ctype == ChartType.TREND:
+    if whole:
         if by is not None:
-            problems.append(f"{where}, key 'by': a trend chart has no breakdown")
+            problems.append(f"{where}, key 'by': a {ctype.value} chart has no breakdown")
     elif not isinstance(by, str):
         problems.append(f"{where}, key 'by': a {ctype.value} chart needs a breakdown column")
     elif (kpi := project.kpi(kpis[0])) is not None:
@@ -180,15 +187,32 @@ class ChartData:
     parts: pl.DataFrame | None = None      # compare / top: engine.breakdown's frame
     current_label: str = ""
     comparison_label: str = ""
+    xmr: Xmr | None = None                 # xmr: the process chart
+    target: float | None = None
 
 
 def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
-               as_of: AsOf | None = None) -> ChartData | None:
-    """The engine's figures for a chart, or None when its KPIs have nothing to show."""
+               as_of: AsOf | None = None, verdicts: dict[str, Any] | None = None
+               ) -> ChartData | None:
+    """The engine's figures for a chart, or None when its KPIs have nothing to show. An xmr
+    chart uses the KPI's verdict from `verdicts` (kpi.verdicts), or computes it."""
     kpis = tuple(project.kpi(k) for k in spec.kpis)
     measured = [results.get(k.id) for k in kpis]
     if any(r is None or r.current is None for r in measured):
         return None
+    if spec.type == ChartType.XMR:
+        from kpi import verdicts as judge
+
+        verdict = (verdicts or {}).get(kpis[0].id)
+        if verdict is None:
+            end = measured[0].current.window.end
+            series = judge.monthly_values(project, [kpis[0]], {kpis[0].id: end}, as_of=as_of)
+            verdict = judge.verdict_of(measured[0], series[kpis[0].id])
+        if verdict.chart is None or verdict.chart.mean is None:
+            return None
+        points = verdict.chart.points
+        text = f"{Month.parse(points[0].month).name} to {Month.parse(points[-1].month).name}"
+        return ChartData(spec, kpis, text, xmr=verdict.chart, target=kpis[0].target)
     if spec.type == ChartType.TREND:
         end = max(r.current.window.end for r in measured)
         series = tuple(engine.monthly_series(project, k, end, spec.months, as_of) for k in kpis)
@@ -363,5 +387,44 @@ def _column_title(column: str | None) -> str:
     return text.replace("_", " ").capitalize()
 
 
+def _draw_xmr(figure, axes, data: ChartData) -> None:
+    """Points, mean, process limits (stepped where recalculated), special causes by class, and
+    the target; black and greys only, told apart by line style and marker shape."""
+    kpi = data.kpis[0]
+    chart = data.xmr
+    x = list(range(len(chart.points)))
+    values = [float("nan") if p.value is None else p.value for p in chart.points]
+    nan = float("nan")
+    mean = [nan if p.mean is None else p.mean for p in chart.points]
+    lower = [nan if p.lower is None else p.lower for p in chart.points]
+    upper = [nan if p.upper is None else p.upper for p in chart.points]
+    handles = axes.plot(x, values, label="Monthly value", **LINE_STYLES[0])
+    handles += axes.step(x, mean, where="mid", color="0.0", linewidth=1.4, label="Mean")
+    handles += axes.step(x, upper, where="mid", color="0.25", linestyle="--", linewidth=1.1,
+                         label="Process limits" + (" (trial)" if chart.trial else ""))
+    axes.step(x, lower, where="mid", color="0.25", linestyle="--", linewidth=1.1)
+    for signal, marker, label in (("improvement", "s", "Special cause: improvement"),
+                                  ("concern", "^", "Special cause: concern"),
+                                  ("neither", "D", "Special cause: neither")):
+        marked = [(i, p.value) for i, p in enumerate(chart.points) if p.signal == signal]
+        if marked:
+            handles += axes.plot([i for i, _ in marked], [v for _, v in marked], linestyle="",
+                                 marker=marker, markersize=7, color="0.0",
+                                 markerfacecolor="0.0" if signal != "neither" else "white",
+                                 label=label)
+    if data.target is not None:
+        handles.append(axes.axhline(data.target, color="0.0", linestyle=":", linewidth=1.6,
+                                    label=f"Target ({_bar_text(data.target, kpi)})"))
+    months = [p.month for p in chart.points]
+    step = 3 if len(months) > 12 else 1
+    axes.set_xticks(range(0, len(months), step))
+    axes.set_xticklabels(_month_labels(months)[::step], rotation=45, ha="right")
+    axes.set_xlabel("Month")
+    axes.set_ylabel(axis_label(kpi))
+    _thousands(axes.yaxis, kpi)
+    figure.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8,
+                  frameon=False)
+
+
 DRAW = {ChartType.TREND: _draw_trend, ChartType.COMPARE: _draw_compare,
-        ChartType.TOP: _draw_top}
+        ChartType.TOP: _draw_top, ChartType.XMR: _draw_xmr}

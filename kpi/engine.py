@@ -503,12 +503,15 @@ def breakdown(project: Project, kpi: KpiDef, column: str, current: Window,
               comparison: Window | None, as_of: AsOf | None = None) -> pl.DataFrame:
     """A KPI split by one column, current and comparison values and change per part
     (columns: part, current, comparison, absolute, percent, points), largest first. Only the
-    windows' months are read, so a part with no rows in either window is not listed."""
+    windows' months and the rows the KPI's filter selects are read, so a part the KPI does not
+    count (no selected rows in either window) is not listed."""
     if kpi.is_derived:
         raise ConfigError(f"KPI '{kpi.id}' is a rate of two KPIs and has no breakdown")
     windows = [w for w in (current, comparison) if w is not None]
     months = sorted({str(month) for window in windows for month in window.months()})
     frame = prepare(project, kpi.dataset, [kpi], as_of).filter(pl.col("month").is_in(months))
+    if kpi.filter:
+        frame = frame.filter(_sql(kpi.filter).fill_null(False))
     aggs = []
     for tag, window in (("cur", current), ("cmp", comparison)):
         if window is None:

@@ -8,7 +8,10 @@ definitions). Every number in a sentence is a value, comparison or change the en
 rounded exactly as `kpi summary` shows it, and the words follow the numbers: increase or
 decrease by sign, percentage points for rates, minutes and seconds for durations, an absolute
 change on a small base. Status words come from the engine, so "stable" appears only when the
-status is stable, and nothing claims significance.
+status is stable. Each KPI's verdict (kpi.verdicts: significance, variation, target and
+assurance) is worded by the small functions under "Words for verdicts", so no paragraph presents
+noise as a change; each section opens with a summary table of the verdicts, and a process chart
+(XmR) follows every KPI with a special cause or a target.
 
 Building the text never prints and never reads the clock, so the same data and options give
 the same bytes.
@@ -20,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kpi import engine, render
+from kpi import engine, render, stats
 from kpi.catalogue import Better, Kind, KpiDef, Project, Unit
 from kpi.document import (
     Align,
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
     from kpi.charts import ChartSpec
     from kpi.commentary import Commentary
     from kpi.revisions import Revisions
+    from kpi.verdicts import Verdict
 
 # A percentage change on a base this small says little; the report gives the absolute change
 # ("a reduction of 9" homicides), so the paper does too for counts below it.
@@ -173,15 +177,18 @@ def build_paper(project: Project, report: Report, *, charts: Sequence[ChartSpec]
                 files_dir: str = "board-files", priority: str | None = None,
                 as_of: AsOf | None = None, as_of_text: str | None = None,
                 commentary: Commentary | None = None, revised: Revisions | None = None,
-                loaded: dict[str, dt.datetime] | None = None) -> Paper:
+                loaded: dict[str, dt.datetime] | None = None,
+                verdicts: dict[str, Verdict] | None = None) -> Paper:
     """The board paper for a report. `report` may hold hidden KPIs that charts draw; they
     get no paragraph. `files_dir` is where the chart files sit, relative to the paper.
     `commentary` is the analyst's text; `revised` the figures revised since the last paper;
-    `loaded` when each dataset's table version was made."""
+    `loaded` when each dataset's table version was made. `verdicts` (kpi.verdicts.verdicts
+    of the report) adds the verdict words, the section summary tables and a process chart for
+    every KPI with a special cause or a target."""
     from kpi.commentary import Commentary
 
     builder = _Builder(project, report, charts, files_dir, as_of, paper_config(project),
-                       commentary or Commentary(), revised, loaded or {})
+                       commentary or Commentary(), revised, loaded or {}, verdicts or {})
     return builder.build(priority, as_of_text)
 
 
@@ -309,6 +316,89 @@ def current_clause(result: KpiResult) -> Inlines:
     return inlines(f"{subject} was {value}{counts} {when}")
 
 
+# ---------------------------------------------------------------------------------------------
+# Words for verdicts (kpi.verdicts): what each says, in the report's register
+
+NOT_SIGNIFICANT = "within normal variation (not statistically significant)"
+SIGNIFICANT = "a statistically significant change"
+DIRECTION_ONLY = {
+    Outcome.IMPROVING: "By direction alone this is an improvement.",
+    Outcome.DETERIORATING: "By direction alone this is a deterioration.",
+}
+VARIATION_SENTENCES = {
+    stats.SPECIAL_IMPROVEMENT: "The latest month is a special cause of improvement on the "
+                               "process chart",
+    stats.SPECIAL_CONCERN: "The latest month is a special cause of concern on the process chart",
+    stats.SPECIAL_NEUTRAL: "The latest month is a special cause on the process chart",
+}
+ASSURANCE_SENTENCES = {
+    stats.CONSISTENTLY_PASS: "the process limits show it will consistently pass",
+    stats.CONSISTENTLY_FAIL: "the process limits show it will consistently fail unless the "
+                             "process changes",
+    stats.HIT_AND_MISS: "the target lies within the process limits, so it will be hit and "
+                        "missed by chance",
+}
+# The section summary tables: short words that survive greyscale printing.
+SIGNIFICANCE_CELLS = {True: "yes", False: "no", None: "–"}
+VARIATION_CELLS = {
+    stats.COMMON_CAUSE: "common cause", stats.SPECIAL_IMPROVEMENT: "special: improvement",
+    stats.SPECIAL_CONCERN: "special: concern", stats.SPECIAL_NEUTRAL: "special: neither",
+}
+ASSURANCE_CELLS = {stats.CONSISTENTLY_PASS: "consistently passes",
+                   stats.CONSISTENTLY_FAIL: "consistently fails",
+                   stats.HIT_AND_MISS: "hit and miss"}
+
+
+def significance_clause(verdict: Verdict | None) -> str:
+    """', within normal variation (not statistically significant)' or ', a statistically
+    significant change' after the change; nothing when no test applies."""
+    significant = verdict.significance.significant if verdict and verdict.significance else None
+    if significant is None:
+        return ""
+    return f", {SIGNIFICANT if significant else NOT_SIGNIFICANT}"
+
+
+def status_sentence(result: KpiResult, verdict: Verdict | None) -> str:
+    """'This is a deterioration.', or for a change that may be noise 'By direction alone this
+    is a deterioration.': the status keeps the report's convention, the words its weight."""
+    significant = verdict.significance.significant if verdict and verdict.significance else None
+    if significant is False and result.status in DIRECTION_ONLY:
+        return DIRECTION_ONLY[result.status]
+    return STATUS_SENTENCES[result.status]
+
+
+def variation_sentence(result: KpiResult, verdict: Verdict | None) -> str:
+    """A sentence when the process chart's latest month is a special cause (with the rule,
+    trial limits named), and why it runs against the status when it does; otherwise none."""
+    from kpi import verdicts
+
+    variation = verdict.variation if verdict else None
+    if variation is None or variation.verdict == stats.COMMON_CAUSE:
+        return ""
+    text = (f"{VARIATION_SENTENCES[variation.verdict]} "
+            f"({stats.RULE_WORDS[variation.rule]}"
+            + (", against trial limits" if variation.trial else "") + ")")
+    if verdicts.conflict(result, verdict):
+        text += (", against the direction of the 12-month change: the most recent months "
+                 "do not follow it")
+    return text + "."
+
+
+def target_sentence(result: KpiResult, verdict: Verdict | None) -> str:
+    """'Against the target of 90.0% the figure passes, and the process limits show it will
+    consistently pass.'"""
+    if verdict is None or verdict.target is None:
+        return ""
+    kpi = result.kpi
+    text = f"Against the target of {value_words(verdict.target, kpi.unit)}"
+    if verdict.target_met is not None:
+        text += f" the figure {'passes' if verdict.target_met else 'fails'}"
+    if verdict.assurance is not None:
+        text += ("," if verdict.target_met is not None else "") + \
+            f" and {ASSURANCE_SENTENCES[verdict.assurance]}"
+    return text + "."
+
+
 def _noun_phrase(title: str) -> str:
     """A KPI title inside a sentence: 'Neighbourhood crime' -> 'neighbourhood crime', but
     'ASB incidents' and 'PCSO headcount' keep their capitals."""
@@ -319,7 +409,7 @@ def _noun_phrase(title: str) -> str:
 
 
 def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: int,
-                  plan: str = "the plan") -> Inlines:
+                  verdict: Verdict | None = None, plan: str = "the plan") -> Inlines:
     """The sentences of one KPI's paragraph (without breakdowns or figure references)."""
     kpi = result.kpi
     if result.status == Outcome.IN_DEVELOPMENT:
@@ -337,10 +427,11 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
     before = value_words(result.comparison.value, kpi.unit)
     base = "the baseline of " if comparison == Comparison.BASELINE else ""
     text = inlines(opening, f", {change_words(result)} from {base}{before} "
-                            f"{_in(result.comparison.window)}.")
-    status = STATUS_SENTENCES[result.status]
-    if status:
-        text = inlines(text, " " + status)
+                            f"{_in(result.comparison.window)}{significance_clause(verdict)}.")
+    for sentence in (status_sentence(result, verdict), variation_sentence(result, verdict),
+                     target_sentence(result, verdict)):
+        if sentence:
+            text = inlines(text, " " + sentence)
     if result.current.window.end.index < period_end_index:
         text = inlines(text, " This is the latest period the data covers.")
     return text
@@ -362,7 +453,7 @@ class _Builder:
     def __init__(self, project: Project, report: Report, charts: Sequence[ChartSpec],
                  files_dir: str, as_of: AsOf | None, config: PaperConfig,
                  commentary: Commentary, revised: Revisions | None,
-                 loaded: dict[str, dt.datetime]):
+                 loaded: dict[str, dt.datetime], verdicts: dict[str, Verdict]):
         self.config = config
         self.commentary = commentary
         self.revised = revised
@@ -370,7 +461,8 @@ class _Builder:
         self.project = project
         self.report = report
         self.results = {r.kpi.id: r for r in report.results}
-        self.charts = charts
+        self.verdicts = verdicts
+        self.charts = [*charts, *_process_charts(report, charts, verdicts)]
         self.files_dir = files_dir.rstrip("/")
         self.as_of = as_of
         self.figures: list[PlannedFigure] = []
@@ -474,9 +566,11 @@ class _Builder:
             f"percentage points, and changes on a base below {SMALL_BASE} as numbers rather "
             "than percentages.",
             "Improving, deteriorating and stable follow each KPI's declared better direction "
-            "and stable band; they are not tests of statistical significance. Data is largely "
+            "and stable band, a policy choice rather than a statistical test. Data is largely "
             "drawn from live systems and may change as records are updated.",
         ]
+        if self.verdicts:
+            paras.append(READING_VERDICTS)
         texts = [inlines(t) for t in paras]
         if not plan:
             texts[1] = inlines(texts[1][0].replace("the plan baseline", "the baseline"))
@@ -492,6 +586,8 @@ class _Builder:
         blocks: list = []
         paragraph = 1
         blocks.append(Paragraph(_section_intro(title, results), number=f"{number}.{paragraph}"))
+        if self.verdicts and results:
+            blocks.append(self._summary_table(title, results))
         for text in self.commentary.sections.get(priority_id, ()):
             paragraph += 1
             blocks.append(Paragraph(inlines(Name(text)), number=f"{number}.{paragraph}"))
@@ -514,10 +610,29 @@ class _Builder:
                 blocks += self._figures_after(result.kpi.id)
         return Section(f"{number}.", inlines(Name(title)), tuple(blocks))
 
+    def _summary_table(self, title: str, results: list[KpiResult]) -> Table:
+        """The section's verdicts at a glance, in the Making Data Count manner: words, not
+        colours, so it reads in greyscale."""
+        shared = render.shared_code(results, "current")
+        head = f"Current ({shared})" if shared else "Current"
+        columns = (Column("KPI"), Column(head, Align.RIGHT), Column("Change", Align.RIGHT),
+                   Column("Significant"), Column("Variation"), Column("Assurance"))
+        rows = []
+        for r in results:
+            verdict = self.verdicts.get(r.kpi.id)
+            if r.current is None or r.current.value is None:
+                current = inlines(STATUS_WORDS[r.status])
+            else:
+                current = _table_value(r.current, r.kpi, r.current.window.code != shared)
+            rows.append((inlines(Name(r.kpi.title)), current,
+                         inlines(Name(change_text(r.change, r.kpi.unit)) if r.change else "n/a"),
+                         *(inlines(c) for c in verdict_cells(verdict))))
+        return Table(columns, tuple(rows), caption=inlines("Summary – ", Name(title)))
+
     def _paragraph(self, label: str, result: KpiResult) -> Paragraph:
         kpi = result.kpi
         text = kpi_sentences(result, self.report.comparison, self.report.period.index,
-                             self.config.plan)
+                             self.verdicts.get(kpi.id), self.config.plan)
         extra = self._breakdown_sentences(result)
         refs = self._figure_numbers(kpi.id)
         if refs:
@@ -616,6 +731,12 @@ class _Builder:
         return numbers
 
     def _drawable(self, spec: ChartSpec) -> bool:
+        from kpi.charts import ChartType
+
+        if spec.type == ChartType.XMR:
+            verdict = self.verdicts.get(spec.kpis[0])
+            return verdict is not None and verdict.chart is not None \
+                and verdict.chart.mean is not None
         results = [self.results.get(k) for k in spec.kpis]
         return all(r is not None and r.current is not None and r.current.value is not None
                    for r in results)
@@ -690,6 +811,52 @@ class _Builder:
 # Helpers
 
 
+READING_VERDICTS = (
+    "Beside each status, a test says whether the change from the comparison is statistically "
+    "significant at the 5% level, and a process chart of the monthly figures says whether the "
+    "latest month shows only common-cause variation (noise) or a special cause of improvement "
+    "or concern; where a KPI has a target, assurance says whether the process as it runs will "
+    "consistently pass, consistently fail, or hit and miss it. Each section opens with a "
+    "summary table of these verdicts, in words so that it reads when printed in greyscale. "
+    "The process charts plot each month as a grey point, the mean as a solid line, the "
+    "process limits as dashed lines and any target as a dotted line, and mark special-cause "
+    "months with a black square (improvement), a black triangle (concern) or a diamond "
+    "(neither).")
+
+
+def verdict_cells(verdict: Verdict | None) -> list[str]:
+    """The Significant, Variation and Assurance cells of a summary table."""
+    if verdict is None:
+        return ["–", "–", "–"]
+    significant = verdict.significance.significant if verdict.significance else None
+    variation = verdict.variation
+    cells = [SIGNIFICANCE_CELLS[significant],
+             "–" if variation is None else VARIATION_CELLS[variation.verdict]
+             + (" (trial)" if variation.trial else ""),
+             ASSURANCE_CELLS.get(verdict.assurance, "–")]
+    return cells
+
+
+def _process_charts(report: Report, declared: Sequence[ChartSpec],
+                    verdicts: dict[str, Verdict]) -> list[ChartSpec]:
+    """A process chart (XmR) for every visible KPI whose latest month is a special cause or
+    which has a target, unless [[charts]] already declares one for it."""
+    from kpi.charts import ChartSpec, ChartType
+
+    drawn = {s.kpis[0] for s in declared if s.type == ChartType.XMR}
+    out = []
+    for result in report.results:
+        verdict = verdicts.get(result.kpi.id)
+        kpi = result.kpi
+        if kpi.hidden or kpi.id in drawn or verdict is None or verdict.variation is None:
+            continue
+        special = verdict.variation.verdict != stats.COMMON_CAUSE
+        if special or verdict.target is not None:
+            out.append(ChartSpec(id=f"xmr_{kpi.id}", type=ChartType.XMR,
+                                 title=f"{kpi.title}: process chart", kpis=(kpi.id,)))
+    return out
+
+
 def definition(kpi: KpiDef) -> str:
     """A KPI's whole definition in one line: where its rows come from and how its value is
     made, so two KPIs with the same filter but different numerators read differently."""
@@ -729,7 +896,9 @@ def _alt_text(spec: ChartSpec) -> str:
 
     shapes = {ChartType.TREND: "Line chart of the monthly values and the 12-month line",
               ChartType.COMPARE: "Bar chart comparing the current and comparison windows",
-              ChartType.TOP: "Bar chart of the largest parts"}
+              ChartType.TOP: "Bar chart of the largest parts",
+              ChartType.XMR: "Process chart (XmR) of the monthly values with their mean, "
+                             "process limits and any target, special causes marked"}
     by = ""
     if spec.by:
         name = column_title(spec.by)

@@ -20,6 +20,7 @@ from kpi.catalogue import Unit
 # imports Format) must not pay for Polars.
 if TYPE_CHECKING:
     from kpi.engine import Change, KpiResult, Measured, Report
+    from kpi.verdicts import Verdict
 
 # Status words as the engine writes them (engine.Outcome), kept as plain strings here.
 STATUS_STYLE = {
@@ -108,12 +109,13 @@ def arrow(change: Change | None) -> str:
 # Structured outputs
 
 
-def _window_json(measured: Measured | None) -> dict[str, Any] | None:
+def _window_json(measured: Measured | None, unit: Unit) -> dict[str, Any] | None:
     if measured is None:
         return None
     return {"label": measured.window.label, "start": str(measured.window.start),
-            "end": str(measured.window.end), "value": _plain(measured.value),
-            "numerator": _plain(measured.numerator), "denominator": _plain(measured.denominator)}
+            "end": str(measured.window.end), "value": json_number(measured.value, unit),
+            "numerator": json_number(measured.numerator, Unit.COUNT),
+            "denominator": json_number(measured.denominator, Unit.COUNT)}
 
 
 def _plain(value: Any) -> Any:
@@ -122,28 +124,68 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def result_json(result: KpiResult, priorities: dict[str, str]) -> dict[str, Any]:
+def json_number(value: Any, unit: Unit) -> Any:
+    """A number for JSON: None for NaN and infinity, and a whole count as an integer (3131,
+    not 3131.0) so that counts read as counts everywhere."""
+    value = _plain(value)
+    if unit == Unit.COUNT and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def verdict_json(verdict: Verdict | None) -> dict[str, Any]:
+    """The signal-or-noise fields of one KPI (docs/json.md): significance, variation, target,
+    target_met and assurance."""
+    from kpi import stats
+
+    if verdict is None:
+        return {"significance": None, "variation": None, "target": None, "target_met": None,
+                "assurance": None}
+    test = verdict.significance
+    significance = None
+    if test is not None:
+        tested = test.test != stats.NOT_TESTED
+        significance = {"test": test.test if tested else None,
+                        "statistic": _plain(test.statistic), "p_value": _plain(test.p_value),
+                        "significant": test.significant, "reason": None if tested else test.note}
+    var = verdict.variation
+    variation = None if var is None else {
+        "verdict": var.verdict, "rule": var.rule, "mean": var.mean, "lower": var.lower,
+        "upper": var.upper, "points": var.points, "trial": var.trial,
+        "baseline": list(var.baseline)}
+    return {"significance": significance, "variation": variation, "target": verdict.target,
+            "target_met": verdict.target_met, "assurance": verdict.assurance}
+
+
+def result_json(result: KpiResult, priorities: dict[str, str],
+                verdict: Verdict | None = None) -> dict[str, Any]:
     kpi = result.kpi
     change = result.change
-    return {
+    data = {
         "id": kpi.id, "title": kpi.title, "priority": kpi.priority,
         "priority_title": priorities.get(kpi.priority, ""), "kind": kpi.kind.value,
         "unit": kpi.unit.value, "better": kpi.better.value, "status": result.status,
-        "current": _window_json(result.current), "comparison": _window_json(result.comparison),
-        "change": {"absolute": _plain(change.absolute) if change else None,
+        "current": _window_json(result.current, kpi.unit),
+        "comparison": _window_json(result.comparison, kpi.unit),
+        "change": {"absolute": json_number(change.absolute, kpi.unit) if change else None,
                    "percent": _plain(change.percent) if change else None,
                    "points": _plain(change.points) if change else None},
         "note": result.note,
     }
+    if verdict is not None:
+        data.update(verdict_json(verdict))
+    return data
 
 
-def report_json(report: Report, project_name: str, priorities: dict[str, str]) -> str:
+def report_json(report: Report, project_name: str, priorities: dict[str, str],
+                verdicts: dict[str, Verdict] | None = None) -> str:
+    verdicts = verdicts or {}
     document = {
         "project": project_name,
         "period": str(report.period),
         "comparison": report.comparison.value,
         "versions": dict(sorted(report.versions.items())),
-        "kpis": [result_json(r, priorities) for r in report.results],
+        "kpis": [result_json(r, priorities, verdicts.get(r.kpi.id)) for r in report.results],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
@@ -153,7 +195,46 @@ CSV_FIELDS = [
     "comparison_label", "comparison_start", "comparison_end", "comparison_value",
     "current_label", "current_start", "current_end", "current_value",
     "change_absolute", "change_percent", "change_points", "note",
+    "significance_test", "p_value", "significant", "variation", "variation_rule", "target",
+    "target_met", "assurance",
 ]
+
+# Words for the verdicts: in full (Markdown, the paper) and short (the terminal table).
+VARIATION_WORDS = {
+    "common_cause": "common cause", "special_cause_improvement": "special cause: improvement",
+    "special_cause_concern": "special cause: concern",
+    "special_cause_neutral": "special cause: neither",
+}
+VARIATION_SHORT = {
+    "common_cause": "common", "special_cause_improvement": "improvement",
+    "special_cause_concern": "concern", "special_cause_neutral": "unusual",
+}
+ASSURANCE_WORDS = {
+    "consistently_pass": "consistently passes", "consistently_fail": "consistently fails",
+    "hit_and_miss": "hit and miss",
+}
+ASSURANCE_SHORT = {"consistently_pass": "passes", "consistently_fail": "fails",
+                   "hit_and_miss": "hit and miss"}
+
+
+def significance_word(verdict: Verdict | None) -> str:
+    """'yes', 'no', or '–' when not tested."""
+    if verdict is None or verdict.significance is None:
+        return "–"
+    return {True: "yes", False: "no", None: "–"}[verdict.significance.significant]
+
+
+def variation_word(verdict: Verdict | None, short: bool = False) -> str:
+    if verdict is None or verdict.variation is None:
+        return "–"
+    words = (VARIATION_SHORT if short else VARIATION_WORDS)[verdict.variation.verdict]
+    return words + (" (trial)" if verdict.variation.trial and not short else "")
+
+
+def assurance_word(verdict: Verdict | None, short: bool = False) -> str:
+    if verdict is None or verdict.assurance is None:
+        return "–"
+    return (ASSURANCE_SHORT if short else ASSURANCE_WORDS)[verdict.assurance]
 
 
 def safe_cell(value: Any) -> Any:
@@ -164,12 +245,17 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
-def report_csv(report: Report, priorities: dict[str, str]) -> str:
+def report_csv(report: Report, priorities: dict[str, str],
+               verdicts: dict[str, Verdict] | None = None) -> str:
+    verdicts = verdicts or {}
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for result in report.results:
         doc = result_json(result, priorities)
+        signal = verdict_json(verdicts.get(result.kpi.id))
+        test = signal["significance"] or {}
+        variation = signal["variation"] or {}
         row = {k: doc[k] for k in ("id", "title", "priority", "kind", "unit", "better",
                                    "status", "note")}
         for role in ("comparison", "current"):
@@ -177,6 +263,10 @@ def report_csv(report: Report, priorities: dict[str, str]) -> str:
                 row[f"{role}_{key}"] = (doc[role] or {}).get(key)
         for key in ("absolute", "percent", "points"):
             row[f"change_{key}"] = doc["change"][key]
+        row.update(significance_test=test.get("test"), p_value=test.get("p_value"),
+                   significant=test.get("significant"), variation=variation.get("verdict"),
+                   variation_rule=variation.get("rule"), target=signal["target"],
+                   target_met=signal["target_met"], assurance=signal["assurance"])
         writer.writerow({k: safe_cell(v) for k, v in row.items()})
     return out.getvalue()
 
@@ -194,60 +284,133 @@ def escape_markdown(text: str) -> str:
     return "".join(out)
 
 
-def report_markdown_table(report: Report, priorities: list[tuple[str, str]]) -> str:
+def report_markdown_table(report: Report, priorities: list[tuple[str, str]],
+                          verdicts: dict[str, Verdict] | None = None) -> str:
+    verdicts = verdicts or {}
     lines = []
     for priority_id, title in priorities:
         results = [r for r in report.results if r.kpi.priority == priority_id]
         if not results:
             continue
+        cmp_code, cur_code = shared_code(results, "comparison"), shared_code(results, "current")
         lines += [f"## {escape_markdown(title)}", "",
-                  "| KPI | Comparison | Current | Change | Status |",
-                  "|---|---|---|---|---|"]
+                  f"| KPI | {_head(report, 'comparison', cmp_code)} | "
+                  f"{_head(report, 'current', cur_code)} | Change | Status | Significant | "
+                  "Variation | Assurance |",
+                  "|---|--:|--:|--:|---|---|---|---|"]
         for r in results:
+            verdict = verdicts.get(r.kpi.id)
             lines.append("| " + " | ".join([
-                escape_markdown(r.kpi.title), escape_markdown(_cell(r.comparison, r)),
-                escape_markdown(_cell(r.current, r)),
+                escape_markdown(r.kpi.title),
+                escape_markdown(_cell(r.comparison, r, cmp_code)),
+                escape_markdown(_cell(r.current, r, cur_code)),
                 escape_markdown(change_text(r.change, r.kpi.unit) if r.change else "n/a"),
-                STATUS_WORDS[r.status]]) + " |")
+                STATUS_WORDS[r.status], significance_word(verdict), variation_word(verdict),
+                assurance_word(verdict)]) + " |")
         lines.append("")
     return "\n".join(lines)
 
 
-def _cell(measured: Measured | None, result: KpiResult) -> str:
+def shared_code(results: list[KpiResult], role: str) -> str | None:
+    """The window code ('YE 2024-03') most results with a value in this role share (the
+    first such in a tie), or None when none has one. Cells in another window name it."""
+    codes = [getattr(r, role).window.code for r in results if getattr(r, role) is not None]
+    if not codes:
+        return None
+    return max(dict.fromkeys(codes), key=codes.count)
+
+
+def _head(report: Report, role: str, code: str | None) -> str:
+    from kpi.periods import Comparison
+
+    if role == "current":
+        name = "Current"
+    else:
+        name = "Baseline" if report.comparison == Comparison.BASELINE else "Comparison"
+    return f"{name} {code}" if code else name
+
+
+def _cell(measured: Measured | None, result: KpiResult, shared: str | None = None) -> str:
+    """A value with its window ('YE 2024-03: 26,405'), or the bare value when its window is
+    the one the column header names."""
     if measured is None:
         return "—"
-    return f"{measured.window.code}: {number(measured.value, result.kpi.unit)}"
+    value = number(measured.value, result.kpi.unit)
+    return value if measured.window.code == shared else f"{measured.window.code}: {value}"
 
 
 # ---------------------------------------------------------------------------------------------
 # Rich tables
 
 
-def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: bool = True):
-    """One Rich table per priority, in plan order."""
+def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: bool = True,
+                  verdicts: dict[str, Verdict] | None = None):
+    """One Rich table per priority, in plan order. A window every KPI of a table shares is
+    named in its header, not in each cell; the KPI title wraps, verdict words never do."""
     from rich import box as boxes
     from rich.table import Table
     from rich.text import Text
 
+    verdicts = verdicts or {}
     tables = []
     for priority_id, title in priorities:
         results = [r for r in report.results if r.kpi.priority == priority_id]
         if not results:
             continue
+        cmp_code, cur_code = shared_code(results, "comparison"), shared_code(results, "current")
+        targets = any(r.kpi.target is not None for r in results)
+        # One space between columns, not two: eight columns then fit in 80.
         table = Table(title=title, title_justify="left", box=boxes.SIMPLE_HEAD if box else None,
-                      show_edge=False, pad_edge=False, expand=False)
-        table.add_column("KPI", overflow="fold", min_width=20)
-        table.add_column("Comparison", justify="right")
-        table.add_column("Current", justify="right")
+                      show_edge=False, pad_edge=False, expand=False, padding=(0, 1, 0, 0),
+                      caption_justify="left")
+        table.add_column("KPI", overflow="fold", min_width=12)
+        table.add_column(_head(report, "comparison", cmp_code).replace(" ", "\n", 1),
+                         justify="right")
+        table.add_column(_head(report, "current", cur_code).replace(" ", "\n", 1),
+                         justify="right")
         table.add_column("Change", justify="right")
-        table.add_column("Status")
+        table.add_column("Status", no_wrap=True)
+        table.add_column("Sig.", no_wrap=True)
+        table.add_column("Variation", no_wrap=True)
+        if targets:
+            table.add_column("Assurance", no_wrap=True)
         for r in results:
+            verdict = verdicts.get(r.kpi.id)
             style = STATUS_STYLE[r.status]
             status = Text(f"{arrow(r.change)} {STATUS_WORDS[r.status]}", style=style)
-            table.add_row(r.kpi.title, _cell(r.comparison, r), _cell(r.current, r),
-                          change_text(r.change, r.kpi.unit) if r.change else "n/a", status)
+            cells = [r.kpi.title, _mark(r.comparison, cmp_code, r), _mark(r.current, cur_code, r),
+                     change_text(r.change, r.kpi.unit) if r.change else "n/a", status,
+                     significance_word(verdict), variation_word(verdict, short=True)]
+            if targets:
+                cells.append(assurance_word(verdict, short=True) if r.kpi.target is not None
+                             else "")
+            table.add_row(*cells)
+        own = [f"{r.kpi.title} {_windows(r)}" for r in results
+               if _differs(r.comparison, cmp_code) or _differs(r.current, cur_code)]
+        if own:
+            table.caption = "* own window: " + "; ".join(own)
         tables.append(table)
     return tables
+
+
+def _differs(measured: Measured | None, shared: str | None) -> bool:
+    return measured is not None and measured.window.code != shared
+
+
+def _mark(measured: Measured | None, shared: str | None, result: KpiResult) -> str:
+    """A value for the terminal table; one in a window other than its column's is starred and
+    its windows listed under the table (a narrow column has no room to name them)."""
+    if measured is None:
+        return "—"
+    return number(measured.value, result.kpi.unit) + (" *" if _differs(measured, shared)
+                                                      else "")
+
+
+def _windows(result: KpiResult) -> str:
+    cur = result.current.window.code if result.current else "—"
+    if result.comparison is None:
+        return cur
+    return f"{result.comparison.window.code} to {cur}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -208,20 +208,43 @@ IMPROVEMENT, CONCERN, NEITHER = "improvement", "concern", "neither"
 
 @dataclass(frozen=True)
 class XmrPoint:
-    """One month of the chart: its value, moving range, and the special cause it shows
-    (`rule`, one of PRIORITY; `signal`: improvement, concern or neither), if any."""
+    """One month of the chart: its value, moving range, the special cause it shows (`rule`,
+    one of PRIORITY; `signal`: improvement, concern or neither), if any, and the mean and
+    process limits that apply to it (they step where the limits were recalculated)."""
 
     month: str
     value: float | None
     moving_range: float | None
     rule: str | None = None
     signal: str | None = None
+    mean: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """The months between two recalculations of the limits, and the limits computed from its
+    baseline. `trial` when the baseline has fewer than BASELINE_POINTS months. The limits are
+    None, with `note` saying why, when there is no usable baseline."""
+
+    start: str
+    end: str
+    baseline: tuple[str, str] | None
+    mean: float | None
+    mean_moving_range: float | None
+    lower_limit: float | None
+    upper_limit: float | None
+    lower_2sigma: float | None
+    upper_2sigma: float | None
+    trial: bool = False
+    note: str | None = None
 
 
 @dataclass(frozen=True)
 class Xmr:
-    """An XmR chart. The limits are None, with `note` saying why, when the baseline is not 12
-    complete months; then no rule is applied either."""
+    """An XmR chart. The top-level limits are those of the last segment (the ones that apply
+    now); `segments` has one entry per stretch between recalculations."""
 
     points: tuple[XmrPoint, ...]
     baseline: tuple[str, str] | None
@@ -232,6 +255,8 @@ class Xmr:
     lower_2sigma: float | None
     upper_2sigma: float | None
     note: str | None = None
+    trial: bool = False
+    segments: tuple[Segment, ...] = ()
 
     @property
     def signals(self) -> tuple[XmrPoint, ...]:
@@ -258,34 +283,71 @@ def _signal(better: Better, high: bool) -> str:
 
 
 def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
-        baseline_points: int = BASELINE_POINTS) -> Xmr:
-    """The XmR chart of a monthly series, its mean and limits from the first `baseline_points`
-    months, and the special-cause rule (if any) on each month.
+        baseline_points: int = BASELINE_POINTS, baseline: tuple[str, str] | None = None,
+        rebase: Sequence[str] = ()) -> Xmr:
+    """The XmR chart of a monthly series: its mean and limits, and the special-cause rule (if
+    any) on each month.
+
+    The limits are computed from the first `baseline_points` months, or from the months of
+    `baseline` (first, last) when given; with fewer months than `baseline_points` they are
+    trial limits. Each month in `rebase` starts a new segment with limits of its own from its
+    own first months; rules never run across a recalculation.
 
     A missing month (None) has no moving range, nor has the month after it, and it breaks
     every run: shifts, trends and two-in-three need consecutive months. A baseline with a
     missing month gives no limits, with the reason."""
+    months = [str(m) for m in months]
     values = [None if v is None or not math.isfinite(v) else float(v) for v in values]
+    if not values:
+        return Xmr((), None, None, None, None, None, None, None, "no monthly values")
+    cuts = sorted({0, *(next((i for i, m in enumerate(months) if m >= str(r)), len(months))
+                        for r in rebase)} - {len(months)})
+    points: list[XmrPoint] = []
+    segments: list[Segment] = []
+    for a, b in zip(cuts, [*cuts[1:], len(months)], strict=True):
+        segment, seg_points = _segment(months[a:b], values[a:b], better, baseline_points,
+                                       baseline)
+        segments.append(segment)
+        points += seg_points
+    last = segments[-1]
+    return Xmr(tuple(points), last.baseline, last.mean, last.mean_moving_range, last.lower_limit,
+               last.upper_limit, last.lower_2sigma, last.upper_2sigma, last.note, last.trial,
+               tuple(segments))
+
+
+def _segment(months: list[str], values: list[float | None], better: Better,
+             baseline_points: int, baseline: tuple[str, str] | None
+             ) -> tuple[Segment, list[XmrPoint]]:
+    n = len(values)
     ranges = [None if i == 0 or a is None or b is None else abs(b - a)
               for i, (a, b) in enumerate(zip([None, *values], values, strict=False))]
-    bare = tuple(XmrPoint(m, v, r) for m, v, r in zip(months, values, ranges, strict=True))
-    if len(values) < baseline_points:
-        return Xmr(bare, None, None, None, None, None, None, None,
-                   f"no limits: {len(values)} months, and the baseline needs "
-                   f"{baseline_points}" if values else "no monthly values")
-    base = values[:baseline_points]
-    span = (months[0], months[baseline_points - 1])
-    missing = [m for m, v in zip(months, base, strict=False) if v is None]
+    bare = [XmrPoint(m, v, r) for m, v, r in zip(months, values, ranges, strict=True)]
+
+    def without(note: str, span: tuple[str, str] | None = None) -> tuple[Segment, list]:
+        return (Segment(months[0], months[-1], span, None, None, None, None, None, None,
+                        note=note), bare)
+
+    if baseline is not None and months[0] <= baseline[0] <= months[-1]:
+        if baseline[1] > months[-1]:
+            return without(f"no limits: the baseline {baseline[0]} to {baseline[1]} runs past "
+                           f"{months[-1]}, where the limits are recalculated or the series ends")
+        base_idx = [i for i, m in enumerate(months) if baseline[0] <= m <= baseline[1]]
+    else:
+        base_idx = list(range(min(n, baseline_points)))
+    span = (months[base_idx[0]], months[base_idx[-1]])
+    missing = [months[i] for i in base_idx if values[i] is None]
     if missing:
-        return Xmr(bare, span, None, None, None, None, None, None,
-                   f"no limits: the baseline ({span[0]} to {span[1]}) has no value for "
-                   + ", ".join(missing))
-    mean = math.fsum(base) / baseline_points
-    mr = math.fsum(ranges[1:baseline_points]) / (baseline_points - 1)
+        return without(f"no limits: the baseline ({span[0]} to {span[1]}) has no value for "
+                       + ", ".join(missing), span)
+    if len(base_idx) < 2:
+        return without(f"no limits: {len(base_idx)} month, and a moving range needs 2", span)
+    trial = len(base_idx) < baseline_points
+    base = [values[i] for i in base_idx]
+    mean = math.fsum(base) / len(base)
+    mr = math.fsum(ranges[i] for i in base_idx[1:]) / (len(base_idx) - 1)
     upper, lower = mean + LIMIT_FACTOR * mr, mean - LIMIT_FACTOR * mr
     upper2, lower2 = mean + SIGMA2_FACTOR * mr, mean - SIGMA2_FACTOR * mr
 
-    n = len(values)
     fired: list[dict[str, bool]] = [{} for _ in range(n)]  # rule -> True if high / rising
     for i, v in enumerate(values):
         if v is not None and (v > upper or v < lower):
@@ -315,5 +377,72 @@ def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
     for point, rules in zip(bare, fired, strict=True):
         rule = next((r for r in PRIORITY if r in rules), None)
         signal = _signal(better, rules[rule]) if rule else None
-        points.append(XmrPoint(point.month, point.value, point.moving_range, rule, signal))
-    return Xmr(tuple(points), span, mean, mr, lower, upper, lower2, upper2)
+        points.append(XmrPoint(point.month, point.value, point.moving_range, rule, signal,
+                               mean, lower, upper))
+    note = (f"trial limits: {len(base_idx)} months, fewer than the {baseline_points} a "
+            "baseline needs" if trial else None)
+    return (Segment(months[0], months[-1], span, mean, mr, lower, upper, lower2, upper2,
+                    trial, note), points)
+
+
+# ---------------------------------------------------------------------------------------------
+# The verdict on a chart: variation, and assurance against a target
+
+COMMON_CAUSE = "common_cause"
+SPECIAL_IMPROVEMENT = "special_cause_improvement"
+SPECIAL_CONCERN = "special_cause_concern"
+SPECIAL_NEUTRAL = "special_cause_neutral"
+VARIATION_OF_SIGNAL = {IMPROVEMENT: SPECIAL_IMPROVEMENT, CONCERN: SPECIAL_CONCERN,
+                       NEITHER: SPECIAL_NEUTRAL}
+CONSISTENTLY_PASS = "consistently_pass"
+CONSISTENTLY_FAIL = "consistently_fail"
+HIT_AND_MISS = "hit_and_miss"
+
+
+@dataclass(frozen=True)
+class Variation:
+    """What the process chart says about the latest month (Making Data Count's variation
+    icon): common cause, or the special cause the latest month is part of, with its rule; and
+    the limits that apply now."""
+
+    verdict: str
+    rule: str | None
+    mean: float
+    lower: float
+    upper: float
+    points: int
+    trial: bool
+    baseline: tuple[str, str]
+
+
+def variation(chart: Xmr) -> Variation | None:
+    """The chart's verdict on its latest month with a value, or None when it has no limits."""
+    latest = next((p for p in reversed(chart.points) if p.value is not None), None)
+    if chart.mean is None or latest is None:
+        return None
+    verdict = VARIATION_OF_SIGNAL[latest.signal] if latest.rule else COMMON_CAUSE
+    points = sum(p.value is not None for p in chart.points)
+    return Variation(verdict, latest.rule, chart.mean, chart.lower_limit, chart.upper_limit,
+                     points, chart.trial, chart.baseline)
+
+
+def assurance(target: float | None, chart: Xmr, better: Better) -> str | None:
+    """Making Data Count assurance: a target outside the process limits will consistently be
+    passed or failed; inside them it will be hit and missed by chance. None without a target,
+    limits or a better direction (a neutral KPI has no pass or fail)."""
+    if target is None or chart.mean is None or better == Better.NEUTRAL:
+        return None
+    passes_above = better == Better.HIGHER
+    if chart.lower_limit > target:
+        return CONSISTENTLY_PASS if passes_above else CONSISTENTLY_FAIL
+    if chart.upper_limit < target:
+        return CONSISTENTLY_FAIL if passes_above else CONSISTENTLY_PASS
+    return HIT_AND_MISS
+
+
+def target_met(value: float | None, target: float | None, better: Better) -> bool | None:
+    """Whether a value meets its target: at or above it when higher is better, at or below
+    when lower is; None without a value, a target or a better direction."""
+    if value is None or target is None or better == Better.NEUTRAL:
+        return None
+    return value >= target if better == Better.HIGHER else value <= target

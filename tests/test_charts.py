@@ -203,3 +203,39 @@ def test_matplotlib_is_imported_only_to_draw():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_declared_process_chart_is_greyscale_byte_stable_and_draws_the_verdict(tmp_path):
+    """[[charts]] type = "xmr": the KPI's process chart, from the same verdict summary and
+    show use; it takes no breakdown."""
+    from kpi import verdicts
+
+    folder = tmp_path / "p"
+    project = load_paper_project(folder)
+    path = project.path
+    path.write_text(path.read_text(encoding="utf-8") + '\n[[charts]]\nid = "crime_xmr"\n'
+                    'type = "xmr"\ntitle = "Crime: process chart"\nkpis = ["total_crime"]\n'
+                    '\n[[charts]]\nid = "bad_xmr"\ntype = "xmr"\ntitle = "t"\n'
+                    'kpis = ["total_crime"]\nby = "lpa"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        charts.chart_specs(parse_project_file(path))
+    assert "chart 'bad_xmr', key 'by': a xmr chart has no breakdown" in caught.value.message
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[:text.index('\n[[charts]]\nid = "bad_xmr"')], encoding="utf-8")
+    project = parse_project_file(path)
+    spec = next(s for s in charts.chart_specs(project) if s.id == "crime_xmr")
+    report = engine.evaluate(project, PERIOD, kpis=[project.kpi("total_crime")])
+    judged = verdicts.verdicts(project, report)
+    data = charts.chart_data(project, spec, {r.kpi.id: r for r in report.results}, None, judged)
+    assert data.xmr == judged["total_crime"].chart
+    assert data.window_text == "October 2023 to September 2025"
+    first, second = tmp_path / "a.png", tmp_path / "b.png"
+    charts.write_png(data, first)
+    charts.write_png(data, second)
+    assert first.read_bytes() == second.read_bytes()
+    with Image.open(first) as image:
+        rgb = np.asarray(image.convert("RGB"))
+        assert (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
+    # Without the verdicts passed in, chart_data computes the same chart.
+    again = charts.chart_data(project, spec, {r.kpi.id: r for r in report.results})
+    assert again.xmr == data.xmr

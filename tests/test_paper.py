@@ -143,11 +143,16 @@ def _kpi_paragraphs(markdown: str, docs: list[dict]) -> dict[str, str]:
     return out
 
 
+VERDICT_SENTENCE = re.compile(r" (?:The latest month is [^.]+|Against the target of [^ ]+[^.]*)\.")
+
+
 def _main_sentences(text: str) -> str:
-    """A KPI paragraph without its breakdown lists, figure references and the catalogue's noun
-    ('A total of 4,292 Fatal 4 enforcement actions were recorded': the 4 is a name)."""
+    """A KPI paragraph without its breakdown lists, figure references, the catalogue's noun
+    ('A total of 4,292 Fatal 4 enforcement actions were recorded': the 4 is a name), and the
+    process chart and target sentences (their numbers are a rule's run and a target)."""
     text = re.sub(r"^(A total of \S+) .+? (were recorded)", r"\1 \2", text)
     text = re.sub(r"^The (?:number of|total for) .+? was ", "The figure was ", text)
+    text = VERDICT_SENTENCE.sub("", text)
     return re.split(r" By [\w ]+, | See Figures? ", text)[0]
 
 
@@ -196,7 +201,30 @@ def test_wording_follows_the_sign_and_the_status(exported):
             assert ("a decrease" in main) == (size < 0), doc["id"]
         assert ("The position is stable." in main) == (doc["status"] == "stable"), doc["id"]
         assert ("percentage points" in main) == (doc["unit"] == "percent"), doc["id"]
-    assert "significant" not in markdown
+        # No noise presented as a change: the test's verdict, in words, beside the status.
+        significant = doc["significance"]["significant"]
+        assert ("within normal variation (not statistically significant)" in main) == (
+            significant is False), doc["id"]
+        assert ("a statistically significant change" in main) == (significant is True)
+        if significant is False and doc["status"] in ("improving", "deteriorating"):
+            assert "By direction alone this is" in main and "This is an" not in main
+
+
+def test_process_chart_and_target_sentences_follow_the_verdicts(exported):
+    _, markdown, summary = exported
+    paragraphs = _kpi_paragraphs(markdown, summary["kpis"])
+    for doc in summary["kpis"]:
+        text = paragraphs.get(doc["id"])
+        if text is None:
+            continue
+        variation = doc["variation"]
+        special = variation is not None and variation["verdict"] != "common_cause"
+        assert ("The latest month is a special cause" in text) == special, doc["id"]
+        if special:
+            kind = {"special_cause_improvement": "of improvement ",
+                    "special_cause_concern": "of concern "}.get(variation["verdict"], "")
+            assert f"special cause {kind}on the process chart" in text
+        assert ("Against the target of" in text) == (doc["target"] is not None)
 
 
 def test_sentences_in_the_reports_register(exported):
@@ -204,11 +232,17 @@ def test_sentences_in_the_reports_register(exported):
     # A count without a catalogue noun still has a noun phrase: its title.
     assert ("2.2. **Total recorded crime.** The total recorded crime was 366 in the year ending "
             "September 2025, a decrease of 16.4% from the baseline of 438 in the year ending "
-            "March 2024. This is an improvement.") in markdown
+            "March 2024, a statistically significant change. This is an improvement. The latest "
+            "month is a special cause of improvement on the process chart (outside the process "
+            "limits).") in markdown
+    # A change that may be noise: said so, and the status kept as the direction alone.
+    assert ("a decrease of 3 from the baseline of 21 in the year ending March 2024, within "
+            "normal variation (not statistically significant). By direction alone this is an "
+            "improvement.") in markdown
     # A small base: the absolute change, not a percentage.
     assert ("The total for knife \\| gun \\*crime\\* \\[test\\] was 18 in the year ending "
             "September 2025, a decrease of 3 from the baseline of 21 in the year ending March "
-            "2024.") in markdown
+            "2024") in markdown
     # Durations in minutes and seconds; a snapshot "as of"; rates with their counts.
     assert ("The median was 12 minutes and 15 seconds in the year ending September 2025, a "
             "decrease of 1 minute and 45 seconds (12.5%) from the baseline of 14 minutes in "
@@ -321,14 +355,19 @@ def test_every_linked_chart_exists_and_is_a_png(exported):
 
     out, markdown, _ = exported
     links = re.findall(r"!\[Figure (\d+) – [^\]]+\]\(([^)]+)\)", markdown)
-    assert [n for n, _ in links] == ["1", "2", "3", "4", "5"]
+    # Five declared in [[charts]], and a process chart for each KPI with a special cause.
+    assert [n for n, _ in links] == ["1", "2", "3", "4", "5", "6", "7", "8"]
+    assert [Path(link).name for _, link in links if "xmr" in link] == [
+        "figure-2-xmr_total_crime.png", "figure-3-xmr_homicides.png",
+        "figure-6-xmr_violence_outcome_rate.png"]
     for _, link in links:
         path = out.parent / link
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         with Image.open(path) as image:
             image.verify()
     referenced = re.findall(r"See (Figures? [\d, and]+)\.", markdown)
-    assert referenced == ["Figure 1", "Figures 2 and 3", "Figure 4", "Figure 5"]
+    assert referenced == ["Figures 1 and 2", "Figure 3", "Figures 4, 5 and 6", "Figure 7",
+                          "Figure 8"]
     assert sorted(p.name for p in (out.parent / "board-files").iterdir()) == sorted(
         Path(link).name for _, link in links)
 
@@ -404,10 +443,12 @@ def test_priority_keeps_the_plan_numbering(project, tmp_path, cli):
     assert headings == ["1. Introduction", "3. Preventing and Tackling Violence"]
     assert "- Scope: the priority Preventing and Tackling Violence" in text
     assert "Total recorded crime" not in text
-    # Its figures only: violence outcomes, top outcome codes, response trend, LPA compliance.
+    # Its figures only: violence outcomes, top outcome codes, response trend, LPA compliance,
+    # and the process charts of its KPIs with a special cause.
     assert sorted(p.name for p in (tmp_path / "violence-files").iterdir()) == [
-        "figure-1-violence_outcomes.png", "figure-2-top_outcomes.png",
-        "figure-3-response_trend.png", "figure-4-emergency_lpa.png"]
+        "figure-1-xmr_homicides.png", "figure-2-violence_outcomes.png",
+        "figure-3-top_outcomes.png", "figure-4-xmr_violence_outcome_rate.png",
+        "figure-5-response_trend.png", "figure-6-emergency_lpa.png"]
 
 
 def test_a_rerun_removes_figures_the_paper_no_longer_links(project, tmp_path, cli):
@@ -417,8 +458,8 @@ def test_a_rerun_removes_figures_the_paper_no_longer_links(project, tmp_path, cl
         result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
                       "--output", out, *priority])
         assert result.exit_code == 0, result.output
-    assert [p.name for p in (tmp_path / "board-files").iterdir()] == [
-        "figure-1-crime_trend.png"]
+    assert sorted(p.name for p in (tmp_path / "board-files").iterdir()) == [
+        "figure-1-crime_trend.png", "figure-2-xmr_total_crime.png"]
 
 
 def test_a_figure_of_a_hidden_kpi_ends_its_section(tmp_path, cli):
@@ -434,8 +475,8 @@ def test_a_figure_of_a_hidden_kpi_ends_its_section(tmp_path, cli):
                   "--output", out])
     assert result.exit_code == 0, result.output
     section = out.read_text(encoding="utf-8").split("## 3. ")[1].split("## 4. ")[0]
-    assert section.rstrip().endswith("*Figure 5 – Highest 10 outcome codes*")
-    assert (out.parent / "board-files" / "figure-5-top_outcomes.png").is_file()
+    assert section.rstrip().endswith("*Figure 8 – Highest 10 outcome codes*")
+    assert (out.parent / "board-files" / "figure-8-top_outcomes.png").is_file()
 
 
 def test_year_on_year_wording(project, tmp_path, cli):
@@ -622,12 +663,21 @@ def test_bundled_sample_paper_matches_golden(sample):
 def test_bundled_sample_has_every_priority_and_figure(sample):
     from PIL import Image
 
-    out, text, _ = sample
+    out, text, summary = sample
     headings = re.findall(r"^## (\d+)\. ", text, flags=re.MULTILINE)
     # Sections 11 and 12 are the commentary's equality implications and next steps.
     assert headings == [str(n) for n in range(1, 13)]
     links = re.findall(r"!\[Figure \d+ – [^\]]+\]\(([^)]+)\)", text)
-    assert len(links) == 8
+    # The eight declared in [[charts]], and a process chart for every KPI whose latest month
+    # is a special cause or which has a target.
+    charted = {d["id"] for d in summary["kpis"] if d["variation"] is not None and (
+        d["variation"]["verdict"] != "common_cause" or d["target"] is not None)}
+    xmr = {re.sub(r"^figure-\d+-xmr_|\.png$", "", Path(link).name) for link in links
+           if "-xmr_" in link}
+    assert xmr == charted
+    assert len(links) == 8 + len(charted)
+    # Each section opens with its summary table of verdicts.
+    assert text.count("| KPI | Current") == 9
     for link in links:
         with Image.open(out.parent / link) as image:
             assert image.format == "PNG"
@@ -645,9 +695,12 @@ def test_bundled_sample_numbers_are_the_summarys(sample):
     assert _check_numbers(text, summary, tabled) > 60
     # The report's own sentences, reproduced.
     assert ("A total of 26,613 ASB incidents were recorded in the year ending September 2025, an "
-            "increase of 0.8% from the baseline of 26,405 in the year ending March 2024.") in text
+            "increase of 0.8% from the baseline of 26,405 in the year ending March 2024, within "
+            "normal variation (not statistically significant).") in text
+    assert ("a decrease of 8.7% from the baseline of 328,153 in the year ending March 2024, a "
+            "statistically significant change.") in text
     assert ("A total of 34 homicides were recorded in the year ending September 2025, a decrease "
-            "of 9 from the baseline of 43 in the year ending March 2024.") in text
+            "of 9 from the baseline of 43 in the year ending March 2024") in text
     assert ("from the baseline of 12 minutes and 29 seconds in the year ending March 2024."
             in text)
 

@@ -258,11 +258,16 @@ def test_neutral_kpis_signal_neither():
     assert fired(chart([11.0, 20.0], Better.NEUTRAL)) == [(1, "limits", "neither")]
 
 
-def test_fewer_than_12_points_gives_no_limits_and_no_rules():
-    values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0]
-    got = stats.xmr([f"2025-{m:02d}" for m in range(1, 12)], values, Better.LOWER)
-    assert got.mean is None and got.upper_limit is None and got.signals == ()
-    assert got.note == "no limits: 11 months, and the baseline needs 12"
+def test_fewer_than_12_points_gives_trial_limits_from_all_of_them():
+    # Six months 10, 12, ...: mean 11, moving ranges all 2, so the same limits as a full
+    # baseline of that pattern, labelled trial.
+    got = stats.xmr([f"2025-{m:02d}" for m in range(1, 7)], BASE[:6], Better.LOWER)
+    assert got.trial and got.baseline == ("2025-01", "2025-06")
+    assert (got.mean, got.lower_limit, got.upper_limit) == pytest.approx((11, 5.68, 16.32))
+    assert got.note == "trial limits: 6 months, fewer than the 12 a baseline needs"
+    # One month has no moving range, so no limits at all.
+    one = stats.xmr(["2025-01"], [4.0], Better.LOWER)
+    assert one.mean is None and one.note == "no limits: 1 month, and a moving range needs 2"
     assert stats.xmr([], [], Better.LOWER).points == ()
 
 
@@ -341,8 +346,9 @@ def test_show_signal_for_a_rate_and_a_median(cli, project):
 
 def test_show_signal_with_a_short_trend_says_why(cli, project):
     signal = show_json(cli, project, "knife_crime", "--period", "2025-09", "--months", "6")
-    assert signal["signal"]["xmr"]["mean"] is None
-    assert signal["signal"]["xmr"]["note"] == "no limits: 6 months, and the baseline needs 12"
+    assert signal["signal"]["xmr"]["trial"] is True
+    assert signal["signal"]["xmr"]["note"] == ("trial limits: 6 months, fewer than the 12 a "
+                                               "baseline needs")
 
 
 def test_show_signal_lists_the_months_that_fired(cli, tmp_path):

@@ -22,7 +22,10 @@ TOP_LEVEL = {"period", "comparison", "kpis"}
 TOP_LEVEL_EXTRA = {"project", "versions"}
 KPI_FIELDS = {"id", "title", "priority", "kind", "unit", "better", "status", "current",
               "comparison", "change"}
-KPI_EXTRA = {"priority_title", "note"}
+KPI_EXTRA = {"priority_title", "note", "significance", "variation", "target", "target_met",
+             "assurance"}
+SIGNIFICANCE_FIELDS = {"test", "statistic", "p_value", "significant", "reason"}
+VARIATION_FIELDS = {"verdict", "rule", "mean", "lower", "upper", "points", "trial", "baseline"}
 WINDOW_FIELDS = {"label", "start", "end", "value"}
 WINDOW_EXTRA = {"numerator", "denominator"}
 STATUSES = {"improving", "deteriorating", "stable", "changed", "in_development", "no_data"}
@@ -35,8 +38,8 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture
 def summary(cli, tiny):
-    def run(*args: str):
-        return cli(["--project", tiny.root, "summary", "--period", "2025-09", *args])
+    def run(*args: str, **kwargs):
+        return cli(["--project", tiny.root, "summary", "--period", "2025-09", *args], **kwargs)
     return run
 
 
@@ -54,6 +57,21 @@ def test_table_matches_golden_file(summary):
     check_golden("summary-tiny-2025-09.txt", result.stdout)
 
 
+@pytest.mark.parametrize("width", [80, 120])
+def test_table_fits_the_columns_it_is_given(summary, width):
+    """COLUMNS is honoured when piped; titles wrap, verdict words are never cut, and a window
+    the whole table shares is in its header, not in every cell."""
+    result = summary(env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    check_golden(f"summary-tiny-2025-09-{width}.txt", result.stdout)
+    lines = result.stdout.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= width
+    for word in ("deteriorating", "improving", "in development", "common"):
+        assert word in result.stdout
+    assert "deterior " not in result.stdout and "improv " not in result.stdout
+    assert "YE 2024-03:" not in result.stdout and "YE 2024-03" in result.stdout
+
+
 def test_table_groups_by_priority_in_plan_order(summary):
     out = summary().stdout
     community = out.index("Rebuilding Community Policing")
@@ -61,7 +79,10 @@ def test_table_groups_by_priority_in_plan_order(summary):
     assert community < out.index("Incidents") < justice < out.index("Median days to finalise")
     # Status is words and arrows, never colour alone.
     assert "↓ improving" in out and "↑ deteriorating" in out and "in development" in out
-    assert "YE 2025-06: 100 days" in out  # the lagged KPI names its own window
+    # The lagged KPI's window heads its table (the most common one there), and the KPI in
+    # another window is starred with its windows named under the table.
+    assert "YE 2025-06" in out and "0.0% *" in out
+    assert "* own window: Fraud attended within 15 minutes YE 2024-03 to YE 2025-09" in out
 
 
 def test_json_shape(summary):
@@ -80,6 +101,16 @@ def test_json_shape(summary):
         for role in ("current", "comparison"):
             if kpi[role] is not None:
                 assert WINDOW_FIELDS <= kpi[role].keys() <= WINDOW_FIELDS | WINDOW_EXTRA
+        live = kpi["status"] != "in_development"
+        assert (kpi["significance"] is not None) == live
+        if kpi["significance"] is not None:
+            assert set(kpi["significance"]) == SIGNIFICANCE_FIELDS
+            # Either a test was run, or the reason it was not is given.
+            assert (kpi["significance"]["test"] is None) == (kpi["significance"]["reason"]
+                                                            is not None)
+        if kpi["variation"] is not None:
+            assert set(kpi["variation"]) == VARIATION_FIELDS
+            assert isinstance(kpi["variation"]["points"], int)
 
 
 def test_json_values_full_precision_and_percent_as_0_to_100(summary):
@@ -116,7 +147,9 @@ def test_csv_is_one_row_per_kpi_with_the_json_fields_flattened(summary):
         "id", "title", "priority", "kind", "unit", "better", "status",
         "comparison_label", "comparison_start", "comparison_end", "comparison_value",
         "current_label", "current_start", "current_end", "current_value",
-        "change_absolute", "change_percent", "change_points", "note"]
+        "change_absolute", "change_percent", "change_points", "note",
+        "significance_test", "p_value", "significant", "variation", "variation_rule", "target",
+        "target_met", "assurance"]
     first = rows[0]
     assert (first["id"], first["comparison_value"], first["current_value"],
             first["change_absolute"], first["change_points"]) == ("incidents", "36", "24",

@@ -175,9 +175,11 @@ def _stdout_console():
     from rich.console import Console
 
     plain = plain_output()
+    # Piped output is 120 columns wide unless COLUMNS says otherwise (Rich reads COLUMNS).
+    columns = os.environ.get("COLUMNS", "")
+    width = None if sys.stdout.isatty() or columns.strip().isdigit() else 120
     return Console(no_color=plain, highlight=False, soft_wrap=False,
-                   force_terminal=False if plain else None,
-                   width=None if sys.stdout.isatty() else 120), plain
+                   force_terminal=False if plain else None, width=width), plain
 
 
 def emit_document(document: Document, format: Format, output: Path | None) -> None:

@@ -97,7 +97,7 @@ def html(period: PeriodOpt, output: _output_opt(PaperFormat.HTML),
 def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priority: str | None,
             as_of: str | None, commentary_file: Path | None, previous: Path | None,
             template: Path | None = None) -> None:
-    from kpi import charts, commentary, engine, paper, revisions, store
+    from kpi import charts, commentary, engine, paper, revisions, store, verdicts
     from kpi.errors import UsageError
     from kpi.periods import Month
     from kpi.store import AsOf
@@ -132,13 +132,15 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
         if made is not None:
             loaded[dataset] = made.timestamp
     files_dir = f"{output.stem}-files"
+    judged = verdicts.verdicts(project, report, as_of=cutoff)
     built = paper.build_paper(project, report, charts=specs, files_dir=files_dir,
                               priority=priority, as_of=cutoff, as_of_text=as_of,
-                              commentary=notes, revised=revised, loaded=loaded)
+                              commentary=notes, revised=revised, loaded=loaded,
+                              verdicts=judged)
     results = {r.kpi.id: r for r in report.results}
     written = set()
     for figure in built.figures:
-        data = charts.chart_data(project, figure.spec, results, cutoff)
+        data = charts.chart_data(project, figure.spec, results, cutoff, judged)
         charts.write_png(data, output.parent / figure.link)
         written.add(Path(figure.link).name)
     # Figures an earlier run drew and this paper no longer links would only mislead.

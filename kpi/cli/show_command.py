@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from kpi.catalogue import KpiDef, Project
     from kpi.engine import KpiResult
     from kpi.render import Document, Section
+    from kpi.verdicts import Series, Verdict
 
 TREND_MONTHS = 24
 
@@ -44,12 +45,16 @@ def show(
     format: FormatOpt = Format.TABLE,
     output: OutputOpt = None,
     as_of: AsOfOpt = None,
+    seasonal: Annotated[bool, typer.Option(
+        "--seasonal", help="Add each of the last 12 months against the same month a year "
+                           "earlier (for seasonal KPIs, whose process chart shows the "
+                           "season).")] = False,
 ) -> None:
-    """One KPI: its definition, windows, change, monthly trend and breakdowns.
+    """One KPI: its definition, windows, change, monthly trend, signal and breakdowns.
 
     An unknown KPI_ID is a usage error (exit 2) naming the closest ids.
     """
-    from kpi import engine
+    from kpi import engine, verdicts
     from kpi.catalogue import Status
     from kpi.periods import Month
     from kpi.store import AsOf
@@ -65,15 +70,23 @@ def show(
     end = (result.current.window.end if result.current is not None
            else engine.latest_month(project, kpi, month, cutoff)
            if kpi.status == Status.LIVE else None)
+    verdict = verdicts.verdict_of(result, None)
+    same_months = None
     if end is not None:
         trend = engine.monthly_series(project, kpi, end, months, cutoff)
+        if result.current is not None:
+            series = verdicts.monthly_values(project, [kpi], {kpi.id: end}, months, cutoff)
+            verdict = verdicts.verdict_of(result, series[kpi.id])
+        if seasonal:
+            same_months = verdicts.monthly_values(project, [kpi], {kpi.id: end}, 24,
+                                                  cutoff)[kpi.id]
     parts: dict[str, Any] = {}
     if result.current is not None and not kpi.is_derived:
         window = result.comparison.window if result.comparison else None
         for column in kpi.breakdowns:
             parts[column] = engine.breakdown(project, kpi, column, result.current.window,
                                              window, cutoff)
-    document = show_document(project, result, month, vs, trend, parts)
+    document = show_document(project, result, month, vs, trend, parts, verdict, same_months)
     emit_document(document, format, output)
 
 
@@ -186,7 +199,8 @@ def _shown(kpi: KpiDef) -> dict[str, Any]:
 
 
 def show_document(project: Project, result: KpiResult, period: Any, vs: Comparison,
-                  trend: Any, breakdowns: dict[str, Any]) -> Document:
+                  trend: Any, breakdowns: dict[str, Any], verdict: Verdict | None = None,
+                  same_months: Series | None = None) -> Document:
     """The result of `kpi show` as a render.Document: sections for every format (the trend
     drawn as a sparkline in a terminal) and the JSON document."""
     from kpi import render
@@ -219,8 +233,17 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
         title = f"Trend: {len(trend_rows)} months to {trend_rows[-1][0]} (monthly values)"
         sections.append(Section(title, ("month", "value", "rolling_12"), trend_rows, shown=shown,
                                 terminal=_sparkline_text(trend_rows, kpi)))
-    signal_section, signal_json = _signal(result, trend_rows)
+    if verdict is None:
+        from kpi import verdicts
+
+        verdict = verdicts.verdict_of(result, verdicts.Series(
+            tuple(row[0] for row in trend_rows), tuple(row[1] for row in trend_rows)))
+    signal_section, signal_json = _signal(result, verdict)
     sections.append(signal_section)
+    seasonal_json = None
+    if same_months is not None:
+        section, seasonal_json = _same_months(kpi, same_months, shown)
+        sections.append(section)
     breakdown_json = {}
     for column, frame in breakdowns.items():
         rows = []
@@ -231,31 +254,38 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
                          *(cells[c] for c in change_cols)))
         sections.append(Section(f"By {column}", ("rank", column, "current", "comparison",
                                                  *change_cols), rows, shown=shown))
-        breakdown_json[column] = frame.to_dicts()
+        breakdown_json[column] = [
+            {**row, "current": render.json_number(row["current"], kpi.unit),
+             "comparison": render.json_number(row["comparison"], kpi.unit),
+             "absolute": render.json_number(row["absolute"], kpi.unit)}
+            for row in frame.to_dicts()]
 
     data = {
         "project": project.name, "period": str(period), "comparison": vs.value,
-        "kpi": {**render.result_json(result, _titles(project)),
+        "kpi": {**render.result_json(result, _titles(project), verdict),
                 "definition": dict(_definition(project, kpi))},
-        "trend": [{"month": m, "value": v, "rolling_12": r} for m, v, r in trend_rows],
+        "trend": [{"month": m, "value": render.json_number(v, kpi.unit),
+                   "rolling_12": render.json_number(r, kpi.unit)} for m, v, r in trend_rows],
         "breakdowns": breakdown_json,
         "signal": signal_json,
     }
+    if seasonal_json is not None:
+        data["same_months_a_year_earlier"] = seasonal_json
     heading = (f"{kpi.title} ({kpi.id}): period {period} against {vs.value}"
                f" — {render.STATUS_WORDS.get(result.status, result.status)}")
     return Document(heading, tuple(sections), data=data)
 
 
-def _signal(result: KpiResult, trend_rows: list[tuple[Any, ...]]) -> tuple[Section, dict]:
+def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
     """The 'Signal' section and its JSON (docs/statistics.md): the window-vs-comparison test,
-    and an XmR chart of the monthly values shown in the trend."""
-    from kpi import render, stats
+    an XmR chart of the monthly values shown in the trend, the variation and assurance
+    verdicts, and one line on why the heading and the chart differ when they do."""
+    from kpi import render, stats, verdicts
     from kpi.render import Section
 
     kpi = result.kpi
-    test = stats.significance(result)
-    chart = stats.xmr([row[0] for row in trend_rows], [row[1] for row in trend_rows],
-                      kpi.better)
+    test = verdict.significance or stats.not_tested(result.note or "in development")
+    chart = verdict.chart or stats.xmr([], [], kpi.better)
 
     def value(v: float | None) -> str:
         return render.number(v, kpi.unit)
@@ -272,15 +302,28 @@ def _signal(result: KpiResult, trend_rows: list[tuple[Any, ...]]) -> tuple[Secti
         rows.append(("process chart", chart.note or "no monthly values"))
     else:
         rows += [
-            ("chart baseline", f"{chart.baseline[0]} to {chart.baseline[1]}"),
+            ("chart baseline", f"{chart.baseline[0]} to {chart.baseline[1]}"
+                               + (" (trial limits)" if chart.trial else "")),
             ("mean", value(chart.mean)),
             ("process limits", f"{value(chart.lower_limit)} to {value(chart.upper_limit)}"),
             ("2-sigma lines", f"{value(chart.lower_2sigma)} to {value(chart.upper_2sigma)}"),
+        ]
+        if len(chart.segments) > 1:
+            rows.append(("recalculated", ", ".join(seg.start for seg in chart.segments[1:])))
+        rows += [
             ("latest signal", f"{latest.month}: {stats.RULE_WORDS[latest.rule]} "
                               f"({latest.signal})" if latest else "none"),
             ("special causes", "; ".join(f"{span}: {stats.RULE_WORDS[rule]} ({signal})"
                                          for span, rule, signal in fired) or "none"),
+            ("variation", render.variation_word(verdict)),
         ]
+    if kpi.target is not None:
+        met = {True: "met", False: "not met", None: "n/a"}[verdict.target_met]
+        rows += [("target", f"{value(kpi.target)} ({met} in the current window)"),
+                 ("assurance", render.assurance_word(verdict))]
+    reading = verdicts.conflict(result, verdict)
+    if reading:
+        rows.append(("heading and chart", reading))
     data = {
         "test": test.test, "statistic": test.statistic, "p_value": test.p_value,
         "significant": test.significant, "note": test.note,
@@ -289,12 +332,42 @@ def _signal(result: KpiResult, trend_rows: list[tuple[Any, ...]]) -> tuple[Secti
             "mean": chart.mean, "mean_moving_range": chart.mean_moving_range,
             "lower_limit": chart.lower_limit, "upper_limit": chart.upper_limit,
             "lower_2sigma": chart.lower_2sigma, "upper_2sigma": chart.upper_2sigma,
-            "note": chart.note,
-            "signals": [{"month": p.month, "value": p.value, "rule": p.rule,
-                         "signal": p.signal} for p in chart.signals],
+            "trial": chart.trial, "note": chart.note,
+            "recalculated": [seg.start for seg in chart.segments[1:]],
+            "signals": [{"month": p.month, "value": render.json_number(p.value, kpi.unit),
+                         "rule": p.rule, "signal": p.signal} for p in chart.signals],
         },
+        "heading_and_chart": reading,
     }
     return Section("Signal", ("field", "value"), rows, headers=False), data
+
+
+def _same_months(kpi: KpiDef, series: Series, shown: dict[str, Any]) -> tuple[Section, list]:
+    """Each of the last 12 months against the same month a year earlier: a seasonal KPI's
+    honest month-by-month comparison (the season cancels out)."""
+    from kpi import engine, render
+    from kpi.render import Section
+
+    rows, data = [], []
+    values = dict(zip(series.months, series.values, strict=True))
+    for month in series.months[-12:]:
+        year, number = month.split("-")
+        before = f"{int(year) - 1:04d}-{number}"
+        now, then = values.get(month), values.get(before)
+        change = engine.change_between(kpi, now, then)
+        cells = {"change_absolute": change.absolute if change else None,
+                 "change_percent": change.percent if change else None,
+                 "change_points": change.points if change else None}
+        columns = _change_columns(kpi)
+        rows.append((month, now, then, *(cells[c] for c in columns)))
+        data.append({"month": month, "value": render.json_number(now, kpi.unit),
+                     "a_year_earlier": render.json_number(then, kpi.unit),
+                     **{k: render.json_number(v, kpi.unit) if k == "change_absolute" else v
+                        for k, v in cells.items()}})
+    section = Section("Same months a year earlier", ("month", "value", "a_year_earlier",
+                                                      *_change_columns(kpi)), rows,
+                      shown={**shown, "a_year_earlier": shown["value"]})
+    return section, data
 
 
 def _fired(points: tuple[Any, ...]) -> list[tuple[str, str, str]]:

@@ -51,7 +51,7 @@ def summary(
     ] = None,
 ) -> None:
     """Every KPI for a period against its comparison, grouped by plan priority."""
-    from kpi import engine, render
+    from kpi import engine, render, verdicts
     from kpi.periods import Month
     from kpi.store import AsOf
 
@@ -71,14 +71,15 @@ def summary(
     _require_some_data(report, month)
     priorities = [(p.id, p.title) for p in project.priorities]
     titles = dict(priorities)
+    judged = verdicts.verdicts(project, report, as_of=cutoff)
     if format == Format.JSON:
-        _emit(render.report_json(report, project.name, titles), output)
+        _emit(render.report_json(report, project.name, titles, judged), output)
     elif format == Format.CSV:
-        _emit(render.report_csv(report, titles), output)
+        _emit(render.report_csv(report, titles, judged), output)
     elif format == Format.MARKDOWN:
-        _emit(render.report_markdown_table(report, priorities), output)
+        _emit(render.report_markdown_table(report, priorities, judged), output)
     else:
-        _print_tables(report, priorities, project.name, output)
+        _print_tables(report, priorities, project.name, output, judged)
     failing = [r for r in report.results if r.status in set(fail_on or ())]
     if failing:
         names = ", ".join(r.kpi.id for r in failing[:5]) + (" ..." if len(failing) > 5 else "")
@@ -98,7 +99,15 @@ def _require_some_data(report, month) -> None:
                              "shows what is stored")
 
 
-def _print_tables(report, priorities, name: str, output: Path | None) -> None:
+# Printed under the terminal tables, so the short verdict words need no manual.
+LEGEND = ("Sig.: is the change bigger than chance would often make it (5% level; - not "
+          "tested). Variation: the process chart's latest month (common cause, or a special "
+          "cause of improvement, concern or unusual). docs/statistics.md explains both.")
+
+
+def _print_tables(report, priorities, name: str, output: Path | None, verdicts) -> None:
+    import textwrap
+
     from rich.console import Console
 
     from kpi import render
@@ -109,15 +118,20 @@ def _print_tables(report, priorities, name: str, output: Path | None) -> None:
         plain = True
     vs = report.comparison.value
     console.print(f"{name}: period {report.period} against {vs}", markup=False)
-    for table in render.report_tables(report, priorities, box=not plain):
+    for table in render.report_tables(report, priorities, box=not plain, verdicts=verdicts):
         console.print()
         console.print(table)
+    console.print()
+    console.print(LEGEND, markup=False)
     missing = [r for r in report.results if r.status == "no_data" and r.note]
     if missing:
         console.print()
         console.print("No data:", markup=False)
         for r in missing:
-            console.print(f"  {r.kpi.title}: {r.note}", markup=False)
+            # Wrapped here, with a hanging indent, so a long reason stays readable at 80.
+            console.print(textwrap.fill(f"{r.kpi.title}: {r.note}", max(console.width, 40),
+                                        initial_indent="  ", subsequent_indent="    "),
+                          markup=False)
     if output is not None:
         console.file.close()
         note(f"Wrote {output}")

@@ -1,0 +1,160 @@
+"""Signal or noise for every KPI: one verdict per result, used by summary, show and the paper.
+
+A verdict joins the two views of docs/statistics.md and the KPI's target:
+
+- `significance`: the current window against the comparison (`stats.significance`);
+- `variation`: what the XmR chart of the monthly values says about the latest month;
+- `target` and `assurance`: whether the process, as it runs, will pass or fail the target.
+
+The monthly series come from one grouped query per dataset, whatever the number of KPIs.
+Nothing here prints; `render` and `paper` present the results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from kpi import engine, stats
+from kpi.catalogue import KpiDef, Project, Status
+from kpi.engine import KpiResult, Report
+from kpi.periods import Month
+from kpi.store import AsOf
+
+# Months of monthly values a verdict reads, ending with the current window (kpi show's trend).
+SERIES_MONTHS = 24
+
+
+@dataclass(frozen=True)
+class Series:
+    """A KPI's monthly values, oldest first (None where a month has no value)."""
+
+    months: tuple[str, ...]
+    values: tuple[float | None, ...]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Signal or noise for one KPI. `significance` is None only for KPIs in development;
+    `chart` and `variation` are None where the KPI has no monthly series or no limits."""
+
+    significance: stats.Significance | None
+    chart: stats.Xmr | None
+    variation: stats.Variation | None
+    target: float | None
+    target_met: bool | None
+    assurance: str | None
+
+
+def verdict_of(result: KpiResult, series: Series | None) -> Verdict:
+    """The verdict on a result, given its monthly series (pure: no data is read)."""
+    kpi = result.kpi
+    if kpi.status != Status.LIVE:
+        return Verdict(None, None, None, kpi.target, None, None)
+    test = stats.significance(result)
+    chart = None
+    if series is not None and any(v is not None for v in series.values):
+        baseline = ((str(kpi.spc_baseline[0]), str(kpi.spc_baseline[1]))
+                    if kpi.spc_baseline else None)
+        chart = stats.xmr(series.months, series.values, kpi.better, baseline=baseline,
+                          rebase=[str(m) for m in kpi.spc_rebase])
+    variation = stats.variation(chart) if chart is not None else None
+    assurance = stats.assurance(kpi.target, chart, kpi.better) if chart is not None else None
+    met = stats.target_met(result.current.value if result.current else None, kpi.target,
+                           kpi.better)
+    return Verdict(test, chart, variation, kpi.target, met, assurance)
+
+
+def conflict(result: KpiResult, verdict: Verdict) -> str | None:
+    """One sentence on why a KPI's status (its 12-month change against the better direction)
+    and its process chart (the latest month) point different ways, or None when they do
+    not."""
+    variation = verdict.variation
+    if variation is None or result.status not in ("improving", "deteriorating"):
+        return None
+    chart_says = {stats.SPECIAL_IMPROVEMENT: "improving", stats.SPECIAL_CONCERN: "deteriorating"}
+    said = chart_says.get(variation.verdict)
+    if said is None or said == result.status:
+        return None
+    worry = "concern" if said == "deteriorating" else "improvement"
+    return (f"the status compares two 12-month windows and is {result.status}; the process "
+            f"chart reads single months, and its latest month is a special cause of {worry} "
+            f"({stats.RULE_WORDS[variation.rule]}), so the most recent months run against "
+            "the 12-month change")
+
+
+def verdicts(project: Project, report: Report, months: int = SERIES_MONTHS,
+             as_of: AsOf | None = None) -> dict[str, Verdict]:
+    """Every result's verdict, by KPI id; the monthly series end where each KPI's current
+    window does."""
+    ends = {r.kpi.id: r.current.window.end for r in report.results if r.current is not None}
+    wanted = [r.kpi for r in report.results if r.kpi.id in ends]
+    series = monthly_values(project, wanted, ends, months, as_of)
+    return {r.kpi.id: verdict_of(r, series.get(r.kpi.id)) for r in report.results}
+
+
+def series_start(kpi: KpiDef, end: Month, months: int) -> Month:
+    """The first month of a verdict's series: `months` back from `end`, or earlier to take in
+    the KPI's declared spc_baseline."""
+    start = end - (months - 1)
+    if kpi.spc_baseline is not None and kpi.spc_baseline[0] < start:
+        start = kpi.spc_baseline[0]
+    return start
+
+
+def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Month],
+                   months: int = SERIES_MONTHS, as_of: AsOf | None = None
+                   ) -> dict[str, Series]:
+    """Monthly values of each KPI for the `months` months ending at `ends[kpi.id]` (see
+    `series_start`), reading each dataset once. A month the dataset does not hold has no
+    value; a month it holds with no matching rows counts as the kind makes it (0 for a count).
+    A rate of two KPIs is their monthly ratio."""
+    kpis = list(kpis)
+    spans = {k.id: (series_start(k, ends[k.id], months), ends[k.id]) for k in kpis}
+    measures: dict[str, KpiDef] = {}
+    measure_span: dict[str, tuple[Month, Month]] = {}
+    for kpi in kpis:
+        for measure in engine.measures_of(project, kpi):
+            measures[measure.id] = measure
+            low, high = measure_span.get(measure.id, spans[kpi.id])
+            measure_span[measure.id] = (min(low, spans[kpi.id][0]), max(high, spans[kpi.id][1]))
+    by_dataset: dict[str, list[KpiDef]] = {}
+    for measure in measures.values():
+        by_dataset.setdefault(measure.dataset, []).append(measure)
+    parts: dict[str, dict[str, dict[str, float | None]]] = {}  # measure -> month -> parts
+    for dataset_id, group in by_dataset.items():
+        first = min(measure_span[m.id][0] for m in group)
+        last = max(measure_span[m.id][1] for m in group)
+        wanted = [str(Month(i)) for i in range(first.index, last.index + 1)]
+        exprs, names = [], {}
+        for number, measure in enumerate(group):
+            for part, expr in engine.components_of(measure).items():
+                alias = f"k{number}_{part}"
+                exprs.append(expr.alias(alias))
+                names[alias] = (measure.id, part)
+        frame = (engine.prepare(project, dataset_id, group, as_of)
+                 .filter(pl.col("month").is_in(wanted)).group_by("month").agg(exprs).collect())
+        for row in frame.iter_rows(named=True):
+            for alias, (measure_id, part) in names.items():
+                parts.setdefault(measure_id, {}).setdefault(row["month"], {})[part] = row[alias]
+
+    def value(measure: KpiDef, month: str) -> float | None:
+        got = parts.get(measure.id, {}).get(month)
+        return None if got is None else engine.value_of(measure, got, project)
+
+    out = {}
+    for kpi in kpis:
+        start, end = spans[kpi.id]
+        labels = tuple(str(Month(i)) for i in range(start.index, end.index + 1))
+        if kpi.is_derived:
+            num, den = engine.measures_of(project, kpi)
+            values = []
+            for month in labels:
+                n, d = value(num, month), value(den, month)
+                values.append(None if n is None or not d else n / d * 100 * kpi.multiplier)
+        else:
+            values = [value(kpi, month) for month in labels]
+        out[kpi.id] = Series(labels, tuple(values))
+    return out

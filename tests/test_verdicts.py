@@ -1,0 +1,335 @@
+"""Signal or noise for every KPI (kpi.verdicts, kpi.stats): trial limits, declared baselines
+and recalculations, the variation verdict, assurance against a target on hand-worked series,
+the catalogue keys, false alarms on pure Poisson noise, and the verdicts on the bundled sample
+in summary's JSON, CSV and table."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kpi import stats, verdicts
+from kpi.catalogue import Better, Kind, KpiDef, Unit
+from kpi.engine import Change, KpiResult, Measured
+from kpi.periods import Month, Window
+
+BASE = [10.0, 12.0] * 6  # mean 11, moving ranges 2: limits 5.68 to 16.32
+
+
+def months(n: int, first: str = "2023-10") -> list[str]:
+    return [str(Month.parse(first) + i) for i in range(n)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Variation: the latest month
+
+
+@pytest.mark.parametrize(("tail", "better", "verdict", "rule"), [
+    ([11.0, 12.0, 10.0], Better.LOWER, stats.COMMON_CAUSE, None),
+    ([11.0, 20.0], Better.LOWER, stats.SPECIAL_CONCERN, "limits"),
+    ([11.0, 20.0], Better.HIGHER, stats.SPECIAL_IMPROVEMENT, "limits"),
+    ([11.0, 20.0], Better.NEUTRAL, stats.SPECIAL_NEUTRAL, "limits"),
+    ([11.0] + [12.5] * 7, Better.HIGHER, stats.SPECIAL_IMPROVEMENT, "shift"),
+    ([8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0], Better.LOWER, stats.SPECIAL_CONCERN, "trend"),
+    ([15.0, 11.0, 15.0], Better.LOWER, stats.SPECIAL_CONCERN, "two_in_three"),
+    # A special cause earlier in the series, then ordinary months: common cause now.
+    ([11.0, 20.0, 11.0, 10.0], Better.LOWER, stats.COMMON_CAUSE, None),
+])
+def test_variation_is_the_latest_month(tail, better, verdict, rule):
+    values = BASE + tail
+    got = stats.variation(stats.xmr(months(len(values)), values, better))
+    assert (got.verdict, got.rule) == (verdict, rule)
+    assert (got.mean, got.lower, got.upper) == pytest.approx((11, 5.68, 16.32))
+    assert got.points == len(values) and got.trial is False
+    assert got.baseline == ("2023-10", "2024-09")
+
+
+def test_variation_of_a_missing_latest_month_is_the_last_month_with_a_value():
+    values = [*BASE, 11.0, 20.0, None]
+    got = stats.variation(stats.xmr(months(len(values)), values, Better.LOWER))
+    assert got.verdict == stats.SPECIAL_CONCERN and got.points == 14
+
+
+def test_no_limits_no_variation():
+    assert stats.variation(stats.xmr(["2025-01"], [3.0], Better.LOWER)) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Assurance: the target against the process limits (5.68 to 16.32)
+
+
+@pytest.mark.parametrize(("target", "better", "expected"), [
+    (4.0, Better.HIGHER, stats.CONSISTENTLY_PASS),   # below the lower limit
+    (18.0, Better.HIGHER, stats.CONSISTENTLY_FAIL),  # above the upper limit
+    (11.0, Better.HIGHER, stats.HIT_AND_MISS),
+    (18.0, Better.LOWER, stats.CONSISTENTLY_PASS),
+    (4.0, Better.LOWER, stats.CONSISTENTLY_FAIL),
+    (6.0, Better.LOWER, stats.HIT_AND_MISS),         # just inside the lower limit
+    (11.0, Better.NEUTRAL, None),                    # no pass or fail without a direction
+    (None, Better.LOWER, None),
+])
+def test_assurance_each_case(target, better, expected):
+    chart = stats.xmr(months(12), BASE, better)
+    assert stats.assurance(target, chart, better) == expected
+
+
+def test_assurance_needs_limits():
+    assert stats.assurance(5.0, stats.xmr(["2025-01"], [3.0], Better.LOWER), Better.LOWER) is None
+
+
+@pytest.mark.parametrize(("value", "target", "better", "met"), [
+    (91.0, 90.0, Better.HIGHER, True), (90.0, 90.0, Better.HIGHER, True),
+    (89.9, 90.0, Better.HIGHER, False), (10.0, 12.0, Better.LOWER, True),
+    (13.0, 12.0, Better.LOWER, False), (5.0, 5.0, Better.NEUTRAL, None),
+    (None, 5.0, Better.LOWER, None),
+])
+def test_target_met(value, target, better, met):
+    assert stats.target_met(value, target, better) is met
+
+
+# ---------------------------------------------------------------------------------------------
+# Declared baselines, recalculation points, trial limits
+
+
+def test_spc_baseline_chooses_the_months_the_limits_come_from():
+    # 12 months of 20s and 22s, then the 10/12 pattern: limits from the later months only.
+    values = [20.0, 22.0] * 6 + BASE
+    got = stats.xmr(months(24), values, Better.LOWER, baseline=("2024-10", "2025-09"))
+    assert got.baseline == ("2024-10", "2025-09")
+    assert (got.mean, got.upper_limit) == pytest.approx((11, 16.32))
+    # The earlier months sit above the upper limit: special causes against these limits.
+    assert {p.rule for p in got.points[:12]} == {"limits"}
+
+
+def test_a_baseline_running_past_a_recalculation_gives_no_limits():
+    got = stats.xmr(months(24), [*BASE, *BASE], Better.LOWER, baseline=("2023-10", "2024-12"),
+                    rebase=["2024-06"])
+    assert got.segments[0].mean is None
+    assert "runs past 2024-05" in got.segments[0].note
+
+
+def test_rebase_restarts_the_limits_and_the_runs():
+    # A level of 11 for a year, then a step to 31: without a recalculation every later month
+    # is a special cause; recalculated at the step, the new level is ordinary.
+    values = BASE + [v + 20 for v in BASE]
+    plain = stats.xmr(months(24), values, Better.LOWER)
+    assert stats.variation(plain).verdict == stats.SPECIAL_CONCERN
+    rebased = stats.xmr(months(24), values, Better.LOWER, rebase=["2024-10"])
+    assert [s.start for s in rebased.segments] == ["2023-10", "2024-10"]
+    assert rebased.mean == pytest.approx(31) and rebased.signals == ()
+    assert stats.variation(rebased).verdict == stats.COMMON_CAUSE
+    # Each point carries the limits that apply to it, so a chart can draw them as steps.
+    assert (rebased.points[0].mean, rebased.points[-1].mean) == pytest.approx((11, 31))
+    # The first month after a recalculation has no moving range within its segment.
+    assert rebased.points[12].moving_range is None
+
+
+def test_a_short_segment_after_a_recalculation_has_trial_limits():
+    values = BASE + [30.0, 32.0, 30.0, 32.0, 30.0]
+    got = stats.xmr(months(17), values, Better.LOWER, rebase=["2024-10"])
+    assert got.trial and got.segments[0].trial is False
+    assert got.note == "trial limits: 5 months, fewer than the 12 a baseline needs"
+    assert stats.variation(got).trial is True
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure Poisson noise is rarely flagged; a step change is caught
+
+
+@settings(max_examples=8, deadline=None)
+@given(mean=st.integers(5, 5000), seed=st.integers(0, 2**32 - 1))
+def test_pure_poisson_noise_is_rarely_flagged(mean, seed):
+    """The latest of 24 months of constant-mean Poisson counts is a special cause in about 6.5%
+    of series (simulated: the four rules together, limits from 12 months); never near half,
+    nor never."""
+    rng = np.random.default_rng(seed)
+    runs = 1000
+    flagged = 0
+    for _ in range(runs):
+        values = rng.poisson(mean, 24).astype(float).tolist()
+        variation = stats.variation(stats.xmr(months(24), values, Better.LOWER))
+        flagged += variation.verdict != stats.COMMON_CAUSE
+    assert 0.03 <= flagged / runs <= 0.10
+
+
+@settings(max_examples=30, deadline=None)
+@given(mean=st.integers(20, 5000), seed=st.integers(0, 2**32 - 1),
+       up=st.booleans())
+def test_a_step_change_is_caught_within_the_shift_run(mean, seed, up):
+    """After 12 months of Poisson noise, a step of 6 standard deviations is flagged on or
+    before its 7th month (the shift rule's run length), as a concern when it is the wrong way."""
+    rng = np.random.default_rng(seed)
+    step = 6 * mean ** 0.5 * (1 if up else -1)
+    values = rng.poisson(mean, 12).astype(float).tolist()
+    values += (rng.poisson(mean, 7) + step).tolist()
+    chart = stats.xmr(months(19), values, Better.LOWER)
+    after = chart.points[12:]
+    assert after[-1].rule is not None
+    assert after[-1].signal == (stats.CONCERN if up else stats.IMPROVEMENT)
+
+
+# ---------------------------------------------------------------------------------------------
+# A verdict from a result
+
+
+def _result(kpi: KpiDef, current: float, comparison: float) -> KpiResult:
+    cur = Measured(Window.year_ending(Month.parse("2025-09")), current)
+    cmp = Measured(Window.year_ending(Month.parse("2024-09")), comparison)
+    return KpiResult(kpi, "improving", cur, cmp, Change(current - comparison, None, None))
+
+
+def test_verdict_of_a_rate_with_a_target():
+    kpi = KpiDef("sla", "SLA", "p", Kind.MEDIAN, Unit.SECONDS, Better.LOWER, dataset="d",
+                 value="x", target=15.0)
+    series = verdicts.Series(tuple(months(24)), tuple(BASE + BASE))
+    got = verdicts.verdict_of(_result(kpi, 11.5, 12.0), series)
+    assert got.significance.test == stats.NOT_TESTED
+    assert got.variation.verdict == stats.COMMON_CAUSE
+    assert (got.target, got.target_met, got.assurance) == (15.0, True, stats.HIT_AND_MISS)
+
+
+def test_conflict_between_the_status_and_the_chart_is_one_sentence():
+    kpi = KpiDef("h", "Homicides", "p", Kind.COUNT, Unit.COUNT, Better.LOWER, dataset="d")
+    series = verdicts.Series(tuple(months(14)), tuple([*BASE, 11.0, 20.0]))
+    got = verdicts.verdict_of(_result(kpi, 34, 43), series)
+    text = verdicts.conflict(_result(kpi, 34, 43), got)
+    assert text.startswith("the status compares two 12-month windows and is improving")
+    assert "special cause of concern (outside the process limits)" in text
+    calm = verdicts.verdict_of(_result(kpi, 34, 43),
+                               verdicts.Series(tuple(months(12)), tuple(BASE)))
+    assert verdicts.conflict(_result(kpi, 34, 43), calm) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Catalogue keys
+
+
+def _catalogue(tmp_path, extra: str):
+    from kpi.catalogue import load_project
+
+    (tmp_path / "kpi.toml").write_text(f"""
+[project]
+name = "t"
+[datasets.calls]
+date = "day"
+[datasets.calls.columns]
+day = "date"
+secs = "float"
+[[priorities]]
+id = "p"
+title = "P"
+[[kpis]]
+id = "k"
+title = "K"
+priority = "p"
+dataset = "calls"
+{extra}
+""", encoding="utf-8")
+    return load_project(tmp_path)
+
+
+def test_catalogue_reads_target_and_spc_keys(tmp_path):
+    project = _catalogue(tmp_path, 'kind = "within"\nvalue = "secs"\nthreshold = 10\n'
+                                   'better = "higher"\ntarget = 90\n'
+                                   'spc_baseline = ["2023-04", "2024-03"]\n'
+                                   'spc_rebase = ["2023-10"]')
+    kpi = project.kpi("k")
+    assert kpi.target == 90.0
+    assert kpi.spc_baseline == (Month.parse("2023-04"), Month.parse("2024-03"))
+    assert kpi.spc_rebase == (Month.parse("2023-10"),)
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ('kind = "count"\ntarget = 100', "key 'target': a count KPI's value is a total"),
+    ('kind = "within"\nvalue = "secs"\nthreshold = 10\ntarget = "90%"',
+     "key 'target': must be a number"),
+    ('kind = "count"\nspc_baseline = ["2024-03"]', "key 'spc_baseline': must be the first"),
+    ('kind = "count"\nspc_baseline = ["2024-03", "2023-04"]',
+     "key 'spc_baseline': must be the first"),
+    ('kind = "count"\nspc_rebase = ["2023-13"]', "key 'spc_rebase': must be a list of months"),
+    ('kind = "count"\nspc_rebase = ["2024-01", "2023-10"]', "key 'spc_rebase': must list each"),
+])
+def test_catalogue_refuses_bad_spc_keys(tmp_path, extra, message):
+    from kpi.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        _catalogue(tmp_path, extra)
+    assert message in caught.value.message
+
+
+# ---------------------------------------------------------------------------------------------
+# The bundled sample: ASB's +0.8% is noise, total crime's -8.7% is not
+
+
+@pytest.fixture(scope="module")
+def sample_json():
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    result = CliRunner().invoke(app, ["summary", "--period", "2025-09", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return {k["id"]: k for k in json.loads(result.stdout)["kpis"]}
+
+
+def test_sample_asb_is_noise_and_total_crime_is_not(sample_json):
+    asb, crime = sample_json["asb_incidents"], sample_json["total_recorded_crime"]
+    assert asb["status"] == "deteriorating" and asb["significance"]["significant"] is False
+    assert asb["significance"]["p_value"] == pytest.approx(
+        stats.poisson_test(26_613, 12, 26_405, 12).p_value)
+    assert crime["status"] == "improving" and crime["significance"]["significant"] is True
+
+
+def test_sample_every_live_kpi_has_significance_and_a_monthly_series_a_variation(sample_json):
+    for kpi in sample_json.values():
+        if kpi["status"] == "in_development":
+            assert kpi["significance"] is None and kpi["variation"] is None
+            continue
+        assert kpi["significance"] is not None, kpi["id"]
+        if kpi["current"] is not None:
+            assert kpi["variation"] is not None, kpi["id"]
+            assert kpi["variation"]["verdict"] in {
+                "common_cause", "special_cause_improvement", "special_cause_concern",
+                "special_cause_neutral"}
+
+
+def test_sample_counts_are_integers_in_json(sample_json):
+    asb = sample_json["asb_incidents"]
+    assert asb["current"]["value"] == 26_613 and isinstance(asb["current"]["value"], int)
+    assert isinstance(asb["change"]["absolute"], int)
+    rate = sample_json["positive_outcome_rate"]
+    assert isinstance(rate["current"]["numerator"], int)
+
+
+def test_sample_targets_declare_assurance(sample_json):
+    targeted = [k for k in sample_json.values() if k["target"] is not None]
+    assert len(targeted) >= 3
+    for kpi in targeted:
+        assert kpi["assurance"] in {"consistently_pass", "consistently_fail", "hit_and_miss"}
+        assert isinstance(kpi["target_met"], bool)
+
+
+def test_sample_csv_and_table_carry_the_verdicts(cli):
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(
+        cli(["summary", "--period", "2025-09", "--format", "csv"]).stdout))}
+    assert rows["asb_incidents"]["significant"] == "False"
+    assert rows["total_recorded_crime"]["significant"] == "True"
+    table = cli(["summary", "--period", "2025-09"], env={"COLUMNS": "80"}).stdout
+    asb = next(line for line in table.splitlines() if line.startswith("ASB ") and "+208" in line)
+    crime = next(line for line in table.splitlines() if "-28,574" in line)
+    assert "deteriorating no " in asb
+    assert "improving     yes " in crime
+
+
+def test_show_json_counts_are_integers(cli):
+    result = cli(["show", "asb_incidents", "--period", "2025-09", "--format", "json"])
+    doc = json.loads(result.stdout)
+    assert all(isinstance(row["value"], int) for row in doc["trend"])
+    for rows in doc["breakdowns"].values():
+        assert all(isinstance(row["current"], int) for row in rows)
