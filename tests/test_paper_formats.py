@@ -415,3 +415,56 @@ def test_docx_paper_converts_to_pdf_in_libreoffice(sample, tmp_path):
     pdf = tmp_path / "board.pdf"
     assert pdf.is_file(), result.stdout + result.stderr
     _check_pdf(pdf, sample["markdown"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures printed, and revised since
+
+
+def test_previous_paper_with_nothing_revised_says_so(fixture_project, tmp_path, cli):
+    first = tmp_path / "first.md"
+    result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
+                  "--output", first])
+    assert result.exit_code == 0, result.output
+    figures = tmp_path / "first.figures.json"
+    import json
+
+    doc = json.loads(figures.read_text(encoding="utf-8"))
+    assert doc["format"] == "kpi-paper-figures/1" and doc["period"] == "2025-09"
+    crime = {(f["role"], f["window"]): f["shown"] for f in doc["figures"]
+             if f["kpi"] == "total_crime"}
+    assert crime == {("current", "YE 2025-09"): "366", ("comparison", "YE 2024-03"): "438"}
+    second = tmp_path / "second.md"
+    result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
+                  "--output", second, "--previous", figures])
+    assert result.exit_code == 0, result.output
+    text = second.read_text(encoding="utf-8")
+    assert ("## Appendix 4: Figures revised since the last paper\n\nNo figure printed in the "
+            "paper for September 2025 has been revised since.\n") in text
+    # A figure printed differently last time is listed with both values.
+    doc["figures"] = [dict(f, shown="400") if f["kpi"] == "total_crime" and f["role"] ==
+                      "current" else f for f in doc["figures"]]
+    figures.write_text(json.dumps(doc), encoding="utf-8")
+    result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
+                  "--output", second, "--previous", figures])
+    assert result.exit_code == 0, result.output
+    assert ("| Total recorded crime | year ending September 2025 | 400 | 366 |"
+            in second.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("content, code, message", [
+    (None, 2, "is not a file"),
+    ("{not json", 3, "not a figures file"),
+    ('{"format": "other"}', 3, "not a figures file"),
+])
+def test_a_bad_previous_file_is_an_error(fixture_project, tmp_path, cli, content, code,
+                                         message):
+    previous = tmp_path / "last.figures.json"
+    if content is not None:
+        previous.write_text(content, encoding="utf-8")
+    out = tmp_path / "board.md"
+    result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--previous", previous])
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert not out.exists()
