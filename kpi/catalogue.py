@@ -8,6 +8,8 @@ fails at load time rather than half way through a report.
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 import re
 import tomllib
@@ -170,6 +172,9 @@ class KpiDef:
     target: float | None = None
     spc_baseline: tuple[Month, Month] | None = None
     spc_rebase: tuple[Month, ...] = ()
+    # The value is a duration (the difference of two dates or datetimes); the engine converts
+    # it to the KPI's unit (seconds or days).
+    value_is_duration: bool = False
 
     @property
     def is_snapshot(self) -> bool:
@@ -317,8 +322,48 @@ class _Problems:
                 return found + 1 if found is not None else None
         return found + 1 if found is not None else None
 
-    def add(self, where: str, key: str | None, message: str, *needles: str) -> None:
-        line = self.line_of(*needles) if needles else None
+    def item_line(self, section: str, item_id: str, key: str | None = None) -> int | None:
+        """Line of an item of an array of tables (`[[kpis]]` with `id = "x"`), or of one of its
+        keys: searched within the item's own table, from an index of the file built once, so
+        reporting every problem of a large catalogue takes time in proportion to its size."""
+        if not hasattr(self, "_items"):
+            self._index()
+        found = self._items.get((section, item_id))
+        if found is None:
+            return None
+        start, end = found
+        if key is not None:
+            pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+            for number in range(start, end):
+                if pattern.match(self.lines[number]):
+                    return number + 1
+        return self._id_lines[(section, item_id)] + 1
+
+    def _index(self) -> None:
+        header = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.]+)\s*\]")
+        item_id = re.compile(r'^\s*id\s*=\s*"([^"]*)"')
+        self._items: dict[tuple[str, str], tuple[int, int]] = {}
+        self._id_lines: dict[tuple[str, str], int] = {}
+        section, start, ids = None, 0, []
+
+        def close(end: int) -> None:
+            for found in ids:
+                self._items.setdefault((section, found[0]), (start, end))
+                self._id_lines.setdefault((section, found[0]), found[1])
+
+        for number, line in enumerate(self.lines):
+            opened = header.match(line)
+            if opened:
+                close(number)
+                section, start, ids = opened.group(1), number, []
+            elif (named := item_id.match(line)) and section is not None:
+                ids.append((named.group(1), number))
+        close(len(self.lines))
+
+    def add(self, where: str, key: str | None, message: str, *needles: str,
+            line: int | None = None) -> None:
+        if line is None and needles:
+            line = self.line_of(*needles)
         location = f"{self.path}" + (f":{line}" if line else "")
         subject = where + (f", key '{key}'" if key else "")
         self.items.append(f"{location}: {subject}: {message}")
@@ -330,9 +375,6 @@ class _Problems:
                               hint=f"{count} problem{'s' if count > 1 else ''} in the project file")
 
 
-def _kpi_needles(kpi_id: str, key: str | None = None) -> tuple[str, ...]:
-    needles = (rf'^\s*id\s*=\s*"{re.escape(kpi_id)}"',)
-    return needles + ((rf"^\s*{re.escape(key)}\s*=",) if key else ())
 
 
 def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
@@ -360,8 +402,9 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
 
     populations: dict[str, float] = {}
     for name, value in (raw.get("population") or {}).items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            problems.add("[population]", name, "must be a positive number",
+        if (not isinstance(value, (int, float)) or isinstance(value, bool)
+                or not math.isfinite(value) or value <= 0):
+            problems.add("[population]", name, "must be a positive finite number",
                          rf"^\s*{re.escape(name)}\s*=")
         else:
             populations[name] = float(value)
@@ -380,6 +423,11 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
                      r"^\s*data\s*=")
         data = "data"
     data_dir = (root / data).resolve()
+    if not bundled and root.resolve() not in data_dir.parents:
+        # A link would let every load write outside the project, as '..' would.
+        problems.add("[project]", "data", f"'{data}' is a link to {data_dir}, outside the "
+                                          "project folder", r"^\s*data\s*=")
+        data_dir = root.resolve() / "data"
     if bundled:
         data_dir = bundled_store_dir()
     return Project(
@@ -579,7 +627,7 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
             continue
 
         def bad(key: str | None, message: str, kid: str = kid, where: str = where) -> None:
-            problems.add(where, key, message, *_kpi_needles(kid, key))
+            problems.add(where, key, message, line=problems.item_line("kpis", kid, key))
 
         if kid in seen:
             bad("id", "is declared twice")
@@ -595,16 +643,16 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
             if ref is not None and (ref not in known or known[ref].is_derived):
                 problems.add(f"KPI '{kpi.id}'", key,
                              f"'{ref}' is not a KPI computed from a dataset",
-                             *_kpi_needles(kpi.id, key))
+                             line=problems.item_line("kpis", kpi.id, key))
             elif (ref is not None and kpi.status == Status.LIVE
                   and known[ref].status != Status.LIVE):
                 problems.add(f"KPI '{kpi.id}'", key,
                              f"'{ref}' is in development, so a live KPI cannot use it",
-                             *_kpi_needles(kpi.id, key))
+                             line=problems.item_line("kpis", kpi.id, key))
         for ref in kpi.components:
             if ref not in known:
                 problems.add(f"KPI '{kpi.id}'", "components", f"'{ref}' is not a KPI",
-                             *_kpi_needles(kpi.id, "components"))
+                             line=problems.item_line("kpis", kpi.id, "components"))
     return kpis
 
 
@@ -662,15 +710,23 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         if kind == Kind.RATE and "numerator" not in item:
             bad("numerator", "is required for a rate (or give numerator_kpi and denominator_kpi)")
 
+    value_is_duration = False
     if dataset is not None:
         for key in ("filter", "value", "numerator", "denominator"):
             if key in item:
-                message = _check_expression(item[key], dataset, boolean=key == "filter")
+                dtype, message = _check_expression(item[key], dataset, key=key, kind=kind,
+                                                   unit=unit)
                 if message:
                     bad(key, message)
+                value_is_duration |= key == "value" and dtype == "duration"
         for col in item.get("breakdowns", []):
-            if dataset.column(col) is None:
+            column = dataset.column(col)
+            if column is None:
                 bad("breakdowns", f"'{col}' is not a column of dataset '{dataset.id}'")
+            elif column.type not in BREAKDOWN_TYPES:
+                bad("breakdowns", f"column '{col}' is of type {column.type.value}, and a "
+                    "breakdown splits by a category: use a str, int or bool column (the "
+                    "monthly trend is in kpi show)")
         if "weight_key" in item and dataset.column(item["weight_key"]) is None:
             bad("weight_key", f"'{item['weight_key']}' is not a column of dataset '{dataset.id}'")
 
@@ -701,6 +757,10 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
             bad(key, "must be a number")
             value = default
+        elif value is not None and not math.isfinite(value):
+            # TOML allows nan and inf; either would turn every figure of the KPI into nonsense.
+            bad(key, f"must be a finite number, not {value}")
+            value = default
         numbers[key] = value
     if numbers["lag"] is not None and (numbers["lag"] < 0 or int(numbers["lag"]) != numbers["lag"]):
         bad("lag", "must be a whole number of months, 0 or more")
@@ -723,7 +783,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         hidden=bool(item.get("hidden", False)), notes=str(item.get("notes", "")),
         description=str(item.get("description", "")), table=str(item.get("table", "")),
         noun=str(item.get("noun", "")), target=target, spc_baseline=spc_baseline,
-        spc_rebase=spc_rebase,
+        spc_rebase=spc_rebase, value_is_duration=value_is_duration,
     )
 
 
@@ -801,6 +861,11 @@ _POLARS_TYPES: dict[ColumnType, str] = {
 
 def polars_schema(dataset: DatasetSpec) -> dict[str, Any]:
     """The stored schema of a dataset: its declared columns plus the month partition."""
+    return dict(_polars_schema(dataset))
+
+
+@functools.cache
+def _polars_schema(dataset: DatasetSpec) -> tuple[tuple[str, Any], ...]:
     import polars as pl
 
     schema: dict[str, Any] = {}
@@ -808,26 +873,49 @@ def polars_schema(dataset: DatasetSpec) -> dict[str, Any]:
         dtype = getattr(pl, _POLARS_TYPES[col.type])
         schema[col.name] = pl.Datetime("us") if col.type == ColumnType.DATETIME else dtype
     schema["month"] = pl.String
-    return schema
+    return tuple(schema.items())
 
 
-def _check_expression(text: Any, dataset: DatasetSpec, *, boolean: bool) -> str | None:
-    """Why an SQL expression is unusable on a dataset, or None when it is fine."""
+# A breakdown splits a KPI by a category; dates and measures have a trend or a value instead.
+BREAKDOWN_TYPES = frozenset({ColumnType.STR, ColumnType.INT, ColumnType.BOOL})
+# Seconds in each unit a duration value may be given in.
+DURATION_UNITS = {Unit.SECONDS: 1, Unit.DAYS: 86_400}
+# Kinds whose value is a measurement that may be a duration (response times, days to outcome).
+DURATION_KINDS = frozenset({Kind.SUM, Kind.MEAN, Kind.MEDIAN, Kind.PERCENTILE})
+DURATION_HINT = ("for a time in seconds between two datetime columns, write value = "
+                 "\"DATE_PART('epoch', attended_at) - DATE_PART('epoch', created_at)\"")
+
+
+def _check_expression(text: Any, dataset: DatasetSpec, *, key: str, kind: Kind,
+                      unit: Unit) -> tuple[str | None, str | None]:
+    """(what the expression gives: 'bool', 'number', 'duration' or None, why it is unusable
+    or None). Nothing is evaluated before the expression is known to be row-level."""
     import polars as pl
 
-    if not isinstance(text, str) or not text.strip():
-        return "must be a non-empty SQL expression"
+    from kpi.expressions import ExpressionProblem, check
+
+    columns = {c.name: c.type.value for c in dataset.columns}
     try:
-        expr = pl.sql_expr(text)
-        empty = pl.LazyFrame(schema=polars_schema(dataset))
-        schema = empty.select(expr.alias("x")).collect_schema()
-    except pl.exceptions.ColumnNotFoundError as exc:
-        missing = re.search(r'column "([^"]+)"', str(exc))
-        name = missing.group(1) if missing else "?"
-        return f"refers to '{name}', which is not a column of dataset '{dataset.id}'"
-    except Exception as exc:  # SQL syntax or type errors from Polars
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"is not a valid SQL expression ({first})"
-    if boolean and schema["x"] != pl.Boolean:
-        return f"must be a true/false condition, not {schema['x']}"
-    return None
+        dtype = check(text, dataset.id, columns, _polars_schema(dataset)).dtype
+    except ExpressionProblem as exc:
+        return None, str(exc)
+    if dtype == pl.Boolean:
+        return "bool", None
+    if key == "filter":
+        return None, f"must be a true/false condition, not {dtype}"
+    if dtype.is_numeric():
+        return "number", None
+    if isinstance(dtype, pl.Duration):
+        if key != "value":
+            return "duration", ("is a duration (the difference of two dates or times), which "
+                                f"cannot be counted: {DURATION_HINT}")
+        if kind not in DURATION_KINDS:
+            return "duration", (f"is a duration (the difference of two dates or times), and a "
+                                f"{kind.value} KPI would compare it with a number of unknown "
+                                f"unit: {DURATION_HINT}")
+        if unit not in DURATION_UNITS:
+            return "duration", ("is a duration (the difference of two dates or times): set "
+                                "unit = \"seconds\" or unit = \"days\" to say how to report it")
+        return "duration", None
+    return None, (f"must be a number or a true/false condition, not {dtype} (a {key} is summed, "
+                  "averaged or ranked)")

@@ -8,6 +8,7 @@ in one lazy Polars query, so a dataset is scanned once however many KPIs read it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -16,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from kpi import store
-from kpi.catalogue import Better, Kind, KpiDef, Project, Status, Unit
+from kpi.catalogue import DURATION_UNITS, Better, Kind, KpiDef, Project, Status, Unit
 from kpi.errors import ConfigError, DataError
 from kpi.periods import Comparison, Month, Window, comparison_window, current_window
 from kpi.store import AsOf
@@ -89,6 +90,15 @@ def _sql(text: str) -> pl.Expr:
     return pl.sql_expr(text)
 
 
+def _value(kpi: KpiDef) -> pl.Expr:
+    """A KPI's `value` expression per row; a duration (the difference of two datetimes) is
+    converted to the KPI's unit, seconds or days, instead of counting its microseconds."""
+    value = _sql(kpi.value)
+    if kpi.value_is_duration:
+        return value.dt.total_microseconds() / (1_000_000 * DURATION_UNITS[kpi.unit])
+    return value
+
+
 def _amount(kpi: KpiDef, expression: str | None, rows: pl.Expr) -> pl.Expr:
     """Sum of an expression over the selected rows; the number of rows when there is none."""
     if expression is None:
@@ -97,7 +107,9 @@ def _amount(kpi: KpiDef, expression: str | None, rows: pl.Expr) -> pl.Expr:
 
 
 def _count_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
-    return {"n": _amount(kpi, kpi.value, rows)}
+    if kpi.value is None:
+        return {"n": _amount(kpi, None, rows)}
+    return {"n": pl.when(rows).then(_value(kpi)).sum()}
 
 
 def _rate_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
@@ -106,20 +118,21 @@ def _rate_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
 
 
 def _within_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
-    value = _sql(kpi.value)
+    # A blank value was not measured: it is left out of the share, as mean and median leave it.
+    value = _value(kpi)
     return {"num": (rows & (value <= kpi.threshold)).cast(pl.Int64).sum(),
-            "den": rows.cast(pl.Int64).sum()}
+            "den": (rows & value.is_not_null()).cast(pl.Int64).sum()}
 
 
 def _mean_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
-    value = _sql(kpi.value).cast(pl.Float64)
+    value = _value(kpi).cast(pl.Float64)
     return {"num": pl.when(rows).then(value).sum(),
             "den": (rows & value.is_not_null()).cast(pl.Int64).sum()}
 
 
 def _order_parts(statistic: str) -> Callable[[KpiDef, pl.Expr], dict[str, pl.Expr]]:
     def parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
-        value = _sql(kpi.value).cast(pl.Float64).filter(rows)
+        value = _value(kpi).cast(pl.Float64).filter(rows)
         if statistic == "median":
             return {"stat": value.median(), "den": value.count()}
         return {"stat": value.quantile(kpi.percentile / 100, "linear"), "den": value.count()}
@@ -198,14 +211,43 @@ def components_of(kpi: KpiDef, window: Window | None = None) -> dict[str, pl.Exp
     rows = _sql(kpi.filter) if kpi.filter else pl.col("month").is_not_null()
     if window is not None:
         rows = rows & pl.col("month").is_between(pl.lit(str(window.start)), pl.lit(str(window.end)))
-    return RECIPES[kpi.kind].components(kpi, rows.fill_null(False))
+    rows = rows.fill_null(False)
+    parts = RECIPES[kpi.kind].components(kpi, rows)
+    if kpi.value is not None:
+        # Rows whose value is NaN or infinite (a division by zero): the KPI has no figure then.
+        parts[NONFINITE] = (rows & ~_value(kpi).cast(pl.Float64).is_finite()).cast(pl.Int64).sum()
+    return parts
+
+
+NONFINITE = "nonfinite"
 
 
 def value_of(kpi: KpiDef, parts: dict[str, float | None], project: Project) -> float | None:
+    """The KPI's value from its components; None when there is none, and when any row's value
+    or the result is NaN or infinite: such a figure is no data, never a trend."""
+    if parts.get(NONFINITE):
+        return None
     value = RECIPES[kpi.kind].value(kpi, parts, project)
     if value is None:
         return None
-    return value * kpi.multiplier if kpi.multiplier != 1.0 else value
+    value = value * kpi.multiplier if kpi.multiplier != 1.0 else value
+    return value if math.isfinite(value) else None
+
+
+def _no_value_note(project: Project, kpi: KpiDef, windows: Iterable[Window | None],
+                   parts: dict[tuple[str, Window], dict[str, float | None]]) -> str:
+    """Why a KPI has no value: rows or a result that are not numbers, or nothing to divide by."""
+    for window in (w for w in windows if w is not None):
+        for measure in measures_of(project, kpi):
+            got = parts.get((measure.id, window), {})
+            if got.get(NONFINITE):
+                return (f"{got[NONFINITE]:,} row(s) in {window.label} give a value that is not a "
+                        "number (NaN or infinite, e.g. a division by zero)")
+            raw = RECIPES[measure.kind].value(measure, got, project)
+            if raw is not None and not math.isfinite(raw * measure.multiplier):
+                return (f"the value for {window.label} is not a number (NaN or infinite, e.g. a "
+                        "division by zero)")
+    return "a value cannot be computed (zero base or no rows)"
 
 
 def prepare(project: Project, dataset_id: str, kpis: Iterable[KpiDef],
@@ -390,7 +432,7 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         cmp = _measured(project, kpi, compare, parts)
         change = change_between(kpi, cur.value if cur else None, cmp.value if cmp else None)
         if change is None:
-            note = note or "a value cannot be computed (zero base or no rows)"
+            note = note or _no_value_note(project, kpi, (current, compare), parts)
             status = Outcome.NO_DATA
         else:
             status = status_of(kpi, change)
@@ -435,7 +477,9 @@ def _measured(project: Project, kpi: KpiDef, window: Window | None,
         den = value_of(project.kpi(kpi.denominator_kpi),
                        parts[(kpi.denominator_kpi, window)], project)
         value = _ratio(num, den, 100.0)
-        return Measured(window, value * kpi.multiplier if value is not None else None, num, den)
+        value = value * kpi.multiplier if value is not None else None
+        return Measured(window, value if value is not None and math.isfinite(value) else None,
+                        num, den)
     got = parts[(kpi.id, window)]
     return Measured(window, value_of(kpi, got, project), got.get("num"), got.get("den"))
 
@@ -471,11 +515,12 @@ def monthly_series(project: Project, kpi: KpiDef, end: Month, months: int = 24,
         num = monthly_series(project, project.kpi(kpi.numerator_kpi), end, months + 11, as_of)
         den = monthly_series(project, project.kpi(kpi.denominator_kpi), end, months + 11, as_of)
         joined = num.join(den, on="month", suffix="_den")
+        # A month whose denominator is 0 has no rate (null), never NaN or infinity.
         frame = joined.select(
             "month",
-            (pl.col("value") / pl.col("value_den") * 100).alias("value"),
-            (pl.col("value").rolling_sum(12) / pl.col("value_den").rolling_sum(12) * 100)
-            .alias("rolling_12"))
+            _finite(pl.col("value") / pl.col("value_den") * 100 * kpi.multiplier).alias("value"),
+            _finite(pl.col("value").rolling_sum(12) / pl.col("value_den").rolling_sum(12) * 100
+                    * kpi.multiplier).alias("rolling_12"))
         return frame.tail(months)
     start = end - (months - 1) - (11 if RECIPES[kpi.kind].additive else 0)
     window = Window(current_window(end, snapshot=True, vs=Comparison.BASELINE).kind, start, end)
@@ -497,6 +542,11 @@ def monthly_series(project: Project, kpi: KpiDef, end: Month, months: int = 24,
     else:
         out = out.with_columns(pl.lit(None, dtype=pl.Float64).alias("rolling_12"))
     return out.select("month", "value", "rolling_12").tail(months)
+
+
+def _finite(expr: pl.Expr) -> pl.Expr:
+    """The expression where it is a finite number, null where it is NaN or infinite."""
+    return pl.when(expr.is_finite()).then(expr)
 
 
 def breakdown(project: Project, kpi: KpiDef, column: str, current: Window,

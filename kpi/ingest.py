@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec, polars_schema
-from kpi.errors import DataError, UsageError, located
+from kpi.errors import ConfigError, DataError, UsageError, located
 
 ROW = "__row"  # a record's index in its file; row numbers for messages come from Numbering
 REASON = "__reason"
@@ -34,6 +34,9 @@ COLUMN = "__column"
 FILE = "__file"
 MAX_LISTED = 5
 SANE_YEARS = (1990, date.today().year + 1)
+# A header line longer than this is not a CSV header (a value's limit is Arrow's block).
+MAX_HEADER = 1 << 20
+BLOCK = 1 << 24
 # More control characters than this share of the first 64 KiB means a binary file.
 BINARY_SHARE = 0.05
 
@@ -55,16 +58,25 @@ _MONTH_NAME = (r"(?i)^\s*(\d{1,2}[-/ ])?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct
 _DATE_SHAPE = r"^\s*(\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}[-/]\d{1,2}[-/]\d{4})([ T].*)?$"
 _SPREADSHEET_NOTE = " (a month name: spreadsheet software may have converted the value)"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What a text cell may not hold: C0 and C1 control characters but tab, DEL, and the Unicode
+# marks that reorder how a line is displayed. Any of them in a report could clear a terminal,
+# rewrite a line or break a table (docs/guarantees.md).
+_UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SHOWN_AS_MARK = r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"  # shown as '?'
 
 
 @dataclass
 class Extract:
-    """What one ingest read: the good rows, the rejected ones, and where they came from."""
+    """What one ingest read: the good rows, the rejected ones, and where they came from.
+
+    `covered` has one row per (file, month, replace_by value...) the good rows hold, with its
+    row count ("rows"): what the load will replace, and from which file."""
 
     frame: pl.DataFrame
     rejected: pl.DataFrame
     sources: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    covered: pl.DataFrame | None = None
 
     @property
     def months(self) -> list[str]:
@@ -89,14 +101,26 @@ def expand_sources(patterns: list[str]) -> list[Path]:
 Numbering = Callable[[pl.Series], pl.Series]
 
 
-def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool = False) -> Extract:
+def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool = False,
+                  parts: bool = False) -> Extract:
     """Read, map and type every file; raise DataError on the first bad file (or, with
-    skip_bad_rows, return its bad rows as `rejected` with file, row, column and reason)."""
-    frames, rejected, sources, warnings = [], [], [], []
+    skip_bad_rows, return its bad rows as `rejected` with file, row, column and reason).
+
+    A file named twice (the same bytes, by sha256) is read once. Two files holding rows of the
+    same month (or the same month and `replace_by` values) are refused unless `parts` says they
+    are parts of one extract: otherwise an original and its revision would be added together."""
+    frames, rejected, sources, warnings, covered = [], [], [], [], []
     id_columns: dict[str, str] = {}  # file -> its name for the unique id column
     numberings: dict[str, Numbering] = {}
+    seen: dict[str, Path] = {}  # sha256 -> the first file with those bytes
     for path in paths:
         raw = _read_bytes(path)
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest in seen:
+            warnings.append(f"{path}: the same file as {seen[digest]} (sha256 {digest[:12]}); "
+                            "read once")
+            continue
+        seen[digest] = path
         table, notes, numbering = _read_table(path, raw)
         warnings.extend(notes)
         good, bad, mapping = _conform(spec, path, table, warnings,
@@ -111,9 +135,14 @@ def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool =
         frames.append(good.with_columns(pl.lit(str(path)).alias(FILE)))
         if bad.height:
             rejected.append(bad.with_columns(pl.lit(str(path)).alias(FILE)))
-        sources.append({"file": path.name, "sha256": hashlib.sha256(raw).hexdigest(),
+        sources.append({"file": path.name, "sha256": digest,
                         "bytes": len(raw), "rows": good.height, "rejected": bad.height})
+        covered.append(good.group_by("month", *spec.replace_by).len("rows")
+                       .with_columns(pl.lit(str(path)).alias(FILE)))
     frame = pl.concat(frames, how="vertical")
+    keys = pl.concat(covered, how="vertical")
+    if not parts:
+        _check_overlap(spec, keys)
     if spec.unique:
         _check_unique(spec, frame, id_columns, numberings)
     bad_frame = pl.concat(rejected, how="diagonal_relaxed") if rejected else pl.DataFrame()
@@ -127,7 +156,40 @@ def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool =
                             hint="nothing was loaded; fix the extract")
         raise DataError(f"{where}: no data rows to load")
     return Extract(frame=frame.drop(ROW, FILE), rejected=bad_frame, sources=sources,
-                   warnings=warnings)
+                   warnings=warnings, covered=keys)
+
+
+def describe_key(key: dict[str, Any], replace_by: tuple[str, ...]) -> str:
+    """'2025-10', or '2025-10 (falls_within 'Kent')' for a dataset with replace_by columns."""
+    if not replace_by:
+        return str(key["month"])
+    values = ", ".join(f"{name} " + ("blank" if key[name] is None else f"'{_show(key[name])}'")
+                       for name in replace_by)
+    return f"{key['month']} ({values})"
+
+
+def _check_overlap(spec: DatasetSpec, covered: pl.DataFrame) -> None:
+    """Refuse two files holding rows of one month (or month and replace_by values): the
+    months a load covers are replaced by everything it holds for them, so an original and a
+    revised extract loaded together would be summed."""
+    keys = ["month", *spec.replace_by]
+    shared = (covered.group_by(keys).agg(pl.col(FILE).unique(maintain_order=True))
+              .filter(pl.col(FILE).list.len() > 1).sort(keys, nulls_last=True))
+    if not shared.height:
+        return
+    first = shared.row(0, named=True)
+    pair = first[FILE][:2]
+    both = shared.filter(pl.col(FILE).list.contains(pair[0])
+                         & pl.col(FILE).list.contains(pair[1]))
+    named = [describe_key(k, spec.replace_by) for k in both.head(MAX_LISTED).iter_rows(named=True)]
+    what = ", ".join(named) + (f" and {both.height - MAX_LISTED} more" if both.height > MAX_LISTED
+                               else "")
+    others = sorted({f for files in shared[FILE].to_list() for f in files} - set(pair))
+    also = f"; {', '.join(others)} also overlap" if others else ""
+    raise DataError(f"{pair[0]} and {pair[1]} both hold rows for {what}: loaded together, "
+                    f"they would be counted twice{also}",
+                    hint="load only the newest extract (it replaces the months it covers), or "
+                         "pass --parts if the files are parts of one extract")
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -144,17 +206,68 @@ def _read_table(path: Path, raw: bytes) -> tuple[pl.DataFrame, list[str], Number
     if re.search(rb"\S", raw) is None:
         raise DataError(located(path, "the file is empty"), hint="check the extract was written")
     if _is_parquet(path, raw):
-        return _read_parquet(path, raw), [], lambda records: records + 1
-    if b"\x00" in raw[:65536]:
-        raise DataError(located(path, "binary data where a CSV file was expected"),
-                        hint="export the extract as CSV (UTF-8) or Parquet")
+        frame, notes = _without_reserved(path, _read_parquet(path, raw))
+        return _numbered(frame), notes, lambda records: records + 1
+    if _utf16_bom(raw) is None and b"\x00" in raw[:65536]:
+        if _looks_utf16(raw[:65536]):
+            raise DataError(located(path, "UTF-16 text without a byte-order mark"),
+                            hint="save the extract as UTF-8 (or UTF-16 with a byte-order mark)")
+        sample = raw[:65536].decode("utf-8", "ignore")
+        if len(_CONTROL.findall(sample)) > BINARY_SHARE * len(sample):
+            raise DataError(located(path, "binary data where a CSV file was expected"),
+                            hint="export the extract as CSV (UTF-8) or Parquet")
     data, notes = _utf8(path, raw)
     sample = bytes(data[:65536]).decode("utf-8", "ignore")
     if len(_CONTROL.findall(sample)) > BINARY_SHARE * len(sample):
         raise DataError(located(path, "binary data where a CSV file was expected"),
                         hint="export the extract as CSV (UTF-8) or Parquet")
-    frame, numbering = _parse_csv(path, data)
+    _check_nul(path, data)
+    frame, numbering = _parse_csv(path, data, notes)
     return frame, notes, numbering
+
+
+def _without_reserved(path: Path, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """The frame without source columns whose names kpi keeps for its own bookkeeping (they
+    start with '__', as ROW does), and a warning naming them."""
+    reserved = [name for name in frame.columns if name.startswith("__")]
+    if not reserved:
+        return frame, []
+    return frame.drop(reserved), [f"{path}: ignored column(s) "
+                                  f"{', '.join(repr(_show(n)) for n in reserved[:8])}: names "
+                                  "starting with '__' are reserved for kpi's own use"]
+
+
+def _numbered(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with each record's index in its file (from 0) as column ROW."""
+    return frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+def _check_nul(path: Path, data: memoryview) -> None:
+    """Refuse a NUL byte anywhere in a CSV file, naming its row: a NUL is never text, and kept
+    it would make 'So\\0uth' a place of its own beside 'South'."""
+    whole = data.obj  # the buffer `data` views (a byte-order mark holds no line break)
+    assert isinstance(whole, bytes)
+    at = whole.find(b"\x00")
+    if at < 0:
+        return
+    row = _line_count(whole[:at]) + 1
+    raise DataError(located(path, "a NUL byte (binary data) in a CSV file", row=row),
+                    hint="the file is damaged or not text; export it again")
+
+
+_UTF16_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+               (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def _utf16_bom(raw: bytes) -> str | None:
+    """'utf-16' or 'utf-32' when the file starts with that encoding's byte-order mark."""
+    return next((codec for bom, codec in _UTF16_BOMS if raw.startswith(bom)), None)
+
+
+def _looks_utf16(sample: bytes) -> bool:
+    """Text such as ASCII saved as UTF-16 without a byte-order mark: every other byte NUL."""
+    even, odd = sample[0::2], sample[1::2]
+    return max(even.count(0), odd.count(0)) > 0.9 * min(len(even), len(odd)) > 0
 
 
 def _is_parquet(path: Path, raw: bytes) -> bool:
@@ -178,7 +291,7 @@ def _read_parquet(path: Path, raw: bytes) -> pl.DataFrame:
     assert isinstance(frame, pl.DataFrame)
     if frame.height == 0:
         raise DataError(located(path, "the Parquet file has no rows"))
-    return frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+    return frame
 
 
 # Dates and times that Polars can turn into calendar values: years 1 to 9999, in days since
@@ -211,6 +324,17 @@ def _check_time_range(arrow) -> None:
 def _utf8(path: Path, raw: bytes) -> tuple[memoryview, list[str]]:
     """The file as UTF-8 without a byte-order mark: as it is when it is UTF-8 (no copy), else
     read as Windows-1252 (what Excel writes on a UK machine) and re-encoded."""
+    codec = _utf16_bom(raw)
+    if codec is not None:
+        try:
+            text = raw.decode(codec)  # the byte-order mark says which byte order
+        except UnicodeDecodeError as exc:
+            raise DataError(located(path, f"cannot decode the bytes at offset {exc.start} as "
+                                          f"{codec.upper()} (the file starts with its "
+                                          "byte-order mark)"),
+                            hint="save the extract as UTF-8") from None
+        return (memoryview(text.lstrip("\ufeff").encode("utf-8")),
+                [f"{path}: read as {codec.upper()} (from its byte-order mark)"])
     bom = 3 if raw[:3] == b"\xef\xbb\xbf" else 0
     try:
         raw[bom:].decode("utf-8")
@@ -236,7 +360,7 @@ def _split_header(path: Path, data: memoryview) -> tuple[list[str], int]:
     """The header's field names and the byte offset where the data starts (a quoted header
     field may hold a line break, so the header is parsed, not cut at the first newline).
     Blank lines before the header are skipped, as blank lines anywhere else are."""
-    prefix = bytes(data[:1 << 20]).decode("utf-8", "ignore")
+    prefix = bytes(data[:MAX_HEADER]).decode("utf-8", "ignore")
     lines = re.finditer(r"[^\r\n]*(?:\r\n|\r|\n|$)", prefix)
     consumed: list[str] = []
 
@@ -255,10 +379,16 @@ def _split_header(path: Path, data: memoryview) -> tuple[list[str], int]:
                 break
     except csv.Error as exc:
         raise DataError(located(path, f"the header is not readable CSV ({exc})", row=1)) from None
-    return [h.strip() for h in header], len("".join(consumed).encode("utf-8"))
+    text = "".join(consumed)
+    if len(data) > MAX_HEADER and not text.endswith(("\n", "\r")):
+        raise DataError(located(path, f"the header is longer than {MAX_HEADER >> 20} MiB (no "
+                                      "line break in it)", row=_line_count(text.encode()) + 1),
+                        hint="this does not look like a CSV extract; check its first line")
+    return [h.strip() for h in header], len(text.encode("utf-8"))
 
 
-def _parse_csv(path: Path, data: memoryview) -> tuple[pl.DataFrame, Numbering]:
+def _parse_csv(path: Path, data: memoryview,
+               notes: list[str]) -> tuple[pl.DataFrame, Numbering]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -295,13 +425,15 @@ def _parse_csv(path: Path, data: memoryview) -> tuple[pl.DataFrame, Numbering]:
     try:
         arrow = pacsv.read_csv(
             pa.BufferReader(pa.py_buffer(body)),
-            read_options=pacsv.ReadOptions(column_names=internal, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(column_names=internal, block_size=BLOCK),
             parse_options=pacsv.ParseOptions(newlines_in_values=True,
                                              invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in internal}, strings_can_be_null=False,
                 quoted_strings_can_be_null=False))
     except pa.ArrowException as exc:
+        if "straddl" in str(exc):  # a record longer than the block Arrow parses at once
+            _refuse_long_record(path, body, first_line, names)
         raise DataError(located(path, f"not a readable CSV file ({_first_line(exc)})"),
                         hint="check quoting and delimiters") from None
     if ragged:
@@ -317,7 +449,9 @@ def _parse_csv(path: Path, data: memoryview) -> tuple[pl.DataFrame, Numbering]:
         raise DataError(located(path, "the file has a header but no data rows"),
                         hint="check the extract was written in full")
     frame = pl.from_arrow(arrow).rename(dict(zip(internal, names, strict=True)))
-    frame = frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+    frame, dropped = _without_reserved(path, frame)
+    notes.extend(dropped)
+    frame = _numbered(frame)
     lines: list[pl.Series] = []
 
     def numbering(records: pl.Series) -> pl.Series:
@@ -327,6 +461,29 @@ def _parse_csv(path: Path, data: memoryview) -> tuple[pl.DataFrame, Numbering]:
         return lines[0].gather(records).alias(ROW)
 
     return frame, numbering
+
+
+def _refuse_long_record(path: Path, body: memoryview, first_line: int, names: list[str]) -> None:
+    """Name the row (and, when it can be told, the column) of a value too long to read."""
+    data = bytes(body)
+    found = re.search(rb"[^\r\n]{%d,}" % (BLOCK // 2), data)
+    if found is None:
+        return
+    row = _line_count(data[:found.start()]) + first_line
+    line_end = data.find(b"\n", found.start())
+    line = data[found.start():line_end if line_end >= 0 else len(data)]
+    column = None
+    if b'"' not in line[:4096]:
+        lengths = [len(cell) for cell in line.split(b",")]
+        widest = max(range(len(lengths)), key=lengths.__getitem__)
+        if len(lengths) == len(names):
+            column = _show(names[widest])
+    size = max(len(cell) for cell in line.split(b","))
+    raise DataError(located(path, f"a value of {size:,} bytes, too long to read (a CSV "
+                                  f"record over {BLOCK >> 20} MiB may not be)", row=row,
+                            column=column),
+                    hint="the file may be damaged (a missing line break or quote); export it "
+                         "again")
 
 
 def _record_lines(body: bytes, height: int, first_line: int, blank_lines: int,
@@ -360,7 +517,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _show(text: str, limit: int = 40) -> str:
     """A value fit for a one-line message: control characters shown as '?', cut to `limit`."""
-    text = _CONTROL.sub("?", str(text)).replace("\r", "?").replace("\n", "?")
+    text = re.sub(_SHOWN_AS_MARK, "?", str(text))
     return text if len(text) <= limit else text[:limit] + "..."
 
 
@@ -461,6 +618,7 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[
 
     typed = _typed(spec, table, mapping)
     checked = [col for col in spec.columns if col.name in mapping]
+    _refuse_blank_columns(spec, path, typed, mapping)
 
     rules = [rule for col in checked for rule in _rules(spec, col, mapping[col.name])]
     failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
@@ -479,6 +637,28 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[
     return good, bad, mapping
 
 
+def _refuse_blank_columns(spec: DatasetSpec, path: Path, typed: pl.DataFrame,
+                          mapping: dict[str, str]) -> None:
+    """Refuse an extract whose required number column is blank on every row: the KPIs summing
+    it would quietly lose the file's months, and the month-on-month change follow."""
+    numeric = [col for col in spec.columns if col.name in mapping and col.required
+               and col.type in (ColumnType.INT, ColumnType.FLOAT)]
+    if not numeric or not typed.height:
+        return
+    present = typed.select(
+        (pl.col(f"__raw_{col.name}").str.strip_chars().str.len_bytes() > 0).any().alias(col.name)
+        for col in numeric).row(0, named=True)
+    blank = [col for col in numeric if not present[col.name]]
+    if blank:
+        col = blank[0]
+        raise DataError(located(path, f"expected {_expected(col)}, found a blank on every one "
+                                      f"of the {typed.height:,} rows", row=None,
+                                column=_show(mapping[col.name])),
+                        hint="the extract seems to have lost this column's values; export it "
+                             "again (or declare the column required = false if it may be "
+                             "blank)")
+
+
 def _as_text(frame: pl.DataFrame, cells: list[str]) -> pl.DataFrame:
     """The row number and every cell as text, for the quarantine file. Columns that have no
     text form (lists, structs, binary from a Parquet file) are left out."""
@@ -494,7 +674,7 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, p
     first failing check of a row is the reason it is rejected."""
     raw, value = pl.col(f"__raw_{col.name}"), pl.col(col.name)
     present = raw.is_not_null() & (raw.str.strip_chars() != "")
-    found = raw.str.replace_all(r"[\x00-\x1f\x7f]", "?").str.slice(0, 40)
+    found = raw.str.replace_all(_SHOWN_AS_MARK, "?").str.slice(0, 40)
     month_name = raw.str.contains(_MONTH_NAME)
     is_date = col.type in (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH)
     rules = []
@@ -518,6 +698,10 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, p
     else:
         rules.append((source, unparsed,
                       pl.format("expected {}, found '{}'", pl.lit(_expected(col)), found)))
+    if col.type == ColumnType.STR:
+        rules.append((source, raw.str.contains(_UNSAFE.pattern),
+                      pl.format("expected text without control characters, found '{}' (each "
+                                "shown as ?)", found)))
     if col.min is not None:
         rules.append((source, value < col.min,
                       pl.format("expected a value of at least {}, found '{}'",
@@ -758,6 +942,45 @@ class LoadResult:
     warnings: list[str]
     quarantine: Path | None = None
     unchanged: bool = False  # the same extracts as the latest load: nothing was written
+    # Each stored month (or month and replace_by values) the load replaced: its "key" as
+    # text, and rows "before" and "after". Months new to the table are not listed.
+    replaced: list[dict[str, Any]] = field(default_factory=list)
+
+
+# A load that would leave a stored month (or month and replace_by values) with fewer than this
+# share of its rows is refused unless allowed: one stray row dated in the previous month would
+# otherwise replace that whole month.
+SHRINK_SHARE = 0.5
+
+
+def replaced_months(spec: DatasetSpec, covered: pl.DataFrame,
+                    before: pl.DataFrame) -> list[dict[str, Any]]:
+    """Rows before and after for each stored month (or month and replace_by values) the load
+    replaces, in month order, with the files that hold its new rows."""
+    keys = ["month", *spec.replace_by]
+    after = covered.group_by(keys).agg(pl.col("rows").sum().alias("after"),
+                                       pl.col(FILE).unique(maintain_order=True).alias("files"))
+    joined = (after.join(before, on=keys, how="inner", nulls_equal=True)
+              .sort(keys, nulls_last=True))
+    return [{"key": describe_key(row, spec.replace_by), "before": int(row["before"]),
+             "after": int(row["after"]), "files": row["files"]}
+            for row in joined.iter_rows(named=True)]
+
+
+def _check_shrink(spec: DatasetSpec, replaced: list[dict[str, Any]]) -> None:
+    shrunk = [r for r in replaced if r["after"] < SHRINK_SHARE * r["before"]]
+    if not shrunk:
+        return
+    first = shrunk[0]
+    more = (f" (and {len(shrunk) - 1} more month(s) would shrink as much)" if len(shrunk) > 1
+            else "")
+    rows = "row" if first["after"] == 1 else "rows"
+    raise DataError(f"{', '.join(first['files'])}: would replace {first['key']} "
+                    f"({first['before']:,} rows stored) with {first['after']:,} {rows}, fewer "
+                    f"than half{more}",
+                    hint="an extract replaces every month it holds rows for: remove rows dated "
+                         "in months it does not cover, or pass --allow-shrink if the month "
+                         "really has fewer rows now")
 
 
 def _spec_fingerprint(spec: DatasetSpec) -> str:
@@ -786,65 +1009,150 @@ def _same_as_latest(project, dataset_id: str, provenance: dict[str, Any]) -> int
 QUARANTINE_FIELDS = ("file", "row", "column", "reason")
 
 
-def write_quarantine(rejected: pl.DataFrame, path: Path) -> None:
+def write_quarantine(rejected: pl.DataFrame, path: Path, *, exclusive: bool = False) -> Path:
     """The rejected rows as CSV: file, row, column, reason, then the row's original values.
 
     Values that a spreadsheet would run as a formula (=, +, -, @ and not a plain number) get a
-    leading apostrophe, as every CSV kpi writes does."""
+    leading apostrophe, as every CSV kpi writes does; control characters are written as
+    visible escapes (\\x1b), so the file cannot drive a terminal it is printed on. With
+    `exclusive`, an existing file is never replaced: a '-2', '-3'... is added to the name.
+    Returns the path written."""
     renamed = rejected.rename({FILE: "file", ROW: "row", COLUMN: "column", REASON: "reason"})
     originals = [c for c in renamed.columns if c not in QUARANTINE_FIELDS]
     # An extract column called 'row' or 'reason' must not clash with ours.
     renamed = renamed.rename({c: f"{c} (original)" for c in originals
                               if c.lower() in QUARANTINE_FIELDS})
+    renamed = renamed.rename({c: _escaped(c) for c in renamed.columns if _escaped(c) != c})
     text = [c for c in renamed.columns if c not in QUARANTINE_FIELDS[:2]]
     risky = r"^[=+\-@\t\r]"
     safe = [pl.when(pl.col(c).str.contains(risky)
                     & ~pl.col(c).str.contains(r"^[+-]?\d+(\.\d+)?$"))
-            .then("'" + pl.col(c)).otherwise(pl.col(c)).alias(c) for c in text]
+            .then("'" + pl.col(c)).otherwise(pl.col(c)).map_batches(_escape_controls).alias(c)
+            for c in text]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     renamed.with_columns(safe).select(*QUARANTINE_FIELDS, *[
         c for c in renamed.columns if c not in QUARANTINE_FIELDS]).write_csv(tmp)
-    tmp.replace(path)
+    if not exclusive:
+        tmp.replace(path)
+        return path
+    import os
+
+    stem, suffix, attempt = path.stem, path.suffix, 1
+    while True:
+        try:
+            os.link(tmp, path)  # fails if the name is taken: never overwrites another load's
+            tmp.unlink()
+            return path
+        except FileExistsError:
+            attempt += 1
+            path = path.with_name(f"{stem}-{attempt}{suffix}")
+
+
+def _escaped(text: str) -> str:
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 256
+                       else f"\\u{ord(m.group(0)):04x}", text)
+
+
+def _escape_controls(values: pl.Series) -> pl.Series:
+    if not values.str.contains(_UNSAFE.pattern).any():
+        return values
+    return values.map_elements(_escaped, return_dtype=pl.String, skip_nulls=True)
+
+
+def _quarantine_name(dataset_id: str, version: int) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{dataset_id}-v{version}-{stamp}-rejected.csv"
 
 
 def load(project, dataset_id: str, patterns: list[str] | None = None, *,
-         skip_bad_rows: bool = False, quarantine: Path | None = None) -> LoadResult:
+         skip_bad_rows: bool = False, quarantine: Path | None = None, parts: bool = False,
+         allow_shrink: bool = False) -> LoadResult:
     """Read extracts and replace the months they cover in the dataset's table, atomically.
 
     With no patterns the dataset's configured `sources` are read. Nothing is stored unless the
     whole load is good (or, with skip_bad_rows, unless at least one row is). Loading the very
-    extracts the latest version loaded writes nothing, not even a new version."""
+    extracts the latest version loaded writes nothing, not even a new version. Files holding
+    the same month are refused unless `parts`; a load leaving a stored month with fewer than
+    half its rows is refused unless `allow_shrink`."""
     from kpi import store
 
     spec = store.dataset_spec(project, dataset_id)
-    if not patterns:
+    configured = not patterns
+    if configured:
         if not spec.sources:
             raise UsageError(f"no files given, and dataset '{dataset_id}' declares no sources",
                              hint=f"kpi ingest {dataset_id} FILE...")
         patterns = [str(project.resolve(s)) for s in spec.sources]
     paths = expand_sources(patterns)
-    extract = read_extracts(spec, paths, skip_bad_rows=skip_bad_rows)
+    if configured:
+        _check_inside(project, dataset_id, paths)
+    extract = read_extracts(spec, paths, skip_bad_rows=skip_bad_rows, parts=parts)
     provenance = {"operation": "ingest", "dataset": dataset_id, "sources": extract.sources,
                   "rows": extract.frame.height, "rejected": extract.rejected.height,
                   "months": extract.months, "skip_bad_rows": skip_bad_rows,
                   "spec": _spec_fingerprint(spec)}
+    if parts:
+        provenance["parts"] = True
     same = _same_as_latest(project, dataset_id, provenance)
     if same is not None:
         return LoadResult(dataset=dataset_id, version=same, rows=extract.frame.height,
                           rejected=extract.rejected.height, months=extract.months,
                           sources=extract.sources, warnings=extract.warnings, unchanged=True)
-    written = None
-    if extract.rejected.height:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        written = quarantine or (project.data_dir / "quarantine"
-                                 / f"{dataset_id}-{stamp}-rejected.csv")
-        write_quarantine(extract.rejected, written)
-    provenance["quarantine"] = written.name if written else None
-    version = store.replace_months(project, dataset_id, extract.frame, provenance)
+    outcome: dict[str, Any] = {"quarantine": None, "replaced": []}
+
+    def guard(before: pl.DataFrame, version: int) -> dict[str, Any]:
+        # Runs under the load lock: the counts are those the commit replaces, and the version
+        # is the one it creates, so the quarantine file's name is unique to this load.
+        replaced = replaced_months(spec, extract.covered, before)
+        if not allow_shrink:
+            _check_shrink(spec, replaced)
+        outcome["replaced"] = replaced
+        if extract.rejected.height:
+            target = quarantine
+            if target is None:
+                folder = project.data_dir / "quarantine"
+                if not project.bundled:
+                    store.inside_project(project, folder, "quarantine folder")
+                target = folder / _quarantine_name(dataset_id, version)
+            outcome["quarantine"] = write_quarantine(extract.rejected, target,
+                                                     exclusive=quarantine is None)
+        return {"replaced": [{k: r[k] for k in ("key", "before", "after")} for r in replaced],
+                "quarantine": _shown_path(project, outcome["quarantine"])}
+
+    try:
+        version = store.replace_months(project, dataset_id, extract.frame, provenance, guard)
+    except BaseException:
+        if outcome["quarantine"] is not None:  # the load did not happen: neither did its rejects
+            outcome["quarantine"].unlink(missing_ok=True)
+        raise
     return LoadResult(dataset=dataset_id, version=version, rows=extract.frame.height,
                       rejected=extract.rejected.height, months=extract.months,
-                      sources=extract.sources, warnings=extract.warnings, quarantine=written)
+                      sources=extract.sources, warnings=extract.warnings,
+                      quarantine=outcome["quarantine"], replaced=outcome["replaced"])
+
+
+def _shown_path(project, path: Path | None) -> str | None:
+    """A written file as provenance names it: relative to the project folder when inside it."""
+    if path is None:
+        return None
+    try:
+        return str(path.resolve().relative_to(project.root.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def _check_inside(project, dataset_id: str, paths: list[Path]) -> None:
+    """A dataset's configured sources must be files inside the project folder once every link
+    is followed, as weights files must: a glob must not read /etc/passwd through a link."""
+    root = project.root.resolve()
+    for path in paths:
+        resolved = path.resolve()
+        if root not in resolved.parents:
+            raise ConfigError(f"{project.path}: dataset '{dataset_id}' sources match {path}, a "
+                              f"link to {resolved}, outside the project folder",
+                              hint="copy the file into the project folder, or name it on the "
+                                   "command line: kpi ingest DATASET FILE")
 
 
 def ensure_bundled_store(project, notify=None) -> None:

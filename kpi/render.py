@@ -569,7 +569,8 @@ SPARKS = "▁▂▃▄▅▆▇█"
 
 def sparkline(values: list[float | None]) -> str:
     """One block character per value, scaled between the series' min and max; a gap (space)
-    where a value is missing. A flat series is drawn at mid height."""
+    where a value is missing or is not a finite number. A flat series is drawn at mid height."""
+    values = [v if v is not None and math.isfinite(v) else None for v in values]
     known = [v for v in values if v is not None]
     if not known:
         return " " * len(values)

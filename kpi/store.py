@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -186,11 +187,43 @@ def history(project: Project, dataset_id: str) -> list[Version]:
     return sorted(versions, key=lambda v: v.version)
 
 
+def inside_project(project: Project, path: Path, what: str) -> Path:
+    """`path` with every link resolved, which must lie inside the project folder: a data
+    folder, table or quarantine folder that is a link to elsewhere would write outside it."""
+    root = project.root.resolve()
+    resolved = path.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise ConfigError(f"{path}: the {what} is a link to {resolved}, outside the project "
+                          f"folder {root}",
+                          hint="kpi writes only inside the project folder; replace the link "
+                               "with a folder")
+    return resolved
+
+
+def _writable_data_dir(project: Project) -> None:
+    """Refuse a data folder, or a table folder in it, that is a link leading outside the
+    project (the bundled sample's store lives in the user cache, by design)."""
+    if project.bundled:
+        return
+    inside_project(project, project.data_dir, "data folder")
+    for dataset_id in project.datasets:
+        inside_project(project, project.data_dir / dataset_id, f"table folder of '{dataset_id}'")
+
+
 @contextmanager
 def _locked(project: Project, dataset_id: str) -> Iterator[None]:
+    _writable_data_dir(project)
     project.data_dir.mkdir(parents=True, exist_ok=True)
     lock_path = project.data_dir / f".{dataset_id}.lock"
-    with open(lock_path, "w") as handle:
+    # Never follow a link, nor truncate: a lock file planted as a link to another file must
+    # not let a load empty that file.
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise DataError(f"{lock_path}: cannot open the load lock ({exc.strerror or exc})",
+                        hint="the lock file must be a plain file; remove it if it is a link"
+                        ) from None
+    with os.fdopen(fd, "r+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -198,14 +231,32 @@ def _locked(project: Project, dataset_id: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def stored_counts(project: Project, dataset_id: str, keys: pl.DataFrame) -> pl.DataFrame:
+    """Rows stored for each (month, replace_by value...) in `keys`, as column "before" (only
+    keys with stored rows appear). Reads only the months concerned, from their partitions."""
+    import polars as pl
+
+    names = keys.columns
+    months = keys["month"].unique().to_list()
+    if not exists(project, dataset_id):
+        return keys.clear().with_columns(pl.lit(0, dtype=pl.UInt32).alias("before"))
+    return (scan(project, dataset_id).filter(pl.col("month").is_in(months))
+            .group_by(names).agg(pl.len().alias("before")).collect())
+
+
 def replace_months(project: Project, dataset_id: str, frame: pl.DataFrame,
-                   provenance: dict[str, Any]) -> int:
+                   provenance: dict[str, Any],
+                   guard: Callable[[pl.DataFrame, int], dict[str, Any]] | None = None) -> int:
     """Replace the months `frame` covers with its rows, in one atomic commit.
 
     Returns the new table version. Months the frame does not cover are untouched, so a revised
     re-extract never double counts and loading the same file twice changes nothing. A dataset
     with `replace_by` columns replaces only the (month, value...) combinations the frame holds,
     so one force's extract never removes another force's rows.
+
+    `guard(before, version)`, when given, runs under the load lock, just before the commit, with
+    the rows stored for each (month, replace_by value...) the frame holds and the version the
+    commit will create: it may refuse the load (raise) or return entries for the provenance.
     """
     from deltalake import CommitProperties, write_deltalake
     from deltalake.exceptions import SchemaMismatchError
@@ -214,11 +265,17 @@ def replace_months(project: Project, dataset_id: str, frame: pl.DataFrame,
     schema = polars_schema(spec)
     frame = frame.select([frame[name].cast(dtype) for name, dtype in schema.items()])
     path = table_path(project, dataset_id)
-    metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
     with _locked(project, dataset_id):
         options: dict[str, Any] = {"configuration": TABLE_CONFIGURATION}
-        if exists(project, dataset_id):
+        present = exists(project, dataset_id)
+        if present:
             options = {"predicate": replace_predicate(frame, spec.replace_by)}
+        if guard is not None:
+            keys = frame.select("month", *spec.replace_by).unique()
+            before = stored_counts(project, dataset_id, keys)
+            version = _table(project, dataset_id).version() + 1 if present else 0
+            provenance = {**provenance, **guard(before, version)}
+        metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
         try:
             write_deltalake(str(path), frame.to_arrow(), mode="overwrite", partition_by=["month"],
                             commit_properties=CommitProperties(custom_metadata=metadata),

@@ -25,6 +25,14 @@ os.environ.pop("KPI_FORMAT", None)
 os.environ["NO_COLOR"] = "1"
 
 REPO = Path(__file__).resolve().parent.parent
+# Lines a test module wants in the run's summary (such as how many fuzz cases ran).
+SUMMARY_LINES = pytest.StashKey[list[str]]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    for line in config.stash.get(SUMMARY_LINES, []):
+        terminalreporter.write_line(line)
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

@@ -149,7 +149,7 @@ def test_sigkill_leaves_the_old_version_or_the_new_one(project, moment):
     assert listed.wait() == 0, listed.stderr.read()
     later = folder / "later.csv"
     later.write_text(GOOD_HEADER + "\nL1,2024-06-01,Dudley,9,\n")
-    reload = _kpi(folder, "ingest", "incidents", str(later))
+    reload = _kpi(folder, "ingest", "incidents", str(later), "--allow-shrink")
     assert reload.wait() == 0, reload.stderr.read()
     assert snapshot(folder).version == state.version + 1
     assert _stored(folder)["2024-06"] == (1, 9)

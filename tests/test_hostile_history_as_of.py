@@ -122,27 +122,36 @@ def test_history_lists_every_load_with_its_provenance(project, cli):
     assert [{k: v for k, v in e.items() if k != "time"} for e in versions] == [
         {"version": 0, "operation": "ingest", "rows": 60, "rejected": 0, "months": MONTHS,
          "sources": [{"file": "first.csv", "sha256": sha["first.csv"],
-                      "bytes": size["first.csv"], "rows": 60, "rejected": 0}]},
+                      "bytes": size["first.csv"], "rows": 60, "rejected": 0}],
+         "replaced": [], "quarantine": None},
         {"version": 1, "operation": "ingest", "rows": 30, "rejected": 0, "months": REVISED,
          "sources": [{"file": "revised.csv", "sha256": sha["revised.csv"],
-                      "bytes": size["revised.csv"], "rows": 30, "rejected": 0}]},
+                      "bytes": size["revised.csv"], "rows": 30, "rejected": 0}],
+         # Each month of 2025 held 3 incidents; the revision holds 5.
+         "replaced": [{"key": m, "before": 3, "after": 5} for m in REVISED],
+         "quarantine": None},
     ]
 
     result = cli(["--project", project, "history", "incidents", "--format", "csv"])
     rows = list(csv.reader(io.StringIO(result.stdout)))
-    assert rows[0] == ["version", "time", "operation", "rows", "months", "sources", "sha256"]
+    assert rows[0] == ["version", "time", "operation", "rows", "months", "sources", "sha256",
+                       "replaced", "rejected", "quarantine"]
+    replaced = " ".join(f"{m} 3->5" for m in REVISED)
     assert [r[:1] + r[2:] for r in rows[1:]] == [
-        ["0", "ingest", "60", "2024-01..2025-12", "first.csv", sha["first.csv"]],
-        ["1", "ingest", "30", "2025-07..2025-12", "revised.csv", sha["revised.csv"]],
+        ["0", "ingest", "60", "2024-01..2025-12", "first.csv", sha["first.csv"], "", "0", ""],
+        ["1", "ingest", "30", "2025-07..2025-12", "revised.csv", sha["revised.csv"], replaced,
+         "0", ""],
     ]
 
     result = cli(["--project", project, "history", "incidents"])
     lines = result.stdout.splitlines()
     assert lines[0] == "History of 'incidents' (2 versions)"
     assert lines[3].split() == ["version", "time", "operation", "rows", "months", "sources",
-                                "sha256"]
+                                "sha256", "replaced", "rejected", "quarantine"]
+    # On a terminal, the first three months replaced and a count of the rest.
     assert lines[5].split()[:1] + lines[5].split()[2:] == [
-        "1", "ingest", "30", "2025-07..2025-12", "revised.csv", sha["revised.csv"][:12]]
+        "1", "ingest", "30", "2025-07..2025-12", "revised.csv", sha["revised.csv"][:12],
+        "2025-07", "3->5", "2025-08", "3->5", "2025-09", "3->5", "(+3", "more)", "0"]
 
 
 def test_history_of_a_dataset_with_no_data(project, cli):

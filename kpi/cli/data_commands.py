@@ -31,16 +31,29 @@ def ingest(
         "--skip-bad-rows", help="Load the good rows and write the bad ones to a quarantine "
                                 "file, instead of rejecting the file.")] = False,
     quarantine: Annotated[Path | None, typer.Option(
-        "--quarantine", help="Where --skip-bad-rows writes rejected rows.")] = None,
+        "--quarantine", help="Where --skip-bad-rows writes rejected rows (default: a new file "
+                             "in data/quarantine named after the dataset and version).")] = None,
+    parts: Annotated[bool, typer.Option(
+        "--parts", help="The files are parts of one extract: combine them even where they "
+                        "hold the same month. Without it, two files holding one month are "
+                        "refused, so an original and its revision are never added "
+                        "together.")] = False,
+    allow_shrink: Annotated[bool, typer.Option(
+        "--allow-shrink", help="Replace a stored month even with fewer than half the rows it "
+                               "holds (refused otherwise: one stray row dated in a month "
+                               "would replace all of it).")] = False,
 ) -> None:
-    """Load extracts into a dataset, replacing the months they cover (atomic, versioned)."""
+    """Load extracts into a dataset, replacing the months they cover (atomic, versioned).
+
+    The same file named twice is read once. Each replaced month is reported with its rows
+    before and after."""
     from kpi.ingest import load
 
     # _project() builds the bundled sample's store first, so a load into it is kept.
     project = _project()
     with working(f"Loading '{dataset}'..."):
         result = load(project, dataset, files, skip_bad_rows=skip_bad_rows,
-                      quarantine=quarantine)
+                      quarantine=quarantine, parts=parts, allow_shrink=allow_shrink)
     for warning in result.warnings:
         note(f"Warning: {warning}")
     months = result.months
@@ -51,6 +64,9 @@ def ingest(
         return
     note(f"Loaded {result.rows:,} rows into '{dataset}' ({len(months)} month(s), {span}); "
          f"version {result.version}")
+    for replaced in result.replaced:
+        note(f"  replaced {replaced['key']}: {replaced['before']:,} -> {replaced['after']:,} "
+             "rows")
     if result.rejected:
         note(f"Rejected {result.rejected:,} bad rows; written to {result.quarantine}")
 
@@ -129,6 +145,8 @@ def history(
         "version": v.version, "time": v.timestamp.isoformat(timespec="seconds"),
         "operation": v.provenance.get("operation", v.operation.lower()), "rows": v.rows,
         "rejected": v.provenance.get("rejected"), "months": v.months, "sources": v.sources,
+        "replaced": v.provenance.get("replaced", []),
+        "quarantine": v.provenance.get("quarantine"),
     } for v in versions]
     if format == Format.JSON:
         document = Document(heading=f"History of '{dataset}'", sections=(), data=data)
@@ -137,14 +155,24 @@ def history(
         full = format == Format.CSV
         rows = [(d["version"], d["time"], d["operation"], d["rows"], _span(d["months"]),
                  " ".join(s["file"] for s in d["sources"]),
-                 " ".join(s["sha256"] if full else s["sha256"][:12] for s in d["sources"]))
+                 " ".join(s["sha256"] if full else s["sha256"][:12] for s in d["sources"]),
+                 _replaced(d["replaced"], full), d["rejected"] or 0, d["quarantine"] or "")
                 for d in data]
         count = f"{len(rows)} version{'s' if len(rows) != 1 else ''}"
         document = Document(heading=f"History of '{dataset}' ({count})",
                             sections=(Section(title="Versions", columns=(
                                 "version", "time", "operation", "rows", "months", "sources",
-                                "sha256"), rows=rows, shown={"version": str}),))
+                                "sha256", "replaced", "rejected", "quarantine"), rows=rows,
+                                shown={"version": str}),))
     emit_document(document, format, output)
+
+
+def _replaced(replaced: list[dict[str, Any]], full: bool) -> str:
+    """Rows before -> after of each month a load replaced: '2025-09 20->18 2025-10 25->27'
+    (on a terminal, the first three and a count of the rest)."""
+    shown = replaced if full else replaced[:3]
+    text = " ".join(f"{r['key']} {r['before']}->{r['after']}" for r in shown)
+    return text + (f" (+{len(replaced) - 3} more)" if len(shown) < len(replaced) else "")
 
 
 def _span(months: list[str]) -> str:

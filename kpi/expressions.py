@@ -1,0 +1,143 @@
+"""Filters and values in kpi.toml: row-level SQL expressions, checked before Polars sees them.
+
+A KPI's `filter`, `value`, `numerator` and `denominator` are worked out on each row from that
+row's own columns; the KPI's kind does the aggregating. Polars evaluates them (`pl.sql_expr`),
+but Polars also accepts SQL that is not row-level, and evaluates some of it while parsing:
+
+- a subquery or a table function (`x IN (SELECT column_1 FROM read_csv('/etc/passwd'))`) opens
+  the file as soon as the expression is parsed, and waits for ever on a named pipe;
+- an aggregate (`victims > AVG(victims)`) or a window function compares each row with a figure
+  over whatever rows happen to be read together, so one KPI gives a different number per
+  window, breakdown and month;
+- a bool column compared with text (`flag = 'Y'`) is false on every row.
+
+So each expression is first parsed by sqlglot (which never evaluates anything) and refused if
+it holds any of those; only then does Polars type it against the dataset's columns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+# Aggregate functions of Polars' SQL that sqlglot may read as ordinary functions.
+AGGREGATES = frozenset({
+    "AVG", "ARRAY_AGG", "CORR", "COUNT", "COVAR", "COVAR_POP", "COVAR_SAMP", "FIRST", "LAST",
+    "MAX", "MEDIAN", "MIN", "QUANTILE_CONT", "QUANTILE_DISC", "STDDEV", "STDDEV_POP",
+    "STDDEV_SAMP", "STDEV", "STDEV_SAMP", "STRING_AGG", "SUM", "VAR", "VARIANCE", "VAR_POP",
+    "VAR_SAMP", "COLUMNS",
+})
+# A table function anywhere in the text, even where sqlglot reads a string: a second, cruder
+# barrier in case the two parsers ever disagree about where a string ends.
+_TABLE_FUNCTION = re.compile(r"\bread_[a-z_]*\s*\(", re.IGNORECASE)
+ROW_LEVEL = "a filter or value is worked out on each row from its own columns"
+
+
+@dataclass(frozen=True)
+class Typed:
+    """An expression that passed every check, and the Polars type it gives per row."""
+
+    dtype: Any
+
+
+class ExpressionProblem(Exception):
+    """Why an expression is refused: a message that fits after "KPI 'x', key 'filter': "."""
+
+
+def check(text: Any, dataset: str, columns: dict[str, str],
+          schema: tuple[tuple[str, Any], ...]) -> Typed:
+    """Check a row-level expression against a dataset's columns (name -> declared type, such
+    as 'bool') and stored schema ((name, Polars type) pairs), before anything is evaluated.
+    Raises ExpressionProblem; returns the type the expression gives."""
+    if not isinstance(text, str) or not text.strip():
+        raise ExpressionProblem("must be a non-empty SQL expression")
+    found = _TABLE_FUNCTION.search(text)
+    if found:
+        raise ExpressionProblem(f"reads a table ('{found.group(0).rstrip('( ')}'): {ROW_LEVEL}, "
+                                "never from files or other tables")
+    _check_tree(text, columns)
+    return Typed(_polars_type(text, dataset, schema))
+
+
+def _check_tree(text: str, columns: dict[str, str]) -> None:
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        trees = sqlglot.parse(text)
+    except sqlglot.errors.SqlglotError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExpressionProblem(f"is not a valid SQL expression ({first})") from None
+    if len(trees) != 1 or trees[0] is None:
+        raise ExpressionProblem("must be one SQL expression (no ';')")
+    tree = trees[0]
+    for node in tree.walk():
+        if isinstance(node, (exp.Query, exp.Subquery, exp.Table, exp.From, exp.Values)):
+            raise ExpressionProblem(f"holds a subquery (SELECT ...): {ROW_LEVEL}, never from "
+                                    "other rows or tables")
+        if isinstance(node, exp.Window):
+            raise ExpressionProblem(f"uses a window function (OVER ...): {ROW_LEVEL}; the "
+                                    "KPI's kind does the aggregating")
+        if isinstance(node, exp.Func):
+            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).upper()
+            if isinstance(node, exp.AggFunc) or name in AGGREGATES:
+                # sqlglot names some functions its own way (QUANTILE_CONT is PERCENTILE_CONT).
+                what = (f"the aggregate {name}(...)" if name.lower() in text.lower()
+                        else f"an aggregate function (read as {name})")
+                raise ExpressionProblem(
+                    f"uses {what}, which gives one figure over all the rows "
+                    f"read, so each row would be compared with a different figure in each "
+                    f"window and breakdown: {ROW_LEVEL}; the KPI's kind does the aggregating "
+                    "(mean, median, sum ...)")
+        _check_bool_comparison(node, columns)
+    if isinstance(tree, exp.Star) or any(isinstance(n, exp.Star) for n in tree.walk()):
+        raise ExpressionProblem(f"uses '*': {ROW_LEVEL}; name the columns")
+
+
+def _check_bool_comparison(node: Any, columns: dict[str, str]) -> None:
+    """A bool column compared with a literal (`flag = 'Y'`, `flag IN (1, 0)`): Polars casts the
+    literal and compares, which is silently false on every row for text such as 'Y'."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.In):
+        sides = [node.this, *node.expressions]
+    elif isinstance(node, (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ,
+                           exp.NullSafeNEQ, exp.Like, exp.ILike)):
+        sides = [node.this, node.expression]
+    else:
+        return
+    sides = [side.unnest() if isinstance(side, exp.Paren) else side for side in sides]
+    flags = [s.name for s in sides if isinstance(s, exp.Column) and columns.get(s.name) == "bool"]
+    literals = [s for s in sides if isinstance(s, exp.Literal)
+                or (isinstance(s, exp.Neg) and isinstance(s.this, exp.Literal))]
+    if flags and literals:
+        flag, literal = flags[0], literals[0].sql()
+        raise ExpressionProblem(
+            f"compares the bool column '{flag}' with {literal}, which a true/false value never "
+            f"equals as written: write {flag} or NOT {flag} (or {flag} = TRUE)")
+
+
+@cache
+def _polars_type(text: str, dataset: str, schema: tuple[tuple[str, Any], ...]) -> Any:
+    """The type Polars gives the expression over rows of this schema (no rows are read)."""
+    import polars as pl
+
+    try:
+        expr = pl.sql_expr(text)
+        return _empty(schema).select(expr.alias("x")).collect_schema()["x"]
+    except pl.exceptions.ColumnNotFoundError as exc:
+        missing = re.search(r'column "([^"]+)"', str(exc))
+        raise ExpressionProblem(f"refers to '{missing.group(1) if missing else '?'}', which is "
+                                f"not a column of dataset '{dataset}'") from None
+    except Exception as exc:  # SQL syntax or type errors from Polars
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExpressionProblem(f"is not a valid SQL expression ({first})") from None
+
+
+@cache
+def _empty(schema: tuple[tuple[str, Any], ...]) -> Any:
+    import polars as pl
+
+    return pl.LazyFrame(schema=dict(schema))
