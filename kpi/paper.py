@@ -74,6 +74,14 @@ STATUS_SENTENCES = {
     Outcome.STABLE: "The position is stable.",
     Outcome.CHANGED: "",
 }
+# The report varies its words from paragraph to paragraph; so does the paper, in turn, while
+# "The position is stable." stays the one sentence that means stable.
+STATUS_VARIANTS = {
+    Outcome.IMPROVING: ("This is an improvement.", "This represents an improvement.",
+                        "This is an improving position."),
+    Outcome.DETERIORATING: ("This is a deterioration.", "This represents a deterioration.",
+                            "This is a deteriorating position."),
+}
 # Section introductions count KPIs by status, in this order and wording.
 STATUS_COUNT_WORDS = (
     (Outcome.IMPROVING, "improving"), (Outcome.DETERIORATING, "deteriorating"),
@@ -358,13 +366,14 @@ def significance_clause(verdict: Verdict | None) -> str:
     return f", {SIGNIFICANT if significant else NOT_SIGNIFICANT}"
 
 
-def status_sentence(result: KpiResult, verdict: Verdict | None) -> str:
+def status_sentence(result: KpiResult, verdict: Verdict | None, variant: int = 0) -> str:
     """'This is a deterioration.', or for a change that may be noise 'By direction alone this
     is a deterioration.': the status keeps the report's convention, the words its weight."""
     significant = verdict.significance.significant if verdict and verdict.significance else None
     if significant is False and result.status in DIRECTION_ONLY:
         return DIRECTION_ONLY[result.status]
-    return STATUS_SENTENCES[result.status]
+    words = STATUS_VARIANTS.get(result.status)
+    return words[variant % len(words)] if words else STATUS_SENTENCES[result.status]
 
 
 def variation_sentence(result: KpiResult, verdict: Verdict | None) -> str:
@@ -409,7 +418,8 @@ def _noun_phrase(title: str) -> str:
 
 
 def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: int,
-                  verdict: Verdict | None = None, plan: str = "the plan") -> Inlines:
+                  verdict: Verdict | None = None, plan: str = "the plan",
+                  variant: int = 0) -> Inlines:
     """The sentences of one KPI's paragraph (without breakdowns or figure references)."""
     kpi = result.kpi
     if result.status == Outcome.IN_DEVELOPMENT:
@@ -428,7 +438,8 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
     base = "the baseline of " if comparison == Comparison.BASELINE else ""
     text = inlines(opening, f", {change_words(result)} from {base}{before} "
                             f"{_in(result.comparison.window)}{significance_clause(verdict)}.")
-    for sentence in (status_sentence(result, verdict), variation_sentence(result, verdict),
+    for sentence in (status_sentence(result, verdict, variant),
+                     variation_sentence(result, verdict),
                      target_sentence(result, verdict)):
         if sentence:
             text = inlines(text, " " + sentence)
@@ -462,6 +473,7 @@ class _Builder:
         self.report = report
         self.results = {r.kpi.id: r for r in report.results}
         self.verdicts = verdicts
+        self.said: dict[Outcome, int] = {}  # status sentences said so far in the section
         self.charts = [*charts, *_process_charts(report, charts, verdicts)]
         self.files_dir = files_dir.rstrip("/")
         self.as_of = as_of
@@ -584,6 +596,7 @@ class _Builder:
         results = [r for r in self.report.results
                    if r.kpi.priority == priority_id and not r.kpi.hidden]
         blocks: list = []
+        self.said = {}
         paragraph = 1
         blocks.append(Paragraph(_section_intro(title, results), number=f"{number}.{paragraph}"))
         if self.verdicts and results:
@@ -631,8 +644,11 @@ class _Builder:
 
     def _paragraph(self, label: str, result: KpiResult) -> Paragraph:
         kpi = result.kpi
+        # Each status sentence in a section takes the next wording, in paper order.
+        variant = self.said.get(result.status, 0)
+        self.said[result.status] = variant + 1
         text = kpi_sentences(result, self.report.comparison, self.report.period.index,
-                             self.verdicts.get(kpi.id), self.config.plan)
+                             self.verdicts.get(kpi.id), self.config.plan, variant)
         extra = self._breakdown_sentences(result)
         refs = self._figure_numbers(kpi.id)
         if refs:

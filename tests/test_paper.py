@@ -621,6 +621,17 @@ def test_outcome_statuses_have_words():
                                      Outcome.CHANGED}
 
 
+def test_status_sentences_vary_within_a_section(exported):
+    from kpi.paper import STATUS_VARIANTS
+
+    _, markdown, _ = exported
+    for status, words in STATUS_VARIANTS.items():
+        assert len(set(words)) == len(words) > 1, status
+    section = markdown.split("## 3. ")[1].split("## 4. ")[0]
+    said = [w for w in STATUS_VARIANTS[Outcome.IMPROVING] if w in section]
+    assert len(said) > 1, section
+
+
 # ---------------------------------------------------------------------------------------------
 # The bundled sample
 
