@@ -139,6 +139,12 @@ def write_project(folder: Path) -> None:
     """kpi.toml (20 KPIs on the crimes dataset) and the harm weights it names."""
     weights = "\n".join(f"{name},{weight}" for name, (_, weight) in OFFENCES.items())
     (folder / "harm-weights.csv").write_text(f"offence,weight\n{weights}\n")
+    # Populations of the forces for `kpi compare` (per 1,000 and tests between forces): in
+    # proportion to their sizes in the extract, 67 million in all.
+    sizes = [1.0 / (n + 1) ** 0.8 for n in range(FORCES)]
+    people = "\n".join(f"Force {n:02d},{round(67_000_000 * w / sum(sizes))},2024"
+                        for n, w in enumerate(sizes))
+    (folder / "force-population.csv").write_text(f"force,population,year\n{people}\n")
     (folder / "kpi.toml").write_text(PROJECT)
 
 
@@ -148,6 +154,9 @@ PROJECT = f"""\
 name = "Scale benchmark"
 baseline = "2024-03"
 data = "data"
+
+[population_by]
+force = "force-population.csv"
 
 [population]
 resident = 67_000_000
@@ -471,7 +480,7 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> dict[str, fl
             code = os.waitstatus_to_exitcode(status)
             if code != 0:
                 err.seek(0)
-                raise RuntimeError(f"{cmd[:3]} exited {code}: "
+                raise RuntimeError(f"{[c[:60] for c in cmd[:3]]} exited {code}: "
                                    f"{err.read().decode(errors='replace').strip()[-2000:]}")
             out.seek(0)
             stdout = out.read().decode(errors="replace")
@@ -483,8 +492,14 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> dict[str, fl
                 "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2), "stdout": stdout}
 
 
-def bench(rows: int, workdir: Path, kpi: str) -> dict:
-    """Generate an extract of `rows` crimes and measure every step on it."""
+STEPS = ("ingest csv", "ingest parquet", "summary (uncached)", "compare --by force",
+         "show total_crime", "export markdown", "duckdb summary (baseline)",
+         "python + polars import")
+
+
+def bench(rows: int, workdir: Path, kpi: str, steps_wanted: tuple[str, ...] = STEPS) -> dict:
+    """Generate an extract of `rows` crimes and measure every step on it (or those wanted;
+    the Parquet ingest always runs, as the other steps read its store)."""
     folder = workdir / f"n{rows}"
     if folder.exists():
         shutil.rmtree(folder)
@@ -501,6 +516,8 @@ def bench(rows: int, workdir: Path, kpi: str) -> dict:
     steps = result["steps"]
 
     def step(name: str, cmd: list[str]) -> None:
+        if name not in steps_wanted and name != "ingest parquet":
+            return
         got = run_measured(cmd, folder, env)
         got.pop("stdout")
         steps[name] = got
@@ -508,9 +525,13 @@ def bench(rows: int, workdir: Path, kpi: str) -> dict:
               file=sys.stderr, flush=True)
 
     step("ingest csv", [kpi, "ingest", "crimes", "crimes.csv"])
-    shutil.rmtree(folder / "data")
+    shutil.rmtree(folder / "data", ignore_errors=True)
     step("ingest parquet", [kpi, "ingest", "crimes", "crimes.parquet"])
     step("summary (uncached)", [kpi, "summary", "--period", PERIOD])
+    # JSON, as a scheduled job reads it: drawing 17 Rich tables of 43 rows costs more than
+    # computing them (docs/performance.md).
+    step("compare --by force", [kpi, "compare", "--period", PERIOD, "--by", "force",
+                                "--format", "json"])
     step("show total_crime", [kpi, "show", "total_crime", "--period", PERIOD])
     step("export markdown", [kpi, "export", "markdown", "--period", PERIOD,
                              "--output", "paper/board.md"])
@@ -532,6 +553,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="scratch folder for the extracts and store (default: a new "
                              "temporary folder, removed afterwards)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS),
+                        metavar="STEP", help=f"only these steps (default: all of {STEPS})")
     parser.add_argument("--generate-only", nargs=2, metavar=("ROWS", "FOLDER"),
                         help="only write the extracts and kpi.toml of ROWS crimes into FOLDER")
     args = parser.parse_args(argv)
@@ -544,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     own = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="kpi-scale-")) if own else args.workdir
     try:
-        results = [bench(rows, workdir, kpi) for rows in args.rows]
+        results = [bench(rows, workdir, kpi, tuple(args.steps)) for rows in args.rows]
     finally:
         if own:
             shutil.rmtree(workdir, ignore_errors=True)

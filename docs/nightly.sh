@@ -6,6 +6,8 @@
 #   2  usage error (this script or its settings are wrong)
 #   3  data or configuration error (an extract missing or malformed, kpi.toml invalid):
 #      nothing is summarised, and the store is left as it was before the failed load
+#   4  the operating system refused a read or write (a read-only or full disk, permissions):
+#      the store is left as it was
 #
 # Settings, from the environment:
 #   KPI_PROJECT   the project folder holding kpi.toml (required)

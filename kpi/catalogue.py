@@ -91,7 +91,7 @@ KIND_KEYS: dict[Kind, tuple[frozenset[str], frozenset[str]]] = {
 COMMON_KEYS = frozenset({
     "id", "title", "priority", "kind", "dataset", "filter", "unit", "better", "stable_band",
     "baseline", "lag", "status", "breakdowns", "notes", "multiplier", "hidden", "components",
-    "description", "table", "noun", "target", "spc_baseline", "spc_rebase",
+    "description", "table", "noun", "peers", "target", "spc_baseline", "spc_rebase",
 })
 DEFAULT_UNITS = {
     Kind.RATE: Unit.PERCENT, Kind.WITHIN: Unit.PERCENT, Kind.RATIO_OF_RATES: Unit.RATIO,
@@ -111,6 +111,47 @@ class ColumnSpec:
 
 
 @dataclass(frozen=True)
+class DateParts:
+    """A row's month made from separate columns, as published tables give it: a financial year
+    and quarter ("2017/18", 1 = April to June 2017), a year and quarter, or a year and month."""
+
+    kind: str  # one of DATE_PART_KINDS
+    year: str  # the column holding the (financial) year
+    part: str  # the column holding the quarter or month
+
+    @property
+    def months_per_row(self) -> int:
+        return 1 if self.kind == "month" else 3
+
+
+# [datasets.X] date = { <year key> = "COLUMN", <part key> = "COLUMN" }: the kinds, by keys.
+DATE_PART_KINDS: dict[tuple[str, str], str] = {
+    ("financial_year", "quarter"): "financial_quarter",
+    ("year", "quarter"): "quarter",
+    ("year", "month"): "month",
+}
+
+
+@dataclass(frozen=True)
+class DerivedColumn:
+    """A column computed from others when the dataset is read, by a row-level SQL expression."""
+
+    name: str
+    expression: str
+
+
+@dataclass(frozen=True)
+class PeerGroup:
+    """A named set of parts of one column (e.g. the forces most similar to one force)."""
+
+    id: str
+    column: str
+    members: tuple[str, ...]
+    title: str = ""
+    focus: str | None = None  # the project's own part: the board paper's subject
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     id: str
     date: str
@@ -122,9 +163,22 @@ class DatasetSpec:
     # Columns that, with the month, say what an extract replaces: with ("force",), loading one
     # force's months leaves other forces' rows for those months in place.
     replace_by: tuple[str, ...] = ()
+    sheet: str | None = None  # the sheet of an Excel workbook extract that holds the data
+    # When the month comes from separate columns (date is then the year column).
+    date_parts: DateParts | None = None
+    derived: tuple[DerivedColumn, ...] = ()
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
+
+    def has_column(self, name: str) -> bool:
+        """A declared column or a derived one: what filters and breakdowns may use."""
+        return self.column(name) is not None or any(d.name == name for d in self.derived)
+
+    @property
+    def months_per_row(self) -> int:
+        """3 when each row stands for a quarter (stored at the quarter's first month)."""
+        return self.date_parts.months_per_row if self.date_parts else 1
 
 
 @dataclass(frozen=True)
@@ -167,14 +221,15 @@ class KpiDef:
     description: str = ""
     table: str = ""  # the board paper shows KPIs sharing a table name as one table
     noun: str = ""  # what a count counts, plural ("ASB incidents"), for the board paper's prose
+    peers: str | None = None  # a peer group the board paper compares this KPI within
+    # The value is a duration (the difference of two dates or datetimes); the engine converts
+    # it to the KPI's unit (seconds or days).
+    value_is_duration: bool = False
     # Statistical process control (docs/statistics.md): a target in the unit of the monthly
     # values, the months the chart's limits are computed from, and months the limits restart.
     target: float | None = None
     spc_baseline: tuple[Month, Month] | None = None
     spc_rebase: tuple[Month, ...] = ()
-    # The value is a duration (the difference of two dates or datetimes); the engine converts
-    # it to the KPI's unit (seconds or days).
-    value_is_duration: bool = False
 
     @property
     def is_snapshot(self) -> bool:
@@ -209,6 +264,9 @@ class Project:
     priorities: tuple[Priority, ...]
     kpis: tuple[KpiDef, ...]
     checks: tuple[Check, ...] = ()
+    peers: dict[str, PeerGroup] = field(default_factory=dict)
+    # [population_by]: column -> CSV of part, population, year (per 1,000 in kpi compare)
+    population_by: dict[str, str] = field(default_factory=dict)
     bundled: bool = False
     defaults: dict[str, str] = field(default_factory=dict)  # [defaults]: option defaults
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -386,7 +444,7 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
     # [[charts]] and [paper] are read and checked by kpi.charts and kpi.paper, which only
     # `kpi export` imports.
     unknown = set(raw) - {"project", "population", "datasets", "priorities", "kpis", "checks",
-                          "charts", "defaults", "paper"}
+                          "charts", "defaults", "paper", "peers", "population_by"}
     for key in sorted(unknown):
         problems.add("top level", key, "unknown section", rf"^\[+{re.escape(key)}")
 
@@ -415,6 +473,18 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
                        {p.id for p in priorities}, populations)
     checks = _build_checks(raw.get("checks") or [], problems, {k.id for k in kpis})
     defaults = _build_defaults(raw.get("defaults") or {}, problems)
+    peers = _build_peers(raw.get("peers") or {}, problems, datasets)
+    for kpi in kpis:
+        if kpi.peers is None:
+            continue
+        group = peers.get(kpi.peers)
+        if group is None:
+            problems.add(f"KPI '{kpi.id}'", "peers", f"'{kpi.peers}' is not a declared peer "
+                         "group", line=problems.item_line("kpis", kpi.id, "peers"))
+        elif kpi.dataset is None or not datasets[kpi.dataset].has_column(group.column):
+            problems.add(f"KPI '{kpi.id}'", "peers", f"its data has no column '{group.column}' "
+                         "to compare by", line=problems.item_line("kpis", kpi.id, "peers"))
+    population_by = _build_population_by(raw.get("population_by") or {}, problems, datasets)
 
     root = path.parent
     data = str(meta.get("data", "data"))
@@ -423,7 +493,7 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
                      r"^\s*data\s*=")
         data = "data"
     data_dir = (root / data).resolve()
-    if not bundled and root.resolve() not in data_dir.parents:
+    if not bundled and root.resolve() != data_dir and root.resolve() not in data_dir.parents:
         # A link would let every load write outside the project, as '..' would.
         problems.add("[project]", "data", f"'{data}' is a link to {data_dir}, outside the "
                                           "project folder", r"^\s*data\s*=")
@@ -434,7 +504,8 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
         path=path, name=str(meta.get("name", root.name)), data_dir=data_dir,
         baseline_end=baseline_end, snapshot_baseline=snapshot_baseline, populations=populations,
         datasets=datasets, priorities=tuple(sorted(priorities, key=lambda p: p.order)),
-        kpis=tuple(kpis), checks=tuple(checks), bundled=bundled, defaults=defaults, raw=raw,
+        kpis=tuple(kpis), checks=tuple(checks), peers=peers, population_by=population_by,
+        bundled=bundled, defaults=defaults, raw=raw,
     )
 
 
@@ -527,8 +598,13 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
             problems.add(where, None, "must be a table", needle)
             continue
         for key in sorted(set(spec) - {"date", "columns", "unique", "description", "sources",
-                                       "extra_columns", "replace_by"}):
+                                       "extra_columns", "replace_by", "sheet", "derived"}):
             problems.add(where, key, "unknown key", needle, rf"^\s*{re.escape(key)}\s*=")
+        sheet = spec.get("sheet")
+        if sheet is not None and (not isinstance(sheet, str) or not sheet.strip()):
+            problems.add(where, "sheet", "must be the name of a sheet, as text", needle,
+                         r"^\s*sheet\s*=")
+            sheet = None
         extra = spec.get("extra_columns", "ignore")
         if extra not in ("ignore", "error"):
             problems.add(where, "extra_columns", "must be 'ignore' or 'error'", needle,
@@ -563,8 +639,12 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
             problems.add(where, "columns", "declare at least the date column", needle)
             continue
         date = spec.get("date")
+        date_parts = None
         date_col = next((c for c in columns if c.name == date), None)
-        if date_col is None:
+        if isinstance(date, dict):  # the month from separate columns; reports its problems
+            date_parts = _date_parts(date, columns, where, needle, problems)
+            date = date_parts.year if date_parts else None
+        elif date_col is None:
             problems.add(where, "date", f"'{date}' is not one of its columns", needle,
                          r"^\s*date\s*=")
         elif date_col.type not in (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH):
@@ -584,11 +664,132 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
             elif col.type not in (ColumnType.STR, ColumnType.INT):
                 problems.add(where, "replace_by", f"column '{name}' must be of type str or int",
                              needle, r"^\s*replace_by\s*=")
+        derived = _derived_columns(spec.get("derived", {}), columns, ds_id, where, needle,
+                                   problems)
         datasets[ds_id] = DatasetSpec(id=ds_id, date=str(date), columns=tuple(columns),
                                       unique=unique, description=str(spec.get("description", "")),
                                       sources=tuple(spec.get("sources", ())),
-                                      extra_columns=extra, replace_by=tuple(replace_by))
+                                      extra_columns=extra, replace_by=tuple(replace_by),
+                                      sheet=sheet, date_parts=date_parts, derived=derived)
     return datasets
+
+
+# The type each date part column must be declared with.
+_DATE_PART_TYPES = {"financial_year": ColumnType.STR, "year": ColumnType.INT,
+                    "quarter": ColumnType.INT, "month": ColumnType.INT}
+
+
+def _date_parts(date: dict[str, Any], columns: list[ColumnSpec], where: str, needle: str,
+                problems: _Problems) -> DateParts | None:
+    """date = { financial_year = "COL", quarter = "COL" } (or year + quarter, year + month)."""
+    keys = tuple(sorted(date, key=lambda k: k not in ("financial_year", "year")))
+    kind = DATE_PART_KINDS.get(keys) if len(keys) == 2 else None
+    if kind is None:
+        problems.add(where, "date", "a table of columns must be { financial_year, quarter }, "
+                     "{ year, quarter } or { year, month }", needle, r"^\s*date\s*=")
+        return None
+    for key in keys:
+        name = date[key]
+        col = next((c for c in columns if c.name == name), None)
+        if col is None:
+            problems.add(where, f"date.{key}", f"'{name}' is not one of its columns", needle,
+                         r"^\s*date\s*=")
+            return None
+        if col.type != _DATE_PART_TYPES[key]:
+            problems.add(where, f"date.{key}", f"column '{name}' must be of type "
+                         f"{_DATE_PART_TYPES[key].value}", needle, r"^\s*date\s*=")
+            return None
+    return DateParts(kind=kind, year=str(date[keys[0]]), part=str(date[keys[1]]))
+
+
+def _derived_columns(raw: Any, columns: list[ColumnSpec], ds_id: str, where: str, needle: str,
+                     problems: _Problems) -> tuple[DerivedColumn, ...]:
+    """[datasets.X.derived] name = "SQL expression": checked like a filter (row-level: no
+    aggregates, window functions, subqueries or table functions) against the declared columns
+    and the derived columns before it."""
+    from kpi.expressions import ExpressionProblem, check
+
+    if not isinstance(raw, dict):
+        problems.add(where, "derived", "must be a table of name = \"SQL expression\"", needle)
+        return ()
+    derived: list[DerivedColumn] = []
+    for name, expression in raw.items():
+        line = rf"^\s*{re.escape(name)}\s*="
+        if not ID_PATTERN.match(name):
+            problems.add(where, f"derived.{name}", "names are lower case letters, digits and _",
+                         needle, line)
+            continue
+        if any(c.name == name for c in columns) or any(d.name == name for d in derived) \
+                or name == "month":
+            problems.add(where, f"derived.{name}", "is already a column", needle, line)
+            continue
+        partial = DatasetSpec(id=ds_id, date="", columns=tuple(columns), derived=tuple(derived))
+        try:
+            check(expression, ds_id, _declared_types(partial), _scan_schema(partial))
+        except ExpressionProblem as exc:
+            problems.add(where, f"derived.{name}", str(exc), needle, line)
+            continue
+        derived.append(DerivedColumn(name=name, expression=expression))
+    return tuple(derived)
+
+
+def _build_peers(raw: Any, problems: _Problems,
+                 datasets: dict[str, DatasetSpec]) -> dict[str, PeerGroup]:
+    """[peers.NAME] column = "force", members = ["...", ...], title = "..." (optional)."""
+    peers: dict[str, PeerGroup] = {}
+    if not isinstance(raw, dict):
+        problems.add("[peers]", None, "must be a table of peer groups", r"^\[peers")
+        return peers
+    for name, group in raw.items():
+        where, needle = f"peer group '{name}'", rf"^\[peers\.{re.escape(name)}\]"
+        if not ID_PATTERN.match(name) or not isinstance(group, dict):
+            problems.add(where, None, "needs an id of lower case letters, digits and _, and a "
+                         "table with column and members", needle)
+            continue
+        for key in sorted(set(group) - {"column", "members", "title", "focus"}):
+            problems.add(where, key, "unknown key", needle, rf"^\s*{re.escape(key)}\s*=")
+        column, members = group.get("column"), group.get("members")
+        if not isinstance(column, str) or not any(d.has_column(column)
+                                                   for d in datasets.values()):
+            problems.add(where, "column", f"'{column}' is not a column of any dataset", needle,
+                         r"^\s*column\s*=")
+            continue
+        if (not isinstance(members, list) or len(members) < 2
+                or not all(isinstance(m, str) and m for m in members)):
+            problems.add(where, "members", "must list at least two names", needle,
+                         r"^\s*members\s*=")
+            continue
+        if len(set(members)) != len(members):
+            problems.add(where, "members", "names a member twice", needle, r"^\s*members\s*=")
+            continue
+        focus = group.get("focus")
+        if focus is not None and focus not in members:
+            problems.add(where, "focus", f"'{focus}' is not one of its members", needle,
+                         r"^\s*focus\s*=")
+            continue
+        peers[name] = PeerGroup(id=name, column=column, members=tuple(members),
+                                title=str(group.get("title", name)), focus=focus)
+    return peers
+
+
+def _build_population_by(raw: Any, problems: _Problems,
+                         datasets: dict[str, DatasetSpec]) -> dict[str, str]:
+    """[population_by] COLUMN = "reference/file.csv": populations of each part of a column."""
+    out: dict[str, str] = {}
+    if not isinstance(raw, dict):
+        problems.add("[population_by]", None, "must be a table of column = \"file.csv\"",
+                     r"^\[population_by")
+        return out
+    for column, path in raw.items():
+        line = (r"^\[population_by\]", rf"^\s*{re.escape(column)}\s*=")
+        if not any(d.has_column(column) for d in datasets.values()):
+            problems.add("[population_by]", column, "is not a column of any dataset", *line)
+        elif not isinstance(path, str) or _escapes(path):
+            problems.add("[population_by]", column, "must be a CSV file inside the project "
+                         "folder", *line)
+        else:
+            out[column] = path
+    return out
 
 
 def _build_priorities(raw: Any, problems: _Problems) -> list[Priority]:
@@ -721,10 +922,12 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
                 value_is_duration |= key == "value" and dtype == "duration"
         for col in item.get("breakdowns", []):
             column = dataset.column(col)
-            if column is None:
+            kind_of = (column.type.value if column is not None
+                       else _declared_types(dataset).get(col))
+            if not dataset.has_column(col):
                 bad("breakdowns", f"'{col}' is not a column of dataset '{dataset.id}'")
-            elif column.type not in BREAKDOWN_TYPES:
-                bad("breakdowns", f"column '{col}' is of type {column.type.value}, and a "
+            elif kind_of not in {t.value for t in BREAKDOWN_TYPES}:
+                bad("breakdowns", f"column '{col}' is of type {kind_of}, and a "
                     "breakdown splits by a category: use a str, int or bool column (the "
                     "monthly trend is in kpi show)")
         if "weight_key" in item and dataset.column(item["weight_key"]) is None:
@@ -782,8 +985,10 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         breakdowns=tuple(item.get("breakdowns", [])), components=tuple(item.get("components", [])),
         hidden=bool(item.get("hidden", False)), notes=str(item.get("notes", "")),
         description=str(item.get("description", "")), table=str(item.get("table", "")),
-        noun=str(item.get("noun", "")), target=target, spc_baseline=spc_baseline,
-        spc_rebase=spc_rebase, value_is_duration=value_is_duration,
+        noun=str(item.get("noun", "")), value_is_duration=value_is_duration,
+        peers=item.get("peers"),
+        target=target, spc_baseline=spc_baseline,
+        spc_rebase=spc_rebase,
     )
 
 
@@ -876,6 +1081,43 @@ def _polars_schema(dataset: DatasetSpec) -> tuple[tuple[str, Any], ...]:
     return tuple(schema.items())
 
 
+def scan_schema(dataset: DatasetSpec) -> dict[str, Any]:
+    """The schema KPIs see: the stored columns and the month, then the derived columns."""
+    return dict(_scan_schema(dataset))
+
+
+@functools.cache
+def _scan_schema(dataset: DatasetSpec) -> tuple[tuple[str, Any], ...]:
+    import polars as pl
+
+    frame = derive(pl.LazyFrame(schema=polars_schema(dataset)), dataset)
+    return tuple(frame.collect_schema().items())
+
+
+def _declared_types(dataset: DatasetSpec) -> dict[str, str]:
+    """Each column's declared type ('bool', 'str', ...); a derived column's from what its
+    expression gives, so a derived true/false column is checked like a declared one."""
+    import polars as pl
+
+    types = {c.name: c.type.value for c in dataset.columns}
+    schema = dict(_scan_schema(dataset))
+    for column in dataset.derived:
+        dtype = schema[column.name]
+        types[column.name] = ("bool" if dtype == pl.Boolean else "str" if dtype == pl.String
+                              else "int" if dtype.is_integer() else "other")
+    return types
+
+
+def derive(frame: Any, dataset: DatasetSpec) -> Any:
+    """A (lazy) frame of the dataset with its derived columns added, each in turn so a derived
+    column may use the ones declared before it. Polars drops any a query does not use."""
+    import polars as pl
+
+    for column in dataset.derived:
+        frame = frame.with_columns(pl.sql_expr(column.expression).alias(column.name))
+    return frame
+
+
 # A breakdown splits a KPI by a category; dates and measures have a trend or a value instead.
 BREAKDOWN_TYPES = frozenset({ColumnType.STR, ColumnType.INT, ColumnType.BOOL})
 # Seconds in each unit a duration value may be given in.
@@ -894,9 +1136,9 @@ def _check_expression(text: Any, dataset: DatasetSpec, *, key: str, kind: Kind,
 
     from kpi.expressions import ExpressionProblem, check
 
-    columns = {c.name: c.type.value for c in dataset.columns}
+    columns = _declared_types(dataset)
     try:
-        dtype = check(text, dataset.id, columns, _polars_schema(dataset)).dtype
+        dtype = check(text, dataset.id, columns, _scan_schema(dataset)).dtype
     except ExpressionProblem as exc:
         return None, str(exc)
     if dtype == pl.Boolean:

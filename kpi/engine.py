@@ -9,15 +9,19 @@ in one lazy Polars query, so a dataset is scanned once however many KPIs read it
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
+from itertools import accumulate
+from math import floor
 from pathlib import Path
 
 import polars as pl
 
 from kpi import store
-from kpi.catalogue import DURATION_UNITS, Better, Kind, KpiDef, Project, Status, Unit
+from kpi.catalogue import DURATION_UNITS, Better, Kind, KpiDef, Project, Status, Unit, derive
+from kpi.dateparts import period_cut, quarter_cut
 from kpi.errors import ConfigError, DataError
 from kpi.periods import Comparison, Month, Window, comparison_window, current_window
 from kpi.store import AsOf
@@ -102,7 +106,7 @@ def _value(kpi: KpiDef) -> pl.Expr:
 def _amount(kpi: KpiDef, expression: str | None, rows: pl.Expr) -> pl.Expr:
     """Sum of an expression over the selected rows; the number of rows when there is none."""
     if expression is None:
-        return rows.cast(pl.Int64).sum()
+        return rows.sum()  # booleans sum to their count of true, with no cast
     return pl.when(rows).then(_sql(expression)).sum()  # a condition sums to its count of true
 
 
@@ -120,14 +124,14 @@ def _rate_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
 def _within_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
     # A blank value was not measured: it is left out of the share, as mean and median leave it.
     value = _value(kpi)
-    return {"num": (rows & (value <= kpi.threshold)).cast(pl.Int64).sum(),
-            "den": (rows & value.is_not_null()).cast(pl.Int64).sum()}
+    return {"num": (rows & (value <= kpi.threshold)).sum(),
+            "den": (rows & value.is_not_null()).sum()}
 
 
 def _mean_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
     value = _value(kpi).cast(pl.Float64)
     return {"num": pl.when(rows).then(value).sum(),
-            "den": (rows & value.is_not_null()).cast(pl.Int64).sum()}
+            "den": (rows & value.is_not_null()).sum()}
 
 
 def _order_parts(statistic: str) -> Callable[[KpiDef, pl.Expr], dict[str, pl.Expr]]:
@@ -205,17 +209,27 @@ def _read_weights(path: Path) -> pl.DataFrame:
     return typed.filter(pl.col("key").is_not_null())
 
 
-def components_of(kpi: KpiDef, window: Window | None = None) -> dict[str, pl.Expr]:
-    """The aggregation expressions of a KPI, over one window (or over the whole frame)."""
+def _in_window(window: Window) -> pl.Expr:
+    return pl.col("month").is_between(pl.lit(str(window.start)), pl.lit(str(window.end)))
+
+
+def rows_of(kpi: KpiDef, window: Window | None = None) -> pl.Expr:
+    """The rows a KPI counts, as a true/false column: its filter (a blank is false), within
+    one window or over the whole frame."""
     # Every row, as a column: a literal True would aggregate to one per group, not one per row.
-    rows = _sql(kpi.filter) if kpi.filter else pl.col("month").is_not_null()
-    if window is not None:
-        rows = rows & pl.col("month").is_between(pl.lit(str(window.start)), pl.lit(str(window.end)))
-    rows = rows.fill_null(False)
+    rows = _sql(kpi.filter).fill_null(False) if kpi.filter else pl.col("month").is_not_null()
+    return rows & _in_window(window) if window is not None else rows
+
+
+def components_of(kpi: KpiDef, window: Window | None = None,
+                  rows: pl.Expr | None = None) -> dict[str, pl.Expr]:
+    """The aggregation expressions of a KPI, over one window (or over the whole frame), or
+    over `rows` when the caller has already built that mask."""
+    rows = rows if rows is not None else rows_of(kpi, window)
     parts = RECIPES[kpi.kind].components(kpi, rows)
     if kpi.value is not None:
         # Rows whose value is NaN or infinite (a division by zero): the KPI has no figure then.
-        parts[NONFINITE] = (rows & ~_value(kpi).cast(pl.Float64).is_finite()).cast(pl.Int64).sum()
+        parts[NONFINITE] = (rows & ~_value(kpi).cast(pl.Float64).is_finite()).sum()
     return parts
 
 
@@ -253,18 +267,26 @@ def _no_value_note(project: Project, kpi: KpiDef, windows: Iterable[Window | Non
 def prepare(project: Project, dataset_id: str, kpis: Iterable[KpiDef],
             as_of: AsOf | None = None) -> pl.LazyFrame:
     """The dataset's lazy scan, with the weight columns weighted-score KPIs need joined on."""
-    frame = store.scan(project, dataset_id, as_of)
+    frame = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+    return _with_weights(project, frame, kpis)
+
+
+def _with_weights(project: Project, frame: pl.LazyFrame, kpis: Iterable[KpiDef]) -> pl.LazyFrame:
     for kpi in kpis:
         if kpi.kind == Kind.WEIGHTED_SCORE:
             weights = _read_weights(project.resolve(kpi.weights))
-            # A lookup, not a join: a join carries every column of the scan through a hash
-            # join, which took 60% of a whole summary at 5M rows (docs/performance.md).
-            # The weights file is read as text; match on text so numeric offence codes match.
-            frame = frame.with_columns(
-                pl.col(kpi.weight_key).cast(pl.String)
-                .replace_strict(weights["key"], weights["weight"], default=0.0,
-                                return_dtype=pl.Float64)
-                .fill_null(0.0).alias(_weight_column(kpi)))
+            # A left join on the key, as text so numeric offence codes match: the streaming
+            # engine joins a small table to the scan batch by batch. A per-row lookup
+            # (`replace_strict`) cannot stream, so it held every column of the scan in memory
+            # (docs/performance.md). Keys are unique (see _read_weights), so no row is doubled.
+            lookup = weights.lazy().select(
+                pl.col("key").alias(f"__key_{kpi.id}"),
+                pl.col("weight").alias(_weight_column(kpi)))
+            frame = (frame.with_columns(pl.col(kpi.weight_key).cast(pl.String)
+                                        .alias(f"__key_{kpi.id}"))
+                     .join(lookup, on=f"__key_{kpi.id}", how="left", maintain_order="left")
+                     .drop(f"__key_{kpi.id}")
+                     .with_columns(pl.col(_weight_column(kpi)).fill_null(0.0)))
     return frame
 
 
@@ -408,6 +430,16 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
             continue
         months = set.intersection(*(available[s.dataset] for s in sources))
         plans[kpi.id] = _plan_windows(project, kpi, period, vs, months)
+        # Quarterly rows: a current window that cuts a quarter is refused, a comparison
+        # window that does is left out, never half counted.
+        datasets = [s.dataset for s in sources]
+        current, compare, _ = plans[kpi.id]
+        cut = (period_cut(project, datasets, kpi, period, vs)
+               or quarter_cut(project, datasets, current))
+        if cut:
+            plans[kpi.id] = (None, None, cut)
+        elif cut := quarter_cut(project, datasets, compare):
+            plans[kpi.id] = (current, None, f"comparison {cut}")
 
     # Gather (measure KPI, window) requests per dataset, and evaluate each dataset once.
     requests: dict[str, dict[tuple[str, Window], KpiDef]] = {}
@@ -417,9 +449,7 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         for window in (w for w in (current, compare) if w is not None):
             for measure in measures:
                 requests.setdefault(measure.dataset, {})[(measure.id, window)] = measure
-    parts: dict[tuple[str, Window], dict[str, float | None]] = {}
-    for dataset_id, wanted in requests.items():
-        parts.update(_aggregate(project, dataset_id, wanted, as_of))
+    parts = _aggregate_all(project, requests, as_of)
 
     results = []
     for kpi in selected:
@@ -440,31 +470,141 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
     return Report(period=period, comparison=vs, results=tuple(results), versions=versions)
 
 
+Parts = dict[tuple[str, Window], dict[str, float | None]]
+
+
+def _aggregate_all(project: Project, requests: dict[str, dict[tuple[str, Window], KpiDef]],
+                   as_of: AsOf | None) -> Parts:
+    parts: Parts = {}
+    for dataset_id, wanted in requests.items():
+        plan, finish = _aggregate(project, dataset_id, wanted, as_of)
+        try:
+            # Streaming: the rows pass through in batches, never the whole table at once.
+            # One query after another: collect_all would run them side by side, adding up
+            # their memory, and on many small datasets it measured no faster.
+            frames = [query.collect(engine="streaming") for query in plan]
+        except pl.exceptions.PolarsError as exc:
+            raise DataError(f"dataset '{dataset_id}': cannot compute its KPIs "
+                            f"({str(exc).strip().splitlines()[0]})",
+                            hint="check the KPI expressions against the stored columns") from None
+        parts.update(finish(frames))
+    return parts
+
+
 def _aggregate(project: Project, dataset_id: str, wanted: dict[tuple[str, Window], KpiDef],
-               as_of: AsOf | None) -> dict[tuple[str, Window], dict[str, float | None]]:
-    exprs, names = [], {}
+               as_of: AsOf | None
+               ) -> tuple[list[pl.LazyFrame], Callable[[list[pl.DataFrame]], Parts]]:
+    """The queries that compute a dataset's KPI components, and the function turning their
+    results into each (KPI, window)'s parts."""
+    # Each (filter, window) mask is computed once, as a column, however many KPIs and
+    # components read it: built inside every aggregate, twenty KPIs in two windows make
+    # dozens of mask computations over every row where a handful suffice.
+    masks: dict[tuple[str | None, Window], pl.Expr] = {}
+    sums: dict[str, pl.Expr] = {}  # alias -> aggregate of the additive components
+    sum_masks: dict[str, pl.Expr] = {}
+    # Order statistics, by value expression: (output key, mask column, quantile); and
+    # weighted scores, by key column: (output key, mask column, KPI).
+    ordered: dict[tuple, list[tuple[tuple[str, Window], str, float]]] = {}
+    order_masks: dict[tuple, dict[str, pl.Expr]] = {}
+    values: dict[tuple, pl.Expr] = {}
+    weighted: dict[str, list[tuple[tuple[str, Window], str, KpiDef]]] = {}
+    weight_masks: dict[str, dict[str, pl.Expr]] = {}
     for number, ((kpi_id, window), kpi) in enumerate(wanted.items()):
-        for part, expr in components_of(kpi, window).items():
-            alias = f"r{number}_{part}"
-            exprs.append(expr.alias(alias))
-            names[alias] = ((kpi_id, window), part)
-    frame = prepare(project, dataset_id, set(wanted.values()), as_of)
+        key = (kpi.filter, window)
+        if key not in masks:
+            masks[key] = rows_of(kpi, window).alias(f"__rows{len(masks)}")
+        mask = masks[key]
+        name = mask.meta.output_name()
+        if kpi.kind == Kind.WEIGHTED_SCORE:
+            weighted.setdefault(kpi.weight_key, []).append(((kpi_id, window), name, kpi))
+            weight_masks.setdefault(kpi.weight_key, {})[name] = mask
+        elif RECIPES[kpi.kind].additive:
+            sum_masks[name] = mask
+            for part, expr in components_of(kpi, rows=pl.col(name)).items():
+                sums[f"{number}\t{part}"] = expr
+        else:
+            q = 0.5 if kpi.kind == Kind.MEDIAN else kpi.percentile / 100
+            # KPIs ranking the same value (in the same unit) share one count table.
+            value = (kpi.value, kpi.unit if kpi.value_is_duration else None)
+            ordered.setdefault(value, []).append(((kpi_id, window), name, q))
+            order_masks.setdefault(value, {})[name] = mask
+            values[value] = _value(kpi).cast(pl.Float64)
+    keys = list(wanted)
     # Only the windows' months can count (every component is masked to its window), and month
     # is the table's partition column: a store holding years of history is read for the
     # months compared, not all of it.
     months = sorted({str(month) for _, window in wanted for month in window.months()})
-    frame = frame.filter(pl.col("month").is_in(months))
-    try:
-        row = frame.select(exprs).collect().row(0, named=True)
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(f"dataset '{dataset_id}': cannot compute its KPIs "
-                        f"({str(exc).strip().splitlines()[0]})",
-                        hint="check the KPI expressions against the stored columns") from None
-    out: dict[tuple[str, Window], dict[str, float | None]] = {}
-    for alias, value in row.items():
-        key, part = names[alias]
-        out.setdefault(key, {})[part] = value
+    scan = derive(store.scan(project, dataset_id, as_of),
+                  project.datasets[dataset_id]).filter(pl.col("month").is_in(months))
+    queries = []
+    if sums:
+        queries.append(scan.with_columns(list(sum_masks.values()))
+                       .select(e.alias(a) for a, e in sums.items()))
+    # A median or percentile needs every value it ranks; held in the one query, they would
+    # keep every column that query reads in memory. Counting the rows per distinct value
+    # instead streams in memory bounded by the number of distinct values, and the statistic
+    # is read off the sorted counts exactly.
+    for value, wanted_masks in order_masks.items():
+        queries.append(_counts_by(scan, values[value], wanted_masks)
+                       .sort("__value"))
+    # A weighted score likewise: rows counted per key, each count times the key's weight.
+    # (A lookup of each row's weight cannot stream; a join carries every column through.)
+    for column, wanted_masks in weight_masks.items():
+        queries.append(_counts_by(scan, pl.col(column).cast(pl.String), wanted_masks))
+
+    def finish(frames: list[pl.DataFrame]) -> Parts:
+        return _parts_from(project, frames, keys, bool(sums), ordered, weighted)
+
+    return queries, finish
+
+
+def _parts_from(project: Project, frames: list[pl.DataFrame], keys: list[tuple[str, Window]],
+                sums: bool, ordered: dict, weighted: dict) -> Parts:
+    frames = list(frames)
+    out: Parts = {}
+    if sums:
+        for alias, value in frames.pop(0).row(0, named=True).items():
+            number, part = alias.split("\t")
+            out.setdefault(keys[int(number)], {})[part] = value
+    for requests, counts in zip(ordered.values(), frames[:len(ordered)], strict=True):
+        values = counts["__value"].to_list()
+        for key, mask, q in requests:
+            stat, n = _quantile(values, counts[mask].to_list(), q)
+            # NaN and infinite values (a division by zero) leave the KPI without a figure.
+            nonfinite = sum(c for v, c in zip(values, counts[mask], strict=True)
+                            if not math.isfinite(v))
+            out[key] = {"stat": stat, "den": n, NONFINITE: nonfinite}
+    for requests, counts in zip(weighted.values(), frames[len(ordered):], strict=True):
+        for key, mask, kpi in requests:
+            weights = dict(zip(*_read_weights(project.resolve(kpi.weights)), strict=True))
+            score = sum(weights.get(value, 0.0) * n
+                        for value, n in zip(counts["__value"], counts[mask], strict=True) if n)
+            out[key] = {"n": float(score)}
     return out
+
+
+def _counts_by(scan: pl.LazyFrame, value: pl.Expr, masks: dict[str, pl.Expr]) -> pl.LazyFrame:
+    """Per distinct non-null `value` (as column __value), the number of rows in each mask."""
+    return (scan.with_columns(list(masks.values()))
+            .select(value.alias("__value"), *masks)
+            .filter(pl.col("__value").is_not_null() & pl.any_horizontal(*masks))
+            .group_by("__value").agg(pl.col(*masks).sum()))
+
+
+def _quantile(values: list[float], counts: list[int], q: float) -> tuple[float | None, int]:
+    """The q-quantile (linear interpolation, as Polars' `quantile(q, "linear")` and DuckDB's
+    `quantile_cont`) of values given in ascending order with their counts; and the count."""
+    cumulative = list(accumulate(counts))
+    n = cumulative[-1] if cumulative else 0
+    if n == 0:
+        return None, 0
+    position = (n - 1) * q
+    below = floor(position)
+    lower = values[bisect_right(cumulative, below)]
+    if position == below:
+        return lower, n
+    upper = values[bisect_right(cumulative, below + 1)]
+    return lower + (upper - lower) * (position - below), n
 
 
 def _measured(project: Project, kpi: KpiDef, window: Window | None,

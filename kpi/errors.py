@@ -6,11 +6,15 @@ and exits. Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import errno
+import re
+
 # Exit codes, documented in the README and `kpi --help`.
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
 EXIT_DATA = 3
+EXIT_SYSTEM = 4
 
 
 class KpiError(Exception):
@@ -41,10 +45,52 @@ class DataError(KpiError):
     """An extract or a stored table cannot be read, or lacks the data asked for."""
 
 
+# Control characters (C0 but tab, DEL, C1) and the marks that reorder a line's display: in
+# text shown to a person, any of them could clear a terminal, rewrite a line or break a table.
+INVISIBLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """The text with each control character shown as '?' (tab is kept)."""
+    return INVISIBLE.sub("?", text)
+
+
+class SystemRefusal(KpiError):
+    """The operating system refused to read or write a file: permissions, a read-only or full
+    disk, a folder where a file was expected. Nothing stored was changed."""
+
+    exit_code = EXIT_SYSTEM
+
+
+# What each refusal means for the user, and what to do about it.
+_REFUSALS: dict[int, tuple[str, str]] = {
+    errno.EACCES: ("permission denied", "check the permissions of this file or folder"),
+    errno.EPERM: ("operation not permitted", "check the permissions of this file or folder"),
+    errno.EROFS: ("the file system is read-only", "choose a writable folder"),
+    errno.ENOSPC: ("no space left on the device", "free some space and run the command again"),
+    errno.EDQUOT: ("disk quota exceeded", "free some space and run the command again"),
+    errno.EISDIR: ("is a folder, where a file was expected", "name a file"),
+    errno.ENOTDIR: ("a part of this path is a file, where a folder was expected",
+                    "check the path"),
+    errno.ENOENT: ("no such file or folder", "check the path"),
+    errno.EEXIST: ("already exists", "choose another name"),
+    errno.ENAMETOOLONG: ("the name is too long", "choose a shorter path"),
+}
+
+
+def refusal(exc: OSError, path: object | None = None) -> SystemRefusal:
+    """The one-line error for an operating-system refusal, naming the path at fault."""
+    reason, hint = _REFUSALS.get(exc.errno or 0, (exc.strerror or str(exc), "check the path"))
+    where = path if path is not None else exc.filename
+    message = f"{where}: {reason}" if where is not None else reason
+    return SystemRefusal(message, hint=f"{hint}; nothing stored was changed")
+
+
 def located(path: object, message: str, *, row: int | None = None,
             column: str | None = None) -> str:
-    """Format 'FILE, row N, column C: message' with whichever parts are known."""
-    parts = [str(path)]
+    """Format 'FILE, row N, column C: message' with whichever parts are known. A file name
+    is shown without its control characters (a name is data too)."""
+    parts = [visible(str(path))]
     if row is not None:
         parts.append(f"row {row}")
     if column is not None:

@@ -1,4 +1,4 @@
-"""Reading extracts: CSV or Parquet in, a checked frame of the dataset's columns out.
+"""Reading extracts: CSV, Parquet or Excel in, a checked frame of the dataset's columns out.
 
 Each source file is read whole, its columns mapped onto the dataset's names, each value parsed
 to the declared type, and every failure reported as FILE, row N, column C: expected X, found Y.
@@ -7,7 +7,8 @@ are returned with their reasons for a quarantine file. Nothing here writes to th
 that fails at any point leaves it untouched (docs/guarantees.md).
 
 Row numbers are the line numbers a text editor shows (the header is row 1; a record spanning
-lines is numbered by its first line). In a Parquet file they are record numbers from 1.
+lines is numbered by its first line). In a Parquet file they are record numbers from 1. In a
+workbook they are sheet rows, counted from the sheet's first non-empty row (the header, row 1).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from kpi import dateparts
 from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec, polars_schema
 from kpi.errors import ConfigError, DataError, UsageError, located
 
@@ -102,13 +104,16 @@ Numbering = Callable[[pl.Series], pl.Series]
 
 
 def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool = False,
-                  parts: bool = False) -> Extract:
+                  parts: bool = False, measured: frozenset[str] = frozenset(),
+                  sheet: str | None = None) -> Extract:
     """Read, map and type every file; raise DataError on the first bad file (or, with
     skip_bad_rows, return its bad rows as `rejected` with file, row, column and reason).
 
     A file named twice (the same bytes, by sha256) is read once. Two files holding rows of the
     same month (or the same month and `replace_by` values) are refused unless `parts` says they
-    are parts of one extract: otherwise an original and its revision would be added together."""
+    are parts of one extract: otherwise an original and its revision would be added together.
+    A required number column in `measured` (read by a KPI) that is blank on every row of a file
+    refuses that file."""
     frames, rejected, sources, warnings, covered = [], [], [], [], []
     id_columns: dict[str, str] = {}  # file -> its name for the unique id column
     numberings: dict[str, Numbering] = {}
@@ -121,10 +126,15 @@ def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool =
                             "read once")
             continue
         seen[digest] = path
-        table, notes, numbering = _read_table(path, raw)
-        warnings.extend(notes)
+        excel = _is_excel(path, raw)
+        if excel:
+            table, sheet_read, numbering = _read_excel(spec, path, raw, sheet or spec.sheet)
+        else:
+            table, notes, numbering = _read_table(path, raw)
+            warnings.extend(notes)
         good, bad, mapping = _conform(spec, path, table, warnings,
-                                      from_csv=not _is_parquet(path, raw))
+                                      from_csv=not _is_parquet(path, raw), measured=measured,
+                                      excel=excel)
         if bad.height:
             bad = bad.with_columns(numbering(bad[ROW]))
             if not skip_bad_rows:
@@ -136,7 +146,8 @@ def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool =
         if bad.height:
             rejected.append(bad.with_columns(pl.lit(str(path)).alias(FILE)))
         sources.append({"file": path.name, "sha256": digest,
-                        "bytes": len(raw), "rows": good.height, "rejected": bad.height})
+                        "bytes": len(raw), "rows": good.height, "rejected": bad.height,
+                        **({"sheet": sheet_read} if excel else {})})
         covered.append(good.group_by("month", *spec.replace_by).len("rows")
                        .with_columns(pl.lit(str(path)).alias(FILE)))
     frame = pl.concat(frames, how="vertical")
@@ -224,6 +235,128 @@ def _read_table(path: Path, raw: bytes) -> tuple[pl.DataFrame, list[str], Number
     _check_nul(path, data)
     frame, numbering = _parse_csv(path, data, notes)
     return frame, notes, numbering
+
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the container of .xls, and of encrypted .xlsx
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+# Excel serial day numbers read as dates: 1 March 1900 (61; Excel counts a 29 February 1900
+# that never was, so earlier numbers are a day out) to 31 December 2099. A number outside is
+# left as it is, and is then refused as not a date, never turned into a far-off one.
+_SERIALS = (61, 73050)
+
+
+def _is_excel(path: Path, raw: bytes) -> bool:
+    return path.suffix.lower() in EXCEL_SUFFIXES
+
+
+def _read_excel(spec: DatasetSpec, path: Path, raw: bytes,
+                sheet: str | None) -> tuple[pl.DataFrame, str, Numbering]:
+    """One sheet of a workbook as a frame of text, like a CSV file: its first non-empty row is
+    the header. Returns the frame (with ROW), the sheet's name and the row numbering."""
+    import fastexcel
+
+    if raw[:8] == _OLE2 and _ENCRYPTED in raw:
+        raise DataError(located(path, "the workbook is password-protected (encrypted)"),
+                        hint="save a copy without the password, or export the sheet as CSV")
+    try:
+        reader = fastexcel.read_excel(raw)
+    except fastexcel.FastExcelError as exc:
+        raise DataError(located(path, f"cannot read the workbook ({_first_line(exc)})"),
+                        hint="check that it opens in Excel or LibreOffice, or export the sheet "
+                             "as CSV") from None
+    names = list(reader.sheet_names)
+    listed = ", ".join(f"'{_show(n)}'" for n in names[:10]) + (", ..." if len(names) > 10 else "")
+    if sheet is None:
+        if len(names) != 1:
+            raise DataError(located(path, f"the workbook has {len(names)} sheets ({listed}): "
+                                          "which one holds the extract?"),
+                            hint=f"name it with --sheet, or with sheet = \"...\" under "
+                                 f"[datasets.{spec.id}]")
+        sheet = names[0]
+    elif sheet not in names:
+        raise DataError(located(path, f"the workbook has no sheet '{_show(sheet)}' (it has "
+                                      f"{listed})"),
+                        hint="sheet names are matched exactly, as Excel shows them on the tabs")
+    where = f"{path}, sheet '{_show(sheet)}'"
+    try:
+        cells = reader.load_sheet(sheet, header_row=None, dtypes="string").to_polars()
+    except fastexcel.FastExcelError as exc:
+        raise DataError(f"{where}: cannot read the sheet ({_first_line(exc)})",
+                        hint="check that it opens in Excel or LibreOffice, or export the sheet "
+                             "as CSV") from None
+    if cells.height == 0 or cells.width == 0:
+        raise DataError(f"{where}: the sheet is empty", hint="check the extract was written")
+    header = [None if v is None else str(v).strip() for v in cells.row(0)]
+    # Columns with neither a name nor a value (formatting past the table's edge) are not
+    # part of it; a blank name over values is a merged or forgotten header cell.
+    keep = [i for i, name in enumerate(header)
+            if name or cells[:, i].slice(1).drop_nulls().str.strip_chars().str.len_bytes().sum()]
+    _excel_header_row(spec, where, cells, header)
+    seen: set[str] = set()
+    for i in keep:
+        name, letter = header[i], _column_letter(i)
+        if not name:
+            raise DataError(f"{where}, row 1, column {letter}: a blank header cell over a "
+                            "column of values (an empty or merged cell)",
+                            hint="give each column of the table its own name in one header "
+                                 "row; unmerge merged header cells")
+        if name.lower() in seen:
+            raise DataError(f"{where}, row 1, column {letter}: column name '{_show(name)}' "
+                            "appears twice in the header", hint="rename or remove one of them")
+        seen.add(name.lower())
+    body = cells.slice(1).select([pl.col(cells.columns[i]).alias(header[i]) for i in keep])
+    if body.height == 0:
+        raise DataError(f"{where}: the sheet has a header but no data rows",
+                        hint="check the extract was written in full")
+    # Blank cells are empty fields, as in a CSV file; a row of them is skipped as there.
+    table = _numbered(body.with_columns(pl.all().fill_null("")))
+    return table, sheet, lambda records: records + 2
+
+
+def _excel_header_row(spec: DatasetSpec, where: str, cells: pl.DataFrame,
+                      header: list[str | None]) -> None:
+    """Refuse a sheet whose header is below a title or notes: the first non-empty row names
+    none of the dataset's columns, and a later one names some."""
+    wanted = {n.strip().lower() for col in spec.columns for n in (col.name, *col.sources)}
+    if any(name and name.lower() in wanted for name in header):
+        return
+    for number, row in enumerate(cells.slice(1, 30).iter_rows(), start=2):
+        if sum(1 for v in row if v is not None and str(v).strip().lower() in wanted) >= 2:
+            raise DataError(f"{where}: the header is not the first row: the column names are "
+                            f"on row {number} of the sheet's used range",
+                            hint="delete the title or notes above the header row, so the "
+                                 "table starts at its header")
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _from_serial_dates(spec: DatasetSpec, table: pl.DataFrame,
+                       mapping: dict[str, str]) -> pl.DataFrame:
+    """Date columns of a workbook may hold Excel serial day numbers (a date cell formatted
+    as a number, or typed in as one): as text, the date or date-time they stand for."""
+    exprs = []
+    for col in spec.columns:
+        if col.name not in mapping or col.type not in (ColumnType.DATE, ColumnType.DATETIME,
+                                                       ColumnType.MONTH):
+            continue
+        source = pl.col(mapping[col.name])
+        text = source.str.strip_chars()
+        serial = text.cast(pl.Float64, strict=False)
+        is_serial = text.str.contains(r"^\d+(\.\d+)?$") & serial.is_between(*_SERIALS)
+        moment = pl.datetime(1899, 12, 30) + pl.duration(
+            milliseconds=(serial * 86_400_000).round(0).cast(pl.Int64))
+        shown = moment.dt.strftime("%Y-%m-%d" if col.type == ColumnType.MONTH
+                                   else "%Y-%m-%d %H:%M:%S")
+        exprs.append(pl.when(is_serial).then(shown).otherwise(source).alias(mapping[col.name]))
+    return table.with_columns(exprs) if exprs else table
 
 
 def _without_reserved(path: Path, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
@@ -398,8 +531,10 @@ def _parse_csv(path: Path, data: memoryview,
     seen: set[str] = set()
     for number, name in enumerate(names, start=1):
         if not name:
-            raise DataError(located(path, f"header field {number} is blank", row=1),
-                            hint="every column needs a name")
+            # An unnamed column (the row index a pandas export adds): no dataset column can
+            # map to it, so it is an extra column like any other (ignored, or refused under
+            # extra_columns = "error").
+            name = names[number - 1] = f"(unnamed column {number})"
         if name.lower() in seen:
             raise DataError(located(path, f"column name '{_show(name)}' appears twice in the "
                                           "header", row=1, column=_show(name)),
@@ -594,7 +729,8 @@ def _check_parquet_types(spec: DatasetSpec, path: Path, table: pl.DataFrame,
 
 
 def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[str], *,
-             from_csv: bool) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
+             from_csv: bool, measured: frozenset[str] = frozenset(), excel: bool = False
+             ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
     """Map, clean and type a source frame. Returns the good rows, the bad rows with their
     reasons, and the source column of each dataset column."""
     mapping = _match_columns(spec, path, table.columns, warnings, 1 if from_csv else None)
@@ -613,12 +749,14 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[
                 warnings.append(f"{path}: skipped {repeated.len()} repeated header row(s)")
                 table = table.filter(~pl.col(ROW).is_in(repeated.to_list()))
         table = table.filter(~empty)
+        if excel:
+            table = _from_serial_dates(spec, table, mapping)
     else:
         _check_parquet_types(spec, path, table, mapping)
 
     typed = _typed(spec, table, mapping)
     checked = [col for col in spec.columns if col.name in mapping]
-    _refuse_blank_columns(spec, path, typed, mapping)
+    _refuse_blank_columns(spec, path, typed, mapping, measured)
 
     rules = [rule for col in checked for rule in _rules(spec, col, mapping[col.name])]
     failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
@@ -633,16 +771,17 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[
     originals = _as_text(table.filter(pl.col(ROW).is_in(bad_rows[ROW].to_list())), cells)
     bad = bad_rows.join(originals, on=ROW, how="left", maintain_order="left")
     good = typed.filter(~pl.col("__failed")).select(ROW, *[c.name for c in spec.columns])
-    good = good.with_columns(pl.col(spec.date).dt.strftime("%Y-%m").cast(pl.String).alias("month"))
+    good = good.with_columns(dateparts.month_expr(spec))
     return good, bad, mapping
 
 
 def _refuse_blank_columns(spec: DatasetSpec, path: Path, typed: pl.DataFrame,
-                          mapping: dict[str, str]) -> None:
-    """Refuse an extract whose required number column is blank on every row: the KPIs summing
-    it would quietly lose the file's months, and the month-on-month change follow."""
+                          mapping: dict[str, str], measured: frozenset[str]) -> None:
+    """Refuse an extract whose required number column, read by a KPI, is blank on every row:
+    the KPIs summing it would quietly lose the file's months. A number column no KPI reads
+    may be blank throughout (police.uk files of some forces have no coordinates at all)."""
     numeric = [col for col in spec.columns if col.name in mapping and col.required
-               and col.type in (ColumnType.INT, ColumnType.FLOAT)]
+               and col.name in measured and col.type in (ColumnType.INT, ColumnType.FLOAT)]
     if not numeric or not typed.height:
         return
     present = typed.select(
@@ -712,6 +851,7 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, p
         rules.append((source, mismatch,
                       pl.format("expected text matching '{}', found '{}'{}",
                                 pl.lit(_show(col.pattern, 60)), found, note)))
+    rules += dateparts.rules(spec, col, source)
     return [(s, cond.fill_null(False), message) for s, cond, message in rules]
 
 
@@ -1067,7 +1207,7 @@ def _quarantine_name(dataset_id: str, version: int) -> str:
 
 def load(project, dataset_id: str, patterns: list[str] | None = None, *,
          skip_bad_rows: bool = False, quarantine: Path | None = None, parts: bool = False,
-         allow_shrink: bool = False) -> LoadResult:
+         allow_shrink: bool = False, sheet: str | None = None) -> LoadResult:
     """Read extracts and replace the months they cover in the dataset's table, atomically.
 
     With no patterns the dataset's configured `sources` are read. Nothing is stored unless the
@@ -1087,7 +1227,8 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     paths = expand_sources(patterns)
     if configured:
         _check_inside(project, dataset_id, paths)
-    extract = read_extracts(spec, paths, skip_bad_rows=skip_bad_rows, parts=parts)
+    extract = read_extracts(spec, paths, skip_bad_rows=skip_bad_rows, parts=parts,
+                            measured=columns_read_by_kpis(project, dataset_id), sheet=sheet)
     provenance = {"operation": "ingest", "dataset": dataset_id, "sources": extract.sources,
                   "rows": extract.frame.height, "rejected": extract.rejected.height,
                   "months": extract.months, "skip_bad_rows": skip_bad_rows,
@@ -1130,6 +1271,24 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
                       rejected=extract.rejected.height, months=extract.months,
                       sources=extract.sources, warnings=extract.warnings,
                       quarantine=outcome["quarantine"], replaced=outcome["replaced"])
+
+
+def columns_read_by_kpis(project, dataset_id: str) -> frozenset[str]:
+    """The dataset's columns that some KPI's filter, value, numerator, denominator or weight
+    key reads."""
+    names: set[str] = set()
+    for kpi in project.kpis:
+        if kpi.dataset != dataset_id:
+            continue
+        for text in (kpi.filter, kpi.value, kpi.numerator, kpi.denominator):
+            if text:
+                try:
+                    names.update(pl.sql_expr(text).meta.root_names())
+                except Exception:  # noqa: BLE001 - the catalogue reports a bad expression
+                    continue
+        if kpi.weight_key:
+            names.add(kpi.weight_key)
+    return frozenset(names)
 
 
 def _shown_path(project, path: Path | None) -> str | None:

@@ -650,6 +650,11 @@ class _Builder:
         text = kpi_sentences(result, self.report.comparison, self.report.period.index,
                              self.verdicts.get(kpi.id), self.config.plan, variant)
         extra = self._breakdown_sentences(result)
+        if kpi.peers:
+            from kpi.compare import peer_sentence
+
+            extra += [inlines(Name(t)) for t in [peer_sentence(
+                self.project, kpi, self.report.period, self.report.comparison, self.as_of)] if t]
         refs = self._figure_numbers(kpi.id)
         if refs:
             extra.append(inlines(f"See {_figure_list(refs)}."))

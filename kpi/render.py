@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from kpi.catalogue import Unit
+from kpi.errors import visible
 
 # The engine imports Polars; the renderers only need its result types, and `kpi --help` (which
 # imports Format) must not pay for Polars.
@@ -241,8 +242,8 @@ def safe_cell(value: Any) -> Any:
     """Neutralise spreadsheet formula injection: text starting =, +, -, @ gets a quote.
     Numbers are left alone, so a negative change stays a number."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+        value = "'" + value
+    return visible(value) if isinstance(value, str) else value
 
 
 def report_csv(report: Report, priorities: dict[str, str],
@@ -281,7 +282,7 @@ def escape_markdown(text: str) -> str:
             out.append(" ")
         else:
             out.append(char)
-    return "".join(out)
+    return visible("".join(out))
 
 
 def report_markdown_table(report: Report, priorities: list[tuple[str, str]],
@@ -344,36 +345,49 @@ def _cell(measured: Measured | None, result: KpiResult, shared: str | None = Non
 
 
 def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: bool = True,
-                  verdicts: dict[str, Verdict] | None = None):
-    """One Rich table per priority, in plan order. A window every KPI of a table shares is
-    named in its header, not in each cell; the KPI title wraps, verdict words never do."""
+                  verdicts: dict[str, Verdict] | None = None, width: int | None = None):
+    """One Rich table per priority, in plan order. A window most KPIs of a table share is
+    named in its header, not in each cell; the KPI title wraps, verdict words never do.
+    `width` is the terminal's, when known: under 100 columns changes wrap too."""
     from rich import box as boxes
     from rich.table import Table
     from rich.text import Text
 
     verdicts = verdicts or {}
+    narrow = width is not None and width < 100
     tables = []
     for priority_id, title in priorities:
         results = [r for r in report.results if r.kpi.priority == priority_id]
         if not results:
             continue
         cmp_code, cur_code = shared_code(results, "comparison"), shared_code(results, "current")
-        targets = any(r.kpi.target is not None for r in results)
         # One space between columns, not two: eight columns then fit in 80.
         table = Table(title=title, title_justify="left", box=boxes.SIMPLE_HEAD if box else None,
                       show_edge=False, pad_edge=False, expand=False, padding=(0, 1, 0, 0),
                       caption_justify="left")
-        table.add_column("KPI", overflow="fold", min_width=12)
-        table.add_column(_head(report, "comparison", cmp_code).replace(" ", "\n", 1),
-                         justify="right")
-        table.add_column(_head(report, "current", cur_code).replace(" ", "\n", 1),
-                         justify="right")
-        table.add_column("Change", justify="right")
+        # Wide enough for the longest word of any title, so titles wrap between words.
+        # In a narrow terminal a very long word (19 letters) may fold rather than cut a verdict.
+        longest = max((len(word) for r in results for word in r.kpi.title.split()), default=0)
+        table.add_column("KPI", overflow="fold",
+                         min_width=min(max(12, longest), 16 if narrow else 20))
+        for role, code in (("comparison", cmp_code), ("current", cur_code)):
+            # A range code ('2024-04..2024-09') wraps at ' to ' rather than being cut.
+            head = _head(report, role, code).replace("..", " to ")
+            cells = [_mark(getattr(r, role), code, r) for r in results]
+            # Narrow: as wide as the longest word of the header and the values, so the
+            # window in the header wraps onto its own line.
+            widest = max(len(word) for text in [head, *cells] for word in text.split())
+            table.add_column(head.replace(" ", "\n", 1), justify="right",
+                             max_width=widest if narrow else None)
+        # In a narrow terminal, as narrow as its longest word: '+208 (+0.8%)' wraps before a
+        # verdict would be cut.
+        changes = [change_text(r.change, r.kpi.unit) for r in results if r.change]
+        narrowest = max([6, *(len(word) for text in changes for word in text.split())])
+        table.add_column("Change", justify="right",
+                         max_width=narrowest if narrow else None)
         table.add_column("Status", no_wrap=True)
         table.add_column("Sig.", no_wrap=True)
         table.add_column("Variation", no_wrap=True)
-        if targets:
-            table.add_column("Assurance", no_wrap=True)
         for r in results:
             verdict = verdicts.get(r.kpi.id)
             style = STATUS_STYLE[r.status]
@@ -381,16 +395,30 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
             cells = [r.kpi.title, _mark(r.comparison, cmp_code, r), _mark(r.current, cur_code, r),
                      change_text(r.change, r.kpi.unit) if r.change else "n/a", status,
                      significance_word(verdict), variation_word(verdict, short=True)]
-            if targets:
-                cells.append(assurance_word(verdict, short=True) if r.kpi.target is not None
-                             else "")
             table.add_row(*cells)
+        notes = []
         own = [f"{r.kpi.title} {_windows(r)}" for r in results
                if _differs(r.comparison, cmp_code) or _differs(r.current, cur_code)]
         if own:
-            table.caption = "* own window: " + "; ".join(own)
+            notes.append("* own window: " + "; ".join(own))
+        # Targets under the table rather than in a column: eight columns fit in 80, nine not.
+        aimed = [f"{r.kpi.title} {number(r.kpi.target, r.kpi.unit)}: "
+                 f"{_target_words(verdicts.get(r.kpi.id))}" for r in results
+                 if r.kpi.target is not None]
+        if aimed:
+            notes.append("Targets: " + "; ".join(aimed))
+        if notes:
+            table.caption = "\n".join(notes)
         tables.append(table)
     return tables
+
+
+def _target_words(verdict: Verdict | None) -> str:
+    """'met, consistently passes', 'not met, hit and miss'."""
+    if verdict is None:
+        return "n/a"
+    met = {True: "met", False: "not met", None: "n/a"}[verdict.target_met]
+    return met + (f", {ASSURANCE_WORDS[verdict.assurance]}" if verdict.assurance else "")
 
 
 def _differs(measured: Measured | None, shared: str | None) -> bool:
@@ -431,16 +459,16 @@ class Section:
     terminal: Any = None  # a Rich renderable drawn instead of the rows in a terminal (a chart)
 
     def text(self, column: str, value: Any) -> str:
-        """A cell as a person reads it."""
+        """A cell as a person reads it (control characters shown as '?')."""
         if column in self.shown:
-            return self.shown[column](value)
+            return visible(self.shown[column](value))
         if value is None:
             return "—"
         if isinstance(value, float):
             return f"{value:,.1f}"
         if isinstance(value, int) and not isinstance(value, bool):
             return f"{value:,}"
-        return str(value)
+        return visible(str(value))
 
 
 @dataclass(frozen=True)
@@ -518,7 +546,7 @@ def render_table(document: Document, plain: bool = True, width: int | None = Non
     console = Console(file=buffer, width=width, highlight=False, soft_wrap=False,
                       force_terminal=not plain, no_color=plain,
                       color_system=None if plain else "standard")
-    console.print(Text(document.heading, style="" if plain else "bold"))
+    console.print(Text(visible(document.heading), style="" if plain else "bold"))
     for section in document.sections:
         # The title is printed above the table, not as its caption, so a long title is not
         # wrapped to the width of a narrow table.
@@ -535,7 +563,7 @@ def render_table(document: Document, plain: bool = True, width: int | None = Non
                 cells.append(Text(section.text(column, value), style=style))
             table.add_row(*cells)
         console.print()
-        console.print(Text(section.title, style="" if plain else "bold"))
+        console.print(Text(visible(section.title), style="" if plain else "bold"))
         console.print(table if plain or section.terminal is None else section.terminal)
     return "\n".join(line.rstrip() for line in buffer.getvalue().split("\n"))
 

@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kpi.cache import table_version
 from kpi.catalogue import ID_PATTERN, DatasetSpec, Project, polars_schema
-from kpi.errors import ConfigError, DataError, UsageError
+from kpi.errors import ConfigError, DataError, UsageError, refusal
 from kpi.periods import Month
 
 if TYPE_CHECKING:
@@ -104,10 +105,13 @@ def dataset_spec(project: Project, dataset_id: str) -> DatasetSpec:
 def exists(project: Project, dataset_id: str) -> bool:
     """Whether the dataset has a committed table. A first load killed before its commit leaves
     a folder without one; that is no table, and the next load simply creates it."""
-    from deltalake import DeltaTable
+    return table_version(table_path(project, dataset_id)) is not None
 
-    path = table_path(project, dataset_id)
-    return (path / "_delta_log").is_dir() and DeltaTable.is_deltatable(str(path))
+
+# Opened tables, by (folder, point in history, latest commit). Opening a Delta table reads its
+# log; one command asks a table for its months, version and rows several times, and a project
+# has a table per dataset. A new commit changes the key, so a load is seen at once.
+_OPENED: dict[tuple[str, AsOf | None, int], Any] = {}
 
 
 def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
@@ -115,6 +119,10 @@ def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
     from deltalake.exceptions import TableNotFoundError
 
     path = table_path(project, dataset_id)
+    latest = table_version(path)
+    key = (str(path), as_of, latest)
+    if latest is not None and key in _OPENED:
+        return _OPENED[key]
     try:
         table = DeltaTable(str(path))
     except TableNotFoundError:
@@ -122,6 +130,10 @@ def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
                         hint=f"load an extract with 'kpi ingest {dataset_id} FILE'") from None
     if as_of is not None:
         _load_as_of(table, dataset_id, as_of)
+    if latest is not None and table.version() <= latest:
+        if len(_OPENED) > 256:
+            _OPENED.clear()
+        _OPENED[key] = table
     return table
 
 
@@ -147,9 +159,14 @@ def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.Laz
 
 
 def months(project: Project, dataset_id: str, as_of: AsOf | None = None) -> list[Month]:
-    """The months the dataset holds, read from the table's partition list (no data scan)."""
+    """The months the dataset holds, read from the table's partition list (no data scan); for
+    a dataset of quarterly rows, every month of its quarters."""
+    from kpi.dateparts import covered
+
     table = _table(project, dataset_id, as_of)
-    return sorted(Month.parse(p["month"]) for p in table.partitions())
+    stored = sorted(Month.parse(p["month"]) for p in table.partitions())
+    spec = project.datasets.get(dataset_id)
+    return covered(spec, stored) if spec is not None else stored
 
 
 def row_count(project: Project, dataset_id: str, as_of: AsOf | None = None) -> int:
@@ -259,13 +276,16 @@ def replace_months(project: Project, dataset_id: str, frame: pl.DataFrame,
     commit will create: it may refuse the load (raise) or return entries for the provenance.
     """
     from deltalake import CommitProperties, write_deltalake
-    from deltalake.exceptions import SchemaMismatchError
+    from deltalake.exceptions import DeltaError, SchemaMismatchError
 
     spec = dataset_spec(project, dataset_id)
     schema = polars_schema(spec)
     frame = frame.select([frame[name].cast(dtype) for name, dtype in schema.items()])
     path = table_path(project, dataset_id)
     with _locked(project, dataset_id):
+        if not project.bundled:  # the folders this commit writes into must not lead outside
+            for folder in ["_delta_log", *(f"month={m}" for m in frame["month"].unique())]:
+                inside_project(project, path / folder, f"folder {folder} of '{dataset_id}'")
         options: dict[str, Any] = {"configuration": TABLE_CONFIGURATION}
         present = exists(project, dataset_id)
         if present:
@@ -277,15 +297,58 @@ def replace_months(project: Project, dataset_id: str, frame: pl.DataFrame,
             provenance = {**provenance, **guard(before, version)}
         metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
         try:
-            write_deltalake(str(path), frame.to_arrow(), mode="overwrite", partition_by=["month"],
-                            commit_properties=CommitProperties(custom_metadata=metadata),
-                            **options)
+            with _rust_panics_held():
+                write_deltalake(str(path), frame.to_arrow(), mode="overwrite",
+                                partition_by=["month"],
+                                commit_properties=CommitProperties(custom_metadata=metadata),
+                                **options)
         except SchemaMismatchError as exc:
             raise DataError(f"dataset '{dataset_id}': its columns in kpi.toml no longer match "
                             f"the stored table ({_first_line(exc)})",
                             hint="nothing was written; restore the columns, or move the "
                                  "table aside and reload every extract") from None
+        except DeltaError as exc:
+            # Delta reports the operating system's refusals (a full or read-only disk) in its
+            # own errors; the data files it wrote are not part of any version.
+            code = re.search(r"\(os error (\d+)\)", str(exc))
+            if code is None:
+                raise
+            raise refusal(OSError(int(code.group(1)), _first_line(exc)), path) from None
         return _table(project, dataset_id).version()
+
+
+@contextmanager
+def _rust_panics_held() -> Iterator[None]:
+    """Hold back what Delta's Rust threads print on the process's stderr while a write runs.
+
+    On a full disk its worker threads panic ("Already shut down") and each prints a message
+    and a backtrace note straight to file descriptor 2, before the write raises the error kpi
+    reports in one line. What they printed is dropped when the write fails and passed on
+    unchanged when it succeeds."""
+    import os
+    import sys
+    import tempfile
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (an embedding host): nothing to hold back
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        failed = True
+        try:
+            yield
+            failed = False
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            if not failed:
+                held.seek(0)
+                text = held.read()
+                if text:
+                    os.write(2, text)
 
 
 def _sql_literal(value: Any) -> str:

@@ -183,6 +183,17 @@ def test_a_required_number_column_of_nulls_in_parquet_is_refused(project):
         "of the 1 rows")
 
 
+def test_a_number_column_no_kpi_reads_may_be_blank_throughout(project):
+    # As police.uk coordinates are, in every file of a force that publishes none.
+    toml = project / "kpi.toml"
+    text = toml.read_text()
+    toml.write_text(text[:text.index('[[kpis]]\nid = "victims"')])
+    path = project / "blank.csv"
+    path.write_text(GOOD_HEADER + "\nB1,2025-03-01,Dudley,,\nB2,2025-03-02,Walsall, ,\n")
+    result = _kpi(project, "ingest", "incidents", path)
+    assert result.returncode == 0, result.stderr
+
+
 def test_some_blank_numbers_still_load(project):
     path = project / "some.csv"
     path.write_text(GOOD_HEADER + "\nB1,2025-03-01,Dudley,,\nB2,2025-03-02,Walsall,2,\n")
@@ -306,6 +317,28 @@ def test_a_table_or_quarantine_folder_linked_outside_is_refused(project, tmp_pat
     assert snapshot(project).same_as(before)
 
 
+@pytest.mark.parametrize("inner", ["month=2025-03", "_delta_log"])
+def test_a_partition_or_log_folder_linked_outside_is_refused(project, tmp_path, inner):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    table = project / "data" / "incidents"
+    if inner == "_delta_log":  # the real log moves outside, and the link points to it
+        (table / inner).rename(outside / inner)
+        (table / inner).symlink_to(outside / inner)
+    else:
+        (table / inner).symlink_to(outside)
+    before = sorted(p.name for p in outside.rglob("*"))
+    path = project / "march.csv"
+    path.write_text(GOOD_HEADER + "\nB1,2025-03-01,Dudley,1,\n")
+    result = _kpi(project, "ingest", "incidents", path)
+    assert result.returncode == 3
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {table / inner}: the folder {inner} of 'incidents' is a link to "
+        f"{(outside / inner) if inner == '_delta_log' else outside}, outside the project "
+        f"folder {project}")
+    assert sorted(p.name for p in outside.rglob("*")) == before
+
+
 def test_a_lock_file_planted_as_a_link_never_truncates_its_target(project, tmp_path):
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
@@ -325,3 +358,25 @@ def test_a_lock_file_planted_as_a_link_never_truncates_its_target(project, tmp_p
 def test_history_json_still_reads_after_the_refusals(project):
     result = _kpi(project, "history", "incidents", "--format", "json")
     assert json.load(io.StringIO(result.stdout))[0]["version"] == 0
+
+
+def test_a_file_name_with_control_characters_is_never_echoed_raw(project):
+    """A file name is data too: messages, warnings and every history format show its control
+    characters as '?' (JSON escapes them as JSON does)."""
+    bad = project / "\x1b[31mbad.csv"
+    bad.write_text(GOOD_HEADER + "\nZ1,2025-03-01,Dudley,x,\n")
+    evil = project / "\x1b[2Jevil.csv"
+    evil.write_text(GOOD_HEADER + "\nZ2,2025-03-01,Dudley,1,\n" + GOOD_HEADER + "\n")
+    refused = _kpi(project, "ingest", "incidents", bad)
+    assert refused.returncode == 3
+    assert refused.stderr.splitlines()[0].startswith(f"Error: {project}/?[31mbad.csv, row 2")
+    outputs = [refused, _kpi(project, "ingest", "incidents", evil)]
+    assert outputs[1].returncode == 0, outputs[1].stderr
+    assert f"Warning: {project}/?[2Jevil.csv: skipped 1 repeated header row(s)" in (
+        outputs[1].stderr)
+    for format in ("table", "csv", "markdown", "json"):
+        outputs.append(_kpi(project, "history", "incidents", "--format", format))
+    assert "?[2Jevil.csv" in outputs[2].stdout
+    assert json.loads(outputs[-1].stdout)[-1]["sources"][0]["file"] == "\x1b[2Jevil.csv"
+    for result in outputs:
+        assert "\x1b" not in result.stdout + result.stderr, result.args

@@ -151,7 +151,8 @@ def to_frame(rows: list[dict]) -> pl.DataFrame:
 
 
 def build(folder: Path, parts: list[pl.DataFrame]):
-    """A project in folder holding the given extract files, all loaded in one ingest."""
+    """A project in folder holding the given extract files, all loaded in one ingest as parts
+    of one extract (`--parts`: a split may put one month in two files)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "kpi.toml").write_text(PROJECT, encoding="utf-8")
     (folder / "weights.csv").write_text("offence,weight\nburglary,365\ntheft,10.5\n",
@@ -162,7 +163,7 @@ def build(folder: Path, parts: list[pl.DataFrame]):
         part.write_csv(path)
         files.append(str(path))
     project = load_project(folder)
-    load(project, "crimes", files)
+    load(project, "crimes", files, parts=True)
     return project
 
 

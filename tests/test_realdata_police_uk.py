@@ -347,7 +347,7 @@ def test_three_forces_loaded_together_break_down_by_force(tmp_path_factory):
     # No 2024 data: the current year stands, the comparison is named as incomplete.
     assert shown["kpi"]["comparison"] is None
     assert shown["kpi"]["note"].startswith("comparison year ending December 2024 is incomplete")
-    got = {p["part"]: p["current"] for p in shown["breakdowns"]["falls_within"]}
+    got = {p["part"]: p["current"] for p in shown["breakdowns"]["force"]}
     assert got == oracle.by("Falls within", YE_2025)
     assert len(got) == 3
 
@@ -365,7 +365,7 @@ def test_forces_loaded_one_by_one_keep_each_other(tmp_path_factory):
     shown = _json(project, "show", "total_crime", "--period", "2025-12", "--vs", "yoy")
     oracle = Street(files)
     assert shown["kpi"]["current"]["value"] == oracle.crimes(YE_2025)
-    got = {p["part"]: p["current"] for p in shown["breakdowns"]["falls_within"]}
+    got = {p["part"]: p["current"] for p in shown["breakdowns"]["force"]}
     assert got == oracle.by("Falls within", YE_2025)
     # Reloading one force's month replaces that force's rows only.
     _kpi(project, "ingest", "street", files[0])

@@ -333,3 +333,19 @@ def test_show_json_counts_are_integers(cli):
     assert all(isinstance(row["value"], int) for row in doc["trend"])
     for rows in doc["breakdowns"].values():
         assert all(isinstance(row["current"], int) for row in rows)
+
+
+@pytest.mark.parametrize(("width", "vs"), [(80, "baseline"), (120, "baseline"), (80, "fytd")])
+def test_sample_table_fits_and_never_cuts_a_verdict(cli, width, vs):
+    table = cli(["summary", "--period", "2025-09", "--vs", vs],
+                env={"COLUMNS": str(width)}).stdout
+    lines = table.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= width
+    statuses = ("improving", "deteriorating", "stable", "changed", "no data", "in development")
+    rows = [line.rstrip() for line in lines if any(f" {s} " in line for s in statuses)]
+    assert len(rows) > 90
+    last = {"common", "improvement", "concern", "unusual", "–"}
+    assert {row.split()[-1] for row in rows} <= last
+    # Targets are listed under their table, with whether they are met and the assurance.
+    assert "999 answered within 10 seconds 90.0%: met, consistently passes" in " ".join(
+        line.strip() for line in lines)

@@ -13,7 +13,9 @@ How the calibration works: the plan's baseline (April 2023 to March 2024) and th
 (October 2024 to September 2025) are disjoint windows, so each window's records are constructed
 to hit its targets exactly (counts by construction; medians by placing as many values above the
 target as below it, with the target itself in the middle; means by adjusting values until their
-sum is the target times the count). The six months between them are interpolated. Where the
+sum is the target times the count). A count's months follow a geometric trend through the
+windows with a seasonal wave, each window's total spread by a multinomial draw (Poisson counts
+given their sum) and the six months between drawn as Poisson counts around the trend. Where the
 report gives a change but no baseline, the baseline is the whole number that reproduces the
 reported change. Everything is seeded from the series' name, rows are sorted on every column
 and files are written with fixed settings, so two runs give identical files.
@@ -84,22 +86,38 @@ def shape(name: str, n: int = N_MONTHS, first: date = FIRST, amplitude: float = 
 
 def monthly(name: str, targets: dict[range, int], n: int = N_MONTHS, first: date = FIRST,
             **kwargs) -> np.ndarray:
-    """Monthly counts whose sums over each target window are exact; other months follow the
-    level interpolated between the windows."""
+    """Monthly counts whose sums over each target window are exact, around a smooth trend.
+
+    The expected level runs through each window's average as a geometric trend (a steady
+    percentage change per month, so no step between windows), times the seasonal profile.
+    Within a target window the total is spread by a multinomial draw, which is exactly how
+    Poisson counts fall given their sum; other months are Poisson draws around the trend."""
     profile = shape(name, n, first, **kwargs)
+    rng = rng_for(name + "/poisson")
+    windows = sorted(targets.items(), key=lambda item: item[0].start)
+    centres = np.array([np.mean(window) for window, _ in windows])
+    levels = np.array([total / profile[np.array(window)].sum() for window, total in windows])
+    months = np.arange(n)
+    if len(windows) == 1:
+        level = np.full(n, levels[0])
+    elif (levels > 0).all():
+        # Log-linear through the windows' centres, extended at the ends along the nearest slope.
+        slopes = np.diff(np.log(levels)) / np.diff(centres)
+        segment = np.clip(np.searchsorted(centres, months) - 1, 0, len(slopes) - 1)
+        level = np.exp(np.log(levels[segment]) + slopes[segment] * (months - centres[segment]))
+    else:
+        level = np.interp(months, centres, levels)
+    expected = level * profile
     counts = np.zeros(n, dtype=np.int64)
     covered = np.zeros(n, dtype=bool)
-    centres, levels = [], []
-    for window, total in targets.items():
+    for window, total in windows:
         idx = np.array(window)
-        counts[idx] = alloc(int(total), profile[idx])
+        weights = expected[idx]
+        counts[idx] = (rng.multinomial(int(total), weights / weights.sum()) if weights.sum() > 0
+                       else alloc(int(total), np.ones(len(idx))))
         covered[idx] = True
-        centres.append(idx.mean())
-        levels.append(total / profile[idx].sum())
-    order = np.argsort(centres)
-    level = np.interp(np.arange(n), np.array(centres)[order], np.array(levels)[order])
     free = ~covered
-    counts[free] = np.round(level[free] * profile[free]).astype(np.int64)
+    counts[free] = rng.poisson(expected[free])
     return counts
 
 
@@ -258,16 +276,21 @@ class Crimes:
         self.trend = self.cur_lpa / self.base_lpa  # each leaf's LPA split follows LPA trends
         self.leaves: list[tuple[str, dict[str, bool], np.ndarray]] = []  # monthly per LPA
 
-    def split(self, total: int, current: bool) -> np.ndarray:
-        """A window total split over LPAs (the current year following the LPA trends)."""
+    def split(self, total: int, current: bool, name: str = "") -> np.ndarray:
+        """A window total split over LPAs (the current year following the LPA trends). A named
+        leaf leans a little towards some LPAs, differently in each window, so an offence's
+        change by LPA is not the total's; the residual leaves keep each LPA's total exact."""
         weights = LPA_SHARE * (self.trend if current else 1)
+        if name:
+            weights = weights * np.exp(rng_for(f"lpa-lean/{name}/{current}").normal(0, 0.06,
+                                                                                   len(LPAS)))
         return alloc(total, weights)
 
     def add(self, offence: str, base: int | np.ndarray, cur: int | np.ndarray, **flags) -> None:
         """A leaf with baseline and current totals (whole or already split by LPA)."""
-        base_lpa = base if isinstance(base, np.ndarray) else self.split(base, False)
-        cur_lpa = cur if isinstance(cur, np.ndarray) else self.split(cur, True)
         name = offence + "".join(sorted(k for k, v in flags.items() if v))
+        base_lpa = base if isinstance(base, np.ndarray) else self.split(base, False, name)
+        cur_lpa = cur if isinstance(cur, np.ndarray) else self.split(cur, True, name)
         months = np.stack([monthly(f"crime/{name}/{lpa}", {BASE: int(base_lpa[i]),
                                                            CURRENT: int(cur_lpa[i])})
                            for i, lpa in enumerate(LPAS)])
@@ -275,8 +298,8 @@ class Crimes:
 
     def add_lagged(self, offence: str, base: int, lagged: int, **flags) -> None:
         """A leaf whose targets are the baseline and YE 2025-06 (knife and gun crime)."""
-        base_lpa, lag_lpa = self.split(base, False), self.split(lagged, True)
         name = offence + "".join(sorted(k for k, v in flags.items() if v))
+        base_lpa, lag_lpa = self.split(base, False, name), self.split(lagged, True, name)
         months = np.stack([monthly(f"crime/{name}/{lpa}", {BASE: int(base_lpa[i]),
                                                            LAGGED: int(lag_lpa[i])})
                            for i, lpa in enumerate(LPAS)])
@@ -669,6 +692,27 @@ INCIDENTS = {
 }
 LPA_RESPONSE = np.array([0.97, 1.03, 1.02, 1.0, 1.04, 1.01, 1.02])  # relative compliance
 BIRMINGHAM_SEPTEMBER = 71.0
+# Demand drifts between LPAs (% change in share over the 30 months), and each LPA's responses
+# run a little faster or slower than the force's (the share of its attended incidents moved
+# from above the median to below it), so LPAs differ in change and in median as real areas do.
+LPA_DEMAND_DRIFT = {"Emergency": np.array([-0.02, 0.05, -0.04, 0.03, 0.06, -0.05, 0.01]),
+                    "Priority": np.array([0.03, -0.04, 0.05, -0.02, -0.06, 0.04, 0.00])}
+LPA_MEDIAN_BIAS = np.array([-0.015, 0.02, 0.01, -0.01, 0.02, 0.0, 0.005])
+
+
+def lpa_shares(grade: str, pos: int) -> np.ndarray:
+    """LPA shares of a grade's incidents in month `pos`, drifting steadily."""
+    share = LPA_SHARE / LPA_SHARE.sum() * (1 + LPA_DEMAND_DRIFT[grade] * (pos / (N_MONTHS - 1)
+                                                                           - 0.5))
+    return share / share.sum()
+
+
+def median_bias(att: np.ndarray) -> np.ndarray:
+    """Per-LPA imbalances below the median that sum to zero over the force, so each LPA's
+    median differs while the pooled one stays exact."""
+    out = np.round(att * LPA_MEDIAN_BIAS).astype(np.int64)
+    out[0] -= int(out.sum())
+    return out
 
 
 def between(rng: np.random.Generator, low: int, high: int, size: int) -> np.ndarray:
@@ -708,7 +752,6 @@ def build_incidents() -> None:
     both windows; Birmingham at 71.0% in September 2025."""
     columns: dict[str, list[np.ndarray]] = {"date": [], "lpa": [], "grade": [], "att": [],
                                             "secs": []}
-    share = LPA_SHARE / LPA_SHARE.sum()
     for g, (grade, spec) in enumerate(INCIDENTS.items()):
         n_all = monthly(f"incidents/{grade}", {BASE: spec["all"][0], CURRENT: spec["all"][1]},
                         amplitude=0.06)
@@ -729,7 +772,7 @@ def build_incidents() -> None:
         between_windows = set(range(N_MONTHS)) - set(BASE) - set(CURRENT)
         rng = rng_for(f"incidents/{grade}/rows")
         for pos in range(N_MONTHS):
-            all_l = alloc(int(n_all[pos]), share)
+            all_l = alloc(int(n_all[pos]), lpa_shares(grade, pos))
             att_l = alloc(int(attended[pos]), all_l)
             if grade == "Emergency" and pos == N_MONTHS - 1:
                 bham = count_for(BIRMINGHAM_SEPTEMBER, int(att_l[0]))
@@ -738,13 +781,13 @@ def build_incidents() -> None:
             else:
                 within_l = alloc(int(within[pos]), att_l * LPA_RESPONSE)
             within_l = np.minimum(within_l, att_l)
-            shift_l = split_signed(int(shift[pos]), att_l)
+            shift_l = split_signed(int(shift[pos]), att_l) + median_bias(att_l)
             if pos in between_windows:  # keep each cell feasible for the interpolated median
                 half = (att_l - 1) // 2
                 if median[pos] <= spec["threshold"]:
-                    within_l = np.minimum(np.maximum(within_l, half + 2), att_l)
+                    within_l = np.minimum(np.maximum(within_l, half + shift_l + 2), att_l)
                 else:
-                    within_l = np.minimum(within_l, half - 1)
+                    within_l = np.minimum(within_l, half + shift_l - 1)
             for i in range(len(LPAS)):
                 values = cell_values(rng, int(att_l[i]), int(within_l[i]), int(median[pos]),
                                      spec["threshold"], spec["low"], spec["high"],

@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from kpi import __version__
-from kpi.errors import KpiError
+from kpi.errors import KpiError, visible
 from kpi.periods import Comparison
 from kpi.render import Document, Format
 
@@ -26,7 +26,9 @@ Exit codes:
   0  success
   1  a check or threshold failed (kpi check; kpi summary --fail-on deteriorating)
   2  usage error (unknown option or command, bad value such as --period 2025-13)
-  3  data or configuration error (missing, stale or malformed extract or kpi.toml)"""
+  3  data or configuration error (missing, stale or malformed extract or kpi.toml)
+  4  the operating system refused a read or write (permissions, read-only or full
+     disk, a folder where a file was expected); nothing stored was changed"""
 
 OUTPUT_HELP = (
     "Results go to stdout (or --output FILE); messages, warnings and errors go to stderr, "
@@ -129,21 +131,29 @@ def _stderr():
 
 
 def handled(func: F) -> F:
-    """Turn KpiError into one line on stderr and its exit code."""
+    """Turn KpiError, and an operating-system refusal (OSError), into one line on stderr and
+    its exit code."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from kpi.errors import refusal
+
         try:
-            return func(*args, **kwargs)
+            try:
+                return func(*args, **kwargs)
+            except OSError as exc:  # from the operating system: one line, exit 4
+                if State.debug:
+                    raise
+                raise refusal(exc) from exc
         except KpiError as exc:
             if State.debug:
                 raise
             lines = exc.message.split("\n")
             err = _stderr()
             for line in lines:
-                err.print(f"Error: {line}", markup=False)
+                err.print(f"Error: {visible(line)}", markup=False)
             if exc.hint:
-                err.print(f"Hint: {exc.hint}", markup=False)
+                err.print(f"Hint: {visible(exc.hint)}", markup=False)
             raise typer.Exit(code=exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
@@ -151,7 +161,7 @@ def handled(func: F) -> F:
 
 def note(message: str) -> None:
     if not State.quiet:
-        _stderr().print(message, markup=False)
+        _stderr().print("\n".join(visible(line) for line in message.split("\n")), markup=False)
 
 
 def _project():
@@ -209,10 +219,20 @@ def working(message: str, after: float = 1.0) -> Iterator[None]:
         status.stop()
 
 
+def check_output_file(output: Path | None, option: str = "--output") -> None:
+    """Refuse, before any work, an output path that names a folder."""
+    from kpi.errors import UsageError
+
+    if output is not None and output.is_dir():
+        raise UsageError(f"{option} '{output}' is a folder; it should name a file",
+                         hint=f"for example {option} {output / 'out.txt'}")
+
+
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
+    check_output_file(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -247,3 +267,4 @@ def main() -> None:
 
 # Command modules register themselves on `app`; import them last.
 from kpi.cli import data_commands, summary_command, show_command, project_commands, export_command, check_command  # noqa: E402,F401,I001,E501
+from kpi.cli import compare_command  # noqa: E402,F401

@@ -14,6 +14,7 @@ from kpi.cli import (
     _project,
     _stdout_console,
     app,
+    check_output_file,
     handled,
     note,
     working,
@@ -26,7 +27,8 @@ from kpi.render import Format
 def ingest(
     dataset: Annotated[str, typer.Argument(help="Dataset id, as declared in kpi.toml.")],
     files: Annotated[list[str] | None, typer.Argument(
-        help="CSV or Parquet extracts (globs allowed). Default: the dataset's sources.")] = None,
+        help="CSV, Parquet or Excel (.xlsx, .xlsm, .xls) extracts (globs allowed). Default: "
+             "the dataset's sources.")] = None,
     skip_bad_rows: Annotated[bool, typer.Option(
         "--skip-bad-rows", help="Load the good rows and write the bad ones to a quarantine "
                                 "file, instead of rejecting the file.")] = False,
@@ -42,6 +44,9 @@ def ingest(
         "--allow-shrink", help="Replace a stored month even with fewer than half the rows it "
                                "holds (refused otherwise: one stray row dated in a month "
                                "would replace all of it).")] = False,
+    sheet: Annotated[str | None, typer.Option(
+        "--sheet", help="The sheet of an Excel workbook to read (default: the dataset's "
+                        "`sheet`, or the only sheet).")] = None,
 ) -> None:
     """Load extracts into a dataset, replacing the months they cover (atomic, versioned).
 
@@ -49,11 +54,13 @@ def ingest(
     before and after."""
     from kpi.ingest import load
 
+    check_output_file(quarantine, "--quarantine")
     # _project() builds the bundled sample's store first, so a load into it is kept.
     project = _project()
     with working(f"Loading '{dataset}'..."):
         result = load(project, dataset, files, skip_bad_rows=skip_bad_rows,
-                      quarantine=quarantine, parts=parts, allow_shrink=allow_shrink)
+                      quarantine=quarantine, parts=parts, allow_shrink=allow_shrink,
+                      sheet=sheet)
     for warning in result.warnings:
         note(f"Warning: {warning}")
     months = result.months

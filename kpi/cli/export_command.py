@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from kpi.cli import AsOfOpt, PeriodOpt, VsOpt, _project, app, handled, note
+from kpi.cli import AsOfOpt, PeriodOpt, VsOpt, _project, app, check_output_file, handled, note
 from kpi.periods import Comparison
 
 export_app = typer.Typer(
@@ -99,11 +99,13 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
             template: Path | None = None) -> None:
     from kpi import charts, commentary, engine, paper, revisions, store, verdicts
     from kpi.errors import UsageError
+    from kpi.outputs import staged
     from kpi.periods import Month
     from kpi.store import AsOf
 
     month = Month.parse(period)
     cutoff = AsOf.parse(as_of) if as_of else None
+    check_output_file(output)
     if output.suffix.lower() not in SUFFIXES[fmt]:
         raise UsageError(f"--output '{output}' should be {FORMAT_NAMES[fmt]} ending in "
                          f"{SUFFIXES[fmt][0]}", hint=f"for example --output {EXAMPLES[fmt]}")
@@ -138,37 +140,34 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
                               commentary=notes, revised=revised, loaded=loaded,
                               verdicts=judged)
     results = {r.kpi.id: r for r in report.results}
-    written = set()
-    for figure in built.figures:
-        data = charts.chart_data(project, figure.spec, results, cutoff, judged)
-        charts.write_png(data, output.parent / figure.link)
-        written.add(Path(figure.link).name)
-    # Figures an earlier run drew and this paper no longer links would only mislead.
-    for stale in sorted((output.parent / files_dir).glob("figure-*.png")):
-        if stale.name not in written:
-            stale.unlink()
-    if fmt == PaperFormat.MARKDOWN:
-        from kpi.writers import markdown as writer
+    output.parent.mkdir(parents=True, exist_ok=True)
+    # The paper and its figures are written to a staging folder and moved into place together
+    # (kpi.outputs), so a reader never sees one paper's text with another's figures.
+    with staged(output, files_dir) as staging:
+        for figure in built.figures:
+            data = charts.chart_data(project, figure.spec, results, cutoff, judged)
+            charts.write_png(data, staging / figure.link)
+        if fmt == PaperFormat.MARKDOWN:
+            from kpi.writers import markdown as writer
 
-        content: bytes = writer.write(built.document).encode("utf-8")
-    elif fmt == PaperFormat.HTML:
-        from kpi.writers import html as writer
+            content: bytes = writer.write(built.document).encode("utf-8")
+        elif fmt == PaperFormat.HTML:
+            from kpi.writers import html as writer
 
-        content = writer.write(built.document, output.parent).encode("utf-8")
-    else:
-        from kpi.writers import docx as writer
+            content = writer.write(built.document, staging).encode("utf-8")
+        else:
+            from kpi.writers import docx as writer
 
-        content = writer.write(built.document, output.parent, template)
+            content = writer.write(built.document, staging, template)
+        (staging / output.name).write_bytes(content)
     figures_file = revisions.figures_path(output)
     _write(figures_file, revisions.dumps(project, report, priority, as_of))
-    _write(output, content)
     note(f"Wrote {output} and {figures_file.name}")
     if built.figures:
         note(f"Wrote {len(built.figures)} chart(s) to {output.parent / files_dir}")
 
 
 def _write(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(content)
     os.replace(tmp, path)

@@ -9,6 +9,7 @@ import typer
 
 from kpi.catalogue import PROJECT_FILE, Status
 from kpi.cli import FormatOpt, OutputOpt, State, app, emit_document, handled, note
+from kpi.errors import KpiError
 from kpi.render import Format
 
 
@@ -73,8 +74,14 @@ def catalogue_document(project, priority: str | None = None, status: Status | No
 def init(
     directory: Annotated[Path, typer.Argument(
         metavar="[DIR]", help="Folder for the new project (created if missing).")] = Path("."),
+    preset: Annotated[str | None, typer.Option(
+        "--preset", metavar="NAME",
+        help="Start from a ready project shipped with kpi (see --list-presets).")] = None,
+    list_presets: Annotated[bool, typer.Option(
+        "--list-presets", help="List the ready projects and exit.")] = False,
 ) -> None:
-    """Start a project: a kpi.toml with an example of every KPI kind, and an empty data folder.
+    """Start a project: a kpi.toml with an example of every KPI kind, and an empty data folder;
+    or, with --preset, a copy of a ready project (police-uk, home-office-prc, west-midlands).
 
     Refuses to overwrite an existing kpi.toml (exit 2).
     """
@@ -83,7 +90,19 @@ def init(
 
     from kpi.errors import UsageError
 
+    if list_presets:
+        from kpi.presets import PRESETS
+
+        for item in PRESETS.values():
+            typer.echo(f"{item.name:<16} {item.description}")
+        return
+    if preset is not None:
+        _init_preset(preset, directory)
+        return
     target = directory / PROJECT_FILE
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{directory} is a file, not a folder; not touching it",
+                         hint="give a new or existing folder: kpi init myforce")
     if target.exists():
         raise UsageError(f"{target} already exists; not overwriting it",
                          hint="choose another folder, or edit the existing file")
@@ -97,3 +116,32 @@ def init(
     note(f"Created {target} and {directory / 'data'}/")
     note(f"Next: edit {target}, check it with 'kpi catalogue --validate {target}', then "
          "'kpi ingest DATASET FILE' and 'kpi summary --period YYYY-MM'.")
+
+
+def _init_preset(name: str, directory: Path) -> None:
+    """Copy a preset; load the datasets whose sources it ships (the West Midlands sample)."""
+    from kpi.catalogue import load_project
+    from kpi.cli import working
+    from kpi.ingest import expand_sources, load
+    from kpi.presets import copy_preset
+
+    written = copy_preset(name, directory)
+    note(f"Created {directory / PROJECT_FILE} from preset '{name}' ({len(written)} file(s)) "
+         f"and {directory / 'data'}/")
+    project = load_project(directory)
+    loaded = 0
+    for dataset_id, spec in project.datasets.items():
+        patterns = [str(project.resolve(s)) for s in spec.sources]
+        try:
+            present = bool(patterns) and bool(expand_sources(patterns))
+        except KpiError:
+            present = False
+        if present:
+            with working(f"Loading '{dataset_id}'..."):
+                load(project, dataset_id)
+            loaded += 1
+    if loaded:
+        note(f"Loaded {loaded} dataset(s) from the extracts the preset ships.")
+    else:
+        note(f"Next: put the downloaded files where {directory / PROJECT_FILE} says "
+             "(sources), then 'kpi ingest DATASET' and 'kpi summary --period YYYY-MM'.")

@@ -102,7 +102,9 @@ def _require_some_data(report, month) -> None:
 # Printed under the terminal tables, so the short verdict words need no manual.
 LEGEND = ("Sig.: is the change bigger than chance would often make it (5% level; - not "
           "tested). Variation: the process chart's latest month (common cause, or a special "
-          "cause of improvement, concern or unusual). docs/statistics.md explains both.")
+          "cause of improvement, concern or unusual). Targets: met or not now, and whether the "
+          "process will consistently pass or fail, or hit and miss. docs/statistics.md "
+          "explains them.")
 
 
 def _print_tables(report, priorities, name: str, output: Path | None, verdicts) -> None:
@@ -118,7 +120,8 @@ def _print_tables(report, priorities, name: str, output: Path | None, verdicts) 
         plain = True
     vs = report.comparison.value
     console.print(f"{name}: period {report.period} against {vs}", markup=False)
-    for table in render.report_tables(report, priorities, box=not plain, verdicts=verdicts):
+    for table in render.report_tables(report, priorities, box=not plain, verdicts=verdicts,
+                                      width=console.width):
         console.print()
         console.print(table)
     console.print()

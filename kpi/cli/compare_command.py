@@ -1,0 +1,224 @@
+"""kpi compare: every part of a column (force, LPA, ...) side by side, ranked."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from kpi.cli import (
+    AsOfOpt,
+    FormatOpt,
+    OutputOpt,
+    PeriodOpt,
+    VsOpt,
+    _project,
+    app,
+    emit_document,
+    handled,
+    note,
+    working,
+)
+from kpi.periods import Comparison
+from kpi.render import Format
+
+
+@app.command()
+@handled
+def compare(
+    period: PeriodOpt,
+    by: Annotated[str, typer.Option(
+        "--by", help="The column whose parts are compared (e.g. force, lpa).")],
+    vs: VsOpt = Comparison.BASELINE,
+    kpi: Annotated[list[str] | None, typer.Option(
+        "--kpi", help="Only this KPI (its id; repeatable). Default: every KPI that can be "
+                      "split by the column.")] = None,
+    focus: Annotated[str | None, typer.Option(
+        "--focus", help="The part to highlight and test the others against (e.g. your "
+                        "force).")] = None,
+    peers: Annotated[str | None, typer.Option(
+        "--peers", help="Only the members of this peer group ([peers.NAME] in kpi.toml), "
+                        "ranked among themselves.")] = None,
+    format: FormatOpt = Format.TABLE,
+    output: OutputOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Parts side by side: values, change, status, rank (ties equal), group mean and median,
+    per 1,000 population, and whether each part differs from the others beyond chance."""
+    from kpi import compare as comparing
+    from kpi.errors import UsageError
+    from kpi.periods import Month
+    from kpi.store import AsOf
+
+    month = Month.parse(period)
+    cutoff = AsOf.parse(as_of) if as_of else None
+    project = _project()
+    kpis = None
+    if kpi:
+        kpis = []
+        for kpi_id in kpi:
+            found = project.kpi(kpi_id)
+            if found is None:
+                raise UsageError(f"unknown KPI '{kpi_id}'", hint="'kpi catalogue' lists them")
+            kpis.append(found)
+    with working(f"Comparing by {by}..."):
+        result = comparing.compare(project, month, by, vs, kpis, peers=peers, focus=focus,
+                                   as_of=cutoff)
+    for line in result.notes:
+        note(f"Note: {line}")
+    shared: dict[str, list[str]] = {}
+    for k in result.kpis:
+        if k.note and k.parts:
+            shared.setdefault(k.note, []).append(k.kpi.id)
+    for text, ids in shared.items():
+        who = ids[0] if len(ids) == 1 else f"{ids[0]} and {len(ids) - 1} other KPI(s)"
+        note(f"Note: {who}: {text}")
+    if all(not k.parts for k in result.kpis):
+        from kpi.errors import DataError
+
+        first = next((k for k in result.kpis if k.note), result.kpis[0])
+        raise DataError(f"no KPI has data by '{by}' for {month}: {first.kpi.id}: "
+                        f"{first.note or 'no rows'}",
+                        hint="'kpi datasets' shows what is stored")
+    document = (comparison_csv(result) if format == Format.CSV
+                else comparison_document(result, project.name))
+    emit_document(document, format, output)
+
+
+def _window(measured) -> dict[str, Any] | None:
+    if measured is None:
+        return None
+    return {"value": measured.value, "start": str(measured.window.start),
+            "end": str(measured.window.end), "numerator": measured.numerator,
+            "denominator": measured.denominator}
+
+
+def _test(result) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {"test": result.test, "statistic": result.statistic, "p_value": result.p_value,
+            "significant": result.significant, "note": result.note}
+
+
+def comparison_json(result) -> dict[str, Any]:
+    """The JSON document of a comparison (shape: docs/json.md)."""
+    return {
+        "period": str(result.period),
+        "comparison": result.vs.value,
+        "by": result.by,
+        "focus": result.focus,
+        "peers": ({"id": result.peers.id, "title": result.peers.title,
+                   "members": list(result.peers.members)} if result.peers else None),
+        "versions": dict(sorted(result.versions.items())),
+        "notes": list(result.notes),
+        "kpis": [{
+            "id": k.kpi.id, "title": k.kpi.title, "unit": k.kpi.unit.value,
+            "better": k.kpi.better.value, "ranked_on": k.ranked_on,
+            "mean": k.mean, "median": k.median,
+            "mean_per_1000": k.mean_per_1000, "median_per_1000": k.median_per_1000,
+            "note": k.note,
+            "parts": [{
+                "name": p.name, "focus": p.name == result.focus,
+                "current": _window(p.current), "comparison": _window(p.comparison),
+                "change": {"absolute": p.change.absolute if p.change else None,
+                           "percent": p.change.percent if p.change else None,
+                           "points": p.change.points if p.change else None},
+                "status": p.status, "rank": p.rank, "population": p.population,
+                "per_1000": p.per_1000,
+                "vs_rest": _test(p.vs_rest), "vs_focus": _test(p.vs_focus),
+            } for p in k.parts],
+        } for k in result.kpis],
+    }
+
+
+CSV_COLUMNS = ("kpi", "title", "unit", "better", "part", "focus", "rank", "ranked_on",
+               "comparison_start", "comparison_end", "comparison_value", "current_start",
+               "current_end", "current_value", "change_absolute", "change_percent",
+               "change_points", "status", "population", "per_1000", "group_mean",
+               "group_median", "vs_rest_p", "vs_rest_significant", "vs_focus_p",
+               "vs_focus_significant")
+
+
+def comparison_csv(result):
+    """One row per KPI and part, for spreadsheets and programs."""
+    from kpi.render import Document, Section
+
+    rows = []
+    for k in result.kpis:
+        for p in k.parts:
+            cur, cmp, change = p.current, p.comparison, p.change
+            rows.append((
+                k.kpi.id, k.kpi.title, k.kpi.unit.value, k.kpi.better.value, p.name,
+                p.name == result.focus, p.rank, k.ranked_on,
+                str(cmp.window.start) if cmp else None, str(cmp.window.end) if cmp else None,
+                cmp.value if cmp else None, str(cur.window.start) if cur else None,
+                str(cur.window.end) if cur else None, cur.value if cur else None,
+                change.absolute if change else None, change.percent if change else None,
+                change.points if change else None, p.status, p.population, p.per_1000,
+                k.mean, k.median,
+                p.vs_rest.p_value if p.vs_rest else None,
+                p.vs_rest.significant if p.vs_rest else None,
+                p.vs_focus.p_value if p.vs_focus else None,
+                p.vs_focus.significant if p.vs_focus else None))
+    return Document("compare", (Section("compare", CSV_COLUMNS, rows),),
+                    data=comparison_json(result))
+
+
+def _difference(test) -> str:
+    """'yes (p<0.001)', 'no (p=0.210)', or '—' when not tested."""
+    from kpi.stats import p_text
+
+    if test is None or test.significant is None:
+        return "—"
+    return f"{'yes' if test.significant else 'no'} (p={p_text(test.p_value)})".replace(
+        "p=<", "p<")
+
+
+RANKED = {"per_1000": "ranked per 1,000 population", "value": "ranked on the values",
+          None: "not ranked: no better direction"}
+
+
+def comparison_document(result, project_name: str):
+    """Tables: one section per KPI, parts in rank order, the focus part marked."""
+    from kpi.render import STATUS_WORDS, Document, Section, change_text, number
+
+    against = f"against {result.vs.value}"
+    group = f", peer group {result.peers.title}" if result.peers else ""
+    heading = f"{project_name}: by {result.by}, period {result.period} {against}{group}"
+    sections = []
+    for k in result.kpis:
+        unit = k.kpi.unit
+        title = k.kpi.title
+        if k.current is not None:
+            title += f", {k.current.code}" + (f" vs {k.comparison.code}" if k.comparison
+                                              else "")
+        if k.parts:
+            title += f" (mean {number(k.mean, unit)}, median {number(k.median, unit)}"
+            if k.mean_per_1000 is not None:
+                title += (f"; per 1,000 mean {k.mean_per_1000:,.2f}, median "
+                          f"{k.median_per_1000:,.2f}")
+            title += f"; {RANKED[k.ranked_on]})"
+        if not k.parts:
+            sections.append(Section(title, ("note",), [(k.note or "no data",)]))
+            continue
+        per_1000 = any(p.per_1000 is not None for p in k.parts)
+        focus_test = result.focus is not None
+        columns = ["rank", result.by, "comparison", "current", "change", "status"]
+        columns += ["per 1,000"] if per_1000 else []
+        columns += ["differs from the rest"] + ([f"differs from {result.focus}"]
+                                                if focus_test else [])
+        rows = []
+        for p in k.parts:
+            name = f"{p.name} (focus)" if p.name == result.focus else p.name
+            row = [p.rank if p.rank is not None else "—", name,
+                   number(p.comparison.value, unit) if p.comparison else "n/a",
+                   number(p.current.value, unit) if p.current else "n/a",
+                   change_text(p.change, unit), STATUS_WORDS.get(p.status, p.status)]
+            row += [f"{p.per_1000:,.2f}" if p.per_1000 is not None else "n/a"] if per_1000 \
+                else []
+            row += [_difference(p.vs_rest)]
+            row += [_difference(p.vs_focus) if p.name != result.focus else "—"] \
+                if focus_test else []
+            rows.append(tuple(row))
+        sections.append(Section(title, tuple(columns), rows, status_column="status"))
+    return Document(heading, tuple(sections), data=comparison_json(result))

@@ -1,0 +1,109 @@
+"""Months made from separate columns, as published tables give them.
+
+A dataset may declare its month as a financial year and quarter (the Home Office's police
+recorded crime tables: "2017/18", quarter 1 = April to June 2017), a calendar year and quarter,
+or a year and a month number. Each row is stored in the month partition its period starts in;
+a quarterly row stands for three months, so the months a quarterly dataset holds are its
+quarters' months, and a window that would cut a quarter is refused rather than half counted.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from kpi.catalogue import ColumnSpec, DatasetSpec
+from kpi.periods import Comparison, Month, Window, current_window
+
+if TYPE_CHECKING:
+    from kpi.catalogue import KpiDef, Project
+
+
+def _first_year(text: pl.Expr) -> pl.Expr:
+    return text.str.slice(0, 4).cast(pl.Int64, strict=False)
+
+
+def _financial_year_ok(text: pl.Expr) -> pl.Expr:
+    """'2017/18', '2017-18' or '2017/2018': four digits, then the next year's last two (or
+    four) digits."""
+    shaped = text.str.contains(r"^\d{4}[/-](\d{2}|\d{4})$")
+    second = text.str.extract(r"[/-](\d{2,4})$").cast(pl.Int64, strict=False)
+    return shaped & ((second % 100) == ((_first_year(text) + 1) % 100))
+
+
+def month_expr(spec: DatasetSpec) -> pl.Expr:
+    """The `month` partition (YYYY-MM) of each typed row of the dataset."""
+    parts = spec.date_parts
+    if parts is None:
+        return pl.col(spec.date).dt.strftime("%Y-%m").cast(pl.String).alias("month")
+    year, part = pl.col(parts.year), pl.col(parts.part).cast(pl.Int64)
+    if parts.kind == "financial_quarter":
+        # Quarter 1 starts in April of the year's first calendar year; quarter 4 in January.
+        index = _first_year(year) * 12 + 3 + (part - 1) * 3  # months since year 0, from 0
+        start_year, start_month = index // 12, index % 12 + 1
+    elif parts.kind == "quarter":
+        start_year, start_month = year, (part - 1) * 3 + 1
+    else:
+        start_year, start_month = year, part
+    return pl.date(start_year, start_month, 1).dt.strftime("%Y-%m").alias("month")
+
+
+def rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, pl.Expr, pl.Expr]]:
+    """Ingest checks on a date part column: (source column, failing condition, message)."""
+    parts = spec.date_parts
+    if parts is None or col.name not in (parts.year, parts.part):
+        return []
+    raw, value = pl.col(f"__raw_{col.name}"), pl.col(col.name)
+    present = raw.is_not_null() & (raw.str.strip_chars() != "")
+    found = raw.str.replace_all(r"[\x00-\x1f\x7f]", "?").str.slice(0, 40)
+    out: list[tuple[str, pl.Expr, pl.Expr]] = []
+    if col.name == parts.part:
+        what = "a month number 1 to 12" if parts.kind == "month" else "a quarter 1 to 4"
+        top = 12 if parts.kind == "month" else 4
+        out.append((source, ~present, pl.lit(f"expected {what}, found a blank")))
+        out.append((source, present & value.is_not_null() & ~value.is_between(1, top),
+                    pl.format("expected {}, found '{}'", pl.lit(what), found)))
+    elif parts.kind == "financial_quarter":
+        out.append((source, present & ~_financial_year_ok(value.cast(pl.String).str
+                                                           .strip_chars()).fill_null(False),
+                    pl.format("expected a financial year such as 2017/18, found '{}'", found)))
+    else:
+        out.append((source, present & value.is_not_null() & ~value.is_between(1990, 2100),
+                    pl.format("expected a year such as 2025, found '{}'", found)))
+    return out
+
+
+def covered(spec: DatasetSpec, months: list[Month]) -> list[Month]:
+    """The months a dataset's stored month partitions stand for: each quarter's three months
+    for a quarterly dataset."""
+    if spec.months_per_row == 1:
+        return months
+    return sorted({m + i for m in months for i in range(spec.months_per_row)})
+
+
+def quarter_cut(project: Project, dataset_ids: list[str], window: Window | None) -> str | None:
+    """Why a window cannot be computed from quarterly rows (it starts or ends inside a
+    quarter, which would count part of it), or None."""
+    if window is None:
+        return None
+    for dataset_id in dataset_ids:
+        spec = project.datasets.get(dataset_id)
+        if spec is None or spec.months_per_row == 1:
+            continue
+        if window.start.month % 3 != 1 or window.end.month % 3 != 0:
+            ends = "March, June, September or December"
+            return (f"{window.label} cuts a quarter: dataset '{dataset_id}' holds one row per "
+                    f"quarter, which cannot be split into months (choose a period ending in "
+                    f"{ends})")
+    return None
+
+
+
+def period_cut(project: Project, dataset_ids: list[str], kpi: KpiDef, period: Month,
+               vs: Comparison) -> str | None:
+    """Why the window a period asks of a KPI would cut a quarter of its quarterly data, or
+    None. Checked before anything else, so the user hears about the quarter, not about the
+    month of data that the window would need."""
+    asked = current_window(period - kpi.lag, snapshot=kpi.is_snapshot, vs=vs)
+    return quarter_cut(project, dataset_ids, asked)

@@ -1,0 +1,79 @@
+"""Putting a document and its folder of files in place, so that no reader ever sees a mix.
+
+A board paper is a Markdown file and a folder of figures beside it (board.md, board-files/).
+Writing them in place one by one means a run killed half way leaves the previous paper's text
+with some of the new figures: a paper that is wrong with nothing to say so. Instead everything
+is written to a staging folder beside the paper, and then moved into place by renames, which
+the filesystem does atomically:
+
+1. the previous paper is moved into the staging folder;
+2. the previous files folder is moved out, and the new one in;
+3. the new paper is moved in.
+
+So at every moment the path holds either the previous paper with its own figures, the new
+paper with its own figures, or (between steps 1 and 3, a few system calls) no paper at all:
+never one paper's text with another's figures. A run killed in that gap leaves the previous
+paper in its staging folder (`.board.md.*.staging/previous/`); the next run clears it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+# The files kpi draws into a paper's folder; anything else there is the user's and is kept.
+FIGURE = re.compile(r"^figure-\d+-.*\.png$")
+
+
+@contextmanager
+def staged(output: Path, files_dir: str) -> Iterator[Path]:
+    """A staging folder to write the new document (named `output.name`) and its files folder
+    (`files_dir`) into; when the block ends without an error they replace the previous ones,
+    and the staging folder is removed whatever happens."""
+    parent = output.parent
+    for leftover in parent.glob(f".{glob_escape(output.name)}.*.staging"):
+        shutil.rmtree(leftover, ignore_errors=True)  # from a run that was killed
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".staging", dir=parent))
+    try:
+        yield staging
+        _publish(staging, output, files_dir)
+    except OSError as exc:
+        if exc.filename is None:  # e.g. from a library writing through a file object
+            raise OSError(exc.errno, exc.strerror, str(output)) from exc
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _publish(staging: Path, output: Path, files_dir: str) -> None:
+    new_paper, new_files = staging / output.name, staging / files_dir
+    old_files = output.parent / files_dir
+    # Files the user keeps in the folder (not figures kpi drew) go on into the new one; copied,
+    # so a run killed now still has them where they were.
+    if old_files.is_dir():
+        for entry in sorted(old_files.iterdir()):
+            if not FIGURE.match(entry.name):
+                new_files.mkdir(exist_ok=True)
+                if entry.is_dir():
+                    shutil.copytree(entry, new_files / entry.name, symlinks=True)
+                else:
+                    shutil.copy2(entry, new_files / entry.name, follow_symlinks=False)
+    previous = staging / "previous"
+    previous.mkdir()
+    if output.exists():
+        os.replace(output, previous / output.name)
+    if old_files.exists():
+        os.replace(old_files, previous / files_dir)
+    if new_files.exists():
+        os.replace(new_files, old_files)
+    os.replace(new_paper, output)
+
+
+def glob_escape(name: str) -> str:
+    """A file name as a glob pattern that matches only itself."""
+    return re.sub(r"([*?\[])", r"[\1]", name)

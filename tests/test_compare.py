@@ -1,0 +1,445 @@
+"""kpi compare on a small generated project, every number against DuckDB over the same CSV;
+derived columns, peer groups, population references, and the significance between parts."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kpi import stats
+from kpi.catalogue import Better, parse_project_file
+from kpi.compare import PartResult, _ranked
+
+PROJECT = """
+[project]
+name = "Four forces"
+baseline = "2024-12"
+
+[population_by]
+force = "reference/force-population.csv"
+
+[peers.similar]
+title = "similar forces"
+column = "force"
+members = ["Avon", "Bure", "Cam"]
+focus = "Cam"
+
+[peers.with_missing]
+column = "force"
+members = ["Avon", "Eden"]
+focus = "Eden"
+
+[datasets.crimes]
+date = "date"
+[datasets.crimes.columns]
+date = { type = "date", from = ["Date"] }
+force = { type = "str", from = ["Force"] }
+lsoa = { type = "str", from = ["LSOA"] }
+crime_type = { type = "str", from = ["Type"] }
+outcome = { type = "str", from = ["Outcome"] }
+[datasets.crimes.derived]
+local_authority = "regexp_replace(lsoa, ' [0-9]{3}[A-Z]$', '')"
+is_theft = "crime_type = 'Theft'"
+
+[[priorities]]
+id = "crime"
+title = "Crime"
+
+[[kpis]]
+id = "total_crime"
+title = "Total crime"
+priority = "crime"
+kind = "count"
+dataset = "crimes"
+better = "lower"
+breakdowns = ["force", "local_authority"]
+
+[[kpis]]
+id = "thefts"
+title = "Thefts"
+priority = "crime"
+kind = "count"
+dataset = "crimes"
+filter = "is_theft"
+better = "lower"
+peers = "similar"
+
+[[kpis]]
+id = "charged_share"
+title = "Crimes charged"
+priority = "crime"
+kind = "rate"
+dataset = "crimes"
+numerator = "outcome = 'Charged'"
+better = "higher"
+
+[[kpis]]
+id = "drugs"
+title = "Drugs"
+priority = "crime"
+kind = "count"
+dataset = "crimes"
+filter = "crime_type = 'Drugs'"
+better = "neutral"
+"""
+
+FORCES = {"Avon": 300_000, "Bure": 150_000, "Cam": 600_000, "Dee": 90_000}
+PLACES = {"Avon": ["Avonton 001A", "Avonton 002B", "Riverside 010C"],
+          "Bure": ["Bure Vale 001A"], "Cam": ["Camford 003D", "Camford 004E"],
+          "Dee": ["Deeside 007F"]}
+TYPES = ["Theft", "Burglary", "Drugs", "Assault"]
+
+
+def _write_rows(path: Path, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    rows = []
+    for year in (2024, 2025):
+        for month in range(1, 13):
+            for force, population in FORCES.items():
+                for _ in range(population // 20_000 + rng.randrange(0, 6)):
+                    rows.append({
+                        "Date": f"{year}-{month:02d}-{rng.randrange(1, 28):02d}",
+                        "Force": force, "LSOA": rng.choice(PLACES[force]),
+                        "Type": rng.choice(TYPES),
+                        "Outcome": rng.choice(["Charged", "No suspect", "No suspect"]),
+                    })
+    rng.shuffle(rows)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("compare")
+    (folder / "kpi.toml").write_text(PROJECT)
+    (folder / "reference").mkdir()
+    (folder / "reference" / "force-population.csv").write_text(
+        "force,population,year\n" + "".join(f"{f},{p},2024\n" for f, p in FORCES.items())
+        + "Avon,1,2030\n")  # a later year than any window: never used
+    _write_rows(folder / "crimes.csv")
+    _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
+    return folder
+
+
+def _kpi(project: Path, *args, code: int = 0) -> str:
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    result = CliRunner().invoke(app, ["--project", str(project), *[str(a) for a in args]])
+    assert result.exit_code == code, result.output
+    return result.stdout
+
+
+def _compare(project: Path, *args) -> dict:
+    return json.loads(_kpi(project, "compare", "--format", "json", *args))
+
+
+@pytest.fixture(scope="module")
+def oracle(project):
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE crimes AS SELECT * FROM read_csv('{project / 'crimes.csv'}', "
+                "header = true, all_varchar = true)")
+    return con
+
+
+def _counts(con, condition: str, start: str, end: str, by: str = "Force") -> dict[str, int]:
+    return dict(con.execute(
+        f"SELECT {by}, count(*) FROM crimes WHERE Date >= '{start}-01' AND Date <= '{end}-31' "
+        f"AND ({condition}) GROUP BY 1").fetchall())
+
+
+def _ranks(con, values: dict[str, float], higher_is_better: bool) -> dict[str, int]:
+    """Competition ranks by DuckDB's rank(), independently of kpi."""
+    con.execute("CREATE OR REPLACE TEMP TABLE v (part VARCHAR, value DOUBLE)")
+    con.executemany("INSERT INTO v VALUES (?, ?)", list(values.items()))
+    order = "DESC" if higher_is_better else "ASC"
+    return dict(con.execute(f"SELECT part, rank() OVER (ORDER BY value {order}) FROM v")
+                .fetchall())
+
+
+def test_counts_rates_ranks_and_group_centre_match_duckdb(project, oracle):
+    got = _compare(project, "--period", "2025-12", "--by", "force", "--vs", "yoy")
+    assert got["period"] == "2025-12" and got["by"] == "force" and got["comparison"] == "yoy"
+    kpis = {k["id"]: k for k in got["kpis"]}
+    assert set(kpis) == {"total_crime", "thefts", "charged_share", "drugs"}
+
+    total = kpis["total_crime"]
+    current = _counts(oracle, "TRUE", "2025-01", "2025-12")
+    previous = _counts(oracle, "TRUE", "2024-01", "2024-12")
+    parts = {p["name"]: p for p in total["parts"]}
+    assert {n: p["current"]["value"] for n, p in parts.items()} == current
+    assert {n: p["comparison"]["value"] for n, p in parts.items()} == previous
+    for name, part in parts.items():
+        assert part["change"]["absolute"] == current[name] - previous[name]
+        assert part["per_1000"] == pytest.approx(current[name] / FORCES[name] * 1000)
+        assert part["population"] == FORCES[name]
+    # Counts with a population are ranked per 1,000 (lower is better), not on size.
+    assert total["ranked_on"] == "per_1000"
+    per_1000 = {n: current[n] / FORCES[n] * 1000 for n in current}
+    assert {n: p["rank"] for n, p in parts.items()} == _ranks(oracle, per_1000, False)
+    assert [p["rank"] for p in total["parts"]] == sorted(p["rank"] for p in total["parts"])
+    assert total["mean"] == pytest.approx(statistics.fmean(current.values()))
+    assert total["median"] == pytest.approx(statistics.median(current.values()))
+    assert total["mean_per_1000"] == pytest.approx(statistics.fmean(per_1000.values()))
+
+    thefts = {p["name"]: p["current"]["value"] for p in kpis["thefts"]["parts"]}
+    assert thefts == _counts(oracle, "Type = 'Theft'", "2025-01", "2025-12")
+
+    share = {p["name"]: p for p in kpis["charged_share"]["parts"]}
+    charged = _counts(oracle, "Outcome = 'Charged'", "2025-01", "2025-12")
+    for name, part in share.items():
+        assert part["current"]["numerator"] == charged[name]
+        assert part["current"]["denominator"] == current[name]
+        assert part["current"]["value"] == pytest.approx(100 * charged[name] / current[name])
+        assert part["per_1000"] is None  # a share is not a count per population
+    assert kpis["charged_share"]["ranked_on"] == "value"
+    assert ({n: p["rank"] for n, p in share.items()}
+            == _ranks(oracle, {n: p["current"]["value"] for n, p in share.items()}, True))
+    # A KPI with no better direction is not ranked.
+    assert kpis["drugs"]["ranked_on"] is None
+    assert all(p["rank"] is None for p in kpis["drugs"]["parts"])
+
+
+def test_significance_between_parts_uses_the_summary_tests(project, oracle):
+    got = _compare(project, "--period", "2025-12", "--by", "force", "--focus", "Cam")
+    kpis = {k["id"]: k for k in got["kpis"]}
+    current = _counts(oracle, "TRUE", "2025-01", "2025-12")
+    charged = _counts(oracle, "Outcome = 'Charged'", "2025-01", "2025-12")
+    for part in kpis["total_crime"]["parts"]:
+        name = part["name"]
+        rest = [f for f in FORCES if f != name]
+        expected = stats.poisson_test(current[name], FORCES[name],
+                                      sum(current[f] for f in rest), sum(FORCES[f] for f in rest))
+        assert part["vs_rest"]["p_value"] == pytest.approx(expected.p_value)
+        assert part["vs_rest"]["significant"] == expected.significant
+        if name == "Cam":
+            assert part["focus"] is True and part["vs_focus"] is None
+        else:
+            versus = stats.poisson_test(current[name], FORCES[name], current["Cam"],
+                                        FORCES["Cam"])
+            assert part["vs_focus"]["p_value"] == pytest.approx(versus.p_value)
+    for part in kpis["charged_share"]["parts"]:
+        name = part["name"]
+        rest = [f for f in FORCES if f != name]
+        expected = stats.proportion_test(charged[name], current[name],
+                                         sum(charged[f] for f in rest),
+                                         sum(current[f] for f in rest))
+        assert part["vs_rest"]["test"] == stats.TWO_PROPORTIONS
+        assert part["vs_rest"]["p_value"] == pytest.approx(expected.p_value)
+
+
+def test_peer_group_restricts_and_ranks_within_it(project, oracle):
+    got = _compare(project, "--period", "2025-12", "--by", "force", "--peers", "similar",
+                   "--kpi", "thefts")
+    assert got["peers"]["members"] == ["Avon", "Bure", "Cam"]
+    parts = got["kpis"][0]["parts"]
+    thefts = _counts(oracle, "Type = 'Theft'", "2025-01", "2025-12")
+    per_1000 = {f: thefts[f] / FORCES[f] * 1000 for f in ("Avon", "Bure", "Cam")}
+    assert {p["name"]: p["rank"] for p in parts} == _ranks(oracle, per_1000, False)
+    # The focus joins the group it is compared with.
+    with_dee = _compare(project, "--period", "2025-12", "--by", "force", "--peers", "similar",
+                        "--kpi", "thefts", "--focus", "Dee")
+    assert {p["name"] for p in with_dee["kpis"][0]["parts"]} == {"Avon", "Bure", "Cam", "Dee"}
+
+
+def test_derived_column_is_a_breakdown_and_a_comparison(project, oracle):
+    got = _compare(project, "--period", "2025-12", "--by", "local_authority",
+                   "--kpi", "total_crime")
+    expected = _counts(oracle, "TRUE", "2025-01", "2025-12",
+                       by="regexp_replace(LSOA, ' [0-9]{3}[A-Z]$', '')")
+    assert {p["name"]: p["current"]["value"] for p in got["kpis"][0]["parts"]} == expected
+    assert set(expected) == {"Avonton", "Riverside", "Bure Vale", "Camford", "Deeside"}
+    # No population reference for this column: ranked on the values, counts not tested.
+    assert got["kpis"][0]["ranked_on"] == "value"
+    assert got["kpis"][0]["parts"][0]["vs_rest"]["test"] == stats.NOT_TESTED
+
+
+def test_table_csv_and_markdown(project):
+    table = _kpi(project, "compare", "--period", "2025-12", "--by", "force", "--focus", "Avon",
+                 "--kpi", "total_crime")
+    assert "Avon (focus)" in table and "per 1,000" in table and "ranked per 1,000" in table
+    rows = list(csv.DictReader(_kpi(project, "compare", "--period", "2025-12", "--by", "force",
+                                    "--format", "csv").splitlines()))
+    assert len(rows) == 4 * 4 and {r["kpi"] for r in rows} == {"total_crime", "thefts",
+                                                                 "charged_share", "drugs"}
+    markdown = _kpi(project, "compare", "--period", "2025-12", "--by", "force",
+                    "--format", "markdown", "--kpi", "thefts")
+    assert markdown.startswith("# Four forces: by force") and "| rank | force |" in markdown
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--by", "nothing"], "no KPI can be compared by 'nothing'"),
+    (["--by", "force", "--peers", "nope"], "unknown peer group 'nope'"),
+    (["--by", "lsoa", "--peers", "similar"], "peer group 'similar' is a group of 'force'"),
+    (["--by", "force", "--focus", "Nowhere"], "--focus 'Nowhere' is not a part of 'force'"),
+    (["--by", "force", "--kpi", "missing"], "unknown KPI 'missing'"),
+])
+def test_usage_errors_exit_2_with_one_line(project, args, message):
+    result = subprocess.run([sys.executable, "-m", "kpi", "--project", str(project), "compare",
+                             "--period", "2025-12", *args], capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_population_file_is_a_data_error_naming_row_and_column(project, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(project, copy)
+    (copy / "reference" / "force-population.csv").write_text(
+        "force,population,year\nAvon,300000,2024\nBure,lots,2024\n")
+    result = subprocess.run([sys.executable, "-m", "kpi", "--project", str(copy), "compare",
+                             "--period", "2025-12", "--by", "force"],
+                            capture_output=True, text=True)
+    assert result.returncode == 3
+    assert "force-population.csv, row 3, column 'population': expected a positive number" \
+        in result.stderr
+    (copy / "reference" / "force-population.csv").write_text(
+        "force,population,year\nAvon,300000,2024\nAvon,310000,2024\n")
+    again = subprocess.run([sys.executable, "-m", "kpi", "--project", str(copy), "compare",
+                            "--period", "2025-12", "--by", "force"],
+                           capture_output=True, text=True)
+    assert again.returncode == 3 and "row 3, column 'force': found 'Avon' for 2024 again" \
+        in again.stderr
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("count(force)", "uses the aggregate COUNT(...)"),
+    ("sum(1) over ()", "uses a window function (OVER ...)"),
+    ("force IN (SELECT force FROM crimes)", "holds a subquery (SELECT ...)"),
+    ("force IN (SELECT column_1 FROM read_csv('x.csv'))", "reads a table ('read_csv')"),
+    ("upper(nowhere)", "refers to 'nowhere'"),
+])
+def test_derived_columns_must_be_row_level(tmp_path, expression, message):
+    text = PROJECT.replace("is_theft = \"crime_type = 'Theft'\"",
+                           f"is_theft = \"{expression}\"")
+    path = tmp_path / "kpi.toml"
+    path.write_text(text)
+    with pytest.raises(Exception) as caught:
+        parse_project_file(path)
+    assert "derived.is_theft" in str(caught.value) and message in str(caught.value)
+
+
+def test_peer_groups_are_validated(tmp_path):
+    text = PROJECT.replace('column = "force"\nmembers = ["Avon", "Bure", "Cam"]',
+                           'column = "region"\nmembers = ["Avon"]')
+    path = tmp_path / "kpi.toml"
+    path.write_text(text)
+    with pytest.raises(Exception) as caught:
+        parse_project_file(path)
+    assert "peer group 'similar', key 'column': 'region' is not a column" in str(caught.value)
+
+
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=12), st.booleans())
+def test_ranks_are_competition_ranks(values, higher):
+    """Rank = 1 + the number of parts strictly better; equal values share a rank."""
+    from kpi.engine import Measured
+    from kpi.periods import Window
+
+    window = Window.parse("YE 2025-12")
+    parts = [PartResult(f"p{i}", Measured(window, float(v)), None, None, "stable", None)
+             for i, v in enumerate(values)]
+    ranked = _ranked(parts, Better.HIGHER if higher else Better.LOWER, "value")
+    for part in ranked:
+        value = part.current.value
+        better = sum(1 for v in values if (v > value if higher else v < value))
+        assert part.rank == better + 1
+    assert [p.rank for p in ranked] == sorted(p.rank for p in ranked)
+
+
+def _documented_fields(heading: str) -> set[str]:
+    """Backticked names in the first column of a table under `heading` in docs/json.md."""
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "json.md").read_text()
+    section = text.split(f"### {heading}\n", 1)[1].split("\n### ", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    return {name for cell in rows for name in re.findall(r"`([a-z_0-9]+)`", cell)}
+
+
+def test_json_shape_is_the_documented_one(project):
+    got = _compare(project, "--period", "2025-12", "--by", "force", "--focus", "Avon",
+                   "--peers", "similar")
+    assert set(got) == _documented_fields("Top level (compare)")
+    kpi = got["kpis"][0]
+    assert set(kpi) == _documented_fields("Each KPI (compare)")
+    part = kpi["parts"][0]
+    assert set(part) == _documented_fields("Each part")
+    assert set(part["current"]) == {"value", "start", "end", "numerator", "denominator"}
+    assert set(part["vs_rest"]) == {"test", "statistic", "p_value", "significant", "note"}
+    header = _kpi(project, "compare", "--period", "2025-12", "--by", "force",
+                  "--format", "csv").splitlines()[0]
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "json.md").read_text()
+    listed = docs.split("### CSV (compare)", 1)[1].split(":", 1)[1].split(".\n")[0]
+    assert header.split(",") == [c.strip(" `\n") for c in listed.split(",")]
+
+
+def test_board_paper_compares_with_peers_when_the_data_holds_them(project, oracle, tmp_path):
+    from kpi.compare import peer_sentence
+    from kpi.periods import Comparison, Month
+
+    paper = tmp_path / "paper.md"
+    _kpi(project, "export", "markdown", "--period", "2025-12", "--vs", "yoy",
+         "--output", paper)
+    text = paper.read_text().replace("\\(", "(").replace("\\)", ")")  # Markdown escapes
+    thefts = _counts(oracle, "Type = 'Theft'", "2025-01", "2025-12")
+    per_1000 = {f: thefts[f] / FORCES[f] * 1000 for f in ("Avon", "Bure", "Cam")}
+    rank = _ranks(oracle, per_1000, False)["Cam"]
+    ordinal = {1: "1st", 2: "2nd", 3: "3rd"}[rank]
+    assert (f"Compared with peers (similar forces: Avon, Bure), Cam ranked {ordinal} of 3 in "
+            f"the year ending December 2025, where 1st is the lowest, with "
+            f"{per_1000['Cam']:,.2f} per 1,000 people against a group median of "
+            f"{statistics.median(per_1000.values()):,.2f}") in text
+    assert text.count("Compared with peers") == 1  # only the KPI that declares it
+    # A group the data does not hold in full gets no sentence.
+    loaded = parse_project_file(project / "kpi.toml")
+    kpi = loaded.kpi("thefts")
+    from dataclasses import replace as changed
+
+    assert peer_sentence(loaded, changed(kpi, peers="with_missing"), Month.parse("2025-12"),
+                         Comparison.YOY) is None
+    assert peer_sentence(loaded, kpi, Month.parse("2025-12"), Comparison.YOY).startswith(
+        "Compared with peers")
+
+
+def test_parts_add_up_to_the_summary(project):
+    """Every row has a force, so the parts of a count add up to the summary's total, and the
+    parts of a rate's numerator and denominator to the summary's."""
+    compared = {k["id"]: k for k in _compare(project, "--period", "2025-12", "--by", "force",
+                                             "--vs", "yoy")["kpis"]}
+    summary = {k["id"]: k for k in json.loads(_kpi(project, "summary", "--period", "2025-12",
+                                                   "--vs", "yoy", "--format", "json"))["kpis"]}
+    for kpi_id in ("total_crime", "thefts", "drugs"):
+        for window in ("current", "comparison"):
+            assert sum(p[window]["value"] for p in compared[kpi_id]["parts"]) == \
+                summary[kpi_id][window]["value"]
+    for field in ("numerator", "denominator"):
+        assert sum(p["current"][field] for p in compared["charged_share"]["parts"]) == \
+            summary["charged_share"]["current"][field]
+
+
+def test_a_peer_group_the_data_holds_in_part_is_named_not_hidden(project):
+    """Eden (the group's focus) has no rows: the comparison runs for Avon and says so."""
+    result = subprocess.run([sys.executable, "-m", "kpi", "--project", str(project), "compare",
+                             "--period", "2025-12", "--by", "force", "--peers", "with_missing",
+                             "--kpi", "thefts", "--format", "json"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    got = json.loads(result.stdout)
+    assert [p["name"] for p in got["kpis"][0]["parts"]] == ["Avon"]
+    assert got["focus"] is None
+    assert "the data holds no rows for Eden of peer group 'with_missing'" in got["notes"]
+    assert "Note: the data holds no rows for Eden, the focus of peer group" in result.stderr

@@ -1,0 +1,188 @@
+"""Months from separate columns: a financial year and quarter, a year and quarter, a year and
+month. Quarterly rows count only in windows of whole quarters."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kpi.catalogue import parse_project_file
+from kpi.cli import app
+
+QUARTERLY = """
+[project]
+name = "Quarterly"
+baseline = "2018-03"
+
+[datasets.prc]
+date = { financial_year = "fy", quarter = "q" }
+[datasets.prc.columns]
+fy = { type = "str", from = ["Financial Year"] }
+q = { type = "int", from = ["Quarter"] }
+force = "str"
+offences = "int"
+
+[[priorities]]
+id = "crime"
+title = "Crime"
+
+[[kpis]]
+id = "offences"
+title = "Offences"
+priority = "crime"
+kind = "count"
+dataset = "prc"
+value = "offences"
+better = "lower"
+"""
+
+MONTHLY = """
+[project]
+name = "Monthly"
+
+[datasets.returns]
+date = { year = "year", month = "month_number" }
+[datasets.returns.columns]
+year = "int"
+month_number = "int"
+force = "str"
+cases = "int"
+
+[[priorities]]
+id = "crime"
+title = "Crime"
+
+[[kpis]]
+id = "cases"
+title = "Cases"
+priority = "crime"
+kind = "count"
+dataset = "returns"
+value = "cases"
+better = "lower"
+"""
+
+
+def _project(tmp_path: Path, text: str, rows: str, name: str = "rows.csv") -> Path:
+    (tmp_path / "kpi.toml").write_text(text)
+    (tmp_path / name).write_text(rows)
+    return tmp_path
+
+
+def _run(project: Path, *args: str):
+    return CliRunner().invoke(app, ["--project", str(project), *args])
+
+
+# 2016/17 Q4 is January-March 2017; 2017/18 Q1-Q4 April 2017 - March 2018; 2018/19 Q1 is
+# April-June 2018. Force A: 1, 10, 100, 1000, 10000, 100000 in that order; force B: 2 each.
+ROWS = "Financial Year,Quarter,force,offences\n" + "".join(
+    f"{fy},{q},A,{10 ** i}\n{fy},{q},B,2\n"
+    for i, (fy, q) in enumerate([("2016/17", 4), ("2017/18", 1), ("2017/18", 2), ("2017/18", 3),
+                                 ("2017/18", 4), ("2018/19", 1)]))
+
+
+def test_financial_quarters_are_stored_at_their_first_month(tmp_path):
+    project = _project(tmp_path, QUARTERLY, ROWS)
+    result = _run(project, "ingest", "prc", str(project / "rows.csv"))
+    assert result.exit_code == 0, result.output
+    assert "6 month(s), 2017-01..2018-04" in result.output
+    shown = json.loads(_run(project, "datasets", "--format", "json").stdout)
+    # Each quarter stands for its three months, so no month is missing.
+    assert "2017-01" in json.dumps(shown) and "2018-06" in json.dumps(shown)
+
+
+def test_a_year_ending_on_a_quarter_counts_whole_quarters(tmp_path):
+    project = _project(tmp_path, QUARTERLY, ROWS)
+    _run(project, "ingest", "prc", str(project / "rows.csv"))
+    summary = json.loads(_run(project, "summary", "--period", "2018-03", "--format", "json",
+                              "--vs", "yoy").stdout)
+    kpi = summary["kpis"][0]
+    # FY 2016/17 is not all there (only its last quarter): no comparison.
+    assert kpi["comparison"] is None and "incomplete" in kpi["note"]
+    # FY 2017/18: quarters 1-4 of force A (10 + 100 + 1000 + 10000) and B (4 x 2).
+    assert kpi["current"]["value"] == 11_110 + 8
+    assert (kpi["current"]["start"], kpi["current"]["end"]) == ("2017-04", "2018-03")
+    # YE June 2018 is the next four quarters.
+    later = json.loads(_run(project, "summary", "--period", "2018-06", "--format", "json",
+                            "--vs", "previous").stdout)
+    assert later["kpis"][0]["current"]["value"] == 111_100 + 8
+    # The previous month's window would cut quarters: left out, never half counted.
+    assert later["kpis"][0]["comparison"] is None
+    assert later["kpis"][0]["note"].startswith("comparison year ending May 2018 cuts a quarter")
+    compared = json.loads(_run(project, "compare", "--period", "2018-03", "--by", "force",
+                               "--format", "json", "--vs", "yoy").stdout)
+    parts = {p["name"]: p["current"]["value"] for p in compared["kpis"][0]["parts"]}
+    assert parts == {"A": 11_110, "B": 8}
+
+
+@pytest.mark.parametrize("period", ["2018-02", "2018-04", "2017-11"])
+def test_a_window_that_cuts_a_quarter_is_refused(tmp_path, period):
+    project = _project(tmp_path, QUARTERLY, ROWS)
+    _run(project, "ingest", "prc", str(project / "rows.csv"))
+    compare = subprocess.run([sys.executable, "-m", "kpi", "--project", str(project), "compare",
+                              "--period", period, "--by", "force"],
+                             capture_output=True, text=True)
+    assert compare.returncode == 2
+    assert "cuts a quarter: dataset 'prc' holds one row per quarter" in compare.stderr
+    assert len(compare.stderr.strip().splitlines()) == 1
+    result = _run(project, "summary", "--period", period, "--vs", "previous")
+    assert result.exit_code == 3 and "cuts a quarter" in result.output
+
+
+@pytest.mark.parametrize("row, message", [
+    ("2017-19,1,A,5", "column 'Financial Year': expected a financial year such as 2017/18, "
+                      "found '2017-19'"),
+    ("FY17,1,A,5", "column 'Financial Year': expected a financial year such as 2017/18, "
+                     "found 'FY17'"),
+    ("2017/18,5,A,5", "column 'Quarter': expected a quarter 1 to 4, found '5'"),
+    ("2017/18,,A,5", "column 'Quarter': expected a quarter 1 to 4, found a blank"),
+])
+def test_bad_date_parts_are_refused_with_row_and_column(tmp_path, row, message):
+    project = _project(tmp_path, QUARTERLY,
+                       "Financial Year,Quarter,force,offences\n2017/18,1,A,5\n" + row + "\n")
+    result = subprocess.run([sys.executable, "-m", "kpi", "--project", str(project), "ingest",
+                             "prc", str(project / "rows.csv")], capture_output=True, text=True)
+    assert result.returncode == 3
+    assert "rows.csv, row 3, " + message in result.stderr
+
+
+def test_year_and_month_columns(tmp_path):
+    rows = "year,month_number,force,cases\n" + "".join(
+        f"{2024 + (m - 1) // 12},{(m - 1) % 12 + 1},A,{m}\n" for m in range(1, 25))
+    project = _project(tmp_path, MONTHLY, rows)
+    result = _run(project, "ingest", "returns", str(project / "rows.csv"))
+    assert "24 month(s), 2024-01..2025-12" in result.output
+    summary = json.loads(_run(project, "summary", "--period", "2025-12", "--vs", "yoy",
+                              "--format", "json").stdout)
+    kpi = summary["kpis"][0]
+    assert kpi["current"]["value"] == sum(range(13, 25))
+    assert kpi["comparison"]["value"] == sum(range(1, 13))
+    # A month is not a quarter: any period works.
+    odd = json.loads(_run(project, "summary", "--period", "2025-11", "--vs", "previous",
+                          "--format", "json").stdout)
+    assert odd["kpis"][0]["current"]["value"] == sum(range(12, 24))
+    (tmp_path / "bad.csv").write_text("year,month_number,force,cases\n2025,13,A,1\n")
+    bad = subprocess.run([sys.executable, "-m", "kpi", "--project", str(project), "ingest",
+                          "returns", str(tmp_path / "bad.csv")], capture_output=True, text=True)
+    assert bad.returncode == 3
+    assert "row 2, column 'month_number': expected a month number 1 to 12, found '13'" \
+        in bad.stderr
+
+
+@pytest.mark.parametrize("date, message", [
+    ('{ financial_year = "fy" }', "a table of columns must be"),
+    ('{ financial_year = "fy", month = "q" }', "a table of columns must be"),
+    ('{ financial_year = "nope", quarter = "q" }', "key 'date.financial_year': 'nope' is not"),
+    ('{ financial_year = "offences", quarter = "q" }', "column 'offences' must be of type str"),
+])
+def test_date_parts_are_validated(tmp_path, date, message):
+    path = tmp_path / "kpi.toml"
+    path.write_text(QUARTERLY.replace('{ financial_year = "fy", quarter = "q" }', date))
+    with pytest.raises(Exception) as caught:
+        parse_project_file(path)
+    assert message in str(caught.value)

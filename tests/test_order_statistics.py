@@ -1,0 +1,67 @@
+"""The engine reads medians and percentiles off the counts of each distinct value (so they
+stream in bounded memory); they must equal Polars' own `quantile(q, "linear")` on the values
+themselves, and DuckDB's `quantile_cont`, whatever the values, ties and q."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kpi.engine import _quantile
+
+VALUES = st.one_of(
+    st.lists(st.integers(-1_000, 1_000), max_size=60),
+    st.lists(st.integers(0, 5), max_size=60),  # many ties
+    st.lists(st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False), max_size=60),
+)
+QUANTILES = st.one_of(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.9, 0.95, 0.99, 1.0]),
+                      st.floats(0.0, 1.0))
+
+
+def _from_counts(values: list[float], q: float) -> tuple[float | None, int]:
+    counts = pl.Series("v", values, dtype=pl.Float64).value_counts().sort("v")
+    return _quantile(counts["v"].to_list(), counts["count"].to_list(), q)
+
+
+@settings(max_examples=300, deadline=None)
+@given(VALUES, QUANTILES)
+def test_quantile_from_counts_equals_polars_on_the_values(values, q):
+    got, n = _from_counts(values, q)
+    want = pl.Series(values, dtype=pl.Float64).quantile(q, "linear")
+    assert n == len(values)
+    if want is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-1_000, 1_000), min_size=1, max_size=40), QUANTILES)
+def test_quantile_from_counts_equals_duckdb_quantile_cont(values, q):
+    got, _ = _from_counts(values, q)
+    want = duckdb.sql(f"SELECT quantile_cont(v, {q!r}) FROM unnest({values!r}) AS t(v)"
+                      ).fetchall()[0][0]
+    assert got == pytest.approx(float(want), rel=1e-12, abs=1e-9)
+
+
+def test_quantile_by_hand():
+    assert _quantile([1.0, 2.0, 10.0], [1, 2, 1], 0.5) == (2.0, 4)
+    assert _quantile([1.0, 3.0], [1, 1], 0.5) == (2.0, 2)  # between the two middle values
+    assert _quantile([1.0, 3.0], [1, 1], 0.9) == (pytest.approx(2.8), 2)
+    assert _quantile([], [], 0.5) == (None, 0)
+    assert _quantile([4.0], [0], 0.5) == (None, 0)  # a value no row of this mask has
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 20), st.booleans()), max_size=60), QUANTILES)
+def test_quantile_of_a_mask_with_values_only_other_rows_have(rows, q):
+    """One count table serves several masks: values a mask has no row of count zero."""
+    frame = pl.DataFrame(rows, schema={"v": pl.Float64, "m": pl.Boolean}, orient="row")
+    counts = frame.group_by("v").agg(pl.col("m").sum()).sort("v")
+    got, n = _quantile(counts["v"].to_list(), counts["m"].to_list(), q)
+    want = frame.filter("m")["v"].quantile(q, "linear")
+    assert n == frame["m"].sum()
+    assert (got is None) if want is None else got == pytest.approx(want, rel=1e-12)
