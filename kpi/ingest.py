@@ -128,7 +128,8 @@ def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool =
         seen[digest] = path
         excel = _is_excel(path, raw)
         if excel:
-            table, sheet_read, numbering = _read_excel(spec, path, raw, sheet or spec.sheet)
+            table, sheet_read, numbering = _read_excel(spec, path, raw, sheet or spec.sheet,
+                                                       warnings)
         else:
             table, notes, numbering = _read_table(path, raw)
             warnings.extend(notes)
@@ -250,8 +251,8 @@ def _is_excel(path: Path, raw: bytes) -> bool:
     return path.suffix.lower() in EXCEL_SUFFIXES
 
 
-def _read_excel(spec: DatasetSpec, path: Path, raw: bytes,
-                sheet: str | None) -> tuple[pl.DataFrame, str, Numbering]:
+def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
+                warnings: list[str]) -> tuple[pl.DataFrame, str, Numbering]:
     """One sheet of a workbook as a frame of text, like a CSV file: its first non-empty row is
     the header. Returns the frame (with ROW), the sheet's name and the row numbering."""
     import fastexcel
@@ -309,6 +310,8 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes,
     if body.height == 0:
         raise DataError(f"{where}: the sheet has a header but no data rows",
                         hint="check the extract was written in full")
+    body, dropped = _without_reserved(path, body)
+    warnings.extend(dropped)
     # Blank cells are empty fields, as in a CSV file; a row of them is skipped as there.
     table = _numbered(body.with_columns(pl.all().fill_null("")))
     return table, sheet, lambda records: records + 2
@@ -1135,7 +1138,12 @@ def _same_as_latest(project, dataset_id: str, provenance: dict[str, Any]) -> int
 
     if not store.exists(project, dataset_id):
         return None
-    latest = store.history(project, dataset_id)[-1]
+    # The latest load (every load records its provenance): the compaction and vacuum commits
+    # of 'kpi vacuum' change no row and load nothing.
+    loads = [v for v in store.history(project, dataset_id) if v.provenance]
+    if not loads:
+        return None
+    latest = loads[-1]
     keys = ("spec", "months", "rows", "rejected", "skip_bad_rows")
     before = latest.provenance
     if any(before.get(key) != provenance.get(key) for key in keys):

@@ -200,13 +200,17 @@ def test_some_blank_numbers_still_load(project):
     assert _kpi(project, "ingest", "incidents", path).returncode == 0
 
 
-@pytest.mark.parametrize("kind", ["csv", "parquet"])
+@pytest.mark.parametrize("kind", ["csv", "parquet", "xlsx"])
 def test_a_column_named_like_an_internal_one_is_ignored_not_a_crash(project, kind):
     frame = pl.DataFrame({"__row": ["x"], "Incident Ref": ["B1"], "Date": ["2025-03-01"],
                           "LPA": ["Dudley"], "Victims": ["1"], "__file": ["y"],
                           "__raw_lpa": ["z"]})
     path = project / f"internal.{kind}"
-    frame.write_csv(path) if kind == "csv" else frame.write_parquet(path)
+    if kind == "xlsx":
+        pytest.importorskip("xlsxwriter")
+        frame.write_excel(path)
+    else:
+        frame.write_csv(path) if kind == "csv" else frame.write_parquet(path)
     result = _kpi(project, "ingest", "incidents", path)
     assert result.returncode == 0, result.stderr
     assert (f"Warning: {path}: ignored column(s) '__row', '__file', '__raw_lpa': names starting "

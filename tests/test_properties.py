@@ -152,7 +152,8 @@ def to_frame(rows: list[dict]) -> pl.DataFrame:
 
 def build(folder: Path, parts: list[pl.DataFrame]):
     """A project in folder holding the given extract files, all loaded in one ingest as parts
-    of one extract (`--parts`: a split may put one month in two files)."""
+    of one extract (--parts). Each file carries its number in a column kpi ignores, so two
+    parts holding the same rows are still two files, not one file named twice."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "kpi.toml").write_text(PROJECT, encoding="utf-8")
     (folder / "weights.csv").write_text("offence,weight\nburglary,365\ntheft,10.5\n",
@@ -160,7 +161,7 @@ def build(folder: Path, parts: list[pl.DataFrame]):
     files = []
     for number, part in enumerate(parts):
         path = folder / f"extract-{number}.csv"
-        part.write_csv(path)
+        part.with_columns(pl.lit(number).alias("part")).write_csv(path)
         files.append(str(path))
     project = load_project(folder)
     load(project, "crimes", files, parts=True)

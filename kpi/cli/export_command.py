@@ -112,6 +112,12 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
     if template is not None and not template.is_file():
         raise UsageError(f"--template '{template}' is not a file",
                          hint="pass a Word .docx file whose styles the paper should use")
+    output = output.resolve() if output.is_symlink() else output  # write through a link
+    files_dir = f"{output.stem}-files"
+    if (output.parent / files_dir).exists() and not (output.parent / files_dir).is_dir():
+        raise UsageError(f"{output.parent / files_dir} is a file, where the paper's figures "
+                         "folder goes; not touching it",
+                         hint="move it, or choose another --output name")
     project = _project()
     if priority and project.priority(priority) is None:
         known = ", ".join(p.id for p in project.priorities)
@@ -133,7 +139,6 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
         made = next((v for v in store.history(project, dataset) if v.version == version), None)
         if made is not None:
             loaded[dataset] = made.timestamp
-    files_dir = f"{output.stem}-files"
     judged = verdicts.verdicts(project, report, as_of=cutoff)
     built = paper.build_paper(project, report, charts=specs, files_dir=files_dir,
                               priority=priority, as_of=cutoff, as_of_text=as_of,
@@ -162,6 +167,10 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
         (staging / output.name).write_bytes(content)
     figures_file = revisions.figures_path(output)
     _write(figures_file, revisions.dumps(project, report, priority, as_of))
+    # The versions a paper read are kept readable by 'kpi vacuum', so its --as-of reproduces it.
+    from kpi.maintenance import record_published
+
+    record_published(project, report.versions, paper=str(output), period=str(month))
     note(f"Wrote {output} and {figures_file.name}")
     if built.figures:
         note(f"Wrote {len(built.figures)} chart(s) to {output.parent / files_dir}")
