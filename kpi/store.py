@@ -8,6 +8,7 @@ load's provenance in its metadata, and every earlier version stays readable (`as
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -237,9 +238,10 @@ def _locked(project: Project, dataset_id: str) -> Iterator[None]:
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     except OSError as exc:
-        raise DataError(f"{lock_path}: cannot open the load lock ({exc.strerror or exc})",
-                        hint="the lock file must be a plain file; remove it if it is a link"
-                        ) from None
+        if exc.errno != errno.ELOOP:  # a read-only or full disk: the CLI names those
+            raise
+        raise DataError(f"{lock_path}: cannot open the load lock (it is a link)",
+                        hint="the lock file must be a plain file; remove the link") from None
     with os.fdopen(fd, "r+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
