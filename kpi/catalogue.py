@@ -1048,9 +1048,14 @@ def _build_checks(raw: Any, problems: _Problems, kpi_ids: set[str]) -> list[Chec
                 problems.add(where, "total/parts", f"'{ref}' is not a KPI", *needles)
         if len(item.get("parts", [])) < 2:
             problems.add(where, "parts", "name at least two KPIs", *needles)
+        tolerance = item.get("tolerance", 0.0)
+        if (not isinstance(tolerance, (int, float)) or isinstance(tolerance, bool)
+                or not math.isfinite(tolerance) or tolerance < 0):
+            # An infinite tolerance would pass every check, a NaN one fail every check.
+            problems.add(where, "tolerance", "must be a finite number, 0 or more", *needles)
+            tolerance = 0.0
         checks.append(Check(id=cid, title=str(item.get("title", cid)), total=str(item.get("total")),
-                            parts=tuple(item.get("parts", [])),
-                            tolerance=float(item.get("tolerance", 0.0))))
+                            parts=tuple(item.get("parts", [])), tolerance=float(tolerance)))
     return checks
 
 

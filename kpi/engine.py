@@ -491,11 +491,14 @@ def _aggregate_all(project: Project, requests: dict[str, dict[tuple[str, Window]
     return parts
 
 
-def _aggregate(project: Project, dataset_id: str, wanted: dict[tuple[str, Window], KpiDef],
-               as_of: AsOf | None
+def _aggregate(project: Project, dataset_id: str,
+               wanted: dict[tuple[str, Window | None], KpiDef], as_of: AsOf | None,
+               months: list[str] | None = None, by: str | None = None
                ) -> tuple[list[pl.LazyFrame], Callable[[list[pl.DataFrame]], Parts]]:
     """The queries that compute a dataset's KPI components, and the function turning their
-    results into each (KPI, window)'s parts."""
+    results into each (KPI, window)'s parts: keyed (KPI, window), or with `by` a column
+    ((KPI, window), value of by). A window of None is every row read; `months` (default: the
+    windows' months) are the months read."""
     # Each (filter, window) mask is computed once, as a column, however many KPIs and
     # components read it: built inside every aggregate, twenty KPIs in two windows make
     # dozens of mask computations over every row where a handful suffice.
@@ -533,27 +536,44 @@ def _aggregate(project: Project, dataset_id: str, wanted: dict[tuple[str, Window
     # Only the windows' months can count (every component is masked to its window), and month
     # is the table's partition column: a store holding years of history is read for the
     # months compared, not all of it.
-    months = sorted({str(month) for _, window in wanted for month in window.months()})
+    if months is None:
+        months = sorted({str(month) for _, window in wanted for month in window.months()})
     scan = derive(store.scan(project, dataset_id, as_of),
                   project.datasets[dataset_id]).filter(pl.col("month").is_in(months))
+    groups = [by] if by else []
     queries = []
-    if sums:
-        queries.append(scan.with_columns(list(sum_masks.values()))
-                       .select(e.alias(a) for a, e in sums.items()))
+    if sums or by:
+        # By group, also the rows of each group: every group read is listed, even one with
+        # no row any KPI selects.
+        masked = scan.with_columns(list(sum_masks.values()))
+        aggs = [e.alias(a) for a, e in sums.items()]
+        queries.append(masked.group_by(by).agg(*aggs, pl.len().alias("__rows")) if by
+                       else masked.select(aggs))
     # A median or percentile needs every value it ranks; held in the one query, they would
     # keep every column that query reads in memory. Counting the rows per distinct value
     # instead streams in memory bounded by the number of distinct values, and the statistic
     # is read off the sorted counts exactly.
     for value, wanted_masks in order_masks.items():
-        queries.append(_counts_by(scan, values[value], wanted_masks)
-                       .sort("__value"))
+        queries.append(_counts_by(scan, values[value], wanted_masks, groups)
+                       .sort(*groups, "__value"))
     # A weighted score likewise: rows counted per key, each count times the key's weight.
     # (A lookup of each row's weight cannot stream; a join carries every column through.)
     for column, wanted_masks in weight_masks.items():
-        queries.append(_counts_by(scan, pl.col(column).cast(pl.String), wanted_masks))
+        queries.append(_counts_by(scan, pl.col(column).cast(pl.String), wanted_masks, groups))
 
     def finish(frames: list[pl.DataFrame]) -> Parts:
-        return _parts_from(project, frames, keys, bool(sums), ordered, weighted)
+        if not by:
+            return _parts_from(project, frames, keys, bool(sums), ordered, weighted)
+        # One group at a time: the same arithmetic on each group's rows of every result.
+        frames = list(frames)
+        out: Parts = {}
+        parts = [f.partition_by(by, as_dict=True, include_key=False) for f in frames]
+        for group in sorted({k[0] for p in parts for k in p}, key=str):
+            own = [p.get((group,), f.clear().drop(by)) for p, f in zip(parts, frames,
+                                                                      strict=True)]
+            got = _parts_from(project, own, keys, True, ordered, weighted)
+            out.update({(key, group): value for key, value in got.items()})
+        return out
 
     return queries, finish
 
@@ -564,6 +584,8 @@ def _parts_from(project: Project, frames: list[pl.DataFrame], keys: list[tuple[s
     out: Parts = {}
     if sums:
         for alias, value in frames.pop(0).row(0, named=True).items():
+            if "\t" not in alias:
+                continue  # the rows of a group
             number, part = alias.split("\t")
             out.setdefault(keys[int(number)], {})[part] = value
     for requests, counts in zip(ordered.values(), frames[:len(ordered)], strict=True):
@@ -583,12 +605,35 @@ def _parts_from(project: Project, frames: list[pl.DataFrame], keys: list[tuple[s
     return out
 
 
-def _counts_by(scan: pl.LazyFrame, value: pl.Expr, masks: dict[str, pl.Expr]) -> pl.LazyFrame:
-    """Per distinct non-null `value` (as column __value), the number of rows in each mask."""
+def _counts_by(scan: pl.LazyFrame, value: pl.Expr, masks: dict[str, pl.Expr],
+               groups: list[str] = ()) -> pl.LazyFrame:
+    """Per distinct non-null `value` (as column __value), within each group, the number of
+    rows in each mask."""
     return (scan.with_columns(list(masks.values()))
-            .select(value.alias("__value"), *masks)
+            .select(*groups, value.alias("__value"), *masks)
             .filter(pl.col("__value").is_not_null() & pl.any_horizontal(*masks))
-            .group_by("__value").agg(pl.col(*masks).sum()))
+            .group_by(*groups, "__value").agg(pl.col(*masks).sum()))
+
+
+def monthly_parts(project: Project, dataset_id: str, measures: Iterable[KpiDef],
+                  months: list[str], as_of: AsOf | None = None
+                  ) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Each measure's components per month (measure id -> month -> parts) over the given
+    months of one dataset, computed as the summary computes its windows: streaming, in
+    memory bounded by the number of months and distinct values, not rows. A month without
+    rows is absent."""
+    wanted = {(m.id, None): m for m in measures}
+    plan, finish = _aggregate(project, dataset_id, wanted, as_of, months=months, by="month")
+    try:
+        frames = [query.collect(engine="streaming") for query in plan]
+    except pl.exceptions.PolarsError as exc:
+        raise DataError(f"dataset '{dataset_id}': cannot compute its KPIs "
+                        f"({str(exc).strip().splitlines()[0]})",
+                        hint="check the KPI expressions against the stored columns") from None
+    out: dict[str, dict[str, dict[str, float | None]]] = {}
+    for ((measure_id, _), month), parts in finish(frames).items():
+        out.setdefault(measure_id, {})[month] = parts
+    return out
 
 
 def _quantile(values: list[float], counts: list[int], q: float) -> tuple[float | None, int]:

@@ -57,11 +57,12 @@ def check(text: Any, dataset: str, columns: dict[str, str],
     if found:
         raise ExpressionProblem(f"reads a table ('{found.group(0).rstrip('( ')}'): {ROW_LEVEL}, "
                                 "never from files or other tables")
-    _check_tree(text, columns)
+    _check_tree(text, columns, dataset, schema)
     return Typed(_polars_type(text, dataset, schema))
 
 
-def _check_tree(text: str, columns: dict[str, str]) -> None:
+def _check_tree(text: str, columns: dict[str, str], dataset: str,
+                schema: tuple[tuple[str, Any], ...]) -> None:
     import sqlglot
     from sqlglot import exp
 
@@ -91,24 +92,36 @@ def _check_tree(text: str, columns: dict[str, str]) -> None:
                     f"read, so each row would be compared with a different figure in each "
                     f"window and breakdown: {ROW_LEVEL}; the KPI's kind does the aggregating "
                     "(mean, median, sum ...)")
-        _check_bool_comparison(node, columns)
+        sides = _compared(node)
+        if sides:
+            _check_bool_comparison(sides, columns)
+            _check_duration_comparison(sides, columns, dataset, schema)
     if isinstance(tree, exp.Star) or any(isinstance(n, exp.Star) for n in tree.walk()):
         raise ExpressionProblem(f"uses '*': {ROW_LEVEL}; name the columns")
 
 
-def _check_bool_comparison(node: Any, columns: dict[str, str]) -> None:
-    """A bool column compared with a literal (`flag = 'Y'`, `flag IN (1, 0)`): Polars casts the
-    literal and compares, which is silently false on every row for text such as 'Y'."""
+def _compared(node: Any) -> list[Any]:
+    """The operands of a comparison (=, <, IN, BETWEEN, LIKE ...), or [] for other nodes."""
     from sqlglot import exp
 
     if isinstance(node, exp.In):
         sides = [node.this, *node.expressions]
+    elif isinstance(node, exp.Between):
+        sides = [node.this, node.args.get("low"), node.args.get("high")]
     elif isinstance(node, (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ,
                            exp.NullSafeNEQ, exp.Like, exp.ILike)):
         sides = [node.this, node.expression]
     else:
-        return
-    sides = [side.unnest() if isinstance(side, exp.Paren) else side for side in sides]
+        return []
+    return [side.unnest() if isinstance(side, exp.Paren) else side
+            for side in sides if side is not None]
+
+
+def _check_bool_comparison(sides: list[Any], columns: dict[str, str]) -> None:
+    """A bool column compared with a literal (`flag = 'Y'`, `flag IN (1, 0)`): Polars casts the
+    literal and compares, which is silently false on every row for text such as 'Y'."""
+    from sqlglot import exp
+
     flags = [s.name for s in sides if isinstance(s, exp.Column) and columns.get(s.name) == "bool"]
     literals = [s for s in sides if isinstance(s, exp.Literal)
                 or (isinstance(s, exp.Neg) and isinstance(s.this, exp.Literal))]
@@ -117,6 +130,35 @@ def _check_bool_comparison(node: Any, columns: dict[str, str]) -> None:
         raise ExpressionProblem(
             f"compares the bool column '{flag}' with {literal}, which a true/false value never "
             f"equals as written: write {flag} or NOT {flag} (or {flag} = TRUE)")
+
+
+TEMPORAL = frozenset({"date", "datetime", "month"})
+
+
+def _check_duration_comparison(sides: list[Any], columns: dict[str, str], dataset: str,
+                               schema: tuple[tuple[str, Any], ...]) -> None:
+    """A duration compared with a number (`attended_at - created_at <= 900`): Polars compares
+    the duration's microseconds with the number, a filter silently wrong on every row."""
+    from sqlglot import exp
+
+    if not any(isinstance(column, exp.Column) and columns.get(column.name) in TEMPORAL
+               for side in sides for column in side.find_all(exp.Column)):
+        return
+    import polars as pl
+
+    kinds = set()
+    for side in sides:
+        try:
+            dtype = _polars_type(side.sql(), dataset, schema)
+        except ExpressionProblem:
+            continue  # the whole expression is typed next, and reports its own problem
+        kinds.add("duration" if isinstance(dtype, pl.Duration)
+                  else "number" if dtype.is_numeric() else "other")
+    if {"duration", "number"} <= kinds:
+        raise ExpressionProblem(
+            "compares a duration (the difference of two dates or times) with a number, which "
+            "Polars reads as microseconds: for seconds write DATE_PART('epoch', attended_at) - "
+            "DATE_PART('epoch', created_at) <= 900, or compare with INTERVAL '15 minutes'")
 
 
 @cache

@@ -1138,7 +1138,12 @@ def _same_as_latest(project, dataset_id: str, provenance: dict[str, Any]) -> int
 
     if not store.exists(project, dataset_id):
         return None
-    latest = store.history(project, dataset_id)[-1]
+    # The latest load (every load records its provenance): the compaction and vacuum commits
+    # of 'kpi vacuum' change no row and load nothing.
+    loads = [v for v in store.history(project, dataset_id) if v.provenance]
+    if not loads:
+        return None
+    latest = loads[-1]
     keys = ("spec", "months", "rows", "rejected", "skip_bad_rows")
     before = latest.provenance
     if any(before.get(key) != provenance.get(key) for key in keys):

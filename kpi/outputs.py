@@ -36,18 +36,35 @@ def staged(output: Path, files_dir: str) -> Iterator[Path]:
     (`files_dir`) into; when the block ends without an error they replace the previous ones,
     and the staging folder is removed whatever happens."""
     parent = output.parent
-    for leftover in parent.glob(f".{glob_escape(output.name)}.*.staging"):
-        shutil.rmtree(leftover, ignore_errors=True)  # from a run that was killed
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".staging", dir=parent))
+    with _folder_locked(parent):
+        for leftover in parent.glob(f".{glob_escape(output.name)}.*.staging"):
+            shutil.rmtree(leftover, ignore_errors=True)  # from a run that was killed
+        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".staging",
+                                        dir=parent))
+        try:
+            yield staging
+            _publish(staging, output, files_dir)
+        except OSError as exc:
+            if exc.filename is None:  # e.g. from a library writing through a file object
+                raise OSError(exc.errno, exc.strerror, str(output)) from exc
+            raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextmanager
+def _folder_locked(folder: Path) -> Iterator[None]:
+    """Exports into one folder run one after the other: two interleaved would move one's
+    figures in beside the other's paper. The lock is on the folder itself (no lock file), and
+    the operating system releases it however the process ends."""
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY)
     try:
-        yield staging
-        _publish(staging, output, files_dir)
-    except OSError as exc:
-        if exc.filename is None:  # e.g. from a library writing through a file object
-            raise OSError(exc.errno, exc.strerror, str(output)) from exc
-        raise
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        os.close(fd)
 
 
 def _publish(staging: Path, output: Path, files_dir: str) -> None:

@@ -131,6 +131,7 @@ def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
                         hint=f"load an extract with 'kpi ingest {dataset_id} FILE'") from None
     if as_of is not None:
         _load_as_of(table, dataset_id, as_of)
+        _require_files(table, dataset_id)
     if latest is not None and table.version() <= latest:
         if len(_OPENED) > 256:
             _OPENED.clear()
@@ -150,6 +151,22 @@ def _load_as_of(table, dataset_id: str, as_of: AsOf) -> None:
         raise DataError(f"dataset '{dataset_id}' did not exist at {as_of.moment.isoformat()}",
                         hint=f"see 'kpi history {dataset_id}'")
     table.load_as_version(as_of.moment)
+
+
+def _require_files(table, dataset_id: str) -> None:
+    """An earlier version whose data files `kpi vacuum` removed cannot be read: say so, rather
+    than fail reading a missing file."""
+    import os
+    from urllib.parse import unquote, urlparse
+
+    for uri in table.file_uris():
+        local = unquote(urlparse(uri).path) if uri.startswith("file:") else uri
+        if not os.path.exists(local):
+            raise DataError(f"version {table.version()} of dataset '{dataset_id}' can no longer "
+                            "be read: 'kpi vacuum' removed its files (it keeps the latest "
+                            "version, those of recent days and every version an exported "
+                            "paper read)",
+                            hint=f"see 'kpi history {dataset_id}' for the versions")
 
 
 def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.LazyFrame:
@@ -238,10 +255,11 @@ def _locked(project: Project, dataset_id: str) -> Iterator[None]:
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     except OSError as exc:
-        if exc.errno != errno.ELOOP:  # a read-only or full disk: the CLI names those
-            raise
-        raise DataError(f"{lock_path}: cannot open the load lock (it is a link)",
-                        hint="the lock file must be a plain file; remove the link") from None
+        if exc.errno != errno.ELOOP:  # a read-only or full disk, permissions: exit 4
+            raise refusal(exc, lock_path) from None
+        raise DataError(f"{lock_path}: cannot open the load lock ({exc.strerror or exc})",
+                        hint="the lock file must be a plain file; remove it if it is a link"
+                        ) from None
     with os.fdopen(fd, "r+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -327,7 +345,6 @@ def _rust_panics_held() -> Iterator[None]:
     and a backtrace note straight to file descriptor 2, before the write raises the error kpi
     reports in one line. What they printed is dropped when the write fails and passed on
     unchanged when it succeeds."""
-    import os
     import sys
     import tempfile
 

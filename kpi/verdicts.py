@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import polars as pl
-
 from kpi import engine, stats
 from kpi.catalogue import KpiDef, Project, Status
 from kpi.engine import KpiResult, Report
@@ -128,17 +126,8 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
         first = min(measure_span[m.id][0] for m in group)
         last = max(measure_span[m.id][1] for m in group)
         wanted = [str(Month(i)) for i in range(first.index, last.index + 1)]
-        exprs, names = [], {}
-        for number, measure in enumerate(group):
-            for part, expr in engine.components_of(measure).items():
-                alias = f"k{number}_{part}"
-                exprs.append(expr.alias(alias))
-                names[alias] = (measure.id, part)
-        frame = (engine.prepare(project, dataset_id, group, as_of)
-                 .filter(pl.col("month").is_in(wanted)).group_by("month").agg(exprs).collect())
-        for row in frame.iter_rows(named=True):
-            for alias, (measure_id, part) in names.items():
-                parts.setdefault(measure_id, {}).setdefault(row["month"], {})[part] = row[alias]
+        # As the summary computes its windows: streaming, medians from per-value counts.
+        parts.update(engine.monthly_parts(project, dataset_id, group, wanted, as_of))
 
     def value(measure: KpiDef, month: str) -> float | None:
         got = parts.get(measure.id, {}).get(month)

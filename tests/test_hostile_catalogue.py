@@ -227,6 +227,36 @@ def test_values_of_the_wrong_type_are_refused_with_a_hint(store, tmp_path, body,
     assert "KPI 'k'" in found[0] and expected in found[0]
 
 
+@pytest.mark.parametrize("condition", [
+    "attended_at - created_at <= 900", "(attended_at - created_at) > 600",
+    "attended_at - created_at BETWEEN 0 AND 900", "900 >= attended_at - created_at",
+])
+def test_a_duration_compared_with_a_number_is_refused(store, tmp_path, condition):
+    folder = project_with(store, tmp_path, kpi_block(
+        "quick", f'kind = "count"\ndataset = "calls"\nfilter = "{condition}"'))
+    found = problems_of(folder)
+    assert len(found) == 1, found
+    assert "KPI 'quick', key 'filter': compares a duration" in found[0]
+    assert "microseconds" in found[0]
+
+
+def test_durations_compared_with_intervals_or_seconds_count_the_right_rows(store, tmp_path):
+    from kpi import engine
+    from kpi.periods import Month
+
+    seconds = "DATE_PART('epoch', attended_at) - DATE_PART('epoch', created_at) <= 900"
+    folder = project_with(store, tmp_path, kpi_block(
+        "by_interval", 'kind = "count"\ndataset = "calls"\n'
+                       'filter = "attended_at - created_at <= INTERVAL \'15 minutes\'"')
+        + kpi_block("by_seconds", f'kind = "count"\ndataset = "calls"\nfilter = "{seconds}"'))
+    report = engine.evaluate(load_project(folder), Month.parse("2025-09"))
+    expected = oracle(store, "SELECT count(*) FROM CALLS "
+                             "WHERE attended_at - created_at <= INTERVAL 15 MINUTE")
+    assert expected == 12
+    assert report.result("by_interval").current.value == expected
+    assert report.result("by_seconds").current.value == expected
+
+
 # ---------------------------------------------------------------------------------------------
 # Row-level only: no aggregates, windows, subqueries or table functions
 
@@ -333,7 +363,8 @@ def test_no_data_from_a_division_by_zero_fails_a_scheduled_job(store, tmp_path):
     result = run("--project", folder, "summary", "--period", "2025-09", "--format", "json",
                  "--fail-on", "no_data")
     assert result.returncode == 1, result.stderr
-    payload = {k["id"]: k for k in json.loads(result.stdout)["kpis"]}
+    strict = json.loads(result.stdout, parse_constant=lambda token: pytest.fail(token))
+    payload = {k["id"]: k for k in strict["kpis"]}
     assert payload["per_victim"]["status"] == "no_data"
     assert payload["per_victim"]["current"]["value"] is None
     assert payload["calls"]["status"] != "no_data"
@@ -345,7 +376,7 @@ def test_no_data_from_a_division_by_zero_fails_a_scheduled_job(store, tmp_path):
 
 @pytest.mark.parametrize(("key", "value"), [
     ("multiplier", "nan"), ("multiplier", "inf"), ("multiplier", "-inf"),
-    ("stable_band", "nan"), ("threshold", "inf"),
+    ("stable_band", "nan"), ("threshold", "inf"), ("lag", "inf"), ("percentile", "nan"),
 ])
 def test_a_non_finite_number_in_the_catalogue_is_refused_at_load(store, tmp_path, key, value):
     kind = 'kind = "within"\nvalue = "minutes"' if key == "threshold" else 'kind = "count"'
@@ -353,6 +384,17 @@ def test_a_non_finite_number_in_the_catalogue_is_refused_at_load(store, tmp_path
         "k", f'dataset = "calls"\n{kind}\n{key} = {value}'))
     found = problems_of(folder)
     assert any(f"KPI 'k', key '{key}': must be a finite number" in line for line in found), found
+
+
+@pytest.mark.parametrize("tolerance", ["inf", "nan", '"0.5"', "-1"])
+def test_a_check_tolerance_that_is_not_a_finite_number_is_refused(store, tmp_path, tolerance):
+    folder = project_with(store, tmp_path, kpi_block("a", 'kind = "count"\ndataset = "calls"')
+                          + kpi_block("b", 'kind = "count"\ndataset = "calls"')
+                          + '\n[[checks]]\nid = "parts"\ntitle = "Parts"\ntotal = "calls"\n'
+                            f'parts = ["a", "b"]\ntolerance = {tolerance}\n')
+    found = problems_of(folder)
+    assert any("check 'parts', key 'tolerance': must be a finite number" in line
+               for line in found), found
 
 
 def test_an_infinite_population_is_refused(store, tmp_path):
@@ -383,6 +425,10 @@ def test_show_of_a_rate_of_kpis_with_a_zero_denominator_month_does_not_crash(sto
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "inf" not in result.stdout.lower()
+    as_json = run("--project", folder, "show", "per_big", "--period", "2025-09", "--format",
+                  "json")
+    assert as_json.returncode == 0, as_json.stderr
+    json.loads(as_json.stdout, parse_constant=lambda token: pytest.fail(token))
 
 
 def test_sparkline_draws_nan_and_infinity_as_gaps():

@@ -76,6 +76,54 @@ def test_output_into_a_folder_that_does_not_exist_creates_it(mini, tmp_path):
     assert "Positive outcome rate" in paper.read_text()
 
 
+def test_output_into_a_named_pipe_writes_into_it_and_keeps_it(mini, tmp_path):
+    import stat
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text()), daemon=True)
+    reader.start()
+    result = run("--project", mini, "summary", "--period", "2025-09", "--format", "csv",
+                 "--output", pipe, timeout=120)
+    reader.join(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert received and received[0].startswith("id,title")
+    assert stat.S_ISFIFO(pipe.stat().st_mode)  # never replaced by a file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_output_to_a_full_device_is_one_line_and_exit_4(mini):
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    result = run("--project", mini, "summary", "--period", "2025-09", "--format", "csv",
+                 "--output", "/dev/full")
+    assert one_line_error(result, 4) == "Error: /dev/full: no space left on the device"
+    assert Path("/dev/full").is_char_device()
+
+
+def test_output_through_a_link_writes_its_target_and_keeps_the_link(mini, tmp_path):
+    target = tmp_path / "real" / "summary.csv"
+    target.parent.mkdir()
+    target.write_text("old", encoding="utf-8")
+    link = tmp_path / "latest.csv"
+    link.symlink_to(target)
+    assert run("--project", mini, "summary", "--period", "2025-09", "--format", "csv",
+               "--output", link).returncode == 0
+    assert link.is_symlink()
+    assert target.read_text().startswith("id,title")
+
+
+def test_a_file_where_the_figures_folder_goes_is_refused_and_kept(mini, tmp_path):
+    (tmp_path / "board-files").write_text("mine", encoding="utf-8")
+    result = run("--project", mini, "export", "markdown", "--period", "2025-09",
+                 "--output", tmp_path / "board.md")
+    assert "board-files is a file" in one_line_error(result, 2)
+    assert (tmp_path / "board-files").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["board-files"]
+
+
 def test_quarantine_naming_a_folder_is_refused_and_nothing_is_stored(tmp_path):
     folder = make_project(tmp_path / "project")
     assert run("--project", folder, "ingest", "incidents", folder / "good.csv").returncode == 0
@@ -134,7 +182,7 @@ def test_a_full_disk_during_a_load_is_exit_4_and_stores_nothing(tmp_path, cli, m
 
     monkeypatch.setattr(deltalake, "write_deltalake", full)
     revised = folder / "revised.csv"
-    revised.write_text("Incident Ref,Date,LPA,Victims\nR1,2025-01-05,Dudley,4\n",
+    revised.write_text("Incident Ref,Date,LPA,Victims\nR1,2025-06-05,Dudley,4\n",
                        encoding="utf-8")
     # One row where three are stored: a shrink, confirmed, so the load reaches the disk.
     result = cli(["--project", folder, "ingest", "incidents", revised, "--allow-shrink"])
@@ -325,6 +373,22 @@ def test_a_killed_export_leaves_the_old_paper_or_the_new_one_never_a_mix(papers,
     # The next export clears what a killed one left behind.
     assert subprocess.run(args + ["2025-09"], env=env, capture_output=True).returncode == 0
     assert _assert_whole(out, states) == "2025-09"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["board-files", "board.md"]
+
+
+def test_exports_racing_into_one_folder_end_with_one_whole_paper(papers, tmp_path):
+    folder, states = papers
+    out = tmp_path / "board.md"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KPI_")
+           or k == "KPI_CACHE_DIR"}
+    processes = [subprocess.Popen([sys.executable, "-m", "kpi", "--project", str(folder),
+                                   "export", "markdown", "--output", str(out), "--period",
+                                   period], env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE)
+                 for period in ("2025-06", "2025-09", "2025-06")]
+    for process in processes:
+        assert process.wait(timeout=300) == 0, process.stderr.read()
+    assert _assert_whole(out, states) in ("2025-06", "2025-09")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["board-files", "board.md"]
 
 

@@ -349,3 +349,65 @@ def test_sample_table_fits_and_never_cuts_a_verdict(cli, width, vs):
     # Targets are listed under their table, with whether they are met and the assurance.
     assert "999 answered within 10 seconds 90.0%: met, consistently passes" in " ".join(
         line.strip() for line in lines)
+
+
+def test_show_charts_a_kpi_whose_window_is_incomplete(cli, tmp_path):
+    """The tiny project's 101 calls miss June 2025: no status, but the process chart still
+    reads the months there are, with the gap."""
+    from fixtures.generated import tiny_project
+
+    tiny = tiny_project(tmp_path)
+    result = cli(["--project", tiny.root, "show", "calls", "--period", "2025-09", "--format",
+                  "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["kpi"]["status"] == "no_data"
+    assert doc["kpi"]["significance"]["test"] is None
+    assert "incomplete" in doc["kpi"]["significance"]["reason"]
+    assert doc["signal"]["xmr"]["mean"] is not None
+    assert doc["kpi"]["variation"]["points"] == 23  # 24 months, June 2025 missing
+
+
+def test_a_breakdown_lists_only_the_parts_the_kpi_counts(tmp_path):
+    """knife_crime counts offence = 'knife': split by offence it has one part, not every
+    offence in the dataset at 0 and 0."""
+    import shutil
+    from pathlib import Path
+
+    from kpi import engine
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    root = tmp_path / "mini"
+    shutil.copytree(Path(__file__).resolve().parent / "fixtures" / "mini", root)
+    project = load_project(root)
+    load(project, "crimes")
+    kpi = project.kpi("knife_crime")
+    result = engine.evaluate(project, Month.parse("2025-09"), kpis=[kpi]).results[0]
+    view = engine.breakdown(project, kpi, "offence", result.current.window,
+                            result.comparison.window)
+    assert view["part"].to_list() == ["knife"]
+    assert view["current"].to_list() == [result.current.value]
+    assert view["comparison"].to_list() == [result.comparison.value]
+
+
+def test_show_seasonal_compares_each_month_with_a_year_earlier(cli):
+    """Each of the last 12 months against the same month a year earlier, from the same
+    monthly values as the trend."""
+    result = cli(["show", "asb_incidents", "--period", "2025-09", "--seasonal", "--format",
+                  "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    trend = {row["month"]: row["value"] for row in doc["trend"]}
+    rows = doc["same_months_a_year_earlier"]
+    assert [r["month"] for r in rows] == [f"{y}-{m:02d}" for y, m in
+                                          [(2024, 10), (2024, 11), (2024, 12)]
+                                          + [(2025, m) for m in range(1, 10)]]
+    for row in rows:
+        year, month = row["month"].split("-")
+        before = f"{int(year) - 1}-{month}"
+        assert (row["value"], row["a_year_earlier"]) == (trend[row["month"]], trend[before])
+        assert row["change_absolute"] == row["value"] - row["a_year_earlier"]
+        assert isinstance(row["value"], int)
+    table = cli(["show", "asb_incidents", "--period", "2025-09", "--seasonal"]).stdout
+    assert "Same months a year earlier" in table

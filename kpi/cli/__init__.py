@@ -233,6 +233,16 @@ def _emit(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         return
     check_output_file(output)
+    if output.exists() and not output.is_file():
+        # A device, a named pipe, /dev/stdout: write into it, never replace it with a file.
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(output)) from exc
+        return
+    # Through a link to its target, as a shell's redirection would write.
+    output = output.resolve() if output.is_symlink() else output
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.tmp")
     tmp.write_text(text, encoding="utf-8")

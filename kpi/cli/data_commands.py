@@ -174,6 +174,47 @@ def history(
     emit_document(document, format, output)
 
 
+@app.command()
+@handled
+def vacuum(
+    datasets: Annotated[list[str] | None, typer.Argument(
+        help="Dataset ids (default: every dataset with data).")] = None,
+    keep_days: Annotated[float, typer.Option(
+        "--keep-days", min=0, help="Keep every version of the last N days readable.")] = 30.0,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Count the files that would be deleted; change nothing.")] = False,
+) -> None:
+    """Compact small files, checkpoint the log and delete data files no kept version needs.
+
+    Kept readable: the latest version, every version of the last --keep-days days, and every
+    version a paper written by 'kpi export markdown' was computed from, so its --as-of still
+    reproduces it. Every version stays listed in 'kpi history'."""
+    from kpi import maintenance, store
+
+    project = _project()
+    ids = datasets or sorted(d for d in project.datasets if store.exists(project, d))
+    for dataset_id in ids:
+        store.dataset_spec(project, dataset_id)
+        if not store.exists(project, dataset_id):
+            note(f"{dataset_id}: no data yet")
+            continue
+        with working(f"Vacuuming '{dataset_id}'..."):
+            got = maintenance.vacuum(project, dataset_id, keep_days=keep_days, dry_run=dry_run)
+        pins = (f"; kept for papers: version {', '.join(map(str, got.pinned))}"
+                if got.pinned else "")
+        if dry_run:
+            note(f"{dataset_id}: would delete {got.removed:,} of {got.files_before:,} data "
+                 f"files{pins}")
+        else:
+            note(f"{dataset_id}: {got.files_before:,} files, {_mib(got.bytes_before)} -> "
+                 f"{got.files_after:,} files, {_mib(got.bytes_after)}; deleted {got.removed:,}; "
+                 f"version {got.version_after}{pins}")
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:,.1f} MiB"
+
+
 def _replaced(replaced: list[dict[str, Any]], full: bool) -> str:
     """Rows before -> after of each month a load replaced: '2025-09 20->18 2025-10 25->27'
     (on a terminal, the first three and a count of the rest)."""

@@ -41,6 +41,12 @@ def markdown(
     if output.suffix.lower() not in (".md", ".markdown"):
         raise UsageError(f"--output '{output}' should be a Markdown file ending in .md",
                          hint="for example --output out/board.md")
+    output = output.resolve() if output.is_symlink() else output  # write through a link
+    files_dir = f"{output.stem}-files"
+    if (output.parent / files_dir).exists() and not (output.parent / files_dir).is_dir():
+        raise UsageError(f"{output.parent / files_dir} is a file, where the paper's figures "
+                         "folder goes; not touching it",
+                         hint="move it, or choose another --output name")
     project = _project()
     if priority and project.priority(priority) is None:
         known = ", ".join(p.id for p in project.priorities)
@@ -54,7 +60,6 @@ def markdown(
     kpis = shown + list({k.id: k for k in drawn}.values())
     report = engine.evaluate(project, month, vs, kpis, as_of=cutoff)
 
-    files_dir = f"{output.stem}-files"
     judged = verdicts.verdicts(project, report, as_of=cutoff)
     document = paper.build_paper(project, report, charts=specs, files_dir=files_dir,
                                  priority=priority, as_of=cutoff, as_of_text=as_of,
@@ -66,6 +71,10 @@ def markdown(
             data = charts.chart_data(project, figure.spec, results, cutoff, judged)
             charts.write_png(data, staging / figure.link)
         (staging / output.name).write_text(document.markdown, encoding="utf-8")
+    # The versions a paper read are kept readable by 'kpi vacuum', so its --as-of reproduces it.
+    from kpi.maintenance import record_published
+
+    record_published(project, report.versions, paper=str(output), period=str(month))
     note(f"Wrote {output}")
     if document.figures:
         note(f"Wrote {len(document.figures)} chart(s) to {output.parent / files_dir}")

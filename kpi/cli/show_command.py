@@ -74,9 +74,9 @@ def show(
     same_months = None
     if end is not None:
         trend = engine.monthly_series(project, kpi, end, months, cutoff)
-        if result.current is not None:
-            series = verdicts.monthly_values(project, [kpi], {kpi.id: end}, months, cutoff)
-            verdict = verdicts.verdict_of(result, series[kpi.id])
+        # Charted even when the current window is incomplete: the gap is then visible.
+        series = verdicts.monthly_values(project, [kpi], {kpi.id: end}, months, cutoff)
+        verdict = verdicts.verdict_of(result, series[kpi.id])
         if seasonal:
             same_months = verdicts.monthly_values(project, [kpi], {kpi.id: end}, 24,
                                                   cutoff)[kpi.id]

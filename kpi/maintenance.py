@@ -1,0 +1,112 @@
+"""Keeping a store small and fast after many loads: compaction, a log checkpoint and vacuum,
+with a retention rule that keeps every version a board paper was computed from.
+
+Every load is a Delta commit that adds files and marks the replaced ones removed; the removed
+files stay, so every earlier version can be read (`--as-of`). A year of nightly loads leaves
+hundreds of small files and commits. `kpi vacuum`:
+
+1. compacts each month's small files into one (a commit that changes no row);
+2. writes a checkpoint of the Delta log, so opening the table reads one file, not every commit;
+3. deletes the data files no kept version needs. Kept: the latest version, every version of the
+   last `keep_days` days, and every version a paper exported by `kpi export markdown` read
+   (recorded in the store's `published.jsonl` when the paper is written), so the paper's
+   `--as-of` still reproduces it. Log entries are never deleted: `kpi history` still lists
+   every load, and reading a version whose files are gone says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kpi.catalogue import Project
+
+PUBLISHED = "published.jsonl"
+MAINTENANCE_KEY = "kpi.maintenance"
+
+
+@dataclass(frozen=True)
+class VacuumResult:
+    dataset: str
+    version_before: int
+    version_after: int
+    bytes_before: int
+    bytes_after: int
+    files_before: int
+    files_after: int
+    removed: int  # data files deleted (or, on a dry run, that would be)
+    pinned: tuple[int, ...]  # versions kept because a paper read them
+
+
+def record_published(project: Project, versions: dict[str, int], *, paper: str,
+                     period: str) -> None:
+    """Note that a paper was computed from these table versions, so vacuum keeps them."""
+    if not versions:
+        return
+    project.data_dir.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"at": datetime.now(UTC).isoformat(timespec="seconds"), "paper": paper,
+                       "period": period, "versions": versions}, sort_keys=True)
+    with open(project.data_dir / PUBLISHED, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def published_versions(project: Project, dataset_id: str) -> set[int]:
+    """Every version of the dataset a recorded paper read."""
+    path = project.data_dir / PUBLISHED
+    if not path.exists():
+        return set()
+    out = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            version = json.loads(line).get("versions", {}).get(dataset_id)
+        except (ValueError, AttributeError):
+            continue  # a torn last line of a write killed mid-way pins nothing
+        if isinstance(version, int):
+            out.add(version)
+    return out
+
+
+def _data_files(table_dir: Path) -> tuple[int, int]:
+    """Number and total bytes of the Parquet files under a table folder (not its log)."""
+    count = size = 0
+    for root, dirs, files in os.walk(table_dir):
+        dirs[:] = [d for d in dirs if d != "_delta_log"]
+        for name in files:
+            if name.endswith(".parquet"):
+                count += 1
+                size += (Path(root) / name).stat().st_size
+    return count, size
+
+
+def vacuum(project: Project, dataset_id: str, *, keep_days: float = 30.0,
+           dry_run: bool = False) -> VacuumResult:
+    """Compact, checkpoint and vacuum one dataset's table (see the module docstring)."""
+    from deltalake import CommitProperties, DeltaTable
+
+    from kpi import store
+
+    path = store.table_path(project, dataset_id)
+    with store._locked(project, dataset_id):
+        table = DeltaTable(str(path))
+        before = table.version()
+        files_before, bytes_before = _data_files(path)
+        pinned = tuple(sorted(v for v in published_versions(project, dataset_id)
+                              if v <= before))
+        if not dry_run:
+            metadata = {MAINTENANCE_KEY: json.dumps({"operation": "compact"})}
+            table.optimize.compact(commit_properties=CommitProperties(custom_metadata=metadata))
+            table = DeltaTable(str(path))
+            table.create_checkpoint()
+        removed = table.vacuum(retention_hours=int(keep_days * 24), dry_run=dry_run,
+                               enforce_retention_duration=False,
+                               keep_versions=list(pinned) or None)
+        files_after, bytes_after = _data_files(path)
+        return VacuumResult(dataset=dataset_id, version_before=before,
+                            version_after=table.version(), bytes_before=bytes_before,
+                            bytes_after=bytes_after, files_before=files_before,
+                            files_after=files_after, removed=len(removed), pinned=pinned)

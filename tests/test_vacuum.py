@@ -1,0 +1,103 @@
+"""`kpi vacuum`: after nightly re-loads, compaction, a log checkpoint and vacuum shrink the
+store, and every version an exported paper read still reproduces it with --as-of; a version
+nobody kept says it can no longer be read (exit 3), never a traceback or a wrong figure."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _kpi(root: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KPI_NO_CACHE": "1", "NO_COLOR": "1"}
+    env.pop("KPI_PROJECT", None)
+    return subprocess.run([sys.executable, "-m", "kpi", *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _summary(root: Path, *args: str) -> list[dict]:
+    result = _kpi(root, "summary", "--period", "2025-09", "--format", "json", *args)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["kpis"]
+
+
+def _data_files(table: Path) -> list[Path]:
+    return [p for p in table.rglob("*.parquet") if "_delta_log" not in p.parts]
+
+
+@pytest.fixture
+def nightly(tmp_path) -> Path:
+    """The mini project after a first load, a paper exported at version 0, and two nightly
+    re-loads of a revised September (one and then two crimes fewer)."""
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    lines = (root / "extracts" / "crimes.csv").read_text(encoding="utf-8").splitlines()
+    header, september = lines[0], [line for line in lines[1:] if "/09/2025," in line]
+    assert len(september) > 10
+    assert _kpi(root, "ingest", "crimes").returncode == 0
+    paper = _kpi(root, "export", "markdown", "--period", "2025-09", "--output", "paper/v0.md")
+    assert paper.returncode == 0, paper.stderr
+    for night in (1, 2):
+        revised = root / "extracts" / f"september-night-{night}.csv"
+        revised.write_text("\n".join([header, *september[night:]]) + "\n", encoding="utf-8")
+        loaded = _kpi(root, "ingest", "crimes", str(revised))
+        assert loaded.returncode == 0, loaded.stderr
+    return root
+
+
+def test_vacuum_keeps_the_papers_version_and_the_latest(nightly):
+    table = nightly / "data" / "crimes"
+    as_of_paper = _summary(nightly, "--as-of", "0")
+    latest = _summary(nightly)
+    assert as_of_paper != latest  # the re-loads changed September
+    files_before = _data_files(table)
+
+    result = _kpi(nightly, "vacuum", "--keep-days", "0")
+    assert result.returncode == 0, result.stderr
+    assert "kept for papers: version 0" in result.stderr
+
+    # The paper's figures and the latest figures are exactly as before.
+    assert _summary(nightly, "--as-of", "0") == as_of_paper
+    assert _summary(nightly) == latest
+    # Version 1 (no paper read it, older than --keep-days) is gone, and says so.
+    gone = _kpi(nightly, "summary", "--period", "2025-09", "--as-of", "1")
+    assert gone.returncode == 3
+    assert "version 1 of dataset 'crimes' can no longer be read: 'kpi vacuum' removed its " \
+           "files" in gone.stderr
+    assert "Traceback" not in gone.stderr
+    # Fewer files; every version still listed.
+    assert len(_data_files(table)) < len(files_before)
+    history = json.loads(_kpi(nightly, "history", "crimes", "--format", "json").stdout)
+    # Each month was one file already, so there was nothing to compact; Delta records the
+    # vacuum itself as two commits.
+    assert [(v["version"], v["operation"]) for v in history] == [
+        (0, "ingest"), (1, "ingest"), (2, "ingest"), (3, "vacuum start"), (4, "vacuum end")]
+    # The log has a checkpoint.
+    assert list((table / "_delta_log").glob("*.checkpoint.parquet"))
+
+
+def test_recent_versions_are_kept_and_a_dry_run_changes_nothing(nightly):
+    table = nightly / "data" / "crimes"
+    before = sorted(_data_files(table))
+    dry = _kpi(nightly, "vacuum", "--dry-run", "--keep-days", "0")
+    assert dry.returncode == 0 and "would delete" in dry.stderr
+    assert sorted(_data_files(table)) == before
+    as_of_1 = _summary(nightly, "--as-of", "1")
+    assert _kpi(nightly, "vacuum").returncode == 0  # default: keep 30 days
+    assert _summary(nightly, "--as-of", "1") == as_of_1
+
+
+def test_a_repeat_of_the_latest_load_after_a_vacuum_writes_nothing(nightly):
+    assert _kpi(nightly, "vacuum", "--keep-days", "0").returncode == 0
+    again = _kpi(nightly, "ingest", "crimes",
+                 str(nightly / "extracts" / "september-night-2.csv"))
+    assert again.returncode == 0, again.stderr
+    assert "Nothing changed" in again.stderr
