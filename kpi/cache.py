@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import sys
 import tomllib
 from pathlib import Path
@@ -47,6 +48,11 @@ _COMMIT = re.compile(r"^(\d{20})\.json$")
 def main(argv: list[str] | None = None) -> int | None:
     """Run `kpi` with these arguments (default: sys.argv[1:]), from the cache when possible."""
     args = list(sys.argv[1:] if argv is None else argv)
+    # A reader that stops reading (`kpi summary | head -1`) ends kpi as it ends any Unix tool,
+    # by SIGPIPE (status 141 in a shell), instead of Click's exit 1, which means "a check
+    # failed". A load it interrupts is not committed, as with any killed load.
+    if argv is None and hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     plan = _plan(args)
     if plan is not None:
         entry = _read(plan)

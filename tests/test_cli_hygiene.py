@@ -328,3 +328,22 @@ def test_progress_indicator_is_scheduled_for_a_terminal(monkeypatch):
     with cli.working("Loading"):
         pass
     assert scheduled == [1.0, "cancelled"]  # shown only if the work outlasts one second
+
+
+
+@pytest.mark.parametrize("entry", [["-m", "kpi"], ["-c", "import sys; from kpi.cache import main; "
+                                                   "sys.exit(main())"]])
+def test_a_reader_that_stops_reading_ends_kpi_by_sigpipe_not_a_failed_check(mini, entry):
+    """`kpi summary | head -1` must not exit 1, which means "a check failed": kpi ends as any
+    Unix tool does when its reader has gone, by SIGPIPE, silently."""
+    import signal
+
+    gone, write_end = os.pipe()
+    os.close(gone)  # the reader has already gone: every write kpi makes is refused
+    process = subprocess.run([sys.executable, *entry, "--project", str(mini), "summary",
+                              "--period", "2025-09", "--format", "csv"],
+                             stdout=write_end, stderr=subprocess.PIPE, env=kpi_env(),
+                             timeout=120)
+    os.close(write_end)
+    assert process.returncode == -signal.SIGPIPE, process.stderr
+    assert process.stderr == b""
