@@ -13,9 +13,12 @@ How the calibration works: the plan's baseline (April 2023 to March 2024) and th
 (October 2024 to September 2025) are disjoint windows, so each window's records are constructed
 to hit its targets exactly (counts by construction; medians by placing as many values above the
 target as below it, with the target itself in the middle; means by adjusting values until their
-sum is the target times the count). A count's months follow a geometric trend through the
-windows with a seasonal wave, each window's total spread by a multinomial draw (Poisson counts
-given their sum) and the six months between drawn as Poisson counts around the trend. Where the
+sum is the target times the count). A count's months move from one window's level to the next
+along an S-curve (level at each window's centre, no step at its edges) with a seasonal wave,
+each window's total spread by a multinomial draw (Poisson counts given their sum) and the six
+months between drawn as Poisson counts around the trend. A rate or share follows the same curve
+on the log-odds scale, each month's numerator a binomial draw nudged until the window's total is
+exact; a mean time the same curve on the log scale. Where the
 report gives a change but no baseline, the baseline is the whole number that reproduces the
 reported change. Everything is seeded from the series' name, rows are sorted on every column
 and files are written with fixed settings, so two runs give identical files.
@@ -88,8 +91,9 @@ def monthly(name: str, targets: dict[range, int], n: int = N_MONTHS, first: date
             **kwargs) -> np.ndarray:
     """Monthly counts whose sums over each target window are exact, around a smooth trend.
 
-    The expected level runs through each window's average as a geometric trend (a steady
-    percentage change per month, so no step between windows), times the seasonal profile.
+    The expected level moves from each window's average to the next along an S-curve on the
+    log scale (see trend: no step between windows, and settled by the latest month), times the
+    seasonal profile.
     Within a target window the total is spread by a multinomial draw, which is exactly how
     Poisson counts fall given their sum; other months are Poisson draws around the trend."""
     profile = shape(name, n, first, **kwargs)
@@ -101,10 +105,9 @@ def monthly(name: str, targets: dict[range, int], n: int = N_MONTHS, first: date
     if len(windows) == 1:
         level = np.full(n, levels[0])
     elif (levels > 0).all():
-        # Log-linear through the windows' centres, extended at the ends along the nearest slope.
-        slopes = np.diff(np.log(levels)) / np.diff(centres)
-        segment = np.clip(np.searchsorted(centres, months) - 1, 0, len(slopes) - 1)
-        level = np.exp(np.log(levels[segment]) + slopes[segment] * (months - centres[segment]))
+        # From one window's level to the next along trend's S-curve, on the log scale.
+        level = np.exp(trend({window: float(np.log(value))
+                              for (window, _), value in zip(windows, levels, strict=True)}, n))
     else:
         level = np.interp(months, centres, levels)
     expected = level * profile
