@@ -107,6 +107,7 @@ class ColumnSpec:
     required: bool = True
     min: float | None = None
     pattern: str | None = None  # a regex every non-blank value must match in full
+    label: str = ""  # how a reader names it ("local authority"), for the board paper
 
 
 @dataclass(frozen=True)
@@ -440,9 +441,10 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
     if not isinstance(meta, dict):
         problems.add("[project]", None, "must be a table", r"^\s*project\s*=")
         meta = {}
-    # [[charts]] is read and checked by kpi.charts, which only `kpi export` imports.
+    # [[charts]] and [paper] are read and checked by kpi.charts and kpi.paper, which only
+    # `kpi export` imports.
     unknown = set(raw) - {"project", "population", "datasets", "priorities", "kpis", "checks",
-                          "charts", "defaults", "peers", "population_by"}
+                          "charts", "defaults", "paper", "peers", "population_by"}
     for key in sorted(unknown):
         problems.add("top level", key, "unknown section", rf"^\[+{re.escape(key)}")
 
@@ -631,7 +633,8 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
                 pattern = None
             columns.append(ColumnSpec(name=name, type=ctype, sources=sources,
                                       required=bool(col_table.get("required", True)),
-                                      min=col_table.get("min"), pattern=pattern))
+                                      min=col_table.get("min"), pattern=pattern,
+                                      label=str(col_table.get("label", ""))))
         if not columns:
             problems.add(where, "columns", "declare at least the date column", needle)
             continue

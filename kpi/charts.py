@@ -189,6 +189,7 @@ class ChartData:
     comparison_label: str = ""
     xmr: Xmr | None = None                 # xmr: the process chart
     target: float | None = None
+    force_value: float | None = None       # compare: the KPI's value for the whole force
 
 
 def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
@@ -217,7 +218,8 @@ def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
         end = max(r.current.window.end for r in measured)
         series = tuple(engine.monthly_series(project, k, end, spec.months, as_of) for k in kpis)
         first = end - (spec.months - 1)
-        return ChartData(spec, kpis, f"{first.name} to {end.name}", series=series)
+        return ChartData(spec, kpis, f"{first.name} to {end.name}", series=series,
+                         target=kpis[0].target)
     result = measured[0]
     current: Window = result.current.window
     comparison = result.comparison.window if result.comparison else None
@@ -230,8 +232,12 @@ def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
     else:
         parts = parts.sort("part", nulls_last=True)
         text = current.label + (f" against {comparison.label}" if comparison else "")
+    # The whole force's value is a fair line across the parts only where a part's value is on
+    # the same scale (a rate, a median), not where the parts add up to it (a count).
+    force = result.current.value if kpis[0].kind not in TOTAL_KINDS else None
     return ChartData(spec, kpis, text, parts=parts, current_label=current.label,
-                     comparison_label=comparison.label if comparison else "")
+                     comparison_label=comparison.label if comparison else "",
+                     target=kpis[0].target, force_value=force)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,34 +304,44 @@ def _month_labels(months: list[str]) -> list[str]:
 def _draw_trend(figure, axes, data: ChartData) -> None:
     handles = []
     twin = None
+    two_axes = len(data.kpis) == 2 and data.kpis[1].unit != data.kpis[0].unit
     for number, (kpi, frame) in enumerate(zip(data.kpis, data.series, strict=True)):
-        # A second KPI in another unit gets its own axis, on the right.
+        # A second KPI in another unit gets its own axis, on the right; the legend says which
+        # axis each series is read against.
         target = axes
-        if number == 1 and kpi.unit != data.kpis[0].unit:
+        side = ("left axis", "right axis")[number] if two_axes else ""
+        if number == 1 and two_axes:
             twin = target = axes.twinx()
             twin.grid(False)
         x = list(range(frame.height))
         monthly = LINE_STYLES[2 * number]
         rolling = LINE_STYLES[2 * number + 1]
-        handles += target.plot(x, _values(frame["value"]), label=f"{kpi.title}: monthly",
-                               **monthly)
+        suffix = f" ({side})" if side else ""
+        handles += target.plot(x, _values(frame["value"]),
+                               label=f"{kpi.title}: monthly{suffix}", **monthly)
         if frame["rolling_12"].is_not_null().any():
             # A 12-month total of a count is twelve times its months; shown as the monthly
             # average it sits on the same scale as the monthly points.
             per_month = kpi.kind in TOTAL_KINDS
             rolled = frame["rolling_12"] / 12 if per_month else frame["rolling_12"]
             label = "12-month average" if per_month else "rolling 12 months"
-            handles += target.plot(x, _values(rolled), label=f"{kpi.title}: {label}",
+            handles += target.plot(x, _values(rolled), label=f"{kpi.title}: {label}{suffix}",
                                    **rolling)
-        target.set_ylabel(axis_label(kpi))
+        # A total kind's text figure is a 12-month total; the chart is per month, and says so.
+        per = ", per month" if kpi.kind in TOTAL_KINDS else ""
+        target.set_ylabel(axis_label(kpi) + per)
         _thousands(target.yaxis, kpi)
+    if data.target is not None and data.kpis[0].kind not in TOTAL_KINDS:
+        goal = _bar_text(data.target, data.kpis[0])
+        handles.append(axes.axhline(data.target, color="0.0", linestyle=(0, (1, 1.5)),
+                                    linewidth=1.2, label=f"Target: {goal}"))
     months = data.series[0]["month"].to_list()
     step = 3 if len(months) > 12 else 1
     axes.set_xticks(range(0, len(months), step))
     axes.set_xticklabels(_month_labels(months)[::step], rotation=45, ha="right")
     axes.set_xlabel("Month")
-    figure.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8,
-                  frameon=False)
+    figure.legend(handles=handles, loc="outside lower center", ncol=1 if two_axes else 2,
+                  fontsize=8, frameon=False)
 
 
 def _values(column: pl.Series) -> list[float]:
@@ -344,10 +360,20 @@ def _draw_compare(figure, axes, data: ChartData) -> None:
     x = list(range(len(names)))
     width = 0.38
     if data.comparison_label:
-        axes.bar([i - width / 2 for i in x], _values(frame["comparison"]), width,
-                 label=_capital(data.comparison_label), **BAR_STYLES[0])
-    axes.bar([i + width / 2 for i in x], _values(frame["current"]), width,
-             label=_capital(data.current_label), **BAR_STYLES[1])
+        before = axes.bar([i - width / 2 for i in x], _values(frame["comparison"]), width,
+                          label=_capital(data.comparison_label), **BAR_STYLES[0])
+        axes.bar_label(before, labels=[_bar_text(v, kpi) for v in _values(frame["comparison"])],
+                       padding=2, fontsize=6.5, rotation=90 if len(names) > 5 else 0)
+    now = axes.bar([i + width / 2 for i in x], _values(frame["current"]), width,
+                   label=_capital(data.current_label), **BAR_STYLES[1])
+    axes.bar_label(now, labels=[_bar_text(v, kpi) for v in _values(frame["current"])],
+                   padding=2, fontsize=6.5, rotation=90 if len(names) > 5 else 0)
+    if data.force_value is not None:
+        axes.axhline(data.force_value, color="0.0", linestyle="--", linewidth=1.2,
+                     label=f"Force, {data.current_label}: {_bar_text(data.force_value, kpi)}")
+    if data.target is not None:
+        axes.axhline(data.target, color="0.0", linestyle=(0, (1, 1.5)), linewidth=1.2,
+                     label=f"Target: {_bar_text(data.target, kpi)}")
     axes.set_xticks(x)
     axes.set_xticklabels(names, rotation=30 if len(names) > 5 else 0, ha="right"
                          if len(names) > 5 else "center")
@@ -355,7 +381,9 @@ def _draw_compare(figure, axes, data: ChartData) -> None:
     axes.set_ylabel(axis_label(kpi))
     _thousands(axes.yaxis, kpi)
     if kpi.unit == Unit.PERCENT:
-        axes.set_ylim(0, 100)
+        axes.set_ylim(0, 108)  # room above 100% for the value labels
+    else:
+        axes.margins(y=0.12)
     figure.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
 
 
@@ -385,6 +413,8 @@ def _thousands(axis, kpi: KpiDef) -> None:
 def _bar_text(value: float, kpi: KpiDef) -> str:
     from kpi.render import number
 
+    if value is None or value != value:  # a part with no value has no label
+        return ""
     return number(value, kpi.unit)
 
 

@@ -22,17 +22,35 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from kpi import engine, render, stats
 from kpi.catalogue import Better, Kind, KpiDef, Project, Unit
+from kpi.document import (
+    Align,
+    Column,
+    Document,
+    Figure,
+    Inlines,
+    Name,
+    Paragraph,
+    Section,
+    Strong,
+    Table,
+    inlines,
+    plain_text,
+)
 from kpi.engine import KpiResult, Outcome, Report
+from kpi.errors import ConfigError
 from kpi.periods import Comparison, Window, WindowKind
-from kpi.render import STATUS_WORDS, change_text, escape_markdown, signed
+from kpi.render import STATUS_WORDS, change_text, signed
 from kpi.store import AsOf
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from kpi.charts import ChartSpec
+    from kpi.commentary import Commentary
+    from kpi.revisions import Revisions
     from kpi.verdicts import Verdict
 
 # A percentage change on a base this small says little; the report gives the absolute change
@@ -42,39 +60,6 @@ SMALL_BASE = 50
 # (neighbourhoods) is shown as its largest TOP_PARTS parts.
 RANK_LIMIT = 12
 TOP_PARTS = 5
-
-# Home Office outcome codes (report Appendix 1): code, description, positive outcome.
-OUTCOME_CODES: tuple[tuple[str, str, bool], ...] = (
-    ("OC1", "Charge or summons", True),
-    ("OC1A", "Charge or summons (alternative offence)", True),
-    ("OC2", "Caution – youth (including conditional caution)", True),
-    ("OC2A", "Caution – youth (alternative offence)", True),
-    ("OC3", "Caution – adult (including conditional caution)", True),
-    ("OC3A", "Caution – adult (alternative offence)", True),
-    ("OC4", "Taken into consideration (TIC)", True),
-    ("OC5", "The offender has died (all offences)", True),
-    ("OC8", "Community resolution", True),
-    ("OC9", "Prosecution not in the public interest (CPS) (all offences)", True),
-    ("OC10", "Formal action against the offender is not in the public interest (police)", False),
-    ("OC11", "Prosecution prevented: named suspect below the age of criminal responsibility",
-     False),
-    ("OC12", "Prosecution prevented: named suspect too ill (physical or mental health) to "
-             "prosecute", False),
-    ("OC13", "Prosecution prevented: victim or key witness dead or too ill to give evidence",
-     False),
-    ("OC14", "Evidential difficulties: victim based, named suspect not identified", False),
-    ("OC15", "Named suspect identified: evidential difficulties prevent further action "
-             "(victim supports action)", False),
-    ("OC16", "Named suspect identified: evidential difficulties prevent further action "
-             "(victim does not support action)", False),
-    ("OC17", "Prosecution time limit expired: suspect identified but the time limit has expired",
-     False),
-    ("OC18", "Investigation complete: no suspect identified", False),
-    ("OC20", "Further action will be taken by another body", False),
-    ("OC21", "Suspect identified, but not in the public interest for the police to investigate",
-     False),
-    ("OC22", "Diversionary, educational or intervention activity", True),
-)
 
 # How a KPI's value is introduced in a sentence, by kind.
 SUBJECTS: dict[Kind, str] = {
@@ -88,6 +73,14 @@ STATUS_SENTENCES = {
     Outcome.DETERIORATING: "This is a deterioration.",
     Outcome.STABLE: "The position is stable.",
     Outcome.CHANGED: "",
+}
+# The report varies its words from paragraph to paragraph; so does the paper, in turn, while
+# "The position is stable." stays the one sentence that means stable.
+STATUS_VARIANTS = {
+    Outcome.IMPROVING: ("This is an improvement.", "This represents an improvement.",
+                        "This is an improving position."),
+    Outcome.DETERIORATING: ("This is a deterioration.", "This represents a deterioration.",
+                            "This is a deteriorating position."),
 }
 # Section introductions count KPIs by status, in this order and wording.
 STATUS_COUNT_WORDS = (
@@ -103,6 +96,70 @@ COMPARISON_WORDS = {
 }
 
 
+PAPER_KEYS = frozenset({"plan", "glossary"})
+GLOSSARY_KEYS = frozenset({"title", "file"})
+
+
+@dataclass(frozen=True)
+class Glossary:
+    """Reference data a project prints as an appendix (an outcome codes glossary)."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class PaperConfig:
+    """kpi.toml's [paper] table: what the paper says that only the project knows."""
+
+    plan: str = ""  # "the Police and Crime Plan"; empty: the paper names no plan
+    glossaries: tuple[Glossary, ...] = ()
+
+
+def paper_config(project: Project) -> PaperConfig:
+    """The project's [paper] table, checked; glossary files read (CSV with a header row)."""
+    import csv
+
+    raw = project.raw.get("paper") or {}
+    where = f"{project.path}: [paper]"
+    hint = "see docs/board-paper.md for the [paper] table"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table", hint=hint)
+    for key in sorted(set(raw) - PAPER_KEYS):
+        raise ConfigError(f"{where} key '{key}': unknown key (one of "
+                          f"{', '.join(sorted(PAPER_KEYS))})", hint=hint)
+    plan = raw.get("plan", "")
+    if not isinstance(plan, str):
+        raise ConfigError(f"{where} key 'plan': must be text", hint=hint)
+    glossaries = []
+    items = raw.get("glossary", [])
+    if not isinstance(items, list):
+        raise ConfigError(f"{where} key 'glossary': must be an array of tables "
+                          "([[paper.glossary]])", hint=hint)
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or set(item) != GLOSSARY_KEYS \
+                or not all(isinstance(v, str) for v in item.values()):
+            raise ConfigError(f"{where} glossary #{number}: needs title and file (text)",
+                              hint=hint)
+        path = project.resolve(item["file"])
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                table = [row for row in csv.reader(handle) if row]
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            raise ConfigError(f"{path}: glossary '{item['title']}' cannot be read ({error})",
+                              hint="a UTF-8 CSV file with a header row") from error
+        if not table or any(len(row) != len(table[0]) for row in table):
+            bad = next((n for n, row in enumerate(table, start=1)
+                        if len(row) != len(table[0])), 1)
+            raise ConfigError(f"{path}, row {bad}: every row needs the header's "
+                              f"{len(table[0]) if table else 0} columns",
+                              hint="a UTF-8 CSV file with a header row")
+        glossaries.append(Glossary(item["title"], tuple(table[0]),
+                                   tuple(tuple(r) for r in table[1:])))
+    return PaperConfig(plan=" ".join(plan.split()), glossaries=tuple(glossaries))
+
+
 @dataclass(frozen=True)
 class PlannedFigure:
     """A chart the paper links: its number, declaration and link relative to the paper."""
@@ -114,20 +171,39 @@ class PlannedFigure:
 
 @dataclass(frozen=True)
 class Paper:
-    markdown: str
+    document: Document
     figures: tuple[PlannedFigure, ...]
+
+    @property
+    def markdown(self) -> str:
+        from kpi.writers import markdown
+
+        return markdown.write(self.document)
 
 
 def build_paper(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
                 files_dir: str = "board-files", priority: str | None = None,
                 as_of: AsOf | None = None, as_of_text: str | None = None,
+                commentary: Commentary | None = None, revised: Revisions | None = None,
+                loaded: dict[str, dt.datetime] | None = None,
                 verdicts: dict[str, Verdict] | None = None) -> Paper:
     """The board paper for a report. `report` may hold hidden KPIs that charts draw; they
     get no paragraph. `files_dir` is where the chart files sit, relative to the paper.
-    `verdicts` (kpi.verdicts.verdicts of the report) adds the verdict words, the section
-    summary tables and a process chart for every KPI with a special cause or a target."""
-    builder = _Builder(project, report, charts, files_dir, as_of, verdicts or {})
+    `commentary` is the analyst's text; `revised` the figures revised since the last paper;
+    `loaded` when each dataset's table version was made. `verdicts` (kpi.verdicts.verdicts
+    of the report) adds the verdict words, the section summary tables and a process chart for
+    every KPI with a special cause or a target."""
+    from kpi.commentary import Commentary
+
+    builder = _Builder(project, report, charts, files_dir, as_of, paper_config(project),
+                       commentary or Commentary(), revised, loaded or {}, verdicts or {})
     return builder.build(priority, as_of_text)
+
+
+def printed_results(report: Report, priority: str | None) -> list[KpiResult]:
+    """The results the paper gives a paragraph or a table row, in paper order."""
+    return [r for r in report.results
+            if not r.kpi.hidden and priority in (None, r.kpi.priority)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,19 +290,27 @@ def _unchanged(size: float, precision: str) -> str:
     return "unchanged" if size == 0 else f"unchanged {precision}"
 
 
-def current_clause(result: KpiResult) -> str:
+def current_clause(result: KpiResult) -> Inlines:
     """'A total of 26,613 was recorded in the year ending September 2025', 'As of September
     2025 the proportion was 37.0%'."""
     kpi, current = result.kpi, result.current
     value = value_words(current.value, kpi.unit)
     if kpi.is_snapshot:
         noun = "the proportion" if kpi.unit == Unit.PERCENT else "the figure"
-        return f"As of {current.window.label} {noun} was {value}"
+        return inlines(f"As of {current.window.label} {noun} was {value}")
     when = _in(current.window)
     if kpi.kind == Kind.COUNT:
+        noun = kpi.noun or _noun_phrase(kpi.title)
+        if kpi.noun and kpi.noun[:1].isdigit():
+            # "A total of 68 999 calls ..." reads as 68,999: the number goes after the noun.
+            return inlines("The number of ", Name(kpi.noun), f" was {value} {when}")
         if kpi.noun and current.value != 1:
-            return f"A total of {value} {escape_markdown(kpi.noun)} were recorded {when}"
-        return f"A total of {value} was recorded {when}"
+            return inlines(f"A total of {value} ", Name(kpi.noun), f" were recorded {when}")
+        if kpi.noun:
+            return inlines(f"A total of {value} was recorded {when}")
+        if noun.lower().startswith("total "):
+            return inlines("The ", Name(noun), f" was {value} {when}")
+        return inlines("The total for ", Name(noun), f" was {value} {when}")
     subject = SUBJECTS[kpi.kind]
     if kpi.kind == Kind.PERCENTILE:
         subject = f"The {_ordinal(kpi.percentile)} percentile"
@@ -237,7 +321,7 @@ def current_clause(result: KpiResult) -> str:
             and current.denominator is not None):
         counts = (f" ({render.number(current.numerator, Unit.COUNT)} of "
                   f"{render.number(current.denominator, Unit.COUNT)})")
-    return f"{subject} was {value}{counts} {when}"
+    return inlines(f"{subject} was {value}{counts} {when}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,13 +366,14 @@ def significance_clause(verdict: Verdict | None) -> str:
     return f", {SIGNIFICANT if significant else NOT_SIGNIFICANT}"
 
 
-def status_sentence(result: KpiResult, verdict: Verdict | None) -> str:
+def status_sentence(result: KpiResult, verdict: Verdict | None, variant: int = 0) -> str:
     """'This is a deterioration.', or for a change that may be noise 'By direction alone this
     is a deterioration.': the status keeps the report's convention, the words its weight."""
     significant = verdict.significance.significant if verdict and verdict.significance else None
     if significant is False and result.status in DIRECTION_ONLY:
         return DIRECTION_ONLY[result.status]
-    return STATUS_SENTENCES[result.status]
+    words = STATUS_VARIANTS.get(result.status)
+    return words[variant % len(words)] if words else STATUS_SENTENCES[result.status]
 
 
 def variation_sentence(result: KpiResult, verdict: Verdict | None) -> str:
@@ -323,38 +408,52 @@ def target_sentence(result: KpiResult, verdict: Verdict | None) -> str:
     return text + "."
 
 
+def _noun_phrase(title: str) -> str:
+    """A KPI title inside a sentence: 'Neighbourhood crime' -> 'neighbourhood crime', but
+    'ASB incidents' and 'PCSO headcount' keep their capitals."""
+    first = title.split(" ", 1)[0]
+    if len(first) > 1 and first[1:].islower():
+        return title[:1].lower() + title[1:]
+    return title
+
+
 def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: int,
-                  verdict: Verdict | None = None) -> str:
+                  verdict: Verdict | None = None, plan: str = "the plan",
+                  variant: int = 0) -> Inlines:
     """The sentences of one KPI's paragraph (without breakdowns or figure references)."""
     kpi = result.kpi
     if result.status == Outcome.IN_DEVELOPMENT:
-        text = ("This KPI is in development: it is defined in the plan, but there is no data "
-                "for it yet.")
+        text = inlines(f"This KPI is in development: it is defined in {plan or 'the catalogue'}, "
+                       "but there is no data for it yet.")
         if kpi.description:
-            text += " " + _sentence(escape_markdown(kpi.description))
+            text = inlines(text, " ", _sentence(Name(kpi.description)))
         return text
-    note = escape_markdown(result.note or "no data")
+    note = Name(result.note or "no data")
     if result.current is None or result.current.value is None:
-        return _sentence(f"No figure can be reported: {note}")
+        return _sentence(inlines("No figure can be reported: ", note))
     opening = current_clause(result)
     if result.change is None or result.comparison is None:
-        return _sentence(f"{opening}; no comparison can be made: {note}")
+        return _sentence(inlines(opening, "; no comparison can be made: ", note))
     before = value_words(result.comparison.value, kpi.unit)
     base = "the baseline of " if comparison == Comparison.BASELINE else ""
-    text = (f"{opening}, {change_words(result)} from {base}{before} "
-            f"{_in(result.comparison.window)}{significance_clause(verdict)}.")
-    for sentence in (status_sentence(result, verdict), variation_sentence(result, verdict),
+    text = inlines(opening, f", {change_words(result)} from {base}{before} "
+                            f"{_in(result.comparison.window)}{significance_clause(verdict)}.")
+    for sentence in (status_sentence(result, verdict, variant),
+                     variation_sentence(result, verdict),
                      target_sentence(result, verdict)):
         if sentence:
-            text += " " + sentence
+            text = inlines(text, " " + sentence)
     if result.current.window.end.index < period_end_index:
-        text += " This is the latest period the data covers."
+        text = inlines(text, " This is the latest period the data covers.")
     return text
 
 
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else text + "."
+def _sentence(content: Inlines | Name) -> Inlines:
+    """Inlines ending in a full stop unless they already end a sentence."""
+    content = inlines(content)
+    if plain_text(content).strip().endswith((".", "!", "?")):
+        return content
+    return inlines(content, ".")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,58 +462,115 @@ def _sentence(text: str) -> str:
 
 class _Builder:
     def __init__(self, project: Project, report: Report, charts: Sequence[ChartSpec],
-                 files_dir: str, as_of: AsOf | None, verdicts: dict[str, Verdict]):
+                 files_dir: str, as_of: AsOf | None, config: PaperConfig,
+                 commentary: Commentary, revised: Revisions | None,
+                 loaded: dict[str, dt.datetime], verdicts: dict[str, Verdict]):
+        self.config = config
+        self.commentary = commentary
+        self.revised = revised
+        self.loaded = loaded
         self.project = project
         self.report = report
         self.results = {r.kpi.id: r for r in report.results}
         self.verdicts = verdicts
+        self.said: dict[Outcome, int] = {}  # status sentences said so far in the section
         self.charts = [*charts, *_process_charts(report, charts, verdicts)]
         self.files_dir = files_dir.rstrip("/")
         self.as_of = as_of
         self.figures: list[PlannedFigure] = []
         self.tables = 0
-        self.lines: list[str] = []
 
     # -- whole document ----------------------------------------------------------------------
 
     def build(self, priority: str | None, as_of_text: str | None) -> Paper:
         priorities = [p for p in self.project.priorities if priority in (None, p.id)]
-        self._title(priority, as_of_text)
-        self._introduction(priority)
+        sections = [self._introduction(priority)]
         for number, item in enumerate(self.project.priorities, start=2):
             if item in priorities:
-                self._section(number, item.id, item.title)
-        self._appendix(priorities)
-        text = "\n".join(self.lines).rstrip("\n") + "\n"
-        return Paper(markdown=text, figures=tuple(self.figures))
+                sections.append(self._section(number, item.id, item.title))
+        number = len(self.project.priorities) + 2
+        notes = self.commentary
+        for title, text in (("Equality Implications", notes.equality_implications),
+                            ("Next Steps", notes.next_steps)):
+            if text:
+                sections.append(Section(f"{number}.", inlines(title), tuple(
+                    Paragraph(inlines(Name(t)), number=f"{number}.{n}")
+                    for n, t in enumerate(text, start=1))))
+                number += 1
+        author = self._author_block()
+        if author:
+            last = sections[-1]
+            sections[-1] = Section(last.label, last.title, last.blocks + author)
+        sections += self._appendices(priorities)
+        title, subtitle, facts = self._title(priority, as_of_text)
+        issued = notes.issued
+        document = Document(title=title, subtitle=subtitle, facts=facts,
+                            sections=tuple(sections), author=notes.author, issued=issued)
+        return Paper(document=document, figures=tuple(self.figures))
 
-    def _add(self, *lines: str) -> None:
-        self.lines.extend(lines)
+    def _author_block(self) -> tuple[Paragraph, ...]:
+        notes = self.commentary
+        out = []
+        for label, value in (("Author", notes.author), ("Job title", notes.job_title)):
+            if value:
+                out.append(Paragraph(inlines(f"{label}: ", Strong(inlines(Name(value))))))
+        return tuple(out)
 
-    def _title(self, priority: str | None, as_of_text: str | None) -> None:
+    def _title(self, priority: str | None, as_of_text: str | None):
         report = self.report
-        versions = ", ".join(f"{d} version {v}" for d, v in sorted(report.versions.items()))
-        scope = "every plan priority"
+        plan = self.config.plan
+        scope: Inlines = inlines("every plan priority" if plan else "every priority")
         if priority is not None:
-            scope = "the priority " + escape_markdown(self.project.priority(priority).title)
-        self._add(f"# {escape_markdown(self.project.name)}", "",
-                  f"**Police and Crime Plan performance: {report.period.name}**", "",
-                  f"- Reporting period: {report.period.name} ({report.period})",
-                  f"- Compared with: {COMPARISON_WORDS[report.comparison]}",
-                  f"- Scope: {scope}",
-                  f"- Data vintage: {versions or 'no stored data'}"
-                  + (f" ({_as_at(as_of_text)})" if as_of_text else ""),
-                  "")
+            scope = inlines("the priority ", Name(self.project.priority(priority).title))
+        notes = self.commentary
+        facts = []
+        if notes.board:
+            facts.append(inlines("Board: ", Name(notes.board)))
+        if notes.date:
+            facts.append(inlines("Date: ", Name(notes.date)))
+        if notes.author:
+            facts.append(inlines("Presented by: ", Name(notes.author)))
+        facts += [
+            inlines(f"Reporting period: {report.period.name} ({report.period})"),
+            inlines(f"Compared with: {self._comparison_words()}"),
+            inlines("Scope: ", scope),
+            inlines("Data: ", self._vintage(),
+                    inlines(" (", _as_at(as_of_text), ")") if as_of_text else None),
+        ]
+        named = plan[4:] if plan.lower().startswith("the ") else plan
+        heading = f"{_capital(named)} performance" if plan else "Performance report"
+        return (inlines(Name(self.project.name)),
+                inlines(Name(heading), f": {report.period.name}"), tuple(facts))
 
-    def _introduction(self, priority: str | None) -> None:
+    def _comparison_words(self) -> str:
+        words = COMPARISON_WORDS[self.report.comparison]
+        return words if self.config.plan else words.replace("the plan baseline", "the baseline")
+
+    def _vintage(self) -> Inlines:
+        """When the stored data was loaded, as a date a board member can read; table
+        versions are in the data sources appendix."""
+        if not self.report.versions:
+            return inlines("no stored data")
+        days = sorted({self.loaded[d].date() for d in self.report.versions if d in self.loaded})
+        if not days:
+            return inlines("as stored (table versions in the appendix)")
+        if len(days) == 1:
+            return inlines(f"as loaded on {_day(days[0])}")
+        return inlines(f"as loaded between {_day(days[0])} and {_day(days[-1])}")
+
+    def _introduction(self, priority: str | None) -> Section:
         project, report = self.project, self.report
         period = report.period
         count = len(project.priorities) if priority is None else 1
+        plan = self.config.plan
+        against = f"the KPIs of {plan}" if plan else "its KPIs"
+        span = (f"the financial year to date ending {period.name}"
+                if report.comparison == Comparison.FYTD else f"the year ending {period.name}")
+        kind = "plan " if plan else ""
         paras = [
-            f"This paper reports performance against the KPIs of the Police and Crime Plan "
-            f"for {period.name}, across {count} plan "
-            f"{'priority' if count == 1 else 'priorities'}. Each numbered paragraph reports one "
-            "KPI; every figure in it is computed from the stored data.",
+            f"This paper reports performance against {against} for {span}, across {count} "
+            f"{kind}{'priority' if count == 1 else 'priorities'}. Each numbered paragraph "
+            "reports one KPI; every figure in it is computed from the stored data.",
             _conventions(project, report.comparison, period.name),
             "Where a source lags, a KPI reports the latest complete window its data covers "
             "and names that window; a window with missing months is never reported as if "
@@ -427,106 +583,125 @@ class _Builder:
         ]
         if self.verdicts:
             paras.append(READING_VERDICTS)
-        self._add("## 1. Introduction", "")
-        for number, text in enumerate(paras, start=1):
-            self._add(f"1.{number}. {text}", "")
+        texts = [inlines(t) for t in paras]
+        if not plan:
+            texts[1] = inlines(texts[1][0].replace("the plan baseline", "the baseline"))
+        texts += [inlines(Name(t)) for t in self.commentary.introduction]
+        blocks = [Paragraph(text, number=f"1.{n}") for n, text in enumerate(texts, start=1)]
+        return Section("1.", inlines("Introduction"), tuple(blocks))
 
     # -- sections ----------------------------------------------------------------------------
 
-    def _section(self, number: int, priority_id: str, title: str) -> None:
+    def _section(self, number: int, priority_id: str, title: str) -> Section:
         results = [r for r in self.report.results
                    if r.kpi.priority == priority_id and not r.kpi.hidden]
-        self._add(f"## {number}. {escape_markdown(title)}", "")
+        blocks: list = []
+        self.said = {}
         paragraph = 1
-        self._add(f"{number}.{paragraph}. {_section_intro(title, results)}", "")
+        blocks.append(Paragraph(_section_intro(title, results), number=f"{number}.{paragraph}"))
         if self.verdicts and results:
-            self._summary_table(title, results)
+            blocks.append(self._summary_table(title, results))
+        for text in self.commentary.sections.get(priority_id, ()):
+            paragraph += 1
+            blocks.append(Paragraph(inlines(Name(text)), number=f"{number}.{paragraph}"))
         for group in _groups(results):
             paragraph += 1
-            label = f"{number}.{paragraph}."
+            label = f"{number}.{paragraph}"
             if group[0].kpi.table:
-                self._table(label, group)
+                blocks += self._table(label, group)
             else:
-                self._paragraph(label, group[0])
+                blocks.append(self._paragraph(label, group[0]))
             for result in group:
-                self._figures_after(result.kpi.id)
+                for text in self.commentary.kpis.get(result.kpi.id, ()):
+                    paragraph += 1
+                    blocks.append(Paragraph(inlines(Name(text)), number=f"{number}.{paragraph}"))
+            for result in group:
+                blocks += self._figures_after(result.kpi.id)
         # A figure anchored on a hidden KPI (drawn, never given a paragraph) ends the section.
         for result in self.report.results:
             if result.kpi.hidden and result.kpi.priority == priority_id:
-                self._figures_after(result.kpi.id)
+                blocks += self._figures_after(result.kpi.id)
+        return Section(f"{number}.", inlines(Name(title)), tuple(blocks))
 
-    def _summary_table(self, title: str, results: list[KpiResult]) -> None:
+    def _summary_table(self, title: str, results: list[KpiResult]) -> Table:
         """The section's verdicts at a glance, in the Making Data Count manner: words, not
         colours, so it reads in greyscale."""
         shared = render.shared_code(results, "current")
         head = f"Current ({shared})" if shared else "Current"
-        self._add(f"| KPI | {head} | Change | Significant | Variation | Assurance |",
-                  "|---|--:|--:|---|---|---|")
+        columns = (Column("KPI"), Column(head, Align.RIGHT), Column("Change", Align.RIGHT),
+                   Column("Significant"), Column("Variation"), Column("Assurance"))
+        rows = []
         for r in results:
             verdict = self.verdicts.get(r.kpi.id)
             if r.current is None or r.current.value is None:
-                current = STATUS_WORDS[r.status]
+                current = inlines(STATUS_WORDS[r.status])
             else:
                 current = _table_value(r.current, r.kpi, r.current.window.code != shared)
-            self._add("| " + " | ".join([
-                escape_markdown(r.kpi.title), current,
-                escape_markdown(change_text(r.change, r.kpi.unit)) if r.change else "n/a",
-                *verdict_cells(verdict)]) + " |")
-        self._add("", f"*Summary – {escape_markdown(title)}*", "")
+            rows.append((inlines(Name(r.kpi.title)), current,
+                         inlines(Name(change_text(r.change, r.kpi.unit)) if r.change else "n/a"),
+                         *(inlines(c) for c in verdict_cells(verdict))))
+        return Table(columns, tuple(rows), caption=inlines("Summary – ", Name(title)))
 
-    def _paragraph(self, label: str, result: KpiResult) -> None:
+    def _paragraph(self, label: str, result: KpiResult) -> Paragraph:
         kpi = result.kpi
+        # Each status sentence in a section takes the next wording, in paper order.
+        variant = self.said.get(result.status, 0)
+        self.said[result.status] = variant + 1
         text = kpi_sentences(result, self.report.comparison, self.report.period.index,
-                             self.verdicts.get(kpi.id))
+                             self.verdicts.get(kpi.id), self.config.plan, variant)
         extra = self._breakdown_sentences(result)
         if kpi.peers:
             from kpi.compare import peer_sentence
 
-            extra += [escape_markdown(t) for t in [peer_sentence(
+            extra += [inlines(Name(t)) for t in [peer_sentence(
                 self.project, kpi, self.report.period, self.report.comparison, self.as_of)] if t]
         refs = self._figure_numbers(kpi.id)
         if refs:
-            extra.append(f"See {_figure_list(refs)}.")
-        body = " ".join([text, *extra])
-        self._add(f"{label} **{_sentence(escape_markdown(kpi.title))}** {body}", "")
+            extra.append(inlines(f"See {_figure_list(refs)}."))
+        body = inlines(text, [inlines(" ", e) for e in extra])
+        return Paragraph(inlines(Strong(_sentence(Name(kpi.title))), " ", body), number=label)
 
-    def _table(self, label: str, group: list[KpiResult]) -> None:
+    def _table(self, label: str, group: list[KpiResult]) -> list:
         self.tables += 1
-        name = escape_markdown(group[0].kpi.table)
+        name = Name(group[0].kpi.table)
         current = _shared_window(r.current for r in group)
         compare = _shared_window(r.comparison for r in group)
         when = f" {_in(current)}" if current else ""
         against = f", against {_in(compare)[3:]}" if compare else ""
-        text = (f"Table {self.tables} sets out {name}{when}{against}: for each KPI the "
-                "comparison value, the current value and the change.")
+        text = inlines(f"Table {self.tables} sets out ", name,
+                       f"{when}{against}: for each KPI the comparison value, the current value "
+                       "and the change.")
         changed = [r for r in group if r.change is not None]
         if changed:
             largest = max(changed, key=lambda r: (_change_size(r), -group.index(r)))
             if _change_size(largest) > 0:
-                text += (f" The largest change was for {escape_markdown(largest.kpi.title)}: "
-                         f"{change_words(largest)}.")
+                text = inlines(text, " The largest change was for ", Name(largest.kpi.title),
+                               f": {change_words(largest)}.")
         refs = [n for r in group for n in self._figure_numbers(r.kpi.id)]
         if refs:
-            text += f" See {_figure_list(refs)}."
+            text = inlines(text, f" See {_figure_list(refs)}.")
         comparison_head = "Baseline" if self.report.comparison == Comparison.BASELINE \
             else "Comparison"
         head_cmp = f"{comparison_head} ({compare.label})" if compare else comparison_head
         head_cur = f"Current ({current.label})" if current else "Current"
-        self._add(f"{label} {text}", "",
-                  f"| KPI | {head_cmp} | {head_cur} | Change | Status |",
-                  "|---|--:|--:|--:|---|")
+        columns = (Column("KPI"), Column(head_cmp, Align.RIGHT), Column(head_cur, Align.RIGHT),
+                   Column("Change", Align.RIGHT), Column("Status"))
+        rows = []
         for r in group:
-            cells = [escape_markdown(r.kpi.title),
-                     _table_value(r.comparison, r.kpi, compare is None),
-                     _table_value(r.current, r.kpi, current is None),
-                     escape_markdown(change_text(r.change, r.kpi.unit)) if r.change else "n/a",
-                     STATUS_WORDS[r.status]]
-            self._add("| " + " | ".join(cells) + " |")
-        self._add("", f"*Table {self.tables} – {name}, {self.report.period.name}*", "")
+            rows.append((
+                inlines(Name(r.kpi.title)),
+                _table_value(r.comparison, r.kpi, compare is None),
+                _table_value(r.current, r.kpi, current is None),
+                inlines(Name(change_text(r.change, r.kpi.unit)) if r.change else "n/a"),
+                inlines(STATUS_WORDS[r.status]),
+            ))
+        caption = inlines(f"Table {self.tables} – ", name, f", {self.report.period.name}")
+        return [Paragraph(text, number=label),
+                Table(columns, tuple(rows), number=self.tables, caption=caption)]
 
     # -- breakdowns --------------------------------------------------------------------------
 
-    def _breakdown_sentences(self, result: KpiResult) -> list[str]:
+    def _breakdown_sentences(self, result: KpiResult) -> list[Inlines]:
         kpi = result.kpi
         if not kpi.breakdowns or result.current is None or kpi.is_derived:
             return []
@@ -540,15 +715,22 @@ class _Builder:
                     if r["current"] is not None and (r["current"] or r["comparison"])]
             if not rows:
                 continue
+            spec = self.project.datasets[kpi.dataset].column(column)
             label = column_title(column)
-            label = escape_markdown(label if len(label) <= 3 else label.lower())
-            if len(rows) <= RANK_LIMIT and comparison is not None:
+            label = Name(spec.label if spec is not None and spec.label
+                         else label if len(label) <= 3 else label.lower())
+            if len(rows) == 1:
+                out.append(_only_part(kpi, label, rows[0]))
+            elif len(rows) <= RANK_LIMIT and comparison is not None:
                 out.append(_ranking(kpi, label, rows))
             else:
-                items = ", ".join(f"{_part(r['part'])} ({value_words(r['current'], kpi.unit)})"
-                                  for r in rows[:TOP_PARTS] if r["current"])
-                out.append(f"By {label}, the highest figures {_in(result.current.window)} "
-                           f"were {items}.")
+                items = []
+                for r in rows[:TOP_PARTS]:
+                    if r["current"]:
+                        items.append(inlines(", " if items else "", _part(r["part"]),
+                                             f" ({value_words(r['current'], kpi.unit)})"))
+                out.append(inlines("By ", label, f", the highest figures "
+                                   f"{_in(result.current.window)} were ", items, "."))
         return out
 
     # -- figures -----------------------------------------------------------------------------
@@ -580,36 +762,70 @@ class _Builder:
         return all(r is not None and r.current is not None and r.current.value is not None
                    for r in results)
 
-    def _figures_after(self, kpi_id: str) -> None:
+    def _figures_after(self, kpi_id: str) -> list[Figure]:
+        out = []
         for number in self._figure_numbers(kpi_id):
             figure = self.figures[number - 1]
-            caption = f"Figure {number} – {escape_markdown(figure.spec.title)}"
-            # The backslash line break keeps the caption under the image on GitHub and stops
-            # pandoc turning a lone image into a captioned figure (which would repeat it).
-            self._add(f"![{caption}]({quote(figure.link)})\\", f"*{caption}*", "")
+            caption = inlines(f"Figure {number} – ", Name(figure.spec.title))
+            out.append(Figure(number, figure.link, caption, alt=_alt_text(figure.spec)))
+        return out
 
     # -- appendix ----------------------------------------------------------------------------
 
-    def _appendix(self, priorities) -> None:
-        self._add("## Appendix 1: Outcome codes glossary", "",
-                  "| Outcome code | Description | Positive outcome |", "|---|---|---|")
-        for code, description, positive in OUTCOME_CODES:
-            self._add(f"| {code} | {escape_markdown(description)} | "
-                      f"{'Yes' if positive else 'No'} |")
-        self._add("", "## Appendix 2: KPI definitions", "",
-                  "| KPI | Id | Kind | Dataset | Filter | Unit | Better | Windows |",
-                  "|---|---|---|---|---|---|---|---|")
+    def _appendices(self, priorities) -> list[Section]:
+        out: list[Section] = []
+
+        def add(title: str, blocks) -> None:
+            out.append(Section(f"Appendix {len(out) + 1}:", inlines(title), tuple(blocks),
+                               appendix=True))
+
+        for glossary in self.config.glossaries:
+            add(glossary.title, [Table(tuple(Column(c) for c in glossary.columns),
+                                       tuple(tuple(inlines(Name(v)) for v in row)
+                                             for row in glossary.rows))])
+        add("KPI definitions", [self._definitions(priorities)])
+        add("Data sources", [self._sources()])
+        if self.revised is not None:
+            add("Figures revised since the last paper", self._revisions())
+        return out
+
+    def _definitions(self, priorities) -> Table:
+        columns = (Column("KPI"), Column("Id"), Column("Kind"), Column("Definition"),
+                   Column("Unit"), Column("Better"), Column("Windows"))
+        rows = []
         wanted = {p.id for p in priorities}
         for result in self.report.results:
             kpi = result.kpi
             if kpi.hidden or kpi.priority not in wanted:
                 continue
-            source = kpi.dataset or (f"{kpi.numerator_kpi} / {kpi.denominator_kpi}"
-                                     if kpi.is_derived else "")
-            cells = [kpi.title, kpi.id, kpi.kind.value, source or "—", kpi.filter or "—",
-                     kpi.unit.value, kpi.better.value, _windows(result)]
-            self._add("| " + " | ".join(escape_markdown(c) for c in cells) + " |")
-        self._add("")
+            cells = [kpi.title, kpi.id, kpi.kind.value, definition(kpi), kpi.unit.value,
+                     kpi.better.value, _windows(result)]
+            rows.append(tuple(inlines(Name(c)) for c in cells))
+        return Table(columns, tuple(rows))
+
+    def _sources(self) -> Table:
+        columns = (Column("Dataset"), Column("Table version", Align.RIGHT), Column("Loaded"))
+        rows = []
+        for dataset, version in sorted(self.report.versions.items()):
+            when = self.loaded.get(dataset)
+            rows.append((inlines(Name(dataset)), inlines(str(version)),
+                         inlines(_day(when.date()) if when else "—")))
+        return Table(columns, tuple(rows))
+
+    def _revisions(self) -> list:
+        revised = self.revised
+        if not revised.items:
+            return [Paragraph(inlines(f"No figure printed in the paper for {revised.period} "
+                                      "has been revised since."))]
+        intro = Paragraph(inlines(
+            f"Figures printed in the paper for {revised.period} that the data now gives "
+            "differently, for the same window: live systems revise records after a paper is "
+            "written."))
+        columns = (Column("KPI"), Column("Window"), Column("Last paper", Align.RIGHT),
+                   Column("Now", Align.RIGHT))
+        rows = tuple((inlines(Name(r.title)), inlines(Name(r.window)), inlines(Name(r.before)),
+                      inlines(Name(r.after))) for r in revised.items)
+        return [intro, Table(columns, rows)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -662,6 +878,55 @@ def _process_charts(report: Report, declared: Sequence[ChartSpec],
     return out
 
 
+def definition(kpi: KpiDef) -> str:
+    """A KPI's whole definition in one line: where its rows come from and how its value is
+    made, so two KPIs with the same filter but different numerators read differently."""
+    parts = []
+    if kpi.is_derived:
+        parts.append(f"{kpi.numerator_kpi} / {kpi.denominator_kpi}")
+    elif kpi.dataset:
+        parts.append(f"dataset {kpi.dataset}")
+    for key in ("filter", "numerator", "denominator", "value", "threshold", "percentile",
+                "population", "weights", "weight_key"):
+        value = getattr(kpi, key)
+        if value is not None and value != "":
+            parts.append(f"{key.replace('_', ' ')} {value}")
+    if kpi.populations:
+        parts.append(f"populations {' / '.join(kpi.populations)}")
+    if kpi.multiplier != 1.0:
+        parts.append(f"multiplier {kpi.multiplier:g}")
+    return "; ".join(parts) or "—"
+
+
+def _day(day) -> str:
+    return f"{day.day} {day.strftime('%B')} {day.year}"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _only_part(kpi: KpiDef, label: Name, row: dict) -> Inlines:
+    """A breakdown with one part is not a ranking: it says where all of it is."""
+    return inlines("By ", label, ", all of it is ", _part(row["part"]), ".")
+
+
+def _alt_text(spec: ChartSpec) -> str:
+    """What a figure shows, for a reader who cannot see it."""
+    from kpi.charts import ChartType
+
+    shapes = {ChartType.TREND: "Line chart of the monthly values and the 12-month line",
+              ChartType.COMPARE: "Bar chart comparing the current and comparison windows",
+              ChartType.TOP: "Bar chart of the largest parts",
+              ChartType.XMR: "Process chart (XmR) of the monthly values with their mean, "
+                             "process limits and any target, special causes marked"}
+    by = ""
+    if spec.by:
+        name = column_title(spec.by)
+        by = f" by {name if len(name) <= 3 else name.lower()}"
+    return f"{shapes[spec.type]}{by}: {spec.title}."
+
+
 def _conventions(project: Project, comparison: Comparison, period_name: str) -> str:
     flows = (f"the financial year to date ending {period_name}" if comparison == Comparison.FYTD
              else f"the 12 months of the year ending {period_name}")
@@ -676,23 +941,23 @@ def _conventions(project: Project, comparison: Comparison, period_name: str) -> 
     return text + f"Each KPI is compared with {COMPARISON_WORDS[comparison]}."
 
 
-def _as_at(text: str) -> str:
+def _as_at(text: str) -> Inlines:
     """The --as-of point as the title block names it."""
     text = text.strip()
     if text.isdigit():
-        return f"data as at table version {text}"
-    return f"data as at {escape_markdown(text)}"
+        return inlines(f"data as at table version {text}")
+    return inlines("data as at ", Name(text))
 
 
-def _section_intro(title: str, results: list[KpiResult]) -> str:
+def _section_intro(title: str, results: list[KpiResult]) -> Inlines:
     if not results:
-        return f"No KPIs are reported under the priority {escape_markdown(title)}."
+        return inlines("No KPIs are reported under the priority ", Name(title), ".")
     counts = [f"{sum(r.status == s for r in results)} {words}"
               for s, words in STATUS_COUNT_WORDS if any(r.status == s for r in results)]
     listed = counts[0] if len(counts) == 1 else ", ".join(counts[:-1]) + " and " + counts[-1]
     noun = "KPI" if len(results) == 1 else "KPIs"
-    return (f"This section reports {len(results)} {noun} under the priority "
-            f"{escape_markdown(title)}: {listed}.")
+    return inlines(f"This section reports {len(results)} {noun} under the priority ",
+                   Name(title), f": {listed}.")
 
 
 def _groups(results: list[KpiResult]) -> list[list[KpiResult]]:
@@ -712,11 +977,11 @@ def _shared_window(measured: Iterable) -> Window | None:
     return windows.pop() if len(windows) == 1 else None
 
 
-def _table_value(measured, kpi: KpiDef, show_window: bool) -> str:
+def _table_value(measured, kpi: KpiDef, show_window: bool) -> Inlines:
     if measured is None:
-        return "n/a"
-    text = escape_markdown(render.number(measured.value, kpi.unit))
-    return f"{text} ({measured.window.code})" if show_window else text
+        return inlines("n/a")
+    text = Name(render.number(measured.value, kpi.unit))
+    return inlines(text, f" ({measured.window.code})" if show_window else None)
 
 
 def _change_size(result: KpiResult) -> float:
@@ -732,11 +997,11 @@ def _figure_list(numbers: list[int]) -> str:
     return "Figures " + ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
 
 
-def _part(value) -> str:
-    return "not recorded" if value is None else escape_markdown(str(value))
+def _part(value) -> Inlines:
+    return inlines("not recorded" if value is None else Name(str(value)))
 
 
-def _ranking(kpi: KpiDef, label: str, rows: list[dict]) -> str:
+def _ranking(kpi: KpiDef, label: Name, rows: list[dict]) -> Inlines:
     """'By LPA, ranked by percentage change from lowest to highest: Wolverhampton (-14.6%),
     Coventry (-13.3%) ...': the best change first by the KPI's direction."""
     if kpi.unit == Unit.PERCENT:
@@ -747,15 +1012,34 @@ def _ranking(kpi: KpiDef, label: str, rows: list[dict]) -> str:
         key, measure, fmt = "percent", "percentage change", "{:.1f}%"
     known = [r for r in rows if r[key] is not None]
     unknown = [r for r in rows if r[key] is None]
+    # A percentage on a small base says little (+200.0% on a base of 1): those parts are
+    # listed after the ranking with their change as a number.
+    small = []
+    if key == "percent" and kpi.unit == Unit.COUNT:
+        small = [r for r in rows if r["comparison"] is not None
+                 and abs(r["comparison"]) < SMALL_BASE and r["absolute"] is not None]
+        known = [r for r in known if r not in small]
+        unknown = [r for r in unknown if r not in small]
     sign = -1 if kpi.better == Better.HIGHER else 1
     known.sort(key=lambda r: (sign * round(r[key], 1), str(r["part"])))
     unknown.sort(key=lambda r: str(r["part"]))
-    items = [f"{_part(r['part'])} ({signed(r[key], fmt.format(r[key]))})" for r in known]
-    items += [f"{_part(r['part'])} (n/a)" for r in unknown]
+    items = [inlines(_part(r["part"]), f" ({signed(r[key], fmt.format(r[key]))})")
+             for r in known]
+    items += [inlines(_part(r["part"]), " (n/a)") for r in unknown]
     order = "highest to lowest" if kpi.better == Better.HIGHER else "lowest to highest"
-    return f"By {label}, ranked by {measure} from {order}: {', '.join(items)}."
-
-
+    listed = [inlines(", " if n else "", item) for n, item in enumerate(items)]
+    text = inlines("By ", label, f", ranked by {measure} from {order}: ", listed)
+    if not items:
+        text = inlines("By ", label)
+    if small:
+        small.sort(key=lambda r: (sign * r["absolute"], str(r["part"])))
+        tiny = [inlines(", " if n else "", _part(r["part"]),
+                        f" ({'-' if r['absolute'] < 0 else '+' if r['absolute'] > 0 else ''}"
+                        f"{value_words(abs(r['absolute']), kpi.unit)})")
+                for n, r in enumerate(small)]
+        text = inlines(text, "; " if items else ", ",
+                       f"on a base below {SMALL_BASE}, as numbers: ", tiny)
+    return inlines(text, ".")
 def _windows(result: KpiResult) -> str:
     kpi = result.kpi
     if result.current is None:

@@ -239,3 +239,50 @@ def test_a_declared_process_chart_is_greyscale_byte_stable_and_draws_the_verdict
     # Without the verdicts passed in, chart_data computes the same chart.
     again = charts.chart_data(project, spec, {r.kpi.id: r for r in report.results})
     assert again.xmr == data.xmr
+
+
+def _legend_and_labels(data) -> tuple[list[str], list[str]]:
+    """Draw a chart's data on a figure and read back its legend entries and bar labels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(charts.WIDTH_IN, charts.HEIGHT_IN), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    charts.DRAW[data.spec.type](figure, axes, data)
+    legends = [t.get_text() for legend in figure.legends for t in legend.get_texts()]
+    labels = [t.get_text() for t in axes.texts]
+    return legends, labels
+
+
+def test_compare_chart_labels_its_bars_and_draws_the_force_value(setup):
+    project, results, specs, _ = setup
+    result = results["emergency_15min"]
+    data = charts.chart_data(project, specs["emergency_lpa"], results)
+    assert data.force_value == result.current.value
+    legends, labels = _legend_and_labels(data)
+    force = f"{result.current.value:.1f}%"
+    assert f"Force, {result.current.window.label}: {force}" in legends
+    shown = [f"{v:.1f}%" for v in data.parts["current"].to_list() + data.parts[
+        "comparison"].to_list()]
+    assert sorted(labels) == sorted(shown)
+
+
+def test_a_count_compare_chart_has_no_force_line(setup):
+    project, results, _, _ = setup
+    spec = charts.ChartSpec(id="by_lpa", type=charts.ChartType.COMPARE, title="Crime by LPA",
+                            kpis=("total_crime",), by="lpa")
+    data = charts.chart_data(project, spec, results)
+    # The LPAs' counts add up to the force's: a force line would dwarf them.
+    assert data.force_value is None
+    legends, _ = _legend_and_labels(data)
+    assert not any(text.startswith("Force") for text in legends)
+
+
+def test_a_two_axis_trend_says_which_axis_each_series_uses(setup):
+    project, results, specs, _ = setup
+    data = charts.chart_data(project, specs["violence_outcomes"], results)
+    assert data.kpis[0].unit != data.kpis[1].unit
+    legends, _ = _legend_and_labels(data)
+    assert legends and all(t.endswith(("(left axis)", "(right axis)")) for t in legends)
+    assert [t.endswith("(left axis)") for t in legends] == [True, True, False, False]

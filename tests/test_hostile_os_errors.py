@@ -345,7 +345,8 @@ def test_an_export_failing_between_its_moves_leaves_one_whole_paper(papers, tmp_
     assert cli(["--project", folder, "export", "markdown", "--period", "2025-09",
                 "--output", out]).exit_code == 0
     assert _assert_whole(out, states) == "2025-09"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["board-files", "board.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["board-files", "board.figures.json",
+                                                          "board.md"]
 
 
 def test_a_killed_export_leaves_the_old_paper_or_the_new_one_never_a_mix(papers, tmp_path):
@@ -372,7 +373,8 @@ def test_a_killed_export_leaves_the_old_paper_or_the_new_one_never_a_mix(papers,
     # The next export clears what a killed one left behind.
     assert subprocess.run(args + ["2025-09"], env=env, capture_output=True).returncode == 0
     assert _assert_whole(out, states) == "2025-09"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["board-files", "board.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["board-files", "board.figures.json",
+                                                          "board.md"]
 
 
 def test_exports_racing_into_one_folder_end_with_one_whole_paper(papers, tmp_path):

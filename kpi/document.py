@@ -1,0 +1,162 @@
+"""A format-neutral document: what the board paper says, not how it looks.
+
+The design follows pandoc's (`Text.Pandoc.Definition`) and docutils': the paper module builds
+one tree of plain frozen data (a title block, numbered sections of blocks, appendices), and
+each writer in `kpi.writers` renders it to one format and knows nothing of policing or KPIs.
+
+Inline text comes in two kinds, because a writer escapes them differently:
+
+- a plain `str` is the paper's own words and numbers ("an increase of 0.8%"), which never
+  contain markup characters;
+- `Name` wraps text that came from outside the code (a KPI title from the catalogue, a part
+  name from the data, an analyst's commentary), which may contain anything and is escaped in
+  full wherever the format gives characters a meaning.
+
+`Strong` and `Emph` wrap runs of either kind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Union
+
+
+@dataclass(frozen=True)
+class Name:
+    """Text from the project or the data, shown verbatim."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Strong:
+    content: tuple[Inline, ...]
+
+
+@dataclass(frozen=True)
+class Emph:
+    content: tuple[Inline, ...]
+
+
+Inline = Union[str, Name, Strong, Emph]  # noqa: UP007 - a runtime alias for a recursive union
+Inlines = tuple[Inline, ...]
+
+
+def inlines(*parts: Inline | Iterable[Inline] | None) -> Inlines:
+    """Flatten parts (single inlines, sequences of them, or None) into one run, merging
+    neighbouring plain strings."""
+    out: list[Inline] = []
+
+    def add(part) -> None:
+        if part is None or part == "":
+            return
+        if isinstance(part, str):
+            if out and isinstance(out[-1], str):
+                out[-1] = out[-1] + part
+            else:
+                out.append(part)
+        elif isinstance(part, Name | Strong | Emph):
+            out.append(part)
+        else:
+            for item in part:
+                add(item)
+
+    for part in parts:
+        add(part)
+    return tuple(out)
+
+
+def plain_text(content: Iterable[Inline]) -> str:
+    """The characters a reader sees, without emphasis."""
+    out = []
+    for item in content:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, Name):
+            out.append(item.text)
+        else:
+            out.append(plain_text(item.content))
+    return "".join(out)
+
+
+class Align(StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    align: Align = Align.LEFT
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph; `number` ("2.4") when the paper numbers it."""
+
+    content: Inlines
+    number: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table with one header row. `number` and `caption` when the paper numbers it."""
+
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[Inlines, ...], ...]
+    number: int | None = None
+    caption: Inlines = ()
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An image with its caption. `link` is the image file relative to the document;
+    `alt` describes what it shows for a reader who cannot see it."""
+
+    number: int
+    link: str
+    caption: Inlines
+    alt: str
+
+
+@dataclass(frozen=True)
+class BulletList:
+    items: tuple[Inlines, ...]
+
+
+Block = Union[Paragraph, Table, Figure, BulletList]  # noqa: UP007
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and its blocks. `label` is "1." for a numbered section, "Appendix 1:" for an
+    appendix, or "" for an unnumbered one."""
+
+    label: str
+    title: Inlines
+    blocks: tuple[Block, ...] = ()
+    appendix: bool = False
+
+    @property
+    def heading(self) -> Inlines:
+        return inlines(f"{self.label} " if self.label else "", self.title)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A whole paper: its title block, then sections in order (appendices last)."""
+
+    title: Inlines
+    subtitle: Inlines = ()
+    facts: tuple[Inlines, ...] = ()  # the title block's list (period, comparison, scope)
+    sections: tuple[Section, ...] = field(default_factory=tuple)
+    # Document properties for formats that carry them (Word's core properties, HTML <meta>).
+    author: str = ""
+    issued: dt.date | None = None
+
+    @property
+    def figures(self) -> tuple[Figure, ...]:
+        return tuple(b for s in self.sections for b in s.blocks if isinstance(b, Figure))

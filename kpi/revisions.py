@@ -1,0 +1,128 @@
+"""What a paper printed, and which of those figures live data has revised since.
+
+Every export writes `<name>.figures.json` beside the paper: each KPI figure it printed (the
+current and comparison value, each with its window), as the paper rounded it and at full
+precision, with the table version of every dataset it was computed from. Given last month's
+file (`--previous`), the figures it printed are recomputed from today's data for the same
+windows; those whose printed value would now read differently are listed in an appendix.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from kpi import engine, render
+from kpi.catalogue import Project
+from kpi.errors import DataError, UsageError
+from kpi.periods import Comparison, Month
+from kpi.store import AsOf
+
+FORMAT = "kpi-paper-figures/1"
+
+
+@dataclass(frozen=True)
+class Revision:
+    kpi_id: str
+    title: str
+    window: str  # "the year ending September 2025"
+    before: str  # as the last paper printed it
+    after: str   # as today's data gives it
+
+
+@dataclass(frozen=True)
+class Revisions:
+    period: str  # the last paper's reporting month, "September 2025"
+    items: tuple[Revision, ...]
+
+
+def figures_path(output: Path) -> Path:
+    """board.md -> board.figures.json."""
+    return output.with_name(f"{output.stem}.figures.json")
+
+
+def _kpi_versions(project: Project, kpi, versions: dict[str, int]) -> dict[str, int]:
+    datasets = {m.dataset for m in engine.measures_of(project, kpi) if m.dataset}
+    return {d: versions[d] for d in sorted(datasets) if d in versions}
+
+
+def figures(project: Project, report, priority: str | None, as_of: str | None) -> dict:
+    """The figures file's content for a paper."""
+    from kpi.paper import printed_results
+
+    items = []
+    for result in printed_results(report, priority):
+        kpi = result.kpi
+        for role, measured in (("current", result.current), ("comparison", result.comparison)):
+            if measured is None or measured.value is None:
+                continue
+            items.append({
+                "kpi": kpi.id, "title": kpi.title, "role": role, "unit": kpi.unit.value,
+                "window": measured.window.code, "window_label": measured.window.label,
+                "value": measured.value, "shown": render.number(measured.value, kpi.unit),
+                "versions": _kpi_versions(project, kpi, report.versions),
+            })
+    return {"format": FORMAT, "project": project.name, "period": str(report.period),
+            "comparison": report.comparison.value, "priority": priority, "as_of": as_of,
+            "versions": dict(sorted(report.versions.items())), "figures": items}
+
+
+def dumps(project: Project, report, priority: str | None, as_of: str | None) -> bytes:
+    return (json.dumps(figures(project, report, priority, as_of), indent=2, ensure_ascii=False)
+            + "\n").encode("utf-8")
+
+
+def load(path: Path) -> dict:
+    if not path.is_file():
+        raise UsageError(f"--previous '{path}' is not a file",
+                         hint="pass the .figures.json written beside the last paper")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"{path}: not a figures file ({error})",
+                        hint="pass the .figures.json written beside the last paper") from error
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT \
+            or not isinstance(doc.get("figures"), list):
+        raise DataError(f"{path}: not a figures file (no \"format\": \"{FORMAT}\")",
+                        hint="pass the .figures.json written beside the last paper")
+    try:
+        Month.parse(str(doc.get("period")))
+        Comparison(doc.get("comparison"))
+        for item in doc["figures"]:
+            str(item["kpi"]), str(item["window"]), str(item["shown"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise DataError(f"{path}: a figure lacks its kpi, window or shown value ({error})",
+                        hint="pass the .figures.json written beside the last paper") from error
+    return doc
+
+
+def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisions:
+    """Figures the last paper printed whose value, recomputed for the same window from the
+    data this paper uses, now reads differently."""
+    period = Month.parse(str(last["period"]))
+    known = [project.kpi(i) for i in dict.fromkeys(f["kpi"] for f in last["figures"])]
+    kpis = [k for k in known if k is not None and not k.hidden]
+    now: dict[tuple[str, str], str] = {}
+    if kpis:
+        again = engine.evaluate(project, period, Comparison(last["comparison"]), kpis,
+                                as_of=as_of)
+        for source in (report, again):
+            for result in source.results:
+                for measured in (result.current, result.comparison):
+                    if measured is not None and measured.value is not None:
+                        now[(result.kpi.id, measured.window.code)] = render.number(
+                            measured.value, result.kpi.unit)
+    items = []
+    seen = set()
+    for figure in last["figures"]:
+        key = (figure["kpi"], figure["window"])
+        kpi = project.kpi(figure["kpi"])
+        if key in seen or kpi is None or key not in now:
+            continue
+        seen.add(key)
+        if now[key] != figure["shown"]:
+            items.append(Revision(kpi.id, kpi.title, str(figure.get("window_label") or
+                                                         figure["window"]),
+                                  str(figure["shown"]), now[key]))
+    return Revisions(period.name, tuple(items))

@@ -1,0 +1,103 @@
+"""The Markdown writer: CommonMark with GitHub tables, readable as plain text.
+
+Paragraph numbers ("2.4.") stay text: a number followed by a full stop and a space opens an
+ordered list only at the start of a line when the number has no inner dot, and every paper
+number has one. Figures are an image followed by an italic caption, the image line ending in a
+backslash line break so GitHub keeps the caption under it and pandoc does not turn a lone image
+into a captioned figure of its own (which would repeat the caption).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from kpi.document import (
+    Align,
+    BulletList,
+    Document,
+    Emph,
+    Figure,
+    Inline,
+    Name,
+    Paragraph,
+    Strong,
+    Table,
+)
+
+# Characters the paper's own words never use but would be markup if they did ('_' inside a
+# word, as in a dataset id, is not emphasis in CommonMark).
+_PAPER_SPECIAL = "\\`*[]<>|"
+# Text from data or an analyst may hold anything: every character CommonMark could read as
+# markup is escaped, and '&' too, so "&amp;" in data stays text rather than an entity.
+_NAME_SPECIAL = "\\`*_{}[]<>()#+!|~&"
+
+
+def _escape(text: str, special: str) -> str:
+    out = []
+    for char in text:
+        if char in special:
+            out.append("\\" + char)
+        elif char in "\r\n":
+            out.append(" ")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def inline(content: tuple[Inline, ...] | list[Inline]) -> str:
+    out = []
+    for item in content:
+        if isinstance(item, str):
+            out.append(_escape(item, _PAPER_SPECIAL))
+        elif isinstance(item, Name):
+            out.append(_escape(item.text, _NAME_SPECIAL))
+        elif isinstance(item, Strong):
+            out.append(f"**{inline(item.content)}**")
+        elif isinstance(item, Emph):
+            out.append(f"*{inline(item.content)}*")
+        else:
+            raise TypeError(f"not an inline: {item!r}")
+    return "".join(out)
+
+
+def _table(table: Table) -> list[str]:
+    lines = ["| " + " | ".join(_escape(c.title, _PAPER_SPECIAL) for c in table.columns) + " |",
+             "|" + "|".join("--:" if c.align == Align.RIGHT else "---"
+                            for c in table.columns) + "|"]
+    for row in table.rows:
+        lines.append("| " + " | ".join(inline(cell) for cell in row) + " |")
+    lines.append("")
+    if table.caption:
+        lines += [f"*{inline(table.caption)}*", ""]
+    return lines
+
+
+def _figure(figure: Figure) -> list[str]:
+    caption = inline(figure.caption)
+    return [f"![{caption}]({quote(figure.link)})\\", f"*{caption}*", ""]
+
+
+def write(document: Document) -> str:
+    """The document as Markdown text, ending in one newline."""
+    lines = [f"# {inline(document.title)}", ""]
+    if document.subtitle:
+        lines += [f"**{inline(document.subtitle)}**", ""]
+    if document.facts:
+        lines += [f"- {inline(fact)}" for fact in document.facts]
+        lines.append("")
+    for section in document.sections:
+        lines += [f"## {inline(section.heading)}", ""]
+        for block in section.blocks:
+            if isinstance(block, Paragraph):
+                number = f"{block.number}. " if block.number else ""
+                lines += [number + inline(block.content), ""]
+            elif isinstance(block, Table):
+                lines += _table(block)
+            elif isinstance(block, Figure):
+                lines += _figure(block)
+            elif isinstance(block, BulletList):
+                lines += [f"- {inline(item)}" for item in block.items]
+                lines.append("")
+            else:
+                raise TypeError(f"not a block: {block!r}")
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,470 @@
+"""kpi export docx and html: the same document as the Markdown paper, in Word and in a browser.
+
+The three writers are checked against each other (same headings, same numbered paragraphs,
+same table cells) and against golden files of the bundled sample; the HTML is rendered by
+headless Chromium to PDF and the Word file converted to PDF by LibreOffice, and both PDFs are
+read back with pdftotext. Those two tests skip, saying why, only where the programs are not
+installed (.ci/run installs them with apt-get).
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from fixtures.paper_project import load_paper_project
+from markdown_it import MarkdownIt
+from test_paper import without_load_dates
+
+GOLDEN = Path(__file__).parent / "golden"
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """The bundled sample's paper for September 2025 in the three formats (with the sample's
+    commentary file, which is found by its name)."""
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    folder = tmp_path_factory.mktemp("formats")
+    runner = CliRunner()
+    out = {}
+    for fmt, suffix in (("markdown", "md"), ("html", "html"), ("docx", "docx")):
+        path = folder / f"board.{suffix}"
+        result = runner.invoke(app, ["export", fmt, "--period", "2025-09", "--output",
+                                     str(path)])
+        assert result.exit_code == 0, result.output
+        out[fmt] = path
+    return out
+
+
+def _docx_paragraphs(path: Path) -> list[tuple[str, str]]:
+    """(style id, text) of every body paragraph of a .docx, tables' cells included."""
+    from lxml import etree
+
+    with zipfile.ZipFile(path) as archive:
+        root = etree.fromstring(archive.read("word/document.xml"))
+    out = []
+    for p in root.iter(f"{W}p"):
+        style = p.find(f"{W}pPr/{W}pStyle")
+        # A tab inside a run (the number's) is a w:tab; tab stops in w:pPr are not text.
+        text = "".join("\t" if node.tag == f"{W}tab" else (node.text or "")
+                       for node in p.iter(f"{W}t", f"{W}tab")
+                       if node.getparent().tag == f"{W}r")
+        out.append((style.get(f"{W}val") if style is not None else "", text))
+    return out
+
+
+def _markdown_blocks(path: Path) -> tuple[list[str], list[str]]:
+    """Headings and numbered paragraphs of the Markdown paper as plain text."""
+    html = MarkdownIt("commonmark").enable("table").render(path.read_text(encoding="utf-8"))
+    headings = [_plain(h) for h in re.findall(r"<h2>(.*?)</h2>", html)]
+    paragraphs = [_plain(p) for p in re.findall(r"<p>(\d+\.\d+\. .*?)</p>", html, re.DOTALL)]
+    return headings, paragraphs
+
+
+def _figure_count(markdown: Path) -> int:
+    return len(re.findall(r"^!\[Figure \d+ ", markdown.read_text(encoding="utf-8"),
+                          flags=re.MULTILINE))
+
+
+def _plain(fragment: str) -> str:
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+# ---------------------------------------------------------------------------------------------
+# One document, three writers
+
+
+def test_three_formats_say_the_same_thing(sample):
+    headings, paragraphs = _markdown_blocks(sample["markdown"])
+    assert "11. Equality Implications" in headings and "12. Next Steps" in headings
+    page = sample["html"].read_text(encoding="utf-8")
+    assert [_plain(h) for h in re.findall(r"<h2>(.*?)</h2>", page)] == headings
+    html_paragraphs = [_plain(p) for p in re.findall(r'<p class="numbered"[^>]*>(.*?)</p>',
+                                                      page, re.DOTALL)]
+    assert html_paragraphs == paragraphs
+    word = _docx_paragraphs(sample["docx"])
+    assert [t for s, t in word if s == "Heading1"] == headings
+    numbered = [t.replace("\t", " ", 1) for s, t in word
+                if s in ("", "Normal") and re.match(r"\d+\.\d+\.\t", t)]
+    assert numbered == paragraphs
+
+
+def test_commentary_is_in_every_format(sample):
+    phrase = "introduction of new offences under the Online Safety Act 2023."
+    assert phrase in sample["markdown"].read_text(encoding="utf-8")
+    assert phrase in sample["html"].read_text(encoding="utf-8")
+    assert any(phrase in t for _, t in _docx_paragraphs(sample["docx"]))
+    word = _docx_paragraphs(sample["docx"])
+    assert ("", "Author: Strategic Performance Team") in [
+        (s if s != "Normal" else "", t) for s, t in word]
+
+
+def test_html_is_self_contained_and_accessible(sample):
+    page = sample["html"].read_text(encoding="utf-8")
+    # Nothing fetched from elsewhere: no link, script or remote image.
+    assert not re.search(r"<(?:link|script)\b", page)
+    assert not re.search(r'src="(?!data:image/png;base64,)', page)
+    images = re.findall(r"<img ([^>]*)>", page)
+    figures = _figure_count(sample["markdown"])
+    assert figures >= 8 and len(images) == figures
+    for attributes in images:
+        alt = re.search(r'alt="([^"]*)"', attributes)
+        assert alt and len(alt.group(1)) > 20
+    assert "@page { size: A4" in page
+    for table in re.findall(r"<table.*?</table>", page, re.DOTALL):
+        head = re.search(r"<thead>(.*?)</thead>", table, re.DOTALL).group(1)
+        assert head.count('<th scope="col"') == head.count("<th")
+    # The embedded figures are the PNG files beside the paper.
+    folder = sample["html"].parent / "board-files"
+    import base64
+
+    embedded = [base64.b64decode(d) for d in re.findall(r"base64,([A-Za-z0-9+/=]+)", page)]
+    assert embedded == [p.read_bytes() for p in sorted(
+        folder.glob("figure-*.png"), key=lambda p: int(p.name.split("-")[1]))]
+
+
+def test_docx_uses_word_styles_tables_and_figures(sample):
+    from docx import Document
+
+    doc = Document(str(sample["docx"]))
+    styles = {p.style.name for p in doc.paragraphs}
+    assert {"Title", "Subtitle", "Heading 1", "Caption", "List Bullet"} <= styles
+    figures = _figure_count(sample["markdown"])
+    assert len(doc.inline_shapes) == figures
+    for table in doc.tables:
+        header = table.rows[0]._tr
+        assert header.find(f"{W}trPr/{W}tblHeader") is not None
+    with zipfile.ZipFile(sample["docx"]) as archive:
+        xml = archive.read("word/document.xml").decode("utf-8")
+    descriptions = re.findall(r'<wp:docPr [^>]*descr="([^"]*)"', xml)
+    assert len(descriptions) == figures and all(descriptions)
+    props = doc.core_properties
+    assert props.title.startswith("West Midlands Police and Crime Plan")
+    assert props.author == "Strategic Performance Team"
+    assert props.created == props.modified and props.created.year == 2000
+
+
+def _normalised_html(text: str) -> str:
+    # Figures are checked byte for byte by the chart tests; here they are only placeholders.
+    return re.sub(r"base64,[A-Za-z0-9+/=]+", "base64,(png)", without_load_dates(text))
+
+
+def _document_xml(path: Path) -> str:
+    from lxml import etree
+
+    with zipfile.ZipFile(path) as archive:
+        root = etree.fromstring(archive.read("word/document.xml"))
+    text = etree.tostring(root, pretty_print=True, encoding="unicode")
+    return without_load_dates(text)
+
+
+@pytest.mark.parametrize("fmt, golden, read", [
+    ("html", "board-2025-09.html", lambda p: _normalised_html(p.read_text(encoding="utf-8"))),
+    ("docx", "board-2025-09.document.xml", _document_xml),
+])
+def test_bundled_sample_matches_golden(sample, fmt, golden, read):
+    text = read(sample[fmt])
+    path = GOLDEN / golden
+    if os.environ.get("KPI_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_same_data_same_bytes(sample, tmp_path, cli):
+    for fmt in ("html", "docx"):
+        again = tmp_path / sample[fmt].name
+        result = cli(["export", fmt, "--period", "2025-09", "--output", again])
+        assert result.exit_code == 0, result.output
+        assert again.read_bytes() == sample[fmt].read_bytes(), fmt
+
+
+def test_a_house_template_gives_its_styles(sample, tmp_path, cli):
+    """A template's styles and page set-up are used and its own text is dropped; a template
+    that never defined the styles the paper uses is given them."""
+    import docx
+    from docx.shared import Cm, RGBColor
+
+    house = docx.Document()
+    house.styles["Heading 1"].font.color.rgb = RGBColor(0x80, 0x00, 0x20)
+    house.styles["Normal"].font.name = "Liberation Serif"
+    house.sections[0].left_margin = Cm(3.1)
+    house.add_paragraph("Letterhead text that must not reach the paper")
+    # A template saved by Word may lack built-in styles it never used.
+    caption = house.styles["Caption"].element
+    caption.getparent().remove(caption)
+    template = tmp_path / "house.docx"
+    house.save(str(template))
+    out = tmp_path / "board.docx"
+    result = cli(["export", "docx", "--period", "2025-09", "--output", out,
+                  "--template", template])
+    assert result.exit_code == 0, result.output
+    doc = docx.Document(str(out))
+    assert doc.styles["Heading 1"].font.color.rgb == RGBColor(0x80, 0x00, 0x20)
+    assert doc.styles["Normal"].font.name == "Liberation Serif"
+    assert abs(doc.sections[0].left_margin - Cm(3.1)) < Cm(0.01)
+    assert all("Letterhead" not in p.text for p in doc.paragraphs)
+    assert any(p.style.name == "Caption" for p in doc.paragraphs)
+
+
+@pytest.mark.parametrize("fmt, name, message", [
+    ("docx", "x.md", "should be a Word file ending in .docx"),
+    ("html", "x.docx", "should be an HTML file ending in .html"),
+])
+def test_output_must_match_the_format(tmp_path, cli, fmt, name, message):
+    result = cli(["export", fmt, "--period", "2025-09", "--output", tmp_path / name])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not (tmp_path / name).exists()
+
+
+def test_a_template_that_is_not_docx_is_an_error(tmp_path, cli):
+    template = tmp_path / "house.docx"
+    template.write_text("not a zip", encoding="utf-8")
+    result = cli(["export", "docx", "--period", "2025-09", "--output", tmp_path / "b.docx",
+                  "--template", template])
+    assert result.exit_code == 3
+    assert f"{template}: not a Word .docx template" in result.output
+    assert not (tmp_path / "b.docx").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Commentary
+
+
+COMMENTARY = '''\
+[paper]
+author = "A. N. Analyst <analysis@example.org>"
+job_title = "Performance *Lead* & Co"
+introduction = """
+First paragraph with | pipes, *stars*, [brackets](x) and <b>tags</b> & ampersands.
+
+Second paragraph of the introduction."""
+next_steps = "The board is asked to note the report."
+
+[sections.violence]
+text = "Violence context."
+
+[kpis.total_crime]
+text = "Crime context: 100% verbatim."
+'''
+
+
+@pytest.fixture(scope="module")
+def fixture_project(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("commentary")
+    load_paper_project(folder)
+    return folder
+
+
+def test_commentary_is_verbatim_in_every_format(fixture_project, tmp_path, cli):
+    notes = tmp_path / "notes.toml"
+    notes.write_text(COMMENTARY, encoding="utf-8")
+    paths = {}
+    for fmt, suffix in (("markdown", "md"), ("html", "html"), ("docx", "docx")):
+        paths[fmt] = tmp_path / f"board.{suffix}"
+        result = cli(["--project", fixture_project, "export", fmt, "--period", "2025-09",
+                      "--output", paths[fmt], "--commentary", notes])
+        assert result.exit_code == 0, result.output
+    first = "First paragraph with | pipes, *stars*, [brackets](x) and <b>tags</b> & ampersands."
+    headings, paragraphs = _markdown_blocks(paths["markdown"])
+    # After the introduction's own paragraphs (the last of them on reading the verdicts).
+    assert paragraphs[4].startswith("1.5. Beside each status")
+    assert f"1.6. {first}" in paragraphs
+    assert "1.7. Second paragraph of the introduction." in paragraphs
+    assert "3.2. Violence context." in paragraphs
+    assert "2.3. Crime context: 100% verbatim." in paragraphs
+    assert headings[-4:-3] == ["5. Next Steps"]  # no equality implications: no section 5 of it
+    assert "Equality Implications" not in " ".join(headings)
+    page = paths["html"].read_text(encoding="utf-8")
+    assert html_lib.escape(first, quote=False) in page
+    assert "<b>" not in page
+    word = [t for _, t in _docx_paragraphs(paths["docx"])]
+    assert f"1.6.\t{first}" in word
+    assert "Job title: Performance *Lead* & Co" in word
+
+
+def test_default_commentary_is_found_by_month(fixture_project, tmp_path, cli):
+    folder = fixture_project / "commentary"
+    folder.mkdir(exist_ok=True)
+    (folder / "2025-09.toml").write_text('[paper]\nnext_steps = "Note it."\n',
+                                         encoding="utf-8")
+    try:
+        for period, present in (("2025-09", True), ("2025-08", False)):
+            out = tmp_path / f"{period}.md"
+            result = cli(["--project", fixture_project, "export", "markdown", "--period",
+                          period, "--output", out])
+            assert result.exit_code == 0, result.output
+            assert ("## 5. Next Steps" in out.read_text(encoding="utf-8")) == present
+    finally:
+        shutil.rmtree(folder)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[kpis.no_such_kpi]\ntext = "x"\n', "[kpis.no_such_kpi]: 'no_such_kpi' is not a KPI"),
+    ('[sections.nowhere]\ntext = "x"\n', "[sections.nowhere]: 'nowhere' is not a plan priority"),
+    ('[paper]\nauthr = "x"\n', "[paper] key 'authr': unknown"),
+    ('[kpis.total_crime]\ntxt = "x"\n', "needs exactly one key, text"),
+    ('[paper\n', "not valid TOML"),
+])
+def test_a_bad_commentary_is_an_error_naming_it(fixture_project, tmp_path, cli, text,
+                                                message):
+    notes = tmp_path / "notes.toml"
+    notes.write_text(text, encoding="utf-8")
+    out = tmp_path / "board.md"
+    result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--commentary", notes])
+    assert result.exit_code == 3, result.output
+    assert f"Error: {notes}" in result.output
+    assert message in result.output
+    assert not out.exists()
+
+
+def test_a_missing_commentary_file_is_a_usage_error(fixture_project, tmp_path, cli):
+    result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
+                  "--output", tmp_path / "b.md", "--commentary", tmp_path / "nope.toml"])
+    assert result.exit_code == 2
+    assert "--commentary" in result.output and "is not a file" in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendered by a real browser and a real word processor
+
+
+def _program(*names: str) -> str:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.skip(f"{' or '.join(names)} is not installed here (.ci/run installs it with apt-get)")
+
+
+def _pdf_words(pdf: Path) -> tuple[str, list[tuple[float, float, float]], float]:
+    """The PDF's text, each word's (xMin, xMax, page width), read by pdftotext."""
+    pdftotext = _program("pdftotext")
+    text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    bbox = subprocess.run([pdftotext, "-bbox", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    width = float(re.search(r'<page width="([\d.]+)"', bbox).group(1))
+    words = [(float(a), float(b), width) for a, b in
+             re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)"', bbox)]
+    return text, words, width
+
+
+def _check_pdf(pdf: Path, markdown: Path) -> None:
+    text, words, width = _pdf_words(pdf)
+    flat = " ".join(text.split())
+    headings, _ = _markdown_blocks(markdown)
+    for heading in headings:
+        assert " ".join(heading.split()) in flat, heading
+    # No table (or anything else) runs past the page: every word lies inside it.
+    assert words and all(0 <= left and right <= width for left, right, _ in words)
+    # The widest table (KPI definitions) has its last column on the page.
+    assert "Better Windows" in " ".join(re.sub(r"\s+", " ", text).split())
+
+
+def test_html_paper_prints_to_a4_in_chromium(sample, tmp_path):
+    chromium = _program("chromium", "chromium-browser", "google-chrome")
+    pdf = tmp_path / "board.pdf"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}",
+                    "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
+                    sample["html"].as_uri()], check=True, capture_output=True, timeout=240)
+    info = subprocess.run([_program("pdfinfo"), str(pdf)], check=True, capture_output=True,
+                          text=True).stdout
+    assert re.search(r"Page size:\s+59[45]\.\d+ x 841\.\d+ pts \(A4\)", info), info
+    _check_pdf(pdf, sample["markdown"])
+    # Tables are measured as laid out: none is wider than the text column.
+    probe = tmp_path / "probe.html"
+    page = sample["html"].read_text(encoding="utf-8")
+    probe.write_text(page.replace("</body>", """<script>
+const body = document.body.getBoundingClientRect();
+const wide = [...document.querySelectorAll('table')].filter(
+  t => t.getBoundingClientRect().right > body.right + 1).length;
+document.body.setAttribute('data-wide-tables', String(wide));
+document.body.setAttribute('data-tables', String(document.querySelectorAll('table').length));
+</script></body>"""), encoding="utf-8")
+    dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                          "--disable-background-networking", "--disable-component-update",
+                          "--disable-sync", "--no-first-run",
+                          f"--user-data-dir={tmp_path / 'q'}", "--window-size=794,1123",
+                          "--dump-dom", probe.as_uri()],
+                         check=True, capture_output=True, text=True, timeout=240).stdout
+    assert 'data-wide-tables="0"' in dom
+    assert int(re.search(r'data-tables="(\d+)"', dom).group(1)) >= 4
+
+
+def test_docx_paper_converts_to_pdf_in_libreoffice(sample, tmp_path):
+    office = _program("soffice", "libreoffice")
+    result = subprocess.run([office, "--headless", "--norestore",
+                             f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
+                             "--convert-to", "pdf", "--outdir", str(tmp_path),
+                             str(sample["docx"])], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    pdf = tmp_path / "board.pdf"
+    assert pdf.is_file(), result.stdout + result.stderr
+    _check_pdf(pdf, sample["markdown"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures printed, and revised since
+
+
+def test_previous_paper_with_nothing_revised_says_so(fixture_project, tmp_path, cli):
+    first = tmp_path / "first.md"
+    result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
+                  "--output", first])
+    assert result.exit_code == 0, result.output
+    figures = tmp_path / "first.figures.json"
+    import json
+
+    doc = json.loads(figures.read_text(encoding="utf-8"))
+    assert doc["format"] == "kpi-paper-figures/1" and doc["period"] == "2025-09"
+    crime = {(f["role"], f["window"]): f["shown"] for f in doc["figures"]
+             if f["kpi"] == "total_crime"}
+    assert crime == {("current", "YE 2025-09"): "366", ("comparison", "YE 2024-03"): "438"}
+    second = tmp_path / "second.md"
+    result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
+                  "--output", second, "--previous", figures])
+    assert result.exit_code == 0, result.output
+    text = second.read_text(encoding="utf-8")
+    assert ("## Appendix 4: Figures revised since the last paper\n\nNo figure printed in the "
+            "paper for September 2025 has been revised since.\n") in text
+    # A figure printed differently last time is listed with both values.
+    doc["figures"] = [dict(f, shown="400") if f["kpi"] == "total_crime" and f["role"] ==
+                      "current" else f for f in doc["figures"]]
+    figures.write_text(json.dumps(doc), encoding="utf-8")
+    result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
+                  "--output", second, "--previous", figures])
+    assert result.exit_code == 0, result.output
+    assert ("| Total recorded crime | year ending September 2025 | 400 | 366 |"
+            in second.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("content, code, message", [
+    (None, 2, "is not a file"),
+    ("{not json", 3, "not a figures file"),
+    ('{"format": "other"}', 3, "not a figures file"),
+])
+def test_a_bad_previous_file_is_an_error(fixture_project, tmp_path, cli, content, code,
+                                         message):
+    previous = tmp_path / "last.figures.json"
+    if content is not None:
+        previous.write_text(content, encoding="utf-8")
+    out = tmp_path / "board.md"
+    result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--previous", previous])
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert not out.exists()
