@@ -13,9 +13,12 @@ How the calibration works: the plan's baseline (April 2023 to March 2024) and th
 (October 2024 to September 2025) are disjoint windows, so each window's records are constructed
 to hit its targets exactly (counts by construction; medians by placing as many values above the
 target as below it, with the target itself in the middle; means by adjusting values until their
-sum is the target times the count). A count's months follow a geometric trend through the
-windows with a seasonal wave, each window's total spread by a multinomial draw (Poisson counts
-given their sum) and the six months between drawn as Poisson counts around the trend. Where the
+sum is the target times the count). A count's months move from one window's level to the next
+along an S-curve (level at each window's centre, no step at its edges) with a seasonal wave,
+each window's total spread by a multinomial draw (Poisson counts given their sum) and the six
+months between drawn as Poisson counts around the trend. A rate or share follows the same curve
+on the log-odds scale, each month's numerator a binomial draw nudged until the window's total is
+exact; a mean time the same curve on the log scale. Where the
 report gives a change but no baseline, the baseline is the whole number that reproduces the
 reported change. Everything is seeded from the series' name, rows are sorted on every column
 and files are written with fixed settings, so two runs give identical files.
@@ -88,8 +91,9 @@ def monthly(name: str, targets: dict[range, int], n: int = N_MONTHS, first: date
             **kwargs) -> np.ndarray:
     """Monthly counts whose sums over each target window are exact, around a smooth trend.
 
-    The expected level runs through each window's average as a geometric trend (a steady
-    percentage change per month, so no step between windows), times the seasonal profile.
+    The expected level moves from each window's average to the next along an S-curve on the
+    log scale (see trend: no step between windows, and settled by the latest month), times the
+    seasonal profile.
     Within a target window the total is spread by a multinomial draw, which is exactly how
     Poisson counts fall given their sum; other months are Poisson draws around the trend."""
     profile = shape(name, n, first, **kwargs)
@@ -101,10 +105,9 @@ def monthly(name: str, targets: dict[range, int], n: int = N_MONTHS, first: date
     if len(windows) == 1:
         level = np.full(n, levels[0])
     elif (levels > 0).all():
-        # Log-linear through the windows' centres, extended at the ends along the nearest slope.
-        slopes = np.diff(np.log(levels)) / np.diff(centres)
-        segment = np.clip(np.searchsorted(centres, months) - 1, 0, len(slopes) - 1)
-        level = np.exp(np.log(levels[segment]) + slopes[segment] * (months - centres[segment]))
+        # From one window's level to the next along trend's S-curve, on the log scale.
+        level = np.exp(trend({window: float(np.log(value))
+                              for (window, _), value in zip(windows, levels, strict=True)}, n))
     else:
         level = np.interp(months, centres, levels)
     expected = level * profile
@@ -122,11 +125,50 @@ def monthly(name: str, targets: dict[range, int], n: int = N_MONTHS, first: date
 
 
 def interp(targets: dict[range, float], n: int = N_MONTHS) -> np.ndarray:
-    """A monthly parameter (a rate, a median): each window's value inside it, and a straight
-    line from the end of one window to the start of the next."""
+    """A monthly parameter held at each window's value inside it, with a straight line from
+    the end of one window to the start of the next (for medians, which must stay exact)."""
     points = sorted((m, value) for window, value in targets.items()
                     for m in (window.start, window.stop - 1))
     return np.interp(np.arange(n), [p[0] for p in points], [p[1] for p in points])
+
+
+def trend(targets: dict[range, float], n: int = N_MONTHS, rate: bool = False) -> np.ndarray:
+    """A monthly parameter (a rate, a mean, a share) that moves smoothly from each window's
+    value at the window's centre to the next one's, along an S-curve (smoothstep) that is
+    level at the centres and steepest between them, and level beyond the first and last
+    centres: no step at a window's edge, and a change that has settled by the latest month,
+    as a real one would. A rate moves on the log-odds scale."""
+    windows = sorted(targets.items(), key=lambda item: item[0].start)
+    centres = np.array([np.mean(window) for window, _ in windows])
+    values = np.array([value for _, value in windows], dtype=float)
+    if rate:
+        values = np.log(values / (1 - values))
+    months = np.arange(n)
+    out = np.full(n, values[0])
+    for i in range(len(windows) - 1):
+        x = np.clip((months - centres[i]) / (centres[i + 1] - centres[i]), 0, 1)
+        out = out + (values[i + 1] - values[i]) * x * x * (3 - 2 * x)
+    return 1 / (1 + np.exp(-out)) if rate else out
+
+
+def binomial(name: str, trials: np.ndarray, p: np.ndarray, spread: float = 0.08) -> np.ndarray:
+    """Monthly successes out of `trials` around the rates `p`. Each month's rate wanders a
+    little on the log-odds scale (`spread`: real monthly rates vary more than sampling alone,
+    as staffing and demand change); successes are a binomial draw at that rate."""
+    rng = rng_for(name)
+    p = np.clip(p, 1e-9, 1 - 1e-9)
+    wandered = 1 / (1 + np.exp(-(np.log(p / (1 - p)) + rng.normal(0, spread, len(p)))))
+    return rng.binomial(np.asarray(trials, dtype=np.int64), wandered)
+
+
+def binomial_total(name: str, total: int, trials: np.ndarray, p: np.ndarray,
+                   spread: float = 0.08) -> np.ndarray:
+    """Monthly successes as `binomial` draws, nudged within their bounds (0 to trials) until
+    they add up to a window's exact total."""
+    trials = np.asarray(trials, dtype=np.int64)
+    draws = binomial(name, trials, p, spread)
+    return adjust_sum(rng_for(name + "/total"), draws, np.zeros(len(trials), np.int64), trials,
+                      int(total))
 
 
 def wobble(name: str, n: int, amplitude: float, noise: float = 0.005) -> np.ndarray:
@@ -756,18 +798,20 @@ def build_incidents() -> None:
         n_all = monthly(f"incidents/{grade}", {BASE: spec["all"][0], CURRENT: spec["all"][1]},
                         amplitude=0.06)
         within_total = [count_for(spec["within"][k], spec["attended"][k]) for k in range(2)]
-        attend_rate = interp({BASE: spec["attended"][0] / spec["all"][0],
-                              CURRENT: spec["attended"][1] / spec["all"][1]})
-        within_rate = interp({BASE: spec["within"][0] / 100, CURRENT: spec["within"][1] / 100})
+        attend_rate = trend({BASE: spec["attended"][0] / spec["all"][0],
+                             CURRENT: spec["attended"][1] / spec["all"][1]}, rate=True)
+        within_rate = trend({BASE: spec["within"][0] / 100, CURRENT: spec["within"][1] / 100},
+                            rate=True)
         median = np.round(interp({BASE: spec["median"][0], CURRENT: spec["median"][1]}))
-        attended = np.round(n_all * attend_rate).astype(np.int64)
-        within = np.round(attended * within_rate).astype(np.int64)
+        attended = binomial(f"incidents/{grade}/attended", n_all, attend_rate)
+        within = binomial(f"incidents/{grade}/within", attended, within_rate)
         shift = np.zeros(N_MONTHS, dtype=np.int64)
         for k, window in enumerate((BASE, CURRENT)):
             idx = np.array(window)
-            attended[idx] = alloc(spec["attended"][k], n_all[idx])
-            within[idx] = alloc(within_total[k],
-                                attended[idx] * wobble(f"incidents/{grade}/{k}", 12, 0.02))
+            attended[idx] = binomial_total(f"incidents/{grade}/attended/{k}",
+                                           spec["attended"][k], n_all[idx], attend_rate[idx])
+            within[idx] = binomial_total(f"incidents/{grade}/{k}", within_total[k],
+                                         attended[idx], within_rate[idx])
             shift[idx] = shifts(f"incidents/{grade}/median/{k}", attended[idx], 0.04)
         between_windows = set(range(N_MONTHS)) - set(BASE) - set(CURRENT)
         rng = rng_for(f"incidents/{grade}/rows")
@@ -833,28 +877,32 @@ def build_calls() -> None:
                     amplitude=0.07)
         answered_total = [count_for(spec["answered"][k], spec["n"][k]) for k in range(2)]
         within_total = [count_for(spec["within"][k], answered_total[k]) for k in range(2)]
-        answered = np.round(n * interp({BASE: answered_total[0] / spec["n"][0],
-                                        CURRENT: answered_total[1] / spec["n"][1]}))
-        answered = answered.astype(np.int64)
-        within = np.round(answered * interp({BASE: spec["within"][0] / 100,
-                                             CURRENT: spec["within"][1] / 100})).astype(np.int64)
-        abandoned = np.round((n - answered) * interp(
-            {BASE: spec["abandoned"][0] / (spec["n"][0] - answered_total[0]),
-             CURRENT: spec["abandoned"][1] / (spec["n"][1] - answered_total[1])})
-        ).astype(np.int64)
-        mean = interp({BASE: spec["mean"][0], CURRENT: spec["mean"][1]})
+        answer_rate = trend({BASE: answered_total[0] / spec["n"][0],
+                             CURRENT: answered_total[1] / spec["n"][1]}, rate=True)
+        within_rate = trend({BASE: spec["within"][0] / 100, CURRENT: spec["within"][1] / 100},
+                            rate=True)
+        abandon_rate = trend({BASE: spec["abandoned"][0] / (spec["n"][0] - answered_total[0]),
+                              CURRENT: spec["abandoned"][1] / (spec["n"][1] - answered_total[1])},
+                             rate=True)
+        mean = np.exp(trend({BASE: np.log(spec["mean"][0]), CURRENT: np.log(spec["mean"][1])}))
+        answered = binomial(f"calls/{line}/answered", n, answer_rate)
+        within = binomial(f"calls/{line}/within", answered, within_rate)
+        abandoned = binomial(f"calls/{line}/abandoned", n - answered, abandon_rate)
         total_wait = np.round(mean * answered).astype(np.int64)
         for k, window in enumerate((BASE, CURRENT)):
             idx = np.array(window)
             tag = f"calls/{line}/{k}"
-            spread = 0.0003 if line == "999" else 0.015  # 99.9% answered leaves little room
-            answered[idx] = alloc(answered_total[k], n[idx] * wobble(tag + "/answered", 12,
-                                                                      spread, spread / 3))
-            within[idx] = alloc(within_total[k], answered[idx] * wobble(tag + "/within", 12,
-                                                                         0.008, 0.003))
-            abandoned[idx] = alloc(spec["abandoned"][k], n[idx] - answered[idx])
+            answered[idx] = binomial_total(tag + "/answered", answered_total[k], n[idx],
+                                           answer_rate[idx])
+            within[idx] = binomial_total(tag + "/within", within_total[k], answered[idx],
+                                         within_rate[idx])
+            abandoned[idx] = binomial_total(tag + "/abandoned", spec["abandoned"][k],
+                                            n[idx] - answered[idx], abandon_rate[idx])
+            # Waits add up over calls, so a month's total wait varies like a sum of waits:
+            # around its answered calls times the trend, with a few per cent of noise.
             total_wait[idx] = alloc(spec["mean"][k] * answered_total[k],
-                                    answered[idx] * wobble(tag + "/wait", 12, 0.08, 0.03))
+                                    answered[idx] * mean[idx]
+                                    * np.exp(rng_for(tag + "/wait").normal(0, 0.04, 12)))
         rng = rng_for(f"calls/{line}/rows")
         for pos in range(N_MONTHS):
             a, w, m = int(answered[pos]), int(within[pos]), float(mean[pos])
@@ -1041,8 +1089,9 @@ SNAP = {12: 0, 29: 1}  # month positions of AT 2024-04 and AT 2025-09
 
 
 def snapshot_series(name: str, values: tuple[float, float], noise: float) -> np.ndarray:
-    """A monthly snapshot value: exact at April 2024 and September 2025, drifting between."""
-    out = np.interp(np.arange(N_MONTHS), [12, 29], values)
+    """A monthly snapshot value: exact at April 2024 and September 2025, moving smoothly
+    between them (see trend), with a little noise."""
+    out = trend({range(12, 13): values[0], range(29, 30): values[1]})
     out = out + rng_for(name).normal(0, noise, N_MONTHS)
     for pos, k in SNAP.items():
         out[pos] = values[k]
@@ -1053,19 +1102,22 @@ def build_workforce() -> None:
     """workforce.csv (Table 2 and headcounts) and ethics-training.csv (Table 1)."""
     rows = []
     for role, (heads, women, minoritised) in WORKFORCE.items():
-        head = np.round(snapshot_series(f"heads/{role}", heads, heads[0] * 0.002))
+        head = np.round(snapshot_series(f"heads/{role}", heads, np.sqrt(heads[0])))
+        draw = rng_for(f"workforce/{role}")
         w = snapshot_series(f"women/{role}", women, 0.1)
         m = snapshot_series(f"minoritised/{role}", minoritised, 0.1)
         for p in range(N_MONTHS):
             n = int(head[p])
             last = month_start(p).replace(day=days_in(p))
-            n_w = count_for(w[p], n) if p in SNAP else int(round(w[p] / 100 * n))
+            # Between the two dates a share moves as joiners and leavers turn over: binomial.
+            n_w = count_for(w[p], n) if p in SNAP else int(draw.binomial(n, w[p] / 100))
             # Representation is of those who stated an ethnicity (a few per cent do not).
             declared = n - max(1, round(n * 0.025))
             if p in SNAP:  # the stated share closest to the report's figure
                 declared = min(range(declared - 8, declared + 1), key=lambda d: (
                     abs(100 * round(m[p] / 100 * d) / d - m[p]), -d))
-            n_m = count_for(m[p], declared) if p in SNAP else int(round(m[p] / 100 * declared))
+            n_m = (count_for(m[p], declared) if p in SNAP
+                   else int(draw.binomial(declared, m[p] / 100)))
             rows.append((last.strftime("%d/%m/%Y"), role, f"{n:,}", n_w, f"{declared:,}", n_m))
     write_csv(pl.DataFrame(rows, schema=["Snapshot Date", "Role Group", "Headcount", "Female",
                                          "Ethnicity Stated", "Racially Minoritised"],
@@ -1079,9 +1131,10 @@ def build_workforce() -> None:
     for number, (title, base, cur) in modules.items():
         rate = snapshot_series(f"ethics/{number}", (base, cur), 0.3)
         rate = np.minimum(rate, 99.6)
+        draw = rng_for(f"ethics/{number}/done")
         for p in range(N_MONTHS):
             n = int(eligible[p])
-            done = count_for(rate[p], n) if p in SNAP else int(round(rate[p] / 100 * n))
+            done = count_for(rate[p], n) if p in SNAP else int(draw.binomial(n, rate[p] / 100))
             rows.append((month_start(p).isoformat()[:7], f"Module {number}: {title}", n, done))
     write_csv(pl.DataFrame(rows, schema=["month", "module", "eligible", "completed"],
                            orient="row"), "ethics-training.csv")
@@ -1095,13 +1148,13 @@ def build_audits() -> None:
                                           ("Other", (94.1, 92.5), 2_600)):
         audited = monthly(f"cdi/{category}", {BASE: volume, CURRENT: volume},
                           amplitude=0.0, noise=0.12)
-        rate = interp({BASE: base / 100, CURRENT: cur / 100})
-        compliant = np.round(audited * rate).astype(np.int64)
+        rate = trend({BASE: base / 100, CURRENT: cur / 100}, rate=True)
+        compliant = binomial(f"cdi/{category}", audited, rate)
         for k, window in enumerate((BASE, CURRENT)):
             idx = np.array(window)
-            compliant[idx] = alloc(count_for((base, cur)[k], volume),
-                                   audited[idx] * wobble(f"cdi/{category}/{k}", 12, 0.015,
-                                                         0.01))
+            compliant[idx] = binomial_total(f"cdi/{category}/{k}",
+                                            count_for((base, cur)[k], volume), audited[idx],
+                                            rate[idx])
         for p in range(N_MONTHS):
             rows.append((month_start(p).strftime("%d/%m/%Y"), category, int(audited[p]),
                          int(compliant[p])))
@@ -1134,12 +1187,13 @@ def build_justice() -> None:
     for schedule, (base, cur), volume in (("Non-Schedule 3", (29, 27), 1_900),
                                           ("Schedule 3", (126, 183), 260)):
         n = monthly(f"complaints/{schedule}", {BASE: volume, CURRENT: volume}, noise=0.1)
-        mean = interp({BASE: base, CURRENT: cur})
-        sums = np.round(mean * n).astype(np.int64)
-        for k, (window, target) in enumerate(((BASE, base), (CURRENT, cur))):
+        mean = np.exp(trend({BASE: np.log(base), CURRENT: np.log(cur)}))
+        # A month's mean of n gamma(4) durations has a relative spread of 1 / sqrt(4 n).
+        noise = rng_for(f"complaints/{schedule}/means").normal(0, 1, N_MONTHS) / np.sqrt(4 * n)
+        sums = np.round(mean * n * np.exp(noise)).astype(np.int64)
+        for window, target in ((BASE, base), (CURRENT, cur)):
             idx = np.array(window)
-            sums[idx] = alloc(target * int(n[idx].sum()),
-                              n[idx] * wobble(f"complaints/{schedule}/{k}", 12, 0.05, 0.04))
+            sums[idx] = alloc(target * int(n[idx].sum()), (mean * n * np.exp(noise))[idx])
         rng = rng_for(f"complaints/{schedule}/rows")
         for p in range(N_MONTHS):
             count = int(n[p])
@@ -1155,15 +1209,15 @@ def build_justice() -> None:
     write_csv(frame, "complaints.csv")
     # CPS case file quality: a monthly snapshot; data end August 2025 (a month behind).
     rows = []
-    rate = np.interp(np.arange(29), [12, 28], [59.5, 68.9])
-    rate = rate + rng_for("cps").normal(0, 0.6, 29)
+    rate = trend({range(12, 13): 59.5, range(28, 29): 68.9}, n=29)
+    draw = rng_for("cps")
     assessed = monthly("cps/assessed", {range(0, 29): 29 * 420}, n=29, noise=0.1)
     for p in range(29):
         n = int(assessed[p])
         value = 59.5 if p == 12 else 68.9 if p == 28 else rate[p]
         while p in (12, 28) and not representable(value, n):
             n += 1
-        good = count_for(value, n) if p in (12, 28) else int(round(value / 100 * n))
+        good = count_for(value, n) if p in (12, 28) else int(draw.binomial(n, value / 100))
         rows.append((month_start(p).isoformat()[:7], n, good))
     write_csv(pl.DataFrame(rows, schema=["month", "files_assessed", "files_meeting_standard"],
                            orient="row"), "cps-case-quality.csv")
