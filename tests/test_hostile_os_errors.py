@@ -391,7 +391,8 @@ def test_exports_racing_into_one_folder_end_with_one_whole_paper(papers, tmp_pat
     for process in processes:
         assert process.wait(timeout=300) == 0, process.stderr.read()
     assert _assert_whole(out, states) in ("2025-06", "2025-09")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["board-files", "board.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["board-files", "board.figures.json",
+                                                          "board.md"]
 
 
 def test_figures_the_new_paper_does_not_link_are_removed_and_other_files_kept(papers, tmp_path,
