@@ -36,7 +36,7 @@ from kpi import engine
 from kpi.catalogue import ID_PATTERN, Kind, KpiDef, Project, Unit
 from kpi.engine import KpiResult
 from kpi.errors import ConfigError
-from kpi.periods import Month, Window
+from kpi.periods import Comparison, Month, Window
 from kpi.stats import Xmr
 from kpi.store import AsOf
 
@@ -69,6 +69,10 @@ class ChartType(StrEnum):
     COMPARE = "compare"  # current against comparison window, per part of a breakdown
     TOP = "top"          # the largest parts of a breakdown in the current window
     XMR = "xmr"          # the process chart of the monthly values (docs/statistics.md)
+    PEERS = "peers"      # the KPI across its peer group (added by the paper, not declared)
+
+
+DECLARED = tuple(t for t in ChartType if t != ChartType.PEERS)
 
 
 @dataclass(frozen=True)
@@ -126,9 +130,11 @@ def _chart_spec(project: Project, number: int, item: Any, seen: set[str],
         problems.append(f"{where}, key '{key}': unknown key (one of {known})")
     try:
         ctype = ChartType(item.get("type"))
+        if ctype == ChartType.PEERS:
+            raise ValueError(ctype)  # the paper adds these for KPIs with `peers = "..."`
     except ValueError:
         problems.append(f"{where}, key 'type': must be one of "
-                        f"{', '.join(t.value for t in ChartType)}")
+                        f"{', '.join(t.value for t in DECLARED)}")
         return None
     title = item.get("title")
     if not isinstance(title, str) or not title.strip():
@@ -190,14 +196,45 @@ class ChartData:
     xmr: Xmr | None = None                 # xmr: the process chart
     target: float | None = None
     force_value: float | None = None       # compare: the KPI's value for the whole force
+    # peers: parts holds part, value (per 1,000 population or the KPI's own), focus (bool)
+    peer_mean: float | None = None         # peers: the group mean of the values drawn
+    per_1000: bool = False                 # peers: values are per 1,000 population
+    group_title: str = ""                  # peers: the group's title
+
+
+def peer_chart_data(spec: ChartSpec, compared, group) -> ChartData:
+    """A peers figure's data from kpi.compare's result (`compare.peer_result`): each part's
+    current value, per 1,000 population when every part has one (as the comparison ranks
+    them), else the KPI's own value; the largest first, ties by name."""
+    per_1000 = all(p.per_1000 is not None for p in compared.parts)
+    values = [(p.name, p.per_1000 if per_1000 else p.current.value, p.name == group.focus)
+              for p in compared.parts]
+    values.sort(key=lambda row: (-row[1], row[0]))
+    parts = pl.DataFrame({"part": [r[0] for r in values], "value": [r[1] for r in values],
+                          "focus": [r[2] for r in values]},
+                         schema={"part": pl.String, "value": pl.Float64, "focus": pl.Boolean})
+    mean = compared.mean_per_1000 if per_1000 else compared.mean
+    return ChartData(spec, (compared.kpi,), compared.current.label, parts=parts,
+                     current_label=compared.current.label, peer_mean=mean, per_1000=per_1000,
+                     group_title=group.title or group.id)
 
 
 def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
-               as_of: AsOf | None = None, verdicts: dict[str, Any] | None = None
-               ) -> ChartData | None:
+               as_of: AsOf | None = None, verdicts: dict[str, Any] | None = None,
+               period: Month | None = None, vs: Comparison | None = None) -> ChartData | None:
     """The engine's figures for a chart, or None when its KPIs have nothing to show. An xmr
-    chart uses the KPI's verdict from `verdicts` (kpi.verdicts), or computes it."""
+    chart uses the KPI's verdict from `verdicts` (kpi.verdicts), or computes it. A peers
+    chart compares the KPI across its peer group for the report's `period` and `vs`."""
     kpis = tuple(project.kpi(k) for k in spec.kpis)
+    if spec.type == ChartType.PEERS:
+        from kpi.compare import peer_result
+
+        if period is None or vs is None:
+            raise ValueError("a peers chart needs the report's period and comparison")
+        compared = peer_result(project, kpis[0], period, vs, as_of)
+        if compared is None:
+            return None
+        return peer_chart_data(spec, compared, project.peers[kpis[0].peers])
     measured = [results.get(k.id) for k in kpis]
     if any(r is None or r.current is None for r in measured):
         return None
@@ -402,6 +439,57 @@ def _draw_top(figure, axes, data: ChartData) -> None:
     axes.margins(x=0.12)
 
 
+def peer_axis_label(data: ChartData) -> str:
+    """The value axis of a peers chart says whether it is per 1,000 population."""
+    import textwrap
+
+    kpi = data.kpis[0]
+    if data.per_1000:
+        return "\n".join(textwrap.wrap(f"{kpi.title} per 1,000 population", 38))
+    return axis_label(kpi)
+
+
+def _draw_peers(figure, axes, data: ChartData) -> None:
+    """One horizontal bar per member, largest at the top, each labelled with its value; the
+    focus part dark and solid, the others light and hatched; the group mean a dashed line."""
+    from matplotlib.patches import Patch
+
+    kpi = data.kpis[0]
+    frame = data.parts
+    names = frame["part"].to_list()[::-1]
+    values = frame["value"].to_list()[::-1]
+    focus = frame["focus"].to_list()[::-1]
+    y = list(range(len(names)))
+    bars = axes.barh(y, values, height=0.6, **BAR_STYLES[0])
+    for bar, mine in zip(bars, focus, strict=True):
+        if mine:
+            bar.set_facecolor(BAR_STYLES[1]["color"])
+            bar.set_hatch(BAR_STYLES[1]["hatch"])
+
+    def text(value: float) -> str:
+        return f"{value:,.2f}" if data.per_1000 else _bar_text(value, kpi)
+
+    axes.bar_label(bars, labels=[text(v) for v in values], padding=3, fontsize=8)
+    axes.set_yticks(y)
+    axes.set_yticklabels(names)
+    axes.set_ylabel(_column_title(data.spec.by))
+    axes.set_xlabel(peer_axis_label(data))
+    if not data.per_1000:
+        _thousands(axes.xaxis, kpi)
+    axes.margins(x=0.15)
+    handles = []
+    if any(focus):
+        me = names[focus.index(True)]
+        handles.append(Patch(facecolor=BAR_STYLES[1]["color"], edgecolor="0.0", label=me))
+    handles.append(Patch(facecolor=BAR_STYLES[0]["color"], edgecolor="0.0",
+                         hatch=BAR_STYLES[0]["hatch"], label="Peers"))
+    if data.peer_mean is not None:
+        handles.append(axes.axvline(data.peer_mean, color="0.0", linestyle="--", linewidth=1.2,
+                                    label=f"Group mean: {text(data.peer_mean)}"))
+    figure.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8,
+                  frameon=False)
+
+
 def _thousands(axis, kpi: KpiDef) -> None:
     """Counts on an axis read as the paper writes them: 26,613, not 26613."""
     if kpi.unit == Unit.COUNT:
@@ -466,4 +554,4 @@ def _draw_xmr(figure, axes, data: ChartData) -> None:
 
 
 DRAW = {ChartType.TREND: _draw_trend, ChartType.COMPARE: _draw_compare,
-        ChartType.TOP: _draw_top, ChartType.XMR: _draw_xmr}
+        ChartType.TOP: _draw_top, ChartType.XMR: _draw_xmr, ChartType.PEERS: _draw_peers}

@@ -458,11 +458,11 @@ def _ordinal(rank: int) -> str:
     return f"{rank}{suffix}"
 
 
-def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
-                  as_of: AsOf | None = None) -> str | None:
-    """'Compared with peers: ...' for a KPI that declares a peer group with a focus, when the
-    data holds a current value for every member; None otherwise (the paper says nothing rather
-    than compare with part of the group)."""
+def peer_result(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
+                as_of: AsOf | None = None) -> KpiComparison | None:
+    """The comparison of a KPI across its declared peer group (with a focus part), when the
+    data holds a current value for the focus and every member; None otherwise, so the paper
+    says nothing rather than compare with part of the group."""
     group = project.peers.get(kpi.peers) if kpi.peers else None
     if group is None or group.focus is None or splittable(project, kpi, group.column):
         return None
@@ -473,8 +473,24 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
         return None
     compared = result.kpis[0]
     parts = {p.name: p for p in compared.parts}
-    if compared.ranked_on is None or compared.current is None or any(
-            m not in parts or parts[m].rank is None for m in group.members):
+    if compared.current is None or any(
+            m not in parts or parts[m].current is None or parts[m].current.value is None
+            for m in (*group.members, group.focus)):
+        return None
+    return compared
+
+
+def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
+                  as_of: AsOf | None = None) -> str | None:
+    """'Compared with peers: ...' for a KPI that declares a peer group with a focus, when the
+    data holds a current value for every member; None otherwise (the paper says nothing rather
+    than compare with part of the group)."""
+    group = project.peers.get(kpi.peers) if kpi.peers else None
+    compared = peer_result(project, kpi, period, vs, as_of)
+    if compared is None or compared.ranked_on is None:
+        return None
+    parts = {p.name: p for p in compared.parts}
+    if any(parts[m].rank is None for m in group.members):
         return None
     from kpi.render import number
 

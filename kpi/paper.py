@@ -48,7 +48,7 @@ from kpi.store import AsOf
 if TYPE_CHECKING:
     import datetime as dt
 
-    from kpi.charts import ChartSpec
+    from kpi.charts import ChartData, ChartSpec
     from kpi.commentary import Commentary
     from kpi.revisions import Revisions
     from kpi.verdicts import Verdict
@@ -474,7 +474,9 @@ class _Builder:
         self.results = {r.kpi.id: r for r in report.results}
         self.verdicts = verdicts
         self.said: dict[Outcome, int] = {}  # status sentences said so far in the section
-        self.charts = [*charts, *_process_charts(report, charts, verdicts)]
+        self.charts = [*charts, *_process_charts(report, charts, verdicts),
+                       *_peer_charts(project, report)]
+        self.peers: dict[str, ChartData | None] = {}  # KPI id -> its peers figure data, once
         self.files_dir = files_dir.rstrip("/")
         self.as_of = as_of
         self.figures: list[PlannedFigure] = []
@@ -754,6 +756,8 @@ class _Builder:
     def _drawable(self, spec: ChartSpec) -> bool:
         from kpi.charts import ChartType
 
+        if spec.type == ChartType.PEERS:
+            return self._peer_data(spec) is not None
         if spec.type == ChartType.XMR:
             verdict = self.verdicts.get(spec.kpis[0])
             return verdict is not None and verdict.chart is not None \
@@ -767,8 +771,29 @@ class _Builder:
         for number in self._figure_numbers(kpi_id):
             figure = self.figures[number - 1]
             caption = inlines(f"Figure {number} – ", Name(figure.spec.title))
-            out.append(Figure(number, figure.link, caption, alt=_alt_text(figure.spec)))
+            data = self._peer_data(figure.spec)
+            if data is not None:
+                caption = inlines(caption, f" ({data.current_label})")
+            alt = _alt_text(figure.spec) if data is None else _peer_alt_text(data)
+            out.append(Figure(number, figure.link, caption, alt=alt))
         return out
+
+    def _peer_data(self, spec: ChartSpec):
+        """A peers figure's chart data (the numbers it draws), or None when the data does not
+        hold the whole group; computed once per KPI."""
+        from kpi.charts import ChartType, peer_chart_data
+        from kpi.compare import peer_result
+
+        if spec.type != ChartType.PEERS:
+            return None
+        kpi_id = spec.kpis[0]
+        if kpi_id not in self.peers:
+            kpi = self.project.kpi(kpi_id)
+            compared = peer_result(self.project, kpi, self.report.period,
+                                   self.report.comparison, self.as_of)
+            self.peers[kpi_id] = None if compared is None else peer_chart_data(
+                spec, compared, self.project.peers[kpi.peers])
+        return self.peers[kpi_id]
 
     # -- appendix ----------------------------------------------------------------------------
 
@@ -878,6 +903,38 @@ def _process_charts(report: Report, declared: Sequence[ChartSpec],
     return out
 
 
+def _peer_charts(project: Project, report: Report) -> list[ChartSpec]:
+    """A peers figure for every visible KPI that declares a peer group (drawn only when the
+    data holds every member: see _Builder._peer_data)."""
+    from kpi.charts import ChartSpec, ChartType
+
+    out = []
+    for result in report.results:
+        kpi = result.kpi
+        group = project.peers.get(kpi.peers) if kpi.peers else None
+        if kpi.hidden or group is None:
+            continue
+        out.append(ChartSpec(id=f"peers_{kpi.id}", type=ChartType.PEERS,
+                             title=f"{kpi.title} compared with peers", kpis=(kpi.id,),
+                             by=group.column))
+    return out
+
+
+def _peer_alt_text(data: ChartData) -> str:
+    """The peers figure's bars, in words: every value, which part is the focus, the mean."""
+    from kpi.charts import peer_axis_label
+
+    def text(value: float) -> str:
+        return f"{value:,.2f}" if data.per_1000 else render.number(value, data.kpis[0].unit)
+
+    what = peer_axis_label(data).replace("\n", " ")
+    bars = "; ".join(f"{part}{' (focus)' if focus else ''} {text(value)}"
+                     for part, value, focus in data.parts.iter_rows())
+    mean = f"; group mean {text(data.peer_mean)}" if data.peer_mean is not None else ""
+    return (f"Horizontal bar chart of {what} for each member of the {data.group_title} peer "
+            f"group, {data.current_label}, largest first: {bars}{mean}.")
+
+
 def definition(kpi: KpiDef) -> str:
     """A KPI's whole definition in one line: where its rows come from and how its value is
     made, so two KPIs with the same filter but different numerators read differently."""
@@ -918,6 +975,7 @@ def _alt_text(spec: ChartSpec) -> str:
     shapes = {ChartType.TREND: "Line chart of the monthly values and the 12-month line",
               ChartType.COMPARE: "Bar chart comparing the current and comparison windows",
               ChartType.TOP: "Bar chart of the largest parts",
+              ChartType.PEERS: "Bar chart of the peer group's current values",
               ChartType.XMR: "Process chart (XmR) of the monthly values with their mean, "
                              "process limits and any target, special causes marked"}
     by = ""

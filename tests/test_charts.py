@@ -64,6 +64,12 @@ title = ""
 kpis = ["total_crime", "homicides", "knife_crime"]
 
 [[charts]]
+id = "peer_chart"
+type = "peers"
+title = "drawn by the paper for KPIs with peers, not declared"
+kpis = ["total_crime"]
+
+[[charts]]
 id = "crime_trend"
 type = "top"
 title = "duplicate id"
@@ -84,11 +90,12 @@ limit = 0
         f"{path}: chart 'by_nothing', key 'by': 'colour' is not a column of dataset 'crimes'",
         f"{path}: chart 'too_many', key 'title': is required",
         f"{path}: chart 'too_many', key 'kpis': a trend chart takes one or two KPI ids",
+        f"{path}: chart 'peer_chart', key 'type': must be one of trend, compare, top, xmr",
         f"{path}: chart 'crime_trend', key 'id': is declared twice",
         f"{path}: chart 'crime_trend', key 'kpis': 'nope' is not a KPI",
         f"{path}: chart 'crime_trend', key 'limit': must be a whole number, 1 or more",
     ]
-    assert caught.value.hint == "8 problems in [[charts]]"
+    assert caught.value.hint == "9 problems in [[charts]]"
 
 
 def test_a_project_without_charts_has_none(tmp_path):

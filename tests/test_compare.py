@@ -443,3 +443,113 @@ def test_a_peer_group_the_data_holds_in_part_is_named_not_hidden(project):
     assert got["focus"] is None
     assert "the data holds no rows for Eden of peer group 'with_missing'" in got["notes"]
     assert "Note: the data holds no rows for Eden, the focus of peer group" in result.stderr
+
+
+def _peer_paper(project_file: Path, charts=(), peers=None):
+    """The board paper for 2025-12 against the year before, built in process."""
+    from dataclasses import replace as changed
+
+    from kpi import engine, paper
+    from kpi.periods import Comparison, Month
+
+    loaded = parse_project_file(project_file)
+    if peers is not None:
+        loaded = changed(loaded, peers={**loaded.peers, **peers})
+    report = engine.evaluate(loaded, Month.parse("2025-12"), Comparison.YOY)
+    return loaded, report, paper.build_paper(loaded, report, charts=charts)
+
+
+def test_board_paper_peer_figure_draws_what_kpi_compare_says(project, oracle):
+    """The figure's numbers are kpi compare's JSON for the same KPI and group (per 1,000
+    population, as the project has a population reference for forces), and DuckDB's."""
+    from kpi import charts
+    from kpi.document import plain_text
+    from kpi.periods import Comparison, Month
+
+    loaded, report, built = _peer_paper(project / "kpi.toml")
+    [planned] = built.figures
+    assert planned.spec.type == charts.ChartType.PEERS and planned.spec.kpis == ("thefts",)
+    data = charts.chart_data(loaded, planned.spec, {r.kpi.id: r for r in report.results},
+                             period=Month.parse("2025-12"), vs=Comparison.YOY)
+    drawn = {p: v for p, v, _ in data.parts.iter_rows()}
+    assert data.per_1000 and data.parts.filter("focus")["part"].to_list() == ["Cam"]
+
+    got = _compare(project, "--period", "2025-12", "--by", "force", "--vs", "yoy",
+                   "--kpi", "thefts", "--peers", "similar")["kpis"][0]
+    assert drawn == {p["name"]: p["per_1000"] for p in got["parts"]}
+    assert data.peer_mean == got["mean_per_1000"]
+    thefts = _counts(oracle, "Type = 'Theft'", "2025-01", "2025-12")
+    expected = {f: thefts[f] / FORCES[f] * 1000 for f in ("Avon", "Bure", "Cam")}
+    assert drawn == pytest.approx(expected)
+    assert data.peer_mean == pytest.approx(statistics.fmean(expected.values()))
+    # Largest at the top of the chart: the frame runs from the largest value down.
+    assert data.parts["value"].to_list() == sorted(expected.values(), reverse=True)
+
+    [figure] = built.document.figures
+    assert plain_text(figure.caption) == \
+        "Figure 1 – Thefts compared with peers (year ending December 2025)"
+    ordered = sorted(expected.items(), key=lambda kv: -kv[1])
+    bars = "; ".join(f"{f}{' (focus)' if f == 'Cam' else ''} {v:,.2f}" for f, v in ordered)
+    assert figure.alt == (
+        "Horizontal bar chart of Thefts per 1,000 population for each member of the similar "
+        f"forces peer group, year ending December 2025, largest first: {bars}; group mean "
+        f"{statistics.fmean(expected.values()):,.2f}.")
+    assert charts.peer_axis_label(data) == "Thefts per 1,000 population"
+
+
+def test_peer_figure_numbered_in_paper_order_and_absent_without_every_member(project):
+    from kpi.catalogue import PeerGroup
+    from kpi.charts import ChartSpec, ChartType
+    from kpi.document import Paragraph, plain_text
+
+    declared = (ChartSpec("crime_trend", ChartType.TREND, "Total crime", ("total_crime",)),
+                ChartSpec("thefts_top", ChartType.TOP, "Thefts by force", ("thefts",),
+                          by="force"),
+                ChartSpec("charged_top", ChartType.TOP, "Charged", ("charged_share",),
+                          by="force"))
+    _, _, built = _peer_paper(project / "kpi.toml", charts=declared)
+    captions = [plain_text(f.caption) for f in built.document.figures]
+    # A declared chart anchored on the KPI comes before its peers figure.
+    assert captions == ["Figure 1 – Total crime", "Figure 2 – Thefts by force",
+                        "Figure 3 – Thefts compared with peers (year ending December 2025)",
+                        "Figure 4 – Charged"]
+    assert [f.link for f in built.figures][2] == "board-files/figure-3-peers_thefts.png"
+    thefts = next(plain_text(b.content) for s in built.document.sections for b in s.blocks
+                  if isinstance(b, Paragraph) and "Thefts." in plain_text(b.content))
+    assert thefts.endswith("See Figures 2 and 3.")
+
+    # One member the data does not hold: no figure and no sentence, not part of the group.
+    partial = PeerGroup("similar", "force", ("Avon", "Bure", "Eden"), "similar forces", "Cam")
+    _, _, built = _peer_paper(project / "kpi.toml", peers={"similar": partial})
+    assert built.figures == () and built.document.figures == ()
+    text = " ".join(plain_text(b.content) for s in built.document.sections for b in s.blocks
+                    if isinstance(b, Paragraph))
+    assert "compared with peers" not in text.lower() and "Figure" not in text
+
+
+def test_peer_figure_in_every_format_and_byte_stable(project, tmp_path):
+    import docx
+
+    outputs = {}
+    for fmt, name in (("markdown", "paper.md"), ("html", "paper.html"),
+                      ("docx", "paper.docx"), ("markdown", "again.md")):
+        _kpi(project, "export", fmt, "--period", "2025-12", "--vs", "yoy",
+             "--output", tmp_path / name)
+        outputs[name] = tmp_path / name
+    caption = "Figure 1 – Thefts compared with peers (year ending December 2025)"
+    markdown = outputs["paper.md"].read_text().replace("\\(", "(").replace("\\)", ")")
+    assert f"](paper-files/figure-1-peers_thefts.png)\\\n*{caption}*" in markdown
+    html = outputs["paper.html"].read_text()
+    assert f"<figcaption>{caption}</figcaption>" in html
+    assert 'alt="Horizontal bar chart of Thefts per 1,000 population' in html
+    document = docx.Document(str(outputs["paper.docx"]))
+    assert [p.text for p in document.paragraphs if p.style.name == "Caption"
+            and p.text.startswith("Figure")] == [caption]
+    assert len(document.inline_shapes) == 1
+    # The same data draws the same bytes, whichever paper the figure belongs to.
+    first = (tmp_path / "paper-files" / "figure-1-peers_thefts.png").read_bytes()
+    assert first == (tmp_path / "again-files" / "figure-1-peers_thefts.png").read_bytes()
+    from PIL import Image
+
+    with Image.open(tmp_path / "paper-files" / "figure-1-peers_thefts.png") as image:
+        assert image.mode == "L"  # 8-bit greyscale, as every chart
