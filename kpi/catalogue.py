@@ -725,7 +725,8 @@ def _derived_columns(raw: Any, columns: list[ColumnSpec], ds_id: str, where: str
             continue
         partial = DatasetSpec(id=ds_id, date="", columns=tuple(columns), derived=tuple(derived))
         try:
-            check(expression, ds_id, _declared_types(partial), _scan_schema(partial))
+            check(expression, ds_id, _declared_types(partial), _scan_schema(partial),
+                  guarded_division=True)
         except ExpressionProblem as exc:
             problems.add(where, f"derived.{name}", str(exc), needle, line)
             continue

@@ -47,22 +47,24 @@ class ExpressionProblem(Exception):
 
 
 def check(text: Any, dataset: str, columns: dict[str, str],
-          schema: tuple[tuple[str, Any], ...]) -> Typed:
+          schema: tuple[tuple[str, Any], ...], *, guarded_division: bool = False) -> Typed:
     """Check a row-level expression against a dataset's columns (name -> declared type, such
     as 'bool') and stored schema ((name, Polars type) pairs), before anything is evaluated.
-    Raises ExpressionProblem; returns the type the expression gives."""
+    Raises ExpressionProblem; returns the type the expression gives. With guarded_division
+    (a derived column, which filters compare and breakdowns split by), every division must be
+    guarded against a zero divisor, as it must inside a comparison anywhere."""
     if not isinstance(text, str) or not text.strip():
         raise ExpressionProblem("must be a non-empty SQL expression")
     found = _TABLE_FUNCTION.search(text)
     if found:
         raise ExpressionProblem(f"reads a table ('{found.group(0).rstrip('( ')}'): {ROW_LEVEL}, "
                                 "never from files or other tables")
-    _check_tree(text, columns, dataset, schema)
+    _check_tree(text, columns, dataset, schema, guarded_division)
     return Typed(_polars_type(text, dataset, schema))
 
 
 def _check_tree(text: str, columns: dict[str, str], dataset: str,
-                schema: tuple[tuple[str, Any], ...]) -> None:
+                schema: tuple[tuple[str, Any], ...], guarded_division: bool = False) -> None:
     import sqlglot
     from sqlglot import exp
 
@@ -94,8 +96,12 @@ def _check_tree(text: str, columns: dict[str, str], dataset: str,
                     "(mean, median, sum ...)")
         sides = _compared(node)
         if sides:
+            for side in sides:
+                _check_division(side)
             _check_bool_comparison(sides, columns)
             _check_duration_comparison(sides, columns, dataset, schema)
+    if guarded_division:
+        _check_division(tree)
     if isinstance(tree, exp.Star) or any(isinstance(n, exp.Star) for n in tree.walk()):
         raise ExpressionProblem(f"uses '*': {ROW_LEVEL}; name the columns")
 
@@ -115,6 +121,28 @@ def _compared(node: Any) -> list[Any]:
         return []
     return [side.unnest() if isinstance(side, exp.Paren) else side
             for side in sides if side is not None]
+
+
+def _check_division(node: Any) -> None:
+    """A division by a column in a comparison (`minutes / victims > 1000`): on a row whose
+    divisor is 0 it gives NaN or infinity, which Polars (like DuckDB) ranks above every number,
+    so the row is silently counted (or, under NOT, silently not). Only a divisor that cannot be
+    0 is accepted: a non-zero number, or NULLIF(divisor, 0), which leaves such a row out."""
+    from sqlglot import exp
+
+    for division in node.find_all(exp.Div):
+        divisor = division.expression
+        while isinstance(divisor, exp.Paren):
+            divisor = divisor.this
+        if isinstance(divisor, exp.Nullif):
+            continue
+        if isinstance(divisor, exp.Literal) and divisor.is_number and float(divisor.this) != 0:
+            continue
+        raise ExpressionProblem(
+            f"divides by {divisor.sql()}, which on a row where it is 0 gives NaN or infinity, "
+            "and a comparison counts that row as larger than any number: write "
+            f"{division.this.sql()} / NULLIF({divisor.sql()}, 0) to leave such rows out, or "
+            "multiply instead (minutes > 1000 * victims)")
 
 
 def _check_bool_comparison(sides: list[Any], columns: dict[str, str]) -> None:

@@ -134,3 +134,67 @@ def test_a_revised_extract_missing_a_month_inside_its_span_says_the_month_is_kep
     assert result.returncode == 0, result.stderr
     assert ("Warning: rev.csv: no rows for 2025-08, between its first and last month; "
             "any rows stored for 2025-08 are kept") in result.stderr.splitlines()
+
+
+DIVIDED = """\
+[datasets.c]
+date = "day"
+[datasets.c.columns]
+day = "date"
+minutes = "float"
+victims = "int"
+{derived}
+[[priorities]]
+id = "p"
+title = "P"
+[[kpis]]
+id = "long"
+title = "Long per victim"
+priority = "p"
+kind = "count"
+dataset = "c"
+filter = "{condition}"
+"""
+
+
+def _divided_project(folder: Path, condition: str,
+                     derived: str = "") -> subprocess.CompletedProcess:
+    (folder / "kpi.toml").write_text(DIVIDED.format(condition=condition, derived=derived),
+                                     encoding="utf-8")
+    months = [f"{2023 + (3 + i) // 12}-{(3 + i) % 12 + 1:02d}" for i in range(30)]
+    # Each month: a row with no victims (0 / 0 is NaN), one of 5 minutes for one victim, and
+    # one of 3,000 minutes for one victim: only the last is over 1,000 minutes per victim.
+    rows = "".join(f"{m}-01,0,0\n{m}-02,5,1\n{m}-03,3000,1\n" for m in months)
+    (folder / "c.csv").write_text("day,minutes,victims\n" + rows, encoding="utf-8")
+    return _kpi(folder, "ingest", "c", "c.csv")
+
+
+def test_a_division_by_a_column_inside_a_filter_is_refused_not_counted_as_nan(tmp_path):
+    # 0 / 0 is NaN, which Polars ranks above every number: the filter counted the row with no
+    # victims as "over 1,000 per victim", 24 where the truth is 12, with exit 0.
+    result = _divided_project(tmp_path, "minutes / victims > 1000")
+    assert result.returncode == 3, result.stderr
+    first = result.stderr.splitlines()[0]
+    assert "'long'" in first and "'filter'" in first and "divides by victims" in first
+    assert "minutes / NULLIF(victims, 0)" in first
+    assert "Traceback" not in result.stderr
+
+
+def test_a_derived_column_dividing_by_a_column_is_refused(tmp_path):
+    result = _divided_project(tmp_path, "per_victim > 1000",
+                              '[datasets.c.derived]\nper_victim = "minutes / victims"')
+    assert result.returncode == 3, result.stderr
+    assert "derived.per_victim" in result.stderr and "NULLIF(victims, 0)" in result.stderr
+
+
+def test_a_guarded_division_leaves_the_rows_with_a_zero_divisor_out(tmp_path):
+    for condition, derived in [("minutes / NULLIF(victims, 0) > 1000", ""),
+                               ("per_victim > 1000", '[datasets.c.derived]\n'
+                                                     'per_victim = "minutes / NULLIF(victims, 0)"'),
+                               ("NOT (minutes / NULLIF(victims, 0) <= 1000)", "")]:
+        loaded = _divided_project(tmp_path, condition, derived)
+        assert loaded.returncode == 0, loaded.stderr
+        result = _kpi(tmp_path, "summary", "--period", "2025-09", "--format", "json")
+        assert result.returncode == 0, result.stderr
+        (kpi,) = json.loads(result.stdout)["kpis"]
+        assert kpi["current"]["value"] == 12, condition  # one row a month, worked by hand
