@@ -509,17 +509,20 @@ def _aggregate_all(project: Project, requests: dict[str, dict[tuple[str, Window]
     parts: Parts = {}
     for dataset_id, wanted in requests.items():
         plan, finish = _aggregate(project, dataset_id, wanted, as_of)
-        try:
-            # Streaming: the rows pass through in batches, never the whole table at once.
-            # One query after another: collect_all would run them side by side, adding up
-            # their memory, and on many small datasets it measured no faster.
-            frames = [query.collect(engine="streaming") for query in plan]
-        except pl.exceptions.PolarsError as exc:
-            raise DataError(f"dataset '{dataset_id}': cannot compute its KPIs "
-                            f"({str(exc).strip().splitlines()[0]})",
-                            hint="check the KPI expressions against the stored columns") from None
-        parts.update(finish(frames))
+        parts.update(finish(_collect(dataset_id, plan)))
     return parts
+
+
+def _collect(dataset_id: str, plan: list[pl.LazyFrame]) -> list[pl.DataFrame]:
+    """Run a dataset's planned queries. Streaming: the rows pass through in batches, never the
+    whole table at once. One query after another: collect_all would run them side by side,
+    adding up their memory, and on many small datasets it measured no faster."""
+    try:
+        return [query.collect(engine="streaming") for query in plan]
+    except pl.exceptions.PolarsError as exc:
+        raise DataError(f"dataset '{dataset_id}': cannot compute its KPIs "
+                        f"({str(exc).strip().splitlines()[0]})",
+                        hint="check the KPI expressions against the stored columns") from None
 
 
 def _aggregate(project: Project, dataset_id: str,
@@ -655,14 +658,8 @@ def monthly_parts(project: Project, dataset_id: str, measures: Iterable[KpiDef],
     rows is absent."""
     wanted = {(m.id, None): m for m in measures}
     plan, finish = _aggregate(project, dataset_id, wanted, as_of, months=months, by="month")
-    try:
-        frames = [query.collect(engine="streaming") for query in plan]
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(f"dataset '{dataset_id}': cannot compute its KPIs "
-                        f"({str(exc).strip().splitlines()[0]})",
-                        hint="check the KPI expressions against the stored columns") from None
     out: dict[str, dict[str, dict[str, float | None]]] = {}
-    for ((measure_id, _), month), parts in finish(frames).items():
+    for ((measure_id, _), month), parts in finish(_collect(dataset_id, plan)).items():
         out.setdefault(measure_id, {})[month] = parts
     return out
 
