@@ -17,8 +17,9 @@ import csv
 import glob
 import hashlib
 import io
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ import polars as pl
 
 from kpi import dateparts
 from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec, polars_schema
-from kpi.errors import ConfigError, DataError, UsageError, located
+from kpi.errors import ConfigError, DataError, UsageError, located, refusal
 from kpi.periods import Month
 
 ROW = "__row"  # a record's index in its file; row numbers for messages come from Numbering
@@ -66,24 +67,63 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # rewrite a line or break a table (docs/guarantees.md).
 _UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _SHOWN_AS_MARK = r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"  # shown as '?'
+# Rows read, typed and checked at once: memory is bounded by a batch, not by the file.
+# KPI_INGEST_BATCH_ROWS overrides it (the tests use small batches).
+BATCH_ROWS = 250_000
+# Distinct ids held at once by the `unique` check: above it, ids are checked in passes, each
+# over the ids whose hash falls in one share.
+UNIQUE_ROWS = 4_000_000
+
+Numbering = Callable[[pl.Series], pl.Series]
 
 
 @dataclass
 class Extract:
     """What one ingest read: the good rows, the rejected ones, and where they came from.
 
+    The good rows are `staged` as Parquet files (each batch of each file, in order, with its
+    file's index as FILE and its record index as ROW) or, for `read_extracts`, held in `frame`.
     `covered` has one row per (file, month, replace_by value...) the good rows hold, with its
     row count ("rows"): what the load will replace, and from which file."""
 
-    frame: pl.DataFrame
+    rows: int
     rejected: pl.DataFrame
     sources: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     covered: pl.DataFrame | None = None
+    staged: list[Path] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # FILE index -> the file's path
+    numberings: dict[str, Numbering] = field(default_factory=dict)
+    id_columns: dict[str, str] = field(default_factory=dict)
+    frame: pl.DataFrame | None = None
 
     @property
     def months(self) -> list[str]:
-        return sorted(self.frame["month"].unique().to_list()) if self.frame.height else []
+        if self.covered is None or not self.covered.height:
+            return []
+        return sorted(m for m in self.covered["month"].unique().to_list() if m is not None)
+
+    @property
+    def keys(self) -> pl.DataFrame:
+        """Each (month, replace_by value...) the good rows hold, once."""
+        assert self.covered is not None
+        return self.covered.drop("rows", FILE).unique()
+
+    def scan(self, *, bookkeeping: bool = False) -> pl.LazyFrame:
+        """The good rows, in file order; with `bookkeeping`, also FILE (the file's index in
+        `files`) and ROW (its record index in the file)."""
+        if self.frame is not None:
+            return self.frame.lazy()
+        lazy = pl.scan_parquet(self.staged) if self.staged else pl.LazyFrame(
+            schema={ROW: pl.Int64, FILE: pl.Int32})
+        return lazy if bookkeeping else lazy.drop(ROW, FILE)
+
+    def batches(self, columns: list[str]):
+        """The good rows as an Arrow record batch reader, a batch at a time, with `columns`."""
+        import pyarrow.dataset as pads
+
+        return pads.dataset([str(p) for p in self.staged], format="parquet").scanner(
+            columns=columns, batch_size=_batch_rows()).to_reader()
 
 
 def expand_sources(patterns: list[str]) -> list[Path]:
@@ -101,66 +141,89 @@ def expand_sources(patterns: list[str]) -> list[Path]:
     return paths
 
 
-Numbering = Callable[[pl.Series], pl.Series]
-
-
 def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool = False,
                   parts: bool = False, measured: frozenset[str] = frozenset(),
                   sheet: str | None = None) -> Extract:
-    """Read, map and type every file; raise DataError on the first bad file (or, with
-    skip_bad_rows, return its bad rows as `rejected` with file, row, column and reason).
+    """`stage_extracts` into a temporary folder, with the good rows then held in `frame`: for
+    small extracts and for looking at what a load would store. `load` streams instead."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kpi-ingest-") as folder:
+        extract = stage_extracts(spec, paths, Path(folder), skip_bad_rows=skip_bad_rows,
+                                 parts=parts, measured=measured, sheet=sheet)
+        extract.frame = extract.scan().collect()
+        extract.staged = []
+    return extract
+
+
+def stage_extracts(spec: DatasetSpec, paths: list[Path], folder: Path, *,
+                   skip_bad_rows: bool = False, parts: bool = False,
+                   measured: frozenset[str] = frozenset(), sheet: str | None = None) -> Extract:
+    """Read, map and type every file a batch at a time, writing the good rows as Parquet files
+    into `folder`; raise DataError on the first bad file (or, with skip_bad_rows, return its
+    bad rows as `rejected` with file, row, column and reason). Memory is bounded by a batch
+    (BATCH_ROWS), the bad rows kept, and the ids of one share of the `unique` check.
 
     A file named twice (the same bytes, by sha256) is read once. Two files holding rows of the
     same month (or the same month and `replace_by` values) are refused unless `parts` says they
     are parts of one extract: otherwise an original and its revision would be added together.
     A required number column in `measured` (read by a KPI) that is blank on every row of a file
     refuses that file."""
-    frames, rejected, sources, warnings, covered = [], [], [], [], []
-    id_columns: dict[str, str] = {}  # file -> its name for the unique id column
-    numberings: dict[str, Numbering] = {}
+    extract = Extract(rows=0, rejected=pl.DataFrame())
+    rejected, covered = [], []
     seen: dict[str, Path] = {}  # sha256 -> the first file with those bytes
     for path in paths:
-        raw = _read_bytes(path)
-        digest = hashlib.sha256(raw).hexdigest()
-        if digest in seen:
-            warnings.append(f"{path}: the same file as {seen[digest]} (sha256 {digest[:12]}); "
-                            "read once")
+        survey = _survey(path)
+        if survey.digest in seen:
+            extract.warnings.append(f"{path}: the same file as {seen[survey.digest]} (sha256 "
+                                    f"{survey.digest[:12]}); read once")
             continue
-        seen[digest] = path
-        excel = _is_excel(path, raw)
+        seen[survey.digest] = path
+        index = len(extract.files)
+        extract.files.append(str(path))
+        state = _FileState(spec=spec, path=path, index=index, folder=folder,
+                           measured=measured, keep_bad=skip_bad_rows)
+        excel = _is_excel(path)
+        sheet_read = None
         if excel:
-            table, sheet_read, numbering = _read_excel(spec, path, raw, sheet or spec.sheet,
-                                                       warnings)
+            table, sheet_read, numbering = _read_excel(spec, path, _read_bytes(path),
+                                                       sheet or spec.sheet, extract.warnings)
+            state.excel = True
+            batches = (table.slice(start, _batch_rows())
+                       for start in range(0, table.height, _batch_rows()))
+        elif _is_parquet(path, survey.head):
+            state.from_csv = False
+            batches, numbering = _parquet_batches(path, survey, state)
         else:
-            table, notes, numbering = _read_table(path, raw)
-            warnings.extend(notes)
-        good, bad, mapping = _conform(spec, path, table, warnings,
-                                      from_csv=not _is_parquet(path, raw), measured=measured,
-                                      excel=excel)
-        if bad.height:
-            bad = bad.with_columns(numbering(bad[ROW]))
-            if not skip_bad_rows:
-                raise DataError(_describe_bad_rows(path, bad),
-                                hint="fix the rows named, or load the rest with --skip-bad-rows")
-        id_columns[str(path)] = mapping.get(spec.unique or "", spec.unique or "")
-        numberings[str(path)] = numbering
-        frames.append(good.with_columns(pl.lit(str(path)).alias(FILE)))
-        if bad.height:
-            rejected.append(bad.with_columns(pl.lit(str(path)).alias(FILE)))
-        sources.append({"file": path.name, "sha256": digest,
-                        "bytes": len(raw), "rows": good.height, "rejected": bad.height,
-                        **({"sheet": sheet_read} if excel else {})})
-        covered.append(good.group_by("month", *spec.replace_by).len("rows")
-                       .with_columns(pl.lit(str(path)).alias(FILE)))
-    frame = pl.concat(frames, how="vertical")
+            batches, numbering = _csv_batches(path, survey, folder, index, state)
+        for batch in batches:
+            state.add(batch)
+        state.finish(numbering)
+        extract.warnings.extend(state.warnings)
+        if state.bad_count and not skip_bad_rows:
+            raise DataError(_describe_bad_rows(path, state.bad(numbering), state.bad_count),
+                            hint="fix the rows named, or load the rest with --skip-bad-rows")
+        extract.id_columns[str(path)] = state.mapping.get(spec.unique or "", spec.unique or "")
+        extract.numberings[str(path)] = numbering
+        extract.staged.extend(state.staged)
+        extract.rows += state.good
+        if state.bad_count:
+            rejected.append(state.bad(numbering).with_columns(pl.lit(str(path)).alias(FILE)))
+        extract.sources.append({"file": path.name, "sha256": survey.digest,
+                                "bytes": survey.size, "rows": state.good,
+                                "rejected": state.bad_count,
+                                **({"sheet": sheet_read} if excel else {})})
+        covered.append(state.covered())
     keys = pl.concat(covered, how="vertical")
+    extract.covered = keys
     if not parts:
         _check_overlap(spec, keys)
-    warnings.extend(_gaps(spec, paths, keys))
-    if spec.unique:
-        _check_unique(spec, frame, id_columns, numberings)
+    extract.warnings.extend(_gaps(spec, paths, keys))
     bad_frame = pl.concat(rejected, how="diagonal_relaxed") if rejected else pl.DataFrame()
-    if frame.height == 0:
+    extract.rejected = bad_frame
+    if spec.unique and extract.rows:
+        _check_unique(spec, extract)
+    if extract.rows == 0:
         where = ", ".join(str(p) for p in paths)
         if bad_frame.height:
             first = bad_frame.row(0, named=True)
@@ -169,8 +232,85 @@ def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool =
                                       column=first[COLUMN]),
                             hint="nothing was loaded; fix the extract")
         raise DataError(f"{where}: no data rows to load")
-    return Extract(frame=frame.drop(ROW, FILE), rejected=bad_frame, sources=sources,
-                   warnings=warnings, covered=keys)
+    return extract
+
+
+def _batch_rows() -> int:
+    text = os.environ.get("KPI_INGEST_BATCH_ROWS", "")
+    return max(1, int(text)) if text.isdigit() else BATCH_ROWS
+
+
+@dataclass
+class _FileState:
+    """One file's batches as they are conformed: the good rows staged, the bad ones kept (all
+    of them with skip_bad_rows, else the first few and a count), and what the file-wide checks
+    need (rows per month, which measured number columns ever hold a value)."""
+
+    spec: DatasetSpec
+    path: Path
+    index: int
+    folder: Path
+    measured: frozenset[str]
+    keep_bad: bool
+    from_csv: bool = True
+    excel: bool = False
+    mapping: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    staged: list[Path] = field(default_factory=list)
+    good: int = 0
+    typed: int = 0  # rows typed: all but blank rows and repeated headers
+    repeated: int = 0
+    present: dict[str, bool] = field(default_factory=dict)
+    bad_frames: list[pl.DataFrame] = field(default_factory=list)
+    bad_count: int = 0
+    counts: list[pl.DataFrame] = field(default_factory=list)
+    matched: bool = False
+
+    def add(self, table: pl.DataFrame) -> None:
+        if not self.matched:
+            self.mapping = _match_columns(self.spec, self.path, table.columns, self.warnings,
+                                          1 if self.from_csv else None)
+            if not self.from_csv:
+                _check_parquet_types(self.spec, self.path, table, self.mapping)
+            self.matched = True
+        good, bad = _conform(self.spec, self.path, table, self)
+        if bad.height:
+            self.bad_count += bad.height
+            kept = sum(f.height for f in self.bad_frames)
+            if self.keep_bad:
+                self.bad_frames.append(bad)
+            elif kept < MAX_LISTED:
+                self.bad_frames.append(bad.head(MAX_LISTED - kept))
+        if good.height:
+            self.good += good.height
+            self.counts.append(good.group_by("month", *self.spec.replace_by).len("rows"))
+            if not self.keep_bad and self.bad_count:
+                return  # the file is refused anyway: stage nothing more
+            target = self.folder / f"{self.index:05d}-{len(self.staged):06d}.parquet"
+            schema = polars_schema(self.spec)
+            _write_staged(good.select(pl.col(ROW), *[pl.col(n).cast(t) for n, t in schema.items()],
+                                      pl.lit(self.index, dtype=pl.Int32).alias(FILE)), target)
+            self.staged.append(target)
+
+    def finish(self, numbering: Numbering) -> None:
+        """The file-wide checks, once every batch is in."""
+        if self.repeated:
+            self.warnings.append(f"{self.path}: skipped {self.repeated} repeated header row(s)")
+        _refuse_blank_columns(self.spec, self.path, self)
+
+    def bad(self, numbering: Numbering) -> pl.DataFrame:
+        """The bad rows kept, in file order, with row numbers as an editor shows them."""
+        bad = pl.concat(self.bad_frames, how="diagonal_relaxed")
+        return bad.with_columns(numbering(bad[ROW]))
+
+    def covered(self) -> pl.DataFrame:
+        keys = ["month", *self.spec.replace_by]
+        schema = {k: pl.String for k in keys}
+        schema.update({k: v for k, v in polars_schema(self.spec).items() if k in keys})
+        counts = (pl.concat(self.counts, how="vertical") if self.counts
+                  else pl.DataFrame(schema={**schema, "rows": pl.UInt32}))
+        return (counts.group_by(keys, maintain_order=True).agg(pl.col("rows").sum())
+                .with_columns(pl.lit(str(self.path)).alias(FILE)))
 
 
 def _gaps(spec: DatasetSpec, paths: list[Path], keys: pl.DataFrame) -> list[str]:
@@ -235,31 +375,233 @@ def _read_bytes(path: Path) -> bytes:
         raise DataError(located(path, f"cannot read the file ({exc.strerror or exc})")) from None
 
 
-def _read_table(path: Path, raw: bytes) -> tuple[pl.DataFrame, list[str], Numbering]:
-    """A source file as a frame of strings (CSV) or typed columns (Parquet). Its ROW column
-    holds record indexes (from 0); the returned function turns them into the row numbers
-    messages show. Working that out for a CSV file costs a scan, so only errors pay it."""
-    if re.search(rb"\S", raw) is None:
+@dataclass(frozen=True)
+class _Survey:
+    """What one pass over a file's bytes finds, before anything is parsed."""
+
+    size: int
+    digest: str  # sha256
+    head: bytes  # the first 64 KiB
+    text: bool  # some byte is not whitespace
+    utf8: bool  # valid UTF-8 throughout (not checked after a UTF-16 or UTF-32 byte-order mark)
+    nul: int | None  # offset of the first NUL byte
+
+
+def _survey(path: Path) -> _Survey:
+    """Read the file once in blocks: its sha256, size, first bytes, whether it is blank,
+    valid UTF-8, and where its first NUL byte is."""
+    import codecs
+
+    digest, size, head, text, utf8, nul = hashlib.sha256(), 0, b"", False, True, None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(BLOCK):
+                if not size:
+                    head = chunk[:65536]
+                    utf8 = _utf16_bom(head) is None
+                digest.update(chunk)
+                if not text and re.search(rb"\S", chunk):
+                    text = True
+                if nul is None and (at := chunk.find(b"\x00")) >= 0:
+                    nul = size + at
+                if utf8:
+                    try:
+                        decoder.decode(chunk)
+                    except UnicodeDecodeError:
+                        utf8 = False
+                size += len(chunk)
+        if utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8 = False
+    except OSError as exc:
+        raise DataError(located(path, f"cannot read the file ({exc.strerror or exc})")) from None
+    return _Survey(size=size, digest=digest.hexdigest(), head=head, text=text, utf8=utf8,
+                   nul=nul)
+
+
+def _blocks(path: Path, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """The file's bytes from `start` to `end`, a block at a time."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(start)
+            left = None if end is None else end - start
+            while left is None or left > 0:
+                chunk = handle.read(BLOCK if left is None else min(BLOCK, left))
+                if not chunk:
+                    return
+                if left is not None:
+                    left -= len(chunk)
+                yield chunk
+    except OSError as exc:
+        raise DataError(located(path, f"cannot read the file ({exc.strerror or exc})")) from None
+
+
+def _lines_in(path: Path, start: int = 0, end: int | None = None) -> int:
+    """Line breaks between two offsets, counting \\r\\n, \\r and \\n once each."""
+    lines, last = 0, b""
+    for chunk in _blocks(path, start, end):
+        lines += _line_count(chunk) - (last == b"\r" and chunk[:1] == b"\n")
+        last = chunk[-1:]
+    return lines
+
+
+def _read_at(path: Path, start: int, size: int) -> bytes:
+    return b"".join(_blocks(path, start, start + size))
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A CSV file's text as UTF-8: the file itself, or a re-encoded copy in the staging folder."""
+
+    path: Path
+    start: int  # where the text starts (after a UTF-8 byte-order mark)
+    nul: int | None
+
+
+def _as_utf8(path: Path, survey: _Survey, folder: Path, index: int,
+             notes: list[str]) -> _Text:
+    """The file as UTF-8 without a byte-order mark: as it is when it is UTF-8, else read as
+    UTF-16 or UTF-32 (from its byte-order mark) or Windows-1252 (what Excel writes on a UK
+    machine) and re-encoded, a block at a time, into the staging folder."""
+    codec = _utf16_bom(survey.head)
+    if codec is None and survey.utf8:
+        return _Text(path, 3 if survey.head[:3] == b"\xef\xbb\xbf" else 0, survey.nul)
+    import codecs
+
+    target = folder / f"{index:05d}-utf8.csv"
+    decoder = codecs.getincrementaldecoder(codec or "cp1252")()
+    offset = written = 0
+    nul = None
+    first = True
+    try:
+        with target.open("wb") as out:
+            for chunk in [*_blocks(path), b""]:
+                try:
+                    text = decoder.decode(chunk, final=not chunk)
+                except UnicodeDecodeError as exc:
+                    if codec is not None:
+                        raise DataError(located(path, f"cannot decode the bytes at offset "
+                                                      f"{offset + exc.start} as "
+                                                      f"{codec.upper()} (the file starts with "
+                                                      "its byte-order mark)"),
+                                        hint="save the extract as UTF-8") from None
+                    raise DataError(located(path, f"cannot decode byte {chunk[exc.start]:#x} "
+                                                  f"at offset {offset + exc.start} as UTF-8 or "
+                                                  "Windows-1252"),
+                                    hint="save the extract as UTF-8") from None
+                if first and codec is not None and text:
+                    text = text.lstrip("\ufeff")
+                    first = not text
+                data = text.encode("utf-8")
+                if nul is None and (at := data.find(b"\x00")) >= 0:
+                    nul = written + at
+                out.write(data)
+                written += len(data)
+                offset += len(chunk)
+    except OSError as exc:
+        raise _StagingRefused(exc) from None
+    notes.append(f"{path}: read as {codec.upper()} (from its byte-order mark)" if codec
+                 else f"{path}: not UTF-8; read as Windows-1252")
+    return _Text(target, 0, nul)
+
+
+def _write_staged(frame: pl.DataFrame, target: Path) -> None:
+    try:
+        frame.write_parquet(target, compression="lz4", statistics=False)
+    except OSError as exc:
+        raise _StagingRefused(exc) from None
+    except pl.exceptions.PolarsError as exc:  # Polars reports the system's refusal as text
+        code = re.search(r"\(os error (\d+)\)", str(exc))
+        if code is None:
+            raise
+        raise _StagingRefused(OSError(int(code.group(1)), _first_line(exc))) from None
+
+
+class _StagingRefused(Exception):
+    """The operating system refused a write into the staging folder (full disk, read-only)."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _csv_batches(path: Path, survey: _Survey, folder: Path, index: int,
+                 state: _FileState) -> tuple[Iterator[pl.DataFrame], Numbering]:
+    """A CSV file's records as frames of text, a batch at a time, after the checks that need
+    only its bytes (blank, binary, encoding, NUL, header)."""
+    if not survey.text:
         raise DataError(located(path, "the file is empty"), hint="check the extract was written")
-    if _is_parquet(path, raw):
-        frame, notes = _without_reserved(path, _read_parquet(path, raw))
-        return _numbered(frame), notes, lambda records: records + 1
-    if _utf16_bom(raw) is None and b"\x00" in raw[:65536]:
-        if _looks_utf16(raw[:65536]):
+    head = survey.head
+    if _utf16_bom(head) is None and b"\x00" in head:
+        if _looks_utf16(head):
             raise DataError(located(path, "UTF-16 text without a byte-order mark"),
                             hint="save the extract as UTF-8 (or UTF-16 with a byte-order mark)")
-        sample = raw[:65536].decode("utf-8", "ignore")
+        sample = head.decode("utf-8", "ignore")
         if len(_CONTROL.findall(sample)) > BINARY_SHARE * len(sample):
             raise DataError(located(path, "binary data where a CSV file was expected"),
                             hint="export the extract as CSV (UTF-8) or Parquet")
-    data, notes = _utf8(path, raw)
-    sample = bytes(data[:65536]).decode("utf-8", "ignore")
+    text = _as_utf8(path, survey, folder, index, state.warnings)
+    sample = _read_at(text.path, text.start, 65536).decode("utf-8", "ignore")
     if len(_CONTROL.findall(sample)) > BINARY_SHARE * len(sample):
         raise DataError(located(path, "binary data where a CSV file was expected"),
                         hint="export the extract as CSV (UTF-8) or Parquet")
-    _check_nul(path, data)
-    frame, numbering = _parse_csv(path, data, notes)
-    return frame, notes, numbering
+    if text.nul is not None:
+        # Refuse a NUL byte anywhere, naming its row: a NUL is never text, and kept it would
+        # make 'So\0uth' a place of its own beside 'South'.
+        raise DataError(located(path, "a NUL byte (binary data) in a CSV file",
+                                row=_lines_in(text.path, 0, text.nul) + 1),
+                        hint="the file is damaged or not text; export it again")
+    return _parse_csv(path, text, state)
+
+
+def _parquet_batches(path: Path, survey: _Survey,
+                     state: _FileState) -> tuple[Iterator[pl.DataFrame], Numbering]:
+    """A Parquet file a batch at a time, read by Arrow's reader: fuzzing showed Polars' own
+    reader panicking (and once aborting the process) on damaged files, where Arrow's raises
+    an error."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not survey.text:
+        raise DataError(located(path, "the file is empty"), hint="check the extract was written")
+
+    def unreadable(exc: BaseException) -> DataError:
+        return DataError(located(path, f"not a readable Parquet file ({_first_line(exc)})"),
+                         hint="the file may be truncated or corrupt; export it again")
+
+    try:
+        parquet = pq.ParquetFile(str(path))
+        total = parquet.metadata.num_rows
+    except (Exception, pl.exceptions.PanicException) as exc:
+        raise unreadable(exc) from None
+    if total == 0:
+        raise DataError(located(path, "the Parquet file has no rows"))
+
+    def batches() -> Iterator[pl.DataFrame]:
+        start = 0
+        reading = parquet.iter_batches(batch_size=_batch_rows())
+        while True:
+            try:
+                batch = next(reading, None)
+                if batch is None:
+                    return
+                arrow = pa.Table.from_batches([batch])
+                arrow.validate(full=True)  # e.g. invalid UTF-8 in a string column
+                _check_time_range(arrow)
+                frame = pl.from_arrow(arrow)
+            except (Exception, pl.exceptions.PanicException) as exc:
+                raise unreadable(exc) from None
+            assert isinstance(frame, pl.DataFrame)
+            frame, dropped = _without_reserved(path, frame)
+            if not start:
+                state.warnings.extend(dropped)
+            yield _numbered(frame, start)
+            start += frame.height
+
+    return batches(), lambda records: records + 1
 
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -271,7 +613,7 @@ _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 _SERIALS = (61, 73050)
 
 
-def _is_excel(path: Path, raw: bytes) -> bool:
+def _is_excel(path: Path) -> bool:
     return path.suffix.lower() in EXCEL_SUFFIXES
 
 
@@ -397,22 +739,10 @@ def _without_reserved(path: Path, frame: pl.DataFrame) -> tuple[pl.DataFrame, li
                                   "starting with '__' are reserved for kpi's own use"]
 
 
-def _numbered(frame: pl.DataFrame) -> pl.DataFrame:
-    """The frame with each record's index in its file (from 0) as column ROW."""
-    return frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
-
-
-def _check_nul(path: Path, data: memoryview) -> None:
-    """Refuse a NUL byte anywhere in a CSV file, naming its row: a NUL is never text, and kept
-    it would make 'So\\0uth' a place of its own beside 'South'."""
-    whole = data.obj  # the buffer `data` views (a byte-order mark holds no line break)
-    assert isinstance(whole, bytes)
-    at = whole.find(b"\x00")
-    if at < 0:
-        return
-    row = _line_count(whole[:at]) + 1
-    raise DataError(located(path, "a NUL byte (binary data) in a CSV file", row=row),
-                    hint="the file is damaged or not text; export it again")
+def _numbered(frame: pl.DataFrame, start: int = 0) -> pl.DataFrame:
+    """The frame with each record's index in its file (from 0; its first is `start`) as
+    column ROW."""
+    return frame.with_row_index(ROW, offset=start).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
 _UTF16_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
@@ -432,26 +762,6 @@ def _looks_utf16(sample: bytes) -> bool:
 
 def _is_parquet(path: Path, raw: bytes) -> bool:
     return raw[:4] == b"PAR1" or path.suffix.lower() in (".parquet", ".pq")
-
-
-def _read_parquet(path: Path, raw: bytes) -> pl.DataFrame:
-    """A Parquet file, read by Arrow's reader: fuzzing showed Polars' own reader panicking (and
-    once aborting the process) on damaged files, where Arrow's raises an error."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        arrow = pq.read_table(pa.BufferReader(raw))
-        arrow.validate(full=True)  # e.g. invalid UTF-8 in a string column of a damaged file
-        _check_time_range(arrow)
-        frame = pl.from_arrow(arrow)
-    except (Exception, pl.exceptions.PanicException) as exc:
-        raise DataError(located(path, f"not a readable Parquet file ({_first_line(exc)})"),
-                        hint="the file may be truncated or corrupt; export it again") from None
-    assert isinstance(frame, pl.DataFrame)
-    if frame.height == 0:
-        raise DataError(located(path, "the Parquet file has no rows"))
-    return frame
 
 
 # Dates and times that Polars can turn into calendar values: years 1 to 9999, in days since
@@ -479,35 +789,6 @@ def _check_time_range(arrow) -> None:
         low, high = bounds["min"].as_py(), bounds["max"].as_py()
         if low is not None and (low < _DAY_RANGE[0] * scale or high > _DAY_RANGE[1] * scale):
             raise ValueError(f"column '{field_.name}' holds dates outside the years 1 to 9999")
-
-
-def _utf8(path: Path, raw: bytes) -> tuple[memoryview, list[str]]:
-    """The file as UTF-8 without a byte-order mark: as it is when it is UTF-8 (no copy), else
-    read as Windows-1252 (what Excel writes on a UK machine) and re-encoded."""
-    codec = _utf16_bom(raw)
-    if codec is not None:
-        try:
-            text = raw.decode(codec)  # the byte-order mark says which byte order
-        except UnicodeDecodeError as exc:
-            raise DataError(located(path, f"cannot decode the bytes at offset {exc.start} as "
-                                          f"{codec.upper()} (the file starts with its "
-                                          "byte-order mark)"),
-                            hint="save the extract as UTF-8") from None
-        return (memoryview(text.lstrip("\ufeff").encode("utf-8")),
-                [f"{path}: read as {codec.upper()} (from its byte-order mark)"])
-    bom = 3 if raw[:3] == b"\xef\xbb\xbf" else 0
-    try:
-        raw[bom:].decode("utf-8")
-        return memoryview(raw)[bom:], []
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = raw.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        raise DataError(located(path, f"cannot decode byte {raw[exc.start]:#x} at offset "
-                                      f"{exc.start} as UTF-8 or Windows-1252"),
-                        hint="save the extract as UTF-8") from None
-    return memoryview(text.encode("utf-8")), [f"{path}: not UTF-8; read as Windows-1252"]
 
 
 def _line_count(data: bytes | memoryview) -> int:
@@ -547,12 +828,15 @@ def _split_header(path: Path, data: memoryview) -> tuple[list[str], int]:
     return [h.strip() for h in header], len(text.encode("utf-8"))
 
 
-def _parse_csv(path: Path, data: memoryview,
-               notes: list[str]) -> tuple[pl.DataFrame, Numbering]:
+def _parse_csv(path: Path, text: _Text,
+               state: _FileState) -> tuple[Iterator[pl.DataFrame], Numbering]:
+    """The records after the header, parsed by Arrow's streaming CSV reader with every column
+    as text, in batches of _batch_rows() records."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    names, start = _split_header(path, data)
+    prefix = _read_at(text.path, text.start, MAX_HEADER + 1)
+    names, length = _split_header(path, memoryview(prefix))
     if not names:
         raise DataError(located(path, "the file is empty"), hint="check the extract was written")
     seen: set[str] = set()
@@ -567,109 +851,194 @@ def _parse_csv(path: Path, data: memoryview,
                                           "header", row=1, column=_show(name)),
                             hint="rename or remove one of them")
         seen.add(name.lower())
-    body = data[start:]
-    if re.search(rb"\S", body) is None:
+    start = text.start + length
+    if _find_line(text.path, start, re.compile(rb"\S")) is None:
         raise DataError(located(path, "the file has a header but no data rows"),
                         hint="check the extract was written in full")
-    first_line = _line_count(data[:start]) + 1
+    first_line = _line_count(prefix[:length]) + 1
     internal = [f"c{i}" for i in range(len(names))]
-    ragged: list[Any] = []
-    blank_lines = 0
+    reserved = [n for n in names if n.startswith("__")]
+    if reserved:
+        state.warnings.append(f"{path}: ignored column(s) "
+                              f"{', '.join(repr(_show(n)) for n in reserved[:8])}: names "
+                              "starting with '__' are reserved for kpi's own use")
+    seen_rows = {"ragged": 0, "blank": 0, "records": 0}
+    first_ragged: list[Any] = []
 
     def on_invalid(row) -> str:
-        nonlocal blank_lines
         if row.text.strip():
-            ragged.append(row)
+            seen_rows["ragged"] += 1
+            if not first_ragged:
+                first_ragged.append(row)
         else:
-            blank_lines += 1  # a whitespace-only line is a blank line, not a short row
+            seen_rows["blank"] += 1  # a whitespace-only line is a blank line, not a short row
         return "skip"
 
-    try:
-        arrow = pacsv.read_csv(
-            pa.BufferReader(pa.py_buffer(body)),
-            read_options=pacsv.ReadOptions(column_names=internal, block_size=BLOCK),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True,
-                                             invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in internal}, strings_can_be_null=False,
-                quoted_strings_can_be_null=False))
-    except pa.ArrowException as exc:
-        if "straddl" in str(exc):  # a record longer than the block Arrow parses at once
-            _refuse_long_record(path, body, first_line, names)
-        raise DataError(located(path, f"not a readable CSV file ({_first_line(exc)})"),
-                        hint="check quoting and delimiters") from None
-    if ragged:
-        first = ragged[0]
-        found = re.search(rb"(?m)^" + re.escape(first.text.encode("utf-8")) + rb"(?=[\r\n]|\Z)",
-                          body)
-        row = _line_count(body[:found.start()]) + first_line if found else None
-        more = f" ({len(ragged)} such rows in all)" if len(ragged) > 1 else ""
-        raise DataError(located(path, f"expected {first.expected_columns} fields, found "
-                                      f"{first.actual_columns}{more}", row=row),
-                        hint="the file may be truncated, or a value holds an unquoted comma")
-    if arrow.num_rows == 0:
-        raise DataError(located(path, "the file has a header but no data rows"),
-                        hint="check the extract was written in full")
-    frame = pl.from_arrow(arrow).rename(dict(zip(internal, names, strict=True)))
-    frame, dropped = _without_reserved(path, frame)
-    notes.extend(dropped)
-    frame = _numbered(frame)
-    lines: list[pl.Series] = []
+    def batches() -> Iterator[pl.DataFrame]:
+        source = pa.OSFile(str(text.path))
+        try:
+            source.seek(start)
+            reader = pacsv.open_csv(
+                source, read_options=pacsv.ReadOptions(column_names=internal, block_size=BLOCK),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True,
+                                                 invalid_row_handler=on_invalid),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={n: pa.string() for n in internal}, strings_can_be_null=False,
+                    quoted_strings_can_be_null=False))
+            pending: list[Any] = []
+            held = 0
+            size = _batch_rows()
+            for batch in _record_batches(reader):
+                while batch.num_rows:
+                    take = min(size - held, batch.num_rows)
+                    pending.append(batch.slice(0, take))
+                    held += take
+                    batch = batch.slice(take)
+                    if held == size:
+                        yield frame_of(pending)
+                        pending, held = [], 0
+            if pending:
+                yield frame_of(pending)
+        except pa.ArrowException as exc:
+            if "straddl" in str(exc):  # a record longer than the block Arrow parses at once
+                _refuse_long_record(path, text.path, start, first_line, names)
+            raise DataError(located(path, f"not a readable CSV file ({_first_line(exc)})"),
+                            hint="check quoting and delimiters") from None
+        finally:
+            source.close()
+        if first_ragged:
+            first = first_ragged[0]
+            at = _find_line(text.path, start, re.compile(
+                rb"(?m)^" + re.escape(first.text.encode("utf-8")) + rb"(?=[\r\n]|\Z)"))
+            more = (f" ({seen_rows['ragged']} such rows in all)" if seen_rows["ragged"] > 1
+                    else "")
+            raise DataError(located(path, f"expected {first.expected_columns} fields, found "
+                                          f"{first.actual_columns}{more}",
+                                    row=None if at is None else at[0] + first_line),
+                            hint="the file may be truncated, or a value holds an unquoted comma")
+        if not seen_rows["records"]:
+            raise DataError(located(path, "the file has a header but no data rows"),
+                            hint="check the extract was written in full")
+
+    def frame_of(pending: list[Any]) -> pl.DataFrame:
+        arrow = pa.Table.from_batches(pending)
+        frame = pl.from_arrow(arrow)
+        assert isinstance(frame, pl.DataFrame)
+        frame = frame.rename(dict(zip(internal, names, strict=True))).drop(reserved)
+        frame = _numbered(frame, seen_rows["records"])
+        seen_rows["records"] += frame.height
+        return frame
+
+    plain: list[bool] = []
 
     def numbering(records: pl.Series) -> pl.Series:
-        if not lines:
-            lines.append(_record_lines(bytes(body), frame.height, first_line, blank_lines,
-                                       len(names)))
-        return lines[0].gather(records).alias(ROW)
+        if not plain:
+            plain.append(_plain(text.path, start, seen_rows["records"], seen_rows["blank"]))
+        if plain[0]:
+            return (records + first_line).alias(ROW)
+        return _record_lines(text.path, start, first_line, len(names), seen_rows["records"],
+                             records)
 
-    return frame, numbering
+    return batches(), numbering
 
 
-def _refuse_long_record(path: Path, body: memoryview, first_line: int, names: list[str]) -> None:
+def _record_batches(reader) -> Iterator[Any]:
+    while True:
+        try:
+            yield reader.read_next_batch()
+        except StopIteration:
+            return
+
+
+def _find_line(path: Path, start: int, pattern: re.Pattern[bytes]) -> tuple[int, int] | None:
+    """Where `pattern` first matches within a line, after `start`: the line (counted from 0)
+    and the byte offset; None when it does not. The pattern may use ^ and \\Z (with
+    re.MULTILINE) and must not match a line break."""
+    lines, carry, offset = 0, b"", start
+    for chunk in _blocks(path, start):
+        data = carry + chunk
+        # Whole lines only (a lone \r at the end may be the first half of \r\n).
+        cut = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
+        found = pattern.search(data, 0, cut)
+        if found is not None:
+            return lines + _line_count(data[:found.start()]), offset + found.start()
+        lines += _line_count(data[:cut])
+        offset += cut
+        carry = data[cut:]
+    found = pattern.search(carry)
+    if found is None:
+        return None
+    return lines + _line_count(carry[:found.start()]), offset + found.start()
+
+
+def _plain(path: Path, start: int, records: int, blank_lines: int) -> bool:
+    """Whether each record is one line, with no blank lines: then record i is on line i."""
+    if blank_lines:
+        return False
+    lines, tail = 0, b""
+    for chunk in _blocks(path, start):
+        data = tail + chunk
+        if any(gap in data for gap in (b"\n\n", b"\r\r", b"\n\r\n")):
+            return False
+        lines += _line_count(chunk) - (tail[-1:] == b"\r" and chunk[:1] == b"\n")
+        tail = data[-2:]
+    lines += 1 if tail and tail[-1:] not in (b"\r", b"\n") else 0
+    return lines == records
+
+
+def _record_lines(path: Path, start: int, first_line: int, width: int, height: int,
+                  records: pl.Series) -> pl.Series:
+    """The line each of `records` (indexes) starts on, from one scan of the file with the csv
+    module, which counts the lines a quoted value spans."""
+    wanted = set(records.to_list())
+    found: dict[int, int] = {}
+    count = 0
+    try:
+        with path.open("rb") as raw:
+            raw.seek(start)
+            reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+            line = 1
+            for row in reader:
+                blank = not row or (width > 1 and len(row) == 1 and not row[0].strip())
+                if not blank:
+                    if count in wanted:
+                        found[count] = line + first_line - 1
+                    count += 1
+                line = reader.line_num + 1
+    except (csv.Error, UnicodeDecodeError):
+        count = -1
+    except OSError as exc:
+        raise DataError(located(path, f"cannot read the file ({exc.strerror or exc})")) from None
+    if count != height:  # the two parsers disagree on odd quoting: number by record
+        return (records + first_line).alias(ROW)
+    return pl.Series(ROW, [found[r] for r in records.to_list()], dtype=pl.Int64)
+
+
+def _refuse_long_record(path: Path, text: Path, start: int, first_line: int,
+                        names: list[str]) -> None:
     """Name the row (and, when it can be told, the column) of a value too long to read."""
-    data = bytes(body)
-    found = re.search(rb"[^\r\n]{%d,}" % (BLOCK // 2), data)
+    found = _find_line(text, start, re.compile(rb"[^\r\n]{%d,}" % (BLOCK // 2)))
     if found is None:
         return
-    row = _line_count(data[:found.start()]) + first_line
-    line_end = data.find(b"\n", found.start())
-    line = data[found.start():line_end if line_end >= 0 else len(data)]
+    line, offset = found
+    data = b""
+    for chunk in _blocks(text, offset):  # the line itself (over BLOCK // 2 bytes)
+        ends = [at for at in (chunk.find(b"\n"), chunk.find(b"\r")) if at >= 0]
+        data += chunk[:min(ends)] if ends else chunk
+        if ends:
+            break
     column = None
-    if b'"' not in line[:4096]:
-        lengths = [len(cell) for cell in line.split(b",")]
+    if b'"' not in data[:4096]:
+        lengths = [len(cell) for cell in data.split(b",")]
         widest = max(range(len(lengths)), key=lengths.__getitem__)
         if len(lengths) == len(names):
             column = _show(names[widest])
-    size = max(len(cell) for cell in line.split(b","))
+    size = max(len(cell) for cell in data.split(b","))
     raise DataError(located(path, f"a value of {size:,} bytes, too long to read (a CSV "
-                                  f"record over {BLOCK >> 20} MiB may not be)", row=row,
-                            column=column),
+                                  f"record over {BLOCK >> 20} MiB may not be)",
+                            row=line + first_line, column=column),
                     hint="the file may be damaged (a missing line break or quote); export it "
                          "again")
-
-
-def _record_lines(body: bytes, height: int, first_line: int, blank_lines: int,
-                  width: int) -> pl.Series:
-    """The line each record starts on. The common file (no blank lines, no line breaks inside
-    values) is numbered by arithmetic; any other is scanned once with the csv module."""
-    lines = _line_count(body) + (1 if body and body[-1:] not in (b"\r", b"\n") else 0)
-    plain = (lines == height and not blank_lines
-             and not any(gap in body for gap in (b"\n\n", b"\r\r", b"\n\r\n")))
-    if plain:
-        return pl.int_range(first_line, first_line + height, dtype=pl.Int64, eager=True)
-    numbers, reader = [], csv.reader(io.StringIO(body.decode("utf-8"), newline=""))
-    start = 1
-    try:
-        for row in reader:
-            blank = not row or (width > 1 and len(row) == 1 and not row[0].strip())
-            if not blank:
-                numbers.append(start + first_line - 1)
-            start = reader.line_num + 1
-    except csv.Error:
-        numbers = []
-    if len(numbers) != height:  # the two parsers disagree on odd quoting: number by record
-        numbers = list(range(first_line, first_line + height))
-    return pl.Series(numbers, dtype=pl.Int64)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -762,14 +1131,14 @@ def _check_parquet_types(spec: DatasetSpec, path: Path, table: pl.DataFrame,
                                  "export it again or fix the column's type in kpi.toml")
 
 
-def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[str], *,
-             from_csv: bool, measured: frozenset[str] = frozenset(), excel: bool = False
-             ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
-    """Map, clean and type a source frame. Returns the good rows, the bad rows with their
-    reasons, and the source column of each dataset column."""
-    mapping = _match_columns(spec, path, table.columns, warnings, 1 if from_csv else None)
+def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
+             state: _FileState) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Clean and type one batch of a source frame with its file's column mapping. Returns the
+    good rows and the bad rows with their reasons; adds to `state` what the file-wide checks
+    need."""
+    mapping = state.mapping
     cells = [c for c in table.columns if c != ROW]
-    if from_csv:
+    if state.from_csv:
         # Rows of empty fields (',,,') and header rows repeated inside the file (concatenated
         # exports) are not data. A repeated header is found from one column first, as
         # comparing every column of every row would cost more than the rest of the load.
@@ -780,17 +1149,15 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[
             repeated = candidates.filter(pl.all_horizontal(
                 [pl.col(s).str.strip_chars() == s for s in mapping.values()]))[ROW]
             if repeated.len():
-                warnings.append(f"{path}: skipped {repeated.len()} repeated header row(s)")
+                state.repeated += repeated.len()
                 table = table.filter(~pl.col(ROW).is_in(repeated.to_list()))
         table = table.filter(~empty)
-        if excel:
+        if state.excel:
             table = _from_serial_dates(spec, table, mapping)
-    else:
-        _check_parquet_types(spec, path, table, mapping)
 
     typed = _typed(spec, table, mapping)
     checked = [col for col in spec.columns if col.name in mapping]
-    _refuse_blank_columns(spec, path, typed, mapping, measured)
+    _note_present(spec, typed, state)
 
     rules = [rule for col in checked for rule in _rules(spec, col, mapping[col.name])]
     failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
@@ -802,31 +1169,49 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame, warnings: list[
         pl.coalesce([pl.when(cond).then(message) for _, cond, message in rules]
                     or [pl.lit(None, dtype=pl.String)]).alias(REASON))
     # The quarantine keeps every original value of a rejected row, not just the mapped ones.
-    originals = _as_text(table.filter(pl.col(ROW).is_in(bad_rows[ROW].to_list())), cells)
-    bad = bad_rows.join(originals, on=ROW, how="left", maintain_order="left")
+    if bad_rows.height:
+        originals = _as_text(table.filter(pl.col(ROW).is_in(bad_rows[ROW].to_list())), cells)
+        bad = bad_rows.join(originals, on=ROW, how="left", maintain_order="left")
+    else:
+        bad = bad_rows
     good = typed.filter(~pl.col("__failed")).select(ROW, *[c.name for c in spec.columns])
     good = good.with_columns(dateparts.month_expr(spec))
-    return good, bad, mapping
+    return good, bad
 
 
-def _refuse_blank_columns(spec: DatasetSpec, path: Path, typed: pl.DataFrame,
-                          mapping: dict[str, str], measured: frozenset[str]) -> None:
-    """Refuse an extract whose required number column, read by a KPI, is blank on every row:
-    the KPIs summing it would quietly lose the file's months. A number column no KPI reads
-    may be blank throughout (police.uk files of some forces have no coordinates at all)."""
-    numeric = [col for col in spec.columns if col.name in mapping and col.required
-               and col.name in measured and col.type in (ColumnType.INT, ColumnType.FLOAT)]
+def _measured_numbers(spec: DatasetSpec, mapping: dict[str, str],
+                      measured: frozenset[str]) -> list[ColumnSpec]:
+    return [col for col in spec.columns if col.name in mapping and col.required
+            and col.name in measured and col.type in (ColumnType.INT, ColumnType.FLOAT)]
+
+
+def _note_present(spec: DatasetSpec, typed: pl.DataFrame, state: _FileState) -> None:
+    """Count a batch's typed rows, and note which measured number columns hold a value."""
+    state.typed += typed.height
+    numeric = [col for col in _measured_numbers(spec, state.mapping, state.measured)
+               if not state.present.get(col.name)]
     if not numeric or not typed.height:
         return
     present = typed.select(
         (pl.col(f"__raw_{col.name}").str.strip_chars().str.len_bytes() > 0).any().alias(col.name)
         for col in numeric).row(0, named=True)
-    blank = [col for col in numeric if not present[col.name]]
+    for col in numeric:
+        state.present[col.name] = bool(present[col.name])
+
+
+def _refuse_blank_columns(spec: DatasetSpec, path: Path, state: _FileState) -> None:
+    """Refuse an extract whose required number column, read by a KPI, is blank on every row:
+    the KPIs summing it would quietly lose the file's months. A number column no KPI reads
+    may be blank throughout (police.uk files of some forces have no coordinates at all)."""
+    if not state.typed:
+        return
+    numeric = _measured_numbers(spec, state.mapping, state.measured)
+    blank = [col for col in numeric if not state.present.get(col.name)]
     if blank:
         col = blank[0]
         raise DataError(located(path, f"expected {_expected(col)}, found a blank on every one "
-                                      f"of the {typed.height:,} rows", row=None,
-                                column=_show(mapping[col.name])),
+                                      f"of the {state.typed:,} rows", row=None,
+                                column=_show(state.mapping[col.name])),
                         hint="the extract seems to have lost this column's values; export it "
                              "again (or declare the column required = false if it may be "
                              "blank)")
@@ -1075,34 +1460,96 @@ def _cast_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     raise AssertionError(col.type)
 
 
-def _describe_bad_rows(path: Path, bad: pl.DataFrame) -> str:
+def _describe_bad_rows(path: Path, bad: pl.DataFrame, total: int | None = None) -> str:
+    """The first bad row's message, the count of them all and the rows of the first few."""
+    total = bad.height if total is None else total
     first = bad.row(0, named=True)
     message = located(path, first[REASON], row=first[ROW], column=_show(first[COLUMN]))
-    if bad.height > 1:
+    if total > 1:
         rows = ", ".join(str(r) for r in bad[ROW].head(MAX_LISTED).to_list())
-        message += f" ({bad.height} bad rows in all; first at rows {rows})"
+        message += f" ({total} bad rows in all; first at rows {rows})"
     return message
 
 
-def _check_unique(spec: DatasetSpec, frame: pl.DataFrame, id_columns: dict[str, str],
-                  numberings: dict[str, Numbering]) -> None:
-    """Reject a load holding an id twice, naming the second occurrence (in file order)."""
+def _shares(rows: int) -> int:
+    """How many passes the `unique` check makes over `rows` ids, each holding one share."""
+    return max(1, -(-rows // UNIQUE_ROWS))
+
+
+def _share(key: str, shares: int, share: int) -> pl.Expr:
+    return pl.col(key).is_not_null() & (pl.col(key).hash(seed=0) % shares == share)
+
+
+def _check_unique(spec: DatasetSpec, extract: Extract) -> None:
+    """Reject a load holding an id twice, naming the second occurrence (in file order).
+
+    The ids are checked a share at a time (by hash), so memory holds at most UNIQUE_ROWS of
+    them whatever the size of the load."""
     key = spec.unique
-    # The frame holds the files in the order given, each in file order.
-    dupes = frame.filter(~pl.col(key).is_first_distinct() & pl.col(key).is_not_null())
-    if dupes.height:
-        first = dupes.row(0, named=True)
-        rows = frame.filter(pl.col(key) == first[key]).head(MAX_LISTED)
-        where = ", ".join(f"{Path(f).name} row {numberings[f](pl.Series([r]))[0]}"
-                          for f, r in rows.select(FILE, ROW).iter_rows())
-        first[ROW] = numberings[first[FILE]](pl.Series([first[ROW]]))[0]
-        column = id_columns.get(first[FILE], key)
-        raise DataError(located(first[FILE], f"expected each {column} once (dataset "
-                                             f"'{spec.id}' declares '{key}' unique), found "
-                                             f"'{_show(first[key])}' again (at {where})",
-                                row=first[ROW], column=column),
-                        hint=f"remove the duplicates, or drop unique = \"{key}\" for "
-                             f"dataset '{spec.id}'")
+    assert key is not None
+    staged = extract.scan(bookkeeping=True).select(key, FILE, ROW)
+    shares = _shares(extract.rows)
+    second = None  # (file index, record) of the earliest second occurrence
+    for share in range(shares):
+        # The staged rows are in load order: the files as given, each in file order.
+        part = staged.filter(_share(key, shares, share)).collect()
+        dupes = part.filter(~pl.col(key).is_first_distinct()).sort(FILE, ROW).head(1)
+        if dupes.height:
+            found = dupes.row(0, named=True)
+            if second is None or (found[FILE], found[ROW]) < (second[FILE], second[ROW]):
+                second = found
+    if second is None:
+        return
+    value = second[key]
+    rows = (staged.filter(pl.col(key) == value).select(FILE, ROW).collect()
+            .sort(FILE, ROW).head(MAX_LISTED))
+    where = ", ".join(f"{Path(extract.files[f]).name} row {_row_number(extract, f, r)}"
+                      for f, r in rows.iter_rows())
+    file = extract.files[second[FILE]]
+    column = extract.id_columns.get(file, key)
+    raise DataError(located(file, f"expected each {column} once (dataset "
+                                  f"'{spec.id}' declares '{key}' unique), found "
+                                  f"'{_show(value)}' again (at {where})",
+                            row=_row_number(extract, second[FILE], second[ROW]), column=column),
+                    hint=f"remove the duplicates, or drop unique = \"{key}\" for "
+                         f"dataset '{spec.id}'")
+
+
+def _row_number(extract: Extract, file: int, record: int) -> int:
+    name = extract.files[file]
+    return int(extract.numberings[name](pl.Series([record], dtype=pl.Int64))[0])
+
+
+def check_unique_stored(spec: DatasetSpec, extract: Extract, kept: pl.LazyFrame,
+                        kept_rows: int) -> None:
+    """Reject a load holding an id that a stored row the load keeps (a month, or month and
+    replace_by values, it does not replace) already holds: `kept` is those stored rows."""
+    key = spec.unique
+    assert key is not None
+    staged = extract.scan(bookkeeping=True).select(key, FILE, ROW)
+    stored = kept.select(key, "month")
+    shares = _shares(extract.rows + kept_rows)
+    first = None
+    for share in range(shares):
+        found = (staged.filter(_share(key, shares, share))
+                 .join(stored.filter(_share(key, shares, share)), on=key, how="inner")
+                 .sort(FILE, ROW).head(1).collect())
+        if found.height:
+            row = found.row(0, named=True)
+            if first is None or (row[FILE], row[ROW]) < (first[FILE], first[ROW]):
+                first = row
+    if first is None:
+        return
+    file = extract.files[first[FILE]]
+    column = extract.id_columns.get(file, key)
+    raise DataError(located(file, f"expected each {column} once (dataset '{spec.id}' declares "
+                                  f"'{key}' unique), found '{_show(first[key])}', which the "
+                                  f"store already holds in {first['month']}, a month this load "
+                                  "does not replace",
+                            row=_row_number(extract, first[FILE], first[ROW]), column=column),
+                    hint=f"remove the row, load the month holding the stored one as well (a "
+                         f"load replaces the months it holds), or drop unique = \"{key}\" "
+                         f"for dataset '{spec.id}'")
 
 
 @dataclass(frozen=True)
@@ -1253,7 +1700,8 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     whole load is good (or, with skip_bad_rows, unless at least one row is). Loading the very
     extracts the latest version loaded writes nothing, not even a new version. Files holding
     the same month are refused unless `parts`; a load leaving a stored month with fewer than
-    half its rows is refused unless `allow_shrink`."""
+    half its rows is refused unless `allow_shrink`. The good rows are staged as Parquet files
+    in a temporary folder inside the data folder, removed however the load ends."""
     from kpi import store
 
     spec = store.dataset_spec(project, dataset_id)
@@ -1266,20 +1714,37 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     paths = expand_sources(patterns)
     if configured:
         _check_inside(project, dataset_id, paths)
-    extract = read_extracts(spec, paths, skip_bad_rows=skip_bad_rows, parts=parts,
-                            measured=columns_read_by_kpis(project, dataset_id), sheet=sheet)
+    measured = columns_read_by_kpis(project, dataset_id)
+    with store.staging_folder(project, dataset_id) as folder:
+        try:
+            extract = stage_extracts(spec, paths, folder, skip_bad_rows=skip_bad_rows,
+                                     parts=parts, measured=measured, sheet=sheet)
+        except _StagingRefused as exc:
+            raise refusal(exc.error, store.table_path(project, dataset_id)) from None
+        return _commit(project, spec, extract, skip_bad_rows=skip_bad_rows,
+                       quarantine=quarantine, parts=parts, allow_shrink=allow_shrink)
+
+
+def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool,
+            quarantine: Path | None, parts: bool, allow_shrink: bool) -> LoadResult:
+    """Store what `stage_extracts` read: the checks against the stored table, under the load
+    lock, then one Delta commit streaming the staged rows."""
+    from kpi import store
+
+    dataset_id = spec.id
     provenance = {"operation": "ingest", "dataset": dataset_id, "sources": extract.sources,
-                  "rows": extract.frame.height, "rejected": extract.rejected.height,
+                  "rows": extract.rows, "rejected": extract.rejected.height,
                   "months": extract.months, "skip_bad_rows": skip_bad_rows,
                   "spec": _spec_fingerprint(spec)}
     if parts:
         provenance["parts"] = True
     same = _same_as_latest(project, dataset_id, provenance)
     if same is not None:
-        return LoadResult(dataset=dataset_id, version=same, rows=extract.frame.height,
+        return LoadResult(dataset=dataset_id, version=same, rows=extract.rows,
                           rejected=extract.rejected.height, months=extract.months,
                           sources=extract.sources, warnings=extract.warnings, unchanged=True)
     outcome: dict[str, Any] = {"quarantine": None, "replaced": []}
+    keys = extract.keys
 
     def guard(before: pl.DataFrame, version: int) -> dict[str, Any]:
         # Runs under the load lock: the counts are those the commit replaces, and the version
@@ -1287,6 +1752,9 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
         replaced = replaced_months(spec, extract.covered, before)
         if not allow_shrink:
             _check_shrink(spec, replaced)
+        if spec.unique and version > 0:
+            kept = _kept_rows(store.scan(project, dataset_id), spec, keys)
+            check_unique_stored(spec, extract, kept, store.row_count(project, dataset_id))
         outcome["replaced"] = replaced
         if extract.rejected.height:
             target = quarantine
@@ -1301,15 +1769,24 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
                 "quarantine": _shown_path(project, outcome["quarantine"])}
 
     try:
-        version = store.replace_months(project, dataset_id, extract.frame, provenance, guard)
+        version = store.replace_months(project, dataset_id, extract.batches, keys, provenance,
+                                       guard)
     except BaseException:
         if outcome["quarantine"] is not None:  # the load did not happen: neither did its rejects
             outcome["quarantine"].unlink(missing_ok=True)
         raise
-    return LoadResult(dataset=dataset_id, version=version, rows=extract.frame.height,
+    return LoadResult(dataset=dataset_id, version=version, rows=extract.rows,
                       rejected=extract.rejected.height, months=extract.months,
                       sources=extract.sources, warnings=extract.warnings,
                       quarantine=outcome["quarantine"], replaced=outcome["replaced"])
+
+
+def _kept_rows(stored: pl.LazyFrame, spec: DatasetSpec, keys: pl.DataFrame) -> pl.LazyFrame:
+    """The stored rows a load replacing `keys` (month, replace_by value...) keeps."""
+    if not spec.replace_by:
+        return stored.filter(~pl.col("month").is_in(keys["month"].unique().to_list()))
+    return stored.join(keys.lazy(), on=["month", *spec.replace_by], how="anti",
+                       nulls_equal=True)
 
 
 def columns_read_by_kpis(project, dataset_id: str) -> frozenset[str]:

@@ -281,18 +281,66 @@ def stored_counts(project: Project, dataset_id: str, keys: pl.DataFrame) -> pl.D
             .group_by(names).agg(pl.len().alias("before")).collect())
 
 
-def replace_months(project: Project, dataset_id: str, frame: pl.DataFrame,
-                   provenance: dict[str, Any],
-                   guard: Callable[[pl.DataFrame, int], dict[str, Any]] | None = None) -> int:
-    """Replace the months `frame` covers with its rows, in one atomic commit.
+@contextmanager
+def staging_folder(project: Project, dataset_id: str) -> Iterator[Path]:
+    """A new temporary folder inside the data folder for a load's staged rows, removed when
+    the load ends however it ends. One a killed load left behind is removed by the next load
+    once the process that made it is gone."""
+    import shutil
+    import tempfile
 
-    Returns the new table version. Months the frame does not cover are untouched, so a revised
+    table_path(project, dataset_id)  # a valid name
+    _writable_data_dir(project)
+    folder = project.data_dir
+    created = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned(folder)
+        staging = Path(tempfile.mkdtemp(prefix=f".ingest-{os.getpid()}-", dir=folder))
+    except OSError as exc:
+        raise refusal(exc, table_path(project, dataset_id)) from None
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created:  # a first load that failed leaves no empty data folder behind
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+
+
+def _remove_abandoned(folder: Path) -> None:
+    import shutil
+
+    for staging in folder.glob(".ingest-*-*"):
+        pid = staging.name.split("-")[1]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(staging, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def replace_months(project: Project, dataset_id: str, batches: Callable[[list[str]], Any],
+                   keys: pl.DataFrame, provenance: dict[str, Any],
+                   guard: Callable[[pl.DataFrame, int], dict[str, Any]] | None = None) -> int:
+    """Replace the months `keys` names with the rows `batches` gives, in one atomic commit.
+
+    `keys` holds each (month, replace_by value...) the rows hold, once; `batches(columns)`
+    returns an Arrow record batch reader of the rows with those columns, each already of the
+    stored type (`polars_schema`), which the Delta writer consumes a batch at a time.
+
+    Returns the new table version. Months the rows do not cover are untouched, so a revised
     re-extract never double counts and loading the same file twice changes nothing. A dataset
-    with `replace_by` columns replaces only the (month, value...) combinations the frame holds,
+    with `replace_by` columns replaces only the (month, value...) combinations the rows hold,
     so one force's extract never removes another force's rows.
 
     `guard(before, version)`, when given, runs under the load lock, just before the commit, with
-    the rows stored for each (month, replace_by value...) the frame holds and the version the
+    the rows stored for each (month, replace_by value...) the rows hold and the version the
     commit will create: it may refuse the load (raise) or return entries for the provenance.
     """
     from deltalake import CommitProperties, write_deltalake
@@ -300,25 +348,23 @@ def replace_months(project: Project, dataset_id: str, frame: pl.DataFrame,
 
     spec = dataset_spec(project, dataset_id)
     schema = polars_schema(spec)
-    frame = frame.select([frame[name].cast(dtype) for name, dtype in schema.items()])
     path = table_path(project, dataset_id)
     with _locked(project, dataset_id):
         if not project.bundled:  # the folders this commit writes into must not lead outside
-            for folder in ["_delta_log", *(f"month={m}" for m in frame["month"].unique())]:
+            for folder in ["_delta_log", *(f"month={m}" for m in keys["month"].unique())]:
                 inside_project(project, path / folder, f"folder {folder} of '{dataset_id}'")
         options: dict[str, Any] = {"configuration": TABLE_CONFIGURATION}
         present = exists(project, dataset_id)
         if present:
-            options = {"predicate": replace_predicate(frame, spec.replace_by)}
+            options = {"predicate": replace_predicate(keys, spec.replace_by)}
         if guard is not None:
-            keys = frame.select("month", *spec.replace_by).unique()
             before = stored_counts(project, dataset_id, keys)
             version = _table(project, dataset_id).version() + 1 if present else 0
             provenance = {**provenance, **guard(before, version)}
         metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
         try:
             with _rust_panics_held():
-                write_deltalake(str(path), frame.to_arrow(), mode="overwrite",
+                write_deltalake(str(path), batches(list(schema)), mode="overwrite",
                                 partition_by=["month"],
                                 commit_properties=CommitProperties(custom_metadata=metadata),
                                 **options)
@@ -378,7 +424,7 @@ def _sql_literal(value: Any) -> str:
 
 def replace_predicate(frame: pl.DataFrame, replace_by: tuple[str, ...] = ()) -> str:
     """The Delta predicate selecting the stored rows a load replaces: its months, or with
-    `replace_by` columns exactly its (month, value...) combinations."""
+    `replace_by` columns exactly its (month, value...) combinations (`frame` holds them)."""
     if not replace_by:
         months = sorted(frame["month"].unique().to_list())
         return f"month IN ({', '.join(_sql_literal(m) for m in months)})"
