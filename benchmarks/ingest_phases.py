@@ -8,6 +8,7 @@ Run by hand on an extract and project that scale.py wrote (see benchmarks/README
 It calls the same functions `kpi ingest` calls, in the same order, into a fresh store under a
 temporary folder, and prints each phase's wall time and the process's peak resident memory
 after it (ru_maxrss only rises, so a phase that raises it is one that holds more at once).
+Parsing and conforming alternate batch by batch, so their times are summed over the batches.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default="crimes")
     args = parser.parse_args(argv)
 
-    import polars as pl
-
     from kpi import ingest, store
     from kpi.catalogue import load_project
 
@@ -39,44 +38,63 @@ def main(argv: list[str] | None = None) -> int:
     path = project.path.parent / args.extract
     spec = store.dataset_spec(project, args.dataset)
     rows: list[tuple[str, float, int]] = []
-    clock = time.perf_counter()
 
-    def phase(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-        rows.append((name, now - clock, peak))
-        clock = now
+    def peak() -> int:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
-    raw = ingest._read_bytes(path)
-    phase("read the file into memory")
-    ingest.hashlib.sha256(raw).hexdigest()
-    phase("sha256 of the file")
-    table, _, _ = ingest._read_table(path, raw)
-    phase("parse (Arrow CSV reader / Parquet reader)")
-    good, bad, _ = ingest._conform(spec, path, table, [],
-                                   from_csv=not ingest._is_parquet(path, raw))
-    phase("map, type and check every value (_conform)")
-    frame = good.with_columns(pl.lit(str(path)).alias(ingest.FILE))
-    ingest._check_unique(spec, frame, {}, {})
-    phase("unique id check")
-    frame = frame.drop(ingest.ROW, ingest.FILE)
-    months = sorted(frame["month"].unique().to_list())
-    phase("months covered")
+    def record(name: str, seconds: float) -> None:
+        rows.append((name, seconds, peak()))
+
     scratch = Path(tempfile.mkdtemp(prefix="kpi-phases-"))
     try:
-        staging = replace(project, data_dir=scratch)
-        store.replace_months(staging, args.dataset, frame,
-                             {"rows": frame.height, "months": months})
-        phase("write the Delta table (replace_months)")
+        staging = scratch / "staging"
+        staging.mkdir()
+        clock = time.perf_counter()
+        survey = ingest._survey(path)
+        record("read the file in blocks: sha256, encoding, NUL", time.perf_counter() - clock)
+        state = ingest._FileState(spec=spec, path=path, index=0, folder=staging,
+                                  measured=ingest.columns_read_by_kpis(project, args.dataset),
+                                  keep_bad=False)
+        clock = time.perf_counter()
+        if ingest._is_parquet(path, survey.head):
+            state.from_csv = False
+            batches, numbering = ingest._parquet_batches(path, survey, state)
+        else:
+            batches, numbering = ingest._csv_batches(path, survey, staging, 0, state)
+        parse = conform = 0.0
+        while True:
+            clock = time.perf_counter()
+            batch = next(batches, None)
+            parse += time.perf_counter() - clock
+            if batch is None:
+                break
+            clock = time.perf_counter()
+            state.add(batch)
+            conform += time.perf_counter() - clock
+        state.finish(numbering)
+        record("parse (Arrow's streaming CSV reader / Parquet batches)", parse)
+        record("map, type, check and stage each batch (_conform, Parquet)", conform)
+        extract = ingest.Extract(rows=state.good, rejected=ingest.pl.DataFrame(),
+                                 covered=state.covered(), staged=state.staged,
+                                 files=[str(path)], numberings={str(path): numbering})
+        clock = time.perf_counter()
+        if spec.unique:
+            ingest._check_unique(spec, extract)
+        record("unique id check (staged ids, a share at a time)", time.perf_counter() - clock)
+        clock = time.perf_counter()
+        target = replace(project, data_dir=scratch / "data")
+        store.replace_months(target, args.dataset, extract.batches, extract.keys,
+                             {"rows": extract.rows, "months": extract.months})
+        record("write the Delta table from the staged files", time.perf_counter() - clock)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     total = sum(seconds for _, seconds, _ in rows)
-    print(f"{path.name}: {frame.height:,} rows, {len(bad):,} rejected\n")
+    print(f"{path.name}: {state.good:,} rows, {state.bad_count:,} rejected, "
+          f"{len(state.staged)} staged files\n")
     print("| phase | seconds | share | peak RSS after |")
     print("|---|---|---|---|")
-    for name, seconds, peak in rows:
-        print(f"| {name} | {seconds:.2f} | {seconds / total:.0%} | {peak:,} MiB |")
+    for name, seconds, peak_mib in rows:
+        print(f"| {name} | {seconds:.2f} | {seconds / total:.0%} | {peak_mib:,} MiB |")
     return 0
 
 
