@@ -158,9 +158,11 @@ def test_sigkill_leaves_the_old_version_or_the_new_one(project, moment):
 def test_two_loads_at_once_both_succeed_one_after_the_other(project):
     folder, old, _ = project
     first, second = folder / "first.csv", folder / "second.csv"
-    # Overlapping months: first covers 2018-01..2019-12, second 2019-01..2020-12.
-    _write_extract(first, 150_000, "2018-01-01", 730, "A")
-    _write_extract(second, 150_000, "2019-01-01", 731, "B")
+    # Overlapping months: first covers 2018-01..2019-12, second 2019-01..2020-12. Their ids
+    # (P0, Q0...) are not those stored in the months both keep (A1..A6, S1, S2): `unique` is
+    # checked against stored rows a load keeps.
+    _write_extract(first, 150_000, "2018-01-01", 730, "P")
+    _write_extract(second, 150_000, "2019-01-01", 731, "Q")
     before = snapshot(folder).version
     processes = [_kpi(folder, "ingest", "incidents", str(p)) for p in (first, second)]
     for process in processes:
