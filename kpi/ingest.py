@@ -73,6 +73,8 @@ BATCH_ROWS = 250_000
 # Distinct ids held at once by the `unique` check: above it, ids are checked in passes, each
 # over the ids whose hash falls in one share.
 UNIQUE_ROWS = 4_000_000
+# Rows of one month written to the table at once (a Parquet row group).
+ROW_GROUP = 256 * 1024
 
 Numbering = Callable[[pl.Series], pl.Series]
 
@@ -110,20 +112,31 @@ class Extract:
         return self.covered.drop("rows", FILE).unique()
 
     def scan(self, *, bookkeeping: bool = False) -> pl.LazyFrame:
-        """The good rows, in file order; with `bookkeeping`, also FILE (the file's index in
-        `files`) and ROW (its record index in the file)."""
+        """The good rows, month by month; with `bookkeeping`, also FILE (the file's index in
+        `files`) and ROW (its record index in the file), which give the load's order."""
         if self.frame is not None:
             return self.frame.lazy()
         lazy = pl.scan_parquet(self.staged) if self.staged else pl.LazyFrame(
             schema={ROW: pl.Int64, FILE: pl.Int32})
         return lazy if bookkeeping else lazy.drop(ROW, FILE)
 
-    def batches(self, columns: list[str]):
-        """The good rows as an Arrow record batch reader, a batch at a time, with `columns`."""
+    def month_rows(self, month: str, columns: list[str]) -> Iterator[Any]:
+        """One month's good rows, in load order, as Arrow tables of at least ROW_GROUP rows
+        (but the last), with `columns`."""
+        import pyarrow as pa
         import pyarrow.dataset as pads
 
-        return pads.dataset([str(p) for p in self.staged], format="parquet").scanner(
-            columns=columns, batch_size=_batch_rows()).to_reader()
+        files = sorted(str(p) for p in self.staged if p.parent.name == f"month={month}")
+        held: list[Any] = []
+        count = 0
+        for batch in pads.dataset(files, format="parquet").to_batches(columns=columns):
+            held.append(batch)
+            count += batch.num_rows
+            if count >= ROW_GROUP:
+                yield pa.Table.from_batches(held)
+                held, count = [], 0
+        if held:
+            yield pa.Table.from_batches(held)
 
 
 def expand_sources(patterns: list[str]) -> list[Path]:
@@ -151,7 +164,8 @@ def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool =
     with tempfile.TemporaryDirectory(prefix="kpi-ingest-") as folder:
         extract = stage_extracts(spec, paths, Path(folder), skip_bad_rows=skip_bad_rows,
                                  parts=parts, measured=measured, sheet=sheet)
-        extract.frame = extract.scan().collect()
+        extract.frame = (extract.scan(bookkeeping=True).sort(FILE, ROW).drop(ROW, FILE)
+                         .collect())
         extract.staged = []
     return extract
 
@@ -265,6 +279,7 @@ class _FileState:
     bad_count: int = 0
     counts: list[pl.DataFrame] = field(default_factory=list)
     matched: bool = False
+    batches: int = 0
 
     def add(self, table: pl.DataFrame) -> None:
         if not self.matched:
@@ -286,11 +301,16 @@ class _FileState:
             self.counts.append(good.group_by("month", *self.spec.replace_by).len("rows"))
             if not self.keep_bad and self.bad_count:
                 return  # the file is refused anyway: stage nothing more
-            target = self.folder / f"{self.index:05d}-{len(self.staged):06d}.parquet"
+            # Staged by month, as the table is partitioned: the commit writes a month at a time.
             schema = polars_schema(self.spec)
-            _write_staged(good.select(pl.col(ROW), *[pl.col(n).cast(t) for n, t in schema.items()],
-                                      pl.lit(self.index, dtype=pl.Int32).alias(FILE)), target)
-            self.staged.append(target)
+            rows = good.select(pl.col(ROW), *[pl.col(n).cast(t) for n, t in schema.items()],
+                               pl.lit(self.index, dtype=pl.Int32).alias(FILE))
+            for (month,), part in rows.partition_by("month", as_dict=True).items():
+                target = (self.folder / f"month={month}"
+                          / f"{self.index:05d}-{self.batches:06d}.parquet")
+                _write_staged(part, target)
+                self.staged.append(target)
+        self.batches += 1
 
     def finish(self, numbering: Numbering) -> None:
         """The file-wide checks, once every batch is in."""
@@ -510,6 +530,7 @@ def _as_utf8(path: Path, survey: _Survey, folder: Path, index: int,
 
 def _write_staged(frame: pl.DataFrame, target: Path) -> None:
     try:
+        target.parent.mkdir(exist_ok=True)
         frame.write_parquet(target, compression="lz4", statistics=False)
     except OSError as exc:
         raise _StagingRefused(exc) from None
@@ -1491,8 +1512,8 @@ def _check_unique(spec: DatasetSpec, extract: Extract) -> None:
     shares = _shares(extract.rows)
     second = None  # (file index, record) of the earliest second occurrence
     for share in range(shares):
-        # The staged rows are in load order: the files as given, each in file order.
-        part = staged.filter(_share(key, shares, share)).collect()
+        # In load order: the files as given, each in file order.
+        part = staged.filter(_share(key, shares, share)).collect().sort(FILE, ROW)
         dupes = part.filter(~pl.col(key).is_first_distinct()).sort(FILE, ROW).head(1)
         if dupes.height:
             found = dupes.row(0, named=True)
@@ -1769,8 +1790,8 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
                 "quarantine": _shown_path(project, outcome["quarantine"])}
 
     try:
-        version = store.replace_months(project, dataset_id, extract.batches, keys, provenance,
-                                       guard)
+        version = store.replace_months(project, dataset_id, extract.month_rows, keys,
+                                       provenance, guard)
     except BaseException:
         if outcome["quarantine"] is not None:  # the load did not happen: neither did its rejects
             outcome["quarantine"].unlink(missing_ok=True)

@@ -325,62 +325,146 @@ def _remove_abandoned(folder: Path) -> None:
             continue
 
 
-def replace_months(project: Project, dataset_id: str, batches: Callable[[list[str]], Any],
-                   keys: pl.DataFrame, provenance: dict[str, Any],
+def replace_months(project: Project, dataset_id: str,
+                   rows: Callable[[str, list[str]], Iterator[Any]], keys: pl.DataFrame,
+                   provenance: dict[str, Any],
                    guard: Callable[[pl.DataFrame, int], dict[str, Any]] | None = None) -> int:
-    """Replace the months `keys` names with the rows `batches` gives, in one atomic commit.
+    """Replace the months `keys` names with the rows `rows` gives, in one atomic commit.
 
-    `keys` holds each (month, replace_by value...) the rows hold, once; `batches(columns)`
-    returns an Arrow record batch reader of the rows with those columns, each already of the
-    stored type (`polars_schema`), which the Delta writer consumes a batch at a time.
+    `keys` holds each (month, replace_by value...) the rows hold, once; `rows(month, columns)`
+    gives that month's rows as Arrow tables with those columns, each of the stored type
+    (`polars_schema`). Each month is written as one Parquet file, a table at a time, so memory
+    holds one table, not the load; the files are then added, and the replaced months' files
+    removed, in one Delta commit. Until that commit the new files belong to no version: a load
+    stopped part-way leaves the table as it was (and removes them, unless killed).
 
     Returns the new table version. Months the rows do not cover are untouched, so a revised
     re-extract never double counts and loading the same file twice changes nothing. A dataset
-    with `replace_by` columns replaces only the (month, value...) combinations the rows hold,
+    with `replace_by` columns replaces only the (month, value...) combinations the rows hold:
+    the stored rows of its other values in those months are written again beside the new ones,
     so one force's extract never removes another force's rows.
 
-    `guard(before, version)`, when given, runs under the load lock, just before the commit, with
+    `guard(before, version)`, when given, runs under the load lock, just before the writes, with
     the rows stored for each (month, replace_by value...) the rows hold and the version the
     commit will create: it may refuse the load (raise) or return entries for the provenance.
     """
-    from deltalake import CommitProperties, write_deltalake
-    from deltalake.exceptions import DeltaError, SchemaMismatchError
+    import polars as pl
+    from deltalake import CommitProperties, DeltaTable, Schema
+    from deltalake.exceptions import DeltaError
+    from deltalake.transaction import create_table_with_add_actions
 
     spec = dataset_spec(project, dataset_id)
-    schema = polars_schema(spec)
+    arrow_schema = pl.DataFrame(schema=polars_schema(spec)).to_arrow().schema
     path = table_path(project, dataset_id)
+    months = sorted(keys["month"].unique().to_list())
     with _locked(project, dataset_id):
         if not project.bundled:  # the folders this commit writes into must not lead outside
-            for folder in ["_delta_log", *(f"month={m}" for m in keys["month"].unique())]:
+            for folder in ["_delta_log", *(f"month={m}" for m in months)]:
                 inside_project(project, path / folder, f"folder {folder} of '{dataset_id}'")
-        options: dict[str, Any] = {"configuration": TABLE_CONFIGURATION}
         present = exists(project, dataset_id)
         if present:
-            options = {"predicate": replace_predicate(keys, spec.replace_by)}
+            _check_schema(project, dataset_id, arrow_schema)
         if guard is not None:
             before = stored_counts(project, dataset_id, keys)
             version = _table(project, dataset_id).version() + 1 if present else 0
             provenance = {**provenance, **guard(before, version)}
         metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
+        written: list[Path] = []
         try:
+            adds = []
+            for month in months:
+                kept = (_kept_in_month(project, dataset_id, spec, keys, month, arrow_schema)
+                        if present and spec.replace_by else [])
+                adds.append(_write_month(path, month, arrow_schema,
+                                         [*kept, *rows(month, arrow_schema.names)], written))
+            schema = Schema.from_arrow(arrow_schema)
+            commit = CommitProperties(custom_metadata=metadata)
             with _rust_panics_held():
-                write_deltalake(str(path), batches(list(schema)), mode="overwrite",
-                                partition_by=["month"],
-                                commit_properties=CommitProperties(custom_metadata=metadata),
-                                **options)
-        except SchemaMismatchError as exc:
-            raise DataError(f"dataset '{dataset_id}': its columns in kpi.toml no longer match "
-                            f"the stored table ({_first_line(exc)})",
-                            hint="nothing was written; restore the columns, or move the "
-                                 "table aside and reload every extract") from None
+                if present:
+                    DeltaTable(str(path)).create_write_transaction(
+                        adds, mode="overwrite", schema=schema, partition_by=["month"],
+                        partition_filters=[("month", "in", months)], commit_properties=commit)
+                else:
+                    create_table_with_add_actions(
+                        str(path), schema, adds, mode="error", partition_by=["month"],
+                        configuration=TABLE_CONFIGURATION, commit_properties=commit)
+        except OSError as exc:
+            _remove(written)
+            raise refusal(exc, path) from None
         except DeltaError as exc:
+            _remove(written)
             # Delta reports the operating system's refusals (a full or read-only disk) in its
-            # own errors; the data files it wrote are not part of any version.
+            # own errors; the data files written are not part of any version.
             code = re.search(r"\(os error (\d+)\)", str(exc))
             if code is None:
                 raise
             raise refusal(OSError(int(code.group(1)), _first_line(exc)), path) from None
+        except BaseException:
+            _remove(written)
+            raise
         return _table(project, dataset_id).version()
+
+
+def _check_schema(project: Project, dataset_id: str, arrow_schema: Any) -> None:
+    """Refuse a load whose declared columns no longer match the stored table's."""
+    from deltalake import Schema
+
+    stored = json.loads(_table(project, dataset_id).schema().to_json())["fields"]
+    wanted = json.loads(Schema.from_arrow(arrow_schema).to_json())["fields"]
+    if [(f["name"], f["type"]) for f in stored] == [(f["name"], f["type"]) for f in wanted]:
+        return
+    shown = [f"{f['name']} ({f['type']})" for f in stored]
+    raise DataError(f"dataset '{dataset_id}': its columns in kpi.toml no longer match the "
+                    f"stored table (stored: {', '.join(shown)})",
+                    hint="nothing was written; restore the columns, or move the table aside "
+                         "and reload every extract")
+
+
+def _kept_in_month(project: Project, dataset_id: str, spec: DatasetSpec, keys: pl.DataFrame,
+                   month: str, arrow_schema: Any) -> list[Any]:
+    """The stored rows of `month` whose replace_by values the load does not replace."""
+    import polars as pl
+
+    replaced = keys.filter(pl.col("month") == month).drop("month")
+    kept = (scan(project, dataset_id).filter(pl.col("month") == month)
+            .join(replaced.lazy(), on=list(spec.replace_by), how="anti", nulls_equal=True)
+            .collect())
+    return [kept.to_arrow().select(arrow_schema.names).cast(arrow_schema)] if kept.height else []
+
+
+def _write_month(table: Path, month: str, arrow_schema: Any, parts: Iterator[Any] | list[Any],
+                 written: list[Path]) -> Any:
+    """Write one month's rows into a new data file of the table; its Delta add action."""
+    import time
+    import uuid
+
+    import pyarrow.parquet as pq
+    from deltalake.transaction import AddAction
+
+    folder = table / f"month={month}"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+    target = folder / name
+    schema = arrow_schema.remove(arrow_schema.get_field_index("month"))
+    count = 0
+    written.append(target)
+    with pq.ParquetWriter(target, schema, compression="snappy") as writer:
+        for part in parts:
+            part = part.select(schema.names).cast(schema)
+            writer.write_table(part, row_group_size=max(part.num_rows, 1))
+            count += part.num_rows
+    return AddAction(path=f"month={month}/{name}", size=target.stat().st_size,
+                     partition_values={"month": month},
+                     modification_time=int(time.time() * 1000), data_change=True,
+                     stats=json.dumps({"numRecords": count}))
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 @contextmanager
