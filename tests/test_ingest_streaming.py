@@ -329,3 +329,46 @@ def test_the_stored_rows_and_rejects_are_the_same_whatever_the_batch_size(tmp_pa
     for one, other in zip(whole[:3], batched[:3], strict=True):
         assert one.equals(other)
     assert whole[3] == batched[3]
+
+
+# --- the commit -----------------------------------------------------------------------------
+
+
+def _table_files(folder: Path) -> set[Path]:
+    return {p for p in (folder / "data" / "incidents").rglob("*.parquet")}
+
+
+def test_files_written_for_a_commit_that_fails_are_removed(tmp_path, monkeypatch):
+    import deltalake
+
+    folder = make_project(tmp_path / "project")
+    project = parse_project_file(folder / "kpi.toml")
+    ingest.load(project, "incidents", [str(folder / "good.csv")])
+    before, files = snapshot(folder), _table_files(folder)
+
+    def refused(*args, **kwargs):
+        raise RuntimeError("the commit failed")
+
+    monkeypatch.setattr(deltalake.DeltaTable, "create_write_transaction", refused)
+    march = _extract(folder, "march.csv", ["M1,2025-03-02,Dudley,1,"])
+    with pytest.raises(RuntimeError):
+        ingest.load(project, "incidents", [str(march)])
+    assert _table_files(folder) == files
+    assert snapshot(folder).same_as(before)
+    assert _staging(folder) == []
+
+
+def test_a_changed_declaration_is_refused_before_anything_is_written(tmp_path):
+    folder = make_project(tmp_path / "project")
+    assert _kpi(folder, "ingest", "incidents", folder / "good.csv").returncode == 0
+    before, files = snapshot(folder), _table_files(folder)
+    toml = folder / "kpi.toml"
+    toml.write_text(toml.read_text().replace('victims = { type = "int"',
+                                              'victims = { type = "float"'))
+    march = _extract(folder, "march.csv", ["M1,2025-03-02,Dudley,1,"])
+    result = _kpi(folder, "ingest", "incidents", march)
+    assert result.returncode == 3
+    assert result.stderr.splitlines()[0].startswith(
+        "Error: dataset 'incidents': its columns in kpi.toml no longer match the stored table "
+        "(stored: ref (string), date (date), lpa (string), victims (long)")
+    assert _table_files(folder) == files and snapshot(folder).same_as(before)
