@@ -83,8 +83,9 @@ Numbering = Callable[[pl.Series], pl.Series]
 class Extract:
     """What one ingest read: the good rows, the rejected ones, and where they came from.
 
-    The good rows are `staged` as Parquet files (each batch of each file, in order, with its
-    file's index as FILE and its record index as ROW) or, for `read_extracts`, held in `frame`.
+    The good rows are `staged` as Parquet files (one per batch of each file, one row group per
+    month, with the file's index as FILE and the record index as ROW) or, for `read_extracts`,
+    held in `frame`.
     `covered` has one row per (file, month, replace_by value...) the good rows hold, with its
     row count ("rows"): what the load will replace, and from which file."""
 
@@ -98,6 +99,8 @@ class Extract:
     numberings: dict[str, Numbering] = field(default_factory=dict)
     id_columns: dict[str, str] = field(default_factory=dict)
     frame: pl.DataFrame | None = None
+    # month -> the staged files and row groups holding its rows, in load order
+    groups: dict[str, list[tuple[Path, int]]] = field(default_factory=dict)
 
     @property
     def months(self) -> list[str]:
@@ -112,7 +115,7 @@ class Extract:
         return self.covered.drop("rows", FILE).unique()
 
     def scan(self, *, bookkeeping: bool = False) -> pl.LazyFrame:
-        """The good rows, month by month; with `bookkeeping`, also FILE (the file's index in
+        """The good rows, in no set order; with `bookkeeping`, also FILE (the file's index in
         `files`) and ROW (its record index in the file), which give the load's order."""
         if self.frame is not None:
             return self.frame.lazy()
@@ -124,17 +127,17 @@ class Extract:
         """One month's good rows, in load order, as Arrow tables of at least ROW_GROUP rows
         (but the last), with `columns`."""
         import pyarrow as pa
-        import pyarrow.dataset as pads
+        import pyarrow.parquet as pq
 
-        files = sorted(str(p) for p in self.staged if p.parent.name == f"month={month}")
         held: list[Any] = []
         count = 0
-        for batch in pads.dataset(files, format="parquet").to_batches(columns=columns):
-            held.append(batch)
-            count += batch.num_rows
-            if count >= ROW_GROUP:
-                yield pa.Table.from_batches(held)
-                held, count = [], 0
+        for path, group in self.groups.get(month, []):
+            for batch in pq.ParquetFile(path).read_row_group(group, columns=columns).to_batches():
+                held.append(batch)
+                count += batch.num_rows
+                if count >= ROW_GROUP:
+                    yield pa.Table.from_batches(held)
+                    held, count = [], 0
         if held:
             yield pa.Table.from_batches(held)
 
@@ -220,6 +223,8 @@ def stage_extracts(spec: DatasetSpec, paths: list[Path], folder: Path, *,
         extract.id_columns[str(path)] = state.mapping.get(spec.unique or "", spec.unique or "")
         extract.numberings[str(path)] = numbering
         extract.staged.extend(state.staged)
+        for month, groups in state.groups.items():
+            extract.groups.setdefault(month, []).extend(groups)
         extract.rows += state.good
         if state.bad_count:
             rejected.append(state.bad(numbering).with_columns(pl.lit(str(path)).alias(FILE)))
@@ -280,6 +285,7 @@ class _FileState:
     counts: list[pl.DataFrame] = field(default_factory=list)
     matched: bool = False
     batches: int = 0
+    groups: dict[str, list[tuple[Path, int]]] = field(default_factory=dict)
 
     def add(self, table: pl.DataFrame) -> None:
         if not self.matched:
@@ -301,15 +307,18 @@ class _FileState:
             self.counts.append(good.group_by("month", *self.spec.replace_by).len("rows"))
             if not self.keep_bad and self.bad_count:
                 return  # the file is refused anyway: stage nothing more
-            # Staged by month, as the table is partitioned: the commit writes a month at a time.
+            # One file per batch, one row group per month (in file order within it), as the
+            # table is partitioned by month: the commit reads and writes a month at a time.
             schema = polars_schema(self.spec)
             rows = good.select(pl.col(ROW), *[pl.col(n).cast(t) for n, t in schema.items()],
-                               pl.lit(self.index, dtype=pl.Int32).alias(FILE))
-            for (month,), part in rows.partition_by("month", as_dict=True).items():
-                target = (self.folder / f"month={month}"
-                          / f"{self.index:05d}-{self.batches:06d}.parquet")
-                _write_staged(part, target)
-                self.staged.append(target)
+                               pl.lit(self.index, dtype=pl.Int32).alias(FILE)
+                               ).sort("month", maintain_order=True)
+            target = self.folder / f"{self.index:05d}-{self.batches:06d}.parquet"
+            sizes = rows.group_by("month", maintain_order=True).len().rows()
+            _write_staged(rows, sizes, target)
+            self.staged.append(target)
+            for group, (month, _) in enumerate(sizes):
+                self.groups.setdefault(month, []).append((target, group))
         self.batches += 1
 
     def finish(self, numbering: Numbering) -> None:
@@ -528,17 +537,19 @@ def _as_utf8(path: Path, survey: _Survey, folder: Path, index: int,
     return _Text(target, 0, nul)
 
 
-def _write_staged(frame: pl.DataFrame, target: Path) -> None:
+def _write_staged(rows: pl.DataFrame, sizes: list[tuple[str, int]], target: Path) -> None:
+    """Write a batch's good rows (sorted by month) with one row group per month."""
+    import pyarrow.parquet as pq
+
+    arrow = rows.to_arrow()
     try:
-        target.parent.mkdir(exist_ok=True)
-        frame.write_parquet(target, compression="lz4", statistics=False)
+        with pq.ParquetWriter(target, arrow.schema, compression="lz4") as writer:
+            start = 0
+            for _, size in sizes:
+                writer.write_table(arrow.slice(start, size), row_group_size=size)
+                start += size
     except OSError as exc:
         raise _StagingRefused(exc) from None
-    except pl.exceptions.PolarsError as exc:  # Polars reports the system's refusal as text
-        code = re.search(r"\(os error (\d+)\)", str(exc))
-        if code is None:
-            raise
-        raise _StagingRefused(OSError(int(code.group(1)), _first_line(exc))) from None
 
 
 class _StagingRefused(Exception):

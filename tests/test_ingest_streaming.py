@@ -299,7 +299,8 @@ _COUNT = st.sampled_from(["1", "0", "-2", "1,234", "x", "", "3.0"])
 _DAY = st.sampled_from(["2025-01-03", "03/02/2025", "2025-02-30", "", "2024-12-31"])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(records=st.lists(st.tuples(_DAY, _VALUE, _COUNT, st.booleans()), min_size=1,
                         max_size=30),
        batch=st.integers(min_value=1, max_value=8))
