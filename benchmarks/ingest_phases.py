@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         record("map, type, check and stage each batch (_conform, Parquet)", conform)
         extract = ingest.Extract(rows=state.good, rejected=ingest.pl.DataFrame(),
                                  covered=state.covered(), staged=state.staged,
-                                 files=[str(path)], numberings={str(path): numbering})
+                                 files=[str(path)], numberings={str(path): numbering},
+                                 groups=state.groups)
         clock = time.perf_counter()
         if spec.unique:
             ingest._check_unique(spec, extract)
