@@ -911,7 +911,10 @@ def _parse_csv(path: Path, text: _Text,
         try:
             source.seek(start)
             reader = pacsv.open_csv(
-                source, read_options=pacsv.ReadOptions(column_names=internal, block_size=BLOCK),
+                # Parsed in this thread, a block when asked for: with threads Arrow's reader
+                # ran ahead of the checks and held a growing share of the file.
+                source, read_options=pacsv.ReadOptions(column_names=internal, block_size=BLOCK,
+                                                       use_threads=False),
                 parse_options=pacsv.ParseOptions(newlines_in_values=True,
                                                  invalid_row_handler=on_invalid),
                 convert_options=pacsv.ConvertOptions(
