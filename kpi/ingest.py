@@ -40,7 +40,10 @@ MAX_LISTED = 5
 SANE_YEARS = (1990, date.today().year + 1)
 # A header line longer than this is not a CSV header (a value's limit is Arrow's block).
 MAX_HEADER = 1 << 20
-BLOCK = 1 << 24
+# What Arrow's CSV reader parses at once (a record must fit in one), and the blocks files are
+# read in. The reader reads up to 32 blocks ahead of the checks, so this also bounds the part
+# of a file held in memory (128 MiB).
+BLOCK = 1 << 22
 # More control characters than this share of the first 64 KiB means a binary file.
 BINARY_SHARE = 0.05
 

@@ -234,7 +234,7 @@ def test_a_huge_value_is_named_with_its_row_and_column(project):
         handle.write("B9,2025-03-01," + "x" * (40 << 20) + ",1,\n")
     assert _refused(project, path) == (
         f"Error: {path}, row 5, column 'LPA': a value of {40 << 20:,} bytes, too long to read "
-        "(a CSV record over 16 MiB may not be)")
+        "(a CSV record over 4 MiB may not be)")
 
 
 # --- point 10: symlinks stay inside the project -------------------------------------------
