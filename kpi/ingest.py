@@ -76,6 +76,9 @@ BATCH_ROWS = 250_000
 # Distinct ids held at once by the `unique` check: above it, ids are checked in passes, each
 # over the ids whose hash falls in one share.
 UNIQUE_ROWS = 4_000_000
+# The shares a load's ids are staged in for its own `unique` check: one share holds a 64th of
+# them (a million at 64M rows).
+SHARES = 64
 # Rows of one month written to the table at once (a Parquet row group).
 ROW_GROUP = 256 * 1024
 
@@ -104,6 +107,8 @@ class Extract:
     frame: pl.DataFrame | None = None
     # month -> the staged files and row groups holding its rows, in load order
     groups: dict[str, list[tuple[Path, int]]] = field(default_factory=dict)
+    # hash share -> the staged files and row groups of the ids in it (datasets with `unique`)
+    shares: dict[int, list[tuple[Path, int]]] = field(default_factory=dict)
 
     @property
     def months(self) -> list[str]:
@@ -228,6 +233,8 @@ def stage_extracts(spec: DatasetSpec, paths: list[Path], folder: Path, *,
         extract.staged.extend(state.staged)
         for month, groups in state.groups.items():
             extract.groups.setdefault(month, []).extend(groups)
+        for share, groups in state.shares.items():
+            extract.shares.setdefault(share, []).extend(groups)
         extract.rows += state.good
         if state.bad_count:
             rejected.append(state.bad(numbering).with_columns(pl.lit(str(path)).alias(FILE)))
@@ -289,6 +296,7 @@ class _FileState:
     matched: bool = False
     batches: int = 0
     groups: dict[str, list[tuple[Path, int]]] = field(default_factory=dict)
+    shares: dict[int, list[tuple[Path, int]]] = field(default_factory=dict)
 
     def add(self, table: pl.DataFrame) -> None:
         if not self.matched:
@@ -322,7 +330,22 @@ class _FileState:
             self.staged.append(target)
             for group, (month, _) in enumerate(sizes):
                 self.groups.setdefault(month, []).append((target, group))
+            if self.spec.unique:
+                self._stage_ids(rows)
         self.batches += 1
+
+    def _stage_ids(self, rows: pl.DataFrame) -> None:
+        """The batch's ids with their file and record, one row group per hash share, so the
+        `unique` check reads one share of the load's ids at a time."""
+        key = self.spec.unique
+        ids = (rows.select(key, FILE, ROW).filter(pl.col(key).is_not_null())
+               .with_columns((pl.col(key).hash(seed=0) % SHARES).alias("__share"))
+               .sort("__share", maintain_order=True))
+        sizes = ids.group_by("__share", maintain_order=True).len().rows()
+        target = self.folder / f"{self.index:05d}-{self.batches:06d}-ids.parquet"
+        _write_staged(ids.drop("__share"), sizes, target)
+        for group, (share, _) in enumerate(sizes):
+            self.shares.setdefault(share, []).append((target, group))
 
     def finish(self, numbering: Numbering) -> None:
         """The file-wide checks, once every batch is in."""
@@ -1521,28 +1544,28 @@ def _share(key: str, shares: int, share: int) -> pl.Expr:
 def _check_unique(spec: DatasetSpec, extract: Extract) -> None:
     """Reject a load holding an id twice, naming the second occurrence (in file order).
 
-    The ids are checked a share at a time (by hash), so memory holds at most UNIQUE_ROWS of
-    them whatever the size of the load."""
+    The ids are read one hash share at a time (staged by `_FileState._stage_ids`), so memory
+    holds a 64th of them whatever the size of the load."""
+    import pyarrow.parquet as pq
+
     key = spec.unique
     assert key is not None
-    staged = extract.scan(bookkeeping=True).select(key, FILE, ROW)
-    shares = _shares(extract.rows)
-    second = None  # (file index, record) of the earliest second occurrence
-    for share in range(shares):
-        # In load order: the files as given, each in file order.
-        part = staged.filter(_share(key, shares, share)).collect().sort(FILE, ROW)
-        dupes = part.filter(~pl.col(key).is_first_distinct()).sort(FILE, ROW).head(1)
+    second, occurrences = None, None  # the earliest second occurrence, and all of its id's
+    for share in sorted(extract.shares):
+        tables = [pq.ParquetFile(path).read_row_group(group)
+                  for path, group in extract.shares[share]]
+        part = pl.concat([_frame(t) for t in tables]).sort(FILE, ROW)  # the load's order
+        dupes = part.filter(~pl.col(key).is_first_distinct()).head(1)
         if dupes.height:
             found = dupes.row(0, named=True)
             if second is None or (found[FILE], found[ROW]) < (second[FILE], second[ROW]):
                 second = found
-    if second is None:
+                occurrences = part.filter(pl.col(key) == found[key]).head(MAX_LISTED)
+    if second is None or occurrences is None:
         return
     value = second[key]
-    rows = (staged.filter(pl.col(key) == value).select(FILE, ROW).collect()
-            .sort(FILE, ROW).head(MAX_LISTED))
     where = ", ".join(f"{Path(extract.files[f]).name} row {_row_number(extract, f, r)}"
-                      for f, r in rows.iter_rows())
+                      for f, r in occurrences.select(FILE, ROW).iter_rows())
     file = extract.files[second[FILE]]
     column = extract.id_columns.get(file, key)
     raise DataError(located(file, f"expected each {column} once (dataset "
@@ -1551,6 +1574,12 @@ def _check_unique(spec: DatasetSpec, extract: Extract) -> None:
                             row=_row_number(extract, second[FILE], second[ROW]), column=column),
                     hint=f"remove the duplicates, or drop unique = \"{key}\" for "
                          f"dataset '{spec.id}'")
+
+
+def _frame(table) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 def _row_number(extract: Extract, file: int, record: int) -> int:

@@ -100,7 +100,7 @@ def test_an_id_repeated_across_batches_is_refused_naming_both_rows(tmp_path, sma
 def test_the_unique_check_in_shares_finds_the_first_repeat_in_file_order(tmp_path,
                                                                          small_batches,
                                                                          monkeypatch):
-    monkeypatch.setattr(ingest, "UNIQUE_ROWS", 4)  # 40 ids: ten passes, one share each
+    monkeypatch.setattr(ingest, "SHARES", 4)  # 40 ids in four shares, each read on its own
     rows = _rows(40)
     rows[30] = "R7,2025-01-20,,1"  # the second repeat in file order
     rows[25] = "R19,2025-01-20,,1"  # the first
