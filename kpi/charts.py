@@ -25,6 +25,7 @@ figure still reads when printed in greyscale.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -291,6 +292,70 @@ def axis_label(kpi: KpiDef) -> str:
     return "\n".join(textwrap.wrap(kpi.title if named else f"{kpi.title} ({unit})", 38))
 
 
+# Fixed fonts and sizes: the output must not depend on a user's matplotlibrc.
+STYLE = {"font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 11,
+         "axes.grid": True, "grid.color": "0.88", "grid.linewidth": 0.6,
+         "path.simplify": False,
+         # Text from data is text: a '$' in a title or a part name is not TeX math.
+         "text.parse_math": False,
+         # The title sits just above the axes, where Matplotlib would put it anyway (no chart
+         # has tick labels on top); left to itself, Matplotlib measures every tick label of
+         # the axes at each draw to check, a tenth of a chart's drawing time.
+         "axes.titley": 1.0}
+# What a worker process drawing charts needs, imported once in the process it forks from.
+DRAWING_MODULES = ("kpi.charts", "matplotlib.figure", "matplotlib.backends.backend_agg",
+                   "matplotlib.ticker", "matplotlib.patches", "PIL.Image",
+                   "PIL.PngImagePlugin")
+# Drawing in worker processes pays for itself from about this many charts (each takes about
+# 0.1 s of CPU; starting the workers and importing Matplotlib in them about 0.6 s).
+POOL_FROM = 12
+MAX_WORKERS = 4
+
+
+def write_pngs(jobs: Sequence[tuple[ChartData, Path]], workers: int | None = None) -> None:
+    """Draw charts into PNG files: in worker processes, one per core (at most
+    MAX_WORKERS), when there are enough charts to pay for starting them, else here. Each file
+    is drawn by `write_png` whichever process draws it, so the bytes are the same."""
+    if workers is None:
+        workers = chart_workers(len(jobs))
+    if workers <= 1:
+        for data, path in jobs:
+            write_png(data, path)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # A forkserver (spawn where there is none) starts clean workers: forking this process
+    # would copy Polars' thread pool in an unknown state.
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
+        else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(list(DRAWING_MODULES))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        # Consumed so that a worker's exception (a full disk) is raised here.
+        list(pool.map(write_png, [d for d, _ in jobs], [p for _, p in jobs],
+                      chunksize=max(1, len(jobs) // (workers * 4))))
+
+
+def chart_workers(charts: int) -> int:
+    """How many processes draw `charts` charts: one per core this process may use, at most
+    MAX_WORKERS and one per POOL_FROM charts; 1 (no workers) below POOL_FROM or on one core.
+    KPI_CHART_WORKERS sets the number (1: draw in this process)."""
+    import os
+
+    wanted = os.environ.get("KPI_CHART_WORKERS", "").strip()
+    if wanted.isdigit() and int(wanted) >= 1:
+        return int(wanted)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    if charts < POOL_FROM:
+        return 1
+    return max(1, min(cores, MAX_WORKERS, charts // POOL_FROM))
+
+
 def write_png(data: ChartData, path: Path) -> None:
     """Draw a chart into a PNG file, byte-stable for the same data."""
     from matplotlib import rc_context
@@ -298,13 +363,7 @@ def write_png(data: ChartData, path: Path) -> None:
     from matplotlib.figure import Figure
     from PIL import Image
 
-    # Fixed fonts and sizes: the output must not depend on a user's matplotlibrc.
-    style = {"font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 11,
-             "axes.grid": True, "grid.color": "0.88", "grid.linewidth": 0.6,
-             "path.simplify": False,
-             # Text from data is text: a '$' in a title or a part name is not TeX math.
-             "text.parse_math": False}
-    with rc_context(style):
+    with rc_context(STYLE):
         figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
         canvas = FigureCanvasAgg(figure)
         axes = figure.add_subplot()

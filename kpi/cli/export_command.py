@@ -149,10 +149,9 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
     # The paper and its figures are written to a staging folder and moved into place together
     # (kpi.outputs), so a reader never sees one paper's text with another's figures.
     with staged(output, files_dir) as staging:
-        for figure in built.figures:
-            data = charts.chart_data(project, figure.spec, results, cutoff, judged,
-                                     period=report.period, vs=report.comparison)
-            charts.write_png(data, staging / figure.link)
+        charts.write_pngs([(charts.chart_data(project, figure.spec, results, cutoff, judged,
+                                              period=report.period, vs=report.comparison),
+                            staging / figure.link) for figure in built.figures])
         if fmt == PaperFormat.MARKDOWN:
             from kpi.writers import markdown as writer
 
