@@ -222,10 +222,14 @@ def peer_chart_data(spec: ChartSpec, compared, group) -> ChartData:
 
 def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
                as_of: AsOf | None = None, verdicts: dict[str, Any] | None = None,
-               period: Month | None = None, vs: Comparison | None = None) -> ChartData | None:
+               period: Month | None = None, vs: Comparison | None = None,
+               breakdowns: dict[engine.BreakdownKey, pl.DataFrame] | None = None
+               ) -> ChartData | None:
     """The engine's figures for a chart, or None when its KPIs have nothing to show. An xmr
     chart uses the KPI's verdict from `verdicts` (kpi.verdicts), or computes it. A peers
-    chart compares the KPI across its peer group for the report's `period` and `vs`."""
+    chart compares the KPI across its peer group for the report's `period` and `vs`. A
+    compare or top chart uses its breakdown from `breakdowns` (engine.breakdowns, as the
+    board paper computed them) where it is there, or computes it."""
     kpis = tuple(project.kpi(k) for k in spec.kpis)
     if spec.type == ChartType.PEERS:
         from kpi.compare import peer_result
@@ -263,7 +267,9 @@ def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
     comparison = result.comparison.window if result.comparison else None
     if spec.type == ChartType.TOP:
         comparison = None
-    parts = engine.breakdown(project, kpis[0], spec.by, current, comparison, as_of)
+    parts = (breakdowns or {}).get((kpis[0].id, spec.by, current, comparison))
+    if parts is None:
+        parts = engine.breakdown(project, kpis[0], spec.by, current, comparison, as_of)
     if spec.type == ChartType.TOP:
         parts = parts.filter(pl.col("current").is_not_null()).head(spec.limit)
         text = current.label

@@ -20,7 +20,7 @@ the same bytes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kpi import engine, render, stats
@@ -47,6 +47,8 @@ from kpi.store import AsOf
 
 if TYPE_CHECKING:
     import datetime as dt
+
+    import polars as pl
 
     from kpi.charts import ChartData, ChartSpec
     from kpi.commentary import Commentary
@@ -173,6 +175,9 @@ class PlannedFigure:
 class Paper:
     document: Document
     figures: tuple[PlannedFigure, ...]
+    # The breakdowns the paper computed (engine.breakdowns), those of its compare and top
+    # figures included, so drawing them reads nothing again.
+    breakdowns: dict[engine.BreakdownKey, pl.DataFrame] = field(default_factory=dict)
 
     @property
     def markdown(self) -> str:
@@ -481,11 +486,14 @@ class _Builder:
         self.as_of = as_of
         self.figures: list[PlannedFigure] = []
         self.tables = 0
+        self.breakdowns: dict[engine.BreakdownKey, pl.DataFrame] = {}
 
     # -- whole document ----------------------------------------------------------------------
 
     def build(self, priority: str | None, as_of_text: str | None) -> Paper:
         priorities = [p for p in self.project.priorities if priority in (None, p.id)]
+        self.breakdowns = engine.breakdowns(self.project, self._breakdown_requests(
+            {p.id for p in priorities}), self.as_of)
         sections = [self._introduction(priority)]
         for number, item in enumerate(self.project.priorities, start=2):
             if item in priorities:
@@ -508,7 +516,8 @@ class _Builder:
         issued = notes.issued
         document = Document(title=title, subtitle=subtitle, facts=facts,
                             sections=tuple(sections), author=notes.author, issued=issued)
-        return Paper(document=document, figures=tuple(self.figures))
+        return Paper(document=document, figures=tuple(self.figures),
+                     breakdowns=self.breakdowns)
 
     def _author_block(self) -> tuple[Paragraph, ...]:
         notes = self.commentary
@@ -703,6 +712,33 @@ class _Builder:
 
     # -- breakdowns --------------------------------------------------------------------------
 
+    def _breakdown_requests(self, priorities: set[str]) -> list[engine.BreakdownRequest]:
+        """Every breakdown the paper's paragraphs and its compare and top figures show, asked
+        of the engine at once (one query per dataset and column, not one per KPI)."""
+        from kpi.charts import ChartType
+
+        requests = []
+        for result in self.report.results:
+            kpi = result.kpi
+            if (kpi.hidden or kpi.priority not in priorities or not kpi.breakdowns
+                    or result.current is None or kpi.is_derived):
+                continue
+            comparison = result.comparison.window if result.comparison else None
+            requests += [(kpi, column, result.current.window, comparison)
+                         for column in kpi.breakdowns]
+        for spec in self.charts:
+            anchor = self.project.kpi(spec.anchor)
+            result = self.results.get(spec.kpis[0])
+            if (spec.type not in (ChartType.COMPARE, ChartType.TOP) or anchor is None
+                    or anchor.priority not in priorities or result is None
+                    or result.current is None or result.kpi.is_derived):
+                continue
+            comparison = result.comparison.window if result.comparison else None
+            if spec.type == ChartType.TOP:
+                comparison = None
+            requests.append((result.kpi, spec.by, result.current.window, comparison))
+        return requests
+
     def _breakdown_sentences(self, result: KpiResult) -> list[Inlines]:
         kpi = result.kpi
         if not kpi.breakdowns or result.current is None or kpi.is_derived:
@@ -710,8 +746,11 @@ class _Builder:
         comparison = result.comparison.window if result.comparison else None
         out = []
         for column in kpi.breakdowns:
-            frame = engine.breakdown(self.project, kpi, column, result.current.window,
-                                     comparison, self.as_of)
+            key = (kpi.id, column, result.current.window, comparison)
+            frame = self.breakdowns.get(key)
+            if frame is None:
+                frame = engine.breakdown(self.project, kpi, column, result.current.window,
+                                         comparison, self.as_of)
             # Parts the KPI's rows never reach (0 in both windows) are not part of its story.
             rows = [r for r in frame.iter_rows(named=True)
                     if r["current"] is not None and (r["current"] or r["comparison"])]

@@ -150,7 +150,8 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
     # (kpi.outputs), so a reader never sees one paper's text with another's figures.
     with staged(output, files_dir) as staging:
         charts.write_pngs([(charts.chart_data(project, figure.spec, results, cutoff, judged,
-                                              period=report.period, vs=report.comparison),
+                                              period=report.period, vs=report.comparison,
+                                              breakdowns=built.breakdowns),
                             staging / figure.link) for figure in built.figures])
         if fmt == PaperFormat.MARKDOWN:
             from kpi.writers import markdown as writer
