@@ -223,17 +223,20 @@ def peer_chart_data(spec: ChartSpec, compared, group) -> ChartData:
 def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
                as_of: AsOf | None = None, verdicts: dict[str, Any] | None = None,
                period: Month | None = None, vs: Comparison | None = None,
-               breakdowns: dict[engine.BreakdownKey, pl.DataFrame] | None = None
-               ) -> ChartData | None:
+               breakdowns: dict[engine.BreakdownKey, pl.DataFrame] | None = None,
+               peers: dict[str, ChartData | None] | None = None) -> ChartData | None:
     """The engine's figures for a chart, or None when its KPIs have nothing to show. An xmr
     chart uses the KPI's verdict from `verdicts` (kpi.verdicts), or computes it. A peers
     chart compares the KPI across its peer group for the report's `period` and `vs`. A
     compare or top chart uses its breakdown from `breakdowns` (engine.breakdowns, as the
-    board paper computed them) where it is there, or computes it."""
+    board paper computed them) where it is there, or computes it; a peers chart likewise
+    from `peers` (KPI id -> its data)."""
     kpis = tuple(project.kpi(k) for k in spec.kpis)
     if spec.type == ChartType.PEERS:
         from kpi.compare import peer_result
 
+        if peers is not None and kpis[0].id in peers:
+            return peers[kpis[0].id]
         if period is None or vs is None:
             raise ValueError("a peers chart needs the report's period and comparison")
         compared = peer_result(project, kpis[0], period, vs, as_of)

@@ -178,6 +178,8 @@ class Paper:
     # The breakdowns the paper computed (engine.breakdowns), those of its compare and top
     # figures included, so drawing them reads nothing again.
     breakdowns: dict[engine.BreakdownKey, pl.DataFrame] = field(default_factory=dict)
+    # Each peers figure's data (KPI id -> charts.peer_chart_data), likewise.
+    peers: dict[str, ChartData | None] = field(default_factory=dict)
 
     @property
     def markdown(self) -> str:
@@ -482,6 +484,7 @@ class _Builder:
         self.charts = [*charts, *_process_charts(report, charts, verdicts),
                        *_peer_charts(project, report)]
         self.peers: dict[str, ChartData | None] = {}  # KPI id -> its peers figure data, once
+        self.peer_results: dict = {}  # KPI id -> compare.peer_result, once
         self.files_dir = files_dir.rstrip("/")
         self.as_of = as_of
         self.figures: list[PlannedFigure] = []
@@ -517,7 +520,7 @@ class _Builder:
         document = Document(title=title, subtitle=subtitle, facts=facts,
                             sections=tuple(sections), author=notes.author, issued=issued)
         return Paper(document=document, figures=tuple(self.figures),
-                     breakdowns=self.breakdowns)
+                     breakdowns=self.breakdowns, peers=self.peers)
 
     def _author_block(self) -> tuple[Paragraph, ...]:
         notes = self.commentary
@@ -665,7 +668,8 @@ class _Builder:
             from kpi.compare import peer_sentence
 
             extra += [inlines(Name(t)) for t in [peer_sentence(
-                self.project, kpi, self.report.period, self.report.comparison, self.as_of)] if t]
+                self.project, kpi, self.report.period, self.report.comparison, self.as_of,
+                compared=self._peer_result(kpi))] if t]
         refs = self._figure_numbers(kpi.id)
         if refs:
             extra.append(inlines(f"See {_figure_list(refs)}."))
@@ -821,18 +825,26 @@ class _Builder:
         """A peers figure's chart data (the numbers it draws), or None when the data does not
         hold the whole group; computed once per KPI."""
         from kpi.charts import ChartType, peer_chart_data
-        from kpi.compare import peer_result
 
         if spec.type != ChartType.PEERS:
             return None
         kpi_id = spec.kpis[0]
         if kpi_id not in self.peers:
             kpi = self.project.kpi(kpi_id)
-            compared = peer_result(self.project, kpi, self.report.period,
-                                   self.report.comparison, self.as_of)
+            compared = self._peer_result(kpi)
             self.peers[kpi_id] = None if compared is None else peer_chart_data(
                 spec, compared, self.project.peers[kpi.peers])
         return self.peers[kpi_id]
+
+    def _peer_result(self, kpi: KpiDef):
+        """The KPI's comparison across its peer group (compare.peer_result), computed once
+        for its sentence and its figure."""
+        from kpi.compare import peer_result
+
+        if kpi.id not in self.peer_results:
+            self.peer_results[kpi.id] = peer_result(self.project, kpi, self.report.period,
+                                                    self.report.comparison, self.as_of)
+        return self.peer_results[kpi.id]
 
     # -- appendix ----------------------------------------------------------------------------
 

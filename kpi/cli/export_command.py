@@ -151,7 +151,8 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
     with staged(output, files_dir) as staging:
         charts.write_pngs([(charts.chart_data(project, figure.spec, results, cutoff, judged,
                                               period=report.period, vs=report.comparison,
-                                              breakdowns=built.breakdowns),
+                                              breakdowns=built.breakdowns,
+                                              peers=built.peers),
                             staging / figure.link) for figure in built.figures])
         if fmt == PaperFormat.MARKDOWN:
             from kpi.writers import markdown as writer
