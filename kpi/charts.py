@@ -25,6 +25,7 @@ figure still reads when printed in greyscale.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -321,12 +322,104 @@ POOL_FROM = 12
 MAX_WORKERS = 4
 
 
-def write_pngs(jobs: Sequence[tuple[ChartData, Path]], workers: int | None = None) -> None:
-    """Draw charts into PNG files: in worker processes, one per core (at most
-    MAX_WORKERS), when there are enough charts to pay for starting them, else here. Each file
-    is drawn by `write_png` whichever process draws it, so the bytes are the same."""
-    if workers is None:
-        workers = chart_workers(len(jobs))
+def write_pngs(jobs: Sequence[tuple[ChartData, Path]], workers: int | None = 1,
+               cache: Path | None = None) -> None:
+    """Draw charts into PNG files, here or in `workers` worker processes (None: as many as
+    pay, see `chart_workers`). Each file is drawn by `write_png` whichever process draws it,
+    so the bytes are the same. Worker processes start from the caller's main module, so a
+    script asking for them needs the `if __name__ == "__main__":` guard; kpi's command line
+    has it. With a `cache` folder, a chart drawn before from the same data, by the same
+    drawing code and libraries, is copied from there instead of drawn again."""
+    keys: dict[Path, str] = {}
+    if cache is not None:
+        missing = []
+        for data, path in jobs:
+            keys[path] = chart_key(data)
+            if not _from_cache(cache / f"{keys[path]}.png", path):
+                missing.append((data, path))
+        jobs = missing
+    _draw_all(jobs, chart_workers(len(jobs)) if workers is None else workers)
+    if cache is not None and jobs:
+        _to_cache(cache, [(keys[path], path) for _, path in jobs])
+
+
+def chart_key(data: ChartData) -> str:
+    """What a chart's bytes depend on, hashed: everything it draws (its declaration, KPIs,
+    windows, series, parts, process chart, target), kpi's drawing code and style, and the
+    versions of Matplotlib (its fonts come with it) and Pillow."""
+    import hashlib
+
+    digest = hashlib.sha256(_drawing_fingerprint().encode("utf-8"))
+    digest.update(_canonical(data).encode("utf-8"))
+    return digest.hexdigest()
+
+
+@functools.cache
+def _drawing_fingerprint() -> str:
+    """kpi's version and drawing code (this file), the style, and the versions of the
+    drawing libraries, without importing them."""
+    import hashlib
+    from importlib.metadata import version
+
+    from kpi import __version__
+
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    return repr((__version__, code, sorted(STYLE.items()), version("matplotlib"),
+                 version("pillow")))
+
+
+def _canonical(value: Any) -> str:
+    """A value as text that is the same in every process for the same value (frames as their
+    schema and rows; floats by repr, which is exact)."""
+    import dataclasses
+
+    if isinstance(value, pl.DataFrame):
+        return repr((list(value.schema.items()), value.rows()))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return f"{type(value).__name__}(" + ", ".join(
+            f"{f.name}={_canonical(getattr(value, f.name))}"
+            for f in dataclasses.fields(value)) + ")"
+    if isinstance(value, tuple | list):
+        return "(" + ", ".join(_canonical(v) for v in value) + ")"
+    return repr(value)
+
+
+# Drawn charts kept in the cache folder: a paper of the sample draws about 70.
+CACHE_CHARTS = 1000
+
+
+def _from_cache(entry: Path, path: Path) -> bool:
+    """Copy a cached chart into place; False when there is none (or it cannot be read)."""
+    try:
+        content = entry.read_bytes()
+    except OSError:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(content)
+    tmp.replace(path)
+    return True
+
+
+def _to_cache(cache: Path, drawn: list[tuple[str, Path]]) -> None:
+    """Keep newly drawn charts, the newest CACHE_CHARTS in all. A folder that cannot be
+    written (a read-only data folder) just caches nothing."""
+    import os
+
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        for key, path in drawn:
+            tmp = cache / f".{key}.{os.getpid()}.tmp"
+            tmp.write_bytes(path.read_bytes())
+            tmp.replace(cache / f"{key}.png")
+        entries = sorted(cache.glob("*.png"), key=lambda p: p.stat().st_mtime)
+        for stale in entries[:-CACHE_CHARTS]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        return
+
+
+def _draw_all(jobs: Sequence[tuple[ChartData, Path]], workers: int) -> None:
     if workers <= 1:
         for data, path in jobs:
             write_png(data, path)
