@@ -225,13 +225,15 @@ def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
                as_of: AsOf | None = None, verdicts: dict[str, Any] | None = None,
                period: Month | None = None, vs: Comparison | None = None,
                breakdowns: dict[engine.BreakdownKey, pl.DataFrame] | None = None,
-               peers: dict[str, ChartData | None] | None = None) -> ChartData | None:
+               peers: dict[str, ChartData | None] | None = None,
+               series: dict[engine.SeriesKey, pl.DataFrame] | None = None) -> ChartData | None:
     """The engine's figures for a chart, or None when its KPIs have nothing to show. An xmr
     chart uses the KPI's verdict from `verdicts` (kpi.verdicts), or computes it. A peers
     chart compares the KPI across its peer group for the report's `period` and `vs`. A
     compare or top chart uses its breakdown from `breakdowns` (engine.breakdowns, as the
     board paper computed them) where it is there, or computes it; a peers chart likewise
-    from `peers` (KPI id -> its data)."""
+    from `peers` (KPI id -> its data), and a trend chart's monthly series from `series`
+    (engine.monthly_series_all)."""
     kpis = tuple(project.kpi(k) for k in spec.kpis)
     if spec.type == ChartType.PEERS:
         from kpi.compare import peer_result
@@ -262,7 +264,10 @@ def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
         return ChartData(spec, kpis, text, xmr=verdict.chart, target=kpis[0].target)
     if spec.type == ChartType.TREND:
         end = max(r.current.window.end for r in measured)
-        series = tuple(engine.monthly_series(project, k, end, spec.months, as_of) for k in kpis)
+        known = series or {}
+        series = tuple(known[(k.id, end, spec.months)] if (k.id, end, spec.months) in known
+                       else engine.monthly_series(project, k, end, spec.months, as_of)
+                       for k in kpis)
         first = end - (spec.months - 1)
         return ChartData(spec, kpis, f"{first.name} to {end.name}", series=series,
                          target=kpis[0].target)

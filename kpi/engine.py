@@ -728,21 +728,92 @@ def monthly_series(project: Project, kpi: KpiDef, end: Month, months: int = 24,
     if kpi.is_derived:
         num = monthly_series(project, project.kpi(kpi.numerator_kpi), end, months + 11, as_of)
         den = monthly_series(project, project.kpi(kpi.denominator_kpi), end, months + 11, as_of)
-        joined = num.join(den, on="month", suffix="_den")
-        # A month whose denominator is 0 has no rate (null), never NaN or infinity.
-        frame = joined.select(
-            "month",
-            _finite(pl.col("value") / pl.col("value_den") * 100 * kpi.multiplier).alias("value"),
-            _finite(pl.col("value").rolling_sum(12) / pl.col("value_den").rolling_sum(12) * 100
-                    * kpi.multiplier).alias("rolling_12"))
-        return frame.tail(months)
-    start = end - (months - 1) - (11 if RECIPES[kpi.kind].additive else 0)
-    window = Window(current_window(end, snapshot=True, vs=Comparison.BASELINE).kind, start, end)
+        return _derived_series(kpi, num, den, months)
+    window = _series_window(kpi, end, months)
     frame = prepare(project, kpi.dataset, [kpi], as_of)
     parts = components_of(kpi)
     rows = pl.col("month").is_between(pl.lit(str(window.start)), pl.lit(str(window.end)))
     grouped = (frame.filter(rows).group_by("month")
                .agg([e.alias(name) for name, e in parts.items()]).collect())
+    return _series_frame(project, kpi, window, grouped, months)
+
+
+SeriesRequest = tuple[KpiDef, Month, int]  # KPI, last month, months
+SeriesKey = tuple[str, Month, int]  # KPI id, last month, months
+
+
+def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
+                       as_of: AsOf | None = None) -> dict[SeriesKey, pl.DataFrame]:
+    """Many KPIs' monthly series at once, each frame the one `monthly_series` gives: one
+    grouped query per dataset over the months any of them shows, where `monthly_series` reads
+    the table once per KPI (and twice for a rate of two KPIs). Keyed (KPI id, end, months)."""
+    requests = list(requests)
+    base: dict[SeriesKey, SeriesRequest] = {}
+    for kpi, end, months in requests:
+        if kpi.is_derived:
+            for part in (kpi.numerator_kpi, kpi.denominator_kpi):
+                base[(part, end, months + 11)] = (project.kpi(part), end, months + 11)
+        else:
+            base[(kpi.id, end, months)] = (kpi, end, months)
+    by_dataset: dict[str, list[SeriesRequest]] = {}
+    for request in base.values():
+        by_dataset.setdefault(request[0].dataset, []).append(request)
+    found: dict[SeriesKey, pl.DataFrame] = {}
+    for dataset_id, wanted in by_dataset.items():
+        windows = [_series_window(kpi, end, months) for kpi, end, months in wanted]
+        kpis = list({kpi.id: kpi for kpi, _, _ in wanted}.values())
+        first, last = min(w.start for w in windows), max(w.end for w in windows)
+        rows = pl.col("month").is_between(pl.lit(str(first)), pl.lit(str(last)))
+        # Each KPI's components over every row of a month, as monthly_series computes them.
+        aggs = [e.alias(f"{number}\t{name}") for number, kpi in enumerate(kpis)
+                for name, e in components_of(kpi).items()]
+        try:
+            grouped = (prepare(project, dataset_id, kpis, as_of).filter(rows)
+                       .group_by("month").agg(aggs).collect())
+        except pl.exceptions.PolarsError as exc:
+            raise DataError(f"dataset '{dataset_id}': cannot compute its monthly series "
+                            f"({str(exc).strip().splitlines()[0]})",
+                            hint="check the KPI expressions against the stored columns") from None
+        for (kpi, end, months), window in zip(wanted, windows, strict=True):
+            number = kpis.index(kpi)
+            own = grouped.select("month", *[pl.col(f"{number}\t{name}").alias(name)
+                                            for name in components_of(kpi)])
+            found[(kpi.id, end, months)] = _series_frame(project, kpi, window, own, months)
+    out: dict[SeriesKey, pl.DataFrame] = {}
+    for kpi, end, months in requests:
+        if kpi.is_derived:
+            out[(kpi.id, end, months)] = _derived_series(
+                kpi, found[(kpi.numerator_kpi, end, months + 11)],
+                found[(kpi.denominator_kpi, end, months + 11)], months)
+        else:
+            out[(kpi.id, end, months)] = found[(kpi.id, end, months)]
+    return out
+
+
+def _series_window(kpi: KpiDef, end: Month, months: int) -> Window:
+    """The months a series reads: those shown, and for a rolling 12-month value the 11
+    before."""
+    start = end - (months - 1) - (11 if RECIPES[kpi.kind].additive else 0)
+    return Window(current_window(end, snapshot=True, vs=Comparison.BASELINE).kind, start, end)
+
+
+def _derived_series(kpi: KpiDef, num: pl.DataFrame, den: pl.DataFrame,
+                    months: int) -> pl.DataFrame:
+    """A rate of two KPIs month by month, from their series (each 11 months longer)."""
+    joined = num.join(den, on="month", suffix="_den")
+    # A month whose denominator is 0 has no rate (null), never NaN or infinity.
+    frame = joined.select(
+        "month",
+        _finite(pl.col("value") / pl.col("value_den") * 100 * kpi.multiplier).alias("value"),
+        _finite(pl.col("value").rolling_sum(12) / pl.col("value_den").rolling_sum(12) * 100
+                * kpi.multiplier).alias("rolling_12"))
+    return frame.tail(months)
+
+
+def _series_frame(project: Project, kpi: KpiDef, window: Window, grouped: pl.DataFrame,
+                  months: int) -> pl.DataFrame:
+    """The series from each month's components (a month without rows has none)."""
+    parts = list(components_of(kpi))
     all_months = pl.DataFrame({"month": [str(m) for m in window.months()]})
     grouped = all_months.join(grouped, on="month", how="left").sort("month")
     values = [value_of(kpi, row, project) for row in grouped.iter_rows(named=True)]

@@ -178,6 +178,8 @@ class Paper:
     # The breakdowns the paper computed (engine.breakdowns), those of its compare and top
     # figures included, so drawing them reads nothing again.
     breakdowns: dict[engine.BreakdownKey, pl.DataFrame] = field(default_factory=dict)
+    # The trend figures' monthly series (engine.monthly_series_all), likewise.
+    series: dict[engine.SeriesKey, pl.DataFrame] = field(default_factory=dict)
     # Each peers figure's data (KPI id -> charts.peer_chart_data), likewise.
     peers: dict[str, ChartData | None] = field(default_factory=dict)
 
@@ -490,13 +492,17 @@ class _Builder:
         self.figures: list[PlannedFigure] = []
         self.tables = 0
         self.breakdowns: dict[engine.BreakdownKey, pl.DataFrame] = {}
+        self.series: dict[engine.SeriesKey, pl.DataFrame] = {}
 
     # -- whole document ----------------------------------------------------------------------
 
     def build(self, priority: str | None, as_of_text: str | None) -> Paper:
         priorities = [p for p in self.project.priorities if priority in (None, p.id)]
-        self.breakdowns = engine.breakdowns(self.project, self._breakdown_requests(
-            {p.id for p in priorities}), self.as_of)
+        wanted = {p.id for p in priorities}
+        self.breakdowns = engine.breakdowns(self.project, self._breakdown_requests(wanted),
+                                            self.as_of)
+        self.series = engine.monthly_series_all(self.project, self._series_requests(wanted),
+                                                self.as_of)
         sections = [self._introduction(priority)]
         for number, item in enumerate(self.project.priorities, start=2):
             if item in priorities:
@@ -520,7 +526,7 @@ class _Builder:
         document = Document(title=title, subtitle=subtitle, facts=facts,
                             sections=tuple(sections), author=notes.author, issued=issued)
         return Paper(document=document, figures=tuple(self.figures),
-                     breakdowns=self.breakdowns, peers=self.peers)
+                     breakdowns=self.breakdowns, series=self.series, peers=self.peers)
 
     def _author_block(self) -> tuple[Paragraph, ...]:
         notes = self.commentary
@@ -713,6 +719,22 @@ class _Builder:
         caption = inlines(f"Table {self.tables} – ", name, f", {self.report.period.name}")
         return [Paragraph(text, number=label),
                 Table(columns, tuple(rows), number=self.tables, caption=caption)]
+
+    def _series_requests(self, priorities: set[str]) -> list[engine.SeriesRequest]:
+        """The monthly series of the paper's trend figures, asked of the engine at once."""
+        from kpi.charts import ChartType
+
+        requests = []
+        for spec in self.charts:
+            anchor = self.project.kpi(spec.anchor)
+            measured = [self.results.get(k) for k in spec.kpis]
+            if (spec.type != ChartType.TREND or anchor is None
+                    or anchor.priority not in priorities
+                    or any(r is None or r.current is None for r in measured)):
+                continue
+            end = max(r.current.window.end for r in measured)
+            requests += [(r.kpi, end, spec.months) for r in measured]
+        return requests
 
     # -- breakdowns --------------------------------------------------------------------------
 

@@ -152,7 +152,8 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
     with staged(output, files_dir) as staging:
         jobs = [(charts.chart_data(project, figure.spec, results, cutoff, judged,
                                    period=report.period, vs=report.comparison,
-                                   breakdowns=built.breakdowns, peers=built.peers),
+                                   breakdowns=built.breakdowns, peers=built.peers,
+                                   series=built.series),
                  staging / figure.link) for figure in built.figures]
         # Charts drawn before from the same data are reused (the cache folder, beside the
         # answers kpi.cache keeps); KPI_NO_CACHE draws every one.
