@@ -350,7 +350,7 @@ def write_pngs(jobs: Sequence[tuple[ChartData, Path]], workers: int | None = 1,
 
 def chart_key(data: ChartData) -> str:
     """What a chart's bytes depend on, hashed: everything it draws (its declaration, KPIs,
-    windows, series, parts, process chart, target), kpi's drawing code and style, and the
+    windows, series, parts, process chart, target), kpi's code and drawing style, and the
     versions of Matplotlib (its fonts come with it) and Pillow."""
     import hashlib
 
@@ -361,16 +361,16 @@ def chart_key(data: ChartData) -> str:
 
 @functools.cache
 def _drawing_fingerprint() -> str:
-    """kpi's version and drawing code (this file), the style, and the versions of the
-    drawing libraries, without importing them."""
-    import hashlib
+    """kpi's version and code (every source file's size and time, as the answer cache
+    takes them: labels are formatted by kpi.render, months named by kpi.periods), the style,
+    and the versions of the drawing libraries, without importing them."""
     from importlib.metadata import version
 
     from kpi import __version__
+    from kpi.cache import _code_fingerprint
 
-    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
-    return repr((__version__, code, sorted(STYLE.items()), version("matplotlib"),
-                 version("pillow")))
+    return repr((__version__, _code_fingerprint(), sorted(STYLE.items()),
+                 version("matplotlib"), version("pillow")))
 
 
 def _canonical(value: Any) -> str:
