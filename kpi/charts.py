@@ -330,11 +330,12 @@ MAX_WORKERS = 4
 def write_pngs(jobs: Sequence[tuple[ChartData, Path]], workers: int | None = 1,
                cache: Path | None = None) -> None:
     """Draw charts into PNG files, here or in `workers` worker processes (None: as many as
-    pay, see `chart_workers`). Each file is drawn by `write_png` whichever process draws it,
-    so the bytes are the same. Worker processes start from the caller's main module, so a
-    script asking for them needs the `if __name__ == "__main__":` guard; kpi's command line
-    has it. With a `cache` folder, a chart drawn before from the same data, by the same
-    drawing code and libraries, is copied from there instead of drawn again."""
+    pay, see `chart_workers`). Each chart is drawn by `png_bytes` whichever process draws
+    it, so the bytes are the same, and every file is written by this process. Worker
+    processes start from the caller's main module, so a script asking for them needs the
+    `if __name__ == "__main__":` guard; kpi's command line has it. With a `cache` folder, a
+    chart drawn before from the same data, by the same code and libraries, is copied from
+    there instead of drawn again."""
     keys: dict[Path, str] = {}
     if cache is not None:
         missing = []
@@ -399,10 +400,7 @@ def _from_cache(entry: Path, path: Path) -> bool:
         content = entry.read_bytes()
     except OSError:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(content)
-    tmp.replace(path)
+    _write_file(path, content)
     return True
 
 
@@ -440,9 +438,12 @@ def _draw_all(jobs: Sequence[tuple[ChartData, Path]], workers: int) -> None:
     if method == "forkserver":
         context.set_forkserver_preload(list(DRAWING_MODULES))
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        # Consumed so that a worker's exception (a full disk) is raised here.
-        list(pool.map(write_png, [d for d, _ in jobs], [p for _, p in jobs],
-                      chunksize=max(1, len(jobs) // (workers * 4))))
+        # Workers only draw; this process writes every file, so a worker outliving a killed
+        # export writes nothing, and a write error (a full disk) is raised here.
+        drawn = pool.map(png_bytes, [d for d, _ in jobs],
+                         chunksize=max(1, len(jobs) // (workers * 4)))
+        for (_, path), content in zip(jobs, drawn, strict=True):
+            _write_file(path, content)
 
 
 def chart_workers(charts: int) -> int:
@@ -465,6 +466,21 @@ def chart_workers(charts: int) -> int:
 
 def write_png(data: ChartData, path: Path) -> None:
     """Draw a chart into a PNG file, byte-stable for the same data."""
+    _write_file(path, png_bytes(data))
+
+
+def _write_file(path: Path, content: bytes) -> None:
+    """Write a file whole: a reader sees the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(content)
+    tmp.replace(path)
+
+
+def png_bytes(data: ChartData) -> bytes:
+    """A chart drawn as PNG bytes, the same for the same data."""
+    import io
+
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -477,8 +493,6 @@ def write_png(data: ChartData, path: Path) -> None:
         DRAW[data.spec.type](figure, axes, data)
         axes.set_axisbelow(True)
         axes.set_title(f"{data.spec.title}\n{_capital(data.window_text)}", loc="left")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
         # One draw, then the pixels saved as an 8-bit greyscale PNG with fast compression.
         # `savefig` lays the figure out and draws it twice, and compresses four RGBA channels
         # where one grey channel holds the same picture (every colour here is a grey): this
@@ -486,9 +500,9 @@ def write_png(data: ChartData, path: Path) -> None:
         canvas.draw()
         image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(),
                                  "raw", "RGBA", 0, 1)
-        image.convert("L").save(tmp, format="png", compress_level=1,
-                                dpi=(DPI, DPI))
-        tmp.replace(path)
+        out = io.BytesIO()
+        image.convert("L").save(out, format="png", compress_level=1, dpi=(DPI, DPI))
+        return out.getvalue()
 
 
 def _capital(text: str) -> str:

@@ -182,9 +182,10 @@ def test_charts_drawn_in_worker_processes_are_the_same_bytes(setup, tmp_path):
         assert one.read_bytes() == other.read_bytes(), one.name
 
 
-def test_a_worker_failure_is_raised_where_the_charts_were_asked_for(setup, tmp_path):
-    """A chart a worker cannot write (here, its folder is a file) fails the export as it
-    would in one process: the operating system's error, not a hang or a lost chart."""
+def test_a_chart_that_cannot_be_written_fails_with_workers_as_without(setup, tmp_path):
+    """Workers only draw; the asking process writes each file, so a chart that cannot be
+    written (here, its folder is a file) fails the export as it would in one process: the
+    operating system's error, not a hang or a lost chart."""
     project, results, specs, _ = setup
     data = charts.chart_data(project, specs["crime_trend"], results)
     (tmp_path / "blocked").write_text("a file where the folder goes", encoding="utf-8")
