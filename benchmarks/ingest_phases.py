@@ -73,15 +73,16 @@ def main(argv: list[str] | None = None) -> int:
             conform += time.perf_counter() - clock
         state.finish(numbering)
         record("parse (Arrow's streaming CSV reader / Parquet batches)", parse)
-        record("map, type, check and stage each batch (_conform, Parquet)", conform)
+        record("map, type, check and stage each batch (rows by month, ids by share)", conform)
         extract = ingest.Extract(rows=state.good, rejected=ingest.pl.DataFrame(),
                                  covered=state.covered(), staged=state.staged,
                                  files=[str(path)], numberings={str(path): numbering},
-                                 groups=state.groups)
+                                 groups=state.groups, shares=state.shares)
         clock = time.perf_counter()
         if spec.unique:
             ingest._check_unique(spec, extract)
-        record("unique id check (staged ids, a share at a time)", time.perf_counter() - clock)
+        record("unique id check (the staged ids, a hash share at a time)",
+               time.perf_counter() - clock)
         clock = time.perf_counter()
         target = replace(project, data_dir=scratch / "data", bundled=True)  # a scratch store
         store.replace_months(target, args.dataset, extract.month_rows, extract.keys,
