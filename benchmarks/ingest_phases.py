@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             clock = time.perf_counter()
             state.add(batch)
             conform += time.perf_counter() - clock
-        state.finish(numbering)
+        state.finish()
         record("parse (Arrow's streaming CSV reader / Parquet batches)", parse)
         record("map, type, check and stage each batch (rows by month, ids by share)", conform)
         extract = ingest.Extract(rows=state.good, rejected=ingest.pl.DataFrame(),

@@ -223,7 +223,7 @@ def stage_extracts(spec: DatasetSpec, paths: list[Path], folder: Path, *,
             batches, numbering = _csv_batches(path, survey, folder, index, state)
         for batch in batches:
             state.add(batch)
-        state.finish(numbering)
+        state.finish()
         extract.warnings.extend(state.warnings)
         if state.bad_count and not skip_bad_rows:
             raise DataError(_describe_bad_rows(path, state.bad(numbering), state.bad_count),
@@ -347,7 +347,7 @@ class _FileState:
         for group, (share, _) in enumerate(sizes):
             self.shares.setdefault(share, []).append((target, group))
 
-    def finish(self, numbering: Numbering) -> None:
+    def finish(self) -> None:
         """The file-wide checks, once every batch is in."""
         if self.repeated:
             self.warnings.append(f"{self.path}: skipped {self.repeated} repeated header row(s)")
