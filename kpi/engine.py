@@ -84,6 +84,11 @@ class Report:
     comparison: Comparison
     results: tuple[KpiResult, ...]
     versions: dict[str, int]  # dataset id -> table version the figures were computed from
+    # With `evaluate(..., series=N)`: each measure's components month by month (measure id ->
+    # month -> parts), over at least the N months ending with each KPI's current window (see
+    # `series_start`), read in the same pass as the windows; and that N.
+    monthly: dict[str, dict[str, dict[str, float | None]]] | None = None
+    series: int | None = None
 
     def result(self, kpi_id: str) -> KpiResult | None:
         return next((r for r in self.results if r.kpi.id == kpi_id), None)
@@ -442,8 +447,12 @@ def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
 
 
 def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELINE,
-             kpis: Iterable[KpiDef] | None = None, as_of: AsOf | None = None) -> Report:
-    """Compute KPIs (default: every visible one) for a period against a comparison."""
+             kpis: Iterable[KpiDef] | None = None, as_of: AsOf | None = None,
+             series: int | None = None) -> Report:
+    """Compute KPIs (default: every visible one) for a period against a comparison; with
+    `series`, also every measure's monthly components over the `series` months ending with
+    each KPI's current window (`Report.monthly`, for the verdicts), in the same read of each
+    dataset."""
     selected = [k for k in (kpis if kpis is not None else project.kpis) if not k.hidden
                 or kpis is not None]
     live = [k for k in selected if k.status == Status.LIVE]
@@ -472,15 +481,35 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         elif cut := quarter_cut(project, datasets, compare):
             plans[kpi.id] = (current, None, f"comparison {cut}")
 
-    # Gather (measure KPI, window) requests per dataset, and evaluate each dataset once.
-    requests: dict[str, dict[tuple[str, Window], KpiDef]] = {}
+    # Gather the measures and the months they are read for, per dataset, and read each
+    # dataset once: every component month by month, each window the sum of its months.
+    measures: dict[str, dict[str, KpiDef]] = {}
+    months: dict[str, set[Month]] = {}
+    windows: dict[str, set[Window]] = {}
     for kpi in live:
         current, compare, _ = plans[kpi.id]
-        measures = measures_of(project, kpi)
-        for window in (w for w in (current, compare) if w is not None):
-            for measure in measures:
-                requests.setdefault(measure.dataset, {})[(measure.id, window)] = measure
-    parts = _aggregate_all(project, requests, as_of)
+        wanted = [w for w in (current, compare) if w is not None]
+        if series and current is not None:
+            span = Window(current.kind, series_start(kpi, current.end, series), current.end)
+            wanted.append(span)
+        if not wanted:
+            continue
+        for measure in measures_of(project, kpi):
+            measures.setdefault(measure.dataset, {})[measure.id] = measure
+            for window in wanted:
+                months.setdefault(measure.dataset, set()).update(window.months())
+            windows.setdefault(measure.id, set()).update(w for w in (current, compare)
+                                                          if w is not None)
+    parts: Parts = {}
+    monthly: dict[str, dict[str, dict[str, float | None]]] = {}
+    for dataset_id, group in measures.items():
+        read = [str(m) for m in sorted(months[dataset_id])]
+        by_month = _plan(project, dataset_id, group, read, as_of).run()
+        for measure_id in group:
+            for window in windows.get(measure_id, ()):
+                parts[(measure_id, window)] = by_month.window(measure_id, window)
+        if series:
+            monthly.update(by_month.monthly())
 
     results = []
     for kpi in selected:
@@ -498,145 +527,226 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         else:
             status = status_of(kpi, change)
         results.append(KpiResult(kpi, status, cur, cmp, change, note))
-    return Report(period=period, comparison=vs, results=tuple(results), versions=versions)
+    return Report(period=period, comparison=vs, results=tuple(results), versions=versions,
+                  monthly=monthly if series else None, series=series or None)
+
+
+def series_start(kpi: KpiDef, end: Month, months: int) -> Month:
+    """The first month of a verdict's monthly series: `months` back from `end`, or earlier to
+    take in the KPI's declared spc_baseline."""
+    start = end - (months - 1)
+    if kpi.spc_baseline is not None and kpi.spc_baseline[0] < start:
+        start = kpi.spc_baseline[0]
+    return start
 
 
 Parts = dict[tuple[str, Window], dict[str, float | None]]
+Monthly = dict[str, dict[str, dict[str, float | None]]]  # measure id -> month -> parts
 
 
-def _aggregate_all(project: Project, requests: dict[str, dict[tuple[str, Window], KpiDef]],
-                   as_of: AsOf | None) -> Parts:
-    parts: Parts = {}
-    for dataset_id, wanted in requests.items():
-        plan, finish = _aggregate(project, dataset_id, wanted, as_of)
-        parts.update(finish(_collect(dataset_id, plan)))
-    return parts
+def _compute_error(dataset_id: str, exc: Exception) -> DataError:
+    return DataError(f"dataset '{dataset_id}': cannot compute its KPIs "
+                     f"({str(exc).strip().splitlines()[0]})",
+                     hint="check the KPI expressions against the stored columns")
 
 
-def _collect(dataset_id: str, plan: list[pl.LazyFrame]) -> list[pl.DataFrame]:
-    """Run a dataset's planned queries. Streaming: the rows pass through in batches, never the
-    whole table at once. One query after another: collect_all would run them side by side,
-    adding up their memory, and on many small datasets it measured no faster."""
-    try:
-        return [query.collect(engine="streaming") for query in plan]
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(f"dataset '{dataset_id}': cannot compute its KPIs "
-                        f"({str(exc).strip().splitlines()[0]})",
-                        hint="check the KPI expressions against the stored columns") from None
+# Stored rows from which a dataset is read month by month (see `_Plan.run`).
+MONTH_BY_MONTH_ROWS = 1_000_000
 
 
-def _aggregate(project: Project, dataset_id: str,
-               wanted: dict[tuple[str, Window | None], KpiDef], as_of: AsOf | None,
-               months: list[str] | None = None, by: str | None = None
-               ) -> tuple[list[pl.LazyFrame], Callable[[list[pl.DataFrame]], Parts]]:
-    """The queries that compute a dataset's KPI components, and the function turning their
-    results into each (KPI, window)'s parts: keyed (KPI, window), or with `by` a column
-    ((KPI, window), value of by). A window of None is every row read; `months` (default: the
-    windows' months) are the months read."""
-    # Each (filter, window) mask is computed once, as a column, however many KPIs and
-    # components read it: built inside every aggregate, twenty KPIs in two windows make
-    # dozens of mask computations over every row where a handful suffice.
-    masks: dict[tuple[str | None, Window], pl.Expr] = {}
+@dataclass
+class _Plan:
+    """The queries of one read of a dataset's months (see `_plan`): each query is built on a
+    frame of rows, grouped by `by` (the month, or nothing for one month's rows)."""
+
+    dataset_id: str
+    scan: pl.LazyFrame
+    months: list[str]
+    queries: list[Callable[[pl.LazyFrame, list[str]], pl.LazyFrame]]
+    finish: Callable[[list[pl.DataFrame]], ByMonth]
+    rows: int  # stored rows of the dataset
+
+    def run(self) -> ByMonth:
+        """Each query's result, with the month as column __month. A large table is read
+        month by month, each month's queries collected together (Polars reads the month's
+        files once for all of them), and each a plain aggregate: Polars sums a column about
+        twice as fast as it sums it by group, and one month at a time holds one month's
+        batches. A small table (where starting a query costs more than reading its rows) is
+        read in one query per kind, grouped by month."""
+        month = pl.col("month")
+        try:
+            if self.rows < MONTH_BY_MONTH_ROWS:
+                frame = self.scan.filter(month.is_in(self.months))
+                frames = [query(frame, ["month"]).collect(engine="streaming")
+                          .rename({"month": "__month"}) for query in self.queries]
+            else:
+                each = [pl.collect_all([query(self.scan.filter(month == m), [])
+                                        for query in self.queries], engine="streaming")
+                        for m in self.months]
+                frames = [pl.concat([got[i].with_columns(pl.lit(m).alias("__month"))
+                                     for m, got in zip(self.months, each, strict=True)])
+                          for i in range(len(self.queries))]
+        except pl.exceptions.PolarsError as exc:
+            raise _compute_error(self.dataset_id, exc) from None
+        return self.finish(frames)
+
+
+def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months: list[str],
+          as_of: AsOf | None) -> _Plan:
+    """The queries that compute every component of a dataset's measures (by id) in each of
+    the given months, and the function turning their results into a `ByMonth`, from which
+    each window's parts and each month's are read.
+
+    Every component is additive over months, or read off something that is: sums (counts,
+    sums, the parts of rates, shares and means) add up; a median or percentile is read off
+    the number of rows holding each distinct value, and a weighted score is the number of
+    rows with each key times its weight, both of which add up. So the months are read once,
+    and a window, or one month, is the sum of its months."""
+    # Each filter's mask is computed once, as a column, however many KPIs and components
+    # read it: built inside every aggregate, twenty KPIs make dozens of mask computations
+    # over every row where a handful suffice.
+    masks: dict[str | None, pl.Expr] = {}
     sums: dict[str, pl.Expr] = {}  # alias -> aggregate of the additive components
     sum_masks: dict[str, pl.Expr] = {}
-    # Order statistics, by value expression: (output key, mask column, quantile); and
-    # weighted scores, by key column: (output key, mask column, KPI).
-    ordered: dict[tuple, list[tuple[tuple[str, Window], str, float]]] = {}
+    parts_of: dict[str, list[tuple[str, str]]] = {}  # measure -> (component, alias)
+    # Order statistics, by value expression: (measure, mask column, quantile); and weighted
+    # scores, by key column: (measure, mask column, KPI).
+    ordered: dict[tuple, list[tuple[str, str, float]]] = {}
     order_masks: dict[tuple, dict[str, pl.Expr]] = {}
     values: dict[tuple, pl.Expr] = {}
-    weighted: dict[str, list[tuple[tuple[str, Window], str, KpiDef]]] = {}
+    weighted: dict[str, list[tuple[str, str, KpiDef]]] = {}
     weight_masks: dict[str, dict[str, pl.Expr]] = {}
-    for number, ((kpi_id, window), kpi) in enumerate(wanted.items()):
-        key = (kpi.filter, window)
-        if key not in masks:
-            masks[key] = rows_of(kpi, window).alias(f"__rows{len(masks)}")
-        mask = masks[key]
+    for number, (measure_id, kpi) in enumerate(measures.items()):
+        if kpi.filter not in masks:
+            masks[kpi.filter] = rows_of(kpi).alias(f"__rows{len(masks)}")
+        mask = masks[kpi.filter]
         name = mask.meta.output_name()
         if kpi.kind == Kind.WEIGHTED_SCORE:
-            weighted.setdefault(kpi.weight_key, []).append(((kpi_id, window), name, kpi))
+            weighted.setdefault(kpi.weight_key, []).append((measure_id, name, kpi))
             weight_masks.setdefault(kpi.weight_key, {})[name] = mask
         elif RECIPES[kpi.kind].additive:
             sum_masks[name] = mask
             for part, expr in components_of(kpi, rows=pl.col(name)).items():
                 sums[f"{number}\t{part}"] = expr
+                parts_of.setdefault(measure_id, []).append((part, f"{number}\t{part}"))
         else:
             q = 0.5 if kpi.kind == Kind.MEDIAN else kpi.percentile / 100
             # KPIs ranking the same value (in the same unit) share one count table.
             value = (kpi.value, kpi.unit if kpi.value_is_duration else None)
-            ordered.setdefault(value, []).append(((kpi_id, window), name, q))
+            ordered.setdefault(value, []).append((measure_id, name, q))
             order_masks.setdefault(value, {})[name] = mask
             values[value] = _value(kpi).cast(pl.Float64)
-    keys = list(wanted)
-    # Only the windows' months can count (every component is masked to its window), and month
-    # is the table's partition column: a store holding years of history is read for the
-    # months compared, not all of it.
-    if months is None:
-        months = sorted({str(month) for _, window in wanted for month in window.months()})
-    scan = derive(store.scan(project, dataset_id, as_of),
-                  project.datasets[dataset_id]).filter(pl.col("month").is_in(months))
-    groups = [by] if by else []
-    queries = []
-    if sums or by:
-        # By group, also the rows of each group: every group read is listed, even one with
-        # no row any KPI selects.
-        masked = scan.with_columns(list(sum_masks.values()))
-        aggs = [e.alias(a) for a, e in sums.items()]
-        queries.append(masked.group_by(by).agg(*aggs, pl.len().alias("__rows")) if by
-                       else masked.select(aggs))
+
+    # The rows of each month, alongside the sums: a month read with no row is not held.
+    def totals(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+        frame = frame.with_columns(list(sum_masks.values()))
+        aggs = [*(e.alias(a) for a, e in sums.items()), pl.len().alias("__rows")]
+        return frame.group_by(by).agg(aggs) if by else frame.select(aggs)
+
+    queries = [totals]
     # A median or percentile needs every value it ranks; held in the one query, they would
     # keep every column that query reads in memory. Counting the rows per distinct value
     # instead streams in memory bounded by the number of distinct values, and the statistic
     # is read off the sorted counts exactly.
     for value, wanted_masks in order_masks.items():
-        queries.append(_counts_by(scan, values[value], wanted_masks, groups)
-                       .sort(*groups, "__value"))
+        queries.append(lambda frame, by, v=value, w=wanted_masks:
+                       _counts_by(frame, values[v], w, by))
     # A weighted score likewise: rows counted per key, each count times the key's weight.
     # (A lookup of each row's weight cannot stream; a join carries every column through.)
     for column, wanted_masks in weight_masks.items():
-        queries.append(_counts_by(scan, pl.col(column).cast(pl.String), wanted_masks, groups))
+        queries.append(lambda frame, by, c=column, w=wanted_masks:
+                       _counts_by(frame, pl.col(c).cast(pl.String), w, by))
 
-    def finish(frames: list[pl.DataFrame]) -> Parts:
-        if not by:
-            return _parts_from(project, frames, keys, bool(sums), ordered, weighted)
-        # One group at a time: the same arithmetic on each group's rows of every result.
+    def finish(frames: list[pl.DataFrame]) -> ByMonth:
         frames = list(frames)
-        out: Parts = {}
-        parts = [f.partition_by(by, as_dict=True, include_key=False) for f in frames]
-        for group in sorted({k[0] for p in parts for k in p}, key=str):
-            own = [p.get((group,), f.clear().drop(by)) for p, f in zip(parts, frames,
-                                                                      strict=True)]
-            got = _parts_from(project, own, keys, True, ordered, weighted)
-            out.update({(key, group): value for key, value in got.items()})
+        held = frames.pop(0)
+        return ByMonth(project, parts_of, held.filter(pl.col("__rows") > 0),
+                       list(zip(ordered.values(), frames[:len(ordered)], strict=True)),
+                       list(zip(weighted.values(), frames[len(ordered):], strict=True)))
+
+    # Only the months asked are read, and month is the table's partition column: a store
+    # holding years of history is read for the months compared, not all of it.
+    scan = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+    return _Plan(dataset_id, scan, months, queries, finish,
+                 store.row_count(project, dataset_id, as_of))
+
+
+class ByMonth:
+    """A dataset's KPI components in each month read (see `_plan`): the parts of any window,
+    or of any one month, by adding up months."""
+
+    def __init__(self, project: Project, parts_of: dict[str, list[tuple[str, str]]],
+                 totals: pl.DataFrame, ordered: list, weighted: list):
+        self.project = project
+        self.parts_of = parts_of
+        self.held = sorted(totals["__month"].to_list())  # months that hold rows
+        self.totals = {row["__month"]: row for row in totals.iter_rows(named=True)}
+        # A float column's sums are added exactly (math.fsum), whole numbers as integers.
+        self.floats = {name for name, dtype in totals.schema.items() if dtype.is_float()}
+        self.ordered = ordered
+        self.weighted = weighted
+        self._months: dict[int, dict[str, pl.DataFrame]] = {}  # a count table, by month
+
+    def _counts(self, counts: pl.DataFrame, months: list[str], mask: str) -> tuple[list, list]:
+        """Distinct values (ascending) and their rows in `mask`, summed over `months`."""
+        if len(months) > 1:
+            return _summed(counts, months, mask)
+        # One month (the verdicts' series): each table is split by month once.
+        if id(counts) not in self._months:
+            self._months[id(counts)] = counts.sort("__value").partition_by(
+                "__month", as_dict=True, include_key=False)
+        got = self._months[id(counts)].get((months[0],))
+        if got is None:
+            return [], []
+        got = got.filter(pl.col(mask) > 0)
+        return got["__value"].to_list(), got[mask].to_list()
+
+    def window(self, measure_id: str, window: Window) -> dict[str, float | None]:
+        """The measure's components over a window: the sum of its months'."""
+        return self._parts(measure_id, [str(m) for m in window.months()])
+
+    def monthly(self) -> Monthly:
+        """Every measure's components in each month that holds rows."""
+        out: Monthly = {}
+        ids = [*self.parts_of, *(m for requests, _ in self.ordered for m, _, _ in requests),
+               *(m for requests, _ in self.weighted for m, _, _ in requests)]
+        for measure_id in dict.fromkeys(ids):
+            out[measure_id] = {month: self._parts(measure_id, [month]) for month in self.held}
         return out
 
-    return queries, finish
+    def _parts(self, measure_id: str, months: list[str]) -> dict[str, float | None]:
+        rows = [self.totals[m] for m in months if m in self.totals]
+        if measure_id in self.parts_of:
+            return {part: (math.fsum(r[alias] or 0.0 for r in rows) if alias in self.floats
+                           else sum(r[alias] or 0 for r in rows))
+                    for part, alias in self.parts_of[measure_id]}
+        for requests, counts in self.ordered:
+            for measure, mask, q in requests:
+                if measure == measure_id:
+                    values, counts = self._counts(counts, months, mask)
+                    stat, n = _quantile(values, counts, q)
+                    # NaN and infinite values (a division by zero) leave the KPI without a
+                    # figure.
+                    nonfinite = sum(c for v, c in zip(values, counts, strict=True)
+                                    if not math.isfinite(v))
+                    return {"stat": stat, "den": n, NONFINITE: nonfinite}
+        for requests, counts in self.weighted:
+            for measure, mask, kpi in requests:
+                if measure == measure_id:
+                    weights = dict(zip(*_weights_of(self.project, kpi), strict=True))
+                    keys, counts = self._counts(counts, months, mask)
+                    return {"n": float(math.fsum(weights.get(key, 0.0) * n
+                                                 for key, n in zip(keys, counts, strict=True)
+                                                 if n))}
+        raise KeyError(measure_id)
 
 
-def _parts_from(project: Project, frames: list[pl.DataFrame], keys: list[tuple[str, Window]],
-                sums: bool, ordered: dict, weighted: dict) -> Parts:
-    frames = list(frames)
-    out: Parts = {}
-    if sums:
-        for alias, value in frames.pop(0).row(0, named=True).items():
-            if "\t" not in alias:
-                continue  # the rows of a group
-            number, part = alias.split("\t")
-            out.setdefault(keys[int(number)], {})[part] = value
-    for requests, counts in zip(ordered.values(), frames[:len(ordered)], strict=True):
-        values = counts["__value"].to_list()
-        for key, mask, q in requests:
-            stat, n = _quantile(values, counts[mask].to_list(), q)
-            # NaN and infinite values (a division by zero) leave the KPI without a figure.
-            nonfinite = sum(c for v, c in zip(values, counts[mask], strict=True)
-                            if not math.isfinite(v))
-            out[key] = {"stat": stat, "den": n, NONFINITE: nonfinite}
-    for requests, counts in zip(weighted.values(), frames[len(ordered):], strict=True):
-        for key, mask, kpi in requests:
-            weights = dict(zip(*_weights_of(project, kpi), strict=True))
-            score = sum(weights.get(value, 0.0) * n
-                        for value, n in zip(counts["__value"], counts[mask], strict=True) if n)
-            out[key] = {"n": float(score)}
-    return out
+def _summed(counts: pl.DataFrame, months: list[str], mask: str) -> tuple[list, list[int]]:
+    """Distinct values (ascending) and their rows in `mask`, summed over `months`."""
+    got = (counts.lazy().filter(pl.col("__month").is_in(months))
+           .group_by("__value").agg(pl.col(mask).cast(pl.Int64).sum())
+           .filter(pl.col(mask) > 0).sort("__value").collect())
+    return got["__value"].to_list(), got[mask].to_list()
 
 
 def _counts_by(scan: pl.LazyFrame, value: pl.Expr, masks: dict[str, pl.Expr],
@@ -650,18 +760,12 @@ def _counts_by(scan: pl.LazyFrame, value: pl.Expr, masks: dict[str, pl.Expr],
 
 
 def monthly_parts(project: Project, dataset_id: str, measures: Iterable[KpiDef],
-                  months: list[str], as_of: AsOf | None = None
-                  ) -> dict[str, dict[str, dict[str, float | None]]]:
+                  months: list[str], as_of: AsOf | None = None) -> Monthly:
     """Each measure's components per month (measure id -> month -> parts) over the given
     months of one dataset, computed as the summary computes its windows: streaming, in
     memory bounded by the number of months and distinct values, not rows. A month without
     rows is absent."""
-    wanted = {(m.id, None): m for m in measures}
-    plan, finish = _aggregate(project, dataset_id, wanted, as_of, months=months, by="month")
-    out: dict[str, dict[str, dict[str, float | None]]] = {}
-    for ((measure_id, _), month), parts in finish(_collect(dataset_id, plan)).items():
-        out.setdefault(measure_id, {})[month] = parts
-    return out
+    return _plan(project, dataset_id, {m.id: m for m in measures}, months, as_of).run().monthly()
 
 
 def _quantile(values: list[float], counts: list[int], q: float) -> tuple[float | None, int]:
