@@ -616,7 +616,11 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     values: dict[tuple, pl.Expr] = {}
     weighted: dict[str, list[tuple[str, str, KpiDef]]] = {}
     weight_masks: dict[str, dict[str, pl.Expr]] = {}
-    for number, (measure_id, kpi) in enumerate(measures.items()):
+    aliases: dict[str, str] = {}  # a sum's expression (serialized) -> its column
+    # Only the scan is read here, so derive it first: each value expression's type.
+    scan = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+    floats = _float_values(dataset_id, scan, measures.values())
+    for measure_id, kpi in measures.items():
         if kpi.filter not in masks:
             masks[kpi.filter] = rows_of(kpi).alias(f"__rows{len(masks)}")
         mask = masks[kpi.filter]
@@ -627,8 +631,14 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
         elif RECIPES[kpi.kind].additive:
             sum_masks[name] = mask
             for part, expr in components_of(kpi, rows=pl.col(name)).items():
-                sums[f"{number}\t{part}"] = expr
-                parts_of.setdefault(measure_id, []).append((part, f"{number}\t{part}"))
+                if part == NONFINITE and not floats[kpi.value]:
+                    # Only a float can be NaN or infinite: nothing to count.
+                    parts_of.setdefault(measure_id, []).append((part, None))
+                    continue
+                # Components many KPIs share (the rows of a filter, say) are summed once.
+                alias = aliases.setdefault(expr.meta.serialize(format="json"), f"__sum{len(sums)}")
+                sums[alias] = expr
+                parts_of.setdefault(measure_id, []).append((part, alias))
         else:
             q = 0.5 if kpi.kind == Kind.MEDIAN else kpi.percentile / 100
             # KPIs ranking the same value (in the same unit) share one count table.
@@ -666,9 +676,20 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
 
     # Only the months asked are read, and month is the table's partition column: a store
     # holding years of history is read for the months compared, not all of it.
-    scan = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
     return _Plan(dataset_id, scan, months, queries, finish,
                  store.row_count(project, dataset_id, as_of))
+
+
+def _float_values(dataset_id: str, scan: pl.LazyFrame, kpis: Iterable[KpiDef]
+                  ) -> dict[str | None, bool]:
+    """Whether each KPI value expression gives floats (which may be NaN or infinite)."""
+    exprs = {k.value: _value(k) for k in kpis if k.value is not None}
+    try:
+        schema = scan.select(*(e.alias(f"v{i}") for i, e in enumerate(exprs.values())))\
+            .collect_schema()
+    except pl.exceptions.PolarsError as exc:
+        raise _compute_error(dataset_id, exc) from None
+    return {value: dtype.is_float() for value, dtype in zip(exprs, schema.values(), strict=True)}
 
 
 class ByMonth:
@@ -717,7 +738,8 @@ class ByMonth:
     def _parts(self, measure_id: str, months: list[str]) -> dict[str, float | None]:
         rows = [self.totals[m] for m in months if m in self.totals]
         if measure_id in self.parts_of:
-            return {part: (math.fsum(r[alias] or 0.0 for r in rows) if alias in self.floats
+            return {part: (0 if alias is None
+                           else math.fsum(r[alias] or 0.0 for r in rows) if alias in self.floats
                            else sum(r[alias] or 0 for r in rows))
                     for part, alias in self.parts_of[measure_id]}
         for requests, counts in self.ordered:
