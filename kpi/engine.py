@@ -706,21 +706,30 @@ class ByMonth:
         self.floats = {name for name, dtype in totals.schema.items() if dtype.is_float()}
         self.ordered = ordered
         self.weighted = weighted
-        self._months: dict[int, dict[str, pl.DataFrame]] = {}  # a count table, by month
+        self._weights: dict[str, dict[str, float]] = {}  # a weighted KPI's weights, by key
+        # A count table's distinct values (ascending) and each mask's rows per value, by
+        # (table, months); the single months are split out of each table once.
+        self._counts: dict[tuple[int, tuple[str, ...]], tuple[list, dict[str, list[int]]]] = {}
+        for table in (counts for _, counts in (*ordered, *weighted)):
+            masks = [c for c in table.columns if c not in ("__month", "__value")]
+            for (month,), part in table.sort("__value").partition_by(
+                    "__month", as_dict=True, include_key=False).items():
+                self._counts[(id(table), (month,))] = (
+                    part["__value"].to_list(), {m: part[m].to_list() for m in masks})
 
-    def _counts(self, counts: pl.DataFrame, months: list[str], mask: str) -> tuple[list, list]:
+    def _counted(self, table: pl.DataFrame, months: list[str], mask: str) -> tuple[list, list]:
         """Distinct values (ascending) and their rows in `mask`, summed over `months`."""
-        if len(months) > 1:
-            return _summed(counts, months, mask)
-        # One month (the verdicts' series): each table is split by month once.
-        if id(counts) not in self._months:
-            self._months[id(counts)] = counts.sort("__value").partition_by(
-                "__month", as_dict=True, include_key=False)
-        got = self._months[id(counts)].get((months[0],))
-        if got is None:
-            return [], []
-        got = got.filter(pl.col(mask) > 0)
-        return got["__value"].to_list(), got[mask].to_list()
+        key = (id(table), tuple(months))
+        if key not in self._counts:
+            if len(months) == 1:
+                return [], []  # a month without rows
+            masks = [c for c in table.columns if c not in ("__month", "__value")]
+            got = (table.lazy().filter(pl.col("__month").is_in(months))
+                   .group_by("__value").agg(pl.col(masks).cast(pl.Int64).sum())
+                   .sort("__value").collect())
+            self._counts[key] = (got["__value"].to_list(), {m: got[m].to_list() for m in masks})
+        values, counts = self._counts[key]
+        return values, counts[mask]
 
     def window(self, measure_id: str, window: Window) -> dict[str, float | None]:
         """The measure's components over a window: the sum of its months'."""
@@ -745,7 +754,7 @@ class ByMonth:
         for requests, counts in self.ordered:
             for measure, mask, q in requests:
                 if measure == measure_id:
-                    values, counts = self._counts(counts, months, mask)
+                    values, counts = self._counted(counts, months, mask)
                     stat, n = _quantile(values, counts, q)
                     # NaN and infinite values (a division by zero) leave the KPI without a
                     # figure.
@@ -755,20 +764,15 @@ class ByMonth:
         for requests, counts in self.weighted:
             for measure, mask, kpi in requests:
                 if measure == measure_id:
-                    weights = dict(zip(*_weights_of(self.project, kpi), strict=True))
-                    keys, counts = self._counts(counts, months, mask)
+                    if kpi.id not in self._weights:
+                        self._weights[kpi.id] = dict(zip(*_weights_of(self.project, kpi),
+                                                         strict=True))
+                    weights = self._weights[kpi.id]
+                    keys, counts = self._counted(counts, months, mask)
                     return {"n": float(math.fsum(weights.get(key, 0.0) * n
                                                  for key, n in zip(keys, counts, strict=True)
                                                  if n))}
         raise KeyError(measure_id)
-
-
-def _summed(counts: pl.DataFrame, months: list[str], mask: str) -> tuple[list, list[int]]:
-    """Distinct values (ascending) and their rows in `mask`, summed over `months`."""
-    got = (counts.lazy().filter(pl.col("__month").is_in(months))
-           .group_by("__value").agg(pl.col(mask).cast(pl.Int64).sum())
-           .filter(pl.col(mask) > 0).sort("__value").collect())
-    return got["__value"].to_list(), got[mask].to_list()
 
 
 def _counts_by(scan: pl.LazyFrame, value: pl.Expr, masks: dict[str, pl.Expr],
