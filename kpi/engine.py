@@ -505,6 +505,7 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
     for dataset_id, group in measures.items():
         read = [str(m) for m in sorted(months[dataset_id])]
         by_month = _plan(project, dataset_id, group, read, as_of).run()
+        by_month.prefetch(w for measure_id in group for w in windows.get(measure_id, ()))
         for measure_id in group:
             for window in windows.get(measure_id, ()):
                 parts[(measure_id, window)] = by_month.window(measure_id, window)
@@ -731,6 +732,26 @@ class ByMonth:
         values, counts = self._counts[key]
         return values, counts[mask]
 
+    def prefetch(self, windows: Iterable[Window]) -> None:
+        """Sum each count table over every window of several months in one query (rather
+        than one query per window)."""
+        spans = {tuple(str(m) for m in w.months()) for w in windows}
+        spans = [span for span in spans if len(span) > 1]
+        if not spans:
+            return
+        keys = pl.DataFrame({"__month": [m for span in spans for m in span],
+                             "__span": [i for i, span in enumerate(spans) for _ in span]})
+        for table in {id(t): t for _, t in (*self.ordered, *self.weighted)}.values():
+            masks = [c for c in table.columns if c not in ("__month", "__value")]
+            got = (table.join(keys, on="__month").group_by("__span", "__value")
+                   .agg(pl.col(masks).cast(pl.Int64).sum()).sort("__value"))
+            for (span,), part in got.partition_by("__span", as_dict=True,
+                                                  include_key=False).items():
+                self._counts[(id(table), spans[span])] = (
+                    part["__value"].to_list(), {m: part[m].to_list() for m in masks})
+            for span in spans:  # a window without rows
+                self._counts.setdefault((id(table), span), ([], {m: [] for m in masks}))
+
     def window(self, measure_id: str, window: Window) -> dict[str, float | None]:
         """The measure's components over a window: the sum of its months'."""
         return self._parts(measure_id, [str(m) for m in window.months()])
@@ -758,8 +779,7 @@ class ByMonth:
                     stat, n = _quantile(values, counts, q)
                     # NaN and infinite values (a division by zero) leave the KPI without a
                     # figure.
-                    nonfinite = sum(c for v, c in zip(values, counts, strict=True)
-                                    if not math.isfinite(v))
+                    nonfinite = _nonfinite(values, counts)
                     return {"stat": stat, "den": n, NONFINITE: nonfinite}
         for requests, counts in self.weighted:
             for measure, mask, kpi in requests:
@@ -773,6 +793,17 @@ class ByMonth:
                                                  for key, n in zip(keys, counts, strict=True)
                                                  if n))}
         raise KeyError(measure_id)
+
+
+def _nonfinite(values: list[float], counts: list[int]) -> int:
+    """Rows with a value that is not finite, given values in ascending order (Polars': minus
+    infinity first; plus infinity, then NaN, last), read from the two ends."""
+    n, low, high = 0, 0, len(values) - 1
+    while low <= high and not math.isfinite(values[low]):
+        n, low = n + counts[low], low + 1
+    while high >= low and not math.isfinite(values[high]):
+        n, high = n + counts[high], high - 1
+    return n
 
 
 def _counts_by(scan: pl.LazyFrame, value: pl.Expr, masks: dict[str, pl.Expr],

@@ -66,6 +66,7 @@ KPIS = [
     # A value that is NaN or infinite where minutes is 0: the KPI then has no figure.
     ("loss_per_minute", "mean", {"value": "loss / minutes"}),
     ("median_minutes", "median", {"value": "minutes"}),
+    ("median_loss_per_minute", "median", {"value": "loss / minutes"}),
     ("median_theft_minutes", "median", {"value": "minutes", "filter": "offence = 'theft'"}),
     ("median_robbery_loss", "median", {"value": "loss", "filter": "offence = 'robbery'"}),
     ("p75_loss", "percentile", {"value": "loss", "percentile": 75}),
@@ -138,6 +139,8 @@ def same(project, kpi, got: dict, want: dict) -> None:
     if kpi.kind in (Kind.MEDIAN, Kind.PERCENTILE):
         want = {"stat": want["stat"], "den": want["den"],
                 engine.NONFINITE: want.get(engine.NONFINITE, 0)}
+        if want[engine.NONFINITE]:  # no figure: where NaN ranks does not matter
+            want["stat"] = got["stat"]
     assert got.keys() == want.keys(), kpi.id
     for part, value in want.items():
         if value is None or got[part] is None:
@@ -162,9 +165,9 @@ SETTINGS = settings(max_examples=20, deadline=None,
 @given(rows=st.lists(row, min_size=1, max_size=120),
        dropped=st.sets(st.sampled_from(MONTHS), max_size=8),
        windows=st.lists(window, min_size=1, max_size=4),
-       month_by_month=st.booleans())
+       month_by_month=st.booleans(), prefetch=st.booleans())
 def test_windows_summed_from_months_equal_one_query_over_the_window(
-        rows, dropped, windows, month_by_month, monkeypatch_module):
+        rows, dropped, windows, month_by_month, prefetch, monkeypatch_module):
     rows = [r for r in rows if r["month"] not in dropped] or rows[:1]
     monkeypatch_module.setattr(engine, "MONTH_BY_MONTH_ROWS", 0 if month_by_month else 10**12)
     with tempfile.TemporaryDirectory() as folder:
@@ -172,6 +175,8 @@ def test_windows_summed_from_months_equal_one_query_over_the_window(
         measures = {k.id: k for k in project.kpis}
         read = sorted({str(m) for w in windows for m in w.months()})
         by_month = engine._plan(project, "crimes", measures, read, None).run()
+        if prefetch:
+            by_month.prefetch(windows)
         for w in windows:
             for kpi in measures.values():
                 same(project, kpi, by_month.window(kpi.id, w), direct(project, kpi, w))
