@@ -4,7 +4,8 @@ Run by hand (never by the test suite); see benchmarks/README.md. For each N it w
 scratch folder (a temporary one unless --workdir is given):
 
 - crimes.parquet and crimes.csv: N crimes across 43 forces and 301 LPAs, April 2023 to
-  September 2025 (30 months, so the plan baseline YE 2024-03 and YE 2025-09 are both complete);
+  September 2025 (30 months, so the plan baseline YE 2024-03 and YE 2025-09 are both complete;
+  --months 60 gives five years, October 2020 to September 2025);
 - kpi.toml: 20 KPIs of mixed kinds on them, and harm-weights.csv for the weighted score;
 
 then runs each step as its own process and records its wall time and peak resident memory
@@ -29,7 +30,6 @@ import time
 from datetime import date
 from pathlib import Path
 
-FIRST_MONTH = date(2023, 4, 1)
 LAST_DAY = date(2025, 9, 30)
 PERIOD = "2025-09"
 FORCES = 43
@@ -72,13 +72,55 @@ def _pick(rng, choices: dict, n: int):
     return index, values
 
 
-def generate(rows: int, folder: Path, seed: int = 2025) -> dict[str, int]:
-    """Write crimes.parquet and crimes.csv of `rows` crimes into `folder`; return their sizes."""
+# Rows generated at once: a bigger extract is written in chunks of this many rows (appended to
+# the CSV, one Parquet row group each), so generating 60M rows needs no more memory than 10M.
+CHUNK = 10_000_000
+
+
+def first_month(months: int) -> date:
+    """The first day of the first of `months` months ending with LAST_DAY's month."""
+    index = LAST_DAY.year * 12 + LAST_DAY.month - 1 - (months - 1)
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def generate(rows: int, folder: Path, seed: int = 2025, months: int = 30) -> dict[str, int]:
+    """Write crimes.parquet and crimes.csv of `rows` crimes over `months` months into `folder`;
+    return their sizes. Up to CHUNK rows are drawn at once (with the seed alone, so those sizes
+    give the same extract as before chunking existed); more are drawn CHUNK at a time, chunk i
+    seeded with (seed, i)."""
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    chunks = [(start, min(CHUNK, rows - start)) for start in range(0, rows, CHUNK)]
+    writer = None
+    with open(folder / "crimes.csv", "wb") as csv_out:
+        for index, (start, size) in enumerate(chunks):
+            chunk_seed = seed if len(chunks) == 1 else [seed, index]
+            frame = _chunk(size, start, chunk_seed, first_month(months))
+            arrow = frame.to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(folder / "crimes.parquet", arrow.schema,
+                                          compression="zstd")
+            writer.write_table(arrow)
+            # The CSV as a reporting tool writes it: UK dates, yes/no flags.
+            frame.with_columns(
+                pl.col("Recorded Date").dt.strftime("%d/%m/%Y"),
+                pl.col("Knife", "Domestic").replace_strict({True: "Y", False: "N"},
+                                                           return_dtype=pl.String),
+            ).write_csv(csv_out, include_header=index == 0)
+            del frame, arrow
+    writer.close()
+    return {name: (folder / name).stat().st_size for name in ("crimes.parquet", "crimes.csv")}
+
+
+def _chunk(rows: int, start: int, seed, first: date):
+    """`rows` crimes with references from `start`, recorded between `first` and LAST_DAY."""
     import numpy as np
     import polars as pl
 
     rng = np.random.default_rng(seed)
-    days = (LAST_DAY - FIRST_MONTH).days + 1
+    days = (LAST_DAY - first).days + 1
     # Forces differ in size, as real ones do (the Met is ~20x Dyfed-Powys): Zipf-like weights.
     force_weights = 1.0 / np.arange(1, FORCES + 1) ** 0.8
     force = rng.choice(FORCES, size=rows, p=force_weights / force_weights.sum())
@@ -92,7 +134,7 @@ def generate(rows: int, folder: Path, seed: int = 2025) -> dict[str, int]:
     days_to_outcome = np.minimum(rng.gamma(1.2, 40.0, size=rows).astype(np.int64),
                                  days - recorded)
     frame = pl.DataFrame({
-        "Crime Reference": pl.Series(np.arange(rows, dtype=np.int64)),
+        "Crime Reference": pl.Series(np.arange(start, start + rows, dtype=np.int64)),
         "Recorded Date": pl.Series(recorded, dtype=pl.Int32),
         "Force": pl.Series(force, dtype=pl.Int32),
         "LPA": pl.Series(lpa, dtype=pl.Int32),
@@ -108,10 +150,10 @@ def generate(rows: int, folder: Path, seed: int = 2025) -> dict[str, int]:
     fraud_or_theft = pl.col("Offence Group").is_in(
         [i for i, o in enumerate(offences) if o in ("Fraud", "Other theft", "Shoplifting")])
     force_name = pl.format("Force {}", pl.col("Force").cast(pl.String).str.zfill(2))
-    frame = frame.select(
+    return frame.select(
         pl.format("CR{}", pl.col("Crime Reference").cast(pl.String).str.zfill(9))
         .alias("Crime Reference"),
-        (pl.lit(FIRST_MONTH) + pl.duration(days=pl.col("Recorded Date"))).alias("Recorded Date"),
+        (pl.lit(first) + pl.duration(days=pl.col("Recorded Date"))).alias("Recorded Date"),
         force_name.alias("Force"),
         pl.format("{} LPA {}", force_name, pl.col("LPA") + 1).alias("LPA"),
         pl.col("Offence Group").replace_strict(dict(enumerate(offences)),
@@ -124,15 +166,6 @@ def generate(rows: int, folder: Path, seed: int = 2025) -> dict[str, int]:
         pl.col("Victim Ethnicity").replace_strict(dict(enumerate(ethnicities)),
                                                   return_dtype=pl.String),
     )
-    folder.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(folder / "crimes.parquet")
-    # The CSV as a reporting tool writes it: UK dates, yes/no flags.
-    frame.with_columns(
-        pl.col("Recorded Date").dt.strftime("%d/%m/%Y"),
-        pl.col("Knife", "Domestic").replace_strict({True: "Y", False: "N"},
-                                                   return_dtype=pl.String),
-    ).write_csv(folder / "crimes.csv")
-    return {name: (folder / name).stat().st_size for name in ("crimes.parquet", "crimes.csv")}
 
 
 def write_project(folder: Path) -> None:
@@ -497,7 +530,8 @@ STEPS = ("ingest csv", "ingest parquet", "summary (uncached)", "compare --by for
          "python + polars import")
 
 
-def bench(rows: int, workdir: Path, kpi: str, steps_wanted: tuple[str, ...] = STEPS) -> dict:
+def bench(rows: int, workdir: Path, kpi: str, steps_wanted: tuple[str, ...] = STEPS,
+          months: int = 30) -> dict:
     """Generate an extract of `rows` crimes and measure every step on it (or those wanted;
     the Parquet ingest always runs, as the other steps read its store)."""
     folder = workdir / f"n{rows}"
@@ -505,10 +539,11 @@ def bench(rows: int, workdir: Path, kpi: str, steps_wanted: tuple[str, ...] = ST
         shutil.rmtree(folder)
     started = time.perf_counter()
     # In a child process, so this one stays small (see run_measured).
-    subprocess.run([sys.executable, __file__, "--generate-only", str(rows), str(folder)],
-                   check=True)
+    subprocess.run([sys.executable, __file__, "--generate-only", str(rows), str(folder),
+                    "--months", str(months)], check=True)
     sizes = {name: (folder / name).stat().st_size for name in ("crimes.parquet", "crimes.csv")}
-    result = {"rows": rows, "generate_seconds": round(time.perf_counter() - started, 1),
+    result = {"rows": rows, "months": months,
+              "generate_seconds": round(time.perf_counter() - started, 1),
               "csv_mib": round(sizes["crimes.csv"] / 2**20),
               "parquet_mib": round(sizes["crimes.parquet"] / 2**20), "steps": {}}
     env = {**os.environ, "KPI_NO_CACHE": "1", "NO_COLOR": "1", "COLUMNS": "160"}
@@ -555,19 +590,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS),
                         metavar="STEP", help=f"only these steps (default: all of {STEPS})")
+    parser.add_argument("--months", type=int, default=30,
+                        help="months of crimes, ending September 2025 (default 30; at least "
+                             "30, so both windows of the summary are complete)")
     parser.add_argument("--generate-only", nargs=2, metavar=("ROWS", "FOLDER"),
                         help="only write the extracts and kpi.toml of ROWS crimes into FOLDER")
     args = parser.parse_args(argv)
+    if args.months < 30:
+        parser.error("--months must be at least 30: the summary compares YE 2025-09 with the "
+                     "plan baseline YE 2024-03")
     if args.generate_only:
         rows, folder = int(args.generate_only[0]), Path(args.generate_only[1])
-        generate(rows, folder)
+        generate(rows, folder, months=args.months)
         write_project(folder)
         return 0
     kpi = shutil.which("kpi") or sys.exit("kpi is not on PATH: install the package first")
     own = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="kpi-scale-")) if own else args.workdir
     try:
-        results = [bench(rows, workdir, kpi, tuple(args.steps)) for rows in args.rows]
+        results = [bench(rows, workdir, kpi, tuple(args.steps), args.months)
+                   for rows in args.rows]
     finally:
         if own:
             shutil.rmtree(workdir, ignore_errors=True)

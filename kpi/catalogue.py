@@ -969,7 +969,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
     if numbers["lag"] is not None and (numbers["lag"] < 0 or int(numbers["lag"]) != numbers["lag"]):
         bad("lag", "must be a whole number of months, 0 or more")
     if numbers["percentile"] is not None and not 0 < numbers["percentile"] < 100:
-        bad("percentile", "must be between 0 and 100")
+        bad("percentile", "must be above 0 and below 100")
 
     target, spc_baseline, spc_rebase = _spc_keys(item, kind, bad)
     return KpiDef(

@@ -18,7 +18,17 @@ from pathlib import Path
 import polars as pl
 
 from kpi import engine, stats
-from kpi.catalogue import Better, Kind, KpiDef, PeerGroup, Project, Status, Unit
+from kpi.catalogue import (
+    BREAKDOWN_TYPES,
+    Better,
+    Kind,
+    KpiDef,
+    PeerGroup,
+    Project,
+    Status,
+    Unit,
+    scan_schema,
+)
 from kpi.dateparts import period_cut, quarter_cut
 from kpi.engine import Change, Measured, Outcome
 from kpi.errors import ConfigError, DataError, UsageError
@@ -133,8 +143,18 @@ def splittable(project: Project, kpi: KpiDef, column: str) -> str | None:
         return "it is a rate of two KPIs"
     if kpi.kind in NOT_SPLIT:
         return f"a {kpi.kind.value} KPI {NOT_SPLIT[kpi.kind]}"
-    if not project.datasets[kpi.dataset].has_column(column):
+    dataset = project.datasets[kpi.dataset]
+    if not dataset.has_column(column):
         return f"dataset '{kpi.dataset}' has no column '{column}'"
+    declared = dataset.column(column)
+    if declared is not None and declared.type not in BREAKDOWN_TYPES:
+        return (f"'{column}' is a {declared.type.value} column, and parts are categories "
+                "(text, whole numbers or true/false)")
+    if declared is None:
+        dtype = scan_schema(dataset)[column]
+        if dtype.is_float() or dtype.is_temporal():
+            return (f"the derived column '{column}' gives {dtype}, and parts are categories "
+                    "(text, whole numbers or true/false)")
     return None
 
 

@@ -9,7 +9,8 @@ but Polars also accepts SQL that is not row-level, and evaluates some of it whil
 - an aggregate (`victims > AVG(victims)`) or a window function compares each row with a figure
   over whatever rows happen to be read together, so one KPI gives a different number per
   window, breakdown and month;
-- a bool column compared with text (`flag = 'Y'`) is false on every row.
+- a bool column compared with text (`flag = 'Y'`), or cast to text and compared
+  (`CAST(flag AS VARCHAR) = 'Y'`), is false on every row.
 
 So each expression is first parsed by sqlglot (which never evaluates anything) and refused if
 it holds any of those; only then does Polars type it against the dataset's columns.
@@ -100,6 +101,7 @@ def _check_tree(text: str, columns: dict[str, str], dataset: str,
                 _check_division(side)
             _check_bool_comparison(sides, columns)
             _check_duration_comparison(sides, columns, dataset, schema)
+    _check_bool_as_text(tree, dataset, schema)
     if guarded_division:
         _check_division(tree)
     if isinstance(tree, exp.Star) or any(isinstance(n, exp.Star) for n in tree.walk()):
@@ -158,6 +160,41 @@ def _check_bool_comparison(sides: list[Any], columns: dict[str, str]) -> None:
         raise ExpressionProblem(
             f"compares the bool column '{flag}' with {literal}, which a true/false value never "
             f"equals as written: write {flag} or NOT {flag} (or {flag} = TRUE)")
+
+
+def _check_bool_as_text(tree: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> None:
+    """A true/false value turned into text (`CAST(flag AS VARCHAR) = 'Y'`, `flag || ''`):
+    Polars writes 'true' or 'false', never the 'Y', 'N', 'Yes' or '1' of the extract, so a
+    comparison with those is silently false on every row."""
+    from sqlglot import exp
+
+    text_types = {exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR,
+                  exp.DataType.Type.NVARCHAR, exp.DataType.Type.NCHAR, exp.DataType.Type.NAME}
+    for node in tree.walk():
+        if isinstance(node, exp.Cast) and node.to.this in text_types:
+            operands = [node.this]
+        elif isinstance(node, (exp.DPipe, exp.Concat, exp.ConcatWs)):
+            operands = [node.this, node.args.get("expression"), *node.expressions]
+        else:
+            continue
+        for operand in operands:
+            if operand is None or not _is_bool(operand, dataset, schema):
+                continue
+            shown = operand.sql()
+            raise ExpressionProblem(
+                f"turns the true/false value {shown} into text, which Polars writes as 'true' "
+                f"or 'false' (never the extract's 'Y', 'N' or 'Yes'), so a comparison with "
+                f"such text counts nothing: write {shown} or NOT {shown}, or CASE WHEN {shown} "
+                "THEN 'Y' ELSE 'N' END where text is needed")
+
+
+def _is_bool(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> bool:
+    import polars as pl
+
+    try:
+        return _polars_type(node.sql(), dataset, schema) == pl.Boolean
+    except ExpressionProblem:
+        return False  # the whole expression is typed next, and reports its own problem
 
 
 TEMPORAL = frozenset({"date", "datetime", "month"})

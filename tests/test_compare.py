@@ -286,6 +286,9 @@ def test_table_csv_and_markdown(project):
     (["--by", "lsoa", "--peers", "similar"], "peer group 'similar' is a group of 'force'"),
     (["--by", "force", "--focus", "Nowhere"], "--focus 'Nowhere' is not a part of 'force'"),
     (["--by", "force", "--kpi", "missing"], "unknown KPI 'missing'"),
+    (["--by", "date", "--kpi", "total_crime"], "KPI 'total_crime' cannot be compared by "
+     "'date': 'date' is a date column, and parts are categories"),
+    (["--by", "date"], "no KPI can be compared by 'date'"),
 ])
 def test_usage_errors_exit_2_with_one_line(project, args, message):
     result = subprocess.run([sys.executable, "-m", "kpi", "--project", str(project), "compare",

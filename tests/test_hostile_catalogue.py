@@ -154,6 +154,51 @@ def test_a_bool_filter_written_as_a_condition_counts_the_rows(store, tmp_path):
     assert report.result("unflagged").current.value == 48 - expected
 
 
+@pytest.mark.parametrize("condition", [
+    "CAST(flag AS VARCHAR) = 'Y'", "CAST(flag AS TEXT) IN ('Y', 'N')", "flag::text = 'Yes'",
+    "TRY_CAST(flag AS VARCHAR) <> 'N'", "UPPER(CAST(flag AS VARCHAR)) = 'Y'",
+    "flag || '' = 'Y'", "CONCAT(flag, '') = '1'", "CAST(NOT flag AS VARCHAR) = 'N'",
+])
+def test_a_bool_turned_into_text_is_refused(store, tmp_path, condition):
+    """Polars writes a true/false value as 'true' or 'false': each of these counted 0 rows
+    with exit 0 where the extract's own 'Y' rows number 24."""
+    folder = project_with(store, tmp_path, kpi_block(
+        "flagged", f'kind = "count"\ndataset = "calls"\nfilter = "{condition}"'))
+    found = problems_of(folder)
+    assert len(found) == 1
+    assert "KPI 'flagged', key 'filter': turns the true/false value" in found[0]
+    assert "which Polars writes as 'true' or 'false'" in found[0]
+    assert "NOT" in found[0] and "CASE WHEN" in found[0]
+
+
+def test_a_derived_text_column_made_from_a_bool_is_refused(store, tmp_path):
+    folder = project_with(store, tmp_path, "")
+    text = (folder / "kpi.toml").read_text(encoding="utf-8").replace(
+        "[[priorities]]", '[datasets.calls.derived]\nflag_text = "CAST(flag AS VARCHAR)"\n\n'
+        "[[priorities]]", 1)
+    (folder / "kpi.toml").write_text(text, encoding="utf-8")
+    found = problems_of(folder)
+    assert len(found) == 1
+    assert "key 'derived.flag_text': turns the true/false value flag into text" in found[0]
+
+
+def test_text_written_from_a_bool_by_case_counts_the_right_rows(store, tmp_path):
+    """The hint's own form, and a number cast, are accepted and count the 'Y' rows."""
+    from kpi import engine
+    from kpi.periods import Month
+
+    folder = project_with(store, tmp_path, kpi_block(
+        "by_case", 'kind = "count"\ndataset = "calls"\n'
+        "filter = \"CASE WHEN flag THEN 'Y' ELSE 'N' END = 'Y'\"")
+        + kpi_block("by_number", 'kind = "count"\ndataset = "calls"\n'
+                    'filter = "CAST(flag AS INT) = 1"'))
+    report = engine.evaluate(load_project(folder), Month.parse("2025-09"))
+    expected = oracle(store, "SELECT count(*) FROM CALLS WHERE flag")
+    assert expected == 24
+    assert report.result("by_case").current.value == expected
+    assert report.result("by_number").current.value == expected
+
+
 def test_the_old_silent_zero_now_fails_in_a_real_process(store, tmp_path):
     folder = project_with(store, tmp_path, kpi_block(
         "flagged", 'kind = "count"\ndataset = "calls"\nfilter = "flag = \'Y\'"'))
