@@ -708,49 +708,62 @@ class ByMonth:
         self.ordered = ordered
         self.weighted = weighted
         self._weights: dict[str, dict[str, float]] = {}  # a weighted KPI's weights, by key
-        # A count table's distinct values (ascending) and each mask's rows per value, by
-        # (table, months); the single months are split out of each table once.
-        self._counts: dict[tuple[int, tuple[str, ...]], tuple[list, dict[str, list[int]]]] = {}
-        for table in (counts for _, counts in (*ordered, *weighted)):
-            masks = [c for c in table.columns if c not in ("__month", "__value")]
-            for (month,), part in table.sort("__value").partition_by(
-                    "__month", as_dict=True, include_key=False).items():
-                self._counts[(id(table), (month,))] = (
-                    part["__value"].to_list(), {m: part[m].to_list() for m in masks})
-
-    def _counted(self, table: pl.DataFrame, months: list[str], mask: str) -> tuple[list, list]:
-        """Distinct values (ascending) and their rows in `mask`, summed over `months`."""
-        key = (id(table), tuple(months))
-        if key not in self._counts:
-            if len(months) == 1:
-                return [], []  # a month without rows
-            masks = [c for c in table.columns if c not in ("__month", "__value")]
-            got = (table.lazy().filter(pl.col("__month").is_in(months))
-                   .group_by("__value").agg(pl.col(masks).cast(pl.Int64).sum())
-                   .sort("__value").collect())
-            self._counts[key] = (got["__value"].to_list(), {m: got[m].to_list() for m in masks})
-        values, counts = self._counts[key]
-        return values, counts[mask]
+        # An order statistic, by (count table, mask, quantile, months): (value, rows, rows
+        # whose value is not finite). Read off the counts in Polars: a table holds a row per
+        # distinct value and month, a million for a continuous column at 10M rows.
+        self._stats: dict[tuple, tuple[float | None, int, int]] = {}
+        # A weighted score's keys and each mask's rows per key, by (count table, months):
+        # few keys (those of its weights file), so kept as lists.
+        self._keys: dict[tuple[int, tuple[str, ...]], tuple[list, dict[str, list[int]]]] = {}
+        for table in (counts for _, counts in weighted):
+            for (month,), part in table.partition_by("__month", as_dict=True,
+                                                     include_key=False).items():
+                self._keys[(id(table), (month,))] = _lists(part)
 
     def prefetch(self, windows: Iterable[Window]) -> None:
         """Sum each count table over every window of several months in one query (rather
         than one query per window)."""
-        spans = {tuple(str(m) for m in w.months()) for w in windows}
+        spans = sorted({tuple(str(m) for m in w.months()) for w in windows})
         spans = [span for span in spans if len(span) > 1]
         if not spans:
             return
-        keys = pl.DataFrame({"__month": [m for span in spans for m in span],
-                             "__span": [i for i, span in enumerate(spans) for _ in span]})
-        for table in {id(t): t for _, t in (*self.ordered, *self.weighted)}.values():
-            masks = [c for c in table.columns if c not in ("__month", "__value")]
-            got = (table.join(keys, on="__month").group_by("__span", "__value")
-                   .agg(pl.col(masks).cast(pl.Int64).sum()).sort("__value"))
-            for (span,), part in got.partition_by("__span", as_dict=True,
-                                                  include_key=False).items():
-                self._counts[(id(table), spans[span])] = (
-                    part["__value"].to_list(), {m: part[m].to_list() for m in masks})
-            for span in spans:  # a window without rows
-                self._counts.setdefault((id(table), span), ([], {m: [] for m in masks}))
+        for requests, table in self.ordered:
+            # One window at a time: a window's sums hold each distinct value once, where
+            # the windows joined at once would hold the month table over again.
+            summed = pl.concat([_summed(table.filter(pl.col("__month").is_in(span))
+                                        .with_columns(pl.lit(i).alias("__span")), "__span")
+                                for i, span in enumerate(spans)])
+            for _, mask, q in requests:
+                got = _quantiles(summed, "__span", mask, q)
+                for i, span in enumerate(spans):
+                    self._stats[(id(table), mask, q, span)] = got.get(i, (None, 0, 0))
+        for _, table in self.weighted:
+            for span in spans:
+                self._keyed(table, list(span), "")
+
+    def _order_stat(self, table: pl.DataFrame, mask: str, q: float, months: list[str]
+                    ) -> tuple[float | None, int, int]:
+        key = (id(table), mask, q, tuple(months))
+        if key not in self._stats:
+            if len(months) == 1:  # every month at once (the verdicts' series)
+                for month, got in _quantiles(table, "__month", mask, q).items():
+                    self._stats[(id(table), mask, q, (month,))] = got
+            else:
+                summed = _summed(table.filter(pl.col("__month").is_in(months))
+                                 .with_columns(pl.lit(0).alias("__span")), "__span")
+                self._stats[key] = _quantiles(summed, "__span", mask, q).get(0, (None, 0, 0))
+        return self._stats.get(key, (None, 0, 0))  # a month without rows
+
+    def _keyed(self, table: pl.DataFrame, months: list[str], mask: str) -> tuple[list, list]:
+        key = (id(table), tuple(months))
+        if key not in self._keys:
+            if len(months) == 1:
+                return [], []  # a month without rows
+            summed = _summed(table.filter(pl.col("__month").is_in(months))
+                             .with_columns(pl.lit(0).alias("__span")), "__span")
+            self._keys[key] = _lists(summed.drop("__span"))
+        values, counts = self._keys[key]
+        return values, counts.get(mask, [])
 
     def window(self, measure_id: str, window: Window) -> dict[str, float | None]:
         """The measure's components over a window: the sum of its months'."""
@@ -772,38 +785,74 @@ class ByMonth:
                            else math.fsum(r[alias] or 0.0 for r in rows) if alias in self.floats
                            else sum(r[alias] or 0 for r in rows))
                     for part, alias in self.parts_of[measure_id]}
-        for requests, counts in self.ordered:
+        for requests, table in self.ordered:
             for measure, mask, q in requests:
                 if measure == measure_id:
-                    values, counts = self._counted(counts, months, mask)
-                    stat, n = _quantile(values, counts, q)
+                    stat, n, nonfinite = self._order_stat(table, mask, q, months)
                     # NaN and infinite values (a division by zero) leave the KPI without a
                     # figure.
-                    nonfinite = _nonfinite(values, counts)
                     return {"stat": stat, "den": n, NONFINITE: nonfinite}
-        for requests, counts in self.weighted:
+        for requests, table in self.weighted:
             for measure, mask, kpi in requests:
                 if measure == measure_id:
                     if kpi.id not in self._weights:
                         self._weights[kpi.id] = dict(zip(*_weights_of(self.project, kpi),
                                                          strict=True))
                     weights = self._weights[kpi.id]
-                    keys, counts = self._counted(counts, months, mask)
+                    keys, counts = self._keyed(table, months, mask)
                     return {"n": float(math.fsum(weights.get(key, 0.0) * n
                                                  for key, n in zip(keys, counts, strict=True)
                                                  if n))}
         raise KeyError(measure_id)
 
 
-def _nonfinite(values: list[float], counts: list[int]) -> int:
-    """Rows with a value that is not finite, given values in ascending order (Polars': minus
-    infinity first; plus infinity, then NaN, last), read from the two ends."""
-    n, low, high = 0, 0, len(values) - 1
-    while low <= high and not math.isfinite(values[low]):
-        n, low = n + counts[low], low + 1
-    while high >= low and not math.isfinite(values[high]):
-        n, high = n + counts[high], high - 1
-    return n
+def _summed(table: pl.DataFrame, group: str) -> pl.DataFrame:
+    """A count table's rows per distinct value summed within each group (of months)."""
+    masks = [c for c in table.columns if c not in ("__month", "__value", group)]
+    return table.group_by(group, "__value").agg(pl.col(masks).cast(pl.Int64).sum())
+
+
+def _lists(part: pl.DataFrame) -> tuple[list, dict[str, list[int]]]:
+    """A count table's distinct values, ascending, and each mask's rows per value."""
+    part = part.sort("__value")
+    return (part["__value"].to_list(),
+            {m: part[m].to_list() for m in part.columns if m not in ("__month", "__value")})
+
+
+def _quantiles(counts: pl.DataFrame, group: str, mask: str, q: float
+               ) -> dict[object, tuple[float | None, int, int]]:
+    """Per group: the q-quantile of the values in `mask` (as `_quantile` reads it off the
+    counts), their number, and the number that are not finite; computed in Polars, so a
+    table of a million distinct values never becomes Python objects."""
+    n = pl.col("__n")
+    ranked = (counts.lazy().select(group, "__value", pl.col(mask).cast(pl.Int64).alias("__n"))
+              .filter(n > 0).sort(group, "__value")
+              .with_columns(n.cum_sum().over(group).alias("__cum"),
+                            n.sum().over(group).alias("__total")))
+    # As in _quantile: the position (n - 1) * q, and the first value whose cumulative count
+    # passes its floor, and the floor plus one. Rows keep their order within a group.
+    below = ((pl.col("__total") - 1).cast(pl.Float64) * q).floor()
+    value, cumulative = pl.col("__value"), pl.col("__cum")
+    got = ranked.group_by(group).agg(
+        pl.col("__total").first(),
+        value.filter(cumulative > below).first().alias("__lower"),
+        value.filter(cumulative > below + 1).first().alias("__upper"),
+        n.filter(~value.is_finite()).sum().alias("__nonfinite")).collect()
+    out = {}
+    for key, total, lower, upper, nonfinite in got.iter_rows():
+        out[key] = (_interpolated(total, q, lower, upper), total, nonfinite)
+    return out
+
+
+def _interpolated(n: int, q: float, lower: float, upper: float | None) -> float:
+    """The q-quantile of n ordered values (linear interpolation, as Polars' `quantile(q,
+    "linear")` and DuckDB's `quantile_cont`), given the values at the floor of its position
+    (n - 1) * q and just above."""
+    position = (n - 1) * q
+    below = floor(position)
+    if position == below:
+        return lower
+    return lower + (upper - lower) * (position - below)
 
 
 def _counts_by(scan: pl.LazyFrame, value: pl.Expr, masks: dict[str, pl.Expr],
@@ -827,18 +876,17 @@ def monthly_parts(project: Project, dataset_id: str, measures: Iterable[KpiDef],
 
 def _quantile(values: list[float], counts: list[int], q: float) -> tuple[float | None, int]:
     """The q-quantile (linear interpolation, as Polars' `quantile(q, "linear")` and DuckDB's
-    `quantile_cont`) of values given in ascending order with their counts; and the count."""
+    `quantile_cont`) of values given in ascending order with their counts; and the count.
+    (`_quantiles` reads the same off a count table, per group, in Polars.)"""
     cumulative = list(accumulate(counts))
     n = cumulative[-1] if cumulative else 0
     if n == 0:
         return None, 0
-    position = (n - 1) * q
-    below = floor(position)
+    below = floor((n - 1) * q)
     lower = values[bisect_right(cumulative, below)]
-    if position == below:
-        return lower, n
-    upper = values[bisect_right(cumulative, below + 1)]
-    return lower + (upper - lower) * (position - below), n
+    upper = (values[bisect_right(cumulative, below + 1)]
+             if bisect_right(cumulative, below + 1) < len(values) else None)
+    return _interpolated(n, q, lower, upper), n
 
 
 def _measured(project: Project, kpi: KpiDef, window: Window | None,
