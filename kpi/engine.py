@@ -1,9 +1,11 @@
 """The engine: catalogue and stored data in, results out. It never prints and never exits.
 
-Every KPI kind is a small recipe (`KINDS`): the additive or order-statistic components to
+Every KPI kind is a small recipe (`RECIPES`): the additive or order-statistic components to
 aggregate over the rows a KPI's filter selects, and how to turn them into the KPI's value. For
-each dataset the engine gathers every (KPI, window, component) it needs and evaluates them all
-in one lazy Polars query, so a dataset is scanned once however many KPIs read it.
+each dataset the engine gathers every (KPI, component) it needs and computes them month by
+month in one read of the months asked (`_plan`), so a dataset is read once however many KPIs
+and windows read it: a window, or one month of a verdict's series, is the sum of its months
+(`ByMonth`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ A verdict joins the two views of docs/statistics.md and the KPI's target:
 - `variation`: what the XmR chart of the monthly values says about the latest month;
 - `target` and `assurance`: whether the process, as it runs, will pass or fail the target.
 
-The monthly series come from one grouped query per dataset, whatever the number of KPIs.
+The monthly series come with the report when it was evaluated with `series` (read in the same
+pass as its windows), else from one read per dataset, whatever the number of KPIs.
 Nothing here prints; `render` and `paper` present the results.
 """
 
