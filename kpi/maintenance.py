@@ -6,7 +6,9 @@ files stay, so every earlier version can be read (`--as-of`). A year of nightly 
 hundreds of small files and commits. `kpi vacuum`:
 
 1. compacts each month's small files into one (a commit that changes no row);
-2. writes a checkpoint of the Delta log, so opening the table reads one file, not every commit;
+2. writes a checkpoint of the Delta log, so opening the table reads one file, not every commit,
+   and deletes the checkpoints it supersedes (a nightly vacuum would otherwise add one a night:
+   32 MiB a year on a small table). Reading an older version replays the log's commits instead;
 3. deletes the data files no kept version needs. Kept: the latest version, every version of the
    last `keep_days` days, and every version a paper exported by `kpi export markdown` read
    (recorded in the store's `published.jsonl` when the paper is written), so the paper's
@@ -83,6 +85,23 @@ def _data_files(table_dir: Path) -> tuple[int, int]:
     return count, size
 
 
+def _prune_checkpoints(table_dir: Path) -> int:
+    """Delete the log's checkpoint files older than the one `_last_checkpoint` names; return
+    how many. The commits they summarise stay, so every version can still be read."""
+    log = table_dir / "_delta_log"
+    try:
+        latest = int(json.loads((log / "_last_checkpoint").read_text(encoding="utf-8"))["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0  # no checkpoint recorded: nothing is superseded
+    pruned = 0
+    for checkpoint in log.glob("*.checkpoint*.parquet"):
+        version = checkpoint.name.split(".", 1)[0]
+        if version.isdigit() and int(version) < latest:
+            checkpoint.unlink()
+            pruned += 1
+    return pruned
+
+
 def vacuum(project: Project, dataset_id: str, *, keep_days: float = 30.0,
            dry_run: bool = False) -> VacuumResult:
     """Compact, checkpoint and vacuum one dataset's table (see the module docstring)."""
@@ -105,6 +124,8 @@ def vacuum(project: Project, dataset_id: str, *, keep_days: float = 30.0,
         removed = table.vacuum(retention_hours=int(keep_days * 24), dry_run=dry_run,
                                enforce_retention_duration=False,
                                keep_versions=list(pinned) or None)
+        if not dry_run:
+            _prune_checkpoints(path)  # after the vacuum, which read the log as it was
         files_after, bytes_after = _data_files(path)
         return VacuumResult(dataset=dataset_id, version_before=before,
                             version_after=table.version(), bytes_before=bytes_before,

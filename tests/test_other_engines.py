@@ -1,6 +1,7 @@
 """Another engine reads the store: DuckDB's Delta extension scans a table kpi wrote and
-counts what kpi counts. It runs where the extension for the DuckDB in use is installed
-(`pip install duckdb-extension-delta==<the DuckDB version>`), and is skipped otherwise."""
+counts what kpi counts. The test extra pins DuckDB with the matching release of the extension
+(`duckdb-extension-delta`, published per DuckDB version), so it runs with the README's test
+command; with another DuckDB and no matching extension it is skipped, saying which to install."""
 
 from __future__ import annotations
 

@@ -101,3 +101,26 @@ def test_a_repeat_of_the_latest_load_after_a_vacuum_writes_nothing(nightly):
                  str(nightly / "extracts" / "september-night-2.csv"))
     assert again.returncode == 0, again.stderr
     assert "Nothing changed" in again.stderr
+
+
+def test_a_nightly_vacuum_keeps_one_checkpoint_and_every_version_readable(nightly):
+    """A job that vacuums after each load leaves one checkpoint, not one a night, and still
+    reads the paper's version (replaying the log) and lists every load."""
+    table = nightly / "data" / "crimes"
+    as_of_paper = _summary(nightly, "--as-of", "0")
+    header, *rows = (nightly / "extracts" / "september-night-2.csv").read_text(
+        encoding="utf-8").splitlines()
+    for night in (3, 4):
+        assert _kpi(nightly, "vacuum", "--keep-days", "0").returncode == 0
+        revised = nightly / "extracts" / f"september-night-{night}.csv"
+        revised.write_text("\n".join([header, *rows[night - 2:]]) + "\n", encoding="utf-8")
+        assert _kpi(nightly, "ingest", "crimes", str(revised)).returncode == 0
+    assert _kpi(nightly, "vacuum", "--keep-days", "0").returncode == 0
+    checkpoints = sorted(p.name for p in (table / "_delta_log").glob("*.checkpoint*.parquet"))
+    last = json.loads((table / "_delta_log" / "_last_checkpoint").read_text())["version"]
+    assert checkpoints == [f"{last:020d}.checkpoint.parquet"]
+    assert _summary(nightly, "--as-of", "0") == as_of_paper
+    history = json.loads(_kpi(nightly, "history", "crimes", "--format", "json").stdout)
+    assert [v["version"] for v in history] == list(range(len(history)))
+    assert len(history) > last
+    assert [v["version"] for v in history if v["operation"] == "ingest"] == [0, 1, 2, 5, 8]
