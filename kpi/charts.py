@@ -25,6 +25,8 @@ figure still reads when printed in greyscale.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -221,14 +223,23 @@ def peer_chart_data(spec: ChartSpec, compared, group) -> ChartData:
 
 def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
                as_of: AsOf | None = None, verdicts: dict[str, Any] | None = None,
-               period: Month | None = None, vs: Comparison | None = None) -> ChartData | None:
+               period: Month | None = None, vs: Comparison | None = None,
+               breakdowns: dict[engine.BreakdownKey, pl.DataFrame] | None = None,
+               peers: dict[str, ChartData | None] | None = None,
+               series: dict[engine.SeriesKey, pl.DataFrame] | None = None) -> ChartData | None:
     """The engine's figures for a chart, or None when its KPIs have nothing to show. An xmr
     chart uses the KPI's verdict from `verdicts` (kpi.verdicts), or computes it. A peers
-    chart compares the KPI across its peer group for the report's `period` and `vs`."""
+    chart compares the KPI across its peer group for the report's `period` and `vs`. A
+    compare or top chart uses its breakdown from `breakdowns` (engine.breakdowns, as the
+    board paper computed them) where it is there, or computes it; a peers chart likewise
+    from `peers` (KPI id -> its data), and a trend chart's monthly series from `series`
+    (engine.monthly_series_all)."""
     kpis = tuple(project.kpi(k) for k in spec.kpis)
     if spec.type == ChartType.PEERS:
         from kpi.compare import peer_result
 
+        if peers is not None and kpis[0].id in peers:
+            return peers[kpis[0].id]
         if period is None or vs is None:
             raise ValueError("a peers chart needs the report's period and comparison")
         compared = peer_result(project, kpis[0], period, vs, as_of)
@@ -253,7 +264,10 @@ def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
         return ChartData(spec, kpis, text, xmr=verdict.chart, target=kpis[0].target)
     if spec.type == ChartType.TREND:
         end = max(r.current.window.end for r in measured)
-        series = tuple(engine.monthly_series(project, k, end, spec.months, as_of) for k in kpis)
+        known = series or {}
+        series = tuple(known[(k.id, end, spec.months)] if (k.id, end, spec.months) in known
+                       else engine.monthly_series(project, k, end, spec.months, as_of)
+                       for k in kpis)
         first = end - (spec.months - 1)
         return ChartData(spec, kpis, f"{first.name} to {end.name}", series=series,
                          target=kpis[0].target)
@@ -262,7 +276,9 @@ def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
     comparison = result.comparison.window if result.comparison else None
     if spec.type == ChartType.TOP:
         comparison = None
-    parts = engine.breakdown(project, kpis[0], spec.by, current, comparison, as_of)
+    parts = (breakdowns or {}).get((kpis[0].id, spec.by, current, comparison))
+    if parts is None:
+        parts = engine.breakdown(project, kpis[0], spec.by, current, comparison, as_of)
     if spec.type == ChartType.TOP:
         parts = parts.filter(pl.col("current").is_not_null()).head(spec.limit)
         text = current.label
@@ -291,28 +307,192 @@ def axis_label(kpi: KpiDef) -> str:
     return "\n".join(textwrap.wrap(kpi.title if named else f"{kpi.title} ({unit})", 38))
 
 
+# Fixed fonts and sizes: the output must not depend on a user's matplotlibrc.
+STYLE = {"font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 11,
+         "axes.grid": True, "grid.color": "0.88", "grid.linewidth": 0.6,
+         "path.simplify": False,
+         # Text from data is text: a '$' in a title or a part name is not TeX math.
+         "text.parse_math": False,
+         # The title sits just above the axes, where Matplotlib would put it anyway (no chart
+         # has tick labels on top); left to itself, Matplotlib measures every tick label of
+         # the axes at each draw to check, a tenth of a chart's drawing time.
+         "axes.titley": 1.0}
+# What a worker process drawing charts needs, imported once in the process it forks from.
+DRAWING_MODULES = ("kpi.charts", "matplotlib.figure", "matplotlib.backends.backend_agg",
+                   "matplotlib.ticker", "matplotlib.patches", "PIL.Image",
+                   "PIL.PngImagePlugin")
+# Drawing in worker processes pays for itself from about this many charts (each takes about
+# 0.1 s of CPU; starting the workers and importing Matplotlib in them about 0.6 s).
+POOL_FROM = 12
+MAX_WORKERS = 4
+
+
+def write_pngs(jobs: Sequence[tuple[ChartData, Path]], workers: int | None = 1,
+               cache: Path | None = None) -> None:
+    """Draw charts into PNG files, here or in `workers` worker processes (None: as many as
+    pay, see `chart_workers`). Each chart is drawn by `png_bytes` whichever process draws
+    it, so the bytes are the same, and every file is written by this process. Worker
+    processes start from the caller's main module, so a script asking for them needs the
+    `if __name__ == "__main__":` guard; kpi's command line has it. With a `cache` folder, a
+    chart drawn before from the same data, by the same code and libraries, is copied from
+    there instead of drawn again."""
+    keys: dict[Path, str] = {}
+    if cache is not None:
+        missing = []
+        for data, path in jobs:
+            keys[path] = chart_key(data)
+            if not _from_cache(cache / f"{keys[path]}.png", path):
+                missing.append((data, path))
+        jobs = missing
+    _draw_all(jobs, chart_workers(len(jobs)) if workers is None else workers)
+    if cache is not None and jobs:
+        _to_cache(cache, [(keys[path], path) for _, path in jobs])
+
+
+def chart_key(data: ChartData) -> str:
+    """What a chart's bytes depend on, hashed: everything it draws (its declaration, KPIs,
+    windows, series, parts, process chart, target), kpi's code and drawing style, and the
+    versions of Matplotlib (its fonts come with it) and Pillow."""
+    import hashlib
+
+    digest = hashlib.sha256(_drawing_fingerprint().encode("utf-8"))
+    digest.update(_canonical(data).encode("utf-8"))
+    return digest.hexdigest()
+
+
+@functools.cache
+def _drawing_fingerprint() -> str:
+    """kpi's version and code (every source file's size and time, as the answer cache
+    takes them: labels are formatted by kpi.render, months named by kpi.periods), the style,
+    and the versions of the drawing libraries, without importing them."""
+    from importlib.metadata import version
+
+    from kpi import __version__
+    from kpi.cache import _code_fingerprint
+
+    return repr((__version__, _code_fingerprint(), sorted(STYLE.items()),
+                 version("matplotlib"), version("pillow")))
+
+
+def _canonical(value: Any) -> str:
+    """A value as text that is the same in every process for the same value (frames as their
+    schema and rows; floats by repr, which is exact)."""
+    import dataclasses
+
+    if isinstance(value, pl.DataFrame):
+        return repr((list(value.schema.items()), value.rows()))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return f"{type(value).__name__}(" + ", ".join(
+            f"{f.name}={_canonical(getattr(value, f.name))}"
+            for f in dataclasses.fields(value)) + ")"
+    if isinstance(value, tuple | list):
+        return "(" + ", ".join(_canonical(v) for v in value) + ")"
+    return repr(value)
+
+
+# Drawn charts kept in the cache folder: a paper of the sample draws about 70.
+CACHE_CHARTS = 1000
+
+
+def _from_cache(entry: Path, path: Path) -> bool:
+    """Copy a cached chart into place; False when there is none (or it cannot be read)."""
+    try:
+        content = entry.read_bytes()
+    except OSError:
+        return False
+    _write_file(path, content)
+    return True
+
+
+def _to_cache(cache: Path, drawn: list[tuple[str, Path]]) -> None:
+    """Keep newly drawn charts, the newest CACHE_CHARTS in all. A folder that cannot be
+    written (a read-only data folder) just caches nothing."""
+    import os
+
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        for key, path in drawn:
+            tmp = cache / f".{key}.{os.getpid()}.tmp"
+            tmp.write_bytes(path.read_bytes())
+            tmp.replace(cache / f"{key}.png")
+        entries = sorted(cache.glob("*.png"), key=lambda p: p.stat().st_mtime)
+        for stale in entries[:-CACHE_CHARTS]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        return
+
+
+def _draw_all(jobs: Sequence[tuple[ChartData, Path]], workers: int) -> None:
+    if workers <= 1:
+        for data, path in jobs:
+            write_png(data, path)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # A forkserver (spawn where there is none) starts clean workers: forking this process
+    # would copy Polars' thread pool in an unknown state.
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
+        else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(list(DRAWING_MODULES))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        # Workers only draw; this process writes every file, so a worker outliving a killed
+        # export writes nothing, and a write error (a full disk) is raised here.
+        drawn = pool.map(png_bytes, [d for d, _ in jobs],
+                         chunksize=max(1, len(jobs) // (workers * 4)))
+        for (_, path), content in zip(jobs, drawn, strict=True):
+            _write_file(path, content)
+
+
+def chart_workers(charts: int) -> int:
+    """How many processes draw `charts` charts: one per core this process may use, at most
+    MAX_WORKERS and one per POOL_FROM charts; 1 (no workers) below POOL_FROM or on one core.
+    KPI_CHART_WORKERS sets the number (1: draw in this process)."""
+    import os
+
+    wanted = os.environ.get("KPI_CHART_WORKERS", "").strip()
+    if wanted.isdigit() and int(wanted) >= 1:
+        return int(wanted)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    if charts < POOL_FROM:
+        return 1
+    return max(1, min(cores, MAX_WORKERS, charts // POOL_FROM))
+
+
 def write_png(data: ChartData, path: Path) -> None:
     """Draw a chart into a PNG file, byte-stable for the same data."""
+    _write_file(path, png_bytes(data))
+
+
+def _write_file(path: Path, content: bytes) -> None:
+    """Write a file whole: a reader sees the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(content)
+    tmp.replace(path)
+
+
+def png_bytes(data: ChartData) -> bytes:
+    """A chart drawn as PNG bytes, the same for the same data."""
+    import io
+
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from PIL import Image
 
-    # Fixed fonts and sizes: the output must not depend on a user's matplotlibrc.
-    style = {"font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 11,
-             "axes.grid": True, "grid.color": "0.88", "grid.linewidth": 0.6,
-             "path.simplify": False,
-             # Text from data is text: a '$' in a title or a part name is not TeX math.
-             "text.parse_math": False}
-    with rc_context(style):
+    with rc_context(STYLE):
         figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
         canvas = FigureCanvasAgg(figure)
         axes = figure.add_subplot()
         DRAW[data.spec.type](figure, axes, data)
         axes.set_axisbelow(True)
         axes.set_title(f"{data.spec.title}\n{_capital(data.window_text)}", loc="left")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
         # One draw, then the pixels saved as an 8-bit greyscale PNG with fast compression.
         # `savefig` lays the figure out and draws it twice, and compresses four RGBA channels
         # where one grey channel holds the same picture (every colour here is a grey): this
@@ -320,9 +500,9 @@ def write_png(data: ChartData, path: Path) -> None:
         canvas.draw()
         image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(),
                                  "raw", "RGBA", 0, 1)
-        image.convert("L").save(tmp, format="png", compress_level=1,
-                                dpi=(DPI, DPI))
-        tmp.replace(path)
+        out = io.BytesIO()
+        image.convert("L").save(out, format="png", compress_level=1, dpi=(DPI, DPI))
+        return out.getvalue()
 
 
 def _capital(text: str) -> str:

@@ -501,12 +501,15 @@ def peer_result(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
 
 
 def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
-                  as_of: AsOf | None = None) -> str | None:
+                  as_of: AsOf | None = None, compared: KpiComparison | None = None
+                  ) -> str | None:
     """'Compared with peers: ...' for a KPI that declares a peer group with a focus, when the
     data holds a current value for every member; None otherwise (the paper says nothing rather
-    than compare with part of the group)."""
+    than compare with part of the group). `compared` is the KPI's peer_result when the caller
+    has it (the paper also draws it), else it is computed."""
     group = project.peers.get(kpi.peers) if kpi.peers else None
-    compared = peer_result(project, kpi, period, vs, as_of)
+    if compared is None:
+        compared = peer_result(project, kpi, period, vs, as_of)
     if compared is None or compared.ranked_on is None:
         return None
     parts = {p.name: p for p in compared.parts}

@@ -18,6 +18,7 @@ from functools import cache
 from itertools import accumulate
 from math import floor
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -938,21 +939,92 @@ def monthly_series(project: Project, kpi: KpiDef, end: Month, months: int = 24,
     if kpi.is_derived:
         num = monthly_series(project, project.kpi(kpi.numerator_kpi), end, months + 11, as_of)
         den = monthly_series(project, project.kpi(kpi.denominator_kpi), end, months + 11, as_of)
-        joined = num.join(den, on="month", suffix="_den")
-        # A month whose denominator is 0 has no rate (null), never NaN or infinity.
-        frame = joined.select(
-            "month",
-            _finite(pl.col("value") / pl.col("value_den") * 100 * kpi.multiplier).alias("value"),
-            _finite(pl.col("value").rolling_sum(12) / pl.col("value_den").rolling_sum(12) * 100
-                    * kpi.multiplier).alias("rolling_12"))
-        return frame.tail(months)
-    start = end - (months - 1) - (11 if RECIPES[kpi.kind].additive else 0)
-    window = Window(current_window(end, snapshot=True, vs=Comparison.BASELINE).kind, start, end)
+        return _derived_series(kpi, num, den, months)
+    window = _series_window(kpi, end, months)
     frame = prepare(project, kpi.dataset, [kpi], as_of)
     parts = components_of(kpi)
     rows = pl.col("month").is_between(pl.lit(str(window.start)), pl.lit(str(window.end)))
     grouped = (frame.filter(rows).group_by("month")
                .agg([e.alias(name) for name, e in parts.items()]).collect())
+    return _series_frame(project, kpi, window, grouped, months)
+
+
+SeriesRequest = tuple[KpiDef, Month, int]  # KPI, last month, months
+SeriesKey = tuple[str, Month, int]  # KPI id, last month, months
+
+
+def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
+                       as_of: AsOf | None = None) -> dict[SeriesKey, pl.DataFrame]:
+    """Many KPIs' monthly series at once, each frame the one `monthly_series` gives: one
+    grouped query per dataset over the months any of them shows, where `monthly_series` reads
+    the table once per KPI (and twice for a rate of two KPIs). Keyed (KPI id, end, months)."""
+    requests = list(requests)
+    base: dict[SeriesKey, SeriesRequest] = {}
+    for kpi, end, months in requests:
+        if kpi.is_derived:
+            for part in (kpi.numerator_kpi, kpi.denominator_kpi):
+                base[(part, end, months + 11)] = (project.kpi(part), end, months + 11)
+        else:
+            base[(kpi.id, end, months)] = (kpi, end, months)
+    by_dataset: dict[str, list[SeriesRequest]] = {}
+    for request in base.values():
+        by_dataset.setdefault(request[0].dataset, []).append(request)
+    found: dict[SeriesKey, pl.DataFrame] = {}
+    for dataset_id, wanted in by_dataset.items():
+        windows = [_series_window(kpi, end, months) for kpi, end, months in wanted]
+        kpis = list({kpi.id: kpi for kpi, _, _ in wanted}.values())
+        first, last = min(w.start for w in windows), max(w.end for w in windows)
+        rows = pl.col("month").is_between(pl.lit(str(first)), pl.lit(str(last)))
+        # Each KPI's components over every row of a month, as monthly_series computes them.
+        aggs = [e.alias(f"{number}\t{name}") for number, kpi in enumerate(kpis)
+                for name, e in components_of(kpi).items()]
+        try:
+            grouped = (prepare(project, dataset_id, kpis, as_of).filter(rows)
+                       .group_by("month").agg(aggs).collect())
+        except pl.exceptions.PolarsError as exc:
+            raise DataError(f"dataset '{dataset_id}': cannot compute its monthly series "
+                            f"({str(exc).strip().splitlines()[0]})",
+                            hint="check the KPI expressions against the stored columns") from None
+        for (kpi, end, months), window in zip(wanted, windows, strict=True):
+            number = kpis.index(kpi)
+            own = grouped.select("month", *[pl.col(f"{number}\t{name}").alias(name)
+                                            for name in components_of(kpi)])
+            found[(kpi.id, end, months)] = _series_frame(project, kpi, window, own, months)
+    out: dict[SeriesKey, pl.DataFrame] = {}
+    for kpi, end, months in requests:
+        if kpi.is_derived:
+            out[(kpi.id, end, months)] = _derived_series(
+                kpi, found[(kpi.numerator_kpi, end, months + 11)],
+                found[(kpi.denominator_kpi, end, months + 11)], months)
+        else:
+            out[(kpi.id, end, months)] = found[(kpi.id, end, months)]
+    return out
+
+
+def _series_window(kpi: KpiDef, end: Month, months: int) -> Window:
+    """The months a series reads: those shown, and for a rolling 12-month value the 11
+    before."""
+    start = end - (months - 1) - (11 if RECIPES[kpi.kind].additive else 0)
+    return Window(current_window(end, snapshot=True, vs=Comparison.BASELINE).kind, start, end)
+
+
+def _derived_series(kpi: KpiDef, num: pl.DataFrame, den: pl.DataFrame,
+                    months: int) -> pl.DataFrame:
+    """A rate of two KPIs month by month, from their series (each 11 months longer)."""
+    joined = num.join(den, on="month", suffix="_den")
+    # A month whose denominator is 0 has no rate (null), never NaN or infinity.
+    frame = joined.select(
+        "month",
+        _finite(pl.col("value") / pl.col("value_den") * 100 * kpi.multiplier).alias("value"),
+        _finite(pl.col("value").rolling_sum(12) / pl.col("value_den").rolling_sum(12) * 100
+                * kpi.multiplier).alias("rolling_12"))
+    return frame.tail(months)
+
+
+def _series_frame(project: Project, kpi: KpiDef, window: Window, grouped: pl.DataFrame,
+                  months: int) -> pl.DataFrame:
+    """The series from each month's components (a month without rows has none)."""
+    parts = list(components_of(kpi))
     all_months = pl.DataFrame({"month": [str(m) for m in window.months()]})
     grouped = all_months.join(grouped, on="month", how="left").sort("month")
     values = [value_of(kpi, row, project) for row in grouped.iter_rows(named=True)]
@@ -992,13 +1064,104 @@ def breakdown(project: Project, kpi: KpiDef, column: str, current: Window,
             continue
         aggs += [e.alias(f"{tag}_{name}") for name, e in components_of(kpi, window).items()]
     grouped = frame.group_by(column).agg(aggs).collect()
-    rows = []
+    return _breakdown_frame(project, kpi, comparison is not None, [
+        (row[column], {k[4:]: v for k, v in row.items() if k.startswith("cur_")},
+         {k[4:]: v for k, v in row.items() if k.startswith("cmp_")})
+        for row in grouped.iter_rows(named=True)])
+
+
+BreakdownRequest = tuple[KpiDef, str, Window, Window | None]  # KPI, column, current, comparison
+BreakdownKey = tuple[str, str, Window, Window | None]  # KPI id, column, current, comparison
+
+
+def breakdowns(project: Project, requests: Iterable[BreakdownRequest],
+               as_of: AsOf | None = None) -> dict[BreakdownKey, pl.DataFrame]:
+    """Many breakdowns at once, each frame the one `breakdown` gives: one query for all the
+    requests of a dataset that split by the same column, reading only their windows' months,
+    where `breakdown` reads the table once per KPI and column (the board paper asks for
+    dozens). Keyed (KPI id, column, current, comparison)."""
+    groups: dict[tuple[str, str], dict[BreakdownKey, BreakdownRequest]] = {}
+    for request in requests:
+        kpi, column, current, comparison = request
+        if kpi.is_derived:
+            raise ConfigError(f"KPI '{kpi.id}' is a rate of two KPIs and has no breakdown")
+        key = (kpi.id, column, current, comparison)
+        groups.setdefault((kpi.dataset, column), {})[key] = request
+    out: dict[BreakdownKey, pl.DataFrame] = {}
+    for (dataset_id, column), wanted in groups.items():
+        out.update(_breakdowns_by(project, dataset_id, column, list(wanted.values()), as_of))
+    return out
+
+
+def _breakdowns_by(project: Project, dataset_id: str, column: str,
+                   requests: list[BreakdownRequest], as_of: AsOf | None
+                   ) -> dict[BreakdownKey, pl.DataFrame]:
+    """One dataset's breakdowns by one column, in one grouped query. Each request's
+    components are masked by its own filter and windows, and it counts its selected rows,
+    so a part is listed for a KPI only where that KPI has rows, as `breakdown` lists it."""
+    every: set[str] = set()
+    aggs: list[pl.Expr] = []
+    # As in the summary, each (filter, months) mask is one column, computed once however many
+    # KPIs read it.
+    masks: dict[tuple, pl.Expr] = {}
+
+    def mask(kpi: KpiDef, months: tuple[str, ...], make: Callable[[], pl.Expr]) -> pl.Expr:
+        key = (kpi.filter, months)
+        if key not in masks:
+            masks[key] = make().alias(f"__rows{len(masks)}")
+        return pl.col(masks[key].meta.output_name())
+
+    for number, (kpi, _, current, comparison) in enumerate(requests):
+        windows = [w for w in (current, comparison) if w is not None]
+        months = tuple(sorted({str(month) for window in windows for month in window.months()}))
+        every.update(months)
+        selected = mask(kpi, months, lambda k=kpi, m=months: rows_of(k) & pl.col("month")
+                        .is_in(list(m)))
+        aggs.append(selected.sum().alias(f"{number}\trows"))
+        for tag, window in (("cur", current), ("cmp", comparison)):
+            if window is not None:
+                rows = mask(kpi, tuple(str(m) for m in window.months()),
+                            lambda k=kpi, w=window: rows_of(k, w))
+                aggs += [e.alias(f"{number}\t{tag}\t{name}")
+                         for name, e in components_of(kpi, rows=rows).items()]
+    kpis = [request[0] for request in requests]
+    frame = (prepare(project, dataset_id, kpis, as_of)
+             .filter(pl.col("month").is_in(sorted(every))).with_columns(list(masks.values())))
+    try:
+        grouped = frame.group_by(column).agg(aggs).collect(engine="streaming")
+    except pl.exceptions.PolarsError as exc:
+        raise DataError(f"dataset '{dataset_id}': cannot break its KPIs down by '{column}' "
+                        f"({str(exc).strip().splitlines()[0]})",
+                        hint="check the KPI expressions against the stored columns") from None
+    by_request: list[list[tuple]] = [[] for _ in requests]
     for row in grouped.iter_rows(named=True):
-        cur = value_of(kpi, {k[4:]: v for k, v in row.items() if k.startswith("cur_")}, project)
-        cmp = (value_of(kpi, {k[4:]: v for k, v in row.items() if k.startswith("cmp_")}, project)
-               if comparison is not None else None)
+        parts: list[dict[str, dict]] = [{"cur": {}, "cmp": {}} for _ in requests]
+        selected = [0] * len(requests)
+        for alias, value in row.items():
+            if alias == column:
+                continue
+            number, *rest = alias.split("\t")
+            if rest == ["rows"]:
+                selected[int(number)] = value
+            else:
+                parts[int(number)][rest[0]][rest[1]] = value
+        for number, got in enumerate(parts):
+            if selected[number]:
+                by_request[number].append((row[column], got["cur"], got["cmp"]))
+    return {(kpi.id, column, current, comparison):
+            _breakdown_frame(project, kpi, comparison is not None, by_request[number])
+            for number, (kpi, column, current, comparison) in enumerate(requests)}
+
+
+def _breakdown_frame(project: Project, kpi: KpiDef, compared: bool,
+                     parts: list[tuple[Any, dict, dict]]) -> pl.DataFrame:
+    """The breakdown frame from each part's current and comparison components."""
+    rows = []
+    for part, current_parts, comparison_parts in parts:
+        cur = value_of(kpi, current_parts, project)
+        cmp = value_of(kpi, comparison_parts, project) if compared else None
         change = change_between(kpi, cur, cmp)
-        rows.append({"part": row[column], "current": cur, "comparison": cmp,
+        rows.append({"part": part, "current": cur, "comparison": cmp,
                      "absolute": change.absolute if change else None,
                      "percent": change.percent if change else None,
                      "points": change.points if change else None})

@@ -20,7 +20,7 @@ the same bytes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kpi import engine, render, stats
@@ -47,6 +47,8 @@ from kpi.store import AsOf
 
 if TYPE_CHECKING:
     import datetime as dt
+
+    import polars as pl
 
     from kpi.charts import ChartData, ChartSpec
     from kpi.commentary import Commentary
@@ -173,6 +175,13 @@ class PlannedFigure:
 class Paper:
     document: Document
     figures: tuple[PlannedFigure, ...]
+    # The breakdowns the paper computed (engine.breakdowns), those of its compare and top
+    # figures included, so drawing them reads nothing again.
+    breakdowns: dict[engine.BreakdownKey, pl.DataFrame] = field(default_factory=dict)
+    # The trend figures' monthly series (engine.monthly_series_all), likewise.
+    series: dict[engine.SeriesKey, pl.DataFrame] = field(default_factory=dict)
+    # Each peers figure's data (KPI id -> charts.peer_chart_data), likewise.
+    peers: dict[str, ChartData | None] = field(default_factory=dict)
 
     @property
     def markdown(self) -> str:
@@ -477,15 +486,23 @@ class _Builder:
         self.charts = [*charts, *_process_charts(report, charts, verdicts),
                        *_peer_charts(project, report)]
         self.peers: dict[str, ChartData | None] = {}  # KPI id -> its peers figure data, once
+        self.peer_results: dict = {}  # KPI id -> compare.peer_result, once
         self.files_dir = files_dir.rstrip("/")
         self.as_of = as_of
         self.figures: list[PlannedFigure] = []
         self.tables = 0
+        self.breakdowns: dict[engine.BreakdownKey, pl.DataFrame] = {}
+        self.series: dict[engine.SeriesKey, pl.DataFrame] = {}
 
     # -- whole document ----------------------------------------------------------------------
 
     def build(self, priority: str | None, as_of_text: str | None) -> Paper:
         priorities = [p for p in self.project.priorities if priority in (None, p.id)]
+        wanted = {p.id for p in priorities}
+        self.breakdowns = engine.breakdowns(self.project, self._breakdown_requests(wanted),
+                                            self.as_of)
+        self.series = engine.monthly_series_all(self.project, self._series_requests(wanted),
+                                                self.as_of)
         sections = [self._introduction(priority)]
         for number, item in enumerate(self.project.priorities, start=2):
             if item in priorities:
@@ -508,7 +525,8 @@ class _Builder:
         issued = notes.issued
         document = Document(title=title, subtitle=subtitle, facts=facts,
                             sections=tuple(sections), author=notes.author, issued=issued)
-        return Paper(document=document, figures=tuple(self.figures))
+        return Paper(document=document, figures=tuple(self.figures),
+                     breakdowns=self.breakdowns, series=self.series, peers=self.peers)
 
     def _author_block(self) -> tuple[Paragraph, ...]:
         notes = self.commentary
@@ -656,7 +674,8 @@ class _Builder:
             from kpi.compare import peer_sentence
 
             extra += [inlines(Name(t)) for t in [peer_sentence(
-                self.project, kpi, self.report.period, self.report.comparison, self.as_of)] if t]
+                self.project, kpi, self.report.period, self.report.comparison, self.as_of,
+                compared=self._peer_result(kpi))] if t]
         refs = self._figure_numbers(kpi.id)
         if refs:
             extra.append(inlines(f"See {_figure_list(refs)}."))
@@ -701,7 +720,50 @@ class _Builder:
         return [Paragraph(text, number=label),
                 Table(columns, tuple(rows), number=self.tables, caption=caption)]
 
+    def _series_requests(self, priorities: set[str]) -> list[engine.SeriesRequest]:
+        """The monthly series of the paper's trend figures, asked of the engine at once."""
+        from kpi.charts import ChartType
+
+        requests = []
+        for spec in self.charts:
+            anchor = self.project.kpi(spec.anchor)
+            measured = [self.results.get(k) for k in spec.kpis]
+            if (spec.type != ChartType.TREND or anchor is None
+                    or anchor.priority not in priorities
+                    or any(r is None or r.current is None for r in measured)):
+                continue
+            end = max(r.current.window.end for r in measured)
+            requests += [(r.kpi, end, spec.months) for r in measured]
+        return requests
+
     # -- breakdowns --------------------------------------------------------------------------
+
+    def _breakdown_requests(self, priorities: set[str]) -> list[engine.BreakdownRequest]:
+        """Every breakdown the paper's paragraphs and its compare and top figures show, asked
+        of the engine at once (one query per dataset and column, not one per KPI)."""
+        from kpi.charts import ChartType
+
+        requests = []
+        for result in self.report.results:
+            kpi = result.kpi
+            if (kpi.hidden or kpi.priority not in priorities or not kpi.breakdowns
+                    or result.current is None or kpi.is_derived):
+                continue
+            comparison = result.comparison.window if result.comparison else None
+            requests += [(kpi, column, result.current.window, comparison)
+                         for column in kpi.breakdowns]
+        for spec in self.charts:
+            anchor = self.project.kpi(spec.anchor)
+            result = self.results.get(spec.kpis[0])
+            if (spec.type not in (ChartType.COMPARE, ChartType.TOP) or anchor is None
+                    or anchor.priority not in priorities or result is None
+                    or result.current is None or result.kpi.is_derived):
+                continue
+            comparison = result.comparison.window if result.comparison else None
+            if spec.type == ChartType.TOP:
+                comparison = None
+            requests.append((result.kpi, spec.by, result.current.window, comparison))
+        return requests
 
     def _breakdown_sentences(self, result: KpiResult) -> list[Inlines]:
         kpi = result.kpi
@@ -710,8 +772,11 @@ class _Builder:
         comparison = result.comparison.window if result.comparison else None
         out = []
         for column in kpi.breakdowns:
-            frame = engine.breakdown(self.project, kpi, column, result.current.window,
-                                     comparison, self.as_of)
+            key = (kpi.id, column, result.current.window, comparison)
+            frame = self.breakdowns.get(key)
+            if frame is None:
+                frame = engine.breakdown(self.project, kpi, column, result.current.window,
+                                         comparison, self.as_of)
             # Parts the KPI's rows never reach (0 in both windows) are not part of its story.
             rows = [r for r in frame.iter_rows(named=True)
                     if r["current"] is not None and (r["current"] or r["comparison"])]
@@ -782,18 +847,26 @@ class _Builder:
         """A peers figure's chart data (the numbers it draws), or None when the data does not
         hold the whole group; computed once per KPI."""
         from kpi.charts import ChartType, peer_chart_data
-        from kpi.compare import peer_result
 
         if spec.type != ChartType.PEERS:
             return None
         kpi_id = spec.kpis[0]
         if kpi_id not in self.peers:
             kpi = self.project.kpi(kpi_id)
-            compared = peer_result(self.project, kpi, self.report.period,
-                                   self.report.comparison, self.as_of)
+            compared = self._peer_result(kpi)
             self.peers[kpi_id] = None if compared is None else peer_chart_data(
                 spec, compared, self.project.peers[kpi.peers])
         return self.peers[kpi_id]
+
+    def _peer_result(self, kpi: KpiDef):
+        """The KPI's comparison across its peer group (compare.peer_result), computed once
+        for its sentence and its figure."""
+        from kpi.compare import peer_result
+
+        if kpi.id not in self.peer_results:
+            self.peer_results[kpi.id] = peer_result(self.project, kpi, self.report.period,
+                                                    self.report.comparison, self.as_of)
+        return self.peer_results[kpi.id]
 
     # -- appendix ----------------------------------------------------------------------------
 

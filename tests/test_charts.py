@@ -169,6 +169,44 @@ def test_png_is_valid_greyscale_and_byte_stable(setup, tmp_path, chart_id):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_charts_drawn_in_worker_processes_are_the_same_bytes(setup, tmp_path):
+    """write_pngs draws in a pool of worker processes when there are many charts: each file
+    must be byte for byte the one write_png draws here."""
+    project, results, specs, _ = setup
+    datas = [charts.chart_data(project, spec, results) for spec in specs.values()]
+    here = [(d, tmp_path / "here" / f"{d.spec.id}.png") for d in datas]
+    pooled = [(d, tmp_path / "pool" / f"{d.spec.id}.png") for d in datas]
+    charts.write_pngs(here, workers=1)
+    charts.write_pngs(pooled, workers=2)
+    for (_, one), (_, other) in zip(here, pooled, strict=True):
+        assert one.read_bytes() == other.read_bytes(), one.name
+
+
+def test_a_chart_that_cannot_be_written_fails_with_workers_as_without(setup, tmp_path):
+    """Workers only draw; the asking process writes each file, so a chart that cannot be
+    written (here, its folder is a file) fails the export as it would in one process: the
+    operating system's error, not a hang or a lost chart."""
+    project, results, specs, _ = setup
+    data = charts.chart_data(project, specs["crime_trend"], results)
+    (tmp_path / "blocked").write_text("a file where the folder goes", encoding="utf-8")
+    with pytest.raises(OSError):
+        charts.write_pngs([(data, tmp_path / "ok.png"), (data, tmp_path / "blocked" / "x.png")],
+                          workers=2)
+
+
+def test_charts_are_drawn_here_when_few_or_on_one_core(monkeypatch):
+    monkeypatch.delenv("KPI_CHART_WORKERS", raising=False)
+    assert charts.chart_workers(charts.POOL_FROM - 1) == 1
+    monkeypatch.setattr("os.sched_getaffinity", lambda _: {0}, raising=False)
+    assert charts.chart_workers(100) == 1
+    monkeypatch.setattr("os.sched_getaffinity", lambda _: {0, 1, 2, 3, 4, 5, 6, 7},
+                        raising=False)
+    assert charts.chart_workers(charts.POOL_FROM * 2) == 2
+    assert charts.chart_workers(1000) == charts.MAX_WORKERS
+    monkeypatch.setenv("KPI_CHART_WORKERS", "1")
+    assert charts.chart_workers(1000) == 1
+
+
 def test_png_has_no_timestamp_or_software_metadata(setup, tmp_path):
     project, results, specs, _ = setup
     path = tmp_path / "c.png"

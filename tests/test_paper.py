@@ -391,9 +391,10 @@ def test_markdown_from_data_cannot_break_tables(exported):
             assert len(re.findall(r"<td[ >]", row)) == width
 
 
-def test_same_data_same_bytes(project, exported, tmp_path, cli):
+def test_same_data_same_bytes(project, exported, tmp_path, cli, monkeypatch):
     out, markdown, _ = exported
     _, folder = project
+    monkeypatch.setenv("KPI_NO_CACHE", "1")  # every chart drawn again, not copied
     again = tmp_path / "board.md"
     result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
                   "--output", again])
@@ -401,6 +402,39 @@ def test_same_data_same_bytes(project, exported, tmp_path, cli):
     assert again.read_bytes() == out.read_bytes()
     for png in (out.parent / "board-files").iterdir():
         assert (tmp_path / "board-files" / png.name).read_bytes() == png.read_bytes()
+
+
+def test_a_re_export_reuses_charts_drawn_from_the_same_data(tmp_path, cli, monkeypatch):
+    """Charts are kept in the project's cache folder, keyed by everything they draw: a
+    re-export copies them (the file the cache holds is the one the paper gets), other data
+    draws anew, and KPI_NO_CACHE draws every chart."""
+    from kpi.cache import CACHE_FOLDER
+
+    monkeypatch.delenv("KPI_NO_CACHE", raising=False)
+    folder = tmp_path / "p"
+    load_paper_project(folder)
+    export = ["--project", folder, "export", "markdown", "--period", "2025-09", "--output"]
+    assert cli([*export, tmp_path / "one" / "board.md"]).exit_code == 0
+    drawn = sorted((tmp_path / "one" / "board-files").iterdir())
+    cache = folder / "data" / CACHE_FOLDER / "charts"
+    entries = {p.read_bytes(): p for p in cache.glob("*.png")}
+    assert len(drawn) > 1 and {p.read_bytes() for p in drawn} == set(entries)
+    # Mark one cached chart: a re-export must take it from the cache, not draw it.
+    marked = entries[drawn[0].read_bytes()]
+    marked.write_bytes(drawn[0].read_bytes() + b"cached")
+    assert cli([*export, tmp_path / "two" / "board.md"]).exit_code == 0
+    again = tmp_path / "two" / "board-files" / drawn[0].name
+    assert again.read_bytes() == drawn[0].read_bytes() + b"cached"
+    monkeypatch.setenv("KPI_NO_CACHE", "1")
+    assert cli([*export, tmp_path / "three" / "board.md"]).exit_code == 0
+    fresh = tmp_path / "three" / "board-files" / drawn[0].name
+    assert fresh.read_bytes() == drawn[0].read_bytes()
+    # Another month draws other charts, each kept under a key of its own.
+    monkeypatch.delenv("KPI_NO_CACHE")
+    before = len(list(cache.glob("*.png")))
+    assert cli([*export[:-3], "--period", "2025-08", "--output",
+                tmp_path / "four" / "board.md"]).exit_code == 0
+    assert len(list(cache.glob("*.png"))) > before
 
 
 def test_title_block_names_the_period_and_data_versions(exported, project):

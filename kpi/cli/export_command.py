@@ -98,6 +98,7 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
             as_of: str | None, commentary_file: Path | None, previous: Path | None,
             template: Path | None = None) -> None:
     from kpi import charts, commentary, engine, paper, revisions, store, verdicts
+    from kpi.cache import CACHE_FOLDER
     from kpi.errors import UsageError
     from kpi.outputs import staged
     from kpi.periods import Month
@@ -151,10 +152,16 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
     # The paper and its figures are written to a staging folder and moved into place together
     # (kpi.outputs), so a reader never sees one paper's text with another's figures.
     with staged(output, files_dir) as staging:
-        for figure in built.figures:
-            data = charts.chart_data(project, figure.spec, results, cutoff, judged,
-                                     period=report.period, vs=report.comparison)
-            charts.write_png(data, staging / figure.link)
+        jobs = [(charts.chart_data(project, figure.spec, results, cutoff, judged,
+                                   period=report.period, vs=report.comparison,
+                                   breakdowns=built.breakdowns, peers=built.peers,
+                                   series=built.series),
+                 staging / figure.link) for figure in built.figures]
+        # Charts drawn before from the same data are reused (the cache folder, beside the
+        # answers kpi.cache keeps); KPI_NO_CACHE draws every one.
+        cache = None if os.environ.get("KPI_NO_CACHE") else \
+            project.data_dir / CACHE_FOLDER / "charts"
+        charts.write_pngs(jobs, workers=None, cache=cache)
         if fmt == PaperFormat.MARKDOWN:
             from kpi.writers import markdown as writer
 
