@@ -194,13 +194,14 @@ def disagreements(a: dict, b: dict) -> list[str]:
     return wrong
 
 
-def build(rows: int, folder: Path, kpi: str) -> None:
-    """The benchmark's store of `rows` crimes in `folder` (kept if it is already there)."""
+def build(rows: int, folder: Path, kpi: str, months: int = 30) -> None:
+    """The benchmark's store of `rows` crimes over `months` months in `folder` (kept if it is
+    already there)."""
     if (folder / "data" / "crimes" / "_delta_log").is_dir():
         return
     folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, scale.__file__, "--generate-only", str(rows), str(folder)],
-                   check=True)
+    subprocess.run([sys.executable, scale.__file__, "--generate-only", str(rows), str(folder),
+                    "--months", str(months)], check=True)
     subprocess.run([kpi, "ingest", "crimes", "crimes.parquet"], cwd=folder, check=True,
                    stdout=subprocess.DEVNULL)
     for name in ("crimes.csv", "crimes.parquet"):
@@ -286,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder for the stores (kept and reused when given; default: a "
                              "new temporary folder, removed afterwards)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--months", type=int, default=30,
+                        help="months of crimes in a store it builds (scale.py --months; 60 for "
+                             "the five-year national store)")
     args = parser.parse_args(argv)
     kpi = shutil.which("kpi") or sys.exit("kpi is not on PATH: install the package first")
     own = args.workdir is None
@@ -294,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for rows in args.rows:
             folder = workdir / f"n{rows}"
-            build(rows, folder, kpi)
+            build(rows, folder, kpi, args.months)
             results.append(measure(rows, folder, kpi, args.rounds))
     finally:
         if own:
