@@ -1111,6 +1111,10 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
             masks[key] = make().alias(f"__rows{len(masks)}")
         return pl.col(masks[key].meta.output_name())
 
+    # Medians and percentiles are read off per-part count tables of each distinct value (as
+    # in the summary): a median aggregate per group would make Polars hold every row read.
+    # (value expression, duration?, unit) -> [(request number, "cur" or "cmp", mask column)]
+    ordered: dict[tuple, list[tuple[int, str, str]]] = {}
     for number, (kpi, _, current, comparison) in enumerate(requests):
         windows = [w for w in (current, comparison) if w is not None]
         months = tuple(sorted({str(month) for window in windows for month in window.months()}))
@@ -1122,13 +1126,19 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
             if window is not None:
                 rows = mask(kpi, tuple(str(m) for m in window.months()),
                             lambda k=kpi, w=window: rows_of(k, w))
+                components = components_of(kpi, rows=rows)
+                if kpi.kind in (Kind.MEDIAN, Kind.PERCENTILE):
+                    del components["stat"], components["den"]
+                    ordered.setdefault((kpi.value, kpi.value_is_duration, kpi.unit), []).append(
+                        (number, tag, rows.meta.output_name()))
                 aggs += [e.alias(f"{number}\t{tag}\t{name}")
-                         for name, e in components_of(kpi, rows=rows).items()]
+                         for name, e in components.items()]
     kpis = [request[0] for request in requests]
     frame = (prepare(project, dataset_id, kpis, as_of)
              .filter(pl.col("month").is_in(sorted(every))).with_columns(list(masks.values())))
     try:
         grouped = frame.group_by(column).agg(aggs).collect(engine="streaming")
+        quantiles = _part_quantiles(frame, column, requests, ordered)
     except pl.exceptions.PolarsError as exc:
         raise DataError(f"dataset '{dataset_id}': cannot break its KPIs down by '{column}' "
                         f"({str(exc).strip().splitlines()[0]})",
@@ -1136,6 +1146,9 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
     by_request: list[list[tuple]] = [[] for _ in requests]
     for row in grouped.iter_rows(named=True):
         parts: list[dict[str, dict]] = [{"cur": {}, "cmp": {}} for _ in requests]
+        for (number, tag), per_part in quantiles.items():
+            stat, den, _ = per_part.get(row[column], (None, 0, 0))
+            parts[number][tag].update(stat=stat, den=den)
         selected = [0] * len(requests)
         for alias, value in row.items():
             if alias == column:
@@ -1151,6 +1164,23 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
     return {(kpi.id, column, current, comparison):
             _breakdown_frame(project, kpi, comparison is not None, by_request[number])
             for number, (kpi, column, current, comparison) in enumerate(requests)}
+
+
+def _part_quantiles(frame: pl.LazyFrame, column: str, requests: list[BreakdownRequest],
+                    ordered: dict[tuple, list[tuple[int, str, str]]]
+                    ) -> dict[tuple[int, str], dict[object, tuple[float | None, int, int]]]:
+    """Each median or percentile request's statistic per part, read off one streaming count
+    table per value expression (a row per part and distinct value), with `_quantiles`."""
+    out: dict[tuple[int, str], dict[object, tuple[float | None, int, int]]] = {}
+    for jobs in ordered.values():
+        names = {f"__q{i}": pl.col(mask).alias(f"__q{i}") for i, (_, _, mask) in enumerate(jobs)}
+        value = _value(requests[jobs[0][0]][0]).cast(pl.Float64)
+        counts = _counts_by(frame, value, names, [column]).collect(engine="streaming")
+        for (number, tag, _), name in zip(jobs, names, strict=True):
+            kpi = requests[number][0]
+            q = 0.5 if kpi.kind == Kind.MEDIAN else kpi.percentile / 100
+            out[(number, tag)] = _quantiles(counts, column, name, q)
+    return out
 
 
 def _breakdown_frame(project: Project, kpi: KpiDef, compared: bool,
