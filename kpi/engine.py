@@ -36,7 +36,7 @@ from kpi.catalogue import (
 )
 from kpi.dateparts import period_cut, quarter_cut
 from kpi.errors import ConfigError, DataError
-from kpi.periods import Comparison, Month, Window, comparison_window, current_window
+from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, current_window
 from kpi.store import AsOf
 
 # ---------------------------------------------------------------------------------------------
@@ -974,21 +974,16 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
         windows = [_series_window(kpi, end, months) for kpi, end, months in wanted]
         kpis = list({kpi.id: kpi for kpi, _, _ in wanted}.values())
         first, last = min(w.start for w in windows), max(w.end for w in windows)
-        rows = pl.col("month").is_between(pl.lit(str(first)), pl.lit(str(last)))
-        # Each KPI's components over every row of a month, as monthly_series computes them.
-        aggs = [e.alias(f"{number}\t{name}") for number, kpi in enumerate(kpis)
-                for name, e in components_of(kpi).items()]
-        try:
-            grouped = (prepare(project, dataset_id, kpis, as_of).filter(rows)
-                       .group_by("month").agg(aggs).collect())
-        except pl.exceptions.PolarsError as exc:
-            raise DataError(f"dataset '{dataset_id}': cannot compute its monthly series "
-                            f"({str(exc).strip().splitlines()[0]})",
-                            hint="check the KPI expressions against the stored columns") from None
+        # Each KPI's components in each month, by the summary's own month-by-month read
+        # (streaming; medians off count tables), so no month's rows are all held at once.
+        span = [str(month) for month in Window(WindowKind.YE, first, last).months()]
+        monthly = monthly_parts(project, dataset_id, kpis, span, as_of)
         for (kpi, end, months), window in zip(wanted, windows, strict=True):
-            number = kpis.index(kpi)
-            own = grouped.select("month", *[pl.col(f"{number}\t{name}").alias(name)
-                                            for name in components_of(kpi)])
+            names = list(components_of(kpi))
+            own = pl.DataFrame(
+                [{"month": month, **{name: _part(parts, name) for name in names}}
+                 for month, parts in monthly.get(kpi.id, {}).items()],
+                schema={"month": pl.String, **dict.fromkeys(names, pl.Float64)}, orient="row")
             found[(kpi.id, end, months)] = _series_frame(project, kpi, window, own, months)
     out: dict[SeriesKey, pl.DataFrame] = {}
     for kpi, end, months in requests:
@@ -1019,6 +1014,14 @@ def _derived_series(kpi: KpiDef, num: pl.DataFrame, den: pl.DataFrame,
         _finite(pl.col("value").rolling_sum(12) / pl.col("value_den").rolling_sum(12) * 100
                 * kpi.multiplier).alias("rolling_12"))
     return frame.tail(months)
+
+
+def _part(parts: dict[str, float | None], name: str) -> float | None:
+    """One component of a month's parts; the non-finite count is left out of the parts of a
+    value that cannot be NaN or infinite (not a float), and is then 0."""
+    if name == NONFINITE:
+        return parts.get(name, 0)
+    return parts[name]
 
 
 def _series_frame(project: Project, kpi: KpiDef, window: Window, grouped: pl.DataFrame,
