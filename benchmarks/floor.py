@@ -12,9 +12,9 @@ its kpi.toml, one `kpi ingest` of the Parquet file), then:
    (relative difference under 1e-9); a disagreement stops the run, since a faster wrong answer
    is no answer;
 2. runs them `--rounds` times, alternated (kpi, Polars, DuckDB, kpi, ...), each as its own
-   process under GNU time, and prints the median wall time and peak memory of each and the
-   ratios kpi / Polars and kpi / DuckDB, taken within the one run, which load on a shared
-   machine affects alike.
+   process under GNU time, and prints the median wall time, CPU time and peak memory of each
+   and the ratios kpi / Polars and kpi / DuckDB, taken within the one run, which load on a
+   shared machine affects alike.
 
 `python -c "import polars, deltalake"` is timed alongside: the fixed start-up cost every kpi
 command pays.
@@ -194,13 +194,14 @@ def disagreements(a: dict, b: dict) -> list[str]:
     return wrong
 
 
-def build(rows: int, folder: Path, kpi: str) -> None:
-    """The benchmark's store of `rows` crimes in `folder` (kept if it is already there)."""
+def build(rows: int, folder: Path, kpi: str, months: int = 30) -> None:
+    """The benchmark's store of `rows` crimes over `months` months in `folder` (kept if it is
+    already there)."""
     if (folder / "data" / "crimes" / "_delta_log").is_dir():
         return
     folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, scale.__file__, "--generate-only", str(rows), str(folder)],
-                   check=True)
+    subprocess.run([sys.executable, scale.__file__, "--generate-only", str(rows), str(folder),
+                    "--months", str(months)], check=True)
     subprocess.run([kpi, "ingest", "crimes", "crimes.parquet"], cwd=folder, check=True,
                    stdout=subprocess.DEVNULL)
     for name in ("crimes.csv", "crimes.parquet"):
@@ -243,26 +244,36 @@ def measure(rows: int, folder: Path, kpi: str, rounds: int) -> dict:
     for name, items in runs.items():
         result["cases"][name] = {
             "seconds": statistics.median(i["seconds"] for i in items),
+            "cpu_seconds": statistics.median(i["cpu_seconds"] for i in items),
             "peak_mib": statistics.median(i["peak_mib"] for i in items),
             "all_seconds": [i["seconds"] for i in items],
+            "all_cpu_seconds": [i["cpu_seconds"] for i in items],
         }
         print(f"  {rows:>10,} {name:<26} {result['cases'][name]['seconds']:>7.2f} s "
+              f"{result['cases'][name]['cpu_seconds']:>7.2f} s CPU "
               f"{result['cases'][name]['peak_mib']:>7.0f} MiB", file=sys.stderr, flush=True)
     return result
 
 
 def table(results: list[dict]) -> str:
+    """Medians: wall time, CPU time (user + system, which a shared machine's load disturbs
+    less) and peak memory of each, and kpi's ratios to the two floors."""
     lines = ["| rows | kpi summary | hand-written Polars | DuckDB SQL | kpi / Polars | "
-             "kpi / DuckDB | memory kpi / DuckDB | `import polars, deltalake` |",
-             "|---|---|---|---|---|---|---|---|"]
+             "kpi / DuckDB | CPU kpi / Polars | CPU kpi / DuckDB | memory kpi / DuckDB | "
+             "`import polars, deltalake` |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         c = r["cases"]
         k, p, d = c["kpi summary"], c["hand-written Polars"], c["DuckDB SQL"]
+
+        def cell(x: dict) -> str:
+            return f"{x['seconds']:.2f} s ({x['cpu_seconds']:.2f} s CPU), {x['peak_mib']:,.0f} MiB"
+
         lines.append(
-            f"| {r['rows'] / 1e6:g}M | {k['seconds']:.2f} s, {k['peak_mib']:,.0f} MiB "
-            f"| {p['seconds']:.2f} s, {p['peak_mib']:,.0f} MiB "
-            f"| {d['seconds']:.2f} s, {d['peak_mib']:,.0f} MiB "
+            f"| {r['rows'] / 1e6:g}M | {cell(k)} | {cell(p)} | {cell(d)} "
             f"| {k['seconds'] / p['seconds']:.2f} | {k['seconds'] / d['seconds']:.2f} "
+            f"| {k['cpu_seconds'] / p['cpu_seconds']:.2f} "
+            f"| {k['cpu_seconds'] / d['cpu_seconds']:.2f} "
             f"| {k['peak_mib'] / d['peak_mib']:.2f} "
             f"| {c['import polars, deltalake']['seconds']:.2f} s |")
     return "\n".join(lines)
@@ -276,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder for the stores (kept and reused when given; default: a "
                              "new temporary folder, removed afterwards)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--months", type=int, default=30,
+                        help="months of crimes in a store it builds (scale.py --months; 60 for "
+                             "the five-year national store)")
     args = parser.parse_args(argv)
     kpi = shutil.which("kpi") or sys.exit("kpi is not on PATH: install the package first")
     own = args.workdir is None
@@ -284,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for rows in args.rows:
             folder = workdir / f"n{rows}"
-            build(rows, folder, kpi)
+            build(rows, folder, kpi, args.months)
             results.append(measure(rows, folder, kpi, args.rounds))
     finally:
         if own:

@@ -1,9 +1,11 @@
 """The engine: catalogue and stored data in, results out. It never prints and never exits.
 
-Every KPI kind is a small recipe (`KINDS`): the additive or order-statistic components to
+Every KPI kind is a small recipe (`RECIPES`): the additive or order-statistic components to
 aggregate over the rows a KPI's filter selects, and how to turn them into the KPI's value. For
-each dataset the engine gathers every (KPI, window, component) it needs and evaluates them all
-in one lazy Polars query, so a dataset is scanned once however many KPIs read it.
+each dataset the engine gathers every (KPI, component) it needs and computes them month by
+month in one read of the months asked (`_plan`), so a dataset is read once however many KPIs
+and windows read it: a window, or one month of a verdict's series, is the sum of its months
+(`ByMonth`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from kpi.catalogue import (
 )
 from kpi.dateparts import period_cut, quarter_cut
 from kpi.errors import ConfigError, DataError
-from kpi.periods import Comparison, Month, Window, comparison_window, current_window
+from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, current_window
 from kpi.store import AsOf
 
 # ---------------------------------------------------------------------------------------------
@@ -85,6 +87,11 @@ class Report:
     comparison: Comparison
     results: tuple[KpiResult, ...]
     versions: dict[str, int]  # dataset id -> table version the figures were computed from
+    # With `evaluate(..., series=N)`: each measure's components month by month (measure id ->
+    # month -> parts), over at least the N months ending with each KPI's current window (see
+    # `series_start`), read in the same pass as the windows; and that N.
+    monthly: dict[str, dict[str, dict[str, float | None]]] | None = None
+    series: int | None = None
 
     def result(self, kpi_id: str) -> KpiResult | None:
         return next((r for r in self.results if r.kpi.id == kpi_id), None)
@@ -443,8 +450,12 @@ def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
 
 
 def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELINE,
-             kpis: Iterable[KpiDef] | None = None, as_of: AsOf | None = None) -> Report:
-    """Compute KPIs (default: every visible one) for a period against a comparison."""
+             kpis: Iterable[KpiDef] | None = None, as_of: AsOf | None = None,
+             series: int | None = None) -> Report:
+    """Compute KPIs (default: every visible one) for a period against a comparison; with
+    `series`, also every measure's monthly components over the `series` months ending with
+    each KPI's current window (`Report.monthly`, for the verdicts), in the same read of each
+    dataset."""
     selected = [k for k in (kpis if kpis is not None else project.kpis) if not k.hidden
                 or kpis is not None]
     live = [k for k in selected if k.status == Status.LIVE]
@@ -473,15 +484,36 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         elif cut := quarter_cut(project, datasets, compare):
             plans[kpi.id] = (current, None, f"comparison {cut}")
 
-    # Gather (measure KPI, window) requests per dataset, and evaluate each dataset once.
-    requests: dict[str, dict[tuple[str, Window], KpiDef]] = {}
+    # Gather the measures and the months they are read for, per dataset, and read each
+    # dataset once: every component month by month, each window the sum of its months.
+    measures: dict[str, dict[str, KpiDef]] = {}
+    months: dict[str, set[Month]] = {}
+    windows: dict[str, set[Window]] = {}
     for kpi in live:
         current, compare, _ = plans[kpi.id]
-        measures = measures_of(project, kpi)
-        for window in (w for w in (current, compare) if w is not None):
-            for measure in measures:
-                requests.setdefault(measure.dataset, {})[(measure.id, window)] = measure
-    parts = _aggregate_all(project, requests, as_of)
+        wanted = [w for w in (current, compare) if w is not None]
+        if series and current is not None:
+            span = Window(current.kind, series_start(kpi, current.end, series), current.end)
+            wanted.append(span)
+        if not wanted:
+            continue
+        for measure in measures_of(project, kpi):
+            measures.setdefault(measure.dataset, {})[measure.id] = measure
+            for window in wanted:
+                months.setdefault(measure.dataset, set()).update(window.months())
+            windows.setdefault(measure.id, set()).update(w for w in (current, compare)
+                                                          if w is not None)
+    parts: Parts = {}
+    monthly: dict[str, dict[str, dict[str, float | None]]] = {}
+    for dataset_id, group in measures.items():
+        read = [str(m) for m in sorted(months[dataset_id])]
+        by_month = _plan(project, dataset_id, group, read, as_of).run()
+        by_month.prefetch(w for measure_id in group for w in windows.get(measure_id, ()))
+        for measure_id in group:
+            for window in windows.get(measure_id, ()):
+                parts[(measure_id, window)] = by_month.window(measure_id, window)
+        if series:
+            monthly.update(by_month.monthly())
 
     results = []
     for kpi in selected:
@@ -499,145 +531,331 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         else:
             status = status_of(kpi, change)
         results.append(KpiResult(kpi, status, cur, cmp, change, note))
-    return Report(period=period, comparison=vs, results=tuple(results), versions=versions)
+    return Report(period=period, comparison=vs, results=tuple(results), versions=versions,
+                  monthly=monthly if series else None, series=series or None)
+
+
+def series_start(kpi: KpiDef, end: Month, months: int) -> Month:
+    """The first month of a verdict's monthly series: `months` back from `end`, or earlier to
+    take in the KPI's declared spc_baseline."""
+    start = end - (months - 1)
+    if kpi.spc_baseline is not None and kpi.spc_baseline[0] < start:
+        start = kpi.spc_baseline[0]
+    return start
 
 
 Parts = dict[tuple[str, Window], dict[str, float | None]]
+Monthly = dict[str, dict[str, dict[str, float | None]]]  # measure id -> month -> parts
 
 
-def _aggregate_all(project: Project, requests: dict[str, dict[tuple[str, Window], KpiDef]],
-                   as_of: AsOf | None) -> Parts:
-    parts: Parts = {}
-    for dataset_id, wanted in requests.items():
-        plan, finish = _aggregate(project, dataset_id, wanted, as_of)
-        parts.update(finish(_collect(dataset_id, plan)))
-    return parts
+def _compute_error(dataset_id: str, exc: Exception) -> DataError:
+    return DataError(f"dataset '{dataset_id}': cannot compute its KPIs "
+                     f"({str(exc).strip().splitlines()[0]})",
+                     hint="check the KPI expressions against the stored columns")
 
 
-def _collect(dataset_id: str, plan: list[pl.LazyFrame]) -> list[pl.DataFrame]:
-    """Run a dataset's planned queries. Streaming: the rows pass through in batches, never the
-    whole table at once. One query after another: collect_all would run them side by side,
-    adding up their memory, and on many small datasets it measured no faster."""
-    try:
-        return [query.collect(engine="streaming") for query in plan]
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(f"dataset '{dataset_id}': cannot compute its KPIs "
-                        f"({str(exc).strip().splitlines()[0]})",
-                        hint="check the KPI expressions against the stored columns") from None
+# Stored rows from which a dataset is read month by month (see `_Plan.run`).
+MONTH_BY_MONTH_ROWS = 1_000_000
 
 
-def _aggregate(project: Project, dataset_id: str,
-               wanted: dict[tuple[str, Window | None], KpiDef], as_of: AsOf | None,
-               months: list[str] | None = None, by: str | None = None
-               ) -> tuple[list[pl.LazyFrame], Callable[[list[pl.DataFrame]], Parts]]:
-    """The queries that compute a dataset's KPI components, and the function turning their
-    results into each (KPI, window)'s parts: keyed (KPI, window), or with `by` a column
-    ((KPI, window), value of by). A window of None is every row read; `months` (default: the
-    windows' months) are the months read."""
-    # Each (filter, window) mask is computed once, as a column, however many KPIs and
-    # components read it: built inside every aggregate, twenty KPIs in two windows make
-    # dozens of mask computations over every row where a handful suffice.
-    masks: dict[tuple[str | None, Window], pl.Expr] = {}
+@dataclass
+class _Plan:
+    """The queries of one read of a dataset's months (see `_plan`): each query is built on a
+    frame of rows, grouped by `by` (the month, or nothing for one month's rows)."""
+
+    dataset_id: str
+    scan: pl.LazyFrame
+    months: list[str]
+    queries: list[Callable[[pl.LazyFrame, list[str]], pl.LazyFrame]]
+    finish: Callable[[list[pl.DataFrame]], ByMonth]
+    rows: int  # stored rows of the dataset
+
+    def run(self) -> ByMonth:
+        """Each query's result, with the month as column __month. A large table is read
+        month by month, each month's queries collected together (Polars reads the month's
+        files once for all of them), and each a plain aggregate: Polars sums a column about
+        twice as fast as it sums it by group, and one month at a time holds one month's
+        batches. A small table (where starting a query costs more than reading its rows) is
+        read in one query per kind, grouped by month."""
+        month = pl.col("month")
+        try:
+            if self.rows < MONTH_BY_MONTH_ROWS:
+                frame = self.scan.filter(month.is_in(self.months))
+                frames = [query(frame, ["month"]).collect(engine="streaming")
+                          .rename({"month": "__month"}) for query in self.queries]
+            else:
+                each = [pl.collect_all([query(self.scan.filter(month == m), [])
+                                        for query in self.queries], engine="streaming")
+                        for m in self.months]
+                frames = [pl.concat([got[i].with_columns(pl.lit(m).alias("__month"))
+                                     for m, got in zip(self.months, each, strict=True)])
+                          for i in range(len(self.queries))]
+        except pl.exceptions.PolarsError as exc:
+            raise _compute_error(self.dataset_id, exc) from None
+        return self.finish(frames)
+
+
+def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months: list[str],
+          as_of: AsOf | None) -> _Plan:
+    """The queries that compute every component of a dataset's measures (by id) in each of
+    the given months, and the function turning their results into a `ByMonth`, from which
+    each window's parts and each month's are read.
+
+    Every component is additive over months, or read off something that is: sums (counts,
+    sums, the parts of rates, shares and means) add up; a median or percentile is read off
+    the number of rows holding each distinct value, and a weighted score is the number of
+    rows with each key times its weight, both of which add up. So the months are read once,
+    and a window, or one month, is the sum of its months."""
+    # Each filter's mask is computed once, as a column, however many KPIs and components
+    # read it: built inside every aggregate, twenty KPIs make dozens of mask computations
+    # over every row where a handful suffice.
+    masks: dict[str | None, pl.Expr] = {}
     sums: dict[str, pl.Expr] = {}  # alias -> aggregate of the additive components
     sum_masks: dict[str, pl.Expr] = {}
-    # Order statistics, by value expression: (output key, mask column, quantile); and
-    # weighted scores, by key column: (output key, mask column, KPI).
-    ordered: dict[tuple, list[tuple[tuple[str, Window], str, float]]] = {}
+    parts_of: dict[str, list[tuple[str, str]]] = {}  # measure -> (component, alias)
+    # Order statistics, by value expression: (measure, mask column, quantile); and weighted
+    # scores, by key column: (measure, mask column, KPI).
+    ordered: dict[tuple, list[tuple[str, str, float]]] = {}
     order_masks: dict[tuple, dict[str, pl.Expr]] = {}
     values: dict[tuple, pl.Expr] = {}
-    weighted: dict[str, list[tuple[tuple[str, Window], str, KpiDef]]] = {}
+    weighted: dict[str, list[tuple[str, str, KpiDef]]] = {}
     weight_masks: dict[str, dict[str, pl.Expr]] = {}
-    for number, ((kpi_id, window), kpi) in enumerate(wanted.items()):
-        key = (kpi.filter, window)
-        if key not in masks:
-            masks[key] = rows_of(kpi, window).alias(f"__rows{len(masks)}")
-        mask = masks[key]
+    aliases: dict[str, str] = {}  # a sum's expression (serialized) -> its column
+    # Only the scan is read here, so derive it first: each value expression's type.
+    scan = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+    floats = _float_values(dataset_id, scan, measures.values())
+    for measure_id, kpi in measures.items():
+        if kpi.filter not in masks:
+            masks[kpi.filter] = rows_of(kpi).alias(f"__rows{len(masks)}")
+        mask = masks[kpi.filter]
         name = mask.meta.output_name()
         if kpi.kind == Kind.WEIGHTED_SCORE:
-            weighted.setdefault(kpi.weight_key, []).append(((kpi_id, window), name, kpi))
+            weighted.setdefault(kpi.weight_key, []).append((measure_id, name, kpi))
             weight_masks.setdefault(kpi.weight_key, {})[name] = mask
         elif RECIPES[kpi.kind].additive:
             sum_masks[name] = mask
             for part, expr in components_of(kpi, rows=pl.col(name)).items():
-                sums[f"{number}\t{part}"] = expr
+                if part == NONFINITE and not floats[kpi.value]:
+                    # Only a float can be NaN or infinite: nothing to count.
+                    parts_of.setdefault(measure_id, []).append((part, None))
+                    continue
+                # Components many KPIs share (the rows of a filter, say) are summed once.
+                alias = aliases.setdefault(expr.meta.serialize(format="json"), f"__sum{len(sums)}")
+                sums[alias] = expr
+                parts_of.setdefault(measure_id, []).append((part, alias))
         else:
             q = 0.5 if kpi.kind == Kind.MEDIAN else kpi.percentile / 100
             # KPIs ranking the same value (in the same unit) share one count table.
             value = (kpi.value, kpi.unit if kpi.value_is_duration else None)
-            ordered.setdefault(value, []).append(((kpi_id, window), name, q))
+            ordered.setdefault(value, []).append((measure_id, name, q))
             order_masks.setdefault(value, {})[name] = mask
             values[value] = _value(kpi).cast(pl.Float64)
-    keys = list(wanted)
-    # Only the windows' months can count (every component is masked to its window), and month
-    # is the table's partition column: a store holding years of history is read for the
-    # months compared, not all of it.
-    if months is None:
-        months = sorted({str(month) for _, window in wanted for month in window.months()})
-    scan = derive(store.scan(project, dataset_id, as_of),
-                  project.datasets[dataset_id]).filter(pl.col("month").is_in(months))
-    groups = [by] if by else []
-    queries = []
-    if sums or by:
-        # By group, also the rows of each group: every group read is listed, even one with
-        # no row any KPI selects.
-        masked = scan.with_columns(list(sum_masks.values()))
-        aggs = [e.alias(a) for a, e in sums.items()]
-        queries.append(masked.group_by(by).agg(*aggs, pl.len().alias("__rows")) if by
-                       else masked.select(aggs))
+
+    # The rows of each month, alongside the sums: a month read with no row is not held.
+    def totals(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+        frame = frame.with_columns(list(sum_masks.values()))
+        aggs = [*(e.alias(a) for a, e in sums.items()), pl.len().alias("__rows")]
+        return frame.group_by(by).agg(aggs) if by else frame.select(aggs)
+
+    queries = [totals]
     # A median or percentile needs every value it ranks; held in the one query, they would
     # keep every column that query reads in memory. Counting the rows per distinct value
     # instead streams in memory bounded by the number of distinct values, and the statistic
     # is read off the sorted counts exactly.
     for value, wanted_masks in order_masks.items():
-        queries.append(_counts_by(scan, values[value], wanted_masks, groups)
-                       .sort(*groups, "__value"))
+        queries.append(lambda frame, by, v=value, w=wanted_masks:
+                       _counts_by(frame, values[v], w, by))
     # A weighted score likewise: rows counted per key, each count times the key's weight.
     # (A lookup of each row's weight cannot stream; a join carries every column through.)
     for column, wanted_masks in weight_masks.items():
-        queries.append(_counts_by(scan, pl.col(column).cast(pl.String), wanted_masks, groups))
+        queries.append(lambda frame, by, c=column, w=wanted_masks:
+                       _counts_by(frame, pl.col(c).cast(pl.String), w, by))
 
-    def finish(frames: list[pl.DataFrame]) -> Parts:
-        if not by:
-            return _parts_from(project, frames, keys, bool(sums), ordered, weighted)
-        # One group at a time: the same arithmetic on each group's rows of every result.
+    def finish(frames: list[pl.DataFrame]) -> ByMonth:
         frames = list(frames)
-        out: Parts = {}
-        parts = [f.partition_by(by, as_dict=True, include_key=False) for f in frames]
-        for group in sorted({k[0] for p in parts for k in p}, key=str):
-            own = [p.get((group,), f.clear().drop(by)) for p, f in zip(parts, frames,
-                                                                      strict=True)]
-            got = _parts_from(project, own, keys, True, ordered, weighted)
-            out.update({(key, group): value for key, value in got.items()})
+        held = frames.pop(0)
+        return ByMonth(project, parts_of, held.filter(pl.col("__rows") > 0),
+                       list(zip(ordered.values(), frames[:len(ordered)], strict=True)),
+                       list(zip(weighted.values(), frames[len(ordered):], strict=True)))
+
+    # Only the months asked are read, and month is the table's partition column: a store
+    # holding years of history is read for the months compared, not all of it.
+    return _Plan(dataset_id, scan, months, queries, finish,
+                 store.row_count(project, dataset_id, as_of))
+
+
+def _float_values(dataset_id: str, scan: pl.LazyFrame, kpis: Iterable[KpiDef]
+                  ) -> dict[str | None, bool]:
+    """Whether each KPI value expression gives floats (which may be NaN or infinite)."""
+    exprs = {k.value: _value(k) for k in kpis if k.value is not None}
+    try:
+        schema = scan.select(*(e.alias(f"v{i}") for i, e in enumerate(exprs.values())))\
+            .collect_schema()
+    except pl.exceptions.PolarsError as exc:
+        raise _compute_error(dataset_id, exc) from None
+    return {value: dtype.is_float() for value, dtype in zip(exprs, schema.values(), strict=True)}
+
+
+class ByMonth:
+    """A dataset's KPI components in each month read (see `_plan`): the parts of any window,
+    or of any one month, by adding up months."""
+
+    def __init__(self, project: Project, parts_of: dict[str, list[tuple[str, str]]],
+                 totals: pl.DataFrame, ordered: list, weighted: list):
+        self.project = project
+        self.parts_of = parts_of
+        self.held = sorted(totals["__month"].to_list())  # months that hold rows
+        self.totals = {row["__month"]: row for row in totals.iter_rows(named=True)}
+        # A float column's sums are added exactly (math.fsum), whole numbers as integers.
+        self.floats = {name for name, dtype in totals.schema.items() if dtype.is_float()}
+        self.ordered = ordered
+        self.weighted = weighted
+        self._weights: dict[str, dict[str, float]] = {}  # a weighted KPI's weights, by key
+        # An order statistic, by (count table, mask, quantile, months): (value, rows, rows
+        # whose value is not finite). Read off the counts in Polars: a table holds a row per
+        # distinct value and month, a million for a continuous column at 10M rows.
+        self._stats: dict[tuple, tuple[float | None, int, int]] = {}
+        # A weighted score's keys and each mask's rows per key, by (count table, months):
+        # few keys (those of its weights file), so kept as lists.
+        self._keys: dict[tuple[int, tuple[str, ...]], tuple[list, dict[str, list[int]]]] = {}
+        for table in (counts for _, counts in weighted):
+            for (month,), part in table.partition_by("__month", as_dict=True,
+                                                     include_key=False).items():
+                self._keys[(id(table), (month,))] = _lists(part)
+
+    def prefetch(self, windows: Iterable[Window]) -> None:
+        """Sum each count table over every window of several months in one query (rather
+        than one query per window)."""
+        spans = sorted({tuple(str(m) for m in w.months()) for w in windows})
+        spans = [span for span in spans if len(span) > 1]
+        if not spans:
+            return
+        for requests, table in self.ordered:
+            # One window at a time: a window's sums hold each distinct value once, where
+            # the windows joined at once would hold the month table over again.
+            summed = pl.concat([_summed(table.filter(pl.col("__month").is_in(span))
+                                        .with_columns(pl.lit(i).alias("__span")), "__span")
+                                for i, span in enumerate(spans)])
+            for _, mask, q in requests:
+                got = _quantiles(summed, "__span", mask, q)
+                for i, span in enumerate(spans):
+                    self._stats[(id(table), mask, q, span)] = got.get(i, (None, 0, 0))
+        for _, table in self.weighted:
+            for span in spans:
+                self._keyed(table, list(span), "")
+
+    def _order_stat(self, table: pl.DataFrame, mask: str, q: float, months: list[str]
+                    ) -> tuple[float | None, int, int]:
+        key = (id(table), mask, q, tuple(months))
+        if key not in self._stats:
+            if len(months) == 1:  # every month at once (the verdicts' series)
+                for month, got in _quantiles(table, "__month", mask, q).items():
+                    self._stats[(id(table), mask, q, (month,))] = got
+            else:
+                summed = _summed(table.filter(pl.col("__month").is_in(months))
+                                 .with_columns(pl.lit(0).alias("__span")), "__span")
+                self._stats[key] = _quantiles(summed, "__span", mask, q).get(0, (None, 0, 0))
+        return self._stats.get(key, (None, 0, 0))  # a month without rows
+
+    def _keyed(self, table: pl.DataFrame, months: list[str], mask: str) -> tuple[list, list]:
+        key = (id(table), tuple(months))
+        if key not in self._keys:
+            if len(months) == 1:
+                return [], []  # a month without rows
+            summed = _summed(table.filter(pl.col("__month").is_in(months))
+                             .with_columns(pl.lit(0).alias("__span")), "__span")
+            self._keys[key] = _lists(summed.drop("__span"))
+        values, counts = self._keys[key]
+        return values, counts.get(mask, [])
+
+    def window(self, measure_id: str, window: Window) -> dict[str, float | None]:
+        """The measure's components over a window: the sum of its months'."""
+        return self._parts(measure_id, [str(m) for m in window.months()])
+
+    def monthly(self) -> Monthly:
+        """Every measure's components in each month that holds rows."""
+        out: Monthly = {}
+        ids = [*self.parts_of, *(m for requests, _ in self.ordered for m, _, _ in requests),
+               *(m for requests, _ in self.weighted for m, _, _ in requests)]
+        for measure_id in dict.fromkeys(ids):
+            out[measure_id] = {month: self._parts(measure_id, [month]) for month in self.held}
         return out
 
-    return queries, finish
+    def _parts(self, measure_id: str, months: list[str]) -> dict[str, float | None]:
+        rows = [self.totals[m] for m in months if m in self.totals]
+        if measure_id in self.parts_of:
+            return {part: (0 if alias is None
+                           else math.fsum(r[alias] or 0.0 for r in rows) if alias in self.floats
+                           else sum(r[alias] or 0 for r in rows))
+                    for part, alias in self.parts_of[measure_id]}
+        for requests, table in self.ordered:
+            for measure, mask, q in requests:
+                if measure == measure_id:
+                    stat, n, nonfinite = self._order_stat(table, mask, q, months)
+                    # NaN and infinite values (a division by zero) leave the KPI without a
+                    # figure.
+                    return {"stat": stat, "den": n, NONFINITE: nonfinite}
+        for requests, table in self.weighted:
+            for measure, mask, kpi in requests:
+                if measure == measure_id:
+                    if kpi.id not in self._weights:
+                        self._weights[kpi.id] = dict(zip(*_weights_of(self.project, kpi),
+                                                         strict=True))
+                    weights = self._weights[kpi.id]
+                    keys, counts = self._keyed(table, months, mask)
+                    return {"n": float(math.fsum(weights.get(key, 0.0) * n
+                                                 for key, n in zip(keys, counts, strict=True)
+                                                 if n))}
+        raise KeyError(measure_id)
 
 
-def _parts_from(project: Project, frames: list[pl.DataFrame], keys: list[tuple[str, Window]],
-                sums: bool, ordered: dict, weighted: dict) -> Parts:
-    frames = list(frames)
-    out: Parts = {}
-    if sums:
-        for alias, value in frames.pop(0).row(0, named=True).items():
-            if "\t" not in alias:
-                continue  # the rows of a group
-            number, part = alias.split("\t")
-            out.setdefault(keys[int(number)], {})[part] = value
-    for requests, counts in zip(ordered.values(), frames[:len(ordered)], strict=True):
-        values = counts["__value"].to_list()
-        for key, mask, q in requests:
-            stat, n = _quantile(values, counts[mask].to_list(), q)
-            # NaN and infinite values (a division by zero) leave the KPI without a figure.
-            nonfinite = sum(c for v, c in zip(values, counts[mask], strict=True)
-                            if not math.isfinite(v))
-            out[key] = {"stat": stat, "den": n, NONFINITE: nonfinite}
-    for requests, counts in zip(weighted.values(), frames[len(ordered):], strict=True):
-        for key, mask, kpi in requests:
-            weights = dict(zip(*_weights_of(project, kpi), strict=True))
-            score = sum(weights.get(value, 0.0) * n
-                        for value, n in zip(counts["__value"], counts[mask], strict=True) if n)
-            out[key] = {"n": float(score)}
+def _summed(table: pl.DataFrame, group: str) -> pl.DataFrame:
+    """A count table's rows per distinct value summed within each group (of months)."""
+    masks = [c for c in table.columns if c not in ("__month", "__value", group)]
+    return table.group_by(group, "__value").agg(pl.col(masks).cast(pl.Int64).sum())
+
+
+def _lists(part: pl.DataFrame) -> tuple[list, dict[str, list[int]]]:
+    """A count table's distinct values, ascending, and each mask's rows per value."""
+    part = part.sort("__value")
+    return (part["__value"].to_list(),
+            {m: part[m].to_list() for m in part.columns if m not in ("__month", "__value")})
+
+
+def _quantiles(counts: pl.DataFrame, group: str, mask: str, q: float
+               ) -> dict[object, tuple[float | None, int, int]]:
+    """Per group: the q-quantile of the values in `mask` (as `_quantile` reads it off the
+    counts), their number, and the number that are not finite; computed in Polars, so a
+    table of a million distinct values never becomes Python objects."""
+    n = pl.col("__n")
+    ranked = (counts.lazy().select(group, "__value", pl.col(mask).cast(pl.Int64).alias("__n"))
+              .filter(n > 0).sort(group, "__value")
+              .with_columns(n.cum_sum().over(group).alias("__cum"),
+                            n.sum().over(group).alias("__total")))
+    # As in _quantile: the position (n - 1) * q, and the first value whose cumulative count
+    # passes its floor, and the floor plus one. Rows keep their order within a group.
+    below = ((pl.col("__total") - 1).cast(pl.Float64) * q).floor()
+    value, cumulative = pl.col("__value"), pl.col("__cum")
+    got = ranked.group_by(group).agg(
+        pl.col("__total").first(),
+        value.filter(cumulative > below).first().alias("__lower"),
+        value.filter(cumulative > below + 1).first().alias("__upper"),
+        n.filter(~value.is_finite()).sum().alias("__nonfinite")).collect()
+    out = {}
+    for key, total, lower, upper, nonfinite in got.iter_rows():
+        out[key] = (_interpolated(total, q, lower, upper), total, nonfinite)
     return out
+
+
+def _interpolated(n: int, q: float, lower: float, upper: float | None) -> float:
+    """The q-quantile of n ordered values (linear interpolation, as Polars' `quantile(q,
+    "linear")` and DuckDB's `quantile_cont`), given the values at the floor of its position
+    (n - 1) * q and just above."""
+    position = (n - 1) * q
+    below = floor(position)
+    if position == below:
+        return lower
+    return lower + (upper - lower) * (position - below)
 
 
 def _counts_by(scan: pl.LazyFrame, value: pl.Expr, masks: dict[str, pl.Expr],
@@ -651,34 +869,27 @@ def _counts_by(scan: pl.LazyFrame, value: pl.Expr, masks: dict[str, pl.Expr],
 
 
 def monthly_parts(project: Project, dataset_id: str, measures: Iterable[KpiDef],
-                  months: list[str], as_of: AsOf | None = None
-                  ) -> dict[str, dict[str, dict[str, float | None]]]:
+                  months: list[str], as_of: AsOf | None = None) -> Monthly:
     """Each measure's components per month (measure id -> month -> parts) over the given
     months of one dataset, computed as the summary computes its windows: streaming, in
     memory bounded by the number of months and distinct values, not rows. A month without
     rows is absent."""
-    wanted = {(m.id, None): m for m in measures}
-    plan, finish = _aggregate(project, dataset_id, wanted, as_of, months=months, by="month")
-    out: dict[str, dict[str, dict[str, float | None]]] = {}
-    for ((measure_id, _), month), parts in finish(_collect(dataset_id, plan)).items():
-        out.setdefault(measure_id, {})[month] = parts
-    return out
+    return _plan(project, dataset_id, {m.id: m for m in measures}, months, as_of).run().monthly()
 
 
 def _quantile(values: list[float], counts: list[int], q: float) -> tuple[float | None, int]:
     """The q-quantile (linear interpolation, as Polars' `quantile(q, "linear")` and DuckDB's
-    `quantile_cont`) of values given in ascending order with their counts; and the count."""
+    `quantile_cont`) of values given in ascending order with their counts; and the count.
+    (`_quantiles` reads the same off a count table, per group, in Polars.)"""
     cumulative = list(accumulate(counts))
     n = cumulative[-1] if cumulative else 0
     if n == 0:
         return None, 0
-    position = (n - 1) * q
-    below = floor(position)
+    below = floor((n - 1) * q)
     lower = values[bisect_right(cumulative, below)]
-    if position == below:
-        return lower, n
-    upper = values[bisect_right(cumulative, below + 1)]
-    return lower + (upper - lower) * (position - below), n
+    upper = (values[bisect_right(cumulative, below + 1)]
+             if bisect_right(cumulative, below + 1) < len(values) else None)
+    return _interpolated(n, q, lower, upper), n
 
 
 def _measured(project: Project, kpi: KpiDef, window: Window | None,
@@ -763,21 +974,16 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
         windows = [_series_window(kpi, end, months) for kpi, end, months in wanted]
         kpis = list({kpi.id: kpi for kpi, _, _ in wanted}.values())
         first, last = min(w.start for w in windows), max(w.end for w in windows)
-        rows = pl.col("month").is_between(pl.lit(str(first)), pl.lit(str(last)))
-        # Each KPI's components over every row of a month, as monthly_series computes them.
-        aggs = [e.alias(f"{number}\t{name}") for number, kpi in enumerate(kpis)
-                for name, e in components_of(kpi).items()]
-        try:
-            grouped = (prepare(project, dataset_id, kpis, as_of).filter(rows)
-                       .group_by("month").agg(aggs).collect())
-        except pl.exceptions.PolarsError as exc:
-            raise DataError(f"dataset '{dataset_id}': cannot compute its monthly series "
-                            f"({str(exc).strip().splitlines()[0]})",
-                            hint="check the KPI expressions against the stored columns") from None
+        # Each KPI's components in each month, by the summary's own month-by-month read
+        # (streaming; medians off count tables), so no month's rows are all held at once.
+        span = [str(month) for month in Window(WindowKind.YE, first, last).months()]
+        monthly = monthly_parts(project, dataset_id, kpis, span, as_of)
         for (kpi, end, months), window in zip(wanted, windows, strict=True):
-            number = kpis.index(kpi)
-            own = grouped.select("month", *[pl.col(f"{number}\t{name}").alias(name)
-                                            for name in components_of(kpi)])
+            names = list(components_of(kpi))
+            own = pl.DataFrame(
+                [{"month": month, **{name: _part(parts, name) for name in names}}
+                 for month, parts in monthly.get(kpi.id, {}).items()],
+                schema={"month": pl.String, **dict.fromkeys(names, pl.Float64)}, orient="row")
             found[(kpi.id, end, months)] = _series_frame(project, kpi, window, own, months)
     out: dict[SeriesKey, pl.DataFrame] = {}
     for kpi, end, months in requests:
@@ -808,6 +1014,14 @@ def _derived_series(kpi: KpiDef, num: pl.DataFrame, den: pl.DataFrame,
         _finite(pl.col("value").rolling_sum(12) / pl.col("value_den").rolling_sum(12) * 100
                 * kpi.multiplier).alias("rolling_12"))
     return frame.tail(months)
+
+
+def _part(parts: dict[str, float | None], name: str) -> float | None:
+    """One component of a month's parts; the non-finite count is left out of the parts of a
+    value that cannot be NaN or infinite (not a float), and is then 0."""
+    if name == NONFINITE:
+        return parts.get(name, 0)
+    return parts[name]
 
 
 def _series_frame(project: Project, kpi: KpiDef, window: Window, grouped: pl.DataFrame,
@@ -900,6 +1114,10 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
             masks[key] = make().alias(f"__rows{len(masks)}")
         return pl.col(masks[key].meta.output_name())
 
+    # Medians and percentiles are read off per-part count tables of each distinct value (as
+    # in the summary): a median aggregate per group would make Polars hold every row read.
+    # (value expression, duration?, unit) -> [(request number, "cur" or "cmp", mask column)]
+    ordered: dict[tuple, list[tuple[int, str, str]]] = {}
     for number, (kpi, _, current, comparison) in enumerate(requests):
         windows = [w for w in (current, comparison) if w is not None]
         months = tuple(sorted({str(month) for window in windows for month in window.months()}))
@@ -911,13 +1129,19 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
             if window is not None:
                 rows = mask(kpi, tuple(str(m) for m in window.months()),
                             lambda k=kpi, w=window: rows_of(k, w))
+                components = components_of(kpi, rows=rows)
+                if kpi.kind in (Kind.MEDIAN, Kind.PERCENTILE):
+                    del components["stat"], components["den"]
+                    ordered.setdefault((kpi.value, kpi.value_is_duration, kpi.unit), []).append(
+                        (number, tag, rows.meta.output_name()))
                 aggs += [e.alias(f"{number}\t{tag}\t{name}")
-                         for name, e in components_of(kpi, rows=rows).items()]
+                         for name, e in components.items()]
     kpis = [request[0] for request in requests]
     frame = (prepare(project, dataset_id, kpis, as_of)
              .filter(pl.col("month").is_in(sorted(every))).with_columns(list(masks.values())))
     try:
         grouped = frame.group_by(column).agg(aggs).collect(engine="streaming")
+        quantiles = _part_quantiles(frame, column, requests, ordered)
     except pl.exceptions.PolarsError as exc:
         raise DataError(f"dataset '{dataset_id}': cannot break its KPIs down by '{column}' "
                         f"({str(exc).strip().splitlines()[0]})",
@@ -925,6 +1149,9 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
     by_request: list[list[tuple]] = [[] for _ in requests]
     for row in grouped.iter_rows(named=True):
         parts: list[dict[str, dict]] = [{"cur": {}, "cmp": {}} for _ in requests]
+        for (number, tag), per_part in quantiles.items():
+            stat, den, _ = per_part.get(row[column], (None, 0, 0))
+            parts[number][tag].update(stat=stat, den=den)
         selected = [0] * len(requests)
         for alias, value in row.items():
             if alias == column:
@@ -940,6 +1167,23 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
     return {(kpi.id, column, current, comparison):
             _breakdown_frame(project, kpi, comparison is not None, by_request[number])
             for number, (kpi, column, current, comparison) in enumerate(requests)}
+
+
+def _part_quantiles(frame: pl.LazyFrame, column: str, requests: list[BreakdownRequest],
+                    ordered: dict[tuple, list[tuple[int, str, str]]]
+                    ) -> dict[tuple[int, str], dict[object, tuple[float | None, int, int]]]:
+    """Each median or percentile request's statistic per part, read off one streaming count
+    table per value expression (a row per part and distinct value), with `_quantiles`."""
+    out: dict[tuple[int, str], dict[object, tuple[float | None, int, int]]] = {}
+    for jobs in ordered.values():
+        names = {f"__q{i}": pl.col(mask).alias(f"__q{i}") for i, (_, _, mask) in enumerate(jobs)}
+        value = _value(requests[jobs[0][0]][0]).cast(pl.Float64)
+        counts = _counts_by(frame, value, names, [column]).collect(engine="streaming")
+        for (number, tag, _), name in zip(jobs, names, strict=True):
+            kpi = requests[number][0]
+            q = 0.5 if kpi.kind == Kind.MEDIAN else kpi.percentile / 100
+            out[(number, tag)] = _quantiles(counts, column, name, q)
+    return out
 
 
 def _breakdown_frame(project: Project, kpi: KpiDef, compared: bool,

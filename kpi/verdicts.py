@@ -6,7 +6,8 @@ A verdict joins the two views of docs/statistics.md and the KPI's target:
 - `variation`: what the XmR chart of the monthly values says about the latest month;
 - `target` and `assurance`: whether the process, as it runs, will pass or fail the target.
 
-The monthly series come from one grouped query per dataset, whatever the number of KPIs.
+The monthly series come with the report when it was evaluated with `series` (read in the same
+pass as its windows), else from one read per dataset, whatever the number of KPIs.
 Nothing here prints; `render` and `paper` present the results.
 """
 
@@ -86,48 +87,32 @@ def conflict(result: KpiResult, verdict: Verdict) -> str | None:
 def verdicts(project: Project, report: Report, months: int = SERIES_MONTHS,
              as_of: AsOf | None = None) -> dict[str, Verdict]:
     """Every result's verdict, by KPI id; the monthly series end where each KPI's current
-    window does."""
+    window does. A report evaluated with `series=months` already holds the monthly values
+    (read in the same pass as its windows); otherwise they are read here."""
     ends = {r.kpi.id: r.current.window.end for r in report.results if r.current is not None}
     wanted = [r.kpi for r in report.results if r.kpi.id in ends]
-    series = monthly_values(project, wanted, ends, months, as_of)
+    known = report.monthly if report.series == months else None
+    series = monthly_values(project, wanted, ends, months, as_of, parts=known)
     return {r.kpi.id: verdict_of(r, series.get(r.kpi.id)) for r in report.results}
 
 
-def series_start(kpi: KpiDef, end: Month, months: int) -> Month:
-    """The first month of a verdict's series: `months` back from `end`, or earlier to take in
-    the KPI's declared spc_baseline."""
-    start = end - (months - 1)
-    if kpi.spc_baseline is not None and kpi.spc_baseline[0] < start:
-        start = kpi.spc_baseline[0]
-    return start
+# The first month of a verdict's series; the engine reads the series with the windows.
+series_start = engine.series_start
 
 
 def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Month],
-                   months: int = SERIES_MONTHS, as_of: AsOf | None = None
-                   ) -> dict[str, Series]:
+                   months: int = SERIES_MONTHS, as_of: AsOf | None = None,
+                   parts: engine.Monthly | None = None) -> dict[str, Series]:
     """Monthly values of each KPI for the `months` months ending at `ends[kpi.id]` (see
-    `series_start`), reading each dataset once. A month the dataset does not hold has no
-    value; a month it holds with no matching rows counts as the kind makes it (0 for a count).
-    A rate of two KPIs is their monthly ratio."""
+    `series_start`), reading each dataset once, or not at all given `parts` (measure id ->
+    month -> components, as `engine.evaluate(..., series=months)` returns them in
+    `Report.monthly`). A month the dataset does not hold has no value; a month it holds with
+    no matching rows counts as the kind makes it (0 for a count). A rate of two KPIs is their
+    monthly ratio."""
     kpis = list(kpis)
     spans = {k.id: (series_start(k, ends[k.id], months), ends[k.id]) for k in kpis}
-    measures: dict[str, KpiDef] = {}
-    measure_span: dict[str, tuple[Month, Month]] = {}
-    for kpi in kpis:
-        for measure in engine.measures_of(project, kpi):
-            measures[measure.id] = measure
-            low, high = measure_span.get(measure.id, spans[kpi.id])
-            measure_span[measure.id] = (min(low, spans[kpi.id][0]), max(high, spans[kpi.id][1]))
-    by_dataset: dict[str, list[KpiDef]] = {}
-    for measure in measures.values():
-        by_dataset.setdefault(measure.dataset, []).append(measure)
-    parts: dict[str, dict[str, dict[str, float | None]]] = {}  # measure -> month -> parts
-    for dataset_id, group in by_dataset.items():
-        first = min(measure_span[m.id][0] for m in group)
-        last = max(measure_span[m.id][1] for m in group)
-        wanted = [str(Month(i)) for i in range(first.index, last.index + 1)]
-        # As the summary computes its windows: streaming, medians from per-value counts.
-        parts.update(engine.monthly_parts(project, dataset_id, group, wanted, as_of))
+    if parts is None:
+        parts = _read_monthly(project, kpis, spans, as_of)
 
     def value(measure: KpiDef, month: str) -> float | None:
         got = parts.get(measure.id, {}).get(month)
@@ -147,3 +132,26 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
             values = [value(kpi, month) for month in labels]
         out[kpi.id] = Series(labels, tuple(values))
     return out
+
+
+def _read_monthly(project: Project, kpis: list[KpiDef], spans: dict[str, tuple[Month, Month]],
+                  as_of: AsOf | None) -> engine.Monthly:
+    """Every measure's components month by month over the KPIs' spans, one read per dataset."""
+    measures: dict[str, KpiDef] = {}
+    measure_span: dict[str, tuple[Month, Month]] = {}
+    for kpi in kpis:
+        for measure in engine.measures_of(project, kpi):
+            measures[measure.id] = measure
+            low, high = measure_span.get(measure.id, spans[kpi.id])
+            measure_span[measure.id] = (min(low, spans[kpi.id][0]), max(high, spans[kpi.id][1]))
+    by_dataset: dict[str, list[KpiDef]] = {}
+    for measure in measures.values():
+        by_dataset.setdefault(measure.dataset, []).append(measure)
+    parts: engine.Monthly = {}
+    for dataset_id, group in by_dataset.items():
+        first = min(measure_span[m.id][0] for m in group)
+        last = max(measure_span[m.id][1] for m in group)
+        wanted = [str(Month(i)) for i in range(first.index, last.index + 1)]
+        # As the summary computes its windows: streaming, medians from per-value counts.
+        parts.update(engine.monthly_parts(project, dataset_id, group, wanted, as_of))
+    return parts

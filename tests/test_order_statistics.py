@@ -4,13 +4,15 @@ themselves, and DuckDB's `quantile_cont`, whatever the values, ties and q."""
 
 from __future__ import annotations
 
+import math
+
 import duckdb
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpi.engine import _quantile
+from kpi.engine import _quantile, _quantiles
 
 VALUES = st.one_of(
     st.lists(st.integers(-1_000, 1_000), max_size=60),
@@ -65,3 +67,31 @@ def test_quantile_of_a_mask_with_values_only_other_rows_have(rows, q):
     want = frame.filter("m")["v"].quantile(q, "linear")
     assert n == frame["m"].sum()
     assert (got is None) if want is None else got == pytest.approx(want, rel=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["2025-07", "2025-08", "2025-09"]),
+                          st.one_of(st.integers(0, 30).map(float),
+                                    st.sampled_from([float("inf"), float("-inf"),
+                                                     float("nan")])),
+                          st.integers(0, 4)), max_size=60), QUANTILES)
+def test_quantiles_per_group_in_polars_equal_quantile_on_each_group(rows, q):
+    """The engine reads a statistic for every month (or window) of a count table at once, in
+    Polars (`_quantiles`): the same figure, to the bit, as `_quantile` on each group's counts,
+    with the rows that are not finite counted."""
+    table = (pl.DataFrame(rows, schema={"__month": pl.String, "__value": pl.Float64,
+                                        "m": pl.Int64}, orient="row")
+             .group_by("__month", "__value").agg(pl.col("m").sum()))
+    got = _quantiles(table, "__month", "m", q)
+    for (month,), part in table.partition_by("__month", as_dict=True).items():
+        part = part.filter(pl.col("m") > 0).sort("__value")
+        if part.height == 0:
+            assert month not in got
+            continue
+        values, counts = part["__value"].to_list(), part["m"].to_list()
+        stat, n = _quantile(values, counts, q)
+        nonfinite = sum(c for v, c in zip(values, counts, strict=True)
+                        if not math.isfinite(v))
+        assert got[month][1:] == (n, nonfinite)
+        if not nonfinite:
+            assert got[month][0] == stat

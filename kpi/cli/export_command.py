@@ -132,7 +132,9 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
     ids = {k.id for k in shown}
     drawn = [project.kpi(i) for s in specs for i in s.kpis if i not in ids]
     kpis = shown + list({k.id: k for k in drawn}.values())
-    report = engine.evaluate(project, month, vs, kpis, as_of=cutoff)
+    # The verdicts' monthly values are read in the same pass as the windows.
+    report = engine.evaluate(project, month, vs, kpis, as_of=cutoff,
+                             series=verdicts.SERIES_MONTHS)
     revised = revisions.compare(project, last, report, cutoff) if last is not None else None
 
     loaded = {}

@@ -73,7 +73,8 @@ def show(
     verdict = verdicts.verdict_of(result, None)
     same_months = None
     if end is not None:
-        trend = engine.monthly_series(project, kpi, end, months, cutoff)
+        trend = engine.monthly_series_all(project, [(kpi, end, months)],
+                                          cutoff)[(kpi.id, end, months)]
         # Charted even when the current window is incomplete: the gap is then visible.
         series = verdicts.monthly_values(project, [kpi], {kpi.id: end}, months, cutoff)
         verdict = verdicts.verdict_of(result, series[kpi.id])
@@ -83,9 +84,12 @@ def show(
     parts: dict[str, Any] = {}
     if result.current is not None and not kpi.is_derived:
         window = result.comparison.window if result.comparison else None
+        # The streaming breakdowns the paper uses: a median per part is read off count
+        # tables, so a national store's rows are never all held at once.
+        found = engine.breakdowns(project, [(kpi, column, result.current.window, window)
+                                            for column in kpi.breakdowns], cutoff)
         for column in kpi.breakdowns:
-            parts[column] = engine.breakdown(project, kpi, column, result.current.window,
-                                             window, cutoff)
+            parts[column] = found[(kpi.id, column, result.current.window, window)]
     document = show_document(project, result, month, vs, trend, parts, verdict, same_months)
     emit_document(document, format, output)
 

@@ -67,7 +67,9 @@ def summary(
             raise UsageError(f"unknown priority '{priority}'", hint=f"one of: {known}")
         kpis = [k for k in kpis if k.priority == priority]
     kpis = [k for k in kpis if not k.hidden]
-    report = engine.evaluate(project, month, vs, kpis, as_of=cutoff)
+    # The verdicts' monthly values are read in the same pass as the windows.
+    report = engine.evaluate(project, month, vs, kpis, as_of=cutoff,
+                             series=verdicts.SERIES_MONTHS)
     _require_some_data(report, month)
     priorities = [(p.id, p.title) for p in project.priorities]
     titles = dict(priorities)

@@ -1,0 +1,229 @@
+"""The summary reads each dataset once, month by month, and builds every window from its
+months (kpi.engine._plan, ByMonth): counts, sums and the parts of rates, shares and means are
+added up, and medians, percentiles and weighted scores are read off per-month counts of each
+distinct value added up over the window. Checked here, for every kind, against the window
+computed directly: one query over the window's rows (the aggregate of each KPI's components,
+`engine.components_of`, with Polars' own median and quantile and the weights joined on), as
+the engine computed windows before. Windows are drawn at random, including windows with
+months the data does not hold, months with no row a KPI's filter selects, and single months
+(the verdicts' monthly values). Both ways of reading the months are checked: one grouped
+query (small tables) and one query per month (large ones).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kpi import engine, verdicts
+from kpi.catalogue import Kind, load_project
+from kpi.ingest import load
+from kpi.periods import Comparison, Month, Window, WindowKind
+
+MONTHS = [str(Month.parse("2023-04") + i) for i in range(30)]  # 2023-04..2025-09
+OFFENCES = ("burglary", "theft", "drugs", "robbery")
+
+PROJECT = """\
+[project]
+name = "One pass"
+
+[population]
+force = 50000
+black = 2000
+white = 40000
+
+[datasets.crimes]
+date = "day"
+[datasets.crimes.columns]
+day = "date"
+offence = "str"
+ethnicity = "str"
+loss = { type = "float", required = false }
+minutes = { type = "int", required = false }
+
+[[priorities]]
+id = "p"
+title = "P"
+"""
+
+KPIS = [
+    ("crimes", "count", {}),
+    ("thefts", "count", {"filter": "offence = 'theft'"}),
+    ("robberies", "count", {"filter": "offence = 'robbery'"}),  # rare: months with none
+    ("minutes_total", "sum", {"value": "minutes"}),
+    ("loss", "sum", {"value": "loss"}),
+    ("burglary_rate", "rate", {"numerator": "offence = 'burglary'"}),
+    ("theft_loss_rate", "rate", {"filter": "loss IS NOT NULL",
+                                 "numerator": "offence = 'theft'"}),
+    ("quick", "within", {"value": "minutes", "threshold": 30}),
+    ("mean_minutes", "mean", {"value": "minutes"}),
+    # A value that is NaN or infinite where minutes is 0: the KPI then has no figure.
+    ("loss_per_minute", "mean", {"value": "loss / minutes"}),
+    ("median_minutes", "median", {"value": "minutes"}),
+    ("median_loss_per_minute", "median", {"value": "loss / minutes"}),
+    ("median_theft_minutes", "median", {"value": "minutes", "filter": "offence = 'theft'"}),
+    ("median_robbery_loss", "median", {"value": "loss", "filter": "offence = 'robbery'"}),
+    ("p75_loss", "percentile", {"value": "loss", "percentile": 75}),
+    ("p90_minutes", "percentile", {"value": "minutes", "percentile": 90}),
+    ("per_1000", "per_1000", {"population": "force"}),
+    ("harm", "weighted_score", {"weights": "weights.csv", "weight_key": "offence"}),
+    ("disproportionality", "ratio_of_rates", {"numerator": "ethnicity = 'Black'",
+                                              "denominator": "ethnicity = 'White'",
+                                              "populations": ["black", "white"]}),
+]
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return str(value)
+
+
+def project_toml() -> str:
+    text = PROJECT
+    for kpi_id, kind, extra in KPIS:
+        text += (f'\n[[kpis]]\nid = "{kpi_id}"\ntitle = "{kpi_id}"\npriority = "p"\n'
+                 f'kind = "{kind}"\ndataset = "crimes"\n')
+        text += "".join(f"{key} = {_toml_value(value)}\n" for key, value in extra.items())
+    return text
+
+
+row = st.fixed_dictionaries({
+    "month": st.sampled_from(MONTHS),
+    "day": st.integers(1, 28),
+    "offence": st.sampled_from(OFFENCES[:3]) | st.just("robbery"),
+    "ethnicity": st.sampled_from(("Black", "White", "Asian")),
+    "loss": st.none() | st.integers(0, 5_000).map(lambda p: p / 100),
+    "minutes": st.none() | st.integers(0, 90),
+})
+window = st.tuples(st.integers(-3, 32), st.integers(0, 14)).map(
+    lambda t: Window(WindowKind.YE, Month.parse("2023-04") + t[0],
+                     Month.parse("2023-04") + t[0] + t[1]))
+
+
+def build(folder: Path, rows: list[dict]):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "kpi.toml").write_text(project_toml(), encoding="utf-8")
+    (folder / "weights.csv").write_text("offence,weight\nburglary,365\ntheft,10.5\n"
+                                        "robbery,0.1\n", encoding="utf-8")
+    frame = pl.DataFrame(
+        [{"day": f"{r['month']}-{r['day']:02d}", "offence": r["offence"],
+          "ethnicity": r["ethnicity"], "loss": r["loss"], "minutes": r["minutes"]}
+         for r in rows],
+        schema={"day": pl.String, "offence": pl.String, "ethnicity": pl.String,
+                "loss": pl.Float64, "minutes": pl.Int64})
+    frame.write_csv(folder / "crimes.csv")
+    project = load_project(folder)
+    load(project, "crimes", [str(folder / "crimes.csv")])
+    return project
+
+
+def direct(project, kpi, window: Window) -> dict:
+    """A KPI's components over one window in one query over the window's rows."""
+    frame = engine.prepare(project, "crimes", [kpi])
+    parts = engine.components_of(kpi, window)
+    return frame.select(**parts).collect().row(0, named=True)
+
+
+def same(project, kpi, got: dict, want: dict) -> None:
+    """Whole numbers equal to the bit; other numbers to 1e-12 relative (a sum of floats
+    changes in its last bits with the order it is added in)."""
+    if kpi.kind in (Kind.MEDIAN, Kind.PERCENTILE):
+        want = {"stat": want["stat"], "den": want["den"],
+                engine.NONFINITE: want.get(engine.NONFINITE, 0)}
+        if want[engine.NONFINITE]:  # no figure: where NaN ranks does not matter
+            want["stat"] = got["stat"]
+    assert got.keys() == want.keys(), kpi.id
+    for part, value in want.items():
+        if value is None or got[part] is None:
+            assert (got[part], value) in ((None, None), (None, 0), (0, None)), (kpi.id, part)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            assert got[part] == value and isinstance(got[part], int), (kpi.id, part)
+        elif math.isnan(value):
+            assert math.isnan(got[part]), (kpi.id, part)
+        else:
+            assert got[part] == pytest.approx(value, rel=1e-12, abs=1e-12), (kpi.id, part)
+    value, expected = engine.value_of(kpi, got, project), engine.value_of(kpi, want, project)
+    assert (value is None) == (expected is None), kpi.id
+    if value is not None:
+        assert value == pytest.approx(expected, rel=1e-12), kpi.id
+
+
+SETTINGS = settings(max_examples=20, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(rows=st.lists(row, min_size=1, max_size=120),
+       dropped=st.sets(st.sampled_from(MONTHS), max_size=8),
+       windows=st.lists(window, min_size=1, max_size=4),
+       month_by_month=st.booleans(), prefetch=st.booleans())
+def test_windows_summed_from_months_equal_one_query_over_the_window(
+        rows, dropped, windows, month_by_month, prefetch, monkeypatch_module):
+    rows = [r for r in rows if r["month"] not in dropped] or rows[:1]
+    monkeypatch_module.setattr(engine, "MONTH_BY_MONTH_ROWS", 0 if month_by_month else 10**12)
+    with tempfile.TemporaryDirectory() as folder:
+        project = build(Path(folder), rows)
+        measures = {k.id: k for k in project.kpis}
+        read = sorted({str(m) for w in windows for m in w.months()})
+        by_month = engine._plan(project, "crimes", measures, read, None).run()
+        if prefetch:
+            by_month.prefetch(windows)
+        for w in windows:
+            for kpi in measures.values():
+                same(project, kpi, by_month.window(kpi.id, w), direct(project, kpi, w))
+        # Each month read (the verdicts' monthly values); a month without rows is absent.
+        monthly = by_month.monthly()
+        held = {r["month"] for r in rows}
+        for kpi in measures.values():
+            assert set(monthly[kpi.id]) == held & set(read), kpi.id
+            for month, got in monthly[kpi.id].items():
+                one = Month.parse(month)
+                same(project, kpi, got, direct(project, kpi, Window(WindowKind.AT, one, one)))
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@SETTINGS
+@given(rows=st.lists(row, min_size=1, max_size=120),
+       dropped=st.sets(st.sampled_from(MONTHS[:-1]), max_size=6),
+       vs=st.sampled_from(list(Comparison)))
+def test_the_summary_read_once_equals_windows_and_verdicts_read_apart(rows, dropped, vs):
+    """`evaluate(..., series=24)` (one read) gives the same report and the same verdicts'
+    monthly values as the windows and the series read separately."""
+    anchors = [{"month": m, "day": 1, "offence": "theft", "ethnicity": "White", "loss": 1.0,
+                "minutes": 5} for m in MONTHS if m not in dropped]
+    with tempfile.TemporaryDirectory() as folder:
+        project = build(Path(folder), anchors + rows)
+        period = Month.parse("2025-09")
+        once = engine.evaluate(project, period, vs, series=verdicts.SERIES_MONTHS)
+        apart = engine.evaluate(project, period, vs)
+        assert apart.monthly is None and once.series == verdicts.SERIES_MONTHS
+        # Compared by repr: exact for floats, and a NaN (a mean's numerator over a division
+        # by zero, which leaves the KPI without a figure) equals a NaN.
+        assert repr(once.results) == repr(apart.results)
+        ends = {r.kpi.id: r.current.window.end for r in once.results if r.current is not None}
+        kpis = [r.kpi for r in once.results if r.kpi.id in ends]
+        read = verdicts.monthly_values(project, kpis, ends)
+        reused = verdicts.monthly_values(project, kpis, ends, parts=once.monthly)
+        assert reused.keys() == read.keys()
+        for kpi_id, series in read.items():
+            assert reused[kpi_id].months == series.months
+            for a, b in zip(reused[kpi_id].values, series.values, strict=True):
+                assert (a is None) == (b is None), kpi_id
+                if a is not None:
+                    assert a == pytest.approx(b, rel=1e-12), kpi_id
+        assert (repr(verdicts.verdicts(project, once))
+                == repr(verdicts.verdicts(project, apart)))
