@@ -453,7 +453,13 @@ def chart_workers(charts: int) -> int:
     import os
 
     wanted = os.environ.get("KPI_CHART_WORKERS", "").strip()
-    if wanted.isdigit() and int(wanted) >= 1:
+    if wanted:
+        if not wanted.isdigit() or int(wanted) < 1:
+            from kpi.errors import UsageError
+
+            raise UsageError(f"KPI_CHART_WORKERS must be a whole number of processes, at "
+                             f"least 1; found '{wanted[:40]}'",
+                             hint="unset it to draw with one process per core")
         return int(wanted)
     try:
         cores = len(os.sched_getaffinity(0))

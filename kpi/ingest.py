@@ -265,8 +265,13 @@ def stage_extracts(spec: DatasetSpec, paths: list[Path], folder: Path, *,
 
 
 def _batch_rows() -> int:
-    text = os.environ.get("KPI_INGEST_BATCH_ROWS", "")
-    return max(1, int(text)) if text.isdigit() else BATCH_ROWS
+    text = os.environ.get("KPI_INGEST_BATCH_ROWS", "").strip()
+    if not text:
+        return BATCH_ROWS
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"KPI_INGEST_BATCH_ROWS must be a whole number of rows, at least 1; "
+                         f"found '{_show(text)}'", hint="unset it for the default, 250000")
+    return int(text)
 
 
 @dataclass

@@ -207,6 +207,16 @@ def test_charts_are_drawn_here_when_few_or_on_one_core(monkeypatch):
     assert charts.chart_workers(1000) == 1
 
 
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_chart_worker_count_that_is_not_a_whole_number_is_a_usage_error(monkeypatch, value):
+    from kpi.errors import UsageError
+
+    monkeypatch.setenv("KPI_CHART_WORKERS", value)
+    with pytest.raises(UsageError, match=f"KPI_CHART_WORKERS must be a whole number of "
+                                         f"processes, at least 1; found '{value}'"):
+        charts.chart_workers(100)
+
+
 def test_png_has_no_timestamp_or_software_metadata(setup, tmp_path):
     project, results, specs, _ = setup
     path = tmp_path / "c.png"

@@ -373,3 +373,16 @@ def test_a_changed_declaration_is_refused_before_anything_is_written(tmp_path):
         "Error: dataset 'incidents': its columns in kpi.toml no longer match the stored table "
         "(stored: ref (string), date (date), lpa (string), victims (long)")
     assert _table_files(folder) == files and snapshot(folder).same_as(before)
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "1e6"])
+def test_a_batch_size_that_is_not_a_whole_number_is_a_usage_error(tmp_path, value):
+    folder = make_project(tmp_path / "project")
+    result = _kpi(folder, "ingest", "incidents", folder / "good.csv",
+                  KPI_INGEST_BATCH_ROWS=value)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[0] == (
+        f"Error: KPI_INGEST_BATCH_ROWS must be a whole number of rows, at least 1; found "
+        f"'{value}'")
+    assert "Traceback" not in result.stderr
+    assert not (folder / "data" / "incidents").exists()
