@@ -522,29 +522,6 @@ def _rust_panics_held() -> Iterator[None]:
                     os.write(2, text)
 
 
-def _sql_literal(value: Any) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def replace_predicate(frame: pl.DataFrame, replace_by: tuple[str, ...] = ()) -> str:
-    """The Delta predicate selecting the stored rows a load replaces: its months, or with
-    `replace_by` columns exactly its (month, value...) combinations (`frame` holds them)."""
-    if not replace_by:
-        months = sorted(frame["month"].unique().to_list())
-        return f"month IN ({', '.join(_sql_literal(m) for m in months)})"
-    keys = frame.select("month", *replace_by).unique().sort("month", *replace_by, nulls_last=True)
-    clauses = []
-    for row in keys.iter_rows(named=True):
-        terms = [f"month = {_sql_literal(row['month'])}"]
-        for name in replace_by:
-            value = row[name]
-            terms.append(f"{name} IS NULL" if value is None else f"{name} = {_sql_literal(value)}")
-        clauses.append("(" + " AND ".join(terms) + ")")
-    return " OR ".join(clauses)
-
-
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

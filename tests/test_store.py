@@ -215,15 +215,6 @@ def test_replace_by_keeps_other_forces_rows(tmp_path):
     assert got == [("2025-01", "A", 1), ("2025-01", "O'Brien", 1), ("2025-02", "A", 1)]
 
 
-def test_replace_predicate_names_each_pair():
-    frame = pl.DataFrame({"month": ["2025-02", "2025-01", "2025-01"],
-                          "force": ["B", "A", None]})
-    assert store.replace_predicate(frame) == "month IN ('2025-01', '2025-02')"
-    assert store.replace_predicate(frame, ("force",)) == (
-        "(month = '2025-01' AND force = 'A') OR (month = '2025-01' AND force IS NULL) OR "
-        "(month = '2025-02' AND force = 'B')")
-
-
 def test_replace_by_must_name_a_text_or_integer_column(tmp_path):
     from kpi.catalogue import validate_project_file
 
