@@ -922,9 +922,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
                     bad(key, message)
                 value_is_duration |= key == "value" and dtype == "duration"
         for col in item.get("breakdowns", []):
-            column = dataset.column(col)
-            kind_of = (column.type.value if column is not None
-                       else _declared_types(dataset).get(col))
+            kind_of = column_type(dataset, col)
             if not dataset.has_column(col):
                 bad("breakdowns", f"'{col}' is not a column of dataset '{dataset.id}'")
             elif kind_of not in {t.value for t in BREAKDOWN_TYPES}:
@@ -1112,6 +1110,13 @@ def _declared_types(dataset: DatasetSpec) -> dict[str, str]:
         types[column.name] = ("bool" if dtype == pl.Boolean else "str" if dtype == pl.String
                               else "int" if dtype.is_integer() else "other")
     return types
+
+
+def column_type(dataset: DatasetSpec, name: str) -> str | None:
+    """A column's type as kpi.toml names it ('str', 'date' ...); a derived column's from what
+    its expression gives ('bool', 'str', 'int', else 'other'); None for no such column."""
+    column = dataset.column(name)
+    return column.type.value if column is not None else _declared_types(dataset).get(name)
 
 
 def derive(frame: Any, dataset: DatasetSpec) -> Any:

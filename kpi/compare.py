@@ -27,7 +27,7 @@ from kpi.catalogue import (
     Project,
     Status,
     Unit,
-    scan_schema,
+    column_type,
 )
 from kpi.dateparts import period_cut, quarter_cut
 from kpi.engine import Change, Measured, Outcome
@@ -146,15 +146,12 @@ def splittable(project: Project, kpi: KpiDef, column: str) -> str | None:
     dataset = project.datasets[kpi.dataset]
     if not dataset.has_column(column):
         return f"dataset '{kpi.dataset}' has no column '{column}'"
-    declared = dataset.column(column)
-    if declared is not None and declared.type not in BREAKDOWN_TYPES:
-        return (f"'{column}' is a {declared.type.value} column, and parts are categories "
-                "(text, whole numbers or true/false)")
-    if declared is None:
-        dtype = scan_schema(dataset)[column]
-        if dtype.is_float() or dtype.is_temporal():
-            return (f"the derived column '{column}' gives {dtype}, and parts are categories "
-                    "(text, whole numbers or true/false)")
+    kind_of = column_type(dataset, column)
+    if kind_of not in {t.value for t in BREAKDOWN_TYPES}:  # as a breakdown is checked
+        what = (f"a {kind_of} column" if dataset.column(column) is not None
+                else "a derived column of another type")
+        return (f"'{column}' is {what}, and parts are categories (text, whole numbers or "
+                "true/false)")
     return None
 
 

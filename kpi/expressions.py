@@ -191,10 +191,16 @@ def _check_bool_as_text(tree: Any, dataset: str, schema: tuple[tuple[str, Any], 
 def _is_bool(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> bool:
     import polars as pl
 
+    return _type_or_none(node, dataset, schema) == pl.Boolean
+
+
+def _type_or_none(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> Any:
+    """The Polars type of part of an expression, or None where it cannot be typed (the whole
+    expression is typed after the checks, and reports its own problem)."""
     try:
-        return _polars_type(node.sql(), dataset, schema) == pl.Boolean
+        return _polars_type(node.sql(), dataset, schema)
     except ExpressionProblem:
-        return False  # the whole expression is typed next, and reports its own problem
+        return None
 
 
 TEMPORAL = frozenset({"date", "datetime", "month"})
@@ -213,10 +219,9 @@ def _check_duration_comparison(sides: list[Any], columns: dict[str, str], datase
 
     kinds = set()
     for side in sides:
-        try:
-            dtype = _polars_type(side.sql(), dataset, schema)
-        except ExpressionProblem:
-            continue  # the whole expression is typed next, and reports its own problem
+        dtype = _type_or_none(side, dataset, schema)
+        if dtype is None:
+            continue
         kinds.add("duration" if isinstance(dtype, pl.Duration)
                   else "number" if dtype.is_numeric() else "other")
     if {"duration", "number"} <= kinds:
