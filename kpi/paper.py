@@ -775,8 +775,8 @@ class _Builder:
             key = (kpi.id, column, result.current.window, comparison)
             frame = self.breakdowns.get(key)
             if frame is None:
-                frame = engine.breakdown(self.project, kpi, column, result.current.window,
-                                         comparison, self.as_of)
+                frame = engine.breakdowns(self.project, [(kpi, column, result.current.window,
+                                                          comparison)], self.as_of)[key]
             # Parts the KPI's rows never reach (0 in both windows) are not part of its story.
             rows = [r for r in frame.iter_rows(named=True)
                     if r["current"] is not None and (r["current"] or r["comparison"])]
