@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -20,7 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpi.cache import table_version
 from kpi.catalogue import ID_PATTERN, DatasetSpec, Project, polars_schema
 from kpi.errors import ConfigError, DataError, UsageError, refusal
 from kpi.periods import Month
@@ -36,6 +36,34 @@ TABLE_CONFIGURATION = {
     "delta.enableExpiredLogCleanup": "false",
     "delta.logRetentionDuration": "interval 36500 days",
 }
+
+
+_COMMIT = re.compile(r"^(\d{20})\.json$")
+
+
+def table_version(table: Path) -> int | None:
+    """A Delta table's latest version: the highest numbered commit file in its _delta_log, read
+    from the folder's listing (no deltalake, no Polars: the answer cache keys on it)."""
+    try:
+        names = os.listdir(table / "_delta_log")
+    except OSError:
+        return None
+    commits = [int(match.group(1)) for name in names if (match := _COMMIT.match(name))]
+    return max(commits) if commits else None
+
+
+def table_state(table: Path) -> tuple[int, str | None] | None:
+    """What identifies a Delta table's contents: its latest version and the sha256 of that
+    version's commit file (None for a folder with no committed table). The version alone is
+    not enough: a table deleted and rebuilt can reach the same version with other rows."""
+    version = table_version(table)
+    if version is None:
+        return None
+    try:
+        digest = hashlib.sha256((table / "_delta_log" / f"{version:020d}.json").read_bytes())
+    except OSError:
+        return version, None
+    return version, digest.hexdigest()
 
 
 @dataclass(frozen=True)
