@@ -40,13 +40,15 @@ def open(path: str | os.PathLike[str] | None = None, *,
     line finds it when None (KPI_PROJECT is not read: pass it), or the bundled sample for the
     string "sample" (a folder of that name: pass Path("sample") or "./sample"). The sample's
     store is built on first use; `notify` receives the one line saying so."""
+    from kpi import store
     from kpi.catalogue import PROJECT_FILE, bundled_project_dir, load_project, parse_project_file
 
     if isinstance(path, str) and path == SAMPLE:
         definition = parse_project_file(bundled_project_dir() / PROJECT_FILE, bundled=True)
     else:
         definition = load_project(path)
-    if definition.bundled:
+    # Built once: a built store is seen from its logs' listings, without importing the ingest.
+    if definition.bundled and not all(store.exists(definition, d) for d in definition.datasets):
         from kpi.ingest import ensure_bundled_store
 
         ensure_bundled_store(definition, notify=notify)
@@ -368,10 +370,11 @@ class Project:
 
     def ingest(self, dataset: str, files: Sequence[str | os.PathLike[str]] | None = None, *,
                skip_bad_rows: bool = False, quarantine: str | os.PathLike[str] | None = None,
-               parts: bool = False, allow_shrink: bool = False,
-               sheet: str | None = None) -> LoadResult:
-        """Load extracts (paths or globs; default: the dataset's sources) into a dataset,
-        replacing the months they cover, atomically: `kpi ingest`."""
+               parts: bool = False, allow_shrink: bool = False, sheet: str | None = None,
+               from_source: bool = False) -> LoadResult:
+        """Load extracts (paths or globs; default: the dataset's sources), or with
+        `from_source` the rows of the dataset's database query, into a dataset, replacing
+        the months they cover, atomically: `kpi ingest`."""
         from kpi.ingest import load
 
         if isinstance(files, (str, os.PathLike)):
@@ -379,7 +382,8 @@ class Project:
         return load(self.definition, dataset, [os.fspath(f) for f in files] if files else None,
                     skip_bad_rows=skip_bad_rows,
                     quarantine=Path(quarantine) if quarantine is not None else None,
-                    parts=parts, allow_shrink=allow_shrink, sheet=sheet)
+                    parts=parts, allow_shrink=allow_shrink, sheet=sheet,
+                    from_source=from_source)
 
     # -- the board paper -----------------------------------------------------------------------
 
