@@ -31,6 +31,7 @@ CLASSES = {
     "quarter_trend": "kpi show's monthly values of quarterly data (class 10)",
     "invisible": "a key value with an invisible character or another Unicode form (class 12)",
     "impossible_dates": "a leap second or an impossible financial year (class 13)",
+    "other_previous": "--previous given another project's figures file (class 11)",
     "stale": "a period past the data (the Period invariant)",
     "odd_paths": "a project folder holding a space, non-ASCII, '#' or '%20' (the Paths invariant)",
 }
@@ -421,6 +422,7 @@ class Oracle:
 
     def __init__(self, model: Model):
         self.model = model
+        self._state: str | None = None
         self.db = duckdb.connect()
         self.db.execute("CREATE TABLE inc (month INT, force VARCHAR, lpa VARCHAR, "
                         "offence VARCHAR, minutes DOUBLE, victims INT, decl_month VARCHAR)")
@@ -431,19 +433,22 @@ class Oracle:
             self.db.executemany("INSERT INTO weights VALUES (?, ?)", list(WEIGHTS.items()))
 
     def refresh(self) -> None:
-        for table in ("inc", "staff", "q"):
+        """Load the model's rows into DuckDB, when they changed since the last refresh."""
+        import pyarrow as pa
+
+        state = repr(self.model.rows)
+        if state == self._state:
+            return
+        self._state = state
+        columns = {"inc": ["month", "force", "lpa", "offence", "minutes", "victims",
+                           "decl_month"],
+                   "staff": ["month", "role", "minority"], "q": ["month", "force", "n"]}
+        for table, names in columns.items():
             self.db.execute(f"DELETE FROM {table}")
-        rows = self.model.rows
-        if rows["inc"]:
-            self.db.executemany("INSERT INTO inc VALUES (?, ?, ?, ?, ?, ?, ?)", [
-                (r["month"], r["force"], r["lpa"], r["offence"], r["minutes"], r["victims"],
-                 r["decl_month"]) for r in rows["inc"]])
-        if rows["staff"]:
-            self.db.executemany("INSERT INTO staff VALUES (?, ?, ?)", [
-                (r["month"], r["role"], r["minority"]) for r in rows["staff"]])
-        if rows["q"]:
-            self.db.executemany("INSERT INTO q VALUES (?, ?, ?)", [
-                (r["month"], r["force"], r["n"]) for r in rows["q"]])
+            rows = self.model.rows[table]
+            if rows:
+                frame = pa.table({n: [r[n] for r in rows] for n in names})  # noqa: F841
+                self.db.execute(f"INSERT INTO {table} SELECT {', '.join(names)} FROM frame")
 
     def _one(self, sql: str, where: str, args: list) -> float | None:
         got = self.db.execute(sql.replace("{w}", where), args).fetchone()[0]
@@ -538,6 +543,8 @@ class Oracle:
         """One force's figure in kpi compare: its value when it holds every month of the
         window, else no figure (never 0 for months it never loaded)."""
         months = set(range(window[0], window[1] + 1))
+        if self.dataset_of(k) == "q" and cuts_quarter(window):
+            return {None}
         if not months <= self.model.held(self.dataset_of(k), force):
             return {None}
         return {self.value(k, window, [force])}
