@@ -227,6 +227,8 @@ def draw_project(rnd: random.Random, avoid: frozenset[str]) -> ProjectSpec:
         "qcount": lambda i: Kpi(i, "count", "q"),
     }
     names = rnd.sample(sorted(makers), rnd.randint(3, 7))
+    if not {"qsum", "qcount"} & set(names) and rnd.random() < 0.5:
+        names.append(rnd.choice(["qsum", "qcount"]))  # quarterly data in most projects
     for n, name in enumerate(names):
         k = makers[name](f"k{n}_{name}")
         k.lag = rnd.choice([0, 0, 0, 1, 2])

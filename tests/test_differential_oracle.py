@@ -322,10 +322,13 @@ class OracleMachine(RuleBasedStateMachine):
         """An original and its revision named together: refused, nothing changes."""
         months = self._months(FIRST, LAST, longest=3)
         files = []
-        for _ in range(2):
+        texts: set[str] = set()
+        while len(files) < 2:
             path = self.new_file()
-            rows = staff_rows(self.rnd, months)
-            write_csv(path, "staff", rows, self.spec)
+            write_csv(path, "staff", staff_rows(self.rnd, months), self.spec)
+            if path.read_text(encoding="utf-8") in texts:
+                continue  # the same bytes twice are read once, rightly: draw another
+            texts.add(path.read_text(encoding="utf-8"))
             files.append(path)
         result = self.kpi("ingest", "staff", *map(str, files))
         if result.exit_code == 0:
@@ -353,7 +356,9 @@ class OracleMachine(RuleBasedStateMachine):
     @rule()
     def reload(self):
         """An earlier extract loaded again, as it was."""
-        dataset, files, flags, rows = self.rnd.choice(self.loads)
+        # the latest load half the time: after a restore, the revision rolled back
+        latest = self.rnd.random() < 0.5
+        dataset, files, flags, rows = self.loads[-1] if latest else self.rnd.choice(self.loads)
         self.ingest(dataset, [Path(f) for f in files], rows, flags)
 
     @precondition(lambda self: "restore" not in self.avoid
@@ -453,7 +458,9 @@ class OracleMachine(RuleBasedStateMachine):
                                f"data ends {text(end)}, before {text(period - k.lag)}, yet its "
                                f"status is {got['status']!r}, not stale")
         if cur is None:
-            if current is not None and None not in self.oracle.accepted(k, current)[0]:
+            # a stale KPI may print no figure (its status says why)
+            if current is not None and not stale \
+                    and None not in self.oracle.accepted(k, current)[0]:
                 self.fail("no_figure", f"{where}: {k.id}: no current figure for "
                                        f"{current}, expected "
                                        f"{self.oracle.accepted(k, current)[0]}")
@@ -526,7 +533,10 @@ class OracleMachine(RuleBasedStateMachine):
     @rule()
     def check_show(self):
         period, vs = self._period()
-        k = self.rnd.choice(self.spec.kpis)
+        quarterly = [k for k in self.spec.kpis if self.oracle.dataset_of(k) == "q"]
+        k = self.rnd.choice(quarterly if quarterly and self.rnd.random() < 0.3
+                            else self.spec.kpis)
+        STATS["shows of quarterly KPIs"] += k in quarterly
         result = self.kpi("show", k.id, "--period", text(period), "--vs", vs, "--format",
                           "json", "--months", "15")
         if not self._check_read(result, period, vs, [k]):
