@@ -83,7 +83,7 @@ def _figure(figure: Figure) -> list[str]:
 
 def write(document: Document) -> str:
     """The document as Markdown text, ending in one newline."""
-    marking = [f"**{_escape(document.marking, _NAME_SPECIAL)}**", ""] if document.marking else []
+    marking = [f"**{escape(document.marking)}**", ""] if document.marking else []
     lines = [*marking, f"# {inline(document.title)}", ""]
     if document.subtitle:
         lines += [f"**{inline(document.subtitle)}**", ""]
