@@ -361,14 +361,15 @@ class OracleMachine(RuleBasedStateMachine):
         dataset, files, flags, rows = self.loads[-1] if latest else self.rnd.choice(self.loads)
         self.ingest(dataset, [Path(f) for f in files], rows, flags)
 
-    @precondition(lambda self: "restore" not in self.avoid
-                  and any(len(v) > 1 for v in self.model.versions.values()))
+    @precondition(lambda self: "restore" not in self.avoid and self.loads)
     @rule()
     def restore(self):
         """Roll a table back as docs/guarantees.md says: DeltaTable(path).restore(v)."""
         from deltalake import DeltaTable
         r = self.rnd
-        dataset = r.choice(sorted(d for d, v in self.model.versions.items() if len(v) > 1))
+        dataset = r.choice(sorted(d for d, v in self.model.versions.items() if v))
+        if len(self.model.versions[dataset]) < 2:  # a revision to roll back first
+            {"inc": self.load_inc, "staff": self.load_staff, "q": self.load_quarters}[dataset]()
         table = DeltaTable(str(self.folder / "data" / dataset))
         older = sorted(v for v in self.model.versions[dataset] if v < table.version())
         if not older:
@@ -384,6 +385,10 @@ class OracleMachine(RuleBasedStateMachine):
         self.model.rows[dataset] = [dict(x) for x in self.model.versions[dataset][version]]
         now = DeltaTable(str(self.folder / "data" / dataset)).version()
         self.model.versions[dataset][now] = [dict(x) for x in self.model.rows[dataset]]
+        if r.random() < 0.5:
+            # the documented way back and forth: roll back, then load a revision again
+            _, files, flags, rows = [x for x in self.loads if x[0] == dataset][-1]
+            self.ingest(dataset, [Path(f) for f in files], rows, flags)
 
     @precondition(lambda self: self.loads and self.log and not self.log[-1].startswith(
         "kpi vacuum"))
