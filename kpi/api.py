@@ -392,9 +392,10 @@ class Project:
               priority: str | None = None, as_of: str | int | AsOf | None = None,
               commentary: str | os.PathLike[str] | None = None,
               previous: str | os.PathLike[str] | None = None,
-              template: str | os.PathLike[str] | None = None) -> Paper:
+              template: str | os.PathLike[str] | None = None, final: bool = False) -> Paper:
         """Write the board paper (markdown, docx or html) to `output`, its charts in a folder
-        beside it and its figures file: `kpi export FORMAT`."""
+        beside it and its figures file: `kpi export FORMAT`. A Word paper has [commentary]
+        places to type in (`kpi commentary import` reads them back) unless `final`."""
         try:
             form = PaperFormat(str(fmt).lower())
         except ValueError:
@@ -404,7 +405,8 @@ class Project:
                            _comparison(vs), priority=priority, as_of=as_of,
                            commentary=None if commentary is None else Path(commentary),
                            previous=None if previous is None else Path(previous),
-                           template=None if template is None else Path(template))
+                           template=None if template is None else Path(template),
+                           final=final)
 
 
 def summary_json(summary: Summary) -> dict[str, Any]:
@@ -528,7 +530,7 @@ def _as_of(as_of: str | int | AsOf | None) -> AsOf | None:
 def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, output: Path,
                  vs: Comparison, *, priority: str | None, as_of: str | int | AsOf | None,
                  commentary: Path | None, previous: Path | None,
-                 template: Path | None) -> Paper:
+                 template: Path | None, final: bool = False) -> Paper:
     from kpi import charts, engine, paper, revisions, store, verdicts
     from kpi import commentary as commentaries
     from kpi.cache import CACHE_FOLDER
@@ -598,7 +600,7 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
         else:
             from kpi.writers import docx as docx_writer
 
-            content = docx_writer.write(built.document, staging, template)
+            content = docx_writer.write(built.document, staging, template, places=not final)
         (staging / output.name).write_bytes(content)
     figures_file = revisions.figures_path(output)
     _write_atomic(figures_file, revisions.dumps(project, report, priority, as_of_text))

@@ -63,11 +63,16 @@ def docx(period: PeriodOpt, output: Annotated[Path, _output_option(PaperFormat.D
          previous: PreviousOpt = None,
          template: Annotated[Path | None, typer.Option(
              "--template", help="A Word .docx whose styles, page set-up, headers and footers "
-                                "the paper uses (its text is dropped).")] = None) -> None:
+                                "the paper uses (its text is dropped).")] = None,
+         final: Annotated[bool, typer.Option(
+             "--final", help="A paper to send: the commentary as plain paragraphs, no "
+                             "[commentary] places to type in (so kpi commentary import "
+                             "cannot read it back).")] = False) -> None:
     """Draft the board paper as a Word document: heading styles, numbered paragraphs, tables
-    and figures with captions."""
+    and figures with captions, and a [commentary] place to type in after each KPI, section
+    and the introduction (kpi commentary import reads them back)."""
     _export(PaperFormat.DOCX, period, output, vs, priority, as_of, commentary, previous,
-            template)
+            template, final)
 
 
 @export_app.command("html")
@@ -82,7 +87,7 @@ def html(period: PeriodOpt, output: Annotated[Path, _output_option(PaperFormat.H
 
 def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priority: str | None,
             as_of: str | None, commentary_file: Path | None, previous: Path | None,
-            template: Path | None = None) -> None:
+            template: Path | None = None, final: bool = False) -> None:
     from kpi.api import check_paper_output
     from kpi.periods import Month
     from kpi.store import AsOf
@@ -94,7 +99,7 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
     check_paper_output(fmt, output, template)
     written = open_project().paper(month, fmt, output, vs, priority=priority, as_of=as_of,
                                    commentary=commentary_file, previous=previous,
-                                   template=template)
+                                   template=template, final=final)
     note(f"Wrote {written.output} and {written.figures_file.name}")
     if written.charts:
         note(f"Wrote {written.charts} chart(s) to {written.charts_dir}")
