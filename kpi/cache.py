@@ -109,7 +109,9 @@ def data_dir_of(path: Path, raw: dict[str, Any], bundled: bool) -> Path:
 
     if bundled:
         return bundled_store_dir()
-    meta = raw.get("project") if isinstance(raw.get("project"), dict) else {}
+    meta = raw.get("project")
+    if not isinstance(meta, dict):
+        meta = {}
     return (path.parent / str(meta.get("data", "data"))).resolve()
 
 

@@ -16,10 +16,12 @@ import tomllib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kpi.errors import ConfigError, UsageError
 from kpi.periods import Month, Window
+
+T = TypeVar("T")
 
 PROJECT_FILE = "kpi.toml"
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -251,6 +253,25 @@ class KpiDef:
         """A rate of two other KPIs (which may come from different datasets)."""
         return self.numerator_kpi is not None
 
+    @property
+    def source(self) -> str:
+        """The dataset a live base KPI reads."""
+        return required(self.dataset, f"KPI '{self.id}': dataset")
+
+    @property
+    def ratio_of(self) -> tuple[str, str]:
+        """A rate of two KPIs: the numerator's and the denominator's ids."""
+        return (required(self.numerator_kpi, f"KPI '{self.id}': numerator_kpi"),
+                required(self.denominator_kpi, f"KPI '{self.id}': denominator_kpi"))
+
+
+def required(value: T | None, what: str) -> T:
+    """A key that validation made sure is set where it is read (a KPI's dataset, a percentile
+    KPI's percentile): None here is a bug in kpi, not a mistake in kpi.toml."""
+    if value is None:
+        raise AssertionError(f"{what} is not set, which validation should have refused")
+    return value
+
 
 @dataclass(frozen=True)
 class Check:
@@ -292,6 +313,14 @@ class Project:
 
     def priority(self, priority_id: str) -> Priority | None:
         return next((p for p in self.priorities if p.id == priority_id), None)
+
+    def known_kpi(self, kpi_id: str) -> KpiDef:
+        """A KPI the project file itself names (a chart's, a check's, a rate's parts), which
+        validation made sure exists: a missing one is a bug, not a user's mistake."""
+        kpi = self.kpi(kpi_id)
+        if kpi is None:
+            raise KeyError(f"KPI '{kpi_id}' is named in the project but not defined")
+        return kpi
 
     def resolve(self, relative: str) -> Path:
         """A path from the project file, which must stay inside the project folder."""
@@ -418,7 +447,9 @@ def _cached_project(key: str, path: Path) -> Project | None:
     if not project.bundled:
         # The data folder as the file names it, resolved now: a link made since would lead
         # a load outside the project, which the check refuses.
-        meta = project.raw.get("project") if isinstance(project.raw.get("project"), dict) else {}
+        meta = project.raw.get("project")
+        if not isinstance(meta, dict):
+            meta = {}
         if (project.root / str(meta.get("data", "data"))).resolve() != project.data_dir:
             return None
     return project
@@ -514,6 +545,8 @@ class _Problems:
         section, start, ids = None, 0, []
 
         def close(end: int) -> None:
+            if section is None:
+                return
             for found in ids:
                 self._items.setdefault((section, found[0]), (start, end))
                 self._id_lines.setdefault((section, found[0]), found[1])
@@ -755,8 +788,9 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
             sources = col_table.get("from", [])
             sources = (sources,) if isinstance(sources, str) else tuple(sources)
             pattern = col_table.get("pattern")
-            if pattern is not None and _bad_pattern(pattern):
-                problems.add(where, f"columns.{name}.pattern", _bad_pattern(pattern), needle,
+            bad = _bad_pattern(pattern) if pattern is not None else None
+            if bad:
+                problems.add(where, f"columns.{name}.pattern", bad, needle,
                              rf"^\s*{re.escape(name)}\s*=")
                 pattern = None
             columns.append(ColumnSpec(name=name, type=ctype, sources=sources,

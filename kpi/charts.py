@@ -174,9 +174,9 @@ def _chart_spec(project: Project, number: int, item: Any, seen: set[str],
     after = item.get("after", "")
     if after and (not isinstance(after, str) or project.kpi(after) is None):
         problems.append(f"{where}, key 'after': '{after}' is not a KPI")
-    if len(problems) > before:
+    if len(problems) > before or not isinstance(title, str):
         return None
-    return ChartSpec(id=cid, type=ctype, title=title.strip(), kpis=tuple(kpis), by=by,
+    return ChartSpec(id=str(cid), type=ctype, title=title.strip(), kpis=tuple(kpis), by=by,
                      limit=numbers["limit"], months=numbers["months"], after=after)
 
 
@@ -234,7 +234,7 @@ def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
     board paper computed them) where it is there, or computes it; a peers chart likewise
     from `peers` (KPI id -> its data), and a trend chart's monthly series from `series`
     (engine.monthly_series_all)."""
-    kpis = tuple(project.kpi(k) for k in spec.kpis)
+    kpis = tuple(project.known_kpi(k) for k in spec.kpis)
     if spec.type == ChartType.PEERS:
         from kpi.compare import peer_result
 
@@ -242,38 +242,42 @@ def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
             return peers[kpis[0].id]
         if period is None or vs is None:
             raise ValueError("a peers chart needs the report's period and comparison")
+        group = kpis[0].peers
+        assert group is not None, "peers charts are made only for KPIs with a peer group"
         compared = peer_result(project, kpis[0], period, vs, as_of)
         if compared is None:
             return None
-        return peer_chart_data(spec, compared, project.peers[kpis[0].peers])
-    measured = [results.get(k.id) for k in kpis]
-    if any(r is None or r.current is None for r in measured):
+        return peer_chart_data(spec, compared, project.peers[group])
+    measured = [r for k in kpis if (r := results.get(k.id)) is not None]
+    currents = [r.current for r in measured if r.current is not None]
+    if len(currents) < len(kpis):
         return None
     if spec.type == ChartType.XMR:
         from kpi import verdicts as judge
 
         verdict = (verdicts or {}).get(kpis[0].id)
         if verdict is None:
-            end = measured[0].current.window.end
-            series = judge.monthly_values(project, [kpis[0]], {kpis[0].id: end}, as_of=as_of)
-            verdict = judge.verdict_of(measured[0], series[kpis[0].id])
+            end = currents[0].window.end
+            monthly = judge.monthly_values(project, [kpis[0]], {kpis[0].id: end}, as_of=as_of)
+            verdict = judge.verdict_of(measured[0], monthly[kpis[0].id])
         if verdict.chart is None or verdict.chart.mean is None:
             return None
         points = verdict.chart.points
         text = f"{Month.parse(points[0].month).name} to {Month.parse(points[-1].month).name}"
         return ChartData(spec, kpis, text, xmr=verdict.chart, target=kpis[0].target)
     if spec.type == ChartType.TREND:
-        end = max(r.current.window.end for r in measured)
+        end = max(c.window.end for c in currents)
         known = dict(series or {})
         missing = [(k, end, spec.months) for k in kpis if (k.id, end, spec.months) not in known]
         if missing:  # the streaming read the paper uses for the series it asks for at once
             known.update(engine.monthly_series_all(project, missing, as_of))
-        series = tuple(known[(k.id, end, spec.months)] for k in kpis)
+        drawn = tuple(known[(k.id, end, spec.months)] for k in kpis)
         first = end - (spec.months - 1)
-        return ChartData(spec, kpis, f"{first.name} to {end.name}", series=series,
+        return ChartData(spec, kpis, f"{first.name} to {end.name}", series=drawn,
                          target=kpis[0].target)
     result = measured[0]
-    current: Window = result.current.window
+    assert spec.by is not None, "compare and top charts name their breakdown column"
+    current: Window = currents[0].window
     comparison = result.comparison.window if result.comparison else None
     if spec.type == ChartType.TOP:
         comparison = None
@@ -290,7 +294,7 @@ def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
         text = current.label + (f" against {comparison.label}" if comparison else "")
     # The whole force's value is a fair line across the parts only where a part's value is on
     # the same scale (a rate, a median), not where the parts add up to it (a count).
-    force = result.current.value if kpis[0].kind not in TOTAL_KINDS else None
+    force = currents[0].value if kpis[0].kind not in TOTAL_KINDS else None
     return ChartData(spec, kpis, text, parts=parts, current_label=current.label,
                      comparison_label=comparison.label if comparison else "",
                      target=kpis[0].target, force_value=force)
@@ -311,15 +315,17 @@ def axis_label(kpi: KpiDef) -> str:
 
 
 # Fixed fonts and sizes: the output must not depend on a user's matplotlibrc.
-STYLE = {"font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 11,
-         "axes.grid": True, "grid.color": "0.88", "grid.linewidth": 0.6,
-         "path.simplify": False,
-         # Text from data is text: a '$' in a title or a part name is not TeX math.
-         "text.parse_math": False,
-         # The title sits just above the axes, where Matplotlib would put it anyway (no chart
-         # has tick labels on top); left to itself, Matplotlib measures every tick label of
-         # the axes at each draw to check, a tenth of a chart's drawing time.
-         "axes.titley": 1.0}
+STYLE: dict[Any, Any] = {
+    "font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 11,
+    "axes.grid": True, "grid.color": "0.88", "grid.linewidth": 0.6,
+    "path.simplify": False,
+    # Text from data is text: a '$' in a title or a part name is not TeX math.
+    "text.parse_math": False,
+    # The title sits just above the axes, where Matplotlib would put it anyway (no chart
+    # has tick labels on top); left to itself, Matplotlib measures every tick label of
+    # the axes at each draw to check, a tenth of a chart's drawing time.
+    "axes.titley": 1.0
+}
 # What a worker process drawing charts needs, imported once in the process it forks from.
 DRAWING_MODULES = ("kpi.charts", "matplotlib.figure", "matplotlib.backends.backend_agg",
                    "matplotlib.ticker", "matplotlib.patches", "PIL.Image",
@@ -507,7 +513,9 @@ def png_bytes(data: ChartData) -> bytes:
         # where one grey channel holds the same picture (every colour here is a grey): this
         # halves the time per chart and the file size, and the bytes are as stable as before.
         canvas.draw()
-        image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(),
+        # A memoryview is a buffer PIL reads without a copy; its stubs name only bytes.
+        image = Image.frombuffer("RGBA", canvas.get_width_height(),
+                                 canvas.buffer_rgba(),  # pyright: ignore[reportArgumentType]
                                  "raw", "RGBA", 0, 1)
         out = io.BytesIO()
         image.convert("L").save(out, format="png", compress_level=1, dpi=(DPI, DPI))
@@ -575,13 +583,18 @@ def _values(column: pl.Series) -> list[float]:
     return [float("nan") if v is None else v for v in column.to_list()]
 
 
+def _parts_of(data: ChartData) -> pl.DataFrame:
+    assert data.parts is not None, f"a {data.spec.type.value} chart draws parts"
+    return data.parts
+
+
 def _part_names(frame: pl.DataFrame) -> list[str]:
     return ["not recorded" if p is None else str(p) for p in frame["part"].to_list()]
 
 
 def _draw_compare(figure, axes, data: ChartData) -> None:
     kpi = data.kpis[0]
-    frame = data.parts
+    frame = _parts_of(data)
     names = _part_names(frame)
     x = list(range(len(names)))
     width = 0.38
@@ -615,7 +628,7 @@ def _draw_compare(figure, axes, data: ChartData) -> None:
 
 def _draw_top(figure, axes, data: ChartData) -> None:
     kpi = data.kpis[0]
-    frame = data.parts
+    frame = _parts_of(data)
     names = _part_names(frame)[::-1]  # largest at the top
     values = _values(frame["current"])[::-1]
     bars = axes.barh(range(len(names)), values, **BAR_STYLES[0])
@@ -644,7 +657,7 @@ def _draw_peers(figure, axes, data: ChartData) -> None:
     from matplotlib.patches import Patch
 
     kpi = data.kpis[0]
-    frame = data.parts
+    frame = _parts_of(data)
     names = frame["part"].to_list()[::-1]
     values = frame["value"].to_list()[::-1]
     focus = frame["focus"].to_list()[::-1]
@@ -708,6 +721,7 @@ def _draw_xmr(figure, axes, data: ChartData) -> None:
     the target; black and greys only, told apart by line style and marker shape."""
     kpi = data.kpis[0]
     chart = data.xmr
+    assert chart is not None, "an xmr chart draws its process chart"
     x = list(range(len(chart.points)))
     values = [float("nan") if p.value is None else p.value for p in chart.points]
     nan = float("nan")

@@ -75,7 +75,7 @@ def run_checks(project: Project, period: Month, as_of: AsOf | None = None,
     wanted = {k.id: k for k in live}
     for check in project.checks:
         for kpi_id in (check.total, *check.parts):
-            wanted.setdefault(kpi_id, project.kpi(kpi_id))
+            wanted.setdefault(kpi_id, project.known_kpi(kpi_id))
     report = engine.evaluate(project, period, Comparison.BASELINE, list(wanted.values()),
                              as_of=as_of)
     results = [_reconcile(project, check, period, report) for check in project.checks]
@@ -92,14 +92,20 @@ def _part(result: engine.KpiResult) -> Part:
                 window=current.window.label if current else None)
 
 
+def _result(report: engine.Report, kpi_id: str) -> engine.KpiResult:
+    """The result of a KPI the checks asked the engine for."""
+    result = report.result(kpi_id)
+    assert result is not None, f"'{kpi_id}' was evaluated with the checks"
+    return result
+
+
 def _reconcile(project: Project, check: Check, period: Month,
                report: engine.Report) -> CheckResult:
-    kpis = [project.kpi(check.total), *(project.kpi(p) for p in check.parts)]
-    total, *parts = (_part(report.result(k.id)) for k in kpis)
-    values = [total.value, *(p.value for p in parts)]
-    if any(v is None for v in values):
+    total, *parts = (_part(_result(report, k)) for k in (check.total, *check.parts))
+    numbers = [p.value for p in parts if p.value is not None]
+    if total.value is None or len(numbers) < len(parts):
         missing = next(p for p in (total, *parts) if p.value is None)
-        note = report.result(missing.kpi).note or "no value"
+        note = _result(report, missing.kpi).note or "no value"
         return CheckResult(check.id, check.title, CheckKind.RECONCILIATION, False,
                            f"'{missing.kpi}' cannot be computed for {period}: {note}",
                            total, tuple(parts))
@@ -107,10 +113,11 @@ def _reconcile(project: Project, check: Check, period: Month,
     if len(windows) > 1:
         return CheckResult(check.id, check.title, CheckKind.RECONCILIATION, False,
                            "the total and its parts cover different windows "
-                           f"({', '.join(sorted(windows))})", total, tuple(parts))
-    difference = total.value - sum(p.value for p in parts)
+                           f"({', '.join(sorted(str(w) for w in windows))})", total,
+                           tuple(parts))
+    difference = total.value - sum(numbers)
     passed = abs(difference) <= check.tolerance
-    summed = " + ".join(_figure(p.value) for p in parts)
+    summed = " + ".join(_figure(v) for v in numbers)
     if passed:
         message = f"{summed} = {_figure(total.value)} ({total.window})"
     else:
@@ -124,7 +131,7 @@ def _reconcile(project: Project, check: Check, period: Month,
 def _coverage(live: list[KpiDef], period: Month, report: engine.Report) -> list[CheckResult]:
     """A failure for each live KPI whose windows for the period are incomplete."""
     out = []
-    for result in (report.result(k.id) for k in live):
+    for result in (_result(report, k.id) for k in live):
         if result.status == engine.Outcome.NO_DATA:
             out.append(CheckResult(f"coverage_{result.kpi.id}", result.kpi.title,
                                    CheckKind.COVERAGE, False,

@@ -29,6 +29,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kpi.catalogue import Project
 from kpi.errors import ConfigError, UsageError
@@ -93,7 +94,7 @@ def parse(project: Project, path: Path, raw: dict) -> Commentary:
         if key not in TABLES:
             problems.append(f"[{key}]: unknown table (one of {', '.join(TABLES)})")
     paper = _table(raw, "paper", problems)
-    parts: dict[str, object] = {}
+    parts: dict[str, Any] = {}
     for key, value in paper.items():
         if key not in PAPER_KEYS:
             problems.append(f"[paper] key '{key}': unknown (one of {', '.join(PAPER_KEYS)})")

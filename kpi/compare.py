@@ -144,7 +144,7 @@ def splittable(project: Project, kpi: KpiDef, column: str) -> str | None:
         return "it is a rate of two KPIs"
     if kpi.kind in NOT_SPLIT:
         return f"a {kpi.kind.value} KPI {NOT_SPLIT[kpi.kind]}"
-    dataset = project.datasets[kpi.dataset]
+    dataset = project.datasets[kpi.source]
     if not dataset.has_column(column):
         return f"dataset '{kpi.dataset}' has no column '{column}'"
     kind_of = column_type(dataset, column)
@@ -180,21 +180,21 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
                          hint=f"columns of the datasets: {', '.join(columns)}")
 
     versions: dict[str, int] = {}
-    available = engine._available(project, {k.dataset for k in chosen}, as_of, versions)
+    available = engine._available(project, {k.source for k in chosen}, as_of, versions)
     plans: dict[str, tuple[Window | None, Window | None, str | None]] = {}
     for kpi in chosen:
-        cut = period_cut(project, [kpi.dataset], kpi, period, vs)
+        cut = period_cut(project, [kpi.source], kpi, period, vs)
         if cut:
             raise UsageError(cut)
-        months = available[kpi.dataset]
+        months = available[kpi.source]
         if isinstance(months, str):
             plans[kpi.id] = (None, None, months)
             continue
         current, comparison, note = engine._plan_windows(project, kpi, period, vs, months)
-        cut = quarter_cut(project, [kpi.dataset], current)
+        cut = quarter_cut(project, [kpi.source], current)
         if cut:
             raise UsageError(cut)
-        if cut := quarter_cut(project, [kpi.dataset], comparison):
+        if cut := quarter_cut(project, [kpi.source], comparison):
             comparison, note = None, f"comparison {cut}"
         plans[kpi.id] = (current, comparison, note)
 
@@ -204,7 +204,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     requests: dict[str, list[KpiDef]] = {}
     for kpi in chosen:
         if plans[kpi.id][0] is not None:
-            requests.setdefault(kpi.dataset, []).append(kpi)
+            requests.setdefault(kpi.source, []).append(kpi)
     grouped = {dataset_id: _grouped(project, dataset_id, wanted, plans, by, members, as_of)
                for dataset_id, wanted in requests.items()}
 
@@ -214,7 +214,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         if current is None:
             results.append(KpiComparison(kpi, None, None, (), None, None, None, note=note))
             continue
-        rows = grouped[kpi.dataset]
+        rows = grouped[kpi.source]
         populations = (populations_for(project, by, current.end.year)
                        if kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT else {})
         result = _compare_kpi(project, kpi, by, rows, current, comparison, populations, focus,
@@ -223,6 +223,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         results.append(result)
     notes = []
     if asked is None and focus is not None and focus not in seen:
+        assert group is not None, "an unasked focus is the peer group's own"
         notes.append(f"the data holds no rows for {focus}, the focus of peer group "
                      f"'{group.id}'")
         focus = None
@@ -311,6 +312,7 @@ def _aggregations(kpi: KpiDef, plan: tuple[Window | None, Window | None, str | N
         count = pl.len()
     else:
         mask = rows if selected is None else selected if rows is None else selected & rows
+        assert mask is not None, "one of the two is set in this branch"
         count = mask.fill_null(False).sum()
     exprs.append(count.alias(f"{kpi.id}:{SELECTED}"))
     return exprs
@@ -419,28 +421,31 @@ def difference(kpi: KpiDef, one: PartResult, other: list[PartResult],
     """Whether a part's current value differs from another's (or the others' pooled) beyond
     chance: a rate by the two-proportion z-test, a count per population by the conditional test
     of two Poisson counts with the populations as exposure; anything else is not tested."""
-    if one.current is None or any(o.current is None for o in other) or not other:
+    mine = one.current
+    currents = [o.current for o in other if o.current is not None]
+    if mine is None or len(currents) < len(other) or not other:
         return stats.not_tested("needs a current value for both")
     if kpi.unit == Unit.PERCENT and kpi.kind in (Kind.RATE, Kind.WITHIN):
-        counts = [_whole(one.current.numerator), _whole(one.current.denominator),
-                  *[_whole(o.current.numerator) for o in other],
-                  *[_whole(o.current.denominator) for o in other]]
-        if None in counts:
+        counts = [_whole(mine.numerator), _whole(mine.denominator),
+                  *[_whole(c.numerator) for c in currents],
+                  *[_whole(c.denominator) for c in currents]]
+        whole = [c for c in counts if c is not None]
+        if len(whole) < len(counts):
             return stats.not_tested("a rate is tested from whole-number numerators and "
                                     "denominators")
-        x2 = sum(_whole(o.current.numerator) for o in other)
-        n2 = sum(_whole(o.current.denominator) for o in other)
-        result = stats.proportion_test(counts[0], counts[1], x2, n2)
+        x2, n2 = sum(whole[2:2 + len(currents)]), sum(whole[2 + len(currents):])
+        result = stats.proportion_test(whole[0], whole[1], x2, n2)
         return replace(result, note=f"against {other_name}: {result.note}")
     if kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0:
-        n1 = _whole(one.current.value)
-        others = [_whole(o.current.value) for o in other]
-        if n1 is None or None in others:
+        n1 = _whole(mine.value)
+        others = [n for n in (_whole(c.value) for c in currents) if n is not None]
+        if n1 is None or len(others) < len(currents):
             return stats.not_tested("the values are not whole counts of events")
-        if one.population is None or any(o.population is None for o in other):
+        sizes = [o.population for o in other if o.population is not None]
+        if one.population is None or len(sizes) < len(other):
             return stats.not_tested("counts of parts of different sizes are compared per "
                                     "population: declare [population_by] for the column")
-        t2 = sum(o.population for o in other)
+        t2 = sum(sizes)
         result = stats.poisson_test(n1, one.population, sum(others), t2)
         if result.p_value is None:
             return result
@@ -462,7 +467,7 @@ def _tested(kpi: KpiDef, parts: list[PartResult], focus: str | None) -> list[Par
                    else stats.not_tested("no other part to compare with"))
         vs_focus = None
         if focus_part is not None and part.name != focus:
-            vs_focus = difference(kpi, part, [focus_part], focus)
+            vs_focus = difference(kpi, part, [focus_part], focus_part.name)
         out.append(replace(part, vs_rest=vs_rest, vs_focus=vs_focus))
     return out
 
@@ -492,7 +497,7 @@ def peer_result(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     compared = result.kpis[0]
     parts = {p.name: p for p in compared.parts}
     if compared.current is None or any(
-            m not in parts or parts[m].current is None or parts[m].current.value is None
+            m not in parts or (c := parts[m].current) is None or c.value is None
             for m in (*group.members, group.focus)):
         return None
     return compared
@@ -508,7 +513,7 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     group = project.peers.get(kpi.peers) if kpi.peers else None
     if compared is None:
         compared = peer_result(project, kpi, period, vs, as_of)
-    if compared is None or compared.ranked_on is None:
+    if compared is None or compared.ranked_on is None or group is None or group.focus is None:
         return None
     parts = {p.name: p for p in compared.parts}
     if any(parts[m].rank is None for m in group.members):
@@ -516,6 +521,9 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     from kpi.render import number
 
     me = parts[group.focus]
+    window = compared.current
+    # peer_result returns a comparison only when every member, the focus too, has a value.
+    assert me.current is not None and me.rank is not None and window is not None
     per_1000 = compared.ranked_on == "per_1000"
     others = ", ".join(m for m in group.members if m != group.focus)
     best = "highest" if kpi.better == Better.HIGHER else "lowest"
@@ -523,13 +531,12 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
         value, centre = f"{me.per_1000:,.2f} per 1,000 people", f"{compared.median_per_1000:,.2f}"
     else:
         value, centre = number(me.current.value, kpi.unit), number(compared.median, kpi.unit)
-    window = compared.current
     when = f"the {window.label}" if window.kind == WindowKind.YE else window.label
     text = (f"Compared with peers ({group.title}: {others}), {group.focus} ranked "
             f"{_ordinal(me.rank)} of {len(parts)} in {when}, where 1st is the {best}, "
             f"with {value} against a group median of {centre}")
     test = me.vs_rest
-    if test is not None and test.significant is not None:
+    if test is not None and test.significant is not None and test.p_value is not None:
         text += ("; the difference from the rest of the group is statistically significant"
                  if test.significant else
                  "; the difference from the rest of the group could be chance")

@@ -45,7 +45,7 @@ Inline = Union[str, Name, Strong, Emph]  # noqa: UP007 - a runtime alias for a r
 Inlines = tuple[Inline, ...]
 
 
-def inlines(*parts: Inline | Iterable[Inline] | None) -> Inlines:
+def inlines(*parts: Inline | Iterable[Inline | Inlines] | None) -> Inlines:
     """Flatten parts (single inlines, sequences of them, or None) into one run, merging
     neighbouring plain strings."""
     out: list[Inline] = []

@@ -11,7 +11,7 @@ and windows read it: a window, or one month of a verdict's series, is the sum of
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from math import floor
@@ -31,6 +31,7 @@ from kpi.catalogue import (
     Status,
     Unit,
     derive,
+    required,
 )
 from kpi.dateparts import period_cut, quarter_cut
 from kpi.errors import ConfigError, DataError
@@ -113,7 +114,7 @@ def _sql(text: str) -> pl.Expr:
 def _value(kpi: KpiDef) -> pl.Expr:
     """A KPI's `value` expression per row; a duration (the difference of two datetimes) is
     converted to the KPI's unit, seconds or days, instead of counting its microseconds."""
-    value = _sql(kpi.value)
+    value = _sql(required(kpi.value, f"KPI '{kpi.id}': value"))
     if kpi.value_is_duration:
         return value.dt.total_microseconds() / (1_000_000 * DURATION_UNITS[kpi.unit])
     return value
@@ -155,7 +156,7 @@ def _order_parts(statistic: str) -> Callable[[KpiDef, pl.Expr], dict[str, pl.Exp
         value = _value(kpi).cast(pl.Float64).filter(rows)
         if statistic == "median":
             return {"stat": value.median(), "den": value.count()}
-        return {"stat": value.quantile(kpi.percentile / 100, "linear"), "den": value.count()}
+        return {"stat": value.quantile(_quantile_of(kpi), "linear"), "den": value.count()}
     return parts
 
 
@@ -188,12 +189,25 @@ RECIPES: dict[Kind, Recipe] = {
         lambda k, c, p: _ratio(c["num"], c["den"], 100.0) if k.numerator else c["n"]),
     Kind.RATIO_OF_RATES: Recipe(
         _rate_parts,
-        lambda k, c, p: _ratio(_ratio(c["num"], _population(p, k.populations[0])),
-                               _ratio(c["den"], _population(p, k.populations[1])))),
-    Kind.PER_1000: Recipe(_count_parts,
-                          lambda k, c, p: _ratio(c["n"], _population(p, k.population), 1000.0)),
+        lambda k, c, p: _ratio(_ratio(c["num"], _population(p, _populations(k)[0])),
+                               _ratio(c["den"], _population(p, _populations(k)[1])))),
+    Kind.PER_1000: Recipe(_count_parts, lambda k, c, p: _ratio(
+        c["n"], _population(p, required(k.population, f"KPI '{k.id}': population")), 1000.0)),
     Kind.WEIGHTED_SCORE: Recipe(_weighted_parts, lambda k, c, p: c["n"]),
 }
+
+
+def _quantile_of(kpi: KpiDef) -> float:
+    """A percentile KPI's quantile, 0 to 1."""
+    return required(kpi.percentile, f"KPI '{kpi.id}': percentile") / 100
+
+
+def _weight_key(kpi: KpiDef) -> str:
+    return required(kpi.weight_key, f"KPI '{kpi.id}': weight_key")
+
+
+def _populations(kpi: KpiDef) -> tuple[str, str]:
+    return required(kpi.populations, f"KPI '{kpi.id}': populations")
 
 
 def _weight_column(kpi: KpiDef) -> str:
@@ -202,10 +216,11 @@ def _weight_column(kpi: KpiDef) -> str:
 
 def _weights_of(project: Project, kpi: KpiDef) -> pl.DataFrame:
     """The KPI's weights file, its keys written as the key column's values are cast to text."""
-    spec = project.datasets[kpi.dataset].column(kpi.weight_key)
+    key = _weight_key(kpi)
+    spec = project.datasets[kpi.source].column(key)
     whole = spec is not None and spec.type == ColumnType.INT
-    return _read_weights(project.resolve(kpi.weights),
-                         (kpi.weight_key, kpi.dataset) if whole else None)
+    return _read_weights(project.resolve(required(kpi.weights, f"KPI '{kpi.id}': weights")),
+                         (key, kpi.source) if whole else None)
 
 
 @cache
@@ -319,7 +334,7 @@ def _with_weights(project: Project, frame: pl.LazyFrame, kpis: Iterable[KpiDef])
             lookup = weights.lazy().select(
                 pl.col("key").alias(f"__key_{kpi.id}"),
                 pl.col("weight").alias(_weight_column(kpi)))
-            frame = (frame.with_columns(pl.col(kpi.weight_key).cast(pl.String)
+            frame = (frame.with_columns(pl.col(_weight_key(kpi)).cast(pl.String)
                                         .alias(f"__key_{kpi.id}"))
                      .join(lookup, on=f"__key_{kpi.id}", how="left", maintain_order="left")
                      .drop(f"__key_{kpi.id}")
@@ -390,7 +405,7 @@ def status_of(kpi: KpiDef, change: Change) -> str:
     elif change.percent is not None:
         size = change.percent
     else:
-        size = change.absolute
+        size = required(change.absolute, "a change's absolute size")
         if kpi.unit != Unit.RATIO and size:  # a rise from zero: no % exists, the sign tells
             size = float("inf") if size > 0 else float("-inf")
     if abs(size) <= kpi.stable_band or round(size, 1) == 0:
@@ -409,7 +424,7 @@ def measures_of(project: Project, kpi: KpiDef) -> list[KpiDef]:
     """The KPIs whose data a KPI is computed from: itself, or for a rate of two KPIs those
     two (which may read different datasets)."""
     if kpi.is_derived:
-        return [project.kpi(kpi.numerator_kpi), project.kpi(kpi.denominator_kpi)]
+        return [project.known_kpi(part) for part in kpi.ratio_of]
     return [kpi]
 
 
@@ -459,21 +474,22 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
     live = [k for k in selected if k.status == Status.LIVE]
     base_kpis = [k for k in _dependencies(project, live) if not k.is_derived]
     versions: dict[str, int] = {}
-    available = _available(project, {k.dataset for k in base_kpis}, as_of, versions)
+    available = _available(project, {k.source for k in base_kpis}, as_of, versions)
 
     # Plan every KPI's windows; a rate of two KPIs needs both datasets' months.
     plans: dict[str, tuple[Window | None, Window | None, str | None]] = {}
     for kpi in live:
         sources = measures_of(project, kpi)
-        problems = [available[s.dataset] for s in sources if isinstance(available[s.dataset], str)]
+        found = [available[s.source] for s in sources]
+        problems = [state for state in found if isinstance(state, str)]
         if problems:
             plans[kpi.id] = (None, None, problems[0])
             continue
-        months = set.intersection(*(available[s.dataset] for s in sources))
-        plans[kpi.id] = _plan_windows(project, kpi, period, vs, months)
+        common = set.intersection(*(state for state in found if not isinstance(state, str)))
+        plans[kpi.id] = _plan_windows(project, kpi, period, vs, common)
         # Quarterly rows: a current window that cuts a quarter is refused, a comparison
         # window that does is left out, never half counted.
-        datasets = [s.dataset for s in sources]
+        datasets = [s.source for s in sources]
         current, compare, _ = plans[kpi.id]
         cut = (period_cut(project, datasets, kpi, period, vs)
                or quarter_cut(project, datasets, current))
@@ -496,9 +512,9 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         if not wanted:
             continue
         for measure in measures_of(project, kpi):
-            measures.setdefault(measure.dataset, {})[measure.id] = measure
+            measures.setdefault(measure.source, {})[measure.id] = measure
             for window in wanted:
-                months.setdefault(measure.dataset, set()).update(window.months())
+                months.setdefault(measure.source, set()).update(window.months())
             windows.setdefault(measure.id, set()).update(w for w in (current, compare)
                                                           if w is not None)
     parts: Parts = {}
@@ -610,7 +626,7 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     masks: dict[str | None, pl.Expr] = {}
     sums: dict[str, pl.Expr] = {}  # alias -> aggregate of the additive components
     sum_masks: dict[str, pl.Expr] = {}
-    parts_of: dict[str, list[tuple[str, str]]] = {}  # measure -> (component, alias)
+    parts_of: dict[str, list[tuple[str, str | None]]] = {}  # measure -> (component, alias)
     # Order statistics, by value expression: (measure, mask column, quantile); and weighted
     # scores, by key column: (measure, mask column, KPI).
     ordered: dict[tuple, list[tuple[str, str, float]]] = {}
@@ -628,8 +644,8 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
         mask = masks[kpi.filter]
         name = mask.meta.output_name()
         if kpi.kind == Kind.WEIGHTED_SCORE:
-            weighted.setdefault(kpi.weight_key, []).append((measure_id, name, kpi))
-            weight_masks.setdefault(kpi.weight_key, {})[name] = mask
+            weighted.setdefault(_weight_key(kpi), []).append((measure_id, name, kpi))
+            weight_masks.setdefault(_weight_key(kpi), {})[name] = mask
         elif RECIPES[kpi.kind].additive:
             sum_masks[name] = mask
             for part, expr in components_of(kpi, rows=pl.col(name)).items():
@@ -642,7 +658,7 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
                 sums[alias] = expr
                 parts_of.setdefault(measure_id, []).append((part, alias))
         else:
-            q = 0.5 if kpi.kind == Kind.MEDIAN else kpi.percentile / 100
+            q = 0.5 if kpi.kind == Kind.MEDIAN else _quantile_of(kpi)
             # KPIs ranking the same value (in the same unit) share one count table.
             value = (kpi.value, kpi.unit if kpi.value_is_duration else None)
             ordered.setdefault(value, []).append((measure_id, name, q))
@@ -698,7 +714,7 @@ class ByMonth:
     """A dataset's KPI components in each month read (see `_plan`): the parts of any window,
     or of any one month, by adding up months."""
 
-    def __init__(self, project: Project, parts_of: dict[str, list[tuple[str, str]]],
+    def __init__(self, project: Project, parts_of: dict[str, list[tuple[str, str | None]]],
                  totals: pl.DataFrame, ordered: list, weighted: list):
         self.project = project
         self.parts_of = parts_of
@@ -853,11 +869,12 @@ def _interpolated(n: int, q: float, lower: float, upper: float | None) -> float:
     below = floor(position)
     if position == below:
         return lower
+    assert upper is not None, "a position between two values has a value above it"
     return lower + (upper - lower) * (position - below)
 
 
 def _counts_by(scan: pl.LazyFrame, value: pl.Expr, masks: dict[str, pl.Expr],
-               groups: list[str] = ()) -> pl.LazyFrame:
+               groups: Sequence[str] = ()) -> pl.LazyFrame:
     """Per distinct non-null `value` (as column __value), within each group, the number of
     rows in each mask."""
     return (scan.with_columns(list(masks.values()))
@@ -880,10 +897,9 @@ def _measured(project: Project, kpi: KpiDef, window: Window | None,
     if window is None:
         return None
     if kpi.is_derived:
-        num = value_of(project.kpi(kpi.numerator_kpi),
-                       parts[(kpi.numerator_kpi, window)], project)
-        den = value_of(project.kpi(kpi.denominator_kpi),
-                       parts[(kpi.denominator_kpi, window)], project)
+        numerator, denominator = kpi.ratio_of
+        num = value_of(project.known_kpi(numerator), parts[(numerator, window)], project)
+        den = value_of(project.known_kpi(denominator), parts[(denominator, window)], project)
         value = _ratio(num, den, 100.0)
         value = value * kpi.multiplier if value is not None else None
         return Measured(window, value if value is not None and math.isfinite(value) else None,
@@ -929,13 +945,13 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
     base: dict[SeriesKey, SeriesRequest] = {}
     for kpi, end, months in requests:
         if kpi.is_derived:
-            for part in (kpi.numerator_kpi, kpi.denominator_kpi):
-                base[(part, end, months + 11)] = (project.kpi(part), end, months + 11)
+            for part in kpi.ratio_of:
+                base[(part, end, months + 11)] = (project.known_kpi(part), end, months + 11)
         else:
             base[(kpi.id, end, months)] = (kpi, end, months)
     by_dataset: dict[str, list[SeriesRequest]] = {}
     for request in base.values():
-        by_dataset.setdefault(request[0].dataset, []).append(request)
+        by_dataset.setdefault(request[0].source, []).append(request)
     found: dict[SeriesKey, pl.DataFrame] = {}
     for dataset_id, wanted in by_dataset.items():
         windows = [_series_window(kpi, end, months) for kpi, end, months in wanted]
@@ -955,9 +971,10 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
     out: dict[SeriesKey, pl.DataFrame] = {}
     for kpi, end, months in requests:
         if kpi.is_derived:
+            numerator, denominator = kpi.ratio_of
             out[(kpi.id, end, months)] = _derived_series(
-                kpi, found[(kpi.numerator_kpi, end, months + 11)],
-                found[(kpi.denominator_kpi, end, months + 11)], months)
+                kpi, found[(numerator, end, months + 11)],
+                found[(denominator, end, months + 11)], months)
         else:
             out[(kpi.id, end, months)] = found[(kpi.id, end, months)]
     return out
@@ -1033,7 +1050,7 @@ def breakdowns(project: Project, requests: Iterable[BreakdownRequest],
         if kpi.is_derived:
             raise ConfigError(f"KPI '{kpi.id}' is a rate of two KPIs and has no breakdown")
         key = (kpi.id, column, current, comparison)
-        groups.setdefault((kpi.dataset, column), {})[key] = request
+        groups.setdefault((kpi.source, column), {})[key] = request
     out: dict[BreakdownKey, pl.DataFrame] = {}
     for (dataset_id, column), wanted in groups.items():
         out.update(_breakdowns_by(project, dataset_id, column, list(wanted.values()), as_of))
@@ -1125,7 +1142,7 @@ def _part_quantiles(frame: pl.LazyFrame, column: str, requests: list[BreakdownRe
         counts = _counts_by(frame, value, names, [column]).collect(engine="streaming")
         for (number, tag, _), name in zip(jobs, names, strict=True):
             kpi = requests[number][0]
-            q = 0.5 if kpi.kind == Kind.MEDIAN else kpi.percentile / 100
+            q = 0.5 if kpi.kind == Kind.MEDIAN else _quantile_of(kpi)
             out[(number, tag)] = _quantiles(counts, column, name, q)
     return out
 

@@ -68,10 +68,11 @@ def _check_tree(text: str, columns: dict[str, str], dataset: str,
                 schema: tuple[tuple[str, Any], ...], guarded_division: bool = False) -> None:
     import sqlglot
     from sqlglot import exp
+    from sqlglot.errors import SqlglotError
 
     try:
         trees = sqlglot.parse(text)
-    except sqlglot.errors.SqlglotError as exc:
+    except SqlglotError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExpressionProblem(f"is not a valid SQL expression ({first})") from None
     if len(trees) != 1 or trees[0] is None:

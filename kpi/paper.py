@@ -273,22 +273,24 @@ def change_words(result: KpiResult) -> str:
     """'an increase of 0.8%', 'a decrease of 6.8 percentage points', 'a decrease of 9',
     'a decrease of 2 minutes and 4 seconds (16.6%)', or 'unchanged'."""
     kpi, change = result.kpi, result.change
+    assert change is not None, "only a KPI with a change has change words"
     if change.points is not None:
         if round(change.points, 1) == 0:
             return _unchanged(change.points, "to one decimal place")
         return f"{_direction(change.points)} of {abs(change.points):.1f} percentage points"
-    if kpi.unit == Unit.RATIO:
-        if round(change.absolute, 1) == 0:
-            return _unchanged(change.absolute, "to one decimal place")
-        return f"{_direction(change.absolute)} of {abs(change.absolute):.1f}"
     size = change.absolute
+    assert size is not None, "a change not in points has an absolute size"
+    if kpi.unit == Unit.RATIO:
+        if round(size, 1) == 0:
+            return _unchanged(size, "to one decimal place")
+        return f"{_direction(size)} of {abs(size):.1f}"
     absolute = value_words(abs(size), kpi.unit)
     if value_words(0.0, kpi.unit) == absolute:
         return _unchanged(size, "at the precision shown")
     if change.percent is None or round(change.percent, 1) == 0:
         return f"{_direction(size)} of {absolute}"
-    small_base = (kpi.unit == Unit.COUNT and result.comparison is not None
-                  and abs(result.comparison.value) < SMALL_BASE)
+    before = result.comparison.value if result.comparison is not None else None
+    small_base = kpi.unit == Unit.COUNT and before is not None and abs(before) < SMALL_BASE
     if small_base:
         return f"{_direction(size)} of {absolute}"
     if kpi.unit == Unit.COUNT:
@@ -305,6 +307,7 @@ def current_clause(result: KpiResult) -> Inlines:
     """'A total of 26,613 was recorded in the year ending September 2025', 'As of September
     2025 the proportion was 37.0%'."""
     kpi, current = result.kpi, result.current
+    assert current is not None, "a current clause needs a current window"
     value = value_words(current.value, kpi.unit)
     if kpi.is_snapshot:
         noun = "the proportion" if kpi.unit == Unit.PERCENT else "the figure"
@@ -324,6 +327,7 @@ def current_clause(result: KpiResult) -> Inlines:
         return inlines("The total for ", Name(noun), f" was {value} {when}")
     subject = SUBJECTS[kpi.kind]
     if kpi.kind == Kind.PERCENTILE:
+        assert kpi.percentile is not None, "validation requires a percentile KPI's percentile"
         subject = f"The {_ordinal(kpi.percentile)} percentile"
     if kpi.kind == Kind.PER_1000:
         value += " per 1,000 population"
@@ -395,10 +399,11 @@ def variation_sentence(result: KpiResult, verdict: Verdict | None) -> str:
     variation = verdict.variation if verdict else None
     if variation is None or variation.verdict == stats.COMMON_CAUSE:
         return ""
+    assert variation.rule is not None, "a special cause names its rule"
     text = (f"{VARIATION_SENTENCES[variation.verdict]} "
             f"({stats.RULE_WORDS[variation.rule]}"
             + (", against trial limits" if variation.trial else "") + ")")
-    if verdicts.conflict(result, verdict):
+    if verdict is not None and verdicts.conflict(result, verdict):
         text += (", against the direction of the 12-month change: the most recent months "
                  "do not follow it")
     return text + "."
@@ -491,7 +496,7 @@ class _Builder:
         self.report = report
         self.results = {r.kpi.id: r for r in report.results}
         self.verdicts = verdicts
-        self.said: dict[Outcome, int] = {}  # status sentences said so far in the section
+        self.said: dict[str, int] = {}  # status sentences said so far in the section
         self.charts = [*charts, *_process_charts(report, charts, verdicts),
                        *_peer_charts(project, report)]
         self.peers: dict[str, ChartData | None] = {}  # KPI id -> its peers figure data, once
@@ -556,7 +561,8 @@ class _Builder:
         plan = self.config.plan
         scope: Inlines = inlines("every plan priority" if plan else "every priority")
         if priority is not None:
-            scope = inlines("the priority ", Name(self.project.priority(priority).title))
+            named = self.project.priority(priority)
+            scope = inlines("the priority ", Name(named.title if named else priority))
         notes = self.commentary
         facts = []
         if notes.board:
@@ -620,7 +626,7 @@ class _Builder:
             paras.append(READING_VERDICTS)
         texts = [inlines(t) for t in paras]
         if not plan:
-            texts[1] = inlines(texts[1][0].replace("the plan baseline", "the baseline"))
+            texts[1] = inlines(paras[1].replace("the plan baseline", "the baseline"))
         blocks: list = [Paragraph(text, number=f"1.{n}") for n, text in enumerate(texts, start=1)]
         blocks.append(_slot("paper.introduction", "Introduction", self.commentary.introduction,
                             1, len(texts)))
@@ -749,8 +755,9 @@ class _Builder:
                     or anchor.priority not in priorities
                     or any(r is None or r.current is None for r in measured)):
                 continue
-            end = max(r.current.window.end for r in measured)
-            requests += [(r.kpi, end, spec.months) for r in measured]
+            drawn = [r for r in measured if r is not None and r.current is not None]
+            end = max(r.current.window.end for r in drawn if r.current is not None)
+            requests += [(r.kpi, end, spec.months) for r in drawn]
         return requests
 
     # -- breakdowns --------------------------------------------------------------------------
@@ -799,6 +806,7 @@ class _Builder:
                     if r["current"] is not None and (r["current"] or r["comparison"])]
             if not rows:
                 continue
+            assert kpi.dataset is not None, "a KPI with breakdowns reads a dataset"
             spec = self.project.datasets[kpi.dataset].column(column)
             label = column_title(column)
             label = Name(spec.label if spec is not None and spec.label
@@ -869,10 +877,10 @@ class _Builder:
             return None
         kpi_id = spec.kpis[0]
         if kpi_id not in self.peers:
-            kpi = self.project.kpi(kpi_id)
+            kpi = self.project.known_kpi(kpi_id)
             compared = self._peer_result(kpi)
-            self.peers[kpi_id] = None if compared is None else peer_chart_data(
-                spec, compared, self.project.peers[kpi.peers])
+            self.peers[kpi_id] = None if compared is None or kpi.peers is None else \
+                peer_chart_data(spec, compared, self.project.peers[kpi.peers])
         return self.peers[kpi_id]
 
     def _peer_result(self, kpi: KpiDef):
@@ -929,6 +937,7 @@ class _Builder:
 
     def _revisions(self) -> list:
         revised = self.revised
+        assert revised is not None, "called only when there is a previous paper"
         if not revised.items:
             return [Paragraph(inlines(f"No figure printed in the paper for {revised.period} "
                                       "has been revised since."))]
@@ -969,7 +978,7 @@ def verdict_cells(verdict: Verdict | None) -> list[str]:
     cells = [SIGNIFICANCE_CELLS[significant],
              "–" if variation is None else VARIATION_CELLS[variation.verdict]
              + (" (trial)" if variation.trial else ""),
-             ASSURANCE_CELLS.get(verdict.assurance, "–")]
+             ASSURANCE_CELLS.get(verdict.assurance, "–") if verdict.assurance else "–"]
     return cells
 
 
@@ -1018,6 +1027,7 @@ def _peer_alt_text(data: ChartData) -> str:
         return f"{value:,.2f}" if data.per_1000 else render.number(value, data.kpis[0].unit)
 
     what = peer_axis_label(data).replace("\n", " ")
+    assert data.parts is not None, "a peers figure has parts"
     bars = "; ".join(f"{part}{' (focus)' if focus else ''} {text(value)}"
                      for part, value, focus in data.parts.iter_rows())
     mean = f"; group mean {text(data.peer_mean)}" if data.peer_mean is not None else ""
@@ -1134,6 +1144,7 @@ def _table_value(measured, kpi: KpiDef, show_window: bool) -> Inlines:
 
 def _change_size(result: KpiResult) -> float:
     change = result.change
+    assert change is not None, "only a KPI with a change is ranked by it"
     size = next((v for v in (change.points, change.percent, change.absolute) if v is not None),
                 0.0)
     return round(abs(size), 1)

@@ -90,9 +90,11 @@ def change_text(change: Change | None, unit: Unit) -> str:
         return "n/a"
     if change.points is not None:
         return signed(change.points, f"{change.points:.1f}pp")
+    size = change.absolute
+    assert size is not None, "a change not in points has an absolute size"
     if unit == Unit.RATIO:
-        return signed(change.absolute, f"{change.absolute:.1f}")
-    absolute = signed(change.absolute, number(change.absolute, unit).replace(" days", ""))
+        return signed(size, f"{size:.1f}")
+    absolute = signed(size, number(size, unit).replace(" days", ""))
     percent = "n/a" if change.percent is None else signed(change.percent,
                                                           f"{change.percent:.1f}%")
     return f"{absolute} ({percent})"

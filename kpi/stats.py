@@ -189,12 +189,13 @@ def significance(result: KpiResult) -> Significance:
     if kpi.unit == Unit.PERCENT:
         counts = [_whole(v) for v in (current.numerator, current.denominator,
                                       comparison.numerator, comparison.denominator)]
-        if None in counts:
+        whole = [c for c in counts if c is not None]
+        if len(whole) < len(counts):
             return not_tested("a rate is tested from whole-number numerators and denominators")
         if kpi.is_snapshot:
             return not_tested("two snapshots share most of their people, so they are not "
                               "independent samples")
-        return proportion_test(*counts)
+        return proportion_test(*whole)
     if kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT:
         n1, n2 = _whole(current.value), _whole(comparison.value)
         if kpi.multiplier != 1.0 or n1 is None or n2 is None:
@@ -357,9 +358,11 @@ def _segment(months: list[str], values: list[float | None], better: Better,
     if len(base_idx) < 2:
         return without(f"no limits: {len(base_idx)} month, and a moving range needs 2", span)
     trial = len(base_idx) < baseline_points
-    base = [values[i] for i in base_idx]
+    base = [v for v in (values[i] for i in base_idx) if v is not None]
+    moving = [r for r in (ranges[i] for i in base_idx[1:]) if r is not None]
+    assert len(base) == len(moving) + 1 == len(base_idx), "the baseline has every value"
     mean = math.fsum(base) / len(base)
-    mr = math.fsum(ranges[i] for i in base_idx[1:]) / (len(base_idx) - 1)
+    mr = math.fsum(moving) / (len(base_idx) - 1)
     upper, lower = mean + LIMIT_FACTOR * mr, mean - LIMIT_FACTOR * mr
     upper2, lower2 = mean + SIGMA2_FACTOR * mr, mean - SIGMA2_FACTOR * mr
 
@@ -435,7 +438,13 @@ def variation(chart: Xmr) -> Variation | None:
     latest = next((p for p in reversed(chart.points) if p.value is not None), None)
     if chart.mean is None or latest is None:
         return None
-    verdict = VARIATION_OF_SIGNAL[latest.signal] if latest.rule else COMMON_CAUSE
+    assert (chart.lower_limit is not None and chart.upper_limit is not None
+            and chart.baseline is not None), "a chart with a mean has its limits"
+    if latest.rule:
+        assert latest.signal is not None, "a rule that fired classes its signal"
+        verdict = VARIATION_OF_SIGNAL[latest.signal]
+    else:
+        verdict = COMMON_CAUSE
     points = sum(p.value is not None for p in chart.points)
     return Variation(verdict, latest.rule, chart.mean, chart.lower_limit, chart.upper_limit,
                      points, chart.trial, chart.baseline)
@@ -447,6 +456,8 @@ def assurance(target: float | None, chart: Xmr, better: Better) -> str | None:
     limits or a better direction (a neutral KPI has no pass or fail)."""
     if target is None or chart.mean is None or better == Better.NEUTRAL:
         return None
+    assert chart.lower_limit is not None and chart.upper_limit is not None, \
+        "a chart with a mean has its limits"
     passes_above = better == Better.HIGHER
     if chart.lower_limit > target:
         return CONSISTENTLY_PASS if passes_above else CONSISTENTLY_FAIL

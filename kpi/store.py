@@ -141,7 +141,7 @@ def exists(project: Project, dataset_id: str) -> bool:
 # Opened tables, by (folder, point in history, latest commit). Opening a Delta table reads its
 # log; one command asks a table for its months, version and rows several times, and a project
 # has a table per dataset. A new commit changes the key, so a load is seen at once.
-_OPENED: dict[tuple[str, AsOf | None, int], Any] = {}
+_OPENED: dict[tuple[str, AsOf | None, int | None], Any] = {}
 
 
 def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
@@ -176,10 +176,12 @@ def _load_as_of(table, dataset_id: str, as_of: AsOf) -> None:
         table.load_as_version(as_of.version)
         return
     first = min(h["timestamp"] for h in table.history())
-    if as_of.moment.timestamp() * 1000 < first:
-        raise DataError(f"dataset '{dataset_id}' did not exist at {as_of.moment.isoformat()}",
+    moment = as_of.moment
+    assert moment is not None, "an AsOf is a version or a moment"
+    if moment.timestamp() * 1000 < first:
+        raise DataError(f"dataset '{dataset_id}' did not exist at {moment.isoformat()}",
                         hint=f"see 'kpi history {dataset_id}'")
-    table.load_as_version(as_of.moment)
+    table.load_as_version(moment)
 
 
 def _require_files(table, dataset_id: str) -> None:
@@ -538,7 +540,8 @@ class _FileStats:
             self.nulls[name] += column.null_count
             if column.null_count == len(column):
                 continue
-            bounds = pc.min_max(column)
+            # pyarrow.compute's functions are made at import; its stubs do not list them.
+            bounds = pc.min_max(column)  # pyright: ignore[reportAttributeAccessIssue]
             low, high = bounds["min"].as_py(), bounds["max"].as_py()
             if isinstance(low, float) and not (math.isfinite(low) and math.isfinite(high)):
                 self.unbounded.add(name)  # NaN or infinity: JSON holds neither

@@ -77,6 +77,7 @@ def conflict(result: KpiResult, verdict: Verdict) -> str | None:
     said = chart_says.get(variation.verdict)
     if said is None or said == result.status:
         return None
+    assert variation.rule is not None, "a special cause names the rule that fired"
     worry = "concern" if said == "deteriorating" else "improvement"
     return (f"the status compares two 12-month windows and is {result.status}; the process "
             f"chart reads single months, and its latest month is a special cause of {worry} "
@@ -146,7 +147,7 @@ def _read_monthly(project: Project, kpis: list[KpiDef], spans: dict[str, tuple[M
             measure_span[measure.id] = (min(low, spans[kpi.id][0]), max(high, spans[kpi.id][1]))
     by_dataset: dict[str, list[KpiDef]] = {}
     for measure in measures.values():
-        by_dataset.setdefault(measure.dataset, []).append(measure)
+        by_dataset.setdefault(measure.source, []).append(measure)
     parts: engine.Monthly = {}
     for dataset_id, group in by_dataset.items():
         first = min(measure_span[m.id][0] for m in group)

@@ -103,9 +103,11 @@ def root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
 ) -> None:
+    from typer.core import TyperGroup
+
     State.project, State.debug, State.quiet = project, debug, quiet
     defaults = _project_defaults(project)
-    if defaults and isinstance(ctx.command, typer.core.TyperGroup):
+    if defaults and isinstance(ctx.command, TyperGroup):
         ctx.default_map = _with_defaults(ctx.command, dict(ctx.default_map or {}), defaults)
 
 

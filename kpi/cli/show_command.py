@@ -191,7 +191,7 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
                                             "denominator"), windows, shown=shown))
     sections.append(Section("Change", (*change_cols, "status", "note"),
                             [(*(values[c] for c in change_cols), result.status, result.note)],
-                            shown={**shown, "status": lambda v: render.STATUS_WORDS.get(v, v)},
+                            shown={**shown, "status": lambda v: str(render.STATUS_WORDS.get(v, v))},
                             status_column="status"))
 
     trend_rows = [] if trend is None else list(trend.iter_rows())
@@ -264,9 +264,13 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
         ("significant (5%)", {True: "yes", False: "no", None: "n/a"}[test.significant]),
         ("test note", test.note),
     ]
-    if chart.mean is None:
+    if chart.mean is None or chart.baseline is None:
         rows.append(("process chart", chart.note or "no monthly values"))
     else:
+        latest_text = "none"
+        if latest is not None:
+            assert latest.rule is not None, "a signal names the rule that fired"
+            latest_text = f"{latest.month}: {stats.RULE_WORDS[latest.rule]} ({latest.signal})"
         rows += [
             ("chart baseline", f"{chart.baseline[0]} to {chart.baseline[1]}"
                                + (" (trial limits)" if chart.trial else "")),
@@ -277,8 +281,7 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
         if len(chart.segments) > 1:
             rows.append(("recalculated", ", ".join(seg.start for seg in chart.segments[1:])))
         rows += [
-            ("latest signal", f"{latest.month}: {stats.RULE_WORDS[latest.rule]} "
-                              f"({latest.signal})" if latest else "none"),
+            ("latest signal", latest_text),
             ("special causes", "; ".join(f"{span}: {stats.RULE_WORDS[rule]} ({signal})"
                                          for span, rule, signal in fired) or "none"),
             ("variation", render.variation_word(verdict)),
@@ -294,7 +297,8 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
         "test": test.test, "statistic": test.statistic, "p_value": test.p_value,
         "significant": test.significant, "note": test.note,
         "xmr": {
-            "baseline": list(chart.baseline) if chart.mean is not None else None,
+            "baseline": list(chart.baseline) if chart.mean is not None and chart.baseline
+            else None,
             "mean": chart.mean, "mean_moving_range": chart.mean_moving_range,
             "lower_limit": chart.lower_limit, "upper_limit": chart.upper_limit,
             "lower_2sigma": chart.lower_2sigma, "upper_2sigma": chart.upper_2sigma,

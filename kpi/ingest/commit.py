@@ -241,6 +241,7 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
     def guard(before: pl.DataFrame, version: int) -> dict[str, Any]:
         # Runs under the load lock: the counts are those the commit replaces, and the version
         # is the one it creates, so the quarantine file's name is unique to this load.
+        assert extract.covered is not None, "a staged extract records the months it covers"
         replaced = replaced_months(spec, extract.covered, before)
         if not allow_shrink:
             _check_shrink(spec, replaced)

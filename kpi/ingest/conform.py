@@ -328,7 +328,9 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str]) -> p
     typed = cleaned.select(exprs)
     for name, found in formats.items():
         if found is not None:
-            typed = _parse_the_rest(spec.column(name), typed, cleaned[texts[name]])
+            column = spec.column(name)
+            assert column is not None, "formats are found for the dataset's own columns"
+            typed = _parse_the_rest(column, typed, cleaned[texts[name]])
     return typed
 
 

@@ -86,7 +86,8 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
             raise DataError(f"{where}, row 1, column {letter}: column name '{_show(name)}' "
                             "appears twice in the header", hint="rename or remove one of them")
         seen.add(name.lower())
-    body = cells.slice(1).select([pl.col(cells.columns[i]).alias(header[i]) for i in keep])
+    # Every kept column has a name: a blank one was refused above.
+    body = cells.slice(1).select([pl.col(cells.columns[i]).alias(str(header[i])) for i in keep])
     if body.height == 0:
         raise DataError(f"{where}: the sheet has a header but no data rows",
                         hint="check the extract was written in full")

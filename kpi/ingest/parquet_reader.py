@@ -87,7 +87,9 @@ def _check_time_range(arrow) -> None:
             scale = _PER_DAY[kind.unit]
         else:
             continue
-        bounds = pc.min_max(column.cast(pa.int32() if scale == 1 else pa.int64()))
+        # pyarrow.compute's functions are made at import; its stubs do not list them.
+        bounds = pc.min_max(  # pyright: ignore[reportAttributeAccessIssue]
+            column.cast(pa.int32() if scale == 1 else pa.int64()))
         low, high = bounds["min"].as_py(), bounds["max"].as_py()
         if low is not None and (low < _DAY_RANGE[0] * scale or high > _DAY_RANGE[1] * scale):
             raise ValueError(f"column '{field_.name}' holds dates outside the years 1 to 9999")

@@ -314,6 +314,7 @@ class _FileState:
         """The batch's ids with their file and record, one row group per hash share, so the
         `unique` check reads one share of the load's ids at a time."""
         key = self.spec.unique
+        assert key is not None, "ids are staged only for a dataset with a unique column"
         ids = (rows.select(key, FILE, ROW).filter(pl.col(key).is_not_null())
                .with_columns((pl.col(key).hash(seed=0) % SHARES).alias("__share"))
                .sort("__share", maintain_order=True))

@@ -116,6 +116,7 @@ def _open(template: Path | None):
     import docx
     from docx.oxml.ns import qn
     from docx.shared import Cm
+    from docx.styles.style import ParagraphStyle
 
     if template is None:
         doc = docx.Document()
@@ -129,6 +130,7 @@ def _open(template: Path | None):
         # table columns are measured in and the usual one of a UK public body's papers.
         for name in ("Normal", "Title", "Subtitle", "Heading 1", "Caption"):
             style = doc.styles[name]
+            assert isinstance(style, ParagraphStyle), f"Word's '{name}' is a paragraph style"
             style.font.name = FONT
             fonts = style.element.rPr.rFonts
             for attribute in ("w:eastAsia", "w:cs"):
@@ -400,10 +402,10 @@ def write(document: Document, base: Path, template: Path | None = None,
 
 def _record(doc, document: Document) -> None:
     """The custom XML part `read_commentary` compares an edited paper with."""
+    import lxml.etree as etree
     from docx.opc.constants import RELATIONSHIP_TYPE
     from docx.opc.packuri import PackURI
     from docx.opc.part import Part
-    from lxml import etree
 
     root = etree.Element(f"{{{RECORD_NS}}}paper", nsmap={None: RECORD_NS})
     root.set("period", document.period)
@@ -472,7 +474,7 @@ class WordCommentary:
 def read_commentary(path: Path) -> WordCommentary:
     """The commentary typed into a Word paper kpi wrote; raises ValueError for a file that is
     not a Word document."""
-    from lxml import etree
+    import lxml.etree as etree
 
     try:
         with zipfile.ZipFile(path) as archive:

@@ -114,8 +114,8 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
             worksheet.write(row, 1, visible(str(value)) if isinstance(value, str) else value)
     top = len(about) + 1  # a blank row between the header block and the table
     frame = _dated(sheet.frame)
-    column_formats = {name: FORMATS[ROLES[name]] for name in frame.columns
-                      if ROLES.get(name) in FORMATS}
+    column_formats: dict[Any, Any] = {name: FORMATS[ROLES[name]] for name in frame.columns
+                                      if ROLES.get(name) in FORMATS}
     frame.write_excel(workbook=book, worksheet=worksheet, position=(top, 0),
                       table_name=sheet.table, table_style="Table Style Light 9",
                       column_formats=column_formats or None, autofit=True,
