@@ -280,6 +280,7 @@ class Project:
     population_by: dict[str, str] = field(default_factory=dict)
     bundled: bool = False
     defaults: dict[str, str] = field(default_factory=dict)  # [defaults]: option defaults
+    marking: str = ""  # [paper] marking: the protective marking on every page of the paper
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -613,8 +614,28 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
         baseline_end=baseline_end, snapshot_baseline=snapshot_baseline, populations=populations,
         datasets=datasets, priorities=tuple(sorted(priorities, key=lambda p: p.order)),
         kpis=tuple(kpis), checks=tuple(checks), peers=peers, population_by=population_by,
-        bundled=bundled, defaults=defaults, raw=raw,
+        bundled=bundled, defaults=defaults, marking=_marking(raw, problems), raw=raw,
     )
+
+
+# A protective marking is one short line ("OFFICIAL", "OFFICIAL-SENSITIVE"): it is printed in
+# the header and footer of every page, where a paragraph would not fit.
+MARKING_LIMIT = 60
+
+
+def _marking(raw: dict[str, Any], problems: _Problems) -> str:
+    paper = raw.get("paper")
+    value = paper.get("marking", "") if isinstance(paper, dict) else ""
+    needle = r"^\s*marking\s*="
+    if not isinstance(value, str):
+        problems.add("[paper]", "marking", "must be text, e.g. marking = \"OFFICIAL\"", needle)
+        return ""
+    text = " ".join(value.split())
+    if len(text) > MARKING_LIMIT or any(not c.isprintable() for c in text):
+        problems.add("[paper]", "marking", f"must be one line of at most {MARKING_LIMIT} "
+                                           "printable characters, e.g. \"OFFICIAL\"", needle)
+        return ""
+    return text
 
 
 # [defaults]: option defaults the command line applies (after the command line itself and the

@@ -279,4 +279,4 @@ def main() -> None:
 
 # Command modules register themselves on `app`; import them last.
 from kpi.cli import data_commands, summary_command, show_command, project_commands, export_command, check_command  # noqa: E402,F401,I001,E501
-from kpi.cli import compare_command  # noqa: E402,F401
+from kpi.cli import compare_command, commentary_command  # noqa: E402,F401
