@@ -48,6 +48,11 @@ CommentaryOpt = Annotated[Path | None, typer.Option(
 PreviousOpt = Annotated[Path | None, typer.Option(
     "--previous", help="The figures file of the last paper (board.figures.json): adds an "
                        "appendix of figures revised since.")]
+FullOpt = Annotated[bool, typer.Option(
+    "--full", help="The complete paper, as a technical annex: every KPI's full paragraph, "
+                   "breakdowns and process chart, the KPI definitions and the data sources. "
+                   "Default: the board's paper (a front page of the matrix and the "
+                   "exceptions, one sentence for a KPI in normal variation).")]
 
 
 def _output_opt(fmt: PaperFormat):
@@ -63,10 +68,11 @@ def _output_opt(fmt: PaperFormat):
 def markdown(period: PeriodOpt, output: _output_opt(PaperFormat.MARKDOWN),
              vs: VsOpt = Comparison.BASELINE, priority: PriorityOpt = None,
              as_of: AsOfOpt = None, commentary: CommentaryOpt = None,
-             previous: PreviousOpt = None) -> None:
+             previous: PreviousOpt = None, full: FullOpt = False) -> None:
     """Draft the board paper in Markdown: numbered paragraphs per KPI, tables, charts and
     appendices."""
-    _export(PaperFormat.MARKDOWN, period, output, vs, priority, as_of, commentary, previous)
+    _export(PaperFormat.MARKDOWN, period, output, vs, priority, as_of, commentary, previous,
+            full=full)
 
 
 @export_app.command("docx")
@@ -77,11 +83,12 @@ def docx(period: PeriodOpt, output: _output_opt(PaperFormat.DOCX),
          previous: PreviousOpt = None,
          template: Annotated[Path | None, typer.Option(
              "--template", help="A Word .docx whose styles, page set-up, headers and footers "
-                                "the paper uses (its text is dropped).")] = None) -> None:
+                                "the paper uses (its text is dropped).")] = None,
+         full: FullOpt = False) -> None:
     """Draft the board paper as a Word document: heading styles, numbered paragraphs, tables
     and figures with captions."""
     _export(PaperFormat.DOCX, period, output, vs, priority, as_of, commentary, previous,
-            template)
+            template, full=full)
 
 
 @export_app.command("html")
@@ -89,15 +96,16 @@ def docx(period: PeriodOpt, output: _output_opt(PaperFormat.DOCX),
 def html(period: PeriodOpt, output: _output_opt(PaperFormat.HTML),
          vs: VsOpt = Comparison.BASELINE, priority: PriorityOpt = None,
          as_of: AsOfOpt = None, commentary: CommentaryOpt = None,
-         previous: PreviousOpt = None) -> None:
+         previous: PreviousOpt = None, full: FullOpt = False) -> None:
     """Draft the board paper as one self-contained HTML page that prints to A4."""
-    _export(PaperFormat.HTML, period, output, vs, priority, as_of, commentary, previous)
+    _export(PaperFormat.HTML, period, output, vs, priority, as_of, commentary, previous,
+            full=full)
 
 
 def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priority: str | None,
             as_of: str | None, commentary_file: Path | None, previous: Path | None,
-            template: Path | None = None) -> None:
-    from kpi import charts, commentary, engine, paper, revisions, store, verdicts
+            template: Path | None = None, *, full: bool = False) -> None:
+    from kpi import charts, checks, commentary, engine, paper, revisions, store, verdicts
     from kpi.cache import CACHE_FOLDER
     from kpi.errors import UsageError
     from kpi.outputs import staged
@@ -128,9 +136,12 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
     specs = charts.chart_specs(project)
     shown = [k for k in project.kpis
              if not k.hidden and (priority is None or k.priority == priority)]
-    # Charts may draw hidden KPIs (e.g. all outcomes by code); compute them alongside.
+    # Charts may draw hidden KPIs (e.g. all outcomes by code), paragraphs quote them, and the
+    # reconciliations of kpi check add up parts: all are computed alongside, in one pass.
     ids = {k.id for k in shown}
-    drawn = [project.kpi(i) for s in specs for i in s.kpis if i not in ids]
+    extra = [i for s in specs for i in s.kpis] + [q for k in shown for q in k.quotes]
+    extra += [i for c in project.checks for i in (c.total, *c.parts)]
+    drawn = [project.kpi(i) for i in extra if i not in ids]
     kpis = shown + list({k.id: k for k in drawn}.values())
     # The verdicts' monthly values are read in the same pass as the windows.
     report = engine.evaluate(project, month, vs, kpis, as_of=cutoff,
@@ -143,10 +154,11 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
         if made is not None:
             loaded[dataset] = made.timestamp
     judged = verdicts.verdicts(project, report, as_of=cutoff)
+    checked = checks.from_report(project, report, [k for k in shown if k.status == "live"])
     built = paper.build_paper(project, report, charts=specs, files_dir=files_dir,
                               priority=priority, as_of=cutoff, as_of_text=as_of,
                               commentary=notes, revised=revised, loaded=loaded,
-                              verdicts=judged)
+                              verdicts=judged, full=full, checks=checked)
     results = {r.kpi.id: r for r in report.results}
     output.parent.mkdir(parents=True, exist_ok=True)
     # The paper and its figures are written to a staging folder and moved into place together
