@@ -31,8 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default="crimes")
     args = parser.parse_args(argv)
 
+    import polars as pl
+
     from kpi import ingest, store
     from kpi.catalogue import load_project
+    from kpi.ingest import csv_reader, parquet_reader, stage
+    from kpi.ingest import survey as survey_mod
 
     project = load_project(args.project)
     path = project.path.parent / args.extract
@@ -50,17 +54,17 @@ def main(argv: list[str] | None = None) -> int:
         staging = scratch / "staging"
         staging.mkdir()
         clock = time.perf_counter()
-        survey = ingest._survey(path)
+        survey = survey_mod._survey(path)
         record("read the file in blocks: sha256, encoding, NUL", time.perf_counter() - clock)
-        state = ingest._FileState(spec=spec, path=path, index=0, folder=staging,
-                                  measured=ingest.columns_read_by_kpis(project, args.dataset),
-                                  keep_bad=False)
+        state = stage._FileState(spec=spec, path=path, index=0, folder=staging,
+                                 measured=ingest.columns_read_by_kpis(project, args.dataset),
+                                 keep_bad=False)
         clock = time.perf_counter()
-        if ingest._is_parquet(path, survey.head):
+        if survey_mod._is_parquet(path, survey.head):
             state.from_csv = False
-            batches, numbering = ingest._parquet_batches(path, survey, state)
+            batches, numbering = parquet_reader._parquet_batches(path, survey, state)
         else:
-            batches, numbering = ingest._csv_batches(path, survey, staging, 0, state)
+            batches, numbering = csv_reader._csv_batches(path, survey, staging, 0, state)
         parse = conform = 0.0
         while True:
             clock = time.perf_counter()
@@ -74,13 +78,13 @@ def main(argv: list[str] | None = None) -> int:
         state.finish()
         record("parse (Arrow's streaming CSV reader / Parquet batches)", parse)
         record("map, type, check and stage each batch (rows by month, ids by share)", conform)
-        extract = ingest.Extract(rows=state.good, rejected=ingest.pl.DataFrame(),
+        extract = ingest.Extract(rows=state.good, rejected=pl.DataFrame(),
                                  covered=state.covered(), staged=state.staged,
                                  files=[str(path)], numberings={str(path): numbering},
                                  groups=state.groups, shares=state.shares)
         clock = time.perf_counter()
         if spec.unique:
-            ingest._check_unique(spec, extract)
+            stage._check_unique(spec, extract)
         record("unique id check (the staged ids, a hash share at a time)",
                time.perf_counter() - clock)
         clock = time.perf_counter()

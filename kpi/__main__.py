@@ -1,8 +1,5 @@
-import signal
+import sys
 
-from kpi.cli import main
+from kpi.entry import main
 
-# As the `kpi` entry point does (kpi.cache.main): a reader that stops reading ends kpi by SIGPIPE.
-if hasattr(signal, "SIGPIPE"):
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-main()
+sys.exit(main())

@@ -1,8 +1,8 @@
-"""Fast start: a repeated question is answered from a cache, without importing Polars.
+"""The answer cache: a repeated question is answered without importing Polars.
 
-`kpi` starts here (the console script's entry point). For the read-only commands that print
+The console script's front door (kpi.entry) asks it first. For the read-only commands that print
 results (summary, show, catalogue, datasets) it computes a key from everything the answer depends
-on, and replays the stored answer (stdout, stderr and exit code) when there is one:
+on, and gives back the stored answer (stdout, stderr and exit code) when there is one:
 
 - the command line, the working directory and the environment variables that change output
   (KPI_*, NO_COLOR, COLUMNS), whether stdout is a terminal and its width;
@@ -15,11 +15,13 @@ on, and replays the stored answer (stdout, stderr and exit code) when there is o
 - the kpi version and the size and modification time of kpi's own source files.
 
 Anything else (a miss, any other command, --output, --debug, --help, KPI_NO_CACHE set) runs the
-command line as usual; a miss stores the answer if the inputs did not change while it ran.
+command line as usual; after a miss, the front door stores the answer here if the inputs did not
+change while it ran.
 Entries live in the project's data folder, under `.cache/`, so deleting the data folder clears
 them; only the most recent MAX_ENTRIES are kept.
 
-Only the standard library is imported here, plus kpi.catalogue for finding the project.
+A leaf: only the standard library is imported here, plus kpi.catalogue for finding the project
+and kpi.store for reading a table's version from its log (neither imports Polars).
 """
 
 from __future__ import annotations
@@ -27,8 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-import signal
 import sys
 import tomllib
 from pathlib import Path
@@ -42,29 +42,9 @@ GLOBAL_FLAGS = frozenset({"--quiet", "-q"})
 GLOBAL_WITH_VALUE = frozenset({"--project", "-p"})
 MAX_ENTRIES = 200
 CACHE_FOLDER = ".cache"
-_COMMIT = re.compile(r"^(\d{20})\.json$")
 
 
-def main(argv: list[str] | None = None) -> int | None:
-    """Run `kpi` with these arguments (default: sys.argv[1:]), from the cache when possible."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    # A reader that stops reading (`kpi summary | head -1`) ends kpi as it ends any Unix tool,
-    # by SIGPIPE (status 141 in a shell), instead of Click's exit 1, which means "a check
-    # failed". A load it interrupts is not committed, as with any killed load.
-    if argv is None and hasattr(signal, "SIGPIPE"):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    plan = _plan(args)
-    if plan is not None:
-        entry = _read(plan)
-        if entry is not None:
-            sys.stdout.write(entry["stdout"])
-            sys.stderr.write(entry["stderr"])
-            sys.stdout.flush()
-            return int(entry["code"])
-    return _run(args, plan)
-
-
-def _plan(args: list[str]) -> dict[str, Any] | None:
+def plan(args: list[str]) -> dict[str, Any] | None:
     """Where the answer to this command line would be cached and under which key, or None when
     it must not be cached."""
     if os.environ.get("KPI_NO_CACHE"):
@@ -105,6 +85,8 @@ def _key(args: list[str], explicit: str | None) -> tuple[str, Path]:
     data_dir = data_dir_of(path, raw, bundled)
     inputs = [_file_digest(path.parent / str(kpi["weights"]))
               for kpi in raw.get("kpis") or [] if isinstance(kpi, dict) and "weights" in kpi]
+    from kpi.store import table_state
+
     versions = {ds: table_state(data_dir / ds) for ds in sorted(raw.get("datasets") or {})}
     environment = {name: value for name, value in os.environ.items()
                    if name.startswith("KPI_") or name in ("NO_COLOR", "COLUMNS")}
@@ -131,25 +113,6 @@ def data_dir_of(path: Path, raw: dict[str, Any], bundled: bool) -> Path:
     return (path.parent / str(meta.get("data", "data"))).resolve()
 
 
-def table_version(table: Path) -> int | None:
-    """A Delta table's latest version: the highest numbered commit file in its _delta_log."""
-    try:
-        names = os.listdir(table / "_delta_log")
-    except OSError:
-        return None
-    commits = [int(match.group(1)) for name in names if (match := _COMMIT.match(name))]
-    return max(commits) if commits else None
-
-
-def table_state(table: Path) -> tuple[int, str | None] | None:
-    """What identifies a Delta table's contents: its latest version and the sha256 of that
-    version's commit file (None for a folder with no committed table)."""
-    version = table_version(table)
-    if version is None:
-        return None
-    return version, _file_digest(table / "_delta_log" / f"{version:020d}.json")
-
-
 def _file_digest(path: Path) -> str | None:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -172,7 +135,8 @@ def _code_fingerprint() -> list[tuple[str, int, int]]:
     return sorted(found)
 
 
-def _read(plan: dict[str, Any]) -> dict[str, Any] | None:
+def read(plan: dict[str, Any]) -> dict[str, Any] | None:
+    """The stored answer for a plan: stdout, stderr and exit code; None on a miss."""
     try:
         entry = json.loads((plan["dir"] / f"{plan['key']}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -182,47 +146,7 @@ def _read(plan: dict[str, Any]) -> dict[str, Any] | None:
     return entry
 
 
-class _Tee:
-    """A text stream that records what is written to it and passes everything through, so
-    terminal detection (isatty, fileno, encoding) sees the real stream."""
-
-    def __init__(self, stream):
-        self._stream = stream
-        self.parts: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.parts.append(text)
-        return self._stream.write(text)
-
-    def __getattr__(self, name: str):
-        return getattr(self._stream, name)
-
-
-def _run(args: list[str], plan: dict[str, Any] | None) -> int | None:
-    """Run the command line; on a cacheable run, record its answer."""
-    from kpi.cli import main as cli_main
-
-    if plan is None:
-        sys.argv[1:] = args
-        return cli_main()
-    out, err = _Tee(sys.stdout), _Tee(sys.stderr)
-    sys.stdout, sys.stderr = out, err
-    sys.argv[1:] = args
-    try:
-        code: Any = 0
-        try:
-            cli_main()
-        except SystemExit as exc:
-            code = exc.code
-    finally:
-        sys.stdout, sys.stderr = out._stream, err._stream
-    code = 0 if code is None else code
-    if isinstance(code, int) and code in (0, 1):
-        _store(plan, "".join(out.parts), "".join(err.parts), code)
-    return code
-
-
-def _store(plan: dict[str, Any], stdout: str, stderr: str, code: int) -> None:
+def store(plan: dict[str, Any], stdout: str, stderr: str, code: int) -> None:
     """Keep an answer, unless its inputs changed while it was computed (an ingest ran at the
     same time) or the project's data folder is not where the key looked."""
     from kpi.catalogue import load_project
@@ -250,6 +174,3 @@ def _prune(cache_dir: Path) -> None:
     for stale in entries[:-MAX_ENTRIES]:
         stale.unlink(missing_ok=True)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -192,7 +192,7 @@ class ChartData:
     kpis: tuple[KpiDef, ...]
     window_text: str  # the data window, named on the chart
     series: tuple[pl.DataFrame, ...] = ()  # trend: month, value, rolling_12 per KPI
-    parts: pl.DataFrame | None = None      # compare / top: engine.breakdown's frame
+    parts: pl.DataFrame | None = None      # compare / top: a frame of engine.breakdowns
     current_label: str = ""
     comparison_label: str = ""
     xmr: Xmr | None = None                 # xmr: the process chart

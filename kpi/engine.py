@@ -11,11 +11,9 @@ and windows read it: a window, or one month of a verdict's series, is the sum of
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
-from itertools import accumulate
 from math import floor
 from pathlib import Path
 from typing import Any
@@ -877,21 +875,6 @@ def monthly_parts(project: Project, dataset_id: str, measures: Iterable[KpiDef],
     return _plan(project, dataset_id, {m.id: m for m in measures}, months, as_of).run().monthly()
 
 
-def _quantile(values: list[float], counts: list[int], q: float) -> tuple[float | None, int]:
-    """The q-quantile (linear interpolation, as Polars' `quantile(q, "linear")` and DuckDB's
-    `quantile_cont`) of values given in ascending order with their counts; and the count.
-    (`_quantiles` reads the same off a count table, per group, in Polars.)"""
-    cumulative = list(accumulate(counts))
-    n = cumulative[-1] if cumulative else 0
-    if n == 0:
-        return None, 0
-    below = floor((n - 1) * q)
-    lower = values[bisect_right(cumulative, below)]
-    upper = (values[bisect_right(cumulative, below + 1)]
-             if bisect_right(cumulative, below + 1) < len(values) else None)
-    return _interpolated(n, q, lower, upper), n
-
-
 def _measured(project: Project, kpi: KpiDef, window: Window | None,
               parts: dict[tuple[str, Window], dict[str, float | None]]) -> Measured | None:
     if window is None:
@@ -932,32 +915,16 @@ def latest_month(project: Project, kpi: KpiDef, period: Month,
     return min(ends)
 
 
-def monthly_series(project: Project, kpi: KpiDef, end: Month, months: int = 24,
-                   as_of: AsOf | None = None) -> pl.DataFrame:
-    """Monthly values of a KPI for the `months` months ending at `end`, with the rolling
-    12-month value where the kind allows it (columns: month, value, rolling_12)."""
-    if kpi.is_derived:
-        num = monthly_series(project, project.kpi(kpi.numerator_kpi), end, months + 11, as_of)
-        den = monthly_series(project, project.kpi(kpi.denominator_kpi), end, months + 11, as_of)
-        return _derived_series(kpi, num, den, months)
-    window = _series_window(kpi, end, months)
-    frame = prepare(project, kpi.dataset, [kpi], as_of)
-    parts = components_of(kpi)
-    rows = pl.col("month").is_between(pl.lit(str(window.start)), pl.lit(str(window.end)))
-    grouped = (frame.filter(rows).group_by("month")
-               .agg([e.alias(name) for name, e in parts.items()]).collect())
-    return _series_frame(project, kpi, window, grouped, months)
-
-
 SeriesRequest = tuple[KpiDef, Month, int]  # KPI, last month, months
 SeriesKey = tuple[str, Month, int]  # KPI id, last month, months
 
 
 def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
                        as_of: AsOf | None = None) -> dict[SeriesKey, pl.DataFrame]:
-    """Many KPIs' monthly series at once, each frame the one `monthly_series` gives: one
-    grouped query per dataset over the months any of them shows, where `monthly_series` reads
-    the table once per KPI (and twice for a rate of two KPIs). Keyed (KPI id, end, months)."""
+    """Many KPIs' monthly series at once: one grouped query per dataset over the months any of
+    them shows (the tests check each frame against a query per KPI, reference_engine's
+    `monthly_series`). Each frame has columns month, value and rolling_12 (the rolling
+    12-month value where the kind allows it). Keyed (KPI id, end, months)."""
     requests = list(requests)
     base: dict[SeriesKey, SeriesRequest] = {}
     for kpi, end, months in requests:
@@ -1048,41 +1015,18 @@ def _finite(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.is_finite()).then(expr)
 
 
-def breakdown(project: Project, kpi: KpiDef, column: str, current: Window,
-              comparison: Window | None, as_of: AsOf | None = None) -> pl.DataFrame:
-    """A KPI split by one column, current and comparison values and change per part
-    (columns: part, current, comparison, absolute, percent, points), largest first. Only the
-    windows' months and the rows the KPI's filter selects are read, so a part the KPI does not
-    count (no selected rows in either window) is not listed."""
-    if kpi.is_derived:
-        raise ConfigError(f"KPI '{kpi.id}' is a rate of two KPIs and has no breakdown")
-    windows = [w for w in (current, comparison) if w is not None]
-    months = sorted({str(month) for window in windows for month in window.months()})
-    frame = prepare(project, kpi.dataset, [kpi], as_of).filter(pl.col("month").is_in(months))
-    if kpi.filter:
-        frame = frame.filter(_sql(kpi.filter).fill_null(False))
-    aggs = []
-    for tag, window in (("cur", current), ("cmp", comparison)):
-        if window is None:
-            continue
-        aggs += [e.alias(f"{tag}_{name}") for name, e in components_of(kpi, window).items()]
-    grouped = frame.group_by(column).agg(aggs).collect()
-    return _breakdown_frame(project, kpi, comparison is not None, [
-        (row[column], {k[4:]: v for k, v in row.items() if k.startswith("cur_")},
-         {k[4:]: v for k, v in row.items() if k.startswith("cmp_")})
-        for row in grouped.iter_rows(named=True)])
-
-
 BreakdownRequest = tuple[KpiDef, str, Window, Window | None]  # KPI, column, current, comparison
 BreakdownKey = tuple[str, str, Window, Window | None]  # KPI id, column, current, comparison
 
 
 def breakdowns(project: Project, requests: Iterable[BreakdownRequest],
                as_of: AsOf | None = None) -> dict[BreakdownKey, pl.DataFrame]:
-    """Many breakdowns at once, each frame the one `breakdown` gives: one query for all the
-    requests of a dataset that split by the same column, reading only their windows' months,
-    where `breakdown` reads the table once per KPI and column (the board paper asks for
-    dozens). Keyed (KPI id, column, current, comparison)."""
+    """Many breakdowns at once: one query for all the requests of a dataset that split by the
+    same column, reading only their windows' months and the rows each KPI's filter selects (the
+    tests check each frame against a query per KPI, reference_engine's `breakdown`). Each frame
+    is a KPI split by the column, current and comparison values and change per part (columns:
+    part, current, comparison, absolute, percent, points), largest first; a part with no
+    selected rows in either window is not listed. Keyed (KPI id, column, current, comparison)."""
     groups: dict[tuple[str, str], dict[BreakdownKey, BreakdownRequest]] = {}
     for request in requests:
         kpi, column, current, comparison = request

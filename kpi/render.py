@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpi.catalogue import Unit
 from kpi.errors import visible
+from kpi.writers.markdown import escape
 
 # The engine imports Polars; the renderers only need its result types, and `kpi --help` (which
 # imports Format) must not pay for Polars.
@@ -274,17 +275,10 @@ def report_csv(report: Report, priorities: dict[str, str],
     return out.getvalue()
 
 
-def escape_markdown(text: str) -> str:
-    """Text from data made safe inside Markdown prose and table cells."""
-    out = []
-    for char in str(text):
-        if char in "\\`*_{}[]<>()#+!|~&":  # & too: "&amp;" in data is text, not an entity
-            out.append("\\" + char)
-        elif char in "\r\n":
-            out.append(" ")
-        else:
-            out.append(char)
-    return visible("".join(out))
+def escape_markdown(text: object) -> str:
+    """Text from data made safe inside Markdown prose and table cells (the Markdown writer's
+    escaper, with control characters shown as '?')."""
+    return visible(escape(str(text)))
 
 
 def report_markdown_table(report: Report, priorities: list[tuple[str, str]],

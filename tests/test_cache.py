@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kpi.cache import table_version
+from kpi.store import table_version
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EXTRACT = FIXTURES / "mini" / "extracts" / "crimes.csv"
@@ -21,7 +21,7 @@ EXTRACT = FIXTURES / "mini" / "extracts" / "crimes.csv"
 # was imported: the proof that an answer came from the cache.
 PROBE = """
 import sys
-from kpi.cache import main
+from kpi.entry import main
 try:
     code = main(sys.argv[1:])
 finally:

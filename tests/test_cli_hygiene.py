@@ -331,7 +331,7 @@ def test_progress_indicator_is_scheduled_for_a_terminal(monkeypatch):
 
 
 
-@pytest.mark.parametrize("entry", [["-m", "kpi"], ["-c", "import sys; from kpi.cache import main; "
+@pytest.mark.parametrize("entry", [["-m", "kpi"], ["-c", "import sys; from kpi.entry import main; "
                                                    "sys.exit(main())"]])
 def test_a_reader_that_stops_reading_ends_kpi_by_sigpipe_not_a_failed_check(mini, entry):
     """`kpi summary | head -1` must not exit 1, which means "a check failed": kpi ends as any

@@ -313,7 +313,7 @@ def test_loads_in_the_same_second_write_different_quarantine_files(project, monk
         def now(cls, tz=None):
             return datetime(2025, 11, 26, 2, 0, 0, tzinfo=UTC)
 
-    monkeypatch.setattr(ingest, "datetime", Frozen)
+    monkeypatch.setattr(ingest.commit, "datetime", Frozen)
     loaded = parse_project_file(project / "kpi.toml")
     results = []
     for month, prefix in (("2025-11", "N"), ("2025-12", "D")):
@@ -327,7 +327,7 @@ def test_loads_in_the_same_second_write_different_quarantine_files(project, monk
 
 
 def test_a_taken_quarantine_name_is_never_overwritten(project, monkeypatch):
-    monkeypatch.setattr(ingest, "_quarantine_name", lambda dataset, version: "fixed.csv")
+    monkeypatch.setattr(ingest.commit, "_quarantine_name", lambda dataset, version: "fixed.csv")
     folder = project / "data" / "quarantine"
     folder.mkdir(parents=True)
     (folder / "fixed.csv").write_text("an earlier load's rejected rows\n")

@@ -119,7 +119,7 @@ def _render(moment: datetime, shape: int, offset_hours: int) -> tuple[str, datet
                 min_size=1, max_size=30))
 def test_any_mix_of_formats_parses_as_each_value_says(tmp_path, monkeypatch, cells):
     # A sample of one value: most columns change format after it.
-    monkeypatch.setattr(ingest, "SAMPLE", 1)
+    monkeypatch.setattr(ingest.conform, "SAMPLE", 1)
     rendered = [_render(moment, shape, hours) for moment, shape, hours in cells]
     rows = [f"R{i},{text},{text},{wall:%Y-%m}" for i, (text, wall) in enumerate(rendered)]
     frame = _load(tmp_path, rows).frame

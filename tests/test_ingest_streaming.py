@@ -100,7 +100,7 @@ def test_an_id_repeated_across_batches_is_refused_naming_both_rows(tmp_path, sma
 def test_the_unique_check_in_shares_finds_the_first_repeat_in_file_order(tmp_path,
                                                                          small_batches,
                                                                          monkeypatch):
-    monkeypatch.setattr(ingest, "SHARES", 4)  # 40 ids in four shares, each read on its own
+    monkeypatch.setattr(ingest.stage, "SHARES", 4)  # 40 ids in four shares, each read on its own
     rows = _rows(40)
     rows[30] = "R7,2025-01-20,,1"  # the second repeat in file order
     rows[25] = "R19,2025-01-20,,1"  # the first
@@ -130,13 +130,13 @@ def test_files_sharing_a_month_only_in_a_later_batch_are_refused(tmp_path, small
 def test_the_conformer_never_gets_more_than_one_batch(tmp_path, monkeypatch):
     monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", "7")
     seen: list[int] = []
-    conform = ingest._conform
+    conform = ingest.stage._conform
 
     def counting(spec, path, table, state):
         seen.append(table.height)
         return conform(spec, path, table, state)
 
-    monkeypatch.setattr(ingest, "_conform", counting)
+    monkeypatch.setattr(ingest.stage, "_conform", counting)
     csv_path = _csv(tmp_path / "e.csv", _rows(50))
     ingest.read_extracts(SPEC, [csv_path])
     assert seen == [7] * 7 + [1]

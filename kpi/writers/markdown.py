@@ -32,7 +32,10 @@ _PAPER_SPECIAL = "\\`*[]<>|"
 _NAME_SPECIAL = "\\`*_{}[]<>()#+!|~&"
 
 
-def _escape(text: str, special: str) -> str:
+def escape(text: str, special: str = _NAME_SPECIAL) -> str:
+    """Text made safe inside Markdown prose and table cells: each character of `special` that
+    CommonMark could read as markup is escaped, and a line break becomes a space (a table row
+    is one line). The default escapes everything text from data or an analyst might hold."""
     out = []
     for char in text:
         if char in special:
@@ -48,9 +51,9 @@ def inline(content: tuple[Inline, ...] | list[Inline]) -> str:
     out = []
     for item in content:
         if isinstance(item, str):
-            out.append(_escape(item, _PAPER_SPECIAL))
+            out.append(escape(item, _PAPER_SPECIAL))
         elif isinstance(item, Name):
-            out.append(_escape(item.text, _NAME_SPECIAL))
+            out.append(escape(item.text, _NAME_SPECIAL))
         elif isinstance(item, Strong):
             out.append(f"**{inline(item.content)}**")
         elif isinstance(item, Emph):
@@ -61,7 +64,7 @@ def inline(content: tuple[Inline, ...] | list[Inline]) -> str:
 
 
 def _table(table: Table) -> list[str]:
-    lines = ["| " + " | ".join(_escape(c.title, _PAPER_SPECIAL) for c in table.columns) + " |",
+    lines = ["| " + " | ".join(escape(c.title, _PAPER_SPECIAL) for c in table.columns) + " |",
              "|" + "|".join("--:" if c.align == Align.RIGHT else "---"
                             for c in table.columns) + "|"]
     for row in table.rows:

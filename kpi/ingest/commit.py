@@ -1,0 +1,357 @@
+"""The commit: what was staged is checked against the stored table under the load lock and
+written in one Delta commit with its provenance; quarantine files; the bundled sample's store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from kpi.catalogue import DatasetSpec
+from kpi.errors import ConfigError, DataError, UsageError, refusal
+from kpi.ingest.common import _UNSAFE, COLUMN, FILE, REASON, ROW, _StagingRefused
+from kpi.ingest.sql_reader import query_of
+from kpi.ingest.stage import (
+    Extract,
+    check_unique_stored,
+    describe_key,
+    expand_sources,
+    stage_extracts,
+)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    dataset: str
+    version: int
+    rows: int
+    rejected: int
+    months: list[str]
+    sources: list[dict[str, Any]]
+    warnings: list[str]
+    quarantine: Path | None = None
+    unchanged: bool = False  # the same extracts as the latest load: nothing was written
+    # Each stored month (or month and replace_by values) the load replaced: its "key" as
+    # text, and rows "before" and "after". Months new to the table are not listed.
+    replaced: list[dict[str, Any]] = field(default_factory=list)
+
+
+# A load that would leave a stored month (or month and replace_by values) with fewer than this
+# share of its rows is refused unless allowed: one stray row dated in the previous month would
+# otherwise replace that whole month.
+SHRINK_SHARE = 0.5
+
+
+def replaced_months(spec: DatasetSpec, covered: pl.DataFrame,
+                    before: pl.DataFrame) -> list[dict[str, Any]]:
+    """Rows before and after for each stored month (or month and replace_by values) the load
+    replaces, in month order, with the files that hold its new rows."""
+    keys = ["month", *spec.replace_by]
+    after = covered.group_by(keys).agg(pl.col("rows").sum().alias("after"),
+                                       pl.col(FILE).unique(maintain_order=True).alias("files"))
+    joined = (after.join(before, on=keys, how="inner", nulls_equal=True)
+              .sort(keys, nulls_last=True))
+    return [{"key": describe_key(row, spec.replace_by), "before": int(row["before"]),
+             "after": int(row["after"]), "files": row["files"]}
+            for row in joined.iter_rows(named=True)]
+
+
+def _check_shrink(spec: DatasetSpec, replaced: list[dict[str, Any]]) -> None:
+    shrunk = [r for r in replaced if r["after"] < SHRINK_SHARE * r["before"]]
+    if not shrunk:
+        return
+    first = shrunk[0]
+    more = (f" (and {len(shrunk) - 1} more month(s) would shrink as much)" if len(shrunk) > 1
+            else "")
+    rows = "row" if first["after"] == 1 else "rows"
+    raise DataError(f"{', '.join(first['files'])}: would replace {first['key']} "
+                    f"({first['before']:,} rows stored) with {first['after']:,} {rows}, fewer "
+                    f"than half{more}",
+                    hint="an extract replaces every month it holds rows for: remove rows dated "
+                         "in months it does not cover, or pass --allow-shrink if the month "
+                         "really has fewer rows now")
+
+
+def _spec_fingerprint(spec: DatasetSpec) -> str:
+    """Changes whenever the dataset's declaration (columns, types, mapping) changes, since the
+    same bytes may then load differently."""
+    return hashlib.sha256(repr(spec).encode("utf-8")).hexdigest()[:16]
+
+
+def _same_as_latest(project, dataset_id: str, provenance: dict[str, Any]) -> int | None:
+    """The latest version, when it loaded exactly these extracts under this declaration."""
+    from kpi import store
+
+    if not store.exists(project, dataset_id):
+        return None
+    # The latest load (every load records its provenance): the compaction and vacuum commits
+    # of 'kpi vacuum' change no row and load nothing.
+    loads = [v for v in store.history(project, dataset_id) if v.provenance]
+    if not loads:
+        return None
+    latest = loads[-1]
+    keys = ("spec", "months", "rows", "rejected", "skip_bad_rows")
+    before = latest.provenance
+    if any(before.get(key) != provenance.get(key) for key in keys):
+        return None
+    hashes = sorted(s.get("sha256") for s in before.get("sources", []))
+    if hashes != sorted(s["sha256"] for s in provenance["sources"]):
+        return None
+    return latest.version
+
+
+QUARANTINE_FIELDS = ("file", "row", "column", "reason")
+
+
+def write_quarantine(rejected: pl.DataFrame, path: Path, *, exclusive: bool = False) -> Path:
+    """The rejected rows as CSV: file, row, column, reason, then the row's original values.
+
+    Values that a spreadsheet would run as a formula (=, +, -, @ and not a plain number) get a
+    leading apostrophe, as every CSV kpi writes does; control characters are written as
+    visible escapes (\\x1b), so the file cannot drive a terminal it is printed on. With
+    `exclusive`, an existing file is never replaced: a '-2', '-3'... is added to the name.
+    Returns the path written."""
+    renamed = rejected.rename({FILE: "file", ROW: "row", COLUMN: "column", REASON: "reason"})
+    originals = [c for c in renamed.columns if c not in QUARANTINE_FIELDS]
+    # An extract column called 'row' or 'reason' must not clash with ours.
+    renamed = renamed.rename({c: f"{c} (original)" for c in originals
+                              if c.lower() in QUARANTINE_FIELDS})
+    renamed = renamed.rename({c: _escaped(c) for c in renamed.columns if _escaped(c) != c})
+    text = [c for c in renamed.columns if c not in QUARANTINE_FIELDS[:2]]
+    risky = r"^[=+\-@\t\r]"
+    safe = [pl.when(pl.col(c).str.contains(risky)
+                    & ~pl.col(c).str.contains(r"^[+-]?\d+(\.\d+)?$"))
+            .then("'" + pl.col(c)).otherwise(pl.col(c)).map_batches(_escape_controls).alias(c)
+            for c in text]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    renamed.with_columns(safe).select(*QUARANTINE_FIELDS, *[
+        c for c in renamed.columns if c not in QUARANTINE_FIELDS]).write_csv(tmp)
+    if not exclusive:
+        tmp.replace(path)
+        return path
+    import os
+
+    stem, suffix, attempt = path.stem, path.suffix, 1
+    while True:
+        try:
+            os.link(tmp, path)  # fails if the name is taken: never overwrites another load's
+            tmp.unlink()
+            return path
+        except FileExistsError:
+            attempt += 1
+            path = path.with_name(f"{stem}-{attempt}{suffix}")
+
+
+def _escaped(text: str) -> str:
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 256
+                       else f"\\u{ord(m.group(0)):04x}", text)
+
+
+def _escape_controls(values: pl.Series) -> pl.Series:
+    if not values.str.contains(_UNSAFE.pattern).any():
+        return values
+    return values.map_elements(_escaped, return_dtype=pl.String, skip_nulls=True)
+
+
+def _quarantine_name(dataset_id: str, version: int) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{dataset_id}-v{version}-{stamp}-rejected.csv"
+
+
+def load(project, dataset_id: str, patterns: list[str] | None = None, *,
+         skip_bad_rows: bool = False, quarantine: Path | None = None, parts: bool = False,
+         allow_shrink: bool = False, sheet: str | None = None,
+         from_source: bool = False) -> LoadResult:
+    """Read extracts and replace the months they cover in the dataset's table, atomically.
+
+    With no patterns the dataset's configured `sources` are read; with `from_source`, the
+    rows its database `source` query returns (kpi.ingest.sql_reader), checked and committed
+    as a file's would be. Nothing is stored unless the
+    whole load is good (or, with skip_bad_rows, unless at least one row is). Loading the very
+    extracts the latest version loaded writes nothing, not even a new version. Files holding
+    the same month are refused unless `parts`; a load leaving a stored month with fewer than
+    half its rows is refused unless `allow_shrink`. The good rows are staged as Parquet files
+    in a temporary folder inside the data folder, removed however the load ends."""
+    from kpi import store
+
+    spec = store.dataset_spec(project, dataset_id)
+    if from_source:
+        if patterns:
+            raise UsageError("--from-source reads the dataset's query: name no files with it",
+                             hint=f"kpi ingest {dataset_id} --from-source")
+        query = query_of(spec, project.root)
+        if query.origin != "kpi.toml":
+            _check_inside(project, dataset_id, [project.root / query.origin])
+        measured = columns_read_by_kpis(project, dataset_id)
+        with store.staging_folder(project, dataset_id) as folder:
+            try:
+                extract = stage_extracts(spec, [query], folder, skip_bad_rows=skip_bad_rows,
+                                         measured=measured)
+            except _StagingRefused as exc:
+                raise refusal(exc.error, store.table_path(project, dataset_id)) from None
+            return _commit(project, spec, extract, skip_bad_rows=skip_bad_rows,
+                           quarantine=quarantine, parts=False, allow_shrink=allow_shrink)
+    configured = not patterns
+    if configured:
+        if not spec.sources:
+            raise UsageError(f"no files given, and dataset '{dataset_id}' declares no sources",
+                             hint=f"kpi ingest {dataset_id} FILE...")
+        patterns = [str(project.resolve(s)) for s in spec.sources]
+    paths = expand_sources(patterns)
+    if configured:
+        _check_inside(project, dataset_id, paths)
+    measured = columns_read_by_kpis(project, dataset_id)
+    with store.staging_folder(project, dataset_id) as folder:
+        try:
+            extract = stage_extracts(spec, paths, folder, skip_bad_rows=skip_bad_rows,
+                                     parts=parts, measured=measured, sheet=sheet)
+        except _StagingRefused as exc:
+            raise refusal(exc.error, store.table_path(project, dataset_id)) from None
+        return _commit(project, spec, extract, skip_bad_rows=skip_bad_rows,
+                       quarantine=quarantine, parts=parts, allow_shrink=allow_shrink)
+
+
+def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool,
+            quarantine: Path | None, parts: bool, allow_shrink: bool) -> LoadResult:
+    """Store what `stage_extracts` read: the checks against the stored table, under the load
+    lock, then one Delta commit streaming the staged rows."""
+    from kpi import store
+
+    dataset_id = spec.id
+    provenance = {"operation": "ingest", "dataset": dataset_id, "sources": extract.sources,
+                  "rows": extract.rows, "rejected": extract.rejected.height,
+                  "months": extract.months, "skip_bad_rows": skip_bad_rows,
+                  "spec": _spec_fingerprint(spec)}
+    if parts:
+        provenance["parts"] = True
+    same = _same_as_latest(project, dataset_id, provenance)
+    if same is not None:
+        return LoadResult(dataset=dataset_id, version=same, rows=extract.rows,
+                          rejected=extract.rejected.height, months=extract.months,
+                          sources=extract.sources, warnings=extract.warnings, unchanged=True)
+    outcome: dict[str, Any] = {"quarantine": None, "replaced": []}
+    keys = extract.keys
+
+    def guard(before: pl.DataFrame, version: int) -> dict[str, Any]:
+        # Runs under the load lock: the counts are those the commit replaces, and the version
+        # is the one it creates, so the quarantine file's name is unique to this load.
+        replaced = replaced_months(spec, extract.covered, before)
+        if not allow_shrink:
+            _check_shrink(spec, replaced)
+        if spec.unique and version > 0:
+            kept = _kept_rows(store.scan(project, dataset_id), spec, keys)
+            check_unique_stored(spec, extract, kept, store.row_count(project, dataset_id))
+        outcome["replaced"] = replaced
+        if extract.rejected.height:
+            target = quarantine
+            if target is None:
+                folder = project.data_dir / "quarantine"
+                if not project.bundled:
+                    store.inside_project(project, folder, "quarantine folder")
+                target = folder / _quarantine_name(dataset_id, version)
+            outcome["quarantine"] = write_quarantine(extract.rejected, target,
+                                                     exclusive=quarantine is None)
+        return {"replaced": [{k: r[k] for k in ("key", "before", "after")} for r in replaced],
+                "quarantine": _shown_path(project, outcome["quarantine"])}
+
+    try:
+        version = store.replace_months(project, dataset_id, extract.month_rows, keys,
+                                       provenance, guard)
+    except BaseException:
+        if outcome["quarantine"] is not None:  # the load did not happen: neither did its rejects
+            outcome["quarantine"].unlink(missing_ok=True)
+        raise
+    return LoadResult(dataset=dataset_id, version=version, rows=extract.rows,
+                      rejected=extract.rejected.height, months=extract.months,
+                      sources=extract.sources, warnings=extract.warnings,
+                      quarantine=outcome["quarantine"], replaced=outcome["replaced"])
+
+
+def _kept_rows(stored: pl.LazyFrame, spec: DatasetSpec, keys: pl.DataFrame) -> pl.LazyFrame:
+    """The stored rows a load replacing `keys` (month, replace_by value...) keeps."""
+    if not spec.replace_by:
+        return stored.filter(~pl.col("month").is_in(keys["month"].unique().to_list()))
+    return stored.join(keys.lazy(), on=["month", *spec.replace_by], how="anti",
+                       nulls_equal=True)
+
+
+def columns_read_by_kpis(project, dataset_id: str) -> frozenset[str]:
+    """The dataset's columns that some KPI's filter, value, numerator, denominator or weight
+    key reads."""
+    names: set[str] = set()
+    for kpi in project.kpis:
+        if kpi.dataset != dataset_id:
+            continue
+        for text in (kpi.filter, kpi.value, kpi.numerator, kpi.denominator):
+            if text:
+                try:
+                    names.update(pl.sql_expr(text).meta.root_names())
+                except Exception:  # noqa: BLE001 - the catalogue reports a bad expression
+                    continue
+        if kpi.weight_key:
+            names.add(kpi.weight_key)
+    return frozenset(names)
+
+
+def _shown_path(project, path: Path | None) -> str | None:
+    """A written file as provenance names it: relative to the project folder when inside it."""
+    if path is None:
+        return None
+    try:
+        return str(path.resolve().relative_to(project.root.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def _check_inside(project, dataset_id: str, paths: list[Path]) -> None:
+    """A dataset's configured sources must be files inside the project folder once every link
+    is followed, as weights files must: a glob must not read /etc/passwd through a link."""
+    root = project.root.resolve()
+    for path in paths:
+        resolved = path.resolve()
+        if root not in resolved.parents:
+            raise ConfigError(f"{project.path}: dataset '{dataset_id}' sources match {path}, a "
+                              f"link to {resolved}, outside the project folder",
+                              hint="copy the file into the project folder, or name it on the "
+                                   "command line: kpi ingest DATASET FILE")
+
+
+def ensure_bundled_store(project, notify=None) -> None:
+    """Build the bundled sample's store from its extracts, once, into the user cache.
+
+    Built in a temporary folder and renamed into place, so a build that is interrupted or
+    runs twice at once never leaves a half-built store behind."""
+    import fcntl
+    import os
+    import shutil
+    import tempfile
+    from dataclasses import replace
+
+    from kpi import store
+
+    if not project.bundled or all(store.exists(project, d) for d in project.datasets):
+        return
+    target = project.data_dir
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if all(store.exists(project, d) for d in project.datasets):
+            return
+        if notify:
+            notify("Building the bundled West Midlands sample store (first use only)...")
+        building = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        try:
+            staging = replace(project, data_dir=building)
+            for dataset_id in project.datasets:
+                load(staging, dataset_id)
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(building, target)
+        finally:
+            shutil.rmtree(building, ignore_errors=True)

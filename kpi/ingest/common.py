@@ -1,0 +1,105 @@
+"""What every part of ingest shares: the bookkeeping columns of a row, and how rows and values
+are shown in messages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from kpi.errors import UsageError, located
+
+ROW = "__row"  # a record's index in its file; row numbers for messages come from Numbering
+
+
+REASON = "__reason"
+
+
+COLUMN = "__column"
+
+
+FILE = "__file"
+
+
+MAX_LISTED = 5
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+# What a text cell may not hold: C0 and C1 control characters but tab, DEL, and the Unicode
+# marks that reorder how a line is displayed. Any of them in a report could clear a terminal,
+# rewrite a line or break a table (docs/guarantees.md).
+_UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+_SHOWN_AS_MARK = r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"  # shown as '?'
+
+
+# Rows read, typed and checked at once: memory is bounded by a batch, not by the file.
+# KPI_INGEST_BATCH_ROWS overrides it (the tests use small batches).
+BATCH_ROWS = 250_000
+
+
+Numbering = Callable[[pl.Series], pl.Series]
+
+
+def _batch_rows() -> int:
+    text = os.environ.get("KPI_INGEST_BATCH_ROWS", "").strip()
+    if not text:
+        return BATCH_ROWS
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"KPI_INGEST_BATCH_ROWS must be a whole number of rows, at least 1; "
+                         f"found '{_show(text)}'", hint="unset it for the default, 250000")
+    return int(text)
+
+
+class _StagingRefused(Exception):
+    """The operating system refused a write into the staging folder (full disk, read-only)."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _without_reserved(path: Path, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """The frame without source columns whose names kpi keeps for its own bookkeeping (they
+    start with '__', as ROW does), and a warning naming them."""
+    reserved = [name for name in frame.columns if name.startswith("__")]
+    if not reserved:
+        return frame, []
+    return frame.drop(reserved), [f"{path}: ignored column(s) "
+                                  f"{', '.join(repr(_show(n)) for n in reserved[:8])}: names "
+                                  "starting with '__' are reserved for kpi's own use"]
+
+
+def _numbered(frame: pl.DataFrame, start: int = 0) -> pl.DataFrame:
+    """The frame with each record's index in its file (from 0; its first is `start`) as
+    column ROW."""
+    return frame.with_row_index(ROW, offset=start).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return _show(text.splitlines()[0] if text else type(exc).__name__, 160)
+
+
+def _show(text: str, limit: int = 40) -> str:
+    """A value fit for a one-line message: control characters shown as '?', cut to `limit`."""
+    text = re.sub(_SHOWN_AS_MARK, "?", str(text))
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _describe_bad_rows(path: Path, bad: pl.DataFrame, total: int | None = None) -> str:
+    """The first bad row's message, the count of them all and the rows of the first few."""
+    total = bad.height if total is None else total
+    first = bad.row(0, named=True)
+    message = located(path, first[REASON], row=first[ROW], column=_show(first[COLUMN]))
+    if total > 1:
+        rows = ", ".join(str(r) for r in bad[ROW].head(MAX_LISTED).to_list())
+        message += f" ({total} bad rows in all; first at rows {rows})"
+    return message

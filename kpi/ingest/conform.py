@@ -1,0 +1,467 @@
+"""The conformer: one batch of raw rows in, the dataset's typed columns out, and every row that
+fails a check (type, pattern, range, control characters) set aside with its column and reason.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from kpi import dateparts
+from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec, polars_schema
+from kpi.errors import DataError, located
+from kpi.ingest.common import _SHOWN_AS_MARK, _UNSAFE, COLUMN, REASON, ROW, _show
+from kpi.ingest.excel_reader import _from_serial_dates
+
+if TYPE_CHECKING:
+    from kpi.ingest.stage import _FileState
+
+SANE_YEARS = (1990, date.today().year + 1)
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d")
+
+
+_DATETIME_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
+)
+
+
+# ISO 8601 instants with a UTC offset (data.police.uk stop and search: 2023-08-31T23:20:00+00:00).
+_OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M%#z",
+                   "%Y-%m-%d %H:%M%#z")
+
+
+_MONTH_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
+
+
+_TRUE = ("true", "t", "yes", "y", "1")
+
+
+_FALSE = ("false", "f", "no", "n", "0")
+
+
+# What spreadsheet software makes of '10-17', '2025-09' or a date: 'Oct-17', '17-Oct',
+# 'Sept 2025', '01-Oct-2025'. Only a pattern (or a date type) can tell it from real text.
+_MONTH_NAME = (r"(?i)^\s*(\d{1,2}[-/ ])?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+               r"[a-z]*\.?([-/ ]\d{1,4})?\s*$")
+
+
+_DATE_SHAPE = r"^\s*(\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}[-/]\d{1,2}[-/]\d{4})([ T].*)?$"
+
+
+_SPREADSHEET_NOTE = " (a month name: spreadsheet software may have converted the value)"
+
+
+def _match_columns(spec: DatasetSpec, path: Path, names: list[str], warnings: list[str],
+                   header: int | None) -> dict[str, str]:
+    """Source column name for each dataset column found. `header` is the row the names are
+    on (1 in a CSV file; None in Parquet, which has no header row)."""
+    names = [n for n in names if n != ROW]
+    lookup = {n.strip().lower(): n for n in names}
+    mapping: dict[str, str] = {}
+    missing = []
+    for col in spec.columns:
+        found = list(dict.fromkeys(
+            source for candidate in (col.name, *col.sources)
+            if (source := lookup.get(candidate.strip().lower())) is not None))
+        if len(found) > 1:
+            # Two columns that both mean this one may disagree: which one counts is not ours
+            # to guess.
+            raise DataError(located(path, f"columns '{_show(found[0])}' and '{_show(found[1])}' "
+                                          f"both mean column '{col.name}' of dataset "
+                                          f"'{spec.id}'", row=header, column=_show(found[1])),
+                            hint="remove one of them from the extract, or its name from "
+                                 f"from = [...] under [datasets.{spec.id}.columns]")
+        if found:
+            mapping[col.name] = found[0]
+        elif col.required:
+            missing.append(col)
+    if missing:
+        col = missing[0]
+        accepted = " or ".join(f"'{n}'" for n in (col.name, *col.sources))
+        found = ", ".join(f"'{_show(n)}'" for n in names[:12]) + (", ..." if len(names) > 12
+                                                                     else "")
+        more = f" (and {len(missing) - 1} more missing)" if len(missing) > 1 else ""
+        hint = (f"map the source name with from = [...] under [datasets.{spec.id}.columns]")
+        if len(names) == 1 and any(sep in names[0] for sep in ";\t|"):
+            hint = "the file seems to use another delimiter; export it comma-separated"
+        raise DataError(located(path, f"expected column {accepted}{more}, found {found}",
+                                row=header), hint=hint)
+    used = set(mapping.values())
+    unknown = [n for n in names if n not in used]
+    if unknown and spec.extra_columns == "error":
+        raise DataError(located(path, f"expected only the columns of dataset '{spec.id}', "
+                                      f"found '{_show(unknown[0])}'"
+                                      + (f" and {len(unknown) - 1} more" if len(unknown) > 1
+                                         else ""), row=header, column=_show(unknown[0])),
+                        hint=f"dataset '{spec.id}' sets extra_columns = \"error\"; declare the "
+                             "column or drop it from the extract")
+    if unknown:
+        warnings.append(f"{path}: ignored {len(unknown)} column(s) not in dataset "
+                        f"'{spec.id}': {', '.join(_show(n) for n in unknown[:8])}"
+                        + ("..." if len(unknown) > 8 else ""))
+    return mapping
+
+
+def _check_parquet_types(spec: DatasetSpec, path: Path, table: pl.DataFrame,
+                         mapping: dict[str, str]) -> None:
+    """A typed source column must hold something the declared type can be made from: a
+    Parquet file whose 'date' column holds integers has the wrong schema, it is not data."""
+    for col in spec.columns:
+        source = mapping.get(col.name)
+        if source is None:
+            continue
+        dtype = table.schema[source]
+        if dtype == pl.String or dtype == pl.Null:
+            continue
+        ok = {
+            ColumnType.STR: (dtype.is_numeric() or dtype in (pl.Boolean, pl.Date, pl.Categorical)
+                             or isinstance(dtype, pl.Datetime | pl.Enum)),
+            ColumnType.INT: dtype.is_integer() or dtype.is_float(),
+            ColumnType.FLOAT: dtype.is_numeric(),
+            ColumnType.BOOL: dtype == pl.Boolean,
+            ColumnType.DATE: dtype == pl.Date or isinstance(dtype, pl.Datetime),
+            ColumnType.DATETIME: dtype == pl.Date or isinstance(dtype, pl.Datetime),
+            ColumnType.MONTH: dtype == pl.Date or isinstance(dtype, pl.Datetime),
+        }[col.type]
+        if not ok:
+            raise DataError(located(path, f"expected {_expected(col)}, found a column of "
+                                          f"type {dtype}", column=source),
+                            hint="the Parquet file's schema does not match the dataset; "
+                                 "export it again or fix the column's type in kpi.toml")
+
+
+def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
+             state: _FileState) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Clean and type one batch of a source frame with its file's column mapping. Returns the
+    good rows and the bad rows with their reasons; adds to `state` what the file-wide checks
+    need."""
+    mapping = state.mapping
+    cells = [c for c in table.columns if c != ROW]
+    if state.from_csv:
+        # Rows of empty fields (',,,') and header rows repeated inside the file (concatenated
+        # exports) are not data. A repeated header is found from one column first, as
+        # comparing every column of every row would cost more than the rest of the load.
+        empty = pl.all_horizontal([pl.col(c).str.len_bytes() == 0 for c in cells])
+        probe = mapping.get(spec.date) or next(iter(mapping.values()), None)
+        candidates = table.filter(pl.col(probe).str.strip_chars() == probe) if probe else None
+        if candidates is not None and candidates.height:
+            repeated = candidates.filter(pl.all_horizontal(
+                [pl.col(s).str.strip_chars() == s for s in mapping.values()]))[ROW]
+            if repeated.len():
+                state.repeated += repeated.len()
+                table = table.filter(~pl.col(ROW).is_in(repeated.to_list()))
+        table = table.filter(~empty)
+        if state.excel:
+            table = _from_serial_dates(spec, table, mapping)
+
+    typed = _typed(spec, table, mapping)
+    checked = [col for col in spec.columns if col.name in mapping]
+    _note_present(spec, typed, state)
+
+    rules = [rule for col in checked for rule in _rules(spec, col, mapping[col.name])]
+    failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
+    typed = typed.with_columns(failed.alias("__failed"))
+    # Messages are built for the failing rows only: most loads have none.
+    bad_rows = typed.filter(pl.col("__failed")).select(
+        ROW, pl.coalesce([pl.when(cond).then(pl.lit(source)) for source, cond, _ in rules]
+                         or [pl.lit(None, dtype=pl.String)]).alias(COLUMN),
+        pl.coalesce([pl.when(cond).then(message) for _, cond, message in rules]
+                    or [pl.lit(None, dtype=pl.String)]).alias(REASON))
+    # The quarantine keeps every original value of a rejected row, not just the mapped ones.
+    if bad_rows.height:
+        originals = _as_text(table.filter(pl.col(ROW).is_in(bad_rows[ROW].to_list())), cells)
+        bad = bad_rows.join(originals, on=ROW, how="left", maintain_order="left")
+    else:
+        bad = bad_rows
+    good = typed.filter(~pl.col("__failed")).select(ROW, *[c.name for c in spec.columns])
+    good = good.with_columns(dateparts.month_expr(spec))
+    return good, bad
+
+
+def _measured_numbers(spec: DatasetSpec, mapping: dict[str, str],
+                      measured: frozenset[str]) -> list[ColumnSpec]:
+    return [col for col in spec.columns if col.name in mapping and col.required
+            and col.name in measured and col.type in (ColumnType.INT, ColumnType.FLOAT)]
+
+
+def _note_present(spec: DatasetSpec, typed: pl.DataFrame, state: _FileState) -> None:
+    """Count a batch's typed rows, and note which measured number columns hold a value."""
+    state.typed += typed.height
+    numeric = [col for col in _measured_numbers(spec, state.mapping, state.measured)
+               if not state.present.get(col.name)]
+    if not numeric or not typed.height:
+        return
+    present = typed.select(
+        (pl.col(f"__raw_{col.name}").str.strip_chars().str.len_bytes() > 0).any().alias(col.name)
+        for col in numeric).row(0, named=True)
+    for col in numeric:
+        state.present[col.name] = bool(present[col.name])
+
+
+def _refuse_blank_columns(spec: DatasetSpec, path: Path, state: _FileState) -> None:
+    """Refuse an extract whose required number column, read by a KPI, is blank on every row:
+    the KPIs summing it would quietly lose the file's months. A number column no KPI reads
+    may be blank throughout (police.uk files of some forces have no coordinates at all)."""
+    if not state.typed:
+        return
+    numeric = _measured_numbers(spec, state.mapping, state.measured)
+    blank = [col for col in numeric if not state.present.get(col.name)]
+    if blank:
+        col = blank[0]
+        raise DataError(located(path, f"expected {_expected(col)}, found a blank on every one "
+                                      f"of the {state.typed:,} rows", row=None,
+                                column=_show(state.mapping[col.name])),
+                        hint="the extract seems to have lost this column's values; export it "
+                             "again (or declare the column required = false if it may be "
+                             "blank)")
+
+
+def _as_text(frame: pl.DataFrame, cells: list[str]) -> pl.DataFrame:
+    """The row number and every cell as text, for the quarantine file. Columns that have no
+    text form (lists, structs, binary from a Parquet file) are left out."""
+    out = [pl.col(ROW)]
+    for name, dtype in frame.schema.items():
+        if name in cells and not dtype.is_nested() and dtype != pl.Binary:
+            out.append(pl.col(name).cast(pl.String, strict=False))
+    return frame.select(out)
+
+
+def _rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, pl.Expr, pl.Expr]]:
+    """The checks on one column, in order: (source column, failing condition, message). The
+    first failing check of a row is the reason it is rejected."""
+    raw, value = pl.col(f"__raw_{col.name}"), pl.col(col.name)
+    present = raw.is_not_null() & (raw.str.strip_chars() != "")
+    found = raw.str.replace_all(_SHOWN_AS_MARK, "?").str.slice(0, 40)
+    month_name = raw.str.contains(_MONTH_NAME)
+    is_date = col.type in (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH)
+    rules = []
+    if col.name == spec.date:
+        rules.append((source, ~present, pl.lit(f"expected {_expected(col)}, found a blank")))
+    if col.name == spec.unique:
+        rules.append((source, ~present, pl.lit(f"expected an id (dataset '{spec.id}' declares "
+                                               f"'{col.name}' unique), found a blank")))
+    unparsed = present & value.is_null()
+    if is_date:
+        note = (pl.when(month_name).then(pl.lit(_SPREADSHEET_NOTE))
+                .when(raw.str.contains(_DATE_SHAPE)).then(pl.lit(", which is not a calendar date"))
+                .otherwise(pl.lit("")))
+        rules.append((source, unparsed,
+                      pl.format("expected {}, found '{}'{}", pl.lit(_expected(col)), found, note)))
+        year = value.dt.year()
+        insane = (year < SANE_YEARS[0]) | (year > SANE_YEARS[1])
+        rules.append((source, value.is_not_null() & insane,
+                      pl.format("expected a date between {} and {}, found '{}'",
+                                pl.lit(SANE_YEARS[0]), pl.lit(SANE_YEARS[1]), found)))
+    else:
+        rules.append((source, unparsed,
+                      pl.format("expected {}, found '{}'", pl.lit(_expected(col)), found)))
+    if col.type == ColumnType.STR:
+        rules.append((source, raw.str.contains(_UNSAFE.pattern),
+                      pl.format("expected text without control characters, found '{}' (each "
+                                "shown as ?)", found)))
+    if col.min is not None:
+        rules.append((source, value < col.min,
+                      pl.format("expected a value of at least {}, found '{}'",
+                                pl.lit(_number_text(col.min)), found)))
+    if col.pattern is not None:
+        note = pl.when(month_name).then(pl.lit(_SPREADSHEET_NOTE)).otherwise(pl.lit(""))
+        mismatch = present & ~raw.str.strip_chars().str.contains(f"^(?:{col.pattern})$")
+        rules.append((source, mismatch,
+                      pl.format("expected text matching '{}', found '{}'{}",
+                                pl.lit(_show(col.pattern, 60)), found, note)))
+    rules += dateparts.rules(spec, col, source)
+    return [(s, cond.fill_null(False), message) for s, cond, message in rules]
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _expected(col: ColumnSpec) -> str:
+    return {
+        ColumnType.STR: "text", ColumnType.INT: "a whole number", ColumnType.FLOAT: "a number",
+        ColumnType.BOOL: "true/false, yes/no or 1/0",
+        ColumnType.DATE: "a date such as 2025-09-30 or 30/09/2025",
+        ColumnType.DATETIME: "a date and time such as 2025-09-30 14:05 or 30/09/2025 14:05:09",
+        ColumnType.MONTH: "a month such as 2025-09",
+    }[col.type]
+
+
+def _whole(number: pl.Expr) -> pl.Expr:
+    """A float as Int64 where it is a whole number Int64 can hold exactly; else null."""
+    return (pl.when(number.is_finite() & (number == number.round(0)) & (number.abs() < 2.0**53))
+            .then(number.cast(pl.Int64, strict=False)))
+
+
+def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str]) -> pl.DataFrame:
+    """The row index, each dataset column in its declared type (null where a value cannot be
+    parsed) and each mapped column's source text as `__raw_<name>`, for the row checks."""
+    schema = polars_schema(spec)
+    texts = {col.name: f"__text_{col.name}" for col in spec.columns
+             if col.name in mapping and table.schema[mapping[col.name]] == pl.String}
+    # Each text column is cleaned once, in one step, and every parse below reads the result:
+    # Polars evaluates a repeated sub-expression again at each use, so a date column used to
+    # strip its text once per format tried, and a number clean its text five times.
+    cleaned = table.with_columns(
+        _clean(col, pl.col(mapping[col.name]), _formatted(col, table[mapping[col.name]]))
+        .alias(texts[col.name]) for col in spec.columns if col.name in texts)
+    formats = {col.name: _formats_in_sample(col, cleaned[texts[col.name]])
+               for col in spec.columns if col.name in texts and col.type in _DATE_TYPES}
+    exprs = [pl.col(ROW)]
+    for col in spec.columns:
+        source = mapping.get(col.name)
+        if source is None:  # an optional column this file lacks: typed nulls, so files stack
+            exprs.append(pl.lit(None, dtype=schema[col.name]).alias(col.name))
+            continue
+        if col.name in texts:
+            value = _parse(col, pl.col(texts[col.name]), formats.get(col.name))
+        else:
+            value = _cast_typed(col, pl.col(source), table.schema[source])
+        exprs.append(value.alias(col.name))
+        exprs.append(pl.col(source).cast(pl.String).alias(f"__raw_{col.name}"))
+    typed = cleaned.select(exprs)
+    for name, found in formats.items():
+        if found is not None:
+            typed = _parse_the_rest(spec.column(name), typed, cleaned[texts[name]])
+    return typed
+
+
+_DATE_TYPES = (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH)
+
+
+# Values of a date column tried against every format, to choose the formats the whole column
+# is parsed with. Any value the chosen formats miss is tried against them all afterwards.
+SAMPLE = 2000
+
+
+def _formatted(col: ColumnSpec, text: pl.Series) -> bool:
+    """Whether a number column holds a thousands separator or a pound sign anywhere (one quick
+    scan: most record-level extracts have neither, and removing them costs regexes on every
+    row)."""
+    if col.type not in (ColumnType.INT, ColumnType.FLOAT):
+        return False
+    return bool(text.str.contains_any([",", "£"]).any())
+
+
+def _clean(col: ColumnSpec, raw: pl.Expr, formatted: bool = True) -> pl.Expr:
+    """A text cell as it is parsed: stripped, blank as null, and for a number without its
+    thousands separators or pound sign (when `formatted`: some value holds one)."""
+    text = raw.str.strip_chars().replace("", None)
+    if col.type not in (ColumnType.INT, ColumnType.FLOAT) or not formatted:
+        return text
+    # Rust regex has no look-ahead: drop commas only from well-formed thousands.
+    grouped = text.str.contains(r"^-?£?\d{1,3}(,\d{3})+(\.\d+)?$")
+    number = pl.when(grouped).then(text.str.replace_all(",", "", literal=True))
+    return number.otherwise(text).str.replace(r"^(-?)£", "$1")
+
+
+def _formats_in_sample(col: ColumnSpec, text: pl.Series) -> list[int] | None:
+    """Which of the column's formats (indexes into _date_formats) parse at least one of its
+    first non-blank values; None when none do, so the column is parsed with them all.
+
+    Trying all (up to 16) formats on every row of a large extract cost more than reading the
+    file, and a column almost always holds one or two of them."""
+    sample = text.head(4 * SAMPLE).drop_nulls().head(SAMPLE)
+    if not sample.len():
+        return None
+    hits = sample.to_frame("t").select(
+        candidate.is_not_null().any().alias(str(i))
+        for i, candidate in enumerate(_date_formats(col, pl.col("t"))))
+    found = [int(name) for name, hit in hits.row(0, named=True).items() if hit]
+    return found or None
+
+
+def _parse_the_rest(col: ColumnSpec, typed: pl.DataFrame, text: pl.Series) -> pl.DataFrame:
+    """Parse with every format the values the sampled formats left unparsed, so a file that
+    changes format after its first rows loads, and fails, exactly as if all were tried."""
+    missed = (typed[col.name].is_null() & text.is_not_null()).arg_true()
+    if not missed.len():
+        return typed
+    retried = text.gather(missed).to_frame("t").select(_parse(col, pl.col("t")))[col.name]
+    return typed.with_columns(typed[col.name].clone().scatter(missed, retried))
+
+
+def _parse(col: ColumnSpec, text: pl.Expr, formats: list[int] | None = None) -> pl.Expr:
+    """An expression turning cleaned text (see _clean) into the declared type; null where it
+    cannot. A date column tries only `formats` (indexes into _date_formats) when given."""
+    match col.type:
+        case ColumnType.STR:
+            return text
+        case ColumnType.INT | ColumnType.FLOAT:
+            as_float = text.cast(pl.Float64, strict=False)
+            if col.type == ColumnType.INT:
+                return pl.coalesce(text.cast(pl.Int64, strict=False), _whole(as_float))
+            return pl.when(as_float.is_finite()).then(as_float)
+        case ColumnType.BOOL:
+            lower = text.str.to_lowercase()
+            return pl.when(lower.is_in(_TRUE)).then(True).when(lower.is_in(_FALSE)).then(False)
+        case ColumnType.DATE | ColumnType.DATETIME | ColumnType.MONTH:
+            candidates = _date_formats(col, text)
+            if formats is not None:
+                candidates = [candidates[i] for i in formats]
+            return pl.coalesce(*candidates).alias(col.name)
+    raise AssertionError(col.type)
+
+
+def _date_formats(col: ColumnSpec, text: pl.Expr) -> list[pl.Expr]:
+    """Every way a date, date-time or month column's text is read, in order of preference:
+    a value takes the first that parses it."""
+    match col.type:
+        case ColumnType.DATE:
+            datetimes = [text.str.strptime(pl.Datetime("us"), f, strict=False)
+                         for f in _DATETIME_FORMATS] + _instants(text)
+            dates = [text.str.strptime(pl.Date, f, strict=False) for f in _DATE_FORMATS]
+            return [*dates, *[d.dt.date() for d in datetimes]]
+        case ColumnType.DATETIME:
+            datetimes = [text.str.strptime(pl.Datetime("us"), f, strict=False)
+                         for f in _DATETIME_FORMATS] + _instants(text)
+            dates = [text.str.strptime(pl.Date, f, strict=False).cast(pl.Datetime("us"))
+                     for f in _DATE_FORMATS]
+            return [*datetimes, *dates]
+        case ColumnType.MONTH:
+            months = [(text + "-01").str.strptime(pl.Date, "%Y-%m-%d", strict=False),
+                      ("01/" + text).str.strptime(pl.Date, "%d/%m/%Y", strict=False)]
+            days = [text.str.strptime(pl.Date, f, strict=False).dt.month_start()
+                    for f in _MONTH_FORMATS]
+            return [*months, *days]
+    raise AssertionError(col.type)
+
+
+def _instants(text: pl.Expr) -> list[pl.Expr]:
+    """Text with a UTC offset as UK wall-clock time, as _cast_typed stores Parquet instants:
+    a search at 23:20 UTC on 31 August was at 00:20 BST on 1 September, and belongs to
+    September (the month file it was published in)."""
+    return [text.str.strptime(pl.Datetime("us", "UTC"), f, strict=False)
+            .dt.convert_time_zone("Europe/London").dt.replace_time_zone(None)
+            for f in _OFFSET_FORMATS]
+
+
+def _cast_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Parquet columns arrive typed (checked by _check_parquet_types): cast them exactly."""
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        # Extracts are UK data: an instant is stored as UK wall-clock time.
+        raw = raw.dt.convert_time_zone("Europe/London").dt.replace_time_zone(None)
+    match col.type:
+        case ColumnType.STR:
+            return raw.cast(pl.String)
+        case ColumnType.INT:
+            return _whole(raw.cast(pl.Float64)) if dtype.is_float() else raw.cast(
+                pl.Int64, strict=False)
+        case ColumnType.FLOAT:
+            as_float = raw.cast(pl.Float64, strict=False)
+            return pl.when(as_float.is_finite()).then(as_float)
+        case ColumnType.BOOL:
+            return raw.cast(pl.Boolean, strict=False)
+        case ColumnType.DATE:
+            return raw.cast(pl.Date)
+        case ColumnType.DATETIME:
+            return raw.cast(pl.Datetime("us"))
+        case ColumnType.MONTH:
+            return raw.cast(pl.Date).dt.month_start()
+    raise AssertionError(col.type)

@@ -1,0 +1,250 @@
+"""The CSV reader: Arrow's streaming CSV reader over a file's UTF-8 text, a batch of rows at a
+time, every value as text, with row numbers as an editor shows them.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from kpi.errors import DataError, located
+from kpi.ingest.common import _CONTROL, ROW, Numbering, _batch_rows, _first_line, _numbered, _show
+from kpi.ingest.survey import (
+    BINARY_SHARE,
+    BLOCK,
+    _as_utf8,
+    _blocks,
+    _find_line,
+    _line_count,
+    _lines_in,
+    _looks_utf16,
+    _plain,
+    _read_at,
+    _record_lines,
+    _Survey,
+    _Text,
+    _utf16_bom,
+)
+
+if TYPE_CHECKING:
+    from kpi.ingest.stage import _FileState
+
+# A header line longer than this is not a CSV header (a value's limit is Arrow's block).
+MAX_HEADER = 1 << 20
+
+
+def _csv_batches(path: Path, survey: _Survey, folder: Path, index: int,
+                 state: _FileState) -> tuple[Iterator[pl.DataFrame], Numbering]:
+    """A CSV file's records as frames of text, a batch at a time, after the checks that need
+    only its bytes (blank, binary, encoding, NUL, header)."""
+    if not survey.text:
+        raise DataError(located(path, "the file is empty"), hint="check the extract was written")
+    head = survey.head
+    if _utf16_bom(head) is None and b"\x00" in head:
+        if _looks_utf16(head):
+            raise DataError(located(path, "UTF-16 text without a byte-order mark"),
+                            hint="save the extract as UTF-8 (or UTF-16 with a byte-order mark)")
+        sample = head.decode("utf-8", "ignore")
+        if len(_CONTROL.findall(sample)) > BINARY_SHARE * len(sample):
+            raise DataError(located(path, "binary data where a CSV file was expected"),
+                            hint="export the extract as CSV (UTF-8) or Parquet")
+    text = _as_utf8(path, survey, folder, index, state.warnings)
+    sample = _read_at(text.path, text.start, 65536).decode("utf-8", "ignore")
+    if len(_CONTROL.findall(sample)) > BINARY_SHARE * len(sample):
+        raise DataError(located(path, "binary data where a CSV file was expected"),
+                        hint="export the extract as CSV (UTF-8) or Parquet")
+    if text.nul is not None:
+        # Refuse a NUL byte anywhere, naming its row: a NUL is never text, and kept it would
+        # make 'So\0uth' a place of its own beside 'South'.
+        raise DataError(located(path, "a NUL byte (binary data) in a CSV file",
+                                row=_lines_in(text.path, 0, text.nul) + 1),
+                        hint="the file is damaged or not text; export it again")
+    return _parse_csv(path, text, state)
+
+
+def _split_header(path: Path, data: memoryview) -> tuple[list[str], int]:
+    """The header's field names and the byte offset where the data starts (a quoted header
+    field may hold a line break, so the header is parsed, not cut at the first newline).
+    Blank lines before the header are skipped, as blank lines anywhere else are."""
+    prefix = bytes(data[:MAX_HEADER]).decode("utf-8", "ignore")
+    lines = re.finditer(r"[^\r\n]*(?:\r\n|\r|\n|$)", prefix)
+    consumed: list[str] = []
+
+    def feed():
+        for match in lines:
+            if not match.group(0):
+                return
+            consumed.append(match.group(0))
+            yield match.group(0)
+
+    try:
+        header: list[str] = []
+        for record in csv.reader(feed()):
+            if any(field.strip() for field in record):
+                header = record
+                break
+    except csv.Error as exc:
+        raise DataError(located(path, f"the header is not readable CSV ({exc})", row=1)) from None
+    text = "".join(consumed)
+    if len(data) > MAX_HEADER and not text.endswith(("\n", "\r")):
+        raise DataError(located(path, f"the header is longer than {MAX_HEADER >> 20} MiB (no "
+                                      "line break in it)", row=_line_count(text.encode()) + 1),
+                        hint="this does not look like a CSV extract; check its first line")
+    return [h.strip() for h in header], len(text.encode("utf-8"))
+
+
+def _parse_csv(path: Path, text: _Text,
+               state: _FileState) -> tuple[Iterator[pl.DataFrame], Numbering]:
+    """The records after the header, parsed by Arrow's streaming CSV reader with every column
+    as text, in batches of _batch_rows() records."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    prefix = _read_at(text.path, text.start, MAX_HEADER + 1)
+    names, length = _split_header(path, memoryview(prefix))
+    if not names:
+        raise DataError(located(path, "the file is empty"), hint="check the extract was written")
+    seen: set[str] = set()
+    for number, name in enumerate(names, start=1):
+        if not name:
+            # An unnamed column (the row index a pandas export adds): no dataset column can
+            # map to it, so it is an extra column like any other (ignored, or refused under
+            # extra_columns = "error").
+            name = names[number - 1] = f"(unnamed column {number})"
+        if name.lower() in seen:
+            raise DataError(located(path, f"column name '{_show(name)}' appears twice in the "
+                                          "header", row=1, column=_show(name)),
+                            hint="rename or remove one of them")
+        seen.add(name.lower())
+    start = text.start + length
+    if _find_line(text.path, start, re.compile(rb"\S")) is None:
+        raise DataError(located(path, "the file has a header but no data rows"),
+                        hint="check the extract was written in full")
+    first_line = _line_count(prefix[:length]) + 1
+    internal = [f"c{i}" for i in range(len(names))]
+    reserved = [n for n in names if n.startswith("__")]
+    if reserved:
+        state.warnings.append(f"{path}: ignored column(s) "
+                              f"{', '.join(repr(_show(n)) for n in reserved[:8])}: names "
+                              "starting with '__' are reserved for kpi's own use")
+    seen_rows = {"ragged": 0, "blank": 0, "records": 0}
+    first_ragged: list[Any] = []
+
+    def on_invalid(row) -> str:
+        if row.text.strip():
+            seen_rows["ragged"] += 1
+            if not first_ragged:
+                first_ragged.append(row)
+        else:
+            seen_rows["blank"] += 1  # a whitespace-only line is a blank line, not a short row
+        return "skip"
+
+    def batches() -> Iterator[pl.DataFrame]:
+        source = pa.OSFile(str(text.path))
+        try:
+            source.seek(start)
+            reader = pacsv.open_csv(
+                # Parsed in this thread, a block when asked for: with threads Arrow's reader
+                # ran ahead of the checks and held a growing share of the file.
+                source, read_options=pacsv.ReadOptions(column_names=internal, block_size=BLOCK,
+                                                       use_threads=False),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True,
+                                                 invalid_row_handler=on_invalid),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={n: pa.string() for n in internal}, strings_can_be_null=False,
+                    quoted_strings_can_be_null=False))
+            pending: list[Any] = []
+            held = 0
+            size = _batch_rows()
+            for batch in _record_batches(reader):
+                while batch.num_rows:
+                    take = min(size - held, batch.num_rows)
+                    pending.append(batch.slice(0, take))
+                    held += take
+                    batch = batch.slice(take)
+                    if held == size:
+                        yield frame_of(pending)
+                        pending, held = [], 0
+            if pending:
+                yield frame_of(pending)
+        except pa.ArrowException as exc:
+            if "straddl" in str(exc):  # a record longer than the block Arrow parses at once
+                _refuse_long_record(path, text.path, start, first_line, names)
+            raise DataError(located(path, f"not a readable CSV file ({_first_line(exc)})"),
+                            hint="check quoting and delimiters") from None
+        finally:
+            source.close()
+        if first_ragged:
+            first = first_ragged[0]
+            at = _find_line(text.path, start, re.compile(
+                rb"(?m)^" + re.escape(first.text.encode("utf-8")) + rb"(?=[\r\n]|\Z)"))
+            more = (f" ({seen_rows['ragged']} such rows in all)" if seen_rows["ragged"] > 1
+                    else "")
+            raise DataError(located(path, f"expected {first.expected_columns} fields, found "
+                                          f"{first.actual_columns}{more}",
+                                    row=None if at is None else at[0] + first_line),
+                            hint="the file may be truncated, or a value holds an unquoted comma")
+        if not seen_rows["records"]:
+            raise DataError(located(path, "the file has a header but no data rows"),
+                            hint="check the extract was written in full")
+
+    def frame_of(pending: list[Any]) -> pl.DataFrame:
+        arrow = pa.Table.from_batches(pending)
+        frame = pl.from_arrow(arrow)
+        assert isinstance(frame, pl.DataFrame)
+        frame = frame.rename(dict(zip(internal, names, strict=True))).drop(reserved)
+        frame = _numbered(frame, seen_rows["records"])
+        seen_rows["records"] += frame.height
+        return frame
+
+    plain: list[bool] = []
+
+    def numbering(records: pl.Series) -> pl.Series:
+        if not plain:
+            plain.append(_plain(text.path, start, seen_rows["records"], seen_rows["blank"]))
+        if plain[0]:
+            return (records + first_line).alias(ROW)
+        return _record_lines(text.path, start, first_line, len(names), seen_rows["records"],
+                             records)
+
+    return batches(), numbering
+
+
+def _record_batches(reader) -> Iterator[Any]:
+    while True:
+        try:
+            yield reader.read_next_batch()
+        except StopIteration:
+            return
+
+
+def _refuse_long_record(path: Path, text: Path, start: int, first_line: int,
+                        names: list[str]) -> None:
+    """Name the row (and, when it can be told, the column) of a value too long to read."""
+    found = _find_line(text, start, re.compile(rb"[^\r\n]{%d,}" % (BLOCK // 2)))
+    if found is None:
+        return
+    line, offset = found
+    data = b""
+    for chunk in _blocks(text, offset):  # the line itself (over BLOCK // 2 bytes)
+        ends = [at for at in (chunk.find(b"\n"), chunk.find(b"\r")) if at >= 0]
+        data += chunk[:min(ends)] if ends else chunk
+        if ends:
+            break
+    column = None
+    if b'"' not in data[:4096]:
+        lengths = [len(cell) for cell in data.split(b",")]
+        widest = max(range(len(lengths)), key=lengths.__getitem__)
+        if len(lengths) == len(names):
+            column = _show(names[widest])
+    size = max(len(cell) for cell in data.split(b","))
+    raise DataError(located(path, f"a value of {size:,} bytes, too long to read (a CSV "
+                                  f"record over {BLOCK >> 20} MiB may not be)",
+                            row=line + first_line, column=column),
+                    hint="the file may be damaged (a missing line break or quote); export it "
+                         "again")

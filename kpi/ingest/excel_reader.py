@@ -1,0 +1,142 @@
+"""The Excel reader: a workbook's sheet (.xlsx, .xlsm, .xls) through fastexcel, with the header
+found below any title rows and dates as date cells, serial numbers or text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from kpi.catalogue import ColumnType, DatasetSpec
+from kpi.errors import DataError, located
+from kpi.ingest.common import Numbering, _first_line, _numbered, _show, _without_reserved
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+
+
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the container of .xls, and of encrypted .xlsx
+
+
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+
+
+# Excel serial day numbers read as dates: 1 March 1900 (61; Excel counts a 29 February 1900
+# that never was, so earlier numbers are a day out) to 31 December 2099. A number outside is
+# left as it is, and is then refused as not a date, never turned into a far-off one.
+_SERIALS = (61, 73050)
+
+
+def _is_excel(path: Path) -> bool:
+    return path.suffix.lower() in EXCEL_SUFFIXES
+
+
+def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
+                warnings: list[str]) -> tuple[pl.DataFrame, str, Numbering]:
+    """One sheet of a workbook as a frame of text, like a CSV file: its first non-empty row is
+    the header. Returns the frame (with ROW), the sheet's name and the row numbering."""
+    import fastexcel
+
+    if raw[:8] == _OLE2 and _ENCRYPTED in raw:
+        raise DataError(located(path, "the workbook is password-protected (encrypted)"),
+                        hint="save a copy without the password, or export the sheet as CSV")
+    try:
+        reader = fastexcel.read_excel(raw)
+    except fastexcel.FastExcelError as exc:
+        raise DataError(located(path, f"cannot read the workbook ({_first_line(exc)})"),
+                        hint="check that it opens in Excel or LibreOffice, or export the sheet "
+                             "as CSV") from None
+    names = list(reader.sheet_names)
+    listed = ", ".join(f"'{_show(n)}'" for n in names[:10]) + (", ..." if len(names) > 10 else "")
+    if sheet is None:
+        if len(names) != 1:
+            raise DataError(located(path, f"the workbook has {len(names)} sheets ({listed}): "
+                                          "which one holds the extract?"),
+                            hint=f"name it with --sheet, or with sheet = \"...\" under "
+                                 f"[datasets.{spec.id}]")
+        sheet = names[0]
+    elif sheet not in names:
+        raise DataError(located(path, f"the workbook has no sheet '{_show(sheet)}' (it has "
+                                      f"{listed})"),
+                        hint="sheet names are matched exactly, as Excel shows them on the tabs")
+    where = f"{path}, sheet '{_show(sheet)}'"
+    try:
+        cells = reader.load_sheet(sheet, header_row=None, dtypes="string").to_polars()
+    except fastexcel.FastExcelError as exc:
+        raise DataError(f"{where}: cannot read the sheet ({_first_line(exc)})",
+                        hint="check that it opens in Excel or LibreOffice, or export the sheet "
+                             "as CSV") from None
+    if cells.height == 0 or cells.width == 0:
+        raise DataError(f"{where}: the sheet is empty", hint="check the extract was written")
+    header = [None if v is None else str(v).strip() for v in cells.row(0)]
+    # Columns with neither a name nor a value (formatting past the table's edge) are not
+    # part of it; a blank name over values is a merged or forgotten header cell.
+    keep = [i for i, name in enumerate(header)
+            if name or cells[:, i].slice(1).drop_nulls().str.strip_chars().str.len_bytes().sum()]
+    _excel_header_row(spec, where, cells, header)
+    seen: set[str] = set()
+    for i in keep:
+        name, letter = header[i], _column_letter(i)
+        if not name:
+            raise DataError(f"{where}, row 1, column {letter}: a blank header cell over a "
+                            "column of values (an empty or merged cell)",
+                            hint="give each column of the table its own name in one header "
+                                 "row; unmerge merged header cells")
+        if name.lower() in seen:
+            raise DataError(f"{where}, row 1, column {letter}: column name '{_show(name)}' "
+                            "appears twice in the header", hint="rename or remove one of them")
+        seen.add(name.lower())
+    body = cells.slice(1).select([pl.col(cells.columns[i]).alias(header[i]) for i in keep])
+    if body.height == 0:
+        raise DataError(f"{where}: the sheet has a header but no data rows",
+                        hint="check the extract was written in full")
+    body, dropped = _without_reserved(path, body)
+    warnings.extend(dropped)
+    # Blank cells are empty fields, as in a CSV file; a row of them is skipped as there.
+    table = _numbered(body.with_columns(pl.all().fill_null("")))
+    return table, sheet, lambda records: records + 2
+
+
+def _excel_header_row(spec: DatasetSpec, where: str, cells: pl.DataFrame,
+                      header: list[str | None]) -> None:
+    """Refuse a sheet whose header is below a title or notes: the first non-empty row names
+    none of the dataset's columns, and a later one names some."""
+    wanted = {n.strip().lower() for col in spec.columns for n in (col.name, *col.sources)}
+    if any(name and name.lower() in wanted for name in header):
+        return
+    for number, row in enumerate(cells.slice(1, 30).iter_rows(), start=2):
+        if sum(1 for v in row if v is not None and str(v).strip().lower() in wanted) >= 2:
+            raise DataError(f"{where}: the header is not the first row: the column names are "
+                            f"on row {number} of the sheet's used range",
+                            hint="delete the title or notes above the header row, so the "
+                                 "table starts at its header")
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _from_serial_dates(spec: DatasetSpec, table: pl.DataFrame,
+                       mapping: dict[str, str]) -> pl.DataFrame:
+    """Date columns of a workbook may hold Excel serial day numbers (a date cell formatted
+    as a number, or typed in as one): as text, the date or date-time they stand for."""
+    exprs = []
+    for col in spec.columns:
+        if col.name not in mapping or col.type not in (ColumnType.DATE, ColumnType.DATETIME,
+                                                       ColumnType.MONTH):
+            continue
+        source = pl.col(mapping[col.name])
+        text = source.str.strip_chars()
+        serial = text.cast(pl.Float64, strict=False)
+        is_serial = text.str.contains(r"^\d+(\.\d+)?$") & serial.is_between(*_SERIALS)
+        moment = pl.datetime(1899, 12, 30) + pl.duration(
+            milliseconds=(serial * 86_400_000).round(0).cast(pl.Int64))
+        shown = moment.dt.strftime("%Y-%m-%d" if col.type == ColumnType.MONTH
+                                   else "%Y-%m-%d %H:%M:%S")
+        exprs.append(pl.when(is_serial).then(shown).otherwise(source).alias(mapping[col.name]))
+    return table.with_columns(exprs) if exprs else table

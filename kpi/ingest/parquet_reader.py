@@ -1,0 +1,93 @@
+"""The Parquet reader: a file's record batches, typed as stored, with record numbers from 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from kpi.errors import DataError, located
+from kpi.ingest.common import Numbering, _batch_rows, _first_line, _numbered, _without_reserved
+from kpi.ingest.survey import _Survey
+
+if TYPE_CHECKING:
+    from kpi.ingest.stage import _FileState
+
+
+def _parquet_batches(path: Path, survey: _Survey,
+                     state: _FileState) -> tuple[Iterator[pl.DataFrame], Numbering]:
+    """A Parquet file a batch at a time, read by Arrow's reader: fuzzing showed Polars' own
+    reader panicking (and once aborting the process) on damaged files, where Arrow's raises
+    an error."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not survey.text:
+        raise DataError(located(path, "the file is empty"), hint="check the extract was written")
+
+    def unreadable(exc: BaseException) -> DataError:
+        return DataError(located(path, f"not a readable Parquet file ({_first_line(exc)})"),
+                         hint="the file may be truncated or corrupt; export it again")
+
+    try:
+        parquet = pq.ParquetFile(str(path))
+        total = parquet.metadata.num_rows
+    except (Exception, pl.exceptions.PanicException) as exc:
+        raise unreadable(exc) from None
+    if total == 0:
+        raise DataError(located(path, "the Parquet file has no rows"))
+
+    def batches() -> Iterator[pl.DataFrame]:
+        start = 0
+        reading = parquet.iter_batches(batch_size=_batch_rows())
+        while True:
+            try:
+                batch = next(reading, None)
+                if batch is None:
+                    return
+                arrow = pa.Table.from_batches([batch])
+                arrow.validate(full=True)  # e.g. invalid UTF-8 in a string column
+                _check_time_range(arrow)
+                frame = pl.from_arrow(arrow)
+            except (Exception, pl.exceptions.PanicException) as exc:
+                raise unreadable(exc) from None
+            assert isinstance(frame, pl.DataFrame)
+            frame, dropped = _without_reserved(path, frame)
+            if not start:
+                state.warnings.extend(dropped)
+            yield _numbered(frame, start)
+            start += frame.height
+
+    return batches(), lambda records: records + 1
+
+
+# Dates and times that Polars can turn into calendar values: years 1 to 9999, in days since
+# 1970-01-01. Outside them Polars panics ("out-of-range date") when it formats or compares.
+_DAY_RANGE = (-719_162, 2_932_896)
+
+
+_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+
+
+def _check_time_range(arrow) -> None:
+    """Raise ValueError if a date or timestamp column holds a value outside _DAY_RANGE."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for field_, column in zip(arrow.schema, arrow.columns, strict=True):
+        kind = field_.type
+        if pa.types.is_date32(kind):
+            scale = 1
+        elif pa.types.is_date64(kind):
+            scale = _PER_DAY["ms"]
+        elif pa.types.is_timestamp(kind):
+            scale = _PER_DAY[kind.unit]
+        else:
+            continue
+        bounds = pc.min_max(column.cast(pa.int32() if scale == 1 else pa.int64()))
+        low, high = bounds["min"].as_py(), bounds["max"].as_py()
+        if low is not None and (low < _DAY_RANGE[0] * scale or high > _DAY_RANGE[1] * scale):
+            raise ValueError(f"column '{field_.name}' holds dates outside the years 1 to 9999")

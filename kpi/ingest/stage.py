@@ -1,0 +1,501 @@
+"""Staging: every file read a batch at a time through its reader and the conformer, the good rows
+written as Parquet into a temporary folder, and the checks across files (overlaps, gaps, unique).
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from kpi.catalogue import DatasetSpec, polars_schema
+from kpi.errors import DataError, UsageError, located
+from kpi.ingest.common import (
+    COLUMN,
+    FILE,
+    MAX_LISTED,
+    REASON,
+    ROW,
+    Numbering,
+    _batch_rows,
+    _describe_bad_rows,
+    _show,
+    _StagingRefused,
+)
+from kpi.ingest.conform import _check_parquet_types, _conform, _match_columns, _refuse_blank_columns
+from kpi.ingest.csv_reader import _csv_batches
+from kpi.ingest.excel_reader import _is_excel, _read_excel
+from kpi.ingest.parquet_reader import _parquet_batches
+from kpi.ingest.sql_reader import Query, QueryRead, query_batches
+from kpi.ingest.survey import _is_parquet, _read_bytes, _survey
+from kpi.periods import Month
+
+# Distinct ids held at once by the `unique` check: above it, ids are checked in passes, each
+# over the ids whose hash falls in one share.
+UNIQUE_ROWS = 4_000_000
+
+
+# The shares a load's ids are staged in for its own `unique` check: one share holds a 64th of
+# them (a million at 64M rows).
+SHARES = 64
+
+
+# Rows of one month written to the table at once (a Parquet row group).
+ROW_GROUP = 256 * 1024
+
+
+@dataclass
+class Extract:
+    """What one ingest read: the good rows, the rejected ones, and where they came from.
+
+    The good rows are `staged` as Parquet files (one per batch of each file, one row group per
+    month, with the file's index as FILE and the record index as ROW) or, for `read_extracts`,
+    held in `frame`.
+    `covered` has one row per (file, month, replace_by value...) the good rows hold, with its
+    row count ("rows"): what the load will replace, and from which file."""
+
+    rows: int
+    rejected: pl.DataFrame
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    covered: pl.DataFrame | None = None
+    staged: list[Path] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # FILE index -> the file's path
+    numberings: dict[str, Numbering] = field(default_factory=dict)
+    id_columns: dict[str, str] = field(default_factory=dict)
+    frame: pl.DataFrame | None = None
+    # month -> the staged files and row groups holding its rows, in load order
+    groups: dict[str, list[tuple[Path, int]]] = field(default_factory=dict)
+    # hash share -> the staged files and row groups of the ids in it (datasets with `unique`)
+    shares: dict[int, list[tuple[Path, int]]] = field(default_factory=dict)
+
+    @property
+    def months(self) -> list[str]:
+        if self.covered is None or not self.covered.height:
+            return []
+        return sorted(m for m in self.covered["month"].unique().to_list() if m is not None)
+
+    @property
+    def keys(self) -> pl.DataFrame:
+        """Each (month, replace_by value...) the good rows hold, once."""
+        assert self.covered is not None
+        return self.covered.drop("rows", FILE).unique()
+
+    def scan(self, *, bookkeeping: bool = False) -> pl.LazyFrame:
+        """The good rows, in no set order; with `bookkeeping`, also FILE (the file's index in
+        `files`) and ROW (its record index in the file), which give the load's order."""
+        if self.frame is not None:
+            return self.frame.lazy()
+        lazy = pl.scan_parquet(self.staged) if self.staged else pl.LazyFrame(
+            schema={ROW: pl.Int64, FILE: pl.Int32})
+        return lazy if bookkeeping else lazy.drop(ROW, FILE)
+
+    def month_rows(self, month: str, columns: list[str]) -> Iterator[Any]:
+        """One month's good rows, in load order, as Arrow tables of at least ROW_GROUP rows
+        (but the last), with `columns`."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        held: list[Any] = []
+        count = 0
+        for path, group in self.groups.get(month, []):
+            for batch in pq.ParquetFile(path).read_row_group(group, columns=columns).to_batches():
+                held.append(batch)
+                count += batch.num_rows
+                if count >= ROW_GROUP:
+                    yield pa.Table.from_batches(held)
+                    held, count = [], 0
+        if held:
+            yield pa.Table.from_batches(held)
+
+
+def expand_sources(patterns: list[str]) -> list[Path]:
+    """Files named on the command line, with globs expanded (also on shells that do not)."""
+    paths: list[Path] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        if not matches:
+            raise UsageError(f"no files match '{pattern}'")
+        for match in matches:
+            path = Path(match)
+            if not path.is_file():
+                raise DataError(f"{path}: no such file")
+            paths.append(path)
+    return paths
+
+
+def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool = False,
+                  parts: bool = False, measured: frozenset[str] = frozenset(),
+                  sheet: str | None = None) -> Extract:
+    """`stage_extracts` into a temporary folder, with the good rows then held in `frame`: for
+    small extracts and for looking at what a load would store. `load` streams instead."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kpi-ingest-") as folder:
+        extract = stage_extracts(spec, paths, Path(folder), skip_bad_rows=skip_bad_rows,
+                                 parts=parts, measured=measured, sheet=sheet)
+        extract.frame = (extract.scan(bookkeeping=True).sort(FILE, ROW).drop(ROW, FILE)
+                         .collect())
+        extract.staged = []
+    return extract
+
+
+def stage_extracts(spec: DatasetSpec, paths: Sequence[Path | Query], folder: Path, *,
+                   skip_bad_rows: bool = False, parts: bool = False,
+                   measured: frozenset[str] = frozenset(), sheet: str | None = None) -> Extract:
+    """Read, map and type every file a batch at a time, writing the good rows as Parquet files
+    into `folder`; raise DataError on the first bad file (or, with skip_bad_rows, return its
+    bad rows as `rejected` with file, row, column and reason). Memory is bounded by a batch
+    (BATCH_ROWS), the bad rows kept, and the ids of one share of the `unique` check.
+
+    A file named twice (the same bytes, by sha256) is read once. Two files holding rows of the
+    same month (or the same month and `replace_by` values) are refused unless `parts` says they
+    are parts of one extract: otherwise an original and its revision would be added together.
+    A required number column in `measured` (read by a KPI) that is blank on every row of a file
+    refuses that file. A database `Query` is read as one more file, by the database reader."""
+    extract = Extract(rows=0, rejected=pl.DataFrame())
+    rejected, covered = [], []
+    seen: dict[str, Path] = {}  # sha256 -> the first file with those bytes
+    for source in paths:
+        query = source if isinstance(source, Query) else None
+        path = Path(source.label) if isinstance(source, Query) else source
+        survey = _survey(path) if query is None else None
+        if survey is not None and survey.digest in seen:
+            extract.warnings.append(f"{path}: the same file as {seen[survey.digest]} (sha256 "
+                                    f"{survey.digest[:12]}); read once")
+            continue
+        if survey is not None:
+            seen[survey.digest] = path
+        index = len(extract.files)
+        extract.files.append(str(path))
+        state = _FileState(spec=spec, path=path, index=index, folder=folder,
+                           measured=measured, keep_bad=skip_bad_rows)
+        excel = query is None and _is_excel(path)
+        sheet_read = None
+        read = QueryRead()
+        if query is not None:
+            state.from_csv = False
+            batches, numbering = query_batches(spec, query, state, read)
+        elif excel:
+            table, sheet_read, numbering = _read_excel(spec, path, _read_bytes(path),
+                                                       sheet or spec.sheet, extract.warnings)
+            state.excel = True
+            batches = (table.slice(start, _batch_rows())
+                       for start in range(0, table.height, _batch_rows()))
+        elif survey is not None and _is_parquet(path, survey.head):
+            state.from_csv = False
+            batches, numbering = _parquet_batches(path, survey, state)
+        else:
+            assert survey is not None
+            batches, numbering = _csv_batches(path, survey, folder, index, state)
+        for batch in batches:
+            state.add(batch)
+        state.finish()
+        extract.warnings.extend(state.warnings)
+        if state.bad_count and not skip_bad_rows:
+            raise DataError(_describe_bad_rows(path, state.bad(numbering), state.bad_count),
+                            hint="fix the rows named, or load the rest with --skip-bad-rows")
+        extract.id_columns[str(path)] = state.mapping.get(spec.unique or "", spec.unique or "")
+        extract.numberings[str(path)] = numbering
+        extract.staged.extend(state.staged)
+        for month, groups in state.groups.items():
+            extract.groups.setdefault(month, []).extend(groups)
+        for share, groups in state.shares.items():
+            extract.shares.setdefault(share, []).extend(groups)
+        extract.rows += state.good
+        if state.bad_count:
+            rejected.append(state.bad(numbering).with_columns(pl.lit(str(path)).alias(FILE)))
+        if query is not None:
+            # The query's text and hash, and a hash of what it returned: never the URI.
+            extract.sources.append({"file": query.label, "query": query.text,
+                                    "query_file": query.origin, "query_sha256": query.sha256,
+                                    "uri_env": query.uri_env,
+                                    "sha256": read.digest.hexdigest(), "rows": state.good,
+                                    "rejected": state.bad_count})
+        else:
+            assert survey is not None
+            extract.sources.append({"file": path.name, "sha256": survey.digest,
+                                    "bytes": survey.size, "rows": state.good,
+                                    "rejected": state.bad_count,
+                                    **({"sheet": sheet_read} if excel else {})})
+        covered.append(state.covered())
+    keys = pl.concat(covered, how="vertical")
+    extract.covered = keys
+    if not parts:
+        _check_overlap(spec, keys)
+    names = [Path(s.label) if isinstance(s, Query) else s for s in paths]
+    extract.warnings.extend(_gaps(spec, names, keys))
+    bad_frame = pl.concat(rejected, how="diagonal_relaxed") if rejected else pl.DataFrame()
+    extract.rejected = bad_frame
+    if spec.unique and extract.rows:
+        _check_unique(spec, extract)
+    if extract.rows == 0:
+        where = ", ".join(str(p) for p in names)
+        if bad_frame.height:
+            first = bad_frame.row(0, named=True)
+            raise DataError(f"{where}: all {bad_frame.height} data rows were rejected; first: "
+                            + located(first[FILE], first[REASON], row=first[ROW],
+                                      column=first[COLUMN]),
+                            hint="nothing was loaded; fix the extract")
+        raise DataError(f"{where}: no data rows to load")
+    return extract
+
+
+@dataclass
+class _FileState:
+    """One file's batches as they are conformed: the good rows staged, the bad ones kept (all
+    of them with skip_bad_rows, else the first few and a count), and what the file-wide checks
+    need (rows per month, which measured number columns ever hold a value)."""
+
+    spec: DatasetSpec
+    path: Path
+    index: int
+    folder: Path
+    measured: frozenset[str]
+    keep_bad: bool
+    from_csv: bool = True
+    excel: bool = False
+    mapping: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    staged: list[Path] = field(default_factory=list)
+    good: int = 0
+    typed: int = 0  # rows typed: all but blank rows and repeated headers
+    repeated: int = 0
+    present: dict[str, bool] = field(default_factory=dict)
+    bad_frames: list[pl.DataFrame] = field(default_factory=list)
+    bad_count: int = 0
+    counts: list[pl.DataFrame] = field(default_factory=list)
+    matched: bool = False
+    batches: int = 0
+    groups: dict[str, list[tuple[Path, int]]] = field(default_factory=dict)
+    shares: dict[int, list[tuple[Path, int]]] = field(default_factory=dict)
+
+    def add(self, table: pl.DataFrame) -> None:
+        if not self.matched:
+            self.mapping = _match_columns(self.spec, self.path, table.columns, self.warnings,
+                                          1 if self.from_csv else None)
+            if not self.from_csv:
+                _check_parquet_types(self.spec, self.path, table, self.mapping)
+            self.matched = True
+        good, bad = _conform(self.spec, self.path, table, self)
+        if bad.height:
+            self.bad_count += bad.height
+            kept = sum(f.height for f in self.bad_frames)
+            if self.keep_bad:
+                self.bad_frames.append(bad)
+            elif kept < MAX_LISTED:
+                self.bad_frames.append(bad.head(MAX_LISTED - kept))
+        if good.height:
+            self.good += good.height
+            self.counts.append(good.group_by("month", *self.spec.replace_by).len("rows"))
+            if not self.keep_bad and self.bad_count:
+                return  # the file is refused anyway: stage nothing more
+            # One file per batch, one row group per month (in file order within it), as the
+            # table is partitioned by month: the commit reads and writes a month at a time.
+            schema = polars_schema(self.spec)
+            rows = good.select(pl.col(ROW), *[pl.col(n).cast(t) for n, t in schema.items()],
+                               pl.lit(self.index, dtype=pl.Int32).alias(FILE)
+                               ).sort("month", maintain_order=True)
+            target = self.folder / f"{self.index:05d}-{self.batches:06d}.parquet"
+            sizes = rows.group_by("month", maintain_order=True).len().rows()
+            _write_staged(rows, sizes, target)
+            self.staged.append(target)
+            for group, (month, _) in enumerate(sizes):
+                self.groups.setdefault(month, []).append((target, group))
+            if self.spec.unique:
+                self._stage_ids(rows)
+        self.batches += 1
+
+    def _stage_ids(self, rows: pl.DataFrame) -> None:
+        """The batch's ids with their file and record, one row group per hash share, so the
+        `unique` check reads one share of the load's ids at a time."""
+        key = self.spec.unique
+        ids = (rows.select(key, FILE, ROW).filter(pl.col(key).is_not_null())
+               .with_columns((pl.col(key).hash(seed=0) % SHARES).alias("__share"))
+               .sort("__share", maintain_order=True))
+        sizes = ids.group_by("__share", maintain_order=True).len().rows()
+        target = self.folder / f"{self.index:05d}-{self.batches:06d}-ids.parquet"
+        _write_staged(ids.drop("__share"), sizes, target)
+        for group, (share, _) in enumerate(sizes):
+            self.shares.setdefault(share, []).append((target, group))
+
+    def finish(self) -> None:
+        """The file-wide checks, once every batch is in."""
+        if self.repeated:
+            self.warnings.append(f"{self.path}: skipped {self.repeated} repeated header row(s)")
+        _refuse_blank_columns(self.spec, self.path, self)
+
+    def bad(self, numbering: Numbering) -> pl.DataFrame:
+        """The bad rows kept, in file order, with row numbers as an editor shows them."""
+        bad = pl.concat(self.bad_frames, how="diagonal_relaxed")
+        return bad.with_columns(numbering(bad[ROW]))
+
+    def covered(self) -> pl.DataFrame:
+        keys = ["month", *self.spec.replace_by]
+        schema = {k: pl.String for k in keys}
+        schema.update({k: v for k, v in polars_schema(self.spec).items() if k in keys})
+        counts = (pl.concat(self.counts, how="vertical") if self.counts
+                  else pl.DataFrame(schema={**schema, "rows": pl.UInt32}))
+        return (counts.group_by(keys, maintain_order=True).agg(pl.col("rows").sum())
+                .with_columns(pl.lit(str(self.path)).alias(FILE)))
+
+
+def _gaps(spec: DatasetSpec, paths: list[Path], keys: pl.DataFrame) -> list[str]:
+    """A warning for months with no rows between the first and last month read: a load
+    replaces only the months it holds, so a revision that drops a month keeps the old one."""
+    held = {m for m in keys["month"].to_list() if m}
+    if not held:
+        return []
+    first, last = Month.parse(min(held)), Month.parse(max(held))
+    step = spec.months_per_row
+    months, month = [], first
+    while month <= last:
+        months.append(str(month))
+        month = month + step
+    missing = [m for m in months if m not in held]
+    if not missing:
+        return []
+    where = ", ".join(str(p) for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
+    shown = ", ".join(missing[:6]) + (f" (and {len(missing) - 6} more)" if len(missing) > 6
+                                      else "")
+    return [f"{where}: no rows for {shown}, between its first and last month; any rows stored "
+            f"for {'them' if len(missing) > 1 else shown} are kept"]
+
+
+def describe_key(key: dict[str, Any], replace_by: tuple[str, ...]) -> str:
+    """'2025-10', or '2025-10 (falls_within 'Kent')' for a dataset with replace_by columns."""
+    if not replace_by:
+        return str(key["month"])
+    values = ", ".join(f"{name} " + ("blank" if key[name] is None else f"'{_show(key[name])}'")
+                       for name in replace_by)
+    return f"{key['month']} ({values})"
+
+
+def _check_overlap(spec: DatasetSpec, covered: pl.DataFrame) -> None:
+    """Refuse two files holding rows of one month (or month and replace_by values): the
+    months a load covers are replaced by everything it holds for them, so an original and a
+    revised extract loaded together would be summed."""
+    keys = ["month", *spec.replace_by]
+    shared = (covered.group_by(keys).agg(pl.col(FILE).unique(maintain_order=True))
+              .filter(pl.col(FILE).list.len() > 1).sort(keys, nulls_last=True))
+    if not shared.height:
+        return
+    first = shared.row(0, named=True)
+    pair = first[FILE][:2]
+    both = shared.filter(pl.col(FILE).list.contains(pair[0])
+                         & pl.col(FILE).list.contains(pair[1]))
+    named = [describe_key(k, spec.replace_by) for k in both.head(MAX_LISTED).iter_rows(named=True)]
+    what = ", ".join(named) + (f" and {both.height - MAX_LISTED} more" if both.height > MAX_LISTED
+                               else "")
+    others = sorted({f for files in shared[FILE].to_list() for f in files} - set(pair))
+    also = f"; {', '.join(others)} also overlap" if others else ""
+    raise DataError(f"{pair[0]} and {pair[1]} both hold rows for {what}: loaded together, "
+                    f"they would be counted twice{also}",
+                    hint="load only the newest extract (it replaces the months it covers), or "
+                         "pass --parts if the files are parts of one extract")
+
+
+def _write_staged(rows: pl.DataFrame, sizes: list[tuple[str, int]], target: Path) -> None:
+    """Write a batch's good rows (sorted by month) with one row group per month."""
+    import pyarrow.parquet as pq
+
+    arrow = rows.to_arrow()
+    try:
+        with pq.ParquetWriter(target, arrow.schema, compression="lz4") as writer:
+            start = 0
+            for _, size in sizes:
+                writer.write_table(arrow.slice(start, size), row_group_size=size)
+                start += size
+    except OSError as exc:
+        raise _StagingRefused(exc) from None
+
+
+def _shares(rows: int) -> int:
+    """How many passes the `unique` check makes over `rows` ids, each holding one share."""
+    return max(1, -(-rows // UNIQUE_ROWS))
+
+
+def _share(key: str, shares: int, share: int) -> pl.Expr:
+    return pl.col(key).is_not_null() & (pl.col(key).hash(seed=0) % shares == share)
+
+
+def _check_unique(spec: DatasetSpec, extract: Extract) -> None:
+    """Reject a load holding an id twice, naming the second occurrence (in file order).
+
+    The ids are read one hash share at a time (staged by `_FileState._stage_ids`), so memory
+    holds a 64th of them whatever the size of the load."""
+    import pyarrow.parquet as pq
+
+    key = spec.unique
+    assert key is not None
+    second, occurrences = None, None  # the earliest second occurrence, and all of its id's
+    for share in sorted(extract.shares):
+        tables = [pq.ParquetFile(path).read_row_group(group)
+                  for path, group in extract.shares[share]]
+        part = pl.concat([_frame(t) for t in tables]).sort(FILE, ROW)  # the load's order
+        dupes = part.filter(~pl.col(key).is_first_distinct()).head(1)
+        if dupes.height:
+            found = dupes.row(0, named=True)
+            if second is None or (found[FILE], found[ROW]) < (second[FILE], second[ROW]):
+                second = found
+                occurrences = part.filter(pl.col(key) == found[key]).head(MAX_LISTED)
+    if second is None or occurrences is None:
+        return
+    value = second[key]
+    where = ", ".join(f"{Path(extract.files[f]).name} row {_row_number(extract, f, r)}"
+                      for f, r in occurrences.select(FILE, ROW).iter_rows())
+    file = extract.files[second[FILE]]
+    column = extract.id_columns.get(file, key)
+    raise DataError(located(file, f"expected each {column} once (dataset "
+                                  f"'{spec.id}' declares '{key}' unique), found "
+                                  f"'{_show(value)}' again (at {where})",
+                            row=_row_number(extract, second[FILE], second[ROW]), column=column),
+                    hint=f"remove the duplicates, or drop unique = \"{key}\" for "
+                         f"dataset '{spec.id}'")
+
+
+def _frame(table) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _row_number(extract: Extract, file: int, record: int) -> int:
+    name = extract.files[file]
+    return int(extract.numberings[name](pl.Series([record], dtype=pl.Int64))[0])
+
+
+def check_unique_stored(spec: DatasetSpec, extract: Extract, kept: pl.LazyFrame,
+                        kept_rows: int) -> None:
+    """Reject a load holding an id that a stored row the load keeps (a month, or month and
+    replace_by values, it does not replace) already holds: `kept` is those stored rows."""
+    key = spec.unique
+    assert key is not None
+    staged = extract.scan(bookkeeping=True).select(key, FILE, ROW)
+    stored = kept.select(key, "month")
+    shares = _shares(extract.rows + kept_rows)
+    first = None
+    for share in range(shares):
+        found = (staged.filter(_share(key, shares, share))
+                 .join(stored.filter(_share(key, shares, share)), on=key, how="inner")
+                 .sort(FILE, ROW).head(1).collect())
+        if found.height:
+            row = found.row(0, named=True)
+            if first is None or (row[FILE], row[ROW]) < (first[FILE], first[ROW]):
+                first = row
+    if first is None:
+        return
+    file = extract.files[first[FILE]]
+    column = extract.id_columns.get(file, key)
+    raise DataError(located(file, f"expected each {column} once (dataset '{spec.id}' declares "
+                                  f"'{key}' unique), found '{_show(first[key])}', which the "
+                                  f"store already holds in {first['month']}, a month this load "
+                                  "does not replace",
+                            row=_row_number(extract, first[FILE], first[ROW]), column=column),
+                    hint=f"remove the row, load the month holding the stored one as well (a "
+                         f"load replaces the months it holds), or drop unique = \"{key}\" "
+                         f"for dataset '{spec.id}'")

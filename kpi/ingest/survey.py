@@ -1,0 +1,256 @@
+"""Surveying a file's bytes before anything is parsed: its sha256, encoding, NUL and binary
+checks, and the blocks and lines the readers and messages use.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from kpi.errors import DataError, located
+from kpi.ingest.common import ROW, _StagingRefused
+
+# What Arrow's CSV reader parses at once (a record must fit in one), and the blocks files are
+# read in. The reader reads up to 32 blocks ahead of the checks, so this also bounds the part
+# of a file held in memory (128 MiB).
+BLOCK = 1 << 22
+
+
+# More control characters than this share of the first 64 KiB means a binary file.
+BINARY_SHARE = 0.05
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DataError(located(path, f"cannot read the file ({exc.strerror or exc})")) from None
+
+
+@dataclass(frozen=True)
+class _Survey:
+    """What one pass over a file's bytes finds, before anything is parsed."""
+
+    size: int
+    digest: str  # sha256
+    head: bytes  # the first 64 KiB
+    text: bool  # some byte is not whitespace
+    utf8: bool  # valid UTF-8 throughout (not checked after a UTF-16 or UTF-32 byte-order mark)
+    nul: int | None  # offset of the first NUL byte
+
+
+def _survey(path: Path) -> _Survey:
+    """Read the file once in blocks: its sha256, size, first bytes, whether it is blank,
+    valid UTF-8, and where its first NUL byte is."""
+    import codecs
+
+    digest, size, head, text, utf8, nul = hashlib.sha256(), 0, b"", False, True, None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(BLOCK):
+                if not size:
+                    head = chunk[:65536]
+                    utf8 = _utf16_bom(head) is None
+                digest.update(chunk)
+                if not text and re.search(rb"\S", chunk):
+                    text = True
+                if nul is None and (at := chunk.find(b"\x00")) >= 0:
+                    nul = size + at
+                if utf8:
+                    try:
+                        decoder.decode(chunk)
+                    except UnicodeDecodeError:
+                        utf8 = False
+                size += len(chunk)
+        if utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8 = False
+    except OSError as exc:
+        raise DataError(located(path, f"cannot read the file ({exc.strerror or exc})")) from None
+    return _Survey(size=size, digest=digest.hexdigest(), head=head, text=text, utf8=utf8,
+                   nul=nul)
+
+
+def _blocks(path: Path, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """The file's bytes from `start` to `end`, a block at a time."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(start)
+            left = None if end is None else end - start
+            while left is None or left > 0:
+                chunk = handle.read(BLOCK if left is None else min(BLOCK, left))
+                if not chunk:
+                    return
+                if left is not None:
+                    left -= len(chunk)
+                yield chunk
+    except OSError as exc:
+        raise DataError(located(path, f"cannot read the file ({exc.strerror or exc})")) from None
+
+
+def _lines_in(path: Path, start: int = 0, end: int | None = None) -> int:
+    """Line breaks between two offsets, counting \\r\\n, \\r and \\n once each."""
+    lines, last = 0, b""
+    for chunk in _blocks(path, start, end):
+        lines += _line_count(chunk) - (last == b"\r" and chunk[:1] == b"\n")
+        last = chunk[-1:]
+    return lines
+
+
+def _read_at(path: Path, start: int, size: int) -> bytes:
+    return b"".join(_blocks(path, start, start + size))
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A CSV file's text as UTF-8: the file itself, or a re-encoded copy in the staging folder."""
+
+    path: Path
+    start: int  # where the text starts (after a UTF-8 byte-order mark)
+    nul: int | None
+
+
+def _as_utf8(path: Path, survey: _Survey, folder: Path, index: int,
+             notes: list[str]) -> _Text:
+    """The file as UTF-8 without a byte-order mark: as it is when it is UTF-8, else read as
+    UTF-16 or UTF-32 (from its byte-order mark) or Windows-1252 (what Excel writes on a UK
+    machine) and re-encoded, a block at a time, into the staging folder."""
+    codec = _utf16_bom(survey.head)
+    if codec is None and survey.utf8:
+        return _Text(path, 3 if survey.head[:3] == b"\xef\xbb\xbf" else 0, survey.nul)
+    import codecs
+
+    target = folder / f"{index:05d}-utf8.csv"
+    decoder = codecs.getincrementaldecoder(codec or "cp1252")()
+    offset = written = 0
+    nul = None
+    first = True
+    try:
+        with target.open("wb") as out:
+            for chunk in [*_blocks(path), b""]:
+                try:
+                    text = decoder.decode(chunk, final=not chunk)
+                except UnicodeDecodeError as exc:
+                    if codec is not None:
+                        raise DataError(located(path, f"cannot decode the bytes at offset "
+                                                      f"{offset + exc.start} as "
+                                                      f"{codec.upper()} (the file starts with "
+                                                      "its byte-order mark)"),
+                                        hint="save the extract as UTF-8") from None
+                    raise DataError(located(path, f"cannot decode byte {chunk[exc.start]:#x} "
+                                                  f"at offset {offset + exc.start} as UTF-8 or "
+                                                  "Windows-1252"),
+                                    hint="save the extract as UTF-8") from None
+                if first and codec is not None and text:
+                    text = text.lstrip("\ufeff")
+                    first = not text
+                data = text.encode("utf-8")
+                if nul is None and (at := data.find(b"\x00")) >= 0:
+                    nul = written + at
+                out.write(data)
+                written += len(data)
+                offset += len(chunk)
+    except OSError as exc:
+        raise _StagingRefused(exc) from None
+    notes.append(f"{path}: read as {codec.upper()} (from its byte-order mark)" if codec
+                 else f"{path}: not UTF-8; read as Windows-1252")
+    return _Text(target, 0, nul)
+
+
+_UTF16_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+               (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def _utf16_bom(raw: bytes) -> str | None:
+    """'utf-16' or 'utf-32' when the file starts with that encoding's byte-order mark."""
+    return next((codec for bom, codec in _UTF16_BOMS if raw.startswith(bom)), None)
+
+
+def _looks_utf16(sample: bytes) -> bool:
+    """Text such as ASCII saved as UTF-16 without a byte-order mark: every other byte NUL."""
+    even, odd = sample[0::2], sample[1::2]
+    return max(even.count(0), odd.count(0)) > 0.9 * min(len(even), len(odd)) > 0
+
+
+def _is_parquet(path: Path, raw: bytes) -> bool:
+    return raw[:4] == b"PAR1" or path.suffix.lower() in (".parquet", ".pq")
+
+
+def _line_count(data: bytes | memoryview) -> int:
+    """Line breaks in the data, counting \\r\\n, \\r and \\n once each as the csv module does."""
+    data = bytes(data) if isinstance(data, memoryview) else data
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
+def _find_line(path: Path, start: int, pattern: re.Pattern[bytes]) -> tuple[int, int] | None:
+    """Where `pattern` first matches within a line, after `start`: the line (counted from 0)
+    and the byte offset; None when it does not. The pattern may use ^ and \\Z (with
+    re.MULTILINE) and must not match a line break."""
+    lines, carry, offset = 0, b"", start
+    for chunk in _blocks(path, start):
+        data = carry + chunk
+        # Whole lines only (a lone \r at the end may be the first half of \r\n).
+        cut = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
+        found = pattern.search(data, 0, cut)
+        if found is not None:
+            return lines + _line_count(data[:found.start()]), offset + found.start()
+        lines += _line_count(data[:cut])
+        offset += cut
+        carry = data[cut:]
+    found = pattern.search(carry)
+    if found is None:
+        return None
+    return lines + _line_count(carry[:found.start()]), offset + found.start()
+
+
+def _plain(path: Path, start: int, records: int, blank_lines: int) -> bool:
+    """Whether each record is one line, with no blank lines: then record i is on line i."""
+    if blank_lines:
+        return False
+    lines, tail = 0, b""
+    for chunk in _blocks(path, start):
+        data = tail + chunk
+        if any(gap in data for gap in (b"\n\n", b"\r\r", b"\n\r\n")):
+            return False
+        lines += _line_count(chunk) - (tail[-1:] == b"\r" and chunk[:1] == b"\n")
+        tail = data[-2:]
+    lines += 1 if tail and tail[-1:] not in (b"\r", b"\n") else 0
+    return lines == records
+
+
+def _record_lines(path: Path, start: int, first_line: int, width: int, height: int,
+                  records: pl.Series) -> pl.Series:
+    """The line each of `records` (indexes) starts on, from one scan of the file with the csv
+    module, which counts the lines a quoted value spans."""
+    wanted = set(records.to_list())
+    found: dict[int, int] = {}
+    count = 0
+    try:
+        with path.open("rb") as raw:
+            raw.seek(start)
+            reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+            line = 1
+            for row in reader:
+                blank = not row or (width > 1 and len(row) == 1 and not row[0].strip())
+                if not blank:
+                    if count in wanted:
+                        found[count] = line + first_line - 1
+                    count += 1
+                line = reader.line_num + 1
+    except (csv.Error, UnicodeDecodeError):
+        count = -1
+    except OSError as exc:
+        raise DataError(located(path, f"cannot read the file ({exc.strerror or exc})")) from None
+    if count != height:  # the two parsers disagree on odd quoting: number by record
+        return (records + first_line).alias(ROW)
+    return pl.Series(ROW, [found[r] for r in records.to_list()], dtype=pl.Int64)
