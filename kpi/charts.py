@@ -42,7 +42,7 @@ from kpi.periods import Comparison, Month, Window
 from kpi.stats import Xmr
 from kpi.store import AsOf
 
-WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.5, 100
+WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.0, 100
 CHART_KEYS = frozenset({"id", "type", "title", "kpis", "by", "limit", "months", "after"})
 # Series styles in the order a chart uses them: never colour alone.
 LINE_STYLES = (
@@ -722,7 +722,7 @@ def _column_title(column: str | None) -> str:
 
 
 # Process charts side by side in one figure: columns, and the height of a row of them.
-PANEL_COLUMNS, PANEL_ROW_IN = 2, 2.9
+PANEL_COLUMNS, PANEL_ROW_IN = 2, 2.2
 
 
 def _draw_panels(data: ChartData):

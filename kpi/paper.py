@@ -86,6 +86,7 @@ STATUS_VARIANTS = {
     Outcome.DETERIORATING: ("This is a deterioration.", "This represents a deterioration.",
                             "This is a deteriorating position."),
 }
+STATUS_NOUNS = {Outcome.IMPROVING: "improvement", Outcome.DETERIORATING: "deterioration"}
 # Section introductions count KPIs by status, in this order and wording.
 STATUS_COUNT_WORDS = (
     (Outcome.IMPROVING, "improving"), (Outcome.DETERIORATING, "deteriorating"),
@@ -494,15 +495,17 @@ def rule_words(variation) -> str:
     return stats.RULE_PLAIN[(variation.rule, bool(variation.high))]
 
 
-def shown_variation(verdict: Verdict) -> str:
+def shown_variation(verdict: Verdict, brief: bool = False) -> str:
     """What the months show, in words: 'a special cause of concern (two of three months close
     to the upper process limit)'; a step in level as a change in level with the month it
     began ('a change in level: the level fell in November 2024 and has stayed lower since
     (seven or more months in a row below the average)'); for a KPI with no better direction
-    the unusual months alone."""
+    the unusual months alone. `brief` leaves out which process limit a month passed."""
     variation = verdict.variation
     trial = ", against trial limits" if variation.trial else ""
     rule = f"{rule_words(variation)}{trial}"
+    if brief:
+        rule = rule.split(", above the")[0].split(", below the")[0]
     if variation.rule == stats.SHIFT and verdict.chart is not None:
         start = _shift_start(verdict.chart, bool(variation.high))
         moved, stayed = ("rose", "higher") if variation.high else ("fell", "lower")
@@ -601,8 +604,11 @@ def _noun_phrase(title: str) -> str:
 
 def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: int,
                   verdict: Verdict | None = None, plan: str = "the plan",
-                  variant: int = 0) -> Inlines:
-    """The sentences of one KPI's paragraph (without breakdowns or figure references)."""
+                  variant: int = 0, concise: bool = False) -> Inlines:
+    """The sentences of one KPI's paragraph (without breakdowns or figure references).
+    `concise` (the board's paper) says a significant change's worth in the same clause: 'a
+    statistically significant deterioration', not 'a statistically significant change. This
+    represents a deterioration.'"""
     kpi = result.kpi
     if result.status == Outcome.IN_DEVELOPMENT:
         text = inlines(f"This KPI is in development: it is defined in {plan or 'the catalogue'}, "
@@ -618,9 +624,14 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
         return _sentence(inlines(opening, "; no comparison can be made: ", note))
     before = kpi_value(result.comparison.value, kpi)
     base = "the baseline of " if comparison == Comparison.BASELINE else ""
+    clause = significance_clause(verdict)
+    status = status_sentence(result, verdict, variant)
+    if concise and clause == f", {SIGNIFICANT}" and result.status in STATUS_VARIANTS:
+        clause = f", a statistically significant {STATUS_NOUNS[result.status]}"
+        status = ""
     text = inlines(opening, f", {change_words(result)} from {base}{before} "
-                            f"{_in(result.comparison.window)}{significance_clause(verdict)}.")
-    for sentence in (status_sentence(result, verdict, variant),
+                            f"{_in(result.comparison.window)}{clause}.")
+    for sentence in (status,
                      variation_sentence(result, verdict),
                      target_sentence(result, verdict)):
         if sentence:
@@ -668,7 +679,7 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     elif significant is False:
         worth = "within normal variation"
     elif variation is not None and variation.verdict == stats.COMMON_CAUSE:
-        worth = "not tested; the monthly figures show only normal variation"
+        worth = "not tested; the months show only normal variation"
     else:
         worth = "not tested"
     text = inlines(head, f"{when}, {change} from {kpi_value(before.value, kpi)}{then}: {worth}")
@@ -679,7 +690,7 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
             text = inlines(text, f"; the level {moved} after {since} and has been stable at the "
                                  "new level")
     elif variation is not None:
-        text = inlines(text, f"; the monthly figures show {shown_variation(verdict)}")
+        text = inlines(text, f"; the months show {shown_variation(verdict, brief=True)}")
     text = inlines(text, ".")
     if current.window.end.index < period_end_index - kpi.lag:
         text = inlines(text, " This is the latest period the data covers.")
@@ -831,7 +842,7 @@ class _Builder:
         analyst's introduction."""
         results = self._visible()
         blocks: list = [Paragraph(inlines(_tally_sentence(results, self.verdicts,
-                                                          "Of the {n} KPIs reported, ")))]
+                                                          "Of the {n} KPIs reported: ")))]
         ask = self.commentary.next_steps
         if ask:
             lead = () if ask[0].lower().startswith("the board") else Strong(inlines(
@@ -878,8 +889,7 @@ class _Builder:
         for text in self.commentary.introduction:
             blocks.append(Paragraph(inlines(Name(text))))
         blocks += [Paragraph(inlines(Strong(inlines("The KPIs in each row of the matrix")),
-                                     ", with the assurance of those that have a target:")),
-                   names]
+                                     " (with a target: its assurance)")), names]
         return Section("", inlines("Summary for the board"), tuple(blocks))
 
     def _matrix(self, results: list[KpiResult]) -> tuple[Table, BulletList]:
@@ -947,7 +957,9 @@ class _Builder:
                    for why in self.exceptions[kpi.id]]
         figure = ""
         if result.current is not None and result.current.value is not None:
-            figure = f"{kpi_value(result.current.value, kpi)} ({result.current.window.label})"
+            figure = kpi_value(result.current.value, kpi)
+            if result.current.window != self._usual(kpi)[0]:
+                figure += f" ({result.current.window.label})"
             if result.change is not None:
                 figure += f", {change_words(result)}"
         mark = EXCEPTION_MARKS[self.exceptions[kpi.id][0]]
@@ -1118,7 +1130,7 @@ class _Builder:
         verdict = self.verdicts.get(kpi.id)
         if self.full or self.exceptions.get(kpi.id):
             text = kpi_sentences(result, self.report.comparison, self.report.period.index,
-                                 verdict, self.config.plan, variant)
+                                 verdict, self.config.plan, variant, concise=not self.full)
         else:
             text = brief_sentences(result, self.report.comparison, self.report.period.index,
                                    verdict, self.config.plan, self._usual(kpi))
@@ -1520,29 +1532,24 @@ class _Builder:
 
 READING_VERDICTS = (
     "Each KPI gets two verdicts. The first says whether the change from the comparison is "
-    "statistically significant at the 5% level: a count is tested as events over time, a "
-    "proportion as cases; averages, medians, sums and snapshots are not tested. The second "
-    "reads the process chart of the last 24 monthly figures: either the months show only "
-    "normal variation, or the latest month is a special cause: an unusually high or low "
-    "month beyond the process limits, seven or more months in a row above or below the "
-    "average, seven or more months in a row each higher or lower than the last, or two of "
-    "three months close to a limit. A special cause is of improvement or of concern by the "
-    "KPI's better direction; for a KPI with no better direction it is simply unusually high "
-    "or low.",
-    "Where a KPI has a target, assurance says what the process as it runs will do: meet the "
-    "target consistently, miss it consistently, or sometimes meet and sometimes miss it. "
-    "Every target is printed with its source; an illustrative target is marked as such and "
-    "is not the plan's. The summary for the board sets every KPI in a matrix by variation "
-    "and assurance, with shapes as well as words so that it reads in greyscale: \u25b2 a "
-    "special cause of concern, \u25a0 of improvement, \u25c6 unusually high or low.",
-    "Process limits are computed from the first 12 months charted (fewer give trial "
-    "limits, and a KPI's own baseline or recalculation months may be declared); they never "
-    "go below zero for a count or a percentage, nor above 100% for a percentage. A running "
-    "total or a snapshot of progress, such as training completed to date, gets no process "
-    "chart. The charts plot each month as a grey point, the mean as a solid line, the "
-    "process limits as dashed lines and any target as a dotted line, and mark special-cause "
-    "months with a black square (improvement), a black triangle (concern) or a diamond "
-    "(unusually high or low).",
+    "statistically significant at the 5% level (counts as events over time, proportions as "
+    "cases; averages, medians, sums and snapshots are not tested). The second reads the "
+    "process chart of the last 24 months: either they show only normal variation, or the "
+    "latest month is a special cause: an unusually high or low month beyond the process "
+    "limits, seven or more months in a row above or below the average (a change in level), "
+    "seven or more months in a row each higher or lower than the last, or two of three "
+    "months close to a limit. A special cause is of improvement or of concern by the KPI's "
+    "better direction; with no better direction it is simply unusually high or low.",
+    "Where a KPI has a target, assurance says what the process as it runs will do: meet it "
+    "consistently, miss it consistently, or sometimes meet and sometimes miss it. Every "
+    "target is printed with its source; an illustrative target is marked so and is not the "
+    "plan's. Process limits come from the first 12 months charted (fewer give trial "
+    "limits), never go below zero for a count or a percentage nor above 100% for a "
+    "percentage, and a running total such as training completed to date gets no chart. "
+    "The charts plot each month as a grey point, the mean as a solid line, the limits as "
+    "dashed lines and any target as a dotted line, and mark special causes with a black "
+    "square (\u25a0 improvement), a black triangle (\u25b2 concern) or a diamond "
+    "(\u25c6 unusually high or low).",
 )
 
 EXCEPTION_ORDER = ("no_figure", "concern", "target_failing", "target_missed",

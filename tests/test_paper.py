@@ -223,12 +223,16 @@ def test_process_chart_and_target_sentences_follow_the_verdicts(exported):
         variation = doc["variation"]
         special = variation is not None and variation["verdict"] != "common_cause"
         assert ("The monthly figures show " in text) == special, doc["id"]
-        if special:
-            kind = {"special_cause_improvement": "a special cause of improvement: ",
-                    "special_cause_concern": "a special cause of concern: ",
-                    "special_cause_neutral_high": "unusually high: ",
-                    "special_cause_neutral_low": "unusually low: "}[variation["verdict"]]
-            assert f"The monthly figures show {kind}" in text
+        if special and variation["rule"] == "shift":
+            # A run above or below the average is a change in level, with the month it began.
+            assert re.search(r"The monthly figures show a change in level: the level "
+                             r"(?:fell|rose) in \w+ \d{4} and has stayed", text), doc["id"]
+        elif special:
+            kind = {"special_cause_improvement": "a special cause of improvement (",
+                    "special_cause_concern": "a special cause of concern (",
+                    "special_cause_neutral_high": "an unusually high month",
+                    "special_cause_neutral_low": "an unusually low month"}[variation["verdict"]]
+            assert f"The monthly figures show {kind}" in text, doc["id"]
         settled = (variation is not None and not special
                    and doc["significance"]["significant"] is True)
         assert ("has been stable at its new level since" in text) == settled, doc["id"]
@@ -241,8 +245,8 @@ def test_sentences_in_the_reports_register(exported):
     assert ("2.2. **Total recorded crime.** The total recorded crime was 366 in the year ending "
             "September 2025, a decrease of 16.4% from the baseline of 438 in the year ending "
             "March 2024, a statistically significant change. This is an improvement. The monthly "
-            "figures show a special cause of improvement: an unusually low month, below the "
-            "lower process limit.") in markdown
+            "figures show a special cause of improvement (an unusually low month, below the "
+            "lower process limit).") in markdown
     # A change that may be noise: said so, and the status kept as the direction alone.
     assert ("a decrease of 3 from the baseline of 21 in the year ending March 2024, within "
             "normal variation (not statistically significant). By direction alone this is an "
@@ -811,8 +815,9 @@ def test_bundled_sample_prints_every_report_figure_and_the_quoted_ones(sample):
         assert any(s in text for s in shown), (row["id"], shown)
     for quoted in ("nuisance 19,480", "personal 4,785", "environmental 2,583",
                    "reports 83.0%", "reports 17.0%", "losses £82.2m",
-                   "ethics training 12,631", "Related figures in September 2025: Birmingham emergency incidents attended within 15 "
-                   "minutes 71.0%"):
+                   "ethics training 12,631",
+                   "Related figures in September 2025: Birmingham emergency incidents "
+                   "attended within 15 minutes 71.0%"):
         assert quoted in text, quoted
 
 
