@@ -35,6 +35,7 @@ from kpi.document import (
     Name,
     Paragraph,
     Section,
+    Slot,
     Strong,
     Table,
     inlines,
@@ -101,11 +102,13 @@ COMPARISON_WORDS = {
 }
 
 
-PAPER_KEYS = frozenset({"plan", "glossary", "data_note", "breakdowns", "figures"})
+# "marking" is read by kpi.catalogue (Project.marking).
+PAPER_KEYS = frozenset({"plan", "glossary", "marking", "data_note", "breakdowns", "figures"})
 # The board paper's figures at most, by default: the report has eight; --full has no limit.
 BOARD_FIGURES = 12
 PANELS = 4  # the board paper's process charts of exceptions, at least this many to a figure
-MINUS = "\u2212\u2060"  # a true minus sign joined to its number, so a line never parts them
+# A true minus sign; the writers join it to its number (kpi.writers.minus_signs).
+MINUS = "\u2212"
 GLOSSARY_KEYS = frozenset({"title", "file"})
 
 
@@ -715,6 +718,13 @@ def _size(result: KpiResult) -> float:
     return next(v for v in (result.change.points, result.change.absolute) if v is not None)
 
 
+def _slot(key: str, label: str, texts: Sequence[str], section: int, after: int) -> Slot:
+    """The place for the commentary `key`, holding its paragraphs numbered on from
+    paragraph `after` of the section."""
+    return Slot(key, label, tuple(Paragraph(inlines(Name(t)), number=f"{section}.{n}")
+                                  for n, t in enumerate(texts, start=after + 1)))
+
+
 def _sentence(content: Inlines | Name) -> Inlines:
     """Inlines ending in a full stop unless they already end a sentence."""
     content = inlines(content)
@@ -807,13 +817,18 @@ class _Builder:
                 sections.append(self._section(number, item.id, item.title))
         number = len(self.project.priorities) + 2
         notes = self.commentary
-        for title, text in (("Equality Implications", notes.equality_implications),
-                            ("Next Steps", notes.next_steps)):
+        for title, key, text in (
+                ("Equality Implications", "equality_implications", notes.equality_implications),
+                ("Next Steps", "next_steps", notes.next_steps)):
             if text:
-                sections.append(Section(f"{number}.", inlines(title), tuple(
-                    Paragraph(inlines(Name(t)), number=f"{number}.{n}")
-                    for n, t in enumerate(text, start=1))))
+                sections.append(Section(f"{number}.", inlines(title), (
+                    _slot(f"paper.{key}", title, text, number, 0),)))
                 number += 1
+            else:
+                # The place for it stays in the paper (an empty one prints only in Word).
+                last = sections[-1]
+                sections[-1] = Section(last.label, last.title,
+                                       last.blocks + (Slot(f"paper.{key}", title),))
         author = self._author_block()
         if author:
             last = sections[-1]
@@ -824,7 +839,8 @@ class _Builder:
         title, subtitle, facts = self._title(priority, as_of_text)
         issued = notes.issued
         document = Document(title=title, subtitle=subtitle, facts=facts,
-                            sections=tuple(sections), author=notes.author, issued=issued)
+                            sections=tuple(sections), author=notes.author, issued=issued,
+                            marking=self.project.marking, period=str(self.report.period))
         return Paper(document=document, figures=tuple(self.figures),
                      breakdowns=self.breakdowns, series=self.series, peers=self.peers)
 
@@ -886,8 +902,9 @@ class _Builder:
                 f"Figures revised since the last paper: {count}"
                 + (f", listed in {self._revision_appendix}." if count else
                    " (none of the figures printed last time has changed)."))))
-        for text in self.commentary.introduction:
-            blocks.append(Paragraph(inlines(Name(text))))
+        # The analyst's introduction, on the front page: a place the Word paper lets them type.
+        blocks.append(Slot("paper.introduction", "Introduction", tuple(
+            Paragraph(inlines(Name(t))) for t in self.commentary.introduction)))
         blocks += [Paragraph(inlines(Strong(inlines("The KPIs in each row of the matrix")),
                                      " (with a target: its assurance)")), names]
         return Section("", inlines("Summary for the board"), tuple(blocks))
@@ -1079,9 +1096,9 @@ class _Builder:
                                 number=f"{number}.{paragraph}"))
         if self.verdicts and results and self.full:
             blocks.append(self._summary_table(title, results))
-        for text in self.commentary.sections.get(priority_id, ()):
-            paragraph += 1
-            blocks.append(Paragraph(inlines(Name(text)), number=f"{number}.{paragraph}"))
+        texts = self.commentary.sections.get(priority_id, ())
+        blocks.append(_slot(f"sections.{priority_id}", title, texts, number, paragraph))
+        paragraph += len(texts)
         for group in _groups(results):
             paragraph += 1
             label = f"{number}.{paragraph}"
@@ -1092,9 +1109,10 @@ class _Builder:
             else:
                 blocks.append(self._paragraph(label, group[0]))
             for result in group:
-                for text in self.commentary.kpis.get(result.kpi.id, ()):
-                    paragraph += 1
-                    blocks.append(Paragraph(inlines(Name(text)), number=f"{number}.{paragraph}"))
+                texts = self.commentary.kpis.get(result.kpi.id, ())
+                blocks.append(_slot(f"kpis.{result.kpi.id}", result.kpi.title, texts, number,
+                                    paragraph))
+                paragraph += len(texts)
             for result in group:
                 blocks += self._figures_after(result.kpi.id)
         # A figure anchored on a hidden KPI (drawn, never given a paragraph) ends the section.

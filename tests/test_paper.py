@@ -328,9 +328,9 @@ def crimes(project):
 
 
 def _minus(text: str) -> str:
-    """A signed number as the paper prints it: a true minus sign (U+2212) joined to its
-    number by a word joiner (U+2060), so no line parts them."""
-    return text.replace("-", "\u2212\u2060")
+    """A signed number as the paper's document holds it: a true minus sign (U+2212), which
+    the writers join to its number."""
+    return text.replace("-", "\u2212")
 
 
 def test_lpa_ranking_equals_sql(exported, crimes):

@@ -165,10 +165,12 @@ def note(message: str) -> None:
 
 
 def _project():
+    from kpi import store
     from kpi.catalogue import load_project
 
     project = load_project(State.project)
-    if project.bundled:
+    # Built once: a built store is seen from its logs' listings, without importing the ingest.
+    if project.bundled and not all(store.exists(project, d) for d in project.datasets):
         from kpi.ingest import ensure_bundled_store
 
         ensure_bundled_store(project, notify=note)
@@ -277,4 +279,4 @@ def main() -> None:
 
 # Command modules register themselves on `app`; import them last.
 from kpi.cli import data_commands, summary_command, show_command, project_commands, export_command, check_command  # noqa: E402,F401,I001,E501
-from kpi.cli import compare_command  # noqa: E402,F401
+from kpi.cli import compare_command, commentary_command  # noqa: E402,F401

@@ -84,11 +84,16 @@ def docx(period: PeriodOpt, output: _output_opt(PaperFormat.DOCX),
          template: Annotated[Path | None, typer.Option(
              "--template", help="A Word .docx whose styles, page set-up, headers and footers "
                                 "the paper uses (its text is dropped).")] = None,
+         final: Annotated[bool, typer.Option(
+             "--final", help="A paper to send: the commentary as plain paragraphs, no "
+                             "[commentary] places to type in (so kpi commentary import "
+                             "cannot read it back).")] = False,
          full: FullOpt = False) -> None:
     """Draft the board paper as a Word document: heading styles, numbered paragraphs, tables
-    and figures with captions."""
+    and figures with captions, and a [commentary] place to type in after each KPI, section
+    and the introduction (kpi commentary import reads them back)."""
     _export(PaperFormat.DOCX, period, output, vs, priority, as_of, commentary, previous,
-            template, full=full)
+            template, final, full=full)
 
 
 @export_app.command("html")
@@ -104,7 +109,8 @@ def html(period: PeriodOpt, output: _output_opt(PaperFormat.HTML),
 
 def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priority: str | None,
             as_of: str | None, commentary_file: Path | None, previous: Path | None,
-            template: Path | None = None, *, full: bool = False) -> None:
+            template: Path | None = None, final: bool = False, *,
+            full: bool = False) -> None:
     from kpi import charts, checks, commentary, engine, paper, revisions, store, verdicts
     from kpi.cache import CACHE_FOLDER
     from kpi.errors import UsageError
@@ -185,7 +191,7 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
         else:
             from kpi.writers import docx as writer
 
-            content = writer.write(built.document, staging, template)
+            content = writer.write(built.document, staging, template, places=not final)
         (staging / output.name).write_bytes(content)
     figures_file = revisions.figures_path(output)
     _write(figures_file, revisions.dumps(project, report, priority, as_of))
