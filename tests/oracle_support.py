@@ -418,6 +418,19 @@ def windows(k: Kpi, period: int, vs: str, held: set[int]) -> tuple[int | None, t
     return end, current, comparison
 
 
+def window_options(k: Kpi, period: int, vs: str, held: set[int], quarterly: bool) -> list:
+    """The windows kpi may report: those of `windows`, and for quarterly data whose window
+    would cut a quarter, the windows ending at the last whole quarter before it."""
+    options = [windows(k, period, vs, held)]
+    end, current, _ = options[0]
+    if quarterly and current is not None and cuts_quarter(current):
+        whole = [m for m in held if m <= end and m % 3 == 2]
+        if whole:
+            _, cur, cmp_ = windows(k, max(whole) + k.lag, vs, held)
+            options.append((max(whole), cur, cmp_))
+    return options
+
+
 def cuts_quarter(window: tuple[int, int]) -> bool:
     return window[0] % 3 != 0 or window[1] % 3 != 2
 

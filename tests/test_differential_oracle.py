@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import tempfile
+import traceback
 from collections import Counter
 from pathlib import Path
 
@@ -62,6 +63,7 @@ from oracle_support import (
     staff_rows,
     status_of,
     text,
+    window_options,
     windows,
     write_csv,
 )
@@ -101,7 +103,10 @@ class OracleMachine(RuleBasedStateMachine):
         stderr = result.stderr or ""
         if "Traceback" in stderr or (result.exception is not None
                                      and not isinstance(result.exception, SystemExit)):
-            self.fail("traceback", f"{args[0]} raised {result.exception!r}\n{stderr[-800:]}")
+            where = "".join(traceback.format_exception(*result.exc_info)[-3:]) \
+                if result.exc_info else ""
+            self.fail("traceback", f"{args[0]} raised {result.exception!r}\n{where}"
+                                   f"{stderr[-800:]}")
         if result.exit_code != 0:
             first = stderr.splitlines()[0] if stderr.strip() else ""
             self.log.append(f"  -> exit {result.exit_code}: {first}")
@@ -454,9 +459,11 @@ class OracleMachine(RuleBasedStateMachine):
         """One KPI's current and comparison figures and status, as summary and show print."""
         self.oracle.refresh()
         dataset = self.oracle.dataset_of(k)
-        end, current, comparison = windows(k, period, vs, self.model.held(dataset))
-        stale = end is not None and end < period - k.lag
         cur, cmp_ = got.get("current"), got.get("comparison")
+        options = window_options(k, period, vs, self.model.held(dataset), dataset == "q")
+        reported = cur and (parse(cur["start"]), parse(cur["end"]))
+        end, current, comparison = next((o for o in options if o[1] == reported), options[0])
+        stale = end is not None and end < period - k.lag
         STATS["figures checked"] += 1
         if stale and "stale" not in self.avoid and got["status"] not in ("stale", "no_data"):
             self.fail("stale", f"{where}: {k.id} (lag {k.lag}) at --period {text(period)}: its "
@@ -550,11 +557,14 @@ class OracleMachine(RuleBasedStateMachine):
         self._check_kpi("show", k, doc["kpi"], period, vs)
         self.oracle.refresh()
         for point in doc["trend"]:
-            m = parse(point["month"])
+            # a month, or a span of months ("2024-04..2024-06", a quarter)
+            first, _, last = point["month"].partition("..")
+            span = (parse(first), parse(last or first))
+            m = span[1]
             quarterly = self.oracle.dataset_of(k) == "q"
             if point["value"] is not None and not (quarterly and "quarter_trend" in self.avoid):
                 self._check_value("show trend", k, f"month {point['month']}", point["value"],
-                                  (m, m), None)
+                                  span, None)
             if point.get("rolling_12") is not None and not k.snapshot:
                 self._check_value("show trend", k, f"rolling 12 to {point['month']}",
                                   point["rolling_12"], (m - 11, m), None)
@@ -638,10 +648,11 @@ class OracleMachine(RuleBasedStateMachine):
             else:
                 kind, _, at = code.partition(" ")
                 window = (parse(at) - 11, parse(at)) if kind == "YE" else (parse(at),) * 2
-            _, current, comparison = windows(k, period, vs,
-                                             self.model.held(self.oracle.dataset_of(k)))
-            expected = current if fig["role"] == "current" else comparison
-            if window != expected:
+            dataset = self.oracle.dataset_of(k)
+            options = window_options(k, period, vs, self.model.held(dataset), dataset == "q")
+            expected = [o[1] if fig["role"] == "current" else o[2] for o in options]
+            if window not in expected:
+                expected = expected[0]
                 self.fail("kind_baseline" if k.baseline and fig["role"] != "current"
                           else "window",
                           f"export figures: {k.id} {fig['role']} window {code}, expected "
