@@ -56,12 +56,41 @@ def check(text: Any, dataset: str, columns: dict[str, str],
     guarded against a zero divisor, as it must inside a comparison anywhere."""
     if not isinstance(text, str) or not text.strip():
         raise ExpressionProblem("must be a non-empty SQL expression")
+    depth = _depth(text)
+    if depth > MAX_DEPTH:
+        raise ExpressionProblem(f"nests parentheses {depth} deep, more than {MAX_DEPTH}; "
+                                "write it flatter (a derived column can name a part)")
     found = _TABLE_FUNCTION.search(text)
     if found:
         raise ExpressionProblem(f"reads a table ('{found.group(0).rstrip('( ')}'): {ROW_LEVEL}, "
                                 "never from files or other tables")
-    _check_tree(text, columns, dataset, schema, guarded_division)
-    return Typed(_polars_type(text, dataset, schema))
+    try:
+        _check_tree(text, columns, dataset, schema, guarded_division)
+        return Typed(_polars_type(text, dataset, schema))
+    except RecursionError:  # deep without parentheses: NOT NOT NOT ... or a + a + a ...
+        raise ExpressionProblem("is nested too deeply to read; write it flatter") from None
+
+
+# How deeply an expression may nest parentheses: a filter needs a few levels, and the parsers
+# recurse once or more per level (50 levels ran Python out of stack).
+MAX_DEPTH = 20
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of parentheses outside quoted text."""
+    depth = deepest = 0
+    quote = None
+    for char in text:
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    return deepest
 
 
 def _check_tree(text: str, columns: dict[str, str], dataset: str,

@@ -52,7 +52,7 @@ def compare(
 
     month = Month.parse(period)
     cutoff = AsOf.parse(as_of) if as_of else None
-    project = _project()
+    project = _project(output)
     kpis = None
     if kpi:
         kpis = []

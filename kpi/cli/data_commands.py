@@ -87,7 +87,7 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
     from kpi import store
     from kpi.periods import gaps
 
-    project = _project()
+    project = _project(output)
     rows = []
     for spec in project.datasets.values():
         row: dict[str, Any] = {"dataset": spec.id, "rows": 0, "first": None, "last": None,
@@ -145,7 +145,7 @@ def history(
     from kpi.cli import emit_document
     from kpi.render import Document, Section
 
-    project = _project()
+    project = _project(output)
     store.dataset_spec(project, dataset)
     versions = store.history(project, dataset)
     data = [{

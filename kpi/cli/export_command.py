@@ -100,7 +100,7 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
     from kpi import charts, commentary, engine, paper, revisions, store, verdicts
     from kpi.cache import CACHE_FOLDER
     from kpi.errors import UsageError
-    from kpi.outputs import staged
+    from kpi.outputs import check_target, staged
     from kpi.periods import Month
     from kpi.store import AsOf
 
@@ -120,11 +120,18 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
                          "folder goes; not touching it",
                          hint="move it, or choose another --output name")
     project = _project()
+    # The paper, its figures folder and its figures file: none may land in the data folder or
+    # on a file this export reads.
+    reads = tuple(p for p in (commentary_file, previous, template) if p is not None)
+    check_output_file(output, inputs=reads)
+    check_output_file(revisions.figures_path(output), "the figures file of --output", reads)
+    check_target(output.parent / files_dir, "the figures folder of --output", project, reads,
+                 folder=True)
     if priority and project.priority(priority) is None:
         known = ", ".join(p.id for p in project.priorities)
         raise UsageError(f"unknown priority '{priority}'", hint=f"one of: {known}")
     notes = commentary.load(project, month, commentary_file)
-    last = revisions.load(previous) if previous is not None else None
+    last = revisions.load(previous, project) if previous is not None else None
     specs = charts.chart_specs(project)
     shown = [k for k in project.kpis
              if not k.hidden and (priority is None or k.priority == priority)]

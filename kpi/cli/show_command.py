@@ -61,7 +61,7 @@ def show(
 
     month = Month.parse(period)
     cutoff = AsOf.parse(as_of) if as_of else None
-    project = _project()
+    project = _project(output)
     kpi = find_kpi(project, kpi_id)
     result = engine.evaluate(project, month, vs, [kpi], as_of=cutoff).results[0]
     trend = None

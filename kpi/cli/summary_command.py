@@ -57,7 +57,7 @@ def summary(
 
     month = Month.parse(period)
     cutoff = AsOf.parse(as_of) if as_of else None
-    project = _project()
+    project = _project(output)
     kpis = list(project.kpis)
     if priority:
         if project.priority(priority) is None:
