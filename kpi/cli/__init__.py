@@ -169,12 +169,14 @@ def note(message: str) -> None:
 def _project(output: Path | None = None):
     """The project a command uses; with `output`, its --output checked against it first
     (check_output_file), before any work."""
+    from kpi import store
     from kpi.catalogue import load_project
 
     project = load_project(State.project)
     State.loaded = project
     check_output_file(output)
-    if project.bundled:
+    # Built once: a built store is seen from its logs' listings, without importing the ingest.
+    if project.bundled and not all(store.exists(project, d) for d in project.datasets):
         from kpi.ingest import ensure_bundled_store
 
         ensure_bundled_store(project, notify=note)
