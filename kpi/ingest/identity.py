@@ -126,9 +126,9 @@ def check_identity(project, spec: DatasetSpec, extract, kept: pl.LazyFrame | Non
 
 
 def _row(extract, found: dict) -> int:
-    from kpi.ingest.stage import _row_number
-
-    return _row_number(extract, found[FILE], found[ROW])
+    """The row number the file shows for a staged record (its reader's numbering)."""
+    numbering = extract.numberings[extract.files[found[FILE]]]
+    return int(numbering(pl.Series([found[ROW]], dtype=pl.Int64))[0])
 
 
 def _where(extract, found: dict) -> str:
