@@ -115,7 +115,8 @@ def check_target(path: Path | None, option: str, project=None, inputs: Iterable[
         return
     target = path.resolve()
     protected = [(project.path, "the project file"),
-                 *((Path(p), "a file this command reads") for p in inputs)]
+                 *((Path(p), "a file this command reads") for p in inputs),
+                 *((p, "a file the project reads") for p in _project_inputs(project))]
     for other, what in protected:
         if _same_file(target, other):
             raise UsageError(f"{option} '{path}' is {what}; writing there would destroy it",
@@ -126,6 +127,21 @@ def check_target(path: Path | None, option: str, project=None, inputs: Iterable[
             return
         raise UsageError(f"{option} '{path}' is inside the data folder {data}, which only "
                          "kpi's loads write", hint="choose a path outside the data folder")
+
+
+def _project_inputs(project) -> list[Path]:
+    """The files kpi.toml names: each KPI's weights file and the files each dataset's
+    `sources` match."""
+    import glob
+
+    found: list[Path] = []
+    for kpi in project.kpis:
+        if kpi.weights:
+            found.append(project.root / kpi.weights)
+    for spec in project.datasets.values():
+        for source in spec.sources:
+            found.extend(Path(p) for p in glob.glob(str(project.root / source)))
+    return found
 
 
 def _same_file(target: Path, other: Path) -> bool:

@@ -519,3 +519,17 @@ def test_chart_months_and_commentary_paragraphs_are_bounded(tmp_path, cli):
     assert result.exit_code == 3, result.output
     assert first_error(result.stderr) == (
         f"Error: {notes}: 30,000 paragraphs, more than a paper holds (at most 2,000)")
+
+
+def test_an_output_on_a_weights_file_or_a_configured_source_is_refused(tmp_path, cli):
+    folder = _loaded(tmp_path, cli)
+    text = (folder / "kpi.toml").read_text(encoding="utf-8")
+    text = text.replace('[datasets.incidents]\n', '[datasets.incidents]\nsources = ["good.csv"]\n')
+    (folder / "kpi.toml").write_text(text, encoding="utf-8")
+    kept = (folder / "good.csv").read_bytes()
+    result = cli(["--project", folder, "datasets", "--output", folder / "good.csv"])
+    assert result.exit_code == 2, result.output
+    assert first_error(result.stderr) == (
+        f"Error: --output '{folder / 'good.csv'}' is a file the project reads; writing there "
+        "would destroy it")
+    assert (folder / "good.csv").read_bytes() == kept
