@@ -19,7 +19,7 @@ import typer
 from kpi import __version__
 from kpi.errors import KpiError, visible
 from kpi.periods import Comparison
-from kpi.render import Document, Format
+from kpi.render import WORKBOOK_FORMATS, Document, Format
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -55,7 +55,7 @@ app = typer.Typer(
 
 class State:
     project: str | None = None
-    loaded: Any = None  # the project once a command has loaded it
+    loaded: Any = None  # the project's definition once a command has opened it
     debug: bool = False
     quiet: bool = False
 
@@ -166,21 +166,22 @@ def note(message: str) -> None:
         _stderr().print("\n".join(visible(line) for line in message.split("\n")), markup=False)
 
 
-def _project(output: Path | None = None):
-    """The project a command uses; with `output`, its --output checked against it first
-    (check_output_file), before any work."""
-    from kpi import store
-    from kpi.catalogue import load_project
+def open_project(output: Path | None = None):
+    """The project the command works on (kpi.api.Project, what kpi.open() returns); with
+    `output`, its --output checked against it (check_output_file) before any work."""
+    from kpi import api
 
-    project = load_project(State.project)
-    State.loaded = project
+    # --project sample names a folder called sample, as it always has; only Python's
+    # kpi.open("sample") means the bundled sample.
+    where = State.project
+    project = api.open(Path(where) if where == api.SAMPLE else where, notify=note)
+    State.loaded = project.definition
     check_output_file(output)
-    # Built once: a built store is seen from its logs' listings, without importing the ingest.
-    if project.bundled and not all(store.exists(project, d) for d in project.datasets):
-        from kpi.ingest import ensure_bundled_store
-
-        ensure_bundled_store(project, notify=note)
     return project
+
+
+def _project(output: Path | None = None):
+    return open_project(output).definition
 
 
 def plain_output(output: Path | None = None) -> bool:
@@ -200,9 +201,47 @@ def _stdout_console():
                    force_terminal=False if plain else None, width=width), plain
 
 
-def emit_document(document: Document, format: Format, output: Path | None) -> None:
-    """Render a result in the chosen format to stdout or --output."""
+def emit_document(document: Document, format: Format, output: Path | None,
+                  about: list[tuple[str, Any]] | None = None, unit: str | None = None) -> None:
+    """Render a result in the chosen format to stdout or --output. A workbook has a sheet per
+    section, under a header block (`about`, default the heading); `unit` is the unit of the
+    sections' values."""
+    if format in WORKBOOK_FORMATS:
+        from kpi.writers import xlsx
+
+        emit_workbook(about or [("kpi", document.heading)],
+                      xlsx.document_sheets(document, unit), output)
+        return
     _emit(format.render(document, plain_output(output)), output)
+
+
+def check_format_output(format: Format, output: Path | None) -> None:
+    """Refuse, before any work, --format xlsx without an --output FILE.xlsx to write."""
+    from kpi.errors import UsageError
+
+    if format not in WORKBOOK_FORMATS:
+        return
+    if output is None:
+        raise UsageError(f"--format {format.value} writes a workbook file, which needs "
+                         "--output", hint=f"add --output FILE.{format.value}")
+    check_output_file(output)
+    if output.suffix.lower() != f".{format.value}":
+        raise UsageError(f"--output '{output}' should be an Excel workbook ending in "
+                         f".{format.value}",
+                         hint=f"for example --output {output.with_suffix('.' + format.value)}")
+
+
+def emit_workbook(about: list[tuple[str, Any]], sheets: list[Any], output: Path | None) -> None:
+    """Write an Excel workbook (kpi.writers.xlsx) to --output, which must be given."""
+    from kpi.writers import xlsx
+
+    check_format_output(Format.XLSX, output)
+    assert output is not None  # check_format_output refused it otherwise
+    # Through a link to its target, as a shell's redirection would write.
+    output = output.resolve() if output.is_symlink() else output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    xlsx.write(output, about, sheets)
+    note(f"Wrote {output}")
 
 
 @contextmanager
@@ -267,7 +306,9 @@ VsOpt = Annotated[Comparison, typer.Option(
     envvar="KPI_VS", case_sensitive=False)]
 FormatOpt = Annotated[Format, typer.Option(
     "--format", "-f", help="Output format: table (to read), json or csv (for programs), "
-                           "markdown (for documents).",
+                           "markdown (for documents), xlsx (an Excel workbook: needs "
+                           "--output), csv-excel (CSV with a UTF-8 byte-order mark, so "
+                           "Excel reads £ and accents).",
     envvar="KPI_FORMAT", case_sensitive=False)]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="Write to this file instead of stdout.")]
@@ -286,4 +327,4 @@ def main() -> None:
 
 # Command modules register themselves on `app`; import them last.
 from kpi.cli import data_commands, summary_command, show_command, project_commands, export_command, check_command  # noqa: E402,F401,I001,E501
-from kpi.cli import compare_command  # noqa: E402,F401
+from kpi.cli import compare_command, commentary_command  # noqa: E402,F401
