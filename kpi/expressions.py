@@ -60,6 +60,10 @@ def check(text: Any, dataset: str, columns: dict[str, str],
     if depth > MAX_DEPTH:
         raise ExpressionProblem(f"nests parentheses {depth} deep, more than {MAX_DEPTH}; "
                                 "write it flatter (a derived column can name a part)")
+    operators = len(_OPERATOR.findall(_QUOTED.sub("''", text)))
+    if operators > MAX_OPERATORS:
+        raise ExpressionProblem(f"holds {operators:,} operators, more than {MAX_OPERATORS}; "
+                                "list values with IN (...), or name parts as derived columns")
     found = _TABLE_FUNCTION.search(text)
     if found:
         raise ExpressionProblem(f"reads a table ('{found.group(0).rstrip('( ')}'): {ROW_LEVEL}, "
@@ -69,6 +73,14 @@ def check(text: Any, dataset: str, columns: dict[str, str],
         return Typed(_polars_type(text, dataset, schema))
     except RecursionError:  # deep without parentheses: NOT NOT NOT ... or a + a + a ...
         raise ExpressionProblem("is nested too deeply to read; write it flatter") from None
+
+
+# How many operators an expression may hold: parsing and checking take time that grows
+# faster than the expression (5,000 terms of 1+1+... took minutes); a list of values is one
+# IN (...), however long.
+MAX_OPERATORS = 256
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_OPERATOR = re.compile(r"(?i)[-+*/%<>=]+|\|\||\b(?:and|or|not)\b")
 
 
 # How deeply an expression may nest parentheses: a filter needs a few levels, and the parsers

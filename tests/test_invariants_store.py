@@ -480,6 +480,13 @@ def test_deep_nesting_is_one_line_not_a_recursion_error(tmp_path, cli):
     with pytest.raises(ConfigError) as caught:
         load_project(tmp_path)
     assert "nests parentheses 50 deep, more than 20" in caught.value.message
+    # Found trying beyond the listed cases: 5,000 terms without parentheses took minutes.
+    long_filter = FORCES_TOML.replace('filter = "lpa = \'Birmingham\'"',
+                                      'filter = "' + "+".join(["1"] * 5000) + ' > 0"')
+    (tmp_path / "kpi.toml").write_text(long_filter, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert "holds 5,000 operators, more than 256" in caught.value.message
     (tmp_path / "kpi.toml").write_text(FORCES_TOML + "x = " + "[" * 1500 + "]" * 1500 + "\n",
                                        encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
