@@ -423,8 +423,15 @@ def _catalogue_key(path: Path, text: bytes, bundled: bool) -> str:
 def _cached_project(key: str, path: Path) -> Project | None:
     import pickle
 
+    entry = user_cache_dir() / "catalogues" / f"{key}.pickle"
     try:
-        project = pickle.loads((user_cache_dir() / "catalogues" / f"{key}.pickle").read_bytes())
+        # Unpickling runs code: only an entry this user wrote, in a folder only they can
+        # write to, is read.
+        if hasattr(os, "getuid") and any(
+                (info := os.stat(held)).st_uid != os.getuid() or info.st_mode & 0o022
+                for held in (entry, entry.parent)):
+            return None
+        project = pickle.loads(entry.read_bytes())
     except Exception:  # absent, unreadable or written by other code: check the file again
         return None
     if not isinstance(project, Project) or project.path != path:
@@ -443,9 +450,10 @@ def _cache_project(key: str, project: Project) -> None:
 
     folder = user_cache_dir() / "catalogues"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         temporary = folder / f".{key}.{os.getpid()}.tmp"
         temporary.write_bytes(pickle.dumps(project, protocol=pickle.HIGHEST_PROTOCOL))
+        temporary.chmod(0o600)
         os.replace(temporary, folder / f"{key}.pickle")
         entries = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime)
         for stale in entries[:-CATALOGUE_CACHE_ENTRIES]:
