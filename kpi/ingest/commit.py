@@ -258,7 +258,7 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
         kept = _kept_rows(store.scan(project, dataset_id), spec, keys) if version > 0 else None
         check_identity(project, spec, extract, kept)
         if spec.unique and kept is not None:
-            check_unique_stored(spec, extract, kept, store.row_count(project, dataset_id))
+            check_unique_stored(spec, extract, kept)
         outcome["replaced"] = replaced
         if extract.rejected.height:
             target = quarantine
