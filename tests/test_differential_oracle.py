@@ -144,7 +144,7 @@ class OracleMachine(RuleBasedStateMachine):
         result = self.kpi("ingest", dataset, *map(str, files), "--allow-shrink", *flags)
         if result.exit_code != 0:
             STATS["loads refused"] += 1
-            if not (ambiguous or must_refuse or self.spec.defect):
+            if not (ambiguous or must_refuse or self.spec.defect or self.odd_path):
                 self.fail("refusal", f"a valid load was refused: {result.stderr[:300]}")
             return False
         if must_refuse:
@@ -168,6 +168,8 @@ class OracleMachine(RuleBasedStateMachine):
         self.spec = draw_project(r, self.avoid)
         name = "project" if "odd_paths" in self.avoid else r.choice(FOLDER_NAMES)
         self.folder = self.base / name
+        # a '%' in the path: Delta Lake reads it as an escape, so a one-line refusal is honest
+        self.odd_path = "%" in name
         self.spec.write(self.folder)
         (self.folder / "extracts").mkdir()
         self.model = Model(self.spec)
@@ -428,7 +430,7 @@ class OracleMachine(RuleBasedStateMachine):
         return period, r.choice(["baseline", "baseline", "yoy", "previous", "fytd"])
 
     def _refusal_ok(self, period: int, vs: str, kpis) -> bool:
-        if self.spec.defect or self.ambiguous:
+        if self.spec.defect or self.ambiguous or self.odd_path:
             return True
         held = {d: self.model.held(d) for d in ("inc", "staff", "q")}
         if not any(held.values()) or period > max(m for h in held.values() for m in h):
