@@ -447,6 +447,16 @@ class OracleMachine(RuleBasedStateMachine):
                     return True
         return False
 
+    def _weights_read(self, period: int, vs: str) -> bool:
+        """Whether a weighted KPI has a whole window to compute at this period."""
+        self.oracle.refresh()
+        for k in self.spec.kpis:
+            if k.kind == "weighted_score":
+                _, current, _ = windows(k, period, vs, self.model.held("inc"))
+                if current is not None and None not in self.oracle.accepted(k, current)[0]:
+                    return True
+        return False
+
     def _past_all_data(self, period: int) -> bool:
         held = [m for d in ("inc", "staff", "q") for m in self.model.held(d)]
         return bool(held) and period > max(held)
@@ -459,6 +469,8 @@ class OracleMachine(RuleBasedStateMachine):
                                      f"{result.stderr[:300]}")
             STATS["reads refused"] += 1
             return False
+        if self.spec.defect == "empty_weights" and not self._weights_read(period, vs):
+            return False  # the weighted KPI has no window to compute: its weights unread
         if self.spec.defect:
             self.fail(self.spec.defect, f"exit 0 on a project kpi must refuse: "
                                         f"{CLASSES_TEXT[self.spec.defect]}")
