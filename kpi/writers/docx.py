@@ -568,7 +568,14 @@ def _page_furniture(doc, document: Document) -> None:
                 continue
             part.is_linked_to_previous = False
             paragraph = part.paragraphs[0]
-            paragraph.paragraph_format.tab_stops.add_tab_stop(right, WD_TAB_ALIGNMENT.RIGHT)
+            stops = paragraph.paragraph_format.tab_stops
+            # The style's own stops (a centre one mid-page) would catch the tab first.
+            style = paragraph.style
+            while style is not None:
+                for stop in style.paragraph_format.tab_stops:
+                    stops.add_tab_stop(stop.position, WD_TAB_ALIGNMENT.CLEAR)
+                style = style.base_style
+            stops.add_tab_stop(right, WD_TAB_ALIGNMENT.RIGHT)
             _small(paragraph.add_run(_typeset(left)), bold=fields)
             paragraph.add_run("\t")
             if fields:
