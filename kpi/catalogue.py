@@ -18,13 +18,26 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kpi.errors import ConfigError, UsageError
+from kpi.errors import MAX_NESTING, ConfigError, UsageError, refuse_unsafe_text
 from kpi.periods import Month, Window
 
 T = TypeVar("T")
 
 PROJECT_FILE = "kpi.toml"
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# Columns kpi adds to every table (the partition month) and the prefix of those it uses while
+# reading an extract: a dataset column of such a name would be overwritten, silently.
+INTERNAL_COLUMNS = frozenset({"month"})
+INTERNAL_PREFIX = "__"
+
+
+def internal_column(name: str) -> bool:
+    """Whether `name` is, or could be read as (any case), one of kpi's own columns."""
+    return name.lower() in INTERNAL_COLUMNS or name.startswith(INTERNAL_PREFIX)
+
+
+INTERNAL_HINT = ("'month' and names starting with '__' are kpi's own columns; give the column "
+                 "another name and keep the extract's header in from = [...]")
 
 
 class Kind(StrEnum):
@@ -94,6 +107,8 @@ COMMON_KEYS = frozenset({
     "id", "title", "priority", "kind", "dataset", "filter", "unit", "better", "stable_band",
     "baseline", "lag", "status", "breakdowns", "notes", "multiplier", "hidden", "components",
     "description", "table", "noun", "peers", "target", "spc_baseline", "spc_rebase",
+    "target_source", "target_illustrative", "cumulative", "unit_label", "quotes",
+    "provisional_months",
 })
 DEFAULT_UNITS = {
     Kind.RATE: Unit.PERCENT, Kind.WITHIN: Unit.PERCENT, Kind.RATIO_OF_RATES: Unit.RATIO,
@@ -243,6 +258,18 @@ class KpiDef:
     target: float | None = None
     spc_baseline: tuple[Month, Month] | None = None
     spc_rebase: tuple[Month, ...] = ()
+    # Where the target comes from ("the national 999 standard"), and whether it is only an
+    # illustration a force sets for itself, never presented as the plan's.
+    target_source: str = ""
+    target_illustrative: bool = False
+    # A running total or a snapshot of progress (training completed to date): its months are
+    # not independent, so it gets no process chart and no verdict on variation.
+    cumulative: bool = False
+    unit_label: str = ""  # how the board paper names the unit ("working days", "million days")
+    quotes: tuple[str, ...] = ()  # other KPIs (hidden ones too) the paper quotes beside this one
+    # The latest months whose values are not final yet (police.uk outcomes are assigned for
+    # months after a crime): the process chart leaves them out and the paper says so.
+    provisional_months: int = 0
 
     @property
     def is_snapshot(self) -> bool:
@@ -438,8 +465,15 @@ def _catalogue_key(path: Path, text: bytes, bundled: bool) -> str:
 def _cached_project(key: str, path: Path) -> Project | None:
     import pickle
 
+    entry = user_cache_dir() / "catalogues" / f"{key}.pickle"
     try:
-        project = pickle.loads((user_cache_dir() / "catalogues" / f"{key}.pickle").read_bytes())
+        # Unpickling runs code: only an entry this user wrote, in a folder only they can
+        # write to, is read.
+        if hasattr(os, "getuid") and any(
+                (info := os.stat(held)).st_uid != os.getuid() or info.st_mode & 0o022
+                for held in (entry, entry.parent)):
+            return None
+        project = pickle.loads(entry.read_bytes())
     except Exception:  # absent, unreadable or written by other code: check the file again
         return None
     if not isinstance(project, Project) or project.path != path:
@@ -460,9 +494,10 @@ def _cache_project(key: str, project: Project) -> None:
 
     folder = user_cache_dir() / "catalogues"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         temporary = folder / f".{key}.{os.getpid()}.tmp"
         temporary.write_bytes(pickle.dumps(project, protocol=pickle.HIGHEST_PROTOCOL))
+        temporary.chmod(0o600)
         os.replace(temporary, folder / f"{key}.pickle")
         entries = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime)
         for stale in entries[:-CATALOGUE_CACHE_ENTRIES]:
@@ -481,6 +516,11 @@ def parse_project_file(path: Path, *, bundled: bool = False) -> Project:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: TOML syntax error: {exc}",
                           hint="fix the line named; strings need quotes") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested more than {MAX_NESTING} levels deep",
+                          hint="tables and arrays in kpi.toml are a few levels deep; check "
+                               "the brackets") from None
+    refuse_unsafe_text(raw, str(path))
     problems = _Problems(path, text)
     project = _build_project(raw, path, problems, bundled)
     problems.raise_if_any()
@@ -777,6 +817,10 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
         source = _query_source(spec.get("source"), where, needle, problems)
         columns: list[ColumnSpec] = []
         for name, col in (spec.get("columns") or {}).items():
+            if name.startswith(INTERNAL_PREFIX):
+                problems.add(where, f"columns.{name}", f"is the name of one of kpi's own "
+                             f"columns ({INTERNAL_HINT})", needle, rf"^\s*{re.escape(name)}\s*=")
+                continue
             col_table = col if isinstance(col, dict) else {"type": col}
             try:
                 ctype = ColumnType(col_table.get("type"))
@@ -812,6 +856,14 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
         elif date_col.type not in (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH):
             problems.add(where, "date", f"column '{date}' must be of type date, datetime or month",
                          needle, r"^\s*date\s*=")
+        for col in columns:
+            # The one column that may be called month: the date column of type month, which
+            # holds exactly the month kpi partitions by.
+            if internal_column(col.name) and not (col.name == date
+                                                  and col.type == ColumnType.MONTH):
+                problems.add(where, f"columns.{col.name}", f"is the name of one of kpi's own "
+                             f"columns, unless it is the date column of type month "
+                             f"({INTERNAL_HINT})", needle, rf"^\s*{re.escape(col.name)}\s*=")
         unique = spec.get("unique")
         if unique is not None and not any(c.name == unique for c in columns):
             problems.add(where, "unique", f"'{unique}' is not one of its columns", needle,
@@ -922,8 +974,11 @@ def _derived_columns(raw: Any, columns: list[ColumnSpec], ds_id: str, where: str
             problems.add(where, f"derived.{name}", "names are lower case letters, digits and _",
                          needle, line)
             continue
-        if any(c.name == name for c in columns) or any(d.name == name for d in derived) \
-                or name == "month":
+        if internal_column(name):
+            problems.add(where, f"derived.{name}", f"is the name of one of kpi's own columns "
+                         f"({INTERNAL_HINT})", needle, line)
+            continue
+        if any(c.name == name for c in columns) or any(d.name == name for d in derived):
             problems.add(where, f"derived.{name}", "is already a column", needle, line)
             continue
         partial = DatasetSpec(id=ds_id, date="", columns=tuple(columns), derived=tuple(derived))
@@ -1058,6 +1113,10 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
             if ref not in known:
                 problems.add(f"KPI '{kpi.id}'", "components", f"'{ref}' is not a KPI",
                              line=problems.item_line("kpis", kpi.id, "components"))
+        for ref in kpi.quotes:
+            if ref not in known or ref == kpi.id:
+                problems.add(f"KPI '{kpi.id}'", "quotes", f"'{ref}' is not another KPI",
+                             line=problems.item_line("kpis", kpi.id, "quotes"))
     return kpis
 
 
@@ -1157,7 +1216,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             baseline = None
     numbers = {}
     for key, default in (("stable_band", 0.0), ("multiplier", 1.0), ("lag", 0),
-                         ("threshold", None), ("percentile", None)):
+                         ("threshold", None), ("percentile", None), ("provisional_months", 0)):
         value = item.get(key, default)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
             bad(key, "must be a number")
@@ -1167,12 +1226,32 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             bad(key, f"must be a finite number, not {value}")
             value = default
         numbers[key] = value
-    if numbers["lag"] is not None and (numbers["lag"] < 0 or int(numbers["lag"]) != numbers["lag"]):
-        bad("lag", "must be a whole number of months, 0 or more")
+    for key in ("lag", "provisional_months"):
+        if numbers[key] is not None and (numbers[key] < 0 or int(numbers[key]) != numbers[key]):
+            bad(key, "must be a whole number of months, 0 or more")
     if numbers["percentile"] is not None and not 0 < numbers["percentile"] < 100:
         bad("percentile", "must be above 0 and below 100")
 
     target, spc_baseline, spc_rebase = _spc_keys(item, kind, bad)
+    texts = {}
+    for key in ("target_source", "unit_label"):
+        texts[key] = item.get(key, "")
+        if not isinstance(texts[key], str):
+            bad(key, "must be text")
+            texts[key] = ""
+    flags = {}
+    for key in ("target_illustrative", "cumulative"):
+        flags[key] = item.get(key, False)
+        if not isinstance(flags[key], bool):
+            bad(key, "must be true or false")
+            flags[key] = False
+    if (flags["target_illustrative"] or texts["target_source"]) and "target" not in item:
+        bad("target_source" if texts["target_source"] else "target_illustrative",
+            "describes a target, and the KPI has none")
+    quotes = item.get("quotes", [])
+    if not isinstance(quotes, list) or not all(isinstance(q, str) for q in quotes):
+        bad("quotes", "must be a list of KPI ids")
+        quotes = []
     return KpiDef(
         id=item["id"], title=str(item.get("title", "")), priority=str(item.get("priority", "")),
         kind=kind, unit=unit, better=better, dataset=dataset_id if not derived else None,
@@ -1190,7 +1269,10 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         noun=str(item.get("noun", "")), value_is_duration=value_is_duration,
         peers=item.get("peers"),
         target=target, spc_baseline=spc_baseline,
-        spc_rebase=spc_rebase,
+        spc_rebase=spc_rebase, target_source=" ".join(texts["target_source"].split()),
+        target_illustrative=flags["target_illustrative"], cumulative=flags["cumulative"],
+        unit_label=" ".join(texts["unit_label"].split()), quotes=tuple(quotes),
+        provisional_months=int(numbers["provisional_months"] or 0),
     )
 
 

@@ -177,8 +177,9 @@ def test_docx_is_fit_to_send(sample):
         for row in table.rows:
             assert row._tr.find(f"{W}trPr/{W}cantSplit") is not None
     # The KPI titles get the width the short columns of figures and words do not need.
+    # (The board's paper: Tables 1 and 2; the section summaries are in --full.)
     summaries = [t for t in doc.tables if t.rows[0].cells[0].text == "KPI"
-                 and len(t.columns) == 6]
+                 and len(t.columns) >= 5]
     assert summaries and all(t.columns[0].width > Cm(3.2) for t in summaries)
     header = doc.sections[0].header.paragraphs[0].text
     assert header == ("West Midlands Police and Crime Plan 2025-2029 (synthetic sample)"
@@ -363,19 +364,22 @@ def test_commentary_is_verbatim_in_every_format(fixture_project, tmp_path, cli):
         assert result.exit_code == 0, result.output
     first = "First paragraph with | pipes, *stars*, [brackets](x) and <b>tags</b> & ampersands."
     headings, paragraphs = _markdown_blocks(paths["markdown"])
-    # After the introduction's own paragraphs (the last of them on reading the verdicts).
-    assert paragraphs[4].startswith("1.5. Beside each status")
-    assert f"1.6. {first}" in paragraphs
-    assert "1.7. Second paragraph of the introduction." in paragraphs
+    # The analyst's introduction is on the front page, the summary for the board, before the
+    # numbered sections.
+    text = _plain(MarkdownIt("commonmark").enable("table").render(
+        paths["markdown"].read_text(encoding="utf-8")))
+    front = text.split("Summary for the board")[1].split("1. Introduction")[0]
+    assert first in front and "Second paragraph of the introduction." in front
+    assert paragraphs[0].startswith("1.1. This paper reports")
     assert "3.2. Violence context." in paragraphs
     assert "2.3. Crime context: 100% verbatim." in paragraphs
-    assert headings[-4:-3] == ["5. Next Steps"]  # no equality implications: no section 5 of it
+    assert headings[-3:-2] == ["5. Next Steps"]  # no equality implications: no section 5 of it
     assert "Equality Implications" not in " ".join(headings)
     page = paths["html"].read_text(encoding="utf-8")
     assert html_lib.escape(first, quote=False) in page
     assert "<b>" not in page
     word = [t for _, t in _docx_paragraphs(paths["docx"])]
-    assert f"1.6.\t{first}" in word
+    assert first in word
     assert "Job title: Performance *Lead* & Co" in word
 
 
@@ -450,14 +454,23 @@ def _pdf_words(pdf: Path) -> tuple[str, list[tuple[float, float, float]], float]
 def _check_pdf(pdf: Path, markdown: Path, vocabulary: set[str]) -> None:
     text, words, width = _pdf_words(pdf)
     _check_typography(text, vocabulary)
+    # "Page N of M" sits at the right of the footer, not where a style's centre tab puts it.
+    bbox = subprocess.run([_program("pdftotext"), "-bbox", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    found = re.findall(r'<word xMin="([\d.]+)"[^>]*>Page</word>\s*<word[^>]*>\d+</word>\s*'
+                       r'<word[^>]*>of</word>', bbox)
+    assert found and all(float(x) > 0.6 * width for x in found), found[:3]
     flat = " ".join(text.split())
     headings, _ = _markdown_blocks(markdown)
     for heading in headings:
         assert " ".join(heading.split()) in flat, heading
     # No table (or anything else) runs past the page: every word lies inside it.
     assert words and all(0 <= left and right <= width for left, right, _ in words)
-    # The widest table (KPI definitions) has its last column on the page.
-    assert "Better Windows" in " ".join(re.sub(r"\s+", " ", text).split())
+    # The widest tables have their last column on the page: the front page's matrix of
+    # counts and Table 2's status.
+    flat_text = " ".join(re.sub(r"\s+", " ", text).split())
+    assert "All" in flat_text.split("Every KPI by variation")[0]
+    assert "Change Status" in flat_text
 
 
 # Characters that join or split words without showing: Word's word joiner after a minus sign,
@@ -591,7 +604,7 @@ def test_previous_paper_with_nothing_revised_says_so(fixture_project, tmp_path, 
                   "--output", second, "--previous", figures])
     assert result.exit_code == 0, result.output
     text = second.read_text(encoding="utf-8")
-    assert ("## Appendix 4: Figures revised since the last paper\n\nNo figure printed in the "
+    assert ("## Appendix 3: Figures revised since the last paper\n\nNo figure printed in the "
             "paper for September 2025 has been revised since.\n") in text
     # A figure printed differently last time is listed with both values.
     doc["figures"] = [dict(f, shown="400") if f["kpi"] == "total_crime" and f["role"] ==
@@ -620,3 +633,66 @@ def test_a_bad_previous_file_is_an_error(fixture_project, tmp_path, cli, content
     assert result.exit_code == code, result.output
     assert message in result.output
     assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def last_figures(fixture_project, tmp_path_factory):
+    """The figures file of a first paper of the fixture project, as JSON."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    out = tmp_path_factory.mktemp("last") / "first.md"
+    result = CliRunner().invoke(app, ["--project", str(fixture_project), "export", "markdown",
+                                      "--period", "2025-09", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    return json.loads((out.parent / "first.figures.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("change, message", [
+    # Issue 17, break 11: another project's file was read as this paper's revisions.
+    (lambda d: d.update(project="Another Force Plan"),
+     "the figures of project \"Another Force Plan\", not of this project"),
+    # Break 11: a file naming none of this project's KPIs said "No figure has been revised".
+    (lambda d: [f.update(kpi="renamed_" + f["kpi"]) for f in d["figures"]],
+     "figure(s) is of a KPI of kpi.toml, so no revision could be found"),
+    # A month 13 was blamed on the command line (exit 2).
+    (lambda d: d.update(period="2025-13"), "its \"period\" or \"comparison\" is not one a "
+                                           "paper writes (found \"2025-13\""),
+    # A TypeError traceback.
+    (lambda d: d["figures"][0].update(kpi=["x"]),
+     "figure 1 lacks its kpi, window or shown value as text"),
+    # Printed in the appendix of revisions: the same control-character policy as data.
+    (lambda d: d["figures"][0].update(shown="\x1b[2J400"),
+     "key 'figures[0].shown': expected text without control characters, found '?[2J400'"),
+    (lambda d: d.update(nested=[[[[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]]]),
+     "nested more than 16 levels deep"),
+])
+def test_a_previous_file_that_is_not_this_projects_last_paper_is_refused(
+        fixture_project, last_figures, tmp_path, cli, change, message):
+    import copy
+    import json
+
+    doc = copy.deepcopy(last_figures)
+    change(doc)
+    previous = tmp_path / "last.figures.json"
+    previous.write_text(json.dumps(doc), encoding="utf-8")
+    out = tmp_path / "board.md"
+    result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--previous", previous])
+    assert result.exit_code == 3, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"Error: {previous}: ") and message in lines[0], lines[0]
+    assert len(lines) == 2 and lines[1].startswith("Hint: ")
+    assert not out.exists()
+
+
+def test_a_figures_file_nested_past_what_json_can_read_is_one_line(fixture_project, tmp_path,
+                                                                   cli):
+    previous = tmp_path / "last.figures.json"
+    previous.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
+                  "--output", tmp_path / "board.md", "--previous", previous])
+    assert result.exit_code == 3 and "Traceback" not in result.output

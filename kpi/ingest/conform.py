@@ -4,7 +4,6 @@ fails a check (type, pattern, range, control characters) set aside with its colu
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,14 +11,15 @@ import polars as pl
 
 from kpi import dateparts
 from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec, polars_schema
+from kpi.dateparts import SANE_YEARS
 from kpi.errors import DataError, located
 from kpi.ingest.common import _SHOWN_AS_MARK, _UNSAFE, COLUMN, REASON, ROW, _show
 from kpi.ingest.excel_reader import _from_serial_dates
+from kpi.ingest.identity import needs_normalising, normalised_text
 
 if TYPE_CHECKING:
     from kpi.ingest.stage import _FileState
 
-SANE_YEARS = (1990, date.today().year + 1)
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d")
@@ -164,7 +164,9 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
     checked = [col for col in spec.columns if col.name in mapping]
     _note_present(spec, typed, state)
 
-    rules = [rule for col in checked for rule in _rules(spec, col, mapping[col.name])]
+    rules = [rule for col in checked
+             for rule in _rules(spec, col, mapping[col.name],
+                                typed.schema[f"__raw_{col.name}"] == pl.String)]
     failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
     typed = typed.with_columns(failed.alias("__failed"))
     # Messages are built for the failing rows only: most loads have none.
@@ -197,9 +199,10 @@ def _note_present(spec: DatasetSpec, typed: pl.DataFrame, state: _FileState) -> 
                if not state.present.get(col.name)]
     if not numeric or not typed.height:
         return
-    present = typed.select(
-        (pl.col(f"__raw_{col.name}").str.strip_chars().str.len_bytes() > 0).any().alias(col.name)
-        for col in numeric).row(0, named=True)
+    present = typed.select(_present(pl.col(f"__raw_{col.name}"),
+                                    typed.schema[f"__raw_{col.name}"] == pl.String
+                                    ).any().alias(col.name)
+                           for col in numeric).row(0, named=True)
     for col in numeric:
         state.present[col.name] = bool(present[col.name])
 
@@ -232,13 +235,23 @@ def _as_text(frame: pl.DataFrame, cells: list[str]) -> pl.DataFrame:
     return frame.select(out)
 
 
-def _rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, pl.Expr, pl.Expr]]:
+def _present(raw: pl.Expr, text: bool) -> pl.Expr:
+    """Whether a source cell holds a value: a typed one unless null, text unless blank."""
+    return raw.is_not_null() & (raw.str.strip_chars() != "") if text else raw.is_not_null()
+
+
+def _rules(spec: DatasetSpec, col: ColumnSpec, source: str,
+           text: bool = True) -> list[tuple[str, pl.Expr, pl.Expr]]:
     """The checks on one column, in order: (source column, failing condition, message). The
-    first failing check of a row is the reason it is rejected."""
+    first failing check of a row is the reason it is rejected. `text` says whether the
+    source cell (`__raw_<name>`) is text; a typed one (a Parquet number, date or flag) is
+    formatted as text only in the messages of failing rows, and cannot hold a control
+    character or a month name."""
     raw, value = pl.col(f"__raw_{col.name}"), pl.col(col.name)
-    present = raw.is_not_null() & (raw.str.strip_chars() != "")
-    found = raw.str.replace_all(_SHOWN_AS_MARK, "?").str.slice(0, 40)
-    month_name = raw.str.contains(_MONTH_NAME)
+    present = _present(raw, text)
+    shown = raw if text else raw.cast(pl.String)
+    found = shown.str.replace_all(_SHOWN_AS_MARK, "?").str.slice(0, 40)
+    month_name = shown.str.contains(_MONTH_NAME) if text else pl.lit(False)
     is_date = col.type in (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH)
     rules = []
     if col.name == spec.date:
@@ -249,10 +262,17 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, p
     unparsed = present & value.is_null()
     if is_date:
         note = (pl.when(month_name).then(pl.lit(_SPREADSHEET_NOTE))
-                .when(raw.str.contains(_DATE_SHAPE)).then(pl.lit(", which is not a calendar date"))
+                .when(shown.str.contains(_DATE_SHAPE))
+                .then(pl.lit(", which is not a calendar date"))
                 .otherwise(pl.lit("")))
         rules.append((source, unparsed,
                       pl.format("expected {}, found '{}'{}", pl.lit(_expected(col)), found, note)))
+        # The parser reads a 60th second (a leap second) as the next minute, so
+        # 2025-09-30T23:59:60 would be stored on 1 October: no row is counted in the next
+        # month by a second that UK data never records.
+        rules.append((source, present & raw.str.contains(r"\d:[0-5]\d:60"),
+                      pl.format("expected {}, found '{}', which is not a clock time (second "
+                                "60)", pl.lit(_expected(col)), found)))
         year = value.dt.year()
         insane = (year < SANE_YEARS[0]) | (year > SANE_YEARS[1])
         rules.append((source, value.is_not_null() & insane,
@@ -261,7 +281,7 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, p
     else:
         rules.append((source, unparsed,
                       pl.format("expected {}, found '{}'", pl.lit(_expected(col)), found)))
-    if col.type == ColumnType.STR:
+    if col.type == ColumnType.STR and text:
         rules.append((source, raw.str.contains(_UNSAFE.pattern),
                       pl.format("expected text without control characters, found '{}' (each "
                                 "shown as ?)", found)))
@@ -309,7 +329,8 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str]) -> p
     # Polars evaluates a repeated sub-expression again at each use, so a date column used to
     # strip its text once per format tried, and a number clean its text five times.
     cleaned = table.with_columns(
-        _clean(col, pl.col(mapping[col.name]), _formatted(col, table[mapping[col.name]]))
+        _clean(col, pl.col(mapping[col.name]), _formatted(col, table[mapping[col.name]]),
+               col.type == ColumnType.STR and needs_normalising(table[mapping[col.name]]))
         .alias(texts[col.name]) for col in spec.columns if col.name in texts)
     formats = {col.name: _formats_in_sample(col, cleaned[texts[col.name]])
                for col in spec.columns if col.name in texts and col.type in _DATE_TYPES}
@@ -324,7 +345,8 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str]) -> p
         else:
             value = _cast_typed(col, pl.col(source), table.schema[source])
         exprs.append(value.alias(col.name))
-        exprs.append(pl.col(source).cast(pl.String).alias(f"__raw_{col.name}"))
+        exprs.append(_raw(spec, col, pl.col(source), table.schema[source])
+                     .alias(f"__raw_{col.name}"))
     typed = cleaned.select(exprs)
     for name, found in formats.items():
         if found is not None:
@@ -332,6 +354,18 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str]) -> p
             assert column is not None, "formats are found for the dataset's own columns"
             typed = _parse_the_rest(column, typed, cleaned[texts[name]])
     return typed
+
+
+def _raw(spec: DatasetSpec, col: ColumnSpec, source: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A source cell as the row checks read it. A typed Parquet column stays typed: formatting
+    every number and date as text, only to check it, was most of the cost of conforming a
+    Parquet batch. Text is made where a check reads text: a pattern, a date part (dateparts),
+    and categorical text (which may hold control characters)."""
+    parts = spec.date_parts
+    needs_text = (col.pattern is not None
+                  or (parts is not None and col.name in (parts.year, parts.part))
+                  or dtype in (pl.String, pl.Null, pl.Categorical) or isinstance(dtype, pl.Enum))
+    return source.cast(pl.String) if needs_text else source
 
 
 _DATE_TYPES = (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH)
@@ -351,9 +385,13 @@ def _formatted(col: ColumnSpec, text: pl.Series) -> bool:
     return bool(text.str.contains_any([",", "£"]).any())
 
 
-def _clean(col: ColumnSpec, raw: pl.Expr, formatted: bool = True) -> pl.Expr:
-    """A text cell as it is parsed: stripped, blank as null, and for a number without its
-    thousands separators or pound sign (when `formatted`: some value holds one)."""
+def _clean(col: ColumnSpec, raw: pl.Expr, formatted: bool = True,
+           normalise: bool = False) -> pl.Expr:
+    """A text cell as it is parsed: stripped, blank as null, for text normalised (when
+    `normalise`: some value is not ASCII; see kpi.ingest.identity), and for a number without
+    its thousands separators or pound sign (when `formatted`: some value holds one)."""
+    if normalise:
+        raw = normalised_text(raw)
     text = raw.str.strip_chars().replace("", None)
     if col.type not in (ColumnType.INT, ColumnType.FLOAT) or not formatted:
         return text

@@ -5,6 +5,7 @@ written as Parquet into a temporary folder, and the checks across files (overlap
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +91,7 @@ class Extract:
         `files`) and ROW (its record index in the file), which give the load's order."""
         if self.frame is not None:
             return self.frame.lazy()
-        lazy = pl.scan_parquet(self.staged) if self.staged else pl.LazyFrame(
+        lazy = pl.scan_parquet(self.staged, glob=False) if self.staged else pl.LazyFrame(
             schema={ROW: pl.Int64, FILE: pl.Int32})
         return lazy if bookkeeping else lazy.drop(ROW, FILE)
 
@@ -114,10 +115,13 @@ class Extract:
 
 
 def expand_sources(patterns: list[str]) -> list[Path]:
-    """Files named on the command line, with globs expanded (also on shells that do not)."""
+    """Files named on the command line, with globs expanded (also on shells that do not). A
+    name is taken literally first: `crimes[1].csv` is that file when it exists, never the
+    `crimes1.csv` its brackets would match as a glob."""
     paths: list[Path] = []
     for pattern in patterns:
-        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        literal = os.path.lexists(pattern) or not glob.has_magic(pattern)
+        matches = [pattern] if literal else sorted(glob.glob(pattern))
         if not matches:
             raise UsageError(f"no files match '{pattern}'")
         for match in matches:
@@ -470,20 +474,25 @@ def _row_number(extract: Extract, file: int, record: int) -> int:
     return int(extract.numberings[name](pl.Series([record], dtype=pl.Int64))[0])
 
 
-def check_unique_stored(spec: DatasetSpec, extract: Extract, kept: pl.LazyFrame,
-                        kept_rows: int) -> None:
+def check_unique_stored(spec: DatasetSpec, extract: Extract, kept: pl.LazyFrame) -> None:
     """Reject a load holding an id that a stored row the load keeps (a month, or month and
-    replace_by values, it does not replace) already holds: `kept` is those stored rows."""
+    replace_by values, it does not replace) already holds: `kept` is those stored rows.
+
+    The load's ids are held a share at a time (at most UNIQUE_ROWS), and each pass reads the
+    stored ids once, keeping only those among the share's: so a nightly reload of a few months
+    into a national store reads its stored ids once, not once per 4M stored rows."""
     key = spec.unique
     assert key is not None
     staged = extract.scan(bookkeeping=True).select(key, FILE, ROW)
     stored = kept.select(key, "month")
-    shares = _shares(extract.rows + kept_rows)
+    shares = _shares(extract.rows)
     first = None
     for share in range(shares):
-        found = (staged.filter(_share(key, shares, share))
-                 .join(stored.filter(_share(key, shares, share)), on=key, how="inner")
-                 .sort(FILE, ROW).head(1).collect())
+        new = staged.filter(_share(key, shares, share)).collect()
+        if not new.height:
+            continue
+        held = stored.filter(pl.col(key).is_in(new[key].unique().implode())).collect()
+        found = new.join(held, on=key, how="inner").sort(FILE, ROW).head(1)
         if found.height:
             row = found.row(0, named=True)
             if first is None or (row[FILE], row[ROW]) < (first[FILE], first[ROW]):
