@@ -540,3 +540,20 @@ def test_an_output_on_a_weights_file_or_a_configured_source_is_refused(tmp_path,
         f"Error: --output '{folder / 'good.csv'}' is a file the project reads; writing there "
         "would destroy it")
     assert (folder / "good.csv").read_bytes() == kept
+
+
+def test_a_typed_datetime_column_of_a_parquet_file_loads(tmp_path, cli):
+    """The 60th-second check reads text: a Parquet file's typed datetime column (which holds
+    no such time) loads as before, as the bundled sample's extracts do."""
+    from datetime import datetime
+
+    import polars as pl
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(DATETIMES, encoding="utf-8")
+    pl.DataFrame({"At": [datetime(2025, 9, 30, 23, 59, 59)], "Falls within": ["K"],
+                  "LPA": ["Dover"]}).write_parquet(folder / "a.parquet")
+    result = cli(["--project", folder, "ingest", "street", folder / "a.parquet"])
+    assert result.exit_code == 0, result.output
+    assert snapshot(folder, "street").rows["month"].to_list() == ["2025-09"]
