@@ -381,6 +381,10 @@ def change_words(result: KpiResult) -> str:
         return f"{_direction(change.points)} of {abs(change.points):.1f} percentage points"
     size = change.absolute
     assert size is not None, "a change not in points has an absolute size"
+    if kpi.unit == Unit.RATIO:
+        if round(size, 1) == 0:
+            return _unchanged(size, "to one decimal place")
+        return f"{_direction(size)} of {abs(size):.1f}"
     absolute = kpi_value(abs(size), kpi)
     if kpi_value(0.0, kpi) == absolute:
         return _unchanged(size, "at the precision shown")
