@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kpi.errors import ConfigError, UsageError
-from kpi.periods import Month, Window
+from kpi.periods import Month, Window, WindowKind
 
 PROJECT_FILE = "kpi.toml"
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -948,10 +948,21 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
     baseline = item.get("baseline")
     if baseline is not None and baseline != "yoy":
         try:
-            Window.parse(baseline)
+            window = Window.parse(baseline)
         except Exception:
             bad("baseline", "must be 'YE YYYY-MM', 'AT YYYY-MM' or 'yoy'")
             baseline = None
+        else:
+            # A flow's windows are years ending a month, a snapshot's one month as at its end:
+            # a baseline of the other kind compares 12 months with one (+1100%) or one with 12.
+            snapshot = kind == Kind.SNAPSHOT
+            if snapshot != (window.kind == WindowKind.AT):
+                month = baseline.strip().partition(" ")[2].strip()
+                bad("baseline", f"'{baseline}' is {'an as-at month' if not snapshot else 'a year'}"
+                    f", but a {kind.value} KPI's windows are "
+                    f"{'as-at months' if snapshot else 'years ending a month'}: write "
+                    f"'{'AT' if snapshot else 'YE'} {month}'")
+                baseline = None
     numbers = {}
     for key, default in (("stable_band", 0.0), ("multiplier", 1.0), ("lag", 0),
                          ("threshold", None), ("percentile", None)):

@@ -6,8 +6,9 @@ hand break this (the November 2025 West Midlands report's ASB categories sum to 
 26,613 incidents it reports); a toolkit that computes from extracts still needs the check, as
 parts and totals often come from different systems.
 
-Data checks need no configuration: every live KPI must have complete windows for the period,
-and no dataset may have months missing inside the span it covers.
+Data checks need no configuration: every live KPI must have complete windows for the period
+(ending where the period asks: a stale KPI fails), and no dataset may have months missing
+inside the span it covers, nor any part of a dataset loaded part by part (`replace_by`).
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def _coverage(live: list[KpiDef], period: Month, report: engine.Report) -> list[
     """A failure for each live KPI whose windows for the period are incomplete."""
     out = []
     for result in (report.result(k.id) for k in live):
-        if result.status == engine.Outcome.NO_DATA:
+        if result.status in (engine.Outcome.NO_DATA, engine.Outcome.STALE):
             out.append(CheckResult(f"coverage_{result.kpi.id}", result.kpi.title,
                                    CheckKind.COVERAGE, False,
                                    f"'{result.kpi.id}': {result.note}"))
@@ -160,6 +161,13 @@ def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
                                    CheckKind.GAPS, False,
                                    f"dataset '{dataset_id}' has no data for {listed} "
                                    f"({len(missing)} month(s) inside {months[0]}..{months[-1]})"))
+        # A dataset loaded part by part: a month one force holds is no proof of the others.
+        for label, missing in engine.part_gaps(project, dataset_id, as_of):
+            listed = ", ".join(str(m) for m in missing[:6]) + (" ..." if len(missing) > 6 else "")
+            out.append(CheckResult(f"gaps_{dataset_id}", f"Dataset '{dataset_id}'",
+                                   CheckKind.GAPS, False,
+                                   f"dataset '{dataset_id}': {label} has no data for {listed} "
+                                   f"({len(missing)} month(s) never loaded for it)"))
     if not any(r.kind == CheckKind.GAPS for r in out):
         out.append(CheckResult("gaps", "No dataset has missing months", CheckKind.GAPS, True,
                                f"{checked} datasets checked"))

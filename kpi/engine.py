@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from math import floor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -25,6 +25,7 @@ from kpi.catalogue import (
     DURATION_UNITS,
     Better,
     ColumnType,
+    DatasetSpec,
     Kind,
     KpiDef,
     Project,
@@ -32,7 +33,7 @@ from kpi.catalogue import (
     Unit,
     derive,
 )
-from kpi.dateparts import period_cut, quarter_cut
+from kpi.dateparts import quarter_cut
 from kpi.errors import ConfigError, DataError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, current_window
 from kpi.store import AsOf
@@ -67,6 +68,7 @@ class Outcome:
     CHANGED = "changed"  # a direction-less KPI (better = neutral) moved beyond its band
     IN_DEVELOPMENT = "in_development"
     NO_DATA = "no_data"
+    STALE = "stale"  # figures of a window ending before the month the period asks for
 
 
 @dataclass(frozen=True)
@@ -341,29 +343,125 @@ def baseline_window(project: Project, kpi: KpiDef, current: Window) -> Window:
     return Window.year_ending(project.baseline_end)
 
 
-def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
-                  available: set[Month]) -> tuple[Window | None, Window | None, str | None]:
-    """The current and comparison windows of a KPI for a period, given the months its data
-    covers. The current window ends at the latest covered month on or before period - lag."""
+class Plan(NamedTuple):
+    """A KPI's windows for a period: current and comparison (None where there is none), why
+    one is missing, and, when the current window ends before the month the period asks of the
+    KPI, why it is stale."""
+
+    current: Window | None
+    comparison: Window | None
+    note: str | None
+    stale: str | None = None
+
+
+def target_month(project: Project, kpi: KpiDef, period: Month,
+                 datasets: Iterable[str]) -> Month:
+    """The month a KPI's current window should end at for a period: the period less the KPI's
+    lag, and for quarterly data the end of the last whole quarter on or before it (a window
+    never cuts a quarter, so May asks for the quarter ending March, as June asks for June's)."""
     target = period - kpi.lag
+    step = max((project.datasets[d].months_per_row for d in datasets
+                if d in project.datasets), default=1)
+    return target - (target.month % step) if step == 3 else target
+
+
+def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
+                  available: set[Month], datasets: Iterable[str] = ()) -> Plan:
+    """The current and comparison windows of a KPI for a period, given the months its data
+    covers. The current window ends at the latest covered month on or before the period less
+    the KPI's lag (`target_month`); a window ending earlier is stale."""
+    target = target_month(project, kpi, period, datasets)
     covered = [m for m in available if m <= target]
     if not covered:
-        return None, None, f"no data on or before {target}"
+        return Plan(None, None, f"no data on or before {target}")
     end = max(covered)
+    stale = None
+    if end < target:
+        asked = f"the period {period}" + (f" less a lag of {kpi.lag}" if kpi.lag else "")
+        stale = (f"stale: the latest data ends {end}, before {target}, the month {asked} "
+                 "asks for")
     current = current_window(end, snapshot=kpi.is_snapshot, vs=vs)
     missing = [m for m in current.months() if m not in available]
     if missing:
-        return None, None, (f"{current.label} is incomplete: no data for "
-                            f"{', '.join(str(m) for m in missing[:3])}"
-                            + (" ..." if len(missing) > 3 else ""))
+        return Plan(None, None, (f"{current.label} is incomplete: no data for "
+                                 f"{', '.join(str(m) for m in missing[:3])}"
+                                 + (" ..." if len(missing) > 3 else "")), stale)
     base = baseline_window(project, kpi, current)
     compare = comparison_window(current, vs, base)
     missing = [m for m in compare.months() if m not in available]
     if missing:
-        return current, None, (f"comparison {compare.label} is incomplete: no data for "
-                               f"{', '.join(str(m) for m in missing[:3])}"
-                               + (" ..." if len(missing) > 3 else ""))
-    return current, compare, None
+        return Plan(current, None, (f"comparison {compare.label} is incomplete: no data for "
+                                    f"{', '.join(str(m) for m in missing[:3])}"
+                                    + (" ..." if len(missing) > 3 else "")), stale)
+    return Plan(current, compare, None, stale)
+
+
+def require_reached(period: Month, plans: Iterable[Plan],
+                    available: dict[str, set[Month] | str]) -> None:
+    """A period past every dataset's data is refused, naming the latest month held: figures
+    of an earlier window under the period's heading would be a wrong answer with exit 0."""
+    plans = [p for p in plans if p.current is not None]
+    if not plans or any(p.stale is None for p in plans):
+        return
+    held = {d: max(m) for d, m in available.items() if not isinstance(m, str) and m}
+    dataset, latest = max(held.items(), key=lambda item: item[1])
+    raise DataError(f"no data reaches {period}: the latest month held is {latest} "
+                    f"(dataset '{dataset}')",
+                    hint=f"choose --period {latest} or earlier, or load the newer extracts "
+                         "first ('kpi datasets' shows what is stored)")
+
+
+def part_label(spec: DatasetSpec, part: tuple) -> str:
+    """"force 'Kent'": a part of a dataset loaded part by part, as messages name it."""
+    return ", ".join(f"{column} '{value}'" for column, value in zip(spec.replace_by, part,
+                                                                     strict=True))
+
+
+def part_gaps(project: Project, dataset_id: str, as_of: AsOf | None = None
+              ) -> list[tuple[str, list[Month]]]:
+    """For a dataset loaded part by part (`replace_by`), each part with months missing from
+    its first month to the dataset's last (label, months): the months never loaded for it."""
+    spec = project.datasets[dataset_id]
+    held = store.parts_held(project, dataset_id, as_of)
+    if not held:
+        return []
+    last = max(m for months in held.values() for m in months)
+    out = []
+    for part in sorted(held, key=str):
+        months = set(held[part])
+        missing = [m for m in Window(WindowKind.YE, min(months), last).months()
+                   if m not in months]
+        if missing:
+            out.append((part_label(spec, part), missing))
+    return out
+
+
+def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
+             windows: Iterable[Window]) -> str | None:
+    """Why `window` cannot be summed over the parts of a dataset loaded part by part, or None:
+    a part that holds rows in any of `windows` (those compared) must hold every month of
+    `window`, or the window would sum it over fewer months than it claims."""
+    spans = {m for w in windows for m in w.months()}
+    months = set(window.months())
+    for part in sorted((p for p, got in held.items() if spans.intersection(got)), key=str):
+        missing = sorted(months.difference(held[part]))
+        if missing:
+            shown = ", ".join(str(m) for m in missing[:3]) + (" ..." if len(missing) > 3 else "")
+            return (f"{window.label} is incomplete: {part_label(spec, part)} has no rows for "
+                    f"{shown} (never loaded for that part)")
+    return None
+
+
+def whole_parts(spec: DatasetSpec, held: dict[tuple, list[Month]], plan: Plan) -> Plan:
+    """A plan whose windows every part of the dataset holds in full: a current window that
+    sums a part over fewer months is refused, and so is a comparison window (never read as
+    0 for a part whose months were never loaded)."""
+    windows = [w for w in (plan.current, plan.comparison) if w is not None]
+    if plan.current is not None and (gap := part_gap(spec, held, plan.current, windows)):
+        return Plan(None, None, gap, plan.stale)
+    if plan.comparison is not None and (gap := part_gap(spec, held, plan.comparison, windows)):
+        return plan._replace(comparison=None, note=f"comparison {gap}")
+    return plan
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,25 +560,32 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
     available = _available(project, {k.dataset for k in base_kpis}, as_of, versions)
 
     # Plan every KPI's windows; a rate of two KPIs needs both datasets' months.
-    plans: dict[str, tuple[Window | None, Window | None, str | None]] = {}
+    plans: dict[str, Plan] = {}
     for kpi in live:
         sources = measures_of(project, kpi)
         problems = [available[s.dataset] for s in sources if isinstance(available[s.dataset], str)]
         if problems:
-            plans[kpi.id] = (None, None, problems[0])
+            plans[kpi.id] = Plan(None, None, problems[0])
             continue
         months = set.intersection(*(available[s.dataset] for s in sources))
-        plans[kpi.id] = _plan_windows(project, kpi, period, vs, months)
-        # Quarterly rows: a current window that cuts a quarter is refused, a comparison
-        # window that does is left out, never half counted.
         datasets = [s.dataset for s in sources]
-        current, compare, _ = plans[kpi.id]
-        cut = (period_cut(project, datasets, kpi, period, vs)
-               or quarter_cut(project, datasets, current))
-        if cut:
-            plans[kpi.id] = (None, None, cut)
-        elif cut := quarter_cut(project, datasets, compare):
-            plans[kpi.id] = (current, None, f"comparison {cut}")
+        plan = _plan_windows(project, kpi, period, vs, months, datasets)
+        # Quarterly rows: a current window that cuts a quarter (an as-at month) is refused, a
+        # comparison window that does is left out, never half counted.
+        if cut := quarter_cut(project, datasets, plan.current):
+            plan = Plan(None, None, cut, plan.stale)
+        elif cut := quarter_cut(project, datasets, plan.comparison):
+            plan = plan._replace(comparison=None, note=f"comparison {cut}")
+        plans[kpi.id] = plan
+    require_reached(period, plans.values(), available)
+    held = {d: store.parts_held(project, d, as_of) for d in
+            {k.dataset for k in base_kpis if project.datasets[k.dataset].replace_by}
+            if not isinstance(available[d], str)}
+    for kpi in live:
+        for source in measures_of(project, kpi):
+            if held.get(source.dataset):
+                plans[kpi.id] = whole_parts(project.datasets[source.dataset],
+                                            held[source.dataset], plans[kpi.id])
 
     # Gather the measures and the months they are read for, per dataset, and read each
     # dataset once: every component month by month, each window the sum of its months.
@@ -488,7 +593,7 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
     months: dict[str, set[Month]] = {}
     windows: dict[str, set[Window]] = {}
     for kpi in live:
-        current, compare, _ = plans[kpi.id]
+        current, compare = plans[kpi.id][:2]
         wanted = [w for w in (current, compare) if w is not None]
         if series and current is not None:
             span = Window(current.kind, series_start(kpi, current.end, series), current.end)
@@ -519,7 +624,7 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
             results.append(KpiResult(kpi, Outcome.IN_DEVELOPMENT, None, None, None,
                                      "in development: no data yet"))
             continue
-        current, compare, note = plans[kpi.id]
+        current, compare, note, stale = plans[kpi.id]
         cur = _measured(project, kpi, current, parts)
         cmp = _measured(project, kpi, compare, parts)
         change = change_between(kpi, cur.value if cur else None, cmp.value if cmp else None)
@@ -528,6 +633,12 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
             status = Outcome.NO_DATA
         else:
             status = status_of(kpi, change)
+        if stale and cur is not None:
+            # The figures are right for the window they name, but not for the period: the
+            # status says so, and the note keeps what the trend was.
+            note = "; ".join(n for n in (stale, f"{status.replace('_', ' ')} over "
+                                         f"{current.label}", note) if n)
+            status = Outcome.STALE
         results.append(KpiResult(kpi, status, cur, cmp, change, note))
     return Report(period=period, comparison=vs, results=tuple(results), versions=versions,
                   monthly=monthly if series else None, series=series or None)

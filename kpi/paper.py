@@ -89,6 +89,7 @@ STATUS_COUNT_WORDS = (
     (Outcome.IMPROVING, "improving"), (Outcome.DETERIORATING, "deteriorating"),
     (Outcome.STABLE, "stable"), (Outcome.CHANGED, "changed (no better direction)"),
     (Outcome.IN_DEVELOPMENT, "in development"), (Outcome.NO_DATA, "without data"),
+    (Outcome.STALE, "stale (data ending before the period)"),
 )
 COMPARISON_WORDS = {
     Comparison.BASELINE: "the plan baseline",

@@ -32,10 +32,12 @@ STATUS_STYLE = {
     "changed": "yellow",
     "in_development": "dim",
     "no_data": "dim",
+    "stale": "magenta",
 }
 STATUS_WORDS = {
     "improving": "improving", "deteriorating": "deteriorating", "stable": "stable",
     "changed": "changed", "in_development": "in development", "no_data": "no data",
+    "stale": "stale",
 }
 
 

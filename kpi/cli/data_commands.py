@@ -84,7 +84,7 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
     """The project's datasets: rows, first and last month, and missing months."""
     import json
 
-    from kpi import store
+    from kpi import engine, store
     from kpi.periods import gaps
 
     project = _project()
@@ -92,6 +92,8 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
     for spec in project.datasets.values():
         row: dict[str, Any] = {"dataset": spec.id, "rows": 0, "first": None, "last": None,
                                "missing": [], "version": None}
+        if spec.replace_by:
+            row["parts_missing"] = []
         if store.exists(project, spec.id):
             months = store.months(project, spec.id)
             count = store.row_count(project, spec.id)
@@ -99,6 +101,10 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
             if months:
                 row.update(first=str(months[0]), last=str(months[-1]),
                            missing=[str(m) for m in gaps(months)])
+            if spec.replace_by:
+                # A month one part holds is no proof that every part's extract was loaded.
+                row["parts_missing"] = [{"part": label, "missing": [str(m) for m in missing]}
+                                        for label, missing in engine.part_gaps(project, spec.id)]
         rows.append(row)
     if format == Format.JSON:
         _emit(json.dumps(rows, indent=2) + "\n", output)
@@ -111,7 +117,8 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
             lines = ["| " + lines[0] + " |", "|" + "---|" * len(head)]
         for r in rows:
             cells = [r["dataset"], str(r["rows"]), r["first"] or "", r["last"] or "",
-                     " ".join(r["missing"]), "" if r["version"] is None else str(r["version"])]
+                     " ".join([*r["missing"], *_part_missing(r, 10**6)]),
+                     "" if r["version"] is None else str(r["version"])]
             line = sep.join(cells)
             lines.append("| " + line + " |" if format == Format.MARKDOWN else line)
         _emit("\n".join(lines) + "\n", output)
@@ -124,11 +131,18 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
         table.add_column(name, justify="right" if name in ("Rows", "Version") else "left")
     for r in rows:
         missing = ", ".join(r["missing"][:6]) + (" ..." if len(r["missing"]) > 6 else "")
+        missing = "; ".join([*([missing] if missing else []), *_part_missing(r, 6)])
         table.add_row(r["dataset"], f"{r['rows']:,}", r["first"] or "—", r["last"] or "—",
                       missing or "none", "—" if r["version"] is None else str(r["version"]))
     console.print(table)
 
 
+
+
+def _part_missing(row: dict[str, Any], most: int) -> list[str]:
+    """Each part's missing months, as "force 'Kent': 2025-06"."""
+    return [f"{p['part']}: {', '.join(p['missing'][:most])}"
+            f"{' ...' if len(p['missing']) > most else ''}" for p in row.get("parts_missing", [])]
 
 
 @app.command()

@@ -33,6 +33,7 @@ class FailOn(StrEnum):
     STABLE = "stable"
     CHANGED = "changed"
     NO_DATA = "no_data"
+    STALE = "stale"
 
 
 @app.command()
@@ -85,7 +86,8 @@ def summary(
     failing = [r for r in report.results if r.status in set(fail_on or ())]
     if failing:
         names = ", ".join(r.kpi.id for r in failing[:5]) + (" ..." if len(failing) > 5 else "")
-        note(f"{len(failing)} KPI(s) with status {'/'.join(sorted(set(fail_on)))}: {names}")
+        note(f"{len(failing)} KPI(s) with status {'/'.join(sorted({r.status for r in failing}))}: "
+             f"{names}")
         raise typer.Exit(code=1)
 
 
@@ -128,10 +130,12 @@ def _print_tables(report, priorities, name: str, output: Path | None, verdicts) 
         console.print(table)
     console.print()
     console.print(LEGEND, markup=False)
-    missing = [r for r in report.results if r.status == "no_data" and r.note]
-    if missing:
+    for status, heading in (("no_data", "No data:"), ("stale", "Stale:")):
+        missing = [r for r in report.results if r.status == status and r.note]
+        if not missing:
+            continue
         console.print()
-        console.print("No data:", markup=False)
+        console.print(heading, markup=False)
         for r in missing:
             # Wrapped here, with a hanging indent, so a long reason stays readable at 80.
             console.print(textwrap.fill(f"{r.kpi.title}: {r.note}", max(console.width, 40),
