@@ -28,6 +28,7 @@ class CheckKind:
     RECONCILIATION = "reconciliation"
     COVERAGE = "coverage"  # a KPI's windows for the period are incomplete
     GAPS = "gaps"  # a dataset has months missing inside its span
+    QUALITY = "quality"  # a KPI's rows have a data-quality note (engine.quality_notes)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def run_checks(project: Project, period: Month, as_of: AsOf | None = None,
     if data:
         results += _coverage(live, period, report)
         results += _gaps(project, as_of)
+        results += _quality(live, report)
     return CheckReport(period=period, results=tuple(results))
 
 
@@ -135,6 +137,15 @@ def _coverage(live: list[KpiDef], period: Month, report: engine.Report) -> list[
                                CheckKind.COVERAGE, True,
                                f"{len(live)} live KPIs computed for {period}"))
     return out
+
+
+def _quality(live: list[KpiDef], report: engine.Report) -> list[CheckResult]:
+    """A failure for each live KPI whose current window's rows have a data-quality note."""
+    out = [CheckResult(f"quality_{r.kpi.id}", r.kpi.title, CheckKind.QUALITY, False,
+                       f"'{r.kpi.id}': {'; '.join(r.quality)}")
+           for r in (report.result(k.id) for k in live) if r.quality]
+    return out or [CheckResult("quality", "No data-quality note on any KPI", CheckKind.QUALITY,
+                               True, f"{len(live)} live KPIs' rows checked")]
 
 
 def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:

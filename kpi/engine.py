@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from math import floor
 from pathlib import Path
@@ -79,6 +79,11 @@ class KpiResult:
     comparison: Measured | None
     change: Change | None
     note: str | None = None
+    # Data-quality notes on the rows behind the current window (`quality_notes`): a column
+    # the KPI reads blank on a month's rows far more than usual, or mostly blank in the
+    # window, or a month whose row count jumps. The figures stand; the notes say what to
+    # check before reading them.
+    quality: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -640,8 +645,127 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
                                          f"{current.label}", note) if n)
             status = Outcome.STALE
         results.append(KpiResult(kpi, status, cur, cmp, change, note))
+    notes = quality_notes(project, results, as_of)
+    results = [replace(r, quality=notes[r.kpi.id]) if r.kpi.id in notes else r for r in results]
     return Report(period=period, comparison=vs, results=tuple(results), versions=versions,
                   monthly=monthly if series else None, series=series or None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data quality
+
+
+def columns_read(project: Project, kpi: KpiDef) -> list[str]:
+    """The columns a KPI's filter, value, numerator, denominator, weight key and breakdowns
+    read (for a rate of two KPIs, theirs), as the dataset (with derived columns) names them."""
+    names: dict[str, None] = {}
+    for measure in measures_of(project, kpi):
+        for text in (measure.filter, measure.value, measure.numerator, measure.denominator):
+            if text:
+                names.update(dict.fromkeys(_sql(text).meta.root_names()))
+        for name in (measure.weight_key, *measure.breakdowns):
+            if name:
+                names[name] = None
+    return list(names)
+
+
+def _blank(name: str, dtype: pl.DataType) -> pl.Expr:
+    column = pl.col(name)
+    if dtype == pl.String:
+        return column.is_null() | (column.str.strip_chars() == "")
+    return column.is_null()
+
+
+def quality_notes(project: Project, results: Iterable[KpiResult],
+                  as_of: AsOf | None = None) -> dict[str, tuple[str, ...]]:
+    """The data-quality notes of each result with a current window (KPI id -> notes), from one
+    grouped read per dataset of the months of the windows and `[quality] context_months`
+    before them: per month, its rows and how many are blank in each column the KPIs read.
+
+    A month is flagged when a column is blank on `blank_jump` more of its rows than the median
+    share of the other months read, or when its rows are under `row_ratio` times (or over
+    1 / `row_ratio` times) the other months' median; the window is flagged when a column is
+    blank on at least `mostly_blank` of its rows. The thresholds are [quality]'s."""
+    limits = project.quality
+    asks: list[tuple[KpiResult, str, list[str], Window]] = []
+    needs: dict[str, tuple[set[str], set[str]]] = {}  # dataset -> (columns, months)
+    for result in results:
+        if result.current is None or result.kpi.status != Status.LIVE:
+            continue
+        window = result.current.window
+        columns = columns_read(project, result.kpi)
+        for measure in measures_of(project, result.kpi):
+            spec = project.datasets[measure.dataset]
+            mine = [c for c in columns if spec.has_column(c) or c == "month"]
+            months = [str(m) for m in Window(window.kind, window.start - limits.context_months,
+                                             window.end).months()]
+            asks.append((result, measure.dataset, mine, window))
+            wanted, read = needs.setdefault(measure.dataset, (set(), set()))
+            wanted.update(c for c in mine if c != "month")
+            read.update(months)
+    counted: dict[str, dict[str, dict[str, int]]] = {}  # dataset -> month -> column -> n
+    for dataset_id, (wanted, read) in needs.items():
+        frame = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+        schema = frame.collect_schema()
+        columns = sorted(c for c in wanted if c in schema)
+        try:
+            table = (frame.filter(pl.col("month").is_in(sorted(read)))
+                     .group_by("month")
+                     .agg(pl.len().alias("__rows"),
+                          *(_blank(c, schema[c]).sum().alias(c) for c in columns))
+                     .collect(engine="streaming"))
+        except pl.exceptions.PolarsError as exc:
+            raise _compute_error(dataset_id, exc) from None
+        counted[dataset_id] = {row.pop("month"): row for row in table.iter_rows(named=True)}
+    out: dict[str, list[str]] = {}
+    for result, dataset_id, columns, window in asks:
+        notes = out.setdefault(result.kpi.id, [])
+        for note in _flags(counted[dataset_id], columns, window, limits):
+            if note not in notes:
+                notes.append(note)
+    return {kpi_id: tuple(notes) for kpi_id, notes in out.items() if notes}
+
+
+def _flags(months: dict[str, dict[str, int]], columns: list[str], window: Window,
+           limits: Any) -> list[str]:
+    """The notes on one KPI's columns over one window, from each month's counts."""
+    inside = [str(m) for m in window.months() if str(m) in months]
+    notes = []
+
+    def others(month: str, key: str) -> list[float]:
+        return [key_of(m, key) for m in months if m != month]
+
+    def key_of(month: str, key: str) -> float:
+        row = months[month]
+        return row["__rows"] if key == "__rows" else row[key] / row["__rows"]
+
+    for column in (c for c in columns if c != "month" and inside and c in months[inside[0]]):
+        blanks = sum(months[m][column] for m in inside)
+        rows = sum(months[m]["__rows"] for m in inside)
+        for month in inside:
+            rest = others(month, column)
+            share = key_of(month, column)
+            if rest and share - _median(rest) >= limits.blank_jump:
+                notes.append(f"column '{column}' is blank on {share:.1%} of the rows of {month} "
+                             f"(a median of {_median(rest):.1%} in the months around it)")
+        if rows and blanks / rows >= limits.mostly_blank:
+            notes.append(f"column '{column}' is blank on {blanks / rows:.1%} of the rows in "
+                         f"{window.label}")
+    for month in inside:
+        rest = others(month, "__rows")
+        if not rest:
+            continue
+        usual, rows = _median(rest), months[month]["__rows"]
+        if rows < limits.row_ratio * usual or rows * limits.row_ratio > usual:
+            notes.append(f"{month} holds {rows:,} rows, against a median of {usual:,.0f} in the "
+                         "months around it")
+    return notes
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def series_start(kpi: KpiDef, end: Month, months: int) -> Month:
@@ -1066,9 +1190,12 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
     out: dict[SeriesKey, pl.DataFrame] = {}
     for kpi, end, months in requests:
         if kpi.is_derived:
+            quarterly = any(project.datasets[project.kpi(k).dataset].months_per_row == 3
+                            for k in (kpi.numerator_kpi, kpi.denominator_kpi))
             out[(kpi.id, end, months)] = _derived_series(
                 kpi, found[(kpi.numerator_kpi, end, months + 11)],
-                found[(kpi.denominator_kpi, end, months + 11)], months)
+                found[(kpi.denominator_kpi, end, months + 11)],
+                months // 3 if quarterly else months, 4 if quarterly else 12)
         else:
             out[(kpi.id, end, months)] = found[(kpi.id, end, months)]
     return out
@@ -1082,15 +1209,16 @@ def _series_window(kpi: KpiDef, end: Month, months: int) -> Window:
 
 
 def _derived_series(kpi: KpiDef, num: pl.DataFrame, den: pl.DataFrame,
-                    months: int) -> pl.DataFrame:
-    """A rate of two KPIs month by month, from their series (each 11 months longer)."""
+                    months: int, year: int = 12) -> pl.DataFrame:
+    """A rate of two KPIs month by month (or quarter by quarter: `year` rows make a year),
+    from their series (each 11 months longer)."""
     joined = num.join(den, on="month", suffix="_den")
     # A month whose denominator is 0 has no rate (null), never NaN or infinity.
     frame = joined.select(
         "month",
         _finite(pl.col("value") / pl.col("value_den") * 100 * kpi.multiplier).alias("value"),
-        _finite(pl.col("value").rolling_sum(12) / pl.col("value_den").rolling_sum(12) * 100
-                * kpi.multiplier).alias("rolling_12"))
+        _finite(pl.col("value").rolling_sum(year) / pl.col("value_den").rolling_sum(year)
+                * 100 * kpi.multiplier).alias("rolling_12"))
     return frame.tail(months)
 
 
@@ -1110,15 +1238,36 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window, grouped: pl.Dat
     grouped = all_months.join(grouped, on="month", how="left").sort("month")
     values = [value_of(kpi, row, project) for row in grouped.iter_rows(named=True)]
     out = grouped.with_columns(pl.Series("value", values, dtype=pl.Float64))
+    quarterly = project.datasets[kpi.dataset].months_per_row == 3
     if RECIPES[kpi.kind].additive and not kpi.is_snapshot:
-        rolled = grouped.select("month", *[pl.col(n).cast(pl.Float64).rolling_sum(12)
-                                           for n in parts])
+        if quarterly:
+            # A quarter's row stands for its three months: the 12 months to a quarter's end
+            # are its four quarters, read from the rows of their first months.
+            summed = [pl.sum_horizontal(*(pl.col(n).cast(pl.Float64).shift(k)
+                                          for k in (2, 5, 8, 11)), ignore_nulls=False)
+                      for n in parts]
+        else:
+            summed = [pl.col(n).cast(pl.Float64).rolling_sum(12) for n in parts]
+        rolled = grouped.select("month", *summed)
         rolling = [value_of(kpi, row, project) if all(v is not None for v in row.values())
                    else None for row in rolled.drop("month").iter_rows(named=True)]
         out = out.with_columns(pl.Series("rolling_12", rolling, dtype=pl.Float64))
     else:
         out = out.with_columns(pl.lit(None, dtype=pl.Float64).alias("rolling_12"))
-    return out.select("month", "value", "rolling_12").tail(months)
+    out = out.select("month", "value", "rolling_12").tail(months)
+    return quarters_of(out) if quarterly else out
+
+
+def quarters_of(frame: pl.DataFrame) -> pl.DataFrame:
+    """A series of quarterly rows as quarters: a row per quarter (its month the quarter's
+    first), the quarter's value, and the rolling 12 months to the quarter's end. Shown month
+    by month, a quarter's whole total would sit in its first month and n/a in the others."""
+    months = frame["month"].to_list()
+    ends = {m: str(Month.parse(m) + 2) for m in months if Month.parse(m).month % 3 == 1}
+    rolling = dict(zip(months, frame["rolling_12"].to_list(), strict=True))
+    return (frame.filter(pl.col("month").is_in(list(ends)))
+            .with_columns(pl.Series("rolling_12", [rolling.get(ends[m]) for m in ends
+                                                    if m in ends], dtype=pl.Float64)))
 
 
 def _finite(expr: pl.Expr) -> pl.Expr:

@@ -208,3 +208,22 @@ def test_date_parts_are_validated(tmp_path, date, message):
     with pytest.raises(Exception) as caught:
         parse_project_file(path)
     assert message in str(caught.value)
+
+
+def test_show_gives_quarterly_rows_as_quarters(tmp_path):
+    # Before: each quarter's whole total in its first month, n/a in the other two, and no
+    # rolling year at all.
+    project = _project(tmp_path, QUARTERLY, ROWS)
+    _run(project, "ingest", "prc", str(project / "rows.csv"))
+    shown = _run(project, "show", "offences", "--period", "2018-06", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    trend = [(t["month"], t["value"], t["rolling_12"])
+             for t in json.loads(shown.stdout)["trend"]]
+    # 24 months are 8 quarters; force A's quarters are 1, 10, ... 100000, B's 2 each.
+    assert trend == [
+        ("2016-07..2016-09", None, None), ("2016-10..2016-12", None, None),
+        ("2017-01..2017-03", 3, None), ("2017-04..2017-06", 12, None),
+        ("2017-07..2017-09", 102, None), ("2017-10..2017-12", 1002, 1119),
+        ("2018-01..2018-03", 10002, 11118), ("2018-04..2018-06", 100002, 111108)]
+    table = _run(project, "show", "offences", "--period", "2018-06")
+    assert "Trend: 8 quarters to 2018-06 (quarterly values)" in table.stdout

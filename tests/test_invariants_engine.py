@@ -261,3 +261,104 @@ dataset = "staff"
     result = cli(["--project", root, "summary", "--period", "2025-06"])
     assert result.exit_code == 3
     assert message in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# Data quality
+
+
+QUALITY_TOML = """\
+[project]
+name = "Quality"
+baseline = "2024-06"
+
+[datasets.stops]
+date = "date"
+[datasets.stops.columns]
+date = "date"
+age = { type = "str", required = false }
+ethnicity = { type = "str", required = false }
+
+[[priorities]]
+id = "p"
+title = "Priority"
+
+[[kpis]]
+id = "children"
+title = "Children searched"
+priority = "p"
+kind = "count"
+dataset = "stops"
+filter = "age = '10-17'"
+better = "neutral"
+
+[[kpis]]
+id = "searches"
+title = "Searches"
+priority = "p"
+kind = "count"
+dataset = "stops"
+better = "neutral"
+breakdowns = ["ethnicity"]
+"""
+
+
+def _quality_project(root: Path, cli, toml: str = QUALITY_TOML) -> Path:
+    """20 rows a month from July 2023 to June 2025, 2 of them children (age '10-17'), the
+    others '18-24'; ethnicity blank on 3 rows in 4. In 2025-03 age is blank on every row;
+    2025-05 holds 5 rows (2 children)."""
+    root.mkdir()
+    (root / "kpi.toml").write_text(toml, encoding="utf-8")
+    lines = ["date,age,ethnicity"]
+    for month in _months(FIRST, LAST):
+        rows = 5 if str(month) == "2025-05" else 20
+        for i in range(rows):
+            age = "" if str(month) == "2025-03" else "10-17" if i < 2 else "18-24"
+            lines.append(f"{month}-10,{age},{'White' if i % 4 == 0 else ''}")
+    (root / "stops.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["--project", root, "ingest", "stops", root / "stops.csv"]).exit_code == 0
+    return root
+
+
+def test_a_month_whose_column_goes_blank_or_whose_rows_jump_is_flagged(tmp_path, cli):
+    root = _quality_project(tmp_path / "quality", cli)
+    got = {k["id"]: k for k in _json(cli, root, "summary", "--period", "2025-06")["kpis"]}
+    # The figure is what the rows say (2 a month, none in March): 22, not hidden.
+    assert got["children"]["current"]["value"] == 2 * 11
+    # Age is blank on no row of the other 17 months read (the window and 6 before it).
+    assert got["children"]["quality"] == [
+        "column 'age' is blank on 100.0% of the rows of 2025-03 (a median of 0.0% in the "
+        "months around it)",
+        "2025-05 holds 5 rows, against a median of 20 in the months around it"]
+    # Ethnicity (a breakdown) is blank on 3 rows in 4 every month: mostly blank, no jump.
+    # In May, 3 of its 5 rows are blank.
+    blank = (15 * 11 + 3) / (20 * 11 + 5)
+    assert got["searches"]["quality"] == [
+        f"column 'ethnicity' is blank on {blank:.1%} of the rows in year ending June 2025",
+        "2025-05 holds 5 rows, against a median of 20 in the months around it"]
+    rows = list(csv.DictReader(io.StringIO(cli(["--project", root, "summary", "--period",
+                                                 "2025-06", "--format", "csv"]).stdout)))
+    assert rows[0]["quality"] == "; ".join(got["children"]["quality"])
+    table = cli(["--project", root, "summary", "--period", "2025-06"]).stdout
+    assert "Data quality" in table and "column 'age' is blank on 100.0% of the rows of" in table
+    shown = cli(["--project", root, "show", "children", "--period", "2025-06"]).stdout
+    assert "Data quality" in shown and "2025-05 holds 5 rows" in shown
+    checked = cli(["--project", root, "check", "--period", "2025-06", "--format", "json"])
+    assert checked.exit_code == 1
+    failed = {c["id"] for c in json.loads(checked.stdout)["checks"] if not c["passed"]}
+    assert failed == {"quality_children", "quality_searches"}
+
+
+def test_the_quality_thresholds_are_settable(tmp_path, cli):
+    toml = QUALITY_TOML + "\n[quality]\nblank_jump = 1.0\nmostly_blank = 0.8\nrow_ratio = 0.2\n"
+    root = _quality_project(tmp_path / "quality", cli, toml)
+    got = {k["id"]: k for k in _json(cli, root, "summary", "--period", "2025-06")["kpis"]}
+    # A jump of 100 points still reaches 1.0; 5 rows against 20 is above a fifth.
+    assert got["children"]["quality"] == [
+        "column 'age' is blank on 100.0% of the rows of 2025-03 (a median of 0.0% in the "
+        "months around it)"]
+    assert got["searches"]["quality"] == []
+    (root / "kpi.toml").write_text(QUALITY_TOML + "\n[quality]\nblank_jump = 2\n")
+    refused = cli(["--project", root, "summary", "--period", "2025-06"])
+    assert refused.exit_code == 3
+    assert "[quality], key 'blank_jump': must be a number from 0 to 1" in refused.output

@@ -141,6 +141,14 @@ def _print_tables(report, priorities, name: str, output: Path | None, verdicts) 
             console.print(textwrap.fill(f"{r.kpi.title}: {r.note}", max(console.width, 40),
                                         initial_indent="  ", subsequent_indent="    "),
                           markup=False)
+    flagged = [r for r in report.results if r.quality]
+    if flagged:
+        console.print()
+        console.print("Data quality (docs/guarantees.md#data-quality):", markup=False)
+        for r in flagged:
+            console.print(textwrap.fill(f"{r.kpi.title}: {'; '.join(r.quality)}",
+                                        max(console.width, 40), initial_indent="  ",
+                                        subsequent_indent="    "), markup=False)
     if output is not None:
         console.file.close()
         note(f"Wrote {output}")
