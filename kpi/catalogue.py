@@ -152,6 +152,16 @@ class PeerGroup:
 
 
 @dataclass(frozen=True)
+class QuerySource:
+    """A dataset read from a database: the query (inline or a file of the project) and the
+    environment variable holding the connection URI, so credentials never live in kpi.toml."""
+
+    uri_env: str
+    query: str | None = None
+    query_file: str | None = None  # relative to the project folder
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     id: str
     date: str
@@ -167,6 +177,7 @@ class DatasetSpec:
     # When the month comes from separate columns (date is then the year column).
     date_parts: DateParts | None = None
     derived: tuple[DerivedColumn, ...] = ()
+    source: QuerySource | None = None  # `kpi ingest DATASET --from-source` reads this query
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -643,7 +654,8 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
             problems.add(where, None, "must be a table", needle)
             continue
         for key in sorted(set(spec) - {"date", "columns", "unique", "description", "sources",
-                                       "extra_columns", "replace_by", "sheet", "derived"}):
+                                       "extra_columns", "replace_by", "sheet", "derived",
+                                       "source"}):
             problems.add(where, key, "unknown key", needle, rf"^\s*{re.escape(key)}\s*=")
         sheet = spec.get("sheet")
         if sheet is not None and (not isinstance(sheet, str) or not sheet.strip()):
@@ -659,6 +671,7 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
             if _escapes(source):
                 problems.add(where, "sources", f"'{source}' leaves the project folder", needle,
                              r"^\s*sources\s*=")
+        source = _query_source(spec.get("source"), where, needle, problems)
         columns: list[ColumnSpec] = []
         for name, col in (spec.get("columns") or {}).items():
             col_table = col if isinstance(col, dict) else {"type": col}
@@ -715,8 +728,49 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
                                       unique=unique, description=str(spec.get("description", "")),
                                       sources=tuple(spec.get("sources", ())),
                                       extra_columns=extra, replace_by=tuple(replace_by),
-                                      sheet=sheet, date_parts=date_parts, derived=derived)
+                                      sheet=sheet, date_parts=date_parts, derived=derived,
+                                      source=source)
     return datasets
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _query_source(raw: Any, where: str, needle: str, problems: _Problems) -> QuerySource | None:
+    """A dataset's `source = { uri_env = "...", query = "..." }` (or `query_file`)."""
+    if raw is None:
+        return None
+    line = r"^\s*source\s*="
+    if not isinstance(raw, dict):
+        problems.add(where, "source", "must be a table: { uri_env = \"ENV_VAR\", query = "
+                     "\"SELECT ...\" }", needle, line)
+        return None
+    for key in sorted(set(raw) - {"uri_env", "query", "query_file"}):
+        if key in ("uri", "url", "dsn", "password", "user", "connection"):
+            problems.add(where, f"source.{key}", "a connection string or credential does not "
+                         "belong in kpi.toml: put the URI in an environment variable and name "
+                         "it with uri_env", needle, line)
+        else:
+            problems.add(where, f"source.{key}", "unknown key (uri_env, query, query_file)",
+                         needle, line)
+    uri_env = raw.get("uri_env")
+    if not isinstance(uri_env, str) or not _ENV_NAME.match(uri_env):
+        problems.add(where, "source.uri_env", "must name the environment variable that holds "
+                     "the connection URI, e.g. \"KPI_WAREHOUSE_URI\"", needle, line)
+        return None
+    query, query_file = raw.get("query"), raw.get("query_file")
+    if (query is None) == (query_file is None):
+        problems.add(where, "source", "give one of query (the SQL text) or query_file (a .sql "
+                     "file in the project folder)", needle, line)
+        return None
+    if query is not None and (not isinstance(query, str) or not query.strip()):
+        problems.add(where, "source.query", "must be the SQL text of a query", needle, line)
+        return None
+    if query_file is not None and (not isinstance(query_file, str) or _escapes(query_file)):
+        problems.add(where, "source.query_file", "must be a file inside the project folder",
+                     needle, line)
+        return None
+    return QuerySource(uri_env=uri_env, query=query, query_file=query_file)
 
 
 # The type each date part column must be declared with.
