@@ -196,7 +196,8 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         if plan.stale:
             plan = plan._replace(note="; ".join(n for n in (plan.stale, plan.note) if n))
         plans[kpi.id] = plan
-    engine.require_reached(period, plans.values(), available)
+    if any(plan.stale for plan in plans.values()):
+        engine.require_reached(project, period, as_of)
 
     members = None
     if group is not None:

@@ -401,14 +401,20 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     return Plan(current, compare, None, stale)
 
 
-def require_reached(period: Month, plans: Iterable[Plan],
-                    available: dict[str, set[Month] | str]) -> None:
+def require_reached(project: Project, period: Month, as_of: AsOf | None = None) -> None:
     """A period past every dataset's data is refused, naming the latest month held: figures
-    of an earlier window under the period's heading would be a wrong answer with exit 0."""
-    plans = [p for p in plans if p.current is not None]
-    if not plans or any(p.stale is None for p in plans):
-        return
+    of an earlier window under the period's heading would be a wrong answer with exit 0.
+
+    Judged over the whole project, whatever KPIs a command shows: the period is reached when
+    some live KPI's data holds the month the period asks of it (`target_month`), so one KPI
+    whose source runs late is `stale` rather than refused."""
+    live = [k for k in project.kpis if k.status == Status.LIVE and not k.is_derived
+            and k.dataset in project.datasets]
+    available = _available(project, {k.dataset for k in live}, as_of, {})
     held = {d: max(m) for d, m in available.items() if not isinstance(m, str) and m}
+    if not held or any(target_month(project, k, period, [k.dataset]) in available[k.dataset]
+                       for k in live if k.dataset in held):
+        return
     dataset, latest = max(held.items(), key=lambda item: item[1])
     raise DataError(f"no data reaches {period}: the latest month held is {latest} "
                     f"(dataset '{dataset}')",
@@ -432,7 +438,7 @@ def part_gaps(project: Project, dataset_id: str, as_of: AsOf | None = None
         return []
     last = max(m for months in held.values() for m in months)
     out = []
-    for part in sorted(held, key=str):
+    for part in sorted((p for p in held if None not in p), key=str):
         months = set(held[part])
         missing = [m for m in Window(WindowKind.YE, min(months), last).months()
                    if m not in months]
@@ -448,7 +454,9 @@ def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
     `window`, or the window would sum it over fewer months than it claims."""
     spans = {m for w in windows for m in w.months()}
     months = set(window.months())
-    for part in sorted((p for p, got in held.items() if spans.intersection(got)), key=str):
+    # Rows with a blank part are no part anyone loads: they come and go with the data.
+    named = (p for p, got in held.items() if None not in p and spans.intersection(got))
+    for part in sorted(named, key=str):
         missing = sorted(months.difference(held[part]))
         if missing:
             shown = ", ".join(str(m) for m in missing[:3]) + (" ..." if len(missing) > 3 else "")
@@ -582,7 +590,8 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         elif cut := quarter_cut(project, datasets, plan.comparison):
             plan = plan._replace(comparison=None, note=f"comparison {cut}")
         plans[kpi.id] = plan
-    require_reached(period, plans.values(), available)
+    if any(plan.stale for plan in plans.values()):
+        require_reached(project, period, as_of)
     held = {d: store.parts_held(project, d, as_of) for d in
             {k.dataset for k in base_kpis if project.datasets[k.dataset].replace_by}
             if not isinstance(available[d], str)}

@@ -128,6 +128,18 @@ def test_loading_the_missing_month_makes_the_window_whole(forces, cli):
     assert next(d for d in shown if d["dataset"] == "stops")["parts_missing"] == []
 
 
+def test_rows_with_a_blank_part_are_not_a_part_with_missing_months(forces, cli):
+    june = _extract(forces / "kent-june.csv", "Kent", [LAST], ROWS["Kent"])
+    # Two rows with no force, in one month only: counted, and no reason to refuse the year.
+    stray = forces / "stray.csv"
+    stray.write_text("ref,date,force\nX1,2025-02-03,\nX2,2025-02-04,\n", encoding="utf-8")
+    assert cli(["--project", forces, "ingest", "stops", june, stray]).exit_code == 0
+    kpi = _json(cli, forces, "summary", "--period", "2025-06")["kpis"][0]
+    assert (kpi["current"]["value"], kpi["comparison"]["value"]) == (62, 60)
+    stops = next(d for d in _json(cli, forces, "datasets") if d["dataset"] == "stops")
+    assert stops["parts_missing"] == []
+
+
 # ---------------------------------------------------------------------------------------------
 # kpi compare over a part that holds half the year (break 4)
 
@@ -224,6 +236,9 @@ def test_a_kpi_whose_data_ends_before_the_period_is_stale_in_every_output(tmp_pa
     rows = list(csv.DictReader(io.StringIO(cli(["--project", root, "summary", "--period",
                                                  "2025-06", "--format", "csv"]).stdout)))
     assert {r["id"]: r["status"] for r in rows} == {"searches": "stable", "officers": "stale"}
+    # Shown alone, it is still stale, not refused: another KPI's data reaches the period.
+    shown = _json(cli, root, "show", "officers", "--period", "2025-06")["kpi"]
+    assert (shown["status"], shown["current"]["value"]) == ("stale", 103)
     failing = cli(["--project", root, "summary", "--period", "2025-06", "--fail-on", "stale"])
     assert failing.exit_code == 1
     assert failing.stderr.splitlines()[-1] == "1 KPI(s) with status stale: officers"
