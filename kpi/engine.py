@@ -382,9 +382,8 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     end = max(covered)
     stale = None
     if end < target:
-        asked = f"the period {period}" + (f" less a lag of {kpi.lag}" if kpi.lag else "")
-        stale = (f"stale: the latest data ends {end}, before {target}, the month {asked} "
-                 "asks for")
+        asked = f"the period {period}" + (f" less its lag of {kpi.lag}" if kpi.lag else "")
+        stale = f"stale: its data ends {end}, and {asked} asks for a window ending {target}"
     current = current_window(end, snapshot=kpi.is_snapshot, vs=vs)
     missing = [m for m in current.months() if m not in available]
     if missing:
@@ -606,25 +605,36 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
     measures: dict[str, dict[str, KpiDef]] = {}
     months: dict[str, set[Month]] = {}
     windows: dict[str, set[Window]] = {}
+    blanks: dict[str, set[str]] = {}  # dataset -> columns whose blanks are counted per month
     for kpi in live:
         current, compare = plans[kpi.id][:2]
         wanted = [w for w in (current, compare) if w is not None]
         if series and current is not None:
             span = Window(current.kind, series_start(kpi, current.end, series), current.end)
             wanted.append(span)
+        if current is not None:  # the months data quality is judged over (quality_notes)
+            wanted.append(Window(current.kind, current.start - project.quality.context_months,
+                                 current.end))
         if not wanted:
             continue
+        read_by = columns_read(project, kpi) if current is not None else []
         for measure in measures_of(project, kpi):
             measures.setdefault(measure.dataset, {})[measure.id] = measure
             for window in wanted:
                 months.setdefault(measure.dataset, set()).update(window.months())
             windows.setdefault(measure.id, set()).update(w for w in (current, compare)
                                                           if w is not None)
+            spec = project.datasets[measure.dataset]
+            blanks.setdefault(measure.dataset, set()).update(
+                c for c in read_by if c != "month" and spec.has_column(c))
     parts: Parts = {}
     monthly: dict[str, dict[str, dict[str, float | None]]] = {}
+    counted: dict[str, dict[str, dict[str, int]]] = {}
     for dataset_id, group in measures.items():
         read = [str(m) for m in sorted(months[dataset_id])]
-        by_month = _plan(project, dataset_id, group, read, as_of).run()
+        by_month = _plan(project, dataset_id, group, read, as_of,
+                         sorted(blanks.get(dataset_id, ()))).run()
+        counted[dataset_id] = by_month.blanks()
         by_month.prefetch(w for measure_id in group for w in windows.get(measure_id, ()))
         for measure_id in group:
             for window in windows.get(measure_id, ()):
@@ -654,7 +664,7 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
                                          f"{current.label}", note) if n)
             status = Outcome.STALE
         results.append(KpiResult(kpi, status, cur, cmp, change, note))
-    notes = quality_notes(project, results, as_of)
+    notes = _quality_of(project, results, counted)
     results = [replace(r, quality=notes[r.kpi.id]) if r.kpi.id in notes else r for r in results]
     return Report(period=period, comparison=vs, results=tuple(results), versions=versions,
                   monthly=monthly if series else None, series=series or None)
@@ -695,9 +705,44 @@ def quality_notes(project: Project, results: Iterable[KpiResult],
     share of the other months read, or when its rows are under `row_ratio` times (or over
     1 / `row_ratio` times) the other months' median; the window is flagged when a column is
     blank on at least `mostly_blank` of its rows. The thresholds are [quality]'s."""
-    limits = project.quality
-    asks: list[tuple[KpiResult, str, list[str], Window]] = []
-    needs: dict[str, tuple[set[str], set[str]]] = {}  # dataset -> (columns, months)
+    wanted: dict[str, tuple[set[str], set[str]]] = {}  # dataset -> (columns, months)
+    for _, dataset_id, columns, window in _quality_asks(project, results):
+        got = wanted.setdefault(dataset_id, (set(), set()))
+        got[0].update(c for c in columns if c != "month")
+        got[1].update(str(m) for m in Window(window.kind,
+                                             window.start - project.quality.context_months,
+                                             window.end).months())
+    counted: dict[str, dict[str, dict[str, int]]] = {}  # dataset -> month -> column -> n
+    for dataset_id, (columns, months) in wanted.items():
+        frame = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+        schema = frame.collect_schema()
+        aggs = [_blank(c, schema[c]).sum().alias(f"{BLANK}{c}") for c in sorted(columns)
+                if c in schema]
+        try:
+            table = (frame.filter(pl.col("month").is_in(sorted(months))).group_by("month")
+                     .agg(pl.len().alias("__rows"), *aggs).collect(engine="streaming"))
+        except pl.exceptions.PolarsError as exc:
+            raise _compute_error(dataset_id, exc) from None
+        counted[dataset_id] = _blank_counts(table.rename({"month": "__month"}))
+    return _quality_of(project, results, counted)
+
+
+BLANK = "__blank\t"  # the prefix of a column's count of blank rows in a month
+
+
+def _blank_counts(totals: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """month -> {"__rows": rows, column: blank rows} from a frame of per-month totals."""
+    keep = [c for c in totals.columns if c.startswith(BLANK)]
+    return {row["__month"]: {"__rows": row["__rows"],
+                             **{c[len(BLANK):]: row[c] for c in keep}}
+            for row in totals.select("__month", "__rows", *keep).iter_rows(named=True)}
+
+
+def _quality_asks(project: Project, results: Iterable[KpiResult]
+                  ) -> list[tuple[KpiResult, str, list[str], Window]]:
+    """(result, dataset, columns it reads there, current window) for each result with a
+    current window."""
+    asks = []
     for result in results:
         if result.current is None or result.kpi.status != Status.LIVE:
             continue
@@ -706,30 +751,23 @@ def quality_notes(project: Project, results: Iterable[KpiResult],
         for measure in measures_of(project, result.kpi):
             spec = project.datasets[measure.dataset]
             mine = [c for c in columns if spec.has_column(c) or c == "month"]
-            months = [str(m) for m in Window(window.kind, window.start - limits.context_months,
-                                             window.end).months()]
             asks.append((result, measure.dataset, mine, window))
-            wanted, read = needs.setdefault(measure.dataset, (set(), set()))
-            wanted.update(c for c in mine if c != "month")
-            read.update(months)
-    counted: dict[str, dict[str, dict[str, int]]] = {}  # dataset -> month -> column -> n
-    for dataset_id, (wanted, read) in needs.items():
-        frame = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
-        schema = frame.collect_schema()
-        columns = sorted(c for c in wanted if c in schema)
-        try:
-            table = (frame.filter(pl.col("month").is_in(sorted(read)))
-                     .group_by("month")
-                     .agg(pl.len().alias("__rows"),
-                          *(_blank(c, schema[c]).sum().alias(c) for c in columns))
-                     .collect(engine="streaming"))
-        except pl.exceptions.PolarsError as exc:
-            raise _compute_error(dataset_id, exc) from None
-        counted[dataset_id] = {row.pop("month"): row for row in table.iter_rows(named=True)}
+    return asks
+
+
+def _quality_of(project: Project, results: Iterable[KpiResult],
+                counted: dict[str, dict[str, dict[str, int]]]) -> dict[str, tuple[str, ...]]:
+    """Each result's notes (see `quality_notes`) from the per-month counts of its datasets."""
+    limits = project.quality
     out: dict[str, list[str]] = {}
-    for result, dataset_id, columns, window in asks:
+    for result, dataset_id, columns, window in _quality_asks(project, results):
         notes = out.setdefault(result.kpi.id, [])
-        for note in _flags(counted[dataset_id], columns, window, limits):
+        # Only the window and the months just before it: a command reads more (a verdict's
+        # series, a comparison window), and "usual" must not depend on what else it reads.
+        first = str(window.start - limits.context_months)
+        looked = {m: got for m, got in counted.get(dataset_id, {}).items()
+                  if first <= m <= str(window.end)}
+        for note in _flags(looked, columns, window, limits):
             if note not in notes:
                 notes.append(note)
     return {kpi_id: tuple(notes) for kpi_id, notes in out.items() if notes}
@@ -838,10 +876,11 @@ class _Plan:
 
 
 def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months: list[str],
-          as_of: AsOf | None) -> _Plan:
+          as_of: AsOf | None, blanks: list[str] = ()) -> _Plan:
     """The queries that compute every component of a dataset's measures (by id) in each of
     the given months, and the function turning their results into a `ByMonth`, from which
-    each window's parts and each month's are read.
+    each window's parts and each month's are read. With `blanks`, each month's count of blank
+    rows in those columns is read in the same pass (`ByMonth.blanks`, for data quality).
 
     Every component is additive over months, or read off something that is: sums (counts,
     sums, the parts of rates, shares and means) add up; a median or percentile is read off
@@ -894,9 +933,12 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
             values[value] = _value(kpi).cast(pl.Float64)
 
     # The rows of each month, alongside the sums: a month read with no row is not held.
+    schema = scan.collect_schema() if blanks else {}
+    blank_sums = [_blank(c, schema[c]).sum().alias(f"{BLANK}{c}") for c in blanks if c in schema]
+
     def totals(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
         frame = frame.with_columns(list(sum_masks.values()))
-        aggs = [*(e.alias(a) for a, e in sums.items()), pl.len().alias("__rows")]
+        aggs = [*(e.alias(a) for a, e in sums.items()), pl.len().alias("__rows"), *blank_sums]
         return frame.group_by(by).agg(aggs) if by else frame.select(aggs)
 
     queries = [totals]
@@ -947,6 +989,7 @@ class ByMonth:
         self.project = project
         self.parts_of = parts_of
         self.held = sorted(totals["__month"].to_list())  # months that hold rows
+        self._frame = totals
         self.totals = {row["__month"]: row for row in totals.iter_rows(named=True)}
         # A float column's sums are added exactly (math.fsum), whole numbers as integers.
         self.floats = {name for name, dtype in totals.schema.items() if dtype.is_float()}
@@ -964,6 +1007,10 @@ class ByMonth:
             for (month,), part in table.partition_by("__month", as_dict=True,
                                                      include_key=False).items():
                 self._keys[(id(table), (month,))] = _lists(part)
+
+    def blanks(self) -> dict[str, dict[str, int]]:
+        """Each month's rows and blank rows per column counted (see `_plan`'s `blanks`)."""
+        return _blank_counts(self._frame)
 
     def prefetch(self, windows: Iterable[Window]) -> None:
         """Sum each count table over every window of several months in one query (rather

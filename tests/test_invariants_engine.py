@@ -229,7 +229,8 @@ def test_a_kpi_whose_data_ends_before_the_period_is_stale_in_every_output(tmp_pa
     assert officers["status"] == "stale"
     assert (officers["current"]["end"], officers["current"]["value"]) == ("2025-03", 103)
     assert officers["comparison"]["value"] == 107  # the snapshot baseline: as at July 2024
-    assert officers["note"].startswith("stale: the latest data ends 2025-03, before 2025-06")
+    assert officers["note"].startswith("stale: its data ends 2025-03, and the period 2025-06 "
+                                       "asks for a window ending 2025-06")
     assert "deteriorating over March 2025" in officers["note"]
     table = cli(["--project", root, "summary", "--period", "2025-06"])
     assert table.exit_code == 0 and "stale" in table.stdout and "Stale:" in table.stdout
