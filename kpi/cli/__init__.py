@@ -165,10 +165,12 @@ def note(message: str) -> None:
 
 
 def _project():
+    from kpi import store
     from kpi.catalogue import load_project
 
     project = load_project(State.project)
-    if project.bundled:
+    # Built once: a built store is seen from its logs' listings, without importing the ingest.
+    if project.bundled and not all(store.exists(project, d) for d in project.datasets):
         from kpi.ingest import ensure_bundled_store
 
         ensure_bundled_store(project, notify=note)
