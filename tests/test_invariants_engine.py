@@ -243,6 +243,11 @@ def test_a_kpi_whose_data_ends_before_the_period_is_stale_in_every_output(tmp_pa
     failing = cli(["--project", root, "summary", "--period", "2025-06", "--fail-on", "stale"])
     assert failing.exit_code == 1
     assert failing.stderr.splitlines()[-1] == "1 KPI(s) with status stale: officers"
+    # The paper says so too (it raised KeyError('stale'), found by the differential oracle).
+    paper = cli(["--project", root, "export", "markdown", "--period", "2025-06", "--output",
+                 root / "board.md"])
+    assert paper.exit_code == 0, paper.output
+    assert "a window ending before the period" in (root / "board.md").read_text()
     # A lag declares the delay: officers reported two months behind are not stale.
     (root / "kpi.toml").write_text(STALE_TOML.replace('value = "officers"',
                                                       'value = "officers"\nlag = 3'))
