@@ -548,17 +548,24 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
     from kpi import commentary as commentaries
     from kpi.cache import CACHE_FOLDER
     from kpi.maintenance import record_published
-    from kpi.outputs import staged
+    from kpi.outputs import check_target, staged
 
     cutoff = _as_of(as_of)
     as_of_text = None if as_of is None else str(as_of)
     output = check_paper_output(fmt, output, template)
     files_dir = f"{output.stem}-files"
+    # The paper, its figures file and its figures folder: none may land in the data folder or
+    # on a file the project or this export reads (kpi.outputs.check_target).
+    reads = tuple(p for p in (commentary, previous, template) if p is not None)
+    check_target(output, "--output", project, reads)
+    check_target(revisions.figures_path(output), "the figures file of --output", project, reads)
+    check_target(output.parent / files_dir, "the figures folder of --output", project, reads,
+                 folder=True)
     if priority and project.priority(priority) is None:
         known = ", ".join(p.id for p in project.priorities)
         raise UsageError(f"unknown priority '{priority}'", hint=f"one of: {known}")
     notes = commentaries.load(project, month, commentary)
-    last = revisions.load(previous) if previous is not None else None
+    last = revisions.load(previous, project) if previous is not None else None
     specs = charts.chart_specs(project)
     shown = [k for k in project.kpis
              if not k.hidden and (priority is None or k.priority == priority)]

@@ -18,11 +18,24 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from kpi.errors import ConfigError, UsageError
+from kpi.errors import MAX_NESTING, ConfigError, UsageError, refuse_unsafe_text
 from kpi.periods import Month, Window, WindowKind
 
 PROJECT_FILE = "kpi.toml"
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# Columns kpi adds to every table (the partition month) and the prefix of those it uses while
+# reading an extract: a dataset column of such a name would be overwritten, silently.
+INTERNAL_COLUMNS = frozenset({"month"})
+INTERNAL_PREFIX = "__"
+
+
+def internal_column(name: str) -> bool:
+    """Whether `name` is, or could be read as (any case), one of kpi's own columns."""
+    return name.lower() in INTERNAL_COLUMNS or name.startswith(INTERNAL_PREFIX)
+
+
+INTERNAL_HINT = ("'month' and names starting with '__' are kpi's own columns; give the column "
+                 "another name and keep the extract's header in from = [...]")
 
 
 class Kind(StrEnum):
@@ -494,6 +507,11 @@ def parse_project_file(path: Path, *, bundled: bool = False) -> Project:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: TOML syntax error: {exc}",
                           hint="fix the line named; strings need quotes") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested more than {MAX_NESTING} levels deep",
+                          hint="tables and arrays in kpi.toml are a few levels deep; check "
+                               "the brackets") from None
+    refuse_unsafe_text(raw, str(path))
     problems = _Problems(path, text)
     project = _build_project(raw, path, problems, bundled)
     problems.raise_if_any()
@@ -812,6 +830,10 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
         source = _query_source(spec.get("source"), where, needle, problems)
         columns: list[ColumnSpec] = []
         for name, col in (spec.get("columns") or {}).items():
+            if name.startswith(INTERNAL_PREFIX):
+                problems.add(where, f"columns.{name}", f"is the name of one of kpi's own "
+                             f"columns ({INTERNAL_HINT})", needle, rf"^\s*{re.escape(name)}\s*=")
+                continue
             col_table = col if isinstance(col, dict) else {"type": col}
             try:
                 ctype = ColumnType(col_table.get("type"))
@@ -846,6 +868,14 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
         elif date_col.type not in (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH):
             problems.add(where, "date", f"column '{date}' must be of type date, datetime or month",
                          needle, r"^\s*date\s*=")
+        for col in columns:
+            # The one column that may be called month: the date column of type month, which
+            # holds exactly the month kpi partitions by.
+            if internal_column(col.name) and not (col.name == date
+                                                  and col.type == ColumnType.MONTH):
+                problems.add(where, f"columns.{col.name}", f"is the name of one of kpi's own "
+                             f"columns, unless it is the date column of type month "
+                             f"({INTERNAL_HINT})", needle, rf"^\s*{re.escape(col.name)}\s*=")
         unique = spec.get("unique")
         if unique is not None and not any(c.name == unique for c in columns):
             problems.add(where, "unique", f"'{unique}' is not one of its columns", needle,
@@ -956,8 +986,11 @@ def _derived_columns(raw: Any, columns: list[ColumnSpec], ds_id: str, where: str
             problems.add(where, f"derived.{name}", "names are lower case letters, digits and _",
                          needle, line)
             continue
-        if any(c.name == name for c in columns) or any(d.name == name for d in derived) \
-                or name == "month":
+        if internal_column(name):
+            problems.add(where, f"derived.{name}", f"is the name of one of kpi's own columns "
+                         f"({INTERNAL_HINT})", needle, line)
+            continue
+        if any(c.name == name for c in columns) or any(d.name == name for d in derived):
             problems.add(where, f"derived.{name}", "is already a column", needle, line)
             continue
         partial = DatasetSpec(id=ds_id, date="", columns=tuple(columns), derived=tuple(derived))

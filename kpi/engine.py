@@ -250,7 +250,12 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
         raise ConfigError(f"{path}, row {again['row'][0]}, column '{key}': found "
                           f"'{again['key'][0]}' again",
                           hint="give each key one weight")
-    return typed.filter(pl.col("key").is_not_null())
+    weights = typed.filter(pl.col("key").is_not_null())
+    if not weights.filter(pl.col("key") != "").height:
+        # Every row would join to no weight and the score would read 0, a figure of nothing.
+        raise ConfigError(f"{path}: the weights file has no rows with a key (only a header, "
+                          "or blank keys)", hint="one row per key: key,weight")
+    return weights
 
 
 def _in_window(window: Window) -> pl.Expr:
@@ -546,6 +551,8 @@ def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
         try:
             out[dataset_id] = set(store.months(project, dataset_id, as_of))
             versions[dataset_id] = store.resolve_version(project, dataset_id, as_of)
+        except store.CorruptTable:
+            raise
         except DataError as exc:
             out[dataset_id] = exc.message
             unsatisfied.append(exc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -156,11 +157,18 @@ def test_a_quarter_end_past_the_data_is_refused_and_a_period_before_it_is_not_st
             in june.output)
 
 
+_NEXT = date.today().year + 1
+_FY = (f"column 'Financial Year': expected a financial year such as 2017/18, from 1990/91 to "
+       f"{_NEXT}/{(_NEXT + 1) % 100:02d}, ")
+
+
 @pytest.mark.parametrize("row, message", [
-    ("2017-19,1,A,5", "column 'Financial Year': expected a financial year such as 2017/18, "
-                      "found '2017-19'"),
-    ("FY17,1,A,5", "column 'Financial Year': expected a financial year such as 2017/18, "
-                     "found 'FY17'"),
+    ("2017-19,1,A,5", _FY + "found '2017-19'"),
+    ("FY17,1,A,5", _FY + "found 'FY17'"),
+    # Issue 17, break 13: each of these was accepted.
+    ("1899/00,1,A,5", _FY + "found '1899/00'"),
+    ("2071/72,1,A,5", _FY + "found '2071/72'"),
+    ("2017/2118,1,A,5", _FY + "found '2017/2118'"),
     ("2017/18,5,A,5", "column 'Quarter': expected a quarter 1 to 4, found '5'"),
     ("2017/18,,A,5", "column 'Quarter': expected a quarter 1 to 4, found a blank"),
 ])

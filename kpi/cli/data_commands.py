@@ -91,7 +91,7 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
     import json
 
     check_format_output(format, output)
-    project = open_project()
+    project = open_project(output)
     rows = project.stored()
     if format == Format.JSON:
         _emit(json.dumps(rows, indent=2) + "\n", output)
@@ -158,7 +158,7 @@ def history(
     from kpi.cli import emit_document
     from kpi.render import Document, Section
 
-    project = _project()
+    project = _project(output)
     store.dataset_spec(project, dataset)
     versions = store.history(project, dataset)
     data = [{

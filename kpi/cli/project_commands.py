@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 
 from kpi.catalogue import PROJECT_FILE, Status
-from kpi.cli import FormatOpt, OutputOpt, State, app, emit_document, handled, note
+from kpi.cli import (
+    FormatOpt,
+    OutputOpt,
+    State,
+    app,
+    check_output_file,
+    emit_document,
+    handled,
+    note,
+)
 from kpi.errors import KpiError
 from kpi.render import Format
 
@@ -36,6 +45,8 @@ def catalogue(
              f"{len(project.priorities)} priorities, {len(project.kpis)} KPIs)")
         return
     project = load_project(State.project)
+    State.loaded = project
+    check_output_file(output)
     if priority and project.priority(priority) is None:
         from kpi.errors import UsageError
 

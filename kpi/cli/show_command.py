@@ -61,7 +61,7 @@ def show(
     # Parsed before the project is opened, so a mistyped option fails before any work.
     month, cutoff = Month.parse(period), AsOf.parse(as_of) if as_of else None
     check_format_output(format, output)
-    project = open_project()
+    project = open_project(output)
     got = project.detail(kpi_id, month, vs, months=months, as_of=cutoff, seasonal=seasonal)
     document = show_document(project.definition, got.result, month, vs, got.trend,
                              got.breakdowns, got.verdict, got.same_months)
