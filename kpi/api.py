@@ -341,8 +341,9 @@ class Project:
 
     def stored(self) -> list[dict[str, Any]]:
         """Each dataset: rows, first and last month, missing months and table version (what
-        `kpi datasets --format json` prints)."""
-        from kpi import store
+        `kpi datasets --format json` prints); for a dataset loaded part by part
+        (`replace_by`), `parts_missing`: each part's months never loaded."""
+        from kpi import engine, store
         from kpi.periods import gaps
 
         project = self.definition
@@ -357,6 +358,12 @@ class Project:
                 if months:
                     row.update(first=str(months[0]), last=str(months[-1]),
                                missing=[str(m) for m in gaps(months)])
+            if spec.replace_by:
+                # A month one part holds is no proof that every part's extract was loaded.
+                row["parts_missing"] = [
+                    {"part": label, "missing": [str(m) for m in missing]}
+                    for label, missing in (engine.part_gaps(project, spec.id)
+                                           if store.exists(project, spec.id) else [])]
             rows.append(row)
         return rows
 
@@ -364,9 +371,13 @@ class Project:
         """`stored()` as a DataFrame, one row per dataset."""
         import polars as pl
 
-        return pl.DataFrame(self.stored(), schema={
+        rows = [{**row, "parts_missing": row.get("parts_missing")} for row in self.stored()]
+        return pl.DataFrame(rows, schema={
             "dataset": pl.String, "rows": pl.Int64, "first": pl.String, "last": pl.String,
-            "missing": pl.List(pl.String), "version": pl.Int64}, orient="row")
+            "missing": pl.List(pl.String), "version": pl.Int64,
+            "parts_missing": pl.List(pl.Struct({"part": pl.String,
+                                                "missing": pl.List(pl.String)}))},
+            orient="row")
 
     def ingest(self, dataset: str, files: Sequence[str | os.PathLike[str]] | None = None, *,
                skip_bad_rows: bool = False, quarantine: str | os.PathLike[str] | None = None,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kpi.errors import MAX_NESTING, ConfigError, UsageError, refuse_unsafe_text
-from kpi.periods import Month, Window
+from kpi.periods import Month, Window, WindowKind
 
 T = TypeVar("T")
 
@@ -312,6 +312,27 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Quality:
+    """[quality]: when a month of a KPI's data is flagged (docs/guarantees.md#data-quality).
+    Shares are fractions of a month's rows."""
+
+    # A column the KPI reads is blank on this much more of a month's rows than the median
+    # share of the other months looked at (0.25: 2% usually, 27% or more that month).
+    blank_jump: float = 0.25
+    # A column the KPI reads is blank on at least this share of the current window's rows.
+    mostly_blank: float = 0.5
+    # A month holds fewer than this fraction of the median rows of the other months looked
+    # at, or more than its inverse (0.5: under half, or over twice).
+    row_ratio: float = 0.5
+    # Months before the current window that each month is compared with, besides the window's.
+    context_months: int = 6
+
+
+QUALITY_KEYS = {"blank_jump": (0.0, 1.0), "mostly_blank": (0.0, 1.0), "row_ratio": (0.0, 1.0),
+                "context_months": (0, 36)}
+
+
+@dataclass(frozen=True)
 class Project:
     path: Path  # the kpi.toml file
     name: str
@@ -330,6 +351,7 @@ class Project:
     defaults: dict[str, str] = field(default_factory=dict)  # [defaults]: option defaults
     marking: str = ""  # [paper] marking: the protective marking on every page of the paper
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    quality: Quality = field(default_factory=lambda: Quality())
 
     @property
     def root(self) -> Path:
@@ -626,7 +648,7 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
     # [[charts]] and [paper] are read and checked by kpi.charts and kpi.paper, which only
     # `kpi export` imports.
     unknown = set(raw) - {"project", "population", "datasets", "priorities", "kpis", "checks",
-                          "charts", "defaults", "paper", "peers", "population_by"}
+                          "charts", "defaults", "paper", "peers", "population_by", "quality"}
     for key in sorted(unknown):
         problems.add("top level", key, "unknown section", rf"^\[+{re.escape(key)}")
 
@@ -667,6 +689,7 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
             problems.add(f"KPI '{kpi.id}'", "peers", f"its data has no column '{group.column}' "
                          "to compare by", line=problems.item_line("kpis", kpi.id, "peers"))
     population_by = _build_population_by(raw.get("population_by") or {}, problems, datasets)
+    quality = _build_quality(raw.get("quality") or {}, problems)
 
     root = path.parent
     data = str(meta.get("data", "data"))
@@ -688,7 +711,30 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
         datasets=datasets, priorities=tuple(sorted(priorities, key=lambda p: p.order)),
         kpis=tuple(kpis), checks=tuple(checks), peers=peers, population_by=population_by,
         bundled=bundled, defaults=defaults, marking=_marking(raw, problems), raw=raw,
+        quality=quality,
     )
+
+
+def _build_quality(raw: Any, problems: _Problems) -> Quality:
+    """[quality]: the data-quality thresholds, each a number in its range."""
+    if not isinstance(raw, dict):
+        problems.add("[quality]", None, "must be a table", r"^\s*quality\s*=")
+        return Quality()
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in QUALITY_KEYS:
+            problems.add("[quality]", key, f"is not a key of [quality] (keys: "
+                         f"{', '.join(QUALITY_KEYS)})", rf"^\s*{re.escape(key)}\s*=")
+            continue
+        low, high = QUALITY_KEYS[key]
+        whole = key == "context_months"
+        if (isinstance(value, bool) or not isinstance(value, int if whole else (int, float))
+                or not math.isfinite(value) or not low <= value <= high):
+            problems.add("[quality]", key, f"must be a {'whole ' if whole else ''}number from "
+                         f"{low:g} to {high:g}", rf"^\s*{re.escape(key)}\s*=")
+            continue
+        values[key] = value
+    return Quality(**values)
 
 
 # A protective marking is one short line ("OFFICIAL", "OFFICIAL-SENSITIVE"): it is printed in
@@ -1210,10 +1256,21 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
     baseline = item.get("baseline")
     if baseline is not None and baseline != "yoy":
         try:
-            Window.parse(baseline)
+            window = Window.parse(baseline)
         except Exception:
             bad("baseline", "must be 'YE YYYY-MM', 'AT YYYY-MM' or 'yoy'")
             baseline = None
+        else:
+            # A flow's windows are years ending a month, a snapshot's one month as at its end:
+            # a baseline of the other kind compares 12 months with one (+1100%) or one with 12.
+            snapshot = kind == Kind.SNAPSHOT
+            if snapshot != (window.kind == WindowKind.AT):
+                month = baseline.strip().partition(" ")[2].strip()
+                bad("baseline", f"'{baseline}' is {'an as-at month' if not snapshot else 'a year'}"
+                    f", but a {kind.value} KPI's windows are "
+                    f"{'as-at months' if snapshot else 'years ending a month'}: write "
+                    f"'{'AT' if snapshot else 'YE'} {month}'")
+                baseline = None
     numbers = {}
     for key, default in (("stable_band", 0.0), ("multiplier", 1.0), ("lag", 0),
                          ("threshold", None), ("percentile", None), ("provisional_months", 0)):

@@ -30,7 +30,7 @@ from kpi.catalogue import (
     Unit,
     column_type,
 )
-from kpi.dateparts import period_cut, quarter_cut
+from kpi.dateparts import quarter_cut
 from kpi.engine import Change, Measured, Outcome
 from kpi.errors import ConfigError, DataError, UsageError
 from kpi.periods import Comparison, Month, Window, WindowKind
@@ -43,6 +43,7 @@ NOT_SPLIT = {Kind.PER_1000: "divides by one population of the whole area",
 # Counts that a population turns into a rate per 1,000.
 PER_POPULATION_KINDS = (Kind.COUNT, Kind.SUM, Kind.WEIGHTED_SCORE)
 SELECTED = "__selected"
+HELD = "__months"
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def splittable(project: Project, kpi: KpiDef, column: str) -> str | None:
         return "it is a rate of two KPIs"
     if kpi.kind in NOT_SPLIT:
         return f"a {kpi.kind.value} KPI {NOT_SPLIT[kpi.kind]}"
-    dataset = project.datasets[kpi.source]
+    dataset = project.datasets[kpi.dataset]
     if not dataset.has_column(column):
         return f"dataset '{kpi.dataset}' has no column '{column}'"
     kind_of = column_type(dataset, column)
@@ -180,23 +181,24 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
                          hint=f"columns of the datasets: {', '.join(columns)}")
 
     versions: dict[str, int] = {}
-    available = engine._available(project, {k.source for k in chosen}, as_of, versions)
-    plans: dict[str, tuple[Window | None, Window | None, str | None]] = {}
+    available = engine._available(project, {k.dataset for k in chosen}, as_of, versions)
+    plans: dict[str, engine.Plan] = {}
     for kpi in chosen:
-        cut = period_cut(project, [kpi.source], kpi, period, vs)
-        if cut:
-            raise UsageError(cut)
-        months = available[kpi.source]
+        months = available[kpi.dataset]
         if isinstance(months, str):
-            plans[kpi.id] = (None, None, months)
+            plans[kpi.id] = engine.Plan(None, None, months)
             continue
-        current, comparison, note = engine._plan_windows(project, kpi, period, vs, months)
-        cut = quarter_cut(project, [kpi.source], current)
+        plan = engine._plan_windows(project, kpi, period, vs, months, [kpi.dataset])
+        cut = quarter_cut(project, [kpi.dataset], plan.current)
         if cut:
             raise UsageError(cut)
-        if cut := quarter_cut(project, [kpi.source], comparison):
-            comparison, note = None, f"comparison {cut}"
-        plans[kpi.id] = (current, comparison, note)
+        if cut := quarter_cut(project, [kpi.dataset], plan.comparison):
+            plan = plan._replace(comparison=None, note=f"comparison {cut}")
+        if plan.stale:
+            plan = plan._replace(note="; ".join(n for n in (plan.stale, plan.note) if n))
+        plans[kpi.id] = plan
+    if any(plan.stale for plan in plans.values()):
+        engine.require_reached(project, period, as_of)
 
     members = None
     if group is not None:
@@ -204,17 +206,17 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     requests: dict[str, list[KpiDef]] = {}
     for kpi in chosen:
         if plans[kpi.id][0] is not None:
-            requests.setdefault(kpi.source, []).append(kpi)
+            requests.setdefault(kpi.dataset, []).append(kpi)
     grouped = {dataset_id: _grouped(project, dataset_id, wanted, plans, by, members, as_of)
                for dataset_id, wanted in requests.items()}
 
     results, seen = [], set()
     for kpi in chosen:
-        current, comparison, note = plans[kpi.id]
+        current, comparison, note, _ = plans[kpi.id]
         if current is None:
             results.append(KpiComparison(kpi, None, None, (), None, None, None, note=note))
             continue
-        rows = grouped[kpi.source]
+        rows = grouped[kpi.dataset]
         populations = (populations_for(project, by, current.end.year)
                        if kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT else {})
         result = _compare_kpi(project, kpi, by, rows, current, comparison, populations, focus,
@@ -223,7 +225,6 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         results.append(result)
     notes = []
     if asked is None and focus is not None and focus not in seen:
-        assert group is not None, "an unasked focus is the peer group's own"
         notes.append(f"the data holds no rows for {focus}, the focus of peer group "
                      f"'{group.id}'")
         focus = None
@@ -253,7 +254,7 @@ def _peer_group(project: Project, peers: str | None, by: str) -> PeerGroup | Non
 
 
 def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
-             plans: dict[str, tuple[Window | None, Window | None, str | None]], by: str,
+             plans: dict[str, engine.Plan], by: str,
              members: list[str] | None, as_of: AsOf | None) -> dict[str, dict[str, float | None]]:
     """Every KPI's components for its windows, and the number of rows its filter selects in
     them, grouped by the column, from one lazy scan of the dataset. Keys: part -> alias ->
@@ -288,7 +289,7 @@ def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
     return out
 
 
-def _aggregations(kpi: KpiDef, plan: tuple[Window | None, Window | None, str | None],
+def _aggregations(kpi: KpiDef, plan: engine.Plan,
                   scanned: set[str]) -> list[pl.Expr]:
     """A KPI's components over its current and comparison windows, and the count of rows its
     filter selects in either (a part with none is not listed for it). `scanned` are the months
@@ -304,6 +305,9 @@ def _aggregations(kpi: KpiDef, plan: tuple[Window | None, Window | None, str | N
         months.update(str(m) for m in window.months())
         in_window = pl.col("month").is_between(pl.lit(str(window.start)),
                                                pl.lit(str(window.end)))
+        # The months each part holds any row in (whatever the filter): a part never loaded
+        # for some of them is left out, never summed over fewer months than the window says.
+        exprs.append(pl.col("month").filter(in_window).n_unique().alias(f"{kpi.id}:{tag}{HELD}"))
         selected = in_window if selected is None else selected | in_window
     if months == scanned:
         selected = None
@@ -312,10 +316,17 @@ def _aggregations(kpi: KpiDef, plan: tuple[Window | None, Window | None, str | N
         count = pl.len()
     else:
         mask = rows if selected is None else selected if rows is None else selected & rows
-        assert mask is not None, "one of the two is set in this branch"
         count = mask.fill_null(False).sum()
     exprs.append(count.alias(f"{kpi.id}:{SELECTED}"))
     return exprs
+
+
+def _stored_months(spec, window: Window) -> int:
+    """The month partitions a window holds when every one is loaded: each month, or for
+    quarterly rows each quarter's first month."""
+    if spec.months_per_row == 1:
+        return len(window.months())
+    return sum(1 for m in window.months() if m.month % 3 == 1)
 
 
 def _measured(project: Project, kpi: KpiDef, window: Window | None, tag: str,
@@ -334,14 +345,25 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
                  focus: str | None, note: str | None) -> KpiComparison:
     parts = []
     blank = 0
+    spec = project.datasets[kpi.dataset]
+    short: list[str] = []  # parts left out: rows in fewer months than the current window's
+    unread: list[str] = []  # parts whose comparison window is not all loaded
     for name, row in rows.items():
         if not row[f"{kpi.id}:{SELECTED}"]:
             continue  # the KPI selects none of this part's rows in either window
         if name is None:
             blank += 1
             continue
+        held = row[f"{kpi.id}:cur{HELD}"]
+        if held < _stored_months(spec, current):
+            short.append(f"{name} ({held} of {_stored_months(spec, current)} months)")
+            continue
         cur = _measured(project, kpi, current, "cur", row)
         cmp = _measured(project, kpi, comparison, "cmp", row)
+        if comparison is not None and row[f"{kpi.id}:cmp{HELD}"] < _stored_months(spec,
+                                                                                comparison):
+            unread.append(name)
+            cmp = None  # never 0 for months that were never loaded
         change = engine.change_between(kpi, cur.value if cur else None,
                                        cmp.value if cmp else None)
         status = engine.status_of(kpi, change) if change else Outcome.NO_DATA
@@ -351,6 +373,15 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         parts.append(PartResult(name, cur, cmp, change, status, None, population, per_1000))
     if blank:
         extra = f"rows with a blank '{by}' are not compared"
+        note = f"{note}; {extra}" if note else extra
+    if short:
+        extra = (f"left out, holding rows in only some months of the {current.label}: "
+                 f"{', '.join(short[:5])}{' ...' if len(short) > 5 else ''}")
+        note = f"{note}; {extra}" if note else extra
+    if unread:
+        extra = (f"no comparison for {', '.join(sorted(unread)[:5])}"
+                 f"{' ...' if len(unread) > 5 else ''}: rows in only some months of the "
+                 f"{comparison.label}")
         note = f"{note}; {extra}" if note else extra
 
     valued = [p for p in parts if p.current and p.current.value is not None]
@@ -421,31 +452,28 @@ def difference(kpi: KpiDef, one: PartResult, other: list[PartResult],
     """Whether a part's current value differs from another's (or the others' pooled) beyond
     chance: a rate by the two-proportion z-test, a count per population by the conditional test
     of two Poisson counts with the populations as exposure; anything else is not tested."""
-    mine = one.current
-    currents = [o.current for o in other if o.current is not None]
-    if mine is None or len(currents) < len(other) or not other:
+    if one.current is None or any(o.current is None for o in other) or not other:
         return stats.not_tested("needs a current value for both")
     if kpi.unit == Unit.PERCENT and kpi.kind in (Kind.RATE, Kind.WITHIN):
-        counts = [_whole(mine.numerator), _whole(mine.denominator),
-                  *[_whole(c.numerator) for c in currents],
-                  *[_whole(c.denominator) for c in currents]]
-        whole = [c for c in counts if c is not None]
-        if len(whole) < len(counts):
+        counts = [_whole(one.current.numerator), _whole(one.current.denominator),
+                  *[_whole(o.current.numerator) for o in other],
+                  *[_whole(o.current.denominator) for o in other]]
+        if None in counts:
             return stats.not_tested("a rate is tested from whole-number numerators and "
                                     "denominators")
-        x2, n2 = sum(whole[2:2 + len(currents)]), sum(whole[2 + len(currents):])
-        result = stats.proportion_test(whole[0], whole[1], x2, n2)
+        x2 = sum(_whole(o.current.numerator) for o in other)
+        n2 = sum(_whole(o.current.denominator) for o in other)
+        result = stats.proportion_test(counts[0], counts[1], x2, n2)
         return replace(result, note=f"against {other_name}: {result.note}")
     if kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0:
-        n1 = _whole(mine.value)
-        others = [n for n in (_whole(c.value) for c in currents) if n is not None]
-        if n1 is None or len(others) < len(currents):
+        n1 = _whole(one.current.value)
+        others = [_whole(o.current.value) for o in other]
+        if n1 is None or None in others:
             return stats.not_tested("the values are not whole counts of events")
-        sizes = [o.population for o in other if o.population is not None]
-        if one.population is None or len(sizes) < len(other):
+        if one.population is None or any(o.population is None for o in other):
             return stats.not_tested("counts of parts of different sizes are compared per "
                                     "population: declare [population_by] for the column")
-        t2 = sum(sizes)
+        t2 = sum(o.population for o in other)
         result = stats.poisson_test(n1, one.population, sum(others), t2)
         if result.p_value is None:
             return result
@@ -467,7 +495,7 @@ def _tested(kpi: KpiDef, parts: list[PartResult], focus: str | None) -> list[Par
                    else stats.not_tested("no other part to compare with"))
         vs_focus = None
         if focus_part is not None and part.name != focus:
-            vs_focus = difference(kpi, part, [focus_part], focus_part.name)
+            vs_focus = difference(kpi, part, [focus_part], focus)
         out.append(replace(part, vs_rest=vs_rest, vs_focus=vs_focus))
     return out
 
@@ -497,7 +525,7 @@ def peer_result(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     compared = result.kpis[0]
     parts = {p.name: p for p in compared.parts}
     if compared.current is None or any(
-            m not in parts or (c := parts[m].current) is None or c.value is None
+            m not in parts or parts[m].current is None or parts[m].current.value is None
             for m in (*group.members, group.focus)):
         return None
     return compared
@@ -513,7 +541,7 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     group = project.peers.get(kpi.peers) if kpi.peers else None
     if compared is None:
         compared = peer_result(project, kpi, period, vs, as_of)
-    if compared is None or compared.ranked_on is None or group is None or group.focus is None:
+    if compared is None or compared.ranked_on is None:
         return None
     parts = {p.name: p for p in compared.parts}
     if any(parts[m].rank is None for m in group.members):
@@ -521,9 +549,6 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     from kpi.render import number
 
     me = parts[group.focus]
-    window = compared.current
-    # peer_result returns a comparison only when every member, the focus too, has a value.
-    assert me.current is not None and me.rank is not None and window is not None
     per_1000 = compared.ranked_on == "per_1000"
     others = ", ".join(m for m in group.members if m != group.focus)
     best = "highest" if kpi.better == Better.HIGHER else "lowest"
@@ -531,12 +556,13 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
         value, centre = f"{me.per_1000:,.2f} per 1,000 people", f"{compared.median_per_1000:,.2f}"
     else:
         value, centre = number(me.current.value, kpi.unit), number(compared.median, kpi.unit)
+    window = compared.current
     when = f"the {window.label}" if window.kind == WindowKind.YE else window.label
     text = (f"Compared with peers ({group.title}: {others}), {group.focus} ranked "
             f"{_ordinal(me.rank)} of {len(parts)} in {when}, where 1st is the {best}, "
             f"with {value} against a group median of {centre}")
     test = me.vs_rest
-    if test is not None and test.significant is not None and test.p_value is not None:
+    if test is not None and test.significant is not None:
         text += ("; the difference from the rest of the group is statistically significant"
                  if test.significant else
                  "; the difference from the rest of the group could be chance")

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from kpi.catalogue import ColumnSpec, DatasetSpec
-from kpi.periods import Comparison, Month, Window, current_window
+from kpi.periods import Month, Window
 
 if TYPE_CHECKING:
-    from kpi.catalogue import KpiDef, Project
+    from kpi.catalogue import Project
 
 
 def _first_year(text: pl.Expr) -> pl.Expr:
@@ -111,13 +111,3 @@ def quarter_cut(project: Project, dataset_ids: list[str], window: Window | None)
                     f"quarter, which cannot be split into months (choose a period ending in "
                     f"{ends})")
     return None
-
-
-
-def period_cut(project: Project, dataset_ids: list[str], kpi: KpiDef, period: Month,
-               vs: Comparison) -> str | None:
-    """Why the window a period asks of a KPI would cut a quarter of its quarterly data, or
-    None. Checked before anything else, so the user hears about the quarter, not about the
-    month of data that the window would need."""
-    asked = current_window(period - kpi.lag, snapshot=kpi.is_snapshot, vs=vs)
-    return quarter_cut(project, dataset_ids, asked)

@@ -300,6 +300,27 @@ def months(project: Project, dataset_id: str, as_of: AsOf | None = None) -> list
     return covered(spec, stored) if spec is not None else stored
 
 
+def parts_held(project: Project, dataset_id: str, as_of: AsOf | None = None
+               ) -> dict[tuple, list[Month]]:
+    """For a dataset with `replace_by` columns, the months each part (a tuple of their values)
+    holds rows in: its extracts are loaded part by part, so a month can be held for one force
+    and never loaded for another. Empty for a dataset without them. One scan of the month and
+    the replace_by columns; for quarterly rows, every month of their quarters."""
+
+    from kpi.dateparts import covered
+
+    spec = project.datasets.get(dataset_id)
+    if spec is None or not spec.replace_by or not exists(project, dataset_id):
+        return {}
+    columns = list(spec.replace_by)
+    held = (scan(project, dataset_id, as_of).select("month", *columns).unique()
+            .collect(engine="streaming"))
+    out: dict[tuple, list[Month]] = {}
+    for row in held.iter_rows():
+        out.setdefault(tuple(row[1:]), []).append(Month.parse(row[0]))
+    return {part: covered(spec, sorted(months)) for part, months in out.items()}
+
+
 def row_count(project: Project, dataset_id: str, as_of: AsOf | None = None) -> int:
     """Rows in the table, from the record counts its log keeps for each data file (no scan)."""
     import polars as pl
