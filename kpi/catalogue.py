@@ -22,6 +22,8 @@ from kpi.errors import ConfigError, UsageError
 from kpi.periods import Month, Window
 
 PROJECT_FILE = "kpi.toml"
+# --project / KPI_PROJECT value naming the bundled West Midlands sample.
+SAMPLE = "sample"
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -308,7 +310,14 @@ def bundled_project_dir() -> Path:
 def find_project_file(explicit: str | os.PathLike[str] | None = None,
                       cwd: Path | None = None) -> tuple[Path, bool]:
     """Locate kpi.toml: --project / KPI_PROJECT, then the working directory and its parents,
-    then the bundled sample. Returns (path, is_bundled)."""
+    then the bundled sample. Returns (path, is_bundled). `explicit` "sample" names the
+    bundled sample (a folder of that name is ./sample)."""
+    if explicit == SAMPLE:
+        if Path(SAMPLE).exists():
+            raise UsageError(f"--project {SAMPLE} names both the bundled sample and "
+                             f"{Path.cwd() / SAMPLE}",
+                             hint=f"write .{os.sep}{SAMPLE} for the folder")
+        return bundled_project_dir() / PROJECT_FILE, True
     if explicit:
         path = Path(explicit)
         if path.is_dir():
@@ -564,16 +573,25 @@ def _bad_pattern(pattern: Any) -> str | None:
     return None
 
 
+def user_cache_folder() -> Path:
+    """kpi's folder in the user cache: KPI_CACHE_DIR when set, else the operating system's
+    place for it (platformdirs: ~/.cache/kpi or $XDG_CACHE_HOME/kpi on Linux,
+    ~/Library/Caches/kpi on macOS, %LOCALAPPDATA%\\kpi\\Cache on Windows)."""
+    explicit = os.environ.get("KPI_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    from platformdirs import user_cache_path
+
+    return user_cache_path("kpi", appauthor=False)
+
+
 def bundled_store_dir() -> Path:
     """The bundled sample's store is built on first use in a user cache folder, because the
     package folder may be read-only. Its name carries a fingerprint of the sample's files, so a
     changed sample (an upgrade, or a regenerated checkout) gets a store of its own."""
     import hashlib
 
-    base = os.environ.get("KPI_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
-    cache = Path(base) if base else Path.home() / ".cache"
-    if not os.environ.get("KPI_CACHE_DIR"):
-        cache = cache / "kpi"
+    cache = user_cache_folder()
     folder = bundled_project_dir()
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix != ".py"

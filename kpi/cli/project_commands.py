@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -113,7 +114,7 @@ def init(
     target.write_text(template.replace('"{name}"', json.dumps(name, ensure_ascii=False)),
                       encoding="utf-8")
     (directory / "data").mkdir(exist_ok=True)
-    note(f"Created {target} and {directory / 'data'}/")
+    note(f"Created {target} and {directory / 'data'}{os.sep}")
     note(f"Next: edit {target}, check it with 'kpi catalogue --validate {target}', then "
          "'kpi ingest DATASET FILE' and 'kpi summary --period YYYY-MM'.")
 
@@ -127,7 +128,7 @@ def _init_preset(name: str, directory: Path) -> None:
 
     written = copy_preset(name, directory)
     note(f"Created {directory / PROJECT_FILE} from preset '{name}' ({len(written)} file(s)) "
-         f"and {directory / 'data'}/")
+         f"and {directory / 'data'}{os.sep}")
     project = load_project(directory)
     loaded = 0
     for dataset_id, spec in project.datasets.items():
