@@ -123,9 +123,13 @@ def table_path(project: Project, dataset_id: str) -> Path:
 def dataset_spec(project: Project, dataset_id: str) -> DatasetSpec:
     spec = project.datasets.get(dataset_id)
     if spec is None:
+        from kpi.errors import did_you_mean
+
         known = ", ".join(sorted(project.datasets)) or "none"
         raise ConfigError(f"unknown dataset '{dataset_id}' (declared: {known})",
-                          hint=f"declare it under [datasets.{dataset_id}] in {project.path}")
+                          hint=did_you_mean(dataset_id, project.datasets,
+                                            f"declare it under [datasets.{dataset_id}] in "
+                                            f"{project.path}"))
     return spec
 
 

@@ -59,7 +59,11 @@ def compare(
         for kpi_id in kpi:
             found = project.kpi(kpi_id)
             if found is None:
-                raise UsageError(f"unknown KPI '{kpi_id}'", hint="'kpi catalogue' lists them")
+                from kpi.errors import did_you_mean
+
+                raise UsageError(f"unknown KPI '{kpi_id}'",
+                                 hint=did_you_mean(kpi_id, [k.id for k in project.kpis],
+                                                   "'kpi catalogue' lists them"))
             kpis.append(found)
     with working(f"Comparing by {by}..."):
         result = comparing.compare(project, month, by, vs, kpis, peers=peers, focus=focus,

@@ -55,8 +55,7 @@ def ingest(
     from kpi.ingest import load
 
     check_output_file(quarantine, "--quarantine")
-    # _project() builds the bundled sample's store first, so a load into it is kept.
-    project = _project()
+    project = _project(writes="ingest")
     with working(f"Loading '{dataset}'..."):
         result = load(project, dataset, files, skip_bad_rows=skip_bad_rows,
                       quarantine=quarantine, parts=parts, allow_shrink=allow_shrink,
@@ -191,7 +190,7 @@ def vacuum(
     reproduces it. Every version stays listed in 'kpi history'."""
     from kpi import maintenance, store
 
-    project = _project()
+    project = _project(writes="vacuum")
     ids = datasets or sorted(d for d in project.datasets if store.exists(project, d))
     for dataset_id in ids:
         store.dataset_spec(project, dataset_id)

@@ -16,7 +16,17 @@ from typing import Annotated
 
 import typer
 
-from kpi.cli import AsOfOpt, PeriodOpt, VsOpt, _project, app, check_output_file, handled, note
+from kpi.cli import (
+    AsOfOpt,
+    PeriodOpt,
+    VsOpt,
+    _project,
+    app,
+    check_output_file,
+    handled,
+    note,
+    require_priority,
+)
 from kpi.periods import Comparison
 
 export_app = typer.Typer(
@@ -120,9 +130,8 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
                          "folder goes; not touching it",
                          hint="move it, or choose another --output name")
     project = _project()
-    if priority and project.priority(priority) is None:
-        known = ", ".join(p.id for p in project.priorities)
-        raise UsageError(f"unknown priority '{priority}'", hint=f"one of: {known}")
+    if priority:
+        require_priority(project, priority)
     notes = commentary.load(project, month, commentary_file)
     last = revisions.load(previous) if previous is not None else None
     specs = charts.chart_specs(project)

@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 
 from kpi.catalogue import PROJECT_FILE, Status
-from kpi.cli import FormatOpt, OutputOpt, State, app, emit_document, handled, note
+from kpi.cli import (
+    FormatOpt,
+    OutputOpt,
+    State,
+    app,
+    asked_for_sample,
+    emit_document,
+    handled,
+    note,
+    require_priority,
+)
 from kpi.errors import KpiError
 from kpi.render import Format
 
@@ -37,11 +47,9 @@ def catalogue(
              f"{len(project.priorities)} priorities, {len(project.kpis)} KPIs)")
         return
     project = load_project(State.project)
-    if priority and project.priority(priority) is None:
-        from kpi.errors import UsageError
-
-        known = ", ".join(p.id for p in project.priorities)
-        raise UsageError(f"unknown priority '{priority}'", hint=f"one of: {known}")
+    asked_for_sample(project)
+    if priority:
+        require_priority(project, priority)
     emit_document(catalogue_document(project, priority, status), format, output)
 
 

@@ -95,20 +95,17 @@ def show(
 
 
 def find_kpi(project: Project, kpi_id: str) -> KpiDef:
-    """The KPI with this id, or a usage error naming the closest ids."""
-    import difflib
-
-    from kpi.errors import UsageError
+    """The KPI with this id, or a usage error naming the closest ids (titles count too, so
+    'knife' finds knife_crime)."""
+    from kpi.errors import UsageError, closest
 
     kpi = project.kpi(kpi_id)
     if kpi is not None:
         return kpi
-    ids = [k.id for k in project.kpis]
-    # Match on titles too, so 'knife' finds knife_crime as well as near-misses of the id.
-    close = difflib.get_close_matches(kpi_id, ids, n=5, cutoff=0.5)
+    close = closest(kpi_id, [k.id for k in project.kpis], n=5)
     close += [k.id for k in project.kpis
-              if kpi_id.lower() in (k.id + " " + k.title.lower()) and k.id not in close]
-    hint = ("did you mean " + ", ".join(close[:5]) + "?" if close
+              if kpi_id.lower() in k.title.lower() and k.id not in close]
+    hint = ("did you mean " + " or ".join(f"'{c}'" for c in close[:5]) + "?" if close
             else "'kpi catalogue' lists every KPI id")
     raise UsageError(f"unknown KPI '{kpi_id}' in {project.path.name}", hint=hint)
 

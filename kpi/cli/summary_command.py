@@ -20,6 +20,7 @@ from kpi.cli import (
     app,
     handled,
     note,
+    require_priority,
 )
 from kpi.periods import Comparison
 from kpi.render import Format
@@ -60,11 +61,7 @@ def summary(
     project = _project()
     kpis = list(project.kpis)
     if priority:
-        if project.priority(priority) is None:
-            from kpi.errors import UsageError
-
-            known = ", ".join(p.id for p in project.priorities)
-            raise UsageError(f"unknown priority '{priority}'", hint=f"one of: {known}")
+        require_priority(project, priority)
         kpis = [k for k in kpis if k.priority == priority]
     kpis = [k for k in kpis if not k.hidden]
     # The verdicts' monthly values are read in the same pass as the windows.
