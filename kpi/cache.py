@@ -79,7 +79,7 @@ def plan(args: list[str]) -> dict[str, Any] | None:
 
 def _key(args: list[str], explicit: str | None) -> tuple[str, Path]:
     from kpi import __version__
-    from kpi.catalogue import find_project_file
+    from kpi.catalogue import code_fingerprint, find_project_file
 
     path, bundled = find_project_file(explicit)
     path = path.resolve()
@@ -102,7 +102,7 @@ def _key(args: list[str], explicit: str | None) -> tuple[str, Path]:
         "terminal": terminal, "stderr_terminal": messages_terminal, "width": width,
         "project": str(path),
         "project_sha256": hashlib.sha256(text).hexdigest(), "inputs": inputs,
-        "versions": versions, "kpi": __version__, "code": _code_fingerprint(),
+        "versions": versions, "kpi": __version__, "code": code_fingerprint(),
     }
     key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
     return key, data_dir / CACHE_FOLDER
@@ -124,21 +124,6 @@ def _file_digest(path: Path) -> str | None:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
-
-
-def _code_fingerprint() -> list[tuple[str, int, int]]:
-    """Size and modification time of kpi's own files, so an upgrade or an edit of the code
-    (in an editable install, the version does not change) never replays old output."""
-    root = Path(__file__).resolve().parent
-    found = []
-    for folder, subfolders, files in os.walk(root):
-        subfolders[:] = [d for d in subfolders if d != "__pycache__"]
-        for name in files:
-            if name.endswith((".py", ".toml")):
-                stat = os.stat(os.path.join(folder, name))
-                found.append((os.path.relpath(os.path.join(folder, name), root),
-                              stat.st_mtime_ns, stat.st_size))
-    return sorted(found)
 
 
 def read(plan: dict[str, Any]) -> dict[str, Any] | None:

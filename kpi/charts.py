@@ -371,9 +371,9 @@ def _drawing_fingerprint() -> str:
     from importlib.metadata import version
 
     from kpi import __version__
-    from kpi.cache import _code_fingerprint
+    from kpi.catalogue import code_fingerprint
 
-    return repr((__version__, _code_fingerprint(), sorted(STYLE.items()),
+    return repr((__version__, code_fingerprint(), sorted(STYLE.items()),
                  version("matplotlib"), version("pillow")))
 
 

@@ -127,7 +127,20 @@ class BulletList:
     items: tuple[Inlines, ...]
 
 
-Block = Union[Paragraph, Table, Figure, BulletList]  # noqa: UP007
+@dataclass(frozen=True)
+class Slot:
+    """A place for the analyst's commentary, and what they wrote there (numbered paragraphs,
+    none yet when empty). `key` names the place as the commentary file does: "kpis.<id>",
+    "sections.<priority id>" or "paper.<key>"; `label` says what it is about. The Word
+    writer makes it a content control the analyst can type into (`kpi commentary import`
+    reads it back); the other formats print its paragraphs and nothing for an empty one."""
+
+    key: str
+    label: str
+    paragraphs: tuple[Paragraph, ...] = ()
+
+
+Block = Union[Paragraph, Table, Figure, BulletList, Slot]  # noqa: UP007
 
 
 @dataclass(frozen=True)
@@ -156,6 +169,10 @@ class Document:
     # Document properties for formats that carry them (Word's core properties, HTML <meta>).
     author: str = ""
     issued: dt.date | None = None
+    # The protective marking ("OFFICIAL") printed at the top and bottom of every page.
+    marking: str = ""
+    # The reporting month ("2025-09"): the Word paper's commentary places carry it.
+    period: str = ""
 
     @property
     def figures(self) -> tuple[Figure, ...]:

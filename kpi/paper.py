@@ -34,6 +34,7 @@ from kpi.document import (
     Name,
     Paragraph,
     Section,
+    Slot,
     Strong,
     Table,
     inlines,
@@ -98,7 +99,8 @@ COMPARISON_WORDS = {
 }
 
 
-PAPER_KEYS = frozenset({"plan", "glossary"})
+# "marking" is read by kpi.catalogue (Project.marking).
+PAPER_KEYS = frozenset({"plan", "glossary", "marking"})
 GLOSSARY_KEYS = frozenset({"title", "file"})
 
 
@@ -457,6 +459,13 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
     return text
 
 
+def _slot(key: str, label: str, texts: Sequence[str], section: int, after: int) -> Slot:
+    """The place for the commentary `key`, holding its paragraphs numbered on from
+    paragraph `after` of the section."""
+    return Slot(key, label, tuple(Paragraph(inlines(Name(t)), number=f"{section}.{n}")
+                                  for n, t in enumerate(texts, start=after + 1)))
+
+
 def _sentence(content: Inlines | Name) -> Inlines:
     """Inlines ending in a full stop unless they already end a sentence."""
     content = inlines(content)
@@ -509,13 +518,18 @@ class _Builder:
                 sections.append(self._section(number, item.id, item.title))
         number = len(self.project.priorities) + 2
         notes = self.commentary
-        for title, text in (("Equality Implications", notes.equality_implications),
-                            ("Next Steps", notes.next_steps)):
+        for title, key, text in (
+                ("Equality Implications", "equality_implications", notes.equality_implications),
+                ("Next Steps", "next_steps", notes.next_steps)):
             if text:
-                sections.append(Section(f"{number}.", inlines(title), tuple(
-                    Paragraph(inlines(Name(t)), number=f"{number}.{n}")
-                    for n, t in enumerate(text, start=1))))
+                sections.append(Section(f"{number}.", inlines(title), (
+                    _slot(f"paper.{key}", title, text, number, 0),)))
                 number += 1
+            else:
+                # The place for it stays in the paper (an empty one prints only in Word).
+                last = sections[-1]
+                sections[-1] = Section(last.label, last.title,
+                                       last.blocks + (Slot(f"paper.{key}", title),))
         author = self._author_block()
         if author:
             last = sections[-1]
@@ -524,7 +538,8 @@ class _Builder:
         title, subtitle, facts = self._title(priority, as_of_text)
         issued = notes.issued
         document = Document(title=title, subtitle=subtitle, facts=facts,
-                            sections=tuple(sections), author=notes.author, issued=issued)
+                            sections=tuple(sections), author=notes.author, issued=issued,
+                            marking=self.project.marking, period=str(self.report.period))
         return Paper(document=document, figures=tuple(self.figures),
                      breakdowns=self.breakdowns, series=self.series, peers=self.peers)
 
@@ -606,8 +621,9 @@ class _Builder:
         texts = [inlines(t) for t in paras]
         if not plan:
             texts[1] = inlines(texts[1][0].replace("the plan baseline", "the baseline"))
-        texts += [inlines(Name(t)) for t in self.commentary.introduction]
-        blocks = [Paragraph(text, number=f"1.{n}") for n, text in enumerate(texts, start=1)]
+        blocks: list = [Paragraph(text, number=f"1.{n}") for n, text in enumerate(texts, start=1)]
+        blocks.append(_slot("paper.introduction", "Introduction", self.commentary.introduction,
+                            1, len(texts)))
         return Section("1.", inlines("Introduction"), tuple(blocks))
 
     # -- sections ----------------------------------------------------------------------------
@@ -621,9 +637,9 @@ class _Builder:
         blocks.append(Paragraph(_section_intro(title, results), number=f"{number}.{paragraph}"))
         if self.verdicts and results:
             blocks.append(self._summary_table(title, results))
-        for text in self.commentary.sections.get(priority_id, ()):
-            paragraph += 1
-            blocks.append(Paragraph(inlines(Name(text)), number=f"{number}.{paragraph}"))
+        texts = self.commentary.sections.get(priority_id, ())
+        blocks.append(_slot(f"sections.{priority_id}", title, texts, number, paragraph))
+        paragraph += len(texts)
         for group in _groups(results):
             paragraph += 1
             label = f"{number}.{paragraph}"
@@ -632,9 +648,10 @@ class _Builder:
             else:
                 blocks.append(self._paragraph(label, group[0]))
             for result in group:
-                for text in self.commentary.kpis.get(result.kpi.id, ()):
-                    paragraph += 1
-                    blocks.append(Paragraph(inlines(Name(text)), number=f"{number}.{paragraph}"))
+                texts = self.commentary.kpis.get(result.kpi.id, ())
+                blocks.append(_slot(f"kpis.{result.kpi.id}", result.kpi.title, texts, number,
+                                    paragraph))
+                paragraph += len(texts)
             for result in group:
                 blocks += self._figures_after(result.kpi.id)
         # A figure anchored on a hidden KPI (drawn, never given a paragraph) ends the section.

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -515,17 +516,80 @@ def _write_month(table: Path, month: str, arrow_schema: Any, parts: Iterator[Any
     name = f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
     target = folder / name
     schema = arrow_schema.remove(arrow_schema.get_field_index("month"))
-    count = 0
+    stats = _FileStats(schema)
     written.append(target)
     with pq.ParquetWriter(target, schema, compression="snappy") as writer:
         for part in parts:
             part = part.select(schema.names).cast(schema)
             writer.write_table(part, row_group_size=max(part.num_rows, 1))
-            count += part.num_rows
+            stats.add(part)
     return AddAction(path=f"month={month}/{name}", size=target.stat().st_size,
                      partition_values={"month": month},
                      modification_time=int(time.time() * 1000), data_change=True,
-                     stats=json.dumps({"numRecords": count}))
+                     stats=json.dumps(stats.delta()))
+
+
+# Delta's statistics keep a text column's bounds to this many characters, as Delta writers do.
+_STATS_TEXT = 32
+
+
+class _FileStats:
+    """A data file's Delta statistics (rows, and each column's minimum, maximum and nulls),
+    added up part by part as the file is written, so that DuckDB, Spark, Trino or deltalake
+    can skip files by value. A bound that cannot be given exactly is left out, which tells a
+    reader nothing (never something false): NaN, an infinity, a text maximum longer than
+    Delta keeps."""
+
+    def __init__(self, schema: Any) -> None:
+        self.schema = schema
+        self.rows = 0
+        self.low: dict[str, Any] = {}
+        self.high: dict[str, Any] = {}
+        self.nulls: dict[str, int] = {name: 0 for name in schema.names}
+        self.unbounded: set[str] = set()
+
+    def add(self, part: Any) -> None:
+        import pyarrow.compute as pc
+
+        self.rows += part.num_rows
+        for name in self.schema.names:
+            column = part.column(name)
+            self.nulls[name] += column.null_count
+            if column.null_count == len(column):
+                continue
+            bounds = pc.min_max(column)
+            low, high = bounds["min"].as_py(), bounds["max"].as_py()
+            if isinstance(low, float) and not (math.isfinite(low) and math.isfinite(high)):
+                self.unbounded.add(name)  # NaN or infinity: JSON holds neither
+                continue
+            if name not in self.low or low < self.low[name]:
+                self.low[name] = low
+            if name not in self.high or high > self.high[name]:
+                self.high[name] = high
+
+    def delta(self) -> dict[str, Any]:
+        low: dict[str, Any] = {}
+        high: dict[str, Any] = {}
+        for name in self.low:
+            if name in self.unbounded:
+                continue
+            low[name], high[name] = _stat_value(self.low[name]), _stat_value(self.high[name])
+            if isinstance(low[name], str) and len(low[name]) > _STATS_TEXT:
+                low[name] = low[name][:_STATS_TEXT]  # a prefix sorts at or before the value
+            if isinstance(high[name], str) and len(high[name]) > _STATS_TEXT:
+                del high[name]
+        return {"numRecords": self.rows, "minValues": low, "maxValues": high,
+                "nullCount": self.nulls}
+
+
+def _stat_value(value: Any) -> Any:
+    """A statistic as Delta's log writes it: dates as 2025-09-30, timestamps (without a time
+    zone, to the microsecond) as 2025-09-30T18:00:00.000000."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _remove(paths: list[Path]) -> None:

@@ -235,3 +235,59 @@ def test_a_weights_file_replaced_by_one_of_the_same_size_and_time_is_not_replaye
     code, out, imported = kpi(*args)
     assert (code, imported) == (0, True)
     assert harm(out) == 12 * 399
+
+
+# Loads the project in a fresh process and says whether sqlglot (the expression checker) ran.
+CATALOGUE_PROBE = """
+import sys
+from kpi.catalogue import load_project
+from kpi.errors import ConfigError
+try:
+    project = load_project(sys.argv[1])
+    print(len(project.kpis), project.kpi("total_crime").title)
+except ConfigError as exc:
+    print("error:", exc.message.splitlines()[0])
+print("sqlglot imported:", "sqlglot" in sys.modules)
+"""
+
+
+def load_in_process(root: Path, cache: Path) -> list[str]:
+    env = {**os.environ, "KPI_CACHE_DIR": str(cache)}
+    done = subprocess.run([sys.executable, "-c", CATALOGUE_PROBE, str(root)],
+                          capture_output=True, text=True, env=env, timeout=120, check=True)
+    return done.stdout.strip().splitlines()
+
+
+def test_validated_catalogue_is_reused_until_the_file_changes(tmp_path):
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    cache = tmp_path / "user cache é"
+    first = load_in_process(root, cache)
+    assert first[1] == "sqlglot imported: True"
+    again = load_in_process(root, cache)
+    assert again == [first[0], "sqlglot imported: False"]
+    # Any edit of the file is checked again: a bad expression is reported, never hidden.
+    toml = root / "kpi.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace('title = "Total recorded crime"',
+                                 'title = "Total recorded crime"\nfilter = "offence = "',
+                                 1), encoding="utf-8")
+    broken = load_in_process(root, cache)
+    assert broken[0].startswith("error:") and "filter" in broken[0], broken
+    assert load_in_process(root, cache)[0] == broken[0]  # an invalid file is never cached
+    toml.write_text(text.replace('"Total recorded crime"', '"All recorded crime"', 1),
+                    encoding="utf-8")
+    renamed = load_in_process(root, cache)
+    assert renamed == [f"{first[0].split()[0]} All recorded crime", "sqlglot imported: True"]
+
+
+def test_data_folder_made_a_link_outside_is_refused_with_a_cached_catalogue(tmp_path):
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    cache = tmp_path / "cache"
+    assert load_in_process(root, cache)[1] == "sqlglot imported: True"
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (root / "data").symlink_to(outside, target_is_directory=True)
+    refused = load_in_process(root, cache)
+    assert refused[0].startswith("error:") and "outside the project" in refused[0], refused

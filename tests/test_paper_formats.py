@@ -77,7 +77,13 @@ def _figure_count(markdown: Path) -> int:
 
 
 def _plain(fragment: str) -> str:
-    return html_lib.unescape(re.sub(r"<[^>]+>", "", fragment))
+    return _ascii_minus(html_lib.unescape(re.sub(r"<[^>]+>", "", fragment)))
+
+
+def _ascii_minus(text: str) -> str:
+    """Text as the Markdown paper has it: the printed formats' true minus signs (and Word's
+    invisible joins and breaks) are typography, not a difference in what is said."""
+    return text.replace("\u2212", "-").replace("\u2060", "").replace("\u200b", "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,7 +100,7 @@ def test_three_formats_say_the_same_thing(sample):
     assert html_paragraphs == paragraphs
     word = _docx_paragraphs(sample["docx"])
     assert [t for s, t in word if s == "Heading1"] == headings
-    numbered = [t.replace("\t", " ", 1) for s, t in word
+    numbered = [_ascii_minus(t.replace("\t", " ", 1)) for s, t in word
                 if s in ("", "Normal") and re.match(r"\d+\.\d+\.\t", t)]
     assert numbered == paragraphs
 
@@ -152,6 +158,71 @@ def test_docx_uses_word_styles_tables_and_figures(sample):
     assert props.title.startswith("West Midlands Police and Crime Plan")
     assert props.author == "Strategic Performance Team"
     assert props.created == props.modified and props.created.year == 2000
+
+
+def test_docx_is_fit_to_send(sample):
+    """Columns as wide as their content needs, rows never split, header rows repeated, and
+    every page headed by the title and marking and footed by the marking and page number."""
+    from docx import Document
+    from docx.shared import Cm
+
+    doc = Document(str(sample["docx"]))
+    usable = doc.sections[0].page_width - doc.sections[0].left_margin \
+        - doc.sections[0].right_margin
+    for table in doc.tables:
+        tbl = table._tbl
+        assert tbl.find(f"{W}tblPr/{W}tblLayout").get(f"{W}type") == "fixed"
+        widths = [c.width for c in table.columns]
+        assert sum(widths) <= usable + Cm(0.01)
+        for row in table.rows:
+            assert row._tr.find(f"{W}trPr/{W}cantSplit") is not None
+    # The KPI titles get the width the short columns of figures and words do not need.
+    summaries = [t for t in doc.tables if t.rows[0].cells[0].text == "KPI"
+                 and len(t.columns) == 6]
+    assert summaries and all(t.columns[0].width > Cm(3.2) for t in summaries)
+    header = doc.sections[0].header.paragraphs[0].text
+    assert header == ("West Midlands Police and Crime Plan 2025-2029 (synthetic sample)"
+                      "\tOFFICIAL")
+    footer = doc.sections[0].footer._element
+    codes = [t.text.strip() for t in footer.iter(f"{W}instrText")]
+    assert codes == ["PAGE", "NUMPAGES"]
+    assert "OFFICIAL\tPage " in "".join(t.text or "\t" for t in footer.iter(f"{W}t", f"{W}tab"))
+    with zipfile.ZipFile(sample["docx"]) as archive:
+        xml = archive.read("word/document.xml").decode("utf-8")
+    # Negative numbers: a true minus sign joined to the number, never a hyphen-minus.
+    assert "(\u2212\u20608.7%)" in xml and not re.search(r"[ (]-\d", xml)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("a change of -3 (-11.7%)", "a change of \u22123 (\u221211.7%)"),
+    ("-28:50 and −1", "\u221228:50 and −1"),
+    ("YE 2024-03, 2025-2029, year-on-year, 1-2, x-1, A-3, see 2.1-2.4", None),
+    ("[-5] -0.5pp", "[\u22125] \u22120.5pp"),
+])
+def test_minus_signs_only_before_a_negative_number(text, expected):
+    from kpi.writers import minus_signs
+
+    assert minus_signs(text) == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize("value, message", [
+    ("1", "must be text"),
+    ('"' + "X" * 61 + '"', "at most 60 printable characters"),
+    ('"OFFICIAL\\u0007"', "at most 60 printable characters"),
+])
+def test_a_bad_marking_is_an_error_naming_it(fixture_project, tmp_path, value, message):
+    from kpi.catalogue import load_project
+    from kpi.errors import ConfigError
+
+    text = (fixture_project / "kpi.toml").read_text(encoding="utf-8")
+    folder = tmp_path / "p"
+    shutil.copytree(fixture_project, folder)
+    changed = re.sub(r"(?m)^\[paper\]$", lambda _: f"[paper]\nmarking = {value}", text) \
+        if "[paper]" in text else text + f"\n[paper]\nmarking = {value}\n"
+    (folder / "kpi.toml").write_text(changed, encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_project(folder / "kpi.toml")
+    assert "[paper], key 'marking'" in str(error.value) and message in str(error.value)
 
 
 def _normalised_html(text: str) -> str:
@@ -214,6 +285,21 @@ def test_a_house_template_gives_its_styles(sample, tmp_path, cli):
     assert abs(doc.sections[0].left_margin - Cm(3.1)) < Cm(0.01)
     assert all("Letterhead" not in p.text for p in doc.paragraphs)
     assert any(p.style.name == "Caption" for p in doc.paragraphs)
+    # A template without a header or footer gets the paper's.
+    assert "Page " in doc.sections[0].footer.paragraphs[0].text
+
+    # A house template's own header and footer are kept as they are.
+    house.sections[0].header.is_linked_to_previous = False
+    house.sections[0].header.paragraphs[0].text = "House header"
+    house.sections[0].footer.is_linked_to_previous = False
+    house.sections[0].footer.paragraphs[0].text = "House footer"
+    house.save(str(template))
+    result = cli(["export", "docx", "--period", "2025-09", "--output", out,
+                  "--template", template])
+    assert result.exit_code == 0, result.output
+    doc = docx.Document(str(out))
+    assert [p.text for p in doc.sections[0].header.paragraphs] == ["House header"]
+    assert [p.text for p in doc.sections[0].footer.paragraphs] == ["House footer"]
 
 
 @pytest.mark.parametrize("fmt, name, message", [
@@ -361,8 +447,9 @@ def _pdf_words(pdf: Path) -> tuple[str, list[tuple[float, float, float]], float]
     return text, words, width
 
 
-def _check_pdf(pdf: Path, markdown: Path) -> None:
+def _check_pdf(pdf: Path, markdown: Path, vocabulary: set[str]) -> None:
     text, words, width = _pdf_words(pdf)
+    _check_typography(text, vocabulary)
     flat = " ".join(text.split())
     headings, _ = _markdown_blocks(markdown)
     for heading in headings:
@@ -371,6 +458,71 @@ def _check_pdf(pdf: Path, markdown: Path) -> None:
     assert words and all(0 <= left and right <= width for left, right, _ in words)
     # The widest table (KPI definitions) has its last column on the page.
     assert "Better Windows" in " ".join(re.sub(r"\s+", " ", text).split())
+
+
+# Characters that join or split words without showing: Word's word joiner after a minus sign,
+# and the zero-width space that lets an id in a table break after "_" or "/".
+_INVISIBLE = dict.fromkeys(map(ord, "\u2060\u200b\u00ad"))
+_BREAK_AFTER = "-_/\u2212"
+
+
+def _vocabulary(texts) -> set[str]:
+    """The words a paper's text holds, and the parts a line may end or start with where a
+    word may break: after a hyphen, or after "_" or "/" in an id."""
+    words = set()
+    for text in texts:
+        for word in text.translate(_INVISIBLE).split():
+            cuts = [0, *(m.end() for m in re.finditer(f"[{_BREAK_AFTER}](?=.)", word)),
+                    len(word)]
+            words.update(word[a:b] for a in cuts for b in cuts if a < b)
+    return words
+
+
+def _docx_words(path: Path) -> set[str]:
+    from lxml import etree
+
+    texts = [t for _, t in _docx_paragraphs(path)]
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if re.match(r"word/(header|footer)\d*\.xml$", name):
+                root = etree.fromstring(archive.read(name))
+                texts += [t.text or "" for t in root.iter(f"{W}t")]
+    # Word's bullet is a Symbol-font character that PDF text gives as a private-use one.
+    return _vocabulary(texts) | {str(n) for n in range(1, 200)} | {"\uf0b7"}
+
+
+def _html_words(path: Path) -> set[str]:
+    page = path.read_text(encoding="utf-8")
+    style = re.search(r"<style>(.*?)</style>", page, re.DOTALL).group(1)
+    running = re.findall(r'content: "([^"]*)"', style)
+    body = re.sub(r"<style>.*?</style>|<head>.*?</head>", " ", page, flags=re.DOTALL)
+    body = html_lib.unescape(re.sub(r"<wbr>", "", re.sub(r"<(?!wbr)[^>]+>", " ", body)))
+    return _vocabulary([body, *running, "Page of"]) | {str(n) for n in range(1, 200)}
+
+
+def _check_typography(text: str, vocabulary: set[str]) -> None:
+    """As printed: no word broken mid-word, no minus sign parted from its number, and a
+    page number (and the protective marking) on every page."""
+    pages = text.split("\f")
+    if not pages[-1].strip():
+        pages = pages[:-1]
+    total = len(pages)
+    for number, page in enumerate(pages, start=1):
+        assert re.search(rf"Page {number} of {total}\b", page), f"no page number on page {number}"
+        assert page.count("OFFICIAL") >= 2, f"no marking top and bottom of page {number}"
+    tokens = text.translate(_INVISIBLE).split()
+    # Every printed word is a word of the paper, or a part of one split where it may break.
+    # pdftotext may run two table cells together when the gap between them is narrow.
+    broken = sorted({t for t in tokens if t not in vocabulary and not any(
+        t[:i] in vocabulary and t[i:] in vocabulary for i in range(1, len(t)))})
+    assert not broken, f"words broken or run together in print: {broken[:20]}"
+    # A minus sign never ends a line or stands apart from its number, and every negative
+    # number has a true minus sign.
+    assert not [t for t in tokens if re.fullmatch(r"[(\[]?[\u2212-]", t)]
+    lines = text.translate(_INVISIBLE).splitlines()
+    assert not [line for line in lines if re.search(r"(^|[\s(])\u2212$", line.rstrip())]
+    assert not re.search(r"(^|[\s(])-\d", text), "a hyphen-minus where a minus sign belongs"
+    assert "\u2212" in text
 
 
 def test_html_paper_prints_to_a4_in_chromium(sample, tmp_path):
@@ -384,7 +536,7 @@ def test_html_paper_prints_to_a4_in_chromium(sample, tmp_path):
     info = subprocess.run([_program("pdfinfo"), str(pdf)], check=True, capture_output=True,
                           text=True).stdout
     assert re.search(r"Page size:\s+59[45]\.\d+ x 841\.\d+ pts \(A4\)", info), info
-    _check_pdf(pdf, sample["markdown"])
+    _check_pdf(pdf, sample["markdown"], _html_words(sample["html"]))
     # Tables are measured as laid out: none is wider than the text column.
     probe = tmp_path / "probe.html"
     page = sample["html"].read_text(encoding="utf-8")
@@ -414,7 +566,7 @@ def test_docx_paper_converts_to_pdf_in_libreoffice(sample, tmp_path):
     assert result.returncode == 0, result.stderr
     pdf = tmp_path / "board.pdf"
     assert pdf.is_file(), result.stdout + result.stderr
-    _check_pdf(pdf, sample["markdown"])
+    _check_pdf(pdf, sample["markdown"], _docx_words(sample["docx"]))
 
 
 # ---------------------------------------------------------------------------------------------

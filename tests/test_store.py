@@ -231,3 +231,67 @@ def test_row_count_comes_from_the_log_and_matches_a_scan(project, tmp_path):
     load(project, "crimes", [write(tmp_path / "b.csv", "Date Recorded,LPA Name\n2025-02-05,D\n")])
     assert store.row_count(project, "crimes") == stored(project).height == 3
     assert store.row_count(project, "crimes", store.AsOf(version=0)) == 3
+
+
+STATS_PROJECT = """\
+[project]
+name = "Statistics"
+
+[datasets.calls]
+date = "opened"
+[datasets.calls.columns]
+opened = "datetime"
+handled = { type = "date", required = false }
+lpa = { type = "str", required = false }
+answered = { type = "bool", required = false }
+seconds = { type = "int", required = false }
+score = { type = "float", required = false }
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "calls"
+title = "Calls"
+priority = "p"
+kind = "count"
+dataset = "calls"
+"""
+
+
+def test_every_add_action_carries_each_columns_bounds_and_nulls(tmp_path):
+    """DuckDB, Spark and Trino skip a data file by the minimum, maximum and null count its
+    add action records: each must be the true figure of the file's rows (a text maximum
+    longer than Delta keeps is left out, and its minimum is a prefix)."""
+    from deltalake import DeltaTable
+
+    (tmp_path / "kpi.toml").write_text(STATS_PROJECT, encoding="utf-8")
+    project = load_project(tmp_path)
+    long_text = " ".join(["Wolverhampton"] * 4)
+    extract = write(tmp_path / "calls.csv", (
+        "opened,handled,lpa,answered,seconds,score\n"
+        "2025-01-31 23:59:59,2025-02-01,Coventry,Y,30,1.5\n"
+        "2025-01-02 08:00:00,,Dudley,N,,-2.25\n"
+        "2025-01-15 12:30:00,2025-01-15,,,7,\n"
+        f"2025-02-03 00:00:01,2025-02-28,{long_text},Y,-4,0\n"
+        "2025-02-10 10:10:10,2025-02-11,Aston,Y,12,3\n"))
+    load(project, "calls", [extract])
+    actions = pl.DataFrame(DeltaTable(str(tmp_path / "data" / "calls"))
+                           .get_add_actions(flatten=True))
+    assert actions.height == 2
+    rows = store.scan(project, "calls").collect()
+    columns = ["opened", "handled", "lpa", "answered", "seconds", "score"]
+    for action in actions.iter_rows(named=True):
+        month = rows.filter(pl.col("month") == action["partition.month"])
+        assert action["num_records"] == month.height
+        for name in columns:
+            values = month[name]
+            assert action[f"null_count.{name}"] == values.null_count(), name
+            low, high = values.min(), values.max()
+            if name == "lpa" and high == long_text:
+                assert action[f"min.{name}"] == low[:32]
+                assert action.get(f"max.{name}") is None
+                continue
+            assert action[f"min.{name}"] == low, (name, action["partition.month"])
+            assert action[f"max.{name}"] == high, (name, action["partition.month"])

@@ -243,11 +243,13 @@ def _project(writes: str | None = None):
     when asked for (--project sample, KPI_PROJECT=sample), or on a terminal with a note, so a
     scheduled job started in the wrong folder never reports the sample's figures; `writes`
     names a command that would change the store, which the sample refuses."""
+    from kpi import store
     from kpi.catalogue import load_project
 
     project = load_project(State.project)
     asked_for_sample(project, writes)
-    if project.bundled:
+    # Built once: a built store is seen from its logs' listings, without importing the ingest.
+    if project.bundled and not all(store.exists(project, d) for d in project.datasets):
         from kpi.ingest import ensure_bundled_store
 
         ensure_bundled_store(project, notify=note)

@@ -47,6 +47,10 @@ def ingest(
     sheet: Annotated[str | None, typer.Option(
         "--sheet", help="The sheet of an Excel workbook to read (default: the dataset's "
                         "`sheet`, or the only sheet).")] = None,
+    from_source: Annotated[bool, typer.Option(
+        "--from-source", help="Read the rows from the dataset's database `source` query "
+                              "(the connection URI from the environment variable it names) "
+                              "instead of files.")] = False,
 ) -> None:
     """Load extracts into a dataset, replacing the months they cover (atomic, versioned).
 
@@ -59,7 +63,7 @@ def ingest(
     with working(f"Loading '{dataset}'..."):
         result = load(project, dataset, files, skip_bad_rows=skip_bad_rows,
                       quarantine=quarantine, parts=parts, allow_shrink=allow_shrink,
-                      sheet=sheet)
+                      sheet=sheet, from_source=from_source)
     for warning in result.warnings:
         note(f"Warning: {warning}")
     months = result.months

@@ -15,6 +15,7 @@ import polars as pl
 from kpi.catalogue import DatasetSpec
 from kpi.errors import ConfigError, DataError, UsageError, refusal
 from kpi.ingest.common import _UNSAFE, COLUMN, FILE, REASON, ROW, _StagingRefused
+from kpi.ingest.sql_reader import query_of
 from kpi.ingest.stage import (
     Extract,
     check_unique_stored,
@@ -165,10 +166,13 @@ def _quarantine_name(dataset_id: str, version: int) -> str:
 
 def load(project, dataset_id: str, patterns: list[str] | None = None, *,
          skip_bad_rows: bool = False, quarantine: Path | None = None, parts: bool = False,
-         allow_shrink: bool = False, sheet: str | None = None) -> LoadResult:
+         allow_shrink: bool = False, sheet: str | None = None,
+         from_source: bool = False) -> LoadResult:
     """Read extracts and replace the months they cover in the dataset's table, atomically.
 
-    With no patterns the dataset's configured `sources` are read. Nothing is stored unless the
+    With no patterns the dataset's configured `sources` are read; with `from_source`, the
+    rows its database `source` query returns (kpi.ingest.sql_reader), checked and committed
+    as a file's would be. Nothing is stored unless the
     whole load is good (or, with skip_bad_rows, unless at least one row is). Loading the very
     extracts the latest version loaded writes nothing, not even a new version. Files holding
     the same month are refused unless `parts`; a load leaving a stored month with fewer than
@@ -177,6 +181,22 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     from kpi import store
 
     spec = store.dataset_spec(project, dataset_id)
+    if from_source:
+        if patterns:
+            raise UsageError("--from-source reads the dataset's query: name no files with it",
+                             hint=f"kpi ingest {dataset_id} --from-source")
+        query = query_of(spec, project.root)
+        if query.origin != "kpi.toml":
+            _check_inside(project, dataset_id, [project.root / query.origin])
+        measured = columns_read_by_kpis(project, dataset_id)
+        with store.staging_folder(project, dataset_id) as folder:
+            try:
+                extract = stage_extracts(spec, [query], folder, skip_bad_rows=skip_bad_rows,
+                                         measured=measured)
+            except _StagingRefused as exc:
+                raise refusal(exc.error, store.table_path(project, dataset_id)) from None
+            return _commit(project, spec, extract, skip_bad_rows=skip_bad_rows,
+                           quarantine=quarantine, parts=False, allow_shrink=allow_shrink)
     configured = not patterns
     if configured:
         if not spec.sources:

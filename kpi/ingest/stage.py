@@ -5,7 +5,7 @@ written as Parquet into a temporary folder, and the checks across files (overlap
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from kpi.ingest.conform import _check_parquet_types, _conform, _match_columns, _
 from kpi.ingest.csv_reader import _csv_batches
 from kpi.ingest.excel_reader import _is_excel, _read_excel
 from kpi.ingest.parquet_reader import _parquet_batches
+from kpi.ingest.sql_reader import Query, QueryRead, query_batches
 from kpi.ingest.survey import _is_parquet, _read_bytes, _survey
 from kpi.periods import Month
 
@@ -149,7 +150,7 @@ def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool =
     return extract
 
 
-def stage_extracts(spec: DatasetSpec, paths: list[Path], folder: Path, *,
+def stage_extracts(spec: DatasetSpec, paths: Sequence[Path | Query], folder: Path, *,
                    skip_bad_rows: bool = False, parts: bool = False,
                    measured: frozenset[str] = frozenset(), sheet: str | None = None) -> Extract:
     """Read, map and type every file a batch at a time, writing the good rows as Parquet files
@@ -161,33 +162,41 @@ def stage_extracts(spec: DatasetSpec, paths: list[Path], folder: Path, *,
     same month (or the same month and `replace_by` values) are refused unless `parts` says they
     are parts of one extract: otherwise an original and its revision would be added together.
     A required number column in `measured` (read by a KPI) that is blank on every row of a file
-    refuses that file."""
+    refuses that file. A database `Query` is read as one more file, by the database reader."""
     extract = Extract(rows=0, rejected=pl.DataFrame())
     rejected, covered = [], []
     seen: dict[str, Path] = {}  # sha256 -> the first file with those bytes
-    for path in paths:
-        survey = _survey(path)
-        if survey.digest in seen:
+    for source in paths:
+        query = source if isinstance(source, Query) else None
+        path = Path(source.label) if isinstance(source, Query) else source
+        survey = _survey(path) if query is None else None
+        if survey is not None and survey.digest in seen:
             extract.warnings.append(f"{path}: the same file as {seen[survey.digest]} (sha256 "
                                     f"{survey.digest[:12]}); read once")
             continue
-        seen[survey.digest] = path
+        if survey is not None:
+            seen[survey.digest] = path
         index = len(extract.files)
         extract.files.append(str(path))
         state = _FileState(spec=spec, path=path, index=index, folder=folder,
                            measured=measured, keep_bad=skip_bad_rows)
-        excel = _is_excel(path)
+        excel = query is None and _is_excel(path)
         sheet_read = None
-        if excel:
+        read = QueryRead()
+        if query is not None:
+            state.from_csv = False
+            batches, numbering = query_batches(spec, query, state, read)
+        elif excel:
             table, sheet_read, numbering = _read_excel(spec, path, _read_bytes(path),
                                                        sheet or spec.sheet, extract.warnings)
             state.excel = True
             batches = (table.slice(start, _batch_rows())
                        for start in range(0, table.height, _batch_rows()))
-        elif _is_parquet(path, survey.head):
+        elif survey is not None and _is_parquet(path, survey.head):
             state.from_csv = False
             batches, numbering = _parquet_batches(path, survey, state)
         else:
+            assert survey is not None
             batches, numbering = _csv_batches(path, survey, folder, index, state)
         for batch in batches:
             state.add(batch)
@@ -206,22 +215,32 @@ def stage_extracts(spec: DatasetSpec, paths: list[Path], folder: Path, *,
         extract.rows += state.good
         if state.bad_count:
             rejected.append(state.bad(numbering).with_columns(pl.lit(str(path)).alias(FILE)))
-        extract.sources.append({"file": path.name, "sha256": survey.digest,
-                                "bytes": survey.size, "rows": state.good,
-                                "rejected": state.bad_count,
-                                **({"sheet": sheet_read} if excel else {})})
+        if query is not None:
+            # The query's text and hash, and a hash of what it returned: never the URI.
+            extract.sources.append({"file": query.label, "query": query.text,
+                                    "query_file": query.origin, "query_sha256": query.sha256,
+                                    "uri_env": query.uri_env,
+                                    "sha256": read.digest.hexdigest(), "rows": state.good,
+                                    "rejected": state.bad_count})
+        else:
+            assert survey is not None
+            extract.sources.append({"file": path.name, "sha256": survey.digest,
+                                    "bytes": survey.size, "rows": state.good,
+                                    "rejected": state.bad_count,
+                                    **({"sheet": sheet_read} if excel else {})})
         covered.append(state.covered())
     keys = pl.concat(covered, how="vertical")
     extract.covered = keys
     if not parts:
         _check_overlap(spec, keys)
-    extract.warnings.extend(_gaps(spec, paths, keys))
+    names = [Path(s.label) if isinstance(s, Query) else s for s in paths]
+    extract.warnings.extend(_gaps(spec, names, keys))
     bad_frame = pl.concat(rejected, how="diagonal_relaxed") if rejected else pl.DataFrame()
     extract.rejected = bad_frame
     if spec.unique and extract.rows:
         _check_unique(spec, extract)
     if extract.rows == 0:
-        where = ", ".join(str(p) for p in paths)
+        where = ", ".join(str(p) for p in names)
         if bad_frame.height:
             first = bad_frame.row(0, named=True)
             raise DataError(f"{where}: all {bad_frame.height} data rows were rejected; first: "

@@ -1,4 +1,33 @@
 """Writers: one module per format, each turning a `kpi.document.Document` into bytes.
 
-A writer knows its format and nothing of the domain; the paper decides what is said.
+A writer knows its format and nothing of the domain; the paper decides what is said. The
+typography every printed format shares is here.
 """
+
+from __future__ import annotations
+
+import re
+
+from kpi.document import Document, plain_text
+
+MINUS = "\u2212"
+# A hyphen-minus that starts a number ("-11.7%", "(-3", "-28:50"), not one inside a word, a
+# date ("2024-03") or a range: it becomes a true minus sign, which line breaking keeps with its
+# number (Unicode class PR before a digit).
+_NEGATIVE = re.compile(r"(?<![\w.,:/)\]])-(?=\d)")
+
+
+def minus_signs(text: str) -> str:
+    """The text with every negative number's hyphen-minus made a true minus sign."""
+    return _NEGATIVE.sub(MINUS, text)
+
+
+# A running title longer than this would wrap in a page header at 8.5 pt beside the marking.
+RUNNING_TITLE = 80
+
+
+def running_title(document: Document) -> str:
+    """The title a page header repeats: title and subtitle when they fit on the line."""
+    title = plain_text(document.title)
+    both = f"{title} – {plain_text(document.subtitle)}" if document.subtitle else title
+    return both if len(both) <= RUNNING_TITLE else title

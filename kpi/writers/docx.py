@@ -7,8 +7,19 @@ Heading 2, List Bullet, Caption, Table Grid), so a house template restyles it; a
 that has never used one of them gets python-docx's definition of it.
 
 Numbered paragraphs keep their number as text ("2.4.") with a hanging indent, so the numbers
-a board member quotes are the numbers in the Markdown and HTML papers. Table header rows
-repeat on each page. Figures are embedded with their alt text and a caption.
+a board member quotes are the numbers in the Markdown and HTML papers. Figures are embedded
+with their alt text and a caption.
+
+Set to be sent as it is: each table's columns are as wide as their content needs (measured
+with Arial's widths, the paper's font; no column narrower than its longest word, so no word
+or id is broken mid-word), header rows repeat on each page and no row splits across pages;
+a negative number has a true minus sign joined to it; every page has a header (the paper's
+title and protective marking) and a footer (the marking and "Page N of M"). A template with
+a header or footer of its own keeps them.
+
+Each place for the analyst's commentary is a Word content control (a rich-text `w:sdt`
+tagged `kpi-commentary:<key>`, an empty one reading "[commentary]"): `kpi commentary import`
+(kpi.commentary_import) reads back what was typed in them.
 
 The same document gives the same bytes: fixed core properties (no clock), and the zip
 entries written with a fixed timestamp.
@@ -32,11 +43,13 @@ from kpi.document import (
     Inline,
     Name,
     Paragraph,
+    Slot,
     Strong,
     Table,
     plain_text,
 )
 from kpi.errors import ConfigError
+from kpi.writers import MINUS, minus_signs, running_title
 
 STYLES = ("Title", "Subtitle", "Heading 1", "Heading 2", "List Bullet", "Caption", "Table Grid",
           "Normal")
@@ -44,34 +57,53 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 # Characters XML 1.0 cannot hold (control characters from a stray extract).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 HANGING_CM = 1.25
+FONT = "Arial"
+# Word joins a character to the next with WORD JOINER; after a minus sign it keeps Word from
+# ever breaking the line between the sign and its number.
+JOINED_MINUS = MINUS + "\u2060"
+# In a table cell an id may break after "_" or "/", never inside a word (ZERO WIDTH SPACE).
+_ID_BREAK = re.compile(r"(?<=[A-Za-z0-9][_/])(?=[A-Za-z0-9])")
+ZWSP = "\u200b"
+TAG_PREFIX = "kpi-commentary:"
+PLACEHOLDER = "[commentary]"
 
 
 def _text(text: str) -> str:
     return _NOT_XML.sub("", text.replace("\r", " ").replace("\n", " "))
 
 
-def _runs(paragraph, content, bold: bool = False, italic: bool = False) -> None:
+def _typeset(text: str, in_table: bool = False) -> str:
+    text = minus_signs(_text(text)).replace(MINUS, JOINED_MINUS)
+    return _ID_BREAK.sub(ZWSP, text) if in_table else text
+
+
+def _runs(paragraph, content, bold: bool = False, italic: bool = False, *,
+          verbatim: bool = False, in_table: bool = False) -> None:
     for item in content:
-        _run(paragraph, item, bold, italic)
+        _run(paragraph, item, bold, italic, verbatim, in_table)
 
 
-def _run(paragraph, item: Inline, bold: bool, italic: bool) -> None:
+def _run(paragraph, item: Inline, bold: bool, italic: bool, verbatim: bool,
+         in_table: bool) -> None:
     if isinstance(item, str | Name):
-        run = paragraph.add_run(_text(item if isinstance(item, str) else item.text))
+        text = item if isinstance(item, str) else item.text
+        # The analyst's commentary is kept as typed, so importing it back gives it unchanged.
+        run = paragraph.add_run(_text(text) if verbatim else _typeset(text, in_table))
         if bold:
             run.bold = True
         if italic:
             run.italic = True
     elif isinstance(item, Strong):
-        _runs(paragraph, item.content, True, italic)
+        _runs(paragraph, item.content, True, italic, verbatim=verbatim, in_table=in_table)
     elif isinstance(item, Emph):
-        _runs(paragraph, item.content, bold, True)
+        _runs(paragraph, item.content, bold, True, verbatim=verbatim, in_table=in_table)
     else:
         raise TypeError(f"not an inline: {item!r}")
 
 
 def _open(template: Path | None):
     import docx
+    from docx.oxml.ns import qn
     from docx.shared import Cm
 
     if template is None:
@@ -82,6 +114,14 @@ def _open(template: Path | None):
         for side in ("left_margin", "right_margin"):
             setattr(section, side, Cm(2.2))
         section.top_margin = section.bottom_margin = Cm(2.0)
+        # Arial (Liberation Sans where it is missing has the same widths), the font the
+        # table columns are measured in and the usual one of a UK public body's papers.
+        for name in ("Normal", "Title", "Subtitle", "Heading 1", "Caption"):
+            style = doc.styles[name]
+            style.font.name = FONT
+            fonts = style.element.rPr.rFonts
+            for attribute in ("w:eastAsia", "w:cs"):
+                fonts.set(qn(attribute), FONT)
         return doc
     try:
         doc = docx.Document(str(template))
@@ -115,7 +155,7 @@ def _usable_width(doc):
     return section.page_width - section.left_margin - section.right_margin
 
 
-def _paragraph(doc, block: Paragraph) -> None:
+def _paragraph(doc, block: Paragraph, verbatim: bool = False):
     from docx.shared import Cm
 
     paragraph = doc.add_paragraph(style="Normal")
@@ -124,39 +164,169 @@ def _paragraph(doc, block: Paragraph) -> None:
         paragraph.paragraph_format.first_line_indent = Cm(-HANGING_CM)
         paragraph.paragraph_format.tab_stops.add_tab_stop(Cm(HANGING_CM))
         paragraph.add_run(f"{block.number}.\t")
-    _runs(paragraph, block.content)
+    _runs(paragraph, block.content, verbatim=verbatim)
+    return paragraph
+
+
+def _slot(doc, block: Slot, number: int) -> None:
+    """A rich-text content control around the commentary's paragraphs, or around one
+    placeholder paragraph when there is none yet."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Pt, RGBColor
+
+    sdt = OxmlElement("w:sdt")
+    props = OxmlElement("w:sdtPr")
+    for name, value in (("w:alias", _text(f"Commentary: {block.label}")),
+                        ("w:tag", TAG_PREFIX + block.key), ("w:id", str(number))):
+        element = OxmlElement(name)
+        element.set(qn("w:val"), value)
+        props.append(element)
+    if not block.paragraphs:
+        props.append(OxmlElement("w:showingPlcHdr"))
+    sdt.append(props)
+    content = OxmlElement("w:sdtContent")
+    sdt.append(content)
+    if block.paragraphs:
+        paragraphs = [_paragraph(doc, p, verbatim=True) for p in block.paragraphs]
+    else:
+        paragraph = doc.add_paragraph(style="Normal")
+        run = paragraph.add_run(PLACEHOLDER)
+        run.font.size = Pt(8)
+        run.font.color.rgb = RGBColor(0x59, 0x59, 0x59)
+        paragraphs = [paragraph]
+    paragraphs[0]._p.addprevious(sdt)
+    for paragraph in paragraphs:
+        content.append(paragraph._p)
 
 
 def _table(doc, block: Table) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
-    from docx.shared import Pt
+    from docx.shared import Pt, Twips
 
     table = doc.add_table(rows=1 + len(block.rows), cols=len(block.columns))
     table.style = doc.styles["Table Grid"]
-    size = Pt(8 if len(block.columns) > 6 else 9)
-    header = table.rows[0]
-    # Repeat the header row at the top of each page the table runs onto.
-    flag = OxmlElement("w:tblHeader")
-    flag.set(qn("w:val"), "true")
-    header._tr.get_or_add_trPr().append(flag)
-    for cell, column in zip(header.cells, block.columns, strict=True):
-        run = cell.paragraphs[0].add_run(_text(column.title))
+    usable = int(_usable_width(doc) / 635)  # EMU to twips
+    size, widths = column_widths(block, usable, 8.5 if len(block.columns) > 6 else 9)
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = Twips(width)
+    for number, row in enumerate(table.rows):
+        properties = row._tr.get_or_add_trPr()
+        # A row is never split across pages; the header row repeats on each page the table
+        # runs onto (cantSplit before tblHeader, as the schema orders them).
+        properties.append(OxmlElement("w:cantSplit"))
+        if number == 0:
+            flag = OxmlElement("w:tblHeader")
+            flag.set(qn("w:val"), "true")
+            properties.append(flag)
+        for cell, width in zip(row.cells, widths, strict=True):
+            cell.width = Twips(width)
+    for cell, column in zip(table.rows[0].cells, block.columns, strict=True):
+        run = cell.paragraphs[0].add_run(_typeset(column.title, in_table=True))
         run.bold = True
-        run.font.size = size
+        run.font.size = Pt(size)
     for row, values in zip(table.rows[1:], block.rows, strict=True):
         for cell, content in zip(row.cells, values, strict=True):
             paragraph = cell.paragraphs[0]
-            _runs(paragraph, content)
+            _runs(paragraph, content, in_table=True)
             for run in paragraph.runs:
-                run.font.size = size
+                run.font.size = Pt(size)
     for number, column in enumerate(block.columns):
         if column.align == Align.RIGHT:
             for row in table.rows:
                 row.cells[number].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
     if block.caption:
         _runs(doc.add_paragraph(style="Caption"), block.caption)
+
+
+# Advance widths of Arial (and Helvetica, Liberation Sans) in thousandths of an em, for the
+# printable ASCII characters from space; others are taken as wide as "M" is not, 0.6 em.
+_ARIAL = (
+    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278,  # space-/
+    556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556,  # 0-?
+    1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778,  # @-O
+    667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556,  # P-_
+    333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556,  # `-o
+    556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584)  # p-~
+# Bold is wider; and a renderer's font may differ a little from Arial's widths.
+BOLD = 1.1
+SLACK = 1.08
+CELL_PADDING = 216  # twips: Word's default cell margins, 0.19 cm each side
+SMALLEST = 7.0
+_TOKEN = re.compile(r"[^\s\u200b]+")
+
+
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """The width of `text` in Arial at `size` points, in twips."""
+    total = 0
+    for char in text:
+        code = ord(char)
+        if char in "\u200b\u2060":
+            continue
+        total += _ARIAL[code - 32] if 32 <= code < 127 else 600
+    return total / 1000 * size * 20 * SLACK * (BOLD if bold else 1)
+
+
+def column_widths(block: Table, usable: int, size: float) -> tuple[float, list[int]]:
+    """The font size and column widths (twips) a table is set in. Every column is at least
+    as wide as its longest word, so no word is broken (at a smaller size, down to 7 pt, if
+    the longest words do not fit the page at the first); the rest of the width goes, a
+    fortieth at a time, to the column where it saves the most lines, so the table is as short
+    as it can be: short figures stay on one line and the KPI titles get the room."""
+    texts = [[(_typeset(c.title, True), True)] for c in block.columns]
+    for row in block.rows:
+        for number, content in enumerate(row):
+            texts[number].append((_typeset(plain_text(content), True), _is_bold(content)))
+    while True:
+        cells = [[[text_width(w, size, bold) for w in _TOKEN.findall(text)] or [0.0]
+                  for text, bold in column] for column in texts]
+        least = [max(max(words) for words in column) + CELL_PADDING for column in cells]
+        if sum(least) <= usable or size <= SMALLEST:
+            break
+        size -= 0.5
+    if sum(least) > usable:  # words longer than the page is wide even at 7 pt
+        return size, [int(low * usable / sum(least)) for low in least]
+    space = text_width(" ", size)
+    widths = list(least)
+    lines = [[_lines(words, w - CELL_PADDING, space) for words in column]
+             for column, w in zip(cells, widths, strict=True)]
+    step = (usable - sum(least)) / 40
+    for _ in range(40):
+        rows = [max(column[r] for column in lines) for r in range(len(texts[0]))]
+        if max(rows) == 1:
+            break
+        gains = []
+        for n, column in enumerate(cells):
+            wider = [_lines(words, widths[n] + step - CELL_PADDING, space) for words in column]
+            gains.append(sum(rows[r] - max([wider[r]] + [lines[m][r] for m in range(len(cells))
+                                                         if m != n]) for r in range(len(rows))))
+        # Where a step saves no line anywhere yet, it goes to the column that wraps most.
+        best = max(range(len(cells)), key=lambda n: (gains[n], sum(lines[n])))
+        widths[best] += step
+        lines[best] = [_lines(words, widths[best] - CELL_PADDING, space)
+                       for words in cells[best]]
+    # Width no line needs is shared in proportion, so the table spans the page.
+    spare = usable - sum(widths)
+    widths = [w + spare * w / sum(widths) for w in widths]
+    return size, [int(w) for w in widths]
+
+
+def _lines(words: list[float], width: float, space: float) -> int:
+    """How many lines words of these widths take, set one after another in `width`."""
+    count, used = 1, 0.0
+    for word in words:
+        if used and used + space + word > width:
+            count, used = count + 1, word
+        else:
+            used += (space if used else 0.0) + word
+    return count
+
+
+def _is_bold(content) -> bool:
+    return bool(content) and all(isinstance(item, Strong) for item in content)
 
 
 def _figure(doc, block: Figure, base: Path) -> None:
@@ -176,11 +346,13 @@ def _figure(doc, block: Figure, base: Path) -> None:
 def write(document: Document, base: Path, template: Path | None = None) -> bytes:
     """The document as .docx bytes; figure links are read relative to `base`."""
     doc = _open(template)
+    _page_furniture(doc, document)
     _runs(doc.add_paragraph(style="Title"), document.title)
     if document.subtitle:
         _runs(doc.add_paragraph(style="Subtitle"), document.subtitle)
     for fact in document.facts:
         _runs(doc.add_paragraph(style="List Bullet"), fact)
+    slots = 0
     for section in document.sections:
         heading = doc.add_paragraph(style="Heading 1")
         _runs(heading, section.heading)
@@ -194,12 +366,81 @@ def write(document: Document, base: Path, template: Path | None = None) -> bytes
             elif isinstance(block, BulletList):
                 for item in block.items:
                     _runs(doc.add_paragraph(style="List Bullet"), item)
+            elif isinstance(block, Slot):
+                slots += 1
+                _slot(doc, block, slots)
             else:
                 raise TypeError(f"not a block: {block!r}")
     _properties(doc, document)
     buffer = io.BytesIO()
     doc.save(buffer)
     return _stable_zip(buffer.getvalue())
+
+
+def _page_furniture(doc, document: Document) -> None:
+    """Header: the paper's title, and its marking at the right; footer: the marking, and
+    "Page N of M" at the right. A template's own header or footer is kept."""
+    from docx.enum.text import WD_TAB_ALIGNMENT
+
+    title = running_title(document)
+    for section in doc.sections:
+        right = section.page_width - section.left_margin - section.right_margin
+        for part, left, fields in ((section.header, title, False),
+                                   (section.footer, document.marking, True)):
+            if _has_content(part):
+                continue
+            part.is_linked_to_previous = False
+            paragraph = part.paragraphs[0]
+            paragraph.paragraph_format.tab_stops.add_tab_stop(right, WD_TAB_ALIGNMENT.RIGHT)
+            _small(paragraph.add_run(_typeset(left)), bold=fields)
+            paragraph.add_run("\t")
+            if fields:
+                for text in ("Page ", "PAGE", " of ", "NUMPAGES"):
+                    if text.isupper():
+                        _field(paragraph, text)
+                    else:
+                        _small(paragraph.add_run(text))
+            else:
+                _small(paragraph.add_run(_text(document.marking)), bold=True)
+
+
+def _has_content(part) -> bool:
+    if part.is_linked_to_previous:
+        return False
+    element = part._element
+    return any(t.text and t.text.strip() for t in element.iter(
+        "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}t")) or any(
+        e.tag.endswith(("}fldSimple", "}instrText", "}drawing")) for e in element.iter())
+
+
+def _small(run, bold: bool = False) -> None:
+    from docx.shared import Pt
+
+    run.font.size = Pt(8.5)
+    if bold:
+        run.bold = True
+
+
+def _field(paragraph, instruction: str) -> None:
+    """A field Word and LibreOffice compute when they lay the page out ("1" until then)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    for kind, text in (("begin", None), (None, f" {instruction} "), ("separate", None),
+                       (None, "1"), ("end", None)):
+        run = paragraph.add_run()
+        _small(run)
+        if kind:
+            mark = OxmlElement("w:fldChar")
+            mark.set(qn("w:fldCharType"), kind)
+            run._r.append(mark)
+        elif text == "1":
+            run.text = text
+        else:
+            code = OxmlElement("w:instrText")
+            code.set(qn("xml:space"), "preserve")
+            code.text = text
+            run._r.append(code)
 
 
 def _properties(doc, document: Document) -> None:

@@ -4,11 +4,17 @@ Everything the page needs is inside it: the style sheet inline, every figure as 
 so the file can be mailed or put on an intranet as it is. Tables have header cells with
 `scope`, every figure its alt text, and the numbered paragraphs their number as text. Nothing
 depends on the clock or the machine, so the same document gives the same bytes.
+
+Printed (CSS paged media), every page has the paper's title and protective marking at the top
+and the marking and "Page N of M" at the bottom; a table's header row repeats and no row
+splits across pages; no word is hyphenated or broken: an id in a table may break only after
+"_" or "/", and a negative number's true minus sign stays with it.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from html import escape
 from pathlib import Path
 
@@ -22,13 +28,22 @@ from kpi.document import (
     Name,
     Paragraph,
     Section,
+    Slot,
     Strong,
     Table,
     plain_text,
 )
+from kpi.writers import minus_signs, running_title
 
+PAGE = """\
+@page { size: A4; margin: 20mm 18mm;
+  @top-left { content: "{title}"; font: 8.5pt Arial, "Liberation Sans", sans-serif; }
+  @top-right { content: "{marking}"; font: bold 8.5pt Arial, "Liberation Sans", sans-serif; }
+  @bottom-left { content: "{marking}"; font: bold 8.5pt Arial, "Liberation Sans", sans-serif; }
+  @bottom-right { content: "Page " counter(page) " of " counter(pages);
+    font: 8.5pt Arial, "Liberation Sans", sans-serif; } }
+"""
 STYLE = """\
-@page { size: A4; margin: 20mm 18mm; }
 html { font-family: Arial, "Liberation Sans", "DejaVu Sans", sans-serif; font-size: 11pt;
   line-height: 1.4; color: #000; background: #fff; }
 body { max-width: 174mm; margin: 0 auto; padding: 1em 0; }
@@ -41,12 +56,10 @@ p.numbered .number { display: inline-block; min-width: 2.9em; text-indent: 0; }
 table { border-collapse: collapse; width: 100%; margin: 0.6em 0 0.3em;
   font-size: 9pt; }
 table.wide { font-size: 7.5pt; }
-th, td { border: 1px solid #777; padding: 0.25em 0.4em; vertical-align: top;
-  overflow-wrap: anywhere; word-break: break-word; hyphens: auto; }
+th, td { border: 1px solid #777; padding: 0.25em 0.4em; vertical-align: top; }
 th { background: #e6e6e6; text-align: left; }
-/* Headers keep whole words, which sets each column's narrowest width; data cells may break
-   anywhere (long ids, filters), so no table is wider than the page. */
-th { overflow-wrap: normal; word-break: normal; hyphens: manual; }
+/* No word is broken or hyphenated: each column is at least as wide as its longest word. */
+body { overflow-wrap: normal; word-break: normal; hyphens: manual; }
 .right { text-align: right; }
 thead { display: table-header-group; }
 tr { break-inside: avoid; page-break-inside: avoid; }
@@ -55,27 +68,34 @@ figure img { display: block; max-width: 100%; height: auto; }
 figcaption, caption, p.caption { font-style: italic; font-size: 9.5pt; text-align: left;
   margin-top: 0.3em; }
 caption { caption-side: bottom; }
+p.marking { font-weight: bold; text-align: center; margin: 0 0 0.8em; }
 """
 # Tables with more columns than this are set smaller, so they fit the page.
 WIDE_TABLE = 6
 
 
-def inline(content) -> str:
+# An id in a table cell may break after "_" or "/" (so a long one never widens the table
+# past the page), never inside a word.
+_ID_BREAK = re.compile(r"(?<=[A-Za-z0-9][_/])(?=[A-Za-z0-9])")
+
+
+def inline(content, in_table: bool = False, verbatim: bool = False) -> str:
     out = []
     for item in content:
-        out.append(_inline(item))
+        out.append(_inline(item, in_table, verbatim))
     return "".join(out)
 
 
-def _inline(item: Inline) -> str:
-    if isinstance(item, str):
-        return escape(item, quote=False)
-    if isinstance(item, Name):
-        return escape(item.text, quote=False).replace("\r", " ").replace("\n", " ")
+def _inline(item: Inline, in_table: bool = False, verbatim: bool = False) -> str:
+    if isinstance(item, str | Name):
+        text = item if isinstance(item, str) else item.text.replace("\r", " ").replace("\n", " ")
+        # The analyst's commentary is printed as typed.
+        text = escape(text if verbatim else minus_signs(text), quote=False)
+        return _ID_BREAK.sub("<wbr>", text) if in_table else text
     if isinstance(item, Strong):
-        return f"<strong>{inline(item.content)}</strong>"
+        return f"<strong>{inline(item.content, in_table, verbatim)}</strong>"
     if isinstance(item, Emph):
-        return f"<em>{inline(item.content)}</em>"
+        return f"<em>{inline(item.content, in_table, verbatim)}</em>"
     raise TypeError(f"not an inline: {item!r}")
 
 
@@ -99,7 +119,7 @@ def _table(table: Table) -> list[str]:
             # The first cell names the row, so it is the row's header for a screen reader.
             tag = "th" if number == 0 else "td"
             scope = ' scope="row"' if number == 0 else ""
-            cells.append(f"<{tag}{scope}{_align(column.align)}>{inline(cell)}</{tag}>")
+            cells.append(f"<{tag}{scope}{_align(column.align)}>{inline(cell, True)}</{tag}>")
         lines.append("<tr>" + "".join(cells) + "</tr>")
     lines += ["</tbody>", "</table>"]
     return lines
@@ -117,17 +137,22 @@ def _figure(figure: Figure, base: Path) -> list[str]:
             f"<figcaption>{inline(figure.caption)}</figcaption>", "</figure>"]
 
 
+def _paragraph(block: Paragraph, verbatim: bool = False) -> str:
+    if block.number:
+        return (f'<p class="numbered" id="para-{block.number.replace(".", "-")}">'
+                f'<span class="number">{escape(block.number)}.</span> '
+                f"{inline(block.content, verbatim=verbatim)}</p>")
+    return f"<p>{inline(block.content, verbatim=verbatim)}</p>"
+
+
 def _section(section: Section, base: Path) -> list[str]:
     heading = plain_text(section.heading)
     lines = [f'<section id="{_anchor(heading)}">', f"<h2>{inline(section.heading)}</h2>"]
     for block in section.blocks:
         if isinstance(block, Paragraph):
-            if block.number:
-                lines.append(f'<p class="numbered" id="para-{block.number.replace(".", "-")}">'
-                             f'<span class="number">{escape(block.number)}.</span> '
-                             f"{inline(block.content)}</p>")
-            else:
-                lines.append(f"<p>{inline(block.content)}</p>")
+            lines.append(_paragraph(block))
+        elif isinstance(block, Slot):
+            lines += [_paragraph(p, verbatim=True) for p in block.paragraphs]
         elif isinstance(block, Table):
             lines += _table(block)
         elif isinstance(block, Figure):
@@ -140,6 +165,18 @@ def _section(section: Section, base: Path) -> list[str]:
     return lines
 
 
+def _css_string(text: str) -> str:
+    """Text inside a CSS string in a <style> element: quotes and backslashes escaped, and
+    nothing that could close the element."""
+    out = []
+    for char in text:
+        if char in '"\\<>&' or not char.isprintable():
+            out.append(f"\\{ord(char):x} ")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 def write(document: Document, base: Path) -> str:
     """The document as one HTML page; figure links are read relative to `base`."""
     title = plain_text(document.title)
@@ -150,8 +187,12 @@ def write(document: Document, base: Path) -> str:
                if document.subtitle else "") + "</title>"]
     if document.author:
         head.append(f'<meta name="author" content="{escape(document.author, quote=True)}">')
-    head += ["<style>", STYLE.rstrip("\n"), "</style>", "</head>", "<body>", "<header>",
-             f"<h1>{inline(document.title)}</h1>"]
+    page = PAGE.replace("{title}", _css_string(minus_signs(running_title(document)))).replace(
+        "{marking}", _css_string(document.marking))
+    head += ["<style>", page + STYLE.rstrip("\n"), "</style>", "</head>", "<body>", "<header>"]
+    if document.marking:
+        head.append(f'<p class="marking">{escape(document.marking, quote=False)}</p>')
+    head.append(f"<h1>{inline(document.title)}</h1>")
     if document.subtitle:
         head.append(f'<p class="subtitle">{inline(document.subtitle)}</p>')
     if document.facts:

@@ -20,6 +20,7 @@ from kpi.document import (
     Inline,
     Name,
     Paragraph,
+    Slot,
     Strong,
     Table,
 )
@@ -82,7 +83,8 @@ def _figure(figure: Figure) -> list[str]:
 
 def write(document: Document) -> str:
     """The document as Markdown text, ending in one newline."""
-    lines = [f"# {inline(document.title)}", ""]
+    marking = [f"**{escape(document.marking)}**", ""] if document.marking else []
+    lines = [*marking, f"# {inline(document.title)}", ""]
     if document.subtitle:
         lines += [f"**{inline(document.subtitle)}**", ""]
     if document.facts:
@@ -98,9 +100,13 @@ def write(document: Document) -> str:
                 lines += _table(block)
             elif isinstance(block, Figure):
                 lines += _figure(block)
+            elif isinstance(block, Slot):  # the commentary; an empty place prints nothing
+                for paragraph in block.paragraphs:
+                    lines += [f"{paragraph.number}. " + inline(paragraph.content), ""]
             elif isinstance(block, BulletList):
                 lines += [f"- {inline(item)}" for item in block.items]
                 lines.append("")
             else:
                 raise TypeError(f"not a block: {block!r}")
+    lines = [*lines, *marking] if marking else lines
     return "\n".join(lines).rstrip("\n") + "\n"

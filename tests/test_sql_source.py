@@ -1,0 +1,385 @@
+"""Datasets read from a database: `source = { uri_env = ..., query = ... }` and
+`kpi ingest DATASET --from-source`.
+
+Against SQLite (always) and a real PostgreSQL server that the tests start in a temporary folder
+(skipped, saying why, only where PostgreSQL is not installed; .ci/run installs it). Figures are
+checked against the database's own count, the load's provenance against the query, and every
+failure (no URI, an unknown database, a bad row, a failing query, an unreachable server, a wrong
+password) against one line, exit 3, an unchanged store and no credential in any output.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from hostile_support import snapshot
+
+pytest.importorskip("adbc_driver_sqlite", reason="the sql extra is not installed")
+
+ENV = "KPI_TEST_WAREHOUSE"
+PROJECT = """\
+[project]
+name = "Warehouse"
+baseline = "2025-01"
+
+[datasets.incidents]
+date = "date"
+unique = "ref"
+replace_by = []
+{source}
+
+[datasets.incidents.columns]
+ref = {{ type = "str", from = ["Incident Ref"] }}
+date = {{ type = "date", from = ["Date"] }}
+lpa = {{ type = "str", from = ["LPA"] }}
+victims = {{ type = "int", from = ["Victims"], min = 0 }}
+
+[[priorities]]
+id = "safety"
+title = "Safety"
+
+[[kpis]]
+id = "incidents"
+title = "Incidents recorded"
+priority = "safety"
+kind = "count"
+dataset = "incidents"
+better = "lower"
+
+[[kpis]]
+id = "victims"
+title = "Victims"
+priority = "safety"
+kind = "sum"
+dataset = "incidents"
+value = "victims"
+better = "lower"
+"""
+QUERY = ('SELECT ref AS "Incident Ref", day AS "Date", lpa AS "LPA", victims AS "Victims" '
+         "FROM incidents ORDER BY ref")
+MONTHS = [f"2024-{m}" for m in (10, 11, 12)] + [f"2025-{m:02d}" for m in range(1, 10)]
+ROWS = [(f"R{n:03d}", f"{MONTHS[n % 12]}-{(n % 27) + 1:02d}",
+         ("Birmingham", "Coventry", "Dudley")[n % 3], n % 4) for n in range(90)]
+
+
+def run(project: Path, *args: str, uri: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    env["KPI_NO_CACHE"] = "1"
+    if uri is not None:
+        env[ENV] = uri
+    return subprocess.run([sys.executable, "-m", "kpi", "--project", str(project), *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def write_project(folder: Path, source: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "kpi.toml").write_text(PROJECT.format(source=source), encoding="utf-8")
+    return folder
+
+
+def one_error(stderr: str) -> str:
+    lines = stderr.splitlines()
+    assert lines and lines[0].startswith("Error: "), stderr
+    assert "Traceback" not in stderr, stderr
+    assert len(lines) <= 2, stderr  # the error and its hint
+    return lines[0]
+
+
+def summary(project: Path, uri: str | None = None) -> dict[str, float]:
+    out = run(project, "summary", "--period", "2025-09", "--format", "json", uri=uri)
+    assert out.returncode == 0, out.stderr
+    return {k["id"]: k["current"]["value"] for k in json.loads(out.stdout)["kpis"]}
+
+
+# --- SQLite --------------------------------------------------------------------------------
+
+@pytest.fixture
+def sqlite_db(tmp_path) -> Path:
+    """A SQLite warehouse in a folder whose name has a space and a non-ASCII letter."""
+    folder = tmp_path / "wäre house"
+    folder.mkdir()
+    path = folder / "warehouse.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE incidents (ref TEXT, day TEXT, lpa TEXT, victims INTEGER)")
+        db.executemany("INSERT INTO incidents VALUES (?, ?, ?, ?)", ROWS)
+    return path
+
+
+def sqlite_uri(path: Path) -> str:
+    return f"sqlite:///{path}"  # an absolute path: four slashes in all
+
+
+def oracle(path: Path, sql: str) -> float:
+    """The figure as SQLite itself computes it from the rows kpi should have stored."""
+    with sqlite3.connect(path) as db:
+        return db.execute(sql).fetchone()[0]
+
+
+def test_a_query_loads_and_its_figures_equal_the_databases_own(tmp_path, sqlite_db):
+    project = write_project(tmp_path / "my-project", f"source = {{ uri_env = \"{ENV}\", "
+                                                     f"query = '{QUERY}' }}")
+    out = run(project, "ingest", "incidents", "--from-source", uri=sqlite_uri(sqlite_db))
+    assert out.returncode == 0, out.stderr
+    assert "Loaded 90 rows into 'incidents' (12 month(s), 2024-10..2025-09)" in out.stderr
+    got = summary(project)
+    assert got["incidents"] == oracle(sqlite_db, "SELECT count(*) FROM incidents")
+    assert got["victims"] == oracle(sqlite_db, "SELECT sum(victims) FROM incidents")
+
+
+def test_provenance_holds_the_query_and_its_hash_never_the_uri(tmp_path, sqlite_db):
+    import hashlib
+
+    project = write_project(tmp_path / "p", f"source = {{ uri_env = \"{ENV}\", "
+                                            f"query = '{QUERY}' }}")
+    uri = sqlite_uri(sqlite_db)
+    assert run(project, "ingest", "incidents", "--from-source", uri=uri).returncode == 0
+    from deltalake import DeltaTable
+
+    table = DeltaTable(str(project / "data" / "incidents"))
+    commit = (project / "data" / "incidents" / "_delta_log").glob("*.json")
+    log = "".join(p.read_text() for p in commit)
+    assert str(sqlite_db) not in log and "sqlite:" not in log
+    history = table.history()
+    loads = [json.loads(h["kpi.load"]) for h in history if "kpi.load" in h]
+    source = loads[-1]["sources"][0]
+    assert source["query"] == QUERY
+    assert source["query_sha256"] == hashlib.sha256(QUERY.encode()).hexdigest()
+    assert source["uri_env"] == ENV
+    assert source["rows"] == 90
+
+
+def test_reloading_an_unchanged_result_writes_nothing_and_a_revision_replaces_its_month(
+        tmp_path, sqlite_db):
+    project = write_project(tmp_path / "p", f"source = {{ uri_env = \"{ENV}\", "
+                                            f"query = '{QUERY}' }}")
+    uri = sqlite_uri(sqlite_db)
+    assert run(project, "ingest", "incidents", "--from-source", uri=uri).returncode == 0
+    again = run(project, "ingest", "incidents", "--from-source", uri=uri)
+    assert again.returncode == 0 and "Nothing changed: version 0" in again.stderr
+    with sqlite3.connect(sqlite_db) as db:  # September revised: two rows recoded, one removed
+        db.execute("UPDATE incidents SET victims = victims + 5 WHERE day LIKE '2025-09-%'")
+        db.execute("DELETE FROM incidents WHERE ref = (SELECT min(ref) FROM incidents "
+                   "WHERE day LIKE '2025-09-%')")
+    revised = run(project, "ingest", "incidents", "--from-source", uri=uri)
+    assert revised.returncode == 0, revised.stderr
+    got = summary(project)
+    assert got["incidents"] == oracle(sqlite_db, "SELECT count(*) FROM incidents")
+    assert got["victims"] == oracle(sqlite_db, "SELECT sum(victims) FROM incidents")
+
+
+def test_a_query_file_is_read_from_the_project(tmp_path, sqlite_db):
+    project = write_project(tmp_path / "p", f"source = {{ uri_env = \"{ENV}\", "
+                                            "query_file = \"queries/incidents.sql\" }")
+    (project / "queries").mkdir()
+    (project / "queries" / "incidents.sql").write_text(QUERY + "\n", encoding="utf-8")
+    out = run(project, "ingest", "incidents", "--from-source", uri=sqlite_uri(sqlite_db))
+    assert out.returncode == 0, out.stderr
+    assert summary(project)["incidents"] == 90
+
+
+def test_a_bad_row_names_the_query_row_and_column_and_nothing_is_stored(tmp_path, sqlite_db):
+    project = write_project(tmp_path / "p", f"source = {{ uri_env = \"{ENV}\", "
+                                            f"query = '{QUERY}' }}")
+    with sqlite3.connect(sqlite_db) as db:
+        db.execute("UPDATE incidents SET victims = -2 WHERE ref = 'R010'")
+    before = snapshot(project)
+    out = run(project, "ingest", "incidents", "--from-source", uri=sqlite_uri(sqlite_db))
+    assert out.returncode == 3
+    line = one_error(out.stderr)
+    assert "dataset 'incidents' query (kpi.toml), row 11, column 'Victims'" in line
+    assert snapshot(project).same_as(before)
+
+
+@pytest.mark.parametrize(("uri", "expected"), [
+    (None, f"the environment variable {ENV} is not set"),
+    ("mysql://u:hunter2-pw@db/w", "names a 'mysql' database; kpi reads postgresql, sqlite"),
+    ("sqlite:///no/such/file.db", "names a SQLite file that does not exist"),
+])
+def test_a_missing_or_unknown_database_is_one_line(tmp_path, uri, expected):
+    project = write_project(tmp_path / "p", f"source = {{ uri_env = \"{ENV}\", "
+                                            f"query = '{QUERY}' }}")
+    out = run(project, "ingest", "incidents", "--from-source", uri=uri)
+    assert out.returncode == 3
+    assert expected in one_error(out.stderr)
+    assert "hunter2" not in out.stderr
+    assert snapshot(project).version is None
+
+
+def test_a_failing_query_is_one_line_and_changes_nothing(tmp_path, sqlite_db):
+    project = write_project(tmp_path / "p", f"source = {{ uri_env = \"{ENV}\", "
+                                            "query = 'SELECT * FROM no_such_table' }")
+    out = run(project, "ingest", "incidents", "--from-source", uri=sqlite_uri(sqlite_db))
+    assert out.returncode == 3
+    line = one_error(out.stderr)
+    assert line.startswith("Error: dataset 'incidents' query (kpi.toml): the query failed (")
+    assert "no_such_table" in line
+    assert snapshot(project).version is None
+
+
+@pytest.mark.parametrize(("source", "problem"), [
+    ('source = { uri = "postgresql://u:pw@h/db", query = "SELECT 1" }',
+     "a connection string or credential does not belong in kpi.toml"),
+    ('source = { uri_env = "KPI WAREHOUSE", query = "SELECT 1" }', "must name the environment"),
+    ('source = { uri_env = "X" }', "give one of query"),
+    ('source = { uri_env = "X", query = "SELECT 1", query_file = "q.sql" }', "give one of query"),
+    ('source = { uri_env = "X", query_file = "../q.sql" }', "a file inside the project folder"),
+])
+def test_the_catalogue_refuses_credentials_and_malformed_sources(tmp_path, source, problem):
+    project = write_project(tmp_path / "p", source)
+    out = run(project, "catalogue")
+    assert out.returncode == 3
+    assert problem in out.stderr
+    assert "pw@" not in out.stderr.replace("postgresql://u:pw@h/db", "")
+
+
+def test_files_and_from_source_together_are_refused(tmp_path, sqlite_db):
+    project = write_project(tmp_path / "p", f"source = {{ uri_env = \"{ENV}\", "
+                                            f"query = '{QUERY}' }}")
+    (project / "x.csv").write_text("Incident Ref,Date,LPA,Victims\n")
+    out = run(project, "ingest", "incidents", str(project / "x.csv"), "--from-source",
+              uri=sqlite_uri(sqlite_db))
+    assert out.returncode == 2
+    assert "--from-source reads the dataset's query" in one_error(out.stderr)
+
+
+def test_a_dataset_without_a_source_says_how_to_declare_one(tmp_path):
+    project = write_project(tmp_path / "p", "")
+    out = run(project, "ingest", "incidents", "--from-source")
+    assert out.returncode == 2
+    assert "dataset 'incidents' declares no database source" in one_error(out.stderr)
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+def _postgres_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return versions[-1] if versions else None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A PostgreSQL server of its own, in a temporary folder, on a free local port: a role
+    'analyst' with a password (scram-sha-256 over TCP) and a database 'warehouse'."""
+    initdb, pg_ctl, psql = (_postgres_bin(n) for n in ("initdb", "pg_ctl", "psql"))
+    if not (initdb and pg_ctl and psql):
+        pytest.skip("PostgreSQL is not installed (Debian package 'postgresql'; .ci/run "
+                    "installs it where apt-get can)")
+    prefix: list[str] = []
+    folder = Path(tempfile.mkdtemp(prefix="kpi-pg-"))
+    if os.geteuid() == 0:  # the server refuses to run as root: run it as 'postgres'
+        import pwd
+
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root, and there is no 'postgres' user to run the server")
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        prefix = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    data = folder / "data"
+
+    def sh(*args: str, **kw) -> subprocess.CompletedProcess:
+        return subprocess.run([*prefix, *args], capture_output=True, text=True, check=True,
+                              timeout=120, **kw)
+
+    sh(initdb, "-D", str(data), "-U", "postgres", "--auth-local=trust",
+       "--auth-host=scram-sha-256", "-E", "UTF8")
+    sh(pg_ctl, "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
+       f"-k {folder} -p {port} -c listen_addresses=127.0.0.1", "start")
+    try:
+        def sql(statement: str) -> str:
+            return sh(psql, "-h", str(folder), "-p", str(port), "-U", "postgres", "-d",
+                      "warehouse" if "CREATE DATABASE" not in statement else "postgres",
+                      "-v", "ON_ERROR_STOP=1", "-At", "-c", statement).stdout
+
+        sql("CREATE DATABASE warehouse")
+        sql("CREATE ROLE analyst LOGIN PASSWORD 'Pa55:w@rd/x'")
+        sql("CREATE TABLE incidents (ref text, day date, lpa text, victims integer)")
+        values = ", ".join(f"('{r}', '{d}', '{lpa}', {v})" for r, d, lpa, v in ROWS)
+        sql(f"INSERT INTO incidents VALUES {values}")
+        sql("GRANT SELECT ON incidents TO analyst")
+        from urllib.parse import quote
+
+        yield {"uri": f"postgresql://analyst:{quote('Pa55:w@rd/x', safe='')}@127.0.0.1:{port}"
+                      "/warehouse",
+               "password": "Pa55:w@rd/x", "port": port, "sql": sql}
+    finally:
+        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=120)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_postgresql_loads_typed_rows_and_equals_its_own_count(tmp_path, postgres):
+    project = write_project(tmp_path / "p", f"source = {{ uri_env = \"{ENV}\", "
+                                            f"query = '{QUERY}' }}")
+    out = run(project, "ingest", "incidents", "--from-source", uri=postgres["uri"])
+    assert out.returncode == 0, out.stderr
+    got = summary(project)
+    assert got["incidents"] == float(postgres["sql"]("SELECT count(*) FROM incidents"))
+    assert got["victims"] == float(postgres["sql"]("SELECT sum(victims) FROM incidents"))
+    # A revision in the warehouse replaces its month; the rest stay as they were.
+    postgres["sql"]("UPDATE incidents SET victims = victims + 1 WHERE day >= '2025-09-01'")
+    try:
+        assert run(project, "ingest", "incidents", "--from-source",
+                   uri=postgres["uri"]).returncode == 0
+        assert summary(project)["victims"] == float(
+            postgres["sql"]("SELECT sum(victims) FROM incidents"))
+    finally:
+        postgres["sql"]("UPDATE incidents SET victims = victims - 1 WHERE day >= '2025-09-01'")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_wrong_password_is_one_line_with_no_credential_anywhere(tmp_path, postgres, debug):
+    project = write_project(tmp_path / "p", f"source = {{ uri_env = \"{ENV}\", "
+                                            f"query = '{QUERY}' }}")
+    wrong = postgres["uri"].replace("Pa55", "Wr0ng")
+    args = ["--debug"] if debug else []
+    out = subprocess.run([sys.executable, "-m", "kpi", *args, "--project", str(project),
+                          "ingest", "incidents", "--from-source"], capture_output=True,
+                         text=True, timeout=300,
+                         env={**os.environ, ENV: wrong, "KPI_NO_CACHE": "1"})
+    assert out.returncode == (1 if debug else 3)  # --debug re-raises, with its traceback
+    everything = out.stdout + out.stderr
+    for secret in ("Wr0ng", "w@rd", "w%40rd", wrong):
+        assert secret not in everything
+    if not debug:
+        assert "cannot connect to the database" in one_error(out.stderr)
+    assert snapshot(project).version is None
+
+
+def test_an_unreachable_server_and_a_failing_query_change_nothing(tmp_path, postgres):
+    project = write_project(tmp_path / "p", f"source = {{ uri_env = \"{ENV}\", "
+                                            f"query = '{QUERY}' }}")
+    assert run(project, "ingest", "incidents", "--from-source",
+               uri=postgres["uri"]).returncode == 0
+    before = snapshot(project)
+    closed = postgres["uri"].replace(f":{postgres['port']}/", f":{_free_port()}/")
+    out = run(project, "ingest", "incidents", "--from-source", uri=closed)
+    assert out.returncode == 3, out.stderr
+    assert "cannot connect to the database" in one_error(out.stderr)
+    assert postgres["password"] not in out.stderr
+    broken = write_project(tmp_path / "p", f"source = {{ uri_env = \"{ENV}\", "
+                                           "query = 'SELECT nonsense FROM incidents' }")
+    out = run(broken, "ingest", "incidents", "--from-source", uri=postgres["uri"])
+    assert out.returncode == 3
+    assert "the query failed" in one_error(out.stderr)
+    assert snapshot(project).same_as(before)
