@@ -161,3 +161,45 @@ def test_ingest_names_a_folder_given_as_an_extract(cli, tmp_path):
     assert result.stderr.splitlines() == [
         f"Error: {project / 'extracts'}: is a folder, not an extract",
         f"Hint: name the files in it, for example {project / 'extracts' / '*.csv'}"]
+
+
+@pytest.mark.parametrize("words,expected", [
+    ("kpi show tot", ["total_crime"]),
+    ("kpi compare --kpi knife", ["knife_crime"]),
+    ("kpi history cr", ["crimes"]),
+    ("kpi summary --priority ", ["violence", "justice"]),
+])
+def test_completion_of_kpi_dataset_and_priority_ids(mini, words, expected):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KPI_")
+           or k == "KPI_CACHE_DIR"}
+    env.update(_KPI_COMPLETE="complete_bash", COMP_WORDS=words,
+               COMP_CWORD=str(len(words.split()) - (0 if words.endswith(" ") else 1)))
+    shim = "import sys; from kpi.entry import main; sys.argv[0] = 'kpi'; sys.exit(main())"
+    done = subprocess.run([sys.executable, "-c", shim], cwd=mini, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == expected
+
+
+def _commands(command, path=("kpi",)):
+    yield " ".join(path), command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+def test_every_command_help_has_examples_of_itself():
+    import typer
+
+    from kpi.cli import app
+
+    found = dict(_commands(typer.main.get_command(app)))
+    assert {"kpi", "kpi summary", "kpi export docx", "kpi ingest"} <= set(found)
+    for path, command in found.items():
+        help_text = command.help or ""
+        assert "Examples:" in help_text, path
+        shown = help_text.split("Examples:", 1)[1]
+        assert f"{path} " in shown or path == "kpi", (path, shown)

@@ -119,7 +119,11 @@ app = typer.Typer(
     cls=KpiGroup,
     name="kpi",
     help="Police and Crime Plan performance: ingest extracts, compute KPIs, draft the board "
-         f"paper.\n\n{OUTPUT_HELP}\n\n{CONFIG_HELP}\n\n{EXIT_CODES_HELP}",
+         f"paper.\n\n{OUTPUT_HELP}\n\n{CONFIG_HELP}\n\n{EXIT_CODES_HELP}\n\n"
+         "Examples:\n\n\b\n  kpi summary --period 2025-09\n"
+         "  kpi --project sample show knife_crime --period 2025-09\n"
+         "  kpi ingest crimes extracts/crimes-2025-10.csv\n"
+         "  kpi export docx --period 2025-09 --output out/board.docx",
     no_args_is_help=True,
     add_completion=True,
     rich_markup_mode=None,
@@ -199,6 +203,19 @@ def _with_defaults(group, default_map: dict[str, Any], defaults: dict[str, str])
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def examples(*lines: str) -> Callable[[F], F]:
+    """An Examples section at the end of a command's --help, each line kept as written."""
+
+    def add(func: F) -> F:
+        import inspect
+
+        body = "\n".join(f"  {line}" for line in lines)
+        func.__doc__ = f"{inspect.cleandoc(func.__doc__ or '')}\n\nExamples:\n\n\b\n{body}"
+        return func
+
+    return add
+
+
 def _stderr():
     from rich.console import Console
 
@@ -275,6 +292,31 @@ def asked_for_sample(project, writes: str | None = None) -> None:
                                    "(--project sample for the bundled sample)")
         note(f"Using the bundled West Midlands sample: no kpi.toml in {Path.cwd()} or above "
              "(--project sample says so; 'kpi init' starts a project)")
+
+
+def _completion(kind: str) -> Callable[..., list[str]]:
+    """Shell completion of the project's ids of one kind (kpis, datasets, priorities), read
+    from the project the command line names; nothing when it cannot be read."""
+
+    def complete(ctx: typer.Context, incomplete: str) -> list[str]:
+        from kpi.catalogue import load_project
+
+        explicit = ctx.find_root().params.get("project") or os.environ.get("KPI_PROJECT")
+        try:
+            project = load_project(explicit)
+        except Exception:  # completion must never print an error into the user's shell
+            return []
+        ids = (project.datasets if kind == "datasets"
+               else [k.id for k in project.kpis if not k.hidden] if kind == "kpis"
+               else [p.id for p in project.priorities])
+        return [i for i in ids if i.startswith(incomplete)]
+
+    return complete
+
+
+complete_kpis = _completion("kpis")
+complete_datasets = _completion("datasets")
+complete_priorities = _completion("priorities")
 
 
 def require_priority(project, priority: str) -> None:

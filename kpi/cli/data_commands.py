@@ -15,6 +15,8 @@ from kpi.cli import (
     _stdout_console,
     app,
     check_output_file,
+    complete_datasets,
+    examples,
     handled,
     note,
     working,
@@ -23,9 +25,16 @@ from kpi.render import Format
 
 
 @app.command()
+@examples(
+    "kpi ingest crimes extracts/crimes-2025-10.csv",
+    'kpi ingest crimes "extracts/crimes-*.csv"',
+    "kpi ingest crimes north.csv south.csv --parts",
+    "kpi ingest crimes october.xlsx --sheet Data --skip-bad-rows",
+)
 @handled
 def ingest(
-    dataset: Annotated[str, typer.Argument(help="Dataset id, as declared in kpi.toml.")],
+    dataset: Annotated[str, typer.Argument(help="Dataset id, as declared in kpi.toml.",
+                                           autocompletion=complete_datasets)],
     files: Annotated[list[str] | None, typer.Argument(
         help="CSV, Parquet or Excel (.xlsx, .xlsm, .xls) extracts (globs allowed). Default: "
              "the dataset's sources.")] = None,
@@ -82,6 +91,10 @@ def ingest(
 
 
 @app.command()
+@examples(
+    "kpi datasets",
+    "kpi datasets --format json",
+)
 @handled
 def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None:
     """The project's datasets: rows, first and last month, and missing months."""
@@ -135,9 +148,14 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
 
 
 @app.command()
+@examples(
+    "kpi history crimes",
+    "kpi history crimes --format json --output crimes-history.json",
+)
 @handled
 def history(
-    dataset: Annotated[str, typer.Argument(help="Dataset id, as declared in kpi.toml.")],
+    dataset: Annotated[str, typer.Argument(help="Dataset id, as declared in kpi.toml.",
+                                           autocompletion=complete_datasets)],
     format: FormatOpt = Format.TABLE,
     output: OutputOpt = None,
 ) -> None:
@@ -178,9 +196,14 @@ def history(
 
 
 @app.command()
+@examples(
+    "kpi vacuum --dry-run",
+    "kpi vacuum crimes --keep-days 90",
+)
 @handled
 def vacuum(
     datasets: Annotated[list[str] | None, typer.Argument(
+        autocompletion=complete_datasets,
         help="Dataset ids (default: every dataset with data).")] = None,
     keep_days: Annotated[float, typer.Option(
         "--keep-days", min=0, help="Keep every version of the last N days readable.")] = 30.0,

@@ -23,6 +23,8 @@ from kpi.cli import (
     _project,
     app,
     check_output_file,
+    complete_priorities,
+    examples,
     handled,
     note,
     require_priority,
@@ -30,7 +32,9 @@ from kpi.cli import (
 from kpi.periods import Comparison
 
 export_app = typer.Typer(
-    help="Draft documents from the data: the board paper as Markdown, Word or HTML.",
+    help="Draft documents from the data: the board paper as Markdown, Word or HTML.\n\n"
+         "Examples:\n\n\b\n  kpi export docx --period 2025-09 --output out/board.docx\n"
+         "  kpi export markdown --period 2025-09 --output out/board.md",
     no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(export_app, name="export")
 
@@ -49,7 +53,8 @@ FORMAT_NAMES = {PaperFormat.MARKDOWN: "a Markdown file", PaperFormat.DOCX: "a Wo
                 PaperFormat.HTML: "an HTML file"}
 
 PriorityOpt = Annotated[str | None, typer.Option(
-    "--priority", help="Only this plan priority (its id).")]
+    "--priority", help="Only this plan priority (its id).",
+    autocompletion=complete_priorities)]
 CommentaryOpt = Annotated[Path | None, typer.Option(
     "--commentary", help="The analyst's commentary (TOML): text for KPIs, sections and the "
                          "paper's introduction, equality implications, next steps and author "
@@ -69,6 +74,10 @@ def _output_opt(fmt: PaperFormat):
 
 
 @export_app.command("markdown")
+@examples(
+    "kpi export markdown --period 2025-09 --output out/board.md",
+    "kpi export markdown --period 2025-10 --output out/board.md --previous out/board.figures.json",
+)
 @handled
 def markdown(period: PeriodOpt, output: _output_opt(PaperFormat.MARKDOWN),
              vs: VsOpt = Comparison.BASELINE, priority: PriorityOpt = None,
@@ -80,6 +89,10 @@ def markdown(period: PeriodOpt, output: _output_opt(PaperFormat.MARKDOWN),
 
 
 @export_app.command("docx")
+@examples(
+    "kpi export docx --period 2025-09 --output out/board.docx",
+    "kpi export docx --period 2025-09 --output out/board.docx --template house-style.docx",
+)
 @handled
 def docx(period: PeriodOpt, output: _output_opt(PaperFormat.DOCX),
          vs: VsOpt = Comparison.BASELINE, priority: PriorityOpt = None,
@@ -95,6 +108,9 @@ def docx(period: PeriodOpt, output: _output_opt(PaperFormat.DOCX),
 
 
 @export_app.command("html")
+@examples(
+    "kpi export html --period 2025-09 --output out/board.html",
+)
 @handled
 def html(period: PeriodOpt, output: _output_opt(PaperFormat.HTML),
          vs: VsOpt = Comparison.BASELINE, priority: PriorityOpt = None,

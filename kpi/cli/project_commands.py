@@ -15,7 +15,9 @@ from kpi.cli import (
     State,
     app,
     asked_for_sample,
+    complete_priorities,
     emit_document,
+    examples,
     handled,
     note,
     require_priority,
@@ -25,10 +27,16 @@ from kpi.render import Format
 
 
 @app.command()
+@examples(
+    "kpi catalogue",
+    "kpi catalogue --priority violence --format csv",
+    "kpi catalogue --validate kpi.toml",
+)
 @handled
 def catalogue(
     priority: Annotated[str | None, typer.Option(
-        "--priority", help="Only this plan priority (its id).")] = None,
+        "--priority", help="Only this plan priority (its id).",
+        autocompletion=complete_priorities)] = None,
     status: Annotated[Status | None, typer.Option(
         "--status", help="Only KPIs with this status.", case_sensitive=False)] = None,
     validate: Annotated[Path | None, typer.Option(
@@ -79,6 +87,11 @@ def catalogue_document(project, priority: str | None = None, status: Status | No
 
 
 @app.command()
+@examples(
+    "kpi init myforce",
+    "kpi init --preset west-midlands sample-copy",
+    "kpi init --list-presets",
+)
 @handled
 def init(
     directory: Annotated[Path, typer.Argument(

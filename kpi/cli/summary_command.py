@@ -18,6 +18,8 @@ from kpi.cli import (
     _project,
     _stdout_console,
     app,
+    complete_priorities,
+    examples,
     handled,
     note,
     require_priority,
@@ -37,12 +39,19 @@ class FailOn(StrEnum):
 
 
 @app.command()
+@examples(
+    "kpi summary --period 2025-09",
+    "kpi summary --period 2025-09 --vs yoy --priority violence",
+    "kpi summary --period 2025-09 --format json --output summary.json",
+    "kpi summary --period 2025-09 --fail-on deteriorating",
+)
 @handled
 def summary(
     period: PeriodOpt,
     vs: VsOpt = Comparison.BASELINE,
     priority: Annotated[str | None, typer.Option(
-        "--priority", help="Only this plan priority (its id).")] = None,
+        "--priority", help="Only this plan priority (its id).",
+        autocompletion=complete_priorities)] = None,
     format: FormatOpt = Format.TABLE,
     output: OutputOpt = None,
     as_of: AsOfOpt = None,
