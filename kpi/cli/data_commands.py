@@ -178,6 +178,9 @@ def history(
     } for v in versions]
     if format == Format.JSON:
         document = Document(heading=f"History of '{dataset}'", sections=(), data=data)
+    elif format == Format.TABLE:
+        _emit(_history_text(dataset, data), output)
+        return
     else:
         # One row per version; a load of several files lists them, and their hashes, joined.
         full = format == Format.CSV
@@ -235,6 +238,42 @@ def vacuum(
             note(f"{dataset_id}: {got.files_before:,} files, {_mib(got.bytes_before)} -> "
                  f"{got.files_after:,} files, {_mib(got.bytes_after)}; deleted {got.removed:,}; "
                  f"version {got.version_after}{pins}")
+
+
+def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
+    """The table format of `kpi history`: a block per version, its first line what the load
+    was and the next its files and what it replaced, wrapped to the terminal (100 columns when
+    piped), so that neither a narrow terminal splits a number nor a pipe gets endless lines."""
+    import os
+    import shutil
+    import sys
+    import textwrap
+
+    columns = os.environ.get("COLUMNS", "")
+    width = (shutil.get_terminal_size().columns if sys.stdout.isatty()
+             else int(columns) if columns.strip().isdigit() else 100)
+    width = max(width, 40)
+    count = f"{len(data)} version{'s' if len(data) != 1 else ''}"
+    lines = [f"History of '{dataset}' ({count})"]
+    nbsp = "\u00a0"
+    for d in data:
+        when = d["time"].replace("T", " ")[:16]
+        # A no-break space holds "1,024 rows" and "version 3" together when the line wraps.
+        head = (f"version{nbsp}{d['version']}  {when.replace(' ', nbsp)}  {d['operation']}  "
+                f"{d['rows']:,}{nbsp}rows  {_span(d['months'])}")
+        lines += ["", *(line.replace(nbsp, " ") for line in textwrap.wrap(
+            head, width, subsequent_indent="  ", break_long_words=False,
+            break_on_hyphens=False))]
+        parts = [f"{s['file']} (sha256 {s['sha256'][:12]})" for s in d["sources"]]
+        if d["replaced"]:
+            parts.append(f"replaced {_replaced(d['replaced'], False)}")
+        if d["rejected"]:
+            parts.append(f"rejected {d['rejected']:,} rows"
+                         + (f" into {d['quarantine']}" if d["quarantine"] else ""))
+        for part in parts:
+            lines += textwrap.wrap(part, width, initial_indent="  ", subsequent_indent="    ",
+                                   break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines) + "\n"
 
 
 def _mib(size: int) -> str:
