@@ -117,7 +117,9 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
                            missing=[str(m) for m in gaps(months)])
         rows.append(row)
     if format == Format.JSON:
-        _emit(json.dumps(rows, indent=2) + "\n", output)
+        from kpi.render import versioned
+
+        _emit(json.dumps(versioned(rows), indent=2) + "\n", output)
         return
     if format in (Format.CSV, Format.MARKDOWN):
         sep = "," if format == Format.CSV else " | "
