@@ -143,3 +143,155 @@ def _entries(raw: dict, name: str, known: set[str], what: str,
 def paragraphs(text: str) -> tuple[str, ...]:
     """Paragraphs of a text: a blank line separates them; other line breaks are spaces."""
     return tuple(" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip())
+
+
+# ---------------------------------------------------------------------------------------------
+# Commentary typed into the Word paper
+
+
+@dataclass(frozen=True)
+class Imported:
+    """The commentary read back from a Word paper: the TOML text to write, where, and what
+    the reader must be told."""
+
+    path: Path
+    text: str
+    month: Month
+    changed: tuple[str, ...]  # the places whose commentary differs from the file's
+    outside: tuple[str, ...]  # text typed outside the places, with where it is
+    notes: tuple[str, ...]  # anything else kept or left as it was, said in a line each
+
+
+PLACE_TABLES = {"paper": "paper", "sections": "sections", "kpis": "kpis"}
+TEXT_KEYS = ("introduction", "equality_implications", "next_steps")
+
+
+def import_word(project: Project, docx: Path, output: Path | None = None) -> Imported:
+    """The commentary file a Word paper's commentary places give, merged into `output` (by
+    default the month's commentary file; a new `output` starts from the month's file):
+    entries the paper has no place for are kept as they were, and a place left empty removes
+    its entry."""
+    from kpi.errors import DataError
+    from kpi.writers.docx import read_commentary
+
+    if not docx.is_file():
+        raise UsageError(f"'{docx}' is not a file", hint="pass the Word paper you edited (.docx)")
+    try:
+        word = read_commentary(docx)
+    except ValueError as error:
+        raise DataError(f"{docx}: {error}",
+                        hint="pass a .docx written by kpi export docx and saved by Word") \
+            from error
+    hint = ("type the commentary in Word (or another editor that keeps Word's content "
+            "controls), or write it in the commentary file; see docs/board-paper.md")
+    if not word.places:
+        if word.recorded:
+            raise DataError(f"{docx}: none of the paper's {len(word.recorded)} commentary "
+                            "places is left: the file was saved by a program that drops Word's "
+                            "content controls (LibreOffice does), or they were deleted", hint=hint)
+        raise DataError(f"{docx}: no commentary places: not a paper written by kpi export docx",
+                        hint="export the paper with kpi export docx and type in its "
+                             "[commentary] places")
+    if word.duplicated:
+        raise DataError(f"{docx}: the place for {', '.join(sorted(set(word.duplicated)))} is in "
+                        "the paper more than once (a copied content control?)",
+                        hint="keep one of them and type the commentary there")
+    if word.period is None:
+        raise DataError(f"{docx}: kpi's record of the paper is gone, so its month and the text "
+                        "outside the commentary places cannot be checked",
+                        hint="import a paper saved by Word; the record travels with the file")
+    month = Month.parse(word.period)
+    path = output or default_path(project, month)
+    # Merged into the file written, or when that is new, into the month's own file.
+    base = path if path.is_file() else default_path(project, month)
+    old = _existing(base)
+    raw = {name: dict(old.get(name, {})) for name in TABLES}
+    changed, problems = [], []
+    for key, texts in word.places.items():
+        table, _, name = key.partition(".")
+        if table not in PLACE_TABLES or not name or (table == "paper" and name not in TEXT_KEYS):
+            problems.append(f"unknown commentary place '{key}'")
+            continue
+        text = "\n\n".join(texts)
+        before = raw[table].get(name)
+        before_text = before if table == "paper" else (
+            before.get("text") if isinstance(before, dict) else None)
+        if paragraphs(before_text or "") != paragraphs(text):
+            changed.append(key)
+        if not text:
+            raw[table].pop(name, None)
+        elif table == "paper":
+            raw[table][name] = text
+        else:
+            raw[table][name] = {"text": text}
+    if problems:
+        raise DataError(f"{docx}: " + "; ".join(problems),
+                        hint="import a paper written by kpi export docx for this project")
+    notes = []
+    missing = sorted(set(word.recorded or ()) - set(word.places))
+    if missing:
+        notes.append(f"{len(missing)} commentary place(s) deleted from the paper, their "
+                     f"commentary kept as it was: {', '.join(missing)}")
+    if word.tagless:
+        notes.append(f"{word.tagless} content control(s) without a tag were left alone")
+    if base.is_file() and any(line.lstrip().startswith("#") for line in
+                              base.read_text(encoding="utf-8-sig").splitlines()):
+        notes.append(f"the comments (# lines) of {base} are not kept")
+    parse(project, path, {k: v for k, v in raw.items() if v})  # the file written must load
+    return Imported(path=path, text=dumps(project, raw), month=month, changed=tuple(changed),
+                    outside=word.outside, notes=tuple(notes))
+
+
+def _existing(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: cannot be read to merge into ({error})",
+                          hint="fix or move the file, then import again") from error
+
+
+def dumps(project: Project, raw: dict) -> str:
+    """A commentary file as TOML: [paper] first, then sections in plan order and KPIs in
+    catalogue order; long text wrapped at spaces in triple quotes, as a person writes it."""
+    lines = ["# The analyst's commentary, imported from the Word paper by kpi commentary import.",
+             ""]
+    paper = raw.get("paper", {})
+    if paper:
+        lines.append("[paper]")
+        for key in PAPER_KEYS:
+            if key in paper:
+                lines.append(f"{key} = {_toml_string(paper[key])}")
+        lines.append("")
+    orders = {"sections": [p.id for p in project.priorities],
+              "kpis": [k.id for k in project.kpis]}
+    for table in ("sections", "kpis"):
+        entries = raw.get(table, {})
+        for name in sorted(entries, key=lambda n: (orders[table].index(n)
+                                                   if n in orders[table] else len(orders[table]),
+                                                   n)):
+            lines += [f"[{table}.{name}]", f"text = {_toml_string(entries[name]['text'])}", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _toml_string(text: str) -> str:
+    import textwrap
+
+    def escape(part: str) -> str:
+        out = []
+        for char in part:
+            if char in '"\\':
+                out.append("\\" + char)
+            elif (ord(char) < 32 and char != "\t") or ord(char) == 127:
+                out.append(f"\\u{ord(char):04x}")
+            else:
+                out.append(char)
+        return "".join(out)
+
+    parts = [escape(p) for p in paragraphs(text)] if "\n" in text or len(text) > 70 else []
+    if not parts:
+        return f'"{escape(text)}"'
+    wrapped = ["\n".join(textwrap.wrap(p, 96, break_long_words=False, break_on_hyphens=False))
+               for p in parts]
+    return '"""\n' + "\n\n".join(wrapped) + '"""'

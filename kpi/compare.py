@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -540,3 +541,36 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
         text += f" (p {'<' if test.p_value < 0.001 else '='} "
         text += f"{max(test.p_value, 0.001):.3f})"
     return text + "."
+
+
+# ---------------------------------------------------------------------------------------------
+# Flat rows: `kpi compare --format csv`, its workbook and `Project.compare()`
+
+ROW_COLUMNS = ("kpi", "title", "unit", "better", "part", "focus", "rank", "ranked_on",
+               "comparison_start", "comparison_end", "comparison_value", "current_start",
+               "current_end", "current_value", "change_absolute", "change_percent",
+               "change_points", "status", "population", "per_1000", "group_mean",
+               "group_median", "vs_rest_p", "vs_rest_significant", "vs_focus_p",
+               "vs_focus_significant")
+
+
+def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
+    """One row per KPI and part (columns ROW_COLUMNS), parts in rank order."""
+    rows = []
+    for k in result.kpis:
+        for p in k.parts:
+            cur, cmp, change = p.current, p.comparison, p.change
+            rows.append((
+                k.kpi.id, k.kpi.title, k.kpi.unit.value, k.kpi.better.value, p.name,
+                p.name == result.focus, p.rank, k.ranked_on,
+                str(cmp.window.start) if cmp else None, str(cmp.window.end) if cmp else None,
+                cmp.value if cmp else None, str(cur.window.start) if cur else None,
+                str(cur.window.end) if cur else None, cur.value if cur else None,
+                change.absolute if change else None, change.percent if change else None,
+                change.points if change else None, p.status, p.population, p.per_1000,
+                k.mean, k.median,
+                p.vs_rest.p_value if p.vs_rest else None,
+                p.vs_rest.significant if p.vs_rest else None,
+                p.vs_focus.p_value if p.vs_focus else None,
+                p.vs_focus.significant if p.vs_focus else None))
+    return rows

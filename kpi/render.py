@@ -611,15 +611,34 @@ def _plain_columns(section: Section, width: int) -> list[str] | None:
                       ).rstrip() for cells in every]
 
 
+# Excel reads a CSV file as UTF-8 only when it starts with a byte-order mark; without one it
+# guesses the Windows code page and shows "£" as "Â£". Programs reading `--format csv` would
+# see the mark as part of the first column's name, so it is a format of its own.
+BOM = "\ufeff"
+
+
+def render_csv_excel(document: Document, plain: bool = True) -> str:
+    """The CSV of `render_csv`, after a UTF-8 byte-order mark."""
+    return BOM + render_csv(document, plain)
+
+
 class Format(StrEnum):
-    """Output formats; each member knows its renderer (`Format.JSON.render(doc)`)."""
+    """Output formats; each text member knows its renderer (`Format.JSON.render(doc)`);
+    xlsx is a workbook file, written by kpi.writers.xlsx (WORKBOOK_FORMATS)."""
 
     TABLE = "table"
     JSON = "json"
     CSV = "csv"
+    CSV_EXCEL = "csv-excel"
     MARKDOWN = "markdown"
+    XLSX = "xlsx"
 
     def render(self, document: Document, plain: bool = True) -> str:
+        if self in WORKBOOK_FORMATS:
+            from kpi.errors import UsageError
+
+            raise UsageError(f"--format {self.value} writes a workbook file, not text",
+                             hint="add --output FILE.xlsx")
         return RENDERERS[self](document, plain)
 
 
@@ -627,8 +646,10 @@ RENDERERS: dict[Format, Callable[[Document, bool], str]] = {
     Format.TABLE: render_table,
     Format.JSON: render_json,
     Format.CSV: render_csv,
+    Format.CSV_EXCEL: render_csv_excel,
     Format.MARKDOWN: render_markdown,
 }
+WORKBOOK_FORMATS = frozenset({Format.XLSX})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kpi.render import RENDERERS, Document, Format, Section
+from kpi.errors import UsageError
+from kpi.render import RENDERERS, WORKBOOK_FORMATS, Document, Format, Section
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ESC = b"\x1b"
@@ -252,12 +253,17 @@ def test_bad_defaults_in_kpi_toml_is_a_configuration_error(tmp_path):
 
 
 def test_every_format_has_a_renderer():
-    assert set(RENDERERS) == set(Format)
+    # Every member is text with a renderer, or a workbook written by kpi.writers.xlsx.
+    assert set(RENDERERS) | WORKBOOK_FORMATS == set(Format)
+    assert not set(RENDERERS) & WORKBOOK_FORMATS
     document = Document("Heading", (
         Section("Numbers", ("name", "value"), [("a", 1.25), ("=b", None)]),
         Section("More", ("name", "other"), [("c", 3)]),
     ))
-    outputs = {member: member.render(document) for member in Format}
+    outputs = {member: member.render(document) for member in RENDERERS}
+    assert outputs[Format.CSV_EXCEL] == "\ufeff" + outputs[Format.CSV]
+    with pytest.raises(UsageError, match="workbook"):
+        Format.XLSX.render(document)
     assert json.loads(outputs[Format.JSON]) == {
         "Numbers": [{"name": "a", "value": 1.25}, {"name": "=b", "value": None}],
         "More": [{"name": "c", "other": 3}]}

@@ -103,13 +103,19 @@ def test_every_module_has_a_layer_in_the_design_doc():
     assert not missing, (f"add these modules to the layer table of docs/design.md: {missing}")
 
 
+# The one import pointing up (docs/design.md): kpi.open() imports the library when called.
+LAZY_FRONT_DOOR = {("kpi", "kpi.api")}
+
+
 def test_no_import_runs_from_a_lower_layer_to_a_higher_one():
     layers = _layers()
     upward = []
     for module, edges in _graph().items():
         mine = _layer_of(module, layers)
-        for line, target, _ in edges:
+        for line, target, top in edges:
             theirs = _layer_of(target, layers)
+            if (module, target) in LAZY_FRONT_DOOR and not top:
+                continue
             if mine is not None and theirs is not None and theirs < mine:
                 upward.append(f"{module}:{line} imports {target} "
                               f"({layers[mine][0]} -> {layers[theirs][0]})")

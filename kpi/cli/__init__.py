@@ -19,7 +19,7 @@ import typer
 from kpi import __version__
 from kpi.errors import KpiError, visible
 from kpi.periods import Comparison
-from kpi.render import Document, Format
+from kpi.render import WORKBOOK_FORMATS, Document, Format
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -255,22 +255,23 @@ def note(message: str) -> None:
         _stderr().print("\n".join(visible(line) for line in message.split("\n")), markup=False)
 
 
-def _project(writes: str | None = None):
-    """The project a command works on. Outside any project the bundled sample is used only
-    when asked for (--project sample, KPI_PROJECT=sample), or on a terminal with a note, so a
-    scheduled job started in the wrong folder never reports the sample's figures; `writes`
-    names a command that would change the store, which the sample refuses."""
-    from kpi import store
+def open_project(writes: str | None = None):
+    """The project the command works on (kpi.api.Project, what kpi.open() returns).
+
+    Outside any project the bundled sample is used only when asked for (--project sample,
+    KPI_PROJECT=sample), or on a terminal with a note, so a scheduled job started in the wrong
+    folder never reports the sample's figures; `writes` names a command that would change the
+    store, which the sample refuses. Both are decided before the sample's store is built."""
+    from kpi import api
     from kpi.catalogue import load_project
 
-    project = load_project(State.project)
-    asked_for_sample(project, writes)
-    # Built once: a built store is seen from its logs' listings, without importing the ingest.
-    if project.bundled and not all(store.exists(project, d) for d in project.datasets):
-        from kpi.ingest import ensure_bundled_store
+    definition = load_project(State.project)
+    asked_for_sample(definition, writes)
+    return api.open(api.SAMPLE if definition.bundled else definition.path, notify=note)
 
-        ensure_bundled_store(project, notify=note)
-    return project
+
+def _project(writes: str | None = None):
+    return open_project(writes).definition
 
 
 def asked_for_sample(project, writes: str | None = None) -> None:
@@ -319,16 +320,6 @@ complete_datasets = _completion("datasets")
 complete_priorities = _completion("priorities")
 
 
-def require_priority(project, priority: str) -> None:
-    """Refuse a priority id the plan does not have, naming the nearest."""
-    if project.priority(priority) is None:
-        from kpi.errors import UsageError, did_you_mean
-
-        ids = [p.id for p in project.priorities]
-        raise UsageError(f"unknown priority '{priority}'",
-                         hint=did_you_mean(priority, ids, f"one of: {', '.join(ids)}"))
-
-
 def plain_output(output: Path | None = None) -> bool:
     """True when output must be plain text: no colour and no box drawing (a file, a pipe, or
     NO_COLOR set, whatever its value, as no-color.org asks)."""
@@ -346,9 +337,47 @@ def _stdout_console():
                    force_terminal=False if plain else None, width=width), plain
 
 
-def emit_document(document: Document, format: Format, output: Path | None) -> None:
-    """Render a result in the chosen format to stdout or --output."""
+def emit_document(document: Document, format: Format, output: Path | None,
+                  about: list[tuple[str, Any]] | None = None, unit: str | None = None) -> None:
+    """Render a result in the chosen format to stdout or --output. A workbook has a sheet per
+    section, under a header block (`about`, default the heading); `unit` is the unit of the
+    sections' values."""
+    if format in WORKBOOK_FORMATS:
+        from kpi.writers import xlsx
+
+        emit_workbook(about or [("kpi", document.heading)],
+                      xlsx.document_sheets(document, unit), output)
+        return
     _emit(format.render(document, plain_output(output)), output)
+
+
+def check_format_output(format: Format, output: Path | None) -> None:
+    """Refuse, before any work, --format xlsx without an --output FILE.xlsx to write."""
+    from kpi.errors import UsageError
+
+    if format not in WORKBOOK_FORMATS:
+        return
+    if output is None:
+        raise UsageError(f"--format {format.value} writes a workbook file, which needs "
+                         "--output", hint=f"add --output FILE.{format.value}")
+    check_output_file(output)
+    if output.suffix.lower() != f".{format.value}":
+        raise UsageError(f"--output '{output}' should be an Excel workbook ending in "
+                         f".{format.value}",
+                         hint=f"for example --output {output.with_suffix('.' + format.value)}")
+
+
+def emit_workbook(about: list[tuple[str, Any]], sheets: list[Any], output: Path | None) -> None:
+    """Write an Excel workbook (kpi.writers.xlsx) to --output, which must be given."""
+    from kpi.writers import xlsx
+
+    check_format_output(Format.XLSX, output)
+    assert output is not None  # check_format_output refused it otherwise
+    # Through a link to its target, as a shell's redirection would write.
+    output = output.resolve() if output.is_symlink() else output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    xlsx.write(output, about, sheets)
+    note(f"Wrote {output}")
 
 
 @contextmanager
@@ -412,7 +441,9 @@ VsOpt = Annotated[Comparison, typer.Option(
     envvar="KPI_VS", case_sensitive=False)]
 FormatOpt = Annotated[Format, typer.Option(
     "--format", "-f", help="Output format: table (to read), json or csv (for programs), "
-                           "markdown (for documents).",
+                           "markdown (for documents), xlsx (an Excel workbook: needs "
+                           "--output), csv-excel (CSV with a UTF-8 byte-order mark, so "
+                           "Excel reads £ and accents).",
     envvar="KPI_FORMAT", case_sensitive=False)]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="Write to this file instead of stdout.")]
@@ -431,4 +462,4 @@ def main() -> None:
 
 # Command modules register themselves on `app`; import them last.
 from kpi.cli import data_commands, summary_command, show_command, project_commands, export_command, check_command  # noqa: E402,F401,I001,E501
-from kpi.cli import compare_command  # noqa: E402,F401
+from kpi.cli import compare_command, commentary_command  # noqa: E402,F401

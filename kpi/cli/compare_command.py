@@ -12,13 +12,15 @@ from kpi.cli import (
     OutputOpt,
     PeriodOpt,
     VsOpt,
-    _project,
     app,
+    check_format_output,
     complete_kpis,
     emit_document,
+    emit_workbook,
     examples,
     handled,
     note,
+    open_project,
     working,
 )
 from kpi.periods import Comparison
@@ -53,29 +55,17 @@ def compare(
 ) -> None:
     """Parts side by side: values, change, status, rank (ties equal), group mean and median,
     per 1,000 population, and whether each part differs from the others beyond chance."""
-    from kpi import compare as comparing
-    from kpi.errors import UsageError
+    from kpi.api import require_parts
     from kpi.periods import Month
     from kpi.store import AsOf
 
-    month = Month.parse(period)
-    cutoff = AsOf.parse(as_of) if as_of else None
-    project = _project()
-    kpis = None
-    if kpi:
-        kpis = []
-        for kpi_id in kpi:
-            found = project.kpi(kpi_id)
-            if found is None:
-                from kpi.errors import did_you_mean
-
-                raise UsageError(f"unknown KPI '{kpi_id}'",
-                                 hint=did_you_mean(kpi_id, [k.id for k in project.kpis],
-                                                   "'kpi catalogue' lists them"))
-            kpis.append(found)
+    # Parsed before the project is opened, so a mistyped option fails before any work.
+    month, cutoff = Month.parse(period), AsOf.parse(as_of) if as_of else None
+    check_format_output(format, output)
+    project = open_project()
     with working(f"Comparing by {by}..."):
-        result = comparing.compare(project, month, by, vs, kpis, peers=peers, focus=focus,
-                                   as_of=cutoff)
+        result = project.comparison(month, by, vs, kpis=kpi, peers=peers, focus=focus,
+                                    as_of=cutoff)
     for line in result.notes:
         note(f"Note: {line}")
     shared: dict[str, list[str]] = {}
@@ -85,14 +75,15 @@ def compare(
     for text, ids in shared.items():
         who = ids[0] if len(ids) == 1 else f"{ids[0]} and {len(ids) - 1} other KPI(s)"
         note(f"Note: {who}: {text}")
-    if all(not k.parts for k in result.kpis):
-        from kpi.errors import DataError
+    require_parts(result)
+    if format == Format.XLSX:
+        from kpi.api import comparison_about, comparison_frame
+        from kpi.writers.xlsx import Sheet
 
-        first = next((k for k in result.kpis if k.note), result.kpis[0])
-        raise DataError(f"no KPI has data by '{by}' for {month}: {first.kpi.id}: "
-                        f"{first.note or 'no rows'}",
-                        hint="'kpi datasets' shows what is stored")
-    document = (comparison_csv(result) if format == Format.CSV
+        emit_workbook(comparison_about(project.name, result, as_of),
+                      [Sheet("Compare", comparison_frame(result), "compare")], output)
+        return
+    document = (comparison_csv(result) if format in (Format.CSV, Format.CSV_EXCEL)
                 else comparison_document(result, project.name))
     emit_document(document, format, output)
 
@@ -143,36 +134,12 @@ def comparison_json(result) -> dict[str, Any]:
     }
 
 
-CSV_COLUMNS = ("kpi", "title", "unit", "better", "part", "focus", "rank", "ranked_on",
-               "comparison_start", "comparison_end", "comparison_value", "current_start",
-               "current_end", "current_value", "change_absolute", "change_percent",
-               "change_points", "status", "population", "per_1000", "group_mean",
-               "group_median", "vs_rest_p", "vs_rest_significant", "vs_focus_p",
-               "vs_focus_significant")
-
-
 def comparison_csv(result):
     """One row per KPI and part, for spreadsheets and programs."""
+    from kpi.compare import ROW_COLUMNS, comparison_rows
     from kpi.render import Document, Section
 
-    rows = []
-    for k in result.kpis:
-        for p in k.parts:
-            cur, cmp, change = p.current, p.comparison, p.change
-            rows.append((
-                k.kpi.id, k.kpi.title, k.kpi.unit.value, k.kpi.better.value, p.name,
-                p.name == result.focus, p.rank, k.ranked_on,
-                str(cmp.window.start) if cmp else None, str(cmp.window.end) if cmp else None,
-                cmp.value if cmp else None, str(cur.window.start) if cur else None,
-                str(cur.window.end) if cur else None, cur.value if cur else None,
-                change.absolute if change else None, change.percent if change else None,
-                change.points if change else None, p.status, p.population, p.per_1000,
-                k.mean, k.median,
-                p.vs_rest.p_value if p.vs_rest else None,
-                p.vs_rest.significant if p.vs_rest else None,
-                p.vs_focus.p_value if p.vs_focus else None,
-                p.vs_focus.significant if p.vs_focus else None))
-    return Document("compare", (Section("compare", CSV_COLUMNS, rows),),
+    return Document("compare", (Section("compare", ROW_COLUMNS, comparison_rows(result)),),
                     data=comparison_json(result))
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from kpi import __version__
 from kpi.cli import (
     FormatOpt,
     OutputOpt,
@@ -14,14 +15,17 @@ from kpi.cli import (
     _project,
     _stdout_console,
     app,
+    check_format_output,
     check_output_file,
     complete_datasets,
+    emit_workbook,
     examples,
     handled,
     note,
+    open_project,
     working,
 )
-from kpi.render import Format
+from kpi.render import BOM, Format
 
 
 @app.command()
@@ -65,14 +69,12 @@ def ingest(
 
     The same file named twice is read once. Each replaced month is reported with its rows
     before and after."""
-    from kpi.ingest import load
-
     check_output_file(quarantine, "--quarantine")
-    project = _project(writes="ingest")
+    project = open_project(writes="ingest")
     with working(f"Loading '{dataset}'..."):
-        result = load(project, dataset, files, skip_bad_rows=skip_bad_rows,
-                      quarantine=quarantine, parts=parts, allow_shrink=allow_shrink,
-                      sheet=sheet, from_source=from_source)
+        result = project.ingest(dataset, files, skip_bad_rows=skip_bad_rows,
+                                quarantine=quarantine, parts=parts, allow_shrink=allow_shrink,
+                                sheet=sheet, from_source=from_source)
     for warning in result.warnings:
         note(f"Warning: {warning}")
     months = result.months
@@ -100,29 +102,25 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
     """The project's datasets: rows, first and last month, and missing months."""
     import json
 
-    from kpi import store
-    from kpi.periods import gaps
-
-    project = _project()
-    rows = []
-    for spec in project.datasets.values():
-        row: dict[str, Any] = {"dataset": spec.id, "rows": 0, "first": None, "last": None,
-                               "missing": [], "version": None}
-        if store.exists(project, spec.id):
-            months = store.months(project, spec.id)
-            count = store.row_count(project, spec.id)
-            row.update(rows=count, version=store.current_version(project, spec.id))
-            if months:
-                row.update(first=str(months[0]), last=str(months[-1]),
-                           missing=[str(m) for m in gaps(months)])
-        rows.append(row)
+    check_format_output(format, output)
+    project = open_project()
+    rows = project.stored()
     if format == Format.JSON:
         from kpi.render import versioned
 
         _emit(json.dumps(versioned(rows), indent=2) + "\n", output)
         return
-    if format in (Format.CSV, Format.MARKDOWN):
-        sep = "," if format == Format.CSV else " | "
+    if format == Format.XLSX:
+        import polars as pl
+
+        from kpi.writers.xlsx import Sheet
+
+        frame = project.datasets().with_columns(pl.col("missing").list.join(" "))
+        emit_workbook([("Project", project.name), ("Made by", f"kpi {__version__}")],
+                      [Sheet("Datasets", frame, "datasets")], output)
+        return
+    if format in (Format.CSV, Format.CSV_EXCEL, Format.MARKDOWN):
+        sep = " | " if format == Format.MARKDOWN else ","
         head = ["dataset", "rows", "first", "last", "missing", "version"]
         lines = [sep.join(head)]
         if format == Format.MARKDOWN:
@@ -132,7 +130,8 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
                      " ".join(r["missing"]), "" if r["version"] is None else str(r["version"])]
             line = sep.join(cells)
             lines.append("| " + line + " |" if format == Format.MARKDOWN else line)
-        _emit("\n".join(lines) + "\n", output)
+        bom = BOM if format == Format.CSV_EXCEL else ""
+        _emit(bom + "\n".join(lines) + "\n", output)
         return
     from rich.table import Table
 

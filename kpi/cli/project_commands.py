@@ -20,7 +20,6 @@ from kpi.cli import (
     examples,
     handled,
     note,
-    require_priority,
 )
 from kpi.errors import KpiError
 from kpi.render import Format
@@ -57,6 +56,8 @@ def catalogue(
     project = load_project(State.project)
     asked_for_sample(project)
     if priority:
+        from kpi.api import require_priority
+
         require_priority(project, priority)
     emit_document(catalogue_document(project, priority, status), format, output)
 

@@ -16,12 +16,13 @@ from kpi.cli import (
     OutputOpt,
     PeriodOpt,
     VsOpt,
-    _project,
     app,
+    check_format_output,
     complete_kpis,
     emit_document,
     examples,
     handled,
+    open_project,
 )
 from kpi.periods import Comparison
 from kpi.render import Format
@@ -61,60 +62,24 @@ def show(
 
     An unknown KPI_ID is a usage error (exit 2) naming the closest ids.
     """
-    from kpi import engine, verdicts
-    from kpi.catalogue import Status
     from kpi.periods import Month
     from kpi.store import AsOf
 
-    month = Month.parse(period)
-    cutoff = AsOf.parse(as_of) if as_of else None
-    project = _project()
-    kpi = find_kpi(project, kpi_id)
-    result = engine.evaluate(project, month, vs, [kpi], as_of=cutoff).results[0]
-    trend = None
-    # The trend ends where the current window does; when that window is incomplete, at the
-    # latest month the data holds, so the gap itself is visible.
-    end = (result.current.window.end if result.current is not None
-           else engine.latest_month(project, kpi, month, cutoff)
-           if kpi.status == Status.LIVE else None)
-    verdict = verdicts.verdict_of(result, None)
-    same_months = None
-    if end is not None:
-        trend = engine.monthly_series_all(project, [(kpi, end, months)],
-                                          cutoff)[(kpi.id, end, months)]
-        # Charted even when the current window is incomplete: the gap is then visible.
-        series = verdicts.monthly_values(project, [kpi], {kpi.id: end}, months, cutoff)
-        verdict = verdicts.verdict_of(result, series[kpi.id])
-        if seasonal:
-            same_months = verdicts.monthly_values(project, [kpi], {kpi.id: end}, 24,
-                                                  cutoff)[kpi.id]
-    parts: dict[str, Any] = {}
-    if result.current is not None and not kpi.is_derived:
-        window = result.comparison.window if result.comparison else None
-        # The streaming breakdowns the paper uses: a median per part is read off count
-        # tables, so a national store's rows are never all held at once.
-        found = engine.breakdowns(project, [(kpi, column, result.current.window, window)
-                                            for column in kpi.breakdowns], cutoff)
-        for column in kpi.breakdowns:
-            parts[column] = found[(kpi.id, column, result.current.window, window)]
-    document = show_document(project, result, month, vs, trend, parts, verdict, same_months)
-    emit_document(document, format, output)
-
-
-def find_kpi(project: Project, kpi_id: str) -> KpiDef:
-    """The KPI with this id, or a usage error naming the closest ids (titles count too, so
-    'knife' finds knife_crime)."""
-    from kpi.errors import UsageError, closest
-
-    kpi = project.kpi(kpi_id)
-    if kpi is not None:
-        return kpi
-    close = closest(kpi_id, [k.id for k in project.kpis], n=5)
-    close += [k.id for k in project.kpis
-              if kpi_id.lower() in k.title.lower() and k.id not in close]
-    hint = ("did you mean " + " or ".join(f"'{c}'" for c in close[:5]) + "?" if close
-            else "'kpi catalogue' lists every KPI id")
-    raise UsageError(f"unknown KPI '{kpi_id}' in {project.path.name}", hint=hint)
+    # Parsed before the project is opened, so a mistyped option fails before any work.
+    month, cutoff = Month.parse(period), AsOf.parse(as_of) if as_of else None
+    check_format_output(format, output)
+    project = open_project()
+    got = project.detail(kpi_id, month, vs, months=months, as_of=cutoff, seasonal=seasonal)
+    document = show_document(project.definition, got.result, month, vs, got.trend,
+                             got.breakdowns, got.verdict, got.same_months)
+    kpi = got.result.kpi
+    about = [("Project", project.name), ("KPI", f"{kpi.title} ({kpi.id})"),
+             ("Unit", kpi.unit.value), ("Period", str(month)), ("Compared with", vs.value),
+             ("Current window", got.result.current.window.label if got.result.current
+              else None),
+             ("Comparison window", got.result.comparison.window.label
+              if got.result.comparison else None)]
+    emit_document(document, format, output, about=about, unit=kpi.unit.value)
 
 
 def _definition(project: Project, kpi: KpiDef) -> list[tuple[str, Any]]:

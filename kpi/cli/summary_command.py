@@ -15,14 +15,15 @@ from kpi.cli import (
     PeriodOpt,
     VsOpt,
     _emit,
-    _project,
     _stdout_console,
     app,
+    check_format_output,
     complete_priorities,
+    emit_workbook,
     examples,
     handled,
     note,
-    require_priority,
+    open_project,
 )
 from kpi.periods import Comparison
 from kpi.render import Format
@@ -61,50 +62,35 @@ def summary(
     ] = None,
 ) -> None:
     """Every KPI for a period against its comparison, grouped by plan priority."""
-    from kpi import engine, render, verdicts
+    from kpi import render
     from kpi.periods import Month
     from kpi.store import AsOf
 
-    month = Month.parse(period)
-    cutoff = AsOf.parse(as_of) if as_of else None
-    project = _project()
-    kpis = list(project.kpis)
-    if priority:
-        require_priority(project, priority)
-        kpis = [k for k in kpis if k.priority == priority]
-    kpis = [k for k in kpis if not k.hidden]
-    # The verdicts' monthly values are read in the same pass as the windows.
-    report = engine.evaluate(project, month, vs, kpis, as_of=cutoff,
-                             series=verdicts.SERIES_MONTHS)
-    _require_some_data(report, month)
-    priorities = [(p.id, p.title) for p in project.priorities]
-    titles = dict(priorities)
-    judged = verdicts.verdicts(project, report, as_of=cutoff)
+    # Parsed before the project is opened, so a mistyped option fails before any work.
+    month, cutoff = Month.parse(period), AsOf.parse(as_of) if as_of else None
+    check_format_output(format, output)
+    summary = open_project().report(month, vs, priority=priority, as_of=cutoff)
+    report, priorities, judged = summary.report, summary.priorities, summary.verdicts
     if format == Format.JSON:
-        _emit(render.report_json(report, project.name, titles, judged), output)
-    elif format == Format.CSV:
-        _emit(render.report_csv(report, titles, judged), output)
+        _emit(render.report_json(report, summary.project, summary.titles, judged), output)
+    elif format in (Format.CSV, Format.CSV_EXCEL):
+        text = render.report_csv(report, summary.titles, judged)
+        _emit(render.BOM + text if format == Format.CSV_EXCEL else text, output)
+    elif format == Format.XLSX:
+        from kpi.writers.xlsx import Sheet
+
+        emit_workbook(summary.about(as_of), [Sheet("Summary", summary.frame(), "summary")],
+                      output)
     elif format == Format.MARKDOWN:
         _emit(render.report_markdown_table(report, priorities, judged), output)
     else:
-        _print_tables(report, priorities, project.name, output, judged)
+        _print_tables(report, priorities, summary.project, output, judged)
     failing = [r for r in report.results if r.status in set(fail_on or ())]
     if failing:
         names = ", ".join(r.kpi.id for r in failing[:5]) + (" ..." if len(failing) > 5 else "")
-        note(f"{len(failing)} KPI(s) with status {'/'.join(sorted(set(fail_on)))}: {names}")
+        note(f"{len(failing)} KPI(s) with status {'/'.join(sorted(set(fail_on or ())))}: "
+             f"{names}")
         raise typer.Exit(code=1)
-
-
-def _require_some_data(report, month) -> None:
-    """A period for which no live KPI has data is a data error, not a table of blanks."""
-    from kpi.engine import Outcome
-    from kpi.errors import DataError
-
-    live = [r for r in report.results if r.status != Outcome.IN_DEVELOPMENT]
-    if live and all(r.status == Outcome.NO_DATA and r.current is None for r in live):
-        raise DataError(f"no KPI has data for {month}: {live[0].kpi.id}: {live[0].note}",
-                        hint="load extracts with 'kpi ingest DATASET FILE...'; 'kpi datasets' "
-                             "shows what is stored")
 
 
 # Printed under the terminal tables, so the short verdict words need no manual.

@@ -18,8 +18,11 @@ title and protective marking) and a footer (the marking and "Page N of M"). A te
 a header or footer of its own keeps them.
 
 Each place for the analyst's commentary is a Word content control (a rich-text `w:sdt`
-tagged `kpi-commentary:<key>`, an empty one reading "[commentary]"): `kpi commentary import`
-(kpi.commentary_import) reads back what was typed in them.
+tagged `kpi-commentary:<key>`, an empty one reading "[commentary]"), and a custom XML part
+records the paper's month, its places and a hash of each paragraph outside them (hashes, so
+a sentence deleted before sending does not travel on in the file). `read_commentary` reads
+back what was typed in the places and finds text typed anywhere else (`kpi commentary
+import`).
 
 The same document gives the same bytes: fixed core properties (no clock), and the zip
 entries written with a fixed timestamp.
@@ -29,9 +32,12 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import difflib
+import hashlib
 import io
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from kpi.document import (
@@ -66,6 +72,11 @@ _ID_BREAK = re.compile(r"(?<=[A-Za-z0-9][_/])(?=[A-Za-z0-9])")
 ZWSP = "\u200b"
 TAG_PREFIX = "kpi-commentary:"
 PLACEHOLDER = "[commentary]"
+RECORD_NS = "urn:kpi-paper:commentary:1"
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_W = "{" + W_NS + "}"
+# The number the paper gives a paragraph ("2.4." and a tab): not part of the commentary.
+_NUMBER = re.compile(r"^\d+(?:\.\d+)+\.\t")
 
 
 def _text(text: str) -> str:
@@ -191,6 +202,8 @@ def _slot(doc, block: Slot, number: int) -> None:
         paragraphs = [_paragraph(doc, p, verbatim=True) for p in block.paragraphs]
     else:
         paragraph = doc.add_paragraph(style="Normal")
+        paragraph.paragraph_format.space_before = Pt(0)
+        paragraph.paragraph_format.space_after = Pt(4)
         run = paragraph.add_run(PLACEHOLDER)
         run.font.size = Pt(8)
         run.font.color.rgb = RGBColor(0x59, 0x59, 0x59)
@@ -343,8 +356,11 @@ def _figure(doc, block: Figure, base: Path) -> None:
     _runs(doc.add_paragraph(style="Caption"), block.caption)
 
 
-def write(document: Document, base: Path, template: Path | None = None) -> bytes:
-    """The document as .docx bytes; figure links are read relative to `base`."""
+def write(document: Document, base: Path, template: Path | None = None,
+          places: bool = True) -> bytes:
+    """The document as .docx bytes; figure links are read relative to `base`. Without
+    `places` the commentary is plain paragraphs and an empty place is left out: a paper to
+    send, not to write in."""
     doc = _open(template)
     _page_furniture(doc, document)
     _runs(doc.add_paragraph(style="Title"), document.title)
@@ -366,15 +382,176 @@ def write(document: Document, base: Path, template: Path | None = None) -> bytes
             elif isinstance(block, BulletList):
                 for item in block.items:
                     _runs(doc.add_paragraph(style="List Bullet"), item)
-            elif isinstance(block, Slot):
+            elif isinstance(block, Slot) and places:
                 slots += 1
                 _slot(doc, block, slots)
+            elif isinstance(block, Slot):
+                for paragraph in block.paragraphs:
+                    _paragraph(doc, paragraph, verbatim=True)
             else:
                 raise TypeError(f"not a block: {block!r}")
     _properties(doc, document)
+    if places:
+        _record(doc, document)
     buffer = io.BytesIO()
     doc.save(buffer)
     return _stable_zip(buffer.getvalue())
+
+
+def _record(doc, document: Document) -> None:
+    """The custom XML part `read_commentary` compares an edited paper with."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+    from lxml import etree
+
+    root = etree.Element(f"{{{RECORD_NS}}}paper", nsmap={None: RECORD_NS})
+    root.set("period", document.period)
+    body = doc.element.body
+    for sdt in body.iter(f"{_W}sdt"):
+        tag = sdt.find(f"{_W}sdtPr/{_W}tag")
+        if tag is not None and tag.get(f"{_W}val", "").startswith(TAG_PREFIX):
+            etree.SubElement(root, f"{{{RECORD_NS}}}place").set(
+                "key", tag.get(f"{_W}val")[len(TAG_PREFIX):])
+    for paragraph in _outside(body):
+        text = _paragraph_text(paragraph)
+        if text:
+            etree.SubElement(root, f"{{{RECORD_NS}}}p").set("hash", _hash(text))
+    blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    name = doc.part.package.next_partname("/customXml/item%d.xml")
+    part = Part(PackURI(name), "application/xml", blob, doc.part.package)
+    doc.part.relate_to(part, RELATIONSHIP_TYPE.CUSTOM_XML)
+
+
+def _outside(body):
+    """The body's paragraphs (table cells' included) that are in no content control."""
+    for paragraph in body.iter(f"{_W}p"):
+        if not any(a.tag == f"{_W}sdt" for a in paragraph.iterancestors()):
+            yield paragraph
+
+
+def _paragraph_text(paragraph) -> str:
+    """A paragraph's text as a reader sees it: runs joined, tabs kept, spaces collapsed."""
+    out = []
+    for node in paragraph.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}noBreakHyphen"):
+        if node.tag == f"{_W}t":
+            out.append(node.text or "")
+        elif node.tag == f"{_W}tab" and node.getparent().tag == f"{_W}r":
+            out.append("\t")
+        elif node.tag == f"{_W}br":
+            out.append("\n")
+        elif node.tag == f"{_W}noBreakHyphen":
+            out.append("-")
+    text = "".join(out).replace("\u200b", "").replace("\u2060", "")
+    return re.sub(r"[ \u00a0]*\n[ \u00a0]*", "\n", re.sub(" +", " ", text)).strip()
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class WordCommentary:
+    """What an edited Word paper holds for its commentary.
+
+    `places`: each commentary place found (its key) and the paragraphs typed in it, none when
+    it is empty. `recorded`: the places the paper was written with, and `period` its month,
+    from kpi's record in the file (None when a program dropped the record). `outside`: text
+    found outside the places that the paper did not have, each with where it is. `tagless`:
+    content controls that have lost their tags (as LibreOffice's do), so their place cannot
+    be told."""
+
+    places: dict[str, tuple[str, ...]]
+    recorded: tuple[str, ...] | None
+    period: str | None
+    outside: tuple[str, ...]
+    duplicated: tuple[str, ...]
+    tagless: int
+
+
+def read_commentary(path: Path) -> WordCommentary:
+    """The commentary typed into a Word paper kpi wrote; raises ValueError for a file that is
+    not a Word document."""
+    from lxml import etree
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            body = etree.fromstring(archive.read("word/document.xml")).find(f"{_W}body")
+            record = None
+            for name in archive.namelist():
+                if re.fullmatch(r"customXml/item\d+\.xml", name):
+                    root = etree.fromstring(archive.read(name))
+                    if root.tag == f"{{{RECORD_NS}}}paper":
+                        record = root
+    except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError) as error:
+        raise ValueError(f"not a Word .docx file ({error})") from error
+    if body is None:
+        raise ValueError("not a Word .docx file (no document body)")
+    places: dict[str, tuple[str, ...]] = {}
+    duplicated, tagless = [], 0
+    for sdt in body.iter(f"{_W}sdt"):
+        tag = sdt.find(f"{_W}sdtPr/{_W}tag")
+        key = tag.get(f"{_W}val", "") if tag is not None else ""
+        if not key.startswith(TAG_PREFIX):
+            tagless += tag is None
+            continue
+        key = key[len(TAG_PREFIX):]
+        if key in places:
+            duplicated.append(key)
+        content = sdt.find(f"{_W}sdtContent")
+        texts = []
+        # Judged by its text, not Word's placeholder flag, which a program editing the file
+        # may leave set over typed text.
+        if content is not None:
+            paragraphs = list(content.iter(f"{_W}p")) or [content]
+            for paragraph in paragraphs:
+                text = _NUMBER.sub("", _paragraph_text(paragraph)).strip()
+                if text and text != PLACEHOLDER:
+                    texts.append(text)
+        places[key] = places.get(key, ()) + tuple(texts)
+    recorded = period = None
+    outside: list[str] = []
+    if record is not None:
+        period = record.get("period") or None
+        recorded = tuple(e.get("key", "") for e in record.iter(f"{{{RECORD_NS}}}place"))
+        hashes = [e.get("hash", "") for e in record.iter(f"{{{RECORD_NS}}}p")]
+        outside = _typed_outside(body, hashes)
+    return WordCommentary(places, recorded, period, tuple(outside), tuple(duplicated), tagless)
+
+
+def _typed_outside(body, hashes: list[str]) -> list[str]:
+    """Paragraphs outside the places that the paper as written did not have, each named by
+    the numbered paragraph or heading it is in or follows."""
+    found = []
+    where = "the title block"
+    for paragraph in _outside(body):
+        text = _paragraph_text(paragraph)
+        if not text:
+            continue
+        number = _NUMBER.match(text)
+        style = paragraph.find(f"{_W}pPr/{_W}pStyle")
+        if number:
+            label = f"paragraph {number.group(0)[:-2]}"
+        elif style is not None and style.get(f"{_W}val", "").startswith("Heading"):
+            label = f"heading '{text}'"
+        else:
+            label = None
+        found.append((text, label or where, label is not None))
+        if label:
+            where = label
+    edited = [_hash(text) for text, _, _ in found]
+    matcher = difflib.SequenceMatcher(None, hashes, edited, autojunk=False)
+    out = []
+    for kind, _, _, start, end in matcher.get_opcodes():
+        if kind in ("replace", "insert"):
+            for text, label, own in found[start:end]:
+                # Long paragraphs are shown by both ends, where typing usually lands.
+                shown = text if len(text) <= 200 else f"{text[:60]} … {text[-120:]}"
+                shown = shown.replace("\t", " ").replace("\n", " ")
+                place = f"in {label}" if own or label == where == "the title block" \
+                    else f"after {label}"
+                out.append(f"{place}: \"{shown}\"")
+    return out
 
 
 def _page_furniture(doc, document: Document) -> None:

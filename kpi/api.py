@@ -1,0 +1,653 @@
+"""The Python face: `kpi.open()` and the project object that the commands and notebooks share.
+
+A notebook and `kpi summary` ask the same object the same question, so they get the same
+numbers: each command of kpi/cli only parses its options, calls a method here and prints
+what it returns. Methods taking strings (a period, a comparison, a version) parse them as the
+command line does, and every mistake is the `KpiError` the command line turns into its exit
+code. The DataFrame methods flatten the JSON documents of docs/json.md into columns.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kpi.errors import UsageError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from kpi import catalogue
+    from kpi.catalogue import KpiDef
+    from kpi.compare import PeerComparison
+    from kpi.engine import KpiResult, Report
+    from kpi.ingest import LoadResult
+    from kpi.periods import Comparison, Month
+    from kpi.store import AsOf
+    from kpi.verdicts import Series, Verdict
+
+# `kpi.open(SAMPLE)` opens the West Midlands sample shipped with kpi.
+SAMPLE = "sample"
+
+
+def open(path: str | os.PathLike[str] | None = None, *,
+         notify: Callable[[str], None] | None = None) -> Project:
+    """The project at `path` (a folder holding kpi.toml, or the file), found as the command
+    line finds it when None (KPI_PROJECT is not read: pass it), or the bundled sample for the
+    string "sample" (a folder of that name: pass Path("sample") or "./sample"). The sample's
+    store is built on first use; `notify` receives the one line saying so."""
+    from kpi import store
+    from kpi.catalogue import PROJECT_FILE, bundled_project_dir, load_project, parse_project_file
+
+    if isinstance(path, str) and path == SAMPLE:
+        definition = parse_project_file(bundled_project_dir() / PROJECT_FILE, bundled=True)
+    else:
+        definition = load_project(path)
+    # Built once: a built store is seen from its logs' listings, without importing the ingest.
+    if definition.bundled and not all(store.exists(definition, d) for d in definition.datasets):
+        from kpi.ingest import ensure_bundled_store
+
+        ensure_bundled_store(definition, notify=notify)
+    return Project(definition)
+
+
+def require_priority(definition: catalogue.Project, priority: str) -> None:
+    """Refuse a priority id the plan does not have, naming the nearest."""
+    if definition.priority(priority) is None:
+        from kpi.errors import did_you_mean
+
+        ids = [p.id for p in definition.priorities]
+        raise UsageError(f"unknown priority '{priority}'",
+                         hint=did_you_mean(priority, ids, f"one of: {', '.join(ids)}"))
+
+
+class PaperFormat(StrEnum):
+    MARKDOWN = "markdown"
+    DOCX = "docx"
+    HTML = "html"
+
+
+PAPER_SUFFIXES = {PaperFormat.MARKDOWN: (".md", ".markdown"), PaperFormat.DOCX: (".docx",),
+                  PaperFormat.HTML: (".html", ".htm")}
+_PAPER_EXAMPLES = {PaperFormat.MARKDOWN: "out/board.md", PaperFormat.DOCX: "out/board.docx",
+                   PaperFormat.HTML: "out/board.html"}
+_PAPER_NAMES = {PaperFormat.MARKDOWN: "a Markdown file", PaperFormat.DOCX: "a Word file",
+                PaperFormat.HTML: "an HTML file"}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What `kpi summary` prints: the engine's report, each KPI's verdicts and the plan's
+    priorities (id, title) in order."""
+
+    project: str
+    report: Report
+    verdicts: dict[str, Verdict]
+    priorities: list[tuple[str, str]]
+
+    @property
+    def titles(self) -> dict[str, str]:
+        return dict(self.priorities)
+
+    def frame(self) -> pl.DataFrame:
+        """One row per KPI: the JSON's fields as columns (`summary_row`)."""
+        import polars as pl
+
+        return pl.DataFrame([summary_row(k) for k in summary_json(self)["kpis"]],
+                            schema=_summary_schema(), orient="row")
+
+    def about(self, as_of: str | None = None) -> list[tuple[str, Any]]:
+        """What was asked, for the header block of a workbook."""
+        return _about(self.project, self.report.period, self.report.comparison,
+                      self.report.versions, as_of, [
+                          ("Current window", _shared(self.report.results, "current")),
+                          ("Comparison window", _shared(self.report.results, "comparison"))])
+
+
+@dataclass(frozen=True)
+class Detail:
+    """What `kpi show` prints about one KPI: its result, monthly trend, verdicts, breakdowns
+    (column -> ranked parts) and, when asked, the same months a year earlier."""
+
+    result: KpiResult
+    trend: pl.DataFrame | None
+    verdict: Verdict
+    breakdowns: dict[str, pl.DataFrame]
+    same_months: Series | None
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A board paper written: the paper, its figures file, and the charts drawn beside it."""
+
+    output: Path
+    figures_file: Path
+    charts: int
+    charts_dir: Path
+
+
+# The columns of `Project.summary()`: the JSON's fields of one KPI (docs/json.md), flattened.
+WINDOW_FIELDS = ("label", "start", "end", "value", "numerator", "denominator")
+
+
+def _summary_schema() -> dict[str, Any]:
+    import polars as pl
+
+    schema: dict[str, Any] = dict.fromkeys(
+        ("id", "title", "priority", "priority_title", "kind", "unit", "better", "status"),
+        pl.String)
+    for role in ("comparison", "current"):
+        for name in WINDOW_FIELDS:
+            schema[f"{role}_{name}"] = (pl.String if name in ("label", "start", "end")
+                                        else pl.Float64)
+    schema |= {"change_absolute": pl.Float64, "change_percent": pl.Float64,
+               "change_points": pl.Float64, "note": pl.String,
+               "significance_test": pl.String, "statistic": pl.Float64, "p_value": pl.Float64,
+               "significant": pl.Boolean, "significance_reason": pl.String,
+               "variation": pl.String, "variation_rule": pl.String, "target": pl.Float64,
+               "target_met": pl.Boolean, "assurance": pl.String}
+    return schema
+
+
+def summary_row(kpi: dict[str, Any]) -> dict[str, Any]:
+    """One KPI of the summary's JSON as a flat row (the columns of `Project.summary()`)."""
+    row = {key: kpi[key] for key in ("id", "title", "priority", "priority_title", "kind",
+                                     "unit", "better", "status")}
+    for role in ("comparison", "current"):
+        window = kpi[role] or {}
+        for name in WINDOW_FIELDS:
+            row[f"{role}_{name}"] = window.get(name)
+    for name in ("absolute", "percent", "points"):
+        row[f"change_{name}"] = kpi["change"][name]
+    test = kpi.get("significance") or {}
+    variation = kpi.get("variation") or {}
+    row |= {"note": kpi["note"], "significance_test": test.get("test"),
+            "statistic": test.get("statistic"), "p_value": test.get("p_value"),
+            "significant": test.get("significant"), "significance_reason": test.get("reason"),
+            "variation": variation.get("verdict"), "variation_rule": variation.get("rule"),
+            "target": kpi.get("target"), "target_met": kpi.get("target_met"),
+            "assurance": kpi.get("assurance")}
+    return row
+
+
+class Project:
+    """A kpi project: its catalogue (`definition`), its store, and the questions kpi answers.
+
+    Periods are 'YYYY-MM' (or a kpi.periods.Month), comparisons 'baseline', 'yoy', 'previous'
+    or 'fytd', and `as_of` a table version (int) or an ISO date or time."""
+
+    def __init__(self, definition: catalogue.Project):
+        self.definition = definition
+
+    def __repr__(self) -> str:
+        return f"<kpi project {self.name!r} at {self.definition.path}>"
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    @property
+    def path(self) -> Path:
+        """The project file, kpi.toml."""
+        return self.definition.path
+
+    @property
+    def kpi_ids(self) -> list[str]:
+        """Every KPI's id, in catalogue order (hidden ones too)."""
+        return [k.id for k in self.definition.kpis]
+
+    @property
+    def dataset_ids(self) -> list[str]:
+        return list(self.definition.datasets)
+
+    # -- finding things ----------------------------------------------------------------------
+
+    def kpi(self, kpi_id: str) -> KpiDef:
+        """The KPI with this id, or a UsageError naming the closest ids (titles count too, so
+        'knife' finds knife_crime)."""
+        from kpi.errors import closest
+
+        project = self.definition
+        kpi = project.kpi(kpi_id)
+        if kpi is not None:
+            return kpi
+        close = closest(kpi_id, [k.id for k in project.kpis], n=5)
+        close += [k.id for k in project.kpis
+                  if kpi_id.lower() in k.title.lower() and k.id not in close]
+        hint = ("did you mean " + " or ".join(f"'{c}'" for c in close[:5]) + "?" if close
+                else "'kpi catalogue' lists every KPI id")
+        raise UsageError(f"unknown KPI '{kpi_id}' in {project.path.name}", hint=hint)
+
+    def _priority(self, priority: str | None) -> None:
+        if priority:
+            require_priority(self.definition, priority)
+
+    # -- summary -------------------------------------------------------------------------------
+
+    def report(self, period: str | Month, vs: str | Comparison = "baseline", *,
+               priority: str | None = None, as_of: str | int | AsOf | None = None) -> Summary:
+        """Every visible KPI (of one priority) for a period against its comparison, with the
+        verdicts: what `kpi summary` prints. A period no live KPI has data for is a
+        DataError."""
+        from kpi import engine, verdicts
+
+        month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
+        project = self.definition
+        self._priority(priority)
+        kpis = [k for k in project.kpis
+                if not k.hidden and (not priority or k.priority == priority)]
+        # The verdicts' monthly values are read in the same pass as the windows.
+        report = engine.evaluate(project, month, comparison, kpis, as_of=cutoff,
+                                 series=verdicts.SERIES_MONTHS)
+        _require_some_data(report, month)
+        return Summary(project.name, report, verdicts.verdicts(project, report, as_of=cutoff),
+                       [(p.id, p.title) for p in project.priorities])
+
+    def summary(self, period: str | Month, vs: str | Comparison = "baseline",
+                as_of: str | int | AsOf | None = None, *,
+                priority: str | None = None) -> pl.DataFrame:
+        """One row per KPI: the fields of `kpi summary --format json` as columns (windows and
+        changes flattened: current_value, comparison_value, change_percent, ...)."""
+        return self.report(period, vs, priority=priority, as_of=as_of).frame()
+
+    # -- compare -------------------------------------------------------------------------------
+
+    def comparison(self, period: str | Month, by: str, vs: str | Comparison = "baseline", *,
+                   kpis: Sequence[str] | None = None, peers: str | None = None,
+                   focus: str | None = None,
+                   as_of: str | int | AsOf | None = None) -> PeerComparison:
+        """Every part of column `by` side by side for each KPI split by it: what
+        `kpi compare` prints (`require_parts` says when there is nothing to print)."""
+        from kpi import compare as comparing
+
+        month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
+        chosen = [self.kpi(kpi_id) for kpi_id in kpis] if kpis else None
+        return comparing.compare(self.definition, month, by, comparison, chosen, peers=peers,
+                                 focus=focus, as_of=cutoff)
+
+    def compare(self, period: str | Month, by: str, vs: str | Comparison = "baseline", *,
+                kpis: Sequence[str] | None = None, peers: str | None = None,
+                focus: str | None = None, as_of: str | int | AsOf | None = None
+                ) -> pl.DataFrame:
+        """One row per KPI and part: the columns of `kpi compare --format csv`."""
+        result = self.comparison(period, by, vs, kpis=kpis, peers=peers, focus=focus,
+                                 as_of=as_of)
+        require_parts(result)
+        return comparison_frame(result)
+
+    # -- one KPI -------------------------------------------------------------------------------
+
+    def detail(self, kpi_id: str, period: str | Month, vs: str | Comparison = "baseline", *,
+               months: int = 24, as_of: str | int | AsOf | None = None,
+               seasonal: bool = False) -> Detail:
+        """One KPI in depth: what `kpi show` prints."""
+        from kpi import engine, verdicts
+        from kpi.catalogue import Status
+
+        month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
+        project = self.definition
+        kpi = self.kpi(kpi_id)
+        result = engine.evaluate(project, month, comparison, [kpi], as_of=cutoff).results[0]
+        trend = None
+        # The trend ends where the current window does; when that window is incomplete, at
+        # the latest month the data holds, so the gap itself is visible.
+        end = (result.current.window.end if result.current is not None
+               else engine.latest_month(project, kpi, month, cutoff)
+               if kpi.status == Status.LIVE else None)
+        verdict = verdicts.verdict_of(result, None)
+        same_months = None
+        if end is not None:
+            trend = engine.monthly_series_all(project, [(kpi, end, months)],
+                                              cutoff)[(kpi.id, end, months)]
+            # Charted even when the current window is incomplete: the gap is then visible.
+            series = verdicts.monthly_values(project, [kpi], {kpi.id: end}, months, cutoff)
+            verdict = verdicts.verdict_of(result, series[kpi.id])
+            if seasonal:
+                same_months = verdicts.monthly_values(project, [kpi], {kpi.id: end}, 24,
+                                                      cutoff)[kpi.id]
+        parts: dict[str, pl.DataFrame] = {}
+        if result.current is not None and not kpi.is_derived:
+            window = result.comparison.window if result.comparison else None
+            # The streaming breakdowns the paper uses: a median per part is read off count
+            # tables, so a national store's rows are never all held at once.
+            found = engine.breakdowns(project, [(kpi, column, result.current.window, window)
+                                                for column in kpi.breakdowns], cutoff)
+            for column in kpi.breakdowns:
+                parts[column] = found[(kpi.id, column, result.current.window, window)]
+        return Detail(result, trend, verdict, parts, same_months)
+
+    def series(self, kpi_id: str, period: str | Month, months: int = 24,
+               as_of: str | int | AsOf | None = None) -> pl.DataFrame:
+        """A KPI's monthly values for the `months` months ending at `period` (columns: month,
+        value, rolling_12): the trend of `kpi show`, which ends there too."""
+        from kpi import engine
+
+        if not isinstance(months, int) or isinstance(months, bool) or months < 1:
+            raise UsageError(f"months should be a whole number of at least 1, not {months!r}")
+        kpi = self.kpi(kpi_id)
+        end = _month(period)
+        return engine.monthly_series_all(self.definition, [(kpi, end, months)],
+                                         _as_of(as_of))[(kpi.id, end, months)]
+
+    # -- the store -----------------------------------------------------------------------------
+
+    def scan(self, dataset: str, as_of: str | int | AsOf | None = None) -> pl.LazyFrame:
+        """The dataset's stored rows (now, or as of a version or moment), as a LazyFrame."""
+        from kpi import store
+
+        store.dataset_spec(self.definition, dataset)
+        if not store.exists(self.definition, dataset):
+            from kpi.errors import DataError
+
+            raise DataError(f"dataset '{dataset}' has no data yet",
+                            hint=f"load extracts with 'kpi ingest {dataset} FILE...'")
+        return store.scan(self.definition, dataset, _as_of(as_of))
+
+    def stored(self) -> list[dict[str, Any]]:
+        """Each dataset: rows, first and last month, missing months and table version (what
+        `kpi datasets --format json` prints)."""
+        from kpi import store
+        from kpi.periods import gaps
+
+        project = self.definition
+        rows = []
+        for spec in project.datasets.values():
+            row: dict[str, Any] = {"dataset": spec.id, "rows": 0, "first": None, "last": None,
+                                   "missing": [], "version": None}
+            if store.exists(project, spec.id):
+                months = store.months(project, spec.id)
+                count = store.row_count(project, spec.id)
+                row.update(rows=count, version=store.current_version(project, spec.id))
+                if months:
+                    row.update(first=str(months[0]), last=str(months[-1]),
+                               missing=[str(m) for m in gaps(months)])
+            rows.append(row)
+        return rows
+
+    def datasets(self) -> pl.DataFrame:
+        """`stored()` as a DataFrame, one row per dataset."""
+        import polars as pl
+
+        return pl.DataFrame(self.stored(), schema={
+            "dataset": pl.String, "rows": pl.Int64, "first": pl.String, "last": pl.String,
+            "missing": pl.List(pl.String), "version": pl.Int64}, orient="row")
+
+    def ingest(self, dataset: str, files: Sequence[str | os.PathLike[str]] | None = None, *,
+               skip_bad_rows: bool = False, quarantine: str | os.PathLike[str] | None = None,
+               parts: bool = False, allow_shrink: bool = False, sheet: str | None = None,
+               from_source: bool = False) -> LoadResult:
+        """Load extracts (paths or globs; default: the dataset's sources), or with
+        `from_source` the rows of the dataset's database query, into a dataset, replacing
+        the months they cover, atomically: `kpi ingest`."""
+        from kpi.ingest import load
+
+        if isinstance(files, (str, os.PathLike)):
+            files = [files]  # one path, not a sequence of its characters
+        return load(self.definition, dataset, [os.fspath(f) for f in files] if files else None,
+                    skip_bad_rows=skip_bad_rows,
+                    quarantine=Path(quarantine) if quarantine is not None else None,
+                    parts=parts, allow_shrink=allow_shrink, sheet=sheet,
+                    from_source=from_source)
+
+    # -- the board paper -----------------------------------------------------------------------
+
+    def paper(self, period: str | Month, fmt: str | PaperFormat,
+              output: str | os.PathLike[str], vs: str | Comparison = "baseline", *,
+              priority: str | None = None, as_of: str | int | AsOf | None = None,
+              commentary: str | os.PathLike[str] | None = None,
+              previous: str | os.PathLike[str] | None = None,
+              template: str | os.PathLike[str] | None = None, final: bool = False) -> Paper:
+        """Write the board paper (markdown, docx or html) to `output`, its charts in a folder
+        beside it and its figures file: `kpi export FORMAT`. A Word paper has [commentary]
+        places to type in (`kpi commentary import` reads them back) unless `final`."""
+        try:
+            form = PaperFormat(str(fmt).lower())
+        except ValueError:
+            raise UsageError(f"unknown paper format '{fmt}'",
+                             hint="one of: " + ", ".join(f.value for f in PaperFormat)) from None
+        return _write_paper(self.definition, form, _month(period), Path(output),
+                           _comparison(vs), priority=priority, as_of=as_of,
+                           commentary=None if commentary is None else Path(commentary),
+                           previous=None if previous is None else Path(previous),
+                           template=None if template is None else Path(template),
+                           final=final)
+
+
+def summary_json(summary: Summary) -> dict[str, Any]:
+    """The document of `kpi summary --format json` (docs/json.md), as Python values."""
+    import json
+
+    from kpi import render
+
+    return json.loads(render.report_json(summary.report, summary.project, summary.titles,
+                                         summary.verdicts))
+
+
+def comparison_frame(result: PeerComparison) -> pl.DataFrame:
+    """One row per KPI and part: the columns of `kpi compare --format csv`."""
+    import polars as pl
+
+    from kpi.compare import ROW_COLUMNS, comparison_rows
+
+    return pl.DataFrame(comparison_rows(result), schema=_compare_schema(ROW_COLUMNS),
+                        orient="row")
+
+
+def comparison_about(project: str, result: PeerComparison,
+                     as_of: str | None = None) -> list[tuple[str, Any]]:
+    """What was asked of `kpi compare`, for the header block of a workbook."""
+    windows = [k.current.label for k in result.kpis if k.current is not None]
+    before = [k.comparison.label for k in result.kpis if k.comparison is not None]
+    return _about(project, result.period, result.vs, result.versions, as_of, [
+        ("By", result.by), ("Focus", result.focus),
+        ("Peer group", result.peers.title if result.peers else None),
+        ("Current window", _most(windows)), ("Comparison window", _most(before))])
+
+
+def _about(project: str, period: Month, vs: Comparison, versions: dict[str, int],
+           as_of: str | None, more: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    from kpi import __version__
+
+    rows: list[tuple[str, Any]] = [("Project", project), ("Period", str(period)),
+                                   ("Compared with", vs.value), *more,
+                                   ("Data versions", ", ".join(
+                                       f"{d} {v}" for d, v in sorted(versions.items())))]
+    if as_of:
+        rows.append(("As of", as_of))
+    rows.append(("Made by", f"kpi {__version__}"))
+    return rows
+
+
+def _most(labels: list[str]) -> str | None:
+    """The label most rows share, said to be so when some rows have their own."""
+    if not labels:
+        return None
+    common = max(dict.fromkeys(labels), key=labels.count)
+    return common if labels.count(common) == len(labels) else \
+        f"{common} (most rows; each row gives its own)"
+
+
+def _shared(results: Sequence[KpiResult], role: str) -> str | None:
+    return _most([getattr(r, role).window.label for r in results
+                  if getattr(r, role) is not None])
+
+
+def _compare_schema(columns: Sequence[str]) -> dict[str, Any]:
+    import polars as pl
+
+    types = {"focus": pl.Boolean, "rank": pl.Int64, "vs_rest_significant": pl.Boolean,
+             "vs_focus_significant": pl.Boolean}
+    text = {"kpi", "title", "unit", "better", "part", "ranked_on", "comparison_start",
+            "comparison_end", "current_start", "current_end", "status"}
+    return {c: types.get(c, pl.String if c in text else pl.Float64) for c in columns}
+
+
+def require_parts(result: PeerComparison) -> None:
+    """A comparison in which no KPI has any part is a data error, not empty tables."""
+    from kpi.errors import DataError
+
+    if all(not k.parts for k in result.kpis):
+        first = next((k for k in result.kpis if k.note), result.kpis[0])
+        raise DataError(f"no KPI has data by '{result.by}' for {result.period}: "
+                        f"{first.kpi.id}: {first.note or 'no rows'}",
+                        hint="'kpi datasets' shows what is stored")
+
+
+def _require_some_data(report: Report, month: Month) -> None:
+    """A period for which no live KPI has data is a data error, not a table of blanks."""
+    from kpi.engine import Outcome
+    from kpi.errors import DataError
+
+    live = [r for r in report.results if r.status != Outcome.IN_DEVELOPMENT]
+    if live and all(r.status == Outcome.NO_DATA and r.current is None for r in live):
+        raise DataError(f"no KPI has data for {month}: {live[0].kpi.id}: {live[0].note}",
+                        hint="load extracts with 'kpi ingest DATASET FILE...'; 'kpi datasets' "
+                             "shows what is stored")
+
+
+def _month(period: str | Month) -> Month:
+    from kpi.periods import Month
+
+    return period if isinstance(period, Month) else Month.parse(period)
+
+
+def _comparison(vs: str | Comparison) -> Comparison:
+    from kpi.periods import Comparison
+
+    try:
+        return Comparison(str(vs).lower())
+    except ValueError:
+        raise UsageError(f"invalid comparison '{vs}'",
+                         hint="one of: " + ", ".join(c.value for c in Comparison)) from None
+
+
+def _as_of(as_of: str | int | AsOf | None) -> AsOf | None:
+    from kpi.store import AsOf
+
+    if as_of is None or isinstance(as_of, AsOf):
+        return as_of
+    if isinstance(as_of, bool):
+        raise UsageError(f"invalid as_of {as_of!r}: a version number or an ISO date or time")
+    return AsOf.parse(str(as_of))
+
+
+def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, output: Path,
+                 vs: Comparison, *, priority: str | None, as_of: str | int | AsOf | None,
+                 commentary: Path | None, previous: Path | None,
+                 template: Path | None, final: bool = False) -> Paper:
+    from kpi import charts, engine, paper, revisions, store, verdicts
+    from kpi import commentary as commentaries
+    from kpi.cache import CACHE_FOLDER
+    from kpi.maintenance import record_published
+    from kpi.outputs import staged
+
+    cutoff = _as_of(as_of)
+    as_of_text = None if as_of is None else str(as_of)
+    output = check_paper_output(fmt, output, template)
+    files_dir = f"{output.stem}-files"
+    if priority:
+        require_priority(project, priority)
+    notes = commentaries.load(project, month, commentary)
+    last = revisions.load(previous) if previous is not None else None
+    specs = charts.chart_specs(project)
+    shown = [k for k in project.kpis
+             if not k.hidden and (priority is None or k.priority == priority)]
+    # Charts may draw hidden KPIs (e.g. all outcomes by code); compute them alongside.
+    ids = {k.id for k in shown}
+    drawn = [k for s in specs for i in s.kpis if i not in ids
+             for k in [project.kpi(i)] if k is not None]
+    kpis = shown + list({k.id: k for k in drawn}.values())
+    # The verdicts' monthly values are read in the same pass as the windows.
+    report = engine.evaluate(project, month, vs, kpis, as_of=cutoff,
+                             series=verdicts.SERIES_MONTHS)
+    revised = revisions.compare(project, last, report, cutoff) if last is not None else None
+
+    loaded = {}
+    for dataset, version in report.versions.items():
+        made = next((v for v in store.history(project, dataset) if v.version == version), None)
+        if made is not None:
+            loaded[dataset] = made.timestamp
+    judged = verdicts.verdicts(project, report, as_of=cutoff)
+    built = paper.build_paper(project, report, charts=specs, files_dir=files_dir,
+                              priority=priority, as_of=cutoff, as_of_text=as_of_text,
+                              commentary=notes, revised=revised, loaded=loaded,
+                              verdicts=judged)
+    results = {r.kpi.id: r for r in report.results}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    # The paper and its figures are written to a staging folder and moved into place together
+    # (kpi.outputs), so a reader never sees one paper's text with another's figures.
+    with staged(output, files_dir) as staging:
+        jobs = []
+        for figure in built.figures:
+            data = charts.chart_data(project, figure.spec, results, cutoff, judged,
+                                     period=report.period, vs=report.comparison,
+                                     breakdowns=built.breakdowns, peers=built.peers,
+                                     series=built.series)
+            if data is None:  # the paper plans only drawable figures: a bug, not a mistake
+                raise RuntimeError(f"figure {figure.link} has nothing to draw")
+            jobs.append((data, staging / figure.link))
+        # Charts drawn before from the same data are reused (the cache folder, beside the
+        # answers kpi.cache keeps); KPI_NO_CACHE draws every one.
+        cache = None if os.environ.get("KPI_NO_CACHE") else \
+            project.data_dir / CACHE_FOLDER / "charts"
+        charts.write_pngs(jobs, workers=None, cache=cache)
+        content: bytes
+        if fmt == PaperFormat.MARKDOWN:
+            from kpi.writers import markdown as markdown_writer
+
+            content = markdown_writer.write(built.document).encode("utf-8")
+        elif fmt == PaperFormat.HTML:
+            from kpi.writers import html as html_writer
+
+            content = html_writer.write(built.document, staging).encode("utf-8")
+        else:
+            from kpi.writers import docx as docx_writer
+
+            content = docx_writer.write(built.document, staging, template, places=not final)
+        (staging / output.name).write_bytes(content)
+    figures_file = revisions.figures_path(output)
+    _write_atomic(figures_file, revisions.dumps(project, report, priority, as_of_text))
+    # The versions a paper read are kept readable by 'kpi vacuum', so its --as-of reproduces it.
+    record_published(project, report.versions, paper=str(output), period=str(month))
+    return Paper(output, figures_file, len(built.figures), output.parent / files_dir)
+
+
+def check_paper_output(fmt: PaperFormat, output: Path, template: Path | None = None) -> Path:
+    """Refuse, before any work, a paper's output or template that cannot be right; returns
+    the path to write (a link's target: a paper is written through a link)."""
+    if output.is_dir():
+        raise UsageError(f"--output '{output}' is a folder; it should name a file",
+                         hint=f"for example --output {output / 'out.txt'}")
+    if output.suffix.lower() not in PAPER_SUFFIXES[fmt]:
+        raise UsageError(f"--output '{output}' should be {_PAPER_NAMES[fmt]} ending in "
+                         f"{PAPER_SUFFIXES[fmt][0]}",
+                         hint=f"for example --output {_PAPER_EXAMPLES[fmt]}")
+    if template is not None and not template.is_file():
+        raise UsageError(f"--template '{template}' is not a file",
+                         hint="pass a Word .docx file whose styles the paper should use")
+    output = output.resolve() if output.is_symlink() else output
+    files_dir = output.parent / f"{output.stem}-files"
+    if files_dir.exists() and not files_dir.is_dir():
+        raise UsageError(f"{files_dir} is a file, where the paper's figures folder goes; not "
+                         "touching it", hint="move it, or choose another --output name")
+    return output
+
+
+def _write_atomic(path: Path, content: bytes) -> None:
+    """Write a file by an atomic rename from a temporary file of its own, so two exports
+    racing each leave a whole file."""
+    import tempfile
+
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

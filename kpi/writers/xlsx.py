@@ -1,0 +1,230 @@
+"""Excel workbooks (`--format xlsx`): a table per sheet, written by xlsxwriter through Polars.
+
+Each sheet opens with a header block (what was asked: project, period, comparison, windows,
+data versions), then one Excel table whose header row is frozen. Cells hold full-precision
+numbers, formatted by what the column holds (`ROLES`): a percentage is a percentage cell
+(45.3% is stored as 0.453, so sums and charts in Excel work), counts have thousands
+separators, months are date cells (the first day of the month, shown yyyy-mm). Where a column
+holds values in each KPI's own unit (a summary's current_value), each cell takes the format of
+its row's unit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kpi.errors import visible
+
+if TYPE_CHECKING:
+    import polars as pl
+
+# Column name -> what it holds. "unit": the value's own unit (the row's `unit` column, or the
+# sheet's); "change": an absolute change in that unit (points for a percentage).
+ROLES: dict[str, str] = {
+    **dict.fromkeys(("value", "current", "comparison", "rolling_12", "a_year_earlier",
+                     "current_value", "comparison_value", "group_mean", "group_median",
+                     "target"), "unit"),
+    "change_absolute": "change",
+    "change_percent": "percent",
+    "change_points": "points",
+    **dict.fromkeys(("numerator", "denominator", "current_numerator", "current_denominator",
+                     "comparison_numerator", "comparison_denominator", "rows", "population",
+                     "rejected"), "count"),
+    **dict.fromkeys(("month", "start", "end", "first", "last", "current_start", "current_end",
+                     "comparison_start", "comparison_end"), "month"),
+    **dict.fromkeys(("p_value", "vs_rest_p", "vs_focus_p"), "p"),
+    "per_1000": "rate",
+    **dict.fromkeys(("rank", "version"), "whole"),
+}
+
+# Excel number formats. A percentage unit's values are divided by 100 into percentage cells.
+FORMATS = {
+    "count": "#,##0", "whole": "0", "p": "0.0000", "rate": "#,##0.00", "month": "yyyy-mm",
+    "percent": "0.0%", "points": '+0.0" pp";-0.0" pp";0.0" pp"',
+}
+UNIT_FORMATS = {
+    "percent": "0.0%", "count": "#,##0", "seconds": '#,##0" s"', "days": '#,##0.0" days"',
+    "ratio": "0.00", "gbp": '"£"#,##0',
+}
+OTHER_UNIT = "#,##0.0"
+CHANGE_FORMATS = {**{u: f"+{f};-{f};{f}" for u, f in UNIT_FORMATS.items()
+                     if u not in ("percent", "gbp")},
+                  "percent": FORMATS["points"], "gbp": '+"£"#,##0;-"£"#,##0;"£"0'}
+SCALED = {"percent"}  # units whose values are stored divided by 100
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One worksheet: a name (at most 31 characters), its table, the table's name, and the
+    unit of its values when the frame has no `unit` column."""
+
+    name: str
+    frame: pl.DataFrame
+    table: str
+    unit: str | None = None
+    title: str | None = None  # a longer title, shown above the table
+
+
+def write(path: Path, about: Sequence[tuple[str, Any]], sheets: Sequence[Sheet]) -> None:
+    """Write the workbook to `path` (replacing it whole: written beside it, then renamed)."""
+    import os
+    import tempfile
+
+    from xlsxwriter import Workbook
+
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".xlsx", dir=path.parent)
+    os.close(handle)
+    try:
+        # Text from the data stays text: never a formula, a link or a number.
+        book = Workbook(tmp, {"strings_to_formulas": False, "strings_to_urls": False,
+                              "strings_to_numbers": False, "remove_timezone": True})
+        label = book.add_format({"bold": True})
+        formats: dict[str, Any] = {}
+
+        def cell_format(code: str):
+            if code not in formats:
+                formats[code] = book.add_format({"num_format": code})
+            return formats[code]
+
+        for sheet in sheets:
+            _write_sheet(book, sheet, about, label, cell_format)
+        book.close()
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
+                 cell_format) -> None:
+    import polars as pl
+
+    worksheet = book.add_worksheet(sheet_name(sheet.name))
+    if sheet.title is not None:
+        about = [*about, ("Table", sheet.title)]
+    for row, (key, value) in enumerate(about):
+        worksheet.write_string(row, 0, key, label)
+        if value is not None:
+            worksheet.write(row, 1, visible(str(value)) if isinstance(value, str) else value)
+    top = len(about) + 1  # a blank row between the header block and the table
+    frame = _dated(sheet.frame)
+    column_formats = {name: FORMATS[ROLES[name]] for name in frame.columns
+                      if ROLES.get(name) in FORMATS}
+    frame.write_excel(workbook=book, worksheet=worksheet, position=(top, 0),
+                      table_name=sheet.table, table_style="Table Style Light 9",
+                      column_formats=column_formats or None, autofit=True,
+                      dtype_formats={pl.Date: FORMATS["month"]}, float_precision=6)
+    worksheet.freeze_panes(top + 1, 0)
+    # Columns in each row's own unit: every cell rewritten with its unit's format (and a
+    # percentage as a fraction), as one column format cannot follow the row.
+    units = (frame["unit"].to_list() if "unit" in frame.columns
+             else [sheet.unit] * frame.height)
+    for index, name in enumerate(frame.columns):
+        role = ROLES.get(name)
+        if role not in ("unit", "change") or frame.schema[name] not in (pl.Float64, pl.Int64):
+            continue
+        for offset, (value, unit) in enumerate(zip(frame[name].to_list(), units, strict=True)):
+            if value is None:
+                continue
+            if role == "change":
+                code = CHANGE_FORMATS.get(unit or "", OTHER_UNIT)
+                scaled = value
+            else:
+                code = UNIT_FORMATS.get(unit or "", OTHER_UNIT)
+                scaled = value / 100 if unit in SCALED else value
+            worksheet.write_number(top + 1 + offset, index, scaled, cell_format(code))
+    # The change in percent is a percentage cell too.
+    for name in ("change_percent",):
+        if name in frame.columns and frame.schema[name] == pl.Float64:
+            index = frame.columns.index(name)
+            for offset, value in enumerate(frame[name].to_list()):
+                if value is not None:
+                    worksheet.write_number(top + 1 + offset, index, value / 100,
+                                           cell_format(FORMATS["percent"]))
+
+
+def _dated(frame: pl.DataFrame) -> pl.DataFrame:
+    """Month columns ('2025-09') as dates (2025-09-01), so Excel sorts and filters them as
+    dates; a column holding anything else is left as text."""
+    import polars as pl
+
+    # NaN and infinity are no number a reader can use; JSON has null for them too.
+    out = frame.with_columns(pl.col(pl.Float64).fill_nan(None))
+    out = out.with_columns(pl.when(pl.col(pl.Float64).is_infinite()).then(None)
+                           .otherwise(pl.col(pl.Float64)).name.keep())
+    for name in frame.columns:
+        if ROLES.get(name) != "month" or frame.schema[name] != pl.String:
+            continue
+        values = frame[name].drop_nulls()
+        if values.len() and values.str.contains(_MONTH.pattern).all():
+            out = out.with_columns((pl.col(name) + "-01").str.to_date("%Y-%m-%d"))
+    return out
+
+
+_SHEET_UNSAFE = re.compile(r"[\[\]:*?/\\]")
+
+
+def sheet_name(title: str) -> str:
+    """A worksheet name Excel accepts: no []:*?/\\ and at most 31 characters."""
+    name = _SHEET_UNSAFE.sub("-", visible(title)).strip("'") or "Sheet"
+    return name[:31]
+
+
+def table_name(title: str, taken: set[str]) -> str:
+    """An Excel table name from a title: letters, digits and underscores, starting with a
+    letter, unlike a cell reference (A1, R1C1), and unique in the workbook."""
+    base = re.sub(r"[^A-Za-z0-9]+", "_", title).strip("_").lower() or "table"
+    if not base[0].isalpha() or re.fullmatch(r"[a-z]{1,3}\d+|r\d*c\d*|[rc]", base):
+        base = f"t_{base}"
+    name, n = base[:200], 2
+    while name in taken:
+        name, n = f"{base[:190]}_{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def frame_of(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> pl.DataFrame:
+    """A DataFrame of a document's section: a column of numbers stays numeric (whole numbers
+    as integers), of booleans boolean, and any other as text."""
+    import polars as pl
+
+    data: dict[str, pl.Series] = {}
+    for index, name in enumerate(columns):
+        values = [row[index] for row in rows]
+        known = [v for v in values if v is not None]
+        if known and all(isinstance(v, bool) for v in known):
+            data[name] = pl.Series(name, values, dtype=pl.Boolean)
+        elif known and all(isinstance(v, int) and not isinstance(v, bool) for v in known):
+            data[name] = pl.Series(name, values, dtype=pl.Int64)
+        elif known and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                           for v in known):
+            data[name] = pl.Series(name, [None if v is None else float(v) for v in values],
+                                   dtype=pl.Float64)
+        else:
+            data[name] = pl.Series(name, [None if v is None else str(v) for v in values],
+                                   dtype=pl.String)
+    return pl.DataFrame(list(data.values()))
+
+
+def document_sheets(document: Any, unit: str | None = None) -> list[Sheet]:
+    """A sheet per section of a render.Document (named after its title), its cells the
+    section's raw values."""
+    taken: set[str] = set()
+    names: set[str] = set()
+    sheets = []
+    for section in document.sections:
+        short = section.title.split(":")[0]
+        name, n = sheet_name(short), 2
+        while name.lower() in names:
+            name, n = f"{sheet_name(short)[:28]} {n}", n + 1
+        names.add(name.lower())
+        sheets.append(Sheet(name, frame_of(section.columns, section.rows),
+                            table_name(short, taken), unit,
+                            section.title if section.title != short else None))
+    return sheets

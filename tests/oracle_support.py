@@ -1,0 +1,581 @@
+"""The differential oracle's model: random small projects, the rows their loads should leave,
+and every KPI figure worked out again in DuckDB over those rows (tests/test_differential_oracle.py).
+
+Nothing here imports kpi: windows, completeness and values are written out from docs/catalogue.md
+and SPEC.md, so a bug in kpi's own periods, store or engine cannot hide on both sides at once.
+
+Months are whole numbers (year * 12 + month - 1) in the model and `YYYY-MM` text in kpi's output.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+# Classes of issue 17 the generator can avoid, by name (see docs/guarantees.md, "The
+# differential oracle"). KPI_ORACLE_AVOID overrides the default: "" hunts every class.
+CLASSES = {
+    "restore": "a reload after a DeltaTable.restore (issue 17 class 1)",
+    "case": "a replace_by or part value differing only in case (class 2)",
+    "part_gaps": "a part missing months inside a window (classes 3 and 4)",
+    "kind_baseline": "a baseline of the wrong kind (class 5)",
+    "month_column": "a declared column named month (class 6)",
+    "brackets": "an extract file name holding brackets (class 8)",
+    "empty_weights": "a weights file with a header and no rows (class 9)",
+    "quarter_trend": "kpi show's monthly values of quarterly data (class 10)",
+    "invisible": "a key value with an invisible character or another Unicode form (class 12)",
+    "impossible_dates": "a leap second or an impossible financial year (class 13)",
+    "other_previous": "--previous given another project's figures file (class 11)",
+    "stale": "a period past the data (the Period invariant)",
+    "odd_paths": "a project folder holding a space, non-ASCII, '#' or '%20' (the Paths invariant)",
+}
+# The classes still open on main: CI must stay green while they are fixed. Remove a name as
+# its fix lands (the oracle then holds the fix).
+DEFAULT_AVOID = ("restore,case,part_gaps,kind_baseline,month_column,brackets,empty_weights,"
+                 "quarter_trend,invisible,impossible_dates,stale,odd_paths,other_previous")
+
+
+def avoided() -> frozenset[str]:
+    text = os.environ.get("KPI_ORACLE_AVOID", DEFAULT_AVOID)
+    names = frozenset(n.strip() for n in text.split(",") if n.strip())
+    unknown = names - CLASSES.keys()
+    if unknown:
+        raise ValueError(f"KPI_ORACLE_AVOID: unknown class {sorted(unknown)}; known: "
+                         f"{sorted(CLASSES)}")
+    return names
+
+
+def month(year: int, mon: int) -> int:
+    return year * 12 + mon - 1
+
+
+def text(m: int) -> str:
+    return f"{m // 12}-{m % 12 + 1:02d}"
+
+
+def parse(s: str) -> int:
+    year, mon = s.split("-")
+    return month(int(year), int(mon))
+
+
+def fy_start(m: int) -> int:
+    """April of the financial year holding month m."""
+    return m - (m % 12 - 3) % 12
+
+
+FIRST = month(2023, 1)    # the months record-level extracts are drawn from
+LAST = month(2025, 12)
+Q_FIRST = month(2022, 4)  # quarters are drawn from April 2022 ..
+Q_LAST = month(2025, 10)  # .. the quarter starting October 2025
+BASELINE = month(2024, 3)           # [project] baseline: YE 2024-03
+SNAPSHOT_BASELINE = month(2024, 4)  # its default snapshot baseline: AT 2024-04
+POPULATION = {"resident": 250_000, "black": 12_000, "white": 180_000}
+FORCES = ["Kent Police", "Essex Police", "West Midlands Police"]
+LPAS = ["Birmingham", "Dudley", "Coventry"]
+OFFENCES = ["theft", "burglary", "assault", "fraud"]
+WEIGHTS = {"theft": 10, "burglary": 365, "assault": 180}
+ROLES = ["officer", "staff"]
+
+# Spellings of a stored value that name the same thing: kpi must refuse them, or read them as
+# that value (so no figure changes); never keep them side by side.
+CASE_VARIANTS = (str.lower, str.upper, lambda s: s[0] + s[1:].swapcase())
+INVISIBLE_VARIANTS = (lambda s: s + "\u200b", lambda s: s[:2] + "\u200d" + s[2:],
+                      lambda s: "\ufeff" + s, lambda s: s.replace(" ", "\u00a0"),
+                      lambda s: unicodedata.normalize("NFD", s))
+
+
+@dataclass
+class Kpi:
+    id: str
+    kind: str
+    dataset: str
+    filter: str | None = None
+    value: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    threshold: float | None = None
+    percentile: float | None = None
+    lag: int = 0
+    baseline: str | None = None
+    better: str = "lower"
+    stable_band: float = 0.0
+    parts: tuple[str, str] | None = None  # numerator_kpi, denominator_kpi
+    breakdowns: tuple[str, ...] = ()
+
+    @property
+    def snapshot(self) -> bool:
+        return self.kind == "snapshot"
+
+    @property
+    def unit(self) -> str:
+        if self.kind in ("rate", "within") or (self.snapshot and self.numerator):
+            return "percent"
+        if self.kind == "ratio_of_rates":
+            return "ratio"
+        return "other"
+
+
+@dataclass
+class ProjectSpec:
+    """What the generator drew: the project file, and which defect (if any) it must refuse."""
+
+    replace_by: bool
+    datetime_dates: bool
+    quarter_form: str          # "fy" (financial_year, quarter) or "year" (year, quarter)
+    kpis: list[Kpi]
+    defect: str | None = None  # kind_baseline, month_column or empty_weights: kpi must refuse
+
+    def toml(self) -> str:
+        date_col = "at" if self.datetime_dates else "day"
+        lines = [
+            '[project]', 'name = "Oracle"', 'baseline = "2024-03"', '',
+            '[population]', *(f"{k} = {v}" for k, v in POPULATION.items()), '',
+            '[datasets.inc]', f'date = "{date_col}"',
+            *(['replace_by = ["force"]'] if self.replace_by else []),
+            '[datasets.inc.columns]', 'ref = "str"',
+            f'{date_col} = {{ type = "{"datetime" if self.datetime_dates else "date"}", '
+            f'from = ["{"When" if self.datetime_dates else "Day"}"] }}',
+            'force = { type = "str", from = ["Force"] }',
+            'lpa = { type = "str", from = ["LPA"] }',
+            'offence = "str"',
+            'minutes = { type = "float", required = false }',
+            'victims = { type = "int", min = 0 }',
+            *(['month = "str"'] if self.defect == "month_column" else []), '',
+            '[datasets.staff]', 'date = "as_at"', '[datasets.staff.columns]',
+            'as_at = "month"', 'role = "str"', 'minority = "bool"', '',
+            '[datasets.q]',
+            ('date = { financial_year = "fy", quarter = "qtr" }' if self.quarter_form == "fy"
+             else 'date = { year = "yr", quarter = "qtr" }'),
+            '[datasets.q.columns]',
+            ('fy = "str"' if self.quarter_form == "fy" else 'yr = "int"'),
+            'qtr = "int"', 'force = "str"', 'n = { type = "int", min = 0 }', '',
+            '[[priorities]]', 'id = "p"', 'title = "Plan"', '',
+        ]
+        for k in self.kpis:
+            lines += ['[[kpis]]', f'id = "{k.id}"', f'title = "KPI {k.id}"', 'priority = "p"',
+                      f'kind = "{k.kind}"', f'better = "{k.better}"']
+            if k.parts:
+                lines += [f'numerator_kpi = "{k.parts[0]}"', f'denominator_kpi = "{k.parts[1]}"']
+            else:
+                lines.append(f'dataset = "{k.dataset}"')
+            for key in ("filter", "value", "numerator", "denominator", "baseline"):
+                if getattr(k, key) is not None:
+                    lines.append(f'{key} = "{getattr(k, key)}"')
+            if k.threshold is not None:
+                lines.append(f"threshold = {k.threshold}")
+            if k.percentile is not None:
+                lines.append(f"percentile = {k.percentile}")
+            if k.lag:
+                lines.append(f"lag = {k.lag}")
+            if k.stable_band:
+                lines.append(f"stable_band = {k.stable_band}")
+            if k.kind == "per_1000":
+                lines.append('population = "resident"')
+            if k.kind == "ratio_of_rates":
+                lines.append('populations = ["black", "white"]')
+            if k.kind == "weighted_score":
+                lines += ['weights = "weights.csv"', 'weight_key = "offence"']
+            if k.breakdowns:
+                lines.append("breakdowns = [" + ", ".join(f'"{b}"' for b in k.breakdowns) + "]")
+            lines.append("")
+        return "\n".join(lines)
+
+    def write(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "kpi.toml").write_text(self.toml(), encoding="utf-8")
+        weights = "offence,weight\n"
+        if self.defect != "empty_weights":
+            weights += "".join(f"{k},{v}\n" for k, v in WEIGHTS.items())
+        (folder / "weights.csv").write_text(weights, encoding="utf-8")
+
+
+INC_FILTERS = [None, "offence = 'theft'", "lpa = 'Birmingham'", "victims >= 1",
+               "force = 'Kent Police'", "lpa IN ('Birmingham', 'Dudley') AND victims >= 1"]
+
+
+def draw_project(rnd: random.Random, avoid: frozenset[str]) -> ProjectSpec:
+    """A random project: a subset of every kind, with filters, lags and baselines."""
+    def flow_baseline() -> str | None:
+        return rnd.choice([None, None, "yoy", f"YE {text(month(2023, rnd.randint(6, 12)))}",
+                           "YE 2024-12"])
+
+    kpis: list[Kpi] = []
+    makers = {
+        "count": lambda i: Kpi(i, "count", "inc", filter=rnd.choice(INC_FILTERS),
+                               breakdowns=("lpa",)),
+        "sum": lambda i: Kpi(i, "sum", "inc", value="victims", filter=rnd.choice(INC_FILTERS)),
+        "rate": lambda i: Kpi(i, "rate", "inc", numerator="offence = 'theft'",
+                              filter=rnd.choice(INC_FILTERS), better="higher"),
+        "within": lambda i: Kpi(i, "within", "inc", value="minutes",
+                                threshold=rnd.choice([10, 15.5, 30]), better="higher"),
+        "mean": lambda i: Kpi(i, "mean", "inc", value="minutes", filter=rnd.choice(INC_FILTERS)),
+        "median": lambda i: Kpi(i, "median", "inc", value="minutes"),
+        "percentile": lambda i: Kpi(i, "percentile", "inc", value="minutes",
+                                    percentile=rnd.choice([25, 90])),
+        "per_1000": lambda i: Kpi(i, "per_1000", "inc", filter=rnd.choice(INC_FILTERS)),
+        "ratio_of_rates": lambda i: Kpi(i, "ratio_of_rates", "inc",
+                                        numerator="lpa = 'Birmingham'",
+                                        denominator="lpa = 'Dudley'"),
+        "weighted_score": lambda i: Kpi(i, "weighted_score", "inc"),
+        "snapshot": lambda i: Kpi(i, "snapshot", "staff", filter="role = 'officer'",
+                                  better="higher"),
+        "snapshot_pct": lambda i: Kpi(i, "snapshot", "staff", numerator="minority"),
+        "qsum": lambda i: Kpi(i, "sum", "q", value="n"),
+        "qcount": lambda i: Kpi(i, "count", "q"),
+    }
+    names = rnd.sample(sorted(makers), rnd.randint(3, 7))
+    if not {"qsum", "qcount"} & set(names) and rnd.random() < 0.5:
+        names.append(rnd.choice(["qsum", "qcount"]))  # quarterly data in most projects
+    for n, name in enumerate(names):
+        k = makers[name](f"k{n}_{name}")
+        k.lag = rnd.choice([0, 0, 0, 1, 2])
+        k.better = rnd.choice([k.better, "higher", "lower", "neutral"])
+        k.stable_band = rnd.choice([0.0, 0.0, 1.0])
+        if k.dataset == "q":
+            k.baseline = rnd.choice([None, "yoy", "YE 2023-12", "YE 2023-06"])
+            k.lag = rnd.choice([0, 3])
+        elif k.snapshot:
+            k.baseline = rnd.choice([None, "yoy", f"AT {text(month(2023, rnd.randint(3, 12)))}"])
+        else:
+            k.baseline = flow_baseline()
+        kpis.append(k)
+    if rnd.random() < 0.3:
+        a = next((k for k in kpis if k.dataset == "inc" and k.kind == "count"), None)
+        if a is None:
+            a = Kpi("k_num", "count", "inc", filter="offence = 'theft'")
+            kpis.append(a)
+        b = Kpi("k_den", "count", "inc", filter=None)
+        kpis += [b, Kpi("k_rate2", "rate", "inc", parts=(a.id, b.id), lag=a.lag,
+                        better="higher")]
+        b.lag = a.lag  # a rate of two KPIs of one lag: the window is theirs
+    defects = [d for d in ("kind_baseline", "month_column", "empty_weights") if d not in avoid]
+    defect = rnd.choice(defects) if defects and rnd.random() < 0.12 else None
+    if defect == "kind_baseline":
+        k = rnd.choice(kpis)
+        k.baseline = "YE 2024-06" if k.snapshot else rnd.choice(["AT 2024-04", "AT 2023-12"])
+    elif defect == "month_column":
+        kpis.append(Kpi("k_month", "count", "inc", filter="month = 'Jan'"))
+    elif defect == "empty_weights" and not any(k.kind == "weighted_score" for k in kpis):
+        kpis.append(Kpi("k_harm", "weighted_score", "inc"))
+    return ProjectSpec(replace_by=rnd.random() < 0.7, datetime_dates=rnd.random() < 0.4,
+                       quarter_form=rnd.choice(["fy", "year"]), kpis=kpis, defect=defect)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows: what the extracts hold, and what the store should hold
+
+
+@dataclass
+class Model:
+    """The rows the loads should have left, per dataset, and each version's rows."""
+
+    spec: ProjectSpec
+    rows: dict[str, list[dict]] = field(default_factory=lambda: {"inc": [], "staff": [], "q": []})
+    versions: dict[str, dict[int, list[dict]]] = field(
+        default_factory=lambda: {"inc": {}, "staff": {}, "q": {}})
+    # a value's canonical spelling, per column: a variant kpi accepted reads as the canonical
+    canonical: dict[str, str] = field(default_factory=dict)
+
+    def apply(self, dataset: str, new: list[dict]) -> None:
+        """A load: replace the months (or month and force pairs) it holds, keep the rest."""
+        if dataset == "inc" and self.spec.replace_by:
+            keys = {(r["month"], r["force"]) for r in new}
+            keep = [r for r in self.rows[dataset] if (r["month"], r["force"]) not in keys]
+        else:
+            months = {r["month"] for r in new}
+            keep = [r for r in self.rows[dataset] if r["month"] not in months]
+        self.rows[dataset] = keep + [dict(r) for r in new]
+
+    def held(self, dataset: str, part: str | None = None) -> set[int]:
+        """Months a dataset (or one force of it) holds; a quarter holds its three months."""
+        out: set[int] = set()
+        for r in self.rows[dataset]:
+            if part is not None and r.get("force") != part:
+                continue
+            out.update(range(r["month"], r["month"] + 3) if dataset == "q" else (r["month"],))
+        return out
+
+    def parts(self, dataset: str) -> list[str | None]:
+        if dataset == "inc" and self.spec.replace_by:
+            return sorted({r["force"] for r in self.rows["inc"]})
+        return [None]
+
+
+def inc_rows(rnd: random.Random, months: list[int], force: str, counter: list[int],
+             lpas: list[str] | None = None) -> list[dict]:
+    out = []
+    for m in months:
+        for _ in range(rnd.randint(1, 4)):
+            counter[0] += 1
+            out.append({
+                "ref": f"R{counter[0]}", "month": m, "day": rnd.randint(1, 28),
+                "force": force, "lpa": rnd.choice(lpas or LPAS),
+                "offence": rnd.choice(OFFENCES),
+                "minutes": rnd.choice([None, *range(0, 41, 3)]) if rnd.random() < 0.9 else None,
+                "victims": rnd.randint(0, 3),
+                "decl_month": rnd.choice(["Jan", "Feb", "Mar"]),
+            })
+    return out
+
+
+def staff_rows(rnd: random.Random, months: list[int]) -> list[dict]:
+    return [{"month": m, "role": rnd.choice(ROLES), "minority": rnd.random() < 0.3}
+            for m in months for _ in range(rnd.randint(2, 6))]
+
+
+def q_rows(rnd: random.Random, quarters: list[int], force: str) -> list[dict]:
+    return [{"month": m, "force": force, "n": rnd.randint(0, 20)} for m in quarters]
+
+
+def write_csv(path: Path, dataset: str, rows: list[dict], spec: ProjectSpec, *,
+              spelled: dict[str, str] | None = None, leap_second: bool = False,
+              bad_year: str | None = None) -> None:
+    """An extract as a user gets it; `spelled` writes some values in another spelling."""
+    spelled = spelled or {}
+
+    def sp(v: str) -> str:
+        return spelled.get(v, v)
+
+    lines = []
+    if dataset == "inc":
+        date_head = "When" if spec.datetime_dates else "Day"
+        head = ["ref", date_head, "Force", "LPA", "offence", "minutes", "victims"]
+        if spec.defect == "month_column":
+            head.append("month")
+        lines.append(",".join(head))
+        for i, r in enumerate(rows):
+            y, mo = r["month"] // 12, r["month"] % 12 + 1
+            if spec.datetime_dates:
+                when = f"{y}-{mo:02d}-{r['day']:02d}T{(r['day'] * 5) % 24:02d}:15:00"
+                if leap_second and i == len(rows) - 1:
+                    when = f"{y}-{mo:02d}-{r['day']:02d}T23:59:60"
+            else:
+                when = (f"{r['day']:02d}/{mo:02d}/{y}" if r["day"] % 2
+                        else f"{y}-{mo:02d}-{r['day']:02d}")
+            cells = [r["ref"], when, sp(r["force"]), sp(r["lpa"]), r["offence"],
+                     "" if r["minutes"] is None else str(r["minutes"]), str(r["victims"])]
+            if spec.defect == "month_column":
+                cells.append(r["decl_month"])
+            lines.append(",".join(f'"{c}"' if "," in c else c for c in cells))
+    elif dataset == "staff":
+        lines.append("as_at,role,minority")
+        lines += [f"{text(r['month'])},{r['role']},{'yes' if r['minority'] else 'no'}"
+                  for r in rows]
+    else:
+        lines.append("fy,qtr,force,n" if spec.quarter_form == "fy" else "yr,qtr,force,n")
+        for r in rows:
+            m = r["month"]
+            if spec.quarter_form == "fy":
+                start = fy_start(m) // 12
+                period = bad_year or f"{start}/{(start + 1) % 100:02d}"
+                quarter = (m - fy_start(m)) // 3 + 1
+            else:
+                period, quarter = str(m // 12), m % 12 // 3 + 1
+            lines.append(f"{period},{quarter},{sp(r['force'])},{r['n']}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# The oracle: windows, completeness and values, written out again
+
+
+def windows(k: Kpi, period: int, vs: str, held: set[int]) -> tuple[int | None, tuple | None,
+                                                                    tuple | None]:
+    """(end, current window, comparison window), each window (first month, last month); end is
+    the latest month held on or before period - lag (None when there is none)."""
+    target = period - k.lag
+    ends = [m for m in held if m <= target]
+    if not ends:
+        return None, None, None
+    end = max(ends)
+    if k.snapshot:
+        current = (end, end)
+    elif vs == "fytd":
+        current = (fy_start(end), end)
+    else:
+        current = (end - 11, end)
+    if vs == "baseline":
+        if k.baseline == "yoy":
+            comparison = (current[0] - 12, current[1] - 12)
+        elif k.baseline:
+            kind, _, at = k.baseline.partition(" ")
+            b = parse(at)
+            comparison = (b - 11, b) if kind == "YE" else (b, b)
+        elif k.snapshot:
+            comparison = (SNAPSHOT_BASELINE, SNAPSHOT_BASELINE)
+        else:
+            comparison = (BASELINE - 11, BASELINE)
+    elif vs == "previous":
+        comparison = (current[0] - 1, current[1] - 1)
+    else:
+        comparison = (current[0] - 12, current[1] - 12)
+    return end, current, comparison
+
+
+def cuts_quarter(window: tuple[int, int]) -> bool:
+    return window[0] % 3 != 0 or window[1] % 3 != 2
+
+
+class Oracle:
+    """DuckDB over the model's rows."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self._state: str | None = None
+        self.db = duckdb.connect()
+        self.db.execute("CREATE TABLE inc (month INT, force VARCHAR, lpa VARCHAR, "
+                        "offence VARCHAR, minutes DOUBLE, victims INT, decl_month VARCHAR)")
+        self.db.execute("CREATE TABLE staff (month INT, role VARCHAR, minority BOOLEAN)")
+        self.db.execute("CREATE TABLE q (month INT, force VARCHAR, n INT)")
+        self.db.execute("CREATE TABLE weights (offence VARCHAR, weight DOUBLE)")
+        if model.spec.defect != "empty_weights":
+            self.db.executemany("INSERT INTO weights VALUES (?, ?)", list(WEIGHTS.items()))
+
+    def refresh(self) -> None:
+        """Load the model's rows into DuckDB, when they changed since the last refresh."""
+        import pyarrow as pa
+
+        state = repr(self.model.rows)
+        if state == self._state:
+            return
+        self._state = state
+        columns = {"inc": ["month", "force", "lpa", "offence", "minutes", "victims",
+                           "decl_month"],
+                   "staff": ["month", "role", "minority"], "q": ["month", "force", "n"]}
+        for table, names in columns.items():
+            self.db.execute(f"DELETE FROM {table}")
+            rows = self.model.rows[table]
+            if rows:
+                frame = pa.table({n: [r[n] for r in rows] for n in names})  # noqa: F841
+                self.db.execute(f"INSERT INTO {table} SELECT {', '.join(names)} FROM frame")
+
+    def _one(self, sql: str, where: str, args: list) -> float | None:
+        got = self.db.execute(sql.replace("{w}", where), args).fetchone()[0]
+        return None if got is None else float(got)
+
+    def value(self, k: Kpi, window: tuple[int, int], forces: list[str] | None = None,
+              part: tuple[str, str] | None = None) -> float | None:
+        """The KPI over a window, over the rows of `forces` only (None: every row), or of one
+        part of a column (`part` = (column, value))."""
+        if k.parts:
+            kpis = {x.id: x for x in self.model.spec.kpis}
+            num = self.value(kpis[k.parts[0]], window, forces, part)
+            den = self.value(kpis[k.parts[1]], window, forces, part)
+            return None if not den or num is None else 100.0 * num / den
+        where = "month BETWEEN ? AND ?"
+        args: list = [window[0], window[1]]
+        if forces is not None:
+            if not forces:
+                return None
+            where += " AND force IN (" + ", ".join("?" * len(forces)) + ")"
+            args += forces
+        if part is not None:
+            where += f" AND {part[0]} = ?"
+            args.append(part[1])
+        if k.filter:
+            where += f" AND ({k.filter.replace('month =', 'decl_month =')})"
+        table = k.dataset
+        sql = {
+            "count": f"SELECT count(*) FROM {table} WHERE {{w}}",
+            "sum": f"SELECT coalesce(sum({k.value}), 0) FROM {table} WHERE {{w}}",
+            "rate": f"SELECT 100.0 * count(*) FILTER ({k.numerator}) / nullif(count(*), 0) "
+                    f"FROM {table} WHERE {{w}}",
+            "within": f"SELECT 100.0 * count(*) FILTER ({k.value} <= {k.threshold}) / "
+                      f"nullif(count({k.value}), 0) FROM {table} WHERE {{w}}",
+            "mean": f"SELECT avg({k.value}) FROM {table} WHERE {{w}}",
+            "median": f"SELECT median({k.value}) FROM {table} WHERE {{w}}",
+            "percentile": f"SELECT quantile_cont({k.value}, {(k.percentile or 0) / 100}) "
+                          f"FROM {table} WHERE {{w}}",
+            "per_1000": f"SELECT count(*) / {POPULATION['resident']} * 1000 FROM {table} "
+                        "WHERE {w}",
+            "ratio_of_rates": (f"SELECT (count(*) FILTER ({k.numerator}) / {POPULATION['black']})"
+                               f" / nullif(count(*) FILTER ({k.denominator}) / "
+                               f"{POPULATION['white']}, 0) FROM {table} WHERE {{w}}"),
+            "weighted_score": "SELECT coalesce(sum(coalesce(w.weight, 0)), 0) FROM inc "
+                              "LEFT JOIN weights w USING (offence) WHERE {w}",
+        }
+        if k.snapshot:
+            query = (f"SELECT 100.0 * count(*) FILTER ({k.numerator}) / nullif(count(*), 0) "
+                     f"FROM staff WHERE {{w}}" if k.numerator
+                     else "SELECT count(*) FROM staff WHERE {w}")
+        else:
+            query = sql[k.kind]
+        return self._one(query, where, args)
+
+    def dataset_of(self, k: Kpi) -> str:
+        if k.parts:
+            kpis = {x.id: x for x in self.model.spec.kpis}
+            return kpis[k.parts[0]].dataset
+        return k.dataset
+
+    def accepted(self, k: Kpi, window: tuple[int, int]) -> tuple[set, bool]:
+        """The values kpi may print for a KPI over a window (None: no figure), and whether a
+        figure other than the whole window's needs a note (a part left out)."""
+        dataset = self.dataset_of(k)
+        if dataset == "q" and cuts_quarter(window):
+            return {None}, False
+        months = set(range(window[0], window[1] + 1))
+        model = self.model
+        if not months <= model.held(dataset):
+            # a month no part holds: the window is incomplete (a part may be left out only
+            # when the rest are whole)
+            full = [p for p in model.parts(dataset) if p is not None
+                    and months <= model.held(dataset, p)]
+            if full:
+                return {None, self.value(k, window, full)}, True
+            return {None}, False
+        whole = self.value(k, window)
+        if model.parts(dataset) == [None]:
+            return {whole}, False
+        full, partial, absent = [], [], []
+        for p in model.parts(dataset):
+            got = months & model.held(dataset, p)
+            (full if got == months else partial if got else absent).append(p)
+        if partial:
+            options = {None}
+            if full:
+                options.add(self.value(k, window, full))
+            return options, True
+        return ({whole, None} if absent else {whole}), False
+
+    def part_accepted(self, k: Kpi, window: tuple[int, int], force: str) -> set:
+        """One force's figure in kpi compare: its value when it holds every month of the
+        window, else no figure (never 0 for months it never loaded)."""
+        months = set(range(window[0], window[1] + 1))
+        if self.dataset_of(k) == "q" and cuts_quarter(window):
+            return {None}
+        if not months <= self.model.held(self.dataset_of(k), force):
+            return {None}
+        return {self.value(k, window, [force])}
+
+
+def same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def member(v: float | None, options: set) -> bool:
+    return any(same(v, o) for o in options)
+
+
+def status_of(k: Kpi, current: float, comparison: float) -> str:
+    """docs/catalogue.md, Status, written out again."""
+    diff = current - comparison
+    if k.unit == "percent" or k.unit == "ratio":
+        size = diff
+    elif comparison != 0:
+        size = diff / comparison * 100
+    else:
+        size = math.inf if diff > 0 else -math.inf if diff < 0 else 0.0
+    if abs(size) <= k.stable_band or round(size, 1) == 0:
+        return "stable"
+    if k.better == "neutral":
+        return "changed"
+    return "improving" if (size > 0) == (k.better == "higher") else "deteriorating"

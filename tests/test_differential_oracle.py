@@ -1,0 +1,710 @@
+"""The differential oracle (issue 17): random projects, random sequences of loads, and every
+figure kpi prints checked against DuckDB over the rows the loads should have left.
+
+A Hypothesis state machine draws a project (every KPI kind, filters, weights, replace_by,
+quarterly and monthly dates, lags, baselines), then loads (revisions, --parts, other spellings
+of stored values, gaps, a file name with brackets), reloads, restores with
+`deltalake.DeltaTable.restore` as docs/guarantees.md describes, and `kpi vacuum`. It runs kpi
+as a user would (the CLI, `--format json`): summary, compare, show and the figures file of
+`kpi export markdown`, and checks each figure against tests/oracle_support.py.
+
+Right answers: the figure the model computes; no figure (with a status of no_data or stale)
+where a window is incomplete; or, where the input is ambiguous, a refusal (exit 2 or 3, one
+line starting "Error:"). A wrong figure with exit 0, a traceback, or a figure that drifts from
+the model after a failed load or a vacuum (data lost) fails.
+
+CI runs a fixed, derandomized budget (ORACLE_EXAMPLES below). By hand:
+
+    KPI_ORACLE_EXAMPLES=300 pytest tests/test_differential_oracle.py -s
+
+runs more, and prints how many cases, steps and commands it ran. KPI_ORACLE_AVOID (a comma
+list of oracle_support.CLASSES) names the classes the generator leaves out; empty hunts all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import SUMMARY_LINES
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+from oracle_support import (
+    CASE_VARIANTS,
+    FIRST,
+    FORCES,
+    INVISIBLE_VARIANTS,
+    LAST,
+    LPAS,
+    Q_FIRST,
+    Q_LAST,
+    Model,
+    Oracle,
+    avoided,
+    draw_project,
+    inc_rows,
+    member,
+    parse,
+    q_rows,
+    same,
+    staff_rows,
+    status_of,
+    text,
+    windows,
+    write_csv,
+)
+from typer.testing import CliRunner
+
+from kpi.cli import app
+
+ORACLE_EXAMPLES = int(os.environ.get("KPI_ORACLE_EXAMPLES", "12"))
+STEPS = int(os.environ.get("KPI_ORACLE_STEPS", "14"))
+STATS: Counter = Counter()
+FOLDER_NAMES = ["project", "Jo Smith", "Jo Smith é", "a#b%20c"]
+
+
+class Failure(AssertionError):
+    pass
+
+
+class OracleMachine(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        self.avoid = avoided()
+        self.base = Path(tempfile.mkdtemp(prefix="kpi-oracle-"))
+        self.runner = CliRunner()
+        self.log: list[str] = []
+        self.loads: list[tuple[str, list[str], list[str], list[dict]]] = []
+        self.n_files = 0
+        self.counter = [0]
+        self.ambiguous = False
+        self.papers: list[Path] = []
+
+    # -- running kpi ------------------------------------------------------------------------
+
+    def kpi(self, *args: str):
+        STATS["commands"] += 1
+        self.log.append("kpi " + " ".join(_quote(a) for a in args))
+        result = self.runner.invoke(app, ["--project", str(self.folder), *map(str, args)])
+        stderr = result.stderr or ""
+        if "Traceback" in stderr or (result.exception is not None
+                                     and not isinstance(result.exception, SystemExit)):
+            self.fail("traceback", f"{args[0]} raised {result.exception!r}\n{stderr[-800:]}")
+        if result.exit_code != 0:
+            first = stderr.splitlines()[0] if stderr.strip() else ""
+            self.log.append(f"  -> exit {result.exit_code}: {first}")
+            STATS[f"refused ({args[0]}): " + _shape(first)] += 1
+            if result.exit_code not in (2, 3) or not first.startswith("Error: "):
+                self.fail("refusal", f"exit {result.exit_code} without a one-line error: "
+                                     f"{stderr[:400]!r}")
+        return result
+
+    def fail(self, cls: str, message: str) -> None:
+        if cls in ("window", "wrong_figure") and any("[" in f for _, files, _, _ in self.loads
+                                                     for f in files):
+            cls += " (a file name with brackets was loaded: brackets?)"
+        raise Failure(f"[{cls}] {message}\nproject folder: {self.folder}\nkpi.toml:\n"
+                      f"{self.spec.toml()}\nsteps:\n  " + "\n  ".join(self.log[-60:]))
+
+    def new_file(self, suffix: str = "") -> Path:
+        self.n_files += 1
+        name = f"x{self.n_files}{suffix}.csv"
+        if "brackets" not in self.avoid and self.rnd.random() < 0.2:
+            name = f"x{self.n_files}[1].csv"
+            # a decoy with the name the brackets would glob to
+            decoy = self.folder / "extracts" / f"x{self.n_files}1.csv"
+            self._decoy = decoy
+        else:
+            self._decoy = None
+        return self.folder / "extracts" / name
+
+    def ingest(self, dataset: str, files: list[Path], rows: list[dict], flags: list[str],
+               *, ambiguous: bool = False, must_refuse: str | None = None) -> bool:
+        """Run a load; on exit 0 the model takes its rows. Returns whether it was taken."""
+        if self._decoy is not None and files and "[" in files[0].name:
+            decoy_rows = [dict(r, **{"n": 99} if dataset == "q" else {}) for r in rows[:1]]
+            write_csv(self._decoy, dataset, decoy_rows, self.spec)
+        result = self.kpi("ingest", dataset, *map(str, files), "--allow-shrink", *flags)
+        if result.exit_code != 0:
+            STATS["loads refused"] += 1
+            if not (ambiguous or must_refuse or self.spec.defect):
+                self.fail("refusal", f"a valid load was refused: {result.stderr[:300]}")
+            return False
+        if must_refuse:
+            self.fail(must_refuse, f"kpi ingest accepted {must_refuse}: "
+                                   f"{CLASSES_TEXT[must_refuse]}")
+        STATS["loads"] += 1
+        self.model.apply(dataset, rows)
+        if ambiguous:
+            self.ambiguous = True
+        from deltalake import DeltaTable
+        version = DeltaTable(str(self.folder / "data" / dataset)).version()
+        self.model.versions[dataset][version] = [dict(r) for r in self.model.rows[dataset]]
+        self.loads.append((dataset, [str(f) for f in files], flags, rows))
+        return True
+
+    # -- the project --------------------------------------------------------------------------
+
+    @initialize(r=st.randoms(use_true_random=True))
+    def make_project(self, r):
+        self.rnd = r
+        self.spec = draw_project(r, self.avoid)
+        name = "project" if "odd_paths" in self.avoid else r.choice(FOLDER_NAMES)
+        self.folder = self.base / name
+        self.spec.write(self.folder)
+        (self.folder / "extracts").mkdir()
+        self.model = Model(self.spec)
+        self.oracle = Oracle(self.model)
+        self._decoy = None
+        STATS["projects"] += 1
+        STATS["kpis"] += len(self.spec.kpis)
+        for k in self.spec.kpis:
+            STATS[f"kind {k.kind}"] += 1
+        if self.spec.defect:
+            STATS[f"defect {self.spec.defect}"] += 1
+        self.first_loads()
+
+    def first_loads(self):
+        """Every dataset's first extract: each force its own run of months (the same run for
+        all when part gaps are avoided), so the checks have figures from the first step."""
+        r = self.rnd
+        start, end = r.randint(FIRST, FIRST + 3), r.randint(LAST - 8, LAST)
+        rows = []
+        for f in FORCES:
+            if self.spec.replace_by and "part_gaps" not in self.avoid and r.random() < 0.5:
+                first, last = r.randint(FIRST, FIRST + 20), r.randint(LAST - 20, LAST)
+            else:
+                first, last = start, end
+            rows += inc_rows(r, list(range(first, last + 1)), f, self.counter)
+        if not self.spec.replace_by:
+            for row in rows:
+                row["force"] = r.choice(FORCES)
+        path = self.new_file()
+        write_csv(path, "inc", rows, self.spec)
+        self.ingest("inc", [path], rows, [])
+        rows = staff_rows(r, list(range(start, end + 1)))
+        path = self.new_file()
+        write_csv(path, "staff", rows, self.spec)
+        self.ingest("staff", [path], rows, [])
+        first = Q_FIRST + 3 * r.randint(0, 3)
+        rows = q_rows(r, list(range(first, Q_LAST - 3 * r.randint(0, 3) + 1, 3)), "Kent Police")
+        path = self.new_file()
+        write_csv(path, "q", rows, self.spec)
+        self.ingest("q", [path], rows, [])
+
+    def teardown(self):
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    # -- loads --------------------------------------------------------------------------------
+
+    def _months(self, first: int, last: int, step: int = 1, longest: int = 15) -> list[int]:
+        r = self.rnd
+        count = r.randint(1, longest)
+        start = r.randrange(first, last + 1, step) if step == 1 else \
+            first + step * r.randint(0, (last - first) // step)
+        months = [m for m in range(start, start + step * count, step) if m <= last]
+        return months
+
+    def _forces_for(self, months: list[int]) -> list[str]:
+        """Which forces a new load holds: one, or (when part gaps are avoided and the load
+        adds months some force lacks) every force, so all forces hold the same months."""
+        if not self.spec.replace_by:
+            return FORCES
+        if "part_gaps" in self.avoid:
+            held_by_all = set.intersection(*(self.model.held("inc", f) for f in FORCES))
+            if not set(months) <= held_by_all:
+                return FORCES
+        return [self.rnd.choice(FORCES)]
+
+    @rule()
+    def load_inc(self):
+        r = self.rnd
+        months = self._months(FIRST, LAST)
+        if "part_gaps" not in self.avoid and len(months) > 2 and r.random() < 0.25:
+            months.pop(r.randrange(1, len(months) - 1))  # a gap inside the load
+        forces = self._forces_for(months)
+        rows = []
+        for f in forces:
+            rows += inc_rows(r, months, f, self.counter)
+        if not self.spec.replace_by:
+            for row in rows:  # one extract for the whole force area
+                row["force"] = r.choice(FORCES)
+        path = self.new_file()
+        write_csv(path, "inc", rows, self.spec)
+        self.ingest("inc", [path], rows, [])
+
+    @rule()
+    def load_inc_parts(self):
+        """One file per LPA, loaded together with --parts."""
+        r = self.rnd
+        months = self._months(FIRST, LAST, longest=6)
+        forces = self._forces_for(months)
+        files, rows = [], []
+        for lpa in LPAS:
+            part = []
+            for f in forces:
+                part += inc_rows(r, months, f, self.counter, lpas=[lpa])
+            path = self.new_file(f"-{lpa}")
+            write_csv(path, "inc", part, self.spec)
+            files.append(path)
+            rows += part
+        self.ingest("inc", files, rows, ["--parts"])
+
+    @rule()
+    def load_staff(self):
+        months = self._months(FIRST, LAST)
+        rows = staff_rows(self.rnd, months)
+        path = self.new_file()
+        write_csv(path, "staff", rows, self.spec)
+        self.ingest("staff", [path], rows, [])
+
+    @rule()
+    def load_quarters(self):
+        quarters = self._months(Q_FIRST, Q_LAST, step=3, longest=8)
+        # a quarter is replaced whole, so a second force would leave the first with gaps
+        force = "Kent Police" if "part_gaps" in self.avoid else self.rnd.choice(FORCES)
+        rows = q_rows(self.rnd, quarters, force)
+        path = self.new_file()
+        write_csv(path, "q", rows, self.spec)
+        self.ingest("q", [path], rows, [])
+
+    @precondition(lambda self: self.model.rows["inc"])
+    @rule()
+    def load_other_spelling(self):
+        """A revision of stored months, a stored force or LPA spelled in another case or with
+        an invisible character: refused, or read as the stored value."""
+        kinds = [k for k in ("case", "invisible") if k not in self.avoid]
+        if not kinds:
+            return
+        r = self.rnd
+        kind = r.choice(kinds)
+        stored = self.model.rows["inc"]
+        column = "lpa" if (not self.spec.replace_by or r.random() < 0.4) else "force"
+        value = r.choice(sorted({row[column] for row in stored}))
+        variant = r.choice(CASE_VARIANTS if kind == "case" else INVISIBLE_VARIANTS)(value)
+        if variant == value:
+            return
+        STATS[f"spelling {kind} {column}"] += 1
+        if self.spec.replace_by:
+            force = value if column == "force" else r.choice(sorted({x["force"] for x in stored}))
+            months = sorted(self.model.held("inc", force))
+            forces = [force]
+        else:
+            months = sorted(self.model.held("inc"))
+            forces = FORCES
+        first = r.randrange(len(months))
+        months = months[first:first + r.randint(1, 4)]
+        rows = []
+        for f in forces:
+            rows += inc_rows(r, months, f, self.counter,
+                             lpas=[value] if column == "lpa" else None)
+        if not self.spec.replace_by:
+            for row in rows:
+                row["force"] = r.choice(FORCES)
+        path = self.new_file()
+        write_csv(path, "inc", rows, self.spec, spelled={value: variant})
+        self.ingest("inc", [path], rows, [], ambiguous=True)
+
+    @rule()
+    def load_overlapping_without_parts(self):
+        """An original and its revision named together: refused, nothing changes."""
+        months = self._months(FIRST, LAST, longest=3)
+        files = []
+        texts: set[str] = set()
+        while len(files) < 2:
+            path = self.new_file()
+            write_csv(path, "staff", staff_rows(self.rnd, months), self.spec)
+            if path.read_text(encoding="utf-8") in texts:
+                continue  # the same bytes twice are read once, rightly: draw another
+            texts.add(path.read_text(encoding="utf-8"))
+            files.append(path)
+        result = self.kpi("ingest", "staff", *map(str, files))
+        if result.exit_code == 0:
+            self.fail("overlap", "two extracts of one month loaded together without --parts")
+
+    @precondition(lambda self: "impossible_dates" not in self.avoid)
+    @rule()
+    def load_impossible_date(self):
+        r = self.rnd
+        if self.spec.datetime_dates and r.random() < 0.5:
+            months = self._months(FIRST, LAST, longest=2)
+            rows = inc_rows(r, months, r.choice(FORCES), self.counter)
+            path = self.new_file()
+            write_csv(path, "inc", rows, self.spec, leap_second=True)
+            self.ingest("inc", [path], rows, [], must_refuse="impossible_dates")
+        elif self.spec.quarter_form == "fy":
+            quarters = self._months(Q_FIRST, Q_LAST, step=3, longest=2)
+            rows = q_rows(r, quarters, "Kent Police")
+            path = self.new_file()
+            write_csv(path, "q", rows, self.spec,
+                      bad_year=r.choice(["1899/00", "2071/72", "2017/2118"]))
+            self.ingest("q", [path], rows, [], must_refuse="impossible_dates")
+
+    @precondition(lambda self: self.loads)
+    @rule()
+    def reload(self):
+        """An earlier extract loaded again, as it was."""
+        # the latest load half the time: after a restore, the revision rolled back
+        latest = self.rnd.random() < 0.5
+        dataset, files, flags, rows = self.loads[-1] if latest else self.rnd.choice(self.loads)
+        self.ingest(dataset, [Path(f) for f in files], rows, flags)
+
+    @precondition(lambda self: "restore" not in self.avoid and self.loads)
+    @rule()
+    def restore(self):
+        """Roll a table back as docs/guarantees.md says: DeltaTable(path).restore(v)."""
+        from deltalake import DeltaTable
+        r = self.rnd
+        dataset = r.choice(sorted(d for d, v in self.model.versions.items() if v))
+        if len(self.model.versions[dataset]) < 2:  # a revision to roll back first
+            {"inc": self.load_inc, "staff": self.load_staff, "q": self.load_quarters}[dataset]()
+        table = DeltaTable(str(self.folder / "data" / dataset))
+        older = sorted(v for v in self.model.versions[dataset] if v < table.version())
+        if not older:
+            return
+        version = r.choice(older)
+        self.log.append(f"DeltaTable('data/{dataset}').restore({version})")
+        try:
+            table.restore(version)
+        except Exception as exc:  # its files vacuumed: the restore itself refuses
+            self.log.append(f"  -> restore refused: {str(exc)[:100]}")
+            return
+        STATS["restores"] += 1
+        self.model.rows[dataset] = [dict(x) for x in self.model.versions[dataset][version]]
+        now = DeltaTable(str(self.folder / "data" / dataset)).version()
+        self.model.versions[dataset][now] = [dict(x) for x in self.model.rows[dataset]]
+        if r.random() < 0.5:
+            # the documented way back and forth: roll back, then load a revision again
+            _, files, flags, rows = [x for x in self.loads if x[0] == dataset][-1]
+            self.ingest(dataset, [Path(f) for f in files], rows, flags)
+
+    @precondition(lambda self: self.loads and self.log and not self.log[-1].startswith(
+        "kpi vacuum"))
+    @rule()
+    def vacuum(self):
+        args = ["vacuum"] + (["--keep-days", "0"] if self.rnd.random() < 0.5 else [])
+        result = self.kpi(*args)
+        if result.exit_code != 0:
+            self.fail("refusal", f"kpi vacuum failed: {result.stderr[:300]}")
+        STATS["vacuums"] += 1
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def _period(self) -> tuple[int, str]:
+        r = self.rnd
+        held = [m for d in ("inc", "staff", "q") for m in self.model.held(d)]
+        latest = max(held) if held else LAST
+        # mostly where a year and its comparison can be whole; now and then anywhere
+        first = FIRST + 14 if r.random() < 0.85 else FIRST + 3
+        period = r.randint(min(first, latest), latest if "stale" in self.avoid else latest + 4)
+        return period, r.choice(["baseline", "baseline", "yoy", "previous", "fytd"])
+
+    def _refusal_ok(self, period: int, vs: str, kpis) -> bool:
+        if self.spec.defect or self.ambiguous:
+            return True
+        held = {d: self.model.held(d) for d in ("inc", "staff", "q")}
+        if not any(held.values()) or period > max(m for h in held.values() for m in h):
+            return True
+        for k in kpis:
+            end, current, comparison = windows(k, period, vs, held[self.oracle.dataset_of(k)])
+            if end is None or end < period - k.lag:
+                return True  # no data, or stale: "no KPI has data for ..."
+            for w in (current, comparison):
+                if w is not None and (self.oracle.dataset_of(k) == "q"
+                                      and (w[0] % 3 or w[1] % 3 != 2)):
+                    return True
+                if w is not None and None in self.oracle.accepted(k, w)[0]:
+                    return True
+        return False
+
+    def _past_all_data(self, period: int) -> bool:
+        held = [m for d in ("inc", "staff", "q") for m in self.model.held(d)]
+        return bool(held) and period > max(held)
+
+    def _check_read(self, result, period: int, vs: str, kpis) -> bool:
+        """Whether a read's answer is to be checked (exit 0); a refusal must be allowed."""
+        if result.exit_code != 0:
+            if not self._refusal_ok(period, vs, kpis):
+                self.fail("refusal", f"a read of a valid store was refused: "
+                                     f"{result.stderr[:300]}")
+            STATS["reads refused"] += 1
+            return False
+        if self.spec.defect:
+            self.fail(self.spec.defect, f"exit 0 on a project kpi must refuse: "
+                                        f"{CLASSES_TEXT[self.spec.defect]}")
+        if "stale" not in self.avoid and self._past_all_data(period):
+            self.fail("stale", f"--period {text(period)} is past every dataset's data "
+                               "(latest month held earlier), yet the read answered with exit 0")
+        STATS["reads checked"] += 1
+        return True
+
+    def _check_kpi(self, where: str, k, got: dict, period: int, vs: str) -> None:
+        """One KPI's current and comparison figures and status, as summary and show print."""
+        self.oracle.refresh()
+        dataset = self.oracle.dataset_of(k)
+        end, current, comparison = windows(k, period, vs, self.model.held(dataset))
+        stale = end is not None and end < period - k.lag
+        cur, cmp_ = got.get("current"), got.get("comparison")
+        STATS["figures checked"] += 1
+        if stale and "stale" not in self.avoid and got["status"] not in ("stale", "no_data"):
+            self.fail("stale", f"{where}: {k.id} (lag {k.lag}) at --period {text(period)}: its "
+                               f"data ends {text(end)}, before {text(period - k.lag)}, yet its "
+                               f"status is {got['status']!r}, not stale")
+        if cur is None:
+            # a stale KPI may print no figure (its status says why)
+            if current is not None and not stale \
+                    and None not in self.oracle.accepted(k, current)[0]:
+                self.fail("no_figure", f"{where}: {k.id}: no current figure for "
+                                       f"{current}, expected "
+                                       f"{self.oracle.accepted(k, current)[0]}")
+            return
+        if current is None:
+            self.fail("window", f"{where}: {k.id}: a figure {cur} where no month on or before "
+                                f"{text(period - k.lag)} is held")
+        window = (parse(cur["start"]), parse(cur["end"]))
+        if window != current:
+            self.fail("window", f"{where}: {k.id}: current window {cur['start']}..{cur['end']},"
+                                f" expected {text(current[0])}..{text(current[1])}")
+        self._check_value(where, k, "current", cur["value"], current, got.get("note"))
+        if cmp_ is None:
+            if None not in self.oracle.accepted(k, comparison)[0]:
+                self.fail("no_figure", f"{where}: {k.id}: no comparison figure, expected "
+                                       f"{self.oracle.accepted(k, comparison)[0]}")
+            return
+        window = (parse(cmp_["start"]), parse(cmp_["end"]))
+        if window != comparison:
+            self.fail("kind_baseline" if k.baseline else "window",
+                      f"{where}: {k.id}: comparison window {cmp_['start']}..{cmp_['end']}, "
+                      f"expected {text(comparison[0])}..{text(comparison[1])}")
+        self._check_value(where, k, "comparison", cmp_["value"], comparison, got.get("note"))
+        if cur["value"] is not None and cmp_["value"] is not None and not stale:
+            want = status_of(k, cur["value"], cmp_["value"])
+            if got["status"] != want:
+                self.fail("status", f"{where}: {k.id}: status {got['status']!r} for "
+                                    f"{cur['value']} against {cmp_['value']}, expected {want!r}")
+
+    def _check_value(self, where, k, role, value, window, note) -> None:
+        options, needs_note = self.oracle.accepted(k, window)
+        whole = self.oracle.value(k, window)
+        if not member(value, options):
+            cls = self._classify(k, window, value, whole)
+            self.fail(cls, f"{where}: {k.id} ({k.kind}) {role} {text(window[0])}.."
+                           f"{text(window[1])}: kpi printed {value}, expected one of "
+                           f"{sorted(options, key=str)} (the whole window's rows give {whole})")
+        if needs_note and value is not None and not same(value, whole) and note is None \
+                and where.startswith(("summary", "show")):
+            self.fail("part_gaps", f"{where}: {k.id}: a part left out of {role} without a note")
+
+    def _classify(self, k, window, value, whole) -> str:
+        """Which class of issue 17 a wrong figure most likely belongs to."""
+        dataset = self.oracle.dataset_of(k)
+        months = set(range(window[0], window[1] + 1))
+        if dataset == "inc" and self.spec.replace_by and any(
+                months & self.model.held("inc", p) != months for p in self.model.parts("inc")):
+            if same(value, whole):
+                return "part_gaps"
+        if dataset == "q" and window[0] == window[1]:
+            return "quarter_trend"
+        if self.ambiguous:
+            return "case/invisible"
+        if STATS["restores"]:
+            return "restore?"
+        return "wrong_figure"
+
+    @precondition(lambda self: any(self.model.rows.values()))
+    @rule()
+    def check_summary(self):
+        period, vs = self._period()
+        result = self.kpi("summary", "--period", text(period), "--vs", vs, "--format", "json")
+        if not self._check_read(result, period, vs, self.spec.kpis):
+            return
+        kpis = {k.id: k for k in self.spec.kpis}
+        for got in json.loads(result.stdout)["kpis"]:
+            self._check_kpi("summary", kpis[got["id"]], got, period, vs)
+
+    @precondition(lambda self: any(self.model.rows.values()))
+    @rule()
+    def check_show(self):
+        period, vs = self._period()
+        quarterly = [k for k in self.spec.kpis if self.oracle.dataset_of(k) == "q"]
+        k = self.rnd.choice(quarterly if quarterly and self.rnd.random() < 0.3
+                            else self.spec.kpis)
+        STATS["shows of quarterly KPIs"] += k in quarterly
+        result = self.kpi("show", k.id, "--period", text(period), "--vs", vs, "--format",
+                          "json", "--months", "15")
+        if not self._check_read(result, period, vs, [k]):
+            return
+        doc = json.loads(result.stdout)
+        self._check_kpi("show", k, doc["kpi"], period, vs)
+        self.oracle.refresh()
+        for point in doc["trend"]:
+            m = parse(point["month"])
+            quarterly = self.oracle.dataset_of(k) == "q"
+            if point["value"] is not None and not (quarterly and "quarter_trend" in self.avoid):
+                self._check_value("show trend", k, f"month {point['month']}", point["value"],
+                                  (m, m), None)
+            if point.get("rolling_12") is not None and not k.snapshot:
+                self._check_value("show trend", k, f"rolling 12 to {point['month']}",
+                                  point["rolling_12"], (m - 11, m), None)
+        cur = doc["kpi"].get("current")
+        for column, parts in doc.get("breakdowns", {}).items():
+            if cur is None:
+                continue
+            window = (parse(cur["start"]), parse(cur["end"]))
+            full = [p for p in self.model.parts("inc") if p is not None and
+                    set(range(window[0], window[1] + 1)) <= self.model.held("inc", p)]
+            for part in parts:
+                if part["current"] is None:
+                    continue
+                options = {self.oracle.value(k, window, part=(column, part["part"])),
+                           self.oracle.value(k, window, full, part=(column, part["part"]))}
+                if part["part"] not in {row[column] for row in self.model.rows["inc"]}:
+                    self.fail("case/invisible", f"show {k.id}: a part {part['part']!r} of "
+                                                f"{column} the store should not hold")
+                if not member(part["current"], options):
+                    self.fail(self._classify(k, window, part["current"], None),
+                              f"show {k.id} by {column}: {part['part']!r} reads "
+                              f"{part['current']}, expected one of {options}")
+
+    @precondition(lambda self: self.spec.replace_by and self.model.rows["inc"])
+    @rule()
+    def check_compare(self):
+        period, vs = self._period()
+        result = self.kpi("compare", "--period", text(period), "--by", "force", "--vs", vs,
+                          "--format", "json")
+        # every dataset with a force column: inc, and the quarterly q
+        by_force = [k for k in self.spec.kpis if self.oracle.dataset_of(k) in ("inc", "q")]
+        if not self._check_read(result, period, vs, by_force):
+            return
+        self.oracle.refresh()
+        kpis = {k.id: k for k in self.spec.kpis}
+        live = {row["force"] for d in ("inc", "q") for row in self.model.rows[d]}
+        for got in json.loads(result.stdout)["kpis"]:
+            k = kpis[got["id"]]
+            for part in got["parts"]:
+                if part["name"] not in live:
+                    self.fail("case/invisible", f"compare: {k.id}: a part {part['name']!r} "
+                                                "the store should not hold")
+                for role in ("current", "comparison"):
+                    fig = part.get(role)
+                    if not fig or fig.get("value") is None:
+                        continue
+                    window = (parse(fig["start"]), parse(fig["end"]))
+                    options = self.oracle.part_accepted(k, window, part["name"])
+                    STATS["figures checked"] += 1
+                    if not member(fig["value"], options):
+                        whole = self.oracle.value(k, window, [part["name"]])
+                        cls = "part_gaps" if same(fig["value"], whole) else \
+                            self._classify(k, window, fig["value"], whole)
+                        held = sorted(text(m) for m in self.model.held("inc", part["name"])
+                                      if window[0] <= m <= window[1])
+                        self.fail(cls, f"compare --by force: {k.id} {part['name']!r} {role} "
+                                       f"{fig['start']}..{fig['end']}: kpi printed "
+                                       f"{fig['value']}, expected one of {options} (it holds "
+                                       f"{', '.join(held) or 'no month'} of the window)")
+
+    @precondition(lambda self: any(self.model.rows.values()))
+    @rule()
+    def check_export(self):
+        period, vs = self._period()
+        self.n_files += 1
+        out = self.folder / "out" / f"paper {self.n_files}.md"
+        result = self.kpi("export", "markdown", "--period", text(period), "--vs", vs,
+                          "--output", str(out))
+        if not self._check_read(result, period, vs, self.spec.kpis):
+            return
+        self.papers.append(out.with_suffix(".figures.json"))
+        figures = json.loads(self.papers[-1].read_text(encoding="utf-8"))
+        kpis = {k.id: k for k in self.spec.kpis}
+        self.oracle.refresh()
+        for fig in figures["figures"]:
+            k = kpis[fig["kpi"]]
+            code = fig["window"]
+            if ".." in code:
+                first, last = code.split("..")
+                window = (parse(first), parse(last))
+            else:
+                kind, _, at = code.partition(" ")
+                window = (parse(at) - 11, parse(at)) if kind == "YE" else (parse(at),) * 2
+            _, current, comparison = windows(k, period, vs,
+                                             self.model.held(self.oracle.dataset_of(k)))
+            expected = current if fig["role"] == "current" else comparison
+            if window != expected:
+                self.fail("kind_baseline" if k.baseline and fig["role"] != "current"
+                          else "window",
+                          f"export figures: {k.id} {fig['role']} window {code}, expected "
+                          f"{expected and (text(expected[0]), text(expected[1]))}")
+            STATS["figures checked"] += 1
+            self._check_value("export figures", k, fig["role"], fig["value"], window, None)
+
+    @precondition(lambda self: "other_previous" not in self.avoid and self.papers)
+    @rule()
+    def export_with_another_projects_figures(self):
+        """--previous naming a figures file of another project (its name and KPI ids not
+        this project's): refused, or at least never read as "no figure has been revised"."""
+        doc = json.loads(self.rnd.choice(self.papers).read_text(encoding="utf-8"))
+        doc["project"] = "Another force"
+        for fig in doc["figures"]:
+            fig["kpi"] = "other_" + fig["kpi"]
+        self.n_files += 1
+        other = self.folder / "out" / f"other {self.n_files}.figures.json"
+        other.write_text(json.dumps(doc), encoding="utf-8")
+        out = self.folder / "out" / f"paper {self.n_files}.md"
+        period = doc["period"]
+        result = self.kpi("export", "markdown", "--period", period, "--vs", doc["comparison"],
+                          "--output", str(out), "--previous", str(other))
+        if result.exit_code == 0 and "has been revised since" in out.read_text("utf-8"):
+            self.fail("other_previous", "--previous with another project's figures file: "
+                                        "exit 0, and the paper says no figure was revised")
+
+    @invariant()
+    def count_steps(self):
+        STATS["steps"] += 1
+
+
+CLASSES_TEXT = __import__("oracle_support").CLASSES
+
+
+def _shape(error: str) -> str:
+    """An error line with its numbers and quoted values blanked, to count refusals by kind."""
+    import re
+    return re.sub(r"'[^']*'|\d+|/\S+", "_", error)[:90]
+
+
+def _quote(a: str) -> str:
+    return repr(a) if any(c in a for c in " #%[]\u200b") or not a.isprintable() else a
+
+
+OracleMachine.TestCase.settings = settings(
+    max_examples=ORACLE_EXAMPLES, stateful_step_count=STEPS, derandomize=True, deadline=None,
+    database=None, suppress_health_check=list(HealthCheck), print_blob=True,
+    # A failing sequence is reported as it ran, with every command (shrinking one takes many
+    # minutes of kpi runs); KPI_ORACLE_SHRINK=1 shrinks it.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate]
+    + ([Phase.shrink] if os.environ.get("KPI_ORACLE_SHRINK") else []))
+
+
+class TestDifferentialOracle(OracleMachine.TestCase):
+    pass
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _report(request):
+    yield
+    if STATS:
+        summary = ", ".join(f"{k} {v}" for k, v in sorted(STATS.items()))
+        request.config.stash.setdefault(SUMMARY_LINES, []).append(
+            f"differential oracle ({ORACLE_EXAMPLES} examples, up to {STEPS} steps; avoided: "
+            f"{','.join(sorted(avoided())) or 'none'}): {summary}")

@@ -1,0 +1,226 @@
+"""`--format xlsx`: workbooks read back with fastexcel hold the JSON's values, in cells of the
+right kind (percentages as percentage cells, counts with separators, months as dates), under
+a header block with the header row frozen; and `--format csv-excel`."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
+from xml.etree import ElementTree
+
+import fastexcel
+import pytest
+
+PERIOD = "2025-09"
+NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+
+
+def _json(cli, args):
+    result = cli([*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _workbook(cli, args, path: Path):
+    result = cli([*args, "--format", "xlsx", "--output", path])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    return fastexcel.read_excel(path)
+
+
+def _month(cell) -> str | None:
+    """A date cell as the JSON writes a month."""
+    if cell is None:
+        return None
+    assert isinstance(cell, (date, datetime)), cell
+    assert cell.day == 1
+    return cell.strftime("%Y-%m")
+
+
+def _same(cell, expected, scale: float = 1.0) -> bool:
+    if expected is None:
+        return cell is None
+    if isinstance(expected, bool) or isinstance(expected, str):
+        return cell == expected
+    return math.isclose(cell * scale, expected, rel_tol=1e-12, abs_tol=1e-12)
+
+
+def _formats(path: Path, sheet: int = 1) -> dict[str, str]:
+    """Cell reference -> number format code, from the workbook's XML."""
+    with zipfile.ZipFile(path) as book:
+        styles = ElementTree.fromstring(book.read("xl/styles.xml"))
+        cells = ElementTree.fromstring(book.read(f"xl/worksheets/sheet{sheet}.xml"))
+    codes = {n.get("numFmtId"): n.get("formatCode")
+             for n in styles.iterfind("m:numFmts/m:numFmt", NS)}
+    codes |= {"0": "General", "1": "0", "3": "#,##0", "9": "0%", "10": "0.00%", "14": "m/d/yy"}
+    xfs = [codes.get(x.get("numFmtId"), x.get("numFmtId"))
+           for x in styles.iterfind("m:cellXfs/m:xf", NS)]
+    return {c.get("r"): xfs[int(c.get("s", "0"))] for c in cells.iterfind(".//m:c", NS)}
+
+
+def _frozen_row(path: Path, sheet: int = 1) -> int | None:
+    with zipfile.ZipFile(path) as book:
+        cells = ElementTree.fromstring(book.read(f"xl/worksheets/sheet{sheet}.xml"))
+    pane = cells.find(".//m:pane", NS)
+    return None if pane is None or pane.get("state") != "frozen" else int(pane.get("ySplit"))
+
+
+def _header_block(reader, sheet=0) -> dict[str, object]:
+    """The rows above the table: label and value, up to the first blank row."""
+    block = {}
+    for row in reader.load_sheet(sheet, header_row=None, n_rows=20).to_polars().rows():
+        if row[0] is None:
+            return block
+        block[row[0]] = row[1]
+    raise AssertionError("no blank row under the header block")
+
+
+def test_summary_workbook_holds_the_json_values(cli, tmp_path):
+    args = ["summary", "--period", PERIOD]
+    doc = _json(cli, args)
+    path = tmp_path / "ä summary.xlsx"
+    reader = _workbook(cli, args, path)
+    table = reader.load_table("summary").to_polars()
+    assert table["id"].to_list() == [k["id"] for k in doc["kpis"]]
+    checked = {"percent": 0, "count": 0}
+    for row, kpi in zip(table.iter_rows(named=True), doc["kpis"], strict=True):
+        percent = kpi["unit"] == "percent"
+        for key in ("id", "title", "priority", "priority_title", "status", "unit", "note"):
+            assert row[key] == kpi[key], key
+        for role in ("current", "comparison"):
+            window = kpi[role] or {}
+            assert row[f"{role}_label"] == window.get("label")
+            assert _month(row[f"{role}_start"]) == window.get("start")
+            assert _month(row[f"{role}_end"]) == window.get("end")
+            # A percentage is a percentage cell: 45.3% is stored as 0.453.
+            assert _same(row[f"{role}_value"], window.get("value"), 100 if percent else 1)
+            for part in ("numerator", "denominator"):
+                assert _same(row[f"{role}_{part}"], window.get(part))
+        assert _same(row["change_percent"], kpi["change"]["percent"], 100)
+        assert _same(row["change_points"], kpi["change"]["points"])
+        assert _same(row["change_absolute"], kpi["change"]["absolute"])
+        test = kpi["significance"] or {}
+        assert _same(row["p_value"], test.get("p_value"))
+        assert row["significant"] == test.get("significant")
+        assert row["variation"] == (kpi["variation"] or {}).get("verdict")
+        assert _same(row["target"], kpi["target"], 100 if percent else 1)
+        assert row["target_met"] == kpi["target_met"]
+        if kpi["current"] is not None:
+            checked["percent" if percent else "count"] += kpi["unit"] in ("percent", "count")
+    assert checked["percent"] >= 2 and checked["count"] >= 5
+
+    about = _header_block(reader)
+    assert about["Period"] == PERIOD and about["Compared with"] == "baseline"
+    assert about["Project"] == doc["project"]
+    assert about["Data versions"] == ", ".join(f"{d} {v}" for d, v in doc["versions"].items())
+    # The table's header row (after the block and a blank row) is frozen.
+    top = len(about) + 1
+    assert _frozen_row(path) == top + 1
+    formats = _formats(path)
+    columns = table.columns
+    letter = {name: chr(ord("A") + i) if i < 26 else "A" + chr(ord("A") + i - 26)
+              for i, name in enumerate(columns)}
+    for offset, kpi in enumerate(doc["kpis"]):
+        ref = f"{letter['current_value']}{top + 2 + offset}"
+        if kpi["current"] is None:
+            continue
+        if kpi["unit"] == "percent":
+            assert formats[ref] == "0.0%"
+        elif kpi["unit"] == "count":
+            assert formats[ref] == "#,##0"
+        assert formats[f"{letter['current_start']}{top + 2 + offset}"] == "yyyy-mm"
+
+
+def test_compare_workbook_holds_the_json_values(cli, tmp_path):
+    args = ["compare", "--period", PERIOD, "--by", "lpa"]
+    doc = _json(cli, args)
+    reader = _workbook(cli, args, tmp_path / "compare.xlsx")
+    table = reader.load_table("compare").to_polars()
+    expected = [(k, p) for k in doc["kpis"] for p in k["parts"]]
+    assert table.height == len(expected) > 10
+    for row, (kpi, part) in zip(table.iter_rows(named=True), expected, strict=True):
+        percent = kpi["unit"] == "percent"
+        assert (row["kpi"], row["part"], row["status"]) == (kpi["id"], part["name"],
+                                                             part["status"])
+        assert row["rank"] == part["rank"]
+        for role in ("current", "comparison"):
+            window = part[role] or {}
+            assert _same(row[f"{role}_value"], window.get("value"), 100 if percent else 1)
+            assert _month(row[f"{role}_start"]) == window.get("start")
+        assert _same(row["change_percent"], part["change"]["percent"], 100)
+        assert _same(row["per_1000"], part["per_1000"])
+        assert _same(row["group_median"], kpi["median"], 100 if percent else 1)
+    about = _header_block(reader)
+    assert about["By"] == "lpa" and about["Period"] == PERIOD
+
+
+def test_show_workbook_has_a_sheet_per_section(cli, tmp_path):
+    args = ["show", "knife_crime", "--period", PERIOD]
+    doc = _json(cli, args)
+    reader = _workbook(cli, args, tmp_path / "show.xlsx")
+    assert reader.sheet_names[:3] == ["Definition", "Windows", "Change"]
+    trend = reader.load_table("trend").to_polars()
+    assert [_month(m) for m in trend["month"]] == [t["month"] for t in doc["trend"]]
+    assert all(_same(v, t["value"]) for v, t in zip(trend["value"], doc["trend"], strict=True))
+    windows = reader.load_table("windows").to_polars()
+    assert _same(windows["value"][0], doc["kpi"]["current"]["value"])
+    assert _header_block(reader)["Unit"] == doc["kpi"]["unit"]
+
+
+def test_datasets_workbook_holds_the_json_values(cli, tmp_path):
+    doc = _json(cli, ["datasets"])
+    reader = _workbook(cli, ["datasets"], tmp_path / "datasets.xlsx")
+    table = reader.load_table("datasets").to_polars()
+    for row, dataset in zip(table.iter_rows(named=True), doc, strict=True):
+        assert row["dataset"] == dataset["dataset"]
+        assert row["rows"] == dataset["rows"]
+        assert _month(row["first"]) == dataset["first"]
+        assert _month(row["last"]) == dataset["last"]
+        assert (row["missing"] or "") == " ".join(dataset["missing"])
+        assert row["version"] == dataset["version"]
+
+
+@pytest.mark.parametrize("args", [
+    ["summary", "--period", PERIOD, "--format", "xlsx"],
+    ["datasets", "--format", "xlsx"],
+    ["compare", "--period", PERIOD, "--by", "lpa", "--format", "xlsx"],
+    ["show", "knife_crime", "--period", PERIOD, "--format", "xlsx", "--output", "out.csv"],
+])
+def test_xlsx_needs_an_output_workbook(cli, args):
+    result = cli(args)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("Error: ")
+    assert lines[1].startswith("Hint: ") and ".xlsx" in lines[1]
+    assert result.stdout == ""
+
+
+def test_csv_excel_is_the_csv_after_a_byte_order_mark(cli):
+    for args in (["summary", "--period", PERIOD], ["datasets"],
+                 ["show", "knife_crime", "--period", PERIOD]):
+        plain = cli([*args, "--format", "csv"])
+        excel = cli([*args, "--format", "csv-excel"])
+        assert plain.exit_code == excel.exit_code == 0
+        assert not plain.stdout.startswith("\ufeff")
+        assert excel.stdout == "\ufeff" + plain.stdout
+
+
+def test_text_stays_text(tmp_path):
+    """A formula, a link or a number-like string from the data is written as text."""
+    from kpi.writers import xlsx
+
+    frame = xlsx.frame_of(("name", "value"), [("=HYPERLINK(\"http://x\")", 1.5),
+                                              ("http://example.org", None), ("0012", 3)])
+    path = tmp_path / "text.xlsx"
+    xlsx.write(path, [("About", "=1+1")], [xlsx.Sheet("Odd: [names]?", frame, "odd")])
+    reader = fastexcel.read_excel(path)
+    assert reader.sheet_names == ["Odd- -names--"]
+    table = reader.load_table("odd").to_polars()
+    assert table["name"].to_list() == ["=HYPERLINK(\"http://x\")", "http://example.org", "0012"]
+    assert _header_block(reader)["About"] == "=1+1"
+    with zipfile.ZipFile(path) as book:
+        assert not re.search(rb"<f>", book.read("xl/worksheets/sheet1.xml"))
