@@ -6,9 +6,11 @@ Run by hand on an extract and project that scale.py wrote (see benchmarks/README
     python benchmarks/ingest_phases.py /some/scratch/folder/kpi.toml crimes.csv
 
 It calls the same functions `kpi ingest` calls, in the same order, into a fresh store under a
-temporary folder, and prints each phase's wall time and the process's peak resident memory
-after it (ru_maxrss only rises, so a phase that raises it is one that holds more at once).
-Parsing and conforming alternate batch by batch, so their times are summed over the batches.
+temporary folder, and prints each phase's wall time, its CPU time (the process's user and
+system time: on a shared machine the figure load disturbs least) and the process's peak
+resident memory after it (ru_maxrss only rises, so a phase that raises it is one that holds
+more at once). Parsing and conforming alternate batch by batch, so their times are summed
+over the batches.
 """
 
 from __future__ import annotations
@@ -41,66 +43,77 @@ def main(argv: list[str] | None = None) -> int:
     project = load_project(args.project)
     path = project.path.parent / args.extract
     spec = store.dataset_spec(project, args.dataset)
-    rows: list[tuple[str, float, int]] = []
+    rows: list[tuple[str, float, float, int]] = []
 
     def peak() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
-    def record(name: str, seconds: float) -> None:
-        rows.append((name, seconds, peak()))
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    def record(name: str, seconds: float, cpu_seconds: float) -> None:
+        rows.append((name, seconds, cpu_seconds, peak()))
 
     scratch = Path(tempfile.mkdtemp(prefix="kpi-phases-"))
     try:
         staging = scratch / "staging"
         staging.mkdir()
-        clock = time.perf_counter()
+        clock, used = time.perf_counter(), cpu()
         survey = survey_mod._survey(path)
-        record("read the file in blocks: sha256, encoding, NUL", time.perf_counter() - clock)
+        record("read the file in blocks: sha256, encoding, NUL", time.perf_counter() - clock,
+               cpu() - used)
         state = stage._FileState(spec=spec, path=path, index=0, folder=staging,
                                  measured=ingest.columns_read_by_kpis(project, args.dataset),
                                  keep_bad=False)
-        clock = time.perf_counter()
+        clock, used = time.perf_counter(), cpu()
         if survey_mod._is_parquet(path, survey.head):
             state.from_csv = False
             batches, numbering = parquet_reader._parquet_batches(path, survey, state)
         else:
             batches, numbering = csv_reader._csv_batches(path, survey, staging, 0, state)
-        parse = conform = 0.0
+        parse = conform = parse_cpu = conform_cpu = 0.0
         while True:
-            clock = time.perf_counter()
+            clock, used = time.perf_counter(), cpu()
             batch = next(batches, None)
             parse += time.perf_counter() - clock
+            parse_cpu += cpu() - used
             if batch is None:
                 break
-            clock = time.perf_counter()
+            clock, used = time.perf_counter(), cpu()
             state.add(batch)
             conform += time.perf_counter() - clock
+            conform_cpu += cpu() - used
         state.finish()
-        record("parse (Arrow's streaming CSV reader / Parquet batches)", parse)
-        record("map, type, check and stage each batch (rows by month, ids by share)", conform)
+        record("parse (Arrow's streaming CSV reader / Parquet batches)", parse, parse_cpu)
+        record("map, type, check and stage each batch (rows by month, ids by share)", conform,
+               conform_cpu)
         extract = ingest.Extract(rows=state.good, rejected=pl.DataFrame(),
                                  covered=state.covered(), staged=state.staged,
                                  files=[str(path)], numberings={str(path): numbering},
                                  groups=state.groups, shares=state.shares)
-        clock = time.perf_counter()
+        clock, used = time.perf_counter(), cpu()
         if spec.unique:
             stage._check_unique(spec, extract)
         record("unique id check (the staged ids, a hash share at a time)",
-               time.perf_counter() - clock)
-        clock = time.perf_counter()
+               time.perf_counter() - clock, cpu() - used)
+        clock, used = time.perf_counter(), cpu()
         target = replace(project, data_dir=scratch / "data", bundled=True)  # a scratch store
         store.replace_months(target, args.dataset, extract.month_rows, extract.keys,
                              {"rows": extract.rows, "months": extract.months})
-        record("write each month's data file, one Delta commit", time.perf_counter() - clock)
+        record("write each month's data file, one Delta commit", time.perf_counter() - clock,
+               cpu() - used)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    total = sum(seconds for _, seconds, _ in rows)
+    total = sum(seconds for _, seconds, _, _ in rows)
+    total_cpu = sum(cpu_seconds for _, _, cpu_seconds, _ in rows)
     print(f"{path.name}: {state.good:,} rows, {state.bad_count:,} rejected, "
           f"{len(state.staged)} staged files\n")
-    print("| phase | seconds | share | peak RSS after |")
-    print("|---|---|---|---|")
-    for name, seconds, peak_mib in rows:
-        print(f"| {name} | {seconds:.2f} | {seconds / total:.0%} | {peak_mib:,} MiB |")
+    print("| phase | seconds | share | CPU seconds | CPU share | peak RSS after |")
+    print("|---|---|---|---|---|---|")
+    for name, seconds, cpu_seconds, peak_mib in rows:
+        print(f"| {name} | {seconds:.2f} | {seconds / total:.0%} | {cpu_seconds:.2f} "
+              f"| {cpu_seconds / total_cpu:.0%} | {peak_mib:,} MiB |")
     return 0
 
 

@@ -400,10 +400,12 @@ class Project:
               priority: str | None = None, as_of: str | int | AsOf | None = None,
               commentary: str | os.PathLike[str] | None = None,
               previous: str | os.PathLike[str] | None = None,
-              template: str | os.PathLike[str] | None = None, final: bool = False) -> Paper:
+              template: str | os.PathLike[str] | None = None, final: bool = False,
+              full: bool = False) -> Paper:
         """Write the board paper (markdown, docx or html) to `output`, its charts in a folder
         beside it and its figures file: `kpi export FORMAT`. A Word paper has [commentary]
-        places to type in (`kpi commentary import` reads them back) unless `final`."""
+        places to type in (`kpi commentary import` reads them back) unless `final`. `full`
+        writes the complete paper (`--full`) instead of the board's."""
         try:
             form = PaperFormat(str(fmt).lower())
         except ValueError:
@@ -414,7 +416,7 @@ class Project:
                            commentary=None if commentary is None else Path(commentary),
                            previous=None if previous is None else Path(previous),
                            template=None if template is None else Path(template),
-                           final=final)
+                           final=final, full=full)
 
 
 def summary_json(summary: Summary) -> dict[str, Any]:
@@ -538,8 +540,8 @@ def _as_of(as_of: str | int | AsOf | None) -> AsOf | None:
 def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, output: Path,
                  vs: Comparison, *, priority: str | None, as_of: str | int | AsOf | None,
                  commentary: Path | None, previous: Path | None,
-                 template: Path | None, final: bool = False) -> Paper:
-    from kpi import charts, engine, paper, revisions, store, verdicts
+                 template: Path | None, final: bool = False, full: bool = False) -> Paper:
+    from kpi import charts, checks, engine, paper, revisions, store, verdicts
     from kpi import commentary as commentaries
     from kpi.cache import CACHE_FOLDER
     from kpi.maintenance import record_published
@@ -556,10 +558,12 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
     specs = charts.chart_specs(project)
     shown = [k for k in project.kpis
              if not k.hidden and (priority is None or k.priority == priority)]
-    # Charts may draw hidden KPIs (e.g. all outcomes by code); compute them alongside.
+    # Charts may draw hidden KPIs (e.g. all outcomes by code), paragraphs quote them, and the
+    # reconciliations of kpi check add up parts: all are computed alongside, in one pass.
     ids = {k.id for k in shown}
-    drawn = [k for s in specs for i in s.kpis if i not in ids
-             for k in [project.kpi(i)] if k is not None]
+    extra = [i for s in specs for i in s.kpis] + [q for k in shown for q in k.quotes]
+    extra += [i for c in project.checks for i in (c.total, *c.parts)]
+    drawn = [k for i in extra if i not in ids for k in [project.kpi(i)] if k is not None]
     kpis = shown + list({k.id: k for k in drawn}.values())
     # The verdicts' monthly values are read in the same pass as the windows.
     report = engine.evaluate(project, month, vs, kpis, as_of=cutoff,
@@ -572,10 +576,11 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
         if made is not None:
             loaded[dataset] = made.timestamp
     judged = verdicts.verdicts(project, report, as_of=cutoff)
+    checked = checks.from_report(project, report, [k for k in shown if k.status == "live"])
     built = paper.build_paper(project, report, charts=specs, files_dir=files_dir,
                               priority=priority, as_of=cutoff, as_of_text=as_of_text,
                               commentary=notes, revised=revised, loaded=loaded,
-                              verdicts=judged)
+                              verdicts=judged, full=full, checks=checked)
     results = {r.kpi.id: r for r in report.results}
     output.parent.mkdir(parents=True, exist_ok=True)
     # The paper and its figures are written to a staging folder and moved into place together

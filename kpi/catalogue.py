@@ -94,6 +94,8 @@ COMMON_KEYS = frozenset({
     "id", "title", "priority", "kind", "dataset", "filter", "unit", "better", "stable_band",
     "baseline", "lag", "status", "breakdowns", "notes", "multiplier", "hidden", "components",
     "description", "table", "noun", "peers", "target", "spc_baseline", "spc_rebase",
+    "target_source", "target_illustrative", "cumulative", "unit_label", "quotes",
+    "provisional_months",
 })
 DEFAULT_UNITS = {
     Kind.RATE: Unit.PERCENT, Kind.WITHIN: Unit.PERCENT, Kind.RATIO_OF_RATES: Unit.RATIO,
@@ -243,6 +245,18 @@ class KpiDef:
     target: float | None = None
     spc_baseline: tuple[Month, Month] | None = None
     spc_rebase: tuple[Month, ...] = ()
+    # Where the target comes from ("the national 999 standard"), and whether it is only an
+    # illustration a force sets for itself, never presented as the plan's.
+    target_source: str = ""
+    target_illustrative: bool = False
+    # A running total or a snapshot of progress (training completed to date): its months are
+    # not independent, so it gets no process chart and no verdict on variation.
+    cumulative: bool = False
+    unit_label: str = ""  # how the board paper names the unit ("working days", "million days")
+    quotes: tuple[str, ...] = ()  # other KPIs (hidden ones too) the paper quotes beside this one
+    # The latest months whose values are not final yet (police.uk outcomes are assigned for
+    # months after a crime): the process chart leaves them out and the paper says so.
+    provisional_months: int = 0
 
     @property
     def is_snapshot(self) -> bool:
@@ -422,8 +436,15 @@ def _catalogue_key(path: Path, text: bytes, bundled: bool) -> str:
 def _cached_project(key: str, path: Path) -> Project | None:
     import pickle
 
+    entry = user_cache_dir() / "catalogues" / f"{key}.pickle"
     try:
-        project = pickle.loads((user_cache_dir() / "catalogues" / f"{key}.pickle").read_bytes())
+        # Unpickling runs code: only an entry this user wrote, in a folder only they can
+        # write to, is read.
+        if hasattr(os, "getuid") and any(
+                (info := os.stat(held)).st_uid != os.getuid() or info.st_mode & 0o022
+                for held in (entry, entry.parent)):
+            return None
+        project = pickle.loads(entry.read_bytes())
     except Exception:  # absent, unreadable or written by other code: check the file again
         return None
     if not isinstance(project, Project) or project.path != path:
@@ -442,9 +463,10 @@ def _cache_project(key: str, project: Project) -> None:
 
     folder = user_cache_dir() / "catalogues"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         temporary = folder / f".{key}.{os.getpid()}.tmp"
         temporary.write_bytes(pickle.dumps(project, protocol=pickle.HIGHEST_PROTOCOL))
+        temporary.chmod(0o600)
         os.replace(temporary, folder / f"{key}.pickle")
         entries = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime)
         for stale in entries[:-CATALOGUE_CACHE_ENTRIES]:
@@ -1037,6 +1059,10 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
             if ref not in known:
                 problems.add(f"KPI '{kpi.id}'", "components", f"'{ref}' is not a KPI",
                              line=problems.item_line("kpis", kpi.id, "components"))
+        for ref in kpi.quotes:
+            if ref not in known or ref == kpi.id:
+                problems.add(f"KPI '{kpi.id}'", "quotes", f"'{ref}' is not another KPI",
+                             line=problems.item_line("kpis", kpi.id, "quotes"))
     return kpis
 
 
@@ -1136,7 +1162,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             baseline = None
     numbers = {}
     for key, default in (("stable_band", 0.0), ("multiplier", 1.0), ("lag", 0),
-                         ("threshold", None), ("percentile", None)):
+                         ("threshold", None), ("percentile", None), ("provisional_months", 0)):
         value = item.get(key, default)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
             bad(key, "must be a number")
@@ -1146,12 +1172,32 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             bad(key, f"must be a finite number, not {value}")
             value = default
         numbers[key] = value
-    if numbers["lag"] is not None and (numbers["lag"] < 0 or int(numbers["lag"]) != numbers["lag"]):
-        bad("lag", "must be a whole number of months, 0 or more")
+    for key in ("lag", "provisional_months"):
+        if numbers[key] is not None and (numbers[key] < 0 or int(numbers[key]) != numbers[key]):
+            bad(key, "must be a whole number of months, 0 or more")
     if numbers["percentile"] is not None and not 0 < numbers["percentile"] < 100:
         bad("percentile", "must be above 0 and below 100")
 
     target, spc_baseline, spc_rebase = _spc_keys(item, kind, bad)
+    texts = {}
+    for key in ("target_source", "unit_label"):
+        texts[key] = item.get(key, "")
+        if not isinstance(texts[key], str):
+            bad(key, "must be text")
+            texts[key] = ""
+    flags = {}
+    for key in ("target_illustrative", "cumulative"):
+        flags[key] = item.get(key, False)
+        if not isinstance(flags[key], bool):
+            bad(key, "must be true or false")
+            flags[key] = False
+    if (flags["target_illustrative"] or texts["target_source"]) and "target" not in item:
+        bad("target_source" if texts["target_source"] else "target_illustrative",
+            "describes a target, and the KPI has none")
+    quotes = item.get("quotes", [])
+    if not isinstance(quotes, list) or not all(isinstance(q, str) for q in quotes):
+        bad("quotes", "must be a list of KPI ids")
+        quotes = []
     return KpiDef(
         id=item["id"], title=str(item.get("title", "")), priority=str(item.get("priority", "")),
         kind=kind, unit=unit, better=better, dataset=dataset_id if not derived else None,
@@ -1169,7 +1215,10 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         noun=str(item.get("noun", "")), value_is_duration=value_is_duration,
         peers=item.get("peers"),
         target=target, spc_baseline=spc_baseline,
-        spc_rebase=spc_rebase,
+        spc_rebase=spc_rebase, target_source=" ".join(texts["target_source"].split()),
+        target_illustrative=flags["target_illustrative"], cumulative=flags["cumulative"],
+        unit_label=" ".join(texts["unit_label"].split()), quotes=tuple(quotes),
+        provisional_months=int(numbers["provisional_months"] or 0),
     )
 
 

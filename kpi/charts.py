@@ -42,7 +42,7 @@ from kpi.periods import Comparison, Month, Window
 from kpi.stats import Xmr
 from kpi.store import AsOf
 
-WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.5, 100
+WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.0, 100
 CHART_KEYS = frozenset({"id", "type", "title", "kpis", "by", "limit", "months", "after"})
 # Series styles in the order a chart uses them: never colour alone.
 LINE_STYLES = (
@@ -202,6 +202,9 @@ class ChartData:
     peer_mean: float | None = None         # peers: the group mean of the values drawn
     per_1000: bool = False                 # peers: values are per 1,000 population
     group_title: str = ""                  # peers: the group's title
+    # xmr of several KPIs: one process chart each, drawn side by side in one figure (the
+    # board paper's exceptions, so a paper of many exceptions stays within its figures)
+    panels: tuple[ChartData, ...] = ()
 
 
 def peer_chart_data(spec: ChartSpec, compared, group) -> ChartData:
@@ -249,6 +252,17 @@ def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
     measured = [results.get(k.id) for k in kpis]
     if any(r is None or r.current is None for r in measured):
         return None
+    if spec.type == ChartType.XMR and len(kpis) > 1:
+        panels = []
+        for kpi in kpis:
+            one = ChartSpec(id=f"{spec.id}_{kpi.id}", type=ChartType.XMR, title=kpi.title,
+                            kpis=(kpi.id,))
+            panel = chart_data(project, one, results, as_of, verdicts)
+            if panel is not None:
+                panels.append(panel)
+        if not panels:
+            return None
+        return ChartData(spec, kpis, panels[0].window_text, panels=tuple(panels))
     if spec.type == ChartType.XMR:
         from kpi import verdicts as judge
 
@@ -496,12 +510,16 @@ def png_bytes(data: ChartData) -> bytes:
     from PIL import Image
 
     with rc_context(STYLE):
-        figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
-        canvas = FigureCanvasAgg(figure)
-        axes = figure.add_subplot()
-        DRAW[data.spec.type](figure, axes, data)
-        axes.set_axisbelow(True)
-        axes.set_title(f"{data.spec.title}\n{_capital(data.window_text)}", loc="left")
+        if data.panels:
+            figure = _draw_panels(data)
+            canvas = FigureCanvasAgg(figure)
+        else:
+            figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
+            canvas = FigureCanvasAgg(figure)
+            axes = figure.add_subplot()
+            DRAW[data.spec.type](figure, axes, data)
+            axes.set_axisbelow(True)
+            axes.set_title(f"{data.spec.title}\n{_capital(data.window_text)}", loc="left")
         # One draw, then the pixels saved as an 8-bit greyscale PNG with fast compression.
         # `savefig` lays the figure out and draws it twice, and compresses four RGBA channels
         # where one grey channel holds the same picture (every colour here is a grey): this
@@ -703,9 +721,36 @@ def _column_title(column: str | None) -> str:
     return text.replace("_", " ").capitalize()
 
 
-def _draw_xmr(figure, axes, data: ChartData) -> None:
+# Process charts side by side in one figure: columns, and the height of a row of them.
+PANEL_COLUMNS, PANEL_ROW_IN = 2, 2.2
+
+
+def _draw_panels(data: ChartData):
+    """Several KPIs' process charts in one figure, two to a row, with one legend."""
+    from matplotlib.figure import Figure
+
+    rows = -(-len(data.panels) // PANEL_COLUMNS)
+    figure = Figure(figsize=(WIDTH_IN, PANEL_ROW_IN * rows + 0.6), dpi=DPI,
+                    layout="constrained")
+    handles: dict[str, Any] = {}
+    for number, panel in enumerate(data.panels):
+        axes = figure.add_subplot(rows, PANEL_COLUMNS, number + 1)
+        for handle in _draw_xmr(figure, axes, panel, legend=False, compact=True):
+            handles.setdefault(handle.get_label(), handle)
+        axes.set_axisbelow(True)
+        import textwrap
+
+        axes.set_title("\n".join(textwrap.wrap(panel.kpis[0].title, 44)), loc="left",
+                       fontsize=9)
+    figure.legend(handles=list(handles.values()), loc="outside lower center", ncol=3,
+                  fontsize=8, frameon=False)
+    return figure
+
+
+def _draw_xmr(figure, axes, data: ChartData, legend: bool = True, compact: bool = False):
     """Points, mean, process limits (stepped where recalculated), special causes by class, and
-    the target; black and greys only, told apart by line style and marker shape."""
+    the target; black and greys only, told apart by line style and marker shape. Returns the
+    legend's handles; `compact` (a panel) labels fewer months and leaves the axis unnamed."""
     kpi = data.kpis[0]
     chart = data.xmr
     x = list(range(len(chart.points)))
@@ -721,25 +766,33 @@ def _draw_xmr(figure, axes, data: ChartData) -> None:
     axes.step(x, lower, where="mid", color="0.25", linestyle="--", linewidth=1.1)
     for signal, marker, label in (("improvement", "s", "Special cause: improvement"),
                                   ("concern", "^", "Special cause: concern"),
-                                  ("neither", "D", "Special cause: neither")):
+                                  ("high", "D", "Special cause: unusually high"),
+                                  ("low", "d", "Special cause: unusually low")):
         marked = [(i, p.value) for i, p in enumerate(chart.points) if p.signal == signal]
         if marked:
             handles += axes.plot([i for i, _ in marked], [v for _, v in marked], linestyle="",
                                  marker=marker, markersize=7, color="0.0",
-                                 markerfacecolor="0.0" if signal != "neither" else "white",
-                                 label=label)
+                                 markerfacecolor="0.0" if signal in ("improvement", "concern")
+                                 else "white", label=label)
     if data.target is not None:
         handles.append(axes.axhline(data.target, color="0.0", linestyle=":", linewidth=1.6,
-                                    label=f"Target ({_bar_text(data.target, kpi)})"))
+                                    label="Target" if compact else
+                                    f"Target ({_bar_text(data.target, kpi)})"))
     months = [p.month for p in chart.points]
-    step = 3 if len(months) > 12 else 1
+    step = (6 if compact else 3) if len(months) > 12 else 1
     axes.set_xticks(range(0, len(months), step))
-    axes.set_xticklabels(_month_labels(months)[::step], rotation=45, ha="right")
-    axes.set_xlabel("Month")
-    axes.set_ylabel(axis_label(kpi))
+    axes.set_xticklabels(_month_labels(months)[::step], rotation=45 if not compact else 0,
+                         ha="right" if not compact else "center")
+    if not compact:
+        axes.set_xlabel("Month")
+        axes.set_ylabel(axis_label(kpi))
+    else:
+        axes.set_ylabel(UNIT_AXIS[kpi.unit] if not kpi.unit_label else kpi.unit_label)
     _thousands(axes.yaxis, kpi)
-    figure.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8,
-                  frameon=False)
+    if legend:
+        figure.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8,
+                      frameon=False)
+    return handles
 
 
 DRAW = {ChartType.TREND: _draw_trend, ChartType.COMPARE: _draw_compare,

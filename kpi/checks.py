@@ -85,6 +85,14 @@ def run_checks(project: Project, period: Month, as_of: AsOf | None = None,
     return CheckReport(period=period, results=tuple(results))
 
 
+def from_report(project: Project, report: engine.Report,
+                live: list[KpiDef]) -> tuple[CheckResult, ...]:
+    """The reconciliations and coverage checks of a report already evaluated with every KPI
+    they read (the board paper's, which reads each dataset once): no data is read here."""
+    results = [_reconcile(project, check, report.period, report) for check in project.checks]
+    return tuple(results + _coverage(live, report.period, report))
+
+
 def _part(result: engine.KpiResult) -> Part:
     current = result.current
     return Part(kpi=result.kpi.id, title=result.kpi.title,

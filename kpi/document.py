@@ -103,12 +103,15 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class Table:
-    """A table with one header row. `number` and `caption` when the paper numbers it."""
+    """A table with one header row. `number` and `caption` when the paper numbers it.
+    `role` names what the table is for a writer that styles it apart ("matrix": the board's
+    summary matrix, whose first column heads each row); a writer may ignore it."""
 
     columns: tuple[Column, ...]
     rows: tuple[tuple[Inlines, ...], ...]
     number: int | None = None
     caption: Inlines = ()
+    role: str = ""
 
 
 @dataclass(frozen=True)

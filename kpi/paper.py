@@ -27,6 +27,7 @@ from kpi import engine, render, stats
 from kpi.catalogue import Better, Kind, KpiDef, Project, Unit
 from kpi.document import (
     Align,
+    BulletList,
     Column,
     Document,
     Figure,
@@ -42,8 +43,8 @@ from kpi.document import (
 )
 from kpi.engine import KpiResult, Outcome, Report
 from kpi.errors import ConfigError
-from kpi.periods import Comparison, Window, WindowKind
-from kpi.render import STATUS_WORDS, change_text, signed
+from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window
+from kpi.render import STATUS_WORDS
 from kpi.store import AsOf
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from kpi.charts import ChartData, ChartSpec
+    from kpi.checks import CheckResult
     from kpi.commentary import Commentary
     from kpi.revisions import Revisions
     from kpi.verdicts import Verdict
@@ -85,6 +87,7 @@ STATUS_VARIANTS = {
     Outcome.DETERIORATING: ("This is a deterioration.", "This represents a deterioration.",
                             "This is a deteriorating position."),
 }
+STATUS_NOUNS = {Outcome.IMPROVING: "improvement", Outcome.DETERIORATING: "deterioration"}
 # Section introductions count KPIs by status, in this order and wording.
 STATUS_COUNT_WORDS = (
     (Outcome.IMPROVING, "improving"), (Outcome.DETERIORATING, "deteriorating"),
@@ -100,7 +103,12 @@ COMPARISON_WORDS = {
 
 
 # "marking" is read by kpi.catalogue (Project.marking).
-PAPER_KEYS = frozenset({"plan", "glossary", "marking"})
+PAPER_KEYS = frozenset({"plan", "glossary", "marking", "data_note", "breakdowns", "figures"})
+# The board paper's figures at most, by default: the report has eight; --full has no limit.
+BOARD_FIGURES = 12
+PANELS = 4  # the board paper's process charts of exceptions, at least this many to a figure
+# A true minus sign; the writers join it to its number (kpi.writers.minus_signs).
+MINUS = "\u2212"
 GLOSSARY_KEYS = frozenset({"title", "file"})
 
 
@@ -119,6 +127,12 @@ class PaperConfig:
 
     plan: str = ""  # "the Police and Crime Plan"; empty: the paper names no plan
     glossaries: tuple[Glossary, ...] = ()
+    # What the introduction says of the data ("drawn from live systems ..."): only the project
+    # knows whether its data is live operational records or published open data.
+    data_note: str = ""
+    # KPI id -> breakdown columns the board paper always prints (the rest are in --full).
+    breakdowns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    figures: tuple[str, ...] = ()  # KPI ids that always get a process chart
 
 
 def paper_config(project: Project) -> PaperConfig:
@@ -161,7 +175,28 @@ def paper_config(project: Project) -> PaperConfig:
                               hint="a UTF-8 CSV file with a header row")
         glossaries.append(Glossary(item["title"], tuple(table[0]),
                                    tuple(tuple(r) for r in table[1:])))
-    return PaperConfig(plan=" ".join(plan.split()), glossaries=tuple(glossaries))
+    data_note = raw.get("data_note", "")
+    if not isinstance(data_note, str):
+        raise ConfigError(f"{where} key 'data_note': must be text", hint=hint)
+    breakdowns = raw.get("breakdowns", {})
+    if not isinstance(breakdowns, dict):
+        raise ConfigError(f"{where} key 'breakdowns': must be a table of KPI id = [columns]",
+                          hint=hint)
+    for kpi_id, columns in breakdowns.items():
+        kpi = project.kpi(kpi_id)
+        if kpi is None:
+            raise ConfigError(f"{where} breakdowns: '{kpi_id}' is not a KPI", hint=hint)
+        if not isinstance(columns, list) or any(c not in kpi.breakdowns for c in columns):
+            raise ConfigError(f"{where} breakdowns.{kpi_id}: must list columns of the KPI's "
+                              f"own breakdowns ({', '.join(kpi.breakdowns) or 'none'})",
+                              hint=hint)
+    figures = raw.get("figures", [])
+    if not isinstance(figures, list) or any(project.kpi(f) is None for f in figures):
+        raise ConfigError(f"{where} key 'figures': must list KPI ids", hint=hint)
+    return PaperConfig(plan=" ".join(plan.split()), glossaries=tuple(glossaries),
+                       data_note=" ".join(data_note.split()),
+                       breakdowns={k: tuple(v) for k, v in breakdowns.items()},
+                       figures=tuple(figures))
 
 
 @dataclass(frozen=True)
@@ -197,17 +232,25 @@ def build_paper(project: Project, report: Report, *, charts: Sequence[ChartSpec]
                 as_of: AsOf | None = None, as_of_text: str | None = None,
                 commentary: Commentary | None = None, revised: Revisions | None = None,
                 loaded: dict[str, dt.datetime] | None = None,
-                verdicts: dict[str, Verdict] | None = None) -> Paper:
+                verdicts: dict[str, Verdict] | None = None, full: bool = False,
+                checks: Sequence[CheckResult] = ()) -> Paper:
     """The board paper for a report. `report` may hold hidden KPIs that charts draw; they
     get no paragraph. `files_dir` is where the chart files sit, relative to the paper.
     `commentary` is the analyst's text; `revised` the figures revised since the last paper;
     `loaded` when each dataset's table version was made. `verdicts` (kpi.verdicts.verdicts
     of the report) adds the verdict words, the section summary tables and a process chart for
-    every KPI with a special cause or a target."""
+    every KPI with a special cause or a target.
+
+    By default the paper is the board's: a front page of the summary matrix and the
+    exceptions (with `checks`, the failed checks of `kpi check`), one sentence for a KPI that
+    is not an exception, a full paragraph and process chart for one that is, and only the
+    breakdowns [paper] declares. `full` gives every KPI its full paragraph, breakdowns and
+    process chart, the definitions and the data sources: the technical annex."""
     from kpi.commentary import Commentary
 
     builder = _Builder(project, report, charts, files_dir, as_of, paper_config(project),
-                       commentary or Commentary(), revised, loaded or {}, verdicts or {})
+                       commentary or Commentary(), revised, loaded or {}, verdicts or {},
+                       full, tuple(checks))
     return builder.build(priority, as_of_text)
 
 
@@ -233,11 +276,69 @@ def duration_words(seconds: float) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def value_words(value: float | None, unit: Unit) -> str:
-    """A value as prose shows it: as `kpi summary` rounds it, durations in words."""
+def value_words(value: float | None, unit: Unit, label: str = "") -> str:
+    """A value as prose shows it: as `kpi summary` rounds it, durations in words, millions of
+    pounds as '£82.2m', and the KPI's `unit_label` where it names the unit ('27 working
+    days', '41.4 million days')."""
     if value is not None and unit == Unit.SECONDS:
         return duration_words(value)
-    return render.number(value, unit)
+    if value is not None and unit == Unit.GBP and abs(value) >= 1_000_000:
+        return f"£{value / 1_000_000:,.1f}m"
+    text = render.number(value, unit)
+    if label and value is not None:
+        text = text.removesuffix(" days") + f" {label}"
+    return text
+
+
+def kpi_value(value: float | None, kpi: KpiDef) -> str:
+    """A KPI's value in prose, in its own unit's words."""
+    return value_words(value, kpi.unit, kpi.unit_label)
+
+
+def short_duration(seconds: float) -> str:
+    """A duration in a table cell: '2 s', '28 min 50 s', '1 h 9 min 17 s'."""
+    total = int(round(abs(seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{n} {unit}" for n, unit in ((hours, "h"), (minutes, "min"), (secs, "s")) if n]
+    return " ".join(parts) or "0 s"
+
+
+def cell_value(value: float | None, kpi: KpiDef) -> str:
+    """A KPI's value in a table cell: short durations, the unit named where it needs one, a
+    true minus sign."""
+    if value is None:
+        return "n/a"
+    if kpi.unit == Unit.SECONDS:
+        text = short_duration(value)
+    elif kpi.unit == Unit.GBP or kpi.unit_label:
+        text = kpi_value(abs(value), kpi)
+    else:
+        text = render.number(abs(value), kpi.unit)
+    return _with_sign(-1 if value < 0 else 0, text)
+
+
+def _with_sign(value: float, text: str) -> str:
+    """'+' or a true minus before a shown magnitude; none when it shows as zero."""
+    if not any(char in "123456789" for char in text):
+        return text
+    return ("+" if value > 0 else MINUS if value < 0 else "") + text
+
+
+def change_cell(change, kpi: KpiDef) -> str:
+    """A change in a table cell: '+208 (+0.8%)', '\u22126.8pp', '\u22122 min 4 s
+    (\u221216.6%)'."""
+    if change is None:
+        return "n/a"
+    if change.points is not None:
+        return _with_sign(change.points, f"{abs(change.points):.1f}pp")
+    if kpi.unit == Unit.RATIO:
+        return _with_sign(change.absolute, f"{abs(change.absolute):.1f}")
+    size = cell_value(abs(change.absolute), kpi)
+    absolute = _with_sign(change.absolute, size)
+    if change.percent is None:
+        return f"{absolute} (n/a)"
+    return f"{absolute} ({_with_sign(change.percent, f'{abs(change.percent):.1f}%')})"
 
 
 def column_title(column: str | None) -> str:
@@ -282,8 +383,8 @@ def change_words(result: KpiResult) -> str:
             return _unchanged(change.absolute, "to one decimal place")
         return f"{_direction(change.absolute)} of {abs(change.absolute):.1f}"
     size = change.absolute
-    absolute = value_words(abs(size), kpi.unit)
-    if value_words(0.0, kpi.unit) == absolute:
+    absolute = kpi_value(abs(size), kpi)
+    if kpi_value(0.0, kpi) == absolute:
         return _unchanged(size, "at the precision shown")
     if change.percent is None or round(change.percent, 1) == 0:
         return f"{_direction(size)} of {absolute}"
@@ -305,7 +406,12 @@ def current_clause(result: KpiResult) -> Inlines:
     """'A total of 26,613 was recorded in the year ending September 2025', 'As of September
     2025 the proportion was 37.0%'."""
     kpi, current = result.kpi, result.current
-    value = value_words(current.value, kpi.unit)
+    value = kpi_value(current.value, kpi)
+    if kpi.kind == Kind.RATIO_OF_RATES and kpi.populations and kpi.noun:
+        # "Asian people were 2.8 times as likely as White people to be stopped and searched"
+        group, reference = (_capital(p.replace("_", " ")) for p in kpi.populations)
+        return inlines(f"{group} people were {value} times as likely as {reference} people "
+                       "to be ", Name(kpi.noun), f" {_in(current.window)}")
     if kpi.is_snapshot:
         noun = "the proportion" if kpi.unit == Unit.PERCENT else "the figure"
         return inlines(f"As of {current.window.label} {noun} was {value}")
@@ -344,28 +450,84 @@ DIRECTION_ONLY = {
     Outcome.IMPROVING: "By direction alone this is an improvement.",
     Outcome.DETERIORATING: "By direction alone this is a deterioration.",
 }
-VARIATION_SENTENCES = {
-    stats.SPECIAL_IMPROVEMENT: "The latest month is a special cause of improvement on the "
-                               "process chart",
-    stats.SPECIAL_CONCERN: "The latest month is a special cause of concern on the process chart",
-    stats.SPECIAL_NEUTRAL: "The latest month is a special cause on the process chart",
+# What the process chart says of the latest month, by its class; the rule follows in words.
+VARIATION_WORDS = {
+    stats.SPECIAL_IMPROVEMENT: "a special cause of improvement",
+    stats.SPECIAL_CONCERN: "a special cause of concern",
+    stats.SPECIAL_HIGH: "unusually high",
+    stats.SPECIAL_LOW: "unusually low",
 }
 ASSURANCE_SENTENCES = {
-    stats.CONSISTENTLY_PASS: "the process limits show it will consistently pass",
-    stats.CONSISTENTLY_FAIL: "the process limits show it will consistently fail unless the "
-                             "process changes",
-    stats.HIT_AND_MISS: "the target lies within the process limits, so it will be hit and "
-                        "missed by chance",
+    stats.CONSISTENTLY_PASS: "as the process runs, the target will consistently be met",
+    stats.CONSISTENTLY_FAIL: "as the process runs, the target will consistently be missed "
+                             "unless something changes",
+    stats.HIT_AND_MISS: "as the process runs, the target will sometimes be met and "
+                        "sometimes missed",
 }
-# The section summary tables: short words that survive greyscale printing.
-SIGNIFICANCE_CELLS = {True: "yes", False: "no", None: "–"}
+# The summary tables and the board's matrix: words and shapes that survive greyscale printing.
+SIGNIFICANCE_CELLS = {True: "yes", False: "no", None: "not tested"}
 VARIATION_CELLS = {
-    stats.COMMON_CAUSE: "common cause", stats.SPECIAL_IMPROVEMENT: "special: improvement",
-    stats.SPECIAL_CONCERN: "special: concern", stats.SPECIAL_NEUTRAL: "special: neither",
+    stats.COMMON_CAUSE: "normal variation",
+    stats.SPECIAL_IMPROVEMENT: "\u25a0 improvement", stats.SPECIAL_CONCERN: "\u25b2 concern",
+    stats.SPECIAL_HIGH: "\u25c6 unusually high", stats.SPECIAL_LOW: "\u25c6 unusually low",
 }
-ASSURANCE_CELLS = {stats.CONSISTENTLY_PASS: "consistently passes",
-                   stats.CONSISTENTLY_FAIL: "consistently fails",
-                   stats.HIT_AND_MISS: "hit and miss"}
+ASSURANCE_CELLS = {stats.CONSISTENTLY_PASS: "target consistently met",
+                   stats.CONSISTENTLY_FAIL: "target consistently missed",
+                   stats.HIT_AND_MISS: "target sometimes met, sometimes missed"}
+
+
+def target_source(kpi: KpiDef) -> str:
+    """', an illustrative target (...)' or ' (source)': a target is never printed without
+    saying whose it is, and an illustrative one never reads as the plan's."""
+    if kpi.target_illustrative:
+        return " (illustrative" + (f": {_after_illustration(kpi.target_source)}"
+                                   if kpi.target_source else "") + ")"
+    return f" ({kpi.target_source})" if kpi.target_source else " (source not stated)"
+
+
+def _after_illustration(text: str) -> str:
+    # "an illustration: forces set their own" reads once: "(illustrative: forces set ...)".
+    for lead in ("an illustration: ", "illustrative: ", "an illustration; "):
+        if text.lower().startswith(lead):
+            return text[len(lead):]
+    return text
+
+
+def rule_words(variation) -> str:
+    """'seven or more months in a row above the average', 'an unusually high month ...'."""
+    return stats.RULE_PLAIN[(variation.rule, bool(variation.high))]
+
+
+def shown_variation(verdict: Verdict, brief: bool = False) -> str:
+    """What the months show, in words: 'a special cause of concern (two of three months close
+    to the upper process limit)'; a step in level as a change in level with the month it
+    began ('a change in level: the level fell in November 2024 and has stayed lower since
+    (seven or more months in a row below the average)'); for a KPI with no better direction
+    the unusual months alone. `brief` leaves out which process limit a month passed."""
+    variation = verdict.variation
+    trial = ", against trial limits" if variation.trial else ""
+    rule = f"{rule_words(variation)}{trial}"
+    if brief:
+        rule = rule.split(", above the")[0].split(", below the")[0]
+    if variation.rule == stats.SHIFT and verdict.chart is not None:
+        start = _shift_start(verdict.chart, bool(variation.high))
+        moved, stayed = ("rose", "higher") if variation.high else ("fell", "lower")
+        return (f"a change in level: the level {moved} in {Month.parse(start).name} and has "
+                f"stayed {stayed} since ({rule})")
+    if variation.verdict in (stats.SPECIAL_HIGH, stats.SPECIAL_LOW):
+        return rule
+    return f"{VARIATION_WORDS[variation.verdict]} ({rule})"
+
+
+def _shift_start(chart, high: bool) -> str:
+    """The first month of the run of months on the latest month's side of the mean."""
+    points = [p for p in chart.points if p.value is not None]
+    start = points[-1].month
+    for point in reversed(points):
+        if point.mean is None or (point.value > point.mean) != high or point.value == point.mean:
+            break
+        start = point.month
+    return start
 
 
 def significance_clause(verdict: Verdict | None) -> str:
@@ -388,31 +550,46 @@ def status_sentence(result: KpiResult, verdict: Verdict | None, variant: int = 0
 
 
 def variation_sentence(result: KpiResult, verdict: Verdict | None) -> str:
-    """A sentence when the process chart's latest month is a special cause (with the rule,
-    trial limits named), and why it runs against the status when it does; otherwise none."""
+    """What the process chart shows: a special cause with its rule in words (trial limits
+    named), and why it runs against the status when it does; for a significant change with
+    only normal variation, what that means; otherwise none."""
     from kpi import verdicts
 
     variation = verdict.variation if verdict else None
-    if variation is None or variation.verdict == stats.COMMON_CAUSE:
+    if variation is None:
         return ""
-    text = (f"{VARIATION_SENTENCES[variation.verdict]} "
-            f"({stats.RULE_WORDS[variation.rule]}"
-            + (", against trial limits" if variation.trial else "") + ")")
+    if variation.verdict == stats.COMMON_CAUSE:
+        return settled_sentence(result, verdict)
+    text = f"The monthly figures show {shown_variation(verdict)}"
     if verdicts.conflict(result, verdict):
         text += (", against the direction of the 12-month change: the most recent months "
                  "do not follow it")
     return text + "."
 
 
+def settled_sentence(result: KpiResult, verdict: Verdict | None) -> str:
+    """For a 12-month change that is significant while the months show only normal variation:
+    the level moved before the months charted and has held there since."""
+    significant = verdict.significance.significant if verdict and verdict.significance else None
+    variation = verdict.variation if verdict else None
+    if (not significant or variation is None or variation.verdict != stats.COMMON_CAUSE
+            or result.change is None):
+        return ""
+    size = next(v for v in (result.change.points, result.change.absolute) if v is not None)
+    moved = "fell" if size < 0 else "rose"
+    return (f"The level {moved} after the comparison period and has been stable at its new "
+            f"level since: the last {variation.points} months show only normal variation.")
+
+
 def target_sentence(result: KpiResult, verdict: Verdict | None) -> str:
-    """'Against the target of 90.0% the figure passes, and the process limits show it will
-    consistently pass.'"""
+    """'Against the target of 90.0% (the national standard) the figure is met, and as the
+    process runs the target will consistently be met.'"""
     if verdict is None or verdict.target is None:
         return ""
     kpi = result.kpi
-    text = f"Against the target of {value_words(verdict.target, kpi.unit)}"
+    text = f"Against the target of {kpi_value(verdict.target, kpi)}{target_source(kpi)}"
     if verdict.target_met is not None:
-        text += f" the figure {'passes' if verdict.target_met else 'fails'}"
+        text += f" the figure {'meets' if verdict.target_met else 'misses'} it"
     if verdict.assurance is not None:
         text += ("," if verdict.target_met is not None else "") + \
             f" and {ASSURANCE_SENTENCES[verdict.assurance]}"
@@ -430,8 +607,11 @@ def _noun_phrase(title: str) -> str:
 
 def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: int,
                   verdict: Verdict | None = None, plan: str = "the plan",
-                  variant: int = 0) -> Inlines:
-    """The sentences of one KPI's paragraph (without breakdowns or figure references)."""
+                  variant: int = 0, concise: bool = False) -> Inlines:
+    """The sentences of one KPI's paragraph (without breakdowns or figure references).
+    `concise` (the board's paper) says a significant change's worth in the same clause: 'a
+    statistically significant deterioration', not 'a statistically significant change. This
+    represents a deterioration.'"""
     kpi = result.kpi
     if result.status == Outcome.IN_DEVELOPMENT:
         text = inlines(f"This KPI is in development: it is defined in {plan or 'the catalogue'}, "
@@ -445,18 +625,97 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
     opening = current_clause(result)
     if result.change is None or result.comparison is None:
         return _sentence(inlines(opening, "; no comparison can be made: ", note))
-    before = value_words(result.comparison.value, kpi.unit)
+    before = kpi_value(result.comparison.value, kpi)
     base = "the baseline of " if comparison == Comparison.BASELINE else ""
+    clause = significance_clause(verdict)
+    status = status_sentence(result, verdict, variant)
+    if concise and clause == f", {SIGNIFICANT}" and result.status in STATUS_VARIANTS:
+        clause = f", a statistically significant {STATUS_NOUNS[result.status]}"
+        status = ""
     text = inlines(opening, f", {change_words(result)} from {base}{before} "
-                            f"{_in(result.comparison.window)}{significance_clause(verdict)}.")
-    for sentence in (status_sentence(result, verdict, variant),
+                            f"{_in(result.comparison.window)}{clause}.")
+    for sentence in (status,
                      variation_sentence(result, verdict),
                      target_sentence(result, verdict)):
         if sentence:
             text = inlines(text, " " + sentence)
-    if result.current.window.end.index < period_end_index:
+    if result.current.window.end.index < period_end_index - kpi.lag:
         text = inlines(text, " This is the latest period the data covers.")
-    return text
+    return inlines(text, provisional_sentence(result))
+
+
+def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index: int,
+                    verdict: Verdict | None = None, plan: str = "the plan",
+                    usual: tuple[Window | None, Window | None] = (None, None)) -> Inlines:
+    """One sentence for a KPI that is not an exception: its figure, its change and what the
+    change is worth, and what the months show where that adds to it. A window is named only
+    when it is not the paper's usual one (`usual`: the current and comparison windows the
+    introduction states for the KPI's kind)."""
+    kpi = result.kpi
+    if (result.status == Outcome.IN_DEVELOPMENT or result.current is None
+            or result.current.value is None or result.change is None
+            or result.comparison is None):
+        return kpi_sentences(result, comparison, period_end_index, verdict, plan)
+    current, before = result.current, result.comparison
+    significant = verdict.significance.significant if verdict and verdict.significance else None
+    variation = verdict.variation if verdict else None
+    value = kpi_value(current.value, kpi)
+    if kpi.kind == Kind.RATIO_OF_RATES and kpi.populations and kpi.noun:
+        group, reference = (_capital(p.replace("_", " ")) for p in kpi.populations)
+        head = inlines(f"{group} people were {value} times as likely as {reference} people "
+                       "to be ", Name(kpi.noun))
+    else:
+        counts = ""
+        if (kpi.kind in (Kind.RATE, Kind.WITHIN) and current.numerator is not None
+                and current.denominator is not None):
+            counts = (f" ({render.number(current.numerator, Unit.COUNT)} of "
+                      f"{render.number(current.denominator, Unit.COUNT)})")
+        head = inlines(f"{value}{counts}")
+    when = "" if current.window == usual[0] else f" {_in(current.window)}"
+    then = "" if before.window == usual[1] else f" {_in(before.window)}"
+    change = change_words(result).replace("an increase of", "up").replace(
+        "a decrease of", "down")
+    if significant:
+        worth = {Outcome.IMPROVING: "a statistically significant improvement",
+                 Outcome.DETERIORATING: "a statistically significant deterioration"}.get(
+            result.status, "a statistically significant change")
+    elif significant is False:
+        worth = "within normal variation"
+    elif variation is not None and variation.verdict == stats.COMMON_CAUSE:
+        worth = "not tested; the months show only normal variation"
+    else:
+        worth = "not tested"
+    text = inlines(head, f"{when}, {change} from {kpi_value(before.value, kpi)}{then}: {worth}")
+    if variation is not None and variation.verdict == stats.COMMON_CAUSE:
+        if significant:
+            moved = "fell" if _size(result) < 0 else "rose"
+            since = "the baseline" if comparison == Comparison.BASELINE else "the comparison"
+            text = inlines(text, f"; the level {moved} after {since} and has been stable at the "
+                                 "new level")
+    elif variation is not None:
+        text = inlines(text, f"; the months show {shown_variation(verdict, brief=True)}")
+    text = inlines(text, ".")
+    if current.window.end.index < period_end_index - kpi.lag:
+        text = inlines(text, " This is the latest period the data covers.")
+    return inlines(text, provisional_sentence(result))
+
+
+def provisional_sentence(result: KpiResult) -> str:
+    """' The last 3 months (October to December 2025) are not final yet, ...' for a KPI whose
+    latest months will still change (`provisional_months`)."""
+    kpi = result.kpi
+    if not kpi.provisional_months or result.current is None:
+        return ""
+    end = result.current.window.end
+    first = end - (kpi.provisional_months - 1)
+    span = end.name if first == end else f"{first.name} to {end.name}"
+    return (f" The figures of the last {kpi.provisional_months} months ({span}) are not final "
+            "yet and will change as records are updated, so the process chart leaves them "
+            "out.")
+
+
+def _size(result: KpiResult) -> float:
+    return next(v for v in (result.change.points, result.change.absolute) if v is not None)
 
 
 def _slot(key: str, label: str, texts: Sequence[str], section: int, after: int) -> Slot:
@@ -482,8 +741,18 @@ class _Builder:
     def __init__(self, project: Project, report: Report, charts: Sequence[ChartSpec],
                  files_dir: str, as_of: AsOf | None, config: PaperConfig,
                  commentary: Commentary, revised: Revisions | None,
-                 loaded: dict[str, dt.datetime], verdicts: dict[str, Verdict]):
+                 loaded: dict[str, dt.datetime], verdicts: dict[str, Verdict],
+                 full: bool = False, checks: tuple[CheckResult, ...] = ()):
+        from kpi import verdicts as judge
+
+        self.full = full
+        self.checks = checks
         self.config = config
+        # Why each KPI is an exception (kpi.verdicts.exceptions), and the paragraph that
+        # reports it, so the front page can point there.
+        self.exceptions = {r.kpi.id: judge.exceptions(r, verdicts.get(r.kpi.id), report.period)
+                           for r in report.results if not r.kpi.hidden} if verdicts else {}
+        self.labels: dict[str, str] = {}
         self.commentary = commentary
         self.revised = revised
         self.loaded = loaded
@@ -492,8 +761,12 @@ class _Builder:
         self.results = {r.kpi.id: r for r in report.results}
         self.verdicts = verdicts
         self.said: dict[Outcome, int] = {}  # status sentences said so far in the section
-        self.charts = [*charts, *_process_charts(report, charts, verdicts),
-                       *_peer_charts(project, report)]
+        if full:
+            process = _process_charts(report, charts, verdicts)
+        else:
+            process = _process_charts(report, charts, verdicts, set(config.figures))
+            process += self._exception_panels(charts, process)
+        self.charts = [*charts, *process, *_peer_charts(project, report)]
         self.peers: dict[str, ChartData | None] = {}  # KPI id -> its peers figure data, once
         self.peer_results: dict = {}  # KPI id -> compare.peer_result, once
         self.files_dir = files_dir.rstrip("/")
@@ -503,11 +776,37 @@ class _Builder:
         self.breakdowns: dict[engine.BreakdownKey, pl.DataFrame] = {}
         self.series: dict[engine.SeriesKey, pl.DataFrame] = {}
 
+    def _exception_panels(self, declared: Sequence[ChartSpec],
+                          planned: Sequence[ChartSpec]) -> list[ChartSpec]:
+        """The board paper's process charts of its exceptions, several to a figure, so that
+        with the project's own figures there are at most BOARD_FIGURES."""
+        from kpi import verdicts as judge
+        from kpi.charts import ChartSpec, ChartType
+
+        drawn = {s.kpis[0] for s in [*declared, *planned] if s.type == ChartType.XMR}
+        charted = [r.kpi.id for r in self.report.results
+                   if not r.kpi.hidden and r.kpi.id not in drawn
+                   and set(self.exceptions.get(r.kpi.id, ())) - {judge.STALE, judge.NO_FIGURE}
+                   and self.verdicts[r.kpi.id].variation is not None]
+        if not charted:
+            return []
+        room = max(1, BOARD_FIGURES - len(declared) - len(planned))
+        size = max(PANELS, -(-len(charted) // room))
+        groups = [charted[i:i + size] for i in range(0, len(charted), size)]
+        out = []
+        for number, group in enumerate(groups, start=1):
+            title = "Process charts of the exceptions" + (
+                f" ({number} of {len(groups)})" if len(groups) > 1 else "")
+            out.append(ChartSpec(id=f"xmr_exceptions_{number}", type=ChartType.XMR,
+                                 title=title, kpis=tuple(group)))
+        return out
+
     # -- whole document ----------------------------------------------------------------------
 
     def build(self, priority: str | None, as_of_text: str | None) -> Paper:
         priorities = [p for p in self.project.priorities if priority in (None, p.id)]
         wanted = {p.id for p in priorities}
+        self._wanted = wanted
         self.breakdowns = engine.breakdowns(self.project, self._breakdown_requests(wanted),
                                             self.as_of)
         self.series = engine.monthly_series_all(self.project, self._series_requests(wanted),
@@ -535,6 +834,8 @@ class _Builder:
             last = sections[-1]
             sections[-1] = Section(last.label, last.title, last.blocks + author)
         sections += self._appendices(priorities)
+        # The front page is written last, when every paragraph it points to has its number.
+        sections.insert(0, self._front_page(priority))
         title, subtitle, facts = self._title(priority, as_of_text)
         issued = notes.issued
         document = Document(title=title, subtitle=subtitle, facts=facts,
@@ -542,6 +843,167 @@ class _Builder:
                             marking=self.project.marking, period=str(self.report.period))
         return Paper(document=document, figures=tuple(self.figures),
                      breakdowns=self.breakdowns, series=self.series, peers=self.peers)
+
+    # -- the front page ----------------------------------------------------------------------
+
+    def _visible(self, priority: str | None = None) -> list[KpiResult]:
+        return [r for r in self.report.results if not r.kpi.hidden
+                and (priority is None or r.kpi.priority == priority)
+                and r.kpi.priority in self._wanted]
+
+    def _front_page(self, priority: str | None) -> Section:
+        """What the board must know this month, built from the data: the tally, what the
+        board is asked to do, the matrix of every KPI by variation and assurance, the
+        exceptions with the paragraph of each, failed checks, revised figures and the
+        analyst's introduction."""
+        results = self._visible()
+        blocks: list = [Paragraph(inlines(_tally_sentence(results, self.verdicts,
+                                                          "Of the {n} KPIs reported: ")))]
+        ask = self.commentary.next_steps
+        if ask:
+            lead = () if ask[0].lower().startswith("the board") else Strong(inlines(
+                "What the board is asked to do: "))
+            blocks.append(Paragraph(inlines(lead, Name(ask[0]))))
+        grid, names = self._matrix(results)
+        blocks.append(grid)
+        listed = [r for r in results if self.exceptions.get(r.kpi.id)]
+        if listed:
+            blocks.append(Paragraph(inlines(Strong(inlines(
+                f"Exceptions ({len(listed)})")), ": the KPIs the board should look at, "
+                "most serious first, each with the paragraph that reports it.")))
+            listed.sort(key=lambda r: (min(EXCEPTION_ORDER.index(w)
+                                           for w in self.exceptions[r.kpi.id]),
+                                       results.index(r)))
+            blocks.append(BulletList(self._exception_lines(listed)))
+        else:
+            blocks.append(Paragraph(inlines(
+                "No KPI is an exception this month: no special cause of concern, no target "
+                "missed or at risk, no significant deterioration and no stale source.")))
+        # A KPI without data is already an exception above: the front page lists the checks
+        # that reconcile figures.
+        reconciling = [c for c in self.checks if c.kind == "reconciliation"]
+        failed = [c for c in reconciling if not c.passed]
+        if reconciling:
+            if failed:
+                blocks.append(Paragraph(inlines(Strong(inlines(
+                    f"Checks that failed ({len(failed)})")), ": the data's own "
+                    "reconciliations, as kpi check runs them. The figures in this paper are "
+                    "each computed from their source; where parts and their total come from "
+                    "different systems they need not agree.")))
+                blocks.append(BulletList(tuple(
+                    inlines(Name(c.title), ": ", Name(_true_minus(c.message)))
+                    for c in failed)))
+            else:
+                blocks.append(Paragraph(inlines(f"Every reconciliation of the data passed "
+                                                f"({len(reconciling)} checks).")))
+        if self.revised is not None:
+            count = len(self.revised.items)
+            blocks.append(Paragraph(inlines(
+                f"Figures revised since the last paper: {count}"
+                + (f", listed in {self._revision_appendix}." if count else
+                   " (none of the figures printed last time has changed)."))))
+        # The analyst's introduction, on the front page: a place the Word paper lets them type.
+        blocks.append(Slot("paper.introduction", "Introduction", tuple(
+            Paragraph(inlines(Name(t))) for t in self.commentary.introduction)))
+        blocks += [Paragraph(inlines(Strong(inlines("The KPIs in each row of the matrix")),
+                                     " (with a target: its assurance)")), names]
+        return Section("", inlines("Summary for the board"), tuple(blocks))
+
+    def _matrix(self, results: list[KpiResult]) -> tuple[Table, BulletList]:
+        """Every KPI by variation (rows) and by assurance against its target (columns), in
+        the manner of Making Data Count's integrated performance reports, with shapes and
+        words, never colour: a grid of counts, then each row's KPIs by name."""
+        rows: dict[str, list[KpiResult]] = {key: [] for key, _ in MATRIX_ROWS}
+        for r in results:
+            rows[_matrix_row(r, self.verdicts.get(r.kpi.id))].append(r)
+        grid = []
+        for key, words in MATRIX_ROWS:
+            members = rows[key]
+            cells = [sum(_matrix_column(self.verdicts.get(r.kpi.id)) == c for r in members)
+                     for c, _ in MATRIX_COLUMNS]
+            grid.append((inlines(words), *(inlines(str(n) if n else "\u2013") for n in cells),
+                         inlines(str(len(members)))))
+        table = Table((Column("Variation in the monthly figures"),
+                       *(Column(title, Align.RIGHT) for _, title in MATRIX_COLUMNS),
+                       Column("All", Align.RIGHT)), tuple(grid),
+                      caption=inlines("Every KPI by variation and assurance"), role="matrix")
+        items = []
+        for key, words in MATRIX_ROWS:
+            members = rows[key]
+            if not members:
+                continue
+            names = []
+            for n, r in enumerate(members):
+                verdict = self.verdicts.get(r.kpi.id)
+                column = _matrix_column(verdict)
+                said = "" if column == "none" else f" ({dict(MATRIX_COLUMNS)[column].lower()})"
+                names.append(inlines("; " if n else "", Name(r.kpi.title), said))
+            items.append(inlines(Strong(inlines(f"{words} ({len(members)}): ")), names, "."))
+        return table, BulletList(tuple(items))
+
+    def _exception_lines(self, listed: list[KpiResult]) -> tuple[Inlines, ...]:
+        """One line per exception; KPIs with no figure for the same reason (a dataset not
+        loaded) share one line."""
+        from kpi import verdicts as judge
+
+        lines: list[Inlines] = []
+        missing: dict[str, list[KpiResult]] = {}
+        for result in listed:
+            if self.exceptions[result.kpi.id] == (judge.NO_FIGURE,):
+                missing.setdefault(result.note or "no data", []).append(result)
+            else:
+                lines.append(self._exception_line(result))
+        for note, results in missing.items():
+            if len(results) == 1:
+                lines.insert(0, self._exception_line(results[0]))
+                continue
+            names = [inlines("; " if n else "", Name(r.kpi.title),
+                             f" ({self.labels[r.kpi.id]})" if r.kpi.id in self.labels else "")
+                     for n, r in enumerate(results)]
+            lines.insert(0, inlines(f"{EXCEPTION_MARKS[judge.NO_FIGURE]} ",
+                                    Strong(inlines(f"{len(results)} KPIs have no figure")),
+                                    " (", Name(note), "): ", names, "."))
+        return tuple(lines)
+
+    def _exception_line(self, result: KpiResult) -> Inlines:
+        """'\u25b2 999 calls answered within 10 seconds: 83.9%, a decrease of ...; a special
+        cause of concern (...). See 6.4.'"""
+        kpi = result.kpi
+        verdict = self.verdicts.get(kpi.id)
+        reasons = [self._exception_words(kpi, verdict, why)
+                   for why in self.exceptions[kpi.id]]
+        figure = ""
+        if result.current is not None and result.current.value is not None:
+            figure = kpi_value(result.current.value, kpi)
+            if result.current.window != self._usual(kpi)[0]:
+                figure += f" ({result.current.window.label})"
+            if result.change is not None:
+                figure += f", {change_words(result)}"
+        mark = EXCEPTION_MARKS[self.exceptions[kpi.id][0]]
+        where = self.labels.get(kpi.id)
+        return inlines(f"{mark} ", Strong(inlines(Name(kpi.title))),
+                       f": {figure}; " if figure else ": ", "; ".join(reasons),
+                       f". See {where}." if where else ".")
+
+    def _exception_words(self, kpi: KpiDef, verdict: Verdict | None, why: str) -> str:
+        from kpi import verdicts as judge
+
+        result = self.results[kpi.id]
+        if why == judge.NO_FIGURE:
+            return f"no figure can be reported ({result.note or 'no data'})"
+        if why == judge.STALE:
+            return f"the source is stale: its latest data is for {result.current.window.label}"
+        if why == judge.CONCERN:
+            return shown_variation(verdict) if verdict.variation.rule == stats.SHIFT else \
+                f"a special cause of concern ({rule_words(verdict.variation)})"
+        target = f"the target of {kpi_value(kpi.target, kpi)}{target_source(kpi)}"
+        if why == judge.TARGET_FAILING:
+            return f"as the process runs, {target} will consistently be missed"
+        if why == judge.TARGET_MISSED:
+            return f"misses {target}"
+        if why == judge.TARGET_AT_RISK:
+            return f"{target} will sometimes be met and sometimes missed"
+        return "a statistically significant deterioration"
 
     def _author_block(self) -> tuple[Paragraph, ...]:
         notes = self.commentary
@@ -566,7 +1028,7 @@ class _Builder:
         if notes.author:
             facts.append(inlines("Presented by: ", Name(notes.author)))
         facts += [
-            inlines(f"Reporting period: {report.period.name} ({report.period})"),
+            inlines(f"Reporting period: {report.period.name}"),
             inlines(f"Compared with: {self._comparison_words()}"),
             inlines("Scope: ", scope),
             inlines("Data: ", self._vintage(),
@@ -602,28 +1064,24 @@ class _Builder:
         span = (f"the financial year to date ending {period.name}"
                 if report.comparison == Comparison.FYTD else f"the year ending {period.name}")
         kind = "plan " if plan else ""
+        how = ("Each numbered paragraph reports one KPI; every figure in it is computed from "
+               "the stored data. A KPI that shows only normal variation gets one sentence; an "
+               "exception gets a full paragraph and its process chart."
+               if not self.full else "Each numbered paragraph reports one KPI; every figure "
+               "in it is computed from the stored data.")
         paras = [
             f"This paper reports performance against {against} for {span}, across {count} "
-            f"{kind}{'priority' if count == 1 else 'priorities'}. Each numbered paragraph "
-            "reports one KPI; every figure in it is computed from the stored data.",
+            f"{kind}{'priority' if count == 1 else 'priorities'}. {how}",
             _conventions(project, report.comparison, period.name),
-            "Where a source lags, a KPI reports the latest complete window its data covers "
-            "and names that window; a window with missing months is never reported as if "
-            "complete. Percentages are shown to one decimal place, changes in rates in "
-            f"percentage points, and changes on a base below {SMALL_BASE} as numbers rather "
-            "than percentages.",
-            "Improving, deteriorating and stable follow each KPI's declared better direction "
-            "and stable band, a policy choice rather than a statistical test. Data is largely "
-            "drawn from live systems and may change as records are updated.",
         ]
-        if self.verdicts:
-            paras.append(READING_VERDICTS)
         texts = [inlines(t) for t in paras]
         if not plan:
             texts[1] = inlines(texts[1][0].replace("the plan baseline", "the baseline"))
-        blocks: list = [Paragraph(text, number=f"1.{n}") for n, text in enumerate(texts, start=1)]
-        blocks.append(_slot("paper.introduction", "Introduction", self.commentary.introduction,
-                            1, len(texts)))
+        note = self.config.data_note
+        texts.append(inlines(
+            "How to read the verdicts, the matrix and the process charts is set out in the "
+            "appendix \u201cHow to read this paper\u201d.", f" {note}" if note else ""))
+        blocks = [Paragraph(text, number=f"1.{n}") for n, text in enumerate(texts, start=1)]
         return Section("1.", inlines("Introduction"), tuple(blocks))
 
     # -- sections ----------------------------------------------------------------------------
@@ -634,8 +1092,9 @@ class _Builder:
         blocks: list = []
         self.said = {}
         paragraph = 1
-        blocks.append(Paragraph(_section_intro(title, results), number=f"{number}.{paragraph}"))
-        if self.verdicts and results:
+        blocks.append(Paragraph(_section_intro(title, results, self.verdicts),
+                                number=f"{number}.{paragraph}"))
+        if self.verdicts and results and self.full:
             blocks.append(self._summary_table(title, results))
         texts = self.commentary.sections.get(priority_id, ())
         blocks.append(_slot(f"sections.{priority_id}", title, texts, number, paragraph))
@@ -643,6 +1102,8 @@ class _Builder:
         for group in _groups(results):
             paragraph += 1
             label = f"{number}.{paragraph}"
+            for result in group:
+                self.labels[result.kpi.id] = label
             if group[0].kpi.table:
                 blocks += self._table(label, group)
             else:
@@ -662,9 +1123,9 @@ class _Builder:
 
     def _summary_table(self, title: str, results: list[KpiResult]) -> Table:
         """The section's verdicts at a glance, in the Making Data Count manner: words, not
-        colours, so it reads in greyscale."""
-        shared = render.shared_code(results, "current")
-        head = f"Current ({shared})" if shared else "Current"
+        colours, so it reads in greyscale (the full paper's; the board's is the matrix)."""
+        shared = _shared_window(r.current for r in results)
+        head = f"Current ({shared.label})" if shared else "Current"
         columns = (Column("KPI"), Column(head, Align.RIGHT), Column("Change", Align.RIGHT),
                    Column("Significant"), Column("Variation"), Column("Assurance"))
         rows = []
@@ -673,9 +1134,9 @@ class _Builder:
             if r.current is None or r.current.value is None:
                 current = inlines(STATUS_WORDS[r.status])
             else:
-                current = _table_value(r.current, r.kpi, r.current.window.code != shared)
+                current = _table_value(r.current, r.kpi, shared is None)
             rows.append((inlines(Name(r.kpi.title)), current,
-                         inlines(Name(change_text(r.change, r.kpi.unit)) if r.change else "n/a"),
+                         inlines(change_cell(r.change, r.kpi)),
                          *(inlines(c) for c in verdict_cells(verdict))))
         return Table(columns, tuple(rows), caption=inlines("Summary – ", Name(title)))
 
@@ -684,24 +1145,59 @@ class _Builder:
         # Each status sentence in a section takes the next wording, in paper order.
         variant = self.said.get(result.status, 0)
         self.said[result.status] = variant + 1
-        text = kpi_sentences(result, self.report.comparison, self.report.period.index,
-                             self.verdicts.get(kpi.id), self.config.plan, variant)
+        verdict = self.verdicts.get(kpi.id)
+        if self.full or self.exceptions.get(kpi.id):
+            text = kpi_sentences(result, self.report.comparison, self.report.period.index,
+                                 verdict, self.config.plan, variant, concise=not self.full)
+        else:
+            text = brief_sentences(result, self.report.comparison, self.report.period.index,
+                                   verdict, self.config.plan, self._usual(kpi))
         extra = self._breakdown_sentences(result)
+        extra += self._quotes(kpi)
         if kpi.peers:
             from kpi.compare import peer_sentence
 
             extra += [inlines(Name(t)) for t in [peer_sentence(
                 self.project, kpi, self.report.period, self.report.comparison, self.as_of,
                 compared=self._peer_result(kpi))] if t]
-        refs = self._figure_numbers(kpi.id)
+        refs = self._figure_refs(kpi.id)
         if refs:
             extra.append(inlines(f"See {_figure_list(refs)}."))
         body = inlines(text, [inlines(" ", e) for e in extra])
         return Paragraph(inlines(Strong(_sentence(Name(kpi.title))), " ", body), number=label)
 
+    def _usual(self, kpi: KpiDef) -> tuple[Window | None, Window | None]:
+        """The windows the introduction states for a KPI of this kind: the year ending the
+        period against the plan baseline for a flow, as at the period's end for a snapshot."""
+        from kpi.periods import current_window
+
+        vs = self.report.comparison
+        current = current_window(self.report.period, snapshot=kpi.is_snapshot, vs=vs)
+        baseline = (Window.as_at(self.project.snapshot_baseline) if kpi.is_snapshot
+                    else Window.year_ending(self.project.baseline_end))
+        return current, comparison_window(current, vs, baseline)
+
+    def _quotes(self, kpi: KpiDef) -> list[Inlines]:
+        """The other KPIs' figures a paragraph quotes (its `quotes`), computed as every figure
+        is: 'Nuisance 19,480, ... (year ending September 2025).'"""
+        quoted = [self.results[q] for q in kpi.quotes if q in self.results]
+        shown = [r for r in quoted if r.current is not None and r.current.value is not None]
+        if not shown:
+            return []
+        windows = {r.current.window for r in shown}
+        shared = windows.pop() if len(windows) == 1 else None
+        items = [inlines("; " if n else "", Name(r.kpi.title), " ",
+                         kpi_value(r.current.value, r.kpi),
+                         "" if shared else f" ({r.current.window.label})")
+                 for n, r in enumerate(shown)]
+        lead = f"Related figures {_in(shared)}: " if shared else "Related figures: "
+        return [inlines(lead, items, ".")]
+
     def _table(self, label: str, group: list[KpiResult]) -> list:
         self.tables += 1
         name = Name(group[0].kpi.table)
+        developing = [r for r in group if r.status == Outcome.IN_DEVELOPMENT]
+        group = [r for r in group if r not in developing]
         current = _shared_window(r.current for r in group)
         compare = _shared_window(r.comparison for r in group)
         when = f" {_in(current)}" if current else ""
@@ -715,7 +1211,14 @@ class _Builder:
             if _change_size(largest) > 0:
                 text = inlines(text, " The largest change was for ", Name(largest.kpi.title),
                                f": {change_words(largest)}.")
-        refs = [n for r in group for n in self._figure_numbers(r.kpi.id)]
+        for r in developing:
+            text = inlines(text, " ", Name(r.kpi.title), " is in development: there is no "
+                           "data for it yet.")
+        for r in group:
+            quotes = self._quotes(r.kpi)
+            if quotes:
+                text = inlines(text, " ", quotes)
+        refs = sorted({n for r in group for n in self._figure_refs(r.kpi.id)})
         if refs:
             text = inlines(text, f" See {_figure_list(refs)}.")
         comparison_head = "Baseline" if self.report.comparison == Comparison.BASELINE \
@@ -730,7 +1233,7 @@ class _Builder:
                 inlines(Name(r.kpi.title)),
                 _table_value(r.comparison, r.kpi, compare is None),
                 _table_value(r.current, r.kpi, current is None),
-                inlines(Name(change_text(r.change, r.kpi.unit)) if r.change else "n/a"),
+                inlines(change_cell(r.change, r.kpi)),
                 inlines(STATUS_WORDS[r.status]),
             ))
         caption = inlines(f"Table {self.tables} – ", name, f", {self.report.period.name}")
@@ -768,7 +1271,7 @@ class _Builder:
                 continue
             comparison = result.comparison.window if result.comparison else None
             requests += [(kpi, column, result.current.window, comparison)
-                         for column in kpi.breakdowns]
+                         for column in self._shown_breakdowns(kpi)]
         for spec in self.charts:
             anchor = self.project.kpi(spec.anchor)
             result = self.results.get(spec.kpis[0])
@@ -782,13 +1285,18 @@ class _Builder:
             requests.append((result.kpi, spec.by, result.current.window, comparison))
         return requests
 
+    def _shown_breakdowns(self, kpi: KpiDef) -> tuple[str, ...]:
+        """The breakdowns a KPI's paragraph prints: all in the full paper; in the board's,
+        only those [paper] declares (where a breakdown is the story)."""
+        return kpi.breakdowns if self.full else self.config.breakdowns.get(kpi.id, ())
+
     def _breakdown_sentences(self, result: KpiResult) -> list[Inlines]:
         kpi = result.kpi
         if not kpi.breakdowns or result.current is None or kpi.is_derived:
             return []
         comparison = result.comparison.window if result.comparison else None
         out = []
-        for column in kpi.breakdowns:
+        for column in self._shown_breakdowns(kpi):
             key = (kpi.id, column, result.current.window, comparison)
             frame = self.breakdowns.get(key)
             if frame is None:
@@ -812,7 +1320,7 @@ class _Builder:
                 for r in rows[:TOP_PARTS]:
                     if r["current"]:
                         items.append(inlines(", " if items else "", _part(r["part"]),
-                                             f" ({value_words(r['current'], kpi.unit)})"))
+                                             f" ({kpi_value(r['current'], kpi)})"))
                 out.append(inlines("By ", label, f", the highest figures "
                                    f"{_in(result.current.window)} were ", items, "."))
         return out
@@ -835,15 +1343,25 @@ class _Builder:
             numbers.append(planned[spec.id].number)
         return numbers
 
+    def _figure_refs(self, kpi_id: str) -> list[int]:
+        """The figures a KPI's paragraph refers to: those that follow it, and a figure of
+        several process charts drawn after an earlier paragraph that includes this KPI's."""
+        numbers = self._figure_numbers(kpi_id)
+        for figure in self.figures:
+            spec = figure.spec
+            if spec.anchor != kpi_id and kpi_id in spec.kpis and len(spec.kpis) > 1 \
+                    and figure.number not in numbers:
+                numbers.append(figure.number)
+        return sorted(numbers)
+
     def _drawable(self, spec: ChartSpec) -> bool:
         from kpi.charts import ChartType
 
         if spec.type == ChartType.PEERS:
             return self._peer_data(spec) is not None
         if spec.type == ChartType.XMR:
-            verdict = self.verdicts.get(spec.kpis[0])
-            return verdict is not None and verdict.chart is not None \
-                and verdict.chart.mean is not None
+            return any(self.verdicts.get(k) is not None and self.verdicts[k].chart is not None
+                       and self.verdicts[k].chart.mean is not None for k in spec.kpis)
         results = [self.results.get(k) for k in spec.kpis]
         return all(r is not None and r.current is not None and r.current.value is not None
                    for r in results)
@@ -856,9 +1374,69 @@ class _Builder:
             data = self._peer_data(figure.spec)
             if data is not None:
                 caption = inlines(caption, f" ({data.current_label})")
-            alt = _alt_text(figure.spec) if data is None else _peer_alt_text(data)
+            alt = self._alt(figure.spec) if data is None else _peer_alt_text(data)
             out.append(Figure(number, figure.link, caption, alt=alt))
         return out
+
+    def _alt(self, spec: ChartSpec) -> str:
+        """What a figure shows and what it finds, for a reader who cannot see it."""
+        from kpi.charts import ChartType
+
+        shape = _alt_text(spec).rstrip(".")
+        if spec.type == ChartType.XMR:
+            found = [self._xmr_finding(k) for k in spec.kpis]
+            return f"{shape}. " + " ".join(f for f in found if f)
+        if spec.type == ChartType.TREND:
+            found = []
+            for kpi_id in spec.kpis:
+                r = self.results.get(kpi_id)
+                if r is not None and r.current is not None and r.current.value is not None:
+                    text = (f"{r.kpi.title}: {kpi_value(r.current.value, r.kpi)} "
+                            f"{_in(r.current.window)}")
+                    if r.change is not None:
+                        text += f", {change_words(r)} on the comparison"
+                    found.append(text)
+            return f"{shape}. " + "; ".join(found) + "." if found else shape + "."
+        result = self.results.get(spec.kpis[0])
+        if result is None or result.current is None:
+            return shape + "."
+        comparison = None if spec.type == ChartType.TOP or result.comparison is None \
+            else result.comparison.window
+        frame = self.breakdowns.get((spec.kpis[0], spec.by, result.current.window, comparison))
+        if frame is None:
+            return shape + "."
+        rows = [r for r in frame.iter_rows(named=True) if r["current"] is not None]
+        if not rows:
+            return shape + "."
+        if spec.type == ChartType.TOP:
+            shown = rows[:spec.limit]
+            return (f"{shape}, {_in(result.current.window)}: " + "; ".join(
+                f"{r['part']} {kpi_value(r['current'], result.kpi)}" for r in shown) + ".")
+        high = max(rows, key=lambda r: r["current"])
+        low = min(rows, key=lambda r: r["current"])
+        return (f"{shape}, {_in(result.current.window)}: highest {high['part']} "
+                f"({kpi_value(high['current'], result.kpi)}), lowest {low['part']} "
+                f"({kpi_value(low['current'], result.kpi)}); the whole force "
+                f"{kpi_value(result.current.value, result.kpi)}.")
+
+    def _xmr_finding(self, kpi_id: str) -> str:
+        verdict = self.verdicts.get(kpi_id)
+        result = self.results.get(kpi_id)
+        if verdict is None or verdict.chart is None or verdict.variation is None:
+            return ""
+        kpi = result.kpi
+        variation = verdict.variation
+        latest = next(p for p in reversed(verdict.chart.points) if p.value is not None)
+        month = Month.parse(latest.month).name
+        if variation.verdict == stats.COMMON_CAUSE:
+            found = "shows only normal variation"
+        else:
+            found = f"is {VARIATION_WORDS[variation.verdict]} ({rule_words(variation)})"
+        target = (f"; target {kpi_value(kpi.target, kpi)}" if kpi.target is not None else "")
+        return (f"{kpi.title}: the latest month, {month} at {kpi_value(latest.value, kpi)}, "
+                f"{found}; mean {kpi_value(variation.mean, kpi)}, process limits "
+                f"{kpi_value(variation.lower, kpi)} to {kpi_value(variation.upper, kpi)}"
+                f"{target}.")
 
     def _peer_data(self, spec: ChartSpec):
         """A peers figure's chart data (the numbers it draws), or None when the data does not
@@ -894,15 +1472,38 @@ class _Builder:
             out.append(Section(f"Appendix {len(out) + 1}:", inlines(title), tuple(blocks),
                                appendix=True))
 
+        add("How to read this paper", [Paragraph(inlines(t)) for t in self._method()])
         for glossary in self.config.glossaries:
             add(glossary.title, [Table(tuple(Column(c) for c in glossary.columns),
                                        tuple(tuple(inlines(Name(v)) for v in row)
                                              for row in glossary.rows))])
-        add("KPI definitions", [self._definitions(priorities)])
-        add("Data sources", [self._sources()])
+        if self.full:
+            # Definitions name datasets and expressions, and sources table versions: the
+            # technical annex's, not the board's.
+            add("KPI definitions", [self._definitions(priorities)])
+            add("Data sources", [self._sources()])
         if self.revised is not None:
             add("Figures revised since the last paper", self._revisions())
+            self._revision_appendix = out[-1].label.rstrip(":")
         return out
+
+    def _method(self) -> list[str]:
+        """The method the board can look up: rounding, lagging sources, statuses and how the
+        verdicts are reached."""
+        texts = [
+            "Where a source lags, a KPI reports the latest complete window its data covers "
+            "and names that window; a window with missing months is never reported as if "
+            "complete. Percentages are shown to one decimal place, changes in rates in "
+            f"percentage points (pp), and changes on a base below {SMALL_BASE} as numbers "
+            "rather than percentages. A negative change carries a minus sign (\u2212).",
+            "Improving, deteriorating and stable follow each KPI's declared better direction "
+            "and stable band, a policy choice rather than a statistical test. A section's "
+            "count of improving and deteriorating KPIs includes only statistically "
+            "significant changes.",
+        ]
+        if self.verdicts:
+            texts += READING_VERDICTS
+        return texts
 
     def _definitions(self, priorities) -> Table:
         columns = (Column("KPI"), Column("Id"), Column("Kind"), Column("Definition"),
@@ -948,35 +1549,140 @@ class _Builder:
 
 
 READING_VERDICTS = (
-    "Beside each status, a test says whether the change from the comparison is statistically "
-    "significant at the 5% level, and a process chart of the monthly figures says whether the "
-    "latest month shows only common-cause variation (noise) or a special cause of improvement "
-    "or concern; where a KPI has a target, assurance says whether the process as it runs will "
-    "consistently pass, consistently fail, or hit and miss it. Each section opens with a "
-    "summary table of these verdicts, in words so that it reads when printed in greyscale. "
-    "The process charts plot each month as a grey point, the mean as a solid line, the "
-    "process limits as dashed lines and any target as a dotted line, and mark special-cause "
-    "months with a black square (improvement), a black triangle (concern) or a diamond "
-    "(neither).")
+    "Each KPI gets two verdicts. The first says whether the change from the comparison is "
+    "statistically significant at the 5% level (counts as events over time, proportions as "
+    "cases; averages, medians, sums and snapshots are not tested). The second reads the "
+    "process chart of the last 24 months: either they show only normal variation, or the "
+    "latest month is a special cause: an unusually high or low month beyond the process "
+    "limits, seven or more months in a row above or below the average (a change in level), "
+    "seven or more months in a row each higher or lower than the last, or two of three "
+    "months close to a limit. A special cause is of improvement or of concern by the KPI's "
+    "better direction; with no better direction it is simply unusually high or low.",
+    "Where a KPI has a target, assurance says what the process as it runs will do: meet it "
+    "consistently, miss it consistently, or sometimes meet and sometimes miss it. Every "
+    "target is printed with its source; an illustrative target is marked so and is not the "
+    "plan's. Process limits come from the first 12 months charted (fewer give trial "
+    "limits), never go below zero for a count or a percentage nor above 100% for a "
+    "percentage, and a running total such as training completed to date gets no chart. "
+    "The charts plot each month as a grey point, the mean as a solid line, the limits as "
+    "dashed lines and any target as a dotted line, and mark special causes with a black "
+    "square (\u25a0 improvement), a black triangle (\u25b2 concern) or a diamond "
+    "(\u25c6 unusually high or low).",
+)
+
+EXCEPTION_ORDER = ("no_figure", "concern", "target_failing", "target_missed",
+                   "deterioration", "target_at_risk", "stale")
+EXCEPTION_MARKS = {"no_figure": "\u25cb", "stale": "\u25cb", "concern": "\u25b2",
+                   "target_failing": "\u25bc", "target_missed": "\u25bc",
+                   "target_at_risk": "\u25bd", "deterioration": "\u25b2"}
+MATRIX_ROWS = (
+    ("concern", "\u25b2 Special cause of concern"),
+    ("improvement", "\u25a0 Special cause of improvement"),
+    ("unusual", "\u25c6 Unusually high or low (no better direction)"),
+    ("common", "Normal variation only"),
+    ("uncharted", "No process chart (cumulative, too few months or no data)"),
+    ("developing", "In development"),
+)
+
+
+def _matrix_row(result: KpiResult, verdict: Verdict | None) -> str:
+    if result.status == Outcome.IN_DEVELOPMENT:
+        return "developing"
+    variation = verdict.variation if verdict else None
+    if variation is None:
+        return "uncharted"
+    return {stats.SPECIAL_CONCERN: "concern", stats.SPECIAL_IMPROVEMENT: "improvement",
+            stats.SPECIAL_HIGH: "unusual", stats.SPECIAL_LOW: "unusual"}.get(variation.verdict,
+                                                                            "common")
+
+
+MATRIX_COLUMNS = (
+    ("fail", "Target consistently missed"),
+    ("risk", "Target sometimes met, sometimes missed"),
+    ("pass", "Target consistently met"),
+    ("none", "No target"),
+)
+
+
+def _matrix_column(verdict: Verdict | None) -> str:
+    """The assurance column of a KPI in the matrix; a target without limits to judge it by
+    counts as met or missed by the current figure."""
+    if verdict is None or verdict.target is None:
+        return "none"
+    if verdict.assurance is not None:
+        return {stats.CONSISTENTLY_FAIL: "fail", stats.HIT_AND_MISS: "risk",
+                stats.CONSISTENTLY_PASS: "pass"}[verdict.assurance]
+    return "pass" if verdict.target_met else "fail" if verdict.target_met is False else "none"
+
+
+def _assurance_cell(verdict: Verdict | None) -> str:
+    if verdict is None:
+        return "no verdict"
+    if verdict.assurance is not None:
+        return ASSURANCE_CELLS[verdict.assurance]
+    if verdict.target_met is not None:
+        return "target met" if verdict.target_met else "target missed"
+    return "no verdict"
+
+
+def _tally(results: list[KpiResult], verdicts: dict[str, Verdict]) -> list[str]:
+    """An honest count: improving or deteriorating only where the change is significant."""
+    counts: dict[str, int] = {}
+    for r in results:
+        verdict = verdicts.get(r.kpi.id)
+        significant = verdict.significance.significant if verdict and verdict.significance \
+            else None
+        if r.status == Outcome.IN_DEVELOPMENT:
+            key = "in development"
+        elif r.status == Outcome.NO_DATA:
+            key = "without data"
+        elif significant is None:
+            key = "not tested for significance"
+        elif not significant:
+            key = "within normal variation"
+        else:
+            key = {Outcome.IMPROVING: "significantly improving",
+                   Outcome.DETERIORATING: "significantly deteriorating"}.get(
+                r.status, "significantly changed, with no better direction" if
+                r.status == Outcome.CHANGED else "stable")
+        counts[key] = counts.get(key, 0) + 1
+    order = ("significantly improving", "significantly deteriorating",
+             "significantly changed, with no better direction", "stable",
+             "within normal variation", "not tested for significance", "in development",
+             "without data")
+    return [f"{counts[k]} {k}" for k in order if k in counts]
+
+
+def _tally_sentence(results: list[KpiResult], verdicts: dict[str, Verdict],
+                    lead: str) -> str:
+    parts = _tally(results, verdicts) if verdicts else []
+    if not parts:
+        return lead.format(n=len(results)).rstrip(", ") + "."
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return lead.format(n=len(results)) + listed + "."
 
 
 def verdict_cells(verdict: Verdict | None) -> list[str]:
     """The Significant, Variation and Assurance cells of a summary table."""
     if verdict is None:
-        return ["–", "–", "–"]
+        return ["not tested", "no chart", "no target"]
     significant = verdict.significance.significant if verdict.significance else None
     variation = verdict.variation
     cells = [SIGNIFICANCE_CELLS[significant],
-             "–" if variation is None else VARIATION_CELLS[variation.verdict]
-             + (" (trial)" if variation.trial else ""),
-             ASSURANCE_CELLS.get(verdict.assurance, "–")]
+             "no chart" if variation is None else VARIATION_CELLS[variation.verdict]
+             + (" (trial limits)" if variation.trial else ""),
+             ASSURANCE_CELLS.get(verdict.assurance, "no target" if verdict.target is None
+                                 else "no verdict")]
     return cells
 
 
 def _process_charts(report: Report, declared: Sequence[ChartSpec],
-                    verdicts: dict[str, Verdict]) -> list[ChartSpec]:
-    """A process chart (XmR) for every visible KPI whose latest month is a special cause or
-    which has a target, unless [[charts]] already declares one for it."""
+                    verdicts: dict[str, Verdict], only: set[str] | None = None
+                    ) -> list[ChartSpec]:
+    """A process chart (XmR) for every visible KPI in `only` (the board paper's exceptions
+    and the KPIs [paper] names), or with `only` None (the full paper) for every one whose
+    latest month is a special cause or which has a target, unless [[charts]] already declares
+    one for it."""
     from kpi.charts import ChartSpec, ChartType
 
     drawn = {s.kpis[0] for s in declared if s.type == ChartType.XMR}
@@ -987,7 +1693,7 @@ def _process_charts(report: Report, declared: Sequence[ChartSpec],
         if kpi.hidden or kpi.id in drawn or verdict is None or verdict.variation is None:
             continue
         special = verdict.variation.verdict != stats.COMMON_CAUSE
-        if special or verdict.target is not None:
+        if (special or verdict.target is not None) if only is None else kpi.id in only:
             out.append(ChartSpec(id=f"xmr_{kpi.id}", type=ChartType.XMR,
                                  title=f"{kpi.title}: process chart", kpis=(kpi.id,)))
     return out
@@ -1045,6 +1751,13 @@ def definition(kpi: KpiDef) -> str:
     return "; ".join(parts) or "—"
 
 
+def _true_minus(text: str) -> str:
+    """A message's negative numbers with a true minus sign joined to them."""
+    import re
+
+    return re.sub(r"(?<![\w-])-(?=\d)", MINUS, text)
+
+
 def _day(day) -> str:
     return f"{day.day} {day.strftime('%B')} {day.year}"
 
@@ -1097,11 +1810,15 @@ def _as_at(text: str) -> Inlines:
     return inlines("data as at ", Name(text))
 
 
-def _section_intro(title: str, results: list[KpiResult]) -> Inlines:
+def _section_intro(title: str, results: list[KpiResult],
+                   verdicts: dict[str, Verdict] | None = None) -> Inlines:
     if not results:
         return inlines("No KPIs are reported under the priority ", Name(title), ".")
-    counts = [f"{sum(r.status == s for r in results)} {words}"
-              for s, words in STATUS_COUNT_WORDS if any(r.status == s for r in results)]
+    if verdicts:
+        counts = _tally(results, verdicts)
+    else:
+        counts = [f"{sum(r.status == s for r in results)} {words}"
+                  for s, words in STATUS_COUNT_WORDS if any(r.status == s for r in results)]
     listed = counts[0] if len(counts) == 1 else ", ".join(counts[:-1]) + " and " + counts[-1]
     noun = "KPI" if len(results) == 1 else "KPIs"
     return inlines(f"This section reports {len(results)} {noun} under the priority ",
@@ -1128,8 +1845,8 @@ def _shared_window(measured: Iterable) -> Window | None:
 def _table_value(measured, kpi: KpiDef, show_window: bool) -> Inlines:
     if measured is None:
         return inlines("n/a")
-    text = Name(render.number(measured.value, kpi.unit))
-    return inlines(text, f" ({measured.window.code})" if show_window else None)
+    return inlines(cell_value(measured.value, kpi),
+                   f" ({measured.window.label})" if show_window else None)
 
 
 def _change_size(result: KpiResult) -> float:
@@ -1171,19 +1888,17 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict]) -> Inlines:
     sign = -1 if kpi.better == Better.HIGHER else 1
     known.sort(key=lambda r: (sign * round(r[key], 1), str(r["part"])))
     unknown.sort(key=lambda r: str(r["part"]))
-    items = [inlines(_part(r["part"]), f" ({signed(r[key], fmt.format(r[key]))})")
+    items = [inlines(_part(r["part"]), f" ({_with_sign(r[key], fmt.format(abs(r[key])))})")
              for r in known]
     items += [inlines(_part(r["part"]), " (n/a)") for r in unknown]
-    order = "highest to lowest" if kpi.better == Better.HIGHER else "lowest to highest"
     listed = [inlines(", " if n else "", item) for n, item in enumerate(items)]
-    text = inlines("By ", label, f", ranked by {measure} from {order}: ", listed)
+    text = inlines("By ", label, f", the {measure}, best first: ", listed)
     if not items:
         text = inlines("By ", label)
     if small:
         small.sort(key=lambda r: (sign * r["absolute"], str(r["part"])))
         tiny = [inlines(", " if n else "", _part(r["part"]),
-                        f" ({'-' if r['absolute'] < 0 else '+' if r['absolute'] > 0 else ''}"
-                        f"{value_words(abs(r['absolute']), kpi.unit)})")
+                        f" ({_with_sign(r['absolute'], kpi_value(abs(r['absolute']), kpi))})")
                 for n, r in enumerate(small)]
         text = inlines(text, "; " if items else ", ",
                        f"on a base below {SMALL_BASE}, as numbers: ", tiny)

@@ -221,11 +221,13 @@ CSV_FIELDS = [
 VARIATION_WORDS = {
     "common_cause": "common cause", "special_cause_improvement": "special cause: improvement",
     "special_cause_concern": "special cause: concern",
-    "special_cause_neutral": "special cause: neither",
+    "special_cause_neutral_high": "special cause: high",
+    "special_cause_neutral_low": "special cause: low",
 }
 VARIATION_SHORT = {
     "common_cause": "common", "special_cause_improvement": "improvement",
-    "special_cause_concern": "concern", "special_cause_neutral": "unusual",
+    "special_cause_concern": "concern", "special_cause_neutral_high": "high",
+    "special_cause_neutral_low": "low",
 }
 ASSURANCE_WORDS = {
     "consistently_pass": "consistently passes", "consistently_fail": "consistently fails",

@@ -214,11 +214,29 @@ RUN = 7  # points in a shift or a trend
 LIMIT_FACTOR = 2.66  # 3 sigma, estimated as mean moving range / 1.128
 SIGMA2_FACTOR = 1.773  # 2 sigma
 
+# The fewest baseline months limits are computed from (a moving range needs two), and the
+# months below which they are trial limits, revised as months arrive (NHSRplotthedots warns
+# below 12 too). Every verdict on variation or assurance needs limits, so the same minimum.
+MIN_LIMIT_POINTS = 2
+
 LIMITS, TREND, TWO_IN_THREE, SHIFT = "limits", "trend", "two_in_three", "shift"
 PRIORITY = (LIMITS, TREND, TWO_IN_THREE, SHIFT)
 RULE_WORDS = {LIMITS: "outside the process limits", TREND: "trend of 7",
               TWO_IN_THREE: "two of three beyond 2 sigma", SHIFT: "shift of 7"}
-IMPROVEMENT, CONCERN, NEITHER = "improvement", "concern", "neither"
+# Each rule in words a board member reads, by whether the months ran high (or rising).
+RULE_PLAIN = {
+    (LIMITS, True): "an unusually high month, above the upper process limit",
+    (LIMITS, False): "an unusually low month, below the lower process limit",
+    (TREND, True): "seven or more months in a row, each higher than the last",
+    (TREND, False): "seven or more months in a row, each lower than the last",
+    (TWO_IN_THREE, True): "two of three months close to the upper process limit",
+    (TWO_IN_THREE, False): "two of three months close to the lower process limit",
+    (SHIFT, True): "seven or more months in a row above the average",
+    (SHIFT, False): "seven or more months in a row below the average",
+}
+# A special cause's class. A KPI with no better direction has no improvement or concern: its
+# special causes are high or low (NHSRplotthedots' special_cause_neutral_high and _low).
+IMPROVEMENT, CONCERN, HIGH, LOW = "improvement", "concern", "high", "low"
 
 
 @dataclass(frozen=True)
@@ -235,6 +253,7 @@ class XmrPoint:
     mean: float | None = None
     lower: float | None = None
     upper: float | None = None
+    high: bool | None = None  # the special cause ran high (or rising); None without one
 
 
 @dataclass(frozen=True)
@@ -293,13 +312,14 @@ def _runs(flags: list[bool]) -> list[tuple[int, int]]:
 
 def _signal(better: Better, high: bool) -> str:
     if better == Better.NEUTRAL:
-        return NEITHER
+        return HIGH if high else LOW
     return IMPROVEMENT if high == (better == Better.HIGHER) else CONCERN
 
 
 def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
         baseline_points: int = BASELINE_POINTS, baseline: tuple[str, str] | None = None,
-        rebase: Sequence[str] = ()) -> Xmr:
+        rebase: Sequence[str] = (), floor: float | None = None,
+        ceiling: float | None = None) -> Xmr:
     """The XmR chart of a monthly series: its mean and limits, and the special-cause rule (if
     any) on each month.
 
@@ -310,7 +330,11 @@ def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
 
     A missing month (None) has no moving range, nor has the month after it, and it breaks
     every run: shifts, trends and two-in-three need consecutive months. A baseline with a
-    missing month gives no limits, with the reason."""
+    missing month gives no limits, with the reason.
+
+    `floor` and `ceiling` bound the process limits where the value cannot go (0 for a count or
+    a percentage, 100 for a percentage): a limit past them would promise months that cannot
+    happen."""
     months = [str(m) for m in months]
     values = [None if v is None or not math.isfinite(v) else float(v) for v in values]
     if not values:
@@ -321,7 +345,7 @@ def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
     segments: list[Segment] = []
     for a, b in zip(cuts, [*cuts[1:], len(months)], strict=True):
         segment, seg_points = _segment(months[a:b], values[a:b], better, baseline_points,
-                                       baseline)
+                                       baseline, floor, ceiling)
         segments.append(segment)
         points += seg_points
     last = segments[-1]
@@ -331,7 +355,8 @@ def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
 
 
 def _segment(months: list[str], values: list[float | None], better: Better,
-             baseline_points: int, baseline: tuple[str, str] | None
+             baseline_points: int, baseline: tuple[str, str] | None,
+             floor: float | None = None, ceiling: float | None = None
              ) -> tuple[Segment, list[XmrPoint]]:
     n = len(values)
     ranges = [None if i == 0 or a is None or b is None else abs(b - a)
@@ -354,19 +379,25 @@ def _segment(months: list[str], values: list[float | None], better: Better,
     if missing:
         return without(f"no limits: the baseline ({span[0]} to {span[1]}) has no value for "
                        + ", ".join(missing), span)
-    if len(base_idx) < 2:
-        return without(f"no limits: {len(base_idx)} month, and a moving range needs 2", span)
+    if len(base_idx) < MIN_LIMIT_POINTS:
+        return without(f"no limits: {len(base_idx)} month, and a moving range needs "
+                       f"{MIN_LIMIT_POINTS}", span)
     trial = len(base_idx) < baseline_points
     base = [values[i] for i in base_idx]
     mean = math.fsum(base) / len(base)
     mr = math.fsum(ranges[i] for i in base_idx[1:]) / (len(base_idx) - 1)
     upper, lower = mean + LIMIT_FACTOR * mr, mean - LIMIT_FACTOR * mr
     upper2, lower2 = mean + SIGMA2_FACTOR * mr, mean - SIGMA2_FACTOR * mr
+    if floor is not None:
+        lower, lower2 = max(lower, floor), max(lower2, floor)
+    if ceiling is not None:
+        upper, upper2 = min(upper, ceiling), min(upper2, ceiling)
 
     fired: list[dict[str, bool]] = [{} for _ in range(n)]  # rule -> True if high / rising
     for i, v in enumerate(values):
         if v is not None and (v > upper or v < lower):
             fired[i][LIMITS] = v > upper
+    trends = []
     for high in (True, False):
         side = [v is not None and (v > mean if high else v < mean) for v in values]
         for start, end in _runs(side):
@@ -376,24 +407,28 @@ def _segment(months: list[str], values: list[float | None], better: Better,
         # A trend of 7 points is 6 strict steps in one direction between consecutive months.
         step = [False] + [a is not None and b is not None and (b > a if high else b < a)
                           for a, b in zip(values, values[1:], strict=False)]
-        for start, end in _runs(step):
-            if end - start + 2 >= RUN:
-                for i in range(start - 1, end + 1):
-                    fired[i][TREND] = high
+        trends += [(start - 1, end, high) for start, end in _runs(step)
+                   if end - start + 2 >= RUN]
+        # Two of three months beyond 2 sigma count only when all three are on that side of
+        # the mean (Making Data Count; NHSRplotthedots' ptd_two_in_three).
         beyond = [v is not None and (v > upper2 if high else v < lower2) for v in values]
         for i in range(n - 2):
             triple = range(i, i + 3)
-            if (all(values[j] is not None for j in triple)
-                    and sum(beyond[j] for j in triple) >= 2):
+            if all(side[j] for j in triple) and sum(beyond[j] for j in triple) >= 2:
                 for j in triple:
                     if beyond[j]:
                         fired[j][TWO_IN_THREE] = high
+    # A peak or trough ends one trend and starts the next: it belongs to the later trend, so
+    # trends are marked in time order and the later one writes last.
+    for first, last, high in sorted(trends):
+        for i in range(first, last + 1):
+            fired[i][TREND] = high
     points = []
     for point, rules in zip(bare, fired, strict=True):
         rule = next((r for r in PRIORITY if r in rules), None)
         signal = _signal(better, rules[rule]) if rule else None
         points.append(XmrPoint(point.month, point.value, point.moving_range, rule, signal,
-                               mean, lower, upper))
+                               mean, lower, upper, rules[rule] if rule else None))
     note = (f"trial limits: {len(base_idx)} months, fewer than the {baseline_points} a "
             "baseline needs" if trial else None)
     return (Segment(months[0], months[-1], span, mean, mr, lower, upper, lower2, upper2,
@@ -406,9 +441,10 @@ def _segment(months: list[str], values: list[float | None], better: Better,
 COMMON_CAUSE = "common_cause"
 SPECIAL_IMPROVEMENT = "special_cause_improvement"
 SPECIAL_CONCERN = "special_cause_concern"
-SPECIAL_NEUTRAL = "special_cause_neutral"
+SPECIAL_HIGH = "special_cause_neutral_high"
+SPECIAL_LOW = "special_cause_neutral_low"
 VARIATION_OF_SIGNAL = {IMPROVEMENT: SPECIAL_IMPROVEMENT, CONCERN: SPECIAL_CONCERN,
-                       NEITHER: SPECIAL_NEUTRAL}
+                       HIGH: SPECIAL_HIGH, LOW: SPECIAL_LOW}
 CONSISTENTLY_PASS = "consistently_pass"
 CONSISTENTLY_FAIL = "consistently_fail"
 HIT_AND_MISS = "hit_and_miss"
@@ -428,6 +464,7 @@ class Variation:
     points: int
     trial: bool
     baseline: tuple[str, str]
+    high: bool | None = None  # the latest month's special cause ran high (or rising)
 
 
 def variation(chart: Xmr) -> Variation | None:
@@ -438,7 +475,7 @@ def variation(chart: Xmr) -> Variation | None:
     verdict = VARIATION_OF_SIGNAL[latest.signal] if latest.rule else COMMON_CAUSE
     points = sum(p.value is not None for p in chart.points)
     return Variation(verdict, latest.rule, chart.mean, chart.lower_limit, chart.upper_limit,
-                     points, chart.trial, chart.baseline)
+                     points, chart.trial, chart.baseline, latest.high)
 
 
 def assurance(target: float | None, chart: Xmr, better: Better) -> str | None:

@@ -17,13 +17,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kpi import engine, stats
-from kpi.catalogue import KpiDef, Project, Status
+from kpi.catalogue import KpiDef, Project, Status, Unit
 from kpi.engine import KpiResult, Report
 from kpi.periods import Month
 from kpi.store import AsOf
 
 # Months of monthly values a verdict reads, ending with the current window (kpi show's trend).
 SERIES_MONTHS = 24
+# Units whose values cannot be negative: their lower process limit stops at 0 (a count of
+# -11 crimes is not a month that can happen). A percentage also stops at 100.
+NON_NEGATIVE = frozenset({Unit.COUNT, Unit.PERCENT, Unit.PER_1000, Unit.SECONDS, Unit.DAYS,
+                          Unit.GBP})
 
 
 @dataclass(frozen=True)
@@ -54,11 +58,21 @@ def verdict_of(result: KpiResult, series: Series | None) -> Verdict:
         return Verdict(None, None, None, kpi.target, None, None)
     test = stats.significance(result)
     chart = None
-    if series is not None and any(v is not None for v in series.values):
+    # A cumulative KPI's months are not independent, so no process chart reads them.
+    if (not kpi.cumulative and series is not None
+            and any(v is not None for v in series.values)):
         baseline = ((str(kpi.spc_baseline[0]), str(kpi.spc_baseline[1]))
                     if kpi.spc_baseline else None)
-        chart = stats.xmr(series.months, series.values, kpi.better, baseline=baseline,
-                          rebase=[str(m) for m in kpi.spc_rebase])
+        values = series.values
+        if kpi.provisional_months:
+            # Months whose values are not final yet are left out, so no month that will still
+            # change is read as a special cause.
+            keep = max(0, len(values) - kpi.provisional_months)
+            values = (*values[:keep], *(None,) * (len(values) - keep))
+        chart = stats.xmr(series.months, values, kpi.better, baseline=baseline,
+                          rebase=[str(m) for m in kpi.spc_rebase],
+                          floor=0.0 if kpi.unit in NON_NEGATIVE else None,
+                          ceiling=100.0 if kpi.unit == Unit.PERCENT else None)
     variation = stats.variation(chart) if chart is not None else None
     assurance = stats.assurance(kpi.target, chart, kpi.better) if chart is not None else None
     met = stats.target_met(result.current.value if result.current else None, kpi.target,
@@ -80,8 +94,45 @@ def conflict(result: KpiResult, verdict: Verdict) -> str | None:
     worry = "concern" if said == "deteriorating" else "improvement"
     return (f"the status compares two 12-month windows and is {result.status}; the process "
             f"chart reads single months, and its latest month is a special cause of {worry} "
-            f"({stats.RULE_WORDS[variation.rule]}), so the most recent months run against "
+            f"({stats.RULE_PLAIN[(variation.rule, bool(variation.high))]}), so the most recent "
+            "months run against "
             "the 12-month change")
+
+
+# Why a KPI is an exception the board must see (issue: what the board must know this month).
+NO_FIGURE = "no_figure"          # the source is missing: nothing can be reported
+STALE = "stale"                  # the source lags beyond the KPI's declared lag
+CONCERN = "concern"              # the latest month is a special cause of concern
+TARGET_FAILING = "target_failing"  # the process will consistently miss the target
+TARGET_MISSED = "target_missed"  # the current figure misses the target
+TARGET_AT_RISK = "target_at_risk"  # the target will sometimes be met and sometimes missed
+DETERIORATION = "deterioration"  # a statistically significant deterioration
+
+
+def exceptions(result: KpiResult, verdict: Verdict | None, period: Month) -> tuple[str, ...]:
+    """Why a live KPI is an exception, most serious first; empty when it is not one."""
+    kpi = result.kpi
+    if kpi.status != Status.LIVE:
+        return ()
+    if result.current is None or result.current.value is None:
+        return (NO_FIGURE,)
+    out = []
+    if result.current.window.end.index < period.index - kpi.lag:
+        out.append(STALE)
+    if verdict is None:
+        return tuple(out)
+    if verdict.variation is not None and verdict.variation.verdict == stats.SPECIAL_CONCERN:
+        out.append(CONCERN)
+    if verdict.assurance == stats.CONSISTENTLY_FAIL:
+        out.append(TARGET_FAILING)
+    elif verdict.target_met is False:
+        out.append(TARGET_MISSED)
+    elif verdict.assurance == stats.HIT_AND_MISS:
+        out.append(TARGET_AT_RISK)
+    significant = verdict.significance.significant if verdict.significance else None
+    if significant and result.status == "deteriorating":
+        out.append(DETERIORATION)
+    return tuple(out)
 
 
 def verdicts(project: Project, report: Report, months: int = SERIES_MONTHS,

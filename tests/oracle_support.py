@@ -282,15 +282,18 @@ class Model:
     # a value's canonical spelling, per column: a variant kpi accepted reads as the canonical
     canonical: dict[str, str] = field(default_factory=dict)
 
-    def apply(self, dataset: str, new: list[dict]) -> None:
-        """A load: replace the months (or month and force pairs) it holds, keep the rest."""
+    def kept(self, dataset: str, new: list[dict]) -> list[dict]:
+        """The stored rows a load keeps: those of the months (or month and force pairs) it
+        does not hold."""
         if dataset == "inc" and self.spec.replace_by:
             keys = {(r["month"], r["force"]) for r in new}
-            keep = [r for r in self.rows[dataset] if (r["month"], r["force"]) not in keys]
-        else:
-            months = {r["month"] for r in new}
-            keep = [r for r in self.rows[dataset] if r["month"] not in months]
-        self.rows[dataset] = keep + [dict(r) for r in new]
+            return [r for r in self.rows[dataset] if (r["month"], r["force"]) not in keys]
+        months = {r["month"] for r in new}
+        return [r for r in self.rows[dataset] if r["month"] not in months]
+
+    def apply(self, dataset: str, new: list[dict]) -> None:
+        """A load: replace what it holds, keep the rest."""
+        self.rows[dataset] = self.kept(dataset, new) + [dict(r) for r in new]
 
     def held(self, dataset: str, part: str | None = None) -> set[int]:
         """Months a dataset (or one force of it) holds; a quarter holds its three months."""
@@ -416,6 +419,19 @@ def windows(k: Kpi, period: int, vs: str, held: set[int]) -> tuple[int | None, t
     else:
         comparison = (current[0] - 12, current[1] - 12)
     return end, current, comparison
+
+
+def window_options(k: Kpi, period: int, vs: str, held: set[int], quarterly: bool) -> list:
+    """The windows kpi may report: those of `windows`, and for quarterly data whose window
+    would cut a quarter, the windows ending at the last whole quarter before it."""
+    options = [windows(k, period, vs, held)]
+    end, current, _ = options[0]
+    if quarterly and current is not None and cuts_quarter(current):
+        whole = [m for m in held if m <= end and m % 3 == 2]
+        if whole:
+            _, cur, cmp_ = windows(k, max(whole) + k.lag, vs, held)
+            options.append((max(whole), cur, cmp_))
+    return options
 
 
 def cuts_quarter(window: tuple[int, int]) -> bool:

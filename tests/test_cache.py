@@ -291,3 +291,16 @@ def test_data_folder_made_a_link_outside_is_refused_with_a_cached_catalogue(tmp_
     (root / "data").symlink_to(outside, target_is_directory=True)
     refused = load_in_process(root, cache)
     assert refused[0].startswith("error:") and "outside the project" in refused[0], refused
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="file owners and modes are POSIX")
+def test_a_catalogue_entry_others_could_have_written_is_not_read(tmp_path):
+    """Reading a cached catalogue unpickles it, which can run code: an entry in a folder
+    others may write to is ignored, and the file is checked again."""
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    cache = tmp_path / "cache"
+    assert load_in_process(root, cache)[1] == "sqlglot imported: True"
+    assert load_in_process(root, cache)[1] == "sqlglot imported: False"
+    (cache / "catalogues").chmod(0o777)
+    assert load_in_process(root, cache)[1] == "sqlglot imported: True"

@@ -161,7 +161,7 @@ def test_png_is_valid_greyscale_and_byte_stable(setup, tmp_path, chart_id):
     assert first.read_bytes() == second.read_bytes()
     with Image.open(first) as image:
         assert image.format == "PNG"
-        assert image.size == (800, 450)
+        assert image.size == (800, 400)
         rgb = np.asarray(image.convert("RGB"))
         # Greys only: a figure must read the same printed in black and white.
         assert (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
@@ -245,7 +245,7 @@ def test_text_from_data_is_never_tex(setup, tmp_path):
     path = tmp_path / "odd.png"
     charts.write_png(odd, path)
     with Image.open(path) as image:
-        assert image.size == (800, 450)
+        assert image.size == (800, 400)
 
 
 def test_matplotlib_is_imported_only_to_draw():

@@ -212,6 +212,31 @@ def test_an_id_already_stored_in_a_kept_month_is_refused(tmp_path):
     assert not list((folder / "data").glob(".ingest-*"))
 
 
+@pytest.mark.parametrize("unique_rows", [2, 4_000_000])
+def test_the_stored_check_in_passes_names_the_first_stored_id_in_file_order(tmp_path,
+                                                                            monkeypatch,
+                                                                            unique_rows):
+    """The load's ids are checked against the stored ones a share at a time; however many
+    passes, the row named is the first in file order whose id the store holds."""
+    from kpi.catalogue import load_project
+
+    monkeypatch.setattr(ingest.stage, "UNIQUE_ROWS", unique_rows)
+    monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", "3")
+    folder = make_project(tmp_path / "project")
+    project = load_project(folder)
+    ingest.load(project, "incidents", [str(folder / "good.csv")])  # A1..A6, January and February
+    rows = [f"M{i},2025-03-{i + 1:02d},Dudley,1," for i in range(1, 12)]
+    rows[8] = "A5,2025-03-20,Dudley,1,"  # the second stored id in file order (row 10)
+    rows[5] = "A3,2025-03-21,Dudley,1,"  # the first (row 7)
+    march = _extract(folder, "march.csv", rows)
+    with pytest.raises(DataError) as refused:
+        ingest.load(project, "incidents", [str(march)])
+    assert refused.value.message == (
+        f"{march}, row 7, column 'Incident Ref': expected each Incident Ref once (dataset "
+        "'incidents' declares 'ref' unique), found 'A3', which the store already holds in "
+        "2025-01, a month this load does not replace")
+
+
 def test_an_id_moving_within_the_months_a_load_replaces_is_accepted(tmp_path):
     folder = make_project(tmp_path / "project")
     assert _kpi(folder, "ingest", "incidents", folder / "good.csv").returncode == 0

@@ -49,8 +49,9 @@ def exported(project, tmp_path_factory):
     _, folder = project
     out = tmp_path_factory.mktemp("out") / "board.md"
     runner = CliRunner()
+    # The full paper: every KPI's whole paragraph, whose wording these tests read.
     result = runner.invoke(app, ["--project", str(folder), "export", "markdown",
-                                 "--period", "2025-09", "--output", str(out)])
+                                 "--period", "2025-09", "--output", str(out), "--full"])
     assert result.exit_code == 0, result.output
     summary = runner.invoke(app, ["--project", str(folder), "summary", "--period", "2025-09",
                                   "--format", "json"])
@@ -143,7 +144,9 @@ def _kpi_paragraphs(markdown: str, docs: list[dict]) -> dict[str, str]:
     return out
 
 
-VERDICT_SENTENCE = re.compile(r" (?:The latest month is [^.]+|Against the target of [^ ]+[^.]*)\.")
+VERDICT_SENTENCE = re.compile(
+    r" (?:The monthly figures show [^.]+|The level (?:fell|rose) [^.]+"
+    r"|Against the target of [^ ]+[^.]*)\.|; the (?:monthly figures show|level) [^.]+")
 
 
 def _main_sentences(text: str) -> str:
@@ -153,7 +156,7 @@ def _main_sentences(text: str) -> str:
     text = re.sub(r"^(A total of \S+) .+? (were recorded)", r"\1 \2", text)
     text = re.sub(r"^The (?:number of|total for) .+? was ", "The figure was ", text)
     text = VERDICT_SENTENCE.sub("", text)
-    return re.split(r" By [\w ]+, | See Figures? ", text)[0]
+    return re.split(r" By [\w ]+, | See Figures? | Related figures ", text)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,11 +222,20 @@ def test_process_chart_and_target_sentences_follow_the_verdicts(exported):
             continue
         variation = doc["variation"]
         special = variation is not None and variation["verdict"] != "common_cause"
-        assert ("The latest month is a special cause" in text) == special, doc["id"]
-        if special:
-            kind = {"special_cause_improvement": "of improvement ",
-                    "special_cause_concern": "of concern "}.get(variation["verdict"], "")
-            assert f"special cause {kind}on the process chart" in text
+        assert ("The monthly figures show " in text) == special, doc["id"]
+        if special and variation["rule"] == "shift":
+            # A run above or below the average is a change in level, with the month it began.
+            assert re.search(r"The monthly figures show a change in level: the level "
+                             r"(?:fell|rose) in \w+ \d{4} and has stayed", text), doc["id"]
+        elif special:
+            kind = {"special_cause_improvement": "a special cause of improvement (",
+                    "special_cause_concern": "a special cause of concern (",
+                    "special_cause_neutral_high": "an unusually high month",
+                    "special_cause_neutral_low": "an unusually low month"}[variation["verdict"]]
+            assert f"The monthly figures show {kind}" in text, doc["id"]
+        settled = (variation is not None and not special
+                   and doc["significance"]["significant"] is True)
+        assert ("has been stable at its new level since" in text) == settled, doc["id"]
         assert ("Against the target of" in text) == (doc["target"] is not None)
 
 
@@ -232,9 +244,9 @@ def test_sentences_in_the_reports_register(exported):
     # A count without a catalogue noun still has a noun phrase: its title.
     assert ("2.2. **Total recorded crime.** The total recorded crime was 366 in the year ending "
             "September 2025, a decrease of 16.4% from the baseline of 438 in the year ending "
-            "March 2024, a statistically significant change. This is an improvement. The latest "
-            "month is a special cause of improvement on the process chart (outside the process "
-            "limits).") in markdown
+            "March 2024, a statistically significant change. This is an improvement. The monthly "
+            "figures show a special cause of improvement (an unusually low month, below the "
+            "lower process limit).") in markdown
     # A change that may be noise: said so, and the status kept as the direction alone.
     assert ("a decrease of 3 from the baseline of 21 in the year ending March 2024, within "
             "normal variation (not statistically significant). By direction alone this is an "
@@ -258,27 +270,48 @@ def test_sentences_in_the_reports_register(exported):
 
 def test_section_introductions_count_statuses_from_the_summary(exported):
     _, markdown, summary = exported
-    words = {"improving": "improving", "deteriorating": "deteriorating", "stable": "stable",
-             "in_development": "in development", "no_data": "without data"}
     intros = {label: text for label, text in _paragraphs(markdown) if label.endswith(".1")
               and not label.startswith("1.")}
     assert list(intros) == ["2.1", "3.1", "4.1"]
+
+    def bucket(doc: dict) -> str:
+        # Improving or deteriorating only where the change is significant (issue 18).
+        significant = (doc["significance"] or {}).get("significant")
+        if doc["status"] in ("in_development", "no_data"):
+            return {"in_development": "in development", "no_data": "without data"}[
+                doc["status"]]
+        if significant is None:
+            return "not tested for significance"
+        if not significant:
+            return "within normal variation"
+        return {"improving": "significantly improving",
+                "deteriorating": "significantly deteriorating",
+                "stable": "stable"}.get(doc["status"],
+                                        "significantly changed, with no better direction")
+
     for label, priority in zip(intros, ("community", "violence", "fair"), strict=True):
         docs = [d for d in summary["kpis"] if d["priority"] == priority]
         assert f"This section reports {len(docs)} KPIs" in intros[label]
-        for status, word in words.items():
-            count = sum(d["status"] == status for d in docs)
-            assert (f"{count} {word}" in intros[label]) == (count > 0), (label, status)
+        counts: dict[str, int] = {}
+        for doc in docs:
+            counts[bucket(doc)] = counts.get(bucket(doc), 0) + 1
+        for word, count in counts.items():
+            assert f"{count} {word}" in intros[label], (label, word)
+        assert sum(int(n) for n in re.findall(r"(\d+) (?:significantly|stable|within|not "
+                                              r"tested|in development|without)",
+                                              intros[label])) == len(docs)
 
 
 def test_sections_follow_the_plan_order(exported):
     _, markdown, _ = exported
     headings = re.findall(r"^## (.+)$", markdown, flags=re.MULTILINE)
-    assert headings == ["1. Introduction", "2. Rebuilding Community Policing",
+    assert headings == ["Summary for the board", "1. Introduction",
+                        "2. Rebuilding Community Policing",
                         "3. Preventing and Tackling Violence",
                         "4. An Equal and Fair West Midlands",
-                        "Appendix 1: Outcome codes glossary", "Appendix 2: KPI definitions",
-                        "Appendix 3: Data sources"]
+                        "Appendix 1: How to read this paper",
+                        "Appendix 2: Outcome codes glossary", "Appendix 3: KPI definitions",
+                        "Appendix 4: Data sources"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,6 +327,12 @@ def crimes(project):
     return con
 
 
+def _minus(text: str) -> str:
+    """A signed number as the paper's document holds it: a true minus sign (U+2212), which
+    the writers join to its number."""
+    return text.replace("-", "\u2212")
+
+
 def test_lpa_ranking_equals_sql(exported, crimes):
     _, markdown, _ = exported
     rows = crimes.execute("""
@@ -302,9 +341,8 @@ def test_lpa_ranking_equals_sql(exported, crimes):
                count(*) FILTER (WHERE recorded BETWEEN '2023-04-01' AND '2024-03-31') AS base
         FROM crimes GROUP BY lpa""").fetchall()
     changes = sorted(((round((cur - base) / base * 100, 1), lpa) for lpa, cur, base in rows))
-    expected = ", ".join(f"{lpa} ({change:+.1f}%)" for change, lpa in changes)
-    assert (f"By LPA, ranked by percentage change from lowest to highest: {expected}."
-            in markdown)
+    expected = ", ".join(f"{lpa} ({_minus(f'{change:+.1f}%')})" for change, lpa in changes)
+    assert f"By LPA, the percentage change, best first: {expected}." in markdown
 
 
 def test_top_neighbourhoods_equal_sql(exported, crimes):
@@ -328,9 +366,8 @@ def test_rate_ranking_is_best_first_for_higher_is_better(exported, crimes):
             FILTER (WHERE recorded BETWEEN '2023-04-01' AND '2024-03-31') * 100 AS base
         FROM crimes WHERE offence = 'violence' GROUP BY lpa""").fetchall()
     changes = sorted(((-round(cur - base, 1), lpa) for lpa, cur, base in rows))
-    expected = ", ".join(f"{lpa} ({-change:+.1f}pp)" for change, lpa in changes)
-    assert ("By LPA, ranked by change in percentage points from highest to lowest: "
-            f"{expected}.") in markdown
+    expected = ", ".join(f"{lpa} ({_minus(f'{-change:+.1f}pp')})" for change, lpa in changes)
+    assert f"By LPA, the change in percentage points, best first: {expected}." in markdown
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,7 +381,7 @@ def test_tables_from_the_catalogue_key(exported, project):
     assert "*Table 2 – Workforce representation, September 2025*" in markdown
     for kpi_id in ("ethics_module_1", "ethics_module_2", "officers_women", "staff_women"):
         doc = docs[kpi_id]
-        points = escape_markdown(f"{doc['change']['points']:+.1f}pp")
+        points = _minus(f"{doc['change']['points']:+.1f}pp")
         row = (f"| {escape_markdown(doc['title'])} | {doc['comparison']['value']:.1f}% | "
                f"{doc['current']['value']:.1f}% | {points} |")
         assert row in markdown, row
@@ -379,7 +416,7 @@ def test_markdown_from_data_cannot_break_tables(exported):
     # Paragraph numbers such as 2.4. stay text: CommonMark must not read them as lists.
     assert "<ol" not in html
     assert "<p>2.2. <strong>Total recorded crime.</strong>" in html
-    definitions = html.split("Appendix 2: KPI definitions")[1]
+    definitions = html.split("Appendix 3: KPI definitions")[1]
     rows = re.findall(r"<tr>(.*?)</tr>", definitions, flags=re.DOTALL)
     knife = next(r for r in rows if "knife_crime" in r)
     assert knife.count("<td>") == 7
@@ -397,7 +434,7 @@ def test_same_data_same_bytes(project, exported, tmp_path, cli, monkeypatch):
     monkeypatch.setenv("KPI_NO_CACHE", "1")  # every chart drawn again, not copied
     again = tmp_path / "board.md"
     result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
-                  "--output", again])
+                  "--output", again, "--full"])
     assert result.exit_code == 0, result.output
     assert again.read_bytes() == out.read_bytes()
     for png in (out.parent / "board-files").iterdir():
@@ -442,7 +479,7 @@ def test_title_block_names_the_period_and_data_versions(exported, project):
 
     out, markdown, _ = exported
     proj, _ = project
-    head = markdown.split("## 1. Introduction")[0]
+    head = markdown.split("## Summary for the board")[0]
     assert head.startswith("# Paper test force\n\n**Police and Crime Plan performance: "
                            "September 2025**\n")
     # When the data was loaded, as a date; the table versions are in an appendix.
@@ -454,7 +491,7 @@ def test_title_block_names_the_period_and_data_versions(exported, project):
         day = made.timestamp.date()
         loaded[dataset] = f"{day.day} {day:%B %Y}"
         assert f"| {dataset} | {version} | {loaded[dataset]} |" in markdown.split(
-            "Appendix 3: Data sources")[1]
+            "Appendix 4: Data sources")[1]
     days = sorted(set(loaded.values()))
     assert (f"- Data: as loaded on {days[0]}\n" in head if len(days) == 1
             else f"- Data: as loaded between {days[0]} and {days[-1]}\n" in head)
@@ -470,7 +507,7 @@ def test_priority_keeps_the_plan_numbering(project, tmp_path, cli):
     _, folder = project
     out = tmp_path / "violence.md"
     result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
-                  "--priority", "violence", "--output", out])
+                  "--priority", "violence", "--output", out, "--full"])
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     headings = re.findall(r"^## (\d+\..+)$", text, flags=re.MULTILINE)
@@ -490,7 +527,7 @@ def test_a_rerun_removes_figures_the_paper_no_longer_links(project, tmp_path, cl
     out = tmp_path / "board.md"
     for priority in ([], ["--priority", "community"]):
         result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
-                      "--output", out, *priority])
+                      "--output", out, "--full", *priority])
         assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "board-files").iterdir()) == [
         "figure-1-crime_trend.png", "figure-2-xmr_total_crime.png"]
@@ -506,7 +543,7 @@ def test_a_figure_of_a_hidden_kpi_ends_its_section(tmp_path, cli):
     project.path.write_text(text.replace(anchored, 'by = "outcome"\n'), encoding="utf-8")
     out = tmp_path / "out" / "board.md"
     result = cli(["--project", tmp_path, "export", "markdown", "--period", "2025-09",
-                  "--output", out])
+                  "--output", out, "--full"])
     assert result.exit_code == 0, result.output
     section = out.read_text(encoding="utf-8").split("## 3. ")[1].split("## 4. ")[0]
     assert section.rstrip().endswith("*Figure 8 – Highest 10 outcome codes*")
@@ -517,7 +554,7 @@ def test_year_on_year_wording(project, tmp_path, cli):
     _, folder = project
     out = tmp_path / "yoy.md"
     result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
-                  "--vs", "yoy", "--output", out])
+                  "--vs", "yoy", "--output", out, "--full"])
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert "the baseline of" not in text
@@ -531,7 +568,7 @@ def test_as_of_names_the_point_in_the_title_block(project, exported, tmp_path, c
     _, folder = project
     out = tmp_path / "board.md"
     result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
-                  "--as-of", "0", "--output", out])
+                  "--as-of", "0", "--output", out, "--full"])
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert re.search(r"^- Data: as loaded on .+ \(data as at table version 0\)$", text,
@@ -712,17 +749,20 @@ def test_bundled_sample_has_every_priority_and_figure(sample):
     headings = re.findall(r"^## (\d+)\. ", text, flags=re.MULTILINE)
     # Sections 11 and 12 are the commentary's equality implications and next steps.
     assert headings == [str(n) for n in range(1, 13)]
+    assert text.index("## Summary for the board") < text.index("## 1. Introduction")
     links = re.findall(r"!\[Figure \d+ – [^\]]+\]\(([^)]+)\)", text)
-    # The eight declared in [[charts]], and a process chart for every KPI whose latest month
-    # is a special cause or which has a target.
-    charted = {d["id"] for d in summary["kpis"] if d["variation"] is not None and (
-        d["variation"]["verdict"] != "common_cause" or d["target"] is not None)}
-    xmr = {re.sub(r"^figure-\d+-xmr_|\.png$", "", Path(link).name) for link in links
-           if "-xmr_" in link}
-    assert xmr == charted
-    assert len(links) == 8 + len(charted)
-    # Each section opens with its summary table of verdicts.
-    assert text.count("| KPI | Current") == 9
+    # The board's paper: the report's eight figures and the exceptions' process charts,
+    # several to a figure, at most twelve in all.
+    assert len(links) <= 12
+    for declared in ("asb_trend", "calls_999_service_level", "calls_101_service_level",
+                     "emergency_15min_lpa", "priority_1h_lpa", "positive_outcomes_trend",
+                     "top_outcome_codes", "harm_and_crime_rate"):
+        assert any(link.endswith(f"-{declared}.png") for link in links), declared
+    panels = [link for link in links if "-xmr_exceptions_" in link]
+    assert panels and len(links) == 8 + len(panels)
+    # No section summary tables in the board's paper: the front page's matrix holds them.
+    assert text.count("| KPI | Current") == 0
+    assert "| Variation in the monthly figures |" in text
     for link in links:
         with Image.open(out.parent / link) as image:
             assert image.format == "PNG"
@@ -738,16 +778,47 @@ def test_bundled_sample_numbers_are_the_summarys(sample):
                   ("officers_", "pcsos_", "specials_", "staff_"))}
     assert len(tabled) == 15
     assert _check_numbers(text, summary, tabled) > 60
-    # The report's own sentences, reproduced.
-    assert ("A total of 26,613 ASB incidents were recorded in the year ending September 2025, an "
-            "increase of 0.8% from the baseline of 26,405 in the year ending March 2024, within "
-            "normal variation (not statistically significant).") in text
-    assert ("a decrease of 8.7% from the baseline of 328,153 in the year ending March 2024, a "
-            "statistically significant change.") in text
-    assert ("A total of 34 homicides were recorded in the year ending September 2025, a decrease "
-            "of 9 from the baseline of 43 in the year ending March 2024") in text
-    assert ("from the baseline of 12 minutes and 29 seconds in the year ending March 2024."
-            in text)
+    # The report's sentences, in the board's one sentence for a KPI in normal variation and
+    # in full for an exception.
+    assert ("2.5. **ASB incidents.** 26,613, up 0.8% from 26,405: within normal "
+            "variation.") in text
+    assert ("299,579, down 8.7% from 328,153: a statistically significant improvement; the "
+            "level fell after the baseline and has been stable at the new level.") in text
+    assert "**Homicides.** 34, down 9 from 43: within normal variation." in text
+    assert ("10 minutes and 25 seconds, down 2 minutes and 4 seconds (16.6%) from 12 minutes "
+            "and 29 seconds: not tested") in text
+
+
+def test_bundled_sample_prints_every_report_figure_and_the_quoted_ones(sample):
+    """Every figure of the November 2025 report (tests/data/report-2025-11-figures.csv) is in
+    the board's paper as the paper rounds it, and so are the figures the report quotes from
+    other returns: the ASB categories, the fraud and cyber shares and losses, the ethics
+    headcount and Birmingham's September 15-minute compliance."""
+    import csv
+
+    _, text, summary = sample
+    docs = {d["id"]: d for d in summary["kpis"]}
+    rows = list(csv.DictReader((Path(__file__).parent / "data"
+                                / "report-2025-11-figures.csv").open(encoding="utf-8")))
+    assert len(rows) == 92
+    for row in rows:
+        doc = docs[row["id"]]
+        shown = {_count(doc["current"]["value"])} if row["unit"] in ("count",) else \
+            _shown(doc["current"]["value"], doc["unit"])
+        if row["unit"] == "seconds":
+            total = int(round(doc["current"]["value"]))
+            minutes, seconds = divmod(total, 60)
+            hours, minutes = divmod(minutes, 60)
+            shown = {w for w in (f"{minutes} minutes", f"{hours} hour")}
+        if row["unit"] == "days":
+            shown = {f"{round(doc['current']['value']):,}"}
+        assert any(s in text for s in shown), (row["id"], shown)
+    for quoted in ("nuisance 19,480", "personal 4,785", "environmental 2,583",
+                   "reports 83.0%", "reports 17.0%", "losses £82.2m",
+                   "ethics training 12,631",
+                   "Related figures in September 2025: Birmingham emergency incidents "
+                   "attended within 15 minutes 71.0%"):
+        assert quoted in text, quoted
 
 
 # ---------------------------------------------------------------------------------------------
@@ -768,7 +839,7 @@ def _paper_for_title(title: str) -> str:
                       kpis=(kpi,))
     report = Report(Month.of(2025, 9), Comparison.BASELINE,
                     (KpiResult(kpi, Outcome.IN_DEVELOPMENT, None, None, None, None),), {})
-    return build_paper(project, report).markdown
+    return build_paper(project, report, full=True).markdown
 
 
 # Titles as a catalogue holds them: any printable text, single spaces, no edge spaces.
@@ -785,7 +856,7 @@ def test_any_title_stays_one_table_cell_and_plain_text(title):
     import html as html_lib
 
     html = MarkdownIt("commonmark").enable("table").render(_paper_for_title(title))
-    definitions = html.split("Appendix 1: KPI definitions")[1].split("Appendix 2")[0]
+    definitions = html.split("Appendix 2: KPI definitions")[1].split("Appendix 3")[0]
     rows = re.findall(r"<tr>(.*?)</tr>", definitions, flags=re.DOTALL)
     assert len(rows) == 2
     cells = re.findall(r"<td>(.*?)</td>", rows[1], flags=re.DOTALL)

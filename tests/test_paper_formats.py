@@ -177,8 +177,9 @@ def test_docx_is_fit_to_send(sample):
         for row in table.rows:
             assert row._tr.find(f"{W}trPr/{W}cantSplit") is not None
     # The KPI titles get the width the short columns of figures and words do not need.
+    # (The board's paper: Tables 1 and 2; the section summaries are in --full.)
     summaries = [t for t in doc.tables if t.rows[0].cells[0].text == "KPI"
-                 and len(t.columns) == 6]
+                 and len(t.columns) >= 5]
     assert summaries and all(t.columns[0].width > Cm(3.2) for t in summaries)
     header = doc.sections[0].header.paragraphs[0].text
     assert header == ("West Midlands Police and Crime Plan 2025-2029 (synthetic sample)"
@@ -363,19 +364,22 @@ def test_commentary_is_verbatim_in_every_format(fixture_project, tmp_path, cli):
         assert result.exit_code == 0, result.output
     first = "First paragraph with | pipes, *stars*, [brackets](x) and <b>tags</b> & ampersands."
     headings, paragraphs = _markdown_blocks(paths["markdown"])
-    # After the introduction's own paragraphs (the last of them on reading the verdicts).
-    assert paragraphs[4].startswith("1.5. Beside each status")
-    assert f"1.6. {first}" in paragraphs
-    assert "1.7. Second paragraph of the introduction." in paragraphs
+    # The analyst's introduction is on the front page, the summary for the board, before the
+    # numbered sections.
+    text = _plain(MarkdownIt("commonmark").enable("table").render(
+        paths["markdown"].read_text(encoding="utf-8")))
+    front = text.split("Summary for the board")[1].split("1. Introduction")[0]
+    assert first in front and "Second paragraph of the introduction." in front
+    assert paragraphs[0].startswith("1.1. This paper reports")
     assert "3.2. Violence context." in paragraphs
     assert "2.3. Crime context: 100% verbatim." in paragraphs
-    assert headings[-4:-3] == ["5. Next Steps"]  # no equality implications: no section 5 of it
+    assert headings[-3:-2] == ["5. Next Steps"]  # no equality implications: no section 5 of it
     assert "Equality Implications" not in " ".join(headings)
     page = paths["html"].read_text(encoding="utf-8")
     assert html_lib.escape(first, quote=False) in page
     assert "<b>" not in page
     word = [t for _, t in _docx_paragraphs(paths["docx"])]
-    assert f"1.6.\t{first}" in word
+    assert first in word
     assert "Job title: Performance *Lead* & Co" in word
 
 
@@ -456,8 +460,11 @@ def _check_pdf(pdf: Path, markdown: Path, vocabulary: set[str]) -> None:
         assert " ".join(heading.split()) in flat, heading
     # No table (or anything else) runs past the page: every word lies inside it.
     assert words and all(0 <= left and right <= width for left, right, _ in words)
-    # The widest table (KPI definitions) has its last column on the page.
-    assert "Better Windows" in " ".join(re.sub(r"\s+", " ", text).split())
+    # The widest tables have their last column on the page: the front page's matrix of
+    # counts and Table 2's status.
+    flat_text = " ".join(re.sub(r"\s+", " ", text).split())
+    assert "All" in flat_text.split("Every KPI by variation")[0]
+    assert "Change Status" in flat_text
 
 
 # Characters that join or split words without showing: Word's word joiner after a minus sign,
@@ -591,7 +598,7 @@ def test_previous_paper_with_nothing_revised_says_so(fixture_project, tmp_path, 
                   "--output", second, "--previous", figures])
     assert result.exit_code == 0, result.output
     text = second.read_text(encoding="utf-8")
-    assert ("## Appendix 4: Figures revised since the last paper\n\nNo figure printed in the "
+    assert ("## Appendix 3: Figures revised since the last paper\n\nNo figure printed in the "
             "paper for September 2025 has been revised since.\n") in text
     # A figure printed differently last time is listed with both values.
     doc["figures"] = [dict(f, shown="400") if f["kpi"] == "total_crime" and f["role"] ==

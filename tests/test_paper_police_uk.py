@@ -43,13 +43,16 @@ def city(tmp_path_factory):
     _kpi(project, "ingest", "street", *sorted(STREET.glob("*-street.csv")))
     first = out / "paper-2025-12.md"
     _kpi(project, "export", "markdown", "--period", "2025-12", "--output", first)
+    full = out / "paper-2025-12-full.md"
+    _kpi(project, "export", "markdown", "--period", "2025-12", "--output", full, "--full")
     before = json.loads(_kpi(project, "summary", "--period", "2025-12", "--format", "json"))
     _kpi(project, "ingest", "street", *sorted(REVISED.glob("*-street.csv")))
     after = json.loads(_kpi(project, "summary", "--period", "2025-12", "--format", "json"))
     second = out / "paper-2025-12-again.md"
     _kpi(project, "export", "markdown", "--period", "2025-12", "--output", second,
          "--previous", out / "paper-2025-12.figures.json")
-    return {"first": first.read_text(encoding="utf-8"), "second": second.read_text(
+    return {"first": first.read_text(encoding="utf-8"),
+            "full": full.read_text(encoding="utf-8"), "second": second.read_text(
         encoding="utf-8"), "figures": json.loads((out / "paper-2025-12.figures.json").read_text(
             encoding="utf-8")), "before": before, "after": after}
 
@@ -61,12 +64,16 @@ def test_no_plan_wording_and_no_unused_glossary(city):
                            "**Performance report: December 2025**\n")
     assert "glossary" not in text.lower() and "OC1" not in text
     headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
-    assert headings[-2:] == ["Appendix 1: KPI definitions", "Appendix 2: Data sources"]
+    assert headings[-1:] == ["Appendix 1: How to read this paper"]
+    headings = re.findall(r"^## (.+)$", city["full"], flags=re.MULTILINE)
+    assert headings[-2:] == ["Appendix 2: KPI definitions", "Appendix 3: Data sources"]
+    # Open data is not called the force's live systems: the project says what its data is.
+    assert "live systems" not in text and "police.uk open data" in text
 
 
 def test_no_percentage_on_a_tiny_base(city):
-    text = city["first"]
-    for ranking in re.findall(r"ranked by percentage change from [a-z ]+: ([^;.]*)", text):
+    text = city["full"].replace("\u2212", "-")
+    for ranking in re.findall(r"the percentage change, best first: ([^;.]*)", text):
         for part, change in re.findall(r"([^,(]+) \(([+-]?[\d.]+)%\)", ranking):
             assert abs(float(change)) < 1000, (part, change)
     # Every part ranked by percentage has a base of 50 or more: check each against the
@@ -80,7 +87,7 @@ def test_no_percentage_on_a_tiny_base(city):
 
 
 def test_breakdowns_use_labels_and_a_single_force_is_not_ranked(city):
-    text = city["first"]
+    text = city["full"]
     assert "By LSOA, " in text and "lsoa name" not in text.lower()
     assert "By force, all of it is City of London Police." in text
     assert "By crime type, " in text
@@ -102,7 +109,10 @@ def test_figures_file_lists_every_printed_figure(city):
 def test_revised_figures_appendix_lists_what_the_second_download_changed(city):
     before = {d["id"]: d for d in city["before"]["kpis"]}
     after = {d["id"]: d for d in city["after"]["kpis"]}
-    appendix = city["second"].split("Figures revised since the last paper")[1]
+    # The appendix (the front page only counts them and names the appendix).
+    appendix = city["second"].split("Figures revised since the last paper\n")[1]
+    assert re.search(r"Figures revised since the last paper: \d+, listed in Appendix 2\.",
+                     city["second"])
     rows = re.findall(r"^\| (.+?) \| (.+?) \| (.+?) \| (.+?) \|$", appendix, flags=re.MULTILINE)
     listed = {(title, window): (old, new) for title, window, old, new in rows[1:]}
     expected = {}
@@ -120,3 +130,29 @@ def test_revised_figures_appendix_lists_what_the_second_download_changed(city):
     # The other download of 2025 revises the outcomes recorded, not the crimes counted.
     assert expected, "the second download revises some 2025 figures"
     assert listed == expected
+
+
+def test_real_data_reads_right(city):
+    """The City of London paper: no month whose outcomes are not final is read as a special
+    cause, and the step in ASB recording (November 2024) is a change in level, not an
+    improvement."""
+    text = city["first"]
+    shares = ("Crimes closed with no suspect identified", "Crimes where the suspect could not "
+              "be prosecuted", "Crimes still under investigation",
+              "Crimes charged or sent to court")
+    for title in shares:
+        paragraph = next(line for line in text.splitlines() if f"**{title}.**" in line)
+        assert "The figures of the last 3 months (October 2025 to December 2025) are not " \
+               "final yet" in paragraph, title
+    # Under investigation rose only in the months not yet final: no special cause now.
+    under = next(line for line in text.splitlines()
+                 if "**Crimes still under investigation.**" in line)
+    assert "unusually" not in under and "special cause" not in under
+    asb = next(line for line in text.splitlines()
+               if "**Anti-social behaviour incidents.**" in line)
+    assert "improvement" not in asb and "improving" not in asb
+    assert ("the level fell in November 2024 and has stayed lower since (seven or more months "
+            "in a row below the average)") in asb
+    front = text.split("## 1. Introduction")[0]
+    assert "Anti-social behaviour incidents" not in front.split("Special cause of improvement")[1
+                                                                ].split("\n")[0]

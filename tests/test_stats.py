@@ -211,7 +211,7 @@ def test_trend_of_seven_fires_once():
 
 
 def test_two_of_three_beyond_two_sigma_fires_once():
-    assert fired(chart([15.0, 11.0, 15.0], Better.HIGHER)) == [
+    assert fired(chart([15.0, 12.0, 15.0], Better.HIGHER)) == [
         (0, "two_in_three", "improvement"), (2, "two_in_three", "improvement")]
     # Two beyond 2 sigma on opposite sides is not the rule.
     assert fired(chart([15.0, 11.0, 7.0])) == []
@@ -254,8 +254,44 @@ def test_priority_two_in_three_over_shift():
                                              + ["shift"] * 3)
 
 
-def test_neutral_kpis_signal_neither():
-    assert fired(chart([11.0, 20.0], Better.NEUTRAL)) == [(1, "limits", "neither")]
+def test_neutral_kpis_signal_high_or_low():
+    # A KPI with no better direction has no improvement or concern: its special causes are
+    # high or low (NHSRplotthedots' special_cause_neutral_high and _low).
+    assert fired(chart([11.0, 20.0], Better.NEUTRAL)) == [(1, "limits", "high")]
+    assert fired(chart([11.0, 2.0], Better.NEUTRAL)) == [(1, "limits", "low")]
+    assert stats.variation(chart([11.0, 2.0], Better.NEUTRAL)).verdict == stats.SPECIAL_LOW
+
+
+def test_two_in_three_needs_all_three_on_one_side_of_the_mean():
+    # Two months beyond the upper 2-sigma line (14.546) with the month between them below
+    # the mean (11): not two-in-three (NHSRplotthedots' ptd_two_in_three).
+    assert fired(chart([15.0, 10.0, 15.0])) == []
+    # The same with the middle month above the mean: two-in-three.
+    assert fired(chart([15.0, 12.0, 15.0])) == [(0, "two_in_three", "concern"),
+                                                 (2, "two_in_three", "concern")]
+
+
+def test_a_trough_shared_by_two_trends_belongs_to_the_later_one():
+    # Wide limits from the first months, then seven falling months and seven rising ones
+    # sharing the trough (index 12): it belongs to the rising trend (NHSRplotthedots uses the
+    # right side), so it reads as improvement when higher is better.
+    values = [17.0, 24.0, 10.0, 24.0, 10.0, 17.0, 20.0, 19.0, 18.0, 17.0, 16.0, 15.0, 14.0,
+              15.0, 16.0, 17.0, 18.0, 19.0, 20.0]
+    months = [str(Month.parse("2023-10") + i) for i in range(len(values))]
+    points = stats.xmr(months, values, Better.HIGHER).points
+    assert [p.rule for p in points[6:19]] == ["trend"] * 13
+    assert points[12].signal == "improvement" and points[12].high
+    assert points[11].signal == "concern" and points[13].signal == "improvement"
+
+
+def test_limits_stop_at_zero_and_at_one_hundred():
+    noisy = [0.0, 9.0] * 6
+    months = [str(Month.parse("2023-10") + i) for i in range(12)]
+    free = stats.xmr(months, noisy, Better.LOWER)
+    assert free.lower_limit < 0
+    bounded = stats.xmr(months, noisy, Better.LOWER, floor=0.0, ceiling=10.0)
+    assert bounded.lower_limit == 0.0 and bounded.lower_2sigma == 0.0
+    assert bounded.upper_limit == 10.0 and bounded.mean == free.mean
 
 
 def test_fewer_than_12_points_gives_trial_limits_from_all_of_them():

@@ -47,6 +47,11 @@ CommentaryOpt = Annotated[Path | None, typer.Option(
 PreviousOpt = Annotated[Path | None, typer.Option(
     "--previous", help="The figures file of the last paper (board.figures.json): adds an "
                        "appendix of figures revised since.")]
+FullOpt = Annotated[bool, typer.Option(
+    "--full", help="The complete paper, as a technical annex: every KPI's full paragraph, "
+                   "breakdowns and process chart, the KPI definitions and the data sources. "
+                   "Default: the board's paper (a front page of the matrix and the "
+                   "exceptions, one sentence for a KPI in normal variation).")]
 
 
 def _output_option(fmt: PaperFormat):
@@ -66,10 +71,11 @@ def _output_option(fmt: PaperFormat):
 def markdown(period: PeriodOpt, output: Annotated[Path, _output_option(PaperFormat.MARKDOWN)],
              vs: VsOpt = Comparison.BASELINE, priority: PriorityOpt = None,
              as_of: AsOfOpt = None, commentary: CommentaryOpt = None,
-             previous: PreviousOpt = None) -> None:
+             previous: PreviousOpt = None, full: FullOpt = False) -> None:
     """Draft the board paper in Markdown: numbered paragraphs per KPI, tables, charts and
     appendices."""
-    _export(PaperFormat.MARKDOWN, period, output, vs, priority, as_of, commentary, previous)
+    _export(PaperFormat.MARKDOWN, period, output, vs, priority, as_of, commentary, previous,
+            full=full)
 
 
 @export_app.command("docx")
@@ -88,12 +94,13 @@ def docx(period: PeriodOpt, output: Annotated[Path, _output_option(PaperFormat.D
          final: Annotated[bool, typer.Option(
              "--final", help="A paper to send: the commentary as plain paragraphs, no "
                              "[commentary] places to type in (so kpi commentary import "
-                             "cannot read it back).")] = False) -> None:
+                             "cannot read it back).")] = False,
+         full: FullOpt = False) -> None:
     """Draft the board paper as a Word document: heading styles, numbered paragraphs, tables
     and figures with captions, and a [commentary] place to type in after each KPI, section
     and the introduction (kpi commentary import reads them back)."""
     _export(PaperFormat.DOCX, period, output, vs, priority, as_of, commentary, previous,
-            template, final)
+            template, final, full=full)
 
 
 @export_app.command("html")
@@ -104,14 +111,16 @@ def docx(period: PeriodOpt, output: Annotated[Path, _output_option(PaperFormat.D
 def html(period: PeriodOpt, output: Annotated[Path, _output_option(PaperFormat.HTML)],
          vs: VsOpt = Comparison.BASELINE, priority: PriorityOpt = None,
          as_of: AsOfOpt = None, commentary: CommentaryOpt = None,
-         previous: PreviousOpt = None) -> None:
+         previous: PreviousOpt = None, full: FullOpt = False) -> None:
     """Draft the board paper as one self-contained HTML page that prints to A4."""
-    _export(PaperFormat.HTML, period, output, vs, priority, as_of, commentary, previous)
+    _export(PaperFormat.HTML, period, output, vs, priority, as_of, commentary, previous,
+            full=full)
 
 
 def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priority: str | None,
             as_of: str | None, commentary_file: Path | None, previous: Path | None,
-            template: Path | None = None, final: bool = False) -> None:
+            template: Path | None = None, final: bool = False, *,
+            full: bool = False) -> None:
     from kpi.api import check_paper_output
     from kpi.periods import Month
     from kpi.store import AsOf
@@ -123,7 +132,7 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
     check_paper_output(fmt, output, template)
     written = open_project().paper(month, fmt, output, vs, priority=priority, as_of=as_of,
                                    commentary=commentary_file, previous=previous,
-                                   template=template, final=final)
+                                   template=template, final=final, full=full)
     note(f"Wrote {written.output} and {written.figures_file.name}")
     if written.charts:
         note(f"Wrote {written.charts} chart(s) to {written.charts_dir}")

@@ -246,7 +246,7 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
             _check_shrink(spec, replaced)
         if spec.unique and version > 0:
             kept = _kept_rows(store.scan(project, dataset_id), spec, keys)
-            check_unique_stored(spec, extract, kept, store.row_count(project, dataset_id))
+            check_unique_stored(spec, extract, kept)
         outcome["replaced"] = replaced
         if extract.rejected.height:
             target = quarantine

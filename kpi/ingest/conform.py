@@ -164,7 +164,9 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
     checked = [col for col in spec.columns if col.name in mapping]
     _note_present(spec, typed, state)
 
-    rules = [rule for col in checked for rule in _rules(spec, col, mapping[col.name])]
+    rules = [rule for col in checked
+             for rule in _rules(spec, col, mapping[col.name],
+                                typed.schema[f"__raw_{col.name}"] == pl.String)]
     failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
     typed = typed.with_columns(failed.alias("__failed"))
     # Messages are built for the failing rows only: most loads have none.
@@ -197,9 +199,10 @@ def _note_present(spec: DatasetSpec, typed: pl.DataFrame, state: _FileState) -> 
                if not state.present.get(col.name)]
     if not numeric or not typed.height:
         return
-    present = typed.select(
-        (pl.col(f"__raw_{col.name}").str.strip_chars().str.len_bytes() > 0).any().alias(col.name)
-        for col in numeric).row(0, named=True)
+    present = typed.select(_present(pl.col(f"__raw_{col.name}"),
+                                    typed.schema[f"__raw_{col.name}"] == pl.String
+                                    ).any().alias(col.name)
+                           for col in numeric).row(0, named=True)
     for col in numeric:
         state.present[col.name] = bool(present[col.name])
 
@@ -232,13 +235,23 @@ def _as_text(frame: pl.DataFrame, cells: list[str]) -> pl.DataFrame:
     return frame.select(out)
 
 
-def _rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, pl.Expr, pl.Expr]]:
+def _present(raw: pl.Expr, text: bool) -> pl.Expr:
+    """Whether a source cell holds a value: a typed one unless null, text unless blank."""
+    return raw.is_not_null() & (raw.str.strip_chars() != "") if text else raw.is_not_null()
+
+
+def _rules(spec: DatasetSpec, col: ColumnSpec, source: str,
+           text: bool = True) -> list[tuple[str, pl.Expr, pl.Expr]]:
     """The checks on one column, in order: (source column, failing condition, message). The
-    first failing check of a row is the reason it is rejected."""
+    first failing check of a row is the reason it is rejected. `text` says whether the
+    source cell (`__raw_<name>`) is text; a typed one (a Parquet number, date or flag) is
+    formatted as text only in the messages of failing rows, and cannot hold a control
+    character or a month name."""
     raw, value = pl.col(f"__raw_{col.name}"), pl.col(col.name)
-    present = raw.is_not_null() & (raw.str.strip_chars() != "")
-    found = raw.str.replace_all(_SHOWN_AS_MARK, "?").str.slice(0, 40)
-    month_name = raw.str.contains(_MONTH_NAME)
+    present = _present(raw, text)
+    shown = raw if text else raw.cast(pl.String)
+    found = shown.str.replace_all(_SHOWN_AS_MARK, "?").str.slice(0, 40)
+    month_name = shown.str.contains(_MONTH_NAME) if text else pl.lit(False)
     is_date = col.type in (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH)
     rules = []
     if col.name == spec.date:
@@ -249,7 +262,8 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, p
     unparsed = present & value.is_null()
     if is_date:
         note = (pl.when(month_name).then(pl.lit(_SPREADSHEET_NOTE))
-                .when(raw.str.contains(_DATE_SHAPE)).then(pl.lit(", which is not a calendar date"))
+                .when(shown.str.contains(_DATE_SHAPE))
+                .then(pl.lit(", which is not a calendar date"))
                 .otherwise(pl.lit("")))
         rules.append((source, unparsed,
                       pl.format("expected {}, found '{}'{}", pl.lit(_expected(col)), found, note)))
@@ -261,7 +275,7 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, p
     else:
         rules.append((source, unparsed,
                       pl.format("expected {}, found '{}'", pl.lit(_expected(col)), found)))
-    if col.type == ColumnType.STR:
+    if col.type == ColumnType.STR and text:
         rules.append((source, raw.str.contains(_UNSAFE.pattern),
                       pl.format("expected text without control characters, found '{}' (each "
                                 "shown as ?)", found)))
@@ -324,12 +338,25 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str]) -> p
         else:
             value = _cast_typed(col, pl.col(source), table.schema[source])
         exprs.append(value.alias(col.name))
-        exprs.append(pl.col(source).cast(pl.String).alias(f"__raw_{col.name}"))
+        exprs.append(_raw(spec, col, pl.col(source), table.schema[source])
+                     .alias(f"__raw_{col.name}"))
     typed = cleaned.select(exprs)
     for name, found in formats.items():
         if found is not None:
             typed = _parse_the_rest(spec.column(name), typed, cleaned[texts[name]])
     return typed
+
+
+def _raw(spec: DatasetSpec, col: ColumnSpec, source: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A source cell as the row checks read it. A typed Parquet column stays typed: formatting
+    every number and date as text, only to check it, was most of the cost of conforming a
+    Parquet batch. Text is made where a check reads text: a pattern, a date part (dateparts),
+    and categorical text (which may hold control characters)."""
+    parts = spec.date_parts
+    needs_text = (col.pattern is not None
+                  or (parts is not None and col.name in (parts.year, parts.part))
+                  or dtype in (pl.String, pl.Null, pl.Categorical) or isinstance(dtype, pl.Enum))
+    return source.cast(pl.String) if needs_text else source
 
 
 _DATE_TYPES = (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH)
