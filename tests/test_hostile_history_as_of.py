@@ -120,11 +120,13 @@ def test_history_lists_every_load_with_its_provenance(project, cli):
            for name in ("first.csv", "revised.csv")}
     size = {name: (project / name).stat().st_size for name in sha}
     assert [{k: v for k, v in e.items() if k != "time"} for e in versions] == [
-        {"version": 0, "operation": "ingest", "rows": 60, "rejected": 0, "months": MONTHS,
+        {"schema_version": 1, "version": 0, "operation": "ingest", "rows": 60, "rejected": 0,
+         "months": MONTHS,
          "sources": [{"file": "first.csv", "sha256": sha["first.csv"],
                       "bytes": size["first.csv"], "rows": 60, "rejected": 0}],
          "replaced": [], "quarantine": None},
-        {"version": 1, "operation": "ingest", "rows": 30, "rejected": 0, "months": REVISED,
+        {"schema_version": 1, "version": 1, "operation": "ingest", "rows": 30, "rejected": 0,
+         "months": REVISED,
          "sources": [{"file": "revised.csv", "sha256": sha["revised.csv"],
                       "bytes": size["revised.csv"], "rows": 30, "rejected": 0}],
          # Each month of 2025 held 3 incidents; the revision holds 5.

@@ -77,11 +77,9 @@ class KpiGroup(typer.core.TyperGroup):
 
 
 def _click_exceptions():
-    """Click's exceptions: Typer 0.22 and later carry their own copy of Click."""
-    try:
-        from typer._click import exceptions
-    except ImportError:
-        from click import exceptions
+    """Click's exceptions, from the copy of Click that Typer carries."""
+    from typer._click import exceptions
+
     return exceptions
 
 
