@@ -454,6 +454,12 @@ def _pdf_words(pdf: Path) -> tuple[str, list[tuple[float, float, float]], float]
 def _check_pdf(pdf: Path, markdown: Path, vocabulary: set[str]) -> None:
     text, words, width = _pdf_words(pdf)
     _check_typography(text, vocabulary)
+    # "Page N of M" sits at the right of the footer, not where a style's centre tab puts it.
+    bbox = subprocess.run([_program("pdftotext"), "-bbox", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    found = re.findall(r'<word xMin="([\d.]+)"[^>]*>Page</word>\s*<word[^>]*>\d+</word>\s*'
+                       r'<word[^>]*>of</word>', bbox)
+    assert found and all(float(x) > 0.6 * width for x in found), found[:3]
     flat = " ".join(text.split())
     headings, _ = _markdown_blocks(markdown)
     for heading in headings:

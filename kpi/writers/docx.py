@@ -202,10 +202,13 @@ def _slot(doc, block: Slot, number: int) -> None:
         paragraphs = [_paragraph(doc, p, verbatim=True) for p in block.paragraphs]
     else:
         paragraph = doc.add_paragraph(style="Normal")
+        # An empty place takes as little of the page as a line can: a draft with a place
+        # after every KPI should not run pages longer than the paper it becomes.
         paragraph.paragraph_format.space_before = Pt(0)
-        paragraph.paragraph_format.space_after = Pt(4)
+        paragraph.paragraph_format.space_after = Pt(2)
+        paragraph.paragraph_format.line_spacing = 1.0
         run = paragraph.add_run(PLACEHOLDER)
-        run.font.size = Pt(8)
+        run.font.size = Pt(7)
         run.font.color.rgb = RGBColor(0x59, 0x59, 0x59)
         paragraphs = [paragraph]
     paragraphs[0]._p.addprevious(sdt)
@@ -568,7 +571,14 @@ def _page_furniture(doc, document: Document) -> None:
                 continue
             part.is_linked_to_previous = False
             paragraph = part.paragraphs[0]
-            paragraph.paragraph_format.tab_stops.add_tab_stop(right, WD_TAB_ALIGNMENT.RIGHT)
+            stops = paragraph.paragraph_format.tab_stops
+            # The style's own stops (a centre one mid-page) would catch the tab first.
+            style = paragraph.style
+            while style is not None:
+                for stop in style.paragraph_format.tab_stops:
+                    stops.add_tab_stop(stop.position, WD_TAB_ALIGNMENT.CLEAR)
+                style = style.base_style
+            stops.add_tab_stop(right, WD_TAB_ALIGNMENT.RIGHT)
             _small(paragraph.add_run(_typeset(left)), bold=fields)
             paragraph.add_run("\t")
             if fields:

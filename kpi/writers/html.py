@@ -69,6 +69,8 @@ figcaption, caption, p.caption { font-style: italic; font-size: 9.5pt; text-alig
   margin-top: 0.3em; }
 caption { caption-side: bottom; }
 p.marking { font-weight: bold; text-align: center; margin: 0 0 0.8em; }
+/* On screen the marking heads the page; printed, every page's margin carries it. */
+@media print { p.marking { display: none; } }
 """
 # Tables with more columns than this are set smaller, so they fit the page.
 WIDE_TABLE = 6
