@@ -250,6 +250,8 @@ def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
     import sys
     import textwrap
 
+    from kpi.errors import visible
+
     columns = os.environ.get("COLUMNS", "")
     width = (shutil.get_terminal_size().columns if sys.stdout.isatty()
              else int(columns) if columns.strip().isdigit() else 100)
@@ -274,7 +276,8 @@ def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
         for part in parts:
             lines += textwrap.wrap(part, width, initial_indent="  ", subsequent_indent="    ",
                                    break_long_words=False, break_on_hyphens=False)
-    return "\n".join(lines) + "\n"
+    # A file name is data: its control characters are shown, never sent to the terminal.
+    return "\n".join(visible(line) for line in lines) + "\n"
 
 
 def _mib(size: int) -> str:
