@@ -2,7 +2,11 @@
 # Nightly job: load last night's extracts, then write the month's summary as JSON.
 # Exits with kpi's own exit code, so cron (or any scheduler) fails loudly:
 #   0  loaded and summarised, nothing deteriorating
-#   1  summarised, and at least one KPI is deteriorating (the JSON is still written)
+#   1  summarised, and at least one KPI is deteriorating, or stale: its data ends before the
+#      month the period asks for (an extract not loaded yet); the JSON is still written
+#   3  also when no dataset reaches the period (the default period is last month: last
+#      month's extracts are not loaded yet): nothing is written, never older figures under
+#      the period's name
 #   2  usage error (this script or its settings are wrong)
 #   3  data or configuration error (an extract missing or malformed, kpi.toml invalid):
 #      nothing is summarised, and the store is left as it was before the failed load
@@ -32,5 +36,5 @@ for dataset in $datasets; do
     kpi --quiet ingest "$dataset" || exit $?
 done
 
-kpi summary --period "$period" --format json --fail-on deteriorating \
+kpi summary --period "$period" --format json --fail-on deteriorating --fail-on stale \
     --output "$out/summary-$period.json"

@@ -349,8 +349,9 @@ class Project:
 
     def stored(self) -> list[dict[str, Any]]:
         """Each dataset: rows, first and last month, missing months and table version (what
-        `kpi datasets --format json` prints)."""
-        from kpi import store
+        `kpi datasets --format json` prints); for a dataset loaded part by part
+        (`replace_by`), `parts_missing`: each part's months never loaded."""
+        from kpi import engine, store
         from kpi.periods import gaps
 
         project = self.definition
@@ -365,6 +366,12 @@ class Project:
                 if months:
                     row.update(first=str(months[0]), last=str(months[-1]),
                                missing=[str(m) for m in gaps(months)])
+            if spec.replace_by:
+                # A month one part holds is no proof that every part's extract was loaded.
+                row["parts_missing"] = [
+                    {"part": label, "missing": [str(m) for m in missing]}
+                    for label, missing in (engine.part_gaps(project, spec.id)
+                                           if store.exists(project, spec.id) else [])]
             rows.append(row)
         return rows
 
@@ -372,9 +379,13 @@ class Project:
         """`stored()` as a DataFrame, one row per dataset."""
         import polars as pl
 
-        return pl.DataFrame(self.stored(), schema={
+        rows = [{**row, "parts_missing": row.get("parts_missing")} for row in self.stored()]
+        return pl.DataFrame(rows, schema={
             "dataset": pl.String, "rows": pl.Int64, "first": pl.String, "last": pl.String,
-            "missing": pl.List(pl.String), "version": pl.Int64}, orient="row")
+            "missing": pl.List(pl.String), "version": pl.Int64,
+            "parts_missing": pl.List(pl.Struct({"part": pl.String,
+                                                "missing": pl.List(pl.String)}))},
+            orient="row")
 
     def ingest(self, dataset: str, files: Sequence[str | os.PathLike[str]] | None = None, *,
                skip_bad_rows: bool = False, quarantine: str | os.PathLike[str] | None = None,
@@ -545,16 +556,23 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
     from kpi import commentary as commentaries
     from kpi.cache import CACHE_FOLDER
     from kpi.maintenance import record_published
-    from kpi.outputs import staged
+    from kpi.outputs import check_target, staged
 
     cutoff = _as_of(as_of)
     as_of_text = None if as_of is None else str(as_of)
     output = check_paper_output(fmt, output, template)
     files_dir = f"{output.stem}-files"
+    # The paper, its figures file and its figures folder: none may land in the data folder or
+    # on a file the project or this export reads (kpi.outputs.check_target).
+    reads = tuple(p for p in (commentary, previous, template) if p is not None)
+    check_target(output, "--output", project, reads)
+    check_target(revisions.figures_path(output), "the figures file of --output", project, reads)
+    check_target(output.parent / files_dir, "the figures folder of --output", project, reads,
+                 folder=True)
     if priority:
         require_priority(project, priority)
     notes = commentaries.load(project, month, commentary)
-    last = revisions.load(previous) if previous is not None else None
+    last = revisions.load(previous, project) if previous is not None else None
     specs = charts.chart_specs(project)
     shown = [k for k in project.kpis
              if not k.hidden and (priority is None or k.priority == priority)]

@@ -18,13 +18,26 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from kpi.errors import ConfigError, UsageError
-from kpi.periods import Month, Window
+from kpi.errors import MAX_NESTING, ConfigError, UsageError, refuse_unsafe_text
+from kpi.periods import Month, Window, WindowKind
 
 PROJECT_FILE = "kpi.toml"
 # --project / KPI_PROJECT value naming the bundled West Midlands sample.
 SAMPLE = "sample"
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# Columns kpi adds to every table (the partition month) and the prefix of those it uses while
+# reading an extract: a dataset column of such a name would be overwritten, silently.
+INTERNAL_COLUMNS = frozenset({"month"})
+INTERNAL_PREFIX = "__"
+
+
+def internal_column(name: str) -> bool:
+    """Whether `name` is, or could be read as (any case), one of kpi's own columns."""
+    return name.lower() in INTERNAL_COLUMNS or name.startswith(INTERNAL_PREFIX)
+
+
+INTERNAL_HINT = ("'month' and names starting with '__' are kpi's own columns; give the column "
+                 "another name and keep the extract's header in from = [...]")
 
 
 class Kind(StrEnum):
@@ -280,6 +293,27 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Quality:
+    """[quality]: when a month of a KPI's data is flagged (docs/guarantees.md#data-quality).
+    Shares are fractions of a month's rows."""
+
+    # A column the KPI reads is blank on this much more of a month's rows than the median
+    # share of the other months looked at (0.25: 2% usually, 27% or more that month).
+    blank_jump: float = 0.25
+    # A column the KPI reads is blank on at least this share of the current window's rows.
+    mostly_blank: float = 0.5
+    # A month holds fewer than this fraction of the median rows of the other months looked
+    # at, or more than its inverse (0.5: under half, or over twice).
+    row_ratio: float = 0.5
+    # Months before the current window that each month is compared with, besides the window's.
+    context_months: int = 6
+
+
+QUALITY_KEYS = {"blank_jump": (0.0, 1.0), "mostly_blank": (0.0, 1.0), "row_ratio": (0.0, 1.0),
+                "context_months": (0, 36)}
+
+
+@dataclass(frozen=True)
 class Project:
     path: Path  # the kpi.toml file
     name: str
@@ -298,6 +332,7 @@ class Project:
     defaults: dict[str, str] = field(default_factory=dict)  # [defaults]: option defaults
     marking: str = ""  # [paper] marking: the protective marking on every page of the paper
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    quality: Quality = field(default_factory=lambda: Quality())
 
     @property
     def root(self) -> Path:
@@ -485,6 +520,11 @@ def parse_project_file(path: Path, *, bundled: bool = False) -> Project:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: TOML syntax error: {exc}",
                           hint="fix the line named; strings need quotes") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested more than {MAX_NESTING} levels deep",
+                          hint="tables and arrays in kpi.toml are a few levels deep; check "
+                               "the brackets") from None
+    refuse_unsafe_text(raw, str(path))
     problems = _Problems(path, text)
     project = _build_project(raw, path, problems, bundled)
     problems.raise_if_any()
@@ -588,7 +628,7 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
     # [[charts]] and [paper] are read and checked by kpi.charts and kpi.paper, which only
     # `kpi export` imports.
     unknown = set(raw) - {"project", "population", "datasets", "priorities", "kpis", "checks",
-                          "charts", "defaults", "paper", "peers", "population_by"}
+                          "charts", "defaults", "paper", "peers", "population_by", "quality"}
     for key in sorted(unknown):
         problems.add("top level", key, "unknown section", rf"^\[+{re.escape(key)}")
 
@@ -629,6 +669,7 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
             problems.add(f"KPI '{kpi.id}'", "peers", f"its data has no column '{group.column}' "
                          "to compare by", line=problems.item_line("kpis", kpi.id, "peers"))
     population_by = _build_population_by(raw.get("population_by") or {}, problems, datasets)
+    quality = _build_quality(raw.get("quality") or {}, problems)
 
     root = path.parent
     data = str(meta.get("data", "data"))
@@ -650,7 +691,30 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
         datasets=datasets, priorities=tuple(sorted(priorities, key=lambda p: p.order)),
         kpis=tuple(kpis), checks=tuple(checks), peers=peers, population_by=population_by,
         bundled=bundled, defaults=defaults, marking=_marking(raw, problems), raw=raw,
+        quality=quality,
     )
+
+
+def _build_quality(raw: Any, problems: _Problems) -> Quality:
+    """[quality]: the data-quality thresholds, each a number in its range."""
+    if not isinstance(raw, dict):
+        problems.add("[quality]", None, "must be a table", r"^\s*quality\s*=")
+        return Quality()
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in QUALITY_KEYS:
+            problems.add("[quality]", key, f"is not a key of [quality] (keys: "
+                         f"{', '.join(QUALITY_KEYS)})", rf"^\s*{re.escape(key)}\s*=")
+            continue
+        low, high = QUALITY_KEYS[key]
+        whole = key == "context_months"
+        if (isinstance(value, bool) or not isinstance(value, int if whole else (int, float))
+                or not math.isfinite(value) or not low <= value <= high):
+            problems.add("[quality]", key, f"must be a {'whole ' if whole else ''}number from "
+                         f"{low:g} to {high:g}", rf"^\s*{re.escape(key)}\s*=")
+            continue
+        values[key] = value
+    return Quality(**values)
 
 
 # A protective marking is one short line ("OFFICIAL", "OFFICIAL-SENSITIVE"): it is printed in
@@ -779,6 +843,10 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
         source = _query_source(spec.get("source"), where, needle, problems)
         columns: list[ColumnSpec] = []
         for name, col in (spec.get("columns") or {}).items():
+            if name.startswith(INTERNAL_PREFIX):
+                problems.add(where, f"columns.{name}", f"is the name of one of kpi's own "
+                             f"columns ({INTERNAL_HINT})", needle, rf"^\s*{re.escape(name)}\s*=")
+                continue
             col_table = col if isinstance(col, dict) else {"type": col}
             try:
                 ctype = ColumnType(col_table.get("type"))
@@ -813,6 +881,14 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
         elif date_col.type not in (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH):
             problems.add(where, "date", f"column '{date}' must be of type date, datetime or month",
                          needle, r"^\s*date\s*=")
+        for col in columns:
+            # The one column that may be called month: the date column of type month, which
+            # holds exactly the month kpi partitions by.
+            if internal_column(col.name) and not (col.name == date
+                                                  and col.type == ColumnType.MONTH):
+                problems.add(where, f"columns.{col.name}", f"is the name of one of kpi's own "
+                             f"columns, unless it is the date column of type month "
+                             f"({INTERNAL_HINT})", needle, rf"^\s*{re.escape(col.name)}\s*=")
         unique = spec.get("unique")
         if unique is not None and not any(c.name == unique for c in columns):
             problems.add(where, "unique", f"'{unique}' is not one of its columns", needle,
@@ -923,8 +999,11 @@ def _derived_columns(raw: Any, columns: list[ColumnSpec], ds_id: str, where: str
             problems.add(where, f"derived.{name}", "names are lower case letters, digits and _",
                          needle, line)
             continue
-        if any(c.name == name for c in columns) or any(d.name == name for d in derived) \
-                or name == "month":
+        if internal_column(name):
+            problems.add(where, f"derived.{name}", f"is the name of one of kpi's own columns "
+                         f"({INTERNAL_HINT})", needle, line)
+            continue
+        if any(c.name == name for c in columns) or any(d.name == name for d in derived):
             problems.add(where, f"derived.{name}", "is already a column", needle, line)
             continue
         partial = DatasetSpec(id=ds_id, date="", columns=tuple(columns), derived=tuple(derived))
@@ -1156,10 +1235,21 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
     baseline = item.get("baseline")
     if baseline is not None and baseline != "yoy":
         try:
-            Window.parse(baseline)
+            window = Window.parse(baseline)
         except Exception:
             bad("baseline", "must be 'YE YYYY-MM', 'AT YYYY-MM' or 'yoy'")
             baseline = None
+        else:
+            # A flow's windows are years ending a month, a snapshot's one month as at its end:
+            # a baseline of the other kind compares 12 months with one (+1100%) or one with 12.
+            snapshot = kind == Kind.SNAPSHOT
+            if snapshot != (window.kind == WindowKind.AT):
+                month = baseline.strip().partition(" ")[2].strip()
+                bad("baseline", f"'{baseline}' is {'an as-at month' if not snapshot else 'a year'}"
+                    f", but a {kind.value} KPI's windows are "
+                    f"{'as-at months' if snapshot else 'years ending a month'}: write "
+                    f"'{'AT' if snapshot else 'YE'} {month}'")
+                baseline = None
     numbers = {}
     for key, default in (("stable_band", 0.0), ("multiplier", 1.0), ("lag", 0),
                          ("threshold", None), ("percentile", None), ("provisional_months", 0)):

@@ -165,10 +165,13 @@ def _chart_spec(project: Project, number: int, item: Any, seen: set[str],
             problems.append(f"{where}, key 'by': '{by}' is not a column of dataset "
                             f"'{kpi.dataset}'")
     numbers = {}
-    for key, default, low in (("limit", 10, 1), ("months", 24, 2)):
+    # A trend of more than 50 years, or a ranking of more than 1,000 bars, is a mistake: drawn,
+    # months = 100000000 ran out of memory.
+    for key, default, low, high in (("limit", 10, 1, 1_000), ("months", 24, 2, 600)):
         value = item.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            problems.append(f"{where}, key '{key}': must be a whole number, {low} or more")
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            problems.append(f"{where}, key '{key}': must be a whole number from {low} to "
+                            f"{high:,}")
             value = default
         numbers[key] = value
     after = item.get("after", "")

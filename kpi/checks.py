@@ -6,8 +6,9 @@ hand break this (the November 2025 West Midlands report's ASB categories sum to 
 26,613 incidents it reports); a toolkit that computes from extracts still needs the check, as
 parts and totals often come from different systems.
 
-Data checks need no configuration: every live KPI must have complete windows for the period,
-and no dataset may have months missing inside the span it covers.
+Data checks need no configuration: every live KPI must have complete windows for the period
+(ending where the period asks: a stale KPI fails), and no dataset may have months missing
+inside the span it covers, nor any part of a dataset loaded part by part (`replace_by`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class CheckKind:
     RECONCILIATION = "reconciliation"
     COVERAGE = "coverage"  # a KPI's windows for the period are incomplete
     GAPS = "gaps"  # a dataset has months missing inside its span
+    QUALITY = "quality"  # a KPI's rows have a data-quality note (engine.quality_notes)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ def run_checks(project: Project, period: Month, as_of: AsOf | None = None,
     if data:
         results += _coverage(live, period, report)
         results += _gaps(project, as_of)
+        results += _quality(live, report)
     return CheckReport(period=period, results=tuple(results))
 
 
@@ -133,7 +136,7 @@ def _coverage(live: list[KpiDef], period: Month, report: engine.Report) -> list[
     """A failure for each live KPI whose windows for the period are incomplete."""
     out = []
     for result in (report.result(k.id) for k in live):
-        if result.status == engine.Outcome.NO_DATA:
+        if result.status in (engine.Outcome.NO_DATA, engine.Outcome.STALE):
             out.append(CheckResult(f"coverage_{result.kpi.id}", result.kpi.title,
                                    CheckKind.COVERAGE, False,
                                    f"'{result.kpi.id}': {result.note}"))
@@ -142,6 +145,15 @@ def _coverage(live: list[KpiDef], period: Month, report: engine.Report) -> list[
                                CheckKind.COVERAGE, True,
                                f"{len(live)} live KPIs computed for {period}"))
     return out
+
+
+def _quality(live: list[KpiDef], report: engine.Report) -> list[CheckResult]:
+    """A failure for each live KPI whose current window's rows have a data-quality note."""
+    out = [CheckResult(f"quality_{r.kpi.id}", r.kpi.title, CheckKind.QUALITY, False,
+                       f"'{r.kpi.id}': {'; '.join(r.quality)}")
+           for r in (report.result(k.id) for k in live) if r.quality]
+    return out or [CheckResult("quality", "No data-quality note on any KPI", CheckKind.QUALITY,
+                               True, f"{len(live)} live KPIs' rows checked")]
 
 
 def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
@@ -168,6 +180,13 @@ def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
                                    CheckKind.GAPS, False,
                                    f"dataset '{dataset_id}' has no data for {listed} "
                                    f"({len(missing)} month(s) inside {months[0]}..{months[-1]})"))
+        # A dataset loaded part by part: a month one force holds is no proof of the others.
+        for label, missing in engine.part_gaps(project, dataset_id, as_of):
+            listed = ", ".join(str(m) for m in missing[:6]) + (" ..." if len(missing) > 6 else "")
+            out.append(CheckResult(f"gaps_{dataset_id}", f"Dataset '{dataset_id}'",
+                                   CheckKind.GAPS, False,
+                                   f"dataset '{dataset_id}': {label} has no data for {listed} "
+                                   f"({len(missing)} month(s) never loaded for it)"))
     if not any(r.kind == CheckKind.GAPS for r in out):
         out.append(CheckResult("gaps", "No dataset has missing months", CheckKind.GAPS, True,
                                f"{checked} datasets checked"))

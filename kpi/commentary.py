@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpi.catalogue import Project
-from kpi.errors import ConfigError, UsageError
+from kpi.errors import MAX_NESTING, ConfigError, UsageError, refuse_unsafe_text
 from kpi.periods import Month
 
 PAPER_KEYS = ("board", "date", "author", "job_title", "introduction", "equality_implications",
@@ -61,6 +61,11 @@ class Commentary:
             return None
 
 
+# The paragraphs a commentary file may hold in all: a board paper has a few per KPI, and a
+# file of tens of thousands (30,000 took Word 56 seconds to open) is a mistake.
+MAX_PARAGRAPHS = 2_000
+
+
 def default_path(project: Project, month: Month) -> Path:
     return project.path.parent / "commentary" / f"{month}.toml"
 
@@ -84,6 +89,10 @@ def load(project: Project, month: Month, path: Path | None) -> Commentary:
         raise ConfigError(f"{path}: not valid TOML: {error}",
                           hint="check the quotes: multi-line text goes in triple quotes") \
             from error
+    except RecursionError:
+        raise ConfigError(f"{path}: nested more than {MAX_NESTING} levels deep",
+                          hint="a commentary file holds tables of text = \"...\"") from None
+    refuse_unsafe_text(raw, str(path))
     return parse(project, path, raw)
 
 
@@ -107,6 +116,11 @@ def parse(project: Project, path: Path, raw: dict) -> Commentary:
     kpis = {k.id for k in project.kpis if not k.hidden}
     sections = _entries(raw, "sections", priorities, "a plan priority", problems)
     notes = _entries(raw, "kpis", kpis, "a KPI", problems)
+    count = sum(len(v) for v in parts.values() if isinstance(v, tuple)) + sum(
+        len(v) for table in (sections, notes) for v in table.values())
+    if count > MAX_PARAGRAPHS:
+        problems.append(f"{count:,} paragraphs, more than a paper holds (at most "
+                        f"{MAX_PARAGRAPHS:,})")
     if problems:
         raise ConfigError("\n".join(f"{path}: {p}" for p in problems),
                           hint=f"ids are those of {project.path.name}: priorities under "

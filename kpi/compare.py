@@ -30,7 +30,7 @@ from kpi.catalogue import (
     Unit,
     column_type,
 )
-from kpi.dateparts import period_cut, quarter_cut
+from kpi.dateparts import quarter_cut
 from kpi.engine import Change, Measured, Outcome
 from kpi.errors import ConfigError, DataError, UsageError, did_you_mean
 from kpi.periods import Comparison, Month, Window, WindowKind
@@ -43,6 +43,7 @@ NOT_SPLIT = {Kind.PER_1000: "divides by one population of the whole area",
 # Counts that a population turns into a rate per 1,000.
 PER_POPULATION_KINDS = (Kind.COUNT, Kind.SUM, Kind.WEIGHTED_SCORE)
 SELECTED = "__selected"
+HELD = "__months"
 
 
 @dataclass(frozen=True)
@@ -186,22 +187,23 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
 
     versions: dict[str, int] = {}
     available = engine._available(project, {k.dataset for k in chosen}, as_of, versions)
-    plans: dict[str, tuple[Window | None, Window | None, str | None]] = {}
+    plans: dict[str, engine.Plan] = {}
     for kpi in chosen:
-        cut = period_cut(project, [kpi.dataset], kpi, period, vs)
-        if cut:
-            raise UsageError(cut)
         months = available[kpi.dataset]
         if isinstance(months, str):
-            plans[kpi.id] = (None, None, months)
+            plans[kpi.id] = engine.Plan(None, None, months)
             continue
-        current, comparison, note = engine._plan_windows(project, kpi, period, vs, months)
-        cut = quarter_cut(project, [kpi.dataset], current)
+        plan = engine._plan_windows(project, kpi, period, vs, months, [kpi.dataset])
+        cut = quarter_cut(project, [kpi.dataset], plan.current)
         if cut:
             raise UsageError(cut)
-        if cut := quarter_cut(project, [kpi.dataset], comparison):
-            comparison, note = None, f"comparison {cut}"
-        plans[kpi.id] = (current, comparison, note)
+        if cut := quarter_cut(project, [kpi.dataset], plan.comparison):
+            plan = plan._replace(comparison=None, note=f"comparison {cut}")
+        if plan.stale:
+            plan = plan._replace(note="; ".join(n for n in (plan.stale, plan.note) if n))
+        plans[kpi.id] = plan
+    if any(plan.stale for plan in plans.values()):
+        engine.require_reached(project, period, as_of)
 
     members = None
     if group is not None:
@@ -215,7 +217,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
 
     results, seen = [], set()
     for kpi in chosen:
-        current, comparison, note = plans[kpi.id]
+        current, comparison, note, _ = plans[kpi.id]
         if current is None:
             results.append(KpiComparison(kpi, None, None, (), None, None, None, note=note))
             continue
@@ -257,7 +259,7 @@ def _peer_group(project: Project, peers: str | None, by: str) -> PeerGroup | Non
 
 
 def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
-             plans: dict[str, tuple[Window | None, Window | None, str | None]], by: str,
+             plans: dict[str, engine.Plan], by: str,
              members: list[str] | None, as_of: AsOf | None) -> dict[str, dict[str, float | None]]:
     """Every KPI's components for its windows, and the number of rows its filter selects in
     them, grouped by the column, from one lazy scan of the dataset. Keys: part -> alias ->
@@ -292,7 +294,7 @@ def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
     return out
 
 
-def _aggregations(kpi: KpiDef, plan: tuple[Window | None, Window | None, str | None],
+def _aggregations(kpi: KpiDef, plan: engine.Plan,
                   scanned: set[str]) -> list[pl.Expr]:
     """A KPI's components over its current and comparison windows, and the count of rows its
     filter selects in either (a part with none is not listed for it). `scanned` are the months
@@ -308,6 +310,9 @@ def _aggregations(kpi: KpiDef, plan: tuple[Window | None, Window | None, str | N
         months.update(str(m) for m in window.months())
         in_window = pl.col("month").is_between(pl.lit(str(window.start)),
                                                pl.lit(str(window.end)))
+        # The months each part holds any row in (whatever the filter): a part never loaded
+        # for some of them is left out, never summed over fewer months than the window says.
+        exprs.append(pl.col("month").filter(in_window).n_unique().alias(f"{kpi.id}:{tag}{HELD}"))
         selected = in_window if selected is None else selected | in_window
     if months == scanned:
         selected = None
@@ -319,6 +324,14 @@ def _aggregations(kpi: KpiDef, plan: tuple[Window | None, Window | None, str | N
         count = mask.fill_null(False).sum()
     exprs.append(count.alias(f"{kpi.id}:{SELECTED}"))
     return exprs
+
+
+def _stored_months(spec, window: Window) -> int:
+    """The month partitions a window holds when every one is loaded: each month, or for
+    quarterly rows each quarter's first month."""
+    if spec.months_per_row == 1:
+        return len(window.months())
+    return sum(1 for m in window.months() if m.month % 3 == 1)
 
 
 def _measured(project: Project, kpi: KpiDef, window: Window | None, tag: str,
@@ -337,14 +350,25 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
                  focus: str | None, note: str | None) -> KpiComparison:
     parts = []
     blank = 0
+    spec = project.datasets[kpi.dataset]
+    short: list[str] = []  # parts left out: rows in fewer months than the current window's
+    unread: list[str] = []  # parts whose comparison window is not all loaded
     for name, row in rows.items():
         if not row[f"{kpi.id}:{SELECTED}"]:
             continue  # the KPI selects none of this part's rows in either window
         if name is None:
             blank += 1
             continue
+        held = row[f"{kpi.id}:cur{HELD}"]
+        if held < _stored_months(spec, current):
+            short.append(f"{name} ({held} of {_stored_months(spec, current)} months)")
+            continue
         cur = _measured(project, kpi, current, "cur", row)
         cmp = _measured(project, kpi, comparison, "cmp", row)
+        if comparison is not None and row[f"{kpi.id}:cmp{HELD}"] < _stored_months(spec,
+                                                                                comparison):
+            unread.append(name)
+            cmp = None  # never 0 for months that were never loaded
         change = engine.change_between(kpi, cur.value if cur else None,
                                        cmp.value if cmp else None)
         status = engine.status_of(kpi, change) if change else Outcome.NO_DATA
@@ -354,6 +378,15 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         parts.append(PartResult(name, cur, cmp, change, status, None, population, per_1000))
     if blank:
         extra = f"rows with a blank '{by}' are not compared"
+        note = f"{note}; {extra}" if note else extra
+    if short:
+        extra = (f"left out, holding rows in only some months of the {current.label}: "
+                 f"{', '.join(short[:5])}{' ...' if len(short) > 5 else ''}")
+        note = f"{note}; {extra}" if note else extra
+    if unread:
+        extra = (f"no comparison for {', '.join(sorted(unread)[:5])}"
+                 f"{' ...' if len(unread) > 5 else ''}: rows in only some months of the "
+                 f"{comparison.label}")
         note = f"{note}; {extra}" if note else extra
 
     valued = [p for p in parts if p.current and p.current.value is not None]

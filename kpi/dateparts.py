@@ -9,27 +9,37 @@ quarters' months, and a window that would cut a quarter is refused rather than h
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from kpi.catalogue import ColumnSpec, DatasetSpec
-from kpi.periods import Comparison, Month, Window, current_window
+from kpi.periods import Month, Window
 
 if TYPE_CHECKING:
-    from kpi.catalogue import KpiDef, Project
+    from kpi.catalogue import Project
 
 
 def _first_year(text: pl.Expr) -> pl.Expr:
     return text.str.slice(0, 4).cast(pl.Int64, strict=False)
 
 
+# The years a date may fall in, as for every date an extract holds: police data begins well
+# after 1990, and a year past the next is a typing error ('2071/72', '1899/00').
+SANE_YEARS = (1990, date.today().year + 1)
+
+
 def _financial_year_ok(text: pl.Expr) -> pl.Expr:
     """'2017/18', '2017-18' or '2017/2018': four digits, then the next year's last two (or
-    four) digits."""
+    all four) digits, starting in SANE_YEARS."""
     shaped = text.str.contains(r"^\d{4}[/-](\d{2}|\d{4})$")
-    second = text.str.extract(r"[/-](\d{2,4})$").cast(pl.Int64, strict=False)
-    return shaped & ((second % 100) == ((_first_year(text) + 1) % 100))
+    digits = text.str.extract(r"[/-](\d{2,4})$")
+    second = digits.cast(pl.Int64, strict=False)
+    first = _first_year(text)
+    follows = pl.when(digits.str.len_chars() == 4).then(second == first + 1) \
+        .otherwise(second == (first + 1) % 100)
+    return shaped & follows & first.is_between(*SANE_YEARS)
 
 
 def month_expr(spec: DatasetSpec) -> pl.Expr:
@@ -65,12 +75,16 @@ def rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, pl
         out.append((source, present & value.is_not_null() & ~value.is_between(1, top),
                     pl.format("expected {}, found '{}'", pl.lit(what), found)))
     elif parts.kind == "financial_quarter":
+        low, high = SANE_YEARS
         out.append((source, present & ~_financial_year_ok(value.cast(pl.String).str
                                                            .strip_chars()).fill_null(False),
-                    pl.format("expected a financial year such as 2017/18, found '{}'", found)))
+                    pl.format("expected a financial year such as 2017/18, from "
+                              f"{low}/{(low + 1) % 100:02d} to {high}/{(high + 1) % 100:02d}, "
+                              "found '{}'", found)))
     else:
-        out.append((source, present & value.is_not_null() & ~value.is_between(1990, 2100),
-                    pl.format("expected a year such as 2025, found '{}'", found)))
+        out.append((source, present & value.is_not_null() & ~value.is_between(*SANE_YEARS),
+                    pl.format("expected a year from {} to {}, found '{}'",
+                              pl.lit(SANE_YEARS[0]), pl.lit(SANE_YEARS[1]), found)))
     return out
 
 
@@ -97,13 +111,3 @@ def quarter_cut(project: Project, dataset_ids: list[str], window: Window | None)
                     f"quarter, which cannot be split into months (choose a period ending in "
                     f"{ends})")
     return None
-
-
-
-def period_cut(project: Project, dataset_ids: list[str], kpi: KpiDef, period: Month,
-               vs: Comparison) -> str | None:
-    """Why the window a period asks of a KPI would cut a quarter of its quarterly data, or
-    None. Checked before anything else, so the user hears about the quarter, not about the
-    month of data that the window would need."""
-    asked = current_window(period - kpi.lag, snapshot=kpi.is_snapshot, vs=vs)
-    return quarter_cut(project, dataset_ids, asked)

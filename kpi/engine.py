@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from math import floor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -25,6 +25,7 @@ from kpi.catalogue import (
     DURATION_UNITS,
     Better,
     ColumnType,
+    DatasetSpec,
     Kind,
     KpiDef,
     Project,
@@ -32,7 +33,7 @@ from kpi.catalogue import (
     Unit,
     derive,
 )
-from kpi.dateparts import period_cut, quarter_cut
+from kpi.dateparts import quarter_cut
 from kpi.errors import ConfigError, DataError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, current_window
 from kpi.store import AsOf
@@ -67,6 +68,7 @@ class Outcome:
     CHANGED = "changed"  # a direction-less KPI (better = neutral) moved beyond its band
     IN_DEVELOPMENT = "in_development"
     NO_DATA = "no_data"
+    STALE = "stale"  # figures of a window ending before the month the period asks for
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,11 @@ class KpiResult:
     comparison: Measured | None
     change: Change | None
     note: str | None = None
+    # Data-quality notes on the rows behind the current window (`quality_notes`): a column
+    # the KPI reads blank on a month's rows far more than usual, or mostly blank in the
+    # window, or a month whose row count jumps. The figures stand; the notes say what to
+    # check before reading them.
+    quality: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -243,7 +250,12 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
         raise ConfigError(f"{path}, row {again['row'][0]}, column '{key}': found "
                           f"'{again['key'][0]}' again",
                           hint="give each key one weight")
-    return typed.filter(pl.col("key").is_not_null())
+    weights = typed.filter(pl.col("key").is_not_null())
+    if not weights.filter(pl.col("key") != "").height:
+        # Every row would join to no weight and the score would read 0, a figure of nothing.
+        raise ConfigError(f"{path}: the weights file has no rows with a key (only a header, "
+                          "or blank keys)", hint="one row per key: key,weight")
+    return weights
 
 
 def _in_window(window: Window) -> pl.Expr:
@@ -341,29 +353,132 @@ def baseline_window(project: Project, kpi: KpiDef, current: Window) -> Window:
     return Window.year_ending(project.baseline_end)
 
 
-def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
-                  available: set[Month]) -> tuple[Window | None, Window | None, str | None]:
-    """The current and comparison windows of a KPI for a period, given the months its data
-    covers. The current window ends at the latest covered month on or before period - lag."""
+class Plan(NamedTuple):
+    """A KPI's windows for a period: current and comparison (None where there is none), why
+    one is missing, and, when the current window ends before the month the period asks of the
+    KPI, why it is stale."""
+
+    current: Window | None
+    comparison: Window | None
+    note: str | None
+    stale: str | None = None
+
+
+def target_month(project: Project, kpi: KpiDef, period: Month,
+                 datasets: Iterable[str]) -> Month:
+    """The month a KPI's current window should end at for a period: the period less the KPI's
+    lag, and for quarterly data the end of the last whole quarter on or before it (a window
+    never cuts a quarter, so May asks for the quarter ending March, as June asks for June's)."""
     target = period - kpi.lag
+    step = max((project.datasets[d].months_per_row for d in datasets
+                if d in project.datasets), default=1)
+    return target - (target.month % step) if step == 3 else target
+
+
+def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
+                  available: set[Month], datasets: Iterable[str] = ()) -> Plan:
+    """The current and comparison windows of a KPI for a period, given the months its data
+    covers. The current window ends at the latest covered month on or before the period less
+    the KPI's lag (`target_month`); a window ending earlier is stale."""
+    target = target_month(project, kpi, period, datasets)
     covered = [m for m in available if m <= target]
     if not covered:
-        return None, None, f"no data on or before {target}"
+        return Plan(None, None, f"no data on or before {target}")
     end = max(covered)
+    stale = None
+    if end < target:
+        asked = f"the period {period}" + (f" less its lag of {kpi.lag}" if kpi.lag else "")
+        stale = f"stale: its data ends {end}, and {asked} asks for a window ending {target}"
     current = current_window(end, snapshot=kpi.is_snapshot, vs=vs)
     missing = [m for m in current.months() if m not in available]
     if missing:
-        return None, None, (f"{current.label} is incomplete: no data for "
-                            f"{', '.join(str(m) for m in missing[:3])}"
-                            + (" ..." if len(missing) > 3 else ""))
+        return Plan(None, None, (f"{current.label} is incomplete: no data for "
+                                 f"{', '.join(str(m) for m in missing[:3])}"
+                                 + (" ..." if len(missing) > 3 else "")), stale)
     base = baseline_window(project, kpi, current)
     compare = comparison_window(current, vs, base)
     missing = [m for m in compare.months() if m not in available]
     if missing:
-        return current, None, (f"comparison {compare.label} is incomplete: no data for "
-                               f"{', '.join(str(m) for m in missing[:3])}"
-                               + (" ..." if len(missing) > 3 else ""))
-    return current, compare, None
+        return Plan(current, None, (f"comparison {compare.label} is incomplete: no data for "
+                                    f"{', '.join(str(m) for m in missing[:3])}"
+                                    + (" ..." if len(missing) > 3 else "")), stale)
+    return Plan(current, compare, None, stale)
+
+
+def require_reached(project: Project, period: Month, as_of: AsOf | None = None) -> None:
+    """A period past every dataset's data is refused, naming the latest month held: figures
+    of an earlier window under the period's heading would be a wrong answer with exit 0.
+
+    Judged over the whole project, whatever KPIs a command shows: the period is reached when
+    some live KPI's data holds the month the period asks of it (`target_month`), so one KPI
+    whose source runs late is `stale` rather than refused."""
+    live = [k for k in project.kpis if k.status == Status.LIVE and not k.is_derived
+            and k.dataset in project.datasets]
+    available = _available(project, {k.dataset for k in live}, as_of, {})
+    held = {d: max(m) for d, m in available.items() if not isinstance(m, str) and m}
+    if not held or any(target_month(project, k, period, [k.dataset]) in available[k.dataset]
+                       for k in live if k.dataset in held):
+        return
+    dataset, latest = max(held.items(), key=lambda item: item[1])
+    raise DataError(f"no data reaches {period}: the latest month held is {latest} "
+                    f"(dataset '{dataset}')",
+                    hint=f"choose --period {latest} or earlier, or load the newer extracts "
+                         "first ('kpi datasets' shows what is stored)")
+
+
+def part_label(spec: DatasetSpec, part: tuple) -> str:
+    """"force 'Kent'": a part of a dataset loaded part by part, as messages name it."""
+    return ", ".join(f"{column} '{value}'" for column, value in zip(spec.replace_by, part,
+                                                                     strict=True))
+
+
+def part_gaps(project: Project, dataset_id: str, as_of: AsOf | None = None
+              ) -> list[tuple[str, list[Month]]]:
+    """For a dataset loaded part by part (`replace_by`), each part with months missing from
+    its first month to the dataset's last (label, months): the months never loaded for it."""
+    spec = project.datasets[dataset_id]
+    held = store.parts_held(project, dataset_id, as_of)
+    if not held:
+        return []
+    last = max(m for months in held.values() for m in months)
+    out = []
+    for part in sorted((p for p in held if None not in p), key=str):
+        months = set(held[part])
+        missing = [m for m in Window(WindowKind.YE, min(months), last).months()
+                   if m not in months]
+        if missing:
+            out.append((part_label(spec, part), missing))
+    return out
+
+
+def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
+             windows: Iterable[Window]) -> str | None:
+    """Why `window` cannot be summed over the parts of a dataset loaded part by part, or None:
+    a part that holds rows in any of `windows` (those compared) must hold every month of
+    `window`, or the window would sum it over fewer months than it claims."""
+    spans = {m for w in windows for m in w.months()}
+    months = set(window.months())
+    # Rows with a blank part are no part anyone loads: they come and go with the data.
+    named = (p for p, got in held.items() if None not in p and spans.intersection(got))
+    for part in sorted(named, key=str):
+        missing = sorted(months.difference(held[part]))
+        if missing:
+            shown = ", ".join(str(m) for m in missing[:3]) + (" ..." if len(missing) > 3 else "")
+            return (f"{window.label} is incomplete: {part_label(spec, part)} has no rows for "
+                    f"{shown} (never loaded for that part)")
+    return None
+
+
+def whole_parts(spec: DatasetSpec, held: dict[tuple, list[Month]], plan: Plan) -> Plan:
+    """A plan whose windows every part of the dataset holds in full: a current window that
+    sums a part over fewer months is refused, and so is a comparison window (never read as
+    0 for a part whose months were never loaded)."""
+    windows = [w for w in (plan.current, plan.comparison) if w is not None]
+    if plan.current is not None and (gap := part_gap(spec, held, plan.current, windows)):
+        return Plan(None, None, gap, plan.stale)
+    if plan.comparison is not None and (gap := part_gap(spec, held, plan.comparison, windows)):
+        return plan._replace(comparison=None, note=f"comparison {gap}")
+    return plan
 
 
 # ---------------------------------------------------------------------------------------------
@@ -436,6 +551,8 @@ def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
         try:
             out[dataset_id] = set(store.months(project, dataset_id, as_of))
             versions[dataset_id] = store.resolve_version(project, dataset_id, as_of)
+        except store.CorruptTable:
+            raise
         except DataError as exc:
             out[dataset_id] = exc.message
             unsatisfied.append(exc)
@@ -462,50 +579,69 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
     available = _available(project, {k.dataset for k in base_kpis}, as_of, versions)
 
     # Plan every KPI's windows; a rate of two KPIs needs both datasets' months.
-    plans: dict[str, tuple[Window | None, Window | None, str | None]] = {}
+    plans: dict[str, Plan] = {}
     for kpi in live:
         sources = measures_of(project, kpi)
         problems = [available[s.dataset] for s in sources if isinstance(available[s.dataset], str)]
         if problems:
-            plans[kpi.id] = (None, None, problems[0])
+            plans[kpi.id] = Plan(None, None, problems[0])
             continue
         months = set.intersection(*(available[s.dataset] for s in sources))
-        plans[kpi.id] = _plan_windows(project, kpi, period, vs, months)
-        # Quarterly rows: a current window that cuts a quarter is refused, a comparison
-        # window that does is left out, never half counted.
         datasets = [s.dataset for s in sources]
-        current, compare, _ = plans[kpi.id]
-        cut = (period_cut(project, datasets, kpi, period, vs)
-               or quarter_cut(project, datasets, current))
-        if cut:
-            plans[kpi.id] = (None, None, cut)
-        elif cut := quarter_cut(project, datasets, compare):
-            plans[kpi.id] = (current, None, f"comparison {cut}")
+        plan = _plan_windows(project, kpi, period, vs, months, datasets)
+        # Quarterly rows: a current window that cuts a quarter (an as-at month) is refused, a
+        # comparison window that does is left out, never half counted.
+        if cut := quarter_cut(project, datasets, plan.current):
+            plan = Plan(None, None, cut, plan.stale)
+        elif cut := quarter_cut(project, datasets, plan.comparison):
+            plan = plan._replace(comparison=None, note=f"comparison {cut}")
+        plans[kpi.id] = plan
+    if any(plan.stale for plan in plans.values()):
+        require_reached(project, period, as_of)
+    held = {d: store.parts_held(project, d, as_of) for d in
+            {k.dataset for k in base_kpis if project.datasets[k.dataset].replace_by}
+            if not isinstance(available[d], str)}
+    for kpi in live:
+        for source in measures_of(project, kpi):
+            if held.get(source.dataset):
+                plans[kpi.id] = whole_parts(project.datasets[source.dataset],
+                                            held[source.dataset], plans[kpi.id])
 
     # Gather the measures and the months they are read for, per dataset, and read each
     # dataset once: every component month by month, each window the sum of its months.
     measures: dict[str, dict[str, KpiDef]] = {}
     months: dict[str, set[Month]] = {}
     windows: dict[str, set[Window]] = {}
+    blanks: dict[str, set[str]] = {}  # dataset -> columns whose blanks are counted per month
     for kpi in live:
-        current, compare, _ = plans[kpi.id]
+        current, compare = plans[kpi.id][:2]
         wanted = [w for w in (current, compare) if w is not None]
         if series and current is not None:
             span = Window(current.kind, series_start(kpi, current.end, series), current.end)
             wanted.append(span)
+        if current is not None:  # the months data quality is judged over (quality_notes)
+            wanted.append(Window(current.kind, current.start - project.quality.context_months,
+                                 current.end))
         if not wanted:
             continue
+        read_by = columns_read(project, kpi) if current is not None else []
         for measure in measures_of(project, kpi):
             measures.setdefault(measure.dataset, {})[measure.id] = measure
             for window in wanted:
                 months.setdefault(measure.dataset, set()).update(window.months())
             windows.setdefault(measure.id, set()).update(w for w in (current, compare)
                                                           if w is not None)
+            spec = project.datasets[measure.dataset]
+            blanks.setdefault(measure.dataset, set()).update(
+                c for c in read_by if c != "month" and spec.has_column(c))
     parts: Parts = {}
     monthly: dict[str, dict[str, dict[str, float | None]]] = {}
+    counted: dict[str, dict[str, dict[str, int]]] = {}
     for dataset_id, group in measures.items():
         read = [str(m) for m in sorted(months[dataset_id])]
-        by_month = _plan(project, dataset_id, group, read, as_of).run()
+        by_month = _plan(project, dataset_id, group, read, as_of,
+                         sorted(blanks.get(dataset_id, ()))).run()
+        counted[dataset_id] = by_month.blanks()
         by_month.prefetch(w for measure_id in group for w in windows.get(measure_id, ()))
         for measure_id in group:
             for window in windows.get(measure_id, ()):
@@ -519,7 +655,7 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
             results.append(KpiResult(kpi, Outcome.IN_DEVELOPMENT, None, None, None,
                                      "in development: no data yet"))
             continue
-        current, compare, note = plans[kpi.id]
+        current, compare, note, stale = plans[kpi.id]
         cur = _measured(project, kpi, current, parts)
         cmp = _measured(project, kpi, compare, parts)
         change = change_between(kpi, cur.value if cur else None, cmp.value if cmp else None)
@@ -528,9 +664,162 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
             status = Outcome.NO_DATA
         else:
             status = status_of(kpi, change)
+        if stale and cur is not None:
+            # The figures are right for the window they name, but not for the period: the
+            # status says so, and the note keeps what the trend was.
+            note = "; ".join(n for n in (stale, f"{status.replace('_', ' ')} over "
+                                         f"{current.label}", note) if n)
+            status = Outcome.STALE
         results.append(KpiResult(kpi, status, cur, cmp, change, note))
+    notes = _quality_of(project, results, counted)
+    results = [replace(r, quality=notes[r.kpi.id]) if r.kpi.id in notes else r for r in results]
     return Report(period=period, comparison=vs, results=tuple(results), versions=versions,
                   monthly=monthly if series else None, series=series or None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data quality
+
+
+def columns_read(project: Project, kpi: KpiDef) -> list[str]:
+    """The columns a KPI's filter, value, numerator, denominator, weight key and breakdowns
+    read (for a rate of two KPIs, theirs), as the dataset (with derived columns) names them."""
+    names: dict[str, None] = {}
+    for measure in measures_of(project, kpi):
+        for text in (measure.filter, measure.value, measure.numerator, measure.denominator):
+            if text:
+                names.update(dict.fromkeys(_sql(text).meta.root_names()))
+        for name in (measure.weight_key, *measure.breakdowns):
+            if name:
+                names[name] = None
+    return list(names)
+
+
+def _blank(name: str, dtype: pl.DataType) -> pl.Expr:
+    column = pl.col(name)
+    if dtype == pl.String:
+        return column.is_null() | (column.str.strip_chars() == "")
+    return column.is_null()
+
+
+def quality_notes(project: Project, results: Iterable[KpiResult],
+                  as_of: AsOf | None = None) -> dict[str, tuple[str, ...]]:
+    """The data-quality notes of each result with a current window (KPI id -> notes), from one
+    grouped read per dataset of the months of the windows and `[quality] context_months`
+    before them: per month, its rows and how many are blank in each column the KPIs read.
+
+    A month is flagged when a column is blank on `blank_jump` more of its rows than the median
+    share of the other months read, or when its rows are under `row_ratio` times (or over
+    1 / `row_ratio` times) the other months' median; the window is flagged when a column is
+    blank on at least `mostly_blank` of its rows. The thresholds are [quality]'s."""
+    wanted: dict[str, tuple[set[str], set[str]]] = {}  # dataset -> (columns, months)
+    for _, dataset_id, columns, window in _quality_asks(project, results):
+        got = wanted.setdefault(dataset_id, (set(), set()))
+        got[0].update(c for c in columns if c != "month")
+        got[1].update(str(m) for m in Window(window.kind,
+                                             window.start - project.quality.context_months,
+                                             window.end).months())
+    counted: dict[str, dict[str, dict[str, int]]] = {}  # dataset -> month -> column -> n
+    for dataset_id, (columns, months) in wanted.items():
+        frame = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+        schema = frame.collect_schema()
+        aggs = [_blank(c, schema[c]).sum().alias(f"{BLANK}{c}") for c in sorted(columns)
+                if c in schema]
+        try:
+            table = (frame.filter(pl.col("month").is_in(sorted(months))).group_by("month")
+                     .agg(pl.len().alias("__rows"), *aggs).collect(engine="streaming"))
+        except pl.exceptions.PolarsError as exc:
+            raise _compute_error(dataset_id, exc) from None
+        counted[dataset_id] = _blank_counts(table.rename({"month": "__month"}))
+    return _quality_of(project, results, counted)
+
+
+BLANK = "__blank\t"  # the prefix of a column's count of blank rows in a month
+
+
+def _blank_counts(totals: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """month -> {"__rows": rows, column: blank rows} from a frame of per-month totals."""
+    keep = [c for c in totals.columns if c.startswith(BLANK)]
+    return {row["__month"]: {"__rows": row["__rows"],
+                             **{c[len(BLANK):]: row[c] for c in keep}}
+            for row in totals.select("__month", "__rows", *keep).iter_rows(named=True)}
+
+
+def _quality_asks(project: Project, results: Iterable[KpiResult]
+                  ) -> list[tuple[KpiResult, str, list[str], Window]]:
+    """(result, dataset, columns it reads there, current window) for each result with a
+    current window."""
+    asks = []
+    for result in results:
+        if result.current is None or result.kpi.status != Status.LIVE:
+            continue
+        window = result.current.window
+        columns = columns_read(project, result.kpi)
+        for measure in measures_of(project, result.kpi):
+            spec = project.datasets[measure.dataset]
+            mine = [c for c in columns if spec.has_column(c) or c == "month"]
+            asks.append((result, measure.dataset, mine, window))
+    return asks
+
+
+def _quality_of(project: Project, results: Iterable[KpiResult],
+                counted: dict[str, dict[str, dict[str, int]]]) -> dict[str, tuple[str, ...]]:
+    """Each result's notes (see `quality_notes`) from the per-month counts of its datasets."""
+    limits = project.quality
+    out: dict[str, list[str]] = {}
+    for result, dataset_id, columns, window in _quality_asks(project, results):
+        notes = out.setdefault(result.kpi.id, [])
+        # Only the window and the months just before it: a command reads more (a verdict's
+        # series, a comparison window), and "usual" must not depend on what else it reads.
+        first = str(window.start - limits.context_months)
+        looked = {m: got for m, got in counted.get(dataset_id, {}).items()
+                  if first <= m <= str(window.end)}
+        for note in _flags(looked, columns, window, limits):
+            if note not in notes:
+                notes.append(note)
+    return {kpi_id: tuple(notes) for kpi_id, notes in out.items() if notes}
+
+
+def _flags(months: dict[str, dict[str, int]], columns: list[str], window: Window,
+           limits: Any) -> list[str]:
+    """The notes on one KPI's columns over one window, from each month's counts."""
+    inside = [str(m) for m in window.months() if str(m) in months]
+    notes = []
+
+    def others(month: str, key: str) -> list[float]:
+        return [key_of(m, key) for m in months if m != month]
+
+    def key_of(month: str, key: str) -> float:
+        row = months[month]
+        return row["__rows"] if key == "__rows" else row[key] / row["__rows"]
+
+    for column in (c for c in columns if c != "month" and inside and c in months[inside[0]]):
+        blanks = sum(months[m][column] for m in inside)
+        rows = sum(months[m]["__rows"] for m in inside)
+        for month in inside:
+            rest = others(month, column)
+            share = key_of(month, column)
+            if rest and share - _median(rest) >= limits.blank_jump:
+                notes.append(f"column '{column}' is blank on {share:.1%} of the rows of {month} "
+                             f"(a median of {_median(rest):.1%} in the months around it)")
+        if rows and blanks / rows >= limits.mostly_blank:
+            notes.append(f"column '{column}' is blank on {blanks / rows:.1%} of the rows in "
+                         f"{window.label}")
+    for month in inside:
+        rest = others(month, "__rows")
+        if not rest:
+            continue
+        usual, rows = _median(rest), months[month]["__rows"]
+        if rows < limits.row_ratio * usual or rows * limits.row_ratio > usual:
+            notes.append(f"{month} holds {rows:,} rows, against a median of {usual:,.0f} in the "
+                         "months around it")
+    return notes
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def series_start(kpi: KpiDef, end: Month, months: int) -> Month:
@@ -594,10 +883,11 @@ class _Plan:
 
 
 def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months: list[str],
-          as_of: AsOf | None) -> _Plan:
+          as_of: AsOf | None, blanks: list[str] = ()) -> _Plan:
     """The queries that compute every component of a dataset's measures (by id) in each of
     the given months, and the function turning their results into a `ByMonth`, from which
-    each window's parts and each month's are read.
+    each window's parts and each month's are read. With `blanks`, each month's count of blank
+    rows in those columns is read in the same pass (`ByMonth.blanks`, for data quality).
 
     Every component is additive over months, or read off something that is: sums (counts,
     sums, the parts of rates, shares and means) add up; a median or percentile is read off
@@ -650,9 +940,12 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
             values[value] = _value(kpi).cast(pl.Float64)
 
     # The rows of each month, alongside the sums: a month read with no row is not held.
+    schema = scan.collect_schema() if blanks else {}
+    blank_sums = [_blank(c, schema[c]).sum().alias(f"{BLANK}{c}") for c in blanks if c in schema]
+
     def totals(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
         frame = frame.with_columns(list(sum_masks.values()))
-        aggs = [*(e.alias(a) for a, e in sums.items()), pl.len().alias("__rows")]
+        aggs = [*(e.alias(a) for a, e in sums.items()), pl.len().alias("__rows"), *blank_sums]
         return frame.group_by(by).agg(aggs) if by else frame.select(aggs)
 
     queries = [totals]
@@ -703,6 +996,7 @@ class ByMonth:
         self.project = project
         self.parts_of = parts_of
         self.held = sorted(totals["__month"].to_list())  # months that hold rows
+        self._frame = totals
         self.totals = {row["__month"]: row for row in totals.iter_rows(named=True)}
         # A float column's sums are added exactly (math.fsum), whole numbers as integers.
         self.floats = {name for name, dtype in totals.schema.items() if dtype.is_float()}
@@ -720,6 +1014,10 @@ class ByMonth:
             for (month,), part in table.partition_by("__month", as_dict=True,
                                                      include_key=False).items():
                 self._keys[(id(table), (month,))] = _lists(part)
+
+    def blanks(self) -> dict[str, dict[str, int]]:
+        """Each month's rows and blank rows per column counted (see `_plan`'s `blanks`)."""
+        return _blank_counts(self._frame)
 
     def prefetch(self, windows: Iterable[Window]) -> None:
         """Sum each count table over every window of several months in one query (rather
@@ -955,9 +1253,12 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
     out: dict[SeriesKey, pl.DataFrame] = {}
     for kpi, end, months in requests:
         if kpi.is_derived:
+            quarterly = any(project.datasets[project.kpi(k).dataset].months_per_row == 3
+                            for k in (kpi.numerator_kpi, kpi.denominator_kpi))
             out[(kpi.id, end, months)] = _derived_series(
                 kpi, found[(kpi.numerator_kpi, end, months + 11)],
-                found[(kpi.denominator_kpi, end, months + 11)], months)
+                found[(kpi.denominator_kpi, end, months + 11)],
+                months // 3 if quarterly else months, 4 if quarterly else 12)
         else:
             out[(kpi.id, end, months)] = found[(kpi.id, end, months)]
     return out
@@ -971,15 +1272,16 @@ def _series_window(kpi: KpiDef, end: Month, months: int) -> Window:
 
 
 def _derived_series(kpi: KpiDef, num: pl.DataFrame, den: pl.DataFrame,
-                    months: int) -> pl.DataFrame:
-    """A rate of two KPIs month by month, from their series (each 11 months longer)."""
+                    months: int, year: int = 12) -> pl.DataFrame:
+    """A rate of two KPIs month by month (or quarter by quarter: `year` rows make a year),
+    from their series (each 11 months longer)."""
     joined = num.join(den, on="month", suffix="_den")
     # A month whose denominator is 0 has no rate (null), never NaN or infinity.
     frame = joined.select(
         "month",
         _finite(pl.col("value") / pl.col("value_den") * 100 * kpi.multiplier).alias("value"),
-        _finite(pl.col("value").rolling_sum(12) / pl.col("value_den").rolling_sum(12) * 100
-                * kpi.multiplier).alias("rolling_12"))
+        _finite(pl.col("value").rolling_sum(year) / pl.col("value_den").rolling_sum(year)
+                * 100 * kpi.multiplier).alias("rolling_12"))
     return frame.tail(months)
 
 
@@ -999,15 +1301,36 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window, grouped: pl.Dat
     grouped = all_months.join(grouped, on="month", how="left").sort("month")
     values = [value_of(kpi, row, project) for row in grouped.iter_rows(named=True)]
     out = grouped.with_columns(pl.Series("value", values, dtype=pl.Float64))
+    quarterly = project.datasets[kpi.dataset].months_per_row == 3
     if RECIPES[kpi.kind].additive and not kpi.is_snapshot:
-        rolled = grouped.select("month", *[pl.col(n).cast(pl.Float64).rolling_sum(12)
-                                           for n in parts])
+        if quarterly:
+            # A quarter's row stands for its three months: the 12 months to a quarter's end
+            # are its four quarters, read from the rows of their first months.
+            summed = [pl.sum_horizontal(*(pl.col(n).cast(pl.Float64).shift(k)
+                                          for k in (2, 5, 8, 11)), ignore_nulls=False)
+                      for n in parts]
+        else:
+            summed = [pl.col(n).cast(pl.Float64).rolling_sum(12) for n in parts]
+        rolled = grouped.select("month", *summed)
         rolling = [value_of(kpi, row, project) if all(v is not None for v in row.values())
                    else None for row in rolled.drop("month").iter_rows(named=True)]
         out = out.with_columns(pl.Series("rolling_12", rolling, dtype=pl.Float64))
     else:
         out = out.with_columns(pl.lit(None, dtype=pl.Float64).alias("rolling_12"))
-    return out.select("month", "value", "rolling_12").tail(months)
+    out = out.select("month", "value", "rolling_12").tail(months)
+    return quarters_of(out) if quarterly else out
+
+
+def quarters_of(frame: pl.DataFrame) -> pl.DataFrame:
+    """A series of quarterly rows as quarters: a row per quarter (its month the quarter's
+    first), the quarter's value, and the rolling 12 months to the quarter's end. Shown month
+    by month, a quarter's whole total would sit in its first month and n/a in the others."""
+    months = frame["month"].to_list()
+    ends = {m: str(Month.parse(m) + 2) for m in months if Month.parse(m).month % 3 == 1}
+    rolling = dict(zip(months, frame["rolling_12"].to_list(), strict=True))
+    return (frame.filter(pl.col("month").is_in(list(ends)))
+            .with_columns(pl.Series("rolling_12", [rolling.get(ends[m]) for m in ends
+                                                    if m in ends], dtype=pl.Float64)))
 
 
 def _finite(expr: pl.Expr) -> pl.Expr:

@@ -64,6 +64,44 @@ def visible(text: str) -> str:
     return INVISIBLE.sub("?", text)
 
 
+# How deeply a project, commentary or figures file may nest tables and arrays: kpi's own
+# files need four levels; a file nested hundreds deep is a mistake or an attack.
+MAX_NESTING = 16
+
+
+def refuse_unsafe_text(document: object, source: str,
+                       error: type[KpiError] | None = None) -> None:
+    """The one control-character policy for text that enters kpi from a file a person writes
+    (kpi.toml, a commentary file, a previous paper's figures file), as for extracts: a string
+    holding a control character (tab and, in a multi-line text, line breaks are text), DEL, a
+    C1 control or a mark that reorders a line's display is refused, naming the key. Also
+    refused: nesting deeper than MAX_NESTING. Walked without recursion."""
+    error = error or ConfigError
+    stack: list[tuple[object, str, int]] = [(document, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_NESTING:
+                raise error(f"{source}: {where or 'the file'} is nested more than "
+                            f"{MAX_NESTING} levels deep", hint="tables and arrays in kpi's "
+                            "files are a few levels deep; check the brackets")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                label = (f"{where}.{key}" if where else str(key)) if isinstance(value, dict) \
+                    else f"{where}[{key}]"
+                stack.append((item, label, depth + 1))
+                if isinstance(key, str):  # a key is text too
+                    stack.append((key, label, depth + 1))
+        elif isinstance(value, str) and UNSAFE_IN_TEXT.search(value):
+            raise error(f"{source}: key '{visible(where)}': expected text without control "
+                        f"characters, found '{visible(value)[:40]}' (each shown as ?)",
+                        hint="remove the escape sequence, control or direction mark")
+
+
+# As INVISIBLE, but line breaks are allowed: a multi-line text in a file is text.
+UNSAFE_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 class SystemRefusal(KpiError):
     """The operating system refused to read or write a file: permissions, a read-only or full
     disk, a folder where a file was expected. Nothing stored was changed."""

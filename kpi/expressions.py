@@ -56,12 +56,53 @@ def check(text: Any, dataset: str, columns: dict[str, str],
     guarded against a zero divisor, as it must inside a comparison anywhere."""
     if not isinstance(text, str) or not text.strip():
         raise ExpressionProblem("must be a non-empty SQL expression")
+    depth = _depth(text)
+    if depth > MAX_DEPTH:
+        raise ExpressionProblem(f"nests parentheses {depth} deep, more than {MAX_DEPTH}; "
+                                "write it flatter (a derived column can name a part)")
+    operators = len(_OPERATOR.findall(_QUOTED.sub("''", text)))
+    if operators > MAX_OPERATORS:
+        raise ExpressionProblem(f"holds {operators:,} operators, more than {MAX_OPERATORS}; "
+                                "list values with IN (...), or name parts as derived columns")
     found = _TABLE_FUNCTION.search(text)
     if found:
         raise ExpressionProblem(f"reads a table ('{found.group(0).rstrip('( ')}'): {ROW_LEVEL}, "
                                 "never from files or other tables")
-    _check_tree(text, columns, dataset, schema, guarded_division)
-    return Typed(_polars_type(text, dataset, schema))
+    try:
+        _check_tree(text, columns, dataset, schema, guarded_division)
+        return Typed(_polars_type(text, dataset, schema))
+    except RecursionError:  # deep without parentheses: NOT NOT NOT ... or a + a + a ...
+        raise ExpressionProblem("is nested too deeply to read; write it flatter") from None
+
+
+# How many operators an expression may hold: parsing and checking take time that grows
+# faster than the expression (5,000 terms of 1+1+... took minutes); a list of values is one
+# IN (...), however long.
+MAX_OPERATORS = 256
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_OPERATOR = re.compile(r"(?i)[-+*/%<>=]+|\|\||\b(?:and|or|not)\b")
+
+
+# How deeply an expression may nest parentheses: a filter needs a few levels, and the parsers
+# recurse once or more per level (50 levels ran Python out of stack).
+MAX_DEPTH = 20
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of parentheses outside quoted text."""
+    depth = deepest = 0
+    quote = None
+    for char in text:
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    return deepest
 
 
 def _check_tree(text: str, columns: dict[str, str], dataset: str,

@@ -111,7 +111,7 @@ def vacuum(project: Project, dataset_id: str, *, keep_days: float = 30.0,
 
     path = store.table_path(project, dataset_id)
     with store._locked(project, dataset_id):
-        table = DeltaTable(str(path))
+        table = DeltaTable(store.table_uri(path))
         before = table.version()
         files_before, bytes_before = _data_files(path)
         pinned = tuple(sorted(v for v in published_versions(project, dataset_id)
@@ -119,7 +119,7 @@ def vacuum(project: Project, dataset_id: str, *, keep_days: float = 30.0,
         if not dry_run:
             metadata = {MAINTENANCE_KEY: json.dumps({"operation": "compact"})}
             table.optimize.compact(commit_properties=CommitProperties(custom_metadata=metadata))
-            table = DeltaTable(str(path))
+            table = DeltaTable(store.table_uri(path))
             table.create_checkpoint()
         removed = table.vacuum(retention_hours=int(keep_days * 24), dry_run=dry_run,
                                enforce_retention_duration=False,

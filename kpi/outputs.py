@@ -22,7 +22,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -83,3 +83,61 @@ def _publish(staging: Path, output: Path, files_dir: str) -> None:
 def glob_escape(name: str) -> str:
     """A file name as a glob pattern that matches only itself."""
     return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def check_target(path: Path | None, option: str, project=None, inputs: Iterable[Path] = (),
+                 *, folder: bool = False) -> None:
+    """The one rule for every path kpi writes at the user's choosing (`--output`,
+    `--quarantine`, a paper's figures file and folder): refused before any work (a usage
+    error) when it names a folder where a file goes, or, once the project is known, when it
+    lies inside the data folder (the tables and their logs are kpi's alone; only a quarantine
+    file may go in its `quarantine` folder), or is the project file or a file the command
+    reads (`inputs`): writing there would destroy what it names."""
+    from kpi.errors import UsageError
+
+    if path is None:
+        return
+    if not folder and path.is_dir():
+        raise UsageError(f"{option} '{path}' is a folder; it should name a file",
+                         hint=f"for example {option} {path / 'out.txt'}")
+    if project is None:
+        return
+    target = path.resolve()
+    protected = [(project.path, "the project file"),
+                 *((Path(p), "a file this command reads") for p in inputs),
+                 *((p, "a file the project reads") for p in _project_inputs(project))]
+    for other, what in protected:
+        if _same_file(target, other):
+            raise UsageError(f"{option} '{path}' is {what}; writing there would destroy it",
+                             hint=f"choose another file for {option}")
+    data = project.data_dir.resolve()
+    if target == data or data in target.parents:
+        if option == "--quarantine" and (data / "quarantine") in target.parents:
+            return
+        raise UsageError(f"{option} '{path}' is inside the data folder {data}, which only "
+                         "kpi's loads write", hint="choose a path outside the data folder")
+
+
+def _project_inputs(project) -> list[Path]:
+    """The files kpi.toml names: each KPI's weights file and the files each dataset's
+    `sources` match."""
+    import glob
+
+    found: list[Path] = []
+    for kpi in project.kpis:
+        if kpi.weights:
+            found.append(project.root / kpi.weights)
+    for spec in project.datasets.values():
+        for source in spec.sources:
+            found.extend(Path(p) for p in glob.glob(str(project.root / source)))
+    return found
+
+
+def _same_file(target: Path, other: Path) -> bool:
+    """The same file by path once links are followed, or by identity (a hard link)."""
+    try:
+        if target == other.resolve():
+            return True
+        return target.exists() and other.exists() and os.path.samefile(target, other)
+    except OSError:
+        return False

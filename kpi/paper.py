@@ -78,6 +78,8 @@ STATUS_SENTENCES = {
     Outcome.DETERIORATING: "This is a deterioration.",
     Outcome.STABLE: "The position is stable.",
     Outcome.CHANGED: "",
+    # The window ends before the month the period asks for: said so, never a trend word.
+    Outcome.STALE: "These are the latest figures held, for a window ending before the period.",
 }
 # The report varies its words from paragraph to paragraph; so does the paper, in turn, while
 # "The position is stable." stays the one sentence that means stable.
@@ -93,6 +95,7 @@ STATUS_COUNT_WORDS = (
     (Outcome.IMPROVING, "improving"), (Outcome.DETERIORATING, "deteriorating"),
     (Outcome.STABLE, "stable"), (Outcome.CHANGED, "changed (no better direction)"),
     (Outcome.IN_DEVELOPMENT, "in development"), (Outcome.NO_DATA, "without data"),
+    (Outcome.STALE, "stale (data ending before the period)"),
 )
 COMPARISON_WORDS = {
     Comparison.BASELINE: "the plan baseline",

@@ -32,10 +32,12 @@ STATUS_STYLE = {
     "changed": "yellow",
     "in_development": "dim",
     "no_data": "dim",
+    "stale": "magenta",
 }
 STATUS_WORDS = {
     "improving": "improving", "deteriorating": "deteriorating", "stable": "stable",
     "changed": "changed", "in_development": "in development", "no_data": "no data",
+    "stale": "stale",
 }
 
 
@@ -173,6 +175,7 @@ def result_json(result: KpiResult, priorities: dict[str, str],
                    "percent": _plain(change.percent) if change else None,
                    "points": _plain(change.points) if change else None},
         "note": result.note,
+        "quality": list(result.quality),
     }
     if verdict is not None:
         data.update(verdict_json(verdict))
@@ -214,7 +217,7 @@ CSV_FIELDS = [
     "current_label", "current_start", "current_end", "current_value",
     "change_absolute", "change_percent", "change_points", "note",
     "significance_test", "p_value", "significant", "variation", "variation_rule", "target",
-    "target_met", "assurance",
+    "target_met", "assurance", "quality",
 ]
 
 # Words for the verdicts: in full (Markdown, the paper) and short (the terminal table).
@@ -286,7 +289,8 @@ def report_csv(report: Report, priorities: dict[str, str],
         row.update(significance_test=test.get("test"), p_value=test.get("p_value"),
                    significant=test.get("significant"), variation=variation.get("verdict"),
                    variation_rule=variation.get("rule"), target=signal["target"],
-                   target_met=signal["target_met"], assurance=signal["assurance"])
+                   target_met=signal["target_met"], assurance=signal["assurance"],
+                   quality="; ".join(doc["quality"]))
         writer.writerow({k: safe_cell(v) for k, v in row.items()})
     return out.getvalue()
 

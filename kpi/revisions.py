@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kpi import engine, render
 from kpi.catalogue import Project
-from kpi.errors import DataError, UsageError
+from kpi.errors import DataError, KpiError, UsageError, refuse_unsafe_text
 from kpi.periods import Comparison, Month
 from kpi.store import AsOf
 
@@ -73,27 +73,45 @@ def dumps(project: Project, report, priority: str | None, as_of: str | None) -> 
             + "\n").encode("utf-8")
 
 
-def load(path: Path) -> dict:
+def load(path: Path, project: Project) -> dict:
+    """The last paper's figures file, checked: its shape, that it is this project's (by name),
+    and that it names at least one of this project's KPIs. Every fault is the file's (exit
+    3), never the command line's."""
+    hint = "pass the .figures.json written beside the last paper"
     if not path.is_file():
-        raise UsageError(f"--previous '{path}' is not a file",
-                         hint="pass the .figures.json written beside the last paper")
+        raise UsageError(f"--previous '{path}' is not a file", hint=hint)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise DataError(f"{path}: not a figures file (nested too deeply)", hint=hint) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DataError(f"{path}: not a figures file ({error})",
-                        hint="pass the .figures.json written beside the last paper") from error
+        raise DataError(f"{path}: not a figures file ({error})", hint=hint) from error
     if not isinstance(doc, dict) or doc.get("format") != FORMAT \
             or not isinstance(doc.get("figures"), list):
-        raise DataError(f"{path}: not a figures file (no \"format\": \"{FORMAT}\")",
-                        hint="pass the .figures.json written beside the last paper")
+        raise DataError(f"{path}: not a figures file (no \"format\": \"{FORMAT}\")", hint=hint)
+    refuse_unsafe_text(doc, str(path), DataError)
     try:
         Month.parse(str(doc.get("period")))
         Comparison(doc.get("comparison"))
-        for item in doc["figures"]:
-            str(item["kpi"]), str(item["window"]), str(item["shown"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise DataError(f"{path}: a figure lacks its kpi, window or shown value ({error})",
-                        hint="pass the .figures.json written beside the last paper") from error
+    except (KpiError, ValueError):
+        raise DataError(f"{path}: its \"period\" or \"comparison\" is not one a paper writes "
+                        f"(found {json.dumps(doc.get('period'))}, "
+                        f"{json.dumps(doc.get('comparison'))})", hint=hint) from None
+    for number, item in enumerate(doc["figures"], start=1):
+        fields = [item.get(k) for k in ("kpi", "window", "shown")] \
+            if isinstance(item, dict) else [None]
+        if not all(isinstance(f, str) for f in fields):
+            raise DataError(f"{path}: figure {number} lacks its kpi, window or shown value as "
+                            "text", hint=hint)
+    if doc.get("project") != project.name:
+        raise DataError(f"{path}: the figures of project {json.dumps(doc.get('project'))}, not "
+                        f"of this project ({json.dumps(project.name)})",
+                        hint="pass the .figures.json of this project's last paper")
+    if not any(project.kpi(f["kpi"]) is not None for f in doc["figures"]):
+        raise DataError(f"{path}: none of its {len(doc['figures']):,} figure(s) is of a KPI "
+                        f"of {project.path.name}, so no revision could be found",
+                        hint="pass the .figures.json of this project's last paper (KPIs "
+                             "renamed since cannot be compared)")
     return doc
 
 

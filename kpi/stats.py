@@ -337,6 +337,11 @@ def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
     happen."""
     months = [str(m) for m in months]
     values = [None if v is None or not math.isfinite(v) else float(v) for v in values]
+    # The chart starts where the data does: months before the first value are not missing
+    # months inside the series, and with them a short history (13 months of a 24-month
+    # series) would have no limits at all rather than limits from the months there are.
+    first = next((i for i, v in enumerate(values) if v is not None), len(values))
+    months, values = months[first:], values[first:]
     if not values:
         return Xmr((), None, None, None, None, None, None, None, "no monthly values")
     cuts = sorted({0, *(next((i for i, m in enumerate(months) if m >= str(r)), len(months))

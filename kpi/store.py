@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpi.catalogue import ID_PATTERN, DatasetSpec, Project, polars_schema
-from kpi.errors import ConfigError, DataError, UsageError, refusal
+from kpi.errors import ConfigError, DataError, UsageError, refusal, visible
 from kpi.periods import Month
 
 if TYPE_CHECKING:
@@ -114,6 +114,29 @@ class AsOf:
         return cls(moment=moment)
 
 
+# What Delta (deltalake 1.x) cannot read in a table's path, however it is given (a URI, a
+# bare path, a link: it reads the real path): it decodes a '%' twice ('%41' is read as 'A',
+# '%20' as a space), takes a backslash for a separator and refuses control characters such
+# as a tab. A table there would be written, then never read again.
+_DELTA_UNREADABLE = re.compile(r"[%\\\x00-\x1f\x7f]")
+
+
+def table_uri(path: Path) -> str:
+    """A table folder as Delta is given it: a file URI, every unsafe character percent-encoded
+    (given a bare path, Delta reads it as a URL, so a '#' would end it). A path Delta cannot
+    read is refused in one line, before anything is written."""
+    real = path.resolve()
+    found = _DELTA_UNREADABLE.search(str(real))
+    if found:
+        shown = {"%": "'%'", "\\": "a backslash"}.get(found.group(0), "a control character")
+        raise ConfigError(f"{visible(str(path))}: the folder's path holds {shown}, which Delta "
+                          "Lake (the store's format) cannot read back",
+                          hint="move the project, or its data folder (or KPI_CACHE_DIR for "
+                               "the sample), to a path without '%', backslashes or control "
+                               "characters; spaces, '#' and accented letters are fine")
+    return real.as_uri()
+
+
 def table_path(project: Project, dataset_id: str) -> Path:
     if not ID_PATTERN.match(dataset_id):
         raise UsageError(f"invalid dataset name '{dataset_id}'",
@@ -148,20 +171,24 @@ _OPENED: dict[tuple[str, AsOf | None, int], Any] = {}
 
 def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
     from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
+    from deltalake.exceptions import DeltaError, TableNotFoundError
 
     path = table_path(project, dataset_id)
     latest = table_version(path)
     key = (str(path), as_of, latest)
     if latest is not None and key in _OPENED:
         return _OPENED[key]
+    uri = table_uri(path)
     try:
-        table = DeltaTable(str(path))
+        table = DeltaTable(uri)
+        if as_of is not None:
+            _load_as_of(table, path, dataset_id, as_of)
     except TableNotFoundError:
         raise DataError(f"dataset '{dataset_id}' has no data yet",
                         hint=f"load an extract with 'kpi ingest {dataset_id} FILE'") from None
+    except DeltaError as exc:
+        raise _corrupt(path, _first_line(exc)) from None
     if as_of is not None:
-        _load_as_of(table, dataset_id, as_of)
         _require_files(table, dataset_id)
     if latest is not None and table.version() <= latest:
         if len(_OPENED) > 256:
@@ -170,18 +197,35 @@ def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
     return table
 
 
-def _load_as_of(table, dataset_id: str, as_of: AsOf) -> None:
+class CorruptTable(DataError):
+    """A table whose log cannot be read: every command refuses it (exit 3), whatever else the
+    project holds, rather than report its KPIs as having no data."""
+
+
+def _corrupt(path: Path, reason: str) -> CorruptTable:
+    """A table whose log cannot be read: say which, and how to get a version back."""
+    return CorruptTable(f"{path}: the stored table cannot be read: {visible(reason)}",
+                     hint=f"a commit file in {path / '_delta_log'} is damaged (a disk that "
+                          "filled, a copy cut short): move the newest NNN.json aside to read "
+                          "the version before it, or reload the extracts (kpi history lists "
+                          "each file's sha256); see 'Reproducing and recovering a version' in "
+                          "docs/guarantees.md")
+
+
+def _load_as_of(table, path: Path, dataset_id: str, as_of: AsOf) -> None:
     if as_of.version is not None:
         if as_of.version > table.version():
             raise DataError(f"dataset '{dataset_id}' has no version {as_of.version} "
                             f"(latest is {table.version()})")
         table.load_as_version(as_of.version)
         return
-    first = min(h["timestamp"] for h in table.history())
-    if as_of.moment.timestamp() * 1000 < first:
+    # The last version committed at or before the moment, as Delta would choose it, from the
+    # log's own commit times (see _history).
+    made = [v.version for v in _history(path) if v.timestamp <= as_of.moment]
+    if not made:
         raise DataError(f"dataset '{dataset_id}' did not exist at {as_of.moment.isoformat()}",
                         hint=f"see 'kpi history {dataset_id}'")
-    table.load_as_version(as_of.moment)
+    table.load_as_version(max(made))
 
 
 def _require_files(table, dataset_id: str) -> None:
@@ -189,7 +233,7 @@ def _require_files(table, dataset_id: str) -> None:
     than fail reading a missing file."""
     import os
 
-    for local in _local_files(table):
+    for local in data_files(table):
         if not os.path.exists(local):
             raise DataError(f"version {table.version()} of dataset '{dataset_id}' can no longer "
                             "be read: 'kpi vacuum' removed its files (it keeps the latest "
@@ -198,19 +242,22 @@ def _require_files(table, dataset_id: str) -> None:
                             hint=f"see 'kpi history {dataset_id}' for the versions")
 
 
-def _local_files(table) -> list[str]:
-    """The table's live data files as local paths. Delta gives them percent-encoded
-    (`Jo%20Smith`), which Polars would read literally, sometimes as `file:` URIs (on Windows
-    with a drive: `file:///C:/...`, which url2pathname turns into `C:\\...`)."""
+def data_files(table) -> list[str]:
+    """The live data files of the table's loaded version, as local paths. Delta gives each as
+    a percent-encoded path or file URI, and that is not a path: a folder holding a space, '#'
+    or an accented letter would be read as another folder. (A '%' cannot be in a table's path:
+    see table_uri. So decoding is never ambiguous.)"""
     from urllib.parse import unquote, urlparse
-    from urllib.request import url2pathname
 
-    def local(uri: str) -> str:
+    files = []
+    for uri in table.file_uris():
         if uri.startswith("file:"):
-            return url2pathname(urlparse(uri).path)
-        return uri if "://" in uri else unquote(uri)
-
-    return [local(uri) for uri in table.file_uris()]
+            parsed = urlparse(uri)
+            uri = f"//{parsed.netloc}{parsed.path}" if parsed.netloc else parsed.path
+            if os.name == "nt" and re.match(r"^/[A-Za-z]:", uri):
+                uri = uri[1:]  # file:///C:/x is C:/x
+        files.append(unquote(uri))
+    return files
 
 
 def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.LazyFrame:
@@ -225,7 +272,7 @@ def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.Laz
 
     table = _table(project, dataset_id, as_of)
     protocol = table.protocol()
-    files = _local_files(table)
+    files = data_files(table)
     if protocol.min_reader_version != 1 or protocol.reader_features or not files:
         return pl.scan_delta(table)
     schema = pl.Schema(table.schema())
@@ -233,14 +280,13 @@ def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.Laz
     stored = pl.Schema({k: v for k, v in schema.items() if k not in partitions})
     hive = pl.Schema({k: v for k, v in schema.items() if k in partitions})
     return pl.scan_parquet(
-        files, glob=False, schema=stored, hive_partitioning=bool(partitions),
-        hive_schema=hive or None,
+        files, schema=stored, hive_partitioning=bool(partitions), hive_schema=hive or None,
         cast_options=pl.ScanCastOptions(
             integer_cast="upcast", float_cast=["upcast", "downcast"],
             datetime_cast=("nanosecond-downcast", "millisecond-upcast", "convert-timezone"),
             missing_struct_fields="insert", extra_struct_fields="ignore",
             categorical_to_string="allow"),
-        missing_columns="insert", extra_columns="ignore").select(list(schema))
+        missing_columns="insert", extra_columns="ignore", glob=False).select(list(schema))
 
 
 def months(project: Project, dataset_id: str, as_of: AsOf | None = None) -> list[Month]:
@@ -252,6 +298,27 @@ def months(project: Project, dataset_id: str, as_of: AsOf | None = None) -> list
     stored = sorted(Month.parse(p["month"]) for p in table.partitions())
     spec = project.datasets.get(dataset_id)
     return covered(spec, stored) if spec is not None else stored
+
+
+def parts_held(project: Project, dataset_id: str, as_of: AsOf | None = None
+               ) -> dict[tuple, list[Month]]:
+    """For a dataset with `replace_by` columns, the months each part (a tuple of their values)
+    holds rows in: its extracts are loaded part by part, so a month can be held for one force
+    and never loaded for another. Empty for a dataset without them. One scan of the month and
+    the replace_by columns; for quarterly rows, every month of their quarters."""
+
+    from kpi.dateparts import covered
+
+    spec = project.datasets.get(dataset_id)
+    if spec is None or not spec.replace_by or not exists(project, dataset_id):
+        return {}
+    columns = list(spec.replace_by)
+    held = (scan(project, dataset_id, as_of).select("month", *columns).unique()
+            .collect(engine="streaming"))
+    out: dict[tuple, list[Month]] = {}
+    for row in held.iter_rows():
+        out.setdefault(tuple(row[1:]), []).append(Month.parse(row[0]))
+    return {part: covered(spec, sorted(months)) for part, months in out.items()}
 
 
 def row_count(project: Project, dataset_id: str, as_of: AsOf | None = None) -> int:
@@ -274,19 +341,44 @@ def resolve_version(project: Project, dataset_id: str, as_of: AsOf | None) -> in
 
 def history(project: Project, dataset_id: str) -> list[Version]:
     """Every committed version of the dataset, oldest first, with each load's provenance."""
-    table = _table(project, dataset_id)
+    _table(project, dataset_id)  # the table exists and can be read
+    return _history(table_path(project, dataset_id))
+
+
+def _history(path: Path) -> list[Version]:
+    """Each commit's information, read from the commit files of the table's log. Delta's own
+    history() returns nothing for a table whose path holds a '#' or a '?'."""
+    log = path / "_delta_log"
     versions = []
-    for entry in table.history():
+    for name in os.listdir(log):
+        match = _COMMIT.match(name)
+        if match is None:
+            continue
+        entry = _commit_info(log / name)
         provenance = entry.get(PROVENANCE_KEY)
         metrics = entry.get("operationMetrics") or {}
         versions.append(Version(
-            version=int(entry["version"]),
-            timestamp=datetime.fromtimestamp(entry["timestamp"] / 1000, tz=UTC),
+            version=int(match.group(1)),
+            timestamp=datetime.fromtimestamp(int(entry.get("timestamp", 0)) / 1000, tz=UTC),
             operation=str(entry.get("operation", "")),
             rows_added=metrics.get("num_added_rows"),
             provenance=json.loads(provenance) if provenance else {},
         ))
     return sorted(versions, key=lambda v: v.version)
+
+
+def _commit_info(commit: Path) -> dict[str, Any]:
+    """The commitInfo action of one commit file (its first line, as Delta writes it)."""
+    with open(commit, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                action = json.loads(line)
+            except json.JSONDecodeError:
+                raise _corrupt(commit.parent.parent, f"{commit.name} is not a whole commit "
+                               "(cut short or damaged)") from None
+            if isinstance(action, dict) and isinstance(action.get("commitInfo"), dict):
+                return action["commitInfo"]
+    return {}
 
 
 def inside_project(project: Project, path: Path, what: str) -> Path:
@@ -349,7 +441,7 @@ def staging_folder(project: Project, dataset_id: str) -> Iterator[Path]:
 
     from kpi.locks import locked
 
-    table_path(project, dataset_id)  # a valid name
+    table_uri(table_path(project, dataset_id))  # a valid name, in a path Delta can read
     _writable_data_dir(project)
     folder = project.data_dir
     created = not folder.exists()
@@ -451,12 +543,12 @@ def replace_months(project: Project, dataset_id: str,
             commit = CommitProperties(custom_metadata=metadata)
             with _rust_panics_held():
                 if present:
-                    DeltaTable(str(path)).create_write_transaction(
+                    DeltaTable(table_uri(path)).create_write_transaction(
                         adds, mode="overwrite", schema=schema, partition_by=["month"],
                         partition_filters=[("month", "in", months)], commit_properties=commit)
                 else:
                     create_table_with_add_actions(
-                        str(path), schema, adds, mode="error", partition_by=["month"],
+                        table_uri(path), schema, adds, mode="error", partition_by=["month"],
                         configuration=TABLE_CONFIGURATION, commit_properties=commit)
         except OSError as exc:
             _remove(written)

@@ -25,13 +25,17 @@ def project(tmp_path) -> Path:
     return root
 
 
-def nightly(project: Path, out: Path, **settings: str) -> subprocess.CompletedProcess:
+def nightly(project: Path, out: Path, **settings: str | None) -> subprocess.CompletedProcess:
+    """Run the script; a setting given as None is left unset (the script's default)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("KPI_") or k == "KPI_CACHE_DIR"}
     # The `kpi` installed beside this Python comes first, as in an activated environment.
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.update(KPI_PROJECT=str(project), KPI_DATASETS="crimes", KPI_PERIOD="2025-09",
-               KPI_OUT=str(out), **settings)
+               KPI_OUT=str(out))
+    env.update({k: v for k, v in settings.items() if v is not None})
+    for unset in (k for k, v in settings.items() if v is None):
+        env.pop(unset)
     return subprocess.run(["sh", str(SCRIPT)], capture_output=True, text=True, env=env,
                           timeout=180)
 
@@ -74,3 +78,14 @@ def test_missing_project_setting_fails(tmp_path):
                           timeout=60)
     assert done.returncode != 0
     assert "set KPI_PROJECT" in done.stderr
+
+
+def test_a_default_period_past_the_data_writes_nothing_and_exits_3(project, tmp_path):
+    # The default period is last month; the fixture's data ends 2025-09. Before, the job
+    # wrote September 2025's figures into summary-2026-11.json and exited 0 (or 1).
+    done = nightly(project, tmp_path / "out", KPI_PERIOD=None)
+    assert done.returncode == 3, done.stderr
+    error = done.stderr.splitlines()[0]
+    assert error.startswith("Error: no data reaches 20"), error
+    assert error.endswith(": the latest month held is 2025-09 (dataset 'crimes')"), error
+    assert list((tmp_path / "out").iterdir()) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -120,25 +121,54 @@ def test_a_year_ending_on_a_quarter_counts_whole_quarters(tmp_path):
     assert parts == {"A": 11_110, "B": 8}
 
 
-@pytest.mark.parametrize("period", ["2018-02", "2018-04", "2017-11"])
-def test_a_window_that_cuts_a_quarter_is_refused(tmp_path, period):
+@pytest.mark.parametrize("period, end", [("2018-02", "2017-12"), ("2018-04", "2018-03"),
+                                         ("2018-05", "2018-03"), ("2018-06", "2018-06")])
+def test_a_period_inside_a_quarter_reports_the_last_whole_quarter(tmp_path, period, end):
+    # Before, 2018-05 was refused as "cuts a quarter" while 2018-06 reported a window: one
+    # rule now, the window ends at the last whole quarter on or before the period.
     project = _project(tmp_path, QUARTERLY, ROWS)
     _run(project, "ingest", "prc", str(project / "rows.csv"))
     compare = subprocess.run([sys.executable, "-m", "kpi", "--project", str(project), "compare",
-                              "--period", period, "--by", "force"],
+                              "--period", period, "--by", "force", "--format", "json"],
                              capture_output=True, text=True)
-    assert compare.returncode == 2
-    assert "cuts a quarter: dataset 'prc' holds one row per quarter" in compare.stderr
-    assert len(compare.stderr.strip().splitlines()) == 1
-    result = _run(project, "summary", "--period", period, "--vs", "previous")
-    assert result.exit_code == 3 and "cuts a quarter" in result.output
+    assert compare.returncode == 0, compare.stderr
+    assert {p["current"]["end"] for p in json.loads(compare.stdout)["kpis"][0]["parts"]} == {end}
+    summary = json.loads(_run(project, "summary", "--period", period, "--format",
+                              "json").stdout)["kpis"][0]
+    assert summary["current"]["end"] == end and summary["status"] != "stale"
+    # A (10 ** i for the quarters ending in the year) and B (2 a quarter), by hand.
+    totals = {"2017-12": 1 + 10 + 100 + 1000 + 8, "2018-03": 10 + 100 + 1000 + 10000 + 8,
+              "2018-06": 100 + 1000 + 10000 + 100000 + 8}
+    assert summary["current"]["value"] == totals[end]
+
+
+def test_a_quarter_end_past_the_data_is_refused_and_a_period_before_it_is_not_stale(tmp_path):
+    # The data ends with the quarter to March 2018. May asks for that quarter; June asks for
+    # the quarter to June, which no row reaches.
+    rows = "".join(line + "\n" for line in ROWS.splitlines() if "2018/19" not in line)
+    project = _project(tmp_path, QUARTERLY, rows)
+    _run(project, "ingest", "prc", str(project / "rows.csv"))
+    may = json.loads(_run(project, "summary", "--period", "2018-05", "--format",
+                          "json").stdout)["kpis"][0]
+    assert (may["current"]["end"], may["status"]) == ("2018-03", "stable")  # the baseline
+    june = _run(project, "summary", "--period", "2018-06")
+    assert june.exit_code == 3
+    assert ("no data reaches 2018-06: the latest month held is 2018-03 (dataset 'prc')"
+            in june.output)
+
+
+_NEXT = date.today().year + 1
+_FY = (f"column 'Financial Year': expected a financial year such as 2017/18, from 1990/91 to "
+       f"{_NEXT}/{(_NEXT + 1) % 100:02d}, ")
 
 
 @pytest.mark.parametrize("row, message", [
-    ("2017-19,1,A,5", "column 'Financial Year': expected a financial year such as 2017/18, "
-                      "found '2017-19'"),
-    ("FY17,1,A,5", "column 'Financial Year': expected a financial year such as 2017/18, "
-                     "found 'FY17'"),
+    ("2017-19,1,A,5", _FY + "found '2017-19'"),
+    ("FY17,1,A,5", _FY + "found 'FY17'"),
+    # Issue 17, break 13: each of these was accepted.
+    ("1899/00,1,A,5", _FY + "found '1899/00'"),
+    ("2071/72,1,A,5", _FY + "found '2071/72'"),
+    ("2017/2118,1,A,5", _FY + "found '2017/2118'"),
     ("2017/18,5,A,5", "column 'Quarter': expected a quarter 1 to 4, found '5'"),
     ("2017/18,,A,5", "column 'Quarter': expected a quarter 1 to 4, found a blank"),
 ])
@@ -186,3 +216,22 @@ def test_date_parts_are_validated(tmp_path, date, message):
     with pytest.raises(Exception) as caught:
         parse_project_file(path)
     assert message in str(caught.value)
+
+
+def test_show_gives_quarterly_rows_as_quarters(tmp_path):
+    # Before: each quarter's whole total in its first month, n/a in the other two, and no
+    # rolling year at all.
+    project = _project(tmp_path, QUARTERLY, ROWS)
+    _run(project, "ingest", "prc", str(project / "rows.csv"))
+    shown = _run(project, "show", "offences", "--period", "2018-06", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    trend = [(t["month"], t["value"], t["rolling_12"])
+             for t in json.loads(shown.stdout)["trend"]]
+    # 24 months are 8 quarters; force A's quarters are 1, 10, ... 100000, B's 2 each.
+    assert trend == [
+        ("2016-07..2016-09", None, None), ("2016-10..2016-12", None, None),
+        ("2017-01..2017-03", 3, None), ("2017-04..2017-06", 12, None),
+        ("2017-07..2017-09", 102, None), ("2017-10..2017-12", 1002, 1119),
+        ("2018-01..2018-03", 10002, 11118), ("2018-04..2018-06", 100002, 111108)]
+    table = _run(project, "show", "offences", "--period", "2018-06")
+    assert "Trend: 8 quarters to 2018-06 (quarterly values)" in table.stdout

@@ -184,3 +184,23 @@ def test_every_version_is_kept_and_a_version_can_be_restored(project, cli):
     restored = snapshot(project)
     assert restored.version == 2 and restored.rows.equals(first.rows)
     assert {**_summary(cli, project), "versions": {"incidents": 0}} == before
+
+
+def test_a_reload_after_a_restore_compares_with_the_restored_state(project, cli):
+    """Issue 17, break 1: after `restore(0)` the latest kpi load (version 1, the revision) no
+    longer describes the table; reloading the revision must store it again, not answer
+    'Nothing changed' and leave the restored figures in place."""
+    cli(["--project", project, "ingest", "incidents", project / "revised.csv"])
+    revised = _current(_summary(cli, project), "incidents")
+    DeltaTable(str(project / "data" / "incidents")).restore(0)
+    assert _current(_summary(cli, project), "incidents") == 36
+    result = cli(["--project", project, "ingest", "incidents", project / "revised.csv"])
+    assert result.exit_code == 0, result.output
+    assert "Nothing changed" not in result.stderr
+    # Hand-computed: January to June 2025 hold 3 incidents each, July to December 5 each.
+    assert revised == 6 * 3 + 6 * 5
+    assert _current(_summary(cli, project), "incidents") == revised
+    assert snapshot(project).version == 3
+    # Now the latest commit is that load again: a second reload changes nothing.
+    again = cli(["--project", project, "ingest", "incidents", project / "revised.csv"])
+    assert "Nothing changed" in again.stderr and snapshot(project).version == 3

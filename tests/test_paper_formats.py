@@ -633,3 +633,66 @@ def test_a_bad_previous_file_is_an_error(fixture_project, tmp_path, cli, content
     assert result.exit_code == code, result.output
     assert message in result.output
     assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def last_figures(fixture_project, tmp_path_factory):
+    """The figures file of a first paper of the fixture project, as JSON."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    out = tmp_path_factory.mktemp("last") / "first.md"
+    result = CliRunner().invoke(app, ["--project", str(fixture_project), "export", "markdown",
+                                      "--period", "2025-09", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    return json.loads((out.parent / "first.figures.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("change, message", [
+    # Issue 17, break 11: another project's file was read as this paper's revisions.
+    (lambda d: d.update(project="Another Force Plan"),
+     "the figures of project \"Another Force Plan\", not of this project"),
+    # Break 11: a file naming none of this project's KPIs said "No figure has been revised".
+    (lambda d: [f.update(kpi="renamed_" + f["kpi"]) for f in d["figures"]],
+     "figure(s) is of a KPI of kpi.toml, so no revision could be found"),
+    # A month 13 was blamed on the command line (exit 2).
+    (lambda d: d.update(period="2025-13"), "its \"period\" or \"comparison\" is not one a "
+                                           "paper writes (found \"2025-13\""),
+    # A TypeError traceback.
+    (lambda d: d["figures"][0].update(kpi=["x"]),
+     "figure 1 lacks its kpi, window or shown value as text"),
+    # Printed in the appendix of revisions: the same control-character policy as data.
+    (lambda d: d["figures"][0].update(shown="\x1b[2J400"),
+     "key 'figures[0].shown': expected text without control characters, found '?[2J400'"),
+    (lambda d: d.update(nested=[[[[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]]]),
+     "nested more than 16 levels deep"),
+])
+def test_a_previous_file_that_is_not_this_projects_last_paper_is_refused(
+        fixture_project, last_figures, tmp_path, cli, change, message):
+    import copy
+    import json
+
+    doc = copy.deepcopy(last_figures)
+    change(doc)
+    previous = tmp_path / "last.figures.json"
+    previous.write_text(json.dumps(doc), encoding="utf-8")
+    out = tmp_path / "board.md"
+    result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--previous", previous])
+    assert result.exit_code == 3, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"Error: {previous}: ") and message in lines[0], lines[0]
+    assert len(lines) == 2 and lines[1].startswith("Hint: ")
+    assert not out.exists()
+
+
+def test_a_figures_file_nested_past_what_json_can_read_is_one_line(fixture_project, tmp_path,
+                                                                   cli):
+    previous = tmp_path / "last.figures.json"
+    previous.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
+                  "--output", tmp_path / "board.md", "--previous", previous])
+    assert result.exit_code == 3 and "Traceback" not in result.output

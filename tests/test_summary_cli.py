@@ -23,12 +23,13 @@ TOP_LEVEL_EXTRA = {"project", "versions", "schema_version"}
 KPI_FIELDS = {"id", "title", "priority", "kind", "unit", "better", "status", "current",
               "comparison", "change"}
 KPI_EXTRA = {"priority_title", "note", "significance", "variation", "target", "target_met",
-             "assurance"}
+             "assurance", "quality"}
 SIGNIFICANCE_FIELDS = {"test", "statistic", "p_value", "significant", "reason"}
 VARIATION_FIELDS = {"verdict", "rule", "mean", "lower", "upper", "points", "trial", "baseline"}
 WINDOW_FIELDS = {"label", "start", "end", "value"}
 WINDOW_EXTRA = {"numerator", "denominator"}
-STATUSES = {"improving", "deteriorating", "stable", "changed", "in_development", "no_data"}
+STATUSES = {"improving", "deteriorating", "stable", "changed", "in_development", "no_data",
+            "stale"}
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +150,7 @@ def test_csv_is_one_row_per_kpi_with_the_json_fields_flattened(summary):
         "current_label", "current_start", "current_end", "current_value",
         "change_absolute", "change_percent", "change_points", "note",
         "significance_test", "p_value", "significant", "variation", "variation_rule", "target",
-        "target_met", "assurance"]
+        "target_met", "assurance", "quality"]
     first = rows[0]
     assert (first["id"], first["comparison_value"], first["current_value"],
             first["change_absolute"], first["change_points"]) == ("incidents", "36", "24",

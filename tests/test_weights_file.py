@@ -80,3 +80,18 @@ def test_the_cli_reports_a_repeated_weight_key_in_one_line(tmp_path, cli, monkey
     assert result.stdout == ""
     assert result.stderr.splitlines()[0] == (
         f"Error: {tmp_path / 'weights.csv'}, row 3, column 'offence': found 'robbery' again")
+
+
+@pytest.mark.parametrize("weights", ["offence,days\n", "offence,days\n,365\n  ,40\n"])
+def test_a_weights_file_with_no_rows_is_refused(tmp_path, cli, monkeypatch, weights):
+    """Issue 17, break 9: a weights file with only its header weighed every row 0, and the
+    harm score read 0 with exit 0."""
+    _project(tmp_path, weights)
+    engine._read_weights.cache_clear()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KPI_NO_CACHE", "1")
+    result = cli(["summary", "--period", "2025-09"])
+    assert result.exit_code == 3 and result.stdout == ""
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {tmp_path / 'weights.csv'}: the weights file has no rows with a key (only a "
+        "header, or blank keys)")

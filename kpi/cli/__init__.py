@@ -131,6 +131,7 @@ app = typer.Typer(
 
 class State:
     project: str | None = None
+    loaded: Any = None  # the project's definition once a command has opened it
     debug: bool = False
     quiet: bool = False
 
@@ -157,7 +158,7 @@ def _project_defaults(explicit: str | None) -> dict[str, str]:
     try:
         path, _ = find_project_file(explicit)
         raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (KpiError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (KpiError, OSError, UnicodeDecodeError, RecursionError, tomllib.TOMLDecodeError):
         return {}
     defaults = raw.get("defaults")
     if not isinstance(defaults, dict):
@@ -181,6 +182,7 @@ def root(
                                           help="Show the version and exit.")] = False,
 ) -> None:
     State.project, State.debug, State.quiet = project, debug, quiet
+    State.loaded = None
     defaults = _project_defaults(project)
     if defaults and isinstance(ctx.command, typer.core.TyperGroup):
         ctx.default_map = _with_defaults(ctx.command, dict(ctx.default_map or {}), defaults)
@@ -253,8 +255,9 @@ def note(message: str) -> None:
         _stderr().print("\n".join(visible(line) for line in message.split("\n")), markup=False)
 
 
-def open_project(writes: str | None = None):
-    """The project the command works on (kpi.api.Project, what kpi.open() returns).
+def open_project(output: Path | None = None, writes: str | None = None):
+    """The project the command works on (kpi.api.Project, what kpi.open() returns); with
+    `output`, its --output checked against it (check_output_file) before any work.
 
     Outside any project the bundled sample is used only when asked for (--project sample,
     KPI_PROJECT=sample), or on a terminal with a note, so a scheduled job started in the wrong
@@ -265,11 +268,14 @@ def open_project(writes: str | None = None):
 
     definition = load_project(State.project)
     asked_for_sample(definition, writes)
-    return api.open(api.SAMPLE if definition.bundled else definition.path, notify=note)
+    project = api.open(api.SAMPLE if definition.bundled else definition.path, notify=note)
+    State.loaded = project.definition
+    check_output_file(output)
+    return project
 
 
-def _project(writes: str | None = None):
-    return open_project(writes).definition
+def _project(output: Path | None = None, writes: str | None = None):
+    return open_project(output, writes).definition
 
 
 def asked_for_sample(project, writes: str | None = None) -> None:
@@ -400,13 +406,14 @@ def working(message: str, after: float = 1.0) -> Iterator[None]:
         status.stop()
 
 
-def check_output_file(output: Path | None, option: str = "--output") -> None:
-    """Refuse, before any work, an output path that names a folder."""
-    from kpi.errors import UsageError
+def check_output_file(output: Path | None, option: str = "--output",
+                      inputs: tuple[Path, ...] = ()) -> None:
+    """Refuse, before any work, an output path that names a folder, or (when the project is
+    known) lies in its data folder or on its project file or an input: kpi.outputs.check_target
+    is the rule."""
+    from kpi.outputs import check_target
 
-    if output is not None and output.is_dir():
-        raise UsageError(f"{option} '{output}' is a folder; it should name a file",
-                         hint=f"for example {option} {output / 'out.txt'}")
+    check_target(output, option, State.loaded, inputs)
 
 
 def _emit(text: str, output: Path | None) -> None:

@@ -49,7 +49,7 @@ def check(
 
     month = Month.parse(period)
     cutoff = AsOf.parse(as_of) if as_of else None
-    project = _project()
+    project = _project(output)
     report = run_checks(project, month, cutoff, data=data)
     emit_document(check_document(report, project.name), format, output)
     failed = report.failed

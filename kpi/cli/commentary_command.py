@@ -43,6 +43,7 @@ def import_(
     project = _project(writes="commentary import")
     imported = commentary.import_word(project, docx, output)
     path = imported.path
+    check_output_file(path, inputs=(docx,))  # not on kpi.toml, the paper or the data folder
     path = path.resolve() if path.is_symlink() else path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")

@@ -62,7 +62,7 @@ def compare(
     # Parsed before the project is opened, so a mistyped option fails before any work.
     month, cutoff = Month.parse(period), AsOf.parse(as_of) if as_of else None
     check_format_output(format, output)
-    project = open_project()
+    project = open_project(output)
     with working(f"Comparing by {by}..."):
         result = project.comparison(month, by, vs, kpis=kpi, peers=peers, focus=focus,
                                     as_of=cutoff)

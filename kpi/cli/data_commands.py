@@ -103,7 +103,7 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
     import json
 
     check_format_output(format, output)
-    project = open_project()
+    project = open_project(output)
     rows = project.stored()
     if format == Format.JSON:
         from kpi.render import versioned
@@ -115,7 +115,9 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
 
         from kpi.writers.xlsx import Sheet
 
-        frame = project.datasets().with_columns(pl.col("missing").list.join(" "))
+        frame = project.datasets().with_columns(
+            pl.col("missing").list.join(" "),
+            pl.Series("parts_missing", ["; ".join(_part_missing(r, 10**6)) for r in rows]))
         emit_workbook([("Project", project.name), ("Made by", f"kpi {__version__}")],
                       [Sheet("Datasets", frame, "datasets")], output)
         return
@@ -127,7 +129,8 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
             lines = ["| " + lines[0] + " |", "|" + "---|" * len(head)]
         for r in rows:
             cells = [r["dataset"], str(r["rows"]), r["first"] or "", r["last"] or "",
-                     " ".join(r["missing"]), "" if r["version"] is None else str(r["version"])]
+                     " ".join([*r["missing"], *_part_missing(r, 10**6)]),
+                     "" if r["version"] is None else str(r["version"])]
             line = sep.join(cells)
             lines.append("| " + line + " |" if format == Format.MARKDOWN else line)
         bom = BOM if format == Format.CSV_EXCEL else ""
@@ -141,11 +144,18 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
         table.add_column(name, justify="right" if name in ("Rows", "Version") else "left")
     for r in rows:
         missing = ", ".join(r["missing"][:6]) + (" ..." if len(r["missing"]) > 6 else "")
+        missing = "; ".join([*([missing] if missing else []), *_part_missing(r, 6)])
         table.add_row(r["dataset"], f"{r['rows']:,}", r["first"] or "—", r["last"] or "—",
                       missing or "none", "—" if r["version"] is None else str(r["version"]))
     console.print(table)
 
 
+
+
+def _part_missing(row: dict[str, Any], most: int) -> list[str]:
+    """Each part's missing months, as "force 'Kent': 2025-06"."""
+    return [f"{p['part']}: {', '.join(p['missing'][:most])}"
+            f"{' ...' if len(p['missing']) > most else ''}" for p in row.get("parts_missing", [])]
 
 
 @app.command()
@@ -167,7 +177,7 @@ def history(
     from kpi.cli import emit_document
     from kpi.render import Document, Section
 
-    project = _project()
+    project = _project(output)
     store.dataset_spec(project, dataset)
     versions = store.history(project, dataset)
     data = [{

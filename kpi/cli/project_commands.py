@@ -15,6 +15,7 @@ from kpi.cli import (
     State,
     app,
     asked_for_sample,
+    check_output_file,
     complete_priorities,
     emit_document,
     examples,
@@ -55,6 +56,8 @@ def catalogue(
         return
     project = load_project(State.project)
     asked_for_sample(project)
+    State.loaded = project
+    check_output_file(output)
     if priority:
         from kpi.api import require_priority
 

@@ -68,7 +68,7 @@ def show(
     # Parsed before the project is opened, so a mistyped option fails before any work.
     month, cutoff = Month.parse(period), AsOf.parse(as_of) if as_of else None
     check_format_output(format, output)
-    project = open_project()
+    project = open_project(output)
     got = project.detail(kpi_id, month, vs, months=months, as_of=cutoff, seasonal=seasonal)
     document = show_document(project.definition, got.result, month, vs, got.trend,
                              got.breakdowns, got.verdict, got.same_months)
@@ -201,9 +201,20 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
                             shown={**shown, "status": lambda v: render.STATUS_WORDS.get(v, v)},
                             status_column="status"))
 
+    if result.quality:
+        sections.append(Section("Data quality", ("note",), [(n,) for n in result.quality],
+                                headers=False))
     trend_rows = [] if trend is None else list(trend.iter_rows())
-    if trend_rows:
+    if trend_rows and _quarterly(project, kpi):
+        # One row per quarter (engine.quarters_of), labelled with its months.
+        from kpi.periods import Month
+
+        trend_rows = [(f"{m}..{Month.parse(m) + 2}", v, r) for m, v, r in trend_rows]
+        title = (f"Trend: {len(trend_rows)} quarters to {trend_rows[-1][0].split('..')[1]} "
+                 "(quarterly values)")
+    elif trend_rows:
         title = f"Trend: {len(trend_rows)} months to {trend_rows[-1][0]} (monthly values)"
+    if trend_rows:
         sections.append(Section(title, ("month", "value", "rolling_12"), trend_rows, shown=shown,
                                 terminal=_sparkline_text(trend_rows, kpi)))
     if verdict is None:
@@ -358,6 +369,14 @@ def _fired(points: tuple[Any, ...]) -> list[tuple[str, str, str]]:
             spans.append([point.month, point.month, point.rule, point.signal])
     return [(start if start == end else f"{start} to {end}", rule, signal)
             for start, end, rule, signal in spans]
+
+
+def _quarterly(project: Project, kpi: KpiDef) -> bool:
+    """Whether the KPI's data is one row per quarter."""
+    from kpi.engine import measures_of
+
+    return any(m.dataset in project.datasets and project.datasets[m.dataset].months_per_row == 3
+               for m in measures_of(project, kpi))
 
 
 def _titles(project: Project) -> dict[str, str]:

@@ -37,6 +37,7 @@ class FailOn(StrEnum):
     STABLE = "stable"
     CHANGED = "changed"
     NO_DATA = "no_data"
+    STALE = "stale"
 
 
 @app.command()
@@ -69,7 +70,7 @@ def summary(
     # Parsed before the project is opened, so a mistyped option fails before any work.
     month, cutoff = Month.parse(period), AsOf.parse(as_of) if as_of else None
     check_format_output(format, output)
-    summary = open_project().report(month, vs, priority=priority, as_of=cutoff)
+    summary = open_project(output).report(month, vs, priority=priority, as_of=cutoff)
     report, priorities, judged = summary.report, summary.priorities, summary.verdicts
     if format == Format.JSON:
         _emit(render.report_json(report, summary.project, summary.titles, judged), output)
@@ -88,7 +89,7 @@ def summary(
     failing = [r for r in report.results if r.status in set(fail_on or ())]
     if failing:
         names = ", ".join(r.kpi.id for r in failing[:5]) + (" ..." if len(failing) > 5 else "")
-        note(f"{len(failing)} KPI(s) with status {'/'.join(sorted(set(fail_on or ())))}: "
+        note(f"{len(failing)} KPI(s) with status {'/'.join(sorted({r.status for r in failing}))}: "
              f"{names}")
         raise typer.Exit(code=1)
 
@@ -120,15 +121,25 @@ def _print_tables(report, priorities, name: str, output: Path | None, verdicts) 
         console.print(table)
     console.print()
     console.print(LEGEND, markup=False)
-    missing = [r for r in report.results if r.status == "no_data" and r.note]
-    if missing:
+    for status, heading in (("no_data", "No data:"), ("stale", "Stale:")):
+        missing = [r for r in report.results if r.status == status and r.note]
+        if not missing:
+            continue
         console.print()
-        console.print("No data:", markup=False)
+        console.print(heading, markup=False)
         for r in missing:
             # Wrapped here, with a hanging indent, so a long reason stays readable at 80.
             console.print(textwrap.fill(f"{r.kpi.title}: {r.note}", max(console.width, 40),
                                         initial_indent="  ", subsequent_indent="    "),
                           markup=False)
+    flagged = [r for r in report.results if r.quality]
+    if flagged:
+        console.print()
+        console.print("Data quality (docs/guarantees.md#data-quality):", markup=False)
+        for r in flagged:
+            console.print(textwrap.fill(f"{r.kpi.title}: {'; '.join(r.quality)}",
+                                        max(console.width, 40), initial_indent="  ",
+                                        subsequent_indent="    "), markup=False)
     if output is not None:
         console.file.close()
         note(f"Wrote {output}")

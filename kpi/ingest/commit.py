@@ -15,6 +15,7 @@ import polars as pl
 from kpi.catalogue import DatasetSpec
 from kpi.errors import ConfigError, DataError, UsageError, refusal
 from kpi.ingest.common import _UNSAFE, COLUMN, FILE, REASON, ROW, _StagingRefused
+from kpi.ingest.identity import check_identity
 from kpi.ingest.sql_reader import query_of
 from kpi.ingest.stage import (
     Extract,
@@ -23,6 +24,7 @@ from kpi.ingest.stage import (
     expand_sources,
     stage_extracts,
 )
+from kpi.outputs import check_target
 
 
 @dataclass(frozen=True)
@@ -83,18 +85,25 @@ def _spec_fingerprint(spec: DatasetSpec) -> str:
     return hashlib.sha256(repr(spec).encode("utf-8")).hexdigest()[:16]
 
 
+# Delta operations that rewrite files or the log without changing a row (`kpi vacuum`).
+ROW_PRESERVING_OPERATIONS = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END"})
+
+
 def _same_as_latest(project, dataset_id: str, provenance: dict[str, Any]) -> int | None:
-    """The latest version, when it loaded exactly these extracts under this declaration."""
+    """The latest version, when the table's current state was made by a load of exactly these
+    extracts under this declaration. Whatever commit made the current state counts: after a
+    restore (`DeltaTable.restore`) or any other commit that is not a kpi load, the table no
+    longer holds what the last load wrote, so the load goes ahead."""
     from kpi import store
 
     if not store.exists(project, dataset_id):
         return None
-    # The latest load (every load records its provenance): the compaction and vacuum commits
-    # of 'kpi vacuum' change no row and load nothing.
-    loads = [v for v in store.history(project, dataset_id) if v.provenance]
-    if not loads:
+    # The compaction and vacuum commits of 'kpi vacuum' change no row: look past them only.
+    made = [v for v in store.history(project, dataset_id)
+            if v.operation not in ROW_PRESERVING_OPERATIONS]
+    if not made or not made[-1].provenance:
         return None
-    latest = loads[-1]
+    latest = made[-1]
     keys = ("spec", "months", "rows", "rejected", "skip_bad_rows")
     before = latest.provenance
     if any(before.get(key) != provenance.get(key) for key in keys):
@@ -185,6 +194,7 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
         if patterns:
             raise UsageError("--from-source reads the dataset's query: name no files with it",
                              hint=f"kpi ingest {dataset_id} --from-source")
+        check_target(quarantine, "--quarantine", project)
         query = query_of(spec, project.root)
         if query.origin != "kpi.toml":
             _check_inside(project, dataset_id, [project.root / query.origin])
@@ -206,6 +216,7 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     paths = expand_sources(patterns)
     if configured:
         _check_inside(project, dataset_id, paths)
+    check_target(quarantine, "--quarantine", project, paths)
     measured = columns_read_by_kpis(project, dataset_id)
     with store.staging_folder(project, dataset_id) as folder:
         try:
@@ -244,8 +255,9 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
         replaced = replaced_months(spec, extract.covered, before)
         if not allow_shrink:
             _check_shrink(spec, replaced)
-        if spec.unique and version > 0:
-            kept = _kept_rows(store.scan(project, dataset_id), spec, keys)
+        kept = _kept_rows(store.scan(project, dataset_id), spec, keys) if version > 0 else None
+        check_identity(project, spec, extract, kept)
+        if spec.unique and kept is not None:
             check_unique_stored(spec, extract, kept)
         outcome["replaced"] = replaced
         if extract.rejected.height:

@@ -4,7 +4,6 @@ fails a check (type, pattern, range, control characters) set aside with its colu
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,14 +11,15 @@ import polars as pl
 
 from kpi import dateparts
 from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec, polars_schema
+from kpi.dateparts import SANE_YEARS
 from kpi.errors import DataError, located
 from kpi.ingest.common import _SHOWN_AS_MARK, _UNSAFE, COLUMN, REASON, ROW, _show
 from kpi.ingest.excel_reader import _from_serial_dates
+from kpi.ingest.identity import needs_normalising, normalised_text
 
 if TYPE_CHECKING:
     from kpi.ingest.stage import _FileState
 
-SANE_YEARS = (1990, date.today().year + 1)
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d")
@@ -267,6 +267,13 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str,
                 .otherwise(pl.lit("")))
         rules.append((source, unparsed,
                       pl.format("expected {}, found '{}'{}", pl.lit(_expected(col)), found, note)))
+        # The parser reads a 60th second (a leap second) as the next minute, so
+        # 2025-09-30T23:59:60 would be stored on 1 October: no row is counted in the next
+        # month by a second that UK data never records. (A typed cell holds no such time.)
+        if text:
+            rules.append((source, present & raw.str.contains(r"\d:[0-5]\d:60"),
+                          pl.format("expected {}, found '{}', which is not a clock time "
+                                    "(second 60)", pl.lit(_expected(col)), found)))
         year = value.dt.year()
         insane = (year < SANE_YEARS[0]) | (year > SANE_YEARS[1])
         rules.append((source, value.is_not_null() & insane,
@@ -323,7 +330,8 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str]) -> p
     # Polars evaluates a repeated sub-expression again at each use, so a date column used to
     # strip its text once per format tried, and a number clean its text five times.
     cleaned = table.with_columns(
-        _clean(col, pl.col(mapping[col.name]), _formatted(col, table[mapping[col.name]]))
+        _clean(col, pl.col(mapping[col.name]), _formatted(col, table[mapping[col.name]]),
+               col.type == ColumnType.STR and needs_normalising(table[mapping[col.name]]))
         .alias(texts[col.name]) for col in spec.columns if col.name in texts)
     formats = {col.name: _formats_in_sample(col, cleaned[texts[col.name]])
                for col in spec.columns if col.name in texts and col.type in _DATE_TYPES}
@@ -376,9 +384,13 @@ def _formatted(col: ColumnSpec, text: pl.Series) -> bool:
     return bool(text.str.contains_any([",", "£"]).any())
 
 
-def _clean(col: ColumnSpec, raw: pl.Expr, formatted: bool = True) -> pl.Expr:
-    """A text cell as it is parsed: stripped, blank as null, and for a number without its
-    thousands separators or pound sign (when `formatted`: some value holds one)."""
+def _clean(col: ColumnSpec, raw: pl.Expr, formatted: bool = True,
+           normalise: bool = False) -> pl.Expr:
+    """A text cell as it is parsed: stripped, blank as null, for text normalised (when
+    `normalise`: some value is not ASCII; see kpi.ingest.identity), and for a number without
+    its thousands separators or pound sign (when `formatted`: some value holds one)."""
+    if normalise:
+        raw = normalised_text(raw)
     text = raw.str.strip_chars().replace("", None)
     if col.type not in (ColumnType.INT, ColumnType.FLOAT) or not formatted:
         return text

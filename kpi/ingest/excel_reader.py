@@ -60,6 +60,8 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
                                       f"{listed})"),
                         hint="sheet names are matched exactly, as Excel shows them on the tabs")
     where = f"{path}, sheet '{_show(sheet)}'"
+    if raw[:2] == b"PK":  # .xlsx, .xlsm: the cells calamine cannot show are in the XML
+        _check_cells(raw, sheet, where)
     try:
         cells = reader.load_sheet(sheet, header_row=None, dtypes="string").to_polars()
     except fastexcel.FastExcelError as exc:
@@ -140,3 +142,95 @@ def _from_serial_dates(spec: DatasetSpec, table: pl.DataFrame,
                                    else "%Y-%m-%d %H:%M:%S")
         exprs.append(pl.when(is_serial).then(shown).otherwise(source).alias(mapping[col.name]))
     return table.with_columns(exprs) if exprs else table
+
+
+def _check_cells(raw: bytes, sheet: str, where: str) -> None:
+    """Refuse what a workbook's cell values do not show (Office Open XML workbooks only):
+
+    - a formula with no saved value, or whose saved value was never calculated (the
+      workbook asks to be recalculated when opened, as workbooks written by a program such
+      as openpyxl or xlsxwriter do): read, it is a blank or a 0, never its result;
+    - a merged cell in the data area (below the header row): only its first cell holds
+      the value, so an LPA merged over four rows is one Birmingham and three blanks.
+
+    The sheet is scanned first for the markers (`<f`, `<mergeCell`) and parsed only when
+    one is there, so a plain extract costs one pass over its XML."""
+    import io
+    import re
+    import zipfile
+    from xml.etree import ElementTree
+
+    try:
+        book = zipfile.ZipFile(io.BytesIO(raw))
+        member = _sheet_member(book, sheet)
+        if member is None:
+            return
+        text = book.read(member)
+        recalculated = re.search(rb"<(\w+:)?calcPr[^>]*fullCalcOnLoad=\"(1|true)\"",
+                                 book.read("xl/workbook.xml")) is not None
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return  # fastexcel reports a damaged workbook in its own words
+    if not re.search(rb"<(\w+:)?(f|mergeCell)[\s>/]", text):
+        return
+    hint = ("open the workbook in Excel or LibreOffice and save it, so every formula has its "
+            "value, or export the sheet as CSV")
+    header_row = None
+    try:
+        for _, element in ElementTree.iterparse(io.BytesIO(text)):
+            tag = element.tag.rsplit("}", 1)[-1]
+            if tag == "c":
+                ref = element.get("r", "")
+                formula = value = None
+                for child in element:
+                    name = child.tag.rsplit("}", 1)[-1]
+                    if name == "f":
+                        formula = child
+                    elif name in ("v", "is"):
+                        value = child
+                if formula is not None and (value is None or recalculated):
+                    why = ("has no saved value" if value is None else
+                           "has a saved value the workbook never calculated (it asks to be "
+                           "recalculated when opened)")
+                    raise DataError(f"{where}, cell {ref}: a formula "
+                                    f"(={_show(formula.text or '')}) that {why}", hint=hint)
+                row = _row_of(ref)
+                if value is not None and row is not None and header_row is None:
+                    header_row = row
+                element.clear()
+            elif tag == "mergeCell":
+                cells = element.get("ref", "")
+                last = _row_of(cells.rpartition(":")[2])
+                if header_row is not None and last is not None and last > header_row:
+                    raise DataError(f"{where}, cells {cells}: merged cells in the data area "
+                                    "(only the first holds the value; the others read as "
+                                    "blanks)", hint="unmerge the cells and fill each with its "
+                                    "value, or export the sheet as CSV")
+    except ElementTree.ParseError:
+        return
+
+
+def _row_of(ref: str) -> int | None:
+    import re
+
+    match = re.match(r"^\$?[A-Za-z]+\$?(\d+)$", ref)
+    return int(match.group(1)) if match else None
+
+
+def _sheet_member(book, sheet: str) -> str | None:
+    """The path inside the workbook of the sheet named `sheet`."""
+    import posixpath
+    from xml.etree import ElementTree
+
+    workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    for element in workbook.iter():
+        if element.tag.rsplit("}", 1)[-1] == "sheet" and element.get("name") == sheet:
+            rid = next((v for k, v in element.attrib.items() if k.rsplit("}", 1)[-1] == "id"),
+                       None)
+            target = targets.get(rid)
+            if not target:
+                return None
+            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+                posixpath.join("xl", target))
+    return None

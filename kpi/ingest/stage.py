@@ -5,6 +5,7 @@ written as Parquet into a temporary folder, and the checks across files (overlap
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +91,7 @@ class Extract:
         `files`) and ROW (its record index in the file), which give the load's order."""
         if self.frame is not None:
             return self.frame.lazy()
-        lazy = pl.scan_parquet(self.staged) if self.staged else pl.LazyFrame(
+        lazy = pl.scan_parquet(self.staged, glob=False) if self.staged else pl.LazyFrame(
             schema={ROW: pl.Int64, FILE: pl.Int32})
         return lazy if bookkeeping else lazy.drop(ROW, FILE)
 
@@ -114,10 +115,13 @@ class Extract:
 
 
 def expand_sources(patterns: list[str]) -> list[Path]:
-    """Files named on the command line, with globs expanded (also on shells that do not)."""
+    """Files named on the command line, with globs expanded (also on shells that do not). A
+    name is taken literally first: `crimes[1].csv` is that file when it exists, never the
+    `crimes1.csv` its brackets would match as a glob."""
     paths: list[Path] = []
     for pattern in patterns:
-        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        literal = os.path.lexists(pattern) or not glob.has_magic(pattern)
+        matches = [pattern] if literal else sorted(glob.glob(pattern))
         if not matches:
             folder = Path(pattern).parent
             raise UsageError(f"no files match '{pattern}'",

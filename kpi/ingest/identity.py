@@ -1,0 +1,135 @@
+"""Text identity: how text is normalised as it is loaded, and the check that two values naming
+one thing (a force, an LPA) are never stored side by side under spellings that print alike.
+
+The rule (docs/guarantees.md, "Identity"):
+
+- every text cell is put in Unicode NFC form; characters that show nothing (Unicode's
+  default-ignorable code points: zero-width spaces and joiners, the soft hyphen, the word
+  joiner, a byte-order mark, variation selectors) are removed; every other space character
+  (a no-break space, an em space) becomes a plain space; then the text is trimmed, and
+  nothing left is a blank. So 'Birmingham\\u200b' is stored as 'Birmingham'.
+- in an identity column (a `replace_by` column, or one a KPI breaks down by or a peer group
+  compares by), two values that differ only in case, spacing or compatibility forms
+  ('Kent police' and 'Kent Police') are refused, within a load and against the stored rows
+  the load keeps: they would be two parts that print as one, and a revision would be added
+  beside the original instead of replacing it.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from kpi.catalogue import ColumnType, DatasetSpec
+from kpi.errors import DataError, located
+from kpi.ingest.common import FILE, ROW, _show
+
+# Unicode's default-ignorable code points: rendered as nothing.
+IGNORABLE = r"\p{Default_Ignorable_Code_Point}"
+# Space characters other than the plain space.
+OTHER_SPACES = r"[\p{Zs}--\x20]"
+
+
+def normalised_text(text: pl.Expr) -> pl.Expr:
+    """Text as it is stored: NFC, without invisible characters, other spaces made plain.
+    (Trimming and blanks are the caller's, as for every cell.)"""
+    return (text.str.normalize("NFC").str.replace_all(IGNORABLE, "")
+            .str.replace_all(OTHER_SPACES, " "))
+
+
+def needs_normalising(values: pl.Series) -> bool:
+    """Whether any value holds a character outside ASCII: only then can normalising change
+    it, and most extracts are ASCII throughout (one quick scan instead of three passes)."""
+    return values.dtype == pl.String and bool(values.str.contains(r"[^\x00-\x7f]").any())
+
+
+def identity_key(text: pl.Expr) -> pl.Expr:
+    """What two values naming the same thing share: compatibility form (NFKC), no invisible
+    characters, runs of space as one, trimmed, lower case."""
+    return (text.str.normalize("NFKC").str.replace_all(IGNORABLE, "")
+            .str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase())
+
+
+def identity_columns(project, spec: DatasetSpec) -> list[str]:
+    """The dataset's text columns whose values name parts: its `replace_by` columns, and the
+    declared columns each KPI breakdown or peer group reads (through a derived column too)."""
+    derived = {d.name: d.expression for d in spec.derived}
+    named: list[str] = list(spec.replace_by)
+    for kpi in project.kpis:
+        if kpi.dataset != spec.id:
+            continue
+        named.extend(kpi.breakdowns)
+        group = project.peers.get(kpi.peers) if kpi.peers else None
+        if group is not None:
+            named.append(group.column)
+    columns: list[str] = []
+    for name in named:
+        if name in derived:
+            try:
+                roots = pl.sql_expr(derived[name]).meta.root_names()
+            except Exception:  # noqa: BLE001 - the catalogue reports a bad expression
+                continue
+        else:
+            roots = [name]
+        for root in roots:
+            col = spec.column(root)
+            if col is not None and col.type == ColumnType.STR and root not in columns:
+                columns.append(root)
+    return columns
+
+
+def check_identity(project, spec: DatasetSpec, extract, kept: pl.LazyFrame | None) -> None:
+    """Refuse a load whose identity columns hold two spellings of one value, or a spelling of
+    a value the kept stored rows (`kept`, None for a new table) hold otherwise."""
+    for column in identity_columns(project, spec):
+        loaded = (extract.scan(bookkeeping=True).select(column, FILE, ROW)
+                  .filter(pl.col(column).is_not_null())
+                  .group_by(column).agg(pl.col(FILE, ROW).sort_by(FILE, ROW).first())
+                  .with_columns(identity_key(pl.col(column)).alias("__key"))
+                  .sort(FILE, ROW).collect())
+        twice = loaded.filter(pl.col("__key").is_duplicated())
+        if twice.height:
+            first = twice.row(0, named=True)
+            other = twice.filter((pl.col("__key") == first["__key"])
+                                 & (pl.col(column) != first[column])).row(0, named=True)
+            raise DataError(
+                located(extract.files[other[FILE]],
+                        f"'{_show(other[column])}' and '{_show(first[column])}' (at "
+                        f"{_where(extract, first)}) differ only in case or invisible "
+                        f"characters: two spellings of one {column}",
+                        row=_row(extract, other), column=column),
+                hint=f"write each {column} one way in the extracts: kpi would count them as "
+                     "two, and print them alike")
+        if kept is None or not loaded.height:
+            continue
+        stored = (kept.select(column, "month").filter(pl.col(column).is_not_null())
+                  .group_by(column).agg(pl.col("month").min().alias("first"),
+                                        pl.col("month").max().alias("last"))
+                  .with_columns(identity_key(pl.col(column)).alias("__key")).collect())
+        clash = (loaded.join(stored.rename({column: "__stored"}), on="__key", how="inner")
+                 .filter(pl.col(column) != pl.col("__stored"))
+                 .join(stored.select(column), on=column, how="anti").sort(FILE, ROW))
+        if clash.height:
+            found = clash.row(0, named=True)
+            months = (found["first"] if found["first"] == found["last"]
+                      else f"{found['first']}..{found['last']}")
+            replace_by = column in spec.replace_by
+            raise DataError(
+                located(extract.files[found[FILE]],
+                        f"expected {column} as the store holds it, '{_show(found['__stored'])}' "
+                        f"(in {months}), found '{_show(found[column])}', which differs only "
+                        "in case or invisible characters",
+                        row=_row(extract, found), column=column),
+                hint=f"write it '{_show(found['__stored'])}' in the extract"
+                     + ("" if replace_by else ", or load the months holding the stored "
+                        "spelling too (a load replaces the months it holds)")
+                     + "; stored side by side they would be two parts that print alike")
+
+
+def _row(extract, found: dict) -> int:
+    """The row number the file shows for a staged record (its reader's numbering)."""
+    numbering = extract.numberings[extract.files[found[FILE]]]
+    return int(numbering(pl.Series([found[ROW]], dtype=pl.Int64))[0])
+
+
+def _where(extract, found: dict) -> str:
+    return f"{extract.files[found[FILE]]} row {_row(extract, found)}"

@@ -1,0 +1,385 @@
+"""Issue 17's invariants on the engine side, each through the real command on a small project
+whose every figure is counted by hand: a period past the data, a stale KPI, a part of a
+dataset with months never loaded (in the summary, `kpi datasets`, `kpi check` and `kpi
+compare`), and a baseline of the wrong kind."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kpi.periods import Month
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+PARTS_TOML = """\
+[project]
+name = "Forces"
+baseline = "2024-06"
+
+[datasets.stops]
+date = "date"
+replace_by = "force"
+[datasets.stops.columns]
+ref = "str"
+date = "date"
+force = "str"
+
+[datasets.staff]
+date = "date"
+[datasets.staff.columns]
+date = "date"
+officers = "int"
+
+[[priorities]]
+id = "p"
+title = "Priority"
+
+[[kpis]]
+id = "searches"
+title = "Searches"
+priority = "p"
+kind = "count"
+dataset = "stops"
+better = "lower"
+"""
+
+# Per month: Kent 3 rows, Essex 2, over July 2023 to June 2025 (24 months), so every year
+# ending June holds 12 * 5 = 60 rows.
+FIRST, LAST = Month.parse("2023-07"), Month.parse("2025-06")
+ROWS = {"Kent": 3, "Essex": 2}
+
+
+def _months(first: Month, last: Month) -> list[Month]:
+    return [Month(i) for i in range(first.index, last.index + 1)]
+
+
+def _extract(path: Path, force: str, months: list[Month], per_month: int) -> Path:
+    lines = ["ref,date,force"]
+    for month in months:
+        lines += [f"{force}-{month}-{i},{month}-15,{force}" for i in range(per_month)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def forces(tmp_path, cli):
+    """The project, with Kent's June 2025 file never loaded."""
+    root = tmp_path / "forces"
+    root.mkdir()
+    (root / "kpi.toml").write_text(PARTS_TOML, encoding="utf-8")
+    kent = _extract(root / "kent.csv", "Kent", _months(FIRST, LAST - 1), ROWS["Kent"])
+    essex = _extract(root / "essex.csv", "Essex", _months(FIRST, LAST), ROWS["Essex"])
+    loaded = cli(["--project", root, "ingest", "stops", kent, essex])
+    assert loaded.exit_code == 0, loaded.output
+    return root
+
+
+def _json(cli, root: Path, *args: str) -> dict:
+    result = cli(["--project", root, *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+# ---------------------------------------------------------------------------------------------
+# A part with a month never loaded (break 3)
+
+
+def test_a_window_never_sums_a_part_over_fewer_months_than_it_claims(forces, cli):
+    # Before: 57 (60 less Kent's 3 June rows) against 60, "improving". Now the window is
+    # refused; the project's only KPI has no figure, so the summary is refused.
+    result = cli(["--project", forces, "summary", "--period", "2025-06", "--format", "json"])
+    assert result.exit_code == 3 and result.stdout == ""
+    assert ("searches: year ending June 2025 is incomplete: force 'Kent' has no rows for 2025-06 "
+            "(never loaded for that part)") in result.stderr
+    # A year both forces hold in full is counted: 12 * (3 + 2).
+    earlier = _json(cli, forces, "summary", "--period", "2025-05")["kpis"][0]
+    assert earlier["current"]["value"] == 60 and earlier["current"]["end"] == "2025-05"
+
+
+def test_datasets_and_check_show_a_part_with_a_month_never_loaded(forces, cli):
+    shown = _json(cli, forces, "datasets")
+    stops = next(d for d in shown if d["dataset"] == "stops")
+    assert stops["missing"] == []  # every month is held by some force
+    assert stops["parts_missing"] == [{"part": "force 'Kent'", "missing": ["2025-06"]}]
+    table = cli(["--project", forces, "datasets"])
+    assert "force 'Kent': 2025-06" in table.stdout
+    checked = cli(["--project", forces, "check", "--period", "2025-06", "--format", "json"])
+    assert checked.exit_code == 1  # it passed before
+    failed = {c["id"]: c["message"] for c in json.loads(checked.stdout)["checks"]
+              if not c["passed"]}
+    assert failed["gaps_stops"] == ("dataset 'stops': force 'Kent' has no data for 2025-06 "
+                                    "(1 month(s) never loaded for it)")
+    assert "force 'Kent' has no rows for 2025-06" in failed["coverage_searches"]
+
+
+def test_loading_the_missing_month_makes_the_window_whole(forces, cli):
+    june = _extract(forces / "kent-june.csv", "Kent", [LAST], ROWS["Kent"])
+    assert cli(["--project", forces, "ingest", "stops", june]).exit_code == 0
+    kpi = _json(cli, forces, "summary", "--period", "2025-06")["kpis"][0]
+    assert (kpi["current"]["value"], kpi["comparison"]["value"], kpi["status"]) == (
+        60, 60, "stable")
+    shown = _json(cli, forces, "datasets")
+    assert next(d for d in shown if d["dataset"] == "stops")["parts_missing"] == []
+
+
+def test_rows_with_a_blank_part_are_not_a_part_with_missing_months(forces, cli):
+    june = _extract(forces / "kent-june.csv", "Kent", [LAST], ROWS["Kent"])
+    # Two rows with no force, in one month only: counted, and no reason to refuse the year.
+    stray = forces / "stray.csv"
+    stray.write_text("ref,date,force\nX1,2025-02-03,\nX2,2025-02-04,\n", encoding="utf-8")
+    assert cli(["--project", forces, "ingest", "stops", june, stray]).exit_code == 0
+    kpi = _json(cli, forces, "summary", "--period", "2025-06")["kpis"][0]
+    assert (kpi["current"]["value"], kpi["comparison"]["value"]) == (62, 60)
+    stops = next(d for d in _json(cli, forces, "datasets") if d["dataset"] == "stops")
+    assert stops["parts_missing"] == []
+
+
+# ---------------------------------------------------------------------------------------------
+# kpi compare over a part that holds half the year (break 4)
+
+
+def test_compare_leaves_out_a_part_with_half_the_year_and_never_reads_zero(forces, cli):
+    # Surrey: 1 row a month, January to June 2025 only (6 of the 12 months, none in the
+    # comparison year). Sussex: 4 a month for the whole current year, none before.
+    surrey = _extract(forces / "surrey.csv", "Surrey", _months(Month.parse("2025-01"), LAST), 1)
+    sussex = _extract(forces / "sussex.csv", "Sussex", _months(Month.parse("2024-07"), LAST), 4)
+    kent = _extract(forces / "kent-june.csv", "Kent", [LAST], ROWS["Kent"])
+    assert cli(["--project", forces, "ingest", "stops", surrey, sussex, kent]).exit_code == 0
+    compared = _json(cli, forces, "compare", "--period", "2025-06", "--by", "force")
+    kpi = compared["kpis"][0]
+    parts = {p["name"]: p for p in kpi["parts"]}
+    # Before: Surrey ranked 1st on a half-year total of 6, its comparison 0, "deteriorating".
+    assert "Surrey" not in parts
+    assert "Surrey (6 of 12 months)" in kpi["note"]
+    assert {n: (p["current"]["value"], p["rank"]) for n, p in parts.items()} == {
+        "Essex": (24, 1), "Kent": (36, 2), "Sussex": (48, 3)}
+    assert parts["Sussex"]["comparison"] is None and parts["Sussex"]["status"] == "no_data"
+    assert "no comparison for Sussex" in kpi["note"]
+    assert {n: p["comparison"]["value"] for n, p in parts.items() if n != "Sussex"} == {
+        "Essex": 24, "Kent": 36}
+    # The whole: Surrey holds part of the current year, so the summary does not sum it.
+    whole = cli(["--project", forces, "summary", "--period", "2025-06"])
+    assert whole.exit_code == 3
+    assert "force 'Surrey' has no rows for 2024-07, 2024-08, 2024-09 ..." in whole.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# A period past the data, and a stale KPI
+
+
+@pytest.fixture
+def mini(tmp_path) -> Path:
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    return root
+
+
+@pytest.mark.parametrize("command", [
+    ["summary", "--period", "2030-01"],
+    ["summary", "--period", "2030-01", "--format", "json", "--fail-on", "no_data"],
+    ["export", "markdown", "--period", "2031-01", "--output", "board.md"],
+    ["compare", "--period", "2030-01", "--by", "lpa"],
+    ["show", "total_crime", "--period", "2030-01"],
+    ["check", "--period", "2030-01"],
+])
+def test_a_period_no_dataset_reaches_is_refused_naming_the_latest_month(mini, cli, command):
+    # Before: the year ending September 2025 under the heading 2030-01, exit 0; the export
+    # wrote "for the year ending January 2031".
+    assert cli(["--project", mini, "ingest", "crimes"]).exit_code == 0
+    result = cli(["--project", mini, *command])
+    assert result.exit_code == 3, result.output
+    assert (f"Error: no data reaches {command[command.index('--period') + 1]}: the latest month "
+            "held is 2025-09 (dataset 'crimes')") in result.output
+    assert not list(mini.glob("board*"))
+
+
+STALE_TOML = PARTS_TOML.replace('replace_by = "force"\n', "") + """
+[[kpis]]
+id = "officers"
+title = "Officers"
+priority = "p"
+kind = "snapshot"
+dataset = "staff"
+value = "officers"
+better = "higher"
+"""
+
+
+def test_a_kpi_whose_data_ends_before_the_period_is_stale_in_every_output(tmp_path, cli):
+    root = tmp_path / "stale"
+    root.mkdir()
+    (root / "kpi.toml").write_text(STALE_TOML, encoding="utf-8")
+    stops = _extract(root / "stops.csv", "Kent", _months(FIRST, LAST), 2)
+    # Officers as at each month end, 100 + the month's number, up to March 2025 only.
+    staff = root / "staff.csv"
+    staff.write_text("date,officers\n" + "".join(
+        f"{m}-28,{100 + m.month}\n" for m in _months(FIRST, Month.parse("2025-03"))))
+    for dataset, path in (("stops", stops), ("staff", staff)):
+        assert cli(["--project", root, "ingest", dataset, path]).exit_code == 0
+    report = _json(cli, root, "summary", "--period", "2025-06")
+    got = {k["id"]: k for k in report["kpis"]}
+    assert got["searches"]["status"] == "stable" and got["searches"]["current"]["value"] == 24
+    officers = got["officers"]
+    assert officers["status"] == "stale"
+    assert (officers["current"]["end"], officers["current"]["value"]) == ("2025-03", 103)
+    assert officers["comparison"]["value"] == 107  # the snapshot baseline: as at July 2024
+    assert officers["note"].startswith("stale: its data ends 2025-03, and the period 2025-06 "
+                                       "asks for a window ending 2025-06")
+    assert "deteriorating over March 2025" in officers["note"]
+    table = cli(["--project", root, "summary", "--period", "2025-06"])
+    assert table.exit_code == 0 and "stale" in table.stdout and "Stale:" in table.stdout
+    rows = list(csv.DictReader(io.StringIO(cli(["--project", root, "summary", "--period",
+                                                 "2025-06", "--format", "csv"]).stdout)))
+    assert {r["id"]: r["status"] for r in rows} == {"searches": "stable", "officers": "stale"}
+    # Shown alone, it is still stale, not refused: another KPI's data reaches the period.
+    shown = _json(cli, root, "show", "officers", "--period", "2025-06")["kpi"]
+    assert (shown["status"], shown["current"]["value"]) == ("stale", 103)
+    failing = cli(["--project", root, "summary", "--period", "2025-06", "--fail-on", "stale"])
+    assert failing.exit_code == 1
+    assert failing.stderr.splitlines()[-1] == "1 KPI(s) with status stale: officers"
+    # The paper says so too (it raised KeyError('stale'), found by the differential oracle).
+    paper = cli(["--project", root, "export", "markdown", "--period", "2025-06", "--output",
+                 root / "board.md"])
+    assert paper.exit_code == 0, paper.output
+    assert "a window ending before the period" in (root / "board.md").read_text()
+    # A lag declares the delay: officers reported two months behind are not stale.
+    (root / "kpi.toml").write_text(STALE_TOML.replace('value = "officers"',
+                                                      'value = "officers"\nlag = 3'))
+    lagged = {k["id"]: k for k in _json(cli, root, "summary", "--period", "2025-06")["kpis"]}
+    assert lagged["officers"]["status"] == "deteriorating"
+
+
+# ---------------------------------------------------------------------------------------------
+# Kinds (break 5)
+
+
+@pytest.mark.parametrize("kind, baseline, message", [
+    ("count", "AT 2024-12", "KPI 'bad', key 'baseline': 'AT 2024-12' is an as-at month, but a "
+                            "count KPI's windows are years ending a month: write 'YE 2024-12'"),
+    ("snapshot", "YE 2024-03", "KPI 'bad', key 'baseline': 'YE 2024-03' is a year, but a "
+                               "snapshot KPI's windows are as-at months: write 'AT 2024-03'"),
+])
+def test_a_baseline_of_the_wrong_kind_is_refused_at_load(tmp_path, cli, kind, baseline, message):
+    # Before: +1100% (12 months against one) and -91.7% (10 officers against 120).
+    root = tmp_path / "kinds"
+    root.mkdir()
+    value = 'value = "officers"\n' if kind == "snapshot" else ""
+    (root / "kpi.toml").write_text(STALE_TOML + f"""
+[[kpis]]
+id = "bad"
+title = "Bad"
+priority = "p"
+kind = "{kind}"
+dataset = "staff"
+{value}baseline = "{baseline}"
+""", encoding="utf-8")
+    result = cli(["--project", root, "summary", "--period", "2025-06"])
+    assert result.exit_code == 3
+    assert message in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# Data quality
+
+
+QUALITY_TOML = """\
+[project]
+name = "Quality"
+baseline = "2024-06"
+
+[datasets.stops]
+date = "date"
+[datasets.stops.columns]
+date = "date"
+age = { type = "str", required = false }
+ethnicity = { type = "str", required = false }
+
+[[priorities]]
+id = "p"
+title = "Priority"
+
+[[kpis]]
+id = "children"
+title = "Children searched"
+priority = "p"
+kind = "count"
+dataset = "stops"
+filter = "age = '10-17'"
+better = "neutral"
+
+[[kpis]]
+id = "searches"
+title = "Searches"
+priority = "p"
+kind = "count"
+dataset = "stops"
+better = "neutral"
+breakdowns = ["ethnicity"]
+"""
+
+
+def _quality_project(root: Path, cli, toml: str = QUALITY_TOML) -> Path:
+    """20 rows a month from July 2023 to June 2025, 2 of them children (age '10-17'), the
+    others '18-24'; ethnicity blank on 3 rows in 4. In 2025-03 age is blank on every row;
+    2025-05 holds 5 rows (2 children)."""
+    root.mkdir()
+    (root / "kpi.toml").write_text(toml, encoding="utf-8")
+    lines = ["date,age,ethnicity"]
+    for month in _months(FIRST, LAST):
+        rows = 5 if str(month) == "2025-05" else 20
+        for i in range(rows):
+            age = "" if str(month) == "2025-03" else "10-17" if i < 2 else "18-24"
+            lines.append(f"{month}-10,{age},{'White' if i % 4 == 0 else ''}")
+    (root / "stops.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["--project", root, "ingest", "stops", root / "stops.csv"]).exit_code == 0
+    return root
+
+
+def test_a_month_whose_column_goes_blank_or_whose_rows_jump_is_flagged(tmp_path, cli):
+    root = _quality_project(tmp_path / "quality", cli)
+    got = {k["id"]: k for k in _json(cli, root, "summary", "--period", "2025-06")["kpis"]}
+    # The figure is what the rows say (2 a month, none in March): 22, not hidden.
+    assert got["children"]["current"]["value"] == 2 * 11
+    # Age is blank on no row of the other 17 months read (the window and 6 before it).
+    assert got["children"]["quality"] == [
+        "column 'age' is blank on 100.0% of the rows of 2025-03 (a median of 0.0% in the "
+        "months around it)",
+        "2025-05 holds 5 rows, against a median of 20 in the months around it"]
+    # Ethnicity (a breakdown) is blank on 3 rows in 4 every month: mostly blank, no jump.
+    # In May, 3 of its 5 rows are blank.
+    blank = (15 * 11 + 3) / (20 * 11 + 5)
+    assert got["searches"]["quality"] == [
+        f"column 'ethnicity' is blank on {blank:.1%} of the rows in year ending June 2025",
+        "2025-05 holds 5 rows, against a median of 20 in the months around it"]
+    rows = list(csv.DictReader(io.StringIO(cli(["--project", root, "summary", "--period",
+                                                 "2025-06", "--format", "csv"]).stdout)))
+    assert rows[0]["quality"] == "; ".join(got["children"]["quality"])
+    table = cli(["--project", root, "summary", "--period", "2025-06"]).stdout
+    assert "Data quality" in table and "column 'age' is blank on 100.0% of the rows of" in table
+    shown = cli(["--project", root, "show", "children", "--period", "2025-06"]).stdout
+    assert "Data quality" in shown and "2025-05 holds 5 rows" in shown
+    checked = cli(["--project", root, "check", "--period", "2025-06", "--format", "json"])
+    assert checked.exit_code == 1
+    failed = {c["id"] for c in json.loads(checked.stdout)["checks"] if not c["passed"]}
+    assert failed == {"quality_children", "quality_searches"}
+
+
+def test_the_quality_thresholds_are_settable(tmp_path, cli):
+    toml = QUALITY_TOML + "\n[quality]\nblank_jump = 1.0\nmostly_blank = 0.8\nrow_ratio = 0.2\n"
+    root = _quality_project(tmp_path / "quality", cli, toml)
+    got = {k["id"]: k for k in _json(cli, root, "summary", "--period", "2025-06")["kpis"]}
+    # A jump of 100 points still reaches 1.0; 5 rows against 20 is above a fifth.
+    assert got["children"]["quality"] == [
+        "column 'age' is blank on 100.0% of the rows of 2025-03 (a median of 0.0% in the "
+        "months around it)"]
+    assert got["searches"]["quality"] == []
+    (root / "kpi.toml").write_text(QUALITY_TOML + "\n[quality]\nblank_jump = 2\n")
+    refused = cli(["--project", root, "summary", "--period", "2025-06"])
+    assert refused.exit_code == 3
+    assert "[quality], key 'blank_jump': must be a number from 0 to 1" in refused.output

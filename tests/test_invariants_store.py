@@ -1,0 +1,559 @@
+"""Issue 17: the invariants of the input and store side (docs/guarantees.md, "Invariants"),
+each with the break that was found through the real command before it held.
+
+Figures are hand-computed from the small extracts each test writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hostile_support import first_error, make_project, snapshot
+
+from kpi import store
+from kpi.catalogue import load_project
+from kpi.charts import chart_specs
+from kpi.errors import ConfigError
+
+FORCES_TOML = """
+[project]
+name = "Forces"
+baseline = "2025-01"
+
+[datasets.street]
+date = "month"
+replace_by = ["force"]
+
+[datasets.street.columns]
+month = { type = "month", from = ["Month"] }
+force = { type = "str", from = ["Falls within"] }
+lpa = { type = "str", from = ["LPA"] }
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "crimes"
+title = "Crimes"
+priority = "p"
+kind = "count"
+dataset = "street"
+better = "lower"
+
+[[kpis]]
+id = "birmingham"
+title = "Crimes in Birmingham"
+priority = "p"
+kind = "count"
+dataset = "street"
+filter = "lpa = 'Birmingham'"
+better = "lower"
+"""
+
+MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
+
+
+def _forces(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "kpi.toml").write_text(FORCES_TOML, encoding="utf-8")
+    return folder
+
+
+def _street(folder: Path, name: str, rows: list[tuple[str, str, str, int]]) -> Path:
+    """An extract: `count` rows of (month, force, lpa) each."""
+    path = folder / name
+    lines = ["Month,Falls within,LPA"]
+    for month, force, lpa, count in rows:
+        lines += [f"{month},{force},{lpa}"] * count
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _figure(cli, folder: Path, kpi: str, period: str = "2025-12") -> float:
+    result = cli(["--project", folder, "summary", "--period", period, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return next(k for k in json.loads(result.stdout)["kpis"] if k["id"] == kpi)[
+        "current"]["value"]
+
+
+# Identity ------------------------------------------------------------------------------------
+
+def test_a_revision_naming_the_force_in_another_case_is_refused_not_added(tmp_path, cli):
+    """Break 2: the store holds 'Kent Police'; a revised October file reading 'Kent police'
+    was added beside the original (YE 2025-12 read 39 where the truth is 36)."""
+    folder = _forces(tmp_path / "p")
+    _street(folder, "kent.csv", [(m, "Kent Police", "Dover", 3) for m in MONTHS])
+    assert cli(["--project", folder, "ingest", "street", folder / "kent.csv"]).exit_code == 0
+    assert _figure(cli, folder, "crimes") == 36
+    before = snapshot(folder, "street")
+    _street(folder, "oct.csv", [("2025-10", "Kent police", "Dover", 3)])
+    result = cli(["--project", folder, "ingest", "street", folder / "oct.csv"])
+    assert result.exit_code == 3
+    assert first_error(result.stderr) == (
+        f"Error: {folder / 'oct.csv'}, row 2, column 'force': expected force as the store holds "
+        "it, 'Kent Police' (in 2025-01..2025-12), found 'Kent police', which differs only in "
+        "case or invisible characters")
+    assert "Hint: write it 'Kent Police' in the extract" in result.stderr
+    assert snapshot(folder, "street").same_as(before)
+    # Spelt as stored, it replaces October.
+    _street(folder, "oct.csv", [("2025-10", "Kent Police", "Dover", 3)])
+    assert cli(["--project", folder, "ingest", "street", folder / "oct.csv"]).exit_code == 0
+    assert _figure(cli, folder, "crimes") == 36
+
+
+@pytest.mark.parametrize("variant", ["KENT POLICE", "Kent\u00a0police", "Kent  Police",
+                                     "Ｋｅｎｔ Police"])
+def test_two_spellings_of_one_force_in_one_load_are_refused(tmp_path, cli, variant):
+    folder = _forces(tmp_path / "p")
+    _street(folder, "a.csv", [("2025-01", "Kent Police", "Dover", 2),
+                              ("2025-02", variant, "Dover", 2)])
+    result = cli(["--project", folder, "ingest", "street", folder / "a.csv"])
+    assert result.exit_code == 3, result.output
+    assert "differ only in case or invisible characters: two spellings of one force" in (
+        first_error(result.stderr))
+    assert snapshot(folder, "street").version is None
+
+
+def test_invisible_characters_are_removed_so_a_filter_finds_every_row(tmp_path, cli):
+    """Break 12: 'Birmingham\\u200b' became a second part that prints the same, so
+    lpa = 'Birmingham' missed its rows. Now zero-width and other ignorable characters are
+    removed and text is NFC, as docs/guarantees.md says."""
+    folder = _forces(tmp_path / "p")
+    variants = ["Birmingham", "Birmingham\u200b", "\ufeffBirmingham", "Birming\u00adham",
+                "Birmingham\u2060", "Birmingham\u00a0"]
+    rows = [(m, "West Midlands Police", variants[i % len(variants)], 4)
+            for i, m in enumerate(MONTHS)]
+    _street(folder, "wm.csv", rows)
+    result = cli(["--project", folder, "ingest", "street", folder / "wm.csv"])
+    assert result.exit_code == 0, result.output
+    assert _figure(cli, folder, "birmingham") == 48
+    stored = snapshot(folder, "street").rows
+    assert stored["lpa"].unique().to_list() == ["Birmingham"]
+
+
+def test_text_is_stored_in_nfc_form(tmp_path, cli):
+    folder = _forces(tmp_path / "p")
+    # 'Solihull' with a decomposed é in one file and a composed one in the other month.
+    _street(folder, "a.csv", [("2025-01", "West Midlands Police", "Cafe\u0301", 1),
+                              ("2025-02", "West Midlands Police", "Caf\u00e9", 1)])
+    assert cli(["--project", folder, "ingest", "street", folder / "a.csv"]).exit_code == 0
+    assert snapshot(folder, "street").rows["lpa"].unique().to_list() == ["Caf\u00e9"]
+
+
+def test_a_bidi_mark_is_still_refused_not_stripped(tmp_path, cli):
+    folder = _forces(tmp_path / "p")
+    _street(folder, "a.csv", [("2025-01", "West Midlands Police", "Birm\u202eingham", 1)])
+    result = cli(["--project", folder, "ingest", "street", folder / "a.csv"])
+    assert result.exit_code == 3
+    assert "expected text without control characters" in first_error(result.stderr)
+
+
+# Names ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("declaration", [
+    ('date = "day"', 'day = { type = "date", from = ["Day"] }\nmonth = "str"'),
+    ('date = "day"', 'day = { type = "date", from = ["Day"] }\nMonth = "str"'),
+    ('date = "day"', 'day = { type = "date", from = ["Day"] }\n__row = "int"'),
+])
+def test_a_declared_column_named_like_kpis_own_is_refused(tmp_path, declaration):
+    """Break 6: a declared text column `month` was overwritten by kpi's partition column, so
+    `month = 'Jan'` counted 0 where the truth was 24."""
+    date, columns = declaration
+    text = (FORCES_TOML.replace('date = "month"', date)
+            .replace('month = { type = "month", from = ["Month"] }', columns))
+    (tmp_path / "kpi.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert "is the name of one of kpi's own columns" in caught.value.message
+
+
+def test_a_derived_column_named_month_is_refused(tmp_path):
+    text = FORCES_TOML + '\n[datasets.street.derived]\nmonth = "lpa"\n'
+    (tmp_path / "kpi.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert "key 'derived.month': is the name of one of kpi's own columns" in (
+        caught.value.message)
+
+
+def test_the_date_column_of_type_month_may_be_called_month(tmp_path):
+    (tmp_path / "kpi.toml").write_text(FORCES_TOML, encoding="utf-8")
+    assert load_project(tmp_path).datasets["street"].date == "month"
+
+
+# Sources -------------------------------------------------------------------------------------
+
+def test_a_file_name_with_brackets_is_taken_literally(tmp_path, cli):
+    """Break 8: `kpi ingest inc 'x/crimes[1].csv'` loaded x/crimes1.csv, the brackets read
+    as a glob."""
+    folder = make_project(tmp_path / "p")
+    data = folder / "x"
+    data.mkdir()
+    header = "Incident Ref,Date,LPA,Victims,Age range\n"
+    (data / "crimes[1].csv").write_text(header + "A1,2025-01-03,Dudley,1,10-17\n")
+    (data / "crimes1.csv").write_text(header + "B1,2025-01-03,Dudley,1,10-17\n"
+                                      "B2,2025-01-04,Dudley,1,10-17\n")
+    result = cli(["--project", folder, "ingest", "incidents", data / "crimes[1].csv"])
+    assert result.exit_code == 0, result.output
+    assert snapshot(folder).rows["ref"].to_list() == ["A1"]
+    # A glob that matches is still a glob.
+    result = cli(["--project", folder, "ingest", "incidents", str(data / "crimes?.csv")])
+    assert result.exit_code == 0, result.output
+    assert sorted(snapshot(folder).rows["ref"].to_list()) == ["B1", "B2"]
+
+
+# Paths ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["Jo Smith", "Zoë", "issue #17", "what?*", "c[1]"])
+def test_a_project_folder_with_awkward_characters_works_after_its_first_load(tmp_path, cli,
+                                                                          name):
+    """The quick start failed in a folder whose path held a space (`/Users/Jo Smith`): the
+    store handed Polars percent-encoded file URIs, and every read after the first load failed
+    with exit 4; Delta's own history was empty under a '#' or '?'."""
+    folder = make_project(tmp_path / name / "project")
+    assert cli(["--project", folder, "ingest", "incidents", folder / "good.csv"]).exit_code == 0
+    result = cli(["--project", folder, "datasets", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert next(d for d in json.loads(result.stdout) if d["dataset"] == "incidents")[
+        "rows"] == 6
+    again = cli(["--project", folder, "ingest", "incidents", folder / "good.csv"])
+    assert "Nothing changed" in again.stderr
+    history = cli(["--project", folder, "history", "incidents", "--format", "json"])
+    assert [v["version"] for v in json.loads(history.stdout)] == [0]
+    shown = cli(["--project", folder, "summary", "--period", "2025-02", "--format", "json",
+                 "--as-of", "2099-01-01"])
+    assert shown.exit_code in (0, 3) and "Traceback" not in shown.output
+    assert snapshot(folder).rows.height == 6
+
+
+@pytest.mark.parametrize("name", ["50%", "a%20b", "back\\slash", "tab\there"])
+def test_a_folder_delta_cannot_read_back_is_refused_before_the_first_load(tmp_path, cli,
+                                                                           name):
+    """Delta (deltalake 1.x) decodes a '%' in a table's path twice and takes a backslash for a
+    separator: a table there is written and never read again. kpi refuses it in one line
+    before anything is written."""
+    folder = make_project(tmp_path / name / "project")
+    result = cli(["--project", folder, "ingest", "incidents", folder / "good.csv"])
+    assert result.exit_code == 3
+    assert "which Delta Lake (the store's format) cannot read back" in first_error(
+        result.stderr)
+    assert not (folder / "data" / "incidents").exists()
+
+
+def test_a_damaged_commit_is_one_line_and_exit_3_in_every_command(tmp_path, cli):
+    folder = make_project(tmp_path / "p")
+    assert cli(["--project", folder, "ingest", "incidents", folder / "good.csv"]).exit_code == 0
+    (folder / "g2.csv").write_text((folder / "good.csv").read_text().replace(
+        "2025-01-03", "2025-03-03"))
+    assert cli(["--project", folder, "ingest", "incidents", folder / "g2.csv"]).exit_code == 0
+    commit = folder / "data" / "incidents" / "_delta_log" / "00000000000000000001.json"
+    commit.write_bytes(commit.read_bytes()[:200])
+    store._OPENED.clear()  # tables this process opened before the damage (each command is one)
+    for command in (["summary", "--period", "2025-02"], ["show", "incidents", "--period",
+                    "2025-02"], ["history", "incidents"], ["datasets"],
+                    ["ingest", "incidents", folder / "good.csv"],
+                    ["export", "markdown", "--period", "2025-02", "--output",
+                     tmp_path / "out" / "board.md"]):
+        result = cli(["--project", folder, *command])
+        assert result.exit_code == 3, (command, result.output)
+        assert first_error(result.stderr).startswith(
+            f"Error: {folder / 'data' / 'incidents'}: the stored table cannot be read"), command
+        assert "move the newest NNN.json aside" in result.stderr
+    # The recovery the hint gives: the version before it reads again.
+    commit.rename(tmp_path / "damaged.json")
+    store._OPENED.clear()
+    result = cli(["--project", folder, "datasets", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert next(d for d in json.loads(result.stdout) if d["dataset"] == "incidents")[
+        "version"] == 0
+
+
+# Outputs -------------------------------------------------------------------------------------
+
+def _loaded(tmp_path, cli) -> Path:
+    folder = make_project(tmp_path / "p")
+    assert cli(["--project", folder, "ingest", "incidents", folder / "good.csv"]).exit_code == 0
+    return folder
+
+
+def test_an_output_inside_the_data_folder_is_refused(tmp_path, cli):
+    """`kpi summary --output data/inc/_delta_log/00000000000000000000.json` exited 0 and
+    destroyed the table."""
+    folder = _loaded(tmp_path, cli)
+    before = snapshot(folder)
+    commit = folder / "data" / "incidents" / "_delta_log" / "00000000000000000000.json"
+    for command in (["summary", "--period", "2025-02", "--output", commit],
+                    ["history", "incidents", "--output", folder / "data" / "notes.txt"],
+                    ["export", "markdown", "--period", "2025-02", "--output",
+                     folder / "data" / "board.md"]):
+        result = cli(["--project", folder, *command])
+        assert result.exit_code == 2, (command, result.output)
+        assert "is inside the data folder" in first_error(result.stderr)
+    assert snapshot(folder).same_as(before)
+    assert sorted(p.name for p in (folder / "data").iterdir() if not p.name.startswith(".")) \
+        == ["incidents"]
+
+
+def test_an_output_on_the_project_file_or_an_input_is_refused(tmp_path, cli):
+    folder = _loaded(tmp_path, cli)
+    toml = (folder / "kpi.toml").read_bytes()
+    result = cli(["--project", folder, "summary", "--period", "2025-02", "--output",
+                  folder / "kpi.toml"])
+    assert result.exit_code == 2
+    assert first_error(result.stderr) == (
+        f"Error: --output '{folder / 'kpi.toml'}' is the project file; writing there would "
+        "destroy it")
+    (folder / "notes.md").write_text("")
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-02",
+                  "--output", folder / "notes.md", "--commentary", folder / "notes.md"])
+    assert result.exit_code == 2, result.output
+    assert first_error(result.stderr) == (
+        f"Error: --output '{folder / 'notes.md'}' is a file this command reads; writing there "
+        "would destroy it")
+    assert (folder / "kpi.toml").read_bytes() == toml
+
+
+@pytest.mark.parametrize("target", ["table", "input", "project", "link"])
+def test_a_quarantine_on_the_table_an_input_or_the_project_file_is_refused(tmp_path, cli,
+                                                                         target):
+    """`--quarantine` aimed at the table's first commit made the table read as 0 rows; aimed
+    at the file being loaded or kpi.toml it overwrote it."""
+    folder = _loaded(tmp_path, cli)
+    before = snapshot(folder)
+    bad = folder / "bad.csv"
+    bad.write_text((folder / "good.csv").read_text() + "B9,2025-02-09,Dudley,two,18-24\n")
+    (folder / "link.toml").symlink_to(folder / "kpi.toml")
+    path = {"table": folder / "data" / "incidents" / "_delta_log" / "00000000000000000001.json",
+            "input": bad, "project": folder / "kpi.toml", "link": folder / "link.toml"}[target]
+    kept = {p: p.read_bytes() for p in (bad, folder / "kpi.toml")}
+    result = cli(["--project", folder, "ingest", "incidents", bad, "--skip-bad-rows",
+                  "--quarantine", path])
+    assert result.exit_code == 2, result.output
+    assert snapshot(folder).same_as(before)
+    assert all(p.read_bytes() == content for p, content in kept.items())
+    # The default quarantine folder inside the data folder is kpi's own, and allowed.
+    ok = cli(["--project", folder, "ingest", "incidents", bad, "--skip-bad-rows",
+              "--quarantine", folder / "data" / "quarantine" / "mine.csv"])
+    assert ok.exit_code == 0, ok.output
+
+
+def _book(path: Path, *, formula_value=None, merged: bool = False, saved: bool = False,
+          no_value: bool = False) -> Path:
+    """A workbook of the hostile project's incidents: two rows of 1 victim, and a third whose
+    victims cell is the formula =10+25 (its saved value `formula_value`); with `merged`, the
+    LPA merged over rows 2 to 4. `saved` drops the workbook's ask to be recalculated, as
+    Excel's own save does; `no_value` drops the formula's saved value, as openpyxl writes."""
+    import re
+    import zipfile
+
+    xlsxwriter = pytest.importorskip("xlsxwriter")
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, ["Incident Ref", "Date", "LPA", "Victims", "Age range"])
+    for row, ref in enumerate(["A1", "A2", "A3"], start=1):
+        sheet.write_row(row, 0, [ref, f"2025-01-0{row}"])
+        sheet.write(row, 4, "18-24")
+        if not merged:
+            sheet.write(row, 2, "Birmingham")
+        if row < 3:
+            sheet.write(row, 3, 1)
+        elif formula_value is not None:
+            sheet.write_formula(row, 3, "=10+25", None, formula_value)
+        else:
+            sheet.write(row, 3, 35)
+    if merged:
+        sheet.merge_range("C2:C4", "Birmingham")
+    book.close()
+    members = {}
+    with zipfile.ZipFile(path) as old:
+        for name in old.namelist():
+            members[name] = old.read(name)
+    if saved:
+        members["xl/workbook.xml"] = members["xl/workbook.xml"].replace(
+            b' fullCalcOnLoad="1"', b"")
+    if no_value:
+        members["xl/worksheets/sheet1.xml"] = re.sub(
+            rb"(<f>[^<]*</f>)<v>[^<]*</v>", rb"\1", members["xl/worksheets/sheet1.xml"])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for name, content in members.items():
+            new.writestr(name, content)
+    return path
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("written", "cell D4: a formula (=10+25) that has a saved value the workbook never "
+                "calculated"),
+    ("no_value", "cell D4: a formula (=10+25) that has no saved value"),
+    ("merged", "cells C2:C4: merged cells in the data area"),
+])
+def test_excel_formulas_without_values_and_merged_cells_are_refused_naming_the_cell(
+        tmp_path, cli, kind, message):
+    """Break 7: formulas with no cached value loaded as blanks or 0 (the victims summed to 2,
+    the truth 35 more), and an LPA merged over rows loaded as one Birmingham and blanks."""
+    folder = make_project(tmp_path / "p")
+    book = _book(folder / "x.xlsx", formula_value=None if kind == "merged" else 0,
+                 merged=kind == "merged", no_value=kind == "no_value")
+    result = cli(["--project", folder, "ingest", "incidents", book])
+    assert result.exit_code == 3, result.output
+    assert first_error(result.stderr) == f"Error: {book}, sheet 'Extract', {message}" + (
+        " (it asks to be recalculated when opened)" if kind == "written" else
+        " (only the first holds the value; the others read as blanks)" if kind == "merged"
+        else "")
+    assert snapshot(folder).version is None
+
+
+def test_an_excel_formula_with_its_value_saved_loads_the_value(tmp_path, cli):
+    folder = make_project(tmp_path / "p")
+    book = _book(folder / "x.xlsx", formula_value=35, saved=True)
+    result = cli(["--project", folder, "ingest", "incidents", book])
+    assert result.exit_code == 0, result.output
+    assert sorted(snapshot(folder).rows["victims"].to_list()) == [1, 1, 35]
+
+
+# Dates ---------------------------------------------------------------------------------------
+
+DATETIMES = FORCES_TOML.replace('date = "month"', 'date = "at"').replace(
+    'month = { type = "month", from = ["Month"] }', 'at = { type = "datetime", from = ["At"] }')
+
+
+def test_a_sixtieth_second_is_refused_not_stored_in_the_next_month(tmp_path, cli):
+    """Break 13: `2025-09-30T23:59:60` was stored as 1 October."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(DATETIMES, encoding="utf-8")
+    (folder / "a.csv").write_text("At,Falls within,LPA\n2025-09-30T23:59:59,K,Dover\n"
+                                  "2025-09-30T23:59:60,K,Dover\n", encoding="utf-8")
+    result = cli(["--project", folder, "ingest", "street", folder / "a.csv"])
+    assert result.exit_code == 3
+    assert first_error(result.stderr) == (
+        f"Error: {folder / 'a.csv'}, row 3, column 'At': expected a date and time such as "
+        "2025-09-30 14:05 or 30/09/2025 14:05:09, found '2025-09-30T23:59:60', which is not a "
+        "clock time (second 60)")
+
+
+# Text from every source, and bounds ----------------------------------------------------------
+
+@pytest.mark.parametrize("old, new, key", [
+    ('title = "Crimes"', 'title = "Crimes \\u001b[2J\\u001b[31mFAKE"', "kpis[0].title"),
+    ('name = "Forces"', 'name = "Forces\\u202e1000"', "project.name"),
+    ('title = "P"', 'title = "P\\u007f"', "priorities[0].title"),
+    ('title = "Crimes"', 'title = "Crimes"\ndescription = "x\\u009by"', "kpis[0].description"),
+])
+def test_control_characters_in_the_catalogue_are_refused_naming_the_key(tmp_path, old, new,
+                                                                        key):
+    """Escape sequences, DEL and right-to-left marks in kpi.toml reached the terminal and the
+    papers; the same characters in data were refused. One policy now (kpi.errors.
+    refuse_unsafe_text), applied where each file's text enters."""
+    (tmp_path / "kpi.toml").write_text(FORCES_TOML.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert caught.value.message.startswith(f"{tmp_path / 'kpi.toml'}: key '{key}': expected "
+                                           "text without control characters, found '")
+    assert "\x1b" not in caught.value.message and "\u202e" not in caught.value.message
+
+
+def test_control_characters_in_the_commentary_are_refused(tmp_path, cli):
+    folder = _forces(tmp_path / "p")
+    _street(folder, "a.csv", [(m, "K", "Dover", 1) for m in MONTHS])
+    assert cli(["--project", folder, "ingest", "street", folder / "a.csv"]).exit_code == 0
+    notes = folder / "notes.toml"
+    notes.write_text('[kpis.crimes]\ntext = "Up \\u001b]0;owned\\u0007 again"\n',
+                     encoding="utf-8")
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-12", "--output",
+                  tmp_path / "board.md", "--commentary", notes])
+    assert result.exit_code == 3, result.output
+    assert first_error(result.stderr) == (
+        f"Error: {notes}: key 'kpis.crimes.text': expected text without control characters, "
+        "found 'Up ?]0;owned? again' (each shown as ?)")
+    assert not (tmp_path / "board.md").exists()
+
+
+def test_deep_nesting_is_one_line_not_a_recursion_error(tmp_path, cli):
+    """50 nested parentheses in a filter, or 1,500 nested arrays in kpi.toml or a commentary
+    file, raised RecursionError."""
+    deep_filter = FORCES_TOML.replace('filter = "lpa = \'Birmingham\'"',
+                                      'filter = "' + "(" * 50 + "lpa = 'Birmingham'" + ")" * 50
+                                      + '"')
+    (tmp_path / "kpi.toml").write_text(deep_filter, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert "nests parentheses 50 deep, more than 20" in caught.value.message
+    # Found trying beyond the listed cases: 5,000 terms without parentheses took minutes.
+    long_filter = FORCES_TOML.replace('filter = "lpa = \'Birmingham\'"',
+                                      'filter = "' + "+".join(["1"] * 5000) + ' > 0"')
+    (tmp_path / "kpi.toml").write_text(long_filter, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert "holds 5,000 operators, more than 256" in caught.value.message
+    (tmp_path / "kpi.toml").write_text(FORCES_TOML + "x = " + "[" * 1500 + "]" * 1500 + "\n",
+                                       encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert caught.value.message == f"{tmp_path / 'kpi.toml'}: nested more than 16 levels deep"
+    folder = _forces(tmp_path / "p")
+    _street(folder, "a.csv", [(m, "K", "Dover", 1) for m in MONTHS])
+    assert cli(["--project", folder, "ingest", "street", folder / "a.csv"]).exit_code == 0
+    notes = folder / "notes.toml"
+    for text in ("x = " + "[" * 1500 + "]" * 1500 + "\n",
+                 "[kpis.crimes]\ntext = 'x'\ny = " + "[" * 20 + "]" * 20 + "\n"):
+        notes.write_text(text, encoding="utf-8")
+        result = cli(["--project", folder, "export", "markdown", "--period", "2025-12",
+                      "--output", tmp_path / "board.md", "--commentary", notes])
+        assert result.exit_code == 3, result.output
+        assert "nested more than 16 levels deep" in first_error(result.stderr)
+
+
+def test_chart_months_and_commentary_paragraphs_are_bounded(tmp_path, cli):
+    """`[[charts]] months = 100000000` was accepted and the export died of MemoryError; 30,000
+    commentary paragraphs took Word 56 seconds to open."""
+    charts = FORCES_TOML + ('\n[[charts]]\nid = "trend"\ntype = "trend"\ntitle = "T"\n'
+                            'kpis = ["crimes"]\nmonths = 100000000\n')
+    (tmp_path / "kpi.toml").write_text(charts, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        chart_specs(load_project(tmp_path))
+    assert "chart 'trend', key 'months': must be a whole number from 2 to 600" in (
+        caught.value.message)
+    folder = _forces(tmp_path / "p")
+    _street(folder, "a.csv", [(m, "K", "Dover", 1) for m in MONTHS])
+    assert cli(["--project", folder, "ingest", "street", folder / "a.csv"]).exit_code == 0
+    notes = folder / "notes.toml"
+    notes.write_text('[paper]\nintroduction = """' + "\n\n".join(["Para."] * 30_000) + '"""\n',
+                     encoding="utf-8")
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-12", "--output",
+                  tmp_path / "board.md", "--commentary", notes])
+    assert result.exit_code == 3, result.output
+    assert first_error(result.stderr) == (
+        f"Error: {notes}: 30,000 paragraphs, more than a paper holds (at most 2,000)")
+
+
+def test_an_output_on_a_weights_file_or_a_configured_source_is_refused(tmp_path, cli):
+    folder = _loaded(tmp_path, cli)
+    text = (folder / "kpi.toml").read_text(encoding="utf-8")
+    text = text.replace('[datasets.incidents]\n', '[datasets.incidents]\nsources = ["good.csv"]\n')
+    (folder / "kpi.toml").write_text(text, encoding="utf-8")
+    kept = (folder / "good.csv").read_bytes()
+    result = cli(["--project", folder, "datasets", "--output", folder / "good.csv"])
+    assert result.exit_code == 2, result.output
+    assert first_error(result.stderr) == (
+        f"Error: --output '{folder / 'good.csv'}' is a file the project reads; writing there "
+        "would destroy it")
+    assert (folder / "good.csv").read_bytes() == kept
+
+
+def test_a_typed_datetime_column_of_a_parquet_file_loads(tmp_path, cli):
+    """The 60th-second check reads text: a Parquet file's typed datetime column (which holds
+    no such time) loads as before, as the bundled sample's extracts do."""
+    from datetime import datetime
+
+    import polars as pl
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(DATETIMES, encoding="utf-8")
+    pl.DataFrame({"At": [datetime(2025, 9, 30, 23, 59, 59)], "Falls within": ["K"],
+                  "LPA": ["Dover"]}).write_parquet(folder / "a.parquet")
+    result = cli(["--project", folder, "ingest", "street", folder / "a.parquet"])
+    assert result.exit_code == 0, result.output
+    assert snapshot(folder, "street").rows["month"].to_list() == ["2025-09"]
