@@ -55,6 +55,16 @@ def open(path: str | os.PathLike[str] | None = None, *,
     return Project(definition)
 
 
+def require_priority(definition: catalogue.Project, priority: str) -> None:
+    """Refuse a priority id the plan does not have, naming the nearest."""
+    if definition.priority(priority) is None:
+        from kpi.errors import did_you_mean
+
+        ids = [p.id for p in definition.priorities]
+        raise UsageError(f"unknown priority '{priority}'",
+                         hint=did_you_mean(priority, ids, f"one of: {', '.join(ids)}"))
+
+
 class PaperFormat(StrEnum):
     MARKDOWN = "markdown"
     DOCX = "docx"
@@ -197,26 +207,24 @@ class Project:
     # -- finding things ----------------------------------------------------------------------
 
     def kpi(self, kpi_id: str) -> KpiDef:
-        """The KPI with this id, or a UsageError naming the closest ids."""
-        import difflib
+        """The KPI with this id, or a UsageError naming the closest ids (titles count too, so
+        'knife' finds knife_crime)."""
+        from kpi.errors import closest
 
         project = self.definition
         kpi = project.kpi(kpi_id)
         if kpi is not None:
             return kpi
-        ids = [k.id for k in project.kpis]
-        # Titles too, so 'knife' finds knife_crime as well as near-misses of the id.
-        close = difflib.get_close_matches(kpi_id, ids, n=5, cutoff=0.5)
+        close = closest(kpi_id, [k.id for k in project.kpis], n=5)
         close += [k.id for k in project.kpis
-                  if kpi_id.lower() in (k.id + " " + k.title.lower()) and k.id not in close]
-        hint = ("did you mean " + ", ".join(close[:5]) + "?" if close
+                  if kpi_id.lower() in k.title.lower() and k.id not in close]
+        hint = ("did you mean " + " or ".join(f"'{c}'" for c in close[:5]) + "?" if close
                 else "'kpi catalogue' lists every KPI id")
         raise UsageError(f"unknown KPI '{kpi_id}' in {project.path.name}", hint=hint)
 
     def _priority(self, priority: str | None) -> None:
-        if priority and self.definition.priority(priority) is None:
-            known = ", ".join(p.id for p in self.definition.priorities)
-            raise UsageError(f"unknown priority '{priority}'", hint=f"one of: {known}")
+        if priority:
+            require_priority(self.definition, priority)
 
     # -- summary -------------------------------------------------------------------------------
 
@@ -561,9 +569,8 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
     check_target(revisions.figures_path(output), "the figures file of --output", project, reads)
     check_target(output.parent / files_dir, "the figures folder of --output", project, reads,
                  folder=True)
-    if priority and project.priority(priority) is None:
-        known = ", ".join(p.id for p in project.priorities)
-        raise UsageError(f"unknown priority '{priority}'", hint=f"one of: {known}")
+    if priority:
+        require_priority(project, priority)
     notes = commentaries.load(project, month, commentary)
     last = revisions.load(previous, project) if previous is not None else None
     specs = charts.chart_specs(project)

@@ -49,6 +49,9 @@ def plan(args: list[str]) -> dict[str, Any] | None:
     it must not be cached."""
     if os.environ.get("KPI_NO_CACHE"):
         return None
+    from kpi.argv import placed
+
+    args = placed(args)  # shared options before or after the command: one key
     explicit = os.environ.get("KPI_PROJECT") or None
     position = 0
     while position < len(args) and args[position].startswith("-"):
@@ -91,10 +94,13 @@ def _key(args: list[str], explicit: str | None) -> tuple[str, Path]:
     environment = {name: value for name, value in os.environ.items()
                    if name.startswith("KPI_") or name in ("NO_COLOR", "COLUMNS")}
     terminal = sys.stdout.isatty()
+    # Outside a project the sample is used on a terminal only (stderr, where its note goes).
+    messages_terminal = sys.stderr.isatty()
     width = os.get_terminal_size(sys.stdout.fileno()).columns if terminal else None
     parts = {
         "args": args, "cwd": os.getcwd(), "env": sorted(environment.items()),
-        "terminal": terminal, "width": width, "project": str(path),
+        "terminal": terminal, "stderr_terminal": messages_terminal, "width": width,
+        "project": str(path),
         "project_sha256": hashlib.sha256(text).hexdigest(), "inputs": inputs,
         "versions": versions, "kpi": __version__, "code": code_fingerprint(),
     }

@@ -24,6 +24,8 @@ from kpi.periods import Month, Window, WindowKind
 T = TypeVar("T")
 
 PROJECT_FILE = "kpi.toml"
+# --project / KPI_PROJECT value naming the bundled West Midlands sample.
+SAMPLE = "sample"
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 # Columns kpi adds to every table (the partition month) and the prefix of those it uses while
 # reading an extract: a dataset column of such a name would be overwritten, silently.
@@ -398,7 +400,14 @@ def bundled_project_dir() -> Path:
 def find_project_file(explicit: str | os.PathLike[str] | None = None,
                       cwd: Path | None = None) -> tuple[Path, bool]:
     """Locate kpi.toml: --project / KPI_PROJECT, then the working directory and its parents,
-    then the bundled sample. Returns (path, is_bundled)."""
+    then the bundled sample. Returns (path, is_bundled). `explicit` "sample" names the
+    bundled sample (a folder of that name is ./sample)."""
+    if explicit == SAMPLE:
+        if Path(SAMPLE).exists():
+            raise UsageError(f"--project {SAMPLE} names both the bundled sample and "
+                             f"{Path.cwd() / SAMPLE}",
+                             hint=f"write .{os.sep}{SAMPLE} for the folder")
+        return bundled_project_dir() / PROJECT_FILE, True
     if explicit:
         path = Path(explicit)
         if path.is_dir():
@@ -442,11 +451,15 @@ CATALOGUE_CACHE_ENTRIES = 64
 
 
 def user_cache_dir() -> Path:
-    """kpi's folder in the user's cache: KPI_CACHE_DIR, else $XDG_CACHE_HOME/kpi or ~/.cache/kpi."""
-    if os.environ.get("KPI_CACHE_DIR"):
-        return Path(os.environ["KPI_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME")
-    return (Path(base) if base else Path.home() / ".cache") / "kpi"
+    """kpi's folder in the user's cache: KPI_CACHE_DIR when set, else the operating system's
+    place for it (platformdirs: $XDG_CACHE_HOME/kpi or ~/.cache/kpi on Linux,
+    ~/Library/Caches/kpi on macOS, %LOCALAPPDATA%\\kpi\\Cache on Windows)."""
+    explicit = os.environ.get("KPI_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    from platformdirs import user_cache_path
+
+    return user_cache_path("kpi", appauthor=False)
 
 
 def code_fingerprint() -> list[tuple[str, int, int]]:

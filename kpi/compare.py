@@ -32,7 +32,7 @@ from kpi.catalogue import (
 )
 from kpi.dateparts import quarter_cut
 from kpi.engine import Change, Measured, Outcome
-from kpi.errors import ConfigError, DataError, UsageError
+from kpi.errors import ConfigError, DataError, UsageError, did_you_mean
 from kpi.periods import Comparison, Month, Window, WindowKind
 from kpi.store import AsOf
 
@@ -161,7 +161,13 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
             kpis: Iterable[KpiDef] | None = None, peers: str | None = None,
             focus: str | None = None, as_of: AsOf | None = None) -> PeerComparison:
     """Every part of column `by` side by side, for each KPI that can be split by it (default:
-    every visible KPI that can; a named KPI that cannot is a usage error)."""
+    every visible KPI that can; a named KPI that cannot is a usage error). `by` ignores case
+    (`LPA` is the column `lpa`) when it names one column."""
+    columns = sorted({c for d in project.datasets.values()
+                      for c in [*(x.name for x in d.columns), *(x.name for x in d.derived)]})
+    if by not in columns:
+        same = [c for c in columns if c.lower() == by.lower()]
+        by = same[0] if len(same) == 1 else by
     group = _peer_group(project, peers, by)
     asked = focus
     if focus is None and group is not None:
@@ -175,10 +181,9 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
             if reason:
                 raise UsageError(f"KPI '{kpi.id}' cannot be compared by '{by}': {reason}")
     if not chosen:
-        columns = sorted({c for d in project.datasets.values()
-                          for c in [*(x.name for x in d.columns), *(x.name for x in d.derived)]})
         raise UsageError(f"no KPI can be compared by '{by}'",
-                         hint=f"columns of the datasets: {', '.join(columns)}")
+                         hint=did_you_mean(by, columns,
+                                           f"columns of the datasets: {', '.join(columns)}"))
 
     versions: dict[str, int] = {}
     available = engine._available(project, {k.dataset for k in chosen}, as_of, versions)

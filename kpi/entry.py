@@ -27,7 +27,10 @@ def main(argv: list[str] | None = None) -> int | None:
         sys.stdout.write(f"kpi {__version__}\n")
         return 0
     from kpi import cache
+    from kpi.argv import placed
 
+    # `kpi summary --project X` and `kpi --project X summary` are one question, cached once.
+    args = placed(args)
     plan = cache.plan(args)
     if plan is not None:
         entry = cache.read(plan)

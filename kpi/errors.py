@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import re
+from collections.abc import Iterable
 
 # Exit codes, documented in the README and `kpi --help`.
 EXIT_OK = 0
@@ -18,9 +19,11 @@ EXIT_SYSTEM = 4
 
 
 class KpiError(Exception):
-    """Base of every error a user can cause; carries a hint on how to fix it."""
+    """Base of every error a user can cause; carries a hint on how to fix it (each class has
+    a general one, for a raise that names none)."""
 
     exit_code = EXIT_DATA
+    general_hint = "check the file or value named"
 
     def __init__(self, message: str, hint: str | None = None):
         super().__init__(message)
@@ -35,14 +38,20 @@ class UsageError(KpiError):
     """A command-line value is malformed (a period like 2025-13, an unknown option value)."""
 
     exit_code = EXIT_USAGE
+    general_hint = "the command's --help lists its options and values"
 
 
 class ConfigError(KpiError):
     """kpi.toml is missing, malformed or inconsistent."""
 
+    general_hint = "'kpi catalogue --validate kpi.toml' lists every problem of a project file"
+
 
 class DataError(KpiError):
     """An extract or a stored table cannot be read, or lacks the data asked for."""
+
+    general_hint = ("check the extract named; 'kpi datasets' and 'kpi history DATASET' show "
+                    "what is stored")
 
 
 # Control characters (C0 but tab, DEL, C1) and the marks that reorder a line's display: in
@@ -134,3 +143,26 @@ def located(path: object, message: str, *, row: int | None = None,
     if column is not None:
         parts.append(f"column '{column}'")
     return ", ".join(parts) + f": {message}"
+
+
+def closest(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """The choices nearest `word`, ignoring case: near spellings (difflib), then choices that
+    contain it ('knife' finds knife_crime)."""
+    import difflib
+
+    choices = list(dict.fromkeys(choices))
+    lower: dict[str, str] = {}
+    for choice in choices:
+        lower.setdefault(choice.lower(), choice)
+    found = [lower[c] for c in difflib.get_close_matches(word.lower(), list(lower), n=n,
+                                                          cutoff=0.6)]
+    found += [c for c in choices if word.lower() in c.lower() and c not in found]
+    return found[:n]
+
+
+def did_you_mean(word: str, choices: Iterable[str], otherwise: str) -> str:
+    """A hint naming the nearest choices, or `otherwise` when none is near."""
+    close = closest(word, choices)
+    if not close:
+        return otherwise
+    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"

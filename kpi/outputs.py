@@ -35,8 +35,12 @@ def staged(output: Path, files_dir: str) -> Iterator[Path]:
     """A staging folder to write the new document (named `output.name`) and its files folder
     (`files_dir`) into; when the block ends without an error they replace the previous ones,
     and the staging folder is removed whatever happens."""
+    from kpi.locks import folder_locked
+
     parent = output.parent
-    with _folder_locked(parent):
+    # Exports into one folder run one after the other: two interleaved would move one's
+    # figures in beside the other's paper.
+    with folder_locked(parent):
         for leftover in parent.glob(f".{glob_escape(output.name)}.*.staging"):
             shutil.rmtree(leftover, ignore_errors=True)  # from a run that was killed
         staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".staging",
@@ -50,21 +54,6 @@ def staged(output: Path, files_dir: str) -> Iterator[Path]:
             raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-
-
-@contextmanager
-def _folder_locked(folder: Path) -> Iterator[None]:
-    """Exports into one folder run one after the other: two interleaved would move one's
-    figures in beside the other's paper. The lock is on the folder itself (no lock file), and
-    the operating system releases it however the process ends."""
-    import fcntl
-
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _publish(staging: Path, output: Path, files_dir: str) -> None:

@@ -184,10 +184,26 @@ def result_json(result: KpiResult, priorities: dict[str, str],
     return data
 
 
+# The version of every JSON output's shape (kpi/schemas/*.json, docs/json.md): raised when a
+# field is removed, renamed or changes meaning; adding a field keeps it.
+SCHEMA_VERSION = 1
+
+
+def versioned(data: Any) -> Any:
+    """A JSON output with its schema_version: first key of an object; in each record of a
+    list (datasets, history), so the output stays the list it always was."""
+    if isinstance(data, dict):
+        return {"schema_version": SCHEMA_VERSION, **data}
+    if isinstance(data, list):
+        return [versioned(item) if isinstance(item, dict) else item for item in data]
+    return data
+
+
 def report_json(report: Report, project_name: str, priorities: dict[str, str],
                 verdicts: dict[str, Verdict] | None = None) -> str:
     verdicts = verdicts or {}
     document = {
+        "schema_version": SCHEMA_VERSION,
         "project": project_name,
         "period": str(report.period),
         "comparison": report.comparison.value,
@@ -485,7 +501,7 @@ class Document:
 
 def render_json(document: Document, plain: bool = True) -> str:
     """The document's data as indented JSON; sections become lists of objects when no data."""
-    data = document.data
+    data = versioned(document.data)
     if data is None:
         data = {section.title: [dict(zip(section.columns, row, strict=True))
                                 for row in section.rows] for section in document.sections}

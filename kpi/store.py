@@ -8,8 +8,6 @@ load's provenance in its metadata, and every earlier version stays readable (`as
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
 import json
 import math
@@ -149,9 +147,13 @@ def table_path(project: Project, dataset_id: str) -> Path:
 def dataset_spec(project: Project, dataset_id: str) -> DatasetSpec:
     spec = project.datasets.get(dataset_id)
     if spec is None:
+        from kpi.errors import did_you_mean
+
         known = ", ".join(sorted(project.datasets)) or "none"
         raise ConfigError(f"unknown dataset '{dataset_id}' (declared: {known})",
-                          hint=f"declare it under [datasets.{dataset_id}] in {project.path}")
+                          hint=did_you_mean(dataset_id, project.datasets,
+                                            f"declare it under [datasets.{dataset_id}] in "
+                                            f"{project.path}"))
     return spec
 
 
@@ -406,25 +408,13 @@ def _writable_data_dir(project: Project) -> None:
 
 @contextmanager
 def _locked(project: Project, dataset_id: str) -> Iterator[None]:
+    from kpi.locks import locked
+
     _writable_data_dir(project)
     project.data_dir.mkdir(parents=True, exist_ok=True)
-    lock_path = project.data_dir / f".{dataset_id}.lock"
-    # Never follow a link, nor truncate: a lock file planted as a link to another file must
-    # not let a load empty that file.
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    except OSError as exc:
-        if exc.errno != errno.ELOOP:  # a read-only or full disk, permissions: exit 4
-            raise refusal(exc, lock_path) from None
-        raise DataError(f"{lock_path}: cannot open the load lock ({exc.strerror or exc})",
-                        hint="the lock file must be a plain file; remove it if it is a link"
-                        ) from None
-    with os.fdopen(fd, "r+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    # A lock file planted as a link to another file is refused, never written through.
+    with locked(project.data_dir / f".{dataset_id}.lock", "load lock"):
+        yield
 
 
 def stored_counts(project: Project, dataset_id: str, keys: pl.DataFrame) -> pl.DataFrame:
@@ -443,25 +433,39 @@ def stored_counts(project: Project, dataset_id: str, keys: pl.DataFrame) -> pl.D
 @contextmanager
 def staging_folder(project: Project, dataset_id: str) -> Iterator[Path]:
     """A new temporary folder inside the data folder for a load's staged rows, removed when
-    the load ends however it ends. One a killed load left behind is removed by the next load
-    once the process that made it is gone."""
+    the load ends however it ends. One a killed load left behind is removed by the next load.
+
+    Each folder has a lock file beside it (`.ingest-PID-TOKEN.lock`), held for as long as the
+    load runs and taken before the folder exists: a folder whose lock can be taken belongs to
+    no running load. (A lock, not a probe of the process id, which Windows does not offer.)"""
+    import secrets
     import shutil
-    import tempfile
+
+    from kpi.locks import locked
 
     table_uri(table_path(project, dataset_id))  # a valid name, in a path Delta can read
     _writable_data_dir(project)
     folder = project.data_dir
     created = not folder.exists()
+    name = f".ingest-{os.getpid()}-{secrets.token_hex(6)}"
+    staging, lock = folder / name, folder / f"{name}.lock"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         _remove_abandoned(folder)
-        staging = Path(tempfile.mkdtemp(prefix=f".ingest-{os.getpid()}-", dir=folder))
     except OSError as exc:
         raise refusal(exc, table_path(project, dataset_id)) from None
     try:
-        yield staging
+        with locked(lock, "staging lock"):
+            try:
+                staging.mkdir()
+            except OSError as exc:
+                raise refusal(exc, table_path(project, dataset_id)) from None
+            try:
+                yield staging
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        lock.unlink(missing_ok=True)
         if created:  # a first load that failed leaves no empty data folder behind
             try:
                 folder.rmdir()
@@ -472,16 +476,17 @@ def staging_folder(project: Project, dataset_id: str) -> Iterator[Path]:
 def _remove_abandoned(folder: Path) -> None:
     import shutil
 
-    for staging in folder.glob(".ingest-*-*"):
-        pid = staging.name.split("-")[1]
-        if not pid.isdigit():
+    from kpi.locks import attempt
+
+    for staging in folder.glob(".ingest-*"):
+        if not staging.is_dir() or staging.is_symlink():
             continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(staging, ignore_errors=True)
-        except OSError:
-            continue
+        lock = staging.with_name(f"{staging.name}.lock")
+        with attempt(lock) as abandoned:
+            if abandoned:
+                shutil.rmtree(staging, ignore_errors=True)
+        if abandoned:
+            lock.unlink(missing_ok=True)
 
 
 def replace_months(project: Project, dataset_id: str,

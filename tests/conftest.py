@@ -42,11 +42,20 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 @pytest.fixture
 def cli():
     """Run the CLI in-process: cli(["summary", "--period", "2025-09"]) -> result."""
+    from kpi.catalogue import find_project_file
     from kpi.cli import app
 
     runner = CliRunner()
 
     def run(args: list[str], **kwargs):
-        return runner.invoke(app, [str(a) for a in args], **kwargs)
+        args = [str(a) for a in args]
+        # Outside a project kpi uses the bundled sample only when asked (a CliRunner is no
+        # terminal): a test that names no project and runs outside one asks for it, as a
+        # user would with --project sample.
+        explicit = (kwargs.get("env") or {}).get("KPI_PROJECT") or os.environ.get("KPI_PROJECT")
+        if not explicit and not {"--project", "-p"} & {a.partition("=")[0] for a in args} \
+                and find_project_file(None)[1]:
+            args = ["--project", "sample", *args]
+        return runner.invoke(app, args, **kwargs)
 
     return run

@@ -458,8 +458,13 @@ class OracleMachine(RuleBasedStateMachine):
         return False
 
     def _past_all_data(self, period: int) -> bool:
-        held = [m for d in ("inc", "staff", "q") for m in self.model.held(d)]
-        return bool(held) and period > max(held)
+        """Whether no KPI's data reaches the period less its lag."""
+        held = {d: self.model.held(d) for d in ("inc", "staff", "q")}
+        if not any(held.values()):
+            return False
+        return all(not held[self.oracle.dataset_of(k)]
+                   or max(held[self.oracle.dataset_of(k)]) < period - k.lag
+                   for k in self.spec.kpis)
 
     def _check_read(self, result, period: int, vs: str, kpis) -> bool:
         """Whether a read's answer is to be checked (exit 0); a refusal must be allowed."""
@@ -475,8 +480,8 @@ class OracleMachine(RuleBasedStateMachine):
         if defect:
             self.fail(defect, f"exit 0 on a project kpi must refuse: {CLASSES_TEXT[defect]}")
         if "stale" not in self.avoid and self._past_all_data(period):
-            self.fail("stale", f"--period {text(period)} is past every dataset's data "
-                               "(latest month held earlier), yet the read answered with exit 0")
+            self.fail("stale", f"--period {text(period)} is past every KPI's data (less its lag), "
+                               "yet the read answered with exit 0")
         STATS["reads checked"] += 1
         return True
 

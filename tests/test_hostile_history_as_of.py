@@ -120,11 +120,13 @@ def test_history_lists_every_load_with_its_provenance(project, cli):
            for name in ("first.csv", "revised.csv")}
     size = {name: (project / name).stat().st_size for name in sha}
     assert [{k: v for k, v in e.items() if k != "time"} for e in versions] == [
-        {"version": 0, "operation": "ingest", "rows": 60, "rejected": 0, "months": MONTHS,
+        {"schema_version": 1, "version": 0, "operation": "ingest", "rows": 60, "rejected": 0,
+         "months": MONTHS,
          "sources": [{"file": "first.csv", "sha256": sha["first.csv"],
                       "bytes": size["first.csv"], "rows": 60, "rejected": 0}],
          "replaced": [], "quarantine": None},
-        {"version": 1, "operation": "ingest", "rows": 30, "rejected": 0, "months": REVISED,
+        {"schema_version": 1, "version": 1, "operation": "ingest", "rows": 30, "rejected": 0,
+         "months": REVISED,
          "sources": [{"file": "revised.csv", "sha256": sha["revised.csv"],
                       "bytes": size["revised.csv"], "rows": 30, "rejected": 0}],
          # Each month of 2025 held 3 incidents; the revision holds 5.
@@ -146,12 +148,20 @@ def test_history_lists_every_load_with_its_provenance(project, cli):
     result = cli(["--project", project, "history", "incidents"])
     lines = result.stdout.splitlines()
     assert lines[0] == "History of 'incidents' (2 versions)"
-    assert lines[3].split() == ["version", "time", "operation", "rows", "months", "sources",
-                                "sha256", "replaced", "rejected", "quarantine"]
-    # On a terminal, the first three months replaced and a count of the rest.
-    assert lines[5].split()[:1] + lines[5].split()[2:] == [
-        "1", "ingest", "30", "2025-07..2025-12", "revised.csv", sha["revised.csv"][:12],
-        "2025-07", "3->5", "2025-08", "3->5", "2025-09", "3->5", "(+3", "more)", "0"]
+    # A block per version; on a terminal, the first three months replaced and a count of the
+    # rest.
+    assert lines[5].split()[:2] + lines[5].split()[4:] == [
+        "version", "1", "ingest", "30", "rows", "2025-07..2025-12"]
+    assert lines[6:] == [f"  revised.csv (sha256 {sha['revised.csv'][:12]})",
+                         "  replaced 2025-07 3->5 2025-08 3->5 2025-09 3->5 (+3 more)"]
+
+
+def test_history_is_readable_at_80_columns_and_short_lines_when_piped(project, cli):
+    for columns in ("80", "40"):
+        result = cli(["--project", project, "history", "incidents"], env={"COLUMNS": columns})
+        assert result.exit_code == 0
+        assert max(len(line) for line in result.stdout.splitlines()) <= int(columns)
+        assert "60 rows  2024-01..2025-12" in result.stdout.replace("\n  ", "  ")
 
 
 def test_history_of_a_dataset_with_no_data(project, cli):

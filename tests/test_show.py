@@ -156,7 +156,7 @@ def test_unknown_id_is_a_usage_error_with_suggestions(cli, project):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "unknown KPI 'knife_crim'" in result.stderr
-    assert "did you mean knife_crime?" in result.stderr
+    assert "did you mean 'knife_crime'?" in result.stderr
 
 
 def test_unknown_id_matches_titles_too(cli, project):

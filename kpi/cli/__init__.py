@@ -42,10 +42,86 @@ CONFIG_HELP = (
     "kpi.toml [defaults] table (format, vs, period); built-in defaults."
 )
 
+class KpiGroup(typer.core.TyperGroup):
+    """The `kpi` command: shared options on either side of the command (kpi.argv), and every
+    usage error Click or Typer finds as one line and a hint, like every other error."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        from kpi.argv import placed
+
+        return super().parse_args(ctx, placed(args))
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
+             **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        exceptions = _click_exceptions()
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except getattr(exceptions, "NoArgsIsHelpError", ()) as exc:  # plain `kpi`: its help
+            exc.show()
+            sys.exit(exc.exit_code)
+        except exceptions.UsageError as exc:
+            _usage_error(exc)
+            sys.exit(exc.exit_code)
+        except exceptions.ClickException as exc:
+            err = _stderr()
+            err.print(f"Error: {visible(' '.join(exc.format_message().split()))}",
+                      markup=False)
+            err.print("Hint: see 'kpi --help'", markup=False)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            sys.stderr.write("Aborted\n")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _click_exceptions():
+    """Click's exceptions, from the copy of Click that Typer carries."""
+    from typer._click import exceptions
+
+    return exceptions
+
+
+def _usage_error(exc) -> None:
+    """Click's usage error (four lines: usage, a pointer to --help, a blank, the error) as
+    kpi's one line and a hint."""
+    import difflib
+
+    exceptions = _click_exceptions()
+    ctx = exc.ctx
+    path = ctx.command_path if ctx is not None else "kpi"
+    message = " ".join(exc.format_message().split())
+    hint = f"see '{path} --help'"
+    if isinstance(exc, exceptions.MissingParameter) and exc.param is not None:
+        name = exc.param.opts[0] if exc.param.opts else exc.param.name
+        envvar = getattr(exc.param, "envvar", None)
+        if name == "--period":
+            hint = ("give the reporting month, e.g. --period 2025-09 (or set KPI_PERIOD, or "
+                    f"period in kpi.toml [defaults]); {hint}")
+        elif envvar:
+            hint = f"give {name} (or set {envvar}); {hint}"
+    elif message.startswith("No such command") and ctx is not None and "Did you mean" not in \
+            message and hasattr(ctx.command, "commands"):
+        wrong = message.split("'")[1] if message.count("'") >= 2 else ""
+        close = difflib.get_close_matches(wrong, list(ctx.command.commands), n=3)
+        if close:
+            message += f" Did you mean '{close[0]}'?"
+        hint = f"the commands are listed by '{path} --help'"
+    err = _stderr()
+    err.print(f"Error: {visible(message)}", markup=False)
+    err.print(f"Hint: {visible(hint)}", markup=False)
+
+
 app = typer.Typer(
+    cls=KpiGroup,
     name="kpi",
     help="Police and Crime Plan performance: ingest extracts, compute KPIs, draft the board "
-         f"paper.\n\n{OUTPUT_HELP}\n\n{CONFIG_HELP}\n\n{EXIT_CODES_HELP}",
+         f"paper.\n\n{OUTPUT_HELP}\n\n{CONFIG_HELP}\n\n{EXIT_CODES_HELP}\n\n"
+         "Examples:\n\n\b\n  kpi summary --period 2025-09\n"
+         "  kpi --project sample show knife_crime --period 2025-09\n"
+         "  kpi ingest crimes extracts/crimes-2025-10.csv\n"
+         "  kpi export docx --period 2025-09 --output out/board.docx",
     no_args_is_help=True,
     add_completion=True,
     rich_markup_mode=None,
@@ -95,8 +171,9 @@ def root(
     ctx: typer.Context,
     project: Annotated[str | None, typer.Option(
         "--project", "-p", envvar="KPI_PROJECT",
-        help="Project folder or kpi.toml (default: found from the working directory, else "
-             "the bundled West Midlands sample).")] = None,
+        help="Project folder or kpi.toml (default: found from the working directory and "
+             "its parents). 'sample' is the bundled West Midlands sample, which outside a "
+             "project is otherwise used only on a terminal, with a note.")] = None,
     debug: Annotated[bool, typer.Option("--debug", envvar="KPI_DEBUG",
                                         help="Show tracebacks for errors.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", envvar="KPI_QUIET",
@@ -128,6 +205,19 @@ def _with_defaults(group, default_map: dict[str, Any], defaults: dict[str, str])
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def examples(*lines: str) -> Callable[[F], F]:
+    """An Examples section at the end of a command's --help, each line kept as written."""
+
+    def add(func: F) -> F:
+        import inspect
+
+        body = "\n".join(f"  {line}" for line in lines)
+        func.__doc__ = f"{inspect.cleandoc(func.__doc__ or '')}\n\nExamples:\n\n\b\n{body}"
+        return func
+
+    return add
+
+
 def _stderr():
     from rich.console import Console
 
@@ -156,8 +246,7 @@ def handled(func: F) -> F:
             err = _stderr()
             for line in lines:
                 err.print(f"Error: {visible(line)}", markup=False)
-            if exc.hint:
-                err.print(f"Hint: {visible(exc.hint)}", markup=False)
+            err.print(f"Hint: {visible(exc.hint or exc.general_hint)}", markup=False)
             raise typer.Exit(code=exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
@@ -168,22 +257,73 @@ def note(message: str) -> None:
         _stderr().print("\n".join(visible(line) for line in message.split("\n")), markup=False)
 
 
-def open_project(output: Path | None = None):
+def open_project(output: Path | None = None, writes: str | None = None):
     """The project the command works on (kpi.api.Project, what kpi.open() returns); with
-    `output`, its --output checked against it (check_output_file) before any work."""
-    from kpi import api
+    `output`, its --output checked against it (check_output_file) before any work.
 
-    # --project sample names a folder called sample, as it always has; only Python's
-    # kpi.open("sample") means the bundled sample.
-    where = State.project
-    project = api.open(Path(where) if where == api.SAMPLE else where, notify=note)
+    Outside any project the bundled sample is used only when asked for (--project sample,
+    KPI_PROJECT=sample), or on a terminal with a note, so a scheduled job started in the wrong
+    folder never reports the sample's figures; `writes` names a command that would change the
+    store, which the sample refuses. Both are decided before the sample's store is built."""
+    from kpi import api
+    from kpi.catalogue import load_project
+
+    definition = load_project(State.project)
+    asked_for_sample(definition, writes)
+    project = api.open(api.SAMPLE if definition.bundled else definition.path, notify=note)
     State.loaded = project.definition
     check_output_file(output)
     return project
 
 
-def _project(output: Path | None = None):
-    return open_project(output).definition
+def _project(output: Path | None = None, writes: str | None = None):
+    return open_project(output, writes).definition
+
+
+def asked_for_sample(project, writes: str | None = None) -> None:
+    """Refuse, or note on a terminal, the bundled sample used without being asked for."""
+    from kpi.catalogue import SAMPLE
+
+    if project.bundled and writes:
+        from kpi.errors import UsageError
+
+        raise UsageError(f"kpi {writes} does not change the bundled sample",
+                         hint="start a project of your own: 'kpi init FOLDER', or 'kpi init "
+                              "--preset west-midlands FOLDER' for a copy of the sample")
+    if project.bundled and State.project != SAMPLE:
+        if not sys.stderr.isatty():
+            from kpi.errors import ConfigError
+
+            raise ConfigError(f"no kpi.toml in {Path.cwd()} or any folder above it",
+                              hint="run kpi in a project folder, or pass --project FOLDER "
+                                   "(--project sample for the bundled sample)")
+        note(f"Using the bundled West Midlands sample: no kpi.toml in {Path.cwd()} or above "
+             "(--project sample says so; 'kpi init' starts a project)")
+
+
+def _completion(kind: str) -> Callable[..., list[str]]:
+    """Shell completion of the project's ids of one kind (kpis, datasets, priorities), read
+    from the project the command line names; nothing when it cannot be read."""
+
+    def complete(ctx: typer.Context, incomplete: str) -> list[str]:
+        from kpi.catalogue import load_project
+
+        explicit = ctx.find_root().params.get("project") or os.environ.get("KPI_PROJECT")
+        try:
+            project = load_project(explicit)
+        except Exception:  # completion must never print an error into the user's shell
+            return []
+        ids = (project.datasets if kind == "datasets"
+               else [k.id for k in project.kpis if not k.hidden] if kind == "kpis"
+               else [p.id for p in project.priorities])
+        return [i for i in ids if i.startswith(incomplete)]
+
+    return complete
+
+
+complete_kpis = _completion("kpis")
+complete_datasets = _completion("datasets")
+complete_priorities = _completion("priorities")
 
 
 def plain_output(output: Path | None = None) -> bool:

@@ -14,6 +14,7 @@ from kpi.cli import (
     _project,
     app,
     emit_document,
+    examples,
     handled,
     note,
 )
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 
 
 @app.command()
+@examples(
+    "kpi check --period 2025-09",
+    "kpi check --period 2025-09 --format json",
+)
 @handled
 def check(
     period: PeriodOpt,

@@ -9,16 +9,21 @@ from typing import Annotated
 
 import typer
 
-from kpi.cli import _project, app, check_output_file, handled, note
+from kpi.cli import _project, app, check_output_file, examples, handled, note
 from kpi.errors import EXIT_CHECK_FAILED
 
 commentary_app = typer.Typer(
-    help="The analyst's commentary: bring back what was typed into the Word paper.",
+    help="The analyst's commentary: bring back what was typed into the Word paper.\n\n"
+         "Examples:\n\n\b\n  kpi commentary import out/board.docx",
     no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(commentary_app, name="commentary")
 
 
 @commentary_app.command("import")
+@examples(
+    "kpi commentary import out/board.docx",
+    "kpi commentary import edited.docx --output commentary/2025-09.toml",
+)
 @handled
 def import_(
     docx: Annotated[Path, typer.Argument(
@@ -35,7 +40,7 @@ def import_(
     from kpi import commentary
 
     check_output_file(output)
-    project = _project()
+    project = _project(writes="commentary import")
     imported = commentary.import_word(project, docx, output)
     path = imported.path
     check_output_file(path, inputs=(docx,))  # not on kpi.toml, the paper or the data folder

@@ -14,8 +14,10 @@ from kpi.cli import (
     VsOpt,
     app,
     check_format_output,
+    complete_kpis,
     emit_document,
     emit_workbook,
+    examples,
     handled,
     note,
     open_project,
@@ -26,6 +28,11 @@ from kpi.render import Format
 
 
 @app.command()
+@examples(
+    "kpi compare --period 2025-09 --by lpa",
+    "kpi compare --period 2025-09 --by lpa --kpi knife_crime --focus Birmingham",
+    "kpi compare --period 2025-09 --by force --peers most_similar --format csv",
+)
 @handled
 def compare(
     period: PeriodOpt,
@@ -33,8 +40,9 @@ def compare(
         "--by", help="The column whose parts are compared (e.g. force, lpa).")],
     vs: VsOpt = Comparison.BASELINE,
     kpi: Annotated[list[str] | None, typer.Option(
-        "--kpi", help="Only this KPI (its id; repeatable). Default: every KPI that can be "
-                      "split by the column.")] = None,
+        "--kpi", autocompletion=complete_kpis,
+        help="Only this KPI (its id; repeatable). Default: every KPI that can be "
+             "split by the column.")] = None,
     focus: Annotated[str | None, typer.Option(
         "--focus", help="The part to highlight and test the others against (e.g. your "
                         "force).")] = None,

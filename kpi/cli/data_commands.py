@@ -17,7 +17,9 @@ from kpi.cli import (
     app,
     check_format_output,
     check_output_file,
+    complete_datasets,
     emit_workbook,
+    examples,
     handled,
     note,
     open_project,
@@ -27,9 +29,16 @@ from kpi.render import BOM, Format
 
 
 @app.command()
+@examples(
+    "kpi ingest crimes extracts/crimes-2025-10.csv",
+    'kpi ingest crimes "extracts/crimes-*.csv"',
+    "kpi ingest crimes north.csv south.csv --parts",
+    "kpi ingest crimes october.xlsx --sheet Data --skip-bad-rows",
+)
 @handled
 def ingest(
-    dataset: Annotated[str, typer.Argument(help="Dataset id, as declared in kpi.toml.")],
+    dataset: Annotated[str, typer.Argument(help="Dataset id, as declared in kpi.toml.",
+                                           autocompletion=complete_datasets)],
     files: Annotated[list[str] | None, typer.Argument(
         help="CSV, Parquet or Excel (.xlsx, .xlsm, .xls) extracts (globs allowed). Default: "
              "the dataset's sources.")] = None,
@@ -61,8 +70,7 @@ def ingest(
     The same file named twice is read once. Each replaced month is reported with its rows
     before and after."""
     check_output_file(quarantine, "--quarantine")
-    # Opening builds the bundled sample's store first, so a load into it is kept.
-    project = open_project()
+    project = open_project(writes="ingest")
     with working(f"Loading '{dataset}'..."):
         result = project.ingest(dataset, files, skip_bad_rows=skip_bad_rows,
                                 quarantine=quarantine, parts=parts, allow_shrink=allow_shrink,
@@ -85,6 +93,10 @@ def ingest(
 
 
 @app.command()
+@examples(
+    "kpi datasets",
+    "kpi datasets --format json",
+)
 @handled
 def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None:
     """The project's datasets: rows, first and last month, and missing months."""
@@ -94,7 +106,9 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
     project = open_project(output)
     rows = project.stored()
     if format == Format.JSON:
-        _emit(json.dumps(rows, indent=2) + "\n", output)
+        from kpi.render import versioned
+
+        _emit(json.dumps(versioned(rows), indent=2) + "\n", output)
         return
     if format == Format.XLSX:
         import polars as pl
@@ -145,9 +159,14 @@ def _part_missing(row: dict[str, Any], most: int) -> list[str]:
 
 
 @app.command()
+@examples(
+    "kpi history crimes",
+    "kpi history crimes --format json --output crimes-history.json",
+)
 @handled
 def history(
-    dataset: Annotated[str, typer.Argument(help="Dataset id, as declared in kpi.toml.")],
+    dataset: Annotated[str, typer.Argument(help="Dataset id, as declared in kpi.toml.",
+                                           autocompletion=complete_datasets)],
     format: FormatOpt = Format.TABLE,
     output: OutputOpt = None,
 ) -> None:
@@ -170,6 +189,9 @@ def history(
     } for v in versions]
     if format == Format.JSON:
         document = Document(heading=f"History of '{dataset}'", sections=(), data=data)
+    elif format == Format.TABLE:
+        _emit(_history_text(dataset, data), output)
+        return
     else:
         # One row per version; a load of several files lists them, and their hashes, joined.
         full = format == Format.CSV
@@ -188,9 +210,14 @@ def history(
 
 
 @app.command()
+@examples(
+    "kpi vacuum --dry-run",
+    "kpi vacuum crimes --keep-days 90",
+)
 @handled
 def vacuum(
     datasets: Annotated[list[str] | None, typer.Argument(
+        autocompletion=complete_datasets,
         help="Dataset ids (default: every dataset with data).")] = None,
     keep_days: Annotated[float, typer.Option(
         "--keep-days", min=0, help="Keep every version of the last N days readable.")] = 30.0,
@@ -204,7 +231,7 @@ def vacuum(
     reproduces it. Every version stays listed in 'kpi history'."""
     from kpi import maintenance, store
 
-    project = _project()
+    project = _project(writes="vacuum")
     ids = datasets or sorted(d for d in project.datasets if store.exists(project, d))
     for dataset_id in ids:
         store.dataset_spec(project, dataset_id)
@@ -222,6 +249,45 @@ def vacuum(
             note(f"{dataset_id}: {got.files_before:,} files, {_mib(got.bytes_before)} -> "
                  f"{got.files_after:,} files, {_mib(got.bytes_after)}; deleted {got.removed:,}; "
                  f"version {got.version_after}{pins}")
+
+
+def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
+    """The table format of `kpi history`: a block per version, its first line what the load
+    was and the next its files and what it replaced, wrapped to the terminal (100 columns when
+    piped), so that neither a narrow terminal splits a number nor a pipe gets endless lines."""
+    import os
+    import shutil
+    import sys
+    import textwrap
+
+    from kpi.errors import visible
+
+    columns = os.environ.get("COLUMNS", "")
+    width = (shutil.get_terminal_size().columns if sys.stdout.isatty()
+             else int(columns) if columns.strip().isdigit() else 100)
+    width = max(width, 40)
+    count = f"{len(data)} version{'s' if len(data) != 1 else ''}"
+    lines = [f"History of '{dataset}' ({count})"]
+    nbsp = "\u00a0"
+    for d in data:
+        when = d["time"].replace("T", " ")[:16]
+        # A no-break space holds "1,024 rows" and "version 3" together when the line wraps.
+        head = (f"version{nbsp}{d['version']}  {when.replace(' ', nbsp)}  {d['operation']}  "
+                f"{d['rows']:,}{nbsp}rows  {_span(d['months'])}")
+        lines += ["", *(line.replace(nbsp, " ") for line in textwrap.wrap(
+            head, width, subsequent_indent="  ", break_long_words=False,
+            break_on_hyphens=False))]
+        parts = [f"{s['file']} (sha256 {s['sha256'][:12]})" for s in d["sources"]]
+        if d["replaced"]:
+            parts.append(f"replaced {_replaced(d['replaced'], False)}")
+        if d["rejected"]:
+            parts.append(f"rejected {d['rejected']:,} rows"
+                         + (f" into {d['quarantine']}" if d["quarantine"] else ""))
+        for part in parts:
+            lines += textwrap.wrap(part, width, initial_indent="  ", subsequent_indent="    ",
+                                   break_long_words=False, break_on_hyphens=False)
+    # A file name is data: its control characters are shown, never sent to the terminal.
+    return "\n".join(visible(line) for line in lines) + "\n"
 
 
 def _mib(size: int) -> str:

@@ -15,17 +15,30 @@ from typing import Annotated
 import typer
 
 from kpi.api import PAPER_SUFFIXES, PaperFormat
-from kpi.cli import AsOfOpt, PeriodOpt, VsOpt, app, handled, note, open_project
+from kpi.cli import (
+    AsOfOpt,
+    PeriodOpt,
+    VsOpt,
+    app,
+    complete_priorities,
+    examples,
+    handled,
+    note,
+    open_project,
+)
 from kpi.periods import Comparison
 
 export_app = typer.Typer(
-    help="Draft documents from the data: the board paper as Markdown, Word or HTML.",
+    help="Draft documents from the data: the board paper as Markdown, Word or HTML.\n\n"
+         "Examples:\n\n\b\n  kpi export docx --period 2025-09 --output out/board.docx\n"
+         "  kpi export markdown --period 2025-09 --output out/board.md",
     no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(export_app, name="export")
 
 
 PriorityOpt = Annotated[str | None, typer.Option(
-    "--priority", help="Only this plan priority (its id).")]
+    "--priority", help="Only this plan priority (its id).",
+    autocompletion=complete_priorities)]
 CommentaryOpt = Annotated[Path | None, typer.Option(
     "--commentary", help="The analyst's commentary (TOML): text for KPIs, sections and the "
                          "paper's introduction, equality implications, next steps and author "
@@ -50,6 +63,10 @@ def _output_option(fmt: PaperFormat):
 
 
 @export_app.command("markdown")
+@examples(
+    "kpi export markdown --period 2025-09 --output out/board.md",
+    "kpi export markdown --period 2025-10 --output out/board.md --previous out/board.figures.json",
+)
 @handled
 def markdown(period: PeriodOpt, output: Annotated[Path, _output_option(PaperFormat.MARKDOWN)],
              vs: VsOpt = Comparison.BASELINE, priority: PriorityOpt = None,
@@ -62,6 +79,10 @@ def markdown(period: PeriodOpt, output: Annotated[Path, _output_option(PaperForm
 
 
 @export_app.command("docx")
+@examples(
+    "kpi export docx --period 2025-09 --output out/board.docx",
+    "kpi export docx --period 2025-09 --output out/board.docx --template house-style.docx",
+)
 @handled
 def docx(period: PeriodOpt, output: Annotated[Path, _output_option(PaperFormat.DOCX)],
          vs: VsOpt = Comparison.BASELINE, priority: PriorityOpt = None,
@@ -83,6 +104,9 @@ def docx(period: PeriodOpt, output: Annotated[Path, _output_option(PaperFormat.D
 
 
 @export_app.command("html")
+@examples(
+    "kpi export html --period 2025-09 --output out/board.html",
+)
 @handled
 def html(period: PeriodOpt, output: Annotated[Path, _output_option(PaperFormat.HTML)],
          vs: VsOpt = Comparison.BASELINE, priority: PriorityOpt = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -13,8 +14,11 @@ from kpi.cli import (
     OutputOpt,
     State,
     app,
+    asked_for_sample,
     check_output_file,
+    complete_priorities,
     emit_document,
+    examples,
     handled,
     note,
 )
@@ -23,10 +27,16 @@ from kpi.render import Format
 
 
 @app.command()
+@examples(
+    "kpi catalogue",
+    "kpi catalogue --priority violence --format csv",
+    "kpi catalogue --validate kpi.toml",
+)
 @handled
 def catalogue(
     priority: Annotated[str | None, typer.Option(
-        "--priority", help="Only this plan priority (its id).")] = None,
+        "--priority", help="Only this plan priority (its id).",
+        autocompletion=complete_priorities)] = None,
     status: Annotated[Status | None, typer.Option(
         "--status", help="Only KPIs with this status.", case_sensitive=False)] = None,
     validate: Annotated[Path | None, typer.Option(
@@ -45,13 +55,13 @@ def catalogue(
              f"{len(project.priorities)} priorities, {len(project.kpis)} KPIs)")
         return
     project = load_project(State.project)
+    asked_for_sample(project)
     State.loaded = project
     check_output_file(output)
-    if priority and project.priority(priority) is None:
-        from kpi.errors import UsageError
+    if priority:
+        from kpi.api import require_priority
 
-        known = ", ".join(p.id for p in project.priorities)
-        raise UsageError(f"unknown priority '{priority}'", hint=f"one of: {known}")
+        require_priority(project, priority)
     emit_document(catalogue_document(project, priority, status), format, output)
 
 
@@ -81,6 +91,11 @@ def catalogue_document(project, priority: str | None = None, status: Status | No
 
 
 @app.command()
+@examples(
+    "kpi init myforce",
+    "kpi init --preset west-midlands sample-copy",
+    "kpi init --list-presets",
+)
 @handled
 def init(
     directory: Annotated[Path, typer.Argument(
@@ -124,7 +139,7 @@ def init(
     target.write_text(template.replace('"{name}"', json.dumps(name, ensure_ascii=False)),
                       encoding="utf-8")
     (directory / "data").mkdir(exist_ok=True)
-    note(f"Created {target} and {directory / 'data'}/")
+    note(f"Created {target} and {directory / 'data'}{os.sep}")
     note(f"Next: edit {target}, check it with 'kpi catalogue --validate {target}', then "
          "'kpi ingest DATASET FILE' and 'kpi summary --period YYYY-MM'.")
 
@@ -138,7 +153,7 @@ def _init_preset(name: str, directory: Path) -> None:
 
     written = copy_preset(name, directory)
     note(f"Created {directory / PROJECT_FILE} from preset '{name}' ({len(written)} file(s)) "
-         f"and {directory / 'data'}/")
+         f"and {directory / 'data'}{os.sep}")
     project = load_project(directory)
     loaded = 0
     for dataset_id, spec in project.datasets.items():

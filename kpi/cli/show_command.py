@@ -18,7 +18,9 @@ from kpi.cli import (
     VsOpt,
     app,
     check_format_output,
+    complete_kpis,
     emit_document,
+    examples,
     handled,
     open_project,
 )
@@ -35,10 +37,15 @@ TREND_MONTHS = 24
 
 
 @app.command()
+@examples(
+    "kpi show knife_crime --period 2025-09",
+    "kpi show asb_incidents --period 2025-09 --seasonal",
+    "kpi show knife_crime --period 2025-09 --as-of 3 --format json",
+)
 @handled
 def show(
-    kpi_id: Annotated[str, typer.Argument(metavar="KPI_ID", help="The KPI's id (see 'kpi "
-                                                                  "catalogue').")],
+    kpi_id: Annotated[str, typer.Argument(metavar="KPI_ID", autocompletion=complete_kpis,
+                                          help="The KPI's id (see 'kpi catalogue').")],
     period: PeriodOpt,
     vs: VsOpt = Comparison.BASELINE,
     months: Annotated[int, typer.Option("--months", min=2, max=120,

@@ -18,7 +18,9 @@ from kpi.cli import (
     _stdout_console,
     app,
     check_format_output,
+    complete_priorities,
     emit_workbook,
+    examples,
     handled,
     note,
     open_project,
@@ -39,12 +41,19 @@ class FailOn(StrEnum):
 
 
 @app.command()
+@examples(
+    "kpi summary --period 2025-09",
+    "kpi summary --period 2025-09 --vs yoy --priority violence",
+    "kpi summary --period 2025-09 --format json --output summary.json",
+    "kpi summary --period 2025-09 --fail-on deteriorating",
+)
 @handled
 def summary(
     period: PeriodOpt,
     vs: VsOpt = Comparison.BASELINE,
     priority: Annotated[str | None, typer.Option(
-        "--priority", help="Only this plan priority (its id).")] = None,
+        "--priority", help="Only this plan priority (its id).",
+        autocompletion=complete_priorities)] = None,
     format: FormatOpt = Format.TABLE,
     output: OutputOpt = None,
     as_of: AsOfOpt = None,

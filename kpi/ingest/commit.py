@@ -340,20 +340,19 @@ def ensure_bundled_store(project, notify=None) -> None:
 
     Built in a temporary folder and renamed into place, so a build that is interrupted or
     runs twice at once never leaves a half-built store behind."""
-    import fcntl
     import os
     import shutil
     import tempfile
     from dataclasses import replace
 
     from kpi import store
+    from kpi.locks import locked
 
     if not project.bundled or all(store.exists(project, d) for d in project.datasets):
         return
     target = project.data_dir
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f".{target.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(target.parent / f".{target.name}.lock", "sample store lock"):
         if all(store.exists(project, d) for d in project.datasets):
             return
         if notify:

@@ -123,11 +123,17 @@ def expand_sources(patterns: list[str]) -> list[Path]:
         literal = os.path.lexists(pattern) or not glob.has_magic(pattern)
         matches = [pattern] if literal else sorted(glob.glob(pattern))
         if not matches:
-            raise UsageError(f"no files match '{pattern}'")
+            folder = Path(pattern).parent
+            raise UsageError(f"no files match '{pattern}'",
+                             hint=f"check the pattern against the files in {folder.resolve()}")
         for match in matches:
             path = Path(match)
+            if path.is_dir():
+                raise DataError(f"{path}: is a folder, not an extract",
+                                hint=f"name the files in it, for example {path / '*.csv'}")
             if not path.is_file():
-                raise DataError(f"{path}: no such file")
+                raise DataError(f"{path}: no such file",
+                                hint=f"check the name; the working folder is {Path.cwd()}")
             paths.append(path)
     return paths
 
