@@ -689,7 +689,7 @@ def test_outcome_statuses_have_words():
     statuses = {v for k, v in vars(Outcome).items() if k.isupper()}
     assert {s for s, _ in STATUS_COUNT_WORDS} == statuses
     assert set(STATUS_SENTENCES) == {Outcome.IMPROVING, Outcome.DETERIORATING, Outcome.STABLE,
-                                     Outcome.CHANGED}
+                                     Outcome.CHANGED, Outcome.STALE}
 
 
 def test_status_sentences_vary_within_a_section(exported):
