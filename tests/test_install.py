@@ -51,7 +51,7 @@ def test_every_third_party_module_kpi_imports_is_a_core_dependency():
 
 def test_the_readme_installs_without_extras_for_the_everyday_commands():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert "pip install . && kpi summary --period 2025-09" in readme
+    assert "pip install . && kpi summary --period 2025-09 --project sample\n" in readme
     assert "kpi export markdown --period 2025-09 --output out/board.md" in readme
 
 
@@ -78,3 +78,5 @@ def test_ci_runs_the_readme_test_command_and_the_board_paper():
     script = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert "pip install '.[test]' && pytest\n" in script
     assert "kpi export markdown --period 2025-09 --output" in script
+    # The quick start as the README gives it, word for word: no terminal needed.
+    assert "\nkpi summary --period 2025-09 --project sample >" in script
