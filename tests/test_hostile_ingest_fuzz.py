@@ -212,6 +212,27 @@ WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace() and c not
                      "\x1c\x1d\x1e\x1f")
 
 
+# Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt), which kpi removes
+# from text as it loads it (the identity rule, docs/guarantees.md): written out here so the
+# oracle does not share kpi's own implementation (a regular expression in Polars).
+IGNORABLE = [(0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+             (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+             (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+             (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+             (0xE0000, 0xE0FFF)]
+
+
+def _stored_form(value: str) -> str:
+    """A text cell as the identity rule stores it: NFC, default-ignorable characters removed,
+    other space separators made plain spaces, then trimmed."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFC", value)
+    text = "".join(c for c in text if not any(lo <= ord(c) <= hi for lo, hi in IGNORABLE))
+    text = "".join(" " if unicodedata.category(c) == "Zs" else c for c in text)
+    return text.strip(WHITESPACE)
+
+
 def _records(data: bytes) -> list[tuple[str, str]]:
     """(id, LPA) of every record Python's csv module reads from the bytes, by column name."""
     codecs = ("utf-8-sig", "cp1252")
@@ -237,7 +258,7 @@ def _records(data: bytes) -> list[tuple[str, str]]:
     if ref is None or "lpa" not in names:
         return []
     lpa = names.index("lpa")
-    return [(r[ref].strip(WHITESPACE), r[lpa].strip(WHITESPACE)) for r in rows[1:]
+    return [(_stored_form(r[ref]), _stored_form(r[lpa])) for r in rows[1:]
             if len(r) > max(ref, lpa)]
 
 

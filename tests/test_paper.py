@@ -716,10 +716,12 @@ def sample(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("sample") / "board.md"
     runner = CliRunner()
-    result = runner.invoke(app, ["export", "markdown", "--period", "2025-09", "--output",
+    result = runner.invoke(app, ["--project", "sample",
+                                 "export", "markdown", "--period", "2025-09", "--output",
                                  str(out)])
     assert result.exit_code == 0, result.output
-    summary = runner.invoke(app, ["summary", "--period", "2025-09", "--format", "json"])
+    summary = runner.invoke(app, ["--project", "sample",
+                                  "summary", "--period", "2025-09", "--format", "json"])
     assert summary.exit_code == 0, summary.output
     return out, out.read_text(encoding="utf-8"), json.loads(summary.stdout)
 

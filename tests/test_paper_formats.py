@@ -39,7 +39,8 @@ def sample(tmp_path_factory):
     out = {}
     for fmt, suffix in (("markdown", "md"), ("html", "html"), ("docx", "docx")):
         path = folder / f"board.{suffix}"
-        result = runner.invoke(app, ["export", fmt, "--period", "2025-09", "--output",
+        result = runner.invoke(app, ["--project", "sample",
+                                     "export", fmt, "--period", "2025-09", "--output",
                                      str(path)])
         assert result.exit_code == 0, result.output
         out[fmt] = path

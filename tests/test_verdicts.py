@@ -275,7 +275,8 @@ def sample_json():
 
     from kpi.cli import app
 
-    result = CliRunner().invoke(app, ["summary", "--period", "2025-09", "--format", "json"])
+    result = CliRunner().invoke(app, ["--project", "sample",
+                                      "summary", "--period", "2025-09", "--format", "json"])
     assert result.exit_code == 0, result.output
     return {k["id"]: k for k in json.loads(result.stdout)["kpis"]}
 

@@ -42,7 +42,7 @@ REPORT_ERRORS = {
 
 
 def _summary(*args: str) -> dict:
-    result = CliRunner().invoke(app, ["summary", *args, "--format", "json"])
+    result = CliRunner().invoke(app, ["--project", "sample", "summary", *args, "--format", "json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     return {k["id"]: k for k in document["kpis"]}
@@ -114,7 +114,7 @@ def test_in_development_kpis_are_listed(report):
 
 
 def test_summary_shows_all_nine_priorities_in_order():
-    result = CliRunner().invoke(app, ["summary", "--period", "2025-09"])
+    result = CliRunner().invoke(app, ["--project", "sample", "summary", "--period", "2025-09"])
     assert result.exit_code == 0, result.output
     titles = ["Rebuilding Community Policing", "Preventing and Tackling Violence",
               "Improving Road and Travel Safety", "Preventing and Reducing Neighbourhood Crime",
@@ -299,7 +299,8 @@ def test_other_periods_against_duckdb(db, reports, case, kpi_id):
 
 
 def test_check_reports_the_asb_category_mismatch():
-    result = CliRunner().invoke(app, ["check", "--period", "2025-09", "--format", "json"])
+    result = CliRunner().invoke(app, ["--project", "sample",
+                                      "check", "--period", "2025-09", "--format", "json"])
     assert result.exit_code == 1
     checks = {c["id"]: c for c in json.loads(result.stdout)["checks"]}
     asb = checks["asb_categories"]
@@ -312,7 +313,7 @@ def test_check_reports_the_asb_category_mismatch():
 
 
 def test_check_table_names_the_failures():
-    result = CliRunner().invoke(app, ["check", "--period", "2025-09"])
+    result = CliRunner().invoke(app, ["--project", "sample", "check", "--period", "2025-09"])
     assert result.exit_code == 1
     line = next(x for x in result.stdout.splitlines() if x.startswith("asb_categories"))
     assert "FAIL" in line and "26,848" in line and "26,613" in line
