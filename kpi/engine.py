@@ -101,6 +101,13 @@ class Report:
     def result(self, kpi_id: str) -> KpiResult | None:
         return next((r for r in self.results if r.kpi.id == kpi_id), None)
 
+    def known_result(self, kpi_id: str) -> KpiResult:
+        """A KPI's result in a report evaluated with that KPI: a missing one is a bug."""
+        result = self.result(kpi_id)
+        if result is None:
+            raise KeyError(f"KPI '{kpi_id}' was not evaluated in this report")
+        return result
+
 
 # ---------------------------------------------------------------------------------------------
 # Kinds: components to aggregate, and the value made from them
