@@ -77,7 +77,7 @@ def run_checks(project: Project, period: Month, as_of: AsOf | None = None,
     wanted = {k.id: k for k in live}
     for check in project.checks:
         for kpi_id in (check.total, *check.parts):
-            wanted.setdefault(kpi_id, project.kpi(kpi_id))
+            wanted.setdefault(kpi_id, project.known_kpi(kpi_id))
     report = engine.evaluate(project, period, Comparison.BASELINE, list(wanted.values()),
                              as_of=as_of)
     results = [_reconcile(project, check, period, report) for check in project.checks]
@@ -105,28 +105,30 @@ def _part(result: engine.KpiResult) -> Part:
 
 def _reconcile(project: Project, check: Check, period: Month,
                report: engine.Report) -> CheckResult:
-    kpis = [project.kpi(check.total), *(project.kpi(p) for p in check.parts)]
-    total, *parts = (_part(report.result(k.id)) for k in kpis)
+    kpis = [project.known_kpi(check.total), *(project.known_kpi(p) for p in check.parts)]
+    total, *parts = (_part(report.known_result(k.id)) for k in kpis)
     values = [total.value, *(p.value for p in parts)]
     if any(v is None for v in values):
         missing = next(p for p in (total, *parts) if p.value is None)
-        note = report.result(missing.kpi).note or "no value"
+        note = report.known_result(missing.kpi).note or "no value"
         return CheckResult(check.id, check.title, CheckKind.RECONCILIATION, False,
                            f"'{missing.kpi}' cannot be computed for {period}: {note}",
                            total, tuple(parts))
-    windows = {p.window for p in (total, *parts)}
+    # Every value is known here, and a part with a value has a window.
+    total_value, *part_values = [v for v in values if v is not None]
+    windows = {p.window for p in (total, *parts) if p.window is not None}
     if len(windows) > 1:
         return CheckResult(check.id, check.title, CheckKind.RECONCILIATION, False,
                            "the total and its parts cover different windows "
                            f"({', '.join(sorted(windows))})", total, tuple(parts))
-    difference = total.value - sum(p.value for p in parts)
+    difference = total_value - sum(part_values)
     passed = abs(difference) <= check.tolerance
-    summed = " + ".join(_figure(p.value) for p in parts)
+    summed = " + ".join(_figure(v) for v in part_values)
     if passed:
-        message = f"{summed} = {_figure(total.value)} ({total.window})"
+        message = f"{summed} = {_figure(total_value)} ({total.window})"
     else:
-        message = (f"parts sum to {_figure(total.value - difference)} ({summed}), "
-                   f"total is {_figure(total.value)}: a difference of {_figure(difference)} "
+        message = (f"parts sum to {_figure(total_value - difference)} ({summed}), "
+                   f"total is {_figure(total_value)}: a difference of {_figure(difference)} "
                    f"({total.window})")
     return CheckResult(check.id, check.title, CheckKind.RECONCILIATION, passed, message,
                        total, tuple(parts), difference)
@@ -135,7 +137,7 @@ def _reconcile(project: Project, check: Check, period: Month,
 def _coverage(live: list[KpiDef], period: Month, report: engine.Report) -> list[CheckResult]:
     """A failure for each live KPI whose windows for the period are incomplete."""
     out = []
-    for result in (report.result(k.id) for k in live):
+    for result in (report.known_result(k.id) for k in live):
         if result.status in (engine.Outcome.NO_DATA, engine.Outcome.STALE):
             out.append(CheckResult(f"coverage_{result.kpi.id}", result.kpi.title,
                                    CheckKind.COVERAGE, False,
@@ -151,7 +153,7 @@ def _quality(live: list[KpiDef], report: engine.Report) -> list[CheckResult]:
     """A failure for each live KPI whose current window's rows have a data-quality note."""
     out = [CheckResult(f"quality_{r.kpi.id}", r.kpi.title, CheckKind.QUALITY, False,
                        f"'{r.kpi.id}': {'; '.join(r.quality)}")
-           for r in (report.result(k.id) for k in live) if r.quality]
+           for r in (report.known_result(k.id) for k in live) if r.quality]
     return out or [CheckResult("quality", "No data-quality note on any KPI", CheckKind.QUALITY,
                                True, f"{len(live)} live KPIs' rows checked")]
 

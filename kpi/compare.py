@@ -145,7 +145,7 @@ def splittable(project: Project, kpi: KpiDef, column: str) -> str | None:
         return "it is a rate of two KPIs"
     if kpi.kind in NOT_SPLIT:
         return f"a {kpi.kind.value} KPI {NOT_SPLIT[kpi.kind]}"
-    dataset = project.datasets[kpi.dataset]
+    dataset = project.datasets[kpi.source]
     if not dataset.has_column(column):
         return f"dataset '{kpi.dataset}' has no column '{column}'"
     kind_of = column_type(dataset, column)
@@ -186,18 +186,18 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
                                            f"columns of the datasets: {', '.join(columns)}"))
 
     versions: dict[str, int] = {}
-    available = engine._available(project, {k.dataset for k in chosen}, as_of, versions)
+    available = engine._available(project, {k.source for k in chosen}, as_of, versions)
     plans: dict[str, engine.Plan] = {}
     for kpi in chosen:
-        months = available[kpi.dataset]
+        months = available[kpi.source]
         if isinstance(months, str):
             plans[kpi.id] = engine.Plan(None, None, months)
             continue
-        plan = engine._plan_windows(project, kpi, period, vs, months, [kpi.dataset])
-        cut = quarter_cut(project, [kpi.dataset], plan.current)
+        plan = engine._plan_windows(project, kpi, period, vs, months, [kpi.source])
+        cut = quarter_cut(project, [kpi.source], plan.current)
         if cut:
             raise UsageError(cut)
-        if cut := quarter_cut(project, [kpi.dataset], plan.comparison):
+        if cut := quarter_cut(project, [kpi.source], plan.comparison):
             plan = plan._replace(comparison=None, note=f"comparison {cut}")
         if plan.stale:
             plan = plan._replace(note="; ".join(n for n in (plan.stale, plan.note) if n))
@@ -211,7 +211,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     requests: dict[str, list[KpiDef]] = {}
     for kpi in chosen:
         if plans[kpi.id][0] is not None:
-            requests.setdefault(kpi.dataset, []).append(kpi)
+            requests.setdefault(kpi.source, []).append(kpi)
     grouped = {dataset_id: _grouped(project, dataset_id, wanted, plans, by, members, as_of)
                for dataset_id, wanted in requests.items()}
 
@@ -221,7 +221,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         if current is None:
             results.append(KpiComparison(kpi, None, None, (), None, None, None, note=note))
             continue
-        rows = grouped[kpi.dataset]
+        rows = grouped[kpi.source]
         populations = (populations_for(project, by, current.end.year)
                        if kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT else {})
         result = _compare_kpi(project, kpi, by, rows, current, comparison, populations, focus,
@@ -230,6 +230,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         results.append(result)
     notes = []
     if asked is None and focus is not None and focus not in seen:
+        assert group is not None  # the focus came from the group
         notes.append(f"the data holds no rows for {focus}, the focus of peer group "
                      f"'{group.id}'")
         focus = None
@@ -321,6 +322,7 @@ def _aggregations(kpi: KpiDef, plan: engine.Plan,
         count = pl.len()
     else:
         mask = rows if selected is None else selected if rows is None else selected & rows
+        assert mask is not None  # rows or selected is set here
         count = mask.fill_null(False).sum()
     exprs.append(count.alias(f"{kpi.id}:{SELECTED}"))
     return exprs
@@ -350,7 +352,7 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
                  focus: str | None, note: str | None) -> KpiComparison:
     parts = []
     blank = 0
-    spec = project.datasets[kpi.dataset]
+    spec = project.datasets[kpi.source]
     short: list[str] = []  # parts left out: rows in fewer months than the current window's
     unread: list[str] = []  # parts whose comparison window is not all loaded
     for name, row in rows.items():
@@ -360,15 +362,18 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
             blank += 1
             continue
         held = row[f"{kpi.id}:cur{HELD}"]
+        assert held is not None  # a count of months (n_unique), never null
         if held < _stored_months(spec, current):
             short.append(f"{name} ({held} of {_stored_months(spec, current)} months)")
             continue
         cur = _measured(project, kpi, current, "cur", row)
         cmp = _measured(project, kpi, comparison, "cmp", row)
-        if comparison is not None and row[f"{kpi.id}:cmp{HELD}"] < _stored_months(spec,
-                                                                                comparison):
-            unread.append(name)
-            cmp = None  # never 0 for months that were never loaded
+        if comparison is not None:
+            cmp_held = row[f"{kpi.id}:cmp{HELD}"]
+            assert cmp_held is not None  # a count of months (n_unique), never null
+            if cmp_held < _stored_months(spec, comparison):
+                unread.append(name)
+                cmp = None  # never 0 for months that were never loaded
         change = engine.change_between(kpi, cur.value if cur else None,
                                        cmp.value if cmp else None)
         status = engine.status_of(kpi, change) if change else Outcome.NO_DATA
@@ -384,6 +389,7 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
                  f"{', '.join(short[:5])}{' ...' if len(short) > 5 else ''}")
         note = f"{note}; {extra}" if note else extra
     if unread:
+        assert comparison is not None  # only a comparison window leaves a part unread
         extra = (f"no comparison for {', '.join(sorted(unread)[:5])}"
                  f"{' ...' if len(unread) > 5 else ''}: rows in only some months of the "
                  f"{comparison.label}")
@@ -459,26 +465,28 @@ def difference(kpi: KpiDef, one: PartResult, other: list[PartResult],
     of two Poisson counts with the populations as exposure; anything else is not tested."""
     if one.current is None or any(o.current is None for o in other) or not other:
         return stats.not_tested("needs a current value for both")
+    currents = [o.current for o in other if o.current is not None]  # every one, checked above
     if kpi.unit == Unit.PERCENT and kpi.kind in (Kind.RATE, Kind.WITHIN):
-        counts = [_whole(one.current.numerator), _whole(one.current.denominator),
-                  *[_whole(o.current.numerator) for o in other],
-                  *[_whole(o.current.denominator) for o in other]]
-        if None in counts:
+        x1, n1 = _whole(one.current.numerator), _whole(one.current.denominator)
+        xs = [_whole(c.numerator) for c in currents]
+        ns = [_whole(c.denominator) for c in currents]
+        if x1 is None or n1 is None or None in xs or None in ns:
             return stats.not_tested("a rate is tested from whole-number numerators and "
                                     "denominators")
-        x2 = sum(_whole(o.current.numerator) for o in other)
-        n2 = sum(_whole(o.current.denominator) for o in other)
-        result = stats.proportion_test(counts[0], counts[1], x2, n2)
+        x2 = sum(x for x in xs if x is not None)
+        n2 = sum(n for n in ns if n is not None)
+        result = stats.proportion_test(x1, n1, x2, n2)
         return replace(result, note=f"against {other_name}: {result.note}")
     if kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0:
         n1 = _whole(one.current.value)
-        others = [_whole(o.current.value) for o in other]
-        if n1 is None or None in others:
+        wholes = [_whole(c.value) for c in currents]
+        if n1 is None or None in wholes:
             return stats.not_tested("the values are not whole counts of events")
         if one.population is None or any(o.population is None for o in other):
             return stats.not_tested("counts of parts of different sizes are compared per "
                                     "population: declare [population_by] for the column")
-        t2 = sum(o.population for o in other)
+        others = [w for w in wholes if w is not None]
+        t2 = sum(o.population for o in other if o.population is not None)
         result = stats.poisson_test(n1, one.population, sum(others), t2)
         if result.p_value is None:
             return result
@@ -500,7 +508,7 @@ def _tested(kpi: KpiDef, parts: list[PartResult], focus: str | None) -> list[Par
                    else stats.not_tested("no other part to compare with"))
         vs_focus = None
         if focus_part is not None and part.name != focus:
-            vs_focus = difference(kpi, part, [focus_part], focus)
+            vs_focus = difference(kpi, part, [focus_part], focus_part.name)
         out.append(replace(part, vs_rest=vs_rest, vs_focus=vs_focus))
     return out
 
@@ -530,7 +538,7 @@ def peer_result(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     compared = result.kpis[0]
     parts = {p.name: p for p in compared.parts}
     if compared.current is None or any(
-            m not in parts or parts[m].current is None or parts[m].current.value is None
+            m not in parts or _metric(parts[m], None) is None
             for m in (*group.members, group.focus)):
         return None
     return compared
@@ -546,20 +554,23 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     group = project.peers.get(kpi.peers) if kpi.peers else None
     if compared is None:
         compared = peer_result(project, kpi, period, vs, as_of)
-    if compared is None or compared.ranked_on is None:
+    if (group is None or group.focus is None or compared is None or compared.ranked_on is None
+            or compared.current is None):
         return None
     parts = {p.name: p for p in compared.parts}
-    if any(parts[m].rank is None for m in group.members):
+    if any(parts[m].rank is None for m in (*group.members, group.focus)):
         return None
     from kpi.render import number
 
     me = parts[group.focus]
+    assert me.rank is not None  # every part checked above is ranked
     per_1000 = compared.ranked_on == "per_1000"
     others = ", ".join(m for m in group.members if m != group.focus)
     best = "highest" if kpi.better == Better.HIGHER else "lowest"
     if per_1000:
         value, centre = f"{me.per_1000:,.2f} per 1,000 people", f"{compared.median_per_1000:,.2f}"
     else:
+        assert me.current is not None  # peer_result holds the focus's current value
         value, centre = number(me.current.value, kpi.unit), number(compared.median, kpi.unit)
     window = compared.current
     when = f"the {window.label}" if window.kind == WindowKind.YE else window.label
@@ -568,6 +579,7 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
             f"with {value} against a group median of {centre}")
     test = me.vs_rest
     if test is not None and test.significant is not None:
+        assert test.p_value is not None  # a test that judged has a p-value
         text += ("; the difference from the rest of the group is statistically significant"
                  if test.significant else
                  "; the difference from the rest of the group could be chance")

@@ -11,7 +11,7 @@ and windows read it: a window, or one month of a verdict's series, is the sum of
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from math import floor
@@ -32,6 +32,7 @@ from kpi.catalogue import (
     Status,
     Unit,
     derive,
+    required,
 )
 from kpi.dateparts import quarter_cut
 from kpi.errors import ConfigError, DataError
@@ -101,6 +102,13 @@ class Report:
     def result(self, kpi_id: str) -> KpiResult | None:
         return next((r for r in self.results if r.kpi.id == kpi_id), None)
 
+    def known_result(self, kpi_id: str) -> KpiResult:
+        """A KPI's result in a report evaluated with that KPI: a missing one is a bug."""
+        result = self.result(kpi_id)
+        if result is None:
+            raise KeyError(f"KPI '{kpi_id}' was not evaluated in this report")
+        return result
+
 
 # ---------------------------------------------------------------------------------------------
 # Kinds: components to aggregate, and the value made from them
@@ -120,7 +128,7 @@ def _sql(text: str) -> pl.Expr:
 def _value(kpi: KpiDef) -> pl.Expr:
     """A KPI's `value` expression per row; a duration (the difference of two datetimes) is
     converted to the KPI's unit, seconds or days, instead of counting its microseconds."""
-    value = _sql(kpi.value)
+    value = _sql(required(kpi.value, f"KPI '{kpi.id}': value"))
     if kpi.value_is_duration:
         return value.dt.total_microseconds() / (1_000_000 * DURATION_UNITS[kpi.unit])
     return value
@@ -162,7 +170,8 @@ def _order_parts(statistic: str) -> Callable[[KpiDef, pl.Expr], dict[str, pl.Exp
         value = _value(kpi).cast(pl.Float64).filter(rows)
         if statistic == "median":
             return {"stat": value.median(), "den": value.count()}
-        return {"stat": value.quantile(kpi.percentile / 100, "linear"), "den": value.count()}
+        q = required(kpi.percentile, f"KPI '{kpi.id}': percentile") / 100
+        return {"stat": value.quantile(q, "linear"), "den": value.count()}
     return parts
 
 
@@ -195,10 +204,12 @@ RECIPES: dict[Kind, Recipe] = {
         lambda k, c, p: _ratio(c["num"], c["den"], 100.0) if k.numerator else c["n"]),
     Kind.RATIO_OF_RATES: Recipe(
         _rate_parts,
-        lambda k, c, p: _ratio(_ratio(c["num"], _population(p, k.populations[0])),
-                               _ratio(c["den"], _population(p, k.populations[1])))),
+        lambda k, c, p: _ratio(
+            _ratio(c["num"], _population(p, required(k.populations, f"KPI '{k.id}'")[0])),
+            _ratio(c["den"], _population(p, required(k.populations, f"KPI '{k.id}'")[1])))),
     Kind.PER_1000: Recipe(_count_parts,
-                          lambda k, c, p: _ratio(c["n"], _population(p, k.population), 1000.0)),
+                          lambda k, c, p: _ratio(c["n"], _population(
+                              p, required(k.population, f"KPI '{k.id}': population")), 1000.0)),
     Kind.WEIGHTED_SCORE: Recipe(_weighted_parts, lambda k, c, p: c["n"]),
 }
 
@@ -209,10 +220,11 @@ def _weight_column(kpi: KpiDef) -> str:
 
 def _weights_of(project: Project, kpi: KpiDef) -> pl.DataFrame:
     """The KPI's weights file, its keys written as the key column's values are cast to text."""
-    spec = project.datasets[kpi.dataset].column(kpi.weight_key)
+    key = required(kpi.weight_key, f"KPI '{kpi.id}': weight_key")
+    spec = project.datasets[kpi.source].column(key)
     whole = spec is not None and spec.type == ColumnType.INT
-    return _read_weights(project.resolve(kpi.weights),
-                         (kpi.weight_key, kpi.dataset) if whole else None)
+    return _read_weights(project.resolve(required(kpi.weights, f"KPI '{kpi.id}': weights")),
+                         (key, kpi.source) if whole else None)
 
 
 @cache
@@ -331,7 +343,8 @@ def _with_weights(project: Project, frame: pl.LazyFrame, kpis: Iterable[KpiDef])
             lookup = weights.lazy().select(
                 pl.col("key").alias(f"__key_{kpi.id}"),
                 pl.col("weight").alias(_weight_column(kpi)))
-            frame = (frame.with_columns(pl.col(kpi.weight_key).cast(pl.String)
+            key = required(kpi.weight_key, f"KPI '{kpi.id}': weight_key")
+            frame = (frame.with_columns(pl.col(key).cast(pl.String)
                                         .alias(f"__key_{kpi.id}"))
                      .join(lookup, on=f"__key_{kpi.id}", how="left", maintain_order="left")
                      .drop(f"__key_{kpi.id}")
@@ -414,9 +427,10 @@ def require_reached(project: Project, period: Month, as_of: AsOf | None = None) 
     whose source runs late is `stale` rather than refused."""
     live = [k for k in project.kpis if k.status == Status.LIVE and not k.is_derived
             and k.dataset in project.datasets]
-    available = _available(project, {k.dataset for k in live}, as_of, {})
-    held = {d: max(m) for d, m in available.items() if not isinstance(m, str) and m}
-    if not held or any(target_month(project, k, period, [k.dataset]) in available[k.dataset]
+    available = _available(project, {k.source for k in live}, as_of, {})
+    months = {d: m for d, m in available.items() if not isinstance(m, str) and m}
+    held = {d: max(m) for d, m in months.items()}
+    if not held or any(target_month(project, k, period, [k.source]) in months[k.source]
                        for k in live if k.dataset in held):
         return
     dataset, latest = max(held.items(), key=lambda item: item[1])
@@ -506,6 +520,7 @@ def status_of(kpi: KpiDef, change: Change) -> str:
         size = change.percent
     else:
         size = change.absolute
+        assert size is not None  # change_between leaves it unset only when points is set
         if kpi.unit != Unit.RATIO and size:  # a rise from zero: no % exists, the sign tells
             size = float("inf") if size > 0 else float("-inf")
     if abs(size) <= kpi.stable_band or round(size, 1) == 0:
@@ -524,7 +539,7 @@ def measures_of(project: Project, kpi: KpiDef) -> list[KpiDef]:
     """The KPIs whose data a KPI is computed from: itself, or for a rate of two KPIs those
     two (which may read different datasets)."""
     if kpi.is_derived:
-        return [project.kpi(kpi.numerator_kpi), project.kpi(kpi.denominator_kpi)]
+        return [project.known_kpi(k) for k in kpi.ratio_of]
     return [kpi]
 
 
@@ -576,19 +591,20 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
     live = [k for k in selected if k.status == Status.LIVE]
     base_kpis = [k for k in _dependencies(project, live) if not k.is_derived]
     versions: dict[str, int] = {}
-    available = _available(project, {k.dataset for k in base_kpis}, as_of, versions)
+    available = _available(project, {k.source for k in base_kpis}, as_of, versions)
 
     # Plan every KPI's windows; a rate of two KPIs needs both datasets' months.
     plans: dict[str, Plan] = {}
     for kpi in live:
         sources = measures_of(project, kpi)
-        problems = [available[s.dataset] for s in sources if isinstance(available[s.dataset], str)]
+        found = [available[s.source] for s in sources]
+        problems = [f for f in found if isinstance(f, str)]
         if problems:
             plans[kpi.id] = Plan(None, None, problems[0])
             continue
-        months = set.intersection(*(available[s.dataset] for s in sources))
-        datasets = [s.dataset for s in sources]
-        plan = _plan_windows(project, kpi, period, vs, months, datasets)
+        common = set.intersection(*(f for f in found if not isinstance(f, str)))
+        datasets = [s.source for s in sources]
+        plan = _plan_windows(project, kpi, period, vs, common, datasets)
         # Quarterly rows: a current window that cuts a quarter (an as-at month) is refused, a
         # comparison window that does is left out, never half counted.
         if cut := quarter_cut(project, datasets, plan.current):
@@ -599,13 +615,13 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
     if any(plan.stale for plan in plans.values()):
         require_reached(project, period, as_of)
     held = {d: store.parts_held(project, d, as_of) for d in
-            {k.dataset for k in base_kpis if project.datasets[k.dataset].replace_by}
+            {k.source for k in base_kpis if project.datasets[k.source].replace_by}
             if not isinstance(available[d], str)}
     for kpi in live:
         for source in measures_of(project, kpi):
-            if held.get(source.dataset):
-                plans[kpi.id] = whole_parts(project.datasets[source.dataset],
-                                            held[source.dataset], plans[kpi.id])
+            if held.get(source.source):
+                plans[kpi.id] = whole_parts(project.datasets[source.source],
+                                            held[source.source], plans[kpi.id])
 
     # Gather the measures and the months they are read for, per dataset, and read each
     # dataset once: every component month by month, each window the sum of its months.
@@ -626,13 +642,13 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
             continue
         read_by = columns_read(project, kpi) if current is not None else []
         for measure in measures_of(project, kpi):
-            measures.setdefault(measure.dataset, {})[measure.id] = measure
+            measures.setdefault(measure.source, {})[measure.id] = measure
             for window in wanted:
-                months.setdefault(measure.dataset, set()).update(window.months())
+                months.setdefault(measure.source, set()).update(window.months())
             windows.setdefault(measure.id, set()).update(w for w in (current, compare)
                                                           if w is not None)
-            spec = project.datasets[measure.dataset]
-            blanks.setdefault(measure.dataset, set()).update(
+            spec = project.datasets[measure.source]
+            blanks.setdefault(measure.source, set()).update(
                 c for c in read_by if c != "month" and spec.has_column(c))
     parts: Parts = {}
     monthly: dict[str, dict[str, dict[str, float | None]]] = {}
@@ -665,6 +681,7 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         else:
             status = status_of(kpi, change)
         if stale and cur is not None:
+            assert current is not None  # cur was measured over it
             # The figures are right for the window they name, but not for the period: the
             # status says so, and the note keeps what the trend was.
             note = "; ".join(n for n in (stale, f"{status.replace('_', ' ')} over "
@@ -756,7 +773,7 @@ def _quality_asks(project: Project, results: Iterable[KpiResult]
         window = result.current.window
         columns = columns_read(project, result.kpi)
         for measure in measures_of(project, result.kpi):
-            spec = project.datasets[measure.dataset]
+            spec = project.datasets[measure.source]
             mine = [c for c in columns if spec.has_column(c) or c == "month"]
             asks.append((result, measure.dataset, mine, window))
     return asks
@@ -883,7 +900,7 @@ class _Plan:
 
 
 def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months: list[str],
-          as_of: AsOf | None, blanks: list[str] = ()) -> _Plan:
+          as_of: AsOf | None, blanks: Sequence[str] = ()) -> _Plan:
     """The queries that compute every component of a dataset's measures (by id) in each of
     the given months, and the function turning their results into a `ByMonth`, from which
     each window's parts and each month's are read. With `blanks`, each month's count of blank
@@ -900,7 +917,8 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     masks: dict[str | None, pl.Expr] = {}
     sums: dict[str, pl.Expr] = {}  # alias -> aggregate of the additive components
     sum_masks: dict[str, pl.Expr] = {}
-    parts_of: dict[str, list[tuple[str, str]]] = {}  # measure -> (component, alias)
+    # measure -> (component, alias); no alias for a component known to be 0
+    parts_of: dict[str, list[tuple[str, str | None]]] = {}
     # Order statistics, by value expression: (measure, mask column, quantile); and weighted
     # scores, by key column: (measure, mask column, KPI).
     ordered: dict[tuple, list[tuple[str, str, float]]] = {}
@@ -918,8 +936,9 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
         mask = masks[kpi.filter]
         name = mask.meta.output_name()
         if kpi.kind == Kind.WEIGHTED_SCORE:
-            weighted.setdefault(kpi.weight_key, []).append((measure_id, name, kpi))
-            weight_masks.setdefault(kpi.weight_key, {})[name] = mask
+            key = required(kpi.weight_key, f"KPI '{kpi.id}': weight_key")
+            weighted.setdefault(key, []).append((measure_id, name, kpi))
+            weight_masks.setdefault(key, {})[name] = mask
         elif RECIPES[kpi.kind].additive:
             sum_masks[name] = mask
             for part, expr in components_of(kpi, rows=pl.col(name)).items():
@@ -932,7 +951,8 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
                 sums[alias] = expr
                 parts_of.setdefault(measure_id, []).append((part, alias))
         else:
-            q = 0.5 if kpi.kind == Kind.MEDIAN else kpi.percentile / 100
+            q = (0.5 if kpi.kind == Kind.MEDIAN
+                 else required(kpi.percentile, f"KPI '{kpi.id}': percentile") / 100)
             # KPIs ranking the same value (in the same unit) share one count table.
             value = (kpi.value, kpi.unit if kpi.value_is_duration else None)
             ordered.setdefault(value, []).append((measure_id, name, q))
@@ -991,7 +1011,7 @@ class ByMonth:
     """A dataset's KPI components in each month read (see `_plan`): the parts of any window,
     or of any one month, by adding up months."""
 
-    def __init__(self, project: Project, parts_of: dict[str, list[tuple[str, str]]],
+    def __init__(self, project: Project, parts_of: dict[str, list[tuple[str, str | None]]],
                  totals: pl.DataFrame, ordered: list, weighted: list):
         self.project = project
         self.parts_of = parts_of
@@ -1151,11 +1171,12 @@ def _interpolated(n: int, q: float, lower: float, upper: float | None) -> float:
     below = floor(position)
     if position == below:
         return lower
+    assert upper is not None  # a position between two values has a value above it
     return lower + (upper - lower) * (position - below)
 
 
 def _counts_by(scan: pl.LazyFrame, value: pl.Expr, masks: dict[str, pl.Expr],
-               groups: list[str] = ()) -> pl.LazyFrame:
+               groups: Sequence[str] = ()) -> pl.LazyFrame:
     """Per distinct non-null `value` (as column __value), within each group, the number of
     rows in each mask."""
     return (scan.with_columns(list(masks.values()))
@@ -1178,10 +1199,9 @@ def _measured(project: Project, kpi: KpiDef, window: Window | None,
     if window is None:
         return None
     if kpi.is_derived:
-        num = value_of(project.kpi(kpi.numerator_kpi),
-                       parts[(kpi.numerator_kpi, window)], project)
-        den = value_of(project.kpi(kpi.denominator_kpi),
-                       parts[(kpi.denominator_kpi, window)], project)
+        num_id, den_id = kpi.ratio_of
+        num = value_of(project.known_kpi(num_id), parts[(num_id, window)], project)
+        den = value_of(project.known_kpi(den_id), parts[(den_id, window)], project)
         value = _ratio(num, den, 100.0)
         value = value * kpi.multiplier if value is not None else None
         return Measured(window, value if value is not None and math.isfinite(value) else None,
@@ -1227,13 +1247,13 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
     base: dict[SeriesKey, SeriesRequest] = {}
     for kpi, end, months in requests:
         if kpi.is_derived:
-            for part in (kpi.numerator_kpi, kpi.denominator_kpi):
-                base[(part, end, months + 11)] = (project.kpi(part), end, months + 11)
+            for part in kpi.ratio_of:
+                base[(part, end, months + 11)] = (project.known_kpi(part), end, months + 11)
         else:
             base[(kpi.id, end, months)] = (kpi, end, months)
     by_dataset: dict[str, list[SeriesRequest]] = {}
     for request in base.values():
-        by_dataset.setdefault(request[0].dataset, []).append(request)
+        by_dataset.setdefault(request[0].source, []).append(request)
     found: dict[SeriesKey, pl.DataFrame] = {}
     for dataset_id, wanted in by_dataset.items():
         windows = [_series_window(kpi, end, months) for kpi, end, months in wanted]
@@ -1253,11 +1273,11 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
     out: dict[SeriesKey, pl.DataFrame] = {}
     for kpi, end, months in requests:
         if kpi.is_derived:
-            quarterly = any(project.datasets[project.kpi(k).dataset].months_per_row == 3
-                            for k in (kpi.numerator_kpi, kpi.denominator_kpi))
+            num_id, den_id = kpi.ratio_of
+            quarterly = any(project.datasets[project.known_kpi(k).source].months_per_row == 3
+                            for k in (num_id, den_id))
             out[(kpi.id, end, months)] = _derived_series(
-                kpi, found[(kpi.numerator_kpi, end, months + 11)],
-                found[(kpi.denominator_kpi, end, months + 11)],
+                kpi, found[(num_id, end, months + 11)], found[(den_id, end, months + 11)],
                 months // 3 if quarterly else months, 4 if quarterly else 12)
         else:
             out[(kpi.id, end, months)] = found[(kpi.id, end, months)]
@@ -1301,7 +1321,7 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window, grouped: pl.Dat
     grouped = all_months.join(grouped, on="month", how="left").sort("month")
     values = [value_of(kpi, row, project) for row in grouped.iter_rows(named=True)]
     out = grouped.with_columns(pl.Series("value", values, dtype=pl.Float64))
-    quarterly = project.datasets[kpi.dataset].months_per_row == 3
+    quarterly = project.datasets[kpi.source].months_per_row == 3
     if RECIPES[kpi.kind].additive and not kpi.is_snapshot:
         if quarterly:
             # A quarter's row stands for its three months: the 12 months to a quarter's end
@@ -1356,7 +1376,7 @@ def breakdowns(project: Project, requests: Iterable[BreakdownRequest],
         if kpi.is_derived:
             raise ConfigError(f"KPI '{kpi.id}' is a rate of two KPIs and has no breakdown")
         key = (kpi.id, column, current, comparison)
-        groups.setdefault((kpi.dataset, column), {})[key] = request
+        groups.setdefault((kpi.source, column), {})[key] = request
     out: dict[BreakdownKey, pl.DataFrame] = {}
     for (dataset_id, column), wanted in groups.items():
         out.update(_breakdowns_by(project, dataset_id, column, list(wanted.values()), as_of))
@@ -1448,7 +1468,8 @@ def _part_quantiles(frame: pl.LazyFrame, column: str, requests: list[BreakdownRe
         counts = _counts_by(frame, value, names, [column]).collect(engine="streaming")
         for (number, tag, _), name in zip(jobs, names, strict=True):
             kpi = requests[number][0]
-            q = 0.5 if kpi.kind == Kind.MEDIAN else kpi.percentile / 100
+            q = (0.5 if kpi.kind == Kind.MEDIAN
+                 else required(kpi.percentile, f"KPI '{kpi.id}': percentile") / 100)
             out[(number, tag)] = _quantiles(counts, column, name, q)
     return out
 
