@@ -1263,13 +1263,15 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
         # (streaming; medians off count tables), so no month's rows are all held at once.
         span = [str(month) for month in Window(WindowKind.YE, first, last).months()]
         monthly = monthly_parts(project, dataset_id, kpis, span, as_of)
+        held = store.parts_held(project, dataset_id, as_of)
         for (kpi, end, months), window in zip(wanted, windows, strict=True):
             names = list(components_of(kpi))
             own = pl.DataFrame(
                 [{"month": month, **{name: _part(parts, name) for name in names}}
                  for month, parts in monthly.get(kpi.id, {}).items()],
                 schema={"month": pl.String, **dict.fromkeys(names, pl.Float64)}, orient="row")
-            found[(kpi.id, end, months)] = _series_frame(project, kpi, window, own, months)
+            found[(kpi.id, end, months)] = _series_frame(project, kpi, window, own, months,
+                                                         held)
     out: dict[SeriesKey, pl.DataFrame] = {}
     for kpi, end, months in requests:
         if kpi.is_derived:
@@ -1314,8 +1316,11 @@ def _part(parts: dict[str, float | None], name: str) -> float | None:
 
 
 def _series_frame(project: Project, kpi: KpiDef, window: Window, grouped: pl.DataFrame,
-                  months: int) -> pl.DataFrame:
-    """The series from each month's components (a month without rows has none)."""
+                  months: int, held: dict[tuple, list[Month]] | None = None) -> pl.DataFrame:
+    """The series from each month's components (a month without rows has none). For a
+    dataset loaded part by part, `held` gives each part's months: a rolling 12-month value
+    whose year a part holds only in part has no figure, as the summary refuses that window
+    (part_gap), rather than summing the part over fewer months than the year."""
     parts = list(components_of(kpi))
     all_months = pl.DataFrame({"month": [str(m) for m in window.months()]})
     grouped = all_months.join(grouped, on="month", how="left").sort("month")
@@ -1332,8 +1337,13 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window, grouped: pl.Dat
         else:
             summed = [pl.col(n).cast(pl.Float64).rolling_sum(12) for n in parts]
         rolled = grouped.select("month", *summed)
-        rolling = [value_of(kpi, row, project) if all(v is not None for v in row.values())
-                   else None for row in rolled.drop("month").iter_rows(named=True)]
+        spec = project.datasets[kpi.source]
+        rolling = [value_of(kpi, row, project)
+                   if all(v is not None for k, v in row.items() if k != "month")
+                   and not (held and part_gap(spec, held, year := Window(
+                       WindowKind.YE, Month.parse(row["month"]) - 11, Month.parse(row["month"])),
+                       [year]))
+                   else None for row in rolled.iter_rows(named=True)]
         out = out.with_columns(pl.Series("rolling_12", rolling, dtype=pl.Float64))
     else:
         out = out.with_columns(pl.lit(None, dtype=pl.Float64).alias("rolling_12"))

@@ -102,6 +102,21 @@ def test_a_window_never_sums_a_part_over_fewer_months_than_it_claims(forces, cli
     assert earlier["current"]["value"] == 60 and earlier["current"]["end"] == "2025-05"
 
 
+def test_a_rolling_year_in_a_series_never_sums_a_part_over_fewer_months(forces):
+    """The trend `kpi show` and the paper draw: the rolling 12-month value of a month whose
+    year a part holds only in part has no figure (it summed Kent over 11 months: 57), as the
+    summary refuses that window; a year both forces hold in full is 12 * (3 + 2)."""
+    from kpi import engine
+    from kpi.catalogue import load_project
+
+    project = load_project(forces)
+    kpi = project.kpi("searches")
+    series = engine.monthly_series_all(project, [(kpi, LAST, 24)])[("searches", LAST, 24)]
+    rolling = dict(zip(series["month"], series["rolling_12"], strict=True))
+    assert rolling[str(LAST)] is None
+    assert rolling[str(LAST - 1)] == 60
+
+
 def test_datasets_and_check_show_a_part_with_a_month_never_loaded(forces, cli):
     shown = _json(cli, forces, "datasets")
     stops = next(d for d in shown if d["dataset"] == "stops")
