@@ -16,7 +16,7 @@ from kpi.catalogue import DatasetSpec
 from kpi.errors import ConfigError, DataError, UsageError, refusal
 from kpi.ingest.common import _UNSAFE, COLUMN, FILE, REASON, ROW, _StagingRefused
 from kpi.ingest.identity import check_identity
-from kpi.ingest.sql_reader import query_of
+from kpi.ingest.sql_reader import Query, query_of
 from kpi.ingest.stage import (
     Extract,
     check_unique_stored,
@@ -190,6 +190,7 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     from kpi import store
 
     spec = store.dataset_spec(project, dataset_id)
+    sources: list[Path | Query]
     if from_source:
         if patterns:
             raise UsageError("--from-source reads the dataset's query: name no files with it",
@@ -198,29 +199,24 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
         query = query_of(spec, project.root)
         if query.origin != "kpi.toml":
             _check_inside(project, dataset_id, [project.root / query.origin])
-        measured = columns_read_by_kpis(project, dataset_id)
-        with store.staging_folder(project, dataset_id) as folder:
-            try:
-                extract = stage_extracts(spec, [query], folder, skip_bad_rows=skip_bad_rows,
-                                         measured=measured)
-            except _StagingRefused as exc:
-                raise refusal(exc.error, store.table_path(project, dataset_id)) from None
-            return _commit(project, spec, extract, skip_bad_rows=skip_bad_rows,
-                           quarantine=quarantine, parts=False, allow_shrink=allow_shrink)
-    configured = not patterns
-    if configured:
-        if not spec.sources:
-            raise UsageError(f"no files given, and dataset '{dataset_id}' declares no sources",
-                             hint=f"kpi ingest {dataset_id} FILE...")
-        patterns = [str(project.resolve(s)) for s in spec.sources]
-    paths = expand_sources(patterns)
-    if configured:
-        _check_inside(project, dataset_id, paths)
-    check_target(quarantine, "--quarantine", project, paths)
+        sources, parts = [query], False
+    else:
+        configured = not patterns
+        if configured:
+            if not spec.sources:
+                raise UsageError(f"no files given, and dataset '{dataset_id}' declares no "
+                                 "sources", hint=f"kpi ingest {dataset_id} FILE...")
+            patterns = [str(project.resolve(s)) for s in spec.sources]
+        assert patterns is not None
+        paths = expand_sources(patterns)
+        if configured:
+            _check_inside(project, dataset_id, paths)
+        check_target(quarantine, "--quarantine", project, paths)
+        sources = list(paths)
     measured = columns_read_by_kpis(project, dataset_id)
     with store.staging_folder(project, dataset_id) as folder:
         try:
-            extract = stage_extracts(spec, paths, folder, skip_bad_rows=skip_bad_rows,
+            extract = stage_extracts(spec, sources, folder, skip_bad_rows=skip_bad_rows,
                                      parts=parts, measured=measured, sheet=sheet)
         except _StagingRefused as exc:
             raise refusal(exc.error, store.table_path(project, dataset_id)) from None
