@@ -41,10 +41,10 @@ def open(path: str | os.PathLike[str] | None = None, *,
     string "sample" (a folder of that name: pass Path("sample") or "./sample"). The sample's
     store is built on first use; `notify` receives the one line saying so."""
     from kpi import store
-    from kpi.catalogue import PROJECT_FILE, bundled_project_dir, load_project, parse_project_file
+    from kpi.catalogue import PROJECT_FILE, bundled_project_dir, load_project, load_project_file
 
     if isinstance(path, str) and path == SAMPLE:
-        definition = parse_project_file(bundled_project_dir() / PROJECT_FILE, bundled=True)
+        definition = load_project_file(bundled_project_dir() / PROJECT_FILE, bundled=True)
     else:
         definition = load_project(path)
     # Built once: a built store is seen from its logs' listings, without importing the ingest.

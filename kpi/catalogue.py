@@ -428,6 +428,12 @@ def load_project(explicit: str | os.PathLike[str] | None = None,
     """The project kpi would use, validated: from the catalogue cache when this very file was
     validated before by this very code, else parsed and checked (and then cached)."""
     path, bundled = find_project_file(explicit, cwd)
+    return load_project_file(path, bundled=bundled)
+
+
+def load_project_file(path: Path, *, bundled: bool = False) -> Project:
+    """parse_project_file through the catalogue cache (load_project, for a file already
+    found)."""
     try:
         text = path.read_bytes()
     except OSError:

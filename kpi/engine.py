@@ -418,6 +418,18 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     return Plan(current, compare, None, stale)
 
 
+def judged(kpi: KpiDef, change: Change | None, current: Window | None,
+           stale: str | None) -> tuple[str, str | None]:
+    """The status of a KPI, or of one part of it (`kpi compare`), and the note a stale one
+    carries: the Period invariant's one rule. Figures over a window ending before the period
+    asks (`Plan.stale`) are right for the window they name but not for the period, so the
+    status is `stale` whatever the change, and the note keeps what the trend was."""
+    status = status_of(kpi, change) if change is not None else Outcome.NO_DATA
+    if not stale or current is None:
+        return status, None
+    return Outcome.STALE, f"{stale}; {status.replace('_', ' ')} over {current.label}"
+
+
 def require_reached(project: Project, period: Month, as_of: AsOf | None = None) -> None:
     """A period past every dataset's data is refused, naming the latest month held: figures
     of an earlier window under the period's heading would be a wrong answer with exit 0.
@@ -677,16 +689,8 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         change = change_between(kpi, cur.value if cur else None, cmp.value if cmp else None)
         if change is None:
             note = note or _no_value_note(project, kpi, (current, compare), parts)
-            status = Outcome.NO_DATA
-        else:
-            status = status_of(kpi, change)
-        if stale and cur is not None:
-            assert current is not None  # cur was measured over it
-            # The figures are right for the window they name, but not for the period: the
-            # status says so, and the note keeps what the trend was.
-            note = "; ".join(n for n in (stale, f"{status.replace('_', ' ')} over "
-                                         f"{current.label}", note) if n)
-            status = Outcome.STALE
+        status, why = judged(kpi, change, current if cur is not None else None, stale)
+        note = "; ".join(n for n in (why, note) if n) or None
         results.append(KpiResult(kpi, status, cur, cmp, change, note))
     notes = _quality_of(project, results, counted)
     results = [replace(r, quality=notes[r.kpi.id]) if r.kpi.id in notes else r for r in results]

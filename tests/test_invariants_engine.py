@@ -270,6 +270,36 @@ def test_a_kpi_whose_data_ends_before_the_period_is_stale_in_every_output(tmp_pa
     assert lagged["officers"]["status"] == "deteriorating"
 
 
+def test_compare_marks_every_part_of_a_stale_kpi_stale(tmp_path, cli):
+    # Searches to March 2025 (Kent 3 and Essex 2 a month), officers to June: at --period
+    # 2025-06 compare ranked the year to March with its usual statuses (Kent 36 against 36,
+    # "stable"), exit 0, the staleness only in a note.
+    root = tmp_path / "stale compare"
+    root.mkdir()
+    (root / "kpi.toml").write_text(STALE_TOML, encoding="utf-8")
+    march = Month.parse("2025-03")
+    kent = _extract(root / "kent.csv", "Kent", _months(FIRST, march), ROWS["Kent"])
+    essex = _extract(root / "essex.csv", "Essex", _months(FIRST, march), ROWS["Essex"])
+    staff = root / "staff.csv"
+    staff.write_text("date,officers\n" + "".join(
+        f"{m}-28,{100 + m.month}\n" for m in _months(FIRST, LAST)))
+    for dataset, paths in (("stops", (kent, essex, "--parts")), ("staff", (staff,))):
+        assert cli(["--project", root, "ingest", dataset, *paths]).exit_code == 0
+    got = _json(cli, root, "compare", "--by", "force", "--period", "2025-06", "--vs", "previous")
+    searches = next(k for k in got["kpis"] if k["id"] == "searches")
+    parts = {p["name"]: (p["current"]["end"], p["current"]["value"], p["comparison"]["value"],
+                         p["status"]) for p in searches["parts"]}
+    assert parts == {"Kent": ("2025-03", 36, 36, "stale"), "Essex": ("2025-03", 24, 24, "stale")}
+    assert searches["note"].startswith("stale: its data ends 2025-03")
+    table = cli(["--project", root, "compare", "--by", "force", "--period", "2025-06", "--vs",
+                 "previous"])
+    assert table.exit_code == 0 and "stable" not in table.stdout and "stale" in table.stdout
+    # At March the same figures are current.
+    current = _json(cli, root, "compare", "--by", "force", "--period", "2025-03", "--vs",
+                    "previous")
+    assert {p["status"] for k in current["kpis"] for p in k["parts"]} == {"stable"}
+
+
 # ---------------------------------------------------------------------------------------------
 # Kinds (break 5)
 
