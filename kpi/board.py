@@ -24,6 +24,7 @@ from kpi.catalogue import PeerGroup, Project
 from kpi.charts import TOTAL_KINDS, ChartData, ChartSpec, ChartType
 from kpi.engine import KpiResult, Report
 from kpi.periods import Comparison, Month, Window
+from kpi.progress import Progress, Step
 from kpi.store import AsOf
 
 if TYPE_CHECKING:
@@ -68,10 +69,11 @@ class BoardModel:
 
 
 def build(project: Project, period: Month, vs: Comparison, *, priority: str | None = None,
-          as_of: AsOf | None = None, last: dict | None = None,
-          full: bool = False) -> BoardModel:
+          as_of: AsOf | None = None, last: dict | None = None, full: bool = False,
+          progress: Progress | None = None) -> BoardModel:
     """The model of the paper for `period` (`kpi export`): `last` is the last paper's figures
-    file (revisions.load), `priority` one plan priority."""
+    file (revisions.load), `priority` one plan priority. `progress` is told when the KPIs'
+    figures are started and done (kpi.progress)."""
     from kpi import charts, checks, revisions, store, verdicts
 
     specs = charts.chart_specs(project)
@@ -84,6 +86,8 @@ def build(project: Project, period: Month, vs: Comparison, *, priority: str | No
     extra += [i for c in project.checks for i in (c.total, *c.parts)]
     drawn = [k for i in extra if i not in ids for k in [project.kpi(i)] if k is not None]
     kpis = shown + list({k.id: k for k in drawn}.values())
+    if progress is not None:
+        progress(Step("figures", "KPIs", 0, len(kpis)))
     # The verdicts' monthly values are read in the same pass as the windows.
     report = engine.evaluate(project, period, vs, kpis, as_of=as_of,
                              series=verdicts.SERIES_MONTHS)
@@ -95,8 +99,11 @@ def build(project: Project, period: Month, vs: Comparison, *, priority: str | No
             loaded[dataset] = made.timestamp
     judged = verdicts.verdicts(project, report, as_of=as_of)
     checked = checks.from_report(project, report, [k for k in shown if k.status == "live"])
-    return model(project, report, charts=specs, priority=priority, as_of=as_of,
-                 verdicts=judged, checks=checked, revised=revised, loaded=loaded, full=full)
+    built = model(project, report, charts=specs, priority=priority, as_of=as_of,
+                  verdicts=judged, checks=checked, revised=revised, loaded=loaded, full=full)
+    if progress is not None:
+        progress(Step("figures", "KPIs", len(kpis), len(kpis)))
+    return built
 
 
 def model(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
