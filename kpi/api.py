@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpi.errors import UsageError
-from kpi.progress import Progress, Step
+from kpi.progress import Progress
 
 if TYPE_CHECKING:
     import polars as pl
