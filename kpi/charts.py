@@ -26,7 +26,7 @@ figure still reads when printed in greyscale.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -39,6 +39,7 @@ from kpi.catalogue import ID_PATTERN, Kind, KpiDef, Project, Unit
 from kpi.engine import KpiResult
 from kpi.errors import ConfigError
 from kpi.periods import Comparison, Month, Window
+from kpi.progress import Progress, Step
 from kpi.stats import Xmr
 from kpi.store import AsOf
 
@@ -354,23 +355,33 @@ MAX_WORKERS = 4
 
 
 def write_pngs(jobs: Sequence[tuple[ChartData, Path]], workers: int | None = 1,
-               cache: Path | None = None) -> None:
+               cache: Path | None = None, progress: Progress | None = None) -> None:
     """Draw charts into PNG files, here or in `workers` worker processes (None: as many as
     pay, see `chart_workers`). Each chart is drawn by `png_bytes` whichever process draws
     it, so the bytes are the same, and every file is written by this process. Worker
     processes start from the caller's main module, so a script asking for them needs the
     `if __name__ == "__main__":` guard; kpi's command line has it. With a `cache` folder, a
     chart drawn before from the same data, by the same code and libraries, is copied from
-    there instead of drawn again."""
+    there instead of drawn again. `progress` is told each chart written (kpi.progress)."""
     keys: dict[Path, str] = {}
+    total, written = len(jobs), 0
+
+    def wrote() -> None:
+        nonlocal written
+        written += 1
+        if progress is not None:
+            progress(Step("charts", "charts", written, total))
+
     if cache is not None:
         missing = []
         for data, path in jobs:
             keys[path] = chart_key(data)
-            if not _from_cache(cache / f"{keys[path]}.png", path):
+            if _from_cache(cache / f"{keys[path]}.png", path):
+                wrote()
+            else:
                 missing.append((data, path))
         jobs = missing
-    _draw_all(jobs, chart_workers(len(jobs)) if workers is None else workers)
+    _draw_all(jobs, chart_workers(len(jobs)) if workers is None else workers, wrote)
     if cache is not None and jobs:
         _to_cache(cache, [(keys[path], path) for _, path in jobs])
 
@@ -448,10 +459,12 @@ def _to_cache(cache: Path, drawn: list[tuple[str, Path]]) -> None:
         return
 
 
-def _draw_all(jobs: Sequence[tuple[ChartData, Path]], workers: int) -> None:
+def _draw_all(jobs: Sequence[tuple[ChartData, Path]], workers: int,
+              wrote: Callable[[], None]) -> None:
     if workers <= 1:
         for data, path in jobs:
             write_png(data, path)
+            wrote()
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -470,6 +483,7 @@ def _draw_all(jobs: Sequence[tuple[ChartData, Path]], workers: int) -> None:
                          chunksize=max(1, len(jobs) // (workers * 4)))
         for (_, path), content in zip(jobs, drawn, strict=True):
             _write_file(path, content)
+            wrote()
 
 
 def chart_workers(charts: int) -> int:

@@ -5,6 +5,7 @@ written in one Delta commit with its provenance; quarantine files; the bundled s
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from kpi.ingest.stage import (
     stage_extracts,
 )
 from kpi.outputs import check_target
+from kpi.progress import Progress, Step
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ def _quarantine_name(dataset_id: str, version: int) -> str:
 def load(project, dataset_id: str, patterns: list[str] | None = None, *,
          skip_bad_rows: bool = False, quarantine: Path | None = None, parts: bool = False,
          allow_shrink: bool = False, sheet: str | None = None,
-         from_source: bool = False) -> LoadResult:
+         from_source: bool = False, progress: Progress | None = None) -> LoadResult:
     """Read extracts and replace the months they cover in the dataset's table, atomically.
 
     With no patterns the dataset's configured `sources` are read; with `from_source`, the
@@ -186,7 +188,8 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     extracts the latest version loaded writes nothing, not even a new version. Files holding
     the same month are refused unless `parts`; a load leaving a stored month with fewer than
     half its rows is refused unless `allow_shrink`. The good rows are staged as Parquet files
-    in a temporary folder inside the data folder, removed however the load ends."""
+    in a temporary folder inside the data folder, removed however the load ends. `progress`
+    is told the bytes and rows read of each file and the rows written (kpi.progress)."""
     from kpi import store
 
     spec = store.dataset_spec(project, dataset_id)
@@ -217,15 +220,18 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     with store.staging_folder(project, dataset_id) as folder:
         try:
             extract = stage_extracts(spec, sources, folder, skip_bad_rows=skip_bad_rows,
-                                     parts=parts, measured=measured, sheet=sheet)
+                                     parts=parts, measured=measured, sheet=sheet,
+                                     progress=progress)
         except _StagingRefused as exc:
             raise refusal(exc.error, store.table_path(project, dataset_id)) from None
         return _commit(project, spec, extract, skip_bad_rows=skip_bad_rows,
-                       quarantine=quarantine, parts=parts, allow_shrink=allow_shrink)
+                       quarantine=quarantine, parts=parts, allow_shrink=allow_shrink,
+                       progress=progress)
 
 
 def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool,
-            quarantine: Path | None, parts: bool, allow_shrink: bool) -> LoadResult:
+            quarantine: Path | None, parts: bool, allow_shrink: bool,
+            progress: Progress | None = None) -> LoadResult:
     """Store what `stage_extracts` read: the checks against the stored table, under the load
     lock, then one Delta commit streaming the staged rows."""
     from kpi import store
@@ -269,9 +275,19 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
         return {"replaced": [{k: r[k] for k in ("key", "before", "after")} for r in replaced],
                 "quarantine": _shown_path(project, outcome["quarantine"])}
 
+    rows = extract.month_rows
+    if progress is not None:
+        written = 0
+
+        def rows(month: str, columns: list[str]) -> Iterator[Any]:
+            nonlocal written
+            for table in extract.month_rows(month, columns):
+                yield table
+                written += table.num_rows
+                progress(Step("store", "rows", written, extract.rows, written))
+
     try:
-        version = store.replace_months(project, dataset_id, extract.month_rows, keys,
-                                       provenance, guard)
+        version = store.replace_months(project, dataset_id, rows, keys, provenance, guard)
     except BaseException:
         if outcome["quarantine"] is not None:  # the load did not happen: neither did its rejects
             outcome["quarantine"].unlink(missing_ok=True)

@@ -34,6 +34,7 @@ from kpi.ingest.parquet_reader import _parquet_batches
 from kpi.ingest.sql_reader import Query, QueryRead, query_batches
 from kpi.ingest.survey import _is_parquet, _read_bytes, _survey
 from kpi.periods import Month
+from kpi.progress import Progress, Step
 
 # Distinct ids held at once by the `unique` check: above it, ids are checked in passes, each
 # over the ids whose hash falls in one share.
@@ -156,7 +157,8 @@ def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool =
 
 def stage_extracts(spec: DatasetSpec, paths: Sequence[Path | Query], folder: Path, *,
                    skip_bad_rows: bool = False, parts: bool = False,
-                   measured: frozenset[str] = frozenset(), sheet: str | None = None) -> Extract:
+                   measured: frozenset[str] = frozenset(), sheet: str | None = None,
+                   progress: Progress | None = None) -> Extract:
     """Read, map and type every file a batch at a time, writing the good rows as Parquet files
     into `folder`; raise DataError on the first bad file (or, with skip_bad_rows, return its
     bad rows as `rejected` with file, row, column and reason). Memory is bounded by a batch
@@ -166,7 +168,8 @@ def stage_extracts(spec: DatasetSpec, paths: Sequence[Path | Query], folder: Pat
     same month (or the same month and `replace_by` values) are refused unless `parts` says they
     are parts of one extract: otherwise an original and its revision would be added together.
     A required number column in `measured` (read by a KPI) that is blank on every row of a file
-    refuses that file. A database `Query` is read as one more file, by the database reader."""
+    refuses that file. A database `Query` is read as one more file, by the database reader.
+    `progress` is told each file's bytes and rows read after every batch (kpi.progress)."""
     extract = Extract(rows=0, rejected=pl.DataFrame())
     rejected, covered = [], []
     seen: dict[str, Path] = {}  # sha256 -> the first file with those bytes
@@ -177,9 +180,13 @@ def stage_extracts(spec: DatasetSpec, paths: Sequence[Path | Query], folder: Pat
         if survey is not None and survey.digest in seen:
             extract.warnings.append(f"{path}: the same file as {seen[survey.digest]} (sha256 "
                                     f"{survey.digest[:12]}); read once")
+            if progress is not None:
+                progress(Step(str(path), "bytes", survey.size, survey.size))
             continue
         if survey is not None:
             seen[survey.digest] = path
+            if progress is not None:
+                progress(Step(str(path), "bytes", 0, survey.size))
         index = len(extract.files)
         extract.files.append(str(path))
         state = _FileState(spec=spec, path=path, index=index, folder=folder,
@@ -202,8 +209,16 @@ def stage_extracts(spec: DatasetSpec, paths: Sequence[Path | Query], folder: Pat
         else:
             assert survey is not None
             batches, numbering = _csv_batches(path, survey, folder, index, state)
+        counted = 0
         for batch in batches:
             state.add(batch)
+            counted += batch.height
+            if progress is not None:
+                progress(Step(str(path), "rows", counted, None, counted) if survey is None
+                         else Step(str(path), "bytes", min(state.bytes_read, survey.size),
+                                   survey.size, counted))
+        if progress is not None and survey is not None:
+            progress(Step(str(path), "bytes", survey.size, survey.size, counted))
         state.finish()
         extract.warnings.extend(state.warnings)
         if state.bad_count and not skip_bad_rows:
@@ -281,6 +296,7 @@ class _FileState:
     counts: list[pl.DataFrame] = field(default_factory=list)
     matched: bool = False
     batches: int = 0
+    bytes_read: int = 0  # of the file, as far as its reader tells (kpi.progress)
     groups: dict[str, list[tuple[Path, int]]] = field(default_factory=dict)
     shares: dict[int, list[tuple[Path, int]]] = field(default_factory=dict)
 

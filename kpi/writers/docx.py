@@ -55,6 +55,7 @@ from kpi.document import (
     plain_text,
 )
 from kpi.errors import ConfigError
+from kpi.progress import Progress, each
 from kpi.writers import MINUS, minus_signs, running_title
 
 STYLES = ("Title", "Subtitle", "Heading 1", "Heading 2", "List Bullet", "Caption", "Table Grid",
@@ -362,7 +363,7 @@ def _figure(doc, block: Figure, base: Path) -> None:
 
 
 def write(document: Document, base: Path, template: Path | None = None,
-          places: bool = True) -> bytes:
+          places: bool = True, progress: Progress | None = None) -> bytes:
     """The document as .docx bytes; figure links are read relative to `base`. Without
     `places` the commentary is plain paragraphs and an empty place is left out: a paper to
     send, not to write in."""
@@ -374,7 +375,7 @@ def write(document: Document, base: Path, template: Path | None = None,
     for fact in document.facts:
         _runs(doc.add_paragraph(style="List Bullet"), fact)
     slots = 0
-    for section in document.sections:
+    for section in each(document.sections, "sections", progress):
         heading = doc.add_paragraph(style="Heading 1")
         _runs(heading, section.heading)
         for block in section.blocks:

@@ -24,6 +24,7 @@ from kpi.document import (
     Strong,
     Table,
 )
+from kpi.progress import Progress, each
 
 # Characters the paper's own words never use but would be markup if they did ('_' inside a
 # word, as in a dataset id, is not emphasis in CommonMark).
@@ -81,7 +82,7 @@ def _figure(figure: Figure) -> list[str]:
     return [f"![{caption}]({quote(figure.link)})\\", f"*{caption}*", ""]
 
 
-def write(document: Document) -> str:
+def write(document: Document, progress: Progress | None = None) -> str:
     """The document as Markdown text, ending in one newline."""
     marking = [f"**{escape(document.marking)}**", ""] if document.marking else []
     lines = [*marking, f"# {inline(document.title)}", ""]
@@ -90,7 +91,7 @@ def write(document: Document) -> str:
     if document.facts:
         lines += [f"- {inline(fact)}" for fact in document.facts]
         lines.append("")
-    for section in document.sections:
+    for section in each(document.sections, "sections", progress):
         lines += [f"## {inline(section.heading)}", ""]
         for block in section.blocks:
             if isinstance(block, Paragraph):
