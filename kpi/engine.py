@@ -716,9 +716,13 @@ def columns_read(project: Project, kpi: KpiDef) -> list[str]:
     return list(names)
 
 
-def _blank(name: str, dtype: pl.DataType) -> pl.Expr:
+def _blank(name: str, dtype: pl.DataType, spec: DatasetSpec) -> pl.Expr:
+    """Whether a row is blank in a column: null, or for text only spaces. Stored text is
+    trimmed by the ingest, with nothing left stored as null (the identity rule of
+    docs/guarantees.md), so only a derived text column is stripped here: stripping every
+    stored text cell cost more than the rest of a month's sums."""
     column = pl.col(name)
-    if dtype == pl.String:
+    if dtype == pl.String and spec.column(name) is None:
         return column.is_null() | (column.str.strip_chars() == "")
     return column.is_null()
 
@@ -744,8 +748,8 @@ def quality_notes(project: Project, results: Iterable[KpiResult],
     for dataset_id, (columns, months) in wanted.items():
         frame = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
         schema = frame.collect_schema()
-        aggs = [_blank(c, schema[c]).sum().alias(f"{BLANK}{c}") for c in sorted(columns)
-                if c in schema]
+        aggs = [_blank(c, schema[c], project.datasets[dataset_id]).sum().alias(f"{BLANK}{c}")
+                for c in sorted(columns) if c in schema]
         try:
             table = (frame.filter(pl.col("month").is_in(sorted(months))).group_by("month")
                      .agg(pl.len().alias("__rows"), *aggs).collect(engine="streaming"))
@@ -965,7 +969,9 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
 
     # The rows of each month, alongside the sums: a month read with no row is not held.
     schema = scan.collect_schema() if blanks else {}
-    blank_sums = [_blank(c, schema[c]).sum().alias(f"{BLANK}{c}") for c in blanks if c in schema]
+    spec = project.datasets[dataset_id]
+    blank_sums = [_blank(c, schema[c], spec).sum().alias(f"{BLANK}{c}") for c in blanks
+                  if c in schema]
 
     def totals(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
         frame = frame.with_columns(list(sum_masks.values()))

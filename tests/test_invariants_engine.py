@@ -372,15 +372,17 @@ breakdowns = ["ethnicity"]
 def _quality_project(root: Path, cli, toml: str = QUALITY_TOML) -> Path:
     """20 rows a month from July 2023 to June 2025, 2 of them children (age '10-17'), the
     others '18-24'; ethnicity blank on 3 rows in 4. In 2025-03 age is blank on every row;
-    2025-05 holds 5 rows (2 children)."""
+    2025-05 holds 5 rows (2 children). A blank is empty or only spaces (a no-break or an em
+    space too): the ingest stores each as null, which is what the engine counts."""
     root.mkdir()
     (root / "kpi.toml").write_text(toml, encoding="utf-8")
     lines = ["date,age,ethnicity"]
+    spaces = ("", "   ", "\u00a0", "\u2003 ")
     for month in _months(FIRST, LAST):
         rows = 5 if str(month) == "2025-05" else 20
         for i in range(rows):
-            age = "" if str(month) == "2025-03" else "10-17" if i < 2 else "18-24"
-            lines.append(f"{month}-10,{age},{'White' if i % 4 == 0 else ''}")
+            age = "  " if str(month) == "2025-03" else "10-17" if i < 2 else "18-24"
+            lines.append(f"{month}-10,{age},{'White' if i % 4 == 0 else spaces[i % 4]}")
     (root / "stops.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert cli(["--project", root, "ingest", "stops", root / "stops.csv"]).exit_code == 0
     return root
