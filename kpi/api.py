@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpi.errors import UsageError
-from kpi.progress import Progress, Step
+from kpi.progress import Progress
 
 if TYPE_CHECKING:
     import polars as pl
@@ -557,7 +557,7 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
                  commentary: Path | None, previous: Path | None,
                  template: Path | None, final: bool = False, full: bool = False,
                  progress: Progress | None = None) -> Paper:
-    from kpi import charts, checks, engine, paper, revisions, store, verdicts
+    from kpi import board, charts, paper, revisions
     from kpi import commentary as commentaries
     from kpi.cache import CACHE_FOLDER
     from kpi.maintenance import record_published
@@ -578,50 +578,20 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
         require_priority(project, priority)
     notes = commentaries.load(project, month, commentary)
     last = revisions.load(previous, project) if previous is not None else None
-    specs = charts.chart_specs(project)
-    shown = [k for k in project.kpis
-             if not k.hidden and (priority is None or k.priority == priority)]
-    # Charts may draw hidden KPIs (e.g. all outcomes by code), paragraphs quote them, and the
-    # reconciliations of kpi check add up parts: all are computed alongside, in one pass.
-    ids = {k.id for k in shown}
-    extra = [i for s in specs for i in s.kpis] + [q for k in shown for q in k.quotes]
-    extra += [i for c in project.checks for i in (c.total, *c.parts)]
-    drawn = [k for i in extra if i not in ids for k in [project.kpi(i)] if k is not None]
-    kpis = shown + list({k.id: k for k in drawn}.values())
-    if progress is not None:
-        progress(Step("figures", "KPIs", 0, len(kpis)))
-    # The verdicts' monthly values are read in the same pass as the windows.
-    report = engine.evaluate(project, month, vs, kpis, as_of=cutoff,
-                             series=verdicts.SERIES_MONTHS)
-    revised = revisions.compare(project, last, report, cutoff) if last is not None else None
-
-    loaded = {}
-    for dataset, version in report.versions.items():
-        made = next((v for v in store.history(project, dataset) if v.version == version), None)
-        if made is not None:
-            loaded[dataset] = made.timestamp
-    judged = verdicts.verdicts(project, report, as_of=cutoff)
-    checked = checks.from_report(project, report, [k for k in shown if k.status == "live"])
-    built = paper.build_paper(project, report, charts=specs, files_dir=files_dir,
-                              priority=priority, as_of=cutoff, as_of_text=as_of_text,
-                              commentary=notes, revised=revised, loaded=loaded,
-                              verdicts=judged, full=full, checks=checked)
-    if progress is not None:
-        progress(Step("figures", "KPIs", len(kpis), len(kpis)))
-    results = {r.kpi.id: r for r in report.results}
+    # Every figure the paper prints or draws, computed once; the document and the charts are
+    # drawn from it and read no data.
+    model = board.build(project, month, vs, priority=priority, as_of=cutoff, last=last,
+                        full=full, progress=progress)
+    report = model.report
+    built = paper.build_paper(model, files_dir=files_dir, as_of_text=as_of_text,
+                              commentary=notes)
     output.parent.mkdir(parents=True, exist_ok=True)
     # The paper and its figures are written to a staging folder and moved into place together
     # (kpi.outputs), so a reader never sees one paper's text with another's figures.
     with staged(output, files_dir) as staging:
-        jobs = []
-        for figure in built.figures:
-            data = charts.chart_data(project, figure.spec, results, cutoff, judged,
-                                     period=report.period, vs=report.comparison,
-                                     breakdowns=built.breakdowns, peers=built.peers,
-                                     series=built.series)
-            if data is None:  # the paper plans only drawable figures: a bug, not a mistake
-                raise RuntimeError(f"figure {figure.link} has nothing to draw")
-            jobs.append((data, staging / figure.link))
+        # The paper plans only figures with data: a KeyError here is a bug, not a mistake.
+        jobs = [(model.figures[figure.spec.id], staging / figure.link)
+                for figure in built.figures]
         # Charts drawn before from the same data are reused (the cache folder, beside the
         # answers kpi.cache keeps); KPI_NO_CACHE draws every one.
         cache = None if os.environ.get("KPI_NO_CACHE") else \

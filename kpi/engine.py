@@ -1453,6 +1453,9 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
         raise DataError(f"dataset '{dataset_id}': cannot break its KPIs down by '{column}' "
                         f"({str(exc).strip().splitlines()[0]})",
                         hint="check the KPI expressions against the stored columns") from None
+    from kpi.ingest.identity import refuse_spellings  # the loader's package, read only here
+
+    refuse_spellings(dataset_id, column, grouped[column], "break down by")
     by_request: list[list[tuple]] = [[] for _ in requests]
     for row in grouped.iter_rows(named=True):
         parts: list[dict[str, dict]] = [{"cur": {}, "cmp": {}} for _ in requests]

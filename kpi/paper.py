@@ -19,11 +19,11 @@ the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kpi import engine, render, stats
+from kpi import render, stats
 from kpi.catalogue import Better, Kind, KpiDef, Project, Unit
 from kpi.document import (
     Align,
@@ -45,17 +45,14 @@ from kpi.engine import KpiResult, Outcome, Report
 from kpi.errors import ConfigError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window
 from kpi.render import STATUS_WORDS
-from kpi.store import AsOf
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     import polars as pl
 
+    from kpi import engine
+    from kpi.board import BoardModel
     from kpi.charts import ChartData, ChartSpec
-    from kpi.checks import CheckResult
     from kpi.commentary import Commentary
-    from kpi.revisions import Revisions
     from kpi.verdicts import Verdict
 
 # A percentage change on a base this small says little; the report gives the absolute change
@@ -219,14 +216,7 @@ class PlannedFigure:
 @dataclass(frozen=True)
 class Paper:
     document: Document
-    figures: tuple[PlannedFigure, ...]
-    # The breakdowns the paper computed (engine.breakdowns), those of its compare and top
-    # figures included, so drawing them reads nothing again.
-    breakdowns: dict[engine.BreakdownKey, pl.DataFrame] = field(default_factory=dict)
-    # The trend figures' monthly series (engine.monthly_series_all), likewise.
-    series: dict[engine.SeriesKey, pl.DataFrame] = field(default_factory=dict)
-    # Each peers figure's data (KPI id -> charts.peer_chart_data), likewise.
-    peers: dict[str, ChartData | None] = field(default_factory=dict)
+    figures: tuple[PlannedFigure, ...]  # each drawn from BoardModel.figures[spec.id]
 
     @property
     def markdown(self) -> str:
@@ -235,31 +225,84 @@ class Paper:
         return markdown.write(self.document)
 
 
-def build_paper(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
-                files_dir: str = "board-files", priority: str | None = None,
-                as_of: AsOf | None = None, as_of_text: str | None = None,
-                commentary: Commentary | None = None, revised: Revisions | None = None,
-                loaded: dict[str, dt.datetime] | None = None,
-                verdicts: dict[str, Verdict] | None = None, full: bool = False,
-                checks: Sequence[CheckResult] = ()) -> Paper:
-    """The board paper for a report. `report` may hold hidden KPIs that charts draw; they
-    get no paragraph. `files_dir` is where the chart files sit, relative to the paper.
-    `commentary` is the analyst's text; `revised` the figures revised since the last paper;
-    `loaded` when each dataset's table version was made. `verdicts` (kpi.verdicts.verdicts
-    of the report) adds the verdict words, the section summary tables and a process chart for
-    every KPI with a special cause or a target.
+def build_paper(model: BoardModel, *, files_dir: str = "board-files",
+                as_of_text: str | None = None,
+                commentary: Commentary | None = None) -> Paper:
+    """The board paper of a model (kpi.board), which holds every figure it prints and draws:
+    nothing is read here. `files_dir` is where the chart files sit, relative to the paper;
+    `commentary` is the analyst's text. The model's report may hold hidden KPIs that charts
+    draw; they get no paragraph. Its verdicts add the verdict words, the section summary
+    tables and the process charts.
 
     By default the paper is the board's: a front page of the summary matrix and the
-    exceptions (with `checks`, the failed checks of `kpi check`), one sentence for a KPI that
-    is not an exception, a full paragraph and process chart for one that is, and only the
-    breakdowns [paper] declares. `full` gives every KPI its full paragraph, breakdowns and
-    process chart, the definitions and the data sources: the technical annex."""
+    exceptions (with the model's checks, the failed checks of `kpi check`), one sentence for a
+    KPI that is not an exception, a full paragraph and process chart for one that is, and only
+    the breakdowns [paper] declares. A `full` model gives every KPI its full paragraph,
+    breakdowns and process chart, the definitions and the data sources: the technical
+    annex."""
     from kpi.commentary import Commentary
 
-    builder = _Builder(project, report, charts, files_dir, as_of, paper_config(project),
-                       commentary or Commentary(), revised, loaded or {}, verdicts or {},
-                       full, tuple(checks))
-    return builder.build(priority, as_of_text)
+    return _Builder(model, files_dir, commentary or Commentary()).build(as_of_text)
+
+
+def shown_breakdowns(kpi: KpiDef, config: PaperConfig, full: bool,
+                     standout: str | None = None) -> tuple[str, ...]:
+    """The breakdowns a KPI's paragraph prints: all in the full paper; in the board's, those
+    [paper] declares and `standout`, the one the paper adds where a part stands out (where a
+    breakdown is the story: standout_columns)."""
+    if full:
+        return kpi.breakdowns
+    declared = config.breakdowns.get(kpi.id, ())
+    return (*declared, standout) if standout and standout not in declared else declared
+
+
+def tested_breakdowns(kpi: KpiDef, config: PaperConfig, full: bool) -> tuple[str, ...]:
+    """The breakdowns the board model reads for a KPI: those printed and, in the board's
+    paper, every breakdown of a count, tested for a part that stands out."""
+    if not full and _countable(kpi):
+        return kpi.breakdowns
+    return shown_breakdowns(kpi, config, full)
+
+
+def part_standouts(result: KpiResult, column: str,
+                   breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame]
+                   ) -> stats.Standouts | None:
+    """The parts of a count's breakdown whose change stands out from the rest's
+    (stats.standouts); None for other KPIs or a breakdown not read."""
+    if not _countable(result.kpi) or result.current is None or result.comparison is None:
+        return None
+    frame = breakdowns.get((result.kpi.id, column, result.current.window,
+                            result.comparison.window))
+    if frame is None:
+        return None
+    return stats.standouts([(r["part"], r["current"], r["comparison"])
+                            for r in frame.iter_rows(named=True)], SMALL_BASE)
+
+
+def standout_columns(report: Report, priorities: set[str], config: PaperConfig,
+                     breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame]
+                     ) -> dict[str, str]:
+    """The breakdowns the board's paper adds, KPI id -> column: of the KPIs it prints without
+    a breakdown [paper] declares, each count's breakdown where a part's change stands out
+    from the rest's; the BOARD_STANDOUTS with the largest gap between a part's change and the
+    rest's, one a KPI."""
+    scored = []
+    for result in report.results:
+        kpi = result.kpi
+        if (kpi.hidden or kpi.priority not in priorities or kpi.is_derived
+                or config.breakdowns.get(kpi.id)):
+            continue
+        best = None
+        for column in kpi.breakdowns:
+            found = part_standouts(result, column, breakdowns)
+            if found is None:
+                continue
+            gap = _gaps(found)[0][0]
+            if best is None or gap > best[0]:
+                best = (gap, column)
+        if best is not None:
+            scored.append((-best[0], kpi.id, best[1]))
+    return {kpi_id: column for _, kpi_id, column in sorted(scored)[:BOARD_STANDOUTS]}
 
 
 def printed_results(report: Report, priority: str | None) -> list[KpiResult]:
@@ -756,83 +799,35 @@ def _sentence(content: Inlines | Name) -> Inlines:
 
 
 class _Builder:
-    def __init__(self, project: Project, report: Report, charts: Sequence[ChartSpec],
-                 files_dir: str, as_of: AsOf | None, config: PaperConfig,
-                 commentary: Commentary, revised: Revisions | None,
-                 loaded: dict[str, dt.datetime], verdicts: dict[str, Verdict],
-                 full: bool = False, checks: tuple[CheckResult, ...] = ()):
-        from kpi import verdicts as judge
-
-        self.full = full
-        self.checks = checks
-        self.config = config
+    def __init__(self, model: BoardModel, files_dir: str, commentary: Commentary):
+        self.model = model
+        self.full = model.full
+        self.checks = model.checks
+        self.config = model.config
         # Why each KPI is an exception (kpi.verdicts.exceptions), and the paragraph that
         # reports it, so the front page can point there.
-        self.exceptions = {r.kpi.id: judge.exceptions(r, verdicts.get(r.kpi.id), report.period)
-                           for r in report.results if not r.kpi.hidden} if verdicts else {}
+        self.exceptions = model.exceptions
         self.labels: dict[str, str] = {}
         self.commentary = commentary
-        self.revised = revised
-        self.loaded = loaded
-        self.project = project
-        self.report = report
-        self.results = {r.kpi.id: r for r in report.results}
-        self.verdicts = verdicts
+        self.revised = model.revised
+        self.loaded = model.loaded
+        self.project = model.project
+        self.report = model.report
+        self.results = model.results
+        self.verdicts = model.verdicts
         self.said: dict[str, int] = {}  # status sentences said so far in the section
-        if full:
-            process = _process_charts(report, charts, verdicts)
-        else:
-            process = _process_charts(report, charts, verdicts, set(config.figures))
-            process += self._exception_panels(charts, process)
-        self.charts = [*charts, *process, *_peer_charts(project, report)]
-        self.peers: dict[str, ChartData | None] = {}  # KPI id -> its peers figure data, once
-        self.peer_results: dict = {}  # KPI id -> compare.peer_result, once
+        self.charts = model.charts
+        self.breakdowns = model.breakdowns
         self.files_dir = files_dir.rstrip("/")
-        self.as_of = as_of
         self.figures: list[PlannedFigure] = []
         self.tables = 0
-        self.breakdowns: dict[engine.BreakdownKey, pl.DataFrame] = {}
-        self.series: dict[engine.SeriesKey, pl.DataFrame] = {}
-        # KPI id -> the breakdown column the board's paper adds because a part stands out.
-        self.standout: dict[str, str] = {}
-
-    def _exception_panels(self, declared: Sequence[ChartSpec],
-                          planned: Sequence[ChartSpec]) -> list[ChartSpec]:
-        """The board paper's process charts of its exceptions, several to a figure, so that
-        with the project's own figures there are at most BOARD_FIGURES."""
-        from kpi import verdicts as judge
-        from kpi.charts import ChartSpec, ChartType
-
-        drawn = {s.kpis[0] for s in [*declared, *planned] if s.type == ChartType.XMR}
-        charted = [r.kpi.id for r in self.report.results
-                   if not r.kpi.hidden and r.kpi.id not in drawn
-                   and set(self.exceptions.get(r.kpi.id, ())) - {judge.STALE, judge.NO_FIGURE}
-                   and self.verdicts[r.kpi.id].variation is not None]
-        if not charted:
-            return []
-        room = max(1, BOARD_FIGURES - len(declared) - len(planned))
-        size = max(PANELS, -(-len(charted) // room))
-        groups = [charted[i:i + size] for i in range(0, len(charted), size)]
-        out = []
-        for number, group in enumerate(groups, start=1):
-            title = "Process charts of the exceptions" + (
-                f" ({number} of {len(groups)})" if len(groups) > 1 else "")
-            out.append(ChartSpec(id=f"xmr_exceptions_{number}", type=ChartType.XMR,
-                                 title=title, kpis=tuple(group)))
-        return out
+        self._wanted = model.priorities
 
     # -- whole document ----------------------------------------------------------------------
 
-    def build(self, priority: str | None, as_of_text: str | None) -> Paper:
-        priorities = [p for p in self.project.priorities if priority in (None, p.id)]
-        wanted = {p.id for p in priorities}
-        self._wanted = wanted
-        self.breakdowns = engine.breakdowns(self.project, self._breakdown_requests(wanted),
-                                            self.as_of)
-        if not self.full:
-            self.standout = self._standout_columns()
-        self.series = engine.monthly_series_all(self.project, self._series_requests(wanted),
-                                                self.as_of)
+    def build(self, as_of_text: str | None) -> Paper:
+        priority = self.model.priority
+        priorities = [p for p in self.project.priorities if p.id in self._wanted]
         sections = [self._introduction(priority)]
         for number, item in enumerate(self.project.priorities, start=2):
             if item in priorities:
@@ -863,8 +858,7 @@ class _Builder:
         document = Document(title=title, subtitle=subtitle, facts=facts,
                             sections=tuple(sections), author=notes.author, issued=issued,
                             marking=self.project.marking, period=str(self.report.period))
-        return Paper(document=document, figures=tuple(self.figures),
-                     breakdowns=self.breakdowns, series=self.series, peers=self.peers)
+        return Paper(document=document, figures=tuple(self.figures))
 
     # -- the front page ----------------------------------------------------------------------
 
@@ -1185,12 +1179,13 @@ class _Builder:
                                    verdict, self.config.plan, self._usual(kpi))
         extra = self._breakdown_sentences(result)
         extra += self._quotes(kpi)
-        if kpi.peers:
+        compared = self.model.peers.get(kpi.id)
+        if compared is not None:
             from kpi.compare import peer_sentence
 
             extra += [inlines(Name(t)) for t in [peer_sentence(
-                self.project, kpi, self.report.period, self.report.comparison, self.as_of,
-                compared=self._peer_result(kpi))] if t]
+                self.project, kpi, self.report.period, self.report.comparison,
+                compared=compared)] if t]
         refs = self._figure_refs(kpi.id)
         if refs:
             extra.append(inlines(f"See {_figure_list(refs)}."))
@@ -1271,101 +1266,7 @@ class _Builder:
         return [Paragraph(text, number=label),
                 Table(columns, tuple(rows), number=self.tables, caption=caption)]
 
-    def _series_requests(self, priorities: set[str]) -> list[engine.SeriesRequest]:
-        """The monthly series of the paper's trend figures, asked of the engine at once."""
-        from kpi.charts import ChartType
-
-        requests = []
-        for spec in self.charts:
-            anchor = self.project.kpi(spec.anchor)
-            measured = [self.results.get(k) for k in spec.kpis]
-            if (spec.type != ChartType.TREND or anchor is None
-                    or anchor.priority not in priorities
-                    or any(r is None or r.current is None for r in measured)):
-                continue
-            drawn = [r for r in measured if r is not None and r.current is not None]
-            end = max(r.current.window.end for r in drawn if r.current is not None)
-            requests += [(r.kpi, end, spec.months) for r in drawn]
-        return requests
-
     # -- breakdowns --------------------------------------------------------------------------
-
-    def _breakdown_requests(self, priorities: set[str]) -> list[engine.BreakdownRequest]:
-        """Every breakdown the paper's paragraphs and its compare and top figures show, asked
-        of the engine at once (one query per dataset and column, not one per KPI)."""
-        from kpi.charts import ChartType
-
-        requests = []
-        for result in self.report.results:
-            kpi = result.kpi
-            if (kpi.hidden or kpi.priority not in priorities or not kpi.breakdowns
-                    or result.current is None or kpi.is_derived):
-                continue
-            comparison = result.comparison.window if result.comparison else None
-            # The board's paper tests every breakdown of a count for a part that stands out.
-            columns = (kpi.breakdowns if comparison is not None and _countable(kpi)
-                       else self._shown_breakdowns(kpi))
-            requests += [(kpi, column, result.current.window, comparison)
-                         for column in columns]
-        for spec in self.charts:
-            anchor = self.project.kpi(spec.anchor)
-            result = self.results.get(spec.kpis[0])
-            if (spec.type not in (ChartType.COMPARE, ChartType.TOP) or anchor is None
-                    or anchor.priority not in priorities or result is None
-                    or result.current is None or result.kpi.is_derived):
-                continue
-            comparison = result.comparison.window if result.comparison else None
-            if spec.type == ChartType.TOP:
-                comparison = None
-            requests.append((result.kpi, spec.by, result.current.window, comparison))
-        return requests
-
-    def _shown_breakdowns(self, kpi: KpiDef) -> tuple[str, ...]:
-        """The breakdowns a KPI's paragraph prints: all in the full paper; in the board's,
-        those [paper] declares and the one where a part stands out (where a breakdown is the
-        story)."""
-        if self.full:
-            return kpi.breakdowns
-        declared = self.config.breakdowns.get(kpi.id, ())
-        extra = self.standout.get(kpi.id)
-        return (*declared, extra) if extra and extra not in declared else declared
-
-    def _standouts(self, result: KpiResult, column: str) -> stats.Standouts | None:
-        """The parts of a count's breakdown whose change stands out from the rest's (None for
-        other KPIs)."""
-        if (not _countable(result.kpi) or result.current is None
-                or result.comparison is None):
-            return None
-        key = (result.kpi.id, column, result.current.window, result.comparison.window)
-        frame = self.breakdowns.get(key)
-        if frame is None:
-            return None
-        return stats.standouts([(r["part"], r["current"], r["comparison"])
-                                for r in frame.iter_rows(named=True)], SMALL_BASE)
-
-    def _standout_columns(self) -> dict[str, str]:
-        """The breakdowns the board's paper adds: of the KPIs it prints without a breakdown
-        [paper] declares, each count's breakdown (one a KPI) where a part's change stands out
-        from the rest's; the BOARD_STANDOUTS with the largest gap between a part's change and
-        the rest's."""
-        scored = []
-        for result in self.report.results:
-            kpi = result.kpi
-            if kpi.hidden or kpi.priority not in self._wanted or kpi.is_derived:
-                continue
-            if self.config.breakdowns.get(kpi.id):
-                continue  # the paper already breaks this KPI down as the project asks
-            best = None
-            for column in kpi.breakdowns:
-                found = self._standouts(result, column)
-                if found is None:
-                    continue
-                gap = _gaps(found)[0][0]
-                if best is None or gap > best[0]:
-                    best = (gap, column)
-            if best is not None:
-                scored.append((-best[0], kpi.id, best[1]))
-        return {kpi_id: column for _, kpi_id, column in sorted(scored)[:BOARD_STANDOUTS]}
 
     def _breakdown_sentences(self, result: KpiResult) -> list[Inlines]:
         kpi = result.kpi
@@ -1373,12 +1274,9 @@ class _Builder:
             return []
         comparison = result.comparison.window if result.comparison else None
         out = []
-        for column in self._shown_breakdowns(kpi):
-            key = (kpi.id, column, result.current.window, comparison)
-            frame = self.breakdowns.get(key)
-            if frame is None:
-                frame = engine.breakdowns(self.project, [(kpi, column, result.current.window,
-                                                          comparison)], self.as_of)[key]
+        for column in shown_breakdowns(kpi, self.config, self.full,
+                                       self.model.standout.get(kpi.id)):
+            frame = self.breakdowns[(kpi.id, column, result.current.window, comparison)]
             # Parts the KPI's rows never reach (0 in both windows) are not part of its story.
             rows = [r for r in frame.iter_rows(named=True)
                     if r["current"] is not None and (r["current"] or r["comparison"])]
@@ -1389,7 +1287,7 @@ class _Builder:
             label = column_title(column)
             label = Name(spec.label if spec is not None and spec.label
                          else label if len(label) <= 3 else label.lower())
-            found = self._standouts(result, column)
+            found = part_standouts(result, column, self.breakdowns)
             if found is not None:
                 out.append(_standout_sentence(label, found))
             if len(rows) == 1:
@@ -1522,30 +1420,12 @@ class _Builder:
                 f"{kpi_value(variation.lower, kpi)} to {kpi_value(variation.upper, kpi)}"
                 f"{target}.")
 
-    def _peer_data(self, spec: ChartSpec):
+    def _peer_data(self, spec: ChartSpec) -> ChartData | None:
         """A peers figure's chart data (the numbers it draws), or None when the data does not
-        hold the whole group; computed once per KPI."""
-        from kpi.charts import ChartType, peer_chart_data
+        hold the whole group."""
+        from kpi.charts import ChartType
 
-        if spec.type != ChartType.PEERS:
-            return None
-        kpi_id = spec.kpis[0]
-        if kpi_id not in self.peers:
-            kpi = self.project.known_kpi(kpi_id)
-            compared = self._peer_result(kpi)
-            self.peers[kpi_id] = None if compared is None or kpi.peers is None else \
-                peer_chart_data(spec, compared, self.project.peers[kpi.peers])
-        return self.peers[kpi_id]
-
-    def _peer_result(self, kpi: KpiDef):
-        """The KPI's comparison across its peer group (compare.peer_result), computed once
-        for its sentence and its figure."""
-        from kpi.compare import peer_result
-
-        if kpi.id not in self.peer_results:
-            self.peer_results[kpi.id] = peer_result(self.project, kpi, self.report.period,
-                                                    self.report.comparison, self.as_of)
-        return self.peer_results[kpi.id]
+        return self.model.figures.get(spec.id) if spec.type == ChartType.PEERS else None
 
     # -- appendix ----------------------------------------------------------------------------
 
@@ -1721,7 +1601,7 @@ def _assurance_cell(verdict: Verdict | None) -> str:
     return "no verdict"
 
 
-def _tally(results: list[KpiResult], verdicts: dict[str, Verdict]) -> list[str]:
+def _tally(results: list[KpiResult], verdicts: Mapping[str, Verdict]) -> list[str]:
     """An honest count: improving or deteriorating only where the change is significant."""
     counts: dict[str, int] = {}
     for r in results:
@@ -1749,7 +1629,7 @@ def _tally(results: list[KpiResult], verdicts: dict[str, Verdict]) -> list[str]:
     return [f"{counts[k]} {k}" for k in order if k in counts]
 
 
-def _tally_sentence(results: list[KpiResult], verdicts: dict[str, Verdict],
+def _tally_sentence(results: list[KpiResult], verdicts: Mapping[str, Verdict],
                     lead: str) -> str:
     parts = _tally(results, verdicts) if verdicts else []
     if not parts:
@@ -1770,46 +1650,6 @@ def verdict_cells(verdict: Verdict | None) -> list[str]:
              ASSURANCE_CELLS.get(verdict.assurance or "", "no target" if verdict.target is None
                                  else "no verdict")]
     return cells
-
-
-def _process_charts(report: Report, declared: Sequence[ChartSpec],
-                    verdicts: dict[str, Verdict], only: set[str] | None = None
-                    ) -> list[ChartSpec]:
-    """A process chart (XmR) for every visible KPI in `only` (the board paper's exceptions
-    and the KPIs [paper] names), or with `only` None (the full paper) for every one whose
-    latest month is a special cause or which has a target, unless [[charts]] already declares
-    one for it."""
-    from kpi.charts import ChartSpec, ChartType
-
-    drawn = {s.kpis[0] for s in declared if s.type == ChartType.XMR}
-    out = []
-    for result in report.results:
-        verdict = verdicts.get(result.kpi.id)
-        kpi = result.kpi
-        if kpi.hidden or kpi.id in drawn or verdict is None or verdict.variation is None:
-            continue
-        special = verdict.variation.verdict != stats.COMMON_CAUSE
-        if (special or verdict.target is not None) if only is None else kpi.id in only:
-            out.append(ChartSpec(id=f"xmr_{kpi.id}", type=ChartType.XMR,
-                                 title=f"{kpi.title}: process chart", kpis=(kpi.id,)))
-    return out
-
-
-def _peer_charts(project: Project, report: Report) -> list[ChartSpec]:
-    """A peers figure for every visible KPI that declares a peer group (drawn only when the
-    data holds every member: see _Builder._peer_data)."""
-    from kpi.charts import ChartSpec, ChartType
-
-    out = []
-    for result in report.results:
-        kpi = result.kpi
-        group = project.peers.get(kpi.peers) if kpi.peers else None
-        if kpi.hidden or group is None:
-            continue
-        out.append(ChartSpec(id=f"peers_{kpi.id}", type=ChartType.PEERS,
-                             title=f"{kpi.title} compared with peers", kpis=(kpi.id,),
-                             by=group.column))
-    return out
 
 
 def _peer_alt_text(data: ChartData) -> str:
@@ -1950,7 +1790,7 @@ def _as_at(text: str) -> Inlines:
 
 
 def _section_intro(title: str, results: list[KpiResult],
-                   verdicts: dict[str, Verdict] | None = None) -> Inlines:
+                   verdicts: Mapping[str, Verdict] | None = None) -> Inlines:
     if not results:
         return inlines("No KPIs are reported under the priority ", Name(title), ".")
     if verdicts:
