@@ -600,11 +600,46 @@ def parse_project_file(path: Path, *, bundled: bool = False) -> Project:
                           hint="tables and arrays in kpi.toml are a few levels deep; check "
                                "the brackets") from None
     refuse_unsafe_text(raw, str(path))
+    _matched_text_as_stored(raw)
     problems = _Problems(path, text)
     project = _build_project(raw, path, problems, bundled)
     problems.raise_if_any()
     assert project is not None
     return project
+
+
+def _matched_text_as_stored(raw: dict[str, Any]) -> None:
+    """Put the kpi.toml text that is matched against stored cells (a KPI's filter, value,
+    numerator and denominator, derived columns, peer group members and focus) in the form
+    cells are stored in (`kpi.text.normalised_text`): a filter `lpa = 'Zoë Town'` typed with
+    a combining diaeresis (NFD, as macOS keyboards give) or a zero-width space counted 0 rows
+    where the stored 'Zoë Town' has them. File paths and titles are left as written."""
+    slots: list[tuple[Any, Any]] = []
+    kpis = raw.get("kpis")
+    for item in kpis if isinstance(kpis, list) else ():
+        if isinstance(item, dict):
+            slots += [(item, k) for k in ("filter", "value", "numerator", "denominator")
+                      if isinstance(item.get(k), str)]
+    datasets = raw.get("datasets")
+    for spec in datasets.values() if isinstance(datasets, dict) else ():
+        derived = spec.get("derived") if isinstance(spec, dict) else None
+        if isinstance(derived, dict):
+            slots += [(derived, k) for k, v in derived.items() if isinstance(v, str)]
+    peers = raw.get("peers")
+    for group in peers.values() if isinstance(peers, dict) else ():
+        if not isinstance(group, dict):
+            continue
+        members = group.get("members")
+        if isinstance(members, list):
+            slots += [(members, i) for i, m in enumerate(members) if isinstance(m, str)]
+        if isinstance(group.get("focus"), str):
+            slots.append((group, "focus"))
+    if slots:
+        from kpi.text import as_stored
+
+        for (holder, key), text in zip(slots, as_stored([h[k] for h, k in slots]),
+                                       strict=True):
+            holder[key] = text
 
 
 def validate_project_file(path: Path) -> list[str]:

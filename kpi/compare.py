@@ -292,6 +292,9 @@ def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
     for table in tables:
         for row in table.iter_rows(named=True):
             out.setdefault(row.pop("__part"), {}).update(row)
+    from kpi.ingest.identity import refuse_spellings  # the loader's package, read only here
+
+    refuse_spellings(dataset_id, by, out, "compare by")
     return out
 
 

@@ -229,8 +229,11 @@ def _weights_of(project: Project, kpi: KpiDef) -> pl.DataFrame:
 
 @cache
 def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFrame:
-    """Keys trimmed, as extracts' text is; with `whole` (an int key column and its dataset),
-    keys read as whole numbers, so "01" and "1.0" are the rows of 1, never a weight of 0."""
+    """Keys as extracts' text is stored (`kpi.text.normalised_text`, trimmed), matched in
+    lower case: a key is the value it names whatever its case, so 'Theft' weighs the rows of
+    'theft' (they read as a weight of 0), and 'THEFT' beside 'theft' is one key written twice.
+    With `whole` (an int key column and its dataset), keys read as whole numbers, so "01" and
+    "1.0" are the rows of 1, never a weight of 0."""
     try:
         frame = pl.read_csv(path, infer_schema=False)
     except (OSError, pl.exceptions.PolarsError) as exc:
@@ -238,10 +241,13 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
     if frame.width < 2:
         raise ConfigError(f"{path}: a weights file needs two columns, key and weight")
     key, weight = frame.columns[:2]
-    text = pl.col(key).str.strip_chars()
+    from kpi.text import normalised_text
+
+    text = normalised_text(pl.col(key)).str.strip_chars()
     number = text.cast(pl.Float64, strict=False)
     keyed = (pl.when(number.is_finite() & (number == number.round()))
-             .then(number.cast(pl.Int64, strict=False).cast(pl.String))) if whole else text
+             .then(number.cast(pl.Int64, strict=False).cast(pl.String))) if whole \
+        else text.str.to_lowercase()
     typed = frame.select(keyed.alias("key"),
                          pl.col(weight).str.strip_chars().cast(pl.Float64, strict=False)
                          .alias("weight"), text.alias("text"))
@@ -251,18 +257,20 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
         if odd.height:
             raise ConfigError(f"{path}, row {odd['row'][0]}, column '{key}': expected a whole "
                               f"number, as column '{whole[0]}' of dataset '{whole[1]}' holds")
-    typed = typed.drop("text")
     bad = typed.with_row_index("row", offset=2).filter(pl.col("weight").is_null())
     if bad.height:
         raise ConfigError(f"{path}, row {bad['row'][0]}, column '{weight}': expected a number")
     # Two weights for one key have no meaning, and joined they would count its rows twice.
-    again = typed.with_row_index("row", offset=2).filter(
-        pl.col("key").is_not_null() & ~pl.col("key").is_first_distinct())
+    numbered = typed.with_row_index("row", offset=2)
+    again = numbered.filter(pl.col("key").is_not_null() & ~pl.col("key").is_first_distinct())
     if again.height:
+        first = numbered.filter(pl.col("key") == again["key"][0]).row(0, named=True)
+        shown = "" if first["text"] == again["text"][0] else \
+            f" (as '{first['text']}', row {first['row']}: keys ignore case)"
         raise ConfigError(f"{path}, row {again['row'][0]}, column '{key}': found "
-                          f"'{again['key'][0]}' again",
+                          f"'{again['text'][0]}' again{shown}",
                           hint="give each key one weight")
-    weights = typed.filter(pl.col("key").is_not_null())
+    weights = typed.drop("text").filter(pl.col("key").is_not_null())
     if not weights.filter(pl.col("key") != "").height:
         # Every row would join to no weight and the score would read 0, a figure of nothing.
         raise ConfigError(f"{path}: the weights file has no rows with a key (only a header, "
@@ -344,7 +352,7 @@ def _with_weights(project: Project, frame: pl.LazyFrame, kpis: Iterable[KpiDef])
                 pl.col("key").alias(f"__key_{kpi.id}"),
                 pl.col("weight").alias(_weight_column(kpi)))
             key = required(kpi.weight_key, f"KPI '{kpi.id}': weight_key")
-            frame = (frame.with_columns(pl.col(key).cast(pl.String)
+            frame = (frame.with_columns(pl.col(key).cast(pl.String).str.to_lowercase()
                                         .alias(f"__key_{kpi.id}"))
                      .join(lookup, on=f"__key_{kpi.id}", how="left", maintain_order="left")
                      .drop(f"__key_{kpi.id}")
@@ -1453,6 +1461,9 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
         raise DataError(f"dataset '{dataset_id}': cannot break its KPIs down by '{column}' "
                         f"({str(exc).strip().splitlines()[0]})",
                         hint="check the KPI expressions against the stored columns") from None
+    from kpi.ingest.identity import refuse_spellings  # the loader's package, read only here
+
+    refuse_spellings(dataset_id, column, grouped[column], "break down by")
     by_request: list[list[tuple]] = [[] for _ in requests]
     for row in grouped.iter_rows(named=True):
         parts: list[dict[str, dict]] = [{"cur": {}, "cmp": {}} for _ in requests]

@@ -116,6 +116,66 @@ def test_two_spellings_of_one_force_in_one_load_are_refused(tmp_path, cli, varia
     assert snapshot(folder, "street").version is None
 
 
+def test_compare_or_a_breakdown_by_a_column_loads_did_not_check_refuses_two_spellings(
+        tmp_path, cli):
+    """`kpi compare --by lpa` (lpa no breakdown, so loads do not check it) ranked 'Dudley' and
+    'DUDLEY ' as two parts, 12 and 12 where Dudley has 24; a breakdown declared after the
+    rows were loaded listed both too. Both are refused at the read, naming the spellings."""
+    folder = _forces(tmp_path / "p")
+    _street(folder, "a.csv", [(m, "West Midlands Police", lpa, 1) for m in MONTHS
+                              for lpa in ("Dudley", "DUDLEY  ", "Birmingham")])
+    assert cli(["--project", folder, "ingest", "street", folder / "a.csv"]).exit_code == 0
+    result = cli(["--project", folder, "compare", "--by", "lpa", "--period", "2025-12"])
+    assert result.exit_code == 3, result.output
+    assert first_error(result.stderr) == (
+        "Error: dataset 'street', column 'lpa': 'DUDLEY' and 'Dudley' differ only in case or "
+        "invisible characters: to compare by 'lpa' would make them two parts that print alike")
+    by_force = cli(["--project", folder, "compare", "--by", "force", "--period", "2025-12",
+                    "--format", "json"])
+    assert by_force.exit_code == 0, by_force.output
+    (folder / "kpi.toml").write_text(FORCES_TOML.replace(
+        'better = "lower"\n', 'better = "lower"\nbreakdowns = ["lpa"]\n', 1), encoding="utf-8")
+    shown = cli(["--project", folder, "show", "crimes", "--period", "2025-12"])
+    assert shown.exit_code == 3, shown.output
+    assert "to break down by 'lpa' would make them two parts" in first_error(shown.stderr)
+
+
+def test_a_filter_or_peer_group_typed_in_another_unicode_form_finds_the_stored_rows(
+        tmp_path, cli):
+    """A filter literal typed with a combining diaeresis (NFD, as macOS gives 'Zoë') or a
+    zero-width space counted 0 rows of the stored (NFC) 'Zoë Town', and a peer group naming it
+    so found no such part. kpi.toml's matched text is now put in the stored form."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    nfd, hidden = "Zoe\u0308 Town", "Dudley\u200b"
+    (folder / "kpi.toml").write_text(FORCES_TOML + f"""
+[[kpis]]
+id = "zoe"
+title = "Crimes in Zoe"
+priority = "p"
+kind = "count"
+dataset = "street"
+filter = "lpa IN ('{nfd}', '{hidden}')"
+better = "lower"
+
+[peers.near]
+column = "lpa"
+members = ["{nfd}", "{hidden}"]
+""", encoding="utf-8")
+    _street(folder, "wm.csv", [(m, "West Midlands Police", lpa, 2) for m in MONTHS
+                               for lpa in ("Zo\u00eb Town", "Dudley", "Birmingham")])
+    assert cli(["--project", folder, "ingest", "street", folder / "wm.csv"]).exit_code == 0
+    assert _figure(cli, folder, "zoe") == 48
+    got = cli(["--project", folder, "compare", "--by", "lpa", "--peers", "near", "--period",
+               "2025-12", "--format", "json"])
+    assert got.exit_code == 0, got.output
+    doc = json.loads(got.stdout)
+    assert doc["notes"] == []
+    crimes = next(k for k in doc["kpis"] if k["id"] == "crimes")
+    assert {p["name"]: p["current"]["value"] for p in crimes["parts"]} == {
+        "Zo\u00eb Town": 24, "Dudley": 24}
+
+
 def test_invisible_characters_are_removed_so_a_filter_finds_every_row(tmp_path, cli):
     """Break 12: 'Birmingham\\u200b' became a second part that prints the same, so
     lpa = 'Birmingham' missed its rows. Now zero-width and other ignorable characters are

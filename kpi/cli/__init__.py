@@ -18,10 +18,13 @@ import typer
 import typer.core
 
 from kpi import __version__
+from kpi.cli import coercion
 from kpi.errors import KpiError, visible
 from kpi.periods import Comparison
 from kpi.progress import Progress, Step
 from kpi.render import WORKBOOK_FORMATS, Document, Format
+
+coercion.install()  # option values without pydantic where Typer's conversion cannot fail
 
 EXIT_CODES_HELP = """\b
 Exit codes:
