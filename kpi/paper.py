@@ -1509,7 +1509,7 @@ class _Builder:
                                       "has been revised since."))]
         intro = Paragraph(inlines(
             f"Figures printed in the paper for {revised.period} that the data now gives "
-            "differently, for the same window: live systems revise records after a paper is "
+            "differently, for the same window: records are revised after a paper is "
             "written."))
         columns = (Column("KPI"), Column("Window"), Column("Last paper", Align.RIGHT),
                    Column("Now", Align.RIGHT))
