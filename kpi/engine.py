@@ -1014,7 +1014,7 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     # (A lookup of each row's weight cannot stream; a join carries every column through.)
     for column, wanted_masks in weight_masks.items():
         queries.append(lambda frame, by, c=column, w=wanted_masks:
-                       _counts_by(frame, pl.col(c).cast(pl.String), w, by))
+                       _counts_by(frame, pl.col(c).cast(pl.String).str.to_lowercase(), w, by))
 
     def finish(frames: list[pl.DataFrame]) -> ByMonth:
         frames = list(frames)
