@@ -54,6 +54,9 @@ class BoardModel:
     loaded: Mapping[str, dt.datetime]  # dataset -> when the table version read was made
     charts: tuple[ChartSpec, ...]
     breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame]
+    # KPI id -> the breakdown the board's paper adds because a part stands out
+    # (kpi.paper.standout_columns); empty for the full paper, which prints every breakdown.
+    standout: Mapping[str, str]
     series: Mapping[engine.SeriesKey, pl.DataFrame]
     peers: Mapping[str, KpiComparison | None]  # KPI id -> compare.peer_result
     figures: Mapping[str, ChartData]
@@ -116,7 +119,7 @@ def model(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
     the report) add the verdict words, the exceptions and the process charts. By default the
     board's paper, `full` the complete one (see kpi.paper.build_paper)."""
     from kpi import verdicts as judge
-    from kpi.paper import paper_config
+    from kpi.paper import paper_config, standout_columns
 
     config = paper_config(project)
     judged = dict(verdicts or {})
@@ -135,6 +138,7 @@ def model(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
     breakdowns = engine.breakdowns(
         project, _paragraph_breakdowns(report, wanted, config, full) + _chart_breakdowns(
             shown, results), as_of)
+    standout = {} if full else standout_columns(report, wanted, config, breakdowns)
     series = engine.monthly_series_all(project, _series_requests(shown, results), as_of)
     peers = _peer_results(project, report, wanted, as_of)
     figures = {}
@@ -147,8 +151,9 @@ def model(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
         as_of=as_of, verdicts=MappingProxyType(judged),
         exceptions=MappingProxyType(exceptions), checks=tuple(checks), revised=revised,
         loaded=MappingProxyType(dict(loaded or {})), charts=tuple(planned),
-        breakdowns=MappingProxyType(breakdowns), series=MappingProxyType(series),
-        peers=MappingProxyType(peers), figures=MappingProxyType(figures))
+        breakdowns=MappingProxyType(breakdowns), standout=MappingProxyType(standout),
+        series=MappingProxyType(series), peers=MappingProxyType(peers),
+        figures=MappingProxyType(figures))
 
 
 def chart_data(project: Project, spec: ChartSpec, report: Report,
@@ -217,10 +222,13 @@ def exception_panels(report: Report, verdicts: Mapping[str, Verdict],
     room = max(1, BOARD_FIGURES - len(declared) - len(planned))
     size = max(PANELS, -(-len(charted) // room))
     groups = [charted[i:i + size] for i in range(0, len(charted), size)]
+    titles = {r.kpi.id: r.kpi.title for r in report.results}
     out = []
     for number, group in enumerate(groups, start=1):
+        # The caption names the KPIs charted, so a reader finds the one a paragraph cites.
         title = "Process charts of the exceptions" + (
-            f" ({number} of {len(groups)})" if len(groups) > 1 else "")
+            f" ({number} of {len(groups)})" if len(groups) > 1 else "") + ": " + "; ".join(
+            titles[kpi_id] for kpi_id in group)
         out.append(ChartSpec(id=f"xmr_exceptions_{number}", type=ChartType.XMR,
                              title=title, kpis=tuple(group)))
     return out
@@ -247,8 +255,9 @@ def peer_charts(project: Project, report: Report) -> list[ChartSpec]:
 
 def _paragraph_breakdowns(report: Report, priorities: set[str], config: PaperConfig,
                           full: bool) -> list[engine.BreakdownRequest]:
-    """Every breakdown the paper's paragraphs print."""
-    from kpi.paper import shown_breakdowns
+    """Every breakdown the paper's paragraphs print, and in the board's paper every breakdown
+    of a count, tested for a part that stands out."""
+    from kpi.paper import tested_breakdowns
 
     requests = []
     for result in report.results:
@@ -258,7 +267,7 @@ def _paragraph_breakdowns(report: Report, priorities: set[str], config: PaperCon
             continue
         comparison = result.comparison.window if result.comparison else None
         requests += [(kpi, column, result.current.window, comparison)
-                     for column in shown_breakdowns(kpi, config, full)]
+                     for column in tested_breakdowns(kpi, config, full)]
     return requests
 
 

@@ -47,8 +47,9 @@ from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window
 from kpi.render import STATUS_WORDS
 
 if TYPE_CHECKING:
+    import polars as pl
 
-
+    from kpi import engine
     from kpi.board import BoardModel
     from kpi.charts import ChartData, ChartSpec
     from kpi.commentary import Commentary
@@ -61,6 +62,11 @@ SMALL_BASE = 50
 # (neighbourhoods) is shown as its largest TOP_PARTS parts.
 RANK_LIMIT = 12
 TOP_PARTS = 5
+# The board's paper adds at most this many breakdowns of its own, where a part's change stands
+# out from the rest's (stats.parts_vs_rest), those with the largest gap first; each names at
+# most NAMED_PARTS parts. Every breakdown is in --full.
+BOARD_STANDOUTS = 2
+NAMED_PARTS = 3
 
 # How a KPI's value is introduced in a sentence, by kind.
 SUBJECTS: dict[Kind, str] = {
@@ -239,10 +245,64 @@ def build_paper(model: BoardModel, *, files_dir: str = "board-files",
     return _Builder(model, files_dir, commentary or Commentary()).build(as_of_text)
 
 
-def shown_breakdowns(kpi: KpiDef, config: PaperConfig, full: bool) -> tuple[str, ...]:
-    """The breakdowns a KPI's paragraph prints: all in the full paper; in the board's, only
-    those [paper] declares (where a breakdown is the story)."""
-    return kpi.breakdowns if full else config.breakdowns.get(kpi.id, ())
+def shown_breakdowns(kpi: KpiDef, config: PaperConfig, full: bool,
+                     standout: str | None = None) -> tuple[str, ...]:
+    """The breakdowns a KPI's paragraph prints: all in the full paper; in the board's, those
+    [paper] declares and `standout`, the one the paper adds where a part stands out (where a
+    breakdown is the story: standout_columns)."""
+    if full:
+        return kpi.breakdowns
+    declared = config.breakdowns.get(kpi.id, ())
+    return (*declared, standout) if standout and standout not in declared else declared
+
+
+def tested_breakdowns(kpi: KpiDef, config: PaperConfig, full: bool) -> tuple[str, ...]:
+    """The breakdowns the board model reads for a KPI: those printed and, in the board's
+    paper, every breakdown of a count, tested for a part that stands out."""
+    if not full and _countable(kpi):
+        return kpi.breakdowns
+    return shown_breakdowns(kpi, config, full)
+
+
+def part_standouts(result: KpiResult, column: str,
+                   breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame]
+                   ) -> stats.Standouts | None:
+    """The parts of a count's breakdown whose change stands out from the rest's
+    (stats.standouts); None for other KPIs or a breakdown not read."""
+    if not _countable(result.kpi) or result.current is None or result.comparison is None:
+        return None
+    frame = breakdowns.get((result.kpi.id, column, result.current.window,
+                            result.comparison.window))
+    if frame is None:
+        return None
+    return stats.standouts([(r["part"], r["current"], r["comparison"])
+                            for r in frame.iter_rows(named=True)], SMALL_BASE)
+
+
+def standout_columns(report: Report, priorities: set[str], config: PaperConfig,
+                     breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame]
+                     ) -> dict[str, str]:
+    """The breakdowns the board's paper adds, KPI id -> column: of the KPIs it prints without
+    a breakdown [paper] declares, each count's breakdown where a part's change stands out
+    from the rest's; the BOARD_STANDOUTS with the largest gap between a part's change and the
+    rest's, one a KPI."""
+    scored = []
+    for result in report.results:
+        kpi = result.kpi
+        if (kpi.hidden or kpi.priority not in priorities or kpi.is_derived
+                or config.breakdowns.get(kpi.id)):
+            continue
+        best = None
+        for column in kpi.breakdowns:
+            found = part_standouts(result, column, breakdowns)
+            if found is None:
+                continue
+            gap = _gaps(found)[0][0]
+            if best is None or gap > best[0]:
+                best = (gap, column)
+        if best is not None:
+            scored.append((-best[0], kpi.id, best[1]))
+    return {kpi_id: column for _, kpi_id, column in sorted(scored)[:BOARD_STANDOUTS]}
 
 
 def printed_results(report: Report, priority: str | None) -> list[KpiResult]:
@@ -569,8 +629,10 @@ def settled_sentence(result: KpiResult, verdict: Verdict | None) -> str:
     the level moved before the months charted and has held there since."""
     significant = verdict.significance.significant if verdict and verdict.significance else None
     variation = verdict.variation if verdict else None
+    # Months not final yet are in the change but not on the chart, so the chart cannot say
+    # the level has held (on police.uk outcomes the change is often only those months).
     if (not significant or variation is None or variation.verdict != stats.COMMON_CAUSE
-            or result.change is None):
+            or result.change is None or result.kpi.provisional_months):
         return ""
     size = next(v for v in (result.change.points, result.change.absolute) if v is not None)
     moved = "fell" if size < 0 else "rose"
@@ -679,12 +741,12 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     elif significant is False:
         worth = "within normal variation"
     elif variation is not None and variation.verdict == stats.COMMON_CAUSE:
-        worth = "not tested; the months show only normal variation"
+        worth = "not tested for significance; the months show only normal variation"
     else:
-        worth = "not tested"
+        worth = "not tested for significance"
     text = inlines(head, f"{when}, {change} from {kpi_value(before.value, kpi)}{then}: {worth}")
     if variation is not None and variation.verdict == stats.COMMON_CAUSE:
-        if significant:
+        if significant and not kpi.provisional_months:
             moved = "fell" if _size(result) < 0 else "rose"
             since = "the baseline" if comparison == Comparison.BASELINE else "the comparison"
             text = inlines(text, f"; the level {moved} after {since} and has been stable at the "
@@ -707,8 +769,8 @@ def provisional_sentence(result: KpiResult) -> str:
     first = end - (kpi.provisional_months - 1)
     span = end.name if first == end else f"{first.name} to {end.name}"
     return (f" The figures of the last {kpi.provisional_months} months ({span}) are not final "
-            "yet and will change as records are updated, so the process chart leaves them "
-            "out.")
+            "yet and will change as records are updated: the 12-month figure includes them, "
+            "the process chart leaves them out.")
 
 
 def _size(result: KpiResult) -> float:
@@ -822,12 +884,16 @@ class _Builder:
         blocks.append(grid)
         listed = [r for r in results if self.exceptions.get(r.kpi.id)]
         if listed:
-            blocks.append(Paragraph(inlines(Strong(inlines(
-                f"Exceptions ({len(listed)})")), ": the KPIs the board should look at, "
-                "most serious first, each with the paragraph that reports it.")))
             listed.sort(key=lambda r: (min(EXCEPTION_ORDER.index(w)
                                            for w in self.exceptions[r.kpi.id]),
                                        results.index(r)))
+            # The marks are a key to scan by, so the key says what each one used means.
+            marks = dict.fromkeys(EXCEPTION_MARKS[self.exceptions[r.kpi.id][0]]
+                                  for r in listed)
+            key = "; ".join(f"{mark} {MARK_WORDS[mark]}" for mark in marks)
+            blocks.append(Paragraph(inlines(Strong(inlines(
+                f"Exceptions ({len(listed)})")), ": the KPIs the board should look at, "
+                f"most serious first, each with the paragraph that reports it ({key}).")))
             blocks.append(BulletList(self._exception_lines(listed)))
         else:
             blocks.append(Paragraph(inlines(
@@ -848,8 +914,9 @@ class _Builder:
                     inlines(Name(c.title), ": ", Name(_true_minus(c.message)))
                     for c in failed)))
             else:
+                count = len(reconciling)
                 blocks.append(Paragraph(inlines(f"Every reconciliation of the data passed "
-                                                f"({len(reconciling)} checks).")))
+                                                f"({count} check{'s' if count > 1 else ''}).")))
         if self.revised is not None:
             count = len(self.revised.items)
             blocks.append(Paragraph(inlines(
@@ -1207,7 +1274,8 @@ class _Builder:
             return []
         comparison = result.comparison.window if result.comparison else None
         out = []
-        for column in shown_breakdowns(kpi, self.config, self.full):
+        for column in shown_breakdowns(kpi, self.config, self.full,
+                                       self.model.standout.get(kpi.id)):
             frame = self.breakdowns[(kpi.id, column, result.current.window, comparison)]
             # Parts the KPI's rows never reach (0 in both windows) are not part of its story.
             rows = [r for r in frame.iter_rows(named=True)
@@ -1219,8 +1287,13 @@ class _Builder:
             label = column_title(column)
             label = Name(spec.label if spec is not None and spec.label
                          else label if len(label) <= 3 else label.lower())
+            found = part_standouts(result, column, self.breakdowns)
+            if found is not None:
+                out.append(_standout_sentence(label, found))
             if len(rows) == 1:
                 out.append(_only_part(kpi, label, rows[0]))
+            elif found is not None and len(rows) > RANK_LIMIT:
+                continue  # the parts that stand out are the story, not the largest ones
             elif len(rows) <= RANK_LIMIT and comparison is not None:
                 out.append(_ranking(kpi, label, rows))
             else:
@@ -1394,6 +1467,15 @@ class _Builder:
         ]
         if self.verdicts:
             texts += READING_VERDICTS
+        standing = ("A part of a count (an LPA, an offence) stands out when its change differs "
+                    "from the change of the other parts by more than chance would often make "
+                    "it: less than a 5% chance divided by the number of parts tested "
+                    "(Bonferroni's correction), each part set aside in turn.")
+        if not self.full:
+            standing += (" Besides the breakdowns the project asks for, this paper shows at "
+                         f"most {BOARD_STANDOUTS} where a part stands out, those with the "
+                         "largest gap; the technical annex (--full) has them all.")
+        texts.append(standing)
         return texts
 
     def _definitions(self, priorities) -> Table:
@@ -1427,7 +1509,7 @@ class _Builder:
                                       "has been revised since."))]
         intro = Paragraph(inlines(
             f"Figures printed in the paper for {revised.period} that the data now gives "
-            "differently, for the same window: live systems revise records after a paper is "
+            "differently, for the same window: records are revised after a paper is "
             "written."))
         columns = (Column("KPI"), Column("Window"), Column("Last paper", Align.RIGHT),
                    Column("Now", Align.RIGHT))
@@ -1467,6 +1549,8 @@ EXCEPTION_ORDER = ("no_figure", "concern", "target_failing", "target_missed",
 EXCEPTION_MARKS = {"no_figure": "\u25cb", "stale": "\u25cb", "concern": "\u25b2",
                    "target_failing": "\u25bc", "target_missed": "\u25bc",
                    "target_at_risk": "\u25bd", "deterioration": "\u25b2"}
+MARK_WORDS = {"\u25cb": "no figure or stale data", "\u25b2": "concern or deterioration",
+              "\u25bc": "target missed", "\u25bd": "target at risk"}
 MATRIX_ROWS = (
     ("concern", "\u25b2 Special cause of concern"),
     ("improvement", "\u25a0 Special cause of improvement"),
@@ -1617,6 +1701,48 @@ def _day(day) -> str:
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def _countable(kpi: KpiDef) -> bool:
+    """A count of events whose parts can be tested against each other (stats.parts_vs_rest)."""
+    return kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0
+
+
+def _gaps(found: stats.Standouts) -> list[tuple[float, stats.PartTest]]:
+    """The parts that stand out, largest gap between their change and the rest's first."""
+    rest = found.rest_change
+    assert rest is not None, "the rest of a part that stands out has a comparison"
+    gaps = []
+    for test in found.parts:
+        assert test.change is not None, "a part that stands out has a comparison"
+        gaps.append((abs(test.change - rest), test))
+    return sorted(gaps, key=lambda g: (-g[0], str(g[1].part)))
+
+
+def _standout_sentence(label: Name, found: stats.Standouts) -> Inlines:
+    """'By LPA, Walsall (+51.5%) stands out from the other 6 (+31.3%): a difference unlikely
+    to be chance.'"""
+    def percent(value: float | None) -> str:
+        assert value is not None, "a part that stands out and its rest have a comparison"
+        return _with_sign(value, f"{abs(value):.1f}%")
+
+    shown = [test for _, test in _gaps(found)][:NAMED_PARTS]
+    items = []
+    for n, test in enumerate(shown):
+        joint = "" if n == 0 else " and " if n == len(shown) - 1 else ", "
+        items.append(inlines(joint, _part(test.part), f" ({percent(test.change)})"))
+    rest = f"({percent(found.rest_change)})"
+    if len(found.rest) == 1:
+        other = inlines(_part(found.rest[0]), " ", rest)
+    else:
+        other = inlines(f"the other {len(found.rest)} {rest}")
+    count = len(found.parts)
+    if count > len(shown):
+        return inlines("By ", label, f", {count} of {found.tested} stand out from ", other,
+                       ", differences unlikely to be chance; the largest are ", items, ".")
+    verb, what = (("stands", "a difference") if count == 1 else ("stand", "differences"))
+    return inlines("By ", label, ", ", items, f" {verb} out from ", other,
+                   f": {what} unlikely to be chance.")
 
 
 def _only_part(kpi: KpiDef, label: Name, row: dict) -> Inlines:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import typer.main
-from typer._coercion import build_runtime_param
 from typer._click import Context
 from typer._click.exceptions import BadParameter
+from typer._coercion import build_runtime_param
 
 from kpi.cli import app
 

@@ -140,6 +140,42 @@ def test_compare_or_a_breakdown_by_a_column_loads_did_not_check_refuses_two_spel
     assert "to break down by 'lpa' would make them two parts" in first_error(shown.stderr)
 
 
+def test_a_filter_or_peer_group_typed_in_another_unicode_form_finds_the_stored_rows(
+        tmp_path, cli):
+    """A filter literal typed with a combining diaeresis (NFD, as macOS gives 'Zoë') or a
+    zero-width space counted 0 rows of the stored (NFC) 'Zoë Town', and a peer group naming it
+    so found no such part. kpi.toml's matched text is now put in the stored form."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    nfd, hidden = "Zoe\u0308 Town", "Dudley\u200b"
+    (folder / "kpi.toml").write_text(FORCES_TOML + f"""
+[[kpis]]
+id = "zoe"
+title = "Crimes in Zoe"
+priority = "p"
+kind = "count"
+dataset = "street"
+filter = "lpa IN ('{nfd}', '{hidden}')"
+better = "lower"
+
+[peers.near]
+column = "lpa"
+members = ["{nfd}", "{hidden}"]
+""", encoding="utf-8")
+    _street(folder, "wm.csv", [(m, "West Midlands Police", lpa, 2) for m in MONTHS
+                               for lpa in ("Zo\u00eb Town", "Dudley", "Birmingham")])
+    assert cli(["--project", folder, "ingest", "street", folder / "wm.csv"]).exit_code == 0
+    assert _figure(cli, folder, "zoe") == 48
+    got = cli(["--project", folder, "compare", "--by", "lpa", "--peers", "near", "--period",
+               "2025-12", "--format", "json"])
+    assert got.exit_code == 0, got.output
+    doc = json.loads(got.stdout)
+    assert doc["notes"] == []
+    crimes = next(k for k in doc["kpis"] if k["id"] == "crimes")
+    assert {p["name"]: p["current"]["value"] for p in crimes["parts"]} == {
+        "Zo\u00eb Town": 24, "Dudley": 24}
+
+
 def test_invisible_characters_are_removed_so_a_filter_finds_every_row(tmp_path, cli):
     """Break 12: 'Birmingham\\u200b' became a second part that prints the same, so
     lpa = 'Birmingham' missed its rows. Now zero-width and other ignorable characters are

@@ -35,7 +35,8 @@ weight_key = "offence"
 """
 
 
-def _project(folder, weights: str):
+def _project(folder, weights: str, names: tuple[str, str, str] = ("robbery", "burglary",
+                                                                   "fraud")):
     from kpi.catalogue import load_project
     from kpi.ingest import load
 
@@ -43,8 +44,7 @@ def _project(folder, weights: str):
     (folder / "weights.csv").write_text(weights, encoding="utf-8")
     months = [f"{2023 + (3 + i) // 12}-{(3 + i) % 12 + 1:02d}" for i in range(30)]
     # Each month, April 2023 .. September 2025: one robbery, one burglary and one fraud.
-    rows = "".join(f"{m}-0{d},{o}\n" for m in months
-                   for d, o in ((1, "robbery"), (2, "burglary"), (3, "fraud")))
+    rows = "".join(f"{m}-0{d},{o}\n" for m in months for d, o in enumerate(names, start=1))
     (folder / "c.csv").write_text("day,offence\n" + rows, encoding="utf-8")
     project = load_project(folder)
     load(project, "c", [str(folder / "c.csv")])
@@ -95,3 +95,41 @@ def test_a_weights_file_with_no_rows_is_refused(tmp_path, cli, monkeypatch, weig
     assert result.stderr.splitlines()[0] == (
         f"Error: {tmp_path / 'weights.csv'}: the weights file has no rows with a key (only a "
         "header, or blank keys)")
+
+
+@pytest.mark.parametrize("weights", [
+    "offence,days\nRobbery,365\nBURGLARY,40\n",          # another case
+    "offence,days\nrobbery\u200b,365\n\ufeffburglary,40\n",  # invisible characters
+    "offence,days\nrobbery\u00a0,365\nburglary ,40\n",    # a no-break space, a space
+])
+def test_a_key_written_in_another_case_or_with_invisible_characters_weighs_its_rows(
+        tmp_path, weights):
+    # 'Robbery' weighed no row of 'robbery': 0 a month where 405, exit 0.
+    project = _project(tmp_path, weights)
+    engine._read_weights.cache_clear()
+    harm = engine.evaluate(project, Month.parse("2025-09")).result("harm")
+    assert harm.current.value == 12 * 405.0
+
+
+def test_one_key_in_two_spellings_is_refused(tmp_path):
+    project = _project(tmp_path, "offence,days\nrobbery,365\nburglary,40\nROBBERY,1\n")
+    engine._read_weights.cache_clear()
+    with pytest.raises(ConfigError) as caught:
+        engine.evaluate(project, Month.parse("2025-09"))
+    assert caught.value.message == (f"{tmp_path / 'weights.csv'}, row 4, column 'offence': "
+                                    "found 'ROBBERY' again (as 'robbery', row 2: keys ignore "
+                                    "case)")
+
+
+@pytest.mark.parametrize("weights", ["offence,days\nRobbery,365\nBurglary,40\n",
+                                     "offence,days\nrobbery,365\nBURGLARY,40\n"])
+def test_stored_values_in_capitals_weigh_their_rows(tmp_path, weights):
+    # Keys were matched in lower case against the stored values as written: the summary's
+    # harm score of 'Robbery' and 'Burglary' read 0, exit 0.
+    project = _project(tmp_path, weights, ("Robbery", "Burglary", "Fraud"))
+    engine._read_weights.cache_clear()
+    report = engine.evaluate(project, Month.parse("2025-09"), series=24)
+    harm = report.result("harm")
+    assert (harm.comparison.value, harm.current.value) == (12 * 405.0, 12 * 405.0)
+    monthly = report.monthly["harm"]
+    assert len(monthly) == 30 and all(parts == {"n": 405.0} for parts in monthly.values())

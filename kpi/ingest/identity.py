@@ -24,31 +24,14 @@ import polars as pl
 from kpi.catalogue import ColumnType, DatasetSpec
 from kpi.errors import DataError, located
 from kpi.ingest.common import FILE, ROW, _show
-
-# Unicode's default-ignorable code points: rendered as nothing.
-IGNORABLE = r"\p{Default_Ignorable_Code_Point}"
-# Space characters other than the plain space.
-OTHER_SPACES = r"[\p{Zs}--\x20]"
-
-
-def normalised_text(text: pl.Expr) -> pl.Expr:
-    """Text as it is stored: NFC, without invisible characters, other spaces made plain.
-    (Trimming and blanks are the caller's, as for every cell.)"""
-    return (text.str.normalize("NFC").str.replace_all(IGNORABLE, "")
-            .str.replace_all(OTHER_SPACES, " "))
+from kpi.text import identity_key
+from kpi.text import normalised_text as normalised_text  # the conformer's import of the rule
 
 
 def needs_normalising(values: pl.Series) -> bool:
     """Whether any value holds a character outside ASCII: only then can normalising change
     it, and most extracts are ASCII throughout (one quick scan instead of three passes)."""
     return values.dtype == pl.String and bool(values.str.contains(r"[^\x00-\x7f]").any())
-
-
-def identity_key(text: pl.Expr) -> pl.Expr:
-    """What two values naming the same thing share: compatibility form (NFKC), no invisible
-    characters, runs of space as one, trimmed, lower case."""
-    return (text.str.normalize("NFKC").str.replace_all(IGNORABLE, "")
-            .str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase())
 
 
 def refuse_spellings(dataset_id: str, column: str, parts: Iterable[object], use: str) -> None:

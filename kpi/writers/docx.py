@@ -73,6 +73,7 @@ _ID_BREAK = re.compile(r"(?<=[A-Za-z0-9][_/])(?=[A-Za-z0-9])")
 ZWSP = "\u200b"
 TAG_PREFIX = "kpi-commentary:"
 PLACEHOLDER = "[commentary]"
+PLACE_STYLE = "Commentary place"
 RECORD_NS = "urn:kpi-paper:commentary:1"
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W = "{" + W_NS + "}"
@@ -218,7 +219,7 @@ def _slot(doc, block: Slot, number: int) -> None:
     if block.paragraphs:
         paragraphs = [_paragraph(doc, p, verbatim=True) for p in block.paragraphs]
     else:
-        paragraph = _add(doc, "Normal")
+        paragraph = _add(doc, _place_style(doc))
         # An empty place takes as little of the page as a line can: a draft with a place
         # after every KPI should not run pages longer than the paper it becomes.
         paragraph.paragraph_format.space_before = Pt(0)
@@ -231,6 +232,24 @@ def _slot(doc, block: Slot, number: int) -> None:
     paragraphs[0]._p.addprevious(sdt)
     for paragraph in paragraphs:
         content.append(paragraph._p)
+
+
+def _place_style(doc) -> str:
+    """The paragraph style of an empty commentary place, small and grey, added on first use.
+    The run says so too, for Word, but LibreOffice draws a run inside a content control in
+    the paragraph's style alone (the places then took two pages of the sample's paper)."""
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.shared import Pt, RGBColor
+
+    # Looked for once per document, as _add looks up style ids.
+    if not doc.__dict__.get("_kpi_place_style"):
+        if PLACE_STYLE not in {s.name for s in doc.styles}:
+            style = doc.styles.add_style(PLACE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+            style.base_style = doc.styles["Normal"]
+            style.font.size = Pt(7)
+            style.font.color.rgb = RGBColor(0x59, 0x59, 0x59)
+        doc.__dict__["_kpi_place_style"] = True
+    return PLACE_STYLE
 
 
 def _table(doc, block: Table) -> None:

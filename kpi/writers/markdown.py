@@ -82,6 +82,12 @@ def _figure(figure: Figure) -> list[str]:
     return [f"![{caption}]({quote(figure.link)})\\", f"*{caption}*", ""]
 
 
+def _paragraph(block: Paragraph) -> str:
+    """A paragraph, after its number when the paper numbers it (an unnumbered one, such as
+    the introduction on the front page, has no stray '. ')."""
+    return (f"{block.number}. " if block.number else "") + inline(block.content)
+
+
 def write(document: Document, progress: Progress | None = None) -> str:
     """The document as Markdown text, ending in one newline."""
     marking = [f"**{escape(document.marking)}**", ""] if document.marking else []
@@ -95,15 +101,14 @@ def write(document: Document, progress: Progress | None = None) -> str:
         lines += [f"## {inline(section.heading)}", ""]
         for block in section.blocks:
             if isinstance(block, Paragraph):
-                number = f"{block.number}. " if block.number else ""
-                lines += [number + inline(block.content), ""]
+                lines += [_paragraph(block), ""]
             elif isinstance(block, Table):
                 lines += _table(block)
             elif isinstance(block, Figure):
                 lines += _figure(block)
             elif isinstance(block, Slot):  # the commentary; an empty place prints nothing
                 for paragraph in block.paragraphs:
-                    lines += [f"{paragraph.number}. " + inline(paragraph.content), ""]
+                    lines += [_paragraph(paragraph), ""]
             elif isinstance(block, BulletList):
                 lines += [f"- {inline(item)}" for item in block.items]
                 lines.append("")
