@@ -260,9 +260,12 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
         if odd.height:
             raise ConfigError(f"{path}, row {odd['row'][0]}, column '{key}': expected a whole "
                               f"number, as column '{whole[0]}' of dataset '{whole[1]}' holds")
-    bad = typed.with_row_index("row", offset=2).filter(pl.col("weight").is_null())
+    # 'inf', 'nan' and 1e400 read as floats: the score would be no number, blamed on the data.
+    bad = typed.with_row_index("row", offset=2).filter(
+        pl.col("weight").is_null() | ~pl.col("weight").is_finite())
     if bad.height:
-        raise ConfigError(f"{path}, row {bad['row'][0]}, column '{weight}': expected a number")
+        raise ConfigError(f"{path}, row {bad['row'][0]}, column '{weight}': expected a finite "
+                          "number")
     # Two weights for one key have no meaning, and joined they would count its rows twice.
     numbered = typed.with_row_index("row", offset=2)
     again = numbered.filter(pl.col("key").is_not_null() & ~pl.col("key").is_first_distinct())
