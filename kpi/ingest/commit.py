@@ -362,7 +362,12 @@ def ensure_bundled_store(project, notify=None) -> None:
 
     if not project.bundled or all(store.exists(project, d) for d in project.datasets):
         return
+    from kpi.catalogue import make_cache_dir
+
     target = project.data_dir
+    # The store goes in kpi's cache folder (catalogue.bundled_store_dir), which may be
+    # impossible to make (no home folder): refused there with the way out.
+    make_cache_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
     with locked(target.parent / f".{target.name}.lock", "sample store lock"):
         if all(store.exists(project, d) for d in project.datasets):
