@@ -271,10 +271,12 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
     again = numbered.filter(pl.col("key").is_not_null() & ~pl.col("key").is_first_distinct())
     if again.height:
         first = numbered.filter(pl.col("key") == again["key"][0]).row(0, named=True)
-        shown = "" if first["text"] == again["text"][0] else \
+        # A whole-number key is named as read ('01' is '1'); a text key as written.
+        shown = "" if whole or first["text"] == again["text"][0] else \
             f" (as '{first['text']}', row {first['row']}: keys ignore case)"
+        named = again["key"][0] if whole else again["text"][0]
         raise ConfigError(f"{path}, row {again['row'][0]}, column '{key}': found "
-                          f"'{again['text'][0]}' again{shown}",
+                          f"'{named}' again{shown}",
                           hint="give each key one weight")
     weights = typed.drop("text").filter(pl.col("key").is_not_null())
     if not weights.filter(pl.col("key") != "").height:
