@@ -38,8 +38,11 @@ def normalised_text(text: pl.Expr) -> pl.Expr:
 
 def needs_normalising(values: pl.Series) -> bool:
     """Whether any value holds a character outside ASCII: only then can normalising change
-    it, and most extracts are ASCII throughout (one quick scan instead of three passes)."""
-    return values.dtype == pl.String and bool(values.str.contains(r"[^\x00-\x7f]").any())
+    it, and most extracts are ASCII throughout (one quick scan instead of three passes).
+    Text is ASCII exactly when it has as many bytes as characters: counting both is several
+    times quicker than a regular expression looking for a byte above 0x7f."""
+    return values.dtype == pl.String and (values.str.len_bytes().sum()
+                                          != values.str.len_chars().sum())
 
 
 def identity_key(text: pl.Expr) -> pl.Expr:
