@@ -15,7 +15,7 @@ import polars as pl
 from kpi.catalogue import DatasetSpec
 from kpi.errors import ConfigError, DataError, UsageError, refusal
 from kpi.ingest.common import _UNSAFE, COLUMN, FILE, REASON, ROW, _StagingRefused
-from kpi.ingest.identity import check_identity
+from kpi.ingest.identity import check_identity, identity_columns
 from kpi.ingest.sql_reader import Query, query_of
 from kpi.ingest.stage import (
     Extract,
@@ -185,8 +185,9 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     whole load is good (or, with skip_bad_rows, unless at least one row is). Loading the very
     extracts the latest version loaded writes nothing, not even a new version. Files holding
     the same month are refused unless `parts`; a load leaving a stored month with fewer than
-    half its rows is refused unless `allow_shrink`. The good rows are staged as Parquet files
-    in a temporary folder inside the data folder, removed however the load ends."""
+    half its rows is refused unless `allow_shrink`. The good rows are written as the table's data
+    files into a temporary folder inside the data folder, moved into the table by the commit;
+    the folder is removed however the load ends."""
     from kpi import store
 
     spec = store.dataset_spec(project, dataset_id)
@@ -217,7 +218,8 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     with store.staging_folder(project, dataset_id) as folder:
         try:
             extract = stage_extracts(spec, sources, folder, skip_bad_rows=skip_bad_rows,
-                                     parts=parts, measured=measured, sheet=sheet)
+                                     parts=parts, measured=measured, sheet=sheet,
+                                     identity=identity_columns(project, spec))
         except _StagingRefused as exc:
             raise refusal(exc.error, store.table_path(project, dataset_id)) from None
         return _commit(project, spec, extract, skip_bad_rows=skip_bad_rows,
@@ -227,7 +229,7 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
 def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool,
             quarantine: Path | None, parts: bool, allow_shrink: bool) -> LoadResult:
     """Store what `stage_extracts` read: the checks against the stored table, under the load
-    lock, then one Delta commit streaming the staged rows."""
+    lock, then one Delta commit of the data files it wrote."""
     from kpi import store
 
     dataset_id = spec.id
@@ -270,7 +272,7 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
                 "quarantine": _shown_path(project, outcome["quarantine"])}
 
     try:
-        version = store.replace_months(project, dataset_id, extract.month_rows, keys,
+        version = store.replace_months(project, dataset_id, extract.data, keys,
                                        provenance, guard)
     except BaseException:
         if outcome["quarantine"] is not None:  # the load did not happen: neither did its rejects

@@ -84,11 +84,11 @@ def check_identity(project, spec: DatasetSpec, extract, kept: pl.LazyFrame | Non
     """Refuse a load whose identity columns hold two spellings of one value, or a spelling of
     a value the kept stored rows (`kept`, None for a new table) hold otherwise."""
     for column in identity_columns(project, spec):
-        loaded = (extract.scan(bookkeeping=True).select(column, FILE, ROW)
-                  .filter(pl.col(column).is_not_null())
-                  .group_by(column).agg(pl.col(FILE, ROW).sort_by(FILE, ROW).first())
-                  .with_columns(identity_key(pl.col(column)).alias("__key"))
-                  .sort(FILE, ROW).collect())
+        # Each value's first file and record, kept by the staging as the rows were read.
+        if column not in extract.firsts:
+            continue  # no good row reached the store's files (the load is refused anyway)
+        loaded = (extract.firsts[column]
+                  .with_columns(identity_key(pl.col(column)).alias("__key")).sort(FILE, ROW))
         twice = loaded.filter(pl.col("__key").is_duplicated())
         if twice.height:
             first = twice.row(0, named=True)
