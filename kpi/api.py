@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpi.errors import UsageError
+from kpi.progress import Progress
 
 if TYPE_CHECKING:
     import polars as pl
@@ -41,10 +42,10 @@ def open(path: str | os.PathLike[str] | None = None, *,
     string "sample" (a folder of that name: pass Path("sample") or "./sample"). The sample's
     store is built on first use; `notify` receives the one line saying so."""
     from kpi import store
-    from kpi.catalogue import PROJECT_FILE, bundled_project_dir, load_project, parse_project_file
+    from kpi.catalogue import PROJECT_FILE, bundled_project_dir, load_project, load_project_file
 
     if isinstance(path, str) and path == SAMPLE:
-        definition = parse_project_file(bundled_project_dir() / PROJECT_FILE, bundled=True)
+        definition = load_project_file(bundled_project_dir() / PROJECT_FILE, bundled=True)
     else:
         definition = load_project(path)
     # Built once: a built store is seen from its logs' listings, without importing the ingest.
@@ -390,10 +391,11 @@ class Project:
     def ingest(self, dataset: str, files: Sequence[str | os.PathLike[str]] | None = None, *,
                skip_bad_rows: bool = False, quarantine: str | os.PathLike[str] | None = None,
                parts: bool = False, allow_shrink: bool = False, sheet: str | None = None,
-               from_source: bool = False) -> LoadResult:
+               from_source: bool = False, progress: Progress | None = None) -> LoadResult:
         """Load extracts (paths or globs; default: the dataset's sources), or with
         `from_source` the rows of the dataset's database query, into a dataset, replacing
-        the months they cover, atomically: `kpi ingest`."""
+        the months they cover, atomically: `kpi ingest`. `progress`, a callable, is given a
+        `kpi.progress.Step` as each file's bytes and rows are read and the rows written."""
         from kpi.ingest import load
 
         if isinstance(files, (str, os.PathLike)):
@@ -402,7 +404,7 @@ class Project:
                     skip_bad_rows=skip_bad_rows,
                     quarantine=Path(quarantine) if quarantine is not None else None,
                     parts=parts, allow_shrink=allow_shrink, sheet=sheet,
-                    from_source=from_source)
+                    from_source=from_source, progress=progress)
 
     # -- the board paper -----------------------------------------------------------------------
 
@@ -412,11 +414,13 @@ class Project:
               commentary: str | os.PathLike[str] | None = None,
               previous: str | os.PathLike[str] | None = None,
               template: str | os.PathLike[str] | None = None, final: bool = False,
-              full: bool = False) -> Paper:
+              full: bool = False, progress: Progress | None = None) -> Paper:
         """Write the board paper (markdown, docx or html) to `output`, its charts in a folder
         beside it and its figures file: `kpi export FORMAT`. A Word paper has [commentary]
         places to type in (`kpi commentary import` reads them back) unless `final`. `full`
-        writes the complete paper (`--full`) instead of the board's."""
+        writes the complete paper (`--full`) instead of the board's. `progress`, a callable,
+        is given a `kpi.progress.Step` as the KPIs are computed, each chart is drawn and
+        each section written."""
         try:
             form = PaperFormat(str(fmt).lower())
         except ValueError:
@@ -427,7 +431,7 @@ class Project:
                            commentary=None if commentary is None else Path(commentary),
                            previous=None if previous is None else Path(previous),
                            template=None if template is None else Path(template),
-                           final=final, full=full)
+                           final=final, full=full, progress=progress)
 
 
 def summary_json(summary: Summary) -> dict[str, Any]:
@@ -551,8 +555,9 @@ def _as_of(as_of: str | int | AsOf | None) -> AsOf | None:
 def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, output: Path,
                  vs: Comparison, *, priority: str | None, as_of: str | int | AsOf | None,
                  commentary: Path | None, previous: Path | None,
-                 template: Path | None, final: bool = False, full: bool = False) -> Paper:
-    from kpi import charts, checks, engine, paper, revisions, store, verdicts
+                 template: Path | None, final: bool = False, full: bool = False,
+                 progress: Progress | None = None) -> Paper:
+    from kpi import board, charts, paper, revisions
     from kpi import commentary as commentaries
     from kpi.cache import CACHE_FOLDER
     from kpi.maintenance import record_published
@@ -573,64 +578,39 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
         require_priority(project, priority)
     notes = commentaries.load(project, month, commentary)
     last = revisions.load(previous, project) if previous is not None else None
-    specs = charts.chart_specs(project)
-    shown = [k for k in project.kpis
-             if not k.hidden and (priority is None or k.priority == priority)]
-    # Charts may draw hidden KPIs (e.g. all outcomes by code), paragraphs quote them, and the
-    # reconciliations of kpi check add up parts: all are computed alongside, in one pass.
-    ids = {k.id for k in shown}
-    extra = [i for s in specs for i in s.kpis] + [q for k in shown for q in k.quotes]
-    extra += [i for c in project.checks for i in (c.total, *c.parts)]
-    drawn = [k for i in extra if i not in ids for k in [project.kpi(i)] if k is not None]
-    kpis = shown + list({k.id: k for k in drawn}.values())
-    # The verdicts' monthly values are read in the same pass as the windows.
-    report = engine.evaluate(project, month, vs, kpis, as_of=cutoff,
-                             series=verdicts.SERIES_MONTHS)
-    revised = revisions.compare(project, last, report, cutoff) if last is not None else None
-
-    loaded = {}
-    for dataset, version in report.versions.items():
-        made = next((v for v in store.history(project, dataset) if v.version == version), None)
-        if made is not None:
-            loaded[dataset] = made.timestamp
-    judged = verdicts.verdicts(project, report, as_of=cutoff)
-    checked = checks.from_report(project, report, [k for k in shown if k.status == "live"])
-    built = paper.build_paper(project, report, charts=specs, files_dir=files_dir,
-                              priority=priority, as_of=cutoff, as_of_text=as_of_text,
-                              commentary=notes, revised=revised, loaded=loaded,
-                              verdicts=judged, full=full, checks=checked)
-    results = {r.kpi.id: r for r in report.results}
+    # Every figure the paper prints or draws, computed once; the document and the charts are
+    # drawn from it and read no data.
+    model = board.build(project, month, vs, priority=priority, as_of=cutoff, last=last,
+                        full=full, progress=progress)
+    report = model.report
+    built = paper.build_paper(model, files_dir=files_dir, as_of_text=as_of_text,
+                              commentary=notes)
     output.parent.mkdir(parents=True, exist_ok=True)
     # The paper and its figures are written to a staging folder and moved into place together
     # (kpi.outputs), so a reader never sees one paper's text with another's figures.
     with staged(output, files_dir) as staging:
-        jobs = []
-        for figure in built.figures:
-            data = charts.chart_data(project, figure.spec, results, cutoff, judged,
-                                     period=report.period, vs=report.comparison,
-                                     breakdowns=built.breakdowns, peers=built.peers,
-                                     series=built.series)
-            if data is None:  # the paper plans only drawable figures: a bug, not a mistake
-                raise RuntimeError(f"figure {figure.link} has nothing to draw")
-            jobs.append((data, staging / figure.link))
+        # The paper plans only figures with data: a KeyError here is a bug, not a mistake.
+        jobs = [(model.figures[figure.spec.id], staging / figure.link)
+                for figure in built.figures]
         # Charts drawn before from the same data are reused (the cache folder, beside the
         # answers kpi.cache keeps); KPI_NO_CACHE draws every one.
         cache = None if os.environ.get("KPI_NO_CACHE") else \
             project.data_dir / CACHE_FOLDER / "charts"
-        charts.write_pngs(jobs, workers=None, cache=cache)
+        charts.write_pngs(jobs, workers=None, cache=cache, progress=progress)
         content: bytes
         if fmt == PaperFormat.MARKDOWN:
             from kpi.writers import markdown as markdown_writer
 
-            content = markdown_writer.write(built.document).encode("utf-8")
+            content = markdown_writer.write(built.document, progress).encode("utf-8")
         elif fmt == PaperFormat.HTML:
             from kpi.writers import html as html_writer
 
-            content = html_writer.write(built.document, staging).encode("utf-8")
+            content = html_writer.write(built.document, staging, progress).encode("utf-8")
         else:
             from kpi.writers import docx as docx_writer
 
-            content = docx_writer.write(built.document, staging, template, places=not final)
+            content = docx_writer.write(built.document, staging, template, places=not final,
+                                        progress=progress)
         (staging / output.name).write_bytes(content)
     figures_file = revisions.figures_path(output)
     _write_atomic(figures_file, revisions.dumps(project, report, priority, as_of_text))

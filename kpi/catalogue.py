@@ -428,6 +428,12 @@ def load_project(explicit: str | os.PathLike[str] | None = None,
     """The project kpi would use, validated: from the catalogue cache when this very file was
     validated before by this very code, else parsed and checked (and then cached)."""
     path, bundled = find_project_file(explicit, cwd)
+    return load_project_file(path, bundled=bundled)
+
+
+def load_project_file(path: Path, *, bundled: bool = False) -> Project:
+    """parse_project_file through the catalogue cache (load_project, for a file already
+    found)."""
     try:
         text = path.read_bytes()
     except OSError:
@@ -450,16 +456,48 @@ def load_project(explicit: str | os.PathLike[str] | None = None,
 CATALOGUE_CACHE_ENTRIES = 64
 
 
+# What to do when kpi's cache folder cannot be had (a service account's home that does not
+# exist or is read-only; no home at all).
+CACHE_HINT = ("set KPI_CACHE_DIR to a folder kpi may write: it keeps the bundled sample's "
+              "store and its locks there")
+
+
 def user_cache_dir() -> Path:
     """kpi's folder in the user's cache: KPI_CACHE_DIR when set, else the operating system's
     place for it (platformdirs: $XDG_CACHE_HOME/kpi or ~/.cache/kpi on Linux,
-    ~/Library/Caches/kpi on macOS, %LOCALAPPDATA%\\kpi\\Cache on Windows)."""
+    ~/Library/Caches/kpi on macOS, %LOCALAPPDATA%\\kpi\\Cache on Windows). A ConfigError
+    when there is none: no home folder (a job run with HOME unset by a user the system has
+    no entry for), where `~` would otherwise be made in the working folder."""
     explicit = os.environ.get("KPI_CACHE_DIR")
     if explicit:
         return Path(explicit)
     from platformdirs import user_cache_path
 
-    return user_cache_path("kpi", appauthor=False)
+    try:
+        path = user_cache_path("kpi", appauthor=False)
+    except RuntimeError:  # platformdirs' "could not determine the home directory"
+        path = None
+    if path is None or not path.is_absolute():  # older platformdirs leave `~` as it is
+        raise ConfigError("kpi's cache folder is unknown: the home folder is not set, and "
+                          "the user has none", hint=CACHE_HINT)
+    return path
+
+
+def make_cache_dir(name: str = "") -> Path:
+    """kpi's cache folder, or the folder `name` in it, made when missing: for what must be
+    kept there (the bundled sample's store, an export's lock). One line and a hint naming
+    KPI_CACHE_DIR when it cannot be."""
+    from kpi.errors import REFUSAL_REASONS, SystemRefusal
+
+    cache = user_cache_dir()
+    folder = cache / name if name else cache
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = REFUSAL_REASONS.get(exc.errno or 0, (exc.strerror or str(exc), ""))[0]
+        raise SystemRefusal(f"{folder}: kpi's cache folder cannot be made ({reason})",
+                            hint=CACHE_HINT) from None
+    return folder
 
 
 def code_fingerprint() -> list[tuple[str, int, int]]:
@@ -500,7 +538,10 @@ def _catalogue_key(path: Path, text: bytes, bundled: bool) -> str:
 def _cached_project(key: str, path: Path) -> Project | None:
     import pickle
 
-    entry = user_cache_dir() / "catalogues" / f"{key}.pickle"
+    try:
+        entry = user_cache_dir() / "catalogues" / f"{key}.pickle"
+    except ConfigError:  # no cache folder: the file is read every time
+        return None
     try:
         # Unpickling runs code: only an entry this user wrote, in a folder only they can
         # write to, is read.
@@ -527,7 +568,10 @@ def _cached_project(key: str, path: Path) -> Project | None:
 def _cache_project(key: str, project: Project) -> None:
     import pickle
 
-    folder = user_cache_dir() / "catalogues"
+    try:
+        folder = user_cache_dir() / "catalogues"
+    except ConfigError:  # no cache folder: nothing cached
+        return
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         temporary = folder / f".{key}.{os.getpid()}.tmp"
@@ -556,11 +600,46 @@ def parse_project_file(path: Path, *, bundled: bool = False) -> Project:
                           hint="tables and arrays in kpi.toml are a few levels deep; check "
                                "the brackets") from None
     refuse_unsafe_text(raw, str(path))
+    _matched_text_as_stored(raw)
     problems = _Problems(path, text)
     project = _build_project(raw, path, problems, bundled)
     problems.raise_if_any()
     assert project is not None
     return project
+
+
+def _matched_text_as_stored(raw: dict[str, Any]) -> None:
+    """Put the kpi.toml text that is matched against stored cells (a KPI's filter, value,
+    numerator and denominator, derived columns, peer group members and focus) in the form
+    cells are stored in (`kpi.text.normalised_text`): a filter `lpa = 'Zoë Town'` typed with
+    a combining diaeresis (NFD, as macOS keyboards give) or a zero-width space counted 0 rows
+    where the stored 'Zoë Town' has them. File paths and titles are left as written."""
+    slots: list[tuple[Any, Any]] = []
+    kpis = raw.get("kpis")
+    for item in kpis if isinstance(kpis, list) else ():
+        if isinstance(item, dict):
+            slots += [(item, k) for k in ("filter", "value", "numerator", "denominator")
+                      if isinstance(item.get(k), str)]
+    datasets = raw.get("datasets")
+    for spec in datasets.values() if isinstance(datasets, dict) else ():
+        derived = spec.get("derived") if isinstance(spec, dict) else None
+        if isinstance(derived, dict):
+            slots += [(derived, k) for k, v in derived.items() if isinstance(v, str)]
+    peers = raw.get("peers")
+    for group in peers.values() if isinstance(peers, dict) else ():
+        if not isinstance(group, dict):
+            continue
+        members = group.get("members")
+        if isinstance(members, list):
+            slots += [(members, i) for i, m in enumerate(members) if isinstance(m, str)]
+        if isinstance(group.get("focus"), str):
+            slots.append((group, "focus"))
+    if slots:
+        from kpi.text import as_stored
+
+        for (holder, key), text in zip(slots, as_stored([h[k] for h, k in slots]),
+                                       strict=True):
+            holder[key] = text
 
 
 def validate_project_file(path: Path) -> list[str]:

@@ -1,4 +1,5 @@
-"""The board paper's figures: which charts a project declares, their data, and PNG files.
+"""The board paper's figures: which charts a project declares, and PNG files drawn from data
+computed beforehand (`ChartData`, made by kpi.board): drawing reads no data.
 
 Charts are declared in kpi.toml as `[[charts]]` tables, so which figures a paper has is
 configuration, not code:
@@ -26,21 +27,21 @@ figure still reads when printed in greyscale.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from kpi import engine
 from kpi.catalogue import ID_PATTERN, Kind, KpiDef, Project, Unit
-from kpi.engine import KpiResult
 from kpi.errors import ConfigError
-from kpi.periods import Comparison, Month, Window
-from kpi.stats import Xmr
-from kpi.store import AsOf
+from kpi.periods import Month
+from kpi.progress import Progress, Step
+
+if TYPE_CHECKING:
+    from kpi.stats import Xmr
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.0, 100
 CHART_KEYS = frozenset({"id", "type", "title", "kpis", "by", "limit", "months", "after"})
@@ -189,7 +190,8 @@ def _chart_spec(project: Project, number: int, item: Any, seen: set[str],
 
 @dataclass(frozen=True)
 class ChartData:
-    """What one chart draws, already computed by the engine."""
+    """What one chart draws: numbers only, computed beforehand (kpi.board), so drawing reads
+    no data and asks nothing of the engine."""
 
     spec: ChartSpec
     kpis: tuple[KpiDef, ...]
@@ -208,113 +210,6 @@ class ChartData:
     # xmr of several KPIs: one process chart each, drawn side by side in one figure (the
     # board paper's exceptions, so a paper of many exceptions stays within its figures)
     panels: tuple[ChartData, ...] = ()
-
-
-def peer_chart_data(spec: ChartSpec, compared, group) -> ChartData:
-    """A peers figure's data from kpi.compare's result (`compare.peer_result`): each part's
-    current value, per 1,000 population when every part has one (as the comparison ranks
-    them), else the KPI's own value; the largest first, ties by name."""
-    per_1000 = all(p.per_1000 is not None for p in compared.parts)
-    values = [(p.name, p.per_1000 if per_1000 else p.current.value, p.name == group.focus)
-              for p in compared.parts]
-    values.sort(key=lambda row: (-row[1], row[0]))
-    parts = pl.DataFrame({"part": [r[0] for r in values], "value": [r[1] for r in values],
-                          "focus": [r[2] for r in values]},
-                         schema={"part": pl.String, "value": pl.Float64, "focus": pl.Boolean})
-    mean = compared.mean_per_1000 if per_1000 else compared.mean
-    return ChartData(spec, (compared.kpi,), compared.current.label, parts=parts,
-                     current_label=compared.current.label, peer_mean=mean, per_1000=per_1000,
-                     group_title=group.title or group.id)
-
-
-def chart_data(project: Project, spec: ChartSpec, results: dict[str, KpiResult],
-               as_of: AsOf | None = None, verdicts: dict[str, Any] | None = None,
-               period: Month | None = None, vs: Comparison | None = None,
-               breakdowns: dict[engine.BreakdownKey, pl.DataFrame] | None = None,
-               peers: dict[str, ChartData | None] | None = None,
-               series: dict[engine.SeriesKey, pl.DataFrame] | None = None) -> ChartData | None:
-    """The engine's figures for a chart, or None when its KPIs have nothing to show. An xmr
-    chart uses the KPI's verdict from `verdicts` (kpi.verdicts), or computes it. A peers
-    chart compares the KPI across its peer group for the report's `period` and `vs`. A
-    compare or top chart uses its breakdown from `breakdowns` (engine.breakdowns, as the
-    board paper computed them) where it is there, or computes it; a peers chart likewise
-    from `peers` (KPI id -> its data), and a trend chart's monthly series from `series`
-    (engine.monthly_series_all)."""
-    kpis = tuple(project.known_kpi(k) for k in spec.kpis)
-    if spec.type == ChartType.PEERS:
-        from kpi.compare import peer_result
-
-        if peers is not None and kpis[0].id in peers:
-            return peers[kpis[0].id]
-        if period is None or vs is None:
-            raise ValueError("a peers chart needs the report's period and comparison")
-        group = kpis[0].peers
-        assert group is not None, "peers charts are made only for KPIs with a peer group"
-        compared = peer_result(project, kpis[0], period, vs, as_of)
-        if compared is None:
-            return None
-        return peer_chart_data(spec, compared, project.peers[group])
-    measured = [r for k in kpis if (r := results.get(k.id)) is not None]
-    currents = [r.current for r in measured if r.current is not None]
-    if len(currents) < len(kpis):
-        return None
-    if spec.type == ChartType.XMR and len(spec.kpis) > 1:
-        panels = []
-        for kpi in kpis:
-            one = ChartSpec(id=f"{spec.id}_{kpi.id}", type=ChartType.XMR, title=kpi.title,
-                            kpis=(kpi.id,))
-            panel = chart_data(project, one, results, as_of, verdicts)
-            if panel is not None:
-                panels.append(panel)
-        if not panels:
-            return None
-        return ChartData(spec, kpis, panels[0].window_text, panels=tuple(panels))
-    if spec.type == ChartType.XMR:
-        from kpi import verdicts as judge
-
-        verdict = (verdicts or {}).get(kpis[0].id)
-        if verdict is None:
-            end = currents[0].window.end
-            monthly = judge.monthly_values(project, [kpis[0]], {kpis[0].id: end}, as_of=as_of)
-            verdict = judge.verdict_of(measured[0], monthly[kpis[0].id])
-        if verdict.chart is None or verdict.chart.mean is None:
-            return None
-        points = verdict.chart.points
-        text = f"{Month.parse(points[0].month).name} to {Month.parse(points[-1].month).name}"
-        return ChartData(spec, kpis, text, xmr=verdict.chart, target=kpis[0].target)
-    if spec.type == ChartType.TREND:
-        end = max(c.window.end for c in currents)
-        known = dict(series or {})
-        missing = [(k, end, spec.months) for k in kpis if (k.id, end, spec.months) not in known]
-        if missing:  # the streaming read the paper uses for the series it asks for at once
-            known.update(engine.monthly_series_all(project, missing, as_of))
-        drawn = tuple(known[(k.id, end, spec.months)] for k in kpis)
-        first = end - (spec.months - 1)
-        return ChartData(spec, kpis, f"{first.name} to {end.name}", series=drawn,
-                         target=kpis[0].target)
-    result = measured[0]
-    assert spec.by is not None, "compare and top charts name their breakdown column"
-    current: Window = currents[0].window
-    comparison = result.comparison.window if result.comparison else None
-    if spec.type == ChartType.TOP:
-        comparison = None
-    key = (kpis[0].id, spec.by, current, comparison)
-    parts = (breakdowns or {}).get(key)
-    if parts is None:  # the streaming grouped breakdowns, as the paper asks for them at once
-        parts = engine.breakdowns(project, [(kpis[0], spec.by, current, comparison)],
-                                  as_of)[key]
-    if spec.type == ChartType.TOP:
-        parts = parts.filter(pl.col("current").is_not_null()).head(spec.limit)
-        text = current.label
-    else:
-        parts = parts.sort("part", nulls_last=True)
-        text = current.label + (f" against {comparison.label}" if comparison else "")
-    # The whole force's value is a fair line across the parts only where a part's value is on
-    # the same scale (a rate, a median), not where the parts add up to it (a count).
-    force = currents[0].value if kpis[0].kind not in TOTAL_KINDS else None
-    return ChartData(spec, kpis, text, parts=parts, current_label=current.label,
-                     comparison_label=comparison.label if comparison else "",
-                     target=kpis[0].target, force_value=force)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -354,23 +249,33 @@ MAX_WORKERS = 4
 
 
 def write_pngs(jobs: Sequence[tuple[ChartData, Path]], workers: int | None = 1,
-               cache: Path | None = None) -> None:
+               cache: Path | None = None, progress: Progress | None = None) -> None:
     """Draw charts into PNG files, here or in `workers` worker processes (None: as many as
     pay, see `chart_workers`). Each chart is drawn by `png_bytes` whichever process draws
     it, so the bytes are the same, and every file is written by this process. Worker
     processes start from the caller's main module, so a script asking for them needs the
     `if __name__ == "__main__":` guard; kpi's command line has it. With a `cache` folder, a
     chart drawn before from the same data, by the same code and libraries, is copied from
-    there instead of drawn again."""
+    there instead of drawn again. `progress` is told each chart written (kpi.progress)."""
     keys: dict[Path, str] = {}
+    total, written = len(jobs), 0
+
+    def wrote() -> None:
+        nonlocal written
+        written += 1
+        if progress is not None:
+            progress(Step("charts", "charts", written, total))
+
     if cache is not None:
         missing = []
         for data, path in jobs:
             keys[path] = chart_key(data)
-            if not _from_cache(cache / f"{keys[path]}.png", path):
+            if _from_cache(cache / f"{keys[path]}.png", path):
+                wrote()
+            else:
                 missing.append((data, path))
         jobs = missing
-    _draw_all(jobs, chart_workers(len(jobs)) if workers is None else workers)
+    _draw_all(jobs, chart_workers(len(jobs)) if workers is None else workers, wrote)
     if cache is not None and jobs:
         _to_cache(cache, [(keys[path], path) for _, path in jobs])
 
@@ -448,10 +353,12 @@ def _to_cache(cache: Path, drawn: list[tuple[str, Path]]) -> None:
         return
 
 
-def _draw_all(jobs: Sequence[tuple[ChartData, Path]], workers: int) -> None:
+def _draw_all(jobs: Sequence[tuple[ChartData, Path]], workers: int,
+              wrote: Callable[[], None]) -> None:
     if workers <= 1:
         for data, path in jobs:
             write_png(data, path)
+            wrote()
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -470,6 +377,7 @@ def _draw_all(jobs: Sequence[tuple[ChartData, Path]], workers: int) -> None:
                          chunksize=max(1, len(jobs) // (workers * 4)))
         for (_, path), content in zip(jobs, drawn, strict=True):
             _write_file(path, content)
+            wrote()
 
 
 def chart_workers(charts: int) -> int:

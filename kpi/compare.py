@@ -31,7 +31,7 @@ from kpi.catalogue import (
     column_type,
 )
 from kpi.dateparts import quarter_cut
-from kpi.engine import Change, Measured, Outcome
+from kpi.engine import Change, Measured
 from kpi.errors import ConfigError, DataError, UsageError, did_you_mean
 from kpi.periods import Comparison, Month, Window, WindowKind
 from kpi.store import AsOf
@@ -217,7 +217,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
 
     results, seen = [], set()
     for kpi in chosen:
-        current, comparison, note, _ = plans[kpi.id]
+        current, comparison, note, stale = plans[kpi.id]
         if current is None:
             results.append(KpiComparison(kpi, None, None, (), None, None, None, note=note))
             continue
@@ -225,7 +225,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         populations = (populations_for(project, by, current.end.year)
                        if kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT else {})
         result = _compare_kpi(project, kpi, by, rows, current, comparison, populations, focus,
-                              note)
+                              note, stale)
         seen.update(p.name for p in result.parts)
         results.append(result)
     notes = []
@@ -292,6 +292,9 @@ def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
     for table in tables:
         for row in table.iter_rows(named=True):
             out.setdefault(row.pop("__part"), {}).update(row)
+    from kpi.ingest.identity import refuse_spellings  # the loader's package, read only here
+
+    refuse_spellings(dataset_id, by, out, "compare by")
     return out
 
 
@@ -349,7 +352,7 @@ def _measured(project: Project, kpi: KpiDef, window: Window | None, tag: str,
 def _compare_kpi(project: Project, kpi: KpiDef, by: str,
                  rows: dict[str, dict[str, float | None]],
                  current: Window, comparison: Window | None, populations: dict[str, float],
-                 focus: str | None, note: str | None) -> KpiComparison:
+                 focus: str | None, note: str | None, stale: str | None) -> KpiComparison:
     parts = []
     blank = 0
     spec = project.datasets[kpi.source]
@@ -376,7 +379,7 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
                 cmp = None  # never 0 for months that were never loaded
         change = engine.change_between(kpi, cur.value if cur else None,
                                        cmp.value if cmp else None)
-        status = engine.status_of(kpi, change) if change else Outcome.NO_DATA
+        status, _ = engine.judged(kpi, change, current, stale)
         population = populations.get(name)
         per_1000 = (cur.value / population * 1000
                     if population and cur is not None and cur.value is not None else None)

@@ -121,7 +121,10 @@ class Recipe:
     additive: bool = True  # components are sums, so windows can be built from monthly parts
 
 
+@cache
 def _sql(text: str) -> pl.Expr:
+    """An expression of the catalogue as Polars reads it, parsed once per process: the
+    sample's summary asked for 515 parses of its 163 expressions."""
     return pl.sql_expr(text)
 
 
@@ -229,8 +232,11 @@ def _weights_of(project: Project, kpi: KpiDef) -> pl.DataFrame:
 
 @cache
 def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFrame:
-    """Keys trimmed, as extracts' text is; with `whole` (an int key column and its dataset),
-    keys read as whole numbers, so "01" and "1.0" are the rows of 1, never a weight of 0."""
+    """Keys as extracts' text is stored (`kpi.text.normalised_text`, trimmed), matched in
+    lower case: a key is the value it names whatever its case, so 'Theft' weighs the rows of
+    'theft' (they read as a weight of 0), and 'THEFT' beside 'theft' is one key written twice.
+    With `whole` (an int key column and its dataset), keys read as whole numbers, so "01" and
+    "1.0" are the rows of 1, never a weight of 0."""
     try:
         frame = pl.read_csv(path, infer_schema=False)
     except (OSError, pl.exceptions.PolarsError) as exc:
@@ -238,10 +244,13 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
     if frame.width < 2:
         raise ConfigError(f"{path}: a weights file needs two columns, key and weight")
     key, weight = frame.columns[:2]
-    text = pl.col(key).str.strip_chars()
+    from kpi.text import normalised_text
+
+    text = normalised_text(pl.col(key)).str.strip_chars()
     number = text.cast(pl.Float64, strict=False)
     keyed = (pl.when(number.is_finite() & (number == number.round()))
-             .then(number.cast(pl.Int64, strict=False).cast(pl.String))) if whole else text
+             .then(number.cast(pl.Int64, strict=False).cast(pl.String))) if whole \
+        else text.str.to_lowercase()
     typed = frame.select(keyed.alias("key"),
                          pl.col(weight).str.strip_chars().cast(pl.Float64, strict=False)
                          .alias("weight"), text.alias("text"))
@@ -251,18 +260,20 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
         if odd.height:
             raise ConfigError(f"{path}, row {odd['row'][0]}, column '{key}': expected a whole "
                               f"number, as column '{whole[0]}' of dataset '{whole[1]}' holds")
-    typed = typed.drop("text")
     bad = typed.with_row_index("row", offset=2).filter(pl.col("weight").is_null())
     if bad.height:
         raise ConfigError(f"{path}, row {bad['row'][0]}, column '{weight}': expected a number")
     # Two weights for one key have no meaning, and joined they would count its rows twice.
-    again = typed.with_row_index("row", offset=2).filter(
-        pl.col("key").is_not_null() & ~pl.col("key").is_first_distinct())
+    numbered = typed.with_row_index("row", offset=2)
+    again = numbered.filter(pl.col("key").is_not_null() & ~pl.col("key").is_first_distinct())
     if again.height:
+        first = numbered.filter(pl.col("key") == again["key"][0]).row(0, named=True)
+        shown = "" if first["text"] == again["text"][0] else \
+            f" (as '{first['text']}', row {first['row']}: keys ignore case)"
         raise ConfigError(f"{path}, row {again['row'][0]}, column '{key}': found "
-                          f"'{again['key'][0]}' again",
+                          f"'{again['text'][0]}' again{shown}",
                           hint="give each key one weight")
-    weights = typed.filter(pl.col("key").is_not_null())
+    weights = typed.drop("text").filter(pl.col("key").is_not_null())
     if not weights.filter(pl.col("key") != "").height:
         # Every row would join to no weight and the score would read 0, a figure of nothing.
         raise ConfigError(f"{path}: the weights file has no rows with a key (only a header, "
@@ -344,7 +355,7 @@ def _with_weights(project: Project, frame: pl.LazyFrame, kpis: Iterable[KpiDef])
                 pl.col("key").alias(f"__key_{kpi.id}"),
                 pl.col("weight").alias(_weight_column(kpi)))
             key = required(kpi.weight_key, f"KPI '{kpi.id}': weight_key")
-            frame = (frame.with_columns(pl.col(key).cast(pl.String)
+            frame = (frame.with_columns(pl.col(key).cast(pl.String).str.to_lowercase()
                                         .alias(f"__key_{kpi.id}"))
                      .join(lookup, on=f"__key_{kpi.id}", how="left", maintain_order="left")
                      .drop(f"__key_{kpi.id}")
@@ -416,6 +427,18 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
                                     f"{', '.join(str(m) for m in missing[:3])}"
                                     + (" ..." if len(missing) > 3 else "")), stale)
     return Plan(current, compare, None, stale)
+
+
+def judged(kpi: KpiDef, change: Change | None, current: Window | None,
+           stale: str | None) -> tuple[str, str | None]:
+    """The status of a KPI, or of one part of it (`kpi compare`), and the note a stale one
+    carries: the Period invariant's one rule. Figures over a window ending before the period
+    asks (`Plan.stale`) are right for the window they name but not for the period, so the
+    status is `stale` whatever the change, and the note keeps what the trend was."""
+    status = status_of(kpi, change) if change is not None else Outcome.NO_DATA
+    if not stale or current is None:
+        return status, None
+    return Outcome.STALE, f"{stale}; {status.replace('_', ' ')} over {current.label}"
 
 
 def require_reached(project: Project, period: Month, as_of: AsOf | None = None) -> None:
@@ -677,16 +700,8 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         change = change_between(kpi, cur.value if cur else None, cmp.value if cmp else None)
         if change is None:
             note = note or _no_value_note(project, kpi, (current, compare), parts)
-            status = Outcome.NO_DATA
-        else:
-            status = status_of(kpi, change)
-        if stale and cur is not None:
-            assert current is not None  # cur was measured over it
-            # The figures are right for the window they name, but not for the period: the
-            # status says so, and the note keeps what the trend was.
-            note = "; ".join(n for n in (stale, f"{status.replace('_', ' ')} over "
-                                         f"{current.label}", note) if n)
-            status = Outcome.STALE
+        status, why = judged(kpi, change, current if cur is not None else None, stale)
+        note = "; ".join(n for n in (why, note) if n) or None
         results.append(KpiResult(kpi, status, cur, cmp, change, note))
     notes = _quality_of(project, results, counted)
     results = [replace(r, quality=notes[r.kpi.id]) if r.kpi.id in notes else r for r in results]
@@ -712,9 +727,13 @@ def columns_read(project: Project, kpi: KpiDef) -> list[str]:
     return list(names)
 
 
-def _blank(name: str, dtype: pl.DataType) -> pl.Expr:
+def _blank(name: str, dtype: pl.DataType, spec: DatasetSpec) -> pl.Expr:
+    """Whether a row is blank in a column: null, or for text only spaces. Stored text is
+    trimmed by the ingest, with nothing left stored as null (the identity rule of
+    docs/guarantees.md), so only a derived text column is stripped here: stripping every
+    stored text cell cost more than the rest of a month's sums."""
     column = pl.col(name)
-    if dtype == pl.String:
+    if dtype == pl.String and spec.column(name) is None:
         return column.is_null() | (column.str.strip_chars() == "")
     return column.is_null()
 
@@ -740,8 +759,8 @@ def quality_notes(project: Project, results: Iterable[KpiResult],
     for dataset_id, (columns, months) in wanted.items():
         frame = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
         schema = frame.collect_schema()
-        aggs = [_blank(c, schema[c]).sum().alias(f"{BLANK}{c}") for c in sorted(columns)
-                if c in schema]
+        aggs = [_blank(c, schema[c], project.datasets[dataset_id]).sum().alias(f"{BLANK}{c}")
+                for c in sorted(columns) if c in schema]
         try:
             table = (frame.filter(pl.col("month").is_in(sorted(months))).group_by("month")
                      .agg(pl.len().alias("__rows"), *aggs).collect(engine="streaming"))
@@ -781,49 +800,62 @@ def _quality_asks(project: Project, results: Iterable[KpiResult]
 
 def _quality_of(project: Project, results: Iterable[KpiResult],
                 counted: dict[str, dict[str, dict[str, int]]]) -> dict[str, tuple[str, ...]]:
-    """Each result's notes (see `quality_notes`) from the per-month counts of its datasets."""
+    """Each result's notes (see `quality_notes`) from the per-month counts of its datasets.
+    The notes on a column, or on the rows, of a dataset over a window are the same for every
+    KPI reading it, so each is worked out once."""
     limits = project.quality
     out: dict[str, list[str]] = {}
+    looked_at: dict[tuple[str, Window], dict[str, dict[str, int]]] = {}
+    found: dict[tuple[str, Window, str | None], list[str]] = {}
     for result, dataset_id, columns, window in _quality_asks(project, results):
         notes = out.setdefault(result.kpi.id, [])
-        # Only the window and the months just before it: a command reads more (a verdict's
-        # series, a comparison window), and "usual" must not depend on what else it reads.
-        first = str(window.start - limits.context_months)
-        looked = {m: got for m, got in counted.get(dataset_id, {}).items()
-                  if first <= m <= str(window.end)}
-        for note in _flags(looked, columns, window, limits):
-            if note not in notes:
-                notes.append(note)
+        if (dataset_id, window) not in looked_at:
+            # Only the window and the months just before it: a command reads more (a
+            # verdict's series, a comparison window), and "usual" must not depend on what
+            # else it reads.
+            first = str(window.start - limits.context_months)
+            looked_at[(dataset_id, window)] = {
+                m: got for m, got in counted.get(dataset_id, {}).items()
+                if first <= m <= str(window.end)}
+        looked = looked_at[(dataset_id, window)]
+        inside = [str(m) for m in window.months() if str(m) in looked]
+        for column in [c for c in columns if c != "month" and inside
+                       and c in looked[inside[0]]] + [None]:
+            key = (dataset_id, window, column)
+            if key not in found:
+                found[key] = (_row_flags(looked, inside, limits) if column is None else
+                              _column_flags(looked, column, inside, window, limits))
+            for note in found[key]:
+                if note not in notes:
+                    notes.append(note)
     return {kpi_id: tuple(notes) for kpi_id, notes in out.items() if notes}
 
 
-def _flags(months: dict[str, dict[str, int]], columns: list[str], window: Window,
-           limits: Any) -> list[str]:
-    """The notes on one KPI's columns over one window, from each month's counts."""
-    inside = [str(m) for m in window.months() if str(m) in months]
+def _column_flags(months: dict[str, dict[str, int]], column: str, inside: list[str],
+                  window: Window, limits: Any) -> list[str]:
+    """The notes on one column over one window (`inside`: its months read), from each
+    month's counts."""
     notes = []
-
-    def others(month: str, key: str) -> list[float]:
-        return [key_of(m, key) for m in months if m != month]
-
-    def key_of(month: str, key: str) -> float:
-        row = months[month]
-        return row["__rows"] if key == "__rows" else row[key] / row["__rows"]
-
-    for column in (c for c in columns if c != "month" and inside and c in months[inside[0]]):
-        blanks = sum(months[m][column] for m in inside)
-        rows = sum(months[m]["__rows"] for m in inside)
-        for month in inside:
-            rest = others(month, column)
-            share = key_of(month, column)
-            if rest and share - _median(rest) >= limits.blank_jump:
-                notes.append(f"column '{column}' is blank on {share:.1%} of the rows of {month} "
-                             f"(a median of {_median(rest):.1%} in the months around it)")
-        if rows and blanks / rows >= limits.mostly_blank:
-            notes.append(f"column '{column}' is blank on {blanks / rows:.1%} of the rows in "
-                         f"{window.label}")
+    shares = {m: got[column] / got["__rows"] for m, got in months.items()}
+    blanks = sum(months[m][column] for m in inside)
+    rows = sum(months[m]["__rows"] for m in inside)
     for month in inside:
-        rest = others(month, "__rows")
+        rest = [share for m, share in shares.items() if m != month]
+        share = shares[month]
+        if rest and share - _median(rest) >= limits.blank_jump:
+            notes.append(f"column '{column}' is blank on {share:.1%} of the rows of {month} "
+                         f"(a median of {_median(rest):.1%} in the months around it)")
+    if rows and blanks / rows >= limits.mostly_blank:
+        notes.append(f"column '{column}' is blank on {blanks / rows:.1%} of the rows in "
+                     f"{window.label}")
+    return notes
+
+
+def _row_flags(months: dict[str, dict[str, int]], inside: list[str], limits: Any) -> list[str]:
+    """The notes on the rows of each month of a window (`inside`), against the months around."""
+    notes = []
+    for month in inside:
+        rest: list[float] = [got["__rows"] for m, got in months.items() if m != month]
         if not rest:
             continue
         usual, rows = _median(rest), months[month]["__rows"]
@@ -961,7 +993,9 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
 
     # The rows of each month, alongside the sums: a month read with no row is not held.
     schema = scan.collect_schema() if blanks else {}
-    blank_sums = [_blank(c, schema[c]).sum().alias(f"{BLANK}{c}") for c in blanks if c in schema]
+    spec = project.datasets[dataset_id]
+    blank_sums = [_blank(c, schema[c], spec).sum().alias(f"{BLANK}{c}") for c in blanks
+                  if c in schema]
 
     def totals(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
         frame = frame.with_columns(list(sum_masks.values()))
@@ -1443,6 +1477,9 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
         raise DataError(f"dataset '{dataset_id}': cannot break its KPIs down by '{column}' "
                         f"({str(exc).strip().splitlines()[0]})",
                         hint="check the KPI expressions against the stored columns") from None
+    from kpi.ingest.identity import refuse_spellings  # the loader's package, read only here
+
+    refuse_spellings(dataset_id, column, grouped[column], "break down by")
     by_request: list[list[tuple]] = [[] for _ in requests]
     for row in grouped.iter_rows(named=True):
         parts: list[dict[str, dict]] = [{"cur": {}, "cmp": {}} for _ in requests]

@@ -110,7 +110,7 @@ class SystemRefusal(KpiError):
 
 
 # What each refusal means for the user, and what to do about it.
-_REFUSALS: dict[int, tuple[str, str]] = {
+REFUSAL_REASONS: dict[int, tuple[str, str]] = {
     errno.EACCES: ("permission denied", "check the permissions of this file or folder"),
     errno.EPERM: ("operation not permitted", "check the permissions of this file or folder"),
     errno.EROFS: ("the file system is read-only", "choose a writable folder"),
@@ -127,7 +127,7 @@ _REFUSALS: dict[int, tuple[str, str]] = {
 
 def refusal(exc: OSError, path: object | None = None) -> SystemRefusal:
     """The one-line error for an operating-system refusal, naming the path at fault."""
-    reason, hint = _REFUSALS.get(exc.errno or 0, (exc.strerror or str(exc), "check the path"))
+    reason, hint = REFUSAL_REASONS.get(exc.errno or 0, (exc.strerror or str(exc), "check the path"))
     where = path if path is not None else exc.filename
     message = f"{where}: {reason}" if where is not None else reason
     return SystemRefusal(message, hint=f"{hint}; nothing stored was changed")

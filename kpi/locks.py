@@ -79,13 +79,9 @@ def attempt(path: Path) -> Iterator[bool]:
 def folder_locked(folder: Path) -> Iterator[None]:
     """Hold a lock named after `folder` (its resolved path), kept in kpi's cache folder so the
     user's folder gets no lock file of kpi's."""
-    from kpi.catalogue import user_cache_dir
+    from kpi.catalogue import make_cache_dir
 
     key = hashlib.sha256(str(folder.resolve()).encode("utf-8")).hexdigest()[:32]
-    locks = user_cache_dir() / "locks"
-    try:
-        locks.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise refusal(exc, locks) from None
+    locks = make_cache_dir("locks")
     with locked(locks / f"{key}.lock", "folder lock"):
         yield

@@ -19,11 +19,11 @@ the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kpi import engine, render, stats
+from kpi import render, stats
 from kpi.catalogue import Better, Kind, KpiDef, Project, Unit
 from kpi.document import (
     Align,
@@ -45,17 +45,14 @@ from kpi.engine import KpiResult, Outcome, Report
 from kpi.errors import ConfigError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window
 from kpi.render import STATUS_WORDS
-from kpi.store import AsOf
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     import polars as pl
 
+    from kpi import engine
+    from kpi.board import BoardModel
     from kpi.charts import ChartData, ChartSpec
-    from kpi.checks import CheckResult
     from kpi.commentary import Commentary
-    from kpi.revisions import Revisions
     from kpi.verdicts import Verdict
 
 # A percentage change on a base this small says little; the report gives the absolute change
@@ -65,6 +62,11 @@ SMALL_BASE = 50
 # (neighbourhoods) is shown as its largest TOP_PARTS parts.
 RANK_LIMIT = 12
 TOP_PARTS = 5
+# The board's paper adds at most this many breakdowns of its own, where a part's change stands
+# out from the rest's (stats.parts_vs_rest), those with the largest gap first; each names at
+# most NAMED_PARTS parts. Every breakdown is in --full.
+BOARD_STANDOUTS = 2
+NAMED_PARTS = 3
 
 # How a KPI's value is introduced in a sentence, by kind.
 SUBJECTS: dict[Kind, str] = {
@@ -214,14 +216,7 @@ class PlannedFigure:
 @dataclass(frozen=True)
 class Paper:
     document: Document
-    figures: tuple[PlannedFigure, ...]
-    # The breakdowns the paper computed (engine.breakdowns), those of its compare and top
-    # figures included, so drawing them reads nothing again.
-    breakdowns: dict[engine.BreakdownKey, pl.DataFrame] = field(default_factory=dict)
-    # The trend figures' monthly series (engine.monthly_series_all), likewise.
-    series: dict[engine.SeriesKey, pl.DataFrame] = field(default_factory=dict)
-    # Each peers figure's data (KPI id -> charts.peer_chart_data), likewise.
-    peers: dict[str, ChartData | None] = field(default_factory=dict)
+    figures: tuple[PlannedFigure, ...]  # each drawn from BoardModel.figures[spec.id]
 
     @property
     def markdown(self) -> str:
@@ -230,31 +225,84 @@ class Paper:
         return markdown.write(self.document)
 
 
-def build_paper(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
-                files_dir: str = "board-files", priority: str | None = None,
-                as_of: AsOf | None = None, as_of_text: str | None = None,
-                commentary: Commentary | None = None, revised: Revisions | None = None,
-                loaded: dict[str, dt.datetime] | None = None,
-                verdicts: dict[str, Verdict] | None = None, full: bool = False,
-                checks: Sequence[CheckResult] = ()) -> Paper:
-    """The board paper for a report. `report` may hold hidden KPIs that charts draw; they
-    get no paragraph. `files_dir` is where the chart files sit, relative to the paper.
-    `commentary` is the analyst's text; `revised` the figures revised since the last paper;
-    `loaded` when each dataset's table version was made. `verdicts` (kpi.verdicts.verdicts
-    of the report) adds the verdict words, the section summary tables and a process chart for
-    every KPI with a special cause or a target.
+def build_paper(model: BoardModel, *, files_dir: str = "board-files",
+                as_of_text: str | None = None,
+                commentary: Commentary | None = None) -> Paper:
+    """The board paper of a model (kpi.board), which holds every figure it prints and draws:
+    nothing is read here. `files_dir` is where the chart files sit, relative to the paper;
+    `commentary` is the analyst's text. The model's report may hold hidden KPIs that charts
+    draw; they get no paragraph. Its verdicts add the verdict words, the section summary
+    tables and the process charts.
 
     By default the paper is the board's: a front page of the summary matrix and the
-    exceptions (with `checks`, the failed checks of `kpi check`), one sentence for a KPI that
-    is not an exception, a full paragraph and process chart for one that is, and only the
-    breakdowns [paper] declares. `full` gives every KPI its full paragraph, breakdowns and
-    process chart, the definitions and the data sources: the technical annex."""
+    exceptions (with the model's checks, the failed checks of `kpi check`), one sentence for a
+    KPI that is not an exception, a full paragraph and process chart for one that is, and only
+    the breakdowns [paper] declares. A `full` model gives every KPI its full paragraph,
+    breakdowns and process chart, the definitions and the data sources: the technical
+    annex."""
     from kpi.commentary import Commentary
 
-    builder = _Builder(project, report, charts, files_dir, as_of, paper_config(project),
-                       commentary or Commentary(), revised, loaded or {}, verdicts or {},
-                       full, tuple(checks))
-    return builder.build(priority, as_of_text)
+    return _Builder(model, files_dir, commentary or Commentary()).build(as_of_text)
+
+
+def shown_breakdowns(kpi: KpiDef, config: PaperConfig, full: bool,
+                     standout: str | None = None) -> tuple[str, ...]:
+    """The breakdowns a KPI's paragraph prints: all in the full paper; in the board's, those
+    [paper] declares and `standout`, the one the paper adds where a part stands out (where a
+    breakdown is the story: standout_columns)."""
+    if full:
+        return kpi.breakdowns
+    declared = config.breakdowns.get(kpi.id, ())
+    return (*declared, standout) if standout and standout not in declared else declared
+
+
+def tested_breakdowns(kpi: KpiDef, config: PaperConfig, full: bool) -> tuple[str, ...]:
+    """The breakdowns the board model reads for a KPI: those printed and, in the board's
+    paper, every breakdown of a count, tested for a part that stands out."""
+    if not full and _countable(kpi):
+        return kpi.breakdowns
+    return shown_breakdowns(kpi, config, full)
+
+
+def part_standouts(result: KpiResult, column: str,
+                   breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame]
+                   ) -> stats.Standouts | None:
+    """The parts of a count's breakdown whose change stands out from the rest's
+    (stats.standouts); None for other KPIs or a breakdown not read."""
+    if not _countable(result.kpi) or result.current is None or result.comparison is None:
+        return None
+    frame = breakdowns.get((result.kpi.id, column, result.current.window,
+                            result.comparison.window))
+    if frame is None:
+        return None
+    return stats.standouts([(r["part"], r["current"], r["comparison"])
+                            for r in frame.iter_rows(named=True)], SMALL_BASE)
+
+
+def standout_columns(report: Report, priorities: set[str], config: PaperConfig,
+                     breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame]
+                     ) -> dict[str, str]:
+    """The breakdowns the board's paper adds, KPI id -> column: of the KPIs it prints without
+    a breakdown [paper] declares, each count's breakdown where a part's change stands out
+    from the rest's; the BOARD_STANDOUTS with the largest gap between a part's change and the
+    rest's, one a KPI."""
+    scored = []
+    for result in report.results:
+        kpi = result.kpi
+        if (kpi.hidden or kpi.priority not in priorities or kpi.is_derived
+                or config.breakdowns.get(kpi.id)):
+            continue
+        best = None
+        for column in kpi.breakdowns:
+            found = part_standouts(result, column, breakdowns)
+            if found is None:
+                continue
+            gap = _gaps(found)[0][0]
+            if best is None or gap > best[0]:
+                best = (gap, column)
+        if best is not None:
+            scored.append((-best[0], kpi.id, best[1]))
+    return {kpi_id: column for _, kpi_id, column in sorted(scored)[:BOARD_STANDOUTS]}
 
 
 def printed_results(report: Report, priority: str | None) -> list[KpiResult]:
@@ -581,8 +629,10 @@ def settled_sentence(result: KpiResult, verdict: Verdict | None) -> str:
     the level moved before the months charted and has held there since."""
     significant = verdict.significance.significant if verdict and verdict.significance else None
     variation = verdict.variation if verdict else None
+    # Months not final yet are in the change but not on the chart, so the chart cannot say
+    # the level has held (on police.uk outcomes the change is often only those months).
     if (not significant or variation is None or variation.verdict != stats.COMMON_CAUSE
-            or result.change is None):
+            or result.change is None or result.kpi.provisional_months):
         return ""
     size = next(v for v in (result.change.points, result.change.absolute) if v is not None)
     moved = "fell" if size < 0 else "rose"
@@ -691,12 +741,12 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     elif significant is False:
         worth = "within normal variation"
     elif variation is not None and variation.verdict == stats.COMMON_CAUSE:
-        worth = "not tested; the months show only normal variation"
+        worth = "not tested for significance; the months show only normal variation"
     else:
-        worth = "not tested"
+        worth = "not tested for significance"
     text = inlines(head, f"{when}, {change} from {kpi_value(before.value, kpi)}{then}: {worth}")
     if variation is not None and variation.verdict == stats.COMMON_CAUSE:
-        if significant:
+        if significant and not kpi.provisional_months:
             moved = "fell" if _size(result) < 0 else "rose"
             since = "the baseline" if comparison == Comparison.BASELINE else "the comparison"
             text = inlines(text, f"; the level {moved} after {since} and has been stable at the "
@@ -719,8 +769,8 @@ def provisional_sentence(result: KpiResult) -> str:
     first = end - (kpi.provisional_months - 1)
     span = end.name if first == end else f"{first.name} to {end.name}"
     return (f" The figures of the last {kpi.provisional_months} months ({span}) are not final "
-            "yet and will change as records are updated, so the process chart leaves them "
-            "out.")
+            "yet and will change as records are updated: the 12-month figure includes them, "
+            "the process chart leaves them out.")
 
 
 def _size(result: KpiResult) -> float:
@@ -749,79 +799,35 @@ def _sentence(content: Inlines | Name) -> Inlines:
 
 
 class _Builder:
-    def __init__(self, project: Project, report: Report, charts: Sequence[ChartSpec],
-                 files_dir: str, as_of: AsOf | None, config: PaperConfig,
-                 commentary: Commentary, revised: Revisions | None,
-                 loaded: dict[str, dt.datetime], verdicts: dict[str, Verdict],
-                 full: bool = False, checks: tuple[CheckResult, ...] = ()):
-        from kpi import verdicts as judge
-
-        self.full = full
-        self.checks = checks
-        self.config = config
+    def __init__(self, model: BoardModel, files_dir: str, commentary: Commentary):
+        self.model = model
+        self.full = model.full
+        self.checks = model.checks
+        self.config = model.config
         # Why each KPI is an exception (kpi.verdicts.exceptions), and the paragraph that
         # reports it, so the front page can point there.
-        self.exceptions = {r.kpi.id: judge.exceptions(r, verdicts.get(r.kpi.id), report.period)
-                           for r in report.results if not r.kpi.hidden} if verdicts else {}
+        self.exceptions = model.exceptions
         self.labels: dict[str, str] = {}
         self.commentary = commentary
-        self.revised = revised
-        self.loaded = loaded
-        self.project = project
-        self.report = report
-        self.results = {r.kpi.id: r for r in report.results}
-        self.verdicts = verdicts
+        self.revised = model.revised
+        self.loaded = model.loaded
+        self.project = model.project
+        self.report = model.report
+        self.results = model.results
+        self.verdicts = model.verdicts
         self.said: dict[str, int] = {}  # status sentences said so far in the section
-        if full:
-            process = _process_charts(report, charts, verdicts)
-        else:
-            process = _process_charts(report, charts, verdicts, set(config.figures))
-            process += self._exception_panels(charts, process)
-        self.charts = [*charts, *process, *_peer_charts(project, report)]
-        self.peers: dict[str, ChartData | None] = {}  # KPI id -> its peers figure data, once
-        self.peer_results: dict = {}  # KPI id -> compare.peer_result, once
+        self.charts = model.charts
+        self.breakdowns = model.breakdowns
         self.files_dir = files_dir.rstrip("/")
-        self.as_of = as_of
         self.figures: list[PlannedFigure] = []
         self.tables = 0
-        self.breakdowns: dict[engine.BreakdownKey, pl.DataFrame] = {}
-        self.series: dict[engine.SeriesKey, pl.DataFrame] = {}
-
-    def _exception_panels(self, declared: Sequence[ChartSpec],
-                          planned: Sequence[ChartSpec]) -> list[ChartSpec]:
-        """The board paper's process charts of its exceptions, several to a figure, so that
-        with the project's own figures there are at most BOARD_FIGURES."""
-        from kpi import verdicts as judge
-        from kpi.charts import ChartSpec, ChartType
-
-        drawn = {s.kpis[0] for s in [*declared, *planned] if s.type == ChartType.XMR}
-        charted = [r.kpi.id for r in self.report.results
-                   if not r.kpi.hidden and r.kpi.id not in drawn
-                   and set(self.exceptions.get(r.kpi.id, ())) - {judge.STALE, judge.NO_FIGURE}
-                   and self.verdicts[r.kpi.id].variation is not None]
-        if not charted:
-            return []
-        room = max(1, BOARD_FIGURES - len(declared) - len(planned))
-        size = max(PANELS, -(-len(charted) // room))
-        groups = [charted[i:i + size] for i in range(0, len(charted), size)]
-        out = []
-        for number, group in enumerate(groups, start=1):
-            title = "Process charts of the exceptions" + (
-                f" ({number} of {len(groups)})" if len(groups) > 1 else "")
-            out.append(ChartSpec(id=f"xmr_exceptions_{number}", type=ChartType.XMR,
-                                 title=title, kpis=tuple(group)))
-        return out
+        self._wanted = model.priorities
 
     # -- whole document ----------------------------------------------------------------------
 
-    def build(self, priority: str | None, as_of_text: str | None) -> Paper:
-        priorities = [p for p in self.project.priorities if priority in (None, p.id)]
-        wanted = {p.id for p in priorities}
-        self._wanted = wanted
-        self.breakdowns = engine.breakdowns(self.project, self._breakdown_requests(wanted),
-                                            self.as_of)
-        self.series = engine.monthly_series_all(self.project, self._series_requests(wanted),
-                                                self.as_of)
+    def build(self, as_of_text: str | None) -> Paper:
+        priority = self.model.priority
+        priorities = [p for p in self.project.priorities if p.id in self._wanted]
         sections = [self._introduction(priority)]
         for number, item in enumerate(self.project.priorities, start=2):
             if item in priorities:
@@ -852,8 +858,7 @@ class _Builder:
         document = Document(title=title, subtitle=subtitle, facts=facts,
                             sections=tuple(sections), author=notes.author, issued=issued,
                             marking=self.project.marking, period=str(self.report.period))
-        return Paper(document=document, figures=tuple(self.figures),
-                     breakdowns=self.breakdowns, series=self.series, peers=self.peers)
+        return Paper(document=document, figures=tuple(self.figures))
 
     # -- the front page ----------------------------------------------------------------------
 
@@ -879,12 +884,16 @@ class _Builder:
         blocks.append(grid)
         listed = [r for r in results if self.exceptions.get(r.kpi.id)]
         if listed:
-            blocks.append(Paragraph(inlines(Strong(inlines(
-                f"Exceptions ({len(listed)})")), ": the KPIs the board should look at, "
-                "most serious first, each with the paragraph that reports it.")))
             listed.sort(key=lambda r: (min(EXCEPTION_ORDER.index(w)
                                            for w in self.exceptions[r.kpi.id]),
                                        results.index(r)))
+            # The marks are a key to scan by, so the key says what each one used means.
+            marks = dict.fromkeys(EXCEPTION_MARKS[self.exceptions[r.kpi.id][0]]
+                                  for r in listed)
+            key = "; ".join(f"{mark} {MARK_WORDS[mark]}" for mark in marks)
+            blocks.append(Paragraph(inlines(Strong(inlines(
+                f"Exceptions ({len(listed)})")), ": the KPIs the board should look at, "
+                f"most serious first, each with the paragraph that reports it ({key}).")))
             blocks.append(BulletList(self._exception_lines(listed)))
         else:
             blocks.append(Paragraph(inlines(
@@ -905,8 +914,9 @@ class _Builder:
                     inlines(Name(c.title), ": ", Name(_true_minus(c.message)))
                     for c in failed)))
             else:
+                count = len(reconciling)
                 blocks.append(Paragraph(inlines(f"Every reconciliation of the data passed "
-                                                f"({len(reconciling)} checks).")))
+                                                f"({count} check{'s' if count > 1 else ''}).")))
         if self.revised is not None:
             count = len(self.revised.items)
             blocks.append(Paragraph(inlines(
@@ -1169,12 +1179,13 @@ class _Builder:
                                    verdict, self.config.plan, self._usual(kpi))
         extra = self._breakdown_sentences(result)
         extra += self._quotes(kpi)
-        if kpi.peers:
+        compared = self.model.peers.get(kpi.id)
+        if compared is not None:
             from kpi.compare import peer_sentence
 
             extra += [inlines(Name(t)) for t in [peer_sentence(
-                self.project, kpi, self.report.period, self.report.comparison, self.as_of,
-                compared=self._peer_result(kpi))] if t]
+                self.project, kpi, self.report.period, self.report.comparison,
+                compared=compared)] if t]
         refs = self._figure_refs(kpi.id)
         if refs:
             extra.append(inlines(f"See {_figure_list(refs)}."))
@@ -1255,56 +1266,7 @@ class _Builder:
         return [Paragraph(text, number=label),
                 Table(columns, tuple(rows), number=self.tables, caption=caption)]
 
-    def _series_requests(self, priorities: set[str]) -> list[engine.SeriesRequest]:
-        """The monthly series of the paper's trend figures, asked of the engine at once."""
-        from kpi.charts import ChartType
-
-        requests = []
-        for spec in self.charts:
-            anchor = self.project.kpi(spec.anchor)
-            measured = [self.results.get(k) for k in spec.kpis]
-            if (spec.type != ChartType.TREND or anchor is None
-                    or anchor.priority not in priorities
-                    or any(r is None or r.current is None for r in measured)):
-                continue
-            drawn = [r for r in measured if r is not None and r.current is not None]
-            end = max(r.current.window.end for r in drawn if r.current is not None)
-            requests += [(r.kpi, end, spec.months) for r in drawn]
-        return requests
-
     # -- breakdowns --------------------------------------------------------------------------
-
-    def _breakdown_requests(self, priorities: set[str]) -> list[engine.BreakdownRequest]:
-        """Every breakdown the paper's paragraphs and its compare and top figures show, asked
-        of the engine at once (one query per dataset and column, not one per KPI)."""
-        from kpi.charts import ChartType
-
-        requests = []
-        for result in self.report.results:
-            kpi = result.kpi
-            if (kpi.hidden or kpi.priority not in priorities or not kpi.breakdowns
-                    or result.current is None or kpi.is_derived):
-                continue
-            comparison = result.comparison.window if result.comparison else None
-            requests += [(kpi, column, result.current.window, comparison)
-                         for column in self._shown_breakdowns(kpi)]
-        for spec in self.charts:
-            anchor = self.project.kpi(spec.anchor)
-            result = self.results.get(spec.kpis[0])
-            if (spec.type not in (ChartType.COMPARE, ChartType.TOP) or anchor is None
-                    or anchor.priority not in priorities or result is None
-                    or result.current is None or result.kpi.is_derived):
-                continue
-            comparison = result.comparison.window if result.comparison else None
-            if spec.type == ChartType.TOP:
-                comparison = None
-            requests.append((result.kpi, spec.by, result.current.window, comparison))
-        return requests
-
-    def _shown_breakdowns(self, kpi: KpiDef) -> tuple[str, ...]:
-        """The breakdowns a KPI's paragraph prints: all in the full paper; in the board's,
-        only those [paper] declares (where a breakdown is the story)."""
-        return kpi.breakdowns if self.full else self.config.breakdowns.get(kpi.id, ())
 
     def _breakdown_sentences(self, result: KpiResult) -> list[Inlines]:
         kpi = result.kpi
@@ -1312,12 +1274,9 @@ class _Builder:
             return []
         comparison = result.comparison.window if result.comparison else None
         out = []
-        for column in self._shown_breakdowns(kpi):
-            key = (kpi.id, column, result.current.window, comparison)
-            frame = self.breakdowns.get(key)
-            if frame is None:
-                frame = engine.breakdowns(self.project, [(kpi, column, result.current.window,
-                                                          comparison)], self.as_of)[key]
+        for column in shown_breakdowns(kpi, self.config, self.full,
+                                       self.model.standout.get(kpi.id)):
+            frame = self.breakdowns[(kpi.id, column, result.current.window, comparison)]
             # Parts the KPI's rows never reach (0 in both windows) are not part of its story.
             rows = [r for r in frame.iter_rows(named=True)
                     if r["current"] is not None and (r["current"] or r["comparison"])]
@@ -1328,8 +1287,13 @@ class _Builder:
             label = column_title(column)
             label = Name(spec.label if spec is not None and spec.label
                          else label if len(label) <= 3 else label.lower())
+            found = part_standouts(result, column, self.breakdowns)
+            if found is not None:
+                out.append(_standout_sentence(label, found))
             if len(rows) == 1:
                 out.append(_only_part(kpi, label, rows[0]))
+            elif found is not None and len(rows) > RANK_LIMIT:
+                continue  # the parts that stand out are the story, not the largest ones
             elif len(rows) <= RANK_LIMIT and comparison is not None:
                 out.append(_ranking(kpi, label, rows))
             else:
@@ -1456,30 +1420,12 @@ class _Builder:
                 f"{kpi_value(variation.lower, kpi)} to {kpi_value(variation.upper, kpi)}"
                 f"{target}.")
 
-    def _peer_data(self, spec: ChartSpec):
+    def _peer_data(self, spec: ChartSpec) -> ChartData | None:
         """A peers figure's chart data (the numbers it draws), or None when the data does not
-        hold the whole group; computed once per KPI."""
-        from kpi.charts import ChartType, peer_chart_data
+        hold the whole group."""
+        from kpi.charts import ChartType
 
-        if spec.type != ChartType.PEERS:
-            return None
-        kpi_id = spec.kpis[0]
-        if kpi_id not in self.peers:
-            kpi = self.project.known_kpi(kpi_id)
-            compared = self._peer_result(kpi)
-            self.peers[kpi_id] = None if compared is None or kpi.peers is None else \
-                peer_chart_data(spec, compared, self.project.peers[kpi.peers])
-        return self.peers[kpi_id]
-
-    def _peer_result(self, kpi: KpiDef):
-        """The KPI's comparison across its peer group (compare.peer_result), computed once
-        for its sentence and its figure."""
-        from kpi.compare import peer_result
-
-        if kpi.id not in self.peer_results:
-            self.peer_results[kpi.id] = peer_result(self.project, kpi, self.report.period,
-                                                    self.report.comparison, self.as_of)
-        return self.peer_results[kpi.id]
+        return self.model.figures.get(spec.id) if spec.type == ChartType.PEERS else None
 
     # -- appendix ----------------------------------------------------------------------------
 
@@ -1521,6 +1467,15 @@ class _Builder:
         ]
         if self.verdicts:
             texts += READING_VERDICTS
+        standing = ("A part of a count (an LPA, an offence) stands out when its change differs "
+                    "from the change of the other parts by more than chance would often make "
+                    "it: less than a 5% chance divided by the number of parts tested "
+                    "(Bonferroni's correction), each part set aside in turn.")
+        if not self.full:
+            standing += (" Besides the breakdowns the project asks for, this paper shows at "
+                         f"most {BOARD_STANDOUTS} where a part stands out, those with the "
+                         "largest gap; the technical annex (--full) has them all.")
+        texts.append(standing)
         return texts
 
     def _definitions(self, priorities) -> Table:
@@ -1594,6 +1549,8 @@ EXCEPTION_ORDER = ("no_figure", "concern", "target_failing", "target_missed",
 EXCEPTION_MARKS = {"no_figure": "\u25cb", "stale": "\u25cb", "concern": "\u25b2",
                    "target_failing": "\u25bc", "target_missed": "\u25bc",
                    "target_at_risk": "\u25bd", "deterioration": "\u25b2"}
+MARK_WORDS = {"\u25cb": "no figure or stale data", "\u25b2": "concern or deterioration",
+              "\u25bc": "target missed", "\u25bd": "target at risk"}
 MATRIX_ROWS = (
     ("concern", "\u25b2 Special cause of concern"),
     ("improvement", "\u25a0 Special cause of improvement"),
@@ -1644,7 +1601,7 @@ def _assurance_cell(verdict: Verdict | None) -> str:
     return "no verdict"
 
 
-def _tally(results: list[KpiResult], verdicts: dict[str, Verdict]) -> list[str]:
+def _tally(results: list[KpiResult], verdicts: Mapping[str, Verdict]) -> list[str]:
     """An honest count: improving or deteriorating only where the change is significant."""
     counts: dict[str, int] = {}
     for r in results:
@@ -1672,7 +1629,7 @@ def _tally(results: list[KpiResult], verdicts: dict[str, Verdict]) -> list[str]:
     return [f"{counts[k]} {k}" for k in order if k in counts]
 
 
-def _tally_sentence(results: list[KpiResult], verdicts: dict[str, Verdict],
+def _tally_sentence(results: list[KpiResult], verdicts: Mapping[str, Verdict],
                     lead: str) -> str:
     parts = _tally(results, verdicts) if verdicts else []
     if not parts:
@@ -1693,46 +1650,6 @@ def verdict_cells(verdict: Verdict | None) -> list[str]:
              ASSURANCE_CELLS.get(verdict.assurance or "", "no target" if verdict.target is None
                                  else "no verdict")]
     return cells
-
-
-def _process_charts(report: Report, declared: Sequence[ChartSpec],
-                    verdicts: dict[str, Verdict], only: set[str] | None = None
-                    ) -> list[ChartSpec]:
-    """A process chart (XmR) for every visible KPI in `only` (the board paper's exceptions
-    and the KPIs [paper] names), or with `only` None (the full paper) for every one whose
-    latest month is a special cause or which has a target, unless [[charts]] already declares
-    one for it."""
-    from kpi.charts import ChartSpec, ChartType
-
-    drawn = {s.kpis[0] for s in declared if s.type == ChartType.XMR}
-    out = []
-    for result in report.results:
-        verdict = verdicts.get(result.kpi.id)
-        kpi = result.kpi
-        if kpi.hidden or kpi.id in drawn or verdict is None or verdict.variation is None:
-            continue
-        special = verdict.variation.verdict != stats.COMMON_CAUSE
-        if (special or verdict.target is not None) if only is None else kpi.id in only:
-            out.append(ChartSpec(id=f"xmr_{kpi.id}", type=ChartType.XMR,
-                                 title=f"{kpi.title}: process chart", kpis=(kpi.id,)))
-    return out
-
-
-def _peer_charts(project: Project, report: Report) -> list[ChartSpec]:
-    """A peers figure for every visible KPI that declares a peer group (drawn only when the
-    data holds every member: see _Builder._peer_data)."""
-    from kpi.charts import ChartSpec, ChartType
-
-    out = []
-    for result in report.results:
-        kpi = result.kpi
-        group = project.peers.get(kpi.peers) if kpi.peers else None
-        if kpi.hidden or group is None:
-            continue
-        out.append(ChartSpec(id=f"peers_{kpi.id}", type=ChartType.PEERS,
-                             title=f"{kpi.title} compared with peers", kpis=(kpi.id,),
-                             by=group.column))
-    return out
 
 
 def _peer_alt_text(data: ChartData) -> str:
@@ -1786,6 +1703,48 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _countable(kpi: KpiDef) -> bool:
+    """A count of events whose parts can be tested against each other (stats.parts_vs_rest)."""
+    return kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0
+
+
+def _gaps(found: stats.Standouts) -> list[tuple[float, stats.PartTest]]:
+    """The parts that stand out, largest gap between their change and the rest's first."""
+    rest = found.rest_change
+    assert rest is not None, "the rest of a part that stands out has a comparison"
+    gaps = []
+    for test in found.parts:
+        assert test.change is not None, "a part that stands out has a comparison"
+        gaps.append((abs(test.change - rest), test))
+    return sorted(gaps, key=lambda g: (-g[0], str(g[1].part)))
+
+
+def _standout_sentence(label: Name, found: stats.Standouts) -> Inlines:
+    """'By LPA, Walsall (+51.5%) stands out from the other 6 (+31.3%): a difference unlikely
+    to be chance.'"""
+    def percent(value: float | None) -> str:
+        assert value is not None, "a part that stands out and its rest have a comparison"
+        return _with_sign(value, f"{abs(value):.1f}%")
+
+    shown = [test for _, test in _gaps(found)][:NAMED_PARTS]
+    items = []
+    for n, test in enumerate(shown):
+        joint = "" if n == 0 else " and " if n == len(shown) - 1 else ", "
+        items.append(inlines(joint, _part(test.part), f" ({percent(test.change)})"))
+    rest = f"({percent(found.rest_change)})"
+    if len(found.rest) == 1:
+        other = inlines(_part(found.rest[0]), " ", rest)
+    else:
+        other = inlines(f"the other {len(found.rest)} {rest}")
+    count = len(found.parts)
+    if count > len(shown):
+        return inlines("By ", label, f", {count} of {found.tested} stand out from ", other,
+                       ", differences unlikely to be chance; the largest are ", items, ".")
+    verb, what = (("stands", "a difference") if count == 1 else ("stand", "differences"))
+    return inlines("By ", label, ", ", items, f" {verb} out from ", other,
+                   f": {what} unlikely to be chance.")
+
+
 def _only_part(kpi: KpiDef, label: Name, row: dict) -> Inlines:
     """A breakdown with one part is not a ranking: it says where all of it is."""
     return inlines("By ", label, ", all of it is ", _part(row["part"]), ".")
@@ -1831,7 +1790,7 @@ def _as_at(text: str) -> Inlines:
 
 
 def _section_intro(title: str, results: list[KpiResult],
-                   verdicts: dict[str, Verdict] | None = None) -> Inlines:
+                   verdicts: Mapping[str, Verdict] | None = None) -> Inlines:
     if not results:
         return inlines("No KPIs are reported under the priority ", Name(title), ".")
     if verdicts:

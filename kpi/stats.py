@@ -208,6 +208,108 @@ def significance(result: KpiResult) -> Significance:
 
 
 # ---------------------------------------------------------------------------------------------
+# Parts whose change stands out from the rest's
+
+
+@dataclass(frozen=True)
+class PartTest:
+    """One part of a count's breakdown, its change tested against the change of other parts
+    pooled (the rest)."""
+
+    part: object
+    current: int
+    comparison: int
+    rest_current: int
+    rest_comparison: int
+    test: Significance
+
+    @property
+    def change(self) -> float | None:
+        """The part's percentage change (None from a comparison of 0)."""
+        return _percent(self.current, self.comparison)
+
+    @property
+    def rest_change(self) -> float | None:
+        return _percent(self.rest_current, self.rest_comparison)
+
+
+@dataclass(frozen=True)
+class Standouts:
+    """The parts of a breakdown whose change stands out from the rest's (`standouts`), in the
+    order found, and the parts that do not, pooled."""
+
+    parts: tuple[PartTest, ...]
+    rest: tuple[object, ...]
+    rest_current: int
+    rest_comparison: int
+    tested: int  # parts with events in either window: the Bonferroni divisor
+
+    @property
+    def rest_change(self) -> float | None:
+        return _percent(self.rest_current, self.rest_comparison)
+
+
+def _percent(current: int, comparison: int) -> float | None:
+    return (current - comparison) / comparison * 100 if comparison else None
+
+
+def part_vs_rest(part: object, current: int, comparison: int, rest_current: int,
+                 rest_comparison: int) -> PartTest:
+    """One part's change against the rest's. If both changed by the same factor, each event
+    of the two windows would fall in the current one with the same chance for the part as for
+    the rest, so the test is kpi's two-proportion z-test of the part's share of its events in
+    the current window against the rest's share (the 2 x 2 table's test of no interaction;
+    the windows' lengths cancel). z is positive when the part rose more (or fell less)."""
+    test = proportion_test(current, current + comparison, rest_current,
+                           rest_current + rest_comparison)
+    return PartTest(part, current, comparison, rest_current, rest_comparison, test)
+
+
+def standouts(parts: Sequence[tuple[object, float | None, float | None]], min_base: int,
+              alpha: float = ALPHA) -> Standouts | None:
+    """The parts of a count, (part, current, comparison), whose change stands out from the
+    rest's. Step by step: each part left is tested against the other parts left pooled
+    (`part_vs_rest`); the one with the smallest p-value stands out if p < alpha / m, where m is
+    the number of parts with events (Bonferroni's correction for testing m parts, so a
+    breakdown of many parts is not read as a story by chance alone); it is set aside and the
+    rest tested again, so one part far from the others does not make all the others look
+    different. A part is a candidate only when it and its rest each had at least `min_base`
+    events in the comparison window, so its percentage change is worth giving, and when it is
+    not None (rows with no value in the column). None when the
+    values are not whole counts in both windows, fewer than two parts have events, or no part
+    stands out."""
+    counts = []
+    for part, current, comparison in parts:
+        c, b = _whole(current), _whole(comparison)
+        if c is None or b is None or c < 0 or b < 0:
+            return None
+        if c or b:
+            counts.append((part, c, b))
+    tested = len(counts)
+    found: list[PartTest] = []
+    left = counts
+    while len(left) >= 2:
+        total_c, total_b = sum(c for _, c, _ in left), sum(b for _, _, b in left)
+        # Rows with no value in the column ("not recorded") stay in the rest but are never
+        # a part that stands out: how often a column is left empty is a recording matter.
+        tests = [part_vs_rest(part, c, b, total_c - c, total_b - b) for part, c, b in left
+                 if part is not None and b >= min_base and total_b - b >= min_base]
+        tests = [t for t in tests if t.test.p_value is not None]
+        if not tests:
+            break
+        best = min(tests, key=lambda t: (t.test.p_value, str(t.part)))
+        assert best.test.p_value is not None, "tests without a p-value are set aside above"
+        if best.test.p_value >= alpha / tested:
+            break
+        found.append(best)
+        left = [row for row in left if row[0] != best.part]
+    if not found:
+        return None
+    return Standouts(tuple(found), tuple(part for part, _, _ in left),
+                     sum(c for _, c, _ in left), sum(b for _, _, b in left), tested)
+
+
+# ---------------------------------------------------------------------------------------------
 # XmR chart of the monthly series
 
 BASELINE_POINTS = 12

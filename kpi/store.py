@@ -115,10 +115,12 @@ class AsOf:
 
 
 # What Delta (deltalake 1.x) cannot read in a table's path, however it is given (a URI, a
-# bare path, a link: it reads the real path): it decodes a '%' twice ('%41' is read as 'A',
-# '%20' as a space), takes a backslash for a separator and refuses control characters such
-# as a tab. A table there would be written, then never read again.
-_DELTA_UNREADABLE = re.compile(r"[%\\\x00-\x1f\x7f]")
+# bare or relative path, a link: it opens the canonical path): its log reader decodes the
+# path twice, so a '%' and two hex digits is read as the character they encode ('%41' as
+# 'A', '%20' as a space) while its writer decodes once; it takes a backslash for a separator
+# and refuses control characters such as a tab. A table there would be written, then never
+# read again. A '%' not followed by two hex digits ('50%', '100% done') decodes to itself.
+_DELTA_UNREADABLE = re.compile(r"%[0-9A-Fa-f]{2}|[\\\x00-\x1f\x7f]")
 
 
 def table_uri(path: Path) -> str:
@@ -128,12 +130,15 @@ def table_uri(path: Path) -> str:
     real = path.resolve()
     found = _DELTA_UNREADABLE.search(str(real))
     if found:
-        shown = {"%": "'%'", "\\": "a backslash"}.get(found.group(0), "a control character")
+        text = found.group(0)
+        shown = (f"'{text}' (a '%' and two hex digits)" if text.startswith("%") else
+                 "a backslash" if text == "\\" else "a control character")
         raise ConfigError(f"{visible(str(path))}: the folder's path holds {shown}, which Delta "
                           "Lake (the store's format) cannot read back",
                           hint="move the project, or its data folder (or KPI_CACHE_DIR for "
-                               "the sample), to a path without '%', backslashes or control "
-                               "characters; spaces, '#' and accented letters are fine")
+                               "the sample), to a path without '%' before two hex digits, "
+                               "backslashes or control characters; spaces, '#', a lone '%' "
+                               "and accented letters are fine")
     return real.as_uri()
 
 
@@ -247,8 +252,8 @@ def _require_files(table, dataset_id: str) -> None:
 def data_files(table) -> list[str]:
     """The live data files of the table's loaded version, as local paths. Delta gives each as
     a percent-encoded path or file URI, and that is not a path: a folder holding a space, '#'
-    or an accented letter would be read as another folder. (A '%' cannot be in a table's path:
-    see table_uri. So decoding is never ambiguous.)"""
+    or an accented letter would be read as another folder. (A '%' in a table's path is never
+    followed by two hex digits (see table_uri), so decoding is never ambiguous.)"""
     from urllib.parse import unquote, urlparse
 
     files = []
@@ -262,6 +267,12 @@ def data_files(table) -> list[str]:
     return files
 
 
+# Delta reader features a table's Parquet files can be scanned under as they are. A datetime
+# column makes a table kpi writes ask for `timestampNtz` (reader version 3), and Polars' Delta
+# reader is handed percent-encoded paths it cannot open in a folder holding a space or 'é'.
+PLAIN_READER_FEATURES = frozenset({"timestampNtz"})
+
+
 def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.LazyFrame:
     """A lazy scan of the dataset as stored (now, or as of a version or moment).
 
@@ -269,13 +280,16 @@ def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.Laz
     reader scans them: the table's schema, the partition column from the folder names, the
     same casts. Polars' own reader also imports PyArrow and NumPy, 0.3 s of every first
     answer, for nothing a table kpi writes uses. A table that needs more of a reader (column
-    mapping, deletion vectors: any protocol above version 1) is read by Polars' reader."""
+    mapping, deletion vectors: any reader feature but `timestampNtz`, which only names the
+    Parquet type of a datetime column) is read by Polars' reader."""
     import polars as pl
 
     table = _table(project, dataset_id, as_of)
     protocol = table.protocol()
     files = data_files(table)
-    if protocol.min_reader_version != 1 or protocol.reader_features or not files:
+    # Reader version 2 is column mapping; version 3 lists its features.
+    if (protocol.min_reader_version == 2
+            or set(protocol.reader_features or ()) - PLAIN_READER_FEATURES or not files):
         return pl.scan_delta(table)
     schema = pl.Schema(table.schema())
     partitions = set(table.metadata().partition_columns)
@@ -491,7 +505,8 @@ def _remove_abandoned(folder: Path) -> None:
 
 def replace_months(project: Project, dataset_id: str, files: dict[str, list[DataFile]],
                    keys: pl.DataFrame, provenance: dict[str, Any],
-                   guard: Callable[[pl.DataFrame, int], dict[str, Any]] | None = None) -> int:
+                   guard: Callable[[pl.DataFrame, int], dict[str, Any]] | None = None,
+                   moved: Callable[[DataFile], None] | None = None) -> int:
     """Replace the months `keys` names with the data files `files` holds, in one atomic commit.
 
     `keys` holds each (month, replace_by value...) the rows hold, once; `files` the data files
@@ -510,6 +525,7 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
     `guard(before, version)`, when given, runs under the load lock, just before the writes, with
     the rows stored for each (month, replace_by value...) the rows hold and the version the
     commit will create: it may refuse the load (raise) or return entries for the provenance.
+    `moved(file)`, when given, is called as each data file is moved into the table.
     """
     import time
 
@@ -552,6 +568,8 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
                         partition_values={"month": month},
                         modification_time=int(time.time() * 1000), data_change=True,
                         stats=json.dumps(data.stats)))
+                    if moved is not None:
+                        moved(data)
             schema = Schema.from_arrow(arrow_schema)
             commit = CommitProperties(custom_metadata=metadata)
             with _rust_panics_held():
@@ -660,6 +678,10 @@ class DataFile:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def rows(self) -> int:
+        return int(self.stats["numRecords"])
 
 
 # Rows of one month written to a data file at once (a Parquet row group).

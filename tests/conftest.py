@@ -21,8 +21,13 @@ settings.register_profile("ci", derandomize=True, deadline=None,
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 # The bundled sample's store is built on first use; build it once per run, away from $HOME.
+# Under pytest-xdist (`-n auto`, as the README runs the suite) each worker process has a cache
+# folder of its own, so no test sees another worker's answers, charts or locks.
 if not os.environ.get("KPI_CACHE_DIR"):
     os.environ["KPI_CACHE_DIR"] = tempfile.mkdtemp(prefix="kpi-test-cache-")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["KPI_CACHE_DIR"] = os.path.join(os.environ["KPI_CACHE_DIR"],
+                                               os.environ["PYTEST_XDIST_WORKER"])
 os.environ.pop("KPI_PROJECT", None)
 os.environ.pop("KPI_FORMAT", None)
 os.environ["NO_COLOR"] = "1"
@@ -35,6 +40,20 @@ SUMMARY_LINES = pytest.StashKey[list[str]]()
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for line in config.stash.get(SUMMARY_LINES, []):
         terminalreporter.write_line(line)
+
+
+# Under pytest-xdist the summary is written by the controlling process: each worker hands its
+# lines over when it finishes.
+def pytest_sessionfinish(session):
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["kpi_summary_lines"] = session.config.stash.get(SUMMARY_LINES, [])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    lines = getattr(node, "workeroutput", {}).get("kpi_summary_lines", [])
+    node.config.stash.setdefault(SUMMARY_LINES, []).extend(lines)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

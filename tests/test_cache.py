@@ -293,6 +293,32 @@ def test_data_folder_made_a_link_outside_is_refused_with_a_cached_catalogue(tmp_
     assert refused[0].startswith("error:") and "outside the project" in refused[0], refused
 
 
+# Opens the bundled sample as `kpi summary --project sample` does (its store taken as built).
+SAMPLE_PROBE = """
+import sys
+import kpi
+from kpi import store
+store.exists = lambda project, dataset: True
+project = kpi.open("sample")
+print(len(project.definition.kpis), "sqlglot imported:", "sqlglot" in sys.modules)
+"""
+
+
+def test_the_bundled_sample_is_opened_from_the_catalogue_cache(tmp_path):
+    """The sample's catalogue is checked once, then read from the cache like any project's:
+    opening it used to parse it again, importing sqlglot in every first answer."""
+    env = {**os.environ, "KPI_CACHE_DIR": str(tmp_path / "cache")}
+
+    def probe() -> str:
+        return subprocess.run([sys.executable, "-c", SAMPLE_PROBE], capture_output=True,
+                              text=True, env=env, cwd=tmp_path, timeout=120,
+                              check=True).stdout.strip()
+
+    first = probe()
+    assert first.endswith("sqlglot imported: True")
+    assert probe() == first.replace("True", "False")
+
+
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="file owners and modes are POSIX")
 def test_a_catalogue_entry_others_could_have_written_is_not_read(tmp_path):
     """Reading a cached catalogue unpickles it, which can run code: an entry in a folder

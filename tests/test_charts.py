@@ -9,7 +9,7 @@ import pytest
 from fixtures.paper_project import PROJECT_TOML, load_paper_project
 from PIL import Image
 
-from kpi import charts, engine
+from kpi import board, charts, engine
 from kpi.catalogue import parse_project_file
 from kpi.errors import ConfigError
 from kpi.periods import Month
@@ -22,12 +22,11 @@ def setup(tmp_path_factory):
     folder = tmp_path_factory.mktemp("charts")
     project = load_paper_project(folder)
     report = engine.evaluate(project, PERIOD, kpis=list(project.kpis))
-    results = {r.kpi.id: r for r in report.results}
     specs = {s.id: s for s in charts.chart_specs(project)}
     con = duckdb.connect()
     con.execute(f"CREATE TABLE crimes AS SELECT * FROM read_csv_auto('{folder}/extracts/"
                 "crimes.csv', all_varchar=true)")
-    return project, results, specs, con
+    return project, report, specs, con
 
 
 def test_declared_charts_are_read_in_order(setup):
@@ -105,8 +104,8 @@ def test_a_project_without_charts_has_none(tmp_path):
 
 
 def test_trend_data_equals_sql(setup):
-    project, results, specs, con = setup
-    data = charts.chart_data(project, specs["crime_trend"], results)
+    project, report, specs, con = setup
+    data = board.chart_data(project, specs["crime_trend"], report)
     assert data.window_text == "October 2023 to September 2025"
     frame = data.series[0]
     rows = con.execute("""
@@ -120,8 +119,8 @@ def test_trend_data_equals_sql(setup):
 
 
 def test_top_parts_equal_sql(setup):
-    project, results, specs, con = setup
-    data = charts.chart_data(project, specs["top_outcomes"], results)
+    project, report, specs, con = setup
+    data = board.chart_data(project, specs["top_outcomes"], report)
     rows = con.execute("""
         SELECT outcome, count(*) AS n FROM crimes
         WHERE outcome IS NOT NULL AND outcome <> ''
@@ -133,8 +132,8 @@ def test_top_parts_equal_sql(setup):
 
 
 def test_compare_parts_cover_every_lpa_in_name_order(setup):
-    project, results, specs, _ = setup
-    data = charts.chart_data(project, specs["emergency_lpa"], results)
+    project, report, specs, _ = setup
+    data = board.chart_data(project, specs["emergency_lpa"], report)
     assert data.parts["part"].to_list() == ["Birmingham", "Coventry", "Dudley"]
     assert data.window_text == "year ending September 2025 against year ending March 2024"
     assert data.comparison_label == "year ending March 2024"
@@ -147,14 +146,14 @@ def test_no_chart_for_a_kpi_without_data(tmp_path):
     project = parse_project_file(path)
     report = engine.evaluate(project, PERIOD, kpis=[project.kpi("court_days")])
     spec = charts.chart_specs(project)[-1]
-    assert charts.chart_data(project, spec, {r.kpi.id: r for r in report.results}) is None
+    assert board.chart_data(project, spec, report) is None
 
 
 @pytest.mark.parametrize("chart_id", ["crime_trend", "violence_outcomes", "emergency_lpa",
                                       "top_outcomes", "response_trend"])
 def test_png_is_valid_greyscale_and_byte_stable(setup, tmp_path, chart_id):
-    project, results, specs, _ = setup
-    data = charts.chart_data(project, specs[chart_id], results)
+    project, report, specs, _ = setup
+    data = board.chart_data(project, specs[chart_id], report)
     first, second = tmp_path / "a.png", tmp_path / "b.png"
     charts.write_png(data, first)
     charts.write_png(data, second)
@@ -172,8 +171,8 @@ def test_png_is_valid_greyscale_and_byte_stable(setup, tmp_path, chart_id):
 def test_charts_drawn_in_worker_processes_are_the_same_bytes(setup, tmp_path):
     """write_pngs draws in a pool of worker processes when there are many charts: each file
     must be byte for byte the one write_png draws here."""
-    project, results, specs, _ = setup
-    datas = [charts.chart_data(project, spec, results) for spec in specs.values()]
+    project, report, specs, _ = setup
+    datas = [board.chart_data(project, spec, report) for spec in specs.values()]
     here = [(d, tmp_path / "here" / f"{d.spec.id}.png") for d in datas]
     pooled = [(d, tmp_path / "pool" / f"{d.spec.id}.png") for d in datas]
     charts.write_pngs(here, workers=1)
@@ -186,8 +185,8 @@ def test_a_chart_that_cannot_be_written_fails_with_workers_as_without(setup, tmp
     """Workers only draw; the asking process writes each file, so a chart that cannot be
     written (here, its folder is a file) fails the export as it would in one process: the
     operating system's error, not a hang or a lost chart."""
-    project, results, specs, _ = setup
-    data = charts.chart_data(project, specs["crime_trend"], results)
+    project, report, specs, _ = setup
+    data = board.chart_data(project, specs["crime_trend"], report)
     (tmp_path / "blocked").write_text("a file where the folder goes", encoding="utf-8")
     with pytest.raises(OSError):
         charts.write_pngs([(data, tmp_path / "ok.png"), (data, tmp_path / "blocked" / "x.png")],
@@ -218,9 +217,9 @@ def test_a_chart_worker_count_that_is_not_a_whole_number_is_a_usage_error(monkey
 
 
 def test_png_has_no_timestamp_or_software_metadata(setup, tmp_path):
-    project, results, specs, _ = setup
+    project, report, specs, _ = setup
     path = tmp_path / "c.png"
-    charts.write_png(charts.chart_data(project, specs["crime_trend"], results), path)
+    charts.write_png(board.chart_data(project, specs["crime_trend"], report), path)
     with Image.open(path) as image:
         assert "Software" not in image.info
         assert not any("date" in key.lower() or "time" in key.lower() for key in image.info)
@@ -238,8 +237,8 @@ def test_text_from_data_is_never_tex(setup, tmp_path):
     one a drawing error; the chart shows them as written."""
     from dataclasses import replace
 
-    project, results, specs, _ = setup
-    data = charts.chart_data(project, specs["emergency_lpa"], results)
+    project, report, specs, _ = setup
+    data = board.chart_data(project, specs["emergency_lpa"], report)
     odd = replace(data, spec=replace(data.spec, title="Costs in $ and \\frac $"),
                   parts=data.parts.with_columns(data.parts["part"] + " $a_1$"))
     path = tmp_path / "odd.png"
@@ -253,7 +252,7 @@ def test_matplotlib_is_imported_only_to_draw():
     import subprocess
     import sys
 
-    code = ("import sys, kpi.cli, kpi.paper, kpi.charts; "
+    code = ("import sys, kpi.cli, kpi.paper, kpi.board, kpi.charts; "
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
@@ -281,7 +280,7 @@ def test_a_declared_process_chart_is_greyscale_byte_stable_and_draws_the_verdict
     spec = next(s for s in charts.chart_specs(project) if s.id == "crime_xmr")
     report = engine.evaluate(project, PERIOD, kpis=[project.kpi("total_crime")])
     judged = verdicts.verdicts(project, report)
-    data = charts.chart_data(project, spec, {r.kpi.id: r for r in report.results}, None, judged)
+    data = board.chart_data(project, spec, report, judged)
     assert data.xmr == judged["total_crime"].chart
     assert data.window_text == "October 2023 to September 2025"
     first, second = tmp_path / "a.png", tmp_path / "b.png"
@@ -291,8 +290,8 @@ def test_a_declared_process_chart_is_greyscale_byte_stable_and_draws_the_verdict
     with Image.open(first) as image:
         rgb = np.asarray(image.convert("RGB"))
         assert (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
-    # Without the verdicts passed in, chart_data computes the same chart.
-    again = charts.chart_data(project, spec, {r.kpi.id: r for r in report.results})
+    # Without the verdicts passed in, chart_data judges them, to the same chart.
+    again = board.chart_data(project, spec, report)
     assert again.xmr == data.xmr
 
 
@@ -311,9 +310,9 @@ def _legend_and_labels(data) -> tuple[list[str], list[str]]:
 
 
 def test_compare_chart_labels_its_bars_and_draws_the_force_value(setup):
-    project, results, specs, _ = setup
-    result = results["emergency_15min"]
-    data = charts.chart_data(project, specs["emergency_lpa"], results)
+    project, report, specs, _ = setup
+    result = next(r for r in report.results if r.kpi.id == "emergency_15min")
+    data = board.chart_data(project, specs["emergency_lpa"], report)
     assert data.force_value == result.current.value
     legends, labels = _legend_and_labels(data)
     force = f"{result.current.value:.1f}%"
@@ -324,10 +323,10 @@ def test_compare_chart_labels_its_bars_and_draws_the_force_value(setup):
 
 
 def test_a_count_compare_chart_has_no_force_line(setup):
-    project, results, _, _ = setup
+    project, report, _, _ = setup
     spec = charts.ChartSpec(id="by_lpa", type=charts.ChartType.COMPARE, title="Crime by LPA",
                             kpis=("total_crime",), by="lpa")
-    data = charts.chart_data(project, spec, results)
+    data = board.chart_data(project, spec, report)
     # The LPAs' counts add up to the force's: a force line would dwarf them.
     assert data.force_value is None
     legends, _ = _legend_and_labels(data)
@@ -335,8 +334,8 @@ def test_a_count_compare_chart_has_no_force_line(setup):
 
 
 def test_a_two_axis_trend_says_which_axis_each_series_uses(setup):
-    project, results, specs, _ = setup
-    data = charts.chart_data(project, specs["violence_outcomes"], results)
+    project, report, specs, _ = setup
+    data = board.chart_data(project, specs["violence_outcomes"], report)
     assert data.kpis[0].unit != data.kpis[1].unit
     legends, _ = _legend_and_labels(data)
     assert legends and all(t.endswith(("(left axis)", "(right axis)")) for t in legends)

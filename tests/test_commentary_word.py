@@ -191,6 +191,128 @@ def test_a_document_kpi_did_not_write_is_refused(project, tmp_path, cli):
     assert result.exit_code == 3 and "not a Word .docx file" in result.output
 
 
+def _save_as_word_does(paper, saved, typed: str) -> None:
+    """What Word does to a file it opens and saves, done here with python-docx and lxml (Word
+    cannot run on this machine): runs split where the text was edited or spell-checked, with
+    revision ids and proofing marks between them; a tab typed as Word's own tab element; the
+    _GoBack bookmark; the content controls' ids renumbered and given Word's placeholder
+    properties; the custom XML parts renumbered, each with its properties part. And one place
+    typed in with Track Changes on: the "[commentary]" placeholder deleted (kept as deleted
+    text) and the words inserted."""
+    import copy
+
+    import docx
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+
+    w14 = "{http://schemas.microsoft.com/office/word/2010/wordml}"
+    doc = docx.Document(str(paper))
+    body = doc.element.body
+    for number, p in enumerate(body.iter(f"{W}p")):
+        p.set(f"{W}rsidR", f"{number:08X}")
+        p.set(f"{w14}paraId", f"{number + 0x1000:08X}")
+    for run in list(body.iter(f"{W}r")):
+        text = run.find(f"{W}t")
+        if text is None or not text.text or len(text.text) < 12:
+            continue
+        value = text.text
+        head, tail = value[:len(value) // 2], value[len(value) // 2:]
+        text.text = head
+        text.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        second = copy.deepcopy(run)
+        second.set(f"{W}rsidR", "00C0FFEE")
+        second.find(f"{W}t").text = tail
+        run.addnext(second)
+        proof = run.makeelement(f"{W}proofErr", {f"{W}type": "spellStart"})
+        run.addnext(proof)
+    for run in list(body.iter(f"{W}r")):  # a tab in the text becomes Word's tab element
+        text = run.find(f"{W}t")
+        if text is None or not text.text or "	" not in text.text:
+            continue
+        before, _, after = text.text.partition("	")
+        text.text = before
+        tab = run.makeelement(f"{W}tab", {})
+        text.addnext(tab)
+        rest = run.makeelement(f"{W}t", {"{http://www.w3.org/XML/1998/namespace}space":
+                                         "preserve"})
+        rest.text = after
+        tab.addnext(rest)
+    first = next(body.iter(f"{W}p"))
+    first.append(first.makeelement(f"{W}bookmarkStart", {f"{W}id": "0", f"{W}name": "_GoBack"}))
+    first.append(first.makeelement(f"{W}bookmarkEnd", {f"{W}id": "0"}))
+    places = _places(doc)
+    for number, sdt in enumerate(places.values()):
+        props = sdt.find(f"{W}sdtPr")
+        props.find(f"{W}id").set(f"{W}val", str(-1854013440 + number * 7919))
+        holder = props.makeelement(f"{W}placeholder", {})
+        holder.append(props.makeelement(f"{W}docPart",
+                                        {f"{W}val": f"DefaultPlaceholder_{number}"}))
+        props.append(holder)
+    # Typed with Track Changes on, into an empty place.
+    sdt = places["kpi-commentary:paper.next_steps"]
+    props = sdt.find(f"{W}sdtPr")
+    for flag in props.findall(f"{W}showingPlcHdr"):
+        props.remove(flag)
+    paragraph = sdt.find(f"{W}sdtContent/{W}p")
+    for run in paragraph.findall(f"{W}r"):
+        deleted = paragraph.makeelement(f"{W}del", {f"{W}id": "901", f"{W}author": "Analyst"})
+        run.addprevious(deleted)
+        deleted.append(run)
+        for text in run.findall(f"{W}t"):
+            text.tag = f"{W}delText"
+    inserted = paragraph.makeelement(f"{W}ins", {f"{W}id": "902", f"{W}author": "Analyst"})
+    run = inserted.makeelement(f"{W}r", {})
+    text = run.makeelement(f"{W}t", {})
+    text.text = typed
+    run.append(text)
+    inserted.append(run)
+    paragraph.append(inserted)
+    # The custom XML parts renumbered, each with a properties part, as Word writes them.
+    parts = [r.target_part for r in doc.part.rels.values()
+             if r.reltype == RELATIONSHIP_TYPE.CUSTOM_XML]
+    assert parts, "kpi's record of the paper is a custom XML part"
+    for number, part in enumerate(reversed(parts), start=len(parts) + 1):
+        part.partname = PackURI(f"/customXml/item{number}.xml")
+        if not any(r.reltype == RELATIONSHIP_TYPE.CUSTOM_XML_PROPS for r in part.rels.values()):
+            props_part = Part(PackURI(f"/customXml/itemProps{number}.xml"),
+                              "application/vnd.openxmlformats-officedocument."
+                              "customXmlProperties+xml",
+                              b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>'
+                              b'<ds:datastoreItem ds:itemID="{8E3D5F8B-0A1C-4C57-9E2B-'
+                              b'6A1F2C3D4E5F}" xmlns:ds="http://schemas.openxmlformats.org/'
+                              b'officeDocument/2006/customXml"/>', doc.part.package)
+            part.relate_to(props_part, RELATIONSHIP_TYPE.CUSTOM_XML_PROPS)
+    doc.save(str(saved))
+
+
+def test_saved_as_word_saves_it(project, paper, tmp_path, cli):
+    """A paper as Word saves it (runs split, proofing marks, tabs as elements, renumbered
+    controls and custom XML parts, Track Changes) imports like the paper it was: the place
+    typed in (its deleted placeholder not read as text) and nothing else changed, and nothing
+    reported as typed outside the places."""
+    saved = tmp_path / "saved by word.docx"
+    _save_as_word_does(paper, saved, "Typed in Word with changes tracked; £ and “quotes”.")
+    with zipfile.ZipFile(saved) as archive:
+        document = archive.read("word/document.xml")
+        assert b"<w:tab/>" in document and b"w:proofErr" in document
+        assert b"<w:delText" in document and b"<w:ins " in document
+        names = set(archive.namelist())
+        assert any(n.startswith("customXml/itemProps") for n in names)
+    out = tmp_path / "c.toml"
+    result = cli(["--project", project, "commentary", "import", saved, "--output", out])
+    assert result.exit_code == 0, result.output
+    assert "outside the commentary places" not in result.output
+    written = tomllib.loads(out.read_text(encoding="utf-8"))
+    assert written["paper"]["next_steps"] == (
+        "Typed in Word with changes tracked; £ and “quotes”.")
+    original = tomllib.loads(NOTES)
+    assert written["paper"]["introduction"] == original["paper"]["introduction"]
+    assert written["sections"] == original["sections"]
+    assert written["kpis"]["total_crime"]["text"].split() == \
+        original["kpis"]["total_crime"]["text"].split()
+
+
 def test_saved_by_libreoffice(project, paper, tmp_path, cli):
     """LibreOffice keeps a content control's title but drops its tag (7.x), so which place a
     control was cannot be told: the import says so in one line and writes nothing. Should a

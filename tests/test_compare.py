@@ -452,28 +452,31 @@ def _peer_paper(project_file: Path, charts=(), peers=None):
     """The board paper for 2025-12 against the year before, built in process."""
     from dataclasses import replace as changed
 
-    from kpi import engine, paper
+    from kpi import board, engine, paper
     from kpi.periods import Comparison, Month
 
     loaded = parse_project_file(project_file)
     if peers is not None:
         loaded = changed(loaded, peers={**loaded.peers, **peers})
     report = engine.evaluate(loaded, Month.parse("2025-12"), Comparison.YOY)
-    return loaded, report, paper.build_paper(loaded, report, charts=charts)
+    model = board.model(loaded, report, charts=charts)
+    return model, report, paper.build_paper(model)
 
 
 def test_board_paper_peer_figure_draws_what_kpi_compare_says(project, oracle):
     """The figure's numbers are kpi compare's JSON for the same KPI and group (per 1,000
     population, as the project has a population reference for forces), and DuckDB's."""
-    from kpi import charts
+    from kpi import board, charts
     from kpi.document import plain_text
-    from kpi.periods import Comparison, Month
 
-    loaded, report, built = _peer_paper(project / "kpi.toml")
+    model, report, built = _peer_paper(project / "kpi.toml")
     [planned] = built.figures
     assert planned.spec.type == charts.ChartType.PEERS and planned.spec.kpis == ("thefts",)
-    data = charts.chart_data(loaded, planned.spec, {r.kpi.id: r for r in report.results},
-                             period=Month.parse("2025-12"), vs=Comparison.YOY)
+    data = model.figures[planned.spec.id]
+    # The figure the paper draws is the one its chart's data gives when asked alone.
+    alone = board.chart_data(model.project, planned.spec, report)
+    assert alone is not None and alone.parts.equals(data.parts)
+    assert (alone.peer_mean, alone.per_1000) == (data.peer_mean, data.per_1000)
     drawn = {p: v for p, v, _ in data.parts.iter_rows()}
     assert data.per_1000 and data.parts.filter("focus")["part"].to_list() == ["Cam"]
 

@@ -76,7 +76,7 @@ def test_export_markdown_on_the_bundled_sample_in_a_real_process(tmp_path):
 
 def test_ci_runs_the_readme_test_command_and_the_board_paper():
     script = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    assert "pip install '.[test]' && pytest\n" in script
+    assert "pip install '.[test]' && pytest -n auto --dist loadfile\n" in script
     assert "kpi export markdown --period 2025-09 --output" in script
     # The quick start as the README gives it, word for word: no terminal needed.
     assert "\nkpi summary --period 2025-09 --project sample >" in script

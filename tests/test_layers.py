@@ -192,3 +192,15 @@ def test_the_answer_cache_imports_nothing_above_the_store():
     limit = names.index("store and input")
     above = [t for _, t, _ in _graph()["kpi.cache"] if (_layer_of(t, layers) or 0) < limit]
     assert not above, above
+
+
+# What the figures may import: drawing works from the board model's numbers (kpi.board), so a
+# chart can never read data or compute a figure of its own.
+DRAWING_MAY_NOT_IMPORT = ("kpi.engine", "kpi.stats", "kpi.store", "kpi.verdicts",
+                          "kpi.compare", "kpi.checks", "kpi.ingest", "kpi.board", "kpi.paper")
+
+
+def test_the_charts_draw_from_the_board_model_and_ask_the_engine_nothing():
+    found = [f"kpi/charts.py:{line} imports {target}" for line, target, _ in _graph()["kpi.charts"]
+             if target.startswith(DRAWING_MAY_NOT_IMPORT)]
+    assert not found, "\n".join(found)

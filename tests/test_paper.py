@@ -828,6 +828,7 @@ def test_bundled_sample_prints_every_report_figure_and_the_quoted_ones(sample):
 
 
 def _paper_for_title(title: str) -> str:
+    from kpi.board import model
     from kpi.catalogue import Priority, Project, Status
     from kpi.engine import Report
     from kpi.paper import build_paper
@@ -841,7 +842,7 @@ def _paper_for_title(title: str) -> str:
                       kpis=(kpi,))
     report = Report(Month.of(2025, 9), Comparison.BASELINE,
                     (KpiResult(kpi, Outcome.IN_DEVELOPMENT, None, None, None, None),), {})
-    return build_paper(project, report, full=True).markdown
+    return build_paper(model(project, report, full=True)).markdown
 
 
 # Titles as a catalogue holds them: any printable text, single spaces, no edge spaces.

@@ -474,6 +474,9 @@ def _check_pdf(pdf: Path, markdown: Path, vocabulary: set[str]) -> None:
     flat_text = " ".join(re.sub(r"\s+", " ", text).split())
     assert "All" in flat_text.split("Every KPI by variation")[0]
     assert "Change Status" in flat_text
+    # The board's paper is one a board tables: at most 20 A4 pages as printed (#18).
+    pages = [p for p in text.split("\f") if p.strip()]
+    assert len(pages) <= 20, f"{len(pages)} pages"
 
 
 # Characters that join or split words without showing: Word's word joiner after a minus sign,

@@ -156,3 +156,31 @@ def test_real_data_reads_right(city):
     front = text.split("## 1. Introduction")[0]
     assert "Anti-social behaviour incidents" not in front.split("Special cause of improvement")[1
                                                                 ].split("\n")[0]
+
+
+@pytest.mark.parametrize("paper", ["first", "full"])
+def test_months_not_final_are_never_read_as_a_settled_level_or_a_special_cause(city, paper):
+    """Crimes still under investigation rose from 0.0% to 2.1% only because the last months'
+    outcomes are not recorded yet: the paper says the 12-month figure includes those months
+    and never that the level rose and has held since, nor that a month is a special cause;
+    the board's paper and the technical annex alike."""
+    text = city[paper]
+    under = next(line for line in text.splitlines()
+                 if "**Crimes still under investigation.**" in line)
+    assert "2.1%" in under and "from 0.0%" in under
+    assert "the 12-month figure includes them, the process chart leaves them out" in under
+    assert "stable" not in under and "special cause" not in under and "unusual" not in under
+    # The step in ASB recording is a change in level in the annex too, never an improvement.
+    asb = next(line for line in text.splitlines()
+               if "**Anti-social behaviour incidents.**" in line)
+    assert "improv" not in asb and "the level fell in November 2024" in asb
+    assert "live systems" not in text
+
+
+def test_a_part_that_stands_out_is_a_place_never_the_rows_with_no_location(city):
+    """Crimes with no LSOA recorded fell by a third: a recording matter, so they stay in the
+    rest of a breakdown but are never the part that stands out."""
+    sentences = [s for line in (city["first"] + city["full"]).splitlines()
+                 for s in line.split(". ") if " stand out from " in s or " stands out from " in s]
+    assert sentences, "the City of London paper has parts that stand out"
+    assert not [s for s in sentences if "not recorded (" in s.split(" out from ")[0]]

@@ -434,3 +434,57 @@ def test_show_joins_consecutive_months_with_the_same_rule():
     assert _fired(points) == [("2024-12 to 2025-01", "shift", "concern"),
                               ("2025-02", "limits", "concern"), ("2025-03", "shift", "concern"),
                               ("2025-05", "shift", "concern")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Parts whose change stands out from the rest's, against numbers worked by hand
+
+
+def _z_by_hand(x1, n1, x2, n2):
+    pooled = (x1 + x2) / (n1 + n2)
+    z = (x1 / n1 - x2 / n2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return z, math.erfc(abs(z) / math.sqrt(2))
+
+
+def test_a_part_that_rose_by_half_stands_out_from_two_that_did_not():
+    # A: 100 -> 150; B and C: 100 -> 100. A's share of its events in the current window is
+    # 150 / 250 = 0.6 against the rest's 200 / 400 = 0.5: pooled 350 / 650,
+    # z = 0.1 / sqrt(0.5385 * 0.4615 * (1/250 + 1/400)) = 2.488, p = 0.0128 < 0.05 / 3.
+    z, p = _z_by_hand(150, 250, 200, 400)
+    assert z == pytest.approx(2.48806, abs=1e-5) and p == pytest.approx(0.012843, abs=1e-6)
+    found = stats.standouts([("A", 150, 100), ("B", 100, 100), ("C", 100, 100)], 50)
+    assert found is not None and found.tested == 3
+    [a] = found.parts
+    assert (a.part, a.current, a.comparison, a.rest_current, a.rest_comparison) == (
+        "A", 150, 100, 200, 200)
+    assert a.test.statistic == pytest.approx(z) and a.test.p_value == pytest.approx(p)
+    assert a.change == pytest.approx(50.0) and a.rest_change == pytest.approx(0.0)
+    # B against C is no difference at all, so the search stops there.
+    assert found.rest == ("B", "C") and (found.rest_current, found.rest_comparison) == (200, 200)
+
+
+def test_significant_alone_is_not_enough_once_the_parts_tested_are_allowed_for():
+    # A: 100 -> 140: z = 2.045, p = 0.041 < 0.05, but not below 0.05 / 3 = 0.0167.
+    z, p = _z_by_hand(140, 240, 200, 400)
+    assert z == pytest.approx(2.04524, abs=1e-5) and 0.0167 < p < 0.05
+    assert stats.part_vs_rest("A", 140, 100, 200, 200).test.significant
+    assert stats.standouts([("A", 140, 100), ("B", 100, 100), ("C", 100, 100)], 50) is None
+
+
+def test_one_part_far_out_does_not_make_the_others_stand_out():
+    # A: 100 -> 400 and five parts at 100 -> 100. Tested against a rest that holds A, B alone
+    # would stand out (p = 0.0019 < 0.05 / 6); once A is set aside the five are alike.
+    _, p = _z_by_hand(100, 200, 800, 1300)
+    assert p < 0.05 / 6
+    parts = [("A", 400, 100), *[(name, 100, 100) for name in "BCDEF"]]
+    found = stats.standouts(parts, 50)
+    assert found is not None and [t.part for t in found.parts] == ["A"]
+    assert found.rest == tuple("BCDEF") and found.tested == 6
+
+
+def test_standouts_need_whole_counts_two_parts_and_a_base():
+    assert stats.standouts([("A", 150.5, 100), ("B", 100, 100)], 50) is None
+    assert stats.standouts([("A", 150, None), ("B", 100, 100)], 50) is None
+    assert stats.standouts([("A", 150, 100), ("B", 0, 0)], 50) is None  # one part has events
+    # A base below min_base gives no percentage worth naming, so no candidate.
+    assert stats.standouts([("A", 30, 10), ("B", 100, 100), ("C", 100, 100)], 50) is None

@@ -33,11 +33,11 @@ def _data_files(table: Path) -> list[Path]:
     return [p for p in table.rglob("*.parquet") if "_delta_log" not in p.parts]
 
 
-@pytest.fixture
-def nightly(tmp_path) -> Path:
+@pytest.fixture(scope="module")
+def nightly_built(tmp_path_factory) -> Path:
     """The mini project after a first load, a paper exported at version 0, and two nightly
     re-loads of a revised September (one and then two crimes fewer)."""
-    root = tmp_path / "mini"
+    root = tmp_path_factory.mktemp("nightly") / "mini"
     shutil.copytree(FIXTURES / "mini", root)
     lines = (root / "extracts" / "crimes.csv").read_text(encoding="utf-8").splitlines()
     header, september = lines[0], [line for line in lines[1:] if "/09/2025," in line]
@@ -51,6 +51,12 @@ def nightly(tmp_path) -> Path:
         loaded = _kpi(root, "ingest", "crimes", str(revised))
         assert loaded.returncode == 0, loaded.stderr
     return root
+
+
+@pytest.fixture
+def nightly(nightly_built, tmp_path) -> Path:
+    """A copy of the nightly project of its own for each test (built once: five kpi runs)."""
+    return shutil.copytree(nightly_built, tmp_path / "mini", symlinks=True)
 
 
 def test_vacuum_keeps_the_papers_version_and_the_latest(nightly):

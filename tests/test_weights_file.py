@@ -95,3 +95,27 @@ def test_a_weights_file_with_no_rows_is_refused(tmp_path, cli, monkeypatch, weig
     assert result.stderr.splitlines()[0] == (
         f"Error: {tmp_path / 'weights.csv'}: the weights file has no rows with a key (only a "
         "header, or blank keys)")
+
+
+@pytest.mark.parametrize("weights", [
+    "offence,days\nRobbery,365\nBURGLARY,40\n",          # another case
+    "offence,days\nrobbery\u200b,365\n\ufeffburglary,40\n",  # invisible characters
+    "offence,days\nrobbery\u00a0,365\nburglary ,40\n",    # a no-break space, a space
+])
+def test_a_key_written_in_another_case_or_with_invisible_characters_weighs_its_rows(
+        tmp_path, weights):
+    # 'Robbery' weighed no row of 'robbery': 0 a month where 405, exit 0.
+    project = _project(tmp_path, weights)
+    engine._read_weights.cache_clear()
+    harm = engine.evaluate(project, Month.parse("2025-09")).result("harm")
+    assert harm.current.value == 12 * 405.0
+
+
+def test_one_key_in_two_spellings_is_refused(tmp_path):
+    project = _project(tmp_path, "offence,days\nrobbery,365\nburglary,40\nROBBERY,1\n")
+    engine._read_weights.cache_clear()
+    with pytest.raises(ConfigError) as caught:
+        engine.evaluate(project, Month.parse("2025-09"))
+    assert caught.value.message == (f"{tmp_path / 'weights.csv'}, row 4, column 'offence': "
+                                    "found 'ROBBERY' again (as 'robbery', row 2: keys ignore "
+                                    "case)")

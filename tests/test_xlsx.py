@@ -224,3 +224,70 @@ def test_text_stays_text(tmp_path):
     assert _header_block(reader)["About"] == "=1+1"
     with zipfile.ZipFile(path) as book:
         assert not re.search(rb"<f>", book.read("xl/worksheets/sheet1.xml"))
+
+
+def _calc() -> str:
+    """LibreOffice's program, when its spreadsheet (Calc) is installed; else skip."""
+    import shutil
+    import sys
+
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    if office is None:
+        pytest.skip("soffice is not installed here (.ci/run installs it with apt-get)")
+    program = Path(office).resolve().parent
+    if sys.platform.startswith("linux") and not any(program.glob("libsclo*")):
+        pytest.skip("LibreOffice Calc is not installed here (.ci/run installs "
+                    "libreoffice-calc-nogui)")
+    return office
+
+
+def _unescaped(code: str | None) -> str | None:
+    """A number format with its backslash escapes resolved (Calc writes `yyyy\\-mm` for
+    `yyyy-mm`: the same format)."""
+    return None if code is None else re.sub(r"\\(.)", r"\1", code)
+
+
+def test_workbooks_opened_and_saved_by_libreoffice_calc(cli, tmp_path):
+    """Each workbook, opened and saved again by LibreOffice Calc, reads back with the same
+    sheets, tables, header blocks, column types and number formats, and the same values:
+    text, whole numbers, dates and flags exactly, fractions to the 15 significant digits
+    Calc keeps (as Excel does)."""
+    import subprocess
+
+    office = _calc()
+    made = tmp_path / "kpi"
+    made.mkdir()
+    books = {"summary.xlsx": ["summary", "--period", PERIOD],
+             "compare ü.xlsx": ["compare", "--period", PERIOD, "--by", "lpa"],
+             "show.xlsx": ["show", "knife_crime", "--period", PERIOD],
+             "datasets.xlsx": ["datasets"]}
+    for name, args in books.items():
+        _workbook(cli, args, made / name)
+    saved = tmp_path / "saved by calc"
+    result = subprocess.run([office, "--headless", "--norestore",
+                             f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+                             "--convert-to", "xlsx", "--outdir", str(saved),
+                             *[str(made / name) for name in books]],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    for name in books:
+        ours, theirs = fastexcel.read_excel(made / name), fastexcel.read_excel(saved / name)
+        assert theirs.sheet_names == ours.sheet_names
+        assert theirs.table_names() == ours.table_names() != []
+        assert _header_block(theirs) == _header_block(ours)
+        for table in ours.table_names():
+            before = ours.load_table(table).to_polars()
+            after = theirs.load_table(table).to_polars()
+            assert after.schema == before.schema, table
+            for column in before.columns:
+                for a, b in zip(before[column].to_list(), after[column].to_list(), strict=True):
+                    if isinstance(a, float) and not isinstance(a, bool):
+                        assert math.isclose(a, b, rel_tol=1e-14, abs_tol=1e-300), (column, a, b)
+                    else:
+                        assert a == b, (table, column, a, b)
+        for sheet in range(1, len(ours.sheet_names) + 1):
+            formats = {ref: _unescaped(code) for ref, code in _formats(made / name,
+                                                                       sheet).items()}
+            kept = {ref: _unescaped(code) for ref, code in _formats(saved / name,
+                                                                    sheet).items()}
+            assert {ref: kept.get(ref) for ref in formats} == formats, (name, sheet)

@@ -18,9 +18,13 @@ import typer
 import typer.core
 
 from kpi import __version__
+from kpi.cli import coercion
 from kpi.errors import KpiError, visible
 from kpi.periods import Comparison
+from kpi.progress import Progress, Step
 from kpi.render import WORKBOOK_FORMATS, Document, Format
+
+coercion.install()  # option values without pydantic where Typer's conversion cannot fail
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -407,6 +411,48 @@ def working(message: str, after: float = 1.0) -> Iterator[None]:
     finally:
         timer.cancel()
         status.stop()
+
+
+# How the bars name each task of kpi.progress; an extract is named by its file name.
+_TASKS = {"store": "Storing", "figures": "Computing", "charts": "Drawing",
+          "sections": "Writing"}
+
+
+@contextmanager
+def progress_bars() -> Iterator[Progress | None]:
+    """Bars on stderr for the steps of a load or an export (kpi.progress): an extract's bytes
+    and rows, the rows stored, the KPIs computed, the charts drawn, the sections written.
+    None, and nothing drawn, when stderr is not a terminal (a scheduled job's log, a pipe)
+    or with --quiet; the bars are gone when the work is done."""
+    if State.quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.filesize import decimal
+    from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bars
+
+    bars = Bars(TextColumn("{task.description}", markup=False), BarColumn(bar_width=20),
+                TextColumn("{task.fields[amount]}", markup=False), TimeElapsedColumn(),
+                console=_stderr(), transient=True)
+    tasks: dict[str, TaskID] = {}
+
+    def show(step: Step) -> None:
+        if step.unit == "bytes":
+            amount = f"{decimal(step.done)} of {decimal(step.total or 0)}, {step.rows:,} rows"
+        elif step.total is None:
+            amount = f"{step.done:,} {step.unit}"
+        else:
+            amount = f"{step.done:,} of {step.total:,} {step.unit}"
+        if step.task not in tasks:
+            name = Path(step.task).name if step.unit == "bytes" else step.task
+            described = visible(_TASKS.get(step.task, name) if step.unit != "bytes" else name)
+            if len(described) > 32:
+                described = described[:31] + "…"
+            tasks[step.task] = bars.add_task(described, total=step.total, amount=amount)
+        bars.update(tasks[step.task], completed=step.done, total=step.total, amount=amount)
+
+    with bars:
+        yield show
 
 
 def check_output_file(output: Path | None, option: str = "--output",

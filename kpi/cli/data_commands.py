@@ -23,6 +23,7 @@ from kpi.cli import (
     handled,
     note,
     open_project,
+    progress_bars,
     working,
 )
 from kpi.render import BOM, Format
@@ -71,10 +72,10 @@ def ingest(
     before and after."""
     check_output_file(quarantine, "--quarantine")
     project = open_project(writes="ingest")
-    with working(f"Loading '{dataset}'..."):
+    with progress_bars() as progress:
         result = project.ingest(dataset, files, skip_bad_rows=skip_bad_rows,
                                 quarantine=quarantine, parts=parts, allow_shrink=allow_shrink,
-                                sheet=sheet, from_source=from_source)
+                                sheet=sheet, from_source=from_source, progress=progress)
     for warning in result.warnings:
         note(f"Warning: {warning}")
     months = result.months

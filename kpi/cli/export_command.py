@@ -25,6 +25,7 @@ from kpi.cli import (
     handled,
     note,
     open_project,
+    progress_bars,
 )
 from kpi.periods import Comparison
 
@@ -130,9 +131,11 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
     if as_of:
         AsOf.parse(as_of)
     check_paper_output(fmt, output, template)
-    written = open_project().paper(month, fmt, output, vs, priority=priority, as_of=as_of,
-                                   commentary=commentary_file, previous=previous,
-                                   template=template, final=final, full=full)
+    project = open_project()
+    with progress_bars() as progress:
+        written = project.paper(month, fmt, output, vs, priority=priority, as_of=as_of,
+                                commentary=commentary_file, previous=previous,
+                                template=template, final=final, full=full, progress=progress)
     note(f"Wrote {written.output} and {written.figures_file.name}")
     if written.charts:
         note(f"Wrote {written.charts} chart(s) to {written.charts_dir}")

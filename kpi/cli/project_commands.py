@@ -147,7 +147,7 @@ def init(
 def _init_preset(name: str, directory: Path) -> None:
     """Copy a preset; load the datasets whose sources it ships (the West Midlands sample)."""
     from kpi.catalogue import load_project
-    from kpi.cli import working
+    from kpi.cli import progress_bars
     from kpi.ingest import expand_sources, load
     from kpi.presets import copy_preset
 
@@ -163,8 +163,8 @@ def _init_preset(name: str, directory: Path) -> None:
         except KpiError:
             present = False
         if present:
-            with working(f"Loading '{dataset_id}'..."):
-                load(project, dataset_id)
+            with progress_bars() as progress:
+                load(project, dataset_id, progress=progress)
             loaded += 1
     if loaded:
         note(f"Loaded {loaded} dataset(s) from the extracts the preset ships.")

@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -25,6 +25,10 @@ from kpi.ingest.stage import (
     stage_extracts,
 )
 from kpi.outputs import check_target
+from kpi.progress import Progress, Step
+
+if TYPE_CHECKING:
+    from kpi.store import DataFile
 
 
 @dataclass(frozen=True)
@@ -176,7 +180,7 @@ def _quarantine_name(dataset_id: str, version: int) -> str:
 def load(project, dataset_id: str, patterns: list[str] | None = None, *,
          skip_bad_rows: bool = False, quarantine: Path | None = None, parts: bool = False,
          allow_shrink: bool = False, sheet: str | None = None,
-         from_source: bool = False) -> LoadResult:
+         from_source: bool = False, progress: Progress | None = None) -> LoadResult:
     """Read extracts and replace the months they cover in the dataset's table, atomically.
 
     With no patterns the dataset's configured `sources` are read; with `from_source`, the
@@ -187,7 +191,8 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     the same month are refused unless `parts`; a load leaving a stored month with fewer than
     half its rows is refused unless `allow_shrink`. The good rows are written as the table's data
     files into a temporary folder inside the data folder, moved into the table by the commit;
-    the folder is removed however the load ends."""
+    the folder is removed however the load ends. `progress` is told the bytes and rows read of
+    each file and the rows stored (kpi.progress)."""
     from kpi import store
 
     spec = store.dataset_spec(project, dataset_id)
@@ -219,15 +224,18 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
         try:
             extract = stage_extracts(spec, sources, folder, skip_bad_rows=skip_bad_rows,
                                      parts=parts, measured=measured, sheet=sheet,
-                                     identity=identity_columns(project, spec))
+                                     identity=identity_columns(project, spec),
+                                     progress=progress)
         except _StagingRefused as exc:
             raise refusal(exc.error, store.table_path(project, dataset_id)) from None
         return _commit(project, spec, extract, skip_bad_rows=skip_bad_rows,
-                       quarantine=quarantine, parts=parts, allow_shrink=allow_shrink)
+                       quarantine=quarantine, parts=parts, allow_shrink=allow_shrink,
+                       progress=progress)
 
 
 def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool,
-            quarantine: Path | None, parts: bool, allow_shrink: bool) -> LoadResult:
+            quarantine: Path | None, parts: bool, allow_shrink: bool,
+            progress: Progress | None = None) -> LoadResult:
     """Store what `stage_extracts` read: the checks against the stored table, under the load
     lock, then one Delta commit of the data files it wrote."""
     from kpi import store
@@ -271,9 +279,18 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
         return {"replaced": [{k: r[k] for k in ("key", "before", "after")} for r in replaced],
                 "quarantine": _shown_path(project, outcome["quarantine"])}
 
+    moved = None
+    if progress is not None:
+        written = 0
+
+        def moved(data: DataFile) -> None:
+            nonlocal written
+            written += data.rows
+            progress(Step("store", "rows", written, extract.rows, written))
+
     try:
-        version = store.replace_months(project, dataset_id, extract.data, keys,
-                                       provenance, guard)
+        version = store.replace_months(project, dataset_id, extract.data, keys, provenance,
+                                       guard, moved)
     except BaseException:
         if outcome["quarantine"] is not None:  # the load did not happen: neither did its rejects
             outcome["quarantine"].unlink(missing_ok=True)
@@ -348,7 +365,12 @@ def ensure_bundled_store(project, notify=None) -> None:
 
     if not project.bundled or all(store.exists(project, d) for d in project.datasets):
         return
+    from kpi.catalogue import make_cache_dir
+
     target = project.data_dir
+    # The store goes in kpi's cache folder (catalogue.bundled_store_dir), which may be
+    # impossible to make (no home folder): refused there with the way out.
+    make_cache_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
     with locked(target.parent / f".{target.name}.lock", "sample store lock"):
         if all(store.exists(project, d) for d in project.datasets):

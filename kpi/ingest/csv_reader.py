@@ -146,6 +146,10 @@ def _parse_csv(path: Path, text: _Text,
 
     def batches() -> Iterator[pl.DataFrame]:
         source = pa.OSFile(str(text.path))
+        # The bytes parsed, for kpi.progress, in the file's own bytes (a re-encoded copy's
+        # are scaled back to them). Arrow's own position is no measure: it reads far ahead.
+        scale = path.stat().st_size / max(1, source.size())
+        parsed = start
         try:
             source.seek(start)
             reader = pacsv.open_csv(
@@ -162,15 +166,18 @@ def _parse_csv(path: Path, text: _Text,
             held = 0
             size = _batch_rows()
             for batch in _record_batches(reader):
+                parsed += _text_bytes(batch)
                 while batch.num_rows:
                     take = min(size - held, batch.num_rows)
                     pending.append(batch.slice(0, take))
                     held += take
                     batch = batch.slice(take)
                     if held == size:
+                        state.bytes_read = int(parsed * scale)
                         yield frame_of(pending)
                         pending, held = [], 0
             if pending:
+                state.bytes_read = int(parsed * scale)
                 yield frame_of(pending)
         except pa.ArrowException as exc:
             if "straddl" in str(exc):  # a record longer than the block Arrow parses at once
@@ -213,6 +220,18 @@ def _parse_csv(path: Path, text: _Text,
                              records)
 
     return batches(), numbering
+
+
+def _text_bytes(batch) -> int:
+    """The bytes a batch of text records took in the file: each value's UTF-8 and the comma or
+    line break after it (quotes, carriage returns and blank lines are not counted, so it is
+    at most what was read)."""
+    total = batch.num_rows * batch.num_columns
+    for column in batch.columns:
+        if len(column):
+            offsets = memoryview(column.buffers()[1]).cast("i")  # a string column's offsets
+            total += offsets[column.offset + len(column)] - offsets[column.offset]
+    return total
 
 
 def _record_batches(reader) -> Iterator[Any]:

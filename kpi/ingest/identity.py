@@ -17,23 +17,15 @@ The rule (docs/guarantees.md, "Identity"):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import polars as pl
 
 from kpi.catalogue import ColumnType, DatasetSpec
 from kpi.errors import DataError, located
 from kpi.ingest.common import FILE, ROW, _show
-
-# Unicode's default-ignorable code points: rendered as nothing.
-IGNORABLE = r"\p{Default_Ignorable_Code_Point}"
-# Space characters other than the plain space.
-OTHER_SPACES = r"[\p{Zs}--\x20]"
-
-
-def normalised_text(text: pl.Expr) -> pl.Expr:
-    """Text as it is stored: NFC, without invisible characters, other spaces made plain.
-    (Trimming and blanks are the caller's, as for every cell.)"""
-    return (text.str.normalize("NFC").str.replace_all(IGNORABLE, "")
-            .str.replace_all(OTHER_SPACES, " "))
+from kpi.text import identity_key
+from kpi.text import normalised_text as normalised_text  # the conformer's import of the rule
 
 
 def needs_normalising(values: pl.Series) -> bool:
@@ -45,11 +37,25 @@ def needs_normalising(values: pl.Series) -> bool:
                                           != values.str.len_chars().sum())
 
 
-def identity_key(text: pl.Expr) -> pl.Expr:
-    """What two values naming the same thing share: compatibility form (NFKC), no invisible
-    characters, runs of space as one, trimmed, lower case."""
-    return (text.str.normalize("NFKC").str.replace_all(IGNORABLE, "")
-            .str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase())
+def refuse_spellings(dataset_id: str, column: str, parts: Iterable[object], use: str) -> None:
+    """At a read, the identity rule for a column parts are ranked or listed by (`use`, as
+    "compare by" or "break down by"): two of its stored values that differ only in case,
+    spacing or invisible characters are refused, as a load refuses them in an identity
+    column. A column a load did not check (`kpi compare --by` any column; a breakdown
+    declared after its rows were loaded) would otherwise rank one value as two parts."""
+    names = pl.Series("part", [p for p in parts if isinstance(p, str)], dtype=pl.String)
+    if names.len() < 2:
+        return
+    keyed = pl.DataFrame({"part": names}).with_columns(identity_key(pl.col("part")).alias("k"))
+    twice = keyed.filter(pl.col("k").is_duplicated()).sort("k", "part")
+    if twice.height:
+        first, second = twice["part"][0], twice["part"][1]
+        raise DataError(f"dataset '{dataset_id}', column '{column}': '{_show(first)}' and "
+                        f"'{_show(second)}' differ only in case or invisible characters: to "
+                        f"{use} '{column}' would make them two parts that print alike",
+                        hint=f"write each {column} one way in the extracts and reload the "
+                             f"months holding the other spelling; a KPI breakdown on "
+                             f"'{column}' makes every load refuse a second spelling")
 
 
 def identity_columns(project, spec: DatasetSpec) -> list[str]:

@@ -36,6 +36,7 @@ from kpi.ingest.parquet_reader import _parquet_batches
 from kpi.ingest.sql_reader import Query, QueryRead, query_batches
 from kpi.ingest.survey import _is_parquet, _read_bytes, _survey
 from kpi.periods import Month
+from kpi.progress import Progress, Step
 
 if TYPE_CHECKING:
     from kpi.store import DataFile
@@ -134,7 +135,8 @@ def read_extracts(spec: DatasetSpec, paths: list[Path], *, skip_bad_rows: bool =
 def stage_extracts(spec: DatasetSpec, paths: Sequence[Path | Query], folder: Path, *,
                    skip_bad_rows: bool = False, parts: bool = False,
                    measured: frozenset[str] = frozenset(), sheet: str | None = None,
-                   identity: Sequence[str] = (), hold: bool = False) -> Extract:
+                   identity: Sequence[str] = (), hold: bool = False,
+                   progress: Progress | None = None) -> Extract:
     """Read, map and type every file a batch at a time, writing the good rows as the table's
     data files into `folder` (with `hold`, keeping them in `frame`); raise DataError on the
     first bad file (or, with skip_bad_rows, return its bad rows as `rejected` with file, row,
@@ -148,11 +150,12 @@ def stage_extracts(spec: DatasetSpec, paths: Sequence[Path | Query], folder: Pat
     A required number column in `measured` (read by a KPI) that is blank on every row of a file
     refuses that file. A database `Query` is read as one more file, by the database reader.
     `identity` names the columns whose first file and record of each value are kept for
-    kpi.ingest.identity's check."""
+    kpi.ingest.identity's check. `progress` is told each file's bytes and rows read after every
+    batch (kpi.progress)."""
     sink = _Sink(spec, folder, tuple(identity), hold)
     try:
         extract = _stage(spec, paths, sink, skip_bad_rows=skip_bad_rows, parts=parts,
-                         measured=measured, sheet=sheet)
+                         measured=measured, sheet=sheet, progress=progress)
     except BaseException:
         sink.abandon()
         raise
@@ -161,7 +164,7 @@ def stage_extracts(spec: DatasetSpec, paths: Sequence[Path | Query], folder: Pat
 
 def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
            skip_bad_rows: bool, parts: bool, measured: frozenset[str],
-           sheet: str | None) -> Extract:
+           sheet: str | None, progress: Progress | None) -> Extract:
     folder = sink.folder
     extract = Extract(rows=0, rejected=pl.DataFrame())
     rejected, covered = [], []
@@ -173,9 +176,13 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
         if survey is not None and survey.digest in seen:
             extract.warnings.append(f"{path}: the same file as {seen[survey.digest]} (sha256 "
                                     f"{survey.digest[:12]}); read once")
+            if progress is not None:
+                progress(Step(str(path), "bytes", survey.size, survey.size))
             continue
         if survey is not None:
             seen[survey.digest] = path
+            if progress is not None:
+                progress(Step(str(path), "bytes", 0, survey.size))
         index = len(extract.files)
         extract.files.append(str(path))
         state = _FileState(spec=spec, path=path, index=index, sink=sink,
@@ -198,8 +205,16 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
         else:
             assert survey is not None
             batches, numbering = _csv_batches(path, survey, folder, index, state)
+        counted = 0
         for batch in batches:
             state.add(batch)
+            counted += batch.height
+            if progress is not None:
+                progress(Step(str(path), "rows", counted, None, counted) if survey is None
+                         else Step(str(path), "bytes", min(state.bytes_read, survey.size),
+                                   survey.size, counted))
+        if progress is not None and survey is not None:
+            progress(Step(str(path), "bytes", survey.size, survey.size, counted))
         state.finish()
         extract.warnings.extend(state.warnings)
         if state.bad_count and not skip_bad_rows:
@@ -272,6 +287,7 @@ class _FileState:
     bad_count: int = 0
     counts: list[pl.DataFrame] = field(default_factory=list)
     matched: bool = False
+    bytes_read: int = 0  # of the file, as far as its reader tells (kpi.progress)
 
     @property
     def folder(self) -> Path:

@@ -55,6 +55,7 @@ from kpi.document import (
     plain_text,
 )
 from kpi.errors import ConfigError
+from kpi.progress import Progress, each
 from kpi.writers import MINUS, minus_signs, running_title
 
 STYLES = ("Title", "Subtitle", "Heading 1", "Heading 2", "List Bullet", "Caption", "Table Grid",
@@ -72,6 +73,7 @@ _ID_BREAK = re.compile(r"(?<=[A-Za-z0-9][_/])(?=[A-Za-z0-9])")
 ZWSP = "\u200b"
 TAG_PREFIX = "kpi-commentary:"
 PLACEHOLDER = "[commentary]"
+PLACE_STYLE = "Commentary place"
 RECORD_NS = "urn:kpi-paper:commentary:1"
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W = "{" + W_NS + "}"
@@ -168,10 +170,24 @@ def _usable_width(doc):
     return section.page_width - section.left_margin - section.right_margin
 
 
+def _add(doc, style: str):
+    """`doc.add_paragraph(style=style)`, the same XML, with the style's id looked up once per
+    document: python-docx searches every style for the name and for the default on each
+    call, which took half the writer's time."""
+    from docx.enum.style import WD_STYLE_TYPE
+
+    ids = doc.__dict__.setdefault("_kpi_style_ids", {})
+    if style not in ids:
+        ids[style] = doc.part.get_style_id(style, WD_STYLE_TYPE.PARAGRAPH)
+    paragraph = doc.add_paragraph()
+    paragraph._p.style = ids[style]
+    return paragraph
+
+
 def _paragraph(doc, block: Paragraph, verbatim: bool = False):
     from docx.shared import Cm
 
-    paragraph = doc.add_paragraph(style="Normal")
+    paragraph = _add(doc, "Normal")
     if block.number:
         paragraph.paragraph_format.left_indent = Cm(HANGING_CM)
         paragraph.paragraph_format.first_line_indent = Cm(-HANGING_CM)
@@ -203,7 +219,7 @@ def _slot(doc, block: Slot, number: int) -> None:
     if block.paragraphs:
         paragraphs = [_paragraph(doc, p, verbatim=True) for p in block.paragraphs]
     else:
-        paragraph = doc.add_paragraph(style="Normal")
+        paragraph = _add(doc, _place_style(doc))
         # An empty place takes as little of the page as a line can: a draft with a place
         # after every KPI should not run pages longer than the paper it becomes.
         paragraph.paragraph_format.space_before = Pt(0)
@@ -216,6 +232,24 @@ def _slot(doc, block: Slot, number: int) -> None:
     paragraphs[0]._p.addprevious(sdt)
     for paragraph in paragraphs:
         content.append(paragraph._p)
+
+
+def _place_style(doc) -> str:
+    """The paragraph style of an empty commentary place, small and grey, added on first use.
+    The run says so too, for Word, but LibreOffice draws a run inside a content control in
+    the paragraph's style alone (the places then took two pages of the sample's paper)."""
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.shared import Pt, RGBColor
+
+    # Looked for once per document, as _add looks up style ids.
+    if not doc.__dict__.get("_kpi_place_style"):
+        if PLACE_STYLE not in {s.name for s in doc.styles}:
+            style = doc.styles.add_style(PLACE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+            style.base_style = doc.styles["Normal"]
+            style.font.size = Pt(7)
+            style.font.color.rgb = RGBColor(0x59, 0x59, 0x59)
+        doc.__dict__["_kpi_place_style"] = True
+    return PLACE_STYLE
 
 
 def _table(doc, block: Table) -> None:
@@ -257,7 +291,7 @@ def _table(doc, block: Table) -> None:
             for row in table.rows:
                 row.cells[number].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
     if block.caption:
-        _runs(doc.add_paragraph(style="Caption"), block.caption)
+        _runs(_add(doc, "Caption"), block.caption)
 
 
 # Advance widths of Arial (and Helvetica, Liberation Sans) in thousandths of an em, for the
@@ -358,24 +392,24 @@ def _figure(doc, block: Figure, base: Path) -> None:
         if doc_pr.tag.endswith("}docPr"):
             doc_pr.set("descr", _text(block.alt))
             doc_pr.set("name", f"Figure {block.number}")
-    _runs(doc.add_paragraph(style="Caption"), block.caption)
+    _runs(_add(doc, "Caption"), block.caption)
 
 
 def write(document: Document, base: Path, template: Path | None = None,
-          places: bool = True) -> bytes:
+          places: bool = True, progress: Progress | None = None) -> bytes:
     """The document as .docx bytes; figure links are read relative to `base`. Without
     `places` the commentary is plain paragraphs and an empty place is left out: a paper to
     send, not to write in."""
     doc = _open(template)
     _page_furniture(doc, document)
-    _runs(doc.add_paragraph(style="Title"), document.title)
+    _runs(_add(doc, "Title"), document.title)
     if document.subtitle:
-        _runs(doc.add_paragraph(style="Subtitle"), document.subtitle)
+        _runs(_add(doc, "Subtitle"), document.subtitle)
     for fact in document.facts:
-        _runs(doc.add_paragraph(style="List Bullet"), fact)
+        _runs(_add(doc, "List Bullet"), fact)
     slots = 0
-    for section in document.sections:
-        heading = doc.add_paragraph(style="Heading 1")
+    for section in each(document.sections, "sections", progress):
+        heading = _add(doc, "Heading 1")
         _runs(heading, section.heading)
         for block in section.blocks:
             if isinstance(block, Paragraph):
@@ -386,7 +420,7 @@ def write(document: Document, base: Path, template: Path | None = None,
                 _figure(doc, block, base)
             elif isinstance(block, BulletList):
                 for item in block.items:
-                    _runs(doc.add_paragraph(style="List Bullet"), item)
+                    _runs(_add(doc, "List Bullet"), item)
             elif isinstance(block, Slot) and places:
                 slots += 1
                 _slot(doc, block, slots)

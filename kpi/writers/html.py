@@ -33,6 +33,7 @@ from kpi.document import (
     Table,
     plain_text,
 )
+from kpi.progress import Progress, each
 from kpi.writers import minus_signs, running_title
 
 PAGE = """\
@@ -179,7 +180,7 @@ def _css_string(text: str) -> str:
     return "".join(out)
 
 
-def write(document: Document, base: Path) -> str:
+def write(document: Document, base: Path, progress: Progress | None = None) -> str:
     """The document as one HTML page; figure links are read relative to `base`."""
     title = plain_text(document.title)
     head = ["<!DOCTYPE html>", '<html lang="en-GB">', "<head>", '<meta charset="utf-8">',
@@ -202,7 +203,7 @@ def write(document: Document, base: Path) -> str:
                  "</ul>"]
     head.append("</header>")
     body = ["<main>"]
-    for section in document.sections:
+    for section in each(document.sections, "sections", progress):
         body += _section(section, base)
     body += ["</main>", "</body>", "</html>"]
     return "\n".join(head + body) + "\n"

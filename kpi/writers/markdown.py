@@ -24,6 +24,7 @@ from kpi.document import (
     Strong,
     Table,
 )
+from kpi.progress import Progress, each
 
 # Characters the paper's own words never use but would be markup if they did ('_' inside a
 # word, as in a dataset id, is not emphasis in CommonMark).
@@ -81,7 +82,13 @@ def _figure(figure: Figure) -> list[str]:
     return [f"![{caption}]({quote(figure.link)})\\", f"*{caption}*", ""]
 
 
-def write(document: Document) -> str:
+def _paragraph(block: Paragraph) -> str:
+    """A paragraph, after its number when the paper numbers it (an unnumbered one, such as
+    the introduction on the front page, has no stray '. ')."""
+    return (f"{block.number}. " if block.number else "") + inline(block.content)
+
+
+def write(document: Document, progress: Progress | None = None) -> str:
     """The document as Markdown text, ending in one newline."""
     marking = [f"**{escape(document.marking)}**", ""] if document.marking else []
     lines = [*marking, f"# {inline(document.title)}", ""]
@@ -90,19 +97,18 @@ def write(document: Document) -> str:
     if document.facts:
         lines += [f"- {inline(fact)}" for fact in document.facts]
         lines.append("")
-    for section in document.sections:
+    for section in each(document.sections, "sections", progress):
         lines += [f"## {inline(section.heading)}", ""]
         for block in section.blocks:
             if isinstance(block, Paragraph):
-                number = f"{block.number}. " if block.number else ""
-                lines += [number + inline(block.content), ""]
+                lines += [_paragraph(block), ""]
             elif isinstance(block, Table):
                 lines += _table(block)
             elif isinstance(block, Figure):
                 lines += _figure(block)
             elif isinstance(block, Slot):  # the commentary; an empty place prints nothing
                 for paragraph in block.paragraphs:
-                    lines += [f"{paragraph.number}. " + inline(paragraph.content), ""]
+                    lines += [_paragraph(paragraph), ""]
             elif isinstance(block, BulletList):
                 lines += [f"- {inline(item)}" for item in block.items]
                 lines.append("")

@@ -1,0 +1,401 @@
+"""The board model: every figure the board paper prints or draws, computed in one place.
+
+`build` evaluates the report (each KPI's windows and the monthly values of its verdict, one
+read of each dataset), judges the verdicts, runs the checks that need no more data and
+compares with the last paper's figures; `model` then plans the paper's figures and reads, at
+once, what they and the paragraphs show beyond the report: the breakdowns (one grouped query
+per dataset and column), the trend figures' series (one per dataset) and each peer
+comparison. What it returns is frozen. The document (`kpi.paper`) is written from it and the
+figures (`kpi.charts`) are drawn from its `figures`, so neither reads data or asks the engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from kpi import engine, stats
+from kpi.catalogue import PeerGroup, Project
+from kpi.charts import TOTAL_KINDS, ChartData, ChartSpec, ChartType
+from kpi.engine import KpiResult, Report
+from kpi.periods import Comparison, Month, Window
+from kpi.progress import Progress, Step
+from kpi.store import AsOf
+
+if TYPE_CHECKING:
+    from kpi.checks import CheckResult
+    from kpi.compare import KpiComparison
+    from kpi.paper import PaperConfig
+    from kpi.revisions import Revisions
+    from kpi.verdicts import Verdict
+
+
+@dataclass(frozen=True)
+class BoardModel:
+    """What one paper prints and draws. `charts` are the figures the paper may show, in the
+    order it considers them (the project's [[charts]], then process charts, then peers);
+    `figures` holds the data of each that has something to draw, by chart id."""
+
+    project: Project
+    report: Report
+    config: PaperConfig
+    full: bool
+    priority: str | None
+    as_of: AsOf | None
+    verdicts: Mapping[str, Verdict]
+    exceptions: Mapping[str, tuple[str, ...]]  # KPI id -> why it is one (verdicts.exceptions)
+    checks: tuple[CheckResult, ...]
+    revised: Revisions | None
+    loaded: Mapping[str, dt.datetime]  # dataset -> when the table version read was made
+    charts: tuple[ChartSpec, ...]
+    breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame]
+    # KPI id -> the breakdown the board's paper adds because a part stands out
+    # (kpi.paper.standout_columns); empty for the full paper, which prints every breakdown.
+    standout: Mapping[str, str]
+    series: Mapping[engine.SeriesKey, pl.DataFrame]
+    peers: Mapping[str, KpiComparison | None]  # KPI id -> compare.peer_result
+    figures: Mapping[str, ChartData]
+
+    @property
+    def results(self) -> Mapping[str, KpiResult]:
+        return {r.kpi.id: r for r in self.report.results}
+
+    @property
+    def priorities(self) -> set[str]:
+        """The plan priorities the paper writes."""
+        return {p.id for p in self.project.priorities if self.priority in (None, p.id)}
+
+
+def build(project: Project, period: Month, vs: Comparison, *, priority: str | None = None,
+          as_of: AsOf | None = None, last: dict | None = None, full: bool = False,
+          progress: Progress | None = None) -> BoardModel:
+    """The model of the paper for `period` (`kpi export`): `last` is the last paper's figures
+    file (revisions.load), `priority` one plan priority. `progress` is told when the KPIs'
+    figures are started and done (kpi.progress)."""
+    from kpi import charts, checks, revisions, store, verdicts
+
+    specs = charts.chart_specs(project)
+    shown = [k for k in project.kpis
+             if not k.hidden and (priority is None or k.priority == priority)]
+    # Charts may draw hidden KPIs (e.g. all outcomes by code), paragraphs quote them, and the
+    # reconciliations of kpi check add up parts: all are computed alongside, in one pass.
+    ids = {k.id for k in shown}
+    extra = [i for s in specs for i in s.kpis] + [q for k in shown for q in k.quotes]
+    extra += [i for c in project.checks for i in (c.total, *c.parts)]
+    drawn = [k for i in extra if i not in ids for k in [project.kpi(i)] if k is not None]
+    kpis = shown + list({k.id: k for k in drawn}.values())
+    if progress is not None:
+        progress(Step("figures", "KPIs", 0, len(kpis)))
+    # The verdicts' monthly values are read in the same pass as the windows.
+    report = engine.evaluate(project, period, vs, kpis, as_of=as_of,
+                             series=verdicts.SERIES_MONTHS)
+    revised = revisions.compare(project, last, report, as_of) if last is not None else None
+    loaded = {}
+    for dataset, version in report.versions.items():
+        made = next((v for v in store.history(project, dataset) if v.version == version), None)
+        if made is not None:
+            loaded[dataset] = made.timestamp
+    judged = verdicts.verdicts(project, report, as_of=as_of)
+    checked = checks.from_report(project, report, [k for k in shown if k.status == "live"])
+    built = model(project, report, charts=specs, priority=priority, as_of=as_of,
+                  verdicts=judged, checks=checked, revised=revised, loaded=loaded, full=full)
+    if progress is not None:
+        progress(Step("figures", "KPIs", len(kpis), len(kpis)))
+    return built
+
+
+def model(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
+          priority: str | None = None, as_of: AsOf | None = None,
+          verdicts: Mapping[str, Verdict] | None = None, checks: Sequence[CheckResult] = (),
+          revised: Revisions | None = None, loaded: Mapping[str, dt.datetime] | None = None,
+          full: bool = False) -> BoardModel:
+    """The model of a paper of a report already evaluated (it may hold hidden KPIs that
+    charts draw). `charts` are the project's [[charts]]; `verdicts` (kpi.verdicts.verdicts of
+    the report) add the verdict words, the exceptions and the process charts. By default the
+    board's paper, `full` the complete one (see kpi.paper.build_paper)."""
+    from kpi import verdicts as judge
+    from kpi.paper import paper_config, standout_columns
+
+    config = paper_config(project)
+    judged = dict(verdicts or {})
+    exceptions = {r.kpi.id: judge.exceptions(r, judged.get(r.kpi.id), report.period)
+                  for r in report.results if not r.kpi.hidden} if judged else {}
+    results = {r.kpi.id: r for r in report.results}
+    wanted = {p.id for p in project.priorities if priority in (None, p.id)}
+    if full:
+        process = process_charts(report, charts, judged)
+    else:
+        process = process_charts(report, charts, judged, set(config.figures))
+        process += exception_panels(report, judged, exceptions, charts, process)
+    planned = [*charts, *process, *peer_charts(project, report)]
+    shown = [s for s in planned
+             if (anchor := project.kpi(s.anchor)) is not None and anchor.priority in wanted]
+    breakdowns = engine.breakdowns(
+        project, _paragraph_breakdowns(report, wanted, config, full) + _chart_breakdowns(
+            shown, results), as_of)
+    standout = {} if full else standout_columns(report, wanted, config, breakdowns)
+    series = engine.monthly_series_all(project, _series_requests(shown, results), as_of)
+    peers = _peer_results(project, report, wanted, as_of)
+    figures = {}
+    for spec in shown:
+        data = figure_data(project, spec, results, judged, breakdowns, series, peers)
+        if data is not None:
+            figures[spec.id] = data
+    return BoardModel(
+        project=project, report=report, config=config, full=full, priority=priority,
+        as_of=as_of, verdicts=MappingProxyType(judged),
+        exceptions=MappingProxyType(exceptions), checks=tuple(checks), revised=revised,
+        loaded=MappingProxyType(dict(loaded or {})), charts=tuple(planned),
+        breakdowns=MappingProxyType(breakdowns), standout=MappingProxyType(standout),
+        series=MappingProxyType(series), peers=MappingProxyType(peers),
+        figures=MappingProxyType(figures))
+
+
+def chart_data(project: Project, spec: ChartSpec, report: Report,
+               verdicts: Mapping[str, Verdict] | None = None,
+               as_of: AsOf | None = None) -> ChartData | None:
+    """One chart's data, reading what it needs (a library user's or a test's way to one
+    figure; the paper reads every figure's at once, in `model`). An xmr chart uses the KPI's
+    verdict from `verdicts`, or judges it."""
+    results = {r.kpi.id: r for r in report.results}
+    judged = dict(verdicts or {})
+    if spec.type == ChartType.XMR and not all(k in judged for k in spec.kpis):
+        from kpi import verdicts as judge
+
+        judged = {**judge.verdicts(project, report, as_of=as_of), **judged}
+    breakdowns = engine.breakdowns(project, _chart_breakdowns([spec], results), as_of)
+    series = engine.monthly_series_all(project, _series_requests([spec], results), as_of)
+    peers = {}
+    if spec.type == ChartType.PEERS:
+        from kpi.compare import peer_result
+
+        kpi = project.known_kpi(spec.kpis[0])
+        peers[kpi.id] = peer_result(project, kpi, report.period, report.comparison, as_of)
+    return figure_data(project, spec, results, judged, breakdowns, series, peers)
+
+
+# ---------------------------------------------------------------------------------------------
+# The figures a paper may show
+
+
+def process_charts(report: Report, declared: Sequence[ChartSpec],
+                   verdicts: Mapping[str, Verdict], only: set[str] | None = None
+                   ) -> list[ChartSpec]:
+    """A process chart (XmR) for every visible KPI in `only` (the board paper's exceptions
+    and the KPIs [paper] names), or with `only` None (the full paper) for every one whose
+    latest month is a special cause or which has a target, unless [[charts]] already declares
+    one for it."""
+    drawn = {s.kpis[0] for s in declared if s.type == ChartType.XMR}
+    out = []
+    for result in report.results:
+        verdict = verdicts.get(result.kpi.id)
+        kpi = result.kpi
+        if kpi.hidden or kpi.id in drawn or verdict is None or verdict.variation is None:
+            continue
+        special = verdict.variation.verdict != stats.COMMON_CAUSE
+        if (special or verdict.target is not None) if only is None else kpi.id in only:
+            out.append(ChartSpec(id=f"xmr_{kpi.id}", type=ChartType.XMR,
+                                 title=f"{kpi.title}: process chart", kpis=(kpi.id,)))
+    return out
+
+
+def exception_panels(report: Report, verdicts: Mapping[str, Verdict],
+                     exceptions: Mapping[str, tuple[str, ...]], declared: Sequence[ChartSpec],
+                     planned: Sequence[ChartSpec]) -> list[ChartSpec]:
+    """The board paper's process charts of its exceptions, several to a figure, so that
+    with the project's own figures there are at most paper.BOARD_FIGURES."""
+    from kpi import verdicts as judge
+    from kpi.paper import BOARD_FIGURES, PANELS
+
+    drawn = {s.kpis[0] for s in [*declared, *planned] if s.type == ChartType.XMR}
+    charted = [r.kpi.id for r in report.results
+               if not r.kpi.hidden and r.kpi.id not in drawn
+               and set(exceptions.get(r.kpi.id, ())) - {judge.STALE, judge.NO_FIGURE}
+               and verdicts[r.kpi.id].variation is not None]
+    if not charted:
+        return []
+    room = max(1, BOARD_FIGURES - len(declared) - len(planned))
+    size = max(PANELS, -(-len(charted) // room))
+    groups = [charted[i:i + size] for i in range(0, len(charted), size)]
+    out = []
+    for number, group in enumerate(groups, start=1):
+        title = "Process charts of the exceptions" + (
+            f" ({number} of {len(groups)})" if len(groups) > 1 else "")
+        out.append(ChartSpec(id=f"xmr_exceptions_{number}", type=ChartType.XMR,
+                             title=title, kpis=tuple(group)))
+    return out
+
+
+def peer_charts(project: Project, report: Report) -> list[ChartSpec]:
+    """A peers figure for every visible KPI that declares a peer group (drawn only when the
+    data holds every member)."""
+    out = []
+    for result in report.results:
+        kpi = result.kpi
+        group = project.peers.get(kpi.peers) if kpi.peers else None
+        if kpi.hidden or group is None:
+            continue
+        out.append(ChartSpec(id=f"peers_{kpi.id}", type=ChartType.PEERS,
+                             title=f"{kpi.title} compared with peers", kpis=(kpi.id,),
+                             by=group.column))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# What is read beyond the report, asked of the engine at once
+
+
+def _paragraph_breakdowns(report: Report, priorities: set[str], config: PaperConfig,
+                          full: bool) -> list[engine.BreakdownRequest]:
+    """Every breakdown the paper's paragraphs print, and in the board's paper every breakdown
+    of a count, tested for a part that stands out."""
+    from kpi.paper import tested_breakdowns
+
+    requests = []
+    for result in report.results:
+        kpi = result.kpi
+        if (kpi.hidden or kpi.priority not in priorities or not kpi.breakdowns
+                or result.current is None or kpi.is_derived):
+            continue
+        comparison = result.comparison.window if result.comparison else None
+        requests += [(kpi, column, result.current.window, comparison)
+                     for column in tested_breakdowns(kpi, config, full)]
+    return requests
+
+
+def _chart_windows(spec: ChartSpec, result: KpiResult) -> tuple[Window, Window | None]:
+    """The windows a compare or top chart draws: the current one, and a compare chart's
+    comparison window."""
+    assert result.current is not None, "a chart's windows are those of a measured KPI"
+    comparison = result.comparison.window if result.comparison else None
+    return result.current.window, None if spec.type == ChartType.TOP else comparison
+
+
+def _chart_breakdowns(specs: Sequence[ChartSpec], results: Mapping[str, KpiResult]
+                      ) -> list[engine.BreakdownRequest]:
+    """The breakdowns the compare and top charts draw."""
+    requests = []
+    for spec in specs:
+        result = results.get(spec.kpis[0])
+        if (spec.type not in (ChartType.COMPARE, ChartType.TOP) or result is None
+                or result.current is None or result.kpi.is_derived):
+            continue
+        assert spec.by is not None, "compare and top charts name their breakdown column"
+        requests.append((result.kpi, spec.by, *_chart_windows(spec, result)))
+    return requests
+
+
+def _series_requests(specs: Sequence[ChartSpec], results: Mapping[str, KpiResult]
+                     ) -> list[engine.SeriesRequest]:
+    """The monthly series of the trend charts."""
+    requests = []
+    for spec in specs:
+        measured = [results.get(k) for k in spec.kpis]
+        if spec.type != ChartType.TREND or any(r is None or r.current is None
+                                               for r in measured):
+            continue
+        drawn = [r for r in measured if r is not None and r.current is not None]
+        end = max(r.current.window.end for r in drawn if r.current is not None)
+        requests += [(r.kpi, end, spec.months) for r in drawn]
+    return requests
+
+
+def _peer_results(project: Project, report: Report, priorities: set[str],
+                  as_of: AsOf | None) -> dict[str, KpiComparison | None]:
+    """Each written KPI's comparison across its peer group, once for its sentence and its
+    figure (None where the data does not hold the whole group)."""
+    from kpi.compare import peer_result
+
+    return {r.kpi.id: peer_result(project, r.kpi, report.period, report.comparison, as_of)
+            for r in report.results
+            if r.kpi.peers and not r.kpi.hidden and r.kpi.priority in priorities}
+
+
+# ---------------------------------------------------------------------------------------------
+# Each figure's data, from what was read
+
+
+def peer_chart_data(spec: ChartSpec, compared: KpiComparison, group: PeerGroup) -> ChartData:
+    """A peers figure's data from kpi.compare's result (`compare.peer_result`): each part's
+    current value, per 1,000 population when every part has one (as the comparison ranks
+    them), else the KPI's own value; the largest first, ties by name."""
+    assert compared.current is not None, "a peer result has a current window"
+    per_1000 = all(p.per_1000 is not None for p in compared.parts)
+    values: list[tuple[str, float, bool]] = []
+    for part in compared.parts:
+        value = part.per_1000 if per_1000 else part.current.value if part.current else None
+        assert value is not None, "a peer result holds a current value for every member"
+        values.append((part.name, value, part.name == group.focus))
+    values.sort(key=lambda row: (-row[1], row[0]))
+    parts = pl.DataFrame({"part": [r[0] for r in values], "value": [r[1] for r in values],
+                          "focus": [r[2] for r in values]},
+                         schema={"part": pl.String, "value": pl.Float64, "focus": pl.Boolean})
+    mean = compared.mean_per_1000 if per_1000 else compared.mean
+    return ChartData(spec, (compared.kpi,), compared.current.label, parts=parts,
+                     current_label=compared.current.label, peer_mean=mean, per_1000=per_1000,
+                     group_title=group.title or group.id)
+
+
+def figure_data(project: Project, spec: ChartSpec, results: Mapping[str, KpiResult],
+                verdicts: Mapping[str, Verdict],
+                breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame],
+                series: Mapping[engine.SeriesKey, pl.DataFrame],
+                peers: Mapping[str, KpiComparison | None]) -> ChartData | None:
+    """What a chart draws, from figures already computed; None when its KPIs have nothing to
+    show. Reads nothing: a frame it needs and was not given is a bug (KeyError)."""
+    kpis = tuple(project.known_kpi(k) for k in spec.kpis)
+    if spec.type == ChartType.PEERS:
+        compared = peers.get(kpis[0].id)
+        group = project.peers.get(kpis[0].peers) if kpis[0].peers else None
+        if compared is None or group is None:
+            return None
+        return peer_chart_data(spec, compared, group)
+    measured = [r for k in kpis if (r := results.get(k.id)) is not None]
+    currents = [r.current for r in measured if r.current is not None]
+    if len(currents) < len(kpis):
+        return None
+    if spec.type == ChartType.XMR and len(spec.kpis) > 1:
+        panels = []
+        for kpi in kpis:
+            one = ChartSpec(id=f"{spec.id}_{kpi.id}", type=ChartType.XMR, title=kpi.title,
+                            kpis=(kpi.id,))
+            panel = figure_data(project, one, results, verdicts, breakdowns, series, peers)
+            if panel is not None:
+                panels.append(panel)
+        if not panels:
+            return None
+        return ChartData(spec, kpis, panels[0].window_text, panels=tuple(panels))
+    if spec.type == ChartType.XMR:
+        verdict = verdicts.get(kpis[0].id)
+        if verdict is None or verdict.chart is None or verdict.chart.mean is None:
+            return None
+        points = verdict.chart.points
+        text = f"{Month.parse(points[0].month).name} to {Month.parse(points[-1].month).name}"
+        return ChartData(spec, kpis, text, xmr=verdict.chart, target=kpis[0].target)
+    if spec.type == ChartType.TREND:
+        end = max(c.window.end for c in currents)
+        drawn = tuple(series[(k.id, end, spec.months)] for k in kpis)
+        first = end - (spec.months - 1)
+        return ChartData(spec, kpis, f"{first.name} to {end.name}", series=drawn,
+                         target=kpis[0].target)
+    result = measured[0]
+    assert spec.by is not None, "compare and top charts name their breakdown column"
+    current, comparison = _chart_windows(spec, result)
+    parts = breakdowns[(kpis[0].id, spec.by, current, comparison)]
+    if spec.type == ChartType.TOP:
+        parts = parts.filter(pl.col("current").is_not_null()).head(spec.limit)
+        text = current.label
+    else:
+        parts = parts.sort("part", nulls_last=True)
+        text = current.label + (f" against {comparison.label}" if comparison else "")
+    # The whole force's value is a fair line across the parts only where a part's value is on
+    # the same scale (a rate, a median), not where the parts add up to it (a count).
+    force = currents[0].value if kpis[0].kind not in TOTAL_KINDS else None
+    return ChartData(spec, kpis, text, parts=parts, current_label=current.label,
+                     comparison_label=comparison.label if comparison else "",
+                     target=kpis[0].target, force_value=force)

@@ -1,0 +1,95 @@
+"""The board's paper prints a breakdown the project did not declare only where a part's
+change stands out from the rest's (kpi.stats.standouts), checked on counts worked by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+KPI_TOML = """\
+[project]
+name = "Stand-out test force"
+baseline = "2024-03"
+
+[datasets.crimes]
+date = "recorded"
+unique = "crime_id"
+sources = ["crimes.csv"]
+[datasets.crimes.columns]
+crime_id = "str"
+recorded = "date"
+lpa = "str"
+
+[[priorities]]
+id = "crime"
+title = "Reducing Crime"
+
+[[kpis]]
+id = "total_crime"
+title = "Total recorded crime"
+priority = "crime"
+kind = "count"
+dataset = "crimes"
+better = "lower"
+breakdowns = ["lpa"]
+"""
+
+COMPARISON = [f"{y}-{m:02d}" for y, m in [(2023, m) for m in range(4, 13)]
+              + [(2024, m) for m in range(1, 4)]]
+CURRENT = [f"{y}-{m:02d}" for y, m in [(2024, m) for m in range(10, 13)]
+           + [(2025, m) for m in range(1, 10)]]
+
+
+def _project(folder, aston_now: int):
+    """Aston, Brierley and Coventry with 100 crimes each in the baseline year (April 2023 to
+    March 2024); in the year ending September 2025 Brierley and Coventry again 100, Aston
+    `aston_now`. Spread over the months of each year in turn."""
+    (folder / "kpi.toml").write_text(KPI_TOML, encoding="utf-8")
+    rows = ["crime_id,recorded,lpa"]
+    for lpa, before, now in (("Aston", 100, aston_now), ("Brierley", 100, 100),
+                             ("Coventry", 100, 100)):
+        for window, count in ((COMPARISON, before), (CURRENT, now)):
+            for i in range(count):
+                rows.append(f"{lpa}-{window[0]}-{i},{window[i % 12]}-15,{lpa}")
+    (folder / "crimes.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return folder
+
+
+def _paper(cli, folder, *extra) -> str:
+    out = folder / ("full.md" if extra else "board.md")
+    result = cli(["--project", folder, "ingest", "crimes", folder / "crimes.csv"])
+    assert result.exit_code == 0, result.output
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--output", out, *extra])
+    assert result.exit_code == 0, result.output
+    return out.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def risen(tmp_path):
+    return _project(tmp_path, 150)
+
+
+def test_a_part_that_stands_out_brings_its_breakdown_into_the_board_paper(risen, cli):
+    # Aston 100 -> 150 against 200 -> 200 for the other two: z = 2.488, p = 0.0128, below
+    # 0.05 / 3 (tests/test_stats.py works it by hand).
+    text = _paper(cli, risen)
+    line = next(x for x in text.splitlines() if "**Total recorded crime.**" in x)
+    assert ("By LPA, Aston (+50.0%) stands out from the other 2 (0.0%): a difference "
+            "unlikely to be chance. By LPA, the percentage change, best first: Brierley "
+            "(0.0%), Coventry (0.0%), Aston (+50.0%).") in line
+    # The method says what "stands out" means.
+    assert "Bonferroni" in text and "stands out" in text.split("How to read this paper")[1]
+
+
+def test_a_difference_chance_explains_once_the_parts_are_counted_stays_in_the_full_paper(
+        tmp_path, cli):
+    # Aston 100 -> 140: p = 0.041, significant alone but not below 0.05 / 3.
+    folder = _project(tmp_path, 140)
+    text = _paper(cli, folder)
+    line = next(x for x in text.splitlines() if "**Total recorded crime.**" in x)
+    assert "By LPA" not in line
+    full = _paper(cli, folder, "--full")
+    line = next(x for x in full.splitlines() if "**Total recorded crime.**" in x)
+    assert "By LPA, the percentage change, best first: Brierley (0.0%), Coventry (0.0%), " \
+           "Aston (+40.0%)." in line
+    assert "stands out" not in line
