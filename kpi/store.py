@@ -689,10 +689,14 @@ ROW_GROUP = 256 * 1024
 
 
 # Bytes of rows a load holds for the months being written: beyond it, the month holding most
-# is written out as a row group. Rows arrive in file order, often every month in every batch;
-# held until a month has ROW_GROUP of them, thirty months of a national extract would hold
-# several hundred MiB, written at once they would make row groups of a few thousand rows.
-HELD_BYTES = 96 * 1024 * 1024
+# is written out as a row group. Rows arrive in file order, often every month in every batch:
+# held until each month had ROW_GROUP of them, thirty months would hold several hundred MiB;
+# written batch by batch, they would make row groups of a few thousand rows. An extract in date
+# order fills one month at a time, and gets row groups of ROW_GROUP rows; one in no order, of
+# about HELD_BYTES / months. (A 5M-row CSV load peaked at 631 MiB with 48 MiB here and 250,000
+# ids held for `unique`, 700 with 96 MiB and a million ids, and 563 when its rows were staged
+# and written again.)
+HELD_BYTES = 48 * 1024 * 1024
 
 
 # Data files open for writing at once: past it, the file least recently written is closed, and

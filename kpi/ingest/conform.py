@@ -367,7 +367,9 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
             exprs.append(pl.lit(None, dtype=schema[col.name]).alias(col.name))
             continue
         if col.name in texts:
-            value = _parse(col, pl.col(texts[col.name]), formats.get(col.name))
+            value = (pl.col(texts[col.name]).cast(pl.Int64, strict=False)
+                     if col.type == ColumnType.INT
+                     else _parse(col, pl.col(texts[col.name]), formats.get(col.name)))
         else:
             value = _cast_typed(col, pl.col(source), table.schema[source])
         exprs.append(value.alias(col.name))
@@ -382,6 +384,11 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
             column = spec.column(name)
             assert column is not None, "formats are found for the dataset's own columns"
             typed = _parse_the_rest(column, typed, cleaned[texts[name]])
+    for col in spec.columns:
+        # A whole number is read as an integer first; only what that misses ('12.0', '1e3')
+        # is read as a float, rather than every value both ways.
+        if col.name in texts and col.type == ColumnType.INT:
+            typed = _parse_the_rest(col, typed, cleaned[texts[col.name]])
     return typed
 
 
@@ -447,12 +454,15 @@ def _formats_in_sample(col: ColumnSpec, text: pl.Series) -> list[int] | None:
 
 
 def _parse_the_rest(col: ColumnSpec, typed: pl.DataFrame, text: pl.Series) -> pl.DataFrame:
-    """Parse with every format the values the sampled formats left unparsed, so a file that
-    changes format after its first rows loads, and fails, exactly as if all were tried."""
+    """Parse in full (`_parse`) the values a first, quicker parse left unparsed: a date column
+    with every format, the sampled ones having missed (so a file that changes format after its
+    first rows loads, and fails, exactly as if all were tried); a whole number as a float too,
+    the integer reading having missed."""
     missed = (typed[col.name].is_null() & text.is_not_null()).arg_true()
     if not missed.len():
         return typed
-    retried = text.gather(missed).to_frame("t").select(_parse(col, pl.col("t")))[col.name]
+    retried = (text.gather(missed).to_frame("t")
+               .select(_parse(col, pl.col("t")).alias(col.name))[col.name])
     return typed.with_columns(typed[col.name].clone().scatter(missed, retried))
 
 

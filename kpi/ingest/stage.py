@@ -48,7 +48,7 @@ UNIQUE_ROWS = 4_000_000
 
 # Ids (with their file and record) a load holds for its own `unique` check: past it, they are
 # written to the staging folder by hash share, and the check reads one share at a time.
-IDS_HELD = 1_000_000
+IDS_HELD = 250_000
 
 
 # The shares a load's ids are staged in for its own `unique` check: one share holds a 64th of
