@@ -45,8 +45,7 @@ def _financial_year_ok(text: pl.Expr) -> pl.Expr:
 def month_start(spec: DatasetSpec) -> pl.Expr:
     """The first day of the month of each typed row of the dataset, as a Date named `month`:
     the row's `month` partition, written YYYY-MM (`MONTH_TEXT`). Rows are grouped by the date
-    and each month's text made once: formatting every row's date as text cost more than
-    checking it."""
+    and each month's text made once (see `ingest.stage._Sink.add`)."""
     parts = spec.date_parts
     if parts is None:
         return pl.col(spec.date).dt.month_start().cast(pl.Date).alias("month")

@@ -196,7 +196,9 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
         bad = bad_rows.join(originals, on=ROW, how="left", maintain_order="left")
     else:
         bad = bad_rows
-    good = typed.select(ROW, *[c.name for c in spec.columns], dateparts.month_start(spec))
+    # A declared column called `month` is the partition's (polars_schema): replaced by it.
+    good = typed.select(ROW, *[c.name for c in spec.columns if c.name != "month"],
+                        dateparts.month_start(spec))
     if bad_rows.height:
         good = good.filter(~typed["__failed"])
     return good, bad
