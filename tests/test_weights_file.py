@@ -133,3 +133,14 @@ def test_stored_values_in_capitals_weigh_their_rows(tmp_path, weights):
     assert (harm.comparison.value, harm.current.value) == (12 * 405.0, 12 * 405.0)
     monthly = report.monthly["harm"]
     assert len(monthly) == 30 and all(parts == {"n": 405.0} for parts in monthly.values())
+
+
+@pytest.mark.parametrize("weight", ["inf", "nan", "1e400", "two"])
+def test_a_weight_that_is_not_a_finite_number_is_refused_naming_its_row(tmp_path, weight):
+    # 'inf' and 'nan' read as floats: the score had no figure, blamed on "a division by zero".
+    project = _project(tmp_path, f"offence,days\nrobbery,365\nburglary,{weight}\n")
+    engine._read_weights.cache_clear()
+    with pytest.raises(ConfigError) as caught:
+        engine.evaluate(project, Month.parse("2025-09"))
+    assert caught.value.message == (f"{tmp_path / 'weights.csv'}, row 3, column 'days': "
+                                    "expected a finite number")
