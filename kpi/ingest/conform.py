@@ -139,7 +139,8 @@ def _check_parquet_types(spec: DatasetSpec, path: Path, table: pl.DataFrame,
 def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
              state: _FileState) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Clean and type one batch of a source frame with its file's column mapping. Returns the
-    good rows and the bad rows with their reasons; adds to `state` what the file-wide checks
+    good rows (with `month` as its first day, dateparts.month_start) and the bad rows with
+    their reasons; adds to `state` what the file-wide checks
     need."""
     mapping = state.mapping
     cells = [c for c in table.columns if c != ROW]
@@ -182,7 +183,7 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
     else:
         bad = bad_rows
     good = typed.filter(~pl.col("__failed")).select(ROW, *[c.name for c in spec.columns])
-    good = good.with_columns(dateparts.month_expr(spec))
+    good = good.with_columns(dateparts.month_start(spec))
     return good, bad
 
 
