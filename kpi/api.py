@@ -41,7 +41,17 @@ def open(path: str | os.PathLike[str] | None = None, *,
     line finds it when None (KPI_PROJECT is not read: pass it), or the bundled sample for the
     string "sample" (a folder of that name: pass Path("sample") or "./sample"). The sample's
     store is built on first use; `notify` receives the one line saying so."""
+    import sys
+
     from kpi import store
+
+    starting = sys.modules.get("multiprocessing")
+    if starting is not None and getattr(starting.current_process(), "_inheriting", False):
+        # A worker process drawing a paper's charts runs the script's main module as it
+        # starts: refused at once, before the script's loads and papers run once per worker.
+        raise UsageError("kpi.open() ran in a process starting to draw a paper's charts: "
+                         "Python runs the script's code again in each worker process",
+                         hint='put the script\'s code under  if __name__ == "__main__":')
     from kpi.catalogue import PROJECT_FILE, bundled_project_dir, load_project, load_project_file
 
     if isinstance(path, str) and path == SAMPLE:

@@ -222,10 +222,13 @@ def exception_panels(report: Report, verdicts: Mapping[str, Verdict],
     room = max(1, BOARD_FIGURES - len(declared) - len(planned))
     size = max(PANELS, -(-len(charted) // room))
     groups = [charted[i:i + size] for i in range(0, len(charted), size)]
+    titles = {r.kpi.id: r.kpi.title for r in report.results}
     out = []
     for number, group in enumerate(groups, start=1):
+        # The caption names the KPIs charted, so a reader finds the one a paragraph cites.
         title = "Process charts of the exceptions" + (
-            f" ({number} of {len(groups)})" if len(groups) > 1 else "")
+            f" ({number} of {len(groups)})" if len(groups) > 1 else "") + ": " + "; ".join(
+            titles[kpi_id] for kpi_id in group)
         out.append(ChartSpec(id=f"xmr_exceptions_{number}", type=ChartType.XMR,
                              title=title, kpis=tuple(group)))
     return out

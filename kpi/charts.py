@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from kpi.catalogue import ID_PATTERN, Kind, KpiDef, Project, Unit
-from kpi.errors import ConfigError
+from kpi.errors import ConfigError, SystemRefusal
 from kpi.periods import Month
 from kpi.progress import Progress, Step
 
@@ -370,14 +370,24 @@ def _draw_all(jobs: Sequence[tuple[ChartData, Path]], workers: int,
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload(list(DRAWING_MODULES))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        # Workers only draw; this process writes every file, so a worker outliving a killed
-        # export writes nothing, and a write error (a full disk) is raised here.
-        drawn = pool.map(png_bytes, [d for d, _ in jobs],
-                         chunksize=max(1, len(jobs) // (workers * 4)))
-        for (_, path), content in zip(jobs, drawn, strict=True):
-            _write_file(path, content)
-            wrote()
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            # Workers only draw; this process writes every file, so a worker outliving a
+            # killed export writes nothing, and a write error (a full disk) is raised here.
+            drawn = pool.map(png_bytes, [d for d, _ in jobs],
+                             chunksize=max(1, len(jobs) // (workers * 4)))
+            for (_, path), content in zip(jobs, drawn, strict=True):
+                _write_file(path, content)
+                wrote()
+    except BrokenProcessPool:
+        raise SystemRefusal("a process drawing the paper's charts stopped before it was done "
+                            "(out of memory, killed, or started by a script whose code is not "
+                            'under  if __name__ == "__main__":)',
+                            hint="set KPI_CHART_WORKERS=1 to draw the charts in this process; "
+                                 'in a script, put its code under  if __name__ == "__main__":'
+                            ) from None
 
 
 def chart_workers(charts: int) -> int:

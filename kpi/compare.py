@@ -180,6 +180,12 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
             reason = splittable(project, kpi, by)
             if reason:
                 raise UsageError(f"KPI '{kpi.id}' cannot be compared by '{by}': {reason}")
+    # The column exists: say why it cannot split them, not "did you mean" itself.
+    reason = None if chosen or by not in columns else next(
+        (r for k in project.kpis if not k.hidden and (r := splittable(project, k, by))), None)
+    if reason:
+        raise UsageError(f"no KPI can be compared by '{by}': {reason}",
+                         hint="compare by a text, whole-number or true/false column")
     if not chosen:
         raise UsageError(f"no KPI can be compared by '{by}'",
                          hint=did_you_mean(by, columns,

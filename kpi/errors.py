@@ -54,9 +54,12 @@ class DataError(KpiError):
                     "what is stored")
 
 
-# Control characters (C0 but tab, DEL, C1) and the marks that reorder a line's display: in
-# text shown to a person, any of them could clear a terminal, rewrite a line or break a table.
-INVISIBLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Control characters (C0 but tab, DEL, C1) and the marks that reorder a line's display (the
+# embeddings, overrides and isolates, and the implicit marks: U+200E, U+200F and Arabic's
+# U+061C, which make '\u200f1 - 2\u200f' read '2 - 1'): in text shown to a person, any of them
+# could clear a terminal, rewrite a line or break a table.
+_MARKS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+INVISIBLE = re.compile(rf"[\x00-\x08\x0a-\x1f\x7f-\x9f{_MARKS}]")
 
 
 def visible(text: str) -> str:
@@ -99,7 +102,7 @@ def refuse_unsafe_text(document: object, source: str,
 
 
 # As INVISIBLE, but line breaks are allowed: a multi-line text in a file is text.
-UNSAFE_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+UNSAFE_IN_TEXT = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_MARKS}]")
 
 
 class SystemRefusal(KpiError):

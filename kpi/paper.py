@@ -906,10 +906,10 @@ class _Builder:
         if reconciling:
             if failed:
                 blocks.append(Paragraph(inlines(Strong(inlines(
-                    f"Checks that failed ({len(failed)})")), ": the data's own "
-                    "reconciliations, as kpi check runs them. The figures in this paper are "
-                    "each computed from their source; where parts and their total come from "
-                    "different systems they need not agree.")))
+                    f"Checks that failed ({len(failed)})")), ": parts that should add up to "
+                    "their total and do not. Each figure in this paper is computed from its "
+                    "own source; where parts and their total come from different systems they "
+                    "need not agree.")))
                 blocks.append(BulletList(tuple(
                     inlines(Name(c.title), ": ", Name(_true_minus(c.message)))
                     for c in failed)))
@@ -1292,8 +1292,11 @@ class _Builder:
                 out.append(_standout_sentence(label, found))
             if len(rows) == 1:
                 out.append(_only_part(kpi, label, rows[0]))
-            elif found is not None and len(rows) > RANK_LIMIT:
-                continue  # the parts that stand out are the story, not the largest ones
+            elif found is not None and (len(rows) > RANK_LIMIT or (
+                    len(found.rest) == 1 and len(found.parts) <= NAMED_PARTS)):
+                # The parts that stand out are the story, not the largest ones; and where
+                # the sentence has named every part, a ranking would say it again.
+                continue
             elif len(rows) <= RANK_LIMIT and comparison is not None:
                 out.append(_ranking(kpi, label, rows))
             else:
@@ -1509,7 +1512,7 @@ class _Builder:
                                       "has been revised since."))]
         intro = Paragraph(inlines(
             f"Figures printed in the paper for {revised.period} that the data now gives "
-            "differently, for the same window: live systems revise records after a paper is "
+            "differently, for the same window: records are revised after a paper is "
             "written."))
         columns = (Column("KPI"), Column("Window"), Column("Last paper", Align.RIGHT),
                    Column("Now", Align.RIGHT))

@@ -10,6 +10,7 @@ windows; those whose printed value would now read differently are listed in an a
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +104,11 @@ def load(path: Path, project: Project) -> dict:
         if not all(isinstance(f, str) for f in fields):
             raise DataError(f"{path}: figure {number} lacks its kpi, window or shown value as "
                             "text", hint=hint)
+        if not _is_window_code(str(fields[1])):
+            # Matched against nothing, the figure would read as "not revised".
+            raise DataError(f"{path}: figure {number}: window {json.dumps(fields[1])} is not "
+                            "one a paper writes ('YE 2025-09', 'AT 2025-09' or "
+                            "'2025-04..2025-09')", hint=hint)
     if doc.get("project") != project.name:
         raise DataError(f"{path}: the figures of project {json.dumps(doc.get('project'))}, not "
                         f"of this project ({json.dumps(project.name)})",
@@ -115,9 +121,27 @@ def load(path: Path, project: Project) -> dict:
     return doc
 
 
+_WINDOW_CODE = re.compile(r"(?:YE|AT) (\d{4}-\d{2})|(\d{4}-\d{2})\.\.(\d{4}-\d{2})")
+
+
+def _is_window_code(text: str) -> bool:
+    """Whether `text` is a window as `Window.code` writes it, its months real months."""
+    found = _WINDOW_CODE.fullmatch(text)
+    if found is None:
+        return False
+    try:
+        for month in filter(None, found.groups()):
+            Month.parse(month)
+    except KpiError:
+        return False
+    return True
+
+
 def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisions:
     """Figures the last paper printed whose value, recomputed for the same window from the
-    data this paper uses, now reads differently."""
+    data this paper uses, now reads differently; a figure of a KPI still shown that the data
+    no longer gives (its window now incomplete, or no longer one the KPI reports) is revised
+    to "no figure", never taken as unchanged."""
     period = Month.parse(str(last["period"]))
     known = [project.kpi(i) for i in dict.fromkeys(f["kpi"] for f in last["figures"])]
     kpis = [k for k in known if k is not None and not k.hidden]
@@ -136,11 +160,12 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
     for figure in last["figures"]:
         key = (figure["kpi"], figure["window"])
         kpi = project.kpi(figure["kpi"])
-        if key in seen or kpi is None or key not in now:
+        if key in seen or kpi is None or kpi not in kpis:
             continue
         seen.add(key)
-        if now[key] != figure["shown"]:
+        after = now.get(key, "no figure")
+        if after != figure["shown"]:
             items.append(Revision(kpi.id, kpi.title, str(figure.get("window_label") or
                                                          figure["window"]),
-                                  str(figure["shown"]), now[key]))
+                                  str(figure["shown"]), after))
     return Revisions(period.name, tuple(items))

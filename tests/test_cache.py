@@ -42,13 +42,19 @@ def kpi(*args: object, env_extra: dict[str, str] | None = None) -> tuple[int, st
     return done.returncode, done.stdout, last.endswith("True")
 
 
-@pytest.fixture
-def project(tmp_path) -> Path:
-    root = tmp_path / "mini"
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("cache") / "mini"
     shutil.copytree(FIXTURES / "mini", root)
     code, _, _ = kpi("--project", root, "ingest", "crimes")
     assert code == 0
     return root
+
+
+@pytest.fixture
+def project(ingested, tmp_path) -> Path:
+    """The mini project after `kpi ingest crimes`: ingested once, and copied for each test."""
+    return shutil.copytree(ingested, tmp_path / "mini", symlinks=True)
 
 
 def knife_count(payload: str) -> float:

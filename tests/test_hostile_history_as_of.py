@@ -204,3 +204,17 @@ def test_a_reload_after_a_restore_compares_with_the_restored_state(project, cli)
     # Now the latest commit is that load again: a second reload changes nothing.
     again = cli(["--project", project, "ingest", "incidents", project / "revised.csv"])
     assert "Nothing changed" in again.stderr and snapshot(project).version == 3
+
+
+def test_history_lists_a_vacuum_and_a_restore_without_rows(project, cli):
+    """`kpi history` as text raised a TypeError on any commit that is not a load (a vacuum's,
+    a restore's: they count no rows), so after `kpi vacuum` it failed every time."""
+    cli(["--project", project, "ingest", "incidents", project / "revised.csv"])
+    DeltaTable(str(project / "data" / "incidents")).restore(0)
+    assert cli(["--project", project, "vacuum", "--keep-days", "0"]).exit_code == 0
+    result = cli(["--project", project, "history", "incidents"])
+    assert result.exit_code == 0, result.output
+    heads = [line.split("  ", 2)[2] for line in result.stdout.splitlines()
+             if line.startswith("version ")]
+    assert [h.split("  ")[0] for h in heads] == ["ingest", "ingest", "restore", "vacuum start",
+                                                 "vacuum end"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,14 +27,20 @@ def _kpi(folder: Path, *args: str | Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.fixture
-def project(tmp_path):
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
     from kpi import ingest
     from kpi.catalogue import parse_project_file
 
-    folder = make_project(tmp_path / "project")  # loaded in-process: one process less a test
+    folder = make_project(tmp_path_factory.mktemp("hygiene") / "project")
     ingest.load(parse_project_file(folder / "kpi.toml"), "incidents", [str(folder / "good.csv")])
     return folder
+
+
+@pytest.fixture
+def project(loaded, tmp_path):
+    """The hostile project with good.csv loaded: loaded once, and copied for each test."""
+    return shutil.copytree(loaded, tmp_path / "project", symlinks=True)
 
 
 def _refused(folder: Path, path: Path, *options: str) -> str:

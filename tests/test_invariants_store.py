@@ -6,6 +6,7 @@ Figures are hand-computed from the small extracts each test writes."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -536,6 +537,11 @@ def test_a_sixtieth_second_is_refused_not_stored_in_the_next_month(tmp_path, cli
     ('name = "Forces"', 'name = "Forces\\u202e1000"', "project.name"),
     ('title = "P"', 'title = "P\\u007f"', "priorities[0].title"),
     ('title = "Crimes"', 'title = "Crimes"\ndescription = "x\\u009by"', "kpis[0].description"),
+    # A right-to-left mark (U+200F), a left-to-right mark and Arabic's letter mark reorder
+    # what is around them as U+202E does: '\u200f1 - 2\u200f' displays as '2 - 1'.
+    ('title = "Crimes"', 'title = "Crimes \\u200f1 - 2\\u200f"', "kpis[0].title"),
+    ('name = "Forces"', 'name = "Forces\\u200e"', "project.name"),
+    ('title = "P"', 'title = "P\\u061c"', "priorities[0].title"),
 ])
 def test_control_characters_in_the_catalogue_are_refused_naming_the_key(tmp_path, old, new,
                                                                         key):
@@ -547,7 +553,7 @@ def test_control_characters_in_the_catalogue_are_refused_naming_the_key(tmp_path
         load_project(tmp_path)
     assert caught.value.message.startswith(f"{tmp_path / 'kpi.toml'}: key '{key}': expected "
                                            "text without control characters, found '")
-    assert "\x1b" not in caught.value.message and "\u202e" not in caught.value.message
+    assert not re.search("[\x1b\u202e\u200e\u200f\u061c]", caught.value.message)
 
 
 def test_control_characters_in_the_commentary_are_refused(tmp_path, cli):

@@ -670,6 +670,11 @@ def last_figures(fixture_project, tmp_path_factory):
     # A TypeError traceback.
     (lambda d: d["figures"][0].update(kpi=["x"]),
      "figure 1 lacks its kpi, window or shown value as text"),
+    # A window written otherwise matched no figure recomputed, and read as "not revised".
+    (lambda d: d["figures"][0].update(window=d["figures"][0]["window"].lower()),
+     "figure 1: window \"ye 2025-09\" is not one a paper writes"),
+    (lambda d: d["figures"][0].update(window="YE 2025-9"),
+     "figure 1: window \"YE 2025-9\" is not one a paper writes"),
     # Printed in the appendix of revisions: the same control-character policy as data.
     (lambda d: d["figures"][0].update(shown="\x1b[2J400"),
      "key 'figures[0].shown': expected text without control characters, found '?[2J400'"),
@@ -693,6 +698,28 @@ def test_a_previous_file_that_is_not_this_projects_last_paper_is_refused(
     assert lines[0].startswith(f"Error: {previous}: ") and message in lines[0], lines[0]
     assert len(lines) == 2 and lines[1].startswith("Hint: ")
     assert not out.exists()
+
+
+def test_a_figure_the_data_no_longer_gives_is_a_revision_not_unchanged(
+        fixture_project, last_figures, tmp_path, cli):
+    """A figure of a KPI still shown whose window the data no longer gives (here the last
+    paper's year ending March 2025, which no window at September 2025 is) was skipped, so the
+    paper said "No figure ... has been revised since". It is listed, now "no figure"."""
+    import copy
+    import json
+
+    doc = copy.deepcopy(last_figures)
+    figure = doc["figures"][0]
+    figure.update(window="YE 2025-03", window_label="year ending March 2025")
+    previous = tmp_path / "last.figures.json"
+    previous.write_text(json.dumps(doc), encoding="utf-8")
+    out = tmp_path / "board.md"
+    result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--previous", previous])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "has been revised since" not in text
+    assert f"| year ending March 2025 | {figure['shown']} | no figure |" in text
 
 
 def test_a_figures_file_nested_past_what_json_can_read_is_one_line(fixture_project, tmp_path,

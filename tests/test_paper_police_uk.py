@@ -177,6 +177,15 @@ def test_months_not_final_are_never_read_as_a_settled_level_or_a_special_cause(c
     assert "live systems" not in text
 
 
+def test_the_revised_figures_appendix_claims_no_live_systems(city):
+    """What the data is (live systems or open data) is the project's to say ([paper]
+    data_note): the appendix of figures revised since the last paper says only that records
+    are revised."""
+    text = city["second"]
+    assert "Figures revised since the last paper" in text
+    assert "live systems" not in text and "records are revised after a paper is written" in text
+
+
 def test_a_part_that_stands_out_is_a_place_never_the_rows_with_no_location(city):
     """Crimes with no LSOA recorded fell by a third: a recording matter, so they stay in the
     rest of a breakdown but are never the part that stands out."""

@@ -39,14 +39,13 @@ CURRENT = [f"{y}-{m:02d}" for y, m in [(2024, m) for m in range(10, 13)]
            + [(2025, m) for m in range(1, 10)]]
 
 
-def _project(folder, aston_now: int):
+def _project(folder, aston_now: int, others=("Brierley", "Coventry")):
     """Aston, Brierley and Coventry with 100 crimes each in the baseline year (April 2023 to
     March 2024); in the year ending September 2025 Brierley and Coventry again 100, Aston
     `aston_now`. Spread over the months of each year in turn."""
     (folder / "kpi.toml").write_text(KPI_TOML, encoding="utf-8")
     rows = ["crime_id,recorded,lpa"]
-    for lpa, before, now in (("Aston", 100, aston_now), ("Brierley", 100, 100),
-                             ("Coventry", 100, 100)):
+    for lpa, before, now in (("Aston", 100, aston_now), *[(o, 100, 100) for o in others]):
         for window, count in ((COMPARISON, before), (CURRENT, now)):
             for i in range(count):
                 rows.append(f"{lpa}-{window[0]}-{i},{window[i % 12]}-15,{lpa}")
@@ -93,3 +92,15 @@ def test_a_difference_chance_explains_once_the_parts_are_counted_stays_in_the_fu
     assert "By LPA, the percentage change, best first: Brierley (0.0%), Coventry (0.0%), " \
            "Aston (+40.0%)." in line
     assert "stands out" not in line
+
+
+def test_a_sentence_that_names_every_part_is_not_followed_by_their_ranking(tmp_path, cli):
+    # Two LPAs, Aston 100 -> 170 and Brierley 100 -> 100: 170 / 270 against 100 / 200,
+    # pooled 270 / 470, z = 0.1296 / sqrt(0.5745 * 0.4255 * (1/270 + 1/200)) = 2.810,
+    # p = 0.0050 < 0.05 / 2. The sentence gives both changes, so no ranking repeats them.
+    folder = _project(tmp_path, 170, others=("Brierley",))
+    line = next(x for x in _paper(cli, folder).splitlines()
+                if "**Total recorded crime.**" in x)
+    assert ("By LPA, Aston (+70.0%) stands out from Brierley (0.0%): a difference unlikely "
+            "to be chance.") in line
+    assert "best first" not in line

@@ -45,3 +45,42 @@ def test_the_package_ships_its_type_marker():
     import kpi
 
     assert (Path(kpi.__file__).parent / "py.typed").is_file()
+
+
+def test_a_script_writing_a_paper_needs_the_main_guard_and_says_so(tmp_path):
+    """Worker processes drawing the charts run a script's main module again as they start
+    (docs/python.md). Without `if __name__ == "__main__":` the workers refuse at kpi.open(),
+    before the script's loads and papers run again in each, and the script stops with one
+    error naming the guard; with it, the paper is written."""
+    import os
+    import subprocess
+    import sys
+
+    from fixtures.paper_project import load_paper_project
+
+    project = tmp_path / "paper project"
+    project.mkdir()
+    load_paper_project(project)
+    body = (f"import kpi\nproject = kpi.open({str(project)!r})\n"
+            f"paper = project.paper('2025-09', 'markdown', {str(tmp_path / 'board.md')!r}, "
+            "full=True)\nprint(paper.charts)\n")
+    env = {**os.environ, "KPI_CHART_WORKERS": "2", "KPI_NO_CACHE": "1"}
+    bare = tmp_path / "bare.py"
+    bare.write_text(body, encoding="utf-8")
+    result = subprocess.run([sys.executable, str(bare)], capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=900)
+    assert result.returncode == 1, result.stderr
+    assert "kpi.errors.UsageError: kpi.open() ran in a process starting to draw a paper's " \
+           "charts" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1].startswith(
+        "kpi.errors.SystemRefusal: a process drawing the paper's charts stopped")
+    assert 'if __name__ == "__main__":' in result.stderr
+    assert not (tmp_path / "board.md").exists()
+
+    guarded = tmp_path / "guarded.py"
+    guarded.write_text("if __name__ == '__main__':\n" + "".join(
+        f"    {line}\n" for line in body.splitlines()), encoding="utf-8")
+    result = subprocess.run([sys.executable, str(guarded)], capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) >= 2 and (tmp_path / "board.md").is_file()

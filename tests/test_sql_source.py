@@ -136,6 +136,27 @@ def test_a_query_loads_and_its_figures_equal_the_databases_own(tmp_path, sqlite_
     assert got["victims"] == oracle(sqlite_db, "SELECT sum(victims) FROM incidents")
 
 
+def test_a_query_tells_its_rows_as_they_come_and_never_the_uri(tmp_path, sqlite_db,
+                                                               monkeypatch):
+    """progress= (kpi.progress) on a query: its rows so far, a batch at a time (SQLite's
+    driver gives these 90 rows in one), with no total (the database does not say), named by
+    the dataset and never by the connection."""
+    import kpi
+
+    project = write_project(tmp_path / "p", f"source = {{ uri_env = \"{ENV}\", "
+                                            f"query = '{QUERY}' }}")
+    monkeypatch.setenv(ENV, sqlite_uri(sqlite_db))
+    steps = []
+    result = kpi.open(project).ingest("incidents", from_source=True, progress=steps.append)
+    read = [s for s in steps if s.task != "store"]
+    assert {(s.task, s.unit, s.total) for s in read} == {
+        ("dataset 'incidents' query (kpi.toml)", "rows", None)}
+    assert [s.done for s in read] == sorted(s.done for s in read) == [s.rows for s in read]
+    assert read[-1].done == 90
+    assert steps[-1].task == "store" and steps[-1].done == steps[-1].total == result.rows == 90
+    assert str(sqlite_db) not in repr(steps) and "sqlite:" not in repr(steps)
+
+
 def test_provenance_holds_the_query_and_its_hash_never_the_uri(tmp_path, sqlite_db):
     import hashlib
 

@@ -35,7 +35,8 @@ weight_key = "offence"
 """
 
 
-def _project(folder, weights: str):
+def _project(folder, weights: str, names: tuple[str, str, str] = ("robbery", "burglary",
+                                                                   "fraud")):
     from kpi.catalogue import load_project
     from kpi.ingest import load
 
@@ -43,8 +44,7 @@ def _project(folder, weights: str):
     (folder / "weights.csv").write_text(weights, encoding="utf-8")
     months = [f"{2023 + (3 + i) // 12}-{(3 + i) % 12 + 1:02d}" for i in range(30)]
     # Each month, April 2023 .. September 2025: one robbery, one burglary and one fraud.
-    rows = "".join(f"{m}-0{d},{o}\n" for m in months
-                   for d, o in ((1, "robbery"), (2, "burglary"), (3, "fraud")))
+    rows = "".join(f"{m}-0{d},{o}\n" for m in months for d, o in enumerate(names, start=1))
     (folder / "c.csv").write_text("day,offence\n" + rows, encoding="utf-8")
     project = load_project(folder)
     load(project, "c", [str(folder / "c.csv")])
@@ -119,3 +119,28 @@ def test_one_key_in_two_spellings_is_refused(tmp_path):
     assert caught.value.message == (f"{tmp_path / 'weights.csv'}, row 4, column 'offence': "
                                     "found 'ROBBERY' again (as 'robbery', row 2: keys ignore "
                                     "case)")
+
+
+@pytest.mark.parametrize("weights", ["offence,days\nRobbery,365\nBurglary,40\n",
+                                     "offence,days\nrobbery,365\nBURGLARY,40\n"])
+def test_stored_values_in_capitals_weigh_their_rows(tmp_path, weights):
+    # Keys were matched in lower case against the stored values as written: the summary's
+    # harm score of 'Robbery' and 'Burglary' read 0, exit 0.
+    project = _project(tmp_path, weights, ("Robbery", "Burglary", "Fraud"))
+    engine._read_weights.cache_clear()
+    report = engine.evaluate(project, Month.parse("2025-09"), series=24)
+    harm = report.result("harm")
+    assert (harm.comparison.value, harm.current.value) == (12 * 405.0, 12 * 405.0)
+    monthly = report.monthly["harm"]
+    assert len(monthly) == 30 and all(parts == {"n": 405.0} for parts in monthly.values())
+
+
+@pytest.mark.parametrize("weight", ["inf", "nan", "1e400", "two"])
+def test_a_weight_that_is_not_a_finite_number_is_refused_naming_its_row(tmp_path, weight):
+    # 'inf' and 'nan' read as floats: the score had no figure, blamed on "a division by zero".
+    project = _project(tmp_path, f"offence,days\nrobbery,365\nburglary,{weight}\n")
+    engine._read_weights.cache_clear()
+    with pytest.raises(ConfigError) as caught:
+        engine.evaluate(project, Month.parse("2025-09"))
+    assert caught.value.message == (f"{tmp_path / 'weights.csv'}, row 3, column 'days': "
+                                    "expected a finite number")

@@ -273,8 +273,10 @@ def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
     for d in data:
         when = d["time"].replace("T", " ")[:16]
         # A no-break space holds "1,024 rows" and "version 3" together when the line wraps.
+        # A commit that is not a load (a vacuum, a restore) has no rows to count.
+        rows = f"{d['rows']:,}{nbsp}rows  " if d["rows"] is not None else ""
         head = (f"version{nbsp}{d['version']}  {when.replace(' ', nbsp)}  {d['operation']}  "
-                f"{d['rows']:,}{nbsp}rows  {_span(d['months'])}")
+                f"{rows}{_span(d['months'])}").rstrip()
         lines += ["", *(line.replace(nbsp, " ") for line in textwrap.wrap(
             head, width, subsequent_indent="  ", break_long_words=False,
             break_on_hyphens=False))]
