@@ -36,10 +36,6 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 os.environ.pop("KPI_PROJECT", None)
 os.environ.pop("KPI_FORMAT", None)
 os.environ["NO_COLOR"] = "1"
-# Tables are as wide as COLUMNS says when piped: the runner's width (pytest-xdist's workers are
-# given COLUMNS=80) must not reach the tests; a test that wants a width sets it.
-os.environ.pop("COLUMNS", None)
-os.environ.pop("LINES", None)
 
 REPO = Path(__file__).resolve().parent.parent
 # Lines a test module wants in the run's summary (such as how many fuzz cases ran).
