@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from kpi import ingest, store
     from kpi.catalogue import load_project
-    from kpi.ingest import csv_reader, parquet_reader, stage
+    from kpi.ingest import csv_reader, identity, parquet_reader, stage
     from kpi.ingest import survey as survey_mod
 
     project = load_project(args.project)
@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         survey = survey_mod._survey(path)
         record("read the file in blocks: sha256, encoding, NUL", time.perf_counter() - clock,
                cpu() - used)
-        state = stage._FileState(spec=spec, path=path, index=0, folder=staging,
+        sink = stage._Sink(spec, staging, tuple(identity.identity_columns(project, spec)),
+                           hold=False)
+        state = stage._FileState(spec=spec, path=path, index=0, sink=sink,
                                  measured=ingest.columns_read_by_kpis(project, args.dataset),
                                  keep_bad=False)
         clock, used = time.perf_counter(), cpu()
@@ -84,31 +86,35 @@ def main(argv: list[str] | None = None) -> int:
             state.add(batch)
             conform += time.perf_counter() - clock
             conform_cpu += cpu() - used
+        clock, used = time.perf_counter(), cpu()
         state.finish()
-        record("parse (Arrow's streaming CSV reader / Parquet batches)", parse, parse_cpu)
-        record("map, type, check and stage each batch (rows by month, ids by share)", conform,
-               conform_cpu)
         extract = ingest.Extract(rows=state.good, rejected=pl.DataFrame(),
-                                 covered=state.covered(), staged=state.staged,
-                                 files=[str(path)], numberings={str(path): numbering},
-                                 groups=state.groups, shares=state.shares)
+                                 covered=state.covered(), files=[str(path)],
+                                 numberings={str(path): numbering})
+        sink.finish(extract)
+        conform += time.perf_counter() - clock
+        conform_cpu += cpu() - used
+        record("parse (Arrow's streaming CSV reader / Parquet batches)", parse, parse_cpu)
+        record("map, type and check each batch, write each month's data file", conform,
+               conform_cpu)
         clock, used = time.perf_counter(), cpu()
         if spec.unique:
             stage._check_unique(spec, extract)
-        record("unique id check (the staged ids, a hash share at a time)",
+        record("unique id check (the ids held, or staged a hash share at a time)",
                time.perf_counter() - clock, cpu() - used)
         clock, used = time.perf_counter(), cpu()
         target = replace(project, data_dir=scratch / "data", bundled=True)  # a scratch store
-        store.replace_months(target, args.dataset, extract.month_rows, extract.keys,
+        identity.check_identity(project, spec, extract, None)
+        store.replace_months(target, args.dataset, extract.data, extract.keys,
                              {"rows": extract.rows, "months": extract.months})
-        record("write each month's data file, one Delta commit", time.perf_counter() - clock,
-               cpu() - used)
+        record("identity check, move the data files into the table, one Delta commit",
+               time.perf_counter() - clock, cpu() - used)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     total = sum(seconds for _, seconds, _, _ in rows)
     total_cpu = sum(cpu_seconds for _, _, cpu_seconds, _ in rows)
     print(f"{path.name}: {state.good:,} rows, {state.bad_count:,} rejected, "
-          f"{len(state.staged)} staged files\n")
+          f"{sum(len(f) for f in extract.data.values())} data files\n")
     print("| phase | seconds | share | CPU seconds | CPU share | peak RSS after |")
     print("|---|---|---|---|---|---|")
     for name, seconds, cpu_seconds, peak_mib in rows:

@@ -42,11 +42,13 @@ def _financial_year_ok(text: pl.Expr) -> pl.Expr:
     return shaped & follows & first.is_between(*SANE_YEARS)
 
 
-def month_expr(spec: DatasetSpec) -> pl.Expr:
-    """The `month` partition (YYYY-MM) of each typed row of the dataset."""
+def month_start(spec: DatasetSpec) -> pl.Expr:
+    """The first day of the month of each typed row of the dataset, as a Date named `month`:
+    the row's `month` partition, written YYYY-MM (`MONTH_TEXT`). Rows are grouped by the date
+    and each month's text made once (see `ingest.stage._Sink.add`)."""
     parts = spec.date_parts
     if parts is None:
-        return pl.col(spec.date).dt.strftime("%Y-%m").cast(pl.String).alias("month")
+        return pl.col(spec.date).dt.month_start().cast(pl.Date).alias("month")
     year, part = pl.col(parts.year), pl.col(parts.part).cast(pl.Int64)
     if parts.kind == "financial_quarter":
         # Quarter 1 starts in April of the year's first calendar year; quarter 4 in January.
@@ -56,7 +58,11 @@ def month_expr(spec: DatasetSpec) -> pl.Expr:
         start_year, start_month = year, (part - 1) * 3 + 1
     else:
         start_year, start_month = year, part
-    return pl.date(start_year, start_month, 1).dt.strftime("%Y-%m").alias("month")
+    return pl.date(start_year, start_month, 1).alias("month")
+
+
+# The `month` partition's text (YYYY-MM) from `month_start`'s date.
+MONTH_TEXT = pl.col("month").dt.strftime("%Y-%m").alias("month")
 
 
 def rules(spec: DatasetSpec, col: ColumnSpec, source: str) -> list[tuple[str, pl.Expr, pl.Expr]]:

@@ -104,7 +104,7 @@ def load(path: Path, project: Project) -> dict:
         if not all(isinstance(f, str) for f in fields):
             raise DataError(f"{path}: figure {number} lacks its kpi, window or shown value as "
                             "text", hint=hint)
-        if not _is_window_code(fields[1]):
+        if not _is_window_code(str(fields[1])):
             # Matched against nothing, the figure would read as "not revised".
             raise DataError(f"{path}: figure {number}: window {json.dumps(fields[1])} is not "
                             "one a paper writes ('YE 2025-09', 'AT 2025-09' or "

@@ -503,18 +503,18 @@ def _remove_abandoned(folder: Path) -> None:
             lock.unlink(missing_ok=True)
 
 
-def replace_months(project: Project, dataset_id: str,
-                   rows: Callable[[str, list[str]], Iterator[Any]], keys: pl.DataFrame,
-                   provenance: dict[str, Any],
-                   guard: Callable[[pl.DataFrame, int], dict[str, Any]] | None = None) -> int:
-    """Replace the months `keys` names with the rows `rows` gives, in one atomic commit.
+def replace_months(project: Project, dataset_id: str, files: dict[str, list[DataFile]],
+                   keys: pl.DataFrame, provenance: dict[str, Any],
+                   guard: Callable[[pl.DataFrame, int], dict[str, Any]] | None = None,
+                   moved: Callable[[DataFile], None] | None = None) -> int:
+    """Replace the months `keys` names with the data files `files` holds, in one atomic commit.
 
-    `keys` holds each (month, replace_by value...) the rows hold, once; `rows(month, columns)`
-    gives that month's rows as Arrow tables with those columns, each of the stored type
-    (`polars_schema`). Each month is written as one Parquet file, a table at a time, so memory
-    holds one table, not the load; the files are then added, and the replaced months' files
-    removed, in one Delta commit. Until that commit the new files belong to no version: a load
-    stopped part-way leaves the table as it was (and removes them, unless killed).
+    `keys` holds each (month, replace_by value...) the rows hold, once; `files` the data files
+    `MonthFiles` wrote for each month, in the staging folder. Under the load lock they are moved
+    into the table's month folders (a rename: each row is written once), then added, and the
+    replaced months' files removed, in one Delta commit. Until that commit the files belong to
+    no version: a load stopped part-way leaves the table as it was (and removes them, unless
+    killed).
 
     Returns the new table version. Months the rows do not cover are untouched, so a revised
     re-extract never double counts and loading the same file twice changes nothing. A dataset
@@ -525,11 +525,14 @@ def replace_months(project: Project, dataset_id: str,
     `guard(before, version)`, when given, runs under the load lock, just before the writes, with
     the rows stored for each (month, replace_by value...) the rows hold and the version the
     commit will create: it may refuse the load (raise) or return entries for the provenance.
+    `moved(file)`, when given, is called as each data file is moved into the table.
     """
+    import time
+
     import polars as pl
     from deltalake import CommitProperties, DeltaTable, Schema
     from deltalake.exceptions import DeltaError
-    from deltalake.transaction import create_table_with_add_actions
+    from deltalake.transaction import AddAction, create_table_with_add_actions
 
     spec = dataset_spec(project, dataset_id)
     arrow_schema = pl.DataFrame(schema=polars_schema(spec)).to_arrow().schema
@@ -551,10 +554,22 @@ def replace_months(project: Project, dataset_id: str,
         try:
             adds = []
             for month in months:
-                kept = (_kept_in_month(project, dataset_id, spec, keys, month, arrow_schema)
-                        if present and spec.replace_by else [])
-                adds.append(_write_month(path, month, arrow_schema,
-                                         [*kept, *rows(month, arrow_schema.names)], written))
+                if present and spec.replace_by:
+                    kept = _kept_in_month(project, dataset_id, spec, keys, month, arrow_schema)
+                    if kept:
+                        adds.append(_write_month(path, month, arrow_schema, kept, written))
+                for data in files.get(month, []):
+                    folder = path / f"month={month}"
+                    folder.mkdir(parents=True, exist_ok=True)
+                    written.append(folder / data.name)
+                    _move(data.path, folder / data.name)
+                    adds.append(AddAction(
+                        path=f"month={month}/{data.name}", size=data.size,
+                        partition_values={"month": month},
+                        modification_time=int(time.time() * 1000), data_change=True,
+                        stats=json.dumps(data.stats)))
+                    if moved is not None:
+                        moved(data)
             schema = Schema.from_arrow(arrow_schema)
             commit = CommitProperties(custom_metadata=metadata)
             with _rust_panics_held():
@@ -581,6 +596,20 @@ def replace_months(project: Project, dataset_id: str,
             _remove(written)
             raise
         return _table(project, dataset_id).version()
+
+
+def _move(source: Path, target: Path) -> None:
+    """A staged data file into the table: a rename, as the staging folder is in the data
+    folder; a copy only where the table's folder is another file system (a mount)."""
+    import errno
+    import shutil
+
+    try:
+        os.replace(source, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        shutil.copyfile(source, target)
 
 
 def _check_schema(project: Project, dataset_id: str, arrow_schema: Any) -> None:
@@ -610,7 +639,7 @@ def _kept_in_month(project: Project, dataset_id: str, spec: DatasetSpec, keys: p
     return [kept.to_arrow().select(arrow_schema.names).cast(arrow_schema)] if kept.height else []
 
 
-def _write_month(table: Path, month: str, arrow_schema: Any, parts: Iterator[Any] | list[Any],
+def _write_month(table: Path, month: str, arrow_schema: Any, parts: list[Any],
                  written: list[Path]) -> Any:
     """Write one month's rows into a new data file of the table; its Delta add action."""
     import time
@@ -635,6 +664,125 @@ def _write_month(table: Path, month: str, arrow_schema: Any, parts: Iterator[Any
                      partition_values={"month": month},
                      modification_time=int(time.time() * 1000), data_change=True,
                      stats=json.dumps(stats.delta()))
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A data file of the table written ahead of its commit, in a load's staging folder."""
+
+    month: str
+    path: Path
+    size: int
+    stats: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def rows(self) -> int:
+        return int(self.stats["numRecords"])
+
+
+# Rows of one month written to a data file at once (a Parquet row group).
+ROW_GROUP = 256 * 1024
+
+
+# Bytes of rows a load holds for the months being written: beyond it, the month holding most
+# is written out as a row group. Rows arrive in file order, often every month in every batch:
+# held until each month had ROW_GROUP of them, thirty months would hold several hundred MiB;
+# written batch by batch, they would make row groups of a few thousand rows. An extract in date
+# order fills one month at a time, and gets row groups of ROW_GROUP rows; one in no order, of
+# about HELD_BYTES / months. (A 5M-row CSV load peaked at 631 MiB with 48 MiB here and 250,000
+# ids held for `unique`, 700 with 96 MiB and a million ids, and 563 when its rows were staged
+# and written again.)
+HELD_BYTES = 48 * 1024 * 1024
+
+
+# Data files open for writing at once: past it, the file least recently written is closed, and
+# that month's later rows go into a file of their own (a month may have several).
+OPEN_FILES = 48
+
+
+class MonthFiles:
+    """A load's rows written as the table's data files while they are read and checked, each
+    row once: one Parquet file per month (Snappy, the stored columns without `month`, which the
+    folder names), in the staging folder, with the Delta statistics of each file added up as it
+    is written (`_FileStats`). `replace_months` moves them into the table and commits them."""
+
+    def __init__(self, spec: DatasetSpec, folder: Path) -> None:
+        import polars as pl
+
+        arrow_schema = pl.DataFrame(schema=polars_schema(spec)).to_arrow().schema
+        self.schema = arrow_schema.remove(arrow_schema.get_field_index("month"))
+        # A unique column has as many values as rows: a dictionary of them is built only to
+        # be dropped (about a sixth of the writing).
+        self.dictionary = [name for name in self.schema.names if name != spec.unique]
+        self.folder = folder
+        self.held: dict[str, list[Any]] = {}
+        self.held_rows: dict[str, int] = {}
+        self.held_bytes: dict[str, int] = {}
+        self.open: dict[str, tuple[Any, Path, _FileStats]] = {}  # in order of last write
+        self.files: dict[str, list[DataFile]] = {}
+
+    def add(self, month: str, part: Any) -> None:
+        """Rows of `month` (an Arrow table with the stored columns but `month`), after those
+        added before."""
+        part = part.select(self.schema.names).cast(self.schema)
+        self.held.setdefault(month, []).append(part)
+        self.held_rows[month] = self.held_rows.get(month, 0) + part.num_rows
+        self.held_bytes[month] = self.held_bytes.get(month, 0) + part.nbytes
+        if self.held_rows[month] >= ROW_GROUP:
+            self._write(month)
+        while sum(self.held_bytes.values()) > HELD_BYTES:
+            self._write(max(self.held_bytes, key=self.held_bytes.__getitem__))
+
+    def _write(self, month: str) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        part = pa.concat_tables(self.held.pop(month))
+        del self.held_rows[month], self.held_bytes[month]
+        if month in self.open:
+            self.open[month] = self.open.pop(month)  # now the most recently written
+        else:
+            if len(self.open) >= OPEN_FILES:
+                self._close(next(iter(self.open)))
+            import uuid
+
+            folder = self.folder / "months"
+            folder.mkdir(exist_ok=True)
+            target = folder / f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+            self.open[month] = (pq.ParquetWriter(target, self.schema, compression="snappy",
+                                                 use_dictionary=self.dictionary),
+                                target, _FileStats(self.schema))
+        writer, _, stats = self.open[month]
+        writer.write_table(part, row_group_size=max(part.num_rows, 1))
+        stats.add(part)
+
+    def _close(self, month: str) -> None:
+        writer, target, stats = self.open.pop(month)
+        writer.close()
+        self.files.setdefault(month, []).append(
+            DataFile(month=month, path=target, size=target.stat().st_size, stats=stats.delta()))
+
+    def finish(self) -> dict[str, list[DataFile]]:
+        """Every month's files, complete, by month."""
+        for month in list(self.held):
+            self._write(month)
+        for month in list(self.open):
+            self._close(month)
+        return self.files
+
+    def abandon(self) -> None:
+        """Close what is open (the staging folder and its files are removed with it)."""
+        for writer, _, _ in self.open.values():
+            try:
+                writer.close()
+            except OSError:
+                pass
+        self.open.clear()
+        self.held.clear()
 
 
 # Delta's statistics keep a text column's bounds to this many characters, as Delta writers do.

@@ -28,6 +28,11 @@ if not os.environ.get("KPI_CACHE_DIR"):
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["KPI_CACHE_DIR"] = os.path.join(os.environ["KPI_CACHE_DIR"],
                                                os.environ["PYTEST_XDIST_WORKER"])
+    # xdist's workers are started with COLUMNS=80 and LINES=24, which kpi's piped output
+    # honours (else 120 columns): tests running the command line would wrap where they do not
+    # in one process, so the workers run in the environment the suite had.
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
 os.environ.pop("KPI_PROJECT", None)
 os.environ.pop("KPI_FORMAT", None)
 os.environ["NO_COLOR"] = "1"

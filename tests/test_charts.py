@@ -340,3 +340,36 @@ def test_a_two_axis_trend_says_which_axis_each_series_uses(setup):
     legends, _ = _legend_and_labels(data)
     assert legends and all(t.endswith(("(left axis)", "(right axis)")) for t in legends)
     assert [t.endswith("(left axis)") for t in legends] == [True, True, False, False]
+
+
+def test_the_paper_and_its_figures_are_drawn_from_the_board_model_alone(setup, tmp_path,
+                                                                        monkeypatch):
+    """kpi.board reads everything a paper prints or draws, once; writing the document and
+    drawing every figure afterwards reads nothing (each way to the data raises here)."""
+    from kpi import compare, paper, store, verdicts
+
+    project, report, specs, _ = setup
+    judged = verdicts.verdicts(project, report)
+    model = board.model(project, report, charts=list(specs.values()), verdicts=judged,
+                        full=True)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("data read after the board model was built")
+
+    for module, name in ((engine, "evaluate"), (engine, "breakdowns"),
+                         (engine, "monthly_series_all"), (compare, "peer_result"),
+                         (verdicts, "verdicts"), (store, "scan"), (store, "months"),
+                         (store, "parts_held"), (store, "_table")):
+        monkeypatch.setattr(module, name, refuse)
+    built = paper.build_paper(model)
+    kinds = {f.spec.type for f in built.figures}
+    assert {charts.ChartType.TREND, charts.ChartType.COMPARE, charts.ChartType.TOP,
+            charts.ChartType.XMR} <= kinds
+    jobs = [(model.figures[f.spec.id], tmp_path / f.link) for f in built.figures]
+    charts.write_pngs(jobs)
+    assert all(path.stat().st_size > 0 for _, path in jobs)
+    # The model is frozen: a paper cannot change what another is drawn from.
+    with pytest.raises(AttributeError):
+        model.full = False  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        model.figures["extra"] = jobs[0][0]  # type: ignore[index]

@@ -242,12 +242,13 @@ def test_a_read_only_project_reads_but_refuses_to_write(tmpfs, tmp_path):
 def test_a_full_disk_during_a_load_stores_nothing(tmpfs, tmp_path):
     project = tmpfs / "mini"
     shutil.copytree(FIXTURES / "mini", project, ignore=shutil.ignore_patterns("extracts"))
-    # A large extract: its data files cannot fit in what is left of the 1 MiB disk.
+    # A large extract: its data files (about 1.4 MiB) cannot fit in what is left of the 1 MiB
+    # disk. (200 copies made 0.9 MiB once each row was written only once.)
     lines = (FIXTURES / "mini" / "extracts" / "crimes.csv").read_text().splitlines()
     big = tmp_path / "big.csv"
     with big.open("w", encoding="utf-8") as handle:
         handle.write(lines[0] + "\n")
-        for copy in range(200):
+        for copy in range(400):
             for number, line in enumerate(lines[1:]):
                 handle.write(f"C{copy}-{number}," + line.split(",", 1)[1] + "\n")
     small = tmp_path / "small.csv"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -53,14 +54,20 @@ def _stored_per_month(folder: Path) -> dict[str, int]:
     return dict(rows.group_by("month").len().sort("month").iter_rows())
 
 
-@pytest.fixture
-def project(tmp_path):
-    """September (20 rows) and October (25 rows) stored, version 0."""
-    folder = make_project(tmp_path / "project")
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    folder = make_project(tmp_path_factory.mktemp("overlaps") / "project")
     first = _extract(folder, "first.csv", _month("2025-09", 20, "S") + _month("2025-10", 25, "O"))
     ingest.load(parse_project_file(folder / "kpi.toml"), "incidents", [str(first)])
     assert _stored_per_month(folder) == {"2025-09": 20, "2025-10": 25}
     return folder
+
+
+@pytest.fixture
+def project(loaded, tmp_path):
+    """September (20 rows) and October (25 rows) stored, version 0: loaded once, and copied
+    for each test."""
+    return shutil.copytree(loaded, tmp_path / "project", symlinks=True)
 
 
 # --- point 1: two extracts of one month --------------------------------------------------

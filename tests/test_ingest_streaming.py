@@ -102,6 +102,7 @@ def test_the_unique_check_in_shares_finds_the_first_repeat_in_file_order(tmp_pat
                                                                          small_batches,
                                                                          monkeypatch):
     monkeypatch.setattr(ingest.stage, "SHARES", 4)  # 40 ids in four shares, each read on its own
+    monkeypatch.setattr(ingest.stage, "IDS_HELD", 10)  # staged past 10 held, not held in memory
     rows = _rows(40)
     rows[30] = "R7,2025-01-20,,1"  # the second repeat in file order
     rows[25] = "R19,2025-01-20,,1"  # the first

@@ -5,18 +5,17 @@ written in one Delta commit with its provenance; quarantine files; the bundled s
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from kpi.catalogue import DatasetSpec
 from kpi.errors import ConfigError, DataError, UsageError, refusal
 from kpi.ingest.common import _UNSAFE, COLUMN, FILE, REASON, ROW, _StagingRefused
-from kpi.ingest.identity import check_identity
+from kpi.ingest.identity import check_identity, identity_columns
 from kpi.ingest.sql_reader import Query, query_of
 from kpi.ingest.stage import (
     Extract,
@@ -27,6 +26,9 @@ from kpi.ingest.stage import (
 )
 from kpi.outputs import check_target
 from kpi.progress import Progress, Step
+
+if TYPE_CHECKING:
+    from kpi.store import DataFile
 
 
 @dataclass(frozen=True)
@@ -187,9 +189,10 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     whole load is good (or, with skip_bad_rows, unless at least one row is). Loading the very
     extracts the latest version loaded writes nothing, not even a new version. Files holding
     the same month are refused unless `parts`; a load leaving a stored month with fewer than
-    half its rows is refused unless `allow_shrink`. The good rows are staged as Parquet files
-    in a temporary folder inside the data folder, removed however the load ends. `progress`
-    is told the bytes and rows read of each file and the rows written (kpi.progress)."""
+    half its rows is refused unless `allow_shrink`. The good rows are written as the table's data
+    files into a temporary folder inside the data folder, moved into the table by the commit;
+    the folder is removed however the load ends. `progress` is told the bytes and rows read of
+    each file and the rows stored (kpi.progress)."""
     from kpi import store
 
     spec = store.dataset_spec(project, dataset_id)
@@ -221,6 +224,7 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
         try:
             extract = stage_extracts(spec, sources, folder, skip_bad_rows=skip_bad_rows,
                                      parts=parts, measured=measured, sheet=sheet,
+                                     identity=identity_columns(project, spec),
                                      progress=progress)
         except _StagingRefused as exc:
             raise refusal(exc.error, store.table_path(project, dataset_id)) from None
@@ -233,7 +237,7 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
             quarantine: Path | None, parts: bool, allow_shrink: bool,
             progress: Progress | None = None) -> LoadResult:
     """Store what `stage_extracts` read: the checks against the stored table, under the load
-    lock, then one Delta commit streaming the staged rows."""
+    lock, then one Delta commit of the data files it wrote."""
     from kpi import store
 
     dataset_id = spec.id
@@ -275,19 +279,18 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
         return {"replaced": [{k: r[k] for k in ("key", "before", "after")} for r in replaced],
                 "quarantine": _shown_path(project, outcome["quarantine"])}
 
-    rows = extract.month_rows
+    moved = None
     if progress is not None:
         written = 0
 
-        def rows(month: str, columns: list[str]) -> Iterator[Any]:
+        def moved(data: DataFile) -> None:
             nonlocal written
-            for table in extract.month_rows(month, columns):
-                yield table
-                written += table.num_rows
-                progress(Step("store", "rows", written, extract.rows, written))
+            written += data.rows
+            progress(Step("store", "rows", written, extract.rows, written))
 
     try:
-        version = store.replace_months(project, dataset_id, rows, keys, provenance, guard)
+        version = store.replace_months(project, dataset_id, extract.data, keys, provenance,
+                                       guard, moved)
     except BaseException:
         if outcome["quarantine"] is not None:  # the load did not happen: neither did its rejects
             outcome["quarantine"].unlink(missing_ok=True)

@@ -13,7 +13,15 @@ from kpi import dateparts
 from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec, polars_schema
 from kpi.dateparts import SANE_YEARS
 from kpi.errors import DataError, located
-from kpi.ingest.common import _SHOWN_AS_MARK, _UNSAFE, COLUMN, REASON, ROW, _show
+from kpi.ingest.common import (
+    _SHOWN_AS_MARK,
+    _UNSAFE,
+    COLUMN,
+    REASON,
+    ROW,
+    _show,
+    printable_ascii,
+)
 from kpi.ingest.excel_reader import _from_serial_dates
 from kpi.ingest.identity import needs_normalising, normalised_text
 
@@ -139,7 +147,8 @@ def _check_parquet_types(spec: DatasetSpec, path: Path, table: pl.DataFrame,
 def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
              state: _FileState) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Clean and type one batch of a source frame with its file's column mapping. Returns the
-    good rows and the bad rows with their reasons; adds to `state` what the file-wide checks
+    good rows (with `month` as its first day, dateparts.month_start) and the bad rows with
+    their reasons; adds to `state` what the file-wide checks
     need."""
     mapping = state.mapping
     cells = [c for c in table.columns if c != ROW]
@@ -156,17 +165,23 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
             if repeated.len():
                 state.repeated += repeated.len()
                 table = table.filter(~pl.col(ROW).is_in(repeated.to_list()))
-        table = table.filter(~empty)
+        blank = table.select(empty.alias("blank"))["blank"]
+        if blank.any():
+            table = table.filter(~blank)
         if state.excel:
             table = _from_serial_dates(spec, table, mapping)
 
-    typed = _typed(spec, table, mapping)
     checked = [col for col in spec.columns if col.name in mapping]
+    plain = {col.name for col in checked if col.type == ColumnType.STR
+             and printable_ascii(table[mapping[col.name]])}
+    typed = _typed(spec, table, mapping, plain)
     _note_present(spec, typed, state)
 
     rules = [rule for col in checked
              for rule in _rules(spec, col, mapping[col.name],
-                                typed.schema[f"__raw_{col.name}"] == pl.String)]
+                                typed.schema[f"__raw_{col.name}"] == pl.String,
+                                col.name in plain,
+                                f"__present_{col.name}" in typed.schema)]
     failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
     typed = typed.with_columns(failed.alias("__failed"))
     # Messages are built for the failing rows only: most loads have none.
@@ -181,8 +196,11 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
         bad = bad_rows.join(originals, on=ROW, how="left", maintain_order="left")
     else:
         bad = bad_rows
-    good = typed.filter(~pl.col("__failed")).select(ROW, *[c.name for c in spec.columns])
-    good = good.with_columns(dateparts.month_expr(spec))
+    # A declared column called `month` is the partition's (polars_schema): replaced by it.
+    good = typed.select(ROW, *[c.name for c in spec.columns if c.name != "month"],
+                        dateparts.month_start(spec))
+    if bad_rows.height:
+        good = good.filter(~typed["__failed"])
     return good, bad
 
 
@@ -240,15 +258,17 @@ def _present(raw: pl.Expr, text: bool) -> pl.Expr:
     return raw.is_not_null() & (raw.str.strip_chars() != "") if text else raw.is_not_null()
 
 
-def _rules(spec: DatasetSpec, col: ColumnSpec, source: str,
-           text: bool = True) -> list[tuple[str, pl.Expr, pl.Expr]]:
+def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
+           plain: bool = False, noted: bool = False) -> list[tuple[str, pl.Expr, pl.Expr]]:
     """The checks on one column, in order: (source column, failing condition, message). The
     first failing check of a row is the reason it is rejected. `text` says whether the
     source cell (`__raw_<name>`) is text; a typed one (a Parquet number, date or flag) is
     formatted as text only in the messages of failing rows, and cannot hold a control
-    character or a month name."""
+    character or a month name. `plain` says the column's bytes are all printable ASCII
+    (common.printable_ascii), so it holds no control character either; `noted`, that _typed
+    gave whether each cell is present as `__present_<name>`."""
     raw, value = pl.col(f"__raw_{col.name}"), pl.col(col.name)
-    present = _present(raw, text)
+    present = pl.col(f"__present_{col.name}") if noted else _present(raw, text)
     shown = raw if text else raw.cast(pl.String)
     found = shown.str.replace_all(_SHOWN_AS_MARK, "?").str.slice(0, 40)
     month_name = shown.str.contains(_MONTH_NAME) if text else pl.lit(False)
@@ -282,7 +302,7 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str,
     else:
         rules.append((source, unparsed,
                       pl.format("expected {}, found '{}'", pl.lit(_expected(col)), found)))
-    if col.type == ColumnType.STR and text:
+    if col.type == ColumnType.STR and text and not plain:
         rules.append((source, raw.str.contains(_UNSAFE.pattern),
                       pl.format("expected text without control characters, found '{}' (each "
                                 "shown as ?)", found)))
@@ -320,18 +340,25 @@ def _whole(number: pl.Expr) -> pl.Expr:
             .then(number.cast(pl.Int64, strict=False)))
 
 
-def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str]) -> pl.DataFrame:
+def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
+           plain: set[str] | frozenset[str] = frozenset()) -> pl.DataFrame:
     """The row index, each dataset column in its declared type (null where a value cannot be
-    parsed) and each mapped column's source text as `__raw_<name>`, for the row checks."""
+    parsed) and each mapped column's source text as `__raw_<name>`, for the row checks; and
+    whether each text cell is present (not blank) as `__present_<name>`, where its cleaned
+    text tells that (it does but where normalising may blank a text value). `plain` names the
+    text columns known to be printable ASCII, which need no normalising."""
     schema = polars_schema(spec)
     texts = {col.name: f"__text_{col.name}" for col in spec.columns
              if col.name in mapping and table.schema[mapping[col.name]] == pl.String}
+    normalise = {col.name for col in spec.columns if col.name in texts
+                 and col.type == ColumnType.STR and col.name not in plain
+                 and needs_normalising(table[mapping[col.name]])}
     # Each text column is cleaned once, in one step, and every parse below reads the result:
     # Polars evaluates a repeated sub-expression again at each use, so a date column used to
     # strip its text once per format tried, and a number clean its text five times.
     cleaned = table.with_columns(
         _clean(col, pl.col(mapping[col.name]), _formatted(col, table[mapping[col.name]]),
-               col.type == ColumnType.STR and needs_normalising(table[mapping[col.name]]))
+               col.name in normalise)
         .alias(texts[col.name]) for col in spec.columns if col.name in texts)
     formats = {col.name: _formats_in_sample(col, cleaned[texts[col.name]])
                for col in spec.columns if col.name in texts and col.type in _DATE_TYPES}
@@ -342,18 +369,28 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str]) -> p
             exprs.append(pl.lit(None, dtype=schema[col.name]).alias(col.name))
             continue
         if col.name in texts:
-            value = _parse(col, pl.col(texts[col.name]), formats.get(col.name))
+            value = (pl.col(texts[col.name]).cast(pl.Int64, strict=False)
+                     if col.type == ColumnType.INT
+                     else _parse(col, pl.col(texts[col.name]), formats.get(col.name)))
         else:
             value = _cast_typed(col, pl.col(source), table.schema[source])
         exprs.append(value.alias(col.name))
         exprs.append(_raw(spec, col, pl.col(source), table.schema[source])
                      .alias(f"__raw_{col.name}"))
+        if col.name in texts and col.name not in normalise:
+            # Cleaning strips and blanks; only normalising can blank a value that is there.
+            exprs.append(pl.col(texts[col.name]).is_not_null().alias(f"__present_{col.name}"))
     typed = cleaned.select(exprs)
     for name, found in formats.items():
         if found is not None:
             column = spec.column(name)
             assert column is not None, "formats are found for the dataset's own columns"
             typed = _parse_the_rest(column, typed, cleaned[texts[name]])
+    for col in spec.columns:
+        # A whole number is read as an integer first; only what that misses ('12.0', '1e3')
+        # is read as a float, rather than every value both ways.
+        if col.name in texts and col.type == ColumnType.INT:
+            typed = _parse_the_rest(col, typed, cleaned[texts[col.name]])
     return typed
 
 
@@ -419,12 +456,15 @@ def _formats_in_sample(col: ColumnSpec, text: pl.Series) -> list[int] | None:
 
 
 def _parse_the_rest(col: ColumnSpec, typed: pl.DataFrame, text: pl.Series) -> pl.DataFrame:
-    """Parse with every format the values the sampled formats left unparsed, so a file that
-    changes format after its first rows loads, and fails, exactly as if all were tried."""
+    """Parse in full (`_parse`) the values a first, quicker parse left unparsed: a date column
+    with every format, the sampled ones having missed (so a file that changes format after its
+    first rows loads, and fails, exactly as if all were tried); a whole number as a float too,
+    the integer reading having missed."""
     missed = (typed[col.name].is_null() & text.is_not_null()).arg_true()
     if not missed.len():
         return typed
-    retried = text.gather(missed).to_frame("t").select(_parse(col, pl.col("t")))[col.name]
+    retried = (text.gather(missed).to_frame("t")
+               .select(_parse(col, pl.col("t")).alias(col.name))[col.name])
     return typed.with_columns(typed[col.name].clone().scatter(missed, retried))
 
 

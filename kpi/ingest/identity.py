@@ -30,8 +30,11 @@ from kpi.text import normalised_text as normalised_text  # the conformer's impor
 
 def needs_normalising(values: pl.Series) -> bool:
     """Whether any value holds a character outside ASCII: only then can normalising change
-    it, and most extracts are ASCII throughout (one quick scan instead of three passes)."""
-    return values.dtype == pl.String and bool(values.str.contains(r"[^\x00-\x7f]").any())
+    it, and most extracts are ASCII throughout (one quick scan instead of three passes).
+    Text is ASCII exactly when it has as many bytes as characters: counting both is several
+    times quicker than a regular expression looking for a byte above 0x7f."""
+    return values.dtype == pl.String and (values.str.len_bytes().sum()
+                                          != values.str.len_chars().sum())
 
 
 def refuse_spellings(dataset_id: str, column: str, parts: Iterable[object], use: str) -> None:
@@ -87,11 +90,11 @@ def check_identity(project, spec: DatasetSpec, extract, kept: pl.LazyFrame | Non
     """Refuse a load whose identity columns hold two spellings of one value, or a spelling of
     a value the kept stored rows (`kept`, None for a new table) hold otherwise."""
     for column in identity_columns(project, spec):
-        loaded = (extract.scan(bookkeeping=True).select(column, FILE, ROW)
-                  .filter(pl.col(column).is_not_null())
-                  .group_by(column).agg(pl.col(FILE, ROW).sort_by(FILE, ROW).first())
-                  .with_columns(identity_key(pl.col(column)).alias("__key"))
-                  .sort(FILE, ROW).collect())
+        # Each value's first file and record, kept by the staging as the rows were read.
+        if column not in extract.firsts:
+            continue  # no good row reached the store's files (the load is refused anyway)
+        loaded = (extract.firsts[column]
+                  .with_columns(identity_key(pl.col(column)).alias("__key")).sort(FILE, ROW))
         twice = loaded.filter(pl.col("__key").is_duplicated())
         if twice.height:
             first = twice.row(0, named=True)
