@@ -196,11 +196,11 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
         bad = bad_rows.join(originals, on=ROW, how="left", maintain_order="left")
     else:
         bad = bad_rows
-    # A declared column called `month` is the partition's (polars_schema): replaced by it.
-    good = typed.select(ROW, *[c.name for c in spec.columns if c.name != "month"],
-                        dateparts.month_start(spec))
-    if bad_rows.height:
-        good = good.filter(~typed["__failed"])
+    # The month is made from the good rows only: a refused row's date part (month 13) has
+    # no first day. A declared column called `month` is the partition's (polars_schema).
+    good = typed.filter(~pl.col("__failed")) if bad_rows.height else typed
+    good = good.select(ROW, *[c.name for c in spec.columns if c.name != "month"],
+                       dateparts.month_start(spec))
     return good, bad
 
 
