@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from kpi.catalogue import ID_PATTERN, DatasetSpec, Project, polars_schema
 from kpi.errors import ConfigError, DataError, UsageError, refusal, visible
@@ -717,6 +717,7 @@ class MonthFiles:
         self.schema = arrow_schema.remove(arrow_schema.get_field_index("month"))
         # A unique column has as many values as rows: a dictionary of them is built only to
         # be dropped (about a sixth of the writing).
+        # (pyarrow takes the list of dictionary columns; its type stubs admit only a bool.)
         self.dictionary = [name for name in self.schema.names if name != spec.unique]
         self.folder = folder
         self.held: dict[str, list[Any]] = {}
@@ -754,7 +755,7 @@ class MonthFiles:
             folder.mkdir(exist_ok=True)
             target = folder / f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
             self.open[month] = (pq.ParquetWriter(target, self.schema, compression="snappy",
-                                                 use_dictionary=self.dictionary),
+                                                 use_dictionary=cast(Any, self.dictionary)),
                                 target, _FileStats(self.schema))
         writer, _, stats = self.open[month]
         writer.write_table(part, row_group_size=max(part.num_rows, 1))

@@ -5,6 +5,7 @@ written in one Delta commit with its provenance; quarantine files; the bundled s
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -279,14 +280,16 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
         return {"replaced": [{k: r[k] for k in ("key", "before", "after")} for r in replaced],
                 "quarantine": _shown_path(project, outcome["quarantine"])}
 
-    moved = None
+    moved: Callable[[DataFile], None] | None = None
     if progress is not None:
         written = 0
 
-        def moved(data: DataFile) -> None:
+        def count_rows(data: DataFile) -> None:
             nonlocal written
             written += data.rows
             progress(Step("store", "rows", written, extract.rows, written))
+
+        moved = count_rows
 
     try:
         version = store.replace_months(project, dataset_id, extract.data, keys, provenance,
