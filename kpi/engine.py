@@ -734,7 +734,7 @@ def columns_read(project: Project, kpi: KpiDef) -> list[str]:
 
 def _blank(name: str, dtype: pl.DataType, spec: DatasetSpec) -> pl.Expr:
     """Whether a row is blank in a column: null, or for text only spaces. Stored text is
-    trimmed by the ingest, with nothing left stored as null (the identity rule of
+    trimmed by the ingest, and a cell left blank is stored as null (the identity rule of
     docs/guarantees.md), so only a derived text column is stripped here: stripping every
     stored text cell cost more than the rest of a month's sums."""
     column = pl.col(name)

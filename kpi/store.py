@@ -527,12 +527,10 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
     commit will create: it may refuse the load (raise) or return entries for the provenance.
     `moved(file)`, when given, is called as each data file is moved into the table.
     """
-    import time
-
     import polars as pl
     from deltalake import CommitProperties, DeltaTable, Schema
     from deltalake.exceptions import DeltaError
-    from deltalake.transaction import AddAction, create_table_with_add_actions
+    from deltalake.transaction import create_table_with_add_actions
 
     spec = dataset_spec(project, dataset_id)
     arrow_schema = pl.DataFrame(schema=polars_schema(spec)).to_arrow().schema
@@ -563,11 +561,7 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
                     folder.mkdir(parents=True, exist_ok=True)
                     written.append(folder / data.name)
                     _move(data.path, folder / data.name)
-                    adds.append(AddAction(
-                        path=f"month={month}/{data.name}", size=data.size,
-                        partition_values={"month": month},
-                        modification_time=int(time.time() * 1000), data_change=True,
-                        stats=json.dumps(data.stats)))
+                    adds.append(_add_action(month, data.name, data.size, data.stats))
                     if moved is not None:
                         moved(data)
             schema = Schema.from_arrow(arrow_schema)
@@ -642,11 +636,9 @@ def _kept_in_month(project: Project, dataset_id: str, spec: DatasetSpec, keys: p
 def _write_month(table: Path, month: str, arrow_schema: Any, parts: list[Any],
                  written: list[Path]) -> Any:
     """Write one month's rows into a new data file of the table; its Delta add action."""
-    import time
     import uuid
 
     import pyarrow.parquet as pq
-    from deltalake.transaction import AddAction
 
     folder = table / f"month={month}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -660,10 +652,18 @@ def _write_month(table: Path, month: str, arrow_schema: Any, parts: list[Any],
             part = part.select(schema.names).cast(schema)
             writer.write_table(part, row_group_size=max(part.num_rows, 1))
             stats.add(part)
-    return AddAction(path=f"month={month}/{name}", size=target.stat().st_size,
-                     partition_values={"month": month},
+    return _add_action(month, name, target.stat().st_size, stats.delta())
+
+
+def _add_action(month: str, name: str, size: int, stats: dict[str, Any]) -> Any:
+    """The Delta add action of a data file `name` in the month's folder of the table."""
+    import time
+
+    from deltalake.transaction import AddAction
+
+    return AddAction(path=f"month={month}/{name}", size=size, partition_values={"month": month},
                      modification_time=int(time.time() * 1000), data_change=True,
-                     stats=json.dumps(stats.delta()))
+                     stats=json.dumps(stats))
 
 
 @dataclass(frozen=True)
