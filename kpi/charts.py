@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from kpi.catalogue import ID_PATTERN, Kind, KpiDef, Project, Unit
+from kpi.catalogue import BOUNDS, ID_PATTERN, Kind, KpiDef, Project, Unit
 from kpi.errors import ConfigError, SystemRefusal
 from kpi.periods import Month
 from kpi.progress import Progress, Step
@@ -167,14 +167,13 @@ def _chart_spec(project: Project, number: int, item: Any, seen: set[str],
                             f"'{kpi.dataset}'")
     numbers = {}
     # A trend of more than 50 years, or a ranking of more than 1,000 bars, is a mistake: drawn,
-    # months = 100000000 ran out of memory.
-    for key, default, low, high in (("limit", 10, 1, 1_000), ("months", 24, 2, 600)):
+    # months = 100000000 ran out of memory. The ranges are kpi.catalogue.BOUNDS'.
+    for key, default in (("limit", 10), ("months", 24)):
         value = item.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            problems.append(f"{where}, key '{key}': must be a whole number from {low} to "
-                            f"{high:,}")
+        if problem := BOUNDS[f"charts.{key}"].problem(value):
+            problems.append(f"{where}, key '{key}': {problem}")
             value = default
-        numbers[key] = value
+        numbers[key] = int(value)
     after = item.get("after", "")
     if after and (not isinstance(after, str) or project.kpi(after) is None):
         problems.append(f"{where}, key 'after': '{after}' is not a KPI")

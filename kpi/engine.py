@@ -22,6 +22,8 @@ import polars as pl
 
 from kpi import store
 from kpi.catalogue import (
+    BOUNDS,
+    BOUNDS_HINT,
     DURATION_UNITS,
     Better,
     ColumnType,
@@ -260,12 +262,16 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
         if odd.height:
             raise ConfigError(f"{path}, row {odd['row'][0]}, column '{key}': expected a whole "
                               f"number, as column '{whole[0]}' of dataset '{whole[1]}' holds")
-    # 'inf', 'nan' and 1e400 read as floats: the score would be no number, blamed on the data.
-    bad = typed.with_row_index("row", offset=2).filter(
-        pl.col("weight").is_null() | ~pl.col("weight").is_finite())
+    # 'inf', 'nan' and 1e400 read as floats: the score would be no number, blamed on the data;
+    # a negative weight would lower the score with every row of its key.
+    bound = BOUNDS["weights file: weight"]
+    bad = typed.with_columns(found=frame.get_column(weight)).with_row_index(
+        "row", offset=2).filter(bound.outside(pl.col("weight")))
     if bad.height:
-        raise ConfigError(f"{path}, row {bad['row'][0]}, column '{weight}': expected a finite "
-                          "number")
+        raise ConfigError(f"{path}, row {bad['row'][0]}, column '{weight}': expected a weight "
+                          f"that is {bound.text()}, found '{bad['found'][0] or ''}'",
+                          hint=(f"{bound.why}; " if (bad["weight"][0] or 0) < 0 else "")
+                          + BOUNDS_HINT)
     # Two weights for one key have no meaning, and joined they would count its rows twice.
     numbered = typed.with_row_index("row", offset=2)
     again = numbered.filter(pl.col("key").is_not_null() & ~pl.col("key").is_first_distinct())

@@ -92,7 +92,8 @@ limit = 0
         f"{path}: chart 'peer_chart', key 'type': must be one of trend, compare, top, xmr",
         f"{path}: chart 'crime_trend', key 'id': is declared twice",
         f"{path}: chart 'crime_trend', key 'kpis': 'nope' is not a KPI",
-        f"{path}: chart 'crime_trend', key 'limit': must be a whole number from 1 to 1,000",
+        f"{path}: chart 'crime_trend', key 'limit': must be a whole number from 1 to 1,000, "
+        "found 0",
     ]
     assert caught.value.hint == "9 problems in [[charts]]"
 
