@@ -19,6 +19,7 @@ the same bytes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -403,6 +404,16 @@ def change_cell(change, kpi: KpiDef) -> str:
     return f"{absolute} ({_with_sign(change.percent, f'{abs(change.percent):.1f}%')})"
 
 
+def no_figure_words(note: str | None) -> str:
+    """Why a KPI has no figure, as a board reads it: the engine names a dataset not loaded by
+    its id ("dataset 'stop_search' has no data yet"), which the analyst needs and the board
+    does not."""
+    found = re.fullmatch(r"dataset '([^']+)' has no data yet", note or "")
+    if found:
+        return f"no {column_title(found[1]).lower()} data has been loaded yet"
+    return note or "no data"
+
+
 def column_title(column: str | None) -> str:
     """A breakdown column as a reader names it: 'lpa' -> 'LPA', 'outcome_code' -> 'Outcome
     code'."""
@@ -689,7 +700,7 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
         if kpi.description:
             text = inlines(text, " ", _sentence(Name(kpi.description)))
         return text
-    note = Name(result.note or "no data")
+    note = Name(no_figure_words(result.note))
     if result.current is None or result.current.value is None:
         return _sentence(inlines("No figure can be reported: ", note))
     opening = current_clause(result)
@@ -982,7 +993,7 @@ class _Builder:
         missing: dict[str, list[KpiResult]] = {}
         for result in listed:
             if self.exceptions[result.kpi.id] == (judge.NO_FIGURE,):
-                missing.setdefault(result.note or "no data", []).append(result)
+                missing.setdefault(no_figure_words(result.note), []).append(result)
             else:
                 lines.append(self._exception_line(result))
         for note, results in missing.items():
@@ -1022,7 +1033,7 @@ class _Builder:
 
         result = self.results[kpi.id]
         if why == judge.NO_FIGURE:
-            return f"no figure can be reported ({result.note or 'no data'})"
+            return f"no figure can be reported ({no_figure_words(result.note)})"
         if why == judge.STALE:
             assert result.current is not None, "a stale source has a latest figure"
             return f"the source is stale: its latest data is for {result.current.window.label}"
@@ -1481,9 +1492,10 @@ class _Builder:
         ]
         if self.verdicts:
             texts += READING_VERDICTS
-        standing = ("A part of a count (an LPA, an offence) stands out when its change differs "
-                    "from the change of the other parts together by more than chance would "
-                    "often make it; a part of a proportion (an LPA's share of incidents "
+        # The examples are no project's own: a police.uk paper has no LPAs.
+        standing = ("A part of a count (an area, a type of crime) stands out when its change "
+                    "differs from the change of the other parts together by more than chance "
+                    "would often make it; a part of a proportion (one area's share of incidents "
                     "attended in time) when its proportion in the period reported differs from "
                     "the other parts' together. More than chance means less than a 5% chance "
                     "divided by the number of parts tested (Bonferroni's correction), each "
