@@ -1539,17 +1539,24 @@ def _part_quantiles(frame: pl.LazyFrame, column: str, requests: list[BreakdownRe
 
 def _breakdown_frame(project: Project, kpi: KpiDef, compared: bool,
                      parts: list[tuple[Any, dict, dict]]) -> pl.DataFrame:
-    """The breakdown frame from each part's current and comparison components."""
+    """The breakdown frame from each part's current and comparison components. A rate's,
+    proportion's or mean's part also keeps its numerator and denominator in the current
+    window (null for other kinds): a proportion's part is tested from them
+    (kpi.stats.rate_standouts)."""
     rows = []
     for part, current_parts, comparison_parts in parts:
         cur = value_of(kpi, current_parts, project)
         cmp = value_of(kpi, comparison_parts, project) if compared else None
         change = change_between(kpi, cur, cmp)
+        whole = "num" in current_parts and "den" in current_parts
         rows.append({"part": part, "current": cur, "comparison": cmp,
                      "absolute": change.absolute if change else None,
                      "percent": change.percent if change else None,
-                     "points": change.points if change else None})
+                     "points": change.points if change else None,
+                     "current_numerator": current_parts["num"] if whole else None,
+                     "current_denominator": current_parts["den"] if whole else None})
     schema = {"part": pl.String, "current": pl.Float64, "comparison": pl.Float64,
-              "absolute": pl.Float64, "percent": pl.Float64, "points": pl.Float64}
+              "absolute": pl.Float64, "percent": pl.Float64, "points": pl.Float64,
+              "current_numerator": pl.Float64, "current_denominator": pl.Float64}
     out = pl.DataFrame(rows, schema=schema, orient="row")
     return out.sort(["current", "part"], descending=[True, False], nulls_last=True)
