@@ -20,6 +20,8 @@ import polars as pl
 
 from kpi import engine, stats
 from kpi.catalogue import (
+    BOUNDS,
+    BOUNDS_HINT,
     BREAKDOWN_TYPES,
     Better,
     Kind,
@@ -107,11 +109,15 @@ def read_populations(path: Path) -> pl.DataFrame:
         pl.col(population).str.strip_chars().str.replace_all(",", "")
         .cast(pl.Float64, strict=False).alias("population"),
         pl.col(year).str.strip_chars().cast(pl.Int64, strict=False).alias("year"))
-    for column, source, what in (("population", population, "a positive number"),
-                                 ("year", year, "a year such as 2024")):
-        bad = typed.filter(pl.col(column).is_null() | (pl.col(column) <= 0))
+    for column, source in (("population", population), ("year", year)):
+        bound = BOUNDS[f"population file: {column}"]
+        bad = typed.with_columns(found=frame.get_column(source)).filter(
+            bound.outside(pl.col(column).cast(pl.Float64)))
         if bad.height:
-            raise ConfigError(f"{path}, row {bad['row'][0]}, column '{source}': expected {what}")
+            raise ConfigError(f"{path}, row {bad['row'][0]}, column '{source}': expected "
+                              f"{'a population that is ' if column == 'population' else ''}"
+                              f"{bound.text()}, found '{bad['found'][0] or ''}'",
+                              hint=BOUNDS_HINT)
     blank = typed.filter(pl.col("part").is_null())
     if blank.height:
         raise ConfigError(f"{path}, row {blank['row'][0]}, column '{part}': expected a name")
