@@ -745,6 +745,17 @@ def test_bundled_sample_paper_matches_golden(sample):
     assert text == GOLDEN.read_text(encoding="utf-8")
 
 
+def test_bundled_sample_paper_reads_as_commonmark_without_stray_marks(sample):
+    """Rendered as CommonMark, every bold and italic of the sample's paper closes: the rows
+    of the matrix once printed "**▲ Special cause of concern (6): **Sexual offences", the
+    closing marks after a space being no closing marks."""
+    _, text, _ = sample
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    shown = re.sub(r"<[^>]+>", "", html)
+    assert "**" not in shown and not re.search(r"(^|\s)\*\S|\S\*(\s|$)", shown)
+    assert "<strong>▲ Special cause of concern (6):</strong> Sexual offences;" in html
+
+
 def test_bundled_sample_has_every_priority_and_figure(sample):
     from PIL import Image
 
