@@ -82,9 +82,10 @@ def start_up(kpi: str, rounds: int) -> dict[str, list[dict]]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("KPI_PROJECT", "PYTHONDONTWRITEBYTECODE")}
     env.update({"KPI_NO_CACHE": "1", "NO_COLOR": "1", "COLUMNS": "160"})
-    cases = {"kpi summary (sample, uncached)": [kpi, "summary", "--period", "2025-09"],
+    cases = {"kpi summary (sample, uncached)": [kpi, "summary", "--period", "2025-09",
+                                                "--project", "sample"],
              "import polars, deltalake": [sys.executable, "-c", "import polars, deltalake"]}
-    with tempfile.TemporaryDirectory() as empty:  # no kpi.toml above it: the bundled sample
+    with tempfile.TemporaryDirectory() as empty:  # no kpi.toml above it
         for cmd in cases.values():
             scale.run_measured(cmd, Path(empty), env)  # the sample's store is built once
         runs: dict[str, list[dict]] = {name: [] for name in cases}
@@ -105,6 +106,18 @@ def line(goal: str, kpi: list[dict], base: list[dict], floor_name: str, limit: f
             f"| {limit:g}x | {met} |")
 
 
+class Table:
+    """The result table's rows, each also printed as soon as it is measured: a run of hours
+    that fails late keeps the rows it measured."""
+
+    def __init__(self) -> None:
+        self.rows: list[str] = []
+
+    def append(self, row: str) -> None:
+        self.rows.append(row)
+        print(row, file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
@@ -115,8 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     kpi = shutil.which("kpi") or sys.exit("kpi is not on PATH: install the package first")
     own = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="kpi-goals-")) if own else args.workdir
-    lines = ["| goal | kpi | floor | wall ratio | CPU ratio | limit | |",
-             "|---|---|---|---|---|---|---|"]
+    lines = Table()
+    lines.append("| goal | kpi | floor | wall ratio | CPU ratio | limit | |")
+    lines.append("|---|---|---|---|---|---|---|")
     try:
         for rows in args.rows:
             folder = workdir / f"n{rows}"
@@ -153,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if own:
             shutil.rmtree(workdir, ignore_errors=True)
-    print("\n".join(lines))
+    print("\n".join(lines.rows))
     return 0
 
 

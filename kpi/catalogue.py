@@ -330,8 +330,98 @@ class Quality:
     context_months: int = 6
 
 
-QUALITY_KEYS = {"blank_jump": (0.0, 1.0), "mostly_blank": (0.0, 1.0), "row_ratio": (0.0, 1.0),
-                "context_months": (0, 36)}
+@dataclass(frozen=True)
+class Bound:
+    """The range of a number a user writes: a key of kpi.toml, or a column of a weights or
+    population file. Every number is finite (TOML allows nan and inf; either turns the figures
+    that use it into nonsense); `above` and `below` leave out the end itself."""
+
+    low: float | None = None
+    high: float | None = None
+    whole: bool = False
+    above: bool = False
+    below: bool = False
+    unit: str = ""  # "months": a whole number of months; "year": a year, written 2024
+    why: str = ""   # what a number outside the range would do, said with the refusal
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if not math.isfinite(value) or (self.whole and value != int(value)):
+            return False
+        if self.low is not None and (value <= self.low if self.above else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.below else value <= self.high)
+
+    def text(self) -> str:
+        """The range in words: 'a whole number of months from 0 to 60'."""
+        what = "a year" if self.unit == "year" else \
+            ("a whole number" + (f" of {self.unit}" if self.unit else "")) if self.whole \
+            else "a number" if self.low is not None and self.high is not None else "a finite number"
+        style = "g" if self.unit == "year" else ",g"
+        low, high = (format(v, style) if v is not None else None for v in (self.low, self.high))
+        if low is not None and high is not None:
+            if self.above or self.below:
+                return f"{what} {'above' if self.above else 'from'} {low} and " \
+                       f"{'below' if self.below else 'up to'} {high}"
+            return f"{what} from {low} to {high}"
+        if low is not None:
+            return f"{what} above {low}" if self.above else f"{what}, {low} or more"
+        if high is not None:
+            return f"{what}, {high} or less"
+        return what
+
+    def problem(self, value: Any) -> str | None:
+        """None when the value is in range, else what to say: 'must be ..., found ...'."""
+        if self.accepts(value):
+            return None
+        shown = f"'{value}'" if isinstance(value, str) else \
+            str(value).lower() if isinstance(value, bool) else f"{value}"
+        return f"must be {self.text()}, found {shown}" + (f" ({self.why})" if self.why else "")
+
+    def outside(self, column: Any) -> Any:
+        """A Polars expression: true where a number column (Float64) is blank, not finite or
+        out of range, for the files kpi reads numbers from."""
+        bad = column.is_null() | ~column.is_finite()
+        if self.whole:
+            bad = bad | (column != column.round())
+        if self.low is not None:
+            bad = bad | ((column <= self.low) if self.above else (column < self.low))
+        if self.high is not None:
+            bad = bad | ((column >= self.high) if self.below else (column > self.high))
+        return bad
+
+
+# Every number a user can write, and its range: kpi.toml's keys (read by this module, and by
+# kpi.charts for [[charts]]) and the numbers of the files a project names (kpi.engine reads
+# weights files, kpi.compare population files). docs/catalogue.md#number-ranges prints it.
+BOUNDS: dict[str, Bound] = {
+    "population": Bound(0, above=True, why="a count per 1,000 of it is divided by it"),
+    "kpis.stable_band": Bound(0, why="a change this size or smaller either way is stable"),
+    "kpis.multiplier": Bound(0, above=True, why="it scales every value: 0 would make each "
+                             "figure 0, a negative one turn it over"),
+    "kpis.lag": Bound(0, 60, whole=True, unit="months",
+                      why="how far the source runs behind the period"),
+    "kpis.provisional_months": Bound(0, 12, whole=True, unit="months",
+                                     why="months at the end of a 12-month window"),
+    "kpis.threshold": Bound(),
+    "kpis.percentile": Bound(0, 100, above=True, below=True),
+    "kpis.target": Bound(why="in the KPI's unit"),
+    "columns.min": Bound(why="the smallest value a row may hold"),
+    "priorities.order": Bound(whole=True),
+    "quality.blank_jump": Bound(0, 1), "quality.mostly_blank": Bound(0, 1),
+    "quality.row_ratio": Bound(0, 1),
+    "quality.context_months": Bound(0, 36, whole=True, unit="months"),
+    "checks.tolerance": Bound(0, why="the largest difference a check lets pass"),
+    "charts.limit": Bound(1, 1_000, whole=True), "charts.months": Bound(2, 600, whole=True),
+    "weights file: weight": Bound(0, why="a negative weight would lower the score for every "
+                                        "row of its key"),
+    "population file: population": Bound(0, above=True),
+    "population file: year": Bound(1900, 2100, whole=True, unit="year"),
+}
+# Where the refusal of a number out of range sends the reader.
+BOUNDS_HINT = "docs/catalogue.md#number-ranges gives the range of every number kpi reads"
+QUALITY_KEYS = tuple(k.removeprefix("quality.") for k in BOUNDS if k.startswith("quality."))
 
 
 @dataclass(frozen=True)
@@ -656,6 +746,7 @@ class _Problems:
         self.path = path
         self.lines = text.splitlines()
         self.items: list[str] = []
+        self.bounded = False  # a number out of its range is among the problems
 
     def line_of(self, *needles: str) -> int | None:
         """Best-effort line number: the first line holding the first needle, searching on from
@@ -722,11 +813,21 @@ class _Problems:
         subject = where + (f", key '{key}'" if key else "")
         self.items.append(f"{location}: {subject}: {message}")
 
+    def out_of_bounds(self, name: str, value: Any, where: str, key: str, *needles: str,
+                      line: int | None = None) -> bool:
+        """Reports a number outside its range in BOUNDS (True), or says it is in range."""
+        problem = BOUNDS[name].problem(value)
+        if problem is not None:
+            self.add(where, key, problem, *needles, line=line)
+            self.bounded = True
+        return problem is not None
+
     def raise_if_any(self) -> None:
         if self.items:
             count = len(self.items)
+            hint = f"{count} problem{'s' if count > 1 else ''} in the project file"
             raise ConfigError("\n".join(self.items),
-                              hint=f"{count} problem{'s' if count > 1 else ''} in the project file")
+                              hint=hint + (f"; {BOUNDS_HINT}" if self.bounded else ""))
 
 
 
@@ -756,11 +857,8 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
 
     populations: dict[str, float] = {}
     for name, value in (raw.get("population") or {}).items():
-        if (not isinstance(value, (int, float)) or isinstance(value, bool)
-                or not math.isfinite(value) or value <= 0):
-            problems.add("[population]", name, "must be a positive finite number",
-                         rf"^\s*{re.escape(name)}\s*=")
-        else:
+        if not problems.out_of_bounds("population", value, "[population]", name,
+                                      rf"^\s*{re.escape(name)}\s*="):
             populations[name] = float(value)
 
     datasets = _build_datasets(raw.get("datasets") or {}, problems)
@@ -818,14 +916,10 @@ def _build_quality(raw: Any, problems: _Problems) -> Quality:
             problems.add("[quality]", key, f"is not a key of [quality] (keys: "
                          f"{', '.join(QUALITY_KEYS)})", rf"^\s*{re.escape(key)}\s*=")
             continue
-        low, high = QUALITY_KEYS[key]
-        whole = key == "context_months"
-        if (isinstance(value, bool) or not isinstance(value, int if whole else (int, float))
-                or not math.isfinite(value) or not low <= value <= high):
-            problems.add("[quality]", key, f"must be a {'whole ' if whole else ''}number from "
-                         f"{low:g} to {high:g}", rf"^\s*{re.escape(key)}\s*=")
+        if problems.out_of_bounds(f"quality.{key}", value, "[quality]", key,
+                                  rf"^\s*{re.escape(key)}\s*="):
             continue
-        values[key] = value
+        values[key] = int(value) if BOUNDS[f"quality.{key}"].whole else value
     return Quality(**values)
 
 
@@ -975,9 +1069,19 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
                 problems.add(where, f"columns.{name}.pattern", bad, needle,
                              rf"^\s*{re.escape(name)}\s*=")
                 pattern = None
+            least = col_table.get("min")
+            if least is not None and ctype not in (ColumnType.INT, ColumnType.FLOAT):
+                problems.add(where, f"columns.{name}.min", f"a {ctype.value} column has no "
+                             "smallest value: min is for int and float columns", needle,
+                             rf"^\s*{re.escape(name)}\s*=")
+                least = None
+            elif least is not None and problems.out_of_bounds(
+                    "columns.min", least, where, f"columns.{name}.min", needle,
+                    rf"^\s*{re.escape(name)}\s*="):
+                least = None
             columns.append(ColumnSpec(name=name, type=ctype, sources=sources,
                                       required=bool(col_table.get("required", True)),
-                                      min=col_table.get("min"), pattern=pattern,
+                                      min=least, pattern=pattern,
                                       label=str(col_table.get("label", ""))))
         if not columns:
             problems.add(where, "columns", "declare at least the date column", needle)
@@ -1206,10 +1310,9 @@ def _build_priorities(raw: Any, problems: _Problems) -> list[Priority]:
         title, order = item.get("title"), item.get("order", number + 1)
         if not isinstance(title, str) or not title:
             problems.add(where, "title", "is required", needle)
-        if not isinstance(order, int):
-            problems.add(where, "order", "must be an integer", needle)
+        if problems.out_of_bounds("priorities.order", order, where, "order", needle):
             order = number + 1
-        priorities.append(Priority(id=pid, title=str(title), order=order))
+        priorities.append(Priority(id=pid, title=str(title), order=int(order)))
     return priorities
 
 
@@ -1224,8 +1327,10 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
             problems.add(where, "id", "needs an id of lower case letters, digits and _")
             continue
 
-        def bad(key: str | None, message: str, kid: str = kid, where: str = where) -> None:
+        def bad(key: str | None, message: str, kid: str = kid, where: str = where,
+                bounded: bool = False) -> None:
             problems.add(where, key, message, line=problems.item_line("kpis", kid, key))
+            problems.bounded |= bounded
 
         if kid in seen:
             bad("id", "is declared twice")
@@ -1367,19 +1472,11 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
     for key, default in (("stable_band", 0.0), ("multiplier", 1.0), ("lag", 0),
                          ("threshold", None), ("percentile", None), ("provisional_months", 0)):
         value = item.get(key, default)
-        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
-            bad(key, "must be a number")
-            value = default
-        elif value is not None and not math.isfinite(value):
-            # TOML allows nan and inf; either would turn every figure of the KPI into nonsense.
-            bad(key, f"must be a finite number, not {value}")
+        problem = BOUNDS[f"kpis.{key}"].problem(value) if value is not None else None
+        if problem:
+            bad(key, problem, bounded=True)
             value = default
         numbers[key] = value
-    for key in ("lag", "provisional_months"):
-        if numbers[key] is not None and (numbers[key] < 0 or int(numbers[key]) != numbers[key]):
-            bad(key, "must be a whole number of months, 0 or more")
-    if numbers["percentile"] is not None and not 0 < numbers["percentile"] < 100:
-        bad("percentile", "must be above 0 and below 100")
 
     target, spc_baseline, spc_rebase = _spc_keys(item, kind, bad)
     texts = {}
@@ -1435,8 +1532,8 @@ def _spc_keys(item: dict[str, Any], kind: Kind, bad
     """The target, spc_baseline and spc_rebase keys of a KPI, checked."""
     target = item.get("target")
     if target is not None:
-        if not isinstance(target, (int, float)) or isinstance(target, bool):
-            bad("target", "must be a number in the KPI's unit")
+        if problem := BOUNDS["kpis.target"].problem(target):
+            bad("target", problem, bounded=True)
             target = None
         elif kind in TOTAL_KINDS or (kind == Kind.SNAPSHOT and "numerator" not in item):
             bad("target", f"a {kind.value} KPI's value is a total, so a target would have to "
@@ -1485,10 +1582,7 @@ def _build_checks(raw: Any, problems: _Problems, kpi_ids: set[str]) -> list[Chec
         if len(item.get("parts", [])) < 2:
             problems.add(where, "parts", "name at least two KPIs", *needles)
         tolerance = item.get("tolerance", 0.0)
-        if (not isinstance(tolerance, (int, float)) or isinstance(tolerance, bool)
-                or not math.isfinite(tolerance) or tolerance < 0):
-            # An infinite tolerance would pass every check, a NaN one fail every check.
-            problems.add(where, "tolerance", "must be a finite number, 0 or more", *needles)
+        if problems.out_of_bounds("checks.tolerance", tolerance, where, "tolerance", *needles):
             tolerance = 0.0
         checks.append(Check(id=cid, title=str(item.get("title", cid)), total=str(item.get("total")),
                             parts=tuple(item.get("parts", [])), tolerance=float(tolerance)))

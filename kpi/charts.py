@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from kpi.catalogue import ID_PATTERN, Kind, KpiDef, Project, Unit
+from kpi.catalogue import BOUNDS, ID_PATTERN, Kind, KpiDef, Project, Unit
 from kpi.errors import ConfigError, SystemRefusal
 from kpi.periods import Month
 from kpi.progress import Progress, Step
@@ -167,14 +167,13 @@ def _chart_spec(project: Project, number: int, item: Any, seen: set[str],
                             f"'{kpi.dataset}'")
     numbers = {}
     # A trend of more than 50 years, or a ranking of more than 1,000 bars, is a mistake: drawn,
-    # months = 100000000 ran out of memory.
-    for key, default, low, high in (("limit", 10, 1, 1_000), ("months", 24, 2, 600)):
+    # months = 100000000 ran out of memory. The ranges are kpi.catalogue.BOUNDS'.
+    for key, default in (("limit", 10), ("months", 24)):
         value = item.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            problems.append(f"{where}, key '{key}': must be a whole number from {low} to "
-                            f"{high:,}")
+        if problem := BOUNDS[f"charts.{key}"].problem(value):
+            problems.append(f"{where}, key '{key}': {problem}")
             value = default
-        numbers[key] = value
+        numbers[key] = int(value)
     after = item.get("after", "")
     if after and (not isinstance(after, str) or project.kpi(after) is None):
         problems.append(f"{where}, key 'after': '{after}' is not a KPI")
@@ -216,14 +215,25 @@ class ChartData:
 # Drawing
 
 
-def axis_label(kpi: KpiDef) -> str:
-    """'ASB incidents (count)': the KPI and its unit, wrapped to fit beside an axis."""
+def axis_label(kpi: KpiDef, per_month: bool = False) -> str:
+    """'ASB incidents (count)': the KPI and its unit (and ', per month' for a 12-month total
+    drawn month by month), wrapped to fit beside an axis."""
     import textwrap
 
     unit = UNIT_AXIS[kpi.unit]
     # A title that already names its unit ('... (millions of days)') is not given it twice.
     named = kpi.title.rstrip().endswith(")") or unit in kpi.title
-    return "\n".join(textwrap.wrap(kpi.title if named else f"{kpi.title} ({unit})", 38))
+    lines = textwrap.wrap(kpi.title if named else f"{kpi.title} ({unit})", 38)
+    # "per month" goes on a line of its own where the last one has no room for it: added
+    # after wrapping, a label ran past the top of the chart ("Crime harm score (millions of
+    # days), per mont"), and wrapped with the rest it split as "per / month".
+    if per_month:
+        lines[-1] += ","
+        if len(lines[-1]) + len(" per month") > 38:
+            lines.append("per month")
+        else:
+            lines[-1] += " per month"
+    return "\n".join(lines)
 
 
 # Fixed fonts and sizes: the output must not depend on a user's matplotlibrc.
@@ -501,8 +511,7 @@ def _draw_trend(figure, axes, data: ChartData) -> None:
             handles += target.plot(x, _values(rolled), label=f"{kpi.title}: {label}{suffix}",
                                    **rolling)
         # A total kind's text figure is a 12-month total; the chart is per month, and says so.
-        per = ", per month" if kpi.kind in TOTAL_KINDS else ""
-        target.set_ylabel(axis_label(kpi) + per)
+        target.set_ylabel(axis_label(kpi, per_month=kpi.kind in TOTAL_KINDS))
         _thousands(target.yaxis, kpi)
     if data.target is not None and data.kpis[0].kind not in TOTAL_KINDS:
         goal = _bar_text(data.target, data.kpis[0])

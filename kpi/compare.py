@@ -20,6 +20,8 @@ import polars as pl
 
 from kpi import engine, stats
 from kpi.catalogue import (
+    BOUNDS,
+    BOUNDS_HINT,
     BREAKDOWN_TYPES,
     Better,
     Kind,
@@ -107,11 +109,15 @@ def read_populations(path: Path) -> pl.DataFrame:
         pl.col(population).str.strip_chars().str.replace_all(",", "")
         .cast(pl.Float64, strict=False).alias("population"),
         pl.col(year).str.strip_chars().cast(pl.Int64, strict=False).alias("year"))
-    for column, source, what in (("population", population, "a positive number"),
-                                 ("year", year, "a year such as 2024")):
-        bad = typed.filter(pl.col(column).is_null() | (pl.col(column) <= 0))
+    for column, source in (("population", population), ("year", year)):
+        bound = BOUNDS[f"population file: {column}"]
+        bad = typed.with_columns(found=frame.get_column(source)).filter(
+            bound.outside(pl.col(column).cast(pl.Float64)))
         if bad.height:
-            raise ConfigError(f"{path}, row {bad['row'][0]}, column '{source}': expected {what}")
+            raise ConfigError(f"{path}, row {bad['row'][0]}, column '{source}': expected "
+                              f"{'a population that is ' if column == 'population' else ''}"
+                              f"{bound.text()}, found '{bad['found'][0] or ''}'",
+                              hint=BOUNDS_HINT)
     blank = typed.filter(pl.col("part").is_null())
     if blank.height:
         raise ConfigError(f"{path}, row {blank['row'][0]}, column '{part}': expected a name")
@@ -252,6 +258,18 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
                           kpis=tuple(results), versions=versions, notes=tuple(notes))
 
 
+def shared_notes(result: PeerComparison) -> list[str]:
+    """The notes of the KPIs compared, each said once with the KPIs it is about: a dataset's
+    stale note is the same for each of its KPIs, and was printed again for each."""
+    shared: dict[str, list[str]] = {}
+    for k in result.kpis:
+        if k.note and k.parts:  # a KPI with no parts prints its note in place of its table
+            for piece in k.note.split("; "):
+                shared.setdefault(piece, []).append(k.kpi.id)
+    return [f"{', '.join(ids[:3])}{f' and {len(ids) - 3} more' if len(ids) > 3 else ''}: "
+            f"{text}" for text, ids in shared.items()]
+
+
 def _peer_group(project: Project, peers: str | None, by: str) -> PeerGroup | None:
     if peers is None:
         return None
@@ -345,6 +363,12 @@ def _stored_months(spec, window: Window) -> int:
     return sum(1 for m in window.months() if m.month % 3 == 1)
 
 
+def _listed(names: list[str]) -> str:
+    """Up to five names, then how many more: `--by` an id column leaves out thousands."""
+    more = f" and {len(names) - 5:,} more" if len(names) > 5 else ""
+    return ", ".join(names[:5]) + more
+
+
 def _measured(project: Project, kpi: KpiDef, window: Window | None, tag: str,
               row: dict[str, float | None]) -> Measured | None:
     if window is None:
@@ -363,7 +387,9 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     blank = 0
     spec = project.datasets[kpi.source]
     short: list[str] = []  # parts left out: rows in fewer months than the current window's
+    absent: list[str] = []  # parts left out: rows only in the comparison window
     unread: list[str] = []  # parts whose comparison window is not all loaded
+    new: list[str] = []  # parts with no rows in the comparison window
     for name, row in rows.items():
         if not row[f"{kpi.id}:{SELECTED}"]:
             continue  # the KPI selects none of this part's rows in either window
@@ -372,6 +398,9 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
             continue
         held = row[f"{kpi.id}:cur{HELD}"]
         assert held is not None  # a count of months (n_unique), never null
+        if held == 0:
+            absent.append(name)
+            continue
         if held < _stored_months(spec, current):
             short.append(f"{name} ({held} of {_stored_months(spec, current)} months)")
             continue
@@ -381,7 +410,7 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
             cmp_held = row[f"{kpi.id}:cmp{HELD}"]
             assert cmp_held is not None  # a count of months (n_unique), never null
             if cmp_held < _stored_months(spec, comparison):
-                unread.append(name)
+                (new if cmp_held == 0 else unread).append(name)
                 cmp = None  # never 0 for months that were never loaded
         change = engine.change_between(kpi, cur.value if cur else None,
                                        cmp.value if cmp else None)
@@ -393,15 +422,22 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     if blank:
         extra = f"rows with a blank '{by}' are not compared"
         note = f"{note}; {extra}" if note else extra
+    if absent:
+        extra = (f"left out, with no rows in the {current.label} (only in the comparison "
+                 f"window): {_listed(absent)}")
+        note = f"{note}; {extra}" if note else extra
     if short:
         extra = (f"left out, holding rows in only some months of the {current.label}: "
-                 f"{', '.join(short[:5])}{' ...' if len(short) > 5 else ''}")
+                 f"{_listed(short)}")
+        note = f"{note}; {extra}" if note else extra
+    if new:
+        assert comparison is not None  # only a comparison window leaves a part unread
+        extra = f"no comparison for {_listed(sorted(new))}: no rows in the {comparison.label}"
         note = f"{note}; {extra}" if note else extra
     if unread:
         assert comparison is not None  # only a comparison window leaves a part unread
-        extra = (f"no comparison for {', '.join(sorted(unread)[:5])}"
-                 f"{' ...' if len(unread) > 5 else ''}: rows in only some months of the "
-                 f"{comparison.label}")
+        extra = (f"no comparison for {_listed(sorted(unread))}: rows in only some months of "
+                 f"the {comparison.label}")
         note = f"{note}; {extra}" if note else extra
 
     valued = [p for p in parts if p.current and p.current.value is not None]

@@ -22,6 +22,8 @@ import polars as pl
 
 from kpi import store
 from kpi.catalogue import (
+    BOUNDS,
+    BOUNDS_HINT,
     DURATION_UNITS,
     Better,
     ColumnType,
@@ -260,12 +262,16 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
         if odd.height:
             raise ConfigError(f"{path}, row {odd['row'][0]}, column '{key}': expected a whole "
                               f"number, as column '{whole[0]}' of dataset '{whole[1]}' holds")
-    # 'inf', 'nan' and 1e400 read as floats: the score would be no number, blamed on the data.
-    bad = typed.with_row_index("row", offset=2).filter(
-        pl.col("weight").is_null() | ~pl.col("weight").is_finite())
+    # 'inf', 'nan' and 1e400 read as floats: the score would be no number, blamed on the data;
+    # a negative weight would lower the score with every row of its key.
+    bound = BOUNDS["weights file: weight"]
+    bad = typed.with_columns(found=frame.get_column(weight)).with_row_index(
+        "row", offset=2).filter(bound.outside(pl.col("weight")))
     if bad.height:
-        raise ConfigError(f"{path}, row {bad['row'][0]}, column '{weight}': expected a finite "
-                          "number")
+        raise ConfigError(f"{path}, row {bad['row'][0]}, column '{weight}': expected a weight "
+                          f"that is {bound.text()}, found '{bad['found'][0] or ''}'",
+                          hint=(f"{bound.why}; " if (bad["weight"][0] or 0) < 0 else "")
+                          + BOUNDS_HINT)
     # Two weights for one key have no meaning, and joined they would count its rows twice.
     numbered = typed.with_row_index("row", offset=2)
     again = numbered.filter(pl.col("key").is_not_null() & ~pl.col("key").is_first_distinct())
@@ -1533,17 +1539,24 @@ def _part_quantiles(frame: pl.LazyFrame, column: str, requests: list[BreakdownRe
 
 def _breakdown_frame(project: Project, kpi: KpiDef, compared: bool,
                      parts: list[tuple[Any, dict, dict]]) -> pl.DataFrame:
-    """The breakdown frame from each part's current and comparison components."""
+    """The breakdown frame from each part's current and comparison components. A rate's,
+    proportion's or mean's part also keeps its numerator and denominator in the current
+    window (null for other kinds): a proportion's part is tested from them
+    (kpi.stats.rate_standouts)."""
     rows = []
     for part, current_parts, comparison_parts in parts:
         cur = value_of(kpi, current_parts, project)
         cmp = value_of(kpi, comparison_parts, project) if compared else None
         change = change_between(kpi, cur, cmp)
+        whole = "num" in current_parts and "den" in current_parts
         rows.append({"part": part, "current": cur, "comparison": cmp,
                      "absolute": change.absolute if change else None,
                      "percent": change.percent if change else None,
-                     "points": change.points if change else None})
+                     "points": change.points if change else None,
+                     "current_numerator": current_parts["num"] if whole else None,
+                     "current_denominator": current_parts["den"] if whole else None})
     schema = {"part": pl.String, "current": pl.Float64, "comparison": pl.Float64,
-              "absolute": pl.Float64, "percent": pl.Float64, "points": pl.Float64}
+              "absolute": pl.Float64, "percent": pl.Float64, "points": pl.Float64,
+              "current_numerator": pl.Float64, "current_denominator": pl.Float64}
     out = pl.DataFrame(rows, schema=schema, orient="row")
     return out.sort(["current", "part"], descending=[True, False], nulls_last=True)

@@ -19,6 +19,7 @@ the same bytes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -62,9 +63,11 @@ SMALL_BASE = 50
 # (neighbourhoods) is shown as its largest TOP_PARTS parts.
 RANK_LIMIT = 12
 TOP_PARTS = 5
-# The board's paper adds at most this many breakdowns of its own, where a part's change stands
-# out from the rest's (stats.parts_vs_rest), those with the largest gap first; each names at
-# most NAMED_PARTS parts. Every breakdown is in --full.
+# The board's paper adds at most this many breakdowns of its own where a count's part changed
+# unlike the rest (stats.standouts), and as many again where a proportion's part sits apart
+# from the rest (stats.share_standouts), those with the largest gap first: the two gaps are on
+# different scales, so neither is ranked against the other. Each names at most NAMED_PARTS
+# parts. Every breakdown is in --full.
 BOARD_STANDOUTS = 2
 NAMED_PARTS = 3
 
@@ -258,22 +261,30 @@ def shown_breakdowns(kpi: KpiDef, config: PaperConfig, full: bool,
 
 def tested_breakdowns(kpi: KpiDef, config: PaperConfig, full: bool) -> tuple[str, ...]:
     """The breakdowns the board model reads for a KPI: those printed and, in the board's
-    paper, every breakdown of a count, tested for a part that stands out."""
-    if not full and _countable(kpi):
+    paper, every breakdown of a count or a proportion, tested for a part that stands out."""
+    if not full and (_countable(kpi) or _proportion(kpi)):
         return kpi.breakdowns
     return shown_breakdowns(kpi, config, full)
 
 
 def part_standouts(result: KpiResult, column: str,
                    breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame]
-                   ) -> stats.Standouts | None:
+                   ) -> stats.Standouts | stats.ShareStandouts | None:
     """The parts of a count's breakdown whose change stands out from the rest's
-    (stats.standouts); None for other KPIs or a breakdown not read."""
-    if not _countable(result.kpi) or result.current is None or result.comparison is None:
+    (stats.standouts), or of a proportion's whose proportion in the current window does
+    (stats.share_standouts); None for other KPIs or a breakdown not read."""
+    kpi = result.kpi
+    if result.current is None or not (_countable(kpi) or _proportion(kpi)):
         return None
-    frame = breakdowns.get((result.kpi.id, column, result.current.window,
-                            result.comparison.window))
+    comparison = result.comparison.window if result.comparison else None
+    frame = breakdowns.get((kpi.id, column, result.current.window, comparison))
     if frame is None:
+        return None
+    if _proportion(kpi):
+        return stats.share_standouts(
+            [(r["part"], r["current_numerator"], r["current_denominator"])
+             for r in frame.iter_rows(named=True)], SMALL_BASE)
+    if comparison is None:
         return None
     return stats.standouts([(r["part"], r["current"], r["comparison"])
                             for r in frame.iter_rows(named=True)], SMALL_BASE)
@@ -284,9 +295,9 @@ def standout_columns(report: Report, priorities: set[str], config: PaperConfig,
                      ) -> dict[str, str]:
     """The breakdowns the board's paper adds, KPI id -> column: of the KPIs it prints without
     a breakdown [paper] declares, each count's breakdown where a part's change stands out
-    from the rest's; the BOARD_STANDOUTS with the largest gap between a part's change and the
-    rest's, one a KPI."""
-    scored = []
+    from the rest's and each proportion's where a part's proportion does; of each, the
+    BOARD_STANDOUTS with the largest gap between the part and the rest, one a KPI."""
+    scored: dict[bool, list[tuple[float, str, str]]] = {False: [], True: []}
     for result in report.results:
         kpi = result.kpi
         if (kpi.hidden or kpi.priority not in priorities or kpi.is_derived
@@ -301,8 +312,9 @@ def standout_columns(report: Report, priorities: set[str], config: PaperConfig,
             if best is None or gap > best[0]:
                 best = (gap, column)
         if best is not None:
-            scored.append((-best[0], kpi.id, best[1]))
-    return {kpi_id: column for _, kpi_id, column in sorted(scored)[:BOARD_STANDOUTS]}
+            scored[_proportion(kpi)].append((-best[0], kpi.id, best[1]))
+    return {kpi_id: column for family in scored.values()
+            for _, kpi_id, column in sorted(family)[:BOARD_STANDOUTS]}
 
 
 def printed_results(report: Report, priority: str | None) -> list[KpiResult]:
@@ -390,6 +402,16 @@ def change_cell(change, kpi: KpiDef) -> str:
     if change.percent is None:
         return f"{absolute} (n/a)"
     return f"{absolute} ({_with_sign(change.percent, f'{abs(change.percent):.1f}%')})"
+
+
+def no_figure_words(note: str | None) -> str:
+    """Why a KPI has no figure, as a board reads it: the engine names a dataset not loaded by
+    its id ("dataset 'stop_search' has no data yet"), which the analyst needs and the board
+    does not."""
+    found = re.fullmatch(r"dataset '([^']+)' has no data yet", note or "")
+    if found:
+        return f"no {column_title(found[1]).lower()} data has been loaded yet"
+    return note or "no data"
 
 
 def column_title(column: str | None) -> str:
@@ -678,7 +700,7 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
         if kpi.description:
             text = inlines(text, " ", _sentence(Name(kpi.description)))
         return text
-    note = Name(result.note or "no data")
+    note = Name(no_figure_words(result.note))
     if result.current is None or result.current.value is None:
         return _sentence(inlines("No figure can be reported: ", note))
     opening = current_clause(result)
@@ -971,7 +993,7 @@ class _Builder:
         missing: dict[str, list[KpiResult]] = {}
         for result in listed:
             if self.exceptions[result.kpi.id] == (judge.NO_FIGURE,):
-                missing.setdefault(result.note or "no data", []).append(result)
+                missing.setdefault(no_figure_words(result.note), []).append(result)
             else:
                 lines.append(self._exception_line(result))
         for note, results in missing.items():
@@ -1011,7 +1033,7 @@ class _Builder:
 
         result = self.results[kpi.id]
         if why == judge.NO_FIGURE:
-            return f"no figure can be reported ({result.note or 'no data'})"
+            return f"no figure can be reported ({no_figure_words(result.note)})"
         if why == judge.STALE:
             assert result.current is not None, "a stale source has a latest figure"
             return f"the source is stale: its latest data is for {result.current.window.label}"
@@ -1470,14 +1492,19 @@ class _Builder:
         ]
         if self.verdicts:
             texts += READING_VERDICTS
-        standing = ("A part of a count (an LPA, an offence) stands out when its change differs "
-                    "from the change of the other parts by more than chance would often make "
-                    "it: less than a 5% chance divided by the number of parts tested "
-                    "(Bonferroni's correction), each part set aside in turn.")
+        # The examples are no project's own: a police.uk paper has no LPAs.
+        standing = ("A part of a count (an area, a type of crime) stands out when its change "
+                    "differs from the change of the other parts together by more than chance "
+                    "would often make it; a part of a proportion (one area's share of incidents "
+                    "attended in time) when its proportion in the period reported differs from "
+                    "the other parts' together. More than chance means less than a 5% chance "
+                    "divided by the number of parts tested (Bonferroni's correction), each "
+                    "part set aside in turn.")
         if not self.full:
             standing += (" Besides the breakdowns the project asks for, this paper shows at "
-                         f"most {BOARD_STANDOUTS} where a part stands out, those with the "
-                         "largest gap; the technical annex (--full) has them all.")
+                         f"most {BOARD_STANDOUTS} of counts and {BOARD_STANDOUTS} of "
+                         "proportions where a part stands out, those with the largest gap; the "
+                         "technical annex (--full) has them all.")
         texts.append(standing)
         return texts
 
@@ -1707,42 +1734,67 @@ def _capital(text: str) -> str:
 
 
 def _countable(kpi: KpiDef) -> bool:
-    """A count of events whose parts can be tested against each other (stats.parts_vs_rest)."""
+    """A count of events whose parts can be tested against each other (stats.part_vs_rest)."""
     return kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0
 
 
-def _gaps(found: stats.Standouts) -> list[tuple[float, stats.PartTest]]:
-    """The parts that stand out, largest gap between their change and the rest's first."""
-    rest = found.rest_change
-    assert rest is not None, "the rest of a part that stands out has a comparison"
-    gaps = []
-    for test in found.parts:
-        assert test.change is not None, "a part that stands out has a comparison"
-        gaps.append((abs(test.change - rest), test))
+def _proportion(kpi: KpiDef) -> bool:
+    """A proportion of cases (a numerator within its denominator, in percent) whose parts can
+    be tested against each other (stats.share_vs_rest); whether its numerators and
+    denominators are whole counts is for the data to say."""
+    return kpi.unit == Unit.PERCENT and kpi.multiplier == 1.0 and (
+        kpi.kind in (Kind.RATE, Kind.WITHIN)
+        or (kpi.kind == Kind.SNAPSHOT and kpi.numerator is not None))
+
+
+def _gaps(found: stats.Standouts | stats.ShareStandouts
+          ) -> list[tuple[float, stats.PartTest | stats.ShareTest]]:
+    """The parts that stand out, largest gap first: between a count's part's change and the
+    rest's, or between a proportion's part's proportion and the rest's (percentage points)."""
+    gaps: list[tuple[float, stats.PartTest | stats.ShareTest]] = []
+    if isinstance(found, stats.ShareStandouts):
+        gaps += [(abs(test.share - found.rest_share), test) for test in found.parts]
+    else:
+        rest = found.rest_change
+        assert rest is not None, "the rest of a part that stands out has a comparison"
+        for test in found.parts:
+            assert test.change is not None, "a part that stands out has a comparison"
+            gaps.append((abs(test.change - rest), test))
     return sorted(gaps, key=lambda g: (-g[0], str(g[1].part)))
 
 
-def _standout_sentence(label: Name, found: stats.Standouts) -> Inlines:
+def _standout_sentence(label: Name, found: stats.Standouts | stats.ShareStandouts) -> Inlines:
     """'By LPA, Walsall (+51.5%) stands out from the other 6 (+31.3%): a difference unlikely
-    to be chance.'"""
+    to be chance.' A proportion's parts are given at their level in the current window,
+    the rest's pooled: 'By LPA, Birmingham (72.5%) stands out from the other 6 together
+    (76.6%): …'."""
     def percent(value: float | None) -> str:
         assert value is not None, "a part that stands out and its rest have a comparison"
+        if isinstance(found, stats.ShareStandouts):
+            return f"{value:.1f}%"
         return _with_sign(value, f"{abs(value):.1f}%")
+
+    def figure(test: stats.PartTest | stats.ShareTest) -> float | None:
+        return test.share if isinstance(test, stats.ShareTest) else test.change
 
     shown = [test for _, test in _gaps(found)][:NAMED_PARTS]
     items = []
     for n, test in enumerate(shown):
         joint = "" if n == 0 else " and " if n == len(shown) - 1 else ", "
-        items.append(inlines(joint, _part(test.part), f" ({percent(test.change)})"))
-    rest = f"({percent(found.rest_change)})"
+        items.append(inlines(joint, _part(test.part), f" ({percent(figure(test))})"))
+    share = isinstance(found, stats.ShareStandouts)
+    pooled = found.rest_share if isinstance(found, stats.ShareStandouts) else found.rest_change
     if len(found.rest) == 1:
-        other = inlines(_part(found.rest[0]), " ", rest)
+        other = inlines(_part(found.rest[0]), f" ({percent(pooled)})")
     else:
-        other = inlines(f"the other {len(found.rest)} {rest}")
+        # A proportion of parts pooled is not their average: "together" says so.
+        other = inlines(f"the other {len(found.rest)} ({percent(pooled)}"
+                        f"{' together' if share else ''})")
     count = len(found.parts)
     if count > len(shown):
         return inlines("By ", label, f", {count} of {found.tested} stand out from ", other,
-                       ", differences unlikely to be chance; the largest are ", items, ".")
+                       ", differences unlikely to be chance; the ",
+                       "furthest from them" if share else "largest", " are ", items, ".")
     verb, what = (("stands", "a difference") if count == 1 else ("stand", "differences"))
     return inlines("By ", label, ", ", items, f" {verb} out from ", other,
                    f": {what} unlikely to be chance.")

@@ -15,9 +15,9 @@ Only the standard library is used, so a scheduled job pays nothing for it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from kpi.catalogue import Better, Kind, Unit
 
@@ -265,19 +265,48 @@ def part_vs_rest(part: object, current: int, comparison: int, rest_current: int,
     return PartTest(part, current, comparison, rest_current, rest_comparison, test)
 
 
+# A test of one part against the rest: PartTest or ShareTest (both have .part and .test).
+_Tested = TypeVar("_Tested", "PartTest", "ShareTest")
+
+
+def _stepwise(rows: list[tuple[object, int, int]],
+              test_of: Callable[[object, int, int, int, int], _Tested], min_base: int,
+              alpha: float) -> tuple[list[_Tested], list[tuple[object, int, int]]]:
+    """The parts found to stand out one at a time, and the parts left. Each row is (part, a,
+    b); each part left is tested against the others left pooled (`test_of(part, a, b, rest a,
+    rest b)`); the one with the smallest p-value stands out if p < alpha / m, m the number of
+    rows (Bonferroni's correction for testing m parts, so a breakdown of many parts is not
+    read as a story by chance alone); it is set aside and the rest tested again, so one part
+    far from the others does not make all the others look different. A part is a candidate
+    only when its b and its rest's are at least `min_base`, and when it is not None."""
+    found: list[_Tested] = []
+    left = rows
+    while len(left) >= 2:
+        total_a, total_b = sum(a for _, a, _ in left), sum(b for _, _, b in left)
+        # Rows with no value in the column ("not recorded") stay in the rest but are never
+        # a part that stands out: how often a column is left empty is a recording matter.
+        tests = [test_of(part, a, b, total_a - a, total_b - b) for part, a, b in left
+                 if part is not None and b >= min_base and total_b - b >= min_base]
+        tests = [t for t in tests if t.test.p_value is not None]
+        if not tests:
+            break
+        best = min(tests, key=lambda t: (t.test.p_value, str(t.part)))
+        assert best.test.p_value is not None, "tests without a p-value are set aside above"
+        if best.test.p_value >= alpha / len(rows):
+            break
+        found.append(best)
+        left = [row for row in left if row[0] != best.part]
+    return found, left
+
+
 def standouts(parts: Sequence[tuple[object, float | None, float | None]], min_base: int,
               alpha: float = ALPHA) -> Standouts | None:
     """The parts of a count, (part, current, comparison), whose change stands out from the
-    rest's. Step by step: each part left is tested against the other parts left pooled
-    (`part_vs_rest`); the one with the smallest p-value stands out if p < alpha / m, where m is
-    the number of parts with events (Bonferroni's correction for testing m parts, so a
-    breakdown of many parts is not read as a story by chance alone); it is set aside and the
-    rest tested again, so one part far from the others does not make all the others look
-    different. A part is a candidate only when it and its rest each had at least `min_base`
-    events in the comparison window, so its percentage change is worth giving, and when it is
-    not None (rows with no value in the column). None when the
-    values are not whole counts in both windows, fewer than two parts have events, or no part
-    stands out."""
+    rest's (`part_vs_rest`, found step by step with Bonferroni's correction: `_stepwise`),
+    where m is the number of parts with events in either window. A part is a candidate only
+    when it and its rest each had at least `min_base` events in the comparison window, so its
+    percentage change is worth giving. None when the values are not whole counts in both
+    windows, fewer than two parts have events, or no part stands out."""
     counts = []
     for part, current, comparison in parts:
         c, b = _whole(current), _whole(comparison)
@@ -285,28 +314,81 @@ def standouts(parts: Sequence[tuple[object, float | None, float | None]], min_ba
             return None
         if c or b:
             counts.append((part, c, b))
-    tested = len(counts)
-    found: list[PartTest] = []
-    left = counts
-    while len(left) >= 2:
-        total_c, total_b = sum(c for _, c, _ in left), sum(b for _, _, b in left)
-        # Rows with no value in the column ("not recorded") stay in the rest but are never
-        # a part that stands out: how often a column is left empty is a recording matter.
-        tests = [part_vs_rest(part, c, b, total_c - c, total_b - b) for part, c, b in left
-                 if part is not None and b >= min_base and total_b - b >= min_base]
-        tests = [t for t in tests if t.test.p_value is not None]
-        if not tests:
-            break
-        best = min(tests, key=lambda t: (t.test.p_value, str(t.part)))
-        assert best.test.p_value is not None, "tests without a p-value are set aside above"
-        if best.test.p_value >= alpha / tested:
-            break
-        found.append(best)
-        left = [row for row in left if row[0] != best.part]
+    found, left = _stepwise(counts, part_vs_rest, min_base, alpha)
     if not found:
         return None
     return Standouts(tuple(found), tuple(part for part, _, _ in left),
-                     sum(c for _, c, _ in left), sum(b for _, _, b in left), tested)
+                     sum(c for _, c, _ in left), sum(b for _, _, b in left), len(counts))
+
+
+@dataclass(frozen=True)
+class ShareTest:
+    """One part of a proportion's breakdown: its proportion in the current window tested
+    against the proportion of the other parts pooled (the rest) in the same window."""
+
+    part: object
+    numerator: int
+    denominator: int
+    rest_numerator: int
+    rest_denominator: int
+    test: Significance
+
+    @property
+    def share(self) -> float:
+        """The part's proportion, in percent."""
+        return self.numerator / self.denominator * 100
+
+    @property
+    def rest_share(self) -> float:
+        return self.rest_numerator / self.rest_denominator * 100
+
+
+@dataclass(frozen=True)
+class ShareStandouts:
+    """The parts of a proportion's breakdown whose proportion stands out from the rest's
+    (`share_standouts`), in the order found, and the parts that do not, pooled."""
+
+    parts: tuple[ShareTest, ...]
+    rest: tuple[object, ...]
+    rest_numerator: int
+    rest_denominator: int
+    tested: int  # parts with cases in the window: the Bonferroni divisor
+
+    @property
+    def rest_share(self) -> float:
+        return self.rest_numerator / self.rest_denominator * 100
+
+
+def share_vs_rest(part: object, numerator: int, denominator: int, rest_numerator: int,
+                  rest_denominator: int) -> ShareTest:
+    """One part's proportion against the rest's, in the same window: kpi's two-proportion
+    z-test (pooled), z positive when the part's proportion is the higher. The part and the
+    rest are different cases, so they are independent samples, which two windows of one
+    snapshot are not."""
+    test = proportion_test(numerator, denominator, rest_numerator, rest_denominator)
+    return ShareTest(part, numerator, denominator, rest_numerator, rest_denominator, test)
+
+
+def share_standouts(parts: Sequence[tuple[object, float | None, float | None]], min_base: int,
+                    alpha: float = ALPHA) -> ShareStandouts | None:
+    """The parts of a proportion, (part, numerator, denominator) in the current window, whose
+    proportion stands out from the rest's (`share_vs_rest`), found step by step as a count's
+    are (`_stepwise`), m being the number of parts with cases. A part is a candidate only when
+    it and its rest each had at least `min_base` cases. None when the numerators and
+    denominators are not whole counts with the numerator a part of the denominator, fewer
+    than two parts have cases, or no part stands out."""
+    shares = []
+    for part, numerator, denominator in parts:
+        x, n = _whole(numerator), _whole(denominator)
+        if x is None or n is None or not 0 <= x <= n:
+            return None
+        if n:
+            shares.append((part, x, n))
+    found, left = _stepwise(shares, share_vs_rest, min_base, alpha)
+    if not found:
+        return None
+    return ShareStandouts(tuple(found), tuple(part for part, _, _ in left),
+                          sum(x for _, x, _ in left), sum(n for _, _, n in left), len(shares))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ filter = "lpa = 'Dudley' AND colour = 'red'"
     ('kind = "count"\ndataset = "crimes"\nbaseline = "2024"',
      "key 'baseline': must be 'YE YYYY-MM', 'AT YYYY-MM' or 'yoy'"),
     ('kind = "percentile"\ndataset = "crimes"\nvalue = "cost"\npercentile = 100',
-     "key 'percentile': must be above 0 and below 100"),
+     "key 'percentile': must be a number above 0 and below 100, found 100"),
     ('kind = "per_1000"\ndataset = "crimes"\npopulation = "city"',
      "key 'population': 'city' is not in [population]"),
     ('kind = "count"\ndataset = "crimes"\nbreakdowns = ["ward"]',

@@ -3,6 +3,8 @@ files valid, greyscale, and byte-identical across runs."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import duckdb
 import numpy as np
 import pytest
@@ -92,7 +94,8 @@ limit = 0
         f"{path}: chart 'peer_chart', key 'type': must be one of trend, compare, top, xmr",
         f"{path}: chart 'crime_trend', key 'id': is declared twice",
         f"{path}: chart 'crime_trend', key 'kpis': 'nope' is not a KPI",
-        f"{path}: chart 'crime_trend', key 'limit': must be a whole number from 1 to 1,000",
+        f"{path}: chart 'crime_trend', key 'limit': must be a whole number from 1 to 1,000, "
+        "found 0",
     ]
     assert caught.value.hint == "9 problems in [[charts]]"
 
@@ -230,6 +233,12 @@ def test_axis_label_names_the_unit(setup):
     assert charts.axis_label(project.kpi("total_crime")) == "Total recorded crime (count)"
     assert charts.axis_label(project.kpi("emergency_median_response")) == \
         "Median emergency response time\n(seconds)"
+    # A trend of a 12-month total says its axis is per month, wrapped with the rest: one line
+    # of 46 characters ran past the top of a chart 400 pixels high.
+    assert charts.axis_label(project.kpi("total_crime"), per_month=True) == \
+        "Total recorded crime (count),\nper month"
+    assert charts.axis_label(replace(project.kpi("total_crime"), title="Crimes"),
+                             per_month=True) == "Crimes (count), per month"
 
 
 def test_text_from_data_is_never_tex(setup, tmp_path):

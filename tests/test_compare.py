@@ -311,8 +311,8 @@ def test_bad_population_file_is_a_data_error_naming_row_and_column(project, tmp_
                              "--period", "2025-12", "--by", "force"],
                             capture_output=True, text=True)
     assert result.returncode == 3
-    assert "force-population.csv, row 3, column 'population': expected a positive number" \
-        in result.stderr
+    assert "force-population.csv, row 3, column 'population': expected a population that is a " \
+        "finite number above 0, found 'lots'" in result.stderr
     (copy / "reference" / "force-population.csv").write_text(
         "force,population,year\nAvon,300000,2024\nAvon,310000,2024\n")
     again = subprocess.run([sys.executable, "-m", "kpi", "--project", str(copy), "compare",

@@ -429,7 +429,10 @@ def test_a_non_finite_number_in_the_catalogue_is_refused_at_load(store, tmp_path
     folder = project_with(store, tmp_path, kpi_block(
         "k", f'dataset = "calls"\n{kind}\n{key} = {value}'))
     found = problems_of(folder)
-    assert any(f"KPI 'k', key '{key}': must be a finite number" in line for line in found), found
+    expected = {"lag": "a whole number of months from 0 to 60",
+                "percentile": "a number above 0 and below 100"}.get(key, "a finite number")
+    assert any(f"KPI 'k', key '{key}': must be {expected}" in line and f"found {value}" in line
+               for line in found), found
 
 
 @pytest.mark.parametrize("tolerance", ["inf", "nan", '"0.5"', "-1"])
@@ -446,7 +449,7 @@ def test_a_check_tolerance_that_is_not_a_finite_number_is_refused(store, tmp_pat
 def test_an_infinite_population_is_refused(store, tmp_path):
     folder = project_with(store, tmp_path, "\n[population]\nforce = inf\n")
     found = problems_of(folder)
-    assert any("[population], key 'force': must be a positive finite number" in line
+    assert any("[population], key 'force': must be a finite number above 0, found inf" in line
                for line in found)
 
 

@@ -184,6 +184,72 @@ def test_compare_leaves_out_a_part_with_half_the_year_and_never_reads_zero(force
     assert "force 'Surrey' has no rows for 2024-07, 2024-08, 2024-09 ..." in whole.stderr
 
 
+LATE_TOML = PARTS_TOML + """
+[datasets.late]
+date = "date"
+[datasets.late.columns]
+date = "date"
+force = "str"
+
+[[kpis]]
+id = "late_all"
+title = "Late, all"
+priority = "p"
+kind = "count"
+dataset = "late"
+
+[[kpis]]
+id = "late_kent"
+title = "Late, Kent"
+priority = "p"
+kind = "count"
+dataset = "late"
+filter = "force = 'Kent'"
+"""
+
+
+def test_compare_says_plainly_which_parts_have_no_rows_in_a_window_and_a_stale_note_once(
+        tmp_path, cli):
+    """Oldshire holds rows only in the comparison year: it was left out as "(0 of 12 months)";
+    Newshire only in the current one. The late dataset ends 2025-03, before the period: its
+    stale note was printed once for each of its KPIs."""
+    root = tmp_path / "parts"
+    root.mkdir()
+    (root / "kpi.toml").write_text(LATE_TOML, encoding="utf-8")
+    files = [_extract(root / "kent.csv", "Kent", _months(FIRST, LAST), 3),
+             _extract(root / "old.csv", "Oldshire", _months(FIRST, LAST - 12), 1),
+             _extract(root / "new.csv", "Newshire", _months(LAST - 11, LAST), 2)]
+    assert cli(["--project", root, "ingest", "stops", *files]).exit_code == 0
+    late = root / "late.csv"
+    months = _months(Month.parse("2023-01"), Month.parse("2025-03"))
+    late.write_text("date,force\n" + "".join(
+        f"{m}-10,{f}\n" for m in months for f in ("Kent", "Essex")), encoding="utf-8")
+    assert cli(["--project", root, "ingest", "late", late]).exit_code == 0
+    args = ["--project", root, "compare", "--period", "2025-06", "--by", "force", "--vs",
+            "yoy"]
+    result = cli(args)
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stderr.splitlines() if line.startswith("Note:")] == [
+        "Note: searches: left out, with no rows in the year ending June 2025 (only in the "
+        "comparison window): Oldshire",
+        "Note: searches: no comparison for Newshire: no rows in the year ending June 2024",
+        "Note: late_all, late_kent: stale: its data ends 2025-03, and the period 2025-06 asks "
+        "for a window ending 2025-06"]
+    assert "0 of 12 months" not in result.output
+    # JSON and CSV list no row for Oldshire, and no comparison figure (never 0) for Newshire.
+    searches = _json(cli, root, *args[2:])["kpis"][0]
+    parts = {p["name"]: p for p in searches["parts"]}
+    assert {n: (p["current"]["value"], p["comparison"] and p["comparison"]["value"])
+            for n, p in parts.items()} == {"Kent": (36, 36), "Newshire": (24, None)}
+    assert searches["note"] == (
+        "left out, with no rows in the year ending June 2025 (only in the comparison window): "
+        "Oldshire; no comparison for Newshire: no rows in the year ending June 2024")
+    rows = list(csv.DictReader(io.StringIO(cli([*args, "--format", "csv"]).stdout)))
+    assert sorted((r["kpi"], r["part"], r["comparison_value"]) for r in rows) == [
+        ("late_all", "Essex", "12"), ("late_all", "Kent", "12"), ("late_kent", "Kent", "12"),
+        ("searches", "Kent", "36"), ("searches", "Newshire", "")]
+
+
 # ---------------------------------------------------------------------------------------------
 # A period past the data, and a stale KPI
 

@@ -5,6 +5,7 @@ Figures are hand-computed from the small extracts each test writes."""
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -528,6 +529,72 @@ def test_a_sixtieth_second_is_refused_not_stored_in_the_next_month(tmp_path, cli
         f"Error: {folder / 'a.csv'}, row 3, column 'At': expected a date and time such as "
         "2025-09-30 14:05 or 30/09/2025 14:05:09, found '2025-09-30T23:59:60', which is not a "
         "clock time (second 60)")
+
+
+TIMED = (", which is a date with a time of day, and a month column takes a month or a date: "
+         "declare the column as type datetime to take each row's month from its date and time")
+
+
+def test_a_time_of_day_in_a_month_column_is_refused_as_one_not_as_an_impossible_date(tmp_path,
+                                                                                     cli):
+    """A month column takes a month or a date; '2024-02-15 13:45' was refused as "not a
+    calendar date", which it is. Its month can hang on the clock's time zone (23:30 UTC on 31
+    August is 1 September in the UK), so it is refused, saying what it is and what to do."""
+    folder = _forces(tmp_path / "p")
+    rows = ["2025-01-15 00:00:00", "2025-02-15 13:45", "2025-02-30 00:00",
+            "2025-08-31T23:30:00", "2025-07-01 00:00:00+01:00"]
+    (folder / "a.csv").write_text("Month,Falls within,LPA\n" + "".join(
+        f"{m},K,Dover\n" for m in rows), encoding="utf-8")
+    result = cli(["--project", folder, "ingest", "street", folder / "a.csv", "--quarantine",
+                  folder / "q.csv", "--skip-bad-rows"])
+    assert result.exit_code == 0, result.output
+    with (folder / "q.csv").open(encoding="utf-8", newline="") as handle:
+        reasons = [row["reason"] for row in csv.DictReader(handle)]
+    assert reasons == [
+        "expected a month such as 2025-09, found '2025-02-15 13:45'" + TIMED,
+        "expected a month such as 2025-09, found '2025-02-30 00:00', which is not a calendar "
+        "date",
+        "expected a month such as 2025-09, found '2025-08-31T23:30:00'" + TIMED,
+        "expected a month such as 2025-09, found '2025-07-01 00:00:00+01:00'" + TIMED]
+    # A date a spreadsheet saved with its midnight is that date.
+    assert snapshot(folder, "street").rows["month"].to_list() == ["2025-01"]
+
+
+@pytest.mark.parametrize(("written", "month"), [
+    ("2025-03-15 00:00:00", "2025-03"), ("2025-03-15T00:00", "2025-03"),
+    ("15/03/2025 00:00", "2025-03"), ("2025-03-15 00:00:00.000", "2025-03"),
+    ("2025-03", "2025-03"), ("03/2025", "2025-03"), ("2025-03-15", "2025-03"),
+])
+def test_a_month_or_a_date_at_midnight_loads_in_its_month(tmp_path, cli, written, month):
+    folder = _forces(tmp_path / "p")
+    (folder / "a.csv").write_text(f"Month,Falls within,LPA\n{written},K,Dover\n",
+                                  encoding="utf-8")
+    result = cli(["--project", folder, "ingest", "street", folder / "a.csv"])
+    assert result.exit_code == 0, result.output
+    assert snapshot(folder, "street").rows["month"].to_list() == [month]
+
+
+def test_a_typed_time_of_day_in_a_month_column_is_refused_too(tmp_path, cli):
+    """A Parquet datetime in a month column: the time was dropped and the month taken from
+    the date, whatever the time; now the same rule as text holds."""
+    from datetime import datetime
+
+    import polars as pl
+
+    folder = _forces(tmp_path / "p")
+    pl.DataFrame({"Month": [datetime(2025, 3, 1), datetime(2025, 3, 31, 23, 30)],
+                  "Falls within": ["K", "K"], "LPA": ["Dover", "Dover"]}
+                 ).write_parquet(folder / "a.parquet")
+    result = cli(["--project", folder, "ingest", "street", folder / "a.parquet"])
+    assert result.exit_code == 3
+    assert first_error(result.stderr) == (
+        f"Error: {folder / 'a.parquet'}, row 2, column 'Month': expected a month such as "
+        f"2025-09, found '2025-03-31 23:30:00.000000'{TIMED}")
+    pl.DataFrame({"Month": [datetime(2025, 3, 1)], "Falls within": ["K"], "LPA": ["Dover"]}
+                 ).write_parquet(folder / "a.parquet")
+    result = cli(["--project", folder, "ingest", "street", folder / "a.parquet"])
+    assert result.exit_code == 0, result.output
+    assert snapshot(folder, "street").rows["month"].to_list() == ["2025-03"]
 
 
 # Text from every source, and bounds ----------------------------------------------------------

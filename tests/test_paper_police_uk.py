@@ -193,3 +193,35 @@ def test_a_part_that_stands_out_is_a_place_never_the_rows_with_no_location(city)
                  for s in line.split(". ") if " stand out from " in s or " stands out from " in s]
     assert sentences, "the City of London paper has parts that stand out"
     assert not [s for s in sentences if "not recorded (" in s.split(" out from ")[0]]
+
+
+def test_a_dataset_not_loaded_is_named_in_words_not_by_its_id(city):
+    """Only street files are loaded: the stop and search KPIs have no figure, and the board
+    reads why in words, once in the exceptions for all six, never the dataset's id."""
+    text = city["first"]
+    assert "stop_search" not in text and "dataset '" not in text
+    assert "6 KPIs have no figure** (no stop search data has been loaded yet)" in text
+    assert "**Stop and searches.** No figure can be reported: no stop search data has been " \
+           "loaded yet." in text
+
+
+def test_outcome_shares_by_crime_type_are_compared_on_their_level(city):
+    """A proportion's parts stand out on their level in the year (stats.share_standouts):
+    crimes closed with no suspect identified differ by crime type far beyond chance."""
+    import duckdb
+
+    line = next(x for x in city["first"].splitlines()
+                if "**Crimes closed with no suspect identified.**" in x)
+    # Each part's share, worked out again by DuckDB from the 2025 files themselves.
+    files = str(STREET / "2025-*-street.csv")
+    shares = dict(duckdb.sql(
+        "SELECT \"Crime type\", round(100 * avg(CASE WHEN \"Last outcome category\" = "
+        "'Investigation complete; no suspect identified' THEN 1 ELSE 0 END), 1) "
+        f"FROM read_csv('{files}', header = true, all_varchar = true) "
+        "WHERE \"Crime type\" <> 'Anti-social behaviour' GROUP BY 1").fetchall())
+    assert len(shares) == 13
+    assert (shares["Theft from the person"], shares["Drugs"], shares["Bicycle theft"]) == (
+        84.3, 11.8, 77.9)
+    assert "By crime type, 8 of 13 stand out from the other 5 (45.9% together), differences " \
+           "unlikely to be chance; the furthest from them are Theft from the person (84.3%), " \
+           "Drugs (11.8%) and Bicycle theft (77.9%)." in line

@@ -104,3 +104,85 @@ def test_a_sentence_that_names_every_part_is_not_followed_by_their_ranking(tmp_p
     assert ("By LPA, Aston (+70.0%) stands out from Brierley (0.0%): a difference unlikely "
             "to be chance.") in line
     assert "best first" not in line
+
+
+RATE_TOML = """\
+[project]
+name = "Stand-out test force"
+baseline = "2024-03"
+
+[datasets.incidents]
+date = "opened"
+unique = "incident_id"
+sources = ["incidents.csv"]
+[datasets.incidents.columns]
+incident_id = "str"
+opened = "date"
+lpa = "str"
+seconds = "int"
+
+[[priorities]]
+id = "trust"
+title = "Building Trust"
+
+[[kpis]]
+id = "attended_in_time"
+title = "Incidents attended within 15 minutes"
+priority = "trust"
+kind = "within"
+dataset = "incidents"
+value = "seconds"
+threshold = 900
+better = "higher"
+breakdowns = ["lpa"]
+"""
+
+
+def _rate_project(folder, aston_in_time: int):
+    """Aston, Brierley and Coventry with 100 incidents each in the baseline year and in the
+    year ending September 2025; in the baseline year 50 of each attended within 15 minutes,
+    in the year ending September 2025 80 of Brierley's and Coventry's and `aston_in_time` of
+    Aston's."""
+    (folder / "kpi.toml").write_text(RATE_TOML, encoding="utf-8")
+    rows = ["incident_id,opened,lpa,seconds"]
+    for lpa, now in (("Aston", aston_in_time), ("Brierley", 80), ("Coventry", 80)):
+        for window, in_time in ((COMPARISON, 50), (CURRENT, now)):
+            for i in range(100):
+                seconds = 600 if i < in_time else 1200
+                rows.append(f"{lpa}-{window[0]}-{i},{window[i % 12]}-15,{lpa},{seconds}")
+    (folder / "incidents.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return folder
+
+
+def _rate_paper(cli, folder, *extra) -> str:
+    out = folder / ("full.md" if extra else "board.md")
+    result = cli(["--project", folder, "ingest", "incidents", folder / "incidents.csv"])
+    assert result.exit_code == 0, result.output
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--output", out, *extra])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in out.read_text(encoding="utf-8").splitlines()
+                if "**Incidents attended within 15 minutes.**" in x)
+    return line
+
+
+def test_a_part_whose_proportion_stands_out_brings_its_breakdown_into_the_board_paper(
+        tmp_path, cli):
+    # Aston 60 of 100 against 160 of 200 for the other two in the year ending September
+    # 2025: z = -3.693, p = 0.00022, below 0.05 / 3 (tests/test_stats.py works it by hand).
+    # The proportions are compared in that year, not their changes: all three rose from 50%.
+    line = _rate_paper(cli, _rate_project(tmp_path, 60))
+    assert ("By LPA, Aston (60.0%) stands out from the other 2 (80.0% together): a "
+            "difference unlikely to be chance. By LPA, the change in percentage points, best "
+            "first: Brierley (+30.0pp), Coventry (+30.0pp), Aston (+10.0pp).") in line
+
+
+def test_a_proportion_chance_explains_once_the_parts_are_counted_gets_no_sentence(
+        tmp_path, cli):
+    # Aston 68 of 100: p = 0.022, significant alone but not below 0.05 / 3; the board's paper
+    # prints no breakdown the project did not ask for, the full paper no sentence.
+    folder = _rate_project(tmp_path, 68)
+    assert "By LPA" not in _rate_paper(cli, folder)
+    line = _rate_paper(cli, folder, "--full")
+    assert "By LPA, the change in percentage points, best first:" in line
+    assert "stands out" not in line

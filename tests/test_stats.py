@@ -488,3 +488,60 @@ def test_standouts_need_whole_counts_two_parts_and_a_base():
     assert stats.standouts([("A", 150, 100), ("B", 0, 0)], 50) is None  # one part has events
     # A base below min_base gives no percentage worth naming, so no candidate.
     assert stats.standouts([("A", 30, 10), ("B", 100, 100), ("C", 100, 100)], 50) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Parts whose proportion stands out from the rest's, against numbers worked by hand
+
+
+def test_a_part_whose_proportion_is_lower_stands_out_from_two_alike():
+    # A: 60 of 100 against B and C: 80 of 100 each, so the rest is 160 of 200. Pooled
+    # 220 / 300 = 0.7333; variance 0.7333 * 0.2667 * (1/100 + 1/200) = 0.0029333;
+    # z = (0.6 - 0.8) / 0.054160 = -3.6927; p = erfc(3.6927 / sqrt 2) = 0.000222 < 0.05 / 3.
+    found = stats.share_standouts([("A", 60, 100), ("B", 80, 100), ("C", 80, 100)], 50)
+    assert found is not None and found.tested == 3
+    [a] = found.parts
+    assert (a.part, a.numerator, a.denominator, a.rest_numerator, a.rest_denominator) == (
+        "A", 60, 100, 160, 200)
+    assert a.test.statistic == pytest.approx(-3.69274, abs=1e-5)
+    assert a.test.p_value == pytest.approx(0.00022185, abs=1e-8)
+    assert a.share == pytest.approx(60.0) and a.rest_share == pytest.approx(80.0)
+    # B against C is no difference at all, so the search stops there.
+    assert found.rest == ("B", "C") and (found.rest_numerator, found.rest_denominator) == (
+        160, 200)
+    assert found.rest_share == pytest.approx(80.0)
+
+
+def test_a_proportion_significant_alone_is_not_enough_once_the_parts_are_allowed_for():
+    # A: 68 of 100 against 160 of 200: pooled 228 / 300 = 0.76, variance 0.76 * 0.24 * 0.015
+    # = 0.002736, z = -0.12 / 0.052307 = -2.2942, p = 0.0218: below 0.05, not below 0.05 / 3.
+    test = stats.share_vs_rest("A", 68, 100, 160, 200).test
+    assert test.statistic == pytest.approx(-2.29416, abs=1e-5)
+    assert test.p_value == pytest.approx(0.021781, abs=1e-6) and test.significant
+    assert stats.share_standouts([("A", 68, 100), ("B", 80, 100), ("C", 80, 100)], 50) is None
+
+
+def test_one_proportion_far_out_does_not_make_the_others_stand_out():
+    # A: 40 of 200 and five parts at 160 of 200. Against a rest that holds A (680 of 1,000),
+    # B alone would stand out: pooled 840 / 1,200 = 0.7, variance 0.21 * (1/200 + 1/1000) =
+    # 0.00126, z = 0.12 / 0.035496 = 3.3806, p = 0.00072 < 0.05 / 6. Once A is set aside the
+    # five are alike.
+    assert stats.share_vs_rest("B", 160, 200, 680, 1000).test.p_value == pytest.approx(
+        0.00072323, abs=1e-8)
+    parts = [("A", 40, 200), *[(name, 160, 200) for name in "BCDEF"]]
+    found = stats.share_standouts(parts, 50)
+    assert found is not None and [t.part for t in found.parts] == ["A"]
+    assert found.rest == tuple("BCDEF") and found.tested == 6
+
+
+def test_share_standouts_need_whole_cases_a_proportion_and_a_base():
+    alike = [("B", 80, 100), ("C", 80, 100)]
+    assert stats.share_standouts([("A", 60.5, 100), *alike], 50) is None
+    assert stats.share_standouts([("A", None, 100), *alike], 50) is None
+    assert stats.share_standouts([("A", 120, 100), *alike], 50) is None  # not a proportion
+    assert stats.share_standouts([("A", 60, 100), ("B", 0, 0)], 50) is None  # one has cases
+    # A part on fewer than min_base cases is no candidate, however far out its proportion,
+    # nor is a part whose rest is that small.
+    assert stats.share_standouts([("A", 0, 40), ("B", 80, 100)], 50) is None
+    # Rows with no value in the column stay in the rest and are never named.
+    assert stats.share_standouts([(None, 60, 100), *alike], 50) is None

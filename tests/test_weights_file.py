@@ -143,4 +143,5 @@ def test_a_weight_that_is_not_a_finite_number_is_refused_naming_its_row(tmp_path
     with pytest.raises(ConfigError) as caught:
         engine.evaluate(project, Month.parse("2025-09"))
     assert caught.value.message == (f"{tmp_path / 'weights.csv'}, row 3, column 'days': "
-                                    "expected a finite number")
+                                    "expected a weight that is a finite number, 0 or more, "
+                                    f"found '{weight}'")

@@ -56,6 +56,7 @@ def compare(
     """Parts side by side: values, change, status, rank (ties equal), group mean and median,
     per 1,000 population, and whether each part differs from the others beyond chance."""
     from kpi.api import require_parts
+    from kpi.compare import shared_notes
     from kpi.periods import Month
     from kpi.store import AsOf
 
@@ -68,13 +69,8 @@ def compare(
                                     as_of=cutoff)
     for line in result.notes:
         note(f"Note: {line}")
-    shared: dict[str, list[str]] = {}
-    for k in result.kpis:
-        if k.note and k.parts:
-            shared.setdefault(k.note, []).append(k.kpi.id)
-    for text, ids in shared.items():
-        who = ids[0] if len(ids) == 1 else f"{ids[0]} and {len(ids) - 1} other KPI(s)"
-        note(f"Note: {who}: {text}")
+    for line in shared_notes(result):
+        note(f"Note: {line}")
     require_parts(result)
     if format == Format.XLSX:
         from kpi.api import comparison_about, comparison_frame

@@ -242,7 +242,7 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
             {**row, "current": render.json_number(row["current"], kpi.unit),
              "comparison": render.json_number(row["comparison"], kpi.unit),
              "absolute": render.json_number(row["absolute"], kpi.unit)}
-            for row in frame.to_dicts()]
+            for row in frame.drop("current_numerator", "current_denominator").to_dicts()]
 
     data = {
         "project": project.name, "period": str(period), "comparison": vs.value,

@@ -47,6 +47,17 @@ _OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-
 _MONTH_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 
 
+# A month column takes a month or a date, and a date written with its midnight (a spreadsheet's
+# date cell saved as '2024-01-15 00:00:00') is that date. Any other time of day is refused: the
+# column is not what it was declared, and the month of a clock time can hang on its time zone
+# (23:30 UTC on 31 August is 00:30 on 1 September in the UK).
+_MIDNIGHT = r"[ T]0?0:00(:00(\.0+)?)?$"
+_TIME_OF_DAY = r"^\s*\S+[ T]\d{1,2}:\d{2}"
+_TIMED_MONTH = (", which is a date with a time of day, and a month column takes a month or a date: "
+                "declare the column as type datetime to take each row's month from its date "
+                "and time")
+
+
 _TRUE = ("true", "t", "yes", "y", "1")
 
 
@@ -290,7 +301,10 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
                                                f"'{col.name}' unique), found a blank")))
     unparsed = present & value.is_null()
     if is_date:
+        timed = (shown.str.contains(_TIME_OF_DAY) & ~shown.str.strip_chars().str.contains(_MIDNIGHT)
+                 if col.type == ColumnType.MONTH else pl.lit(False))
         note = (pl.when(month_name).then(pl.lit(_SPREADSHEET_NOTE))
+                .when(timed).then(pl.lit(_TIMED_MONTH))
                 .when(shown.str.contains(_DATE_SHAPE))
                 .then(pl.lit(", which is not a calendar date"))
                 .otherwise(pl.lit("")))
@@ -522,7 +536,8 @@ def _date_formats(col: ColumnSpec, text: pl.Expr) -> list[pl.Expr]:
         case ColumnType.MONTH:
             months = [(text + "-01").str.strptime(pl.Date, "%Y-%m-%d", strict=False),
                       ("01/" + text).str.strptime(pl.Date, "%d/%m/%Y", strict=False)]
-            days = [text.str.strptime(pl.Date, f, strict=False).dt.month_start()
+            day = text.str.replace(_MIDNIGHT, "")
+            days = [day.str.strptime(pl.Date, f, strict=False).dt.month_start()
                     for f in _MONTH_FORMATS]
             return [*months, *days]
     raise AssertionError(col.type)
@@ -558,5 +573,8 @@ def _cast_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         case ColumnType.DATETIME:
             return raw.cast(pl.Datetime("us"))
         case ColumnType.MONTH:
-            return raw.cast(pl.Date).dt.month_start()
+            month = raw.cast(pl.Date).dt.month_start()
+            if isinstance(dtype, pl.Datetime):  # only a midnight is a date (see _MIDNIGHT)
+                return pl.when(raw.dt.time() == pl.time(0)).then(month)
+            return month
     raise AssertionError(col.type)

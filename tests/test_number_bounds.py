@@ -1,0 +1,276 @@
+"""Every number a user writes has a range, kept in one table (kpi.catalogue.BOUNDS) that every
+reader of a number checks against: kpi.toml's keys, [[charts]], a weights file and a population
+file. A number outside its range is refused in one line naming the file and the key (or row and
+column), with a hint; before, a negative `stable_band` or a negative weight was taken, and a
+harm score came out lowered with exit 0."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kpi.catalogue import BOUNDS, BOUNDS_HINT, parse_project_file
+from kpi.errors import ConfigError
+
+PROJECT = """\
+[population]
+force = 1000000
+
+[datasets.c]
+date = "day"
+[datasets.c.columns]
+day = "date"
+offence = "str"
+n = {{ type = "int", required = false{min} }}
+
+[[priorities]]
+id = "p"
+title = "P"
+{order}
+[[kpis]]
+id = "k"
+title = "K"
+priority = "p"
+dataset = "c"
+{kpi}
+{extra}"""
+
+COUNT = 'kind = "count"'
+MEAN = 'kind = "mean"\nvalue = "n"'
+
+
+def _project(folder: Path, kpi: str = COUNT, *, extra: str = "", order: str = "",
+             min: str = "") -> Path:
+    path = folder / "kpi.toml"
+    path.write_text(PROJECT.format(kpi=kpi, extra=extra, order=order, min=min), encoding="utf-8")
+    return path
+
+
+def _refused(path: Path) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        parse_project_file(path)
+    return caught.value
+
+
+@pytest.mark.parametrize(("kwargs", "expected"), [
+    ({"kpi": COUNT + "\nstable_band = -5"},
+     "KPI 'k', key 'stable_band': must be a finite number, 0 or more, found -5 (a change this "
+     "size or smaller either way is stable)"),
+    ({"kpi": COUNT + "\nmultiplier = 0"},
+     "KPI 'k', key 'multiplier': must be a finite number above 0, found 0"),
+    ({"kpi": COUNT + "\nmultiplier = -1000"},
+     "KPI 'k', key 'multiplier': must be a finite number above 0, found -1000"),
+    ({"kpi": COUNT + "\nlag = 61"},
+     "KPI 'k', key 'lag': must be a whole number of months from 0 to 60, found 61"),
+    ({"kpi": COUNT + "\nlag = 2.5"},
+     "KPI 'k', key 'lag': must be a whole number of months from 0 to 60, found 2.5"),
+    ({"kpi": COUNT + "\nlag = inf"},
+     "KPI 'k', key 'lag': must be a whole number of months from 0 to 60, found inf"),
+    ({"kpi": COUNT + "\nprovisional_months = 13"},
+     "KPI 'k', key 'provisional_months': must be a whole number of months from 0 to 12, "
+     "found 13"),
+    ({"kpi": 'kind = "percentile"\nvalue = "n"\npercentile = 100'},
+     "KPI 'k', key 'percentile': must be a number above 0 and below 100, found 100"),
+    ({"kpi": MEAN + "\ntarget = nan"},
+     "KPI 'k', key 'target': must be a finite number, found nan (in the KPI's unit)"),
+    ({"kpi": MEAN + "\ntarget = -inf"},
+     "KPI 'k', key 'target': must be a finite number, found -inf (in the KPI's unit)"),
+    ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = nan'},
+     "KPI 'k', key 'threshold': must be a finite number, found nan"),
+    ({"extra": '[quality]\ncontext_months = 37'},
+     "[quality], key 'context_months': must be a whole number of months from 0 to 36, found 37"),
+    ({"extra": '[quality]\nrow_ratio = -0.1'},
+     "[quality], key 'row_ratio': must be a number from 0 to 1, found -0.1"),
+    ({"extra": '[[checks]]\nid = "x"\ntotal = "k"\nparts = ["k", "k"]\ntolerance = -1'},
+     "check 'x', key 'tolerance': must be a finite number, 0 or more, found -1"),
+    ({"order": "order = 1.5"},
+     "priority 'p', key 'order': must be a whole number, found 1.5"),
+    ({"min": ", min = nan"},
+     "dataset 'c', key 'columns.n.min': must be a finite number, found nan"),
+    ({"min": ', min = "zero"'},
+     "dataset 'c', key 'columns.n.min': must be a finite number, found 'zero'"),
+])
+def test_a_number_out_of_its_range_in_kpi_toml_is_refused_naming_the_key(tmp_path, kwargs,
+                                                                        expected):
+    error = _refused(_project(tmp_path, **kwargs))
+    assert re.fullmatch(rf"{re.escape(str(tmp_path / 'kpi.toml'))}:\d+: {re.escape(expected)}"
+                        r"( \(.*\))?", error.message), error.message
+    assert error.hint == f"1 problem in the project file; {BOUNDS_HINT}"
+
+
+def test_a_population_out_of_range_is_refused(tmp_path):
+    path = tmp_path / "kpi.toml"
+    path.write_text(PROJECT.format(kpi=COUNT, extra="", order="", min="")
+                    .replace("force = 1000000", "force = -5"), encoding="utf-8")
+    assert "[population], key 'force': must be a finite number above 0, found -5 (a count per " \
+           "1,000 of it is divided by it)" in _refused(path).message
+
+
+def test_min_on_a_column_that_is_not_a_number_is_refused(tmp_path):
+    path = _project(tmp_path)
+    path.write_text(path.read_text().replace('offence = "str"',
+                                             'offence = { type = "str", min = 0 }'))
+    assert "dataset 'c', key 'columns.offence.min': a str column has no smallest value: min " \
+           "is for int and float columns" in _refused(path).message
+
+
+@pytest.mark.parametrize(("kwargs", "read"), [
+    ({"kpi": COUNT + "\nstable_band = 0\nlag = 60\nprovisional_months = 12\n"
+             "multiplier = 0.000001"},
+     lambda k: (k.stable_band, k.lag, k.provisional_months, k.multiplier)
+     == (0.0, 60, 12, 0.000001)),
+    ({"kpi": COUNT + "\nlag = 3.0"}, lambda k: k.lag == 3 and isinstance(k.lag, int)),
+    ({"kpi": MEAN + "\ntarget = -2.5"}, lambda k: k.target == -2.5),
+    ({"min": ", min = -10"}, lambda k: True),
+])
+def test_the_ends_of_each_range_are_accepted(tmp_path, kwargs, read):
+    project = parse_project_file(_project(tmp_path, **kwargs))
+    assert read(project.kpi("k"))
+
+
+def test_a_whole_number_written_as_a_float_is_read_as_a_whole_number(tmp_path):
+    project = parse_project_file(_project(tmp_path, extra="[quality]\ncontext_months = 6.0",
+                                          order="order = 2.0"))
+    assert project.quality.context_months == 6 and isinstance(project.quality.context_months,
+                                                              int)
+    assert project.priorities[0].order == 2 and isinstance(project.priorities[0].order, int)
+
+
+def test_a_chart_number_out_of_range_is_refused_by_the_same_table(tmp_path):
+    from kpi.charts import chart_specs
+
+    path = _project(tmp_path, extra='[[charts]]\nid = "t"\ntype = "trend"\ntitle = "T"\n'
+                                    'kpis = ["k"]\nmonths = 1.5\n')
+    with pytest.raises(ConfigError) as caught:
+        chart_specs(parse_project_file(path))
+    assert caught.value.message == (f"{path}: chart 't', key 'months': must be a whole number "
+                                    "from 2 to 600, found 1.5")
+
+
+# ---------------------------------------------------------------------------------------------
+# Files a project names: weights and populations
+
+HARM = """\
+[datasets.c]
+date = "day"
+[datasets.c.columns]
+day = "date"
+offence = "str"
+[[priorities]]
+id = "p"
+title = "P"
+[[kpis]]
+id = "harm"
+title = "Harm"
+priority = "p"
+kind = "weighted_score"
+dataset = "c"
+weights = "weights.csv"
+weight_key = "offence"
+"""
+
+
+@pytest.fixture
+def harm(tmp_path, monkeypatch):
+    """A loaded project of one robbery and one burglary a month, April 2023 to September
+    2025; the test writes its weights file."""
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    (tmp_path / "kpi.toml").write_text(HARM, encoding="utf-8")
+    (tmp_path / "weights.csv").write_text("offence,days\nrobbery,1\n", encoding="utf-8")
+    months = [f"{2023 + (3 + i) // 12}-{(3 + i) % 12 + 1:02d}" for i in range(30)]
+    rows = "".join(f"{m}-01,robbery\n{m}-02,burglary\n" for m in months)
+    (tmp_path / "c.csv").write_text("day,offence\n" + rows, encoding="utf-8")
+    load(load_project(tmp_path), "c", [str(tmp_path / "c.csv")])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KPI_NO_CACHE", "1")
+    return tmp_path
+
+
+def test_a_negative_weight_is_refused_naming_its_row_not_a_lowered_score(harm, cli):
+    from kpi import engine
+
+    (harm / "weights.csv").write_text("offence,days\nrobbery,365\nburglary,-40\n")
+    engine._read_weights.cache_clear()
+    result = cli(["summary", "--period", "2025-09", "--format", "json"])
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"Error: {harm / 'weights.csv'}, row 3, column 'days': expected a weight that is a "
+        "finite number, 0 or more, found '-40'",
+        "Hint: a negative weight would lower the score for every row of its key; "
+        f"{BOUNDS_HINT}"]
+
+
+def test_a_weight_of_zero_is_accepted_and_weighs_nothing(harm, cli):
+    import json
+
+    from kpi import engine
+
+    (harm / "weights.csv").write_text("offence,days\nrobbery,365\nburglary,0\n")
+    engine._read_weights.cache_clear()
+    result = cli(["summary", "--period", "2025-09", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    harm_kpi = next(k for k in json.loads(result.stdout)["kpis"] if k["id"] == "harm")
+    assert harm_kpi["current"]["value"] == 12 * 365.0
+
+
+@pytest.mark.parametrize(("row", "column", "expected"), [
+    ("Avon,-300000,2024", "population", "a population that is a finite number above 0, "
+                                        "found '-300000'"),
+    ("Avon,0,2024", "population", "a population that is a finite number above 0, found '0'"),
+    ("Avon,inf,2024", "population", "a population that is a finite number above 0, found 'inf'"),
+    ("Avon,300000,1850", "year", "a year from 1900 to 2100, found '1850'"),
+])
+def test_a_population_file_out_of_range_is_refused(tmp_path, row, column, expected):
+    from kpi.compare import read_populations
+
+    path = tmp_path / "population.csv"
+    path.write_text(f"force,population,year\nBure,100,2024\n{row}\n", encoding="utf-8")
+    read_populations.cache_clear()
+    with pytest.raises(ConfigError) as caught:
+        read_populations(path)
+    assert caught.value.message == f"{path}, row 3, column '{column}': expected {expected}"
+    assert caught.value.hint == BOUNDS_HINT
+
+
+# ---------------------------------------------------------------------------------------------
+# One table, read the same way everywhere, and documented
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(sorted(BOUNDS)),
+       value=st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True),
+                       st.sampled_from([0, 1, 2, 12, 36, 60, 100, 600, 1000, 1900, 2100, 0.5,
+                                        -0.0, 1e-9, 99.999])))
+def test_a_key_and_a_file_column_agree_on_every_number(name, value):
+    """kpi.toml values are checked by Bound.accepts, file columns by Bound.outside (Polars):
+    the two readings of one range agree, and each agrees with the range as the docs give it."""
+    bound = BOUNDS[name]
+    in_file = not pl.select(bound.outside(pl.lit(float(value), dtype=pl.Float64))).item()
+    assert bound.accepts(value) == in_file
+    if bound.accepts(value):
+        assert math.isfinite(value)
+        assert bound.low is None or value >= bound.low
+        assert bound.high is None or value <= bound.high
+
+
+def test_docs_list_every_range_of_the_table():
+    """docs/catalogue.md#number-ranges has one row per entry of BOUNDS, saying its range."""
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "catalogue.md").read_text("utf-8")
+    section = docs.split("## Number ranges", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells[1]
+    assert set(rows) == set(BOUNDS)
+    for name, bound in BOUNDS.items():
+        assert rows[name] == bound.text(), name
