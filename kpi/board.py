@@ -139,7 +139,8 @@ def model(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
         project, _paragraph_breakdowns(report, wanted, config, full) + _chart_breakdowns(
             shown, results), as_of)
     standout = {} if full else standout_columns(report, wanted, config, breakdowns)
-    series = engine.monthly_series_all(project, _series_requests(shown, results), as_of)
+    series = engine.monthly_series_all(project, _series_requests(shown, results), as_of,
+                                       report)
     peers = _peer_results(project, report, wanted, as_of)
     figures = {}
     for spec in shown:
