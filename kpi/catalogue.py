@@ -407,6 +407,8 @@ BOUNDS: dict[str, Bound] = {
     "kpis.threshold": Bound(),
     "kpis.percentile": Bound(0, 100, above=True, below=True),
     "kpis.target": Bound(why="in the KPI's unit"),
+    "kpis.target (a share)": Bound(0, 100, why="a within KPI, or a snapshot with a numerator, "
+                                   "is a percentage of rows"),
     "columns.min": Bound(why="the smallest value a row may hold"),
     "priorities.order": Bound(whole=True),
     "quality.blank_jump": Bound(0, 1), "quality.mostly_blank": Bound(0, 1),
@@ -1531,8 +1533,10 @@ def _spc_keys(item: dict[str, Any], kind: Kind, bad
               ) -> tuple[float | None, tuple[Month, Month] | None, tuple[Month, ...]]:
     """The target, spc_baseline and spc_rebase keys of a KPI, checked."""
     target = item.get("target")
+    # A within KPI, or a snapshot with a numerator, is a share of rows: 0 to 100 percent.
+    share = kind == Kind.WITHIN or (kind == Kind.SNAPSHOT and "numerator" in item)
     if target is not None:
-        if problem := BOUNDS["kpis.target"].problem(target):
+        if problem := BOUNDS["kpis.target (a share)" if share else "kpis.target"].problem(target):
             bad("target", problem, bounded=True)
             target = None
         elif kind in TOTAL_KINDS or (kind == Kind.SNAPSHOT and "numerator" not in item):

@@ -127,9 +127,12 @@ def _reconcile(project: Project, check: Check, period: Month,
     if passed:
         message = f"{summed} = {_figure(total_value)} ({total.window})"
     else:
+        # Said which way round: "a difference of -235" left a reader to work out whether
+        # the parts or the total was the larger.
+        more = "more" if difference < 0 else "less"
         message = (f"parts sum to {_figure(total_value - difference)} ({summed}), "
-                   f"total is {_figure(total_value)}: a difference of {_figure(difference)} "
-                   f"({total.window})")
+                   f"{_figure(abs(difference))} {more} than the total of "
+                   f"{_figure(total_value)} ({total.window})")
     return CheckResult(check.id, check.title, CheckKind.RECONCILIATION, passed, message,
                        total, tuple(parts), difference)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, partial
 from math import floor
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -100,6 +100,9 @@ class Report:
     # `series_start`), read in the same pass as the windows; and that N.
     monthly: dict[str, dict[str, dict[str, float | None]]] | None = None
     series: int | None = None
+    # With `series`: the months read of each dataset (dataset id -> months), so a later series
+    # over months all read (the board's trend figures) is taken from `monthly`.
+    read: dict[str, frozenset[str]] | None = None
 
     def result(self, kpi_id: str) -> KpiResult | None:
         return next((r for r in self.results if r.kpi.id == kpi_id), None)
@@ -118,6 +121,8 @@ class Report:
 
 @dataclass(frozen=True)
 class Recipe:
+    # For an additive kind, each component's quantity per row (the component is its sum over
+    # the rows, see `summands_of`); otherwise each component's aggregate.
     components: Callable[[KpiDef, pl.Expr], dict[str, pl.Expr]]
     value: Callable[[KpiDef, dict[str, float | None], Project], float | None]
     additive: bool = True  # components are sums, so windows can be built from monthly parts
@@ -140,16 +145,17 @@ def _value(kpi: KpiDef) -> pl.Expr:
 
 
 def _amount(kpi: KpiDef, expression: str | None, rows: pl.Expr) -> pl.Expr:
-    """Sum of an expression over the selected rows; the number of rows when there is none."""
+    """An expression on the selected rows (null elsewhere); the row itself when there is
+    none. Summed, it is the expression's sum over them, or their number."""
     if expression is None:
-        return rows.sum()  # booleans sum to their count of true, with no cast
-    return pl.when(rows).then(_sql(expression)).sum()  # a condition sums to its count of true
+        return rows  # booleans sum to their count of true, with no cast
+    return pl.when(rows).then(_sql(expression))  # a condition sums to its count of true
 
 
 def _count_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
     if kpi.value is None:
         return {"n": _amount(kpi, None, rows)}
-    return {"n": pl.when(rows).then(_value(kpi)).sum()}
+    return {"n": pl.when(rows).then(_value(kpi))}
 
 
 def _rate_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
@@ -160,14 +166,12 @@ def _rate_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
 def _within_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
     # A blank value was not measured: it is left out of the share, as mean and median leave it.
     value = _value(kpi)
-    return {"num": (rows & (value <= kpi.threshold)).sum(),
-            "den": (rows & value.is_not_null()).sum()}
+    return {"num": rows & (value <= kpi.threshold), "den": rows & value.is_not_null()}
 
 
 def _mean_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
     value = _value(kpi).cast(pl.Float64)
-    return {"num": pl.when(rows).then(value).sum(),
-            "den": (rows & value.is_not_null()).sum()}
+    return {"num": pl.when(rows).then(value), "den": rows & value.is_not_null()}
 
 
 def _order_parts(statistic: str) -> Callable[[KpiDef, pl.Expr], dict[str, pl.Expr]]:
@@ -181,7 +185,7 @@ def _order_parts(statistic: str) -> Callable[[KpiDef, pl.Expr], dict[str, pl.Exp
 
 
 def _weighted_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
-    return {"n": pl.when(rows).then(pl.col(_weight_column(kpi))).sum()}
+    return {"n": pl.when(rows).then(pl.col(_weight_column(kpi)))}
 
 
 def _ratio(num: float | None, den: float | None, scale: float = 1.0) -> float | None:
@@ -309,10 +313,21 @@ def components_of(kpi: KpiDef, window: Window | None = None,
     """The aggregation expressions of a KPI, over one window (or over the whole frame), or
     over `rows` when the caller has already built that mask."""
     rows = rows if rows is not None else rows_of(kpi, window)
-    parts = RECIPES[kpi.kind].components(kpi, rows)
+    recipe = RECIPES[kpi.kind]
+    summed = {name: row.sum() for name, row in summands_of(kpi, rows).items()}
+    return summed if recipe.additive else {**recipe.components(kpi, rows), **summed}
+
+
+def summands_of(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
+    """The KPI's components that are sums, each as its quantity per row (null or false off
+    `rows`): all of an additive kind's, and of a median's or percentile's, the count of rows
+    whose value is not a finite number. A sum over rows that share every column an
+    expression reads is its quantity times their number, which is how `_cube` reads it."""
+    recipe = RECIPES[kpi.kind]
+    parts = recipe.components(kpi, rows) if recipe.additive else {}
     if kpi.value is not None:
         # Rows whose value is NaN or infinite (a division by zero): the KPI has no figure then.
-        parts[NONFINITE] = (rows & ~_value(kpi).cast(pl.Float64).is_finite()).sum()
+        parts[NONFINITE] = rows & ~_value(kpi).cast(pl.Float64).is_finite()
     return parts
 
 
@@ -687,8 +702,10 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
     parts: Parts = {}
     monthly: dict[str, dict[str, dict[str, float | None]]] = {}
     counted: dict[str, dict[str, dict[str, int]]] = {}
+    read_of: dict[str, frozenset[str]] = {}
     for dataset_id, group in measures.items():
         read = [str(m) for m in sorted(months[dataset_id])]
+        read_of[dataset_id] = frozenset(read)
         by_month = _plan(project, dataset_id, group, read, as_of,
                          sorted(blanks.get(dataset_id, ()))).run()
         counted[dataset_id] = by_month.blanks()
@@ -717,7 +734,8 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
     notes = _quality_of(project, results, counted)
     results = [replace(r, quality=notes[r.kpi.id]) if r.kpi.id in notes else r for r in results]
     return Report(period=period, comparison=vs, results=tuple(results), versions=versions,
-                  monthly=monthly if series else None, series=series or None)
+                  monthly=monthly if series else None, series=series or None,
+                  read=read_of if series else None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -904,34 +922,130 @@ def _compute_error(dataset_id: str, exc: Exception) -> DataError:
 # Stored rows from which a dataset is read month by month (see `_Plan.run`).
 MONTH_BY_MONTH_ROWS = 1_000_000
 
+# Rows grouped first (see `_grouped`): a dataset whose KPIs read only columns of these types
+# (few distinct values each) has its rows counted per month and combination of those columns,
+# and every sum is taken over those groups. Tests turn it off to compare with the rows.
+GROUP_TYPES = (pl.String, pl.Boolean, pl.Categorical, pl.Enum)
+GROUP_FIRST = True
+COUNT = "__n"  # a group's number of rows
+
+
+def _total(row: pl.Expr, n: pl.Expr | None) -> pl.Expr:
+    """The sum of a quantity per row (a summand, see `summands_of`) over the rows, or, with
+    `n` the number of rows in each group of rows that share every column it reads, of each
+    group's quantity times that number: the same whole number (only whole-number and
+    true/false quantities are summed so, `_group_keys`)."""
+    return row.sum() if n is None else (row.cast(pl.Int64) * n).sum()
+
+
+def _group_keys(schema: pl.Schema, read: Iterable[pl.Expr], summed: Iterable[pl.Expr],
+                masks: Iterable[str] = ()) -> set[str] | None:
+    """The columns the expressions read (besides the month and the mask columns named), when
+    every one is text or a flag and every expression `summed` gives whole numbers or
+    true/false; None otherwise (a number or date column has too many values to group by, and
+    a fraction summed over groups could differ in its last bit from its sum over the rows)."""
+    summed = list(summed)
+    roots = {r for e in (*read, *summed) for r in e.meta.root_names()} - set(masks) - {"month"}
+    if not all(r in schema and schema[r].base_type() in GROUP_TYPES for r in roots):
+        return None
+    probe = pl.LazyFrame(schema=schema).with_columns(pl.lit(True).alias(m) for m in masks)
+    try:
+        types = probe.select(e.alias(f"__e{i}") for i, e in enumerate(summed)).collect_schema()
+    except pl.exceptions.PolarsError:
+        return None  # the rows' own query names the problem
+    if not all(t == pl.Boolean or t.is_integer() for t in types.values()):
+        return None
+    return roots
+
+
+@dataclass(frozen=True)
+class _Grouped:
+    months: frozenset[str]
+    keys: frozenset[str]
+    frame: pl.DataFrame  # month, the keys, and COUNT
+
+
+# A table's grouped rows (by path, point in history, latest commit and dataset definition),
+# so that the board's breakdowns and series, asked after the summary's figures, read the
+# groups the summary read rather than the rows again. A new commit changes the key.
+_GROUPED: dict[tuple, list[_Grouped]] = {}
+
+
+# Grouping first pays, and holds little in memory, only where rows share few combinations of
+# the columns read: when the latest month read has more than GROUPS_HELD groups and more than
+# a quarter as many groups as rows (a text column of many values, such as an id, is read),
+# the dataset is read row by row, in memory bounded as before.
+GROUPS_HELD = 10_000
+
+
+def _grouped(project: Project, dataset_id: str, as_of: AsOf | None, scan: pl.LazyFrame,
+             months: Sequence[str], keys: set[str]) -> pl.DataFrame | None:
+    """The rows of `months` counted per month and combination of `keys` (column COUNT), read
+    in streaming queries (the latest month held first, to see that it groups), or the groups
+    already read of a superset of those months and keys; None where rows do not group."""
+    path = store.table_path(project, dataset_id)
+    latest = store.table_state(path)  # a table made again can reach a version it had
+    cacheable = latest is not None and latest[1] is not None
+    key = (str(path), as_of, latest, project.datasets[dataset_id])
+    month = pl.col("month")
+    held = {str(m) for m in store.months(project, dataset_id, as_of)}
+    for got in _GROUPED.get(key, []) if cacheable else []:
+        # A month the table does not hold has no rows, read or not.
+        if set(months) & held <= got.months and keys <= got.keys:
+            return got.frame.filter(month.is_in(list(months)))
+
+    def count(frame: pl.LazyFrame) -> pl.DataFrame:
+        return (frame.group_by("month", *sorted(keys)).agg(pl.len().alias(COUNT))
+                .collect(engine="streaming"))
+
+    first = max(set(months) & held, default=None)
+    frame = count(scan.filter(month == first)) if first is not None else None
+    if frame is not None and frame.height > GROUPS_HELD and 4 * frame.height > frame[COUNT].sum():
+        return None
+    rest = count(scan.filter(month.is_in([m for m in months if m != first])))
+    frame = pl.concat([frame, rest]) if frame is not None else rest
+    if cacheable:
+        if sum(len(v) for v in _GROUPED.values()) > 64:
+            _GROUPED.clear()
+        _GROUPED.setdefault(key, []).append(_Grouped(frozenset(months), frozenset(keys), frame))
+    return frame
+
 
 @dataclass
 class _Plan:
     """The queries of one read of a dataset's months (see `_plan`): each query is built on a
-    frame of rows, grouped by `by` (the month, or nothing for one month's rows)."""
+    frame of rows, grouped by `by` (the month, or nothing for one month's rows), and given
+    the column of each row's number of rows when its rows are groups (`grouped`)."""
 
     dataset_id: str
     scan: pl.LazyFrame
     months: list[str]
-    queries: list[Callable[[pl.LazyFrame, list[str]], pl.LazyFrame]]
+    queries: list[Callable[[pl.LazyFrame, list[str], pl.Expr | None], pl.LazyFrame]]
     finish: Callable[[list[pl.DataFrame]], ByMonth]
     rows: int  # stored rows of the dataset
+    grouped: Callable[[], pl.DataFrame | None] | None = None
 
     def run(self) -> ByMonth:
-        """Each query's result, with the month as column __month. A large table is read
-        month by month, each month's queries collected together (Polars reads the month's
-        files once for all of them), and each a plain aggregate: Polars sums a column about
-        twice as fast as it sums it by group, and one month at a time holds one month's
-        batches. A small table (where starting a query costs more than reading its rows) is
-        read in one query per kind, grouped by month."""
+        """Each query's result, with the month as column __month. Rows that can be grouped
+        first (see `_grouped`) are read in one grouped query, and the queries run on its
+        groups. Otherwise a large table is read month by month, each month's queries
+        collected together (Polars reads the month's files once for all of them), and each a
+        plain aggregate: Polars sums a column about twice as fast as it sums it by group, and
+        one month at a time holds one month's batches. A small table (where starting a query
+        costs more than reading its rows) is read in one query per kind, grouped by month."""
         month = pl.col("month")
         try:
-            if self.rows < MONTH_BY_MONTH_ROWS:
+            groups = self.grouped() if self.grouped is not None else None
+            if groups is not None:
+                frames = [got.rename({"month": "__month"}) for got in pl.collect_all(
+                    [query(groups.lazy(), ["month"], pl.col(COUNT))
+                     for query in self.queries])]
+            elif self.rows < MONTH_BY_MONTH_ROWS:
                 frame = self.scan.filter(month.is_in(self.months))
-                frames = [query(frame, ["month"]).collect(engine="streaming")
+                frames = [query(frame, ["month"], None).collect(engine="streaming")
                           .rename({"month": "__month"}) for query in self.queries]
             else:
-                each = [pl.collect_all([query(self.scan.filter(month == m), [])
+                each = [pl.collect_all([query(self.scan.filter(month == m), [], None)
                                         for query in self.queries], engine="streaming")
                         for m in self.months]
                 frames = [pl.concat([got[i].with_columns(pl.lit(m).alias("__month"))
@@ -984,7 +1098,7 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
             weight_masks.setdefault(key, {})[name] = mask
         elif RECIPES[kpi.kind].additive:
             sum_masks[name] = mask
-            for part, expr in components_of(kpi, rows=pl.col(name)).items():
+            for part, expr in summands_of(kpi, pl.col(name)).items():
                 if part == NONFINITE and not floats[kpi.value]:
                     # Only a float can be NaN or infinite: nothing to count.
                     parts_of.setdefault(measure_id, []).append((part, None))
@@ -1003,14 +1117,15 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
             values[value] = _value(kpi).cast(pl.Float64)
 
     # The rows of each month, alongside the sums: a month read with no row is not held.
-    schema = scan.collect_schema() if blanks else {}
+    schema = scan.collect_schema()
     spec = project.datasets[dataset_id]
-    blank_sums = [_blank(c, schema[c], spec).sum().alias(f"{BLANK}{c}") for c in blanks
-                  if c in schema]
+    blank_rows = {f"{BLANK}{c}": _blank(c, schema[c], spec) for c in blanks if c in schema}
 
-    def totals(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    def totals(frame: pl.LazyFrame, by: list[str], n: pl.Expr | None) -> pl.LazyFrame:
         frame = frame.with_columns(list(sum_masks.values()))
-        aggs = [*(e.alias(a) for a, e in sums.items()), pl.len().alias("__rows"), *blank_sums]
+        aggs = [*(_total(e, n).alias(a) for a, e in sums.items()),
+                (pl.len() if n is None else n.cast(pl.Int64).sum()).alias("__rows"),
+                *(_total(e, n).alias(a) for a, e in blank_rows.items())]
         return frame.group_by(by).agg(aggs) if by else frame.select(aggs)
 
     queries = [totals]
@@ -1019,16 +1134,29 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     # instead streams in memory bounded by the number of distinct values, and the statistic
     # is read off the sorted counts exactly.
     for value, wanted_masks in order_masks.items():
-        queries.append(lambda frame, by, v=value, w=wanted_masks:
-                       _counts_by(frame, values[v], w, by))
+        queries.append(lambda frame, by, n, v=value, w=wanted_masks:
+                       _counts_by(frame, values[v], w, by, n))
     # A weighted score likewise: rows counted per key, each count times the key's weight.
     # (A lookup of each row's weight cannot stream; a join carries every column through.)
     # Keys are matched in lower case, as the weights file's are (`_read_weights`): the few
     # counted keys are lowered, not every row's.
     for column, wanted_masks in weight_masks.items():
-        queries.append(lambda frame, by, c=column, w=wanted_masks:
-                       _counts_by(frame, pl.col(c).cast(pl.String), w, by)
+        queries.append(lambda frame, by, n, c=column, w=wanted_masks:
+                       _counts_by(frame, pl.col(c).cast(pl.String), w, by, n)
                        .with_columns(pl.col("__value").str.to_lowercase()))
+
+    # Rows grouped first, when every expression read allows it (see `_group_keys`), by the
+    # columns the KPIs read and the breakdowns they declare, so the board's breakdowns and
+    # series find those groups already read (`_grouped`).
+    grouped = None
+    if GROUP_FIRST and not order_masks:
+        names = [m.meta.output_name() for m in masks.values()]
+        keys = _group_keys(schema, [*masks.values(), *(pl.col(c) for c in weight_masks)],
+                           [*sums.values(), *blank_rows.values()], names)
+        if keys is not None:
+            keys |= {c for kpi in measures.values() for c in kpi.breakdowns
+                     if c in schema and schema[c].base_type() in GROUP_TYPES}
+            grouped = partial(_grouped, project, dataset_id, as_of, scan, months, keys)
 
     def finish(frames: list[pl.DataFrame]) -> ByMonth:
         frames = list(frames)
@@ -1040,7 +1168,7 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     # Only the months asked are read, and month is the table's partition column: a store
     # holding years of history is read for the months compared, not all of it.
     return _Plan(dataset_id, scan, months, queries, finish,
-                 store.row_count(project, dataset_id, as_of))
+                 store.row_count(project, dataset_id, as_of), grouped)
 
 
 def _float_values(dataset_id: str, scan: pl.LazyFrame, kpis: Iterable[KpiDef]
@@ -1226,13 +1354,16 @@ def _interpolated(n: int, q: float, lower: float, upper: float | None) -> float:
 
 
 def _counts_by(scan: pl.LazyFrame, value: pl.Expr, masks: dict[str, pl.Expr],
-               groups: Sequence[str] = ()) -> pl.LazyFrame:
+               groups: Sequence[str] = (), n: pl.Expr | None = None) -> pl.LazyFrame:
     """Per distinct non-null `value` (as column __value), within each group, the number of
-    rows in each mask."""
+    rows in each mask; with `n`, the scan's rows are groups of n rows (see `_total`)."""
+    counted = [] if n is None else [n.alias(COUNT)]
     return (scan.with_columns(list(masks.values()))
-            .select(*groups, value.alias("__value"), *masks)
+            .select(*groups, value.alias("__value"), *masks, *counted)
             .filter(pl.col("__value").is_not_null() & pl.any_horizontal(*masks))
-            .group_by(*groups, "__value").agg(pl.col(*masks).sum()))
+            .group_by(*groups, "__value")
+            .agg(_total(pl.col(m), None if n is None else pl.col(COUNT)).alias(m)
+                 for m in masks))
 
 
 def monthly_parts(project: Project, dataset_id: str, measures: Iterable[KpiDef],
@@ -1288,11 +1419,14 @@ SeriesKey = tuple[str, Month, int]  # KPI id, last month, months
 
 
 def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
-                       as_of: AsOf | None = None) -> dict[SeriesKey, pl.DataFrame]:
+                       as_of: AsOf | None = None, report: Report | None = None
+                       ) -> dict[SeriesKey, pl.DataFrame]:
     """Many KPIs' monthly series at once: one grouped query per dataset over the months any of
     them shows (the tests check each frame against a query per KPI, reference_engine's
-    `monthly_series`). Each frame has columns month, value and rolling_12 (the rolling
-    12-month value where the kind allows it). Keyed (KPI id, end, months)."""
+    `monthly_series`), or none where `report` (evaluated with `series`, of the same store as
+    of the same point) read every month they show and holds their components. Each frame has
+    columns month, value and rolling_12 (the rolling 12-month value where the kind allows
+    it). Keyed (KPI id, end, months)."""
     requests = list(requests)
     base: dict[SeriesKey, SeriesRequest] = {}
     for kpi, end, months in requests:
@@ -1312,7 +1446,9 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
         # Each KPI's components in each month, by the summary's own month-by-month read
         # (streaming; medians off count tables), so no month's rows are all held at once.
         span = [str(month) for month in Window(WindowKind.YE, first, last).months()]
-        monthly = monthly_parts(project, dataset_id, kpis, span, as_of)
+        monthly = _read_already(project, dataset_id, kpis, span, as_of, report)
+        if monthly is None:
+            monthly = monthly_parts(project, dataset_id, kpis, span, as_of)
         held = store.parts_held(project, dataset_id, as_of)
         for (kpi, end, months), window in zip(wanted, windows, strict=True):
             names = list(components_of(kpi))
@@ -1334,6 +1470,22 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
         else:
             out[(kpi.id, end, months)] = found[(kpi.id, end, months)]
     return out
+
+
+def _read_already(project: Project, dataset_id: str, kpis: list[KpiDef], months: list[str],
+                  as_of: AsOf | None, report: Report | None) -> Monthly | None:
+    """The KPIs' components in `months` from the report's own read, when it read every one
+    of those months the dataset holds and holds the KPIs' components; otherwise None."""
+    if report is None or report.monthly is None or report.read is None:
+        return None
+    read = report.read.get(dataset_id)
+    if read is None or any(kpi.id not in report.monthly for kpi in kpis):
+        return None
+    wanted = set(months)
+    if not (wanted & {str(m) for m in store.months(project, dataset_id, as_of)}) <= read:
+        return None
+    return {kpi.id: {month: parts for month, parts in report.monthly[kpi.id].items()
+                     if month in wanted} for kpi in kpis}
 
 
 def _series_window(kpi: KpiDef, end: Month, months: int) -> Window:
@@ -1450,7 +1602,7 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
     components are masked by its own filter and windows, and it counts its selected rows,
     so a part is listed for a KPI only where that KPI has rows, as `breakdown` lists it."""
     every: set[str] = set()
-    aggs: list[pl.Expr] = []
+    summed: dict[str, pl.Expr] = {}  # alias -> quantity per row (see summands_of)
     # As in the summary, each (filter, months) mask is one column, computed once however many
     # KPIs read it.
     masks: dict[tuple, pl.Expr] = {}
@@ -1471,23 +1623,35 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
         every.update(months)
         selected = mask(kpi, months, lambda k=kpi, m=months: rows_of(k) & pl.col("month")
                         .is_in(list(m)))
-        aggs.append(selected.sum().alias(f"{number}\trows"))
+        summed[f"{number}\trows"] = selected
         for tag, window in (("cur", current), ("cmp", comparison)):
             if window is not None:
                 rows = mask(kpi, tuple(str(m) for m in window.months()),
                             lambda k=kpi, w=window: rows_of(k, w))
-                components = components_of(kpi, rows=rows)
                 if kpi.kind in (Kind.MEDIAN, Kind.PERCENTILE):
-                    del components["stat"], components["den"]
                     ordered.setdefault((kpi.value, kpi.value_is_duration, kpi.unit), []).append(
                         (number, tag, rows.meta.output_name()))
-                aggs += [e.alias(f"{number}\t{tag}\t{name}")
-                         for name, e in components.items()]
+                summed.update((f"{number}\t{tag}\t{name}", e)
+                              for name, e in summands_of(kpi, rows).items())
     kpis = [request[0] for request in requests]
-    frame = (prepare(project, dataset_id, kpis, as_of)
-             .filter(pl.col("month").is_in(sorted(every))).with_columns(list(masks.values())))
+    months = sorted(every)
+    frame = prepare(project, dataset_id, kpis, as_of)
+    # The rows grouped first where every expression allows (see `_grouped`): after the
+    # summary's figures (the board), the groups it read, with this column among their keys.
+    keys = None
+    if GROUP_FIRST and not ordered:
+        keys = _group_keys(frame.collect_schema(), [*masks.values(), pl.col(column)],
+                           summed.values(), [m.meta.output_name() for m in masks.values()])
+    n = None
     try:
-        grouped = frame.group_by(column).agg(aggs).collect(engine="streaming")
+        groups = _grouped(project, dataset_id, as_of, frame, months, keys) \
+            if keys is not None else None
+        if groups is not None:
+            frame, n = groups.lazy(), pl.col(COUNT)
+        frame = frame.filter(pl.col("month").is_in(months)).with_columns(list(masks.values()))
+        grouped = frame.group_by(column).agg(_total(e, n).alias(alias)
+                                             for alias, e in summed.items())
+        grouped = grouped.collect(engine="in-memory" if n is not None else "streaming")
         quantiles = _part_quantiles(frame, column, requests, ordered)
     except pl.exceptions.PolarsError as exc:
         raise DataError(f"dataset '{dataset_id}': cannot break its KPIs down by '{column}' "

@@ -107,9 +107,16 @@ def test_a_mismatch_fails_with_the_figures(tmp_path):
     check = report.results[0]
     assert not check.passed
     assert check.difference == -7  # 53 against 36 + 24
-    assert check.message == ("parts sum to 60 (36 + 24), total is 53: a difference of -7 "
+    assert check.message == ("parts sum to 60 (36 + 24), 7 more than the total of 53 "
                              "(year ending March 2025)")
     assert [r.id for r in report.failed] == ["a_and_b"]
+
+
+def test_a_mismatch_says_which_is_the_larger(tmp_path):
+    check = run_checks(_project(tmp_path, total_extra=5), PERIOD).results[0]
+    assert check.difference == 5  # 65 against 36 + 24
+    assert check.message == ("parts sum to 60 (36 + 24), 5 less than the total of 65 "
+                             "(year ending March 2025)")
 
 
 def test_a_mismatch_within_the_tolerance_passes(tmp_path):

@@ -81,6 +81,11 @@ def _refused(path: Path) -> ConfigError:
      "KPI 'k', key 'target': must be a finite number, found nan (in the KPI's unit)"),
     ({"kpi": MEAN + "\ntarget = -inf"},
      "KPI 'k', key 'target': must be a finite number, found -inf (in the KPI's unit)"),
+    ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = 10\ntarget = 900'},
+     "KPI 'k', key 'target': must be a number from 0 to 100, found 900 (a within KPI, or a "
+     "snapshot with a numerator, is a percentage of rows)"),
+    ({"kpi": 'kind = "snapshot"\nvalue = "n"\nnumerator = "n > 0"\ntarget = -1'},
+     "KPI 'k', key 'target': must be a number from 0 to 100, found -1"),
     ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = nan'},
      "KPI 'k', key 'threshold': must be a finite number, found nan"),
     ({"extra": '[quality]\ncontext_months = 37'},
@@ -127,6 +132,9 @@ def test_min_on_a_column_that_is_not_a_number_is_refused(tmp_path):
      == (0.0, 60, 12, 0.000001)),
     ({"kpi": COUNT + "\nlag = 3.0"}, lambda k: k.lag == 3 and isinstance(k.lag, int)),
     ({"kpi": MEAN + "\ntarget = -2.5"}, lambda k: k.target == -2.5),
+    ({"kpi": 'kind = "rate"\nnumerator = "n > 1"\ntarget = 150'}, lambda k: k.target == 150),
+    ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = 10\ntarget = 100'},
+     lambda k: k.target == 100),
     ({"min": ", min = -10"}, lambda k: True),
 ])
 def test_the_ends_of_each_range_are_accepted(tmp_path, kwargs, read):
@@ -274,3 +282,15 @@ def test_docs_list_every_range_of_the_table():
     assert set(rows) == set(BOUNDS)
     for name, bound in BOUNDS.items():
         assert rows[name] == bound.text(), name
+
+
+@pytest.mark.parametrize("days", ["inf", "1e300", "nan", "-1"])
+def test_a_vacuum_keeping_days_past_the_logs_retention_is_a_usage_error(tmp_path, cli, days):
+    """`kpi vacuum --keep-days inf` was a traceback (OverflowError); the range ends at the
+    100 years the tables keep their log."""
+    _project(tmp_path)
+    result = cli(["--project", tmp_path, "vacuum", "--keep-days", days])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0].startswith("Error: Invalid value for '--keep-days': "
+                                                    "Input should be ")
+    assert "Traceback" not in result.output

@@ -227,3 +227,65 @@ def test_the_summary_read_once_equals_windows_and_verdicts_read_apart(rows, drop
                     assert a == pytest.approx(b, rel=1e-12), kpi_id
         assert (repr(verdicts.verdicts(project, once))
                 == repr(verdicts.verdicts(project, apart)))
+
+
+# The KPIs that read only text columns (and a weights file keyed by one): their rows can be
+# grouped by those columns and the month before anything is summed (engine._grouped).
+GROUPABLE = ("crimes", "thefts", "robberies", "burglary_rate", "per_1000", "harm",
+             "disproportionality")
+
+
+@SETTINGS
+@given(rows=st.lists(row, min_size=1, max_size=120),
+       windows=st.lists(window, min_size=1, max_size=4),
+       column=st.sampled_from(("offence", "ethnicity")), held=st.sampled_from((0, 10_000)))
+def test_sums_over_grouped_rows_equal_sums_over_the_rows(rows, windows, column, held,
+                                                         monkeypatch_module):
+    """A dataset whose KPIs read only text and flags is read as groups of rows (per month and
+    combination of the columns read) with their number; every month's components, and every
+    breakdown, equal those summed over the rows themselves, to the bit. With GROUPS_HELD 0,
+    a month of few rows has too many groups for them, and the rows are read instead."""
+    monkeypatch_module.setattr(engine, "GROUPS_HELD", held)
+    with tempfile.TemporaryDirectory() as folder:
+        project = build(Path(folder), rows)
+        measures = {i: project.kpi(i) for i in GROUPABLE}
+        read = sorted({str(m) for w in windows for m in w.months()})
+        got = {}
+        for grouped in (True, False):
+            monkeypatch_module.setattr(engine, "GROUP_FIRST", grouped)
+            engine._GROUPED.clear()
+            plan = engine._plan(project, "crimes", measures, read, None)
+            assert (plan.grouped is not None) == grouped
+            by_month = plan.run()
+            requests = [(project.kpi(i), column, w, c) for i in GROUPABLE[:5]
+                        for w, c in zip(windows, [*windows[1:], None], strict=False)]
+            got[grouped] = (by_month.monthly(), [by_month.window(i, w) for i in measures
+                                                 for w in windows],
+                            engine.breakdowns(project, requests))
+        monkeypatch_module.setattr(engine, "GROUP_FIRST", True)
+        monkeypatch_module.setattr(engine, "GROUPS_HELD", 10_000)
+        assert repr(got[True][:2]) == repr(got[False][:2])
+        assert got[True][2].keys() == got[False][2].keys()
+        for key, frame in got[True][2].items():
+            assert frame.equals(got[False][2][key]), key
+
+
+@SETTINGS
+@given(rows=st.lists(row, min_size=1, max_size=120),
+       months=st.sampled_from((12, 24, 36)), end=st.sampled_from(("2025-09", "2024-12")))
+def test_series_taken_from_the_summary_equal_series_read_again(rows, months, end):
+    """The board's trend series are taken from the summary's own monthly components where it
+    read every month they show (`monthly_series_all(..., report)`), and equal the series read
+    again, to the bit; where it did not (months before its read), they are read again."""
+    anchors = [{"month": m, "day": 1, "offence": "theft", "ethnicity": "White", "loss": 1.0,
+                "minutes": 5} for m in MONTHS]
+    with tempfile.TemporaryDirectory() as folder:
+        project = build(Path(folder), anchors + rows)
+        report = engine.evaluate(project, Month.parse("2025-09"), series=verdicts.SERIES_MONTHS)
+        requests = [(kpi, Month.parse(end), months) for kpi in project.kpis]
+        engine._GROUPED.clear()
+        again = engine.monthly_series_all(project, requests)
+        taken = engine.monthly_series_all(project, requests, report=report)
+        assert taken.keys() == again.keys()
+        for key, frame in taken.items():
+            assert frame.equals(again[key]), key

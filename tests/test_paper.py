@@ -9,6 +9,7 @@ parser; and the bundled sample's paper against a golden file (KPI_UPDATE_GOLDEN=
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -743,6 +744,53 @@ def test_bundled_sample_paper_matches_golden(sample):
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(text, encoding="utf-8")
     assert text == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_bundled_sample_paper_reads_as_commonmark_without_stray_marks(sample):
+    """Rendered as CommonMark, every bold and italic of the sample's paper closes: the rows
+    of the matrix once printed "**▲ Special cause of concern (6): **Sexual offences", the
+    closing marks after a space being no closing marks."""
+    _, text, _ = sample
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    shown = re.sub(r"<[^>]+>", "", html)
+    assert "**" not in shown and not re.search(r"(^|\s)\*\S|\S\*(\s|$)", shown)
+    assert "<strong>▲ Special cause of concern (6):</strong> Sexual offences;" in html
+
+
+def test_bundled_sample_names_the_lpas_whose_compliance_stands_out(sample):
+    """The report's Figure 4 is about Birmingham's emergency compliance, below the other
+    LPAs'. The board's paper finds it by the proportion test (stats.share_standouts): each
+    LPA's share attended within 15 minutes in the year, worked out again by DuckDB from the
+    extract, against the other LPAs' pooled."""
+    import duckdb
+
+    _, text, _ = sample
+    extract = Path(__file__).resolve().parents[1] / "datasets" / "west-midlands" / \
+        "extracts" / "incidents.parquet"
+    parts = {lpa: (x, n) for lpa, x, n in duckdb.sql(
+        "SELECT lpa, sum(CASE WHEN response_seconds <= 900 THEN 1 ELSE 0 END), "
+        f"count(response_seconds) FROM '{extract}' WHERE grade = 'Emergency' AND attended "
+        "AND incident_date BETWEEN '2024-10-01' AND '2025-09-30' GROUP BY lpa").fetchall()}
+    assert parts["Birmingham"] == (52430, 72269)
+
+    def share(names):
+        return 100 * sum(parts[n][0] for n in names) / sum(parts[n][1] for n in names)
+
+    # Birmingham against the other six: far beyond 0.05 / 7.
+    others = [n for n in parts if n != "Birmingham"]
+    x, n = parts["Birmingham"]
+    rest_x, rest_n = sum(parts[o][0] for o in others), sum(parts[o][1] for o in others)
+    pooled = (x + rest_x) / (n + rest_n)
+    z = (x / n - rest_x / rest_n) / math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / rest_n))
+    assert math.erfc(abs(z) / math.sqrt(2)) < 0.05 / 7
+    rest = share(["Coventry", "Dudley", "Wolverhampton"])
+    line = next(x for x in text.splitlines()
+                if "**Emergency incidents attended within 15 minutes.**" in x)
+    assert (f"By LPA, 4 of 7 stand out from the other 3 ({rest:.1f}% together), differences "
+            "unlikely to be chance; the furthest from them are "
+            f"Birmingham ({share(['Birmingham']):.1f}%), Sandwell ({share(['Sandwell']):.1f}%) "
+            f"and Solihull ({share(['Solihull']):.1f}%).") in line
+    assert "Birmingham (72.5%)" in line and "(76.6% together)" in line
 
 
 def test_bundled_sample_has_every_priority_and_figure(sample):

@@ -73,6 +73,27 @@ def test_table_fits_the_columns_it_is_given(summary, width):
     assert "YE 2024-03:" not in result.stdout and "YE 2024-03" in result.stdout
 
 
+
+@pytest.mark.parametrize("env", [{}, {"COLUMNS": "80"}, {"NO_COLOR": "1", "COLUMNS": "200"}])
+def test_piped_tables_have_no_spaces_at_the_ends_of_their_lines(summary, cli, tiny, tmp_path,
+                                                               env):
+    """Rich pads every cell of a table's last column to its width: piped into a file or
+    another program, each line of `kpi summary` and `kpi datasets` ended in spaces."""
+    outputs = [summary(env=env).stdout,
+               cli(["--project", tiny.root, "datasets"], env=env).stdout]
+    assert summary("--output", tmp_path / "s.txt", env=env).exit_code == 0
+    assert cli(["--project", tiny.root, "datasets", "--output", tmp_path / "d.txt"],
+               env=env).exit_code == 0
+    outputs += [(tmp_path / name).read_text(encoding="utf-8") for name in ("s.txt", "d.txt")]
+    for text in outputs:
+        assert text.startswith(("Tiny force: period 2025-09", " Dataset ")), text
+        assert [line for line in text.splitlines() if line != line.rstrip()] == []
+        assert text.endswith("\n") and not text.endswith("\n\n")
+    # --output holds what stdout would (`kpi datasets` printed its table and wrote nothing).
+    assert outputs[2] == summary(env={**env, "COLUMNS": "120"}).stdout
+    assert outputs[3] == outputs[1]
+
+
 def test_table_groups_by_priority_in_plan_order(summary):
     out = summary().stdout
     community = out.index("Rebuilding Community Policing")

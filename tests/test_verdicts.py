@@ -250,7 +250,7 @@ def test_catalogue_reads_target_and_spc_keys(tmp_path):
 @pytest.mark.parametrize(("extra", "message"), [
     ('kind = "count"\ntarget = 100', "key 'target': a count KPI's value is a total"),
     ('kind = "within"\nvalue = "secs"\nthreshold = 10\ntarget = "90%"',
-     "key 'target': must be a finite number, found '90%' (in the KPI's unit)"),
+     "key 'target': must be a number from 0 to 100, found '90%'"),
     ('kind = "count"\nspc_baseline = ["2024-03"]', "key 'spc_baseline': must be the first"),
     ('kind = "count"\nspc_baseline = ["2024-03", "2023-04"]',
      "key 'spc_baseline': must be the first"),

@@ -337,15 +337,30 @@ def plain_output(output: Path | None = None) -> bool:
     return output is not None or not sys.stdout.isatty() or "NO_COLOR" in os.environ
 
 
-def _stdout_console():
+@contextmanager
+def stdout_console(output: Path | None = None) -> Iterator[tuple[Any, bool]]:
+    """A Rich console for what a command prints as tables, and whether it is plain. On a
+    terminal it writes there; plain output (a pipe, --output, NO_COLOR) is laid out first and
+    written with no spaces at the ends of its lines, which Rich pads every cell's last column
+    with, to stdout or --output."""
+    import io
+    import shutil
+
     from rich.console import Console
 
-    plain = plain_output()
-    # Piped output is 120 columns wide unless COLUMNS says otherwise (Rich reads COLUMNS).
-    columns = os.environ.get("COLUMNS", "")
-    width = None if sys.stdout.isatty() or columns.strip().isdigit() else 120
-    return Console(no_color=plain, highlight=False, soft_wrap=False,
-                   force_terminal=False if plain else None, width=width), plain
+    plain = plain_output(output)
+    if not plain:
+        yield Console(highlight=False, soft_wrap=False), False
+        return
+    # Piped output and files are 120 columns wide unless COLUMNS says otherwise; NO_COLOR on
+    # a terminal keeps the terminal's width.
+    columns = os.environ.get("COLUMNS", "").strip()
+    width = (120 if output is not None else int(columns) if columns.isdigit()
+             else shutil.get_terminal_size().columns if sys.stdout.isatty() else 120)
+    buffer = io.StringIO()
+    yield Console(file=buffer, no_color=True, highlight=False, soft_wrap=False,
+                  force_terminal=False, width=width), True
+    _emit("\n".join(line.rstrip() for line in buffer.getvalue().split("\n")), output)
 
 
 def emit_document(document: Document, format: Format, output: Path | None,

@@ -13,7 +13,6 @@ from kpi.cli import (
     OutputOpt,
     _emit,
     _project,
-    _stdout_console,
     app,
     check_format_output,
     check_output_file,
@@ -24,6 +23,7 @@ from kpi.cli import (
     note,
     open_project,
     progress_bars,
+    stdout_console,
     working,
 )
 from kpi.render import BOM, Format
@@ -139,16 +139,16 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
         return
     from rich.table import Table
 
-    console, plain = _stdout_console()
-    table = Table(box=None if plain else __import__("rich.box").box.SIMPLE_HEAD)
-    for name in ("Dataset", "Rows", "First", "Last", "Missing months", "Version"):
-        table.add_column(name, justify="right" if name in ("Rows", "Version") else "left")
-    for r in rows:
-        missing = ", ".join(r["missing"][:6]) + (" ..." if len(r["missing"]) > 6 else "")
-        missing = "; ".join([*([missing] if missing else []), *_part_missing(r, 6)])
-        table.add_row(r["dataset"], f"{r['rows']:,}", r["first"] or "—", r["last"] or "—",
-                      missing or "none", "—" if r["version"] is None else str(r["version"]))
-    console.print(table)
+    with stdout_console(output) as (console, plain):
+        table = Table(box=None if plain else __import__("rich.box").box.SIMPLE_HEAD)
+        for name in ("Dataset", "Rows", "First", "Last", "Missing months", "Version"):
+            table.add_column(name, justify="right" if name in ("Rows", "Version") else "left")
+        for r in rows:
+            missing = ", ".join(r["missing"][:6]) + (" ..." if len(r["missing"]) > 6 else "")
+            missing = "; ".join([*([missing] if missing else []), *_part_missing(r, 6)])
+            table.add_row(r["dataset"], f"{r['rows']:,}", r["first"] or "—", r["last"] or "—",
+                          missing or "none", "—" if r["version"] is None else str(r["version"]))
+        console.print(table)
 
 
 
@@ -221,7 +221,9 @@ def vacuum(
         autocompletion=complete_datasets,
         help="Dataset ids (default: every dataset with data).")] = None,
     keep_days: Annotated[float, typer.Option(
-        "--keep-days", min=0, help="Keep every version of the last N days readable.")] = 30.0,
+        # At most 100 years, as long as the tables keep their log (inf was a traceback).
+        "--keep-days", min=0, max=36_500,
+        help="Keep every version of the last N days readable (0 to 36,500).")] = 30.0,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Count the files that would be deleted; change nothing.")] = False,
 ) -> None:

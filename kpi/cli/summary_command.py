@@ -15,7 +15,6 @@ from kpi.cli import (
     PeriodOpt,
     VsOpt,
     _emit,
-    _stdout_console,
     app,
     check_format_output,
     complete_priorities,
@@ -24,6 +23,7 @@ from kpi.cli import (
     handled,
     note,
     open_project,
+    stdout_console,
 )
 from kpi.periods import Comparison
 from kpi.render import Format
@@ -103,16 +103,15 @@ LEGEND = ("Sig.: is the change bigger than chance would often make it (5% level;
 
 
 def _print_tables(report, priorities, name: str, output: Path | None, verdicts) -> None:
-    import textwrap
+    with stdout_console(output) as (console, plain):
+        _print_to(console, plain, report, priorities, name, verdicts)
 
-    from rich.console import Console
+
+def _print_to(console, plain: bool, report, priorities, name: str, verdicts) -> None:
+    import textwrap
 
     from kpi import render
 
-    console, plain = _stdout_console()
-    if output is not None:
-        console = Console(file=open(output, "w", encoding="utf-8"), no_color=True, width=120)
-        plain = True
     vs = report.comparison.value
     console.print(f"{name}: period {report.period} against {vs}", markup=False)
     for table in render.report_tables(report, priorities, box=not plain, verdicts=verdicts,
@@ -140,8 +139,3 @@ def _print_tables(report, priorities, name: str, output: Path | None, verdicts) 
             console.print(textwrap.fill(f"{r.kpi.title}: {'; '.join(r.quality)}",
                                         max(console.width, 40), initial_indent="  ",
                                         subsequent_indent="    "), markup=False)
-    if output is not None:
-        console.file.close()
-        note(f"Wrote {output}")
-
-

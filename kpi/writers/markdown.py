@@ -57,12 +57,23 @@ def inline(content: tuple[Inline, ...] | list[Inline]) -> str:
         elif isinstance(item, Name):
             out.append(escape(item.text, _NAME_SPECIAL))
         elif isinstance(item, Strong):
-            out.append(f"**{inline(item.content)}**")
+            out.append(_delimited("**", inline(item.content)))
         elif isinstance(item, Emph):
-            out.append(f"*{inline(item.content)}*")
+            out.append(_delimited("*", inline(item.content)))
         else:
             raise TypeError(f"not an inline: {item!r}")
     return "".join(out)
+
+
+def _delimited(mark: str, text: str) -> str:
+    """Emphasis around text, with the text's leading and trailing spaces outside the marks:
+    CommonMark does not close "**Concern (6): **" (a closing mark after a space is no closing
+    mark), so the reader saw the asterisks."""
+    body = text.strip(" ")
+    if not body:
+        return text
+    lead, trail = text[:len(text) - len(text.lstrip(" "))], text[len(text.rstrip(" ")):]
+    return f"{lead}{mark}{body}{mark}{trail}"
 
 
 def _table(table: Table) -> list[str]:
