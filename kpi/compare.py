@@ -104,8 +104,13 @@ def read_populations(path: Path) -> pl.DataFrame:
         raise ConfigError(f"{path}: a population file needs three columns: part, population, "
                           "year")
     part, population, year = frame.columns[:3]
+    from kpi.text import normalised_text
+
+    # Parts are matched as weights keys are (engine._read_weights): as stored, ignoring case,
+    # so 'kent' is the population of the stored 'Kent', not "no population for Kent".
     typed = frame.with_row_index("row", offset=2).select(
-        "row", pl.col(part).str.strip_chars().alias("part"),
+        "row", normalised_text(pl.col(part)).str.strip_chars().str.to_lowercase().alias("part"),
+        pl.col(part).alias("written"),
         pl.col(population).str.strip_chars().str.replace_all(",", "")
         .cast(pl.Float64, strict=False).alias("population"),
         pl.col(year).str.strip_chars().cast(pl.Int64, strict=False).alias("year"))
@@ -124,13 +129,14 @@ def read_populations(path: Path) -> pl.DataFrame:
     again = typed.filter(~pl.struct("part", "year").is_first_distinct())
     if again.height:
         raise ConfigError(f"{path}, row {again['row'][0]}, column '{part}': found "
-                          f"'{again['part'][0]}' for {again['year'][0]} again",
-                          hint="give each part one population a year")
-    return typed.drop("row")
+                          f"'{again['written'][0]}' for {again['year'][0]} again (parts "
+                          "ignore case)", hint="give each part one population a year")
+    return typed.drop("row", "written")
 
 
 def populations_for(project: Project, column: str, year: int) -> dict[str, float]:
-    """Each part's population in the latest year of the reference on or before `year`."""
+    """Each part's population in the latest year of the reference on or before `year`, keyed
+    by the part in lower case, as compare looks a stored part up."""
     relative = project.population_by.get(column)
     if relative is None:
         return {}
@@ -415,7 +421,7 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         change = engine.change_between(kpi, cur.value if cur else None,
                                        cmp.value if cmp else None)
         status, _ = engine.judged(kpi, change, current, stale)
-        population = populations.get(name)
+        population = populations.get(name.lower())
         per_1000 = (cur.value / population * 1000
                     if population and cur is not None and cur.value is not None else None)
         parts.append(PartResult(name, cur, cmp, change, status, None, population, per_1000))

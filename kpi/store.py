@@ -725,6 +725,10 @@ class MonthFiles:
         self.held_bytes: dict[str, int] = {}
         self.open: dict[str, tuple[Any, Path, _FileStats]] = {}  # in order of last write
         self.files: dict[str, list[DataFile]] = {}
+        # Parts are encoded and compressed on a second thread (pyarrow lets go of the GIL), one
+        # at a time, while the next batch is read and checked: the load's wall time, not its CPU.
+        self.thread: Any = None
+        self.writing: Any = None  # the part being written, a Future
 
     def add(self, month: str, part: Any) -> None:
         """Rows of `month` (an Arrow table with the stored columns but `month`), after those
@@ -758,10 +762,27 @@ class MonthFiles:
                                                  use_dictionary=cast(Any, self.dictionary)),
                                 target, _FileStats(self.schema))
         writer, _, stats = self.open[month]
-        writer.write_table(part, row_group_size=max(part.num_rows, 1))
-        stats.add(part)
+        self._wait()
+        if self.thread is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.thread = ThreadPoolExecutor(1, thread_name_prefix="kpi-write")
+        self.writing = self.thread.submit(_write_part, writer, stats, part)
+
+    def _wait(self) -> None:
+        """Wait for the part being written, raising what its write raised (an OSError on a
+        full disk, as if it were written in this thread)."""
+        writing, self.writing = self.writing, None
+        if writing is not None:
+            writing.result()
+
+    def _stop(self) -> None:
+        if self.thread is not None:
+            self.thread.shutdown(wait=True)
+            self.thread = None
 
     def _close(self, month: str) -> None:
+        self._wait()
         writer, target, stats = self.open.pop(month)
         writer.close()
         self.files.setdefault(month, []).append(
@@ -769,14 +790,22 @@ class MonthFiles:
 
     def finish(self) -> dict[str, list[DataFile]]:
         """Every month's files, complete, by month."""
-        for month in list(self.held):
-            self._write(month)
-        for month in list(self.open):
-            self._close(month)
+        try:
+            for month in list(self.held):
+                self._write(month)
+            for month in list(self.open):
+                self._close(month)
+        finally:
+            self._stop()
         return self.files
 
     def abandon(self) -> None:
         """Close what is open (the staging folder and its files are removed with it)."""
+        try:
+            self._wait()
+        except Exception:  # noqa: BLE001 - the load is failing already; its files go
+            pass
+        self._stop()
         for writer, _, _ in self.open.values():
             try:
                 writer.close()
@@ -784,6 +813,11 @@ class MonthFiles:
                 pass
         self.open.clear()
         self.held.clear()
+
+
+def _write_part(writer: Any, stats: _FileStats, part: Any) -> None:
+    writer.write_table(part, row_group_size=max(part.num_rows, 1))
+    stats.add(part)
 
 
 # Delta's statistics keep a text column's bounds to this many characters, as Delta writers do.

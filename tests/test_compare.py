@@ -322,6 +322,41 @@ def test_bad_population_file_is_a_data_error_naming_row_and_column(project, tmp_
         in again.stderr
 
 
+def test_a_population_file_names_parts_as_the_store_does_whatever_its_case(project, tmp_path,
+                                                                          oracle):
+    """'AVON', 'bure\u200b' and 'dee' are the populations of the stored Avon, Bure and Dee, as
+    a weights file's keys are: they were "no population for Avon, Bure, Dee: ranked on the
+    values"."""
+    import shutil
+
+    from kpi.compare import read_populations
+
+    copy = tmp_path / "copy"
+    shutil.copytree(project, copy)
+    (copy / "reference" / "force-population.csv").write_text(
+        "force,population,year\n" + "".join(
+            f"{written},{FORCES[name]},2024\n"
+            for name, written in (("Avon", "AVON"), ("Bure", "bure\u200b"), ("Cam", " Cam"),
+                                  ("Dee", "dee"))),
+        encoding="utf-8")
+    read_populations.cache_clear()
+    total = next(k for k in _compare(copy, "--period", "2025-12", "--by", "force")["kpis"]
+                 if k["id"] == "total_crime")
+    current = _counts(oracle, "TRUE", "2025-01", "2025-12")
+    assert total["ranked_on"] == "per_1000" and total["note"] is None
+    assert {p["name"]: p["per_1000"] for p in total["parts"]} == pytest.approx(
+        {n: current[n] / FORCES[n] * 1000 for n in current})
+    (copy / "reference" / "force-population.csv").write_text(
+        "force,population,year\nAvon,300000,2024\nAVON,310000,2024\n", encoding="utf-8")
+    read_populations.cache_clear()
+    refused = subprocess.run([sys.executable, "-m", "kpi", "--project", str(copy), "compare",
+                              "--period", "2025-12", "--by", "force"],
+                             capture_output=True, text=True)
+    assert refused.returncode == 3
+    assert "row 3, column 'force': found 'AVON' for 2024 again (parts ignore case)" \
+        in refused.stderr
+
+
 @pytest.mark.parametrize("expression, message", [
     ("count(force)", "uses the aggregate COUNT(...)"),
     ("sum(1) over ()", "uses a window function (OVER ...)"),

@@ -113,7 +113,7 @@ def _render(moment: datetime, shape: int, offset_hours: int) -> tuple[str, datet
     return text, shown.replace(tzinfo=UTC).astimezone(LONDON).replace(tzinfo=None)
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(moments, st.integers(0, len(SHAPES) - 1), st.integers(-5, 5)),
                 min_size=1, max_size=30))
@@ -148,3 +148,38 @@ def test_formatted_number_after_thousands_of_plain_ones(tmp_path, count, loss, e
     frame = ingest.read_extracts(NUMBERS, [path]).frame
     assert frame["count"].to_list() == [*range(ISO_ROWS), expected[0]]
     assert frame["loss"].to_list() == [i + 0.5 for i in range(ISO_ROWS)] + [expected[1]]
+
+
+FLAG_SPEC = DatasetSpec(id="flags", date="day", columns=(
+    ColumnSpec("day", ColumnType.DATE, ("Day",)),
+    ColumnSpec("flag", ColumnType.BOOL, ("Flag",)),
+))
+FLAG_WORDS = {"true": True, "t": True, "yes": True, "y": True, "1": True,
+              "false": False, "f": False, "no": False, "n": False, "0": False}
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(sorted(FLAG_WORDS)),
+                          st.lists(st.booleans(), min_size=5, max_size=5)),
+                min_size=1, max_size=30))
+def test_a_flag_is_read_however_it_is_cased(tmp_path, cased):
+    """Usual spellings ('Y', 'yes', 'TRUE') are matched as they are and any other casing
+    ('tRuE') is lowercased: both give what the lowercased word means."""
+    values = ["".join(c.upper() if up else c for c, up in zip(word, upper, strict=False))
+              for word, upper in cased]
+    path = tmp_path / "flags.csv"
+    path.write_text("Day,Flag\n" + "".join(f"2025-01-01, {v} \n" for v in values),
+                    encoding="utf-8")
+    frame = ingest.read_extracts(FLAG_SPEC, [path]).frame
+    assert frame["flag"].to_list() == [FLAG_WORDS[word] for word, _ in cased]
+
+
+def test_a_flag_that_is_no_word_is_refused(tmp_path):
+    path = tmp_path / "flags.csv"
+    path.write_text("Day,Flag\n2025-01-01,Yes\n2025-01-02,yES\n2025-01-03,Yess\n",
+                    encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        ingest.read_extracts(FLAG_SPEC, [path])
+    assert refused.value.message == (f"{path}, row 4, column 'Flag': expected true/false, "
+                                     "yes/no or 1/0, found 'Yess'")

@@ -213,15 +213,18 @@ def test_an_id_already_stored_in_a_kept_month_is_refused(tmp_path):
     assert not list((folder / "data").glob(".ingest-*"))
 
 
-@pytest.mark.parametrize("unique_rows", [2, 4_000_000])
+@pytest.mark.parametrize(("unique_rows", "ids_held"), [(2, 4), (4_000_000, 250_000)])
 def test_the_stored_check_in_passes_names_the_first_stored_id_in_file_order(tmp_path,
                                                                             monkeypatch,
-                                                                            unique_rows):
+                                                                            unique_rows,
+                                                                            ids_held):
     """The load's ids are checked against the stored ones a share at a time; however many
-    passes, the row named is the first in file order whose id the store holds."""
+    passes, and whether the load's ids were held or staged on disk, the row named is the
+    first in file order whose id the store holds."""
     from kpi.catalogue import load_project
 
     monkeypatch.setattr(ingest.stage, "UNIQUE_ROWS", unique_rows)
+    monkeypatch.setattr(ingest.stage, "IDS_HELD", ids_held)
     monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", "3")
     folder = make_project(tmp_path / "project")
     project = load_project(folder)
@@ -414,3 +417,18 @@ def test_a_batch_size_that_is_not_a_whole_number_is_a_usage_error(tmp_path, valu
         f"'{value}'")
     assert "Traceback" not in result.stderr
     assert not (folder / "data" / "incidents").exists()
+
+
+@pytest.mark.parametrize(("data", "utf8"), [
+    (b"Ref,Day\nR1,2025-01-\xc3\xa9\n", True),  # a character split across two blocks
+    (b"Ref,Day\nR1,2025-01-\xe2zzzz\x82\xac\n", False),  # ASCII between its bytes
+    (b"Ref,Day\nR1,2025-01-\xc3", False),  # its first byte, then the end of the file
+    (b"Ref,Day\nR1,2025-01-01\n\xff", False),
+    (b"Ref,Day\nR1,2025-01-01\n", True),
+])
+def test_the_survey_checks_utf8_across_blocks(tmp_path, monkeypatch, data, utf8):
+    """Blocks of only ASCII are not decoded, unless a character began in the block before."""
+    monkeypatch.setattr(ingest.survey, "BLOCK", 4)
+    path = tmp_path / "e.csv"
+    path.write_bytes(data)
+    assert ingest.survey._survey(path).utf8 is utf8

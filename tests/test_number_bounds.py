@@ -282,3 +282,15 @@ def test_docs_list_every_range_of_the_table():
     assert set(rows) == set(BOUNDS)
     for name, bound in BOUNDS.items():
         assert rows[name] == bound.text(), name
+
+
+@pytest.mark.parametrize("days", ["inf", "1e300", "nan", "-1"])
+def test_a_vacuum_keeping_days_past_the_logs_retention_is_a_usage_error(tmp_path, cli, days):
+    """`kpi vacuum --keep-days inf` was a traceback (OverflowError); the range ends at the
+    100 years the tables keep their log."""
+    _project(tmp_path)
+    result = cli(["--project", tmp_path, "vacuum", "--keep-days", days])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0].startswith("Error: Invalid value for '--keep-days': "
+                                                    "Input should be ")
+    assert "Traceback" not in result.output

@@ -221,7 +221,9 @@ def vacuum(
         autocompletion=complete_datasets,
         help="Dataset ids (default: every dataset with data).")] = None,
     keep_days: Annotated[float, typer.Option(
-        "--keep-days", min=0, help="Keep every version of the last N days readable.")] = 30.0,
+        # At most 100 years, as long as the tables keep their log (inf was a traceback).
+        "--keep-days", min=0, max=36_500,
+        help="Keep every version of the last N days readable (0 to 36,500).")] = 30.0,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Count the files that would be deleted; change nothing.")] = False,
 ) -> None:

@@ -64,6 +64,15 @@ _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
 
 
+def _spellings(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple({form for word in words for form in (word, word.upper(), word.capitalize())})
+
+
+# A flag as extracts usually spell it ('Y', 'yes', 'TRUE'), matched as it is: lowercasing
+# every value first took seven times as long. What these miss ('tRuE') is read in full.
+_TRUE_SPELT, _FALSE_SPELT = _spellings(_TRUE), _spellings(_FALSE)
+
+
 # What spreadsheet software makes of '10-17', '2025-09' or a date: 'Oct-17', '17-Oct',
 # 'Sept 2025', '01-Oct-2025'. Only a pattern (or a date type) can tell it from real text.
 _MONTH_NAME = (r"(?i)^\s*(\d{1,2}[-/ ])?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
@@ -383,9 +392,14 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
             exprs.append(pl.lit(None, dtype=schema[col.name]).alias(col.name))
             continue
         if col.name in texts:
-            value = (pl.col(texts[col.name]).cast(pl.Int64, strict=False)
-                     if col.type == ColumnType.INT
-                     else _parse(col, pl.col(texts[col.name]), formats.get(col.name)))
+            text = pl.col(texts[col.name])
+            if col.type == ColumnType.INT:
+                value = text.cast(pl.Int64, strict=False)
+            elif col.type == ColumnType.BOOL:
+                value = (pl.when(text.is_in(_TRUE_SPELT)).then(True)
+                         .when(text.is_in(_FALSE_SPELT)).then(False))
+            else:
+                value = _parse(col, text, formats.get(col.name))
         else:
             value = _cast_typed(col, pl.col(source), table.schema[source])
         exprs.append(value.alias(col.name))
@@ -402,8 +416,8 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
             typed = _parse_the_rest(column, typed, cleaned[texts[name]])
     for col in spec.columns:
         # A whole number is read as an integer first; only what that misses ('12.0', '1e3')
-        # is read as a float, rather than every value both ways.
-        if col.name in texts and col.type == ColumnType.INT:
+        # is read as a float, rather than every value both ways. So with flags.
+        if col.name in texts and col.type in (ColumnType.INT, ColumnType.BOOL):
             typed = _parse_the_rest(col, typed, cleaned[texts[col.name]])
     return typed
 
@@ -473,7 +487,7 @@ def _parse_the_rest(col: ColumnSpec, typed: pl.DataFrame, text: pl.Series) -> pl
     """Parse in full (`_parse`) the values a first, quicker parse left unparsed: a date column
     with every format, the sampled ones having missed (so a file that changes format after its
     first rows loads, and fails, exactly as if all were tried); a whole number as a float too,
-    the integer reading having missed."""
+    the integer reading having missed; a flag spelt otherwise than usual ('tRuE'), lowercased."""
     missed = (typed[col.name].is_null() & text.is_not_null()).arg_true()
     if not missed.len():
         return typed

@@ -64,7 +64,10 @@ def _survey(path: Path) -> _Survey:
                     text = True
                 if nul is None and (at := chunk.find(b"\x00")) >= 0:
                     nul = size + at
-                if utf8:
+                # An ASCII block is valid UTF-8 unless a multi-byte character began before it
+                # (the decoder then holds its first bytes): most extracts are all ASCII, and
+                # checking that is many times quicker than decoding.
+                if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
                     try:
                         decoder.decode(chunk)
                     except UnicodeDecodeError:
