@@ -4,8 +4,10 @@
 read of each dataset), judges the verdicts, runs the checks that need no more data and
 compares with the last paper's figures; `model` then plans the paper's figures and reads, at
 once, what they and the paragraphs show beyond the report: the breakdowns (one grouped query
-per dataset and column), the trend figures' series (one per dataset) and each peer
-comparison. What it returns is frozen. The document (`kpi.paper`) is written from it and the
+per dataset and column, over the rows the summary already grouped where it did, see
+`engine._grouped`), the trend figures' series (from the report's monthly components where it
+read their months, else one query per dataset) and each peer comparison. What it returns is
+frozen. The document (`kpi.paper`) is written from it and the
 figures (`kpi.charts`) are drawn from its `figures`, so neither reads data or asks the engine.
 """
 

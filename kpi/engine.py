@@ -979,23 +979,39 @@ class _Grouped:
 _GROUPED: dict[tuple, list[_Grouped]] = {}
 
 
+# Grouping first pays, and holds little in memory, only where rows share few combinations of
+# the columns read: when the latest month read has more than GROUPS_HELD groups and more than
+# a quarter as many groups as rows (a text column of many values, such as an id, is read),
+# the dataset is read row by row, in memory bounded as before.
+GROUPS_HELD = 10_000
+
+
 def _grouped(project: Project, dataset_id: str, as_of: AsOf | None, scan: pl.LazyFrame,
-             months: Sequence[str], keys: set[str]) -> pl.DataFrame:
-    """The rows of `months` counted per month and combination of `keys` (column COUNT): one
-    streaming query, or the groups already read of a superset of those months and keys."""
+             months: Sequence[str], keys: set[str]) -> pl.DataFrame | None:
+    """The rows of `months` counted per month and combination of `keys` (column COUNT), read
+    in streaming queries (the latest month held first, to see that it groups), or the groups
+    already read of a superset of those months and keys; None where rows do not group."""
     path = store.table_path(project, dataset_id)
     latest = store.table_state(path)  # a table made again can reach a version it had
     cacheable = latest is not None and latest[1] is not None
     key = (str(path), as_of, latest, project.datasets[dataset_id])
     month = pl.col("month")
-    if cacheable and key in _GROUPED:
+    held = {str(m) for m in store.months(project, dataset_id, as_of)}
+    for got in _GROUPED.get(key, []) if cacheable else []:
         # A month the table does not hold has no rows, read or not.
-        needed = set(months) & {str(m) for m in store.months(project, dataset_id, as_of)}
-        for got in _GROUPED[key]:
-            if needed <= got.months and keys <= got.keys:
-                return got.frame.filter(month.is_in(list(months)))
-    frame = (scan.filter(month.is_in(list(months))).group_by("month", *sorted(keys))
-             .agg(pl.len().alias(COUNT)).collect(engine="streaming"))
+        if set(months) & held <= got.months and keys <= got.keys:
+            return got.frame.filter(month.is_in(list(months)))
+
+    def count(frame: pl.LazyFrame) -> pl.DataFrame:
+        return (frame.group_by("month", *sorted(keys)).agg(pl.len().alias(COUNT))
+                .collect(engine="streaming"))
+
+    first = max(set(months) & held, default=None)
+    frame = count(scan.filter(month == first)) if first is not None else None
+    if frame is not None and frame.height > GROUPS_HELD and 4 * frame.height > frame[COUNT].sum():
+        return None
+    rest = count(scan.filter(month.is_in([m for m in months if m != first])))
+    frame = pl.concat([frame, rest]) if frame is not None else rest
     if cacheable:
         if sum(len(v) for v in _GROUPED.values()) > 64:
             _GROUPED.clear()
@@ -1015,7 +1031,7 @@ class _Plan:
     queries: list[Callable[[pl.LazyFrame, list[str], pl.Expr | None], pl.LazyFrame]]
     finish: Callable[[list[pl.DataFrame]], ByMonth]
     rows: int  # stored rows of the dataset
-    grouped: Callable[[], pl.DataFrame] | None = None
+    grouped: Callable[[], pl.DataFrame | None] | None = None
 
     def run(self) -> ByMonth:
         """Each query's result, with the month as column __month. Rows that can be grouped
@@ -1027,10 +1043,11 @@ class _Plan:
         costs more than reading its rows) is read in one query per kind, grouped by month."""
         month = pl.col("month")
         try:
-            if self.grouped is not None:
-                groups = self.grouped().lazy()
+            groups = self.grouped() if self.grouped is not None else None
+            if groups is not None:
                 frames = [got.rename({"month": "__month"}) for got in pl.collect_all(
-                    [query(groups, ["month"], pl.col(COUNT)) for query in self.queries])]
+                    [query(groups.lazy(), ["month"], pl.col(COUNT))
+                     for query in self.queries])]
             elif self.rows < MONTH_BY_MONTH_ROWS:
                 frame = self.scan.filter(month.is_in(self.months))
                 frames = [query(frame, ["month"], None).collect(engine="streaming")
@@ -1635,9 +1652,10 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
                            summed.values(), [m.meta.output_name() for m in masks.values()])
     n = None
     try:
-        if keys is not None:
-            frame = _grouped(project, dataset_id, as_of, frame, months, keys).lazy()
-            n = pl.col(COUNT)
+        groups = _grouped(project, dataset_id, as_of, frame, months, keys) \
+            if keys is not None else None
+        if groups is not None:
+            frame, n = groups.lazy(), pl.col(COUNT)
         frame = frame.filter(pl.col("month").is_in(months)).with_columns(list(masks.values()))
         grouped = frame.group_by(column).agg(_total(e, n).alias(alias)
                                              for alias, e in summed.items())
