@@ -435,10 +435,18 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     if not covered:
         return Plan(None, None, f"no data on or before {target}")
     end = max(covered)
-    stale = None
-    if end < target:
-        asked = f"the period {period}" + (f" less its lag of {kpi.lag}" if kpi.lag else "")
-        stale = f"stale: its data ends {end}, and {asked} asks for a window ending {target}"
+    stale = gap = None
+    # How far the data reaches: for quarterly data, into the quarter in progress. A quarter
+    # held after the one asked for means that one is missing, not that the source is late
+    # ("its data ends 2025-03" was said of data holding July to September 2025).
+    reached = max(m for m in available if m <= period - kpi.lag)
+    asked = f"the period {period}" + (f" less its lag of {kpi.lag}" if kpi.lag else "")
+    if reached < target:
+        stale = f"stale: its data ends {reached}, and {asked} asks for a window ending {target}"
+    elif end < target:
+        lost = [str(Month(i)) for i in range((end + 1).index, target.index + 1)]
+        gap = (f"no data for {', '.join(lost[:3])}{' ...' if len(lost) > 3 else ''}, which "
+               f"{asked} asks for, though later months are held: the window ends {end}")
     current = current_window(end, snapshot=kpi.is_snapshot, vs=vs)
     missing = [m for m in current.months() if m not in available]
     if missing:
@@ -452,7 +460,7 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
         return Plan(current, None, (f"comparison {compare.label} is incomplete: no data for "
                                     f"{', '.join(str(m) for m in missing[:3])}"
                                     + (" ..." if len(missing) > 3 else "")), stale)
-    return Plan(current, compare, None, stale)
+    return Plan(current, compare, gap, stale)
 
 
 def judged(kpi: KpiDef, change: Change | None, current: Window | None,

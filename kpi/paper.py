@@ -1649,11 +1649,11 @@ def _tally(results: list[KpiResult], verdicts: Mapping[str, Verdict]) -> list[st
         else:
             key = {Outcome.IMPROVING: "significantly improving",
                    Outcome.DETERIORATING: "significantly deteriorating"}.get(
-                r.status, "significantly changed, with no better direction" if
+                r.status, "significantly changed (no better direction)" if
                 r.status == Outcome.CHANGED else "stable")
         counts[key] = counts.get(key, 0) + 1
     order = ("significantly improving", "significantly deteriorating",
-             "significantly changed, with no better direction", "stable",
+             "significantly changed (no better direction)", "stable",
              "within normal variation", "not tested for significance", "in development",
              "without data")
     return [f"{counts[k]} {k}" for k in order if k in counts]

@@ -20,6 +20,7 @@ CI runs a fixed, derandomized budget (ORACLE_EXAMPLES below). By hand:
 runs more, and prints how many cases, steps and commands it ran. KPI_ORACLE_AVOID (a comma
 list of oracle_support.CLASSES) names the classes the generator leaves out; empty hunts all.
 KPI_ORACLE_KEEP=1 keeps the projects it made, to replay a failing sequence by hand.
+KPI_ORACLE_SEED=N draws sequences other than CI's, from seed N.
 """
 
 from __future__ import annotations
@@ -75,6 +76,11 @@ from kpi.cli import app
 
 ORACLE_EXAMPLES = int(os.environ.get("KPI_ORACLE_EXAMPLES", "12"))
 STEPS = int(os.environ.get("KPI_ORACLE_STEPS", "14"))
+# CI draws the same sequences every run; a seed of its own lets a run by hand draw new ones.
+SEED = os.environ.get("KPI_ORACLE_SEED")
+if SEED:
+    import hypothesis.core
+    hypothesis.core.global_force_seed = int(SEED)
 STATS: Counter = Counter()
 FOLDER_NAMES = ["project", "Jo Smith", "Jo Smith é", "50% #2", "a#b%20c"]
 
@@ -743,7 +749,7 @@ def _quote(a: str) -> str:
 
 
 OracleMachine.TestCase.settings = settings(
-    max_examples=ORACLE_EXAMPLES, stateful_step_count=STEPS, derandomize=True, deadline=None,
+    max_examples=ORACLE_EXAMPLES, stateful_step_count=STEPS, derandomize=not SEED, deadline=None,
     database=None, suppress_health_check=list(HealthCheck), print_blob=True,
     # A failing sequence is reported as it ran, with every command (shrinking one takes many
     # minutes of kpi runs); KPI_ORACLE_SHRINK=1 shrinks it.
@@ -761,5 +767,6 @@ def _report(request):
     if STATS:
         summary = ", ".join(f"{k} {v}" for k, v in sorted(STATS.items()))
         request.config.stash.setdefault(SUMMARY_LINES, []).append(
-            f"differential oracle ({ORACLE_EXAMPLES} examples, up to {STEPS} steps; avoided: "
+            f"differential oracle ({ORACLE_EXAMPLES} examples, up to {STEPS} steps, seed "
+            f"{SEED or 'fixed'}; avoided: "
             f"{','.join(sorted(avoided())) or 'none'}): {summary}")

@@ -250,6 +250,51 @@ def test_compare_says_plainly_which_parts_have_no_rows_in_a_window_and_a_stale_n
         ("searches", "Kent", "36"), ("searches", "Newshire", "")]
 
 
+QUARTERS_TOML = """\
+[project]
+name = "Quarters"
+baseline = "2024-03"
+
+[datasets.q]
+date = { financial_year = "fy", quarter = "qtr" }
+[datasets.q.columns]
+fy = "str"
+qtr = "int"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "returns"
+title = "Returns"
+priority = "p"
+kind = "count"
+dataset = "q"
+"""
+
+
+def test_a_quarter_missing_before_one_held_is_a_gap_not_stale_data(tmp_path, cli):
+    """Found by the differential oracle (seed 7311): quarters to March 2025 and July to
+    September 2025, April to June never loaded. At --period 2025-07 the KPI was `stale`, "its
+    data ends 2025-03", of data holding July to September; the data has caught up, and a
+    quarter is missing."""
+    root = tmp_path / "q"
+    root.mkdir()
+    (root / "kpi.toml").write_text(QUARTERS_TOML, encoding="utf-8")
+    quarters = [("2023/24", q) for q in (1, 2, 3, 4)] + [("2024/25", q) for q in (1, 2, 3, 4)]
+    rows = [(fy, q) for fy, q in quarters for _ in range(q)] + [("2025/26", 2)] * 9
+    (root / "q.csv").write_text("fy,qtr\n" + "".join(f"{fy},{q}\n" for fy, q in rows),
+                                encoding="utf-8")
+    assert cli(["--project", root, "ingest", "q", root / "q.csv"]).exit_code == 0
+    kpi = _json(cli, root, "summary", "--period", "2025-07", "--vs", "yoy")["kpis"][0]
+    assert kpi["status"] == "stable"
+    assert (kpi["current"]["label"], kpi["current"]["value"]) == ("year ending March 2025", 10)
+    assert kpi["comparison"]["value"] == 10
+    assert kpi["note"] == ("no data for 2025-04, 2025-05, 2025-06, which the period 2025-07 "
+                           "asks for, though later months are held: the window ends 2025-03")
+
+
 # ---------------------------------------------------------------------------------------------
 # A period past the data, and a stale KPI
 

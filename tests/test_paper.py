@@ -289,7 +289,7 @@ def test_section_introductions_count_statuses_from_the_summary(exported):
         return {"improving": "significantly improving",
                 "deteriorating": "significantly deteriorating",
                 "stable": "stable"}.get(doc["status"],
-                                        "significantly changed, with no better direction")
+                                        "significantly changed (no better direction)")
 
     for label, priority in zip(intros, ("community", "violence", "fair"), strict=True):
         docs = [d for d in summary["kpis"] if d["priority"] == priority]

@@ -462,8 +462,8 @@ class _Sink:
 class _Ids:
     """A load's ids for the `unique` checks, each with its file (FILE) and record (ROW), in
     load order. Up to IDS_HELD of them are held; past it, they are written to the staging
-    folder as Parquet, one row group per hash share, so that a check holds one share of them
-    at a time whatever the size of the load."""
+    folder as LZ4 Arrow IPC, one record batch per hash share, so that a check holds one share
+    of them at a time whatever the size of the load."""
 
     def __init__(self, key: str, folder: Path) -> None:
         self.key = key
