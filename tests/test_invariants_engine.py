@@ -325,6 +325,31 @@ def test_a_period_no_dataset_reaches_is_refused_naming_the_latest_month(mini, cl
     assert not list(mini.glob("board*"))
 
 
+def test_a_gap_at_the_period_month_is_refused_as_a_gap_not_as_data_ending_early(mini, cli):
+    # Before: "no data reaches 2025-06: the latest month held is 2025-09", which contradicts
+    # itself: the data reaches past June, it holds no rows for June.
+    import csv
+
+    extract = mini / "extracts" / "crimes.csv"
+    with extract.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    kept = [rows[0], *(r for r in rows[1:] if r[1][3:] != "06/2025")]
+    assert len(kept) < len(rows)
+    with extract.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(kept)
+    assert cli(["--project", mini, "ingest", "crimes"]).exit_code == 0
+    result = cli(["--project", mini, "summary", "--period", "2025-06"])
+    assert result.exit_code == 3, result.output
+    assert ("Error: no data for 2025-06: dataset 'crimes' holds no rows for 2025-06, though it "
+            "holds later months (up to 2025-09): a gap in its months") in result.output
+    assert "'kpi datasets' lists each dataset's missing months" in result.output
+    assert "no data reaches" not in result.output
+    # A month after the last one held is still said as data that stops short.
+    result = cli(["--project", mini, "summary", "--period", "2025-10"])
+    assert result.exit_code == 3
+    assert "no data reaches 2025-10: the latest month held is 2025-09" in result.output
+
+
 STALE_TOML = PARTS_TOML.replace('replace_by = "force"\n', "") + """
 [[kpis]]
 id = "officers"
