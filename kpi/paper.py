@@ -864,14 +864,15 @@ class _Builder:
                     _slot(f"paper.{key}", title, text, number, 0),)))
                 number += 1
             else:
-                # The place for it stays in the paper (an empty one prints only in Word).
-                last = sections[-1]
-                sections[-1] = Section(last.label, last.title,
-                                       last.blocks + (Slot(f"paper.{key}", title),))
+                # The place for it stays in the Word draft, under its own (unnumbered)
+                # heading, so it is not one of a stack of places at the end of the last
+                # priority; the other formats and the final paper leave the section out.
+                sections.append(Section("", inlines(title), (Slot(f"paper.{key}", title),)))
         author = self._author_block()
         if author:
-            last = sections[-1]
-            sections[-1] = Section(last.label, last.title, last.blocks + author)
+            at = max(n for n, section in enumerate(sections) if not section.placeholder)
+            last = sections[at]
+            sections[at] = Section(last.label, last.title, last.blocks + author)
         sections += self._appendices(priorities)
         # The front page is written last, when every paragraph it points to has its number.
         sections.insert(0, self._front_page(priority))
@@ -1000,12 +1001,17 @@ class _Builder:
             if len(results) == 1:
                 lines.insert(0, self._exception_line(results[0]))
                 continue
+            where = {self.labels.get(r.kpi.id) for r in results}
+            # KPIs the paper reports in one paragraph point to it once.
+            one = where.pop() if len(where) == 1 else None
             names = [inlines("; " if n else "", Name(r.kpi.title),
-                             f" ({self.labels[r.kpi.id]})" if r.kpi.id in self.labels else "")
+                             f" ({self.labels[r.kpi.id]})" if r.kpi.id in self.labels
+                             and one is None else "")
                      for n, r in enumerate(results)]
             lines.insert(0, inlines(f"{EXCEPTION_MARKS[judge.NO_FIGURE]} ",
                                     Strong(inlines(f"{len(results)} KPIs have no figure")),
-                                    " (", Name(note), "): ", names, "."))
+                                    " (", Name(note), "): ", names,
+                                    f". See {one}." if one else "."))
         return tuple(lines)
 
     def _exception_line(self, result: KpiResult) -> Inlines:
@@ -1153,12 +1159,18 @@ class _Builder:
                 self.labels[result.kpi.id] = label
             if group[0].kpi.table:
                 blocks += self._table(label, group)
+            elif len(group) > 1:
+                blocks.append(self._unreported(label, group))
             else:
                 blocks.append(self._paragraph(label, group[0]))
             for result in group:
+                # A KPI's place is in the paper when its commentary is: the Word draft holds
+                # one empty place a section (the section's, above), not one after every KPI,
+                # which stacked seven or eight under a table.
                 texts = self.commentary.kpis.get(result.kpi.id, ())
-                blocks.append(_slot(f"kpis.{result.kpi.id}", result.kpi.title, texts, number,
-                                    paragraph))
+                if texts:
+                    blocks.append(_slot(f"kpis.{result.kpi.id}", result.kpi.title, texts,
+                                        number, paragraph))
                 paragraph += len(texts)
             for result in group:
                 blocks += self._figures_after(result.kpi.id)
@@ -1167,6 +1179,20 @@ class _Builder:
             if result.kpi.hidden and result.kpi.priority == priority_id:
                 blocks += self._figures_after(result.kpi.id)
         return Section(f"{number}.", inlines(Name(title)), tuple(blocks))
+
+    def _unreported(self, label: str, group: list[KpiResult]) -> Paragraph:
+        """One paragraph for the KPIs of a section that have no figure for the same reason
+        (`_groups`): the reason said once, then their titles."""
+        names = [inlines("; " if n else "", Name(r.kpi.title)) for n, r in enumerate(group)]
+        if group[0].status == Outcome.IN_DEVELOPMENT:
+            lead = f"{len(group)} KPIs in development."
+            text = inlines(f"They are defined in {self.config.plan or 'the catalogue'}, but "
+                           "there is no data for them yet: ", names, ".")
+        else:
+            lead = f"{len(group)} KPIs without a figure."
+            text = inlines("No figure can be reported for them (",
+                           Name(no_figure_words(group[0].note)), "): ", names, ".")
+        return Paragraph(inlines(Strong(inlines(lead)), " ", text), number=label)
 
     def _summary_table(self, title: str, results: list[KpiResult]) -> Table:
         """The section's verdicts at a glance, in the Making Data Count manner: words, not
@@ -1859,12 +1885,38 @@ def _section_intro(title: str, results: list[KpiResult],
                    Name(title), f": {listed}.")
 
 
+def _unreported_reason(result: KpiResult) -> str | None:
+    """Why a KPI outside a table has no figure, as `_groups` gathers them: in development
+    (with no description of its own to give), or the words of its note; None when it has a
+    figure."""
+    kpi = result.kpi
+    if kpi.table:
+        return None
+    if result.status == Outcome.IN_DEVELOPMENT:
+        return None if kpi.description else "in development"
+    if result.current is None or result.current.value is None:
+        return f"no figure: {no_figure_words(result.note)}"
+    return None
+
+
 def _groups(results: list[KpiResult]) -> list[list[KpiResult]]:
-    """Consecutive KPIs that name the same table form one group; every other KPI its own."""
+    """Consecutive KPIs that name the same table form one group, and so do all the KPIs of
+    a section without a figure for the same reason (a dataset not loaded, in development),
+    where the first of them stands, so the reason is said once; every other KPI is its own."""
     groups: list[list[KpiResult]] = []
-    for result in results:
+    reasons = [_unreported_reason(r) for r in results]
+    shared = {w for w in reasons if w is not None and reasons.count(w) > 1}
+    gathered: dict[str, list[KpiResult]] = {}
+    for result, reason in zip(results, reasons, strict=True):
         table = result.kpi.table
-        if table and groups and groups[-1][0].kpi.table == table:
+        if reason in shared:
+            assert reason is not None, "only a reason shared by two KPIs gathers them"
+            if reason in gathered:
+                gathered[reason].append(result)
+            else:
+                gathered[reason] = [result]
+                groups.append(gathered[reason])
+        elif table and groups and groups[-1][0].kpi.table == table:
             groups[-1].append(result)
         else:
             groups.append([result])

@@ -140,7 +140,14 @@ def _kpi_paragraphs(markdown: str, docs: list[dict]) -> dict[str, str]:
     out = {}
     for _, text in _paragraphs(markdown):
         match = LEAD_IN.match(text)
-        if match:
+        if match and re.fullmatch(r"\d+ KPIs (?:in development|without a figure)\.",
+                                  match.group(1)):
+            # KPIs without a figure for one reason share a paragraph: the reason, then
+            # their titles.
+            listed = re.split(r"(?:yet|\)): ", match.group(2), maxsplit=1)[1]
+            for title in listed.removesuffix(".").split("; "):
+                out[by_title[title + "."]] = match.group(2)
+        elif match:
             out[by_title[match.group(1)]] = match.group(2)
     return out
 
@@ -838,6 +845,29 @@ def test_bundled_sample_numbers_are_the_summarys(sample):
     assert "**Homicides.** 34, down 9 from 43: within normal variation." in text
     assert ("10 minutes and 25 seconds, down 2 minutes and 4 seconds (16.6%) from 12 minutes "
             "and 29 seconds: not tested") in text
+
+
+def test_a_section_says_why_kpis_have_no_figure_once(sample):
+    """KPIs of a section without a figure for one reason share one paragraph: the sample's
+    section 6 said "This KPI is in development: ..." three times in a row."""
+    _, text, _ = sample
+    assert ("6.2. **3 KPIs in development.** They are defined in the Police and Crime Plan, "
+            "but there is no data for them yet: Compliance with the Victims' Code of Practice; "
+            "Victim satisfaction with WMP; Satisfaction with commissioned support "
+            "services.\n\n## 7.") in text
+    assert ("7.22. **2 KPIs in development.** They are defined in the Police and Crime Plan, "
+            "but there is no data for them yet: Investigations grading \\(HMICFRS PEEL\\); "
+            "Public confidence \\(regional perception survey\\).") in text
+    # No section says the same thing of two KPIs.
+    sections: dict[str, list[str]] = {}
+    for label, body in _paragraphs(text):
+        match = LEAD_IN.match(body)
+        if match:
+            sections.setdefault(label.split(".")[0], []).append(match.group(2))
+    for number, bodies in sections.items():
+        assert len(bodies) == len(set(bodies)), number
+    # The front page points the KPIs of one paragraph to it once.
+    assert "(5.2); " not in text
 
 
 def test_bundled_sample_prints_every_report_figure_and_the_quoted_ones(sample):

@@ -201,8 +201,15 @@ def test_a_dataset_not_loaded_is_named_in_words_not_by_its_id(city):
     text = city["first"]
     assert "stop_search" not in text and "dataset '" not in text
     assert "6 KPIs have no figure** (no stop search data has been loaded yet)" in text
-    assert "**Stop and searches.** No figure can be reported: no stop search data has been " \
-           "loaded yet." in text
+    # Said once in the section too, for the six, not once a KPI.
+    section = text.split("## 5. Stop and search\n")[1].split("\n## ")[0]
+    assert section.count("no stop search data has been loaded yet") == 1
+    assert ("5.2. **6 KPIs without a figure.** No figure can be reported for them (no stop "
+            "search data has been loaded yet): Stop and searches; Stop and searches ending in "
+            "arrest; Stop and searches ending in no further action; Stop and searches of "
+            "children aged 10-17; Stop and search disproportionality, Black vs White; Stop and "
+            "search disproportionality, Asian vs White.") in section
+    assert "See 5.2." in text.split("## 1. Introduction")[0]
 
 
 def test_outcome_shares_by_crime_type_are_compared_on_their_level(city):
