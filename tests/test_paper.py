@@ -790,14 +790,17 @@ def test_bundled_sample_names_the_lpas_whose_compliance_stands_out(sample):
     pooled = (x + rest_x) / (n + rest_n)
     z = (x / n - rest_x / rest_n) / math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / rest_n))
     assert math.erfc(abs(z) / math.sqrt(2)) < 0.05 / 7
-    rest = share(["Coventry", "Dudley", "Wolverhampton"])
+    # Sandwell and Solihull also differ from the rest beyond chance, but by 1.8 and 1.2
+    # percentage points: below the paper's floor of 2 ([paper] standout_points), no finding.
+    for name in ("Sandwell", "Solihull"):
+        left = [o for o in others if o != name]
+        gap = abs(share([name]) - share(left))
+        assert 1 < gap < 2, (name, gap)
     line = next(x for x in text.splitlines()
                 if "**Emergency incidents attended within 15 minutes.**" in x)
-    assert (f"By LPA, 4 of 7 stand out from the other 3 ({rest:.1f}% together), differences "
-            "unlikely to be chance; the furthest from them are "
-            f"Birmingham ({share(['Birmingham']):.1f}%), Sandwell ({share(['Sandwell']):.1f}%) "
-            f"and Solihull ({share(['Solihull']):.1f}%).") in line
-    assert "Birmingham (72.5%)" in line and "(76.6% together)" in line
+    assert (f"By LPA, Birmingham ({share(['Birmingham']):.1f}%) stands out from the other 6 "
+            f"({share(others):.1f}% together): a difference unlikely to be chance.") in line
+    assert "Birmingham (72.5%)" in line and "(76.2% together)" in line
 
 
 def test_bundled_sample_has_every_priority_and_figure(sample):
