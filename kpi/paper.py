@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kpi import render, stats
-from kpi.catalogue import Better, Kind, KpiDef, Project, Unit
+from kpi.catalogue import BOUNDS, BOUNDS_HINT, Better, Kind, KpiDef, Project, Unit
 from kpi.document import (
     Align,
     BulletList,
@@ -217,10 +217,8 @@ def paper_config(project: Project) -> PaperConfig:
     if not isinstance(figures, list) or any(project.kpi(f) is None for f in figures):
         raise ConfigError(f"{where} key 'figures': must list KPI ids", hint=hint)
     points = raw.get("standout_points", STANDOUT_POINTS)
-    if (isinstance(points, bool) or not isinstance(points, int | float)
-            or not 0 <= points <= 100):
-        raise ConfigError(f"{where} key 'standout_points': must be a number of percentage "
-                          f"points from 0 to 100, not {points!r}", hint=hint)
+    if problem := BOUNDS["paper.standout_points"].problem(points):
+        raise ConfigError(f"{where} key 'standout_points': {problem}", hint=BOUNDS_HINT)
     quiet = raw.get("no_standouts", [])
     columns = {c for k in project.kpis for c in k.breakdowns}
     if not isinstance(quiet, list) or not all(isinstance(q, str) for q in quiet):

@@ -211,10 +211,15 @@ def test_a_project_sets_how_large_a_gap_stands_out_or_turns_a_breakdown_off(
 
 
 @pytest.mark.parametrize("paper, message", [
-    ("standout_points = -1", "key 'standout_points': must be a number of percentage points "
-                             "from 0 to 100, not -1"),
-    ('standout_points = "2"', "key 'standout_points': must be a number"),
-    ("standout_points = true", "key 'standout_points': must be a number"),
+    ("standout_points = -1", "key 'standout_points': must be a number from 0 to 100, found "
+                             "-1 (the least gap, in percentage points, for a part of a "
+                             "proportion to stand out)"),
+    ('standout_points = "2"', "key 'standout_points': must be a number from 0 to 100, found "
+                              "'2'"),
+    ("standout_points = true", "key 'standout_points': must be a number from 0 to 100, found "
+                               "true"),
+    ("standout_points = nan", "key 'standout_points': must be a number from 0 to 100, found "
+                              "nan"),
     ('no_standouts = "lpa"', "key 'no_standouts': must list breakdown columns"),
     ('no_standouts = ["ward"]', "no_standouts: 'ward' is not a breakdown of any KPI"),
     ('no_standouts = ["attended_in_time.ward"]',
