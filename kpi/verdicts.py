@@ -212,7 +212,7 @@ def verdicts(project: Project, report: Report, months: int = SERIES_MONTHS,
     settled = {}
     provisional = [r for r in report.results if r.kpi.provisional_months
                    and r.current is not None and r.comparison is not None
-                   and not r.kpi.is_derived and r.kpi.status == Status.LIVE]
+                   and r.kpi.status == Status.LIVE]
     if provisional:
         # The months of both windows, read again only where the series did not hold them
         # (a comparison window more than `months` back).
@@ -222,7 +222,8 @@ def verdicts(project: Project, report: Report, months: int = SERIES_MONTHS,
             spans[r.kpi.id] = (min(r.comparison.window.start, r.current.window.start),
                                r.current.window.end)
         held = known or {}
-        missing = [r.kpi for r in provisional if any(
+        # A rate of two KPIs is not summed again (settled_significance says why).
+        missing = [r.kpi for r in provisional if not r.kpi.is_derived and any(
             str(m) not in held.get(r.kpi.id, {})
             for m in Window(WindowKind.YE, *spans[r.kpi.id]).months())]
         parts = dict(held)
