@@ -818,6 +818,13 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
             since = "the baseline" if comparison == Comparison.BASELINE else "the comparison"
             text = inlines(text, f"; the level {moved} after {since} and has been stable at the "
                                  "new level")
+    elif (variation is not None and variation.rule == stats.LIMITS
+          and variation.verdict in (stats.SPECIAL_HIGH, stats.SPECIAL_LOW)):
+        # "the months show an unusually high month" said "month" twice: the rule is of the
+        # latest month, beyond a process limit, and a KPI with no better direction has no
+        # more to say of it.
+        text = inlines(text, f"; the latest month is unusually "
+                             f"{'high' if variation.high else 'low'}")
     elif variation is not None and verdict is not None:
         text = inlines(text, f"; the months show {shown_variation(verdict, brief=True)}")
     text = inlines(text, ".")

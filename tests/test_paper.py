@@ -873,6 +873,14 @@ def test_a_section_says_why_kpis_have_no_figure_once(sample):
     assert "(5.2); " not in text
 
 
+def test_an_unusual_month_of_a_kpi_with_no_better_direction_is_said_once(sample):
+    # "the months show an unusually high month" said "month" twice.
+    _, text, _ = sample
+    assert "the months show an unusually" not in text
+    assert ("7.7. **101 calls received.** 807,116, up 23.1% from 655,829: a statistically "
+            "significant change; the latest month is unusually high.") in text
+
+
 def test_bundled_sample_prints_every_report_figure_and_the_quoted_ones(sample):
     """Every figure of the November 2025 report (tests/data/report-2025-11-figures.csv) is in
     the board's paper as the paper rounds it, and so are the figures the report quotes from
