@@ -161,6 +161,46 @@ def test_a_bad_row_in_a_later_parquet_batch_is_named_by_its_record(tmp_path, sma
                                     "found '-'")
 
 
+def test_a_parquet_file_is_read_a_run_of_row_groups_at_a_time(tmp_path, monkeypatch):
+    """Each run of row groups (up to four batches' rows) is read by a reader of its own (one
+    reader over the whole file kept part of every group it decoded in Arrow's memory pool), so
+    a batch never spans two runs; the records are still numbered across the file, and a
+    repeated id or a bad row in a later run is named at its record."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", "3")
+    seen: list[int] = []
+    conform = ingest.stage._conform
+
+    def counting(spec, path, table, state):
+        seen.append(table.height)
+        return conform(spec, path, table, state)
+
+    monkeypatch.setattr(ingest.stage, "_conform", counting)
+    frame = pl.DataFrame({"Ref": [f"P{i}" for i in range(20)],
+                          "Day": [f"2025-01-{i + 1:02d}" for i in range(20)],
+                          "Count": [str(i) for i in range(20)]})
+    path = tmp_path / "e.parquet"
+    pq.write_table(frame.to_arrow(), path, row_group_size=5)  # runs of two groups of 5 rows
+    stored = ingest.read_extracts(SPEC, [path]).frame
+    assert seen == [3, 3, 3, 1, 3, 3, 3, 1]
+    assert stored["ref"].to_list() == [f"P{i}" for i in range(20)]
+    assert stored["count"].to_list() == list(range(20))
+
+    repeated = frame.with_columns(pl.when(pl.col("Ref") == "P13").then(pl.lit("P2"))
+                                  .otherwise(pl.col("Ref")).alias("Ref"))
+    pq.write_table(repeated.to_arrow(), path, row_group_size=5)
+    message = _error(SPEC, [path])
+    assert message.startswith(f"{path}, row 14, column 'Ref': expected each Ref once")
+    assert "found 'P2' again (at e.parquet row 3, e.parquet row 14)" in message
+
+    bad = frame.with_columns(pl.when(pl.col("Ref") == "P19").then(pl.lit("-"))
+                             .otherwise(pl.col("Count")).alias("Count"))
+    pq.write_table(bad.to_arrow(), path, row_group_size=5)
+    assert _error(SPEC, [path]) == (f"{path}, row 20, column 'Count': expected a whole number, "
+                                    "found '-'")
+
+
 def test_a_measured_column_blank_in_every_batch_is_refused_once_for_the_file(tmp_path,
                                                                              small_batches):
     rows = [f"R{i},2025-01-{i + 1:02d},," for i in range(10)]
