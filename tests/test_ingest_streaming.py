@@ -149,6 +149,60 @@ def test_the_conformer_never_gets_more_than_one_batch(tmp_path, monkeypatch):
     assert seen == [7] * 7 + [1]
 
 
+def test_the_parsing_thread_makes_one_item_ahead_in_order_and_stops_with_its_consumer():
+    import threading
+
+    from kpi.ingest.csv_reader import _ahead
+
+    made: list[int] = []
+    closed: list[bool] = []
+    taken = threading.Event()
+
+    def items():
+        try:
+            for number in range(100):
+                made.append(number)
+                yield number
+        finally:
+            closed.append(True)
+
+    ahead = _ahead(items())
+    assert next(ahead) == 0
+    for _ in range(100):  # the thread makes item 1, then waits for 1 to be taken
+        if len(made) == 2:
+            break
+        taken.wait(0.01)
+    assert made == [0, 1]
+    assert [next(ahead) for _ in range(3)] == [1, 2, 3]
+    ahead.close()  # a consumer that stops early: the thread ends and the items are closed
+    assert closed == [True]
+    assert len(made) <= 5
+    assert not [t for t in threading.enumerate() if t.name == "kpi-csv-parse"]
+
+
+def test_an_error_making_an_item_is_raised_to_the_consumer_in_its_place():
+    from kpi.ingest.csv_reader import _ahead
+
+    def items():
+        yield 1
+        raise DataError("e.csv: row 9: expected 4 fields, found 5")
+
+    ahead = _ahead(items())
+    assert next(ahead) == 1
+    with pytest.raises(DataError, match="row 9"):
+        next(ahead)
+
+
+def test_a_control_character_in_one_batch_is_refused_among_printable_batches(tmp_path,
+                                                                               small_batches):
+    rows = _rows(20)
+    rows[13] = "R13,2025-01-14,a\x1b[2Jb,13"  # an escape sequence in the fifth batch
+    path = _csv(tmp_path / "e.csv", rows)
+    with pytest.raises(DataError, match=r"row 15, column 'Note': expected text without control "
+                       r"characters, found 'a\?\[2Jb'"):
+        ingest.read_extracts(SPEC, [path])
+
+
 def test_a_bad_row_in_a_later_parquet_batch_is_named_by_its_record(tmp_path, small_batches):
     frame = pl.DataFrame({"Ref": [f"P{i}" for i in range(10)],
                           "Day": [f"2025-01-{i + 1:02d}" for i in range(10)],

@@ -289,6 +289,9 @@ class _FileState:
     counts: list[pl.DataFrame] = field(default_factory=list)
     matched: bool = False
     bytes_read: int = 0  # of the file, as far as its reader tells (kpi.progress)
+    # The text columns of the batch the reader last handed out whose bytes it found all printable
+    # ASCII (common.printable_ascii), so the conformer need not look again; the CSV reader's.
+    plain_text: frozenset[str] = frozenset()
 
     @property
     def folder(self) -> Path:
