@@ -111,6 +111,31 @@ def test_the_unique_check_in_shares_finds_the_first_repeat_in_file_order(tmp_pat
     assert "found 'R19' again (at e.csv row 21, e.csv row 27)" in message
 
 
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ids=st.lists(st.sampled_from([f"R{i}" for i in range(25)]), min_size=1, max_size=30),
+       held=st.sampled_from([2, 5, 1000]))
+def test_the_unique_check_names_the_first_repeat_in_file_order_however_ids_are_staged(
+        tmp_path_factory, monkeypatch, ids, held):
+    # Staged in shares (held=2 or 5) or held (1000), read back in no set order: the row named
+    # is still the first whose id came before, found here by hand.
+    monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", "3")
+    monkeypatch.setattr(ingest.stage, "SHARES", 4)
+    monkeypatch.setattr(ingest.stage, "IDS_HELD", held)
+    folder = tmp_path_factory.mktemp("ids")
+    path = _csv(folder / "e.csv", [f"{ref},2025-01-{i % 28 + 1:02d},,{i}" for i, ref in
+                                   enumerate(ids)])
+    repeat = next((i for i, ref in enumerate(ids) if ref in ids[:i]), None)
+    if repeat is None:
+        assert ingest.read_extracts(SPEC, [path]).frame["ref"].to_list() == ids
+        return
+    rows = [i + 2 for i, ref in enumerate(ids) if ref == ids[repeat]][:5]
+    message = _error(SPEC, [path])
+    assert message.startswith(f"{path}, row {repeat + 2}, column 'Ref'")
+    listed = ", ".join(f"e.csv row {r}" for r in rows)
+    assert f"found '{ids[repeat]}' again (at {listed})" in message
+
+
 def test_an_id_repeated_in_a_second_file_names_both_files(tmp_path, small_batches):
     first = _csv(tmp_path / "jan.csv", _rows(7))
     second = _csv(tmp_path / "feb.csv", _rows(7, prefix="F", month="2025-02")[:5]
