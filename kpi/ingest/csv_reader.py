@@ -186,10 +186,15 @@ def _parse_csv(path: Path, text: _Text,
                     held += take
                     batch = batch.slice(take)
                     if held == size:
-                        yield *frame_of(pending), int(parsed * scale)
+                        # Arrow's batches are let go before the frame is handed out, not
+                        # held while it is checked.
+                        frame, printable = frame_of(pending)
                         pending, held = [], 0
+                        yield frame, printable, int(parsed * scale)
             if pending:
-                yield *frame_of(pending), int(parsed * scale)
+                frame, printable = frame_of(pending)
+                pending = []
+                yield frame, printable, int(parsed * scale)
         except pa.ArrowException as exc:
             if "straddl" in str(exc):  # a record longer than the block Arrow parses at once
                 _refuse_long_record(path, text.path, start, first_line, names)
