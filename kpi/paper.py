@@ -568,9 +568,27 @@ def current_clause(result: KpiResult) -> Inlines:
 
 NOT_SIGNIFICANT = "within normal variation (not statistically significant)"
 SIGNIFICANT = "a statistically significant change"
-DIRECTION_ONLY = {
-    Outcome.IMPROVING: "By direction alone this is an improvement.",
-    Outcome.DETERIORATING: "By direction alone this is a deterioration.",
+# The paper's status of a KPI (`shown_status`): the engine's where the change is significant;
+# otherwise one of these, so no change that may be noise is called improving or deteriorating.
+NO_SIGNIFICANT_CHANGE = "no_significant_change"
+NOT_TESTED = "not_tested"
+SHOWN_STATUS_WORDS = {**STATUS_WORDS, NO_SIGNIFICANT_CHANGE: "no significant change",
+                      NOT_TESTED: "not tested"}
+# The narrative's sentence for a change no test applies to; a change tested and found not
+# significant has none, its clause having said "within normal variation".
+NOT_TESTED_SENTENCE = ("No test of significance applies to it, so it is not counted as an "
+                       "improvement or a deterioration.")
+# The tally's words (`_tally`), in its order.
+TALLY_WORDS = {
+    Outcome.IMPROVING: "significantly improving",
+    Outcome.DETERIORATING: "significantly deteriorating",
+    Outcome.CHANGED: "significantly changed (no better direction)",
+    Outcome.STABLE: "stable",
+    NO_SIGNIFICANT_CHANGE: "within normal variation",
+    NOT_TESTED: "not tested for significance",
+    Outcome.STALE: "stale (data ending before the period)",
+    Outcome.IN_DEVELOPMENT: "in development",
+    Outcome.NO_DATA: "without data",
 }
 # What the process chart says of the latest month, by its class; the rule follows in words.
 VARIATION_WORDS = {
@@ -662,14 +680,34 @@ def significance_clause(verdict: Verdict | None) -> str:
     return f", {SIGNIFICANT if significant else NOT_SIGNIFICANT}"
 
 
-def status_sentence(result: KpiResult, verdict: Verdict | None, variant: int = 0) -> str:
-    """'This is a deterioration.', or for a change that may be noise 'By direction alone this
-    is a deterioration.': the status keeps the report's convention, the words its weight."""
+def shown_status(result: KpiResult, verdict: Verdict | None) -> str:
+    """The status the paper gives a KPI, wherever it words one (Tables 1 and 2, the status
+    sentence, the section tallies): the engine's status (its better direction and stable band)
+    only where the test of the change finds it significant; otherwise NO_SIGNIFICANT_CHANGE,
+    or NOT_TESTED where no test applies. A KPI in development, without data or stale keeps
+    its engine status."""
+    if result.status not in (Outcome.IMPROVING, Outcome.DETERIORATING, Outcome.STABLE,
+                             Outcome.CHANGED):
+        return result.status
     significant = verdict.significance.significant if verdict and verdict.significance else None
-    if significant is False and result.status in DIRECTION_ONLY:
-        return DIRECTION_ONLY[result.status]
-    words = STATUS_VARIANTS.get(result.status)
-    return words[variant % len(words)] if words else STATUS_SENTENCES[result.status]
+    if significant is None:
+        return NOT_TESTED
+    return result.status if significant else NO_SIGNIFICANT_CHANGE
+
+
+def status_sentence(result: KpiResult, verdict: Verdict | None, variant: int = 0) -> str:
+    """'This is a deterioration.' only for a significant change (`shown_status`); nothing for
+    one within normal variation (its clause says so), and for a change no test applies to,
+    that it is not counted as either."""
+    shown = shown_status(result, verdict)
+    if shown == NO_SIGNIFICANT_CHANGE:
+        return STATUS_SENTENCES[Outcome.STABLE] if result.status == Outcome.STABLE else ""
+    if shown == NOT_TESTED:
+        if result.status in STATUS_VARIANTS:
+            return NOT_TESTED_SENTENCE
+        return STATUS_SENTENCES[result.status]
+    words = STATUS_VARIANTS.get(shown)
+    return words[variant % len(words)] if words else STATUS_SENTENCES[shown]
 
 
 def variation_sentence(result: KpiResult, verdict: Verdict | None) -> str:
@@ -1284,9 +1322,10 @@ class _Builder:
     def _paragraph(self, label: str, result: KpiResult) -> Paragraph:
         kpi = result.kpi
         # Each status sentence in a section takes the next wording, in paper order.
-        variant = self.said.get(result.status, 0)
-        self.said[result.status] = variant + 1
         verdict = self.verdicts.get(kpi.id)
+        shown = shown_status(result, verdict)
+        variant = self.said.get(shown, 0)
+        self.said[shown] = variant + 1
         if self.full or self.exceptions.get(kpi.id):
             text = kpi_sentences(result, self.report.comparison, self.report.period.index,
                                  verdict, self.config.plan, variant, concise=not self.full)
@@ -1376,7 +1415,7 @@ class _Builder:
                 _table_value(r.comparison, r.kpi, compare is None),
                 _table_value(r.current, r.kpi, current is None),
                 inlines(change_cell(r.change, r.kpi)),
-                inlines(STATUS_WORDS[r.status]),
+                inlines(SHOWN_STATUS_WORDS[shown_status(r, self.verdicts.get(r.kpi.id))]),
             ))
         caption = inlines(f"Table {self.tables} – ", name, f", {self.report.period.name}")
         return [Paragraph(text, number=label),
@@ -1580,9 +1619,10 @@ class _Builder:
             f"percentage points (pp), and changes on a base below {SMALL_BASE} as numbers "
             "rather than percentages. A negative change carries a minus sign (\u2212).",
             "Improving, deteriorating and stable follow each KPI's declared better direction "
-            "and stable band, a policy choice rather than a statistical test. A section's "
-            "count of improving and deteriorating KPIs includes only statistically "
-            "significant changes.",
+            "and stable band, a policy choice, and are said only of a change that is "
+            "statistically significant: the tables, the sentences and each section's count "
+            "give any other change as no significant change, or as not tested where no test "
+            "of significance applies (an average, a median, a snapshot).",
         ]
         if self.verdicts:
             texts += READING_VERDICTS
@@ -1740,31 +1780,13 @@ def _assurance_cell(verdict: Verdict | None) -> str:
 
 
 def _tally(results: list[KpiResult], verdicts: Mapping[str, Verdict]) -> list[str]:
-    """An honest count: improving or deteriorating only where the change is significant."""
+    """An honest count: improving or deteriorating only where the change is significant, by
+    the status the tables and sentences give (`shown_status`)."""
     counts: dict[str, int] = {}
     for r in results:
-        verdict = verdicts.get(r.kpi.id)
-        significant = verdict.significance.significant if verdict and verdict.significance \
-            else None
-        if r.status == Outcome.IN_DEVELOPMENT:
-            key = "in development"
-        elif r.status == Outcome.NO_DATA:
-            key = "without data"
-        elif significant is None:
-            key = "not tested for significance"
-        elif not significant:
-            key = "within normal variation"
-        else:
-            key = {Outcome.IMPROVING: "significantly improving",
-                   Outcome.DETERIORATING: "significantly deteriorating"}.get(
-                r.status, "significantly changed (no better direction)" if
-                r.status == Outcome.CHANGED else "stable")
+        key = shown_status(r, verdicts.get(r.kpi.id))
         counts[key] = counts.get(key, 0) + 1
-    order = ("significantly improving", "significantly deteriorating",
-             "significantly changed (no better direction)", "stable",
-             "within normal variation", "not tested for significance", "in development",
-             "without data")
-    return [f"{counts[k]} {k}" for k in order if k in counts]
+    return [f"{counts[k]} {words}" for k, words in TALLY_WORDS.items() if k in counts]
 
 
 def _tally_sentence(results: list[KpiResult], verdicts: Mapping[str, Verdict],

@@ -23,7 +23,18 @@ from markdown_it import MarkdownIt
 
 from kpi.catalogue import Better, Kind, KpiDef, Unit
 from kpi.engine import KpiResult, Measured, Outcome
-from kpi.paper import change_words, duration_words
+from kpi.paper import (
+    NO_SIGNIFICANT_CHANGE,
+    NOT_TESTED,
+    NOT_TESTED_SENTENCE,
+    SHOWN_STATUS_WORDS,
+    STATUS_VARIANTS,
+    _tally,
+    change_words,
+    duration_words,
+    shown_status,
+    status_sentence,
+)
 from kpi.periods import Month, Window
 from kpi.render import escape_markdown
 
@@ -217,8 +228,12 @@ def test_wording_follows_the_sign_and_the_status(exported):
         assert ("within normal variation (not statistically significant)" in main) == (
             significant is False), doc["id"]
         assert ("a statistically significant change" in main) == (significant is True)
-        if significant is False and doc["status"] in ("improving", "deteriorating"):
-            assert "By direction alone this is" in main and "This is an" not in main
+        # Improving or deteriorating said only of a significant change (issue 18): a change
+        # within normal variation gets no status sentence, one never tested says so.
+        worded = [w for ws in STATUS_VARIANTS.values() for w in ws if w in main]
+        directed = doc["status"] in ("improving", "deteriorating")
+        assert bool(worded) == (directed and significant is True), (doc["id"], worded)
+        assert (NOT_TESTED_SENTENCE in main) == (directed and significant is None), doc["id"]
 
 
 def test_process_chart_and_target_sentences_follow_the_verdicts(exported):
@@ -255,10 +270,10 @@ def test_sentences_in_the_reports_register(exported):
             "March 2024, a statistically significant change. This is an improvement. The monthly "
             "figures show a special cause of improvement (an unusually low month, below the "
             "lower process limit).") in markdown
-    # A change that may be noise: said so, and the status kept as the direction alone.
+    # A change that may be noise: said so, and never called an improvement.
     assert ("a decrease of 3 from the baseline of 21 in the year ending March 2024, within "
-            "normal variation (not statistically significant). By direction alone this is an "
-            "improvement.") in markdown
+            "normal variation (not statistically significant).") in markdown
+    assert "By direction alone" not in markdown
     # A small base: the absolute change, not a percentage.
     assert ("The total for knife \\| gun \\*crime\\* \\[test\\] was 18 in the year ending "
             "September 2025, a decrease of 3 from the baseline of 21 in the year ending March "
@@ -286,9 +301,9 @@ def test_section_introductions_count_statuses_from_the_summary(exported):
     def bucket(doc: dict) -> str:
         # Improving or deteriorating only where the change is significant (issue 18).
         significant = (doc["significance"] or {}).get("significant")
-        if doc["status"] in ("in_development", "no_data"):
-            return {"in_development": "in development", "no_data": "without data"}[
-                doc["status"]]
+        if doc["status"] in ("in_development", "no_data", "stale"):
+            return {"in_development": "in development", "no_data": "without data",
+                    "stale": "stale (data ending before the period)"}[doc["status"]]
         if significant is None:
             return "not tested for significance"
         if not significant:
@@ -307,7 +322,7 @@ def test_section_introductions_count_statuses_from_the_summary(exported):
         for word, count in counts.items():
             assert f"{count} {word}" in intros[label], (label, word)
         assert sum(int(n) for n in re.findall(r"(\d+) (?:significantly|stable|within|not "
-                                              r"tested|in development|without)",
+                                              r"tested|in development|without|stale)",
                                               intros[label])) == len(docs)
 
 
@@ -707,9 +722,51 @@ def test_status_sentences_vary_within_a_section(exported):
     _, markdown, _ = exported
     for status, words in STATUS_VARIANTS.items():
         assert len(set(words)) == len(words) > 1, status
-    section = markdown.split("## 3. ")[1].split("## 4. ")[0]
-    said = [w for w in STATUS_VARIANTS[Outcome.IMPROVING] if w in section]
-    assert len(said) > 1, section
+    # Each section takes the wordings in turn, over its significant improvements: its first
+    # says the first wording (this project has one a section).
+    sections = re.split(r"^## \d+\. ", markdown, flags=re.MULTILINE)[1:]
+    turns = [[w for w in STATUS_VARIANTS[Outcome.IMPROVING] if w in section]
+             for section in sections]
+    assert [said for said in turns if said] == [[STATUS_VARIANTS[Outcome.IMPROVING][0]]] * 2
+    verdict = _verdict(True)
+    assert [status_sentence(_result(Unit.COUNT, 100, 80), verdict, n) for n in range(4)] == \
+        [*STATUS_VARIANTS[Outcome.IMPROVING], STATUS_VARIANTS[Outcome.IMPROVING][0]]
+
+
+def _verdict(significant: bool | None):
+    from kpi.stats import Significance
+    from kpi.verdicts import Verdict
+
+    test = Significance("poisson_exact" if significant is not None else "not_tested",
+                        None, None, significant, "")
+    return Verdict(test, None, None, None, None, None)
+
+
+def test_a_change_is_improving_or_deteriorating_only_where_it_is_significant():
+    """Issue 18: one function (`shown_status`) gives the status of the tables, the sentences
+    and the tallies; a change not significant or never tested is called neither."""
+    better, worse = _result(Unit.COUNT, 100, 80), _result(Unit.COUNT, 100, 125)
+    level = _result(Unit.COUNT, 100, 100)
+    assert (better.status, worse.status, level.status) == (
+        Outcome.IMPROVING, Outcome.DETERIORATING, Outcome.STABLE)
+    shown = {(r.status, s): shown_status(r, _verdict(s))
+             for r in (better, worse, level) for s in (True, False, None)}
+    assert shown == {
+        (Outcome.IMPROVING, True): "improving", (Outcome.IMPROVING, False): NO_SIGNIFICANT_CHANGE,
+        (Outcome.IMPROVING, None): NOT_TESTED,
+        (Outcome.DETERIORATING, True): "deteriorating",
+        (Outcome.DETERIORATING, False): NO_SIGNIFICANT_CHANGE,
+        (Outcome.DETERIORATING, None): NOT_TESTED,
+        (Outcome.STABLE, True): "stable", (Outcome.STABLE, False): NO_SIGNIFICANT_CHANGE,
+        (Outcome.STABLE, None): NOT_TESTED}
+    assert shown_status(worse, None) == NOT_TESTED
+    assert [SHOWN_STATUS_WORDS[shown[(Outcome.DETERIORATING, s)]] for s in (True, False, None)] \
+        == ["deteriorating", "no significant change", "not tested"]
+    assert status_sentence(worse, _verdict(True)) == "This is a deterioration."
+    assert status_sentence(worse, _verdict(False)) == ""
+    assert status_sentence(worse, _verdict(None)) == NOT_TESTED_SENTENCE
+    assert status_sentence(level, _verdict(False)) == "The position is stable."
+    assert _tally([better, worse, level], {}) == ["3 not tested for significance"]
 
 
 # ---------------------------------------------------------------------------------------------
