@@ -419,6 +419,9 @@ BOUNDS: dict[str, Bound] = {
     "charts.limit": Bound(1, 1_000, whole=True), "charts.months": Bound(2, 600, whole=True),
     "paper.standout_points": Bound(0, 100, why="the least gap, in percentage points, for a "
                                    "part of a proportion to stand out"),
+    "paper.standout_change_points": Bound(0, 1_000, why="the least gap, in percentage points, "
+                                          "between a part's percentage change and the rest's "
+                                          "for a part of a count to stand out"),
     "weights file: weight": Bound(0, why="a negative weight would lower the score for every "
                                         "row of its key"),
     "population file: population": Bound(0, above=True),

@@ -112,11 +112,15 @@ COMPARISON_WORDS = {
 
 # "marking" is read by kpi.catalogue (Project.marking).
 PAPER_KEYS = frozenset({"plan", "glossary", "marking", "data_note", "breakdowns", "figures",
-                        "standout_points", "no_standouts"})
+                        "standout_points", "standout_change_points", "no_standouts"})
 # A part of a proportion stands out only when its proportion differs from the other parts'
 # by at least this many percentage points ([paper] standout_points): on 185,000 incidents a
 # gap of one point is significant, and no finding.
 STANDOUT_POINTS = 2.0
+# A part of a count stands out only when its percentage change differs from the other parts'
+# by at least this many percentage points ([paper] standout_change_points): on a large base a
+# part down 5.8% against the others' 8.2% is significant, and no finding.
+STANDOUT_CHANGE_POINTS = 5.0
 # The board paper's figures at most, by default: the report has eight; --full has no limit.
 BOARD_FIGURES = 12
 PANELS = 4  # the board paper's process charts of exceptions, at least this many to a figure
@@ -149,6 +153,9 @@ class PaperConfig:
     # The least gap, in percentage points, between a part's proportion and the rest's for
     # the part to stand out (stats.share_standouts).
     standout_points: float = STANDOUT_POINTS
+    # The least gap, in percentage points, between a part's percentage change and the rest's
+    # for a part of a count to stand out (stats.standouts).
+    standout_change_points: float = STANDOUT_CHANGE_POINTS
     # Breakdowns never tested for a part that stands out: "crime_type" (every KPI's) or
     # "no_suspect_share.crime_type" (one KPI's).
     no_standouts: frozenset[str] = frozenset()
@@ -219,6 +226,9 @@ def paper_config(project: Project) -> PaperConfig:
     points = raw.get("standout_points", STANDOUT_POINTS)
     if problem := BOUNDS["paper.standout_points"].problem(points):
         raise ConfigError(f"{where} key 'standout_points': {problem}", hint=BOUNDS_HINT)
+    change_points = raw.get("standout_change_points", STANDOUT_CHANGE_POINTS)
+    if problem := BOUNDS["paper.standout_change_points"].problem(change_points):
+        raise ConfigError(f"{where} key 'standout_change_points': {problem}", hint=BOUNDS_HINT)
     quiet = raw.get("no_standouts", [])
     columns = {c for k in project.kpis for c in k.breakdowns}
     if not isinstance(quiet, list) or not all(isinstance(q, str) for q in quiet):
@@ -236,6 +246,7 @@ def paper_config(project: Project) -> PaperConfig:
                        data_note=" ".join(data_note.split()),
                        breakdowns={k: tuple(v) for k, v in breakdowns.items()},
                        figures=tuple(figures), standout_points=float(points),
+                       standout_change_points=float(change_points),
                        no_standouts=frozenset(quiet))
 
 
@@ -306,9 +317,10 @@ def part_standouts(result: KpiResult, column: str,
                    breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame],
                    config: PaperConfig | None = None
                    ) -> stats.Standouts | stats.ShareStandouts | None:
-    """The parts of a count's breakdown whose change stands out from the rest's
-    (stats.standouts), or of a proportion's whose proportion in the current window does by
-    at least `config.standout_points` (stats.share_standouts); None for other KPIs, a
+    """The parts of a count's breakdown whose percentage change stands out from the rest's by
+    at least `config.standout_change_points` (stats.standouts), or of a proportion's whose
+    proportion in the current window does by at least `config.standout_points`
+    (stats.share_standouts); None for other KPIs, a
     breakdown not read or one the project's `no_standouts` names."""
     kpi = result.kpi
     config = config or PaperConfig()
@@ -332,7 +344,8 @@ def part_standouts(result: KpiResult, column: str,
     if comparison is None:
         return None
     return stats.standouts([(r["part"], r["current"], r["comparison"])
-                            for r in frame.iter_rows(named=True)], SMALL_BASE)
+                            for r in frame.iter_rows(named=True)], SMALL_BASE,
+                           min_points=config.standout_change_points)
 
 
 def standout_columns(report: Report, priorities: set[str], config: PaperConfig,
@@ -1627,14 +1640,18 @@ class _Builder:
         if self.verdicts:
             texts += READING_VERDICTS
         # The examples are no project's own: a police.uk paper has no LPAs.
-        standing = ("A part of a count (an area, a type of crime) stands out when its change "
-                    "differs from the change of the other parts together by more than chance "
-                    "would often make it; a part of a proportion (one area's share of incidents "
+        floors = (self.config.standout_change_points, self.config.standout_points)
+        standing = ("A part of a count (an area, a type of crime) stands out when its "
+                    "percentage change differs from the change of the other parts together by "
+                    "more than chance would often make it"
+                    + (f" and by at least {_points(floors[0])}"
+                       if floors[0] else "")
+                    + "; a part of a proportion (one area's share of incidents "
                     "attended in time) when its proportion in the period reported differs from "
                     "the other parts' together by more than chance would often make it"
-                    + (f" and by at least {_points(self.config.standout_points)}, a gap too "
-                       "small to matter being no finding however large the numbers"
-                       if self.config.standout_points else "")
+                    + (f" and by at least {_points(floors[1])}" if floors[1] else "")
+                    + (", a gap too small to matter being no finding however large the numbers"
+                       if any(floors) else "")
                     + ". More than chance means less than a 5% chance "
                     "divided by the number of parts tested (Bonferroni's correction), each "
                     "part set aside in turn.")

@@ -304,13 +304,15 @@ def _stepwise(rows: list[tuple[object, int, int]],
 
 
 def standouts(parts: Sequence[tuple[object, float | None, float | None]], min_base: int,
-              alpha: float = ALPHA) -> Standouts | None:
+              alpha: float = ALPHA, min_points: float = 0.0) -> Standouts | None:
     """The parts of a count, (part, current, comparison), whose change stands out from the
     rest's (`part_vs_rest`, found step by step with Bonferroni's correction: `_stepwise`),
     where m is the number of parts with events in either window. A part is a candidate only
     when it and its rest each had at least `min_base` events in the comparison window, so its
-    percentage change is worth giving. None when the values are not whole counts in both
-    windows, fewer than two parts have events, or no part stands out."""
+    percentage change is worth giving, and when its percentage change differs from the rest's
+    by at least `min_points` percentage points (on a large base a part down 5.8% against the
+    rest's 8.2% is significant but no finding). None when the values are not whole counts in
+    both windows, fewer than two parts have events, or no part stands out."""
     counts = []
     for part, current, comparison in parts:
         c, b = _whole(current), _whole(comparison)
@@ -318,7 +320,12 @@ def standouts(parts: Sequence[tuple[object, float | None, float | None]], min_ba
             return None
         if c or b:
             counts.append((part, c, b))
-    found, left = _stepwise(counts, part_vs_rest, min_base, alpha)
+    def material(test: PartTest) -> bool:
+        # Both changes exist: a candidate's comparison and its rest's are at least min_base.
+        change, rest = test.change, test.rest_change
+        return change is not None and rest is not None and abs(change - rest) + 1e-9 >= min_points
+
+    found, left = _stepwise(counts, part_vs_rest, min_base, alpha, material)
     if not found:
         return None
     return Standouts(tuple(found), tuple(part for part, _, _ in left),

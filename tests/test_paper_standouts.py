@@ -80,6 +80,20 @@ def test_a_part_that_stands_out_brings_its_breakdown_into_the_board_paper(risen,
     assert "Bonferroni" in text and "stands out" in text.split("How to read this paper")[1]
 
 
+def test_a_count_gap_below_the_projects_floor_does_not_stand_out(risen, cli):
+    # Aston +50.0% against the other two's 0.0%: 50 points apart, beyond chance (above).
+    # A floor of 60 points leaves it out of both papers; one of 50 keeps it, and the method
+    # states the floor.
+    for floor, stands in ((60, False), (50, True)):
+        (risen / "kpi.toml").write_text(
+            KPI_TOML + f"\n[paper]\nstandout_change_points = {floor}\n", encoding="utf-8")
+        for extra in ((), ("--full",)):
+            text = _paper(cli, risen, *extra)
+            line = next(x for x in text.splitlines() if "**Total recorded crime.**" in x)
+            assert ("Aston (+50.0%) stands out from the other 2 (0.0%)" in line) == stands
+            assert f"by at least {floor} percentage points;" in text
+
+
 def test_a_difference_chance_explains_once_the_parts_are_counted_stays_in_the_full_paper(
         tmp_path, cli):
     # Aston 100 -> 140: p = 0.041, significant alone but not below 0.05 / 3.
@@ -220,6 +234,12 @@ def test_a_project_sets_how_large_a_gap_stands_out_or_turns_a_breakdown_off(
                                "true"),
     ("standout_points = nan", "key 'standout_points': must be a number from 0 to 100, found "
                               "nan"),
+    ("standout_change_points = -1", "key 'standout_change_points': must be a number from 0 "
+                                    "to 1,000, found -1 (the least gap, in percentage points, "
+                                    "between a part's percentage change and the rest's for a "
+                                    "part of a count to stand out)"),
+    ("standout_change_points = inf", "key 'standout_change_points': must be a number from 0 "
+                                     "to 1,000, found inf"),
     ('no_standouts = "lpa"', "key 'no_standouts': must list breakdown columns"),
     ('no_standouts = ["ward"]', "no_standouts: 'ward' is not a breakdown of any KPI"),
     ('no_standouts = ["attended_in_time.ward"]',

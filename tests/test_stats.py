@@ -564,3 +564,23 @@ def test_a_proportion_gap_too_small_to_matter_does_not_stand_out_however_large_t
     high = [("A", 81_000, 100_000), ("B", 80_000, 100_000), ("C", 80_000, 100_000)]
     assert stats.share_standouts(high, 50, min_points=2.0) is None
     assert stats.share_standouts(high, 50) is not None
+
+
+def test_a_count_change_too_small_to_matter_does_not_stand_out_however_large_the_base():
+    # A: 100,000 events then 94,200 (-5.8%), B to E: 100,000 then 91,800 each, so the rest
+    # went 400,000 to 367,200 (-8.2%): 2.4 points apart. A's share of its events in the
+    # current window is 94,200 / 194,200 against the rest's 367,200 / 767,200; pooled
+    # p = 461,400 / 961,400 = 0.479925, variance p(1 - p)(1/194,200 + 1/767,200) =
+    # 1.61059e-6, z = 0.0064434 / 0.0012691 = 5.0772: far beyond 0.05 / 5.
+    parts = [("A", 94_200, 100_000), *((name, 91_800, 100_000) for name in "BCDE")]
+    test = stats.part_vs_rest("A", 94_200, 100_000, 367_200, 400_000)
+    assert test.test.statistic == pytest.approx(5.0772, abs=1e-4) and test.test.significant
+    assert (test.change, test.rest_change) == (pytest.approx(-5.8), pytest.approx(-8.2))
+    # The floor of the board's paper (5 points) and any floor above 2.4 leave it out.
+    assert stats.standouts(parts, 50, min_points=5.0) is None
+    assert stats.standouts(parts, 50, min_points=2.5) is None
+    # A floor at the gap or below it keeps the part (2.4 points, in floating point).
+    for floor in (0.0, 2.4):
+        found = stats.standouts(parts, 50, min_points=floor)
+        assert found is not None and [t.part for t in found.parts] == ["A"]
+    assert stats.standouts(parts, 50) is not None
