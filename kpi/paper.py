@@ -7,11 +7,12 @@ breakdowns, figures where [[charts]] anchor them, and an appendix (outcome codes
 definitions). Every number in a sentence is a value, comparison or change the engine computed,
 rounded exactly as `kpi summary` shows it, and the words follow the numbers: increase or
 decrease by sign, percentage points for rates, minutes and seconds for durations, an absolute
-change on a small base. Status words come from the engine, so "stable" appears only when the
-status is stable. Each KPI's verdict (kpi.verdicts: significance, variation, target and
-assurance) is worded by the small functions under "Words for verdicts", so no paragraph presents
-noise as a change; each section opens with a summary table of the verdicts, and a process chart
-(XmR) follows every KPI with a special cause or a target.
+change on a small base. Status words come from the engine's status where the change is
+significant, and "no significant change" or "not tested" otherwise (`shown_status`), so
+"deteriorating" is never said of noise. Each KPI's verdict (kpi.verdicts: significance,
+variation, target and assurance) is worded by the small functions under "Words for
+verdicts", so no paragraph presents noise as a change; each section opens with a summary table
+of the verdicts, and a process chart (XmR) follows every KPI with a special cause or a target.
 
 Building the text never prints and never reads the clock, so the same data and options give
 the same bytes.
