@@ -10,7 +10,9 @@ temporary folder, and prints each phase's wall time, its CPU time (the process's
 system time: on a shared machine the figure load disturbs least) and the process's peak
 resident memory after it (ru_maxrss only rises, so a phase that raises it is one that holds
 more at once). Parsing and conforming alternate batch by batch, so their times are summed
-over the batches.
+over the batches. A CSV file's next batch is parsed on a second thread while the one before is
+conformed (kpi.ingest.csv_reader), so "parse" is the time spent waiting for it, and the CPU
+the parsing thread spends is counted in whichever phase runs beside it (mostly the conforming).
 """
 
 from __future__ import annotations

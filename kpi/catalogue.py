@@ -392,9 +392,10 @@ class Bound:
         return bad
 
 
-# Every number a user can write, and its range: kpi.toml's keys (read by this module, and by
-# kpi.charts for [[charts]]) and the numbers of the files a project names (kpi.engine reads
-# weights files, kpi.compare population files). docs/catalogue.md#number-ranges prints it.
+# Every number a user can write, and its range: kpi.toml's keys (read by this module, by
+# kpi.charts for [[charts]] and by kpi.paper for [paper]) and the numbers of the files a
+# project names (kpi.engine reads weights files, kpi.compare population files).
+# docs/catalogue.md#number-ranges prints it.
 BOUNDS: dict[str, Bound] = {
     "population": Bound(0, above=True, why="a count per 1,000 of it is divided by it"),
     "kpis.stable_band": Bound(0, why="a change this size or smaller either way is stable"),
@@ -416,6 +417,8 @@ BOUNDS: dict[str, Bound] = {
     "quality.context_months": Bound(0, 36, whole=True, unit="months"),
     "checks.tolerance": Bound(0, why="the largest difference a check lets pass"),
     "charts.limit": Bound(1, 1_000, whole=True), "charts.months": Bound(2, 600, whole=True),
+    "paper.standout_points": Bound(0, 100, why="the least gap, in percentage points, for a "
+                                   "part of a proportion to stand out"),
     "weights file: weight": Bound(0, why="a negative weight would lower the score for every "
                                         "row of its key"),
     "population file: population": Bound(0, above=True),

@@ -541,36 +541,44 @@ def _part_names(frame: pl.DataFrame) -> list[str]:
 
 
 def _draw_compare(figure, axes, data: ChartData) -> None:
+    """Each part's value in the two windows as a pair of horizontal bars, the parts named on
+    the axis in the order given (first at the top) and each bar labelled with its value at
+    its end: no label is turned or shrunk to fit, so the chart reads when printed. The
+    force's value and the target are vertical lines."""
     kpi = data.kpis[0]
     frame = _parts_of(data)
     names = _part_names(frame)
-    x = list(range(len(names)))
-    width = 0.38
+    y = list(range(len(names)))
+    height = 0.4
+    pairs = []
     if data.comparison_label:
-        before = axes.bar([i - width / 2 for i in x], _values(frame["comparison"]), width,
-                          label=_capital(data.comparison_label), **BAR_STYLES[0])
-        axes.bar_label(before, labels=[_bar_text(v, kpi) for v in _values(frame["comparison"])],
-                       padding=2, fontsize=6.5, rotation=90 if len(names) > 5 else 0)
-    now = axes.bar([i + width / 2 for i in x], _values(frame["current"]), width,
-                   label=_capital(data.current_label), **BAR_STYLES[1])
-    axes.bar_label(now, labels=[_bar_text(v, kpi) for v in _values(frame["current"])],
-                   padding=2, fontsize=6.5, rotation=90 if len(names) > 5 else 0)
+        pairs.append((_values(frame["comparison"]), -height / 2,
+                      _capital(data.comparison_label), BAR_STYLES[0]))
+    pairs.append((_values(frame["current"]), height / 2 if data.comparison_label else 0.0,
+                  _capital(data.current_label), BAR_STYLES[1]))
+    size = 8 if len(names) <= 10 else 6.5
+    for values, offset, label, style in pairs:
+        bars = axes.barh([i + offset for i in y], values, height, label=label, **style)
+        # On a white ground, so a force or target line crossing a label does not strike it.
+        axes.bar_label(bars, labels=[_bar_text(v, kpi) for v in values], padding=2,
+                       fontsize=size, bbox={"facecolor": "white", "edgecolor": "none",
+                                            "pad": 0.6})
     if data.force_value is not None:
-        axes.axhline(data.force_value, color="0.0", linestyle="--", linewidth=1.2,
+        axes.axvline(data.force_value, color="0.0", linestyle="--", linewidth=1.2,
                      label=f"Force, {data.current_label}: {_bar_text(data.force_value, kpi)}")
     if data.target is not None:
-        axes.axhline(data.target, color="0.0", linestyle=(0, (1, 1.5)), linewidth=1.2,
+        axes.axvline(data.target, color="0.0", linestyle=(0, (1, 1.5)), linewidth=1.2,
                      label=f"Target: {_bar_text(data.target, kpi)}")
-    axes.set_xticks(x)
-    axes.set_xticklabels(names, rotation=30 if len(names) > 5 else 0, ha="right"
-                         if len(names) > 5 else "center")
-    axes.set_xlabel(_column_title(data.spec.by))
-    axes.set_ylabel(axis_label(kpi))
-    _thousands(axes.yaxis, kpi)
+    axes.set_yticks(y)
+    axes.set_yticklabels(names)
+    axes.invert_yaxis()  # the first part at the top, as the table and the text list them
+    axes.set_ylabel(_column_title(data.spec.by))
+    axes.set_xlabel(axis_label(kpi))
+    _thousands(axes.xaxis, kpi)
     if kpi.unit == Unit.PERCENT:
-        axes.set_ylim(0, 108)  # room above 100% for the value labels
+        axes.set_xlim(0, 112)  # room right of 100% for the value labels
     else:
-        axes.margins(y=0.12)
+        axes.margins(x=0.14)
     figure.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
 
 

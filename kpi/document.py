@@ -160,6 +160,13 @@ class Section:
     def heading(self) -> Inlines:
         return inlines(f"{self.label} " if self.label else "", self.title)
 
+    @property
+    def placeholder(self) -> bool:
+        """Nothing but empty places for commentary: printed only in the Word draft, where
+        the analyst types into them (`Document.printed`)."""
+        return bool(self.blocks) and all(isinstance(b, Slot) and not b.paragraphs
+                                         for b in self.blocks)
+
 
 @dataclass(frozen=True)
 class Document:
@@ -176,6 +183,11 @@ class Document:
     marking: str = ""
     # The reporting month ("2025-09"): the Word paper's commentary places carry it.
     period: str = ""
+
+    def printed(self, places: bool = False) -> tuple[Section, ...]:
+        """The sections a format prints: without `places` (every format but the Word draft)
+        a section of empty places only is left out."""
+        return tuple(s for s in self.sections if places or not s.placeholder)
 
     @property
     def figures(self) -> tuple[Figure, ...]:

@@ -481,7 +481,8 @@ def require_reached(project: Project, period: Month, as_of: AsOf | None = None) 
 
     Judged over the whole project, whatever KPIs a command shows: the period is reached when
     some live KPI's data holds the month the period asks of it (`target_month`), so one KPI
-    whose source runs late is `stale` rather than refused."""
+    whose source runs late is `stale` rather than refused. A dataset that holds later months
+    but not the one asked has a gap there, and the refusal says so."""
     live = [k for k in project.kpis if k.status == Status.LIVE and not k.is_derived
             and k.dataset in project.datasets]
     available = _available(project, {k.source for k in live}, as_of, {})
@@ -490,6 +491,18 @@ def require_reached(project: Project, period: Month, as_of: AsOf | None = None) 
     if not held or any(target_month(project, k, period, [k.source]) in months[k.source]
                        for k in live if k.dataset in held):
         return
+    # A dataset that holds months after the one asked but not that month has a gap there:
+    # said as `kpi datasets` lists it ("missing months"), not as data that stops short.
+    gaps = sorted((target_month(project, k, period, [k.source]), k.source) for k in live
+                  if k.dataset in held and held[k.source] > target_month(
+                      project, k, period, [k.source]))
+    if gaps:
+        month, dataset = gaps[0]
+        raise DataError(f"no data for {month}: dataset '{dataset}' holds no rows for {month}, "
+                        f"though it holds later months (up to {held[dataset]}): a gap in its "
+                        "months",
+                        hint=f"load the extract for {month}, or choose another --period "
+                             "('kpi datasets' lists each dataset's missing months)")
     dataset, latest = max(held.items(), key=lambda item: item[1])
     raise DataError(f"no data reaches {period}: the latest month held is {latest} "
                     f"(dataset '{dataset}')",

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kpi import render, stats
-from kpi.catalogue import Better, Kind, KpiDef, Project, Unit
+from kpi.catalogue import BOUNDS, BOUNDS_HINT, Better, Kind, KpiDef, Project, Unit
 from kpi.document import (
     Align,
     BulletList,
@@ -111,7 +111,12 @@ COMPARISON_WORDS = {
 
 
 # "marking" is read by kpi.catalogue (Project.marking).
-PAPER_KEYS = frozenset({"plan", "glossary", "marking", "data_note", "breakdowns", "figures"})
+PAPER_KEYS = frozenset({"plan", "glossary", "marking", "data_note", "breakdowns", "figures",
+                        "standout_points", "no_standouts"})
+# A part of a proportion stands out only when its proportion differs from the other parts'
+# by at least this many percentage points ([paper] standout_points): on 185,000 incidents a
+# gap of one point is significant, and no finding.
+STANDOUT_POINTS = 2.0
 # The board paper's figures at most, by default: the report has eight; --full has no limit.
 BOARD_FIGURES = 12
 PANELS = 4  # the board paper's process charts of exceptions, at least this many to a figure
@@ -141,6 +146,16 @@ class PaperConfig:
     # KPI id -> breakdown columns the board paper always prints (the rest are in --full).
     breakdowns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     figures: tuple[str, ...] = ()  # KPI ids that always get a process chart
+    # The least gap, in percentage points, between a part's proportion and the rest's for
+    # the part to stand out (stats.share_standouts).
+    standout_points: float = STANDOUT_POINTS
+    # Breakdowns never tested for a part that stands out: "crime_type" (every KPI's) or
+    # "no_suspect_share.crime_type" (one KPI's).
+    no_standouts: frozenset[str] = frozenset()
+
+    def tests_standouts(self, kpi_id: str, column: str) -> bool:
+        """Whether the paper tests a KPI's breakdown by `column` for a part that stands out."""
+        return column not in self.no_standouts and f"{kpi_id}.{column}" not in self.no_standouts
 
 
 def paper_config(project: Project) -> PaperConfig:
@@ -201,10 +216,27 @@ def paper_config(project: Project) -> PaperConfig:
     figures = raw.get("figures", [])
     if not isinstance(figures, list) or any(project.kpi(f) is None for f in figures):
         raise ConfigError(f"{where} key 'figures': must list KPI ids", hint=hint)
+    points = raw.get("standout_points", STANDOUT_POINTS)
+    if problem := BOUNDS["paper.standout_points"].problem(points):
+        raise ConfigError(f"{where} key 'standout_points': {problem}", hint=BOUNDS_HINT)
+    quiet = raw.get("no_standouts", [])
+    columns = {c for k in project.kpis for c in k.breakdowns}
+    if not isinstance(quiet, list) or not all(isinstance(q, str) for q in quiet):
+        raise ConfigError(f"{where} key 'no_standouts': must list breakdown columns "
+                          "(\"crime_type\") or KPI breakdowns (\"kpi_id.crime_type\")",
+                          hint=hint)
+    for item in quiet:
+        kpi_id, _, column = item.rpartition(".")
+        kpi = project.kpi(kpi_id) if kpi_id else None
+        if (column not in columns if not kpi_id
+                else kpi is None or column not in kpi.breakdowns):
+            raise ConfigError(f"{where} no_standouts: '{item}' is not a breakdown of "
+                              + ("any KPI" if not kpi_id else f"KPI '{kpi_id}'"), hint=hint)
     return PaperConfig(plan=" ".join(plan.split()), glossaries=tuple(glossaries),
                        data_note=" ".join(data_note.split()),
                        breakdowns={k: tuple(v) for k, v in breakdowns.items()},
-                       figures=tuple(figures))
+                       figures=tuple(figures), standout_points=float(points),
+                       no_standouts=frozenset(quiet))
 
 
 @dataclass(frozen=True)
@@ -261,20 +293,32 @@ def shown_breakdowns(kpi: KpiDef, config: PaperConfig, full: bool,
 
 def tested_breakdowns(kpi: KpiDef, config: PaperConfig, full: bool) -> tuple[str, ...]:
     """The breakdowns the board model reads for a KPI: those printed and, in the board's
-    paper, every breakdown of a count or a proportion, tested for a part that stands out."""
-    if not full and (_countable(kpi) or _proportion(kpi)):
-        return kpi.breakdowns
-    return shown_breakdowns(kpi, config, full)
+    paper, every other breakdown of a count or a proportion the paper tests for a part that
+    stands out (not one `no_standouts` names, nor any of a KPI with provisional months)."""
+    shown = shown_breakdowns(kpi, config, full)
+    if not full and (_countable(kpi) or _proportion(kpi)) and not kpi.provisional_months:
+        return tuple(c for c in kpi.breakdowns
+                     if c in shown or config.tests_standouts(kpi.id, c))
+    return shown
 
 
 def part_standouts(result: KpiResult, column: str,
-                   breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame]
+                   breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame],
+                   config: PaperConfig | None = None
                    ) -> stats.Standouts | stats.ShareStandouts | None:
     """The parts of a count's breakdown whose change stands out from the rest's
-    (stats.standouts), or of a proportion's whose proportion in the current window does
-    (stats.share_standouts); None for other KPIs or a breakdown not read."""
+    (stats.standouts), or of a proportion's whose proportion in the current window does by
+    at least `config.standout_points` (stats.share_standouts); None for other KPIs, a
+    breakdown not read or one the project's `no_standouts` names."""
     kpi = result.kpi
+    config = config or PaperConfig()
     if result.current is None or not (_countable(kpi) or _proportion(kpi)):
+        return None
+    if not config.tests_standouts(kpi.id, column):
+        return None
+    if kpi.provisional_months:
+        # Its current window holds months that are not final: a part found to stand out
+        # there could be records not yet updated, so no part is tested.
         return None
     comparison = result.comparison.window if result.comparison else None
     frame = breakdowns.get((kpi.id, column, result.current.window, comparison))
@@ -283,7 +327,8 @@ def part_standouts(result: KpiResult, column: str,
     if _proportion(kpi):
         return stats.share_standouts(
             [(r["part"], r["current_numerator"], r["current_denominator"])
-             for r in frame.iter_rows(named=True)], SMALL_BASE)
+             for r in frame.iter_rows(named=True)], SMALL_BASE,
+            min_points=config.standout_points)
     if comparison is None:
         return None
     return stats.standouts([(r["part"], r["current"], r["comparison"])
@@ -305,7 +350,7 @@ def standout_columns(report: Report, priorities: set[str], config: PaperConfig,
             continue
         best = None
         for column in kpi.breakdowns:
-            found = part_standouts(result, column, breakdowns)
+            found = part_standouts(result, column, breakdowns, config)
             if found is None:
                 continue
             gap = _gaps(found)[0][0]
@@ -722,7 +767,7 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
             text = inlines(text, " " + sentence)
     if result.current.window.end.index < period_end_index - kpi.lag:
         text = inlines(text, " This is the latest period the data covers.")
-    return inlines(text, provisional_sentence(result))
+    return inlines(text, provisional_sentence(result, verdict))
 
 
 def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index: int,
@@ -773,26 +818,49 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
             since = "the baseline" if comparison == Comparison.BASELINE else "the comparison"
             text = inlines(text, f"; the level {moved} after {since} and has been stable at the "
                                  "new level")
+    elif (variation is not None and variation.rule == stats.LIMITS
+          and variation.verdict in (stats.SPECIAL_HIGH, stats.SPECIAL_LOW)):
+        # "the months show an unusually high month" said "month" twice: the rule is of the
+        # latest month, beyond a process limit, and a KPI with no better direction has no
+        # more to say of it.
+        text = inlines(text, f"; the latest month is unusually "
+                             f"{'high' if variation.high else 'low'}")
     elif variation is not None and verdict is not None:
         text = inlines(text, f"; the months show {shown_variation(verdict, brief=True)}")
     text = inlines(text, ".")
     if current.window.end.index < period_end_index - kpi.lag:
         text = inlines(text, " This is the latest period the data covers.")
-    return inlines(text, provisional_sentence(result))
+    return inlines(text, provisional_sentence(result, verdict))
 
 
-def provisional_sentence(result: KpiResult) -> str:
-    """' The last 3 months (October to December 2025) are not final yet, ...' for a KPI whose
-    latest months will still change (`provisional_months`)."""
+def _span(first: Month, last: Month) -> str:
+    """'October to December 2025', 'December 2024 to February 2025', 'March 2025'."""
+    if first == last:
+        return last.name
+    if first.year == last.year:
+        return f"{first.name.split()[0]} to {last.name}"
+    return f"{first.name} to {last.name}"
+
+
+def provisional_sentence(result: KpiResult, verdict: Verdict | None = None) -> str:
+    """' The figures of the last 3 months (October to December 2025) are not final yet, ...'
+    for a KPI whose latest months will still change (`provisional_months`), with the figures
+    its significance test compared without them (`Verdict.settled`)."""
     kpi = result.kpi
     if not kpi.provisional_months or result.current is None:
         return ""
     end = result.current.window.end
     first = end - (kpi.provisional_months - 1)
-    span = end.name if first == end else f"{first.name} to {end.name}"
-    return (f" The figures of the last {kpi.provisional_months} months ({span}) are not final "
-            "yet and will change as records are updated: the 12-month figure includes them, "
-            "the process chart leaves them out.")
+    text = (f" The figures of the last {kpi.provisional_months} months "
+            f"({_span(first, end)}) are not final yet and will change as records are updated: "
+            "the 12-month figure includes them; the process chart leaves them out")
+    settled = verdict.settled if verdict is not None else None
+    if settled is None:
+        return text + ", and so does any test of the change."
+    now, then = settled
+    return (text + ", and so does the test of the change, which compares "
+            f"{kpi_value(now.value, kpi)} in {_span(now.window.start, now.window.end)} with "
+            f"{kpi_value(then.value, kpi)} in {_span(then.window.start, then.window.end)}.")
 
 
 def _size(result: KpiResult) -> float:
@@ -864,14 +932,15 @@ class _Builder:
                     _slot(f"paper.{key}", title, text, number, 0),)))
                 number += 1
             else:
-                # The place for it stays in the paper (an empty one prints only in Word).
-                last = sections[-1]
-                sections[-1] = Section(last.label, last.title,
-                                       last.blocks + (Slot(f"paper.{key}", title),))
+                # The place for it stays in the Word draft, under its own (unnumbered)
+                # heading, so it is not one of a stack of places at the end of the last
+                # priority; the other formats and the final paper leave the section out.
+                sections.append(Section("", inlines(title), (Slot(f"paper.{key}", title),)))
         author = self._author_block()
         if author:
-            last = sections[-1]
-            sections[-1] = Section(last.label, last.title, last.blocks + author)
+            at = max(n for n, section in enumerate(sections) if not section.placeholder)
+            last = sections[at]
+            sections[at] = Section(last.label, last.title, last.blocks + author)
         sections += self._appendices(priorities)
         # The front page is written last, when every paragraph it points to has its number.
         sections.insert(0, self._front_page(priority))
@@ -1000,12 +1069,17 @@ class _Builder:
             if len(results) == 1:
                 lines.insert(0, self._exception_line(results[0]))
                 continue
+            where = {self.labels.get(r.kpi.id) for r in results}
+            # KPIs the paper reports in one paragraph point to it once.
+            one = where.pop() if len(where) == 1 else None
             names = [inlines("; " if n else "", Name(r.kpi.title),
-                             f" ({self.labels[r.kpi.id]})" if r.kpi.id in self.labels else "")
+                             f" ({self.labels[r.kpi.id]})" if r.kpi.id in self.labels
+                             and one is None else "")
                      for n, r in enumerate(results)]
             lines.insert(0, inlines(f"{EXCEPTION_MARKS[judge.NO_FIGURE]} ",
                                     Strong(inlines(f"{len(results)} KPIs have no figure")),
-                                    " (", Name(note), "): ", names, "."))
+                                    " (", Name(note), "): ", names,
+                                    f". See {one}." if one else "."))
         return tuple(lines)
 
     def _exception_line(self, result: KpiResult) -> Inlines:
@@ -1153,12 +1227,18 @@ class _Builder:
                 self.labels[result.kpi.id] = label
             if group[0].kpi.table:
                 blocks += self._table(label, group)
+            elif len(group) > 1:
+                blocks.append(self._unreported(label, group))
             else:
                 blocks.append(self._paragraph(label, group[0]))
             for result in group:
+                # A KPI's place is in the paper when its commentary is: the Word draft holds
+                # one empty place a section (the section's, above), not one after every KPI,
+                # which stacked seven or eight under a table.
                 texts = self.commentary.kpis.get(result.kpi.id, ())
-                blocks.append(_slot(f"kpis.{result.kpi.id}", result.kpi.title, texts, number,
-                                    paragraph))
+                if texts:
+                    blocks.append(_slot(f"kpis.{result.kpi.id}", result.kpi.title, texts,
+                                        number, paragraph))
                 paragraph += len(texts)
             for result in group:
                 blocks += self._figures_after(result.kpi.id)
@@ -1167,6 +1247,20 @@ class _Builder:
             if result.kpi.hidden and result.kpi.priority == priority_id:
                 blocks += self._figures_after(result.kpi.id)
         return Section(f"{number}.", inlines(Name(title)), tuple(blocks))
+
+    def _unreported(self, label: str, group: list[KpiResult]) -> Paragraph:
+        """One paragraph for the KPIs of a section that have no figure for the same reason
+        (`_groups`): the reason said once, then their titles."""
+        names = [inlines("; " if n else "", Name(r.kpi.title)) for n, r in enumerate(group)]
+        if group[0].status == Outcome.IN_DEVELOPMENT:
+            lead = f"{len(group)} KPIs in development."
+            text = inlines(f"They are defined in {self.config.plan or 'the catalogue'}, but "
+                           "there is no data for them yet: ", names, ".")
+        else:
+            lead = f"{len(group)} KPIs without a figure."
+            text = inlines("No figure can be reported for them (",
+                           Name(no_figure_words(group[0].note)), "): ", names, ".")
+        return Paragraph(inlines(Strong(inlines(lead)), " ", text), number=label)
 
     def _summary_table(self, title: str, results: list[KpiResult]) -> Table:
         """The section's verdicts at a glance, in the Making Data Count manner: words, not
@@ -1309,7 +1403,7 @@ class _Builder:
             label = column_title(column)
             label = Name(spec.label if spec is not None and spec.label
                          else label if len(label) <= 3 else label.lower())
-            found = part_standouts(result, column, self.breakdowns)
+            found = part_standouts(result, column, self.breakdowns, self.config)
             if found is not None:
                 out.append(_standout_sentence(label, found))
             if len(rows) == 1:
@@ -1497,7 +1591,11 @@ class _Builder:
                     "differs from the change of the other parts together by more than chance "
                     "would often make it; a part of a proportion (one area's share of incidents "
                     "attended in time) when its proportion in the period reported differs from "
-                    "the other parts' together. More than chance means less than a 5% chance "
+                    "the other parts' together by more than chance would often make it"
+                    + (f" and by at least {_points(self.config.standout_points)}, a gap too "
+                       "small to matter being no finding however large the numbers"
+                       if self.config.standout_points else "")
+                    + ". More than chance means less than a 5% chance "
                     "divided by the number of parts tested (Bonferroni's correction), each "
                     "part set aside in turn.")
         if not self.full:
@@ -1506,6 +1604,16 @@ class _Builder:
                          "proportions where a part stands out, those with the largest gap; the "
                          "technical annex (--full) has them all.")
         texts.append(standing)
+        settling = sorted({r.kpi.provisional_months for r in self._visible()
+                           if r.kpi.provisional_months and r.kpi.status == "live"})
+        if settling:
+            last = " or ".join(str(n) for n in settling)
+            texts.append(
+                f"Where a KPI's last {last} months are not final yet (outcomes still being "
+                "recorded), its 12-month figure includes them, but no finding rests on them: "
+                "the significance test compares the two windows without their last "
+                f"{last} months, the process chart leaves those months out, and no part of its "
+                "breakdowns is tested for standing out.")
         return texts
 
     def _definitions(self, priorities) -> Table:
@@ -1725,6 +1833,11 @@ def _true_minus(text: str) -> str:
     return re.sub(r"(?<![\w-])-(?=\d)", MINUS, text)
 
 
+def _points(value: float) -> str:
+    """'2 percentage points', '1.5 percentage points', '1 percentage point'."""
+    return f"{value:g} percentage point{'' if value == 1 else 's'}"
+
+
 def _day(day) -> str:
     return f"{day.day} {day.strftime('%B')} {day.year}"
 
@@ -1766,8 +1879,8 @@ def _gaps(found: stats.Standouts | stats.ShareStandouts
 def _standout_sentence(label: Name, found: stats.Standouts | stats.ShareStandouts) -> Inlines:
     """'By LPA, Walsall (+51.5%) stands out from the other 6 (+31.3%): a difference unlikely
     to be chance.' A proportion's parts are given at their level in the current window,
-    the rest's pooled: 'By LPA, Birmingham (72.5%) stands out from the other 6 together
-    (76.6%): …'."""
+    the rest's pooled: 'By LPA, Birmingham (72.5%) stands out from the other 6 (76.2%
+    together): …'."""
     def percent(value: float | None) -> str:
         assert value is not None, "a part that stands out and its rest have a comparison"
         if isinstance(found, stats.ShareStandouts):
@@ -1859,12 +1972,38 @@ def _section_intro(title: str, results: list[KpiResult],
                    Name(title), f": {listed}.")
 
 
+def _unreported_reason(result: KpiResult) -> str | None:
+    """Why a KPI outside a table has no figure, as `_groups` gathers them: in development
+    (with no description of its own to give), or the words of its note; None when it has a
+    figure."""
+    kpi = result.kpi
+    if kpi.table:
+        return None
+    if result.status == Outcome.IN_DEVELOPMENT:
+        return None if kpi.description else "in development"
+    if result.current is None or result.current.value is None:
+        return f"no figure: {no_figure_words(result.note)}"
+    return None
+
+
 def _groups(results: list[KpiResult]) -> list[list[KpiResult]]:
-    """Consecutive KPIs that name the same table form one group; every other KPI its own."""
+    """Consecutive KPIs that name the same table form one group, and so do all the KPIs of
+    a section without a figure for the same reason (a dataset not loaded, in development),
+    where the first of them stands, so the reason is said once; every other KPI is its own."""
     groups: list[list[KpiResult]] = []
-    for result in results:
+    reasons = [_unreported_reason(r) for r in results]
+    shared = {w for w in reasons if w is not None and reasons.count(w) > 1}
+    gathered: dict[str, list[KpiResult]] = {}
+    for result, reason in zip(results, reasons, strict=True):
         table = result.kpi.table
-        if table and groups and groups[-1][0].kpi.table == table:
+        if reason in shared:
+            assert reason is not None, "only a reason shared by two KPIs gathers them"
+            if reason in gathered:
+                gathered[reason].append(result)
+            else:
+                gathered[reason] = [result]
+                groups.append(gathered[reason])
+        elif table and groups and groups[-1][0].kpi.table == table:
             groups[-1].append(result)
         else:
             groups.append([result])

@@ -271,14 +271,17 @@ _Tested = TypeVar("_Tested", "PartTest", "ShareTest")
 
 def _stepwise(rows: list[tuple[object, int, int]],
               test_of: Callable[[object, int, int, int, int], _Tested], min_base: int,
-              alpha: float) -> tuple[list[_Tested], list[tuple[object, int, int]]]:
+              alpha: float, material: Callable[[_Tested], bool] | None = None
+              ) -> tuple[list[_Tested], list[tuple[object, int, int]]]:
     """The parts found to stand out one at a time, and the parts left. Each row is (part, a,
     b); each part left is tested against the others left pooled (`test_of(part, a, b, rest a,
     rest b)`); the one with the smallest p-value stands out if p < alpha / m, m the number of
     rows (Bonferroni's correction for testing m parts, so a breakdown of many parts is not
     read as a story by chance alone); it is set aside and the rest tested again, so one part
     far from the others does not make all the others look different. A part is a candidate
-    only when its b and its rest's are at least `min_base`, and when it is not None."""
+    only when its b and its rest's are at least `min_base`, when it is not None, and when
+    `material` (if given) holds of its test: a gap too small to matter is no story, however
+    many cases make it significant."""
     found: list[_Tested] = []
     left = rows
     while len(left) >= 2:
@@ -287,7 +290,8 @@ def _stepwise(rows: list[tuple[object, int, int]],
         # a part that stands out: how often a column is left empty is a recording matter.
         tests = [test_of(part, a, b, total_a - a, total_b - b) for part, a, b in left
                  if part is not None and b >= min_base and total_b - b >= min_base]
-        tests = [t for t in tests if t.test.p_value is not None]
+        tests = [t for t in tests if t.test.p_value is not None
+                 and (material is None or material(t))]
         if not tests:
             break
         best = min(tests, key=lambda t: (t.test.p_value, str(t.part)))
@@ -370,11 +374,13 @@ def share_vs_rest(part: object, numerator: int, denominator: int, rest_numerator
 
 
 def share_standouts(parts: Sequence[tuple[object, float | None, float | None]], min_base: int,
-                    alpha: float = ALPHA) -> ShareStandouts | None:
+                    alpha: float = ALPHA, min_points: float = 0.0) -> ShareStandouts | None:
     """The parts of a proportion, (part, numerator, denominator) in the current window, whose
     proportion stands out from the rest's (`share_vs_rest`), found step by step as a count's
     are (`_stepwise`), m being the number of parts with cases. A part is a candidate only when
-    it and its rest each had at least `min_base` cases. None when the numerators and
+    it and its rest each had at least `min_base` cases, and when its proportion differs from
+    the rest's by at least `min_points` percentage points (on a large base a gap of one point
+    is significant but no finding). None when the numerators and
     denominators are not whole counts with the numerator a part of the denominator, fewer
     than two parts have cases, or no part stands out."""
     shares = []
@@ -384,7 +390,8 @@ def share_standouts(parts: Sequence[tuple[object, float | None, float | None]], 
             return None
         if n:
             shares.append((part, x, n))
-    found, left = _stepwise(shares, share_vs_rest, min_base, alpha)
+    found, left = _stepwise(shares, share_vs_rest, min_base, alpha,
+                            lambda t: abs(t.share - t.rest_share) + 1e-9 >= min_points)
     if not found:
         return None
     return ShareStandouts(tuple(found), tuple(part for part, _, _ in left),

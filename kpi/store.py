@@ -647,7 +647,8 @@ def _write_month(table: Path, month: str, arrow_schema: Any, parts: list[Any],
     schema = arrow_schema.remove(arrow_schema.get_field_index("month"))
     stats = _FileStats(schema)
     written.append(target)
-    with pq.ParquetWriter(target, schema, compression="snappy") as writer:
+    with pq.ParquetWriter(target, schema, compression="snappy",
+                          metadata_collector=stats.written) as writer:
         for part in parts:
             part = part.select(schema.names).cast(schema)
             writer.write_table(part, row_group_size=max(part.num_rows, 1))
@@ -758,9 +759,11 @@ class MonthFiles:
             folder = self.folder / "months"
             folder.mkdir(exist_ok=True)
             target = folder / f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+            stats = _FileStats(self.schema)
             self.open[month] = (pq.ParquetWriter(target, self.schema, compression="snappy",
-                                                 use_dictionary=cast(Any, self.dictionary)),
-                                target, _FileStats(self.schema))
+                                                 use_dictionary=cast(Any, self.dictionary),
+                                                 metadata_collector=stats.written),
+                                target, stats)
         writer, _, stats = self.open[month]
         self._wait()
         if self.thread is None:
@@ -826,10 +829,13 @@ _STATS_TEXT = 32
 
 class _FileStats:
     """A data file's Delta statistics (rows, and each column's minimum, maximum and nulls),
-    added up part by part as the file is written, so that DuckDB, Spark, Trino or deltalake
-    can skip files by value. A bound that cannot be given exactly is left out, which tells a
-    reader nothing (never something false): NaN, an infinity, a text maximum longer than
-    Delta keeps."""
+    so that DuckDB, Spark, Trino or deltalake can skip files by value. Rows and nulls are added
+    up part by part as the file is written (Arrow keeps each array's null count); the bounds
+    are read, when the file is closed, from the statistics the Parquet writer records for each
+    row group (`written`, its metadata), rather than found again with a pass over every value
+    (a tenth of the CPU of a Parquet load's writing). A bound that cannot be given exactly is
+    left out, which tells a reader nothing (never something false): NaN, an infinity, a row
+    group the writer recorded no bounds for, a text maximum longer than Delta keeps."""
 
     def __init__(self, schema: Any) -> None:
         self.schema = schema
@@ -838,28 +844,40 @@ class _FileStats:
         self.high: dict[str, Any] = {}
         self.nulls: dict[str, int] = {name: 0 for name in schema.names}
         self.unbounded: set[str] = set()
+        self.written: list[Any] = []  # the Parquet writer's metadata, once it is closed
 
     def add(self, part: Any) -> None:
-        import pyarrow.compute as pc
-
         self.rows += part.num_rows
         for name in self.schema.names:
-            column = part.column(name)
-            self.nulls[name] += column.null_count
-            if column.null_count == len(column):
-                continue
-            # pyarrow.compute's functions are made at import; its stubs do not list them.
-            bounds = pc.min_max(column)  # pyright: ignore[reportAttributeAccessIssue]
-            low, high = bounds["min"].as_py(), bounds["max"].as_py()
-            if isinstance(low, float) and not (math.isfinite(low) and math.isfinite(high)):
-                self.unbounded.add(name)  # NaN or infinity: JSON holds neither
-                continue
-            if name not in self.low or low < self.low[name]:
-                self.low[name] = low
-            if name not in self.high or high > self.high[name]:
-                self.high[name] = high
+            self.nulls[name] += part.column(name).null_count
+
+    def _bounds(self) -> None:
+        """Each column's bounds over the row groups of the closed file."""
+        assert len(self.written) == 1, "the file's writer is closed once"
+        metadata = self.written.pop()
+        for group in range(metadata.num_row_groups):
+            row_group = metadata.row_group(group)
+            for index in range(row_group.num_columns):
+                chunk = row_group.column(index)
+                name = chunk.path_in_schema
+                stats = chunk.statistics
+                if stats is None or not stats.has_min_max:
+                    # No bounds recorded: right only for a column chunk of nulls alone.
+                    if (stats is None or not stats.has_null_count
+                            or stats.null_count < row_group.num_rows):
+                        self.unbounded.add(name)
+                    continue
+                low, high = stats.min, stats.max
+                if isinstance(low, float) and not (math.isfinite(low) and math.isfinite(high)):
+                    self.unbounded.add(name)  # NaN or infinity: JSON holds neither
+                    continue
+                if name not in self.low or low < self.low[name]:
+                    self.low[name] = low
+                if name not in self.high or high > self.high[name]:
+                    self.high[name] = high
 
     def delta(self) -> dict[str, Any]:
+        self._bounds()
         low: dict[str, Any] = {}
         high: dict[str, Any] = {}
         for name in self.low:

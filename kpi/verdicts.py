@@ -14,12 +14,12 @@ Nothing here prints; `render` and `paper` present the results.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kpi import engine, stats
-from kpi.catalogue import KpiDef, Project, Status, Unit
+from kpi.catalogue import Kind, KpiDef, Project, Status, Unit
 from kpi.engine import KpiResult, Report
-from kpi.periods import Month
+from kpi.periods import Month, Window, WindowKind
 from kpi.store import AsOf
 
 # Months of monthly values a verdict reads, ending with the current window (kpi show's trend).
@@ -49,14 +49,20 @@ class Verdict:
     target: float | None
     target_met: bool | None
     assurance: str | None
+    # A KPI with provisional months: its windows without them, which `significance` tested
+    # (current, comparison); None for every other KPI.
+    settled: tuple[engine.Measured, engine.Measured] | None = None
 
 
-def verdict_of(result: KpiResult, series: Series | None) -> Verdict:
-    """The verdict on a result, given its monthly series (pure: no data is read)."""
+def verdict_of(result: KpiResult, series: Series | None,
+               settled: Settled | None = None) -> Verdict:
+    """The verdict on a result, given its monthly series (pure: no data is read). `settled`
+    is the test of a KPI with provisional months (`settled_significance`), which replaces
+    the test of its whole windows."""
     kpi = result.kpi
     if kpi.status != Status.LIVE:
         return Verdict(None, None, None, kpi.target, None, None)
-    test = stats.significance(result)
+    test = settled[0] if settled is not None else stats.significance(result)
     chart = None
     # A cumulative KPI's months are not independent, so no process chart reads them.
     if (not kpi.cumulative and series is not None
@@ -77,7 +83,65 @@ def verdict_of(result: KpiResult, series: Series | None) -> Verdict:
     assurance = stats.assurance(kpi.target, chart, kpi.better) if chart is not None else None
     met = stats.target_met(result.current.value if result.current else None, kpi.target,
                            kpi.better)
-    return Verdict(test, chart, variation, kpi.target, met, assurance)
+    return Verdict(test, chart, variation, kpi.target, met, assurance,
+                   settled[1] if settled is not None else None)
+
+
+# Kinds whose window is the sum of its months' components, so a window without its last
+# months can be summed again from the monthly parts.
+SUMMED = {Kind.COUNT: ("n",), Kind.RATE: ("num", "den"), Kind.WITHIN: ("num", "den")}
+
+
+def settled_window(months: int) -> str:
+    """How a test of provisional months says what it leaves out."""
+    return (f"leaves out the last {months} months of each window, whose figures are not "
+            "final yet")
+
+
+# A test of the windows without their provisional months, and those windows (None where no
+# test could be made).
+Settled = tuple[stats.Significance, "tuple[engine.Measured, engine.Measured] | None"]
+
+
+def settled_significance(project: Project, result: KpiResult,
+                         parts: engine.Monthly) -> Settled | None:
+    """The significance of a KPI whose last months are not final (`provisional_months`),
+    tested on its windows without those months (the last N of the current window and, so
+    the two stay alike, of the comparison window): an outcome share whose latest months are
+    still being recorded would otherwise be a significant change made of records not yet
+    updated. None for a KPI without provisional months. `parts` are the monthly components
+    (measure id -> month -> components); a window they do not cover, or a KPI not summed
+    from its months, is not tested, with the reason."""
+    kpi = result.kpi
+    months = kpi.provisional_months
+    if not months or kpi.status != Status.LIVE:
+        return None
+    whole = stats.significance(result)
+    if whole.p_value is None:
+        return whole, None
+    current, comparison = result.current, result.comparison
+    assert current is not None and comparison is not None, "a tested KPI has both windows"
+    keys = SUMMED.get(kpi.kind)
+    if keys is None or kpi.is_derived:
+        return stats.not_tested(f"its last {months} months are not final, and a "
+                                f"{kpi.kind.value} cannot be tested without them"), None
+    trimmed = []
+    for measured in (current, comparison):
+        kept = measured.window.months()[:-months]
+        held = parts.get(kpi.id, {})
+        values = [[(held.get(str(m)) or {}).get(k) for k in keys] for m in kept]
+        if not kept or any(v is None for row in values for v in row):
+            return stats.not_tested(f"its last {months} months are not final, and the months "
+                                    "before them are not all held"), None
+        sums: dict[str, float | None] = {
+            k: float(sum(v for row in values if (v := row[n]) is not None))
+            for n, k in enumerate(keys)}
+        window = Window(measured.window.kind, kept[0], kept[-1])
+        trimmed.append(engine.Measured(window, engine.value_of(kpi, sums, project),
+                                       sums.get("num"), sums.get("den")))
+    test = stats.significance(replace(result, current=trimmed[0], comparison=trimmed[1]))
+    return replace(test, note=f"{test.note}; {settled_window(months)}"), (trimmed[0],
+                                                                          trimmed[1])
 
 
 def conflict(result: KpiResult, verdict: Verdict) -> str | None:
@@ -145,7 +209,30 @@ def verdicts(project: Project, report: Report, months: int = SERIES_MONTHS,
     wanted = [r.kpi for r in report.results if r.kpi.id in ends]
     known = report.monthly if report.series == months else None
     series = monthly_values(project, wanted, ends, months, as_of, parts=known)
-    return {r.kpi.id: verdict_of(r, series.get(r.kpi.id)) for r in report.results}
+    settled = {}
+    provisional = [r for r in report.results if r.kpi.provisional_months
+                   and r.current is not None and r.comparison is not None
+                   and r.kpi.status == Status.LIVE]
+    if provisional:
+        # The months of both windows, read again only where the series did not hold them
+        # (a comparison window more than `months` back).
+        spans: dict[str, tuple[Month, Month]] = {}
+        for r in provisional:
+            assert r.current is not None and r.comparison is not None, "chosen above"
+            spans[r.kpi.id] = (min(r.comparison.window.start, r.current.window.start),
+                               r.current.window.end)
+        held = known or {}
+        # A rate of two KPIs is not summed again (settled_significance says why).
+        missing = [r.kpi for r in provisional if not r.kpi.is_derived and any(
+            str(m) not in held.get(r.kpi.id, {})
+            for m in Window(WindowKind.YE, *spans[r.kpi.id]).months())]
+        parts = dict(held)
+        if missing:
+            parts.update(_read_monthly(project, missing, {k.id: spans[k.id] for k in missing},
+                                       as_of))
+        settled = {r.kpi.id: settled_significance(project, r, parts) for r in provisional}
+    return {r.kpi.id: verdict_of(r, series.get(r.kpi.id), settled.get(r.kpi.id))
+            for r in report.results}
 
 
 # The first month of a verdict's series; the engine reads the series with the windows.

@@ -331,6 +331,31 @@ def test_compare_chart_labels_its_bars_and_draws_the_force_value(setup):
     assert sorted(labels) == sorted(shown)
 
 
+def test_compare_chart_reads_printed_names_on_the_axis_and_nothing_turned(setup):
+    # Before: the LPAs' names turned 30 degrees under the bars, and the values turned 90
+    # degrees in 6.5 pt type, which could not be read on paper.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    project, report, specs, _ = setup
+    data = board.chart_data(project, specs["emergency_lpa"], report)
+    figure = Figure(figsize=(charts.WIDTH_IN, charts.HEIGHT_IN), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    charts.DRAW[data.spec.type](figure, axes, data)
+    figure.canvas.draw()
+    names = [t.get_text() for t in axes.get_yticklabels()]
+    assert names == data.parts["part"].to_list()  # in the text's order
+    # The first part is at the top: its bars have the smallest y on an inverted axis.
+    assert axes.yaxis_inverted()
+    texts = [*axes.get_yticklabels(), *axes.texts]
+    assert all(t.get_rotation() == 0 for t in texts)
+    assert min(t.get_fontsize() for t in texts) >= 8
+    # No value label runs out of the axes.
+    box = axes.get_window_extent()
+    assert all(t.get_window_extent().x1 <= box.x1 for t in axes.texts)
+
+
 def test_a_count_compare_chart_has_no_force_line(setup):
     project, report, _, _ = setup
     spec = charts.ChartSpec(id="by_lpa", type=charts.ChartType.COMPARE, title="Crime by LPA",

@@ -112,6 +112,31 @@ def test_the_unique_check_in_shares_finds_the_first_repeat_in_file_order(tmp_pat
     assert "found 'R19' again (at e.csv row 21, e.csv row 27)" in message
 
 
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ids=st.lists(st.sampled_from([f"R{i}" for i in range(25)]), min_size=1, max_size=30),
+       held=st.sampled_from([2, 5, 1000]))
+def test_the_unique_check_names_the_first_repeat_in_file_order_however_ids_are_staged(
+        tmp_path_factory, monkeypatch, ids, held):
+    # Staged in shares (held=2 or 5) or held (1000), read back in no set order: the row named
+    # is still the first whose id came before, found here by hand.
+    monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", "3")
+    monkeypatch.setattr(ingest.stage, "SHARES", 4)
+    monkeypatch.setattr(ingest.stage, "IDS_HELD", held)
+    folder = tmp_path_factory.mktemp("ids")
+    path = _csv(folder / "e.csv", [f"{ref},2025-01-{i % 28 + 1:02d},,{i}" for i, ref in
+                                   enumerate(ids)])
+    repeat = next((i for i, ref in enumerate(ids) if ref in ids[:i]), None)
+    if repeat is None:
+        assert ingest.read_extracts(SPEC, [path]).frame["ref"].to_list() == ids
+        return
+    rows = [i + 2 for i, ref in enumerate(ids) if ref == ids[repeat]][:5]
+    message = _error(SPEC, [path])
+    assert message.startswith(f"{path}, row {repeat + 2}, column 'Ref'")
+    listed = ", ".join(f"e.csv row {r}" for r in rows)
+    assert f"found '{ids[repeat]}' again (at {listed})" in message
+
+
 def test_an_id_repeated_in_a_second_file_names_both_files(tmp_path, small_batches):
     first = _csv(tmp_path / "jan.csv", _rows(7))
     second = _csv(tmp_path / "feb.csv", _rows(7, prefix="F", month="2025-02")[:5]
@@ -150,6 +175,60 @@ def test_the_conformer_never_gets_more_than_one_batch(tmp_path, monkeypatch):
     assert seen == [7] * 7 + [1]
 
 
+def test_the_parsing_thread_makes_one_item_ahead_in_order_and_stops_with_its_consumer():
+    import threading
+
+    from kpi.ingest.csv_reader import _ahead
+
+    made: list[int] = []
+    closed: list[bool] = []
+    taken = threading.Event()
+
+    def items():
+        try:
+            for number in range(100):
+                made.append(number)
+                yield number
+        finally:
+            closed.append(True)
+
+    ahead = _ahead(items())
+    assert next(ahead) == 0
+    for _ in range(100):  # the thread makes item 1, then waits for 1 to be taken
+        if len(made) == 2:
+            break
+        taken.wait(0.01)
+    assert made == [0, 1]
+    assert [next(ahead) for _ in range(3)] == [1, 2, 3]
+    ahead.close()  # a consumer that stops early: the thread ends and the items are closed
+    assert closed == [True]
+    assert len(made) <= 5
+    assert not [t for t in threading.enumerate() if t.name == "kpi-csv-parse"]
+
+
+def test_an_error_making_an_item_is_raised_to_the_consumer_in_its_place():
+    from kpi.ingest.csv_reader import _ahead
+
+    def items():
+        yield 1
+        raise DataError("e.csv: row 9: expected 4 fields, found 5")
+
+    ahead = _ahead(items())
+    assert next(ahead) == 1
+    with pytest.raises(DataError, match="row 9"):
+        next(ahead)
+
+
+def test_a_control_character_in_one_batch_is_refused_among_printable_batches(tmp_path,
+                                                                               small_batches):
+    rows = _rows(20)
+    rows[13] = "R13,2025-01-14,a\x1b[2Jb,13"  # an escape sequence in the fifth batch
+    path = _csv(tmp_path / "e.csv", rows)
+    with pytest.raises(DataError, match=r"row 15, column 'Note': expected text without control "
+                       r"characters, found 'a\?\[2Jb'"):
+        ingest.read_extracts(SPEC, [path])
+
+
 def test_a_bad_row_in_a_later_parquet_batch_is_named_by_its_record(tmp_path, small_batches):
     frame = pl.DataFrame({"Ref": [f"P{i}" for i in range(10)],
                           "Day": [f"2025-01-{i + 1:02d}" for i in range(10)],
@@ -159,6 +238,46 @@ def test_a_bad_row_in_a_later_parquet_batch_is_named_by_its_record(tmp_path, sma
     path = tmp_path / "e.parquet"
     frame.write_parquet(path)
     assert _error(SPEC, [path]) == (f"{path}, row 9, column 'Count': expected a whole number, "
+                                    "found '-'")
+
+
+def test_a_parquet_file_is_read_a_run_of_row_groups_at_a_time(tmp_path, monkeypatch):
+    """Each run of row groups (up to four batches' rows) is read by a reader of its own (one
+    reader over the whole file kept part of every group it decoded in Arrow's memory pool), so
+    a batch never spans two runs; the records are still numbered across the file, and a
+    repeated id or a bad row in a later run is named at its record."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", "3")
+    seen: list[int] = []
+    conform = ingest.stage._conform
+
+    def counting(spec, path, table, state):
+        seen.append(table.height)
+        return conform(spec, path, table, state)
+
+    monkeypatch.setattr(ingest.stage, "_conform", counting)
+    frame = pl.DataFrame({"Ref": [f"P{i}" for i in range(20)],
+                          "Day": [f"2025-01-{i + 1:02d}" for i in range(20)],
+                          "Count": [str(i) for i in range(20)]})
+    path = tmp_path / "e.parquet"
+    pq.write_table(frame.to_arrow(), path, row_group_size=5)  # runs of two groups of 5 rows
+    stored = ingest.read_extracts(SPEC, [path]).frame
+    assert seen == [3, 3, 3, 1, 3, 3, 3, 1]
+    assert stored["ref"].to_list() == [f"P{i}" for i in range(20)]
+    assert stored["count"].to_list() == list(range(20))
+
+    repeated = frame.with_columns(pl.when(pl.col("Ref") == "P13").then(pl.lit("P2"))
+                                  .otherwise(pl.col("Ref")).alias("Ref"))
+    pq.write_table(repeated.to_arrow(), path, row_group_size=5)
+    message = _error(SPEC, [path])
+    assert message.startswith(f"{path}, row 14, column 'Ref': expected each Ref once")
+    assert "found 'P2' again (at e.parquet row 3, e.parquet row 14)" in message
+
+    bad = frame.with_columns(pl.when(pl.col("Ref") == "P19").then(pl.lit("-"))
+                             .otherwise(pl.col("Count")).alias("Count"))
+    pq.write_table(bad.to_arrow(), path, row_group_size=5)
+    assert _error(SPEC, [path]) == (f"{path}, row 20, column 'Count': expected a whole number, "
                                     "found '-'")
 
 

@@ -325,6 +325,67 @@ def test_a_period_no_dataset_reaches_is_refused_naming_the_latest_month(mini, cl
     assert not list(mini.glob("board*"))
 
 
+def test_a_gap_at_the_period_month_is_refused_as_a_gap_not_as_data_ending_early(mini, cli):
+    # Before: "no data reaches 2025-06: the latest month held is 2025-09", which contradicts
+    # itself: the data reaches past June, it holds no rows for June.
+    extract = mini / "extracts" / "crimes.csv"
+    with extract.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    kept = [rows[0], *(r for r in rows[1:] if r[1][3:] != "06/2025")]
+    assert len(kept) < len(rows)
+    with extract.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(kept)
+    assert cli(["--project", mini, "ingest", "crimes"]).exit_code == 0
+    result = cli(["--project", mini, "summary", "--period", "2025-06"])
+    assert result.exit_code == 3, result.output
+    assert ("Error: no data for 2025-06: dataset 'crimes' holds no rows for 2025-06, though it "
+            "holds later months (up to 2025-09): a gap in its months") in result.output
+    assert "'kpi datasets' lists each dataset's missing months" in result.output
+    assert "no data reaches" not in result.output
+    # A month after the last one held is still said as data that stops short.
+    result = cli(["--project", mini, "summary", "--period", "2025-10"])
+    assert result.exit_code == 3
+    assert "no data reaches 2025-10: the latest month held is 2025-09" in result.output
+
+
+def test_months_not_final_are_left_out_of_the_test_against_a_baseline_years_back(mini, cli):
+    """A rate with provisional_months = 3 against the plan baseline (April 2023 to March
+    2024), which the verdicts' 24 months of series do not reach: those months are read again,
+    and the test compares October 2024 to June 2025 with April to December 2023, counted
+    here from the extract itself."""
+    import datetime as dt
+    import math
+
+    toml = mini / "kpi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'numerator = "outcome IN (\'OC1\', \'OC2\')"\n',
+        'numerator = "outcome IN (\'OC1\', \'OC2\')"\nprovisional_months = 3\n'),
+        encoding="utf-8")
+    assert "provisional_months = 3" in toml.read_text(encoding="utf-8")
+    assert cli(["--project", mini, "ingest", "crimes"]).exit_code == 0
+    result = cli(["--project", mini, "summary", "--period", "2025-09", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = next(d for d in json.loads(result.stdout)["kpis"]
+               if d["id"] == "positive_outcome_rate")
+    with (mini / "extracts" / "crimes.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+
+    def counts(first: str, last: str) -> tuple[int, int]:
+        chosen = [r for r in rows if first <= dt.datetime.strptime(
+            r["recorded"], "%d/%m/%Y").strftime("%Y-%m") <= last]
+        return sum(r["outcome"] in ("OC1", "OC2") for r in chosen), len(chosen)
+
+    x1, n1 = counts("2024-10", "2025-06")
+    x2, n2 = counts("2023-04", "2023-12")
+    # The whole windows would have been tested otherwise.
+    assert (doc["current"]["numerator"], doc["current"]["denominator"]) == counts(
+        "2024-10", "2025-09")
+    pooled = (x1 + x2) / (n1 + n2)
+    z = (x1 / n1 - x2 / n2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    assert doc["significance"]["test"] == "two_proportion_z"
+    assert doc["significance"]["statistic"] == pytest.approx(z, rel=1e-12)
+
+
 STALE_TOML = PARTS_TOML.replace('replace_by = "force"\n', "") + """
 [[kpis]]
 id = "officers"

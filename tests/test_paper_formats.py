@@ -195,6 +195,37 @@ def test_docx_is_fit_to_send(sample):
     assert "(\u2212\u20608.7%)" in xml and not re.search(r"[ (]-\d", xml)
 
 
+def test_docx_draft_has_one_empty_commentary_place_a_section_never_a_stack(sample):
+    """The draft holds the section's place where the analyst writes, and a KPI's place only
+    where its commentary is: it stacked seven or eight empty places under Tables 1 and 2, one
+    per KPI, and two more at the end of the last priority."""
+    from docx import Document
+
+    doc = Document(str(sample["docx"]))
+    body = list(doc.element.body)
+    empty = [n for n, e in enumerate(body) if e.tag == f"{W}sdt"
+             and e.find(f"{W}sdtPr/{W}showingPlcHdr") is not None]
+    filled = [e.find(f"{W}sdtPr/{W}tag").get(f"{W}val") for e in body if e.tag == f"{W}sdt"
+              and e.find(f"{W}sdtPr/{W}showingPlcHdr") is None]
+    # The sample's commentary: the introduction, two sections, two KPIs, the last two
+    # sections; no other place holds text.
+    assert sorted(filled) == sorted(f"kpi-commentary:{k}" for k in (
+        "paper.introduction", "sections.community_policing", "sections.neighbourhood_crime",
+        "kpis.sexual_violence", "kpis.shoplifting", "paper.equality_implications",
+        "paper.next_steps"))
+    assert empty and all(b - a > 1 for a, b in zip(empty, empty[1:], strict=False))
+    heading = None
+    per_section: dict[str, int] = {}
+    for n, element in enumerate(body):
+        style = element.find(f"{W}pPr/{W}pStyle")
+        if style is not None and style.get(f"{W}val") in ("Heading1", "Heading 1"):
+            heading = "".join(t.text for t in element.iter(f"{W}t"))
+        if n in empty:
+            per_section[heading] = per_section.get(heading, 0) + 1
+    assert set(per_section.values()) == {1}, per_section
+    assert len(per_section) == 7  # the priorities without commentary of their own
+
+
 @pytest.mark.parametrize("text, expected", [
     ("a change of -3 (-11.7%)", "a change of \u22123 (\u221211.7%)"),
     ("-28:50 and −1", "\u221228:50 and −1"),

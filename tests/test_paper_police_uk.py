@@ -142,7 +142,7 @@ def test_real_data_reads_right(city):
               "Crimes charged or sent to court")
     for title in shares:
         paragraph = next(line for line in text.splitlines() if f"**{title}.**" in line)
-        assert "The figures of the last 3 months (October 2025 to December 2025) are not " \
+        assert "The figures of the last 3 months (October to December 2025) are not " \
                "final yet" in paragraph, title
     # Under investigation rose only in the months not yet final: no special cause now.
     under = next(line for line in text.splitlines()
@@ -168,7 +168,8 @@ def test_months_not_final_are_never_read_as_a_settled_level_or_a_special_cause(c
     under = next(line for line in text.splitlines()
                  if "**Crimes still under investigation.**" in line)
     assert "2.1%" in under and "from 0.0%" in under
-    assert "the 12-month figure includes them, the process chart leaves them out" in under
+    assert "the 12-month figure includes them; the process chart leaves them out, and so " \
+           "does the test of the change" in under
     assert "stable" not in under and "special cause" not in under and "unusual" not in under
     # The step in ASB recording is a change in level in the annex too, never an improvement.
     asb = next(line for line in text.splitlines()
@@ -201,27 +202,70 @@ def test_a_dataset_not_loaded_is_named_in_words_not_by_its_id(city):
     text = city["first"]
     assert "stop_search" not in text and "dataset '" not in text
     assert "6 KPIs have no figure** (no stop search data has been loaded yet)" in text
-    assert "**Stop and searches.** No figure can be reported: no stop search data has been " \
-           "loaded yet." in text
+    # Said once in the section too, for the six, not once a KPI.
+    section = text.split("## 5. Stop and search\n")[1].split("\n## ")[0]
+    assert section.count("no stop search data has been loaded yet") == 1
+    assert ("5.2. **6 KPIs without a figure.** No figure can be reported for them (no stop "
+            "search data has been loaded yet): Stop and searches; Stop and searches ending in "
+            "arrest; Stop and searches ending in no further action; Stop and searches of "
+            "children aged 10-17; Stop and search disproportionality, Black vs White; Stop and "
+            "search disproportionality, Asian vs White.") in section
+    assert "See 5.2." in text.split("## 1. Introduction")[0]
 
 
-def test_outcome_shares_by_crime_type_are_compared_on_their_level(city):
-    """A proportion's parts stand out on their level in the year (stats.share_standouts):
-    crimes closed with no suspect identified differ by crime type far beyond chance."""
+def test_no_finding_rests_on_months_whose_outcomes_are_not_final(city):
+    """The outcome shares' last 3 months (October to December 2025) are not final: the
+    12-month figure includes them, but the test of the change compares the two windows
+    without their last 3 months (January to September 2025 against January to September
+    2024), and no part of a breakdown is tested. The counts are worked out again by DuckDB
+    from the files, and the z-test by hand."""
+    import math
+
     import duckdb
 
-    line = next(x for x in city["first"].splitlines()
-                if "**Crimes closed with no suspect identified.**" in x)
-    # Each part's share, worked out again by DuckDB from the 2025 files themselves.
-    files = str(STREET / "2025-*-street.csv")
-    shares = dict(duckdb.sql(
-        "SELECT \"Crime type\", round(100 * avg(CASE WHEN \"Last outcome category\" = "
-        "'Investigation complete; no suspect identified' THEN 1 ELSE 0 END), 1) "
-        f"FROM read_csv('{files}', header = true, all_varchar = true) "
-        "WHERE \"Crime type\" <> 'Anti-social behaviour' GROUP BY 1").fetchall())
-    assert len(shares) == 13
-    assert (shares["Theft from the person"], shares["Drugs"], shares["Bicycle theft"]) == (
-        84.3, 11.8, 77.9)
-    assert "By crime type, 8 of 13 stand out from the other 5 (45.9% together), differences " \
-           "unlikely to be chance; the furthest from them are Theft from the person (84.3%), " \
-           "Drugs (11.8%) and Bicycle theft (77.9%)." in line
+    files = str(STREET / "*-street.csv")
+
+    def counts(category: str) -> list[tuple[str, int, int]]:
+        return duckdb.sql(
+            "SELECT substr(\"Month\", 1, 4), sum(CASE WHEN \"Last outcome category\" = "
+            f"'{category}' THEN 1 ELSE 0 END), count(*) "
+            f"FROM read_csv('{files}', header = true, all_varchar = true) "
+            "WHERE \"Crime type\" <> 'Anti-social behaviour' AND substr(\"Month\", 6, 2) "
+            "<= '09' GROUP BY 1 ORDER BY 1").fetchall()
+
+    # January to September of each year: no suspect identified, and unable to prosecute.
+    assert counts("Investigation complete; no suspect identified") == [
+        ("2024", 3641, 7155), ("2025", 3102, 6444)]
+    assert counts("Unable to prosecute suspect") == [("2024", 1046, 7155), ("2025", 1205, 6444)]
+    docs = {d["id"]: d for d in city["before"]["kpis"]}
+    for kpi_id, (x1, n1, x2, n2) in (("no_suspect_share", (3102, 6444, 3641, 7155)),
+                                      ("unable_to_prosecute_share", (1205, 6444, 1046, 7155))):
+        pooled = (x1 + x2) / (n1 + n2)
+        z = (x1 / n1 - x2 / n2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+        test = docs[kpi_id]["significance"]
+        assert test["test"] == "two_proportion_z"
+        assert test["statistic"] == pytest.approx(z, rel=1e-12)
+        assert test["p_value"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)), rel=1e-9)
+    # z = -3.20 and +6.39: both still significant without the months not final.
+    text = city["first"]
+    lines = {title: next(x for x in text.splitlines() if f"**{title}.**" in x) for title in (
+        "Crimes closed with no suspect identified",
+        "Crimes where the suspect could not be prosecuted", "Crimes still under investigation")}
+    assert ("the process chart leaves them out, and so does the test of the change, which "
+            "compares 48.1% in January to September 2025 with 50.9% in January to September "
+            "2024.") in lines["Crimes closed with no suspect identified"]
+    assert ("compares 18.7% in January to September 2025 with 14.6% in January to September "
+            "2024.") in lines["Crimes where the suspect could not be prosecuted"]
+    # Still under investigation: 2.1% against 0.0% only because of the months not final;
+    # without them both years are 0.0%, so no significant change is claimed.
+    under = lines["Crimes still under investigation"]
+    assert "within normal variation" in under and "significant" not in under
+    assert "compares 0.0% in January to September 2025 with 0.0%" in under
+    # No part of an outcome share is tested for standing out, and the method says why.
+    outcomes = text.split("## 4. Outcomes\n")[1].split("\n## ")[0]
+    assert "stand out" not in outcomes and "stands out" not in outcomes
+    assert ("the significance test compares the two windows without their last 3 months, the "
+            "process chart leaves those months out, and no part of its breakdowns is tested "
+            "for standing out.") in text
+
+

@@ -186,3 +186,54 @@ def test_a_proportion_chance_explains_once_the_parts_are_counted_gets_no_sentenc
     line = _rate_paper(cli, folder, "--full")
     assert "By LPA, the change in percentage points, best first:" in line
     assert "stands out" not in line
+
+
+@pytest.mark.parametrize("paper", [
+    'standout_points = 25',              # Aston's gap is 20 points: no finding at 25
+    'no_standouts = ["lpa"]',            # no KPI's LPAs are tested
+    'no_standouts = ["attended_in_time.lpa"]',  # this KPI's are not
+])
+def test_a_project_sets_how_large_a_gap_stands_out_or_turns_a_breakdown_off(
+        tmp_path, cli, paper):
+    # Aston 60 of 100 against 160 of 200 stands out by default (the test above); each
+    # [paper] key keeps it out of the board's paper and out of the full paper's sentences.
+    folder = _rate_project(tmp_path, 60)
+    (folder / "kpi.toml").write_text(RATE_TOML + f"\n[paper]\n{paper}\n", encoding="utf-8")
+    assert "By LPA" not in _rate_paper(cli, folder)
+    line = _rate_paper(cli, folder, "--full")
+    assert "By LPA, the change in percentage points, best first:" in line
+    assert "stands out" not in line
+    # At the default floor of 2 points, or one below the gap, Aston stands out again.
+    (folder / "kpi.toml").write_text(RATE_TOML + "\n[paper]\nstandout_points = 20\n",
+                                     encoding="utf-8")
+    assert "Aston (60.0%) stands out from the other 2 (80.0% together)" in _rate_paper(
+        cli, folder)
+
+
+@pytest.mark.parametrize("paper, message", [
+    ("standout_points = -1", "key 'standout_points': must be a number from 0 to 100, found "
+                             "-1 (the least gap, in percentage points, for a part of a "
+                             "proportion to stand out)"),
+    ('standout_points = "2"', "key 'standout_points': must be a number from 0 to 100, found "
+                              "'2'"),
+    ("standout_points = true", "key 'standout_points': must be a number from 0 to 100, found "
+                               "true"),
+    ("standout_points = nan", "key 'standout_points': must be a number from 0 to 100, found "
+                              "nan"),
+    ('no_standouts = "lpa"', "key 'no_standouts': must list breakdown columns"),
+    ('no_standouts = ["ward"]', "no_standouts: 'ward' is not a breakdown of any KPI"),
+    ('no_standouts = ["attended_in_time.ward"]',
+     "no_standouts: 'attended_in_time.ward' is not a breakdown of KPI 'attended_in_time'"),
+    ('no_standouts = ["nothing.lpa"]', "no_standouts: 'nothing.lpa' is not a breakdown of KPI "
+                                       "'nothing'"),
+])
+def test_a_bad_standout_key_is_refused_naming_it(tmp_path, cli, paper, message):
+    folder = _rate_project(tmp_path, 60)
+    (folder / "kpi.toml").write_text(RATE_TOML + f"\n[paper]\n{paper}\n", encoding="utf-8")
+    result = cli(["--project", folder, "ingest", "incidents", folder / "incidents.csv"])
+    assert result.exit_code == 0, result.output
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--output", folder / "board.md"])
+    assert result.exit_code == 3, result.output
+    assert message in " ".join(result.output.split()), result.output
+    assert "Traceback" not in result.output

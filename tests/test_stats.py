@@ -545,3 +545,22 @@ def test_share_standouts_need_whole_cases_a_proportion_and_a_base():
     assert stats.share_standouts([("A", 0, 40), ("B", 80, 100)], 50) is None
     # Rows with no value in the column stay in the rest and are never named.
     assert stats.share_standouts([(None, 60, 100), *alike], 50) is None
+
+
+def test_a_proportion_gap_too_small_to_matter_does_not_stand_out_however_large_the_base():
+    # A: 79,000 of 100,000 against B and C: 80,000 of 100,000 each, so the rest is 160,000
+    # of 200,000. Pooled 239,000 / 300,000 = 0.796667; variance 0.796667 * 0.203333 *
+    # (1/100,000 + 1/200,000) = 2.42983e-6; z = -0.01 / 0.0015588 = -6.415: far below
+    # 0.05 / 3, and a gap of one percentage point.
+    parts = [("A", 79_000, 100_000), ("B", 80_000, 100_000), ("C", 80_000, 100_000)]
+    test = stats.share_vs_rest("A", 79_000, 100_000, 160_000, 200_000).test
+    assert test.statistic == pytest.approx(-6.4152, abs=1e-4) and test.significant
+    assert stats.share_standouts(parts, 50, min_points=2.0) is None
+    # A floor at the gap or below it keeps the part (1.0 points exactly, in floating point).
+    for floor in (0.0, 1.0):
+        found = stats.share_standouts(parts, 50, min_points=floor)
+        assert found is not None and [t.part for t in found.parts] == ["A"]
+    # The floor is a gap from the rest, either way: 81% against 80% is one point too.
+    high = [("A", 81_000, 100_000), ("B", 80_000, 100_000), ("C", 80_000, 100_000)]
+    assert stats.share_standouts(high, 50, min_points=2.0) is None
+    assert stats.share_standouts(high, 50) is not None

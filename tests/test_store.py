@@ -260,12 +260,18 @@ dataset = "calls"
 """
 
 
-def test_every_add_action_carries_each_columns_bounds_and_nulls(tmp_path):
+@pytest.mark.parametrize("groups", ["one", "one a row"])
+def test_every_add_action_carries_each_columns_bounds_and_nulls(tmp_path, monkeypatch, groups):
     """DuckDB, Spark and Trino skip a data file by the minimum, maximum and null count its
     add action records: each must be the true figure of the file's rows (a text maximum
-    longer than Delta keeps is left out, and its minimum is a prefix)."""
+    longer than Delta keeps is left out, and its minimum is a prefix). The bounds are read
+    from the Parquet writer's statistics of each row group: with a row group a row, each
+    file's bounds are those of all its groups, and a group of nulls bounds nothing."""
     from deltalake import DeltaTable
 
+    if groups == "one a row":
+        monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", "1")
+        monkeypatch.setattr(store, "ROW_GROUP", 1)
     (tmp_path / "kpi.toml").write_text(STATS_PROJECT, encoding="utf-8")
     project = load_project(tmp_path)
     long_text = " ".join(["Wolverhampton"] * 4)
@@ -280,6 +286,11 @@ def test_every_add_action_carries_each_columns_bounds_and_nulls(tmp_path):
     actions = pl.DataFrame(DeltaTable(str(tmp_path / "data" / "calls"))
                            .get_add_actions(flatten=True))
     assert actions.height == 2
+    if groups == "one a row":
+        import pyarrow.parquet as pq
+
+        assert sorted(pq.ParquetFile(tmp_path / "data" / "calls" / path).metadata.num_row_groups
+                      for path in actions["path"].to_list()) == [2, 3]
     rows = store.scan(project, "calls").collect()
     columns = ["opened", "handled", "lpa", "answered", "seconds", "score"]
     for action in actions.iter_rows(named=True):
@@ -295,3 +306,29 @@ def test_every_add_action_carries_each_columns_bounds_and_nulls(tmp_path):
                 continue
             assert action[f"min.{name}"] == low, (name, action["partition.month"])
             assert action[f"max.{name}"] == high, (name, action["partition.month"])
+
+
+def test_a_text_too_long_for_the_parquet_statistics_leaves_its_columns_bounds_out(tmp_path):
+    """The bounds are the Parquet writer's, which records none for a row group holding a value
+    of more than 4,096 bytes: that file's add action then gives the column no bounds (never a
+    wrong one), and the other columns' and files' bounds as before."""
+    from deltalake import DeltaTable
+
+    (tmp_path / "kpi.toml").write_text(STATS_PROJECT, encoding="utf-8")
+    project = load_project(tmp_path)
+    essay = "Coventry " * 500  # 4,500 bytes
+    extract = write(tmp_path / "calls.csv", (
+        "opened,handled,lpa,answered,seconds,score\n"
+        f"2025-01-31 23:59:59,2025-02-01,{essay},Y,30,1.5\n"
+        "2025-01-02 08:00:00,,Dudley,N,,-2.25\n"
+        "2025-02-10 10:10:10,2025-02-11,Aston,Y,12,3\n"))
+    load(project, "calls", [extract])
+    actions = {a["partition.month"]: a for a in pl.DataFrame(
+        DeltaTable(str(tmp_path / "data" / "calls")).get_add_actions(flatten=True)
+    ).iter_rows(named=True)}
+    january, february = actions["2025-01"], actions["2025-02"]
+    assert january.get("min.lpa") is None and january.get("max.lpa") is None
+    assert january["null_count.lpa"] == 0
+    assert (january["min.seconds"], january["max.seconds"]) == (30, 30)
+    assert (january["min.score"], january["max.score"]) == (-2.25, 1.5)
+    assert (february["min.lpa"], february["max.lpa"]) == ("Aston", "Aston")

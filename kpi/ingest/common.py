@@ -47,12 +47,18 @@ def printable_ascii(values: pl.Series) -> bool:
     One pass over the column's bytes, several times quicker than the regular expression it
     spares: it reads the bytes behind the values, which may include some outside them, so it
     can only answer no more often than it should, never yes wrongly."""
+    if values.dtype != pl.String:
+        return False
+    return printable_ascii_arrow(values.to_arrow())
+
+
+def printable_ascii_arrow(arrow) -> bool:
+    """printable_ascii for an Arrow string array or chunked array (the CSV reader asks it of
+    its batches as Arrow parsed them, before they are Polars columns: converting a Polars
+    column back to Arrow copied every value)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if values.dtype != pl.String:
-        return False
-    arrow = values.to_arrow()
     if not (pa.types.is_large_string(arrow.type) or pa.types.is_string(arrow.type)):
         return False
     for chunk in arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]:

@@ -192,8 +192,10 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
             table = _from_serial_dates(spec, table, mapping)
 
     checked = [col for col in spec.columns if col.name in mapping]
+    # The rows left are some of those the reader looked at, so its answer holds for them.
     plain = {col.name for col in checked if col.type == ColumnType.STR
-             and printable_ascii(table[mapping[col.name]])}
+             and (mapping[col.name] in state.plain_text
+                  or printable_ascii(table[mapping[col.name]]))}
     typed = _typed(spec, table, mapping, plain)
     _note_present(spec, typed, state)
 

@@ -1,5 +1,6 @@
 """The CSV reader: Arrow's streaming CSV reader over a file's UTF-8 text, a batch of rows at a
-time, every value as text, with row numbers as an editor shows them.
+time, every value as text, with row numbers as an editor shows them. The next batch is parsed on
+a second thread while the one before is checked (`_ahead`).
 """
 
 from __future__ import annotations
@@ -8,12 +9,21 @@ import csv
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
 from kpi.errors import DataError, located
-from kpi.ingest.common import _CONTROL, ROW, Numbering, _batch_rows, _first_line, _numbered, _show
+from kpi.ingest.common import (
+    _CONTROL,
+    ROW,
+    Numbering,
+    _batch_rows,
+    _first_line,
+    _numbered,
+    _show,
+    printable_ascii_arrow,
+)
 from kpi.ingest.survey import (
     BINARY_SHARE,
     BLOCK,
@@ -33,6 +43,9 @@ from kpi.ingest.survey import (
 
 if TYPE_CHECKING:
     from kpi.ingest.stage import _FileState
+
+T = TypeVar("T")
+
 
 # A header line longer than this is not a CSV header (a value's limit is Arrow's block).
 MAX_HEADER = 1 << 20
@@ -144,7 +157,7 @@ def _parse_csv(path: Path, text: _Text,
             seen_rows["blank"] += 1  # a whitespace-only line is a blank line, not a short row
         return "skip"
 
-    def batches() -> Iterator[pl.DataFrame]:
+    def parsed_batches() -> Iterator[tuple[pl.DataFrame, frozenset[str], int]]:
         source = pa.OSFile(str(text.path))
         # The bytes parsed, for kpi.progress, in the file's own bytes (a re-encoded copy's
         # are scaled back to them). Arrow's own position is no measure: it reads far ahead.
@@ -153,8 +166,8 @@ def _parse_csv(path: Path, text: _Text,
         try:
             source.seek(start)
             reader = pacsv.open_csv(
-                # Parsed in this thread, a block when asked for: with threads Arrow's reader
-                # ran ahead of the checks and held a growing share of the file.
+                # Parsed in the parsing thread, a block when asked for: with its own threads
+                # Arrow's reader ran ahead of the checks and held a growing share of the file.
                 source, read_options=pacsv.ReadOptions(column_names=internal, block_size=BLOCK,
                                                        use_threads=False),
                 parse_options=pacsv.ParseOptions(newlines_in_values=True,
@@ -173,12 +186,15 @@ def _parse_csv(path: Path, text: _Text,
                     held += take
                     batch = batch.slice(take)
                     if held == size:
-                        state.bytes_read = int(parsed * scale)
-                        yield frame_of(pending)
+                        # Arrow's batches are let go before the frame is handed out, not
+                        # held while it is checked.
+                        frame, printable = frame_of(pending)
                         pending, held = [], 0
+                        yield frame, printable, int(parsed * scale)
             if pending:
-                state.bytes_read = int(parsed * scale)
-                yield frame_of(pending)
+                frame, printable = frame_of(pending)
+                pending = []
+                yield frame, printable, int(parsed * scale)
         except pa.ArrowException as exc:
             if "straddl" in str(exc):  # a record longer than the block Arrow parses at once
                 _refuse_long_record(path, text.path, start, first_line, names)
@@ -200,14 +216,25 @@ def _parse_csv(path: Path, text: _Text,
             raise DataError(located(path, "the file has a header but no data rows"),
                             hint="check the extract was written in full")
 
-    def frame_of(pending: list[Any]) -> pl.DataFrame:
+    def frame_of(pending: list[Any]) -> tuple[pl.DataFrame, frozenset[str]]:
+        """The batch as a Polars frame, and its columns whose bytes are all printable ASCII
+        (common.printable_ascii), told from Arrow's buffers here rather than from a copy."""
         arrow = pa.Table.from_batches(pending)
+        printable = frozenset(name for name, column in zip(names, arrow.columns, strict=True)
+                              if name not in reserved and printable_ascii_arrow(column))
         frame = pl.from_arrow(arrow)
         assert isinstance(frame, pl.DataFrame)
         frame = frame.rename(dict(zip(internal, names, strict=True))).drop(reserved)
         frame = _numbered(frame, seen_rows["records"])
         seen_rows["records"] += frame.height
-        return frame
+        return frame, printable
+
+    def batches() -> Iterator[pl.DataFrame]:
+        # Parsed a batch ahead, on a thread of its own, while this one checks the batch before:
+        # Arrow's parser and Polars' conversion let go of the GIL, so the two share the cores.
+        for frame, printable, read in _ahead(parsed_batches()):
+            state.bytes_read, state.plain_text = read, printable
+            yield frame
 
     plain: list[bool] = []
 
@@ -220,6 +247,57 @@ def _parse_csv(path: Path, text: _Text,
                              records)
 
     return batches(), numbering
+
+
+def _ahead(items: Iterator[T]) -> Iterator[T]:
+    """`items`, each made on a second thread while the one before it is used. The thread makes
+    the next item only once the one before is taken, so memory holds at most one item more
+    than without it. An exception raised making an item is raised here, in its place; when the
+    consumer stops early (a refusal while checking a batch, an interrupt), the thread makes
+    nothing more and `items` is closed in it."""
+    import queue
+    import threading
+
+    handed: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+    wanted = threading.Semaphore(0)
+    stop = threading.Event()
+
+    def make() -> None:
+        try:
+            while True:
+                while not wanted.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
+                try:
+                    item = next(items)
+                except StopIteration:
+                    handed.put(("end", None))
+                    return
+                handed.put(("item", item))
+        except BaseException as exc:  # handed to the consumer, raised there  # noqa: BLE001
+            handed.put(("error", exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=make, name="kpi-csv-parse", daemon=True)
+    worker.start()
+    try:
+        wanted.release()
+        while True:
+            kind, value = handed.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            wanted.release()  # the next item is made while this one is used
+            yield value
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _text_bytes(batch) -> int:

@@ -42,7 +42,7 @@ def _parquet_batches(path: Path, survey: _Survey,
 
     def batches() -> Iterator[pl.DataFrame]:
         start = 0
-        reading = parquet.iter_batches(batch_size=_batch_rows())
+        reading = _row_group_batches(parquet, _batch_rows())
         while True:
             try:
                 batch = next(reading, None)
@@ -62,6 +62,36 @@ def _parquet_batches(path: Path, survey: _Survey,
             start += frame.height
 
     return batches(), lambda records: records + 1
+
+
+# A reader reads whole row groups of up to this many batches' rows in all (a larger group alone).
+RUN_BATCHES = 4
+
+
+def _row_group_batches(parquet, rows: int) -> Iterator:
+    """The file's record batches of up to `rows` rows, read by a new reader for each run of
+    row groups (consecutive groups of up to RUN_BATCHES * `rows` rows in all, or one larger
+    group).
+
+    One reader over the whole file (`ParquetFile.iter_batches`) keeps part of what it decoded
+    in Arrow's memory pool from one row group to the next: about 6 bytes a row (pyarrow 26),
+    so a load's memory grew with the file. A reader per run lets go of it at the run's end, so
+    what it holds is bounded by the run; small groups (a writer's of 10,000 rows) are still
+    read in batches of `rows`, not a batch a group."""
+    metadata = parquet.metadata
+    run: list[int] = []
+    held = 0
+    for group in range(metadata.num_row_groups):
+        size = metadata.row_group(group).num_rows
+        if not size:
+            continue
+        if run and held + size > RUN_BATCHES * rows:
+            yield from parquet.iter_batches(batch_size=rows, row_groups=run)
+            run, held = [], 0
+        run.append(group)
+        held += size
+    if run:
+        yield from parquet.iter_batches(batch_size=rows, row_groups=run)
 
 
 # Dates and times that Polars can turn into calendar values: years 1 to 9999, in days since

@@ -289,6 +289,9 @@ class _FileState:
     counts: list[pl.DataFrame] = field(default_factory=list)
     matched: bool = False
     bytes_read: int = 0  # of the file, as far as its reader tells (kpi.progress)
+    # The text columns of the batch the reader last handed out whose bytes it found all printable
+    # ASCII (common.printable_ascii), so the conformer need not look again; the CSV reader's.
+    plain_text: frozenset[str] = frozenset()
 
     @property
     def folder(self) -> Path:
@@ -482,14 +485,19 @@ class _Ids:
     def _stage(self) -> None:
         if not self.held:
             return
-        ids = (pl.concat(self.held)
-               .with_columns((pl.col(self.key).hash(seed=0) % SHARES).alias("__share"))
-               .sort("__share", maintain_order=True))
+        import pyarrow.compute as pc
+
+        ids = pl.concat(self.held)
         self.held, self.count = [], 0
-        sizes = ids.group_by("__share", maintain_order=True).len().rows()
+        share = (ids[self.key].hash(seed=0) % SHARES).cast(pl.UInt8)
+        # Grouped by share in load order by Arrow's stable sort of the small share numbers: a
+        # sixth of the time of Polars' sort with maintain_order (0.05 s against 0.32 for 5M).
+        order = pl.Series(pc.sort_indices(share.to_arrow()))  # pyright: ignore[reportAttributeAccessIssue]
+        ids, share = ids[order], share.gather(order)
+        sizes = share.to_frame("__share").group_by("__share", maintain_order=True).len().rows()
         target = self.folder / f"ids-{self.written:06d}.arrow"
         self.written += 1
-        _write_staged(ids.drop("__share"), sizes, target)
+        _write_staged(ids, sizes, target)
         for group, (share, _) in enumerate(sizes):
             self.staged.setdefault(share, []).append((target, group))
 
@@ -498,7 +506,7 @@ class _Ids:
             self._stage()
 
     def shares(self) -> Iterator[pl.DataFrame]:
-        """The ids a share at a time (all of them when they are held), each in load order."""
+        """The ids a share at a time (all of them when they are held), each in no set order."""
         import pyarrow as pa
         import pyarrow.ipc as ipc
 
@@ -508,11 +516,14 @@ class _Ids:
             return
         files = sorted({path for groups in self.staged.values() for path, _ in groups})
         with ExitStack() as stack:
-            readers = {path: ipc.open_file(stack.enter_context(pa.memory_map(str(path))))
+            # Read, not memory-mapped: the pages of a map stay in the process's memory while
+            # it is open, so reading every share through maps held all the staged ids at the
+            # end (262 MiB at 20M rows); a read holds one share's batch at a time.
+            readers = {path: ipc.open_file(stack.enter_context(pa.OSFile(str(path), "rb")))
                        for path in files}
             for share in sorted(self.staged):
                 batches = [readers[path].get_batch(group) for path, group in self.staged[share]]
-                yield pl.concat([_frame(b) for b in batches]).sort(FILE, ROW)
+                yield pl.concat([_frame(b) for b in batches])
 
     def scan(self) -> pl.LazyFrame:
         """Every id, in no set order."""
@@ -566,6 +577,9 @@ def _check_unique(spec: DatasetSpec, extract: Extract) -> None:
     second, occurrences = None, None  # the earliest second occurrence, and all of its id's
     assert extract.ids is not None, "a load of a unique dataset keeps its ids"
     for part in extract.ids.shares():
+        if part[key].n_unique() == part.height:  # most loads: a quick count, no sort
+            continue
+        part = part.sort(FILE, ROW)
         dupes = part.filter(~pl.col(key).is_first_distinct()).head(1)
         if dupes.height:
             found = dupes.row(0, named=True)

@@ -408,7 +408,7 @@ def write(document: Document, base: Path, template: Path | None = None,
     for fact in document.facts:
         _runs(_add(doc, "List Bullet"), fact)
     slots = 0
-    for section in each(document.sections, "sections", progress):
+    for section in each(document.printed(places), "sections", progress):
         heading = _add(doc, "Heading 1")
         _runs(heading, section.heading)
         for block in section.blocks:

@@ -203,7 +203,7 @@ def write(document: Document, base: Path, progress: Progress | None = None) -> s
                  "</ul>"]
     head.append("</header>")
     body = ["<main>"]
-    for section in each(document.sections, "sections", progress):
+    for section in each(document.printed(), "sections", progress):
         body += _section(section, base)
     body += ["</main>", "</body>", "</html>"]
     return "\n".join(head + body) + "\n"

@@ -108,7 +108,7 @@ def write(document: Document, progress: Progress | None = None) -> str:
     if document.facts:
         lines += [f"- {inline(fact)}" for fact in document.facts]
         lines.append("")
-    for section in each(document.sections, "sections", progress):
+    for section in each(document.printed(), "sections", progress):
         lines += [f"## {inline(section.heading)}", ""]
         for block in section.blocks:
             if isinstance(block, Paragraph):
