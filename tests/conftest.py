@@ -62,19 +62,21 @@ def pytest_testnodedown(node, error):
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
-# The longest modules, longest first, as measured (wall time of a whole run under
-# `--dist loadfile`). pytest-xdist hands each worker a whole module at a time; were these left
-# to the end, one worker could still be running one while the other had nothing left, so they
-# go first and the short modules fill in at the end. A module missing from the list runs after
-# them in the usual order; a stale entry only costs that balance, never a test.
+# The longest modules, longest first, as measured (CPU of each module in a whole run under
+# `--dist loadfile`, the suite being bound by CPU). pytest-xdist hands each worker a whole module
+# at a time; were these left to the end, one worker could still be running one while the other
+# had nothing left, so they go first and the short modules fill in at the end. A module missing
+# from the list runs after them in the usual order; a stale entry only costs that balance,
+# never a test.
 LONG_FIRST = (
-    "test_hostile_os_errors.py", "test_hostile_hygiene.py", "test_hostile_atomic_loads.py",
-    "test_hostile_overlaps.py", "test_sql_source.py", "test_cache.py", "test_paper_formats.py",
-    "test_properties.py", "test_vacuum.py", "test_realdata_compare.py",
-    "test_differential_oracle.py", "test_hostile_ingest_fuzz.py", "test_hostile_qa.py",
-    "test_west_midlands.py", "test_without_fcntl.py", "test_python_docs.py",
-    "test_ingest_streaming.py", "test_cli_hygiene.py", "test_dateparts.py", "test_paper.py",
-    "test_one_pass.py", "test_xlsx.py", "test_realdata_police_uk.py", "test_engine_oracle.py",
+    "test_hostile_atomic_loads.py", "test_one_pass.py", "test_properties.py",
+    "test_paper_formats.py", "test_hostile_ingest_fuzz.py", "test_hostile_os_errors.py",
+    "test_cache.py", "test_without_fcntl.py", "test_west_midlands.py", "test_engine_oracle.py",
+    "test_realdata_compare.py", "test_realdata_police_uk.py", "test_differential_oracle.py",
+    "test_paper.py", "test_cli_hygiene.py", "test_xlsx.py", "test_verdicts.py",
+    "test_invariants_store.py", "test_presets.py", "test_hostile_inputs.py", "test_charts.py",
+    "test_progress.py", "test_python_docs.py", "test_cron_script.py", "test_hostile_hygiene.py",
+    "test_paper_police_uk.py",
 )
 
 

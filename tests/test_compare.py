@@ -7,11 +7,10 @@ import csv
 import json
 import random
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
+import inprocess
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -293,8 +292,7 @@ def test_table_csv_and_markdown(project):
      "are categories"),
 ])
 def test_usage_errors_exit_2_with_one_line(project, args, message):
-    result = subprocess.run([sys.executable, "-m", "kpi", "--project", str(project), "compare",
-                             "--period", "2025-12", *args], capture_output=True, text=True)
+    result = inprocess.run(["--project", project, "compare", "--period", "2025-12", *args])
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
     assert "did you mean 'date'" not in result.stderr
@@ -307,17 +305,13 @@ def test_bad_population_file_is_a_data_error_naming_row_and_column(project, tmp_
     shutil.copytree(project, copy)
     (copy / "reference" / "force-population.csv").write_text(
         "force,population,year\nAvon,300000,2024\nBure,lots,2024\n")
-    result = subprocess.run([sys.executable, "-m", "kpi", "--project", str(copy), "compare",
-                             "--period", "2025-12", "--by", "force"],
-                            capture_output=True, text=True)
+    result = inprocess.run(["--project", copy, "compare", "--period", "2025-12", "--by", "force"])
     assert result.returncode == 3
     assert "force-population.csv, row 3, column 'population': expected a population that is a " \
         "finite number above 0, found 'lots'" in result.stderr
     (copy / "reference" / "force-population.csv").write_text(
         "force,population,year\nAvon,300000,2024\nAvon,310000,2024\n")
-    again = subprocess.run([sys.executable, "-m", "kpi", "--project", str(copy), "compare",
-                            "--period", "2025-12", "--by", "force"],
-                           capture_output=True, text=True)
+    again = inprocess.run(["--project", copy, "compare", "--period", "2025-12", "--by", "force"])
     assert again.returncode == 3 and "row 3, column 'force': found 'Avon' for 2024 again" \
         in again.stderr
 
@@ -349,9 +343,7 @@ def test_a_population_file_names_parts_as_the_store_does_whatever_its_case(proje
     (copy / "reference" / "force-population.csv").write_text(
         "force,population,year\nAvon,300000,2024\nAVON,310000,2024\n", encoding="utf-8")
     read_populations.cache_clear()
-    refused = subprocess.run([sys.executable, "-m", "kpi", "--project", str(copy), "compare",
-                              "--period", "2025-12", "--by", "force"],
-                             capture_output=True, text=True)
+    refused = inprocess.run(["--project", copy, "compare", "--period", "2025-12", "--by", "force"])
     assert refused.returncode == 3
     assert "row 3, column 'force': found 'AVON' for 2024 again (parts ignore case)" \
         in refused.stderr
@@ -474,10 +466,8 @@ def test_parts_add_up_to_the_summary(project):
 
 def test_a_peer_group_the_data_holds_in_part_is_named_not_hidden(project):
     """Eden (the group's focus) has no rows: the comparison runs for Avon and says so."""
-    result = subprocess.run([sys.executable, "-m", "kpi", "--project", str(project), "compare",
-                             "--period", "2025-12", "--by", "force", "--peers", "with_missing",
-                             "--kpi", "thefts", "--format", "json"],
-                            capture_output=True, text=True)
+    result = inprocess.run(["--project", project, "compare", "--period", "2025-12", "--by", "force",
+                            "--peers", "with_missing", "--kpi", "thefts", "--format", "json"])
     assert result.returncode == 0, result.stderr
     got = json.loads(result.stdout)
     assert [p["name"] for p in got["kpis"][0]["parts"]] == ["Avon"]

@@ -4,11 +4,10 @@ month. Quarterly rows count only in windows of whole quarters."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
+import inprocess
 import pytest
 from typer.testing import CliRunner
 
@@ -128,9 +127,8 @@ def test_a_period_inside_a_quarter_reports_the_last_whole_quarter(tmp_path, peri
     # rule now, the window ends at the last whole quarter on or before the period.
     project = _project(tmp_path, QUARTERLY, ROWS)
     _run(project, "ingest", "prc", str(project / "rows.csv"))
-    compare = subprocess.run([sys.executable, "-m", "kpi", "--project", str(project), "compare",
-                              "--period", period, "--by", "force", "--format", "json"],
-                             capture_output=True, text=True)
+    compare = inprocess.run(["--project", project, "compare", "--period", period, "--by",
+                             "force", "--format", "json"])
     assert compare.returncode == 0, compare.stderr
     assert {p["current"]["end"] for p in json.loads(compare.stdout)["kpis"][0]["parts"]} == {end}
     summary = json.loads(_run(project, "summary", "--period", period, "--format",
@@ -175,8 +173,7 @@ _FY = (f"column 'Financial Year': expected a financial year such as 2017/18, fro
 def test_bad_date_parts_are_refused_with_row_and_column(tmp_path, row, message):
     project = _project(tmp_path, QUARTERLY,
                        "Financial Year,Quarter,force,offences\n2017/18,1,A,5\n" + row + "\n")
-    result = subprocess.run([sys.executable, "-m", "kpi", "--project", str(project), "ingest",
-                             "prc", str(project / "rows.csv")], capture_output=True, text=True)
+    result = inprocess.run(["--project", project, "ingest", "prc", project / "rows.csv"])
     assert result.returncode == 3
     assert "rows.csv, row 3, " + message in result.stderr
 
@@ -197,8 +194,7 @@ def test_year_and_month_columns(tmp_path):
                           "--format", "json").stdout)
     assert odd["kpis"][0]["current"]["value"] == sum(range(12, 24))
     (tmp_path / "bad.csv").write_text("year,month_number,force,cases\n2025,13,A,1\n")
-    bad = subprocess.run([sys.executable, "-m", "kpi", "--project", str(project), "ingest",
-                          "returns", str(tmp_path / "bad.csv")], capture_output=True, text=True)
+    bad = inprocess.run(["--project", project, "ingest", "returns", tmp_path / "bad.csv"])
     assert bad.returncode == 3
     assert "row 2, column 'month_number': expected a month number 1 to 12, found '13'" \
         in bad.stderr

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -20,6 +19,8 @@ import polars as pl
 import pytest
 
 xlsxwriter = pytest.importorskip("xlsxwriter")
+
+import inprocess  # noqa: E402
 
 from kpi import ingest  # noqa: E402
 from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec  # noqa: E402
@@ -182,8 +183,7 @@ def _mini(tmp_path: Path) -> Path:
 def _kpi(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "KPI_NO_CACHE": "1", "NO_COLOR": "1"}
     env.pop("KPI_PROJECT", None)
-    return subprocess.run([sys.executable, "-m", "kpi", *args], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return inprocess.run(args, cwd=root, env=env)
 
 
 def _mini_as_workbook(root: Path, path: Path) -> Path:

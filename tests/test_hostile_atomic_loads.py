@@ -1,6 +1,8 @@
 """Issue 5, point 3: a load killed at any moment (SIGKILL) leaves the store exactly as it was,
 or exactly as the load would have left it; two loads into one dataset at once both succeed,
-one after the other. Every test here runs `kpi ingest` in real processes.
+one after the other. The loads that are killed or run at once are real processes; the loads
+that set the project up and the commands that check the store afterwards run as `python -m kpi`
+would, in the test's process (tests/inprocess.py).
 
 The extract is large (400,000 rows over 120 months, so 120 data files) to make the Delta
 write long enough to be caught in the middle; the expected figures come from DuckDB reading
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import inprocess
 import polars as pl
 import pytest
 from hostile_support import GOOD_HEADER, make_project, snapshot
@@ -61,6 +64,13 @@ def _kpi(folder: Path, *args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _kpi_here(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """`kpi ARGS` answered as by a process, in this one (tests/inprocess.py): for the commands
+    that check the store after a kill, which are about the store, not the process."""
+    env = {**os.environ, "KPI_PROJECT": str(folder), "NO_COLOR": "1"}
+    return inprocess.run(args, cwd=folder, env=env)
+
+
 def _table_files(folder: Path) -> set[Path]:
     return {p for p in (folder / "data" / "incidents").rglob("*") if p.is_file()}
 
@@ -73,8 +83,8 @@ def pristine(tmp_path_factory):
     small = folder / "small.csv"
     small.write_text(GOOD_HEADER + "\nS1,2020-01-05,Dudley,2,\nS2,2020-01-06,Dudley,3,\n")
     for extract in (folder / "good.csv", small):
-        process = _kpi(folder, "ingest", "incidents", str(extract))
-        assert process.wait() == 0, process.stderr.read()
+        loaded = _kpi_here(folder, "ingest", "incidents", str(extract))
+        assert loaded.returncode == 0, loaded.stderr
     big = folder / "big.csv"
     _write_extract(big, ROWS, "2015-01-01", DAYS, "K")
     old = _stored(folder)
@@ -145,12 +155,12 @@ def test_sigkill_leaves_the_old_version_or_the_new_one(project, moment):
 
     # The store is usable afterwards: kpi reads it, and the next load takes the lock and
     # commits on top of whichever version survived.
-    listed = _kpi(folder, "datasets", "--format", "json")
-    assert listed.wait() == 0, listed.stderr.read()
+    listed = _kpi_here(folder, "datasets", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
     later = folder / "later.csv"
     later.write_text(GOOD_HEADER + "\nL1,2024-06-01,Dudley,9,\n")
-    reload = _kpi(folder, "ingest", "incidents", str(later), "--allow-shrink")
-    assert reload.wait() == 0, reload.stderr.read()
+    reload = _kpi_here(folder, "ingest", "incidents", str(later), "--allow-shrink")
+    assert reload.returncode == 0, reload.stderr
     assert snapshot(folder).version == state.version + 1
     assert _stored(folder)["2024-06"] == (1, 9)
 
@@ -168,10 +178,9 @@ def test_two_loads_at_once_both_succeed_one_after_the_other(project):
     for process in processes:
         assert process.wait() == 0, process.stderr.read()
 
-    history = _kpi(folder, "history", "incidents", "--format", "json")
-    out, err = history.communicate()
-    assert history.returncode == 0, err
-    versions = json.loads(out)
+    history = _kpi_here(folder, "history", "incidents", "--format", "json")
+    assert history.returncode == 0, history.stderr
+    versions = json.loads(history.stdout)
     assert [v["version"] for v in versions] == list(range(before + 3))
     last_two = [v["sources"][0]["file"] for v in versions[-2:]]
     assert sorted(last_two) == ["first.csv", "second.csv"]
@@ -201,11 +210,11 @@ def test_first_load_killed_mid_write_leaves_no_table_and_the_next_load_creates_i
     assert _table_files(folder), "the kill should have left data files behind"
     assert snapshot(folder).version is None
 
-    listed = _kpi(folder, "datasets", "--format", "json")
-    out, err = listed.communicate()
-    assert listed.returncode == 0, err
-    assert next(d for d in json.loads(out) if d["dataset"] == "incidents")["rows"] == 0
-    reload = _kpi(folder, "ingest", "incidents", str(folder / "good.csv"))
-    assert reload.wait() == 0, reload.stderr.read()
+    listed = _kpi_here(folder, "datasets", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert next(d for d in json.loads(listed.stdout)
+                if d["dataset"] == "incidents")["rows"] == 0
+    reload = _kpi_here(folder, "ingest", "incidents", str(folder / "good.csv"))
+    assert reload.returncode == 0, reload.stderr
     state = snapshot(folder)
     assert state.version == 0 and state.rows.height == 6

@@ -2,7 +2,8 @@
 types before anything is evaluated, non-finite values are no data, and validation is linear.
 
 Figures are checked against DuckDB SQL over the same extract (an independent oracle), or by
-hand where the fixture makes them obvious. Exit codes and tracebacks in real processes."""
+hand where the fixture makes them obvious. Exit codes and tracebacks as `python -m kpi` gives
+them (tests/inprocess.py); a real process where a regression would wait for ever."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import inprocess
 import pytest
 import reference_engine as ref
 
@@ -106,12 +108,23 @@ def problems_of(folder: Path) -> list[str]:
     return caught.value.message.split("\n")
 
 
-def run(*args: object, timeout: float = 120) -> subprocess.CompletedProcess:
+def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KPI_")
            or k == "KPI_CACHE_DIR"}
     env["KPI_NO_CACHE"] = "1"
+    return env
+
+
+def run(*args: object) -> subprocess.CompletedProcess:
+    """`kpi ARGS` as a process would answer it, run in this one (tests/inprocess.py)."""
+    return inprocess.run(args, env=_env())
+
+
+def run_in_a_process(*args: object, timeout: float) -> subprocess.CompletedProcess:
+    """`kpi ARGS` in a real process, for a case that could wait for ever: given up on after
+    `timeout` seconds, a failure rather than a suite that never ends."""
     return subprocess.run([sys.executable, "-m", "kpi", *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=timeout)
+                          text=True, env=_env(), timeout=timeout)
 
 
 def oracle(store: Path, sql: str) -> float:
@@ -348,7 +361,7 @@ def test_a_subquery_reading_a_named_pipe_is_refused_before_it_is_opened(store, t
              f'filter = "lpa IN (SELECT column_1 FROM read_csv(\'{pipe}\'))"'))
     for args in (("catalogue", "--validate", folder / "kpi.toml"),
                  ("summary", "--period", "2025-09")):
-        result = run("--project", folder, *args, timeout=60)
+        result = run_in_a_process("--project", folder, *args, timeout=60)
         assert result.returncode == 3, result.stderr
         assert "Traceback" not in result.stderr
         assert "reads a table ('read_csv')" in result.stderr

@@ -1,7 +1,8 @@
 """Issue 9, points 6 and 10: input hygiene, and symlinks that would lead outside the project.
 
-Each case runs the real command (`python -m kpi`): its exit code, its one-line message naming
-file, row and column, no traceback, and for a refusal, a store left exactly as it was.
+Each case runs the command line as `python -m kpi` would (tests/inprocess.py, in the test's
+process): its exit code, its one-line message naming file, row and column, no traceback, and
+for a refusal, a store left exactly as it was.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+import inprocess
 import polars as pl
 import pytest
 from hostile_support import GOOD_HEADER, make_project, snapshot
@@ -23,8 +24,7 @@ ESCAPE = "\x1b[2J\x1b[31mFAKE"
 
 def _kpi(folder: Path, *args: str | Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "KPI_PROJECT": str(folder), "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "kpi", *map(str, args)], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return inprocess.run(args, cwd=folder, env=env)
 
 
 @pytest.fixture(scope="module")

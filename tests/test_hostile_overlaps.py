@@ -10,8 +10,9 @@ accident, and its rejected rows are never overwritten.
 - Two --skip-bad-rows loads in the same second write two quarantine files, each named in its
   own version's history.
 
-Each case runs the real command (`python -m kpi`), checks its exit code and message, and
-that a refused load left the stored table exactly as it was (version and every row).
+Each case runs the command line as `python -m kpi` would (tests/inprocess.py, in the test's
+process), checks its exit code and message, and that a refused load left the stored table
+exactly as it was (version and every row).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import inprocess
 import polars as pl
 import pytest
 from hostile_support import GOOD_HEADER, make_project, snapshot
@@ -35,8 +36,7 @@ from kpi.catalogue import parse_project_file
 
 def _kpi(folder: Path, *args: str | Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "KPI_PROJECT": str(folder), "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "kpi", *map(str, args)], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return inprocess.run(args, cwd=folder, env=env)
 
 
 def _extract(folder: Path, name: str, rows: list[str]) -> Path:

@@ -1,13 +1,15 @@
 """Hostile cases found by trying kpi as a user would, each once a wrong figure with exit 0 or
-a traceback: run as real subprocesses, figures worked out by hand on tiny extracts."""
+a traceback: run as `python -m kpi` would run them (tests/inprocess.py), figures worked out by
+hand on tiny extracts."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+import inprocess
 
 WEIGHTED = """\
 [datasets.c]
@@ -40,8 +42,7 @@ weight_key = "offence"
 
 def _kpi(folder: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "KPI_NO_CACHE": "1", "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "kpi", *args], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return inprocess.run(args, cwd=folder, env=env)
 
 
 def _weighted_project(folder: Path, bands: str, offences: str) -> Path:

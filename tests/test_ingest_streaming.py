@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import inprocess
 import polars as pl
 import pytest
 from hostile_support import GOOD_HEADER, make_project, snapshot
@@ -306,8 +307,7 @@ def test_repeated_header_rows_in_several_batches_are_counted_once_per_file(tmp_p
 
 def _kpi(folder: Path, *args: str | Path, **env: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "KPI_PROJECT": str(folder), "NO_COLOR": "1", **env}
-    return subprocess.run([sys.executable, "-m", "kpi", *map(str, args)], cwd=folder,
-                          env=environment, capture_output=True, text=True, timeout=120)
+    return inprocess.run(args, cwd=folder, env=environment)
 
 
 def _extract(folder: Path, name: str, rows: list[str]) -> Path:

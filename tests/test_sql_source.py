@@ -17,10 +17,10 @@ import shutil
 import socket
 import sqlite3
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
+import inprocess
 import pytest
 from hostile_support import snapshot
 
@@ -77,8 +77,7 @@ def run(project: Path, *args: str, uri: str | None = None) -> subprocess.Complet
     env["KPI_NO_CACHE"] = "1"
     if uri is not None:
         env[ENV] = uri
-    return subprocess.run([sys.executable, "-m", "kpi", "--project", str(project), *args],
-                          capture_output=True, text=True, env=env, timeout=300)
+    return inprocess.run(["--project", project, *args], env=env)
 
 
 def write_project(folder: Path, source: str) -> Path:
@@ -374,10 +373,8 @@ def test_a_wrong_password_is_one_line_with_no_credential_anywhere(tmp_path, post
                                             f"query = '{QUERY}' }}")
     wrong = postgres["uri"].replace("Pa55", "Wr0ng")
     args = ["--debug"] if debug else []
-    out = subprocess.run([sys.executable, "-m", "kpi", *args, "--project", str(project),
-                          "ingest", "incidents", "--from-source"], capture_output=True,
-                         text=True, timeout=300,
-                         env={**os.environ, ENV: wrong, "KPI_NO_CACHE": "1"})
+    out = inprocess.run([*args, "--project", project, "ingest", "incidents", "--from-source"],
+                        env={**os.environ, ENV: wrong, "KPI_NO_CACHE": "1"})
     assert out.returncode == (1 if debug else 3)  # --debug re-raises, with its traceback
     everything = out.stdout + out.stderr
     for secret in ("Wr0ng", "w@rd", "w%40rd", wrong):

@@ -8,9 +8,9 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+import inprocess
 import pytest
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -19,8 +19,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 def _kpi(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "KPI_NO_CACHE": "1", "NO_COLOR": "1"}
     env.pop("KPI_PROJECT", None)
-    return subprocess.run([sys.executable, "-m", "kpi", *args], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return inprocess.run(args, cwd=root, env=env)
 
 
 def _summary(root: Path, *args: str) -> list[dict]:
