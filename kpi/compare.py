@@ -24,6 +24,7 @@ from kpi.catalogue import (
     BOUNDS_HINT,
     BREAKDOWN_TYPES,
     Better,
+    DatasetSpec,
     Kind,
     KpiDef,
     PeerGroup,
@@ -581,6 +582,9 @@ def peer_result(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     group = project.peers.get(kpi.peers) if kpi.peers else None
     if group is None or group.focus is None or splittable(project, kpi, group.column):
         return None
+    only = _constant_part(project.datasets[kpi.source], group.column)
+    if only is not None and any(m != only for m in (*group.members, group.focus)):
+        return None  # the data holds one part, so not the whole group: nothing to read
     try:
         result = compare(project, period, group.column, vs, [kpi], peers=group.id,
                          focus=group.focus, as_of=as_of)
@@ -593,6 +597,20 @@ def peer_result(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
             for m in (*group.members, group.focus)):
         return None
     return compared
+
+
+def _constant_part(dataset: DatasetSpec, column: str) -> str | None:
+    """The one part a derived column can hold when its expression is a literal (the sample's
+    `force = "'West Midlands'"`), as the comparison names parts (cast to text); None when the
+    column is declared or derived from the data. Read from the catalogue, not the store."""
+    derived = next((d for d in dataset.derived if d.name == column), None)
+    if derived is None:
+        return None
+    expression = pl.sql_expr(derived.expression)
+    if not expression.meta.is_literal():
+        return None
+    value = pl.select(expression.cast(pl.String).alias(column)).to_series()
+    return value.item() if value.len() == 1 else None
 
 
 def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,

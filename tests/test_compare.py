@@ -587,3 +587,34 @@ def test_peer_figure_in_every_format_and_byte_stable(project, tmp_path):
 
     with Image.open(tmp_path / "paper-files" / "figure-1-peers_thefts.png") as image:
         assert image.mode == "L"  # 8-bit greyscale, as every chart
+
+
+def test_a_peer_group_on_a_constant_column_is_answered_from_the_catalogue(monkeypatch):
+    """The sample's `force` is the literal 'West Midlands': its store holds one force, so the
+    peer comparison is None without reading the store, as the comparison itself says."""
+    from dataclasses import replace as changed
+
+    import kpi
+    from kpi import compare
+    from kpi.periods import Comparison, Month
+
+    sample = kpi.open("sample").definition
+    crime = sample.kpi("total_recorded_crime")
+    group = sample.peers[crime.peers]
+    month = Month.parse("2025-09")
+    full = compare.compare(sample, month, group.column, Comparison.BASELINE, [crime],
+                           peers=group.id, focus=group.focus)
+    assert [p.name for p in full.kpis[0].parts] == ["West Midlands"]
+    assert full.notes == ("the data holds no rows for Greater Manchester, Merseyside, West "
+                          "Yorkshire of peer group 'most_similar'",)
+    # A group of the one force the column holds is still compared from the store.
+    alone = changed(sample, peers={group.id: changed(group, members=("West Midlands",))})
+    held = compare.peer_result(alone, crime, month, Comparison.BASELINE)
+    assert held is not None and [p.name for p in held.parts] == ["West Midlands"]
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("the store was read")
+
+    monkeypatch.setattr(compare, "compare", no_read)
+    assert compare.peer_result(sample, crime, month, Comparison.BASELINE) is None
+    assert compare.peer_sentence(sample, crime, month, Comparison.BASELINE) is None

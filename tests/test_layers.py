@@ -204,3 +204,45 @@ def test_the_charts_draw_from_the_board_model_and_ask_the_engine_nothing():
     found = [f"kpi/charts.py:{line} imports {target}" for line, target, _ in _graph()["kpi.charts"]
              if target.startswith(DRAWING_MAY_NOT_IMPORT)]
     assert not found, "\n".join(found)
+
+
+# What a run imports in a fresh interpreter: a report reads the store and never loads an extract,
+# so no reader (nor pyarrow's CSV parser) is imported. The export compares LPAs, which checks
+# the spellings with kpi.ingest.identity: that leaf must not bring in its package's readers.
+READERS = ("kpi.ingest.csv_reader", "kpi.ingest.parquet_reader", "kpi.ingest.excel_reader",
+           "kpi.ingest.stage", "kpi.ingest.commit", "pyarrow.csv")
+RUN_PROBE = """
+import sys
+from kpi.entry import main
+try:
+    code = main(sys.argv[1:])
+finally:
+    names = sorted(m for m in sys.modules if m.startswith(("kpi.", "pyarrow")))
+    sys.stderr.write("\\nimported: " + " ".join(names) + "\\n")
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("command", ["summary", "export"])
+def test_a_report_on_the_sample_imports_no_reader(command, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import kpi
+
+    kpi.open("sample")  # the sample's store is built by the loader once, before the probe
+    args = ["summary", "--period", "2025-09", "--project", "sample", "--vs", "yoy"]
+    if command == "export":
+        args = ["export", "markdown", "--period", "2025-09", "--project", "sample",
+                "--output", str(tmp_path / "board.md")]
+    env = {**{k: v for k, v in os.environ.items()
+              if not k.startswith("KPI_") or k == "KPI_CACHE_DIR"}, "KPI_NO_CACHE": "1"}
+    done = subprocess.run([sys.executable, "-c", RUN_PROBE, *args], capture_output=True,
+                          text=True, env=env, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    imported = done.stderr.strip().splitlines()[-1].removeprefix("imported: ").split()
+    assert "kpi.engine" in imported  # the command ran, not a cached answer
+    if command == "export":
+        assert "kpi.ingest.identity" in imported  # the spelling check ran
+    assert not [m for m in READERS if m in imported]
