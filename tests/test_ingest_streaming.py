@@ -155,8 +155,8 @@ def test_files_sharing_a_month_only_in_a_later_batch_are_refused(tmp_path, small
     assert ingest.read_extracts(SPEC, [jan, feb], parts=True).frame.height == 21
 
 
-def test_the_conformer_never_gets_more_than_one_batch(tmp_path, monkeypatch):
-    monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", "7")
+def _batch_heights(monkeypatch) -> list[int]:
+    """The height of each batch the conformer is given, appended as it is given one."""
     seen: list[int] = []
     conform = ingest.stage._conform
 
@@ -165,6 +165,12 @@ def test_the_conformer_never_gets_more_than_one_batch(tmp_path, monkeypatch):
         return conform(spec, path, table, state)
 
     monkeypatch.setattr(ingest.stage, "_conform", counting)
+    return seen
+
+
+def test_the_conformer_never_gets_more_than_one_batch(tmp_path, monkeypatch):
+    monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", "7")
+    seen = _batch_heights(monkeypatch)
     csv_path = _csv(tmp_path / "e.csv", _rows(50))
     ingest.read_extracts(SPEC, [csv_path])
     assert seen == [7] * 7 + [1]
@@ -249,14 +255,7 @@ def test_a_parquet_file_is_read_a_run_of_row_groups_at_a_time(tmp_path, monkeypa
     import pyarrow.parquet as pq
 
     monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", "3")
-    seen: list[int] = []
-    conform = ingest.stage._conform
-
-    def counting(spec, path, table, state):
-        seen.append(table.height)
-        return conform(spec, path, table, state)
-
-    monkeypatch.setattr(ingest.stage, "_conform", counting)
+    seen = _batch_heights(monkeypatch)
     frame = pl.DataFrame({"Ref": [f"P{i}" for i in range(20)],
                           "Day": [f"2025-01-{i + 1:02d}" for i in range(20)],
                           "Count": [str(i) for i in range(20)]})
