@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         sink.finish(extract)
         conform += time.perf_counter() - clock
         conform_cpu += cpu() - used
-        record("parse (Arrow's streaming CSV reader / Parquet batches)", parse, parse_cpu)
+        record("parse (Polars' or Arrow's CSV parser / Parquet batches)", parse, parse_cpu)
         record("map, type and check each batch, write each month's data file", conform,
                conform_cpu)
         clock, used = time.perf_counter(), cpu()

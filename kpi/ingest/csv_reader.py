@@ -1,6 +1,14 @@
-"""The CSV reader: Arrow's streaming CSV reader over a file's UTF-8 text, a batch of rows at a
-time, every value as text, with row numbers as an editor shows them. The next batch is parsed on
-a second thread while the one before is checked (`_ahead`).
+"""The CSV reader: a file's UTF-8 text a batch of rows at a time, every value as text, with row
+numbers as an editor shows them. The next batch is parsed on a second thread while the one
+before is checked (`_ahead`).
+
+Two parsers read it. Polars' CSV parser, about twice as quick, reads a file the survey proves
+plain: no quote character, no line break but \n and \r\n, and as many commas as lines times
+the header's commas less one. It reads a short row (`4,5` under three columns) as if its last
+fields were empty and a blank line as a row of empty strings, where kpi refuses both; by the
+count, a file with a short row or a blank line has a long row too, which Polars refuses, and
+then the file is read again by the other parser. Arrow's streaming CSV reader reads every
+other file (quoted values, line breaks in them, any doubt), naming each bad row.
 """
 
 from __future__ import annotations
@@ -77,7 +85,7 @@ def _csv_batches(path: Path, survey: _Survey, folder: Path, index: int,
         raise DataError(located(path, "a NUL byte (binary data) in a CSV file",
                                 row=_lines_in(text.path, 0, text.nul) + 1),
                         hint="the file is damaged or not text; export it again")
-    return _parse_csv(path, text, state)
+    return _parse_csv(path, text, state, survey)
 
 
 def _split_header(path: Path, data: memoryview) -> tuple[list[str], int]:
@@ -111,10 +119,11 @@ def _split_header(path: Path, data: memoryview) -> tuple[list[str], int]:
     return [h.strip() for h in header], len(text.encode("utf-8"))
 
 
-def _parse_csv(path: Path, text: _Text,
-               state: _FileState) -> tuple[Iterator[pl.DataFrame], Numbering]:
-    """The records after the header, parsed by Arrow's streaming CSV reader with every column
-    as text, in batches of _batch_rows() records."""
+def _parse_csv(path: Path, text: _Text, state: _FileState,
+               survey: _Survey) -> tuple[Iterator[pl.DataFrame], Numbering]:
+    """The records after the header, parsed by Polars' CSV parser when the survey's count
+    proves every line a record of the header's fields (`_proven_plain`), else by Arrow's
+    streaming CSV reader, with every column as text, in batches of _batch_rows() records."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -157,7 +166,9 @@ def _parse_csv(path: Path, text: _Text,
             seen_rows["blank"] += 1  # a whitespace-only line is a blank line, not a short row
         return "skip"
 
-    def parsed_batches() -> Iterator[tuple[pl.DataFrame, frozenset[str], int]]:
+    def parsed_batches(skip: int = 0) -> Iterator[tuple[pl.DataFrame, frozenset[str], int]]:
+        """Arrow's batches; with `skip`, the batches of the first `skip` records (which the
+        Polars parser handed out before it refused the file) are parsed but not handed out."""
         source = pa.OSFile(str(text.path))
         # The bytes parsed, for kpi.progress, in the file's own bytes (a re-encoded copy's
         # are scaled back to them). Arrow's own position is no measure: it reads far ahead.
@@ -185,7 +196,10 @@ def _parse_csv(path: Path, text: _Text,
                     pending.append(batch.slice(0, take))
                     held += take
                     batch = batch.slice(take)
-                    if held == size:
+                    if held == size and seen_rows["records"] + held <= skip:
+                        seen_rows["records"] += held
+                        pending, held = [], 0
+                    elif held == size:
                         # Arrow's batches are let go before the frame is handed out, not
                         # held while it is checked.
                         frame, printable = frame_of(pending)
@@ -229,14 +243,61 @@ def _parse_csv(path: Path, text: _Text,
         seen_rows["records"] += frame.height
         return frame, printable
 
+    plain: list[bool] = []
+    lines = _proven_plain(survey, text, path, prefix[:length], len(names))
+
+    def polars_batches(lines: int) -> Iterator[tuple[pl.DataFrame, frozenset[str], int]]:
+        """Polars' frames of a file `_proven_plain` counted `lines` records in, parsed a
+        block of whole lines at a time; on a refusal (a long row), Arrow's from the start."""
+        schema = dict.fromkeys(internal, pl.String)
+        shape = survey.shape
+        printable = (frozenset(n for n in names if n not in reserved)
+                     if shape is not None and shape.printable else frozenset())
+        size = _batch_rows()
+        pending: list[pl.DataFrame] = []
+        held = 0
+        try:
+            for block, parsed in _line_blocks(text.path, start):
+                part = pl.read_csv(block, has_header=False, schema=schema, infer_schema=False,
+                                   quote_char=None, empty_string_is_null=False,
+                                   truncate_ragged_lines=False, raise_if_empty=False)
+                del block
+                while part.height:
+                    take = min(size - held, part.height)
+                    pending.append(part.slice(0, take))
+                    held += take
+                    part = part.slice(take)
+                    if held == size:
+                        yield polars_frame(pending), printable, parsed
+                        pending, held = [], 0
+            if pending:
+                yield polars_frame(pending), printable, path.stat().st_size
+        except (pl.exceptions.PolarsError, _LongLine):
+            # A long row (so, by the count, a short one too) or a line over half a block:
+            # Arrow's reader reads the file, handing out what Polars' did not, and names the
+            # first bad row as it does for any file.
+            handed, seen_rows["records"] = seen_rows["records"], 0
+            yield from parsed_batches(skip=handed)
+            return
+        if seen_rows["records"] == lines:
+            plain.append(True)  # every record one line, no blank line
+        else:  # not seen: the count proves it
+            raise AssertionError(f"{seen_rows['records']} records in {lines} lines")
+
+    def polars_frame(pending: list[pl.DataFrame]) -> pl.DataFrame:
+        frame = pl.concat(pending, how="vertical") if len(pending) > 1 else pending[0]
+        frame = frame.rename(dict(zip(internal, names, strict=True))).drop(reserved)
+        frame = _numbered(frame, seen_rows["records"])
+        seen_rows["records"] += frame.height
+        return frame
+
     def batches() -> Iterator[pl.DataFrame]:
         # Parsed a batch ahead, on a thread of its own, while this one checks the batch before:
-        # Arrow's parser and Polars' conversion let go of the GIL, so the two share the cores.
-        for frame, printable, read in _ahead(parsed_batches()):
+        # both parsers let go of the GIL, so the two share the cores.
+        made = parsed_batches() if lines is None else polars_batches(lines)
+        for frame, printable, read in _ahead(made):
             state.bytes_read, state.plain_text = read, printable
             yield frame
-
-    plain: list[bool] = []
 
     def numbering(records: pl.Series) -> pl.Series:
         if not plain:
@@ -247,6 +308,55 @@ def _parse_csv(path: Path, text: _Text,
                              records)
 
     return batches(), numbering
+
+
+class _LongLine(Exception):
+    """A line longer than half a block, left to Arrow's reader (which reads it, or refuses
+    it as too long, as it did before Polars' parser was used)."""
+
+
+def _line_blocks(path: Path, start: int) -> Iterator[tuple[bytes, int]]:
+    """The file's bytes from `start` in blocks of whole lines (the last may end without a line
+    break), each with the offset where it ends; _LongLine for a line over BLOCK // 2 bytes."""
+    longest, step = BLOCK // 2, BLOCK // 4
+    carry, offset = b"", start
+    for chunk in _blocks(path, start):
+        data = carry + chunk if carry else chunk
+        # A line over half a block holds one of these points: look at the line around each.
+        for point in range(step, len(data), step):
+            end = data.find(b"\n", point)
+            if (len(data) if end < 0 else end) - data.rfind(b"\n", 0, point) > longest + 1:
+                raise _LongLine
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            offset += cut
+            yield data[:cut], offset
+        carry = data[cut:]
+    if len(carry) > longest:
+        raise _LongLine
+    if carry:
+        yield carry, offset + len(carry)
+
+
+def _proven_plain(survey: _Survey, text: _Text, path: Path, header: bytes,
+                  width: int) -> int | None:
+    """The number of records after the header when the survey's count proves each line of the
+    file a record of `width` fields for Polars' parser, else None.
+
+    In a file with no quote character and no line break but \n and \r\n, a line's fields
+    are its commas plus one. When the lines after the header hold `lines` x (`width` - 1)
+    commas, a line with fewer commas (a short row, a blank line) means another with more,
+    which Polars' parser refuses (`truncate_ragged_lines=False`); so a file it reads to the
+    end has `width` fields on every line."""
+    shape = survey.shape
+    if shape is None or text.path != path or shape.lone_returns or width < 2:
+        return None
+    # The header (and any blank lines before it) hold no quote either, so its lines are its
+    # line feeds.
+    lines = shape.feeds - header.count(b"\n") + (not shape.ends_in_feed)
+    if lines < 1 or shape.commas - header.count(b",") != lines * (width - 1):
+        return None
+    return lines
 
 
 def _ahead(items: Iterator[T]) -> Iterator[T]:
