@@ -1655,7 +1655,8 @@ class _Builder:
                        if any(floors) else "")
                     + ". More than chance means less than a 5% chance "
                     "divided by the number of parts tested (Bonferroni's correction), each "
-                    "part set aside in turn.")
+                    "part set aside in turn and, at the end, tested again against the rest "
+                    "its sentence gives.")
         if not self.full:
             standing += (" Besides the breakdowns the project asks for, this paper shows at "
                          f"most {BOARD_STANDOUTS} of counts and {BOARD_STANDOUTS} of "
