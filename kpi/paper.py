@@ -21,7 +21,7 @@ the same bytes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -1397,18 +1397,30 @@ class _Builder:
         compare = _shared_window(r.comparison for r in group)
         when = f" {_in(current)}" if current else ""
         against = f", against {_in(compare)[3:]}" if compare else ""
-        text = inlines(f"Table {self.tables} sets out ", name,
-                       f"{when}{against}: for each KPI the comparison value, the current value "
-                       "and the change.")
+        last = _table_last_column(group, self.verdicts)
+        what = ("the comparison value, the current value, the change and "
+                + ("its status" if last[0] == "Status" else
+                   "what its monthly figures show (as in the summary's matrix)")
+                if last else "the comparison value, the current value and the change")
+        text = inlines(f"Table {self.tables} sets out ", Name(_in_sentence(name.text)),
+                       f"{when}{against}: for each KPI {what}.")
         changed = [r for r in group if r.change is not None]
         if changed:
             largest = max(changed, key=lambda r: (_change_size(r), -group.index(r)))
             if _change_size(largest) > 0:
                 text = inlines(text, " The largest change was for ", Name(largest.kpi.title),
-                               f": {change_words(largest)}.")
+                               f", {change_words(largest)}.")
         for r in developing:
             text = inlines(text, " ", Name(r.kpi.title), " is in development: there is no "
                            "data for it yet.")
+        # An exception the front page points here for is said in words, not left to a row.
+        for r in group:
+            if self.exceptions.get(r.kpi.id):
+                verdict = self.verdicts.get(r.kpi.id)
+                reasons = [self._exception_words(r.kpi, verdict, why)
+                           for why in self.exceptions[r.kpi.id]]
+                text = inlines(text, " ", Strong(inlines(Name(r.kpi.title))), " is an exception: ",
+                               "; ".join(reasons), ".")
         for r in group:
             quotes = self._quotes(r.kpi)
             if quotes:
@@ -1420,8 +1432,12 @@ class _Builder:
             else "Comparison"
         head_cmp = f"{comparison_head} ({compare.label})" if compare else comparison_head
         head_cur = f"Current ({current.label})" if current else "Current"
+        # The last column says what a board can use: the status where a row's change was
+        # tested; where none was (snapshots: two counts of the same people are not independent
+        # samples), what the monthly figures show, as the matrix gives it; where the KPIs have
+        # no process chart either (running totals), nothing, and no column.
         columns = (Column("KPI"), Column(head_cmp, Align.RIGHT), Column(head_cur, Align.RIGHT),
-                   Column("Change", Align.RIGHT), Column("Status"))
+                   Column("Change", Align.RIGHT), *((Column(last[0]),) if last else ()))
         rows = []
         for r in group:
             rows.append((
@@ -1429,7 +1445,7 @@ class _Builder:
                 _table_value(r.comparison, r.kpi, compare is None),
                 _table_value(r.current, r.kpi, current is None),
                 inlines(change_cell(r.change, r.kpi)),
-                inlines(SHOWN_STATUS_WORDS[shown_status(r, self.verdicts.get(r.kpi.id))]),
+                *((inlines(last[1](r)),) if last else ()),
             ))
         caption = inlines(f"Table {self.tables} – ", name, f", {self.report.period.name}")
         return [Paragraph(text, number=label),
@@ -1756,6 +1772,44 @@ MATRIX_ROWS = (
     ("uncharted", "No process chart (cumulative, too few months or no data)"),
     ("developing", "In development"),
 )
+
+
+def _table_last_column(group: list[KpiResult], verdicts: Mapping[str, Verdict]
+                       ) -> tuple[str, Callable[[KpiResult], str]] | None:
+    """A KPI table's last column, its heading and its cell of a row: "Status" where any
+    row's change was tested; otherwise "Variation" (the matrix's row of each KPI) where any
+    row has a process chart, in the words of the summary tables (VARIATION_CELLS);
+    otherwise none (None)."""
+    def status(r: KpiResult) -> str:
+        return SHOWN_STATUS_WORDS[shown_status(r, verdicts.get(r.kpi.id))]
+
+    def variation(r: KpiResult) -> str:
+        verdict = verdicts.get(r.kpi.id)
+        if r.status == Outcome.IN_DEVELOPMENT:
+            return "in development"
+        if verdict is None or verdict.variation is None:
+            return "no chart"
+        return VARIATION_CELLS[verdict.variation.verdict] + (
+            " (trial limits)" if verdict.variation.trial else "")
+
+    if any(shown_status(r, verdicts.get(r.kpi.id)) != NOT_TESTED for r in group):
+        return "Status", status
+    if any(_matrix_row(r, verdicts.get(r.kpi.id)) not in ("uncharted", "developing")
+           for r in group):
+        return "Variation", variation
+    return None
+
+
+def _in_sentence(title: str) -> str:
+    """A title inside a sentence: 'Ethics training completion rates' reads 'ethics training
+    completion rates' after 'Table 1 sets out'; a title that starts with a name or an
+    abbreviation ('West Midlands ...', 'PCSO ...') keeps its capitals."""
+    words = title.split(" ")
+    first = words[0]
+    if (len(first) > 1 and first[0].isupper() and first[1:].islower()
+            and (len(words) == 1 or not words[1][:1].isupper())):
+        return first[0].lower() + title[1:]
+    return title
 
 
 def _matrix_row(result: KpiResult, verdict: Verdict | None) -> str:
