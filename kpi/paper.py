@@ -1458,6 +1458,10 @@ class _Builder:
         if not kpi.breakdowns or result.current is None or kpi.is_derived:
             return []
         comparison = result.comparison.window if result.comparison else None
+        # The parts' figures are of the whole windows, the months not final yet included
+        # (provisional_sentence says which): the sentence that ranks them says so.
+        months = kpi.provisional_months
+        unsettled = f" (including its last {months} months, not final yet)" if months else ""
         out = []
         for column in shown_breakdowns(kpi, self.config, self.full,
                                        self.model.standout.get(kpi.id)):
@@ -1483,15 +1487,17 @@ class _Builder:
                 # the sentence has named every part, a ranking would say it again.
                 continue
             elif len(rows) <= RANK_LIMIT and comparison is not None:
-                out.append(_ranking(kpi, label, rows))
+                out.append(_ranking(kpi, label, rows, unsettled))
             else:
                 items = []
                 for r in rows[:TOP_PARTS]:
                     if r["current"]:
                         items.append(inlines(", " if items else "", _part(r["part"]),
                                              f" ({kpi_value(r['current'], kpi)})"))
-                out.append(inlines("By ", label, f", the highest figures "
-                                   f"{_in(result.current.window)} were ", items, "."))
+                if items:
+                    out.append(inlines("By ", label, f", the highest figures "
+                                       f"{_in(result.current.window)}{unsettled} were ",
+                                       items, "."))
         return out
 
     # -- figures -----------------------------------------------------------------------------
@@ -2135,9 +2141,10 @@ def _part(value) -> Inlines:
     return inlines("not recorded" if value is None else Name(str(value)))
 
 
-def _ranking(kpi: KpiDef, label: Name, rows: list[dict]) -> Inlines:
-    """'By LPA, ranked by percentage change from lowest to highest: Wolverhampton (-14.6%),
-    Coventry (-13.3%) ...': the best change first by the KPI's direction."""
+def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") -> Inlines:
+    """'By LPA, the percentage change, best first: Wolverhampton (−14.6%), Coventry
+    (−13.3%) ...': the best change first by the KPI's direction; `unsettled` says, after
+    the measure, that the windows hold months not final yet."""
     if kpi.unit == Unit.PERCENT:
         key, measure, fmt = "points", "change in percentage points", "{:.1f}pp"
     elif kpi.unit == Unit.RATIO:
@@ -2161,7 +2168,7 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict]) -> Inlines:
              for r in known]
     items += [inlines(_part(r["part"]), " (n/a)") for r in unknown]
     listed = [inlines(", " if n else "", item) for n, item in enumerate(items)]
-    text = inlines("By ", label, f", the {measure}, best first: ", listed)
+    text = inlines("By ", label, f", the {measure}{unsettled}, best first: ", listed)
     if not items:
         text = inlines("By ", label)
     if small:
@@ -2172,6 +2179,8 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict]) -> Inlines:
         text = inlines(text, "; " if items else ", ",
                        f"on a base below {SMALL_BASE}, as numbers: ", tiny)
     return inlines(text, ".")
+
+
 def _windows(result: KpiResult) -> str:
     kpi = result.kpi
     if result.current is None:
