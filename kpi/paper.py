@@ -598,7 +598,9 @@ TALLY_WORDS = {
     Outcome.DETERIORATING: "significantly deteriorating",
     Outcome.CHANGED: "significantly changed (no better direction)",
     Outcome.STABLE: "stable",
-    NO_SIGNIFICANT_CHANGE: "within normal variation",
+    # Not "within normal variation": the front page's matrix counts the KPIs whose monthly
+    # figures show only normal variation, a different count, in the same words.
+    NO_SIGNIFICANT_CHANGE: "with no significant change",
     NOT_TESTED: "not tested for significance",
     Outcome.STALE: "stale (data ending before the period)",
     Outcome.IN_DEVELOPMENT: "in development",
