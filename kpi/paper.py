@@ -850,7 +850,9 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
                 and current.denominator is not None):
             counts = (f" ({render.number(current.numerator, Unit.COUNT)} of "
                       f"{render.number(current.denominator, Unit.COUNT)})")
-        head = inlines(f"{value}{counts}")
+        # "102.6, down 9.8" said nothing of what 102.6 is: a rate per population says so.
+        per = " per 1,000 population" if kpi.kind == Kind.PER_1000 else ""
+        head = inlines(f"{value}{per}{counts}")
     when = "" if current.window == usual[0] else f" {_in(current.window)}"
     then = "" if before.window == usual[1] else f" {_in(before.window)}"
     change = change_words(result).replace("an increase of", "up").replace(
