@@ -140,8 +140,8 @@ def test_a_short_row_beside_a_long_one_is_named_as_arrow_names_it(tmp_path, monk
     assert "expected 4 fields, found 3 (2 such rows in all)" in either[1]
 
 
-@pytest.mark.parametrize("length", [100, 400, 600, 1500, 3000])
-@pytest.mark.parametrize("where", [0, 1, 5])
+@pytest.mark.parametrize("length", [400, 600, 3000])
+@pytest.mark.parametrize("where", [0, 5])
 def test_a_line_over_half_a_block_is_left_to_arrow(tmp_path, monkeypatch, length, where):
     """Arrow's reader refuses a record longer than its block; Polars' parser would read it, so
     a line over half a block (blocks of 1 KiB here) goes to Arrow's reader, which reads the
