@@ -102,11 +102,17 @@ def change_text(change: Change | None, unit: Unit) -> str:
     return f"{absolute} ({percent})"
 
 
-def arrow(change: Change | None) -> str:
+def arrow(change: Change | None, unit: Unit | None = None) -> str:
+    """The direction of the size the status is judged on (engine.status_of): points, else the
+    % change, else the absolute change, so a per-1,000 figure moving 0.03 (1.2%) points the way
+    its 'improving' says instead of reading flat. A rise from zero (no % exists) points by its
+    sign, as its status is judged, except for a ratio, whose size is its absolute change."""
     if change is None:
         return " "
-    size = next((v for v in (change.points, change.absolute) if v is not None), 0.0)
-    if round(size, 1) == 0:
+    size = next((v for v in (change.points, change.percent, change.absolute) if v is not None),
+                0.0)
+    from_zero = change.points is None and change.percent is None and unit != Unit.RATIO
+    if size == 0 or (round(size, 1) == 0 and not from_zero):
         return "→"
     return "↑" if size > 0 else "↓"
 
@@ -409,7 +415,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         for r in results:
             verdict = verdicts.get(r.kpi.id)
             style = STATUS_STYLE[r.status]
-            status = Text(f"{arrow(r.change)} {STATUS_WORDS[r.status]}", style=style)
+            status = Text(f"{arrow(r.change, r.kpi.unit)} {STATUS_WORDS[r.status]}", style=style)
             cells = [r.kpi.title, _mark(r.comparison, cmp_code, r), _mark(r.current, cur_code, r),
                      change_text(r.change, r.kpi.unit) if r.change else "n/a", status,
                      significance_word(verdict), variation_word(verdict, short=True)]
