@@ -3,7 +3,8 @@ figure kpi prints checked against DuckDB over the rows the loads should have lef
 
 A Hypothesis state machine draws a project (every KPI kind, filters, weights, replace_by,
 quarterly and monthly dates, lags, baselines), then loads (revisions, --parts, other spellings
-of stored values, gaps, a file name with brackets), reloads, restores with
+of stored values, gaps, a file name with brackets; CSV, Parquet or Excel, read in batches of
+a few rows), reloads, restores with
 `deltalake.DeltaTable.restore` as docs/guarantees.md describes, and `kpi vacuum`. It runs kpi
 as a user would (the CLI, `--format json`): summary, compare, show and the figures file of
 `kpi export markdown`, and checks each figure against tests/oracle_support.py.
@@ -20,7 +21,8 @@ CI runs a fixed, derandomized budget (ORACLE_EXAMPLES below). By hand:
 runs more, and prints how many cases, steps and commands it ran. KPI_ORACLE_AVOID (a comma
 list of oracle_support.CLASSES) names the classes the generator leaves out; empty hunts all.
 KPI_ORACLE_KEEP=1 keeps the projects it made, to replay a failing sequence by hand.
-KPI_ORACLE_SEED=N draws sequences other than CI's, from seed N.
+KPI_ORACLE_SEED=N draws sequences other than CI's, from seed N. KPI_INGEST_BATCH_ROWS=N reads
+every load in batches of N rows (by default each project draws its own batch size).
 """
 
 from __future__ import annotations
@@ -107,7 +109,8 @@ class OracleMachine(RuleBasedStateMachine):
     def kpi(self, *args: str):
         STATS["commands"] += 1
         self.log.append("kpi " + " ".join(_quote(a) for a in args))
-        result = self.runner.invoke(app, ["--project", str(self.folder), *map(str, args)])
+        result = self.runner.invoke(app, ["--project", str(self.folder), *map(str, args)],
+                                    env={"KPI_INGEST_BATCH_ROWS": self.batch})
         stderr = result.stderr or ""
         if "Traceback" in stderr or (result.exception is not None
                                      and not isinstance(result.exception, SystemExit)):
@@ -128,16 +131,23 @@ class OracleMachine(RuleBasedStateMachine):
         if cls in ("window", "wrong_figure") and any("[" in f for _, files, _, _ in self.loads
                                                      for f in files):
             cls += " (a file name with brackets was loaded: brackets?)"
-        raise Failure(f"[{cls}] {message}\nproject folder: {self.folder}\nkpi.toml:\n"
+        raise Failure(f"[{cls}] {message}\nproject folder: {self.folder}\n"
+                      f"KPI_INGEST_BATCH_ROWS={self.batch}\nkpi.toml:\n"
                       f"{self.spec.toml()}\nsteps:\n  " + "\n  ".join(self.log[-60:]))
 
-    def new_file(self, suffix: str = "") -> Path:
+    def new_file(self, suffix: str = "", *, csv: bool = False) -> Path:
+        """A new extract's path: a CSV file, or (unless "formats" is avoided) half the time a
+        Parquet file or an Excel workbook holding the same rows (oracle_support.write_csv)."""
         self.n_files += 1
-        name = f"x{self.n_files}{suffix}.csv"
+        kind = ".csv"
+        if not csv and "formats" not in self.avoid:
+            kind = self.rnd.choice([".csv", ".csv", ".parquet", ".xlsx"])
+            STATS[f"extracts {kind}"] += 1
+        name = f"x{self.n_files}{suffix}{kind}"
         if "brackets" not in self.avoid and self.rnd.random() < 0.2:
-            name = f"x{self.n_files}[1].csv"
+            name = f"x{self.n_files}[1]{kind}"
             # a decoy with the name the brackets would glob to
-            decoy = self.folder / "extracts" / f"x{self.n_files}1.csv"
+            decoy = self.folder / "extracts" / f"x{self.n_files}1{kind}"
             self._decoy = decoy
         else:
             self._decoy = None
@@ -179,6 +189,11 @@ class OracleMachine(RuleBasedStateMachine):
         # a '%' and two hex digits: Delta Lake's log reader decodes them, so a one-line refusal
         # is honest (a '%' before anything else works)
         self.odd_path = "%20" in name
+        # loads read in batches of a few rows (unless the run names a batch size), so a load
+        # spans many CSV batches and Parquet row groups, as a large extract does
+        self.batch = os.environ.get("KPI_INGEST_BATCH_ROWS") or r.choice(
+            ["1", "3", "7", "64", str(250_000)])
+        STATS[f"batches of {self.batch} rows"] += 1
         self.spec.write(self.folder)
         (self.folder / "extracts").mkdir()
         self.model = Model(self.spec)
@@ -353,7 +368,7 @@ class OracleMachine(RuleBasedStateMachine):
         files = []
         texts: set[str] = set()
         while len(files) < 2:
-            path = self.new_file()
+            path = self.new_file(csv=True)
             write_csv(path, "staff", staff_rows(self.rnd, months), self.spec)
             if path.read_text(encoding="utf-8") in texts:
                 continue  # the same bytes twice are read once, rightly: draw another
