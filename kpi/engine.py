@@ -1487,7 +1487,7 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
                             for k in (num_id, den_id))
             out[(kpi.id, end, months)] = _derived_series(
                 kpi, found[(num_id, end, months + 11)], found[(den_id, end, months + 11)],
-                months // 3 if quarterly else months, 4 if quarterly else 12)
+                months // 3 if quarterly else months)
         else:
             out[(kpi.id, end, months)] = found[(kpi.id, end, months)]
     return out
@@ -1517,15 +1517,17 @@ def _series_window(kpi: KpiDef, end: Month, months: int) -> Window:
 
 
 def _derived_series(kpi: KpiDef, num: pl.DataFrame, den: pl.DataFrame,
-                    months: int, year: int = 12) -> pl.DataFrame:
-    """A rate of two KPIs month by month (or quarter by quarter: `year` rows make a year),
-    from their series (each 11 months longer)."""
+                    months: int) -> pl.DataFrame:
+    """A rate of two KPIs month by month (or quarter by quarter),
+    from their series (each 11 months longer). Its rolling year is theirs, numerator over
+    denominator: none where either has none (a part holding only some of the year's months,
+    a month without rows), as the two KPIs' own series decide, never summed again here."""
     joined = num.join(den, on="month", suffix="_den")
     # A month whose denominator is 0 has no rate (null), never NaN or infinity.
     frame = joined.select(
         "month",
         _finite(pl.col("value") / pl.col("value_den") * 100 * kpi.multiplier).alias("value"),
-        _finite(pl.col("value").rolling_sum(year) / pl.col("value_den").rolling_sum(year)
+        _finite(pl.col("rolling_12") / pl.col("rolling_12_den")
                 * 100 * kpi.multiplier).alias("rolling_12"))
     return frame.tail(months)
 
