@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import traceback
@@ -724,6 +725,59 @@ class OracleMachine(RuleBasedStateMachine):
                           f"{expected and (text(expected[0]), text(expected[1]))}")
             STATS["figures checked"] += 1
             self._check_value("export figures", k, fig["role"], fig["value"], window, None)
+        self._check_paper_text(out.read_text(encoding="utf-8"), figures["figures"])
+
+    def _check_paper_text(self, paper: str, figures: list[dict]) -> None:
+        """The paper's words against its figures file (whose values are checked above): each
+        figure's `shown` is its value rounded, and a KPI's paragraph prints both figures and a
+        change ("up 6 from 24", "a decrease of 7", "down 1.4 percentage points", "(6.2%)")
+        that is the difference of the two values, in the right direction."""
+        by_kpi: dict[str, dict[str, dict]] = {}
+        for fig in figures:
+            if fig["value"] is None:
+                continue
+            shown = fig["shown"].replace(",", "").removesuffix("%")
+            if not _rounds_to(fig["value"], shown):
+                self.fail("paper_text", f"export figures: {fig['kpi']} {fig['role']} shown "
+                                        f"{fig['shown']!r} for the value {fig['value']}")
+            by_kpi.setdefault(fig["kpi"], {})[fig["role"]] = fig
+        for kpi_id, roles in by_kpi.items():
+            if set(roles) != {"current", "comparison"}:
+                continue
+            cur, cmp_ = roles["current"], roles["comparison"]
+            title = re.escape(cur["title"].replace("_", "\\_"))
+            found = re.search(rf"^\d+\.\d+\. \*\*{title}\.\*\* (.*)$", paper, re.MULTILINE)
+            if found is None:
+                continue
+            text_ = found.group(1)
+            STATS["paper paragraphs checked"] += 1
+            for fig in (cur, cmp_):
+                if fig["shown"] not in text_:
+                    self.fail("paper_text", f"paper: {kpi_id}'s paragraph does not print its "
+                                            f"{fig['role']} figure {fig['shown']!r}: {text_}")
+            change = re.search(r"\b(up|down|an increase of|a decrease of) "
+                               r"(\d[\d,]*(?:\.\d+)?)(%)?( percentage points)?(?: \((\d[\d,]*"
+                               r"(?:\.\d+)?)%\))?", text_)
+            diff = cur["value"] - cmp_["value"]
+            if change is None:
+                decimals = cur["shown"].removesuffix("%").partition(".")[2]
+                if re.search(r"\bunchanged\b", text_) and not _rounds_to(
+                        abs(diff), f"0.{'0' * len(decimals)}" if decimals else "0"):
+                    self.fail("paper_text", f"paper: {kpi_id} reads unchanged, from "
+                                            f"{cmp_['value']} to {cur['value']}: {text_}")
+                continue
+            word, size, in_percent, _, percent = change.groups()
+            if in_percent:  # a change on a base of 50 or more, as a percentage only ("up 12.7%")
+                size, percent = None, size
+            STATS["paper changes checked"] += 1
+            if (diff > 0) != (word in ("up", "an increase of")) \
+                    or size is not None and not _rounds_to(abs(diff), size.replace(",", "")):
+                self.fail("paper_text", f"paper: {kpi_id} reads '{change.group(0)}' for a change "
+                                        f"from {cmp_['value']} to {cur['value']}: {text_}")
+            if percent is not None and cmp_["value"] and not _rounds_to(
+                    abs(diff) / abs(cmp_["value"]) * 100, percent.replace(",", "")):
+                self.fail("paper_text", f"paper: {kpi_id} reads '{change.group(0)}' for a change "
+                                        f"from {cmp_['value']} to {cur['value']}: {text_}")
 
     @precondition(lambda self: "other_previous" not in self.avoid and self.papers)
     @rule()
@@ -751,6 +805,13 @@ class OracleMachine(RuleBasedStateMachine):
 
 
 CLASSES_TEXT = __import__("oracle_support").CLASSES
+
+
+def _rounds_to(value: float, shown: str) -> bool:
+    """Whether `shown` (digits, maybe a point and decimals) is `value` rounded to as many
+    decimals as it prints (either way at a half)."""
+    half = 0.5 * 10 ** -len(shown.partition(".")[2])
+    return abs(float(shown) - value) <= half * (1 + 1e-9) + 1e-9
 
 
 def _shape(error: str) -> str:
