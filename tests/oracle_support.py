@@ -34,6 +34,8 @@ CLASSES = {
     "other_previous": "--previous given another project's figures file (class 11)",
     "stale": "a period past the data (the Period invariant)",
     "odd_paths": "a project folder holding a space, non-ASCII, '#', '%' or '%20' (Paths)",
+    "unique": "a ref repeated in a load, or held by a stored month the load keeps, of a "
+              "dataset declaring unique = \"ref\"",
     "formats": "an extract as Parquet (row groups of a few rows, some columns typed) or as an "
                "Excel workbook, not CSV",
 }
@@ -131,6 +133,7 @@ class ProjectSpec:
     quarter_form: str          # "fy" (financial_year, quarter) or "year" (year, quarter)
     kpis: list[Kpi]
     defect: str | None = None  # kind_baseline, month_column or empty_weights: kpi must refuse
+    unique: bool = False       # inc declares unique = "ref"
 
     def toml(self) -> str:
         date_col = "at" if self.datetime_dates else "day"
@@ -139,6 +142,7 @@ class ProjectSpec:
             '[population]', *(f"{k} = {v}" for k, v in POPULATION.items()), '',
             '[datasets.inc]', f'date = "{date_col}"',
             *(['replace_by = ["force"]'] if self.replace_by else []),
+            *(['unique = "ref"'] if self.unique else []),
             '[datasets.inc.columns]', 'ref = "str"',
             f'{date_col} = {{ type = "{"datetime" if self.datetime_dates else "date"}", '
             f'from = ["{"When" if self.datetime_dates else "Day"}"] }}',
@@ -265,7 +269,8 @@ def draw_project(rnd: random.Random, avoid: frozenset[str]) -> ProjectSpec:
     elif defect == "empty_weights" and not any(k.kind == "weighted_score" for k in kpis):
         kpis.append(Kpi("k_harm", "weighted_score", "inc"))
     return ProjectSpec(replace_by=rnd.random() < 0.7, datetime_dates=rnd.random() < 0.4,
-                       quarter_form=rnd.choice(["fy", "year"]), kpis=kpis, defect=defect)
+                       quarter_form=rnd.choice(["fy", "year"]), kpis=kpis, defect=defect,
+                       unique="unique" not in avoid and rnd.random() < 0.5)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -362,6 +362,34 @@ class OracleMachine(RuleBasedStateMachine):
             rows = [dict(x, **{column: variant}) if x[column] == value else x for x in rows]
         self.ingest("inc", [path], rows, [], ambiguous=True)
 
+    @precondition(lambda self: self.spec.unique)
+    @rule()
+    def load_repeated_ref(self):
+        """A load of a dataset declaring unique = "ref" whose ref repeats, within the load or
+        a ref a stored month the load keeps holds: refused, nothing changes."""
+        r = self.rnd
+        months = self._months(FIRST, LAST, longest=4)
+        rows = []
+        for f in self._forces_for(months):
+            rows += inc_rows(r, months, f, self.counter)
+        if not self.spec.replace_by:
+            for row in rows:
+                row["force"] = r.choice(FORCES)
+        kept = self.model.kept("inc", rows)
+        if kept and r.random() < 0.5:
+            where = "stored"
+            rows[r.randrange(len(rows))]["ref"] = r.choice(kept)["ref"]
+        elif len(rows) > 1:
+            where = "load"
+            first, again = r.sample(range(len(rows)), 2)
+            rows[again]["ref"] = rows[first]["ref"]
+        else:
+            return
+        STATS[f"repeated refs ({where})"] += 1
+        path = self.new_file()
+        write_csv(path, "inc", rows, self.spec)
+        self.ingest("inc", [path], rows, [], must_refuse="unique")
+
     @rule()
     def load_overlapping_without_parts(self):
         """An original and its revision named together: refused, nothing changes."""
