@@ -28,6 +28,7 @@ every load in batches of N rows (by default each project draws its own batch siz
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -541,6 +542,7 @@ class OracleMachine(RuleBasedStateMachine):
 
     def _check_kpi(self, where: str, k, got: dict, period: int, vs: str) -> None:
         """One KPI's current and comparison figures and status, as summary and show print."""
+        self._check_change(f"{where}: {k.id}", got)
         self.oracle.refresh()
         dataset = self.oracle.dataset_of(k)
         cur, cmp_ = got.get("current"), got.get("comparison")
@@ -588,6 +590,27 @@ class OracleMachine(RuleBasedStateMachine):
             if got["status"] != want:
                 self.fail("status", f"{where}: {k.id}: status {got['status']!r} for "
                                     f"{cur['value']} against {cmp_['value']}, expected {want!r}")
+
+    def _check_change(self, where: str, got: dict, unit: str | None = None) -> None:
+        """The change printed beside two figures (summary, show and each part of compare) is
+        their difference (docs/json.md): `absolute` (every unit but percent), `percent` of
+        the comparison (not for percent or ratio units; none from a zero base) or `points`."""
+        change = got.get("change")
+        cur, cmp_ = got.get("current"), got.get("comparison")
+        if not change or not cur or not cmp_ or cur.get("value") is None \
+                or cmp_.get("value") is None:
+            return
+        unit = unit or got["unit"]
+        a, b = cur["value"], cmp_["value"]
+        want = {"absolute": None if unit == "percent" else a - b,
+                "percent": None if unit in ("percent", "ratio") or b == 0
+                else (a - b) / abs(b) * 100,
+                "points": a - b if unit == "percent" else None}
+        STATS["changes checked"] += 1
+        for field, value in want.items():
+            if not same(change.get(field), value):
+                self.fail("change", f"{where}: change {field} {change.get(field)} for "
+                                    f"{a} against {b} ({unit}), expected {value}")
 
     def _check_value(self, where, k, role, value, window, note) -> None:
         options, needs_note = self.oracle.accepted(k, window)
@@ -690,6 +713,7 @@ class OracleMachine(RuleBasedStateMachine):
         live = {row["force"] for d in ("inc", "q") for row in self.model.rows[d]}
         for got in json.loads(result.stdout)["kpis"]:
             k = kpis[got["id"]]
+            self._check_parts_summary(got)
             dataset = self.oracle.dataset_of(k)
             latest = windows(k, period, vs, self.model.held(dataset))[0]
             stale = latest is not None and latest < asked(k, period, dataset == "q")
@@ -701,6 +725,8 @@ class OracleMachine(RuleBasedStateMachine):
                 if part["name"] not in live:
                     self.fail("case/invisible", f"compare: {k.id}: a part {part['name']!r} "
                                                 "the store should not hold")
+                self._check_change(f"compare --by force: {k.id} {part['name']!r}", part,
+                                   got["unit"])
                 for role in ("current", "comparison"):
                     fig = part.get(role)
                     if not fig or fig.get("value") is None:
@@ -718,6 +744,39 @@ class OracleMachine(RuleBasedStateMachine):
                                        f"{fig['start']}..{fig['end']}: kpi printed "
                                        f"{fig['value']}, expected one of {options} (it holds "
                                        f"{', '.join(held) or 'no month'} of the window)")
+
+    def _check_parts_summary(self, got: dict) -> None:
+        """compare's figures across parts, from the parts' own (checked against the model one
+        by one): `mean` and `median` of their current values, and each part's rank, 1 the best
+        by the KPI's better direction, equal values sharing a rank (docs/json.md)."""
+        values = [p["current"]["value"] for p in got["parts"]
+                  if p.get("current") and p["current"].get("value") is not None]
+        if not values:
+            return
+        STATS["compare means, medians and ranks checked"] += 1
+        ordered = sorted(values)
+        middle = len(ordered) // 2
+        median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1]
+                                                           + ordered[middle]) / 2
+        for name, want in (("mean", sum(values) / len(values)), ("median", median)):
+            if got.get(name) is None or not math.isclose(got[name], want, rel_tol=1e-9,
+                                                         abs_tol=1e-9):
+                self.fail("compare_parts", f"compare: {got['id']}: {name} {got.get(name)} of "
+                                           f"the parts' current values {values}, expected {want}")
+        if got.get("ranked_on") != "value":
+            return
+        sign = -1 if got["better"] == "higher" else 1
+        for part in got["parts"]:
+            if not part.get("current") or part["current"].get("value") is None:
+                continue
+            mine = sign * part["current"]["value"]
+            want = 1 + sum(1 for v in values if sign * v < mine and not same(v, part["current"]
+                                                                               ["value"]))
+            if part.get("rank") != want:
+                self.fail("compare_parts", f"compare: {got['id']}: {part['name']!r} ranked "
+                                           f"{part.get('rank')} with {part['current']['value']} "
+                                           f"among {values} (better {got['better']}), expected "
+                                           f"{want}")
 
     @precondition(lambda self: any(self.model.rows.values()))
     @rule()
