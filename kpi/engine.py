@@ -1485,9 +1485,13 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
             num_id, den_id = kpi.ratio_of
             quarterly = any(project.datasets[project.known_kpi(k).source].months_per_row == 3
                             for k in (num_id, den_id))
-            out[(kpi.id, end, months)] = _derived_series(
-                kpi, found[(num_id, end, months + 11)], found[(den_id, end, months + 11)],
-                months // 3 if quarterly else months)
+            num, den = (found[(k, end, months + 11)] for k in (num_id, den_id))
+            if quarterly:
+                # both by quarter: a monthly KPI's three months, beside the quarterly one's row
+                num, den = (_by_quarter(project, project.known_kpi(k), frame)
+                            for k, frame in ((num_id, num), (den_id, den)))
+            out[(kpi.id, end, months)] = _derived_series(kpi, num, den,
+                                                         months // 3 if quarterly else months)
         else:
             out[(kpi.id, end, months)] = found[(kpi.id, end, months)]
     return out
@@ -1530,6 +1534,30 @@ def _derived_series(kpi: KpiDef, num: pl.DataFrame, den: pl.DataFrame,
         _finite(pl.col("rolling_12") / pl.col("rolling_12_den")
                 * 100 * kpi.multiplier).alias("rolling_12"))
     return frame.tail(months)
+
+
+def _by_quarter(project: Project, kpi: KpiDef, frame: pl.DataFrame) -> pl.DataFrame:
+    """A KPI's series by quarter, as `quarters_of` gives a quarterly dataset's: a row per
+    quarter (its month the quarter's first), the quarter's value (a monthly KPI's three months
+    summed; none where one is missing, or for a kind not summed from its months) and the
+    rolling year to the quarter's end. A quarterly KPI's series is returned as it is."""
+    if project.datasets[kpi.source].months_per_row == 3:
+        return frame
+    months = frame["month"].to_list()
+    values = dict(zip(months, frame["value"].to_list(), strict=True))
+    rolling = dict(zip(months, frame["rolling_12"].to_list(), strict=True))
+    additive = RECIPES[kpi.kind].additive and not kpi.is_snapshot
+    rows = []
+    for month in months:
+        first = Month.parse(month)
+        if first.month % 3 != 1:
+            continue
+        three = [values.get(str(first + step)) for step in range(3)]
+        whole = additive and all(value is not None for value in three)
+        rows.append((month, math.fsum(v for v in three if v is not None) if whole else None,
+                     rolling.get(str(first + 2))))
+    return pl.DataFrame(rows, schema={"month": pl.String, "value": pl.Float64,
+                                      "rolling_12": pl.Float64}, orient="row")
 
 
 def _part(parts: dict[str, float | None], name: str) -> float | None:
