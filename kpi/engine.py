@@ -1116,8 +1116,9 @@ class _Plan:
                     [query(groups.lazy(), ["month"], pl.col(COUNT))
                      for query in self.queries])]
             elif self.rows < MONTH_BY_MONTH_ROWS:
+                # Rows held may be of more months than these (an earlier read's).
                 frame = (self.hold().lazy() if self.hold is not None
-                         else self.scan.filter(month.is_in(self.months)))
+                         else self.scan).filter(month.is_in(self.months))
                 frames = [query(frame, ["month"], None).collect(engine="streaming")
                           .rename({"month": "__month"}) for query in self.queries]
             else:

@@ -60,3 +60,22 @@ def test_the_board_paper_reads_each_month_of_each_dataset_once(monkeypatch):
     assert again.breakdowns.keys() == model.breakdowns.keys()
     for key, frame in model.breakdowns.items():
         assert frame.equals(again.breakdowns[key]), key
+
+
+def test_rows_held_for_a_later_period_give_an_earlier_one_its_own_months():
+    """Rows held by one report (`hold_rows`) serve a later report of fewer months: it is
+    computed from its own months only, as a report reading the store computes it."""
+    from kpi import verdicts
+
+    project = load_project_file(bundled_project_dir() / PROJECT_FILE, bundled=True)
+    engine._HELD.clear()
+    engine.evaluate(project, Month.parse("2025-09"), series=verdicts.SERIES_MONTHS,
+                    hold_rows=True)
+    assert engine._HELD
+    earlier = engine.evaluate(project, Month.parse("2024-09"), series=verdicts.SERIES_MONTHS,
+                              hold_rows=True)
+    engine._HELD.clear()
+    engine._GROUPED.clear()
+    read = engine.evaluate(project, Month.parse("2024-09"), series=verdicts.SERIES_MONTHS)
+    assert repr(earlier.results) == repr(read.results)
+    assert earlier.monthly == read.monthly
