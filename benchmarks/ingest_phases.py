@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         clock, used = time.perf_counter(), cpu()
         if spec.unique:
             stage._check_unique(spec, extract)
-        record("unique id check (the ids held, or staged a hash share at a time)",
+        record("unique id check (the ids held, or their hashes staged a share at a time)",
                time.perf_counter() - clock, cpu() - used)
         clock, used = time.perf_counter(), cpu()
         target = replace(project, data_dir=scratch / "data", bundled=True)  # a scratch store
