@@ -651,11 +651,12 @@ def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
 
 def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELINE,
              kpis: Iterable[KpiDef] | None = None, as_of: AsOf | None = None,
-             series: int | None = None) -> Report:
+             series: int | None = None, hold_rows: bool = False) -> Report:
     """Compute KPIs (default: every visible one) for a period against a comparison; with
     `series`, also every measure's monthly components over the `series` months ending with
     each KPI's current window (`Report.monthly`, for the verdicts), in the same read of each
-    dataset."""
+    dataset. With `hold_rows` (the board, which breaks KPIs down after), a small table that
+    would be read more than once is read once and its rows held (see `_HELD`)."""
     selected = [k for k in (kpis if kpis is not None else project.kpis) if not k.hidden
                 or kpis is not None]
     live = [k for k in selected if k.status == Status.LIVE]
@@ -728,7 +729,7 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         read = [str(m) for m in sorted(months[dataset_id])]
         read_of[dataset_id] = frozenset(read)
         by_month = _plan(project, dataset_id, group, read, as_of,
-                         sorted(blanks.get(dataset_id, ()))).run()
+                         sorted(blanks.get(dataset_id, ())), hold_rows).run()
         counted[dataset_id] = by_month.blanks()
         by_month.prefetch(w for measure_id in group for w in windows.get(measure_id, ()))
         for measure_id in group:
@@ -1032,6 +1033,56 @@ def _grouped(project: Project, dataset_id: str, as_of: AsOf | None, scan: pl.Laz
     return frame
 
 
+
+# A small table's rows (fewer than MONTH_BY_MONTH_ROWS), as the summary read them: the months
+# it read and only the columns its KPIs read or declare as breakdowns, held in memory so that
+# its queries (the sums, each median's count table) and, after the summary's figures, the
+# board's breakdowns run over them rather than reading the table's files again. Keyed as
+# `_GROUPED` is; a new commit changes the key. At most HELD_ROWS rows are held at once.
+_HELD: dict[tuple, list[_Grouped]] = {}
+HELD_ROWS = MONTH_BY_MONTH_ROWS
+
+
+def _held_key(project: Project, dataset_id: str, as_of: AsOf | None) -> tuple | None:
+    path = store.table_path(project, dataset_id)
+    latest = store.table_state(path)  # a table made again can reach a version it had
+    if latest is None or latest[1] is None:
+        return None
+    return (str(path), as_of, latest, project.datasets[dataset_id])
+
+
+def _held(project: Project, dataset_id: str, as_of: AsOf | None, months: Sequence[str],
+          columns: set[str]) -> pl.DataFrame | None:
+    """The rows of `months` with `columns` held from an earlier read (see `_HELD`), or None."""
+    key = _held_key(project, dataset_id, as_of)
+    if key is None or key not in _HELD:
+        return None
+    stored = {str(m) for m in store.months(project, dataset_id, as_of)}
+    for got in _HELD[key]:
+        # A month the table does not hold has no rows, read or not.
+        if set(months) & stored <= got.months and columns <= got.keys:
+            return got.frame
+    return None
+
+
+def _hold(project: Project, dataset_id: str, as_of: AsOf | None, scan: pl.LazyFrame,
+          months: Sequence[str], columns: set[str]) -> pl.DataFrame:
+    """Read the rows of `months` with `columns` (one streaming query) and hold them."""
+    rows = (scan.filter(pl.col("month").is_in(list(months))).select(sorted(columns))
+            .collect(engine="streaming"))
+    key = _held_key(project, dataset_id, as_of)
+    if key is not None:
+        if sum(g.frame.height for v in _HELD.values() for g in v) + rows.height > HELD_ROWS:
+            _HELD.clear()
+        _HELD.setdefault(key, []).append(_Grouped(frozenset(months), frozenset(columns), rows))
+    return rows
+
+
+def _roots(exprs: Iterable[pl.Expr]) -> set[str]:
+    """The columns the expressions read."""
+    return {name for e in exprs for name in e.meta.root_names()}
+
+
 @dataclass
 class _Plan:
     """The queries of one read of a dataset's months (see `_plan`): each query is built on a
@@ -1045,6 +1096,9 @@ class _Plan:
     finish: Callable[[list[pl.DataFrame]], ByMonth]
     rows: int  # stored rows of the dataset
     grouped: Callable[[], pl.DataFrame | None] | None = None
+    # A small table's rows, read once and held (see `_HELD`), where its rows are read more
+    # than once: several queries, or breakdowns the board asks after the summary.
+    hold: Callable[[], pl.DataFrame] | None = None
 
     def run(self) -> ByMonth:
         """Each query's result, with the month as column __month. Rows that can be grouped
@@ -1062,7 +1116,9 @@ class _Plan:
                     [query(groups.lazy(), ["month"], pl.col(COUNT))
                      for query in self.queries])]
             elif self.rows < MONTH_BY_MONTH_ROWS:
-                frame = self.scan.filter(month.is_in(self.months))
+                # Rows held may be of more months than these (an earlier read's).
+                frame = (self.hold().lazy() if self.hold is not None
+                         else self.scan).filter(month.is_in(self.months))
                 frames = [query(frame, ["month"], None).collect(engine="streaming")
                           .rename({"month": "__month"}) for query in self.queries]
             else:
@@ -1078,7 +1134,7 @@ class _Plan:
 
 
 def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months: list[str],
-          as_of: AsOf | None, blanks: Sequence[str] = ()) -> _Plan:
+          as_of: AsOf | None, blanks: Sequence[str] = (), hold_rows: bool = False) -> _Plan:
     """The queries that compute every component of a dataset's measures (by id) in each of
     the given months, and the function turning their results into a `ByMonth`, from which
     each window's parts and each month's are read. With `blanks`, each month's count of blank
@@ -1178,6 +1234,15 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
             keys |= {c for kpi in measures.values() for c in kpi.breakdowns
                      if c in schema and schema[c].base_type() in GROUP_TYPES}
             grouped = partial(_grouped, project, dataset_id, as_of, scan, months, keys)
+    # With `hold_rows`, rows held (read once) where a small table would otherwise be read
+    # more than once: by several queries, or again by the breakdowns its KPIs declare.
+    hold = None
+    declared = {c for kpi in measures.values() for c in kpi.breakdowns if c in schema}
+    if hold_rows and (len(queries) > 1 or declared):
+        read = _roots([*masks.values(), *sums.values(), *values.values(),
+                       *(pl.col(c) for c in weight_masks), *blank_rows.values()])
+        columns = (read | declared | {"month"}) & set(schema.names())
+        hold = partial(_held_rows, project, dataset_id, as_of, scan, months, columns)
 
     def finish(frames: list[pl.DataFrame]) -> ByMonth:
         frames = list(frames)
@@ -1189,7 +1254,15 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     # Only the months asked are read, and month is the table's partition column: a store
     # holding years of history is read for the months compared, not all of it.
     return _Plan(dataset_id, scan, months, queries, finish,
-                 store.row_count(project, dataset_id, as_of), grouped)
+                 store.row_count(project, dataset_id, as_of), grouped, hold)
+
+
+def _held_rows(project: Project, dataset_id: str, as_of: AsOf | None, scan: pl.LazyFrame,
+               months: Sequence[str], columns: set[str]) -> pl.DataFrame:
+    """The rows held of those months and columns, read now if they are not."""
+    held = _held(project, dataset_id, as_of, months, columns)
+    return held if held is not None else _hold(project, dataset_id, as_of, scan, months,
+                                               columns)
 
 
 def _float_values(dataset_id: str, scan: pl.LazyFrame, kpis: Iterable[KpiDef]
@@ -1684,13 +1757,23 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
                         (number, tag, rows.meta.output_name()))
                 summed.update((f"{number}\t{tag}\t{name}", e)
                               for name, e in summands_of(kpi, rows).items())
-    kpis = [request[0] for request in requests]
+    # Each KPI once: a weighted score's weights are joined on once, however many of its
+    # windows are asked (joined twice, the second join's column clashed with the first's).
+    kpis = list({request[0].id: request[0] for request in requests}.values())
     months = sorted(every)
-    frame = prepare(project, dataset_id, kpis, as_of)
+    scan = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+    # After the summary's figures (the board), a small table's rows it held (see `_HELD`)
+    # where they hold every column read here, else its groups (below), else the rows.
+    read = _roots([*masks.values(), *summed.values(), pl.col(column),
+                   *(_value(k) for k in kpis if k.value is not None),
+                   *(pl.col(k.weight_key) for k in kpis if k.weight_key)])
+    rows = _held(project, dataset_id, as_of, months,
+                 (read | {"month"}) & set(scan.collect_schema().names()))
+    frame = _with_weights(project, scan if rows is None else rows.lazy(), kpis)
     # The rows grouped first where every expression allows (see `_grouped`): after the
     # summary's figures (the board), the groups it read, with this column among their keys.
     keys = None
-    if GROUP_FIRST and not ordered:
+    if rows is None and GROUP_FIRST and not ordered:
         keys = _group_keys(frame.collect_schema(), [*masks.values(), pl.col(column)],
                            summed.values(), [m.meta.output_name() for m in masks.values()])
     n = None
