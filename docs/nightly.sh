@@ -4,12 +4,12 @@
 #   0  loaded and summarised, nothing deteriorating
 #   1  summarised, and at least one KPI is deteriorating, or stale: its data ends before the
 #      month the period asks for (an extract not loaded yet); the JSON is still written
-#   3  also when no dataset reaches the period (the default period is last month: last
-#      month's extracts are not loaded yet): nothing is written, never older figures under
-#      the period's name
-#   2  usage error (this script or its settings are wrong)
+#   2  usage error (this script or its settings are wrong, or `kpi` is not on PATH)
 #   3  data or configuration error (an extract missing or malformed, kpi.toml invalid):
-#      nothing is summarised, and the store is left as it was before the failed load
+#      nothing is summarised, and the store is left as it was before the failed load; also
+#      when no dataset reaches the period (the default period is last month: last month's
+#      extracts are not loaded yet): nothing is written, never older figures under the
+#      period's name
 #   4  the operating system refused a read or write (a read-only or full disk, permissions):
 #      the store is left as it was
 #
@@ -19,13 +19,20 @@
 #                 `sources` in kpi.toml name (default: crimes)
 #   KPI_PERIOD    the month to report, YYYY-MM (default: last month)
 #   KPI_OUT       folder for the JSON (default: out)
+#   PATH          must find `kpi`: cron's own PATH is /usr/bin:/bin, so name the bin folder of
+#                 the virtual environment kpi is installed in (here /srv/kpi/.venv/bin)
 #
 # Example crontab line: every day at 06:15, logging stderr (errors, one line each).
-#   15 6 * * *  KPI_PROJECT=/srv/kpi/project /srv/kpi/docs/nightly.sh 2>>/srv/kpi/nightly.log
+#   15 6 * * *  PATH=/srv/kpi/.venv/bin:/usr/bin:/bin KPI_PROJECT=/srv/kpi/project /srv/kpi/docs/nightly.sh 2>>/srv/kpi/nightly.log
 set -u
 
 : "${KPI_PROJECT:?set KPI_PROJECT to the project folder}"
 export KPI_PROJECT
+if ! command -v kpi >/dev/null 2>&1; then
+    echo "Error: kpi is not on PATH ($PATH)" >&2
+    echo "Hint: put the bin folder of the environment kpi is installed in first, as in PATH=/srv/kpi/.venv/bin:/usr/bin:/bin before the script in the crontab line" >&2
+    exit 2
+fi
 datasets="${KPI_DATASETS:-crimes}"
 # GNU date; on macOS use: date -v-1m +%Y-%m
 period="${KPI_PERIOD:-$(date -d "$(date +%Y-%m-01) -1 month" +%Y-%m)}"

@@ -593,6 +593,7 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
     model = board.build(project, month, vs, priority=priority, as_of=cutoff, last=last,
                         full=full, progress=progress)
     report = model.report
+    _require_some_data(report, month)  # as `kpi summary`: no paper of blanks, exit 0
     built = paper.build_paper(model, files_dir=files_dir, as_of_text=as_of_text,
                               commentary=notes)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -102,11 +102,17 @@ def change_text(change: Change | None, unit: Unit) -> str:
     return f"{absolute} ({percent})"
 
 
-def arrow(change: Change | None) -> str:
+def arrow(change: Change | None, unit: Unit | None = None) -> str:
+    """The direction of the size the status is judged on (engine.status_of): points, else the
+    % change, else the absolute change, so a per-1,000 figure moving 0.03 (1.2%) points the way
+    its 'improving' says instead of reading flat. A rise from zero (no % exists) points by its
+    sign, as its status is judged, except for a ratio, whose size is its absolute change."""
     if change is None:
         return " "
-    size = next((v for v in (change.points, change.absolute) if v is not None), 0.0)
-    if round(size, 1) == 0:
+    size = next((v for v in (change.points, change.percent, change.absolute) if v is not None),
+                0.0)
+    from_zero = change.points is None and change.percent is None and unit != Unit.RATIO
+    if size == 0 or (round(size, 1) == 0 and not from_zero):
         return "→"
     return "↑" if size > 0 else "↓"
 
@@ -380,7 +386,11 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
             continue
         cmp_code, cur_code = shared_code(results, "comparison"), shared_code(results, "current")
         # One space between columns, not two: eight columns then fit in 80.
-        table = Table(title=title, title_justify="left", box=boxes.SIMPLE_HEAD if box else None,
+        # Text from the project (titles, in cells, the title and the notes) is given as Text,
+        # so Rich reads no markup or emoji code in it: a string cell's '[draft]' or ':x:'
+        # was taken for a style or an emoji, and the title printed without it.
+        table = Table(title=Text(title, style="table.title"), title_justify="left",
+                      box=boxes.SIMPLE_HEAD if box else None,
                       show_edge=False, pad_edge=False, expand=False, padding=(0, 1, 0, 0),
                       caption_justify="left")
         # Wide enough for the longest word of any title, so titles wrap between words.
@@ -409,10 +419,11 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         for r in results:
             verdict = verdicts.get(r.kpi.id)
             style = STATUS_STYLE[r.status]
-            status = Text(f"{arrow(r.change)} {STATUS_WORDS[r.status]}", style=style)
-            cells = [r.kpi.title, _mark(r.comparison, cmp_code, r), _mark(r.current, cur_code, r),
-                     change_text(r.change, r.kpi.unit) if r.change else "n/a", status,
-                     significance_word(verdict), variation_word(verdict, short=True)]
+            status = Text(f"{arrow(r.change, r.kpi.unit)} {STATUS_WORDS[r.status]}", style=style)
+            cells = [Text(r.kpi.title), Text(_mark(r.comparison, cmp_code, r)),
+                     Text(_mark(r.current, cur_code, r)),
+                     Text(change_text(r.change, r.kpi.unit) if r.change else "n/a"), status,
+                     Text(significance_word(verdict)), Text(variation_word(verdict, short=True))]
             table.add_row(*cells)
         notes = []
         own = [f"{r.kpi.title} {_windows(r)}" for r in results
@@ -426,7 +437,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         if aimed:
             notes.append("Targets: " + "; ".join(aimed))
         if notes:
-            table.caption = "\n".join(notes)
+            table.caption = Text("\n".join(notes), style="table.caption")
         tables.append(table)
     return tables
 

@@ -121,6 +121,16 @@ def test_output_file(mini, tmp_path):
     assert f"Wrote {target}".encode() in result.stderr
 
 
+def test_export_names_each_file_it_wrote_with_its_folder(mini, tmp_path):
+    target = tmp_path / "out" / "board.md"
+    result = run("--project", mini, "export", "markdown", "--period", "2025-09",
+                 "--output", target)
+    assert result.returncode == 0, result.stderr
+    figures = target.with_name("board.figures.json")
+    assert figures.is_file()
+    assert f"Wrote {target} and {figures}".encode() in result.stderr
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["summary", "--period", "2025-09", "--colour"], b"No such option: --colour"),
     (["summary", "--period", "2025-09", "--format", "xml"], b"'xml' is not one of"),

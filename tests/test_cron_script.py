@@ -89,3 +89,19 @@ def test_a_default_period_past_the_data_writes_nothing_and_exits_3(project, tmp_
     assert error.startswith("Error: no data reaches 20"), error
     assert error.endswith(": the latest month held is 2025-09 (dataset 'crimes')"), error
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_kpi_missing_from_cron_path_is_a_usage_error_with_the_way_out(project, tmp_path):
+    # cron's PATH is /usr/bin:/bin, without the virtual environment kpi is installed in: the
+    # job stopped with the shell's 'kpi: not found' and exit 127, which no document explains.
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {"KPI_PROJECT": str(project), "KPI_PERIOD": "2025-09", "KPI_OUT": str(tmp_path / "out"),
+           "PATH": str(empty)}
+    done = subprocess.run([shutil.which("sh") or "sh", str(SCRIPT)], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert done.returncode == 2, done.stderr
+    error, hint = done.stderr.splitlines()
+    assert error == f"Error: kpi is not on PATH ({empty})"
+    assert hint.startswith("Hint: put the bin folder of the environment kpi is installed in")
+    assert not (tmp_path / "out").exists()

@@ -67,6 +67,23 @@ def test_new_project_summary_says_no_data_yet(cli, tmp_path):
         "stored"]
 
 
+@pytest.mark.parametrize("fmt", ["markdown", "docx", "html"])
+def test_new_project_paper_is_refused_as_the_summary_is(cli, tmp_path, fmt):
+    """A paper before any ingest was written, every KPI "without data", and exited 0: a
+    scheduled export in an empty project looked like a success."""
+    assert cli(["init", tmp_path / "p"]).exit_code == 0
+    output = tmp_path / "out" / f"board.{fmt}"
+    result = cli(["--project", tmp_path / "p", "export", fmt, "--period", "2025-09",
+                  "--output", output])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.splitlines() == [
+        "Error: no KPI has data for 2025-09: total_crime: dataset 'crimes' has no data yet",
+        "Hint: load extracts with 'kpi ingest DATASET FILE...'; 'kpi datasets' shows what is "
+        "stored"]
+    assert not output.exists()
+    assert not output.with_name("board.figures.json").exists()
+
+
 def test_validate_reports_every_problem_with_file_and_line(cli, tmp_path):
     bad = tmp_path / "kpi.toml"
     shutil.copy(FIXTURES / "mini" / "kpi.toml", bad)

@@ -136,6 +136,6 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
         written = project.paper(month, fmt, output, vs, priority=priority, as_of=as_of,
                                 commentary=commentary_file, previous=previous,
                                 template=template, final=final, full=full, progress=progress)
-    note(f"Wrote {written.output} and {written.figures_file.name}")
+    note(f"Wrote {written.output} and {written.figures_file}")
     if written.charts:
         note(f"Wrote {written.charts} chart(s) to {written.charts_dir}")
