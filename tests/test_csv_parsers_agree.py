@@ -121,6 +121,21 @@ def test_a_plain_file_is_read_by_polars_with_the_same_rows(tmp_path, monkeypatch
     assert "R3" in either[1][3] and date(2025, 1, 4) in either[1][3]
 
 
+def test_a_count_the_records_do_not_match_refuses_the_load(tmp_path, monkeypatch,
+                                                           small_batches):
+    """Were the survey's count ever wrong, the load is refused in one line, not taken."""
+    lines = [b"R%d,2025-01-%02d,Place %d,%d" % (n, n % 28 + 1, n, n) for n in range(8)]
+    path = tmp_path / "events.csv"
+    path.write_bytes(b"\n".join([HEADER, *lines]) + b"\n")
+    proven = csv_reader._proven_plain
+    monkeypatch.setattr(csv_reader, "_proven_plain",
+                        lambda *args: (lines := proven(*args)) and lines + 1)
+    outcome = _read(path)
+    assert outcome[0] == "refused"
+    assert "8 records read where the file has 9 lines of data" in outcome[1]
+    assert "nothing was stored" in outcome[2]
+
+
 @pytest.mark.parametrize("short_at", [1, 7, 19])
 def test_a_short_row_beside_a_long_one_is_named_as_arrow_names_it(tmp_path, monkeypatch,
                                                                  small_batches, short_at):

@@ -281,8 +281,10 @@ def _parse_csv(path: Path, text: _Text, state: _FileState,
             return
         if seen_rows["records"] == lines:
             plain.append(True)  # every record one line, no blank line
-        else:  # not seen: the count proves it
-            raise AssertionError(f"{seen_rows['records']} records in {lines} lines")
+        else:  # not seen (the count proves it), but a load is never taken on a broken proof
+            raise DataError(located(path, f"{seen_rows['records']:,} records read where the "
+                                          f"file has {lines:,} lines of data"),
+                            hint="the load is refused, nothing was stored; please report it")
 
     def polars_frame(pending: list[pl.DataFrame]) -> pl.DataFrame:
         frame = pl.concat(pending, how="vertical") if len(pending) > 1 else pending[0]
