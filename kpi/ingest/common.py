@@ -73,57 +73,6 @@ def printable_ascii_arrow(arrow) -> bool:
     return True
 
 
-def edge_spaces(values: pl.Series) -> bool:
-    """Whether some value of a text column begins or ends with a space (0x20); True too for a
-    column that is not text. In printable ASCII (printable_ascii) the space is the only
-    character stripping removes, so a printable column for which this is False is stripped
-    already.
-
-    It reads the first and last byte of each value from Polars' own string views, shared
-    with Arrow without a copy: about a third of the time stripping the column takes."""
-    if values.dtype != pl.String:
-        return True
-    import numpy as np
-    import pyarrow as pa
-
-    arrow = values.to_arrow(compat_level=pl.CompatLevel.newest())
-    for chunk in arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]:
-        if not pa.types.is_string_view(chunk.type):
-            return True
-        if len(chunk) and _edge_space_views(np, chunk):
-            return True
-    return False
-
-
-def _edge_space_views(np, chunk) -> bool:
-    """edge_spaces for one Arrow string-view array. A view is 16 bytes: the length (4), then
-    the value itself if it has at most 12 bytes, else its first 4 bytes, the index of the data
-    buffer holding it and its offset there (4 each)."""
-    buffers = chunk.buffers()
-    views = np.frombuffer(buffers[1], dtype=np.uint8)[16 * chunk.offset:16 * (chunk.offset
-                                                                             + len(chunk))]
-    views = views.reshape(-1, 16)
-    lengths = np.ascontiguousarray(views[:, 0:4]).view("<i4").ravel()
-    filled = lengths > 0
-    if chunk.null_count:  # a null's view is not read
-        filled &= chunk.is_valid().to_numpy(zero_copy_only=False)
-    if (views[filled, 4] == 0x20).any():
-        return True
-    short = np.flatnonzero(filled & (lengths <= 12))
-    if (views[short, 3 + lengths[short]] == 0x20).any():
-        return True
-    long = np.flatnonzero(filled & (lengths > 12))
-    if not long.size:
-        return False
-    held = np.ascontiguousarray(views[long, 8:16]).view("<i4")
-    index, last = held[:, 0], held[:, 1] + lengths[long] - 1
-    for number in np.unique(index):
-        data = np.frombuffer(buffers[2 + int(number)], dtype=np.uint8)
-        if (data[last[index == number]] == 0x20).any():
-            return True
-    return False
-
-
 # Rows read, typed and checked at once: memory is bounded by a batch, not by the file.
 # KPI_INGEST_BATCH_ROWS overrides it (the tests use small batches).
 BATCH_ROWS = 250_000

@@ -21,7 +21,6 @@ from kpi.ingest.common import (
     REASON,
     ROW,
     _show,
-    edge_spaces,
     printable_ascii,
 )
 from kpi.ingest.excel_reader import _from_serial_dates
@@ -198,8 +197,7 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
     plain = {col.name for col in checked if col.type == ColumnType.STR
              and (mapping[col.name] in state.plain_text
                   or printable_ascii(table[mapping[col.name]]))}
-    printable = state.plain_text | {mapping[name] for name in plain}
-    typed = _typed(spec, table, mapping, plain, printable)
+    typed = _typed(spec, table, mapping, plain)
     _note_present(spec, typed, state)
 
     rules = [rule for col in checked
@@ -377,15 +375,12 @@ def _whole(number: pl.Expr) -> pl.Expr:
 
 
 def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
-           plain: set[str] | frozenset[str] = frozenset(),
-           printable: set[str] | frozenset[str] = frozenset()) -> pl.DataFrame:
+           plain: set[str] | frozenset[str] = frozenset()) -> pl.DataFrame:
     """The row index, each dataset column in its declared type (null where a value cannot be
     parsed) and each mapped column's source text as `__raw_<name>`, for the row checks; and
     whether each text cell is present (not blank) as `__present_<name>`, where its cleaned
     text tells that (it does but where normalising may blank a text value). `plain` names the
-    text columns known to be printable ASCII, which need no normalising; `printable`, the
-    source columns known to be so, which need no stripping when no value begins or ends with
-    a space (common.edge_spaces)."""
+    text columns known to be printable ASCII, which need no normalising."""
     schema = polars_schema(spec)
     texts = {col.name: f"__text_{col.name}" for col in spec.columns
              if col.name in mapping and table.schema[mapping[col.name]] == pl.String}
@@ -395,13 +390,9 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
     # Each text column is cleaned once, in one step, and every parse below reads the result:
     # Polars evaluates a repeated sub-expression again at each use, so a date column used to
     # strip its text once per format tried, and a number clean its text five times.
-    # Stripping copied every value of every text column; a printable column whose values
-    # neither begin nor end with a space is stripped already.
-    stripped = {name for name in texts if mapping[name] in printable
-                and not edge_spaces(table[mapping[name]])}
     cleaned = table.with_columns(
         _clean(col, pl.col(mapping[col.name]), _formatted(col, table[mapping[col.name]]),
-               col.name in normalise, col.name in stripped)
+               col.name in normalise)
         .alias(texts[col.name]) for col in spec.columns if col.name in texts)
     formats = {col.name: _formats_in_sample(col, cleaned[texts[col.name]])
                for col in spec.columns if col.name in texts and col.type in _DATE_TYPES}
@@ -472,14 +463,13 @@ def _formatted(col: ColumnSpec, text: pl.Series) -> bool:
 
 
 def _clean(col: ColumnSpec, raw: pl.Expr, formatted: bool = True,
-           normalise: bool = False, stripped: bool = False) -> pl.Expr:
+           normalise: bool = False) -> pl.Expr:
     """A text cell as it is parsed: stripped, blank as null, for text normalised (when
     `normalise`: some value is not ASCII; see kpi.ingest.identity), and for a number without
-    its thousands separators or pound sign (when `formatted`: some value holds one).
-    `stripped` says no value has whitespace to strip (see _typed)."""
+    its thousands separators or pound sign (when `formatted`: some value holds one)."""
     if normalise:
         raw = normalised_text(raw)
-    text = (raw if stripped else raw.str.strip_chars()).replace("", None)
+    text = raw.str.strip_chars().replace("", None)
     if col.type not in (ColumnType.INT, ColumnType.FLOAT) or not formatted:
         return text
     # Rust regex has no look-ahead: drop commas only from well-formed thousands.
