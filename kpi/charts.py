@@ -215,25 +215,31 @@ class ChartData:
 # Drawing
 
 
-def axis_label(kpi: KpiDef, per_month: bool = False) -> str:
+def axis_label(kpi: KpiDef, per_month: bool = False, width: int = 38) -> str:
     """'ASB incidents (count)': the KPI and its unit (and ', per month' for a 12-month total
-    drawn month by month), wrapped to fit beside an axis."""
+    drawn month by month), wrapped to fit beside an axis: `width` characters a line beside
+    an upright axis, more under a level one (the bar charts' value axis)."""
     import textwrap
 
     unit = UNIT_AXIS[kpi.unit]
     # A title that already names its unit ('... (millions of days)') is not given it twice.
     named = kpi.title.rstrip().endswith(")") or unit in kpi.title
-    lines = textwrap.wrap(kpi.title if named else f"{kpi.title} ({unit})", 38)
+    lines = textwrap.wrap(kpi.title if named else f"{kpi.title} ({unit})", width)
     # "per month" goes on a line of its own where the last one has no room for it: added
     # after wrapping, a label ran past the top of the chart ("Crime harm score (millions of
     # days), per mont"), and wrapped with the rest it split as "per / month".
     if per_month:
         lines[-1] += ","
-        if len(lines[-1]) + len(" per month") > 38:
+        if len(lines[-1]) + len(" per month") > width:
             lines.append("per month")
         else:
             lines[-1] += " per month"
     return "\n".join(lines)
+
+
+# A label under a level axis has the chart's width: "Emergency incidents attended within 15
+# minutes (%)" on one line, where the 38 characters of an upright axis split it.
+LEVEL_AXIS = 80
 
 
 # Fixed fonts and sizes: the output must not depend on a user's matplotlibrc.
@@ -573,7 +579,7 @@ def _draw_compare(figure, axes, data: ChartData) -> None:
     axes.set_yticklabels(names)
     axes.invert_yaxis()  # the first part at the top, as the table and the text list them
     axes.set_ylabel(_column_title(data.spec.by))
-    axes.set_xlabel(axis_label(kpi))
+    axes.set_xlabel(axis_label(kpi, width=LEVEL_AXIS))
     _thousands(axes.xaxis, kpi)
     if kpi.unit == Unit.PERCENT:
         axes.set_xlim(0, 112)  # room right of 100% for the value labels
@@ -592,7 +598,7 @@ def _draw_top(figure, axes, data: ChartData) -> None:
     axes.set_yticks(range(len(names)))
     axes.set_yticklabels(names)
     axes.set_ylabel(_column_title(data.spec.by))
-    axes.set_xlabel(axis_label(kpi))
+    axes.set_xlabel(axis_label(kpi, width=LEVEL_AXIS))
     _thousands(axes.xaxis, kpi)
     axes.margins(x=0.12)
 
@@ -603,8 +609,8 @@ def peer_axis_label(data: ChartData) -> str:
 
     kpi = data.kpis[0]
     if data.per_1000:
-        return "\n".join(textwrap.wrap(f"{kpi.title} per 1,000 population", 38))
-    return axis_label(kpi)
+        return "\n".join(textwrap.wrap(f"{kpi.title} per 1,000 population", LEVEL_AXIS))
+    return axis_label(kpi, width=LEVEL_AXIS)
 
 
 def _draw_peers(figure, axes, data: ChartData) -> None:

@@ -21,7 +21,7 @@ the same bytes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -598,7 +598,9 @@ TALLY_WORDS = {
     Outcome.DETERIORATING: "significantly deteriorating",
     Outcome.CHANGED: "significantly changed (no better direction)",
     Outcome.STABLE: "stable",
-    NO_SIGNIFICANT_CHANGE: "within normal variation",
+    # Not "within normal variation": the front page's matrix counts the KPIs whose monthly
+    # figures show only normal variation, a different count, in the same words.
+    NO_SIGNIFICANT_CHANGE: "with no significant change",
     NOT_TESTED: "not tested for significance",
     Outcome.STALE: "stale (data ending before the period)",
     Outcome.IN_DEVELOPMENT: "in development",
@@ -848,7 +850,9 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
                 and current.denominator is not None):
             counts = (f" ({render.number(current.numerator, Unit.COUNT)} of "
                       f"{render.number(current.denominator, Unit.COUNT)})")
-        head = inlines(f"{value}{counts}")
+        # "102.6, down 9.8" said nothing of what 102.6 is: a rate per population says so.
+        per = " per 1,000 population" if kpi.kind == Kind.PER_1000 else ""
+        head = inlines(f"{value}{per}{counts}")
     when = "" if current.window == usual[0] else f" {_in(current.window)}"
     then = "" if before.window == usual[1] else f" {_in(before.window)}"
     change = change_words(result).replace("an increase of", "up").replace(
@@ -1397,18 +1401,30 @@ class _Builder:
         compare = _shared_window(r.comparison for r in group)
         when = f" {_in(current)}" if current else ""
         against = f", against {_in(compare)[3:]}" if compare else ""
-        text = inlines(f"Table {self.tables} sets out ", name,
-                       f"{when}{against}: for each KPI the comparison value, the current value "
-                       "and the change.")
+        last = _table_last_column(group, self.verdicts)
+        what = ("the comparison value, the current value, the change and "
+                + ("its status" if last[0] == "Status" else
+                   "what its monthly figures show (as in the summary's matrix)")
+                if last else "the comparison value, the current value and the change")
+        text = inlines(f"Table {self.tables} sets out ", Name(_in_sentence(name.text)),
+                       f"{when}{against}: for each KPI {what}.")
         changed = [r for r in group if r.change is not None]
         if changed:
             largest = max(changed, key=lambda r: (_change_size(r), -group.index(r)))
             if _change_size(largest) > 0:
                 text = inlines(text, " The largest change was for ", Name(largest.kpi.title),
-                               f": {change_words(largest)}.")
+                               f", {change_words(largest)}.")
         for r in developing:
             text = inlines(text, " ", Name(r.kpi.title), " is in development: there is no "
                            "data for it yet.")
+        # An exception the front page points here for is said in words, not left to a row.
+        for r in group:
+            if self.exceptions.get(r.kpi.id):
+                verdict = self.verdicts.get(r.kpi.id)
+                reasons = [self._exception_words(r.kpi, verdict, why)
+                           for why in self.exceptions[r.kpi.id]]
+                text = inlines(text, " ", Strong(inlines(Name(r.kpi.title))), " is an exception: ",
+                               "; ".join(reasons), ".")
         for r in group:
             quotes = self._quotes(r.kpi)
             if quotes:
@@ -1420,8 +1436,12 @@ class _Builder:
             else "Comparison"
         head_cmp = f"{comparison_head} ({compare.label})" if compare else comparison_head
         head_cur = f"Current ({current.label})" if current else "Current"
+        # The last column says what a board can use: the status where a row's change was
+        # tested; where none was (snapshots: two counts of the same people are not independent
+        # samples), what the monthly figures show, as the matrix gives it; where the KPIs have
+        # no process chart either (running totals), nothing, and no column.
         columns = (Column("KPI"), Column(head_cmp, Align.RIGHT), Column(head_cur, Align.RIGHT),
-                   Column("Change", Align.RIGHT), Column("Status"))
+                   Column("Change", Align.RIGHT), *((Column(last[0]),) if last else ()))
         rows = []
         for r in group:
             rows.append((
@@ -1429,7 +1449,7 @@ class _Builder:
                 _table_value(r.comparison, r.kpi, compare is None),
                 _table_value(r.current, r.kpi, current is None),
                 inlines(change_cell(r.change, r.kpi)),
-                inlines(SHOWN_STATUS_WORDS[shown_status(r, self.verdicts.get(r.kpi.id))]),
+                *((inlines(last[1](r)),) if last else ()),
             ))
         caption = inlines(f"Table {self.tables} – ", name, f", {self.report.period.name}")
         return [Paragraph(text, number=label),
@@ -1442,6 +1462,10 @@ class _Builder:
         if not kpi.breakdowns or result.current is None or kpi.is_derived:
             return []
         comparison = result.comparison.window if result.comparison else None
+        # The parts' figures are of the whole windows, the months not final yet included
+        # (provisional_sentence says which): the sentence that ranks them says so.
+        months = kpi.provisional_months
+        unsettled = f" (including its last {months} months, not final yet)" if months else ""
         out = []
         for column in shown_breakdowns(kpi, self.config, self.full,
                                        self.model.standout.get(kpi.id)):
@@ -1467,15 +1491,17 @@ class _Builder:
                 # the sentence has named every part, a ranking would say it again.
                 continue
             elif len(rows) <= RANK_LIMIT and comparison is not None:
-                out.append(_ranking(kpi, label, rows))
+                out.append(_ranking(kpi, label, rows, unsettled))
             else:
                 items = []
                 for r in rows[:TOP_PARTS]:
                     if r["current"]:
                         items.append(inlines(", " if items else "", _part(r["part"]),
                                              f" ({kpi_value(r['current'], kpi)})"))
-                out.append(inlines("By ", label, f", the highest figures "
-                                   f"{_in(result.current.window)} were ", items, "."))
+                if items:
+                    out.append(inlines("By ", label, f", the highest figures "
+                                       f"{_in(result.current.window)}{unsettled} were ",
+                                       items, "."))
         return out
 
     # -- figures -----------------------------------------------------------------------------
@@ -1655,7 +1681,8 @@ class _Builder:
                        if any(floors) else "")
                     + ". More than chance means less than a 5% chance "
                     "divided by the number of parts tested (Bonferroni's correction), each "
-                    "part set aside in turn.")
+                    "part set aside in turn and, at the end, tested again against the rest "
+                    "its sentence gives.")
         if not self.full:
             standing += (" Besides the breakdowns the project asks for, this paper shows at "
                          f"most {BOARD_STANDOUTS} of counts and {BOARD_STANDOUTS} of "
@@ -1755,6 +1782,44 @@ MATRIX_ROWS = (
     ("uncharted", "No process chart (cumulative, too few months or no data)"),
     ("developing", "In development"),
 )
+
+
+def _table_last_column(group: list[KpiResult], verdicts: Mapping[str, Verdict]
+                       ) -> tuple[str, Callable[[KpiResult], str]] | None:
+    """A KPI table's last column, its heading and its cell of a row: "Status" where any
+    row's change was tested; otherwise "Variation" (the matrix's row of each KPI) where any
+    row has a process chart, in the words of the summary tables (VARIATION_CELLS);
+    otherwise none (None)."""
+    def status(r: KpiResult) -> str:
+        return SHOWN_STATUS_WORDS[shown_status(r, verdicts.get(r.kpi.id))]
+
+    def variation(r: KpiResult) -> str:
+        verdict = verdicts.get(r.kpi.id)
+        if r.status == Outcome.IN_DEVELOPMENT:
+            return "in development"
+        if verdict is None or verdict.variation is None:
+            return "no chart"
+        return VARIATION_CELLS[verdict.variation.verdict] + (
+            " (trial limits)" if verdict.variation.trial else "")
+
+    if any(shown_status(r, verdicts.get(r.kpi.id)) != NOT_TESTED for r in group):
+        return "Status", status
+    if any(_matrix_row(r, verdicts.get(r.kpi.id)) not in ("uncharted", "developing")
+           for r in group):
+        return "Variation", variation
+    return None
+
+
+def _in_sentence(title: str) -> str:
+    """A title inside a sentence: 'Ethics training completion rates' reads 'ethics training
+    completion rates' after 'Table 1 sets out'; a title that starts with a name or an
+    abbreviation ('West Midlands ...', 'PCSO ...') keeps its capitals."""
+    words = title.split(" ")
+    first = words[0]
+    if (len(first) > 1 and first[0].isupper() and first[1:].islower()
+            and (len(words) == 1 or not words[1][:1].isupper())):
+        return first[0].lower() + title[1:]
+    return title
 
 
 def _matrix_row(result: KpiResult, verdict: Verdict | None) -> str:
@@ -2080,9 +2145,10 @@ def _part(value) -> Inlines:
     return inlines("not recorded" if value is None else Name(str(value)))
 
 
-def _ranking(kpi: KpiDef, label: Name, rows: list[dict]) -> Inlines:
-    """'By LPA, ranked by percentage change from lowest to highest: Wolverhampton (-14.6%),
-    Coventry (-13.3%) ...': the best change first by the KPI's direction."""
+def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") -> Inlines:
+    """'By LPA, the percentage change, best first: Wolverhampton (−14.6%), Coventry
+    (−13.3%) ...': the best change first by the KPI's direction; `unsettled` says, after
+    the measure, that the windows hold months not final yet."""
     if kpi.unit == Unit.PERCENT:
         key, measure, fmt = "points", "change in percentage points", "{:.1f}pp"
     elif kpi.unit == Unit.RATIO:
@@ -2106,7 +2172,7 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict]) -> Inlines:
              for r in known]
     items += [inlines(_part(r["part"]), " (n/a)") for r in unknown]
     listed = [inlines(", " if n else "", item) for n, item in enumerate(items)]
-    text = inlines("By ", label, f", the {measure}, best first: ", listed)
+    text = inlines("By ", label, f", the {measure}{unsettled}, best first: ", listed)
     if not items:
         text = inlines("By ", label)
     if small:
@@ -2117,6 +2183,8 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict]) -> Inlines:
         text = inlines(text, "; " if items else ", ",
                        f"on a base below {SMALL_BASE}, as numbers: ", tiny)
     return inlines(text, ".")
+
+
 def _windows(result: KpiResult) -> str:
     kpi = result.kpi
     if result.current is None:

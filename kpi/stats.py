@@ -249,6 +249,18 @@ class Standouts:
         return _percent(self.rest_current, self.rest_comparison)
 
 
+# A paper prints a part's percentage (change or proportion) and the rest's to this many
+# decimal places; the least gap is tested on the figures as printed, so no sentence shows a
+# part standing out by less than the floor.
+GAP_PLACES = 1
+
+
+def _gap(part: float, rest: float) -> float:
+    """The gap between a part's percentage and the rest's as printed (GAP_PLACES), with a
+    margin for binary fractions: -5.8 against -8.2 is 2.4 points, not 2.3999999999999995."""
+    return abs(round(part, GAP_PLACES) - round(rest, GAP_PLACES)) + 1e-9
+
+
 def _percent(current: int, comparison: int) -> float | None:
     return (current - comparison) / comparison * 100 if comparison else None
 
@@ -281,26 +293,54 @@ def _stepwise(rows: list[tuple[object, int, int]],
     far from the others does not make all the others look different. A part is a candidate
     only when its b and its rest's are at least `min_base`, when it is not None, and when
     `material` (if given) holds of its test: a gap too small to matter is no story, however
-    many cases make it significant."""
-    found: list[_Tested] = []
+    many cases make it significant.
+
+    A part found early was tested against a rest that still held the parts found after it,
+    but the sentence compares it with the parts left at the end ("stands out from the other
+    4"). So each part found is tested again against that final rest, pooled, and one that no
+    longer passes there (base, materiality or p < alpha / m) goes back into the rest, the one
+    with the largest p-value first; the rest is pooled again and the others tested again,
+    until every part found passes against the rest as printed. The tests returned are those
+    against that rest."""
+    divisor = len(rows)
+
+    def candidate(part: object, a: int, b: int, rest_a: int, rest_b: int) -> _Tested | None:
+        # Rows with no value in the column ("not recorded") stay in the rest but are never
+        # a part that stands out: how often a column is left empty is a recording matter.
+        if part is None or b < min_base or rest_b < min_base:
+            return None
+        test = test_of(part, a, b, rest_a, rest_b)
+        if test.test.p_value is None or (material is not None and not material(test)):
+            return None
+        return test
+
+    found: list[tuple[object, int, int]] = []
     left = rows
     while len(left) >= 2:
         total_a, total_b = sum(a for _, a, _ in left), sum(b for _, _, b in left)
-        # Rows with no value in the column ("not recorded") stay in the rest but are never
-        # a part that stands out: how often a column is left empty is a recording matter.
-        tests = [test_of(part, a, b, total_a - a, total_b - b) for part, a, b in left
-                 if part is not None and b >= min_base and total_b - b >= min_base]
-        tests = [t for t in tests if t.test.p_value is not None
-                 and (material is None or material(t))]
+        tests = [(row, test) for row in left
+                 if (test := candidate(*row, total_a - row[1], total_b - row[2])) is not None]
         if not tests:
             break
-        best = min(tests, key=lambda t: (t.test.p_value, str(t.part)))
+        row, best = min(tests, key=lambda t: (t[1].test.p_value, str(t[1].part)))
         assert best.test.p_value is not None, "tests without a p-value are set aside above"
-        if best.test.p_value >= alpha / len(rows):
+        if best.test.p_value >= alpha / divisor:
             break
-        found.append(best)
-        left = [row for row in left if row[0] != best.part]
-    return found, left
+        found.append(row)
+        left = [r for r in left if r is not row]
+    while found:
+        rest_a, rest_b = sum(a for _, a, _ in left), sum(b for _, _, b in left)
+        retested = [(row, candidate(*row, rest_a, rest_b)) for row in found]
+        failing = [(row, test) for row, test in retested if test is None
+                   or test.test.p_value is None or test.test.p_value >= alpha / divisor]
+        if not failing:
+            return [test for _, test in retested if test is not None], left
+        # The weakest goes back first: one no longer a candidate, then the largest p-value.
+        weakest, _ = max(failing, key=lambda item: (
+            item[1] is None, item[1].test.p_value or 0.0 if item[1] else 0.0, str(item[0][0])))
+        found = [row for row in found if row is not weakest]
+        left = [row for row in rows if all(row is not f for f in found)]
+    return [], left
 
 
 def standouts(parts: Sequence[tuple[object, float | None, float | None]], min_base: int,
@@ -323,7 +363,7 @@ def standouts(parts: Sequence[tuple[object, float | None, float | None]], min_ba
     def material(test: PartTest) -> bool:
         # Both changes exist: a candidate's comparison and its rest's are at least min_base.
         change, rest = test.change, test.rest_change
-        return change is not None and rest is not None and abs(change - rest) + 1e-9 >= min_points
+        return change is not None and rest is not None and _gap(change, rest) >= min_points
 
     found, left = _stepwise(counts, part_vs_rest, min_base, alpha, material)
     if not found:
@@ -398,7 +438,7 @@ def share_standouts(parts: Sequence[tuple[object, float | None, float | None]], 
         if n:
             shares.append((part, x, n))
     found, left = _stepwise(shares, share_vs_rest, min_base, alpha,
-                            lambda t: abs(t.share - t.rest_share) + 1e-9 >= min_points)
+                            lambda t: _gap(t.share, t.rest_share) >= min_points)
     if not found:
         return None
     return ShareStandouts(tuple(found), tuple(part for part, _, _ in left),

@@ -229,7 +229,7 @@ def test_png_has_no_timestamp_or_software_metadata(setup, tmp_path):
 
 
 def test_axis_label_names_the_unit(setup):
-    project, _, _, _ = setup
+    project, _, specs, _ = setup
     assert charts.axis_label(project.kpi("total_crime")) == "Total recorded crime (count)"
     assert charts.axis_label(project.kpi("emergency_median_response")) == \
         "Median emergency response time\n(seconds)"
@@ -239,6 +239,12 @@ def test_axis_label_names_the_unit(setup):
         "Total recorded crime (count),\nper month"
     assert charts.axis_label(replace(project.kpi("total_crime"), title="Crimes"),
                              per_month=True) == "Crimes (count), per month"
+    # Under the level value axis of a bar chart the label has the chart's width: the sample's
+    # Figures 6 and 7 read "... within 15 / minutes (%)" split at 38 characters.
+    title = "Emergency incidents attended within 15 minutes"
+    emergency = replace(project.kpi(specs["emergency_lpa"].kpis[0]), title=title)
+    assert charts.axis_label(emergency, width=charts.LEVEL_AXIS) == f"{title} (%)"
+    assert charts.axis_label(emergency) == "Emergency incidents attended within 15\nminutes (%)"
 
 
 def test_text_from_data_is_never_tex(setup, tmp_path):

@@ -307,7 +307,9 @@ def test_section_introductions_count_statuses_from_the_summary(exported):
         if significant is None:
             return "not tested for significance"
         if not significant:
-            return "within normal variation"
+            # Not "within normal variation", the words of the matrix's row of KPIs whose
+            # monthly figures show only normal variation, a different count.
+            return "with no significant change"
         return {"improving": "significantly improving",
                 "deteriorating": "significantly deteriorating",
                 "stable": "stable"}.get(doc["status"],
@@ -321,7 +323,7 @@ def test_section_introductions_count_statuses_from_the_summary(exported):
             counts[bucket(doc)] = counts.get(bucket(doc), 0) + 1
         for word, count in counts.items():
             assert f"{count} {word}" in intros[label], (label, word)
-        assert sum(int(n) for n in re.findall(r"(\d+) (?:significantly|stable|within|not "
+        assert sum(int(n) for n in re.findall(r"(\d+) (?:significantly|stable|with no|not "
                                               r"tested|in development|without|stale)",
                                               intros[label])) == len(docs)
 
@@ -887,6 +889,41 @@ def test_bundled_sample_has_every_priority_and_figure(sample):
             image.verify()
     assert "*Table 1 – Ethics training completion rates, September 2025*" in text
     assert "*Table 2 – Workforce representation rates, September 2025*" in text
+
+
+def test_bundled_sample_tables_give_a_column_a_board_can_use(sample):
+    """Tables 1 and 2 read "not tested" in every row: snapshots are never tested (two counts
+    of the same people are not independent samples). Table 1 (running totals, no process
+    chart either) has no last column; Table 2's says what each KPI's monthly figures show,
+    as `kpi summary` gives its variation, and the exception it holds is said in words."""
+    _, text, summary = sample
+    docs = {d["title"]: d for d in summary["kpis"]}
+    assert "not tested |" not in text
+
+    def table(number: int) -> list[list[str]]:
+        lines = text.split(f"*Table {number} – ")[0].rstrip().splitlines()
+        rows = []
+        for line in reversed(lines):
+            if not line.startswith("|"):
+                break
+            rows.insert(0, [c.strip().replace("\\", "") for c in line.strip("|").split("|")])
+        return rows
+
+    ethics = table(1)
+    assert ethics[0] == ["KPI", "Baseline (April 2024)", "Current (September 2025)", "Change"]
+    assert len(ethics) == 2 + 7
+    workforce = table(2)
+    assert workforce[0][-1] == "Variation" and len(workforce) == 2 + 8
+    words = {"common_cause": "normal variation", "special_cause_concern": "\u25b2 concern",
+             "special_cause_improvement": "\u25a0 improvement"}
+    for row in workforce[2:]:
+        doc = docs[row[0]]
+        assert doc["significance"]["significant"] is None
+        assert row[-1] == words[doc["variation"]["verdict"]], row
+    assert [r[0] for r in workforce[2:] if r[-1].startswith("\u25b2")] == ["PCSOs: women"]
+    assert ("**PCSOs: women** is an exception: a special cause of concern (two of three "
+            "months close to the lower process limit).") in text
+    assert "Table 1 sets out ethics training completion rates in September 2025" in text
 
 
 def test_bundled_sample_numbers_are_the_summarys(sample):

@@ -501,10 +501,10 @@ def _check_pdf(pdf: Path, markdown: Path, vocabulary: set[str]) -> None:
     # No table (or anything else) runs past the page: every word lies inside it.
     assert words and all(0 <= left and right <= width for left, right, _ in words)
     # The widest tables have their last column on the page: the front page's matrix of
-    # counts and Table 2's status.
+    # counts and Table 2's variation.
     flat_text = " ".join(re.sub(r"\s+", " ", text).split())
     assert "All" in flat_text.split("Every KPI by variation")[0]
-    assert "Change Status" in flat_text
+    assert "Change Variation" in flat_text
     # The board's paper is one a board tables: at most 20 A4 pages as printed (#18).
     pages = [p for p in text.split("\f") if p.strip()]
     assert len(pages) <= 20, f"{len(pages)} pages"

@@ -269,3 +269,20 @@ def test_no_finding_rests_on_months_whose_outcomes_are_not_final(city):
             "for standing out.") in text
 
 
+def test_a_breakdown_of_months_not_final_says_it_includes_them(city):
+    """The technical annex ranks each outcome share's crime types over the year ending
+    December 2025, whose last 3 months are not final: "Other crime (10.2%)" still under
+    investigation is only those months. Every such ranking says the months are in it, and
+    no breakdown of a KPI whose months are all final says so."""
+    text = city["full"]
+    outcomes = text.split("## 4. Outcomes\n")[1].split("\n## ")[0]
+    rankings = re.findall(r"By crime type, [^:]*?(?: were |: )", outcomes)
+    assert len(rankings) == 4, rankings
+    assert all("(including its last 3 months, not final yet)" in r for r in rankings)
+    under = next(line for line in outcomes.splitlines()
+                 if "**Crimes still under investigation.**" in line)
+    assert ("By crime type, the highest figures in the year ending December 2025 (including its "
+            "last 3 months, not final yet) were Other crime (10.2%)") in under
+    crime = text.split("## 2. ")[1].split("\n## ")[0]
+    assert "By LSOA" in crime and "not final yet" not in crime
+

@@ -3,7 +3,11 @@ change stands out from the rest's (kpi.stats.standouts), checked on counts worke
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 KPI_TOML = """\
 [project]
@@ -257,3 +261,94 @@ def test_a_bad_standout_key_is_refused_naming_it(tmp_path, cli, paper, message):
     assert result.exit_code == 3, result.output
     assert message in " ".join(result.output.split()), result.output
     assert "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# Every standout a sentence prints meets the floor, against the rest the sentence names
+
+_PARTS = st.lists(st.tuples(st.integers(0, 4000), st.integers(0, 4000)), min_size=2,
+                  max_size=8)
+_FLOORS = st.sampled_from([0.0, 2.0, 2.5, 5.0, 10.0])
+
+
+def _printed(figure: str) -> float:
+    """'−36.3%', '+51.5%', '76.2% together' as a number."""
+    return float(figure.replace("\u2212", "-").removesuffix(" together").removesuffix("%"))
+
+
+def _sentence_figures(sentence: str) -> tuple[dict[str, float], float, int]:
+    """The named parts' figures, the rest's figure and how many parts the rest holds, read
+    from a printed standout sentence (parts are named P0, P1, ...)."""
+    named, _, rest = sentence.partition(" out from ")
+    head, _, tail = rest.partition(",") if "; the " in rest else rest.partition(":")
+    if "; the " in rest:  # "4 of 7 stand out from the other 3 (…), …; the largest are …"
+        named = rest.split("; the ", 1)[1]
+    if m := re.fullmatch(r"the other (\d+) \(([^)]*)\)", head.strip()):
+        others, figure = int(m.group(1)), m.group(2)
+    else:
+        m = re.fullmatch(r"P\d+ \(([^)]*)\)", head.strip())
+        assert m, sentence
+        others, figure = 1, m.group(1)
+    parts = {name: _printed(f) for name, f in re.findall(r"(P\d+) \(([^)]*)\)", named)}
+    assert parts, sentence
+    return parts, _printed(figure), others
+
+
+@given(_PARTS, _FLOORS)
+# tests/test_stats.py: A, found first, is 3 points from the rest the sentence would name.
+@example([(3200, 4000), (1200, 2000), (1200, 2000), (770, 1000), (770, 1000), (770, 1000)],
+         5.0)
+def test_every_count_standout_printed_meets_its_floor_against_the_rest_printed(parts, floor):
+    from kpi import stats
+    from kpi.document import Name, plain_text
+    from kpi.paper import SMALL_BASE, _standout_sentence
+
+    named = [(f"P{n}", current, comparison) for n, (current, comparison) in enumerate(parts)]
+    found = stats.standouts(named, SMALL_BASE, min_points=floor)
+    if found is None:
+        return
+    sentence = plain_text(_standout_sentence(Name("area"), found))
+    figures, rest_figure, others = _sentence_figures(sentence)
+    out = {t.part for t in found.parts}
+    rest = [(c, b) for name, c, b in named if name not in out and (c or b)]
+    assert others == len(rest)
+    rest_c, rest_b = sum(c for c, _ in rest), sum(b for _, b in rest)
+    assert rest_b >= SMALL_BASE
+    assert rest_figure == pytest.approx(round((rest_c - rest_b) / rest_b * 100, 1), abs=1e-9)
+    tested = sum(1 for _, c, b in named if c or b)
+    for name, figure in figures.items():
+        assert abs(figure - rest_figure) + 1e-9 >= floor, sentence
+        _, current, comparison = next(p for p in named if p[0] == name)
+        # The part against the rest the sentence names is beyond chance, Bonferroni-corrected.
+        p_value = stats.part_vs_rest(name, current, comparison, rest_c, rest_b).test.p_value
+        assert p_value is not None and p_value < 0.05 / tested, sentence
+
+
+@given(_PARTS, st.sampled_from([0.0, 1.0, 2.0, 5.0]))
+# Found before P2, P3 was tested against a rest that held P2: against the rest printed,
+# P2's gap is under the floor (4.9 points) or its difference is chance.
+@example([(0, 1), (38, 49), (241, 298), (0, 1902)], 5.0)
+@example([(0, 1), (35, 49), (203, 240), (0, 1860)], 0.0)
+def test_every_proportion_standout_printed_meets_its_floor_against_the_rest_printed(
+        parts, floor):
+    from kpi import stats
+    from kpi.document import Name, plain_text
+    from kpi.paper import SMALL_BASE, _standout_sentence
+
+    named = [(f"P{n}", min(x, n_), n_) for n, (x, n_) in enumerate(parts)]
+    found = stats.share_standouts(named, SMALL_BASE, min_points=floor)
+    if found is None:
+        return
+    sentence = plain_text(_standout_sentence(Name("area"), found))
+    figures, rest_figure, others = _sentence_figures(sentence)
+    out = {t.part for t in found.parts}
+    rest = [(x, n_) for name, x, n_ in named if name not in out and n_]
+    assert others == len(rest)
+    rest_x, rest_n = sum(x for x, _ in rest), sum(n_ for _, n_ in rest)
+    assert rest_figure == pytest.approx(round(rest_x / rest_n * 100, 1), abs=1e-9)
+    tested = sum(1 for _, _, n_ in named if n_)
+    for name, figure in figures.items():
+        assert abs(figure - rest_figure) + 1e-9 >= floor, sentence
+        _, x, n_ = next(p for p in named if p[0] == name)
+        p_value = stats.share_vs_rest(name, x, n_, rest_x, rest_n).test.p_value
+        assert p_value is not None and p_value < 0.05 / tested, sentence

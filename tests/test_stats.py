@@ -482,6 +482,44 @@ def test_one_part_far_out_does_not_make_the_others_stand_out():
     assert found.rest == tuple("BCDEF") and found.tested == 6
 
 
+def test_a_part_found_first_is_tested_again_against_the_rest_the_sentence_names():
+    # A: 4,000 -> 3,200 (-20%); B and C: 2,000 -> 1,200 (-40%) each; D, E and F: 1,000 -> 770
+    # (-23%) each. Against a rest that holds B and C (7,000 -> 4,710, -32.7%) A is 12.7 points
+    # away with p = 1.1e-8, so the search sets it aside first; B and C follow. But the sentence
+    # compares A with the parts left at the end, D, E and F (3,000 -> 2,310, -23.0%): 3 points,
+    # under the floor of 5, and p = 0.294 against them, chance. So A goes back into the rest
+    # and B and C are tested against A, D, E and F pooled: 7,000 -> 5,510 (-21.3%).
+    z, p = _z_by_hand(3200, 7200, 4710, 11710)
+    assert z == pytest.approx(5.71566, abs=1e-5) and p < 0.05 / 6
+    _, p = _z_by_hand(3200, 7200, 2310, 5310)
+    assert p == pytest.approx(0.29438, abs=1e-5)
+    z, p = _z_by_hand(1200, 3200, 5510, 12510)
+    assert z == pytest.approx(-6.67887, abs=1e-5) and p < 0.05 / 6
+    parts = [("A", 3200, 4000), ("B", 1200, 2000), ("C", 1200, 2000),
+             *((name, 770, 1000) for name in "DEF")]
+    for floor in (5.0, 0.0):  # A's p-value against D, E and F alone sends it back too
+        found = stats.standouts(parts, 50, min_points=floor)
+        assert found is not None and found.tested == 6
+        assert [t.part for t in found.parts] == ["B", "C"]
+        assert found.rest == ("A", "D", "E", "F")
+        assert (found.rest_current, found.rest_comparison) == (5510, 7000)
+        for test in found.parts:  # each test is the one against the rest as printed
+            assert (test.rest_current, test.rest_comparison) == (5510, 7000)
+            assert test.test.statistic == pytest.approx(z) and test.test.p_value == pytest.approx(p)
+            assert test.change == pytest.approx(-40.0)
+        assert found.rest_change == pytest.approx(-21.285714)
+
+
+def test_a_floor_is_met_by_the_gap_as_printed_to_one_decimal_place():
+    # A: 10,000 -> 12,554 (+25.54%, printed +25.5%) against B to E: 10,000 -> 10,000 each
+    # (0.0%). The gap the sentence shows is 25.5 points: a floor of 25.5 is met, one of 25.54
+    # is not, though the unrounded gap would meet it.
+    parts = [("A", 12_554, 10_000), *((name, 10_000, 10_000) for name in "BCDE")]
+    assert stats.part_vs_rest("A", 12_554, 10_000, 40_000, 40_000).change == pytest.approx(25.54)
+    assert stats.standouts(parts, 50, min_points=25.5) is not None
+    assert stats.standouts(parts, 50, min_points=25.54) is None
+
+
 def test_standouts_need_whole_counts_two_parts_and_a_base():
     assert stats.standouts([("A", 150.5, 100), ("B", 100, 100)], 50) is None
     assert stats.standouts([("A", 150, None), ("B", 100, 100)], 50) is None
