@@ -95,7 +95,7 @@ def build(project: Project, period: Month, vs: Comparison, *, priority: str | No
         progress(Step("figures", "KPIs", 0, len(kpis)))
     # The verdicts' monthly values are read in the same pass as the windows.
     report = engine.evaluate(project, period, vs, kpis, as_of=as_of,
-                             series=verdicts.SERIES_MONTHS)
+                             series=verdicts.SERIES_MONTHS, hold_rows=True)
     revised = revisions.compare(project, last, report, as_of) if last is not None else None
     loaded = {}
     for dataset, version in report.versions.items():

@@ -651,11 +651,12 @@ def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
 
 def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELINE,
              kpis: Iterable[KpiDef] | None = None, as_of: AsOf | None = None,
-             series: int | None = None) -> Report:
+             series: int | None = None, hold_rows: bool = False) -> Report:
     """Compute KPIs (default: every visible one) for a period against a comparison; with
     `series`, also every measure's monthly components over the `series` months ending with
     each KPI's current window (`Report.monthly`, for the verdicts), in the same read of each
-    dataset."""
+    dataset. With `hold_rows` (the board, which breaks KPIs down after), a small table that
+    would be read more than once is read once and its rows held (see `_HELD`)."""
     selected = [k for k in (kpis if kpis is not None else project.kpis) if not k.hidden
                 or kpis is not None]
     live = [k for k in selected if k.status == Status.LIVE]
@@ -728,7 +729,7 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         read = [str(m) for m in sorted(months[dataset_id])]
         read_of[dataset_id] = frozenset(read)
         by_month = _plan(project, dataset_id, group, read, as_of,
-                         sorted(blanks.get(dataset_id, ()))).run()
+                         sorted(blanks.get(dataset_id, ())), hold_rows).run()
         counted[dataset_id] = by_month.blanks()
         by_month.prefetch(w for measure_id in group for w in windows.get(measure_id, ()))
         for measure_id in group:
@@ -1032,6 +1033,56 @@ def _grouped(project: Project, dataset_id: str, as_of: AsOf | None, scan: pl.Laz
     return frame
 
 
+
+# A small table's rows (fewer than MONTH_BY_MONTH_ROWS), as the summary read them: the months
+# it read and only the columns its KPIs read or declare as breakdowns, held in memory so that
+# its queries (the sums, each median's count table) and, after the summary's figures, the
+# board's breakdowns run over them rather than reading the table's files again. Keyed as
+# `_GROUPED` is; a new commit changes the key. At most HELD_ROWS rows are held at once.
+_HELD: dict[tuple, list[_Grouped]] = {}
+HELD_ROWS = MONTH_BY_MONTH_ROWS
+
+
+def _held_key(project: Project, dataset_id: str, as_of: AsOf | None) -> tuple | None:
+    path = store.table_path(project, dataset_id)
+    latest = store.table_state(path)  # a table made again can reach a version it had
+    if latest is None or latest[1] is None:
+        return None
+    return (str(path), as_of, latest, project.datasets[dataset_id])
+
+
+def _held(project: Project, dataset_id: str, as_of: AsOf | None, months: Sequence[str],
+          columns: set[str]) -> pl.DataFrame | None:
+    """The rows of `months` with `columns` held from an earlier read (see `_HELD`), or None."""
+    key = _held_key(project, dataset_id, as_of)
+    if key is None or key not in _HELD:
+        return None
+    stored = {str(m) for m in store.months(project, dataset_id, as_of)}
+    for got in _HELD[key]:
+        # A month the table does not hold has no rows, read or not.
+        if set(months) & stored <= got.months and columns <= got.keys:
+            return got.frame
+    return None
+
+
+def _hold(project: Project, dataset_id: str, as_of: AsOf | None, scan: pl.LazyFrame,
+          months: Sequence[str], columns: set[str]) -> pl.DataFrame:
+    """Read the rows of `months` with `columns` (one streaming query) and hold them."""
+    rows = (scan.filter(pl.col("month").is_in(list(months))).select(sorted(columns))
+            .collect(engine="streaming"))
+    key = _held_key(project, dataset_id, as_of)
+    if key is not None:
+        if sum(g.frame.height for v in _HELD.values() for g in v) + rows.height > HELD_ROWS:
+            _HELD.clear()
+        _HELD.setdefault(key, []).append(_Grouped(frozenset(months), frozenset(columns), rows))
+    return rows
+
+
+def _roots(exprs: Iterable[pl.Expr]) -> set[str]:
+    """The columns the expressions read."""
+    return {name for e in exprs for name in e.meta.root_names()}
+
+
 @dataclass
 class _Plan:
     """The queries of one read of a dataset's months (see `_plan`): each query is built on a
@@ -1045,6 +1096,9 @@ class _Plan:
     finish: Callable[[list[pl.DataFrame]], ByMonth]
     rows: int  # stored rows of the dataset
     grouped: Callable[[], pl.DataFrame | None] | None = None
+    # A small table's rows, read once and held (see `_HELD`), where its rows are read more
+    # than once: several queries, or breakdowns the board asks after the summary.
+    hold: Callable[[], pl.DataFrame] | None = None
 
     def run(self) -> ByMonth:
         """Each query's result, with the month as column __month. Rows that can be grouped
@@ -1062,7 +1116,9 @@ class _Plan:
                     [query(groups.lazy(), ["month"], pl.col(COUNT))
                      for query in self.queries])]
             elif self.rows < MONTH_BY_MONTH_ROWS:
-                frame = self.scan.filter(month.is_in(self.months))
+                # Rows held may be of more months than these (an earlier read's).
+                frame = (self.hold().lazy() if self.hold is not None
+                         else self.scan).filter(month.is_in(self.months))
                 frames = [query(frame, ["month"], None).collect(engine="streaming")
                           .rename({"month": "__month"}) for query in self.queries]
             else:
@@ -1078,7 +1134,7 @@ class _Plan:
 
 
 def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months: list[str],
-          as_of: AsOf | None, blanks: Sequence[str] = ()) -> _Plan:
+          as_of: AsOf | None, blanks: Sequence[str] = (), hold_rows: bool = False) -> _Plan:
     """The queries that compute every component of a dataset's measures (by id) in each of
     the given months, and the function turning their results into a `ByMonth`, from which
     each window's parts and each month's are read. With `blanks`, each month's count of blank
@@ -1178,6 +1234,15 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
             keys |= {c for kpi in measures.values() for c in kpi.breakdowns
                      if c in schema and schema[c].base_type() in GROUP_TYPES}
             grouped = partial(_grouped, project, dataset_id, as_of, scan, months, keys)
+    # With `hold_rows`, rows held (read once) where a small table would otherwise be read
+    # more than once: by several queries, or again by the breakdowns its KPIs declare.
+    hold = None
+    declared = {c for kpi in measures.values() for c in kpi.breakdowns if c in schema}
+    if hold_rows and (len(queries) > 1 or declared):
+        read = _roots([*masks.values(), *sums.values(), *values.values(),
+                       *(pl.col(c) for c in weight_masks), *blank_rows.values()])
+        columns = (read | declared | {"month"}) & set(schema.names())
+        hold = partial(_held_rows, project, dataset_id, as_of, scan, months, columns)
 
     def finish(frames: list[pl.DataFrame]) -> ByMonth:
         frames = list(frames)
@@ -1189,7 +1254,15 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     # Only the months asked are read, and month is the table's partition column: a store
     # holding years of history is read for the months compared, not all of it.
     return _Plan(dataset_id, scan, months, queries, finish,
-                 store.row_count(project, dataset_id, as_of), grouped)
+                 store.row_count(project, dataset_id, as_of), grouped, hold)
+
+
+def _held_rows(project: Project, dataset_id: str, as_of: AsOf | None, scan: pl.LazyFrame,
+               months: Sequence[str], columns: set[str]) -> pl.DataFrame:
+    """The rows held of those months and columns, read now if they are not."""
+    held = _held(project, dataset_id, as_of, months, columns)
+    return held if held is not None else _hold(project, dataset_id, as_of, scan, months,
+                                               columns)
 
 
 def _float_values(dataset_id: str, scan: pl.LazyFrame, kpis: Iterable[KpiDef]
@@ -1485,9 +1558,13 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
             num_id, den_id = kpi.ratio_of
             quarterly = any(project.datasets[project.known_kpi(k).source].months_per_row == 3
                             for k in (num_id, den_id))
-            out[(kpi.id, end, months)] = _derived_series(
-                kpi, found[(num_id, end, months + 11)], found[(den_id, end, months + 11)],
-                months // 3 if quarterly else months, 4 if quarterly else 12)
+            num, den = (found[(k, end, months + 11)] for k in (num_id, den_id))
+            if quarterly:
+                # both by quarter: a monthly KPI's three months, beside the quarterly one's row
+                num, den = (_by_quarter(project, project.known_kpi(k), frame)
+                            for k, frame in ((num_id, num), (den_id, den)))
+            out[(kpi.id, end, months)] = _derived_series(kpi, num, den,
+                                                         months // 3 if quarterly else months)
         else:
             out[(kpi.id, end, months)] = found[(kpi.id, end, months)]
     return out
@@ -1517,17 +1594,43 @@ def _series_window(kpi: KpiDef, end: Month, months: int) -> Window:
 
 
 def _derived_series(kpi: KpiDef, num: pl.DataFrame, den: pl.DataFrame,
-                    months: int, year: int = 12) -> pl.DataFrame:
-    """A rate of two KPIs month by month (or quarter by quarter: `year` rows make a year),
-    from their series (each 11 months longer)."""
+                    months: int) -> pl.DataFrame:
+    """A rate of two KPIs month by month (or quarter by quarter),
+    from their series (each 11 months longer). Its rolling year is theirs, numerator over
+    denominator: none where either has none (a part holding only some of the year's months,
+    a month without rows), as the two KPIs' own series decide, never summed again here."""
     joined = num.join(den, on="month", suffix="_den")
     # A month whose denominator is 0 has no rate (null), never NaN or infinity.
     frame = joined.select(
         "month",
         _finite(pl.col("value") / pl.col("value_den") * 100 * kpi.multiplier).alias("value"),
-        _finite(pl.col("value").rolling_sum(year) / pl.col("value_den").rolling_sum(year)
+        _finite(pl.col("rolling_12") / pl.col("rolling_12_den")
                 * 100 * kpi.multiplier).alias("rolling_12"))
     return frame.tail(months)
+
+
+def _by_quarter(project: Project, kpi: KpiDef, frame: pl.DataFrame) -> pl.DataFrame:
+    """A KPI's series by quarter, as `quarters_of` gives a quarterly dataset's: a row per
+    quarter (its month the quarter's first), the quarter's value (a monthly KPI's three months
+    summed; none where one is missing, or for a kind not summed from its months) and the
+    rolling year to the quarter's end. A quarterly KPI's series is returned as it is."""
+    if project.datasets[kpi.source].months_per_row == 3:
+        return frame
+    months = frame["month"].to_list()
+    values = dict(zip(months, frame["value"].to_list(), strict=True))
+    rolling = dict(zip(months, frame["rolling_12"].to_list(), strict=True))
+    additive = RECIPES[kpi.kind].additive and not kpi.is_snapshot
+    rows = []
+    for month in months:
+        first = Month.parse(month)
+        if first.month % 3 != 1:
+            continue
+        three = [values.get(str(first + step)) for step in range(3)]
+        whole = additive and all(value is not None for value in three)
+        rows.append((month, math.fsum(v for v in three if v is not None) if whole else None,
+                     rolling.get(str(first + 2))))
+    return pl.DataFrame(rows, schema={"month": pl.String, "value": pl.Float64,
+                                      "rolling_12": pl.Float64}, orient="row")
 
 
 def _part(parts: dict[str, float | None], name: str) -> float | None:
@@ -1654,13 +1757,23 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
                         (number, tag, rows.meta.output_name()))
                 summed.update((f"{number}\t{tag}\t{name}", e)
                               for name, e in summands_of(kpi, rows).items())
-    kpis = [request[0] for request in requests]
+    # Each KPI once: a weighted score's weights are joined on once, however many of its
+    # windows are asked (joined twice, the second join's column clashed with the first's).
+    kpis = list({request[0].id: request[0] for request in requests}.values())
     months = sorted(every)
-    frame = prepare(project, dataset_id, kpis, as_of)
+    scan = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+    # After the summary's figures (the board), a small table's rows it held (see `_HELD`)
+    # where they hold every column read here, else its groups (below), else the rows.
+    read = _roots([*masks.values(), *summed.values(), pl.col(column),
+                   *(_value(k) for k in kpis if k.value is not None),
+                   *(pl.col(k.weight_key) for k in kpis if k.weight_key)])
+    rows = _held(project, dataset_id, as_of, months,
+                 (read | {"month"}) & set(scan.collect_schema().names()))
+    frame = _with_weights(project, scan if rows is None else rows.lazy(), kpis)
     # The rows grouped first where every expression allows (see `_grouped`): after the
     # summary's figures (the board), the groups it read, with this column among their keys.
     keys = None
-    if GROUP_FIRST and not ordered:
+    if rows is None and GROUP_FIRST and not ordered:
         keys = _group_keys(frame.collect_schema(), [*masks.values(), pl.col(column)],
                            summed.values(), [m.meta.output_name() for m in masks.values()])
     n = None

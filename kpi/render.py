@@ -380,7 +380,11 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
             continue
         cmp_code, cur_code = shared_code(results, "comparison"), shared_code(results, "current")
         # One space between columns, not two: eight columns then fit in 80.
-        table = Table(title=title, title_justify="left", box=boxes.SIMPLE_HEAD if box else None,
+        # Text from the project (titles, in cells, the title and the notes) is given as Text,
+        # so Rich reads no markup or emoji code in it: a string cell's '[draft]' or ':x:'
+        # was taken for a style or an emoji, and the title printed without it.
+        table = Table(title=Text(title, style="table.title"), title_justify="left",
+                      box=boxes.SIMPLE_HEAD if box else None,
                       show_edge=False, pad_edge=False, expand=False, padding=(0, 1, 0, 0),
                       caption_justify="left")
         # Wide enough for the longest word of any title, so titles wrap between words.
@@ -410,9 +414,10 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
             verdict = verdicts.get(r.kpi.id)
             style = STATUS_STYLE[r.status]
             status = Text(f"{arrow(r.change)} {STATUS_WORDS[r.status]}", style=style)
-            cells = [r.kpi.title, _mark(r.comparison, cmp_code, r), _mark(r.current, cur_code, r),
-                     change_text(r.change, r.kpi.unit) if r.change else "n/a", status,
-                     significance_word(verdict), variation_word(verdict, short=True)]
+            cells = [Text(r.kpi.title), Text(_mark(r.comparison, cmp_code, r)),
+                     Text(_mark(r.current, cur_code, r)),
+                     Text(change_text(r.change, r.kpi.unit) if r.change else "n/a"), status,
+                     Text(significance_word(verdict)), Text(variation_word(verdict, short=True))]
             table.add_row(*cells)
         notes = []
         own = [f"{r.kpi.title} {_windows(r)}" for r in results
@@ -426,7 +431,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         if aimed:
             notes.append("Targets: " + "; ".join(aimed))
         if notes:
-            table.caption = "\n".join(notes)
+            table.caption = Text("\n".join(notes), style="table.caption")
         tables.append(table)
     return tables
 

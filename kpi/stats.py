@@ -74,9 +74,13 @@ def _normal_cdf(x: float) -> float:
 def _binomial_tails(k: int, n: int, p: float) -> tuple[float, float]:
     """P(X <= k) and P(X >= k) for X ~ Binomial(n, p), each summed term by term from its own
     end, so a tiny tail is not lost as 1 minus a number close to 1."""
+    # The terms' constants worked out once (the same operations in the same order: the same
+    # bits as working them out in every term).
+    whole, log_p, log_q = math.lgamma(n + 1), math.log(p), math.log1p(-p)
+
     def log_pmf(i: int) -> float:
-        return (math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
-                + i * math.log(p) + (n - i) * math.log1p(-p))
+        return (whole - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+                + i * log_p + (n - i) * log_q)
 
     mode = math.floor((n + 1) * p)
 

@@ -231,3 +231,56 @@ def test_show_gives_quarterly_rows_as_quarters(tmp_path):
         ("2018-01..2018-03", 10002, 11118), ("2018-04..2018-06", 100002, 111108)]
     table = _run(project, "show", "offences", "--period", "2018-06")
     assert "Trend: 8 quarters to 2018-06 (quarterly values)" in table.stdout
+
+
+CALLS = """
+[datasets.calls]
+date = "date"
+[datasets.calls.columns]
+ref = "str"
+date = "date"
+
+[[kpis]]
+id = "calls"
+title = "Calls"
+priority = "crime"
+kind = "count"
+dataset = "calls"
+better = "lower"
+
+[[kpis]]
+id = "offences_per_call"
+title = "Offences per 100 calls"
+priority = "crime"
+kind = "rate"
+numerator_kpi = "offences"
+denominator_kpi = "calls"
+better = "lower"
+"""
+
+
+def test_a_rate_of_a_quarterly_kpi_and_a_monthly_one_is_shown_by_whole_quarters(tmp_path):
+    """A rate of a quarterly KPI over a monthly one: each quarter's value over the monthly
+    KPI's three months, and the rolling year over its year to the quarter's end (the current
+    figure). Before, a quarter's offences were divided by its first month's calls (1,000,020
+    for April to June 2018, not 250,005) and the rolling year by the year to that first month
+    (92,590, not the current figure's 85,467.7)."""
+    project = _project(tmp_path, QUARTERLY + CALLS, ROWS)
+    # 10 calls a month from January 2017 to June 2018, 20 in June 2018
+    months = [f"{2017 + m // 12}-{m % 12 + 1:02d}" for m in range(18)]
+    (project / "calls.csv").write_text("ref,date\n" + "".join(
+        f"{month}-{i},{month}-15\n" for month in months
+        for i in range(20 if month == "2018-06" else 10)))
+    for dataset, name in (("prc", "rows.csv"), ("calls", "calls.csv")):
+        loaded = _run(project, "ingest", dataset, str(project / name))
+        assert loaded.exit_code == 0, loaded.output
+    shown = _run(project, "show", "offences_per_call", "--period", "2018-06", "--months",
+                 "6", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    doc = json.loads(shown.stdout)
+    trend = [(t["month"], t["value"], t["rolling_12"]) for t in doc["trend"]]
+    assert trend == [
+        ("2018-01..2018-03", pytest.approx(10002 / 30 * 100), pytest.approx(11118 / 120 * 100)),
+        ("2018-04..2018-06", pytest.approx(100002 / 40 * 100),
+         pytest.approx(111108 / 130 * 100))]
+    assert doc["kpi"]["current"]["value"] == pytest.approx(111108 / 130 * 100)

@@ -3,7 +3,8 @@ figure kpi prints checked against DuckDB over the rows the loads should have lef
 
 A Hypothesis state machine draws a project (every KPI kind, filters, weights, replace_by,
 quarterly and monthly dates, lags, baselines), then loads (revisions, --parts, other spellings
-of stored values, gaps, a file name with brackets), reloads, restores with
+of stored values, gaps, a file name with brackets; CSV, Parquet or Excel, read in batches of
+a few rows), reloads, restores with
 `deltalake.DeltaTable.restore` as docs/guarantees.md describes, and `kpi vacuum`. It runs kpi
 as a user would (the CLI, `--format json`): summary, compare, show and the figures file of
 `kpi export markdown`, and checks each figure against tests/oracle_support.py.
@@ -20,13 +21,16 @@ CI runs a fixed, derandomized budget (ORACLE_EXAMPLES below). By hand:
 runs more, and prints how many cases, steps and commands it ran. KPI_ORACLE_AVOID (a comma
 list of oracle_support.CLASSES) names the classes the generator leaves out; empty hunts all.
 KPI_ORACLE_KEEP=1 keeps the projects it made, to replay a failing sequence by hand.
-KPI_ORACLE_SEED=N draws sequences other than CI's, from seed N.
+KPI_ORACLE_SEED=N draws sequences other than CI's, from seed N. KPI_INGEST_BATCH_ROWS=N reads
+every load in batches of N rows (by default each project draws its own batch size).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import shutil
 import tempfile
 import traceback
@@ -107,7 +111,8 @@ class OracleMachine(RuleBasedStateMachine):
     def kpi(self, *args: str):
         STATS["commands"] += 1
         self.log.append("kpi " + " ".join(_quote(a) for a in args))
-        result = self.runner.invoke(app, ["--project", str(self.folder), *map(str, args)])
+        result = self.runner.invoke(app, ["--project", str(self.folder), *map(str, args)],
+                                    env={"KPI_INGEST_BATCH_ROWS": self.batch})
         stderr = result.stderr or ""
         if "Traceback" in stderr or (result.exception is not None
                                      and not isinstance(result.exception, SystemExit)):
@@ -128,16 +133,23 @@ class OracleMachine(RuleBasedStateMachine):
         if cls in ("window", "wrong_figure") and any("[" in f for _, files, _, _ in self.loads
                                                      for f in files):
             cls += " (a file name with brackets was loaded: brackets?)"
-        raise Failure(f"[{cls}] {message}\nproject folder: {self.folder}\nkpi.toml:\n"
+        raise Failure(f"[{cls}] {message}\nproject folder: {self.folder}\n"
+                      f"KPI_INGEST_BATCH_ROWS={self.batch}\nkpi.toml:\n"
                       f"{self.spec.toml()}\nsteps:\n  " + "\n  ".join(self.log[-60:]))
 
-    def new_file(self, suffix: str = "") -> Path:
+    def new_file(self, suffix: str = "", *, csv: bool = False) -> Path:
+        """A new extract's path: a CSV file, or (unless "formats" is avoided) half the time a
+        Parquet file or an Excel workbook holding the same rows (oracle_support.write_csv)."""
         self.n_files += 1
-        name = f"x{self.n_files}{suffix}.csv"
+        kind = ".csv"
+        if not csv and "formats" not in self.avoid:
+            kind = self.rnd.choice([".csv", ".csv", ".parquet", ".xlsx"])
+            STATS[f"extracts {kind}"] += 1
+        name = f"x{self.n_files}{suffix}{kind}"
         if "brackets" not in self.avoid and self.rnd.random() < 0.2:
-            name = f"x{self.n_files}[1].csv"
+            name = f"x{self.n_files}[1]{kind}"
             # a decoy with the name the brackets would glob to
-            decoy = self.folder / "extracts" / f"x{self.n_files}1.csv"
+            decoy = self.folder / "extracts" / f"x{self.n_files}1{kind}"
             self._decoy = decoy
         else:
             self._decoy = None
@@ -179,6 +191,11 @@ class OracleMachine(RuleBasedStateMachine):
         # a '%' and two hex digits: Delta Lake's log reader decodes them, so a one-line refusal
         # is honest (a '%' before anything else works)
         self.odd_path = "%20" in name
+        # loads read in batches of a few rows (unless the run names a batch size), so a load
+        # spans many CSV batches and Parquet row groups, as a large extract does
+        self.batch = os.environ.get("KPI_INGEST_BATCH_ROWS") or r.choice(
+            ["1", "3", "7", "64", str(250_000)])
+        STATS[f"batches of {self.batch} rows"] += 1
         self.spec.write(self.folder)
         (self.folder / "extracts").mkdir()
         self.model = Model(self.spec)
@@ -346,6 +363,34 @@ class OracleMachine(RuleBasedStateMachine):
             rows = [dict(x, **{column: variant}) if x[column] == value else x for x in rows]
         self.ingest("inc", [path], rows, [], ambiguous=True)
 
+    @precondition(lambda self: self.spec.unique)
+    @rule()
+    def load_repeated_ref(self):
+        """A load of a dataset declaring unique = "ref" whose ref repeats, within the load or
+        a ref a stored month the load keeps holds: refused, nothing changes."""
+        r = self.rnd
+        months = self._months(FIRST, LAST, longest=4)
+        rows = []
+        for f in self._forces_for(months):
+            rows += inc_rows(r, months, f, self.counter)
+        if not self.spec.replace_by:
+            for row in rows:
+                row["force"] = r.choice(FORCES)
+        kept = self.model.kept("inc", rows)
+        if kept and r.random() < 0.5:
+            where = "stored"
+            rows[r.randrange(len(rows))]["ref"] = r.choice(kept)["ref"]
+        elif len(rows) > 1:
+            where = "load"
+            first, again = r.sample(range(len(rows)), 2)
+            rows[again]["ref"] = rows[first]["ref"]
+        else:
+            return
+        STATS[f"repeated refs ({where})"] += 1
+        path = self.new_file()
+        write_csv(path, "inc", rows, self.spec)
+        self.ingest("inc", [path], rows, [], must_refuse="unique")
+
     @rule()
     def load_overlapping_without_parts(self):
         """An original and its revision named together: refused, nothing changes."""
@@ -353,7 +398,7 @@ class OracleMachine(RuleBasedStateMachine):
         files = []
         texts: set[str] = set()
         while len(files) < 2:
-            path = self.new_file()
+            path = self.new_file(csv=True)
             write_csv(path, "staff", staff_rows(self.rnd, months), self.spec)
             if path.read_text(encoding="utf-8") in texts:
                 continue  # the same bytes twice are read once, rightly: draw another
@@ -497,6 +542,7 @@ class OracleMachine(RuleBasedStateMachine):
 
     def _check_kpi(self, where: str, k, got: dict, period: int, vs: str) -> None:
         """One KPI's current and comparison figures and status, as summary and show print."""
+        self._check_change(f"{where}: {k.id}", got)
         self.oracle.refresh()
         dataset = self.oracle.dataset_of(k)
         cur, cmp_ = got.get("current"), got.get("comparison")
@@ -544,6 +590,27 @@ class OracleMachine(RuleBasedStateMachine):
             if got["status"] != want:
                 self.fail("status", f"{where}: {k.id}: status {got['status']!r} for "
                                     f"{cur['value']} against {cmp_['value']}, expected {want!r}")
+
+    def _check_change(self, where: str, got: dict, unit: str | None = None) -> None:
+        """The change printed beside two figures (summary, show and each part of compare) is
+        their difference (docs/json.md): `absolute` (every unit but percent), `percent` of
+        the comparison (not for percent or ratio units; none from a zero base) or `points`."""
+        change = got.get("change")
+        cur, cmp_ = got.get("current"), got.get("comparison")
+        if not change or not cur or not cmp_ or cur.get("value") is None \
+                or cmp_.get("value") is None:
+            return
+        unit = unit or got["unit"]
+        a, b = cur["value"], cmp_["value"]
+        want = {"absolute": None if unit == "percent" else a - b,
+                "percent": None if unit in ("percent", "ratio") or b == 0
+                else (a - b) / abs(b) * 100,
+                "points": a - b if unit == "percent" else None}
+        STATS["changes checked"] += 1
+        for field, value in want.items():
+            if not same(change.get(field), value):
+                self.fail("change", f"{where}: change {field} {change.get(field)} for "
+                                    f"{a} against {b} ({unit}), expected {value}")
 
     def _check_value(self, where, k, role, value, window, note) -> None:
         options, needs_note = self.oracle.accepted(k, window)
@@ -646,6 +713,7 @@ class OracleMachine(RuleBasedStateMachine):
         live = {row["force"] for d in ("inc", "q") for row in self.model.rows[d]}
         for got in json.loads(result.stdout)["kpis"]:
             k = kpis[got["id"]]
+            self._check_parts_summary(got)
             dataset = self.oracle.dataset_of(k)
             latest = windows(k, period, vs, self.model.held(dataset))[0]
             stale = latest is not None and latest < asked(k, period, dataset == "q")
@@ -657,6 +725,8 @@ class OracleMachine(RuleBasedStateMachine):
                 if part["name"] not in live:
                     self.fail("case/invisible", f"compare: {k.id}: a part {part['name']!r} "
                                                 "the store should not hold")
+                self._check_change(f"compare --by force: {k.id} {part['name']!r}", part,
+                                   got["unit"])
                 for role in ("current", "comparison"):
                     fig = part.get(role)
                     if not fig or fig.get("value") is None:
@@ -674,6 +744,39 @@ class OracleMachine(RuleBasedStateMachine):
                                        f"{fig['start']}..{fig['end']}: kpi printed "
                                        f"{fig['value']}, expected one of {options} (it holds "
                                        f"{', '.join(held) or 'no month'} of the window)")
+
+    def _check_parts_summary(self, got: dict) -> None:
+        """compare's figures across parts, from the parts' own (checked against the model one
+        by one): `mean` and `median` of their current values, and each part's rank, 1 the best
+        by the KPI's better direction, equal values sharing a rank (docs/json.md)."""
+        values = [p["current"]["value"] for p in got["parts"]
+                  if p.get("current") and p["current"].get("value") is not None]
+        if not values:
+            return
+        STATS["compare means, medians and ranks checked"] += 1
+        ordered = sorted(values)
+        middle = len(ordered) // 2
+        median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1]
+                                                           + ordered[middle]) / 2
+        for name, want in (("mean", sum(values) / len(values)), ("median", median)):
+            if got.get(name) is None or not math.isclose(got[name], want, rel_tol=1e-9,
+                                                         abs_tol=1e-9):
+                self.fail("compare_parts", f"compare: {got['id']}: {name} {got.get(name)} of "
+                                           f"the parts' current values {values}, expected {want}")
+        if got.get("ranked_on") != "value":
+            return
+        sign = -1 if got["better"] == "higher" else 1
+        for part in got["parts"]:
+            if not part.get("current") or part["current"].get("value") is None:
+                continue
+            mine = sign * part["current"]["value"]
+            want = 1 + sum(1 for v in values if sign * v < mine and not same(v, part["current"]
+                                                                               ["value"]))
+            if part.get("rank") != want:
+                self.fail("compare_parts", f"compare: {got['id']}: {part['name']!r} ranked "
+                                           f"{part.get('rank')} with {part['current']['value']} "
+                                           f"among {values} (better {got['better']}), expected "
+                                           f"{want}")
 
     @precondition(lambda self: any(self.model.rows.values()))
     @rule()
@@ -709,6 +812,59 @@ class OracleMachine(RuleBasedStateMachine):
                           f"{expected and (text(expected[0]), text(expected[1]))}")
             STATS["figures checked"] += 1
             self._check_value("export figures", k, fig["role"], fig["value"], window, None)
+        self._check_paper_text(out.read_text(encoding="utf-8"), figures["figures"])
+
+    def _check_paper_text(self, paper: str, figures: list[dict]) -> None:
+        """The paper's words against its figures file (whose values are checked above): each
+        figure's `shown` is its value rounded, and a KPI's paragraph prints both figures and a
+        change ("up 6 from 24", "a decrease of 7", "down 1.4 percentage points", "(6.2%)")
+        that is the difference of the two values, in the right direction."""
+        by_kpi: dict[str, dict[str, dict]] = {}
+        for fig in figures:
+            if fig["value"] is None:
+                continue
+            shown = fig["shown"].replace(",", "").removesuffix("%")
+            if not _rounds_to(fig["value"], shown):
+                self.fail("paper_text", f"export figures: {fig['kpi']} {fig['role']} shown "
+                                        f"{fig['shown']!r} for the value {fig['value']}")
+            by_kpi.setdefault(fig["kpi"], {})[fig["role"]] = fig
+        for kpi_id, roles in by_kpi.items():
+            if set(roles) != {"current", "comparison"}:
+                continue
+            cur, cmp_ = roles["current"], roles["comparison"]
+            title = re.escape(cur["title"].replace("_", "\\_"))
+            found = re.search(rf"^\d+\.\d+\. \*\*{title}\.\*\* (.*)$", paper, re.MULTILINE)
+            if found is None:
+                continue
+            text_ = found.group(1)
+            STATS["paper paragraphs checked"] += 1
+            for fig in (cur, cmp_):
+                if fig["shown"] not in text_:
+                    self.fail("paper_text", f"paper: {kpi_id}'s paragraph does not print its "
+                                            f"{fig['role']} figure {fig['shown']!r}: {text_}")
+            change = re.search(r"\b(up|down|an increase of|a decrease of) "
+                               r"(\d[\d,]*(?:\.\d+)?)(%)?( percentage points)?(?: \((\d[\d,]*"
+                               r"(?:\.\d+)?)%\))?", text_)
+            diff = cur["value"] - cmp_["value"]
+            if change is None:
+                decimals = cur["shown"].removesuffix("%").partition(".")[2]
+                if re.search(r"\bunchanged\b", text_) and not _rounds_to(
+                        abs(diff), f"0.{'0' * len(decimals)}" if decimals else "0"):
+                    self.fail("paper_text", f"paper: {kpi_id} reads unchanged, from "
+                                            f"{cmp_['value']} to {cur['value']}: {text_}")
+                continue
+            word, size, in_percent, _, percent = change.groups()
+            if in_percent:  # a change on a base of 50 or more, as a percentage only ("up 12.7%")
+                size, percent = None, size
+            STATS["paper changes checked"] += 1
+            if (diff > 0) != (word in ("up", "an increase of")) \
+                    or size is not None and not _rounds_to(abs(diff), size.replace(",", "")):
+                self.fail("paper_text", f"paper: {kpi_id} reads '{change.group(0)}' for a change "
+                                        f"from {cmp_['value']} to {cur['value']}: {text_}")
+            if percent is not None and cmp_["value"] and not _rounds_to(
+                    abs(diff) / abs(cmp_["value"]) * 100, percent.replace(",", "")):
+                self.fail("paper_text", f"paper: {kpi_id} reads '{change.group(0)}' for a change "
+                                        f"from {cmp_['value']} to {cur['value']}: {text_}")
 
     @precondition(lambda self: "other_previous" not in self.avoid and self.papers)
     @rule()
@@ -736,6 +892,13 @@ class OracleMachine(RuleBasedStateMachine):
 
 
 CLASSES_TEXT = __import__("oracle_support").CLASSES
+
+
+def _rounds_to(value: float, shown: str) -> bool:
+    """Whether `shown` (digits, maybe a point and decimals) is `value` rounded to as many
+    decimals as it prints (either way at a half)."""
+    half = 0.5 * 10 ** -len(shown.partition(".")[2])
+    return abs(float(shown) - value) <= half * (1 + 1e-9) + 1e-9
 
 
 def _shape(error: str) -> str:

@@ -117,6 +117,50 @@ def test_a_rolling_year_in_a_series_never_sums_a_part_over_fewer_months(forces):
     assert rolling[str(LAST - 1)] == 60
 
 
+SHARE_TOML = """
+[[kpis]]
+id = "kent_searches"
+title = "Kent's searches"
+priority = "p"
+kind = "count"
+dataset = "stops"
+filter = "force = 'Kent'"
+better = "lower"
+
+[[kpis]]
+id = "kent_share"
+title = "Kent's share of searches"
+priority = "p"
+kind = "rate"
+numerator_kpi = "kent_searches"
+denominator_kpi = "searches"
+better = "lower"
+"""
+
+
+def test_a_rolling_year_of_a_rate_of_two_kpis_never_sums_a_part_over_fewer_months(forces, cli):
+    """A rate of two KPIs (numerator_kpi, denominator_kpi) takes its rolling year from theirs:
+    none where either has none. It summed their monthly values again, Kent over 11 months:
+    33 of 57, 57.9% in `kpi show`'s trend, where each KPI's own rolling year had no figure
+    (found by the differential oracle, seed 90417). A year both forces hold is 36 of 60."""
+    with (forces / "kpi.toml").open("a", encoding="utf-8") as toml:
+        toml.write(SHARE_TOML)
+    from kpi import engine
+    from kpi.catalogue import load_project
+
+    project = load_project(forces)
+    kpi = project.kpi("kent_share")
+    series = engine.monthly_series_all(project, [(kpi, LAST, 13)])[("kent_share", LAST, 13)]
+    rolling = dict(zip(series["month"], series["rolling_12"], strict=True))
+    assert rolling[str(LAST)] is None
+    assert rolling[str(LAST - 1)] == pytest.approx(60.0)
+    # The same through the command: the trend's last point has no rolling year.
+    trend = _json(cli, forces, "show", "kent_share", "--period", "2025-06", "--vs",
+                  "previous", "--months", "2")["trend"]
+    assert [(p["month"], p["rolling_12"]) for p in trend] == [
+        ("2025-05", pytest.approx(60.0)), ("2025-06", None)]
+
+
 def test_datasets_and_check_show_a_part_with_a_month_never_loaded(forces, cli):
     shown = _json(cli, forces, "datasets")
     stops = next(d for d in shown if d["dataset"] == "stops")

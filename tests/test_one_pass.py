@@ -289,3 +289,37 @@ def test_series_taken_from_the_summary_equal_series_read_again(rows, months, end
         assert taken.keys() == again.keys()
         for key, frame in taken.items():
             assert frame.equals(again[key]), key
+
+
+@SETTINGS
+@given(rows=st.lists(row, min_size=1, max_size=120),
+       windows=st.lists(window, min_size=1, max_size=4),
+       column=st.sampled_from(("offence", "ethnicity")))
+def test_breakdowns_over_held_rows_equal_breakdowns_read_again(rows, windows, column,
+                                                              monkeypatch_module):
+    """The board reads a small table once and holds the rows its KPIs read
+    (`evaluate(..., hold_rows=True)`, engine._HELD); every month's components, and every
+    breakdown over the held rows, equal those read from the store, to the bit."""
+    monkeypatch_module.setattr(engine, "MONTH_BY_MONTH_ROWS", 10**12)  # a small table
+    with tempfile.TemporaryDirectory() as folder:
+        project = build(Path(folder), rows)
+        measures = {k.id: k for k in project.kpis if not k.is_derived}
+        read = sorted({str(m) for w in windows for m in w.months()})
+        requests = [(project.kpi(i), column, w, c) for i in measures
+                    for w, c in zip(windows, [*windows[1:], None], strict=False)]
+        got = {}
+        for hold in (True, False):
+            engine._HELD.clear()
+            engine._GROUPED.clear()
+            plan = engine._plan(project, "crimes", measures, read, None, hold_rows=hold)
+            assert (plan.hold is not None) == hold
+            by_month = plan.run()
+            assert bool(engine._HELD) == hold
+            got[hold] = (by_month.monthly(), [by_month.window(i, w) for i in measures
+                                              for w in windows],
+                         engine.breakdowns(project, requests))
+        engine._HELD.clear()
+        assert repr(got[True][:2]) == repr(got[False][:2])
+        assert got[True][2].keys() == got[False][2].keys()
+        for key, frame in got[True][2].items():
+            assert frame.equals(got[False][2][key]), key

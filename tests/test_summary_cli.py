@@ -256,3 +256,26 @@ def test_own_project_walkthrough_works_as_written(cli, tmp_path):
         kpi("summary", "--period", "2025-09", "--format", "json"))["kpis"]}
     assert statuses["satisfaction"] == "in_development"
     assert set(statuses.values()) <= STATUSES - {"no_data"}
+
+
+def test_titles_print_as_written_whatever_their_brackets(cli, tmp_path):
+    """A title is text, never Rich markup or an emoji code: '[provisional]' and '[bold]'
+    printed as nothing, the title cut short with exit 0 (and a stray '[/x]' was a traceback)."""
+    (tmp_path / "kpi.toml").write_text(
+        '[project]\nname = "Brackets"\n\n[datasets.crimes]\ndate = "day"\n'
+        '[datasets.crimes.columns]\nday = "date"\noffence = "str"\n\n'
+        '[[priorities]]\nid = "p"\ntitle = "Plan [draft] :police_car:"\n\n'
+        '[[kpis]]\nid = "crimes"\ntitle = "Crimes [provisional] of [bold]all[/bold] kinds"\n'
+        'priority = "p"\nkind = "count"\ndataset = "crimes"\n\n'
+        '[[kpis]]\nid = "thefts"\ntitle = "Thefts [/x]"\npriority = "p"\nkind = "count"\n'
+        'dataset = "crimes"\nfilter = "offence = \'theft\'"\n', encoding="utf-8")
+    rows = "".join(f"{year}-{month:02d}-03,theft\n" for year in (2024, 2025)
+                   for month in range(1, 13))
+    (tmp_path / "crimes.csv").write_text("day,offence\n" + rows, encoding="utf-8")
+    assert cli(["--project", tmp_path, "ingest", "crimes", tmp_path / "crimes.csv"]).exit_code == 0
+    result = cli(["--project", tmp_path, "summary", "--period", "2025-09"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "Plan [draft] :police_car:" in lines
+    assert any(line.startswith("Crimes [provisional] of [bold]all[/bold] kinds ") for line in lines)
+    assert any(line.startswith("Thefts [/x] ") for line in lines)

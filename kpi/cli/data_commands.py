@@ -138,6 +138,7 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
         _emit(bom + "\n".join(lines) + "\n", output)
         return
     from rich.table import Table
+    from rich.text import Text
 
     with stdout_console(output) as (console, plain):
         table = Table(box=None if plain else __import__("rich.box").box.SIMPLE_HEAD)
@@ -146,8 +147,10 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
         for r in rows:
             missing = ", ".join(r["missing"][:6]) + (" ..." if len(r["missing"]) > 6 else "")
             missing = "; ".join([*([missing] if missing else []), *_part_missing(r, 6)])
-            table.add_row(r["dataset"], f"{r['rows']:,}", r["first"] or "—", r["last"] or "—",
-                          missing or "none", "—" if r["version"] is None else str(r["version"]))
+            # Text, not markup: a part's name from the data may hold '[...]'.
+            table.add_row(*(Text(cell) for cell in (
+                r["dataset"], f"{r['rows']:,}", r["first"] or "—", r["last"] or "—",
+                missing or "none", "—" if r["version"] is None else str(r["version"]))))
         console.print(table)
 
 
