@@ -4,6 +4,7 @@ fails a check (type, pattern, range, control characters) set aside with its colu
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -176,18 +177,13 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
         # Rows of empty fields (',,,') and header rows repeated inside the file (concatenated
         # exports) are not data. A repeated header is found from one column first, as
         # comparing every column of every row would cost more than the rest of the load.
-        empty = pl.all_horizontal([pl.col(c).str.len_bytes() == 0 for c in cells])
         probe = mapping.get(spec.date) or next(iter(mapping.values()), None)
-        candidates = table.filter(pl.col(probe).str.strip_chars() == probe) if probe else None
-        if candidates is not None and candidates.height:
-            repeated = candidates.filter(pl.all_horizontal(
-                [pl.col(s).str.strip_chars() == s for s in mapping.values()]))[ROW]
+        if probe:
+            repeated = _repeated_headers(table, probe, list(mapping.values()))
             if repeated.len():
                 state.repeated += repeated.len()
                 table = table.filter(~pl.col(ROW).is_in(repeated.to_list()))
-        blank = table.select(empty.alias("blank"))["blank"]
-        if blank.any():
-            table = table.filter(~blank)
+        table = _without_blank_rows(table, cells)
         if state.excel:
             table = _from_serial_dates(spec, table, mapping)
 
@@ -224,6 +220,38 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
     good = good.select(ROW, *[c.name for c in spec.columns if c.name != "month"],
                        dateparts.month_start(spec))
     return good, bad
+
+
+def _repeated_headers(table: pl.DataFrame, probe: str, sources: list[str]) -> pl.Series:
+    """The ROW of each row that repeats the header in every mapped column. The rows whose
+    `probe` cell holds its name are found first by a plain search, which every such row passes
+    and which costs a sixth of stripping every cell to compare it."""
+    candidates = table.filter(pl.col(probe).str.contains(probe, literal=True))
+    if candidates.height:
+        candidates = candidates.filter(pl.col(probe).str.strip_chars() == probe)
+    if not candidates.height:
+        return candidates[ROW]
+    return candidates.filter(pl.all_horizontal(
+        [pl.col(s).str.strip_chars() == s for s in sources]))[ROW]
+
+
+def _without_blank_rows(table: pl.DataFrame, cells: list[str]) -> pl.DataFrame:
+    """The rows left once those of empty fields (',,,') are dropped. Only a row whose first
+    cell is empty (or null) can be blank, so only those are looked at in full: measuring every
+    cell of every row took as long as the rest of the text cleaning of a column."""
+    if not cells:
+        return table
+    first = pl.col(cells[0]).str.len_bytes() == 0
+    maybe = table.filter(first | first.is_null())
+    if not maybe.height:
+        return table
+    empty = pl.all_horizontal([pl.col(c).str.len_bytes() == 0 for c in cells])
+    blank = maybe.select(ROW, empty.alias("blank"))
+    if not blank["blank"].any():
+        return table
+    # As the whole-frame filter did: a row whose emptiness is unknown (a null) goes too.
+    dropped = blank.filter(pl.col("blank").is_null() | pl.col("blank"))[ROW]
+    return table.filter(~pl.col(ROW).is_in(dropped.to_list()))
 
 
 def _measured_numbers(spec: DatasetSpec, mapping: dict[str, str],
@@ -319,8 +347,7 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
             rules.append((source, present & raw.str.contains(r"\d:[0-5]\d:60"),
                           pl.format("expected {}, found '{}', which is not a clock time "
                                     "(second 60)", pl.lit(_expected(col)), found)))
-        year = value.dt.year()
-        insane = (year < SANE_YEARS[0]) | (year > SANE_YEARS[1])
+        insane = _outside_years(value, col.type)
         rules.append((source, value.is_not_null() & insane,
                       pl.format("expected a date between {} and {}, found '{}'",
                                 pl.lit(SANE_YEARS[0]), pl.lit(SANE_YEARS[1]), found)))
@@ -343,6 +370,15 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
                                 pl.lit(_show(col.pattern, 60)), found, note)))
     rules += dateparts.rules(spec, col, source)
     return [(s, cond.fill_null(False), message) for s, cond, message in rules]
+
+
+def _outside_years(value: pl.Expr, kind: ColumnType) -> pl.Expr:
+    """Whether a parsed date or date-time falls outside SANE_YEARS, compared with the first
+    instants in and past them: taking each value's year cost ten times as long."""
+    dtype = pl.Datetime("us") if kind == ColumnType.DATETIME else pl.Date
+    first, past = (pl.lit(date(year, 1, 1)).cast(dtype) for year in (SANE_YEARS[0],
+                                                                     SANE_YEARS[1] + 1))
+    return (value < first) | (value >= past)
 
 
 def _number_text(value: float) -> str:

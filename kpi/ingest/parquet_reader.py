@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from kpi.errors import DataError, located
-from kpi.ingest.common import Numbering, _batch_rows, _first_line, _numbered, _without_reserved
+from kpi.ingest.common import (
+    Numbering,
+    _batch_rows,
+    _first_line,
+    _numbered,
+    _without_reserved,
+    printable_ascii_arrow,
+)
 from kpi.ingest.survey import _Survey
 
 if TYPE_CHECKING:
@@ -51,6 +58,10 @@ def _parquet_batches(path: Path, survey: _Survey,
                 arrow = pa.Table.from_batches([batch])
                 arrow.validate(full=True)  # e.g. invalid UTF-8 in a string column
                 _check_time_range(arrow)
+                # Told from Arrow's buffers, as the CSV reader does: asked of the Polars
+                # column, it copied every value back to Arrow (common.printable_ascii).
+                printable = frozenset(name for name in arrow.column_names
+                                      if printable_ascii_arrow(arrow.column(name)))
                 frame = pl.from_arrow(arrow)
             except (Exception, pl.exceptions.PanicException) as exc:
                 raise unreadable(exc) from None
@@ -58,6 +69,7 @@ def _parquet_batches(path: Path, survey: _Survey,
             frame, dropped = _without_reserved(path, frame)
             if not start:
                 state.warnings.extend(dropped)
+            state.plain_text = printable
             yield _numbered(frame, start)
             start += frame.height
 

@@ -290,7 +290,8 @@ class _FileState:
     matched: bool = False
     bytes_read: int = 0  # of the file, as far as its reader tells (kpi.progress)
     # The text columns of the batch the reader last handed out whose bytes it found all printable
-    # ASCII (common.printable_ascii), so the conformer need not look again; the CSV reader's.
+    # ASCII (common.printable_ascii), so the conformer need not look again; the CSV and Parquet
+    # readers tell it.
     plain_text: frozenset[str] = frozenset()
 
     @property
