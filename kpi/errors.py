@@ -54,6 +54,11 @@ class DataError(KpiError):
                     "what is stored")
 
 
+# The hint of a load refused because one of kpi's own cross-checks failed (a count that
+# should match another did not): the fault is not the user's, and nothing was stored.
+CROSS_CHECK_HINT = "the load is refused, nothing was stored; please report it"
+
+
 # Control characters (C0 but tab, DEL, C1) and the marks that reorder a line's display (the
 # embeddings, overrides and isolates, and the implicit marks: U+200E, U+200F and Arabic's
 # U+061C, which make '\u200f1 - 2\u200f' read '2 - 1'): in text shown to a person, any of them

@@ -113,6 +113,22 @@ def test_the_unique_check_in_shares_finds_the_first_repeat_in_file_order(tmp_pat
     assert "found 'R19' again (at e.csv row 21, e.csv row 27)" in message
 
 
+def _loads_or_names_the_first_repeat(folder: Path, ids: list[str]) -> None:
+    """A file of these ids loads them in order, or is refused at the first id whose value came
+    before, listing its value's rows (up to five): found here by hand."""
+    path = _csv(folder / "e.csv", [f"{ref},2025-01-{i % 28 + 1:02d},,{i}" for i, ref in
+                                   enumerate(ids)])
+    repeat = next((i for i, ref in enumerate(ids) if ref in ids[:i]), None)
+    if repeat is None:
+        assert ingest.read_extracts(SPEC, [path]).frame["ref"].to_list() == ids
+        return
+    rows = [i + 2 for i, ref in enumerate(ids) if ref == ids[repeat]][:5]
+    message = _error(SPEC, [path])
+    assert message.startswith(f"{path}, row {repeat + 2}, column 'Ref'")
+    listed = ", ".join(f"e.csv row {r}" for r in rows)
+    assert f"found '{ids[repeat]}' again (at {listed})" in message
+
+
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ids=st.lists(st.sampled_from([f"R{i}" for i in range(25)]), min_size=1, max_size=30),
@@ -125,17 +141,7 @@ def test_the_unique_check_names_the_first_repeat_in_file_order_however_ids_are_s
     monkeypatch.setattr(ingest.stage, "SHARES", 4)
     monkeypatch.setattr(ingest.stage, "IDS_HELD", held)
     folder = tmp_path_factory.mktemp("ids")
-    path = _csv(folder / "e.csv", [f"{ref},2025-01-{i % 28 + 1:02d},,{i}" for i, ref in
-                                   enumerate(ids)])
-    repeat = next((i for i, ref in enumerate(ids) if ref in ids[:i]), None)
-    if repeat is None:
-        assert ingest.read_extracts(SPEC, [path]).frame["ref"].to_list() == ids
-        return
-    rows = [i + 2 for i, ref in enumerate(ids) if ref == ids[repeat]][:5]
-    message = _error(SPEC, [path])
-    assert message.startswith(f"{path}, row {repeat + 2}, column 'Ref'")
-    listed = ", ".join(f"e.csv row {r}" for r in rows)
-    assert f"found '{ids[repeat]}' again (at {listed})" in message
+    _loads_or_names_the_first_repeat(folder, ids)
 
 
 @settings(max_examples=60, deadline=None,
@@ -156,17 +162,7 @@ def test_ids_sharing_a_hash_neither_refuse_a_load_nor_hide_a_repeat(tmp_path_fac
     monkeypatch.setattr(stage, "_id_hash",
                         lambda key: (pl.col(key).hash(seed=0) % buckets).alias("hash"))
     folder = tmp_path_factory.mktemp("collide")
-    path = _csv(folder / "e.csv", [f"{ref},2025-01-{i % 28 + 1:02d},,{i}" for i, ref in
-                                   enumerate(ids)])
-    repeat = next((i for i, ref in enumerate(ids) if ref in ids[:i]), None)
-    if repeat is None:
-        assert ingest.read_extracts(SPEC, [path]).frame["ref"].to_list() == ids
-        return
-    rows = [i + 2 for i, ref in enumerate(ids) if ref == ids[repeat]][:5]
-    message = _error(SPEC, [path])
-    assert message.startswith(f"{path}, row {repeat + 2}, column 'Ref'")
-    listed = ", ".join(f"e.csv row {r}" for r in rows)
-    assert f"found '{ids[repeat]}' again (at {listed})" in message
+    _loads_or_names_the_first_repeat(folder, ids)
 
 
 def test_the_staged_unique_check_reads_no_id_when_no_hash_repeats(tmp_path, monkeypatch):
@@ -624,3 +620,30 @@ def test_the_survey_checks_utf8_across_blocks(tmp_path, monkeypatch, data, utf8)
     path = tmp_path / "e.csv"
     path.write_bytes(data)
     assert ingest.survey._survey(path).utf8 is utf8
+
+
+def test_a_unique_check_whose_hashes_disagree_refuses_the_load(tmp_path, monkeypatch):
+    # Were the hashes computed again to find other ids than those counted, the check cannot
+    # vouch for the load: refused in one line, not answered.
+    monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", "3")
+    monkeypatch.setattr(stage, "SHARES", 4)
+    monkeypatch.setattr(stage, "IDS_HELD", 2)
+    confirming = []
+    confirm = stage._confirm
+
+    def drifting(key):  # every id one hash while staged, its own hash when confirmed
+        hashed = pl.col(key).hash(seed=0)
+        return (hashed if confirming else hashed % 1).alias("hash")
+
+    def confirmed(*args):
+        confirming.append(True)
+        return confirm(*args)
+
+    monkeypatch.setattr(stage, "_id_hash", drifting)
+    monkeypatch.setattr(stage, "_confirm", confirmed)
+    path = _csv(tmp_path / "e.csv", [f"R{i},2025-01-{i % 28 + 1:02d},,{i}" for i in range(9)])
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [path])
+    assert error.value.message == ("the unique check read 0 ids for 1 repeated hashes, "
+                                   "expected 9")
+    assert error.value.hint == "the load is refused, nothing was stored; please report it"

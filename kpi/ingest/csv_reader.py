@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
-from kpi.errors import DataError, located
+from kpi.errors import CROSS_CHECK_HINT, DataError, located
 from kpi.ingest.common import (
     _CONTROL,
     ROW,
@@ -284,7 +284,7 @@ def _parse_csv(path: Path, text: _Text, state: _FileState,
         else:  # not seen (the count proves it), but a load is never taken on a broken proof
             raise DataError(located(path, f"{seen_rows['records']:,} records read where the "
                                           f"file has {lines:,} lines of data"),
-                            hint="the load is refused, nothing was stored; please report it")
+                            hint=CROSS_CHECK_HINT)
 
     def polars_frame(pending: list[pl.DataFrame]) -> pl.DataFrame:
         frame = pl.concat(pending, how="vertical") if len(pending) > 1 else pending[0]

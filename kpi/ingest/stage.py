@@ -17,7 +17,7 @@ import polars as pl
 
 from kpi.catalogue import DatasetSpec, polars_schema
 from kpi.dateparts import MONTH_TEXT
-from kpi.errors import DataError, UsageError, located
+from kpi.errors import CROSS_CHECK_HINT, DataError, UsageError, located
 from kpi.ingest.common import (
     COLUMN,
     FILE,
@@ -647,8 +647,8 @@ def _confirm(ids: _Ids, hashes: pl.Series,
     part = (ids.scan().filter(_id_hash(key).is_in(hashes.implode()))
             .collect(engine="streaming"))
     if part.height != rows:  # the hashes, computed again, must find every id counted
-        raise RuntimeError(f"the unique check read {part.height} ids for {hashes.len()} "
-                           f"repeated hashes, expected {rows}")
+        raise DataError(f"the unique check read {part.height:,} ids for {hashes.len():,} "
+                        f"repeated hashes, expected {rows:,}", hint=CROSS_CHECK_HINT)
     return _first_repeat(part, key)
 
 
