@@ -235,8 +235,24 @@ class ChartsMachine(OracleMachine):
             for line in lines[at + 1:]:
                 if not line.strip() and listed:
                     break
-                if line.startswith("- "):
-                    listed.append(_unescape(line.split("**")[1]))
+                if not line.startswith("- "):
+                    continue
+                bold = _unescape(line.split("**")[1])
+                grouped = re.fullmatch(r"(\d+) KPIs have no figure", bold)
+                if grouped is None:
+                    listed.append(bold)
+                    continue
+                # KPIs without a figure for one reason share a line: "N KPIs have no figure
+                # (why): A; B. See 2.2."
+                names = _unescape(line.rsplit("): ", 1)[1])
+                names = re.sub(r"\.( See [\d.]+\.)?$", "", names).split("; ")
+                names = [re.sub(r" \([\d.]+\)$", "", n) for n in names]
+                if len(names) != int(grouped[1]):
+                    self.fail("front_page", f"{line!r} names {len(names)} KPIs")
+                if any(want_exceptions.get(n) != ["no figure"] for n in names):
+                    self.fail("front_page", f"{line!r}: not every KPI there has only no "
+                                            f"figure: {want_exceptions}")
+                listed += names
             if stated != len(listed):
                 self.fail("front_page", f"Exceptions ({stated}) lists {len(listed)}")
         elif want_exceptions and not any(x.startswith("No KPI is an exception") for x in lines):
