@@ -295,7 +295,9 @@ class Project:
     def detail(self, kpi_id: str, period: str | Month, vs: str | Comparison = "baseline", *,
                months: int = 24, as_of: str | int | AsOf | None = None,
                seasonal: bool = False) -> Detail:
-        """One KPI in depth: what `kpi show` prints."""
+        """One KPI in depth: what `kpi show` prints. A live KPI with no data on or before the
+        period is a DataError, as a period no KPI has data for is to `report` (a window
+        with a gap is shown: its trend shows the gap)."""
         from kpi import engine, verdicts
         from kpi.catalogue import Status
 
@@ -309,6 +311,8 @@ class Project:
         end = (result.current.window.end if result.current is not None
                else engine.latest_month(project, kpi, month, cutoff)
                if kpi.status == Status.LIVE else None)
+        if kpi.status == Status.LIVE and end is None:
+            _require_data(result, month)
         verdict = verdicts.verdict_of(result, None)
         same_months = None
         if end is not None:
@@ -522,6 +526,19 @@ def require_parts(result: PeerComparison) -> None:
         raise DataError(f"no KPI has data by '{result.by}' for {result.period}: "
                         f"{first.kpi.id}: {first.note or 'no rows'}",
                         hint="'kpi datasets' shows what is stored")
+
+
+def _require_data(result: KpiResult, month: Month) -> None:
+    """A live KPI with no month of data on or before the period is a data error (exit 3), as
+    `kpi summary` refuses a period no KPI has data for: a definition and blanks are no
+    answer."""
+    from kpi.engine import Outcome
+    from kpi.errors import DataError
+
+    if result.status == Outcome.NO_DATA and result.current is None:
+        raise DataError(f"{result.kpi.id} has no data for {month}: {result.note or 'no rows'}",
+                        hint="'kpi datasets' shows the months stored; choose a --period they "
+                             "cover, or load the extracts with 'kpi ingest DATASET FILE...'")
 
 
 def _require_some_data(report: Report, month: Month) -> None:

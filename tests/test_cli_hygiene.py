@@ -363,3 +363,56 @@ def test_a_reader_that_stops_reading_ends_kpi_by_sigpipe_not_a_failed_check(mini
     os.close(write_end)
     assert process.returncode == -signal.SIGPIPE, process.stderr
     assert process.stderr == b""
+
+
+NO_DATA_COMMANDS = [
+    (["summary"], ("table", "json", "csv", "csv-excel", "markdown")),
+    (["show", "total_crime"], ("table", "json", "csv", "csv-excel", "markdown")),
+    (["compare", "--by", "lpa"], ("table", "json", "csv", "csv-excel", "markdown")),
+]
+
+
+@pytest.mark.parametrize(("command", "fmt"), [(c, f) for c, fs in NO_DATA_COMMANDS for f in fs],
+                         ids=lambda v: v if isinstance(v, str) else "-".join(v))
+def test_no_data_for_the_period_is_exit_3_in_every_command_and_format(cli, mini, command, fmt):
+    """`kpi show` of a KPI with no data for the period printed its definition and blanks with
+    exit 0 where `kpi summary` and `kpi compare` refuse the period (exit 3): a scheduled job
+    must see "no data" the same way from each."""
+    result = cli(["--project", mini, *command, "--period", "2001-01", "--format", fmt])
+    assert result.exit_code == 3, result.output
+    assert result.stdout == ""
+    error, hint = result.stderr.splitlines()
+    expected = ("Error: total_crime has no data for 2001-01: no data on or before 2001-01"
+                if command[0] == "show" else
+                "Error: no KPI has data by 'lpa' for 2001-01: total_crime: no data on or "
+                "before 2001-01" if command[0] == "compare" else
+                "Error: no KPI has data for 2001-01: total_crime: no data on or before 2001-01")
+    assert error == expected
+    assert hint.startswith("Hint: ") and "kpi datasets" in hint
+
+
+def test_no_data_is_exit_3_for_export_and_history_and_datasets_says_what_is_stored(cli, mini,
+                                                                                    tmp_path):
+    """The commands that would print nothing else for want of data exit 3 too; `kpi check`
+    fails (exit 1) naming each dataset with no data, and `kpi datasets` of an empty project
+    answers its question (0 rows each) and exits 0."""
+    paper = tmp_path / "out" / "board.md"
+    export = cli(["--project", mini, "export", "markdown", "--period", "2001-01",
+                  "--output", paper])
+    assert export.exit_code == 3 and not paper.exists()
+    assert export.stderr.splitlines()[0] == ("Error: no KPI has data for 2001-01: total_crime: "
+                                             "no data on or before 2001-01")
+    assert cli(["init", tmp_path / "new"]).exit_code == 0
+    history = cli(["--project", tmp_path / "new", "history", "crimes", "--format", "json"])
+    assert (history.exit_code, history.stdout) == (3, "")
+    assert history.stderr.splitlines()[0] == "Error: dataset 'crimes' has no data yet"
+    check = cli(["--project", tmp_path / "new", "check", "--period", "2025-09", "--format",
+                 "json"])
+    assert check.exit_code == 1
+    failed = {c["id"]: c["message"] for c in json.loads(check.stdout)["checks"]
+              if not c["passed"]}
+    assert failed["gaps_crimes"] == "dataset 'crimes' has no data yet"
+    datasets = cli(["--project", tmp_path / "new", "datasets", "--format", "json"])
+    assert datasets.exit_code == 0
+    assert {(d["dataset"], d["rows"]) for d in json.loads(datasets.stdout)} == {
+        ("crimes", 0), ("incidents", 0), ("workforce", 0)}

@@ -60,7 +60,9 @@ def show(
 ) -> None:
     """One KPI: its definition, windows, change, monthly trend, signal and breakdowns.
 
-    An unknown KPI_ID is a usage error (exit 2) naming the closest ids.
+    An unknown KPI_ID is a usage error (exit 2) naming the closest ids. A KPI with no data
+    on or before the period is a data error (exit 3), as a period no KPI has data for is to
+    kpi summary; a window with a gap is shown, its trend ending where the data does.
     """
     from kpi.periods import Month
     from kpi.store import AsOf
