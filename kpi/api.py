@@ -133,12 +133,13 @@ class Detail:
 
 @dataclass(frozen=True)
 class Paper:
-    """A board paper written: the paper, its figures file, and the charts drawn beside it."""
+    """A board paper written: the paper, its figures file, and its charts: drawn into the
+    folder beside a Markdown paper, embedded in a Word or HTML one (`charts_dir` None)."""
 
     output: Path
     figures_file: Path
     charts: int
-    charts_dir: Path
+    charts_dir: Path | None
 
 
 # The columns of `Project.summary()`: the JSON's fields of one KPI (docs/json.md), flattened.
@@ -639,12 +640,34 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
 
             content = docx_writer.write(built.document, staging, template, places=not final,
                                         progress=progress)
+        if fmt != PaperFormat.MARKDOWN:
+            _drop_embedded(staging / files_dir, output)
         (staging / output.name).write_bytes(content)
     figures_file = revisions.figures_path(output)
     _write_atomic(figures_file, revisions.dumps(project, report, priority, as_of_text))
     # The versions a paper read are kept readable by 'kpi vacuum', so its --as-of reproduces it.
     record_published(project, report.versions, paper=str(output), period=str(month))
-    return Paper(output, figures_file, len(built.figures), output.parent / files_dir)
+    return Paper(output, figures_file, len(built.figures),
+                 output.parent / files_dir if fmt == PaperFormat.MARKDOWN else None)
+
+
+def _drop_embedded(drawn: Path, output: Path) -> None:
+    """A Word or HTML paper embeds its figures, so the PNGs drawn for it are not left beside
+    it, and an earlier export's figures folder goes with the publish (kpi.outputs; files the
+    user keeps there stay). The figures of a Markdown paper of the same name beside it (board.md
+    links board-files/ too) are kept for it."""
+    import shutil
+
+    from kpi.outputs import FIGURE
+
+    shutil.rmtree(drawn, ignore_errors=True)
+    kept = output.parent / drawn.name
+    markdown = [output.with_suffix(s) for s in PAPER_SUFFIXES[PaperFormat.MARKDOWN]]
+    if kept.is_dir() and any(p.is_file() for p in markdown):
+        drawn.mkdir()
+        for entry in sorted(kept.iterdir()):
+            if FIGURE.match(entry.name) and entry.is_file():
+                shutil.copy2(entry, drawn / entry.name, follow_symlinks=False)
 
 
 def check_paper_output(fmt: PaperFormat, output: Path, template: Path | None = None) -> Path:
