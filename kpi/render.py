@@ -9,6 +9,8 @@ import csv
 import io
 import json
 import math
+import re
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -16,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from kpi.catalogue import Unit
 from kpi.errors import visible
-from kpi.writers.markdown import escape
 
 # The engine imports Polars; the renderers only need its result types, and `kpi --help` (which
 # imports Format) must not pay for Polars.
@@ -303,10 +304,50 @@ def report_csv(report: Report, priorities: dict[str, str],
     return out.getvalue()
 
 
-def escape_markdown(text: object) -> str:
-    """Text from data made safe inside Markdown prose and table cells (the Markdown writer's
-    escaper, with control characters shown as '?')."""
-    return visible(escape(str(text)))
+# An entity reference or a character reference, which Markdown would print as its character.
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});")
+# What opens a block at the start of a line: a heading, a quote, a list item.
+_BLOCK_START = re.compile(r"(?:#{1,6}|[-+*])(?=[ \t]|$)|>|[0-9]{1,9}(?=[.)](?:[ \t]|$))")
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def escape_markdown(text: object, *, cell: bool = False, start: bool = False) -> str:
+    """Text (from data, an analyst or kpi's own words) that reads as itself in Markdown
+    (CommonMark with GitHub tables): a backslash goes before a character only where a reader
+    would take it for markup in that position, so "+22 (+0.3%)" stays as it is. `cell`: the
+    text is a table cell ('|' ends a cell); `start`: it opens a line (a heading's '#', a
+    list's '-' or '1.', a quote's '>' there). Line breaks become spaces (a table row is one
+    line) and control characters show as '?'. The one Markdown escaper of kpi: the paper's
+    writer, `kpi summary` and every `--format markdown` use it."""
+    text = visible(str(text).replace("\r\n", " ").replace("\r", " ").replace("\n", " "))
+    out = []
+    opened = _BLOCK_START.match(text) if start else None
+    # The block marker's last character is escaped: "\#", "\-", "1\." read as text.
+    marker = -1 if opened is None else (opened.end() if text[opened.end():opened.end() + 1]
+                                        in (".", ")") else opened.end() - 1)
+    for i, char in enumerate(text):
+        before = text[i - 1] if i else ""
+        after = text[i + 1] if i + 1 < len(text) else ""
+        if i == marker:
+            needed = True
+        elif char == "\\":  # escapes the punctuation after it; before a letter it is a letter
+            needed = after == "" or after in _PUNCTUATION
+        elif char in "`[]~":  # code, links and images, strikethrough: pair across the text
+            needed = True
+        elif char == "*":  # emphasis, unless spaces on both sides (then it neither opens
+            needed = not (before.isspace() and after.isspace())  # nor closes)
+        elif char == "_":  # emphasis, except inside a word ("knife_crime")
+            needed = not (before.isalnum() and after.isalnum())
+        elif char == "<":  # an HTML tag or an autolink: "<5" is text
+            needed = after == "" or after.isalpha() or after in "/!?"
+        elif char == "&":  # "&amp;" would print as "&"
+            needed = _ENTITY.match(text, i) is not None
+        elif char == "|":
+            needed = cell
+        else:
+            needed = False
+        out.append("\\" + char if needed else char)
+    return "".join(out)
 
 
 def report_markdown_table(report: Report, priorities: list[tuple[str, str]],
@@ -326,10 +367,11 @@ def report_markdown_table(report: Report, priorities: list[tuple[str, str]],
         for r in results:
             verdict = verdicts.get(r.kpi.id)
             lines.append("| " + " | ".join([
-                escape_markdown(r.kpi.title),
-                escape_markdown(_cell(r.comparison, r, cmp_code)),
-                escape_markdown(_cell(r.current, r, cur_code)),
-                escape_markdown(change_text(r.change, r.kpi.unit) if r.change else "n/a"),
+                escape_markdown(r.kpi.title, cell=True),
+                escape_markdown(_cell(r.comparison, r, cmp_code), cell=True),
+                escape_markdown(_cell(r.current, r, cur_code), cell=True),
+                escape_markdown(change_text(r.change, r.kpi.unit) if r.change else "n/a",
+                                cell=True),
                 STATUS_WORDS[r.status], significance_word(verdict), variation_word(verdict),
                 assurance_word(verdict)]) + " |")
         lines.append("")
@@ -546,12 +588,13 @@ def render_markdown(document: Document, plain: bool = True) -> str:
     for section in document.sections:
         lines += [f"## {escape_markdown(section.title)}", ""]
         if section.headers:
-            lines.append("| " + " | ".join(escape_markdown(c) for c in section.columns) + " |")
+            lines.append("| " + " | ".join(escape_markdown(c, cell=True)
+                                           for c in section.columns) + " |")
         else:
             lines.append("| " + " | ".join(" " for _ in section.columns) + " |")
         lines.append("|" + "---|" * len(section.columns))
         for row in section.rows:
-            cells = [escape_markdown(section.text(c, v))
+            cells = [escape_markdown(section.text(c, v), cell=True)
                      for c, v in zip(section.columns, row, strict=True)]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")

@@ -242,7 +242,7 @@ def test_option_precedence(tmp_path, mini):
     assert (doc["comparison"], doc["period"]) == ("previous", "2025-08")
     from_cli = run(*base, "--format", "markdown", "--vs", "baseline", "--period", "2025-06",
                    env=kpi_env(KPI_FORMAT="json", KPI_VS="previous"))
-    assert from_cli.stdout.startswith(b"# Knife crime \\(knife\\_crime\\): period 2025-06 "
+    assert from_cli.stdout.startswith(b"# Knife crime (knife_crime): period 2025-06 "
                                       b"against baseline")
     builtin = run("--project", mini, "catalogue")  # the fixture sets no format: a table
     assert builtin.stdout.startswith(b"Mini force: 5 KPIs\n")
