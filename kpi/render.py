@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from kpi.catalogue import Unit
+from kpi.catalogue import Kind, KpiDef, Unit
 from kpi.errors import visible
 
 # The engine imports Polars; the renderers only need its result types, and `kpi --help` (which
@@ -57,25 +57,53 @@ def duration(seconds: float) -> str:
     return f"{sign}{minutes}:{secs:02d}"
 
 
-def number(value: float | None, unit: Unit) -> str:
-    """A value as the report shows it."""
+# Kinds whose values are whole when their unit is a count or days: a count of rows, a sum,
+# a snapshot. A mean, a median or a percentile of them need not be.
+WHOLE_KINDS = frozenset({Kind.COUNT, Kind.SUM, Kind.SNAPSHOT})
+
+
+def places(kpi: KpiDef) -> int:
+    """The decimal places every value of a KPI is shown to, wherever it is printed: its
+    `decimals` in kpi.toml, else its unit's (one for percentages, ratios, scores and rates per
+    1,000; none for pounds; a count or days none when the kind is whole, else one). One
+    precision per KPI: a percentile printed "36" beside "35.4" when the digits followed the
+    value."""
+    if kpi.decimals is not None:
+        return kpi.decimals
+    if kpi.unit == Unit.GBP or kpi.unit == Unit.SECONDS:
+        return 0
+    if kpi.unit in (Unit.COUNT, Unit.DAYS):
+        return 0 if kpi.kind in WHOLE_KINDS else 1
+    return 1
+
+
+def number(value: float | None, unit: Unit | KpiDef) -> str:
+    """A value as the report shows it. Given the KPI (not only its unit), to the KPI's one
+    precision (`places`); a bare unit shows a count whole when it is whole."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
+    digits = None
+    if not isinstance(unit, Unit):
+        unit, digits = unit.unit, places(unit)
     match unit:
         case Unit.PERCENT:
-            return f"{value:.1f}%"
+            return f"{value:.{1 if digits is None else digits}f}%"
         case Unit.SECONDS:
             return duration(value)
+        case Unit.DAYS if digits is not None:
+            return f"{value:,.{digits}f} days"
         case Unit.DAYS:
             return f"{value:,.0f} days" if float(value).is_integer() else f"{value:,.1f} days"
         case Unit.RATIO:
-            return f"{value:.1f}"
+            return f"{value:.{1 if digits is None else digits}f}"
         case Unit.GBP:
-            return f"£{value:,.0f}"
+            return f"£{value:,.{0 if digits is None else digits}f}"
+        case Unit.COUNT if digits is not None:
+            return f"{value:,.{digits}f}"
         case Unit.COUNT:
             return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
         case _:
-            return f"{value:,.1f}"
+            return f"{value:,.{1 if digits is None else digits}f}"
 
 
 def signed(value: float, text: str) -> str:
@@ -87,16 +115,18 @@ def signed(value: float, text: str) -> str:
     return ("+" if value > 0 else "") + text
 
 
-def change_text(change: Change | None, unit: Unit) -> str:
-    """'+208 (+0.8%)', '+6.8pp', '-2:04 (-16.6%)', '+12 (n/a)' for a zero base."""
+def change_text(change: Change | None, unit: Unit | KpiDef) -> str:
+    """'+208 (+0.8%)', '+6.8pp', '-2:04 (-16.6%)', '+12 (n/a)' for a zero base; given the
+    KPI, its changes to its values' precision."""
     if change is None:
         return "n/a"
+    digits = 1 if isinstance(unit, Unit) else places(unit)
     if change.points is not None:
-        return signed(change.points, f"{change.points:.1f}pp")
+        return signed(change.points, f"{change.points:.{digits}f}pp")
     size = change.absolute
     assert size is not None, "a change not in points has an absolute size"
-    if unit == Unit.RATIO:
-        return signed(size, f"{size:.1f}")
+    if (unit if isinstance(unit, Unit) else unit.unit) == Unit.RATIO:
+        return signed(size, f"{size:.{digits}f}")
     absolute = signed(size, number(size, unit).replace(" days", ""))
     percent = "n/a" if change.percent is None else signed(change.percent,
                                                           f"{change.percent:.1f}%")
@@ -370,7 +400,7 @@ def report_markdown_table(report: Report, priorities: list[tuple[str, str]],
                 escape_markdown(r.kpi.title, cell=True),
                 escape_markdown(_cell(r.comparison, r, cmp_code), cell=True),
                 escape_markdown(_cell(r.current, r, cur_code), cell=True),
-                escape_markdown(change_text(r.change, r.kpi.unit) if r.change else "n/a",
+                escape_markdown(change_text(r.change, r.kpi) if r.change else "n/a",
                                 cell=True),
                 STATUS_WORDS[r.status], significance_word(verdict), variation_word(verdict),
                 assurance_word(verdict)]) + " |")
@@ -402,7 +432,7 @@ def _cell(measured: Measured | None, result: KpiResult, shared: str | None = Non
     the one the column header names."""
     if measured is None:
         return "—"
-    value = number(measured.value, result.kpi.unit)
+    value = number(measured.value, result.kpi)
     return value if measured.window.code == shared else f"{measured.window.code}: {value}"
 
 
@@ -451,7 +481,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
                              max_width=widest if narrow else None)
         # In a narrow terminal, as narrow as its longest word: '+208 (+0.8%)' wraps before a
         # verdict would be cut.
-        changes = [change_text(r.change, r.kpi.unit) for r in results if r.change]
+        changes = [change_text(r.change, r.kpi) for r in results if r.change]
         narrowest = max([6, *(len(word) for text in changes for word in text.split())])
         table.add_column("Change", justify="right",
                          max_width=narrowest if narrow else None)
@@ -464,7 +494,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
             status = Text(f"{arrow(r.change, r.kpi.unit)} {STATUS_WORDS[r.status]}", style=style)
             cells = [Text(r.kpi.title), Text(_mark(r.comparison, cmp_code, r)),
                      Text(_mark(r.current, cur_code, r)),
-                     Text(change_text(r.change, r.kpi.unit) if r.change else "n/a"), status,
+                     Text(change_text(r.change, r.kpi) if r.change else "n/a"), status,
                      Text(significance_word(verdict)), Text(variation_word(verdict, short=True))]
             table.add_row(*cells)
         notes = []
@@ -473,7 +503,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         if own:
             notes.append("* own window: " + "; ".join(own))
         # Targets under the table rather than in a column: eight columns fit in 80, nine not.
-        aimed = [f"{r.kpi.title} {number(r.kpi.target, r.kpi.unit)}: "
+        aimed = [f"{r.kpi.title} {number(r.kpi.target, r.kpi)}: "
                  f"{_target_words(verdicts.get(r.kpi.id))}" for r in results
                  if r.kpi.target is not None]
         if aimed:
@@ -501,7 +531,7 @@ def _mark(measured: Measured | None, shared: str | None, result: KpiResult) -> s
     its windows listed under the table (a narrow column has no room to name them)."""
     if measured is None:
         return "—"
-    return number(measured.value, result.kpi.unit) + (" *" if _differs(measured, shared)
+    return number(measured.value, result.kpi) + (" *" if _differs(measured, shared)
                                                       else "")
 
 

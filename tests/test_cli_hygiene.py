@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -416,3 +417,36 @@ def test_no_data_is_exit_3_for_export_and_history_and_datasets_says_what_is_stor
     assert datasets.exit_code == 0
     assert {(d["dataset"], d["rows"]) for d in json.loads(datasets.stdout)} == {
         ("crimes", 0), ("incidents", 0), ("workforce", 0)}
+
+
+def _median_figures(cli, project: Path) -> list[str]:
+    """Every figure of the median KPI that `kpi summary` and `kpi show` print (Markdown),
+    process-chart statistics apart."""
+    summary = cli(["--project", project, "summary", "--period", "2025-09", "--format",
+                   "markdown"])
+    shown = cli(["--project", project, "show", "median_days_to_outcome", "--period", "2025-09",
+                 "--format", "markdown"])
+    assert summary.exit_code == shown.exit_code == 0, summary.output + shown.output
+    row = next(line for line in summary.stdout.splitlines()
+               if line.startswith("| Median days to outcome |"))
+    signal = shown.stdout.split("## Signal")[0]
+    return re.findall(r"-?\d[\d,]*(?:\.\d+)? days", row + signal)
+
+
+def test_a_kpi_prints_every_figure_to_one_precision(cli, mini, tmp_path):
+    """A median or percentile printed "36" beside "35.4" (the digits followed the value: a
+    whole value lost its decimal). Each KPI has one precision: one place by default for a
+    median of days, whatever the value, and its `decimals` when kpi.toml declares them."""
+    figures = _median_figures(cli, mini)
+    assert len(figures) > 20
+    assert all(re.fullmatch(r"\d+\.\d days", f) for f in figures), figures
+    declared = tmp_path / "mini"
+    shutil.copytree(mini, declared)
+    toml = declared / "kpi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'value = "days_to_outcome"\nunit = "days"\n',
+        'value = "days_to_outcome"\nunit = "days"\ndecimals = 0\n'), encoding="utf-8")
+    whole = _median_figures(cli, declared)
+    assert all(re.fullmatch(r"\d+ days", f) for f in whole), whole
+    # The same figures, rounded (a median of whole days is whole or a half: no double rounding).
+    assert [int(f.split()[0]) for f in whole] == [round(float(f.split()[0])) for f in figures]
