@@ -616,10 +616,10 @@ VARIATION_WORDS = {
     stats.SPECIAL_LOW: "unusually low",
 }
 ASSURANCE_SENTENCES = {
-    stats.CONSISTENTLY_PASS: "as the process runs, the target will consistently be met",
-    stats.CONSISTENTLY_FAIL: "as the process runs, the target will consistently be missed "
+    stats.CONSISTENTLY_PASS: "on current performance, the target will consistently be met",
+    stats.CONSISTENTLY_FAIL: "on current performance, the target will consistently be missed "
                              "unless something changes",
-    stats.HIT_AND_MISS: "as the process runs, the target will sometimes be met and "
+    stats.HIT_AND_MISS: "on current performance, the target will sometimes be met and "
                         "sometimes missed",
 }
 # The summary tables and the board's matrix: words and shapes that survive greyscale printing.
@@ -1075,8 +1075,9 @@ class _Builder:
         # The analyst's introduction, on the front page: a place the Word paper lets them type.
         blocks.append(Slot("paper.introduction", "Introduction", tuple(
             Paragraph(inlines(Name(t))) for t in self.commentary.introduction)))
-        blocks += [Paragraph(inlines(Strong(inlines("The KPIs in each row of the matrix")),
-                                     " (with a target: its assurance)")), names]
+        blocks += [Paragraph(inlines(Strong(inlines("The KPIs in each row of the table above")),
+                                     " (for a KPI with a target, whether it will meet it)")),
+                   names]
         return Section("", inlines("Summary for the board"), tuple(blocks))
 
     def _matrix(self, results: list[KpiResult]) -> tuple[Table, BulletList]:
@@ -1096,7 +1097,8 @@ class _Builder:
         table = Table((Column("Variation in the monthly figures"),
                        *(Column(title, Align.RIGHT) for _, title in MATRIX_COLUMNS),
                        Column("All", Align.RIGHT)), tuple(grid),
-                      caption=inlines("Every KPI by variation and assurance"), role="matrix")
+                      caption=inlines("Every KPI by the variation in its monthly figures and "
+                                      "whether it will meet its target"), role="matrix")
         items = []
         for key, words in MATRIX_ROWS:
             members = rows[key]
@@ -1176,7 +1178,7 @@ class _Builder:
                 f"a special cause of concern ({rule_words(verdict.variation)})"
         target = f"the target of {kpi_value(kpi.target, kpi)}{target_source(kpi)}"
         if why == judge.TARGET_FAILING:
-            return f"as the process runs, {target} will consistently be missed"
+            return f"on current performance, {target} will consistently be missed"
         if why == judge.TARGET_MISSED:
             return f"misses {target}"
         if why == judge.TARGET_AT_RISK:
