@@ -336,4 +336,4 @@ def test_a_quarterly_kpi_up_to_its_last_whole_quarter_is_not_a_stale_exception(t
                                "--output", str(out)]).exit_code == 0
     listed = [line for line in out.read_text(encoding="utf-8").splitlines()
               if line.startswith("- ") and "See " in line and "stale" in line]
-    assert len(listed) == 1 and "KPI k\\_late" in listed[0], listed
+    assert len(listed) == 1 and "**KPI k_late**" in listed[0], listed
