@@ -465,7 +465,7 @@ MIN_LIMIT_POINTS = 2
 LIMITS, TREND, TWO_IN_THREE, SHIFT = "limits", "trend", "two_in_three", "shift"
 PRIORITY = (LIMITS, TREND, TWO_IN_THREE, SHIFT)
 RULE_WORDS = {LIMITS: "outside the process limits", TREND: "trend of 7",
-              TWO_IN_THREE: "two of three beyond 2 sigma", SHIFT: "shift of 7"}
+              TWO_IN_THREE: "two of three close to a limit", SHIFT: "shift of 7"}
 # Each rule in words a board member reads, by whether the months ran high (or rising).
 RULE_PLAIN = {
     (LIMITS, True): "an unusually high month, above the upper process limit",
