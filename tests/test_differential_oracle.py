@@ -198,6 +198,8 @@ class OracleMachine(RuleBasedStateMachine):
         self.spec = draw_project(r, self.avoid)
         if self.provisional:
             draw_provisional(r, self.spec)
+            STATS["kpis with provisional_months"] += sum(
+                1 for k in self.spec.kpis if k.provisional_months)
         name = "project" if "odd_paths" in self.avoid else r.choice(FOLDER_NAMES)
         self.folder = self.base / name
         # a '%' and two hex digits: Delta Lake's log reader decodes them, so a one-line refusal
