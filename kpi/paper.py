@@ -1166,6 +1166,10 @@ class _Builder:
             return f"no figure can be reported ({no_figure_words(result.note)})"
         if why == judge.STALE:
             assert result.current is not None, "a stale source has a latest figure"
+            if result.status != Outcome.STALE:
+                # later months are held, and one the window needs is not
+                return (f"a month the period asks for is missing: its latest figure is for "
+                        f"{result.current.window.label}")
             return f"the source is stale: its latest data is for {result.current.window.label}"
         if why == judge.CONCERN:
             assert verdict is not None and verdict.variation is not None, \

@@ -921,8 +921,9 @@ def test_bundled_sample_tables_give_a_column_a_board_can_use(sample):
         assert doc["significance"]["significant"] is None
         assert row[-1] == words[doc["variation"]["verdict"]], row
     assert [r[0] for r in workforce[2:] if r[-1].startswith("\u25b2")] == ["PCSOs: women"]
-    assert ("**PCSOs: women** is an exception: a special cause of concern (two of three "
-            "months close to the lower process limit).") in text
+    assert ("**PCSOs: women** is an exception: a change in level: the level fell in November "
+            "2024 and has stayed lower since (seven or more months in a row below the "
+            "average).") in text
     assert "Table 1 sets out ethics training completion rates in September 2025" in text
 
 
