@@ -960,6 +960,42 @@ def _total(row: pl.Expr, n: pl.Expr | None) -> pl.Expr:
     return row.sum() if n is None else (row.cast(pl.Int64) * n).sum()
 
 
+# A fraction's sum is added exactly, so that it does not depend on the order the rows are read
+# in: the same rows read from the store, from the rows the summary held (`_HELD`), in another
+# number of threads or files, give the same figure to the bit. Each finite value is split into
+# its whole part and its fraction in units of 2**-64 (exact but below 2**-65 of the value's
+# last place, far below any printed figure); both are summed as 128-bit integers, which no
+# order changes, and put together in one fixed way. A value not finite, or beyond
+# EXACT_LIMIT, leaves the group's sum to Polars' own (a NaN or infinity is no figure anyway).
+FRACTION_UNITS = 2.0**64
+EXACT_LIMIT = 2.0**90
+
+
+def _exact_sum(row: pl.Expr) -> pl.Expr:
+    """The sum of a float quantity per row, the same whatever order its rows come in."""
+    value = row.cast(pl.Float64)
+    whole = value.floor()
+    plain = value.is_finite() & (value.abs() < EXACT_LIMIT)
+    wholes = pl.when(plain).then(whole).cast(pl.Int128).sum()
+    units = pl.when(plain).then(((value - whole) * FRACTION_UNITS).round()).cast(pl.Int128).sum()
+    carried = units // int(FRACTION_UNITS)
+    exact = ((wholes + carried).cast(pl.Float64)
+             + (units - carried * int(FRACTION_UNITS)).cast(pl.Float64) / FRACTION_UNITS)
+    ordinary = (value.is_not_null() & ~plain).any()
+    return pl.when(ordinary).then(value.sum()).otherwise(exact)
+
+
+def _totals(frame: pl.LazyFrame, summed: dict[str, pl.Expr], n: pl.Expr | None
+            ) -> list[pl.Expr]:
+    """Each quantity's sum (see `_total`), named; a quantity in fractions summed exactly (see
+    `_exact_sum`), whole numbers and flags as integers."""
+    if not summed:
+        return []
+    types = frame.select(e.alias(a) for a, e in summed.items()).collect_schema()
+    return [(_exact_sum(e) if n is None and types[a].is_float() else _total(e, n)).alias(a)
+            for a, e in summed.items()]
+
+
 def _group_keys(schema: pl.Schema, read: Iterable[pl.Expr], summed: Iterable[pl.Expr],
                 masks: Iterable[str] = ()) -> set[str] | None:
     """The columns the expressions read (besides the month and the mask columns named), when
@@ -1200,9 +1236,9 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
 
     def totals(frame: pl.LazyFrame, by: list[str], n: pl.Expr | None) -> pl.LazyFrame:
         frame = frame.with_columns(list(sum_masks.values()))
-        aggs = [*(_total(e, n).alias(a) for a, e in sums.items()),
+        aggs = [*_totals(frame, sums, n),
                 (pl.len() if n is None else n.cast(pl.Int64).sum()).alias("__rows"),
-                *(_total(e, n).alias(a) for a, e in blank_rows.items())]
+                *_totals(frame, blank_rows, n)]
         return frame.group_by(by).agg(aggs) if by else frame.select(aggs)
 
     queries = [totals]
@@ -1783,8 +1819,7 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
         if groups is not None:
             frame, n = groups.lazy(), pl.col(COUNT)
         frame = frame.filter(pl.col("month").is_in(months)).with_columns(list(masks.values()))
-        grouped = frame.group_by(column).agg(_total(e, n).alias(alias)
-                                             for alias, e in summed.items())
+        grouped = frame.group_by(column).agg(_totals(frame, summed, n))
         grouped = grouped.collect(engine="in-memory" if n is not None else "streaming")
         quantiles = _part_quantiles(frame, column, requests, ordered)
     except pl.exceptions.PolarsError as exc:

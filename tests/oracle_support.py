@@ -110,6 +110,7 @@ class Kpi:
     stable_band: float = 0.0
     parts: tuple[str, str] | None = None  # numerator_kpi, denominator_kpi
     breakdowns: tuple[str, ...] = ()
+    provisional_months: int = 0  # drawn by draw_provisional only
 
     @property
     def snapshot(self) -> bool:
@@ -186,6 +187,8 @@ class ProjectSpec:
                 lines.append('populations = ["black", "white"]')
             if k.kind == "weighted_score":
                 lines += ['weights = "weights.csv"', 'weight_key = "offence"']
+            if k.provisional_months:
+                lines.append(f"provisional_months = {k.provisional_months}")
             if k.breakdowns:
                 lines.append("breakdowns = [" + ", ".join(f'"{b}"' for b in k.breakdowns) + "]")
             lines.append("")
@@ -653,3 +656,84 @@ def status_of(k: Kpi, current: float, comparison: float) -> str:
     if k.better == "neutral":
         return "changed"
     return "improving" if (size > 0) == (k.better == "higher") else "deteriorating"
+
+
+# ---------------------------------------------------------------------------------------------
+# Significance verdicts, worked independently: the counts from DuckDB, the tests from scipy
+# and from SPEC's "Signal or noise" (two Poisson counts; two proportions), not from kpi.stats.
+
+ALPHA = 0.05
+# Kinds SPEC's tests apply to: counts (two Poisson counts) and rates of cases (two
+# proportions). Every other kind says why it is not tested.
+TESTED_KINDS = ("count", "rate", "within")
+
+
+def significance_counts(oracle: Oracle, k: Kpi, window: tuple[int, int]) -> tuple[int, int] | None:
+    """A tested KPI's counts over a window, from DuckDB: (events, 0) for a count, (cases in
+    the numerator, cases) for a rate (of two counts too) or a within-threshold share; None
+    for other kinds."""
+    if k.snapshot or k.kind not in TESTED_KINDS:
+        return None
+    if k.parts:  # a rate of two counts of incidents, the first's rows among the second's
+        kpis = {x.id: x for x in oracle.model.spec.kpis}
+        num, den = (significance_counts(oracle, kpis[i], window) for i in k.parts)
+        assert num is not None and den is not None
+        return num[0], den[0]
+    where = "month BETWEEN ? AND ?"
+    if k.filter:
+        where += f" AND ({k.filter.replace('month =', 'decl_month =')})"
+    if k.kind == "count":
+        sql = f"SELECT count(*), 0 FROM {k.dataset} WHERE {where}"
+    elif k.kind == "rate":
+        sql = f"SELECT count(*) FILTER ({k.numerator}), count(*) FROM {k.dataset} WHERE {where}"
+    else:
+        sql = (f"SELECT count(*) FILTER ({k.value} <= {k.threshold}), count({k.value}) "
+               f"FROM {k.dataset} WHERE {where}")
+    got = oracle.db.execute(sql, [window[0], window[1]]).fetchone()
+    return int(got[0]), int(got[1])
+
+
+def expected_significance(k: Kpi, current: tuple[int, int], comparison: tuple[int, int],
+                          months: tuple[int, int]) -> tuple[float, bool] | None:
+    """The p-value and verdict SPEC's test gives (None where no test applies): a count's
+    events n1 over t1 months against n2 over t2, conditioned on n1 + n2 (n1 is
+    Binomial(n1 + n2, t1 / (t1 + t2)) when the rates are equal; two-sided, twice the smaller
+    tail, by scipy.stats.binom); a rate's x1 of n1 against x2 of n2, the pooled two-proportion
+    z-test (scipy.stats.norm)."""
+    from scipy import stats as sp
+
+    if k.kind == "count":
+        n1, n2 = current[0], comparison[0]
+        n = n1 + n2
+        if n == 0:
+            return 1.0, False
+        p = months[0] / (months[0] + months[1])
+        tails = (float(sp.binom.cdf(n1, n, p)), float(sp.binom.sf(n1 - 1, n, p)))
+        p_value = min(1.0, 2 * min(tails))
+        return p_value, p_value < ALPHA
+    (x1, n1), (x2, n2) = current, comparison
+    if n1 == 0 or n2 == 0:
+        return None
+    pooled = (x1 + x2) / (n1 + n2)
+    spread = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
+    if spread == 0:
+        return 1.0, False
+    z = (x1 / n1 - x2 / n2) / spread ** 0.5
+    p_value = float(2 * sp.norm.sf(abs(z)))
+    return p_value, p_value < ALPHA
+
+
+def draw_provisional(rnd: random.Random, spec: ProjectSpec) -> None:
+    """Give some monthly KPIs of the incidents (not a rate of two KPIs) `provisional_months`:
+    their change is tested without their last months (SPEC, "Signal or noise";
+    docs/statistics.md)."""
+    for k in spec.kpis:
+        if k.dataset == "inc" and not k.parts and rnd.random() < 0.3:
+            k.provisional_months = rnd.randint(1, 4)
+
+
+def settled(k: Kpi, window: tuple[int, int]) -> tuple[int, int] | None:
+    """A window without a KPI's provisional months (its last `provisional_months`), or None
+    where none are left."""
+    end = window[1] - k.provisional_months
+    return (window[0], end) if end >= window[0] else None

@@ -49,6 +49,7 @@ from hypothesis.stateful import (
     rule,
 )
 from oracle_support import (
+    ALPHA,
     CASE_VARIANTS,
     FIRST,
     FORCES,
@@ -57,16 +58,21 @@ from oracle_support import (
     LPAS,
     Q_FIRST,
     Q_LAST,
+    TESTED_KINDS,
     Model,
     Oracle,
     asked,
     avoided,
     draw_project,
+    draw_provisional,
+    expected_significance,
     inc_rows,
     member,
     parse,
     q_rows,
     same,
+    settled,
+    significance_counts,
     staff_rows,
     status_of,
     text,
@@ -94,6 +100,10 @@ class Failure(AssertionError):
 
 
 class OracleMachine(RuleBasedStateMachine):
+    # Whether projects have KPIs with `provisional_months` (ProvisionalOracleMachine); off for
+    # machines built on this one that do not allow for them.
+    provisional = False
+
     def __init__(self):
         super().__init__()
         self.avoid = avoided()
@@ -186,6 +196,10 @@ class OracleMachine(RuleBasedStateMachine):
     def make_project(self, r):
         self.rnd = r
         self.spec = draw_project(r, self.avoid)
+        if self.provisional:
+            draw_provisional(r, self.spec)
+            STATS["kpis with provisional_months"] += sum(
+                1 for k in self.spec.kpis if k.provisional_months)
         name = "project" if "odd_paths" in self.avoid else r.choice(FOLDER_NAMES)
         self.folder = self.base / name
         # a '%' and two hex digits: Delta Lake's log reader decodes them, so a one-line refusal
@@ -590,6 +604,73 @@ class OracleMachine(RuleBasedStateMachine):
             if got["status"] != want:
                 self.fail("status", f"{where}: {k.id}: status {got['status']!r} for "
                                     f"{cur['value']} against {cmp_['value']}, expected {want!r}")
+            self._check_significance(where, k, got, current, comparison)
+
+    def _check_significance(self, where: str, k, got: dict, current: tuple[int, int],
+                            comparison: tuple[int, int]) -> None:
+        """The significance verdict and p-value printed (docs/json.md) against the test worked
+        from DuckDB's counts with scipy (oracle_support.expected_significance), where both
+        figures are the whole windows' (no part left out). A kind SPEC does not test says
+        why. The p-value is compared to the three decimals kpi prints; a verdict is skipped
+        only where the two p-values straddle the threshold by less than 1e-9."""
+        test = got.get("significance")
+        if test is None:
+            self.fail("significance", f"{where}: {k.id}: both windows have a figure and no "
+                                      "significance is given")
+        if k.snapshot or k.kind not in TESTED_KINDS:
+            if test["test"] is not None or not test["reason"]:
+                self.fail("significance", f"{where}: {k.id}: a {k.kind} is tested "
+                                          f"({test['test']}) or not tested without a reason")
+            STATS["significance: untested kinds with a reason"] += 1
+            return
+        if not (same(got["current"]["value"], self.oracle.value(k, current))
+                and same(got["comparison"]["value"], self.oracle.value(k, comparison))):
+            STATS["significance: skipped (a part left out)"] += 1
+            return
+        counts = [significance_counts(self.oracle, k, w) for w in (current, comparison)]
+        assert counts[0] is not None and counts[1] is not None
+        months = (current[1] - current[0] + 1, comparison[1] - comparison[0] + 1)
+        want = expected_significance(k, counts[0], counts[1], months)
+        if want is not None and k.provisional_months:
+            # Tested without the last months of each window, where every month kept holds
+            # rows; else not tested, saying why.
+            kept = [settled(k, w) for w in (current, comparison)]
+            held = self.model.held("inc")
+            if None in kept or not all(set(range(w[0], w[1] + 1)) <= held
+                                       for w in kept if w is not None):
+                if test["test"] is not None or "not final" not in (test["reason"] or ""):
+                    self.fail("significance", f"{where}: {k.id}: windows {kept} without its "
+                                              f"last {k.provisional_months} months are not "
+                                              f"whole, yet {test}")
+                STATS["significance: provisional, not tested"] += 1
+                return
+            counts = [significance_counts(self.oracle, k, w) for w in kept]
+            assert counts[0] is not None and counts[1] is not None
+            months = tuple(w[1] - w[0] + 1 for w in kept)
+            want = expected_significance(k, counts[0], counts[1], months)
+            STATS["significance: provisional months left out"] += 1
+        if want is None:
+            if test["test"] is not None:
+                self.fail("significance", f"{where}: {k.id}: tested ({test['test']}) with "
+                                          f"an empty window: {counts}")
+            return
+        p_value, significant = want
+        shown = "<0.001" if p_value < 0.001 else f"{p_value:.3f}"
+        got_p = test["p_value"]
+        got_shown = None if got_p is None else ("<0.001" if got_p < 0.001 else f"{got_p:.3f}")
+        if test["test"] is None or got_shown != shown:
+            if got_p is None or abs(got_p - p_value) > 1e-9:
+                self.fail("significance", f"{where}: {k.id}: p {got_p} ({test['test']}), "
+                                          f"expected {p_value} from {counts} over {months}")
+        if test["significant"] != significant:
+            if got_p is not None and abs(got_p - p_value) < 1e-9 \
+                    and min(got_p, p_value) < ALPHA <= max(got_p, p_value):
+                STATS["significance: skipped (straddles 0.05 by under 1e-9)"] += 1
+                return
+            self.fail("significance", f"{where}: {k.id}: significant {test['significant']}, "
+                                      f"expected {significant} (p {p_value} from {counts} "
+                                      f"over {months})")
+        STATS[f"significance verdicts checked ({k.kind})"] += 1
 
     def _check_change(self, where: str, got: dict, unit: str | None = None) -> None:
         """The change printed beside two figures (summary, show and each part of compare) is
@@ -922,7 +1003,17 @@ OracleMachine.TestCase.settings = settings(
     + ([Phase.shrink] if os.environ.get("KPI_ORACLE_SHRINK") else []))
 
 
-class TestDifferentialOracle(OracleMachine.TestCase):
+class ProvisionalOracleMachine(OracleMachine):
+    """The oracle with KPIs whose last months are not final (`provisional_months`) drawn too:
+    their significance is checked without those months."""
+
+    provisional = True
+
+
+ProvisionalOracleMachine.TestCase.settings = OracleMachine.TestCase.settings
+
+
+class TestDifferentialOracle(ProvisionalOracleMachine.TestCase):
     pass
 
 
