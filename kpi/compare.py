@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from kpi import engine, stats
+from kpi import engine, stats, store
 from kpi.catalogue import (
     BOUNDS,
     BOUNDS_HINT,
@@ -207,6 +207,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     versions: dict[str, int] = {}
     available = engine._available(project, {k.source for k in chosen}, as_of, versions)
     plans: dict[str, engine.Plan] = {}
+    held: dict[str, dict[tuple, list[Month]]] = {}  # parts_held of each dataset, read once
     for kpi in chosen:
         months = available[kpi.source]
         if isinstance(months, str):
@@ -218,6 +219,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
             raise UsageError(cut)
         if cut := quarter_cut(project, [kpi.source], plan.comparison):
             plan = plan._replace(comparison=None, note=f"comparison {cut}")
+        plan = _whole_loads(project, kpi.source, by, plan, held, as_of)
         if plan.stale:
             plan = plan._replace(note="; ".join(n for n in (plan.stale, plan.note) if n))
         plans[kpi.id] = plan
@@ -263,6 +265,22 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
                          f"'{group.id}'")
     return PeerComparison(period=period, vs=vs, by=by, focus=focus, peers=group,
                           kpis=tuple(results), versions=versions, notes=tuple(notes))
+
+
+def _whole_loads(project: Project, dataset_id: str, by: str, plan: engine.Plan,
+                 held: dict[str, dict[tuple, list[Month]]], as_of: AsOf | None) -> engine.Plan:
+    """The plan with its windows held whole by every part the dataset is loaded by
+    (`replace_by`), as the summary's are (engine.whole_parts): a part of another column (an
+    LPA, across forces) sums the rows of every force, so a force never loaded for a month of a
+    window would make each part's figure short of that month's rows. Compared by the one
+    column the dataset is loaded by, each part is its own load, held whole or left out (with
+    its months named) by `_compare_kpi`."""
+    spec = project.datasets[dataset_id]
+    if not spec.replace_by or spec.replace_by == (by,) or plan.current is None:
+        return plan
+    if dataset_id not in held:
+        held[dataset_id] = store.parts_held(project, dataset_id, as_of)
+    return engine.whole_parts(spec, held[dataset_id], plan) if held[dataset_id] else plan
 
 
 def shared_notes(result: PeerComparison) -> list[str]:
