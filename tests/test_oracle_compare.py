@@ -725,6 +725,62 @@ def test_compare_by_a_column_across_forces_never_sums_a_window_a_force_lacks(tmp
                                     "rows for 2025-06"), result.stderr
 
 
+SHARE_TOML = """\
+[project]
+name = "Theft share"
+baseline = "2024-12"
+
+[datasets.crimes]
+date = "day"
+[datasets.crimes.columns]
+day = "date"
+lpa = "str"
+offence = "str"
+
+[[priorities]]
+id = "p"
+title = "Plan"
+
+[[kpis]]
+id = "theft_share"
+title = "Theft share"
+priority = "p"
+kind = "rate"
+dataset = "crimes"
+numerator = "offence = 'theft'"
+better = "lower"
+breakdowns = ["lpa"]
+"""
+
+
+def test_a_part_whose_rate_is_zero_is_in_the_papers_breakdown(tmp_path):
+    """Found by the oracle above (its rate by offence, seed 1): a part whose rate was 0% in
+    both windows was left out of the paper's breakdown as if the KPI's rows never reached it,
+    so half the cases (South: 24 crimes a year, none of them thefts) read "By LPA, all of it is
+    North." Now South is ranked beside North, each 0.0pp from the year before."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(SHARE_TOML, encoding="utf-8")
+    lines = ["day,lpa,offence"]
+    for year in (2024, 2025):
+        for mon in range(1, 13):
+            lines += [f"{year}-{mon:02d}-01,North,theft", f"{year}-{mon:02d}-02,North,burglary",
+                      f"{year}-{mon:02d}-03,South,burglary", f"{year}-{mon:02d}-04,South,fraud"]
+    (folder / "crimes.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(app, ["--project", str(folder), "ingest", "crimes",
+                                 str(folder / "crimes.csv")])
+    assert result.exit_code == 0, result.stderr
+    out = folder / "paper.md"
+    result = runner.invoke(app, ["--project", str(folder), "export", "markdown", "--full",
+                                 "--period", "2025-12", "--vs", "yoy", "--output", str(out)])
+    assert result.exit_code == 0, result.stderr
+    paper = out.read_text(encoding="utf-8").replace("\\", "")
+    assert "all of it is North" not in paper
+    assert ("By LPA, the change in percentage points, best first: North (0.0pp), South (0.0pp)."
+            in paper), paper
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_compare_and_standouts_against_duckdb(seed, tmp_path, monkeypatch):
     monkeypatch.setenv("KPI_CACHE_DIR", str(tmp_path / "cache"))
