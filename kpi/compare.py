@@ -236,7 +236,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     grouped = {dataset_id: _grouped(project, dataset_id, wanted, plans, by, members, as_of)
                for dataset_id, wanted in requests.items()}
 
-    results, seen = [], set()
+    results = []
     for kpi in chosen:
         current, comparison, note, stale = plans[kpi.id]
         if current is None:
@@ -247,19 +247,23 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
                        if kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT else {})
         result = _compare_kpi(project, kpi, by, rows, current, comparison, populations, focus,
                               note, stale)
-        seen.update(p.name for p in result.parts)
         results.append(result)
     notes = []
-    if asked is None and focus is not None and focus not in seen:
+    # Whether the data holds a part is a matter of its rows in the months read, not of the
+    # parts listed: a KPI with no figure (an incomplete window) lists none, and a part left
+    # out for holding only some months of a window (named in the KPI's note) has rows. With
+    # no dataset read, nothing is said of the parts.
+    in_data = {name for rows in grouped.values() for name in rows if name is not None}
+    if asked is None and focus is not None and grouped and focus not in in_data:
         assert group is not None  # the focus came from the group
         notes.append(f"the data holds no rows for {focus}, the focus of peer group "
                      f"'{group.id}'")
         focus = None
-    if focus is not None and focus not in seen:
+    if focus is not None and grouped and focus not in in_data:
         raise UsageError(f"--focus '{focus}' is not a part of '{by}' in the data compared",
-                         hint=f"parts found: {', '.join(sorted(seen)[:10]) or 'none'}")
-    if group is not None:
-        absent = [m for m in group.members if m not in seen]
+                         hint=f"parts found: {', '.join(sorted(in_data)[:10]) or 'none'}")
+    if group is not None and grouped:
+        absent = [m for m in group.members if m not in in_data]
         if absent:
             notes.append(f"the data holds no rows for {', '.join(absent)} of peer group "
                          f"'{group.id}'")

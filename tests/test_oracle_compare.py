@@ -125,7 +125,11 @@ class Project:
             lines += [f"{written},{p},{y}" for y, p in years]
         (self.folder / "lpa-population.csv").write_text("\n".join(lines) + "\n",
                                                         encoding="utf-8")
+        self.members = rnd.sample(MORE_LPAS, 3)
+        self.focus = rnd.choice(self.members)
         with (self.folder / "kpi.toml").open("a", encoding="utf-8") as f:
+            f.write('\n[peers.g]\ntitle = "similar areas"\ncolumn = "lpa"\nmembers = ['
+                    + ", ".join(f'"{m}"' for m in self.members) + f']\nfocus = "{self.focus}"\n')
             f.write('\n[population_by]\nlpa = "lpa-population.csv"\n\n[paper]\n'
                     f"standout_change_points = {self.change_points}\n"
                     f"standout_points = {self.share_points}\n")
@@ -280,15 +284,21 @@ def _rank_ok(values: dict[str, float], ranks: dict[str, int | None], better: str
     return True
 
 
-def check_compare(p: Project, period: int, vs: str, by: str) -> None:
+def check_compare(p: Project, period: int, vs: str, by: str, peers: bool = False) -> None:
+    """`kpi compare --by` (with `--peers`: the group's members and its focus only, ranked among
+    themselves, each tested against the others of the group and against the focus)."""
     result = p.kpi("compare", "--period", text(period), "--by", by, "--vs", vs,
-                   "--format", "json")
+                   "--format", "json", *(["--peers", "g"] if peers else []))
     kpis = [k for k in p.spec.kpis if not k.parts and k.kind in SPLIT_KINDS
             and by in BY.get(k.dataset, [])]
+    whole = [k for k in kpis if whole_current(p, k, period, vs)]
+    if peers and whole:
+        # every LPA has rows in every month loaded: the group's members are all in the data
+        assert "holds no rows" not in result.stderr, f"seed {p.seed}: {result.stderr}"
     if result.exit_code != 0:
-        assert result.exit_code in (2, 3) and result.stderr.startswith("Error:"), \
-            result.stderr
-        error = result.stderr.splitlines()[0]
+        errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+        assert result.exit_code in (2, 3) and len(errors) == 1, result.stderr
+        error = errors[0]
         if "no KPI can be compared by" in error:
             assert not kpis, f"seed {p.seed}: compare --by {by} refused: {error}"
         elif "no KPI has data by" in error:
@@ -303,8 +313,9 @@ def check_compare(p: Project, period: int, vs: str, by: str) -> None:
     got = {g["id"]: g for g in json.loads(result.stdout)["kpis"]}
     quarterly = {k.id for k in p.spec.kpis if k.dataset == "q"}  # the main oracle's
     assert set(got) - quarterly == {k.id for k in kpis}, (sorted(got), [k.id for k in kpis])
+    group = set([*p.members, p.focus]) if peers else None
     for k in kpis:
-        check_kpi(p, k, got[k.id], period, vs, by)
+        check_kpi(p, k, got[k.id], period, vs, by, group)
 
 
 def listed(p: Project, k: Kpi, by: str, cur: tuple[int, int], cmp_) -> set[str]:
@@ -328,8 +339,10 @@ def whole_current(p: Project, k: Kpi, period: int, vs: str) -> bool:
     return not p.forces_full(k, cur, [cur] + ([cmp_] if cmp_ else []))[1]
 
 
-def check_kpi(p: Project, k: Kpi, got: dict, period: int, vs: str, by: str) -> None:
-    where = f"seed {p.seed}: compare --by {by} --period {text(period)} --vs {vs}: {k.id}"
+def check_kpi(p: Project, k: Kpi, got: dict, period: int, vs: str, by: str,
+              group: set[str] | None) -> None:
+    where = (f"seed {p.seed}: compare --by {by}{' --peers g' if group else ''} --period "
+             f"{text(period)} --vs {vs}: {k.id}")
     end, cur, cmp_ = windows(k, period, vs, p.model.held(k.dataset))
     if cur is None:
         assert not got["parts"], where
@@ -341,6 +354,8 @@ def check_kpi(p: Project, k: Kpi, got: dict, period: int, vs: str, by: str) -> N
     if cur_gap and parts:
         STATS["compare: parts printed over a window a force holds in part"] += 1
     expected_listed = listed(p, k, by, cur, cmp_)
+    if group is not None:
+        expected_listed &= group
     if not cur_gap:
         assert set(parts) == expected_listed, f"{where}: parts {sorted(parts)}, expected " \
                                               f"{sorted(expected_listed)}"
@@ -401,17 +416,25 @@ def check_kpi(p: Project, k: Kpi, got: dict, period: int, vs: str, by: str) -> N
             assert same(got["mean_per_1000"], statistics.fmean(per_1000.values())), where
             assert same(got["median_per_1000"], statistics.median(per_1000.values())), where
         STATS["compare: ranks, means and medians checked"] += 1
-    check_vs_rest(p, k, parts, values, cur, cur_forces, by, where)
+    check_vs_rest(p, k, parts, values, cur, cur_forces, by, where, "vs_rest")
+    if group is not None and p.focus in parts:
+        check_vs_rest(p, k, parts, values, cur, cur_forces, by, where, "vs_focus", p.focus)
 
 
 def check_vs_rest(p: Project, k: Kpi, parts: dict, values: dict, cur, forces, by: str,
-                  where: str) -> None:
-    """Each part against the others listed, pooled."""
+                  where: str, field: str, focus: str | None = None) -> None:
+    """Each part against the others listed, pooled (vs_rest), or against the focus
+    (vs_focus)."""
     if len(parts) < 2 or len(values) < len(parts):
         return
     for name, part in parts.items():
-        test = part["vs_rest"]
+        test = part[field]
         others = [n for n in parts if n != name]
+        if focus is not None:
+            if name == focus:
+                assert test is None, (where, name, test)
+                continue
+            others = [focus]
         if k.kind in ("rate", "within") and k.unit == "percent":
             comps = {n: p.components(k, by, cur, n, forces) for n in parts}
             x1, n1 = comps[name]
@@ -425,12 +448,12 @@ def check_vs_rest(p: Project, k: Kpi, parts: dict, values: dict, cur, forces, by
                 assert test["statistic"] in (None, 0) and not test["significant"], where
                 continue
             assert math.isclose(test["statistic"], z, rel_tol=1e-9, abs_tol=1e-9), (
-                f"{where}: {name} vs_rest z {test['statistic']}, expected {z} from {x1:g} of "
+                f"{where}: {name} {field} z {test['statistic']}, expected {z} from {x1:g} of "
                 f"{n1:g} against {x2:g} of {n2:g} (the others pooled)")
             assert math.isclose(test["p_value"], pv, rel_tol=1e-6, abs_tol=1e-12), where
-            STATS["compare: vs_rest z-tests checked"] += 1
+            STATS[f"compare: {field} z-tests checked"] += 1
         elif k.kind == "count" and k.unit != "percent" and by == "lpa":
-            pops = {n: parts[n]["population"] for n in parts}
+            pops = {n: parts[n]["population"] for n in [name, *others]}
             if any(v is None for v in pops.values()):
                 assert test["test"] == "not_tested", (where, name, test)
                 continue
@@ -441,7 +464,7 @@ def check_vs_rest(p: Project, k: Kpi, parts: dict, values: dict, cur, forces, by
             assert (test["statistic"] is None) == (ratio is None), where
             if ratio is not None:
                 assert math.isclose(test["statistic"], ratio, rel_tol=1e-9), (
-                    f"{where}: {name} vs_rest rate ratio {test['statistic']}, expected {ratio} "
+                    f"{where}: {name} {field} rate ratio {test['statistic']}, expected {ratio} "
                     f"({n1:g} in {pops[name]:g} against {n2:g} in {t2:g}, the others pooled)")
             n = int(n1 + n2)
             if n and n <= 10_000:
@@ -449,7 +472,7 @@ def check_vs_rest(p: Project, k: Kpi, parts: dict, values: dict, cur, forces, by
                 lower, upper = binom.cdf(n1, n, q), binom.sf(n1 - 1, n, q)
                 assert math.isclose(test["p_value"], min(1.0, 2 * min(lower, upper)),
                                     rel_tol=1e-6, abs_tol=1e-12), (where, name, test)
-            STATS["compare: vs_rest Poisson tests checked"] += 1
+            STATS[f"compare: {field} Poisson tests checked"] += 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -666,13 +689,19 @@ priority = "p"
 kind = "count"
 dataset = "crimes"
 breakdowns = ["lpa"]
+
+[peers.g]
+title = "areas"
+column = "lpa"
+members = ["North", "South", "East"]
+focus = "North"
 """
 
 
 def _two_forces(folder: Path, cli, missing: str) -> None:
     """Avon and Bure, each loaded on its own, 2024-01 to 2025-12; both LPAs (North, South)
     span both forces. Each force has 2 crimes a month in North and 1 in South, except that
-    Bure was never loaded for `missing`."""
+    Bure was never loaded for `missing`; East has one crime, in March 2025."""
     folder.mkdir()
     (folder / "kpi.toml").write_text(GAP_TOML, encoding="utf-8")
     for force in ("Avon", "Bure"):
@@ -683,6 +712,8 @@ def _two_forces(folder: Path, cli, missing: str) -> None:
                     continue
                 lines += [f"{year}-{mon:02d}-0{d},{force},{lpa}"
                           for d, lpa in ((1, "North"), (2, "North"), (3, "South"))]
+                if force == "Avon" and (year, mon) == (2025, 3):
+                    lines.append("2025-03-04,Avon,East")
         path = folder / f"{force}.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         result = cli("--project", str(folder), "ingest", "crimes", str(path))
@@ -694,7 +725,9 @@ def test_compare_by_a_column_across_forces_never_sums_a_window_a_force_lacks(tmp
     loaded for in June 2024 was summed over Avon's 12 months and Bure's 11 (North: 46, not the
     48 of two whole forces, nor a figure over Avon alone), with exit 0, where the summary gives
     no comparison. The comparison is now null, with the summary's note; a current window a
-    force lacks a month of is no figure at all."""
+    force lacks a month of is no figure at all. Compared in a peer group, a member with no
+    figure (or left out for holding only some months) is not said to have no rows in the
+    data, as it was ("the data holds no rows for North, South of peer group 'g'")."""
     runner = CliRunner()
 
     def cli(*args):
@@ -707,6 +740,8 @@ def test_compare_by_a_column_across_forces_never_sums_a_window_a_force_lacks(tmp
     [crimes] = json.loads(result.stdout)["kpis"]
     assert {p["name"]: p["current"]["value"] for p in crimes["parts"]} == {"North": 48,
                                                                           "South": 24}
+    assert "left out, holding rows in only some months of the year ending December 2025: " \
+        "East (1 of 12 months)" in crimes["note"]
     assert [p["comparison"] for p in crimes["parts"]] == [None, None]
     assert "year ending December 2024 is incomplete: force 'Bure' has no rows for 2024-06" \
         in crimes["note"]
@@ -716,6 +751,12 @@ def test_compare_by_a_column_across_forces_never_sums_a_window_a_force_lacks(tmp
     parts = {p["name"]: p for p in json.loads(result.stdout)["kpis"][0]["parts"]}
     assert parts["Avon"]["comparison"]["value"] == 36 and parts["Bure"]["comparison"] is None
 
+    # in a peer group, East (left out for its months) is in the data, as North and South are
+    result = cli("--project", str(tmp_path / "cmp"), "compare", "--period", "2025-12",
+                 "--by", "lpa", "--vs", "yoy", "--peers", "g")
+    assert result.exit_code == 0, result.stderr
+    assert "holds no rows" not in result.stderr, result.stderr
+
     _two_forces(tmp_path / "cur", cli, "2025-06")
     result = cli("--project", str(tmp_path / "cur"), "compare", "--period", "2025-12",
                  "--by", "lpa", "--vs", "yoy", "--format", "json")
@@ -723,6 +764,11 @@ def test_compare_by_a_column_across_forces_never_sums_a_window_a_force_lacks(tmp
     assert result.stderr.startswith("Error: no KPI has data by 'lpa' for 2025-12: crimes: year "
                                     "ending December 2025 is incomplete: force 'Bure' has no "
                                     "rows for 2025-06"), result.stderr
+    # no figure is no sign that the group's members are not in the data
+    result = cli("--project", str(tmp_path / "cur"), "compare", "--period", "2025-12",
+                 "--by", "lpa", "--vs", "yoy", "--peers", "g")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("Error: no KPI has data by 'lpa'"), result.stderr
 
 
 SHARE_TOML = """\
@@ -792,6 +838,7 @@ def test_compare_and_standouts_against_duckdb(seed, tmp_path, monkeypatch):
         vs = rnd.choice(["baseline", "yoy", "previous", "fytd"])
         for by in ("lpa", "offence", "role", "force", "victims", "minority"):
             check_compare(p, period, vs, by)
+        check_compare(p, period, vs, "lpa", peers=True)
         vs = rnd.choice(["baseline", "yoy"])
         check_paper(p, period, vs, full=True)
         check_paper(p, period, vs, full=False)
