@@ -133,12 +133,13 @@ class Detail:
 
 @dataclass(frozen=True)
 class Paper:
-    """A board paper written: the paper, its figures file, and the charts drawn beside it."""
+    """A board paper written: the paper, its figures file, and its charts: drawn into the
+    folder beside a Markdown paper, embedded in a Word or HTML one (`charts_dir` None)."""
 
     output: Path
     figures_file: Path
     charts: int
-    charts_dir: Path
+    charts_dir: Path | None
 
 
 # The columns of `Project.summary()`: the JSON's fields of one KPI (docs/json.md), flattened.
@@ -295,7 +296,9 @@ class Project:
     def detail(self, kpi_id: str, period: str | Month, vs: str | Comparison = "baseline", *,
                months: int = 24, as_of: str | int | AsOf | None = None,
                seasonal: bool = False) -> Detail:
-        """One KPI in depth: what `kpi show` prints."""
+        """One KPI in depth: what `kpi show` prints. A live KPI with no data on or before the
+        period is a DataError, as a period no KPI has data for is to `report` (a window
+        with a gap is shown: its trend shows the gap)."""
         from kpi import engine, verdicts
         from kpi.catalogue import Status
 
@@ -309,6 +312,8 @@ class Project:
         end = (result.current.window.end if result.current is not None
                else engine.latest_month(project, kpi, month, cutoff)
                if kpi.status == Status.LIVE else None)
+        if kpi.status == Status.LIVE and end is None:
+            _require_data(result, month)
         verdict = verdicts.verdict_of(result, None)
         same_months = None
         if end is not None:
@@ -524,6 +529,19 @@ def require_parts(result: PeerComparison) -> None:
                         hint="'kpi datasets' shows what is stored")
 
 
+def _require_data(result: KpiResult, month: Month) -> None:
+    """A live KPI with no month of data on or before the period is a data error (exit 3), as
+    `kpi summary` refuses a period no KPI has data for: a definition and blanks are no
+    answer."""
+    from kpi.engine import Outcome
+    from kpi.errors import DataError
+
+    if result.status == Outcome.NO_DATA and result.current is None:
+        raise DataError(f"{result.kpi.id} has no data for {month}: {result.note or 'no rows'}",
+                        hint="'kpi datasets' shows the months stored; choose a --period they "
+                             "cover, or load the extracts with 'kpi ingest DATASET FILE...'")
+
+
 def _require_some_data(report: Report, month: Month) -> None:
     """A period for which no live KPI has data is a data error, not a table of blanks."""
     from kpi.engine import Outcome
@@ -622,12 +640,34 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
 
             content = docx_writer.write(built.document, staging, template, places=not final,
                                         progress=progress)
+        if fmt != PaperFormat.MARKDOWN:
+            _drop_embedded(staging / files_dir, output)
         (staging / output.name).write_bytes(content)
     figures_file = revisions.figures_path(output)
     _write_atomic(figures_file, revisions.dumps(project, report, priority, as_of_text))
     # The versions a paper read are kept readable by 'kpi vacuum', so its --as-of reproduces it.
     record_published(project, report.versions, paper=str(output), period=str(month))
-    return Paper(output, figures_file, len(built.figures), output.parent / files_dir)
+    return Paper(output, figures_file, len(built.figures),
+                 output.parent / files_dir if fmt == PaperFormat.MARKDOWN else None)
+
+
+def _drop_embedded(drawn: Path, output: Path) -> None:
+    """A Word or HTML paper embeds its figures, so the PNGs drawn for it are not left beside
+    it, and an earlier export's figures folder goes with the publish (kpi.outputs; files the
+    user keeps there stay). The figures of a Markdown paper of the same name beside it (board.md
+    links board-files/ too) are kept for it."""
+    import shutil
+
+    from kpi.outputs import FIGURE
+
+    shutil.rmtree(drawn, ignore_errors=True)
+    kept = output.parent / drawn.name
+    markdown = [output.with_suffix(s) for s in PAPER_SUFFIXES[PaperFormat.MARKDOWN]]
+    if kept.is_dir() and any(p.is_file() for p in markdown):
+        drawn.mkdir()
+        for entry in sorted(kept.iterdir()):
+            if FIGURE.match(entry.name) and entry.is_file():
+                shutil.copy2(entry, drawn / entry.name, follow_symlinks=False)
 
 
 def check_paper_output(fmt: PaperFormat, output: Path, template: Path | None = None) -> Path:

@@ -111,6 +111,15 @@ def build(project: Project, period: Month, vs: Comparison, *, priority: str | No
     return built
 
 
+def _asked(project: Project, result: KpiResult, period: Month) -> Month:
+    """The month a result's current window should end at for the period (the summary's
+    `stale` reads the same month); the period itself for a KPI without a figure."""
+    if result.current is None:
+        return period
+    sources = [m.source for m in engine.measures_of(project, result.kpi)]
+    return engine.target_month(project, result.kpi, period, sources)
+
+
 def model(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
           priority: str | None = None, as_of: AsOf | None = None,
           verdicts: Mapping[str, Verdict] | None = None, checks: Sequence[CheckResult] = (),
@@ -125,7 +134,8 @@ def model(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
 
     config = paper_config(project)
     judged = dict(verdicts or {})
-    exceptions = {r.kpi.id: judge.exceptions(r, judged.get(r.kpi.id), report.period)
+    exceptions = {r.kpi.id: judge.exceptions(r, judged.get(r.kpi.id),
+                                             _asked(project, r, report.period))
                   for r in report.results if not r.kpi.hidden} if judged else {}
     results = {r.kpi.id: r for r in report.results}
     wanted = {p.id for p in project.priorities if priority in (None, p.id)}

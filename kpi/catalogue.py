@@ -110,7 +110,7 @@ COMMON_KEYS = frozenset({
     "baseline", "lag", "status", "breakdowns", "notes", "multiplier", "hidden", "components",
     "description", "table", "noun", "peers", "target", "spc_baseline", "spc_rebase",
     "target_source", "target_illustrative", "cumulative", "unit_label", "quotes",
-    "provisional_months",
+    "provisional_months", "decimals",
 })
 DEFAULT_UNITS = {
     Kind.RATE: Unit.PERCENT, Kind.WITHIN: Unit.PERCENT, Kind.RATIO_OF_RATES: Unit.RATIO,
@@ -272,6 +272,8 @@ class KpiDef:
     # The latest months whose values are not final yet (police.uk outcomes are assigned for
     # months after a crime): the process chart leaves them out and the paper says so.
     provisional_months: int = 0
+    # The decimal places every value of the KPI is shown to; None: its unit's (render.places).
+    decimals: int | None = None
 
     @property
     def is_snapshot(self) -> bool:
@@ -407,6 +409,8 @@ BOUNDS: dict[str, Bound] = {
                                      why="months at the end of a 12-month window"),
     "kpis.threshold": Bound(),
     "kpis.percentile": Bound(0, 100, above=True, below=True),
+    "kpis.decimals": Bound(0, 3, whole=True, unit="places",
+                           why="the decimal places each of the KPI's values is shown to"),
     "kpis.target": Bound(why="in the KPI's unit"),
     "kpis.target (a share)": Bound(0, 100, why="a within KPI, or a snapshot with a numerator, "
                                    "is a percentage of rows"),
@@ -1478,7 +1482,8 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
                 baseline = None
     numbers = {}
     for key, default in (("stable_band", 0.0), ("multiplier", 1.0), ("lag", 0),
-                         ("threshold", None), ("percentile", None), ("provisional_months", 0)):
+                         ("threshold", None), ("percentile", None), ("provisional_months", 0),
+                         ("decimals", None)):
         value = item.get(key, default)
         problem = BOUNDS[f"kpis.{key}"].problem(value) if value is not None else None
         if problem:
@@ -1527,6 +1532,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         target_illustrative=flags["target_illustrative"], cumulative=flags["cumulative"],
         unit_label=" ".join(texts["unit_label"].split()), quotes=tuple(quotes),
         provisional_months=int(numbers["provisional_months"] or 0),
+        decimals=None if numbers["decimals"] is None else int(numbers["decimals"]),
     )
 
 

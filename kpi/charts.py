@@ -667,7 +667,7 @@ def _bar_text(value: float, kpi: KpiDef) -> str:
 
     if value is None or value != value:  # a part with no value has no label
         return ""
-    return number(value, kpi.unit)
+    return number(value, kpi)
 
 
 def _column_title(column: str | None) -> str:

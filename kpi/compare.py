@@ -662,7 +662,7 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
         value, centre = f"{me.per_1000:,.2f} per 1,000 people", f"{compared.median_per_1000:,.2f}"
     else:
         assert me.current is not None  # peer_result holds the focus's current value
-        value, centre = number(me.current.value, kpi.unit), number(compared.median, kpi.unit)
+        value, centre = number(me.current.value, kpi), number(compared.median, kpi)
     window = compared.current
     when = f"the {window.label}" if window.kind == WindowKind.YE else window.label
     text = (f"Compared with peers ({group.title}: {others}), {group.focus} ranked "

@@ -398,15 +398,16 @@ def duration_words(seconds: float) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def value_words(value: float | None, unit: Unit, label: str = "") -> str:
-    """A value as prose shows it: as `kpi summary` rounds it, durations in words, millions of
-    pounds as '£82.2m', and the KPI's `unit_label` where it names the unit ('27 working
-    days', '41.4 million days')."""
+def value_words(value: float | None, of: Unit | KpiDef, label: str = "") -> str:
+    """A value as prose shows it: as `kpi summary` rounds it (given the KPI, to its one
+    precision, render.places), durations in words, millions of pounds as '£82.2m', and the
+    KPI's `unit_label` where it names the unit ('27 working days', '41.4 million days')."""
+    unit = of if isinstance(of, Unit) else of.unit
     if value is not None and unit == Unit.SECONDS:
         return duration_words(value)
     if value is not None and unit == Unit.GBP and abs(value) >= 1_000_000:
         return f"£{value / 1_000_000:,.1f}m"
-    text = render.number(value, unit)
+    text = render.number(value, of)
     if label and value is not None:
         text = text.removesuffix(" days") + f" {label}"
     return text
@@ -414,7 +415,7 @@ def value_words(value: float | None, unit: Unit, label: str = "") -> str:
 
 def kpi_value(value: float | None, kpi: KpiDef) -> str:
     """A KPI's value in prose, in its own unit's words."""
-    return value_words(value, kpi.unit, kpi.unit_label)
+    return value_words(value, kpi, kpi.unit_label)
 
 
 def short_duration(seconds: float) -> str:
@@ -436,7 +437,7 @@ def cell_value(value: float | None, kpi: KpiDef) -> str:
     elif kpi.unit == Unit.GBP or kpi.unit_label:
         text = kpi_value(abs(value), kpi)
     else:
-        text = render.number(abs(value), kpi.unit)
+        text = render.number(abs(value), kpi)
     return _with_sign(-1 if value < 0 else 0, text)
 
 
@@ -452,10 +453,11 @@ def change_cell(change, kpi: KpiDef) -> str:
     (\u221216.6%)'."""
     if change is None:
         return "n/a"
+    digits = render.places(kpi)
     if change.points is not None:
-        return _with_sign(change.points, f"{abs(change.points):.1f}pp")
+        return _with_sign(change.points, f"{abs(change.points):.{digits}f}pp")
     if kpi.unit == Unit.RATIO:
-        return _with_sign(change.absolute, f"{abs(change.absolute):.1f}")
+        return _with_sign(change.absolute, f"{abs(change.absolute):.{digits}f}")
     size = cell_value(abs(change.absolute), kpi)
     absolute = _with_sign(change.absolute, size)
     if change.percent is None:
@@ -614,10 +616,10 @@ VARIATION_WORDS = {
     stats.SPECIAL_LOW: "unusually low",
 }
 ASSURANCE_SENTENCES = {
-    stats.CONSISTENTLY_PASS: "as the process runs, the target will consistently be met",
-    stats.CONSISTENTLY_FAIL: "as the process runs, the target will consistently be missed "
+    stats.CONSISTENTLY_PASS: "on current performance, the target will consistently be met",
+    stats.CONSISTENTLY_FAIL: "on current performance, the target will consistently be missed "
                              "unless something changes",
-    stats.HIT_AND_MISS: "as the process runs, the target will sometimes be met and "
+    stats.HIT_AND_MISS: "on current performance, the target will sometimes be met and "
                         "sometimes missed",
 }
 # The summary tables and the board's matrix: words and shapes that survive greyscale printing.
@@ -1073,8 +1075,9 @@ class _Builder:
         # The analyst's introduction, on the front page: a place the Word paper lets them type.
         blocks.append(Slot("paper.introduction", "Introduction", tuple(
             Paragraph(inlines(Name(t))) for t in self.commentary.introduction)))
-        blocks += [Paragraph(inlines(Strong(inlines("The KPIs in each row of the matrix")),
-                                     " (with a target: its assurance)")), names]
+        blocks += [Paragraph(inlines(Strong(inlines("The KPIs in each row of the table above")),
+                                     " (for a KPI with a target, whether it will meet it)")),
+                   names]
         return Section("", inlines("Summary for the board"), tuple(blocks))
 
     def _matrix(self, results: list[KpiResult]) -> tuple[Table, BulletList]:
@@ -1094,7 +1097,8 @@ class _Builder:
         table = Table((Column("Variation in the monthly figures"),
                        *(Column(title, Align.RIGHT) for _, title in MATRIX_COLUMNS),
                        Column("All", Align.RIGHT)), tuple(grid),
-                      caption=inlines("Every KPI by variation and assurance"), role="matrix")
+                      caption=inlines("Every KPI by the variation in its monthly figures and "
+                                      "whether it will meet its target"), role="matrix")
         items = []
         for key, words in MATRIX_ROWS:
             members = rows[key]
@@ -1166,6 +1170,10 @@ class _Builder:
             return f"no figure can be reported ({no_figure_words(result.note)})"
         if why == judge.STALE:
             assert result.current is not None, "a stale source has a latest figure"
+            if result.status != Outcome.STALE:
+                # later months are held, and one the window needs is not
+                return (f"a month the period asks for is missing: its latest figure is for "
+                        f"{result.current.window.label}")
             return f"the source is stale: its latest data is for {result.current.window.label}"
         if why == judge.CONCERN:
             assert verdict is not None and verdict.variation is not None, \
@@ -1174,7 +1182,7 @@ class _Builder:
                 f"a special cause of concern ({rule_words(verdict.variation)})"
         target = f"the target of {kpi_value(kpi.target, kpi)}{target_source(kpi)}"
         if why == judge.TARGET_FAILING:
-            return f"as the process runs, {target} will consistently be missed"
+            return f"on current performance, {target} will consistently be missed"
         if why == judge.TARGET_MISSED:
             return f"misses {target}"
         if why == judge.TARGET_AT_RISK:
@@ -1615,9 +1623,15 @@ class _Builder:
         else:
             found = f"is {VARIATION_WORDS[variation.verdict]} ({rule_words(variation)})"
         target = (f"; target {kpi_value(kpi.target, kpi)}" if kpi.target is not None else "")
+
+        def statistic(v: float | None) -> str:
+            """The chart's mean and limits, statistics of the months: a count's mean keeps its
+            decimal where the KPI's own figures are whole."""
+            return value_words(v, kpi.unit, kpi.unit_label)
+
         return (f"{kpi.title}: the latest month, {month} at {kpi_value(latest.value, kpi)}, "
-                f"{found}; mean {kpi_value(variation.mean, kpi)}, process limits "
-                f"{kpi_value(variation.lower, kpi)} to {kpi_value(variation.upper, kpi)}"
+                f"{found}; mean {statistic(variation.mean)}, process limits "
+                f"{statistic(variation.lower)} to {statistic(variation.upper)}"
                 f"{target}.")
 
     def _peer_data(self, spec: ChartSpec) -> ChartData | None:
@@ -1902,7 +1916,7 @@ def _peer_alt_text(data: ChartData) -> str:
     from kpi.charts import peer_axis_label
 
     def text(value: float) -> str:
-        return f"{value:,.2f}" if data.per_1000 else render.number(value, data.kpis[0].unit)
+        return f"{value:,.2f}" if data.per_1000 else render.number(value, data.kpis[0])
 
     what = peer_axis_label(data).replace("\n", " ")
     assert data.parts is not None, "a peers figure has parts"

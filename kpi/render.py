@@ -9,14 +9,15 @@ import csv
 import io
 import json
 import math
+import re
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from kpi.catalogue import Unit
+from kpi.catalogue import Kind, KpiDef, Unit
 from kpi.errors import visible
-from kpi.writers.markdown import escape
 
 # The engine imports Polars; the renderers only need its result types, and `kpi --help` (which
 # imports Format) must not pay for Polars.
@@ -56,25 +57,53 @@ def duration(seconds: float) -> str:
     return f"{sign}{minutes}:{secs:02d}"
 
 
-def number(value: float | None, unit: Unit) -> str:
-    """A value as the report shows it."""
+# Kinds whose values are whole when their unit is a count or days: a count of rows, a sum,
+# a snapshot. A mean, a median or a percentile of them need not be.
+WHOLE_KINDS = frozenset({Kind.COUNT, Kind.SUM, Kind.SNAPSHOT})
+
+
+def places(kpi: KpiDef) -> int:
+    """The decimal places every value of a KPI is shown to, wherever it is printed: its
+    `decimals` in kpi.toml, else its unit's (one for percentages, ratios, scores and rates per
+    1,000; none for pounds; a count or days none when the kind is whole, else one). One
+    precision per KPI: a percentile printed "36" beside "35.4" when the digits followed the
+    value."""
+    if kpi.decimals is not None:
+        return kpi.decimals
+    if kpi.unit == Unit.GBP or kpi.unit == Unit.SECONDS:
+        return 0
+    if kpi.unit in (Unit.COUNT, Unit.DAYS):
+        return 0 if kpi.kind in WHOLE_KINDS else 1
+    return 1
+
+
+def number(value: float | None, unit: Unit | KpiDef) -> str:
+    """A value as the report shows it. Given the KPI (not only its unit), to the KPI's one
+    precision (`places`); a bare unit shows a count whole when it is whole."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
+    digits = None
+    if not isinstance(unit, Unit):
+        unit, digits = unit.unit, places(unit)
     match unit:
         case Unit.PERCENT:
-            return f"{value:.1f}%"
+            return f"{value:.{1 if digits is None else digits}f}%"
         case Unit.SECONDS:
             return duration(value)
+        case Unit.DAYS if digits is not None:
+            return f"{value:,.{digits}f} days"
         case Unit.DAYS:
             return f"{value:,.0f} days" if float(value).is_integer() else f"{value:,.1f} days"
         case Unit.RATIO:
-            return f"{value:.1f}"
+            return f"{value:.{1 if digits is None else digits}f}"
         case Unit.GBP:
-            return f"£{value:,.0f}"
+            return f"£{value:,.{0 if digits is None else digits}f}"
+        case Unit.COUNT if digits is not None:
+            return f"{value:,.{digits}f}"
         case Unit.COUNT:
             return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
         case _:
-            return f"{value:,.1f}"
+            return f"{value:,.{1 if digits is None else digits}f}"
 
 
 def signed(value: float, text: str) -> str:
@@ -86,16 +115,18 @@ def signed(value: float, text: str) -> str:
     return ("+" if value > 0 else "") + text
 
 
-def change_text(change: Change | None, unit: Unit) -> str:
-    """'+208 (+0.8%)', '+6.8pp', '-2:04 (-16.6%)', '+12 (n/a)' for a zero base."""
+def change_text(change: Change | None, unit: Unit | KpiDef) -> str:
+    """'+208 (+0.8%)', '+6.8pp', '-2:04 (-16.6%)', '+12 (n/a)' for a zero base; given the
+    KPI, its changes to its values' precision."""
     if change is None:
         return "n/a"
+    digits = 1 if isinstance(unit, Unit) else places(unit)
     if change.points is not None:
-        return signed(change.points, f"{change.points:.1f}pp")
+        return signed(change.points, f"{change.points:.{digits}f}pp")
     size = change.absolute
     assert size is not None, "a change not in points has an absolute size"
-    if unit == Unit.RATIO:
-        return signed(size, f"{size:.1f}")
+    if (unit if isinstance(unit, Unit) else unit.unit) == Unit.RATIO:
+        return signed(size, f"{size:.{digits}f}")
     absolute = signed(size, number(size, unit).replace(" days", ""))
     percent = "n/a" if change.percent is None else signed(change.percent,
                                                           f"{change.percent:.1f}%")
@@ -303,10 +334,50 @@ def report_csv(report: Report, priorities: dict[str, str],
     return out.getvalue()
 
 
-def escape_markdown(text: object) -> str:
-    """Text from data made safe inside Markdown prose and table cells (the Markdown writer's
-    escaper, with control characters shown as '?')."""
-    return visible(escape(str(text)))
+# An entity reference or a character reference, which Markdown would print as its character.
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});")
+# What opens a block at the start of a line: a heading, a quote, a list item.
+_BLOCK_START = re.compile(r"(?:#{1,6}|[-+*])(?=[ \t]|$)|>|[0-9]{1,9}(?=[.)](?:[ \t]|$))")
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def escape_markdown(text: object, *, cell: bool = False, start: bool = False) -> str:
+    """Text (from data, an analyst or kpi's own words) that reads as itself in Markdown
+    (CommonMark with GitHub tables): a backslash goes before a character only where a reader
+    would take it for markup in that position, so "+22 (+0.3%)" stays as it is. `cell`: the
+    text is a table cell ('|' ends a cell); `start`: it opens a line (a heading's '#', a
+    list's '-' or '1.', a quote's '>' there). Line breaks become spaces (a table row is one
+    line) and control characters show as '?'. The one Markdown escaper of kpi: the paper's
+    writer, `kpi summary` and every `--format markdown` use it."""
+    text = visible(str(text).replace("\r\n", " ").replace("\r", " ").replace("\n", " "))
+    out = []
+    opened = _BLOCK_START.match(text) if start else None
+    # The block marker's last character is escaped: "\#", "\-", "1\." read as text.
+    marker = -1 if opened is None else (opened.end() if text[opened.end():opened.end() + 1]
+                                        in (".", ")") else opened.end() - 1)
+    for i, char in enumerate(text):
+        before = text[i - 1] if i else ""
+        after = text[i + 1] if i + 1 < len(text) else ""
+        if i == marker:
+            needed = True
+        elif char == "\\":  # escapes the punctuation after it; before a letter it is a letter
+            needed = after == "" or after in _PUNCTUATION
+        elif char in "`[]~":  # code, links and images, strikethrough: pair across the text
+            needed = True
+        elif char == "*":  # emphasis, unless spaces on both sides (then it neither opens
+            needed = not (before.isspace() and after.isspace())  # nor closes)
+        elif char == "_":  # emphasis, except inside a word ("knife_crime")
+            needed = not (before.isalnum() and after.isalnum())
+        elif char == "<":  # an HTML tag or an autolink: "<5" is text
+            needed = after == "" or after.isalpha() or after in "/!?"
+        elif char == "&":  # "&amp;" would print as "&"
+            needed = _ENTITY.match(text, i) is not None
+        elif char == "|":
+            needed = cell
+        else:
+            needed = False
+        out.append("\\" + char if needed else char)
+    return "".join(out)
 
 
 def report_markdown_table(report: Report, priorities: list[tuple[str, str]],
@@ -326,10 +397,11 @@ def report_markdown_table(report: Report, priorities: list[tuple[str, str]],
         for r in results:
             verdict = verdicts.get(r.kpi.id)
             lines.append("| " + " | ".join([
-                escape_markdown(r.kpi.title),
-                escape_markdown(_cell(r.comparison, r, cmp_code)),
-                escape_markdown(_cell(r.current, r, cur_code)),
-                escape_markdown(change_text(r.change, r.kpi.unit) if r.change else "n/a"),
+                escape_markdown(r.kpi.title, cell=True),
+                escape_markdown(_cell(r.comparison, r, cmp_code), cell=True),
+                escape_markdown(_cell(r.current, r, cur_code), cell=True),
+                escape_markdown(change_text(r.change, r.kpi) if r.change else "n/a",
+                                cell=True),
                 STATUS_WORDS[r.status], significance_word(verdict), variation_word(verdict),
                 assurance_word(verdict)]) + " |")
         lines.append("")
@@ -360,7 +432,7 @@ def _cell(measured: Measured | None, result: KpiResult, shared: str | None = Non
     the one the column header names."""
     if measured is None:
         return "—"
-    value = number(measured.value, result.kpi.unit)
+    value = number(measured.value, result.kpi)
     return value if measured.window.code == shared else f"{measured.window.code}: {value}"
 
 
@@ -409,7 +481,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
                              max_width=widest if narrow else None)
         # In a narrow terminal, as narrow as its longest word: '+208 (+0.8%)' wraps before a
         # verdict would be cut.
-        changes = [change_text(r.change, r.kpi.unit) for r in results if r.change]
+        changes = [change_text(r.change, r.kpi) for r in results if r.change]
         narrowest = max([6, *(len(word) for text in changes for word in text.split())])
         table.add_column("Change", justify="right",
                          max_width=narrowest if narrow else None)
@@ -422,7 +494,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
             status = Text(f"{arrow(r.change, r.kpi.unit)} {STATUS_WORDS[r.status]}", style=style)
             cells = [Text(r.kpi.title), Text(_mark(r.comparison, cmp_code, r)),
                      Text(_mark(r.current, cur_code, r)),
-                     Text(change_text(r.change, r.kpi.unit) if r.change else "n/a"), status,
+                     Text(change_text(r.change, r.kpi) if r.change else "n/a"), status,
                      Text(significance_word(verdict)), Text(variation_word(verdict, short=True))]
             table.add_row(*cells)
         notes = []
@@ -431,7 +503,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         if own:
             notes.append("* own window: " + "; ".join(own))
         # Targets under the table rather than in a column: eight columns fit in 80, nine not.
-        aimed = [f"{r.kpi.title} {number(r.kpi.target, r.kpi.unit)}: "
+        aimed = [f"{r.kpi.title} {number(r.kpi.target, r.kpi)}: "
                  f"{_target_words(verdicts.get(r.kpi.id))}" for r in results
                  if r.kpi.target is not None]
         if aimed:
@@ -459,7 +531,7 @@ def _mark(measured: Measured | None, shared: str | None, result: KpiResult) -> s
     its windows listed under the table (a narrow column has no room to name them)."""
     if measured is None:
         return "—"
-    return number(measured.value, result.kpi.unit) + (" *" if _differs(measured, shared)
+    return number(measured.value, result.kpi) + (" *" if _differs(measured, shared)
                                                       else "")
 
 
@@ -546,12 +618,13 @@ def render_markdown(document: Document, plain: bool = True) -> str:
     for section in document.sections:
         lines += [f"## {escape_markdown(section.title)}", ""]
         if section.headers:
-            lines.append("| " + " | ".join(escape_markdown(c) for c in section.columns) + " |")
+            lines.append("| " + " | ".join(escape_markdown(c, cell=True)
+                                           for c in section.columns) + " |")
         else:
             lines.append("| " + " | ".join(" " for _ in section.columns) + " |")
         lines.append("|" + "---|" * len(section.columns))
         for row in section.rows:
-            cells = [escape_markdown(section.text(c, v))
+            cells = [escape_markdown(section.text(c, v), cell=True)
                      for c, v in zip(section.columns, row, strict=True)]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")

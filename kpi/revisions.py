@@ -61,7 +61,7 @@ def figures(project: Project, report, priority: str | None, as_of: str | None) -
             items.append({
                 "kpi": kpi.id, "title": kpi.title, "role": role, "unit": kpi.unit.value,
                 "window": measured.window.code, "window_label": measured.window.label,
-                "value": measured.value, "shown": render.number(measured.value, kpi.unit),
+                "value": measured.value, "shown": render.number(measured.value, kpi),
                 "versions": _kpi_versions(project, kpi, report.versions),
             })
     return {"format": FORMAT, "project": project.name, "period": str(report.period),
@@ -154,7 +154,7 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
                 for measured in (result.current, result.comparison):
                     if measured is not None and measured.value is not None:
                         now[(result.kpi.id, measured.window.code)] = render.number(
-                            measured.value, result.kpi.unit)
+                            measured.value, result.kpi)
     items = []
     seen = set()
     for figure in last["figures"]:

@@ -659,9 +659,12 @@ def _segment(months: list[str], values: list[float | None], better: Better,
                           for a, b in zip(values, values[1:], strict=False)]
         trends += [(start - 1, end, high) for start, end in _runs(step)
                    if end - start + 2 >= RUN]
-        # Two of three months beyond 2 sigma count only when all three are on that side of
-        # the mean (Making Data Count; NHSRplotthedots' ptd_two_in_three).
-        beyond = [v is not None and (v > upper2 if high else v < lower2) for v in values]
+        # Two of three months close to the limits (beyond 2 sigma but not outside the
+        # limits, which is a special cause of its own) count only when all three are on that
+        # side of the mean (Making Data Count; NHSRplotthedots' close_to_limits and
+        # ptd_two_in_three).
+        beyond = [v is not None and (upper2 < v <= upper if high else lower <= v < lower2)
+                  for v in values]
         for i in range(n - 2):
             triple = range(i, i + 3)
             if all(side[j] for j in triple) and sum(beyond[j] for j in triple) >= 2:

@@ -166,7 +166,7 @@ def conflict(result: KpiResult, verdict: Verdict) -> str | None:
 
 # Why a KPI is an exception the board must see (issue: what the board must know this month).
 NO_FIGURE = "no_figure"          # the source is missing: nothing can be reported
-STALE = "stale"                  # the source lags beyond the KPI's declared lag
+STALE = "stale"                  # the window ends before the month the period asks for
 CONCERN = "concern"              # the latest month is a special cause of concern
 TARGET_FAILING = "target_failing"  # the process will consistently miss the target
 TARGET_MISSED = "target_missed"  # the current figure misses the target
@@ -174,15 +174,17 @@ TARGET_AT_RISK = "target_at_risk"  # the target will sometimes be met and someti
 DETERIORATION = "deterioration"  # a statistically significant deterioration
 
 
-def exceptions(result: KpiResult, verdict: Verdict | None, period: Month) -> tuple[str, ...]:
-    """Why a live KPI is an exception, most serious first; empty when it is not one."""
+def exceptions(result: KpiResult, verdict: Verdict | None, asked: Month) -> tuple[str, ...]:
+    """Why a live KPI is an exception, most serious first; empty when it is not one. `asked`
+    is the month its current window should end at (`engine.target_month`: the period less
+    the KPI's lag, for quarterly data the end of the last whole quarter by then)."""
     kpi = result.kpi
     if kpi.status != Status.LIVE:
         return ()
     if result.current is None or result.current.value is None:
         return (NO_FIGURE,)
     out = []
-    if result.current.window.end.index < period.index - kpi.lag:
+    if result.current.window.end.index < asked.index:
         out.append(STALE)
     if verdict is None:
         return tuple(out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -242,7 +243,7 @@ def test_option_precedence(tmp_path, mini):
     assert (doc["comparison"], doc["period"]) == ("previous", "2025-08")
     from_cli = run(*base, "--format", "markdown", "--vs", "baseline", "--period", "2025-06",
                    env=kpi_env(KPI_FORMAT="json", KPI_VS="previous"))
-    assert from_cli.stdout.startswith(b"# Knife crime \\(knife\\_crime\\): period 2025-06 "
+    assert from_cli.stdout.startswith(b"# Knife crime (knife_crime): period 2025-06 "
                                       b"against baseline")
     builtin = run("--project", mini, "catalogue")  # the fixture sets no format: a table
     assert builtin.stdout.startswith(b"Mini force: 5 KPIs\n")
@@ -363,3 +364,89 @@ def test_a_reader_that_stops_reading_ends_kpi_by_sigpipe_not_a_failed_check(mini
     os.close(write_end)
     assert process.returncode == -signal.SIGPIPE, process.stderr
     assert process.stderr == b""
+
+
+NO_DATA_COMMANDS = [
+    (["summary"], ("table", "json", "csv", "csv-excel", "markdown")),
+    (["show", "total_crime"], ("table", "json", "csv", "csv-excel", "markdown")),
+    (["compare", "--by", "lpa"], ("table", "json", "csv", "csv-excel", "markdown")),
+]
+
+
+@pytest.mark.parametrize(("command", "fmt"), [(c, f) for c, fs in NO_DATA_COMMANDS for f in fs],
+                         ids=lambda v: v if isinstance(v, str) else "-".join(v))
+def test_no_data_for_the_period_is_exit_3_in_every_command_and_format(cli, mini, command, fmt):
+    """`kpi show` of a KPI with no data for the period printed its definition and blanks with
+    exit 0 where `kpi summary` and `kpi compare` refuse the period (exit 3): a scheduled job
+    must see "no data" the same way from each."""
+    result = cli(["--project", mini, *command, "--period", "2001-01", "--format", fmt])
+    assert result.exit_code == 3, result.output
+    assert result.stdout == ""
+    error, hint = result.stderr.splitlines()
+    expected = ("Error: total_crime has no data for 2001-01: no data on or before 2001-01"
+                if command[0] == "show" else
+                "Error: no KPI has data by 'lpa' for 2001-01: total_crime: no data on or "
+                "before 2001-01" if command[0] == "compare" else
+                "Error: no KPI has data for 2001-01: total_crime: no data on or before 2001-01")
+    assert error == expected
+    assert hint.startswith("Hint: ") and "kpi datasets" in hint
+
+
+def test_no_data_is_exit_3_for_export_and_history_and_datasets_says_what_is_stored(cli, mini,
+                                                                                    tmp_path):
+    """The commands that would print nothing else for want of data exit 3 too; `kpi check`
+    fails (exit 1) naming each dataset with no data, and `kpi datasets` of an empty project
+    answers its question (0 rows each) and exits 0."""
+    paper = tmp_path / "out" / "board.md"
+    export = cli(["--project", mini, "export", "markdown", "--period", "2001-01",
+                  "--output", paper])
+    assert export.exit_code == 3 and not paper.exists()
+    assert export.stderr.splitlines()[0] == ("Error: no KPI has data for 2001-01: total_crime: "
+                                             "no data on or before 2001-01")
+    assert cli(["init", tmp_path / "new"]).exit_code == 0
+    history = cli(["--project", tmp_path / "new", "history", "crimes", "--format", "json"])
+    assert (history.exit_code, history.stdout) == (3, "")
+    assert history.stderr.splitlines()[0] == "Error: dataset 'crimes' has no data yet"
+    check = cli(["--project", tmp_path / "new", "check", "--period", "2025-09", "--format",
+                 "json"])
+    assert check.exit_code == 1
+    failed = {c["id"]: c["message"] for c in json.loads(check.stdout)["checks"]
+              if not c["passed"]}
+    assert failed["gaps_crimes"] == "dataset 'crimes' has no data yet"
+    datasets = cli(["--project", tmp_path / "new", "datasets", "--format", "json"])
+    assert datasets.exit_code == 0
+    assert {(d["dataset"], d["rows"]) for d in json.loads(datasets.stdout)} == {
+        ("crimes", 0), ("incidents", 0), ("workforce", 0)}
+
+
+def _median_figures(cli, project: Path) -> list[str]:
+    """Every figure of the median KPI that `kpi summary` and `kpi show` print (Markdown),
+    process-chart statistics apart."""
+    summary = cli(["--project", project, "summary", "--period", "2025-09", "--format",
+                   "markdown"])
+    shown = cli(["--project", project, "show", "median_days_to_outcome", "--period", "2025-09",
+                 "--format", "markdown"])
+    assert summary.exit_code == shown.exit_code == 0, summary.output + shown.output
+    row = next(line for line in summary.stdout.splitlines()
+               if line.startswith("| Median days to outcome |"))
+    signal = shown.stdout.split("## Signal")[0]
+    return re.findall(r"-?\d[\d,]*(?:\.\d+)? days", row + signal)
+
+
+def test_a_kpi_prints_every_figure_to_one_precision(cli, mini, tmp_path):
+    """A median or percentile printed "36" beside "35.4" (the digits followed the value: a
+    whole value lost its decimal). Each KPI has one precision: one place by default for a
+    median of days, whatever the value, and its `decimals` when kpi.toml declares them."""
+    figures = _median_figures(cli, mini)
+    assert len(figures) > 20
+    assert all(re.fullmatch(r"\d+\.\d days", f) for f in figures), figures
+    declared = tmp_path / "mini"
+    shutil.copytree(mini, declared)
+    toml = declared / "kpi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'value = "days_to_outcome"\nunit = "days"\n',
+        'value = "days_to_outcome"\nunit = "days"\ndecimals = 0\n'), encoding="utf-8")
+    whole = _median_figures(cli, declared)
+    assert all(re.fullmatch(r"\d+ days", f) for f in whole), whole
+    # The same figures, rounded (a median of whole days is whole or a half: no double rounding).
+    assert [int(f.split()[0]) for f in whole] == [round(float(f.split()[0])) for f in figures]

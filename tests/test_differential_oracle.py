@@ -832,7 +832,9 @@ class OracleMachine(RuleBasedStateMachine):
             if set(roles) != {"current", "comparison"}:
                 continue
             cur, cmp_ = roles["current"], roles["comparison"]
-            title = re.escape(cur["title"].replace("_", "\\_"))
+            from kpi.render import escape_markdown
+
+            title = re.escape(escape_markdown(cur["title"]))
             found = re.search(rf"^\d+\.\d+\. \*\*{title}\.\*\* (.*)$", paper, re.MULTILINE)
             if found is None:
                 continue

@@ -10,6 +10,8 @@ import re
 
 import pytest
 from hostile_support import GOOD_HEADER, first_error, make_project
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kpi.catalogue import parse_project_file
 from kpi.errors import UsageError
@@ -69,10 +71,11 @@ def test_summary_markdown_escapes_text_from_the_catalogue(project, cli):
     result = cli(["--project", project, "summary", "--period", "2025-12", "--format",
                   "markdown"])
     assert result.exit_code == 0, result.output
-    assert r"Safety \| \*all\* \<b\>areas\</b\>" in result.stdout
-    assert "<b>" not in result.stdout
-    assert r'\=HYPERLINK\(' not in result.stdout  # '=' needs no escape in Markdown ...
-    assert r'=HYPERLINK\("http://example.invalid","Click"\)' in result.stdout  # ... '(' does
+    # A heading: '|' ends no cell there; '*' and a tag's '<' are markup; '>' is not.
+    assert r"## Safety | \*all\* \<b>areas\</b>" in result.stdout
+    assert not re.search(r"(?<!\\)<b>", result.stdout)
+    # Neither '=' nor '(' is markup in a table cell.
+    assert r'| =HYPERLINK("http://example.invalid","Click") |' in result.stdout
 
 
 def test_history_csv_neutralises_file_names(project, cli):
@@ -132,3 +135,26 @@ def test_store_refuses_a_dataset_id_that_is_a_path(tmp_path):
     project = parse_project_file(make_project(tmp_path / "project") / "kpi.toml")
     with pytest.raises(UsageError, match=r"invalid dataset name '\.\./x'"):
         store.table_path(project, "../x")
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126),
+                    max_size=24).map(str.strip).filter(bool))
+def test_escaped_markdown_reads_back_as_the_text_in_every_place(text):
+    """One escaper, escaping only where Markdown would misread: whatever the text, a table
+    cell, a line's start and running text each render back to exactly that text."""
+    import html
+
+    from markdown_it import MarkdownIt
+
+    from kpi.render import escape_markdown
+
+    parser = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+    def shown(fragment: str) -> str:
+        return html.unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
+
+    cell = parser.render(f"| a |\n|---|\n| {escape_markdown(text, cell=True)} |\n")
+    assert "<tbody>" in cell and shown(cell.split("<tbody>")[1]) == text
+    assert shown(parser.render(escape_markdown(text, start=True))) == text
+    assert shown(parser.render("Said: " + escape_markdown(text))) == "Said: " + text

@@ -275,7 +275,7 @@ def test_sentences_in_the_reports_register(exported):
             "normal variation (not statistically significant).") in markdown
     assert "By direction alone" not in markdown
     # A small base: the absolute change, not a percentage.
-    assert ("The total for knife \\| gun \\*crime\\* \\[test\\] was 18 in the year ending "
+    assert ("The total for knife | gun \\*crime\\* \\[test\\] was 18 in the year ending "
             "September 2025, a decrease of 3 from the baseline of 21 in the year ending March "
             "2024") in markdown
     # Durations in minutes and seconds; a snapshot "as of"; rates with their counts.
@@ -288,7 +288,7 @@ def test_sentences_in_the_reports_register(exported):
            "of 7.6 percentage points" in markdown
     assert "3.6. **Victim satisfaction.** This KPI is in development" in markdown
     # The dataset not loaded is named in words, not by its id (#18: no ids in the body).
-    assert ("3.7. **Crown Court charge to completion \\(days\\).** No figure can be reported: "
+    assert ("3.7. **Crown Court charge to completion (days).** No figure can be reported: "
             "no courts data has been loaded yet.") in markdown
 
 
@@ -921,8 +921,9 @@ def test_bundled_sample_tables_give_a_column_a_board_can_use(sample):
         assert doc["significance"]["significant"] is None
         assert row[-1] == words[doc["variation"]["verdict"]], row
     assert [r[0] for r in workforce[2:] if r[-1].startswith("\u25b2")] == ["PCSOs: women"]
-    assert ("**PCSOs: women** is an exception: a special cause of concern (two of three "
-            "months close to the lower process limit).") in text
+    assert ("**PCSOs: women** is an exception: a change in level: the level fell in November "
+            "2024 and has stayed lower since (seven or more months in a row below the "
+            "average).") in text
     assert "Table 1 sets out ethics training completion rates in September 2025" in text
 
 
@@ -953,8 +954,8 @@ def test_a_section_says_why_kpis_have_no_figure_once(sample):
             "Victim satisfaction with WMP; Satisfaction with commissioned support "
             "services.\n\n## 7.") in text
     assert ("7.22. **2 KPIs in development.** They are defined in the Police and Crime Plan, "
-            "but there is no data for them yet: Investigations grading \\(HMICFRS PEEL\\); "
-            "Public confidence \\(regional perception survey\\).") in text
+            "but there is no data for them yet: Investigations grading (HMICFRS PEEL); "
+            "Public confidence (regional perception survey).") in text
     # No section says the same thing of two KPIs.
     sections: dict[str, list[str]] = {}
     for label, body in _paragraphs(text):

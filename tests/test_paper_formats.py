@@ -417,6 +417,48 @@ def test_commentary_is_verbatim_in_every_format(fixture_project, tmp_path, cli):
     assert "Job title: Performance *Lead* & Co" in word
 
 
+def test_only_a_markdown_paper_has_a_figures_folder(fixture_project, tmp_path, cli):
+    """`kpi export html` and `docx` embed their figures, yet wrote the PNGs beside the paper
+    too, and left an earlier export's figures there, read as the paper's. Now only Markdown,
+    which links them, has the folder; a Markdown paper's own folder of the same name is kept
+    for it, and files the user keeps there stay."""
+    import base64
+
+    out = tmp_path / "out"
+    (out / "board-files").mkdir(parents=True)
+    (out / "board-files" / "figure-1-stale.png").write_bytes(b"an earlier export's figure")
+    (out / "board-files" / "notes.txt").write_text("mine", encoding="utf-8")
+
+    def export(fmt: str, suffix: str):
+        result = cli(["--project", fixture_project, "export", fmt, "--period", "2025-09",
+                      "--output", out / f"board.{suffix}"])
+        assert result.exit_code == 0, result.output
+        return result
+
+    html = export("html", "html")
+    assert sorted(p.name for p in (out / "board-files").iterdir()) == ["notes.txt"]
+    page = (out / "board.html").read_text(encoding="utf-8")
+    embedded = re.findall(r"base64,([A-Za-z0-9+/=]+)", page)
+    assert len(embedded) > 0
+    assert html.stderr.splitlines()[-1] == \
+        f"Embedded {len(embedded)} chart(s) in {out / 'board.html'}"
+    export("markdown", "md")
+    drawn = {p.name: p.read_bytes() for p in (out / "board-files").glob("figure-*.png")}
+    linked = re.findall(r"\]\(board-files/([^)]+)\)",
+                        (out / "board.md").read_text(encoding="utf-8"))
+    assert sorted(linked) == sorted(drawn) and len(drawn) == len(embedded)
+    assert sorted(base64.b64decode(e) for e in embedded) == sorted(drawn.values())
+    export("docx", "docx")  # board.md beside it still links board-files/: kept for it
+    assert {p.name: p.read_bytes() for p in (out / "board-files").glob("figure-*.png")} == drawn
+    with zipfile.ZipFile(out / "board.docx") as word:
+        assert len([n for n in word.namelist() if n.startswith("word/media/")]) == len(drawn)
+    (out / "board.md").unlink()
+    docx = export("docx", "docx")
+    assert sorted(p.name for p in (out / "board-files").iterdir()) == ["notes.txt"]
+    assert docx.stderr.splitlines()[-1] == \
+        f"Embedded {len(drawn)} chart(s) in {out / 'board.docx'}"
+
+
 def test_default_commentary_is_found_by_month(fixture_project, tmp_path, cli):
     folder = fixture_project / "commentary"
     folder.mkdir(exist_ok=True)

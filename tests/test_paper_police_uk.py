@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from kpi.render import escape_markdown
+
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = REPO / "datasets" / "police-uk"
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "police-uk"
@@ -124,7 +126,7 @@ def test_revised_figures_appendix_lists_what_the_second_download_changed(city):
             assert old["label"] == new["label"]
             shown = {"count": "{:,.0f}", "percent": "{:.1f}%"}[doc["unit"]]
             if shown.format(old["value"]) != shown.format(new["value"]):
-                expected[(doc["title"].replace("(", "\\(").replace(")", "\\)"),
+                expected[(escape_markdown(doc["title"], cell=True),
                           old["label"])] = (shown.format(old["value"]),
                                             shown.format(new["value"]))
     # The other download of 2025 revises the outcomes recorded, not the crimes counted.

@@ -170,5 +170,5 @@ def test_catalogue_markdown(cli, mini):
         "|---|---|---|---|---|---|---|---|",
     ]
     assert result.stdout.splitlines()[6] == (
-        "| total\\_crime | Total recorded crime | violence | count | count | lower | live | "
+        "| total_crime | Total recorded crime | violence | count | count | lower | live | "
         "crimes |")

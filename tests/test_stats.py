@@ -403,15 +403,17 @@ def test_show_signal_lists_the_months_that_fired(cli, tmp_path):
     extra.write_text("\n".join(lines + copies) + "\n", encoding="utf-8")
     load(load_project(root), "crimes", [str(extra)])
     doc = show_json(cli, root, "total_crime", "--period", "2025-09")
-    # July is beyond the limits; it and September (37, above the 2-sigma line at 35.6) are two
-    # of the three months July to September beyond 2 sigma, and September is labelled so.
+    # July is beyond the limits. September (37, above the 2-sigma line at 35.6) is the only
+    # month of July to September close to the limits: July, outside them, is a special cause
+    # of its own and not one of "two of three" (NHSRplotthedots' close_to_limits), so
+    # September is common cause.
     assert doc["signal"]["xmr"]["signals"] == [
-        {"month": "2025-07", "value": 108.0, "rule": "limits", "signal": "concern"},
-        {"month": "2025-09", "value": 37.0, "rule": "two_in_three", "signal": "concern"}]
+        {"month": "2025-07", "value": 108.0, "rule": "limits", "signal": "concern"}]
     table = cli(["--project", root, "show", "total_crime", "--period", "2025-09"]).stdout
-    assert re.search(r"latest signal +2025-09: two of three beyond 2 sigma \(concern\)", table)
-    assert re.search(r"special causes +2025-07: outside the process limits \(concern\); "
-                     r"2025-09: two of three beyond 2 sigma \(concern\)", table)
+    assert re.search(r"latest signal +2025-07: outside the process limits \(concern\)", table)
+    assert re.search(r"special causes +2025-07: outside the process limits \(concern\)\n",
+                     table)
+    assert doc["kpi"]["variation"]["verdict"] == "common_cause"
 
 
 def test_signal_json_keys_are_documented(cli, project):

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,16 @@ def check_golden(name: str, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8")
+
+
+def test_markdown_matches_golden_file(summary):
+    """Cells escaped only where Markdown would misread them: "\\+22 \\(\\+0.3%\\)" was
+    "+22 (+0.3%)" with a backslash before every '+' and parenthesis."""
+    result = summary("--format", "markdown")
+    assert result.exit_code == 0, result.output
+    check_golden("summary-tiny-2025-09.md", result.stdout)
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert rows and not any(re.search(r"\\[-+()0-9.%]", row) for row in rows)
 
 
 def test_table_matches_golden_file(summary):

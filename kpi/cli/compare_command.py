@@ -162,13 +162,13 @@ def comparison_document(result, project_name: str):
     heading = f"{project_name}: by {result.by}, period {result.period} {against}{group}"
     sections = []
     for k in result.kpis:
-        unit = k.kpi.unit
+        kpi = k.kpi
         title = k.kpi.title
         if k.current is not None:
             title += f", {k.current.code}" + (f" vs {k.comparison.code}" if k.comparison
                                               else "")
         if k.parts:
-            title += f" (mean {number(k.mean, unit)}, median {number(k.median, unit)}"
+            title += f" (mean {number(k.mean, kpi)}, median {number(k.median, kpi)}"
             if k.mean_per_1000 is not None:
                 title += (f"; per 1,000 mean {k.mean_per_1000:,.2f}, median "
                           f"{k.median_per_1000:,.2f}")
@@ -186,9 +186,9 @@ def comparison_document(result, project_name: str):
         for p in k.parts:
             name = f"{p.name} (focus)" if p.name == result.focus else p.name
             row = [p.rank if p.rank is not None else "—", name,
-                   number(p.comparison.value, unit) if p.comparison else "n/a",
-                   number(p.current.value, unit) if p.current else "n/a",
-                   change_text(p.change, unit), STATUS_WORDS.get(p.status, p.status)]
+                   number(p.comparison.value, kpi) if p.comparison else "n/a",
+                   number(p.current.value, kpi) if p.current else "n/a",
+                   change_text(p.change, kpi), STATUS_WORDS.get(p.status, p.status)]
             row += [f"{p.per_1000:,.2f}" if p.per_1000 is not None else "n/a"] if per_1000 \
                 else []
             row += [_difference(p.vs_rest)]

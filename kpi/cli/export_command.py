@@ -57,10 +57,11 @@ FullOpt = Annotated[bool, typer.Option(
 
 def _output_option(fmt: PaperFormat):
     suffix = PAPER_SUFFIXES[fmt][0]
+    charts = ("Charts go in a folder beside it named after it (board.md -> board-files/)"
+              if fmt == PaperFormat.MARKDOWN else "Its charts are embedded in it")
     return typer.Option(
-        "--output", "-o", help=f"The {suffix} file to write. Charts go in a folder beside it "
-                               f"named after it (board{suffix} -> board-files/), the printed "
-                               f"figures in board.figures.json.")
+        "--output", "-o", help=f"The {suffix} file to write. {charts}; the printed figures go "
+                               f"in board.figures.json.")
 
 
 @export_app.command("markdown")
@@ -137,5 +138,7 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
                                 commentary=commentary_file, previous=previous,
                                 template=template, final=final, full=full, progress=progress)
     note(f"Wrote {written.output} and {written.figures_file}")
-    if written.charts:
+    if written.charts and written.charts_dir is not None:
         note(f"Wrote {written.charts} chart(s) to {written.charts_dir}")
+    elif written.charts:
+        note(f"Embedded {written.charts} chart(s) in {written.output}")

@@ -60,7 +60,9 @@ def show(
 ) -> None:
     """One KPI: its definition, windows, change, monthly trend, signal and breakdowns.
 
-    An unknown KPI_ID is a usage error (exit 2) naming the closest ids.
+    An unknown KPI_ID is a usage error (exit 2) naming the closest ids. A KPI with no data
+    on or before the period is a data error (exit 3), as a period no KPI has data for is to
+    kpi summary; a window with a gap is shown, its trend ending where the data does.
     """
     from kpi.periods import Month
     from kpi.store import AsOf
@@ -149,12 +151,12 @@ def _shown(kpi: KpiDef) -> dict[str, Any]:
     from kpi.catalogue import Unit
 
     def value(v: Any) -> str:
-        return render.number(v, kpi.unit)
+        return render.number(v, kpi)
 
     def absolute(v: Any) -> str:
         if v is None:
             return "n/a"
-        text = render.number(v, kpi.unit).replace(" days", "").replace("%", "")
+        text = render.number(v, kpi).replace(" days", "").replace("%", "")
         return render.signed(v, text)
 
     def percent(v: Any) -> str:
@@ -272,6 +274,8 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
     chart = verdict.chart or stats.xmr([], [], kpi.better)
 
     def value(v: float | None) -> str:
+        # A process chart's mean and limits are statistics of the months: a count's mean
+        # keeps its decimal ("27.7"), where the KPI's own figures are whole.
         return render.number(v, kpi.unit)
 
     fired = _fired(chart.signals)
@@ -402,7 +406,7 @@ def _sparkline_text(rows: list[tuple[Any, ...]], kpi: KpiDef):
     if known:
         low = min(known, key=lambda item: item[0])
         high = max(known, key=lambda item: item[0])
-        text.append(f"min {render.number(low[0], kpi.unit)} ({low[1]})   "
-                    f"max {render.number(high[0], kpi.unit)} ({high[1]})   "
-                    f"latest {render.number(known[-1][0], kpi.unit)}")
+        text.append(f"min {render.number(low[0], kpi)} ({low[1]})   "
+                    f"max {render.number(high[0], kpi)} ({high[1]})   "
+                    f"latest {render.number(known[-1][0], kpi)}")
     return text

@@ -25,41 +25,23 @@ from kpi.document import (
     Table,
 )
 from kpi.progress import Progress, each
-
-# Characters the paper's own words never use but would be markup if they did ('_' inside a
-# word, as in a dataset id, is not emphasis in CommonMark).
-_PAPER_SPECIAL = "\\`*[]<>|"
-# Text from data or an analyst may hold anything: every character CommonMark could read as
-# markup is escaped, and '&' too, so "&amp;" in data stays text rather than an entity.
-_NAME_SPECIAL = "\\`*_{}[]<>()#+!|~&"
+from kpi.render import escape_markdown
 
 
-def escape(text: str, special: str = _NAME_SPECIAL) -> str:
-    """Text made safe inside Markdown prose and table cells: each character of `special` that
-    CommonMark could read as markup is escaped, and a line break becomes a space (a table row
-    is one line). The default escapes everything text from data or an analyst might hold."""
+def inline(content: tuple[Inline, ...] | list[Inline], *, cell: bool = False,
+           start: bool = False) -> str:
+    """Inline content as Markdown, its text escaped where Markdown would misread it
+    (`render.escape_markdown`): in a table `cell`, or at the `start` of a line."""
     out = []
-    for char in text:
-        if char in special:
-            out.append("\\" + char)
-        elif char in "\r\n":
-            out.append(" ")
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def inline(content: tuple[Inline, ...] | list[Inline]) -> str:
-    out = []
-    for item in content:
-        if isinstance(item, str):
-            out.append(escape(item, _PAPER_SPECIAL))
-        elif isinstance(item, Name):
-            out.append(escape(item.text, _NAME_SPECIAL))
+    for i, item in enumerate(content):
+        opens = start and i == 0
+        if isinstance(item, str | Name):
+            text = item if isinstance(item, str) else item.text
+            out.append(escape_markdown(text, cell=cell, start=opens))
         elif isinstance(item, Strong):
-            out.append(_delimited("**", inline(item.content)))
+            out.append(_delimited("**", inline(item.content, cell=cell)))
         elif isinstance(item, Emph):
-            out.append(_delimited("*", inline(item.content)))
+            out.append(_delimited("*", inline(item.content, cell=cell)))
         else:
             raise TypeError(f"not an inline: {item!r}")
     return "".join(out)
@@ -77,11 +59,12 @@ def _delimited(mark: str, text: str) -> str:
 
 
 def _table(table: Table) -> list[str]:
-    lines = ["| " + " | ".join(escape(c.title, _PAPER_SPECIAL) for c in table.columns) + " |",
+    lines = ["| " + " | ".join(escape_markdown(c.title, cell=True)
+                               for c in table.columns) + " |",
              "|" + "|".join("--:" if c.align == Align.RIGHT else "---"
                             for c in table.columns) + "|"]
     for row in table.rows:
-        lines.append("| " + " | ".join(inline(cell) for cell in row) + " |")
+        lines.append("| " + " | ".join(inline(cell, cell=True) for cell in row) + " |")
     lines.append("")
     if table.caption:
         lines += [f"*{inline(table.caption)}*", ""]
@@ -96,17 +79,18 @@ def _figure(figure: Figure) -> list[str]:
 def _paragraph(block: Paragraph) -> str:
     """A paragraph, after its number when the paper numbers it (an unnumbered one, such as
     the introduction on the front page, has no stray '. ')."""
-    return (f"{block.number}. " if block.number else "") + inline(block.content)
+    return (f"{block.number}. " if block.number else "") + inline(block.content,
+                                                                  start=not block.number)
 
 
 def write(document: Document, progress: Progress | None = None) -> str:
     """The document as Markdown text, ending in one newline."""
-    marking = [f"**{escape(document.marking)}**", ""] if document.marking else []
+    marking = [f"**{escape_markdown(document.marking)}**", ""] if document.marking else []
     lines = [*marking, f"# {inline(document.title)}", ""]
     if document.subtitle:
         lines += [f"**{inline(document.subtitle)}**", ""]
     if document.facts:
-        lines += [f"- {inline(fact)}" for fact in document.facts]
+        lines += [f"- {inline(fact, start=True)}" for fact in document.facts]
         lines.append("")
     for section in each(document.printed(), "sections", progress):
         lines += [f"## {inline(section.heading)}", ""]
@@ -121,7 +105,7 @@ def write(document: Document, progress: Progress | None = None) -> str:
                 for paragraph in block.paragraphs:
                     lines += [_paragraph(paragraph), ""]
             elif isinstance(block, BulletList):
-                lines += [f"- {inline(item)}" for item in block.items]
+                lines += [f"- {inline(item, start=True)}" for item in block.items]
                 lines.append("")
             else:
                 raise TypeError(f"not a block: {block!r}")

@@ -1,0 +1,186 @@
+"""An independent reference for the process chart's verdicts (tests/test_spc_reference.py).
+
+Written from the published rules, not from kpi/stats.py: NHS England's "Making Data Count" as
+NHSRplotthedots implements it (`ptd_spc_standard.R`, `ptd_calculate_point_type.R`,
+`ptd_calculate_assurance_type.R`) and kpi's docs/statistics.md where kpi documents a
+deliberate difference:
+
+- a missing month has no moving range (nor has the month after it) and breaks every run; a
+  baseline with a missing month gives no limits (NHSRplotthedots drops missing values);
+- the baseline is the first 12 months of each segment, trial limits with fewer, none with
+  fewer than 2 (a moving range needs two months);
+- limits of a quantity that cannot be negative stop at 0, a percentage's at 100;
+- moving ranges are not screened for outliers (NHSRplotthedots' `screen_outliers = TRUE`
+  drops those of at least 3.267 times their mean before the limits);
+- a point in two trends (a shared peak or trough) takes the later trend's direction
+  (NHSRplotthedots: "use right side"); a point in one trend only takes that trend's direction
+  (NHSRplotthedots reads the step after the last point of a trend when the next month starts
+  another trend, so the top of 1..7 followed by 0..6 reads "decreasing" there).
+
+The rules are applied the way NHSRplotthedots applies them: a window of 7 ending at each point
+for shifts and trends, a window of 3 around each point for two of three, then a point's label
+by priority (outside the limits, trend, two of three, shift). Nothing here imports kpi; the
+arithmetic of the limits is written as the docs state it (mean of the baseline, mean moving
+range, mean +- 2.66 and 1.773 times it), so a value on a limit compares the same on both sides.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+LIMIT = 2.66
+CLOSE = 1.773
+BASELINE = 12
+FEWEST = 2
+RUN = 7
+
+
+@dataclass(frozen=True)
+class Point:
+    month: str
+    value: float | None
+    rule: str | None  # limits, trend, two_in_three, shift
+    high: bool | None  # the special cause ran high (or rising)
+    mean: float | None
+    lower: float | None
+    upper: float | None
+
+
+@dataclass(frozen=True)
+class Chart:
+    points: tuple[Point, ...]
+    mean: float | None  # the limits that apply now: the last segment's
+    lower: float | None
+    upper: float | None
+    lower2: float | None
+    upper2: float | None
+    trial: bool
+
+
+def _limits(values: list[float | None], floor: float | None, ceiling: float | None):
+    base = values[:BASELINE]
+    if len(base) < FEWEST or any(v is None for v in base):
+        return None
+    xs = [float(v) for v in base if v is not None]
+    mean = math.fsum(xs) / len(xs)
+    mr = math.fsum(abs(b - a) for a, b in zip(xs, xs[1:], strict=False)) / (len(xs) - 1)
+    lower, upper = mean - LIMIT * mr, mean + LIMIT * mr
+    lower2, upper2 = mean - CLOSE * mr, mean + CLOSE * mr
+    if floor is not None:
+        lower, lower2 = max(floor, lower), max(floor, lower2)
+    if ceiling is not None:
+        upper, upper2 = min(ceiling, upper), min(ceiling, upper2)
+    return mean, lower, upper, lower2, upper2, len(base) < BASELINE
+
+
+def _segment_points(months, values, floor, ceiling):
+    limits = _limits(values, floor, ceiling)
+    if limits is None:
+        return [Point(m, v, None, None, None, None, None) for m, v in zip(months, values,
+                                                                           strict=True)], None
+    mean, lower, upper, lower2, upper2, _ = limits
+    n = len(values)
+    # sign of each point against the mean: +1 above, -1 below, 0 on it or missing
+    side = [0 if v is None or v == mean else (1 if v > mean else -1) for v in values]
+    outside = [v is not None and (v > upper or v < lower) for v in values]
+    # "close to the limits": beyond a 2-sigma line but not outside the limits
+    # (NHSRplotthedots' close_to_limits)
+    close = [v is not None and not outside[i] and (v > upper2 or v < lower2)
+             for i, v in enumerate(values)]
+
+    shift = [0] * n
+    for end in range(RUN - 1, n):
+        window = side[end - RUN + 1:end + 1]
+        if window[0] != 0 and all(s == window[0] for s in window):
+            for i in range(end - RUN + 1, end + 1):
+                shift[i] = window[0]
+
+    trend = [0] * n
+    for end in range(RUN - 1, n):  # windows in time order: a later trend overwrites a point
+        window = values[end - RUN + 1:end + 1]
+        if any(v is None for v in window):
+            continue
+        steps = [b - a for a, b in zip(window, window[1:], strict=False)]  # type: ignore[operator]
+        direction = 1 if all(d > 0 for d in steps) else -1 if all(d < 0 for d in steps) else 0
+        if direction:
+            for i in range(end - RUN + 1, end + 1):
+                trend[i] = direction
+
+    two = [0] * n
+    for start in range(n - 2):
+        triple = range(start, start + 3)
+        total = sum(side[j] for j in triple)
+        if abs(total) == 3 and sum(close[j] for j in triple) >= 2:
+            for j in triple:
+                if close[j]:
+                    two[j] = side[j]
+
+    points = []
+    for i, (m, v) in enumerate(zip(months, values, strict=True)):
+        if outside[i]:
+            rule, high = "limits", v > upper  # type: ignore[operator]
+        elif trend[i]:
+            rule, high = "trend", trend[i] > 0
+        elif two[i]:
+            rule, high = "two_in_three", two[i] > 0
+        elif shift[i]:
+            rule, high = "shift", shift[i] > 0
+        else:
+            rule, high = None, None
+        points.append(Point(m, v, rule, high, mean, lower, upper))
+    return points, limits
+
+
+def chart(months: list[str], values: list[float | None], rebase: tuple[str, ...] = (),
+          floor: float | None = None, ceiling: float | None = None) -> Chart:
+    """The chart of a monthly series: leading missing months dropped, a new segment at the
+    first month on or after each `rebase` month."""
+    values = [None if v is None or not math.isfinite(v) else float(v) for v in values]
+    while values and values[0] is None:
+        months, values = months[1:], values[1:]
+    if not values:
+        return Chart((), None, None, None, None, None, False)
+    starts = {0}
+    for r in rebase:
+        at = next((i for i, m in enumerate(months) if m >= r), None)
+        if at is not None:
+            starts.add(at)
+    bounds = sorted(starts) + [len(months)]
+    points: list[Point] = []
+    limits = None
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        seg, limits = _segment_points(months[a:b], values[a:b], floor, ceiling)
+        points += seg
+    if limits is None:
+        return Chart(tuple(points), None, None, None, None, None, False)
+    mean, lower, upper, lower2, upper2, trial = limits
+    return Chart(tuple(points), mean, lower, upper, lower2, upper2, trial)
+
+
+def variation(c: Chart, better: str) -> str | None:
+    """Making Data Count's variation icon for the latest month with a value; None without
+    limits. `better` is "higher", "lower" or "neutral"."""
+    latest = next((p for p in reversed(c.points) if p.value is not None), None)
+    if latest is None or c.mean is None:
+        return None
+    if latest.rule is None:
+        return "common_cause"
+    if better == "neutral":
+        return "special_cause_neutral_high" if latest.high else "special_cause_neutral_low"
+    good = latest.high == (better == "higher")
+    return "special_cause_improvement" if good else "special_cause_concern"
+
+
+def assurance(target: float | None, c: Chart, better: str) -> str | None:
+    """Making Data Count assurance (NHSRplotthedots' ptd_calculate_assurance_type): a target
+    beyond the upper limit is failed consistently when higher is better, passed when lower
+    is; below the lower limit the reverse; otherwise hit and miss."""
+    if target is None or c.mean is None or better == "neutral":
+        return None
+    assert c.lower is not None and c.upper is not None
+    if target > c.upper:
+        return "consistently_fail" if better == "higher" else "consistently_pass"
+    if target < c.lower:
+        return "consistently_pass" if better == "higher" else "consistently_fail"
+    return "hit_and_miss"

@@ -1,0 +1,131 @@
+"""kpi's process charts against an independent reference (tests/spc_reference.py).
+
+Random monthly series (missing months, constant stretches, zeros, shares near 0% and 100%,
+series near the fewest points, recalculations) go through kpi.stats.xmr, variation and
+assurance, and every month's rule and direction, the limits that apply now, the variation
+icon and the assurance must be the reference's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import spc_reference as ref
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from kpi import stats
+from kpi.catalogue import Better
+
+BETTER = {"higher": Better.HIGHER, "lower": Better.LOWER, "neutral": Better.NEUTRAL}
+# floor and ceiling as kpi.verdicts gives them: none, a quantity that cannot be negative, a
+# percentage
+BOUNDS = {"none": (None, None), "count": (0.0, None), "percent": (0.0, 100.0)}
+
+
+def _months(n: int, start: int = 2023 * 12) -> list[str]:
+    return [f"{m // 12}-{m % 12 + 1:02d}" for m in range(start, start + n)]
+
+
+@st.composite
+def series(draw):
+    unit = draw(st.sampled_from(sorted(BOUNDS)))
+    n = draw(st.one_of(st.integers(0, 14), st.integers(12, 30)))
+    style = draw(st.sampled_from(["ints", "small", "floats", "near0", "near100", "steps"]))
+    if style == "ints":
+        value = st.integers(0, 40).map(float)
+    elif style == "small":
+        value = st.integers(0, 3).map(float)
+    elif style == "floats":
+        value = st.floats(-50 if unit == "none" else 0, 150 if unit != "percent" else 100,
+                          allow_nan=False).map(lambda v: round(v, 1))
+    elif style == "near0":
+        value = st.sampled_from([0.0, 0.0, 0.1, 0.2, 0.5, 1.0, 3.0])
+    elif style == "near100":
+        value = st.sampled_from([100.0, 100.0, 99.9, 99.8, 99.5, 99.0, 97.0])
+    else:  # runs and trends: a walk of small steps
+        steps = draw(st.lists(st.sampled_from([-2.0, -1.0, 0.0, 1.0, 1.0, 2.0]),
+                              min_size=n, max_size=n))
+        base = draw(st.integers(20, 60))
+        walk = [float(base + sum(steps[:i + 1])) for i in range(n)]
+        gaps = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+        values = [None if g and draw(st.integers(0, 9)) == 0 else v
+                  for v, g in zip(walk, gaps, strict=True)]
+        return unit, values
+    values = draw(st.lists(st.one_of(value, value, value, value, value, value, value,
+                                     value, value, st.none()), min_size=n, max_size=n))
+    if style == "percent" or unit == "percent":
+        values = [None if v is None else min(max(v, 0.0), 100.0) for v in values]
+    return unit, values
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+
+
+def check(values: list[float | None], better: str, unit: str, target: float | None,
+          rebase: tuple[str, ...] = ()) -> None:
+    months = _months(len(values))
+    floor, ceiling = BOUNDS[unit]
+    got = stats.xmr(months, values, BETTER[better], rebase=rebase, floor=floor,
+                    ceiling=ceiling)
+    want = ref.chart(months, values, rebase, floor, ceiling)
+    where = f"values={values!r} better={better} unit={unit} rebase={rebase}"
+    assert [p.month for p in got.points] == [p.month for p in want.points], where
+    for g, w in zip(got.points, want.points, strict=True):
+        assert (g.rule, g.high) == (w.rule, w.high), f"{g.month}: kpi {g.rule}/{g.high}, " \
+            f"reference {w.rule}/{w.high}; {where}"
+        assert _same(g.mean, w.mean) and _same(g.lower, w.lower) \
+            and _same(g.upper, w.upper), f"{g.month}: limits; {where}"
+        if g.rule is not None:
+            assert g.signal == stats._signal(BETTER[better], bool(g.high)), where
+    for name in ("mean", "lower", "upper", "lower2", "upper2"):
+        kpi_name = {"lower": "lower_limit", "upper": "upper_limit", "lower2": "lower_2sigma",
+                    "upper2": "upper_2sigma"}.get(name, name)
+        assert _same(getattr(got, kpi_name), getattr(want, name)), f"{name}; {where}"
+    if want.mean is not None:
+        assert got.trial == want.trial, where
+    v = stats.variation(got)
+    assert (v.verdict if v else None) == ref.variation(want, better), where
+    if v is not None:
+        latest = next(p for p in reversed(want.points) if p.value is not None)
+        assert v.rule == latest.rule, where
+    assert stats.assurance(target, got, BETTER[better]) == ref.assurance(target, want, better), \
+        f"target={target}; {where}"
+
+
+@settings(max_examples=400, deadline=None)
+@given(series(), st.sampled_from(sorted(BETTER)), st.one_of(st.none(), st.floats(0, 100)),
+       st.lists(st.integers(1, 29), max_size=2))
+@example(("none", [10.0, 12.0] * 6 + [11.0, 20.0, 15.0]), "lower", None, [])
+@example(("none", [10.0, 12.0] * 6 + [20.0, 15.0, 11.5]), "lower", None, [])
+@example(("none", [1.0, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6]), "higher", None, [])
+def test_xmr_variation_assurance_match_the_reference(drawn, better, target, cuts):
+    unit, values = drawn
+    if unit == "percent" and target is not None:
+        target = min(target, 100.0)
+    months = _months(len(values))
+    rebase = tuple(sorted({months[c] for c in cuts if c < len(months)}))
+    check(values, better, unit, target, rebase)
+
+
+@pytest.mark.parametrize(("tail", "rules", "verdict"), [
+    # 20 is outside the limits (16.32); 15 is the only month close to them: common cause
+    ([12.0, 20.0, 15.0], [None, "limits", None], stats.COMMON_CAUSE),
+    # two months close to the upper limit around one beyond it
+    ([15.0, 20.0, 15.0], ["two_in_three", "limits", "two_in_three"], stats.SPECIAL_CONCERN),
+    ([15.0, 12.0, 15.0], ["two_in_three", None, "two_in_three"], stats.SPECIAL_CONCERN),
+])
+def test_two_of_three_counts_months_close_to_the_limits_not_beyond_them(tail, rules, verdict):
+    """NHSRplotthedots' close_to_limits: beyond a 2-sigma line (14.55 here) and inside the
+    process limits. A month outside the limits is a special cause of its own and is not one of
+    the two."""
+    values = [10.0, 12.0] * 6 + tail
+    chart = stats.xmr(_months(len(values)), values, Better.LOWER)
+    assert [p.rule for p in chart.points[-3:]] == rules
+    variation = stats.variation(chart)
+    assert variation is not None and variation.verdict == verdict
+    check(values, "lower", "none", None)
