@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from kpi import engine, stats
+from kpi import engine, stats, store
 from kpi.catalogue import (
     BOUNDS,
     BOUNDS_HINT,
@@ -207,6 +207,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     versions: dict[str, int] = {}
     available = engine._available(project, {k.source for k in chosen}, as_of, versions)
     plans: dict[str, engine.Plan] = {}
+    held: dict[str, dict[tuple, list[Month]]] = {}  # parts_held of each dataset, read once
     for kpi in chosen:
         months = available[kpi.source]
         if isinstance(months, str):
@@ -218,6 +219,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
             raise UsageError(cut)
         if cut := quarter_cut(project, [kpi.source], plan.comparison):
             plan = plan._replace(comparison=None, note=f"comparison {cut}")
+        plan = _whole_loads(project, kpi.source, by, plan, held, as_of)
         if plan.stale:
             plan = plan._replace(note="; ".join(n for n in (plan.stale, plan.note) if n))
         plans[kpi.id] = plan
@@ -234,7 +236,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     grouped = {dataset_id: _grouped(project, dataset_id, wanted, plans, by, members, as_of)
                for dataset_id, wanted in requests.items()}
 
-    results, seen = [], set()
+    results = []
     for kpi in chosen:
         current, comparison, note, stale = plans[kpi.id]
         if current is None:
@@ -245,24 +247,44 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
                        if kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT else {})
         result = _compare_kpi(project, kpi, by, rows, current, comparison, populations, focus,
                               note, stale)
-        seen.update(p.name for p in result.parts)
         results.append(result)
     notes = []
-    if asked is None and focus is not None and focus not in seen:
+    # Whether the data holds a part is a matter of its rows in the months read, not of the
+    # parts listed: a KPI with no figure (an incomplete window) lists none, and a part left
+    # out for holding only some months of a window (named in the KPI's note) has rows. With
+    # no dataset read, nothing is said of the parts.
+    in_data = {name for rows in grouped.values() for name in rows if name is not None}
+    if asked is None and focus is not None and grouped and focus not in in_data:
         assert group is not None  # the focus came from the group
         notes.append(f"the data holds no rows for {focus}, the focus of peer group "
                      f"'{group.id}'")
         focus = None
-    if focus is not None and focus not in seen:
+    if focus is not None and grouped and focus not in in_data:
         raise UsageError(f"--focus '{focus}' is not a part of '{by}' in the data compared",
-                         hint=f"parts found: {', '.join(sorted(seen)[:10]) or 'none'}")
-    if group is not None:
-        absent = [m for m in group.members if m not in seen]
+                         hint=f"parts found: {', '.join(sorted(in_data)[:10]) or 'none'}")
+    if group is not None and grouped:
+        absent = [m for m in group.members if m not in in_data]
         if absent:
             notes.append(f"the data holds no rows for {', '.join(absent)} of peer group "
                          f"'{group.id}'")
     return PeerComparison(period=period, vs=vs, by=by, focus=focus, peers=group,
                           kpis=tuple(results), versions=versions, notes=tuple(notes))
+
+
+def _whole_loads(project: Project, dataset_id: str, by: str, plan: engine.Plan,
+                 held: dict[str, dict[tuple, list[Month]]], as_of: AsOf | None) -> engine.Plan:
+    """The plan with its windows held whole by every part the dataset is loaded by
+    (`replace_by`), as the summary's are (engine.whole_parts): a part of another column (an
+    LPA, across forces) sums the rows of every force, so a force never loaded for a month of a
+    window would make each part's figure short of that month's rows. Compared by the one
+    column the dataset is loaded by, each part is its own load, held whole or left out (with
+    its months named) by `_compare_kpi`."""
+    spec = project.datasets[dataset_id]
+    if not spec.replace_by or spec.replace_by == (by,) or plan.current is None:
+        return plan
+    if dataset_id not in held:
+        held[dataset_id] = store.parts_held(project, dataset_id, as_of)
+    return engine.whole_parts(spec, held[dataset_id], plan) if held[dataset_id] else plan
 
 
 def shared_notes(result: PeerComparison) -> list[str]:

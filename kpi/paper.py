@@ -1478,9 +1478,11 @@ class _Builder:
         for column in shown_breakdowns(kpi, self.config, self.full,
                                        self.model.standout.get(kpi.id)):
             frame = self.breakdowns[(kpi.id, column, result.current.window, comparison)]
-            # Parts the KPI's rows never reach (0 in both windows) are not part of its story.
+            # Parts the KPI's rows never reach (a total of 0 in both windows) are not part of
+            # its story; a rate, share or average of 0 is a level of cases it does reach.
             rows = [r for r in frame.iter_rows(named=True)
-                    if r["current"] is not None and (r["current"] or r["comparison"])]
+                    if r["current"] is not None
+                    and (r["current"] or r["comparison"] or not _total(kpi))]
             if not rows:
                 continue
             assert kpi.dataset is not None, "a KPI with breakdowns reads a dataset"
@@ -1968,6 +1970,14 @@ def _capital(text: str) -> str:
 def _countable(kpi: KpiDef) -> bool:
     """A count of events whose parts can be tested against each other (stats.part_vs_rest)."""
     return kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0
+
+
+def _total(kpi: KpiDef) -> bool:
+    """A total of rows or of their values (a count, sum, harm score or headcount), whose part
+    with 0 in both windows is one the KPI's rows never reach; a rate, share, average or
+    percentile of 0 is a level of cases."""
+    return kpi.kind in (Kind.COUNT, Kind.SUM, Kind.WEIGHTED_SCORE) or (
+        kpi.kind == Kind.SNAPSHOT and kpi.numerator is None)
 
 
 def _proportion(kpi: KpiDef) -> bool:

@@ -1,0 +1,854 @@
+"""The differential oracle of `kpi compare` and of the board paper's breakdown standouts: random
+projects drawn by the oracle's generators (tests/oracle_support.py), loaded through the CLI,
+and every figure `kpi compare --by COLUMN --format json` prints, and every "stands out"
+sentence of `kpi export markdown --full`, worked out again in DuckDB over the rows the loads
+should have left.
+
+What is checked, and where its definition comes from (never from kpi's code):
+
+- **Parts listed** (docs/json.md, "Each part"): a part is listed when the KPI's filter selects
+  one of its rows in the windows compared and it holds rows in every month of the current
+  window; its comparison is null (never 0) when it holds rows in only some months, or none, of
+  the comparison window. A window a force of a `replace_by` dataset holds only some months of
+  has no figure (docs/guarantees.md: never summed over fewer months than it says), so a part
+  of another column (an LPA, which spans forces) is then given no figure either, or its figure
+  over the forces that hold the whole window.
+- **Values, changes, per 1,000, ranks, mean and median** (docs/json.md, docs/peers.md): each
+  part's value over its rows; per 1,000 from `[population_by]`, the part's latest year on or
+  before the year the window ends, for counts, sums and harm scores; ranked per 1,000 when
+  every valued part has a population, else on the values; competition ranking.
+- **vs_rest** (docs/statistics.md, "One part against the others"): the part against the other
+  listed parts pooled; a rate by the pooled two-proportion z-test of x of n against the
+  others' summed numerators over their summed denominators; a count by the conditional test
+  of two Poisson counts with the parts' populations as exposure (statistic: the ratio of the
+  two rates per person). With `--peers` (docs/peers.md): the group's members and focus only,
+  ranked among themselves, and `vs_focus` each part against the focus alone; a member is said
+  to hold no rows only where it has none.
+- **Standouts** (docs/board-paper.md, "A part that stands out"; docs/statistics.md): for each
+  printed sentence, the named parts' and the rest's percentage change (a count) or proportion
+  (a rate), the rest being every other part with events (cases) less those that stand out; the
+  number of parts; both bases at least 50; the gap as printed at least `[paper]
+  standout_change_points` (or `standout_points`); p < 0.05 / m. Where a tested breakdown has
+  no sentence, no part meets the rule against all the other parts (the search's first step
+  would have found it). Whether a part left in the rest would pass against the final rest is
+  not a documented promise (a part put back after its retest is not searched again), so it is
+  counted, not failed.
+
+CI runs two seeds (1 and 2); by hand:
+
+    KPI_COMPARE_ORACLE_SEEDS=7,99,2026,424243 pytest tests/test_oracle_compare.py -s
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import re
+import statistics
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from oracle_support import (
+    CLASSES,
+    FORCES,
+    LPAS,
+    Kpi,
+    Model,
+    Oracle,
+    draw_project,
+    inc_rows,
+    month,
+    same,
+    staff_rows,
+    text,
+    windows,
+    write_csv,
+)
+from scipy.stats import binom
+from typer.testing import CliRunner
+
+from kpi.cli import app
+
+SEEDS = [int(s) for s in os.environ.get("KPI_COMPARE_ORACLE_SEEDS", "1,2").split(",") if s]
+STATS: Counter = Counter()
+MORE_LPAS = [*LPAS, "Walsall", "Solihull"]
+SMALL_BASE = 50  # docs/board-paper.md: the base under which the paper gives no percentage
+ALPHA = 0.05
+BY = {"inc": ["lpa", "offence", "force", "victims"], "staff": ["role", "minority"]}
+SPLIT_KINDS = {"count", "sum", "rate", "within", "mean", "median", "percentile",
+               "weighted_score", "snapshot"}
+PER_POPULATION = {"count", "sum", "weighted_score"}
+
+
+class Project:
+    """A random project and the rows its loads should have left."""
+
+    def __init__(self, seed: int, base: Path):
+        self.seed = seed
+        rnd = self.rnd = random.Random(seed)
+        self.spec = draw_project(rnd, frozenset(CLASSES))
+        for k in self.spec.kpis:
+            k.breakdowns = ()
+            if k.parts or k.kind not in SPLIT_KINDS:
+                continue
+            if k.dataset == "inc":
+                k.breakdowns = ("lpa", "offence")
+            elif k.dataset == "staff":
+                k.breakdowns = ("role",)
+        if not any(k.kind == "count" and k.dataset == "inc" and not k.parts
+                   for k in self.spec.kpis):
+            self.spec.kpis.append(Kpi("k_cnt", "count", "inc", breakdowns=("lpa", "offence")))
+        if not any(k.kind == "rate" for k in self.spec.kpis):
+            self.spec.kpis.append(Kpi("k_rt", "rate", "inc", numerator="offence = 'theft'",
+                                      better="higher", breakdowns=("lpa", "offence")))
+        self.folder = base / f"p{seed}"
+        self.spec.write(self.folder)
+        # some incidents have no LPA: never a part, but in a standout's rest (docs/board-paper.md)
+        toml = (self.folder / "kpi.toml").read_text(encoding="utf-8")
+        (self.folder / "kpi.toml").write_text(toml.replace(
+            'lpa = { type = "str", from = ["LPA"] }',
+            'lpa = { type = "str", from = ["LPA"], required = false }'), encoding="utf-8")
+        self.blank_lpas = rnd.random() < 0.5
+        self.change_points = rnd.choice([0.0, 2.0, 5.0])
+        self.share_points = rnd.choice([0.0, 2.0])
+        # populations: two years for most LPAs, sometimes one LPA without
+        self.populations: dict[str, list[tuple[int, float]]] = {}
+        for lpa in MORE_LPAS:
+            if rnd.random() < 0.1:
+                continue
+            self.populations[lpa] = [(2023, rnd.randint(50, 900) * 1000),
+                                     (2025, rnd.randint(50, 900) * 1000)]
+        lines = ["lpa,population,year"]
+        for lpa, years in self.populations.items():
+            written = lpa.upper() if rnd.random() < 0.2 else lpa  # parts ignore case
+            lines += [f"{written},{p},{y}" for y, p in years]
+        (self.folder / "lpa-population.csv").write_text("\n".join(lines) + "\n",
+                                                        encoding="utf-8")
+        self.members = rnd.sample(MORE_LPAS, 3)
+        self.focus = rnd.choice(self.members)
+        with (self.folder / "kpi.toml").open("a", encoding="utf-8") as f:
+            f.write('\n[peers.g]\ntitle = "similar areas"\ncolumn = "lpa"\nmembers = ['
+                    + ", ".join(f'"{m}"' for m in self.members) + f']\nfocus = "{self.focus}"\n')
+            f.write('\n[population_by]\nlpa = "lpa-population.csv"\n\n[paper]\n'
+                    f"standout_change_points = {self.change_points}\n"
+                    f"standout_points = {self.share_points}\n")
+        (self.folder / "extracts").mkdir()
+        self.model = Model(self.spec)
+        self.oracle = Oracle(self.model)
+        self.runner = CliRunner()
+        self.log: list[str] = []
+
+    def kpi(self, *args: str):
+        self.log.append("kpi " + " ".join(args))
+        result = self.runner.invoke(app, ["--project", str(self.folder), *args])
+        assert "Traceback" not in (result.stderr or ""), result.stderr
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result
+
+    def load(self, dataset: str, rows: list[dict], name: str) -> None:
+        path = self.folder / "extracts" / f"{name}.csv"
+        write_csv(path, dataset, rows, self.spec)
+        result = self.kpi("ingest", dataset, str(path), "--allow-shrink")
+        assert result.exit_code == 0, result.stderr
+        for row in rows:
+            if row.get("lpa") == "":
+                row["lpa"] = None
+        self.model.apply(dataset, rows)
+
+    def fill(self) -> None:
+        """Incidents of five LPAs whose sizes and changes differ, so parts stand out; each force
+        its own run of months (with a hole) when the dataset is loaded force by force."""
+        r = self.rnd
+        counter = [0]
+        size = {lpa: r.randint(1, 5) for lpa in MORE_LPAS}
+        shift = {lpa: r.choice([0.4, 1.0, 1.0, 1.0, 1.8]) for lpa in MORE_LPAS}
+        pivot = month(2024, r.randint(1, 12))
+        start, end = month(2023, 1), r.randint(month(2025, 6), month(2025, 12))
+        rows: list[dict] = []
+        for force in FORCES:
+            first, last = start, end
+            if self.spec.replace_by and r.random() < 0.3:
+                first, last = r.randint(start, start + 14), r.randint(end - 10, end)
+            months = list(range(first, last + 1))
+            if self.spec.replace_by and r.random() < 0.2 and len(months) > 4:
+                months.pop(r.randrange(1, len(months) - 1))
+            for m in months:
+                for lpa in MORE_LPAS:
+                    reps = max(1, round(size[lpa] * (shift[lpa] if m >= pivot else 1.0)))
+                    for _ in range(reps):
+                        rows += inc_rows(r, [m], force, counter, lpas=[lpa])
+                if self.blank_lpas and r.random() < 0.5:
+                    rows += inc_rows(r, [m], force, counter, lpas=[""])
+        if not self.spec.replace_by:
+            for row in rows:
+                row["force"] = r.choice(FORCES)
+        self.load("inc", rows, "inc")
+        self.load("staff", staff_rows(r, list(range(start, end + 1))), "staff")
+        self.oracle.refresh()
+        self.last = end
+
+    # -- the model ------------------------------------------------------------------------
+
+    def forces_full(self, k: Kpi, window: tuple[int, int], spans: list[tuple[int, int]]
+                    ) -> tuple[list[str] | None, bool]:
+        """(forces a window is summed over, whether some force in play is left out): every
+        row (None) unless a force of a replace_by dataset holding rows in the windows compared
+        lacks a month of `window`."""
+        if k.dataset != "inc" or not self.spec.replace_by:
+            return None, False
+        months = set(range(window[0], window[1] + 1))
+        span = {m for a, b in spans for m in range(a, b + 1)}
+        full, gap = [], False
+        for f in self.model.parts("inc"):
+            held = self.model.held("inc", f)
+            if not held & span:
+                continue
+            if months <= held:
+                full.append(f)
+            else:
+                gap = True
+        return full, gap
+
+    def part_rows(self, k: Kpi, by: str, window: tuple[int, int], name: str | None,
+                  forces: list[str] | None, filtered: bool) -> tuple[int, int]:
+        """(rows, distinct months) of a part in a window, over `forces`, with or without the
+        KPI's filter."""
+        where = [f"month BETWEEN {window[0]} AND {window[1]}",
+                 f"{by} IS NULL" if name is None else f"CAST({by} AS VARCHAR) = ?"]
+        args: list = [] if name is None else [name]
+        if forces is not None:
+            where.append("force IN (" + ", ".join("?" * len(forces)) + ")" if forces
+                         else "FALSE")
+            args += forces
+        if filtered and k.filter:
+            where.append(f"({k.filter})")
+        got = self.oracle.db.execute(
+            f"SELECT count(*), count(DISTINCT month) FROM {k.dataset} WHERE "
+            + " AND ".join(where), args).fetchone()
+        return int(got[0]), int(got[1])
+
+    def parts_of(self, k: Kpi, by: str) -> list[str]:
+        return [str(v[0]) for v in self.oracle.db.execute(
+            f"SELECT DISTINCT CAST({by} AS VARCHAR) FROM {k.dataset} "
+            f"WHERE {by} IS NOT NULL").fetchall()]
+
+    def components(self, k: Kpi, by: str, window: tuple[int, int], name: str | None,
+                   forces: list[str] | None) -> tuple[float, float] | None:
+        """(x, n) of a proportion's part: a rate's selected rows of its numerator of all its
+        rows, a within's values at most the threshold of its values."""
+        where = [f"month BETWEEN {window[0]} AND {window[1]}",
+                 f"{by} IS NULL" if name is None else f"CAST({by} AS VARCHAR) = ?"]
+        args: list = [] if name is None else [name]
+        if forces is not None:
+            where.append("force IN (" + ", ".join("?" * len(forces)) + ")" if forces
+                         else "FALSE")
+            args += forces
+        if k.filter:
+            where.append(f"({k.filter})")
+        table = "staff" if k.snapshot else k.dataset
+        if k.kind == "rate" or k.snapshot:
+            sql = f"SELECT count(*) FILTER ({k.numerator}), count(*) FROM {table} WHERE "
+        elif k.kind == "within":
+            sql = (f"SELECT count(*) FILTER ({k.value} <= {k.threshold}), count({k.value}) "
+                   f"FROM {table} WHERE ")
+        else:
+            return None
+        x, n = self.oracle.db.execute(sql + " AND ".join(where), args).fetchone()
+        return float(x), float(n)
+
+    def population(self, name: str, year: int) -> float | None:
+        for lpa, years in self.populations.items():
+            if lpa.lower() == name.lower():
+                known = [p for y, p in years if y <= year]
+                return known[-1] if known else None
+        return None
+
+
+def _z(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float]:
+    """The pooled two-proportion z-test (docs/statistics.md), two-sided."""
+    p = (x1 + x2) / (n1 + n2)
+    se = math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
+    z = (x1 / n1 - x2 / n2) / se if se else 0.0
+    return z, math.erfc(abs(z) / math.sqrt(2))
+
+
+def _rank_ok(values: dict[str, float], ranks: dict[str, int | None], better: str) -> bool:
+    for name, v in values.items():
+        ahead = sum(1 for w in values.values()
+                    if (float(f"{w:.12g}") > float(f"{v:.12g}") if better == "higher"
+                        else float(f"{w:.12g}") < float(f"{v:.12g}")))
+        if ranks[name] != ahead + 1:
+            return False
+    return True
+
+
+def check_compare(p: Project, period: int, vs: str, by: str, peers: bool = False) -> None:
+    """`kpi compare --by` (with `--peers`: the group's members and its focus only, ranked among
+    themselves, each tested against the others of the group and against the focus)."""
+    result = p.kpi("compare", "--period", text(period), "--by", by, "--vs", vs,
+                   "--format", "json", *(["--peers", "g"] if peers else []))
+    kpis = [k for k in p.spec.kpis if not k.parts and k.kind in SPLIT_KINDS
+            and by in BY.get(k.dataset, [])]
+    whole = [k for k in kpis if whole_current(p, k, period, vs)]
+    if peers and whole:
+        # every LPA has rows in every month loaded: the group's members are all in the data
+        assert "holds no rows" not in result.stderr, f"seed {p.seed}: {result.stderr}"
+    if result.exit_code != 0:
+        errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+        assert result.exit_code in (2, 3) and len(errors) == 1, result.stderr
+        error = errors[0]
+        if "no KPI can be compared by" in error:
+            assert not kpis, f"seed {p.seed}: compare --by {by} refused: {error}"
+        elif "no KPI has data by" in error:
+            assert not any(whole_current(p, k, period, vs) and listed(
+                p, k, by, *windows(k, period, vs, p.model.held(k.dataset))[1:]) for k in kpis), \
+                f"seed {p.seed}: compare --by {by} refused: {error}"
+        else:  # a period past some dataset's data (the Period invariant)
+            assert any(windows(k, period, vs, p.model.held(k.dataset))[0] != period - k.lag
+                       for k in kpis), f"seed {p.seed}: compare --by {by} refused: {error}"
+        STATS["compare refusals: " + re.sub(r"[\d-]{7}", "M", error)[:60]] += 1
+        return
+    got = {g["id"]: g for g in json.loads(result.stdout)["kpis"]}
+    quarterly = {k.id for k in p.spec.kpis if k.dataset == "q"}  # the main oracle's
+    assert set(got) - quarterly == {k.id for k in kpis}, (sorted(got), [k.id for k in kpis])
+    group = set([*p.members, p.focus]) if peers else None
+    for k in kpis:
+        check_kpi(p, k, got[k.id], period, vs, by, group)
+
+
+def listed(p: Project, k: Kpi, by: str, cur: tuple[int, int], cmp_) -> set[str]:
+    """The parts docs/json.md lists: the KPI's filter selects one of their rows in the windows
+    compared, and they hold rows in every month of the current window."""
+    out = set()
+    for name in p.parts_of(k, by):
+        months_cur = p.part_rows(k, by, cur, name, None, False)[1]
+        selected = p.part_rows(k, by, cur, name, None, True)[0] + (
+            p.part_rows(k, by, cmp_, name, None, True)[0] if cmp_ else 0)
+        if selected and months_cur == cur[1] - cur[0] + 1:
+            out.add(name)
+    return out
+
+
+def whole_current(p: Project, k: Kpi, period: int, vs: str) -> bool:
+    """Whether a KPI's current window is held whole (every month, by every force in play)."""
+    _, cur, cmp_ = windows(k, period, vs, p.model.held(k.dataset))
+    if cur is None or not set(range(cur[0], cur[1] + 1)) <= p.model.held(k.dataset):
+        return False
+    return not p.forces_full(k, cur, [cur] + ([cmp_] if cmp_ else []))[1]
+
+
+def check_kpi(p: Project, k: Kpi, got: dict, period: int, vs: str, by: str,
+              group: set[str] | None) -> None:
+    where = (f"seed {p.seed}: compare --by {by}{' --peers g' if group else ''} --period "
+             f"{text(period)} --vs {vs}: {k.id}")
+    end, cur, cmp_ = windows(k, period, vs, p.model.held(k.dataset))
+    if cur is None:
+        assert not got["parts"], where
+        return
+    spans = [cur] + ([cmp_] if cmp_ else [])
+    cur_forces, cur_gap = p.forces_full(k, cur, spans)
+    cmp_forces, cmp_gap = p.forces_full(k, cmp_, spans) if cmp_ else (None, False)
+    parts = {g["name"]: g for g in got["parts"]}
+    if cur_gap and parts:
+        STATS["compare: parts printed over a window a force holds in part"] += 1
+    expected_listed = listed(p, k, by, cur, cmp_)
+    if group is not None:
+        expected_listed &= group
+    if not cur_gap:
+        assert set(parts) == expected_listed, f"{where}: parts {sorted(parts)}, expected " \
+                                              f"{sorted(expected_listed)}"
+    values: dict[str, float] = {}
+    per_1000: dict[str, float] = {}
+    for name, part in parts.items():
+        assert part["current"] is not None, where
+        want = p.oracle.value(k, cur, cur_forces, (by, name))
+        value = part["current"]["value"]
+        assert not cur_gap or cur_forces is not None
+        assert same(value, want), (
+            f"{where}: {name} current {value}, expected {want} over "
+            f"{'every force' if cur_forces is None else cur_forces}"
+            f"{' (a force holds only some months of the window)' if cur_gap else ''}")
+        STATS["compare: part values checked"] += 1
+        if value is not None:
+            values[name] = value
+        # the comparison: null when the part (or a force in play) lacks a month of it
+        if cmp_ is None:
+            assert part["comparison"] is None, where
+        else:
+            months_cmp = p.part_rows(k, by, cmp_, name, None, False)[1]
+            shown = part["comparison"]
+            if months_cmp < cmp_[1] - cmp_[0] + 1:
+                assert shown is None, f"{where}: {name} has a comparison of {shown} over a " \
+                                      "window it holds only some months of"
+            elif shown is not None:
+                want_cmp = p.oracle.value(k, cmp_, cmp_forces, (by, name))
+                assert same(shown["value"], want_cmp), (
+                    f"{where}: {name} comparison {shown['value']}, expected {want_cmp} over "
+                    f"{'every force' if cmp_forces is None else cmp_forces}"
+                    f"{' (a force holds only some months of the window)' if cmp_gap else ''}")
+                STATS["compare: part comparisons checked"] += 1
+            else:
+                assert cmp_gap, f"{where}: {name} has no comparison, its window is whole"
+        # per 1,000
+        population = (p.population(name, cur[1] // 12)
+                      if by == "lpa" and k.kind in PER_POPULATION and k.unit != "percent"
+                      else None)
+        assert same(part["population"], population), (where, name, part["population"],
+                                                      population)
+        want_pp = (value / population * 1000 if population and value is not None else None)
+        assert same(part["per_1000"], want_pp), (where, name, part["per_1000"], want_pp)
+        if want_pp is not None:
+            per_1000[name] = want_pp
+            STATS["compare: per 1,000 checked"] += 1
+    # ranks, mean, median
+    if values:
+        ranked_on = None if k.better == "neutral" else (
+            "per_1000" if len(per_1000) == len(values) else "value")
+        assert got["ranked_on"] == ranked_on, (where, got["ranked_on"], ranked_on)
+        if ranked_on:
+            metric = per_1000 if ranked_on == "per_1000" else values
+            assert _rank_ok(metric, {n: parts[n]["rank"] for n in metric}, k.better), where
+        assert same(got["mean"], statistics.fmean(values.values())), where
+        assert same(got["median"], statistics.median(values.values())), where
+        if per_1000:
+            assert same(got["mean_per_1000"], statistics.fmean(per_1000.values())), where
+            assert same(got["median_per_1000"], statistics.median(per_1000.values())), where
+        STATS["compare: ranks, means and medians checked"] += 1
+    check_vs_rest(p, k, parts, values, cur, cur_forces, by, where, "vs_rest")
+    if group is not None and p.focus in parts:
+        check_vs_rest(p, k, parts, values, cur, cur_forces, by, where, "vs_focus", p.focus)
+
+
+def check_vs_rest(p: Project, k: Kpi, parts: dict, values: dict, cur, forces, by: str,
+                  where: str, field: str, focus: str | None = None) -> None:
+    """Each part against the others listed, pooled (vs_rest), or against the focus
+    (vs_focus)."""
+    if len(parts) < 2 or len(values) < len(parts):
+        return
+    for name, part in parts.items():
+        test = part[field]
+        others = [n for n in parts if n != name]
+        if focus is not None:
+            if name == focus:
+                assert test is None, (where, name, test)
+                continue
+            others = [focus]
+        if k.kind in ("rate", "within") and k.unit == "percent":
+            comps = {n: p.components(k, by, cur, n, forces) for n in parts}
+            x1, n1 = comps[name]
+            x2 = sum(comps[o][0] for o in others)
+            n2 = sum(comps[o][1] for o in others)
+            if not n1 or not n2:
+                continue
+            z, pv = _z(x1, n1, x2, n2)
+            assert test["test"] != "not_tested", (where, name, test)
+            if x1 + x2 in (0, n1 + n2):  # every case one way: no spread, nothing to test
+                assert test["statistic"] in (None, 0) and not test["significant"], where
+                continue
+            assert math.isclose(test["statistic"], z, rel_tol=1e-9, abs_tol=1e-9), (
+                f"{where}: {name} {field} z {test['statistic']}, expected {z} from {x1:g} of "
+                f"{n1:g} against {x2:g} of {n2:g} (the others pooled)")
+            assert math.isclose(test["p_value"], pv, rel_tol=1e-6, abs_tol=1e-12), where
+            STATS[f"compare: {field} z-tests checked"] += 1
+        elif k.kind == "count" and k.unit != "percent" and by == "lpa":
+            pops = {n: parts[n]["population"] for n in [name, *others]}
+            if any(v is None for v in pops.values()):
+                assert test["test"] == "not_tested", (where, name, test)
+                continue
+            n1 = values[name]
+            n2 = sum(values[o] for o in others)
+            t2 = sum(pops[o] for o in others)
+            ratio = (n1 / pops[name]) / (n2 / t2) if n2 else None
+            assert (test["statistic"] is None) == (ratio is None), where
+            if ratio is not None:
+                assert math.isclose(test["statistic"], ratio, rel_tol=1e-9), (
+                    f"{where}: {name} {field} rate ratio {test['statistic']}, expected {ratio} "
+                    f"({n1:g} in {pops[name]:g} against {n2:g} in {t2:g}, the others pooled)")
+            n = int(n1 + n2)
+            if n and n <= 10_000:
+                q = pops[name] / (pops[name] + t2)
+                lower, upper = binom.cdf(n1, n, q), binom.sf(n1 - 1, n, q)
+                assert math.isclose(test["p_value"], min(1.0, 2 * min(lower, upper)),
+                                    rel_tol=1e-6, abs_tol=1e-12), (where, name, test)
+            STATS[f"compare: {field} Poisson tests checked"] += 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The paper's standout sentences
+
+PERCENT = r"([+\-−]?\d[\d,]*\.\d)%"
+PART = rf"(?:\*\*)?(.+?)(?:\*\*)? \({PERCENT}\)"
+
+
+def _num(s: str) -> float:
+    return float(s.replace("−", "-").replace(",", ""))
+
+
+def parse_standout(sentence: str) -> dict | None:
+    """'By LPA, A (+1.0%), B (-2.0%) and C (+3.0%) stand out from the other 2 (+4.0%): …' or
+    '… from D (+4.0%): …' or 'By LPA, 4 of 5 stand out from D (…), differences …; the largest
+    are …'."""
+    m = re.match(r"By (.+?), (\d+) of (\d+) stand out from (.+?), differences unlikely to be "
+                 r"chance; the (?:largest|furthest from them) are (.+)\.$", sentence)
+    head = None
+    if m:
+        label, count, tested, rest_text, named_text = m.groups()
+        count, tested = int(count), int(tested)
+    else:
+        m = re.match(r"By (.+?), (.+) stands? out from (.+?): (?:a difference|differences) "
+                     r"unlikely to be chance\.$", sentence)
+        if not m:
+            return None
+        label, named_text, rest_text = m.groups()
+        count = tested = None
+        head = True
+    named = [(a, _num(b)) for a, b in re.findall(
+        rf"(?:^|, | and )(.+?) \({PERCENT}\)", named_text)]
+    other = re.match(rf"the other (\d+) \({PERCENT}( together)?\)$", rest_text)
+    if other:
+        rest = {"n": int(other.group(1)), "name": None, "value": _num(other.group(2))}
+    else:
+        one = re.match(rf"(.+?) \({PERCENT}( together)?\)$", rest_text)
+        assert one, rest_text
+        rest = {"n": 1, "name": one.group(1), "value": _num(one.group(2))}
+    if head:
+        count = len(named)
+    return {"label": label, "named": named, "count": count, "tested": tested, "rest": rest}
+
+
+def check_paper(p: Project, period: int, vs: str, full: bool) -> None:
+    """The standout sentences of the full paper (every breakdown, each tested) or of the
+    board's (the breakdowns it adds where a part stands out: only what it prints is checked)."""
+    out = p.folder / "out" / f"paper-{text(period)}-{vs}-{full}.md"
+    result = p.kpi("export", "markdown", *(["--full"] if full else []), "--period",
+                   text(period), "--vs", vs, "--output", str(out))
+    if result.exit_code != 0:
+        assert result.exit_code in (2, 3) and result.stderr.startswith("Error:"), result.stderr
+        STATS["paper refusals"] += 1
+        return
+    paper = out.read_text(encoding="utf-8").replace("\\", "")
+    figures = json.loads(out.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    labels = {"LPA": "lpa", "offence": "offence", "role": "role"}
+    # each KPI's section: from its title to the next KPI's
+    titles = {k.id: f"KPI {k.id}" for k in p.spec.kpis}
+    spots = sorted((m.start(), kid) for kid, t in titles.items()
+                   for m in re.finditer(rf"\*\*{re.escape(t)}\.?\*\*", paper))
+    sections: dict[str, str] = {}
+    for i, (at, kid) in enumerate(spots):
+        stop = spots[i + 1][0] if i + 1 < len(spots) else len(paper)
+        sections[kid] = sections.get(kid, "") + paper[at:stop]
+    del figures
+    for k in p.spec.kpis:
+        text_ = sections.get(k.id, "")
+        sentences = re.findall(r"By [^,.]+, (?:(?!By ).)*? stands? out from .*?unlikely to be "
+                               r"chance(?:\.|; .*?\)\.)", text_)
+        if k.kind not in ("count", "rate", "within") and not (k.snapshot and k.numerator):
+            # a sum, mean, median or score, and a headcount, have no breakdown test
+            assert not sentences, f"seed {p.seed}: {k.id} ({k.kind}): {sentences}"
+            continue
+        found = {}
+        for s in sentences:
+            parsed = parse_standout(s)
+            assert parsed, f"seed {p.seed}: unparsed standout sentence: {s}"
+            found[labels[parsed["label"]]] = (parsed, s)
+        end, cur, cmp_ = windows(k, period, vs, p.model.held(k.dataset))
+        if cur is None:
+            continue
+        if cmp_ and not set(range(cmp_[0], cmp_[1] + 1)) <= p.model.held(k.dataset):
+            cmp_ = None  # a comparison window before the data: no comparison
+        for by in k.breakdowns:
+            if full or by in found:
+                check_standout(p, k, by, cur, cmp_, found.get(by), period, vs, full)
+
+
+def check_standout(p: Project, k: Kpi, by: str, cur, cmp_, printed, period: int,
+                   vs: str, full: bool) -> None:
+    where = (f"seed {p.seed}: export{' --full' if full else ''} --period {text(period)} "
+             f"--vs {vs}: {k.id} by {by}")
+    share = k.unit == "percent"
+    if not share and k.kind != "count":
+        return
+    if not share and cmp_ is None:
+        assert printed is None, f"{where}: a standout with no comparison: {printed}"
+        return
+    spans = [cur] + ([cmp_] if cmp_ else [])
+    cur_forces, cur_gap = p.forces_full(k, cur, spans)
+    cmp_forces, cmp_gap = p.forces_full(k, cmp_, spans) if cmp_ else (None, False)
+    # each part's (a, b): a count's current and comparison; a proportion's x and n
+    rows: dict[str | None, tuple[float, float]] = {}
+    for name in [*p.parts_of(k, by), None]:  # None: rows with no value, in the rest
+        if share:
+            got = p.components(k, by, cur, name, cur_forces)
+            assert got is not None
+            if got[1]:
+                rows[name] = got
+        else:
+            a = p.part_rows(k, by, cur, name, cur_forces, True)[0]
+            b = p.part_rows(k, by, cmp_, name, cmp_forces, True)[0]
+            if a or b:
+                rows[name] = (a, b)
+    m = len(rows)
+    floor = p.share_points if share else p.change_points
+
+    def figure(a: float, b: float) -> float | None:
+        if share:
+            return a / b * 100
+        return (a - b) / b * 100 if b else None
+
+    def passes(name: str | None, rest: list) -> tuple[bool, str]:
+        a, b = rows[name]
+        if name is None:
+            return False, "no value: never named"
+        ra, rb = sum(rows[r][0] for r in rest), sum(rows[r][1] for r in rest)
+        if b < SMALL_BASE or rb < SMALL_BASE:
+            return False, f"base {b:g} / rest {rb:g}"
+        mine, theirs = figure(a, b), figure(ra, rb)
+        assert mine is not None and theirs is not None
+        gap = abs(round(mine, 1) - round(theirs, 1)) + 1e-9
+        if gap < floor:
+            return False, f"gap {gap:.1f} < {floor}"
+        _, pv = (_z(a, b, ra, rb) if share else _z(a, a + b, ra, ra + rb))
+        if not pv < ALPHA / m:
+            return False, f"p {pv:.4g} >= {ALPHA}/{m}"
+        return True, f"{mine:.1f} against {theirs:.1f}, p {pv:.3g}"
+
+    if cur_gap or (cmp_gap and not share):
+        STATS["standouts: windows a force holds in part"] += 1
+        if printed is not None:
+            STATS["standouts: printed over a window a force holds in part"] += 1
+            pytest.fail(f"{where}: a standout sentence over a window a force holds only some "
+                        f"months of: {printed[1]}")
+        return
+    if printed is None:
+        if m >= 2:
+            for name in rows:
+                ok, why = passes(name, [r for r in rows if r != name])
+                assert not ok, (f"{where}: no sentence, but {name} stands out from all the "
+                                f"others ({why})")
+        STATS["standouts: silent breakdowns checked"] += 1
+        return
+    parsed, sentence = printed
+    STATS[f"standouts: sentences checked ({'full' if full else 'board'} paper)"] += 1
+    named = [n for n, _ in parsed["named"]]
+    count = parsed["count"]
+    assert all(n in rows for n in named), (where, sentence, sorted(rows))
+    if parsed["rest"]["name"] is not None:
+        rest = [parsed["rest"]["name"]]
+    else:
+        rest = [r for r in rows if r not in named]
+        assert count == len(named), (where, sentence)
+    assert len(rest) == parsed["rest"]["n"], (f"{where}: '{sentence}' names a rest of "
+                                              f"{parsed['rest']['n']}, expected {len(rest)}")
+    if parsed["tested"] is not None:
+        assert parsed["tested"] == m, (where, sentence, m)
+        assert count + len(rest) == m, (where, sentence)
+    ra, rb = sum(rows[r][0] for r in rest), sum(rows[r][1] for r in rest)
+    rest_fig = figure(ra, rb)
+    assert rest_fig is not None
+    assert round(rest_fig, 1) == parsed["rest"]["value"], (
+        f"{where}: '{sentence}' gives the rest {parsed['rest']['value']}%, expected "
+        f"{rest_fig:.1f}% from {ra:g} / {rb:g} over {rest}")
+    for name, shown in parsed["named"]:
+        a, b = rows[name]
+        mine = figure(a, b)
+        assert mine is not None and round(mine, 1) == shown, (where, sentence, name, mine)
+        ok, why = passes(name, rest)
+        assert ok, f"{where}: '{sentence}': {name} does not stand out from the rest ({why})"
+    # a part left in the rest that would pass against the others left: counted (not promised)
+    for name in rest:
+        if passes(name, [r for r in rest if r != name])[0]:
+            STATS["standouts: a part of the rest passing against the rest left"] += 1
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+GAP_TOML = """\
+[project]
+name = "Two forces"
+baseline = "2024-12"
+
+[datasets.crimes]
+date = "day"
+replace_by = ["force"]
+[datasets.crimes.columns]
+day = "date"
+force = "str"
+lpa = "str"
+
+[[priorities]]
+id = "p"
+title = "Plan"
+
+[[kpis]]
+id = "crimes"
+title = "Crimes"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+breakdowns = ["lpa"]
+
+[peers.g]
+title = "areas"
+column = "lpa"
+members = ["North", "South", "East"]
+focus = "North"
+"""
+
+
+def _two_forces(folder: Path, cli, missing: str) -> None:
+    """Avon and Bure, each loaded on its own, 2024-01 to 2025-12; both LPAs (North, South)
+    span both forces. Each force has 2 crimes a month in North and 1 in South, except that
+    Bure was never loaded for `missing`; East has one crime, in March 2025."""
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(GAP_TOML, encoding="utf-8")
+    for force in ("Avon", "Bure"):
+        lines = ["day,force,lpa"]
+        for year in (2024, 2025):
+            for mon in range(1, 13):
+                if force == "Bure" and f"{year}-{mon:02d}" == missing:
+                    continue
+                lines += [f"{year}-{mon:02d}-0{d},{force},{lpa}"
+                          for d, lpa in ((1, "North"), (2, "North"), (3, "South"))]
+                if force == "Avon" and (year, mon) == (2025, 3):
+                    lines.append("2025-03-04,Avon,East")
+        path = folder / f"{force}.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        result = cli("--project", str(folder), "ingest", "crimes", str(path))
+        assert result.exit_code == 0, result.stderr
+
+
+def test_compare_by_a_column_across_forces_never_sums_a_window_a_force_lacks(tmp_path):
+    """Found by the oracle above (seed 4): compared by LPA, a comparison window Bure was never
+    loaded for in June 2024 was summed over Avon's 12 months and Bure's 11 (North: 46, not the
+    48 of two whole forces, nor a figure over Avon alone), with exit 0, where the summary gives
+    no comparison. The comparison is now null, with the summary's note; a current window a
+    force lacks a month of is no figure at all. Compared in a peer group, a member with no
+    figure (or left out for holding only some months) is not said to have no rows in the
+    data, as it was ("the data holds no rows for North, South of peer group 'g'")."""
+    runner = CliRunner()
+
+    def cli(*args):
+        return runner.invoke(app, list(args))
+
+    _two_forces(tmp_path / "cmp", cli, "2024-06")
+    result = cli("--project", str(tmp_path / "cmp"), "compare", "--period", "2025-12",
+                 "--by", "lpa", "--vs", "yoy", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    [crimes] = json.loads(result.stdout)["kpis"]
+    assert {p["name"]: p["current"]["value"] for p in crimes["parts"]} == {"North": 48,
+                                                                          "South": 24}
+    assert "left out, holding rows in only some months of the year ending December 2025: " \
+        "East (1 of 12 months)" in crimes["note"]
+    assert [p["comparison"] for p in crimes["parts"]] == [None, None]
+    assert "year ending December 2024 is incomplete: force 'Bure' has no rows for 2024-06" \
+        in crimes["note"]
+    # the force is the part each load holds: compared by force, Avon keeps its comparison
+    result = cli("--project", str(tmp_path / "cmp"), "compare", "--period", "2025-12",
+                 "--by", "force", "--vs", "yoy", "--format", "json")
+    parts = {p["name"]: p for p in json.loads(result.stdout)["kpis"][0]["parts"]}
+    assert parts["Avon"]["comparison"]["value"] == 36 and parts["Bure"]["comparison"] is None
+
+    # in a peer group, East (left out for its months) is in the data, as North and South are
+    result = cli("--project", str(tmp_path / "cmp"), "compare", "--period", "2025-12",
+                 "--by", "lpa", "--vs", "yoy", "--peers", "g")
+    assert result.exit_code == 0, result.stderr
+    assert "holds no rows" not in result.stderr, result.stderr
+
+    _two_forces(tmp_path / "cur", cli, "2025-06")
+    result = cli("--project", str(tmp_path / "cur"), "compare", "--period", "2025-12",
+                 "--by", "lpa", "--vs", "yoy", "--format", "json")
+    assert result.exit_code == 3, result.stdout
+    assert result.stderr.startswith("Error: no KPI has data by 'lpa' for 2025-12: crimes: year "
+                                    "ending December 2025 is incomplete: force 'Bure' has no "
+                                    "rows for 2025-06"), result.stderr
+    # no figure is no sign that the group's members are not in the data
+    result = cli("--project", str(tmp_path / "cur"), "compare", "--period", "2025-12",
+                 "--by", "lpa", "--vs", "yoy", "--peers", "g")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("Error: no KPI has data by 'lpa'"), result.stderr
+
+
+SHARE_TOML = """\
+[project]
+name = "Theft share"
+baseline = "2024-12"
+
+[datasets.crimes]
+date = "day"
+[datasets.crimes.columns]
+day = "date"
+lpa = "str"
+offence = "str"
+
+[[priorities]]
+id = "p"
+title = "Plan"
+
+[[kpis]]
+id = "theft_share"
+title = "Theft share"
+priority = "p"
+kind = "rate"
+dataset = "crimes"
+numerator = "offence = 'theft'"
+better = "lower"
+breakdowns = ["lpa"]
+"""
+
+
+def test_a_part_whose_rate_is_zero_is_in_the_papers_breakdown(tmp_path):
+    """Found by the oracle above (its rate by offence, seed 1): a part whose rate was 0% in
+    both windows was left out of the paper's breakdown as if the KPI's rows never reached it,
+    so half the cases (South: 24 crimes a year, none of them thefts) read "By LPA, all of it is
+    North." Now South is ranked beside North, each 0.0pp from the year before."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(SHARE_TOML, encoding="utf-8")
+    lines = ["day,lpa,offence"]
+    for year in (2024, 2025):
+        for mon in range(1, 13):
+            lines += [f"{year}-{mon:02d}-01,North,theft", f"{year}-{mon:02d}-02,North,burglary",
+                      f"{year}-{mon:02d}-03,South,burglary", f"{year}-{mon:02d}-04,South,fraud"]
+    (folder / "crimes.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(app, ["--project", str(folder), "ingest", "crimes",
+                                 str(folder / "crimes.csv")])
+    assert result.exit_code == 0, result.stderr
+    out = folder / "paper.md"
+    result = runner.invoke(app, ["--project", str(folder), "export", "markdown", "--full",
+                                 "--period", "2025-12", "--vs", "yoy", "--output", str(out)])
+    assert result.exit_code == 0, result.stderr
+    paper = out.read_text(encoding="utf-8").replace("\\", "")
+    assert "all of it is North" not in paper
+    assert ("By LPA, the change in percentage points, best first: North (0.0pp), South (0.0pp)."
+            in paper), paper
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_compare_and_standouts_against_duckdb(seed, tmp_path, monkeypatch):
+    monkeypatch.setenv("KPI_CACHE_DIR", str(tmp_path / "cache"))
+    p = Project(seed, tmp_path)
+    p.fill()
+    rnd = random.Random(seed * 7 + 1)
+    for _ in range(3):
+        period = rnd.randint(month(2024, 9), p.last)
+        vs = rnd.choice(["baseline", "yoy", "previous", "fytd"])
+        for by in ("lpa", "offence", "role", "force", "victims", "minority"):
+            check_compare(p, period, vs, by)
+        check_compare(p, period, vs, "lpa", peers=True)
+        vs = rnd.choice(["baseline", "yoy"])
+        check_paper(p, period, vs, full=True)
+        check_paper(p, period, vs, full=False)
+    STATS["projects"] += 1
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _report():
+    yield
+    if STATS:
+        print("\ncompare oracle: " + ", ".join(f"{k}: {v}" for k, v in sorted(STATS.items())))
