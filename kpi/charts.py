@@ -39,6 +39,7 @@ from kpi.catalogue import BOUNDS, ID_PATTERN, Kind, KpiDef, Project, Unit
 from kpi.errors import ConfigError, SystemRefusal
 from kpi.periods import Month
 from kpi.progress import Progress, Step
+from kpi.rounding import fixed
 
 if TYPE_CHECKING:
     from kpi.stats import Xmr
@@ -631,7 +632,7 @@ def _draw_peers(figure, axes, data: ChartData) -> None:
             bar.set_hatch(BAR_STYLES[1]["hatch"])
 
     def text(value: float) -> str:
-        return f"{value:,.2f}" if data.per_1000 else _bar_text(value, kpi)
+        return fixed(value, 2, grouping=True) if data.per_1000 else _bar_text(value, kpi)
 
     axes.bar_label(bars, labels=[text(v) for v in values], padding=3, fontsize=8)
     axes.set_yticks(y)
@@ -657,9 +658,9 @@ def _draw_peers(figure, axes, data: ChartData) -> None:
 def _thousands(axis, kpi: KpiDef) -> None:
     """Counts on an axis read as the paper writes them: 26,613, not 26613."""
     if kpi.unit == Unit.COUNT:
-        from matplotlib.ticker import StrMethodFormatter
+        from matplotlib.ticker import FuncFormatter
 
-        axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+        axis.set_major_formatter(FuncFormatter(lambda x, _: fixed(x, 0, grouping=True)))
 
 
 def _bar_text(value: float, kpi: KpiDef) -> str:

@@ -19,6 +19,7 @@ from kpi import engine, store
 from kpi.catalogue import Check, KpiDef, Project, Status
 from kpi.errors import DataError
 from kpi.periods import Comparison, Month, gaps
+from kpi.rounding import fixed
 from kpi.store import AsOf
 
 
@@ -199,4 +200,4 @@ def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
 
 
 def _figure(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    return fixed(value, 0 if float(value).is_integer() else 2, grouping=True)

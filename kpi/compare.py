@@ -37,6 +37,7 @@ from kpi.dateparts import quarter_cut
 from kpi.engine import Change, Measured
 from kpi.errors import ConfigError, DataError, UsageError, did_you_mean
 from kpi.periods import Comparison, Month, Window, WindowKind
+from kpi.rounding import fixed
 from kpi.store import AsOf
 
 # Kinds whose value already divides by one population of the whole area, so a part's value
@@ -332,7 +333,7 @@ def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
     queries = []
     for additive in (True, False):
         exprs = [e for kpi in kpis if engine.RECIPES[kpi.kind].additive == additive
-                 for e in _aggregations(kpi, plans[kpi.id], set(months))]
+                 for e in _aggregations(kpi, plans[kpi.id], set(months), frame)]
         if exprs:
             queries.append(frame.group_by(part.alias("__part")).agg(exprs))
     try:
@@ -351,8 +352,8 @@ def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
     return out
 
 
-def _aggregations(kpi: KpiDef, plan: engine.Plan,
-                  scanned: set[str]) -> list[pl.Expr]:
+def _aggregations(kpi: KpiDef, plan: engine.Plan, scanned: set[str],
+                  frame: pl.LazyFrame) -> list[pl.Expr]:
     """A KPI's components over its current and comparison windows, and the count of rows its
     filter selects in either (a part with none is not listed for it). `scanned` are the months
     the query reads: when the KPI's windows are all of them, no month mask is needed."""
@@ -363,7 +364,7 @@ def _aggregations(kpi: KpiDef, plan: engine.Plan,
         if window is None:
             continue
         exprs += [e.alias(f"{kpi.id}:{tag}:{name}")
-                  for name, e in engine.components_of(kpi, window).items()]
+                  for name, e in engine.components_of(kpi, frame, window).items()]
         months.update(str(m) for m in window.months())
         in_window = pl.col("month").is_between(pl.lit(str(window.start)),
                                                pl.lit(str(window.end)))
@@ -566,7 +567,8 @@ def difference(kpi: KpiDef, one: PartResult, other: list[PartResult],
             return result
         rate1, rate2 = n1 / one.population * 1000, sum(others) / t2 * 1000
         judged = stats._judged(result.p_value)
-        return replace(result, note=f"{rate1:,.2f} per 1,000 against {rate2:,.2f} per 1,000 "
+        return replace(result, note=f"{fixed(rate1, 2, True)} per 1,000 against "
+                                    f"{fixed(rate2, 2, True)} per 1,000 "
                                     f"({other_name}): {judged}; assumes Poisson counts, which "
                                     "crime counts often exceed in variance")
     return stats.not_tested(stats.UNTESTED_KINDS.get(
@@ -659,7 +661,8 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     others = ", ".join(m for m in group.members if m != group.focus)
     best = "highest" if kpi.better == Better.HIGHER else "lowest"
     if per_1000:
-        value, centre = f"{me.per_1000:,.2f} per 1,000 people", f"{compared.median_per_1000:,.2f}"
+        value = f"{fixed(me.per_1000, 2, True)} per 1,000 people"
+        centre = fixed(compared.median_per_1000, 2, True)
     else:
         assert me.current is not None  # peer_result holds the focus's current value
         value, centre = number(me.current.value, kpi), number(compared.median, kpi)
@@ -675,7 +678,7 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
                  if test.significant else
                  "; the difference from the rest of the group could be chance")
         text += f" (p {'<' if test.p_value < 0.001 else '='} "
-        text += f"{max(test.p_value, 0.001):.3f})"
+        text += f"{fixed(max(test.p_value, 0.001), 3)})"
     return text + "."
 
 

@@ -39,6 +39,7 @@ from kpi.catalogue import (
 from kpi.dateparts import quarter_cut
 from kpi.errors import ConfigError, DataError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, current_window
+from kpi.rounding import fixed, rounded
 from kpi.store import AsOf
 
 # ---------------------------------------------------------------------------------------------
@@ -308,14 +309,23 @@ def rows_of(kpi: KpiDef, window: Window | None = None) -> pl.Expr:
     return rows & _in_window(window) if window is not None else rows
 
 
-def components_of(kpi: KpiDef, window: Window | None = None,
+def components_of(kpi: KpiDef, frame: pl.LazyFrame, window: Window | None = None,
                   rows: pl.Expr | None = None) -> dict[str, pl.Expr]:
-    """The aggregation expressions of a KPI, over one window (or over the whole frame), or
-    over `rows` when the caller has already built that mask."""
+    """The aggregation expressions of a KPI over `frame`, over one window (or over the whole
+    frame), or over `rows` when the caller has already built that mask. A sum of fractions is
+    the exact sum the summary takes (`_totals`), so that a part's figure is the same bits
+    whatever order its rows are read in."""
     rows = rows if rows is not None else rows_of(kpi, window)
     recipe = RECIPES[kpi.kind]
-    summed = {name: row.sum() for name, row in summands_of(kpi, rows).items()}
+    summands = summands_of(kpi, rows)
+    summed = {e.meta.output_name(): e for e in _totals(frame, summands, None)}
     return summed if recipe.additive else {**recipe.components(kpi, rows), **summed}
+
+
+def component_names(kpi: KpiDef) -> list[str]:
+    """The names of a KPI's components, as `components_of` and the monthly parts key them."""
+    names = list(RECIPES[kpi.kind].components(kpi, rows_of(kpi)))
+    return names + [NONFINITE] if kpi.value is not None else names
 
 
 def summands_of(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
@@ -593,7 +603,7 @@ def status_of(kpi: KpiDef, change: Change) -> str:
         assert size is not None  # change_between leaves it unset only when points is set
         if kpi.unit != Unit.RATIO and size:  # a rise from zero: no % exists, the sign tells
             size = float("inf") if size > 0 else float("-inf")
-    if abs(size) <= kpi.stable_band or round(size, 1) == 0:
+    if abs(size) <= kpi.stable_band or rounded(size, 1).is_zero():
         return Outcome.STABLE
     if kpi.better == Better.NEUTRAL:
         return Outcome.CHANGED
@@ -894,11 +904,12 @@ def _column_flags(months: dict[str, dict[str, int]], column: str, inside: list[s
         rest = [share for m, share in shares.items() if m != month]
         share = shares[month]
         if rest and share - _median(rest) >= limits.blank_jump:
-            notes.append(f"column '{column}' is blank on {share:.1%} of the rows of {month} "
-                         f"(a median of {_median(rest):.1%} in the months around it)")
+            notes.append(f"column '{column}' is blank on {fixed(share * 100, 1)}% of the rows of "
+                         f"{month} (a median of {fixed(_median(rest) * 100, 1)}% in the months "
+                         "around it)")
     if rows and blanks / rows >= limits.mostly_blank:
-        notes.append(f"column '{column}' is blank on {blanks / rows:.1%} of the rows in "
-                     f"{window.label}")
+        notes.append(f"column '{column}' is blank on {fixed(blanks / rows * 100, 1)}% of the "
+                     f"rows in {window.label}")
     return notes
 
 
@@ -911,8 +922,8 @@ def _row_flags(months: dict[str, dict[str, int]], inside: list[str], limits: Any
             continue
         usual, rows = _median(rest), months[month]["__rows"]
         if rows < limits.row_ratio * usual or rows * limits.row_ratio > usual:
-            notes.append(f"{month} holds {rows:,} rows, against a median of {usual:,.0f} in the "
-                         "months around it")
+            notes.append(f"{month} holds {rows:,} rows, against a median of "
+                         f"{fixed(usual, 0, True)} in the months around it")
     return notes
 
 
@@ -971,29 +982,56 @@ FRACTION_UNITS = 2.0**64
 EXACT_LIMIT = 2.0**90
 
 
-def _exact_sum(row: pl.Expr) -> pl.Expr:
-    """The sum of a float quantity per row, the same whatever order its rows come in."""
+# The columns a month's total of a float quantity carries besides its sum (see `_totals`):
+# its exact pieces, so that a window of several months is the exact sum of all their rows
+# (`exact_total`), the same bits as one sum over those rows (`_exact_sum`).
+WHOLES, UNITS, ORDINARY = "\twholes", "\tunits", "\tordinary"
+
+
+def _exact_pieces(row: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """The sums of a float quantity's whole parts and of its fractions in 2**-64 units, as
+    128-bit integers, and whether any value is left to Polars' own sum (not finite, or
+    beyond EXACT_LIMIT)."""
     value = row.cast(pl.Float64)
     whole = value.floor()
     plain = value.is_finite() & (value.abs() < EXACT_LIMIT)
     wholes = pl.when(plain).then(whole).cast(pl.Int128).sum()
     units = pl.when(plain).then(((value - whole) * FRACTION_UNITS).round()).cast(pl.Int128).sum()
+    return wholes, units, (value.is_not_null() & ~plain).any()
+
+
+def _exact_sum(row: pl.Expr) -> pl.Expr:
+    """The sum of a float quantity per row, the same whatever order its rows come in."""
+    wholes, units, ordinary = _exact_pieces(row)
     carried = units // int(FRACTION_UNITS)
     exact = ((wholes + carried).cast(pl.Float64)
              + (units - carried * int(FRACTION_UNITS)).cast(pl.Float64) / FRACTION_UNITS)
-    ordinary = (value.is_not_null() & ~plain).any()
-    return pl.when(ordinary).then(value.sum()).otherwise(exact)
+    return pl.when(ordinary).then(row.cast(pl.Float64).sum()).otherwise(exact)
 
 
-def _totals(frame: pl.LazyFrame, summed: dict[str, pl.Expr], n: pl.Expr | None
-            ) -> list[pl.Expr]:
+def exact_total(wholes: int, units: int) -> float:
+    """`_exact_sum` put together from its pieces summed over several groups of rows (months):
+    the same fixed way, so the same bits as `_exact_sum` over all those rows."""
+    carried = units // int(FRACTION_UNITS)
+    return float(wholes + carried) + float(units - carried * int(FRACTION_UNITS)) / FRACTION_UNITS
+
+
+def _totals(frame: pl.LazyFrame, summed: dict[str, pl.Expr], n: pl.Expr | None,
+            pieces: bool = False) -> list[pl.Expr]:
     """Each quantity's sum (see `_total`), named; a quantity in fractions summed exactly (see
-    `_exact_sum`), whole numbers and flags as integers."""
+    `_exact_sum`), whole numbers and flags as integers. With `pieces`, a sum of fractions
+    also carries its exact pieces (columns named with WHOLES, UNITS and ORDINARY)."""
     if not summed:
         return []
     types = frame.select(e.alias(a) for a, e in summed.items()).collect_schema()
-    return [(_exact_sum(e) if n is None and types[a].is_float() else _total(e, n)).alias(a)
-            for a, e in summed.items()]
+    out = []
+    for a, e in summed.items():
+        exact = n is None and types[a].is_float()
+        out.append((_exact_sum(e) if exact else _total(e, n)).alias(a))
+        if exact and pieces:
+            out += [p.alias(a + tag) for p, tag in zip(_exact_pieces(e), (WHOLES, UNITS, ORDINARY),
+                                                        strict=True)]
+    return out
 
 
 def _group_keys(schema: pl.Schema, read: Iterable[pl.Expr], summed: Iterable[pl.Expr],
@@ -1236,7 +1274,7 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
 
     def totals(frame: pl.LazyFrame, by: list[str], n: pl.Expr | None) -> pl.LazyFrame:
         frame = frame.with_columns(list(sum_masks.values()))
-        aggs = [*_totals(frame, sums, n),
+        aggs = [*_totals(frame, sums, n, pieces=True),
                 (pl.len() if n is None else n.cast(pl.Int64).sum()).alias("__rows"),
                 *_totals(frame, blank_rows, n)]
         return frame.group_by(by).agg(aggs) if by else frame.select(aggs)
@@ -1324,7 +1362,7 @@ class ByMonth:
         self.held = sorted(totals["__month"].to_list())  # months that hold rows
         self._frame = totals
         self.totals = {row["__month"]: row for row in totals.iter_rows(named=True)}
-        # A float column's sums are added exactly (math.fsum), whole numbers as integers.
+        # A float column's sums are added exactly over months (`_sum`), whole numbers as integers.
         self.floats = {name for name, dtype in totals.schema.items() if dtype.is_float()}
         self.ordered = ordered
         self.weighted = weighted
@@ -1403,13 +1441,22 @@ class ByMonth:
             out[measure_id] = {month: self._parts(measure_id, [month]) for month in self.held}
         return out
 
+    def _sum(self, alias: str | None, rows: list[dict]) -> float | int:
+        """A component's sum over months: a float's exact, from its months' exact pieces (the
+        bits one sum over all their rows gives), else as integers."""
+        if alias is None:
+            return 0
+        if alias not in self.floats:
+            return sum(r[alias] or 0 for r in rows)
+        if alias + WHOLES not in self._frame.columns or any(r[alias + ORDINARY] for r in rows):
+            return math.fsum(r[alias] or 0.0 for r in rows)
+        return exact_total(sum(r[alias + WHOLES] or 0 for r in rows),
+                           sum(r[alias + UNITS] or 0 for r in rows))
+
     def _parts(self, measure_id: str, months: list[str]) -> dict[str, float | None]:
         rows = [self.totals[m] for m in months if m in self.totals]
         if measure_id in self.parts_of:
-            return {part: (0 if alias is None
-                           else math.fsum(r[alias] or 0.0 for r in rows) if alias in self.floats
-                           else sum(r[alias] or 0 for r in rows))
-                    for part, alias in self.parts_of[measure_id]}
+            return {part: self._sum(alias, rows) for part, alias in self.parts_of[measure_id]}
         for requests, table in self.ordered:
             for measure, mask, q in requests:
                 if measure == measure_id:
@@ -1581,7 +1628,7 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
             monthly = monthly_parts(project, dataset_id, kpis, span, as_of)
         held = store.parts_held(project, dataset_id, as_of)
         for (kpi, end, months), window in zip(wanted, windows, strict=True):
-            names = list(components_of(kpi))
+            names = component_names(kpi)
             own = pl.DataFrame(
                 [{"month": month, **{name: _part(parts, name) for name in names}}
                  for month, parts in monthly.get(kpi.id, {}).items()],
@@ -1683,7 +1730,7 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window, grouped: pl.Dat
     dataset loaded part by part, `held` gives each part's months: a rolling 12-month value
     whose year a part holds only in part has no figure, as the summary refuses that window
     (part_gap), rather than summing the part over fewer months than the year."""
-    parts = list(components_of(kpi))
+    parts = component_names(kpi)
     all_months = pl.DataFrame({"month": [str(m) for m in window.months()]})
     grouped = all_months.join(grouped, on="month", how="left").sort("month")
     values = [value_of(kpi, row, project) for row in grouped.iter_rows(named=True)]

@@ -388,7 +388,7 @@ def printed_results(report: Report, priority: str | None) -> list[KpiResult]:
 
 def duration_words(seconds: float) -> str:
     """'12 minutes and 29 seconds', '1 hour, 9 minutes and 17 seconds', '23 seconds'."""
-    total = int(round(abs(seconds)))
+    total = int(render.rounded(abs(seconds), 0))
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     parts = [f"{n} {unit}{'' if n == 1 else 's'}"
@@ -406,7 +406,7 @@ def value_words(value: float | None, of: Unit | KpiDef, label: str = "") -> str:
     if value is not None and unit == Unit.SECONDS:
         return duration_words(value)
     if value is not None and unit == Unit.GBP and abs(value) >= 1_000_000:
-        return f"£{value / 1_000_000:,.1f}m"
+        return f"£{render.fixed(value / 1_000_000, 1, grouping=True)}m"
     text = render.number(value, of)
     if label and value is not None:
         text = text.removesuffix(" days") + f" {label}"
@@ -420,7 +420,7 @@ def kpi_value(value: float | None, kpi: KpiDef) -> str:
 
 def short_duration(seconds: float) -> str:
     """A duration in a table cell: '2 s', '28 min 50 s', '1 h 9 min 17 s'."""
-    total = int(round(abs(seconds)))
+    total = int(render.rounded(abs(seconds), 0))
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     parts = [f"{n} {unit}" for n, unit in ((hours, "h"), (minutes, "min"), (secs, "s")) if n]
@@ -455,14 +455,14 @@ def change_cell(change, kpi: KpiDef) -> str:
         return "n/a"
     digits = render.places(kpi)
     if change.points is not None:
-        return _with_sign(change.points, f"{abs(change.points):.{digits}f}pp")
+        return _with_sign(change.points, f"{render.fixed(abs(change.points), digits)}pp")
     if kpi.unit == Unit.RATIO:
-        return _with_sign(change.absolute, f"{abs(change.absolute):.{digits}f}")
+        return _with_sign(change.absolute, render.fixed(abs(change.absolute), digits))
     size = cell_value(abs(change.absolute), kpi)
     absolute = _with_sign(change.absolute, size)
     if change.percent is None:
         return f"{absolute} (n/a)"
-    return f"{absolute} ({_with_sign(change.percent, f'{abs(change.percent):.1f}%')})"
+    return f"{absolute} ({_with_sign(change.percent, f'{render.fixed(abs(change.percent), 1)}%')})"
 
 
 def no_figure_words(note: str | None) -> str:
@@ -510,27 +510,33 @@ def change_words(result: KpiResult) -> str:
     kpi, change = result.kpi, result.change
     assert change is not None, "only a KPI with a change has change words"
     if change.points is not None:
-        if round(change.points, 1) == 0:
+        if _shows_zero(change.points):
             return _unchanged(change.points, "to one decimal place")
-        return f"{_direction(change.points)} of {abs(change.points):.1f} percentage points"
+        return (f"{_direction(change.points)} of {render.fixed(abs(change.points), 1)} "
+                "percentage points")
     size = change.absolute
     assert size is not None, "a change not in points has an absolute size"
     if kpi.unit == Unit.RATIO:
-        if round(size, 1) == 0:
+        if _shows_zero(size):
             return _unchanged(size, "to one decimal place")
-        return f"{_direction(size)} of {abs(size):.1f}"
+        return f"{_direction(size)} of {render.fixed(abs(size), 1)}"
     absolute = kpi_value(abs(size), kpi)
     if kpi_value(0.0, kpi) == absolute:
         return _unchanged(size, "at the precision shown")
-    if change.percent is None or round(change.percent, 1) == 0:
+    if change.percent is None or _shows_zero(change.percent):
         return f"{_direction(size)} of {absolute}"
     before = result.comparison.value if result.comparison is not None else None
     small_base = kpi.unit == Unit.COUNT and before is not None and abs(before) < SMALL_BASE
     if small_base:
         return f"{_direction(size)} of {absolute}"
     if kpi.unit == Unit.COUNT:
-        return f"{_direction(size)} of {abs(change.percent):.1f}%"
-    return f"{_direction(size)} of {absolute} ({abs(change.percent):.1f}%)"
+        return f"{_direction(size)} of {render.fixed(abs(change.percent), 1)}%"
+    return f"{_direction(size)} of {absolute} ({render.fixed(abs(change.percent), 1)}%)"
+
+
+def _shows_zero(value: float) -> bool:
+    """Whether a change prints as zero to one decimal place."""
+    return render.rounded(value, 1).is_zero()
 
 
 def _unchanged(size: float, precision: str) -> str:
@@ -1916,7 +1922,8 @@ def _peer_alt_text(data: ChartData) -> str:
     from kpi.charts import peer_axis_label
 
     def text(value: float) -> str:
-        return f"{value:,.2f}" if data.per_1000 else render.number(value, data.kpis[0])
+        return (render.fixed(value, 2, grouping=True) if data.per_1000
+                else render.number(value, data.kpis[0]))
 
     what = peer_axis_label(data).replace("\n", " ")
     assert data.parts is not None, "a peers figure has parts"
@@ -2013,8 +2020,8 @@ def _standout_sentence(label: Name, found: stats.Standouts | stats.ShareStandout
     def percent(value: float | None) -> str:
         assert value is not None, "a part that stands out and its rest have a comparison"
         if isinstance(found, stats.ShareStandouts):
-            return f"{value:.1f}%"
-        return _with_sign(value, f"{abs(value):.1f}%")
+            return f"{render.fixed(value, 1)}%"
+        return _with_sign(value, f"{render.fixed(abs(value), 1)}%")
 
     def figure(test: stats.PartTest | stats.ShareTest) -> float | None:
         return test.share if isinstance(test, stats.ShareTest) else test.change
@@ -2156,7 +2163,7 @@ def _change_size(result: KpiResult) -> float:
     assert change is not None, "only a KPI with a change is ranked by it"
     size = next((v for v in (change.points, change.percent, change.absolute) if v is not None),
                 0.0)
-    return round(abs(size), 1)
+    return float(render.rounded(abs(size), 1))
 
 
 def _figure_list(numbers: list[int]) -> str:
@@ -2174,11 +2181,11 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
     (−13.3%) ...': the best change first by the KPI's direction; `unsettled` says, after
     the measure, that the windows hold months not final yet."""
     if kpi.unit == Unit.PERCENT:
-        key, measure, fmt = "points", "change in percentage points", "{:.1f}pp"
+        key, measure, suffix = "points", "change in percentage points", "pp"
     elif kpi.unit == Unit.RATIO:
-        key, measure, fmt = "absolute", "change", "{:.1f}"
+        key, measure, suffix = "absolute", "change", ""
     else:
-        key, measure, fmt = "percent", "percentage change", "{:.1f}%"
+        key, measure, suffix = "percent", "percentage change", "%"
     known = [r for r in rows if r[key] is not None]
     unknown = [r for r in rows if r[key] is None]
     # A percentage on a small base says little (+200.0% on a base of 1): those parts are
@@ -2190,9 +2197,10 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
         known = [r for r in known if r not in small]
         unknown = [r for r in unknown if r not in small]
     sign = -1 if kpi.better == Better.HIGHER else 1
-    known.sort(key=lambda r: (sign * round(r[key], 1), str(r["part"])))
+    known.sort(key=lambda r: (sign * render.rounded(r[key], 1), str(r["part"])))
     unknown.sort(key=lambda r: str(r["part"]))
-    items = [inlines(_part(r["part"]), f" ({_with_sign(r[key], fmt.format(abs(r[key])))})")
+    items = [inlines(_part(r["part"]),
+                     f" ({_with_sign(r[key], render.fixed(abs(r[key]), 1) + suffix)})")
              for r in known]
     items += [inlines(_part(r["part"]), " (n/a)") for r in unknown]
     listed = [inlines(", " if n else "", item) for n, item in enumerate(items)]

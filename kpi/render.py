@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpi.catalogue import Kind, KpiDef, Unit
 from kpi.errors import visible
+from kpi.rounding import fixed, rounded
 
 # The engine imports Polars; the renderers only need its result types, and `kpi --help` (which
 # imports Format) must not pay for Polars.
@@ -48,7 +49,7 @@ STATUS_WORDS = {
 
 def duration(seconds: float) -> str:
     """h:mm:ss, or m:ss under an hour."""
-    total = int(round(abs(seconds)))
+    total = int(rounded(abs(seconds), 0))
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     sign = "-" if seconds < 0 and total else ""
@@ -87,23 +88,23 @@ def number(value: float | None, unit: Unit | KpiDef) -> str:
         unit, digits = unit.unit, places(unit)
     match unit:
         case Unit.PERCENT:
-            return f"{value:.{1 if digits is None else digits}f}%"
+            return f"{fixed(value, 1 if digits is None else digits)}%"
         case Unit.SECONDS:
             return duration(value)
         case Unit.DAYS if digits is not None:
-            return f"{value:,.{digits}f} days"
+            return f"{fixed(value, digits, grouping=True)} days"
         case Unit.DAYS:
-            return f"{value:,.0f} days" if float(value).is_integer() else f"{value:,.1f} days"
+            return f"{fixed(value, 0 if float(value).is_integer() else 1, grouping=True)} days"
         case Unit.RATIO:
-            return f"{value:.{1 if digits is None else digits}f}"
+            return fixed(value, 1 if digits is None else digits)
         case Unit.GBP:
-            return f"£{value:,.{0 if digits is None else digits}f}"
+            return f"£{fixed(value, 0 if digits is None else digits, grouping=True)}"
         case Unit.COUNT if digits is not None:
-            return f"{value:,.{digits}f}"
+            return fixed(value, digits, grouping=True)
         case Unit.COUNT:
-            return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+            return fixed(value, 0 if float(value).is_integer() else 1, grouping=True)
         case _:
-            return f"{value:,.{1 if digits is None else digits}f}"
+            return fixed(value, 1 if digits is None else digits, grouping=True)
 
 
 def signed(value: float, text: str) -> str:
@@ -122,14 +123,14 @@ def change_text(change: Change | None, unit: Unit | KpiDef) -> str:
         return "n/a"
     digits = 1 if isinstance(unit, Unit) else places(unit)
     if change.points is not None:
-        return signed(change.points, f"{change.points:.{digits}f}pp")
+        return signed(change.points, f"{fixed(change.points, digits)}pp")
     size = change.absolute
     assert size is not None, "a change not in points has an absolute size"
     if (unit if isinstance(unit, Unit) else unit.unit) == Unit.RATIO:
-        return signed(size, f"{size:.{digits}f}")
+        return signed(size, fixed(size, digits))
     absolute = signed(size, number(size, unit).replace(" days", ""))
     percent = "n/a" if change.percent is None else signed(change.percent,
-                                                          f"{change.percent:.1f}%")
+                                                          f"{fixed(change.percent, 1)}%")
     return f"{absolute} ({percent})"
 
 
@@ -143,7 +144,7 @@ def arrow(change: Change | None, unit: Unit | None = None) -> str:
     size = next((v for v in (change.points, change.percent, change.absolute) if v is not None),
                 0.0)
     from_zero = change.points is None and change.percent is None and unit != Unit.RATIO
-    if size == 0 or (round(size, 1) == 0 and not from_zero):
+    if size == 0 or (rounded(size, 1).is_zero() and not from_zero):
         return "→"
     return "↑" if size > 0 else "↓"
 
@@ -566,7 +567,7 @@ class Section:
         if value is None:
             return "—"
         if isinstance(value, float):
-            return f"{value:,.1f}"
+            return fixed(value, 1, grouping=True)
         if isinstance(value, int) and not isinstance(value, bool):
             return f"{value:,}"
         return visible(str(value))
@@ -767,5 +768,5 @@ def sparkline(values: list[float | None]) -> str:
         elif span == 0:
             out.append(SPARKS[3])
         else:
-            out.append(SPARKS[round((value - low) / span * 7)])
+            out.append(SPARKS[int(rounded((value - low) / span * 7, 0))])
     return "".join(out)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from kpi.catalogue import Better, Kind, Unit
+from kpi.rounding import fixed, rounded
 
 if TYPE_CHECKING:
     from kpi.engine import KpiResult
@@ -103,17 +104,17 @@ def _binomial_tails(k: int, n: int, p: float) -> tuple[float, float]:
 
 
 def _judged(p_value: float) -> str:
-    shown = "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
+    shown = "p < 0.001" if p_value < 0.001 else f"p = {fixed(p_value, 3)}"
     if p_value < ALPHA:
-        return f"significant at the {ALPHA:.0%} level ({shown})"
-    return f"not significant at the {ALPHA:.0%} level ({shown}): could be noise"
+        return f"significant at the {fixed(ALPHA * 100, 0)}% level ({shown})"
+    return f"not significant at the {fixed(ALPHA * 100, 0)}% level ({shown}): could be noise"
 
 
 def p_text(p_value: float | None) -> str:
     """A p-value as people read it: three decimals, '<0.001' below that."""
     if p_value is None:
         return "n/a"
-    return "<0.001" if p_value < 0.001 else f"{p_value:.3f}"
+    return "<0.001" if p_value < 0.001 else fixed(p_value, 3)
 
 
 def poisson_test(n1: int, t1: float, n2: int, t2: float) -> Significance:
@@ -153,7 +154,7 @@ def proportion_test(x1: int, n1: int, x2: int, n2: int) -> Significance:
     variance = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
     if variance == 0:
         return Significance(TWO_PROPORTIONS, None, 1.0, False,
-                            f"both windows are {pooled:.0%}: no difference to test")
+                            f"both windows are {fixed(pooled * 100, 0)}%: no difference to test")
     z = (x1 / n1 - x2 / n2) / math.sqrt(variance)
     p_value = min(1.0, math.erfc(abs(z) / math.sqrt(2.0)))
     note = f"{x1:,} of {n1:,} against {x2:,} of {n2:,}: {_judged(p_value)}"
@@ -262,7 +263,7 @@ GAP_PLACES = 1
 def _gap(part: float, rest: float) -> float:
     """The gap between a part's percentage and the rest's as printed (GAP_PLACES), with a
     margin for binary fractions: -5.8 against -8.2 is 2.4 points, not 2.3999999999999995."""
-    return abs(round(part, GAP_PLACES) - round(rest, GAP_PLACES)) + 1e-9
+    return abs(float(rounded(part, GAP_PLACES) - rounded(rest, GAP_PLACES))) + 1e-9
 
 
 def _percent(current: int, comparison: int) -> float | None:

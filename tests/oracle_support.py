@@ -14,6 +14,7 @@ import os
 import random
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 from pathlib import Path
 
 import duckdb
@@ -642,6 +643,23 @@ def member(v: float | None, options: set) -> bool:
     return any(same(v, o) for o in options)
 
 
+def excel_round(value: float, places: int) -> Decimal:
+    """docs/guarantees.md's rounding rule, written out again (not kpi.rounding): Excel's ROUND
+    and cell display, which take the number to 15 significant digits and round that half away
+    from zero. Here the float's exact binary value is taken to 15 significant digits by
+    Decimal's own arithmetic, then quantized half up (Decimal's ROUND_HALF_UP is away from
+    zero); a zero has no sign."""
+    fifteen = Context(prec=15, rounding=ROUND_HALF_EVEN).plus(Decimal(value))
+    result = fifteen.quantize(Decimal(10) ** -places, rounding=ROUND_HALF_UP,
+                              context=Context(prec=1000))
+    return abs(result) if result == 0 else result
+
+
+def excel_text(value: float, places: int) -> str:
+    """A value as the report prints it to `places` decimals, without grouping."""
+    return f"{excel_round(value, places):.{places}f}"
+
+
 def status_of(k: Kpi, current: float, comparison: float) -> str:
     """docs/catalogue.md, Status, written out again."""
     diff = current - comparison
@@ -651,7 +669,7 @@ def status_of(k: Kpi, current: float, comparison: float) -> str:
         size = diff / comparison * 100
     else:
         size = math.inf if diff > 0 else -math.inf if diff < 0 else 0.0
-    if abs(size) <= k.stable_band or round(size, 1) == 0:
+    if abs(size) <= k.stable_band or (math.isfinite(size) and excel_round(size, 1) == 0):
         return "stable"
     if k.better == "neutral":
         return "changed"

@@ -51,7 +51,7 @@ def monthly_series(project: Project, kpi: KpiDef, end: Month, months: int = 24,
         return _derived_series(kpi, num, den, months)
     window = _series_window(kpi, end, months)
     frame = prepare(project, kpi.dataset, [kpi], as_of)
-    parts = components_of(kpi)
+    parts = components_of(kpi, frame)
     rows = pl.col("month").is_between(pl.lit(str(window.start)), pl.lit(str(window.end)))
     grouped = (frame.filter(rows).group_by("month")
                .agg([e.alias(name) for name, e in parts.items()]).collect())
@@ -75,7 +75,7 @@ def breakdown(project: Project, kpi: KpiDef, column: str, current: Window,
     for tag, window in (("cur", current), ("cmp", comparison)):
         if window is None:
             continue
-        aggs += [e.alias(f"{tag}_{name}") for name, e in components_of(kpi, window).items()]
+        aggs += [e.alias(f"{tag}_{name}") for name, e in components_of(kpi, frame, window).items()]
     grouped = frame.group_by(column).agg(aggs).collect()
     return _breakdown_frame(project, kpi, comparison is not None, [
         (row[column], {k[4:]: v for k, v in row.items() if k.startswith("cur_")},

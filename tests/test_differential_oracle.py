@@ -65,6 +65,7 @@ from oracle_support import (
     avoided,
     draw_project,
     draw_provisional,
+    excel_text,
     expected_significance,
     inc_rows,
     member,
@@ -655,9 +656,9 @@ class OracleMachine(RuleBasedStateMachine):
                                           f"an empty window: {counts}")
             return
         p_value, significant = want
-        shown = "<0.001" if p_value < 0.001 else f"{p_value:.3f}"
+        shown = "<0.001" if p_value < 0.001 else excel_text(p_value, 3)
         got_p = test["p_value"]
-        got_shown = None if got_p is None else ("<0.001" if got_p < 0.001 else f"{got_p:.3f}")
+        got_shown = None if got_p is None else ("<0.001" if got_p < 0.001 else excel_text(got_p, 3))
         if test["test"] is None or got_shown != shown:
             if got_p is None or abs(got_p - p_value) > 1e-9:
                 self.fail("significance", f"{where}: {k.id}: p {got_p} ({test['test']}), "
@@ -979,9 +980,9 @@ CLASSES_TEXT = __import__("oracle_support").CLASSES
 
 def _rounds_to(value: float, shown: str) -> bool:
     """Whether `shown` (digits, maybe a point and decimals) is `value` rounded to as many
-    decimals as it prints (either way at a half)."""
-    half = 0.5 * 10 ** -len(shown.partition(".")[2])
-    return abs(float(shown) - value) <= half * (1 + 1e-9) + 1e-9
+    decimals as it prints by the report's rule (docs/guarantees.md: Excel's, half away from
+    zero on 15 significant digits; `oracle_support.excel_text`)."""
+    return excel_text(value, len(shown.partition(".")[2])) == shown
 
 
 def _shape(error: str) -> str:

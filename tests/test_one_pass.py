@@ -129,7 +129,7 @@ def build(folder: Path, rows: list[dict]):
 def direct(project, kpi, window: Window) -> dict:
     """A KPI's components over one window in one query over the window's rows."""
     frame = engine.prepare(project, "crimes", [kpi])
-    parts = engine.components_of(kpi, window)
+    parts = engine.components_of(kpi, frame, window)
     return frame.select(**parts).collect().row(0, named=True)
 
 

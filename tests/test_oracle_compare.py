@@ -59,6 +59,7 @@ from oracle_support import (
     Model,
     Oracle,
     draw_project,
+    excel_round,
     inc_rows,
     month,
     same,
@@ -608,7 +609,7 @@ def check_standout(p: Project, k: Kpi, by: str, cur, cmp_, printed, period: int,
             return False, f"base {b:g} / rest {rb:g}"
         mine, theirs = figure(a, b), figure(ra, rb)
         assert mine is not None and theirs is not None
-        gap = abs(round(mine, 1) - round(theirs, 1)) + 1e-9
+        gap = abs(float(excel_round(mine, 1) - excel_round(theirs, 1))) + 1e-9
         if gap < floor:
             return False, f"gap {gap:.1f} < {floor}"
         _, pv = (_z(a, b, ra, rb) if share else _z(a, a + b, ra, ra + rb))
@@ -649,13 +650,14 @@ def check_standout(p: Project, k: Kpi, by: str, cur, cmp_, printed, period: int,
     ra, rb = sum(rows[r][0] for r in rest), sum(rows[r][1] for r in rest)
     rest_fig = figure(ra, rb)
     assert rest_fig is not None
-    assert round(rest_fig, 1) == parsed["rest"]["value"], (
+    assert float(excel_round(rest_fig, 1)) == parsed["rest"]["value"], (
         f"{where}: '{sentence}' gives the rest {parsed['rest']['value']}%, expected "
         f"{rest_fig:.1f}% from {ra:g} / {rb:g} over {rest}")
     for name, shown in parsed["named"]:
         a, b = rows[name]
         mine = figure(a, b)
-        assert mine is not None and round(mine, 1) == shown, (where, sentence, name, mine)
+        assert mine is not None and float(excel_round(mine, 1)) == shown, (where, sentence, name,
+                                                                            mine)
         ok, why = passes(name, rest)
         assert ok, f"{where}: '{sentence}': {name} does not stand out from the rest ({why})"
     # a part left in the rest that would pass against the others left: counted (not promised)

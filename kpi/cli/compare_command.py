@@ -25,6 +25,7 @@ from kpi.cli import (
 )
 from kpi.periods import Comparison
 from kpi.render import Format
+from kpi.rounding import fixed
 
 
 @app.command()
@@ -170,8 +171,8 @@ def comparison_document(result, project_name: str):
         if k.parts:
             title += f" (mean {number(k.mean, kpi)}, median {number(k.median, kpi)}"
             if k.mean_per_1000 is not None:
-                title += (f"; per 1,000 mean {k.mean_per_1000:,.2f}, median "
-                          f"{k.median_per_1000:,.2f}")
+                title += (f"; per 1,000 mean {fixed(k.mean_per_1000, 2, True)}, median "
+                          f"{fixed(k.median_per_1000, 2, True)}")
             title += f"; {RANKED[k.ranked_on]})"
         if not k.parts:
             sections.append(Section(title, ("note",), [(k.note or "no data",)]))
@@ -189,7 +190,7 @@ def comparison_document(result, project_name: str):
                    number(p.comparison.value, kpi) if p.comparison else "n/a",
                    number(p.current.value, kpi) if p.current else "n/a",
                    change_text(p.change, kpi), STATUS_WORDS.get(p.status, p.status)]
-            row += [f"{p.per_1000:,.2f}" if p.per_1000 is not None else "n/a"] if per_1000 \
+            row += [fixed(p.per_1000, 2, True) if p.per_1000 is not None else "n/a"] if per_1000 \
                 else []
             row += [_difference(p.vs_rest)]
             row += [_difference(p.vs_focus) if p.name != result.focus else "—"] \

@@ -27,6 +27,7 @@ from kpi.cli import (
     working,
 )
 from kpi.render import BOM, Format
+from kpi.rounding import fixed
 
 
 @app.command()
@@ -299,7 +300,7 @@ def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
 
 
 def _mib(size: int) -> str:
-    return f"{size / 2**20:,.1f} MiB"
+    return f"{fixed(size / 2**20, 1, grouping=True)} MiB"
 
 
 def _replaced(replaced: list[dict[str, Any]], full: bool) -> str:

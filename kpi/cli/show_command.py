@@ -160,10 +160,10 @@ def _shown(kpi: KpiDef) -> dict[str, Any]:
         return render.signed(v, text)
 
     def percent(v: Any) -> str:
-        return "n/a" if v is None else render.signed(v, f"{v:.1f}%")
+        return "n/a" if v is None else render.signed(v, f"{render.fixed(v, 1)}%")
 
     def points(v: Any) -> str:
-        return "n/a" if v is None else render.signed(v, f"{v:.1f}pp")
+        return "n/a" if v is None else render.signed(v, f"{render.fixed(v, 1)}pp")
 
     def count(v: Any) -> str:
         return "—" if v is None else render.number(v, Unit.COUNT)

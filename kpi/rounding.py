@@ -1,0 +1,46 @@
+"""The one rounding rule of every printed figure: Excel's.
+
+People check the report's figures in Excel, whose ROUND and cell display round a number half
+away from zero on its decimal value to 15 significant digits (the digits Excel keeps and shows),
+not on the binary float. Python's own formatting (`f"{v:.1f}"`) rounds the binary value half
+to even, so an exact 26.5 printed "26" and 12.25 "12.2" where Excel shows 27 and 12.3, and
+2.675 (a binary value just under it) "2.67" where Excel shows 2.68.
+
+The 15 significant digits, not the shortest repr, decide: 26.499999999999996 (a sum of floats
+one bit under 26.5) is 26.5000000000000 to 15 digits, as Excel displays it, so it prints 27, as
+26.500000000000004 does; by its repr it would print 26 beside Excel's 27.
+
+`fixed` is the only place in kpi that turns a float into a fixed number of decimals
+(`tests/test_rounding.py` reads the source to hold that). It lives in the base layer so that the
+engine's notes and the statistics' p-values print by the same rule as the renderers
+(`kpi.render.fixed` is the same function).
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Context, Decimal
+
+EXCEL_DIGITS = 15  # the significant digits Excel keeps of a number and displays
+_WIDE = Context(prec=1000)  # room for any float's digits at any number of places
+
+
+def rounded(value: float, places: int) -> Decimal:
+    """A finite value rounded as Excel's ROUND(value, places) does: to 15 significant digits,
+    then half away from zero to `places` decimals. A result of zero has no sign; a value not
+    finite comes back as it is."""
+    if not math.isfinite(value):
+        return Decimal(value)
+    digits = Decimal(format(float(value), f".{EXCEL_DIGITS}g"))
+    result = digits.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=_WIDE)
+    return result.copy_abs() if result.is_zero() else result
+
+
+def fixed(value: float | None, places: int, grouping: bool = False) -> str:
+    """A value printed to `places` decimals (thousands separated by commas with `grouping`) as
+    Excel shows it: 26.5 -> "27", 12.25 -> "12.3", 2.675 -> "2.68", -0.05 -> "-0.1", and a
+    value that rounds to zero without a minus sign (-0.04 -> "0.0"). "n/a" for None, NaN or an
+    infinity."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return format(rounded(value, places), f"{',' if grouping else ''}.{places}f")

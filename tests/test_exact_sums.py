@@ -1,0 +1,94 @@
+"""Every sum of a KPI's fractions is the one exact sum (`engine._exact_sum`): `kpi compare`
+(and any direct query through `engine.components_of`) gives a part the same figure, to the
+bit, as `kpi summary`, whatever order the rows were loaded in. Polars' plain float sum adds in
+row order: 0.01 + 26.48 + 0.01 is 26.500000000000004 that way, 26.5 exactly."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import kpi
+from kpi.ingest import load
+
+PROJECT = """\
+[project]
+name = "Sums"
+
+[datasets.claims]
+date = "day"
+[datasets.claims.columns]
+day = "date"
+lpa = "str"
+loss = "float"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "loss"
+title = "Loss"
+priority = "p"
+kind = "sum"
+dataset = "claims"
+value = "loss"
+unit = "gbp"
+decimals = 2
+
+[[kpis]]
+id = "mean_loss"
+title = "Mean loss"
+priority = "p"
+kind = "mean"
+dataset = "claims"
+value = "loss"
+unit = "gbp"
+decimals = 2
+"""
+
+# Pence that plain float addition sums differently in different orders.
+LOSSES = [0.01, 26.48, 0.01, 0.1, 0.2, 0.3, 1e-3, 7.07, 0.7, 3.3, 2.2, 1.1, 0.07]
+
+
+def _project(folder: Path, losses: list[float]):
+    folder.mkdir(parents=True)
+    (folder / "kpi.toml").write_text(PROJECT, encoding="utf-8")
+    months = [f"{2023 + (9 + i) // 12}-{(9 + i) % 12 + 1:02d}" for i in range(24)]  # 2023-10 on
+    frame = pl.DataFrame({"day": [f"{m}-15" for m in months for _ in losses],
+                          "lpa": ["North"] * (len(months) * len(losses)),
+                          "loss": [v for _ in months for v in losses]})
+    frame.write_csv(folder / "claims.csv")
+    project = kpi.open(folder)
+    load(project.definition, "claims", [str(folder / "claims.csv")])
+    return kpi.open(folder)
+
+
+def _figures(project) -> dict[str, tuple[float, float]]:
+    """(summary, compare) current value of each KPI, North being the one part."""
+    summary = project.summary("2025-09", "yoy")
+    compared = project.compare("2025-09", "lpa", "yoy")
+    out = {}
+    for kpi_id in ("loss", "mean_loss"):
+        mine = summary.filter(pl.col("id") == kpi_id)["current_value"].item()
+        part = compared.filter((pl.col("kpi") == kpi_id) & (pl.col("part") == "North"))
+        out[kpi_id] = (mine, part["current_value"].item())
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_compare_gives_the_summary_figure_to_the_bit_in_any_row_order(tmp_path, seed):
+    losses = LOSSES[:]
+    random.Random(seed).shuffle(losses)
+    orders = {"given": [0.01, 26.48, 0.01, *LOSSES[3:]], "shuffled": losses,
+              "reversed": [*reversed(LOSSES[3:]), 0.01, 26.48, 0.01]}
+    seen = {}
+    for name, values in orders.items():
+        figures = _figures(_project(tmp_path / name, values))
+        for kpi_id, (summary, compared) in figures.items():
+            assert summary.hex() == compared.hex(), (name, kpi_id, summary, compared)
+            seen.setdefault(kpi_id, set()).add(summary.hex())
+    assert all(len(bits) == 1 for bits in seen.values()), seen
