@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -280,9 +281,10 @@ def test_every_format_has_a_renderer():
         "More": [{"name": "c", "other": 3}]}
     assert outputs[Format.CSV].splitlines() == [
         "section,name,value,other", "Numbers,a,1.25,", "Numbers,'=b,,", "More,c,,3"]
-    assert "| a | 1.2 |" in outputs[Format.MARKDOWN]  # displayed to one decimal place
+    # displayed to one decimal place, half away from zero as Excel rounds (not 1.2, half to even)
+    assert "| a | 1.3 |" in outputs[Format.MARKDOWN]
     assert outputs[Format.TABLE].splitlines()[:5] == ["Heading", "", "Numbers", "name  value",
-                                                      "a     1.2"]
+                                                      "a     1.3"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,5 +450,7 @@ def test_a_kpi_prints_every_figure_to_one_precision(cli, mini, tmp_path):
         'value = "days_to_outcome"\nunit = "days"\ndecimals = 0\n'), encoding="utf-8")
     whole = _median_figures(cli, declared)
     assert all(re.fullmatch(r"\d+ days", f) for f in whole), whole
-    # The same figures, rounded (a median of whole days is whole or a half: no double rounding).
-    assert [int(f.split()[0]) for f in whole] == [round(float(f.split()[0])) for f in figures]
+    # The same figures, rounded (a median of whole days is whole or a half: no double
+    # rounding), a half up as Excel rounds it (34.5 days prints 35).
+    assert [int(f.split()[0]) for f in whole] == [math.floor(float(f.split()[0]) + 0.5)
+                                                  for f in figures]
