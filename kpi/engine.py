@@ -1019,18 +1019,22 @@ def exact_total(wholes: int, units: int) -> float:
 def _totals(frame: pl.LazyFrame, summed: dict[str, pl.Expr], n: pl.Expr | None,
             pieces: bool = False) -> list[pl.Expr]:
     """Each quantity's sum (see `_total`), named; a quantity in fractions summed exactly (see
-    `_exact_sum`), whole numbers and flags as integers. With `pieces`, a sum of fractions
-    also carries its exact pieces (columns named with WHOLES, UNITS and ORDINARY)."""
+    `_exact_sum`), whole numbers and flags as integers. With `pieces`, a sum of fractions is
+    its exact pieces instead (columns named with WHOLES, UNITS and ORDINARY, which
+    `exact_total` puts together over any months), beside Polars' own sum, which stands only
+    where a value is left to it (ORDINARY)."""
     if not summed:
         return []
     types = frame.select(e.alias(a) for a, e in summed.items()).collect_schema()
     out = []
     for a, e in summed.items():
         exact = n is None and types[a].is_float()
-        out.append((_exact_sum(e) if exact else _total(e, n)).alias(a))
         if exact and pieces:
+            out.append(e.cast(pl.Float64).sum().alias(a))
             out += [p.alias(a + tag) for p, tag in zip(_exact_pieces(e), (WHOLES, UNITS, ORDINARY),
                                                         strict=True)]
+        else:
+            out.append((_exact_sum(e) if exact else _total(e, n)).alias(a))
     return out
 
 
