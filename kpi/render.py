@@ -1,6 +1,7 @@
 """Turning engine results into text: numbers in the report's style, JSON, CSV and Rich tables.
 
-Rounding happens only here, at display; JSON and CSV carry full precision.
+Rounding happens only at display, by one rule (`fixed`, from `kpi.rounding`: Excel's, half away
+from zero on the value to 15 significant digits); JSON and CSV carry full precision.
 """
 
 from __future__ import annotations
