@@ -655,9 +655,10 @@ def excel_round(value: float, places: int) -> Decimal:
     return abs(result) if result == 0 else result
 
 
-def excel_text(value: float, places: int) -> str:
-    """A value as the report prints it to `places` decimals, without grouping."""
-    return f"{excel_round(value, places):.{places}f}"
+def excel_text(value: float, places: int, grouping: bool = False) -> str:
+    """A value as the report prints it to `places` decimals (thousands with commas with
+    `grouping`)."""
+    return format(excel_round(value, places), f"{',' if grouping else ''}.{places}f")
 
 
 def status_of(k: Kpi, current: float, comparison: float) -> str:

@@ -6,10 +6,13 @@ kpi.periods, so a window bug cannot hide in both sides at once.
 
 from __future__ import annotations
 
+import math
+
 import duckdb
 import pytest
 import reference_engine as ref
 from fixtures.generated import POPULATION, ingest_all, write_project
+from oracle_support import excel_round
 
 from kpi import engine, store
 from kpi.periods import Comparison, Month
@@ -157,7 +160,8 @@ def expected_status(kpi_id: str, current: float, previous: float) -> str:
         size = current - previous
     else:
         size = (current - previous) / previous * 100
-    if abs(size) <= STABLE_BANDS.get(kpi_id, 0.0) or round(size, 1) == 0:
+    if abs(size) <= STABLE_BANDS.get(kpi_id, 0.0) or (math.isfinite(size)
+                                                       and excel_round(size, 1) == 0):
         return "stable"
     improving = (size < 0) if kpi_id in LOWER_IS_BETTER else (size > 0)
     return "improving" if improving else "deteriorating"

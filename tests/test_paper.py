@@ -20,6 +20,7 @@ from fixtures.paper_project import load_paper_project
 from hypothesis import example, given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
+from oracle_support import excel_round, excel_text
 
 from kpi.catalogue import Better, Kind, KpiDef, Unit
 from kpi.engine import KpiResult, Measured, Outcome
@@ -76,20 +77,20 @@ def exported(project, tmp_path_factory):
 
 
 def _count(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    return excel_text(value, 0 if float(value).is_integer() else 1, grouping=True)
 
 
 def _shown(value: float | None, unit: str) -> set[str]:
     if value is None:
         return set()
     if unit == "percent":
-        return {f"{value:.1f}%"}
+        return {f"{excel_text(value, 1)}%"}
     if unit == "seconds":
-        return {f"{int(round(abs(value)))}s"}
+        return {f"{excel_text(abs(value), 0)}s"}
     if unit in ("ratio", "score", "per_1000", "number"):
-        return {f"{value:,.1f}"}
+        return {excel_text(value, 1, grouping=True)}
     if unit == "gbp":
-        return {f"£{value:,.0f}"}
+        return {f"£{excel_text(value, 0, grouping=True)}"}
     return {_count(value)}
 
 
@@ -125,13 +126,13 @@ def _expected(doc: dict) -> set[str]:
                 out.add(_count(window[key]))
     change = doc["change"]
     if change["points"] is not None:
-        out.add(f"{abs(change['points']):.1f}")
+        out.add(excel_text(abs(change['points']), 1))
     if change["percent"] is not None:
-        out.add(f"{abs(change['percent']):.1f}%")
+        out.add(f"{excel_text(abs(change['percent']), 1)}%")
     if change["absolute"] is not None:
         out |= _shown(abs(change["absolute"]), unit)
         if unit == "ratio":
-            out.add(f"{abs(change['absolute']):.1f}")
+            out.add(excel_text(abs(change['absolute']), 1))
     return out
 
 
@@ -216,7 +217,7 @@ def test_wording_follows_the_sign_and_the_status(exported):
         size = doc["change"]["points"] if doc["change"]["points"] is not None \
             else doc["change"]["absolute"]
         main = _main_sentences(text)
-        if round(size, 1) == 0:
+        if excel_round(size, 1) == 0:
             assert "unchanged" in main, doc["id"]
         else:
             assert ("an increase" in main) == (size > 0), doc["id"]
@@ -702,11 +703,11 @@ def test_rate_change_is_in_points(before, after):
     points = after - before
     if points == 0:
         assert words == "unchanged"
-    elif round(points, 1) == 0:
+    elif excel_round(points, 1) == 0:
         assert words == "unchanged to one decimal place"
     else:
         assert words == (f"{'an increase' if points > 0 else 'a decrease'} of "
-                         f"{abs(points):.1f} percentage points")
+                         f"{excel_text(abs(points), 1)} percentage points")
 
 
 def test_outcome_statuses_have_words():

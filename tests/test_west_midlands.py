@@ -21,6 +21,7 @@ import pytest
 import reference_engine as ref
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from oracle_support import excel_round
 from typer.testing import CliRunner
 
 from kpi import engine
@@ -62,22 +63,23 @@ def project():
 
 def _shown(value: float, row: dict) -> float:
     """A value at the report's precision: whole numbers for counts, seconds and days, one
-    decimal place for percentages, ratios and the harm score."""
+    decimal place for percentages, ratios and the harm score, rounded as Excel rounds (half
+    away from zero, docs/guarantees.md)."""
     if row["unit"] in ("count", "seconds", "days"):
-        return round(value)
-    return round(value, 1)
+        return float(excel_round(value, 0))
+    return float(excel_round(value, 1))
 
 
 def _change(result: dict, reported: str) -> str:
     change = result["change"]
     if reported.endswith("pp"):
-        points = round(change["points"], 1) + 0.0
+        points = excel_round(change["points"], 1)
         return "0.0pp" if points == 0 else f"{points:+.1f}pp"
     if reported.endswith("%"):
-        return f"{change['percent']:+.1f}%"
+        return f"{excel_round(change['percent'], 1):+.1f}%"
     if reported == "stable":
         return result["status"]
-    return f"{change['absolute']:+.0f}"
+    return f"{excel_round(change['absolute'], 0):+.0f}"
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r["id"] for r in ROWS])
