@@ -494,6 +494,10 @@ BASELINE_POINTS = 12
 RUN = 7  # points in a shift or a trend
 LIMIT_FACTOR = 2.66  # 3 sigma, estimated as mean moving range / 1.128
 SIGMA2_FACTOR = 1.773  # 2 sigma
+# A baseline moving range at or above this many times the mean moving range (the upper range
+# limit, D4 for ranges of two) is left out of the mean moving range before the process limits
+# are computed, once (Making Data Count; NHSRplotthedots' screen_outliers = TRUE).
+SCREEN_FACTOR = 3.267
 
 # The fewest baseline months limits are computed from (a moving range needs two), and the
 # months below which they are trial limits, revised as months arrive (NHSRplotthedots warns
@@ -554,6 +558,8 @@ class Segment:
     upper_2sigma: float | None
     trial: bool = False
     note: str | None = None
+    # the baseline months whose moving range was screened out of the mean moving range
+    screened: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -673,7 +679,7 @@ def _segment(months: list[str], values: list[float | None], better: Better,
     moving = [r for r in (ranges[i] for i in base_idx[1:]) if r is not None]
     assert len(base) == len(moving) + 1 == len(base_idx), "the baseline has every value"
     mean = math.fsum(base) / len(base)
-    mr = math.fsum(moving) / (len(base_idx) - 1)
+    mr, screened = _screened_mean_range(moving, [months[i] for i in base_idx[1:]])
     upper, lower = mean + LIMIT_FACTOR * mr, mean - LIMIT_FACTOR * mr
     upper2, lower2 = mean + SIGMA2_FACTOR * mr, mean - SIGMA2_FACTOR * mr
     if floor is not None:
@@ -723,7 +729,21 @@ def _segment(months: list[str], values: list[float | None], better: Better,
     note = (f"trial limits: {len(base_idx)} months, fewer than the {baseline_points} a "
             "baseline needs" if trial else None)
     return (Segment(months[0], months[-1], span, mean, mr, lower, upper, lower2, upper2,
-                    trial, note), points)
+                    trial, note, screened), points)
+
+
+def _screened_mean_range(moving: list[float], months: list[str]) -> tuple[float, tuple[str, ...]]:
+    """The mean moving range the limits are computed from, and the months whose moving range
+    it leaves out: those at or above SCREEN_FACTOR times the mean of all of them, in one pass
+    (NHSRplotthedots' ptd_spc_standard: keeps `mr < 3.267 * amr`, then takes the mean of those
+    kept). A baseline whose ranges are all 0 keeps them (mean 0), as no range stands out."""
+    everything = math.fsum(moving) / len(moving)
+    kept = [r for r in moving if r < SCREEN_FACTOR * everything]
+    if not kept:
+        return everything, ()
+    out = tuple(m for m, r in zip(months, moving, strict=True)
+                if not r < SCREEN_FACTOR * everything)
+    return math.fsum(kept) / len(kept), out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ deliberate difference:
 - the baseline is the first 12 months of each segment, trial limits with fewer, none with
   fewer than 2 (a moving range needs two months);
 - limits of a quantity that cannot be negative stop at 0, a percentage's at 100;
-- moving ranges are not screened for outliers (NHSRplotthedots' `screen_outliers = TRUE`
-  drops those of at least 3.267 times their mean before the limits);
+- a baseline whose moving ranges are all 0 keeps them (mean moving range 0, limits on the
+  mean): NHSRplotthedots' screen (`mr < 3.267 * amr`) drops every one of them, leaving no
+  mean moving range and no limits;
 - a point in two trends (a shared peak or trough) takes the later trend's direction
   (NHSRplotthedots: "use right side"); a point in one trend only takes that trend's direction
   (NHSRplotthedots reads the step after the last point of a trend when the next month starts
@@ -22,6 +23,11 @@ for shifts and trends, a window of 3 around each point for two of three, then a 
 by priority (outside the limits, trend, two of three, shift). Nothing here imports kpi; the
 arithmetic of the limits is written as the docs state it (mean of the baseline, mean moving
 range, mean +- 2.66 and 1.773 times it), so a value on a limit compares the same on both sides.
+
+Moving ranges are screened as `ptd_spc_standard.R` does by default (`screen_outliers = TRUE`):
+`amr` is the mean of the baseline's moving ranges; each range is kept where `mr < 3.267 * amr`
+(so one at 3.267 times the mean is dropped) and `amr` is the mean of those kept, once (the
+screen is not repeated on the new mean).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import math
 from dataclasses import dataclass
 
 LIMIT = 2.66
+SCREEN = 3.267
 CLOSE = 1.773
 BASELINE = 12
 FEWEST = 2
@@ -64,7 +71,12 @@ def _limits(values: list[float | None], floor: float | None, ceiling: float | No
         return None
     xs = [float(v) for v in base if v is not None]
     mean = math.fsum(xs) / len(xs)
-    mr = math.fsum(abs(b - a) for a, b in zip(xs, xs[1:], strict=False)) / (len(xs) - 1)
+    mrs = [abs(b - a) for a, b in zip(xs, xs[1:], strict=False)]
+    amr = math.fsum(mrs) / len(mrs)
+    # case_when(mr < 3.267 * amr ~ mr, TRUE ~ NA), then mean(mr, na.rm = TRUE)
+    screened = [r if r < SCREEN * amr else None for r in mrs]
+    kept = [r for r in screened if r is not None]
+    mr = math.fsum(kept) / len(kept) if kept else amr  # all 0: see the module's note
     lower, upper = mean - LIMIT * mr, mean + LIMIT * mr
     lower2, upper2 = mean - CLOSE * mr, mean + CLOSE * mr
     if floor is not None:

@@ -143,6 +143,17 @@ def test_a_missing_month_fails_coverage_and_gaps(tmp_path):
     assert coverage == ["coverage_total", "coverage_part_a", "coverage_part_b"]
 
 
+def test_the_quality_check_says_how_many_kpis_had_rows_to_check(tmp_path):
+    """It passes when no KPI has a quality note, and says of how many KPIs it read rows: all
+    three here, none for a period before the data (not '3 rows checked' of rows never read)."""
+    project = _project(tmp_path)
+    quality = next(r for r in run_checks(project, PERIOD).results if r.id == "quality")
+    assert quality.passed and quality.message == "3 of 3 live KPIs' rows checked"
+    before = next(r for r in run_checks(project, Month.parse("2019-01")).results
+                  if r.id == "quality")
+    assert before.message == "no rows to check for the 3 live KPIs"
+
+
 def test_data_checks_can_be_left_out(tmp_path):
     report = run_checks(_project(tmp_path, skip="2024-06"), PERIOD, data=False)
     assert [r.kind for r in report.results] == [CheckKind.RECONCILIATION]

@@ -103,6 +103,9 @@ def check(values: list[float | None], better: str, unit: str, target: float | No
 @example(("none", [10.0, 12.0] * 6 + [11.0, 20.0, 15.0]), "lower", None, [])
 @example(("none", [10.0, 12.0] * 6 + [20.0, 15.0, 11.5]), "lower", None, [])
 @example(("none", [1.0, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6]), "higher", None, [])
+@example(("count", [5.0] * 14), "higher", None, [])  # every moving range 0: none screened
+@example(("none", [10.0, 12.0] * 3 + [30.0] + [12.0, 10.0] * 2 + [12.0, 20.0]), "lower", None,
+         [])
 def test_xmr_variation_assurance_match_the_reference(drawn, better, target, cuts):
     unit, values = drawn
     if unit == "percent" and target is not None:
@@ -129,3 +132,49 @@ def test_two_of_three_counts_months_close_to_the_limits_not_beyond_them(tail, ru
     variation = stats.variation(chart)
     assert variation is not None and variation.verdict == verdict
     check(values, "lower", "none", None)
+
+
+# Twelve months of 10 and 12 with one wild month (30) in July, then 20 in January.
+WILD = [10.0, 12.0, 10.0, 12.0, 10.0, 12.0, 30.0, 12.0, 10.0, 12.0, 10.0, 12.0, 20.0]
+
+
+def test_a_wild_month_is_screened_out_of_the_mean_moving_range():
+    """NHSRplotthedots' default (screen_outliers = TRUE): the moving ranges into and out of
+    the wild month (18 and 18) are at least 3.267 times the mean of all 11 (54 / 11 = 4.91,
+    so 16.04) and are left out, so m̄R is 2, not 4.91, and the limits are 12.67 +- 5.32
+    (7.35 to 17.99), not -0.39 to 25.72. The 20 in January, which the wide limits hid, is
+    outside them: the latest month is a special cause of concern, not common cause. The
+    mean keeps the wild month (12.67): only the moving ranges are screened."""
+    months = _months(len(WILD))
+    chart = stats.xmr(months, WILD, Better.LOWER)
+    (segment,) = chart.segments
+    assert segment.screened == (months[6], months[7])
+    assert chart.mean == pytest.approx(38 / 3)
+    assert chart.mean_moving_range == pytest.approx(2.0)
+    assert (chart.lower_limit, chart.upper_limit) == pytest.approx((38 / 3 - 5.32,
+                                                                    38 / 3 + 5.32))
+    assert [(p.month, p.rule) for p in chart.signals] == [(months[6], "limits"),
+                                                           (months[12], "limits")]
+    variation = stats.variation(chart)
+    assert variation is not None and variation.verdict == stats.SPECIAL_CONCERN
+    check(WILD, "lower", "none", None)
+
+
+def test_a_moving_range_at_exactly_the_screen_is_left_out():
+    """The screen keeps a moving range strictly below 3.267 x m̄R (`mr < 3.267 * amr`), so
+    one exactly at it is left out: ranges of 773 (nine), 776 and 3,267 have mean 1,000, the
+    3,267 is on the screen, and m̄R is the other ten's 7,733 / 10 = 773.3."""
+    ranges = [773.0] * 5 + [3267.0] + [773.0] * 4 + [776.0]
+    values = [5000.0]
+    for i, r in enumerate(ranges):
+        values.append(values[-1] + (r if i % 2 else -r))
+    months = _months(len(values))
+    chart = stats.xmr(months, values, Better.HIGHER)
+    assert chart.segments[0].screened == (months[6],)
+    assert chart.mean_moving_range == pytest.approx(773.3)
+    check(values, "higher", "none", None)
+    # A hair below the screen, the range is kept and m̄R is the mean of all eleven.
+    values[6:] = [v + (-0.01 if values[6] > values[5] else 0.01) for v in values[6:]]
+    chart = stats.xmr(months, values, Better.HIGHER)
+    assert chart.segments[0].screened == ()
+    check(values, "higher", "none", None)

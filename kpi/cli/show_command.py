@@ -302,6 +302,9 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
         ]
         if len(chart.segments) > 1:
             rows.append(("recalculated", ", ".join(seg.start for seg in chart.segments[1:])))
+        screened = [m for seg in chart.segments for m in seg.screened]
+        if screened:
+            rows.append(("screened from m̄R", ", ".join(screened)))
         rows += [
             ("latest signal", latest_text),
             ("special causes", "; ".join(f"{span}: {stats.RULE_WORDS[rule]} ({signal})"
@@ -326,6 +329,7 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
             "lower_2sigma": chart.lower_2sigma, "upper_2sigma": chart.upper_2sigma,
             "trial": chart.trial, "note": chart.note,
             "recalculated": [seg.start for seg in chart.segments[1:]],
+            "screened": [m for seg in chart.segments for m in seg.screened],
             "signals": [{"month": p.month, "value": render.json_number(p.value, kpi.unit),
                          "rule": p.rule, "signal": p.signal} for p in chart.signals],
         },
