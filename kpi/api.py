@@ -314,14 +314,16 @@ class Project:
                if kpi.status == Status.LIVE else None)
         if kpi.status == Status.LIVE and end is None:
             _require_data(result, month)
-        verdict = verdicts.verdict_of(result, None)
+        # A KPI with provisional months is tested without them, as the summary tests it.
+        settled = verdicts.settled_tests(project, [result], as_of=cutoff).get(kpi.id)
+        verdict = verdicts.verdict_of(result, None, settled)
         same_months = None
         if end is not None:
             trend = engine.monthly_series_all(project, [(kpi, end, months)],
                                               cutoff)[(kpi.id, end, months)]
             # Charted even when the current window is incomplete: the gap is then visible.
             series = verdicts.monthly_values(project, [kpi], {kpi.id: end}, months, cutoff)
-            verdict = verdicts.verdict_of(result, series[kpi.id])
+            verdict = verdicts.verdict_of(result, series[kpi.id], settled)
             if seasonal:
                 same_months = verdicts.monthly_values(project, [kpi], {kpi.id: end}, 24,
                                                       cutoff)[kpi.id]

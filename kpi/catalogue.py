@@ -13,7 +13,7 @@ import math
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -74,6 +74,14 @@ class Unit(StrEnum):
     NUMBER = "number"
 
 
+class RateTest(StrEnum):
+    """How the change of a rate of two KPIs is tested (`rate_test`; docs/statistics.md)."""
+
+    PROPORTIONS = "proportions"  # the numerator's events are some of the denominator's
+    PER_DENOMINATOR = "per_denominator"  # a count of events per a denominator taken as exposure
+    NONE = "none"  # neither test's assumptions are known to hold
+
+
 class Status(StrEnum):
     LIVE = "live"
     IN_DEVELOPMENT = "in_development"
@@ -95,7 +103,7 @@ KIND_KEYS: dict[Kind, tuple[frozenset[str], frozenset[str]]] = {
     Kind.COUNT: (frozenset(), frozenset({"value"})),
     Kind.SUM: (frozenset({"value"}), frozenset()),
     Kind.RATE: (frozenset(), frozenset({"numerator", "denominator", "numerator_kpi",
-                                        "denominator_kpi"})),
+                                        "denominator_kpi", "numerator_within_denominator"})),
     Kind.WITHIN: (frozenset({"value", "threshold"}), frozenset()),
     Kind.MEAN: (frozenset({"value"}), frozenset()),
     Kind.MEDIAN: (frozenset({"value"}), frozenset()),
@@ -274,6 +282,11 @@ class KpiDef:
     provisional_months: int = 0
     # The decimal places every value of the KPI is shown to; None: its unit's (render.places).
     decimals: int | None = None
+    # A rate of two KPIs: whether the numerator's events are some of the denominator's, as
+    # declared (`numerator_within_denominator`) or proven (`rate_test`); None for other KPIs.
+    numerator_within_denominator: bool | None = None
+    # A rate of two KPIs: the test its change gets (`rate_test`); None for other KPIs.
+    rate_test: RateTest | None = None
 
     @property
     def is_snapshot(self) -> bool:
@@ -294,6 +307,46 @@ class KpiDef:
         """A rate of two KPIs: the numerator's and the denominator's ids."""
         return (required(self.numerator_kpi, f"KPI '{self.id}': numerator_kpi"),
                 required(self.denominator_kpi, f"KPI '{self.id}': denominator_kpi"))
+
+
+def _narrower(numerator: str | None, denominator: str | None) -> bool:
+    """Whether a filter selects only rows the other selects: the other is absent, the same,
+    or the start of it followed by AND (SQL's AND binds more tightly than OR, so `D AND X`
+    selects only rows D selects, with or without brackets around D)."""
+    if denominator is None:
+        return True
+    if numerator is None:
+        return False
+    num, den = (" ".join(text.split()) for text in (numerator, denominator))
+    return num == den or any(num.upper().startswith(f"{start} AND ".upper()) and
+                             num[:len(start)] == start for start in (den, f"({den})"))
+
+
+def provably_within(num: KpiDef, den: KpiDef) -> bool:
+    """Whether every event a rate's numerator KPI counts is one its denominator KPI counts,
+    as kpi can tell from the catalogue alone: both count the rows of one dataset (a `count`
+    without `value` or `multiplier`), at one lag, and the numerator's filter narrows the
+    denominator's (`_narrower`)."""
+    def rows(k: KpiDef) -> bool:
+        return k.kind == Kind.COUNT and k.value is None and k.multiplier == 1.0
+
+    return (rows(num) and rows(den) and num.dataset is not None
+            and num.dataset == den.dataset and num.lag == den.lag
+            and _narrower(num.filter, den.filter))
+
+
+def rate_test(declared: bool | None, num: KpiDef, den: KpiDef) -> RateTest:
+    """The one rule for testing a rate of two KPIs (docs/statistics.md): two proportions only
+    where the numerator's events are some of the denominator's, declared
+    (`numerator_within_denominator = true`) or proven (`provably_within`); else a count of
+    events per its denominator, where the numerator is a count of events (a `count` without
+    `value` or `multiplier`) and the denominator a count or sum (its exposure); else none."""
+    if declared or (declared is None and provably_within(num, den)):
+        return RateTest.PROPORTIONS
+    if (num.kind == Kind.COUNT and num.value is None and num.multiplier == 1.0
+            and den.kind in (Kind.COUNT, Kind.SUM)):
+        return RateTest.PER_DENOMINATOR
+    return RateTest.NONE
 
 
 def required(value: T | None, what: str) -> T:
@@ -1352,6 +1405,7 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
         if kpi is not None:
             kpis.append(kpi)
     known = {k.id: k for k in kpis}
+    resolved: dict[str, KpiDef] = {}
     for kpi in kpis:
         for key in ("numerator_kpi", "denominator_kpi"):
             ref = getattr(kpi, key)
@@ -1364,6 +1418,21 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
                 problems.add(f"KPI '{kpi.id}'", key,
                              f"'{ref}' is in development, so a live KPI cannot use it",
                              line=problems.item_line("kpis", kpi.id, key))
+        if kpi.is_derived and all(
+                (ref := getattr(kpi, key)) in known and not known[ref].is_derived
+                for key in ("numerator_kpi", "denominator_kpi")):
+            num, den = (known[ref] for ref in kpi.ratio_of)
+            declared = kpi.numerator_within_denominator
+            if declared is False and provably_within(num, den):
+                problems.add(f"KPI '{kpi.id}'", "numerator_within_denominator",
+                             f"is false, but '{num.id}' counts rows of '{den.id}' (the same "
+                             "dataset, its filter narrowed): remove the key",
+                             line=problems.item_line("kpis", kpi.id,
+                                                     "numerator_within_denominator"))
+            resolved[kpi.id] = replace(
+                kpi, numerator_within_denominator=bool(declared) or (
+                    declared is None and provably_within(num, den)),
+                rate_test=rate_test(declared, num, den))
         for ref in kpi.components:
             if ref not in known:
                 problems.add(f"KPI '{kpi.id}'", "components", f"'{ref}' is not a KPI",
@@ -1372,7 +1441,7 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
             if ref not in known or ref == kpi.id:
                 problems.add(f"KPI '{kpi.id}'", "quotes", f"'{ref}' is not another KPI",
                              line=problems.item_line("kpis", kpi.id, "quotes"))
-    return kpis
+    return [resolved.get(k.id, k) for k in kpis]
 
 
 def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
@@ -1504,6 +1573,14 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         if not isinstance(flags[key], bool):
             bad(key, "must be true or false")
             flags[key] = False
+    within = item.get("numerator_within_denominator")
+    if within is not None and not isinstance(within, bool):
+        bad("numerator_within_denominator", "must be true or false")
+        within = None
+    elif within is not None and not derived:
+        bad("numerator_within_denominator", "is a key of a rate of two KPIs (numerator_kpi "
+            "and denominator_kpi)")
+        within = None
     if (flags["target_illustrative"] or texts["target_source"]) and "target" not in item:
         bad("target_source" if texts["target_source"] else "target_illustrative",
             "describes a target, and the KPI has none")
@@ -1516,7 +1593,8 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         kind=kind, unit=unit, better=better, dataset=dataset_id if not derived else None,
         filter=item.get("filter"), value=item.get("value"), numerator=item.get("numerator"),
         denominator=item.get("denominator"), numerator_kpi=item.get("numerator_kpi"),
-        denominator_kpi=item.get("denominator_kpi"), threshold=numbers["threshold"],
+        denominator_kpi=item.get("denominator_kpi"), numerator_within_denominator=within,
+        threshold=numbers["threshold"],
         percentile=numbers["percentile"], population=item.get("population"),
         populations=tuple(populations_pair) if populations_pair else None,
         weights=item.get("weights"), weight_key=item.get("weight_key"),

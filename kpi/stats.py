@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from kpi.catalogue import Better, Kind, Unit
+from kpi.catalogue import Better, Kind, RateTest, Unit
 from kpi.rounding import fixed, rounded
 
 if TYPE_CHECKING:
@@ -117,11 +117,13 @@ def p_text(p_value: float | None) -> str:
     return "<0.001" if p_value < 0.001 else fixed(p_value, 3)
 
 
-def poisson_test(n1: int, t1: float, n2: int, t2: float) -> Significance:
+def poisson_test(n1: int, t1: float, n2: int, t2: float,
+                 per_denominator: bool = False) -> Significance:
     """Two Poisson counts, n1 events over t1 months against n2 over t2, conditional on n1 + n2:
     n1 ~ Binomial(n1 + n2, t1 / (t1 + t2)) when the rates are equal. Two-sided p-value: twice
     the smaller tail, capped at 1. Exact up to EXACT_LIMIT events, then a normal approximation
-    with continuity correction."""
+    with continuity correction. With `per_denominator`, t1 and t2 are a rate's denominators
+    (its exposures, such as calls), not months."""
     if n1 < 0 or n2 < 0 or t1 <= 0 or t2 <= 0:
         return not_tested("counts must be non-negative over windows of positive length")
     n = n1 + n2
@@ -138,8 +140,14 @@ def poisson_test(n1: int, t1: float, n2: int, t2: float) -> Significance:
         lower = _normal_cdf((n1 + 0.5 - mean) / sd)
         upper = _normal_cdf(-(n1 - 0.5 - mean) / sd)  # not 1 - cdf: keeps a tiny tail
     p_value = min(1.0, 2.0 * min(lower, upper))
-    note = (f"{n1:,} events in {t1:g} months against {n2:,} in {t2:g}: {_judged(p_value)}; "
-            "assumes Poisson counts, which crime counts often exceed in variance")
+    if per_denominator:
+        note = (f"{n1:,} events per {t1:,.15g} of the denominator against {n2:,} per "
+                f"{t2:,.15g}: {_judged(p_value)}; assumes Poisson counts in proportion to "
+                "their denominators, which crime counts often exceed in variance")
+    else:
+        note = (f"{n1:,} events in {t1:g} months against {n2:,} in {t2:g}: "
+                f"{_judged(p_value)}; assumes Poisson counts, which crime counts often exceed "
+                "in variance")
     return Significance(test, ratio, p_value, p_value < ALPHA, note)
 
 
@@ -191,6 +199,8 @@ def significance(result: KpiResult) -> Significance:
         return not_tested(result.note or "needs both a current and a comparison window")
     if kpi.kind in UNTESTED_KINDS:
         return not_tested(UNTESTED_KINDS[kpi.kind])
+    if kpi.is_derived:
+        return _rate_of_kpis(result)
     if kpi.unit == Unit.PERCENT:
         counts = [_whole(v) for v in (current.numerator, current.denominator,
                                       comparison.numerator, comparison.denominator)]
@@ -210,6 +220,34 @@ def significance(result: KpiResult) -> Significance:
     if kpi.is_snapshot:
         return not_tested("a snapshot is a stock at one date, not events over time")
     return not_tested(f"no test for a {kpi.kind.value} in {kpi.unit.value}")
+
+
+def _rate_of_kpis(result: KpiResult) -> Significance:
+    """A rate of two KPIs, by the test `catalogue.rate_test` chose for it: two proportions
+    where its numerator's events are some of its denominator's, else the numerator's events
+    per its denominator (two Poisson counts, each denominator its exposure), else none."""
+    kpi, current, comparison = result.kpi, result.current, result.comparison
+    assert current is not None and comparison is not None, "checked by significance"
+    counts = [_whole(v) for v in (current.numerator, current.denominator,
+                                  comparison.numerator, comparison.denominator)]
+    if kpi.rate_test == RateTest.PROPORTIONS:
+        whole = [c for c in counts if c is not None]
+        if len(whole) < len(counts):
+            return not_tested("a rate is tested from whole-number numerators and denominators")
+        return proportion_test(*whole)
+    if kpi.rate_test == RateTest.PER_DENOMINATOR:
+        x1, x2 = counts[0], counts[2]
+        e1, e2 = current.denominator, comparison.denominator
+        if x1 is None or x2 is None or x1 < 0 or x2 < 0:
+            return not_tested("the numerator's values are not whole counts of events")
+        if e1 is None or e2 is None or not (math.isfinite(e1) and math.isfinite(e2)) \
+                or e1 <= 0 or e2 <= 0:
+            return not_tested("a window's denominator is not a positive amount to take a "
+                              "rate per")
+        return poisson_test(x1, e1, x2, e2, per_denominator=True)
+    return not_tested("the numerator's events are not known to be some of the denominator's "
+                      "(numerator_within_denominator), and the numerator is not a count of "
+                      "events per its denominator")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -62,6 +62,11 @@ def verdict_of(result: KpiResult, series: Series | None,
     kpi = result.kpi
     if kpi.status != Status.LIVE:
         return Verdict(None, None, None, kpi.target, None, None)
+    # Tested on its whole windows, a KPI whose last months are not final would print another
+    # verdict than the summary's: every caller passes `settled_tests`' answer.
+    assert settled is not None or not (kpi.provisional_months and result.current is not None
+                                       and result.comparison is not None), \
+        f"KPI '{kpi.id}' has provisional months: judge it with settled_tests"
     test = settled[0] if settled is not None else stats.significance(result)
     chart = None
     # A cumulative KPI's months are not independent, so no process chart reads them.
@@ -211,30 +216,40 @@ def verdicts(project: Project, report: Report, months: int = SERIES_MONTHS,
     wanted = [r.kpi for r in report.results if r.kpi.id in ends]
     known = report.monthly if report.series == months else None
     series = monthly_values(project, wanted, ends, months, as_of, parts=known)
-    settled = {}
-    provisional = [r for r in report.results if r.kpi.provisional_months
-                   and r.current is not None and r.comparison is not None
-                   and r.kpi.status == Status.LIVE]
-    if provisional:
-        # The months of both windows, read again only where the series did not hold them
-        # (a comparison window more than `months` back).
-        spans: dict[str, tuple[Month, Month]] = {}
-        for r in provisional:
-            assert r.current is not None and r.comparison is not None, "chosen above"
-            spans[r.kpi.id] = (min(r.comparison.window.start, r.current.window.start),
-                               r.current.window.end)
-        held = known or {}
-        # A rate of two KPIs is not summed again (settled_significance says why).
-        missing = [r.kpi for r in provisional if not r.kpi.is_derived and any(
-            str(m) not in held.get(r.kpi.id, {})
-            for m in Window(WindowKind.YE, *spans[r.kpi.id]).months())]
-        parts = dict(held)
-        if missing:
-            parts.update(_read_monthly(project, missing, {k.id: spans[k.id] for k in missing},
-                                       as_of))
-        settled = {r.kpi.id: settled_significance(project, r, parts) for r in provisional}
+    settled = settled_tests(project, report.results, known, as_of)
     return {r.kpi.id: verdict_of(r, series.get(r.kpi.id), settled.get(r.kpi.id))
             for r in report.results}
+
+
+def settled_tests(project: Project, results: Iterable[KpiResult],
+                  known: engine.Monthly | None = None,
+                  as_of: AsOf | None = None) -> dict[str, Settled | None]:
+    """The test without their provisional months (`settled_significance`) of each live result
+    of a KPI with `provisional_months` and both windows, by KPI id: what `verdict_of` needs
+    for such a KPI, whichever command judges it (the summary, `kpi show`, the paper). The
+    monthly components are read only where `known` does not hold them."""
+    provisional = [r for r in results if r.kpi.provisional_months
+                   and r.current is not None and r.comparison is not None
+                   and r.kpi.status == Status.LIVE]
+    if not provisional:
+        return {}
+    # The months of both windows, read again only where the series did not hold them
+    # (a comparison window more than `months` back).
+    spans: dict[str, tuple[Month, Month]] = {}
+    for r in provisional:
+        assert r.current is not None and r.comparison is not None, "chosen above"
+        spans[r.kpi.id] = (min(r.comparison.window.start, r.current.window.start),
+                           r.current.window.end)
+    held = known or {}
+    # A rate of two KPIs is not summed again (settled_significance says why).
+    missing = [r.kpi for r in provisional if not r.kpi.is_derived and any(
+        str(m) not in held.get(r.kpi.id, {})
+        for m in Window(WindowKind.YE, *spans[r.kpi.id]).months())]
+    parts = dict(held)
+    if missing:
+        parts.update(_read_monthly(project, missing, {k.id: spans[k.id] for k in missing},
+                                   as_of))
+    return {r.kpi.id: settled_significance(project, r, parts) for r in provisional}
 
 
 # The first month of a verdict's series; the engine reads the series with the windows.

@@ -1,0 +1,487 @@
+"""Significance where its assumptions hold (docs/statistics.md, "A rate of two KPIs" and
+"Months that are not final yet").
+
+1. A rate of two KPIs is tested as two proportions only where its numerator's events are known
+   to be some of its denominator's (`numerator_within_denominator`, or proven from the
+   catalogue: one dataset's rows, the numerator's filter narrowing the denominator's); else as
+   a count of events per its denominator (two Poisson counts, the denominators their
+   exposures); else not tested, with the reason. Expected p-values come from scipy.
+2. The provisional-months path, which the differential oracle's random projects seldom reach
+   (two whole windows of a KPI with `provisional_months`): projects drawn with every month
+   held and `provisional_months` 1 to 3 on a count, a rate and a within-threshold share. The
+   verdict `kpi summary` prints is scipy's test on DuckDB's counts of the two windows less
+   their last N months (oracle_support.settled); `kpi show` prints the same test, the
+   paper's figures file the whole windows' figures, and the paper's sentence the figures of
+   the windows the test compared.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from oracle_support import (
+    ALPHA,
+    FIRST,
+    FORCES,
+    INC_FILTERS,
+    LAST,
+    Kpi,
+    Model,
+    Oracle,
+    ProjectSpec,
+    expected_significance,
+    inc_rows,
+    parse,
+    settled,
+    significance_counts,
+    text,
+    write_csv,
+)
+
+from kpi.catalogue import RateTest, load_project_file
+from kpi.paper import kpi_value
+from kpi.periods import Month
+
+# ---------------------------------------------------------------------------------------------
+# 1. A rate of two KPIs
+
+RATES_TOML = """
+[project]
+name = "Rates"
+baseline = "2024-03"
+
+[datasets.calls]
+date = "day"
+[datasets.calls.columns]
+day = "date"
+kind = "str"
+
+[datasets.offences]
+date = "day"
+[datasets.offences.columns]
+day = "date"
+kind = "str"
+
+[[priorities]]
+id = "p"
+title = "Plan"
+
+[[kpis]]
+id = "calls"
+title = "Calls"
+priority = "p"
+kind = "count"
+dataset = "calls"
+better = "neutral"
+
+[[kpis]]
+id = "urgent_calls"
+title = "Urgent calls"
+priority = "p"
+kind = "count"
+dataset = "calls"
+filter = "kind = 'urgent'"
+better = "neutral"
+
+[[kpis]]
+id = "offences"
+title = "Offences"
+priority = "p"
+kind = "count"
+dataset = "offences"
+better = "lower"
+
+[[kpis]]
+id = "offences_per_100_calls"
+title = "Offences per 100 calls"
+priority = "p"
+kind = "rate"
+numerator_kpi = "offences"
+denominator_kpi = "calls"
+better = "lower"
+
+[[kpis]]
+id = "urgent_share"
+title = "Share of calls that are urgent"
+priority = "p"
+kind = "rate"
+numerator_kpi = "urgent_calls"
+denominator_kpi = "calls"
+better = "neutral"
+"""
+
+
+def _rates_project(tmp_path, cli, extra: str = "", offences_a_month: int = 30):
+    """Two years of calls (100 a month, 40 of them urgent, then 100 and 55) and offences
+    (`offences_a_month`, then 20): every rate's numerator is below its denominator."""
+    root = tmp_path / "rates"
+    root.mkdir()
+    (root / "kpi.toml").write_text(RATES_TOML + extra, encoding="utf-8")
+    calls, offences = ["day,kind"], ["day,kind"]
+    for index in range(Month.parse("2023-10").index, Month.parse("2025-09").index + 1):
+        month = Month(index)
+        late = index > Month.parse("2024-09").index
+        urgent = 55 if late else 40
+        calls += [f"{month}-{1 + n % 28:02d},{'urgent' if n < urgent else 'routine'}"
+                  for n in range(100)]
+        offences += [f"{month}-{1 + n % 28:02d},theft"
+                     for n in range(20 if late else offences_a_month)]
+    for name, lines in (("calls", calls), ("offences", offences)):
+        path = root / f"{name}.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        assert cli(["--project", root, "ingest", name, path]).exit_code == 0
+    return root
+
+
+def _summary(cli, root, *args: str) -> dict[str, dict]:
+    result = cli(["--project", root, "summary", "--period", "2025-09", "--vs", "yoy",
+                  "--format", "json", *args])
+    assert result.exit_code == 0, result.output
+    return {k["id"]: k for k in json.loads(result.stdout)["kpis"]}
+
+
+def _poisson_p(x1: int, e1: float, x2: int, e2: float) -> float:
+    """The conditional test of two Poisson counts per exposure, from scipy."""
+    from scipy import stats as sp
+
+    return float(sp.binomtest(x1, x1 + x2, e1 / (e1 + e2)).pvalue)
+
+
+def _proportions_p(x1: int, n1: int, x2: int, n2: int) -> float:
+    """The pooled two-proportion z-test, two-sided, from scipy's normal distribution."""
+    from scipy import stats as sp
+
+    pooled = (x1 + x2) / (n1 + n2)
+    z = (x1 / n1 - x2 / n2) / (pooled * (1 - pooled) * (1 / n1 + 1 / n2)) ** 0.5
+    return float(2 * sp.norm.sf(abs(z)))
+
+
+def test_a_rate_of_kpis_from_two_datasets_is_tested_per_its_denominator(tmp_path, cli):
+    """Offences per 100 calls: 240 offences against 1,200 calls, then 360 against 1,200. The
+    numerator is below the denominator in both windows, yet offences are not some of the
+    calls, so no two-proportion test: the offences per call, as Poisson counts."""
+    root = _rates_project(tmp_path, cli)
+    got = _summary(cli, root)["offences_per_100_calls"]
+    assert (got["current"]["numerator"], got["current"]["denominator"]) == (240, 1200)
+    assert (got["comparison"]["numerator"], got["comparison"]["denominator"]) == (360, 1200)
+    test = got["significance"]
+    assert test["test"] == "poisson_exact" and test["reason"] is None
+    assert test["p_value"] == pytest.approx(_poisson_p(240, 1200, 360, 1200), rel=1e-9)
+    assert test["statistic"] == pytest.approx((240 / 1200) / (360 / 1200))
+    assert test["significant"] is True
+    # As two proportions it would have been another p-value: the test is not a relabelling.
+    assert abs(test["p_value"] - _proportions_p(240, 1200, 360, 1200)) > 1e-6
+    shown = cli(["--project", root, "show", "offences_per_100_calls", "--period", "2025-09",
+                 "--vs", "yoy", "--format", "json"])
+    assert json.loads(shown.stdout)["kpi"]["significance"] == test
+
+
+def test_a_rate_whose_numerator_filter_narrows_its_denominator_is_two_proportions(tmp_path,
+                                                                                  cli):
+    """Urgent calls among calls: one dataset, the denominator unfiltered, so kpi proves the
+    numerator's calls are some of the denominator's and tests two proportions."""
+    root = _rates_project(tmp_path, cli)
+    got = _summary(cli, root)["urgent_share"]
+    assert (got["current"]["numerator"], got["comparison"]["numerator"]) == (660, 480)
+    test = got["significance"]
+    assert test["test"] == "two_proportion_z"
+    assert test["p_value"] == pytest.approx(_proportions_p(660, 1200, 480, 1200), rel=1e-9)
+
+
+def test_a_declared_numerator_within_its_denominator_is_two_proportions(tmp_path, cli):
+    """`numerator_within_denominator = true` is the catalogue's word for what kpi cannot
+    prove across two datasets."""
+    extra = '\n[[kpis]]\nid = "declared"\ntitle = "Declared"\npriority = "p"\nkind = "rate"\n' \
+            'numerator_kpi = "offences"\ndenominator_kpi = "calls"\n' \
+            'numerator_within_denominator = true\n'
+    root = _rates_project(tmp_path, cli, extra)
+    got = _summary(cli, root)
+    assert got["declared"]["significance"]["test"] == "two_proportion_z"
+    assert got["declared"]["significance"]["p_value"] == pytest.approx(
+        _proportions_p(240, 1200, 360, 1200), rel=1e-9)
+    assert got["offences_per_100_calls"]["significance"]["test"] == "poisson_exact"
+
+
+def test_a_rate_of_a_mean_is_not_tested_with_a_plain_reason(tmp_path, cli):
+    """A numerator that is no count of events (a mean) gets neither test."""
+    extra = """
+[datasets.waits]
+date = "day"
+[datasets.waits.columns]
+day = "date"
+minutes = "float"
+
+[[kpis]]
+id = "wait"
+title = "Mean wait"
+priority = "p"
+kind = "mean"
+dataset = "waits"
+value = "minutes"
+better = "lower"
+hidden = true
+
+[[kpis]]
+id = "wait_per_call"
+title = "Mean wait per call"
+priority = "p"
+kind = "rate"
+numerator_kpi = "wait"
+denominator_kpi = "calls"
+better = "lower"
+"""
+    root = _rates_project(tmp_path, cli, extra)
+    waits = root / "waits.csv"
+    waits.write_text("day,minutes\n" + "".join(
+        f"{Month(i)}-03,{5 + i % 7}\n" for i in range(Month.parse("2023-10").index,
+                                                      Month.parse("2025-09").index + 1)),
+        encoding="utf-8")
+    assert cli(["--project", root, "ingest", "waits", waits]).exit_code == 0
+    test = _summary(cli, root)["wait_per_call"]["significance"]
+    assert test["test"] is None and test["p_value"] is None
+    assert test["reason"] == ("the numerator's events are not known to be some of the "
+                              "denominator's (numerator_within_denominator), and the numerator "
+                              "is not a count of events per its denominator")
+
+
+def _kpi(defs: str, kpi_id: str, tmp_path):
+    (tmp_path / "kpi.toml").write_text(defs, encoding="utf-8")
+    return load_project_file(tmp_path / "kpi.toml").kpi(kpi_id)
+
+
+@pytest.mark.parametrize(("numerator", "denominator", "proven"), [
+    ("kind = 'urgent'", None, True),
+    ("kind = 'urgent'", "kind = 'urgent'", True),
+    ("kind = 'a' OR kind = 'b' AND kind <> 'z'", "kind = 'a' OR kind = 'b'", True),
+    ("(kind = 'a' OR kind = 'b') AND kind <> 'z'", "kind = 'a' OR kind = 'b'", True),
+    ("kind  =  'urgent' and kind <> 'z'", "kind = 'urgent'", True),
+    (None, "kind = 'urgent'", False),
+    ("kind = 'routine' AND kind = 'urgent'", "kind = 'urgent'", False),
+    ("kind = 'urgentish'", "kind = 'urgent'", False),
+    ("kind = 'urgent' OR kind = 'x'", "kind = 'urgent'", False),
+])
+def test_kpi_proves_a_numerator_within_its_denominator_only_from_narrowing_filters(
+        tmp_path, numerator, denominator, proven):
+    """The proof reads the filters as written: the denominator's (or none), then AND."""
+    def count(kid: str, where: str | None) -> str:
+        line = "" if where is None else f'filter = "{where}"\n'
+        return (f'[[kpis]]\nid = "{kid}"\ntitle = "{kid}"\npriority = "p"\nkind = "count"\n'
+                f'dataset = "calls"\n{line}better = "neutral"\n\n')
+    defs = (RATES_TOML.split("[[kpis]]")[0] + count("num", numerator) + count("den", denominator)
+            + '[[kpis]]\nid = "r"\ntitle = "R"\npriority = "p"\nkind = "rate"\n'
+              'numerator_kpi = "num"\ndenominator_kpi = "den"\n')
+    kpi = _kpi(defs, "r", tmp_path)
+    assert kpi.numerator_within_denominator is proven
+    assert kpi.rate_test == (RateTest.PROPORTIONS if proven else RateTest.PER_DENOMINATOR)
+
+
+def test_a_lag_or_a_value_keeps_kpi_from_proving_the_relation(tmp_path):
+    base = RATES_TOML.split("[[kpis]]")[0]
+    rate = ('[[kpis]]\nid = "r"\ntitle = "R"\npriority = "p"\nkind = "rate"\n'
+            'numerator_kpi = "num"\ndenominator_kpi = "den"\n')
+    den = ('[[kpis]]\nid = "den"\ntitle = "D"\npriority = "p"\nkind = "count"\n'
+           'dataset = "calls"\n\n')
+    lagged = ('[[kpis]]\nid = "num"\ntitle = "N"\npriority = "p"\nkind = "count"\n'
+              'dataset = "calls"\nlag = 1\n\n')
+    assert _kpi(base + lagged + den + rate, "r", tmp_path).rate_test == \
+        RateTest.PER_DENOMINATOR
+    # A count with a value totals a column: not events, so not a count per its denominator.
+    totalled = ('[[kpis]]\nid = "num"\ntitle = "N"\npriority = "p"\nkind = "count"\n'
+                'dataset = "calls"\nvalue = "kind = \'urgent\'"\n\n')
+    assert _kpi(base + totalled + den + rate, "r", tmp_path).rate_test == RateTest.NONE
+
+
+@pytest.mark.parametrize(("key", "message"), [
+    ("numerator_within_denominator = false",
+     "KPI 'urgent_share', key 'numerator_within_denominator': is false, but 'urgent_calls' "
+     "counts rows of 'calls' (the same dataset, its filter narrowed): remove the key"),
+    ('numerator_within_denominator = "yes"',
+     "KPI 'urgent_share', key 'numerator_within_denominator': must be true or false"),
+])
+def test_a_contradicted_or_malformed_declaration_is_refused(tmp_path, cli, key, message):
+    root = tmp_path / "refused"
+    root.mkdir()
+    defs = RATES_TOML.replace('denominator_kpi = "calls"\nbetter = "neutral"',
+                              f'denominator_kpi = "calls"\nbetter = "neutral"\n{key}')
+    assert key in defs
+    (root / "kpi.toml").write_text(defs, encoding="utf-8")
+    result = cli(["--project", root, "summary", "--period", "2025-09"])
+    assert result.exit_code == 3, result.output  # a project file's problem
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_key_is_refused_on_a_rate_of_one_datasets_rows(tmp_path, cli):
+    root = tmp_path / "refused"
+    root.mkdir()
+    defs = RATES_TOML + ('\n[[kpis]]\nid = "own"\ntitle = "Own"\npriority = "p"\n'
+                         'kind = "rate"\ndataset = "calls"\nnumerator = "kind = \'urgent\'"\n'
+                         'numerator_within_denominator = true\n')
+    (root / "kpi.toml").write_text(defs, encoding="utf-8")
+    result = cli(["--project", root, "summary", "--period", "2025-09"])
+    assert result.exit_code == 3
+    assert ("KPI 'own', key 'numerator_within_denominator': is a key of a rate of two KPIs "
+            "(numerator_kpi and denominator_kpi)") in result.output
+
+
+def test_the_samples_outcome_rates_are_tested_per_crime(cli):
+    """The bundled sample's four outcome rates divide positive outcomes in the window (dataset
+    outcomes, often for crimes recorded earlier) by crimes recorded in it (dataset crimes):
+    tested per crime, each still a significant change."""
+    result = cli(["--project", "sample", "summary", "--period", "2025-09", "--format", "json"])
+    assert result.exit_code == 0
+    got = {k["id"]: k for k in json.loads(result.stdout)["kpis"]}
+    for kid in ("vawg_outcome_rate", "violence_outcome_rate", "shoplifting_outcome_rate",
+                "positive_outcome_rate"):
+        k = got[kid]
+        x1, e1 = k["current"]["numerator"], k["current"]["denominator"]
+        x2, e2 = k["comparison"]["numerator"], k["comparison"]["denominator"]
+        assert x1 < e1 and x2 < e2
+        test = k["significance"]
+        assert test["test"] == "poisson_normal", kid  # above 10,000 events in the two
+        assert test["statistic"] == pytest.approx((x1 / e1) / (x2 / e2), rel=1e-12)
+        want = _poisson_p(x1, e1, x2, e2)
+        assert test["p_value"] == pytest.approx(want, abs=1e-12) and want < 1e-100
+        assert test["significant"] is True
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Months not final yet, with two whole windows
+
+
+def _provisional_spec(rnd: random.Random) -> ProjectSpec:
+    """A count, a rate and a within-threshold share of the incidents, each with 1 to 3
+    provisional months and a comparison of its own; a rate of two KPIs with them as well,
+    which is not tested (its windows are not summed again)."""
+    def baseline() -> str | None:
+        return rnd.choice([None, "yoy", "YE 2023-12", "YE 2024-06"])
+
+    kpis = [
+        Kpi("k_count", "count", "inc", filter=rnd.choice(INC_FILTERS), baseline=baseline()),
+        Kpi("k_rate", "rate", "inc", numerator="offence = 'theft'",
+            filter=rnd.choice(INC_FILTERS), baseline=baseline(), better="higher"),
+        Kpi("k_within", "within", "inc", value="minutes", threshold=rnd.choice([10, 15.5, 30]),
+            baseline=baseline(), better="higher"),
+        Kpi("k_den", "count", "inc"),
+        Kpi("k_share", "rate", "inc", parts=("k_count", "k_den"), better="higher"),
+    ]
+    for k in kpis:
+        if k.id != "k_den":
+            k.provisional_months = rnd.randint(1, 3)
+    return ProjectSpec(replace_by=False, datetime_dates=rnd.random() < 0.5,
+                       quarter_form="fy", kpis=kpis)
+
+
+def _comparison(k: Kpi, current: tuple[int, int]) -> tuple[int, int]:
+    """The comparison window kpi must give (the project's baseline is YE 2024-03)."""
+    if k.baseline == "yoy":
+        return current[0] - 12, current[1] - 12
+    end = parse((k.baseline or "YE 2024-03").split()[1])
+    return end - 11, end
+
+
+def _span(window: tuple[int, int]) -> str:
+    """How the paper names a span of months (paper._span)."""
+    first, last = Month.parse(text(window[0])), Month.parse(text(window[1]))
+    if first == last:
+        return last.name
+    if first.year == last.year:
+        return f"{first.name.split()[0]} to {last.name}"
+    return f"{first.name} to {last.name}"
+
+
+@settings(max_examples=6, deadline=None, derandomize=True,
+          phases=[Phase.explicit, Phase.generate],  # a shrink costs minutes of CLI runs
+          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                 HealthCheck.too_slow])
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1),
+       period=st.integers(min_value=LAST - 12, max_value=LAST))
+def test_months_not_final_are_left_out_as_documented(tmp_path_factory, cli, seed, period):
+    rnd = random.Random(seed)  # Hypothesis's own random draws its simplest values first
+    root = tmp_path_factory.mktemp("provisional")
+    spec = _provisional_spec(rnd)
+    spec.write(root)
+    (root / "extracts").mkdir()
+    counter = [0]
+    # Some projects' incidents rise in their last 18 months, so verdicts of both kinds occur.
+    surge = rnd.choice([1, 1, 2, 3])
+    rows = [row for force in FORCES for m in range(FIRST, LAST + 1)
+            for _ in range(surge if m > LAST - 18 else 1)
+            for row in inc_rows(rnd, [m], force, counter)]
+    path = root / "extracts" / "inc.csv"
+    write_csv(path, "inc", rows, spec)
+    result = cli(["--project", root, "ingest", "inc", path])
+    assert result.exit_code == 0, result.output
+    model = Model(spec)
+    model.apply("inc", rows)
+    oracle = Oracle(model)
+    oracle.refresh()
+
+    when = text(period)
+    result = cli(["--project", root, "summary", "--period", when, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    summary = {k["id"]: k for k in json.loads(result.stdout)["kpis"]}
+    out = root / "out" / "board.md"
+    result = cli(["--project", root, "export", "markdown", "--period", when, "--output", out])
+    assert result.exit_code == 0, result.output
+    paper = out.read_text(encoding="utf-8")
+    figures = json.loads(out.with_name("board.figures.json").read_text(encoding="utf-8"))
+    defs = load_project_file(root / "kpi.toml")
+
+    for k in spec.kpis:
+        if not k.provisional_months:
+            continue
+        got = summary[k.id]
+        current = (period - 11, period)
+        comparison = _comparison(k, current)
+        assert (parse(got["current"]["start"]), parse(got["current"]["end"])) == current
+        assert (parse(got["comparison"]["start"]),
+                parse(got["comparison"]["end"])) == comparison
+        # The figures file holds the whole windows' figures, as the summary does.
+        held = {f["role"]: f["value"] for f in figures["figures"] if f["kpi"] == k.id}
+        assert held == {"current": got["current"]["value"],
+                        "comparison": got["comparison"]["value"]}
+        for role, window in (("current", current), ("comparison", comparison)):
+            assert got[role]["value"] == pytest.approx(oracle.value(k, window), rel=1e-12)
+
+        test = got["significance"]
+        shown = cli(["--project", root, "show", k.id, "--period", when, "--format", "json"])
+        assert shown.exit_code == 0, shown.output
+        shown_test = json.loads(shown.stdout)["kpi"]["significance"]
+        paragraph = next(line for line in paper.splitlines()
+                         if f"**KPI {k.id}.**" in line)
+        if k.parts:
+            # A rate of two KPIs is not summed again without its last months.
+            assert test["test"] is None
+            assert test["reason"] == (f"its last {k.provisional_months} months are not final, "
+                                      "and a rate cannot be tested without them")
+            assert "and so does any test of the change." in paragraph
+            assert shown_test == test
+            continue
+        kept = [settled(k, w) for w in (current, comparison)]
+        assert None not in kept
+        now, then = kept
+        counts = [significance_counts(oracle, k, w) for w in (now, then)]
+        assert counts[0] is not None and counts[1] is not None
+        months = (now[1] - now[0] + 1, then[1] - then[0] + 1)
+        want = expected_significance(k, counts[0], counts[1], months)
+        if want is None:  # a window without a case to take a share of
+            assert test["test"] is None and test["reason"]
+            assert shown_test == test
+            continue
+        p_value, significant = want
+        assert test["test"] is not None, test
+        assert test["p_value"] == pytest.approx(p_value, rel=1e-9, abs=1e-12), (k, counts)
+        if abs(p_value - ALPHA) > 1e-9:
+            assert test["significant"] is significant
+        # kpi show prints the summary's test, to the bit.
+        assert shown_test == test
+        # The paper gives the figures the test compared, over the months it compared.
+        kpi = defs.kpi(k.id)
+        values = [oracle.value(k, w) for w in (now, then)]
+        assert (f"which compares {kpi_value(values[0], kpi)} in {_span(now)} with "
+                f"{kpi_value(values[1], kpi)} in {_span(then)}.") in paragraph, paragraph
