@@ -9,6 +9,7 @@ import duckdb
 import numpy as np
 import pytest
 from fixtures.paper_project import PROJECT_TOML, load_paper_project
+from oracle_support import excel_text
 from PIL import Image
 
 from kpi import board, charts, engine
@@ -330,9 +331,9 @@ def test_compare_chart_labels_its_bars_and_draws_the_force_value(setup):
     data = board.chart_data(project, specs["emergency_lpa"], report)
     assert data.force_value == result.current.value
     legends, labels = _legend_and_labels(data)
-    force = f"{result.current.value:.1f}%"
+    force = f"{excel_text(result.current.value, 1)}%"
     assert f"Force, {result.current.window.label}: {force}" in legends
-    shown = [f"{v:.1f}%" for v in data.parts["current"].to_list() + data.parts[
+    shown = [f"{excel_text(v, 1)}%" for v in data.parts["current"].to_list() + data.parts[
         "comparison"].to_list()]
     assert sorted(labels) == sorted(shown)
 

@@ -14,6 +14,7 @@ import inprocess
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from oracle_support import excel_text
 
 from kpi import stats
 from kpi.catalogue import Better, parse_project_file
@@ -434,8 +435,8 @@ def test_board_paper_compares_with_peers_when_the_data_holds_them(project, oracl
     ordinal = {1: "1st", 2: "2nd", 3: "3rd"}[rank]
     assert (f"Compared with peers (similar forces: Avon, Bure), Cam ranked {ordinal} of 3 in "
             f"the year ending December 2025, where 1st is the lowest, with "
-            f"{per_1000['Cam']:,.2f} per 1,000 people against a group median of "
-            f"{statistics.median(per_1000.values()):,.2f}") in text
+            f"{excel_text(per_1000['Cam'], 2, True)} per 1,000 people against a group median of "
+            f"{excel_text(statistics.median(per_1000.values()), 2, True)}") in text
     assert text.count("Compared with peers") == 1  # only the KPI that declares it
     # A group the data does not hold in full gets no sentence.
     loaded = parse_project_file(project / "kpi.toml")
@@ -523,11 +524,12 @@ def test_board_paper_peer_figure_draws_what_kpi_compare_says(project, oracle):
     assert plain_text(figure.caption) == \
         "Figure 1 – Thefts compared with peers (year ending December 2025)"
     ordered = sorted(expected.items(), key=lambda kv: -kv[1])
-    bars = "; ".join(f"{f}{' (focus)' if f == 'Cam' else ''} {v:,.2f}" for f, v in ordered)
+    bars = "; ".join(f"{f}{' (focus)' if f == 'Cam' else ''} {excel_text(v, 2, True)}"
+                     for f, v in ordered)
     assert figure.alt == (
         "Horizontal bar chart of Thefts per 1,000 population for each member of the similar "
         f"forces peer group, year ending December 2025, largest first: {bars}; group mean "
-        f"{statistics.fmean(expected.values()):,.2f}.")
+        f"{excel_text(statistics.fmean(expected.values()), 2, True)}.")
     assert charts.peer_axis_label(data) == "Thefts per 1,000 population"
 
 
