@@ -974,12 +974,15 @@ def _total(row: pl.Expr, n: pl.Expr | None) -> pl.Expr:
 # A fraction's sum is added exactly, so that it does not depend on the order the rows are read
 # in: the same rows read from the store, from the rows the summary held (`_HELD`), in another
 # number of threads or files, give the same figure to the bit. Each finite value is split into
-# its whole part and its fraction in units of 2**-64 (exact but below 2**-65 of the value's
-# last place, far below any printed figure); both are summed as 128-bit integers, which no
-# order changes, and put together in one fixed way. A value not finite, or beyond
-# EXACT_LIMIT, leaves the group's sum to Polars' own (a NaN or infinity is no figure anyway).
+# its whole part (towards zero, so that the fraction is exact) and its fraction in units of
+# 2**-64 (rounded below 2**-65, far below any printed figure); both are summed as 128-bit
+# integers, which no order changes, and put together as one integer of 2**-64 units made a
+# float once (`_put_together`, `exact_total`): the correctly rounded sum of those units. A
+# value not finite, beyond EXACT_LIMIT, or a whole sum beyond WHOLE_LIMIT (so the units fit
+# 128 bits) leaves the group's sum to Polars' own (a NaN or infinity is no figure anyway).
 FRACTION_UNITS = 2.0**64
 EXACT_LIMIT = 2.0**90
+WHOLE_LIMIT = 2**62
 
 
 # The columns a month's total of a float quantity carries besides its sum (see `_totals`):
@@ -993,27 +996,31 @@ def _exact_pieces(row: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     128-bit integers, and whether any value is left to Polars' own sum (not finite, or
     beyond EXACT_LIMIT)."""
     value = row.cast(pl.Float64)
-    whole = value.floor()
+    # Towards zero: -0.00001 is 0 and -0.00001 (exact), where floor would give -1 and
+    # 0.99999, a fraction the float cannot hold exactly.
+    whole = pl.when(value < 0).then(value.ceil()).otherwise(value.floor())
     plain = value.is_finite() & (value.abs() < EXACT_LIMIT)
     wholes = pl.when(plain).then(whole).cast(pl.Int128).sum()
     units = pl.when(plain).then(((value - whole) * FRACTION_UNITS).round()).cast(pl.Int128).sum()
-    return wholes, units, (value.is_not_null() & ~plain).any()
+    ordinary = (value.is_not_null() & ~plain).any() | (wholes.abs() >= WHOLE_LIMIT)
+    return wholes, units, ordinary
 
 
 def _exact_sum(row: pl.Expr) -> pl.Expr:
     """The sum of a float quantity per row, the same whatever order its rows come in."""
     wholes, units, ordinary = _exact_pieces(row)
-    carried = units // int(FRACTION_UNITS)
-    exact = ((wholes + carried).cast(pl.Float64)
-             + (units - carried * int(FRACTION_UNITS)).cast(pl.Float64) / FRACTION_UNITS)
+    # Below WHOLE_LIMIT (else `ordinary`), wholes x 2**64 + units fits 128 bits; made a float
+    # once, the sum is correctly rounded, and scaling by 2**-64 is exact.
+    total = wholes * pl.lit(int(FRACTION_UNITS), dtype=pl.Int128) + units
+    exact = total.cast(pl.Float64) / FRACTION_UNITS
     return pl.when(ordinary).then(row.cast(pl.Float64).sum()).otherwise(exact)
 
 
 def exact_total(wholes: int, units: int) -> float:
     """`_exact_sum` put together from its pieces summed over several groups of rows (months):
-    the same fixed way, so the same bits as `_exact_sum` over all those rows."""
-    carried = units // int(FRACTION_UNITS)
-    return float(wholes + carried) + float(units - carried * int(FRACTION_UNITS)) / FRACTION_UNITS
+    the same one rounding of the same integer, so the same bits as `_exact_sum` over all
+    those rows."""
+    return float(wholes * int(FRACTION_UNITS) + units) / FRACTION_UNITS
 
 
 def _totals(frame: pl.LazyFrame, summed: dict[str, pl.Expr], n: pl.Expr | None,
@@ -1452,10 +1459,11 @@ class ByMonth:
             return 0
         if alias not in self.floats:
             return sum(r[alias] or 0 for r in rows)
-        if alias + WHOLES not in self._frame.columns or any(r[alias + ORDINARY] for r in rows):
+        wholes = sum(r.get(alias + WHOLES) or 0 for r in rows)
+        if (alias + WHOLES not in self._frame.columns or any(r[alias + ORDINARY] for r in rows)
+                or abs(wholes) >= WHOLE_LIMIT):  # as `_exact_sum` over all the rows
             return math.fsum(r[alias] or 0.0 for r in rows)
-        return exact_total(sum(r[alias + WHOLES] or 0 for r in rows),
-                           sum(r[alias + UNITS] or 0 for r in rows))
+        return exact_total(wholes, sum(r[alias + UNITS] or 0 for r in rows))
 
     def _parts(self, measure_id: str, months: list[str]) -> dict[str, float | None]:
         rows = [self.totals[m] for m in months if m in self.totals]

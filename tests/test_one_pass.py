@@ -351,6 +351,20 @@ def test_a_breakdown_over_held_rows_adds_fractions_as_read_from_the_store():
         assert got[True] == got[False] == [26.5]
 
 
+def test_an_exact_sum_is_the_correctly_rounded_sum_of_its_values():
+    """A negative fraction split at its floor (-1 and 0.99999) lost bits the float could not
+    hold (-0.00001 summed to -9.99999999995449e-06); split towards zero and put together in
+    one rounding, a sum is within 2**-64 of math.fsum, and equal to it where the values are
+    whole multiples of 2**-64."""
+    cases = {(-1e-05,): -1e-05, (-1.0, 0.99999): math.fsum([-1.0, 0.99999]),
+             (26.48, 0.01, 0.01): 26.5, (-0.25, 0.125, -3.0): -3.125}
+    for values, expected in cases.items():
+        got = pl.DataFrame({"x": list(values)}).select(engine._exact_sum(pl.col("x"))).item()
+        assert abs(got - expected) <= 2.0**-64, (values, got)
+    assert pl.DataFrame({"x": [-0.25, 0.125, -3.0]}).select(
+        engine._exact_sum(pl.col("x"))).item() == -3.125
+
+
 @settings(max_examples=200, deadline=None)
 @given(values=st.lists(st.none() | st.floats(-1e12, 1e12) | st.integers(-10**6, 10**6)
                        .map(lambda c: c / 100), min_size=1, max_size=40),
