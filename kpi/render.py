@@ -354,9 +354,11 @@ def escape_markdown(text: object, *, cell: bool = False, start: bool = False) ->
     text = visible(str(text).replace("\r\n", " ").replace("\r", " ").replace("\n", " "))
     out = []
     opened = _BLOCK_START.match(text) if start else None
-    # The block marker's last character is escaped: "\#", "\-", "1\." read as text.
-    marker = -1 if opened is None else (opened.end() if text[opened.end():opened.end() + 1]
-                                        in (".", ")") else opened.end() - 1)
+    # The block marker's last character is escaped: "\#", "\-", "\>" read as text; an ordered
+    # list's the "." or ")" after its digits: "1\.". (Only digits open that kind: ">)" is a
+    # quote, its ">" escaped.)
+    marker = -1 if opened is None else (opened.end() if opened.group().isdigit()
+                                        else opened.end() - 1)
     for i, char in enumerate(text):
         before = text[i - 1] if i else ""
         after = text[i + 1] if i + 1 < len(text) else ""
