@@ -309,6 +309,9 @@ class KpiDef:
                 required(self.denominator_kpi, f"KPI '{self.id}': denominator_kpi"))
 
 
+_OR = re.compile(r"\bOR\b", re.IGNORECASE)
+
+
 def _narrower(numerator: str | None, denominator: str | None) -> bool:
     """Whether a filter selects only rows the other selects: the other is absent, the same,
     or the start of it followed by AND (SQL's AND binds more tightly than OR, so `D AND X`
@@ -318,8 +321,13 @@ def _narrower(numerator: str | None, denominator: str | None) -> bool:
     if numerator is None:
         return False
     num, den = (" ".join(text.split()) for text in (numerator, denominator))
+    # What follows the AND must hold no OR: `D AND X OR Y` is `(D AND X) OR Y`, which selects
+    # rows D does not. (An OR inside X's brackets or quotes is refused too: no proof, no
+    # guess.)
     return num == den or any(num.upper().startswith(f"{start} AND ".upper()) and
-                             num[:len(start)] == start for start in (den, f"({den})"))
+                             num[:len(start)] == start
+                             and not _OR.search(num[len(start) + len(" AND "):])
+                             for start in (den, f"({den})"))
 
 
 def provably_within(num: KpiDef, den: KpiDef) -> bool:

@@ -263,6 +263,9 @@ def _kpi(defs: str, kpi_id: str, tmp_path):
     ("kind = 'routine' AND kind = 'urgent'", "kind = 'urgent'", False),
     ("kind = 'urgentish'", "kind = 'urgent'", False),
     ("kind = 'urgent' OR kind = 'x'", "kind = 'urgent'", False),
+    # AND binds before OR: this is (urgent AND not z) OR x, rows the denominator lacks.
+    ("kind = 'urgent' AND kind <> 'z' OR kind = 'x'", "kind = 'urgent'", False),
+    ("(kind = 'urgent') and kind <> 'z' or kind = 'x'", "kind = 'urgent'", False),
 ])
 def test_kpi_proves_a_numerator_within_its_denominator_only_from_narrowing_filters(
         tmp_path, numerator, denominator, proven):
