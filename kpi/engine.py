@@ -39,7 +39,7 @@ from kpi.catalogue import (
 from kpi.dateparts import quarter_cut
 from kpi.errors import ConfigError, DataError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, current_window
-from kpi.rounding import fixed, rounded
+from kpi.rounding import fixed, shows_zero
 from kpi.store import AsOf
 
 # ---------------------------------------------------------------------------------------------
@@ -603,7 +603,7 @@ def status_of(kpi: KpiDef, change: Change) -> str:
         assert size is not None  # change_between leaves it unset only when points is set
         if kpi.unit != Unit.RATIO and size:  # a rise from zero: no % exists, the sign tells
             size = float("inf") if size > 0 else float("-inf")
-    if abs(size) <= kpi.stable_band or rounded(size, 1).is_zero():
+    if abs(size) <= kpi.stable_band or shows_zero(size):
         return Outcome.STABLE
     if kpi.better == Better.NEUTRAL:
         return Outcome.CHANGED
@@ -977,7 +977,7 @@ def _total(row: pl.Expr, n: pl.Expr | None) -> pl.Expr:
 # its whole part (towards zero, so that the fraction is exact) and its fraction in units of
 # 2**-64 (rounded below 2**-65, far below any printed figure); both are summed as 128-bit
 # integers, which no order changes, and put together as one integer of 2**-64 units made a
-# float once (`_put_together`, `exact_total`): the correctly rounded sum of those units. A
+# float once (`_exact_sum`, `exact_total`): the correctly rounded sum of those units. A
 # value not finite, beyond EXACT_LIMIT, or a whole sum beyond WHOLE_LIMIT (so the units fit
 # 128 bits) leaves the group's sum to Polars' own (a NaN or infinity is no figure anyway).
 FRACTION_UNITS = 2.0**64
@@ -993,8 +993,8 @@ WHOLES, UNITS, ORDINARY = "\twholes", "\tunits", "\tordinary"
 
 def _exact_pieces(row: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """The sums of a float quantity's whole parts and of its fractions in 2**-64 units, as
-    128-bit integers, and whether any value is left to Polars' own sum (not finite, or
-    beyond EXACT_LIMIT)."""
+    128-bit integers, and whether the sum is left to Polars' own (a value not finite or
+    beyond EXACT_LIMIT, or whole parts summing beyond WHOLE_LIMIT)."""
     value = row.cast(pl.Float64)
     # Towards zero: -0.00001 is 0 and -0.00001 (exact), where floor would give -1 and
     # 0.99999, a fraction the float cannot hold exactly.

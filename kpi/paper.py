@@ -510,20 +510,20 @@ def change_words(result: KpiResult) -> str:
     kpi, change = result.kpi, result.change
     assert change is not None, "only a KPI with a change has change words"
     if change.points is not None:
-        if _shows_zero(change.points):
+        if render.shows_zero(change.points):
             return _unchanged(change.points, "to one decimal place")
         return (f"{_direction(change.points)} of {render.fixed(abs(change.points), 1)} "
                 "percentage points")
     size = change.absolute
     assert size is not None, "a change not in points has an absolute size"
     if kpi.unit == Unit.RATIO:
-        if _shows_zero(size):
+        if render.shows_zero(size):
             return _unchanged(size, "to one decimal place")
         return f"{_direction(size)} of {render.fixed(abs(size), 1)}"
     absolute = kpi_value(abs(size), kpi)
     if kpi_value(0.0, kpi) == absolute:
         return _unchanged(size, "at the precision shown")
-    if change.percent is None or _shows_zero(change.percent):
+    if change.percent is None or render.shows_zero(change.percent):
         return f"{_direction(size)} of {absolute}"
     before = result.comparison.value if result.comparison is not None else None
     small_base = kpi.unit == Unit.COUNT and before is not None and abs(before) < SMALL_BASE
@@ -532,11 +532,6 @@ def change_words(result: KpiResult) -> str:
     if kpi.unit == Unit.COUNT:
         return f"{_direction(size)} of {render.fixed(abs(change.percent), 1)}%"
     return f"{_direction(size)} of {absolute} ({render.fixed(abs(change.percent), 1)}%)"
-
-
-def _shows_zero(value: float) -> bool:
-    """Whether a change prints as zero to one decimal place."""
-    return render.rounded(value, 1).is_zero()
 
 
 def _unchanged(size: float, precision: str) -> str:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpi.catalogue import Kind, KpiDef, Unit
 from kpi.errors import visible
-from kpi.rounding import fixed, rounded
+from kpi.rounding import fixed, rounded, shows_zero
 
 # The engine imports Polars; the renderers only need its result types, and `kpi --help` (which
 # imports Format) must not pay for Polars.
@@ -117,22 +117,30 @@ def signed(value: float, text: str) -> str:
     return ("+" if value > 0 else "") + text
 
 
+def percent_change(percent: float | None) -> str:
+    """A % change as printed: '+0.8%', '-16.6%', 'n/a' for none (a zero base)."""
+    return "n/a" if percent is None else signed(percent, f"{fixed(percent, 1)}%")
+
+
+def points_change(points: float | None, unit: Unit | KpiDef) -> str:
+    """A change in percentage points as printed, to the KPI's precision: '+6.8pp'."""
+    digits = 1 if isinstance(unit, Unit) else places(unit)
+    return "n/a" if points is None else signed(points, f"{fixed(points, digits)}pp")
+
+
 def change_text(change: Change | None, unit: Unit | KpiDef) -> str:
     """'+208 (+0.8%)', '+6.8pp', '-2:04 (-16.6%)', '+12 (n/a)' for a zero base; given the
     KPI, its changes to its values' precision."""
     if change is None:
         return "n/a"
-    digits = 1 if isinstance(unit, Unit) else places(unit)
     if change.points is not None:
-        return signed(change.points, f"{fixed(change.points, digits)}pp")
+        return points_change(change.points, unit)
     size = change.absolute
     assert size is not None, "a change not in points has an absolute size"
     if (unit if isinstance(unit, Unit) else unit.unit) == Unit.RATIO:
-        return signed(size, fixed(size, digits))
+        return signed(size, fixed(size, 1 if isinstance(unit, Unit) else places(unit)))
     absolute = signed(size, number(size, unit).replace(" days", ""))
-    percent = "n/a" if change.percent is None else signed(change.percent,
-                                                          f"{fixed(change.percent, 1)}%")
-    return f"{absolute} ({percent})"
+    return f"{absolute} ({percent_change(change.percent)})"
 
 
 def arrow(change: Change | None, unit: Unit | None = None) -> str:
@@ -145,7 +153,7 @@ def arrow(change: Change | None, unit: Unit | None = None) -> str:
     size = next((v for v in (change.points, change.percent, change.absolute) if v is not None),
                 0.0)
     from_zero = change.points is None and change.percent is None and unit != Unit.RATIO
-    if size == 0 or (rounded(size, 1).is_zero() and not from_zero):
+    if size == 0 or (shows_zero(size) and not from_zero):
         return "→"
     return "↑" if size > 0 else "↓"
 

@@ -44,3 +44,9 @@ def fixed(value: float | None, places: int, grouping: bool = False) -> str:
     if value is None or not math.isfinite(value):
         return "n/a"
     return format(rounded(value, places), f"{',' if grouping else ''}.{places}f")
+
+
+def shows_zero(value: float, places: int = 1) -> bool:
+    """Whether a change prints as zero (to one decimal place unless told): what the status
+    ("stable"), the arrow ("→") and the paper ("unchanged") read as no change."""
+    return rounded(value, places).is_zero()

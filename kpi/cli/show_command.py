@@ -159,17 +159,12 @@ def _shown(kpi: KpiDef) -> dict[str, Any]:
         text = render.number(v, kpi).replace(" days", "").replace("%", "")
         return render.signed(v, text)
 
-    def percent(v: Any) -> str:
-        return "n/a" if v is None else render.signed(v, f"{render.fixed(v, 1)}%")
-
-    def points(v: Any) -> str:
-        return "n/a" if v is None else render.signed(v, f"{render.fixed(v, 1)}pp")
-
     def count(v: Any) -> str:
         return "—" if v is None else render.number(v, Unit.COUNT)
 
     return {"value": value, "current": value, "comparison": value, "rolling_12": value,
-            "change_absolute": absolute, "change_percent": percent, "change_points": points,
+            "change_absolute": absolute, "change_percent": render.percent_change,
+            "change_points": lambda v: render.points_change(v, kpi),
             "numerator": count, "denominator": count}
 
 
@@ -280,6 +275,7 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
 
     fired = _fired(chart.signals)
     latest = chart.signals[-1] if chart.signals else None
+    screened = [m for seg in chart.segments for m in seg.screened]
     rows: list[tuple[str, Any]] = [
         ("test", stats.TEST_WORDS[test.test]),
         ("p value", stats.p_text(test.p_value)),
@@ -302,7 +298,6 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
         ]
         if len(chart.segments) > 1:
             rows.append(("recalculated", ", ".join(seg.start for seg in chart.segments[1:])))
-        screened = [m for seg in chart.segments for m in seg.screened]
         if screened:
             rows.append(("screened from m̄R", ", ".join(screened)))
         rows += [
@@ -329,7 +324,7 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
             "lower_2sigma": chart.lower_2sigma, "upper_2sigma": chart.upper_2sigma,
             "trial": chart.trial, "note": chart.note,
             "recalculated": [seg.start for seg in chart.segments[1:]],
-            "screened": [m for seg in chart.segments for m in seg.screened],
+            "screened": screened,
             "signals": [{"month": p.month, "value": render.json_number(p.value, kpi.unit),
                          "rule": p.rule, "signal": p.signal} for p in chart.signals],
         },
