@@ -84,6 +84,19 @@ SPLIT_KINDS = {"count", "sum", "rate", "within", "mean", "median", "percentile",
 PER_POPULATION = {"count", "sum", "weighted_score"}
 
 
+def _part_where(by: str, window: tuple[int, int], name: str | None,
+                forces: list[str] | None) -> tuple[list[str], list]:
+    """The SQL conditions (and their arguments) of a part's rows in a window, over `forces`
+    (None: every force): the part's value of `by`, or no value for the part None."""
+    where = [f"month BETWEEN {window[0]} AND {window[1]}",
+             f"{by} IS NULL" if name is None else f"CAST({by} AS VARCHAR) = ?"]
+    args: list = [] if name is None else [name]
+    if forces is not None:
+        where.append("force IN (" + ", ".join("?" * len(forces)) + ")" if forces else "FALSE")
+        args += forces
+    return where, args
+
+
 class Project:
     """A random project and the rows its loads should have left."""
 
@@ -218,13 +231,7 @@ class Project:
                   forces: list[str] | None, filtered: bool) -> tuple[int, int]:
         """(rows, distinct months) of a part in a window, over `forces`, with or without the
         KPI's filter."""
-        where = [f"month BETWEEN {window[0]} AND {window[1]}",
-                 f"{by} IS NULL" if name is None else f"CAST({by} AS VARCHAR) = ?"]
-        args: list = [] if name is None else [name]
-        if forces is not None:
-            where.append("force IN (" + ", ".join("?" * len(forces)) + ")" if forces
-                         else "FALSE")
-            args += forces
+        where, args = _part_where(by, window, name, forces)
         if filtered and k.filter:
             where.append(f"({k.filter})")
         got = self.oracle.db.execute(
@@ -241,13 +248,7 @@ class Project:
                    forces: list[str] | None) -> tuple[float, float] | None:
         """(x, n) of a proportion's part: a rate's selected rows of its numerator of all its
         rows, a within's values at most the threshold of its values."""
-        where = [f"month BETWEEN {window[0]} AND {window[1]}",
-                 f"{by} IS NULL" if name is None else f"CAST({by} AS VARCHAR) = ?"]
-        args: list = [] if name is None else [name]
-        if forces is not None:
-            where.append("force IN (" + ", ".join("?" * len(forces)) + ")" if forces
-                         else "FALSE")
-            args += forces
+        where, args = _part_where(by, window, name, forces)
         if k.filter:
             where.append(f"({k.filter})")
         table = "staff" if k.snapshot else k.dataset
