@@ -546,8 +546,7 @@ def difference(kpi: KpiDef, one: PartResult, other: list[PartResult],
         xs = [_whole(c.numerator) for c in currents]
         ns = [_whole(c.denominator) for c in currents]
         if x1 is None or n1 is None or None in xs or None in ns:
-            return stats.not_tested("a rate is tested from whole-number numerators and "
-                                    "denominators")
+            return stats.not_tested(stats.NOT_WHOLE)
         x2 = sum(x for x in xs if x is not None)
         n2 = sum(n for n in ns if n is not None)
         result = stats.proportion_test(x1, n1, x2, n2)

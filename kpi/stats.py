@@ -202,11 +202,9 @@ def significance(result: KpiResult) -> Significance:
     if kpi.is_derived:
         return _rate_of_kpis(result)
     if kpi.unit == Unit.PERCENT:
-        counts = [_whole(v) for v in (current.numerator, current.denominator,
-                                      comparison.numerator, comparison.denominator)]
-        whole = [c for c in counts if c is not None]
-        if len(whole) < len(counts):
-            return not_tested("a rate is tested from whole-number numerators and denominators")
+        whole = _whole_counts(result)
+        if whole is None:
+            return not_tested(NOT_WHOLE)
         if kpi.is_snapshot:
             return not_tested("two snapshots share most of their people, so they are not "
                               "independent samples")
@@ -222,21 +220,30 @@ def significance(result: KpiResult) -> Significance:
     return not_tested(f"no test for a {kpi.kind.value} in {kpi.unit.value}")
 
 
+NOT_WHOLE = "a rate is tested from whole-number numerators and denominators"
+
+
+def _whole_counts(result: KpiResult) -> list[int] | None:
+    """The numerators and denominators of both windows (current first) as whole numbers, or
+    None when one is not whole (or missing)."""
+    assert result.current is not None and result.comparison is not None, "both windows"
+    counts = [_whole(v) for v in (result.current.numerator, result.current.denominator,
+                                  result.comparison.numerator, result.comparison.denominator)]
+    whole = [c for c in counts if c is not None]
+    return whole if len(whole) == len(counts) else None
+
+
 def _rate_of_kpis(result: KpiResult) -> Significance:
     """A rate of two KPIs, by the test `catalogue.rate_test` chose for it: two proportions
     where its numerator's events are some of its denominator's, else the numerator's events
     per its denominator (two Poisson counts, each denominator its exposure), else none."""
     kpi, current, comparison = result.kpi, result.current, result.comparison
     assert current is not None and comparison is not None, "checked by significance"
-    counts = [_whole(v) for v in (current.numerator, current.denominator,
-                                  comparison.numerator, comparison.denominator)]
     if kpi.rate_test == RateTest.PROPORTIONS:
-        whole = [c for c in counts if c is not None]
-        if len(whole) < len(counts):
-            return not_tested("a rate is tested from whole-number numerators and denominators")
-        return proportion_test(*whole)
+        whole = _whole_counts(result)
+        return not_tested(NOT_WHOLE) if whole is None else proportion_test(*whole)
     if kpi.rate_test == RateTest.PER_DENOMINATOR:
-        x1, x2 = counts[0], counts[2]
+        x1, x2 = _whole(current.numerator), _whole(comparison.numerator)
         e1, e2 = current.denominator, comparison.denominator
         if x1 is None or x2 is None or x1 < 0 or x2 < 0:
             return not_tested("the numerator's values are not whole counts of events")
