@@ -31,9 +31,12 @@ Exit codes:
   0  success
   1  a check or threshold failed (kpi check; kpi summary --fail-on deteriorating)
   2  usage error (unknown option or command, bad value such as --period 2025-13)
-  3  data or configuration error (missing, stale or malformed extract or kpi.toml)
+  3  data or configuration error (missing, stale or malformed extract or kpi.toml;
+     no data for the period: an empty store, a period before or past the data)
   4  the operating system refused a read or write (permissions, read-only or full
-     disk, a folder where a file was expected); nothing stored was changed"""
+     disk, a folder where a file was expected, a closed output); nothing stored was
+     changed
+  A reader that stops reading (kpi summary | head -1) ends kpi silently, by SIGPIPE."""
 
 OUTPUT_HELP = (
     "Results go to stdout (or --output FILE); messages, warnings and errors go to stderr, "
