@@ -127,13 +127,16 @@ def _held_by(project: Project, report: engine.Report, period: Month,
 def why_no_data(project: Project, kpis: list[tuple[KpiDef, str | None]]) -> str:
     """Why none of these KPIs (each with its note) has data: the first whose datasets hold
     rows, by its note ("total_crime: no data on or before 2019-01"), rather than one whose
-    dataset is simply empty; or, when every dataset they read is empty, that nothing is
-    stored yet."""
+    dataset is simply empty; else the first KPI's note ("dataset 'calls' has no data yet");
+    or, when no dataset of the project holds a row, that nothing is stored yet."""
     for kpi, note in kpis:
         if all(store.exists(project, m.dataset) for m in engine.measures_of(project, kpi)
                if m.dataset in project.datasets):
             return f"{kpi.id}: {note or 'no rows'}"
-    return "nothing is stored yet (every dataset they read is empty)"
+    if kpis and any(store.exists(project, d) for d in project.datasets):
+        kpi, note = kpis[0]
+        return f"{kpi.id}: {note or 'no rows'}"
+    return "nothing is stored yet (every dataset is empty)"
 
 
 def from_report(project: Project, report: engine.Report,

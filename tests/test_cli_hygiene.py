@@ -414,7 +414,7 @@ def test_no_data_is_exit_3_for_export_and_history_and_datasets_says_what_is_stor
                  "json"])
     assert (check.exit_code, check.stdout) == (3, "")
     assert check.stderr.splitlines()[0] == ("Error: no KPI has data for 2025-09: nothing is "
-                                            "stored yet (every dataset they read is empty)")
+                                            "stored yet (every dataset is empty)")
     datasets = cli(["--project", tmp_path / "new", "datasets", "--format", "json"])
     assert datasets.exit_code == 0
     assert {(d["dataset"], d["rows"]) for d in json.loads(datasets.stdout)} == {

@@ -47,7 +47,7 @@ unit = "seconds"
 better = "lower"
 """
 
-NO_STORE = "nothing is stored yet (every dataset they read is empty)"
+NO_STORE = "nothing is stored yet (every dataset is empty)"
 BEFORE = "total_crime: no data on or before 2019-01"
 PAST = "no data reaches 2030-01: the latest month held is 2025-09 (dataset 'crimes')"
 TEXT_FORMATS = ("table", "json", "csv", "csv-excel", "markdown")
@@ -123,6 +123,13 @@ def _cases():
             cases.append(("b-one-loaded-empty-kpi", "one", cell, args, writes, 3,
                           _refusal("show", "dataset 'incidents' has no data yet",
                                    kpi="median_response").format(period="2025-09")))
+    for fmt in TEXT_FORMATS:
+        # Crimes is stored, but the one KPI asked for reads the empty dataset: its own reason.
+        cases.append(("b-one-loaded-empty-kpi", "one", f"compare-kpi-{fmt}",
+                      ["compare", "--by", "lpa", "--kpi", "median_response", "--period",
+                       "2025-09", "--format", fmt], "stdout", 3,
+                      "Error: no KPI has data by 'lpa' for 2025-09: median_response: dataset "
+                      "'incidents' has no data yet"))
     for cell, args, writes in _commands("2030-01"):
         cases.append(("c-past-the-data", "one", cell, args, writes, 3, f"Error: {PAST}"))
     for cell, args, writes in _commands("2019-01"):

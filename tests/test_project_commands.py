@@ -62,8 +62,7 @@ def test_new_project_summary_says_no_data_yet(cli, tmp_path):
     assert result.exit_code == 3, result.output
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "Error: no KPI has data for 2025-09: nothing is stored yet (every dataset they read "
-        "is empty)",
+        "Error: no KPI has data for 2025-09: nothing is stored yet (every dataset is empty)",
         "Hint: 'kpi datasets' shows the months each dataset holds: choose a --period they "
         "cover, or load extracts with 'kpi ingest DATASET FILE...'"]
 
@@ -78,8 +77,7 @@ def test_new_project_paper_is_refused_as_the_summary_is(cli, tmp_path, fmt):
                   "--output", output])
     assert result.exit_code == 3, result.output
     assert result.stderr.splitlines() == [
-        "Error: no KPI has data for 2025-09: nothing is stored yet (every dataset they read "
-        "is empty)",
+        "Error: no KPI has data for 2025-09: nothing is stored yet (every dataset is empty)",
         "Hint: 'kpi datasets' shows the months each dataset holds: choose a --period they "
         "cover, or load extracts with 'kpi ingest DATASET FILE...'"]
     assert not output.exists()
