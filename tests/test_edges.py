@@ -219,6 +219,13 @@ def test_datasets_of_an_empty_store_lists_every_dataset_with_no_rows(places):
     assert listed["incidents"][1:] == ["0", "—", "—", "—", "—"]
 
 
+def test_vacuum_of_an_empty_store_says_there_is_nothing_to_do(places):
+    """It printed nothing at all and exited 0: a newcomer could not tell it had run."""
+    result = run(["--project", places["empty"], "vacuum"], env=_env(places["cache"]))
+    assert (result.returncode, result.stdout) == (0, "")
+    assert result.stderr == "Nothing to vacuum: no dataset holds data yet\n"
+
+
 def test_check_inside_the_data_still_reports_a_missing_month(places, tmp_path):
     """The refusal is for nothing to check; a gap inside the data is a failed check (exit 1)
     naming the month, not a refusal."""

@@ -245,6 +245,8 @@ def vacuum(
 
     project = _project(writes="vacuum")
     ids = datasets or sorted(d for d in project.datasets if store.exists(project, d))
+    if not ids:  # a new project: nothing to do, said rather than silent
+        note("Nothing to vacuum: no dataset holds data yet")
     for dataset_id in ids:
         store.dataset_spec(project, dataset_id)
         if not store.exists(project, dataset_id):
