@@ -295,6 +295,18 @@ def test_a_closed_stdout_is_exit_4_in_one_line(places, tmp_path, args):
             "stored was changed"]
 
 
+@pytest.mark.parametrize(("args", "code"), [(["summary", "--period", "2030-01"], 3),
+                                            (["summary", "--period", "2025-09"], 0)],
+                         ids=["refused", "answered"])
+def test_a_closed_stderr_keeps_the_exit_code(places, tmp_path, args, code):
+    """With stderr closed (`2>&-`) the error line has nowhere to go, but the exit code still
+    says what happened, and a refusal prints no figure."""
+    process = _process(args, places, tmp_path / "cache", stdout=subprocess.PIPE,
+                       preexec_fn=lambda: os.close(2))
+    assert process.returncode == code
+    assert bool(process.stdout) == (code == 0)
+
+
 def test_a_closed_stdout_does_not_stop_a_command_writing_to_output(places, tmp_path):
     target = tmp_path / "sörtie ß.csv"
     process = _process(["summary", "--period", "2025-09", "--format", "csv", "--output",
