@@ -89,7 +89,7 @@ def run_checks(project: Project, period: Month, as_of: AsOf | None = None,
     # is refused as kpi summary refuses it, not reported as a check failing for each KPI and
     # dataset. A period inside the data with no KPI complete (a month missing) is what the
     # checks are for: they say which months are missing.
-    if not _held_by(project, report, period, as_of):
+    if _none_has_data(report) and not _held_by(project, report, period, as_of):
         require_some_data(project, report, period)
     results = [_reconcile(project, check, period, report) for check in project.checks]
     if data:
@@ -104,11 +104,16 @@ def require_some_data(project: Project, report: engine.Report, period: Month) ->
     data: every command's one refusal of it (kpi summary, check, export). The reason named is
     the first such KPI's whose dataset holds rows ("no data on or before 2019-01"), or, when
     none does, that nothing is stored yet."""
+    if _none_has_data(report):
+        live = [r for r in report.results if r.status != engine.Outcome.IN_DEVELOPMENT]
+        raise no_data(period, why_no_data(project, [(r.kpi, r.note) for r in live]))
+
+
+def _none_has_data(report: engine.Report) -> bool:
+    """Whether the report has live KPIs and none of them a current window."""
     live = [r for r in report.results if r.status != engine.Outcome.IN_DEVELOPMENT]
-    if not live or any(r.status != engine.Outcome.NO_DATA or r.current is not None
-                       for r in live):
-        return
-    raise no_data(period, why_no_data(project, [(r.kpi, r.note) for r in live]))
+    return bool(live) and all(r.status == engine.Outcome.NO_DATA and r.current is None
+                              for r in live)
 
 
 def _held_by(project: Project, report: engine.Report, period: Month,

@@ -149,6 +149,11 @@ def _cases():
                           "stdout", 0, None))
         cases.append((state, project, "catalogue", ["catalogue"], "stdout", 0, None))
         cases.append((state, project, "vacuum", ["vacuum"], None, 0, None))
+    # A check of nothing passed (exit 0, no row): no [[checks]], and --no-data.
+    cases.append(("b-one-loaded", "one", "check-no-data", ["check", "--period", "2025-09",
+                                                           "--no-data"], "stdout", 2,
+                  "Error: nothing to check in kpi.toml: it declares no [[checks]] and "
+                  "--no-data leaves out the data checks"))
     cases.append(("a-empty-store", "empty", "history", ["history", "crimes"], "stdout", 3,
                   "Error: dataset 'crimes' has no data yet"))
     cases.append(("b-one-loaded", "one", "history", ["history", "crimes"], "stdout", 0, None))
