@@ -224,6 +224,16 @@ def test_datasets_of_an_empty_store_lists_every_dataset_with_no_rows(places):
     assert listed["incidents"][1:] == ["0", "—", "—", "—", "—"]
 
 
+def test_a_choice_refused_is_worded_as_kpi_words_it(places):
+    """Typer's "Value error, 'bogus' is not one of ..." lost its "Value error,"."""
+    result = run(["--project", places["one"], "datasets", "--format", "bogus"],
+                 env=_env(places["cache"]))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (
+        "Error: Invalid value for '--format' / '-f' (env var: 'KPI_FORMAT'): 'bogus' is not "
+        "one of 'table', 'json', 'csv', 'csv-excel', 'markdown', 'xlsx'.")
+
+
 def test_vacuum_of_an_empty_store_says_there_is_nothing_to_do(places):
     """It printed nothing at all and exited 0: a newcomer could not tell it had run."""
     result = run(["--project", places["empty"], "vacuum"], env=_env(places["cache"]))

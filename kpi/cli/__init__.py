@@ -99,7 +99,9 @@ def _usage_error(exc) -> None:
     exceptions = _click_exceptions()
     ctx = exc.ctx
     path = ctx.command_path if ctx is not None else "kpi"
-    message = " ".join(exc.format_message().split())
+    # Typer words a choice it refuses "Value error, 'x' is not one of ...": the words of a
+    # validation library, not of kpi.
+    message = " ".join(exc.format_message().split()).replace(": Value error, ", ": ")
     hint = f"see '{path} --help'"
     if isinstance(exc, exceptions.MissingParameter) and exc.param is not None:
         name = exc.param.opts[0] if exc.param.opts else exc.param.name
