@@ -154,11 +154,24 @@ def _cases():
                                                            "--no-data"], "stdout", 2,
                   "Error: nothing to check in kpi.toml: it declares no [[checks]] and "
                   "--no-data leaves out the data checks"))
-    cases.append(("a-empty-store", "empty", "history", ["history", "crimes"], "stdout", 3,
-                  "Error: dataset 'crimes' has no data yet"))
-    cases.append(("b-one-loaded", "one", "history", ["history", "crimes"], "stdout", 0, None))
-    cases.append(("b-one-loaded", "one", "history-empty", ["history", "incidents"], "stdout",
-                  3, "Error: dataset 'incidents' has no data yet"))
+    for fmt in TEXT_FORMATS:
+        history = ["history", "crimes", "--format", fmt]
+        cases.append(("a-empty-store", "empty", f"history-{fmt}", history, "stdout", 3,
+                      "Error: dataset 'crimes' has no data yet"))
+        cases.append(("b-one-loaded", "one", f"history-{fmt}", history, "stdout", 0, None))
+        cases.append(("b-one-loaded", "one", f"history-empty-{fmt}",
+                      ["history", "incidents", "--format", fmt], "stdout", 3,
+                      "Error: dataset 'incidents' has no data yet"))
+    for state, project in (("a-empty-store", "empty"), ("b-one-loaded", "one")):
+        cases.append((state, project, "history-xlsx",
+                      ["history", "crimes", "--format", "xlsx"], ".xlsx",
+                      3 if project == "empty" else 0,
+                      "Error: dataset 'crimes' has no data yet" if project == "empty" else None))
+        for fmt in ("json", "csv", "markdown"):
+            cases.append((state, project, f"catalogue-{fmt}", ["catalogue", "--format", fmt],
+                          "stdout", 0, None))
+        cases.append((state, project, "datasets-xlsx", ["datasets", "--format", "xlsx"],
+                      ".xlsx", 0, None))
     return cases
 
 
