@@ -33,6 +33,9 @@ from kpi.paper import (
     _tally,
     change_words,
     duration_words,
+    kpi_value,
+    percentile_name,
+    precision_words,
     shown_status,
     status_sentence,
 )
@@ -709,6 +712,122 @@ def test_rate_change_is_in_points(before, after):
     else:
         assert words == (f"{'an increase' if points > 0 else 'a decrease'} of "
                          f"{excel_text(abs(points), 1)} percentage points")
+
+
+def test_every_change_carries_its_unit():
+    """Issue 18 (the paper read as a board reads it): "102.6 per 1,000 population, down 9.8
+    (8.7%) from 112.4" gave the change no unit. Every change the prose prints comes through
+    one formatter (kpi_value) and names its unit: %, percentage points, or the KPI's own."""
+    per_1000 = change_words(_result(Unit.PER_1000, 112.4, 102.6, Kind.PER_1000))
+    assert per_1000 == "a decrease of 9.8 per 1,000 population (8.7%)"
+    assert kpi_value(112.4, _result(Unit.PER_1000, 1, 1, Kind.PER_1000).kpi) == \
+        "112.4 per 1,000 population"
+    ratio = _result(Unit.RATIO, 2.9, 2.8, Kind.RATIO_OF_RATES)
+    assert kpi_value(2.9, ratio.kpi) == "2.9 times"
+    for unit, kind, unit_words in (
+            (Unit.PERCENT, Kind.RATE, " percentage points"), (Unit.DAYS, Kind.MEAN, " days"),
+            (Unit.SECONDS, Kind.MEDIAN, " seconds"), (Unit.GBP, Kind.SUM, "\u00a3"),
+            (Unit.PER_1000, Kind.PER_1000, " per 1,000 population"),
+            (Unit.COUNT, Kind.COUNT, "%")):
+        words = change_words(_result(unit, 40.0, 60.0, kind) if unit != Unit.COUNT
+                             else _result(unit, 400, 600, kind))
+        assert unit_words in words, (unit, words)
+
+
+def test_a_change_is_shown_to_the_kpis_own_precision():
+    """A KPI's `decimals` (render.places) decide its changes' places as they do its values':
+    a percentage to whole numbers says 'up 7 percentage points', and a change that rounds to
+    nothing says to what it rounds."""
+    whole = _result(Unit.PERCENT, 6.7, 13.5, Kind.RATE)
+    whole = KpiResult(_replace(whole.kpi, decimals=0), *_rest(whole))
+    assert change_words(whole) == "an increase of 7 percentage points"
+    flat = _result(Unit.PERCENT, 50.2, 50.4, Kind.RATE)
+    flat = KpiResult(_replace(flat.kpi, decimals=0), *_rest(flat))
+    assert change_words(flat) == "unchanged to whole numbers"
+    assert change_words(_result(Unit.PERCENT, 99.93, 99.9, Kind.RATE)) == \
+        "unchanged to one decimal place"
+    assert precision_words(2) == "to 2 decimal places"
+
+
+def _replace(kpi: KpiDef, **changes) -> KpiDef:
+    import dataclasses
+
+    return dataclasses.replace(kpi, **changes)
+
+
+def _rest(result: KpiResult) -> tuple:
+    return (result.status, result.current, result.comparison, result.change)
+
+
+@pytest.mark.parametrize("percentile, words", [
+    (90, "the 90th percentile"), (1, "the 1st percentile"), (2, "the 2nd percentile"),
+    (3, "the 3rd percentile"), (11, "the 11th percentile"), (12.0, "the 12th percentile"),
+    (2.5, "the 2.5th percentile"), (99.9, "the 99.9th percentile"),
+    (0.00001, "the 0.00001th percentile"), (50, "the 50th percentile"),
+])
+def test_a_percentile_is_named_in_words(percentile, words):
+    """A percentile that is not whole ('2.5th') was printed as an ordinal of a rank with
+    `:g`, which gives '1e-05th' for a small one: the name is of the percentile, whole or not."""
+    assert percentile_name(percentile) == words
+
+
+def test_a_stale_kpi_that_is_deteriorating_is_listed_for_both():
+    """Issue 18: an exception is listed with every reason it is one. A stale KPI's status is
+    "stale" whatever its change, so its significant deterioration went unlisted."""
+    from kpi import verdicts as judge
+    from kpi.engine import status_of
+
+    worse = _result(Unit.COUNT, 100, 125)
+    stale = KpiResult(worse.kpi, Outcome.STALE,
+                      Measured(Window.year_ending(Month.of(2025, 6)), 125),
+                      Measured(Window.year_ending(Month.of(2024, 3)), 100), worse.change)
+    assert status_of(worse.kpi, worse.change) == Outcome.DETERIORATING
+    asked = Month.of(2025, 9)
+    assert judge.exceptions(stale, _verdict(True), asked) == (judge.STALE, judge.DETERIORATION)
+    assert judge.exceptions(stale, _verdict(False), asked) == (judge.STALE,)
+    assert judge.exceptions(worse, _verdict(True), Month.of(2025, 9)) == (judge.DETERIORATION,)
+
+
+def test_the_method_says_the_precision_the_paper_prints(project, tmp_path, cli):
+    """Appendix 1 said "Percentages are shown to one decimal place" when a KPI's `decimals`
+    printed it to another: the method text is built from the KPIs printed."""
+    _, folder = project
+    changed = tmp_path / "project"
+    import shutil
+
+    shutil.copytree(folder, changed, ignore=shutil.ignore_patterns("out", "*-files"))
+    toml = (changed / "kpi.toml").read_text(encoding="utf-8")
+    toml = toml.replace('id = "violence_outcome_rate"\n',
+                        'id = "violence_outcome_rate"\ndecimals = 2\n', 1)
+    (changed / "kpi.toml").write_text(toml, encoding="utf-8")
+    out = tmp_path / "paper.md"
+    result = cli(["--project", changed, "export", "markdown", "--period", "2025-09",
+                  "--output", out])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    method = text[text.index("## Appendix 1"):]
+    assert "Percentages are shown to one decimal place" not in method
+    rate = re.search(r"\*\*Violence positive outcome rate\.\*\* ([^\n]*)", text)
+    assert rate and re.search(r"\d\.\d\d%", rate[1]), rate
+    assert re.search(r"percentages to one decimal place \(to 2 decimal places for "
+                     r"Violence positive outcome rate\)", method), method[:800]
+
+
+def test_front_page_exceptions_name_their_windows(sample):
+    """Each exception line on the front page, read on its own, names the window of its
+    figure and the figure its change is from."""
+    _, text, _ = sample
+    front = text[:text.index("## 1. Introduction")]
+    block = front[front.index("**Exceptions"):front.index("**Checks that failed")]
+    lines = [line for line in block.splitlines() if line.startswith("- ")]
+    assert len(lines) == 12
+    months = "|".join(MONTHS)
+    window = rf"in (?:the year ending )?(?:{months}) \d{{4}}"
+    for line in lines:
+        assert re.search(rf"\*\*: [^;]+ {window}, an? (?:increase|decrease) of [^;]+ from "
+                         rf"[^;]+ {window};", line), line
+    assert ("- \u25b2 **Sexual offences**: 11,762 in the year ending September 2025, an "
+            "increase of 9.5% from 10,739 in the year ending March 2024; ") in lines[0]
 
 
 def test_outcome_statuses_have_words():
