@@ -793,8 +793,75 @@ def settled_sentence(result: KpiResult, verdict: Verdict | None) -> str:
         return ""
     size = next(v for v in (result.change.points, result.change.absolute) if v is not None)
     moved = "fell" if size < 0 else "rose"
-    return (f"The level {moved} after the comparison period and has been stable at its new "
-            f"level since: the last {variation.points} months show only normal variation.")
+    if not _earlier_signals(verdict):
+        return (f"The level {moved} after the comparison period and has been stable at its "
+                f"new level since: {common_cause_words(verdict)}.")
+    stable = _capital(_stable_words(verdict, moved, "the comparison period"))
+    if _settled_since(verdict) is None:
+        return f"{stable}."
+    return f"{stable}: {common_cause_words(verdict)}."
+
+
+def _earlier_signals(verdict: Verdict | None) -> tuple[stats.XmrPoint, ...]:
+    """The months of the process chart, before its latest, that a rule marks."""
+    if verdict is None or verdict.chart is None:
+        return ()
+    return verdict.chart.signals
+
+
+# A run of months this long after the last unusual one is a level the KPI has held.
+SETTLED_MONTHS = 6
+
+
+def _settled_since(verdict: Verdict | None) -> tuple[Month, int] | None:
+    """The first month after the chart's last unusual month and how many months from it to
+    the latest, when those are at least SETTLED_MONTHS; None when no month is marked (the
+    whole chart is settled) or the latest run is shorter."""
+    marked = _earlier_signals(verdict)
+    if not marked or verdict is None or verdict.chart is None:
+        return None
+    latest = Month.parse(next(p.month for p in reversed(verdict.chart.points)
+                              if p.value is not None))
+    start = Month.parse(marked[-1].month) + 1
+    count = latest.index - start.index + 1
+    return (start, count) if count >= SETTLED_MONTHS else None
+
+
+def common_cause_words(verdict: Verdict | None, brief: bool = False) -> str:
+    """What the months show when the latest is common cause, true of the chart the paper
+    prints: 'the last 24 months show only normal variation' only when no month of them is
+    marked; 'the 9 months since January 2025 show only normal variation' when the unusual
+    ones are further back; else 'the latest month shows only normal variation, though 2
+    earlier months of the last 24 (July to August 2025) were unusual'. No sentence calls a
+    chart with triangles on it "only normal variation"."""
+    variation = verdict.variation if verdict else None
+    assert variation is not None, "a common-cause verdict has its chart"
+    marked = _earlier_signals(verdict)
+    if not marked:
+        return ("the months show only normal variation" if brief
+                else f"the last {variation.points} months show only normal variation")
+    settled = _settled_since(verdict)
+    if settled is not None:
+        start, count = settled
+        return f"the {count} months from {start.name} show only normal variation"
+    first, last = Month.parse(marked[0].month), Month.parse(marked[-1].month)
+    months = "month" if len(marked) == 1 else "months"
+    return (f"the latest month shows only normal variation, though {len(marked)} earlier "
+            f"{months} of the last {variation.points} ({_span(first, last)}) "
+            f"{'was' if len(marked) == 1 else 'were'} unusual")
+
+
+def _stable_words(verdict: Verdict | None, moved: str, since: str) -> str:
+    """'the level fell after the baseline and has been stable at the new level' where the
+    chart bears it out: since a month where earlier months were unusual, and not at all where
+    the unusual months are recent."""
+    if not _earlier_signals(verdict):
+        return f"the level {moved} after {since} and has been stable at the new level"
+    settled = _settled_since(verdict)
+    if settled is not None:
+        return (f"the level {moved} after {since} and has been stable since "
+                f"{settled[0].name}")
+    return f"the level {moved} after {since}, and {common_cause_words(verdict, brief=True)}"
 
 
 def target_sentence(result: KpiResult, verdict: Verdict | None) -> str:
@@ -899,7 +966,7 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     elif significant is False:
         worth = "within normal variation"
     elif variation is not None and variation.verdict == stats.COMMON_CAUSE:
-        worth = "not tested for significance; the months show only normal variation"
+        worth = f"not tested for significance; {common_cause_words(verdict, brief=True)}"
     else:
         worth = "not tested for significance"
     text = inlines(head, f"{when}, {change} from {kpi_value(before.value, kpi)}{then}: {worth}")
@@ -907,8 +974,7 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
         if significant and not kpi.provisional_months:
             moved = "fell" if _size(result) < 0 else "rose"
             since = "the baseline" if comparison == Comparison.BASELINE else "the comparison"
-            text = inlines(text, f"; the level {moved} after {since} and has been stable at the "
-                                 "new level")
+            text = inlines(text, f"; {_stable_words(verdict, moved, since)}")
     elif (variation is not None and variation.rule == stats.LIMITS
           and variation.verdict in (stats.SPECIAL_HIGH, stats.SPECIAL_LOW)):
         # "the months show an unusually high month" said "month" twice: the rule is of the

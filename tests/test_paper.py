@@ -169,7 +169,8 @@ def _kpi_paragraphs(markdown: str, docs: list[dict]) -> dict[str, str]:
 
 VERDICT_SENTENCE = re.compile(
     r" (?:The monthly figures show [^.]+|The level (?:fell|rose) [^.]+"
-    r"|Against the target of [^ ]+[^.]*)\.|; the (?:monthly figures show|level) [^.]+")
+    r"|Against the target of [^ ]+[^.]*)\.|; the (?:monthly figures show|level|latest month"
+    r"|\d+ months from) [^.]+")
 
 
 def _main_sentences(text: str) -> str:
@@ -262,7 +263,8 @@ def test_process_chart_and_target_sentences_follow_the_verdicts(exported):
             assert f"The monthly figures show {kind}" in text, doc["id"]
         settled = (variation is not None and not special
                    and doc["significance"]["significant"] is True)
-        assert ("has been stable at its new level since" in text) == settled, doc["id"]
+        assert bool(re.search(r"The level (?:fell|rose) after the comparison period", text)) \
+            == settled, doc["id"]
         assert ("Against the target of" in text) == (doc["target"] is not None)
 
 
@@ -830,6 +832,52 @@ def test_front_page_exceptions_name_their_windows(sample):
             "increase of 9.5% from 10,739 in the year ending March 2024; ") in lines[0]
 
 
+def _chart_verdict(values: list[float]):
+    from kpi import stats
+    from kpi.stats import Significance
+    from kpi.verdicts import Verdict
+
+    months = [str(Month.of(2023, 10) + n) for n in range(len(values))]
+    chart = stats.xmr(months, values, Better.LOWER)
+    return Verdict(Significance("poisson_exact", None, None, True, ""), chart,
+                   stats.variation(chart), None, None, None)
+
+
+def test_normal_variation_is_said_only_of_months_the_chart_does_not_mark():
+    """Read printed, paragraph 5.8 said Business crime "has been stable at its new level
+    since: the last 24 months show only normal variation" beside its chart in Figure 2, which
+    marks June and July 2025 with triangles. What the months show is said of the months
+    the chart leaves unmarked (paper.common_cause_words, the one wording)."""
+    from kpi.paper import common_cause_words, settled_sentence
+
+    steady = [100.0, 102, 98, 101, 99, 100, 103, 97, 100, 101, 99, 100] * 2
+    calm = _chart_verdict(steady)
+    assert not calm.chart.signals and calm.variation.verdict == "common_cause"
+    assert common_cause_words(calm) == "the last 24 months show only normal variation"
+    # Two unusual months near the end, the latest back within the limits.
+    recent = _chart_verdict(steady[:21] + [130.0, 131.0, 100.0])
+    assert recent.variation.verdict == "common_cause"
+    assert [p.month for p in recent.chart.signals] == ["2025-07", "2025-08"]
+    assert common_cause_words(recent) == (
+        "the latest month shows only normal variation, though 2 earlier months of the last "
+        "24 (July to August 2025) were unusual")
+    worse = _result(Unit.COUNT, 90, 100)
+    assert settled_sentence(worse, recent) == (
+        "The level rose after the comparison period, and the latest month shows only normal "
+        "variation, though 2 earlier months of the last 24 (July to August 2025) were "
+        "unusual.")
+    # Unusual months further back: the level has held since the month after the last.
+    early = _chart_verdict(steady[:13] + [130.0, 131.0] + steady[:9])
+    assert common_cause_words(early) == (
+        "the 9 months from January 2025 show only normal variation")
+    assert settled_sentence(worse, early) == (
+        "The level rose after the comparison period and has been stable since January 2025: "
+        "the 9 months from January 2025 show only normal variation.")
+    assert settled_sentence(worse, calm) == (
+        "The level rose after the comparison period and has been stable at its new level "
+        "since: the last 24 months show only normal variation.")
+
+
 def test_outcome_statuses_have_words():
     from kpi.paper import STATUS_COUNT_WORDS, STATUS_SENTENCES
 
@@ -1059,8 +1107,11 @@ def test_bundled_sample_numbers_are_the_summarys(sample):
     # in full for an exception.
     assert ("2.5. **ASB incidents.** 26,613, up 0.8% from 26,405: within normal "
             "variation.") in text
+    # Its chart marks months as late as June 2025: the level is not called stable.
     assert ("299,579, down 8.7% from 328,153: a statistically significant improvement; the "
-            "level fell after the baseline and has been stable at the new level.") in text
+            "level fell after the baseline, and the latest month shows only normal variation, "
+            "though 11 earlier months of the last 24 (February 2024 to June 2025) were "
+            "unusual.") in text
     assert "**Homicides.** 34, down 9 from 43: within normal variation." in text
     assert ("10 minutes and 25 seconds, down 2 minutes and 4 seconds (16.6%) from 12 minutes "
             "and 29 seconds: not tested") in text
