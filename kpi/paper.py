@@ -555,16 +555,19 @@ def change_words(result: KpiResult) -> str:
     return f"{_direction(size)} of {absolute} ({render.fixed(abs(change.percent), 1)}%)"
 
 
-def figure_words(result: KpiResult) -> str:
+def figure_words(result: KpiResult, usual: Window | None = None) -> str:
     """A KPI's figure as a line read on its own says it (the front page's exceptions, a
     chart's alt text): '11,762 in the year ending September 2025, an increase of 9.5% from
-    10,739 in the year ending March 2024'."""
+    10,739 in the year ending March 2024'. The window of the figure is always named; that of
+    the figure it is compared with is left out where it is `usual` (the comparison the title
+    block states)."""
     kpi, current = result.kpi, result.current
     assert current is not None and current.value is not None, "a figure to say"
     text = f"{kpi_value(current.value, kpi)} {_in(current.window)}"
     if result.change is not None and result.comparison is not None:
-        text += (f", {change_words(result)} from {kpi_value(result.comparison.value, kpi)} "
-                 f"{_in(result.comparison.window)}")
+        text += f", {change_words(result)} from {kpi_value(result.comparison.value, kpi)}"
+        if result.comparison.window != usual:
+            text += f" {_in(result.comparison.window)}"
     return text
 
 
@@ -831,9 +834,9 @@ def common_cause_words(verdict: Verdict | None, brief: bool = False) -> str:
     """What the months show when the latest is common cause, true of the chart the paper
     prints: 'the last 24 months show only normal variation' only when no month of them is
     marked; 'the 9 months since January 2025 show only normal variation' when the unusual
-    ones are further back; else 'the latest month shows only normal variation, though 2
-    earlier months of the last 24 (July to August 2025) were unusual'. No sentence calls a
-    chart with triangles on it "only normal variation"."""
+    ones are further back; else '2 of the last 24 months (July to August 2025) were unusual,
+    though not the latest'. No sentence calls a chart with triangles on it "only normal
+    variation"."""
     variation = verdict.variation if verdict else None
     assert variation is not None, "a common-cause verdict has its chart"
     marked = _earlier_signals(verdict)
@@ -845,10 +848,8 @@ def common_cause_words(verdict: Verdict | None, brief: bool = False) -> str:
         start, count = settled
         return f"the {count} months from {start.name} show only normal variation"
     first, last = Month.parse(marked[0].month), Month.parse(marked[-1].month)
-    months = "month" if len(marked) == 1 else "months"
-    return (f"the latest month shows only normal variation, though {len(marked)} earlier "
-            f"{months} of the last {variation.points} ({_span(first, last)}) "
-            f"{'was' if len(marked) == 1 else 'were'} unusual")
+    return (f"{len(marked)} of the last {variation.points} months ({_span(first, last)}) "
+            f"{'was' if len(marked) == 1 else 'were'} unusual, though not the latest")
 
 
 def _stable_words(verdict: Verdict | None, moved: str, since: str) -> str:
@@ -1251,7 +1252,7 @@ class _Builder:
                    for why in self.exceptions[kpi.id]]
         figure = ""
         if result.current is not None and result.current.value is not None:
-            figure = figure_words(result)
+            figure = figure_words(result, self._usual(kpi)[1])
         mark = EXCEPTION_MARKS[self.exceptions[kpi.id][0]]
         where = self.labels.get(kpi.id)
         return inlines(f"{mark} ", Strong(inlines(Name(kpi.title))),

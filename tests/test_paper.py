@@ -170,7 +170,7 @@ def _kpi_paragraphs(markdown: str, docs: list[dict]) -> dict[str, str]:
 VERDICT_SENTENCE = re.compile(
     r" (?:The monthly figures show [^.]+|The level (?:fell|rose) [^.]+"
     r"|Against the target of [^ ]+[^.]*)\.|; the (?:monthly figures show|level|latest month"
-    r"|\d+ months from) [^.]+")
+    r"|\d+ months from) [^.]+|; \d+ of the last \d+ months [^.]+")
 
 
 def _main_sentences(text: str) -> str:
@@ -827,9 +827,14 @@ def test_front_page_exceptions_name_their_windows(sample):
     window = rf"in (?:the year ending )?(?:{months}) \d{{4}}"
     for line in lines:
         assert re.search(rf"\*\*: [^;]+ {window}, an? (?:increase|decrease) of [^;]+ from "
-                         rf"[^;]+ {window};", line), line
+                         r"[^;]+;", line), line
+    # The comparison is the one the title block states ("Compared with: the plan baseline"),
+    # its window named in the introduction; a figure of another window names it.
     assert ("- \u25b2 **Sexual offences**: 11,762 in the year ending September 2025, an "
-            "increase of 9.5% from 10,739 in the year ending March 2024; ") in lines[0]
+            "increase of 9.5% from 10,739; ") in lines[0]
+    assert ("**Third-party report positive outcome rate**: 72.0% in the year ending July "
+            "2025, a decrease of 9.0 percentage points from 81.0%; ") in lines[1]
+    assert "- Compared with: the plan baseline" in front
 
 
 def _chart_verdict(values: list[float]):
@@ -858,14 +863,12 @@ def test_normal_variation_is_said_only_of_months_the_chart_does_not_mark():
     recent = _chart_verdict(steady[:21] + [130.0, 131.0, 100.0])
     assert recent.variation.verdict == "common_cause"
     assert [p.month for p in recent.chart.signals] == ["2025-07", "2025-08"]
-    assert common_cause_words(recent) == (
-        "the latest month shows only normal variation, though 2 earlier months of the last "
-        "24 (July to August 2025) were unusual")
+    assert common_cause_words(recent) == common_cause_words(recent, brief=True) == (
+        "2 of the last 24 months (July to August 2025) were unusual, though not the latest")
     worse = _result(Unit.COUNT, 90, 100)
     assert settled_sentence(worse, recent) == (
-        "The level rose after the comparison period, and the latest month shows only normal "
-        "variation, though 2 earlier months of the last 24 (July to August 2025) were "
-        "unusual.")
+        "The level rose after the comparison period, and 2 of the last 24 months (July to "
+        "August 2025) were unusual, though not the latest.")
     # Unusual months further back: the level has held since the month after the last.
     early = _chart_verdict(steady[:13] + [130.0, 131.0] + steady[:9])
     assert common_cause_words(early) == (
@@ -1109,9 +1112,8 @@ def test_bundled_sample_numbers_are_the_summarys(sample):
             "variation.") in text
     # Its chart marks months as late as June 2025: the level is not called stable.
     assert ("299,579, down 8.7% from 328,153: a statistically significant improvement; the "
-            "level fell after the baseline, and the latest month shows only normal variation, "
-            "though 11 earlier months of the last 24 (February 2024 to June 2025) were "
-            "unusual.") in text
+            "level fell after the baseline, and 11 of the last 24 months (February 2024 to "
+            "June 2025) were unusual, though not the latest.") in text
     assert "**Homicides.** 34, down 9 from 43: within normal variation." in text
     assert ("10 minutes and 25 seconds, down 2 minutes and 4 seconds (16.6%) from 12 minutes "
             "and 29 seconds: not tested") in text
