@@ -974,7 +974,9 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     if variation is not None and variation.verdict == stats.COMMON_CAUSE:
         if significant and not kpi.provisional_months:
             moved = "fell" if _size(result) < 0 else "rose"
-            since = "the baseline" if comparison == Comparison.BASELINE else "the comparison"
+            # "the level fell after the comparison" named no time: the window does.
+            since = "the baseline" if comparison == Comparison.BASELINE else \
+                _in(before.window).removeprefix("in ")
             text = inlines(text, f"; {_stable_words(verdict, moved, since)}")
     elif (variation is not None and variation.rule == stats.LIMITS
           and variation.verdict in (stats.SPECIAL_HIGH, stats.SPECIAL_LOW)):
