@@ -1798,7 +1798,7 @@ class _Builder:
             standing += (" Besides the breakdowns the project asks for, this paper shows at "
                          f"most {BOARD_STANDOUTS} of counts and {BOARD_STANDOUTS} of "
                          "proportions where a part stands out, those with the largest gap; the "
-                         "technical annex (--full) has them all.")
+                         "technical annex, the full paper, has them all.")
         texts.append(standing)
         settling = sorted({r.kpi.provisional_months for r in self._visible()
                            if r.kpi.provisional_months and r.kpi.status == "live"})

@@ -881,6 +881,14 @@ def test_normal_variation_is_said_only_of_months_the_chart_does_not_mark():
         "since: the last 24 months show only normal variation.")
 
 
+def test_the_paper_names_no_command_line_option(sample):
+    """Read as a board member reads it, Appendix 1 sent the reader to "the technical annex
+    (--full)": a command-line option is the analyst's word, not the board's."""
+    _, text, _ = sample
+    assert not re.search(r"(?<![\w-])--[a-z]", text), re.search(r".{60}--[a-z].{20}", text)
+    assert "the technical annex, the full paper, has them all" in text
+
+
 def test_outcome_statuses_have_words():
     from kpi.paper import STATUS_COUNT_WORDS, STATUS_SENTENCES
 
