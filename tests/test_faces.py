@@ -433,6 +433,50 @@ def test_every_face_shows_one_figure_on_awkward_values(cli, tmp_path):
     assert measured == len(AWKWARD_KPIS)
 
 
+def test_the_workbook_in_libreoffice_shows_the_summarys_text(cli, tmp_path):
+    """The summary workbook converted by LibreOffice Calc to CSV, cells as shown: each value,
+    change and target reads as the summary prints it (a duration in whole seconds)."""
+    import shutil
+    import subprocess
+
+    import kpi
+
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    if office is None:
+        pytest.skip("soffice is not installed here (.ci/run installs it with apt-get)")
+    root = awkward_project(tmp_path / "awkward")
+    assert cli(["--project", root, "ingest", "m"]).exit_code == 0
+    doc = json.loads(_run(cli, root, ["summary", "--period", PERIOD, "--format", "json"]))
+    _run(cli, root, ["summary", "--period", PERIOD, "--format", "xlsx"], tmp_path / "s.xlsx")
+    # Comma-separated, quoted, UTF-8 (76), cells as shown (the 9th token), US English (1033).
+    result = subprocess.run([office, "--headless", "--norestore",
+                             f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+                             "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,1033,"
+                             "false,true,true", "--outdir", str(tmp_path / "calc"),
+                             str(tmp_path / "s.xlsx")], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / "calc" / "s.csv").read_text(encoding="utf-8").splitlines()
+    rows = list(csv.DictReader(lines[next(i for i, x in enumerate(lines)
+                                          if x.startswith("id,")):]))
+    definition = kpi.open(root).definition
+    assert [r["id"] for r in rows] == [k["id"] for k in doc["kpis"]]
+    for row, kpi_json in zip(rows, doc["kpis"], strict=True):
+        places, unit = decimals(definition.kpi(kpi_json["id"])), kpi_json["unit"]
+        absolute, percent = change_parts(kpi_json, places)
+        expected = {f"{role}_value": value_text(kpi_json[role]["value"], unit, places)
+                    for role in ("comparison", "current")}
+        # No % change (a zero base) prints "n/a" and is a blank cell, as JSON's null.
+        expected |= {"change_percent": "" if percent in (None, "n/a") else percent,
+                     "change_points" if kpi_json["change"]["points"] is not None
+                     else "change_absolute": absolute or "",
+                     "target": "" if kpi_json["target"] is None
+                     else value_text(kpi_json["target"], unit, places)}
+        if unit == "seconds":  # seconds in the workbook, h:mm:ss in the text
+            expected = {k: v for k, v in expected.items() if k == "change_percent"}
+        assert {k: row[k] for k in expected} == expected, kpi_json["id"]
+
+
 def test_every_face_shows_one_figure_on_the_sample(cli, tmp_path):
     import kpi
 
