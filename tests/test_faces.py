@@ -184,9 +184,10 @@ def _run(cli, project, args: list, output: Path | None = None) -> str:
         else result.stdout
 
 
-def workbook_cells(path: Path) -> tuple[list[str], list[dict[str, tuple[object, str]]]]:
-    """The summary table's header and, per row, column -> (value, number format), read from
-    the workbook's XML (the header row is the one starting with 'id')."""
+def workbook_cells(path: Path, first: str = "id"
+                   ) -> tuple[list[str], list[dict[str, tuple[object, str]]]]:
+    """The table's header and, per row, column -> (value, number format), read from the
+    first sheet's XML (the header row is the one starting with `first`)."""
     with zipfile.ZipFile(path) as book:
         styles = ElementTree.fromstring(book.read("xl/styles.xml"))
         sheet = ElementTree.fromstring(book.read("xl/worksheets/sheet1.xml"))
@@ -216,7 +217,7 @@ def workbook_cells(path: Path) -> tuple[list[str], list[dict[str, tuple[object, 
                 value = None
             cells[column] = (value, xfs[int(c.get("s", "0"))])
         rows.append(cells)
-    start = next(i for i, r in enumerate(rows) if r.get("A", (None,))[0] == "id")
+    start = next(i for i, r in enumerate(rows) if r.get("A", (None,))[0] == first)
     letters = list(rows[start])
     header = [str(rows[start][x][0]) for x in letters]
     table = [{name: row.get(x, (None, "General")) for name, x in zip(header, letters,
@@ -353,6 +354,98 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
     return measured
 
 
+def plain_sections(text: str) -> list[tuple[str, list[dict[str, str]]]]:
+    """A plain `--format table` document's sections: title and rows (header -> cell), columns
+    two or more spaces apart."""
+    sections, blocks = [], text.split("\n\n")[1:]
+    for block in blocks:
+        lines = [x for x in block.splitlines() if x.strip()]
+        if len(lines) < 2:
+            continue
+        header = re.split(r" {2,}", lines[1])
+        sections.append((lines[0], [dict(zip(header, re.split(r" {2,}", x), strict=False))
+                                    for x in lines[2:]]))
+    return sections
+
+
+def check_compare_faces(cli, project_arg, definition, python_project, tmp_path: Path,
+                        by: str) -> int:
+    """`kpi compare`: each part's values, change, status and rate per 1,000 in the text, JSON,
+    CSV, `project.compare()` and the workbook; the number of parts with a value."""
+    args = ["compare", "--period", PERIOD, "--by", by]
+    doc = json.loads(_run(cli, project_arg, [*args, "--format", "json"]))
+    text = plain_sections(_run(cli, project_arg, args, tmp_path / "c.txt"))
+    csv_rows = list(csv.DictReader(io.StringIO(_run(cli, project_arg,
+                                                    [*args, "--format", "csv"]))))
+    frame = python_project.compare(PERIOD, by)
+    _run(cli, project_arg, [*args, "--format", "xlsx"], tmp_path / "c.xlsx")
+    _, cells = workbook_cells(tmp_path / "c.xlsx", "kpi")
+    kpis = {k.id: k for k in definition.kpis}
+    parts = [(k, p) for k in doc["kpis"] for p in k["parts"]]
+    assert [(k["id"], p["name"]) for k, p in parts] == [(r["kpi"], r["part"]) for r in csv_rows] \
+        == list(zip(frame["kpi"], frame["part"], strict=True)) \
+        == [(r["kpi"][0], r["part"][0]) for r in cells]
+    sections = iter(text)
+    shown_rows: dict[tuple[str, str], dict[str, str]] = {}
+    for k in doc["kpis"]:
+        title, rows = next(sections)
+        assert title.startswith(k["title"]), (title, k["title"])
+        for row in rows:
+            if by in row:
+                shown_rows[(k["id"], row[by].removesuffix(" (focus)"))] = row
+    measured = 0
+    for (k, part), csv_row, frame_row, xlsx_row in zip(parts, csv_rows,
+                                                        frame.iter_rows(named=True), cells,
+                                                        strict=True):
+        kpi = kpis[k["id"]]
+        places, unit = decimals(kpi), k["unit"]
+        where = f"{kpi.id} {part['name']} ({unit}, {places} places)"
+        machine = {"comparison_value": (part["comparison"] or {}).get("value"),
+                   "current_value": (part["current"] or {}).get("value"),
+                   "change_absolute": (part["change"] or {}).get("absolute"),
+                   "change_percent": (part["change"] or {}).get("percent"),
+                   "change_points": (part["change"] or {}).get("points"),
+                   "per_1000": part["per_1000"]}
+        for name, value in machine.items():
+            assert _number(csv_row[name]) == value, (where, name, "csv")
+            assert frame_row[name] == value, (where, name, "DataFrame")
+        assert csv_row["status"] == frame_row["status"] == part["status"] \
+            == xlsx_row["status"][0], where
+        row = shown_rows[(k["id"], part["name"])]
+        as_summary = {"unit": unit, "change": part["change"] or {
+            "absolute": None, "percent": None, "points": None}}
+        expected = {"comparison": "n/a" if machine["comparison_value"] is None
+                    else value_text(machine["comparison_value"], unit, places),
+                    "current": "n/a" if machine["current_value"] is None
+                    else value_text(machine["current_value"], unit, places),
+                    "change": "n/a" if part["change"] is None
+                    else change_text(as_summary, places),
+                    "status": STATUS.get(part["status"], part["status"])}
+        if "per 1,000" in row:
+            expected["per 1,000"] = ("n/a" if part["per_1000"] is None
+                                     else excel_text(part["per_1000"], 2, grouping=True))
+        assert {c: row[c] for c in expected} == expected, (where, "table")
+        absolute, percent = (change_parts(as_summary, places) if part["change"]
+                             else (None, None))
+        shown = {"comparison_value": expected["comparison"], "current_value":
+                 expected["current"], "change_percent": percent,
+                 "change_points" if machine["change_points"] is not None
+                 else "change_absolute": absolute, "per_1000": expected.get("per 1,000")}
+        for name, value in machine.items():
+            cell, code = xlsx_row[name]
+            if value is None:
+                assert cell is None, (where, name, "xlsx")
+                continue
+            scale = 100 if name == "change_percent" or (
+                unit == "percent" and name.endswith("_value")) else 1
+            assert cell == pytest.approx(value / scale, rel=1e-14), (where, name, "xlsx")
+            if unit == "seconds" and name not in ("change_percent", "per_1000"):
+                continue  # whole seconds in the workbook (the summary's test reads them)
+            assert excel_shown(cell, code) == shown[name], (where, name, code)  # type: ignore[arg-type]
+        measured += machine["current_value"] is not None
+    return measured
+
+
 # ---------------------------------------------------------------------------------------------
 # The projects
 
@@ -374,6 +467,7 @@ e = "float"
 f = "float"
 hit = "bool"
 hit2 = "bool"
+lpa = "str"
 
 [[priorities]]
 id = "p"
@@ -411,13 +505,13 @@ def awkward_project(root: Path) -> Path:
                       + (f'unit = "{unit}"\n' if unit else "")
                       + (f"decimals = {places}\n" if places is not None else ""))
     (root / "kpi.toml").write_text("\n".join(blocks), encoding="utf-8")
-    lines = ["day,a,b,c,d,e,f,hit,hit2"]
+    lines = ["day,a,b,c,d,e,f,hit,hit2,lpa"]
     for year, month in [(2023 + (m + 3) // 12, (m + 3) % 12 + 1) for m in range(30)]:
         values = BEFORE if (year, month) < (2024, 4) else AFTER
         for i in range(8):
             hits = 3 if (year, month) < (2024, 4) else 1
             lines.append(f"{year}-{month:02d}-15," + ",".join(str(values[c]) for c in "abcdef")
-                         + f",{i < hits},{i < 1}")
+                         + f",{i < hits},{i < 1},{'North' if i < 4 else 'South'}")
     (root / "extracts" / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
 
@@ -431,6 +525,9 @@ def test_every_face_shows_one_figure_on_awkward_values(cli, tmp_path):
     project = kpi.open(root)
     measured = check_every_face(cli, root, project.definition, project, tmp_path)
     assert measured == len(AWKWARD_KPIS)
+    # Two parts of each KPI but "none", whose filter selects no row and so no part.
+    assert check_compare_faces(cli, root, project.definition, project, tmp_path, "lpa") \
+        == 2 * (len(AWKWARD_KPIS) - 1)
 
 
 def test_the_workbook_in_libreoffice_shows_the_summarys_text(cli, tmp_path):
@@ -482,3 +579,5 @@ def test_every_face_shows_one_figure_on_the_sample(cli, tmp_path):
 
     project = kpi.open("sample")
     assert check_every_face(cli, "sample", project.definition, project, tmp_path) > 80
+    assert check_compare_faces(cli, "sample", project.definition, project, tmp_path,
+                               "lpa") > 50
