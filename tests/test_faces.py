@@ -184,13 +184,16 @@ def _run(cli, project, args: list, output: Path | None = None) -> str:
         else result.stdout
 
 
-def workbook_cells(path: Path, first: str = "id"
+def workbook_cells(path: Path, first: str = "id", sheet_name: str | None = None
                    ) -> tuple[list[str], list[dict[str, tuple[object, str]]]]:
-    """The table's header and, per row, column -> (value, number format), read from the
-    first sheet's XML (the header row is the one starting with `first`)."""
+    """The table's header and, per row, column -> (value, number format), read from the XML
+    of the first sheet, or the one named (the header row is the one starting with `first`)."""
     with zipfile.ZipFile(path) as book:
         styles = ElementTree.fromstring(book.read("xl/styles.xml"))
-        sheet = ElementTree.fromstring(book.read("xl/worksheets/sheet1.xml"))
+        names = [x.get("name") for x in ElementTree.fromstring(
+            book.read("xl/workbook.xml")).iterfind("m:sheets/m:sheet", NS)]
+        number = 1 if sheet_name is None else names.index(sheet_name) + 1
+        sheet = ElementTree.fromstring(book.read(f"xl/worksheets/sheet{number}.xml"))
         strings = [("".join(t.text or "" for t in si.iterfind(".//m:t", NS)))
                    for si in ElementTree.fromstring(book.read("xl/sharedStrings.xml"))
                    .iterfind("m:si", NS)]
@@ -446,6 +449,63 @@ def check_compare_faces(cli, project_arg, definition, python_project, tmp_path: 
     return measured
 
 
+def check_show_faces(cli, project_arg, definition, python_project, tmp_path: Path,
+                     kpi_id: str) -> None:
+    """`kpi show`: the windows' values, the change and the monthly trend in the text, JSON,
+    `project.series()` and the workbook."""
+    args = ["show", kpi_id, "--period", PERIOD]
+    doc = json.loads(_run(cli, project_arg, [*args, "--format", "json"]))
+    sections = dict(plain_sections(_run(cli, project_arg, args, tmp_path / "k.txt")))
+    _run(cli, project_arg, [*args, "--format", "xlsx"], tmp_path / "k.xlsx")
+    kpi_json = doc["kpi"]
+    kpi = next(k for k in definition.kpis if k.id == kpi_id)
+    places, unit = decimals(kpi), kpi_json["unit"]
+    seconds = unit == "seconds"
+
+    def text(value):
+        return "n/a" if value is None else value_text(value, unit, places)
+
+    def in_book(cell, code, value, shown, scale=1):
+        if value is None:
+            assert cell is None, (kpi_id, shown)
+            return
+        assert cell == pytest.approx(value / scale, rel=1e-14), (kpi_id, shown)
+        if not seconds or scale == 100:
+            assert excel_shown(cell, code) == shown, (kpi_id, code, shown)  # type: ignore[arg-type]
+
+    scale = 100 if unit == "percent" else 1
+    _, windows = workbook_cells(tmp_path / "k.xlsx", "window", "Windows")
+    for row in sections["Windows"]:
+        value = kpi_json[row["window"]]["value"]
+        assert row["value"] == text(value), (kpi_id, row)
+        cell = next(c for c in windows if c["window"][0] == row["window"])
+        in_book(*cell["value"], value, row["value"], scale)
+    absolute, percent = change_parts(kpi_json, places)
+    (change_row,) = sections["Change"]
+    points = kpi_json["change"]["points"] is not None
+    name = "change_points" if points else "change_absolute"
+    assert change_row[name] == (absolute or "n/a"), (kpi_id, change_row)
+    if "change_percent" in change_row:
+        assert change_row["change_percent"] == (percent or "n/a"), (kpi_id, change_row)
+    _, (change_cells,) = workbook_cells(tmp_path / "k.xlsx", name, "Change")
+    in_book(*change_cells[name], kpi_json["change"]["absolute" if not points else "points"],
+            absolute)
+    if "change_percent" in change_cells:
+        in_book(*change_cells["change_percent"], kpi_json["change"]["percent"], percent, 100)
+    trend_title = next(t for t in sections if t.startswith("Trend"))
+    # The trend ends where the current window does (a lagged KPI's before the period).
+    series = python_project.series(kpi_id, doc["trend"][-1]["month"], len(doc["trend"]))
+    _, trend_cells = workbook_cells(tmp_path / "k.xlsx", "month", "Trend")
+    assert [r["month"] for r in sections[trend_title]] == [t["month"] for t in doc["trend"]]
+    assert series["value"].to_list() == [t["value"] for t in doc["trend"]]
+    assert series["rolling_12"].to_list() == [t["rolling_12"] for t in doc["trend"]]
+    for row, month, cells in zip(sections[trend_title], doc["trend"], trend_cells,
+                                 strict=True):
+        for column in ("value", "rolling_12"):
+            assert row[column] == text(month[column]), (kpi_id, row)
+            in_book(*cells[column], month[column], row[column], scale)
+
+
 # ---------------------------------------------------------------------------------------------
 # The projects
 
@@ -525,6 +585,8 @@ def test_every_face_shows_one_figure_on_awkward_values(cli, tmp_path):
     project = kpi.open(root)
     measured = check_every_face(cli, root, project.definition, project, tmp_path)
     assert measured == len(AWKWARD_KPIS)
+    for kpi_id, *_ in AWKWARD_KPIS:
+        check_show_faces(cli, root, project.definition, project, tmp_path, kpi_id)
     # Two parts of each KPI but "none", whose filter selects no row and so no part.
     assert check_compare_faces(cli, root, project.definition, project, tmp_path, "lpa") \
         == 2 * (len(AWKWARD_KPIS) - 1)
@@ -581,3 +643,8 @@ def test_every_face_shows_one_figure_on_the_sample(cli, tmp_path):
     assert check_every_face(cli, "sample", project.definition, project, tmp_path) > 80
     assert check_compare_faces(cli, "sample", project.definition, project, tmp_path,
                                "lpa") > 50
+    # A KPI of each unit.
+    for kpi_id in ("knife_crime", "vawg_outcome_rate", "emergency_median_response_s",
+                   "complaints_sch3_days", "stop_search_disp_black", "harm_score",
+                   "crime_per_1000"):
+        check_show_faces(cli, "sample", project.definition, project, tmp_path, kpi_id)
