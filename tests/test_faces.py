@@ -1,9 +1,11 @@
 """One figure in every output face: for every KPI of a summary, the value of each window, the
 change, the status, the significance verdict and the target read the same in the terminal
-table, the Markdown summary, the paper's figures file (to the KPI's decimals, rounded as
-Excel rounds), in JSON, CSV and the DataFrame of `project.summary()` (the same unrounded
-value), and in the Excel workbook, whose cells hold the JSON's values and whose number formats
-show what the text prints.
+table, the Markdown summary, the paper's figures file and the paper in Markdown and HTML (to
+the KPI's decimals, rounded as Excel rounds), in JSON, CSV and the DataFrame of
+`project.summary()` (the same unrounded value), and in the Excel workbook, whose cells hold the
+JSON's values and whose number formats show what the text prints (LibreOffice Calc's view of
+it too). So do each part of `kpi compare` (and `project.compare()`) and the windows, change and
+trend of `kpi show` (and `project.series()`).
 
 The expected text is worked out here from the JSON's unrounded values, by the rules of
 docs/catalogue.md (`decimals` and its defaults) and docs/guarantees.md (Excel's rounding:
@@ -56,6 +58,15 @@ def clock(seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes}:{secs:02d}"
+
+
+def spoken(seconds: float) -> str:
+    """A duration as the paper's prose says it: '1 hour, 2 minutes and 6 seconds'."""
+    total = int(excel_round(abs(seconds), 0))
+    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in
+             zip((total // 3600, total % 3600 // 60, total % 60), ("hour", "minute", "second"),
+                 strict=True) if n] or ["0 seconds"]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def value_text(value: float, unit: str, places: int) -> str:
@@ -269,6 +280,20 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
     _run(cli, project_arg, ["export", "markdown", "--period", PERIOD], tmp_path / "paper.md")
     figures = {(f["kpi"], f["role"]): f for f in json.loads(
         (tmp_path / "paper.figures.json").read_text(encoding="utf-8"))["figures"]}
+    # The paper prints every figure of its figures file as the file says it is shown.
+    paper = re.sub(r"\\(.)", r"\1", (tmp_path / "paper.md").read_text(encoding="utf-8"))
+    _run(cli, project_arg, ["export", "html", "--period", PERIOD], tmp_path / "paper.html")
+    html = (tmp_path / "paper.html").read_text(encoding="utf-8")
+    for figure in figures.values():
+        if figure["unit"] == "seconds":  # the paper's prose says a duration in words
+            assert figure["shown"] == clock(figure["value"]), figure
+            assert spoken(figure["value"]) in paper, (figure, "paper.md")
+            continue
+        # Days may be named by the KPI's `unit_label` ("27 working days").
+        number = figure["shown"].removesuffix(" days")
+        assert number in paper, (figure, "paper.md")
+        # The HTML paper prints a minus as the typographic one.
+        assert number.replace("-", "\u2212") in html, (figure, "paper.html")
     kpis = {k.id: k for k in definition.kpis}
 
     assert [k["id"] for k in doc["kpis"]] == [r["id"] for r in csv_rows] \
