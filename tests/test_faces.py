@@ -191,8 +191,8 @@ def _run(cli, project, args: list, output: Path | None = None) -> str:
     full = ["--project", project, *args] + (["--output", output] if output else [])
     result = cli(full)
     assert result.exit_code == 0, result.output
-    return output.read_text(encoding="utf-8") if output and output.suffix != ".xlsx" \
-        else result.stdout
+    return output.read_text(encoding="utf-8") if output and output.suffix not in (
+        ".xlsx", ".docx") else result.stdout
 
 
 def workbook_cells(path: Path, first: str = "id", sheet_name: str | None = None
@@ -280,20 +280,28 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
     _run(cli, project_arg, ["export", "markdown", "--period", PERIOD], tmp_path / "paper.md")
     figures = {(f["kpi"], f["role"]): f for f in json.loads(
         (tmp_path / "paper.figures.json").read_text(encoding="utf-8"))["figures"]}
-    # The paper prints every figure of its figures file as the file says it is shown.
-    paper = re.sub(r"\\(.)", r"\1", (tmp_path / "paper.md").read_text(encoding="utf-8"))
+    # The paper, in Markdown, HTML and Word, prints every figure of its figures file as the
+    # file says it is shown (HTML and Word with a typographic minus, Word's held to its number
+    # by a word joiner).
+    papers = {"paper.md": re.sub(r"\\(.)", r"\1",
+                                 (tmp_path / "paper.md").read_text(encoding="utf-8"))}
     _run(cli, project_arg, ["export", "html", "--period", PERIOD], tmp_path / "paper.html")
-    html = (tmp_path / "paper.html").read_text(encoding="utf-8")
+    papers["paper.html"] = (tmp_path / "paper.html").read_text(encoding="utf-8")
+    _run(cli, project_arg, ["export", "docx", "--period", PERIOD], tmp_path / "paper.docx")
+    with zipfile.ZipFile(tmp_path / "paper.docx") as book:
+        body = ElementTree.fromstring(book.read("word/document.xml"))
+    word = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    papers["paper.docx"] = "\n".join("".join(t.text or "" for t in p.iter(f"{word}t"))
+                                      for p in body.iter(f"{word}p"))
+    papers = {name: text.replace("\u2060", "").replace("\u2212", "-")
+              for name, text in papers.items()}
     for figure in figures.values():
-        if figure["unit"] == "seconds":  # the paper's prose says a duration in words
-            assert figure["shown"] == clock(figure["value"]), figure
-            assert spoken(figure["value"]) in paper, (figure, "paper.md")
-            continue
-        # Days may be named by the KPI's `unit_label` ("27 working days").
-        number = figure["shown"].removesuffix(" days")
-        assert number in paper, (figure, "paper.md")
-        # The HTML paper prints a minus as the typographic one.
-        assert number.replace("-", "\u2212") in html, (figure, "paper.html")
+        for name, text in papers.items():
+            if figure["unit"] == "seconds":  # the paper's prose says a duration in words
+                assert figure["shown"] == clock(figure["value"]), figure
+                assert spoken(figure["value"]) in text, (figure, name)
+            else:  # days may be named by the KPI's `unit_label` ("27 working days")
+                assert figure["shown"].removesuffix(" days") in text, (figure, name)
     kpis = {k.id: k for k in definition.kpis}
 
     assert [k["id"] for k in doc["kpis"]] == [r["id"] for r in csv_rows] \
@@ -524,6 +532,10 @@ def check_show_faces(cli, project_arg, definition, python_project, tmp_path: Pat
     assert [r["month"] for r in sections[trend_title]] == [t["month"] for t in doc["trend"]]
     assert series["value"].to_list() == [t["value"] for t in doc["trend"]]
     assert series["rolling_12"].to_list() == [t["rolling_12"] for t in doc["trend"]]
+    detail = python_project.detail(kpi_id, PERIOD)
+    assert detail.trend["value"].to_list() == series["value"].to_list()
+    assert detail.result.current is None or detail.result.current.value == \
+        kpi_json["current"]["value"]
     for row, month, cells in zip(sections[trend_title], doc["trend"], trend_cells,
                                  strict=True):
         for column in ("value", "rolling_12"):
