@@ -59,7 +59,7 @@ def number_format(unit: str | None, places: int, role: str = "unit") -> str:
     target), "change" (an absolute change: signed, points for a percentage, days without the
     word) or "percent" (a % change, to one decimal). A value that prints as zero has no sign
     (0.04 -> "0.0", not "+0.0"): the first two sections hold the values that print as non-zero,
-    by condition, so that neither Excel nor LibreOffice puts a sign on a zero. Seconds stay
+    by condition, and the last the rest (`_signed`). Seconds stay
     seconds, shown whole ("124 s" where the text prints "2:04"): a duration cell would be a
     fraction of a day, and Excel shows no negative duration."""
     digits = "0" if places <= 0 else "0." + "0" * places
@@ -85,8 +85,11 @@ def number_format(unit: str | None, places: int, role: str = "unit") -> str:
 
 def _signed(body: str, places: int, plus: bool) -> str:
     """Three sections: what prints above zero (with '+' for a change), below zero ('-'), and
-    zero. A value rounds away from zero from half a unit of its last place; the second
-    section's '-' is its own (with conditions, Excel and LibreOffice print the magnitude)."""
+    zero. A value rounds away from zero from half a unit of its last place. A section after
+    the first shows the magnitude, so the second's '-' is its own: LibreOffice Calc shows the
+    codes so (tests/test_faces.py converts a workbook), as Excel shows its up and down arrow
+    formats ([>0]▲0%;[<0]▼0%;0%). Only a negative value that prints as zero reaches the last
+    section, where Excel may print "-0.0" as it does for such a value in any format."""
     half = format(5 * 10 ** -(places + 1), f".{places + 1}f")
     return f"[>={half}]{'+' if plus else ''}{body};[<=-{half}]-{body};{body}"
 
