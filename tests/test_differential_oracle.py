@@ -116,6 +116,11 @@ class OracleMachine(RuleBasedStateMachine):
         self.counter = [0]
         self.ambiguous = False
         self.papers: list[Path] = []
+        # what `kpi history` should say of each version a load made (dataset -> version ->
+        # rows written, months, replaced keys with their rows before and after), and the
+        # versions `kpi vacuum --keep-days 0` may have made unreadable
+        self.history: dict[str, dict[int, dict]] = {"inc": {}, "staff": {}, "q": {}}
+        self.vacuumed: dict[str, set[int]] = {"inc": set(), "staff": set(), "q": set()}
 
     # -- running kpi ------------------------------------------------------------------------
 
@@ -182,14 +187,31 @@ class OracleMachine(RuleBasedStateMachine):
             self.fail(must_refuse, f"kpi ingest accepted {must_refuse}: "
                                    f"{CLASSES_TEXT[must_refuse]}")
         STATS["loads"] += 1
+        entry = None if ambiguous else self._history_entry(dataset, rows)
         self.model.apply(dataset, rows)
         if ambiguous:
             self.ambiguous = True
         from deltalake import DeltaTable
         version = DeltaTable(str(self.folder / "data" / dataset)).version()
+        if entry is not None and version not in self.model.versions[dataset]:
+            self.history[dataset][version] = entry
         self.model.versions[dataset][version] = [dict(r) for r in self.model.rows[dataset]]
         self.loads.append((dataset, [str(f) for f in files], flags, rows))
         return True
+
+    def _history_entry(self, dataset: str, rows: list[dict]) -> dict:
+        """What `kpi history` should say of a load of `rows` into the stored rows: the rows
+        it wrote, its months (a quarter by its first month), and each month (or month and
+        force, for a dataset loaded part by part) it replaced, with the rows stored before
+        and loaded after."""
+        by_force = dataset == "inc" and self.spec.replace_by
+
+        def key(r: dict) -> str:
+            return f"{text(r['month'])} (force '{r['force']}')" if by_force else text(r["month"])
+
+        before, after = Counter(map(key, self.model.rows[dataset])), Counter(map(key, rows))
+        return {"rows": len(rows), "months": sorted({text(r["month"]) for r in rows}),
+                "replaced": {k: (before[k], n) for k, n in after.items() if before[k]}}
 
     # -- the project --------------------------------------------------------------------------
 
@@ -484,10 +506,21 @@ class OracleMachine(RuleBasedStateMachine):
     @rule()
     def vacuum(self):
         args = ["vacuum"] + (["--keep-days", "0"] if self.rnd.random() < 0.5 else [])
+        from deltalake import DeltaTable
         result = self.kpi(*args)
         if result.exit_code != 0:
             self.fail("refusal", f"kpi vacuum failed: {result.stderr[:300]}")
         STATS["vacuums"] += 1
+        for dataset, versions in self.model.versions.items():
+            if not versions:
+                continue
+            now = DeltaTable(str(self.folder / "data" / dataset)).version()
+            # older versions' files may be gone (unless a paper read them)
+            if "--keep-days" in args:
+                self.vacuumed[dataset].update(range(now))
+            # the commits of a vacuum change no row: each holds the rows of the one before
+            for v in range(max(versions) + 1, now + 1):
+                versions[v] = [dict(x) for x in self.model.rows[dataset]]
 
     # -- checks -------------------------------------------------------------------------------
 
@@ -949,6 +982,119 @@ class OracleMachine(RuleBasedStateMachine):
                     abs(diff) / abs(cmp_["value"]) * 100, percent.replace(",", "")):
                 self.fail("paper_text", f"paper: {kpi_id} reads '{change.group(0)}' for a change "
                                         f"from {cmp_['value']} to {cur['value']}: {text_}")
+
+    @precondition(lambda self: any(self.model.rows.values()))
+    @rule()
+    def check_datasets(self):
+        """`kpi datasets --format json`: each dataset's rows (DuckDB's count of the model's
+        rows), first and last month, months missing between them (a quarter holds its three
+        months), table version, and for the incidents loaded force by force each force's
+        months never loaded from its first month to the dataset's last."""
+        from deltalake import DeltaTable
+        result = self.kpi("datasets", "--format", "json")
+        if result.exit_code != 0:
+            if not (self.spec.defect or self.odd_path):
+                self.fail("refusal", f"kpi datasets refused: {result.stderr[:300]}")
+            return
+        self.oracle.refresh()
+        for got in json.loads(result.stdout):
+            d = got["dataset"]
+            held = self.model.held(d)
+            rows = self.oracle.db.execute(f"SELECT count(*) FROM {d}").fetchone()[0]
+            want = {"rows": rows, "first": held and text(min(held)),
+                    "last": held and text(max(held)),
+                    "missing": [text(m) for m in range(min(held), max(held))
+                                if m not in held] if held else [],
+                    "version": DeltaTable(str(self.folder / "data" / d)).version()
+                    if self.model.versions[d] else None}
+            if not held:
+                want.update(first=None, last=None)
+            if d == "inc" and self.spec.replace_by:
+                want["parts_missing"] = [
+                    {"part": f"force '{p}'",
+                     "missing": [text(m) for m in range(min(mine), max(held) + 1)
+                                 if m not in mine]}
+                    for p in self.model.parts("inc")
+                    for mine in [self.model.held("inc", p)]
+                    if set(range(min(mine), max(held) + 1)) - mine]
+            STATS["datasets figures checked"] += 1
+            for name, value in want.items():
+                if got.get(name) != value:
+                    self.fail("datasets", f"kpi datasets: {d} {name} {got.get(name)!r}, "
+                                          f"expected {value!r}")
+
+    @precondition(lambda self: any(self.history.values()))
+    @rule()
+    def check_history(self):
+        """`kpi history DATASET --format json`: every version listed once, in order, the
+        latest the table's; each load's rows written, months, and each month (or month and
+        force) it replaced with its rows before and after, as the model saw them."""
+        from deltalake import DeltaTable
+        dataset = self.rnd.choice(sorted(d for d, v in self.history.items() if v))
+        result = self.kpi("history", dataset, "--format", "json")
+        if result.exit_code != 0:
+            if not (self.spec.defect or self.odd_path):
+                self.fail("refusal", f"kpi history refused: {result.stderr[:300]}")
+            return
+        got = json.loads(result.stdout)
+        now = DeltaTable(str(self.folder / "data" / dataset)).version()
+        if [v["version"] for v in got] != list(range(now + 1)):
+            self.fail("history", f"kpi history {dataset}: versions "
+                                 f"{[v['version'] for v in got]}, expected 0..{now}")
+        for entry in got:
+            want = self.history[dataset].get(entry["version"])
+            if want is None:
+                continue
+            STATS["history versions checked"] += 1
+            replaced = {r["key"]: (r["before"], r["after"]) for r in entry["replaced"]}
+            for name, value, expected in (("rows", entry["rows"], want["rows"]),
+                                          ("months", entry["months"], want["months"]),
+                                          ("replaced", replaced, want["replaced"])):
+                if value != expected:
+                    self.fail("history", f"kpi history {dataset}: version {entry['version']} "
+                                         f"{name} {value!r}, expected {expected!r}")
+
+    @precondition(lambda self: any(len(v) > 1 for v in self.model.versions.values()))
+    @rule()
+    def check_summary_as_of(self):
+        """`kpi summary --as-of VERSION`: every dataset read at that version of its table, so
+        each figure is the model's over the rows that version held; a dataset with no such
+        version has no figure. A version `kpi vacuum --keep-days 0` may have removed is
+        refused or gives no figure; any refusal is one line."""
+        r = self.rnd
+        dataset = r.choice(sorted(d for d, v in self.model.versions.items() if len(v) > 1))
+        version = r.choice(sorted(self.model.versions[dataset]))
+        then = Model(self.spec, canonical=self.model.canonical)
+        unknown = set()
+        for d, versions in self.model.versions.items():
+            if version in versions:
+                then.rows[d] = [dict(x) for x in versions[version]]
+            elif versions and version < max(versions) or version in self.vacuumed[d]:
+                unknown.add(d)  # a version the model did not see made (or may be gone)
+            if version in self.vacuumed[d]:
+                unknown.add(d)
+        saved = self.model, self.oracle
+        self.model, self.oracle = then, Oracle(then)
+        try:
+            period, vs = self._period()
+            result = self.kpi("summary", "--period", text(period), "--vs", vs, "--as-of",
+                              str(version), "--format", "json")
+            if result.exit_code != 0:
+                STATS["as-of reads refused"] += 1
+                if not unknown and not self._refusal_ok(period, vs, self.spec.kpis):
+                    self.fail("as_of", f"a read --as-of {version} was refused: "
+                                       f"{result.stderr[:300]}")
+                return
+            if not self._check_read(result, period, vs, self.spec.kpis):
+                return
+            STATS["as-of reads checked"] += 1
+            kpis = {k.id: k for k in self.spec.kpis}
+            for got in json.loads(result.stdout)["kpis"]:
+                k = kpis[got["id"]]
+                if self.oracle.dataset_of(k) not in unknown:
+                    self._check_kpi(f"summary --as-of {version}", k, got, period, vs)
+        finally:
+            self.model, self.oracle = saved
 
     @precondition(lambda self: "other_previous" not in self.avoid and self.papers)
     @rule()
