@@ -901,10 +901,16 @@ class OracleMachine(RuleBasedStateMachine):
         out = self.folder / "out" / f"paper {self.n_files}.md"
         result = self.kpi("export", "markdown", "--period", text(period), "--vs", vs,
                           "--output", str(out))
+        self._check_paper(result, period, vs, out)
+
+    def _check_paper(self, result, period: int, vs: str, out: Path) -> dict | None:
+        """A paper's figures file (each figure's window and value) and its words; returns the
+        figures file's content (None where the export was refused)."""
         if not self._check_read(result, period, vs, self.spec.kpis):
-            return
+            return None
         self.papers.append(out.with_suffix(".figures.json"))
-        figures = json.loads(self.papers[-1].read_text(encoding="utf-8"))
+        doc = json.loads(self.papers[-1].read_text(encoding="utf-8"))
+        figures = doc
         kpis = {k.id: k for k in self.spec.kpis}
         self.oracle.refresh()
         for fig in figures["figures"]:
@@ -928,6 +934,48 @@ class OracleMachine(RuleBasedStateMachine):
             STATS["figures checked"] += 1
             self._check_value("export figures", k, fig["role"], fig["value"], window, None)
         self._check_paper_text(out.read_text(encoding="utf-8"), figures["figures"])
+        return doc
+
+    @precondition(lambda self: self.papers)
+    @rule()
+    def export_with_previous(self):
+        """`kpi export markdown --previous LAST.figures.json` at the last paper's period and
+        comparison: its figures checked as any paper's, and its list of revised figures exactly
+        those of the last paper whose printed value now reads differently (the new paper's
+        figure for the same KPI and window, each checked against the model, or "no figure"),
+        each with its value then and now; the front page counts them."""
+        last_path = self.rnd.choice(self.papers)
+        last = json.loads(last_path.read_text(encoding="utf-8"))
+        period, vs = parse(last["period"]), last["comparison"]
+        self.n_files += 1
+        out = self.folder / "out" / f"paper {self.n_files}.md"
+        result = self.kpi("export", "markdown", "--period", text(period), "--vs", vs,
+                          "--output", str(out), "--previous", str(last_path))
+        doc = self._check_paper(result, period, vs, out)
+        if doc is None:
+            return
+        now = {(f["kpi"], f["window"]): f["shown"] for f in doc["figures"]}
+        want, seen = [], set()
+        for f in last["figures"]:
+            key = (f["kpi"], f["window"])
+            if key in seen:
+                continue
+            seen.add(key)
+            after = now.get(key, "no figure")
+            if after != f["shown"]:
+                want.append((f"KPI {f['kpi']}", f["window_label"], f["shown"], after))
+        paper = out.read_text(encoding="utf-8")
+        got = _revision_rows(paper)
+        STATS["revisions checked"] += len(want)
+        STATS["papers with --previous checked"] += 1
+        if sorted(got) != sorted(want):
+            self.fail("revisions", f"export --previous {last_path.name}: the paper lists "
+                                   f"revised {sorted(got)}, expected {sorted(want)}")
+        count = re.search(r"Figures revised since the last paper: (\d+)", paper)
+        if count is None or int(count.group(1)) != len(want):
+            self.fail("revisions", f"export --previous: the front page counts "
+                                   f"{count and count.group(1)} revised figures, expected "
+                                   f"{len(want)}")
 
     def _check_paper_text(self, paper: str, figures: list[dict]) -> None:
         """The paper's words against its figures file (whose values are checked above): each
@@ -1129,6 +1177,26 @@ def _rounds_to(value: float, shown: str) -> bool:
     decimals as it prints by the report's rule (docs/guarantees.md: Excel's, half away from
     zero on 15 significant digits; `oracle_support.excel_text`)."""
     return excel_text(value, len(shown.partition(".")[2])) == shown
+
+
+def _revision_rows(paper: str) -> list[tuple[str, ...]]:
+    """The rows (KPI, window, last paper, now) of a Markdown paper's table of revised figures,
+    their Markdown escapes taken off."""
+    lines = paper.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("#")
+                  and "Figures revised since the last paper" in line), None)
+    if start is None:
+        return []
+    rows = []
+    for line in lines[start + 1:]:
+        if line.startswith("#"):
+            break
+        if not line.startswith("|") or set(line) <= set("|-: "):
+            continue
+        cells = [re.sub(r"\\(.)", r"\1", c.strip()) for c in line.strip("|").split(" | ")]
+        if cells[0] != "KPI":
+            rows.append(tuple(cells))
+    return rows
 
 
 def _shape(error: str) -> str:
