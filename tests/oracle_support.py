@@ -127,6 +127,16 @@ class Kpi:
 
 
 @dataclass
+class Reconciliation:
+    """A `[[checks]]` table: the parts' values over the period's window sum to the total's."""
+
+    id: str
+    total: str
+    parts: tuple[str, ...]
+    tolerance: float = 0.0
+
+
+@dataclass
 class ProjectSpec:
     """What the generator drew: the project file, and which defect (if any) it must refuse."""
 
@@ -136,6 +146,7 @@ class ProjectSpec:
     kpis: list[Kpi]
     defect: str | None = None  # kind_baseline, month_column or empty_weights: kpi must refuse
     unique: bool = False       # inc declares unique = "ref"
+    checks: list[Reconciliation] = field(default_factory=list)  # drawn by draw_checks only
 
     def toml(self) -> str:
         date_col = "at" if self.datetime_dates else "day"
@@ -193,6 +204,11 @@ class ProjectSpec:
             if k.breakdowns:
                 lines.append("breakdowns = [" + ", ".join(f'"{b}"' for b in k.breakdowns) + "]")
             lines.append("")
+        for c in self.checks:
+            lines += ['[[checks]]', f'id = "{c.id}"', f'title = "Check {c.id}"',
+                      f'total = "{c.total}"',
+                      "parts = [" + ", ".join(f'"{p}"' for p in c.parts) + "]",
+                      f"tolerance = {c.tolerance}", ""]
         return "\n".join(lines)
 
     def write(self, folder: Path) -> None:
@@ -740,6 +756,30 @@ def expected_significance(k: Kpi, current: tuple[int, int], comparison: tuple[in
     z = (x1 / n1 - x2 / n2) / spread ** 0.5
     p_value = float(2 * sp.norm.sf(abs(z)))
     return p_value, p_value < ALPHA
+
+
+def draw_checks(rnd: random.Random, spec: ProjectSpec) -> None:
+    """Now and then a reconciliation (`[[checks]]`, docs/catalogue.md): a count or a sum of
+    victims of the incidents, and its parts by offence, all four (they sum to the total) or
+    three (they fall short unless the fourth is 0), within a tolerance of 0 or 2; now and then
+    one part of another lag, so over another window."""
+    if rnd.random() < 0.5:
+        return
+    kind, lag = rnd.choice(["count", "sum"]), rnd.choice([0, 0, 1])
+    base = rnd.choice([None, "lpa = 'Birmingham'", "victims >= 1"])
+
+    def make(kpi_id: str, offence: str | None) -> Kpi:
+        terms = [t for t in (base, offence and f"offence = '{offence}'") if t]
+        return Kpi(kpi_id, kind, "inc", filter=" AND ".join(terms) or None,
+                   value="victims" if kind == "sum" else None, lag=lag)
+
+    total = make("r_total", None)
+    parts = [make(f"r_{o}", o) for o in (OFFENCES if rnd.random() < 0.6 else OFFENCES[:3])]
+    if rnd.random() < 0.2:
+        parts[-1].lag = lag + 1
+    spec.kpis += [total, *parts]
+    spec.checks.append(Reconciliation("r_offences", total.id, tuple(p.id for p in parts),
+                                      rnd.choice([0.0, 0.0, 2.0])))
 
 
 def draw_provisional(rnd: random.Random, spec: ProjectSpec) -> None:

@@ -63,6 +63,7 @@ from oracle_support import (
     Oracle,
     asked,
     avoided,
+    draw_checks,
     draw_project,
     draw_provisional,
     excel_text,
@@ -104,6 +105,9 @@ class OracleMachine(RuleBasedStateMachine):
     # Whether projects have KPIs with `provisional_months` (ProvisionalOracleMachine); off for
     # machines built on this one that do not allow for them.
     provisional = False
+    # Whether projects now and then declare a reconciliation (`[[checks]]`, drawn by
+    # draw_checks); on for the oracle CI runs
+    reconciliations = False
 
     def __init__(self):
         super().__init__()
@@ -136,6 +140,8 @@ class OracleMachine(RuleBasedStateMachine):
                 if result.exc_info else ""
             self.fail("traceback", f"{args[0]} raised {result.exception!r}\n{where}"
                                    f"{stderr[-800:]}")
+        if result.exit_code == 1 and args[0] == "check":
+            return result  # a check failed: its document is on stdout
         if result.exit_code != 0:
             first = stderr.splitlines()[0] if stderr.strip() else ""
             self.log.append(f"  -> exit {result.exit_code}: {first}")
@@ -219,6 +225,9 @@ class OracleMachine(RuleBasedStateMachine):
     def make_project(self, r):
         self.rnd = r
         self.spec = draw_project(r, self.avoid)
+        if self.reconciliations:
+            draw_checks(r, self.spec)
+            STATS["reconciliations"] += len(self.spec.checks)
         if self.provisional:
             draw_provisional(r, self.spec)
             STATS["kpis with provisional_months"] += sum(
@@ -1102,6 +1111,70 @@ class OracleMachine(RuleBasedStateMachine):
                     self.fail("history", f"kpi history {dataset}: version {entry['version']} "
                                          f"{name} {value!r}, expected {expected!r}")
 
+    @precondition(lambda self: any(self.model.rows.values()))
+    @rule()
+    def check_checks(self):
+        """`kpi check --format json`: each reconciliation's total and parts, each the model's
+        over the window of the period the model expects (as `kpi summary --vs baseline`
+        reports it), passed exactly when every figure is known, their windows are one, and
+        the total less the parts' sum (its `difference`) is within the tolerance; a `gaps`
+        failure for exactly the datasets with a month missing inside their span or a force
+        with months never loaded; exit 1 exactly when a check failed."""
+        from types import SimpleNamespace
+        period = self._period()[0]
+        result = self.kpi("check", "--period", text(period), "--format", "json")
+        answered = SimpleNamespace(exit_code=0) if result.exit_code == 1 else result
+        if not self._check_read(answered, period, "baseline", self.spec.kpis):
+            return
+        doc = json.loads(result.stdout)
+        if doc["passed"] != (result.exit_code == 0):
+            self.fail("checks", f"kpi check: passed {doc['passed']} with exit {result.exit_code}")
+        self.oracle.refresh()
+        kpis = {k.id: k for k in self.spec.kpis}
+        for got in doc["checks"]:
+            if got["kind"] != "reconciliation":
+                continue
+            spec = next(c for c in self.spec.checks if c.id == got["id"])
+            figures = [got["total"], *got["parts"]]
+            if [f["kpi"] for f in figures] != [spec.total, *spec.parts]:
+                self.fail("checks", f"kpi check {spec.id}: figures of "
+                                    f"{[f['kpi'] for f in figures]}")
+            windows_ = set()
+            for fig in figures:
+                k = kpis[fig["kpi"]]
+                _, current, _ = windows(k, period, "baseline", self.model.held("inc"))
+                windows_.add(current)
+                STATS["reconciliation figures checked"] += 1
+                if fig["value"] is not None:
+                    self._check_value(f"check {spec.id}", k, "current", fig["value"], current,
+                                      None)
+            values = [f["value"] for f in figures]
+            known = None not in values
+            difference = known and values[0] - sum(values[1:])
+            want = known and len(windows_) == 1 and abs(difference) <= spec.tolerance
+            STATS["reconciliations checked"] += 1
+            if got["passed"] != want:
+                self.fail("checks", f"kpi check {spec.id}: passed {got['passed']} for the total "
+                                    f"{values[0]} and parts {values[1:]} over {len(windows_)} "
+                                    f"window(s), tolerance {spec.tolerance}: expected {want}")
+            if want and not same(got["difference"], difference):
+                self.fail("checks", f"kpi check {spec.id}: difference {got['difference']}, "
+                                    f"expected {difference}")
+        gaps = set()
+        for d in ("inc", "staff", "q"):
+            held = self.model.held(d)
+            last = max(held, default=0)
+            if not held or set(range(min(held), last + 1)) - held or any(
+                    set(range(min(mine), last + 1)) - mine
+                    for p in self.model.parts(d) if p is not None
+                    for mine in [self.model.held(d, p)]):
+                gaps.add(f"gaps_{d}")
+        failed = {c["id"] for c in doc["checks"] if c["kind"] == "gaps" and not c["passed"]}
+        STATS["check gaps checked"] += 1
+        if failed != gaps:
+            self.fail("checks", f"kpi check: gaps failed for {sorted(failed)}, expected "
+                                f"{sorted(gaps)}")
+
     @precondition(lambda self: any(len(v) > 1 for v in self.model.versions.values()))
     @rule()
     def check_summary_as_of(self):
@@ -1223,6 +1296,7 @@ class ProvisionalOracleMachine(OracleMachine):
     their significance is checked without those months."""
 
     provisional = True
+    reconciliations = True
 
 
 ProvisionalOracleMachine.TestCase.settings = OracleMachine.TestCase.settings
