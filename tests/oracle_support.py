@@ -112,6 +112,11 @@ class Kpi:
     parts: tuple[str, str] | None = None  # numerator_kpi, denominator_kpi
     breakdowns: tuple[str, ...] = ()
     provisional_months: int = 0  # drawn by draw_provisional only
+    # drawn by draw_variants only: the other forms of a kind (a count's or per 1,000's
+    # `value`, a rate's or snapshot's `denominator`), a `multiplier` and `decimals`
+    multiplier: float = 1.0
+    decimals: int | None = None
+    variant: bool = False
 
     @property
     def snapshot(self) -> bool:
@@ -201,6 +206,10 @@ class ProjectSpec:
                 lines += ['weights = "weights.csv"', 'weight_key = "offence"']
             if k.provisional_months:
                 lines.append(f"provisional_months = {k.provisional_months}")
+            if k.multiplier != 1.0:
+                lines.append(f"multiplier = {k.multiplier}")
+            if k.decimals is not None:
+                lines.append(f"decimals = {k.decimals}")
             if k.breakdowns:
                 lines.append("breakdowns = [" + ", ".join(f'"{b}"' for b in k.breakdowns) + "]")
             lines.append("")
@@ -575,10 +584,17 @@ class Oracle:
         if k.filter:
             where += f" AND ({k.filter.replace('month =', 'decl_month =')})"
         table = k.dataset
+        # a count's (or per 1,000's) `value`: a condition counts its true rows, a number sums
+        counted = ("count(*)" if k.value is None else
+                   f"coalesce(sum(CASE WHEN {k.value} THEN 1 ELSE 0 END), 0)"
+                   if any(op in k.value for op in "<>=") else f"coalesce(sum({k.value}), 0)")
+        # a rate's (or a snapshot's) `denominator`: the selected rows it holds, else every one
+        den = "count(*)" if k.denominator is None or k.kind == "ratio_of_rates" \
+            else f"count(*) FILTER ({k.denominator})"
         sql = {
-            "count": f"SELECT count(*) FROM {table} WHERE {{w}}",
+            "count": f"SELECT {counted} FROM {table} WHERE {{w}}",
             "sum": f"SELECT coalesce(sum({k.value}), 0) FROM {table} WHERE {{w}}",
-            "rate": f"SELECT 100.0 * count(*) FILTER ({k.numerator}) / nullif(count(*), 0) "
+            "rate": f"SELECT 100.0 * count(*) FILTER ({k.numerator}) / nullif({den}, 0) "
                     f"FROM {table} WHERE {{w}}",
             "within": f"SELECT 100.0 * count(*) FILTER ({k.value} <= {k.threshold}) / "
                       f"nullif(count({k.value}), 0) FROM {table} WHERE {{w}}",
@@ -586,7 +602,7 @@ class Oracle:
             "median": f"SELECT median({k.value}) FROM {table} WHERE {{w}}",
             "percentile": f"SELECT quantile_cont({k.value}, {(k.percentile or 0) / 100}) "
                           f"FROM {table} WHERE {{w}}",
-            "per_1000": f"SELECT count(*) / {POPULATION['resident']} * 1000 FROM {table} "
+            "per_1000": f"SELECT {counted} / {POPULATION['resident']} * 1000 FROM {table} "
                         "WHERE {w}",
             "ratio_of_rates": (f"SELECT (count(*) FILTER ({k.numerator}) / {POPULATION['black']})"
                                f" / nullif(count(*) FILTER ({k.denominator}) / "
@@ -595,12 +611,13 @@ class Oracle:
                               "LEFT JOIN weights w USING (offence) WHERE {w}",
         }
         if k.snapshot:
-            query = (f"SELECT 100.0 * count(*) FILTER ({k.numerator}) / nullif(count(*), 0) "
+            query = (f"SELECT 100.0 * count(*) FILTER ({k.numerator}) / nullif({den}, 0) "
                      f"FROM staff WHERE {{w}}" if k.numerator
                      else "SELECT count(*) FROM staff WHERE {w}")
         else:
             query = sql[k.kind]
-        return self._one(query, where, args)
+        got = self._one(query, where, args)
+        return got if got is None or k.multiplier == 1.0 else got * k.multiplier
 
     def dataset_of(self, k: Kpi) -> str:
         if k.parts:
@@ -756,6 +773,35 @@ def expected_significance(k: Kpi, current: tuple[int, int], comparison: tuple[in
     z = (x1 / n1 - x2 / n2) / spread ** 0.5
     p_value = float(2 * sp.norm.sf(abs(z)))
     return p_value, p_value < ALPHA
+
+
+def draw_variants(rnd: random.Random, spec: ProjectSpec) -> None:
+    """Now and then KPIs of the other forms docs/catalogue.md allows (a count of a condition's
+    true rows or of a number column's total, a rate over a `denominator` condition, a
+    snapshot's share of a denominator's rows, a per 1,000 of a column's total), some with a
+    `multiplier`; and `decimals` on some KPIs. Their significance is not worked out here."""
+    makers = [
+        lambda i: Kpi(i, "count", "inc", value=rnd.choice(["victims >= 2", "victims"]),
+                      filter=rnd.choice(INC_FILTERS)),
+        lambda i: Kpi(i, "rate", "inc", numerator="offence = 'theft'",
+                      denominator=rnd.choice(["victims >= 1", "lpa = 'Birmingham'"]),
+                      better="higher"),
+        lambda i: Kpi(i, "snapshot", "staff", numerator="minority",
+                      denominator="role = 'officer'"),
+        lambda i: Kpi(i, "per_1000", "inc", value="victims", filter=rnd.choice(INC_FILTERS)),
+        lambda i: Kpi(i, "sum", "inc", value="victims", multiplier=rnd.choice([0.5, 1000])),
+        lambda i: Kpi(i, "mean", "inc", value="minutes", multiplier=rnd.choice([0.5, 60])),
+    ]
+    for n in range(rnd.choice([0, 0, 1, 2, 3])):
+        k = rnd.choice(makers)(f"v{n}")
+        k.variant, k.lag = True, rnd.choice([0, 0, 1])
+        if k.kind in ("count", "per_1000") and rnd.random() < 0.3:
+            k.multiplier = rnd.choice([0.5, 1000])
+        k.id += "_" + k.kind
+        spec.kpis.append(k)
+    for k in spec.kpis:
+        if not k.parts and rnd.random() < 0.2:
+            k.decimals = rnd.randint(0, 3)
 
 
 def draw_checks(rnd: random.Random, spec: ProjectSpec) -> None:
