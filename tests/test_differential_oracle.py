@@ -789,8 +789,13 @@ class OracleMachine(RuleBasedStateMachine):
         k = self.rnd.choice(quarterly if quarterly and self.rnd.random() < 0.3
                             else self.spec.kpis)
         STATS["shows of quarterly KPIs"] += k in quarterly
+        self._check_show(k, period, vs)
+
+    def _check_show(self, k, period: int, vs: str, *more: str) -> None:
+        """`kpi show K --format json` (with `more` options): its windows and figures, each
+        monthly value and rolling year of its trend, and its breakdowns."""
         result = self.kpi("show", k.id, "--period", text(period), "--vs", vs, "--format",
-                          "json", "--months", "15")
+                          "json", "--months", "15", *more)
         if not self._check_read(result, period, vs, [k]):
             return
         doc = json.loads(result.stdout)
@@ -1188,11 +1193,12 @@ class OracleMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: any(len(v) > 1 for v in self.model.versions.values()))
     @rule()
-    def check_summary_as_of(self):
-        """`kpi summary --as-of VERSION`: every dataset read at that version of its table, so
-        each figure is the model's over the rows that version held; a dataset with no such
-        version has no figure. A version `kpi vacuum --keep-days 0` may have removed is
-        refused or gives no figure; any refusal is one line."""
+    def check_as_of(self):
+        """`kpi summary`, `kpi show` or `kpi export markdown` `--as-of VERSION`: every dataset
+        read at that version of its table, so each figure is the model's over the rows that
+        version held; a dataset with no such version has no figure. A version `kpi vacuum
+        --keep-days 0` may have removed is refused or gives no figure (its KPIs are not
+        checked); any refusal is one line."""
         r = self.rnd
         dataset = r.choice(sorted(d for d, v in self.model.versions.items() if len(v) > 1))
         version = r.choice(sorted(self.model.versions[dataset]))
@@ -1207,10 +1213,29 @@ class OracleMachine(RuleBasedStateMachine):
                 unknown.add(d)
         saved = self.model, self.oracle
         self.model, self.oracle = then, Oracle(then)
+        command = r.choice(["summary", "summary", "show", "export"])
+        as_of = ["--as-of", str(version)]
         try:
             period, vs = self._period()
-            result = self.kpi("summary", "--period", text(period), "--vs", vs, "--as-of",
-                              str(version), "--format", "json")
+            sure = [k for k in self.spec.kpis if self.oracle.dataset_of(k) not in unknown]
+            if command == "show":
+                if any(self.oracle.dataset_of(k) == dataset for k in sure):
+                    k = r.choice([k for k in sure if self.oracle.dataset_of(k) == dataset])
+                    STATS["as-of shows"] += 1
+                    self._check_show(k, period, vs, *as_of)
+                return
+            if command == "export":
+                if unknown:
+                    return
+                self.n_files += 1
+                out = self.folder / "out" / f"paper {self.n_files}.md"
+                result = self.kpi("export", "markdown", "--period", text(period), "--vs", vs,
+                                  "--output", str(out), *as_of)
+                STATS["as-of papers"] += 1
+                self._check_paper(result, period, vs, out)
+                return
+            result = self.kpi("summary", "--period", text(period), "--vs", vs, *as_of,
+                              "--format", "json")
             if result.exit_code != 0:
                 STATS["as-of reads refused"] += 1
                 if not unknown and not self._refusal_ok(period, vs, self.spec.kpis):
@@ -1223,7 +1248,7 @@ class OracleMachine(RuleBasedStateMachine):
             kpis = {k.id: k for k in self.spec.kpis}
             for got in json.loads(result.stdout)["kpis"]:
                 k = kpis[got["id"]]
-                if self.oracle.dataset_of(k) not in unknown:
+                if k in sure:
                     self._check_kpi(f"summary --as-of {version}", k, got, period, vs)
         finally:
             self.model, self.oracle = saved
