@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
@@ -152,6 +153,8 @@ class ProjectSpec:
     defect: str | None = None  # kind_baseline, month_column or empty_weights: kpi must refuse
     unique: bool = False       # inc declares unique = "ref"
     checks: list[Reconciliation] = field(default_factory=list)  # drawn by draw_checks only
+    # [datasets.inc.derived] (drawn by draw_variants only): name -> SQL expression
+    derived: dict[str, str] = field(default_factory=dict)
 
     def toml(self) -> str:
         date_col = "at" if self.datetime_dates else "day"
@@ -170,6 +173,8 @@ class ProjectSpec:
             'minutes = { type = "float", required = false }',
             'victims = { type = "int", min = 0 }',
             *(['month = "str"'] if self.defect == "month_column" else []), '',
+            *(['[datasets.inc.derived]'] if self.derived else []),
+            *(f'{name} = "{expression}"' for name, expression in self.derived.items()), '',
             '[datasets.staff]', 'date = "as_at"', '[datasets.staff.columns]',
             'as_at = "month"', 'role = "str"', 'minority = "bool"', '',
             '[datasets.q]',
@@ -583,6 +588,9 @@ class Oracle:
             args.append(part[1])
         if k.filter:
             where += f" AND ({k.filter.replace('month =', 'decl_month =')})"
+        if self.model.spec.derived and k.dataset == "inc":
+            k = derived_out(k, self.model.spec.derived)
+            where = derived_text(where, self.model.spec.derived)
         table = k.dataset
         # a count's (or per 1,000's) `value`: a condition counts its true rows, a number sums
         counted = ("count(*)" if k.value is None else
@@ -775,11 +783,33 @@ def expected_significance(k: Kpi, current: tuple[int, int], comparison: tuple[in
     return p_value, p_value < ALPHA
 
 
+DERIVED = {"serious": "victims >= 2",
+           "place": "CASE WHEN lpa = 'Birmingham' THEN 'city' ELSE 'shire' END"}
+DERIVED_FILTERS = ["serious", "place = 'city'", "NOT serious AND place = 'shire'"]
+
+
+def derived_text(sql: str, derived: dict[str, str]) -> str:
+    """An expression with each derived column's name written out as its expression."""
+    for name, expression in derived.items():
+        sql = re.sub(rf"\b{name}\b", f"({expression})", sql)
+    return sql
+
+
+def derived_out(k: Kpi, derived: dict[str, str]) -> Kpi:
+    """A KPI whose expressions name no derived column (each written out)."""
+    from dataclasses import replace
+
+    return replace(k, **{key: derived_text(getattr(k, key), derived)
+                         for key in ("filter", "value", "numerator", "denominator")
+                         if getattr(k, key) is not None})
+
+
 def draw_variants(rnd: random.Random, spec: ProjectSpec) -> None:
     """Now and then KPIs of the other forms docs/catalogue.md allows (a count of a condition's
     true rows or of a number column's total, a rate over a `denominator` condition, a
     snapshot's share of a denominator's rows, a per 1,000 of a column's total), some with a
-    `multiplier`; and `decimals` on some KPIs. Their significance is not worked out here."""
+    `multiplier`; derived columns (`[datasets.inc.derived]`) in filters and values; and
+    `decimals` on some KPIs. Their significance is not worked out here."""
     makers = [
         lambda i: Kpi(i, "count", "inc", value=rnd.choice(["victims >= 2", "victims"]),
                       filter=rnd.choice(INC_FILTERS)),
@@ -792,6 +822,12 @@ def draw_variants(rnd: random.Random, spec: ProjectSpec) -> None:
         lambda i: Kpi(i, "sum", "inc", value="victims", multiplier=rnd.choice([0.5, 1000])),
         lambda i: Kpi(i, "mean", "inc", value="minutes", multiplier=rnd.choice([0.5, 60])),
     ]
+    if rnd.random() < 0.4:
+        spec.derived = dict(DERIVED)
+        makers.append(lambda i: Kpi(i, rnd.choice(["count", "per_1000"]), "inc",
+                                    filter=rnd.choice(DERIVED_FILTERS)))
+        makers.append(lambda i: Kpi(i, "count", "inc", value="serious",
+                                    filter=rnd.choice(DERIVED_FILTERS + [None])))
     for n in range(rnd.choice([0, 0, 1, 2, 3])):
         k = rnd.choice(makers)(f"v{n}")
         k.variant, k.lag = True, rnd.choice([0, 0, 1])

@@ -229,6 +229,9 @@ class OracleMachine(RuleBasedStateMachine):
         if self.reconciliations:
             draw_variants(r, self.spec)
             STATS["kpis of other forms"] += sum(k.variant for k in self.spec.kpis)
+            STATS["kpis reading derived columns"] += sum(
+                k.variant and bool(re.search(r"serious|place", f"{k.filter} {k.value}"))
+                for k in self.spec.kpis)
             draw_checks(r, self.spec)
             STATS["reconciliations"] += len(self.spec.checks)
         if self.provisional:
