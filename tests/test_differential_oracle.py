@@ -776,6 +776,11 @@ class OracleMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(self.model.rows.values()))
     @rule()
     def check_summary(self):
+        """`kpi summary --format json`: now, or a third of the time as it stood at an earlier
+        version (`_check_as_of`)."""
+        if any(len(v) > 1 for v in self.model.versions.values()) and self.rnd.random() < 0.3:
+            self._check_as_of()
+            return
         period, vs = self._period()
         result = self.kpi("summary", "--period", text(period), "--vs", vs, "--format", "json")
         if not self._check_read(result, period, vs, self.spec.kpis):
@@ -919,6 +924,9 @@ class OracleMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(self.model.rows.values()))
     @rule()
     def check_export(self):
+        if self.papers and self.rnd.random() < 0.5:
+            self._export_with_previous()
+            return
         period, vs = self._period()
         self.n_files += 1
         out = self.folder / "out" / f"paper {self.n_files}.md"
@@ -959,9 +967,7 @@ class OracleMachine(RuleBasedStateMachine):
         self._check_paper_text(out.read_text(encoding="utf-8"), figures["figures"])
         return doc
 
-    @precondition(lambda self: self.papers)
-    @rule()
-    def export_with_previous(self):
+    def _export_with_previous(self):
         """`kpi export markdown --previous LAST.figures.json` at the last paper's period and
         comparison: its figures checked as any paper's, and its list of revised figures exactly
         those of the last paper whose printed value now reads differently (the new paper's
@@ -1061,7 +1067,13 @@ class OracleMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: any(self.model.rows.values()))
     @rule()
-    def check_datasets(self):
+    def check_store(self):
+        """What is stored: `kpi datasets`, and `kpi history` of a dataset loaded."""
+        self._check_datasets()
+        if any(self.history.values()):
+            self._check_history()
+
+    def _check_datasets(self):
         """`kpi datasets --format json`: each dataset's rows (DuckDB's count of the model's
         rows), first and last month, months missing between them (a quarter holds its three
         months), table version, and for the incidents loaded force by force each force's
@@ -1099,9 +1111,7 @@ class OracleMachine(RuleBasedStateMachine):
                     self.fail("datasets", f"kpi datasets: {d} {name} {got.get(name)!r}, "
                                           f"expected {value!r}")
 
-    @precondition(lambda self: any(self.history.values()))
-    @rule()
-    def check_history(self):
+    def _check_history(self):
         """`kpi history DATASET --format json`: every version listed once, in order, the
         latest the table's; each load's rows written, months, and each month (or month and
         force) it replaced with its rows before and after, as the model saw them."""
@@ -1194,9 +1204,7 @@ class OracleMachine(RuleBasedStateMachine):
             self.fail("checks", f"kpi check: gaps failed for {sorted(failed)}, expected "
                                 f"{sorted(gaps)}")
 
-    @precondition(lambda self: any(len(v) > 1 for v in self.model.versions.values()))
-    @rule()
-    def check_as_of(self):
+    def _check_as_of(self):
         """`kpi summary`, `kpi show` or `kpi export markdown` `--as-of VERSION`: every dataset
         read at that version of its table, so each figure is the model's over the rows that
         version held; a dataset with no such version has no figure. A version `kpi vacuum
