@@ -290,6 +290,16 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
     return out
 
 
+def monthly_parts(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Month],
+                  months: int = SERIES_MONTHS, as_of: AsOf | None = None) -> engine.Monthly:
+    """Every measure's components month by month over the `months` months ending at
+    `ends[kpi.id]` (see `series_start`), one read per dataset: the `parts` of
+    `monthly_values` and `settled_tests` for several series of the same KPIs."""
+    kpis = list(kpis)
+    return _read_monthly(project, kpis, {k.id: (series_start(k, ends[k.id], months),
+                                                ends[k.id]) for k in kpis}, as_of)
+
+
 def _read_monthly(project: Project, kpis: list[KpiDef], spans: dict[str, tuple[Month, Month]],
                   as_of: AsOf | None) -> engine.Monthly:
     """Every measure's components month by month over the KPIs' spans, one read per dataset."""
