@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from kpi import render, stats
@@ -419,8 +420,16 @@ def value_words(value: float | None, of: Unit | KpiDef, label: str = "") -> str:
 
 
 def kpi_value(value: float | None, kpi: KpiDef) -> str:
-    """A KPI's value in prose, in its own unit's words."""
-    return value_words(value, kpi, kpi.unit_label)
+    """A KPI's value in prose, in its own unit's words: every value and every change the prose
+    prints comes through here, so each carries its unit ('102.6 per 1,000 population', '27
+    working days'; a percentage, a duration or an amount in pounds by its own sign)."""
+    text = value_words(value, kpi, kpi.unit_label)
+    if value is not None and (kpi.kind == Kind.PER_1000 or kpi.unit == Unit.PER_1000) \
+            and not kpi.unit_label:
+        text += " per 1,000 population"
+    elif value is not None and kpi.unit == Unit.RATIO and not kpi.unit_label:
+        text += " times"
+    return text
 
 
 def short_duration(seconds: float) -> str:
@@ -489,13 +498,23 @@ def column_title(column: str | None) -> str:
     return text.replace("_", " ").capitalize()
 
 
-def _ordinal(value: float) -> str:
-    whole = int(value)
-    if whole != value:
-        return f"{value:g}th"
-    suffix = "th" if 10 <= whole % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(whole % 10,
-                                                                               "th")
-    return f"{whole}{suffix}"
+def percentile_name(percentile: float) -> str:
+    """'the 90th percentile', 'the 2.5th percentile', 'the 99.9th percentile': an ordinal
+    only of a whole rank ('2.5th' alone is no rank), and no exponent ever ('1e-05th')."""
+    if float(percentile).is_integer():
+        whole = int(percentile)
+        suffix = "th" if 10 <= whole % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(
+            whole % 10, "th")
+        return f"the {whole}{suffix} percentile"
+    digits = format(Decimal(repr(float(percentile))).normalize(), "f")
+    return f"the {digits}th percentile"
+
+
+def precision_words(places: int) -> str:
+    """'to one decimal place', 'to whole numbers', 'to 2 decimal places'."""
+    if places == 0:
+        return "to whole numbers"
+    return "to one decimal place" if places == 1 else f"to {places} decimal places"
 
 
 def _in(window: Window) -> str:
@@ -514,17 +533,19 @@ def change_words(result: KpiResult) -> str:
     'a decrease of 2 minutes and 4 seconds (16.6%)', or 'unchanged'."""
     kpi, change = result.kpi, result.change
     assert change is not None, "only a KPI with a change has change words"
+    # A change is shown to the KPI's own precision (render.places), as its values are.
+    digits = render.places(kpi)
     if change.points is not None:
-        if render.shows_zero(change.points):
-            return _unchanged(change.points, "to one decimal place")
-        return (f"{_direction(change.points)} of {render.fixed(abs(change.points), 1)} "
+        if render.shows_zero(change.points, digits):
+            return _unchanged(change.points, precision_words(digits))
+        return (f"{_direction(change.points)} of {render.fixed(abs(change.points), digits)} "
                 "percentage points")
     size = change.absolute
     assert size is not None, "a change not in points has an absolute size"
     if kpi.unit == Unit.RATIO:
-        if render.shows_zero(size):
-            return _unchanged(size, "to one decimal place")
-        return f"{_direction(size)} of {render.fixed(abs(size), 1)}"
+        if render.shows_zero(size, digits):
+            return _unchanged(size, precision_words(digits))
+        return f"{_direction(size)} of {render.fixed(abs(size), digits)}"
     absolute = kpi_value(abs(size), kpi)
     if kpi_value(0.0, kpi) == absolute:
         return _unchanged(size, "at the precision shown")
@@ -539,6 +560,22 @@ def change_words(result: KpiResult) -> str:
     return f"{_direction(size)} of {absolute} ({render.fixed(abs(change.percent), 1)}%)"
 
 
+def figure_words(result: KpiResult, usual: Window | None = None) -> str:
+    """A KPI's figure as a line read on its own says it (the front page's exceptions, a
+    chart's alt text): '11,762 in the year ending September 2025, an increase of 9.5% from
+    10,739 in the year ending March 2024'. The window of the figure is always named; that of
+    the figure it is compared with is left out where it is `usual` (the comparison the title
+    block states)."""
+    kpi, current = result.kpi, result.current
+    assert current is not None and current.value is not None, "a figure to say"
+    text = f"{kpi_value(current.value, kpi)} {_in(current.window)}"
+    if result.change is not None and result.comparison is not None:
+        text += f", {change_words(result)} from {kpi_value(result.comparison.value, kpi)}"
+        if result.comparison.window != usual:
+            text += f" {_in(result.comparison.window)}"
+    return text
+
+
 def _unchanged(size: float, precision: str) -> str:
     # A change too small to show is not called no change: the words say which it is.
     return "unchanged" if size == 0 else f"unchanged {precision}"
@@ -551,6 +588,7 @@ def current_clause(result: KpiResult) -> Inlines:
     assert current is not None, "a current clause needs a current window"
     value = kpi_value(current.value, kpi)
     if kpi.kind == Kind.RATIO_OF_RATES and kpi.populations and kpi.noun:
+        value = value_words(current.value, kpi)
         # "Asian people were 2.8 times as likely as White people to be stopped and searched"
         group, reference = (_capital(p.replace("_", " ")) for p in kpi.populations)
         return inlines(f"{group} people were {value} times as likely as {reference} people "
@@ -574,9 +612,7 @@ def current_clause(result: KpiResult) -> Inlines:
     subject = SUBJECTS[kpi.kind]
     if kpi.kind == Kind.PERCENTILE:
         assert kpi.percentile is not None, "validation requires a percentile KPI's percentile"
-        subject = f"The {_ordinal(kpi.percentile)} percentile"
-    if kpi.kind == Kind.PER_1000:
-        value += " per 1,000 population"
+        subject = _capital(percentile_name(kpi.percentile))
     counts = ""
     if (kpi.kind in (Kind.RATE, Kind.WITHIN) and current.numerator is not None
             and current.denominator is not None):
@@ -765,8 +801,73 @@ def settled_sentence(result: KpiResult, verdict: Verdict | None) -> str:
         return ""
     size = next(v for v in (result.change.points, result.change.absolute) if v is not None)
     moved = "fell" if size < 0 else "rose"
-    return (f"The level {moved} after the comparison period and has been stable at its new "
-            f"level since: the last {variation.points} months show only normal variation.")
+    if not _earlier_signals(verdict):
+        return (f"The level {moved} after the comparison period and has been stable at its "
+                f"new level since: {common_cause_words(verdict)}.")
+    stable = _capital(_stable_words(verdict, moved, "the comparison period"))
+    if _settled_since(verdict) is None:
+        return f"{stable}."
+    return f"{stable}: {common_cause_words(verdict)}."
+
+
+def _earlier_signals(verdict: Verdict | None) -> tuple[stats.XmrPoint, ...]:
+    """The months of the process chart, before its latest, that a rule marks."""
+    if verdict is None or verdict.chart is None:
+        return ()
+    return verdict.chart.signals
+
+
+# A run of months this long after the last unusual one is a level the KPI has held.
+SETTLED_MONTHS = 6
+
+
+def _settled_since(verdict: Verdict | None) -> tuple[Month, int] | None:
+    """The first month after the chart's last unusual month and how many months from it to
+    the latest, when those are at least SETTLED_MONTHS; None when no month is marked (the
+    whole chart is settled) or the latest run is shorter."""
+    marked = _earlier_signals(verdict)
+    if not marked or verdict is None or verdict.chart is None:
+        return None
+    latest = Month.parse(next(p.month for p in reversed(verdict.chart.points)
+                              if p.value is not None))
+    start = Month.parse(marked[-1].month) + 1
+    count = latest.index - start.index + 1
+    return (start, count) if count >= SETTLED_MONTHS else None
+
+
+def common_cause_words(verdict: Verdict | None, brief: bool = False) -> str:
+    """What the months show when the latest is common cause, true of the chart the paper
+    prints: 'the last 24 months show only normal variation' only when no month of them is
+    marked; 'the 9 months since January 2025 show only normal variation' when the unusual
+    ones are further back; else '2 of the last 24 months (July to August 2025) were unusual,
+    though not the latest'. No sentence calls a chart with triangles on it "only normal
+    variation"."""
+    variation = verdict.variation if verdict else None
+    assert variation is not None, "a common-cause verdict has its chart"
+    marked = _earlier_signals(verdict)
+    if not marked:
+        return ("the months show only normal variation" if brief
+                else f"the last {variation.points} months show only normal variation")
+    settled = _settled_since(verdict)
+    if settled is not None:
+        start, count = settled
+        return f"the {count} months from {start.name} show only normal variation"
+    first, last = Month.parse(marked[0].month), Month.parse(marked[-1].month)
+    return (f"{len(marked)} of the last {variation.points} months ({_span(first, last)}) "
+            f"{'was' if len(marked) == 1 else 'were'} unusual, though not the latest")
+
+
+def _stable_words(verdict: Verdict | None, moved: str, since: str) -> str:
+    """'the level fell after the baseline and has been stable at the new level' where the
+    chart bears it out: since a month where earlier months were unusual, and not at all where
+    the unusual months are recent."""
+    if not _earlier_signals(verdict):
+        return f"the level {moved} after {since} and has been stable at the new level"
+    settled = _settled_since(verdict)
+    if settled is not None:
+        return (f"the level {moved} after {since} and has been stable since "
+                f"{settled[0].name}")
+    return f"the level {moved} after {since}, and {common_cause_words(verdict, brief=True)}"
 
 
 def target_sentence(result: KpiResult, verdict: Verdict | None) -> str:
@@ -849,6 +950,7 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     variation = verdict.variation if verdict else None
     value = kpi_value(current.value, kpi)
     if kpi.kind == Kind.RATIO_OF_RATES and kpi.populations and kpi.noun:
+        value = value_words(current.value, kpi)
         group, reference = (_capital(p.replace("_", " ")) for p in kpi.populations)
         head = inlines(f"{group} people were {value} times as likely as {reference} people "
                        "to be ", Name(kpi.noun))
@@ -858,9 +960,7 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
                 and current.denominator is not None):
             counts = (f" ({render.number(current.numerator, Unit.COUNT)} of "
                       f"{render.number(current.denominator, Unit.COUNT)})")
-        # "102.6, down 9.8" said nothing of what 102.6 is: a rate per population says so.
-        per = " per 1,000 population" if kpi.kind == Kind.PER_1000 else ""
-        head = inlines(f"{value}{per}{counts}")
+        head = inlines(f"{value}{counts}")
     when = "" if current.window == usual[0] else f" {_in(current.window)}"
     then = "" if before.window == usual[1] else f" {_in(before.window)}"
     change = change_words(result).replace("an increase of", "up").replace(
@@ -872,16 +972,17 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     elif significant is False:
         worth = "within normal variation"
     elif variation is not None and variation.verdict == stats.COMMON_CAUSE:
-        worth = "not tested for significance; the months show only normal variation"
+        worth = f"not tested for significance; {common_cause_words(verdict, brief=True)}"
     else:
         worth = "not tested for significance"
     text = inlines(head, f"{when}, {change} from {kpi_value(before.value, kpi)}{then}: {worth}")
     if variation is not None and variation.verdict == stats.COMMON_CAUSE:
         if significant and not kpi.provisional_months:
             moved = "fell" if _size(result) < 0 else "rose"
-            since = "the baseline" if comparison == Comparison.BASELINE else "the comparison"
-            text = inlines(text, f"; the level {moved} after {since} and has been stable at the "
-                                 "new level")
+            # "the level fell after the comparison" named no time: the window does.
+            since = "the baseline" if comparison == Comparison.BASELINE else \
+                _in(before.window).removeprefix("in ")
+            text = inlines(text, f"; {_stable_words(verdict, moved, since)}")
     elif (variation is not None and variation.rule == stats.LIMITS
           and variation.verdict in (stats.SPECIAL_HIGH, stats.SPECIAL_LOW)):
         # "the months show an unusually high month" said "month" twice: the rule is of the
@@ -1149,19 +1250,16 @@ class _Builder:
         return tuple(lines)
 
     def _exception_line(self, result: KpiResult) -> Inlines:
-        """'\u25b2 999 calls answered within 10 seconds: 83.9%, a decrease of ...; a special
-        cause of concern (...). See 6.4.'"""
+        """'\u25b2 999 calls answered within 10 seconds: 83.9% in the year ending September
+        2025, a decrease of ... from ... in the year ending March 2024; a special cause of
+        concern (...). See 6.4.': every reason it is an exception, on one line."""
         kpi = result.kpi
         verdict = self.verdicts.get(kpi.id)
         reasons = [self._exception_words(kpi, verdict, why)
                    for why in self.exceptions[kpi.id]]
         figure = ""
         if result.current is not None and result.current.value is not None:
-            figure = kpi_value(result.current.value, kpi)
-            if result.current.window != self._usual(kpi)[0]:
-                figure += f" ({result.current.window.label})"
-            if result.change is not None:
-                figure += f", {change_words(result)}"
+            figure = figure_words(result, self._usual(kpi)[1])
         mark = EXCEPTION_MARKS[self.exceptions[kpi.id][0]]
         where = self.labels.get(kpi.id)
         return inlines(f"{mark} ", Strong(inlines(Name(kpi.title))),
@@ -1586,11 +1684,7 @@ class _Builder:
             for kpi_id in spec.kpis:
                 r = self.results.get(kpi_id)
                 if r is not None and r.current is not None and r.current.value is not None:
-                    text = (f"{r.kpi.title}: {kpi_value(r.current.value, r.kpi)} "
-                            f"{_in(r.current.window)}")
-                    if r.change is not None:
-                        text += f", {change_words(r)} on the comparison"
-                    found.append(text)
+                    found.append(f"{r.kpi.title}: {figure_words(r)}")
             return f"{shape}. " + "; ".join(found) + "." if found else shape + "."
         result = self.results.get(spec.kpis[0])
         if result is None or result.current is None or spec.by is None:
@@ -1677,9 +1771,9 @@ class _Builder:
         texts = [
             "Where a source lags, a KPI reports the latest complete window its data covers "
             "and names that window; a window with missing months is never reported as if "
-            "complete. Percentages are shown to one decimal place, changes in rates in "
-            f"percentage points (pp), and changes on a base below {SMALL_BASE} as numbers "
-            "rather than percentages. A negative change carries a minus sign (\u2212).",
+            f"complete. {self._precision()} Changes in rates are given in percentage "
+            f"points (pp), and changes on a base below {SMALL_BASE} as numbers rather than "
+            "percentages. A negative change carries a minus sign (\u2212).",
             "Improving, deteriorating and stable follow each KPI's declared better direction "
             "and stable band, a policy choice, and are said only of a change that is "
             "statistically significant: the tables, the sentences and each section's count "
@@ -1709,7 +1803,7 @@ class _Builder:
             standing += (" Besides the breakdowns the project asks for, this paper shows at "
                          f"most {BOARD_STANDOUTS} of counts and {BOARD_STANDOUTS} of "
                          "proportions where a part stands out, those with the largest gap; the "
-                         "technical annex (--full) has them all.")
+                         "technical annex, the full paper, has them all.")
         texts.append(standing)
         settling = sorted({r.kpi.provisional_months for r in self._visible()
                            if r.kpi.provisional_months and r.kpi.status == "live"})
@@ -1722,6 +1816,39 @@ class _Builder:
                 f"{last} months, the process chart leaves those months out, and no part of its "
                 "breakdowns is tested for standing out.")
         return texts
+
+    def _precision(self) -> str:
+        """What the paper's rounding is, from the KPIs it prints (render.places): 'Each KPI's
+        figures and changes are shown to one precision wherever they appear: percentages to
+        one decimal place; ...'."""
+        kinds = (("percentages", lambda k: k.unit == Unit.PERCENT),
+                 ("counts", lambda k: k.unit == Unit.COUNT),
+                 ("days", lambda k: k.unit == Unit.DAYS),
+                 ("rates per 1,000 and ratios", lambda k: k.unit in (Unit.PER_1000, Unit.RATIO)
+                  or k.kind == Kind.PER_1000),
+                 ("scores", lambda k: k.unit in (Unit.SCORE, Unit.NUMBER)))
+        shown = [r.kpi for r in self._visible() if r.current is not None]
+        parts = []
+        for name, chosen in kinds:
+            places: dict[int, list[str]] = {}
+            for kpi in shown:
+                if chosen(kpi) and kpi.unit not in (Unit.SECONDS, Unit.GBP):
+                    places.setdefault(render.places(kpi), []).append(kpi.title)
+            if not places:
+                continue
+            usual = max(places, key=lambda n: len(places[n]))
+            text = f"{name} {precision_words(usual)}"
+            others = [f"{precision_words(n)} for {'; '.join(titles)}"
+                      for n, titles in sorted(places.items()) if n != usual]
+            parts.append(text + (f" ({', '.join(others)})" if others else ""))
+        if any(k.unit == Unit.SECONDS for k in shown):
+            parts.append("durations to the second")
+        if any(k.unit == Unit.GBP for k in shown):
+            parts.append("amounts in pounds to the pound, or to \u00a30.1m from a million")
+        if not parts:
+            return ""
+        return ("Each KPI's figures and changes are shown to one precision wherever they "
+                "appear: " + "; ".join(parts) + ".")
 
     def _definitions(self, priorities) -> Table:
         columns = (Column("KPI"), Column("Id"), Column("Kind"), Column("Definition"),

@@ -202,7 +202,10 @@ def exceptions(result: KpiResult, verdict: Verdict | None, asked: Month) -> tupl
     elif verdict.assurance == stats.HIT_AND_MISS:
         out.append(TARGET_AT_RISK)
     significant = verdict.significance.significant if verdict.significance else None
-    if significant and result.status == "deteriorating":
+    # The change's own direction, not the result's status: a stale KPI's status is "stale"
+    # whatever its change, and a stale KPI that is also deteriorating is both.
+    if significant and result.change is not None \
+            and engine.status_of(kpi, result.change) == engine.Outcome.DETERIORATING:
         out.append(DETERIORATION)
     return tuple(out)
 

@@ -33,6 +33,9 @@ from kpi.paper import (
     _tally,
     change_words,
     duration_words,
+    kpi_value,
+    percentile_name,
+    precision_words,
     shown_status,
     status_sentence,
 )
@@ -166,7 +169,8 @@ def _kpi_paragraphs(markdown: str, docs: list[dict]) -> dict[str, str]:
 
 VERDICT_SENTENCE = re.compile(
     r" (?:The monthly figures show [^.]+|The level (?:fell|rose) [^.]+"
-    r"|Against the target of [^ ]+[^.]*)\.|; the (?:monthly figures show|level) [^.]+")
+    r"|Against the target of [^ ]+[^.]*)\.|; the (?:monthly figures show|level|latest month"
+    r"|\d+ months from) [^.]+|; \d+ of the last \d+ months [^.]+")
 
 
 def _main_sentences(text: str) -> str:
@@ -259,7 +263,8 @@ def test_process_chart_and_target_sentences_follow_the_verdicts(exported):
             assert f"The monthly figures show {kind}" in text, doc["id"]
         settled = (variation is not None and not special
                    and doc["significance"]["significant"] is True)
-        assert ("has been stable at its new level since" in text) == settled, doc["id"]
+        assert bool(re.search(r"The level (?:fell|rose) after the comparison period", text)) \
+            == settled, doc["id"]
         assert ("Against the target of" in text) == (doc["target"] is not None)
 
 
@@ -711,6 +716,179 @@ def test_rate_change_is_in_points(before, after):
                          f"{excel_text(abs(points), 1)} percentage points")
 
 
+def test_every_change_carries_its_unit():
+    """Issue 18 (the paper read as a board reads it): "102.6 per 1,000 population, down 9.8
+    (8.7%) from 112.4" gave the change no unit. Every change the prose prints comes through
+    one formatter (kpi_value) and names its unit: %, percentage points, or the KPI's own."""
+    per_1000 = change_words(_result(Unit.PER_1000, 112.4, 102.6, Kind.PER_1000))
+    assert per_1000 == "a decrease of 9.8 per 1,000 population (8.7%)"
+    assert kpi_value(112.4, _result(Unit.PER_1000, 1, 1, Kind.PER_1000).kpi) == \
+        "112.4 per 1,000 population"
+    ratio = _result(Unit.RATIO, 2.9, 2.8, Kind.RATIO_OF_RATES)
+    assert kpi_value(2.9, ratio.kpi) == "2.9 times"
+    for unit, kind, unit_words in (
+            (Unit.PERCENT, Kind.RATE, " percentage points"), (Unit.DAYS, Kind.MEAN, " days"),
+            (Unit.SECONDS, Kind.MEDIAN, " seconds"), (Unit.GBP, Kind.SUM, "\u00a3"),
+            (Unit.PER_1000, Kind.PER_1000, " per 1,000 population"),
+            (Unit.COUNT, Kind.COUNT, "%")):
+        words = change_words(_result(unit, 40.0, 60.0, kind) if unit != Unit.COUNT
+                             else _result(unit, 400, 600, kind))
+        assert unit_words in words, (unit, words)
+
+
+def test_a_change_is_shown_to_the_kpis_own_precision():
+    """A KPI's `decimals` (render.places) decide its changes' places as they do its values':
+    a percentage to whole numbers says 'up 7 percentage points', and a change that rounds to
+    nothing says to what it rounds."""
+    whole = _result(Unit.PERCENT, 6.7, 13.5, Kind.RATE)
+    whole = KpiResult(_replace(whole.kpi, decimals=0), *_rest(whole))
+    assert change_words(whole) == "an increase of 7 percentage points"
+    flat = _result(Unit.PERCENT, 50.2, 50.4, Kind.RATE)
+    flat = KpiResult(_replace(flat.kpi, decimals=0), *_rest(flat))
+    assert change_words(flat) == "unchanged to whole numbers"
+    assert change_words(_result(Unit.PERCENT, 99.93, 99.9, Kind.RATE)) == \
+        "unchanged to one decimal place"
+    assert precision_words(2) == "to 2 decimal places"
+
+
+def _replace(kpi: KpiDef, **changes) -> KpiDef:
+    import dataclasses
+
+    return dataclasses.replace(kpi, **changes)
+
+
+def _rest(result: KpiResult) -> tuple:
+    return (result.status, result.current, result.comparison, result.change)
+
+
+@pytest.mark.parametrize("percentile, words", [
+    (90, "the 90th percentile"), (1, "the 1st percentile"), (2, "the 2nd percentile"),
+    (3, "the 3rd percentile"), (11, "the 11th percentile"), (12.0, "the 12th percentile"),
+    (2.5, "the 2.5th percentile"), (99.9, "the 99.9th percentile"),
+    (0.00001, "the 0.00001th percentile"), (50, "the 50th percentile"),
+])
+def test_a_percentile_is_named_in_words(percentile, words):
+    """A percentile that is not whole ('2.5th') was printed as an ordinal of a rank with
+    `:g`, which gives '1e-05th' for a small one: the name is of the percentile, whole or not."""
+    assert percentile_name(percentile) == words
+
+
+def test_a_stale_kpi_that_is_deteriorating_is_listed_for_both():
+    """Issue 18: an exception is listed with every reason it is one. A stale KPI's status is
+    "stale" whatever its change, so its significant deterioration went unlisted."""
+    from kpi import verdicts as judge
+    from kpi.engine import status_of
+
+    worse = _result(Unit.COUNT, 100, 125)
+    stale = KpiResult(worse.kpi, Outcome.STALE,
+                      Measured(Window.year_ending(Month.of(2025, 6)), 125),
+                      Measured(Window.year_ending(Month.of(2024, 3)), 100), worse.change)
+    assert status_of(worse.kpi, worse.change) == Outcome.DETERIORATING
+    asked = Month.of(2025, 9)
+    assert judge.exceptions(stale, _verdict(True), asked) == (judge.STALE, judge.DETERIORATION)
+    assert judge.exceptions(stale, _verdict(False), asked) == (judge.STALE,)
+    assert judge.exceptions(worse, _verdict(True), Month.of(2025, 9)) == (judge.DETERIORATION,)
+
+
+def test_the_method_says_the_precision_the_paper_prints(project, tmp_path, cli):
+    """Appendix 1 said "Percentages are shown to one decimal place" when a KPI's `decimals`
+    printed it to another: the method text is built from the KPIs printed."""
+    _, folder = project
+    changed = tmp_path / "project"
+    import shutil
+
+    shutil.copytree(folder, changed, ignore=shutil.ignore_patterns("out", "*-files"))
+    toml = (changed / "kpi.toml").read_text(encoding="utf-8")
+    toml = toml.replace('id = "violence_outcome_rate"\n',
+                        'id = "violence_outcome_rate"\ndecimals = 2\n', 1)
+    (changed / "kpi.toml").write_text(toml, encoding="utf-8")
+    out = tmp_path / "paper.md"
+    result = cli(["--project", changed, "export", "markdown", "--period", "2025-09",
+                  "--output", out])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    method = text[text.index("## Appendix 1"):]
+    assert "Percentages are shown to one decimal place" not in method
+    rate = re.search(r"\*\*Violence positive outcome rate\.\*\* ([^\n]*)", text)
+    assert rate and re.search(r"\d\.\d\d%", rate[1]), rate
+    assert re.search(r"percentages to one decimal place \(to 2 decimal places for "
+                     r"Violence positive outcome rate\)", method), method[:800]
+
+
+def test_front_page_exceptions_name_their_windows(sample):
+    """Each exception line on the front page, read on its own, names the window of its
+    figure and the figure its change is from."""
+    _, text, _ = sample
+    front = text[:text.index("## 1. Introduction")]
+    block = front[front.index("**Exceptions"):front.index("**Checks that failed")]
+    lines = [line for line in block.splitlines() if line.startswith("- ")]
+    assert len(lines) == 12
+    months = "|".join(MONTHS)
+    window = rf"in (?:the year ending )?(?:{months}) \d{{4}}"
+    for line in lines:
+        assert re.search(rf"\*\*: [^;]+ {window}, an? (?:increase|decrease) of [^;]+ from "
+                         r"[^;]+;", line), line
+    # The comparison is the one the title block states ("Compared with: the plan baseline"),
+    # its window named in the introduction; a figure of another window names it.
+    assert ("- \u25b2 **Sexual offences**: 11,762 in the year ending September 2025, an "
+            "increase of 9.5% from 10,739; ") in lines[0]
+    assert ("**Third-party report positive outcome rate**: 72.0% in the year ending July "
+            "2025, a decrease of 9.0 percentage points from 81.0%; ") in lines[1]
+    assert "- Compared with: the plan baseline" in front
+
+
+def _chart_verdict(values: list[float]):
+    from kpi import stats
+    from kpi.stats import Significance
+    from kpi.verdicts import Verdict
+
+    months = [str(Month.of(2023, 10) + n) for n in range(len(values))]
+    chart = stats.xmr(months, values, Better.LOWER)
+    return Verdict(Significance("poisson_exact", None, None, True, ""), chart,
+                   stats.variation(chart), None, None, None)
+
+
+def test_normal_variation_is_said_only_of_months_the_chart_does_not_mark():
+    """Read printed, paragraph 5.8 said Business crime "has been stable at its new level
+    since: the last 24 months show only normal variation" beside its chart in Figure 2, which
+    marks June and July 2025 with triangles. What the months show is said of the months
+    the chart leaves unmarked (paper.common_cause_words, the one wording)."""
+    from kpi.paper import common_cause_words, settled_sentence
+
+    steady = [100.0, 102, 98, 101, 99, 100, 103, 97, 100, 101, 99, 100] * 2
+    calm = _chart_verdict(steady)
+    assert not calm.chart.signals and calm.variation.verdict == "common_cause"
+    assert common_cause_words(calm) == "the last 24 months show only normal variation"
+    # Two unusual months near the end, the latest back within the limits.
+    recent = _chart_verdict(steady[:21] + [130.0, 131.0, 100.0])
+    assert recent.variation.verdict == "common_cause"
+    assert [p.month for p in recent.chart.signals] == ["2025-07", "2025-08"]
+    assert common_cause_words(recent) == common_cause_words(recent, brief=True) == (
+        "2 of the last 24 months (July to August 2025) were unusual, though not the latest")
+    worse = _result(Unit.COUNT, 90, 100)
+    assert settled_sentence(worse, recent) == (
+        "The level rose after the comparison period, and 2 of the last 24 months (July to "
+        "August 2025) were unusual, though not the latest.")
+    # Unusual months further back: the level has held since the month after the last.
+    early = _chart_verdict(steady[:13] + [130.0, 131.0] + steady[:9])
+    assert common_cause_words(early) == (
+        "the 9 months from January 2025 show only normal variation")
+    assert settled_sentence(worse, early) == (
+        "The level rose after the comparison period and has been stable since January 2025: "
+        "the 9 months from January 2025 show only normal variation.")
+    assert settled_sentence(worse, calm) == (
+        "The level rose after the comparison period and has been stable at its new level "
+        "since: the last 24 months show only normal variation.")
+
+
+def test_the_paper_names_no_command_line_option(sample):
+    """Read as a board member reads it, Appendix 1 sent the reader to "the technical annex
+    (--full)": a command-line option is the analyst's word, not the board's."""
+    _, text, _ = sample
+    assert not re.search(r"(?<![\w-])--[a-z]", text), re.search(r".{60}--[a-z].{20}", text)
+    assert "the technical annex, the full paper, has them all" in text
+
+
 def test_outcome_statuses_have_words():
     from kpi.paper import STATUS_COUNT_WORDS, STATUS_SENTENCES
 
@@ -940,8 +1118,10 @@ def test_bundled_sample_numbers_are_the_summarys(sample):
     # in full for an exception.
     assert ("2.5. **ASB incidents.** 26,613, up 0.8% from 26,405: within normal "
             "variation.") in text
+    # Its chart marks months as late as June 2025: the level is not called stable.
     assert ("299,579, down 8.7% from 328,153: a statistically significant improvement; the "
-            "level fell after the baseline and has been stable at the new level.") in text
+            "level fell after the baseline, and 11 of the last 24 months (February 2024 to "
+            "June 2025) were unusual, though not the latest.") in text
     assert "**Homicides.** 34, down 9 from 43: within normal variation." in text
     assert ("10 minutes and 25 seconds, down 2 minutes and 4 seconds (16.6%) from 12 minutes "
             "and 29 seconds: not tested") in text

@@ -550,6 +550,15 @@ def _check_pdf(pdf: Path, markdown: Path, vocabulary: set[str]) -> None:
     # The board's paper is one a board tables: at most 20 A4 pages as printed (#18).
     pages = [p for p in text.split("\f") if p.strip()]
     assert len(pages) <= 20, f"{len(pages)} pages"
+    # A short table is printed on one page with its caption: read printed, Table 1 ran five
+    # rows on one page and two on the next (Word), Table 2 four and four (HTML).
+    for caption, first, last in (
+            ("Table 1 \u2013", "Ethics Module 1 (Ethical Policing)", "Ethics Module 7 (Knowledge"),
+            ("Table 2 \u2013", "Police officers: women", "Police staff: racially")):
+        on = [n for n, page in enumerate(pages) if caption in page]
+        assert len(on) == 1, caption
+        page = pages[on[0]]
+        assert first in page and last in page and "KPI" in page, (caption, page[:300])
 
 
 # Characters that join or split words without showing: Word's word joiner after a minus sign,

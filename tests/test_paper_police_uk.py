@@ -288,3 +288,11 @@ def test_a_breakdown_of_months_not_final_says_it_includes_them(city):
     crime = text.split("## 2. ")[1].split("\n## ")[0]
     assert "By LSOA" in crime and "not final yet" not in crime
 
+
+
+def test_a_settled_change_names_the_window_it_moved_from(city):
+    """Compared with the same window a year earlier, "the level fell after the comparison"
+    named no time a board member could place: the sentence names the window."""
+    text = city["first"]
+    assert "after the comparison," not in text and "after the comparison and" not in text
+    assert "the level fell after the year ending December 2024" in text

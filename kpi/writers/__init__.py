@@ -22,6 +22,11 @@ def minus_signs(text: str) -> str:
     return _NEGATIVE.sub(MINUS, text)
 
 
+# A table of at most this many rows is printed on one page, with its caption (Word and HTML):
+# a longer one may run on, its header row repeated.
+KEEP_WHOLE_ROWS = 15
+
+
 # A running title longer than this would wrap in a page header at 8.5 pt beside the marking.
 RUNNING_TITLE = 80
 

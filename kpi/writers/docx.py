@@ -56,7 +56,7 @@ from kpi.document import (
 )
 from kpi.errors import ConfigError
 from kpi.progress import Progress, each
-from kpi.writers import MINUS, minus_signs, running_title
+from kpi.writers import KEEP_WHOLE_ROWS, MINUS, minus_signs, running_title
 
 STYLES = ("Title", "Subtitle", "Heading 1", "Heading 2", "List Bullet", "Caption", "Table Grid",
           "Normal")
@@ -290,6 +290,13 @@ def _table(doc, block: Table) -> None:
         if column.align == Align.RIGHT:
             for row in table.rows:
                 row.cells[number].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    if len(block.rows) <= KEEP_WHOLE_ROWS:
+        # A table short enough for one page is printed on one, with its caption: each row
+        # is kept with the next, the last with the caption (Table 1 of the sample's paper
+        # printed five rows on one page and two on the next).
+        for row in table.rows if block.caption else table.rows[:-1]:
+            for cell in row.cells:
+                cell.paragraphs[0].paragraph_format.keep_with_next = True
     if block.caption:
         _runs(_add(doc, "Caption"), block.caption)
 

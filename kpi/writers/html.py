@@ -34,7 +34,7 @@ from kpi.document import (
     plain_text,
 )
 from kpi.progress import Progress, each
-from kpi.writers import minus_signs, running_title
+from kpi.writers import KEEP_WHOLE_ROWS, minus_signs, running_title
 
 PAGE = """\
 @page { size: A4; margin: 20mm 18mm;
@@ -61,6 +61,7 @@ p.numbered .number { display: inline-block; min-width: 2.9em; text-indent: 0; }
 table { border-collapse: collapse; width: 100%; margin: 0.6em 0 0.3em;
   font-size: 9pt; }
 table.wide { font-size: 7.5pt; }
+table.whole { break-inside: avoid; page-break-inside: avoid; }
 th, td { border: 1px solid #777; padding: 0.25em 0.4em; vertical-align: top; }
 th { background: #e6e6e6; text-align: left; }
 /* No word is broken or hyphenated: each column is at least as wide as its longest word. */
@@ -113,7 +114,10 @@ def _anchor(text: str) -> str:
 
 def _table(table: Table) -> list[str]:
     wide = " wide" if len(table.columns) > WIDE_TABLE else ""
-    lines = [f'<table class="data{wide}">']
+    # A table short enough for one page is printed on one (Table 2 of the sample's paper
+    # printed four rows on one page and four on the next).
+    whole = " whole" if len(table.rows) <= KEEP_WHOLE_ROWS else ""
+    lines = [f'<table class="data{wide}{whole}">']
     if table.caption:
         lines.append(f"<caption>{inline(table.caption)}</caption>")
     lines.append("<thead><tr>" + "".join(
