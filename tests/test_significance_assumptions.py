@@ -434,6 +434,12 @@ def test_a_declaration_a_row_contradicts_is_not_tested(tmp_path, cli):
     nested = _reports_project(tmp_path / "nested", cli, [],
                               extra="numerator_within_denominator = true\n")
     assert _summary(cli, nested)["positive_rate"]["significance"]["test"] == "two_proportion_z"
+    # Declared false: never two proportions, so events per report even with every row nested.
+    denied = _reports_project(tmp_path / "denied", cli, [],
+                              extra="numerator_within_denominator = false\n")
+    test = _summary(cli, denied)["positive_rate"]["significance"]
+    assert test["test"] == "poisson_exact"
+    assert test["p_value"] == pytest.approx(_poisson_p(84, 240, 60, 240), rel=1e-9)
 
 
 def test_a_numerator_not_a_count_is_not_tested(tmp_path, cli):
