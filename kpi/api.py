@@ -306,9 +306,11 @@ class Project:
         project = self.definition
         kpi = self.kpi(kpi_id)
         # The monthly components of the trend (a rolling year reads 11 months before its
-        # first point), the verdict's series, the seasonal months and a provisional KPI's
-        # test without its last months are read in the same pass as the windows.
-        span = max(months + 11, verdicts.SERIES_MONTHS if seasonal else 0)
+        # first point; a rate of two KPIs divides their rolling years, 11 more), the
+        # verdict's series, the seasonal months and a provisional KPI's test without its last
+        # months are read in the same pass as the windows.
+        span = max(months + (22 if kpi.is_derived else 11),
+                   verdicts.SERIES_MONTHS if seasonal else 0)
         report = engine.evaluate(project, month, comparison, [kpi], as_of=cutoff, series=span)
         result = report.results[0]
         # The trend ends where the current window does; when that window is incomplete, at
