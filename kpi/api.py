@@ -305,8 +305,14 @@ class Project:
         month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
         project = self.definition
         kpi = self.kpi(kpi_id)
-        result = engine.evaluate(project, month, comparison, [kpi], as_of=cutoff).results[0]
-        trend = None
+        # The monthly components of the trend (a rolling year reads 11 months before its
+        # first point; a rate of two KPIs divides their rolling years, 11 more), the
+        # verdict's series, the seasonal months and a provisional KPI's test without its last
+        # months are read in the same pass as the windows.
+        span = max(months + (22 if kpi.is_derived else 11),
+                   verdicts.SERIES_MONTHS if seasonal else 0)
+        report = engine.evaluate(project, month, comparison, [kpi], as_of=cutoff, series=span)
+        result = report.results[0]
         # The trend ends where the current window does; when that window is incomplete, at
         # the latest month the data holds, so the gap itself is visible.
         end = (result.current.window.end if result.current is not None
@@ -314,19 +320,22 @@ class Project:
                if kpi.status == Status.LIVE else None)
         if kpi.status == Status.LIVE and end is None:
             _require_data(result, month)
-        # A KPI with provisional months is tested without them, as the summary tests it.
-        settled = verdicts.settled_tests(project, [result], as_of=cutoff).get(kpi.id)
-        verdict = verdicts.verdict_of(result, None, settled)
-        same_months = None
+        trend = series = same_months = None
+        known = report.monthly if result.current is not None else None
         if end is not None:
-            trend = engine.monthly_series_all(project, [(kpi, end, months)],
-                                              cutoff)[(kpi.id, end, months)]
+            trend = engine.monthly_series_all(project, [(kpi, end, months)], cutoff,
+                                              report=report)[(kpi.id, end, months)]
             # Charted even when the current window is incomplete: the gap is then visible.
-            series = verdicts.monthly_values(project, [kpi], {kpi.id: end}, months, cutoff)
-            verdict = verdicts.verdict_of(result, series[kpi.id], settled)
+            if known is None:  # no current window: the series' months were not read with it
+                known = verdicts.monthly_parts(project, [kpi], {kpi.id: end}, span, cutoff)
+            series = verdicts.monthly_values(project, [kpi], {kpi.id: end}, months, cutoff,
+                                             parts=known)[kpi.id]
             if seasonal:
                 same_months = verdicts.monthly_values(project, [kpi], {kpi.id: end}, 24,
-                                                      cutoff)[kpi.id]
+                                                      cutoff, parts=known)[kpi.id]
+        # A KPI with provisional months is tested without them, as the summary tests it.
+        settled = verdicts.settled_tests(project, [result], known, as_of=cutoff).get(kpi.id)
+        verdict = verdicts.verdict_of(result, series, settled)
         parts: dict[str, pl.DataFrame] = {}
         if result.current is not None and not kpi.is_derived:
             window = result.comparison.window if result.comparison else None

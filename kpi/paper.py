@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from kpi import render, stats
-from kpi.catalogue import BOUNDS, BOUNDS_HINT, Better, Kind, KpiDef, Project, Unit
+from kpi.catalogue import BOUNDS, BOUNDS_HINT, Better, Kind, KpiDef, Project, RateTest, Unit
 from kpi.document import (
     Align,
     BulletList,
@@ -339,6 +339,11 @@ def part_standouts(result: KpiResult, column: str,
     if frame is None:
         return None
     if _proportion(kpi):
+        # A part's proportion is tested against the rest's only where the whole window's
+        # rows meet the rule of a test of proportions (stats.rate_rule): then so do the rows
+        # of each part.
+        if stats.rate_rule(kpi, [result.current])[0] != RateTest.PROPORTIONS:
+            return None
         return stats.share_standouts(
             [(r["part"], r["current_numerator"], r["current_denominator"])
              for r in frame.iter_rows(named=True)], SMALL_BASE,
