@@ -98,8 +98,9 @@ def number(value: float | None, unit: Unit | KpiDef) -> str:
             return f"{fixed(value, 0 if float(value).is_integer() else 1, grouping=True)} days"
         case Unit.RATIO:
             return fixed(value, 1 if digits is None else digits)
-        case Unit.GBP:
-            return f"£{fixed(value, 0 if digits is None else digits, grouping=True)}"
+        case Unit.GBP:  # the sign before the pound sign, as Excel shows it: "-£5"
+            text = fixed(value, 0 if digits is None else digits, grouping=True)
+            return f"-£{text[1:]}" if text.startswith("-") else f"£{text}"
         case Unit.COUNT if digits is not None:
             return fixed(value, digits, grouping=True)
         case Unit.COUNT:

@@ -75,10 +75,11 @@ def compare(
     require_parts(result)
     if format == Format.XLSX:
         from kpi.api import comparison_about, comparison_frame
-        from kpi.writers.xlsx import Sheet
+        from kpi.writers.xlsx import Sheet, kpi_places
 
         emit_workbook(comparison_about(project.name, result, as_of),
-                      [Sheet("Compare", comparison_frame(result), "compare")], output)
+                      [Sheet("Compare", comparison_frame(result), "compare",
+                             places=kpi_places(k.kpi for k in result.kpis))], output)
         return
     document = (comparison_csv(result) if format in (Format.CSV, Format.CSV_EXCEL)
                 else comparison_document(result, project.name))

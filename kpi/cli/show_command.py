@@ -64,6 +64,7 @@ def show(
     on or before the period is a data error (exit 3), as a period no KPI has data for is to
     kpi summary; a window with a gap is shown, its trend ending where the data does.
     """
+    from kpi import render
     from kpi.periods import Month
     from kpi.store import AsOf
 
@@ -81,7 +82,8 @@ def show(
               else None),
              ("Comparison window", got.result.comparison.window.label
               if got.result.comparison else None)]
-    emit_document(document, format, output, about=about, unit=kpi.unit.value)
+    emit_document(document, format, output, about=about, unit=kpi.unit.value,
+                  places=render.places(kpi))
 
 
 def _definition(project: Project, kpi: KpiDef) -> list[tuple[str, Any]]:

@@ -78,10 +78,11 @@ def summary(
         text = render.report_csv(report, summary.titles, judged)
         _emit(render.BOM + text if format == Format.CSV_EXCEL else text, output)
     elif format == Format.XLSX:
-        from kpi.writers.xlsx import Sheet
+        from kpi.writers.xlsx import Sheet, kpi_places
 
-        emit_workbook(summary.about(as_of), [Sheet("Summary", summary.frame(), "summary")],
-                      output)
+        places = kpi_places(r.kpi for r in report.results)
+        emit_workbook(summary.about(as_of),
+                      [Sheet("Summary", summary.frame(), "summary", places=places)], output)
     elif format == Format.MARKDOWN:
         _emit(render.report_markdown_table(report, priorities, judged), output)
     else:

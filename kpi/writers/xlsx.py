@@ -12,8 +12,9 @@ its row's unit.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,20 +42,73 @@ ROLES: dict[str, str] = {
     **dict.fromkeys(("rank", "version"), "whole"),
 }
 
-# Excel number formats. A percentage unit's values are divided by 100 into percentage cells.
+# Excel number formats of the columns not in a KPI's unit. A percentage unit's values are
+# divided by 100 into percentage cells.
 FORMATS = {
     "count": "#,##0", "whole": "0", "p": "0.0000", "rate": "#,##0.00", "month": "yyyy-mm",
-    "percent": "0.0%", "points": '+0.0" pp";-0.0" pp";0.0" pp"',
 }
-UNIT_FORMATS = {
-    "percent": "0.0%", "count": "#,##0", "seconds": '#,##0" s"', "days": '#,##0.0" days"',
-    "ratio": "0.00", "gbp": '"£"#,##0',
-}
-OTHER_UNIT = "#,##0.0"
-CHANGE_FORMATS = {**{u: f"+{f};-{f};{f}" for u, f in UNIT_FORMATS.items()
-                     if u not in ("percent", "gbp")},
-                  "percent": FORMATS["points"], "gbp": '+"£"#,##0;-"£"#,##0;"£"0'}
 SCALED = {"percent"}  # units whose values are stored divided by 100
+# A unit's decimals when no KPI says (a sheet of one unit, no `kpi` or `id` column).
+UNIT_PLACES = {"gbp": 0, "seconds": 0, "count": 0, "days": 0}
+
+
+def number_format(unit: str | None, places: int, role: str = "unit") -> str:
+    """The Excel number format that shows a value as kpi's text prints it (kpi.render.number,
+    change_text): `places` decimals (the KPI's `render.places`, via `kpi_places`), Excel
+    rounding as kpi.rounding does, the unit's words and signs. `role` is "unit" (a value or
+    target), "change" (an absolute change: signed, points for a percentage, days without the
+    word) or "percent" (a % change, to one decimal). A value that prints as zero has no sign
+    (0.04 -> "0.0", not "+0.0"): the first two sections hold the values that print as non-zero,
+    by condition, and the last the rest (`_signed`). Seconds stay
+    seconds, shown whole ("124 s" where the text prints "2:04"): a duration cell would be a
+    fraction of a day, and Excel shows no negative duration."""
+    digits = "0" if places <= 0 else "0." + "0" * places
+    plus = role != "unit"
+    if role == "percent":
+        return _signed(digits + "%", places + 2, plus)
+    match unit:
+        case "percent" if role == "change":
+            return _signed(f'{digits}"pp"', places, plus)
+        case "percent":
+            return _signed(digits + "%", places + 2, plus)
+        case "ratio":
+            return _signed(digits, places, plus)
+        case "gbp":
+            return _signed(f'"£"#,##{digits}', places, plus)
+        case "seconds":
+            return _signed('#,##0" s"', 0, plus)
+        case "days" if role != "change":
+            return _signed(f'#,##{digits}" days"', places, plus)
+        case _:
+            return _signed(f"#,##{digits}", places, plus)
+
+
+def _signed(body: str, places: int, plus: bool) -> str:
+    """Three sections: what prints above zero (with '+' for a change), below zero ('-'), and
+    zero. A value rounds away from zero from half a unit of its last place. A section after
+    the first shows the magnitude, so the second's '-' is its own: LibreOffice Calc shows the
+    codes so (tests/test_faces.py converts a workbook), as Excel shows its up and down arrow
+    formats ([>0]▲0%;[<0]▼0%;0%). Only a negative value that prints as zero reaches the last
+    section, where Excel may print "-0.0" as it does for such a value in any format."""
+    half = format(5 * 10 ** -(places + 1), f".{places + 1}f")
+    return f"[>={half}]{'+' if plus else ''}{body};[<=-{half}]-{body};{body}"
+
+
+def kpi_places(kpis: Iterable[Any]) -> dict[str, int]:
+    """Each KPI's decimal places (`render.places`, the one precision of its printed figures),
+    by id: what `Sheet.places` takes."""
+    from kpi.render import places
+
+    return {kpi.id: places(kpi) for kpi in kpis}
+
+
+def percent_cell(value: float) -> float:
+    """A percentage as the fraction a percentage cell holds: its 15 significant digits (what
+    Excel keeps and shows) divided by 100 in decimal, so the cell shows the digits kpi prints
+    (26.55 -> 0.2655, shown 26.6%; a binary division could end a digit lower)."""
+    return float(Decimal(format(value, ".15g")).scaleb(-2))
+
+
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 
@@ -68,6 +122,9 @@ class Sheet:
     table: str
     unit: str | None = None
     title: str | None = None  # a longer title, shown above the table
+    # Decimal places of the values in a KPI's unit: by KPI id (the row's `id` or `kpi`
+    # column: `kpi_places`), or one for the sheet; else the unit's own.
+    places: Mapping[str, int] | int | None = None
 
 
 def write(path: Path, about: Sequence[tuple[str, Any]], sheets: Sequence[Sheet]) -> None:
@@ -121,32 +178,38 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
                       column_formats=column_formats or None, autofit=True,
                       dtype_formats={pl.Date: FORMATS["month"]}, float_precision=6)
     worksheet.freeze_panes(top + 1, 0)
-    # Columns in each row's own unit: every cell rewritten with its unit's format (and a
-    # percentage as a fraction), as one column format cannot follow the row.
+    # Columns in each row's own unit: every cell rewritten with its unit's format at its KPI's
+    # decimals (and a percentage as a fraction), as one column format cannot follow the row.
     units = (frame["unit"].to_list() if "unit" in frame.columns
              else [sheet.unit] * frame.height)
+    key = next((c for c in ("id", "kpi") if c in frame.columns), None)
+    ids = frame[key].to_list() if key else [None] * frame.height
     for index, name in enumerate(frame.columns):
         role = ROLES.get(name)
-        if role not in ("unit", "change") or frame.schema[name] not in (pl.Float64, pl.Int64):
+        if role not in ("unit", "change", "points", "percent") \
+                or frame.schema[name] not in (pl.Float64, pl.Int64):
             continue
-        for offset, (value, unit) in enumerate(zip(frame[name].to_list(), units, strict=True)):
+        for offset, (value, unit, kpi) in enumerate(zip(frame[name].to_list(), units, ids,
+                                                        strict=True)):
             if value is None:
                 continue
-            if role == "change":
-                code = CHANGE_FORMATS.get(unit or "", OTHER_UNIT)
-                scaled = value
+            places = _places(sheet.places, kpi, unit)
+            if role == "percent":
+                code, cell = number_format(unit, 1, "percent"), percent_cell(value)
+            elif role == "points":
+                code, cell = number_format("percent", places, "change"), value
             else:
-                code = UNIT_FORMATS.get(unit or "", OTHER_UNIT)
-                scaled = value / 100 if unit in SCALED else value
-            worksheet.write_number(top + 1 + offset, index, scaled, cell_format(code))
-    # The change in percent is a percentage cell too.
-    for name in ("change_percent",):
-        if name in frame.columns and frame.schema[name] == pl.Float64:
-            index = frame.columns.index(name)
-            for offset, value in enumerate(frame[name].to_list()):
-                if value is not None:
-                    worksheet.write_number(top + 1 + offset, index, value / 100,
-                                           cell_format(FORMATS["percent"]))
+                code = number_format(unit, places, role)
+                cell = percent_cell(value) if role == "unit" and unit in SCALED else value
+            worksheet.write_number(top + 1 + offset, index, cell, cell_format(code))
+
+
+def _places(places: Mapping[str, int] | int | None, kpi: Any, unit: str | None) -> int:
+    if isinstance(places, int):
+        return places
+    if places is not None and kpi in places:
+        return places[kpi]
+    return UNIT_PLACES.get(unit or "", 1)
 
 
 def _dated(frame: pl.DataFrame) -> pl.DataFrame:
@@ -212,9 +275,10 @@ def frame_of(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> pl.DataFr
     return pl.DataFrame(list(data.values()))
 
 
-def document_sheets(document: Any, unit: str | None = None) -> list[Sheet]:
+def document_sheets(document: Any, unit: str | None = None,
+                    places: int | None = None) -> list[Sheet]:
     """A sheet per section of a render.Document (named after its title), its cells the
-    section's raw values."""
+    section's raw values; `places`: the decimals of its values in `unit` (one KPI's)."""
     taken: set[str] = set()
     names: set[str] = set()
     sheets = []
@@ -226,5 +290,5 @@ def document_sheets(document: Any, unit: str | None = None) -> list[Sheet]:
         names.add(name.lower())
         sheets.append(Sheet(name, frame_of(section.columns, section.rows),
                             table_name(short, taken), unit,
-                            section.title if section.title != short else None))
+                            section.title if section.title != short else None, places))
     return sheets

@@ -1,0 +1,687 @@
+"""One figure in every output face: for every KPI of a summary, the value of each window, the
+change, the status, the significance verdict and the target read the same in the terminal
+table, the Markdown summary, the paper's figures file and the paper in Markdown and HTML (to
+the KPI's decimals, rounded as Excel rounds), in JSON, CSV and the DataFrame of
+`project.summary()` (the same unrounded value), and in the Excel workbook, whose cells hold the
+JSON's values and whose number formats show what the text prints (LibreOffice Calc's view of
+it too). So do each part of `kpi compare` (and `project.compare()`) and the windows, change and
+trend of `kpi show` (and `project.series()`).
+
+The expected text is worked out here from the JSON's unrounded values, by the rules of
+docs/catalogue.md (`decimals` and its defaults) and docs/guarantees.md (Excel's rounding:
+tests/oracle_support.py), not by kpi.render; the workbook's number formats are rendered by a
+reading of Excel's format codes written out below, not by kpi.writers.xlsx."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import zipfile
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from tests.oracle_support import excel_round, excel_text
+
+PERIOD = "2025-09"
+NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+STATUS = {"improving": "improving", "deteriorating": "deteriorating", "stable": "stable",
+          "changed": "changed", "in_development": "in development", "no_data": "no data",
+          "stale": "stale"}
+
+# ---------------------------------------------------------------------------------------------
+# The text a person reads, from the unrounded value
+
+
+def decimals(kpi) -> int:
+    """docs/catalogue.md, `decimals`: the key, else one for percentages, ratios, scores and
+    rates per 1,000; none for pounds and seconds; a count or days none when the kind is whole
+    (count, sum, snapshot), else one."""
+    if kpi.decimals is not None:
+        return kpi.decimals
+    unit, kind = kpi.unit.value, kpi.kind.value
+    if unit in ("gbp", "seconds"):
+        return 0
+    if unit in ("count", "days"):
+        return 0 if kind in ("count", "sum", "snapshot") else 1
+    return 1
+
+
+def clock(seconds: float) -> str:
+    """h:mm:ss, or m:ss under an hour, of the whole seconds."""
+    total = int(excel_round(abs(seconds), 0))
+    sign = "-" if seconds < 0 and total else ""
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes}:{secs:02d}"
+
+
+def spoken(seconds: float) -> str:
+    """A duration as the paper's prose says it: '1 hour, 2 minutes and 6 seconds'."""
+    total = int(excel_round(abs(seconds), 0))
+    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in
+             zip((total // 3600, total % 3600 // 60, total % 60), ("hour", "minute", "second"),
+                 strict=True) if n] or ["0 seconds"]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def value_text(value: float, unit: str, places: int) -> str:
+    if unit == "percent":
+        return excel_text(value, places) + "%"
+    if unit == "seconds":
+        return clock(value)
+    if unit == "ratio":
+        return excel_text(value, places)
+    if unit == "gbp":
+        text = excel_text(value, places, grouping=True)
+        return "-£" + text[1:] if text.startswith("-") else "£" + text
+    text = excel_text(value, places, grouping=True)
+    return text + " days" if unit == "days" else text
+
+
+def signed(value: float, text: str) -> str:
+    """A change: '+' before a rise; a change that shows as zero has no sign."""
+    if not re.search("[1-9]", text):
+        return text.lstrip("-").lstrip("+")
+    return text if text.startswith("-") else ("+" if value > 0 else "") + text
+
+
+def change_parts(kpi_json: dict, places: int) -> tuple[str | None, str | None]:
+    """The change as printed: (absolute or points, % change), None where there is none."""
+    change, unit = kpi_json["change"], kpi_json["unit"]
+    if change["points"] is not None:
+        return signed(change["points"], excel_text(change["points"], places) + "pp"), None
+    if change["absolute"] is None:
+        return None, None
+    size = change["absolute"]
+    absolute = signed(size, value_text(size, unit, places).removesuffix(" days"))
+    if unit == "ratio":
+        return absolute, None
+    percent = change["percent"]
+    return absolute, ("n/a" if percent is None
+                      else signed(percent, excel_text(percent, 1) + "%"))
+
+
+def change_text(kpi_json: dict, places: int) -> str:
+    absolute, percent = change_parts(kpi_json, places)
+    if absolute is None:
+        return "n/a"
+    return absolute if percent is None else f"{absolute} ({percent})"
+
+
+def verdict_word(kpi_json: dict) -> str:
+    test = kpi_json.get("significance") or {}
+    return {True: "yes", False: "no", None: "–"}[test.get("significant")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Excel's number formats, read independently: the codes kpi writes are sections split by ';',
+# each with an optional condition ([>=0.05], [<=-0.05]); quoted text, '+', '-' and '£' are
+# literal; '#,##0.00' is a number with thousands separated to two places; '%' multiplies by
+# 100. Excel picks the section whose condition holds (the last when none does) and, when the
+# format has more than one section, shows the magnitude: a minus comes only from a literal
+# (with one section, a minus leads the text).
+# The number shown is the cell's value to 15 significant digits, rounded half away from zero.
+
+_SECTION = re.compile(r"^(?:\[(>=|<=|>|<|=)(-?[0-9.]+)\])?(.*)$")
+
+
+def _holds(op: str, limit: float, value: float) -> bool:
+    return {">=": value >= limit, "<=": value <= limit, ">": value > limit,
+            "<": value < limit, "=": value == limit}[op]
+
+
+def excel_shown(value: float, code: str) -> str:
+    sections = [_SECTION.match(s).groups() for s in code.split(";")]  # type: ignore[union-attr]
+    if len(sections) == 1:
+        chosen = sections[0][2]
+    elif any(op for op, _, _ in sections):
+        chosen = next((body for op, limit, body in sections[:2]
+                       if op and _holds(op, float(limit), value)), sections[-1][2])
+    else:  # positive; negative; zero
+        chosen = sections[0 if value > 0 else 1 if value < 0 else min(2, len(sections) - 1)][2]
+    number, out, i = abs(value), [], 0
+    while i < len(chosen):
+        char = chosen[i]
+        if char == '"':
+            end = chosen.index('"', i + 1)
+            out.append(chosen[i + 1:end])
+            i = end + 1
+        elif char in "#0":
+            match = re.match(r"(#,##)?0(?:\.(0+))?", chosen[i:])
+            assert match, chosen
+            grouping, places = match.group(1) is not None, len(match.group(2) or "")
+            digits = Context(prec=15, rounding=ROUND_HALF_EVEN).plus(Decimal(number))
+            if "%" in chosen:
+                digits = digits.scaleb(2)
+            shown = digits.quantize(Decimal(10) ** -places, rounding=ROUND_HALF_UP,
+                                    context=Context(prec=1000))
+            shown = abs(shown) if shown == 0 else shown
+            out.append(format(shown, f"{',' if grouping else ''}.{places}f"))
+            if len(sections) == 1 and value < 0 and shown != 0:
+                out.insert(0, "-")  # one section: the minus leads
+            i += match.end()
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+@pytest.mark.parametrize(("value", "code", "shown"), [
+    (26.5, "0", "27"), (12.25, "0.0", "12.3"), (1234.5, "#,##0", "1,235"),
+    (0.2655, "0.0%", "26.6%"), (-5.0, "+0.0;-0.0;0.0", "-5.0"), (0.0, "+0;-0;0", "0"),
+    (-0.04, "[>=0.05]+0.0;[<=-0.05]-0.0;0.0", "0.0"),
+    (-0.05, "[>=0.05]+0.0;[<=-0.05]-0.0;0.0", "-0.1"),
+    (3.0, '[>=0.5]+#,##0" s";[<=-0.5]-#,##0" s";#,##0" s"', "+3 s"),
+    (-2.5, '"£"#,##0.00', "-£2.50"),
+])
+def test_the_format_reading_shows_what_excel_shows(value, code, shown):
+    assert excel_shown(value, code) == shown
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the faces
+
+
+def _run(cli, project, args: list, output: Path | None = None) -> str:
+    full = ["--project", project, *args] + (["--output", output] if output else [])
+    result = cli(full)
+    assert result.exit_code == 0, result.output
+    return output.read_text(encoding="utf-8") if output and output.suffix not in (
+        ".xlsx", ".docx") else result.stdout
+
+
+def workbook_cells(path: Path, first: str = "id", sheet_name: str | None = None
+                   ) -> tuple[list[str], list[dict[str, tuple[object, str]]]]:
+    """The table's header and, per row, column -> (value, number format), read from the XML
+    of the first sheet, or the one named (the header row is the one starting with `first`)."""
+    with zipfile.ZipFile(path) as book:
+        styles = ElementTree.fromstring(book.read("xl/styles.xml"))
+        names = [x.get("name") for x in ElementTree.fromstring(
+            book.read("xl/workbook.xml")).iterfind("m:sheets/m:sheet", NS)]
+        number = 1 if sheet_name is None else names.index(sheet_name) + 1
+        sheet = ElementTree.fromstring(book.read(f"xl/worksheets/sheet{number}.xml"))
+        strings = [("".join(t.text or "" for t in si.iterfind(".//m:t", NS)))
+                   for si in ElementTree.fromstring(book.read("xl/sharedStrings.xml"))
+                   .iterfind("m:si", NS)]
+    codes = {n.get("numFmtId"): n.get("formatCode")
+             for n in styles.iterfind("m:numFmts/m:numFmt", NS)} | {"0": "General"}
+    xfs = [codes.get(x.get("numFmtId"), x.get("numFmtId"))
+           for x in styles.iterfind("m:cellXfs/m:xf", NS)]
+    rows = []
+    for row in sheet.iterfind(".//m:sheetData/m:row", NS):
+        cells = {}
+        for c in row.iterfind("m:c", NS):
+            column = re.match(r"[A-Z]+", c.get("r")).group()  # type: ignore[union-attr]
+            v = c.find("m:v", NS)
+            inline = c.find("m:is/m:t", NS)
+            if c.get("t") == "s" and v is not None:
+                value: object = strings[int(v.text)]  # type: ignore[arg-type]
+            elif c.get("t") == "inlineStr" and inline is not None:
+                value = inline.text
+            elif c.get("t") == "b" and v is not None:
+                value = v.text == "1"
+            elif v is not None:
+                value = float(v.text)  # type: ignore[arg-type]
+            else:
+                value = None
+            cells[column] = (value, xfs[int(c.get("s", "0"))])
+        rows.append(cells)
+    start = next(i for i, r in enumerate(rows) if r.get("A", (None,))[0] == first)
+    letters = list(rows[start])
+    header = [str(rows[start][x][0]) for x in letters]
+    table = [{name: row.get(x, (None, "General")) for name, x in zip(header, letters,
+                                                                      strict=True)}
+             for row in rows[start + 1:]]
+    return header, table
+
+
+def markdown_rows(text: str) -> dict[str, list[str]]:
+    """The Markdown summary's rows by KPI title: the cells after the title, unescaped."""
+    rows = {}
+    for line in text.splitlines():
+        if not line.startswith("| ") or line.startswith("| KPI |"):
+            continue
+        cells = [re.sub(r"\\(.)", r"\1", c.strip()) for c in line.strip("|").split(" | ")]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+def _without_window(cell: str) -> str:
+    """'YE 2024-03: 26,405' -> '26,405' (a value in another window than its column's)."""
+    return re.sub(r"^[A-Z]{2} [0-9-]+(?:\.\.[0-9-]+)?: ", "", cell)
+
+
+# ---------------------------------------------------------------------------------------------
+# The comparison
+
+
+def _number(cell: str) -> float | None:
+    return None if cell == "" else float(cell)
+
+
+def check_every_face(cli, project_arg, definition, python_project, tmp_path: Path) -> int:
+    """Every figure of every KPI, compared across the faces; the number of KPIs with a value."""
+    doc = json.loads(_run(cli, project_arg, ["summary", "--period", PERIOD, "--format",
+                                             "json"]))
+    table_text = _run(cli, project_arg, ["summary", "--period", PERIOD], tmp_path / "s.txt")
+    markdown = markdown_rows(_run(cli, project_arg, ["summary", "--period", PERIOD,
+                                                     "--format", "markdown"]))
+    csv_rows = list(csv.DictReader(io.StringIO(_run(
+        cli, project_arg, ["summary", "--period", PERIOD, "--format", "csv"]))))
+    _run(cli, project_arg, ["summary", "--period", PERIOD, "--format", "xlsx"],
+         tmp_path / "s.xlsx")
+    _, cells = workbook_cells(tmp_path / "s.xlsx")
+    frame = python_project.summary(PERIOD)
+    _run(cli, project_arg, ["export", "markdown", "--period", PERIOD], tmp_path / "paper.md")
+    figures = {(f["kpi"], f["role"]): f for f in json.loads(
+        (tmp_path / "paper.figures.json").read_text(encoding="utf-8"))["figures"]}
+    # The paper, in Markdown, HTML and Word, prints every figure of its figures file as the
+    # file says it is shown (HTML and Word with a typographic minus, Word's held to its number
+    # by a word joiner).
+    papers = {"paper.md": re.sub(r"\\(.)", r"\1",
+                                 (tmp_path / "paper.md").read_text(encoding="utf-8"))}
+    _run(cli, project_arg, ["export", "html", "--period", PERIOD], tmp_path / "paper.html")
+    papers["paper.html"] = (tmp_path / "paper.html").read_text(encoding="utf-8")
+    _run(cli, project_arg, ["export", "docx", "--period", PERIOD], tmp_path / "paper.docx")
+    with zipfile.ZipFile(tmp_path / "paper.docx") as book:
+        body = ElementTree.fromstring(book.read("word/document.xml"))
+    word = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    papers["paper.docx"] = "\n".join("".join(t.text or "" for t in p.iter(f"{word}t"))
+                                      for p in body.iter(f"{word}p"))
+    papers = {name: text.replace("\u2060", "").replace("\u2212", "-")
+              for name, text in papers.items()}
+    for figure in figures.values():
+        for name, text in papers.items():
+            if figure["unit"] == "seconds":  # the paper's prose says a duration in words
+                assert figure["shown"] == clock(figure["value"]), figure
+                assert spoken(figure["value"]) in text, (figure, name)
+            else:  # days may be named by the KPI's `unit_label` ("27 working days")
+                assert figure["shown"].removesuffix(" days") in text, (figure, name)
+    kpis = {k.id: k for k in definition.kpis}
+
+    assert [k["id"] for k in doc["kpis"]] == [r["id"] for r in csv_rows] \
+        == frame["id"].to_list() == [r["id"][0] for r in cells]
+    measured = 0
+    for kpi_json, csv_row, frame_row, xlsx_row in zip(
+            doc["kpis"], csv_rows, frame.iter_rows(named=True), cells, strict=True):
+        kpi = kpis[kpi_json["id"]]
+        places, unit, title = decimals(kpi), kpi_json["unit"], kpi_json["title"]
+        where = f"{kpi.id} ({unit}, {places} places)"
+        machine = {"comparison_value": (kpi_json["comparison"] or {}).get("value"),
+                   "current_value": (kpi_json["current"] or {}).get("value"),
+                   "change_absolute": kpi_json["change"]["absolute"],
+                   "change_percent": kpi_json["change"]["percent"],
+                   "change_points": kpi_json["change"]["points"],
+                   "target": kpi_json.get("target")}
+        # The machine faces: one unrounded value, one status, one verdict.
+        for name, value in machine.items():
+            assert _number(csv_row[name]) == value, (where, name, "csv")
+            assert frame_row[name] == value, (where, name, "DataFrame")
+        assert frame_row["target_met"] == kpi_json.get("target_met"), where
+        assert xlsx_row["target_met"][0] == kpi_json.get("target_met"), where
+        assert csv_row["status"] == frame_row["status"] == kpi_json["status"] \
+            == xlsx_row["status"][0], where
+        significant = (kpi_json.get("significance") or {}).get("significant")
+        assert frame_row["significant"] == significant, where
+        assert csv_row["significant"] == ("" if significant is None else str(significant)), \
+            where
+        assert xlsx_row["significant"][0] == significant, where
+
+        # The human faces: the text of the unrounded value.
+        shown = {role: "—" if machine[f"{role}_value"] is None
+                 else value_text(machine[f"{role}_value"], unit, places)
+                 for role in ("comparison", "current")}
+        change = change_text(kpi_json, places) if kpi_json["change"] != {
+            "absolute": None, "percent": None, "points": None} else "n/a"
+        row = markdown[title]
+        assert [_without_window(row[0]), _without_window(row[1]), row[2], row[3], row[4]] \
+            == [shown["comparison"], shown["current"], change, STATUS[kpi_json["status"]],
+                verdict_word(kpi_json)], (where, "markdown")
+        line = (rf"(?m)^{re.escape(title.split()[0])}.*? {re.escape(shown['comparison'])}"
+                rf"(?: \*)? +{re.escape(shown['current'])}(?: \*)? +{re.escape(change)} +"
+                rf"(?:\S )?{re.escape(STATUS[kpi_json['status']])} +"
+                rf"{re.escape(verdict_word(kpi_json))}( |$)")
+        assert re.search(line, table_text), (where, "table", line)
+        if kpi_json.get("target") is not None:
+            assert f"{title} {value_text(kpi_json['target'], unit, places)}:" in \
+                table_text.replace("\n", " "), (where, "target")
+        for role in ("current", "comparison"):
+            figure = figures.get((kpi.id, role))
+            if figure is not None and machine[f"{role}_value"] is not None:
+                assert figure["value"] == machine[f"{role}_value"], (where, role, "paper")
+                assert figure["shown"] == shown[role], (where, role, "paper")
+
+        # The workbook: the JSON's value (a percentage as a fraction), shown as the text is.
+        scale = 100 if unit == "percent" else 1
+        absolute, percent = change_parts(kpi_json, places)
+        expected_text = {"comparison_value": shown["comparison"],
+                         "current_value": shown["current"],
+                         "change_absolute": absolute if kpi_json["change"]["points"] is None
+                         else None,
+                         "change_points": absolute if kpi_json["change"]["points"] is not None
+                         else None,
+                         "change_percent": percent,
+                         "target": None if machine["target"] is None
+                         else value_text(machine["target"], unit, places)}
+        for name, value in machine.items():
+            cell, code = xlsx_row[name]
+            if value is None:
+                assert cell is None, (where, name, "xlsx")
+                continue
+            stored = value / (100 if name == "change_percent" else
+                              scale if name in ("comparison_value", "current_value", "target")
+                              else 1)
+            assert cell == pytest.approx(stored, rel=1e-14, abs=1e-300), (where, name, "xlsx")
+            text = excel_shown(cell, code)  # type: ignore[arg-type]
+            if unit == "seconds" and name != "change_percent":
+                # A duration's cell is in seconds ("124 s"); the text prints "2:04": the same
+                # whole seconds.
+                assert text == signed(value, excel_text(value, 0, grouping=True)) + " s" \
+                    if name == "change_absolute" else \
+                    text == excel_text(value, 0, grouping=True) + " s", (where, name, text)
+                continue
+            assert text == expected_text[name], (where, name, code, text)
+        measured += machine["current_value"] is not None
+    return measured
+
+
+def plain_sections(text: str) -> list[tuple[str, list[dict[str, str]]]]:
+    """A plain `--format table` document's sections: title and rows (header -> cell), columns
+    two or more spaces apart."""
+    sections, blocks = [], text.split("\n\n")[1:]
+    for block in blocks:
+        lines = [x for x in block.splitlines() if x.strip()]
+        if len(lines) < 2:
+            continue
+        header = re.split(r" {2,}", lines[1])
+        sections.append((lines[0], [dict(zip(header, re.split(r" {2,}", x), strict=False))
+                                    for x in lines[2:]]))
+    return sections
+
+
+def check_compare_faces(cli, project_arg, definition, python_project, tmp_path: Path,
+                        by: str) -> int:
+    """`kpi compare`: each part's values, change, status and rate per 1,000 in the text, JSON,
+    CSV, `project.compare()` and the workbook; the number of parts with a value."""
+    args = ["compare", "--period", PERIOD, "--by", by]
+    doc = json.loads(_run(cli, project_arg, [*args, "--format", "json"]))
+    text = plain_sections(_run(cli, project_arg, args, tmp_path / "c.txt"))
+    csv_rows = list(csv.DictReader(io.StringIO(_run(cli, project_arg,
+                                                    [*args, "--format", "csv"]))))
+    frame = python_project.compare(PERIOD, by)
+    _run(cli, project_arg, [*args, "--format", "xlsx"], tmp_path / "c.xlsx")
+    _, cells = workbook_cells(tmp_path / "c.xlsx", "kpi")
+    kpis = {k.id: k for k in definition.kpis}
+    parts = [(k, p) for k in doc["kpis"] for p in k["parts"]]
+    assert [(k["id"], p["name"]) for k, p in parts] == [(r["kpi"], r["part"]) for r in csv_rows] \
+        == list(zip(frame["kpi"], frame["part"], strict=True)) \
+        == [(r["kpi"][0], r["part"][0]) for r in cells]
+    sections = iter(text)
+    shown_rows: dict[tuple[str, str], dict[str, str]] = {}
+    for k in doc["kpis"]:
+        title, rows = next(sections)
+        assert title.startswith(k["title"]), (title, k["title"])
+        for row in rows:
+            if by in row:
+                shown_rows[(k["id"], row[by].removesuffix(" (focus)"))] = row
+    measured = 0
+    for (k, part), csv_row, frame_row, xlsx_row in zip(parts, csv_rows,
+                                                        frame.iter_rows(named=True), cells,
+                                                        strict=True):
+        kpi = kpis[k["id"]]
+        places, unit = decimals(kpi), k["unit"]
+        where = f"{kpi.id} {part['name']} ({unit}, {places} places)"
+        machine = {"comparison_value": (part["comparison"] or {}).get("value"),
+                   "current_value": (part["current"] or {}).get("value"),
+                   "change_absolute": (part["change"] or {}).get("absolute"),
+                   "change_percent": (part["change"] or {}).get("percent"),
+                   "change_points": (part["change"] or {}).get("points"),
+                   "per_1000": part["per_1000"]}
+        for name, value in machine.items():
+            assert _number(csv_row[name]) == value, (where, name, "csv")
+            assert frame_row[name] == value, (where, name, "DataFrame")
+        assert csv_row["status"] == frame_row["status"] == part["status"] \
+            == xlsx_row["status"][0], where
+        row = shown_rows[(k["id"], part["name"])]
+        as_summary = {"unit": unit, "change": part["change"] or {
+            "absolute": None, "percent": None, "points": None}}
+        expected = {"comparison": "n/a" if machine["comparison_value"] is None
+                    else value_text(machine["comparison_value"], unit, places),
+                    "current": "n/a" if machine["current_value"] is None
+                    else value_text(machine["current_value"], unit, places),
+                    "change": "n/a" if part["change"] is None
+                    else change_text(as_summary, places),
+                    "status": STATUS.get(part["status"], part["status"])}
+        if "per 1,000" in row:
+            expected["per 1,000"] = ("n/a" if part["per_1000"] is None
+                                     else excel_text(part["per_1000"], 2, grouping=True))
+        assert {c: row[c] for c in expected} == expected, (where, "table")
+        absolute, percent = (change_parts(as_summary, places) if part["change"]
+                             else (None, None))
+        shown = {"comparison_value": expected["comparison"], "current_value":
+                 expected["current"], "change_percent": percent,
+                 "change_points" if machine["change_points"] is not None
+                 else "change_absolute": absolute, "per_1000": expected.get("per 1,000")}
+        for name, value in machine.items():
+            cell, code = xlsx_row[name]
+            if value is None:
+                assert cell is None, (where, name, "xlsx")
+                continue
+            scale = 100 if name == "change_percent" or (
+                unit == "percent" and name.endswith("_value")) else 1
+            assert cell == pytest.approx(value / scale, rel=1e-14), (where, name, "xlsx")
+            if unit == "seconds" and name not in ("change_percent", "per_1000"):
+                continue  # whole seconds in the workbook (the summary's test reads them)
+            assert excel_shown(cell, code) == shown[name], (where, name, code)  # type: ignore[arg-type]
+        measured += machine["current_value"] is not None
+    return measured
+
+
+def check_show_faces(cli, project_arg, definition, python_project, tmp_path: Path,
+                     kpi_id: str) -> None:
+    """`kpi show`: the windows' values, the change and the monthly trend in the text, JSON,
+    `project.series()` and the workbook."""
+    args = ["show", kpi_id, "--period", PERIOD]
+    doc = json.loads(_run(cli, project_arg, [*args, "--format", "json"]))
+    sections = dict(plain_sections(_run(cli, project_arg, args, tmp_path / "k.txt")))
+    _run(cli, project_arg, [*args, "--format", "xlsx"], tmp_path / "k.xlsx")
+    kpi_json = doc["kpi"]
+    kpi = next(k for k in definition.kpis if k.id == kpi_id)
+    places, unit = decimals(kpi), kpi_json["unit"]
+    seconds = unit == "seconds"
+
+    def text(value):
+        return "n/a" if value is None else value_text(value, unit, places)
+
+    def in_book(cell, code, value, shown, scale=1):
+        if value is None:
+            assert cell is None, (kpi_id, shown)
+            return
+        assert cell == pytest.approx(value / scale, rel=1e-14), (kpi_id, shown)
+        if not seconds or scale == 100:
+            assert excel_shown(cell, code) == shown, (kpi_id, code, shown)  # type: ignore[arg-type]
+
+    scale = 100 if unit == "percent" else 1
+    _, windows = workbook_cells(tmp_path / "k.xlsx", "window", "Windows")
+    for row in sections["Windows"]:
+        value = kpi_json[row["window"]]["value"]
+        assert row["value"] == text(value), (kpi_id, row)
+        cell = next(c for c in windows if c["window"][0] == row["window"])
+        in_book(*cell["value"], value, row["value"], scale)
+    absolute, percent = change_parts(kpi_json, places)
+    (change_row,) = sections["Change"]
+    points = kpi_json["change"]["points"] is not None
+    name = "change_points" if points else "change_absolute"
+    assert change_row[name] == (absolute or "n/a"), (kpi_id, change_row)
+    if "change_percent" in change_row:
+        assert change_row["change_percent"] == (percent or "n/a"), (kpi_id, change_row)
+    _, (change_cells,) = workbook_cells(tmp_path / "k.xlsx", name, "Change")
+    in_book(*change_cells[name], kpi_json["change"]["absolute" if not points else "points"],
+            absolute)
+    if "change_percent" in change_cells:
+        in_book(*change_cells["change_percent"], kpi_json["change"]["percent"], percent, 100)
+    trend_title = next(t for t in sections if t.startswith("Trend"))
+    # The trend ends where the current window does (a lagged KPI's before the period).
+    series = python_project.series(kpi_id, doc["trend"][-1]["month"], len(doc["trend"]))
+    _, trend_cells = workbook_cells(tmp_path / "k.xlsx", "month", "Trend")
+    assert [r["month"] for r in sections[trend_title]] == [t["month"] for t in doc["trend"]]
+    assert series["value"].to_list() == [t["value"] for t in doc["trend"]]
+    assert series["rolling_12"].to_list() == [t["rolling_12"] for t in doc["trend"]]
+    detail = python_project.detail(kpi_id, PERIOD)
+    assert detail.trend["value"].to_list() == series["value"].to_list()
+    assert detail.result.current is None or detail.result.current.value == \
+        kpi_json["current"]["value"]
+    for row, month, cells in zip(sections[trend_title], doc["trend"], trend_cells,
+                                 strict=True):
+        for column in ("value", "rolling_12"):
+            assert row[column] == text(month[column]), (kpi_id, row)
+            in_book(*cells[column], month[column], row[column], scale)
+
+
+# ---------------------------------------------------------------------------------------------
+# The projects
+
+AWKWARD_TOML = """
+[project]
+name = "Awkward figures"
+baseline = "2024-03"
+
+[datasets.m]
+date = "day"
+sources = ["extracts/m.csv"]
+[datasets.m.columns]
+day = "date"
+a = "float"
+b = "float"
+c = "float"
+d = "float"
+e = "float"
+f = "float"
+hit = "bool"
+hit2 = "bool"
+lpa = "str"
+
+[[priorities]]
+id = "p"
+title = "Edges"
+"""
+
+# id, title, kind and keys, unit, decimals, better: the values (before April 2024, after)
+# are the extract's, identical in every month of each.
+AWKWARD_KPIS = [
+    ("half", "Half", 'kind = "mean"\nvalue = "a"', "number", 0, "higher"),  # 20 -> 26.5
+    ("quarter", "Quarter days", 'kind = "mean"\nvalue = "b"', "days", None, "lower"),
+    ("tiny", "Tiny score", 'kind = "mean"\nvalue = "c"', "score", 3, "higher"),
+    ("money", "Money", 'kind = "mean"\nvalue = "d"', "gbp", 2, "higher"),
+    ("wait", "Wait", 'kind = "mean"\nvalue = "e"', "seconds", None, "lower"),
+    ("ratio", "Ratio", 'kind = "mean"\nvalue = "f"', "ratio", 2, "neutral"),
+    ("share", "Share", 'kind = "rate"\nnumerator = "hit"\ntarget = 12.5', None, 0, "higher"),
+    ("share2", "Share two", 'kind = "rate"\nnumerator = "hit2"', None, 2, "higher"),
+    ("share3", "Share three", 'kind = "rate"\nnumerator = "hit"', None, 3, "higher"),
+    ("none", "None", 'kind = "count"\nfilter = "a < 0"', None, None, "lower"),
+    ("sum_tiny", "Sum tiny", 'kind = "sum"\nvalue = "c"', None, 1, "higher"),
+    ("sum_money", "Sum money", 'kind = "sum"\nvalue = "d"', "gbp", None, "higher"),
+]
+BEFORE = {"a": 20, "b": 12.25, "c": -0.0005, "d": 1234.565, "e": 123.5, "f": 1.005}
+AFTER = {"a": 26.5, "b": 12.0, "c": 0.0, "d": 1000.005, "e": 3725.5, "f": 1.0049}
+
+
+def awkward_project(root: Path) -> Path:
+    """Halves at the rounding edge (26.5, 12.25, 1.005, 1234.565), negatives, zero, decimals
+    0 to 3, a duration, pounds, percentages and a target."""
+    (root / "extracts").mkdir(parents=True)
+    blocks = [AWKWARD_TOML]
+    for kpi_id, title, keys, unit, places, better in AWKWARD_KPIS:
+        blocks.append(f'[[kpis]]\nid = "{kpi_id}"\ntitle = "{title}"\npriority = "p"\n'
+                      f'dataset = "m"\n{keys}\nbetter = "{better}"\n'
+                      + (f'unit = "{unit}"\n' if unit else "")
+                      + (f"decimals = {places}\n" if places is not None else ""))
+    (root / "kpi.toml").write_text("\n".join(blocks), encoding="utf-8")
+    lines = ["day,a,b,c,d,e,f,hit,hit2,lpa"]
+    for year, month in [(2023 + (m + 3) // 12, (m + 3) % 12 + 1) for m in range(30)]:
+        values = BEFORE if (year, month) < (2024, 4) else AFTER
+        for i in range(8):
+            hits = 3 if (year, month) < (2024, 4) else 1
+            lines.append(f"{year}-{month:02d}-15," + ",".join(str(values[c]) for c in "abcdef")
+                         + f",{i < hits},{i < 1},{'North' if i < 4 else 'South'}")
+    (root / "extracts" / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def test_every_face_shows_one_figure_on_awkward_values(cli, tmp_path):
+    import kpi
+
+    root = awkward_project(tmp_path / "awkward")
+    result = cli(["--project", root, "ingest", "m"])
+    assert result.exit_code == 0, result.output
+    project = kpi.open(root)
+    measured = check_every_face(cli, root, project.definition, project, tmp_path)
+    assert measured == len(AWKWARD_KPIS)
+    for kpi_id, *_ in AWKWARD_KPIS:
+        check_show_faces(cli, root, project.definition, project, tmp_path, kpi_id)
+    # Two parts of each KPI but "none", whose filter selects no row and so no part.
+    assert check_compare_faces(cli, root, project.definition, project, tmp_path, "lpa") \
+        == 2 * (len(AWKWARD_KPIS) - 1)
+
+
+def test_the_workbook_in_libreoffice_shows_the_summarys_text(cli, tmp_path):
+    """The summary workbook converted by LibreOffice Calc to CSV, cells as shown: each value,
+    change and target reads as the summary prints it (a duration in whole seconds)."""
+    import shutil
+    import subprocess
+
+    import kpi
+
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    if office is None:
+        pytest.skip("soffice is not installed here (.ci/run installs it with apt-get)")
+    root = awkward_project(tmp_path / "awkward")
+    assert cli(["--project", root, "ingest", "m"]).exit_code == 0
+    doc = json.loads(_run(cli, root, ["summary", "--period", PERIOD, "--format", "json"]))
+    _run(cli, root, ["summary", "--period", PERIOD, "--format", "xlsx"], tmp_path / "s.xlsx")
+    # Comma-separated, quoted, UTF-8 (76), cells as shown (the 9th token), US English (1033).
+    result = subprocess.run([office, "--headless", "--norestore",
+                             f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+                             "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,1033,"
+                             "false,true,true", "--outdir", str(tmp_path / "calc"),
+                             str(tmp_path / "s.xlsx")], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / "calc" / "s.csv").read_text(encoding="utf-8").splitlines()
+    rows = list(csv.DictReader(lines[next(i for i, x in enumerate(lines)
+                                          if x.startswith("id,")):]))
+    definition = kpi.open(root).definition
+    assert [r["id"] for r in rows] == [k["id"] for k in doc["kpis"]]
+    for row, kpi_json in zip(rows, doc["kpis"], strict=True):
+        places, unit = decimals(definition.kpi(kpi_json["id"])), kpi_json["unit"]
+        absolute, percent = change_parts(kpi_json, places)
+        expected = {f"{role}_value": value_text(kpi_json[role]["value"], unit, places)
+                    for role in ("comparison", "current")}
+        # No % change (a zero base) prints "n/a" and is a blank cell, as JSON's null.
+        expected |= {"change_percent": "" if percent in (None, "n/a") else percent,
+                     "change_points" if kpi_json["change"]["points"] is not None
+                     else "change_absolute": absolute or "",
+                     "target": "" if kpi_json["target"] is None
+                     else value_text(kpi_json["target"], unit, places)}
+        if unit == "seconds":  # seconds in the workbook, h:mm:ss in the text
+            expected = {k: v for k, v in expected.items() if k == "change_percent"}
+        assert {k: row[k] for k in expected} == expected, kpi_json["id"]
+
+
+def test_every_face_shows_one_figure_on_the_sample(cli, tmp_path):
+    import kpi
+
+    project = kpi.open("sample")
+    assert check_every_face(cli, "sample", project.definition, project, tmp_path) > 80
+    assert check_compare_faces(cli, "sample", project.definition, project, tmp_path,
+                               "lpa") > 50
+    # A KPI of each unit.
+    for kpi_id in ("knife_crime", "vawg_outcome_rate", "emergency_median_response_s",
+                   "complaints_sch3_days", "stop_search_disp_black", "harm_score",
+                   "crime_per_1000"):
+        check_show_faces(cli, "sample", project.definition, project, tmp_path, kpi_id)
