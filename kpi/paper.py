@@ -1219,7 +1219,7 @@ class _Builder:
                 said = "" if column == "none" else _aside(
                     r.kpi.title, dict(MATRIX_COLUMNS)[column].lower())
                 names.append(inlines("; " if n else "", Name(r.kpi.title), said))
-            items.append(inlines(Strong(inlines(f"{words} ({len(members)}): ")), names, "."))
+            items.append(inlines(Strong(inlines(f"{words}, {len(members)}: ")), names, "."))
         # Each row's mark leads its item (no bullet beside it); a list to look names up in.
         return table, BulletList(tuple(items), marked=True, small=True)
 

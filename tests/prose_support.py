@@ -6,21 +6,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-# Matrix row heads, as the paper's matrix table prints them: the list of each row's KPIs
-# leads with the row's words and its count ("... (no better direction) (2):"), in the form
-# the differential oracle parses (tests/test_spc_oracle.py); it is not prose.
-_MATRIX_ROW_LINE = re.compile(r"^- \*\*[^*]+ \(\d+\):\*\* ")
 _CLAUSE = re.compile(r"(?<=[.;])\s+")
 
 
 def prose_lines(markdown: str) -> list[str]:
-    """The paper's prose: paragraphs and list items, without tables, headings, figures,
-    captions or the matrix rows' lists."""
+    """The paper's prose: paragraphs and list items, without tables, headings, figures or
+    captions."""
     out = []
     for line in markdown.splitlines():
         text = line.strip()
-        if (not text or text[0] in "|#!*" and not text.startswith("**")
-                or _MATRIX_ROW_LINE.match(text)):
+        if not text or text[0] in "|#!*" and not text.startswith("**"):
             continue
         out.append(text)
     return out

@@ -1026,7 +1026,7 @@ def test_bundled_sample_paper_reads_as_commonmark_without_stray_marks(sample):
     html = MarkdownIt("commonmark").enable("table").render(text)
     shown = re.sub(r"<[^>]+>", "", html)
     assert "**" not in shown and not re.search(r"(^|\s)\*\S|\S\*(\s|$)", shown)
-    assert "<strong>▲ Special cause of concern (6):</strong> Sexual offences;" in html
+    assert "<strong>▲ Special cause of concern, 6:</strong> Sexual offences;" in html
 
 
 def test_bundled_sample_names_the_lpas_whose_compliance_stands_out(sample):

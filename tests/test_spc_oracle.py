@@ -217,7 +217,7 @@ class ChartsMachine(OracleMachine):
         # each row's KPIs by name, each KPI once
         named: Counter = Counter()
         for words, titles in rows.items():
-            line = next((x for x in lines if x.startswith(f"- **{words} (")), None)
+            line = next((x for x in lines if x.startswith(f"- **{words}, ")), None)
             listed = [] if line is None else [
                 re.sub(r" \(target [^)]*\)$", "", t) for t in
                 _unescape(line.split(":** ", 1)[1].rstrip(".")).split("; ")]
