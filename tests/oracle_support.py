@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
@@ -112,6 +113,11 @@ class Kpi:
     parts: tuple[str, str] | None = None  # numerator_kpi, denominator_kpi
     breakdowns: tuple[str, ...] = ()
     provisional_months: int = 0  # drawn by draw_provisional only
+    # drawn by draw_variants only: the other forms of a kind (a count's or per 1,000's
+    # `value`, a rate's or snapshot's `denominator`), a `multiplier` and `decimals`
+    multiplier: float = 1.0
+    decimals: int | None = None
+    variant: bool = False
 
     @property
     def snapshot(self) -> bool:
@@ -127,6 +133,16 @@ class Kpi:
 
 
 @dataclass
+class Reconciliation:
+    """A `[[checks]]` table: the parts' values over the period's window sum to the total's."""
+
+    id: str
+    total: str
+    parts: tuple[str, ...]
+    tolerance: float = 0.0
+
+
+@dataclass
 class ProjectSpec:
     """What the generator drew: the project file, and which defect (if any) it must refuse."""
 
@@ -136,6 +152,9 @@ class ProjectSpec:
     kpis: list[Kpi]
     defect: str | None = None  # kind_baseline, month_column or empty_weights: kpi must refuse
     unique: bool = False       # inc declares unique = "ref"
+    checks: list[Reconciliation] = field(default_factory=list)  # drawn by draw_checks only
+    # [datasets.inc.derived] (drawn by draw_variants only): name -> SQL expression
+    derived: dict[str, str] = field(default_factory=dict)
 
     def toml(self) -> str:
         date_col = "at" if self.datetime_dates else "day"
@@ -154,6 +173,8 @@ class ProjectSpec:
             'minutes = { type = "float", required = false }',
             'victims = { type = "int", min = 0 }',
             *(['month = "str"'] if self.defect == "month_column" else []), '',
+            *(['[datasets.inc.derived]'] if self.derived else []),
+            *(f'{name} = "{expression}"' for name, expression in self.derived.items()), '',
             '[datasets.staff]', 'date = "as_at"', '[datasets.staff.columns]',
             'as_at = "month"', 'role = "str"', 'minority = "bool"', '',
             '[datasets.q]',
@@ -190,9 +211,18 @@ class ProjectSpec:
                 lines += ['weights = "weights.csv"', 'weight_key = "offence"']
             if k.provisional_months:
                 lines.append(f"provisional_months = {k.provisional_months}")
+            if k.multiplier != 1.0:
+                lines.append(f"multiplier = {k.multiplier}")
+            if k.decimals is not None:
+                lines.append(f"decimals = {k.decimals}")
             if k.breakdowns:
                 lines.append("breakdowns = [" + ", ".join(f'"{b}"' for b in k.breakdowns) + "]")
             lines.append("")
+        for c in self.checks:
+            lines += ['[[checks]]', f'id = "{c.id}"', f'title = "Check {c.id}"',
+                      f'total = "{c.total}"',
+                      "parts = [" + ", ".join(f'"{p}"' for p in c.parts) + "]",
+                      f"tolerance = {c.tolerance}", ""]
         return "\n".join(lines)
 
     def write(self, folder: Path) -> None:
@@ -558,11 +588,21 @@ class Oracle:
             args.append(part[1])
         if k.filter:
             where += f" AND ({k.filter.replace('month =', 'decl_month =')})"
+        if self.model.spec.derived and k.dataset == "inc":
+            k = derived_out(k, self.model.spec.derived)
+            where = derived_text(where, self.model.spec.derived)
         table = k.dataset
+        # a count's (or per 1,000's) `value`: a condition counts its true rows, a number sums
+        counted = ("count(*)" if k.value is None else
+                   f"coalesce(sum(CASE WHEN {k.value} THEN 1 ELSE 0 END), 0)"
+                   if any(op in k.value for op in "<>=") else f"coalesce(sum({k.value}), 0)")
+        # a rate's (or a snapshot's) `denominator`: the selected rows it holds, else every one
+        den = "count(*)" if k.denominator is None or k.kind == "ratio_of_rates" \
+            else f"count(*) FILTER ({k.denominator})"
         sql = {
-            "count": f"SELECT count(*) FROM {table} WHERE {{w}}",
+            "count": f"SELECT {counted} FROM {table} WHERE {{w}}",
             "sum": f"SELECT coalesce(sum({k.value}), 0) FROM {table} WHERE {{w}}",
-            "rate": f"SELECT 100.0 * count(*) FILTER ({k.numerator}) / nullif(count(*), 0) "
+            "rate": f"SELECT 100.0 * count(*) FILTER ({k.numerator}) / nullif({den}, 0) "
                     f"FROM {table} WHERE {{w}}",
             "within": f"SELECT 100.0 * count(*) FILTER ({k.value} <= {k.threshold}) / "
                       f"nullif(count({k.value}), 0) FROM {table} WHERE {{w}}",
@@ -570,7 +610,7 @@ class Oracle:
             "median": f"SELECT median({k.value}) FROM {table} WHERE {{w}}",
             "percentile": f"SELECT quantile_cont({k.value}, {(k.percentile or 0) / 100}) "
                           f"FROM {table} WHERE {{w}}",
-            "per_1000": f"SELECT count(*) / {POPULATION['resident']} * 1000 FROM {table} "
+            "per_1000": f"SELECT {counted} / {POPULATION['resident']} * 1000 FROM {table} "
                         "WHERE {w}",
             "ratio_of_rates": (f"SELECT (count(*) FILTER ({k.numerator}) / {POPULATION['black']})"
                                f" / nullif(count(*) FILTER ({k.denominator}) / "
@@ -579,12 +619,13 @@ class Oracle:
                               "LEFT JOIN weights w USING (offence) WHERE {w}",
         }
         if k.snapshot:
-            query = (f"SELECT 100.0 * count(*) FILTER ({k.numerator}) / nullif(count(*), 0) "
+            query = (f"SELECT 100.0 * count(*) FILTER ({k.numerator}) / nullif({den}, 0) "
                      f"FROM staff WHERE {{w}}" if k.numerator
                      else "SELECT count(*) FROM staff WHERE {w}")
         else:
             query = sql[k.kind]
-        return self._one(query, where, args)
+        got = self._one(query, where, args)
+        return got if got is None or k.multiplier == 1.0 else got * k.multiplier
 
     def dataset_of(self, k: Kpi) -> str:
         if k.parts:
@@ -755,6 +796,87 @@ def expected_significance(k: Kpi, current: tuple[int, int], comparison: tuple[in
     z = (x1 / n1 - x2 / n2) / spread ** 0.5
     p_value = float(2 * sp.norm.sf(abs(z)))
     return p_value, p_value < ALPHA
+
+
+DERIVED = {"serious": "victims >= 2",
+           "place": "CASE WHEN lpa = 'Birmingham' THEN 'city' ELSE 'shire' END"}
+DERIVED_FILTERS = ["serious", "place = 'city'", "NOT serious AND place = 'shire'"]
+
+
+def derived_text(sql: str, derived: dict[str, str]) -> str:
+    """An expression with each derived column's name written out as its expression."""
+    for name, expression in derived.items():
+        sql = re.sub(rf"\b{name}\b", f"({expression})", sql)
+    return sql
+
+
+def derived_out(k: Kpi, derived: dict[str, str]) -> Kpi:
+    """A KPI whose expressions name no derived column (each written out)."""
+    from dataclasses import replace
+
+    return replace(k, **{key: derived_text(getattr(k, key), derived)
+                         for key in ("filter", "value", "numerator", "denominator")
+                         if getattr(k, key) is not None})
+
+
+def draw_variants(rnd: random.Random, spec: ProjectSpec) -> None:
+    """Now and then KPIs of the other forms docs/catalogue.md allows (a count of a condition's
+    true rows or of a number column's total, a rate over a `denominator` condition, a
+    snapshot's share of a denominator's rows, a per 1,000 of a column's total), some with a
+    `multiplier`; derived columns (`[datasets.inc.derived]`) in filters and values; and
+    `decimals` on some KPIs. Their significance is not worked out here."""
+    makers = [
+        lambda i: Kpi(i, "count", "inc", value=rnd.choice(["victims >= 2", "victims"]),
+                      filter=rnd.choice(INC_FILTERS)),
+        lambda i: Kpi(i, "rate", "inc", numerator="offence = 'theft'",
+                      denominator=rnd.choice(["victims >= 1", "lpa = 'Birmingham'"]),
+                      better="higher"),
+        lambda i: Kpi(i, "snapshot", "staff", numerator="minority",
+                      denominator="role = 'officer'"),
+        lambda i: Kpi(i, "per_1000", "inc", value="victims", filter=rnd.choice(INC_FILTERS)),
+        lambda i: Kpi(i, "sum", "inc", value="victims", multiplier=rnd.choice([0.5, 1000])),
+        lambda i: Kpi(i, "mean", "inc", value="minutes", multiplier=rnd.choice([0.5, 60])),
+    ]
+    if rnd.random() < 0.4:
+        spec.derived = dict(DERIVED)
+        makers.append(lambda i: Kpi(i, rnd.choice(["count", "per_1000"]), "inc",
+                                    filter=rnd.choice(DERIVED_FILTERS)))
+        makers.append(lambda i: Kpi(i, "count", "inc", value="serious",
+                                    filter=rnd.choice(DERIVED_FILTERS + [None])))
+    for n in range(rnd.choice([0, 0, 1, 2, 3])):
+        k = rnd.choice(makers)(f"v{n}")
+        k.variant, k.lag = True, rnd.choice([0, 0, 1])
+        if k.kind in ("count", "per_1000") and rnd.random() < 0.3:
+            k.multiplier = rnd.choice([0.5, 1000])
+        k.id += "_" + k.kind
+        spec.kpis.append(k)
+    for k in spec.kpis:
+        if not k.parts and rnd.random() < 0.2:
+            k.decimals = rnd.randint(0, 3)
+
+
+def draw_checks(rnd: random.Random, spec: ProjectSpec) -> None:
+    """Now and then a reconciliation (`[[checks]]`, docs/catalogue.md): a count or a sum of
+    victims of the incidents, and its parts by offence, all four (they sum to the total) or
+    three (they fall short unless the fourth is 0), within a tolerance of 0 or 2; now and then
+    one part of another lag, so over another window."""
+    if rnd.random() < 0.5:
+        return
+    kind, lag = rnd.choice(["count", "sum"]), rnd.choice([0, 0, 1])
+    base = rnd.choice([None, "lpa = 'Birmingham'", "victims >= 1"])
+
+    def make(kpi_id: str, offence: str | None) -> Kpi:
+        terms = [t for t in (base, offence and f"offence = '{offence}'") if t]
+        return Kpi(kpi_id, kind, "inc", filter=" AND ".join(terms) or None,
+                   value="victims" if kind == "sum" else None, lag=lag)
+
+    total = make("r_total", None)
+    parts = [make(f"r_{o}", o) for o in (OFFENCES if rnd.random() < 0.6 else OFFENCES[:3])]
+    if rnd.random() < 0.2:
+        parts[-1].lag = lag + 1
+    spec.kpis += [total, *parts]
+    spec.checks.append(Reconciliation("r_offences", total.id, tuple(p.id for p in parts),
+                                      rnd.choice([0.0, 0.0, 2.0])))
 
 
 def draw_provisional(rnd: random.Random, spec: ProjectSpec) -> None:

@@ -63,8 +63,10 @@ from oracle_support import (
     Oracle,
     asked,
     avoided,
+    draw_checks,
     draw_project,
     draw_provisional,
+    draw_variants,
     excel_text,
     expected_significance,
     inc_rows,
@@ -105,6 +107,9 @@ class OracleMachine(RuleBasedStateMachine):
     # Whether projects have KPIs with `provisional_months` (ProvisionalOracleMachine); off for
     # machines built on this one that do not allow for them.
     provisional = False
+    # Whether projects now and then declare a reconciliation (`[[checks]]`, drawn by
+    # draw_checks); on for the oracle CI runs
+    reconciliations = False
 
     def __init__(self):
         super().__init__()
@@ -117,6 +122,11 @@ class OracleMachine(RuleBasedStateMachine):
         self.counter = [0]
         self.ambiguous = False
         self.papers: list[Path] = []
+        # what `kpi history` should say of each version a load made (dataset -> version ->
+        # rows written, months, replaced keys with their rows before and after), and the
+        # versions `kpi vacuum --keep-days 0` may have made unreadable
+        self.history: dict[str, dict[int, dict]] = {"inc": {}, "staff": {}, "q": {}}
+        self.vacuumed: dict[str, set[int]] = {"inc": set(), "staff": set(), "q": set()}
 
     # -- running kpi ------------------------------------------------------------------------
 
@@ -132,6 +142,8 @@ class OracleMachine(RuleBasedStateMachine):
                 if result.exc_info else ""
             self.fail("traceback", f"{args[0]} raised {result.exception!r}\n{where}"
                                    f"{stderr[-800:]}")
+        if result.exit_code == 1 and args[0] == "check":
+            return result  # a check failed: its document is on stdout
         if result.exit_code != 0:
             first = stderr.splitlines()[0] if stderr.strip() else ""
             self.log.append(f"  -> exit {result.exit_code}: {first}")
@@ -183,14 +195,31 @@ class OracleMachine(RuleBasedStateMachine):
             self.fail(must_refuse, f"kpi ingest accepted {must_refuse}: "
                                    f"{CLASSES_TEXT[must_refuse]}")
         STATS["loads"] += 1
+        entry = None if ambiguous else self._history_entry(dataset, rows)
         self.model.apply(dataset, rows)
         if ambiguous:
             self.ambiguous = True
         from deltalake import DeltaTable
         version = DeltaTable(str(self.folder / "data" / dataset)).version()
+        if entry is not None and version not in self.model.versions[dataset]:
+            self.history[dataset][version] = entry
         self.model.versions[dataset][version] = [dict(r) for r in self.model.rows[dataset]]
         self.loads.append((dataset, [str(f) for f in files], flags, rows))
         return True
+
+    def _history_entry(self, dataset: str, rows: list[dict]) -> dict:
+        """What `kpi history` should say of a load of `rows` into the stored rows: the rows
+        it wrote, its months (a quarter by its first month), and each month (or month and
+        force, for a dataset loaded part by part) it replaced, with the rows stored before
+        and loaded after."""
+        by_force = dataset == "inc" and self.spec.replace_by
+
+        def key(r: dict) -> str:
+            return f"{text(r['month'])} (force '{r['force']}')" if by_force else text(r["month"])
+
+        before, after = Counter(map(key, self.model.rows[dataset])), Counter(map(key, rows))
+        return {"rows": len(rows), "months": sorted({text(r["month"]) for r in rows}),
+                "replaced": {k: (before[k], n) for k, n in after.items() if before[k]}}
 
     # -- the project --------------------------------------------------------------------------
 
@@ -198,6 +227,14 @@ class OracleMachine(RuleBasedStateMachine):
     def make_project(self, r):
         self.rnd = r
         self.spec = draw_project(r, self.avoid)
+        if self.reconciliations:
+            draw_variants(r, self.spec)
+            STATS["kpis of other forms"] += sum(k.variant for k in self.spec.kpis)
+            STATS["kpis reading derived columns"] += sum(
+                k.variant and bool(re.search(r"serious|place", f"{k.filter} {k.value}"))
+                for k in self.spec.kpis)
+            draw_checks(r, self.spec)
+            STATS["reconciliations"] += len(self.spec.checks)
         if self.provisional:
             draw_provisional(r, self.spec)
             STATS["kpis with provisional_months"] += sum(
@@ -485,10 +522,21 @@ class OracleMachine(RuleBasedStateMachine):
     @rule()
     def vacuum(self):
         args = ["vacuum"] + (["--keep-days", "0"] if self.rnd.random() < 0.5 else [])
+        from deltalake import DeltaTable
         result = self.kpi(*args)
         if result.exit_code != 0:
             self.fail("refusal", f"kpi vacuum failed: {result.stderr[:300]}")
         STATS["vacuums"] += 1
+        for dataset, versions in self.model.versions.items():
+            if not versions:
+                continue
+            now = DeltaTable(str(self.folder / "data" / dataset)).version()
+            # older versions' files may be gone (unless a paper read them)
+            if "--keep-days" in args:
+                self.vacuumed[dataset].update(range(now))
+            # the commits of a vacuum change no row: each holds the rows of the one before
+            for v in range(max(versions) + 1, now + 1):
+                versions[v] = [dict(x) for x in self.model.rows[dataset]]
 
     # -- checks -------------------------------------------------------------------------------
 
@@ -606,7 +654,10 @@ class OracleMachine(RuleBasedStateMachine):
             if got["status"] != want:
                 self.fail("status", f"{where}: {k.id}: status {got['status']!r} for "
                                     f"{cur['value']} against {cmp_['value']}, expected {want!r}")
-            self._check_significance(where, k, got, current, comparison)
+            if k.variant:  # its significance is not worked out by the oracle
+                STATS["significance: not modelled (other forms)"] += 1
+            else:
+                self._check_significance(where, k, got, current, comparison)
 
     def _check_significance(self, where: str, k, got: dict, current: tuple[int, int],
                             comparison: tuple[int, int]) -> None:
@@ -726,6 +777,11 @@ class OracleMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(self.model.rows.values()))
     @rule()
     def check_summary(self):
+        """`kpi summary --format json`: now, or a third of the time as it stood at an earlier
+        version (`_check_as_of`)."""
+        if any(len(v) > 1 for v in self.model.versions.values()) and self.rnd.random() < 0.3:
+            self._check_as_of()
+            return
         period, vs = self._period()
         result = self.kpi("summary", "--period", text(period), "--vs", vs, "--format", "json")
         if not self._check_read(result, period, vs, self.spec.kpis):
@@ -742,8 +798,13 @@ class OracleMachine(RuleBasedStateMachine):
         k = self.rnd.choice(quarterly if quarterly and self.rnd.random() < 0.3
                             else self.spec.kpis)
         STATS["shows of quarterly KPIs"] += k in quarterly
+        self._check_show(k, period, vs)
+
+    def _check_show(self, k, period: int, vs: str, *more: str) -> None:
+        """`kpi show K --format json` (with `more` options): its windows and figures, each
+        monthly value and rolling year of its trend, and its breakdowns."""
         result = self.kpi("show", k.id, "--period", text(period), "--vs", vs, "--format",
-                          "json", "--months", "15")
+                          "json", "--months", "15", *more)
         if not self._check_read(result, period, vs, [k]):
             return
         doc = json.loads(result.stdout)
@@ -864,15 +925,24 @@ class OracleMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(self.model.rows.values()))
     @rule()
     def check_export(self):
+        if self.papers and self.rnd.random() < 0.5:
+            self._export_with_previous()
+            return
         period, vs = self._period()
         self.n_files += 1
         out = self.folder / "out" / f"paper {self.n_files}.md"
         result = self.kpi("export", "markdown", "--period", text(period), "--vs", vs,
                           "--output", str(out))
+        self._check_paper(result, period, vs, out)
+
+    def _check_paper(self, result, period: int, vs: str, out: Path) -> dict | None:
+        """A paper's figures file (each figure's window and value) and its words; returns the
+        figures file's content (None where the export was refused)."""
         if not self._check_read(result, period, vs, self.spec.kpis):
-            return
+            return None
         self.papers.append(out.with_suffix(".figures.json"))
-        figures = json.loads(self.papers[-1].read_text(encoding="utf-8"))
+        doc = json.loads(self.papers[-1].read_text(encoding="utf-8"))
+        figures = doc
         kpis = {k.id: k for k in self.spec.kpis}
         self.oracle.refresh()
         for fig in figures["figures"]:
@@ -896,6 +966,46 @@ class OracleMachine(RuleBasedStateMachine):
             STATS["figures checked"] += 1
             self._check_value("export figures", k, fig["role"], fig["value"], window, None)
         self._check_paper_text(out.read_text(encoding="utf-8"), figures["figures"])
+        return doc
+
+    def _export_with_previous(self):
+        """`kpi export markdown --previous LAST.figures.json` at the last paper's period and
+        comparison: its figures checked as any paper's, and its list of revised figures exactly
+        those of the last paper whose printed value now reads differently (the new paper's
+        figure for the same KPI and window, each checked against the model, or "no figure"),
+        each with its value then and now; the front page counts them."""
+        last_path = self.rnd.choice(self.papers)
+        last = json.loads(last_path.read_text(encoding="utf-8"))
+        period, vs = parse(last["period"]), last["comparison"]
+        self.n_files += 1
+        out = self.folder / "out" / f"paper {self.n_files}.md"
+        result = self.kpi("export", "markdown", "--period", text(period), "--vs", vs,
+                          "--output", str(out), "--previous", str(last_path))
+        doc = self._check_paper(result, period, vs, out)
+        if doc is None:
+            return
+        now = {(f["kpi"], f["window"]): f["shown"] for f in doc["figures"]}
+        want, seen = [], set()
+        for f in last["figures"]:
+            key = (f["kpi"], f["window"])
+            if key in seen:
+                continue
+            seen.add(key)
+            after = now.get(key, "no figure")
+            if after != f["shown"]:
+                want.append((f"KPI {f['kpi']}", f["window_label"], f["shown"], after))
+        paper = out.read_text(encoding="utf-8")
+        got = _revision_rows(paper)
+        STATS["revisions checked"] += len(want)
+        STATS["papers with --previous checked"] += 1
+        if sorted(got) != sorted(want):
+            self.fail("revisions", f"export --previous {last_path.name}: the paper lists "
+                                   f"revised {sorted(got)}, expected {sorted(want)}")
+        count = re.search(r"Figures revised since the last paper: (\d+)", paper)
+        if count is None or int(count.group(1)) != len(want):
+            self.fail("revisions", f"export --previous: the front page counts "
+                                   f"{count and count.group(1)} revised figures, expected "
+                                   f"{len(want)}")
 
     def _check_paper_text(self, paper: str, figures: list[dict]) -> None:
         """The paper's words against its figures file (whose values are checked above): each
@@ -911,6 +1021,11 @@ class OracleMachine(RuleBasedStateMachine):
                 self.fail("paper_text", f"export figures: {fig['kpi']} {fig['role']} shown "
                                         f"{fig['shown']!r} for the value {fig['value']}")
             by_kpi.setdefault(fig["kpi"], {})[fig["role"]] = fig
+            places = next(k.decimals for k in self.spec.kpis if k.id == fig["kpi"])
+            if places is not None and len(shown.partition(".")[2]) != places:
+                self.fail("paper_text", f"export figures: {fig['kpi']} (decimals = {places}) "
+                                        f"shown {fig['shown']!r}")
+            STATS["figures with decimals checked"] += places is not None
         for kpi_id, roles in by_kpi.items():
             if set(roles) != {"current", "comparison"}:
                 continue
@@ -952,6 +1067,205 @@ class OracleMachine(RuleBasedStateMachine):
                 self.fail("paper_text", f"paper: {kpi_id} reads '{change.group(0)}' for a change "
                                         f"from {cmp_['value']} to {cur['value']}: {text_}")
 
+    @precondition(lambda self: any(self.model.rows.values()))
+    @rule()
+    def check_store(self):
+        """What is stored: `kpi datasets`, and `kpi history` of a dataset loaded."""
+        self._check_datasets()
+        if any(self.history.values()):
+            self._check_history()
+
+    def _check_datasets(self):
+        """`kpi datasets --format json`: each dataset's rows (DuckDB's count of the model's
+        rows), first and last month, months missing between them (a quarter holds its three
+        months), table version, and for the incidents loaded force by force each force's
+        months never loaded from its first month to the dataset's last."""
+        from deltalake import DeltaTable
+        result = self.kpi("datasets", "--format", "json")
+        if result.exit_code != 0:
+            if not (self.spec.defect or self.odd_path):
+                self.fail("refusal", f"kpi datasets refused: {result.stderr[:300]}")
+            return
+        self.oracle.refresh()
+        for got in json.loads(result.stdout):
+            d = got["dataset"]
+            held = self.model.held(d)
+            rows = self.oracle.db.execute(f"SELECT count(*) FROM {d}").fetchone()[0]
+            want = {"rows": rows, "first": held and text(min(held)),
+                    "last": held and text(max(held)),
+                    "missing": [text(m) for m in range(min(held), max(held))
+                                if m not in held] if held else [],
+                    "version": DeltaTable(str(self.folder / "data" / d)).version()
+                    if self.model.versions[d] else None}
+            if not held:
+                want.update(first=None, last=None)
+            if d == "inc" and self.spec.replace_by:
+                want["parts_missing"] = [
+                    {"part": f"force '{p}'",
+                     "missing": [text(m) for m in range(min(mine), max(held) + 1)
+                                 if m not in mine]}
+                    for p in self.model.parts("inc")
+                    for mine in [self.model.held("inc", p)]
+                    if set(range(min(mine), max(held) + 1)) - mine]
+            STATS["datasets figures checked"] += 1
+            for name, value in want.items():
+                if got.get(name) != value:
+                    self.fail("datasets", f"kpi datasets: {d} {name} {got.get(name)!r}, "
+                                          f"expected {value!r}")
+
+    def _check_history(self):
+        """`kpi history DATASET --format json`: every version listed once, in order, the
+        latest the table's; each load's rows written, months, and each month (or month and
+        force) it replaced with its rows before and after, as the model saw them."""
+        from deltalake import DeltaTable
+        dataset = self.rnd.choice(sorted(d for d, v in self.history.items() if v))
+        result = self.kpi("history", dataset, "--format", "json")
+        if result.exit_code != 0:
+            if not (self.spec.defect or self.odd_path):
+                self.fail("refusal", f"kpi history refused: {result.stderr[:300]}")
+            return
+        got = json.loads(result.stdout)
+        now = DeltaTable(str(self.folder / "data" / dataset)).version()
+        if [v["version"] for v in got] != list(range(now + 1)):
+            self.fail("history", f"kpi history {dataset}: versions "
+                                 f"{[v['version'] for v in got]}, expected 0..{now}")
+        for entry in got:
+            want = self.history[dataset].get(entry["version"])
+            if want is None:
+                continue
+            STATS["history versions checked"] += 1
+            replaced = {r["key"]: (r["before"], r["after"]) for r in entry["replaced"]}
+            for name, value, expected in (("rows", entry["rows"], want["rows"]),
+                                          ("months", entry["months"], want["months"]),
+                                          ("replaced", replaced, want["replaced"])):
+                if value != expected:
+                    self.fail("history", f"kpi history {dataset}: version {entry['version']} "
+                                         f"{name} {value!r}, expected {expected!r}")
+
+    @precondition(lambda self: any(self.model.rows.values()))
+    @rule()
+    def check_checks(self):
+        """`kpi check --format json`: each reconciliation's total and parts, each the model's
+        over the window of the period the model expects (as `kpi summary --vs baseline`
+        reports it), passed exactly when every figure is known, their windows are one, and
+        the total less the parts' sum (its `difference`) is within the tolerance; a `gaps`
+        failure for exactly the datasets with a month missing inside their span or a force
+        with months never loaded; exit 1 exactly when a check failed."""
+        from types import SimpleNamespace
+        period = self._period()[0]
+        result = self.kpi("check", "--period", text(period), "--format", "json")
+        answered = SimpleNamespace(exit_code=0) if result.exit_code == 1 else result
+        if not self._check_read(answered, period, "baseline", self.spec.kpis):
+            return
+        doc = json.loads(result.stdout)
+        if doc["passed"] != (result.exit_code == 0):
+            self.fail("checks", f"kpi check: passed {doc['passed']} with exit {result.exit_code}")
+        self.oracle.refresh()
+        kpis = {k.id: k for k in self.spec.kpis}
+        for got in doc["checks"]:
+            if got["kind"] != "reconciliation":
+                continue
+            spec = next(c for c in self.spec.checks if c.id == got["id"])
+            figures = [got["total"], *got["parts"]]
+            if [f["kpi"] for f in figures] != [spec.total, *spec.parts]:
+                self.fail("checks", f"kpi check {spec.id}: figures of "
+                                    f"{[f['kpi'] for f in figures]}")
+            windows_ = set()
+            for fig in figures:
+                k = kpis[fig["kpi"]]
+                _, current, _ = windows(k, period, "baseline", self.model.held("inc"))
+                windows_.add(current)
+                STATS["reconciliation figures checked"] += 1
+                if fig["value"] is not None:
+                    self._check_value(f"check {spec.id}", k, "current", fig["value"], current,
+                                      None)
+            values = [f["value"] for f in figures]
+            known = None not in values
+            difference = known and values[0] - sum(values[1:])
+            want = known and len(windows_) == 1 and abs(difference) <= spec.tolerance
+            STATS["reconciliations checked"] += 1
+            if got["passed"] != want:
+                self.fail("checks", f"kpi check {spec.id}: passed {got['passed']} for the total "
+                                    f"{values[0]} and parts {values[1:]} over {len(windows_)} "
+                                    f"window(s), tolerance {spec.tolerance}: expected {want}")
+            if want and not same(got["difference"], difference):
+                self.fail("checks", f"kpi check {spec.id}: difference {got['difference']}, "
+                                    f"expected {difference}")
+        gaps = set()
+        for d in ("inc", "staff", "q"):
+            held = self.model.held(d)
+            last = max(held, default=0)
+            if not held or set(range(min(held), last + 1)) - held or any(
+                    set(range(min(mine), last + 1)) - mine
+                    for p in self.model.parts(d) if p is not None
+                    for mine in [self.model.held(d, p)]):
+                gaps.add(f"gaps_{d}")
+        failed = {c["id"] for c in doc["checks"] if c["kind"] == "gaps" and not c["passed"]}
+        STATS["check gaps checked"] += 1
+        if failed != gaps:
+            self.fail("checks", f"kpi check: gaps failed for {sorted(failed)}, expected "
+                                f"{sorted(gaps)}")
+
+    def _check_as_of(self):
+        """`kpi summary`, `kpi show` or `kpi export markdown` `--as-of VERSION`: every dataset
+        read at that version of its table, so each figure is the model's over the rows that
+        version held; a dataset with no such version has no figure. A version `kpi vacuum
+        --keep-days 0` may have removed is refused or gives no figure (its KPIs are not
+        checked); any refusal is one line."""
+        r = self.rnd
+        dataset = r.choice(sorted(d for d, v in self.model.versions.items() if len(v) > 1))
+        version = r.choice(sorted(self.model.versions[dataset]))
+        then = Model(self.spec, canonical=self.model.canonical)
+        unknown = set()
+        for d, versions in self.model.versions.items():
+            if version in versions:
+                then.rows[d] = [dict(x) for x in versions[version]]
+            elif versions and version < max(versions) or version in self.vacuumed[d]:
+                unknown.add(d)  # a version the model did not see made (or may be gone)
+            if version in self.vacuumed[d]:
+                unknown.add(d)
+        saved = self.model, self.oracle
+        self.model, self.oracle = then, Oracle(then)
+        command = r.choice(["summary", "summary", "show", "export"])
+        as_of = ["--as-of", str(version)]
+        try:
+            period, vs = self._period()
+            sure = [k for k in self.spec.kpis if self.oracle.dataset_of(k) not in unknown]
+            if command == "show":
+                if any(self.oracle.dataset_of(k) == dataset for k in sure):
+                    k = r.choice([k for k in sure if self.oracle.dataset_of(k) == dataset])
+                    STATS["as-of shows"] += 1
+                    self._check_show(k, period, vs, *as_of)
+                return
+            if command == "export":
+                if unknown:
+                    return
+                self.n_files += 1
+                out = self.folder / "out" / f"paper {self.n_files}.md"
+                result = self.kpi("export", "markdown", "--period", text(period), "--vs", vs,
+                                  "--output", str(out), *as_of)
+                STATS["as-of papers"] += 1
+                self._check_paper(result, period, vs, out)
+                return
+            result = self.kpi("summary", "--period", text(period), "--vs", vs, *as_of,
+                              "--format", "json")
+            if result.exit_code != 0:
+                STATS["as-of reads refused"] += 1
+                if not unknown and not self._refusal_ok(period, vs, self.spec.kpis):
+                    self.fail("as_of", f"a read --as-of {version} was refused: "
+                                       f"{result.stderr[:300]}")
+                return
+            if not self._check_read(result, period, vs, self.spec.kpis):
+                return
+            STATS["as-of reads checked"] += 1
+            kpis = {k.id: k for k in self.spec.kpis}
+            for got in json.loads(result.stdout)["kpis"]:
+                k = kpis[got["id"]]
+                if k in sure:
+                    self._check_kpi(f"summary --as-of {version}", k, got, period, vs)
+        finally:
+            self.model, self.oracle = saved
+
     @precondition(lambda self: "other_previous" not in self.avoid and self.papers)
     @rule()
     def export_with_another_projects_figures(self):
@@ -987,6 +1301,26 @@ def _rounds_to(value: float, shown: str) -> bool:
     return excel_text(value, len(shown.partition(".")[2])) == shown
 
 
+def _revision_rows(paper: str) -> list[tuple[str, ...]]:
+    """The rows (KPI, window, last paper, now) of a Markdown paper's table of revised figures,
+    their Markdown escapes taken off."""
+    lines = paper.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("#")
+                  and "Figures revised since the last paper" in line), None)
+    if start is None:
+        return []
+    rows = []
+    for line in lines[start + 1:]:
+        if line.startswith("#"):
+            break
+        if not line.startswith("|") or set(line) <= set("|-: "):
+            continue
+        cells = [re.sub(r"\\(.)", r"\1", c.strip()) for c in line.strip("|").split(" | ")]
+        if cells[0] != "KPI":
+            rows.append(tuple(cells))
+    return rows
+
+
 def _shape(error: str) -> str:
     """An error line with its numbers and quoted values blanked, to count refusals by kind."""
     import re
@@ -1011,6 +1345,7 @@ class ProvisionalOracleMachine(OracleMachine):
     their significance is checked without those months."""
 
     provisional = True
+    reconciliations = True
 
 
 ProvisionalOracleMachine.TestCase.settings = OracleMachine.TestCase.settings
