@@ -34,12 +34,12 @@ from kpi.catalogue import (
     Status,
     Unit,
     derive,
+    places,
     required,
 )
 from kpi.dateparts import quarter_cut
 from kpi.errors import ConfigError, DataError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, current_window
-from kpi.render import places
 from kpi.rounding import change_percent, fixed, shows_zero
 from kpi.store import AsOf
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from kpi.catalogue import Kind, KpiDef, Unit
+from kpi.catalogue import KpiDef, Unit, places
 from kpi.errors import visible
 from kpi.rounding import fixed, rounded, shows_zero
 
@@ -57,26 +57,6 @@ def duration(seconds: float) -> str:
     if hours:
         return f"{sign}{hours}:{minutes:02d}:{secs:02d}"
     return f"{sign}{minutes}:{secs:02d}"
-
-
-# Kinds whose values are whole when their unit is a count or days: a count of rows, a sum,
-# a snapshot. A mean, a median or a percentile of them need not be.
-WHOLE_KINDS = frozenset({Kind.COUNT, Kind.SUM, Kind.SNAPSHOT})
-
-
-def places(kpi: KpiDef) -> int:
-    """The decimal places every value of a KPI is shown to, wherever it is printed: its
-    `decimals` in kpi.toml, else its unit's (one for percentages, ratios, scores and rates per
-    1,000; none for pounds; a count or days none when the kind is whole, else one). One
-    precision per KPI: a percentile printed "36" beside "35.4" when the digits followed the
-    value."""
-    if kpi.decimals is not None:
-        return kpi.decimals
-    if kpi.unit == Unit.GBP or kpi.unit == Unit.SECONDS:
-        return 0
-    if kpi.unit in (Unit.COUNT, Unit.DAYS):
-        return 0 if kpi.kind in WHOLE_KINDS else 1
-    return 1
 
 
 def number(value: float | None, unit: Unit | KpiDef) -> str:
