@@ -255,7 +255,7 @@ class Project:
         # The verdicts' monthly values are read in the same pass as the windows.
         report = engine.evaluate(project, month, comparison, kpis, as_of=cutoff,
                                  series=verdicts.SERIES_MONTHS)
-        _require_some_data(report, month)
+        _require_some_data(project, report, month)
         return Summary(project.name, report, verdicts.verdicts(project, report, as_of=cutoff),
                        [(p.id, p.title) for p in project.priorities])
 
@@ -288,7 +288,7 @@ class Project:
         """One row per KPI and part: the columns of `kpi compare --format csv`."""
         result = self.comparison(period, by, vs, kpis=kpis, peers=peers, focus=focus,
                                  as_of=as_of)
-        require_parts(result)
+        require_parts(self.definition, result)
         return comparison_frame(result)
 
     # -- one KPI -------------------------------------------------------------------------------
@@ -305,8 +305,14 @@ class Project:
         month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
         project = self.definition
         kpi = self.kpi(kpi_id)
-        result = engine.evaluate(project, month, comparison, [kpi], as_of=cutoff).results[0]
-        trend = None
+        # The monthly components of the trend (a rolling year reads 11 months before its
+        # first point; a rate of two KPIs divides their rolling years, 11 more), the
+        # verdict's series, the seasonal months and a provisional KPI's test without its last
+        # months are read in the same pass as the windows.
+        span = max(months + (22 if kpi.is_derived else 11),
+                   verdicts.SERIES_MONTHS if seasonal else 0)
+        report = engine.evaluate(project, month, comparison, [kpi], as_of=cutoff, series=span)
+        result = report.results[0]
         # The trend ends where the current window does; when that window is incomplete, at
         # the latest month the data holds, so the gap itself is visible.
         end = (result.current.window.end if result.current is not None
@@ -314,19 +320,22 @@ class Project:
                if kpi.status == Status.LIVE else None)
         if kpi.status == Status.LIVE and end is None:
             _require_data(result, month)
-        # A KPI with provisional months is tested without them, as the summary tests it.
-        settled = verdicts.settled_tests(project, [result], as_of=cutoff).get(kpi.id)
-        verdict = verdicts.verdict_of(result, None, settled)
-        same_months = None
+        trend = series = same_months = None
+        known = report.monthly if result.current is not None else None
         if end is not None:
-            trend = engine.monthly_series_all(project, [(kpi, end, months)],
-                                              cutoff)[(kpi.id, end, months)]
+            trend = engine.monthly_series_all(project, [(kpi, end, months)], cutoff,
+                                              report=report)[(kpi.id, end, months)]
             # Charted even when the current window is incomplete: the gap is then visible.
-            series = verdicts.monthly_values(project, [kpi], {kpi.id: end}, months, cutoff)
-            verdict = verdicts.verdict_of(result, series[kpi.id], settled)
+            if known is None:  # no current window: the series' months were not read with it
+                known = verdicts.monthly_parts(project, [kpi], {kpi.id: end}, span, cutoff)
+            series = verdicts.monthly_values(project, [kpi], {kpi.id: end}, months, cutoff,
+                                             parts=known)[kpi.id]
             if seasonal:
                 same_months = verdicts.monthly_values(project, [kpi], {kpi.id: end}, 24,
-                                                      cutoff)[kpi.id]
+                                                      cutoff, parts=known)[kpi.id]
+        # A KPI with provisional months is tested without them, as the summary tests it.
+        settled = verdicts.settled_tests(project, [result], known, as_of=cutoff).get(kpi.id)
+        verdict = verdicts.verdict_of(result, series, settled)
         parts: dict[str, pl.DataFrame] = {}
         if result.current is not None and not kpi.is_derived:
             window = result.comparison.window if result.comparison else None
@@ -520,15 +529,14 @@ def _compare_schema(columns: Sequence[str]) -> dict[str, Any]:
     return {c: types.get(c, pl.String if c in text else pl.Float64) for c in columns}
 
 
-def require_parts(result: PeerComparison) -> None:
+def require_parts(project: catalogue.Project, result: PeerComparison) -> None:
     """A comparison in which no KPI has any part is a data error, not empty tables."""
-    from kpi.errors import DataError
+    from kpi.checks import why_no_data
+    from kpi.errors import no_data
 
     if all(not k.parts for k in result.kpis):
-        first = next((k for k in result.kpis if k.note), result.kpis[0])
-        raise DataError(f"no KPI has data by '{result.by}' for {result.period}: "
-                        f"{first.kpi.id}: {first.note or 'no rows'}",
-                        hint="'kpi datasets' shows what is stored")
+        reason = why_no_data(project, [(k.kpi, k.note) for k in result.kpis])
+        raise no_data(result.period, reason, by=result.by)
 
 
 def _require_data(result: KpiResult, month: Month) -> None:
@@ -536,24 +544,18 @@ def _require_data(result: KpiResult, month: Month) -> None:
     `kpi summary` refuses a period no KPI has data for: a definition and blanks are no
     answer."""
     from kpi.engine import Outcome
-    from kpi.errors import DataError
+    from kpi.errors import no_data
 
     if result.status == Outcome.NO_DATA and result.current is None:
-        raise DataError(f"{result.kpi.id} has no data for {month}: {result.note or 'no rows'}",
-                        hint="'kpi datasets' shows the months stored; choose a --period they "
-                             "cover, or load the extracts with 'kpi ingest DATASET FILE...'")
+        raise no_data(month, result.note or "no rows", kpi=result.kpi.id)
 
 
-def _require_some_data(report: Report, month: Month) -> None:
-    """A period for which no live KPI has data is a data error, not a table of blanks."""
-    from kpi.engine import Outcome
-    from kpi.errors import DataError
+def _require_some_data(project: catalogue.Project, report: Report, month: Month) -> None:
+    """A period for which no live KPI has data is a data error, not a table of blanks
+    (kpi.checks.require_some_data, which `kpi check` shares)."""
+    from kpi.checks import require_some_data
 
-    live = [r for r in report.results if r.status != Outcome.IN_DEVELOPMENT]
-    if live and all(r.status == Outcome.NO_DATA and r.current is None for r in live):
-        raise DataError(f"no KPI has data for {month}: {live[0].kpi.id}: {live[0].note}",
-                        hint="load extracts with 'kpi ingest DATASET FILE...'; 'kpi datasets' "
-                             "shows what is stored")
+    require_some_data(project, report, month)
 
 
 def _month(period: str | Month) -> Month:
@@ -613,7 +615,7 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
     model = board.build(project, month, vs, priority=priority, as_of=cutoff, last=last,
                         full=full, progress=progress)
     report = model.report
-    _require_some_data(report, month)  # as `kpi summary`: no paper of blanks, exit 0
+    _require_some_data(project, report, month)  # as `kpi summary`: no paper of blanks, exit 0
     built = paper.build_paper(model, files_dir=files_dir, as_of_text=as_of_text,
                               commentary=notes)
     output.parent.mkdir(parents=True, exist_ok=True)

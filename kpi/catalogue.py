@@ -283,7 +283,9 @@ class KpiDef:
     # The decimal places every value of the KPI is shown to; None: its unit's (render.places).
     decimals: int | None = None
     # A rate of two KPIs: whether the numerator's events are some of the denominator's, as
-    # declared (`numerator_within_denominator`) or proven (`rate_test`); None for other KPIs.
+    # declared (`numerator_within_denominator`) or proven (`rate_test`). A rate of one
+    # dataset's rows: as declared (None where it is not; its rows decide, `stats.rate_rule`).
+    # None for other KPIs.
     numerator_within_denominator: bool | None = None
     # A rate of two KPIs: the test its change gets (`rate_test`); None for other KPIs.
     rate_test: RateTest | None = None
@@ -1605,9 +1607,9 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
     if within is not None and not isinstance(within, bool):
         bad("numerator_within_denominator", "must be true or false")
         within = None
-    elif within is not None and not derived:
-        bad("numerator_within_denominator", "is a key of a rate of two KPIs (numerator_kpi "
-            "and denominator_kpi)")
+    elif within is not None and not (derived or (kind == Kind.RATE and "numerator" in item)):
+        bad("numerator_within_denominator", "is a key of a rate (with numerator and "
+            "denominator, or numerator_kpi and denominator_kpi)")
         within = None
     if (flags["target_illustrative"] or texts["target_source"]) and "target" not in item:
         bad("target_source" if texts["target_source"] else "target_illustrative",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from kpi import engine, store
 from kpi.catalogue import Check, KpiDef, Project, Status
-from kpi.errors import DataError
+from kpi.errors import DataError, UsageError, no_data
 from kpi.periods import Comparison, Month, gaps
 from kpi.rounding import fixed
 from kpi.store import AsOf
@@ -79,14 +79,69 @@ def run_checks(project: Project, period: Month, as_of: AsOf | None = None,
     for check in project.checks:
         for kpi_id in (check.total, *check.parts):
             wanted.setdefault(kpi_id, project.known_kpi(kpi_id))
+    if not wanted:
+        raise UsageError(f"nothing to check in {project.path.name}: it declares no [[checks]] "
+                         "and --no-data leaves out the data checks",
+                         hint="leave out --no-data, or declare reconciliations ([[checks]])")
     report = engine.evaluate(project, period, Comparison.BASELINE, list(wanted.values()),
                              as_of=as_of)
+    # With nothing to check (an empty store, a period before every month stored), the period
+    # is refused as kpi summary refuses it, not reported as a check failing for each KPI and
+    # dataset. A period inside the data with no KPI complete (a month missing) is what the
+    # checks are for: they say which months are missing.
+    if _none_has_data(report) and not _held_by(project, report, period, as_of):
+        require_some_data(project, report, period)
     results = [_reconcile(project, check, period, report) for check in project.checks]
     if data:
         results += _coverage(live, period, report)
         results += _gaps(project, as_of)
         results += _quality(live, report)
     return CheckReport(period=period, results=tuple(results))
+
+
+def require_some_data(project: Project, report: engine.Report, period: Month) -> None:
+    """Refuse (kpi.errors.no_data, exit 3) a period for which no live KPI of the report has
+    data: every command's one refusal of it (kpi summary, check, export). The reason named is
+    the first such KPI's whose dataset holds rows ("no data on or before 2019-01"), or, when
+    none does, that nothing is stored yet."""
+    if _none_has_data(report):
+        live = [r for r in report.results if r.status != engine.Outcome.IN_DEVELOPMENT]
+        raise no_data(period, why_no_data(project, [(r.kpi, r.note) for r in live]))
+
+
+def _none_has_data(report: engine.Report) -> bool:
+    """Whether the report has live KPIs and none of them a current window."""
+    live = [r for r in report.results if r.status != engine.Outcome.IN_DEVELOPMENT]
+    return bool(live) and all(r.status == engine.Outcome.NO_DATA and r.current is None
+                              for r in live)
+
+
+def _held_by(project: Project, report: engine.Report, period: Month,
+             as_of: AsOf | None) -> bool:
+    """Whether a dataset the report's KPIs read holds a month on or before the period."""
+    datasets = {m.dataset for r in report.results for m in engine.measures_of(project, r.kpi)
+                if m.dataset in project.datasets}
+    for dataset_id in sorted(d for d in datasets if d is not None):
+        if store.exists(project, dataset_id):
+            months = store.months(project, dataset_id, as_of)
+            if months and months[0] <= period:
+                return True
+    return False
+
+
+def why_no_data(project: Project, kpis: list[tuple[KpiDef, str | None]]) -> str:
+    """Why none of these KPIs (each with its note) has data: the first whose datasets hold
+    rows, by its note ("total_crime: no data on or before 2019-01"), rather than one whose
+    dataset is simply empty; else the first KPI's note ("dataset 'calls' has no data yet");
+    or, when no dataset of the project holds a row, that nothing is stored yet."""
+    for kpi, note in kpis:
+        if all(store.exists(project, m.dataset) for m in engine.measures_of(project, kpi)
+               if m.dataset in project.datasets):
+            return f"{kpi.id}: {note or 'no rows'}"
+    if kpis and any(store.exists(project, d) for d in project.datasets):
+        kpi, note = kpis[0]
+        return f"{kpi.id}: {note or 'no rows'}"
+    return "nothing is stored yet (every dataset is empty)"
 
 
 def from_report(project: Project, report: engine.Report,

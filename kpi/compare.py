@@ -405,8 +405,7 @@ def _measured(project: Project, kpi: KpiDef, window: Window | None, tag: str,
         return None
     prefix = f"{kpi.id}:{tag}:"
     parts = {k[len(prefix):]: v for k, v in row.items() if k.startswith(prefix)}
-    return Measured(window, engine.value_of(kpi, parts, project), parts.get("num"),
-                    parts.get("den"))
+    return engine.measured_of(project, kpi, window, parts)
 
 
 def _compare_kpi(project: Project, kpi: KpiDef, by: str,
@@ -542,14 +541,18 @@ def difference(kpi: KpiDef, one: PartResult, other: list[PartResult],
         return stats.not_tested("needs a current value for both")
     currents = [o.current for o in other if o.current is not None]  # every one, checked above
     if kpi.unit == Unit.PERCENT and kpi.kind in (Kind.RATE, Kind.WITHIN):
-        x1, n1 = _whole(one.current.numerator), _whole(one.current.denominator)
-        xs = [_whole(c.numerator) for c in currents]
-        ns = [_whole(c.denominator) for c in currents]
-        if x1 is None or n1 is None or None in xs or None in ns:
+        # The others pooled (their rows together) against the part, by the rule of every
+        # rate's test (stats.rate_rule): the others' counts of rows against it add up.
+        if any(_whole(c.numerator) is None or _whole(c.denominator) is None for c in currents):
             return stats.not_tested(stats.NOT_WHOLE)
-        x2 = sum(x for x in xs if x is not None)
-        n2 = sum(n for n in ns if n is not None)
-        result = stats.proportion_test(x1, n1, x2, n2)
+
+        def total(name: str) -> int | None:
+            got = [getattr(c, name) for c in currents]
+            return None if None in got else int(sum(got))
+
+        pooled = Measured(one.current.window, None, total("numerator"), total("denominator"),
+                          total("outside"), total("uncounted"))
+        result = stats.rate_significance(kpi, one.current, pooled)
         return replace(result, note=f"against {other_name}: {result.note}")
     if kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0:
         n1 = _whole(one.current.value)

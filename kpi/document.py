@@ -127,7 +127,14 @@ class Figure:
 
 @dataclass(frozen=True)
 class BulletList:
+    """A list. `marked`: each item starts with its own mark, a greyscale-safe symbol beside
+    words ('\u25b2 **Shoplifting**: ... a special cause of concern'), so Word and HTML print
+    no bullet before it: one marker to an item, never a bullet and a mark together.
+    `small`: a list to look a name up in, set at a table's size (9 pt) in Word and HTML."""
+
     items: tuple[Inlines, ...]
+    marked: bool = False
+    small: bool = False
 
 
 @dataclass(frozen=True)

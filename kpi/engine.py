@@ -55,6 +55,12 @@ class Measured:
     value: float | None
     numerator: float | None = None
     denominator: float | None = None
+    # A rate of one dataset's rows (or a percentage snapshot): the window's rows whose
+    # numerator is not a whole number from 0 to their denominator (`outside`), and those whose
+    # numerator is not a whole number of at least 0 (`uncounted`), for `stats.rate_rule`;
+    # None for other KPIs.
+    outside: int | None = None
+    uncounted: int | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,26 @@ def _rate_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
             "den": _amount(kpi, kpi.denominator, rows)}
 
 
+# A rate's rows that break the per-row rule of its test as two proportions (`stats.rate_rule`,
+# docs/statistics.md): OUTSIDE counts the rows whose numerator is not a whole number from 0
+# to the row's denominator, UNCOUNTED those whose numerator is not a whole number of at least
+# 0 (not a count of events). Each row is read as the sums read it: a blank as 0.
+OUTSIDE, UNCOUNTED = "outside", "uncounted"
+
+
+def _checked_rate_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
+    """A rate of one dataset's rows (or a percentage snapshot): its numerator and denominator,
+    and its rows' counts against the rule of its test (OUTSIDE, UNCOUNTED)."""
+    parts = _rate_parts(kpi, rows)
+    num = (_sql(kpi.numerator) if kpi.numerator is not None else pl.lit(1)).cast(pl.Float64)
+    den = (_sql(kpi.denominator) if kpi.denominator is not None else pl.lit(1)).cast(pl.Float64)
+    num, den = num.fill_null(0.0), den.fill_null(0.0)
+    counted = num.is_finite() & (num.floor() == num) & (num >= 0)
+    parts[OUTSIDE] = rows & ~(counted & (num <= den)).fill_null(False)
+    parts[UNCOUNTED] = rows & ~counted.fill_null(False)
+    return parts
+
+
 def _within_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
     # A blank value was not measured: it is left out of the share, as mean and median leave it.
     value = _value(kpi)
@@ -203,7 +229,7 @@ def _population(project: Project, name: str) -> float:
 RECIPES: dict[Kind, Recipe] = {
     Kind.COUNT: Recipe(_count_parts, lambda k, c, p: c["n"]),
     Kind.SUM: Recipe(_count_parts, lambda k, c, p: c["n"]),
-    Kind.RATE: Recipe(_rate_parts, lambda k, c, p: _ratio(c["num"], c["den"], 100.0)),
+    Kind.RATE: Recipe(_checked_rate_parts, lambda k, c, p: _ratio(c["num"], c["den"], 100.0)),
     Kind.WITHIN: Recipe(_within_parts, lambda k, c, p: _ratio(c["num"], c["den"], 100.0)),
     Kind.MEAN: Recipe(_mean_parts, lambda k, c, p: _ratio(c["num"], c["den"])),
     Kind.MEDIAN: Recipe(_order_parts("median"),
@@ -211,7 +237,7 @@ RECIPES: dict[Kind, Recipe] = {
     Kind.PERCENTILE: Recipe(_order_parts("percentile"),
                             lambda k, c, p: c["stat"] if c["den"] else None, additive=False),
     Kind.SNAPSHOT: Recipe(
-        lambda k, rows: _rate_parts(k, rows) if k.numerator else _count_parts(k, rows),
+        lambda k, rows: _checked_rate_parts(k, rows) if k.numerator else _count_parts(k, rows),
         lambda k, c, p: _ratio(c["num"], c["den"], 100.0) if k.numerator else c["n"]),
     Kind.RATIO_OF_RATES: Recipe(
         _rate_parts,
@@ -1030,6 +1056,36 @@ def exact_total(wholes: int, units: int) -> float:
     return float(wholes * int(FRACTION_UNITS) + units) / FRACTION_UNITS
 
 
+def months_total(sums: Sequence[float | int | None], wholes: Sequence[int | None] | None = None,
+                 units: Sequence[int | None] | None = None,
+                 ordinary: Sequence[bool | None] | None = None) -> float | int:
+    """A quantity's sum over several months from each month's sum and, for a fraction, each
+    month's exact pieces (WHOLES, UNITS, ORDINARY): `exact_total` of the pieces summed, the
+    bits one exact sum over all their rows gives (`_exact_sum`); where a month's sum was left
+    to Polars (ORDINARY) or has no pieces, `math.fsum` of the months' sums (the same whatever
+    their order); whole numbers and flags as integers."""
+    if not any(isinstance(v, float) for v in sums):
+        return sum(v or 0 for v in sums)
+    if wholes is None or units is None or ordinary is None or any(
+            w is None for w in wholes) or any(ordinary):
+        return math.fsum(v or 0.0 for v in sums)
+    whole = sum(w or 0 for w in wholes)
+    if abs(whole) >= WHOLE_LIMIT:  # as `_exact_sum` over all the rows
+        return math.fsum(v or 0.0 for v in sums)
+    return exact_total(whole, sum(u or 0 for u in units))
+
+
+def months_part(months: Sequence[dict[str, float | None]], name: str) -> float | int:
+    """One component summed over several months' parts (as `ByMonth.monthly` gives them, a
+    fraction's with its exact pieces): `months_total`."""
+    def pieces(tag: str) -> list | None:
+        key = name + tag
+        return [m.get(key) for m in months] if all(key in m for m in months) else None
+
+    return months_total([m.get(name) for m in months], pieces(WHOLES), pieces(UNITS),
+                        pieces(ORDINARY))
+
+
 def _totals(frame: pl.LazyFrame, summed: dict[str, pl.Expr], n: pl.Expr | None,
             pieces: bool = False) -> list[pl.Expr]:
     """Each quantity's sum (see `_total`), named; a quantity in fractions summed exactly (see
@@ -1456,7 +1512,9 @@ class ByMonth:
         ids = [*self.parts_of, *(m for requests, _ in self.ordered for m, _, _ in requests),
                *(m for requests, _ in self.weighted for m, _, _ in requests)]
         for measure_id in dict.fromkeys(ids):
-            out[measure_id] = {month: self._parts(measure_id, [month]) for month in self.held}
+            out[measure_id] = {month: {**self._parts(measure_id, [month]),
+                                       **self._pieces(measure_id, month)}
+                               for month in self.held}
         return out
 
     def _sum(self, alias: str | None, rows: list[dict]) -> float | int:
@@ -1466,11 +1524,22 @@ class ByMonth:
             return 0
         if alias not in self.floats:
             return sum(r[alias] or 0 for r in rows)
-        wholes = sum(r.get(alias + WHOLES) or 0 for r in rows)
-        if (alias + WHOLES not in self._frame.columns or any(r[alias + ORDINARY] for r in rows)
-                or abs(wholes) >= WHOLE_LIMIT):  # as `_exact_sum` over all the rows
+        if alias + WHOLES not in self._frame.columns:
             return math.fsum(r[alias] or 0.0 for r in rows)
-        return exact_total(wholes, sum(r[alias + UNITS] or 0 for r in rows))
+        return months_total([float(r[alias] or 0.0) for r in rows],
+                            [r[alias + WHOLES] for r in rows], [r[alias + UNITS] for r in rows],
+                            [r[alias + ORDINARY] for r in rows])
+
+    def _pieces(self, measure_id: str, month: str) -> dict[str, float | None]:
+        """A month's exact pieces of each of the measure's fractions (keyed part + WHOLES,
+        UNITS, ORDINARY), so that a sum over months made from `monthly` is exact too
+        (`months_part`)."""
+        row = self.totals.get(month)
+        if row is None:
+            return {}
+        return {part + tag: row[alias + tag] for part, alias in self.parts_of.get(measure_id, ())
+                if alias is not None and alias + WHOLES in self._frame.columns
+                for tag in (WHOLES, UNITS, ORDINARY)}
 
     def _parts(self, measure_id: str, months: list[str]) -> dict[str, float | None]:
         rows = [self.totals[m] for m in months if m in self.totals]
@@ -1583,8 +1652,18 @@ def _measured(project: Project, kpi: KpiDef, window: Window | None,
         value = value * kpi.multiplier if value is not None else None
         return Measured(window, value if value is not None and math.isfinite(value) else None,
                         num, den)
-    got = parts[(kpi.id, window)]
-    return Measured(window, value_of(kpi, got, project), got.get("num"), got.get("den"))
+    return measured_of(project, kpi, window, parts[(kpi.id, window)])
+
+
+def measured_of(project: Project, kpi: KpiDef, window: Window,
+                parts: dict[str, float | None]) -> Measured:
+    """A KPI of one dataset over a window, from the window's components."""
+    def count(name: str) -> int | None:
+        got = parts.get(name)
+        return None if got is None else int(got)
+
+    return Measured(window, value_of(kpi, parts, project), parts.get("num"), parts.get("den"),
+                    count(OUTSIDE), count(UNCOUNTED))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1635,6 +1714,7 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
     for request in base.values():
         by_dataset.setdefault(request[0].source, []).append(request)
     found: dict[SeriesKey, pl.DataFrame] = {}
+    parts_of: Monthly = {}  # each base KPI's components month by month
     for dataset_id, wanted in by_dataset.items():
         windows = [_series_window(kpi, end, months) for kpi, end, months in wanted]
         kpis = list({kpi.id: kpi for kpi, _, _ in wanted}.values())
@@ -1647,13 +1727,10 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
             monthly = monthly_parts(project, dataset_id, kpis, span, as_of)
         held = store.parts_held(project, dataset_id, as_of)
         for (kpi, end, months), window in zip(wanted, windows, strict=True):
-            names = component_names(kpi)
-            own = pl.DataFrame(
-                [{"month": month, **{name: _part(parts, name) for name in names}}
-                 for month, parts in monthly.get(kpi.id, {}).items()],
-                schema={"month": pl.String, **dict.fromkeys(names, pl.Float64)}, orient="row")
+            own = monthly.get(kpi.id, {})
             found[(kpi.id, end, months)] = _series_frame(project, kpi, window, own, months,
                                                          held)
+            parts_of[kpi.id] = own
     out: dict[SeriesKey, pl.DataFrame] = {}
     for kpi, end, months in requests:
         if kpi.is_derived:
@@ -1663,7 +1740,7 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
             num, den = (found[(k, end, months + 11)] for k in (num_id, den_id))
             if quarterly:
                 # both by quarter: a monthly KPI's three months, beside the quarterly one's row
-                num, den = (_by_quarter(project, project.known_kpi(k), frame)
+                num, den = (_by_quarter(project, project.known_kpi(k), frame, parts_of[k])
                             for k, frame in ((num_id, num), (den_id, den)))
             out[(kpi.id, end, months)] = _derived_series(kpi, num, den,
                                                          months // 3 if quarterly else months)
@@ -1711,11 +1788,13 @@ def _derived_series(kpi: KpiDef, num: pl.DataFrame, den: pl.DataFrame,
     return frame.tail(months)
 
 
-def _by_quarter(project: Project, kpi: KpiDef, frame: pl.DataFrame) -> pl.DataFrame:
+def _by_quarter(project: Project, kpi: KpiDef, frame: pl.DataFrame,
+                monthly: dict[str, dict[str, float | None]]) -> pl.DataFrame:
     """A KPI's series by quarter, as `quarters_of` gives a quarterly dataset's: a row per
-    quarter (its month the quarter's first), the quarter's value (a monthly KPI's three months
-    summed; none where one is missing, or for a kind not summed from its months) and the
-    rolling year to the quarter's end. A quarterly KPI's series is returned as it is."""
+    quarter (its month the quarter's first), the quarter's value (a monthly KPI's three
+    months' components summed exactly, `_months_value`; none where one is missing, or for a
+    kind not summed from its months) and the rolling year to the quarter's end. `monthly` is
+    the KPI's components month by month. A quarterly KPI's series is returned as it is."""
     if project.datasets[kpi.source].months_per_row == 3:
         return frame
     months = frame["month"].to_list()
@@ -1727,51 +1806,56 @@ def _by_quarter(project: Project, kpi: KpiDef, frame: pl.DataFrame) -> pl.DataFr
         first = Month.parse(month)
         if first.month % 3 != 1:
             continue
-        three = [values.get(str(first + step)) for step in range(3)]
-        whole = additive and all(value is not None for value in three)
-        rows.append((month, math.fsum(v for v in three if v is not None) if whole else None,
+        three = [str(first + step) for step in range(3)]
+        whole = additive and all(values.get(m) is not None for m in three)
+        rows.append((month, _months_value(project, kpi, monthly, three) if whole else None,
                      rolling.get(str(first + 2))))
     return pl.DataFrame(rows, schema={"month": pl.String, "value": pl.Float64,
                                       "rolling_12": pl.Float64}, orient="row")
 
 
-def _part(parts: dict[str, float | None], name: str) -> float | None:
-    """One component of a month's parts; the non-finite count is left out of the parts of a
-    value that cannot be NaN or infinite (not a float), and is then 0."""
-    if name == NONFINITE:
-        return parts.get(name, 0)
-    return parts[name]
+def _months_value(project: Project, kpi: KpiDef, monthly: dict[str, dict[str, float | None]],
+                  months: Sequence[str]) -> float | None:
+    """An additive KPI's value over several months from their components, each summed as a
+    window's is (`months_part`: a fraction's exact pieces, the bits one sum over the months'
+    rows gives, in any order of rows or months); None where a month has no components."""
+    got = [monthly.get(m) for m in months]
+    if any(parts is None for parts in got):
+        return None
+    held = [parts for parts in got if parts is not None]
+    return value_of(kpi, {name: months_part(held, name) if name in held[0] or name != NONFINITE
+                          else 0 for name in component_names(kpi)}, project)
 
 
-def _series_frame(project: Project, kpi: KpiDef, window: Window, grouped: pl.DataFrame,
-                  months: int, held: dict[tuple, list[Month]] | None = None) -> pl.DataFrame:
-    """The series from each month's components (a month without rows has none). For a
-    dataset loaded part by part, `held` gives each part's months: a rolling 12-month value
-    whose year a part holds only in part has no figure, as the summary refuses that window
-    (part_gap), rather than summing the part over fewer months than the year."""
-    parts = component_names(kpi)
-    all_months = pl.DataFrame({"month": [str(m) for m in window.months()]})
-    grouped = all_months.join(grouped, on="month", how="left").sort("month")
-    values = [value_of(kpi, row, project) for row in grouped.iter_rows(named=True)]
-    out = grouped.with_columns(pl.Series("value", values, dtype=pl.Float64))
+def _series_frame(project: Project, kpi: KpiDef, window: Window,
+                  monthly: dict[str, dict[str, float | None]], months: int,
+                  held: dict[tuple, list[Month]] | None = None) -> pl.DataFrame:
+    """The series from each month's components (`monthly`: month -> parts; a month without
+    rows has none). A rolling 12-month value is the year's components summed exactly
+    (`_months_value`), the same figure to the bit as the summary's window of those months.
+    For a dataset loaded part by part, `held` gives each part's months: a rolling 12-month
+    value whose year a part holds only in part has no figure, as the summary refuses that
+    window (part_gap), rather than summing the part over fewer months than the year."""
+    labels = [str(m) for m in window.months()]
+    values = [value_of(kpi, monthly[m], project) if m in monthly else None for m in labels]
+    out = pl.DataFrame({"month": labels, "value": values},
+                       schema={"month": pl.String, "value": pl.Float64})
     quarterly = project.datasets[kpi.source].months_per_row == 3
     if RECIPES[kpi.kind].additive and not kpi.is_snapshot:
-        if quarterly:
+        spec = project.datasets[kpi.source]
+        rolling: list[float | None] = []
+        for index, label in enumerate(labels):
             # A quarter's row stands for its three months: the 12 months to a quarter's end
             # are its four quarters, read from the rows of their first months.
-            summed = [pl.sum_horizontal(*(pl.col(n).cast(pl.Float64).shift(k)
-                                          for k in (2, 5, 8, 11)), ignore_nulls=False)
-                      for n in parts]
-        else:
-            summed = [pl.col(n).cast(pl.Float64).rolling_sum(12) for n in parts]
-        rolled = grouped.select("month", *summed)
-        spec = project.datasets[kpi.source]
-        rolling = [value_of(kpi, row, project)
-                   if all(v is not None for k, v in row.items() if k != "month")
-                   and not (held and part_gap(spec, held, year := Window(
-                       WindowKind.YE, Month.parse(row["month"]) - 11, Month.parse(row["month"])),
-                       [year]))
-                   else None for row in rolled.iter_rows(named=True)]
+            steps = (2, 5, 8, 11) if quarterly else range(12)
+            if index < max(steps):
+                rolling.append(None)
+                continue
+            end = Month.parse(label)
+            year = Window(WindowKind.YE, end - 11, end)
+            rolling.append(None if held and part_gap(spec, held, year, [year]) else
+                           _months_value(project, kpi, monthly,
+                                         [labels[index - step] for step in steps]))
         out = out.with_columns(pl.Series("rolling_12", rolling, dtype=pl.Float64))
     else:
         out = out.with_columns(pl.lit(None, dtype=pl.Float64).alias("rolling_12"))

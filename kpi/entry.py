@@ -8,9 +8,38 @@ the command that needs them imports Typer, Rich, Polars or deltalake.
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
 import sys
 from typing import Any
+
+
+class _Closed:
+    """Standard output when the shell closed it (`kpi summary >&-`): Python leaves None there,
+    which a write would meet as a traceback. Every write is the operating system's refusal
+    (EBADF), which the command line reports as one line and exit 4; a command writing to
+    --output never writes here and runs as usual."""
+
+    encoding = "utf-8"
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF), "standard output")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _open_streams() -> None:
+    """Stand-ins for closed standard streams: output that refuses every write, and errors
+    that go nowhere (the exit code still says what happened)."""
+    if sys.stdout is None:
+        sys.stdout = _Closed()  # type: ignore[assignment]
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
 
 
 def main(argv: list[str] | None = None) -> int | None:
@@ -21,10 +50,32 @@ def main(argv: list[str] | None = None) -> int | None:
     # failed". A load it interrupts is not committed, as with any killed load.
     if argv is None and hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    _open_streams()
+    try:
+        return _answer(args)
+    except OSError as exc:  # writing an answer: a full disk, a closed output
+        if _debug(args):
+            raise
+        from kpi.errors import refusal
+
+        refused = refusal(exc)
+        sys.stderr.write(f"Error: {refused.message}\nHint: {refused.hint}\n")
+        return refused.exit_code
+
+
+def _debug(args: list[str]) -> bool:
+    """--debug or KPI_DEBUG (read as Click reads a flag's environment variable)."""
+    return "--debug" in args or os.environ.get("KPI_DEBUG", "").strip().lower() in (
+        "1", "true", "t", "yes", "y", "on")
+
+
+def _answer(args: list[str]) -> int | None:
+    """The version, a cached answer, or the command line's."""
     if args == ["--version"]:
         from kpi import __version__
 
         sys.stdout.write(f"kpi {__version__}\n")
+        sys.stdout.flush()
         return 0
     from kpi import cache
     from kpi.argv import placed

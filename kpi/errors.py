@@ -54,6 +54,23 @@ class DataError(KpiError):
                     "what is stored")
 
 
+# The hint of every refusal of a period with nothing to show (no_data).
+NO_DATA_HINT = ("'kpi datasets' shows the months each dataset holds: choose a --period they "
+                "cover, or load extracts with 'kpi ingest DATASET FILE...'")
+
+
+def no_data(period: object, reason: str, *, kpi: str | None = None,
+            by: str | None = None) -> DataError:
+    """The one refusal of a period a command has nothing to show for, whichever command (kpi
+    summary, show, compare, check, export): 'no KPI has data [by 'COLUMN'] for PERIOD:
+    REASON' (or 'KPI has no data for PERIOD: REASON'), exit 3, one hint. A table of blanks,
+    or checks failing for want of data, would say less; figures of another period would be
+    a wrong answer."""
+    split = f" by '{by}'" if by else ""
+    said = f"{kpi} has no data{split}" if kpi else f"no KPI has data{split}"
+    return DataError(f"{said} for {period}: {reason}", hint=NO_DATA_HINT)
+
+
 # The hint of a load refused because one of kpi's own cross-checks failed (a count that
 # should match another did not): the fault is not the user's, and nothing was stored.
 CROSS_CHECK_HINT = "the load is refused, nothing was stored; please report it"
@@ -130,6 +147,7 @@ REFUSAL_REASONS: dict[int, tuple[str, str]] = {
     errno.ENOENT: ("no such file or folder", "check the path"),
     errno.EEXIST: ("already exists", "choose another name"),
     errno.ENAMETOOLONG: ("the name is too long", "choose a shorter path"),
+    errno.EBADF: ("is closed", "give --output FILE, or run the command with its output open"),
 }
 
 

@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from kpi import render, stats
-from kpi.catalogue import BOUNDS, BOUNDS_HINT, Better, Kind, KpiDef, Project, Unit
+from kpi.catalogue import BOUNDS, BOUNDS_HINT, Better, Kind, KpiDef, Project, RateTest, Unit
 from kpi.document import (
     Align,
     BulletList,
@@ -339,6 +339,11 @@ def part_standouts(result: KpiResult, column: str,
     if frame is None:
         return None
     if _proportion(kpi):
+        # A part's proportion is tested against the rest's only where the whole window's
+        # rows meet the rule of a test of proportions (stats.rate_rule): then so do the rows
+        # of each part.
+        if stats.rate_rule(kpi, [result.current])[0] != RateTest.PROPORTIONS:
+            return None
         return stats.share_standouts(
             [(r["part"], r["current_numerator"], r["current_denominator"])
              for r in frame.iter_rows(named=True)], SMALL_BASE,
@@ -1145,7 +1150,7 @@ class _Builder:
             blocks.append(Paragraph(inlines(Strong(inlines(
                 f"Exceptions ({len(listed)})")), ": the KPIs the board should look at, "
                 f"most serious first, each with the paragraph that reports it ({key}).")))
-            blocks.append(BulletList(self._exception_lines(listed)))
+            blocks.append(BulletList(self._exception_lines(listed), marked=True))
         else:
             blocks.append(Paragraph(inlines(
                 "No KPI is an exception this month: no special cause of concern, no target "
@@ -1163,7 +1168,7 @@ class _Builder:
                     "need not agree.")))
                 blocks.append(BulletList(tuple(
                     inlines(Name(c.title), ": ", Name(_true_minus(c.message)))
-                    for c in failed)))
+                    for c in failed), small=True))
             else:
                 count = len(reconciling)
                 blocks.append(Paragraph(inlines(f"Every reconciliation of the data passed "
@@ -1174,12 +1179,13 @@ class _Builder:
                 f"Figures revised since the last paper: {count}"
                 + (f", listed in {self._revision_appendix}." if count else
                    " (none of the figures printed last time has changed)."))))
-        # The analyst's introduction, on the front page: a place the Word paper lets them type.
-        blocks.append(Slot("paper.introduction", "Introduction", tuple(
-            Paragraph(inlines(Name(t))) for t in self.commentary.introduction)))
         blocks += [Paragraph(inlines(Strong(inlines("The KPIs in each row of the table above")),
                                      " (for a KPI with a target, whether it will meet it)")),
                    names]
+        # The analyst's introduction ends the front page, after the matrix and the exceptions
+        # it must not push off the first two pages: a place the Word paper lets them type.
+        blocks.append(Slot("paper.introduction", "Introduction", tuple(
+            Paragraph(inlines(Name(t))) for t in self.commentary.introduction)))
         return Section("", inlines("Summary for the board"), tuple(blocks))
 
     def _matrix(self, results: list[KpiResult]) -> tuple[Table, BulletList]:
@@ -1210,10 +1216,12 @@ class _Builder:
             for n, r in enumerate(members):
                 verdict = self.verdicts.get(r.kpi.id)
                 column = _matrix_column(verdict)
-                said = "" if column == "none" else f" ({dict(MATRIX_COLUMNS)[column].lower()})"
+                said = "" if column == "none" else _aside(
+                    r.kpi.title, dict(MATRIX_COLUMNS)[column].lower())
                 names.append(inlines("; " if n else "", Name(r.kpi.title), said))
             items.append(inlines(Strong(inlines(f"{words} ({len(members)}): ")), names, "."))
-        return table, BulletList(tuple(items))
+        # Each row's mark leads its item (no bullet beside it); a list to look names up in.
+        return table, BulletList(tuple(items), marked=True, small=True)
 
     def _exception_lines(self, listed: list[KpiResult]) -> tuple[Inlines, ...]:
         """One line per exception; KPIs with no figure for the same reason (a dataset not
@@ -1530,8 +1538,10 @@ class _Builder:
                 verdict = self.verdicts.get(r.kpi.id)
                 reasons = [self._exception_words(r.kpi, verdict, why)
                            for why in self.exceptions[r.kpi.id]]
-                text = inlines(text, " ", Strong(inlines(Name(r.kpi.title))), " is an exception: ",
-                               "; ".join(reasons), ".")
+                # A dash, not a colon: a reason may hold its own ('a change in level: ...'),
+                # and a clause carries one colon at most.
+                text = inlines(text, " ", Strong(inlines(Name(r.kpi.title))),
+                               " is an exception \u2013 ", "; ".join(reasons), ".")
         for r in group:
             quotes = self._quotes(r.kpi)
             if quotes:
@@ -1893,8 +1903,8 @@ READING_VERDICTS = (
     "Each KPI gets two verdicts. The first says whether the change from the comparison is "
     "statistically significant at the 5% level (counts as events over time, proportions as "
     "cases; averages, medians, sums and snapshots are not tested). The second reads the "
-    "process chart of the last 24 months: either they show only normal variation, or the "
-    "latest month is a special cause: an unusually high or low month beyond the process "
+    "process chart of the last 24 months, which either shows only normal variation or has "
+    "a special cause in its latest month: an unusually high or low month beyond the process "
     "limits, seven or more months in a row above or below the average (a change in level), "
     "seven or more months in a row each higher or lower than the last, or two of three "
     "months close to a limit. A special cause is of improvement or of concern by the KPI's "
@@ -1952,6 +1962,13 @@ def _table_last_column(group: list[KpiResult], verdicts: Mapping[str, Verdict]
            for r in group):
         return "Variation", variation
     return None
+
+
+def _aside(title: str, words: str) -> str:
+    """Words said beside a name in a list: ' (target consistently met)', or ', target
+    consistently met' after a name that ends in its own parenthesis, so that a board member
+    never reads two asides stacked ('... (working days) (target ...)')."""
+    return f", {words}" if title.endswith(")") else f" ({words})"
 
 
 def _in_sentence(title: str) -> str:

@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from kpi.catalogue import Better, Kind, RateTest, Unit
+from kpi.catalogue import Better, Kind, KpiDef, RateTest, Unit
 from kpi.rounding import change_percent, fixed, rounded
 
 if TYPE_CHECKING:
@@ -199,16 +199,13 @@ def significance(result: KpiResult) -> Significance:
         return not_tested(result.note or "needs both a current and a comparison window")
     if kpi.kind in UNTESTED_KINDS:
         return not_tested(UNTESTED_KINDS[kpi.kind])
-    if kpi.is_derived:
-        return _rate_of_kpis(result)
-    if kpi.unit == Unit.PERCENT:
-        whole = _whole_counts(result)
-        if whole is None:
+    if kpi.unit == Unit.PERCENT and kpi.is_snapshot:
+        if _whole_counts(result) is None:
             return not_tested(NOT_WHOLE)
-        if kpi.is_snapshot:
-            return not_tested("two snapshots share most of their people, so they are not "
-                              "independent samples")
-        return proportion_test(*whole)
+        return not_tested("two snapshots share most of their people, so they are not "
+                          "independent samples")
+    if kpi.is_derived or kpi.unit == Unit.PERCENT:
+        return rate_significance(kpi, current, comparison)
     if kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT:
         n1, n2 = _whole(current.value), _whole(comparison.value)
         if kpi.multiplier != 1.0 or n1 is None or n2 is None:
@@ -227,22 +224,88 @@ def _whole_counts(result: KpiResult) -> list[int] | None:
     """The numerators and denominators of both windows (current first) as whole numbers, or
     None when one is not whole (or missing)."""
     assert result.current is not None and result.comparison is not None, "both windows"
-    counts = [_whole(v) for v in (result.current.numerator, result.current.denominator,
-                                  result.comparison.numerator, result.comparison.denominator)]
+    return _wholes(result.current, result.comparison)
+
+
+def _wholes(*windows: Measured) -> list[int] | None:
+    counts = [_whole(v) for w in windows for v in (w.numerator, w.denominator)]
     whole = [c for c in counts if c is not None]
     return whole if len(whole) == len(counts) else None
 
 
-def _rate_of_kpis(result: KpiResult) -> Significance:
-    """A rate of two KPIs, by the test `catalogue.rate_test` chose for it: two proportions
-    where its numerator's events are some of its denominator's, else the numerator's events
-    per its denominator (two Poisson counts, each denominator its exposure), else none."""
-    kpi, current, comparison = result.kpi, result.current, result.comparison
-    assert current is not None and comparison is not None, "checked by significance"
-    if kpi.rate_test == RateTest.PROPORTIONS:
-        whole = _whole_counts(result)
+class Measured(Protocol):
+    """What a test reads of a window (`engine.Measured`)."""
+
+    @property
+    def numerator(self) -> float | None: ...
+    @property
+    def denominator(self) -> float | None: ...
+    @property
+    def outside(self) -> int | None: ...
+    @property
+    def uncounted(self) -> int | None: ...
+
+
+def _rows(count: int) -> str:
+    """'1 row of the windows tested has', '3 rows ... have'."""
+    return (f"{count:,} row of the windows tested has" if count == 1
+            else f"{count:,} rows of the windows tested have")
+
+
+def rate_rule(kpi: KpiDef, windows: Sequence[Measured]) -> tuple[RateTest, str]:
+    """The one rule for testing a percentage of cases (docs/statistics.md, "Which test a rate
+    gets"), for the windows (or parts) tested against each other: the test, and the reason
+    where it is none.
+
+    Two proportions only where the numerator's events are some of the denominator's: a
+    within-threshold share (rows meeting a condition out of rows: nested by construction); a
+    rate of two KPIs declared or proven so (`catalogue.rate_test`); a rate of one dataset's
+    rows where every row of the windows has a numerator that is a whole number from 0 to its
+    denominator (the engine's OUTSIDE count is 0), whether or not the catalogue declares
+    `numerator_within_denominator = true`; a declaration that a row contradicts is refused,
+    never taken as licence. Else a count of events per its denominator (two Poisson counts,
+    the denominators their exposures) where every row's numerator is a whole number of at
+    least 0 (the engine's UNCOUNTED count is 0; for a rate of two KPIs, a `count` of rows
+    over a count or sum), unless the catalogue declares the relation. Else none."""
+    if kpi.kind == Kind.WITHIN:
+        return RateTest.PROPORTIONS, ""
+    if kpi.is_derived:
+        if kpi.rate_test is None or kpi.rate_test == RateTest.NONE:
+            return RateTest.NONE, ("the numerator's events are not known to be some of the "
+                                   "denominator's (numerator_within_denominator), and the "
+                                   "numerator is not a count of events per its denominator")
+        return kpi.rate_test, ""
+    if kpi.kind not in (Kind.RATE, Kind.SNAPSHOT) or kpi.numerator is None:
+        return RateTest.NONE, NOT_WHOLE
+    outside = [w.outside for w in windows]
+    uncounted = [w.uncounted for w in windows]
+    declared = kpi.numerator_within_denominator
+    if None in outside or None in uncounted:
+        return RateTest.NONE, ("its rows were not checked against the rule of the test "
+                               "(each numerator a whole number from 0 to its denominator)")
+    bad = sum(o for o in outside if o is not None)
+    if bad == 0 and declared is not False:
+        return RateTest.PROPORTIONS, ""
+    if declared:
+        return RateTest.NONE, (f"{_rows(bad)} a numerator that is not a whole number from 0 "
+                               "to the row's denominator, against "
+                               "numerator_within_denominator = true: check the expressions")
+    if sum(u for u in uncounted if u is not None) == 0:
+        return RateTest.PER_DENOMINATOR, ""
+    return RateTest.NONE, (f"{_rows(bad)} a numerator that is not a whole number from 0 to "
+                           "the row's denominator, so the rate is not a proportion of cases, "
+                           "and not a count of events either")
+
+
+def rate_significance(kpi: KpiDef, current: Measured, comparison: Measured) -> Significance:
+    """A percentage of cases, current window against comparison (or one part against the
+    rest), by the test `rate_rule` chooses: two proportions, the numerator's events per its
+    denominator (two Poisson counts, each denominator its exposure), or none."""
+    test, reason = rate_rule(kpi, (current, comparison))
+    if test == RateTest.PROPORTIONS:
+        whole = _wholes(current, comparison)
         return not_tested(NOT_WHOLE) if whole is None else proportion_test(*whole)
-    if kpi.rate_test == RateTest.PER_DENOMINATOR:
+    if test == RateTest.PER_DENOMINATOR:
         x1, x2 = _whole(current.numerator), _whole(comparison.numerator)
         e1, e2 = current.denominator, comparison.denominator
         if x1 is None or x2 is None or x1 < 0 or x2 < 0:
@@ -252,9 +315,7 @@ def _rate_of_kpis(result: KpiResult) -> Significance:
             return not_tested("a window's denominator is not a positive amount to take a "
                               "rate per")
         return poisson_test(x1, e1, x2, e2, per_denominator=True)
-    return not_tested("the numerator's events are not known to be some of the denominator's "
-                      "(numerator_within_denominator), and the numerator is not a count of "
-                      "events per its denominator")
+    return not_tested(reason)
 
 
 # ---------------------------------------------------------------------------------------------

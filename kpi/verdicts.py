@@ -94,7 +94,8 @@ def verdict_of(result: KpiResult, series: Series | None,
 
 # Kinds whose window is the sum of its months' components, so a window without its last
 # months can be summed again from the monthly parts.
-SUMMED = {Kind.COUNT: ("n",), Kind.RATE: ("num", "den"), Kind.WITHIN: ("num", "den")}
+SUMMED = {Kind.COUNT: ("n",), Kind.RATE: ("num", "den", engine.OUTSIDE, engine.UNCOUNTED),
+          Kind.WITHIN: ("num", "den")}
 
 
 def settled_window(months: int) -> str:
@@ -134,16 +135,15 @@ def settled_significance(project: Project, result: KpiResult,
     for measured in (current, comparison):
         kept = measured.window.months()[:-months]
         held = parts.get(kpi.id, {})
-        values = [[(held.get(str(m)) or {}).get(k) for k in keys] for m in kept]
-        if not kept or any(v is None for row in values for v in row):
+        got = [held.get(str(m)) or {} for m in kept]
+        if not kept or any(month.get(k) is None for month in got for k in keys):
             return stats.not_tested(f"its last {months} months are not final, and the months "
                                     "before them are not all held"), None
-        sums: dict[str, float | None] = {
-            k: float(sum(v for row in values if (v := row[n]) is not None))
-            for n, k in enumerate(keys)}
+        # Each component summed as a window's is: a fraction's exact pieces, the same bits
+        # as one sum over the months' rows (engine.months_part).
+        sums: dict[str, float | None] = {k: float(engine.months_part(got, k)) for k in keys}
         window = Window(measured.window.kind, kept[0], kept[-1])
-        trimmed.append(engine.Measured(window, engine.value_of(kpi, sums, project),
-                                       sums.get("num"), sums.get("den")))
+        trimmed.append(engine.measured_of(project, kpi, window, sums))
     test = stats.significance(replace(result, current=trimmed[0], comparison=trimmed[1]))
     return replace(test, note=f"{test.note}; {settled_window(months)}"), (trimmed[0],
                                                                           trimmed[1])
@@ -291,6 +291,16 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
             values = [value(kpi, month) for month in labels]
         out[kpi.id] = Series(labels, tuple(values))
     return out
+
+
+def monthly_parts(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Month],
+                  months: int = SERIES_MONTHS, as_of: AsOf | None = None) -> engine.Monthly:
+    """Every measure's components month by month over the `months` months ending at
+    `ends[kpi.id]` (see `series_start`), one read per dataset: the `parts` of
+    `monthly_values` and `settled_tests` for several series of the same KPIs."""
+    kpis = list(kpis)
+    return _read_monthly(project, kpis, {k.id: (series_start(k, ends[k.id], months),
+                                                ends[k.id]) for k in kpis}, as_of)
 
 
 def _read_monthly(project: Project, kpis: list[KpiDef], spans: dict[str, tuple[Month, Month]],

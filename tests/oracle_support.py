@@ -602,7 +602,7 @@ class Oracle:
         sql = {
             "count": f"SELECT {counted} FROM {table} WHERE {{w}}",
             "sum": f"SELECT coalesce(sum({k.value}), 0) FROM {table} WHERE {{w}}",
-            "rate": f"SELECT 100.0 * count(*) FILTER ({k.numerator}) / nullif({den}, 0) "
+            "rate": f"SELECT 100.0 * {numerator_sum(k)} / nullif({den}, 0) "
                     f"FROM {table} WHERE {{w}}",
             "within": f"SELECT 100.0 * count(*) FILTER ({k.value} <= {k.threshold}) / "
                       f"nullif(count({k.value}), 0) FROM {table} WHERE {{w}}",
@@ -760,7 +760,7 @@ def significance_counts(oracle: Oracle, k: Kpi, window: tuple[int, int]) -> tupl
     if k.kind == "count":
         sql = f"SELECT count(*), 0 FROM {k.dataset} WHERE {where}"
     elif k.kind == "rate":
-        sql = f"SELECT count(*) FILTER ({k.numerator}), count(*) FROM {k.dataset} WHERE {where}"
+        sql = f"SELECT {numerator_sum(k)}, count(*) FROM {k.dataset} WHERE {where}"
     else:
         sql = (f"SELECT count(*) FILTER ({k.value} <= {k.threshold}), count({k.value}) "
                f"FROM {k.dataset} WHERE {where}")
@@ -768,27 +768,63 @@ def significance_counts(oracle: Oracle, k: Kpi, window: tuple[int, int]) -> tupl
     return int(got[0]), int(got[1])
 
 
+def numerator_sum(k: Kpi) -> str:
+    """A rate's numerator summed over the rows in SQL: a condition counts its rows, a number
+    adds up (a blank adds nothing)."""
+    return f"coalesce(sum(CAST(({k.numerator}) AS DOUBLE)), 0)"
+
+
+def rows_not_nested(oracle: Oracle, k: Kpi, windows: list[tuple[int, int]]) -> tuple[int, int]:
+    """A rate of one dataset's rows, from DuckDB over the windows: the rows whose numerator
+    (a blank read as 0) is not a whole number from 0 to the row's denominator (1 without
+    one), and those whose numerator is not a whole number of at least 0; (0, 0) for other
+    KPIs."""
+    if k.kind != "rate" or k.parts or k.numerator is None:
+        return 0, 0
+    num = f"coalesce(CAST(({k.numerator}) AS DOUBLE), 0)"
+    den = f"coalesce(CAST(({k.denominator}) AS DOUBLE), 0)" if k.denominator else "1"
+    counted = f"(isfinite({num}) AND floor({num}) = {num} AND {num} >= 0)"
+    where = " OR ".join("month BETWEEN ? AND ?" for _ in windows)
+    if k.filter:
+        where = f"({where}) AND ({k.filter.replace('month =', 'decl_month =')})"
+    got = oracle.db.execute(
+        f"SELECT count(*) FILTER (NOT ({counted} AND {num} <= {den})), "
+        f"count(*) FILTER (NOT {counted}) FROM {k.dataset} WHERE {where}",
+        [m for w in windows for m in w]).fetchone()
+    return int(got[0]), int(got[1])
+
+
 def expected_significance(k: Kpi, current: tuple[int, int], comparison: tuple[int, int],
-                          months: tuple[int, int]) -> tuple[float, bool] | None:
+                          months: tuple[int, int], not_nested: tuple[int, int] = (0, 0)
+                          ) -> tuple[float, bool] | None:
     """The p-value and verdict SPEC's test gives (None where no test applies): a count's
     events n1 over t1 months against n2 over t2, conditioned on n1 + n2 (n1 is
     Binomial(n1 + n2, t1 / (t1 + t2)) when the rates are equal; two-sided, twice the smaller
     tail, by scipy.stats.binom); a rate's x1 of n1 against x2 of n2, the pooled two-proportion
-    z-test (scipy.stats.norm)."""
+    z-test (scipy.stats.norm). A rate of one dataset's rows is two proportions only where no
+    row of the two windows has a numerator outside 0 to its denominator (`not_nested`, from
+    `rows_not_nested`: rows outside, rows whose numerator is not a count); else, where every
+    numerator is a count, x1 events per n1 against x2 per n2, the counts' test with the
+    denominators as exposures; else none."""
     from scipy import stats as sp
 
-    if k.kind == "count":
-        n1, n2 = current[0], comparison[0]
+    def poisson(n1: int, t1: float, n2: int, t2: float) -> tuple[float, bool]:
         n = n1 + n2
         if n == 0:
             return 1.0, False
-        p = months[0] / (months[0] + months[1])
+        p = t1 / (t1 + t2)
         tails = (float(sp.binom.cdf(n1, n, p)), float(sp.binom.sf(n1 - 1, n, p)))
         p_value = min(1.0, 2 * min(tails))
         return p_value, p_value < ALPHA
+
+    if k.kind == "count":
+        return poisson(current[0], months[0], comparison[0], months[1])
     (x1, n1), (x2, n2) = current, comparison
     if n1 == 0 or n2 == 0:
         return None
+    outside, uncounted = not_nested
+    if outside:
+        return poisson(x1, n1, x2, n2) if not uncounted else None
     pooled = (x1 + x2) / (n1 + n2)
     spread = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
     if spread == 0:

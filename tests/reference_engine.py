@@ -12,14 +12,18 @@ import polars as pl
 
 from kpi.catalogue import KpiDef, Project
 from kpi.engine import (
+    RECIPES,
     _breakdown_frame,
     _derived_series,
     _interpolated,
     _series_frame,
     _series_window,
     _sql,
+    _totals,
     components_of,
     prepare,
+    rows_of,
+    summands_of,
 )
 from kpi.errors import ConfigError
 from kpi.periods import Month, Window
@@ -52,10 +56,16 @@ def monthly_series(project: Project, kpi: KpiDef, end: Month, months: int = 24,
     window = _series_window(kpi, end, months)
     frame = prepare(project, kpi.dataset, [kpi], as_of)
     parts = components_of(kpi, frame)
+    aggs = [e.alias(name) for name, e in parts.items()]
+    if RECIPES[kpi.kind].additive:
+        # Each month's fractions also as their exact pieces, from which a rolling year is
+        # the one exact sum over the year's rows.
+        aggs += [e for e in _totals(frame, summands_of(kpi, rows_of(kpi)), None, pieces=True)
+                 if "\t" in e.meta.output_name()]
     rows = pl.col("month").is_between(pl.lit(str(window.start)), pl.lit(str(window.end)))
-    grouped = (frame.filter(rows).group_by("month")
-               .agg([e.alias(name) for name, e in parts.items()]).collect())
-    return _series_frame(project, kpi, window, grouped, months)
+    grouped = frame.filter(rows).group_by("month").agg(aggs).collect()
+    monthly = {row.pop("month"): row for row in grouped.iter_rows(named=True)}
+    return _series_frame(project, kpi, window, monthly, months)
 
 
 def breakdown(project: Project, kpi: KpiDef, column: str, current: Window,

@@ -9,6 +9,7 @@ import pytest
 
 from kpi.catalogue import load_project
 from kpi.checks import CheckKind, run_checks
+from kpi.errors import DataError
 from kpi.ingest import load
 from kpi.periods import Month
 
@@ -145,13 +146,15 @@ def test_a_missing_month_fails_coverage_and_gaps(tmp_path):
 
 def test_the_quality_check_says_how_many_kpis_had_rows_to_check(tmp_path):
     """It passes when no KPI has a quality note, and says of how many KPIs it read rows: all
-    three here, none for a period before the data (not '3 rows checked' of rows never read)."""
+    three here. A period before the data is refused as kpi summary refuses it (not checks
+    failing, nor '3 rows checked' of rows never read)."""
     project = _project(tmp_path)
     quality = next(r for r in run_checks(project, PERIOD).results if r.id == "quality")
     assert quality.passed and quality.message == "3 of 3 live KPIs' rows checked"
-    before = next(r for r in run_checks(project, Month.parse("2019-01")).results
-                  if r.id == "quality")
-    assert before.message == "no rows to check for the 3 live KPIs"
+    with pytest.raises(DataError) as refused:
+        run_checks(project, Month.parse("2019-01"))
+    assert refused.value.message == ("no KPI has data for 2019-01: total: no data on or "
+                                     "before 2019-01")
 
 
 def test_data_checks_can_be_left_out(tmp_path):

@@ -396,9 +396,10 @@ def test_no_data_for_the_period_is_exit_3_in_every_command_and_format(cli, mini,
 
 def test_no_data_is_exit_3_for_export_and_history_and_datasets_says_what_is_stored(cli, mini,
                                                                                     tmp_path):
-    """The commands that would print nothing else for want of data exit 3 too; `kpi check`
-    fails (exit 1) naming each dataset with no data, and `kpi datasets` of an empty project
-    answers its question (0 rows each) and exits 0."""
+    """The commands that would print nothing else for want of data exit 3 too, `kpi check`
+    of an empty project among them (it failed, exit 1, one check per KPI and dataset, as if
+    the data were wrong rather than absent); `kpi datasets` of an empty project answers its
+    question (0 rows each) and exits 0."""
     paper = tmp_path / "out" / "board.md"
     export = cli(["--project", mini, "export", "markdown", "--period", "2001-01",
                   "--output", paper])
@@ -411,10 +412,9 @@ def test_no_data_is_exit_3_for_export_and_history_and_datasets_says_what_is_stor
     assert history.stderr.splitlines()[0] == "Error: dataset 'crimes' has no data yet"
     check = cli(["--project", tmp_path / "new", "check", "--period", "2025-09", "--format",
                  "json"])
-    assert check.exit_code == 1
-    failed = {c["id"]: c["message"] for c in json.loads(check.stdout)["checks"]
-              if not c["passed"]}
-    assert failed["gaps_crimes"] == "dataset 'crimes' has no data yet"
+    assert (check.exit_code, check.stdout) == (3, "")
+    assert check.stderr.splitlines()[0] == ("Error: no KPI has data for 2025-09: nothing is "
+                                            "stored yet (every dataset is empty)")
     datasets = cli(["--project", tmp_path / "new", "datasets", "--format", "json"])
     assert datasets.exit_code == 0
     assert {(d["dataset"], d["rows"]) for d in json.loads(datasets.stdout)} == {

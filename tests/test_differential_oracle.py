@@ -74,6 +74,7 @@ from oracle_support import (
     parse,
     percent_change,
     q_rows,
+    rows_not_nested,
     same,
     settled,
     significance_counts,
@@ -683,7 +684,8 @@ class OracleMachine(RuleBasedStateMachine):
         counts = [significance_counts(self.oracle, k, w) for w in (current, comparison)]
         assert counts[0] is not None and counts[1] is not None
         months = (current[1] - current[0] + 1, comparison[1] - comparison[0] + 1)
-        want = expected_significance(k, counts[0], counts[1], months)
+        want = expected_significance(k, counts[0], counts[1], months,
+                                     rows_not_nested(self.oracle, k, [current, comparison]))
         if want is not None and k.provisional_months:
             # Tested without the last months of each window, where every month kept holds
             # rows; else not tested, saying why.
@@ -700,7 +702,8 @@ class OracleMachine(RuleBasedStateMachine):
             counts = [significance_counts(self.oracle, k, w) for w in kept]
             assert counts[0] is not None and counts[1] is not None
             months = tuple(w[1] - w[0] + 1 for w in kept)
-            want = expected_significance(k, counts[0], counts[1], months)
+            want = expected_significance(k, counts[0], counts[1], months,
+                                         rows_not_nested(self.oracle, k, kept))
             STATS["significance: provisional months left out"] += 1
         if want is None:
             if test["test"] is not None:

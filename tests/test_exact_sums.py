@@ -6,6 +6,7 @@ row order: 0.01 + 26.48 + 0.01 is 26.500000000000004 that way, 26.5 exactly."""
 from __future__ import annotations
 
 import random
+from fractions import Fraction
 from pathlib import Path
 
 import polars as pl
@@ -91,4 +92,31 @@ def test_compare_gives_the_summary_figure_to_the_bit_in_any_row_order(tmp_path, 
         for kpi_id, (summary, compared) in figures.items():
             assert summary.hex() == compared.hex(), (name, kpi_id, summary, compared)
             seen.setdefault(kpi_id, set()).add(summary.hex())
+    assert all(len(bits) == 1 for bits in seen.values()), seen
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_trends_rolling_year_is_the_summarys_window_to_the_bit_in_any_row_order(tmp_path,
+                                                                                  seed):
+    """`Project.series` (the trend of `kpi show` and of the paper's charts): each rolling
+    12-month point is the year's rows summed exactly, the same bits whatever order the rows
+    were loaded in, and at the period it is the summary's figure for that year to the bit
+    (the months' totals added as floats, 0.1 + 0.2 + ..., were not)."""
+    losses = LOSSES[:]
+    random.Random(seed).shuffle(losses)
+    orders = {"given": LOSSES, "shuffled": losses, "reversed": LOSSES[::-1]}
+    seen: dict[str, set[tuple[str, ...]]] = {}
+    for name, values in orders.items():
+        project = _project(tmp_path / name, values)
+        for kpi_id in ("loss", "mean_loss"):
+            series = project.series(kpi_id, "2025-09", months=12)
+            rolling = series["rolling_12"].to_list()
+            if kpi_id == "loss":
+                summary = project.summary("2025-09", "yoy")
+                mine = summary.filter(pl.col("id") == kpi_id)["current_value"].item()
+                assert rolling[-1].hex() == mine.hex(), (name, rolling[-1], mine)
+                # The year's 13 x 12 rows, summed exactly.
+                assert rolling[-1] == float(sum(Fraction(v) for v in values) * 12)
+            seen.setdefault(kpi_id, set()).add(tuple(
+                "none" if v is None else v.hex() for v in [*rolling, *series["value"]]))
     assert all(len(bits) == 1 for bits in seen.values()), seen

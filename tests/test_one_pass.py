@@ -187,7 +187,12 @@ def test_windows_summed_from_months_equal_one_query_over_the_window(
             assert set(monthly[kpi.id]) == held & set(read), kpi.id
             for month, got in monthly[kpi.id].items():
                 one = Month.parse(month)
-                same(project, kpi, got, direct(project, kpi, Window(WindowKind.AT, one, one)))
+                # A fraction's exact pieces ride along (for sums over months, months_part).
+                pieces = {k for k in got if k.endswith((engine.WHOLES, engine.UNITS,
+                                                        engine.ORDINARY))}
+                assert {k.split("\t")[0] for k in pieces} <= set(got), kpi.id
+                same(project, kpi, {k: v for k, v in got.items() if k not in pieces},
+                     direct(project, kpi, Window(WindowKind.AT, one, one)))
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from oracle_support import excel_round, excel_text
+from prose_support import kpi_titles, stacked_punctuation
 
 from kpi.catalogue import Better, Kind, KpiDef, Unit
 from kpi.engine import KpiResult, Measured, Outcome
@@ -992,6 +993,31 @@ def test_bundled_sample_paper_matches_golden(sample):
     assert text == GOLDEN.read_text(encoding="utf-8")
 
 
+def test_the_sample_paper_reads_one_clause_at_a_time(sample):
+    """No two asides in a row (') (') and at most one colon to a clause, KPI names read as
+    one word: '**PCSOs: women** is an exception: a change in level: the level fell ...' made
+    a board member untangle three colons (tests/prose_support.py states the rule)."""
+    from kpi.catalogue import bundled_project_dir
+
+    _, text, _ = sample
+    titles = kpi_titles(bundled_project_dir() / "kpi.toml", bundled=True)
+    assert stacked_punctuation(text, titles) == []
+    # the rule finds what it is for
+    assert stacked_punctuation("X is an exception: a change in level: it fell.", []) != []
+    assert stacked_punctuation("Crime harm (days) (target met).", []) != []
+    assert stacked_punctuation("**A: b** is an exception \u2013 a change: it fell.",
+                               ["A: b"]) == []
+
+
+def test_an_aside_after_a_name_in_brackets_is_not_stacked():
+    from kpi import paper
+
+    assert paper._aside("Crime harm score (millions of days)", "target consistently met") == (
+        ", target consistently met")
+    assert paper._aside("Homicides", "target consistently met") == (
+        " (target consistently met)")
+
+
 def test_bundled_sample_paper_reads_as_commonmark_without_stray_marks(sample):
     """Rendered as CommonMark, every bold and italic of the sample's paper closes: the rows
     of the matrix once printed "**▲ Special cause of concern (6): **Sexual offences", the
@@ -1101,8 +1127,8 @@ def test_bundled_sample_tables_give_a_column_a_board_can_use(sample):
         assert doc["significance"]["significant"] is None
         assert row[-1] == words[doc["variation"]["verdict"]], row
     assert [r[0] for r in workforce[2:] if r[-1].startswith("\u25b2")] == ["PCSOs: women"]
-    assert ("**PCSOs: women** is an exception: a change in level: the level fell in November "
-            "2024 and has stayed lower since (seven or more months in a row below the "
+    assert ("**PCSOs: women** is an exception \u2013 a change in level: the level fell in "
+            "November 2024 and has stayed lower since (seven or more months in a row below the "
             "average).") in text
     assert "Table 1 sets out ethics training completion rates in September 2025" in text
 

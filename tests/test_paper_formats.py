@@ -559,6 +559,16 @@ def _check_pdf(pdf: Path, markdown: Path, vocabulary: set[str]) -> None:
         assert len(on) == 1, caption
         page = pages[on[0]]
         assert first in page and last in page and "KPI" in page, (caption, page[:300])
+    # The first two pages hold the matrix, every exception and the matrix rows' KPIs by name
+    # (the last row's last KPI ran onto page 3 in Word), and a front-page line has one
+    # marker: the shape, never a bullet beside it ("\u2022 \u25b2").
+    front = " ".join(" ".join(pages[:2]).split())
+    md = markdown.read_text(encoding="utf-8")
+    exceptions = re.findall(r"^- [\u25b2\u25bc\u25bd\u25cb] \*\*(.+?)\*\*", md, re.MULTILINE)
+    assert exceptions and all(name in front for name in exceptions), exceptions
+    last_row = [line for line in md.splitlines() if line.startswith("- **In development (")]
+    assert last_row and last_row[0].rstrip(".").rsplit("; ", 1)[-1] in front
+    assert not re.search(r"\u2022\s*[\u25b2\u25bc\u25bd\u25cb\u25a0\u25c6]", text)
 
 
 # Characters that join or split words without showing: Word's word joiner after a minus sign,

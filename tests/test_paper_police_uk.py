@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from prose_support import kpi_titles, stacked_punctuation
 from typer.testing import CliRunner
 
 from kpi.render import escape_markdown
@@ -71,6 +72,14 @@ def test_no_plan_wording_and_no_unused_glossary(city):
     assert headings[-2:] == ["Appendix 2: KPI definitions", "Appendix 3: Data sources"]
     # Open data is not called the force's live systems: the project says what its data is.
     assert "live systems" not in text and "police.uk open data" in text
+
+
+def test_the_paper_reads_one_clause_at_a_time(city):
+    """No two asides in a row and at most one colon to a clause (tests/prose_support.py), in
+    a real force's paper as in the sample's."""
+    titles = kpi_titles(PROJECT / "kpi.toml")
+    assert stacked_punctuation(city["first"], titles) == []
+    assert stacked_punctuation(city["full"], titles) == []
 
 
 def test_no_percentage_on_a_tiny_base(city):

@@ -62,9 +62,9 @@ def test_new_project_summary_says_no_data_yet(cli, tmp_path):
     assert result.exit_code == 3, result.output
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "Error: no KPI has data for 2025-09: total_crime: dataset 'crimes' has no data yet",
-        "Hint: load extracts with 'kpi ingest DATASET FILE...'; 'kpi datasets' shows what is "
-        "stored"]
+        "Error: no KPI has data for 2025-09: nothing is stored yet (every dataset is empty)",
+        "Hint: 'kpi datasets' shows the months each dataset holds: choose a --period they "
+        "cover, or load extracts with 'kpi ingest DATASET FILE...'"]
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "docx", "html"])
@@ -77,9 +77,9 @@ def test_new_project_paper_is_refused_as_the_summary_is(cli, tmp_path, fmt):
                   "--output", output])
     assert result.exit_code == 3, result.output
     assert result.stderr.splitlines() == [
-        "Error: no KPI has data for 2025-09: total_crime: dataset 'crimes' has no data yet",
-        "Hint: load extracts with 'kpi ingest DATASET FILE...'; 'kpi datasets' shows what is "
-        "stored"]
+        "Error: no KPI has data for 2025-09: nothing is stored yet (every dataset is empty)",
+        "Hint: 'kpi datasets' shows the months each dataset holds: choose a --period they "
+        "cover, or load extracts with 'kpi ingest DATASET FILE...'"]
     assert not output.exists()
     assert not output.with_name("board.figures.json").exists()
 

@@ -79,3 +79,78 @@ def test_rows_held_for_a_later_period_give_an_earlier_one_its_own_months():
     read = engine.evaluate(project, Month.parse("2024-09"), series=verdicts.SERIES_MONTHS)
     assert repr(earlier.results) == repr(read.results)
     assert earlier.monthly == read.monthly
+
+
+def test_kpi_show_reads_a_provisional_kpis_months_once_and_judges_it_once(tmp_path,
+                                                                          monkeypatch):
+    """`Project.detail` (what `kpi show` prints) of a KPI with provisional months: its
+    dataset's monthly components are computed in one pass (`engine._Plan.run`) for its
+    windows, trend, verdict series and test without the provisional months alike, every
+    month of the store read by one query, and its verdict is judged once."""
+    import shutil
+    from pathlib import Path
+
+    import kpi
+    from kpi import verdicts
+    from kpi.ingest import load
+
+    mini = Path(__file__).resolve().parent / "fixtures" / "mini"
+    root = tmp_path / "mini"
+    shutil.copytree(mini, root)
+    toml = root / "kpi.toml"
+    text = toml.read_text(encoding="utf-8")
+    rate = 'numerator = "outcome IN (\'OC1\', \'OC2\')"\n'
+    assert rate in text
+    toml.write_text(text.replace(rate, rate + "provisional_months = 2\n"), encoding="utf-8")
+    from kpi.catalogue import load_project
+
+    load(load_project(root), "crimes")
+    opened = kpi.open(root)
+    assert opened.definition.known_kpi("positive_outcome_rate").provisional_months == 2
+    reads: Counter[tuple[str, str]] = Counter()
+    real_scan = store.scan
+
+    def counting_scan(project, dataset_id, as_of=None):
+        real = real_scan(project, dataset_id, as_of)
+
+        def source(with_columns, predicate, n_rows, batch_size):
+            got = (real if predicate is None else real.filter(predicate)).collect()
+            for month in got.get_column("month").unique().to_list():
+                reads[(dataset_id, month)] += 1
+            if with_columns is not None:
+                got = got.select(with_columns)
+            yield got.head(n_rows) if n_rows is not None else got
+
+        return register_io_source(source, schema=real.collect_schema(), is_pure=True)
+
+    judged: list[str] = []
+    real_verdict = verdicts.verdict_of
+
+    def counting_verdict(result, series, settled=None):
+        judged.append(result.kpi.id)
+        return real_verdict(result, series, settled)
+
+    passes: list[tuple[str, tuple[str, ...]]] = []
+    real_run = engine._Plan.run
+
+    def counting_run(plan):
+        passes.append((plan.dataset_id, tuple(plan.months)))
+        return real_run(plan)
+
+    monkeypatch.setattr(store, "scan", counting_scan)
+    monkeypatch.setattr(engine._Plan, "run", counting_run)
+    monkeypatch.setattr(verdicts, "verdict_of", counting_verdict)
+    monkeypatch.setattr(engine, "_GROUPED", {})
+    monkeypatch.setattr(engine, "_HELD", {})
+    detail = opened.detail("positive_outcome_rate", "2025-09")
+    assert detail.verdict.settled is not None  # tested without its provisional months
+    assert detail.trend is not None and detail.verdict.chart is not None
+    assert reads and {key: n for key, n in reads.items() if n > 1} == {}
+    assert [dataset for dataset, _ in passes] == ["crimes"], passes
+    assert judged == ["positive_outcome_rate"]
+    # The same detail as read by the store's own reader.
+    monkeypatch.undo()
+    engine._GROUPED.clear()
+    engine._HELD.clear()
+    again = opened.detail("positive_outcome_rate", "2025-09")
+    assert repr(again) == repr(detail)

@@ -36,6 +36,7 @@ from oracle_support import (
     expected_significance,
     inc_rows,
     parse,
+    rows_not_nested,
     settled,
     significance_counts,
     text,
@@ -145,10 +146,14 @@ def _summary(cli, root, *args: str) -> dict[str, dict]:
 
 
 def _poisson_p(x1: int, e1: float, x2: int, e2: float) -> float:
-    """The conditional test of two Poisson counts per exposure, from scipy."""
+    """The conditional test of two Poisson counts per exposure, from scipy's binomial
+    distribution: x1 of x1 + x2 events, each in the first with chance e1 / (e1 + e2) where the
+    rates are equal; two-sided as SPEC states it, twice the smaller tail (scipy's binomtest
+    sums the outcomes no likelier instead, the same only where the chance is one half)."""
     from scipy import stats as sp
 
-    return float(sp.binomtest(x1, x1 + x2, e1 / (e1 + e2)).pvalue)
+    n, p = x1 + x2, e1 / (e1 + e2)
+    return min(1.0, 2 * min(float(sp.binom.cdf(x1, n, p)), float(sp.binom.sf(x1 - 1, n, p))))
 
 
 def _proportions_p(x1: int, n1: int, x2: int, n2: int) -> float:
@@ -318,17 +323,154 @@ def test_a_contradicted_or_malformed_declaration_is_refused(tmp_path, cli, key, 
     assert "Traceback" not in result.output
 
 
-def test_the_key_is_refused_on_a_rate_of_one_datasets_rows(tmp_path, cli):
+def test_the_key_is_refused_on_a_kpi_that_is_not_a_rate(tmp_path, cli):
     root = tmp_path / "refused"
     root.mkdir()
     defs = RATES_TOML + ('\n[[kpis]]\nid = "own"\ntitle = "Own"\npriority = "p"\n'
-                         'kind = "rate"\ndataset = "calls"\nnumerator = "kind = \'urgent\'"\n'
+                         'kind = "count"\ndataset = "calls"\n'
                          'numerator_within_denominator = true\n')
     (root / "kpi.toml").write_text(defs, encoding="utf-8")
     result = cli(["--project", root, "summary", "--period", "2025-09"])
     assert result.exit_code == 3
-    assert ("KPI 'own', key 'numerator_within_denominator': is a key of a rate of two KPIs "
-            "(numerator_kpi and denominator_kpi)") in result.output
+    assert ("KPI 'own', key 'numerator_within_denominator': is a key of a rate (with "
+            "numerator and denominator, or numerator_kpi and denominator_kpi)") in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# 1b. A rate of one dataset's rows: two proportions only where every row of the windows has a
+# numerator that is a whole number from 0 to its denominator
+
+REPORTS_TOML = """
+[project]
+name = "Reports"
+baseline = "2024-03"
+
+[datasets.reports]
+date = "day"
+[datasets.reports.columns]
+day = "date"
+area = "str"
+reports = "int"
+positive = "float"
+
+[[priorities]]
+id = "p"
+title = "Plan"
+
+[[kpis]]
+id = "positive_rate"
+title = "Positive outcome rate"
+priority = "p"
+kind = "rate"
+dataset = "reports"
+numerator = "positive"
+denominator = "reports"
+better = "higher"
+breakdowns = ["area"]
+"""
+
+
+def _reports_project(tmp_path, cli, odd: list[str], extra: str = ""):
+    """Two years of monthly rows, per area: North 3 (then 5) positive of 10 reports, South 2
+    of 10; every row's numerator a whole number from 0 to its denominator. `odd` rows
+    ("day,area,reports,positive") are added in March 2025, inside the current window."""
+    root = tmp_path / "reports"
+    root.mkdir(parents=True)
+    (root / "kpi.toml").write_text(REPORTS_TOML + extra, encoding="utf-8")
+    lines = ["day,area,reports,positive"]
+    for index in range(Month.parse("2023-10").index, Month.parse("2025-09").index + 1):
+        month = Month(index)
+        late = index > Month.parse("2024-09").index
+        lines += [f"{month}-05,North,10,{5 if late else 3}", f"{month}-06,South,10,2"]
+    lines += odd
+    path = root / "reports.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["--project", root, "ingest", "reports", path]).exit_code == 0
+    return root
+
+
+def test_a_rate_whose_every_row_is_nested_is_two_proportions(tmp_path, cli):
+    root = _reports_project(tmp_path, cli, [])
+    got = _summary(cli, root)["positive_rate"]
+    assert (got["current"]["numerator"], got["current"]["denominator"]) == (84, 240)
+    assert (got["comparison"]["numerator"], got["comparison"]["denominator"]) == (60, 240)
+    test = got["significance"]
+    assert test["test"] == "two_proportion_z"
+    assert test["p_value"] == pytest.approx(_proportions_p(84, 240, 60, 240), rel=1e-9)
+
+
+# A row with more positives than reports beside one with none of ten: the windows' sums (89
+# of 252 against 60 of 240) still look like proportions.
+OUTSIDE_ROWS = ["2025-03-07,North,2,5", "2025-03-08,South,10,0"]
+
+
+def test_a_row_outside_its_denominator_is_tested_per_denominator(tmp_path, cli):
+    """A numerator above its row's denominator: the positives are not some of the reports,
+    so no test of two proportions (whatever the windows' sums); the positives are whole
+    counts of events, so the conditional test of two Poisson counts per report."""
+    root = _reports_project(tmp_path, cli, OUTSIDE_ROWS)
+    got = _summary(cli, root)["positive_rate"]
+    assert (got["current"]["numerator"], got["current"]["denominator"]) == (89, 252)
+    test = got["significance"]
+    assert test["test"] == "poisson_exact", test
+    assert test["p_value"] == pytest.approx(_poisson_p(89, 252, 60, 240), rel=1e-9)
+    shown = cli(["--project", root, "show", "positive_rate", "--period", "2025-09",
+                 "--vs", "yoy", "--format", "json"])
+    assert json.loads(shown.stdout)["kpi"]["significance"] == test
+
+
+def test_a_declaration_a_row_contradicts_is_not_tested(tmp_path, cli):
+    """`numerator_within_denominator = true` with a row whose numerator exceeds its
+    denominator: not tested, the reason naming the rows and the declaration."""
+    root = _reports_project(tmp_path, cli, OUTSIDE_ROWS,
+                            extra="numerator_within_denominator = true\n")
+    test = _summary(cli, root)["positive_rate"]["significance"]
+    assert test["test"] is None and test["p_value"] is None
+    assert test["reason"] == (
+        "1 row of the windows tested has a numerator that is not a whole number from 0 to "
+        "the row's denominator, against numerator_within_denominator = true: check the "
+        "expressions")
+    # Declared, with every row nested: two proportions.
+    nested = _reports_project(tmp_path / "nested", cli, [],
+                              extra="numerator_within_denominator = true\n")
+    assert _summary(cli, nested)["positive_rate"]["significance"]["test"] == "two_proportion_z"
+    # Declared false: never two proportions, so events per report even with every row nested.
+    denied = _reports_project(tmp_path / "denied", cli, [],
+                              extra="numerator_within_denominator = false\n")
+    test = _summary(cli, denied)["positive_rate"]["significance"]
+    assert test["test"] == "poisson_exact"
+    assert test["p_value"] == pytest.approx(_poisson_p(84, 240, 60, 240), rel=1e-9)
+
+
+def test_a_numerator_not_a_count_is_not_tested(tmp_path, cli):
+    """A half positive: neither a proportion of cases nor a count of events."""
+    root = _reports_project(tmp_path, cli, ["2025-03-07,North,10,0.5"])
+    test = _summary(cli, root)["positive_rate"]["significance"]
+    assert test["test"] is None
+    assert test["reason"] == (
+        "1 row of the windows tested has a numerator that is not a whole number from 0 to "
+        "the row's denominator, so the rate is not a proportion of cases, and not a count of "
+        "events either")
+
+
+def test_compare_tests_a_part_by_the_same_rule(tmp_path, cli):
+    """`kpi compare`: South (its rows nested) against North (one row outside): the test of
+    the parts follows the rule over both parts' rows, as the summary's does over windows."""
+    root = _reports_project(tmp_path, cli, ["2025-03-07,North,2,5"])
+    result = cli(["--project", root, "compare", "--period", "2025-09", "--by", "area",
+                  "--format", "json"])
+    assert result.exit_code == 0, result.output
+    parts = {p["name"]: p for p in json.loads(result.stdout)["kpis"][0]["parts"]}
+    south = parts["South"]["vs_rest"]
+    assert south["test"] == "poisson_exact"
+    assert south["p_value"] == pytest.approx(_poisson_p(24, 120, 65, 122), rel=1e-9)
+    clean = _reports_project(tmp_path / "clean", cli, [])
+    result = cli(["--project", clean, "compare", "--period", "2025-09", "--by", "area",
+                  "--format", "json"])
+    parts = {p["name"]: p for p in json.loads(result.stdout)["kpis"][0]["parts"]}
+    assert parts["South"]["vs_rest"]["test"] == "two_proportion_z"
+    assert parts["South"]["vs_rest"]["p_value"] == pytest.approx(
+        _proportions_p(24, 120, 60, 120), rel=1e-9)
 
 
 def test_the_samples_outcome_rates_are_tested_per_crime(cli):
@@ -357,7 +499,8 @@ def test_the_samples_outcome_rates_are_tested_per_crime(cli):
 
 
 def _provisional_spec(rnd: random.Random) -> ProjectSpec:
-    """A count, a rate and a within-threshold share of the incidents, each with 1 to 3
+    """A count, a rate, a within-threshold share and a rate of victims per incident (not a
+    proportion: `oracle_support.rows_not_nested`) of the incidents, each with 1 to 3
     provisional months and a comparison of its own; a rate of two KPIs with them as well,
     which is not tested (its windows are not summed again)."""
     def baseline() -> str | None:
@@ -371,6 +514,9 @@ def _provisional_spec(rnd: random.Random) -> ProjectSpec:
             baseline=baseline(), better="higher"),
         Kpi("k_den", "count", "inc"),
         Kpi("k_share", "rate", "inc", parts=("k_count", "k_den"), better="higher"),
+        # Victims per incident: rows with two or three victims are not nested in their one
+        # incident, so the rate is tested as victims (counts of events) per incident.
+        Kpi("k_victims", "rate", "inc", numerator="victims", baseline=baseline()),
     ]
     for k in kpis:
         if k.id != "k_den":
@@ -471,7 +617,11 @@ def test_months_not_final_are_left_out_as_documented(tmp_path_factory, cli, seed
         counts = [significance_counts(oracle, k, w) for w in (now, then)]
         assert counts[0] is not None and counts[1] is not None
         months = (now[1] - now[0] + 1, then[1] - then[0] + 1)
-        want = expected_significance(k, counts[0], counts[1], months)
+        want = expected_significance(k, counts[0], counts[1], months,
+                                     rows_not_nested(oracle, k, [now, then]))
+        if k.id == "k_victims":
+            assert rows_not_nested(oracle, k, [now, then])[0] > 0  # the path is reached
+            assert test["test"] in ("poisson_exact", "poisson_normal"), test
         if want is None:  # a window without a case to take a share of
             assert test["test"] is None and test["reason"]
             assert shown_test == test
@@ -488,3 +638,21 @@ def test_months_not_final_are_left_out_as_documented(tmp_path_factory, cli, seed
         values = [oracle.value(k, w) for w in (now, then)]
         assert (f"which compares {kpi_value(values[0], kpi)} in {_span(now)} with "
                 f"{kpi_value(values[1], kpi)} in {_span(then)}.") in paragraph, paragraph
+
+
+def test_the_papers_parts_of_a_rate_follow_the_same_rule(tmp_path, cli):
+    """The paper tests a proportion's parts against each other (stats.share_standouts) only
+    where the rows of its current window meet the rule: North's 60 of 120 stands out from
+    South's 24 of 120 where every row is nested, and no part is tested with a row outside."""
+    import kpi
+    from kpi.paper import part_standouts
+
+    def standouts(root):
+        detail = kpi.open(root).detail("positive_rate", "2025-09", "yoy")
+        result = detail.result
+        key = ("positive_rate", "area", result.current.window, result.comparison.window)
+        return part_standouts(result, "area", {key: detail.breakdowns["area"]})
+
+    found = standouts(_reports_project(tmp_path / "clean", cli, []))
+    assert found is not None and [t.part for t in found.parts] == ["North"]
+    assert standouts(_reports_project(tmp_path / "odd", cli, OUTSIDE_ROWS)) is None

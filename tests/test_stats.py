@@ -132,10 +132,15 @@ def test_a_count_gets_the_poisson_test():
 
 def test_a_rate_gets_the_proportion_test():
     rate = dataclasses.replace(COUNT, kind=Kind.RATE, unit=Unit.PERCENT, numerator="x")
-    got = stats.significance(result_of(rate, Measured(YE25, 50.0, 12, 24),
-                                       Measured(YE24, 100 / 3, 12, 36)))
+    got = stats.significance(result_of(rate, Measured(YE25, 50.0, 12, 24, 0, 0),
+                                       Measured(YE24, 100 / 3, 12, 36, 0, 0)))
     assert got.test == stats.TWO_PROPORTIONS
     assert got.p_value == pytest.approx(stats.proportion_test(12, 24, 12, 36).p_value)
+    # Windows whose rows were not checked against the rule (no count of rows outside) are
+    # not taken as proportions.
+    unchecked = stats.significance(result_of(rate, Measured(YE25, 50.0, 12, 24),
+                                             Measured(YE24, 100 / 3, 12, 36)))
+    assert unchecked.test == stats.NOT_TESTED and "not checked" in unchecked.note
 
 
 @pytest.mark.parametrize(("change", "current", "reason"), [

@@ -31,9 +31,12 @@ Exit codes:
   0  success
   1  a check or threshold failed (kpi check; kpi summary --fail-on deteriorating)
   2  usage error (unknown option or command, bad value such as --period 2025-13)
-  3  data or configuration error (missing, stale or malformed extract or kpi.toml)
+  3  data or configuration error (missing, stale or malformed extract or kpi.toml;
+     no data for the period: an empty store, a period before or past the data)
   4  the operating system refused a read or write (permissions, read-only or full
-     disk, a folder where a file was expected); nothing stored was changed"""
+     disk, a folder where a file was expected, a closed output); nothing stored was
+     changed
+  A reader that stops reading (kpi summary | head -1) ends kpi silently, by SIGPIPE."""
 
 OUTPUT_HELP = (
     "Results go to stdout (or --output FILE); messages, warnings and errors go to stderr, "
@@ -96,7 +99,9 @@ def _usage_error(exc) -> None:
     exceptions = _click_exceptions()
     ctx = exc.ctx
     path = ctx.command_path if ctx is not None else "kpi"
-    message = " ".join(exc.format_message().split())
+    # Typer words a choice it refuses "Value error, 'x' is not one of ...": the words of a
+    # validation library, not of kpi.
+    message = " ".join(exc.format_message().split()).replace(": Value error, ", ": ")
     hint = f"see '{path} --help'"
     if isinstance(exc, exceptions.MissingParameter) and exc.param is not None:
         name = exc.param.opts[0] if exc.param.opts else exc.param.name

@@ -42,7 +42,9 @@ def check(
                                  "dataset has missing months.")] = True,
 ) -> None:
     """Run the catalogue's reconciliations (parts that must sum to a total) and the data
-    checks for a period. Exit code 1 when any check fails."""
+    checks for a period. Exit code 1 when any check fails; 3 when there is nothing to check
+    (an empty store, or a period before every month stored), with the line kpi summary
+    gives."""
     from kpi.checks import run_checks
     from kpi.periods import Month
     from kpi.store import AsOf

@@ -68,11 +68,11 @@ def compare(
     with working(f"Comparing by {by}..."):
         result = project.comparison(month, by, vs, kpis=kpi, peers=peers, focus=focus,
                                     as_of=cutoff)
+    require_parts(project.definition, result)  # before the notes: a refusal is one line
     for line in result.notes:
         note(f"Note: {line}")
     for line in shared_notes(result):
         note(f"Note: {line}")
-    require_parts(result)
     if format == Format.XLSX:
         from kpi.api import comparison_about, comparison_frame
         from kpi.writers.xlsx import Sheet, kpi_places

@@ -101,7 +101,10 @@ def ingest(
 )
 @handled
 def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None:
-    """The project's datasets: rows, first and last month, and missing months."""
+    """The project's datasets: rows, first and last month, and missing months.
+
+    A dataset not loaded yet is listed with 0 rows and exit 0, as in a new project: the
+    listing is the answer, and 'kpi ingest DATASET FILE' loads one."""
     import json
 
     check_format_output(format, output)
@@ -151,7 +154,9 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
             # Text, not markup: a part's name from the data may hold '[...]'.
             table.add_row(*(Text(cell) for cell in (
                 r["dataset"], f"{r['rows']:,}", r["first"] or "—", r["last"] or "—",
-                missing or "none", "—" if r["version"] is None else str(r["version"]))))
+                # Nothing is missing from a dataset that holds nothing: "—", not "none".
+                missing or ("none" if r["rows"] else "—"),
+                "—" if r["version"] is None else str(r["version"]))))
         console.print(table)
 
 
@@ -240,6 +245,8 @@ def vacuum(
 
     project = _project(writes="vacuum")
     ids = datasets or sorted(d for d in project.datasets if store.exists(project, d))
+    if not ids:  # a new project: nothing to do, said rather than silent
+        note("Nothing to vacuum: no dataset holds data yet")
     for dataset_id in ids:
         store.dataset_spec(project, dataset_id)
         if not store.exists(project, dataset_id):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -140,8 +141,10 @@ def init(
                       encoding="utf-8")
     (directory / "data").mkdir(exist_ok=True)
     note(f"Created {target} and {directory / 'data'}{os.sep}")
-    note(f"Next: edit {target}, check it with 'kpi catalogue --validate {target}', then "
-         "'kpi ingest DATASET FILE' and 'kpi summary --period YYYY-MM'.")
+    # The command as a shell reads it: a folder named "Zoë's reports" is quoted.
+    validate = f"kpi catalogue --validate {shlex.quote(str(target))}"
+    note(f"Next: edit {target}, check it with: {validate}\nthen 'kpi ingest DATASET FILE' "
+         "and 'kpi summary --period YYYY-MM'.")
 
 
 def _init_preset(name: str, directory: Path) -> None:

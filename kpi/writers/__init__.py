@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from kpi.document import Document, plain_text
+from kpi.document import Document, Inlines, plain_text
 
 MINUS = "\u2212"
 # A hyphen-minus that starts a number ("-11.7%", "(-3", "-28:50"), not one inside a word, a
@@ -36,3 +36,14 @@ def running_title(document: Document) -> str:
     title = plain_text(document.title)
     both = f"{title} – {plain_text(document.subtitle)}" if document.subtitle else title
     return both if len(both) <= RUNNING_TITLE else title
+
+
+def run_on(facts: tuple[Inlines, ...]) -> Inlines:
+    """The title block's facts as one run-on line for Word and HTML ('Board: ...; Date:
+    ...; Data: as loaded on ...'), so the front page keeps its matrix and exceptions on the
+    first two pages; Markdown lists them one a line."""
+    out: list = []
+    for n, fact in enumerate(facts):
+        out += ["; "] if n else []
+        out += list(fact)
+    return (*out, ".") if out else ()

@@ -56,7 +56,7 @@ from kpi.document import (
 )
 from kpi.errors import ConfigError
 from kpi.progress import Progress, each
-from kpi.writers import KEEP_WHOLE_ROWS, MINUS, minus_signs, running_title
+from kpi.writers import KEEP_WHOLE_ROWS, MINUS, minus_signs, run_on, running_title
 
 STYLES = ("Title", "Subtitle", "Heading 1", "Heading 2", "List Bullet", "Caption", "Table Grid",
           "Normal")
@@ -64,6 +64,8 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 # Characters XML 1.0 cannot hold (control characters from a stray extract).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 HANGING_CM = 1.25
+# A list to look a name up in is set at a table's size.
+SMALL_PT = 9
 FONT = "Arial"
 # Word joins a character to the next with WORD JOINER; after a minus sign it keeps Word from
 # ever breaking the line between the sign and its number.
@@ -168,6 +170,21 @@ def _ensure_styles(doc) -> None:
 def _usable_width(doc):
     section = doc.sections[-1]
     return section.page_width - section.left_margin - section.right_margin
+
+
+def _marked(doc):
+    """A paragraph of a list whose items carry their own mark: indented as a bulleted item
+    is, the mark hanging where the bullet would be, and no bullet."""
+    from docx.shared import Cm
+
+    paragraph = _add(doc, "List Bullet")
+    # numId 0 switches off the style's numbering (the bullet) for this paragraph only.
+    paragraph_properties = paragraph._p.get_or_add_pPr()
+    numbering = paragraph_properties.get_or_add_numPr()
+    numbering.get_or_add_numId().val = 0
+    paragraph.paragraph_format.left_indent = Cm(0.63)
+    paragraph.paragraph_format.first_line_indent = Cm(-0.63)
+    return paragraph
 
 
 def _add(doc, style: str):
@@ -407,13 +424,17 @@ def write(document: Document, base: Path, template: Path | None = None,
     """The document as .docx bytes; figure links are read relative to `base`. Without
     `places` the commentary is plain paragraphs and an empty place is left out: a paper to
     send, not to write in."""
+    from docx.shared import Pt
+
     doc = _open(template)
     _page_furniture(doc, document)
     _runs(_add(doc, "Title"), document.title)
     if document.subtitle:
         _runs(_add(doc, "Subtitle"), document.subtitle)
-    for fact in document.facts:
-        _runs(_add(doc, "List Bullet"), fact)
+    if document.facts:
+        # One paragraph, the facts run on: seven bulleted lines pushed the front page's
+        # matrix list off the second page.
+        _runs(_add(doc, "Normal"), run_on(document.facts))
     slots = 0
     for section in each(document.printed(places), "sections", progress):
         heading = _add(doc, "Heading 1")
@@ -427,7 +448,12 @@ def write(document: Document, base: Path, template: Path | None = None,
                 _figure(doc, block, base)
             elif isinstance(block, BulletList):
                 for item in block.items:
-                    _runs(_add(doc, "List Bullet"), item)
+                    paragraph = _marked(doc) if block.marked else _add(doc, "List Bullet")
+                    _runs(paragraph, item)
+                    if block.small:
+                        paragraph.paragraph_format.line_spacing = 1.0
+                        for run in paragraph.runs:
+                            run.font.size = Pt(SMALL_PT)
             elif isinstance(block, Slot) and places:
                 slots += 1
                 _slot(doc, block, slots)

@@ -34,7 +34,7 @@ from kpi.document import (
     plain_text,
 )
 from kpi.progress import Progress, each
-from kpi.writers import KEEP_WHOLE_ROWS, minus_signs, running_title
+from kpi.writers import KEEP_WHOLE_ROWS, minus_signs, run_on, running_title
 
 PAGE = """\
 @page { size: A4; margin: 20mm 18mm;
@@ -55,7 +55,9 @@ p, ul { margin: 0.6em 0; }
 h1 { font-size: 20pt; margin: 0 0 0.3em; }
 h2 { font-size: 14pt; margin: 1.2em 0 0.5em; break-after: avoid; page-break-after: avoid; }
 p.subtitle { font-size: 13pt; font-weight: bold; margin: 0 0 0.8em; }
-ul.facts { margin: 0 0 1.2em; padding-left: 1.2em; }
+p.facts { margin: 0 0 1.2em; }
+ul.marked { list-style: none; padding-left: 1.2em; text-indent: -1.2em; }
+ul.small { font-size: 9pt; }
 p.numbered { padding-left: 3.2em; text-indent: -3.2em; }
 p.numbered .number { display: inline-block; min-width: 2.9em; text-indent: 0; }
 table { border-collapse: collapse; width: 100%; margin: 0.6em 0 0.3em;
@@ -169,7 +171,10 @@ def _section(section: Section, base: Path) -> list[str]:
         elif isinstance(block, Figure):
             lines += _figure(block, base)
         elif isinstance(block, BulletList):
-            lines += ["<ul>", *(f"<li>{inline(i)}</li>" for i in block.items), "</ul>"]
+            classes = " ".join(c for c, on in (("marked", block.marked),
+                                               ("small", block.small)) if on)
+            lines += [f'<ul class="{classes}">' if classes else "<ul>",
+                      *(f"<li>{inline(i)}</li>" for i in block.items), "</ul>"]
         else:
             raise TypeError(f"not a block: {block!r}")
     lines.append("</section>")
@@ -207,8 +212,7 @@ def write(document: Document, base: Path, progress: Progress | None = None) -> s
     if document.subtitle:
         head.append(f'<p class="subtitle">{inline(document.subtitle)}</p>')
     if document.facts:
-        head += ['<ul class="facts">', *(f"<li>{inline(f)}</li>" for f in document.facts),
-                 "</ul>"]
+        head.append(f'<p class="facts">{inline(run_on(document.facts))}</p>')
     head.append("</header>")
     body = ["<main>"]
     for section in each(document.printed(), "sections", progress):

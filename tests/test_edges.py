@@ -1,0 +1,377 @@
+"""Every command at the edges, as a newcomer and a hostile tester drive it.
+
+The matrix: each command and output format in each state a project can be in (a new project
+with an empty store; one dataset loaded and another empty; a period past the data and one before
+it; an `--as-of` version that does not exist or a date before the first load), with the project
+and every output in a folder named with a space, an apostrophe and non-ASCII letters. Each cell
+asserts the documented exit code (docs/guarantees.md) and, for a refusal, the one error line and
+its hint, nothing on stdout and no file written: a figure printed for a period with no data and
+exit 0 is the worst answer kpi could give. Then the states only a process has: an unusable
+cache folder, a closed or full standard output, a reader that goes away.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from inprocess import run
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# A second dataset, never loaded, with a KPI that reads it.
+INCIDENTS = """
+[datasets.incidents]
+description = "Incidents attended, one row per incident"
+date = "opened"
+sources = ["extracts/incidents.csv"]
+
+[datasets.incidents.columns]
+opened = "date"
+lpa = "str"
+response_seconds = "int"
+
+[[kpis]]
+id = "median_response"
+title = "Median response time"
+priority = "violence"
+kind = "median"
+dataset = "incidents"
+value = "response_seconds"
+unit = "seconds"
+better = "lower"
+"""
+
+NO_STORE = "nothing is stored yet (every dataset is empty)"
+BEFORE = "total_crime: no data on or before 2019-01"
+PAST = "no data reaches 2030-01: the latest month held is 2025-09 (dataset 'crimes')"
+TEXT_FORMATS = ("table", "json", "csv", "csv-excel", "markdown")
+
+
+def _env(cache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KPI_")}
+    env["KPI_CACHE_DIR"] = str(cache)
+    env["NO_COLOR"] = "1"
+    return env
+
+
+@pytest.fixture(scope="module")
+def places(tmp_path_factory) -> dict[str, Path]:
+    """'empty': a new project (kpi init) with nothing stored; 'one': crimes loaded, incidents
+    empty; both in a folder named "Zoë's reports/ü ß"."""
+    root = tmp_path_factory.mktemp("edges") / "Zoë's reports"
+    cache = root.parent / "cache"
+    empty = root / "ü ß new"
+    made = run(["init", empty], env=_env(cache))
+    assert made.returncode == 0, made.stderr
+    one = root / "ü ß"
+    shutil.copytree(FIXTURES / "mini", one)
+    with open(one / "kpi.toml", "a", encoding="utf-8") as handle:
+        handle.write(INCIDENTS)
+    loaded = run(["--project", one, "ingest", "crimes"], env=_env(cache))
+    assert loaded.returncode == 0, loaded.stderr
+    return {"empty": empty, "one": one, "cache": cache, "out": root / "sörties ß"}
+
+
+def _commands(period: str, kpi: str = "total_crime") -> list[tuple[str, list[str], str]]:
+    """(cell id, arguments, what it writes: 'stdout' or the output file's suffix) for every
+    command and format that takes a period."""
+    cells = []
+    for name, command in (("summary", ["summary"]), ("show", ["show", kpi]),
+                          ("compare", ["compare", "--by", "lpa"])):
+        cells += [(f"{name}-{fmt}", [*command, "--period", period, "--format", fmt], "stdout")
+                  for fmt in TEXT_FORMATS]
+        cells.append((f"{name}-xlsx", [*command, "--period", period, "--format", "xlsx"],
+                      ".xlsx"))
+    cells += [(f"check-{fmt}", ["check", "--period", period, "--format", fmt], "stdout")
+              for fmt in ("table", "json", "csv")]
+    cells += [(f"export-{fmt}", ["export", fmt, "--period", period], f".{suffix}")
+              for fmt, suffix in (("markdown", "md"), ("docx", "docx"), ("html", "html"))]
+    return cells
+
+
+def _refusal(command: str, reason: str, kpi: str = "total_crime") -> str:
+    """The one no-data line each command gives (kpi.errors.no_data)."""
+    if command == "show":
+        return f"Error: {kpi} has no data for {{period}}: {reason}"
+    if command == "compare":
+        return f"Error: no KPI has data by 'lpa' for {{period}}: {reason}"
+    return f"Error: no KPI has data for {{period}}: {reason}"
+
+
+# (state, project, period, extra arguments, expected (code, first stderr line) per command:
+# a code alone is a success, or exit 1 for failed checks)
+def _cases():
+    cases = []
+    for cell, args, writes in _commands("2025-09"):
+        command = cell.split("-")[0]
+        show_reason = "dataset 'crimes' has no data yet"
+        reason = show_reason if command == "show" else NO_STORE
+        cases.append(("a-empty-store", "empty", cell, args, writes, 3,
+                      _refusal(command, reason).format(period="2025-09")))
+    for cell, args, writes in _commands("2025-09"):
+        # One dataset loaded: every figure is of crimes; check fails for the empty one.
+        code = 1 if cell.startswith("check") else 0
+        cases.append(("b-one-loaded", "one", cell, args, writes, code, None))
+    for cell, args, writes in _commands("2025-09", kpi="median_response"):
+        if cell.startswith("show"):
+            cases.append(("b-one-loaded-empty-kpi", "one", cell, args, writes, 3,
+                          _refusal("show", "dataset 'incidents' has no data yet",
+                                   kpi="median_response").format(period="2025-09")))
+    for fmt in TEXT_FORMATS:
+        # Crimes is stored, but the one KPI asked for reads the empty dataset: its own reason.
+        cases.append(("b-one-loaded-empty-kpi", "one", f"compare-kpi-{fmt}",
+                      ["compare", "--by", "lpa", "--kpi", "median_response", "--period",
+                       "2025-09", "--format", fmt], "stdout", 3,
+                      "Error: no KPI has data by 'lpa' for 2025-09: median_response: dataset "
+                      "'incidents' has no data yet"))
+    for cell, args, writes in _commands("2030-01"):
+        cases.append(("c-past-the-data", "one", cell, args, writes, 3, f"Error: {PAST}"))
+    for cell, args, writes in _commands("2019-01"):
+        command = cell.split("-")[0]
+        reason = "no data on or before 2019-01" if command == "show" else BEFORE
+        cases.append(("d-before-the-data", "one", cell, args, writes, 3,
+                      _refusal(command, reason).format(period="2019-01")))
+    for cell, args, writes in _commands("2025-09"):
+        cases.append(("f-as-of-missing-version", "one", cell, [*args, "--as-of", "99"], writes,
+                      3, "Error: dataset 'crimes' has no version 99 (latest is 0)"))
+        cases.append(("f-as-of-before-first-load", "one", cell,
+                      [*args, "--as-of", "2001-01-01"], writes, 3,
+                      "Error: dataset 'crimes' did not exist at 2001-01-01"))
+    for state, project in (("a-empty-store", "empty"), ("b-one-loaded", "one")):
+        for fmt in ("table", "json", "csv", "markdown"):
+            cases.append((state, project, f"datasets-{fmt}", ["datasets", "--format", fmt],
+                          "stdout", 0, None))
+        cases.append((state, project, "catalogue", ["catalogue"], "stdout", 0, None))
+        cases.append((state, project, "vacuum", ["vacuum"], None, 0, None))
+    # A check of nothing passed (exit 0, no row): no [[checks]], and --no-data.
+    cases.append(("b-one-loaded", "one", "check-no-data", ["check", "--period", "2025-09",
+                                                           "--no-data"], "stdout", 2,
+                  "Error: nothing to check in kpi.toml: it declares no [[checks]] and "
+                  "--no-data leaves out the data checks"))
+    for fmt in TEXT_FORMATS:
+        history = ["history", "crimes", "--format", fmt]
+        cases.append(("a-empty-store", "empty", f"history-{fmt}", history, "stdout", 3,
+                      "Error: dataset 'crimes' has no data yet"))
+        cases.append(("b-one-loaded", "one", f"history-{fmt}", history, "stdout", 0, None))
+        cases.append(("b-one-loaded", "one", f"history-empty-{fmt}",
+                      ["history", "incidents", "--format", fmt], "stdout", 3,
+                      "Error: dataset 'incidents' has no data yet"))
+    for state, project in (("a-empty-store", "empty"), ("b-one-loaded", "one")):
+        cases.append((state, project, "history-xlsx",
+                      ["history", "crimes", "--format", "xlsx"], ".xlsx",
+                      3 if project == "empty" else 0,
+                      "Error: dataset 'crimes' has no data yet" if project == "empty" else None))
+        for fmt in ("json", "csv", "markdown"):
+            cases.append((state, project, f"catalogue-{fmt}", ["catalogue", "--format", fmt],
+                          "stdout", 0, None))
+        cases.append((state, project, "datasets-xlsx", ["datasets", "--format", "xlsx"],
+                      ".xlsx", 0, None))
+    return cases
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize(("state", "project", "cell", "args", "writes", "code", "error"),
+                         CASES, ids=[f"{c[0]}:{c[2]}" for c in CASES])
+def test_each_cell_has_its_documented_exit_code_and_line(places, state, project, cell, args,
+                                                         writes, code, error):
+    out = places["out"] / f"{state} {cell}"
+    output = out.with_suffix(writes) if writes not in (None, "stdout") else None
+    folder = places[project]
+    result = run(["--project", folder, *args, *(["--output", output] if output else [])],
+                 env=_env(places["cache"]))
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    if error is not None:
+        # A refusal: one line and a hint, nothing printed and nothing written.
+        assert result.stdout == ""
+        lines = result.stderr.splitlines()
+        assert len(lines) == 2, lines
+        assert lines[0].startswith(error), lines
+        assert lines[1].startswith("Hint: ") and len(lines[1]) > len("Hint: ")
+        if output is not None:
+            assert not output.exists()
+            assert not list(output.parent.glob(f"{output.stem}*"))
+        return
+    assert "Error:" not in result.stderr
+    if output is not None:
+        assert output.is_file() and output.stat().st_size > 0
+        assert result.stdout == ""
+    elif writes == "stdout":
+        assert result.stdout.strip()
+
+
+def test_the_no_data_lines_are_the_same_for_every_command(places):
+    """One refusal, kpi.errors.no_data: the same hint whichever command says it."""
+    hints = set()
+    for args in (["summary"], ["check"], ["show", "total_crime"], ["compare", "--by", "lpa"]):
+        result = run(["--project", places["one"], *args, "--period", "2019-01"],
+                     env=_env(places["cache"]))
+        assert result.returncode == 3, result.stderr
+        hints.add(result.stderr.splitlines()[1])
+    assert hints == {"Hint: 'kpi datasets' shows the months each dataset holds: choose a "
+                     "--period they cover, or load extracts with 'kpi ingest DATASET FILE...'"}
+
+
+def test_datasets_of_an_empty_store_lists_every_dataset_with_no_rows(places):
+    """A listing of an empty store is an answer (exit 0), and says nothing is missing only of
+    a dataset that holds rows."""
+    result = run(["--project", places["empty"], "datasets"], env=_env(places["cache"]))
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[1:] if line.strip()]
+    assert rows == [["crimes", "0", "—", "—", "—", "—"], ["incidents", "0", "—", "—", "—", "—"],
+                    ["workforce", "0", "—", "—", "—", "—"]]
+    one = run(["--project", places["one"], "datasets"], env=_env(places["cache"]))
+    listed = {line.split()[0]: line.split() for line in one.stdout.splitlines()[1:]
+              if line.strip()}
+    extract = (places["one"] / "extracts" / "crimes.csv").read_text(encoding="utf-8")
+    rows_in_extract = len(extract.splitlines()) - 1  # one crime a line, under the header
+    assert listed["crimes"][1:5] == [f"{rows_in_extract:,}", "2023-04", "2025-09", "none"]
+    assert listed["incidents"][1:] == ["0", "—", "—", "—", "—"]
+
+
+def test_a_choice_refused_is_worded_as_kpi_words_it(places):
+    """Typer's "Value error, 'bogus' is not one of ..." lost its "Value error,"."""
+    result = run(["--project", places["one"], "datasets", "--format", "bogus"],
+                 env=_env(places["cache"]))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (
+        "Error: Invalid value for '--format' / '-f' (env var: 'KPI_FORMAT'): 'bogus' is not "
+        "one of 'table', 'json', 'csv', 'csv-excel', 'markdown', 'xlsx'.")
+
+
+def test_vacuum_of_an_empty_store_says_there_is_nothing_to_do(places):
+    """It printed nothing at all and exited 0: a newcomer could not tell it had run."""
+    result = run(["--project", places["empty"], "vacuum"], env=_env(places["cache"]))
+    assert (result.returncode, result.stdout) == (0, "")
+    assert result.stderr == "Nothing to vacuum: no dataset holds data yet\n"
+
+
+def test_check_inside_the_data_still_reports_a_missing_month(places, tmp_path):
+    """The refusal is for nothing to check; a gap inside the data is a failed check (exit 1)
+    naming the month, not a refusal."""
+    project = tmp_path / "gap"
+    shutil.copytree(places["one"], project, ignore=shutil.ignore_patterns("data"))
+    extract = project / "extracts" / "crimes.csv"
+    lines = extract.read_text(encoding="utf-8").splitlines(keepends=True)
+    extract.write_text("".join(line for line in lines if "/06/2025," not in line),
+                       encoding="utf-8")
+    assert run(["--project", project, "ingest", "crimes"],
+               env=_env(places["cache"])).returncode == 0
+    result = run(["--project", project, "check", "--period", "2025-09", "--format", "csv"],
+                 env=_env(places["cache"]))
+    assert result.returncode == 1, result.stderr
+    assert "gaps_crimes" in result.stdout and "2025-06" in result.stdout
+
+
+def test_init_says_the_next_command_as_a_shell_reads_it(tmp_path):
+    """The folder "Zoë's reports/ü ß" is quoted in the command init suggests, so it can be
+    pasted into a shell."""
+    folder = tmp_path / "Zoë's reports" / "ü ß"
+    result = run(["init", folder], env=_env(tmp_path / "cache"))
+    assert result.returncode == 0, result.stderr
+    quoted = "'" + str(folder / "kpi.toml").replace("'", "'\"'\"'") + "'"
+    assert f"check it with: kpi catalogue --validate {quoted}\n" in result.stderr
+    pasted = subprocess.run(["sh", "-c", f"printf '%s' {quoted}"], capture_output=True,
+                            text=True, check=True)
+    assert pasted.stdout == str(folder / "kpi.toml")
+
+
+@pytest.mark.parametrize("cache", ["a file", "under a file"])
+def test_an_unusable_cache_folder_changes_no_answer(places, tmp_path, cache):
+    """KPI_CACHE_DIR naming a file (or a folder under one) cannot hold answers: each command
+    answers as it does with a working cache, twice, with nothing on stderr."""
+    blocker = tmp_path / "cache-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    unusable = blocker if cache == "a file" else blocker / "kpi"
+    for args in (["summary", "--period", "2025-09", "--format", "csv"], ["datasets"],
+                 ["show", "total_crime", "--period", "2025-09", "--format", "json"]):
+        good = run(["--project", places["one"], *args], env=_env(places["cache"]))
+        for _ in range(2):
+            bad = run(["--project", places["one"], *args], env=_env(unusable))
+            assert (bad.returncode, bad.stdout, bad.stderr) == (0, good.stdout, ""), args
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+def _process(args, places, cache: Path, **kwargs) -> subprocess.CompletedProcess:
+    env = _env(cache)
+    return subprocess.run([sys.executable, "-m", "kpi", "--project", str(places["one"]), *args],
+                          env=env, stderr=subprocess.PIPE, timeout=120, **kwargs)
+
+
+@pytest.mark.parametrize("args", [["summary", "--period", "2025-09"],
+                                  ["summary", "--period", "2025-09", "--format", "json"],
+                                  ["datasets"], ["--help"], ["--version"]],
+                         ids=lambda a: " ".join(a))
+def test_a_closed_stdout_is_exit_4_in_one_line(places, tmp_path, args):
+    """`kpi summary >&-` met Python's None for stdout as a traceback (exit 1). Each write is
+    the system's refusal: one line, exit 4; the same from the answer cache, the second time."""
+    for _ in range(2):  # the second answer comes from the cache
+        process = _process(args, places, tmp_path / "cache", stdout=None,
+                           preexec_fn=lambda: os.close(1))
+        assert process.returncode == 4, process.stderr
+        assert process.stderr.decode().splitlines() == [
+            "Error: standard output: is closed",
+            "Hint: give --output FILE, or run the command with its output open; nothing "
+            "stored was changed"]
+
+
+@pytest.mark.parametrize(("args", "code"), [(["summary", "--period", "2030-01"], 3),
+                                            (["summary", "--period", "2025-09"], 0)],
+                         ids=["refused", "answered"])
+def test_a_closed_stderr_keeps_the_exit_code(places, tmp_path, args, code):
+    """With stderr closed (`2>&-`) the error line has nowhere to go, but the exit code still
+    says what happened, and a refusal prints no figure."""
+    process = _process(args, places, tmp_path / "cache", stdout=subprocess.PIPE,
+                       preexec_fn=lambda: os.close(2))
+    assert process.returncode == code
+    assert bool(process.stdout) == (code == 0)
+
+
+def test_a_closed_stdout_does_not_stop_a_command_writing_to_output(places, tmp_path):
+    target = tmp_path / "sörtie ß.csv"
+    process = _process(["summary", "--period", "2025-09", "--format", "csv", "--output",
+                        str(target)], places, tmp_path / "cache", stdout=None,
+                       preexec_fn=lambda: os.close(1))
+    assert process.returncode == 0, process.stderr
+    written = target.read_text(encoding="utf-8")
+    assert written.startswith("id,title,") and "\ntotal_crime," in written
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["summary", "--period", "2025-09"], ["datasets"]],
+                         ids=lambda a: " ".join(a))
+def test_a_full_stdout_is_exit_4_in_one_line_from_the_cache_too(places, tmp_path, args):
+    """Writing to a full device was one line and exit 4, but the answer cache's replay of the
+    same command was a traceback."""
+    for _ in range(2):  # the second answer comes from the cache
+        with open("/dev/full", "w") as full:
+            process = _process(args, places, tmp_path / "cache", stdout=full)
+        assert process.returncode == 4, process.stderr
+        assert process.stderr.decode().splitlines() == [
+            "Error: no space left on the device",
+            "Hint: free some space and run the command again; nothing stored was changed"]
+
+
+@pytest.mark.parametrize("args", [["summary", "--period", "2025-09", "--format", "json"],
+                                  ["compare", "--period", "2025-09", "--by", "lpa", "--format",
+                                   "json"],
+                                  ["catalogue", "--format", "json"]],
+                         ids=lambda a: " ".join(a))
+def test_a_reader_that_goes_away_ends_kpi_silently(places, tmp_path, args):
+    """`kpi summary | head -1`: SIGPIPE, as any Unix tool, whatever the command; no traceback."""
+    gone, write_end = os.pipe()
+    os.close(gone)
+    try:
+        process = _process(args, places, tmp_path / "cache", stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert process.returncode == -signal.SIGPIPE, process.stderr
+    assert process.stderr == b""
