@@ -314,6 +314,26 @@ class KpiDef:
 _OR = re.compile(r"\bOR\b", re.IGNORECASE)
 
 
+# Kinds whose values are whole when their unit is a count or days: a count of rows, a sum,
+# a snapshot. A mean, a median or a percentile of them need not be.
+WHOLE_KINDS = frozenset({Kind.COUNT, Kind.SUM, Kind.SNAPSHOT})
+
+
+def places(kpi: KpiDef) -> int:
+    """The decimal places every value of a KPI is shown to, wherever it is printed: its
+    `decimals` in kpi.toml, else its unit's (one for percentages, ratios, scores and rates per
+    1,000; none for pounds; a count or days none when the kind is whole, else one). One
+    precision per KPI: a percentile printed "36" beside "35.4" when the digits followed the
+    value. (`kpi.render.places` is the same function.)"""
+    if kpi.decimals is not None:
+        return kpi.decimals
+    if kpi.unit == Unit.GBP or kpi.unit == Unit.SECONDS:
+        return 0
+    if kpi.unit in (Unit.COUNT, Unit.DAYS):
+        return 0 if kpi.kind in WHOLE_KINDS else 1
+    return 1
+
+
 def _narrower(numerator: str | None, denominator: str | None) -> bool:
     """Whether a filter selects only rows the other selects: the other is absent, the same,
     or the start of it followed by AND (SQL's AND binds more tightly than OR, so `D AND X`

@@ -34,12 +34,13 @@ from kpi.catalogue import (
     Status,
     Unit,
     derive,
+    places,
     required,
 )
 from kpi.dateparts import quarter_cut
 from kpi.errors import ConfigError, DataError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, current_window
-from kpi.rounding import fixed, shows_zero
+from kpi.rounding import change_percent, fixed, shows_zero
 from kpi.store import AsOf
 
 # ---------------------------------------------------------------------------------------------
@@ -613,23 +614,29 @@ def change_between(kpi: KpiDef, current: float | None, previous: float | None) -
         return Change(absolute=None, percent=None, points=diff)
     if kpi.unit == Unit.RATIO:
         return Change(absolute=diff, percent=None, points=None)
-    percent = diff / previous * 100 if previous != 0 else None
-    return Change(absolute=diff, percent=percent, points=None)
+    return Change(absolute=diff, percent=change_percent(current, previous), points=None)
 
 
 def status_of(kpi: KpiDef, change: Change) -> str:
-    """Direction-aware status. A change inside the KPI's stable band, or one that rounds to
-    nothing at the one decimal place it is shown to, is stable."""
+    """Direction-aware status, by the rule in docs/catalogue.md "Status". The size judged is the
+    change in points for a percentage, else the % change, else (a ratio, or a base of zero or
+    below, where no % exists) the absolute change. A size within the KPI's stable band is
+    stable, and so is a change that prints as zero: points or an absolute change at the KPI's
+    own precision (render.places), a % change at one decimal place. Its sign is the sign of
+    the absolute change (a % exists only from a base above zero), so -0.001 to 0.000 is a rise."""
+    digits = places(kpi)
+    band = kpi.stable_band
     if change.points is not None:
-        size = change.points
+        size, shown_zero = change.points, shows_zero(change.points, digits)
     elif change.percent is not None:
-        size = change.percent
+        size, shown_zero = change.percent, shows_zero(change.percent)
     else:
         size = change.absolute
         assert size is not None  # change_between leaves it unset only when points is set
-        if kpi.unit != Unit.RATIO and size:  # a rise from zero: no % exists, the sign tells
-            size = float("inf") if size > 0 else float("-inf")
-    if abs(size) <= kpi.stable_band or shows_zero(size):
+        shown_zero = shows_zero(size, digits)
+        if kpi.unit != Unit.RATIO:  # no % exists: the band (a %) does not apply
+            band = -1.0
+    if shown_zero or abs(size) <= band:
         return Outcome.STABLE
     if kpi.better == Better.NEUTRAL:
         return Outcome.CHANGED

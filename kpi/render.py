@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from kpi.catalogue import Kind, KpiDef, Unit
+from kpi.catalogue import KpiDef, Unit, places
 from kpi.errors import visible
 from kpi.rounding import fixed, rounded, shows_zero
 
@@ -57,26 +57,6 @@ def duration(seconds: float) -> str:
     if hours:
         return f"{sign}{hours}:{minutes:02d}:{secs:02d}"
     return f"{sign}{minutes}:{secs:02d}"
-
-
-# Kinds whose values are whole when their unit is a count or days: a count of rows, a sum,
-# a snapshot. A mean, a median or a percentile of them need not be.
-WHOLE_KINDS = frozenset({Kind.COUNT, Kind.SUM, Kind.SNAPSHOT})
-
-
-def places(kpi: KpiDef) -> int:
-    """The decimal places every value of a KPI is shown to, wherever it is printed: its
-    `decimals` in kpi.toml, else its unit's (one for percentages, ratios, scores and rates per
-    1,000; none for pounds; a count or days none when the kind is whole, else one). One
-    precision per KPI: a percentile printed "36" beside "35.4" when the digits followed the
-    value."""
-    if kpi.decimals is not None:
-        return kpi.decimals
-    if kpi.unit == Unit.GBP or kpi.unit == Unit.SECONDS:
-        return 0
-    if kpi.unit in (Unit.COUNT, Unit.DAYS):
-        return 0 if kpi.kind in WHOLE_KINDS else 1
-    return 1
 
 
 def number(value: float | None, unit: Unit | KpiDef) -> str:
@@ -119,7 +99,7 @@ def signed(value: float, text: str) -> str:
 
 
 def percent_change(percent: float | None) -> str:
-    """A % change as printed: '+0.8%', '-16.6%', 'n/a' for none (a zero base)."""
+    """A % change as printed: '+0.8%', '-16.6%', 'n/a' for none (a base of zero or below)."""
     return "n/a" if percent is None else signed(percent, f"{fixed(percent, 1)}%")
 
 
@@ -130,8 +110,8 @@ def points_change(points: float | None, unit: Unit | KpiDef) -> str:
 
 
 def change_text(change: Change | None, unit: Unit | KpiDef) -> str:
-    """'+208 (+0.8%)', '+6.8pp', '-2:04 (-16.6%)', '+12 (n/a)' for a zero base; given the
-    KPI, its changes to its values' precision."""
+    """'+208 (+0.8%)', '+6.8pp', '-2:04 (-16.6%)', '+12 (n/a)' from a base of zero or below;
+    given the KPI, its changes to its values' precision."""
     if change is None:
         return "n/a"
     if change.points is not None:
@@ -144,17 +124,18 @@ def change_text(change: Change | None, unit: Unit | KpiDef) -> str:
     return f"{absolute} ({percent_change(change.percent)})"
 
 
-def arrow(change: Change | None, unit: Unit | None = None) -> str:
+def arrow(change: Change | None, kpi: KpiDef | Unit | None = None) -> str:
     """The direction of the size the status is judged on (engine.status_of): points, else the
     % change, else the absolute change, so a per-1,000 figure moving 0.03 (1.2%) points the way
-    its 'improving' says instead of reading flat. A rise from zero (no % exists) points by its
-    sign, as its status is judged, except for a ratio, whose size is its absolute change."""
+    its 'improving' says instead of reading flat. Flat when that size prints as zero: points or
+    an absolute change (a ratio, or no % from a base of zero or below) at the KPI's precision
+    (one decimal given only a unit), a % change at one decimal."""
     if change is None:
         return " "
     size = next((v for v in (change.points, change.percent, change.absolute) if v is not None),
                 0.0)
-    from_zero = change.points is None and change.percent is None and unit != Unit.RATIO
-    if size == 0 or (shows_zero(size) and not from_zero):
+    digits = places(kpi) if isinstance(kpi, KpiDef) else 1
+    if shows_zero(size, 1 if change.percent is not None else digits):
         return "→"
     return "↑" if size > 0 else "↓"
 
@@ -504,7 +485,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         for r in results:
             verdict = verdicts.get(r.kpi.id)
             style = STATUS_STYLE[r.status]
-            status = Text(f"{arrow(r.change, r.kpi.unit)} {STATUS_WORDS[r.status]}", style=style)
+            status = Text(f"{arrow(r.change, r.kpi)} {STATUS_WORDS[r.status]}", style=style)
             cells = [Text(r.kpi.title), Text(_mark(r.comparison, cmp_code, r)),
                      Text(_mark(r.current, cur_code, r)),
                      Text(change_text(r.change, r.kpi) if r.change else "n/a"), status,

@@ -36,6 +36,14 @@ def rounded(value: float, places: int) -> Decimal:
     return result.copy_abs() if result.is_zero() else result
 
 
+def change_percent(current: float, previous: float) -> float | None:
+    """The % change from `previous` to `current`, the one rule of every % change kpi prints
+    (the engine's, `kpi compare`'s, `kpi show`'s, a paper's part against the rest): one exists
+    only from a base above zero. From zero or a negative base there is none (None, printed
+    'n/a'): -0.001 to 0.000 divided by its negative base read "-100.0%" beside a rise."""
+    return (current - previous) / previous * 100 if previous > 0 else None
+
+
 def fixed(value: float | None, places: int, grouping: bool = False) -> str:
     """A value printed to `places` decimals (thousands separated by commas with `grouping`) as
     Excel shows it: 26.5 -> "27", 12.25 -> "12.3", 2.675 -> "2.68", -0.05 -> "-0.1", and a

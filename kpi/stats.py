@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from kpi.catalogue import Better, Kind, KpiDef, RateTest, Unit
-from kpi.rounding import fixed, rounded
+from kpi.rounding import change_percent, fixed, rounded
 
 if TYPE_CHECKING:
     from kpi.engine import KpiResult
@@ -373,7 +373,7 @@ def _gap(part: float, rest: float) -> float:
 
 
 def _percent(current: int, comparison: int) -> float | None:
-    return (current - comparison) / comparison * 100 if comparison else None
+    return change_percent(current, comparison)
 
 
 def part_vs_rest(part: object, current: int, comparison: int, rest_current: int,

@@ -702,16 +702,31 @@ def excel_text(value: float, places: int, grouping: bool = False) -> str:
     return format(excel_round(value, places), f"{',' if grouping else ''}.{places}f")
 
 
+def printed_places(k: Kpi) -> int:
+    """docs/catalogue.md, `decimals`: whole numbers for a count, a sum or a snapshot count,
+    one decimal for everything else (the generator writes no `unit` or `decimals`)."""
+    return 0 if k.unit == "other" and k.kind in ("count", "sum", "snapshot") else 1
+
+
+def percent_change(current: float, comparison: float) -> float | None:
+    """docs/catalogue.md, Status: a % change exists only from a base above zero."""
+    return (current - comparison) / comparison * 100 if comparison > 0 else None
+
+
 def status_of(k: Kpi, current: float, comparison: float) -> str:
-    """docs/catalogue.md, Status, written out again."""
+    """docs/catalogue.md, Status, written out again: the size is the points or (a ratio) the
+    absolute change, else the % change, else (no %: a base of zero or below) the absolute
+    change with no band. Stable within the band or when the size prints as zero (a % to one
+    decimal, points or an absolute change to the KPI's places); else the sign decides."""
     diff = current - comparison
+    percent = percent_change(current, comparison)
     if k.unit == "percent" or k.unit == "ratio":
-        size = diff
-    elif comparison != 0:
-        size = diff / comparison * 100
+        size, places, band = diff, printed_places(k), k.stable_band
+    elif percent is not None:
+        size, places, band = percent, 1, k.stable_band
     else:
-        size = math.inf if diff > 0 else -math.inf if diff < 0 else 0.0
-    if abs(size) <= k.stable_band or (math.isfinite(size) and excel_round(size, 1) == 0):
+        size, places, band = diff, printed_places(k), -1.0
+    if abs(size) <= band or excel_round(size, places) == 0:
         return "stable"
     if k.better == "neutral":
         return "changed"

@@ -72,6 +72,7 @@ from oracle_support import (
     inc_rows,
     member,
     parse,
+    percent_change,
     q_rows,
     rows_not_nested,
     same,
@@ -730,7 +731,8 @@ class OracleMachine(RuleBasedStateMachine):
     def _check_change(self, where: str, got: dict, unit: str | None = None) -> None:
         """The change printed beside two figures (summary, show and each part of compare) is
         their difference (docs/json.md): `absolute` (every unit but percent), `percent` of
-        the comparison (not for percent or ratio units; none from a zero base) or `points`."""
+        the comparison (not for percent or ratio units; none from a base of zero or below) or
+        `points`."""
         change = got.get("change")
         cur, cmp_ = got.get("current"), got.get("comparison")
         if not change or not cur or not cmp_ or cur.get("value") is None \
@@ -739,8 +741,7 @@ class OracleMachine(RuleBasedStateMachine):
         unit = unit or got["unit"]
         a, b = cur["value"], cmp_["value"]
         want = {"absolute": None if unit == "percent" else a - b,
-                "percent": None if unit in ("percent", "ratio") or b == 0
-                else (a - b) / abs(b) * 100,
+                "percent": None if unit in ("percent", "ratio") else percent_change(a, b),
                 "points": a - b if unit == "percent" else None}
         STATS["changes checked"] += 1
         for field, value in want.items():
@@ -1063,8 +1064,9 @@ class OracleMachine(RuleBasedStateMachine):
                     or size is not None and not _rounds_to(abs(diff), size.replace(",", "")):
                 self.fail("paper_text", f"paper: {kpi_id} reads '{change.group(0)}' for a change "
                                         f"from {cmp_['value']} to {cur['value']}: {text_}")
-            if percent is not None and cmp_["value"] and not _rounds_to(
-                    abs(diff) / abs(cmp_["value"]) * 100, percent.replace(",", "")):
+            expected = percent_change(cur["value"], cmp_["value"])
+            if percent is not None and (expected is None or not _rounds_to(
+                    abs(expected), percent.replace(",", ""))):
                 self.fail("paper_text", f"paper: {kpi_id} reads '{change.group(0)}' for a change "
                                         f"from {cmp_['value']} to {cur['value']}: {text_}")
 

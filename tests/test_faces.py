@@ -113,6 +113,34 @@ def change_text(kpi_json: dict, places: int) -> str:
     return absolute if percent is None else f"{absolute} ({percent})"
 
 
+def expected_status(kpi, kpi_json: dict, places: int) -> str:
+    """docs/catalogue.md, Status, from the unrounded values: a % change exists only from a base
+    above zero; the size judged is the points, else (a ratio) the absolute change, else the %
+    change, else the absolute change with no band; stable within the band or when the size
+    prints as zero (a % to one decimal, the rest to the KPI's places), else its sign and the
+    better direction decide."""
+    before = (kpi_json["comparison"] or {}).get("value")
+    after = (kpi_json["current"] or {}).get("value")
+    if before is None or after is None or kpi_json["status"] in (
+            "no_data", "stale", "in_development"):
+        return kpi_json["status"]
+    unit, band = kpi_json["unit"], kpi.stable_band
+    percent = (after - before) / before * 100 if before > 0 else None
+    assert kpi_json["change"]["percent"] == (
+        None if unit in ("percent", "ratio") or percent is None else pytest.approx(percent))
+    if unit in ("percent", "ratio"):
+        size, digits = after - before, places
+    elif percent is not None:
+        size, digits = percent, 1
+    else:
+        size, digits, band = after - before, places, -1.0
+    if abs(size) <= band or excel_round(size, digits) == 0:
+        return "stable"
+    if kpi.better.value == "neutral":
+        return "changed"
+    return "improving" if (size > 0) == (kpi.better.value == "higher") else "deteriorating"
+
+
 def verdict_word(kpi_json: dict) -> str:
     test = kpi_json.get("significance") or {}
     return {True: "yes", False: "no", None: "–"}[test.get("significant")]
@@ -326,6 +354,7 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
         assert xlsx_row["target_met"][0] == kpi_json.get("target_met"), where
         assert csv_row["status"] == frame_row["status"] == kpi_json["status"] \
             == xlsx_row["status"][0], where
+        assert kpi_json["status"] == expected_status(kpi, kpi_json, places), where
         significant = (kpi_json.get("significance") or {}).get("significant")
         assert frame_row["significant"] == significant, where
         assert csv_row["significant"] == ("" if significant is None else str(significant)), \
@@ -347,6 +376,9 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
                 rf"(?:\S )?{re.escape(STATUS[kpi_json['status']])} +"
                 rf"{re.escape(verdict_word(kpi_json))}( |$)")
         assert re.search(line, table_text), (where, "table", line)
+        # No status says a KPI moved beside a change that prints as zero.
+        if kpi_json["status"] in ("improving", "deteriorating", "changed"):
+            assert re.search("[1-9]", change), (where, change, kpi_json["status"])
         if kpi_json.get("target") is not None:
             assert f"{title} {value_text(kpi_json['target'], unit, places)}:" in \
                 table_text.replace("\n", " "), (where, "target")
@@ -562,6 +594,8 @@ c = "float"
 d = "float"
 e = "float"
 f = "float"
+g = "float"
+h = "float"
 hit = "bool"
 hit2 = "bool"
 lpa = "str"
@@ -586,9 +620,18 @@ AWKWARD_KPIS = [
     ("none", "None", 'kind = "count"\nfilter = "a < 0"', None, None, "lower"),
     ("sum_tiny", "Sum tiny", 'kind = "sum"\nvalue = "c"', None, 1, "higher"),
     ("sum_money", "Sum money", 'kind = "sum"\nvalue = "d"', "gbp", None, "higher"),
+    # A negative base has no % change: the status follows the sign of the change (-2 to -1
+    # read "-50.0%", deteriorating where higher is better).
+    ("owed", "Owed", 'kind = "mean"\nvalue = "g"', "gbp", None, "higher"),  # -2 -> -1
+    ("owed_low", "Owed low", 'kind = "mean"\nvalue = "g"', None, None, "lower"),
+    # A rise from zero that prints as zero is stable (0 to 0.3 printed "0 (n/a)" beside
+    # "deteriorating").
+    ("from_zero", "From zero", 'kind = "mean"\nvalue = "h"', None, 0, "lower"),
 ]
-BEFORE = {"a": 20, "b": 12.25, "c": -0.0005, "d": 1234.565, "e": 123.5, "f": 1.005}
-AFTER = {"a": 26.5, "b": 12.0, "c": 0.0, "d": 1000.005, "e": 3725.5, "f": 1.0049}
+BEFORE = {"a": 20, "b": 12.25, "c": -0.0005, "d": 1234.565, "e": 123.5, "f": 1.005, "g": -2.0,
+          "h": 0.0}
+AFTER = {"a": 26.5, "b": 12.0, "c": 0.0, "d": 1000.005, "e": 3725.5, "f": 1.0049, "g": -1.0,
+         "h": 0.3}
 
 
 def awkward_project(root: Path) -> Path:
@@ -602,12 +645,12 @@ def awkward_project(root: Path) -> Path:
                       + (f'unit = "{unit}"\n' if unit else "")
                       + (f"decimals = {places}\n" if places is not None else ""))
     (root / "kpi.toml").write_text("\n".join(blocks), encoding="utf-8")
-    lines = ["day,a,b,c,d,e,f,hit,hit2,lpa"]
+    lines = ["day,a,b,c,d,e,f,g,h,hit,hit2,lpa"]
     for year, month in [(2023 + (m + 3) // 12, (m + 3) % 12 + 1) for m in range(30)]:
         values = BEFORE if (year, month) < (2024, 4) else AFTER
         for i in range(8):
             hits = 3 if (year, month) < (2024, 4) else 1
-            lines.append(f"{year}-{month:02d}-15," + ",".join(str(values[c]) for c in "abcdef")
+            lines.append(f"{year}-{month:02d}-15," + ",".join(str(values[c]) for c in "abcdefgh")
                          + f",{i < hits},{i < 1},{'North' if i < 4 else 'South'}")
     (root / "extracts" / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
