@@ -24,8 +24,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-
-from tests.oracle_support import excel_round, excel_text
+from oracle_support import excel_round, excel_text
 
 PERIOD = "2025-09"
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
