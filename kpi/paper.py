@@ -548,6 +548,10 @@ def change_words(result: KpiResult) -> str:
         return f"{_direction(size)} of {render.fixed(abs(size), digits)}"
     absolute = kpi_value(abs(size), kpi)
     if kpi_value(0.0, kpi) == absolute:
+        # Too small to show in the KPI's unit, but a % change that shows is the change the
+        # status judges ("0.0 (-1.2%)", improving): say it, never "unchanged" beside it.
+        if change.percent is not None and not render.shows_zero(change.percent):
+            return f"{_direction(size)} of {render.fixed(abs(change.percent), 1)}%"
         return _unchanged(size, "at the precision shown")
     if change.percent is None or render.shows_zero(change.percent):
         return f"{_direction(size)} of {absolute}"

@@ -685,6 +685,20 @@ def test_change_words_examples():
         "unchanged at the precision shown"
     assert change_words(_result(Unit.RATIO, 2.7, 2.8, Kind.RATIO_OF_RATES)) == \
         "an increase of 0.1"
+    # 1.93 to 1.90 per 1,000: 0.0 in the unit, 1.2% as a change, which the status judges
+    assert change_words(_result(Unit.PER_1000, 2311 / 1200, 2283 / 1200, Kind.PER_1000)) == \
+        "a decrease of 1.2%"
+
+
+@given(st.sampled_from([Unit.COUNT, Unit.PER_1000, Unit.SECONDS, Unit.GBP, Unit.DAYS,
+                        Unit.SCORE, Unit.NUMBER, Unit.PERCENT, Unit.RATIO]),
+       st.floats(-1e4, 1e4, allow_nan=False), st.floats(-1e4, 1e4, allow_nan=False))
+def test_unchanged_words_only_beside_a_stable_status(unit, before, after):
+    kind = {Unit.PERCENT: Kind.RATE, Unit.RATIO: Kind.RATIO_OF_RATES,
+            Unit.PER_1000: Kind.PER_1000}.get(unit, Kind.SUM)
+    result = _result(unit, before, after, kind)
+    if change_words(result).startswith("unchanged"):
+        assert result.status == "stable", (change_words(result), result.change)
 
 
 @given(st.integers(0, 10**6), st.integers(0, 10**6))
