@@ -15,6 +15,7 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 from pathlib import Path
 
@@ -929,3 +930,14 @@ def settled(k: Kpi, window: tuple[int, int]) -> tuple[int, int] | None:
     where none are left."""
     end = window[1] - k.provisional_months
     return (window[0], end) if end >= window[0] else None
+
+
+def as_of_text(moment: datetime, rnd: random.Random) -> str:
+    """A moment as `--as-of` takes it (docs/guarantees.md): UTC without a zone, with 'Z', or
+    the same moment in another zone."""
+    form = rnd.choice(["naive", "z", "zone"])
+    if form == "zone":
+        zone = timezone(timedelta(hours=rnd.choice([-5, 1, 2, 10])))
+        return moment.astimezone(zone).isoformat()
+    plain = moment.astimezone(UTC).replace(tzinfo=None).isoformat()
+    return plain + ("Z" if form == "z" else "")

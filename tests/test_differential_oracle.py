@@ -33,8 +33,10 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import traceback
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -61,6 +63,7 @@ from oracle_support import (
     TESTED_KINDS,
     Model,
     Oracle,
+    as_of_text,
     asked,
     avoided,
     draw_checks,
@@ -128,14 +131,25 @@ class OracleMachine(RuleBasedStateMachine):
         # versions `kpi vacuum --keep-days 0` may have made unreadable
         self.history: dict[str, dict[int, dict]] = {"inc": {}, "staff": {}, "q": {}}
         self.vacuumed: dict[str, set[int]] = {"inc": set(), "staff": set(), "q": set()}
+        # when each version was made (dataset -> version -> the clock before and after the
+        # command or restore that committed it), and every committing call's span, for
+        # `--as-of` a moment (`_at_moment`)
+        self.made: dict[str, dict[int, tuple[float, float]]] = {"inc": {}, "staff": {},
+                                                                 "q": {}}
+        self.spans: list[tuple[float, float]] = []
+        self.clock = (0.0, 0.0)
 
     # -- running kpi ------------------------------------------------------------------------
 
     def kpi(self, *args: str):
         STATS["commands"] += 1
         self.log.append("kpi " + " ".join(_quote(a) for a in args))
+        started = time.time()
         result = self.runner.invoke(app, ["--project", str(self.folder), *map(str, args)],
                                     env={"KPI_INGEST_BATCH_ROWS": self.batch})
+        self.clock = (started, time.time())
+        if args[0] in ("ingest", "vacuum"):
+            self.spans.append(self.clock)
         stderr = result.stderr or ""
         if "Traceback" in stderr or (result.exception is not None
                                      and not isinstance(result.exception, SystemExit)):
@@ -205,6 +219,7 @@ class OracleMachine(RuleBasedStateMachine):
         if entry is not None and version not in self.model.versions[dataset]:
             self.history[dataset][version] = entry
         self.model.versions[dataset][version] = [dict(r) for r in self.model.rows[dataset]]
+        self.made[dataset].setdefault(version, self.clock)
         self.loads.append((dataset, [str(f) for f in files], flags, rows))
         return True
 
@@ -504,15 +519,19 @@ class OracleMachine(RuleBasedStateMachine):
             return
         version = r.choice(older)
         self.log.append(f"DeltaTable('data/{dataset}').restore({version})")
+        started = time.time()
         try:
             table.restore(version)
         except Exception as exc:  # its files vacuumed: the restore itself refuses
             self.log.append(f"  -> restore refused: {str(exc)[:100]}")
             return
+        finally:
+            self.spans.append((started, time.time()))
         STATS["restores"] += 1
         self.model.rows[dataset] = [dict(x) for x in self.model.versions[dataset][version]]
         now = DeltaTable(str(self.folder / "data" / dataset)).version()
         self.model.versions[dataset][now] = [dict(x) for x in self.model.rows[dataset]]
+        self.made[dataset][now] = self.spans[-1]
         if r.random() < 0.5:
             # the documented way back and forth: roll back, then load a revision again
             _, files, flags, rows = [x for x in self.loads if x[0] == dataset][-1]
@@ -538,6 +557,7 @@ class OracleMachine(RuleBasedStateMachine):
             # the commits of a vacuum change no row: each holds the rows of the one before
             for v in range(max(versions) + 1, now + 1):
                 versions[v] = [dict(x) for x in self.model.rows[dataset]]
+                self.made[dataset][v] = self.clock
 
     # -- checks -------------------------------------------------------------------------------
 
@@ -1217,20 +1237,40 @@ class OracleMachine(RuleBasedStateMachine):
         checked); any refusal is one line."""
         r = self.rnd
         dataset = r.choice(sorted(d for d, v in self.model.versions.items() if len(v) > 1))
-        version = r.choice(sorted(self.model.versions[dataset]))
         then = Model(self.spec, canonical=self.model.canonical)
         unknown = set()
-        for d, versions in self.model.versions.items():
-            if version in versions:
-                then.rows[d] = [dict(x) for x in versions[version]]
-            elif versions and version < max(versions) or version in self.vacuumed[d]:
-                unknown.add(d)  # a version the model did not see made (or may be gone)
-            if version in self.vacuumed[d]:
-                unknown.add(d)
+        at = self._at_moment() if r.random() < 0.5 else None
+        if at is not None:
+            point, stood = at
+            if not any(v is not None for v in stood.values()):
+                # a moment before every load: an error (docs/guarantees.md), exit 3
+                result = self.kpi("summary", "--period", text(LAST), "--as-of", point,
+                                  "--format", "json")
+                STATS["as-of a moment before every load: refused"] += 1
+                if result.exit_code != 3:
+                    self.fail("as_of", f"--as-of {point}, before every load: exit "
+                                       f"{result.exit_code}, not 3")
+                return
+            for d, version in stood.items():
+                if version is not None:
+                    then.rows[d] = [dict(x) for x in self.model.versions[d][version]]
+                    if version in self.vacuumed[d]:
+                        unknown.add(d)
+            STATS["as-of a moment: reads"] += 1
+        else:
+            version = r.choice(sorted(self.model.versions[dataset]))
+            point = str(version)
+            for d, versions in self.model.versions.items():
+                if version in versions:
+                    then.rows[d] = [dict(x) for x in versions[version]]
+                elif versions and version < max(versions) or version in self.vacuumed[d]:
+                    unknown.add(d)  # a version the model did not see made (or may be gone)
+                if version in self.vacuumed[d]:
+                    unknown.add(d)
         saved = self.model, self.oracle
         self.model, self.oracle = then, Oracle(then)
         command = r.choice(["summary", "summary", "show", "export"])
-        as_of = ["--as-of", str(version)]
+        as_of = ["--as-of", point]
         try:
             period, vs = self._period()
             sure = [k for k in self.spec.kpis if self.oracle.dataset_of(k) not in unknown]
@@ -1255,7 +1295,7 @@ class OracleMachine(RuleBasedStateMachine):
             if result.exit_code != 0:
                 STATS["as-of reads refused"] += 1
                 if not unknown and not self._refusal_ok(period, vs, self.spec.kpis):
-                    self.fail("as_of", f"a read --as-of {version} was refused: "
+                    self.fail("as_of", f"a read --as-of {point} was refused: "
                                        f"{result.stderr[:300]}")
                 return
             if not self._check_read(result, period, vs, self.spec.kpis):
@@ -1265,9 +1305,37 @@ class OracleMachine(RuleBasedStateMachine):
             for got in json.loads(result.stdout)["kpis"]:
                 k = kpis[got["id"]]
                 if k in sure:
-                    self._check_kpi(f"summary --as-of {version}", k, got, period, vs)
+                    self._check_kpi(f"summary --as-of {point}", k, got, period, vs)
         finally:
             self.model, self.oracle = saved
+
+    def _at_moment(self) -> tuple[str, dict[str, int | None]] | None:
+        """A moment for `--as-of` clear of every commit, as the command line takes it (a bare
+        date is the end of that day, UTC), and the version of each dataset stored then: the
+        last made before it (None: the dataset did not exist yet). Delta stamps a commit to
+        the millisecond, so the moment keeps 2 ms from every committing call's span. None when
+        the drawn gap between two commits is too narrow."""
+        r = self.rnd
+        spans = sorted(self.spans)
+        draw = r.random()
+        if draw < 0.1:  # a bare date: today, or the day before
+            day = (datetime.now(UTC) - timedelta(days=r.choice([0, 1]))).date()
+            point = day.isoformat()
+            moment = datetime.combine(day, datetime.max.time(), UTC).timestamp()
+        else:
+            if draw < 0.2:
+                moment = spans[0][0] - r.uniform(0.01, 3600)  # before every load
+            else:
+                end = r.choice(spans)[1]
+                following = [s[0] for s in spans if s[0] > end]
+                gap = (min(following) if following else time.time()) - end
+                moment = end + gap * r.uniform(0.2, 0.8)
+            point = as_of_text(datetime.fromtimestamp(moment, UTC), r)
+        if any(s[0] - 0.002 <= moment <= s[1] + 0.002 for s in spans):
+            STATS["as-of a moment: too near a commit, not drawn"] += 1
+            return None
+        return point, {d: max((v for v, (_, done) in made.items() if done <= moment),
+                              default=None) for d, made in self.made.items()}
 
     @precondition(lambda self: "other_previous" not in self.avoid and self.papers)
     @rule()

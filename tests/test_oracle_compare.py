@@ -47,17 +47,22 @@ import os
 import random
 import re
 import statistics
+import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from oracle_support import (
     CLASSES,
+    DERIVED,
     FORCES,
     LPAS,
     Kpi,
     Model,
     Oracle,
+    as_of_text,
+    derived_text,
     draw_project,
     excel_round,
     inc_rows,
@@ -78,7 +83,9 @@ STATS: Counter = Counter()
 MORE_LPAS = [*LPAS, "Walsall", "Solihull"]
 SMALL_BASE = 50  # docs/board-paper.md: the base under which the paper gives no percentage
 ALPHA = 0.05
-BY = {"inc": ["lpa", "offence", "force", "victims"], "staff": ["role", "minority"]}
+# `place` and `serious` are derived columns (oracle_support.DERIVED), compared by as any other
+BY = {"inc": ["lpa", "offence", "force", "victims", "place", "serious"],
+      "staff": ["role", "minority"]}
 SPLIT_KINDS = {"count", "sum", "rate", "within", "mean", "median", "percentile",
                "weighted_score", "snapshot"}
 PER_POPULATION = {"count", "sum", "weighted_score"}
@@ -88,8 +95,9 @@ def _part_where(by: str, window: tuple[int, int], name: str | None,
                 forces: list[str] | None) -> tuple[list[str], list]:
     """The SQL conditions (and their arguments) of a part's rows in a window, over `forces`
     (None: every force): the part's value of `by`, or no value for the part None."""
+    column = derived_text(by, DERIVED)  # a derived column: its expression
     where = [f"month BETWEEN {window[0]} AND {window[1]}",
-             f"{by} IS NULL" if name is None else f"CAST({by} AS VARCHAR) = ?"]
+             f"{column} IS NULL" if name is None else f"CAST({column} AS VARCHAR) = ?"]
     args: list = [] if name is None else [name]
     if forces is not None:
         where.append("force IN (" + ", ".join("?" * len(forces)) + ")" if forces else "FALSE")
@@ -109,7 +117,8 @@ class Project:
             if k.parts or k.kind not in SPLIT_KINDS:
                 continue
             if k.dataset == "inc":
-                k.breakdowns = ("lpa", "offence")
+                k.breakdowns = ("lpa", "offence", *rnd.sample(["place", "serious"],
+                                                             rnd.randint(0, 2)))
             elif k.dataset == "staff":
                 k.breakdowns = ("role",)
         if not any(k.kind == "count" and k.dataset == "inc" and not k.parts
@@ -118,6 +127,8 @@ class Project:
         if not any(k.kind == "rate" for k in self.spec.kpis):
             self.spec.kpis.append(Kpi("k_rt", "rate", "inc", numerator="offence = 'theft'",
                                       better="higher", breakdowns=("lpa", "offence")))
+        # derived columns (docs/catalogue.md), as breakdowns and compared by
+        self.spec.derived = dict(DERIVED)
         self.folder = base / f"p{seed}"
         self.spec.write(self.folder)
         # some incidents have no LPA: never a part, but in a standout's rest (docs/board-paper.md)
@@ -154,6 +165,8 @@ class Project:
         self.oracle = Oracle(self.model)
         self.runner = CliRunner()
         self.log: list[str] = []
+        self.earliest = datetime.now(UTC)  # before every load
+        time.sleep(0.02)
 
     def kpi(self, *args: str):
         self.log.append("kpi " + " ".join(args))
@@ -204,6 +217,37 @@ class Project:
         self.load("staff", staff_rows(r, list(range(start, end + 1))), "staff")
         self.oracle.refresh()
         self.last = end
+        self.revise(size, start, end)
+
+    def revise(self, size: dict[str, int], start: int, end: int) -> None:
+        """A second load of the incidents (every force's, or one force's, months of a run
+        of a year or so, each LPA's numbers drawn again), with the clock read on either side:
+        `--as-of` a moment between the loads (`self.between`) reads the rows of the first
+        (`self.before`); one before every load (`self.earliest`) has no data."""
+        r = self.rnd
+        self.before = Model(self.spec, canonical=self.model.canonical)
+        self.before.rows = {d: [dict(x) for x in rows] for d, rows in self.model.rows.items()}
+        first = r.randint(start, end - 12)
+        months = list(range(first, min(end, first + r.randint(3, 14)) + 1))
+        forces = [r.choice(FORCES)] if self.spec.replace_by else FORCES
+        counter = [10**6]
+        rows: list[dict] = []
+        for force in forces:
+            held = self.model.held("inc", force) if self.spec.replace_by else None
+            for m in months:
+                if held is not None and m not in held:
+                    continue  # a force's revision keeps its run of months (and its hole)
+                for lpa in MORE_LPAS:
+                    for _ in range(max(1, round(size[lpa] * r.choice([0.5, 1.0, 2.0])))):
+                        rows += inc_rows(r, [m], force, counter, lpas=[lpa])
+        if not self.spec.replace_by:
+            for row in rows:
+                row["force"] = r.choice(FORCES)
+        time.sleep(0.02)  # a moment clear of both commits (Delta stamps them to the ms)
+        self.between = datetime.now(UTC)
+        time.sleep(0.02)
+        self.load("inc", rows, "inc-revised")
+        self.oracle.refresh()
 
     # -- the model ------------------------------------------------------------------------
 
@@ -233,16 +277,17 @@ class Project:
         KPI's filter."""
         where, args = _part_where(by, window, name, forces)
         if filtered and k.filter:
-            where.append(f"({k.filter})")
+            where.append(f"({derived_text(k.filter, DERIVED)})")
         got = self.oracle.db.execute(
             f"SELECT count(*), count(DISTINCT month) FROM {k.dataset} WHERE "
             + " AND ".join(where), args).fetchone()
         return int(got[0]), int(got[1])
 
     def parts_of(self, k: Kpi, by: str) -> list[str]:
+        column = derived_text(by, DERIVED)
         return [str(v[0]) for v in self.oracle.db.execute(
-            f"SELECT DISTINCT CAST({by} AS VARCHAR) FROM {k.dataset} "
-            f"WHERE {by} IS NOT NULL").fetchall()]
+            f"SELECT DISTINCT CAST({column} AS VARCHAR) FROM {k.dataset} "
+            f"WHERE {column} IS NOT NULL").fetchall()]
 
     def components(self, k: Kpi, by: str, window: tuple[int, int], name: str | None,
                    forces: list[str] | None) -> tuple[float, float] | None:
@@ -250,7 +295,7 @@ class Project:
         rows, a within's values at most the threshold of its values."""
         where, args = _part_where(by, window, name, forces)
         if k.filter:
-            where.append(f"({k.filter})")
+            where.append(f"({derived_text(k.filter, DERIVED)})")
         table = "staff" if k.snapshot else k.dataset
         if k.kind == "rate" or k.snapshot:
             sql = f"SELECT count(*) FILTER ({k.numerator}), count(*) FROM {table} WHERE "
@@ -288,11 +333,38 @@ def _rank_ok(values: dict[str, float], ranks: dict[str, int | None], better: str
     return True
 
 
-def check_compare(p: Project, period: int, vs: str, by: str, peers: bool = False) -> None:
+def check_compare_as_of(p: Project, period: int, vs: str, by: str, rnd: random.Random) -> None:
+    """`kpi compare --as-of` a moment between the two loads of the incidents: every figure is
+    the first load's (`p.before`); a moment before every load is refused (exit 3, one line)."""
+    if rnd.random() < 0.2:
+        result = p.kpi("compare", "--period", text(period), "--by", by, "--vs", vs,
+                       "--as-of", as_of_text(p.earliest, rnd), "--format", "json")
+        assert result.exit_code == 3 and result.stderr.startswith("Error:"), (
+            f"seed {p.seed}: compare --as-of before every load: exit {result.exit_code} "
+            f"{result.stderr}")
+        STATS["compare --as-of before every load: refused"] += 1
+        return
+    saved = p.model, p.oracle
+    p.model, p.oracle = p.before, Oracle(p.before)
+    p.oracle.refresh()
+    as_of = as_of_text(p.between, rnd)
+    try:
+        check_compare(p, period, vs, by, as_of=as_of)
+    except AssertionError as failure:
+        raise AssertionError(f"compare --as-of {as_of} (between the loads): {failure}") \
+            from None
+    finally:
+        p.model, p.oracle = saved
+    STATS["compare --as-of a moment between loads: checked"] += 1
+
+
+def check_compare(p: Project, period: int, vs: str, by: str, peers: bool = False,
+                  as_of: str | None = None) -> None:
     """`kpi compare --by` (with `--peers`: the group's members and its focus only, ranked among
     themselves, each tested against the others of the group and against the focus)."""
     result = p.kpi("compare", "--period", text(period), "--by", by, "--vs", vs,
-                   "--format", "json", *(["--peers", "g"] if peers else []))
+                   "--format", "json", *(["--peers", "g"] if peers else []),
+                   *(["--as-of", as_of] if as_of else []))
     kpis = [k for k in p.spec.kpis if not k.parts and k.kind in SPLIT_KINDS
             and by in BY.get(k.dataset, [])]
     whole = [k for k in kpis if whole_current(p, k, period, vs)]
@@ -375,6 +447,8 @@ def check_kpi(p: Project, k: Kpi, got: dict, period: int, vs: str, by: str,
             f"{'every force' if cur_forces is None else cur_forces}"
             f"{' (a force holds only some months of the window)' if cur_gap else ''}")
         STATS["compare: part values checked"] += 1
+        if by in DERIVED:
+            STATS["compare: part values of a derived column checked"] += 1
         if value is not None:
             values[name] = value
         # the comparison: null when the part (or a force in play) lacks a month of it
@@ -534,7 +608,8 @@ def check_paper(p: Project, period: int, vs: str, full: bool) -> None:
         return
     paper = out.read_text(encoding="utf-8").replace("\\", "")
     figures = json.loads(out.with_suffix(".figures.json").read_text(encoding="utf-8"))
-    labels = {"LPA": "lpa", "offence": "offence", "role": "role"}
+    labels = {"LPA": "lpa", "offence": "offence", "role": "role", "place": "place",
+              "serious": "serious"}
     # each KPI's section: from its title to the next KPI's
     titles = {k.id: f"KPI {k.id}" for k in p.spec.kpis}
     spots = sorted((m.start(), kid) for kid, t in titles.items()
@@ -632,9 +707,13 @@ def check_standout(p: Project, k: Kpi, by: str, cur, cmp_, printed, period: int,
                 assert not ok, (f"{where}: no sentence, but {name} stands out from all the "
                                 f"others ({why})")
         STATS["standouts: silent breakdowns checked"] += 1
+        if by in DERIVED:
+            STATS["standouts: silent breakdowns of a derived column checked"] += 1
         return
     parsed, sentence = printed
     STATS[f"standouts: sentences checked ({'full' if full else 'board'} paper)"] += 1
+    if by in DERIVED:
+        STATS["standouts: sentences of a derived column checked"] += 1
     named = [n for n, _ in parsed["named"]]
     count = parsed["count"]
     assert all(n in rows for n in named), (where, sentence, sorted(rows))
@@ -838,12 +917,16 @@ def test_compare_and_standouts_against_duckdb(seed, tmp_path, monkeypatch):
     p = Project(seed, tmp_path)
     p.fill()
     rnd = random.Random(seed * 7 + 1)
-    for _ in range(3):
+    for i in range(3):
         period = rnd.randint(month(2024, 9), p.last)
         vs = rnd.choice(["baseline", "yoy", "previous", "fytd"])
-        for by in ("lpa", "offence", "role", "force", "victims", "minority"):
+        # one derived column a period (CI's cost), and --as-of once a project
+        for by in ("lpa", "offence", "role", "force", "victims", "minority",
+                   rnd.choice(["place", "serious"])):
             check_compare(p, period, vs, by)
         check_compare(p, period, vs, "lpa", peers=True)
+        if i == 0:
+            check_compare_as_of(p, period, vs, rnd.choice([*BY["inc"], *BY["staff"]]), rnd)
         vs = rnd.choice(["baseline", "yoy"])
         check_paper(p, period, vs, full=True)
         check_paper(p, period, vs, full=False)
