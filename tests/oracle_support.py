@@ -880,6 +880,9 @@ def draw_variants(rnd: random.Random, spec: ProjectSpec) -> None:
                                     filter=rnd.choice(DERIVED_FILTERS)))
         makers.append(lambda i: Kpi(i, "count", "inc", value="serious",
                                     filter=rnd.choice(DERIVED_FILTERS + [None])))
+        for k in spec.kpis:  # a breakdown by a derived column (kpi show, the paper)
+            if k.breakdowns == ("lpa",) and rnd.random() < 0.5:
+                k.breakdowns = ("lpa", rnd.choice(sorted(DERIVED)))
     for n in range(rnd.choice([0, 0, 1, 2, 3])):
         k = rnd.choice(makers)(f"v{n}")
         k.variant, k.lag = True, rnd.choice([0, 0, 1])

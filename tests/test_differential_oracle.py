@@ -7,7 +7,9 @@ of stored values, gaps, a file name with brackets; CSV, Parquet or Excel, read i
 a few rows), reloads, restores with
 `deltalake.DeltaTable.restore` as docs/guarantees.md describes, and `kpi vacuum`. It runs kpi
 as a user would (the CLI, `--format json`): summary, compare, show and the figures file of
-`kpi export markdown`, and checks each figure against tests/oracle_support.py.
+`kpi export markdown`, and checks each figure against tests/oracle_support.py, now and then
+`--as-of` a version or a moment (the clock is read around every commit, so the model knows
+which version of each dataset was stored at any moment clear of one).
 
 Right answers: the figure the model computes; no figure (with a status of no_data or stale)
 where a window is incomplete; or, where the input is ambiguous, a refusal (exit 2 or 3, one
@@ -66,6 +68,7 @@ from oracle_support import (
     as_of_text,
     asked,
     avoided,
+    derived_text,
     draw_checks,
     draw_project,
     draw_provisional,
@@ -249,6 +252,8 @@ class OracleMachine(RuleBasedStateMachine):
             STATS["kpis reading derived columns"] += sum(
                 k.variant and bool(re.search(r"serious|place", f"{k.filter} {k.value}"))
                 for k in self.spec.kpis)
+            STATS["kpis broken down by a derived column"] += sum(
+                bool(set(k.breakdowns) & set(self.spec.derived)) for k in self.spec.kpis)
             draw_checks(r, self.spec)
             STATS["reconciliations"] += len(self.spec.checks)
         if self.provisional:
@@ -857,7 +862,14 @@ class OracleMachine(RuleBasedStateMachine):
                     continue
                 options = {self.oracle.value(k, window, part=(column, part["part"])),
                            self.oracle.value(k, window, full, part=(column, part["part"]))}
-                if part["part"] not in {row[column] for row in self.model.rows["inc"]}:
+                if column in self.spec.derived:
+                    STATS["show: parts of a derived column checked"] += 1
+                    stored = {v for v, in self.oracle.db.execute(
+                        f"SELECT DISTINCT {derived_text(column, self.spec.derived)} FROM inc"
+                    ).fetchall()}
+                else:
+                    stored = {row[column] for row in self.model.rows["inc"]}
+                if part["part"] not in stored:
                     self.fail("case/invisible", f"show {k.id}: a part {part['part']!r} of "
                                                 f"{column} the store should not hold")
                 if not member(part["current"], options):
@@ -1229,17 +1241,25 @@ class OracleMachine(RuleBasedStateMachine):
             self.fail("checks", f"kpi check: gaps failed for {sorted(failed)}, expected "
                                 f"{sorted(gaps)}")
 
-    def _check_as_of(self):
-        """`kpi summary`, `kpi show` or `kpi export markdown` `--as-of VERSION`: every dataset
-        read at that version of its table, so each figure is the model's over the rows that
-        version held; a dataset with no such version has no figure. A version `kpi vacuum
+    @precondition(lambda self: any(self.made.values()))
+    @rule()
+    def check_as_of_moment(self):
+        """`--as-of` a moment (`_check_as_of`)."""
+        self._check_as_of(moment=True)
+
+    def _check_as_of(self, moment: bool = False):
+        """`kpi summary`, `kpi show` or `kpi export markdown` `--as-of VERSION` (or, with
+        `moment`, a moment: each dataset read at the version stored then, `_at_moment`): every
+        dataset read at that version of its table, so each figure is the model's over the rows
+        that version held; a dataset with no such version has no figure. A version `kpi vacuum
         --keep-days 0` may have removed is refused or gives no figure (its KPIs are not
         checked); any refusal is one line."""
         r = self.rnd
-        dataset = r.choice(sorted(d for d, v in self.model.versions.items() if len(v) > 1))
         then = Model(self.spec, canonical=self.model.canonical)
         unknown = set()
-        at = self._at_moment() if r.random() < 0.5 else None
+        at = self._at_moment() if moment else None
+        if moment and at is None:
+            return
         if at is not None:
             point, stood = at
             if not any(v is not None for v in stood.values()):
@@ -1256,8 +1276,10 @@ class OracleMachine(RuleBasedStateMachine):
                     then.rows[d] = [dict(x) for x in self.model.versions[d][version]]
                     if version in self.vacuumed[d]:
                         unknown.add(d)
+            dataset = r.choice(sorted(d for d, v in stood.items() if v is not None))
             STATS["as-of a moment: reads"] += 1
         else:
+            dataset = r.choice(sorted(d for d, v in self.model.versions.items() if len(v) > 1))
             version = r.choice(sorted(self.model.versions[dataset]))
             point = str(version)
             for d, versions in self.model.versions.items():
