@@ -1689,7 +1689,8 @@ def _spc_keys(item: dict[str, Any], kind: Kind, bad
         try:
             return [Month.typed(v, what=key) for v in value]
         except UsageError:
-            bad(key, 'must be a list of months as YYYY-MM, such as ["2023-10"]')
+            bad(key, 'must be a list of months as YYYY-MM in the digits 0-9 and the years '
+                     '1900 to 2999, such as ["2023-10"]')
             return None
 
     baseline = months("spc_baseline")
