@@ -1583,10 +1583,11 @@ class ByMonth:
         `monthly` is the same bits (`months_part`). A weight left to Polars' own sum (not
         plain, or whole parts beyond WHOLE_LIMIT) gives `math.fsum` of the products."""
         if kpi.id not in self._weights:
-            weights = _weights_of(self.project, kpi)
-            whole, fraction, plain = _split(pl.col("weight"))
-            split = weights.select("key", "weight", whole.alias("w"), fraction.alias("u"),
-                                   plain.alias("p"))
+            # A key without a weight weighs 0, as the join gives it (`_with_weights`).
+            weight = pl.col("weight").fill_null(0.0)
+            whole, fraction, plain = _split(weight)
+            split = _weights_of(self.project, kpi).select(
+                "key", weight, whole.alias("w"), fraction.alias("u"), plain.alias("p"))
             self._weights[kpi.id] = {key: (weight, w, u, p)
                                      for key, weight, w, u, p in split.iter_rows()}
         weights = self._weights[kpi.id]
