@@ -561,7 +561,7 @@ def _require_some_data(project: catalogue.Project, report: Report, month: Month)
 def _month(period: str | Month) -> Month:
     from kpi.periods import Month
 
-    return period if isinstance(period, Month) else Month.parse(period)
+    return period if isinstance(period, Month) else Month.typed(period)
 
 
 def _comparison(vs: str | Comparison) -> Comparison:

@@ -18,7 +18,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kpi.errors import MAX_NESTING, ConfigError, UsageError, refuse_unsafe_text
+from kpi.errors import (
+    MAX_NESTING,
+    REFUSAL_REASONS,
+    ConfigError,
+    UsageError,
+    refuse_unsafe_text,
+    visible,
+)
 from kpi.periods import Month, Window, WindowKind
 
 T = TypeVar("T")
@@ -773,8 +780,15 @@ def _cache_project(key: str, project: Project) -> None:
 def parse_project_file(path: Path, *, bundled: bool = False) -> Project:
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the project file ({exc})") from None
+    except OSError as exc:
+        reason, hint = REFUSAL_REASONS.get(exc.errno or 0, (exc.strerror or str(exc),
+                                                            "check the path"))
+        raise ConfigError(f"{visible(str(path))}: cannot read the project file: {reason}",
+                          hint=hint) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{visible(str(path))}: cannot read the project file: not UTF-8 "
+                          f"text (byte {exc.start})",
+                          hint="save kpi.toml as UTF-8") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -942,7 +956,7 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
 
     def month_of(key: str, default: str) -> Month:
         try:
-            return Month.parse(str(meta.get(key, default)), what=f"project.{key}")
+            return Month.typed(str(meta.get(key, default)), what=f"project.{key}")
         except Exception as exc:  # UsageError: report as a configuration problem
             problems.add("[project]", key, str(exc), rf"^\s*{key}\s*=")
             return Month.parse(default)
@@ -1064,7 +1078,7 @@ def _build_defaults(raw: Any, problems: _Problems) -> dict[str, str]:
             continue
         if key == "period":
             try:
-                Month.parse(str(value), what="defaults.period")
+                Month.typed(str(value), what="defaults.period")
             except Exception as exc:  # UsageError: report as a configuration problem
                 problems.add("[defaults]", key, str(exc), *needles)
                 continue
@@ -1673,9 +1687,10 @@ def _spc_keys(item: dict[str, Any], kind: Kind, bad
             bad(key, 'must be a list of months such as ["2023-10"]')
             return None
         try:
-            return [Month.parse(v, what=key) for v in value]
+            return [Month.typed(v, what=key) for v in value]
         except UsageError:
-            bad(key, 'must be a list of months as YYYY-MM, such as ["2023-10"]')
+            bad(key, 'must be a list of months as YYYY-MM in the digits 0-9 and the years '
+                     '1900 to 2999, such as ["2023-10"]')
             return None
 
     baseline = months("spc_baseline")

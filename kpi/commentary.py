@@ -215,7 +215,7 @@ def import_word(project: Project, docx: Path, output: Path | None = None) -> Imp
         raise DataError(f"{docx}: kpi's record of the paper is gone, so its month and the text "
                         "outside the commentary places cannot be checked",
                         hint="import a paper saved by Word; the record travels with the file")
-    month = Month.parse(word.period)
+    month = Month.typed(word.period)
     path = output or default_path(project, month)
     # Merged into the file written, or when that is new, into the month's own file.
     base = path if path.is_file() else default_path(project, month)

@@ -16,7 +16,13 @@ MONTH_NAMES = (
     "January", "February", "March", "April", "May", "June", "July", "August", "September",
     "October", "November", "December",
 )
-_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+# ASCII digits only: Python's `\d` and int() also read fullwidth and Arabic-Indic digits, and a
+# month typed with them is not the 'YYYY-MM' the documents, file names and JSON print.
+_PERIOD = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+# The years a month may be in (docs/guarantees.md): any other four digits are a slip of the
+# keyboard ('0225', '3025'), and a window's arithmetic reaches years before it (a year ending,
+# last year's, a 24-month trend), which before year 1 have no calendar to print.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
 @dataclass(frozen=True, order=True)
@@ -28,12 +34,28 @@ class Month:
         return cls(year * 12 + month - 1)
 
     @classmethod
+    def typed(cls, text: str, *, what: str = "period") -> Month:
+        """A month a person typed (an option, kpi.toml, a file kpi reads back): 'YYYY-MM' in
+        ASCII digits, in a year from FIRST_YEAR to LAST_YEAR; anything else is a usage error
+        naming the expected form. Every month typed by a user is read here."""
+        month = cls.parse(text, what=what)
+        if not FIRST_YEAR <= month.year <= LAST_YEAR:
+            raise UsageError(
+                f"invalid {what} '{text}': the year must be from {FIRST_YEAR} to {LAST_YEAR}",
+                hint="a calendar month as YYYY-MM, for example --period 2025-09",
+            )
+        return month
+
+    @classmethod
     def parse(cls, text: str, *, what: str = "period") -> Month:
-        """Parse 'YYYY-MM'; anything else is a usage error naming the expected form."""
+        """Parse 'YYYY-MM' in ASCII digits, any year (a label kpi printed, such as a stored
+        month's); anything else is a usage error naming the expected form."""
         match = _PERIOD.match(text.strip()) if isinstance(text, str) else None
         if not match or not 1 <= int(match.group(2)) <= 12:
+            other = isinstance(text, str) and any(c.isdigit() and not c.isascii() for c in text)
             raise UsageError(
-                f"invalid {what} '{text}': expected a calendar month as YYYY-MM",
+                f"invalid {what} '{text}': expected a calendar month as YYYY-MM"
+                + (" in the digits 0-9" if other else ""),
                 hint="for example --period 2025-09",
             )
         return cls.of(int(match.group(1)), int(match.group(2)))
@@ -107,7 +129,7 @@ class Window:
         kind, _, month = text.strip().partition(" ")
         if kind not in ("YE", "AT"):
             raise UsageError(f"invalid window '{text}': expected 'YE YYYY-MM' or 'AT YYYY-MM'")
-        end = Month.parse(month, what="window month")
+        end = Month.typed(month, what="window month")
         return cls.year_ending(end) if kind == "YE" else cls.as_at(end)
 
     def shift(self, months: int) -> Window:

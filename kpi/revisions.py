@@ -92,7 +92,7 @@ def load(path: Path, project: Project) -> dict:
         raise DataError(f"{path}: not a figures file (no \"format\": \"{FORMAT}\")", hint=hint)
     refuse_unsafe_text(doc, str(path), DataError)
     try:
-        Month.parse(str(doc.get("period")))
+        Month.typed(str(doc.get("period")))
         Comparison(doc.get("comparison"))
     except (KpiError, ValueError):
         raise DataError(f"{path}: its \"period\" or \"comparison\" is not one a paper writes "
@@ -131,7 +131,7 @@ def _is_window_code(text: str) -> bool:
         return False
     try:
         for month in filter(None, found.groups()):
-            Month.parse(month)
+            Month.typed(month)
     except KpiError:
         return False
     return True
@@ -142,7 +142,7 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
     data this paper uses, now reads differently; a figure of a KPI still shown that the data
     no longer gives (its window now incomplete, or no longer one the KPI reports) is revised
     to "no figure", never taken as unchanged."""
-    period = Month.parse(str(last["period"]))
+    period = Month.typed(str(last["period"]))
     known = [project.kpi(i) for i in dict.fromkeys(f["kpi"] for f in last["figures"])]
     kpis = [k for k in known if k is not None and not k.hidden]
     now: dict[tuple[str, str], str] = {}

@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -92,26 +92,70 @@ class Version:
 
 @dataclass(frozen=True)
 class AsOf:
-    """A point in a table's history: a version number or a moment (UTC)."""
+    """A point in a table's history: a version number or a moment (UTC) no later than now."""
 
     version: int | None = None
     moment: datetime | None = None
+    # The point as the user wrote it, for messages (not part of its identity).
+    text: str = field(default="", compare=False)
 
     @classmethod
     def parse(cls, text: str) -> AsOf:
+        """A version number or an ISO date or time, in ASCII digits (Python's `\\d` and int()
+        also read fullwidth and Arabic-Indic digits). A bare date means the end of that day,
+        UTC; a time without a zone is UTC. A point after now is refused: no version was made
+        then, and reading it as the latest would give today's figures under a later date."""
         text = text.strip()
-        if re.fullmatch(r"\d+", text):
-            return cls(version=int(text))
+        if re.fullmatch(r"[0-9]+", text):
+            return cls(version=int(text), text=text)
+        bad = (f"invalid --as-of '{text}': expected a version number or an ISO date or time "
+               "such as 2025-10-31 or 2025-10-31T18:00")
+        if not text.isascii():
+            raise UsageError(bad)
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise UsageError(f"invalid --as-of '{text}': expected a version number or an ISO "
-                             "date or time such as 2025-10-31 or 2025-10-31T18:00") from None
+            raise UsageError(bad) from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        if len(text) == 10:  # a bare date means the end of that day
+        now = datetime.now(UTC)
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            day = None
+        if day is not None:  # a bare date means the end of that day
             moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
-        return cls(moment=moment)
+            if day > now.date():
+                raise UsageError(f"invalid --as-of '{text}': a date after today "
+                                 f"({now.date().isoformat()}, UTC) has no version yet",
+                                 hint="leave out --as-of for the figures as they stand now")
+        elif moment > now:
+            raise UsageError(f"invalid --as-of '{text}': a time after now "
+                             f"({now.strftime('%Y-%m-%dT%H:%M')} UTC) has no version yet",
+                             hint="leave out --as-of for the figures as they stand now")
+        return cls(moment=moment, text=text)
+
+    @property
+    def label(self) -> str:
+        """The point as the user wrote it ('3', '2001-01-01', '2025-10-31T18:00')."""
+        if self.text:
+            return self.text
+        if self.version is not None:
+            return str(self.version)
+        assert self.moment is not None, "an AsOf is a version or a moment"
+        return self.moment.isoformat(timespec="seconds")
+
+    @property
+    def reading(self) -> str:
+        """How a moment as written is read: 'the end of the day, UTC' for a bare date, 'UTC'
+        for a time without a zone; '' otherwise."""
+        if self.moment is None or not self.text:
+            return ""
+        try:
+            date.fromisoformat(self.text)
+            return "the end of the day, UTC"
+        except ValueError:
+            return "" if datetime.fromisoformat(self.text).tzinfo else "UTC"
 
 
 # What Delta (deltalake 1.x) cannot read in a table's path, however it is given (a URI, a
@@ -228,9 +272,15 @@ def _load_as_of(table, path: Path, dataset_id: str, as_of: AsOf) -> None:
     # log's own commit times (see _history).
     moment = as_of.moment
     assert moment is not None, "an AsOf is a version or a moment"
-    made = [v.version for v in _history(path) if v.timestamp <= moment]
+    history = _history(path)
+    made = [v.version for v in history if v.timestamp <= moment]
     if not made:
-        raise DataError(f"dataset '{dataset_id}' did not exist at {moment.isoformat()}",
+        first = min((v.timestamp for v in history), default=None)
+        notes = [as_of.reading] if as_of.reading else []
+        if first is not None:
+            notes.append(f"first loaded {first.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
+        said = f" ({'; '.join(notes)})" if notes else ""
+        raise DataError(f"dataset '{dataset_id}' did not exist at {as_of.label}{said}",
                         hint=f"see 'kpi history {dataset_id}'")
     table.load_as_version(max(made))
 

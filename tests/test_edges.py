@@ -142,7 +142,8 @@ def _cases():
                       3, "Error: dataset 'crimes' has no version 99 (latest is 0)"))
         cases.append(("f-as-of-before-first-load", "one", cell,
                       [*args, "--as-of", "2001-01-01"], writes, 3,
-                      "Error: dataset 'crimes' did not exist at 2001-01-01"))
+                      "Error: dataset 'crimes' did not exist at 2001-01-01 (the end of the "
+                      "day, UTC; first loaded "))
     for state, project in (("a-empty-store", "empty"), ("b-one-loaded", "one")):
         for fmt in ("table", "json", "csv", "markdown"):
             cases.append((state, project, f"datasets-{fmt}", ["datasets", "--format", fmt],
@@ -206,6 +207,79 @@ def test_each_cell_has_its_documented_exit_code_and_line(places, state, project,
         assert result.stdout == ""
     elif writes == "stdout":
         assert result.stdout.strip()
+
+
+# What kpi read by guessing: a year 0, digits other than 0-9 (read as 2025-09 by Python's
+# `\d` and int()), a date after today read as the latest version. Each is refused before any
+# data is read, in one line and a hint, exit 2, whatever the command.
+TYPED = [
+    (["--period", "0000-01"], "Error: invalid period '0000-01': the year must be from 1900 to "
+                              "2999"),
+    (["--period", "２０２５-０９"], "Error: invalid period '２０２５-０９': expected a calendar "
+                                  "month as YYYY-MM in the digits 0-9"),
+    (["--period", "٢٠٢٥-٠٩"], "Error: invalid period '٢٠٢٥-٠٩': expected a calendar month as "
+                              "YYYY-MM in the digits 0-9"),
+    (["--period", "2025-09", "--as-of", "٠"], "Error: invalid --as-of '٠': expected a version "
+                                              "number or an ISO date or time"),
+    (["--period", "2025-09", "--as-of", "2099-01-01"], "Error: invalid --as-of '2099-01-01': a "
+                                                       "date after today ("),
+    (["--period", "2025-09", "--as-of", "2099-01-01T00:00+14:00"],
+     "Error: invalid --as-of '2099-01-01T00:00+14:00': a time after now ("),
+]
+
+
+@pytest.mark.parametrize(("args", "error"), TYPED, ids=[" ".join(a) for a, _ in TYPED])
+@pytest.mark.parametrize("command", [["summary"], ["show", "total_crime"],
+                                     ["compare", "--by", "lpa"], ["export", "markdown"]],
+                         ids=lambda c: c[0])
+def test_a_month_or_date_kpi_would_have_guessed_is_refused(places, tmp_path, command, args,
+                                                           error):
+    output = tmp_path / "board.md"
+    more = ["--output", output] if command[0] == "export" else []
+    result = run(["--project", places["one"], *command, *args, *more],
+                 env=_env(places["cache"]))
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == "" and not output.exists()
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(error), lines
+    assert lines[1].startswith("Hint: ")
+
+
+def test_the_check_command_refuses_a_typed_month_as_the_others_do(places):
+    result = run(["--project", places["one"], "check", "--period", "０９９９-０１"],
+                 env=_env(places["cache"]))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        "Error: invalid period '０９９９-０１': expected a calendar month as YYYY-MM in the "
+        "digits 0-9", "Hint: for example --period 2025-09"]
+
+
+def test_as_of_today_is_read_and_names_no_future(places):
+    """A bare date is the end of its day, UTC: today's is accepted (its end is still ahead)."""
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date().isoformat()
+    result = run(["--project", places["one"], "summary", "--period", "2025-09", "--format",
+                  "json", "--as-of", today], env=_env(places["cache"]))
+    assert result.returncode == 0, result.stderr
+    assert '"crimes": 0' in result.stdout
+
+
+@pytest.mark.parametrize(("name", "reason", "hint"), [
+    ("missing.toml", "no such file or folder", "check the path"),
+    ("a folder.toml", "is a folder, where a file was expected", "name a file"),
+])
+def test_catalogue_validate_of_a_file_it_cannot_read_says_why_in_words(tmp_path, name, reason,
+                                                                       hint):
+    """It showed Python's '[Errno 2] No such file or directory: ...'."""
+    target = tmp_path / name
+    if name.startswith("a folder"):
+        target.mkdir()
+    result = run(["catalogue", "--validate", target], env=_env(tmp_path / "cache"))
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"Error: {target}: cannot read the project file: {reason}", f"Hint: {hint}"]
 
 
 def test_the_no_data_lines_are_the_same_for_every_command(places):
@@ -375,3 +449,21 @@ def test_a_reader_that_goes_away_ends_kpi_silently(places, tmp_path, args):
         os.close(write_end)
     assert process.returncode == -signal.SIGPIPE, process.stderr
     assert process.stderr == b""
+
+
+def test_a_month_kpi_toml_types_out_of_range_or_in_other_digits_is_a_config_error(tmp_path):
+    """kpi.toml's months are read by the parser --period uses (Month.typed)."""
+    folder = tmp_path / "project"
+    shutil.copytree(FIXTURES / "mini", folder)
+    text = (folder / "kpi.toml").read_text(encoding="utf-8")
+    text = text.replace('baseline = "2024-03"', 'baseline = "0000-03"', 1)
+    text = text.replace('period = "2025-09"', 'period = "２０２５-０９"', 1)
+    (folder / "kpi.toml").write_text(text, encoding="utf-8")
+    result = run(["catalogue", "--validate", folder / "kpi.toml"], env=_env(tmp_path / "cache"))
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == ""
+    errors = result.stderr
+    assert ("[project], key 'baseline': invalid project.baseline '0000-03': the year must be "
+            "from 1900 to 2999") in errors
+    assert ("invalid defaults.period '２０２５-０９': expected a calendar month as YYYY-MM in "
+            "the digits 0-9") in errors

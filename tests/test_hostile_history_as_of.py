@@ -89,7 +89,10 @@ def test_as_of_before_the_first_load_or_past_the_last_version(project, cli):
     """A point in history no stored dataset can give is a data error (exit 3), not a report
     of empty KPIs."""
     for value, message in (
-            ("2000-01-01", "Error: dataset 'incidents' did not exist at 2000-01-01T23:59"),
+            ("2000-01-01", "Error: dataset 'incidents' did not exist at 2000-01-01 (the end of "
+                           "the day, UTC; first loaded "),
+            ("2000-01-01T18:00+01:00", "Error: dataset 'incidents' did not exist at "
+                                       "2000-01-01T18:00+01:00 (first loaded "),
             ("7", "Error: dataset 'incidents' has no version 7 (latest is 0)")):
         result = cli(["--project", project, "summary", "--period", "2025-12", "--format",
                       "json", "--as-of", value])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -286,7 +287,7 @@ def test_a_project_folder_with_awkward_characters_works_after_its_first_load(tmp
     history = cli(["--project", folder, "history", "incidents", "--format", "json"])
     assert [v["version"] for v in json.loads(history.stdout)] == [0]
     shown = cli(["--project", folder, "summary", "--period", "2025-02", "--format", "json",
-                 "--as-of", "2099-01-01"])
+                 "--as-of", datetime.now(UTC).date().isoformat()])
     assert shown.exit_code in (0, 3) and "Traceback" not in shown.output
     assert snapshot(folder).rows.height == 6
 

@@ -102,3 +102,42 @@ def test_window_parse_reads_the_figures_notation():
     assert Window.parse("AT 2024-04") == Window.as_at(m("2024-04"))
     with pytest.raises(UsageError):
         Window.parse("FY 2024-03")
+
+
+@pytest.mark.parametrize("text", ["２０２５-０９", "٢٠٢٥-٠٩", "۲۰۲۵-۰۹", "2025-０９", "२०२५-०९"])
+def test_a_month_in_other_digits_is_refused_not_read_as_2025_09(text):
+    """Python's `\\d` and int() read fullwidth, Arabic-Indic and Devanagari digits: these were
+    read as 2025-09. Only the digits 0-9 are a month, and the error says so."""
+    for parse in (Month.parse, Month.typed):
+        with pytest.raises(UsageError) as raised:
+            parse(text)
+        assert raised.value.message == (
+            f"invalid period '{text}': expected a calendar month as YYYY-MM in the digits 0-9")
+        assert raised.value.hint == "for example --period 2025-09"
+
+
+@pytest.mark.parametrize("text", ["0000-01", "0001-01", "1899-12", "3000-01", "9999-12"])
+def test_a_typed_month_outside_1900_to_2999_is_refused(text):
+    """'0000-01' was accepted: its year ending reached back before year 1."""
+    with pytest.raises(UsageError) as raised:
+        Month.typed(text, what="defaults.period")
+    assert raised.value.message == (
+        f"invalid defaults.period '{text}': the year must be from 1900 to 2999")
+    assert raised.value.hint == "a calendar month as YYYY-MM, for example --period 2025-09"
+    with pytest.raises(UsageError, match="the year must be from 1900 to 2999"):
+        Window.parse(f"YE {text}")
+
+
+@pytest.mark.parametrize(("text", "index"), [("1900-01", 1900 * 12), ("2999-12", 2999 * 12 + 11),
+                                             (" 2025-09 ", 2025 * 12 + 8)])
+def test_a_typed_month_at_the_ends_of_the_range_is_read(text, index):
+    assert Month.typed(text) == Month(index)
+
+
+def test_a_stored_month_of_any_year_is_read_back():
+    """Month.parse reads labels kpi printed (a stored month, a series point): a window before
+    1900 (a year ending 1900-03's comparison) must read back, so the range is only for what a
+    person types."""
+    early = Window.year_ending(Month.typed("1900-03")).shift(-12)
+    assert str(early.start) == "1898-04"
+    assert Month.parse(str(early.start)) == early.start

@@ -49,7 +49,7 @@ def check(
     from kpi.periods import Month
     from kpi.store import AsOf
 
-    month = Month.parse(period)
+    month = Month.typed(period)
     cutoff = AsOf.parse(as_of) if as_of else None
     project = _project(output)
     report = run_checks(project, month, cutoff, data=data)

@@ -62,7 +62,7 @@ def compare(
     from kpi.store import AsOf
 
     # Parsed before the project is opened, so a mistyped option fails before any work.
-    month, cutoff = Month.parse(period), AsOf.parse(as_of) if as_of else None
+    month, cutoff = Month.typed(period), AsOf.parse(as_of) if as_of else None
     check_format_output(format, output)
     project = open_project(output)
     with working(f"Comparing by {by}..."):

@@ -128,7 +128,7 @@ def _export(fmt: PaperFormat, period: str, output: Path, vs: Comparison, priorit
     from kpi.store import AsOf
 
     # Checked before the project is opened, so a mistyped option fails before any work.
-    month = Month.parse(period)
+    month = Month.typed(period)
     if as_of:
         AsOf.parse(as_of)
     check_paper_output(fmt, output, template)

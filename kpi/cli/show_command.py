@@ -69,7 +69,7 @@ def show(
     from kpi.store import AsOf
 
     # Parsed before the project is opened, so a mistyped option fails before any work.
-    month, cutoff = Month.parse(period), AsOf.parse(as_of) if as_of else None
+    month, cutoff = Month.typed(period), AsOf.parse(as_of) if as_of else None
     check_format_output(format, output)
     project = open_project(output)
     got = project.detail(kpi_id, month, vs, months=months, as_of=cutoff, seasonal=seasonal)

@@ -68,7 +68,7 @@ def summary(
     from kpi.store import AsOf
 
     # Parsed before the project is opened, so a mistyped option fails before any work.
-    month, cutoff = Month.parse(period), AsOf.parse(as_of) if as_of else None
+    month, cutoff = Month.typed(period), AsOf.parse(as_of) if as_of else None
     check_format_output(format, output)
     summary = open_project(output).report(month, vs, priority=priority, as_of=cutoff)
     report, priorities, judged = summary.report, summary.priorities, summary.verdicts
