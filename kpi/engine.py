@@ -1024,18 +1024,27 @@ WHOLE_LIMIT = 2**62
 WHOLES, UNITS, ORDINARY = "\twholes", "\tunits", "\tordinary"
 
 
-def _exact_pieces(row: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """The sums of a float quantity's whole parts and of its fractions in 2**-64 units, as
-    128-bit integers, and whether the sum is left to Polars' own (a value not finite or
-    beyond EXACT_LIMIT, or whole parts summing beyond WHOLE_LIMIT)."""
+def _split(row: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Each value of a float quantity split: its whole part and its fraction in 2**-64 units,
+    as 128-bit integers (null where not plain), and whether it is plain (finite and below
+    EXACT_LIMIT)."""
     value = row.cast(pl.Float64)
     # Towards zero: -0.00001 is 0 and -0.00001 (exact), where floor would give -1 and
     # 0.99999, a fraction the float cannot hold exactly.
     whole = pl.when(value < 0).then(value.ceil()).otherwise(value.floor())
     plain = value.is_finite() & (value.abs() < EXACT_LIMIT)
-    wholes = pl.when(plain).then(whole).cast(pl.Int128).sum()
-    units = pl.when(plain).then(((value - whole) * FRACTION_UNITS).round()).cast(pl.Int128).sum()
-    ordinary = (value.is_not_null() & ~plain).any() | (wholes.abs() >= WHOLE_LIMIT)
+    return (pl.when(plain).then(whole).cast(pl.Int128),
+            pl.when(plain).then(((value - whole) * FRACTION_UNITS).round()).cast(pl.Int128),
+            plain)
+
+
+def _exact_pieces(row: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """The sums of a float quantity's whole parts and of its fractions in 2**-64 units, as
+    128-bit integers, and whether the sum is left to Polars' own (a value not finite or
+    beyond EXACT_LIMIT, or whole parts summing beyond WHOLE_LIMIT)."""
+    whole, fraction, plain = _split(row)
+    wholes, units = whole.sum(), fraction.sum()
+    ordinary = (row.is_not_null() & ~plain).any() | (wholes.abs() >= WHOLE_LIMIT)
     return wholes, units, ordinary
 
 
@@ -1440,7 +1449,9 @@ class ByMonth:
         self.floats = {name for name, dtype in totals.schema.items() if dtype.is_float()}
         self.ordered = ordered
         self.weighted = weighted
-        self._weights: dict[str, dict[str, float]] = {}  # a weighted KPI's weights, by key
+        # A weighted KPI's weights by key: (weight, whole part, fraction in 2**-64 units,
+        # plain), as `_split` splits them.
+        self._weights: dict[str, dict[str, tuple[float, int, int, bool]]] = {}
         # An order statistic, by (count table, mask, quantile, months): (value, rows, rows
         # whose value is not finite). Read off the counts in Polars: a table holds a row per
         # distinct value and month, a million for a continuous column at 10M rows.
@@ -1537,6 +1548,11 @@ class ByMonth:
         row = self.totals.get(month)
         if row is None:
             return {}
+        for requests, table in self.weighted:
+            for measure, mask, kpi in requests:
+                if measure == measure_id:
+                    return {k: v for k, v in self._score(table, mask, kpi, [month]).items()
+                            if k != "n"}
         return {part + tag: row[alias + tag] for part, alias in self.parts_of.get(measure_id, ())
                 if alias is not None and alias + WHOLES in self._frame.columns
                 for tag in (WHOLES, UNITS, ORDINARY)}
@@ -1555,15 +1571,36 @@ class ByMonth:
         for requests, table in self.weighted:
             for measure, mask, kpi in requests:
                 if measure == measure_id:
-                    if kpi.id not in self._weights:
-                        self._weights[kpi.id] = dict(zip(*_weights_of(self.project, kpi),
-                                                         strict=True))
-                    weights = self._weights[kpi.id]
-                    keys, counts = self._keyed(table, months, mask)
-                    return {"n": float(math.fsum(weights.get(key, 0.0) * n
-                                                 for key, n in zip(keys, counts, strict=True)
-                                                 if n))}
+                    return {"n": self._score(table, mask, kpi, months)["n"]}
         raise KeyError(measure_id)
+
+    def _score(self, table: pl.DataFrame, mask: str, kpi: KpiDef, months: list[str]
+               ) -> dict[str, Any]:
+        """A weighted score over months, the exact sum of its rows' weights (`_exact_sum`,
+        as `kpi compare` and a breakdown sum the joined weight column): each key's rows
+        times its weight's exact pieces, added as integers and made a float once, with the
+        pieces (keyed "n" + WHOLES, UNITS, ORDINARY) so that a sum over months made from
+        `monthly` is the same bits (`months_part`). A weight left to Polars' own sum (not
+        plain, or whole parts beyond WHOLE_LIMIT) gives `math.fsum` of the products."""
+        if kpi.id not in self._weights:
+            # A key without a weight weighs 0, as the join gives it (`_with_weights`).
+            weight = pl.col("weight").fill_null(0.0)
+            whole, fraction, plain = _split(weight)
+            split = _weights_of(self.project, kpi).select(
+                "key", weight, whole.alias("w"), fraction.alias("u"), plain.alias("p"))
+            self._weights[kpi.id] = {key: (weight, w, u, p)
+                                     for key, weight, w, u, p in split.iter_rows()}
+        weights = self._weights[kpi.id]
+        keys, counts = self._keyed(table, months, mask)
+        counted = [(weights.get(key, (0.0, 0, 0, True)), n)
+                   for key, n in zip(keys, counts, strict=True) if n]
+        wholes = sum(w * n for (_, w, _, p), n in counted if p)
+        units = sum(u * n for (_, _, u, p), n in counted if p)
+        ordinary = not all(p for (_, _, _, p), _ in counted) or abs(wholes) >= WHOLE_LIMIT
+        score = (math.fsum(weight * n for (weight, _, _, _), n in counted) if ordinary
+                 else exact_total(wholes, units))
+        return {"n": float(score), "n" + WHOLES: wholes, "n" + UNITS: units,
+                "n" + ORDINARY: ordinary}
 
 
 def _summed(table: pl.DataFrame, group: str) -> pl.DataFrame:

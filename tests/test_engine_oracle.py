@@ -7,6 +7,7 @@ kpi.periods, so a window bug cannot hide in both sides at once.
 from __future__ import annotations
 
 import math
+import random
 
 import duckdb
 import pytest
@@ -151,20 +152,41 @@ def oracle_value(db, kpi_id: str, window: tuple[str, str]) -> float | None:
     return None if value is None else float(value)
 
 
-def expected_status(kpi_id: str, current: float, previous: float) -> str:
-    """SPEC.md's rule: percentage points for percentages, % for other units, the absolute
-    change for ratios; inside the band (or 0.0 at one decimal) is stable."""
-    if kpi_id in PERCENT_KPIS:
-        size = current - previous
-    elif kpi_id == "stop_disproportionality":
-        size = current - previous
+# Each KPI's decimal places, as docs/catalogue.md's `decimals` gives them by default: none for
+# counts, pounds and seconds, one for percentages, ratios, scores, rates per 1,000 and days of
+# a median. (A change without a % is stable when it prints as zero at these places.)
+PLACES = {"crimes": 0, "positive_outcomes": 0, "knife_crime": 0, "loss": 0,
+          "outcome_rate": 1, "burglary_outcome_rate": 1, "answered_10s": 1, "mean_answer": 0,
+          "median_days": 1, "p90_answer": 0, "officers": 0, "minority_share": 1,
+          "stop_disproportionality": 1, "crimes_per_1000": 1, "harm": 1,
+          "outcomes_per_crime": 1}
+
+
+def expected_percent(current: float, previous: float) -> float | None:
+    """docs/catalogue.md, Status: a % change exists only from a base above zero."""
+    return (current - previous) / previous * 100 if previous > 0 else None
+
+
+def expected_status(current: float, previous: float, *, points: bool, places: int,
+                    better: str, band: float = 0.0) -> str:
+    """docs/catalogue.md's rule, written out here: the size is the change in percentage points
+    for percentages and the absolute change for ratios (`points`), else the % change where
+    one exists (a base above zero), else the absolute change, to which the band (a %) does
+    not apply. Inside the band, or printing as zero (a % to one decimal, points or an
+    absolute change to the KPI's places), is stable; else the sign of the size decides."""
+    diff = current - previous
+    percent = expected_percent(current, previous)
+    if points:
+        size, digits = diff, places
+    elif percent is not None:
+        size, digits = percent, 1
     else:
-        size = (current - previous) / previous * 100
-    if abs(size) <= STABLE_BANDS.get(kpi_id, 0.0) or (math.isfinite(size)
-                                                       and excel_round(size, 1) == 0):
+        size, digits, band = diff, places, -1.0
+    if abs(size) <= band or (math.isfinite(size) and excel_round(size, digits) == 0):
         return "stable"
-    improving = (size < 0) if kpi_id in LOWER_IS_BETTER else (size > 0)
-    return "improving" if improving else "deteriorating"
+    if better == "neutral":
+        return "changed"
+    return "improving" if (size > 0) == (better == "higher") else "deteriorating"
 
 
 CASES = [(kpi_id, vs) for kpi_id in ORACLE_SQL for vs in ("baseline", "yoy", "previous", "fytd")]
@@ -199,10 +221,119 @@ def test_engine_matches_sql_oracle(reports, oracle, kpi_id, vs):
         assert change.percent is None and change.points is None
     else:
         assert change.absolute == pytest.approx(current - previous, rel=1e-9, abs=1e-9)
-        assert change.percent == pytest.approx((current - previous) / previous * 100, rel=1e-9)
+        percent = expected_percent(current, previous)
+        assert change.percent == (None if percent is None else pytest.approx(percent, rel=1e-9))
         assert change.points is None
-    assert result.status == expected_status(kpi_id, current, previous)
+    assert result.status == expected_status(
+        current, previous, points=kpi_id in PERCENT_KPIS or kpi_id == "stop_disproportionality",
+        places=PLACES[kpi_id], better="lower" if kpi_id in LOWER_IS_BETTER else "higher",
+        band=STABLE_BANDS.get(kpi_id, 0.0))
     assert result.note is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Sums of signed amounts: bases below zero, at zero and above it, so the status rule's every
+# branch is met (a % change only from a base above zero; else the sign of the absolute change,
+# stable when it prints as zero at the KPI's places, with no band).
+
+SIGNED_MONTHS = [f"{2023 + (m + 2) // 12}-{(m + 2) % 12 + 1:02d}" for m in range(31)]  # to 2025-09
+
+
+def _signed_ledger(rng: random.Random) -> tuple[str, list[tuple[str, str, str]]]:
+    """A kpi.toml of sum KPIs, one per account, and ledger rows (day, account, amount in
+    pence written as text). An account draws amounts around a mean below, at or above zero;
+    one cancels out every month but the last (a base of exactly zero before it), by a small
+    amount or none (a change that may print as zero at its places)."""
+    toml = ['[project]\nname = "Ledger"\nbaseline = "2024-03"\n\n[datasets.ledger]\n'
+            'date = "day"\n[datasets.ledger.columns]\nday = "date"\naccount = "str"\n'
+            'amount = "float"\n\n[[priorities]]\nid = "p"\ntitle = "P"\n']
+    rows: list[tuple[str, str, str]] = []
+    accounts = {}
+    for i in range(24):
+        account = f"a{i}"
+        shape = ("cancels", "mean")[i % 2] if i % 3 else "drift"
+        better = rng.choice(["lower", "higher", "neutral"])
+        places = rng.choice([0, 1, 2, 3])
+        band = rng.choice([0.0, 0.0, 2.5, 50.0])
+        accounts[account] = (better, places, band)
+        toml.append(f'\n[[kpis]]\nid = "{account}"\ntitle = "Account {i}"\npriority = "p"\n'
+                    f'kind = "sum"\ndataset = "ledger"\nvalue = "amount"\n'
+                    f"filter = \"account = '{account}'\"\nunit = \"gbp\"\n"
+                    f'better = "{better}"\ndecimals = {places}\nstable_band = {band}\n')
+        mean = rng.choice([-4000, -300, -2, 0, 0, 2, 300, 4000])
+        step = rng.choice([-200, -5, 0, 5, 200])
+        last = rng.choice([0, 1, -1, 4, -4, 50, -50, 1000, -1000])  # the last month, in pence
+        for m, month in enumerate(SIGNED_MONTHS):
+            day = f"{month}-{rng.randint(1, 28):02d}"
+            if shape == "cancels":  # pairs that add to zero; the last month keeps its rest
+                for _ in range(rng.randint(0, 3)):
+                    pence = rng.randint(1, 90_000)
+                    rows += [(day, account, f"{pence / 100:.2f}"),
+                             (day, account, f"{-pence / 100:.2f}")]
+                if m == len(SIGNED_MONTHS) - 1 and last:
+                    rows.append((day, account, f"{last / 100:.2f}"))
+                continue
+            centre = mean + (step * m if shape == "drift" else 0)
+            for _ in range(rng.randint(0, 4)):
+                pence = round(rng.gauss(centre, 3 * abs(centre) + 50))
+                rows.append((day, account, f"{pence / 100:.2f}"))
+    for month in SIGNED_MONTHS:  # every month holds rows, so every window is complete
+        rows.append((f"{month}-01", "other", "1.00"))
+    return "".join(toml), rows
+
+
+@pytest.fixture(scope="module", params=[1, 2, 3])
+def signed(request, tmp_path_factory):
+    import polars as pl
+
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    folder = tmp_path_factory.mktemp(f"signed{request.param}")
+    toml, rows = _signed_ledger(random.Random(request.param))
+    (folder / "kpi.toml").write_text(toml, encoding="utf-8")
+    pl.DataFrame(rows, schema=["day", "account", "amount"], orient="row").write_csv(
+        folder / "ledger.csv")
+    project = load_project(folder)
+    load(project, "ledger", [str(folder / "ledger.csv")])
+    db = duckdb.connect()
+    # The amounts as exact decimals: a base of zero is zero, not a float's remainder.
+    db.execute(f"""CREATE VIEW ledger AS SELECT day::DATE AS day, account,
+                   amount::DECIMAL(18, 2) AS amount
+                   FROM read_csv('{folder / "ledger.csv"}', all_varchar = true)""")
+    accounts = {}
+    for line in toml.split("[[kpis]]")[1:]:
+        fields = dict(part.split(" = ", 1) for part in line.strip().splitlines())
+        accounts[fields["id"].strip('"')] = (fields["better"].strip('"'), int(fields["decimals"]),
+                                             float(fields["stable_band"]))
+    return project, db, accounts
+
+
+@pytest.mark.parametrize("vs", ["baseline", "yoy", "previous", "fytd"])
+def test_status_of_sums_from_negative_zero_and_positive_bases(signed, vs):
+    project, db, accounts = signed
+    report = engine.evaluate(project, Month.parse(PERIOD), Comparison(vs))
+    (first, last), (base_first, base_last) = FLOW_WINDOWS[vs]
+    bases = set()
+    for account, (better, places, band) in accounts.items():
+        result = report.result(account)
+        got = []
+        for lo, hi in ((first, last), (base_first, base_last)):
+            got.append(float(db.execute(
+                "SELECT coalesce(sum(amount), 0) FROM ledger WHERE account = ? AND "
+                "strftime(day, '%Y-%m') BETWEEN ? AND ?", [account, lo, hi]).fetchone()[0]))
+        current, previous = got
+        bases.add((previous > 0) - (previous < 0))
+        assert result.current.value == pytest.approx(current, rel=1e-9, abs=1e-9), account
+        assert result.comparison.value == pytest.approx(previous, rel=1e-9, abs=1e-9), account
+        assert result.change.absolute == pytest.approx(current - previous, rel=1e-9, abs=1e-9)
+        percent = expected_percent(current, previous)
+        assert result.change.percent == (None if percent is None
+                                         else pytest.approx(percent, rel=1e-9)), account
+        assert result.status == expected_status(current, previous, points=False, places=places,
+                                                better=better, band=band), \
+            (account, current, previous, places, band)
+    assert bases == {-1, 0, 1}  # every branch of the rule is met
 
 
 def test_rates_carry_the_counts_behind_them(reports, oracle):

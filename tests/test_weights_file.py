@@ -132,7 +132,11 @@ def test_stored_values_in_capitals_weigh_their_rows(tmp_path, weights):
     harm = report.result("harm")
     assert (harm.comparison.value, harm.current.value) == (12 * 405.0, 12 * 405.0)
     monthly = report.monthly["harm"]
-    assert len(monthly) == 30 and all(parts == {"n": 405.0} for parts in monthly.values())
+    # Each month's score, and its exact pieces (405 whole, no fraction), which a sum over
+    # months adds (`engine.months_part`).
+    pieces = {"n": 405.0, "n" + engine.WHOLES: 405, "n" + engine.UNITS: 0,
+              "n" + engine.ORDINARY: False}
+    assert len(monthly) == 30 and all(parts == pieces for parts in monthly.values())
 
 
 @pytest.mark.parametrize("weight", ["inf", "nan", "1e400", "two"])
