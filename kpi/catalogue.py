@@ -296,6 +296,10 @@ class KpiDef:
     numerator_within_denominator: bool | None = None
     # A rate of two KPIs: the test its change gets (`rate_test`); None for other KPIs.
     rate_test: RateTest | None = None
+    # A rate of one dataset's rows whose numerator is a column declared `bool` and which has
+    # no denominator: each row is 0 or 1 of 1, so no row can break the rule of the proportions'
+    # test and the engine need not check its rows (`flag_share`).
+    flag_share: bool = False
 
     @property
     def is_snapshot(self) -> bool:
@@ -370,6 +374,14 @@ def provably_within(num: KpiDef, den: KpiDef) -> bool:
     return (rows(num) and rows(den) and num.dataset is not None
             and num.dataset == den.dataset and num.lag == den.lag
             and _narrower(num.filter, den.filter))
+
+
+def is_flag(dataset: DatasetSpec, expression: str) -> bool:
+    """Whether an expression is just the name of a column the dataset declares `bool` (and no
+    derived column of that name): its every row is true, false or blank."""
+    name = expression.strip()
+    return (any(c.name == name and c.type == ColumnType.BOOL for c in dataset.columns)
+            and not any(d.name == name for d in dataset.derived))
 
 
 def rate_test(declared: bool | None, num: KpiDef, den: KpiDef) -> RateTest:
@@ -1628,6 +1640,10 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
     if (flags["target_illustrative"] or texts["target_source"]) and "target" not in item:
         bad("target_source" if texts["target_source"] else "target_illustrative",
             "describes a target, and the KPI has none")
+    numerator = item.get("numerator")
+    flag_share = (kind in (Kind.RATE, Kind.SNAPSHOT) and dataset is not None and not derived
+                  and item.get("denominator") is None and within is not False
+                  and isinstance(numerator, str) and is_flag(dataset, numerator))
     quotes = item.get("quotes", [])
     if not isinstance(quotes, list) or not all(isinstance(q, str) for q in quotes):
         bad("quotes", "must be a list of KPI ids")
@@ -1638,6 +1654,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         filter=item.get("filter"), value=item.get("value"), numerator=item.get("numerator"),
         denominator=item.get("denominator"), numerator_kpi=item.get("numerator_kpi"),
         denominator_kpi=item.get("denominator_kpi"), numerator_within_denominator=within,
+        flag_share=flag_share,
         threshold=numbers["threshold"],
         percentile=numbers["percentile"], population=item.get("population"),
         populations=tuple(populations_pair) if populations_pair else None,

@@ -182,6 +182,9 @@ def _checked_rate_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
     """A rate of one dataset's rows (or a percentage snapshot): its numerator and denominator,
     and its rows' counts against the rule of its test (OUTSIDE, UNCOUNTED)."""
     parts = _rate_parts(kpi, rows)
+    if kpi.flag_share:  # 0 or 1 of 1 in every row: none can break the rule, none is read
+        parts[OUTSIDE] = parts[UNCOUNTED] = pl.lit(False)
+        return parts
     num = (_sql(kpi.numerator) if kpi.numerator is not None else pl.lit(1)).cast(pl.Float64)
     den = (_sql(kpi.denominator) if kpi.denominator is not None else pl.lit(1)).cast(pl.Float64)
     num, den = num.fill_null(0.0), den.fill_null(0.0)

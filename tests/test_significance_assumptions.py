@@ -389,6 +389,50 @@ def _reports_project(tmp_path, cli, odd: list[str], extra: str = ""):
     return root
 
 
+@pytest.mark.parametrize(("columns", "numerator", "denominator", "extra", "flag"), [
+    ('flag = "bool"', "flag", None, "", True),
+    ('flag = "bool"', " flag ", None, "", True),
+    ('flag = "bool"', "flag", "reports", "", False),  # 1 of a row's reports: rows decide
+    ('flag = "int"', "flag", None, "", False),  # an int can be 2 of 1
+    ('flag = "bool"', "NOT flag", None, "", False),  # not just the column: rows decide
+    ('flag = "bool"', "flag", None, "numerator_within_denominator = false\n", False),
+])
+def test_a_share_of_rows_flagged_needs_no_row_check(tmp_path, columns, numerator, denominator,
+                                                    extra, flag):
+    """A rate whose numerator is a column declared bool and which has no denominator is 0 or
+    1 of 1 in every row (a blank reads 0), so the engine does not check its rows; anything
+    else is checked row by row."""
+    den = "" if denominator is None else f'denominator = "{denominator}"\n'
+    defs = (REPORTS_TOML.split("[[kpis]]")[0].replace('positive = "float"', columns)
+            + '[[kpis]]\nid = "share"\ntitle = "S"\npriority = "p"\nkind = "rate"\n'
+              f'dataset = "reports"\nnumerator = "{numerator}"\n{den}{extra}better = "higher"\n')
+    assert _kpi(defs, "share", tmp_path).flag_share is flag
+
+
+def test_a_flag_share_is_two_proportions_with_its_rows_unread(tmp_path, cli):
+    """The flag share's rows are not checked (its counts of rows outside are 0 by
+    construction) and it is tested as two proportions, the p-value scipy's."""
+    root = tmp_path / "flags"
+    root.mkdir()
+    defs = (REPORTS_TOML.split("[[kpis]]")[0].replace('positive = "float"', 'flag = "bool"')
+            + '[[kpis]]\nid = "share"\ntitle = "S"\npriority = "p"\nkind = "rate"\n'
+              'dataset = "reports"\nnumerator = "flag"\nbetter = "higher"\n')
+    (root / "kpi.toml").write_text(defs, encoding="utf-8")
+    lines = ["day,area,reports,flag"]
+    for index in range(Month.parse("2023-10").index, Month.parse("2025-09").index + 1):
+        late = index > Month.parse("2024-09").index
+        lines += [f"{Month(index)}-05,North,1,true", f"{Month(index)}-06,South,1,false",
+                  f"{Month(index)}-07,South,1,{'true' if late else ''}"]
+    (root / "flags.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["--project", root, "ingest", "reports", root / "flags.csv"]).exit_code == 0
+    got = _summary(cli, root)["share"]
+    assert (got["current"]["numerator"], got["current"]["denominator"]) == (24, 36)
+    assert (got["comparison"]["numerator"], got["comparison"]["denominator"]) == (12, 36)
+    test = got["significance"]
+    assert test["test"] == "two_proportion_z"
+    assert test["p_value"] == pytest.approx(_proportions_p(24, 36, 12, 36), rel=1e-9)
+
+
 def test_a_rate_whose_every_row_is_nested_is_two_proportions(tmp_path, cli):
     root = _reports_project(tmp_path, cli, [])
     got = _summary(cli, root)["positive_rate"]
