@@ -1526,10 +1526,30 @@ class ByMonth:
         ids = [*self.parts_of, *(m for requests, _ in self.ordered for m, _, _ in requests),
                *(m for requests, _ in self.weighted for m, _, _ in requests)]
         for measure_id in dict.fromkeys(ids):
+            weighted = self._weighted(measure_id)
+            if weighted is not None:  # the score and its pieces, worked out once a month
+                out[measure_id] = {month: self._month_score(weighted, month)
+                                   for month in self.held}
+                continue
             out[measure_id] = {month: {**self._parts(measure_id, [month]),
                                        **self._pieces(measure_id, month)}
                                for month in self.held}
         return out
+
+    def _weighted(self, measure_id: str) -> tuple[pl.DataFrame, str, KpiDef] | None:
+        """A weighted score's count table, mask and KPI; None for another measure."""
+        for requests, table in self.weighted:
+            for measure, mask, kpi in requests:
+                if measure == measure_id:
+                    return table, mask, kpi
+        return None
+
+    def _month_score(self, weighted: tuple[pl.DataFrame, str, KpiDef], month: str
+                     ) -> dict[str, Any]:
+        """A weighted score's month: its score and, for a month of the totals, its exact
+        pieces (`_score`)."""
+        score = self._score(*weighted, [month])
+        return score if month in self.totals else {"n": score["n"]}
 
     def _sum(self, alias: str | None, rows: list[dict]) -> float | int:
         """A component's sum over months: a float's exact, from its months' exact pieces (the
@@ -1551,11 +1571,6 @@ class ByMonth:
         row = self.totals.get(month)
         if row is None:
             return {}
-        for requests, table in self.weighted:
-            for measure, mask, kpi in requests:
-                if measure == measure_id:
-                    return {k: v for k, v in self._score(table, mask, kpi, [month]).items()
-                            if k != "n"}
         return {part + tag: row[alias + tag] for part, alias in self.parts_of.get(measure_id, ())
                 if alias is not None and alias + WHOLES in self._frame.columns
                 for tag in (WHOLES, UNITS, ORDINARY)}
@@ -1571,10 +1586,9 @@ class ByMonth:
                     # NaN and infinite values (a division by zero) leave the KPI without a
                     # figure.
                     return {"stat": stat, "den": n, NONFINITE: nonfinite}
-        for requests, table in self.weighted:
-            for measure, mask, kpi in requests:
-                if measure == measure_id:
-                    return {"n": self._score(table, mask, kpi, months)["n"]}
+        weighted = self._weighted(measure_id)
+        if weighted is not None:
+            return {"n": self._score(*weighted, months)["n"]}
         raise KeyError(measure_id)
 
     def _score(self, table: pl.DataFrame, mask: str, kpi: KpiDef, months: list[str]
