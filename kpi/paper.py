@@ -125,7 +125,6 @@ STANDOUT_POINTS = 2.0
 STANDOUT_CHANGE_POINTS = 5.0
 # The board paper's figures at most, by default: the report has eight; --full has no limit.
 BOARD_FIGURES = 12
-PANELS = 4  # the board paper's process charts of exceptions, at least this many to a figure
 # A true minus sign; the writers join it to its number (kpi.writers.minus_signs).
 MINUS = "\u2212"
 GLOSSARY_KEYS = frozenset({"title", "file"})
@@ -291,6 +290,27 @@ def build_paper(model: BoardModel, *, files_dir: str = "board-files",
     from kpi.commentary import Commentary
 
     return _Builder(model, files_dir, commentary or Commentary()).build(as_of_text)
+
+
+def exception_groups(charted: Sequence[tuple[str, str]], room: int) -> list[list[str]]:
+    """The board paper's process charts of its exceptions, grouped into at most `room`
+    figures (at least one), each figure near the paragraphs it illustrates: `charted` is
+    (KPI id, priority) in the paper's order; a figure holds one priority's exceptions, and
+    while there are more figures than room, the two neighbouring figures with the fewest
+    charts between them become one (the earlier pair on a tie). A figure of four KPIs of
+    three sections two pages apart, as the paper grouped them by fours, left a reader
+    turning back for the chart a paragraph cites."""
+    groups: list[tuple[str, list[str]]] = []
+    for kpi_id, priority in charted:
+        if groups and groups[-1][0] == priority:
+            groups[-1][1].append(kpi_id)
+        else:
+            groups.append((priority, [kpi_id]))
+    out = [ids for _, ids in groups]
+    while len(out) > max(1, room):
+        at = min(range(len(out) - 1), key=lambda i: (len(out[i]) + len(out[i + 1]), i))
+        out[at:at + 2] = [out[at] + out[at + 1]]
+    return out
 
 
 def shown_breakdowns(kpi: KpiDef, config: PaperConfig, full: bool,
@@ -937,6 +957,18 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
     return inlines(text, provisional_sentence(result, verdict))
 
 
+def change_worth(result: KpiResult, verdict: Verdict | None) -> str:
+    """What a KPI's change is worth, as its sentence and a figure's caption say it: 'a
+    statistically significant improvement', 'within normal variation' or 'not tested for
+    significance'."""
+    significant = verdict.significance.significant if verdict and verdict.significance else None
+    if significant:
+        return {Outcome.IMPROVING: "a statistically significant improvement",
+                Outcome.DETERIORATING: "a statistically significant deterioration"}.get(
+            result.status, "a statistically significant change")
+    return "within normal variation" if significant is False else "not tested for significance"
+
+
 def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index: int,
                     verdict: Verdict | None = None, plan: str = "the plan",
                     usual: tuple[Window | None, Window | None] = (None, None)) -> Inlines:
@@ -969,16 +1001,9 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     then = "" if before.window == usual[1] else f" {_in(before.window)}"
     change = change_words(result).replace("an increase of", "up").replace(
         "a decrease of", "down")
-    if significant:
-        worth = {Outcome.IMPROVING: "a statistically significant improvement",
-                 Outcome.DETERIORATING: "a statistically significant deterioration"}.get(
-            result.status, "a statistically significant change")
-    elif significant is False:
-        worth = "within normal variation"
-    elif variation is not None and variation.verdict == stats.COMMON_CAUSE:
-        worth = f"not tested for significance; {common_cause_words(verdict, brief=True)}"
-    else:
-        worth = "not tested for significance"
+    worth = change_worth(result, verdict)
+    if significant is None and variation is not None and variation.verdict == stats.COMMON_CAUSE:
+        worth += f"; {common_cause_words(verdict, brief=True)}"
     text = inlines(head, f"{when}, {change} from {kpi_value(before.value, kpi)}{then}: {worth}")
     if variation is not None and variation.verdict == stats.COMMON_CAUSE:
         if significant and not kpi.provisional_months:
@@ -1598,11 +1623,7 @@ class _Builder:
                     and (r["current"] or r["comparison"] or not _total(kpi))]
             if not rows:
                 continue
-            assert kpi.dataset is not None, "a KPI with breakdowns reads a dataset"
-            spec = self.project.datasets[kpi.dataset].column(column)
-            label = column_title(column)
-            label = Name(spec.label if spec is not None and spec.label
-                         else label if len(label) <= 3 else label.lower())
+            label = self._column_label(kpi, column)
             found = part_standouts(result, column, self.breakdowns, self.config)
             if found is not None:
                 out.append(_standout_sentence(label, found))
@@ -1676,9 +1697,113 @@ class _Builder:
             data = self._peer_data(figure.spec)
             if data is not None:
                 caption = inlines(caption, f" ({data.current_label})")
+            else:
+                caption = inlines(caption, self._caption_finding(figure.spec))
             alt = self._alt(figure.spec) if data is None else _peer_alt_text(data)
             out.append(Figure(number, figure.link, caption, alt=alt))
         return out
+
+    def _caption_finding(self, spec: ChartSpec) -> Inlines:
+        """What a figure shows, after its title, for a board member who reads the caption in
+        print and not the alt text: built from the same verdict words as the paragraph it
+        illustrates ('. The level rose in March 2025 and has stayed higher since.'; for
+        several KPIs each named: '. Sexual offences – the level rose ...; Business crime
+        – ...'), a part that stands out in the paragraph's own sentence."""
+        from kpi.charts import ChartType
+
+        if spec.type in (ChartType.XMR, ChartType.TREND):
+            # A process chart marks what the months show; a trend draws the 12-month line,
+            # whose change the caption gives with what it is worth.
+            finding = self._months_finding if spec.type == ChartType.XMR else self._trend_finding
+            found = [(k, f) for k in spec.kpis if (f := finding(k))]
+            if not found:
+                return ()
+            if len(spec.kpis) == 1 and spec.type == ChartType.TREND:
+                return inlines(". ", Name(self.results[found[0][0]].kpi.title),
+                               f" {found[0][1]}.")
+            if len(spec.kpis) == 1:
+                return inlines(f". {_capital(found[0][1])}.")
+            items = [inlines("; " if n else "", Name(self.results[k].kpi.title), f" – {f}")
+                     for n, (k, f) in enumerate(found)]
+            return inlines(". ", items, ".")
+        result = self.results.get(spec.kpis[0])
+        if result is None or result.current is None or spec.by is None:
+            return ()
+        if spec.type == ChartType.COMPARE:
+            found_parts = part_standouts(result, spec.by, self.breakdowns, self.config)
+            if found_parts is not None:
+                return inlines(". ", _standout_sentence(self._column_label(result.kpi, spec.by),
+                                                       found_parts))
+        comparison = None if spec.type == ChartType.TOP or result.comparison is None \
+            else result.comparison.window
+        frame = self.breakdowns.get((spec.kpis[0], spec.by, result.current.window, comparison))
+        rows = [] if frame is None else [r for r in frame.iter_rows(named=True)
+                                         if r["current"] is not None]
+        if not rows:
+            return ()
+        kpi = result.kpi
+        high = max(rows, key=lambda r: r["current"])
+        if spec.type == ChartType.TOP:
+            return inlines(". The largest is ", _part(high["part"]),
+                           f" ({kpi_value(high['current'], kpi)}).")
+        low = min(rows, key=lambda r: r["current"])
+        return inlines(". Highest ", _part(high["part"]), f" ({kpi_value(high['current'], kpi)})"
+                       ", lowest ", _part(low["part"]), f" ({kpi_value(low['current'], kpi)}).")
+
+    def _trend_finding(self, kpi_id: str) -> str:
+        """A KPI's change and what it is worth, as its one sentence gives them: 'up 0.8%
+        from 26,405: within normal variation' (a window named where it is not the usual)."""
+        result = self.results.get(kpi_id)
+        if result is None or result.current is None or result.current.value is None \
+                or result.change is None or result.comparison is None:
+            return ""
+        kpi = result.kpi
+        usual = self._usual(kpi)
+        when = "" if result.current.window == usual[0] else f"{_in(result.current.window)}, "
+        then = "" if result.comparison.window == usual[1] else \
+            f" {_in(result.comparison.window)}"
+        change = change_words(result).replace("an increase of", "up").replace(
+            "a decrease of", "down")
+        return (f"{when}{change} from {kpi_value(result.comparison.value, kpi)}{then}: "
+                f"{change_worth(result, self.verdicts.get(kpi_id))}")
+
+    def _months_finding(self, kpi_id: str) -> str:
+        """What a KPI's monthly figures show, in the words its paragraph uses: 'the level rose
+        in March 2025 and has stayed higher since', 'a special cause of concern (an unusually
+        high month)', 'the months show only normal variation'; empty without a verdict."""
+        result = self.results.get(kpi_id)
+        verdict = self.verdicts.get(kpi_id)
+        if result is None or verdict is None or verdict.variation is None:
+            return ""
+        variation = verdict.variation
+        exception = self.full or bool(self.exceptions.get(kpi_id))
+        if variation.verdict == stats.COMMON_CAUSE:
+            significant = verdict.significance.significant if verdict.significance else None
+            if significant and not result.kpi.provisional_months and result.change is not None \
+                    and result.comparison is not None:
+                moved = "fell" if _size(result) < 0 else "rose"
+                since = ("the comparison period" if exception
+                         else "the baseline" if self.report.comparison == Comparison.BASELINE
+                         else _in(result.comparison.window).removeprefix("in "))
+                return _stable_words(verdict, moved, since)
+            return common_cause_words(verdict, brief=True)
+        if variation.rule == stats.SHIFT and verdict.chart is not None:
+            start = _shift_start(verdict.chart, bool(variation.high))
+            moved, stayed = ("rose", "higher") if variation.high else ("fell", "lower")
+            return (f"the level {moved} in {Month.parse(start).name} and has stayed {stayed} "
+                    "since")
+        if variation.rule == stats.LIMITS and variation.verdict in (stats.SPECIAL_HIGH,
+                                                                     stats.SPECIAL_LOW):
+            return f"the latest month is unusually {'high' if variation.high else 'low'}"
+        return shown_variation(verdict, brief=not exception)
+
+    def _column_label(self, kpi: KpiDef, column: str) -> Name:
+        """How the paper names a breakdown's column ('LPA', 'offence'): its declared label."""
+        assert kpi.dataset is not None, "a KPI with breakdowns reads a dataset"
+        spec = self.project.datasets[kpi.dataset].column(column)
+        label = column_title(column)
+        return Name(spec.label if spec is not None and spec.label
+                    else label if len(label) <= 3 else label.lower())
 
     def _alt(self, spec: ChartSpec) -> str:
         """What a figure shows and what it finds, for a reader who cannot see it."""
