@@ -1135,10 +1135,14 @@ class _Builder:
             at = max(n for n, section in enumerate(sections) if not section.placeholder)
             last = sections[at]
             sections[at] = Section(last.label, last.title, last.blocks + author)
-        sections += self._appendices(priorities)
-        # The front page is written last, when every paragraph it points to has its number.
-        sections.insert(0, self._front_page(priority))
+        appendices = self._appendices(priorities)
+        sections += appendices
         title, subtitle, facts = self._title(priority, as_of_text)
+        # The front page is written last, when every paragraph it points to has its number;
+        # what does not fit its two pages goes to appendices after the others.
+        front, overflow = self._front_page(priority, len(appendices), (title, subtitle, facts))
+        sections.insert(0, front)
+        sections += overflow
         issued = notes.issued
         document = Document(title=title, subtitle=subtitle, facts=facts,
                             sections=tuple(sections), author=notes.author, issued=issued,
@@ -1152,11 +1156,17 @@ class _Builder:
                 and (priority is None or r.kpi.priority == priority)
                 and r.kpi.priority in self._wanted]
 
-    def _front_page(self, priority: str | None) -> Section:
+    def _front_page(self, priority: str | None, appendices: int,
+                    title_block: tuple[Inlines, Inlines, tuple[Inlines, ...]]
+                    ) -> tuple[Section, list[Section]]:
         """What the board must know this month, built from the data: the tally, what the
         board is asked to do, the matrix of every KPI by variation and assurance, the
         exceptions with the paragraph of each, failed checks, revised figures and the
-        analyst's introduction."""
+        analyst's introduction. It is kept to the first two A4 pages (FRONT_PAGE_LINES,
+        estimated by `_front_lines`): where the matrix rows' KPIs by name do not fit they go to
+        an appendix, and where the exceptions do not either, those beyond what fits are
+        counted on the front page and listed in an appendix, both after the `appendices`
+        the paper has. Returns the front page and those appendices."""
         results = self._visible()
         blocks: list = [Paragraph(inlines(_tally_sentence(results, self.verdicts,
                                                           "Of the {n} KPIs reported: ")))]
@@ -1168,6 +1178,8 @@ class _Builder:
         grid, names = self._matrix(results)
         blocks.append(grid)
         listed = [r for r in results if self.exceptions.get(r.kpi.id)]
+        lines: tuple[Inlines, ...] = ()
+        at = len(blocks)
         if listed:
             listed.sort(key=lambda r: (min(EXCEPTION_ORDER.index(w)
                                            for w in self.exceptions[r.kpi.id]),
@@ -1179,7 +1191,7 @@ class _Builder:
             blocks.append(Paragraph(inlines(Strong(inlines(
                 f"Exceptions ({len(listed)})")), ": the KPIs the board should look at, "
                 f"most serious first, each with the paragraph that reports it ({key}).")))
-            blocks.append(BulletList(self._exception_lines(listed), marked=True))
+            lines = self._exception_lines(listed)
         else:
             blocks.append(Paragraph(inlines(
                 "No KPI is an exception this month: no special cause of concern, no target "
@@ -1208,14 +1220,53 @@ class _Builder:
                 f"Figures revised since the last paper: {count}"
                 + (f", listed in {self._revision_appendix}." if count else
                    " (none of the figures printed last time has changed)."))))
-        blocks += [Paragraph(inlines(Strong(inlines("The KPIs in each row of the table above")),
-                                     " (for a KPI with a target, whether it will meet it)")),
-                   names]
+        rows_head = Paragraph(inlines(Strong(inlines("The KPIs in each row of the table above")),
+                                      " (for a KPI with a target, whether it will meet it)"))
+        overflow: list[Section] = []
+
+        def appendix(title: str, content: tuple) -> str:
+            label = f"Appendix {appendices + len(overflow) + 1}"
+            overflow.append(Section(f"{label}:", inlines(title), content, appendix=True))
+            return label
+
+        # What the first two pages hold: the title block and every block but the exceptions
+        # and the rows' names, which are fitted into the rest.
+        room = FRONT_PAGE_LINES - _front_lines(blocks, title_block)
+        rows_cost = _front_lines([rows_head, names])
+        shown = len(lines)
+        while shown and _front_lines([BulletList(lines[:shown], marked=True)]) \
+                + (EXCEPTION_POINTER_LINES if shown < len(lines) else 0) \
+                + POINTER_LINES > room:
+            shown -= 1
+        fits_rows = _front_lines([BulletList(lines, marked=True)]) + rows_cost <= room
+        if lines:
+            front_lines = lines if shown == len(lines) else lines[:shown]
+            blocks.insert(at + 1, BulletList(front_lines, marked=True))
+            if shown < len(lines):
+                rest = lines[shown:]
+                where = appendix("The rest of the exceptions", (
+                    Paragraph(inlines(f"The exceptions that the summary for the board counts "
+                                      f"but does not list, {len(rest)} of {len(lines)}, "
+                                      "in its order, each with the paragraph that reports "
+                                      "it.")), BulletList(rest, marked=True)))
+                blocks.insert(at + 2, Paragraph(inlines(
+                    f"{len(rest)} more exception{'s' if len(rest) > 1 else ''}, less "
+                    f"serious by the order above, {'are' if len(rest) > 1 else 'is'} "
+                    f"listed in {where}, each with the paragraph that reports it.")))
+        if fits_rows:
+            blocks += [rows_head, names]
+        else:
+            where = appendix("The KPIs in each row of the summary matrix", (
+                Paragraph(inlines("The KPIs in each row of the matrix in the summary for the "
+                                  "board (for a KPI with a target, whether it will meet it).")),
+                names))
+            blocks.append(Paragraph(inlines(f"The KPIs in each row of the table above are "
+                                            f"listed by name in {where}.")))
         # The analyst's introduction ends the front page, after the matrix and the exceptions
         # it must not push off the first two pages: a place the Word paper lets them type.
         blocks.append(Slot("paper.introduction", "Introduction", tuple(
             Paragraph(inlines(Name(t))) for t in self.commentary.introduction)))
-        return Section("", inlines("Summary for the board"), tuple(blocks))
+        return Section("", inlines("Summary for the board"), tuple(blocks)), overflow
 
     def _matrix(self, results: list[KpiResult]) -> tuple[Table, BulletList]:
         """Every KPI by variation (rows) and by assurance against its target (columns), in
@@ -2022,6 +2073,69 @@ class _Builder:
         rows = tuple((inlines(Name(r.title)), inlines(Name(r.window)), inlines(Name(r.before)),
                       inlines(Name(r.after))) for r in revised.items)
         return [intro, Table(columns, rows)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The front page's length
+
+# The first two A4 pages, in lines of body text as the Word paper sets them (11 pt Arial on
+# a 16.6 cm column, as LibreOffice lays it out), which the front page's blocks are estimated
+# in (`_front_lines`): the sample's front page, whose matrix, twelve exceptions, failed
+# checks and matrix rows by name fill them to within three lines, is estimated at 105.6.
+FRONT_PAGE_LINES = 107.0
+COLUMN_TWIPS = 9411  # 16.6 cm; a list's items are indented 0.63 cm (357 twips)
+SMALL_LINE = 0.72  # a line set at 9 pt, in lines of body text
+PARAGRAPH_SPACE = 0.8  # the 10 pt after a paragraph, in lines
+# The lines the front page keeps for the sentence counting the exceptions it does not list
+# (with two lines to spare: where it lists fewer than all, the estimate is its only bound),
+# and for the one pointing to the matrix rows' appendix.
+EXCEPTION_POINTER_LINES, POINTER_LINES = 5.0, 2.0
+
+
+def _wrapped(text: str, width: float, size: float) -> int:
+    """How many lines `text` takes set in Arial at `size` points in `width` twips, broken
+    at spaces as a word processor breaks it (Arial's widths, kpi.writers.docx.text_width,
+    without the slack a table's columns are measured with)."""
+    from kpi.writers.docx import SLACK, text_width
+
+    space = text_width(" ", size) / SLACK
+    lines, used = 1, 0.0
+    for word in text.split():
+        wide = text_width(word, size) / SLACK
+        if used and used + space + wide > width:
+            lines, used = lines + 1, wide
+        else:
+            used += (space if used else 0.0) + wide
+    return lines
+
+
+def _front_lines(blocks: Sequence, title_block: tuple | None = None) -> float:
+    """How many lines of body text the blocks (and the title block) take on the Word paper's
+    page, estimated by setting their words in Arial (`_wrapped`): a title line takes 2.6
+    lines, a table row 0.72 (its first column wrapped in a third of the page)."""
+    total = 0.0
+    item = COLUMN_TWIPS - 357
+    if title_block is not None:
+        title, subtitle, facts = title_block
+        total += 2.6 * _wrapped(plain_text(title), COLUMN_TWIPS, 28) + 1.0  # and its rule
+        total += 1.6 * _wrapped(plain_text(subtitle), COLUMN_TWIPS, 14) if subtitle else 0.0
+        total += _wrapped("; ".join(plain_text(f) for f in facts) + ".", COLUMN_TWIPS, 11) \
+            + PARAGRAPH_SPACE
+        total += 2.5  # the heading "Summary for the board"
+    for block in blocks:
+        if isinstance(block, Paragraph):
+            total += _wrapped(plain_text(block.content), COLUMN_TWIPS, 11) + PARAGRAPH_SPACE
+        elif isinstance(block, BulletList) and block.small:
+            total += sum(SMALL_LINE * _wrapped(plain_text(i), item, 9) + 0.1
+                         for i in block.items) + PARAGRAPH_SPACE
+        elif isinstance(block, BulletList):
+            total += sum(_wrapped(plain_text(i), item, 11) + 0.15
+                         for i in block.items) + PARAGRAPH_SPACE
+        elif isinstance(block, Table):
+            head = max(_wrapped(c.title, COLUMN_TWIPS / 8, 9) for c in block.columns)
+            total += SMALL_LINE * (head + sum(_wrapped(plain_text(row[0]), COLUMN_TWIPS / 3, 9)
+                                              for row in block.rows)) + 1.5
+    return total
 
 
 # ---------------------------------------------------------------------------------------------
