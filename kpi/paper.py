@@ -1830,6 +1830,11 @@ class _Builder:
         exception = self.full or bool(self.exceptions.get(kpi_id))
         if variation.verdict == stats.COMMON_CAUSE:
             significant = verdict.significance.significant if verdict.significance else None
+            settled = settled_sentence(result, verdict) if exception else ""
+            if settled:
+                # Its paragraph's sentence, up to what the months show.
+                head = settled.split(":")[0].rstrip(".")
+                return head[:1].lower() + head[1:]
             if significant and not result.kpi.provisional_months and result.change is not None \
                     and result.comparison is not None:
                 moved = "fell" if _size(result) < 0 else "rose"

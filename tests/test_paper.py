@@ -579,7 +579,9 @@ def test_a_figure_of_a_hidden_kpi_ends_its_section(tmp_path, cli):
                   "--output", out, "--full"])
     assert result.exit_code == 0, result.output
     section = out.read_text(encoding="utf-8").split("## 3. ")[1].split("## 4. ")[0]
-    assert section.rstrip().endswith("*Figure 8 – Highest 10 outcome codes*")
+    # The caption says what the figure finds, as a board member reads it in print.
+    assert re.search(r"\*Figure 8 – Highest 10 outcome codes\. The largest is [^*]+ "
+                     r"\([\d,]+\)\.\*$", section.rstrip())
     assert (out.parent / "board-files" / "figure-8-top_outcomes.png").is_file()
 
 
@@ -996,6 +998,45 @@ def without_load_dates(text: str) -> str:
     """The paper with the dates its data was loaded (when this machine built the sample's
     store) replaced: the only words that differ between two machines."""
     return LOAD_DATE.sub("(load date)", text)
+
+
+def test_a_caption_says_what_its_figure_shows_in_its_paragraphs_words(sample):
+    """A board member reading print sees the caption, not the alt text: every figure's caption
+    says what it finds, for each KPI charted in the words of that KPI's paragraph (never
+    contradicting it), and a comparison figure the part that stands out, as its paragraph
+    says it."""
+    _, text, _ = sample
+    captions = re.findall(r"^\*Figure (\d+) – (.+)\*$", text, re.MULTILINE)
+    assert len(captions) == 12
+    # A KPI's paragraph, or the paragraph of its table, which says why it is an exception.
+    paragraphs = {m.group(1): m.group(0) for m in re.finditer(
+        r"^\d+\.\d+\. \*\*(.+?)\.\*\* .*$", text, re.MULTILINE)}
+    paragraphs |= {m.group(1): m.group(0) for m in re.finditer(
+        r"^\d+\.\d+\. .*\*\*(.+?)\*\* is an exception .*$", text, re.MULTILINE)}
+    checked = 0
+    for _, caption in captions:
+        title, _, finding = caption.partition(". ")
+        assert finding.endswith("."), caption
+        for item in finding.rstrip(".").split("; "):
+            name, dash, words = item.partition(" \u2013 ")
+            if not dash:
+                continue
+            assert name in paragraphs, (name, caption)
+            assert words.lower() in paragraphs[name].lower(), (words, paragraphs[name])
+            checked += 1
+    assert checked == 20
+    by_number = dict(captions)
+    assert by_number["1"] == ("West Midlands ASB incidents: twenty-four month trend. ASB "
+                              "incidents up 0.8% from 26,405: within normal variation.")
+    assert by_number["6"].endswith(". By LPA, Birmingham (72.5%) stands out from the other 6 "
+                                   "(76.2% together): a difference unlikely to be chance.")
+    assert "By LPA, Birmingham (72.5%) stands out from the other 6 (76.2% together): a " \
+        "difference unlikely to be chance." in paragraphs["Emergency incidents attended within "
+                                                         "15 minutes"]
+    # The exceptions' process charts are drawn a section's at a time where there is room.
+    assert by_number["2"].startswith("Process charts of the exceptions (1 of 4). Sexual "
+                                     "offences \u2013 the level rose in March 2025 and has "
+                                     "stayed higher since; ")
 
 
 def test_bundled_sample_paper_matches_golden(sample):
