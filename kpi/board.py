@@ -240,13 +240,16 @@ def exception_panels(report: Report, verdicts: Mapping[str, Verdict],
         return []
     room = max(1, BOARD_FIGURES - len(declared) - len(planned))
     groups = exception_groups(charted, room)
+    section = dict(charted)
     out = []
     for number, group in enumerate(groups, start=1):
-        # The caption names each KPI charted with what its months show (kpi.paper).
+        # The caption names each KPI charted with what its months show (kpi.paper). The
+        # figure follows the last of its paragraphs in the section of its first.
         title = "Process charts of the exceptions" + (
             f" ({number} of {len(groups)})" if len(groups) > 1 else "")
+        last = [k for k in group if section[k] == section[group[0]]][-1]
         out.append(ChartSpec(id=f"xmr_exceptions_{number}", type=ChartType.XMR,
-                             title=title, kpis=tuple(group)))
+                             title=title, kpis=tuple(group), after=last))
     return out
 
 

@@ -1112,6 +1112,16 @@ class _Builder:
     def build(self, as_of_text: str | None) -> Paper:
         priority = self.model.priority
         priorities = [p for p in self.project.priorities if p.id in self._wanted]
+        # Figures are numbered in the order the paper shows them, planned before any
+        # paragraph is written: a paragraph may cite a figure that follows a later one.
+        for item in priorities:
+            results = [r for r in self.report.results if r.kpi.priority == item.id]
+            for group in _groups([r for r in results if not r.kpi.hidden]):
+                for result in group:
+                    self._figure_numbers(result.kpi.id)
+            for result in results:
+                if result.kpi.hidden:
+                    self._figure_numbers(result.kpi.id)
         sections = [self._introduction(priority)]
         for number, item in enumerate(self.project.priorities, start=2):
             if item in priorities:
@@ -1719,7 +1729,7 @@ class _Builder:
 
     def _figure_refs(self, kpi_id: str) -> list[int]:
         """The figures a KPI's paragraph refers to: those that follow it, and a figure of
-        several process charts drawn after an earlier paragraph that includes this KPI's."""
+        several process charts drawn after another paragraph that includes this KPI's."""
         numbers = self._figure_numbers(kpi_id)
         for figure in self.figures:
             spec = figure.spec
@@ -1819,9 +1829,10 @@ class _Builder:
                 f"{change_worth(result, self.verdicts.get(kpi_id))}")
 
     def _months_finding(self, kpi_id: str) -> str:
-        """What a KPI's monthly figures show, in the words its paragraph uses: 'the level rose
-        in March 2025 and has stayed higher since', 'a special cause of concern (an unusually
-        high month)', 'the months show only normal variation'; empty without a verdict."""
+        """What a KPI's monthly figures show, in the words its paragraph uses, shortened for
+        a caption: 'the level rose in March 2025 and has stayed higher since', 'a special
+        cause of concern (an unusually high month)' (its paragraph adds which limit the month
+        passed), 'the months show only normal variation'; empty without a verdict."""
         result = self.results.get(kpi_id)
         verdict = self.verdicts.get(kpi_id)
         if result is None or verdict is None or verdict.variation is None:
@@ -1832,8 +1843,9 @@ class _Builder:
             significant = verdict.significance.significant if verdict.significance else None
             settled = settled_sentence(result, verdict) if exception else ""
             if settled:
-                # Its paragraph's sentence, up to what the months show.
-                head = settled.split(":")[0].rstrip(".")
+                # Its paragraph's sentence, up to what the months show; a caption is short,
+                # and the chart marks the earlier months it counts.
+                head = settled.split(":")[0].rstrip(".").split(", and ")[0]
                 return head[:1].lower() + head[1:]
             if significant and not result.kpi.provisional_months and result.change is not None \
                     and result.comparison is not None:
@@ -1841,7 +1853,7 @@ class _Builder:
                 since = ("the comparison period" if exception
                          else "the baseline" if self.report.comparison == Comparison.BASELINE
                          else _in(result.comparison.window).removeprefix("in "))
-                return _stable_words(verdict, moved, since)
+                return _stable_words(verdict, moved, since).split(", and ")[0]
             return common_cause_words(verdict, brief=True)
         if variation.rule == stats.SHIFT and verdict.chart is not None:
             start = _shift_start(verdict.chart, bool(variation.high))
@@ -1851,7 +1863,7 @@ class _Builder:
         if variation.rule == stats.LIMITS and variation.verdict in (stats.SPECIAL_HIGH,
                                                                      stats.SPECIAL_LOW):
             return f"the latest month is unusually {'high' if variation.high else 'low'}"
-        return shown_variation(verdict, brief=not exception)
+        return shown_variation(verdict, brief=True)
 
     def _column_label(self, kpi: KpiDef, column: str) -> Name:
         """How the paper names a breakdown's column ('LPA', 'offence'): its declared label."""

@@ -1022,7 +1022,9 @@ def test_a_caption_says_what_its_figure_shows_in_its_paragraphs_words(sample):
             if not dash:
                 continue
             assert name in paragraphs, (name, caption)
-            assert words.lower() in paragraphs[name].lower(), (words, paragraphs[name])
+            # A caption may leave out what its paragraph adds in brackets (which limit an
+            # unusual month passed).
+            assert words.rstrip(")").lower() in paragraphs[name].lower(), (words, name)
             checked += 1
     assert checked == 20
     by_number = dict(captions)

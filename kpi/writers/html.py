@@ -73,7 +73,8 @@ thead { display: table-header-group; }
 tr { break-inside: avoid; page-break-inside: avoid; }
 figure { margin: 1em 0; break-inside: avoid; page-break-inside: avoid; }
 /* The paragraph a figure or a short table follows stays on its page. */
-p:has(+ figure), p:has(+ table.whole) { break-after: avoid; page-break-after: avoid; }
+p:has(+ figure), p:has(+ table.whole) { break-after: avoid; page-break-after: avoid;
+  break-inside: avoid; page-break-inside: avoid; }
 figure img { display: block; width: 160mm; max-width: 100%; height: auto; }
 figcaption, caption, p.caption { font-style: italic; font-size: 9.5pt; text-align: left;
   margin-top: 0.3em; }
