@@ -1767,9 +1767,10 @@ class _Builder:
     def _caption_finding(self, spec: ChartSpec) -> Inlines:
         """What a figure shows, after its title, for a board member who reads the caption in
         print and not the alt text: built from the same verdict words as the paragraph it
-        illustrates ('. The level rose in March 2025 and has stayed higher since.'; for
-        several KPIs each named: '. Sexual offences – the level rose ...; Business crime
-        – ...'), a part that stands out in the paragraph's own sentence."""
+        illustrates, each KPI named ('. Sexual offences – the level rose in March 2025
+        and has stayed higher since; Business crime – ...'; one trend: '. ASB incidents
+        up 0.8% from 26,405: within normal variation.'), a part that stands out in the
+        paragraph's own sentence."""
         from kpi.charts import ChartType
 
         if spec.type in (ChartType.XMR, ChartType.TREND):
@@ -1782,8 +1783,6 @@ class _Builder:
             if len(spec.kpis) == 1 and spec.type == ChartType.TREND:
                 return inlines(". ", Name(self.results[found[0][0]].kpi.title),
                                f" {found[0][1]}.")
-            if len(spec.kpis) == 1:
-                return inlines(f". {_capital(found[0][1])}.")
             items = [inlines("; " if n else "", Name(self.results[k].kpi.title), f" – {f}")
                      for n, (k, f) in enumerate(found)]
             return inlines(". ", items, ".")

@@ -499,9 +499,9 @@ def write(document: Document, base: Path, template: Path | None = None,
 
 
 def _introduces(following) -> bool:
-    """Whether the next block is a figure or a table short enough to be kept whole, which
-    the block before it introduces and is kept with."""
-    return bool(following) and (isinstance(following[0], Figure) or (
+    """Whether the next block is a figure, a table short enough to be kept whole or a list,
+    which the block before it introduces and is kept with (a list's first item)."""
+    return bool(following) and (isinstance(following[0], Figure | BulletList) or (
         isinstance(following[0], Table) and following[0].number is not None
         and len(following[0].rows) <= KEEP_WHOLE_ROWS))
 
