@@ -1321,3 +1321,19 @@ def test_any_title_stays_one_table_cell_and_plain_text(title):
     lead = re.search(r"<p>2\.2\. <strong>(.*?)</strong>", html, flags=re.DOTALL)
     ending = "" if title.endswith((".", "!", "?")) else "."
     assert html_lib.unescape(lead.group(1)) == title + ending
+
+
+def test_exception_charts_are_grouped_by_section_then_the_smallest_neighbours_merged():
+    """A figure of the exceptions' process charts holds one section's; over the room left,
+    the two neighbouring figures with the fewest charts become one, the earlier on a tie."""
+    from kpi.paper import exception_groups
+
+    # The sample's twelve, by section: 1, 2, 2, 2, 1 and 4, with room for four figures.
+    charted = [("a", "s3"), ("b", "s4"), ("c", "s4"), ("d", "s5"), ("e", "s5"), ("f", "s7"),
+               ("g", "s7"), ("h", "s8"), ("i", "s9"), ("j", "s9"), ("k", "s9"), ("l", "s9")]
+    assert exception_groups(charted, 4) == [["a", "b", "c"], ["d", "e"], ["f", "g", "h"],
+                                            ["i", "j", "k", "l"]]
+    assert exception_groups(charted, 6) == [["a"], ["b", "c"], ["d", "e"], ["f", "g"], ["h"],
+                                            ["i", "j", "k", "l"]]
+    assert exception_groups(charted, 0) == [[k for k, _ in charted]]
+    assert exception_groups([], 4) == []
