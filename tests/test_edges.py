@@ -467,3 +467,76 @@ def test_a_month_kpi_toml_types_out_of_range_or_in_other_digits_is_a_config_erro
             "from 1900 to 2999") in errors
     assert ("invalid defaults.period '２０２５-０９': expected a calendar month as YYYY-MM in "
             "the digits 0-9") in errors
+
+
+def _number_options() -> list[tuple[tuple[str, ...], object]]:
+    """(command path, option) for every int or float option of every command."""
+    import typer.main
+
+    from kpi.cli import app
+
+    def walk(command, path):
+        for param in command.params:
+            if param.type_descriptor.annotation in (int, float):
+                yield path, param
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+
+    return list(walk(typer.main.get_command(app), ()))
+
+
+NUMBER_OPTIONS = _number_options()
+# Forms int() or float(), or Typer's conversion, read as a number and kpi does not: other
+# digits, a sign, an underscore, an exponent, hexadecimal, nan, inf, nothing.
+NOT_TYPED_NUMBERS = ["１２", "١٢", "+12", "-1", "1_2", "1e1", "0x1f", "nan", "inf", "", "12."]
+
+
+def test_the_number_options_are_the_ones_expected():
+    """The walk finds the options (a test of every option that found none would pass)."""
+    assert sorted((p, o.opts[0]) for p, o in NUMBER_OPTIONS) == [
+        (("show",), "--months"), (("vacuum",), "--keep-days")]
+
+
+@pytest.mark.parametrize(("path", "option"), NUMBER_OPTIONS,
+                         ids=lambda x: " ".join(x) if isinstance(x, tuple) else x.opts[0])
+def test_every_number_option_reads_ascii_digits_only(places, path, option):
+    """One rule for every typed number, as for a typed month (kpi.periods.typed_number): a
+    number in other digits or any form but ASCII digits (a decimal point where a fraction is
+    allowed) is exit 2 with one line and a hint, before any work."""
+    name, low, high = option.opts[0], option.type_descriptor.parameter_info.min, \
+        option.type_descriptor.parameter_info.max
+    whole = option.type_descriptor.annotation is int
+    kind = "a whole number" if whole else "a number"
+    hint = f"Hint: for example {name} {option.default:g}"
+    wrong = [*NOT_TYPED_NUMBERS, *(["12.0"] if whole else [])]
+    for value in wrong:
+        result = run(["--project", places["one"], *path, name, value], env=_env(places["cache"]))
+        assert result.returncode == 2, (value, result.stderr)
+        assert result.stdout == ""
+        assert result.stderr.splitlines() == [
+            f"Error: invalid {name} '{value}': expected {kind} from {low:,} to {high:,} in "
+            "the digits 0-9", hint], value
+    for value in [str(high + 1), *([str(low - 1)] if low >= 1 else [])]:
+        result = run(["--project", places["one"], *path, name, value], env=_env(places["cache"]))
+        assert result.returncode == 2 and result.stderr.splitlines() == [
+            f"Error: invalid {name} '{value}': expected {kind} from {low:,} to {high:,}",
+            hint], (value, result.stderr)
+
+
+@pytest.mark.parametrize(("path", "option"), NUMBER_OPTIONS,
+                         ids=lambda x: " ".join(x) if isinstance(x, tuple) else x.opts[0])
+def test_a_number_option_in_ascii_digits_is_read_as_written(path, option):
+    import typer.main
+    from typer._click import Context
+
+    from kpi.cli import app
+
+    info = option.type_descriptor.parameter_info
+    ctx = Context(typer.main.get_command(app))
+    runtime = option.get_runtime_param()
+    whole = option.type_descriptor.annotation is int
+    for text, number in [(str(info.min), info.min), (str(info.max), info.max),
+                         (f"0{info.min + 1}", info.min + 1),
+                         *([] if whole else [("2.5", 2.5)])]:
+        got = runtime.coerce(text, param=option, ctx=ctx)
+        assert got == number and type(got) is (int if whole else float), (text, got)
