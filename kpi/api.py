@@ -581,6 +581,8 @@ def _as_of(as_of: str | int | AsOf | None) -> AsOf | None:
         return as_of
     if isinstance(as_of, bool):
         raise UsageError(f"invalid as_of {as_of!r}: a version number or an ISO date or time")
+    if isinstance(as_of, int) and as_of >= 0:  # a number, not text: a version, never a date
+        return AsOf(version=as_of, text=str(as_of))
     return AsOf.parse(str(as_of))
 
 

@@ -225,6 +225,8 @@ TYPED = [
                                                        "date after today ("),
     (["--period", "2025-09", "--as-of", "2099-01-01T00:00+14:00"],
      "Error: invalid --as-of '2099-01-01T00:00+14:00': a time after now ("),
+    (["--period", "2025-09", "--as-of", "20251031"], "Error: invalid --as-of '20251031': it "
+     "reads as a table version and as the date 2025-10-31"),
 ]
 
 
@@ -540,3 +542,42 @@ def test_a_number_option_in_ascii_digits_is_read_as_written(path, option):
                          *([] if whole else [("2.5", 2.5)])]:
         got = runtime.coerce(text, param=option, ctx=ctx)
         assert got == number and type(got) is (int if whole else float), (text, got)
+
+
+@pytest.mark.parametrize(("text", "version"), [
+    ("20251031", None), ("20240229", None), ("19000101", None), ("29991231", None),
+    ("20250229", 20250229), ("20251301", 20251301), ("18991231", 18991231),
+    ("30000101", 30000101), ("2025103", 2025103), ("020251031", 20251031), ("3", 3),
+])
+def test_eight_digits_that_are_also_a_date_are_refused_as_ambiguous(text, version):
+    """--as-of 20251031 is version 20,251,031 or 31 October 2025 (ISO 8601's basic form):
+    refused with the dated form as the hint; a number no date reads as is a version."""
+    from kpi.errors import UsageError
+    from kpi.store import AsOf
+
+    if version is None:
+        with pytest.raises(UsageError) as refused:
+            AsOf.parse(text)
+        day = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+        assert refused.value.message == (f"invalid --as-of '{text}': it reads as a table "
+                                         f"version and as the date {day}")
+        assert refused.value.hint == (f"write --as-of {day} for the end of that day; 'kpi "
+                                      "history' lists the table versions")
+    else:
+        assert AsOf.parse(text) == AsOf(version=version)
+
+
+def test_the_check_command_and_the_python_api_read_as_of_as_the_others_do(places):
+    """kpi check refuses the ambiguous --as-of as every command does; the Python API's number
+    (an int, not text) is a version."""
+    import kpi
+
+    result = run(["--project", places["one"], "check", "--period", "2025-09", "--as-of",
+                  "20251031"], env=_env(places["cache"]))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[0] == ("Error: invalid --as-of '20251031': it reads as "
+                                             "a table version and as the date 2025-10-31")
+    from kpi.errors import DataError
+
+    with pytest.raises(DataError, match="has no version 20251031"):
+        kpi.open(places["one"]).summary("2025-09", as_of=20251031)

@@ -526,7 +526,8 @@ OutputOpt = Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="Write to this file instead of stdout.")]
 AsOfOpt = Annotated[str | None, typer.Option(
     "--as-of", help="Compute from the data as it stood at a table version (number) or a "
-                    "moment (ISO date or time).")]
+                    "moment (an ISO date or time such as 2025-10-31; 20251031, both a "
+                    "version and a date, is refused).")]
 
 
 def main() -> None:
