@@ -581,3 +581,56 @@ def test_the_check_command_and_the_python_api_read_as_of_as_the_others_do(places
 
     with pytest.raises(DataError, match="has no version 20251031"):
         kpi.open(places["one"]).summary("2025-09", as_of=20251031)
+
+
+def _extract_with(folder: Path, suffix: str, kind: str, values: list[str]) -> Path:
+    """The mini project in `folder`, its crimes extract as `suffix` with its `recorded` column
+    of type `kind` ('date' or 'month') and a row for each of `values` after its 849 rows."""
+    import polars as pl
+
+    shutil.copytree(FIXTURES / "mini", folder)
+    toml = (folder / "kpi.toml").read_text(encoding="utf-8")
+    (folder / "kpi.toml").write_text(
+        toml.replace("extracts/crimes.csv", f"extracts/crimes.{suffix}")
+        .replace('recorded = "date"', f'recorded = "{kind}"'), encoding="utf-8")
+    rows = pl.read_csv(FIXTURES / "mini" / "extracts" / "crimes.csv", infer_schema_length=0)
+    day = pl.col("recorded").str.strptime(pl.Date, "%d/%m/%Y")
+    rows = rows.with_columns(day.dt.strftime("%Y-%m") if kind == "month" else day)
+    extra = rows.head(len(values)).with_columns(
+        crime_ref=pl.Series([f"X{i}" for i in range(len(values))]),
+        recorded=pl.Series(values).cast(rows.schema["recorded"]) if kind == "month"
+        else pl.Series(values).str.strptime(pl.Date, "%Y-%m-%d"))
+    rows = pl.concat([rows, extra])
+    (folder / "extracts" / "crimes.csv").unlink()
+    path = folder / "extracts" / f"crimes.{suffix}"
+    if suffix == "csv":
+        rows.write_csv(path)
+    elif suffix == "parquet":
+        rows.write_parquet(path)
+    else:
+        rows.write_excel(path)
+    return path
+
+
+@pytest.mark.parametrize(("suffix", "kind", "values"), [
+    ("csv", "date", ["0001-01-15", "9999-12-31"]),
+    ("csv", "month", ["0001-01", "9999-12"]),
+    ("parquet", "date", ["0001-01-01", "9999-12-31"]),
+    ("parquet", "month", ["0001-01", "9999-12"]),
+    ("xlsx", "date", ["1900-01-01", "9999-12-31"]),
+], ids=lambda x: x if isinstance(x, str) else "-".join(x))
+def test_a_month_out_of_the_years_never_reaches_the_store(tmp_path, suffix, kind, values):
+    """Months are stored only from extracts, and an extract's date or month outside 1990 to
+    next year (kpi.dateparts.SANE_YEARS) is refused at ingest naming file, row and column, in
+    every format: none reaches a figure. Two bad rows after a CSV batch's first chunk were a
+    Polars panic, exit 1 with a traceback."""
+    path = _extract_with(tmp_path / "p", suffix, kind, values)
+    result = run(["--project", tmp_path / "p", "ingest", "crimes"], env=_env(tmp_path / "c"))
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, lines
+    row = 850 if suffix == "parquet" else 851  # a CSV's and a sheet's header is row 1
+    assert lines[0].startswith(f"Error: {path}, row {row}, column 'recorded': expected a date "
+                               "between 1990 and "), lines
+    assert lines[0].endswith(f"(2 bad rows in all; first at rows {row}, {row + 1})"), lines
+    assert not (tmp_path / "p" / "data" / "crimes").exists()
