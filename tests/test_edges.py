@@ -634,3 +634,17 @@ def test_a_month_out_of_the_years_never_reaches_the_store(tmp_path, suffix, kind
                                "between 1990 and "), lines
     assert lines[0].endswith(f"(2 bad rows in all; first at rows {row}, {row + 1})"), lines
     assert not (tmp_path / "p" / "data" / "crimes").exists()
+
+
+@pytest.mark.parametrize("months", ["１２", "12", 12.0, True, 0, -3])
+def test_the_python_api_reads_a_trends_months_as_series_does(months):
+    """project.detail(months=...) is checked as project.series(months=...) is: -3 gave a
+    trend of five months, and text a TypeError."""
+    import kpi
+    from kpi.errors import UsageError
+
+    project = kpi.open("sample")
+    for call in (lambda: project.detail("knife_crime", "2025-09", months=months),
+                 lambda: project.series("knife_crime", "2025-09", months)):
+        with pytest.raises(UsageError, match="months should be a whole number of at least 1"):
+            call()
