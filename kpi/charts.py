@@ -682,7 +682,7 @@ def _column_title(column: str | None) -> str:
 
 
 # Process charts side by side in one figure: columns, and the height of a row of them.
-PANEL_COLUMNS, PANEL_ROW_IN = 2, 2.2
+PANEL_COLUMNS, PANEL_ROW_IN = 2, 1.8
 
 
 def _draw_panels(data: ChartData):

@@ -426,7 +426,7 @@ def _is_bold(content) -> bool:
 def _figure(doc, block: Figure, base: Path) -> None:
     from docx.shared import Cm
 
-    width = min(_usable_width(doc), Cm(16))
+    width = min(_usable_width(doc), Cm(15))
     doc.add_picture(str(base / block.link), width=width)
     picture = doc.paragraphs[-1]
     picture.paragraph_format.keep_with_next = True

@@ -46,7 +46,7 @@ PAGE = """\
 """
 STYLE = """\
 /* Set as the Word paper is (11 pt Arial, lines 1.15 apart, 10 pt after a paragraph, figures
-   16 cm wide), a little more open on screen: lines 1.4 apart, 1 em between paragraphs and
+   15 cm wide), a little more open on screen: lines 1.4 apart, 1 em between paragraphs and
    figures the full 17.4 cm made the sample's paper print to 20 pages, two more than Word's. */
 html { font-family: Arial, "Liberation Sans", "DejaVu Sans", sans-serif; font-size: 11pt;
   line-height: 1.3; color: #000; background: #fff; }
@@ -77,7 +77,7 @@ figure { margin: 1em 0; break-inside: avoid; page-break-inside: avoid; }
 p:has(+ figure), p:has(+ table.whole) { break-after: avoid; page-break-after: avoid;
   break-inside: avoid; page-break-inside: avoid; }
 p:has(+ ul) { break-after: avoid; page-break-after: avoid; }
-figure img { display: block; width: 160mm; max-width: 100%; height: auto; }
+figure img { display: block; width: 150mm; max-width: 100%; height: auto; }
 figcaption, caption, p.caption { font-style: italic; font-size: 9.5pt; text-align: left;
   margin-top: 0.3em; }
 caption { caption-side: bottom; }
