@@ -514,8 +514,9 @@ def _program(*names: str) -> str:
     pytest.skip(f"{' or '.join(names)} is not installed here (.ci/run installs it with apt-get)")
 
 
-def _pdf_words(pdf: Path) -> tuple[str, list[tuple[float, float, float]], float]:
-    """The PDF's text, each word's (xMin, xMax, page width), read by pdftotext."""
+def _pdf_words(pdf: Path) -> tuple[str, list[tuple[float, float, float]], float, str]:
+    """The PDF's text, each word's (xMin, xMax, page width), the page width and the words'
+    boxes as pdftotext -bbox gives them."""
     pdftotext = _program("pdftotext")
     text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], check=True,
                           capture_output=True, text=True).stdout
@@ -524,15 +525,13 @@ def _pdf_words(pdf: Path) -> tuple[str, list[tuple[float, float, float]], float]
     width = float(re.search(r'<page width="([\d.]+)"', bbox).group(1))
     words = [(float(a), float(b), width) for a, b in
              re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)"', bbox)]
-    return text, words, width
+    return text, words, width, bbox
 
 
 def _check_pdf(pdf: Path, markdown: Path, vocabulary: set[str]) -> None:
-    text, words, width = _pdf_words(pdf)
+    text, words, width, bbox = _pdf_words(pdf)
     _check_typography(text, vocabulary)
     # "Page N of M" sits at the right of the footer, not where a style's centre tab puts it.
-    bbox = subprocess.run([_program("pdftotext"), "-bbox", str(pdf), "-"], check=True,
-                          capture_output=True, text=True).stdout
     found = re.findall(r'<word xMin="([\d.]+)"[^>]*>Page</word>\s*<word[^>]*>\d+</word>\s*'
                        r'<word[^>]*>of</word>', bbox)
     assert found and all(float(x) > 0.6 * width for x in found), found[:3]
@@ -714,7 +713,7 @@ def _front_page_holds(pdf: Path, markdown: Path) -> None:
     """Pages 1 and 2 hold the whole front page but the analyst's introduction: the matrix,
     every exception it lists (or the count of those it does not, and where they are) and the
     matrix rows' KPIs by name (or where they are)."""
-    text, _, _ = _pdf_words(pdf)
+    text = _pdf_words(pdf)[0]
     pages = [" ".join(p.split()) for p in text.split("\f")]
     front = " ".join(pages[:2])
     md = markdown.read_text(encoding="utf-8")
@@ -737,7 +736,9 @@ def test_a_front_page_with_more_exceptions_still_fits_two_pages(tmp_path, cli, t
     an appendix, then the exceptions beyond what fits are counted, with where they are."""
     project = _crowded_sample(tmp_path, targets, cli)
     paths = {}
-    for fmt, suffix in (("markdown", "md"), ("docx", "docx"), ("html", "html")):
+    # With 18 the paper's Markdown is the test; with 26 its Word and HTML are printed too.
+    formats = (("markdown", "md"), ("docx", "docx"), ("html", "html"))
+    for fmt, suffix in formats[:1] if targets == 6 else formats:
         paths[fmt] = tmp_path / f"board.{suffix}"
         result = cli(["--project", project, "export", fmt, "--period", "2025-09", "--output",
                       paths[fmt]])
