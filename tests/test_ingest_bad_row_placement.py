@@ -10,7 +10,7 @@ the last row alone, and rows drawn from a seed), `kpi ingest` must exit 3 with o
 naming the file, the FIRST bad row in file order and its column, and a hint; no traceback; and
 the store as it was (its version and rows).
 
-Batches are a few rows (KPI_INGEST_BATCH_ROWS) and the CSV readers' block a few hundred bytes
+Batches are 7 rows (KPI_INGEST_BATCH_ROWS) and the CSV readers' block 256 bytes
 (`survey.BLOCK`, read by both parsers), so a batch is made of several chunks, as a batch of a
 large file is. The test records each batch's chunks as the conformer receives them and checks
 that the placements meant to sit in a later chunk do.
@@ -35,9 +35,9 @@ from inprocess import run
 from kpi.ingest import csv_reader, stage, survey
 from kpi.ingest.common import ROW
 
-ROWS = 24
+ROWS = 21
 BATCH = 7
-BLOCK = 512
+BLOCK = 256
 DRAWS = int(os.environ.get("KPI_PLACEMENT_DRAWS", "0"))
 SEED = int(os.environ.get("KPI_PLACEMENT_SEED", "2026"))
 
@@ -66,6 +66,17 @@ seen = { type = "datetime", required = false }
 opened = { type = "month", required = false }
 age = { type = "str", required = false, pattern = "under 10|\\\\d{1,2}-\\\\d{1,2}|over \\\\d{2}" }
 
+[datasets.quarters]
+description = "Rows of a published table: a financial year and quarter"
+date = { financial_year = "financial_year", quarter = "quarter" }
+sources = ["extracts/quarters.csv"]
+
+[datasets.quarters.columns]
+financial_year = "str"
+quarter = "int"
+force = "str"
+note = { type = "str", required = false }
+
 [[priorities]]
 id = "all"
 title = "All"
@@ -79,11 +90,13 @@ dataset = "rows"
 better = "lower"
 """
 
-COLUMNS = ["ref", "recorded", "lpa", "victims", "share", "flag", "seen", "opened", "age"]
-
-
-def _good(i: int) -> dict[str, str]:
-    """Row i of a good extract: January to March 2025, every cell of a similar length."""
+def _good(i: int, dataset: str = "rows") -> dict[str, str]:
+    """Row i of a good extract: January to March 2025 (rows), or the quarters of 2019/20 to
+    2024/25 (quarters); every line of a similar length."""
+    if dataset == "quarters":
+        return {"financial_year": f"{2019 + i // 4}/{(20 + i // 4) % 100:02d}",
+                "quarter": str(1 + i % 4), "force": ("West Midlands", "Staffordshire")[i % 2],
+                "note": f"published table {i:04d} of all offences recorded"}
     month = 1 + i % 3
     return {"ref": f"R{i:04d}", "recorded": f"2025-{month:02d}-{10 + i % 18:02d}",
             "lpa": ("North", "South", "East")[i % 3], "victims": str(i % 4),
@@ -101,6 +114,7 @@ class Rule:
     value: str
     says: str
     readers: tuple[str, ...] = ("csv", "quoted", "parquet", "xlsx")
+    dataset: str = "rows"
 
 
 RULES = [
@@ -129,13 +143,23 @@ RULES = [
          ("csv", "quoted", "parquet")),
     Rule("unique", "ref", "", "expected each ref once (dataset 'rows' declares 'ref' unique), "
                               "found 'R0000' again"),
+    # A month made from date parts: a financial year and a quarter 1 to 4.
+    Rule("financial year", "financial_year", "2017-2019", "expected a financial year such as "
+                                                          "2017/18", dataset="quarters"),
+    Rule("financial year out of the years", "financial_year", "1066/67",
+         "expected a financial year such as 2017/18, from 1990/91 to ", dataset="quarters"),
+    Rule("quarter", "quarter", "5", "expected a quarter 1 to 4, found '5'", dataset="quarters"),
+    Rule("blank quarter", "quarter", "", "expected a quarter 1 to 4, found a blank",
+         dataset="quarters"),
 ]
+
+DATASETS = ("rows", "quarters")
 
 READERS = ("csv", "quoted", "parquet", "xlsx")
 
 
 def _write(rows: list[dict[str, str]], path: Path, reader: str) -> None:
-    frame = pl.DataFrame(rows, schema=dict.fromkeys(COLUMNS, pl.String))
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(rows[0], pl.String))
     if reader == "csv":
         frame.write_csv(path, quote_style="never")
     elif reader == "quoted":  # a quote character anywhere sends the file to Arrow's reader
@@ -154,7 +178,7 @@ def _bad_rows(rule: Rule, places: list[int]) -> tuple[list[dict[str, str]], int]
     """The extract's rows with the rule broken at `places`, and the first bad row's index in
     file order. A repeated id is bad where it repeats: each place holds row 0's id, so the
     first bad row is the first place after row 0."""
-    rows = [_good(i) for i in range(ROWS)]
+    rows = [_good(i, rule.dataset) for i in range(ROWS)]
     for place in places:
         rows[place][rule.column] = "R0000" if rule.name == "unique" else rule.value
     first = min(p for p in places if p > 0) if rule.name == "unique" else min(places)
@@ -168,9 +192,11 @@ def project(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("placement")
     (folder / "extracts").mkdir()
     (folder / "kpi.toml").write_text(PROJECT, encoding="utf-8")
-    _write([_good(i) for i in range(ROWS)], folder / "extracts" / "base.csv", "csv")
-    result = run(["--project", folder, "ingest", "rows"], env=_env(folder))
-    assert result.returncode == 0, result.stderr
+    for dataset in DATASETS:
+        _write([_good(i, dataset) for i in range(ROWS)], folder / "extracts" /
+               ("base.csv" if dataset == "rows" else f"{dataset}.csv"), "csv")
+        result = run(["--project", folder, "ingest", dataset], env=_env(folder))
+        assert result.returncode == 0, result.stderr
     return folder
 
 
@@ -182,11 +208,12 @@ def _env(folder: Path) -> dict[str, str]:
     return env
 
 
-def _store(folder: Path) -> tuple[int, int]:
+def _store(folder: Path) -> list[tuple[int, int]]:
+    """Each dataset's table version and rows."""
     from deltalake import DeltaTable
 
-    table = DeltaTable(str(folder / "data" / "rows"))
-    return table.version(), table.to_pyarrow_table().num_rows
+    tables = [DeltaTable(str(folder / "data" / dataset)) for dataset in DATASETS]
+    return [(table.version(), table.to_pyarrow_table().num_rows) for table in tables]
 
 
 @pytest.fixture
@@ -212,15 +239,16 @@ def chunks(monkeypatch) -> list[list[tuple[int, int]]]:
     return seen
 
 
-def _layout(folder: Path, reader: str, chunks: list) -> list[list[tuple[int, int]]]:
+def _layout(folder: Path, reader: str, dataset: str,
+            chunks: list) -> list[list[tuple[int, int]]]:
     """The batches' chunks of a good extract of `reader`'s kind (read, not stored)."""
     path = folder / f"layout.{_suffix(reader)}"
-    _write([_good(i) for i in range(ROWS)], path, reader)
+    _write([_good(i, dataset) for i in range(ROWS)], path, reader)
     from kpi import ingest
     from kpi.catalogue import parse_project_file
 
     chunks.clear()
-    spec = parse_project_file(folder / "kpi.toml").datasets["rows"]
+    spec = parse_project_file(folder / "kpi.toml").datasets[dataset]
     ingest.read_extracts(spec, [path])
     path.unlink()
     return [list(batch) for batch in chunks]
@@ -249,19 +277,23 @@ def _placements(layout: list[list[tuple[int, int]]], rng: random.Random,
 def test_every_check_names_the_first_bad_row_wherever_the_bad_rows_sit(project, chunks,
                                                                         monkeypatch, reader):
     monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", str(BATCH))
-    layout = _layout(project, reader, chunks)
-    if reader in ("csv", "quoted"):
-        # The premise: batches of several chunks, as a large file's.
-        assert any(len(batch) > 1 for batch in layout), layout
     rng = random.Random(f"{SEED}-{reader}")
-    places = _placements(layout, rng, DRAWS)
-    if reader in ("csv", "quoted"):
-        assert "later chunk" in places, layout
+    placements = {}
+    for dataset in DATASETS:
+        layout = _layout(project, reader, dataset, chunks)
+        if reader in ("csv", "quoted"):
+            # The premise: batches of several chunks, as a large file's.
+            assert any(len(batch) > 1 for batch in layout), (dataset, layout)
+        placements[dataset] = _placements(layout, rng, DRAWS)
+        if reader in ("csv", "quoted"):
+            assert "later chunk" in placements[dataset], (dataset, layout)
     before = _store(project)
-    ran = 0
+    ran = expected = 0
     for rule in RULES:
         if reader not in rule.readers:
             continue
+        places = placements[rule.dataset]
+        expected += len(places)
         for where, at in places.items():
             if rule.name == "unique" and not [p for p in at if p > 0]:
                 at = [*at, ROWS - 1] if at != [ROWS - 1] else [ROWS - 2, ROWS - 1]
@@ -269,7 +301,8 @@ def test_every_check_names_the_first_bad_row_wherever_the_bad_rows_sit(project, 
             path = project / "extracts" / f"bad.{_suffix(reader)}"
             _write(rows, path, reader)
             chunks.clear()
-            result = run(["--project", project, "ingest", "rows", path], env=_env(project))
+            result = run(["--project", project, "ingest", rule.dataset, path],
+                         env=_env(project))
             case = f"{reader}, {rule.name}, {where} {at}: {result.stderr}"
             assert result.returncode == 3, case
             assert "Traceback" not in result.stderr, case
@@ -287,5 +320,6 @@ def test_every_check_names_the_first_bad_row_wherever_the_bad_rows_sit(project, 
             assert _store(project) == before, case
             path.unlink()
             ran += 1
-    assert ran == sum(reader in rule.readers for rule in RULES) * len(places)
-    print(f"{reader}: {ran} bad extracts refused as they should be ({len(places)} placements)")
+    assert ran == expected
+    print(f"{reader}: {ran} bad extracts refused as they should be "
+          f"({len(placements['rows'])} placements)")
