@@ -41,10 +41,12 @@ CLASSES = {
               "dataset declaring unique = \"ref\"",
     "formats": "an extract as Parquet (row groups of a few rows, some columns typed) or as an "
                "Excel workbook, not CSV",
+    "dst": "a duration (the difference of two datetimes) across a change of the UK clocks "
+           "(tests/test_engine_oracle.py's durations)",
 }
 # The classes still open on main: CI must stay green while they are fixed. Remove a name as
-# its fix lands (the oracle then holds the fix). None is open now.
-DEFAULT_AVOID = ""
+# its fix lands (the oracle then holds the fix).
+DEFAULT_AVOID = "dst"
 
 
 def avoided() -> frozenset[str]:
