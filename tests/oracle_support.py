@@ -121,6 +121,10 @@ class Kpi:
     multiplier: float = 1.0
     decimals: int | None = None
     variant: bool = False
+    # drawn by the process-chart oracle only (tests/test_spc_oracle.py): the months the
+    # limits come from (first, last) and the months they are recalculated from
+    spc_baseline: tuple[str, str] | None = None
+    spc_rebase: tuple[str, ...] = ()
 
     @property
     def snapshot(self) -> bool:
@@ -220,6 +224,10 @@ class ProjectSpec:
                 lines.append(f"decimals = {k.decimals}")
             if k.breakdowns:
                 lines.append("breakdowns = [" + ", ".join(f'"{b}"' for b in k.breakdowns) + "]")
+            if k.spc_baseline:
+                lines.append(f'spc_baseline = ["{k.spc_baseline[0]}", "{k.spc_baseline[1]}"]')
+            if k.spc_rebase:
+                lines.append("spc_rebase = [" + ", ".join(f'"{m}"' for m in k.spc_rebase) + "]")
             lines.append("")
         for c in self.checks:
             lines += ['[[checks]]', f'id = "{c.id}"', f'title = "Check {c.id}"',
