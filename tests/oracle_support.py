@@ -584,7 +584,7 @@ class Oracle:
     def value(self, k: Kpi, window: tuple[int, int], forces: list[str] | None = None,
               part: tuple[str, str] | None = None) -> float | None:
         """The KPI over a window, over the rows of `forces` only (None: every row), or of one
-        part of a column (`part` = (column, value))."""
+        part of a column (`part` = (column, value); a value of None: the rows with none)."""
         if k.parts:
             kpis = {x.id: x for x in self.model.spec.kpis}
             num = self.value(kpis[k.parts[0]], window, forces, part)
@@ -597,8 +597,10 @@ class Oracle:
                 return None
             where += " AND force IN (" + ", ".join("?" * len(forces)) + ")"
             args += forces
-        if part is not None:
-            where += f" AND {part[0]} = ?"
+        if part is not None and part[1] is None:  # the rows with no value in the column
+            where += f" AND {part[0]} IS NULL"
+        elif part is not None:
+            where += f" AND CAST({part[0]} AS VARCHAR) = ?"
             args.append(part[1])
         if k.filter:
             where += f" AND ({k.filter.replace('month =', 'decl_month =')})"
