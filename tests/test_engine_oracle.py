@@ -10,6 +10,7 @@ import json
 import math
 import os
 import random
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -824,7 +825,13 @@ def durations(request, tmp_path_factory):
     assert done.returncode == 0, done.stderr
     table = {cells[0]: cells[1:] for line in done.stdout.splitlines()
              if line.startswith("| KPI ") and (cells := [c.strip() for c in line.split("|")[1:]])}
-    return db, summaries, table
+    done = inprocess.run(["export", "markdown", "--period", "2025-12", "--vs", "yoy",
+                          "--output", "out/paper.md"], cwd=folder)
+    assert done.returncode == 0, done.stderr
+    paper = {"text": (folder / "out" / "paper.md").read_text(encoding="utf-8"),
+             "figures": json.loads((folder / "out" / "paper.figures.json").read_text(
+                 encoding="utf-8"))["figures"]}
+    return db, summaries, table, paper
 
 
 def _duration_oracle(db, sql: str, window: tuple[str, str]) -> float | None:
@@ -837,7 +844,7 @@ def test_durations_match_the_instants_in_duckdb(durations, vs):
     """Each duration KPI's two windows, their components and the status, against DuckDB over
     the elapsed seconds between the two instants (a blank end left out, a negative time
     kept); a hidden KPI is not in the summary and one in development has no figure."""
-    db, summaries, _ = durations
+    db, summaries, _, _ = durations
     got = summaries[vs]
     assert "hidden_count" not in got
     assert got["planned"]["status"] == "in_development"
@@ -881,7 +888,7 @@ def test_durations_print_as_the_clock_reads_them(durations):
     """The Markdown summary's two figures of each duration KPI in seconds, as m:ss or h:mm:ss
     of the value DuckDB gives (the comparison first); in days, to the decimals the catalogue
     gives (one for a mean, none for a sum)."""
-    db, _, table = durations
+    db, _, table, _ = durations
     current, comparison = DURATION_WINDOWS["yoy"]
     for kpi_id, places in (("med", None), ("p90", None), ("epoch_mean", None),
                            ("mean_days", 1), ("total_days", 0)):
@@ -890,3 +897,37 @@ def test_durations_print_as_the_clock_reads_them(durations):
         shown = [_clock(v) if places is None else f"{excel_round(v, places)} days"
                  for v in want]
         assert table[f"KPI {kpi_id}"][:2] == shown, (kpi_id, want)
+
+
+def _spoken(seconds: float) -> str:
+    """A duration as the paper's prose says it, to the second: '1 hour, 22 minutes and 5
+    seconds', '13 minutes and 53 seconds' (a part of 0 left out)."""
+    whole = abs(int(excel_round(seconds, 0)))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    said = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in
+            ((hours, "hour"), (minutes, "minute"), (secs, "second")) if n]
+    return said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
+
+
+def test_durations_in_the_paper(durations):
+    """The board paper (`kpi export markdown`): its figures file carries each duration KPI's
+    two values as DuckDB gives them, shown as m:ss or h:mm:ss, and the KPI's paragraph says
+    both in words; the hidden KPI is nowhere in it, the one in development is said to be."""
+    db, _, _, paper = durations
+    words = paper["text"].replace("\\", "")
+    assert "hidden_count" not in words
+    assert re.search(r"\*\*KPI planned\.\*\* This KPI is in development", words)
+    windows = dict(zip(("current", "comparison"), DURATION_WINDOWS["yoy"], strict=True))
+    checked = 0
+    for figure in paper["figures"]:
+        if figure["kpi"] not in ("med", "p90", "epoch_mean"):
+            continue
+        want = _duration_oracle(db, DURATION_KPIS[figure["kpi"]][1], windows[figure["role"]])
+        assert figure["value"] == pytest.approx(want, rel=1e-9, abs=1e-9), figure
+        assert figure["shown"] == _clock(want), (figure, want)
+        paragraph = re.search(rf"\*\*KPI {figure['kpi']}\.\*\* (.*)", words)
+        assert paragraph is not None and _spoken(want) in paragraph.group(1), (
+            figure, _spoken(want), paragraph and paragraph.group(1))
+        checked += 1
+    assert checked == 6
