@@ -303,6 +303,7 @@ class Project:
         from kpi.catalogue import Status
 
         month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
+        months = _months(months)
         project = self.definition
         kpi = self.kpi(kpi_id)
         # The monthly components of the trend (a rolling year reads 11 months before its
@@ -353,8 +354,7 @@ class Project:
         value, rolling_12): the trend of `kpi show`, which ends there too."""
         from kpi import engine
 
-        if not isinstance(months, int) or isinstance(months, bool) or months < 1:
-            raise UsageError(f"months should be a whole number of at least 1, not {months!r}")
+        months = _months(months)
         kpi = self.kpi(kpi_id)
         end = _month(period)
         return engine.monthly_series_all(self.definition, [(kpi, end, months)],
@@ -574,6 +574,14 @@ def _comparison(vs: str | Comparison) -> Comparison:
                          hint="one of: " + ", ".join(c.value for c in Comparison)) from None
 
 
+def _months(months: object) -> int:
+    """A trend's number of months (`detail`, `series`): a whole number of at least 1, given as
+    a number (`months=-3` gave a trend of five months, `months="12"` a TypeError)."""
+    if not isinstance(months, int) or isinstance(months, bool) or months < 1:
+        raise UsageError(f"months should be a whole number of at least 1, not {months!r}")
+    return months
+
+
 def _as_of(as_of: str | int | AsOf | None) -> AsOf | None:
     from kpi.store import AsOf
 
@@ -581,6 +589,8 @@ def _as_of(as_of: str | int | AsOf | None) -> AsOf | None:
         return as_of
     if isinstance(as_of, bool):
         raise UsageError(f"invalid as_of {as_of!r}: a version number or an ISO date or time")
+    if isinstance(as_of, int) and as_of >= 0:  # a number, not text: a version, never a date
+        return AsOf(version=as_of, text=str(as_of))
     return AsOf.parse(str(as_of))
 
 

@@ -415,7 +415,9 @@ def chart_workers(charts: int) -> int:
 
     wanted = os.environ.get("KPI_CHART_WORKERS", "").strip()
     if wanted:
-        if not wanted.isdigit() or int(wanted) < 1:
+        from kpi.periods import whole_number
+
+        if (whole_number(wanted) or 0) < 1:  # ASCII digits, as every typed number
             from kpi.errors import UsageError
 
             raise UsageError(f"KPI_CHART_WORKERS must be a whole number of processes, at "

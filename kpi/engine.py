@@ -628,7 +628,7 @@ def status_of(kpi: KpiDef, change: Change) -> str:
     own precision (render.places), a % change at one decimal place. Its sign is the sign of
     the absolute change (a % exists only from a base above zero), so -0.001 to 0.000 is a rise."""
     digits = places(kpi)
-    band = kpi.stable_band
+    band: float | None = kpi.stable_band
     if change.points is not None:
         size, shown_zero = change.points, shows_zero(change.points, digits)
     elif change.percent is not None:
@@ -638,8 +638,8 @@ def status_of(kpi: KpiDef, change: Change) -> str:
         assert size is not None  # change_between leaves it unset only when points is set
         shown_zero = shows_zero(size, digits)
         if kpi.unit != Unit.RATIO:  # no % exists: the band (a %) does not apply
-            band = -1.0
-    if shown_zero or abs(size) <= band:
+            band = None
+    if shown_zero or (band is not None and abs(size) <= band):
         return Outcome.STABLE
     if kpi.better == Better.NEUTRAL:
         return Outcome.CHANGED

@@ -1,4 +1,5 @@
-"""Months, windows and comparisons, exactly as SPEC.md defines them.
+"""Months, windows and comparisons, exactly as SPEC.md defines them, and how a month or a
+number typed by a person is read.
 
 A month is held as an integer index (year * 12 + month - 1) so that window arithmetic is plain
 integer arithmetic; `Month` wraps it with parsing and labels.
@@ -23,6 +24,48 @@ _PERIOD = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 # keyboard ('0225', '3025'), and a window's arithmetic reaches years before it (a year ending,
 # last year's, a 24-month trend), which before year 1 have no calendar to print.
 FIRST_YEAR, LAST_YEAR = 1900, 2999
+# A typed number, as a typed month: ASCII digits only (int() and float() also read '１２', '+12',
+# '1_2', ' 12', '1e3', 'nan'), and a decimal point only where the number may have a fraction.
+_WHOLE = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+def typed_number(text: str, *, what: str, low: float | None = None,
+                 high: float | None = None, whole: bool = True,
+                 hint: str | None = None) -> int | float:
+    """A number a person typed (a command-line option, an environment variable): ASCII digits,
+    with a decimal point and more digits only when not `whole`, from `low` to `high` (either
+    may be None); anything else is a usage error naming the form and the range. Every typed
+    number is read here."""
+    shown = text.strip()
+    number: int | float | None = whole_number(shown)
+    if not whole and _DECIMAL.fullmatch(shown):
+        number = float(shown)
+    if number is None or (low is not None and number < low) or \
+            (high is not None and number > high):
+        kind = "a whole number" if whole else "a number"
+        if low is not None and high is not None:
+            kind += f" from {_plain(low)} to {_plain(high)}"
+        elif low is not None:
+            kind += f" of at least {_plain(low)}"
+        elif high is not None:
+            kind += f" of at most {_plain(high)}"
+        raise UsageError(f"invalid {what} '{text}': expected {kind}"
+                         + (" in the digits 0-9" if number is None else ""),
+                         hint=hint or f"for example {what} {_plain(low or 0)}")
+    return number
+
+
+def whole_number(text: str) -> int | None:
+    """The whole number `text` is in ASCII digits (surrounding space aside), or None: the test
+    of `typed_number`, for a reader with its own words (an environment variable's)."""
+    shown = text.strip()
+    return int(shown) if _WHOLE.fullmatch(shown) else None
+
+
+def _plain(number: float) -> str:
+    """30 for 30.0, 36,500 for 36500, 0.5 as it is."""
+    return f"{int(number):,}" if number == int(number) else f"{number:,}"
 
 
 @dataclass(frozen=True, order=True)

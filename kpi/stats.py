@@ -337,11 +337,11 @@ class PartTest:
     @property
     def change(self) -> float | None:
         """The part's percentage change (None from a comparison of 0)."""
-        return _percent(self.current, self.comparison)
+        return change_percent(self.current, self.comparison)
 
     @property
     def rest_change(self) -> float | None:
-        return _percent(self.rest_current, self.rest_comparison)
+        return change_percent(self.rest_current, self.rest_comparison)
 
 
 @dataclass(frozen=True)
@@ -357,7 +357,7 @@ class Standouts:
 
     @property
     def rest_change(self) -> float | None:
-        return _percent(self.rest_current, self.rest_comparison)
+        return change_percent(self.rest_current, self.rest_comparison)
 
 
 # A paper prints a part's percentage (change or proportion) and the rest's to this many
@@ -370,10 +370,6 @@ def _gap(part: float, rest: float) -> float:
     """The gap between a part's percentage and the rest's as printed (GAP_PLACES), with a
     margin for binary fractions: -5.8 against -8.2 is 2.4 points, not 2.3999999999999995."""
     return abs(float(rounded(part, GAP_PLACES) - rounded(rest, GAP_PLACES))) + 1e-9
-
-
-def _percent(current: int, comparison: int) -> float | None:
-    return change_percent(current, comparison)
 
 
 def part_vs_rest(part: object, current: int, comparison: int, rest_current: int,

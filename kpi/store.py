@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from kpi.catalogue import ID_PATTERN, DatasetSpec, Project, polars_schema
 from kpi.errors import ConfigError, DataError, UsageError, refusal, visible
-from kpi.periods import Month
+from kpi.periods import FIRST_YEAR, LAST_YEAR, Month
 
 if TYPE_CHECKING:
     import polars as pl
@@ -102,11 +102,19 @@ class AsOf:
     @classmethod
     def parse(cls, text: str) -> AsOf:
         """A version number or an ISO date or time, in ASCII digits (Python's `\\d` and int()
-        also read fullwidth and Arabic-Indic digits). A bare date means the end of that day,
-        UTC; a time without a zone is UTC. A point after now is refused: no version was made
+        also read fullwidth and Arabic-Indic digits). Eight digits that are also a date
+        (20251031) are refused as ambiguous. A bare date means the end of that day, UTC; a time
+        without a zone is UTC. A point after now is refused: no version was made
         then, and reading it as the latest would give today's figures under a later date."""
         text = text.strip()
         if re.fullmatch(r"[0-9]+", text):
+            day = _compact_date(text)
+            if day is not None:  # 20251031: version 20,251,031 or 31 October 2025?
+                raise UsageError(
+                    f"invalid --as-of '{text}': it reads as a table version and as the date "
+                    f"{day.isoformat()}",
+                    hint=f"write --as-of {day.isoformat()} for the end of that day; "
+                         "'kpi history' lists the table versions")
             return cls(version=int(text), text=text)
         bad = (f"invalid --as-of '{text}': expected a version number or an ISO date or time "
                "such as 2025-10-31 or 2025-10-31T18:00")
@@ -156,6 +164,18 @@ class AsOf:
             return "the end of the day, UTC"
         except ValueError:
             return "" if datetime.fromisoformat(self.text).tzinfo else "UTC"
+
+
+def _compact_date(text: str) -> date | None:
+    """The date eight digits read as (YYYYMMDD, ISO 8601's basic form, which
+    `date.fromisoformat` reads), in a year a typed month may be in; None for any other number.
+    Such a number is both a table version and a date, so --as-of refuses it."""
+    if len(text) != 8 or not FIRST_YEAR <= int(text[:4]) <= LAST_YEAR:
+        return None
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
 
 
 # What Delta (deltalake 1.x) cannot read in a table's path, however it is given (a URI, a

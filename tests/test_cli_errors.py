@@ -44,7 +44,8 @@ CASES = [
      "Error: Got unexpected extra argument", "Hint: see 'kpi summary --help'"),
     (["show"], 2, "Error: Missing argument 'KPI_ID'", "Hint: see 'kpi show --help'"),
     (["show", "total_crime", "--period", "2025-09", "--months", "1"], 2,
-     "Error: Invalid value for '--months'", "Hint: see 'kpi show --help'"),
+     "Error: invalid --months '1': expected a whole number from 2 to 120",
+     "Hint: for example --months 24"),
     (["show", "total_crim", "--period", "2025-09"], 2, "Error: unknown KPI 'total_crim'",
      "Hint: did you mean 'total_crime'?"),
     (["summary", "--period", "2025-09", "--priority", "violenc"], 2,
@@ -60,8 +61,8 @@ CASES = [
      "Hint: check the name; the working folder is"),
     (["export", "markdown", "--period", "2025-09", "--output", "board.txt"], 2,
      "Error: --output 'board.txt' should be", "Hint: "),
-    (["vacuum", "--keep-days", "-1"], 2, "Error: Invalid value for '--keep-days'",
-     "Hint: see 'kpi vacuum --help'"),
+    (["vacuum", "--keep-days", "-1"], 2, "Error: invalid --keep-days '-1': expected a number "
+     "from 0 to 36,500 in the digits 0-9", "Hint: for example --keep-days 30"),
 ]
 
 

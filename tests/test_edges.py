@@ -225,6 +225,8 @@ TYPED = [
                                                        "date after today ("),
     (["--period", "2025-09", "--as-of", "2099-01-01T00:00+14:00"],
      "Error: invalid --as-of '2099-01-01T00:00+14:00': a time after now ("),
+    (["--period", "2025-09", "--as-of", "20251031"], "Error: invalid --as-of '20251031': it "
+     "reads as a table version and as the date 2025-10-31"),
 ]
 
 
@@ -467,3 +469,182 @@ def test_a_month_kpi_toml_types_out_of_range_or_in_other_digits_is_a_config_erro
             "from 1900 to 2999") in errors
     assert ("invalid defaults.period '２０２５-０９': expected a calendar month as YYYY-MM in "
             "the digits 0-9") in errors
+
+
+def _number_options() -> list[tuple[tuple[str, ...], object]]:
+    """(command path, option) for every int or float option of every command."""
+    import typer.main
+
+    from kpi.cli import app
+
+    def walk(command, path):
+        for param in command.params:
+            if param.type_descriptor.annotation in (int, float):
+                yield path, param
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+
+    return list(walk(typer.main.get_command(app), ()))
+
+
+NUMBER_OPTIONS = _number_options()
+# Forms int() or float(), or Typer's conversion, read as a number and kpi does not: other
+# digits, a sign, an underscore, an exponent, hexadecimal, nan, inf, nothing.
+NOT_TYPED_NUMBERS = ["１２", "١٢", "+12", "-1", "1_2", "1e1", "0x1f", "nan", "inf", "", "12."]
+
+
+def test_the_number_options_are_the_ones_expected():
+    """The walk finds the options (a test of every option that found none would pass)."""
+    assert sorted((p, o.opts[0]) for p, o in NUMBER_OPTIONS) == [
+        (("show",), "--months"), (("vacuum",), "--keep-days")]
+
+
+@pytest.mark.parametrize(("path", "option"), NUMBER_OPTIONS,
+                         ids=lambda x: " ".join(x) if isinstance(x, tuple) else x.opts[0])
+def test_every_number_option_reads_ascii_digits_only(places, path, option):
+    """One rule for every typed number, as for a typed month (kpi.periods.typed_number): a
+    number in other digits or any form but ASCII digits (a decimal point where a fraction is
+    allowed) is exit 2 with one line and a hint, before any work."""
+    name, low, high = option.opts[0], option.type_descriptor.parameter_info.min, \
+        option.type_descriptor.parameter_info.max
+    whole = option.type_descriptor.annotation is int
+    kind = "a whole number" if whole else "a number"
+    hint = f"Hint: for example {name} {option.default:g}"
+    wrong = [*NOT_TYPED_NUMBERS, *(["12.0"] if whole else [])]
+    for value in wrong:
+        result = run(["--project", places["one"], *path, name, value], env=_env(places["cache"]))
+        assert result.returncode == 2, (value, result.stderr)
+        assert result.stdout == ""
+        assert result.stderr.splitlines() == [
+            f"Error: invalid {name} '{value}': expected {kind} from {low:,} to {high:,} in "
+            "the digits 0-9", hint], value
+    for value in [str(high + 1), *([str(low - 1)] if low >= 1 else [])]:
+        result = run(["--project", places["one"], *path, name, value], env=_env(places["cache"]))
+        assert result.returncode == 2 and result.stderr.splitlines() == [
+            f"Error: invalid {name} '{value}': expected {kind} from {low:,} to {high:,}",
+            hint], (value, result.stderr)
+
+
+@pytest.mark.parametrize(("path", "option"), NUMBER_OPTIONS,
+                         ids=lambda x: " ".join(x) if isinstance(x, tuple) else x.opts[0])
+def test_a_number_option_in_ascii_digits_is_read_as_written(path, option):
+    import typer.main
+    from typer._click import Context
+
+    from kpi.cli import app
+
+    info = option.type_descriptor.parameter_info
+    ctx = Context(typer.main.get_command(app))
+    runtime = option.get_runtime_param()
+    whole = option.type_descriptor.annotation is int
+    for text, number in [(str(info.min), info.min), (str(info.max), info.max),
+                         (f"0{info.min + 1}", info.min + 1),
+                         *([] if whole else [("2.5", 2.5)])]:
+        got = runtime.coerce(text, param=option, ctx=ctx)
+        assert got == number and type(got) is (int if whole else float), (text, got)
+
+
+@pytest.mark.parametrize(("text", "version"), [
+    ("20251031", None), ("20240229", None), ("19000101", None), ("29991231", None),
+    ("20250229", 20250229), ("20251301", 20251301), ("18991231", 18991231),
+    ("30000101", 30000101), ("2025103", 2025103), ("020251031", 20251031), ("3", 3),
+])
+def test_eight_digits_that_are_also_a_date_are_refused_as_ambiguous(text, version):
+    """--as-of 20251031 is version 20,251,031 or 31 October 2025 (ISO 8601's basic form):
+    refused with the dated form as the hint; a number no date reads as is a version."""
+    from kpi.errors import UsageError
+    from kpi.store import AsOf
+
+    if version is None:
+        with pytest.raises(UsageError) as refused:
+            AsOf.parse(text)
+        day = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+        assert refused.value.message == (f"invalid --as-of '{text}': it reads as a table "
+                                         f"version and as the date {day}")
+        assert refused.value.hint == (f"write --as-of {day} for the end of that day; 'kpi "
+                                      "history' lists the table versions")
+    else:
+        assert AsOf.parse(text) == AsOf(version=version)
+
+
+def test_the_check_command_and_the_python_api_read_as_of_as_the_others_do(places):
+    """kpi check refuses the ambiguous --as-of as every command does; the Python API's number
+    (an int, not text) is a version."""
+    import kpi
+
+    result = run(["--project", places["one"], "check", "--period", "2025-09", "--as-of",
+                  "20251031"], env=_env(places["cache"]))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[0] == ("Error: invalid --as-of '20251031': it reads as "
+                                             "a table version and as the date 2025-10-31")
+    from kpi.errors import DataError
+
+    with pytest.raises(DataError, match="has no version 20251031"):
+        kpi.open(places["one"]).summary("2025-09", as_of=20251031)
+
+
+def _extract_with(folder: Path, suffix: str, kind: str, values: list[str]) -> Path:
+    """The mini project in `folder`, its crimes extract as `suffix` with its `recorded` column
+    of type `kind` ('date' or 'month') and a row for each of `values` after its 849 rows."""
+    import polars as pl
+
+    shutil.copytree(FIXTURES / "mini", folder)
+    toml = (folder / "kpi.toml").read_text(encoding="utf-8")
+    (folder / "kpi.toml").write_text(
+        toml.replace("extracts/crimes.csv", f"extracts/crimes.{suffix}")
+        .replace('recorded = "date"', f'recorded = "{kind}"'), encoding="utf-8")
+    rows = pl.read_csv(FIXTURES / "mini" / "extracts" / "crimes.csv", infer_schema_length=0)
+    day = pl.col("recorded").str.strptime(pl.Date, "%d/%m/%Y")
+    rows = rows.with_columns(day.dt.strftime("%Y-%m") if kind == "month" else day)
+    extra = rows.head(len(values)).with_columns(
+        crime_ref=pl.Series([f"X{i}" for i in range(len(values))]),
+        recorded=pl.Series(values).cast(rows.schema["recorded"]) if kind == "month"
+        else pl.Series(values).str.strptime(pl.Date, "%Y-%m-%d"))
+    rows = pl.concat([rows, extra])
+    (folder / "extracts" / "crimes.csv").unlink()
+    path = folder / "extracts" / f"crimes.{suffix}"
+    if suffix == "csv":
+        rows.write_csv(path)
+    elif suffix == "parquet":
+        rows.write_parquet(path)
+    else:
+        rows.write_excel(path)
+    return path
+
+
+@pytest.mark.parametrize(("suffix", "kind", "values"), [
+    ("csv", "date", ["0001-01-15", "9999-12-31"]),
+    ("csv", "month", ["0001-01", "9999-12"]),
+    ("parquet", "date", ["0001-01-01", "9999-12-31"]),
+    ("parquet", "month", ["0001-01", "9999-12"]),
+    ("xlsx", "date", ["1900-01-01", "9999-12-31"]),
+], ids=lambda x: x if isinstance(x, str) else "-".join(x))
+def test_a_month_out_of_the_years_never_reaches_the_store(tmp_path, suffix, kind, values):
+    """Months are stored only from extracts, and an extract's date or month outside 1990 to
+    next year (kpi.dateparts.SANE_YEARS) is refused at ingest naming file, row and column, in
+    every format: none reaches a figure. Two bad rows after a CSV batch's first chunk were a
+    Polars panic, exit 1 with a traceback."""
+    path = _extract_with(tmp_path / "p", suffix, kind, values)
+    result = run(["--project", tmp_path / "p", "ingest", "crimes"], env=_env(tmp_path / "c"))
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, lines
+    row = 850 if suffix == "parquet" else 851  # a CSV's and a sheet's header is row 1
+    assert lines[0].startswith(f"Error: {path}, row {row}, column 'recorded': expected a date "
+                               "between 1990 and "), lines
+    assert lines[0].endswith(f"(2 bad rows in all; first at rows {row}, {row + 1})"), lines
+    assert not (tmp_path / "p" / "data" / "crimes").exists()
+
+
+@pytest.mark.parametrize("months", ["１２", "12", 12.0, True, 0, -3])
+def test_the_python_api_reads_a_trends_months_as_series_does(months):
+    """project.detail(months=...) is checked as project.series(months=...) is: -3 gave a
+    trend of five months, and text a TypeError."""
+    import kpi
+    from kpi.errors import UsageError
+
+    project = kpi.open("sample")
+    for call in (lambda: project.detail("knife_crime", "2025-09", months=months),
+                 lambda: project.series("knife_crime", "2025-09", months)):
+        with pytest.raises(UsageError, match="months should be a whole number of at least 1"):
+            call()

@@ -673,7 +673,9 @@ def test_every_face_shows_one_figure_on_awkward_values(cli, tmp_path):
 
 def test_the_workbook_in_libreoffice_shows_the_summarys_text(cli, tmp_path):
     """The summary workbook converted by LibreOffice Calc to CSV, cells as shown: each value,
-    change and target reads as the summary prints it (a duration in whole seconds)."""
+    change and target reads as the summary prints it; a duration's in whole seconds, the
+    seconds of the text's h:mm:ss, rounded alike (3725.5 s, "1:02:06" in the text, is "3,726 s";
+    its change "+3,602 s", the text's "+1:00:02")."""
     import shutil
     import subprocess
 
@@ -710,8 +712,14 @@ def test_the_workbook_in_libreoffice_shows_the_summarys_text(cli, tmp_path):
                      else "change_absolute": absolute or "",
                      "target": "" if kpi_json["target"] is None
                      else value_text(kpi_json["target"], unit, places)}
-        if unit == "seconds":  # seconds in the workbook, h:mm:ss in the text
-            expected = {k: v for k, v in expected.items() if k == "change_percent"}
+        if unit == "seconds":  # whole seconds in the workbook where the text prints h:mm:ss
+            whole = {f"{role}_value": kpi_json[role]["value"]
+                     for role in ("comparison", "current")}
+            whole |= {"change_absolute": kpi_json["change"]["absolute"],
+                      "target": kpi_json["target"]}
+            expected |= {name: "" if value is None else signed(
+                value if name == "change_absolute" else 0,
+                excel_text(value, 0, grouping=True)) + " s" for name, value in whole.items()}
         assert {k: row[k] for k in expected} == expected, kpi_json["id"]
 
 
@@ -727,3 +735,76 @@ def test_every_face_shows_one_figure_on_the_sample(cli, tmp_path):
                    "complaints_sch3_days", "stop_search_disp_black", "harm_score",
                    "crime_per_1000"):
         check_show_faces(cli, "sample", project.definition, project, tmp_path, kpi_id)
+
+
+def test_a_csv_opened_in_calc_reads_each_figure_and_month_as_written(cli, tmp_path):
+    """Each `--format csv-excel` file (summary, show of a duration, a percentage and a count,
+    compare, datasets, check) opened by LibreOffice Calc with its detection of dates, times and
+    other special numbers on, as Excel always reads a CSV: every figure is a number cell
+    holding the figure written, never a date or a time; every month (`2025-09`) and every
+    other word stays the text written; a flag is a boolean. Only a window's label that is a
+    month alone ("April 2024", a snapshot's) is read as a date, the first of that month
+    (docs/excel-and-power-bi.md). A figure written as text was read otherwise: a duration's
+    process-chart mean, "11:49" (11 minutes 49 seconds), was read as the time of day 11:49."""
+    import shutil
+    import subprocess
+    from datetime import date, datetime
+
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    if office is None:
+        pytest.skip("soffice is not installed here (.ci/run installs it with apt-get)")
+    commands = {
+        "summary": ["summary", "--period", PERIOD],
+        "duration": ["show", "emergency_median_response_s", "--period", PERIOD],
+        "percent": ["show", "vawg_outcome_rate", "--period", PERIOD],
+        "count": ["show", "knife_crime", "--period", PERIOD],
+        "compare": ["compare", "--by", "lpa", "--period", PERIOD],
+        "datasets": ["datasets"],
+    }
+    files = []
+    for name, args in commands.items():
+        path = tmp_path / f"{name}.csv"
+        result = cli(["--project", "sample", *args, "--format", "csv-excel", "--output", path])
+        assert result.exit_code == 0, result.output
+        files.append(path)
+    check = cli(["--project", "sample", "check", "--period", PERIOD, "--format", "csv-excel",
+                 "--output", tmp_path / "check.csv"])
+    assert check.exit_code in (0, 1), check.output
+    files.append(tmp_path / "check.csv")
+    # UTF-8 (76), comma-separated, detecting special numbers (the 8th token), US English.
+    result = subprocess.run([office, "--headless", "--norestore",
+                             f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+                             "--infilter=CSV:44,34,76,1,,1033,false,true",
+                             "--convert-to", "xlsx", "--outdir", str(tmp_path / "calc"),
+                             *map(str, files)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    month_alone = re.compile(r"^(January|February|March|April|May|June|July|August|September|"
+                             r"October|November|December) ([0-9]{4})$")
+    checked = {"number": 0, "month": 0, "text": 0}
+    for path in files:
+        written = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+        header, cells = workbook_cells(tmp_path / "calc" / f"{path.stem}.xlsx", written[0][0])
+        assert header == written[0], path.name
+        assert len(cells) == len(written) - 1, path.name
+        for line, row in zip(written[1:], cells, strict=True):
+            for column, text in zip(header, line, strict=True):
+                value, code = row[column]
+                where = (path.name, column, text, value, code)
+                if text == "":
+                    assert value is None, where
+                elif re.fullmatch(r"-?[0-9]+(\.[0-9]+)?(e[-+][0-9]+)?", text):
+                    assert isinstance(value, float) and value == pytest.approx(
+                        float(text), rel=1e-14, abs=0), where
+                    assert not re.search("[dmyhs]", code.replace("General", "")
+                                         .replace("E", "")), where  # no date or time
+                    checked["number"] += 1
+                elif text in ("True", "False"):
+                    assert value == (text == "True"), where
+                elif month_alone.match(text):
+                    month = datetime.strptime(text, "%B %Y").date()
+                    assert value == (month - date(1899, 12, 30)).days, where
+                else:
+                    assert value == text, where
+                    checked["month" if re.fullmatch("[0-9]{4}-[0-9]{2}", text)
+                            else "text"] += 1
+    assert min(checked.values()) > 100, checked

@@ -287,10 +287,13 @@ def test_docs_list_every_range_of_the_table():
 @pytest.mark.parametrize("days", ["inf", "1e300", "nan", "-1"])
 def test_a_vacuum_keeping_days_past_the_logs_retention_is_a_usage_error(tmp_path, cli, days):
     """`kpi vacuum --keep-days inf` was a traceback (OverflowError); the range ends at the
-    100 years the tables keep their log."""
+    100 years the tables keep their log, and a number is written in the digits 0-9
+    (kpi.periods.typed_number)."""
     _project(tmp_path)
     result = cli(["--project", tmp_path, "vacuum", "--keep-days", days])
     assert result.exit_code == 2
-    assert result.stderr.splitlines()[0].startswith("Error: Invalid value for '--keep-days': "
-                                                    "Input should be ")
+    assert result.stderr.splitlines() == [
+        f"Error: invalid --keep-days '{days}': expected a number from 0 to 36,500 in the "
+        "digits 0-9",
+        "Hint: for example --keep-days 30"]
     assert "Traceback" not in result.output

@@ -20,7 +20,7 @@ import typer.core
 from kpi import __version__
 from kpi.cli import coercion
 from kpi.errors import KpiError, visible
-from kpi.periods import Comparison
+from kpi.periods import Comparison, whole_number
 from kpi.progress import Progress, Step
 from kpi.render import WORKBOOK_FORMATS, Document, Format
 
@@ -103,7 +103,9 @@ def _usage_error(exc) -> None:
     # validation library, not of kpi.
     message = " ".join(exc.format_message().split()).replace(": Value error, ", ": ")
     hint = f"see '{path} --help'"
-    if isinstance(exc, exceptions.MissingParameter) and exc.param is not None:
+    if getattr(exc, "kpi_hint", None):  # kpi's own words (a number refused: kpi.cli.coercion)
+        hint = exc.kpi_hint
+    elif isinstance(exc, exceptions.MissingParameter) and exc.param is not None:
         name = exc.param.opts[0] if exc.param.opts else exc.param.name
         envvar = getattr(exc.param, "envvar", None)
         if name == "--period":
@@ -360,8 +362,8 @@ def stdout_console(output: Path | None = None) -> Iterator[tuple[Any, bool]]:
     # Piped output and files are 120 columns wide unless COLUMNS says otherwise; NO_COLOR on
     # a terminal keeps the terminal's width.
     columns = os.environ.get("COLUMNS", "").strip()
-    width = (120 if output is not None else int(columns) if columns.isdigit()
-             else shutil.get_terminal_size().columns if sys.stdout.isatty() else 120)
+    width = (120 if output is not None else whole_number(columns)
+             or (shutil.get_terminal_size().columns if sys.stdout.isatty() else 120))
     buffer = io.StringIO()
     yield Console(file=buffer, no_color=True, highlight=False, soft_wrap=False,
                   force_terminal=False, width=width), True
@@ -524,7 +526,8 @@ OutputOpt = Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="Write to this file instead of stdout.")]
 AsOfOpt = Annotated[str | None, typer.Option(
     "--as-of", help="Compute from the data as it stood at a table version (number) or a "
-                    "moment (ISO date or time).")]
+                    "moment (an ISO date or time such as 2025-10-31; 20251031, both a "
+                    "version and a date, is refused).")]
 
 
 def main() -> None:

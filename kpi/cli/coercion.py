@@ -6,9 +6,14 @@ every uncached answer, more than the rest of the command line's parsing. kpi's o
 text, flags, choices (enums) and paths. For a value that is already what Typer would return
 (text as text, a flag as a bool, an enum member), that is one of the choices as Typer matches
 it, or a path, the value is converted here with Typer's own choice and path functions;
-anything else (a value that is not one of the choices, numbers, a parser, a file) goes to
-Typer's own conversion, which gives its usual result or error. If Typer's internals are not
-as expected, nothing is changed and Typer converts everything itself.
+anything else (a value that is not one of the choices, a parser, a file) goes to Typer's own
+conversion, which gives its usual result or error. If Typer's internals are not as expected,
+nothing is changed and Typer converts everything itself.
+
+A number (an int or float option such as `kpi show --months`) is read here by kpi's one rule
+for typed numbers, `kpi.periods.typed_number`: ASCII digits in the option's range, as a typed
+month is; Typer's conversion also took '+12', '1_2', '12.0' and '1e3'. A number refused is a
+usage error (exit 2) in kpi's words, with a hint (`NumberError`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,22 @@ from pathlib import Path
 from typing import Any, get_args, get_origin
 
 _MISSING = object()
+
+
+def _number_error() -> type:
+    """Click's usage error (from the copy of Click that Typer carries) for a number refused:
+    kpi's one line and hint, which kpi.cli prints as it prints every usage error."""
+    from typer._click.exceptions import BadParameter
+
+    class NumberError(BadParameter):
+        def __init__(self, message: str, hint: str, ctx: Any, param: Any):
+            super().__init__(message, ctx=ctx, param=param)
+            self.kpi_hint = hint
+
+        def format_message(self) -> str:
+            return self.message
+
+    return NumberError
 
 
 def install() -> None:
@@ -80,6 +101,8 @@ def _quick(descriptor: Any, value: Any, param: Any, ctx: Any) -> Any:
 def _leaf(annotation: Any, info: Any, value: Any, param: Any, ctx: Any) -> Any:
     from typer import _param_types
 
+    if annotation in (int, float) and isinstance(value, str):
+        return typed_number(annotation is int, info, value, param, ctx)
     if annotation is str:
         return value if isinstance(value, str) else _MISSING
     if annotation is bool:
@@ -97,3 +120,20 @@ def _leaf(annotation: Any, info: Any, value: Any, param: Any, ctx: Any) -> Any:
         return _param_types.coerce_cli_path(Path(value), info, path_type=Path, param=param,
                                             ctx=ctx)
     return _MISSING
+
+
+def typed_number(whole: bool, info: Any, value: str, param: Any, ctx: Any) -> int | float:
+    """An int or float option's text read by kpi.periods.typed_number, in the option's range
+    (Typer's `min` and `max`); a refusal is a usage error naming the option."""
+    from kpi.errors import UsageError
+    from kpi.periods import typed_number as read
+
+    name = param.opts[0] if getattr(param, "opts", None) else f"'{param.name}'"
+    default = param.default if isinstance(param.default, (int, float)) else None
+    example = None
+    if default is not None and not isinstance(default, bool):
+        example = f"for example {name} {default:g}"
+    try:
+        return read(value, what=name, low=info.min, high=info.max, whole=whole, hint=example)
+    except UsageError as exc:
+        raise _number_error()(exc.message, exc.hint or "", ctx, param) from None

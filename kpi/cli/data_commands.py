@@ -275,10 +275,11 @@ def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
     import textwrap
 
     from kpi.errors import visible
+    from kpi.periods import whole_number
 
     columns = os.environ.get("COLUMNS", "")
     width = (shutil.get_terminal_size().columns if sys.stdout.isatty()
-             else int(columns) if columns.strip().isdigit() else 100)
+             else whole_number(columns) or 100)
     width = max(width, 40)
     count = f"{len(data)} version{'s' if len(data) != 1 else ''}"
     lines = [f"History of '{dataset}' ({count})"]

@@ -294,7 +294,7 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
         rows += [
             ("chart baseline", f"{chart.baseline[0]} to {chart.baseline[1]}"
                                + (" (trial limits)" if chart.trial else "")),
-            ("mean", value(chart.mean)),
+            ("mean", chart.mean),  # a figure: raw in CSV, as every figure is
             ("process limits", f"{value(chart.lower_limit)} to {value(chart.upper_limit)}"),
             ("2-sigma lines", f"{value(chart.lower_2sigma)} to {value(chart.upper_2sigma)}"),
         ]
@@ -332,7 +332,11 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
         },
         "heading_and_chart": reading,
     }
-    return Section("Signal", ("field", "value"), rows, headers=False), data
+    def cell(v: Any) -> str:  # the figures among the words, in the KPI's unit
+        return "—" if v is None else value(v) if isinstance(v, float) else str(v)
+
+    return Section("Signal", ("field", "value"), rows, shown={"value": cell},
+                   headers=False), data
 
 
 def _same_months(kpi: KpiDef, series: Series, shown: dict[str, Any]) -> tuple[Section, list]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from kpi.errors import UsageError, located
+from kpi.periods import whole_number
 
 ROW = "__row"  # a record's index in its file; row numbers for messages come from Numbering
 
@@ -85,7 +86,7 @@ def _batch_rows() -> int:
     text = os.environ.get("KPI_INGEST_BATCH_ROWS", "").strip()
     if not text:
         return BATCH_ROWS
-    if not text.isdigit() or int(text) < 1:
+    if (whole_number(text) or 0) < 1:  # ASCII digits, as every typed number
         raise UsageError(f"KPI_INGEST_BATCH_ROWS must be a whole number of rows, at least 1; "
                          f"found '{_show(text)}'", hint="unset it for the default, 250000")
     return int(text)

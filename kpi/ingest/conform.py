@@ -202,8 +202,10 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
                                 f"__present_{col.name}" in typed.schema)]
     failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
     typed = typed.with_columns(failed.alias("__failed"))
-    # Messages are built for the failing rows only: most loads have none.
-    bad_rows = typed.filter(pl.col("__failed")).select(
+    # Messages are built for the failing rows only: most loads have none. They are made one
+    # chunk first: Polars (2.1) panics formatting a text column of several chunks (a CSV
+    # batch's are), and only when two or more rows fail.
+    bad_rows = typed.filter(pl.col("__failed")).rechunk().select(
         ROW, pl.coalesce([pl.when(cond).then(pl.lit(source)) for source, cond, _ in rules]
                          or [pl.lit(None, dtype=pl.String)]).alias(COLUMN),
         pl.coalesce([pl.when(cond).then(message) for _, cond, message in rules]

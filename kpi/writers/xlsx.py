@@ -12,7 +12,7 @@ its row's unit.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -252,9 +252,11 @@ def table_name(title: str, taken: set[str]) -> str:
     return name
 
 
-def frame_of(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> pl.DataFrame:
+def frame_of(columns: Sequence[str], rows: Sequence[Sequence[Any]],
+             text: Callable[[str, Any], str] | None = None) -> pl.DataFrame:
     """A DataFrame of a document's section: a column of numbers stays numeric (whole numbers
-    as integers), of booleans boolean, and any other as text."""
+    as integers), of booleans boolean, and any other as text: a figure among words as the
+    text prints it (`text`, the section's: "11:49", not 709.0), else as str()."""
     import polars as pl
 
     data: dict[str, pl.Series] = {}
@@ -270,8 +272,9 @@ def frame_of(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> pl.DataFr
             data[name] = pl.Series(name, [None if v is None else float(v) for v in values],
                                    dtype=pl.Float64)
         else:
-            data[name] = pl.Series(name, [None if v is None else str(v) for v in values],
-                                   dtype=pl.String)
+            data[name] = pl.Series(name, [
+                None if v is None else v if isinstance(v, str) or text is None
+                else text(name, v) for v in values], dtype=pl.String)
     return pl.DataFrame(list(data.values()))
 
 
@@ -288,7 +291,7 @@ def document_sheets(document: Any, unit: str | None = None,
         while name.lower() in names:
             name, n = f"{sheet_name(short)[:28]} {n}", n + 1
         names.add(name.lower())
-        sheets.append(Sheet(name, frame_of(section.columns, section.rows),
+        sheets.append(Sheet(name, frame_of(section.columns, section.rows, section.text),
                             table_name(short, taken), unit,
                             section.title if section.title != short else None, places))
     return sheets
