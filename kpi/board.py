@@ -143,7 +143,8 @@ def model(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
         process = process_charts(report, charts, judged)
     else:
         process = process_charts(report, charts, judged, set(config.figures))
-        process += exception_panels(report, judged, exceptions, charts, process)
+        process += exception_panels(report, judged, exceptions, charts, process,
+                                    [p.id for p in project.priorities])
     planned = [*charts, *process, *peer_charts(project, report)]
     shown = [s for s in planned
              if (anchor := project.kpi(s.anchor)) is not None and anchor.priority in wanted]
@@ -219,31 +220,36 @@ def process_charts(report: Report, declared: Sequence[ChartSpec],
 
 def exception_panels(report: Report, verdicts: Mapping[str, Verdict],
                      exceptions: Mapping[str, tuple[str, ...]], declared: Sequence[ChartSpec],
-                     planned: Sequence[ChartSpec]) -> list[ChartSpec]:
+                     planned: Sequence[ChartSpec], priorities: Sequence[str] = ()
+                     ) -> list[ChartSpec]:
     """The board paper's process charts of its exceptions, several to a figure, so that
-    with the project's own figures there are at most paper.BOARD_FIGURES."""
+    with the project's own figures there are at most paper.BOARD_FIGURES; a figure holds
+    the exceptions of one section where there is room (paper.exception_groups, the sections
+    in `priorities` order)."""
     from kpi import verdicts as judge
-    from kpi.paper import BOARD_FIGURES, PANELS
+    from kpi.paper import BOARD_FIGURES, exception_groups
 
     drawn = {s.kpis[0] for s in [*declared, *planned] if s.type == ChartType.XMR}
-    charted = [r.kpi.id for r in report.results
+    order = {p: n for n, p in enumerate(priorities)}
+    charted = [(r.kpi.id, r.kpi.priority) for r in sorted(
+        report.results, key=lambda r: order.get(r.kpi.priority, len(order)))
                if not r.kpi.hidden and r.kpi.id not in drawn
                and set(exceptions.get(r.kpi.id, ())) - {judge.STALE, judge.NO_FIGURE}
                and verdicts[r.kpi.id].variation is not None]
     if not charted:
         return []
     room = max(1, BOARD_FIGURES - len(declared) - len(planned))
-    size = max(PANELS, -(-len(charted) // room))
-    groups = [charted[i:i + size] for i in range(0, len(charted), size)]
-    titles = {r.kpi.id: r.kpi.title for r in report.results}
+    groups = exception_groups(charted, room)
+    section = dict(charted)
     out = []
     for number, group in enumerate(groups, start=1):
-        # The caption names the KPIs charted, so a reader finds the one a paragraph cites.
+        # The caption names each KPI charted with what its months show (kpi.paper). The
+        # figure follows the last of its paragraphs in the section of its first.
         title = "Process charts of the exceptions" + (
-            f" ({number} of {len(groups)})" if len(groups) > 1 else "") + ": " + "; ".join(
-            titles[kpi_id] for kpi_id in group)
+            f" ({number} of {len(groups)})" if len(groups) > 1 else "")
+        last = [k for k in group if section[k] == section[group[0]]][-1]
         out.append(ChartSpec(id=f"xmr_exceptions_{number}", type=ChartType.XMR,
-                             title=title, kpis=tuple(group)))
+                             title=title, kpis=tuple(group), after=last))
     return out
 
 

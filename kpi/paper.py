@@ -125,7 +125,6 @@ STANDOUT_POINTS = 2.0
 STANDOUT_CHANGE_POINTS = 5.0
 # The board paper's figures at most, by default: the report has eight; --full has no limit.
 BOARD_FIGURES = 12
-PANELS = 4  # the board paper's process charts of exceptions, at least this many to a figure
 # A true minus sign; the writers join it to its number (kpi.writers.minus_signs).
 MINUS = "\u2212"
 GLOSSARY_KEYS = frozenset({"title", "file"})
@@ -291,6 +290,27 @@ def build_paper(model: BoardModel, *, files_dir: str = "board-files",
     from kpi.commentary import Commentary
 
     return _Builder(model, files_dir, commentary or Commentary()).build(as_of_text)
+
+
+def exception_groups(charted: Sequence[tuple[str, str]], room: int) -> list[list[str]]:
+    """The board paper's process charts of its exceptions, grouped into at most `room`
+    figures (at least one), each figure near the paragraphs it illustrates: `charted` is
+    (KPI id, priority) in the paper's order; a figure holds one priority's exceptions, and
+    while there are more figures than room, the two neighbouring figures with the fewest
+    charts between them become one (the earlier pair on a tie). A figure of four KPIs of
+    three sections two pages apart, as the paper grouped them by fours, left a reader
+    turning back for the chart a paragraph cites."""
+    groups: list[tuple[str, list[str]]] = []
+    for kpi_id, priority in charted:
+        if groups and groups[-1][0] == priority:
+            groups[-1][1].append(kpi_id)
+        else:
+            groups.append((priority, [kpi_id]))
+    out = [ids for _, ids in groups]
+    while len(out) > max(1, room):
+        at = min(range(len(out) - 1), key=lambda i: (len(out[i]) + len(out[i + 1]), i))
+        out[at:at + 2] = [out[at] + out[at + 1]]
+    return out
 
 
 def shown_breakdowns(kpi: KpiDef, config: PaperConfig, full: bool,
@@ -937,6 +957,18 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
     return inlines(text, provisional_sentence(result, verdict))
 
 
+def change_worth(result: KpiResult, verdict: Verdict | None) -> str:
+    """What a KPI's change is worth, as its sentence and a figure's caption say it: 'a
+    statistically significant improvement', 'within normal variation' or 'not tested for
+    significance'."""
+    significant = verdict.significance.significant if verdict and verdict.significance else None
+    if significant:
+        return {Outcome.IMPROVING: "a statistically significant improvement",
+                Outcome.DETERIORATING: "a statistically significant deterioration"}.get(
+            result.status, "a statistically significant change")
+    return "within normal variation" if significant is False else "not tested for significance"
+
+
 def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index: int,
                     verdict: Verdict | None = None, plan: str = "the plan",
                     usual: tuple[Window | None, Window | None] = (None, None)) -> Inlines:
@@ -969,16 +1001,9 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     then = "" if before.window == usual[1] else f" {_in(before.window)}"
     change = change_words(result).replace("an increase of", "up").replace(
         "a decrease of", "down")
-    if significant:
-        worth = {Outcome.IMPROVING: "a statistically significant improvement",
-                 Outcome.DETERIORATING: "a statistically significant deterioration"}.get(
-            result.status, "a statistically significant change")
-    elif significant is False:
-        worth = "within normal variation"
-    elif variation is not None and variation.verdict == stats.COMMON_CAUSE:
-        worth = f"not tested for significance; {common_cause_words(verdict, brief=True)}"
-    else:
-        worth = "not tested for significance"
+    worth = change_worth(result, verdict)
+    if significant is None and variation is not None and variation.verdict == stats.COMMON_CAUSE:
+        worth += f"; {common_cause_words(verdict, brief=True)}"
     text = inlines(head, f"{when}, {change} from {kpi_value(before.value, kpi)}{then}: {worth}")
     if variation is not None and variation.verdict == stats.COMMON_CAUSE:
         if significant and not kpi.provisional_months:
@@ -1087,6 +1112,16 @@ class _Builder:
     def build(self, as_of_text: str | None) -> Paper:
         priority = self.model.priority
         priorities = [p for p in self.project.priorities if p.id in self._wanted]
+        # Figures are numbered in the order the paper shows them, planned before any
+        # paragraph is written: a paragraph may cite a figure that follows a later one.
+        for item in priorities:
+            results = [r for r in self.report.results if r.kpi.priority == item.id]
+            for group in _groups([r for r in results if not r.kpi.hidden]):
+                for result in group:
+                    self._figure_numbers(result.kpi.id)
+            for result in results:
+                if result.kpi.hidden:
+                    self._figure_numbers(result.kpi.id)
         sections = [self._introduction(priority)]
         for number, item in enumerate(self.project.priorities, start=2):
             if item in priorities:
@@ -1110,10 +1145,14 @@ class _Builder:
             at = max(n for n, section in enumerate(sections) if not section.placeholder)
             last = sections[at]
             sections[at] = Section(last.label, last.title, last.blocks + author)
-        sections += self._appendices(priorities)
-        # The front page is written last, when every paragraph it points to has its number.
-        sections.insert(0, self._front_page(priority))
+        appendices = self._appendices(priorities)
+        sections += appendices
         title, subtitle, facts = self._title(priority, as_of_text)
+        # The front page is written last, when every paragraph it points to has its number;
+        # what does not fit its two pages goes to appendices after the others.
+        front, overflow = self._front_page(priority, len(appendices), (title, subtitle, facts))
+        sections.insert(0, front)
+        sections += overflow
         issued = notes.issued
         document = Document(title=title, subtitle=subtitle, facts=facts,
                             sections=tuple(sections), author=notes.author, issued=issued,
@@ -1127,11 +1166,17 @@ class _Builder:
                 and (priority is None or r.kpi.priority == priority)
                 and r.kpi.priority in self._wanted]
 
-    def _front_page(self, priority: str | None) -> Section:
+    def _front_page(self, priority: str | None, appendices: int,
+                    title_block: tuple[Inlines, Inlines, tuple[Inlines, ...]]
+                    ) -> tuple[Section, list[Section]]:
         """What the board must know this month, built from the data: the tally, what the
         board is asked to do, the matrix of every KPI by variation and assurance, the
         exceptions with the paragraph of each, failed checks, revised figures and the
-        analyst's introduction."""
+        analyst's introduction. It is kept to the first two A4 pages (FRONT_PAGE_LINES,
+        estimated by `_front_lines`): where the matrix rows' KPIs by name do not fit they go to
+        an appendix, and where the exceptions do not either, those beyond what fits are
+        counted on the front page and listed in an appendix, both after the `appendices`
+        the paper has. Returns the front page and those appendices."""
         results = self._visible()
         blocks: list = [Paragraph(inlines(_tally_sentence(results, self.verdicts,
                                                           "Of the {n} KPIs reported: ")))]
@@ -1143,6 +1188,8 @@ class _Builder:
         grid, names = self._matrix(results)
         blocks.append(grid)
         listed = [r for r in results if self.exceptions.get(r.kpi.id)]
+        lines: tuple[Inlines, ...] = ()
+        at = len(blocks)
         if listed:
             listed.sort(key=lambda r: (min(EXCEPTION_ORDER.index(w)
                                            for w in self.exceptions[r.kpi.id]),
@@ -1154,7 +1201,7 @@ class _Builder:
             blocks.append(Paragraph(inlines(Strong(inlines(
                 f"Exceptions ({len(listed)})")), ": the KPIs the board should look at, "
                 f"most serious first, each with the paragraph that reports it ({key}).")))
-            blocks.append(BulletList(self._exception_lines(listed), marked=True))
+            lines = self._exception_lines(listed)
         else:
             blocks.append(Paragraph(inlines(
                 "No KPI is an exception this month: no special cause of concern, no target "
@@ -1183,14 +1230,53 @@ class _Builder:
                 f"Figures revised since the last paper: {count}"
                 + (f", listed in {self._revision_appendix}." if count else
                    " (none of the figures printed last time has changed)."))))
-        blocks += [Paragraph(inlines(Strong(inlines("The KPIs in each row of the table above")),
-                                     " (for a KPI with a target, whether it will meet it)")),
-                   names]
+        rows_head = Paragraph(inlines(Strong(inlines("The KPIs in each row of the table above")),
+                                      " (for a KPI with a target, whether it will meet it)"))
+        overflow: list[Section] = []
+
+        def appendix(title: str, content: tuple) -> str:
+            label = f"Appendix {appendices + len(overflow) + 1}"
+            overflow.append(Section(f"{label}:", inlines(title), content, appendix=True))
+            return label
+
+        # What the first two pages hold: the title block and every block but the exceptions
+        # and the rows' names, which are fitted into the rest.
+        room = FRONT_PAGE_LINES - _front_lines(blocks, title_block)
+        rows_cost = _front_lines([rows_head, names])
+        shown = len(lines)
+        while shown and _front_lines([BulletList(lines[:shown], marked=True)]) \
+                + (EXCEPTION_POINTER_LINES if shown < len(lines) else 0) \
+                + POINTER_LINES > room:
+            shown -= 1
+        fits_rows = _front_lines([BulletList(lines, marked=True)]) + rows_cost <= room
+        if lines:
+            front_lines = lines if shown == len(lines) else lines[:shown]
+            blocks.insert(at + 1, BulletList(front_lines, marked=True))
+            if shown < len(lines):
+                rest = lines[shown:]
+                where = appendix("The rest of the exceptions", (
+                    Paragraph(inlines(f"The exceptions that the summary for the board counts "
+                                      f"but does not list, {len(rest)} of {len(lines)}, "
+                                      "in its order, each with the paragraph that reports "
+                                      "it.")), BulletList(rest, marked=True)))
+                blocks.insert(at + 2, Paragraph(inlines(
+                    f"{len(rest)} more exception{'s' if len(rest) > 1 else ''}, less "
+                    f"serious by the order above, {'are' if len(rest) > 1 else 'is'} "
+                    f"listed in {where}, each with the paragraph that reports it.")))
+        if fits_rows:
+            blocks += [rows_head, names]
+        else:
+            where = appendix("The KPIs in each row of the summary matrix", (
+                Paragraph(inlines("The KPIs in each row of the matrix in the summary for the "
+                                  "board (for a KPI with a target, whether it will meet it).")),
+                names))
+            blocks.append(Paragraph(inlines(f"The KPIs in each row of the table above are "
+                                            f"listed by name in {where}.")))
         # The analyst's introduction ends the front page, after the matrix and the exceptions
         # it must not push off the first two pages: a place the Word paper lets them type.
         blocks.append(Slot("paper.introduction", "Introduction", tuple(
             Paragraph(inlines(Name(t))) for t in self.commentary.introduction)))
-        return Section("", inlines("Summary for the board"), tuple(blocks))
+        return Section("", inlines("Summary for the board"), tuple(blocks)), overflow
 
     def _matrix(self, results: list[KpiResult]) -> tuple[Table, BulletList]:
         """Every KPI by variation (rows) and by assurance against its target (columns), in
@@ -1598,11 +1684,7 @@ class _Builder:
                     and (r["current"] or r["comparison"] or not _total(kpi))]
             if not rows:
                 continue
-            assert kpi.dataset is not None, "a KPI with breakdowns reads a dataset"
-            spec = self.project.datasets[kpi.dataset].column(column)
-            label = column_title(column)
-            label = Name(spec.label if spec is not None and spec.label
-                         else label if len(label) <= 3 else label.lower())
+            label = self._column_label(kpi, column)
             found = part_standouts(result, column, self.breakdowns, self.config)
             if found is not None:
                 out.append(_standout_sentence(label, found))
@@ -1647,7 +1729,7 @@ class _Builder:
 
     def _figure_refs(self, kpi_id: str) -> list[int]:
         """The figures a KPI's paragraph refers to: those that follow it, and a figure of
-        several process charts drawn after an earlier paragraph that includes this KPI's."""
+        several process charts drawn after another paragraph that includes this KPI's."""
         numbers = self._figure_numbers(kpi_id)
         for figure in self.figures:
             spec = figure.spec
@@ -1676,9 +1758,119 @@ class _Builder:
             data = self._peer_data(figure.spec)
             if data is not None:
                 caption = inlines(caption, f" ({data.current_label})")
+            else:
+                caption = inlines(caption, self._caption_finding(figure.spec))
             alt = self._alt(figure.spec) if data is None else _peer_alt_text(data)
             out.append(Figure(number, figure.link, caption, alt=alt))
         return out
+
+    def _caption_finding(self, spec: ChartSpec) -> Inlines:
+        """What a figure shows, after its title, for a board member who reads the caption in
+        print and not the alt text: built from the same verdict words as the paragraph it
+        illustrates, each KPI named ('. Sexual offences – the level rose in March 2025
+        and has stayed higher since; Business crime – ...'; one trend: '. ASB incidents
+        up 0.8% from 26,405: within normal variation.'), a part that stands out in the
+        paragraph's own sentence."""
+        from kpi.charts import ChartType
+
+        if spec.type in (ChartType.XMR, ChartType.TREND):
+            # A process chart marks what the months show; a trend draws the 12-month line,
+            # whose change the caption gives with what it is worth.
+            finding = self._months_finding if spec.type == ChartType.XMR else self._trend_finding
+            found = [(k, f) for k in spec.kpis if (f := finding(k))]
+            if not found:
+                return ()
+            if len(spec.kpis) == 1 and spec.type == ChartType.TREND:
+                return inlines(". ", Name(self.results[found[0][0]].kpi.title),
+                               f" {found[0][1]}.")
+            items = [inlines("; " if n else "", Name(self.results[k].kpi.title), f" – {f}")
+                     for n, (k, f) in enumerate(found)]
+            return inlines(". ", items, ".")
+        result = self.results.get(spec.kpis[0])
+        if result is None or result.current is None or spec.by is None:
+            return ()
+        if spec.type == ChartType.COMPARE:
+            found_parts = part_standouts(result, spec.by, self.breakdowns, self.config)
+            if found_parts is not None:
+                return inlines(". ", _standout_sentence(self._column_label(result.kpi, spec.by),
+                                                       found_parts))
+        comparison = None if spec.type == ChartType.TOP or result.comparison is None \
+            else result.comparison.window
+        frame = self.breakdowns.get((spec.kpis[0], spec.by, result.current.window, comparison))
+        rows = [] if frame is None else [r for r in frame.iter_rows(named=True)
+                                         if r["current"] is not None]
+        if not rows:
+            return ()
+        kpi = result.kpi
+        high = max(rows, key=lambda r: r["current"])
+        if spec.type == ChartType.TOP:
+            return inlines(". The largest is ", _part(high["part"]),
+                           f" ({kpi_value(high['current'], kpi)}).")
+        low = min(rows, key=lambda r: r["current"])
+        return inlines(". Highest ", _part(high["part"]), f" ({kpi_value(high['current'], kpi)})"
+                       ", lowest ", _part(low["part"]), f" ({kpi_value(low['current'], kpi)}).")
+
+    def _trend_finding(self, kpi_id: str) -> str:
+        """A KPI's change and what it is worth, as its one sentence gives them: 'up 0.8%
+        from 26,405: within normal variation' (a window named where it is not the usual)."""
+        result = self.results.get(kpi_id)
+        if result is None or result.current is None or result.current.value is None \
+                or result.change is None or result.comparison is None:
+            return ""
+        kpi = result.kpi
+        usual = self._usual(kpi)
+        when = "" if result.current.window == usual[0] else f"{_in(result.current.window)}, "
+        then = "" if result.comparison.window == usual[1] else \
+            f" {_in(result.comparison.window)}"
+        change = change_words(result).replace("an increase of", "up").replace(
+            "a decrease of", "down")
+        return (f"{when}{change} from {kpi_value(result.comparison.value, kpi)}{then}: "
+                f"{change_worth(result, self.verdicts.get(kpi_id))}")
+
+    def _months_finding(self, kpi_id: str) -> str:
+        """What a KPI's monthly figures show, in the words its paragraph uses, shortened for
+        a caption: 'the level rose in March 2025 and has stayed higher since', 'a special
+        cause of concern (an unusually high month)' (its paragraph adds which limit the month
+        passed), 'the months show only normal variation'; empty without a verdict."""
+        result = self.results.get(kpi_id)
+        verdict = self.verdicts.get(kpi_id)
+        if result is None or verdict is None or verdict.variation is None:
+            return ""
+        variation = verdict.variation
+        exception = self.full or bool(self.exceptions.get(kpi_id))
+        if variation.verdict == stats.COMMON_CAUSE:
+            significant = verdict.significance.significant if verdict.significance else None
+            settled = settled_sentence(result, verdict) if exception else ""
+            if settled:
+                # Its paragraph's sentence, up to what the months show; a caption is short,
+                # and the chart marks the earlier months it counts.
+                head = settled.split(":")[0].rstrip(".").split(", and ")[0]
+                return head[:1].lower() + head[1:]
+            if significant and not result.kpi.provisional_months and result.change is not None \
+                    and result.comparison is not None:
+                moved = "fell" if _size(result) < 0 else "rose"
+                since = ("the comparison period" if exception
+                         else "the baseline" if self.report.comparison == Comparison.BASELINE
+                         else _in(result.comparison.window).removeprefix("in "))
+                return _stable_words(verdict, moved, since).split(", and ")[0]
+            return common_cause_words(verdict, brief=True)
+        if variation.rule == stats.SHIFT and verdict.chart is not None:
+            start = _shift_start(verdict.chart, bool(variation.high))
+            moved, stayed = ("rose", "higher") if variation.high else ("fell", "lower")
+            return (f"the level {moved} in {Month.parse(start).name} and has stayed {stayed} "
+                    "since")
+        if variation.rule == stats.LIMITS and variation.verdict in (stats.SPECIAL_HIGH,
+                                                                     stats.SPECIAL_LOW):
+            return f"the latest month is unusually {'high' if variation.high else 'low'}"
+        return shown_variation(verdict, brief=True)
+
+    def _column_label(self, kpi: KpiDef, column: str) -> Name:
+        """How the paper names a breakdown's column ('LPA', 'offence'): its declared label."""
+        assert kpi.dataset is not None, "a KPI with breakdowns reads a dataset"
+        spec = self.project.datasets[kpi.dataset].column(column)
+        label = column_title(column)
+        return Name(spec.label if spec is not None and spec.label
+                    else label if len(label) <= 3 else label.lower())
 
     def _alt(self, spec: ChartSpec) -> str:
         """What a figure shows and what it finds, for a reader who cannot see it."""
@@ -1897,6 +2089,69 @@ class _Builder:
         rows = tuple((inlines(Name(r.title)), inlines(Name(r.window)), inlines(Name(r.before)),
                       inlines(Name(r.after))) for r in revised.items)
         return [intro, Table(columns, rows)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The front page's length
+
+# The first two A4 pages, in lines of body text as the Word paper sets them (11 pt Arial on
+# a 16.6 cm column, as LibreOffice lays it out), which the front page's blocks are estimated
+# in (`_front_lines`): the sample's front page, whose matrix, twelve exceptions, failed
+# checks and matrix rows by name fill them to within three lines, is estimated at 105.6.
+FRONT_PAGE_LINES = 107.0
+COLUMN_TWIPS = 9411  # 16.6 cm; a list's items are indented 0.63 cm (357 twips)
+SMALL_LINE = 0.72  # a line set at 9 pt, in lines of body text
+PARAGRAPH_SPACE = 0.8  # the 10 pt after a paragraph, in lines
+# The lines the front page keeps for the sentence counting the exceptions it does not list
+# (with two lines to spare: where it lists fewer than all, the estimate is its only bound),
+# and for the one pointing to the matrix rows' appendix.
+EXCEPTION_POINTER_LINES, POINTER_LINES = 5.0, 2.0
+
+
+def _wrapped(text: str, width: float, size: float) -> int:
+    """How many lines `text` takes set in Arial at `size` points in `width` twips, broken
+    at spaces as a word processor breaks it (Arial's widths, kpi.writers.docx.text_width,
+    without the slack a table's columns are measured with)."""
+    from kpi.writers.docx import SLACK, text_width
+
+    space = text_width(" ", size) / SLACK
+    lines, used = 1, 0.0
+    for word in text.split():
+        wide = text_width(word, size) / SLACK
+        if used and used + space + wide > width:
+            lines, used = lines + 1, wide
+        else:
+            used += (space if used else 0.0) + wide
+    return lines
+
+
+def _front_lines(blocks: Sequence, title_block: tuple | None = None) -> float:
+    """How many lines of body text the blocks (and the title block) take on the Word paper's
+    page, estimated by setting their words in Arial (`_wrapped`): a title line takes 2.6
+    lines, a table row 0.72 (its first column wrapped in a third of the page)."""
+    total = 0.0
+    item = COLUMN_TWIPS - 357
+    if title_block is not None:
+        title, subtitle, facts = title_block
+        total += 2.6 * _wrapped(plain_text(title), COLUMN_TWIPS, 28) + 1.0  # and its rule
+        total += 1.6 * _wrapped(plain_text(subtitle), COLUMN_TWIPS, 14) if subtitle else 0.0
+        total += _wrapped("; ".join(plain_text(f) for f in facts) + ".", COLUMN_TWIPS, 11) \
+            + PARAGRAPH_SPACE
+        total += 2.5  # the heading "Summary for the board"
+    for block in blocks:
+        if isinstance(block, Paragraph):
+            total += _wrapped(plain_text(block.content), COLUMN_TWIPS, 11) + PARAGRAPH_SPACE
+        elif isinstance(block, BulletList) and block.small:
+            total += sum(SMALL_LINE * _wrapped(plain_text(i), item, 9) + 0.1
+                         for i in block.items) + PARAGRAPH_SPACE
+        elif isinstance(block, BulletList):
+            total += sum(_wrapped(plain_text(i), item, 11) + 0.15
+                         for i in block.items) + PARAGRAPH_SPACE
+        elif isinstance(block, Table):
+            head = max(_wrapped(c.title, COLUMN_TWIPS / 8, 9) for c in block.columns)
+            total += SMALL_LINE * (head + sum(_wrapped(plain_text(row[0]), COLUMN_TWIPS / 3, 9)
+                                              for row in block.rows)) + 1.5
+    return total
 
 
 # ---------------------------------------------------------------------------------------------

@@ -70,9 +70,16 @@ def test_every_place_is_a_tagged_content_control(paper):
     keys = {k.removeprefix("kpi-commentary:") for k in places}
     assert {"paper.introduction", "paper.equality_implications", "paper.next_steps",
             "sections.violence", "kpis.total_crime"} <= keys
-    # An empty place reads "[commentary]"; a full one holds the commentary's numbered paragraphs.
+    # An empty place says in plain words, printed too, that no commentary was given (it read
+    # "[commentary]", a marker a board member saw in print); a full one holds the commentary's
+    # numbered paragraphs.
     empty = places["kpi-commentary:paper.next_steps"]
-    assert "".join(t.text for t in empty.iter(f"{W}t")) == "[commentary]"
+    assert "".join(t.text for t in empty.iter(f"{W}t")) == \
+        "No analyst commentary was given for this section."
+    from kpi.writers.docx import read_commentary
+
+    read = read_commentary(paper).places
+    assert read["paper.next_steps"] == () and read["sections.violence"] != ()
     crime = [("".join(t.text for t in p.iter(f"{W}t")))
              for p in places["kpi-commentary:kpis.total_crime"].iter(f"{W}p")]
     assert [t.split(".", 2)[-1] for t in crime] == ["Crime context, first paragraph.",
@@ -110,6 +117,7 @@ def _edit_as_an_analyst(paper, edited):
     set_text(added, 'A second paragraph, with "quotes", a \\ backslash and £.')
     for p in paragraphs("kpis.total_crime")[1:]:
         p.getparent().remove(p)
+    # Cleared back to what an empty place read in an older draft: still read as empty.
     set_text(paragraphs("kpis.total_crime")[0], "[commentary]")
     # Typed outside: a new paragraph after a KPI's paragraph, and a figure changed in one.
     body = [p for p in doc.paragraphs if p.text.startswith("2.1.\t")][0]

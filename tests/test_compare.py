@@ -545,10 +545,13 @@ def test_peer_figure_numbered_in_paper_order_and_absent_without_every_member(pro
                           by="force"))
     _, _, built = _peer_paper(project / "kpi.toml", charts=declared)
     captions = [plain_text(f.caption) for f in built.document.figures]
-    # A declared chart anchored on the KPI comes before its peers figure.
-    assert captions == ["Figure 1 – Total crime", "Figure 2 – Thefts by force",
-                        "Figure 3 – Thefts compared with peers (year ending December 2025)",
-                        "Figure 4 – Charged"]
+    # A declared chart anchored on the KPI comes before its peers figure; each caption but
+    # the peers figure's (which names its window) says what the figure finds.
+    assert captions == [
+        "Figure 1 – Total crime. Total crime up 1.1% from 808: not tested for significance.",
+        "Figure 2 – Thefts by force. The largest is Cam (102).",
+        "Figure 3 – Thefts compared with peers (year ending December 2025)",
+        "Figure 4 – Charged. The largest is Bure (36.1%)."]
     assert [f.link for f in built.figures][2] == "board-files/figure-3-peers_thefts.png"
     thefts = next(plain_text(b.content) for s in built.document.sections for b in s.blocks
                   if isinstance(b, Paragraph) and "Thefts." in plain_text(b.content))

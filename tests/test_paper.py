@@ -436,8 +436,10 @@ def test_every_linked_chart_exists_and_is_a_png(exported):
         with Image.open(path) as image:
             image.verify()
     referenced = re.findall(r"See (Figures? [\d, and]+)\.", markdown)
-    assert referenced == ["Figures 1 and 2", "Figure 3", "Figures 4, 5 and 6", "Figure 7",
-                          "Figure 8"]
+    # Positive outcomes for violence cites Figure 4, which charts it and follows the rate's
+    # paragraph after it (figures are numbered before any paragraph is written).
+    assert referenced == ["Figures 1 and 2", "Figure 3", "Figure 4", "Figures 4, 5 and 6",
+                          "Figure 7", "Figure 8"]
     assert sorted(p.name for p in (out.parent / "board-files").iterdir()) == sorted(
         Path(link).name for _, link in links)
 
@@ -579,7 +581,9 @@ def test_a_figure_of_a_hidden_kpi_ends_its_section(tmp_path, cli):
                   "--output", out, "--full"])
     assert result.exit_code == 0, result.output
     section = out.read_text(encoding="utf-8").split("## 3. ")[1].split("## 4. ")[0]
-    assert section.rstrip().endswith("*Figure 8 – Highest 10 outcome codes*")
+    # The caption says what the figure finds, as a board member reads it in print.
+    assert re.search(r"\*Figure 8 – Highest 10 outcome codes\. The largest is [^*]+ "
+                     r"\([\d,]+\)\.\*$", section.rstrip())
     assert (out.parent / "board-files" / "figure-8-top_outcomes.png").is_file()
 
 
@@ -998,6 +1002,47 @@ def without_load_dates(text: str) -> str:
     return LOAD_DATE.sub("(load date)", text)
 
 
+def test_a_caption_says_what_its_figure_shows_in_its_paragraphs_words(sample):
+    """A board member reading print sees the caption, not the alt text: every figure's caption
+    says what it finds, for each KPI charted in the words of that KPI's paragraph (never
+    contradicting it), and a comparison figure the part that stands out, as its paragraph
+    says it."""
+    _, text, _ = sample
+    captions = re.findall(r"^\*Figure (\d+) – (.+)\*$", text, re.MULTILINE)
+    assert len(captions) == 12
+    # A KPI's paragraph, or the paragraph of its table, which says why it is an exception.
+    paragraphs = {m.group(1): m.group(0) for m in re.finditer(
+        r"^\d+\.\d+\. \*\*(.+?)\.\*\* .*$", text, re.MULTILINE)}
+    paragraphs |= {m.group(1): m.group(0) for m in re.finditer(
+        r"^\d+\.\d+\. .*\*\*(.+?)\*\* is an exception .*$", text, re.MULTILINE)}
+    checked = 0
+    for _, caption in captions:
+        title, _, finding = caption.partition(". ")
+        assert finding.endswith("."), caption
+        for item in finding.rstrip(".").split("; "):
+            name, dash, words = item.partition(" \u2013 ")
+            if not dash:
+                continue
+            assert name in paragraphs, (name, caption)
+            # A caption may leave out what its paragraph adds in brackets (which limit an
+            # unusual month passed).
+            assert words.rstrip(")").lower() in paragraphs[name].lower(), (words, name)
+            checked += 1
+    assert checked == 20
+    by_number = dict(captions)
+    assert by_number["1"] == ("West Midlands ASB incidents: twenty-four month trend. ASB "
+                              "incidents up 0.8% from 26,405: within normal variation.")
+    assert by_number["6"].endswith(". By LPA, Birmingham (72.5%) stands out from the other 6 "
+                                   "(76.2% together): a difference unlikely to be chance.")
+    assert "By LPA, Birmingham (72.5%) stands out from the other 6 (76.2% together): a " \
+        "difference unlikely to be chance." in paragraphs["Emergency incidents attended within "
+                                                         "15 minutes"]
+    # The exceptions' process charts are drawn a section's at a time where there is room.
+    assert by_number["2"].startswith("Process charts of the exceptions (1 of 4). Sexual "
+                                     "offences \u2013 the level rose in March 2025 and has "
+                                     "stayed higher since; ")
+
+
 def test_bundled_sample_paper_matches_golden(sample):
     _, text, _ = sample
     text = without_load_dates(text)
@@ -1276,3 +1321,19 @@ def test_any_title_stays_one_table_cell_and_plain_text(title):
     lead = re.search(r"<p>2\.2\. <strong>(.*?)</strong>", html, flags=re.DOTALL)
     ending = "" if title.endswith((".", "!", "?")) else "."
     assert html_lib.unescape(lead.group(1)) == title + ending
+
+
+def test_exception_charts_are_grouped_by_section_then_the_smallest_neighbours_merged():
+    """A figure of the exceptions' process charts holds one section's; over the room left,
+    the two neighbouring figures with the fewest charts become one, the earlier on a tie."""
+    from kpi.paper import exception_groups
+
+    # The sample's twelve, by section: 1, 2, 2, 2, 1 and 4, with room for four figures.
+    charted = [("a", "s3"), ("b", "s4"), ("c", "s4"), ("d", "s5"), ("e", "s5"), ("f", "s7"),
+               ("g", "s7"), ("h", "s8"), ("i", "s9"), ("j", "s9"), ("k", "s9"), ("l", "s9")]
+    assert exception_groups(charted, 4) == [["a", "b", "c"], ["d", "e"], ["f", "g", "h"],
+                                            ["i", "j", "k", "l"]]
+    assert exception_groups(charted, 6) == [["a"], ["b", "c"], ["d", "e"], ["f", "g"], ["h"],
+                                            ["i", "j", "k", "l"]]
+    assert exception_groups(charted, 0) == [[k for k, _ in charted]]
+    assert exception_groups([], 4) == []

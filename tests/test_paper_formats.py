@@ -680,6 +680,106 @@ def test_docx_paper_converts_to_pdf_in_libreoffice(sample, tmp_path):
     _check_pdf(pdf, sample["markdown"], _docx_words(sample["docx"]))
 
 
+# The sample's percentages whose better direction is higher, none an exception: given an
+# illustrative target of 99%, each becomes one (its target will be missed).
+RAISED = ("vawg_outcome_rate", "violence_outcome_rate", "shoplifting_outcome_rate",
+          "cps_case_quality", "calls_101_answered_pct", "priority_1h_compliance",
+          "positive_outcome_rate", "officers_women", "officers_minoritised",
+          "pcsos_minoritised", "specials_women", "specials_minoritised", "staff_women",
+          "staff_minoritised")
+
+
+def _crowded_sample(folder: Path, targets: int, cli) -> Path:
+    """A copy of the sample (its store copied, not rebuilt) where `targets` more KPIs have a
+    target they will consistently miss: more exceptions than the sample's 12."""
+    from kpi import catalogue
+
+    assert cli(["--project", "sample", "datasets"]).exit_code == 0  # the store is built
+    project = folder / "crowded"
+    shutil.copytree(catalogue.bundled_project_dir(), project,
+                    ignore=shutil.ignore_patterns("extracts", "__pycache__"))
+    shutil.copytree(catalogue.bundled_store_dir(), project / "data")
+    toml = project / "kpi.toml"
+    text = toml.read_text(encoding="utf-8")
+    for kpi_id in RAISED[:targets]:
+        line = f'id = "{kpi_id}"\n'
+        assert text.count(line) == 1, kpi_id
+        text = text.replace(line, line + 'target = 99\ntarget_source = "an '
+                            'illustration: none is set"\ntarget_illustrative = true\n')
+    toml.write_text(text, encoding="utf-8")
+    return project
+
+
+def _front_page_holds(pdf: Path, markdown: Path) -> None:
+    """Pages 1 and 2 hold the whole front page but the analyst's introduction: the matrix,
+    every exception it lists (or the count of those it does not, and where they are) and the
+    matrix rows' KPIs by name (or where they are)."""
+    text, _, _ = _pdf_words(pdf)
+    pages = [" ".join(p.split()) for p in text.split("\f")]
+    front = " ".join(pages[:2])
+    md = markdown.read_text(encoding="utf-8")
+    summary = _plain(MarkdownIt("commonmark").enable("table").render(
+        md.split("## Summary for the board")[1].split("## 1. Introduction")[0]))
+    listed = re.findall(r"^- [\u25b2\u25bc\u25bd\u25cb] \*\*(.+?)\*\*",
+                        md.split("## 1. Introduction")[0], re.MULTILINE)
+    assert listed and all(_ascii_minus(n) in _ascii_minus(front) for n in listed), listed
+    assert "Every KPI by the variation" in front
+    # The front page's last block before the introduction: the last matrix row's last KPI,
+    # or the sentence saying where the rows are listed.
+    ending = " ".join(summary.split("Performance is measured")[0].split())[-60:]
+    assert ending.split(" ", 1)[1] in _ascii_minus(front), ending
+
+
+@pytest.mark.parametrize("targets", [6, 14])
+def test_a_front_page_with_more_exceptions_still_fits_two_pages(tmp_path, cli, targets):
+    """With 18 exceptions (the sample has 12) the matrix rows' names ran onto page 3 in Word;
+    with 26 the exceptions did too. The front page keeps to two pages: the rows' names go to
+    an appendix, then the exceptions beyond what fits are counted, with where they are."""
+    project = _crowded_sample(tmp_path, targets, cli)
+    paths = {}
+    for fmt, suffix in (("markdown", "md"), ("docx", "docx"), ("html", "html")):
+        paths[fmt] = tmp_path / f"board.{suffix}"
+        result = cli(["--project", project, "export", fmt, "--period", "2025-09", "--output",
+                      paths[fmt]])
+        assert result.exit_code == 0, result.output
+    md = paths["markdown"].read_text(encoding="utf-8")
+    count = int(re.search(r"\*\*Exceptions \((\d+)\)\*\*", md).group(1))
+    assert count == 12 + targets
+    front, after = md.split("## 1. Introduction")
+    rows = re.search(r"The KPIs in each row of the table above are listed by name in "
+                     r"(Appendix \d+)\.", front)
+    assert rows and f"## {rows.group(1)}: The KPIs in each row of the summary matrix" in after
+    shown = re.findall(r"^- [\u25b2\u25bc\u25bd\u25cb] \*\*", front, re.MULTILINE)
+    more = re.search(r"(\d+) more exceptions?, less serious by the order above, (?:are|is) "
+                     r"listed in (Appendix \d+)", front)
+    if more:
+        # Every exception is listed once: on the front page or in the appendix it names.
+        assert int(more.group(1)) + len(shown) == count
+        rest = after.split(f"## {more.group(2)}: The rest of the exceptions")[1]
+        assert len(re.findall(r"^- [\u25b2\u25bc\u25bd\u25cb] \*\*", rest,
+                              re.MULTILINE)) == int(more.group(1))
+    else:
+        assert len(shown) == count
+    assert more if targets == 14 else not more
+    if targets == 6:
+        return  # printed, the fuller front page is the test
+    office = _program("soffice", "libreoffice")
+    result = subprocess.run([office, "--headless", "--norestore",
+                             f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
+                             "--convert-to", "pdf", "--outdir", str(tmp_path),
+                             str(paths["docx"])], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    _front_page_holds(tmp_path / "board.pdf", paths["markdown"])
+    chromium = _program("chromium", "chromium-browser", "google-chrome")
+    pdf = tmp_path / "board-html.pdf"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}",
+                    "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
+                    paths["html"].as_uri()], check=True, capture_output=True, timeout=240)
+    _front_page_holds(pdf, paths["markdown"])
+
+
 # ---------------------------------------------------------------------------------------------
 # Figures printed, and revised since
 

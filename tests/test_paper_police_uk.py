@@ -99,7 +99,9 @@ def test_no_percentage_on_a_tiny_base(city):
 
 def test_breakdowns_use_labels_and_a_single_force_is_not_ranked(city):
     text = city["full"]
-    assert "By LSOA, " in text and "lsoa name" not in text.lower()
+    # The areas are named as police.uk names them, and the paper says what they are.
+    assert "By small area (LSOA), " in text and "lsoa name" not in text.lower()
+    assert "census small areas (lower layer super output areas, LSOAs" in text
     assert "By force, all of it is City of London Police." in text
     assert "By crime type, " in text
 
@@ -295,7 +297,7 @@ def test_a_breakdown_of_months_not_final_says_it_includes_them(city):
     assert ("By crime type, the highest figures in the year ending December 2025 (including its "
             "last 3 months, not final yet) were Other crime (10.2%)") in under
     crime = text.split("## 2. ")[1].split("\n## ")[0]
-    assert "By LSOA" in crime and "not final yet" not in crime
+    assert "By small area (LSOA)" in crime and "not final yet" not in crime
 
 
 

@@ -18,7 +18,8 @@ title and protective marking) and a footer (the marking and "Page N of M"). A te
 a header or footer of its own keeps them.
 
 Each place for the analyst's commentary is a Word content control (a rich-text `w:sdt`
-tagged `kpi-commentary:<key>`, an empty one reading "[commentary]"), and a custom XML part
+tagged `kpi-commentary:<key>`, an empty one saying in plain words that no commentary was given,
+so a printed draft shows no placeholder), and a custom XML part
 records the paper's month, its places and a hash of each paragraph outside them (hashes, so
 a sentence deleted before sending does not travel on in the file). `read_commentary` reads
 back what was typed in the places and finds text typed anywhere else (`kpi commentary
@@ -74,6 +75,7 @@ JOINED_MINUS = MINUS + "\u2060"
 _ID_BREAK = re.compile(r"(?<=[A-Za-z0-9][_/])(?=[A-Za-z0-9])")
 ZWSP = "\u200b"
 TAG_PREFIX = "kpi-commentary:"
+# What an empty place said before its words were plain; still read back as empty.
 PLACEHOLDER = "[commentary]"
 PLACE_STYLE = "Commentary place"
 RECORD_NS = "urn:kpi-paper:commentary:1"
@@ -214,7 +216,22 @@ def _paragraph(doc, block: Paragraph, verbatim: bool = False):
     return paragraph
 
 
-def _slot(doc, block: Slot, number: int) -> None:
+def placeholder(key: str) -> str:
+    """What an empty place for commentary reads, on screen and printed: plain words a board
+    member can read ('No analyst commentary was given for this section.'), never a bracketed
+    marker; the analyst clicks it and types over it."""
+    if key == "paper.introduction":
+        return "No introduction was given by the analyst."
+    return ("No analyst commentary was given for this KPI." if key.startswith("kpis.")
+            else "No analyst commentary was given for this section.")
+
+
+def _empty_place(key: str, text: str) -> bool:
+    """Whether a place's text is what an empty place reads (now, or before: '[commentary]')."""
+    return text in (PLACEHOLDER, placeholder(key))
+
+
+def _slot(doc, block: Slot, number: int):
     """A rich-text content control around the commentary's paragraphs, or around one
     placeholder paragraph when there is none yet."""
     from docx.oxml import OxmlElement
@@ -242,13 +259,14 @@ def _slot(doc, block: Slot, number: int) -> None:
         paragraph.paragraph_format.space_before = Pt(0)
         paragraph.paragraph_format.space_after = Pt(2)
         paragraph.paragraph_format.line_spacing = 1.0
-        run = paragraph.add_run(PLACEHOLDER)
+        run = paragraph.add_run(placeholder(block.key))
         run.font.size = Pt(7)
         run.font.color.rgb = RGBColor(0x59, 0x59, 0x59)
         paragraphs = [paragraph]
     paragraphs[0]._p.addprevious(sdt)
     for paragraph in paragraphs:
         content.append(paragraph._p)
+    return paragraphs[-1]
 
 
 def _place_style(doc) -> str:
@@ -439,9 +457,14 @@ def write(document: Document, base: Path, template: Path | None = None,
     for section in each(document.printed(places), "sections", progress):
         heading = _add(doc, "Heading 1")
         _runs(heading, section.heading)
-        for block in section.blocks:
+        for at, block in enumerate(section.blocks):
             if isinstance(block, Paragraph):
-                _paragraph(doc, block)
+                paragraph = _paragraph(doc, block)
+                # The paragraph a figure or a short table follows is kept on its page: a
+                # chart printed a page after the paragraph that cites it, the foot of the
+                # page before left blank.
+                if _introduces(section.blocks[at + 1:]):
+                    paragraph.paragraph_format.keep_with_next = True
             elif isinstance(block, Table):
                 _table(doc, block)
             elif isinstance(block, Figure):
@@ -456,10 +479,15 @@ def write(document: Document, base: Path, template: Path | None = None,
                             run.font.size = Pt(SMALL_PT)
             elif isinstance(block, Slot) and places:
                 slots += 1
-                _slot(doc, block, slots)
+                last = _slot(doc, block, slots)
+                if block.paragraphs and _introduces(section.blocks[at + 1:]):
+                    last.paragraph_format.keep_with_next = True
             elif isinstance(block, Slot):
-                for paragraph in block.paragraphs:
-                    _paragraph(doc, paragraph, verbatim=True)
+                for number, text in enumerate(block.paragraphs, start=1):
+                    paragraph = _paragraph(doc, text, verbatim=True)
+                    if number == len(block.paragraphs) and _introduces(
+                            section.blocks[at + 1:]):
+                        paragraph.paragraph_format.keep_with_next = True
             else:
                 raise TypeError(f"not a block: {block!r}")
     _properties(doc, document)
@@ -468,6 +496,14 @@ def write(document: Document, base: Path, template: Path | None = None,
     buffer = io.BytesIO()
     doc.save(buffer)
     return _stable_zip(buffer.getvalue())
+
+
+def _introduces(following) -> bool:
+    """Whether the next block is a figure, a table short enough to be kept whole or a list,
+    which the block before it introduces and is kept with (a list's first item)."""
+    return bool(following) and (isinstance(following[0], Figure | BulletList) or (
+        isinstance(following[0], Table) and following[0].number is not None
+        and len(following[0].rows) <= KEEP_WHOLE_ROWS))
 
 
 def _record(doc, document: Document) -> None:
@@ -578,7 +614,7 @@ def read_commentary(path: Path) -> WordCommentary:
             paragraphs = list(content.iter(f"{_W}p")) or [content]
             for paragraph in paragraphs:
                 text = _NUMBER.sub("", _paragraph_text(paragraph)).strip()
-                if text and text != PLACEHOLDER:
+                if text and not _empty_place(key, text):
                     texts.append(text)
         places[key] = places.get(key, ()) + tuple(texts)
     recorded = period = None

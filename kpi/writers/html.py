@@ -72,6 +72,11 @@ body { overflow-wrap: normal; word-break: normal; hyphens: manual; }
 thead { display: table-header-group; }
 tr { break-inside: avoid; page-break-inside: avoid; }
 figure { margin: 1em 0; break-inside: avoid; page-break-inside: avoid; }
+/* The paragraph a figure or a short table follows stays on its page, and one a list follows
+   with the list's first item. */
+p:has(+ figure), p:has(+ table.whole) { break-after: avoid; page-break-after: avoid;
+  break-inside: avoid; page-break-inside: avoid; }
+p:has(+ ul) { break-after: avoid; page-break-after: avoid; }
 figure img { display: block; width: 160mm; max-width: 100%; height: auto; }
 figcaption, caption, p.caption { font-style: italic; font-size: 9.5pt; text-align: left;
   margin-top: 0.3em; }
