@@ -71,6 +71,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LONG_FIRST = (
     "test_differential_oracle.py", "test_faces.py", "test_one_pass.py", "test_paper_formats.py",
     "test_without_fcntl.py", "test_edges.py", "test_csv_parsers_agree.py",
+    "test_ingest_bad_row_placement.py",
     "test_oracle_compare.py", "test_hostile_atomic_loads.py", "test_properties.py",
     "test_hostile_os_errors.py", "test_hostile_ingest_fuzz.py", "test_west_midlands.py",
     "test_spc_oracle.py", "test_cache.py", "test_paper.py", "test_layers.py",
