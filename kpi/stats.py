@@ -698,11 +698,16 @@ def xmr(months: Sequence[str], values: Sequence[float | None], better: Better,
         return Xmr((), None, None, None, None, None, None, None, "no monthly values")
     cuts = sorted({0, *(next((i for i, m in enumerate(months) if m >= str(r)), len(months))
                         for r in rebase)} - {len(months)})
+    # A named baseline gives the limits of one segment: the one its first month falls in
+    # (the first when it starts before the chart's first value, the last when after its last
+    # month); every other segment takes its own first months.
+    owner = max((a for a in cuts if baseline is not None and months[a] <= baseline[0]),
+                default=0)
     points: list[XmrPoint] = []
     segments: list[Segment] = []
     for a, b in zip(cuts, [*cuts[1:], len(months)], strict=True):
         segment, seg_points = _segment(months[a:b], values[a:b], better, baseline_points,
-                                       baseline, floor, ceiling)
+                                       baseline if a == owner else None, floor, ceiling)
         segments.append(segment)
         points += seg_points
     last = segments[-1]
@@ -724,10 +729,18 @@ def _segment(months: list[str], values: list[float | None], better: Better,
         return (Segment(months[0], months[-1], span, None, None, None, None, None, None,
                         note=note), bare)
 
-    if baseline is not None and months[0] <= baseline[0] <= months[-1]:
+    if baseline is not None:
         if baseline[1] > months[-1]:
             return without(f"no limits: the baseline {baseline[0]} to {baseline[1]} runs past "
                            f"{months[-1]}, where the limits are recalculated or the series ends")
+        if baseline[0] < months[0]:  # the months named start before the first value
+            before, month = [], baseline[0]
+            while month < months[0] and month <= baseline[1]:
+                before.append(month)
+                year, number = int(month[:4]), int(month[5:])
+                month = f"{year + number // 12}-{number % 12 + 1:02d}"
+            return without(f"no limits: the baseline ({baseline[0]} to {baseline[1]}) has no "
+                           "value for " + ", ".join(before), baseline)
         base_idx = [i for i, m in enumerate(months) if baseline[0] <= m <= baseline[1]]
     else:
         base_idx = list(range(min(n, baseline_points)))

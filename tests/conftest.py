@@ -69,15 +69,19 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # from the list runs after them in the usual order; a stale entry only costs that balance,
 # never a test.
 LONG_FIRST = (
-    "test_differential_oracle.py", "test_hostile_atomic_loads.py", "test_one_pass.py",
-    "test_properties.py", "test_paper_formats.py", "test_hostile_ingest_fuzz.py",
-    "test_hostile_os_errors.py", "test_cache.py", "test_without_fcntl.py",
-    "test_west_midlands.py", "test_engine_oracle.py", "test_realdata_compare.py",
-    "test_realdata_police_uk.py", "test_paper.py", "test_cli_hygiene.py", "test_xlsx.py",
-    "test_faces.py", "test_verdicts.py",
-    "test_invariants_store.py", "test_presets.py", "test_hostile_inputs.py", "test_charts.py",
-    "test_progress.py", "test_python_docs.py", "test_cron_script.py", "test_hostile_hygiene.py",
-    "test_paper_police_uk.py",
+    "test_differential_oracle.py", "test_faces.py", "test_one_pass.py", "test_paper_formats.py",
+    "test_without_fcntl.py", "test_edges.py", "test_csv_parsers_agree.py",
+    "test_ingest_bad_row_placement.py",
+    "test_oracle_compare.py", "test_hostile_atomic_loads.py", "test_properties.py",
+    "test_hostile_os_errors.py", "test_hostile_ingest_fuzz.py", "test_west_midlands.py",
+    "test_spc_oracle.py", "test_cache.py", "test_paper.py", "test_layers.py",
+    "test_realdata_compare.py", "test_xlsx.py", "test_verdicts.py",
+    "test_significance_assumptions.py", "test_realdata_police_uk.py", "test_cli_hygiene.py",
+    "test_ingest_streaming.py", "test_read_once.py", "test_python_docs.py", "test_progress.py",
+    "test_json_schemas.py", "test_paper_standouts.py", "test_invariants_store.py",
+    "test_presets.py", "test_hostile_inputs.py", "test_invariants_engine.py",
+    "test_engine_oracle.py", "test_install.py", "test_charts.py", "test_hostile_hygiene.py",
+    "test_cron_script.py", "test_paper_police_uk.py", "test_render_plain.py",
 )
 
 

@@ -65,8 +65,26 @@ class Chart:
     trial: bool
 
 
-def _limits(values: list[float | None], floor: float | None, ceiling: float | None):
-    base = values[:BASELINE]
+def _month_after(m: str) -> str:
+    year, mon = int(m[:4]), int(m[5:])
+    return f"{year + mon // 12}-{mon % 12 + 1:02d}"
+
+
+def _limits(values: list[float | None], floor: float | None, ceiling: float | None,
+            months: list[str] | None = None, named: tuple[str, str] | None = None):
+    """The limits from the first 12 values, or from the months `named` (first, last): every
+    one of them must be among `months` and hold a value."""
+    if named is None:
+        base = values[:BASELINE]
+    else:
+        assert months is not None
+        wanted, m = [], named[0]
+        while m <= named[1]:
+            wanted.append(m)
+            m = _month_after(m)
+        if any(m not in months for m in wanted):
+            return None
+        base = [values[months.index(m)] for m in wanted]
     if len(base) < FEWEST or any(v is None for v in base):
         return None
     xs = [float(v) for v in base if v is not None]
@@ -86,8 +104,8 @@ def _limits(values: list[float | None], floor: float | None, ceiling: float | No
     return mean, lower, upper, lower2, upper2, len(base) < BASELINE
 
 
-def _segment_points(months, values, floor, ceiling):
-    limits = _limits(values, floor, ceiling)
+def _segment_points(months, values, floor, ceiling, named=None):
+    limits = _limits(values, floor, ceiling, months, named)
     if limits is None:
         return [Point(m, v, None, None, None, None, None) for m, v in zip(months, values,
                                                                            strict=True)], None
@@ -145,9 +163,14 @@ def _segment_points(months, values, floor, ceiling):
 
 
 def chart(months: list[str], values: list[float | None], rebase: tuple[str, ...] = (),
-          floor: float | None = None, ceiling: float | None = None) -> Chart:
+          floor: float | None = None, ceiling: float | None = None,
+          baseline: tuple[str, str] | None = None) -> Chart:
     """The chart of a monthly series: leading missing months dropped, a new segment at the
-    first month on or after each `rebase` month."""
+    first month on or after each `rebase` month. A named `baseline` (`spc_baseline`: first
+    and last month) gives the limits of the segment its first month falls in (the first
+    segment when it starts before the chart, the last when after it): every month named must
+    be in that segment and hold a value, else that segment has no limits. Every other segment
+    takes its own first 12 months."""
     values = [None if v is None or not math.isfinite(v) else float(v) for v in values]
     while values and values[0] is None:
         months, values = months[1:], values[1:]
@@ -161,8 +184,12 @@ def chart(months: list[str], values: list[float | None], rebase: tuple[str, ...]
     bounds = sorted(starts) + [len(months)]
     points: list[Point] = []
     limits = None
+    owner = None
+    if baseline is not None:
+        owner = max((a for a in bounds[:-1] if months[a] <= baseline[0]), default=0)
     for a, b in zip(bounds, bounds[1:], strict=False):
-        seg, limits = _segment_points(months[a:b], values[a:b], floor, ceiling)
+        seg, limits = _segment_points(months[a:b], values[a:b], floor, ceiling,
+                                      baseline if a == owner else None)
         points += seg
     if limits is None:
         return Chart(tuple(points), None, None, None, None, None, False)

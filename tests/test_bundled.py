@@ -49,15 +49,15 @@ def test_nothing_writes_into_the_bundled_sample(cli, tmp_path, monkeypatch):
 
 
 def _run(cwd, *args, env=None):
+    """`python -m kpi ARGS` in `cwd`, as a process would answer it, run in this one
+    (tests/inprocess.py): what is checked is the answer, not the process."""
     import os
-    import subprocess
-    import sys
+
+    import inprocess
 
     base = {k: v for k, v in os.environ.items() if not k.startswith("KPI_")
             or k == "KPI_CACHE_DIR"}
-    return subprocess.run([sys.executable, "-m", "kpi", *map(str, args)], cwd=cwd,
-                          env={**base, "KPI_NO_CACHE": "1", **(env or {})},
-                          capture_output=True, text=True, timeout=300)
+    return inprocess.run(args, cwd=cwd, env={**base, "KPI_NO_CACHE": "1", **(env or {})})
 
 
 def test_outside_a_project_the_sample_is_used_only_when_asked(tmp_path):

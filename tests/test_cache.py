@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from inprocess import run
 
 from kpi.store import table_version
 
@@ -30,11 +31,16 @@ sys.exit(code)
 """
 
 
-def kpi(*args: object, env_extra: dict[str, str] | None = None) -> tuple[int, str, bool]:
-    """(exit code, stdout, whether Polars was imported) of `kpi ARGS` in a fresh process."""
+def _env(env_extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("KPI_") or k == "KPI_CACHE_DIR"}
     env.update(env_extra or {})
+    return env
+
+
+def kpi(*args: object, env_extra: dict[str, str] | None = None) -> tuple[int, str, bool]:
+    """(exit code, stdout, whether Polars was imported) of `kpi ARGS` in a fresh process."""
+    env = _env(env_extra)
     done = subprocess.run([sys.executable, "-c", PROBE, *map(str, args)], capture_output=True,
                           text=True, env=env, timeout=120)
     last = done.stderr.strip().splitlines()[-1]
@@ -42,11 +48,19 @@ def kpi(*args: object, env_extra: dict[str, str] | None = None) -> tuple[int, st
     return done.returncode, done.stdout, last.endswith("True")
 
 
+def kpi_here(*args: object) -> tuple[int, str]:
+    """(exit code, stdout) of `kpi ARGS` run in this process through the console script's
+    entry, answer cache included (tests/inprocess.py): for a load, or a first answer that a
+    fresh process then replays; only the replay's imports are the proof."""
+    done = run(args, env=_env())
+    return done.returncode, done.stdout
+
+
 @pytest.fixture(scope="module")
 def ingested(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("cache") / "mini"
     shutil.copytree(FIXTURES / "mini", root)
-    code, _, _ = kpi("--project", root, "ingest", "crimes")
+    code, _ = kpi_here("--project", root, "ingest", "crimes")
     assert code == 0
     return root
 
@@ -76,7 +90,7 @@ def test_repeated_question_is_answered_without_polars(project):
 def test_exit_code_is_replayed(project):
     args = ("--project", project, "summary", "--period", "2025-09", "--fail-on",
             "deteriorating", "-f", "csv")
-    assert kpi(*args)[0] == 1
+    assert kpi_here(*args)[0] == 1
     code, out, imported = kpi(*args)
     assert (code, imported) == (1, False)
     assert out.startswith("id,title,priority")
@@ -84,7 +98,7 @@ def test_exit_code_is_replayed(project):
 
 def test_an_ingest_invalidates_the_cache(project, tmp_path):
     args = ("--project", project, "summary", "--period", "2025-09", "--format", "json")
-    assert knife_count(kpi(*args)[1]) == 95
+    assert knife_count(kpi_here(*args)[1]) == 95
     # A revised re-extract of September 2025 without its knife crimes.
     with EXTRACT.open(encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r["recorded"].endswith("/09/2025")]
@@ -94,7 +108,7 @@ def test_an_ingest_invalidates_the_cache(project, tmp_path):
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(r for r in rows if r["offence"] != "knife")
-    assert kpi("--project", project, "ingest", "crimes", revised)[0] == 0
+    assert kpi_here("--project", project, "ingest", "crimes", revised)[0] == 0
     code, out, imported = kpi(*args)
     assert (code, imported) == (0, True)
     assert knife_count(out) == 95 - dropped
@@ -103,7 +117,7 @@ def test_an_ingest_invalidates_the_cache(project, tmp_path):
 
 def test_an_edited_catalogue_invalidates_the_cache(project):
     args = ("--project", project, "summary", "--period", "2025-09", "--format", "json")
-    assert knife_count(kpi(*args)[1]) == 95
+    assert knife_count(kpi_here(*args)[1]) == 95
     toml = project / "kpi.toml"
     toml.write_text(toml.read_text().replace("filter = \"offence = 'knife'\"",
                                              "filter = \"offence = 'knife' AND lpa = 'Dudley'\""))
@@ -114,7 +128,7 @@ def test_an_edited_catalogue_invalidates_the_cache(project):
 
 def test_environment_is_part_of_the_key(project):
     args = ("--project", project, "summary")  # the period comes from kpi.toml or KPI_PERIOD
-    kpi(*args)
+    kpi_here(*args)
     code, out, imported = kpi(*args, env_extra={"KPI_PERIOD": "2025-06"})
     assert imported is True
     assert "period 2025-06" in out
@@ -123,7 +137,7 @@ def test_environment_is_part_of_the_key(project):
 def test_output_files_and_kpi_no_cache_bypass_the_cache(project, tmp_path):
     target = tmp_path / "out.csv"
     args = ("--project", project, "summary", "--period", "2025-09")
-    kpi(*args)
+    kpi_here(*args)
     assert kpi(*args, "--output", target)[2] is True
     assert target.read_text().startswith("Mini force")
     assert kpi(*args, env_extra={"KPI_NO_CACHE": "1"})[2] is True
@@ -132,7 +146,7 @@ def test_output_files_and_kpi_no_cache_bypass_the_cache(project, tmp_path):
 
 def test_errors_are_not_cached(project):
     args = ("--project", project, "show", "no_such_kpi", "--period", "2025-09")
-    assert kpi(*args)[0] == 2
+    assert kpi_here(*args)[0] == 2
     assert kpi(*args)[2] is True
 
 
@@ -169,11 +183,11 @@ def _extract_without_knives(tmp_path: Path) -> tuple[Path, int]:
 
 def test_a_table_deleted_and_rebuilt_at_the_same_version_is_not_replayed(project, tmp_path):
     args = ("--project", project, "summary", "--period", "2025-09", "--format", "json")
-    assert knife_count(kpi(*args)[1]) == 95
+    assert knife_count(kpi_here(*args)[1]) == 95
     assert table_version(project / "data" / "crimes") == 0
     shutil.rmtree(project / "data" / "crimes")
     revised, _ = _extract_without_knives(tmp_path)
-    assert kpi("--project", project, "ingest", "crimes", revised)[0] == 0
+    assert kpi_here("--project", project, "ingest", "crimes", revised)[0] == 0
     assert table_version(project / "data" / "crimes") == 0  # version 0 again
     code, out, imported = kpi(*args)
     assert (code, imported) == (0, True)
@@ -184,9 +198,9 @@ def test_a_data_folder_copied_from_another_project_is_not_replayed(project, tmp_
     other = tmp_path / "other"
     shutil.copytree(FIXTURES / "mini", other)
     revised, _ = _extract_without_knives(tmp_path)
-    assert kpi("--project", other, "ingest", "crimes", revised)[0] == 0
+    assert kpi_here("--project", other, "ingest", "crimes", revised)[0] == 0
     args = ("--project", project, "summary", "--period", "2025-09", "--format", "json")
-    assert knife_count(kpi(*args)[1]) == 95
+    assert knife_count(kpi_here(*args)[1]) == 95
     assert kpi(*args)[2] is False  # cached
     # The other project's table replaces this one's, at the same version; the cache stays.
     shutil.rmtree(project / "data" / "crimes")
@@ -226,13 +240,13 @@ def test_a_weights_file_replaced_by_one_of_the_same_size_and_time_is_not_replaye
     months = [f"{2023 + (3 + i) // 12}-{(3 + i) % 12 + 1:02d}" for i in range(30)]
     rows = "".join(f"{m}-0{d},{o}\n" for m in months for d, o in ((1, "robbery"), (2, "burglary")))
     (root / "c.csv").write_text("day,offence\n" + rows, encoding="utf-8")
-    assert kpi("--project", root, "ingest", "c", root / "c.csv")[0] == 0
+    assert kpi_here("--project", root, "ingest", "c", root / "c.csv")[0] == 0
     args = ("--project", root, "summary", "--period", "2025-09", "--format", "json")
 
     def harm(out: str) -> float:
         return json.loads(out)["kpis"][0]["current"]["value"]
 
-    assert harm(kpi(*args)[1]) == 12 * 405
+    assert harm(kpi_here(*args)[1]) == 12 * 405
     before = weights.stat()
     weights.write_text("offence,days\nrobbery,300\nburglary,99\n", encoding="utf-8")
     os.utime(weights, ns=(before.st_atime_ns, before.st_mtime_ns))

@@ -73,8 +73,10 @@ from oracle_support import (
     derived_text,
     draw_project,
     excel_round,
+    excel_text,
     inc_rows,
     month,
+    percent_change,
     same,
     staff_rows,
     text,
@@ -656,6 +658,104 @@ def check_paper(p: Project, period: int, vs: str, full: bool) -> None:
         for by in k.breakdowns:
             if full or by in found:
                 check_standout(p, k, by, cur, cmp_, found.get(by), period, vs, full)
+            if full:
+                check_ranking(p, k, by, cur, cmp_, text_, by in found,
+                              f"seed {p.seed}: export --full --period {text(period)} --vs {vs}")
+
+
+RANKING = re.compile(r"By (\S+), the (percentage change|change in percentage points|change), "
+                     r"best first: (.*?\))\.(?: |\n|$)")
+LABELS = {"lpa": "LPA", "offence": "offence", "role": "role", "place": "place"}
+
+
+def _shown(sign_and_figure: str) -> tuple[float, str]:
+    """'+14.6%' or '−3' as (the value, its digits as printed)."""
+    digits = re.sub(r"[^\d.,]", "", sign_and_figure).replace(",", "")
+    return _num(re.sub(r"[^\d.,+\-−]", "", sign_and_figure)), digits
+
+
+def check_ranking(p: Project, k: Kpi, by: str, cur, cmp_, section: str, standout: bool,
+                  where: str) -> None:
+    """The full paper's list of every part of a breakdown ("By LPA, the percentage change,
+    best first: A (−14.6%), B (+3.0%), C (n/a); on a base below 50, as numbers: D (−3).",
+    docs/board-paper.md): the parts whose current figure exists, less those with nothing in
+    either window for a total (a count, sum or score); each part's change worked out again in
+    DuckDB: points for a percentage, the change for a ratio, else the percentage change (n/a
+    from a base of 0); a part of a KPI in counts on a base below 50 given its change as a
+    number after the others; ranked best first by the KPI's direction, equal figures by name,
+    n/a last. A part with no value in the column reads "not recorded"."""
+    if by not in LABELS:
+        return  # a true/false breakdown: its parts' names are not modelled here
+    spans = [cur] + ([cmp_] if cmp_ else [])
+    cur_forces, cur_gap = p.forces_full(k, cur, spans)
+    cmp_forces, cmp_gap = p.forces_full(k, cmp_, spans) if cmp_ else (None, False)
+    found = [m for m in RANKING.finditer(section) if m.group(1) == LABELS[by]]
+    if cmp_ is None or cur_gap or cmp_gap:
+        STATS["rankings: not modelled (no comparison, or a force's window held in part)"] += 1
+        return
+    total = k.kind in ("count", "sum", "weighted_score", "per_1000") or (
+        k.snapshot and not k.numerator)
+    parts = {}
+    for name in [*p.parts_of(k, by), None]:
+        now = p.oracle.value(k, cur, cur_forces, (derived_text(by, DERIVED), name))
+        then = p.oracle.value(k, cmp_, cmp_forces, (derived_text(by, DERIVED), name))
+        if now is None or (total and not now and not then):
+            continue
+        parts["not recorded" if name is None else name] = (now, then)
+    if not found:
+        # no ranking: one part ("all of it is ..."), or a standout sentence says it
+        assert len(parts) <= 1 or standout, (f"{where}: {k.id} by {by}: no ranking of "
+                                             f"{sorted(parts)}")
+        STATS["rankings: none, one part or a standout sentence"] += 1
+        return
+    assert len(found) == 1, (where, k.id, by, [m.group(0) for m in found])
+    measure, body = found[0].group(2), found[0].group(3)
+    key = "points" if k.unit == "percent" else "absolute" if k.unit == "ratio" else "percent"
+    assert measure == {"points": "change in percentage points", "absolute": "change",
+                       "percent": "percentage change"}[key], (where, k.id, measure)
+    ranked, _, small_text = body.partition("; on a base below 50, as numbers: ")
+    if body.startswith("on a base below 50"):
+        ranked, small_text = "", body.removeprefix("on a base below 50, as numbers: ")
+    items = re.findall(r"(?:^|, )(.+?) \(([^()]*)\)", ranked)
+    small_items = re.findall(r"(?:^|, )(.+?) \(([^()]*)\)", small_text)
+    counts = k.unit == "other" and k.kind not in ("weighted_score", "per_1000")
+    want_small = {n for n, (now, then) in parts.items()
+                  if key == "percent" and counts and then is not None and abs(then) < SMALL_BASE}
+    listed = [n for n, _ in items] + [n for n, _ in small_items]
+    assert sorted(listed) == sorted(parts) and {n for n, _ in small_items} == want_small, (
+        f"{where}: {k.id} by {by} lists {listed} ({len(small_items)} as numbers), expected "
+        f"{sorted(parts)} ({sorted(want_small)} as numbers): {found[0].group(0)}")
+    sign = -1 if k.better == "higher" else 1
+    known = []
+    for name, shown in items:
+        now, then = parts[name]
+        change = (now - then if key != "percent" else percent_change(now, then)) \
+            if then is not None else None
+        if change is None:
+            assert shown == "n/a", (where, k.id, by, name, shown, now, then)
+            known.append((1, 0.0, name))
+            continue
+        value, digits = _shown(shown)
+        assert excel_text(abs(change), 1) == digits and (
+            value == 0 or (value > 0) == (change > 0)), (
+            f"{where}: {k.id} by {by}: {name} ({shown}), expected {change} from {then} to {now}")
+        known.append((0, sign * float(excel_round(change, 1)), name))
+    if k.better != "neutral":
+        assert [n for *_, n in sorted(known)] == [n for n, _ in items], (
+            f"{where}: {k.id} by {by} (better {k.better}) ranked {[n for n, _ in items]}")
+    order = []
+    for name, shown in small_items:
+        now, then = parts[name]
+        value, digits = _shown(shown)
+        places = len(digits.partition(".")[2])
+        assert excel_text(abs(now - then), places) == digits and (
+            value == 0 or (value > 0) == (now > then)), (where, k.id, by, name, shown, now, then)
+        order.append((sign * (now - then), name))
+    if k.better != "neutral":
+        assert [n for _, n in sorted(order)] == [n for n, _ in small_items], (
+            where, k.id, by, small_items)
+    STATS["rankings checked"] += 1
+    STATS["ranked parts checked"] += len(listed)
 
 
 def check_standout(p: Project, k: Kpi, by: str, cur, cmp_, printed, period: int,

@@ -28,7 +28,7 @@ from collections import Counter
 import spc_reference as ref
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import precondition, rule
-from oracle_support import parse, text
+from oracle_support import FIRST, LAST, parse, text
 from test_differential_oracle import SEED, OracleMachine
 
 EXAMPLES = int(os.environ.get("KPI_SPC_ORACLE_EXAMPLES", "5"))
@@ -59,6 +59,15 @@ COLUMN_OF_TITLE = {"Target consistently missed": "fail",
                    "Target consistently met": "pass", "No target": "none"}
 
 
+def _series_months(k, end: int) -> list[int]:
+    """The months a summary's process chart reads (docs/statistics.md): the 24 ending with
+    the current window, from the first month of `spc_baseline` when that is earlier."""
+    start = end - SERIES_MONTHS + 1
+    if k.spc_baseline is not None:
+        start = min(start, parse(k.spc_baseline[0]))
+    return list(range(start, end + 1))
+
+
 def _unescape(md: str) -> str:
     return re.sub(r"\\(.)", r"\1", md)
 
@@ -77,6 +86,22 @@ class ChartsMachine(OracleMachine):
                                    "restore"}
 
     def first_loads(self):
+        # Now and then a KPI of monthly data names the months its limits come from
+        # (`spc_baseline`: before the data, inside it or past the period too) or months they
+        # are recalculated from (`spc_rebase`).
+        r = self.rnd
+        for k in self.spec.kpis:
+            if self.oracle.dataset_of(k) == "q":
+                continue
+            if r.random() < 0.3:
+                first = r.randint(FIRST - 3, LAST - 4)
+                k.spc_baseline = (text(first), text(first + r.choice([0, 5, 11, 11, 14])))
+                COUNTS["kpis with spc_baseline"] += 1
+            if r.random() < 0.3:
+                k.spc_rebase = tuple(sorted({text(r.randint(FIRST + 6, LAST))
+                                             for _ in range(r.randint(1, 2))}))
+                COUNTS["kpis with spc_rebase"] += 1
+        self.spec.write(self.folder)
         super().first_loads()
         # every project is checked at least once
         self.check_process_charts()
@@ -97,8 +122,7 @@ class ChartsMachine(OracleMachine):
             k = kpis[got["id"]]
             if got["current"] is None or self.oracle.dataset_of(k) == "q":
                 continue
-            end = parse(got["current"]["end"])
-            months = list(range(end - SERIES_MONTHS + 1, end + 1))
+            months = _series_months(k, parse(got["current"]["end"]))
             values = []
             for m in months:
                 options = self.oracle.accepted(k, (m, m))[0]
@@ -108,15 +132,14 @@ class ChartsMachine(OracleMachine):
                 values.append(next(iter(options)))
             else:
                 COUNTS["charts"] += 1
-                self._compare(got, k.id, [text(m) for m in months], values)
+                self._compare(got, k, [text(m) for m in months], values)
 
     def _reference_variation(self, k, got: dict) -> tuple[str | None, bool]:
         """The reference's variation for a KPI of the summary, and whether the oracle's months
         were certain enough to work it out."""
         if got["current"] is None or self.oracle.dataset_of(k) == "q":
             return None, False
-        end = parse(got["current"]["end"])
-        months = list(range(end - SERIES_MONTHS + 1, end + 1))
+        months = _series_months(k, parse(got["current"]["end"]))
         values = []
         for m in months:
             options = self.oracle.accepted(k, (m, m))[0]
@@ -124,9 +147,10 @@ class ChartsMachine(OracleMachine):
                 return None, False
             values.append(next(iter(options)))
         unit = got["unit"]
-        chart = ref.chart([text(m) for m in months], values,
+        chart = ref.chart([text(m) for m in months], values, k.spc_rebase,
                           floor=0.0 if unit in NON_NEGATIVE else None,
-                          ceiling=100.0 if unit == "percent" else None)
+                          ceiling=100.0 if unit == "percent" else None,
+                          baseline=k.spc_baseline)
         return ref.variation(chart, got["better"]), True
 
     @precondition(lambda self: any(self.model.rows.values()))
@@ -261,16 +285,17 @@ class ChartsMachine(OracleMachine):
             self.fail("front_page", f"the exceptions list {sorted(listed)}; the rules make "
                                     f"{want_exceptions}")
 
-    def _compare(self, got: dict, kpi_id: str, months: list[str],
-                 values: list[float | None]) -> None:
+    def _compare(self, got: dict, k, months: list[str], values: list[float | None]) -> None:
         unit = got["unit"]
-        chart = ref.chart(months, values, floor=0.0 if unit in NON_NEGATIVE else None,
-                          ceiling=100.0 if unit == "percent" else None)
+        chart = ref.chart(months, values, k.spc_rebase,
+                          floor=0.0 if unit in NON_NEGATIVE else None,
+                          ceiling=100.0 if unit == "percent" else None, baseline=k.spc_baseline)
         verdict = ref.variation(chart, got["better"])
         printed = got["variation"]
         COUNTS[f"variation {verdict}"] += 1
-        where = (f"{kpi_id} ({unit}, better {got['better']}) to {months[-1]}: monthly values "
-                 f"{values}")
+        COUNTS["charts with spc_baseline or spc_rebase"] += bool(k.spc_baseline or k.spc_rebase)
+        where = (f"{k.id} ({unit}, better {got['better']}, spc_baseline {k.spc_baseline}, "
+                 f"spc_rebase {k.spc_rebase}) to {months[-1]}: monthly values {values}")
         if (printed["verdict"] if printed else None) != verdict:
             self.fail("process_chart", f"{where}: kpi prints variation {printed}, the "
                                        f"reference {verdict}")
@@ -301,6 +326,8 @@ class TestSpcAgainstTheOracle(ChartsMachine.TestCase):
 def test_the_oracle_compared_verdicts():
     """Runs after the machine (same module, file order): it compared some charts."""
     assert COUNTS["charts"] > 0 and COUNTS["front pages"] > 0, COUNTS
+    assert COUNTS["charts with spc_baseline or spc_rebase"] > 0, COUNTS
+    print("\nprocess-chart oracle: " + ", ".join(f"{k} {v}" for k, v in sorted(COUNTS.items())))
 
 
 def test_a_quarterly_kpi_up_to_its_last_whole_quarter_is_not_a_stale_exception(tmp_path):

@@ -67,13 +67,13 @@ def _same(a: float | None, b: float | None) -> bool:
 
 
 def check(values: list[float | None], better: str, unit: str, target: float | None,
-          rebase: tuple[str, ...] = ()) -> None:
+          rebase: tuple[str, ...] = (), baseline: tuple[str, str] | None = None) -> None:
     months = _months(len(values))
     floor, ceiling = BOUNDS[unit]
     got = stats.xmr(months, values, BETTER[better], rebase=rebase, floor=floor,
-                    ceiling=ceiling)
-    want = ref.chart(months, values, rebase, floor, ceiling)
-    where = f"values={values!r} better={better} unit={unit} rebase={rebase}"
+                    ceiling=ceiling, baseline=baseline)
+    want = ref.chart(months, values, rebase, floor, ceiling, baseline)
+    where = f"values={values!r} better={better} unit={unit} rebase={rebase} baseline={baseline}"
     assert [p.month for p in got.points] == [p.month for p in want.points], where
     for g, w in zip(got.points, want.points, strict=True):
         assert (g.rule, g.high) == (w.rule, w.high), f"{g.month}: kpi {g.rule}/{g.high}, " \
@@ -113,6 +113,27 @@ def test_xmr_variation_assurance_match_the_reference(drawn, better, target, cuts
     months = _months(len(values))
     rebase = tuple(sorted({months[c] for c in cuts if c < len(months)}))
     check(values, better, unit, target, rebase)
+
+
+@settings(max_examples=300, deadline=None)
+@given(series(), st.sampled_from(sorted(BETTER)), st.one_of(st.none(), st.floats(0, 100)),
+       st.lists(st.integers(1, 29), max_size=2), st.integers(-3, 32), st.integers(0, 14))
+@example(("none", [None, None] + [10.0, 12.0] * 5 + [30.0, 32.0] * 6), "lower", None, [], 0, 11)
+@example(("none", [10.0, 12.0] * 6 + [30.0, 32.0] * 2), "lower", None, [], 14, 11)
+@example(("none", [10.0, 12.0] * 6 + [30.0, 32.0] * 6), "lower", None, [12], 12, 11)
+@example(("none", [10.0, 12.0] * 6 + [30.0, 32.0] * 6), "lower", None, [12], 6, 11)
+def test_a_named_baseline_matches_the_reference(drawn, better, target, cuts, first, length):
+    """`spc_baseline`: the months named give the limits of the segment they start in, even
+    where they start before the chart's first value or run past its end (no limits then),
+    with and without `spc_rebase`."""
+    unit, values = drawn
+    if unit == "percent" and target is not None:
+        target = min(target, 100.0)
+    months = _months(len(values))
+    rebase = tuple(sorted({months[c] for c in cuts if c < len(months)}))
+    start = 2023 * 12 + first
+    named = _months(length + 1, start)
+    check(values, better, unit, target, rebase, (named[0], named[-1]))
 
 
 @pytest.mark.parametrize(("tail", "rules", "verdict"), [

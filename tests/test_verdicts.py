@@ -115,6 +115,32 @@ def test_a_baseline_running_past_a_recalculation_gives_no_limits():
     assert "runs past 2024-05" in got.segments[0].note
 
 
+def test_a_baseline_starting_before_the_data_gives_no_limits_naming_the_months():
+    # The chart starts where the data does (2023-12); the months named start two before it.
+    # The limits came from the first 12 months with data instead (2023-12 to 2024-11, the
+    # step to 30 among them), with no note.
+    values = [None, None, *BASE[:10], *[v + 20 for v in BASE]]
+    got = stats.xmr(months(24), values, Better.LOWER, baseline=("2023-10", "2024-09"))
+    assert (got.mean, got.upper_limit) == (None, None)
+    assert got.note == ("no limits: the baseline (2023-10 to 2024-09) has no value for "
+                        "2023-10, 2023-11")
+
+
+def test_a_baseline_after_the_chart_gives_no_limits():
+    # kpi show of a month before the months named: the limits came from the first 12 months.
+    got = stats.xmr(months(24), [*BASE, *BASE], Better.LOWER, baseline=("2026-01", "2026-12"))
+    assert got.mean is None and "runs past 2025-09" in got.note
+
+
+def test_a_baseline_in_a_later_segment_leaves_the_earlier_one_its_own_months():
+    values = [20.0, 22.0] * 6 + BASE
+    got = stats.xmr(months(24), values, Better.LOWER, baseline=("2024-10", "2025-09"),
+                    rebase=["2024-10"])
+    first, second = got.segments
+    assert first.baseline == ("2023-10", "2024-09") and first.mean == pytest.approx(21)
+    assert second.baseline == ("2024-10", "2025-09") and second.mean == pytest.approx(11)
+
+
 def test_rebase_restarts_the_limits_and_the_runs():
     # A level of 11 for a year, then a step to 31: without a recalculation every later month
     # is a special cause; recalculated at the step, the new level is ordinary.
