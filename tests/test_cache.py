@@ -41,7 +41,10 @@ def _env(env_extra: dict[str, str] | None = None) -> dict[str, str]:
 def kpi(*args: object, env_extra: dict[str, str] | None = None) -> tuple[int, str, bool]:
     """(exit code, stdout, whether Polars was imported) of `kpi ARGS` in a fresh process."""
     env = _env(env_extra)
-    done = subprocess.run([sys.executable, "-c", PROBE, *map(str, args)], capture_output=True,
+    # -P: the working folder (a checkout) is not put on sys.path, so the fresh process runs
+    # the kpi this process imported (the installed one), whose source files the cache's key
+    # includes; otherwise a checkout beside an installed kpi is another code, never replayed.
+    done = subprocess.run([sys.executable, "-P", "-c", PROBE, *map(str, args)], capture_output=True,
                           text=True, env=env, timeout=120)
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("polars imported: "), done.stderr
