@@ -127,10 +127,16 @@ MOMENTS = {
 }
 
 
-@pytest.mark.parametrize("moment", list(MOMENTS))
-def test_sigkill_leaves_the_old_version_or_the_new_one(project, moment):
-    folder, old, new = project
-    ready, allowed = MOMENTS[moment]
+# A kill meant to land inside the Delta write, after its first data file, can land after the
+# commit when the machine is loaded (this process, polling, is not run in time): the load is
+# then whole and new, which is right, but not the moment under test. It is tried again from
+# the project as it was, at most this many times in all.
+ATTEMPTS = 3
+
+
+def _kill_at(folder: Path, moment: str) -> tuple[set[Path], int]:
+    """Start the big load and SIGKILL it at `moment`: the table's files and version before."""
+    ready, _ = MOMENTS[moment]
     before_files = _table_files(folder)
     before_version = snapshot(folder).version
     ready.start = time.monotonic()
@@ -143,9 +149,22 @@ def test_sigkill_leaves_the_old_version_or_the_new_one(project, moment):
     finally:
         process.wait()
     assert process.returncode == -signal.SIGKILL
+    return before_files, before_version
+
+
+@pytest.mark.parametrize("moment", list(MOMENTS))
+def test_sigkill_leaves_the_old_version_or_the_new_one(pristine, project, moment):
+    folder, old, new = project
+    _, allowed = MOMENTS[moment]
+    for attempt in range(1, ATTEMPTS + 1):
+        before_files, before_version = _kill_at(folder, moment)
+        stored = _stored(folder)
+        if moment != "after the first data file" or stored != new or attempt == ATTEMPTS:
+            break
+        shutil.rmtree(folder)  # too late: the project as it was, and again
+        shutil.copytree(pristine[0], folder)
 
     state = snapshot(folder)
-    stored = _stored(folder)
     outcome = "old" if stored == old else "new" if stored == new else "corrupt"
     assert outcome in allowed
     assert state.version == before_version + (outcome == "new")
