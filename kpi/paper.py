@@ -969,6 +969,17 @@ def change_worth(result: KpiResult, verdict: Verdict | None) -> str:
     return "within normal variation" if significant is False else "not tested for significance"
 
 
+def change_from(result: KpiResult, usual: Window | None) -> str:
+    """A KPI's change as a brief sentence and a figure's caption give it: 'up 0.8% from
+    26,405', the comparison's window named where it is not the paper's `usual` one."""
+    before = result.comparison
+    assert before is not None, "a change is from a comparison"
+    then = "" if before.window == usual else f" {_in(before.window)}"
+    change = change_words(result).replace("an increase of", "up").replace(
+        "a decrease of", "down")
+    return f"{change} from {kpi_value(before.value, result.kpi)}{then}"
+
+
 def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index: int,
                     verdict: Verdict | None = None, plan: str = "the plan",
                     usual: tuple[Window | None, Window | None] = (None, None)) -> Inlines:
@@ -998,13 +1009,10 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
                       f"{render.number(current.denominator, Unit.COUNT)})")
         head = inlines(f"{value}{counts}")
     when = "" if current.window == usual[0] else f" {_in(current.window)}"
-    then = "" if before.window == usual[1] else f" {_in(before.window)}"
-    change = change_words(result).replace("an increase of", "up").replace(
-        "a decrease of", "down")
     worth = change_worth(result, verdict)
     if significant is None and variation is not None and variation.verdict == stats.COMMON_CAUSE:
         worth += f"; {common_cause_words(verdict, brief=True)}"
-    text = inlines(head, f"{when}, {change} from {kpi_value(before.value, kpi)}{then}: {worth}")
+    text = inlines(head, f"{when}, {change_from(result, usual[1])}: {worth}")
     if variation is not None and variation.verdict == stats.COMMON_CAUSE:
         if significant and not kpi.provisional_months:
             moved = "fell" if _size(result) < 0 else "rose"
@@ -1817,14 +1825,9 @@ class _Builder:
         if result is None or result.current is None or result.current.value is None \
                 or result.change is None or result.comparison is None:
             return ""
-        kpi = result.kpi
-        usual = self._usual(kpi)
+        usual = self._usual(result.kpi)
         when = "" if result.current.window == usual[0] else f"{_in(result.current.window)}, "
-        then = "" if result.comparison.window == usual[1] else \
-            f" {_in(result.comparison.window)}"
-        change = change_words(result).replace("an increase of", "up").replace(
-            "a decrease of", "down")
-        return (f"{when}{change} from {kpi_value(result.comparison.value, kpi)}{then}: "
+        return (f"{when}{change_from(result, usual[1])}: "
                 f"{change_worth(result, self.verdicts.get(kpi_id))}")
 
     def _months_finding(self, kpi_id: str) -> str:
