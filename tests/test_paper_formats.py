@@ -514,6 +514,29 @@ def _program(*names: str) -> str:
     pytest.skip(f"{' or '.join(names)} is not installed here (.ci/run installs it with apt-get)")
 
 
+def _chromium_pdf(html: Path, pdf: Path, profile: Path) -> None:
+    """`html` printed to `pdf` by headless Chromium, with a profile folder of its own."""
+    chromium = _program("chromium", "chromium-browser", "google-chrome")
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+                    "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
+                    html.as_uri()], check=True, capture_output=True, timeout=240)
+
+
+def _libreoffice_pdf(docx: Path, folder: Path) -> Path:
+    """`docx` converted to PDF by headless LibreOffice into `folder`, with a profile there."""
+    office = _program("soffice", "libreoffice")
+    result = subprocess.run([office, "--headless", "--norestore",
+                             f"-env:UserInstallation={(folder / 'lo').as_uri()}",
+                             "--convert-to", "pdf", "--outdir", str(folder),
+                             str(docx)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    pdf = folder / f"{docx.stem}.pdf"
+    assert pdf.is_file(), result.stdout + result.stderr
+    return pdf
+
+
 def _pdf_words(pdf: Path) -> tuple[str, list[tuple[float, float, float]], float, str]:
     """The PDF's text, each word's (xMin, xMax, page width), the page width and the words'
     boxes as pdftotext -bbox gives them."""
@@ -636,13 +659,8 @@ def _check_typography(text: str, vocabulary: set[str]) -> None:
 
 
 def test_html_paper_prints_to_a4_in_chromium(sample, tmp_path):
-    chromium = _program("chromium", "chromium-browser", "google-chrome")
     pdf = tmp_path / "board.pdf"
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}",
-                    "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
-                    sample["html"].as_uri()], check=True, capture_output=True, timeout=240)
+    _chromium_pdf(sample["html"], pdf, tmp_path / "p")
     info = subprocess.run([_program("pdfinfo"), str(pdf)], check=True, capture_output=True,
                           text=True).stdout
     assert re.search(r"Page size:\s+59[45]\.\d+ x 841\.\d+ pts \(A4\)", info), info
@@ -657,6 +675,7 @@ const wide = [...document.querySelectorAll('table')].filter(
 document.body.setAttribute('data-wide-tables', String(wide));
 document.body.setAttribute('data-tables', String(document.querySelectorAll('table').length));
 </script></body>"""), encoding="utf-8")
+    chromium = _program("chromium", "chromium-browser", "google-chrome")
     dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
                           "--disable-background-networking", "--disable-component-update",
                           "--disable-sync", "--no-first-run",
@@ -668,14 +687,7 @@ document.body.setAttribute('data-tables', String(document.querySelectorAll('tabl
 
 
 def test_docx_paper_converts_to_pdf_in_libreoffice(sample, tmp_path):
-    office = _program("soffice", "libreoffice")
-    result = subprocess.run([office, "--headless", "--norestore",
-                             f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
-                             "--convert-to", "pdf", "--outdir", str(tmp_path),
-                             str(sample["docx"])], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    pdf = tmp_path / "board.pdf"
-    assert pdf.is_file(), result.stdout + result.stderr
+    pdf = _libreoffice_pdf(sample["docx"], tmp_path)
     _check_pdf(pdf, sample["markdown"], _docx_words(sample["docx"]))
 
 
@@ -764,20 +776,9 @@ def test_a_front_page_with_more_exceptions_still_fits_two_pages(tmp_path, cli, t
     assert more if targets == 14 else not more
     if targets == 6:
         return  # printed, the fuller front page is the test
-    office = _program("soffice", "libreoffice")
-    result = subprocess.run([office, "--headless", "--norestore",
-                             f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
-                             "--convert-to", "pdf", "--outdir", str(tmp_path),
-                             str(paths["docx"])], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    _front_page_holds(tmp_path / "board.pdf", paths["markdown"])
-    chromium = _program("chromium", "chromium-browser", "google-chrome")
+    _front_page_holds(_libreoffice_pdf(paths["docx"], tmp_path), paths["markdown"])
     pdf = tmp_path / "board-html.pdf"
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}",
-                    "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
-                    paths["html"].as_uri()], check=True, capture_output=True, timeout=240)
+    _chromium_pdf(paths["html"], pdf, tmp_path / "p")
     _front_page_holds(pdf, paths["markdown"])
 
 
