@@ -105,6 +105,9 @@ def _good(i: int, dataset: str = "rows") -> dict[str, str]:
             "age": ("18-24", "under 10", "over 65")[i % 3]}
 
 
+READERS = ("csv", "quoted", "parquet", "xlsx")
+
+
 @dataclass(frozen=True)
 class Rule:
     """A check, the column its bad value sits in, the value and what the message says."""
@@ -113,7 +116,7 @@ class Rule:
     column: str
     value: str
     says: str
-    readers: tuple[str, ...] = ("csv", "quoted", "parquet", "xlsx")
+    readers: tuple[str, ...] = READERS
     dataset: str = "rows"
 
 
@@ -154,8 +157,6 @@ RULES = [
 ]
 
 DATASETS = ("rows", "quarters")
-
-READERS = ("csv", "quoted", "parquet", "xlsx")
 
 
 def _write(rows: list[dict[str, str]], path: Path, reader: str) -> None:
