@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from kpi.catalogue import Better, Kind, KpiDef, RateTest, Unit
+from kpi.periods import Month
 from kpi.rounding import change_percent, fixed, rounded
 
 if TYPE_CHECKING:
@@ -734,11 +735,10 @@ def _segment(months: list[str], values: list[float | None], better: Better,
             return without(f"no limits: the baseline {baseline[0]} to {baseline[1]} runs past "
                            f"{months[-1]}, where the limits are recalculated or the series ends")
         if baseline[0] < months[0]:  # the months named start before the first value
-            before, month = [], baseline[0]
-            while month < months[0] and month <= baseline[1]:
-                before.append(month)
-                year, number = int(month[:4]), int(month[5:])
-                month = f"{year + number // 12}-{number % 12 + 1:02d}"
+            before, month = [], Month.parse(baseline[0])
+            while str(month) < months[0] and str(month) <= baseline[1]:
+                before.append(str(month))
+                month += 1
             return without(f"no limits: the baseline ({baseline[0]} to {baseline[1]}) has no "
                            "value for " + ", ".join(before), baseline)
         base_idx = [i for i, m in enumerate(months) if baseline[0] <= m <= baseline[1]]
