@@ -296,10 +296,15 @@ class KpiDef:
     numerator_within_denominator: bool | None = None
     # A rate of two KPIs: the test its change gets (`rate_test`); None for other KPIs.
     rate_test: RateTest | None = None
-    # A rate of one dataset's rows whose numerator is a column declared `bool` and which has
-    # no denominator: each row is 0 or 1 of 1, so no row can break the rule of the proportions'
-    # test and the engine need not check its rows (`flag_share`).
+    # A rate of one dataset's rows whose numerator is a condition (a column declared `bool`,
+    # or any true/false expression) and which has no denominator: each row is 0 or 1 of 1, so
+    # no row can break the rule of the proportions' test and the engine need not check its
+    # rows (`flag_share`).
     flag_share: bool = False
+    # A rate of two KPIs tested as two proportions because the catalogue declares it
+    # (`numerator_within_denominator = true`) where kpi cannot prove it (`provably_within`):
+    # it has no rows in common to check, so the test rests on the declaration, and says so.
+    within_on_trust: bool = False
 
     @property
     def is_snapshot(self) -> bool:
@@ -374,14 +379,6 @@ def provably_within(num: KpiDef, den: KpiDef) -> bool:
     return (rows(num) and rows(den) and num.dataset is not None
             and num.dataset == den.dataset and num.lag == den.lag
             and _narrower(num.filter, den.filter))
-
-
-def is_flag(dataset: DatasetSpec, expression: str) -> bool:
-    """Whether an expression is just the name of a column the dataset declares `bool` (and no
-    derived column of that name): its every row is true, false or blank."""
-    name = expression.strip()
-    return (any(c.name == name and c.type == ColumnType.BOOL for c in dataset.columns)
-            and not any(d.name == name for d in dataset.derived))
 
 
 def rate_test(declared: bool | None, num: KpiDef, den: KpiDef) -> RateTest:
@@ -1488,7 +1485,8 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
             resolved[kpi.id] = replace(
                 kpi, numerator_within_denominator=bool(declared) or (
                     declared is None and provably_within(num, den)),
-                rate_test=rate_test(declared, num, den))
+                rate_test=rate_test(declared, num, den),
+                within_on_trust=bool(declared) and not provably_within(num, den))
         for ref in kpi.components:
             if ref not in known:
                 problems.add(f"KPI '{kpi.id}'", "components", f"'{ref}' is not a KPI",
@@ -1555,6 +1553,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             bad("numerator", "is required for a rate (or give numerator_kpi and denominator_kpi)")
 
     value_is_duration = False
+    numerator_type = None
     if dataset is not None:
         for key in ("filter", "value", "numerator", "denominator"):
             if key in item:
@@ -1563,6 +1562,8 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
                 if message:
                     bad(key, message)
                 value_is_duration |= key == "value" and dtype == "duration"
+                if key == "numerator":
+                    numerator_type = dtype
         for col in item.get("breakdowns", []):
             kind_of = column_type(dataset, col)
             if not dataset.has_column(col):
@@ -1640,10 +1641,12 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
     if (flags["target_illustrative"] or texts["target_source"]) and "target" not in item:
         bad("target_source" if texts["target_source"] else "target_illustrative",
             "describes a target, and the KPI has none")
-    numerator = item.get("numerator")
+    # A condition (a bool column, or any true/false expression: `offence = 'theft'`, `NOT
+    # flag`) counts 0 or 1 of each row, a blank as 0: with no denominator, nested by
+    # construction (docs/statistics.md, "Which test a rate gets").
     flag_share = (kind in (Kind.RATE, Kind.SNAPSHOT) and dataset is not None and not derived
                   and item.get("denominator") is None and within is not False
-                  and isinstance(numerator, str) and is_flag(dataset, numerator))
+                  and numerator_type == "bool")
     quotes = item.get("quotes", [])
     if not isinstance(quotes, list) or not all(isinstance(q, str) for q in quotes):
         bad("quotes", "must be a list of KPI ids")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from kpi.catalogue import Better, Kind, KpiDef, RateTest, Unit
@@ -298,6 +298,14 @@ def rate_rule(kpi: KpiDef, windows: Sequence[Measured]) -> tuple[RateTest, str]:
                            "and not a count of events either")
 
 
+# A rate of two KPIs tested as two proportions on the catalogue's declaration alone: its
+# numerator and denominator are two KPIs' totals, with no rows in common to check the
+# declaration against (a rate of one dataset's rows is checked row by row), so the test says
+# what it rests on (`kpi show`'s test note, docs/statistics.md).
+ON_TRUST = ("two proportions because the catalogue declares numerator_within_denominator = "
+            "true; a rate of two KPIs has no rows kpi can check that against")
+
+
 def rate_significance(kpi: KpiDef, current: Measured, comparison: Measured) -> Significance:
     """A percentage of cases, current window against comparison (or one part against the
     rest), by the test `rate_rule` chooses: two proportions, the numerator's events per its
@@ -305,7 +313,11 @@ def rate_significance(kpi: KpiDef, current: Measured, comparison: Measured) -> S
     test, reason = rate_rule(kpi, (current, comparison))
     if test == RateTest.PROPORTIONS:
         whole = _wholes(current, comparison)
-        return not_tested(NOT_WHOLE) if whole is None else proportion_test(*whole)
+        if whole is None:
+            return not_tested(NOT_WHOLE)
+        tested = proportion_test(*whole)
+        return replace(tested, note=f"{tested.note}; {ON_TRUST}") if kpi.within_on_trust \
+            else tested
     if test == RateTest.PER_DENOMINATOR:
         x1, x2 = _whole(current.numerator), _whole(comparison.numerator)
         e1, e2 = current.denominator, comparison.denominator

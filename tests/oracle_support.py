@@ -121,6 +121,8 @@ class Kpi:
     multiplier: float = 1.0
     decimals: int | None = None
     variant: bool = False
+    # a rate's `numerator_within_denominator`, written out (drawn by draw_variants only)
+    within: bool | None = None
     # drawn by the process-chart oracle only (tests/test_spc_oracle.py): the months the
     # limits come from (first, last) and the months they are recalculated from
     spc_baseline: tuple[str, str] | None = None
@@ -218,6 +220,8 @@ class ProjectSpec:
                 lines += ['weights = "weights.csv"', 'weight_key = "offence"']
             if k.provisional_months:
                 lines.append(f"provisional_months = {k.provisional_months}")
+            if k.within is not None:
+                lines.append(f"numerator_within_denominator = {str(k.within).lower()}")
             if k.multiplier != 1.0:
                 lines.append(f"multiplier = {k.multiplier}")
             if k.decimals is not None:
@@ -386,8 +390,16 @@ def staff_rows(rnd: random.Random, months: list[int]) -> list[dict]:
             for m in months for _ in range(rnd.randint(2, 6))]
 
 
-def q_rows(rnd: random.Random, quarters: list[int], force: str) -> list[dict]:
-    return [{"month": m, "force": force, "n": rnd.randint(0, 20)} for m in quarters]
+def q_rows(rnd: random.Random, quarters: list[int], force: str, *,
+           varied: bool = False) -> list[dict]:
+    """A quarterly extract: one row a quarter, or (`varied`) one to three, now and then a
+    quarter of nine, so a quarter's rows stand out from the quarters around it (a data-quality
+    note) as a month's do."""
+    def many() -> int:
+        return (9 if rnd.random() < 0.1 else rnd.randint(1, 3)) if varied else 1
+
+    return [{"month": m, "force": force, "n": rnd.randint(0, 20)} for m in quarters
+            for _ in range(many())]
 
 
 def write_csv(path: Path, dataset: str, rows: list[dict], spec: ProjectSpec, *,
@@ -827,9 +839,63 @@ def rows_not_nested(oracle: Oracle, k: Kpi, windows: list[tuple[int, int]]) -> t
     return int(got[0]), int(got[1])
 
 
+def _narrows(num: str | None, den: str | None) -> bool:
+    """Whether a numerator KPI's filter is its denominator's (or the denominator has none)
+    followed by `AND` more conditions with no `OR` (docs/statistics.md, "A rate of two
+    KPIs")."""
+    if den is None:
+        return True
+    if num is None or not num.startswith(den + " AND "):
+        return False
+    return " OR " not in num.upper() and " OR " not in den.upper()
+
+
+def _rows_counted(x: Kpi) -> bool:
+    return x.kind == "count" and x.value is None and x.multiplier == 1.0
+
+
+def proven_within(oracle: Oracle, k: Kpi) -> bool:
+    """Whether kpi can prove a rate of two KPIs nested from the catalogue alone: both count
+    rows (no `value` or `multiplier`) of one dataset at one lag, the numerator's filter
+    narrowing the denominator's."""
+    kpis = {x.id: x for x in oracle.model.spec.kpis}
+    num, den = (kpis[i] for i in k.parts or ())
+    return (_rows_counted(num) and _rows_counted(den) and num.dataset == den.dataset
+            and num.lag == den.lag and _narrows(num.filter, den.filter))
+
+
+def rate_test_expected(oracle: Oracle, k: Kpi, not_nested: tuple[int, int] = (0, 0)
+                       ) -> str | None:
+    """The test docs/statistics.md ("Which test a rate gets", "A rate of two KPIs") gives a
+    percentage of cases, stated again from the catalogue's words: "proportions", "per
+    denominator" (two Poisson counts, the denominators their exposures) or None (not tested).
+    A within share is nested by construction. A rate of two KPIs is two proportions where
+    `numerator_within_denominator = true` or kpi proves it (both `count`s of rows of one
+    dataset at one lag, the numerator's filter narrowing the denominator's); else per
+    denominator where the numerator is a `count` of rows and the denominator a count or sum.
+    A rate of one dataset's rows is two proportions where no row is outside (`not_nested`)
+    and the key is not false; not tested where the key is true and a row contradicts it;
+    per denominator where every numerator is a count."""
+    if k.kind == "within":
+        return "proportions"
+    if k.parts:
+        kpis = {x.id: x for x in oracle.model.spec.kpis}
+        num, den = (kpis[i] for i in k.parts)
+        if k.within or (k.within is None and proven_within(oracle, k)):
+            return "proportions"
+        return "per denominator" if _rows_counted(num) and den.kind in ("count", "sum") \
+            else None
+    outside, uncounted = not_nested
+    if not outside and k.within is not False:
+        return "proportions"
+    if k.within:
+        return None
+    return "per denominator" if not uncounted else None
+
+
 def expected_significance(k: Kpi, current: tuple[int, int], comparison: tuple[int, int],
-                          months: tuple[int, int], not_nested: tuple[int, int] = (0, 0)
-                          ) -> tuple[float, bool] | None:
+                          months: tuple[int, int], not_nested: tuple[int, int] = (0, 0),
+                          test: str | None = "rows") -> tuple[float, bool] | None:
     """The p-value and verdict SPEC's test gives (None where no test applies): a count's
     events n1 over t1 months against n2 over t2, conditioned on n1 + n2 (n1 is
     Binomial(n1 + n2, t1 / (t1 + t2)) when the rates are equal; two-sided, twice the smaller
@@ -838,7 +904,9 @@ def expected_significance(k: Kpi, current: tuple[int, int], comparison: tuple[in
     row of the two windows has a numerator outside 0 to its denominator (`not_nested`, from
     `rows_not_nested`: rows outside, rows whose numerator is not a count); else, where every
     numerator is a count, x1 events per n1 against x2 per n2, the counts' test with the
-    denominators as exposures; else none."""
+    denominators as exposures; else none. `test` ("proportions", "per denominator" or None,
+    from `rate_test_expected`) decides a rate's test instead, where given; two proportions
+    need each numerator from 0 to its denominator."""
     from scipy import stats as sp
 
     def poisson(n1: int, t1: float, n2: int, t2: float) -> tuple[float, bool]:
@@ -855,9 +923,16 @@ def expected_significance(k: Kpi, current: tuple[int, int], comparison: tuple[in
     (x1, n1), (x2, n2) = current, comparison
     if n1 == 0 or n2 == 0:
         return None
-    outside, uncounted = not_nested
-    if outside:
-        return poisson(x1, n1, x2, n2) if not uncounted else None
+    if test == "rows":  # the rule for a rate of one dataset's rows, undeclared
+        outside, uncounted = not_nested
+        test = ("proportions" if not outside else
+                "per denominator" if not uncounted else None)
+    if test is None:
+        return None
+    if test == "per denominator":
+        return poisson(x1, n1, x2, n2)
+    if not (0 <= x1 <= n1 and 0 <= x2 <= n2):
+        return None  # "the numerator is not a part of the denominator"
     pooled = (x1 + x2) / (n1 + n2)
     spread = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
     if spread == 0:
@@ -923,6 +998,20 @@ def draw_variants(rnd: random.Random, spec: ProjectSpec) -> None:
             k.multiplier = rnd.choice([0.5, 1000])
         k.id += "_" + k.kind
         spec.kpis.append(k)
+    # `numerator_within_denominator` written out (docs/catalogue.md): on a rate of one
+    # dataset's rows, true or false; on a rate of two KPIs kpi can prove nested, true (false
+    # is refused there); and now and then a rate of two KPIs kpi cannot prove nested (victims'
+    # incidents per theft), without the key, or declared either way
+    for k in spec.kpis:
+        if k.kind == "rate" and rnd.random() < 0.3:
+            k.within = True if k.parts else rnd.choice([True, False])
+    if rnd.random() < 0.25:
+        lag = rnd.choice([0, 1])
+        num = Kpi("w_num", "count", "inc", filter="victims >= 2", lag=lag)
+        den = Kpi("w_den", "count", "inc", filter="offence = 'theft'", lag=lag)
+        spec.kpis += [num, den, Kpi("w_rate", "rate", "inc", parts=(num.id, den.id), lag=lag,
+                                    better="higher",
+                                    within=rnd.choice([None, True, False]), variant=True)]
     for k in spec.kpis:
         if not k.parts and rnd.random() < 0.2:
             k.decimals = rnd.randint(0, 3)

@@ -209,6 +209,18 @@ def test_a_declared_numerator_within_its_denominator_is_two_proportions(tmp_path
     assert got["declared"]["significance"]["p_value"] == pytest.approx(
         _proportions_p(240, 1200, 360, 1200), rel=1e-9)
     assert got["offences_per_100_calls"]["significance"]["test"] == "poisson_exact"
+    # a rate of two KPIs has no rows to check the declaration against: `kpi show` says what
+    # the test rests on, where a proven one (urgent calls of all calls) needs no such word
+    trust = ("two proportions because the catalogue declares numerator_within_denominator "
+             "= true; a rate of two KPIs has no rows kpi can check that against")
+    for kpi_id, note in (("declared", trust), ("urgent_share", "")):
+        shown = cli(["--project", root, "show", kpi_id, "--period", "2025-09", "--vs", "yoy",
+                     "--format", "json"])
+        assert shown.exit_code == 0, shown.stderr
+        said = json.loads(shown.stdout)["signal"]["note"]
+        assert said.endswith(f"; {trust}") if note else trust not in said, said
+        text_ = cli(["--project", root, "show", kpi_id, "--period", "2025-09", "--vs", "yoy"])
+        assert ("has no rows kpi can check" in " ".join(text_.stdout.split())) == bool(note)
 
 
 def test_a_rate_of_a_mean_is_not_tested_with_a_plain_reason(tmp_path, cli):
@@ -394,14 +406,17 @@ def _reports_project(tmp_path, cli, odd: list[str], extra: str = ""):
     ('flag = "bool"', " flag ", None, "", True),
     ('flag = "bool"', "flag", "reports", "", False),  # 1 of a row's reports: rows decide
     ('flag = "int"', "flag", None, "", False),  # an int can be 2 of 1
-    ('flag = "bool"', "NOT flag", None, "", False),  # not just the column: rows decide
+    # any condition is 0 or 1 of each row, a blank 0: it was checked row by row
+    ('flag = "bool"', "NOT flag", None, "", True),
+    ('flag = "bool"', "reports >= 5 AND area = 'North'", None, "", True),
+    ('flag = "bool"', "CASE WHEN flag THEN 1 ELSE 0 END", None, "", False),  # a number
     ('flag = "bool"', "flag", None, "numerator_within_denominator = false\n", False),
 ])
 def test_a_share_of_rows_flagged_needs_no_row_check(tmp_path, columns, numerator, denominator,
                                                     extra, flag):
-    """A rate whose numerator is a column declared bool and which has no denominator is 0 or
-    1 of 1 in every row (a blank reads 0), so the engine does not check its rows; anything
-    else is checked row by row."""
+    """A rate whose numerator is a condition (a column declared bool, or any true/false
+    expression) and which has no denominator is 0 or 1 of 1 in every row (a blank reads 0),
+    so the engine does not check its rows; anything else is checked row by row."""
     den = "" if denominator is None else f'denominator = "{denominator}"\n'
     defs = (REPORTS_TOML.split("[[kpis]]")[0].replace('positive = "float"', columns)
             + '[[kpis]]\nid = "share"\ntitle = "S"\npriority = "p"\nkind = "rate"\n'
