@@ -123,6 +123,10 @@ class Kpi:
     variant: bool = False
     # a rate's `numerator_within_denominator`, written out (drawn by draw_variants only)
     within: bool | None = None
+    # `hidden` (kept out of tables and paragraphs) and `quotes` (the KPIs whose figures the
+    # paper quotes in this KPI's paragraph): drawn by draw_variants only
+    hidden: bool = False
+    quotes: tuple[str, ...] = ()
     # drawn by the process-chart oracle only (tests/test_spc_oracle.py): the months the
     # limits come from (first, last) and the months they are recalculated from
     spc_baseline: tuple[str, str] | None = None
@@ -164,6 +168,9 @@ class ProjectSpec:
     checks: list[Reconciliation] = field(default_factory=list)  # drawn by draw_checks only
     # [datasets.inc.derived] (drawn by draw_variants only): name -> SQL expression
     derived: dict[str, str] = field(default_factory=dict)
+    # the weights file's keys in another case (`Theft`, `BURGLARY`), which weigh the rows of
+    # `theft` and `burglary` (docs/guarantees.md, Identity): drawn by draw_variants only
+    weights_case: str | None = None
 
     def toml(self) -> str:
         date_col = "at" if self.datetime_dates else "day"
@@ -222,6 +229,10 @@ class ProjectSpec:
                 lines.append(f"provisional_months = {k.provisional_months}")
             if k.within is not None:
                 lines.append(f"numerator_within_denominator = {str(k.within).lower()}")
+            if k.hidden:
+                lines.append("hidden = true")
+            if k.quotes:
+                lines.append("quotes = [" + ", ".join(f'"{q}"' for q in k.quotes) + "]")
             if k.multiplier != 1.0:
                 lines.append(f"multiplier = {k.multiplier}")
             if k.decimals is not None:
@@ -245,7 +256,8 @@ class ProjectSpec:
         (folder / "kpi.toml").write_text(self.toml(), encoding="utf-8")
         weights = "offence,weight\n"
         if self.defect != "empty_weights":
-            weights += "".join(f"{k},{v}\n" for k, v in WEIGHTS.items())
+            case = {None: str, "title": str.title, "upper": str.upper}[self.weights_case]
+            weights += "".join(f"{case(k)},{v}\n" for k, v in WEIGHTS.items())
         (folder / "weights.csv").write_text(weights, encoding="utf-8")
 
 
@@ -1005,6 +1017,20 @@ def draw_variants(rnd: random.Random, spec: ProjectSpec) -> None:
     for k in spec.kpis:
         if k.kind == "rate" and rnd.random() < 0.3:
             k.within = True if k.parts else rnd.choice([True, False])
+    spec.weights_case = rnd.choice([None, None, "title", "upper"])
+    if rnd.random() < 0.3:
+        # a hidden KPI (and now and then a shown one) whose figure another KPI's paragraph
+        # quotes (docs/board-paper.md, "Quoted figures")
+        hidden = Kpi("h_quoted", rnd.choice(["count", "sum"]), "inc",
+                     filter=rnd.choice(INC_FILTERS), lag=rnd.choice([0, 0, 1]), hidden=True)
+        if hidden.kind == "sum":
+            hidden.value = "victims"
+        quoting = rnd.choice([k for k in spec.kpis if not k.parts])
+        others = [k.id for k in spec.kpis if k is not quoting and k.kind in ("count", "sum")
+                  and not k.parts and k.multiplier == 1.0]
+        quoting.quotes = (hidden.id,) + tuple(
+            rnd.sample(others, 1 if others and rnd.random() < 0.3 else 0))
+        spec.kpis.append(hidden)
     if rnd.random() < 0.25:
         lag = rnd.choice([0, 1])
         num = Kpi("w_num", "count", "inc", filter="victims >= 2", lag=lag)
