@@ -982,6 +982,15 @@ def draw_variants(rnd: random.Random, spec: ProjectSpec) -> None:
     `multiplier`; derived columns (`[datasets.inc.derived]`) in filters and values; and
     `decimals` on some KPIs. Their significance is worked out as every KPI's is
     (`significance_counts`, `expected_significance`)."""
+    def narrow(i: str, kind: str) -> Kpi:
+        k = Kpi(i, kind, "inc", filter="lpa = 'Dudley' AND victims >= 3", better="higher")
+        if kind == "rate":
+            k.numerator = "offence = 'theft'"
+        else:
+            k.value = "minutes"
+            k.threshold = 15.5 if kind == "within" else None
+        return k
+
     makers = [
         lambda i: Kpi(i, "count", "inc", value=rnd.choice(["victims >= 2", "victims"]),
                       filter=rnd.choice(INC_FILTERS)),
@@ -993,6 +1002,9 @@ def draw_variants(rnd: random.Random, spec: ProjectSpec) -> None:
         lambda i: Kpi(i, "per_1000", "inc", value="victims", filter=rnd.choice(INC_FILTERS)),
         lambda i: Kpi(i, "sum", "inc", value="victims", multiplier=rnd.choice([0.5, 1000])),
         lambda i: Kpi(i, "mean", "inc", value="minutes", multiplier=rnd.choice([0.5, 60])),
+        # a filter so narrow that many months select no row: a month (or a window) with a
+        # zero denominator has no value, never 0
+        lambda i: narrow(i, rnd.choice(["rate", "mean", "within", "median"])),
     ]
     if rnd.random() < 0.4:
         spec.derived = dict(DERIVED)

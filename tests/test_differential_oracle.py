@@ -863,10 +863,13 @@ class OracleMachine(RuleBasedStateMachine):
             span = (parse(first), parse(last or first))
             m = span[1]
             quarterly = self.oracle.dataset_of(k) == "q"
-            if point["value"] is not None and not (quarterly and "quarter_trend" in self.avoid):
+            # a month with no value too (no rows, a zero denominator): the model has none
+            if not (quarterly and "quarter_trend" in self.avoid):
                 self._check_value("show trend", k, f"month {point['month']}", point["value"],
                                   span, None)
-            if point.get("rolling_12") is not None and not k.snapshot:
+                STATS["show: trend months checked" + (" (no value)" if point["value"] is None
+                                                      else "")] += 1
+            if "rolling_12" in point and not k.snapshot:
                 self._check_value("show trend", k, f"rolling 12 to {point['month']}",
                                   point["rolling_12"], (m - 11, m), None)
         cur = doc["kpi"].get("current")

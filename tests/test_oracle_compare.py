@@ -666,8 +666,9 @@ def check_paper(p: Project, period: int, vs: str, full: bool) -> None:
                               f"seed {p.seed}: export --full --period {text(period)} --vs {vs}")
 
 
-RANKING = re.compile(r"By (\S+), the (percentage change|change in percentage points|change), "
-                     r"best first: (.*?\))\.(?: |\n|$)")
+# every part on a base below 50: "By offence, on a base below 50, as numbers: assault (−9)."
+RANKING = re.compile(r"By (\S+), (?:the (percentage change|change in percentage points|change), "
+                     r"best first: |(?=on a base below 50, as numbers: ))(.*?\))\.(?: |\n|$)")
 HIGHEST = re.compile(r"By (\S+), the highest figures .*? were (.*?\))\.(?: |\n|$)")
 # a true/false column's parts read 'true' and 'false', as DuckDB casts them
 LABELS = {"lpa": "LPA", "offence": "offence", "role": "role", "place": "place",
@@ -757,7 +758,8 @@ def check_ranking(p: Project, k: Kpi, by: str, cur, cmp_, section: str, standout
     measure, body = found[0].group(2), found[0].group(3)
     key = "points" if k.unit == "percent" else "absolute" if k.unit == "ratio" else "percent"
     assert measure == {"points": "change in percentage points", "absolute": "change",
-                       "percent": "percentage change"}[key], (where, k.id, measure)
+                       "percent": "percentage change"}[key] or (
+        measure is None and body.startswith("on a base below 50")), (where, k.id, measure)
     ranked, _, small_text = body.partition("; on a base below 50, as numbers: ")
     if body.startswith("on a base below 50"):
         ranked, small_text = "", body.removeprefix("on a base below 50, as numbers: ")
