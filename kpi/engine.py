@@ -916,22 +916,33 @@ def _quality_of(project: Project, results: Iterable[KpiResult],
                 if first <= m <= str(window.end)}
         looked = looked_at[(dataset_id, window)]
         inside = [str(m) for m in window.months() if str(m) in looked]
+        step = project.datasets[dataset_id].months_per_row
         for column in [c for c in columns if c != "month" and inside
                        and c in looked[inside[0]]] + [None]:
             key = (dataset_id, window, column)
             if key not in found:
-                found[key] = (_row_flags(looked, inside, limits) if column is None else
-                              _column_flags(looked, column, inside, window, limits))
+                found[key] = (_row_flags(looked, inside, limits, step) if column is None else
+                              _column_flags(looked, column, inside, window, limits, step))
             for note in found[key]:
                 if note not in notes:
                     notes.append(note)
     return {kpi_id: tuple(notes) for kpi_id, notes in out.items() if notes}
 
 
+def _spans(step: int) -> tuple[Callable[[str], str], str]:
+    """How a note names a stored month, and what it calls the months around it: a quarterly
+    dataset's row stands for its quarter, stored at the quarter's first month, so a quarter
+    is named by its months ('2025-04..2025-06') among the quarters around it."""
+    if step == 1:
+        return str, "months"
+    return (lambda month: f"{month}..{Month.parse(month) + (step - 1)}"), "quarters"
+
+
 def _column_flags(months: dict[str, dict[str, int]], column: str, inside: list[str],
-                  window: Window, limits: Any) -> list[str]:
+                  window: Window, limits: Any, step: int = 1) -> list[str]:
     """The notes on one column over one window (`inside`: its months read), from each
     month's counts."""
+    named, around = _spans(step)
     notes = []
     shares = {m: got[column] / got["__rows"] for m, got in months.items()}
     blanks = sum(months[m][column] for m in inside)
@@ -941,16 +952,18 @@ def _column_flags(months: dict[str, dict[str, int]], column: str, inside: list[s
         share = shares[month]
         if rest and share - _median(rest) >= limits.blank_jump:
             notes.append(f"column '{column}' is blank on {fixed(share * 100, 1)}% of the rows of "
-                         f"{month} (a median of {fixed(_median(rest) * 100, 1)}% in the months "
-                         "around it)")
+                         f"{named(month)} (a median of {fixed(_median(rest) * 100, 1)}% in the "
+                         f"{around} around it)")
     if rows and blanks / rows >= limits.mostly_blank:
         notes.append(f"column '{column}' is blank on {fixed(blanks / rows * 100, 1)}% of the "
                      f"rows in {window.label}")
     return notes
 
 
-def _row_flags(months: dict[str, dict[str, int]], inside: list[str], limits: Any) -> list[str]:
+def _row_flags(months: dict[str, dict[str, int]], inside: list[str], limits: Any,
+               step: int = 1) -> list[str]:
     """The notes on the rows of each month of a window (`inside`), against the months around."""
+    named, around = _spans(step)
     notes = []
     for month in inside:
         rest: list[float] = [got["__rows"] for m, got in months.items() if m != month]
@@ -958,8 +971,9 @@ def _row_flags(months: dict[str, dict[str, int]], inside: list[str], limits: Any
             continue
         usual, rows = _median(rest), months[month]["__rows"]
         if rows < limits.row_ratio * usual or rows * limits.row_ratio > usual:
-            notes.append(f"{month} holds {rows:,} rows, against a median of "
-                         f"{fixed(usual, 0, True)} in the months around it")
+            notes.append(f"{named(month)} holds {rows:,} row{'' if rows == 1 else 's'}, "
+                         f"against a median of {fixed(usual, 0, True)} in the {around} around "
+                         "it")
     return notes
 
 

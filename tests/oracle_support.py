@@ -1152,12 +1152,17 @@ def quality_expected(oracle: Oracle, k: Kpi, window: tuple[int, int], label: str
         if total and empty / total >= QUALITY["mostly_blank"]:
             notes.add(f"column 'minutes' is blank on {excel_text(empty / total * 100, 1)}% "
                       f"of the rows in {label}")
+    # a quarterly dataset's row is its quarter's (stored at its first month): named by its
+    # months, among the quarters around it
+    named = (lambda m: f"{text(m)}..{text(m + 2)}") if dataset == "q" else text
+    around = "quarters" if dataset == "q" else "months"
     for m in inside:
         rest = [n for other, n in rows.items() if other != m]
         if not rest:
             continue
         usual = _middle(rest)
         if rows[m] < QUALITY["row_ratio"] * usual or rows[m] * QUALITY["row_ratio"] > usual:
-            notes.add(f"{text(m)} holds {rows[m]:,} rows, against a median of "
-                      f"{excel_text(usual, 0, grouping=True)} in the months around it")
+            notes.add(f"{named(m)} holds {rows[m]:,} row{'' if rows[m] == 1 else 's'}, "
+                      f"against a median of {excel_text(usual, 0, grouping=True)} in the "
+                      f"{around} around it")
     return notes

@@ -633,6 +633,35 @@ def test_a_month_whose_column_goes_blank_or_whose_rows_jump_is_flagged(tmp_path,
     assert failed == {"quality_children", "quality_searches"}
 
 
+def test_a_quarter_whose_rows_jump_is_named_by_its_months_among_quarters(tmp_path, cli):
+    """A quarterly dataset stores each quarter at its first month: a note names the quarter
+    by its months and compares it with the quarters around it (it read "2024-10 holds 9
+    rows, against a median of 3 in the months around it", as if October alone), and one row
+    is "1 row"."""
+    root = tmp_path / "quarters"
+    root.mkdir()
+    (root / "kpi.toml").write_text(
+        '[project]\nname = "Q"\n\n[datasets.q]\n'
+        'date = { financial_year = "fy", quarter = "qtr" }\n[datasets.q.columns]\n'
+        'fy = "str"\nqtr = "int"\nn = "int"\n\n[[priorities]]\nid = "p"\ntitle = "P"\n\n'
+        '[[kpis]]\nid = "qn"\ntitle = "Quarterly"\npriority = "p"\nkind = "sum"\n'
+        'dataset = "q"\nvalue = "n"\nbetter = "neutral"\n', encoding="utf-8")
+    # 2022/23 Q1 to 2024/25 Q4, three rows a quarter; nine in 2024/25 Q3 (October to
+    # December 2024) and one in 2024/25 Q2
+    lines = ["fy,qtr,n"]
+    for year in ("2022/23", "2023/24", "2024/25"):
+        for quarter in (1, 2, 3, 4):
+            many = {("2024/25", 3): 9, ("2024/25", 2): 1}.get((year, quarter), 3)
+            lines += [f"{year},{quarter},5"] * many
+    (root / "q.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["--project", root, "ingest", "q", root / "q.csv"]).exit_code == 0
+    got = {k["id"]: k for k in _json(cli, root, "summary", "--period", "2025-03")["kpis"]}
+    assert got["qn"]["current"]["value"] == 5 * (3 + 1 + 9 + 3)
+    assert got["qn"]["quality"] == [
+        "2024-07..2024-09 holds 1 row, against a median of 3 in the quarters around it",
+        "2024-10..2024-12 holds 9 rows, against a median of 3 in the quarters around it"]
+
+
 def test_the_quality_thresholds_are_settable(tmp_path, cli):
     toml = QUALITY_TOML + "\n[quality]\nblank_jump = 1.0\nmostly_blank = 0.8\nrow_ratio = 0.2\n"
     root = _quality_project(tmp_path / "quality", cli, toml)
