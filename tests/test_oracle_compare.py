@@ -694,7 +694,16 @@ def check_highest(k: Kpi, by: str, parts: dict, section: str, ranked: list, stan
         return
     assert len(found) == 1, f"{where}: {k.id} by {by}: no list of the highest figures of " \
                             f"{sorted(parts)}: {section[:800]}"
-    names = [n for n, _ in re.findall(r"(?:^|, )(.+?) \(([^()]*)\)", found[0].group(2))]
+    items = re.findall(r"(?:^|, )(.+?) \(([^()]*)\)", found[0].group(2))
+    names = [n for n, _ in items]
+    for name, shown in items:
+        # each figure as printed, to the places it is printed to (a count whole, a share to
+        # one decimal with its %)
+        digits = shown.replace(",", "").removesuffix("%")
+        places = len(digits.partition(".")[2])
+        assert name in parts and excel_text(parts[name][0], places) == digits, (
+            f"{where}: {k.id} by {by}: {name} ({shown}), expected "
+            f"{parts.get(name, (None,))[0]}")
     # kpi sorts equal figures by the part, the rows with no value in the column last
     ordered = sorted(parts.items(), key=lambda item: (-item[1][0], item[0] == "not recorded",
                                                       item[0]))
