@@ -869,7 +869,10 @@ class OracleMachine(RuleBasedStateMachine):
                                   span, None)
                 STATS["show: trend months checked" + (" (no value)" if point["value"] is None
                                                       else "")] += 1
-            if "rolling_12" in point and not k.snapshot:
+            # a median's or percentile's year is not made of its months: kpi gives none
+            # (docs/python.md, "where the kind allows it")
+            if "rolling_12" in point and not k.snapshot and not (
+                    point["rolling_12"] is None and k.kind in ("median", "percentile")):
                 self._check_value("show trend", k, f"rolling 12 to {point['month']}",
                                   point["rolling_12"], (m - 11, m), None)
         cur = doc["kpi"].get("current")
