@@ -717,7 +717,7 @@ class OracleMachine(RuleBasedStateMachine):
         want = expected_significance(k, counts[0], counts[1], months, not_nested, test_)
         if declared:
             STATS[f"significance: rates {'of two KPIs' if k.parts else 'of rows'} "
-                  f"declared {k.within}, {test_}"] += 1
+                  f"declared {k.within}: {test_}"] += 1
         if want is not None and k.provisional_months:
             # Tested without the last months of each window, where every month kept holds
             # rows; else not tested, saying why.
