@@ -435,7 +435,7 @@ def value_words(value: float | None, of: Unit | KpiDef, label: str = "") -> str:
         return f"£{render.fixed(value / 1_000_000, 1, grouping=True)}m"
     text = render.number(value, of)
     if label and value is not None:
-        text = text.removesuffix(" days") + f" {label}"
+        text = render.counted(render.without_days(text), label)
     return text
 
 
