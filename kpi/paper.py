@@ -576,10 +576,9 @@ def change_words(result: KpiResult) -> str:
     if change.percent is None or render.shows_zero(change.percent):
         return f"{_direction(size)} of {absolute}"
     before = result.comparison.value if result.comparison is not None else None
-    small_base = kpi.unit == Unit.COUNT and before is not None and abs(before) < SMALL_BASE
-    if small_base:
+    if _small_base(kpi, before):
         return f"{_direction(size)} of {absolute}"
-    if kpi.unit == Unit.COUNT:
+    if _counted(kpi):
         return f"{_direction(size)} of {render.fixed(abs(change.percent), 1)}%"
     return f"{_direction(size)} of {absolute} ({render.fixed(abs(change.percent), 1)}%)"
 
@@ -1976,8 +1975,9 @@ class _Builder:
             "Where a source lags, a KPI reports the latest complete window its data covers "
             "and names that window; a window with missing months is never reported as if "
             f"complete. {self._precision()} Changes in rates are given in percentage "
-            f"points (pp), and changes on a base below {SMALL_BASE} as numbers rather than "
-            "percentages. A negative change carries a minus sign (\u2212).",
+            "points (pp), and changes of a count (of crimes, calls, people) on a base below "
+            f"{SMALL_BASE} as numbers rather than percentages. A negative change carries a "
+            "minus sign (\u2212).",
             "Improving, deteriorating and stable follow each KPI's declared better direction "
             "and stable band, a policy choice, and are said only of a change that is "
             "statistically significant: the tables, the sentences and each section's count "
@@ -2380,6 +2380,20 @@ def _countable(kpi: KpiDef) -> bool:
     return kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0
 
 
+def _counted(kpi: KpiDef) -> bool:
+    """A total of things counted (crimes, calls, people): a count, a sum or a headcount in
+    the count unit. An average, median or percentile in that unit (a mean of minutes typed as
+    numbers) is a level, not a number of things."""
+    return kpi.unit == Unit.COUNT and _total(kpi)
+
+
+def _small_base(kpi: KpiDef, before: float | None) -> bool:
+    """Whether a change of the KPI from `before` is given as a number rather than a
+    percentage: a count on a base below SMALL_BASE, where a percentage says little (+200.0% on
+    a base of 1). A level such as a mean has no such base: 2 minutes to 3 is a rise of 50%."""
+    return _counted(kpi) and before is not None and abs(before) < SMALL_BASE
+
+
 def _total(kpi: KpiDef) -> bool:
     """A total of rows or of their values (a count, sum, harm score or headcount), whose part
     with 0 in both windows is one the KPI's rows never reach; a rate, share, average or
@@ -2592,9 +2606,9 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
     # A percentage on a small base says little (+200.0% on a base of 1): those parts are
     # listed after the ranking with their change as a number.
     small = []
-    if key == "percent" and kpi.unit == Unit.COUNT:
-        small = [r for r in rows if r["comparison"] is not None
-                 and abs(r["comparison"]) < SMALL_BASE and r["absolute"] is not None]
+    if key == "percent":
+        small = [r for r in rows if _small_base(kpi, r["comparison"])
+                 and r["absolute"] is not None]
         known = [r for r in known if r not in small]
         unknown = [r for r in unknown if r not in small]
     sign = -1 if kpi.better == Better.HIGHER else 1
