@@ -36,3 +36,17 @@ def test_a_small_base_is_a_rule_for_counts_not_for_levels():
         "By area, the percentage change, best first: South (\u221225.0%), North (+50.0%).")
     count = _result(Kind.COUNT, 30, 30).kpi
     assert "on a base below 50, as numbers" in plain_text(_ranking(count, "area", rows))
+
+
+def test_the_commentary_boxes_are_named_as_what_they_are(cli):
+    """The help and messages of `kpi export docx` and `kpi commentary import` spoke of
+    "[commentary] places", a name from the code: a reader of the Word file sees boxes to type
+    in (content controls), and the help says so."""
+    import re
+
+    texts = [cli(["export", "docx", "--help"]).output,
+             cli(["commentary", "import", "--help"]).output]
+    for text in texts:
+        flat = " ".join(text.split())
+        assert "commentary box" in flat, flat
+        assert not re.search(r"\[commentary\] place|commentary place", flat), flat

@@ -77,7 +77,7 @@ ZWSP = "\u200b"
 TAG_PREFIX = "kpi-commentary:"
 # What an empty place said before its words were plain; still read back as empty.
 PLACEHOLDER = "[commentary]"
-PLACE_STYLE = "Commentary place"
+PLACE_STYLE = "Commentary box"
 RECORD_NS = "urn:kpi-paper:commentary:1"
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W = "{" + W_NS + "}"
