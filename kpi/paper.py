@@ -61,6 +61,9 @@ if TYPE_CHECKING:
 # A percentage change on a base this small says little; the report gives the absolute change
 # ("a reduction of 9" homicides), so the paper does too for counts below it.
 SMALL_BASE = 50
+# A KPI's figure whose window ends this many months or more before the period is named with
+# its window in the front page's list of the matrix rows' KPIs.
+OLD_FIGURE = 12
 # A breakdown with at most this many parts is ranked in full (the seven LPAs); a longer one
 # (neighbourhoods) is shown as its largest TOP_PARTS parts.
 RANK_LIMIT = 12
@@ -544,6 +547,19 @@ def _in(window: Window) -> str:
     return f"in {window.label}"
 
 
+def latest_words(window: Window, period_end_index: int) -> str:
+    """What a figure whose window ends before the period is: 'the latest period its data
+    covers, 18 months before September 2025' (a source published late or a year at a time,
+    its lag declared, or one running late); '' for a window that ends at the period."""
+    from kpi.periods import Month
+
+    behind = period_end_index - window.end.index
+    if behind <= 0:
+        return ""
+    return (f"the latest period its data covers, {render.counted(str(behind), 'months')} "
+            f"before {Month(period_end_index).name}")
+
+
 def _direction(size: float) -> str:
     return "an increase" if size > 0 else "a decrease"
 
@@ -951,8 +967,9 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
                      target_sentence(result, verdict)):
         if sentence:
             text = inlines(text, " " + sentence)
-    if result.current.window.end.index < period_end_index - kpi.lag:
-        text = inlines(text, " This is the latest period the data covers.")
+    latest = latest_words(result.current.window, period_end_index)
+    if latest:
+        text = inlines(text, f" This is {latest}.")
     return inlines(text, provisional_sentence(result, verdict))
 
 
@@ -1008,6 +1025,9 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
                       f"{render.number(current.denominator, Unit.COUNT)})")
         head = inlines(f"{value}{counts}")
     when = "" if current.window == usual[0] else f" {_in(current.window)}"
+    latest = latest_words(current.window, period_end_index)
+    if latest:
+        when += f" ({latest})"
     worth = change_worth(result, verdict)
     if significant is None and variation is not None and variation.verdict == stats.COMMON_CAUSE:
         worth += f"; {common_cause_words(verdict, brief=True)}"
@@ -1029,8 +1049,6 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     elif variation is not None and verdict is not None:
         text = inlines(text, f"; the months show {shown_variation(verdict, brief=True)}")
     text = inlines(text, ".")
-    if current.window.end.index < period_end_index - kpi.lag:
-        text = inlines(text, " This is the latest period the data covers.")
     return inlines(text, provisional_sentence(result, verdict))
 
 
@@ -1313,8 +1331,16 @@ class _Builder:
             for n, r in enumerate(members):
                 verdict = self.verdicts.get(r.kpi.id)
                 column = _matrix_column(verdict)
-                said = "" if column == "none" else _aside(
-                    r.kpi.title, dict(MATRIX_COLUMNS)[column].lower())
+                asides = [] if column == "none" else [dict(MATRIX_COLUMNS)[column].lower()]
+                if r.current is not None and (self.report.period.index
+                                              - r.current.window.end.index >= OLD_FIGURE):
+                    # A figure a year or more older than the period names its window: a
+                    # board reads the row's names as this month's unless told (the KPI's
+                    # paragraph says how old any earlier figure is).
+                    window = r.current.window
+                    asides.insert(0, ("as at " if window.kind == WindowKind.AT else "")
+                                  + window.label)
+                said = _aside(r.kpi.title, ", ".join(asides)) if asides else ""
                 names.append(inlines("; " if n else "", Name(r.kpi.title), said))
             items.append(inlines(Strong(inlines(f"{words}, {len(members)}: ")), names, "."))
         # Each row's mark leads its item (no bullet beside it); a list to look names up in.
@@ -1973,7 +1999,8 @@ class _Builder:
         verdicts are reached."""
         texts = [
             "Where a source lags, a KPI reports the latest complete window its data covers "
-            "and names that window; a window with missing months is never reported as if "
+            "and names that window, saying how many months before the period it ends; a "
+            "window with missing months is never reported as if "
             f"complete. {self._precision()} Changes in rates are given in percentage "
             "points (pp), and changes of a count (of crimes, calls, people) on a base below "
             f"{SMALL_BASE} as numbers rather than percentages. A negative change carries a "

@@ -50,3 +50,37 @@ def test_the_commentary_boxes_are_named_as_what_they_are(cli):
         flat = " ".join(text.split())
         assert "commentary box" in flat, flat
         assert not re.search(r"\[commentary\] place|commentary place", flat), flat
+
+
+def _lagged(lag: int, kind: Kind = Kind.COUNT) -> KpiResult:
+    kpi = KpiDef(id="k", title="K", priority="p", kind=kind, unit=Unit.COUNT,
+                 better=Better.HIGHER, dataset="d", lag=lag)
+    change = change_between(kpi, 9390.0, 8222.0)
+    return KpiResult(kpi, status_of(kpi, change),
+                     Measured(Window.year_ending(Month.of(2024, 3)), 9390.0),
+                     Measured(Window.year_ending(Month.of(2023, 3)), 8222.0), change)
+
+
+def test_a_figure_older_than_the_period_says_so_whatever_its_lag():
+    """Drug treatment's figures are a year ending March 2024, 18 months before a September
+    2025 paper, by a declared lag: the paper named the window and no more (only a source later
+    than its lag said it was the latest period), and the front page listed it among the
+    month's improvements. A declared lag and a late source alike say how old the figure is."""
+    from kpi.paper import brief_sentences, kpi_sentences
+    from kpi.periods import Comparison
+
+    period = Month.of(2025, 9).index
+    older = "the latest period its data covers, 18 months before September 2025"
+    for lag in (18, 0):
+        result = _lagged(lag)
+        full = plain_text(kpi_sentences(result, Comparison.BASELINE, period))
+        assert f"This is {older}." in full, full
+        brief = plain_text(brief_sentences(result, Comparison.BASELINE, period))
+        assert brief.startswith(f"9,390 in the year ending March 2024 ({older}), up 14.2%"), \
+            brief
+    current = _lagged(0)
+    on_time = KpiResult(current.kpi, current.status,
+                        Measured(Window.year_ending(Month.of(2025, 9)), 9390.0),
+                        current.comparison, current.change)
+    assert "latest period" not in plain_text(
+        kpi_sentences(on_time, Comparison.BASELINE, period))
