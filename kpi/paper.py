@@ -61,9 +61,6 @@ if TYPE_CHECKING:
 # A percentage change on a base this small says little; the report gives the absolute change
 # ("a reduction of 9" homicides), so the paper does too for counts below it.
 SMALL_BASE = 50
-# A KPI's figure whose window ends this many months or more before the period is named with
-# its window in the front page's list of the matrix rows' KPIs.
-OLD_FIGURE = 12
 # A breakdown with at most this many parts is ranked in full (the seven LPAs); a longer one
 # (neighbourhoods) is shown as its largest TOP_PARTS parts.
 RANK_LIMIT = 12
@@ -1331,16 +1328,8 @@ class _Builder:
             for n, r in enumerate(members):
                 verdict = self.verdicts.get(r.kpi.id)
                 column = _matrix_column(verdict)
-                asides = [] if column == "none" else [dict(MATRIX_COLUMNS)[column].lower()]
-                if r.current is not None and (self.report.period.index
-                                              - r.current.window.end.index >= OLD_FIGURE):
-                    # A figure a year or more older than the period names its window: a
-                    # board reads the row's names as this month's unless told (the KPI's
-                    # paragraph says how old any earlier figure is).
-                    window = r.current.window
-                    asides.insert(0, ("as at " if window.kind == WindowKind.AT else "")
-                                  + window.label)
-                said = _aside(r.kpi.title, ", ".join(asides)) if asides else ""
+                said = "" if column == "none" else _aside(
+                    r.kpi.title, dict(MATRIX_COLUMNS)[column].lower())
                 names.append(inlines("; " if n else "", Name(r.kpi.title), said))
             items.append(inlines(Strong(inlines(f"{words}, {len(members)}: ")), names, "."))
         # Each row's mark leads its item (no bullet beside it); a list to look names up in.
