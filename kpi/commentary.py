@@ -208,8 +208,9 @@ def import_word(project: Project, docx: Path, output: Path | None = None) -> Imp
                         hint="export the paper with kpi export docx and type in its "
                              "commentary boxes")
     if word.duplicated:
-        raise DataError(f"{docx}: the commentary box for {', '.join(sorted(set(word.duplicated)))} is in "
-                        "the paper more than once (a copied content control?)",
+        keys = ", ".join(sorted(set(word.duplicated)))
+        raise DataError(f"{docx}: the commentary box for {keys} is in the paper more than "
+                        "once (a copied content control?)",
                         hint="keep one of them and type the commentary there")
     if word.period is None:
         raise DataError(f"{docx}: kpi's record of the paper is gone, so its month and the text "
