@@ -553,7 +553,7 @@ def latest_words(window: Window, period_end_index: int) -> str:
     behind = period_end_index - window.end.index
     if behind <= 0:
         return ""
-    return (f"the latest period its data covers, {render.counted(str(behind), 'months')} "
+    return (f"the latest data, {render.counted(str(behind), 'months')} "
             f"before {Month(period_end_index).name}")
 
 

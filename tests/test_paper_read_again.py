@@ -70,7 +70,7 @@ def test_a_figure_older_than_the_period_says_so_whatever_its_lag():
     from kpi.periods import Comparison
 
     period = Month.of(2025, 9).index
-    older = "the latest period its data covers, 18 months before September 2025"
+    older = "the latest data, 18 months before September 2025"
     for lag in (18, 0):
         result = _lagged(lag)
         full = plain_text(kpi_sentences(result, Comparison.BASELINE, period))

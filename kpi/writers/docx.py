@@ -57,7 +57,7 @@ from kpi.document import (
 )
 from kpi.errors import ConfigError
 from kpi.progress import Progress, each
-from kpi.writers import KEEP_WHOLE_ROWS, MINUS, minus_signs, run_on, running_title
+from kpi.writers import KEEP_WHOLE_ROWS, MINUS, minus_signs, pages, run_on, running_title
 
 STYLES = ("Title", "Subtitle", "Heading 1", "Heading 2", "List Bullet", "Caption", "Table Grid",
           "Normal")
@@ -454,16 +454,26 @@ def write(document: Document, base: Path, template: Path | None = None,
         # matrix list off the second page.
         _runs(_add(doc, "Normal"), run_on(document.facts))
     slots = 0
+    # Where the pages break, estimated, so a figure that would leave the foot of a page blank
+    # is set after the paragraphs that fill it (kpi.writers.pages).
+    layout = pages.Pages()
+    if template is None:
+        layout.title(document)
     for section in each(document.printed(places), "sections", progress):
         heading = _add(doc, "Heading 1")
         _runs(heading, section.heading)
-        for at, block in enumerate(section.blocks):
+        if template is None:
+            order = pages.ordered(section, layout, base, places)
+        else:  # a template's page and styles are its own: the paper's order as it is
+            order = [(block, False) for block in section.blocks]
+        blocks = [block for block, _ in order]
+        for at, (block, deferred) in enumerate(order):
             if isinstance(block, Paragraph):
                 paragraph = _paragraph(doc, block)
                 # The paragraph a figure or a short table follows is kept on its page: a
                 # chart printed a page after the paragraph that cites it, the foot of the
                 # page before left blank.
-                if _introduces(section.blocks[at + 1:]):
+                if not deferred and _introduces(blocks[at + 1:]):
                     paragraph.paragraph_format.keep_with_next = True
             elif isinstance(block, Table):
                 _table(doc, block)
@@ -480,13 +490,12 @@ def write(document: Document, base: Path, template: Path | None = None,
             elif isinstance(block, Slot) and places:
                 slots += 1
                 last = _slot(doc, block, slots)
-                if block.paragraphs and _introduces(section.blocks[at + 1:]):
+                if block.paragraphs and _introduces(blocks[at + 1:]):
                     last.paragraph_format.keep_with_next = True
             elif isinstance(block, Slot):
                 for number, text in enumerate(block.paragraphs, start=1):
                     paragraph = _paragraph(doc, text, verbatim=True)
-                    if number == len(block.paragraphs) and _introduces(
-                            section.blocks[at + 1:]):
+                    if number == len(block.paragraphs) and _introduces(blocks[at + 1:]):
                         paragraph.paragraph_format.keep_with_next = True
             else:
                 raise TypeError(f"not a block: {block!r}")
