@@ -2129,9 +2129,9 @@ EXCEPTION_POINTER_LINES, POINTER_LINES = 5.0, 2.0
 
 def _wrapped(text: str, width: float, size: float) -> int:
     """How many lines `text` takes set in Arial at `size` points in `width` twips, broken
-    at spaces as a word processor breaks it (Arial's widths, kpi.writers.docx.text_width,
+    at spaces as a word processor breaks it (Arial's widths, kpi.writers.pages.text_width,
     without the slack a table's columns are measured with)."""
-    from kpi.writers.docx import SLACK, text_width
+    from kpi.writers.pages import SLACK, text_width
 
     space = text_width(" ", size) / SLACK
     lines, used = 1, 0.0

@@ -896,8 +896,10 @@ def test_durations_print_as_the_clock_reads_them(durations):
                            ("mean_days", 1), ("total_days", 0)):
         sql = DURATION_KPIS[kpi_id][1]
         want = [_duration_oracle(db, sql, w) for w in (comparison, current)]
-        shown = [_clock(v) if places is None else f"{excel_round(v, places)} days"
-                 for v in want]
+        # A figure printed as one day is singular (docs/board-paper.md: "1 day", "0 days").
+        texts = [str(excel_round(v, places)) for v in want] if places is not None else []
+        shown = [_clock(v) for v in want] if places is None else \
+            [f"{t} {'day' if t == '1' else 'days'}" for t in texts]
         assert table[f"KPI {kpi_id}"][:2] == shown, (kpi_id, want)
 
 

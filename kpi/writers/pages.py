@@ -7,7 +7,7 @@ page blank: a quarter to 40% of a page, four times in the sample's Word paper an
 its HTML. Neither a word processor nor a browser floats a figure past the text that follows
 it, so the writers do: the paper's blocks are set in the page as LibreOffice lays out the
 Word file and as Chromium prints the HTML (`WORD`, `HTML`: Arial's widths,
-kpi.writers.docx.text_width; the styles' sizes and spacing; each figure's height from its
+`text_width`; the styles' sizes and spacing; each figure's height from its
 image), and where a paragraph and its figure do not fit what is left of the page, the
 paragraphs that follow the figure in its section and fit there are set before it. The
 paragraph still cites its figure ("See Figure 5."), which then heads the next page.
@@ -20,7 +20,9 @@ than a line (`MARGIN`), and only paragraphs that fit with that margin are set be
 
 from __future__ import annotations
 
+import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +44,95 @@ from kpi.writers import KEEP_WHOLE_ROWS
 # A4 less its top and bottom margins (2 cm in Word, 20 mm in the HTML's @page), in points.
 PAGE = 728.5
 ARIAL_LINE = 1.149  # Arial's line, ascent and descent, in em, as LibreOffice sets it
+
+
+# Advance widths of Arial (and Helvetica, Liberation Sans) in thousandths of an em, for the
+# printable ASCII characters from space; others are taken as wide as "M" is not, 0.6 em.
+_ARIAL = (
+    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278,  # space-/
+    556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556,  # 0-?
+    1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778,  # @-O
+    667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556,  # P-_
+    333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556,  # `-o
+    556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584)  # p-~
+# Bold is wider; and a renderer's font may differ a little from Arial's widths.
+BOLD = 1.1
+SLACK = 1.08
+CELL_PADDING = 216  # twips: Word's default cell margins, 0.19 cm each side
+SMALLEST = 7.0
+_TOKEN = re.compile(r"[^\s\u200b]+")
+
+
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """The width of `text` in Arial at `size` points, in twips."""
+    total = 0
+    for char in text:
+        code = ord(char)
+        if char in "\u200b\u2060":
+            continue
+        total += _ARIAL[code - 32] if 32 <= code < 127 else 600
+    return total / 1000 * size * 20 * SLACK * (BOLD if bold else 1)
+
+
+def column_widths(block: Table, usable: int, size: float,
+                  typeset: Callable[[str, bool], str] = lambda text, in_table: text
+                  ) -> tuple[float, list[int]]:
+    """The font size and column widths (twips) a table is set in. Every column is at least
+    as wide as its longest word, so no word is broken (at a smaller size, down to 7 pt, if
+    the longest words do not fit the page at the first); the rest of the width goes, a
+    fortieth at a time, to the column where it saves the most lines, so the table is as short
+    as it can be: short figures stay on one line and the KPI titles get the room."""
+    texts = [[(typeset(c.title, True), True)] for c in block.columns]
+    for row in block.rows:
+        for number, content in enumerate(row):
+            texts[number].append((typeset(plain_text(content), True), _is_bold(content)))
+    while True:
+        cells = [[[text_width(w, size, bold) for w in _TOKEN.findall(text)] or [0.0]
+                  for text, bold in column] for column in texts]
+        least = [max(max(words) for words in column) + CELL_PADDING for column in cells]
+        if sum(least) <= usable or size <= SMALLEST:
+            break
+        size -= 0.5
+    if sum(least) > usable:  # words longer than the page is wide even at 7 pt
+        return size, [int(low * usable / sum(least)) for low in least]
+    space = text_width(" ", size)
+    widths = list(least)
+    lines = [[_fitted(words, w - CELL_PADDING, space) for words in column]
+             for column, w in zip(cells, widths, strict=True)]
+    step = (usable - sum(least)) / 40
+    for _ in range(40):
+        rows = [max(column[r] for column in lines) for r in range(len(texts[0]))]
+        if max(rows) == 1:
+            break
+        gains = []
+        for n, column in enumerate(cells):
+            wider = [_fitted(words, widths[n] + step - CELL_PADDING, space) for words in column]
+            gains.append(sum(rows[r] - max([wider[r]] + [lines[m][r] for m in range(len(cells))
+                                                         if m != n]) for r in range(len(rows))))
+        # Where a step saves no line anywhere yet, it goes to the column that wraps most.
+        best = max(range(len(cells)), key=lambda n: (gains[n], sum(lines[n])))
+        widths[best] += step
+        lines[best] = [_fitted(words, widths[best] - CELL_PADDING, space)
+                       for words in cells[best]]
+    # Width no line needs is shared in proportion, so the table spans the page.
+    spare = usable - sum(widths)
+    widths = [w + spare * w / sum(widths) for w in widths]
+    return size, [int(w) for w in widths]
+
+
+def _fitted(words: list[float], width: float, space: float) -> int:
+    """How many lines words of these widths take, set one after another in `width`."""
+    count, used = 1, 0.0
+    for word in words:
+        if used and used + space + word > width:
+            count, used = count + 1, word
+        else:
+            used += (space if used else 0.0) + word
+    return count
+
+
+def _is_bold(content) -> bool:
+    return bool(content) and all(isinstance(item, Strong) for item in content)
 
 
 @dataclass(frozen=True)
@@ -130,8 +221,6 @@ def _lines(text, width: float, size: float, bold_width: float = 1.0) -> int:
     """How many lines `text` (a string, or inline content with its bold words, each
     `bold_width` times as wide as in the regular face) takes set in Arial at `size` points in
     `width` twips, broken at spaces."""
-    from kpi.writers.docx import SLACK, text_width
-
     words = [(w, False) for w in text.split()] if isinstance(text, str) else _words(text)
     space = text_width(" ", size) / SLACK
     lines, used = 1, 0.0
@@ -174,8 +263,6 @@ def _figure(block: Figure, base: Path, m: Metrics) -> list[Box]:
 
 
 def _table(block: Table, m: Metrics) -> list[Box]:
-    from kpi.writers.docx import CELL_PADDING, column_widths
-
     size, widths = column_widths(block, m.column, 8.5 if len(block.columns) > 6 else 9)
     if m is HTML:
         size = 7.5 if len(block.columns) > 6 else 9
@@ -259,7 +346,7 @@ class Pages:
             # Whole lines fill the page, at least two of them on each side of the break
             # (widow and orphan control); with fewer, the paragraph starts the next page.
             line = box.line or box.height
-            lines = round(box.height / line)
+            lines = int(box.height / line + 0.5)  # whole lines: the height is a multiple
             room = int((PAGE - self.used - gap) // line)
             first = min(room, lines - 2) if lines >= 4 else 0
             first = first if first >= 2 else 0
