@@ -645,7 +645,6 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
     commit will create: it may refuse the load (raise) or return entries for the provenance.
     `moved(file)`, when given, is called as each data file is moved into the table.
     """
-    import polars as pl
     from deltalake import CommitProperties, DeltaTable, Schema
     from deltalake.exceptions import DeltaError
     from deltalake.transaction import create_table_with_add_actions
@@ -835,7 +834,6 @@ class MonthFiles:
     is written (`_FileStats`). `replace_months` moves them into the table and commits them."""
 
     def __init__(self, spec: DatasetSpec, folder: Path) -> None:
-        import polars as pl
 
         arrow_schema = stored_schema(spec)
         self.schema = arrow_schema.remove(arrow_schema.get_field_index("month"))

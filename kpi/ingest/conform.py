@@ -338,7 +338,8 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
         note = (pl.when(month_name).then(pl.lit(_SPREADSHEET_NOTE))
                 .when(timed).then(pl.lit(_TIMED_MONTH)))
         if col.type == ColumnType.DATETIME:
-            note = _clock_change_note(note, shown)
+            clock = _clock_change_note(shown)
+            note = note.when(clock.is_not_null()).then(clock)
         note = (note.when(shown.str.contains(_DATE_SHAPE))
                 .then(pl.lit(", which is not a calendar date"))
                 .otherwise(pl.lit("")))
@@ -392,10 +393,10 @@ def _uk_time(wall: pl.Expr) -> pl.Expr:
     return wall.dt.replace_time_zone(UK, ambiguous="null", non_existent="null")
 
 
-def _clock_change_note(note: pl.Expr, shown: pl.Expr) -> pl.Expr:
-    """`note` (a when-chain) with why a datetime written without an offset was refused where
-    it is a UK wall-clock time naming two instants or none (see `_uk_time`). Built for the
-    refused rows' messages only."""
+def _clock_change_note(shown: pl.Expr) -> pl.Expr:
+    """Why a datetime written without an offset was refused where it is a UK wall-clock time
+    naming two instants or none (see `_uk_time`), else null. Built for the refused rows'
+    messages only."""
     text = shown.str.strip_chars()
     wall = pl.coalesce([text.str.strptime(pl.Datetime("us"), f, strict=False)
                         for f in _DATETIME_FORMATS])
@@ -403,7 +404,7 @@ def _clock_change_note(note: pl.Expr, shown: pl.Expr) -> pl.Expr:
     never = wall.is_not_null() & wall.dt.replace_time_zone(
         UK, ambiguous="earliest", non_existent="null").is_null()
     twice = wall.is_not_null() & ~never & _uk_time(wall).is_null()
-    return (note
+    return (pl
             .when(never)
             .then(pl.format(", a time the UK clocks skipped (they go forward an hour that "
                             "night), so it names no instant: write it with its offset, such "
@@ -636,8 +637,8 @@ def _instants(text: pl.Expr) -> list[pl.Expr]:
 
 def _cast_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """Parquet columns arrive typed (checked by _check_parquet_types): cast them exactly."""
-    instant = isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
-    if instant and col.type != ColumnType.DATETIME:
+    zone = dtype.time_zone if isinstance(dtype, pl.Datetime) else None
+    if zone is not None and col.type != ColumnType.DATETIME:
         # An instant's UK wall-clock time: its date and month are the UK's.
         raw = raw.dt.convert_time_zone(UK).dt.replace_time_zone(None)
     match col.type:
@@ -654,8 +655,8 @@ def _cast_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         case ColumnType.DATE:
             return raw.cast(pl.Date)
         case ColumnType.DATETIME:
-            if instant:  # the instant, read as UK time
-                return raw.cast(pl.Datetime("us", dtype.time_zone)).dt.convert_time_zone(UK)
+            if zone is not None:  # the instant, read as UK time
+                return raw.cast(pl.Datetime("us", zone)).dt.convert_time_zone(UK)
             return _uk_time(raw.cast(pl.Datetime("us")))  # a time without a zone: UK time
         case ColumnType.MONTH:
             month = raw.cast(pl.Date).dt.month_start()
