@@ -160,6 +160,9 @@ def test_times_are_read_back_as_uk_time_and_stored_as_instants(tmp_path):
     table = DeltaTable(str(folder / "data" / "incidents"))
     types = {f.name: f.type.type for f in table.schema().fields}
     assert types["opened"] == "timestamp" and types["closed"] == "timestamp"
+    # The plainest Delta table (docs/excel-and-power-bi.md): timestamp_ntz asked for reader 3.
+    protocol = table.protocol()
+    assert (protocol.min_reader_version, protocol.reader_features) == (1, None)
     stored = {r["ref"]: r for r in table.to_pyarrow_table().to_pylist()}
     assert stored["S1"]["opened"] == datetime(2025, 6, 30, 23, 30, tzinfo=UTC)
     assert stored["S1"]["month"] == "2025-07"
@@ -373,3 +376,67 @@ def test_a_load_into_an_old_wall_clock_store_is_refused_and_writes_nothing(tmp_p
     assert done.returncode == 0, done.stderr
     got = {k["id"]: k["current"] for k in json.loads(done.stdout)["kpis"]}
     assert got["total"]["value"] == 12 * 600 + 2700
+
+
+def test_duckdb_reads_the_stored_instants(tmp_path):
+    """docs/excel-and-power-bi.md: a warehouse reads the table with DuckDB's Delta extension;
+    a datetime column is a TIMESTAMPTZ holding the instant, and the file statistics (bounds in
+    UTC) skip no row a filter on it keeps."""
+    from test_other_engines import _delta_connection
+
+    connection = _delta_connection()
+    if connection is None:
+        pytest.skip("DuckDB's delta extension is not installed")
+    folder = _project(tmp_path / "p")
+    rows = [*_plain_rows(), "B1,2025-10-26T00:30:00+00:00,2025-10-26T01:15:00+00:00",
+            "F1,2025-03-30 00:30,2025-03-30 02:30"]
+    assert _kpi(folder, "ingest", "incidents", _extract(folder, rows)).returncode == 0
+    table = (folder / "data" / "incidents").as_posix()
+    got = dict(connection.execute(
+        f"SELECT ref, epoch(closed) - epoch(opened) FROM delta_scan('{table}') "
+        "WHERE typeof(opened) = 'TIMESTAMP WITH TIME ZONE'").fetchall())
+    assert got == {**{f"P{n}": 600.0 for n in range(24)}, "B1": 2700.0, "F1": 3600.0}
+    late = connection.execute(
+        f"SELECT list(ref ORDER BY ref) FROM delta_scan('{table}') "
+        "WHERE opened >= TIMESTAMPTZ '2025-10-26 00:30:00+00'").fetchall()[0][0]
+    assert late == ["B1"]
+
+
+@pytest.mark.parametrize(("expression", "says"), [
+    ("opened::date = DATE '2025-07-01'", "DATE(STRFTIME(opened, '%Y-%m-%d'))"),
+    ("CAST(opened AS TIME) < '08:00'", "DATE_PART('hour', opened)"),
+    ("opened >= DATE '2025-07-01'", "STRFTIME(opened, '%Y-%m-%d %H:%M')"),
+    ("opened BETWEEN DATE '2025-07-01' AND DATE '2025-07-31'", "DATE(STRFTIME(opened"),
+])
+def test_a_datetime_polars_would_take_in_utc_is_refused(tmp_path, expression, says):
+    """00:30 BST on 1 July is 23:30 UTC on 30 June: Polars casts an instant to a date, or
+    compares it with one, in UTC, so each of these would count such a row on the wrong day."""
+    folder = _project(tmp_path / "p", durations=False)
+    (folder / "kpi.toml").write_text(
+        PROJECT.format(source="") + f'\n[[kpis]]\nid = "d"\ntitle = "D"\npriority = "p"\n'
+        f'dataset = "incidents"\nkind = "count"\nfilter = "{expression}"\nbetter = "lower"\n',
+        encoding="utf-8")
+    done = _kpi(folder, "catalogue")
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert "which Polars takes in UTC" in done.stderr and says in done.stderr
+
+
+def test_the_uk_date_and_time_written_out_count_the_right_rows(tmp_path):
+    """The readings the refusals give: a row at 00:30 BST on 1 July (23:30 UTC on 30 June)
+    is on 1 July, and at 00:30 of the UK clock."""
+    folder = _project(tmp_path / "p", durations=False)
+    kpis = {"july": "DATE(STRFTIME(opened, '%Y-%m-%d')) >= DATE '2025-07-01'",
+            "early": "STRFTIME(opened, '%Y-%m-%d %H:%M') < '2025-07-01 01:00'",
+            "night": "DATE_PART('hour', opened) = 0"}
+    (folder / "kpi.toml").write_text(PROJECT.format(source="") + "".join(
+        f'\n[[kpis]]\nid = "{k}"\ntitle = "{k}"\npriority = "p"\ndataset = "incidents"\n'
+        f'kind = "count"\nfilter = "{f}"\nbetter = "lower"\n' for k, f in kpis.items()),
+        encoding="utf-8")
+    rows = [*_plain_rows(), "J1,2025-06-30T23:30:00+00:00,"]
+    assert _kpi(folder, "ingest", "incidents", _extract(folder, rows)).returncode == 0
+    got = _current(folder)
+    # In November 2024 to October 2025: J1 and the plain rows of July to October 2025 (10:00).
+    assert got["july"]["value"] == 1 + 4
+    assert got["early"]["value"] == 1 + 8  # J1 and the plain rows of November to June
+    assert got["night"]["value"] == 1
