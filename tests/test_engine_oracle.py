@@ -659,10 +659,8 @@ def test_fytd_labels_across_a_new_year(february):
 UK = ZoneInfo("Europe/London")
 DURATION_SEEDS = [int(os.environ["KPI_ORACLE_SEED"]) + n for n in range(3)] \
     if os.environ.get("KPI_ORACLE_SEED") else [1, 2, 3]
-# The row forms a project may draw. "dst" (an incident open across a change of the UK clocks)
-# is an open class (docs/guarantees.md, "The differential oracle"): kpi stores each time as UK
-# wall-clock time, so the hour the clocks change is counted twice or not at all. CI leaves it
-# out; KPI_ORACLE_AVOID="" hunts it.
+# The row forms a project may draw. "dst" (an incident open across a change of the UK clocks,
+# docs/guarantees.md, "The differential oracle") is drawn unless KPI_ORACLE_AVOID names it.
 DURATION_FORMS = ("plain", "open", "backwards", "month_end", "dst")
 
 
