@@ -834,7 +834,6 @@ class MonthFiles:
     is written (`_FileStats`). `replace_months` moves them into the table and commits them."""
 
     def __init__(self, spec: DatasetSpec, folder: Path) -> None:
-
         arrow_schema = stored_schema(spec)
         self.schema = arrow_schema.remove(arrow_schema.get_field_index("month"))
         # A unique column has as many values as rows: a dictionary of them is built only to
