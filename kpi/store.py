@@ -242,10 +242,12 @@ def exists(project: Project, dataset_id: str) -> bool:
     return table_version(table_path(project, dataset_id)) is not None
 
 
-# Opened tables, by (folder, point in history, latest commit). Opening a Delta table reads its
-# log; one command asks a table for its months, version and rows several times, and a project
-# has a table per dataset. A new commit changes the key, so a load is seen at once.
-_OPENED: dict[tuple[str, AsOf | None, int | None], Any] = {}
+# Opened tables, by (folder, point in history, latest commit and its sha256: `table_state`).
+# Opening a Delta table reads its log; one command asks a table for its months, version and
+# rows several times, and a project has a table per dataset. A new commit changes the key, so
+# a load is seen at once; so does a table deleted and rebuilt, or copied in from another
+# project, at the same version (the version alone would serve a notebook the old rows).
+_OPENED: dict[tuple[str, AsOf | None, tuple[int, str | None] | None], Any] = {}
 
 
 def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
@@ -253,8 +255,9 @@ def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
     from deltalake.exceptions import DeltaError, TableNotFoundError
 
     path = table_path(project, dataset_id)
-    latest = table_version(path)
-    key = (str(path), as_of, latest)
+    state = table_state(path)
+    latest = state[0] if state is not None else None
+    key = (str(path), as_of, state)
     if latest is not None and key in _OPENED:
         return _OPENED[key]
     uri = table_uri(path)
