@@ -1755,8 +1755,14 @@ _POLARS_TYPES: dict[ColumnType, str] = {
 }
 
 
+# The time zone a datetime column is read in: each is an instant (stored in UTC, see
+# kpi.store), and its month, hour and date are those of the UK's wall clock.
+UK = "Europe/London"
+
+
 def polars_schema(dataset: DatasetSpec) -> dict[str, Any]:
-    """The stored schema of a dataset: its declared columns plus the month partition."""
+    """The schema of a dataset's rows: its declared columns plus the month partition. A
+    datetime column is an instant read as UK time (`UK`)."""
     return dict(_polars_schema(dataset))
 
 
@@ -1767,7 +1773,7 @@ def _polars_schema(dataset: DatasetSpec) -> tuple[tuple[str, Any], ...]:
     schema: dict[str, Any] = {}
     for col in dataset.columns:
         dtype = getattr(pl, _POLARS_TYPES[col.type])
-        schema[col.name] = pl.Datetime("us") if col.type == ColumnType.DATETIME else dtype
+        schema[col.name] = pl.Datetime("us", UK) if col.type == ColumnType.DATETIME else dtype
     schema["month"] = pl.String
     return tuple(schema.items())
 

@@ -202,18 +202,19 @@ def import_word(project: Project, docx: Path, output: Path | None = None) -> Imp
     if not word.places:
         if word.recorded:
             raise DataError(f"{docx}: none of the paper's {len(word.recorded)} commentary "
-                            "places is left: the file was saved by a program that drops Word's "
+                            "boxes is left: the file was saved by a program that drops Word's "
                             "content controls (LibreOffice does), or they were deleted", hint=hint)
-        raise DataError(f"{docx}: no commentary places: not a paper written by kpi export docx",
+        raise DataError(f"{docx}: no commentary boxes: not a paper written by kpi export docx",
                         hint="export the paper with kpi export docx and type in its "
-                             "[commentary] places")
+                             "commentary boxes")
     if word.duplicated:
-        raise DataError(f"{docx}: the place for {', '.join(sorted(set(word.duplicated)))} is in "
-                        "the paper more than once (a copied content control?)",
+        keys = ", ".join(sorted(set(word.duplicated)))
+        raise DataError(f"{docx}: the commentary box for {keys} is in the paper more than "
+                        "once (a copied content control?)",
                         hint="keep one of them and type the commentary there")
     if word.period is None:
         raise DataError(f"{docx}: kpi's record of the paper is gone, so its month and the text "
-                        "outside the commentary places cannot be checked",
+                        "outside the commentary boxes cannot be checked",
                         hint="import a paper saved by Word; the record travels with the file")
     month = Month.typed(word.period)
     path = output or default_path(project, month)
@@ -225,7 +226,7 @@ def import_word(project: Project, docx: Path, output: Path | None = None) -> Imp
     for key, texts in word.places.items():
         table, _, name = key.partition(".")
         if table not in PLACE_TABLES or not name or (table == "paper" and name not in TEXT_KEYS):
-            problems.append(f"unknown commentary place '{key}'")
+            problems.append(f"unknown commentary box '{key}'")
             continue
         text = "\n\n".join(texts)
         before = raw[table].get(name)
@@ -245,7 +246,7 @@ def import_word(project: Project, docx: Path, output: Path | None = None) -> Imp
     notes = []
     missing = sorted(set(word.recorded or ()) - set(word.places))
     if missing:
-        notes.append(f"{len(missing)} commentary place(s) deleted from the paper, their "
+        notes.append(f"{len(missing)} commentary box(es) deleted from the paper, their "
                      f"commentary kept as it was: {', '.join(missing)}")
     if word.tagless:
         notes.append(f"{word.tagless} content control(s) without a tag were left alone")

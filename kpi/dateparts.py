@@ -48,7 +48,9 @@ def month_start(spec: DatasetSpec) -> pl.Expr:
     and each month's text made once (see `ingest.stage._Sink.add`)."""
     parts = spec.date_parts
     if parts is None:
-        return pl.col(spec.date).dt.month_start().cast(pl.Date).alias("month")
+        # The UK date's month: a datetime is an instant read as UK time, and casting it to a
+        # date would take its date in UTC (00:30 BST on 1 July is 30 June there).
+        return pl.col(spec.date).dt.date().dt.month_start().alias("month")
     year, part = pl.col(parts.year), pl.col(parts.part).cast(pl.Int64)
     if parts.kind == "financial_quarter":
         # Quarter 1 starts in April of the year's first calendar year; quarter 4 in January.

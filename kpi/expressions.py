@@ -10,7 +10,9 @@ but Polars also accepts SQL that is not row-level, and evaluates some of it whil
   over whatever rows happen to be read together, so one KPI gives a different number per
   window, breakdown and month;
 - a bool column compared with text (`flag = 'Y'`), or cast to text and compared
-  (`CAST(flag AS VARCHAR) = 'Y'`), is false on every row.
+  (`CAST(flag AS VARCHAR) = 'Y'`), is false on every row;
+- a datetime (an instant read as UK time) cast to a date or time (`opened::date`), or set
+  against a date (`opened >= DATE '2025-07-01'`), is taken in UTC: an hour out all summer.
 
 So each expression is first parsed by sqlglot (which never evaluates anything) and refused if
 it holds any of those; only then does Polars type it against the dataset's columns.
@@ -143,6 +145,7 @@ def _check_tree(text: str, columns: dict[str, str], dataset: str,
                 _check_division(side)
             _check_bool_comparison(sides, columns)
             _check_duration_comparison(sides, columns, dataset, schema)
+        _check_uk_time(node, columns, dataset, schema)
     _check_bool_as_text(tree, dataset, schema)
     if guarded_division:
         _check_division(tree)
@@ -246,6 +249,52 @@ def _type_or_none(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) 
 
 
 TEMPORAL = frozenset({"date", "datetime", "month"})
+
+
+def _is_uk_time(dtype: Any) -> bool:
+    import polars as pl
+
+    return isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
+
+
+def _check_uk_time(node: Any, columns: dict[str, str], dataset: str,
+                   schema: tuple[tuple[str, Any], ...]) -> None:
+    """A datetime column is an instant read as UK time, and Polars reads its UK hour, day and
+    month (DATE_PART, STRFTIME) but takes it in UTC where it is cast to a date or time
+    (`opened::date`), or set against a date or a time without a zone (`opened >= DATE
+    '2025-07-01'`, `opened - day`): an hour out all summer, a row counted on the wrong day.
+    Refused, with the UK reading to write (its UK date is DATE(STRFTIME(opened, '%Y-%m-%d')))."""
+    from sqlglot import exp
+
+    if not any(columns.get(c.name) == "datetime" for c in node.find_all(exp.Column)):
+        return
+    import polars as pl
+
+    if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEMPORAL_TYPES):
+        if _is_uk_time(_type_or_none(node.this, dataset, schema)):
+            shown = node.this.sql()
+            raise ExpressionProblem(
+                f"casts the datetime {shown} to {node.to.sql()}, which Polars takes in UTC "
+                "(an hour out in summer), not as the UK's clock reads it: for its UK date "
+                f"write DATE(STRFTIME({shown}, '%Y-%m-%d')), for its hour DATE_PART('hour', "
+                f"{shown})")
+        return
+    sides = _compared(node)
+    if not sides and isinstance(node, (exp.Sub, exp.Add)):
+        sides = [node.this, node.expression]
+    types = [_type_or_none(side, dataset, schema) for side in sides]
+    if not any(_is_uk_time(t) for t in types):
+        return
+    timed = next(side.sql() for side, dtype in zip(sides, types, strict=True)
+                 if _is_uk_time(dtype))
+    for side, dtype in zip(sides, types, strict=True):
+        if dtype == pl.Date or (isinstance(dtype, pl.Datetime) and dtype.time_zone is None):
+            raise ExpressionProblem(
+                f"sets a datetime against {side.sql()}, a date or time without a zone, which "
+                "Polars takes in UTC (an hour out in summer), not as the UK's clock reads it: "
+                f"compare its UK date, DATE(STRFTIME({timed}, '%Y-%m-%d')) >= DATE "
+                f"'2025-07-01', or its UK time as text, STRFTIME({timed}, '%Y-%m-%d %H:%M') "
+                ">= '2025-07-01 08:00'")
 
 
 def _check_duration_comparison(sides: list[Any], columns: dict[str, str], dataset: str,

@@ -435,7 +435,7 @@ def value_words(value: float | None, of: Unit | KpiDef, label: str = "") -> str:
         return f"£{render.fixed(value / 1_000_000, 1, grouping=True)}m"
     text = render.number(value, of)
     if label and value is not None:
-        text = text.removesuffix(" days") + f" {label}"
+        text = render.counted(render.without_days(text), label)
     return text
 
 
@@ -544,6 +544,19 @@ def _in(window: Window) -> str:
     return f"in {window.label}"
 
 
+def latest_words(window: Window, period_end_index: int) -> str:
+    """What a figure whose window ends before the period is: 'the latest period its data
+    covers, 18 months before September 2025' (a source published late or a year at a time,
+    its lag declared, or one running late); '' for a window that ends at the period."""
+    from kpi.periods import Month
+
+    behind = period_end_index - window.end.index
+    if behind <= 0:
+        return ""
+    return (f"the latest data, {render.counted(str(behind), 'months')} "
+            f"before {Month(period_end_index).name}")
+
+
 def _direction(size: float) -> str:
     return "an increase" if size > 0 else "a decrease"
 
@@ -576,10 +589,9 @@ def change_words(result: KpiResult) -> str:
     if change.percent is None or render.shows_zero(change.percent):
         return f"{_direction(size)} of {absolute}"
     before = result.comparison.value if result.comparison is not None else None
-    small_base = kpi.unit == Unit.COUNT and before is not None and abs(before) < SMALL_BASE
-    if small_base:
+    if _small_base(kpi, before):
         return f"{_direction(size)} of {absolute}"
-    if kpi.unit == Unit.COUNT:
+    if _counted(kpi):
         return f"{_direction(size)} of {render.fixed(abs(change.percent), 1)}%"
     return f"{_direction(size)} of {absolute} ({render.fixed(abs(change.percent), 1)}%)"
 
@@ -952,8 +964,9 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
                      target_sentence(result, verdict)):
         if sentence:
             text = inlines(text, " " + sentence)
-    if result.current.window.end.index < period_end_index - kpi.lag:
-        text = inlines(text, " This is the latest period the data covers.")
+    latest = latest_words(result.current.window, period_end_index)
+    if latest:
+        text = inlines(text, f" This is {latest}.")
     return inlines(text, provisional_sentence(result, verdict))
 
 
@@ -1009,6 +1022,9 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
                       f"{render.number(current.denominator, Unit.COUNT)})")
         head = inlines(f"{value}{counts}")
     when = "" if current.window == usual[0] else f" {_in(current.window)}"
+    latest = latest_words(current.window, period_end_index)
+    if latest:
+        when += f" ({latest})"
     worth = change_worth(result, verdict)
     if significant is None and variation is not None and variation.verdict == stats.COMMON_CAUSE:
         worth += f"; {common_cause_words(verdict, brief=True)}"
@@ -1030,8 +1046,6 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     elif variation is not None and verdict is not None:
         text = inlines(text, f"; the months show {shown_variation(verdict, brief=True)}")
     text = inlines(text, ".")
-    if current.window.end.index < period_end_index - kpi.lag:
-        text = inlines(text, " This is the latest period the data covers.")
     return inlines(text, provisional_sentence(result, verdict))
 
 
@@ -1974,10 +1988,12 @@ class _Builder:
         verdicts are reached."""
         texts = [
             "Where a source lags, a KPI reports the latest complete window its data covers "
-            "and names that window; a window with missing months is never reported as if "
+            "and names that window, saying how many months before the period it ends; a "
+            "window with missing months is never reported as if "
             f"complete. {self._precision()} Changes in rates are given in percentage "
-            f"points (pp), and changes on a base below {SMALL_BASE} as numbers rather than "
-            "percentages. A negative change carries a minus sign (\u2212).",
+            "points (pp), and changes of a count (of crimes, calls, people) on a base below "
+            f"{SMALL_BASE} as numbers rather than percentages. A negative change carries a "
+            "minus sign (\u2212).",
             "Improving, deteriorating and stable follow each KPI's declared better direction "
             "and stable band, a policy choice, and are said only of a change that is "
             "statistically significant: the tables, the sentences and each section's count "
@@ -2113,9 +2129,9 @@ EXCEPTION_POINTER_LINES, POINTER_LINES = 5.0, 2.0
 
 def _wrapped(text: str, width: float, size: float) -> int:
     """How many lines `text` takes set in Arial at `size` points in `width` twips, broken
-    at spaces as a word processor breaks it (Arial's widths, kpi.writers.docx.text_width,
+    at spaces as a word processor breaks it (Arial's widths, kpi.writers.pages.text_width,
     without the slack a table's columns are measured with)."""
-    from kpi.writers.docx import SLACK, text_width
+    from kpi.writers.pages import SLACK, text_width
 
     space = text_width(" ", size) / SLACK
     lines, used = 1, 0.0
@@ -2380,6 +2396,20 @@ def _countable(kpi: KpiDef) -> bool:
     return kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0
 
 
+def _counted(kpi: KpiDef) -> bool:
+    """A total of things counted (crimes, calls, people): a count, a sum or a headcount in
+    the count unit. An average, median or percentile in that unit (a mean of minutes typed as
+    numbers) is a level, not a number of things."""
+    return kpi.unit == Unit.COUNT and _total(kpi)
+
+
+def _small_base(kpi: KpiDef, before: float | None) -> bool:
+    """Whether a change of the KPI from `before` is given as a number rather than a
+    percentage: a count on a base below SMALL_BASE, where a percentage says little (+200.0% on
+    a base of 1). A level such as a mean has no such base: 2 minutes to 3 is a rise of 50%."""
+    return _counted(kpi) and before is not None and abs(before) < SMALL_BASE
+
+
 def _total(kpi: KpiDef) -> bool:
     """A total of rows or of their values (a count, sum, harm score or headcount), whose part
     with 0 in both windows is one the KPI's rows never reach; a rate, share, average or
@@ -2592,9 +2622,9 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
     # A percentage on a small base says little (+200.0% on a base of 1): those parts are
     # listed after the ranking with their change as a number.
     small = []
-    if key == "percent" and kpi.unit == Unit.COUNT:
-        small = [r for r in rows if r["comparison"] is not None
-                 and abs(r["comparison"]) < SMALL_BASE and r["absolute"] is not None]
+    if key == "percent":
+        small = [r for r in rows if _small_base(kpi, r["comparison"])
+                 and r["absolute"] is not None]
         known = [r for r in known if r not in small]
         unknown = [r for r in unknown if r not in small]
     sign = -1 if kpi.better == Better.HIGHER else 1

@@ -59,6 +59,34 @@ def duration(seconds: float) -> str:
     return f"{sign}{minutes}:{secs:02d}"
 
 
+# A unit's name after a number is singular only where the number as printed reads one ("1
+# day", "−1 working day"); any other figure takes the plural ("0 days", "1.0 days", "2
+# days"), and so does a label that counts in a scale word ("1 million days": a million of them).
+SCALE_WORDS = frozenset({"thousand", "million", "billion"})
+
+
+def unit_word(shown: str, plural: str) -> str:
+    """The unit's name, singular or plural, after the number `shown` as printed: 'day' after
+    '1', 'days' after '1.0' or '2'; `plural` is how the unit is named of many ('days',
+    'working days', 'million days'), and its singular drops the last word's 's'."""
+    magnitude = shown.strip().lstrip("+-\u2212\u2060")
+    words = plural.split(" ")
+    if magnitude != "1" or not words[-1].endswith("s") or SCALE_WORDS & set(words):
+        return plural
+    return " ".join([*words[:-1], words[-1][:-1]])
+
+
+def counted(shown: str, plural: str) -> str:
+    """A printed number with its unit's name, one rule for every face: '1 day', '27 days'."""
+    return f"{shown} {unit_word(shown, plural)}"
+
+
+def without_days(text: str) -> str:
+    """A number of days as printed, without its unit's name: '27 days' and '1 day' to '27'
+    and '1' (a change's absolute size is given without the word)."""
+    return re.sub(r" days?$", "", text)
+
+
 def number(value: float | None, unit: Unit | KpiDef) -> str:
     """A value as the report shows it. Given the KPI (not only its unit), to the KPI's one
     precision (`places`); a bare unit shows a count whole when it is whole."""
@@ -73,9 +101,10 @@ def number(value: float | None, unit: Unit | KpiDef) -> str:
         case Unit.SECONDS:
             return duration(value)
         case Unit.DAYS if digits is not None:
-            return f"{fixed(value, digits, grouping=True)} days"
+            return counted(fixed(value, digits, grouping=True), "days")
         case Unit.DAYS:
-            return f"{fixed(value, 0 if float(value).is_integer() else 1, grouping=True)} days"
+            return counted(fixed(value, 0 if float(value).is_integer() else 1, grouping=True),
+                           "days")
         case Unit.RATIO:
             return fixed(value, 1 if digits is None else digits)
         case Unit.GBP:  # the sign before the pound sign, as Excel shows it: "-£5"
@@ -120,7 +149,7 @@ def change_text(change: Change | None, unit: Unit | KpiDef) -> str:
     assert size is not None, "a change not in points has an absolute size"
     if (unit if isinstance(unit, Unit) else unit.unit) == Unit.RATIO:
         return signed(size, fixed(size, 1 if isinstance(unit, Unit) else places(unit)))
-    absolute = signed(size, number(size, unit).replace(" days", ""))
+    absolute = signed(size, without_days(number(size, unit)))
     return f"{absolute} ({percent_change(change.percent)})"
 
 

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from kpi.catalogue import ID_PATTERN, DatasetSpec, Project, polars_schema
+from kpi.catalogue import ID_PATTERN, UK, DatasetSpec, Project, polars_schema
 from kpi.errors import ConfigError, DataError, UsageError, refusal, visible
 from kpi.periods import FIRST_YEAR, LAST_YEAR, Month
 
@@ -226,16 +226,28 @@ def dataset_spec(project: Project, dataset_id: str) -> DatasetSpec:
     return spec
 
 
+def stored_schema(spec: DatasetSpec) -> Any:
+    """The Arrow schema of the dataset's table: its columns (`polars_schema`) with each
+    datetime an instant in UTC, Delta's `timestamp` (`scan` reads it back as UK time)."""
+    import polars as pl
+
+    schema = {name: pl.Datetime("us", "UTC") if isinstance(dtype, pl.Datetime) else dtype
+              for name, dtype in polars_schema(spec).items()}
+    return pl.DataFrame(schema=schema).to_arrow().schema
+
+
 def exists(project: Project, dataset_id: str) -> bool:
     """Whether the dataset has a committed table. A first load killed before its commit leaves
     a folder without one; that is no table, and the next load simply creates it."""
     return table_version(table_path(project, dataset_id)) is not None
 
 
-# Opened tables, by (folder, point in history, latest commit). Opening a Delta table reads its
-# log; one command asks a table for its months, version and rows several times, and a project
-# has a table per dataset. A new commit changes the key, so a load is seen at once.
-_OPENED: dict[tuple[str, AsOf | None, int | None], Any] = {}
+# Opened tables, by (folder, point in history, latest commit and its sha256: `table_state`).
+# Opening a Delta table reads its log; one command asks a table for its months, version and
+# rows several times, and a project has a table per dataset. A new commit changes the key, so
+# a load is seen at once; so does a table deleted and rebuilt, or copied in from another
+# project, at the same version (the version alone would serve a notebook the old rows).
+_OPENED: dict[tuple[str, AsOf | None, tuple[int, str | None] | None], Any] = {}
 
 
 def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
@@ -243,8 +255,9 @@ def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
     from deltalake.exceptions import DeltaError, TableNotFoundError
 
     path = table_path(project, dataset_id)
-    latest = table_version(path)
-    key = (str(path), as_of, latest)
+    state = table_state(path)
+    latest = state[0] if state is not None else None
+    key = (str(path), as_of, state)
     if latest is not None and key in _OPENED:
         return _OPENED[key]
     uri = table_uri(path)
@@ -360,12 +373,13 @@ def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.Laz
     # Reader version 2 is column mapping; version 3 lists its features.
     if (protocol.min_reader_version == 2
             or set(protocol.reader_features or ()) - PLAIN_READER_FEATURES or not files):
-        return pl.scan_delta(table)
+        frame = pl.scan_delta(table)
+        return _as_uk_time(frame, frame.collect_schema(), dataset_id)
     schema = pl.Schema(table.schema())
     partitions = set(table.metadata().partition_columns)
     stored = pl.Schema({k: v for k, v in schema.items() if k not in partitions})
     hive = pl.Schema({k: v for k, v in schema.items() if k in partitions})
-    return pl.scan_parquet(
+    frame = pl.scan_parquet(
         files, schema=stored, hive_partitioning=bool(partitions), hive_schema=hive or None,
         cast_options=pl.ScanCastOptions(
             integer_cast="upcast", float_cast=["upcast", "downcast"],
@@ -373,6 +387,43 @@ def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.Laz
             missing_struct_fields="insert", extra_struct_fields="ignore",
             categorical_to_string="allow"),
         missing_columns="insert", extra_columns="ignore", glob=False).select(list(schema))
+    return _as_uk_time(frame, schema, dataset_id)
+
+
+def _as_uk_time(frame: pl.LazyFrame, schema: pl.Schema, dataset_id: str) -> pl.LazyFrame:
+    """The table's datetime columns as `polars_schema` gives them: each stored instant read as
+    UK time. A column an earlier kpi stored as UK wall-clock time (no zone: Delta's
+    `timestamp_ntz`) cannot give an instant (the hour the clocks go back is on it twice, its
+    instants lost), so any figure that reads it is refused (`_wall_clock_refused`), while those
+    that do not (counts, months, other columns) are worked out as before."""
+    import functools
+
+    import polars as pl
+
+    exprs = []
+    for name, dtype in schema.items():
+        if not isinstance(dtype, pl.Datetime):
+            continue
+        if dtype.time_zone is not None:
+            exprs.append(pl.col(name).dt.convert_time_zone(UK))
+        else:
+            exprs.append(pl.col(name).map_batches(
+                functools.partial(_wall_clock_refused, dataset_id, name),
+                return_dtype=pl.Datetime("us", UK)))
+    return frame.with_columns(exprs) if exprs else frame
+
+
+def _wall_clock_refused(dataset_id: str, column: str, _: Any) -> Any:
+    raise DataError(WALL_CLOCK.format(dataset=dataset_id, column=column),
+                    hint=WALL_CLOCK_HINT.format(dataset=dataset_id))
+
+
+# A table whose datetime columns an earlier kpi stored as UK wall-clock time (see _as_uk_time).
+WALL_CLOCK = ("dataset '{dataset}' holds column '{column}' as UK wall-clock time, stored by an "
+              "earlier kpi, which cannot give a duration or a comparison of instants across a "
+              "change of the clocks")
+WALL_CLOCK_HINT = ("move the table's folder ({dataset} in the data folder) aside and load its "
+                   "extracts again (kpi ingest {dataset} ...): kpi now stores each time's instant")
 
 
 def months(project: Project, dataset_id: str, as_of: AsOf | None = None) -> list[Month]:
@@ -597,13 +648,12 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
     commit will create: it may refuse the load (raise) or return entries for the provenance.
     `moved(file)`, when given, is called as each data file is moved into the table.
     """
-    import polars as pl
     from deltalake import CommitProperties, DeltaTable, Schema
     from deltalake.exceptions import DeltaError
     from deltalake.transaction import create_table_with_add_actions
 
     spec = dataset_spec(project, dataset_id)
-    arrow_schema = pl.DataFrame(schema=polars_schema(spec)).to_arrow().schema
+    arrow_schema = stored_schema(spec)
     path = table_path(project, dataset_id)
     months = sorted(keys["month"].unique().to_list())
     with _locked(project, dataset_id):
@@ -684,6 +734,11 @@ def _check_schema(project: Project, dataset_id: str, arrow_schema: Any) -> None:
     wanted = json.loads(Schema.from_arrow(arrow_schema).to_json())["fields"]
     if [(f["name"], f["type"]) for f in stored] == [(f["name"], f["type"]) for f in wanted]:
         return
+    wall = [f["name"] for f in stored if f["type"] == "timestamp_ntz"]
+    if wall and [(f["name"], f["type"].replace("timestamp_ntz", "timestamp")) for f in stored] \
+            == [(f["name"], f["type"]) for f in wanted]:
+        raise DataError(WALL_CLOCK.format(dataset=dataset_id, column=wall[0]),
+                        hint="nothing was written; " + WALL_CLOCK_HINT.format(dataset=dataset_id))
     shown = [f"{f['name']} ({f['type']})" for f in stored]
     raise DataError(f"dataset '{dataset_id}': its columns in kpi.toml no longer match the "
                     f"stored table (stored: {', '.join(shown)})",
@@ -782,9 +837,7 @@ class MonthFiles:
     is written (`_FileStats`). `replace_months` moves them into the table and commits them."""
 
     def __init__(self, spec: DatasetSpec, folder: Path) -> None:
-        import polars as pl
-
-        arrow_schema = pl.DataFrame(schema=polars_schema(spec)).to_arrow().schema
+        arrow_schema = stored_schema(spec)
         self.schema = arrow_schema.remove(arrow_schema.get_field_index("month"))
         # A unique column has as many values as rows: a dictionary of them is built only to
         # be dropped (about a sixth of the writing).
@@ -963,10 +1016,12 @@ class _FileStats:
 
 
 def _stat_value(value: Any) -> Any:
-    """A statistic as Delta's log writes it: dates as 2025-09-30, timestamps (without a time
-    zone, to the microsecond) as 2025-09-30T18:00:00.000000."""
+    """A statistic as Delta's log writes it: dates as 2025-09-30, timestamps (instants, to the
+    microsecond) in UTC as 2025-09-30T18:00:00.000000Z."""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+        if value.tzinfo is None:  # the Parquet writer's bound of a UTC column
+            return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if isinstance(value, date):
         return value.isoformat()
     return value

@@ -2,7 +2,7 @@
 commentary file, so the next export carries it.
 
 A paper is exported from a small project, edited as an analyst would in Word (here with
-python-docx: typing into the [commentary] places, adding a paragraph, clearing one, and
+python-docx: typing into the commentary boxes, adding a paragraph, clearing one, and
 typing where they should not), imported, and exported again. The same paper opened and saved
 by LibreOffice is imported too: LibreOffice 7 drops the content controls' tags, which the
 import detects and says in one line.
@@ -138,7 +138,7 @@ def test_typed_in_word_then_imported_then_exported(project, paper, tmp_path, cli
         result = cli(["--project", project, "commentary", "import", edited])
         # Text typed outside the places is reported with its paragraph, and the exit code is 1.
         assert result.exit_code == 1, result.output
-        assert "2 paragraph(s) typed or changed outside the commentary places" in result.output
+        assert "2 paragraph(s) typed or changed outside the commentary boxes" in result.output
         assert 'after paragraph 2.1: "A note typed between the paragraphs."' in result.output
         assert "in paragraph 1.2: " in result.output and "(Figures checked by hand.)" in \
             result.output
@@ -173,7 +173,7 @@ def test_an_unedited_paper_imports_to_the_same_commentary(project, paper, tmp_pa
     out = tmp_path / "same.toml"
     result = cli(["--project", project, "commentary", "import", paper, "--output", out])
     assert result.exit_code == 0, result.output
-    assert "no place changed" in result.output
+    assert "no box changed" in result.output
     loaded = load_project(project / "kpi.toml")
     month = Month.parse("2025-09")
     again, original = load(loaded, month, out), load(loaded, month, None)
@@ -192,7 +192,7 @@ def test_a_document_kpi_did_not_write_is_refused(project, tmp_path, cli):
     result = cli(["--project", project, "commentary", "import", other, "--output",
                   tmp_path / "c.toml"])
     assert result.exit_code == 3, result.output
-    assert "no commentary places: not a paper written by kpi export docx" in result.output
+    assert "no commentary boxes: not a paper written by kpi export docx" in result.output
     assert not (tmp_path / "c.toml").exists()
     (tmp_path / "x.docx").write_text("not a zip", encoding="utf-8")
     result = cli(["--project", project, "commentary", "import", tmp_path / "x.docx"])
@@ -310,7 +310,7 @@ def test_saved_as_word_saves_it(project, paper, tmp_path, cli):
     out = tmp_path / "c.toml"
     result = cli(["--project", project, "commentary", "import", saved, "--output", out])
     assert result.exit_code == 0, result.output
-    assert "outside the commentary places" not in result.output
+    assert "outside the commentary boxes" not in result.output
     written = tomllib.loads(out.read_text(encoding="utf-8"))
     assert written["paper"]["next_steps"] == (
         "Typed in Word with changes tracked; £ and “quotes”.")
@@ -369,4 +369,4 @@ def test_a_final_paper_has_the_commentary_but_no_places(project, tmp_path, cli):
                     if n.startswith("customXml/") and b"urn:kpi-paper" in archive.read(n)]
     result = cli(["--project", project, "commentary", "import", out, "--output",
                   tmp_path / "c.toml"])
-    assert result.exit_code == 3 and "no commentary places" in result.output
+    assert result.exit_code == 3 and "no commentary boxes" in result.output

@@ -659,10 +659,8 @@ def test_fytd_labels_across_a_new_year(february):
 UK = ZoneInfo("Europe/London")
 DURATION_SEEDS = [int(os.environ["KPI_ORACLE_SEED"]) + n for n in range(3)] \
     if os.environ.get("KPI_ORACLE_SEED") else [1, 2, 3]
-# The row forms a project may draw. "dst" (an incident open across a change of the UK clocks)
-# is an open class (docs/guarantees.md, "The differential oracle"): kpi stores each time as UK
-# wall-clock time, so the hour the clocks change is counted twice or not at all. CI leaves it
-# out; KPI_ORACLE_AVOID="" hunts it.
+# The row forms a project may draw. "dst" (an incident open across a change of the UK clocks,
+# docs/guarantees.md, "The differential oracle") is drawn unless KPI_ORACLE_AVOID names it.
 DURATION_FORMS = ("plain", "open", "backwards", "month_end", "dst")
 
 
@@ -681,7 +679,7 @@ def _instant_text(at: datetime, rnd: random.Random) -> str:
     """An instant as an extract writes it: UK wall-clock time without a zone (only where that
     names one instant), or with a UTC offset, +00:00 or the UK's own."""
     local = at.astimezone(UK)
-    naive = local.replace(tzinfo=None)
+    naive = local.replace(tzinfo=None, fold=0)  # the second 01:30 of October has fold 1
     unique = naive.replace(tzinfo=UK).astimezone(UTC) == at.astimezone(UTC) \
         and naive.replace(tzinfo=UK, fold=1).astimezone(UTC) == at.astimezone(UTC)
     form = rnd.choice(["naive", "utc", "uk"]) if unique else rnd.choice(["utc", "uk"])
@@ -896,8 +894,10 @@ def test_durations_print_as_the_clock_reads_them(durations):
                            ("mean_days", 1), ("total_days", 0)):
         sql = DURATION_KPIS[kpi_id][1]
         want = [_duration_oracle(db, sql, w) for w in (comparison, current)]
-        shown = [_clock(v) if places is None else f"{excel_round(v, places)} days"
-                 for v in want]
+        # A figure printed as one day is singular (docs/board-paper.md: "1 day", "0 days").
+        texts = [str(excel_round(v, places)) for v in want] if places is not None else []
+        shown = [_clock(v) for v in want] if places is None else \
+            [f"{t} {'day' if t == '1' else 'days'}" for t in texts]
         assert table[f"KPI {kpi_id}"][:2] == shown, (kpi_id, want)
 
 

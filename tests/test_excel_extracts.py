@@ -14,6 +14,7 @@ import shutil
 import subprocess
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
@@ -28,6 +29,8 @@ from kpi.errors import DataError  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DATA = Path(__file__).resolve().parent / "data"
+UK = ZoneInfo("Europe/London")
+
 SPEC = DatasetSpec(id="events", date="day", columns=(
     ColumnSpec("ref", ColumnType.STR, ("Ref",)),
     ColumnSpec("day", ColumnType.DATE, ("Day",)),
@@ -71,8 +74,9 @@ def test_date_cells_serial_numbers_and_text_dates_all_load(tmp_path):
     # 45930 days after 30 December 1899 is 30 September 2025; .5 is noon.
     assert frame["day"].to_list() == [date(2025, 9, 30), date(2025, 9, 30), date(2025, 9, 1),
                                       date(2025, 8, 31)]
-    assert frame["at"].to_list() == [datetime(2025, 9, 30, 14, 5), datetime(2025, 9, 30, 12),
-                                     datetime(2025, 9, 1, 8, 30), None]
+    assert frame["at"].to_list() == [datetime(2025, 9, 30, 14, 5, tzinfo=UK),
+                                     datetime(2025, 9, 30, 12, tzinfo=UK),
+                                     datetime(2025, 9, 1, 8, 30, tzinfo=UK), None]
     assert frame["count"].to_list() == [3, 4, 1204, None]
     assert frame["flag"].to_list() == [True, False, True, None]
     assert frame["month"].to_list() == ["2025-09", "2025-09", "2025-09", "2025-08"]

@@ -47,13 +47,13 @@ def test_uk_date_after_thousands_of_iso_dates_loads(tmp_path):
     assert frame.height == ISO_ROWS + 1
     last = frame.row(-1, named=True)
     assert last["day"] == date(2025, 9, 30)
-    assert last["at"] == datetime(2025, 9, 30, 14, 5, 9)
+    assert last["at"] == datetime(2025, 9, 30, 14, 5, 9, tzinfo=LONDON)
     assert last["period"] == date(2025, 9, 1)
     # The ISO rows are untouched by the late format.
     expected = [date(2024, 1, 1) + timedelta(days=i % 600) for i in range(ISO_ROWS)]
     assert frame["day"].head(ISO_ROWS).to_list() == expected
     assert frame["at"].head(ISO_ROWS).to_list() == [
-        datetime(d.year, d.month, d.day, 8, 30) for d in expected]
+        datetime(d.year, d.month, d.day, 8, 30, tzinfo=LONDON) for d in expected]
     assert frame["period"].head(ISO_ROWS).to_list() == [d.replace(day=1) for d in expected]
 
 
@@ -65,7 +65,8 @@ def test_utc_offset_after_thousands_of_iso_dates_is_uk_time(tmp_path):
     assert frame.height == ISO_ROWS + 1
     last = frame.row(-1, named=True)
     assert last["day"] == date(2023, 9, 1)
-    assert last["at"] == datetime(2023, 9, 1, 0, 20)
+    assert last["at"] == datetime(2023, 8, 31, 23, 20, tzinfo=UTC)  # the instant, as UK time
+    assert last["at"].strftime("%Y-%m-%d %H:%M %Z") == "2023-09-01 00:20 BST"
     assert last["period"] == date(2023, 9, 1)
 
 
@@ -97,16 +98,19 @@ moments = st.datetimes(min_value=datetime(1995, 1, 1), max_value=datetime(2024, 
 
 
 def _render(moment: datetime, shape: int, offset_hours: int) -> tuple[str, datetime]:
-    """The text of `moment` in SHAPES[shape] and the wall-clock time kpi should read from it
-    (an instant with an offset is read as UK time)."""
+    """The text of `moment` in SHAPES[shape] and the UK wall-clock time kpi should read from it
+    (an instant with an offset is read as UK time). A time without an offset is UK time: one
+    the clocks show twice or never is written with its offset instead (see the refusals)."""
     pattern, with_offset = SHAPES[shape]
     shown = moment.replace(microsecond=moment.microsecond if "%f" in pattern else 0)
     if "%S" not in pattern:
         shown = shown.replace(second=0)
     if "%H" not in pattern:
         shown = shown.replace(hour=0, minute=0)
-    if not with_offset:
+    if not with_offset and _one_instant(shown):
         return shown.strftime(pattern), shown
+    if not with_offset:
+        pattern = "%Y-%m-%dT%H:%M:%S.%f%z"
     aware = shown.replace(tzinfo=UTC).astimezone(timezone(timedelta(hours=offset_hours)))
     text = aware.strftime(pattern)
     text = text[:-2] + ":" + text[-2:]  # +0100 as +01:00, as the extracts write it
@@ -123,8 +127,17 @@ def test_any_mix_of_formats_parses_as_each_value_says(tmp_path, monkeypatch, cel
     rendered = [_render(moment, shape, hours) for moment, shape, hours in cells]
     rows = [f"R{i},{text},{text},{wall:%Y-%m}" for i, (text, wall) in enumerate(rendered)]
     frame = _load(tmp_path, rows).frame
-    assert frame["at"].to_list() == [wall for _, wall in rendered]
+    assert [at.replace(tzinfo=None) for at in frame["at"].to_list()] == [
+        wall for _, wall in rendered]
     assert frame["day"].to_list() == [wall.date() for _, wall in rendered]
+
+
+def _one_instant(wall: datetime) -> bool:
+    """Whether a UK wall-clock time names one instant (not in the hour the clocks go back,
+    nor in the hour they go forward)."""
+    early, late = (wall.replace(tzinfo=LONDON, fold=f) for f in (0, 1))
+    return (early.astimezone(UTC) == late.astimezone(UTC)
+            and early.astimezone(UTC).astimezone(LONDON).replace(tzinfo=None) == wall)
 
 
 NUMBERS = DatasetSpec(id="losses", date="day", columns=(

@@ -115,6 +115,8 @@ def _numbers(text: str) -> list[str]:
     text = re.sub(r"\b\d{4}-\d{2}\b", "MONTH", text)
     text = re.sub(r"\b(?:Table|Figures?) \d+(?:(?:, | and )\d+)*", "REF", text)
     text = text.replace("per 1,000 population", "")
+    # How old a figure is, in months before the period (tests/test_paper_read_again.py).
+    text = re.sub(r"\b\d+ months? before MONTH", "AGE", text)
     text = DURATION.sub(lambda m: _seconds(m) if m.group(0).strip() else m.group(0), text)
     return [n.rstrip(",") for n in NUMBER.findall(text)]
 

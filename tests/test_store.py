@@ -98,6 +98,24 @@ def test_revised_month_replaces_what_was_stored(project, tmp_path):
     assert set(stored(project).filter(pl.col("month") == "2025-09")["lpa"]) == {"Walsall"}
 
 
+def test_a_table_deleted_and_rebuilt_at_the_same_version_is_read_again_in_one_process(
+        project, tmp_path):
+    """A notebook keeps one process: a table deleted and loaded again is at version 0 once
+    more, with other rows, and must not be served from the tables this process opened."""
+    import shutil
+
+    load(project, "crimes", [write(tmp_path / "a.csv", "Date Recorded,LPA Name\n"
+                                   + "2025-09-01,Dudley\n" * 3)])
+    assert per_month(project) == {"2025-09": 3}
+    shutil.rmtree(store.table_path(project, "crimes"))
+    load(project, "crimes", [write(tmp_path / "b.csv", "Date Recorded,LPA Name\n"
+                                   + "2025-09-02,Walsall\n" * 5)])
+    assert store.table_version(store.table_path(project, "crimes")) == 0
+    assert per_month(project) == {"2025-09": 5}
+    assert set(stored(project)["lpa"]) == {"Walsall"}
+    assert store.row_count(project, "crimes") == 5
+
+
 def test_loading_the_same_file_twice_changes_nothing(project, tmp_path):
     path = write(tmp_path / "a.csv", "Date Recorded,LPA Name\n2025-01-01,Dudley\n"
                                      "2025-02-01,Coventry\n")

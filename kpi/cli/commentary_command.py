@@ -28,14 +28,14 @@ app.add_typer(commentary_app, name="commentary")
 def import_(
     docx: Annotated[Path, typer.Argument(
         help="The Word paper (written by kpi export docx) with commentary typed into its "
-             "[commentary] places.", show_default=False)],
+             "commentary boxes.", show_default=False)],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="The commentary file to write. Default: commentary/YYYY-MM.toml "
                                "in the project, for the paper's month.")] = None,
 ) -> None:
-    """Write the commentary typed into the Word paper's commentary places (content controls)
-    to the commentary file the next export reads. Entries the paper has no place for are kept;
-    a place left empty removes its entry. Text typed outside the places is not imported: each
+    """Write the commentary typed into the Word paper's commentary boxes (Word content controls)
+    to the commentary file the next export reads. Entries the paper has no box for are kept;
+    a box left empty removes its entry. Text typed outside the boxes is not imported: each
     is listed with the paragraph it is in, and the exit code is 1."""
     from kpi import commentary
 
@@ -51,14 +51,14 @@ def import_(
     os.replace(tmp, path)
     changed = imported.changed
     note(f"Wrote {path}: commentary for {imported.month.name}, "
-         + (f"{len(changed)} place(s) changed: {', '.join(changed)}" if changed
-            else "no place changed"))
+         + (f"{len(changed)} box(es) changed: {', '.join(changed)}" if changed
+            else "no box changed"))
     for line in imported.notes:
         note(f"Note: {line}")
     if imported.outside:
         note(f"Warning: {len(imported.outside)} paragraph(s) typed or changed outside the "
-             "commentary places were not imported (the next export writes the paper's own "
-             "text there); move what should stay into a [commentary] place and import again:")
+             "commentary boxes were not imported (the next export writes the paper's own "
+             "text there); move what should stay into a commentary box and import again:")
         for line in imported.outside:
             note(f"  {line}")
         raise typer.Exit(code=EXIT_CHECK_FAILED)

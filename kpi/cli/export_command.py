@@ -95,11 +95,11 @@ def docx(period: PeriodOpt, output: Annotated[Path, _output_option(PaperFormat.D
                                 "the paper uses (its text is dropped).")] = None,
          final: Annotated[bool, typer.Option(
              "--final", help="A paper to send: the commentary as plain paragraphs, no "
-                             "[commentary] places to type in (so kpi commentary import "
+                             "commentary boxes to type in (so kpi commentary import "
                              "cannot read it back).")] = False,
          full: FullOpt = False) -> None:
     """Draft the board paper as a Word document: heading styles, numbered paragraphs, tables
-    and figures with captions, and a [commentary] place to type in after each KPI, section
+    and figures with captions, and a commentary box to type in after each KPI, section
     and the introduction (kpi commentary import reads them back)."""
     _export(PaperFormat.DOCX, period, output, vs, priority, as_of, commentary, previous,
             template, final, full=full)

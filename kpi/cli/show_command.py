@@ -158,7 +158,7 @@ def _shown(kpi: KpiDef) -> dict[str, Any]:
     def absolute(v: Any) -> str:
         if v is None:
             return "n/a"
-        text = render.number(v, kpi).replace(" days", "").replace("%", "")
+        text = render.without_days(render.number(v, kpi)).replace("%", "")
         return render.signed(v, text)
 
     def count(v: Any) -> str:

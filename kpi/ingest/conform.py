@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from kpi import dateparts
-from kpi.catalogue import ColumnSpec, ColumnType, DatasetSpec, polars_schema
+from kpi.catalogue import UK, ColumnSpec, ColumnType, DatasetSpec, polars_schema
 from kpi.dateparts import SANE_YEARS
 from kpi.errors import DataError, located
 from kpi.ingest.common import (
@@ -336,8 +336,11 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
         timed = (shown.str.contains(_TIME_OF_DAY) & ~shown.str.strip_chars().str.contains(_MIDNIGHT)
                  if col.type == ColumnType.MONTH else pl.lit(False))
         note = (pl.when(month_name).then(pl.lit(_SPREADSHEET_NOTE))
-                .when(timed).then(pl.lit(_TIMED_MONTH))
-                .when(shown.str.contains(_DATE_SHAPE))
+                .when(timed).then(pl.lit(_TIMED_MONTH)))
+        if col.type == ColumnType.DATETIME:
+            clock = _clock_change_note(shown)
+            note = note.when(clock.is_not_null()).then(clock)
+        note = (note.when(shown.str.contains(_DATE_SHAPE))
                 .then(pl.lit(", which is not a calendar date"))
                 .otherwise(pl.lit("")))
         rules.append((source, unparsed,
@@ -377,10 +380,40 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
 def _outside_years(value: pl.Expr, kind: ColumnType) -> pl.Expr:
     """Whether a parsed date or date-time falls outside SANE_YEARS, compared with the first
     instants in and past them: taking each value's year cost ten times as long."""
-    dtype = pl.Datetime("us") if kind == ColumnType.DATETIME else pl.Date
-    first, past = (pl.lit(date(year, 1, 1)).cast(dtype) for year in (SANE_YEARS[0],
-                                                                     SANE_YEARS[1] + 1))
+    first, past = (pl.lit(date(year, 1, 1)) for year in (SANE_YEARS[0], SANE_YEARS[1] + 1))
+    if kind == ColumnType.DATETIME:
+        first, past = (_uk_time(bound.cast(pl.Datetime("us"))) for bound in (first, past))
     return (value < first) | (value >= past)
+
+
+def _uk_time(wall: pl.Expr) -> pl.Expr:
+    """UK wall-clock times (naive) as the instants they name; null for one the clocks show
+    twice (the hour they go back, which names two instants) or never (the hour they go
+    forward, which names none): which was meant is not ours to guess."""
+    return wall.dt.replace_time_zone(UK, ambiguous="null", non_existent="null")
+
+
+def _clock_change_note(shown: pl.Expr) -> pl.Expr:
+    """Why a datetime written without an offset was refused where it is a UK wall-clock time
+    naming two instants or none (see `_uk_time`), else null. Built for the refused rows'
+    messages only."""
+    text = shown.str.strip_chars()
+    wall = pl.coalesce([text.str.strptime(pl.Datetime("us"), f, strict=False)
+                        for f in _DATETIME_FORMATS])
+    named = wall.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    never = wall.is_not_null() & wall.dt.replace_time_zone(
+        UK, ambiguous="earliest", non_existent="null").is_null()
+    twice = wall.is_not_null() & ~never & _uk_time(wall).is_null()
+    return (pl
+            .when(never)
+            .then(pl.format(", a time the UK clocks skipped (they go forward an hour that "
+                            "night), so it names no instant: write it with its offset, such "
+                            "as {}+00:00", named))
+            .when(twice)
+            .then(pl.format(", a time the UK clocks show twice (they go back an hour that "
+                            "night), so it names two instants: write it with its offset, "
+                            "{}+01:00 for the first or {}+00:00 for the second",
+                            named, named)))
 
 
 def _number_text(value: float) -> str:
@@ -551,10 +584,16 @@ def _parse(col: ColumnSpec, text: pl.Expr, formats: list[int] | None = None) -> 
             lower = text.str.to_lowercase()
             return pl.when(lower.is_in(_TRUE)).then(True).when(lower.is_in(_FALSE)).then(False)
         case ColumnType.DATE | ColumnType.DATETIME | ColumnType.MONTH:
-            candidates = _date_formats(col, text)
+            candidates = list(enumerate(_date_formats(col, text)))
             if formats is not None:
                 candidates = [candidates[i] for i in formats]
-            return pl.coalesce(*candidates).alias(col.name)
+            if col.type == ColumnType.DATETIME:
+                # A wall-clock time is made an instant once, whichever format read it.
+                wall = [c for i, c in candidates if i < _WALL_CLOCK]
+                candidates = [(0, c) for i, c in candidates if i >= _WALL_CLOCK]
+                if wall:
+                    candidates.insert(0, (0, _uk_time(pl.coalesce(*wall))))
+            return pl.coalesce(*[c for _, c in candidates]).alias(col.name)
     raise AssertionError(col.type)
 
 
@@ -566,13 +605,14 @@ def _date_formats(col: ColumnSpec, text: pl.Expr) -> list[pl.Expr]:
             datetimes = [text.str.strptime(pl.Datetime("us"), f, strict=False)
                          for f in _DATETIME_FORMATS] + _instants(text)
             dates = [text.str.strptime(pl.Date, f, strict=False) for f in _DATE_FORMATS]
-            return [*dates, *[d.dt.date() for d in datetimes]]
+            return [*dates, *[d.dt.date() for d in datetimes]]  # a UK time's UK date
         case ColumnType.DATETIME:
+            # UK wall-clock times first (the _WALL_CLOCK of them), then instants.
             datetimes = [text.str.strptime(pl.Datetime("us"), f, strict=False)
-                         for f in _DATETIME_FORMATS] + _instants(text)
+                         for f in _DATETIME_FORMATS]
             dates = [text.str.strptime(pl.Date, f, strict=False).cast(pl.Datetime("us"))
                      for f in _DATE_FORMATS]
-            return [*datetimes, *dates]
+            return [*datetimes, *dates, *_instants(text)]
         case ColumnType.MONTH:
             months = [(text + "-01").str.strptime(pl.Date, "%Y-%m-%d", strict=False),
                       ("01/" + text).str.strptime(pl.Date, "%d/%m/%Y", strict=False)]
@@ -583,20 +623,24 @@ def _date_formats(col: ColumnSpec, text: pl.Expr) -> list[pl.Expr]:
     raise AssertionError(col.type)
 
 
+# How many of a datetime column's formats (_date_formats) read UK wall-clock time, not instants.
+_WALL_CLOCK = len(_DATETIME_FORMATS) + len(_DATE_FORMATS)
+
+
 def _instants(text: pl.Expr) -> list[pl.Expr]:
-    """Text with a UTC offset as UK wall-clock time, as _cast_typed stores Parquet instants:
-    a search at 23:20 UTC on 31 August was at 00:20 BST on 1 September, and belongs to
-    September (the month file it was published in)."""
+    """Text with a UTC offset as the instant it names, read as UK time, as _cast_typed reads
+    Parquet instants: a search at 23:20 UTC on 31 August was at 00:20 BST on 1 September, and
+    belongs to September (the month file it was published in)."""
     return [text.str.strptime(pl.Datetime("us", "UTC"), f, strict=False)
-            .dt.convert_time_zone("Europe/London").dt.replace_time_zone(None)
-            for f in _OFFSET_FORMATS]
+            .dt.convert_time_zone(UK) for f in _OFFSET_FORMATS]
 
 
 def _cast_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """Parquet columns arrive typed (checked by _check_parquet_types): cast them exactly."""
-    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
-        # Extracts are UK data: an instant is stored as UK wall-clock time.
-        raw = raw.dt.convert_time_zone("Europe/London").dt.replace_time_zone(None)
+    zone = dtype.time_zone if isinstance(dtype, pl.Datetime) else None
+    if zone is not None and col.type != ColumnType.DATETIME:
+        # An instant's UK wall-clock time: its date and month are the UK's.
+        raw = raw.dt.convert_time_zone(UK).dt.replace_time_zone(None)
     match col.type:
         case ColumnType.STR:
             return raw.cast(pl.String)
@@ -611,7 +655,9 @@ def _cast_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         case ColumnType.DATE:
             return raw.cast(pl.Date)
         case ColumnType.DATETIME:
-            return raw.cast(pl.Datetime("us"))
+            if zone is not None:  # the instant, read as UK time
+                return raw.cast(pl.Datetime("us", zone)).dt.convert_time_zone(UK)
+            return _uk_time(raw.cast(pl.Datetime("us")))  # a time without a zone: UK time
         case ColumnType.MONTH:
             month = raw.cast(pl.Date).dt.month_start()
             if isinstance(dtype, pl.Datetime):  # only a midnight is a date (see _MIDNIGHT)

@@ -57,7 +57,10 @@ from kpi.document import (
 )
 from kpi.errors import ConfigError
 from kpi.progress import Progress, each
-from kpi.writers import KEEP_WHOLE_ROWS, MINUS, minus_signs, run_on, running_title
+from kpi.writers import KEEP_WHOLE_ROWS, MINUS, minus_signs, pages, run_on, running_title
+from kpi.writers.pages import BOLD, CELL_PADDING, SLACK, SMALLEST, text_width
+
+__all__ = ["BOLD", "CELL_PADDING", "SLACK", "SMALLEST", "column_widths", "text_width"]
 
 STYLES = ("Title", "Subtitle", "Heading 1", "Heading 2", "List Bullet", "Caption", "Table Grid",
           "Normal")
@@ -77,7 +80,7 @@ ZWSP = "\u200b"
 TAG_PREFIX = "kpi-commentary:"
 # What an empty place said before its words were plain; still read back as empty.
 PLACEHOLDER = "[commentary]"
-PLACE_STYLE = "Commentary place"
+PLACE_STYLE = "Commentary box"
 RECORD_NS = "urn:kpi-paper:commentary:1"
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W = "{" + W_NS + "}"
@@ -336,91 +339,10 @@ def _table(doc, block: Table) -> None:
         _runs(_add(doc, "Caption"), block.caption)
 
 
-# Advance widths of Arial (and Helvetica, Liberation Sans) in thousandths of an em, for the
-# printable ASCII characters from space; others are taken as wide as "M" is not, 0.6 em.
-_ARIAL = (
-    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278,  # space-/
-    556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556,  # 0-?
-    1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778,  # @-O
-    667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556,  # P-_
-    333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556,  # `-o
-    556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584)  # p-~
-# Bold is wider; and a renderer's font may differ a little from Arial's widths.
-BOLD = 1.1
-SLACK = 1.08
-CELL_PADDING = 216  # twips: Word's default cell margins, 0.19 cm each side
-SMALLEST = 7.0
-_TOKEN = re.compile(r"[^\s\u200b]+")
-
-
-def text_width(text: str, size: float, bold: bool = False) -> float:
-    """The width of `text` in Arial at `size` points, in twips."""
-    total = 0
-    for char in text:
-        code = ord(char)
-        if char in "\u200b\u2060":
-            continue
-        total += _ARIAL[code - 32] if 32 <= code < 127 else 600
-    return total / 1000 * size * 20 * SLACK * (BOLD if bold else 1)
-
-
 def column_widths(block: Table, usable: int, size: float) -> tuple[float, list[int]]:
-    """The font size and column widths (twips) a table is set in. Every column is at least
-    as wide as its longest word, so no word is broken (at a smaller size, down to 7 pt, if
-    the longest words do not fit the page at the first); the rest of the width goes, a
-    fortieth at a time, to the column where it saves the most lines, so the table is as short
-    as it can be: short figures stay on one line and the KPI titles get the room."""
-    texts = [[(_typeset(c.title, True), True)] for c in block.columns]
-    for row in block.rows:
-        for number, content in enumerate(row):
-            texts[number].append((_typeset(plain_text(content), True), _is_bold(content)))
-    while True:
-        cells = [[[text_width(w, size, bold) for w in _TOKEN.findall(text)] or [0.0]
-                  for text, bold in column] for column in texts]
-        least = [max(max(words) for words in column) + CELL_PADDING for column in cells]
-        if sum(least) <= usable or size <= SMALLEST:
-            break
-        size -= 0.5
-    if sum(least) > usable:  # words longer than the page is wide even at 7 pt
-        return size, [int(low * usable / sum(least)) for low in least]
-    space = text_width(" ", size)
-    widths = list(least)
-    lines = [[_lines(words, w - CELL_PADDING, space) for words in column]
-             for column, w in zip(cells, widths, strict=True)]
-    step = (usable - sum(least)) / 40
-    for _ in range(40):
-        rows = [max(column[r] for column in lines) for r in range(len(texts[0]))]
-        if max(rows) == 1:
-            break
-        gains = []
-        for n, column in enumerate(cells):
-            wider = [_lines(words, widths[n] + step - CELL_PADDING, space) for words in column]
-            gains.append(sum(rows[r] - max([wider[r]] + [lines[m][r] for m in range(len(cells))
-                                                         if m != n]) for r in range(len(rows))))
-        # Where a step saves no line anywhere yet, it goes to the column that wraps most.
-        best = max(range(len(cells)), key=lambda n: (gains[n], sum(lines[n])))
-        widths[best] += step
-        lines[best] = [_lines(words, widths[best] - CELL_PADDING, space)
-                       for words in cells[best]]
-    # Width no line needs is shared in proportion, so the table spans the page.
-    spare = usable - sum(widths)
-    widths = [w + spare * w / sum(widths) for w in widths]
-    return size, [int(w) for w in widths]
-
-
-def _lines(words: list[float], width: float, space: float) -> int:
-    """How many lines words of these widths take, set one after another in `width`."""
-    count, used = 1, 0.0
-    for word in words:
-        if used and used + space + word > width:
-            count, used = count + 1, word
-        else:
-            used += (space if used else 0.0) + word
-    return count
-
-
-def _is_bold(content) -> bool:
-    return bool(content) and all(isinstance(item, Strong) for item in content)
+    """The font size and column widths (twips) a table is set in (`pages.column_widths`,
+    its cells' text as Word sets it)."""
+    return pages.column_widths(block, usable, size, _typeset)
 
 
 def _figure(doc, block: Figure, base: Path) -> None:
@@ -454,16 +376,26 @@ def write(document: Document, base: Path, template: Path | None = None,
         # matrix list off the second page.
         _runs(_add(doc, "Normal"), run_on(document.facts))
     slots = 0
+    # Where the pages break, estimated, so a figure that would leave the foot of a page blank
+    # is set after the paragraphs that fill it (kpi.writers.pages).
+    layout = pages.Pages()
+    if template is None:
+        layout.title(document)
     for section in each(document.printed(places), "sections", progress):
         heading = _add(doc, "Heading 1")
         _runs(heading, section.heading)
-        for at, block in enumerate(section.blocks):
+        if template is None:
+            order = pages.ordered(section, layout, base, places)
+        else:  # a template's page and styles are its own: the paper's order as it is
+            order = [(block, False) for block in section.blocks]
+        blocks = [block for block, _ in order]
+        for at, (block, deferred) in enumerate(order):
             if isinstance(block, Paragraph):
                 paragraph = _paragraph(doc, block)
                 # The paragraph a figure or a short table follows is kept on its page: a
                 # chart printed a page after the paragraph that cites it, the foot of the
                 # page before left blank.
-                if _introduces(section.blocks[at + 1:]):
+                if not deferred and _introduces(blocks[at + 1:]):
                     paragraph.paragraph_format.keep_with_next = True
             elif isinstance(block, Table):
                 _table(doc, block)
@@ -480,13 +412,12 @@ def write(document: Document, base: Path, template: Path | None = None,
             elif isinstance(block, Slot) and places:
                 slots += 1
                 last = _slot(doc, block, slots)
-                if block.paragraphs and _introduces(section.blocks[at + 1:]):
+                if block.paragraphs and _introduces(blocks[at + 1:]):
                     last.paragraph_format.keep_with_next = True
             elif isinstance(block, Slot):
                 for number, text in enumerate(block.paragraphs, start=1):
                     paragraph = _paragraph(doc, text, verbatim=True)
-                    if number == len(block.paragraphs) and _introduces(
-                            section.blocks[at + 1:]):
+                    if number == len(block.paragraphs) and _introduces(blocks[at + 1:]):
                         paragraph.paragraph_format.keep_with_next = True
             else:
                 raise TypeError(f"not a block: {block!r}")

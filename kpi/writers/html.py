@@ -34,7 +34,7 @@ from kpi.document import (
     plain_text,
 )
 from kpi.progress import Progress, each
-from kpi.writers import KEEP_WHOLE_ROWS, minus_signs, run_on, running_title
+from kpi.writers import KEEP_WHOLE_ROWS, minus_signs, pages, run_on, running_title
 
 PAGE = """\
 @page { size: A4; margin: 20mm 18mm;
@@ -77,6 +77,10 @@ figure { margin: 1em 0; break-inside: avoid; page-break-inside: avoid; }
 p:has(+ figure), p:has(+ table.whole) { break-after: avoid; page-break-after: avoid;
   break-inside: avoid; page-break-inside: avoid; }
 p:has(+ ul) { break-after: avoid; page-break-after: avoid; }
+/* A paragraph the figure after it does not belong to: the writer set the figure after the
+   paragraphs that fill the page (kpi.writers.pages). */
+p.flow { break-after: auto; page-break-after: auto; break-inside: auto;
+  page-break-inside: auto; }
 figure img { display: block; width: 150mm; max-width: 100%; height: auto; }
 figcaption, caption, p.caption { font-style: italic; font-size: 9.5pt; text-align: left;
   margin-top: 0.3em; }
@@ -155,20 +159,26 @@ def _figure(figure: Figure, base: Path) -> list[str]:
             f"<figcaption>{inline(figure.caption)}</figcaption>", "</figure>"]
 
 
-def _paragraph(block: Paragraph, verbatim: bool = False) -> str:
+def _paragraph(block: Paragraph, verbatim: bool = False, flow: bool = False) -> str:
+    """A paragraph; `flow`: one the figure after it does not belong to (kpi.writers.pages
+    set the figure after it), so it is not kept with the figure."""
     if block.number:
-        return (f'<p class="numbered" id="para-{block.number.replace(".", "-")}">'
+        classes = "numbered flow" if flow else "numbered"
+        return (f'<p class="{classes}" id="para-{block.number.replace(".", "-")}">'
                 f'<span class="number">{escape(block.number)}.</span> '
                 f"{inline(block.content, verbatim=verbatim)}</p>")
-    return f"<p>{inline(block.content, verbatim=verbatim)}</p>"
+    opening = '<p class="flow">' if flow else "<p>"
+    return f"{opening}{inline(block.content, verbatim=verbatim)}</p>"
 
 
-def _section(section: Section, base: Path) -> list[str]:
+def _section(section: Section, base: Path, layout: pages.Pages) -> list[str]:
     heading = plain_text(section.heading)
     lines = [f'<section id="{_anchor(heading)}">', f"<h2>{inline(section.heading)}</h2>"]
-    for block in section.blocks:
+    # A figure that would leave the foot of a page blank is set after the paragraphs that
+    # fill it, as in Word (kpi.writers.pages, with Chromium's measures).
+    for block, flow in pages.ordered(section, layout, base, places=False):
         if isinstance(block, Paragraph):
-            lines.append(_paragraph(block))
+            lines.append(_paragraph(block, flow=flow))
         elif isinstance(block, Slot):
             lines += [_paragraph(p, verbatim=True) for p in block.paragraphs]
         elif isinstance(block, Table):
@@ -220,7 +230,9 @@ def write(document: Document, base: Path, progress: Progress | None = None) -> s
         head.append(f'<p class="facts">{inline(run_on(document.facts))}</p>')
     head.append("</header>")
     body = ["<main>"]
+    layout = pages.Pages(pages.HTML)
+    layout.title(document)
     for section in each(document.printed(), "sections", progress):
-        body += _section(section, base)
+        body += _section(section, base, layout)
     body += ["</main>", "</body>", "</html>"]
     return "\n".join(head + body) + "\n"

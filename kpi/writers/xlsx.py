@@ -52,7 +52,8 @@ SCALED = {"percent"}  # units whose values are stored divided by 100
 UNIT_PLACES = {"gbp": 0, "seconds": 0, "count": 0, "days": 0}
 
 
-def number_format(unit: str | None, places: int, role: str = "unit") -> str:
+def number_format(unit: str | None, places: int, role: str = "unit",
+                  value: float | None = None) -> str:
     """The Excel number format that shows a value as kpi's text prints it (kpi.render.number,
     change_text): `places` decimals (the KPI's `render.places`, via `kpi_places`), Excel
     rounding as kpi.rounding does, the unit's words and signs. `role` is "unit" (a value or
@@ -61,7 +62,8 @@ def number_format(unit: str | None, places: int, role: str = "unit") -> str:
     (0.04 -> "0.0", not "+0.0"): the first two sections hold the values that print as non-zero,
     by condition, and the last the rest (`_signed`). Seconds stay
     seconds, shown whole ("124 s" where the text prints "2:04"): a duration cell would be a
-    fraction of a day, and Excel shows no negative duration."""
+    fraction of a day, and Excel shows no negative duration. Days are named as the text names
+    them (render.unit_word): "1 day" where the cell's `value` prints as 1, else "days"."""
     digits = "0" if places <= 0 else "0." + "0" * places
     plus = role != "unit"
     if role == "percent":
@@ -78,7 +80,11 @@ def number_format(unit: str | None, places: int, role: str = "unit") -> str:
         case "seconds":
             return _signed('#,##0" s"', 0, plus)
         case "days" if role != "change":
-            return _signed(f'#,##{digits}" days"', places, plus)
+            from kpi.render import unit_word
+            from kpi.rounding import fixed
+
+            word = "days" if value is None else unit_word(fixed(value, places), "days")
+            return _signed(f'#,##{digits}" {word}"', places, plus)
         case _:
             return _signed(f"#,##{digits}", places, plus)
 
@@ -199,7 +205,7 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
             elif role == "points":
                 code, cell = number_format("percent", places, "change"), value
             else:
-                code = number_format(unit, places, role)
+                code = number_format(unit, places, role, value)
                 cell = percent_cell(value) if role == "unit" and unit in SCALED else value
             worksheet.write_number(top + 1 + offset, index, cell, cell_format(code))
 

@@ -1,0 +1,442 @@
+"""Durations across a change of the UK clocks (docs/guarantees.md, class `dst`): the store keeps
+each time's instant and reads it back as UK time, a time written without an offset is UK time
+and refused where it names two instants or none, and a table an earlier kpi stored as UK
+wall-clock time never gives a duration.
+
+Every figure here is worked out by hand from the instants, in the comments beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import inprocess
+import polars as pl
+import pytest
+
+UK = ZoneInfo("Europe/London")
+
+PROJECT = """[project]
+name = "Instants"
+baseline = "2024-10"
+
+[datasets.incidents]
+date = "opened"
+{source}
+[datasets.incidents.columns]
+ref = "str"
+opened = {{ type = "datetime", from = ["Created"] }}
+closed = {{ type = "datetime", from = ["Attended"], required = false }}
+
+[[priorities]]
+id = "p"
+title = "Response"
+
+[[kpis]]
+id = "incidents"
+title = "Incidents"
+priority = "p"
+dataset = "incidents"
+kind = "count"
+better = "lower"
+"""
+
+DURATIONS = """
+[[kpis]]
+id = "total"
+title = "Time to attend, in all"
+priority = "p"
+dataset = "incidents"
+kind = "sum"
+value = "closed - opened"
+unit = "seconds"
+better = "lower"
+
+[[kpis]]
+id = "backwards"
+title = "Attended before opened"
+priority = "p"
+dataset = "incidents"
+kind = "count"
+filter = "closed - opened < INTERVAL '0 minutes'"
+better = "lower"
+
+[[kpis]]
+id = "within_hour"
+title = "Attended within an hour"
+priority = "p"
+dataset = "incidents"
+kind = "within"
+value = "DATE_PART('epoch', closed) - DATE_PART('epoch', opened)"
+threshold = 3600
+better = "higher"
+"""
+
+
+def _project(folder: Path, durations: bool = True, source: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "kpi.toml").write_text(PROJECT.format(source=source)
+                                     + (DURATIONS if durations else ""), encoding="utf-8")
+    return folder
+
+
+def _plain_rows() -> list[str]:
+    """One incident on the 10th of each month from November 2023 to October 2025, attended
+    ten minutes (600 s) later, at 10:00 UK time (no change of the clocks near it)."""
+    rows = []
+    for n in range(24):
+        year, month = 2023 + (10 + n) // 12, (10 + n) % 12 + 1
+        rows.append(f"P{n},{year}-{month:02d}-10 10:00,{year}-{month:02d}-10 10:10")
+    return rows
+
+
+def _extract(folder: Path, rows: list[str], name: str = "incidents.csv") -> Path:
+    path = folder / name
+    path.write_text("ref,Created,Attended\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _kpi(folder: Path, *args: str) -> inprocess.subprocess.CompletedProcess:
+    return inprocess.run(list(args), cwd=folder, env={**_env(), "KPI_NO_CACHE": "1"})
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ)
+
+
+def _current(folder: Path) -> dict[str, dict]:
+    done = _kpi(folder, "summary", "--period", "2025-10", "--vs", "yoy", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return {k["id"]: k["current"] for k in json.loads(done.stdout)["kpis"]}
+
+
+def test_an_incident_across_the_clocks_going_back_took_45_minutes_not_minus_15(tmp_path):
+    """docs/guarantees.md: opened at 00:30 UTC (01:30 BST) and attended at 01:15 UTC (01:15
+    GMT) on 26 October 2025, it took 45 minutes; read on the wall clock it was -15."""
+    folder = _project(tmp_path / "p")
+    rows = [*_plain_rows(), "B1,2025-10-26T00:30:00+00:00,2025-10-26T01:15:00+00:00"]
+    done = _kpi(folder, "ingest", "incidents", _extract(folder, rows))
+    assert done.returncode == 0, done.stderr
+    got = _current(folder)
+    # November 2024 to October 2025: twelve plain incidents of 600 s, and one of 2,700 s.
+    assert got["total"]["value"] == 12 * 600 + 2700
+    assert got["backwards"]["value"] == 0
+    assert got["within_hour"]["value"] == pytest.approx(100.0)
+
+
+def test_an_incident_across_the_clocks_going_forward_took_one_hour_not_two(tmp_path):
+    """docs/guarantees.md: opened at 00:30 UTC and attended at 01:30 UTC on 30 March 2025, it
+    took an hour (00:30 GMT to 02:30 BST), so a `within` of an hour counts it in; the same
+    incident written as UK wall-clock times without an offset took an hour too."""
+    folder = _project(tmp_path / "p")
+    rows = [*_plain_rows(), "F1,2025-03-30T00:30:00+00:00,2025-03-30T01:30:00+00:00",
+            "F2,2025-03-30 00:30,2025-03-30 02:30"]
+    done = _kpi(folder, "ingest", "incidents", _extract(folder, rows))
+    assert done.returncode == 0, done.stderr
+    got = _current(folder)
+    assert got["total"]["value"] == 12 * 600 + 2 * 3600
+    # 14 of 14 within the hour (wall-clock time read 12 of 14: 85.7).
+    assert got["within_hour"]["value"] == pytest.approx(100.0)
+    assert (got["within_hour"]["numerator"], got["within_hour"]["denominator"]) == (14, 14)
+
+
+def test_times_are_read_back_as_uk_time_and_stored_as_instants(tmp_path):
+    """The month, hour and date of a time are the UK's: 23:30 UTC on 30 June is 00:30 BST on
+    1 July, in July's partition; the table holds the instant (Delta's timestamp, UTC)."""
+    from deltalake import DeltaTable
+
+    from kpi import api
+
+    folder = _project(tmp_path / "p", durations=False)
+    rows = ["S1,2025-06-30T23:30:00+00:00,2025-07-01 01:00", "S2,2025-01-15 08:00,"]
+    assert _kpi(folder, "ingest", "incidents", _extract(folder, rows)).returncode == 0
+    table = DeltaTable(str(folder / "data" / "incidents"))
+    types = {f.name: f.type.type for f in table.schema().fields}
+    assert types["opened"] == "timestamp" and types["closed"] == "timestamp"
+    # The plainest Delta table (docs/excel-and-power-bi.md): timestamp_ntz asked for reader 3.
+    protocol = table.protocol()
+    assert (protocol.min_reader_version, protocol.reader_features) == (1, None)
+    stored = {r["ref"]: r for r in table.to_pyarrow_table().to_pylist()}
+    assert stored["S1"]["opened"] == datetime(2025, 6, 30, 23, 30, tzinfo=UTC)
+    assert stored["S1"]["month"] == "2025-07"
+    assert stored["S2"]["opened"] == datetime(2025, 1, 15, 8, tzinfo=UTC)  # GMT is UTC
+    read = (api.open(folder).scan("incidents").sort("ref")
+            .select("ref", "opened", pl.col("opened").dt.hour().alias("hour"),
+                    pl.col("opened").dt.date().alias("day"), "closed").collect())
+    assert read.schema["opened"] == pl.Datetime("us", "Europe/London")
+    assert read.row(0) == ("S1", datetime(2025, 7, 1, 0, 30, tzinfo=UK), 0,
+                           datetime(2025, 7, 1).date(), datetime(2025, 7, 1, 1, tzinfo=UK))
+
+
+CLOCK_CHANGES = [
+    ("2025-10-26 01:30", "2025-10-26 02:30", "show twice",
+     "2025-10-26T01:30:00+01:00 for the first or 2025-10-26T01:30:00+00:00 for the second"),
+    ("2025-03-30 01:30", "2025-03-30 02:30", "skipped", "such as 2025-03-30T01:30:00+00:00"),
+]
+
+
+def _refused(done, file: str, row: int, column: str, value: str, what: str, example: str):
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr
+    first = done.stderr.splitlines()[0]
+    assert f"{file}, row {row}, column '{column}'" in first
+    assert f"found '{value}" in first and what in first and example in first
+
+
+@pytest.mark.parametrize(("opened", "closed", "what", "example"), CLOCK_CHANGES)
+def test_a_csv_time_naming_two_instants_or_none_is_refused(tmp_path, opened, closed, what,
+                                                         example):
+    folder = _project(tmp_path / "p")
+    path = _extract(folder, ["A1,2025-10-01 09:00,2025-10-01 09:10", f"A2,{opened},{closed}"])
+    done = _kpi(folder, "ingest", "incidents", path)
+    _refused(done, "incidents.csv", 3, "Created", opened, what, example)
+    assert not (folder / "data" / "incidents" / "_delta_log").exists()
+
+
+def test_skip_bad_rows_quarantines_a_time_naming_two_instants(tmp_path):
+    """As any bad value: --skip-bad-rows loads the other rows and sets this one aside."""
+    folder = _project(tmp_path / "p", durations=False)
+    path = _extract(folder, ["A1,2025-10-01 09:00,2025-10-01 09:10",
+                             "A2,2025-10-26 01:30,2025-10-26 02:30",
+                             "A3,2025-10-26T01:30:00+00:00,2025-10-26 02:30"])
+    done = _kpi(folder, "ingest", "incidents", path, "--skip-bad-rows")
+    assert done.returncode == 0, done.stderr
+    from deltalake import DeltaTable
+
+    stored = DeltaTable(str(folder / "data" / "incidents")).to_pyarrow_table().to_pylist()
+    assert sorted(r["ref"] for r in stored) == ["A1", "A3"]
+    assert {r["ref"]: r["opened"] for r in stored}["A3"] == datetime(2025, 10, 26, 1, 30,
+                                                                     tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("opened", "closed", "what", "example"), CLOCK_CHANGES)
+def test_an_excel_time_naming_two_instants_or_none_is_refused(tmp_path, opened, closed, what,
+                                                            example):
+    """A date-time cell (and text in a cell) is UK wall-clock time, as in a CSV file."""
+    xlsxwriter = pytest.importorskip("xlsxwriter")
+    folder = _project(tmp_path / "p")
+    path = folder / "incidents.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    sheet.write_row(0, 0, ["ref", "Created", "Attended"])
+    sheet.write(1, 0, "A1")
+    sheet.write_datetime(1, 1, datetime(2025, 10, 1, 9), stamp)
+    sheet.write_datetime(1, 2, datetime(2025, 10, 1, 9, 10), stamp)
+    sheet.write(2, 0, "A2")
+    sheet.write_datetime(2, 1, datetime.fromisoformat(opened), stamp)
+    sheet.write_string(2, 2, closed)
+    book.close()
+    done = _kpi(folder, "ingest", "incidents", path)
+    _refused(done, "incidents.xlsx", 3, "Created", opened, what, example)
+
+
+@pytest.mark.parametrize(("opened", "closed", "what", "example"), CLOCK_CHANGES)
+def test_a_naive_parquet_timestamp_naming_two_instants_or_none_is_refused(
+        tmp_path, opened, closed, what, example):
+    folder = _project(tmp_path / "p")
+    path = folder / "incidents.parquet"
+    pl.DataFrame({"ref": ["A1", "A2"],
+                  "Created": [datetime(2025, 10, 1, 9), datetime.fromisoformat(opened)],
+                  "Attended": [datetime(2025, 10, 1, 9, 10), datetime.fromisoformat(closed)]}
+                 ).write_parquet(path)
+    done = _kpi(folder, "ingest", "incidents", path)
+    # A Parquet file has no header row: its second row is row 2.
+    _refused(done, "incidents.parquet", 2, "Created", opened, what, example)
+
+
+def test_a_parquet_instant_is_its_instant(tmp_path):
+    """A time-zone-aware Parquet timestamp names one instant, even in the hour the clocks go
+    back: 00:30 and 01:15 UTC on 26 October 2025 are 45 minutes apart."""
+    folder = _project(tmp_path / "p")
+    path = folder / "incidents.parquet"
+    rows = [r.split(",") for r in _plain_rows()]
+    opened = [datetime.fromisoformat(r[1]).replace(tzinfo=UK) for r in rows]
+    closed = [datetime.fromisoformat(r[2]).replace(tzinfo=UK) for r in rows]
+    pl.DataFrame({"ref": [r[0] for r in rows] + ["B1"],
+                  "Created": [*opened, datetime(2025, 10, 26, 0, 30, tzinfo=UTC)],
+                  "Attended": [*closed, datetime(2025, 10, 26, 1, 15, tzinfo=UTC)]},
+                 schema={"ref": pl.String, "Created": pl.Datetime("us", "UTC"),
+                         "Attended": pl.Datetime("ms", "America/New_York")}).write_parquet(path)
+    done = _kpi(folder, "ingest", "incidents", path)
+    assert done.returncode == 0, done.stderr
+    got = _current(folder)
+    assert got["total"]["value"] == 12 * 600 + 2700
+    assert got["backwards"]["value"] == 0
+
+
+def test_a_sql_source_time_naming_two_instants_is_refused(tmp_path):
+    pytest.importorskip("adbc_driver_sqlite", reason="the sql extra is not installed")
+    db = tmp_path / "warehouse.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE incidents (ref TEXT, created TEXT, attended TEXT)")
+        conn.executemany("INSERT INTO incidents VALUES (?, ?, ?)",
+                         [("A1", "2025-10-01 09:00:00", "2025-10-01 09:10:00"),
+                          ("A2", "2025-10-26 01:30:00", "2025-10-26 02:30:00")])
+    query = "SELECT ref, created AS Created, attended AS Attended FROM incidents ORDER BY ref"
+    folder = _project(tmp_path / "p", source=f'source = {{ uri_env = "KPI_TEST_WAREHOUSE", '
+                                             f'query = "{query}" }}')
+    done = inprocess.run(["ingest", "incidents", "--from-source"], cwd=folder,
+                         env={**_env(), "KPI_NO_CACHE": "1",
+                              "KPI_TEST_WAREHOUSE": f"sqlite:///{db}"})
+    assert done.returncode == 3, done.stderr
+    first = done.stderr.splitlines()[0]
+    assert "row 2, column 'Created'" in first and "'2025-10-26 01:30:00'" in first
+    assert "2025-10-26T01:30:00+01:00" in first
+
+
+# ---------------------------------------------------------------------------------------------
+# A table stored by the kpi before this change: UK wall-clock times without a zone
+# (Delta's timestamp_ntz), written as its writer wrote them.
+
+def _old_store(folder: Path) -> Path:
+    """The incidents table as the earlier kpi stored it: each time its UK wall-clock time
+    (an offset dropped), naive, so the October incident reads 01:30 to 01:15."""
+    from deltalake import write_deltalake
+
+    rows = [r.split(",") for r in _plain_rows()]
+    rows.append(["B1", "2025-10-26 01:30", "2025-10-26 01:15"])
+    frame = pl.DataFrame({"ref": [r[0] for r in rows],
+                          "opened": [datetime.fromisoformat(r[1]) for r in rows],
+                          "closed": [datetime.fromisoformat(r[2]) for r in rows]},
+                         schema={"ref": pl.String, "opened": pl.Datetime("us"),
+                                 "closed": pl.Datetime("us")})
+    frame = frame.with_columns(pl.col("opened").dt.strftime("%Y-%m").alias("month"))
+    path = folder / "data" / "incidents"
+    write_deltalake(str(path), frame.to_arrow(), partition_by=["month"])
+    return path
+
+
+def test_an_old_wall_clock_store_gives_counts_but_never_a_duration(tmp_path):
+    from deltalake import DeltaTable
+
+    folder = _project(tmp_path / "p", durations=False)
+    path = _old_store(folder)
+    assert {f.name: f.type.type for f in DeltaTable(str(path)).schema().fields}["opened"] \
+        == "timestamp_ntz"
+    # Months and counts read no time: they are worked out as before (25 incidents; 13 in the
+    # year to October 2025).
+    got = _current(folder)
+    assert got["incidents"]["value"] == 13
+    done = _kpi(folder, "datasets")
+    assert done.returncode == 0, done.stderr
+    # A duration, an epoch and a comparison of times are refused, in one line with the hint.
+    for kpi_keys in ('kind = "sum"\nvalue = "closed - opened"\nunit = "seconds"',
+                     'kind = "mean"\nvalue = "DATE_PART(\'epoch\', closed) - '
+                     'DATE_PART(\'epoch\', opened)"\nunit = "seconds"',
+                     'kind = "count"\nfilter = "closed - opened < INTERVAL \'0 minutes\'"'):
+        toml = PROJECT.format(source="") + (
+            f'\n[[kpis]]\nid = "d"\ntitle = "D"\npriority = "p"\ndataset = "incidents"\n'
+            f'{kpi_keys}\nbetter = "lower"\n')
+        (folder / "kpi.toml").write_text(toml, encoding="utf-8")
+        done = _kpi(folder, "summary", "--period", "2025-10", "--vs", "yoy", "--format",
+                    "json")
+        assert done.returncode == 3, (kpi_keys, done.stdout, done.stderr)
+        assert done.stdout == ""
+        assert "Traceback" not in done.stderr
+        lines = done.stderr.splitlines()
+        assert "dataset 'incidents' holds column" in lines[0]
+        assert "UK wall-clock time" in lines[0]
+        assert "kpi ingest incidents" in done.stderr
+
+
+def test_a_load_into_an_old_wall_clock_store_is_refused_and_writes_nothing(tmp_path):
+    from deltalake import DeltaTable
+
+    folder = _project(tmp_path / "p")
+    path = _old_store(folder)
+    before = sorted(p.relative_to(path) for p in path.rglob("*"))
+    version = DeltaTable(str(path)).version()
+    extract = _extract(folder, ["N1,2025-11-03 09:00,2025-11-03 09:10"], "november.csv")
+    done = _kpi(folder, "ingest", "incidents", extract)
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "UK wall-clock time" in done.stderr.splitlines()[0]
+    assert "nothing was written" in done.stderr
+    assert sorted(p.relative_to(path) for p in path.rglob("*")) == before
+    assert DeltaTable(str(path)).version() == version
+    # Moved aside and loaded again, it gives the instants' figures (in a process of its own:
+    # this one has the table moved aside open, at the version the new one starts at).
+    path.rename(folder / "incidents-wall-clock")
+    rows = [*_plain_rows(), "B1,2025-10-26T01:30:00+01:00,2025-10-26T01:15:00+00:00"]
+    done = subprocess.run([sys.executable, "-m", "kpi", "ingest", "incidents",
+                           str(_extract(folder, rows))], cwd=folder, capture_output=True,
+                          text=True, env={**_env(), "KPI_NO_CACHE": "1"}, check=False)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([sys.executable, "-m", "kpi", "summary", "--period", "2025-10",
+                           "--vs", "yoy", "--format", "json"], cwd=folder, capture_output=True,
+                          text=True, env={**_env(), "KPI_NO_CACHE": "1"}, check=False)
+    assert done.returncode == 0, done.stderr
+    got = {k["id"]: k["current"] for k in json.loads(done.stdout)["kpis"]}
+    assert got["total"]["value"] == 12 * 600 + 2700
+
+
+def test_duckdb_reads_the_stored_instants(tmp_path):
+    """docs/excel-and-power-bi.md: a warehouse reads the table with DuckDB's Delta extension;
+    a datetime column is a TIMESTAMPTZ holding the instant, and the file statistics (bounds in
+    UTC) skip no row a filter on it keeps."""
+    from test_other_engines import _delta_connection
+
+    connection = _delta_connection()
+    if connection is None:
+        pytest.skip("DuckDB's delta extension is not installed")
+    folder = _project(tmp_path / "p")
+    rows = [*_plain_rows(), "B1,2025-10-26T00:30:00+00:00,2025-10-26T01:15:00+00:00",
+            "F1,2025-03-30 00:30,2025-03-30 02:30"]
+    assert _kpi(folder, "ingest", "incidents", _extract(folder, rows)).returncode == 0
+    table = (folder / "data" / "incidents").as_posix()
+    got = dict(connection.execute(
+        f"SELECT ref, epoch(closed) - epoch(opened) FROM delta_scan('{table}') "
+        "WHERE typeof(opened) = 'TIMESTAMP WITH TIME ZONE'").fetchall())
+    assert got == {**{f"P{n}": 600.0 for n in range(24)}, "B1": 2700.0, "F1": 3600.0}
+    late = connection.execute(
+        f"SELECT list(ref ORDER BY ref) FROM delta_scan('{table}') "
+        "WHERE opened >= TIMESTAMPTZ '2025-10-26 00:30:00+00'").fetchall()[0][0]
+    assert late == ["B1"]
+
+
+@pytest.mark.parametrize(("expression", "says"), [
+    ("opened::date = DATE '2025-07-01'", "DATE(STRFTIME(opened, '%Y-%m-%d'))"),
+    ("CAST(opened AS TIME) < '08:00'", "DATE_PART('hour', opened)"),
+    ("opened >= DATE '2025-07-01'", "STRFTIME(opened, '%Y-%m-%d %H:%M')"),
+    ("opened BETWEEN DATE '2025-07-01' AND DATE '2025-07-31'", "DATE(STRFTIME(opened"),
+])
+def test_a_datetime_polars_would_take_in_utc_is_refused(tmp_path, expression, says):
+    """00:30 BST on 1 July is 23:30 UTC on 30 June: Polars casts an instant to a date, or
+    compares it with one, in UTC, so each of these would count such a row on the wrong day."""
+    folder = _project(tmp_path / "p", durations=False)
+    (folder / "kpi.toml").write_text(
+        PROJECT.format(source="") + f'\n[[kpis]]\nid = "d"\ntitle = "D"\npriority = "p"\n'
+        f'dataset = "incidents"\nkind = "count"\nfilter = "{expression}"\nbetter = "lower"\n',
+        encoding="utf-8")
+    done = _kpi(folder, "catalogue")
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert "which Polars takes in UTC" in done.stderr and says in done.stderr
+
+
+def test_the_uk_date_and_time_written_out_count_the_right_rows(tmp_path):
+    """The readings the refusals give: a row at 00:30 BST on 1 July (23:30 UTC on 30 June)
+    is on 1 July, and at 00:30 of the UK clock."""
+    folder = _project(tmp_path / "p", durations=False)
+    kpis = {"july": "DATE(STRFTIME(opened, '%Y-%m-%d')) >= DATE '2025-07-01'",
+            "early": "STRFTIME(opened, '%Y-%m-%d %H:%M') < '2025-07-01 01:00'",
+            "night": "DATE_PART('hour', opened) = 0"}
+    (folder / "kpi.toml").write_text(PROJECT.format(source="") + "".join(
+        f'\n[[kpis]]\nid = "{k}"\ntitle = "{k}"\npriority = "p"\ndataset = "incidents"\n'
+        f'kind = "count"\nfilter = "{f}"\nbetter = "lower"\n' for k, f in kpis.items()),
+        encoding="utf-8")
+    rows = [*_plain_rows(), "J1,2025-06-30T23:30:00+00:00,"]
+    assert _kpi(folder, "ingest", "incidents", _extract(folder, rows)).returncode == 0
+    got = _current(folder)
+    # In November 2024 to October 2025: J1 and the plain rows of July to October 2025 (10:00).
+    assert got["july"]["value"] == 1 + 4
+    assert got["early"]["value"] == 1 + 8  # J1 and the plain rows of November to June
+    assert got["night"]["value"] == 1

@@ -1,0 +1,86 @@
+"""The board paper read once more, printed, as a board member and a performance lead read it
+(issue 18): each finding a class of fault, each tested here on the code that had it."""
+
+from __future__ import annotations
+
+from kpi.catalogue import Better, Kind, KpiDef, Unit
+from kpi.document import plain_text
+from kpi.engine import KpiResult, Measured, change_between, status_of
+from kpi.paper import _ranking, change_words
+from kpi.periods import Month, Window
+
+
+def _result(kind: Kind, before: float, after: float, unit: Unit = Unit.COUNT) -> KpiResult:
+    kpi = KpiDef(id="k", title="K", priority="p", kind=kind, unit=unit, better=Better.LOWER,
+                 dataset="d")
+    change = change_between(kpi, after, before)
+    return KpiResult(kpi, status_of(kpi, change),
+                     Measured(Window.year_ending(Month.of(2025, 9)), after),
+                     Measured(Window.year_ending(Month.of(2024, 3)), before), change)
+
+
+def test_a_small_base_is_a_rule_for_counts_not_for_levels():
+    """"A base below 50 is given as numbers, not percentages" was said of a mean of minutes
+    typed as plain numbers (the count unit, a kind's default): 20 minutes to 30 read "an
+    increase of 10", where a level of 20 is no small base of events."""
+    assert change_words(_result(Kind.COUNT, 20, 30)) == "an increase of 10"
+    assert change_words(_result(Kind.SUM, 20, 30)) == "an increase of 10"
+    for kind in (Kind.MEAN, Kind.MEDIAN, Kind.PERCENTILE):
+        assert change_words(_result(kind, 20, 30)) == "an increase of 10.0 (50.0%)", kind
+    rows = [{"part": "North", "comparison": 20.0, "current": 30.0, "absolute": 10.0,
+             "percent": 50.0, "points": None},
+            {"part": "South", "comparison": 40.0, "current": 30.0, "absolute": -10.0,
+             "percent": -25.0, "points": None}]
+    mean = _result(Kind.MEAN, 30, 30).kpi
+    assert plain_text(_ranking(mean, "area", rows)) == (
+        "By area, the percentage change, best first: South (\u221225.0%), North (+50.0%).")
+    count = _result(Kind.COUNT, 30, 30).kpi
+    assert "on a base below 50, as numbers" in plain_text(_ranking(count, "area", rows))
+
+
+def test_the_commentary_boxes_are_named_as_what_they_are(cli):
+    """The help and messages of `kpi export docx` and `kpi commentary import` spoke of
+    "[commentary] places", a name from the code: a reader of the Word file sees boxes to type
+    in (content controls), and the help says so."""
+    import re
+
+    texts = [cli(["export", "docx", "--help"]).output,
+             cli(["commentary", "import", "--help"]).output]
+    for text in texts:
+        flat = " ".join(text.split())
+        assert "commentary box" in flat, flat
+        assert not re.search(r"\[commentary\] place|commentary place", flat), flat
+
+
+def _lagged(lag: int, kind: Kind = Kind.COUNT) -> KpiResult:
+    kpi = KpiDef(id="k", title="K", priority="p", kind=kind, unit=Unit.COUNT,
+                 better=Better.HIGHER, dataset="d", lag=lag)
+    change = change_between(kpi, 9390.0, 8222.0)
+    return KpiResult(kpi, status_of(kpi, change),
+                     Measured(Window.year_ending(Month.of(2024, 3)), 9390.0),
+                     Measured(Window.year_ending(Month.of(2023, 3)), 8222.0), change)
+
+
+def test_a_figure_older_than_the_period_says_so_whatever_its_lag():
+    """Drug treatment's figures are a year ending March 2024, 18 months before a September
+    2025 paper, by a declared lag: the paper named the window and no more (only a source later
+    than its lag said it was the latest period), and the front page listed it among the
+    month's improvements. A declared lag and a late source alike say how old the figure is."""
+    from kpi.paper import brief_sentences, kpi_sentences
+    from kpi.periods import Comparison
+
+    period = Month.of(2025, 9).index
+    older = "the latest data, 18 months before September 2025"
+    for lag in (18, 0):
+        result = _lagged(lag)
+        full = plain_text(kpi_sentences(result, Comparison.BASELINE, period))
+        assert f"This is {older}." in full, full
+        brief = plain_text(brief_sentences(result, Comparison.BASELINE, period))
+        assert brief.startswith(f"9,390 in the year ending March 2024 ({older}), up 14.2%"), \
+            brief
+    current = _lagged(0)
+    on_time = KpiResult(current.kpi, current.status,
+                        Measured(Window.year_ending(Month.of(2025, 9)), 9390.0),
+                        current.comparison, current.change)
+    assert "latest period" not in plain_text(
+        kpi_sentences(on_time, Comparison.BASELINE, period))
