@@ -212,6 +212,9 @@ class DatasetSpec:
     date_parts: DateParts | None = None
     derived: tuple[DerivedColumn, ...] = ()
     source: QuerySource | None = None  # `kpi ingest DATASET --from-source` reads this query
+    # How the source is published (`PUBLISHED`): a source published once a year for the year
+    # to March is not late in the eleven months before the next publication is due.
+    published: str = "monthly"
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -224,6 +227,20 @@ class DatasetSpec:
     def months_per_row(self) -> int:
         """3 when each row stands for a quarter (stored at the quarter's first month)."""
         return self.date_parts.months_per_row if self.date_parts else 1
+
+    @property
+    def publication_ends(self) -> frozenset[int]:
+        """The months of the year (1-12) a publication of the source runs to."""
+        return PUBLISHED[self.published]
+
+
+# [datasets.X] published = "...": the months of the year each publication runs to.
+PUBLISHED: dict[str, frozenset[int]] = {
+    "monthly": frozenset(range(1, 13)),
+    "quarterly": frozenset({3, 6, 9, 12}),
+    "financial_year": frozenset({3}),
+    "calendar_year": frozenset({12}),
+}
 
 
 @dataclass(frozen=True)
@@ -1148,7 +1165,7 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
             continue
         for key in sorted(set(spec) - {"date", "columns", "unique", "description", "sources",
                                        "extra_columns", "replace_by", "sheet", "derived",
-                                       "source"}):
+                                       "source", "published"}):
             problems.add(where, key, "unknown key", needle, rf"^\s*{re.escape(key)}\s*=")
         sheet = spec.get("sheet")
         if sheet is not None and (not isinstance(sheet, str) or not sheet.strip()):
@@ -1165,6 +1182,11 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
                 problems.add(where, "sources", f"'{source}' leaves the project folder", needle,
                              r"^\s*sources\s*=")
         source = _query_source(spec.get("source"), where, needle, problems)
+        published = spec.get("published", "monthly")
+        if not isinstance(published, str) or published not in PUBLISHED:
+            problems.add(where, "published", "must be one of " + ", ".join(
+                f"'{name}'" for name in PUBLISHED), needle, r"^\s*published\s*=")
+            published = "monthly"
         columns: list[ColumnSpec] = []
         for name, col in (spec.get("columns") or {}).items():
             if name.startswith(INTERNAL_PREFIX):
@@ -1245,7 +1267,7 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
                                       sources=tuple(spec.get("sources", ())),
                                       extra_columns=extra, replace_by=tuple(replace_by),
                                       sheet=sheet, date_parts=date_parts, derived=derived,
-                                      source=source)
+                                      source=source, published=published)
     return datasets
 
 

@@ -458,11 +458,19 @@ def target_month(project: Project, kpi: KpiDef, period: Month,
                  datasets: Iterable[str]) -> Month:
     """The month a KPI's current window should end at for a period: the period less the KPI's
     lag, and for quarterly data the end of the last whole quarter on or before it (a window
-    never cuts a quarter, so May asks for the quarter ending March, as June asks for June's)."""
+    never cuts a quarter, so May asks for the quarter ending March, as June asks for June's).
+    A source published for whole years or quarters (`published`) asks for the last month a
+    publication runs to on or before that: one published for the year to March, 18 months
+    after it ends, is not late in the months before the next one is due. Of several sources,
+    the earliest."""
     target = period - kpi.lag
-    step = max((project.datasets[d].months_per_row for d in datasets
-                if d in project.datasets), default=1)
-    return target - (target.month % step) if step == 3 else target
+    specs = [project.datasets[d] for d in datasets if d in project.datasets]
+    step = max((spec.months_per_row for spec in specs), default=1)
+    if step == 3:
+        target = target - (target.month % step)
+    ends = [spec.publication_ends for spec in specs]
+    return min((target - min((target.month - end) % 12 for end in months) for months in ends),
+               default=target)
 
 
 def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,

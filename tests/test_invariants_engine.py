@@ -486,6 +486,78 @@ def test_a_kpi_whose_data_ends_before_the_period_is_stale_in_every_output(tmp_pa
     assert lagged["officers"]["status"] == "deteriorating"
 
 
+ANNUAL_TOML = PARTS_TOML.replace('replace_by = "force"\n', "") + """
+[datasets.treatment]
+date = "month"
+published = "financial_year"
+[datasets.treatment.columns]
+month = "month"
+entries = "int"
+
+[[kpis]]
+id = "entries"
+title = "Entries into treatment"
+priority = "p"
+kind = "count"
+dataset = "treatment"
+value = "entries"
+better = "higher"
+baseline = "yoy"
+lag = 18
+"""
+
+
+def test_a_source_published_for_the_year_to_march_is_stale_only_once_the_next_is_due(
+        tmp_path, cli):
+    """Entries are published once a year for the year to March, 18 months after it ends: the
+    year to March 2024 is the latest data from September 2025 to August 2026, not stale in
+    the eleven months after September 2025; from September 2026 the year to March 2025 is
+    due, and without it the KPI is stale. Declared monthly, it was stale from October 2025."""
+    root = tmp_path / "annual"
+    root.mkdir()
+    (root / "kpi.toml").write_text(ANNUAL_TOML, encoding="utf-8")
+    searches = _extract(root / "stops.csv", "Kent", _months(Month.parse("2023-04"),
+                                                             Month.parse("2026-12")), 1)
+    # 10 entries a month in the year to March 2023, 11 a month in the year to March 2024.
+    entries = root / "entries.csv"
+    entries.write_text("month,entries\n" + "".join(
+        f"{m},{10 if m <= Month.parse('2023-03') else 11}\n"
+        for m in _months(Month.parse("2022-04"), Month.parse("2024-03"))), encoding="utf-8")
+    for dataset, path in (("stops", searches), ("treatment", entries)):
+        assert cli(["--project", root, "ingest", dataset, path]).exit_code == 0
+
+    def entries_at(period: str) -> dict:
+        return next(k for k in _json(cli, root, "summary", "--period", period)["kpis"]
+                    if k["id"] == "entries")
+
+    for period in ("2025-09", "2025-10", "2026-03", "2026-08"):
+        got = entries_at(period)
+        assert got["status"] == "improving", (period, got)
+        assert (got["current"]["end"], got["current"]["value"]) == ("2024-03", 132), period
+        assert got["comparison"]["value"] == 120, period
+        assert got["note"] is None or "stale" not in got["note"], period
+    due = entries_at("2026-09")
+    assert due["status"] == "stale"
+    assert due["note"].startswith("stale: its data ends 2024-03, and the period 2026-09 less "
+                                  "its lag of 18 asks for a window ending 2025-03")
+    # Declared monthly (the default), the same data is stale from October 2025.
+    (root / "kpi.toml").write_text(ANNUAL_TOML.replace('published = "financial_year"\n', ""),
+                                   encoding="utf-8")
+    assert entries_at("2025-09")["status"] == "improving"
+    assert entries_at("2025-10")["status"] == "stale"
+
+
+def test_a_publication_that_is_no_known_kind_is_refused(tmp_path, cli):
+    root = tmp_path / "annual"
+    root.mkdir()
+    (root / "kpi.toml").write_text(ANNUAL_TOML.replace('"financial_year"', '"yearly"'),
+                                   encoding="utf-8")
+    result = cli(["catalogue", "--validate", root / "kpi.toml"])
+    assert result.exit_code == 3, result.output
+    assert ("kpi.toml:32: dataset 'treatment', key 'published': must be one of 'monthly', "
+            "'quarterly', 'financial_year', 'calendar_year'") in result.output
+
+
 def test_compare_marks_every_part_of_a_stale_kpi_stale(tmp_path, cli):
     # Searches to March 2025 (Kent 3 and Essex 2 a month), officers to June: at --period
     # 2025-06 compare ranked the year to March with its usual statuses (Kent 36 against 36,
