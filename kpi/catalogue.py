@@ -287,6 +287,9 @@ class KpiDef:
     # The value is a duration (the difference of two dates or datetimes); the engine converts
     # it to the KPI's unit (seconds or days).
     value_is_duration: bool = False
+    # The dataset's columns (derived ones too) that are instants read as UK time, whose epoch
+    # the engine takes without the zone (`expressions.polars_expr`).
+    zoned: frozenset[str] = frozenset()
     # Statistical process control (docs/statistics.md): a target in the unit of the monthly
     # values, the months the chart's limits are computed from, and months the limits restart.
     target: float | None = None
@@ -1690,6 +1693,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         hidden=bool(item.get("hidden", False)), notes=str(item.get("notes", "")),
         description=str(item.get("description", "")), table=str(item.get("table", "")),
         noun=str(item.get("noun", "")), value_is_duration=value_is_duration,
+        zoned=zoned_columns(dataset) if dataset is not None and not derived else frozenset(),
         peers=item.get("peers"),
         target=target, spc_baseline=spc_baseline,
         spc_rebase=spc_rebase, target_source=" ".join(texts["target_source"].split()),
@@ -1813,6 +1817,15 @@ def _scan_schema(dataset: DatasetSpec) -> tuple[tuple[str, Any], ...]:
     return tuple(frame.collect_schema().items())
 
 
+@functools.cache
+def zoned_columns(dataset: DatasetSpec) -> frozenset[str]:
+    """The columns KPIs see (derived ones too) that are instants read as UK time."""
+    import polars as pl
+
+    return frozenset(name for name, dtype in _scan_schema(dataset)
+                     if dtype == pl.Datetime("us", UK))
+
+
 def _declared_types(dataset: DatasetSpec) -> dict[str, str]:
     """Each column's declared type ('bool', 'str', ...); a derived column's from what its
     expression gives, so a derived true/false column is checked like a declared one."""
@@ -1839,8 +1852,12 @@ def derive(frame: Any, dataset: DatasetSpec) -> Any:
     column may use the ones declared before it. Polars drops any a query does not use."""
     import polars as pl
 
+    from kpi.expressions import polars_expr
+
+    stored = frozenset(name for name, dtype in _polars_schema(dataset)
+                       if dtype == pl.Datetime("us", UK))
     for column in dataset.derived:
-        frame = frame.with_columns(pl.sql_expr(column.expression).alias(column.name))
+        frame = frame.with_columns(polars_expr(column.expression, stored).alias(column.name))
     return frame
 
 

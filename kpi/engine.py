@@ -39,6 +39,7 @@ from kpi.catalogue import (
 )
 from kpi.dateparts import quarter_cut
 from kpi.errors import ConfigError, DataError
+from kpi.expressions import polars_expr
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, current_window
 from kpi.rounding import change_percent, fixed, shows_zero
 from kpi.store import AsOf
@@ -136,17 +137,17 @@ class Recipe:
     additive: bool = True  # components are sums, so windows can be built from monthly parts
 
 
-@cache
-def _sql(text: str) -> pl.Expr:
-    """An expression of the catalogue as Polars reads it, parsed once per process: the
-    sample's summary asked for 515 parses of its 163 expressions."""
-    return pl.sql_expr(text)
+def _sql(text: str, kpi: KpiDef | None = None) -> pl.Expr:
+    """An expression of the catalogue (of the KPI's dataset) as Polars reads it, parsed once
+    per process (the sample's summary asked for 515 parses of its 163 expressions), an epoch
+    of a datetime column taken without its zone (`expressions.polars_expr`)."""
+    return polars_expr(text, kpi.zoned if kpi is not None else frozenset())
 
 
 def _value(kpi: KpiDef) -> pl.Expr:
     """A KPI's `value` expression per row; a duration (the difference of two datetimes) is
     converted to the KPI's unit, seconds or days, instead of counting its microseconds."""
-    value = _sql(required(kpi.value, f"KPI '{kpi.id}': value"))
+    value = _sql(required(kpi.value, f"KPI '{kpi.id}': value"), kpi)
     if kpi.value_is_duration:
         return value.dt.total_microseconds() / (1_000_000 * DURATION_UNITS[kpi.unit])
     return value
@@ -157,7 +158,7 @@ def _amount(kpi: KpiDef, expression: str | None, rows: pl.Expr) -> pl.Expr:
     none. Summed, it is the expression's sum over them, or their number."""
     if expression is None:
         return rows  # booleans sum to their count of true, with no cast
-    return pl.when(rows).then(_sql(expression))  # a condition sums to its count of true
+    return pl.when(rows).then(_sql(expression, kpi))  # a condition sums to its count of true
 
 
 def _count_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
@@ -185,8 +186,9 @@ def _checked_rate_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
     if kpi.flag_share:  # 0 or 1 of 1 in every row: none can break the rule, none is read
         parts[OUTSIDE] = parts[UNCOUNTED] = pl.lit(False)
         return parts
-    num = (_sql(kpi.numerator) if kpi.numerator is not None else pl.lit(1)).cast(pl.Float64)
-    den = (_sql(kpi.denominator) if kpi.denominator is not None else pl.lit(1)).cast(pl.Float64)
+    one = pl.lit(1)
+    num = (_sql(kpi.numerator, kpi) if kpi.numerator is not None else one).cast(pl.Float64)
+    den = (_sql(kpi.denominator, kpi) if kpi.denominator is not None else one).cast(pl.Float64)
     num, den = num.fill_null(0.0), den.fill_null(0.0)
     counted = num.is_finite() & (num.floor() == num) & (num >= 0)
     parts[OUTSIDE] = rows & ~(counted & (num <= den)).fill_null(False)
@@ -335,7 +337,8 @@ def rows_of(kpi: KpiDef, window: Window | None = None) -> pl.Expr:
     """The rows a KPI counts, as a true/false column: its filter (a blank is false), within
     one window or over the whole frame."""
     # Every row, as a column: a literal True would aggregate to one per group, not one per row.
-    rows = _sql(kpi.filter).fill_null(False) if kpi.filter else pl.col("month").is_not_null()
+    every = pl.col("month").is_not_null()
+    rows = _sql(kpi.filter, kpi).fill_null(False) if kpi.filter else every
     return rows & _in_window(window) if window is not None else rows
 
 
