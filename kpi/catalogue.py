@@ -288,8 +288,8 @@ class KpiDef:
     # it to the KPI's unit (seconds or days).
     value_is_duration: bool = False
     # The dataset's columns (derived ones too) that are instants read as UK time, whose epoch
-    # the engine takes without the zone (`expressions.polars_expr`).
-    zoned: frozenset[str] = frozenset()
+    # the engine takes without the zone (`expressions.polars_expr`); sorted.
+    zoned: tuple[str, ...] = ()
     # Statistical process control (docs/statistics.md): a target in the unit of the monthly
     # values, the months the chart's limits are computed from, and months the limits restart.
     target: float | None = None
@@ -1693,7 +1693,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         hidden=bool(item.get("hidden", False)), notes=str(item.get("notes", "")),
         description=str(item.get("description", "")), table=str(item.get("table", "")),
         noun=str(item.get("noun", "")), value_is_duration=value_is_duration,
-        zoned=zoned_columns(dataset) if dataset is not None and not derived else frozenset(),
+        zoned=zoned_columns(dataset) if dataset is not None and not derived else (),
         peers=item.get("peers"),
         target=target, spc_baseline=spc_baseline,
         spc_rebase=spc_rebase, target_source=" ".join(texts["target_source"].split()),
@@ -1818,12 +1818,12 @@ def _scan_schema(dataset: DatasetSpec) -> tuple[tuple[str, Any], ...]:
 
 
 @functools.cache
-def zoned_columns(dataset: DatasetSpec) -> frozenset[str]:
-    """The columns KPIs see (derived ones too) that are instants read as UK time."""
+def zoned_columns(dataset: DatasetSpec) -> tuple[str, ...]:
+    """The columns KPIs see (derived ones too) that are instants read as UK time, sorted."""
     import polars as pl
 
-    return frozenset(name for name, dtype in _scan_schema(dataset)
-                     if dtype == pl.Datetime("us", UK))
+    return tuple(sorted(name for name, dtype in _scan_schema(dataset)
+                        if dtype == pl.Datetime("us", UK)))
 
 
 def _declared_types(dataset: DatasetSpec) -> dict[str, str]:
@@ -1854,8 +1854,8 @@ def derive(frame: Any, dataset: DatasetSpec) -> Any:
 
     from kpi.expressions import polars_expr
 
-    stored = frozenset(name for name, dtype in _polars_schema(dataset)
-                       if dtype == pl.Datetime("us", UK))
+    stored = tuple(name for name, dtype in _polars_schema(dataset)
+                   if dtype == pl.Datetime("us", UK))
     for column in dataset.derived:
         frame = frame.with_columns(polars_expr(column.expression, stored).alias(column.name))
     return frame

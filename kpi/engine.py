@@ -141,7 +141,7 @@ def _sql(text: str, kpi: KpiDef | None = None) -> pl.Expr:
     """An expression of the catalogue (of the KPI's dataset) as Polars reads it, parsed once
     per process (the sample's summary asked for 515 parses of its 163 expressions), an epoch
     of a datetime column taken without its zone (`expressions.polars_expr`)."""
-    return polars_expr(text, kpi.zoned if kpi is not None else frozenset())
+    return polars_expr(text, kpi.zoned if kpi is not None else ())
 
 
 def _value(kpi: KpiDef) -> pl.Expr:

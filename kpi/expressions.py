@@ -347,7 +347,7 @@ def _empty(schema: tuple[tuple[str, Any], ...]) -> Any:
 
 
 @cache
-def polars_expr(text: str, zoned: frozenset[str] = frozenset()) -> Any:
+def polars_expr(text: str, zoned: tuple[str, ...] = ()) -> Any:
     """A checked expression as Polars evaluates it, where `zoned` names the dataset's columns
     that are instants read as UK time (microseconds, Europe/London). Polars' `DATE_PART('epoch',
     t)` (and `EXTRACT(EPOCH FROM t)`) is `t`'s timestamp plus its sub-second field, which for
@@ -361,7 +361,7 @@ def polars_expr(text: str, zoned: frozenset[str] = frozenset()) -> Any:
     return pl.sql_expr(_epoch_in_utc(text, zoned) if zoned else text)
 
 
-def _epoch_in_utc(text: str, zoned: frozenset[str]) -> str:
+def _epoch_in_utc(text: str, zoned: tuple[str, ...]) -> str:
     """The text with each epoch of a column named in `zoned` taken of it without its zone;
     quoted text (a string or a quoted name) is passed over whole, so nothing in it is read."""
     def rewrite(found: re.Match[str]) -> str:

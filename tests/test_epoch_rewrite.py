@@ -17,7 +17,7 @@ from kpi.catalogue import load_project, zoned_columns
 from kpi.expressions import _epoch_in_utc, polars_expr
 
 UK = "Europe/London"
-ZONED = frozenset({"opened", "closed", "closed at"})
+ZONED = ("closed", "closed at", "opened")
 
 EXPRESSIONS = [
     "DATE_PART('epoch', closed) - DATE_PART('epoch', opened)",
@@ -28,9 +28,10 @@ EXPRESSIONS = [
     "CASE WHEN DATE_PART('epoch', opened) > 0 THEN DATE_PART('epoch', closed) END",
 ]
 
-# Instants from 1900 to 2100, to the microsecond: both sides of 1970, every hour the clocks
-# change (the hour the UK shows twice and the one it skips) and the years of British Summer
-# Time all year (1968-1971) and of double summer time (1941-1945, 1947).
+# Instants from 1900 to 2100, to the microsecond (both sides of 1970, the years of summer time
+# all year, 1968-1971, and of double summer time), and the two hours either side of four
+# changes of the clocks: both of 2024 (the hour the UK shows twice and the one it skips), the
+# start of 1968's summer time and of double summer time in 1941.
 INSTANTS = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1),
                         timezones=st.just(UTC))
 CHANGES = st.sampled_from([datetime(2024, 3, 31, 1, tzinfo=UTC), datetime(2024, 10, 27, 0,
@@ -135,5 +136,5 @@ better = "higher"
 """)
     project = load_project(tmp_path / "kpi.toml")
     dataset = project.datasets["incidents"]
-    assert zoned_columns(dataset) == {"opened", "closed", "first"}
-    assert project.kpis[0].zoned == {"opened", "closed", "first"}
+    assert zoned_columns(dataset) == ("closed", "first", "opened")
+    assert project.kpis[0].zoned == ("closed", "first", "opened")
