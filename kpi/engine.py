@@ -1752,7 +1752,9 @@ def measured_of(project: Project, kpi: KpiDef, window: Window,
 def latest_month(project: Project, kpi: KpiDef, period: Month,
                  as_of: AsOf | None = None) -> Month | None:
     """The latest month on or before period - lag that the KPI's data holds (any month, even
-    when the window ending there is incomplete), or None."""
+    when the window ending there is incomplete), or None. A quarter's row stands for its
+    three months: a quarter begun on or before period - lag ends the data at its last month,
+    so the quarter shown last has its rolling year."""
     ends = []
     for source in measures_of(project, kpi):
         if source.dataset is None or not store.exists(project, source.dataset):
@@ -1764,7 +1766,10 @@ def latest_month(project: Project, kpi: KpiDef, period: Month,
             return None
         if not held:
             return None
-        ends.append(max(held))
+        latest = max(held)
+        if project.datasets[source.dataset].months_per_row == 3:
+            latest = latest + (3 - latest.month % 3) % 3  # the end of its quarter
+        ends.append(latest)
     return min(ends)
 
 

@@ -1,0 +1,61 @@
+"""`kpi show` of quarterly data whose current window is incomplete: the trend ends at the last
+quarter the data holds on or before the period less the lag, and that quarter has its rolling
+year (found by the differential oracle, seed 2001: the trend ended at the quarter's middle
+month, so the last quarter's year was read as missing).
+
+Quarters April 2023 to September 2024, one row each; `lag = 3`, so --period 2024-05 asks for
+the year to December 2023, which lacks January to March 2023 (incomplete). The quarter January
+to March 2024 is held from its first month, on or before 2024-02: its rolling year is the four
+quarters April 2023 to March 2024, 4 rows.
+"""
+
+from __future__ import annotations
+
+import json
+
+PROJECT = """[project]
+name = "Quarters"
+baseline = "2024-03"
+
+[datasets.q]
+date = { year = "yr", quarter = "qtr" }
+{published}
+[datasets.q.columns]
+yr = "int"
+qtr = "int"
+force = "str"
+
+[[priorities]]
+id = "p"
+title = "Plan"
+
+[[kpis]]
+id = "rows"
+title = "Rows"
+priority = "p"
+kind = "count"
+better = "lower"
+dataset = "q"
+baseline = "yoy"
+lag = 3
+"""
+
+
+def test_the_last_quarter_of_an_incomplete_window_has_its_rolling_year(tmp_path, cli):
+    quarters = [(2023, 2), (2023, 3), (2023, 4), (2024, 1), (2024, 2), (2024, 3)]
+    (tmp_path / "q.csv").write_text("yr,qtr,force\n" + "".join(
+        f"{y},{q},Kent\n" for y, q in quarters), encoding="utf-8")
+    for published in ("", 'published = "quarterly"'):
+        (tmp_path / "kpi.toml").write_text(PROJECT.replace("{published}", published),
+                                           encoding="utf-8")
+        assert cli(["--project", tmp_path, "ingest", "q", tmp_path / "q.csv"]).exit_code == 0
+        result = cli(["--project", tmp_path, "show", "rows", "--period", "2024-05", "--months",
+                      "15", "--format", "json"])
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)
+        assert doc["kpi"]["current"] is None
+        assert doc["kpi"]["note"].startswith("year ending December 2023 is incomplete")
+        trend = [(p["month"], p["value"], p["rolling_12"]) for p in doc["trend"]]
+        assert trend == [("2023-01..2023-03", None, None), ("2023-04..2023-06", 1, None),
+                         ("2023-07..2023-09", 1, None), ("2023-10..2023-12", 1, None),
+                         ("2024-01..2024-03", 1, 4)], published
