@@ -9,6 +9,7 @@ Months are whole numbers (year * 12 + month - 1) in the model and `YYYY-MM` text
 
 from __future__ import annotations
 
+import calendar
 import math
 import os
 import random
@@ -43,6 +44,8 @@ CLASSES = {
                "Excel workbook, not CSV",
     "dst": "a duration (the difference of two datetimes) across a change of the UK clocks "
            "(tests/test_engine_oracle.py's durations)",
+    "published": "a dataset published for whole quarters or years (published = ...), whose "
+                 "window ends at the last month a publication runs to",
 }
 # The classes still open on main: CI must stay green while they are fixed. Remove a name as
 # its fix lands (the oracle then holds the fix).
@@ -131,6 +134,8 @@ class Kpi:
     # limits come from (first, last) and the months they are recalculated from
     spc_baseline: tuple[str, str] | None = None
     spc_rebase: tuple[str, ...] = ()
+    # how its dataset is published (drawn by draw_published only; see `runs_to`)
+    published: str = "monthly"
 
     @property
     def snapshot(self) -> bool:
@@ -171,13 +176,20 @@ class ProjectSpec:
     # the weights file's keys in another case (`Theft`, `BURGLARY`), which weigh the rows of
     # `theft` and `burglary` (docs/guarantees.md, Identity): drawn by draw_variants only
     weights_case: str | None = None
+    # each dataset's `published` where written out (drawn by draw_published only)
+    published: dict[str, str] = field(default_factory=dict)
 
     def toml(self) -> str:
         date_col = "at" if self.datetime_dates else "day"
+
+        def published(dataset: str) -> list[str]:
+            return ([f'published = "{self.published[dataset]}"'] if dataset in self.published
+                    else [])
+
         lines = [
             '[project]', 'name = "Oracle"', 'baseline = "2024-03"', '',
             '[population]', *(f"{k} = {v}" for k, v in POPULATION.items()), '',
-            '[datasets.inc]', f'date = "{date_col}"',
+            '[datasets.inc]', f'date = "{date_col}"', *published("inc"),
             *(['replace_by = ["force"]'] if self.replace_by else []),
             *(['unique = "ref"'] if self.unique else []),
             '[datasets.inc.columns]', 'ref = "str"',
@@ -191,11 +203,12 @@ class ProjectSpec:
             *(['month = "str"'] if self.defect == "month_column" else []), '',
             *(['[datasets.inc.derived]'] if self.derived else []),
             *(f'{name} = "{expression}"' for name, expression in self.derived.items()), '',
-            '[datasets.staff]', 'date = "as_at"', '[datasets.staff.columns]',
+            '[datasets.staff]', 'date = "as_at"', *published("staff"),
+            '[datasets.staff.columns]',
             'as_at = "month"', 'role = "str"', 'minority = "bool"', '',
             '[datasets.q]',
             ('date = { financial_year = "fy", quarter = "qtr" }' if self.quarter_form == "fy"
-             else 'date = { year = "yr", quarter = "qtr" }'),
+             else 'date = { year = "yr", quarter = "qtr" }'), *published("q"),
             '[datasets.q.columns]',
             ('fy = "str"' if self.quarter_form == "fy" else 'yr = "int"'),
             'qtr = "int"', 'force = "str"', 'n = { type = "int", min = 0 }', '',
@@ -513,8 +526,10 @@ def _write_other_format(path: Path, data: str, n_rows: int) -> None:
 def windows(k: Kpi, period: int, vs: str, held: set[int]) -> tuple[int | None, tuple | None,
                                                                     tuple | None]:
     """(end, current window, comparison window), each window (first month, last month); end is
-    the latest month held on or before period - lag (None when there is none)."""
-    target = period - k.lag
+    the latest month held on or before period - lag (None when there is none), and for a
+    dataset published for whole quarters or years, on or before the last month a publication
+    runs to (`runs_to`)."""
+    target = runs_to(period - k.lag, k.published)
     ends = [m for m in held if m <= target]
     if not ends:
         return None, None, None
@@ -559,9 +574,37 @@ def window_options(k: Kpi, period: int, vs: str, held: set[int], quarterly: bool
 def asked(k: Kpi, period: int, quarterly: bool) -> int:
     """The month a period asks a KPI's data to reach: the period less the lag, and for quarterly
     data the end of the last whole quarter on or before it (a window never cuts a quarter, so
-    November asks for the quarter to September, as September does)."""
+    November asks for the quarter to September, as September does); for a dataset published
+    for whole quarters or years, the last month a publication runs to on or before it."""
     target = period - k.lag
+    if k.published != "monthly":
+        return runs_to(target, k.published)  # each publication ends with a quarter
     return target - (target - 2) % 3 if quarterly else target
+
+
+# The months of the year each publication of a source runs to, as docs/catalogue.md ("Lags and
+# latest available data") describes `published`.
+PUBLICATION_ENDS = {
+    "monthly": tuple(calendar.month_abbr[1:]),
+    "quarterly": ("Mar", "Jun", "Sep", "Dec"),
+    "financial_year": ("Mar",),
+    "calendar_year": ("Dec",),
+}
+
+
+def runs_to(m: int, published: str) -> int:
+    """The last month on or before m that a publication runs to, counted back month by month."""
+    while calendar.month_abbr[m % 12 + 1] not in PUBLICATION_ENDS[published]:
+        m -= 1
+    return m
+
+
+def is_stale(k: Kpi, period: int, held: set[int], quarterly: bool) -> bool:
+    """Whether a KPI is stale: the data it holds on or before the period less its lag ends
+    before the month the period asks of it (`asked`). Data that reaches it with that month
+    missing is not stale: its window ends earlier (a gap)."""
+    reached = [m for m in held if m <= period - k.lag]
+    return bool(reached) and max(reached) < asked(k, period, quarterly)
 
 
 def cuts_quarter(window: tuple[int, int]) -> bool:
@@ -743,8 +786,11 @@ def excel_text(value: float, places: int, grouping: bool = False) -> str:
 
 
 def printed_places(k: Kpi) -> int:
-    """docs/catalogue.md, `decimals`: whole numbers for a count, a sum or a snapshot count,
-    one decimal for everything else (the generator writes no `unit` or `decimals`)."""
+    """docs/catalogue.md, `decimals`: the KPI's own where it has one (draw_variants), else
+    whole numbers for a count, a sum or a snapshot count, one decimal for everything else (the
+    generator writes no `unit`)."""
+    if k.decimals is not None:
+        return k.decimals
     return 0 if k.unit == "other" and k.kind in ("count", "sum", "snapshot") else 1
 
 
@@ -1056,6 +1102,22 @@ def draw_variants(rnd: random.Random, spec: ProjectSpec) -> None:
     for k in spec.kpis:
         if not k.parts and rnd.random() < 0.2:
             k.decimals = rnd.randint(0, 3)
+
+
+def draw_published(rnd: random.Random, spec: ProjectSpec) -> None:
+    """Now and then a dataset published for whole quarters or years (`published`, written out
+    as "monthly" now and then too), its KPIs' lags moved on together by a few months (rates of
+    two KPIs and a reconciliation's parts keep the lags they had against each other)."""
+    for dataset in ("inc", "staff", "q"):
+        if rnd.random() >= 0.3:
+            continue
+        kind = rnd.choice(["quarterly", "financial_year", "financial_year", "calendar_year",
+                           "monthly"])
+        spec.published[dataset] = kind
+        extra = rnd.choice([0, 0, 1, 3])
+        for k in spec.kpis:
+            if k.dataset == dataset:
+                k.published, k.lag = kind, k.lag + extra
 
 
 def draw_checks(rnd: random.Random, spec: ProjectSpec) -> None:

@@ -10,6 +10,12 @@ the last row alone, and rows drawn from a seed), `kpi ingest` must exit 3 with o
 naming the file, the FIRST bad row in file order and its column, and a hint; no traceback; and
 the store as it was (its version and rows).
 
+The Parquet and Excel readers give each batch as one chunk, so "several chunks" is not drawn
+for them (it is drawn for any reader whose batches have several): there it would put the bad
+rows at the start of later batches, earlier batches clean, which "last row" (a bad row in the
+last batch alone) already holds, as "first chunk" holds bad rows inside the first batch. 39
+of the 277 loads, about 14% of the file's CPU.
+
 Batches are 7 rows (KPI_INGEST_BATCH_ROWS) and the CSV readers' block 256 bytes
 (`survey.BLOCK`, read by both parsers), so a batch is made of several chunks, as a batch of a
 large file is. The test records each batch's chunks as the conformer receives them and checks
@@ -259,15 +265,16 @@ def _placements(layout: list[list[tuple[int, int]]], rng: random.Random,
                 draws: int) -> dict[str, list[int]]:
     """Where the bad rows go: two in a batch's first chunk; two at the start of a later chunk
     of a batch of several (none in its first: the panic's case) where the reader makes one;
-    one in each of three chunks of different batches; the last row alone; and `draws` sets
-    drawn from `rng`."""
+    one in each of three chunks of different batches where batches have several chunks (see
+    the module's docstring); the last row alone; and `draws` sets drawn from `rng`."""
     places = {"first chunk": [1, 2]}
     later = [chunk for batch in layout for chunk in batch[1:] if chunk[1] > chunk[0]]
     if later:
         start = later[len(later) // 2][0]
         places["later chunk"] = [start, start + 1]
-    spread = [batch[-1][0] for batch in layout[1:]]
-    places["several chunks"] = [spread[0], spread[len(spread) // 2], spread[-1]]
+    if any(len(batch) > 1 for batch in layout):
+        spread = [batch[-1][0] for batch in layout[1:]]
+        places["several chunks"] = [spread[0], spread[len(spread) // 2], spread[-1]]
     places["last row"] = [ROWS - 1]
     for draw in range(draws):
         places[f"drawn {draw}"] = sorted(rng.sample(range(ROWS), rng.randint(1, 5)))
@@ -287,7 +294,10 @@ def test_every_check_names_the_first_bad_row_wherever_the_bad_rows_sit(project, 
             assert any(len(batch) > 1 for batch in layout), (dataset, layout)
         placements[dataset] = _placements(layout, rng, DRAWS)
         if reader in ("csv", "quoted"):
-            assert "later chunk" in placements[dataset], (dataset, layout)
+            assert {"later chunk", "several chunks"} <= placements[dataset].keys(), (
+                dataset, layout)
+        else:  # one chunk a batch (the module's docstring)
+            assert all(len(batch) == 1 for batch in layout), (dataset, layout)
     before = _store(project)
     ran = expected = 0
     for rule in RULES:
