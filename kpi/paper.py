@@ -1918,11 +1918,12 @@ class _Builder:
         if spec.type == ChartType.TOP:
             shown = rows[:spec.limit]
             return (f"{shape}, {_in(result.current.window)}: " + "; ".join(
-                f"{r['part']} {kpi_value(r['current'], result.kpi)}" for r in shown) + ".")
+                f"{_part_text(r['part'])} {kpi_value(r['current'], result.kpi)}"
+                for r in shown) + ".")
         high = max(rows, key=lambda r: r["current"])
         low = min(rows, key=lambda r: r["current"])
-        return (f"{shape}, {_in(result.current.window)}: highest {high['part']} "
-                f"({kpi_value(high['current'], result.kpi)}), lowest {low['part']} "
+        return (f"{shape}, {_in(result.current.window)}: highest {_part_text(high['part'])} "
+                f"({kpi_value(high['current'], result.kpi)}), lowest {_part_text(low['part'])} "
                 f"({kpi_value(low['current'], result.kpi)}); the whole force "
                 f"{kpi_value(result.current.value, result.kpi)}.")
 
@@ -2440,7 +2441,7 @@ def _gaps(found: stats.Standouts | stats.ShareStandouts
         for test in found.parts:
             assert test.change is not None, "a part that stands out has a comparison"
             gaps.append((abs(test.change - rest), test))
-    return sorted(gaps, key=lambda g: (-g[0], str(g[1].part)))
+    return sorted(gaps, key=lambda g: (-g[0], _part_order(g[1].part)))
 
 
 def _standout_sentence(label: Name, found: stats.Standouts | stats.ShareStandouts) -> Inlines:
@@ -2607,6 +2608,16 @@ def _part(value) -> Inlines:
     return inlines("not recorded" if value is None else Name(str(value)))
 
 
+def _part_text(value) -> str:
+    return "not recorded" if value is None else str(value)
+
+
+def _part_order(value) -> tuple:
+    """Equal figures' parts in the breakdown's own order (`kpi show`, `kpi compare`): by
+    name, the rows with no value in the column ("not recorded") after every named part."""
+    return (1,) if value is None else (0, value)
+
+
 def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") -> Inlines:
     """'By LPA, the percentage change, best first: Wolverhampton (−14.6%), Coventry
     (−13.3%) ...': the best change first by the KPI's direction; `unsettled` says, after
@@ -2628,8 +2639,8 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
         known = [r for r in known if r not in small]
         unknown = [r for r in unknown if r not in small]
     sign = -1 if kpi.better == Better.HIGHER else 1
-    known.sort(key=lambda r: (sign * render.rounded(r[key], 1), str(r["part"])))
-    unknown.sort(key=lambda r: str(r["part"]))
+    known.sort(key=lambda r: (sign * render.rounded(r[key], 1), _part_order(r["part"])))
+    unknown.sort(key=lambda r: _part_order(r["part"]))
     items = [inlines(_part(r["part"]),
                      f" ({_with_sign(r[key], render.fixed(abs(r[key]), 1) + suffix)})")
              for r in known]
@@ -2639,7 +2650,7 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
     if not items:
         text = inlines("By ", label)
     if small:
-        small.sort(key=lambda r: (sign * r["absolute"], str(r["part"])))
+        small.sort(key=lambda r: (sign * r["absolute"], _part_order(r["part"])))
         tiny = [inlines(", " if n else "", _part(r["part"]),
                         f" ({_with_sign(r['absolute'], kpi_value(abs(r['absolute']), kpi))})")
                 for n, r in enumerate(small)]
