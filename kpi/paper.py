@@ -2003,6 +2003,14 @@ class _Builder:
         ]
         if self.verdicts:
             texts += READING_VERDICTS
+        trusted = [r.kpi.title for r in self._visible()
+                   if render.trusted_test(r.kpi, self.verdicts.get(r.kpi.id))]
+        if trusted:
+            texts.append(
+                f"The change of {_and_list(trusted)} is tested as a proportion of cases "
+                "because the catalogue declares that every case its numerator counts is one "
+                "its denominator counts; the two are separate totals with no records in common "
+                "to check that against, so the test rests on that declaration.")
         # The examples are no project's own: a police.uk paper has no LPAs.
         floors = (self.config.standout_change_points, self.config.standout_points)
         standing = ("A part of a count (an area, a type of crime) stands out when its "
@@ -2596,6 +2604,11 @@ def _change_size(result: KpiResult) -> float:
     size = next((v for v in (change.points, change.percent, change.absolute) if v is not None),
                 0.0)
     return float(render.rounded(abs(size), 1))
+
+
+def _and_list(items: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _figure_list(numbers: list[int]) -> str:
