@@ -640,11 +640,11 @@ def current_clause(result: KpiResult) -> Inlines:
             return inlines("The number of ", Name(kpi.noun), f" was {value} {when}")
         if kpi.noun and current.value != 1:
             return inlines(f"A total of {value} ", Name(kpi.noun), f" were recorded {when}")
-        if kpi.noun:
-            return inlines(f"A total of {value} was recorded {when}")
-        if noun.lower().startswith("total "):
+        if noun.lower().startswith("total ") and not kpi.noun:
             return inlines("The ", Name(noun), f" was {value} {when}")
-        return inlines("The total for ", Name(noun), f" was {value} {when}")
+        # Without a noun the title, which heads the paragraph, says what is counted: "The
+        # total for burglary was 459" read as no board paper would put it.
+        return inlines(f"A total of {value} was recorded {when}")
     subject = SUBJECTS[kpi.kind]
     if kpi.kind == Kind.PERCENTILE:
         assert kpi.percentile is not None, "validation requires a percentile KPI's percentile"
@@ -1207,8 +1207,10 @@ class _Builder:
             lead = () if ask[0].lower().startswith("the board") else Strong(inlines(
                 "What the board is asked to do: "))
             blocks.append(Paragraph(inlines(lead, Name(ask[0]))))
-        grid, names = self._matrix(results)
+        grid, developing, names = self._matrix(results)
         blocks.append(grid)
+        if developing is not None:
+            blocks.append(developing)
         listed = [r for r in results if self.exceptions.get(r.kpi.id)]
         lines: tuple[Inlines, ...] = ()
         at = len(blocks)
@@ -1300,11 +1302,15 @@ class _Builder:
             Paragraph(inlines(Name(t))) for t in self.commentary.introduction)))
         return Section("", inlines("Summary for the board"), tuple(blocks)), overflow
 
-    def _matrix(self, results: list[KpiResult]) -> tuple[Table, BulletList]:
+    def _matrix(self, results: list[KpiResult]
+                ) -> tuple[Table, Paragraph | None, BulletList]:
         """Every KPI by variation (rows) and by assurance against its target (columns), in
         the manner of Making Data Count's integrated performance reports, with shapes and
-        words, never colour: a grid of counts, then each row's KPIs by name."""
+        words, never colour: a grid of counts, the sentence that names the KPIs in
+        development (which have neither, so no row: a row of dashes said nothing, and one of
+        dashes and 0 where there were none), then each row's KPIs by name."""
         rows: dict[str, list[KpiResult]] = {key: [] for key, _ in MATRIX_ROWS}
+        rows["developing"] = []
         for r in results:
             rows[_matrix_row(r, self.verdicts.get(r.kpi.id))].append(r)
         grid = []
@@ -1317,8 +1323,11 @@ class _Builder:
         table = Table((Column("Variation in the monthly figures"),
                        *(Column(title, Align.RIGHT) for _, title in MATRIX_COLUMNS),
                        Column("All", Align.RIGHT)), tuple(grid),
-                      caption=inlines("Every KPI by the variation in its monthly figures and "
-                                      "whether it will meet its target"), role="matrix")
+                      caption=inlines(
+                          "Every KPI" + (", but those in development," if rows["developing"]
+                                         else "")
+                          + " by the variation in its monthly figures and whether it will "
+                          "meet its target"), role="matrix")
         items = []
         for key, words in MATRIX_ROWS:
             members = rows[key]
@@ -1332,8 +1341,22 @@ class _Builder:
                     r.kpi.title, dict(MATRIX_COLUMNS)[column].lower())
                 names.append(inlines("; " if n else "", Name(r.kpi.title), said))
             items.append(inlines(Strong(inlines(f"{words}, {len(members)}: ")), names, "."))
+        developing = rows["developing"]
+        sentence = None
+        if developing:
+            # One line, pointing to the paragraphs that name them: the front page's room is
+            # for the matrix, the exceptions and the rows' KPIs by name.
+            where = list(dict.fromkeys(self.labels[r.kpi.id] for r in developing
+                                       if r.kpi.id in self.labels))
+            see = f" (see {_and_list(where)})" if where else ""
+            sentence = Paragraph(
+                inlines("The table leaves out ", Name(developing[0].kpi.title),
+                        f", a KPI in development with no data yet{see}.")
+                if len(developing) == 1 else
+                inlines(f"The table leaves out the {len(developing)} KPIs in development, "
+                        f"which have no data yet{see}."))
         # Each row's mark leads its item (no bullet beside it); a list to look names up in.
-        return table, BulletList(tuple(items), marked=True, small=True)
+        return table, sentence, BulletList(tuple(items), marked=True, small=True)
 
     def _exception_lines(self, listed: list[KpiResult]) -> tuple[Inlines, ...]:
         """One line per exception; KPIs with no figure for the same reason (a dataset not
@@ -2221,7 +2244,6 @@ MATRIX_ROWS = (
     ("unusual", "\u25c6 Unusually high or low (no better direction)"),
     ("common", "Normal variation only"),
     ("uncharted", "No process chart (cumulative, too few months or no data)"),
-    ("developing", "In development"),
 )
 
 

@@ -589,7 +589,8 @@ def _check_pdf(pdf: Path, markdown: Path, vocabulary: set[str], most_pages: int)
     md = markdown.read_text(encoding="utf-8")
     exceptions = re.findall(r"^- [\u25b2\u25bc\u25bd\u25cb] \*\*(.+?)\*\*", md, re.MULTILINE)
     assert exceptions and all(name in front for name in exceptions), exceptions
-    last_row = [line for line in md.splitlines() if line.startswith("- **In development, ")]
+    last_row = [line for line in md.splitlines()
+                if line.startswith("- **No process chart (cumulative, ")]
     assert last_row and last_row[0].rstrip(".").rsplit("; ", 1)[-1] in front
     assert not re.search(r"\u2022\s*[\u25b2\u25bc\u25bd\u25cb\u25a0\u25c6]", text)
 
