@@ -1067,6 +1067,15 @@ def test_kpis_in_development_get_a_sentence_below_the_matrix_not_a_row(sample):
     assert "*Every KPI, but those in development, by the variation" in front
 
 
+def test_one_kpi_in_development_is_named_below_the_matrix(exported):
+    _, markdown, summary = exported
+    developing = [k["title"] for k in summary["kpis"] if k["status"] == "in_development"]
+    assert developing == ["Victim satisfaction"]
+    assert ("The table leaves out Victim satisfaction, a KPI in development with no data yet "
+            "(see 3.6).") in markdown.splitlines()
+    assert "3.6. **Victim satisfaction.** This KPI is in development" in markdown
+
+
 def test_bundled_sample_paper_matches_golden(sample):
     _, text, _ = sample
     text = without_load_dates(text)
