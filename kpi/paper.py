@@ -1306,9 +1306,10 @@ class _Builder:
                 ) -> tuple[Table, Paragraph | None, BulletList]:
         """Every KPI by variation (rows) and by assurance against its target (columns), in
         the manner of Making Data Count's integrated performance reports, with shapes and
-        words, never colour: a grid of counts, the sentence that names the KPIs in
-        development (which have neither, so no row: a row of dashes said nothing, and one of
-        dashes and 0 where there were none), then each row's KPIs by name."""
+        words, never colour: a grid of counts, the sentence that counts the KPIs in
+        development and points to their paragraphs (they have neither, so no row: a row of
+        dashes said nothing, and one of dashes and 0 where there were none), then each row's
+        KPIs by name."""
         rows: dict[str, list[KpiResult]] = {key: [] for key, _ in MATRIX_ROWS}
         rows["developing"] = []
         for r in results:
