@@ -1324,11 +1324,8 @@ class _Builder:
         table = Table((Column("Variation in the monthly figures"),
                        *(Column(title, Align.RIGHT) for _, title in MATRIX_COLUMNS),
                        Column("All", Align.RIGHT)), tuple(grid),
-                      caption=inlines(
-                          "Every KPI" + (", but those in development," if rows["developing"]
-                                         else "")
-                          + " by the variation in its monthly figures and whether it will "
-                          "meet its target"), role="matrix")
+                      caption=inlines("KPIs by the variation in their monthly figures and "
+                                      "whether they will meet their target"), role="matrix")
         items = []
         for key, words in MATRIX_ROWS:
             members = rows[key]
@@ -1349,13 +1346,13 @@ class _Builder:
             # for the matrix, the exceptions and the rows' KPIs by name.
             where = list(dict.fromkeys(self.labels[r.kpi.id] for r in developing
                                        if r.kpi.id in self.labels))
-            see = f" (see {_and_list(where)})" if where else ""
+            see = f": see {_and_list(where)}" if where else ""
             sentence = Paragraph(
                 inlines("The table leaves out ", Name(developing[0].kpi.title),
-                        f", a KPI in development with no data yet{see}.")
+                        f", in development (no data yet){see}.")
                 if len(developing) == 1 else
-                inlines(f"The table leaves out the {len(developing)} KPIs in development, "
-                        f"which have no data yet{see}."))
+                inlines(f"The table leaves out the {len(developing)} KPIs in development "
+                        f"(no data yet){see}."))
         # Each row's mark leads its item (no bullet beside it); a list to look names up in.
         return table, sentence, BulletList(tuple(items), marked=True, small=True)
 

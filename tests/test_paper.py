@@ -1059,20 +1059,21 @@ def test_kpis_in_development_get_a_sentence_below_the_matrix_not_a_row(sample):
     matrix = [line for line in front.splitlines() if line.startswith("| ")]
     assert matrix[-1].startswith("| No process chart") and "In development" not in front
     assert sum(int(line.strip("|").split("|")[-1]) for line in matrix[1:]) == 100 - 7
-    assert ("The table leaves out the 7 KPIs in development, which have no data yet (see 6.2, "
-            "7.22, 8.8 and 9.9).") in front.splitlines()
+    assert ("The table leaves out the 7 KPIs in development (no data yet): see 6.2, 7.22, 8.8 "
+            "and 9.9.") in front.splitlines()
     sections = {label: text.split(f"\n{label}. ", 1)[1].split("\n", 1)[0]
                 for label in ("6.2", "7.22", "8.8", "9.9")}
     assert all(any(t in s for s in sections.values()) for t in developing), sections
-    assert "*Every KPI, but those in development, by the variation" in front
+    assert ("*KPIs by the variation in their monthly figures and whether they will meet their "
+            "target*") in front
 
 
 def test_one_kpi_in_development_is_named_below_the_matrix(exported):
     _, markdown, summary = exported
     developing = [k["title"] for k in summary["kpis"] if k["status"] == "in_development"]
     assert developing == ["Victim satisfaction"]
-    assert ("The table leaves out Victim satisfaction, a KPI in development with no data yet "
-            "(see 3.6).") in markdown.splitlines()
+    assert ("The table leaves out Victim satisfaction, in development (no data yet): see "
+            "3.6.") in markdown.splitlines()
     assert "3.6. **Victim satisfaction.** This KPI is in development" in markdown
 
 

@@ -248,10 +248,10 @@ class ChartsMachine(OracleMachine):
         named: Counter = Counter()
         for words, titles in rows.items():
             if words == DEVELOPING:
-                # "The table leaves out the 2 KPIs in development, which have no data yet
-                # (see 3.2).", or the one by name; a paper without any says nothing
+                # "The table leaves out the 2 KPIs in development (no data yet): see 3.2.", or
+                # the one by name; a paper without any says nothing
                 found = [m for x in lines if (m := re.match(
-                    r"The table leaves out (?:the (\d+) KPIs|(.+), a KPI) in development", x))]
+                    r"The table leaves out (?:the (\d+) KPIs|(.+),) in development", x))]
                 said = (0 if not found else int(found[0][1]) if found[0][1] else 1)
                 if len(found) > 1 or said != len(titles) or (
                         said == 1 and [_unescape(found[0][2])] != titles):
