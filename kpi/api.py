@@ -530,13 +530,28 @@ def _compare_schema(columns: Sequence[str]) -> dict[str, Any]:
 
 
 def require_parts(project: catalogue.Project, result: PeerComparison) -> None:
-    """A comparison in which no KPI has any part is a data error, not empty tables."""
+    """A comparison in which no KPI has any part is a data error, not empty tables: with
+    `--peers`, where no member of the group (nor the focus) holds rows in the months read, the
+    refusal says so (a KPI's note, "rows with a blank 'lpa' are not compared", would not be
+    why); else why no KPI has data."""
     from kpi.checks import why_no_data
-    from kpi.errors import no_data
+    from kpi.errors import DataError, no_data
 
-    if all(not k.parts for k in result.kpis):
-        reason = why_no_data(project, [(k.kpi, k.note) for k in result.kpis])
-        raise no_data(result.period, reason, by=result.by)
+    if any(k.parts for k in result.kpis):
+        return
+    group = result.peers
+    # compare.compare names every member the months read hold no rows of in one note, and
+    # keeps the focus only where the data holds it.
+    if group is not None and result.focus is None and (
+            f"the data holds no rows for {', '.join(group.members)} of peer group "
+            f"'{group.id}'") in result.notes:
+        raise DataError(
+            f"no member of peer group '{group.id}' ({', '.join(group.members)}) has rows by "
+            f"'{result.by}' in the months compared for {result.period}",
+            hint=f"'kpi compare --by {result.by}' (without --peers) lists the parts the "
+                 f"data holds; spell the members of [peers.{group.id}] in kpi.toml as it does")
+    reason = why_no_data(project, [(k.kpi, k.note) for k in result.kpis])
+    raise no_data(result.period, reason, by=result.by)
 
 
 def _require_data(result: KpiResult, month: Month) -> None:

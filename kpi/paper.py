@@ -640,11 +640,11 @@ def current_clause(result: KpiResult) -> Inlines:
             return inlines("The number of ", Name(kpi.noun), f" was {value} {when}")
         if kpi.noun and current.value != 1:
             return inlines(f"A total of {value} ", Name(kpi.noun), f" were recorded {when}")
-        if kpi.noun:
-            return inlines(f"A total of {value} was recorded {when}")
-        if noun.lower().startswith("total "):
+        if noun.lower().startswith("total ") and not kpi.noun:
             return inlines("The ", Name(noun), f" was {value} {when}")
-        return inlines("The total for ", Name(noun), f" was {value} {when}")
+        # Without a noun the title, which heads the paragraph, says what is counted: "The
+        # total for burglary was 459" read as no board paper would put it.
+        return inlines(f"A total of {value} was recorded {when}")
     subject = SUBJECTS[kpi.kind]
     if kpi.kind == Kind.PERCENTILE:
         assert kpi.percentile is not None, "validation requires a percentile KPI's percentile"
@@ -1207,8 +1207,10 @@ class _Builder:
             lead = () if ask[0].lower().startswith("the board") else Strong(inlines(
                 "What the board is asked to do: "))
             blocks.append(Paragraph(inlines(lead, Name(ask[0]))))
-        grid, names = self._matrix(results)
+        grid, developing, names = self._matrix(results)
         blocks.append(grid)
+        if developing is not None:
+            blocks.append(developing)
         listed = [r for r in results if self.exceptions.get(r.kpi.id)]
         lines: tuple[Inlines, ...] = ()
         at = len(blocks)
@@ -1300,11 +1302,16 @@ class _Builder:
             Paragraph(inlines(Name(t))) for t in self.commentary.introduction)))
         return Section("", inlines("Summary for the board"), tuple(blocks)), overflow
 
-    def _matrix(self, results: list[KpiResult]) -> tuple[Table, BulletList]:
+    def _matrix(self, results: list[KpiResult]
+                ) -> tuple[Table, Paragraph | None, BulletList]:
         """Every KPI by variation (rows) and by assurance against its target (columns), in
         the manner of Making Data Count's integrated performance reports, with shapes and
-        words, never colour: a grid of counts, then each row's KPIs by name."""
+        words, never colour: a grid of counts, the sentence that counts the KPIs in
+        development and points to their paragraphs (they have neither, so no row: a row of
+        dashes said nothing, and one of dashes and 0 where there were none), then each row's
+        KPIs by name."""
         rows: dict[str, list[KpiResult]] = {key: [] for key, _ in MATRIX_ROWS}
+        rows["developing"] = []
         for r in results:
             rows[_matrix_row(r, self.verdicts.get(r.kpi.id))].append(r)
         grid = []
@@ -1317,8 +1324,8 @@ class _Builder:
         table = Table((Column("Variation in the monthly figures"),
                        *(Column(title, Align.RIGHT) for _, title in MATRIX_COLUMNS),
                        Column("All", Align.RIGHT)), tuple(grid),
-                      caption=inlines("Every KPI by the variation in its monthly figures and "
-                                      "whether it will meet its target"), role="matrix")
+                      caption=inlines("KPIs by the variation in their monthly figures and "
+                                      "whether they will meet their target"), role="matrix")
         items = []
         for key, words in MATRIX_ROWS:
             members = rows[key]
@@ -1332,8 +1339,22 @@ class _Builder:
                     r.kpi.title, dict(MATRIX_COLUMNS)[column].lower())
                 names.append(inlines("; " if n else "", Name(r.kpi.title), said))
             items.append(inlines(Strong(inlines(f"{words}, {len(members)}: ")), names, "."))
+        developing = rows["developing"]
+        sentence = None
+        if developing:
+            # One line, pointing to the paragraphs that name them: the front page's room is
+            # for the matrix, the exceptions and the rows' KPIs by name.
+            where = list(dict.fromkeys(self.labels[r.kpi.id] for r in developing
+                                       if r.kpi.id in self.labels))
+            see = f": see {_and_list(where)}" if where else ""
+            sentence = Paragraph(
+                inlines("The table leaves out ", Name(developing[0].kpi.title),
+                        f", in development (no data yet){see}.")
+                if len(developing) == 1 else
+                inlines(f"The table leaves out the {len(developing)} KPIs in development "
+                        f"(no data yet){see}."))
         # Each row's mark leads its item (no bullet beside it); a list to look names up in.
-        return table, BulletList(tuple(items), marked=True, small=True)
+        return table, sentence, BulletList(tuple(items), marked=True, small=True)
 
     def _exception_lines(self, listed: list[KpiResult]) -> tuple[Inlines, ...]:
         """One line per exception; KPIs with no figure for the same reason (a dataset not
@@ -1918,11 +1939,12 @@ class _Builder:
         if spec.type == ChartType.TOP:
             shown = rows[:spec.limit]
             return (f"{shape}, {_in(result.current.window)}: " + "; ".join(
-                f"{r['part']} {kpi_value(r['current'], result.kpi)}" for r in shown) + ".")
+                f"{_part_text(r['part'])} {kpi_value(r['current'], result.kpi)}"
+                for r in shown) + ".")
         high = max(rows, key=lambda r: r["current"])
         low = min(rows, key=lambda r: r["current"])
-        return (f"{shape}, {_in(result.current.window)}: highest {high['part']} "
-                f"({kpi_value(high['current'], result.kpi)}), lowest {low['part']} "
+        return (f"{shape}, {_in(result.current.window)}: highest {_part_text(high['part'])} "
+                f"({kpi_value(high['current'], result.kpi)}), lowest {_part_text(low['part'])} "
                 f"({kpi_value(low['current'], result.kpi)}); the whole force "
                 f"{kpi_value(result.current.value, result.kpi)}.")
 
@@ -2002,6 +2024,14 @@ class _Builder:
         ]
         if self.verdicts:
             texts += READING_VERDICTS
+        trusted = [r.kpi.title for r in self._visible()
+                   if render.trusted_test(r.kpi, self.verdicts.get(r.kpi.id))]
+        if trusted:
+            texts.append(
+                f"The change of {_and_list(trusted)} is tested as a proportion of cases "
+                "because the catalogue declares that every case its numerator counts is one "
+                "its denominator counts; the two are separate totals with no records in common "
+                "to check that against, so the test rests on that declaration.")
         # The examples are no project's own: a police.uk paper has no LPAs.
         floors = (self.config.standout_change_points, self.config.standout_points)
         standing = ("A part of a count (an area, a type of crime) stands out when its "
@@ -2212,7 +2242,6 @@ MATRIX_ROWS = (
     ("unusual", "\u25c6 Unusually high or low (no better direction)"),
     ("common", "Normal variation only"),
     ("uncharted", "No process chart (cumulative, too few months or no data)"),
-    ("developing", "In development"),
 )
 
 
@@ -2440,7 +2469,7 @@ def _gaps(found: stats.Standouts | stats.ShareStandouts
         for test in found.parts:
             assert test.change is not None, "a part that stands out has a comparison"
             gaps.append((abs(test.change - rest), test))
-    return sorted(gaps, key=lambda g: (-g[0], str(g[1].part)))
+    return sorted(gaps, key=lambda g: (-g[0], _part_order(g[1].part)))
 
 
 def _standout_sentence(label: Name, found: stats.Standouts | stats.ShareStandouts) -> Inlines:
@@ -2597,6 +2626,11 @@ def _change_size(result: KpiResult) -> float:
     return float(render.rounded(abs(size), 1))
 
 
+def _and_list(items: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _figure_list(numbers: list[int]) -> str:
     if len(numbers) == 1:
         return f"Figure {numbers[0]}"
@@ -2605,6 +2639,16 @@ def _figure_list(numbers: list[int]) -> str:
 
 def _part(value) -> Inlines:
     return inlines("not recorded" if value is None else Name(str(value)))
+
+
+def _part_text(value) -> str:
+    return "not recorded" if value is None else str(value)
+
+
+def _part_order(value) -> tuple:
+    """Equal figures' parts in the breakdown's own order (`kpi show`, `kpi compare`): by
+    name, the rows with no value in the column ("not recorded") after every named part."""
+    return (1,) if value is None else (0, value)
 
 
 def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") -> Inlines:
@@ -2628,8 +2672,8 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
         known = [r for r in known if r not in small]
         unknown = [r for r in unknown if r not in small]
     sign = -1 if kpi.better == Better.HIGHER else 1
-    known.sort(key=lambda r: (sign * render.rounded(r[key], 1), str(r["part"])))
-    unknown.sort(key=lambda r: str(r["part"]))
+    known.sort(key=lambda r: (sign * render.rounded(r[key], 1), _part_order(r["part"])))
+    unknown.sort(key=lambda r: _part_order(r["part"]))
     items = [inlines(_part(r["part"]),
                      f" ({_with_sign(r[key], render.fixed(abs(r[key]), 1) + suffix)})")
              for r in known]
@@ -2639,7 +2683,7 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
     if not items:
         text = inlines("By ", label)
     if small:
-        small.sort(key=lambda r: (sign * r["absolute"], str(r["part"])))
+        small.sort(key=lambda r: (sign * r["absolute"], _part_order(r["part"])))
         tiny = [inlines(", " if n else "", _part(r["part"]),
                         f" ({_with_sign(r['absolute'], kpi_value(abs(r['absolute']), kpi))})")
                 for n, r in enumerate(small)]

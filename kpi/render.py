@@ -197,9 +197,10 @@ def json_number(value: Any, unit: Unit) -> Any:
     return value
 
 
-def verdict_json(verdict: Verdict | None) -> dict[str, Any]:
+def verdict_json(verdict: Verdict | None, kpi: KpiDef | None = None) -> dict[str, Any]:
     """The signal-or-noise fields of one KPI (docs/json.md): significance, variation, target,
-    target_met and assurance."""
+    target_met and assurance. `significance.reason` says why no test applies, or what a test
+    rests on that kpi cannot check (`trusted_test`)."""
     from kpi import stats
 
     if verdict is None:
@@ -209,9 +210,11 @@ def verdict_json(verdict: Verdict | None) -> dict[str, Any]:
     significance = None
     if test is not None:
         tested = test.test != stats.NOT_TESTED
+        reason = test.note if not tested else (
+            stats.ON_TRUST if kpi is not None and trusted_test(kpi, verdict) else None)
         significance = {"test": test.test if tested else None,
                         "statistic": _plain(test.statistic), "p_value": _plain(test.p_value),
-                        "significant": test.significant, "reason": None if tested else test.note}
+                        "significant": test.significant, "reason": reason}
     var = verdict.variation
     variation = None if var is None else {
         "verdict": var.verdict, "rule": var.rule, "mean": var.mean, "lower": var.lower,
@@ -219,6 +222,16 @@ def verdict_json(verdict: Verdict | None) -> dict[str, Any]:
         "baseline": list(var.baseline)}
     return {"significance": significance, "variation": variation, "target": verdict.target,
             "target_met": verdict.target_met, "assurance": verdict.assurance}
+
+
+def trusted_test(kpi: KpiDef, verdict: Verdict | None) -> bool:
+    """Whether a KPI's change was tested as two proportions on the catalogue's word alone: a
+    rate of two KPIs declared `numerator_within_denominator = true` that kpi cannot prove
+    nested, whose two totals have no rows in common to check it against (`stats.ON_TRUST`)."""
+    from kpi import stats
+
+    test = verdict.significance if verdict is not None else None
+    return kpi.within_on_trust and test is not None and test.test == stats.TWO_PROPORTIONS
 
 
 def result_json(result: KpiResult, priorities: dict[str, str],
@@ -238,7 +251,7 @@ def result_json(result: KpiResult, priorities: dict[str, str],
         "quality": list(result.quality),
     }
     if verdict is not None:
-        data.update(verdict_json(verdict))
+        data.update(verdict_json(verdict, kpi))
     return data
 
 
@@ -336,7 +349,7 @@ def report_csv(report: Report, priorities: dict[str, str],
     writer.writeheader()
     for result in report.results:
         doc = result_json(result, priorities)
-        signal = verdict_json(verdicts.get(result.kpi.id))
+        signal = verdict_json(verdicts.get(result.kpi.id), result.kpi)
         test = signal["significance"] or {}
         variation = signal["variation"] or {}
         row = {k: doc[k] for k in ("id", "title", "priority", "kind", "unit", "better",

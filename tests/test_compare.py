@@ -623,3 +623,37 @@ def test_a_peer_group_on_a_constant_column_is_answered_from_the_catalogue(monkey
     monkeypatch.setattr(compare, "compare", no_read)
     assert compare.peer_result(sample, crime, month, Comparison.BASELINE) is None
     assert compare.peer_sentence(sample, crime, month, Comparison.BASELINE) is None
+
+
+def test_a_peer_group_no_member_of_which_is_in_the_data_is_refused_saying_so(project,
+                                                                             tmp_path):
+    """`--peers` with a group none of whose members the data holds refused with a KPI's own
+    note ("no KPI has data by 'force' for 2025-12: total_crime: no rows", or a note on the
+    comparison) and a hint to load extracts: the data was there, the group's names were not
+    in it. One line says so, exit 3; a period with no data is refused as before."""
+    import shutil
+
+    folder = tmp_path / "elsewhere"
+    shutil.copytree(project, folder)
+    (folder / "kpi.toml").write_text(PROJECT.replace(
+        "[peers.with_missing]",
+        '[peers.elsewhere]\ncolumn = "force"\nmembers = ["Eden", "Fal"]\n\n[peers.with_missing]'))
+    for more in ([], ["--kpi", "thefts"], ["--format", "json"]):
+        result = inprocess.run(["--project", folder, "compare", "--period", "2025-12", "--by",
+                                "force", "--peers", "elsewhere", *more])
+        assert result.returncode == 3, result.stderr
+        lines = result.stderr.splitlines()
+        assert lines[0] == ("Error: no member of peer group 'elsewhere' (Eden, Fal) has rows "
+                            "by 'force' in the months compared for 2025-12"), result.stderr
+        assert lines[1].startswith("Hint: 'kpi compare --by force' (without --peers) lists the "
+                                   "parts the data holds"), result.stderr
+        assert len(lines) == 2 and not result.stdout, result.stderr
+    # a member of the group given as the focus is compared; a period before the data is
+    # refused for having no data
+    with_focus = inprocess.run(["--project", folder, "compare", "--period", "2025-12", "--by",
+                                "force", "--peers", "elsewhere", "--focus", "Avon"])
+    assert with_focus.returncode == 0 and "Avon (focus)" in with_focus.stdout, \
+        with_focus.stderr
+    early = inprocess.run(["--project", folder, "compare", "--period", "2019-12", "--by",
+                           "force", "--peers", "elsewhere"])
+    assert early.returncode == 3 and "no KPI has data by 'force' for 2019-12" in early.stderr

@@ -819,12 +819,10 @@ def check_ranking(p: Project, k: Kpi, by: str, cur, cmp_, section: str, standout
 
 def _ranked(keyed: list[tuple], printed: list[str]) -> bool:
     """Whether parts are printed best first by their keys (each key's last item the part's
-    name), equal figures by name. Where the rows with no value ("not recorded") tie with a
-    named part, docs/board-paper.md does not say which comes first, so either is taken."""
-    key = {item[-1]: item[:-1] for item in keyed}
-    named = [n for n in printed if n != "not recorded"]
-    return ([key[n] for n in printed] == sorted(key[n] for n in printed)
-            and named == [item[-1] for item in sorted(keyed) if item[-1] != "not recorded"])
+    name), equal figures by name and the rows with no value ("not recorded") after every
+    named part they tie with, the breakdown's own order (docs/board-paper.md)."""
+    want = sorted(keyed, key=lambda item: (*item[:-1], item[-1] == "not recorded", item[-1]))
+    return printed == [item[-1] for item in want]
 
 
 def check_standout(p: Project, k: Kpi, by: str, cur, cmp_, printed, period: int,

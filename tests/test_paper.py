@@ -284,9 +284,12 @@ def test_sentences_in_the_reports_register(exported):
             "normal variation (not statistically significant).") in markdown
     assert "By direction alone" not in markdown
     # A small base: the absolute change, not a percentage.
-    assert ("The total for knife | gun \\*crime\\* \\[test\\] was 18 in the year ending "
-            "September 2025, a decrease of 3 from the baseline of 21 in the year ending March "
-            "2024") in markdown
+    # A count without a noun: its title heads the paragraph and says what is counted ("The
+    # total for knife | gun crime was 18" read as no board paper would put it).
+    assert ("**Knife | gun \\*crime\\* \\[test\\].** A total of 18 was recorded in the year "
+            "ending September 2025, a decrease of 3 from the baseline of 21 in the year ending "
+            "March 2024") in markdown
+    assert "The total for" not in markdown
     # Durations in minutes and seconds; a snapshot "as of"; rates with their counts.
     assert ("The median was 12 minutes and 15 seconds in the year ending September 2025, a "
             "decrease of 1 minute and 45 seconds (12.5%) from the baseline of 14 minutes in "
@@ -1043,6 +1046,35 @@ def test_a_caption_says_what_its_figure_shows_in_its_paragraphs_words(sample):
     assert by_number["2"].startswith("Process charts of the exceptions (1 of 4). Sexual "
                                      "offences \u2013 the level rose in March 2025 and has "
                                      "stayed higher since; ")
+
+
+def test_kpis_in_development_get_a_sentence_below_the_matrix_not_a_row(sample):
+    """A KPI in development has no variation and no assurance: the matrix gave it a row of
+    dashes (and, in a project with none, a row of dashes and 0). The sentence below the
+    matrix names each KPI the summary has in development, the matrix counts the others."""
+    _, text, summary = sample
+    developing = [k["title"] for k in summary["kpis"] if k["status"] == "in_development"]
+    assert len(developing) == 7
+    front = text.split("## 1.")[0]
+    matrix = [line for line in front.splitlines() if line.startswith("| ")]
+    assert matrix[-1].startswith("| No process chart") and "In development" not in front
+    assert sum(int(line.strip("|").split("|")[-1]) for line in matrix[1:]) == 100 - 7
+    assert ("The table leaves out the 7 KPIs in development (no data yet): see 6.2, 7.22, 8.8 "
+            "and 9.9.") in front.splitlines()
+    sections = {label: text.split(f"\n{label}. ", 1)[1].split("\n", 1)[0]
+                for label in ("6.2", "7.22", "8.8", "9.9")}
+    assert all(any(t in s for s in sections.values()) for t in developing), sections
+    assert ("*KPIs by the variation in their monthly figures and whether they will meet their "
+            "target*") in front
+
+
+def test_one_kpi_in_development_is_named_below_the_matrix(exported):
+    _, markdown, summary = exported
+    developing = [k["title"] for k in summary["kpis"] if k["status"] == "in_development"]
+    assert developing == ["Victim satisfaction"]
+    assert ("The table leaves out Victim satisfaction, in development (no data yet): see "
+            "3.6.") in markdown.splitlines()
+    assert "3.6. **Victim satisfaction.** This KPI is in development" in markdown
 
 
 def test_bundled_sample_paper_matches_golden(sample):

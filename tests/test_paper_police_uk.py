@@ -307,3 +307,18 @@ def test_a_settled_change_names_the_window_it_moved_from(city):
     text = city["first"]
     assert "after the comparison," not in text and "after the comparison and" not in text
     assert "the level fell after the year ending December 2024" in text
+
+
+def test_the_matrix_has_no_row_of_kpis_in_development_and_a_count_reads_without_a_noun(city):
+    """Read printed, the City of London paper's matrix ended in a row "In development" of
+    dashes and 0, a project with no KPI in development (issue 18: a KPI in development gets a
+    sentence, not a row); and a count with no `noun` read "The total for burglary was 459".
+    The title heading the paragraph says what is counted."""
+    text = city["first"]
+    assert "In development" not in text and "in development" not in text.split("## 1.")[0]
+    matrix = [line for line in text.splitlines() if line.startswith("| ")]
+    assert matrix[-1].startswith("| No process chart"), matrix
+    assert ("2.7. **Burglary.** A total of 459 was recorded in the year ending December 2025, "
+            "an increase of 37.8% from 333 in the year ending December 2024, a statistically "
+            "significant deterioration.") in text
+    assert "The total for" not in text and "The total for" not in city["full"]

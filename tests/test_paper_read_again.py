@@ -84,3 +84,34 @@ def test_a_figure_older_than_the_period_says_so_whatever_its_lag():
                         current.comparison, current.change)
     assert "latest period" not in plain_text(
         kpi_sentences(on_time, Comparison.BASELINE, period))
+
+
+def test_tied_parts_come_in_the_breakdowns_order_not_recorded_last():
+    """The paper sorted a ranking's equal figures by the part's name as text, so the rows with
+    no value in the column ("not recorded", a null part) sorted as "None", between Dudley and
+    Solihull; `kpi show`'s breakdown puts them after every named part. One order: by name,
+    not recorded last, for the ranked, the n/a and the small-base parts alike."""
+    kpi = _result(Kind.COUNT, 30, 30).kpi
+
+    def row(part, before, after):
+        return {"part": part, "comparison": before, "current": after,
+                "absolute": after - before if before is not None else None,
+                "percent": (after - before) / before * 100 if before else None,
+                "points": None}
+
+    rows = [row(None, 100.0, 110.0), row("Solihull", 100.0, 110.0),
+            row("Dudley", 200.0, 220.0), row("Walsall", 100.0, 90.0),
+            row(None, 0.0, 5.0), row("Sandwell", 0.0, 5.0), row("Coventry", 0.0, 5.0)]
+    assert plain_text(_ranking(kpi, "LPA", rows[:4])) == (
+        "By LPA, the percentage change, best first: Walsall (\u221210.0%), Dudley (+10.0%), "
+        "Solihull (+10.0%), not recorded (+10.0%).")
+    assert plain_text(_ranking(kpi, "LPA", [rows[3], *rows[4:]])) == (
+        "By LPA, the percentage change, best first: Walsall (\u221210.0%); on a base below 50, "
+        "as numbers: Coventry (+5), Sandwell (+5), not recorded (+5).")
+    higher = KpiDef(id="k", title="K", priority="p", kind=Kind.RATE, unit=Unit.PERCENT,
+                    better=Better.HIGHER, dataset="d")
+    shares = [{"part": p, "comparison": None, "current": 50.0, "absolute": None,
+               "percent": None, "points": None} for p in (None, "Solihull", "Dudley")]
+    assert plain_text(_ranking(higher, "LPA", shares)) == (
+        "By LPA, the change in percentage points, best first: Dudley (n/a), Solihull (n/a), "
+        "not recorded (n/a).")

@@ -223,6 +223,43 @@ def test_a_declared_numerator_within_its_denominator_is_two_proportions(tmp_path
         assert ("has no rows kpi can check" in " ".join(text_.stdout.split())) == bool(note)
 
 
+def test_every_face_that_states_a_trusted_test_says_what_it_rests_on(tmp_path, cli):
+    """`kpi show` said that a rate of two KPIs tested as two proportions rests on
+    `numerator_within_denominator = true` alone; the summary's JSON (its `significance`, which
+    `kpi show --format json` repeats) and the paper's "How to read this paper" said nothing.
+    `significance.reason` now says it, where a proven rate (urgent calls of all calls) and an
+    untested one keep theirs, and the paper's method names the KPIs whose test rests on it."""
+    extra = '\n[[kpis]]\nid = "declared"\ntitle = "Declared offences share"\npriority = "p"\n' \
+            'kind = "rate"\nnumerator_kpi = "offences"\ndenominator_kpi = "calls"\n' \
+            'numerator_within_denominator = true\n'
+    root = _rates_project(tmp_path, cli, extra)
+    trust = ("two proportions because the catalogue declares numerator_within_denominator "
+             "= true; a rate of two KPIs has no rows kpi can check that against")
+    got = _summary(cli, root)
+    assert got["declared"]["significance"]["test"] == "two_proportion_z"
+    assert got["declared"]["significance"]["reason"] == trust
+    assert got["urgent_share"]["significance"]["test"] == "two_proportion_z"
+    assert got["urgent_share"]["significance"]["reason"] is None
+    assert got["offences_per_100_calls"]["significance"]["reason"] is None
+    shown = cli(["--project", root, "show", "declared", "--period", "2025-09", "--vs", "yoy",
+                 "--format", "json"])
+    assert json.loads(shown.stdout)["kpi"]["significance"] == got["declared"]["significance"]
+    import kpi
+
+    frame = kpi.open(root).summary("2025-09", vs="yoy")
+    reasons = dict(zip(frame["id"], frame["significance_reason"], strict=True))
+    assert (reasons["declared"], reasons["urgent_share"]) == (trust, None)
+    paper = cli(["--project", root, "export", "markdown", "--period", "2025-09", "--vs", "yoy",
+                 "--output", tmp_path / "paper.md"])
+    assert paper.exit_code == 0, paper.output
+    text = " ".join((tmp_path / "paper.md").read_text(encoding="utf-8").split())
+    assert ("The change of Declared offences share is tested as a proportion of cases because "
+            "the catalogue declares that every case its numerator counts is one its "
+            "denominator counts; the two are separate totals with no records in common to "
+            "check that against, so the test rests on that declaration.") in text, text[-3000:]
+    assert text.count("rests on that declaration") == 1
+
+
 def test_a_rate_of_a_mean_is_not_tested_with_a_plain_reason(tmp_path, cli):
     """A numerator that is no count of events (a mean) gets neither test."""
     extra = """
