@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 _CLAUSE = re.compile(r"(?<=[.;])\s+")
 
@@ -43,3 +44,18 @@ def stacked_punctuation(markdown: str, titles: list[str]) -> list[str]:
             continue
         found += [line for clause in _CLAUSE.split(plain) if clause.count(":") > 1]
     return found
+
+
+def result_of(kpi: Any, before: float, after: float, current: Any = None,
+              comparison: Any = None) -> Any:
+    """A KPI's result as the paper is handed it: `before` over the comparison window (the
+    year ending March 2024 unless given), `after` over the current one (the year ending
+    September 2025), with the change and status the engine gives them."""
+    from kpi.engine import KpiResult, Measured, change_between, status_of
+    from kpi.periods import Month, Window
+
+    current = current or Window.year_ending(Month.of(2025, 9))
+    comparison = comparison or Window.year_ending(Month.of(2024, 3))
+    change = change_between(kpi, after, before)
+    return KpiResult(kpi, status_of(kpi, change), Measured(current, after),
+                     Measured(comparison, before), change)

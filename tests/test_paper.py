@@ -21,7 +21,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from oracle_support import excel_round, excel_text
-from prose_support import kpi_titles, stacked_punctuation
+from prose_support import kpi_titles, result_of, stacked_punctuation
 
 from kpi.catalogue import Better, Kind, KpiDef, Unit
 from kpi.engine import KpiResult, Measured, Outcome
@@ -669,14 +669,8 @@ def test_duration_words(seconds, words):
 
 
 def _result(unit: Unit, before: float, after: float, kind: Kind = Kind.COUNT) -> KpiResult:
-    from kpi.engine import change_between, status_of
-
-    kpi = KpiDef(id="k", title="K", priority="p", kind=kind, unit=unit, better=Better.LOWER,
-                 dataset="d")
-    change = change_between(kpi, after, before)
-    return KpiResult(kpi, status_of(kpi, change),
-                     Measured(Window.year_ending(Month.of(2025, 9)), after),
-                     Measured(Window.year_ending(Month.of(2024, 3)), before), change)
+    return result_of(KpiDef(id="k", title="K", priority="p", kind=kind, unit=unit,
+                            better=Better.LOWER, dataset="d"), before, after)
 
 
 def test_change_words_examples():

@@ -3,20 +3,18 @@
 
 from __future__ import annotations
 
+from prose_support import result_of
+
 from kpi.catalogue import Better, Kind, KpiDef, Unit
 from kpi.document import plain_text
-from kpi.engine import KpiResult, Measured, change_between, status_of
+from kpi.engine import KpiResult, Measured
 from kpi.paper import _ranking, change_words
 from kpi.periods import Month, Window
 
 
 def _result(kind: Kind, before: float, after: float, unit: Unit = Unit.COUNT) -> KpiResult:
-    kpi = KpiDef(id="k", title="K", priority="p", kind=kind, unit=unit, better=Better.LOWER,
-                 dataset="d")
-    change = change_between(kpi, after, before)
-    return KpiResult(kpi, status_of(kpi, change),
-                     Measured(Window.year_ending(Month.of(2025, 9)), after),
-                     Measured(Window.year_ending(Month.of(2024, 3)), before), change)
+    return result_of(KpiDef(id="k", title="K", priority="p", kind=kind, unit=unit,
+                            better=Better.LOWER, dataset="d"), before, after)
 
 
 def test_a_small_base_is_a_rule_for_counts_not_for_levels():
@@ -53,12 +51,9 @@ def test_the_commentary_boxes_are_named_as_what_they_are(cli):
 
 
 def _lagged(lag: int, kind: Kind = Kind.COUNT) -> KpiResult:
-    kpi = KpiDef(id="k", title="K", priority="p", kind=kind, unit=Unit.COUNT,
-                 better=Better.HIGHER, dataset="d", lag=lag)
-    change = change_between(kpi, 9390.0, 8222.0)
-    return KpiResult(kpi, status_of(kpi, change),
-                     Measured(Window.year_ending(Month.of(2024, 3)), 9390.0),
-                     Measured(Window.year_ending(Month.of(2023, 3)), 8222.0), change)
+    return result_of(KpiDef(id="k", title="K", priority="p", kind=kind, unit=Unit.COUNT,
+                            better=Better.HIGHER, dataset="d", lag=lag), 8222.0, 9390.0,
+                     Window.year_ending(Month.of(2024, 3)), Window.year_ending(Month.of(2023, 3)))
 
 
 def test_a_figure_older_than_the_period_says_so_whatever_its_lag():

@@ -46,12 +46,7 @@ def test_a_change_of_one_day_and_a_label_of_working_days():
 
 
 def test_change_words_of_one_working_day():
-    from kpi.engine import KpiResult, Measured, change_between, status_of
-    from kpi.periods import Month, Window
+    from prose_support import result_of
 
-    kpi = _days("working days")
-    change = change_between(kpi, 28.0, 29.0)
-    result = KpiResult(kpi, status_of(kpi, change),
-                       Measured(Window.year_ending(Month.of(2025, 9)), 28.0),
-                       Measured(Window.year_ending(Month.of(2024, 3)), 29.0), change)
-    assert change_words(result) == "a decrease of 1 working day (3.4%)"
+    assert change_words(result_of(_days("working days"), 29.0, 28.0)) == \
+        "a decrease of 1 working day (3.4%)"
