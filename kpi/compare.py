@@ -36,6 +36,7 @@ from kpi.catalogue import (
 from kpi.dateparts import quarter_cut
 from kpi.engine import Change, Measured
 from kpi.errors import ConfigError, DataError, UsageError, did_you_mean
+from kpi.expressions import polars_expr
 from kpi.periods import Comparison, Month, Window, WindowKind
 from kpi.rounding import fixed
 from kpi.store import AsOf
@@ -374,7 +375,7 @@ def _aggregations(kpi: KpiDef, plan: engine.Plan, scanned: set[str],
         selected = in_window if selected is None else selected | in_window
     if months == scanned:
         selected = None
-    rows = pl.sql_expr(kpi.filter) if kpi.filter else None
+    rows = polars_expr(kpi.filter, kpi.zoned) if kpi.filter else None
     if rows is None and selected is None:
         count = pl.len()
     else:
