@@ -2157,27 +2157,13 @@ PARAGRAPH_SPACE = 0.8  # the 10 pt after a paragraph, in lines
 EXCEPTION_POINTER_LINES, POINTER_LINES = 5.0, 2.0
 
 
-def _wrapped(text: str, width: float, size: float) -> int:
-    """How many lines `text` takes set in Arial at `size` points in `width` twips, broken
-    at spaces as a word processor breaks it (Arial's widths, kpi.writers.pages.text_width,
-    without the slack a table's columns are measured with)."""
-    from kpi.writers.pages import SLACK, text_width
-
-    space = text_width(" ", size) / SLACK
-    lines, used = 1, 0.0
-    for word in text.split():
-        wide = text_width(word, size) / SLACK
-        if used and used + space + wide > width:
-            lines, used = lines + 1, wide
-        else:
-            used += (space if used else 0.0) + wide
-    return lines
-
-
 def _front_lines(blocks: Sequence, title_block: tuple | None = None) -> float:
     """How many lines of body text the blocks (and the title block) take on the Word paper's
-    page, estimated by setting their words in Arial (`_wrapped`): a title line takes 2.6
-    lines, a table row 0.72 (its first column wrapped in a third of the page)."""
+    page, estimated by setting their words in Arial as the Word writer's page estimate does
+    (`kpi.writers.pages.wrapped_lines`): a title line takes 2.6 lines, a table row 0.72 (its
+    first column wrapped in a third of the page)."""
+    from kpi.writers.pages import wrapped_lines as _wrapped
+
     total = 0.0
     item = COLUMN_TWIPS - 357
     if title_block is not None:

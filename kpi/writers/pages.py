@@ -217,7 +217,7 @@ def _words(content, bold: bool = False) -> list[tuple[str, bool]]:
     return out
 
 
-def _lines(text, width: float, size: float, bold_width: float = 1.0) -> int:
+def wrapped_lines(text, width: float, size: float, bold_width: float = 1.0) -> int:
     """How many lines `text` (a string, or inline content with its bold words, each
     `bold_width` times as wide as in the regular face) takes set in Arial at `size` points in
     `width` twips, broken at spaces."""
@@ -236,7 +236,7 @@ def _lines(text, width: float, size: float, bold_width: float = 1.0) -> int:
 def _paragraph(block: Paragraph, m: Metrics) -> Box:
     width = m.column - m.hanging if block.number else m.column
     return Box(m.after if m is HTML else 0.0,
-               _lines(block.content, width, 11, m.bold_width) * m.body_line, m.after, True,
+               wrapped_lines(block.content, width, 11, m.bold_width) * m.body_line, m.after, True,
                m.body_line)
 
 
@@ -256,7 +256,7 @@ def image_size(path: Path) -> tuple[int, int] | None:
 def _figure(block: Figure, base: Path, m: Metrics) -> list[Box]:
     size = image_size(base / block.link)
     height = m.figure_width * size[1] / size[0] if size else m.figure_width / 2
-    caption = _lines(plain_text(block.caption), m.column, m.caption_size) * m.caption_line
+    caption = wrapped_lines(plain_text(block.caption), m.column, m.caption_size) * m.caption_line
     if m is HTML:  # one box: the figure element, its caption inside it
         return [Box(m.figure_margin, height + m.caption_gap + caption, m.figure_margin)]
     return [Box(0.0, height + m.figure_extra, m.after), Box(0.0, caption, m.caption_gap)]
@@ -268,20 +268,20 @@ def _table(block: Table, m: Metrics) -> list[Box]:
         size = 7.5 if len(block.columns) > 6 else 9
     rows = [tuple(c.title for c in block.columns),
             *(tuple(plain_text(cell) for cell in row) for row in block.rows)]
-    laid = [Box(0.0, max(_lines(text, width - CELL_PADDING, size)
+    laid = [Box(0.0, max(wrapped_lines(text, width - CELL_PADDING, size)
                          for text, width in zip(row, widths, strict=True))
                 * m.cell_line * size + m.cell_padding, 0.0) for row in rows]
     laid[0] = Box(0.6 * size if m is HTML else 0.0, laid[0].height, 0.0)
     laid[-1] = Box(0.0, laid[-1].height, m.after)
     if block.caption:
-        laid.append(Box(0.0, _lines(plain_text(block.caption), m.column, m.caption_size)
+        laid.append(Box(0.0, wrapped_lines(plain_text(block.caption), m.column, m.caption_size)
                         * m.caption_line, m.after))
     return laid
 
 
 def _list(block: BulletList, m: Metrics) -> list[Box]:
     size, line = (9, m.small_line) if block.small else (11, m.body_line)
-    laid = [Box(0.0, _lines(item, m.column - m.item, size, m.bold_width) * line, 0.0, True,
+    laid = [Box(0.0, wrapped_lines(item, m.column - m.item, size, m.bold_width) * line, 0.0, True,
                 line)
             for item in block.items]
     laid[0] = Box(m.after if m is HTML else 0.0, laid[0].height, 0.0, True, line)
@@ -366,14 +366,14 @@ class Pages:
         m = self.metrics
         size, line, after = m.title
         self.used = m.top
-        self.place(Box(0.0, _lines(plain_text(document.title), m.column, size) * line
+        self.place(Box(0.0, wrapped_lines(plain_text(document.title), m.column, size) * line
                        + (4.0 if m is WORD else 0.0), after))
         if document.subtitle:
             size, line, after = m.subtitle
-            self.place(Box(0.0, _lines(plain_text(document.subtitle), m.column, size) * line,
+            self.place(Box(0.0, wrapped_lines(plain_text(document.subtitle), m.column, size) * line,
                            after))
         if document.facts:
-            self.place(Box(0.0, _lines(plain_text(run_on(document.facts)), m.column, 11)
+            self.place(Box(0.0, wrapped_lines(plain_text(run_on(document.facts)), m.column, 11)
                            * m.body_line, m.facts_after, True, m.body_line))
 
     def heading(self, keep: list[Box]) -> None:
