@@ -641,4 +641,28 @@ def test_a_sqlite_column_of_two_types_says_to_cast_it(tmp_path):
     out = run(project, "ingest", "w", "--from-source", uri=sqlite_uri(path))
     assert out.returncode == 3
     assert "Type mismatch" in one_error(out.stderr)
-    assert "CAST it in the query" in out.stderr.splitlines()[1]
+    assert "COALESCE(CAST(col AS TEXT), '') AS col" in out.stderr.splitlines()[1]
+
+
+def test_a_sqlite_column_blank_in_its_first_rows_loads_as_the_hint_says(tmp_path):
+    """A REAL column NULL in the driver's first 1,024 rows is typed as whole numbers, and its
+    first fraction stops the read (a CAST does not help: the driver types values); the hint's
+    query reads it as text, and the sum is SQLite's."""
+    path = tmp_path / "blank.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE w (ref TEXT, day TEXT, amount REAL)")
+        db.executemany("INSERT INTO w VALUES (?, date('2024-10-01', ?), ?)",
+                       [(f"R{g}", f"+{g % 365} days", None if g < 1100 else 0.25 * (g % 7))
+                        for g in range(1500)])
+    plain = typed_project(tmp_path / "p", "SELECT ref, day, amount FROM w",
+                          'amount = { type = "float", required = false }',
+                          'kind = "sum"\nvalue = "amount"')
+    out = run(plain, "ingest", "w", "--from-source", uri=sqlite_uri(path))
+    assert out.returncode == 3 and "Type mismatch" in one_error(out.stderr)
+    hinted = typed_project(tmp_path / "q", "SELECT ref, day, COALESCE(CAST(amount AS TEXT), "
+                                           "'') AS amount FROM w",
+                           'amount = { type = "float", required = false }',
+                           'kind = "sum"\nvalue = "amount"')
+    out, value = load_and_value(hinted, sqlite_uri(path))
+    assert out.returncode == 0, out.stderr
+    assert value == oracle(path, "SELECT sum(amount) FROM w")

@@ -206,9 +206,10 @@ def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
                     reason = _reason(query, exc)
                     hint = "nothing stored was changed"
                     if "Type mismatch" in reason:  # SQLite types each value, not its column
-                        hint = ("a SQLite column holds values of more than one type (a number "
-                                "in some rows, text in others): CAST it in the query, e.g. "
-                                "CAST(col AS TEXT); nothing stored was changed")
+                        hint = ("SQLite's driver types a column by its first 1,024 rows: "
+                                "one of more than one type, or blank in all of those, is read "
+                                "as text with COALESCE(CAST(col AS TEXT), '') AS col in the "
+                                "query; nothing stored was changed")
                     raise DataError(f"{query.label}: reading the result failed ({reason})",
                                     hint=hint) from None
                 if batch is not None and batch.num_rows:
