@@ -593,6 +593,27 @@ def test_an_interval_is_refused_where_the_dataset_reads_it_and_ignored_elsewhere
     assert value == 365
 
 
+def test_postgresql_money_type_is_refused_not_read_in_pence(tmp_path, warehouse):
+    """The driver gives PostgreSQL's money as whole pence: 1.10 arrived as 110, so a year of
+    fees of 1.10 and 2.20 summed to 60,280 where the database says 602.80. Refused, with the
+    CAST that reads it, whose sum is the database's."""
+    query = "SELECT ref, day, (amount * 11)::money AS fee FROM typed"
+    project = typed_project(tmp_path / "p", query, 'fee = "float"',
+                            'kind = "sum"\nvalue = "fee"')
+    out, _ = load_and_value(project, warehouse["uri"])
+    assert out.returncode == 3
+    assert "column 'fee': found a column of type money" in one_error(out.stderr)
+    assert "fee::numeric AS fee" in out.stderr
+    cast = typed_project(tmp_path / "q", "SELECT ref, day, ((amount * 11)::money)::numeric AS "
+                                         "fee FROM typed", 'fee = "float"',
+                         'kind = "sum"\nvalue = "fee"')
+    out, value = load_and_value(cast, warehouse["uri"])
+    assert out.returncode == 0, out.stderr
+    exact = Decimal(warehouse["sql"]("SELECT sum((amount * 11)::money::numeric) FROM typed"))
+    assert exact == Decimal("602.80")
+    assert value is not None and abs(Decimal(repr(value)) - exact) < Decimal("1e-9")
+
+
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_two_columns_of_one_name_are_refused_in_one_line(tmp_path, sqlite_db, postgres,
                                                          database):

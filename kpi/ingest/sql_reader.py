@@ -263,6 +263,7 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
       0.100000001); in a float column, a value a float cannot hold as written (more than 15
       significant digits that do not survive the round trip), or a whole number beyond 2**53,
       is refused: its figure would be another number;
+    - PostgreSQL's money, which the driver gives as a whole number of pence: refused;
     - a whole number in a true/false column (SQLite has no BOOLEAN: its flags are 0 and 1):
       its text, read as an extract's '0' and '1' are (and 2 refused);
     - a type kpi cannot read (an INTERVAL, bytes, an array): refused in a column the dataset
@@ -299,6 +300,14 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             kind = kind.storage_type
             exact = described == "numeric"
         col = mapped.get(name)
+        if described == "money" and col is not None:
+            # The driver gives PostgreSQL's money as a whole number of its smallest unit
+            # (110 for 1.10), the places set by the server's locale: not ours to guess.
+            raise DataError(located(Path(query.label), "found a column of type money, which "
+                                    "the database driver gives in pence (110 for 1.10)",
+                                    column=name),
+                            hint=f"CAST it in the query: {_show(name)}::numeric AS "
+                                 f"{_show(name)}; nothing stored was changed")
         if pa.types.is_decimal(kind) or pa.types.is_float16(kind) or pa.types.is_float32(kind):
             exact = exact or pa.types.is_decimal(kind)
             column = pc.cast(column, pa.string())
@@ -307,9 +316,9 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             if col is not None:
                 raise DataError(located(Path(query.label), f"expected {_wanted(col.type)}, "
                                         f"found a column of type {described}", column=name),
-                                hint="convert it in the query (an interval as EXTRACT(EPOCH "
-                                     "FROM ...), for one), or fix the column's type in "
-                                     "kpi.toml; nothing stored was changed")
+                                hint="convert it in the query (a uuid or time as col::text, "
+                                     "an interval as EXTRACT(EPOCH FROM col)), or fix the "
+                                     "column's type in kpi.toml; nothing stored was changed")
             column = pa.nulls(len(column), pa.string())
         elif col is not None and col.type == ColumnType.BOOL and pa.types.is_integer(kind):
             column = pc.cast(column, pa.string())
