@@ -649,6 +649,22 @@ def test_sqlite_flags_are_read_as_one_and_zero_and_a_two_is_refused(tmp_path):
     assert snapshot(project).same_as(before)
 
 
+def test_a_date_a_database_holds_as_a_number_is_refused_naming_the_query(tmp_path):
+    """A SQLite date kept as a Unix time (INTEGER) is not a date: one line, and a hint that
+    speaks of the query, where it spoke of a Parquet file."""
+    path = tmp_path / "epoch.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE w (ref TEXT, day INTEGER)")
+        db.executemany("INSERT INTO w VALUES (?, ?)", [(f"R{g}", 1727740800 + 86400 * g)
+                                                        for g in range(30)])
+    project = typed_project(tmp_path / "p", "SELECT ref, day FROM w", "", 'kind = "count"')
+    out = run(project, "ingest", "w", "--from-source", uri=sqlite_uri(path))
+    assert out.returncode == 3
+    assert "column 'day': expected a date" in one_error(out.stderr)
+    hint = out.stderr.splitlines()[1]
+    assert "CAST the column in it" in hint and "Parquet" not in hint
+
+
 def test_a_sqlite_column_of_two_types_says_to_cast_it(tmp_path):
     """SQLite's driver types a column from its first rows; a later row of another type stops
     the read. One line, and a hint that says what to write."""

@@ -161,8 +161,9 @@ def _check_parquet_types(spec: DatasetSpec, path: Path, table: pl.DataFrame,
         if not ok:
             raise DataError(located(path, f"expected {_expected(col)}, found a column of "
                                           f"type {dtype}", column=source),
-                            hint="the Parquet file's schema does not match the dataset; "
-                                 "export it again or fix the column's type in kpi.toml")
+                            hint="the source's column types do not match the dataset; "
+                                 "export it again (a query: CAST the column in it) or fix "
+                                 "the column's type in kpi.toml")
 
 
 def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
