@@ -577,6 +577,28 @@ def test_timestamps_fall_in_the_uk_month_the_database_puts_them_in(tmp_path, war
     assert value == int(warehouse["sql"](expected))
 
 
+@pytest.mark.parametrize(("expression", "day"), [
+    ("CASE WHEN ref = 'R5' THEN 'infinity'::date ELSE day END", "date"),
+    ("CASE WHEN ref = 'R5' THEN 'infinity'::timestamptz ELSE at_tz END", "datetime"),
+    ("CASE WHEN ref = 'R5' THEN '-infinity'::timestamp ELSE at_naive END", "datetime"),
+])
+def test_an_infinite_date_is_one_line_naming_its_row(tmp_path, warehouse, expression, day):
+    """PostgreSQL's 'infinity' (a date no calendar holds) was a panic in Polars, exit 1."""
+    project = typed_project(tmp_path / "p", f"SELECT ref, {expression} AS day FROM typed "
+                                            "ORDER BY at_naive DESC", "", 'kind = "count"',
+                            day=day)
+    out, _ = load_and_value(project, warehouse["uri"])
+    assert out.returncode == 3, out.stderr
+    assert "row 5, column 'day': found a date outside the years 1 to 9999" in one_error(
+        out.stderr)
+    assert snapshot(project).version is None
+    ignored = typed_project(tmp_path / "q", f"SELECT ref, day, {expression} AS other FROM "
+                                            "typed", "", 'kind = "count"', decimals=0)
+    out, value = load_and_value(ignored, warehouse["uri"])
+    assert out.returncode == 0, out.stderr
+    assert value == 365
+
+
 def test_an_interval_is_refused_where_the_dataset_reads_it_and_ignored_elsewhere(
         tmp_path, warehouse):
     project = typed_project(tmp_path / "p", "SELECT ref, day, took FROM typed",

@@ -320,12 +320,52 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
                                      "an interval as EXTRACT(EPOCH FROM col)), or fix the "
                                      "column's type in kpi.toml; nothing stored was changed")
             column = pa.nulls(len(column), pa.string())
+        elif pa.types.is_date(kind) or pa.types.is_timestamp(kind):
+            column = _within_calendar(query, name, column, col is not None, start)
         elif col is not None and col.type == ColumnType.BOOL and pa.types.is_integer(kind):
             column = pc.cast(column, pa.string())
         elif col is not None and col.type == ColumnType.FLOAT:
             _refuse_inexact(query, name, column, exact, start)
         columns.append(column)
     return pa.table(columns, names=names)
+
+
+# The first and last days of years 1 and 9999, in days from 1970-01-01: Polars cannot show a
+# date outside them (PostgreSQL's 'infinity' is the largest a driver can give).
+_FIRST_DAY, _LAST_DAY = -719162, 2932896
+
+
+def _within_calendar(query: Query, name: str, column: Any, mapped: bool, start: int) -> Any:
+    """A date or time column whose values all fall in years 1 to 9999; else, in a column the
+    dataset reads, the first that does not is refused (PostgreSQL's 'infinity', year 200000),
+    and one it ignores is made blank."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_date(kind):
+        raw = pc.cast(pc.cast(column, pa.date32()), pa.int32())
+        low, high = _FIRST_DAY, _LAST_DAY
+    else:
+        raw = pc.cast(column, pa.int64())
+        per_day = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000,
+                   "ns": 86_400_000_000_000}[kind.unit]
+        # a nanosecond's reach (1677 to 2262) is within the years: only its ends are refused
+        low = max(_FIRST_DAY * per_day, -(2**63) + 1)
+        high = min((_LAST_DAY + 1) * per_day - 1, 2**63 - 2)
+    values = pl.from_arrow(raw)
+    assert isinstance(values, pl.Series)
+    outside = ((values < low) | (values > high)).fill_null(False).arg_true()
+    if not outside.len():
+        return column
+    if not mapped:  # a column the dataset ignores: left out whole, as one of no known type
+        return pa.nulls(len(column), pa.string())
+    index = int(outside[0])
+    raise DataError(located(Path(query.label), "found a date outside the years 1 to 9999 "
+                                               "(PostgreSQL's 'infinity', for one)",
+                            row=start + index + 1, column=name),
+                    hint="leave it out in the query (WHERE col <> 'infinity'), or make it NULL "
+                         "there; nothing stored was changed")
 
 
 def _readable(kind: Any) -> bool:
