@@ -266,8 +266,11 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
     - PostgreSQL's money, which the driver gives as a whole number of pence: refused;
     - a whole number in a true/false column (SQLite has no BOOLEAN: its flags are 0 and 1):
       its text, read as an extract's '0' and '1' are (and 2 refused);
+    - a date or time outside the years 1 to 9999 (PostgreSQL's 'infinity'): refused;
     - a type kpi cannot read (an INTERVAL, bytes, an array): refused in a column the dataset
-      maps, and left out as an ignored column elsewhere."""
+      maps, and left out as an ignored column elsewhere.
+
+    Every refusal here is of a column the dataset reads; the conformer's checks follow."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
