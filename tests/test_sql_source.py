@@ -486,8 +486,8 @@ def test_postgresql_money_is_summed_as_its_text_is(tmp_path, warehouse):
     exact = Decimal(warehouse["sql"]("SELECT sum(amount) FROM typed").strip())
     assert exact == Decimal("54.80")
     assert value is not None and abs(Decimal(repr(value)) - exact) < Decimal("1e-12")
-    shown = run(project, "summary", "--period", "2025-09", "--format", "csv")
-    assert "54.80" in shown.stdout
+    shown = run(project, "summary", "--period", "2025-09", "--format", "markdown")
+    assert "| K | — | 54.80 |" in shown.stdout, shown.stdout
 
 
 def test_postgresql_real_is_the_number_the_database_shows(tmp_path, warehouse):
