@@ -725,3 +725,38 @@ def test_a_sqlite_column_blank_in_its_first_rows_loads_as_the_hint_says(tmp_path
     out, value = load_and_value(hinted, sqlite_uri(path))
     assert out.returncode == 0, out.stderr
     assert value == oracle(path, "SELECT sum(amount) FROM w")
+
+
+def test_a_column_integer_one_night_and_text_the_next_means_the_same_values(tmp_path):
+    """SQLite's ref and victims typed INTEGER one night and TEXT the next: the same ids (so a
+    repeated one is still found across the two loads, `unique`) and the same figures."""
+    path = tmp_path / "night.db"
+
+    def night(kind: str, rows: list[tuple]) -> None:
+        with sqlite3.connect(path) as db:
+            db.execute("DROP TABLE IF EXISTS w")
+            db.execute(f"CREATE TABLE w (ref {kind}, day TEXT, victims {kind})")
+            db.executemany("INSERT INTO w VALUES (?, ?, ?)", rows)
+
+    def days(month: str, first: int, kind: type) -> list[tuple]:
+        return [(kind(first + g), f"{month}-{g % 28 + 1:02d}", kind(g % 4)) for g in range(40)]
+
+    project = typed_project(tmp_path / "p", "SELECT ref, day, victims FROM w",
+                            'victims = "int"', 'kind = "sum"\nvalue = "victims"',
+                            extra='unique = "ref"', decimals=0)
+    uri = sqlite_uri(path)
+    loaded = []
+    for month, first, kind in [(f"2024-{m}", 100 * m, int) for m in (10, 11, 12)] + [
+            (f"2025-{m:02d}", 2000 + 100 * m, str) for m in range(1, 10)]:
+        night("INTEGER" if kind is int else "TEXT", days(month, first, kind))
+        out = run(project, "ingest", "w", "--from-source", uri=uri)
+        assert out.returncode == 0, out.stderr
+        loaded += days(month, first, int)
+    assert summary(project)["k"] == sum(v for _, _, v in loaded)
+    # an id stored from an INTEGER night, loaded again as TEXT in another month: refused
+    night("TEXT", [("1005", "2025-10-03", "1")])
+    before = snapshot(project)
+    out = run(project, "ingest", "w", "--from-source", uri=uri)
+    assert out.returncode == 3
+    assert "1005" in one_error(out.stderr)
+    assert snapshot(project).same_as(before)
