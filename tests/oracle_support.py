@@ -500,8 +500,8 @@ def write_sqlite(path: Path, data: str, rnd: random.Random) -> str:
     """The extract `data` (CSV text) as table `extract` of a new SQLite database `path`, the
     same rows and values as a warehouse types them: whole numbers INTEGER, `minutes` REAL,
     flags INTEGER 1 and 0, dates and text TEXT, a blank NULL; now and then (a quarter of the
-    extracts) every column TEXT, as an export of text; the columns in an order drawn from
-    `rnd`. Returns the table's declaration, for a failure's steps."""
+    extracts) every column TEXT, as an export of text, a blank NULL or (half of those) '';
+    the columns in an order drawn from `rnd`. Returns the table's declaration."""
     import csv
     import io
     import sqlite3
@@ -511,10 +511,11 @@ def write_sqlite(path: Path, data: str, rnd: random.Random) -> str:
     kinds = [SQLITE_TYPES.get(name, "TEXT") if typed else "TEXT" for name in head]
     order = list(range(len(head)))
     rnd.shuffle(order)
+    blank = "" if not typed and rnd.random() < 0.5 else None  # an export of text: '' or NULL
 
     def value(cell: str, kind: str) -> object:
         if cell == "":
-            return None
+            return blank
         if kind == "INTEGER":
             flag = {"yes": 1, "no": 0}.get(cell)
             if flag is not None:
