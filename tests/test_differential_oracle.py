@@ -938,9 +938,11 @@ class OracleMachine(RuleBasedStateMachine):
                            self.oracle.value(k, window, full, part=(column, part["part"]))}
                 if column in self.spec.derived:
                     STATS["show: parts of a derived column checked"] += 1
-                    stored = {v for v, in self.oracle.db.execute(
-                        f"SELECT DISTINCT {derived_text(column, self.spec.derived)} FROM inc"
-                    ).fetchall()}
+                    # a true/false column's parts read 'true' and 'false' (docs/catalogue.md)
+                    stored = {str(v).lower() if isinstance(v, bool) else v for v, in
+                              self.oracle.db.execute(
+                                  f"SELECT DISTINCT {derived_text(column, self.spec.derived)} "
+                                  "FROM inc").fetchall()}
                 else:
                     stored = {row[column] for row in self.model.rows["inc"]}
                 if part["part"] not in stored:
