@@ -450,9 +450,8 @@ def png_bytes(data: ChartData) -> bytes:
     """A chart drawn as PNG bytes, the same for the same data."""
     import io
 
-    from PIL import Image
-
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
 
     canvas = drawn_figure(data).canvas
     assert isinstance(canvas, FigureCanvasAgg)
@@ -530,41 +529,57 @@ def _fixed_ticks(axis) -> None:
         [v for v in axis.get_majorticklocs() if low - slack <= v <= high + slack]))
 
 
-def _tick_labels(axis, renderer) -> tuple[float, float]:
-    """The width of the widest tick label of an axis and the height of the tallest, as
-    drawn (turned labels by their turned box); nothing while its ticks are not yet fixed."""
-    from matplotlib.ticker import FixedLocator
+class _Measures:
+    """What `_place` measures, each once: tick labels (once the axis' ticks are fixed),
+    axis labels, titles."""
 
-    if not isinstance(axis.get_major_locator(), FixedLocator):
-        return 0.0, 0.0
-    boxes = [t.get_window_extent(renderer) for t in axis.get_ticklabels() if t.get_text()]
-    return (max((b.width for b in boxes), default=0.0),
-            max((b.height for b in boxes), default=0.0))
+    def __init__(self, renderer) -> None:
+        from matplotlib import rcParams
 
+        self.renderer = renderer
+        self.ticks: dict[int, tuple[float, float]] = {}
+        # Each tick's mark and its gap to the label.
+        self.tick = _pixels(rcParams["xtick.major.size"] + rcParams["xtick.major.pad"])
+        self.titlepad = _pixels(rcParams["axes.titlepad"])
 
-def _margins(cell: Cell, renderer) -> tuple[float, float, float, float]:
-    """Room left, right, below and above an axes for its labels, in pixels."""
-    from matplotlib import rcParams
+    def tick_labels(self, axis) -> tuple[float, float]:
+        """The width of the widest tick label of an axis and the height of the tallest, as
+        drawn (turned labels by their turned box); nothing while its ticks are not fixed."""
+        from matplotlib.ticker import FixedLocator
 
-    axes = cell.axes
-    tick = _pixels(rcParams["xtick.major.size"] + rcParams["xtick.major.pad"])
+        if not isinstance(axis.get_major_locator(), FixedLocator):
+            return 0.0, 0.0
+        if id(axis) not in self.ticks:
+            boxes = [t.get_window_extent(self.renderer) for t in axis.get_ticklabels()
+                     if t.get_text()]
+            self.ticks[id(axis)] = (max((b.width for b in boxes), default=0.0),
+                                    max((b.height for b in boxes), default=0.0))
+        return self.ticks[id(axis)]
 
-    def beside(axis) -> float:
-        widest, _ = _tick_labels(axis, renderer)
-        label = axis.label.get_window_extent(renderer).width if axis.label.get_text() else 0
-        return widest + tick + (label + _pixels(axis.labelpad) if label else 0.0)
+    def beside(self, axis) -> float:
+        """Room beside an upright axis: tick marks, tick labels and the axis label."""
+        widest, _ = self.tick_labels(axis)
+        label = self.size(axis.label)[0]
+        return widest + self.tick + (label + _pixels(axis.labelpad) if label else 0.0)
 
-    left = beside(axes.yaxis)
-    widest, tallest = _tick_labels(axes.xaxis, renderer)
-    # A level label is centred on its tick: half of it may stand past the axes' right end.
-    turned = any(t.get_rotation() for t in axes.xaxis.get_ticklabels())
-    right = beside(cell.twin.yaxis) if cell.twin is not None else \
-        (0.0 if turned else widest / 2)
-    xlabel = axes.xaxis.label
-    below = tallest + tick + (xlabel.get_window_extent(renderer).height
-                              + _pixels(axes.xaxis.labelpad) if xlabel.get_text() else 0.0)
-    above = cell.title.get_window_extent(renderer).height + _pixels(rcParams["axes.titlepad"])
-    return left, right, below, above
+    def size(self, text) -> tuple[float, float]:
+        if not text.get_text():
+            return 0.0, 0.0
+        box = text.get_window_extent(self.renderer)
+        return box.width, box.height
+
+    def margins(self, cell: Cell) -> tuple[float, float, float, float]:
+        """Room left, right, below and above an axes for its labels, in pixels."""
+        axes = cell.axes
+        widest, tallest = self.tick_labels(axes.xaxis)
+        # A level label is centred on its tick: half of it may stand past the axes' end.
+        turned = any(t.get_rotation() for t in axes.xaxis.get_ticklabels())
+        right = self.beside(cell.twin.yaxis) if cell.twin is not None else \
+            (0.0 if turned else widest / 2)
+        xlabel = self.size(axes.xaxis.label)[1]
+        below = tallest + self.tick + (xlabel + _pixels(axes.xaxis.labelpad) if xlabel else 0.0)
+        return (self.beside(axes.yaxis), right, below,
+                self.size(cell.title)[1] + self.titlepad)
 
 
 def _place(figure, cells: Sequence[Cell], columns: int = 1) -> None:
@@ -572,56 +587,49 @@ def _place(figure, cells: Sequence[Cell], columns: int = 1) -> None:
     foot, each axes' labels beside its tick labels; every cell takes the largest margins of
     all, so panels line up. Twice: first without the ticks a locator chooses, which depend
     on the axes' size; then, those ticks fixed for that size, with them."""
-    renderer = figure.canvas.get_renderer()
-    foot = sum(legend.get_window_extent(renderer).height + GAP for legend in figure.legends)
-    for ticks_fixed in (False, True):
-        if ticks_fixed:
+    measures = _Measures(figure.canvas.get_renderer())
+    foot = sum(legend.get_window_extent(measures.renderer).height + GAP
+               for legend in figure.legends)
+    width, height = figure.bbox.width, figure.bbox.height
+    rows = -(-len(cells) // columns)
+    for final in (False, True):
+        if final:
             for cell in cells:
                 for axes in (cell.axes, cell.twin):
                     if axes is not None:
                         _fixed_ticks(axes.xaxis)
                         _fixed_ticks(axes.yaxis)
-        _set_positions(figure, cells, columns, foot, renderer)
+        margins = [measures.margins(cell) for cell in cells]
+        left, right, below, above = (max(m[i] for m in margins) for i in range(4))
+        if columns > 1:
+            right += PANEL_GAP
+        cell_w = (width - 2 * EDGE) / columns
+        cell_h = (height - 2 * EDGE - foot) / rows
+        w, h = cell_w - left - right, cell_h - below - above - (GAP if rows > 1 else 0)
+        for number, cell in enumerate(cells):
+            row, column = divmod(number, columns)
+            x0 = EDGE + column * cell_w + left
+            y0 = EDGE + foot + (rows - 1 - row) * cell_h + below
+            box = (x0 / width, y0 / height, w / width, h / height)
+            for axes in (cell.axes, cell.twin):
+                if axes is not None:
+                    axes.set_position(box)
+            if final:
+                _label_places(cell, measures, w, h)
 
 
-def _set_positions(figure, cells: Sequence[Cell], columns: int, foot: float,
-                   renderer) -> None:
-    width, height = figure.bbox.width, figure.bbox.height
-    margins = [_margins(cell, renderer) for cell in cells]
-    left, right, below, above = (max(m[i] for m in margins) for i in range(4))
-    if columns > 1:
-        right += PANEL_GAP
-    rows = -(-len(cells) // columns)
-    cell_w = (width - 2 * EDGE) / columns
-    cell_h = (height - 2 * EDGE - foot) / rows
-    w, h = cell_w - left - right, cell_h - below - above - (GAP if rows > 1 else 0)
-    for number, cell in enumerate(cells):
-        row, column = divmod(number, columns)
-        x0 = EDGE + column * cell_w + left
-        y0 = EDGE + foot + (rows - 1 - row) * cell_h + below
-        box = (x0 / width, y0 / height, w / width, h / height)
-        for axes in (cell.axes, cell.twin):
-            if axes is not None:
-                axes.set_position(box)
-        _label_places(cell, w, h)
-
-
-def _label_places(cell: Cell, w: float, h: float) -> None:
+def _label_places(cell: Cell, measures: _Measures, w: float, h: float) -> None:
     """Each axis label just beyond its tick labels, so Matplotlib need not measure them
     again at the draw to find its place."""
-    from matplotlib import rcParams
-
-    tick = _pixels(rcParams["xtick.major.size"] + rcParams["xtick.major.pad"])
-    renderer = cell.axes.get_figure(root=True).canvas.get_renderer()
     yaxis, xaxis = cell.axes.yaxis, cell.axes.xaxis
-    widest, _ = _tick_labels(yaxis, renderer)
-    yaxis.set_label_coords(-(widest + tick + _pixels(yaxis.labelpad)) / w, 0.5)
+    widest, _ = measures.tick_labels(yaxis)
+    yaxis.set_label_coords(-(widest + measures.tick + _pixels(yaxis.labelpad)) / w, 0.5)
     if cell.twin is not None:
-        widest, _ = _tick_labels(cell.twin.yaxis, renderer)
-        cell.twin.yaxis.set_label_coords(
-            1 + (widest + tick + _pixels(cell.twin.yaxis.labelpad)) / w, 0.5)
-    _, tallest = _tick_labels(xaxis, renderer)
-    xaxis.set_label_coords(0.5, -(tallest + tick + _pixels(xaxis.labelpad)) / h)
+        twin = cell.twin.yaxis
+        widest, _ = measures.tick_labels(twin)
+        twin.set_label_coords(1 + (widest + measures.tick + _pixels(twin.labelpad)) / w, 0.5)
+    _, tallest = measures.tick_labels(xaxis)
+    xaxis.set_label_coords(0.5, -(tallest + measures.tick + _pixels(xaxis.labelpad)) / h)
 
 
 def _legend(figure, handles=None, ncol: int = 2) -> None:
