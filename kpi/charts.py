@@ -537,28 +537,30 @@ class _Measures:
         from matplotlib import rcParams
 
         self.renderer = renderer
-        self.ticks: dict[int, tuple[float, float]] = {}
+        self.ticks: dict[int, tuple[float, float, bool]] = {}
         # Each tick's mark and its gap to the label.
         self.tick = _pixels(rcParams["xtick.major.size"] + rcParams["xtick.major.pad"])
         self.titlepad = _pixels(rcParams["axes.titlepad"])
 
-    def tick_labels(self, axis) -> tuple[float, float]:
+    def tick_labels(self, axis) -> tuple[float, float, bool]:
         """The width of the widest tick label of an axis and the height of the tallest, as
-        drawn (turned labels by their turned box); nothing while its ticks are not fixed."""
+        drawn (turned labels by their turned box), and whether they are turned; nothing
+        while the axis' ticks are not fixed."""
         from matplotlib.ticker import FixedLocator
 
         if not isinstance(axis.get_major_locator(), FixedLocator):
-            return 0.0, 0.0
+            return 0.0, 0.0, False
         if id(axis) not in self.ticks:
-            boxes = [t.get_window_extent(self.renderer) for t in axis.get_ticklabels()
-                     if t.get_text()]
+            labels = [t for t in axis.get_ticklabels() if t.get_text()]
+            boxes = [t.get_window_extent(self.renderer) for t in labels]
             self.ticks[id(axis)] = (max((b.width for b in boxes), default=0.0),
-                                    max((b.height for b in boxes), default=0.0))
+                                    max((b.height for b in boxes), default=0.0),
+                                    any(t.get_rotation() for t in labels))
         return self.ticks[id(axis)]
 
     def beside(self, axis) -> float:
         """Room beside an upright axis: tick marks, tick labels and the axis label."""
-        widest, _ = self.tick_labels(axis)
+        widest = self.tick_labels(axis)[0]
         label = self.size(axis.label)[0]
         return widest + self.tick + (label + _pixels(axis.labelpad) if label else 0.0)
 
@@ -571,9 +573,8 @@ class _Measures:
     def margins(self, cell: Cell) -> tuple[float, float, float, float]:
         """Room left, right, below and above an axes for its labels, in pixels."""
         axes = cell.axes
-        widest, tallest = self.tick_labels(axes.xaxis)
+        widest, tallest, turned = self.tick_labels(axes.xaxis)
         # A level label is centred on its tick: half of it may stand past the axes' end.
-        turned = any(t.get_rotation() for t in axes.xaxis.get_ticklabels())
         right = self.beside(cell.twin.yaxis) if cell.twin is not None else \
             (0.0 if turned else widest / 2)
         xlabel = self.size(axes.xaxis.label)[1]
@@ -622,13 +623,13 @@ def _label_places(cell: Cell, measures: _Measures, w: float, h: float) -> None:
     """Each axis label just beyond its tick labels, so Matplotlib need not measure them
     again at the draw to find its place."""
     yaxis, xaxis = cell.axes.yaxis, cell.axes.xaxis
-    widest, _ = measures.tick_labels(yaxis)
+    widest = measures.tick_labels(yaxis)[0]
     yaxis.set_label_coords(-(widest + measures.tick + _pixels(yaxis.labelpad)) / w, 0.5)
     if cell.twin is not None:
         twin = cell.twin.yaxis
-        widest, _ = measures.tick_labels(twin)
+        widest = measures.tick_labels(twin)[0]
         twin.set_label_coords(1 + (widest + measures.tick + _pixels(twin.labelpad)) / w, 0.5)
-    _, tallest = measures.tick_labels(xaxis)
+    tallest = measures.tick_labels(xaxis)[1]
     xaxis.set_label_coords(0.5, -(tallest + measures.tick + _pixels(xaxis.labelpad)) / h)
 
 
@@ -738,6 +739,7 @@ def _draw_compare(figure, axes, data: ChartData) -> None:
                      label=f"Target: {_bar_text(data.target, kpi)}")
     axes.set_yticks(y)
     axes.set_yticklabels(names)
+    axes.grid(False, axis="y")  # a line through each bar's middle says nothing
     axes.invert_yaxis()  # the first part at the top, as the table and the text list them
     axes.set_ylabel(_column_title(data.spec.by))
     axes.set_xlabel(axis_label(kpi, width=LEVEL_AXIS))
@@ -758,6 +760,7 @@ def _draw_top(figure, axes, data: ChartData) -> None:
     axes.bar_label(bars, labels=[_bar_text(v, kpi) for v in values], padding=3, fontsize=8)
     axes.set_yticks(range(len(names)))
     axes.set_yticklabels(names)
+    axes.grid(False, axis="y")  # a line through each bar's middle says nothing
     axes.set_ylabel(_column_title(data.spec.by))
     axes.set_xlabel(axis_label(kpi, width=LEVEL_AXIS))
     _thousands(axes.xaxis, kpi)
@@ -797,6 +800,7 @@ def _draw_peers(figure, axes, data: ChartData) -> None:
     axes.bar_label(bars, labels=[text(v) for v in values], padding=3, fontsize=8)
     axes.set_yticks(y)
     axes.set_yticklabels(names)
+    axes.grid(False, axis="y")  # a line through each bar's middle says nothing
     axes.set_ylabel(_column_title(data.spec.by))
     axes.set_xlabel(peer_axis_label(data))
     if not data.per_1000:
