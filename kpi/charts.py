@@ -480,7 +480,7 @@ def drawn_figure(data: ChartData):
         else:
             figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
             FigureCanvasAgg(figure)
-            axes = figure.add_subplot()
+            axes = figure.add_axes((0.0, 0.0, 1.0, 1.0))  # placed by _place
             DRAW[data.spec.type](figure, axes, data)
             axes.set_axisbelow(True)
             title = axes.set_title(f"{data.spec.title}\n{_capital(data.window_text)}",
