@@ -500,6 +500,7 @@ def drawn_figure(data: ChartData):
 EDGE = 6         # white left at each edge of the figure
 GAP = 6          # between a legend, or a panel's title, and what is above it
 PANEL_GAP = 16   # between two panels side by side
+MIN_AXES = (0.5, 1 / 3)  # the least share of its cell's width and height an axes keeps
 
 
 @dataclass(frozen=True)
@@ -605,12 +606,20 @@ def _place(figure, cells: Sequence[Cell], columns: int = 1) -> None:
         if columns > 1:
             right += PANEL_GAP
         cell_w = (width - 2 * EDGE) / columns
-        cell_h = (height - 2 * EDGE - foot) / rows
-        w, h = cell_w - left - right, cell_h - below - above - (GAP if rows > 1 else 0)
+        pitch = (height - 2 * EDGE - foot) / rows
+        cell_h = pitch - (GAP if rows > 1 else 0)  # a gap above a row's title
+        # Labels too long for the figure (a part named in 150 characters) are cut at its
+        # edge rather than the axes squeezed to nothing: the axes keep half their cell's
+        # width and a third of its height, and the labels beside and above give way.
+        left = max(0.0, min(left, cell_w * (1 - MIN_AXES[0]) - right))
+        right = min(right, cell_w * (1 - MIN_AXES[0]))
+        above = max(0.0, min(above, cell_h * (1 - MIN_AXES[1]) - below))
+        below = min(below, cell_h * (1 - MIN_AXES[1]))
+        w, h = cell_w - left - right, cell_h - below - above
         for number, cell in enumerate(cells):
             row, column = divmod(number, columns)
             x0 = EDGE + column * cell_w + left
-            y0 = EDGE + foot + (rows - 1 - row) * cell_h + below
+            y0 = EDGE + foot + (rows - 1 - row) * pitch + below
             box = (x0 / width, y0 / height, w / width, h / height)
             for axes in (cell.axes, cell.twin):
                 if axes is not None:

@@ -160,3 +160,19 @@ def test_a_margin_too_small_is_found(sample_figures, monkeypatch, squeeze):
         monkeypatch.setattr(measure, "margins", smaller)
     trend = next(d for d in sample_figures if d.spec.type == charts.ChartType.TREND)
     assert layout_problems(charts.drawn_figure(trend))
+
+
+def test_labels_too_long_for_the_figure_do_not_squeeze_the_axes_away(sample_figures):
+    """Part names of 150 characters cannot fit beside the axes: the axes keep half the
+    figure's width (the names are cut at the figure's edge), as Matplotlib's constrained
+    layout gave up and kept its default place, where room for them made the width negative."""
+    from dataclasses import replace
+
+    top = next(d for d in sample_figures if d.spec.type == charts.ChartType.TOP)
+    assert top.parts is not None
+    long = replace(top, parts=top.parts.with_columns(pl.col("part") + " " + "x" * 150))
+    figure = charts.drawn_figure(long)
+    box = figure.axes[0].get_window_extent()
+    assert box.width >= 0.5 * (figure.bbox.width - 2 * charts.EDGE) - 0.5
+    assert box.x1 <= figure.bbox.x1 and box.y1 <= figure.bbox.y1
+    assert any("runs out of the figure" in p for p in layout_problems(figure))
