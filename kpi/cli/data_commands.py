@@ -265,6 +265,46 @@ def vacuum(
                  f"version {got.version_after}{pins}")
 
 
+@app.command()
+@examples(
+    "kpi upgrade",
+    "kpi upgrade incidents",
+)
+@handled
+def upgrade(
+    datasets: Annotated[list[str] | None, typer.Argument(
+        autocompletion=complete_datasets,
+        help="Dataset ids (default: every dataset with data).")] = None,
+) -> None:
+    """Store the times of a table an earlier kpi wrote as wall-clock times as instants.
+
+    Each time is read in its column's declared time_zone (the UK's by default) and every month
+    rewritten as one new version (atomic; kpi history and --as-of keep the earlier ones). A
+    time that zone's clocks show twice or never names two instants or none: the dataset is
+    refused, nothing written (exit 3). A table of instants is left alone."""
+    from kpi import store
+
+    project = _project(writes="upgrade")
+    ids = datasets or sorted(d for d in project.datasets if store.exists(project, d))
+    if not ids:  # a new project: nothing to do, said rather than silent
+        note("Nothing to upgrade: no dataset holds data yet")
+    for dataset_id in ids:
+        store.dataset_spec(project, dataset_id)
+        if not store.exists(project, dataset_id):
+            note(f"{dataset_id}: no data yet")
+            continue
+        with working(f"Upgrading '{dataset_id}'..."):
+            got = store.upgrade(project, dataset_id)
+        if got.version is None:
+            note(f"{dataset_id}: already stores instants; nothing to do")
+            continue
+        read = "; ".join(f"{name} as {zone} time" for name, zone in got.zones)
+        months = got.months
+        span = f"{months[0]}..{months[-1]}" if len(months) > 1 else months[0] if months else ""
+        note(f"{dataset_id}: {got.rows:,} rows ({len(months)} month(s), {span}) stored as "
+             f"instants, read {read}; version {got.version}")
+
+
 def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
     """The table format of `kpi history`: a block per version, its first line what the load
     was and the next its files and what it replaced, wrapped to the terminal (100 columns when
