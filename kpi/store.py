@@ -422,8 +422,10 @@ def _wall_clock_refused(dataset_id: str, column: str, _: Any) -> Any:
 WALL_CLOCK = ("dataset '{dataset}' holds column '{column}' as UK wall-clock time, stored by an "
               "earlier kpi, which cannot give a duration or a comparison of instants across a "
               "change of the clocks")
-WALL_CLOCK_HINT = ("move the table's folder ({dataset} in the data folder) aside and load its "
-                   "extracts again (kpi ingest {dataset} ...): kpi now stores each time's instant")
+WALL_CLOCK_HINT = ("run 'kpi upgrade {dataset}' to store its times as instants in place (each "
+                   "read in the dataset's time_zone, the UK's by default), or move the table's "
+                   "folder ({dataset} in the data folder) aside and load its extracts again "
+                   "(kpi ingest {dataset} ...): kpi now stores each time's instant")
 
 
 def months(project: Project, dataset_id: str, as_of: AsOf | None = None) -> list[Month]:

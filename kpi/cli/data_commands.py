@@ -196,6 +196,7 @@ def history(
         "rejected": v.provenance.get("rejected"), "months": v.months, "sources": v.sources,
         "replaced": v.provenance.get("replaced", []),
         "quarantine": v.provenance.get("quarantine"),
+        "time_zones": v.provenance.get("time_zones"),
     } for v in versions]
     if format == Format.JSON:
         document = Document(heading=f"History of '{dataset}'", sections=(), data=data)
@@ -314,6 +315,7 @@ def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
     import sys
     import textwrap
 
+    from kpi.catalogue import UK
     from kpi.errors import visible
     from kpi.periods import whole_number
 
@@ -337,6 +339,16 @@ def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
         parts = [f"{s['file']} (sha256 {s['sha256'][:12]})" for s in d["sources"]]
         if d["replaced"]:
             parts.append(f"replaced {_replaced(d['replaced'], False)}")
+        zones = d["time_zones"] or {}
+        if d["operation"] == "upgrade" or any(zone != UK for zone in zones.values()):
+            # The zone times without an offset were read in, where it is not the default.
+            read: dict[str, list[str]] = {}
+            for name, zone in zones.items():
+                read.setdefault(zone, []).append(name)
+            what = ("stored wall-clock times" if d["operation"] == "upgrade"
+                    else "times without an offset")
+            parts.append(f"{what} read in " + "; ".join(
+                f"{zone} ({', '.join(names)})" for zone, names in read.items()))
         if d["rejected"]:
             parts.append(f"rejected {d['rejected']:,} rows"
                          + (f" into {d['quarantine']}" if d["quarantine"] else ""))
