@@ -279,10 +279,15 @@ def upgrade(
 ) -> None:
     """Store the times of a table an earlier kpi wrote as wall-clock times as instants.
 
-    Each time is read in its column's declared time_zone (the UK's by default) and every month
-    rewritten as one new version (atomic; kpi history and --as-of keep the earlier ones). A
-    time that zone's clocks show twice or never names two instants or none: the dataset is
-    refused, nothing written (exit 3). A table of instants is left alone."""
+    Each stored time is read in its column's declared time_zone (kpi.toml; the UK's by
+    default), the zone the extracts wrote it in, and every month is rewritten, a month at a
+    time, in one new version: atomic (stopped part-way, nothing changes), with kpi history and
+    --as-of keeping the earlier versions. A row moves to the UK month of its instant where the
+    zone puts it in another (23:30 UTC on 30 June is in July). A stored time that zone's
+    clocks show twice or never names two instants or none: that dataset is refused, naming the
+    first such row and counting them, and nothing is written to it (exit 3); load those months
+    again from extracts with offsets, or declare the zone the source used. Each dataset is its
+    own commit, in turn; a table that already stores instants is left alone, with a note."""
     from kpi import store
 
     project = _project(writes="upgrade")
