@@ -13,7 +13,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -961,7 +961,7 @@ def _kept_in_month(project: Project, dataset_id: str, spec: DatasetSpec, keys: p
     return [kept.to_arrow().select(arrow_schema.names).cast(arrow_schema)] if kept.height else []
 
 
-def _write_month(table: Path, month: str, arrow_schema: Any, parts: Iterable[Any],
+def _write_month(table: Path, month: str, arrow_schema: Any, parts: list[Any],
                  written: list[Path]) -> Any:
     """Write one month's rows into a new data file of the table; its Delta add action."""
     import uuid
