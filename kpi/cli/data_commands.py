@@ -196,7 +196,9 @@ def history(
         "rejected": v.provenance.get("rejected"), "months": v.months, "sources": v.sources,
         "replaced": v.provenance.get("replaced", []),
         "quarantine": v.provenance.get("quarantine"),
-        "time_zones": v.provenance.get("time_zones"),
+        # The zone each datetime column's times without an offset were read in, where the
+        # dataset has such columns (loads since time_zone, and upgrades).
+        **({"time_zones": v.provenance["time_zones"]} if "time_zones" in v.provenance else {}),
     } for v in versions]
     if format == Format.JSON:
         document = Document(heading=f"History of '{dataset}'", sections=(), data=data)
@@ -344,7 +346,7 @@ def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
         parts = [f"{s['file']} (sha256 {s['sha256'][:12]})" for s in d["sources"]]
         if d["replaced"]:
             parts.append(f"replaced {_replaced(d['replaced'], False)}")
-        zones = d["time_zones"] or {}
+        zones = d.get("time_zones") or {}
         if d["operation"] == "upgrade" or any(zone != UK for zone in zones.values()):
             # The zone times without an offset were read in, where it is not the default.
             read: dict[str, list[str]] = {}
