@@ -850,7 +850,7 @@ def upgrade(project: Project, dataset_id: str) -> Upgraded:
                     moved_to.add(target)
             months = sorted(moved_to)
             provenance = {"operation": "upgrade", "dataset": dataset_id, "rows": rows,
-                          "months": months, "time_zones": zones}
+                          "rejected": 0, "months": months, "time_zones": zones}
             commit = CommitProperties(
                 custom_metadata={PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)})
             with _rust_panics_held():

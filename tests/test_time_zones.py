@@ -199,8 +199,17 @@ def test_the_declared_zone_decides_the_month_and_is_kept_in_provenance(tmp_path)
     done = _kpi(folder, "history", "incidents")
     assert "times without an offset read in UTC (closed, opened)" in done.stdout
     done = _kpi(folder, "history", "incidents", "--format", "json")
-    assert json.loads(done.stdout)[0]["time_zones"] == {"closed": "UTC",
-                                                                "opened": "UTC"}
+    assert json.loads(done.stdout)[0]["time_zones"] == {"closed": "UTC", "opened": "UTC"}
+    _valid_history(json.loads(done.stdout))
+
+
+def _valid_history(versions: list) -> None:
+    """The history JSON, `time_zones` and all, against the schema kpi ships for it."""
+    from importlib.resources import files
+
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((files("kpi") / "schemas" / "history.json").read_text(encoding="utf-8"))
+    jsonschema.validate(versions, schema)
 
 
 def test_a_columns_own_zone_overrides_the_datasets(tmp_path):
@@ -376,6 +385,11 @@ def test_an_upgraded_store_gives_the_figures_of_a_fresh_load(tmp_path, zone, row
     history = _kpi(folder, "history", "incidents")
     assert "upgrade" in history.stdout
     assert f"stored wall-clock times read in {shown} (closed, opened)" in history.stdout
+    versions = json.loads(_kpi(folder, "history", "incidents", "--format", "json").stdout)
+    assert [v["operation"] for v in versions] == ["write", "upgrade"]
+    assert versions[1]["time_zones"] == {"closed": shown, "opened": shown}
+    assert versions[1]["rows"] == len(rows) and versions[1]["rejected"] == 0
+    _valid_history(versions[1:])  # (version 0, not kpi's commit, has no count of rejects)
     # A second upgrade finds instants and leaves the table alone.
     again = _kpi(folder, "upgrade", "incidents")
     assert again.returncode == 0 and "already stores instants" in again.stderr
