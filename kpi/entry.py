@@ -33,13 +33,91 @@ class _Closed:
         return False
 
 
-def _open_streams() -> None:
+def _open_streams(quiet: bool = False) -> None:
     """Stand-ins for closed standard streams: output that refuses every write, and errors
-    that go nowhere (the exit code still says what happened)."""
+    that go nowhere (the exit code still says what happened). And streams whose encoding is
+    not Unicode:
+
+    - redirected to a file or a pipe (on Windows, Python writes those in the ANSI code page,
+      cp1252 in the UK, which has no minus sign or arrows, nor many names' letters), they are
+      written in UTF-8, as Python 3.15 will by default (PEP 686): every name as it is stored,
+      and the byte order mark of `--format csv-excel` true of its bytes;
+    - a terminal, or an encoding chosen with PYTHONIOENCODING, keeps its encoding and gets
+      what it cannot encode in ASCII (`_ASCII`), with one note on standard error."""
     if sys.stdout is None:
         sys.stdout = _Closed()  # type: ignore[assignment]
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+    import codecs
+
+    legacy = []
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None)
+        reconfigure = getattr(stream, "reconfigure", None)
+        if not encoding or reconfigure is None:
+            continue
+        try:
+            name = codecs.lookup(encoding).name
+        except LookupError:
+            continue
+        if name.startswith("utf"):
+            continue
+        try:
+            terminal = stream.isatty()
+        except (OSError, ValueError):
+            terminal = False
+        if terminal or os.environ.get("PYTHONIOENCODING"):
+            reconfigure(errors=_IN_ASCII)
+            legacy.append(name)
+        else:
+            reconfigure(encoding="utf-8")
+    if legacy:
+        codecs.register_error(_IN_ASCII, _in_ascii_for(sys.stderr, legacy[0], quiet))
+
+
+# What a stream that cannot encode them gets for the characters kpi itself prints: a true minus
+# sign and dashes as a hyphen, arrows and triangles as ^ and v, a sparkline's eight blocks as an
+# ASCII ramp. Any other character (a part's name: "Ŵ") loses its accents ("W") or becomes "?".
+_IN_ASCII = "kpi-in-ascii"
+_ASCII = {"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u2192": "->",
+          "\u2191": "^", "\u2193": "v", "\u25b2": "^", "\u25bc": "v", "\u00a3": "GBP ",
+          "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u2018": "'", "\u2019": "'",
+          "\u201c": '"', "\u201d": '"', "\u00d7": "x", "\u2264": "<=", "\u2265": ">=",
+          **dict(zip("\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588", "_.:-=+*#", strict=True))}
+
+
+def _in_ascii_for(stderr, encoding: str, quiet: bool):
+    """The codec error handler of a legacy stream: each character the stream cannot encode in
+    ASCII, and once per run a note on standard error (written past the answer cache's record,
+    which keeps the answer itself) saying so and how to have UTF-8."""
+    import unicodedata
+
+    told: list[bool] = []
+
+    def handler(exc: UnicodeError) -> tuple[str, int]:
+        if not isinstance(exc, UnicodeEncodeError):
+            raise exc
+        out = []
+        for char in exc.object[exc.start:exc.end]:
+            plain = _ASCII.get(char)
+            if plain is None:
+                plain = "".join(c for c in unicodedata.normalize("NFKD", char)
+                                if not unicodedata.combining(c))
+                plain = plain if plain.isascii() and plain.isprintable() and plain else "?"
+            out.append(plain)
+        if not told and not quiet:
+            told.append(True)
+            stream = getattr(stderr, "_stream", stderr)
+            try:
+                stream.write(f"Note: this output is written in {encoding}, which lacks some "
+                             "characters kpi prints; they are written in ASCII (a minus sign "
+                             "as -, arrows as ^ and v, a letter without its accent). For "
+                             "UTF-8, set PYTHONIOENCODING=utf-8 or use --output FILE.\n")
+            except (OSError, ValueError):
+                pass
+        return "".join(out), exc.end
+
+    return handler
 
 
 def main(argv: list[str] | None = None) -> int | None:
@@ -50,7 +128,7 @@ def main(argv: list[str] | None = None) -> int | None:
     # failed". A load it interrupts is not committed, as with any killed load.
     if argv is None and hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    _open_streams()
+    _open_streams(quiet=_quiet(args))
     try:
         return _answer(args)
     except OSError as exc:  # writing an answer: a full disk, a closed output
@@ -61,6 +139,12 @@ def main(argv: list[str] | None = None) -> int | None:
         refused = refusal(exc)
         sys.stderr.write(f"Error: {refused.message}\nHint: {refused.hint}\n")
         return refused.exit_code
+
+
+def _quiet(args: list[str]) -> bool:
+    """-q, --quiet or KPI_QUIET (read as Click reads a flag's environment variable)."""
+    return "-q" in args or "--quiet" in args or os.environ.get(
+        "KPI_QUIET", "").strip().lower() in ("1", "true", "t", "yes", "y", "on")
 
 
 def _debug(args: list[str]) -> bool:
