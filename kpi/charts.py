@@ -450,34 +450,203 @@ def png_bytes(data: ChartData) -> bytes:
     """A chart drawn as PNG bytes, the same for the same data."""
     import io
 
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    canvas = drawn_figure(data).canvas
+    assert isinstance(canvas, FigureCanvasAgg)
+    # The pixels of the one draw saved as an 8-bit greyscale PNG with fast compression.
+    # `savefig` lays the figure out and draws it twice, and compresses four RGBA channels
+    # where one grey channel holds the same picture (every colour here is a grey): this
+    # halves the time per chart and the file size, and the bytes are as stable as before.
+    # A memoryview is a buffer PIL reads without a copy; its stubs name only bytes.
+    image = Image.frombuffer("RGBA", canvas.get_width_height(),
+                             canvas.buffer_rgba(),  # pyright: ignore[reportArgumentType]
+                             "raw", "RGBA", 0, 1)
+    out = io.BytesIO()
+    image.convert("L").save(out, format="png", compress_level=1, dpi=(DPI, DPI))
+    return out.getvalue()
+
+
+def drawn_figure(data: ChartData):
+    """A chart's Matplotlib figure, laid out (`_place`) and drawn once on an Agg canvas."""
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from PIL import Image
 
     with rc_context(STYLE):
         if data.panels:
             figure = _draw_panels(data)
-            canvas = FigureCanvasAgg(figure)
         else:
-            figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
-            canvas = FigureCanvasAgg(figure)
-            axes = figure.add_subplot()
+            figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+            FigureCanvasAgg(figure)
+            axes = figure.add_axes((0.0, 0.0, 1.0, 1.0))  # placed by _place
             DRAW[data.spec.type](figure, axes, data)
             axes.set_axisbelow(True)
-            axes.set_title(f"{data.spec.title}\n{_capital(data.window_text)}", loc="left")
-        # One draw, then the pixels saved as an 8-bit greyscale PNG with fast compression.
-        # `savefig` lays the figure out and draws it twice, and compresses four RGBA channels
-        # where one grey channel holds the same picture (every colour here is a grey): this
-        # halves the time per chart and the file size, and the bytes are as stable as before.
-        canvas.draw()
-        # A memoryview is a buffer PIL reads without a copy; its stubs name only bytes.
-        image = Image.frombuffer("RGBA", canvas.get_width_height(),
-                                 canvas.buffer_rgba(),  # pyright: ignore[reportArgumentType]
-                                 "raw", "RGBA", 0, 1)
-        out = io.BytesIO()
-        image.convert("L").save(out, format="png", compress_level=1, dpi=(DPI, DPI))
-        return out.getvalue()
+            title = axes.set_title(f"{data.spec.title}\n{_capital(data.window_text)}",
+                                   loc="left")
+            # A trend of two units has a twin axes, on the right, sharing the months.
+            twin = figure.axes[1] if len(figure.axes) > 1 else None
+            _place(figure, [Cell(axes, title, twin)])
+        figure.canvas.draw()
+    return figure
+
+
+# The layout: figures are of a fixed size, so kpi places each axes itself (`_place`) from
+# what it holds, measured once before the one draw: the widest tick label beside an axis,
+# the tallest under it, the axis labels, the title and the legend. Matplotlib's constrained
+# layout measured every axis, tick label, title and legend twice per draw, a third of the
+# drawing time (docs/performance.md). Lengths are in pixels at DPI.
+EDGE = 6         # white left at each edge of the figure
+GAP = 6          # between a legend, or a panel's title, and what is above it
+PANEL_GAP = 16   # between two panels side by side
+MIN_AXES = (0.5, 1 / 3)  # the least share of its cell's width and height an axes keeps
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One axes to place: its title's text and, for a trend of two units, its twin axes."""
+
+    axes: Any
+    title: Any
+    twin: Any = None
+
+
+def _pixels(points: float) -> float:
+    return points * DPI / 72
+
+
+def _fixed_ticks(axis) -> None:
+    """Fix an axis' ticks at those its locator draws inside the view: Matplotlib asks the
+    locator again at every draw and makes a tick, two lines and two texts, for each value
+    it gives, outside the view too, to throw them away."""
+    from matplotlib.ticker import FixedLocator
+
+    if isinstance(axis.get_major_locator(), FixedLocator) or not axis.get_visible():
+        return
+    low, high = sorted(axis.get_view_interval())
+    slack = (high - low) * 1e-9
+    axis.set_major_locator(FixedLocator(
+        [v for v in axis.get_majorticklocs() if low - slack <= v <= high + slack]))
+
+
+class _Measures:
+    """What `_place` measures, each once: tick labels (once the axis' ticks are fixed),
+    axis labels, titles."""
+
+    def __init__(self, renderer) -> None:
+        from matplotlib import rcParams
+
+        self.renderer = renderer
+        self.ticks: dict[int, tuple[float, float, bool]] = {}
+        # Each tick's mark and its gap to the label.
+        self.tick = _pixels(rcParams["xtick.major.size"] + rcParams["xtick.major.pad"])
+        self.titlepad = _pixels(rcParams["axes.titlepad"])
+
+    def tick_labels(self, axis) -> tuple[float, float, bool]:
+        """The width of the widest tick label of an axis and the height of the tallest, as
+        drawn (turned labels by their turned box), and whether they are turned; nothing
+        while the axis' ticks are not fixed."""
+        from matplotlib.ticker import FixedLocator
+
+        if not isinstance(axis.get_major_locator(), FixedLocator):
+            return 0.0, 0.0, False
+        if id(axis) not in self.ticks:
+            labels = [t for t in axis.get_ticklabels() if t.get_text()]
+            boxes = [t.get_window_extent(self.renderer) for t in labels]
+            self.ticks[id(axis)] = (max((b.width for b in boxes), default=0.0),
+                                    max((b.height for b in boxes), default=0.0),
+                                    any(t.get_rotation() for t in labels))
+        return self.ticks[id(axis)]
+
+    def beside(self, axis) -> float:
+        """Room beside an upright axis: tick marks, tick labels and the axis label."""
+        widest = self.tick_labels(axis)[0]
+        label = self.size(axis.label)[0]
+        return widest + self.tick + (label + _pixels(axis.labelpad) if label else 0.0)
+
+    def size(self, text) -> tuple[float, float]:
+        if not text.get_text():
+            return 0.0, 0.0
+        box = text.get_window_extent(self.renderer)
+        return box.width, box.height
+
+    def margins(self, cell: Cell) -> tuple[float, float, float, float]:
+        """Room left, right, below and above an axes for its labels, in pixels."""
+        axes = cell.axes
+        widest, tallest, turned = self.tick_labels(axes.xaxis)
+        # A level label is centred on its tick: half of it may stand past the axes' end.
+        right = self.beside(cell.twin.yaxis) if cell.twin is not None else \
+            (0.0 if turned else widest / 2)
+        xlabel = self.size(axes.xaxis.label)[1]
+        below = tallest + self.tick + (xlabel + _pixels(axes.xaxis.labelpad) if xlabel else 0.0)
+        return (self.beside(axes.yaxis), right, below,
+                self.size(cell.title)[1] + self.titlepad)
+
+
+def _place(figure, cells: Sequence[Cell], columns: int = 1) -> None:
+    """Place each axes of a figure in a grid of `columns`, the legend (if any) centred at the
+    foot, each axes' labels beside its tick labels; every cell takes the largest margins of
+    all, so panels line up. Twice: first without the ticks a locator chooses, which depend
+    on the axes' size; then, those ticks fixed for that size, with them."""
+    measures = _Measures(figure.canvas.get_renderer())
+    foot = sum(legend.get_window_extent(measures.renderer).height + GAP
+               for legend in figure.legends)
+    width, height = figure.bbox.width, figure.bbox.height
+    rows = -(-len(cells) // columns)
+    for final in (False, True):
+        if final:
+            for cell in cells:
+                for axes in (cell.axes, cell.twin):
+                    if axes is not None:
+                        _fixed_ticks(axes.xaxis)
+                        _fixed_ticks(axes.yaxis)
+        margins = [measures.margins(cell) for cell in cells]
+        left, right, below, above = (max(m[i] for m in margins) for i in range(4))
+        if columns > 1:
+            right += PANEL_GAP
+        cell_w = (width - 2 * EDGE) / columns
+        pitch = (height - 2 * EDGE - foot) / rows
+        cell_h = pitch - (GAP if rows > 1 else 0)  # a gap above a row's title
+        # Labels too long for the figure (a part named in 150 characters) are cut at its
+        # edge rather than the axes squeezed to nothing: the axes keep half their cell's
+        # width and a third of its height, and the labels beside and above give way.
+        left = max(0.0, min(left, cell_w * (1 - MIN_AXES[0]) - right))
+        right = min(right, cell_w * (1 - MIN_AXES[0]))
+        above = max(0.0, min(above, cell_h * (1 - MIN_AXES[1]) - below))
+        below = min(below, cell_h * (1 - MIN_AXES[1]))
+        w, h = cell_w - left - right, cell_h - below - above
+        for number, cell in enumerate(cells):
+            row, column = divmod(number, columns)
+            x0 = EDGE + column * cell_w + left
+            y0 = EDGE + foot + (rows - 1 - row) * pitch + below
+            box = (x0 / width, y0 / height, w / width, h / height)
+            for axes in (cell.axes, cell.twin):
+                if axes is not None:
+                    axes.set_position(box)
+            if final:
+                _label_places(cell, measures, w, h)
+
+
+def _label_places(cell: Cell, measures: _Measures, w: float, h: float) -> None:
+    """Each axis label just beyond its tick labels, so Matplotlib need not measure them
+    again at the draw to find its place."""
+    yaxis, xaxis = cell.axes.yaxis, cell.axes.xaxis
+    widest = measures.tick_labels(yaxis)[0]
+    yaxis.set_label_coords(-(widest + measures.tick + _pixels(yaxis.labelpad)) / w, 0.5)
+    if cell.twin is not None:
+        twin = cell.twin.yaxis
+        widest = measures.tick_labels(twin)[0]
+        twin.set_label_coords(1 + (widest + measures.tick + _pixels(twin.labelpad)) / w, 0.5)
+    tallest = measures.tick_labels(xaxis)[1]
+    xaxis.set_label_coords(0.5, -(tallest + measures.tick + _pixels(xaxis.labelpad)) / h)
+
+
+def _legend(figure, handles=None, ncol: int = 2) -> None:
+    """The figure's legend, centred at its foot (`_place` leaves room for it)."""
+    kwargs = {} if handles is None else {"handles": handles}
+    figure.legend(**kwargs, loc="lower center", bbox_to_anchor=(0.5, EDGE / figure.bbox.height),
+                  borderaxespad=0, ncol=ncol, fontsize=8, frameon=False)
 
 
 def _capital(text: str) -> str:
@@ -531,8 +700,7 @@ def _draw_trend(figure, axes, data: ChartData) -> None:
     axes.set_xticks(range(0, len(months), step))
     axes.set_xticklabels(_month_labels(months)[::step], rotation=45, ha="right")
     axes.set_xlabel("Month")
-    figure.legend(handles=handles, loc="outside lower center", ncol=1 if two_axes else 2,
-                  fontsize=8, frameon=False)
+    _legend(figure, handles, ncol=1 if two_axes else 2)
 
 
 def _values(column: pl.Series) -> list[float]:
@@ -580,6 +748,7 @@ def _draw_compare(figure, axes, data: ChartData) -> None:
                      label=f"Target: {_bar_text(data.target, kpi)}")
     axes.set_yticks(y)
     axes.set_yticklabels(names)
+    axes.grid(False, axis="y")  # a line through each bar's middle says nothing
     axes.invert_yaxis()  # the first part at the top, as the table and the text list them
     axes.set_ylabel(_column_title(data.spec.by))
     axes.set_xlabel(axis_label(kpi, width=LEVEL_AXIS))
@@ -588,7 +757,7 @@ def _draw_compare(figure, axes, data: ChartData) -> None:
         axes.set_xlim(0, 112)  # room right of 100% for the value labels
     else:
         axes.margins(x=0.14)
-    figure.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    _legend(figure, ncol=2)
 
 
 def _draw_top(figure, axes, data: ChartData) -> None:
@@ -600,6 +769,7 @@ def _draw_top(figure, axes, data: ChartData) -> None:
     axes.bar_label(bars, labels=[_bar_text(v, kpi) for v in values], padding=3, fontsize=8)
     axes.set_yticks(range(len(names)))
     axes.set_yticklabels(names)
+    axes.grid(False, axis="y")  # a line through each bar's middle says nothing
     axes.set_ylabel(_column_title(data.spec.by))
     axes.set_xlabel(axis_label(kpi, width=LEVEL_AXIS))
     _thousands(axes.xaxis, kpi)
@@ -639,6 +809,7 @@ def _draw_peers(figure, axes, data: ChartData) -> None:
     axes.bar_label(bars, labels=[text(v) for v in values], padding=3, fontsize=8)
     axes.set_yticks(y)
     axes.set_yticklabels(names)
+    axes.grid(False, axis="y")  # a line through each bar's middle says nothing
     axes.set_ylabel(_column_title(data.spec.by))
     axes.set_xlabel(peer_axis_label(data))
     if not data.per_1000:
@@ -653,8 +824,7 @@ def _draw_peers(figure, axes, data: ChartData) -> None:
     if data.peer_mean is not None:
         handles.append(axes.axvline(data.peer_mean, color="0.0", linestyle="--", linewidth=1.2,
                                     label=f"Group mean: {text(data.peer_mean)}"))
-    figure.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8,
-                  frameon=False)
+    _legend(figure, handles, ncol=3)
 
 
 def _thousands(axis, kpi: KpiDef) -> None:
@@ -687,23 +857,26 @@ PANEL_COLUMNS, PANEL_ROW_IN = 2, 1.8
 
 def _draw_panels(data: ChartData):
     """Several KPIs' process charts in one figure, two to a row, with one legend."""
+    import textwrap
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     rows = -(-len(data.panels) // PANEL_COLUMNS)
-    figure = Figure(figsize=(WIDTH_IN, PANEL_ROW_IN * rows + 0.6), dpi=DPI,
-                    layout="constrained")
+    figure = Figure(figsize=(WIDTH_IN, PANEL_ROW_IN * rows + 0.6), dpi=DPI)
+    FigureCanvasAgg(figure)
     handles: dict[str, Any] = {}
-    for number, panel in enumerate(data.panels):
-        axes = figure.add_subplot(rows, PANEL_COLUMNS, number + 1)
+    cells = []
+    for panel in data.panels:
+        axes = figure.add_axes((0.0, 0.0, 1.0, 1.0))  # placed by _place
         for handle in _draw_xmr(figure, axes, panel, legend=False, compact=True):
             handles.setdefault(handle.get_label(), handle)
         axes.set_axisbelow(True)
-        import textwrap
-
-        axes.set_title("\n".join(textwrap.wrap(panel.kpis[0].title, 44)), loc="left",
-                       fontsize=9)
-    figure.legend(handles=list(handles.values()), loc="outside lower center", ncol=3,
-                  fontsize=8, frameon=False)
+        title = axes.set_title("\n".join(textwrap.wrap(panel.kpis[0].title, 44)),
+                               loc="left", fontsize=9)
+        cells.append(Cell(axes, title))
+    _legend(figure, list(handles.values()), ncol=3)
+    _place(figure, cells, columns=PANEL_COLUMNS)
     return figure
 
 
@@ -751,8 +924,7 @@ def _draw_xmr(figure, axes, data: ChartData, legend: bool = True, compact: bool 
         axes.set_ylabel(UNIT_AXIS[kpi.unit] if not kpi.unit_label else kpi.unit_label)
     _thousands(axes.yaxis, kpi)
     if legend:
-        figure.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8,
-                      frameon=False)
+        _legend(figure, handles, ncol=3)
     return handles
 
 

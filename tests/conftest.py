@@ -81,7 +81,8 @@ LONG_FIRST = (
     "test_json_schemas.py", "test_paper_standouts.py", "test_invariants_store.py",
     "test_presets.py", "test_hostile_inputs.py", "test_invariants_engine.py",
     "test_engine_oracle.py", "test_install.py", "test_charts.py", "test_hostile_hygiene.py",
-    "test_cron_script.py", "test_paper_police_uk.py", "test_render_plain.py",
+    "test_cron_script.py", "test_paper_police_uk.py", "test_legacy_encodings.py",
+    "test_chart_layout.py", "test_render_plain.py",
 )
 
 

@@ -313,13 +313,8 @@ def test_a_declared_process_chart_is_greyscale_byte_stable_and_draws_the_verdict
 
 def _legend_and_labels(data) -> tuple[list[str], list[str]]:
     """Draw a chart's data on a figure and read back its legend entries and bar labels."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(charts.WIDTH_IN, charts.HEIGHT_IN), layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    charts.DRAW[data.spec.type](figure, axes, data)
+    figure = charts.drawn_figure(data)
+    axes = figure.axes[0]
     legends = [t.get_text() for legend in figure.legends for t in legend.get_texts()]
     labels = [t.get_text() for t in axes.texts]
     return legends, labels
@@ -341,16 +336,9 @@ def test_compare_chart_labels_its_bars_and_draws_the_force_value(setup):
 def test_compare_chart_reads_printed_names_on_the_axis_and_nothing_turned(setup):
     # Before: the LPAs' names turned 30 degrees under the bars, and the values turned 90
     # degrees in 6.5 pt type, which could not be read on paper.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     project, report, specs, _ = setup
     data = board.chart_data(project, specs["emergency_lpa"], report)
-    figure = Figure(figsize=(charts.WIDTH_IN, charts.HEIGHT_IN), layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    charts.DRAW[data.spec.type](figure, axes, data)
-    figure.canvas.draw()
+    axes = charts.drawn_figure(data).axes[0]
     names = [t.get_text() for t in axes.get_yticklabels()]
     assert names == data.parts["part"].to_list()  # in the text's order
     # The first part is at the top: its bars have the smallest y on an inverted axis.
