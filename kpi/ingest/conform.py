@@ -200,7 +200,8 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
              for rule in _rules(spec, col, mapping[col.name],
                                 typed.schema[f"__raw_{col.name}"] == pl.String,
                                 col.name in plain,
-                                f"__present_{col.name}" in typed.schema)]
+                                f"__present_{col.name}" in typed.schema,
+                                f"__inexact_{col.name}" in typed.schema)]
     failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
     typed = typed.with_columns(failed.alias("__failed"))
     # Messages are built for the failing rows only: most loads have none. They are made one
@@ -312,14 +313,16 @@ def _present(raw: pl.Expr, text: bool) -> pl.Expr:
 
 
 def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
-           plain: bool = False, noted: bool = False) -> list[tuple[str, pl.Expr, pl.Expr]]:
+           plain: bool = False, noted: bool = False,
+           inexact: bool = False) -> list[tuple[str, pl.Expr, pl.Expr]]:
     """The checks on one column, in order: (source column, failing condition, message). The
     first failing check of a row is the reason it is rejected. `text` says whether the
     source cell (`__raw_<name>`) is text; a typed one (a Parquet number, date or flag) is
     formatted as text only in the messages of failing rows, and cannot hold a control
     character or a month name. `plain` says the column's bytes are all printable ASCII
     (common.printable_ascii), so it holds no control character either; `noted`, that _typed
-    gave whether each cell is present as `__present_<name>`."""
+    gave whether each cell is present as `__present_<name>`; `inexact`, that it gave whether
+    a number is not stored as written as `__inexact_<name>`."""
     raw, value = pl.col(f"__raw_{col.name}"), pl.col(col.name)
     present = pl.col(f"__present_{col.name}") if noted else _present(raw, text)
     shown = raw if text else raw.cast(pl.String)
@@ -360,6 +363,14 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
     else:
         rules.append((source, unparsed,
                       pl.format("expected {}, found '{}'", pl.lit(_expected(col)), found)))
+    if inexact:
+        # A number column stores the number the source wrote, never a nearby one.
+        remedy = ("declare the column int or str, or round it in the source"
+                  if col.type == ColumnType.FLOAT else "write it as a whole number")
+        rules.append((source, pl.col(f"__inexact_{col.name}"),
+                      pl.format("expected {}, found '{}', more digits than a number column "
+                                "holds: it would be stored as {} ({})", pl.lit(_expected(col)),
+                                found, value.cast(pl.String), pl.lit(remedy))))
     if col.type == ColumnType.STR and text and not plain:
         rules.append((source, raw.str.contains(_UNSAFE.pattern),
                       pl.format("expected text without control characters, found '{}' (each "
@@ -449,6 +460,72 @@ def _whole(number: pl.Expr) -> pl.Expr:
             .then(number.cast(pl.Int64, strict=False)))
 
 
+# The longest text that can hold more significant digits than a float keeps as written (15,
+# DBL_DIG: every decimal of 15 significant digits is read and printed back the same), and the
+# smallest float of full precision: a shorter text, not below it, is stored as written.
+_SHORT_TEXT = 15
+_SMALLEST_NORMAL = 2.2250738585072014e-308
+
+
+def _decimal_key(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """A decimal number written as text ('-0.0120', '1.2e+16') as its significant digits
+    ('12', no leading or trailing zeros) and where its decimal point falls after the first of
+    them (-1 for 0.012, 17 for 1.2e16): two texts are the same number when both agree (the
+    sign aside, which a float never loses)."""
+    bare = text.str.strip_chars().str.replace(r"^[-+]", "")
+    whole = bare.str.extract(r"^(\d*)", 1).fill_null("")
+    fraction = bare.str.extract(r"^\d*\.(\d*)", 1).fill_null("")
+    power = bare.str.extract(r"[eE]([-+]?\d+)$", 1).cast(pl.Int64, strict=False).fill_null(0)
+    digits = whole + fraction
+    significant = digits.str.strip_chars_start("0")
+    point = (whole.str.len_chars().cast(pl.Int64) + power
+             - (digits.str.len_chars() - significant.str.len_chars()).cast(pl.Int64))
+    significant = significant.str.strip_chars_end("0")
+    return significant, pl.when(significant == "").then(0).otherwise(point)
+
+
+def _as_written(text: pl.Expr, stored: pl.Expr) -> pl.Expr:
+    """Whether the number stored (printed shortest, as a float prints: 0.1 is '0.1') is the
+    decimal number the source's text writes. False for '12345678901234567', stored as the
+    float 12345678901234568, and for '0.12345678901234567890'."""
+    digits, point = _decimal_key(text)
+    shown_digits, shown_point = _decimal_key(stored.cast(pl.String))
+    return (digits == shown_digits) & (point == shown_point)
+
+
+def _mark_inexact(col: ColumnSpec, typed: pl.DataFrame, text: pl.Series) -> pl.DataFrame:
+    """Add `__inexact_<name>`: whether a number column's value is not the number its text
+    writes. Only a text of more than 15 characters, or a float below the smallest of full
+    precision, can be one, so only those few are compared (`_as_written`), not every row."""
+    value = typed[col.name]
+    suspect = (text.str.len_bytes() > _SHORT_TEXT) & value.is_not_null()
+    if value.dtype.is_float():
+        suspect = suspect | ((value.abs() < _SMALLEST_NORMAL) & (value != 0))
+    suspects = suspect.fill_null(False).arg_true()
+    inexact = pl.repeat(False, typed.height, eager=True).alias(f"__inexact_{col.name}")
+    if suspects.len():
+        compared = pl.DataFrame({"t": text.gather(suspects), "v": value.gather(suspects)}).select(
+            ~_as_written(pl.col("t"), pl.col("v")))
+        inexact = inexact.scatter(suspects, compared.to_series())
+    return typed.with_columns(inexact)
+
+
+def _inexact_typed(col: ColumnSpec, raw: pl.Expr, value: pl.Expr,
+                   dtype: pl.DataType) -> pl.Expr | None:
+    """Whether a typed source's number (Parquet's) is not the number a float column stores: a
+    whole number beyond 2**53 that no float holds (9007199254740993 would be
+    9007199254740992), or an exact decimal of more digits than a float keeps. None where
+    every value is stored as written (a float; a float32 is read as its shortest decimal)."""
+    if col.type != ColumnType.FLOAT:
+        return None
+    if dtype.is_integer():
+        back = raw.cast(pl.Float64).cast(dtype, strict=False)
+        return raw.is_not_null() & (back.is_null() | (back != raw))
+    if dtype.is_decimal():
+        return value.is_not_null() & ~_as_written(raw.cast(pl.String), value)
+    return None
+
+
 def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
            plain: set[str] | frozenset[str] = frozenset()) -> pl.DataFrame:
     """The row index, each dataset column in its declared type (null where a value cannot be
@@ -488,6 +565,9 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
                 value = _parse(col, text, formats.get(col.name))
         else:
             value = _cast_typed(col, pl.col(source), table.schema[source])
+            inexact = _inexact_typed(col, pl.col(source), value, table.schema[source])
+            if inexact is not None:
+                exprs.append(inexact.alias(f"__inexact_{col.name}"))
         exprs.append(value.alias(col.name))
         exprs.append(_raw(spec, col, pl.col(source), table.schema[source])
                      .alias(f"__raw_{col.name}"))
@@ -505,6 +585,9 @@ def _typed(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
         # is read as a float, rather than every value both ways. So with flags.
         if col.name in texts and col.type in (ColumnType.INT, ColumnType.BOOL):
             typed = _parse_the_rest(col, typed, cleaned[texts[col.name]])
+    for col in spec.columns:
+        if col.name in texts and col.type in (ColumnType.INT, ColumnType.FLOAT):
+            typed = _mark_inexact(col, typed, cleaned[texts[col.name]])
     return typed
 
 
@@ -662,7 +745,12 @@ def _cast_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
             return _whole(raw.cast(pl.Float64)) if dtype.is_float() else raw.cast(
                 pl.Int64, strict=False)
         case ColumnType.FLOAT:
-            as_float = raw.cast(pl.Float64, strict=False)
+            # A float32 is its shortest decimal (1.1), as every tool shows it and the writer
+            # most likely wrote it, not its binary value widened (1.100000023841858), which
+            # would add up to another figure; an integer or exact decimal a float cannot
+            # hold is refused (_inexact_typed).
+            wide = raw.cast(pl.String) if dtype == pl.Float32 else raw
+            as_float = wide.cast(pl.Float64, strict=False)
             return pl.when(as_float.is_finite()).then(as_float)
         case ColumnType.BOOL:
             return raw.cast(pl.Boolean, strict=False)
