@@ -86,15 +86,21 @@ def test_ordinary_decimals_and_floats_written_shortest_load_as_written(tmp_path,
     assert Decimal(repr(stored[0])) == Decimal(written.replace(",", "").strip())
 
 
-def test_a_subnormal_float_that_loses_digits_is_refused(tmp_path):
-    # Below the smallest normal float, even a short text loses digits: 1.23e-320 is 1.23e-320
-    # only to 3 digits of the 1.2302e-320 a float holds.
-    path = _csv(tmp_path, ["1.2345e-320"])
-    assert "found '1.2345e-320', more digits than a number column holds: it would be " \
-           f"stored as {float('1.2345e-320')!r} " in _refusal(path)
+@pytest.mark.parametrize(("written", "stored"), [
+    ("1.2345e-320", repr(float("1.2345e-320"))),  # below the smallest normal float: 9.88e-321
+    ("1e-400", "0.0"),                             # below every float: read as zero
+])
+def test_a_short_text_below_a_floats_precision_is_refused(tmp_path, written, stored):
+    path = _csv(tmp_path, [written])
+    assert f"found '{written}', more digits than a number column holds: it would be " \
+           f"stored as {stored} " in _refusal(path)
 
 
-def test_a_whole_number_column_refuses_a_fraction_rounded_to_a_whole_float(tmp_path):
+def test_a_whole_number_column_refuses_text_read_as_a_nearby_whole_number(tmp_path):
+    path = _csv(tmp_path, ["1", "1"], counts=["0.000000", "1e-400"])
+    assert _refusal(path) == (
+        f"{path}, row 3, column 'Count': expected a whole number, found '1e-400', more digits "
+        "than a number column holds: it would be stored as 0 (write it as a whole number)")
     path = _csv(tmp_path, ["1", "1"], counts=["3", "2.00000000000000001"])
     assert _refusal(path) == (
         f"{path}, row 3, column 'Count': expected a whole number, found '2.00000000000000001', "

@@ -460,10 +460,12 @@ def _whole(number: pl.Expr) -> pl.Expr:
             .then(number.cast(pl.Int64, strict=False)))
 
 
-# The longest text that can hold more significant digits than a float keeps as written (15,
-# DBL_DIG: every decimal of 15 significant digits is read and printed back the same), and the
-# smallest float of full precision: a shorter text, not below it, is stored as written.
+# The longest text that cannot hold more significant digits than a float keeps as written
+# (15, DBL_DIG: every decimal of 15 significant digits is read and printed back the same), and
+# the smallest float of full precision: a shorter text is stored as written, unless it is
+# below that float (1e-320, or 1e-400 read as 0), which no text of 5 characters or fewer is.
 _SHORT_TEXT = 15
+_SHORT_TINY = 5
 _SMALLEST_NORMAL = 2.2250738585072014e-308
 
 
@@ -495,12 +497,13 @@ def _as_written(text: pl.Expr, stored: pl.Expr) -> pl.Expr:
 
 def _mark_inexact(col: ColumnSpec, typed: pl.DataFrame, text: pl.Series) -> pl.DataFrame:
     """Add `__inexact_<name>`: whether a number column's value is not the number its text
-    writes. Only a text of more than 15 characters, or a float below the smallest of full
-    precision, can be one, so only those few are compared (`_as_written`), not every row."""
+    writes. Only a text of more than 15 characters, or a longer one than 5 read as a value
+    below the smallest float of full precision (zero included), can be one, so only those few
+    are compared (`_as_written`), not every row."""
     value = typed[col.name]
-    suspect = (text.str.len_bytes() > _SHORT_TEXT) & value.is_not_null()
-    if value.dtype.is_float():
-        suspect = suspect | ((value.abs() < _SMALLEST_NORMAL) & (value != 0))
+    length = text.str.len_bytes()
+    suspect = value.is_not_null() & ((length > _SHORT_TEXT) | (
+        (length > _SHORT_TINY) & (value.abs() < _SMALLEST_NORMAL)))
     suspects = suspect.fill_null(False).arg_true()
     inexact = pl.repeat(False, typed.height, eager=True).alias(f"__inexact_{col.name}")
     if suspects.len():

@@ -247,12 +247,6 @@ def _ipc_bytes(table: Any) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-# Where a float holds every whole number exactly.
-_EXACT_WHOLE = 2**53
-# Significant digits every decimal of which a float holds as written.
-_FLOAT_DIGITS = 15
-
-
 def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
     """The result's columns as the conformer reads them, with the warehouse's value kept as
     the warehouse shows it, or the load refused in one line (row numbers from `start`):
@@ -260,9 +254,8 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
     - two columns of one name: refused (which one the dataset means is not ours to guess);
     - an exact decimal (PostgreSQL NUMERIC, a DECIMAL) and a single-precision float (REAL):
       the text the database prints, read as an extract's text is ('0.10', not the float32
-      0.100000001); in a float column, a value a float cannot hold as written (more than 15
-      significant digits that do not survive the round trip), or a whole number beyond 2**53,
-      is refused: its figure would be another number;
+      0.100000001), so that in a float column the conformer refuses, as it does a file's, a
+      value a float cannot hold as written (and a whole number beyond 2**53 no float holds);
     - PostgreSQL's money, which the driver gives as a whole number of pence: refused;
     - a whole number in a true/false column (SQLite has no BOOLEAN: its flags are 0 and 1):
       its text, read as an extract's '0' and '1' are (and 2 refused);
@@ -296,12 +289,10 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
         column = table.column(i)
         kind = field_.type
         described = _database_type(field_)
-        exact = False
         if isinstance(kind, pa.BaseExtensionType):
             column = pa.chunked_array([chunk.storage for chunk in column.chunks],
                                       type=kind.storage_type)
             kind = kind.storage_type
-            exact = described == "numeric"
         col = mapped.get(name)
         if described == "money" and col is not None:
             # The driver gives PostgreSQL's money as a whole number of its smallest unit
@@ -312,7 +303,6 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
                             hint=f"CAST it in the query: {_show(name)}::numeric AS "
                                  f"{_show(name)}; nothing stored was changed")
         if pa.types.is_decimal(kind) or pa.types.is_float16(kind) or pa.types.is_float32(kind):
-            exact = exact or pa.types.is_decimal(kind)
             column = pc.cast(column, pa.string())
             kind = pa.string()
         if not _readable(kind):
@@ -327,8 +317,6 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             column = _within_calendar(query, name, column, col is not None, start)
         elif col is not None and col.type == ColumnType.BOOL and pa.types.is_integer(kind):
             column = pc.cast(column, pa.string())
-        elif col is not None and col.type == ColumnType.FLOAT:
-            _refuse_inexact(query, name, column, exact, start)
         columns.append(column)
     return pa.table(columns, names=names)
 
@@ -398,38 +386,3 @@ def _wanted(kind: ColumnType) -> str:
     return {"int": "a whole number", "float": "a number", "bool": "true or false",
             "date": "a date", "datetime": "a date and time", "month": "a month"}.get(
                 kind.value, "text")
-
-
-def _refuse_inexact(query: Query, name: str, column: Any, exact: bool, start: int) -> None:
-    """Refuse the first value of a float column that a float cannot hold as the database
-    holds it: a whole number beyond 2**53 that is not a float's, or (`exact`: an exact decimal
-    as text) one of more than 15 significant digits that does not survive the round trip."""
-    from decimal import Decimal, InvalidOperation
-
-    import pyarrow as pa
-
-    series = pl.from_arrow(pa.chunked_array(column.chunks, type=column.type))
-    assert isinstance(series, pl.Series)
-    if series.dtype.is_integer():
-        wide = series.cast(pl.Float64).abs() >= _EXACT_WHOLE
-        suspects = wide.fill_null(False).arg_true()
-    elif exact and series.dtype == pl.String:
-        digits = (series.str.strip_chars().str.replace(r"^[-+]", "")
-                  .str.replace(r"(\.\d*?)0+$", "$1").str.replace(".", "", literal=True)
-                  .str.strip_chars_start("0"))
-        suspects = (digits.str.len_chars() > _FLOAT_DIGITS).fill_null(False).arg_true()
-    else:
-        return
-    for index in suspects.to_list():
-        value = series[index]
-        try:
-            kept = Decimal(repr(float(value))) == Decimal(str(value).strip())
-        except (InvalidOperation, ValueError, OverflowError):
-            continue  # not a number: the conformer's checks say so
-        if not kept:
-            raise DataError(located(Path(query.label), f"{_show(str(value))} is more "
-                                    "digits than a number column holds: its figure would be "
-                                    f"{float(value)!r}", row=start + index + 1, column=name),
-                            hint="round it in the query (ROUND(col, 2)), CAST it to double "
-                                 "precision to accept the nearest float, or declare the "
-                                 "column \"str\"; nothing stored was changed")
