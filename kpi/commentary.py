@@ -25,6 +25,7 @@ never a paragraph silently left out.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -216,6 +217,19 @@ def import_word(project: Project, docx: Path, output: Path | None = None) -> Imp
         raise DataError(f"{docx}: kpi's record of the paper is gone, so its month and the text "
                         "outside the commentary boxes cannot be checked",
                         hint="import a paper saved by Word; the record travels with the file")
+    if word.project is not None and word.project != project.name:
+        raise DataError(f"{docx}: a paper of project {json.dumps(word.project)}, not of this "
+                        f"project ({json.dumps(project.name)}), so its boxes are not this "
+                        "project's KPIs", hint="import it with --project naming its own "
+                                               "kpi.toml, or pass this project's paper")
+    if word.unreadable:
+        key, held = word.unreadable[0]
+        more = f" (and {len(word.unreadable) - 1} more box(es))" if len(word.unreadable) > 1 \
+            else ""
+        raise DataError(f"{docx}: the commentary box for {key} holds {held}{more}, which "
+                        "cannot be imported as its text", hint=(
+                            "keep only paragraphs of text in the commentary boxes (a table or "
+                            "picture goes in the paper after export); then import again"))
     month = Month.typed(word.period)
     path = output or default_path(project, month)
     # Merged into the file written, or when that is new, into the month's own file.
@@ -248,6 +262,12 @@ def import_word(project: Project, docx: Path, output: Path | None = None) -> Imp
     if missing:
         notes.append(f"{len(missing)} commentary box(es) deleted from the paper, their "
                      f"commentary kept as it was: {', '.join(missing)}")
+    if word.project is None:
+        notes.append("the paper does not record its project (an older kpi wrote it): its "
+                     f"boxes were taken as {project.name}'s")
+    if word.tracked:
+        notes.append(f"{len(word.tracked)} box(es) hold tracked changes, read as if every "
+                     f"change were accepted: {', '.join(word.tracked)}")
     if word.tagless:
         notes.append(f"{word.tagless} content control(s) without a tag were left alone")
     if base.is_file() and any(line.lstrip().startswith("#") for line in

@@ -1178,7 +1178,8 @@ class _Builder:
         issued = notes.issued
         document = Document(title=title, subtitle=subtitle, facts=facts,
                             sections=tuple(sections), author=notes.author, issued=issued,
-                            marking=self.project.marking, period=str(self.report.period))
+                            marking=self.project.marking, period=str(self.report.period),
+                            project=self.project.name)
         return Paper(document=document, figures=tuple(self.figures))
 
     # -- the front page ----------------------------------------------------------------------
