@@ -486,3 +486,37 @@ def test_a_paper_of_another_project_is_refused(project, paper, tmp_path, cli):
     assert result.exit_code == 0, result.output
     assert ("Note: the paper does not record its project (an older kpi wrote it): its boxes "
             "were taken as Paper test force's") in result.output
+
+
+def test_a_box_of_a_kpi_renamed_since_names_the_paper_and_the_box(project, paper, tmp_path,
+                                                                  cli):
+    """total_crime renamed all_crime in kpi.toml after the paper was written: the refusal
+    named the file to be written ("c.toml: [kpis.total_crime]: 'total_crime' is not a KPI of
+    the project"), not the paper and its box."""
+    renamed = tmp_path / "renamed"
+    renamed.mkdir()
+    text = (project / "kpi.toml").read_text(encoding="utf-8")
+    (renamed / "kpi.toml").write_text(text.replace('"total_crime"', '"all_crime"'),
+                                      encoding="utf-8")
+    out = tmp_path / "c.toml"
+    result = cli(["--project", renamed, "commentary", "import", paper, "--output", out])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {paper}: the commentary box for kpis.total_crime holds text but is for no KPI "
+        "or priority of kpi.toml (renamed, removed or hidden since the paper was written)")
+    assert not out.exists()
+
+
+def test_a_paper_written_into_another_months_file_is_refused(project, paper, tmp_path, cli):
+    """The September paper's commentary written as October's (2025-10.toml) was printed under
+    October's figures at the next export, exit 0."""
+    out = tmp_path / "2025-10.toml"
+    result = cli(["--project", project, "commentary", "import", paper, "--output", out])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {paper}: a paper for September 2025, but --output '{out}' is named for "
+        "another month (2025-10)")
+    assert not out.exists()
+    result = cli(["--project", project, "commentary", "import", paper, "--output",
+                  tmp_path / "2025-09.toml"])
+    assert result.exit_code == 0, result.output
