@@ -61,8 +61,8 @@ _PRESENTATION = frozenset({"title", "notes", "description", "table", "noun", "un
 
 def definition(project: Project, kpi, _seen: frozenset[str] = frozenset()) -> str:
     """A digest of what a KPI's figures are computed and rounded from: its own keys but the
-    paper's wording and placing, with those of the KPIs it is computed from, and the dataset's
-    derived columns it may filter on. Keys at their default are left out, so a key a later
+    paper's wording and placing, with those of the KPIs it is computed from, its dataset's date
+    column and derived columns, and the populations it is a rate of. Keys at their default are left out, so a key a later
     kpi adds does not redefine every KPI."""
     own = {}
     for spec in dataclasses.fields(kpi):
@@ -76,8 +76,12 @@ def definition(project: Project, kpi, _seen: frozenset[str] = frozenset()) -> st
     own["of"] = {i: definition(project, project.kpi(i), _seen | {kpi.id})
                  for i in parts if i and i not in _seen and project.kpi(i) is not None}
     dataset = project.datasets.get(kpi.dataset) if kpi.dataset else None
-    if dataset is not None and dataset.derived:
-        own["derived"] = dataset.derived
+    if dataset is not None:
+        # The column a row's month is read from, and the columns a filter may derive.
+        own["date"] = [dataset.date, dataset.date_parts, dataset.derived]
+    for key in (kpi.population, *(kpi.populations or ())):
+        if key:
+            own.setdefault("population_values", {})[key] = project.populations.get(key)
     text = json.dumps(own, sort_keys=True, default=repr, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

@@ -59,20 +59,30 @@ def _appendix(out) -> str:
 CRIME = 'id = "total_crime"\ntitle = "Total recorded crime"\n'
 
 
-def test_a_kpi_redefined_since_is_named_not_listed_as_revised(loaded, tmp_path, cli):
-    """total_crime printed "366" last time; shown to one decimal now, it reads "366.0". The
-    data did not change, the definition did: that was listed as a revised figure, 366 then
-    366.0 now, telling the board the records moved."""
-    folder = _copy(loaded, tmp_path, lambda t: t.replace(CRIME, CRIME + "decimals = 1\n"))
+OUTCOMES = "filter = \"offence = 'violence' AND outcome IN ('OC1', 'OC2', 'OC3', 'OC8')\""
+
+
+@pytest.mark.parametrize("edit, title", [
+    # total_crime printed "366" last time; shown to one decimal now, it reads "366.0".
+    (lambda t: t.replace(CRIME, CRIME + "decimals = 1\n"), "Total recorded crime"),
+    # Positive outcomes counted without OC8 now.
+    (lambda t: t.replace(OUTCOMES, OUTCOMES.replace(", 'OC8'", "")),
+     "Positive outcomes for violent offences"),
+])
+def test_a_kpi_redefined_since_is_named_not_listed_as_revised(loaded, tmp_path, cli, edit,
+                                                              title):
+    """The data did not change, the definition did: that was listed as a revised figure
+    (366 then, 366.0 now), telling the board the records moved."""
+    folder = _copy(loaded, tmp_path, edit)
     result, _, out = _export(cli, folder, tmp_path, loaded[1])
     assert result.exit_code == 0, result.output
     appendix = _appendix(out)
-    assert "| Total recorded crime |" not in appendix
+    assert f"| {title} |" not in appendix
     assert ("No figure printed in the paper for September 2025 has been revised since."
             in appendix)
     assert ("1 KPI(s) redefined since the last paper (their filter, kind, rounding or other "
-            "definition changed), so their figures are not compared with it: Total recorded "
-            "crime.") in appendix
+            f"definition changed), so their figures are not compared with it: {title}.") \
+        in appendix
 
 
 def test_a_kpi_only_retitled_is_still_compared(loaded, tmp_path, cli):
