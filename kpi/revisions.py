@@ -62,8 +62,8 @@ _PRESENTATION = frozenset({"title", "notes", "description", "table", "noun", "un
 def definition(project: Project, kpi, _seen: frozenset[str] = frozenset()) -> str:
     """A digest of what a KPI's figures are computed and rounded from: its own keys but the
     paper's wording and placing, with those of the KPIs it is computed from, its dataset's date
-    column and derived columns, and the populations it is a rate of. Keys at their default are left out, so a key a later
-    kpi adds does not redefine every KPI."""
+    column and derived columns, and the populations it is a rate of. Keys at their default are
+    left out, so a key a later kpi adds does not redefine every KPI."""
     own = {}
     for spec in dataclasses.fields(kpi):
         value = getattr(kpi, spec.name)
