@@ -133,6 +133,13 @@ DEFAULT_UNITS = {
 }
 
 
+# The time zone a datetime column is read in: each is an instant (stored in UTC, see
+# kpi.store), and its month, hour and date are those of the UK's wall clock. It is also the
+# zone a time written without an offset is in, unless the dataset declares another
+# (`time_zone`).
+UK = "Europe/London"
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     name: str
@@ -142,6 +149,9 @@ class ColumnSpec:
     min: float | None = None
     pattern: str | None = None  # a regex every non-blank value must match in full
     label: str = ""  # how a reader names it ("local authority"), for the board paper
+    # The zone a datetime column's times without an offset are written in (an IANA name): the
+    # column's own `time_zone`, else its dataset's, else the UK's.
+    time_zone: str = UK
 
 
 @dataclass(frozen=True)
@@ -215,6 +225,9 @@ class DatasetSpec:
     # How the source is published (`PUBLISHED`): a source published once a year for the year
     # to March is not late in the eleven months before the next publication is due.
     published: str = "monthly"
+    # The zone the source writes times without an offset in (`time_zone`; a column may
+    # declare its own, see ColumnSpec.time_zone).
+    time_zone: str = UK
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -1168,7 +1181,7 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
             continue
         for key in sorted(set(spec) - {"date", "columns", "unique", "description", "sources",
                                        "extra_columns", "replace_by", "sheet", "derived",
-                                       "source", "published"}):
+                                       "source", "published", "time_zone"}):
             problems.add(where, key, "unknown key", needle, rf"^\s*{re.escape(key)}\s*=")
         sheet = spec.get("sheet")
         if sheet is not None and (not isinstance(sheet, str) or not sheet.strip()):
@@ -1190,6 +1203,8 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
             problems.add(where, "published", "must be one of " + ", ".join(
                 f"'{name}'" for name in PUBLISHED), needle, r"^\s*published\s*=")
             published = "monthly"
+        zone = _time_zone(spec.get("time_zone", UK), where, "time_zone", needle,
+                          r"^\s*time_zone\s*=", problems)
         columns: list[ColumnSpec] = []
         for name, col in (spec.get("columns") or {}).items():
             if name.startswith(INTERNAL_PREFIX):
@@ -1222,10 +1237,20 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
                     "columns.min", least, where, f"columns.{name}.min", needle,
                     rf"^\s*{re.escape(name)}\s*="):
                 least = None
+            own = zone
+            if "time_zone" in col_table:
+                if ctype != ColumnType.DATETIME:
+                    problems.add(where, f"columns.{name}.time_zone", f"a {ctype.value} column "
+                                 "holds no time of day: time_zone is for datetime columns",
+                                 needle, rf"^\s*{re.escape(name)}\s*=")
+                else:
+                    own = _time_zone(col_table["time_zone"], where, f"columns.{name}.time_zone",
+                                     needle, rf"^\s*{re.escape(name)}\s*=", problems)
             columns.append(ColumnSpec(name=name, type=ctype, sources=sources,
                                       required=bool(col_table.get("required", True)),
                                       min=least, pattern=pattern,
-                                      label=str(col_table.get("label", ""))))
+                                      label=str(col_table.get("label", "")),
+                                      time_zone=own if ctype == ColumnType.DATETIME else UK))
         if not columns:
             problems.add(where, "columns", "declare at least the date column", needle)
             continue
@@ -1270,8 +1295,29 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
                                       sources=tuple(spec.get("sources", ())),
                                       extra_columns=extra, replace_by=tuple(replace_by),
                                       sheet=sheet, date_parts=date_parts, derived=derived,
-                                      source=source, published=published)
+                                      source=source, published=published, time_zone=zone)
     return datasets
+
+
+def _time_zone(raw: Any, where: str, key: str, needle: str, line: str,
+               problems: _Problems) -> str:
+    """A declared `time_zone`: an IANA zone name ('UTC', 'Europe/London', 'Europe/Paris'), as
+    Polars, which reads the times, knows it; an unknown one is a problem, and the UK's zone
+    stands in for it."""
+    if raw == UK:
+        return UK
+    if isinstance(raw, str) and raw.strip() == raw and raw:
+        import polars as pl
+
+        try:
+            pl.Series([], dtype=pl.Datetime("us")).dt.replace_time_zone(raw)
+        except pl.exceptions.ComputeError:
+            pass
+        else:
+            return raw
+    problems.add(where, key, f"'{raw}' is not a time zone: write an IANA name such as "
+                 "'UTC' or 'Europe/London'", needle, line)
+    return UK
 
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -1779,11 +1825,6 @@ _POLARS_TYPES: dict[ColumnType, str] = {
     ColumnType.BOOL: "Boolean", ColumnType.DATE: "Date", ColumnType.DATETIME: "Datetime",
     ColumnType.MONTH: "Date",
 }
-
-
-# The time zone a datetime column is read in: each is an instant (stored in UTC, see
-# kpi.store), and its month, hour and date are those of the UK's wall clock.
-UK = "Europe/London"
 
 
 def polars_schema(dataset: DatasetSpec) -> dict[str, Any]:

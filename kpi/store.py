@@ -422,8 +422,10 @@ def _wall_clock_refused(dataset_id: str, column: str, _: Any) -> Any:
 WALL_CLOCK = ("dataset '{dataset}' holds column '{column}' as UK wall-clock time, stored by an "
               "earlier kpi, which cannot give a duration or a comparison of instants across a "
               "change of the clocks")
-WALL_CLOCK_HINT = ("move the table's folder ({dataset} in the data folder) aside and load its "
-                   "extracts again (kpi ingest {dataset} ...): kpi now stores each time's instant")
+WALL_CLOCK_HINT = ("run 'kpi upgrade {dataset}' to store its times as instants in place (each "
+                   "read in the dataset's time_zone, the UK's by default), or move the table's "
+                   "folder ({dataset} in the data folder) aside and load its extracts again "
+                   "(kpi ingest {dataset} ...): kpi now stores each time's instant")
 
 
 def months(project: Project, dataset_id: str, as_of: AsOf | None = None) -> list[Month]:
@@ -744,6 +746,207 @@ def _check_schema(project: Project, dataset_id: str, arrow_schema: Any) -> None:
                     f"stored table (stored: {', '.join(shown)})",
                     hint="nothing was written; restore the columns, or move the table aside "
                          "and reload every extract")
+
+
+@dataclass(frozen=True)
+class Upgraded:
+    """What `upgrade` did to a dataset's table: the version it made (None when the table
+    already held instants), the rows and months it rewrote, and the zone each column's
+    wall-clock times were read in."""
+
+    dataset: str
+    version: int | None
+    rows: int = 0
+    months: tuple[str, ...] = ()
+    zones: tuple[tuple[str, str], ...] = ()
+
+
+def upgrade(project: Project, dataset_id: str) -> Upgraded:
+    """Store a table an earlier kpi wrote as wall-clock times (Delta's `timestamp_ntz`) as
+    instants, in place: each wall-clock time read in its column's declared zone (`time_zone`,
+    by default the UK's), every month rewritten and committed as one new version, so history
+    and time travel are kept and a stop part-way changes nothing (the files written belong to
+    no version). A month at a time is read, a row group at a time written.
+
+    A time the zone's clocks show twice or never names two instants or none: which was meant
+    is not kpi's to guess, so the whole upgrade is refused (nothing written), naming the first
+    such row. A table of instants is left alone (`version` None)."""
+    import polars as pl
+    import pyarrow.parquet as pq
+    from deltalake import CommitProperties, DeltaTable, Schema
+
+    spec = dataset_spec(project, dataset_id)
+    path = table_path(project, dataset_id)
+    with _locked(project, dataset_id):
+        table = _table(project, dataset_id)
+        stored = json.loads(table.schema().to_json())["fields"]
+        wall = [f["name"] for f in stored if f["type"] == "timestamp_ntz"]
+        if not wall:
+            return Upgraded(dataset_id, None)
+        arrow_schema = stored_schema(spec)
+        wanted = json.loads(Schema.from_arrow(arrow_schema).to_json())["fields"]
+        if [(f["name"], f["type"].replace("timestamp_ntz", "timestamp")) for f in stored] \
+                != [(f["name"], f["type"]) for f in wanted]:
+            shown = [f"{f['name']} ({f['type']})" for f in stored]
+            raise DataError(f"dataset '{dataset_id}': its columns in kpi.toml no longer match "
+                            f"the stored table (stored: {', '.join(shown)})",
+                            hint="nothing was written; restore the columns as they were when "
+                                 f"it was stored, then run 'kpi upgrade {dataset_id}' again")
+        zones = {name: _declared_zone(spec, name) for name in wall}
+        by_month: dict[str, list[str]] = {}
+        for file in data_files(table):
+            month = re.search(r"month=(\d{4}-\d{2})", file)
+            assert month is not None, "kpi's tables are partitioned by month"
+            by_month.setdefault(month.group(1), []).append(file)
+        months = sorted(by_month)
+        _refuse_unnamed_instants(spec, by_month, zones)
+        schema = arrow_schema.remove(arrow_schema.get_field_index("month"))
+        written: list[Path] = []
+
+        def parts(files: list[str]) -> Iterator[Any]:
+            for file in files:
+                for batch in pq.ParquetFile(file).iter_batches(batch_size=ROW_GROUP,
+                                                               columns=schema.names):
+                    frame = cast(pl.DataFrame, pl.from_arrow(batch))
+                    yield frame.with_columns(
+                        pl.col(name).cast(pl.Datetime("us")).dt.replace_time_zone(
+                            zone, ambiguous="raise", non_existent="raise")
+                        .dt.convert_time_zone("UTC") for name, zone in zones.items()).to_arrow()
+
+        rows = 0
+        moved_to: set[str] = set()
+        writers: list[Any] = []  # every Parquet writer opened, closed before a failure's clean-up
+        try:
+            adds = []
+            for month in months:
+                # A month's rows, in files by the month their instant falls in, read as UK
+                # time: a time written in another zone may be in the UK's next or last month
+                # (23:30 UTC on 30 June is 00:30 BST on 1 July), as a load would put it.
+                files: dict[str, tuple[Any, str, _FileStats]] = {}
+                for part in parts(by_month[month]):
+                    for target, rows_of in _by_uk_month(spec, part, month, zones):
+                        if target not in files:
+                            import uuid
+
+                            folder = path / f"month={target}"
+                            folder.mkdir(parents=True, exist_ok=True)
+                            name = f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+                            written.append(folder / name)
+                            stats = _FileStats(schema)
+                            files[target] = (pq.ParquetWriter(
+                                folder / name, schema, compression="snappy",
+                                metadata_collector=stats.written), name, stats)
+                            writers.append(files[target][0])
+                        writer, _, stats = files[target]
+                        rows_of = rows_of.select(schema.names).cast(schema)
+                        writer.write_table(rows_of, row_group_size=max(rows_of.num_rows, 1))
+                        stats.add(rows_of)
+                for target, (writer, name, stats) in files.items():
+                    writer.close()
+                    adds.append(_add_action(target, name,
+                                            (path / f"month={target}" / name).stat().st_size,
+                                            stats.delta()))
+                    rows += stats.rows
+                    moved_to.add(target)
+            months = sorted(moved_to)
+            provenance = {"operation": "upgrade", "dataset": dataset_id, "rows": rows,
+                          "rejected": 0, "months": months, "time_zones": zones}
+            commit = CommitProperties(
+                custom_metadata={PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)})
+            with _rust_panics_held():
+                DeltaTable(table_uri(path)).create_write_transaction(
+                    adds, mode="overwrite", schema=Schema.from_arrow(arrow_schema),
+                    partition_by=["month"], commit_properties=commit)
+        except OSError as exc:
+            _close_all(writers)
+            _remove(written)
+            raise refusal(exc, path) from None
+        except BaseException:
+            _close_all(writers)
+            _remove(written)
+            raise
+        return Upgraded(dataset_id, _table(project, dataset_id).version(), rows, tuple(months),
+                        tuple(zones.items()))
+
+
+def _close_all(writers: list[Any]) -> None:
+    for writer in writers:
+        try:
+            writer.close()
+        except Exception:  # noqa: BLE001 - closing only so the file can be removed
+            pass
+
+
+def _by_uk_month(spec: DatasetSpec, part: Any, month: str,
+                 zones: dict[str, str]) -> list[tuple[str, Any]]:
+    """The rows of an upgraded part (`upgrade`) by the month their date column's instant falls
+    in, read as UK time; all in `month` where the date column is not a converted datetime."""
+    import polars as pl
+
+    if spec.date not in zones or not part.num_rows:
+        return [(month, part)]
+    frame = cast(pl.DataFrame, pl.from_arrow(part))
+    keyed = frame.with_columns(pl.col(spec.date).dt.convert_time_zone(UK).dt.strftime("%Y-%m")
+                               .fill_null(month).alias("__month"))
+    return [(str(key[0]), rows.to_arrow()) for key, rows in
+            keyed.partition_by("__month", as_dict=True, include_key=False).items()]
+
+
+def _declared_zone(spec: DatasetSpec, name: str) -> str:
+    column = spec.column(name)
+    return column.time_zone if column is not None else spec.time_zone
+
+
+def _refuse_unnamed_instants(spec: DatasetSpec, by_month: dict[str, list[str]],
+                             zones: dict[str, str]) -> None:
+    """Refuse an upgrade (`upgrade`) whose stored wall-clock times include one its column's
+    zone shows twice or never, naming the first (by month, then as stored) and counting all.
+    Reads a month's datetime columns (and id) at a time."""
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    found = 0
+    first: tuple[str, str, str, Any, str] | None = None  # month, row, column, value, zone
+    bad_months: list[str] = []
+    wanted = [*zones, *([spec.unique] if spec.unique and spec.unique not in zones else [])]
+    for month in sorted(by_month):
+        frame = pl.concat([cast(pl.DataFrame, pl.from_arrow(pq.read_table(f, columns=wanted)))
+                           for f in by_month[month]],
+                          how="vertical_relaxed").with_row_index("__position")
+        unnamed = {name: pl.col(name).cast(pl.Datetime("us")).pipe(
+            lambda value, zone=zone: value.is_not_null() & value.dt.replace_time_zone(
+                zone, ambiguous="null", non_existent="null").is_null())
+            for name, zone in zones.items()}
+        bad = frame.filter(pl.any_horizontal(*unnamed.values()))
+        found += bad.height
+        earliest: tuple[str, dict[str, Any]] | None = None
+        if bad.height:
+            row = bad.row(0, named=True)
+            flags = bad.head(1).select(**unnamed).row(0, named=True)
+            earliest = (next(name for name in zones if flags[name]), row)
+        if earliest is not None:
+            bad_months.append(month)
+            if first is None:
+                name, row = earliest
+                label = (f"id '{row[spec.unique]}'" if spec.unique
+                         else f"row {row['__position'] + 1:,} of the month")
+                first = (month, label, name, row[name], zones[name])
+    if first is None:
+        return
+    month, label, name, value, zone = first
+    clocks = "the UK clocks show" if zone == UK else f"the clocks of {zone} show"
+    more = (f" (and {len(bad_months) - 1} other month{'s' if len(bad_months) > 2 else ''})"
+            if len(bad_months) > 1 else "")
+    rows = f"{found:,} stored row{'s' if found != 1 else ''}"
+    raise DataError(
+        f"dataset '{spec.id}' cannot be upgraded: {rows} {'holds' if found == 1 else 'hold'} "
+        f"a wall-clock time {clocks} twice "
+        f"or never, first in {month}{more}, {label}, column '{name}' ('{value:%Y-%m-%d %H:%M}'), "
+        "which names two instants or none",
+        hint=f"nothing was written; load those months again from extracts whose times carry "
+             f"their offset (kpi ingest {spec.id} ...), or declare the zone the source really "
+             f"wrote its times in (time_zone in kpi.toml), then run 'kpi upgrade {spec.id}' "
+             "again")
 
 
 def _kept_in_month(project: Project, dataset_id: str, spec: DatasetSpec, keys: pl.DataFrame,

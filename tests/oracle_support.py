@@ -46,7 +46,12 @@ CLASSES = {
            "(tests/test_engine_oracle.py's durations)",
     "published": "a dataset published for whole quarters or years (published = ...), whose "
                  "window ends at the last month a publication runs to",
+    "database": "an extract's rows in a SQLite database, read by the dataset's source query "
+                "(kpi ingest --from-source): SQLite's types, columns in another order",
 }
+# The environment variable the drawn projects' `source` names, and their query.
+WAREHOUSE_ENV = "KPI_ORACLE_WAREHOUSE"
+WAREHOUSE_QUERY = "SELECT * FROM extract ORDER BY rowid"
 # The classes still open on main: CI must stay green while they are fixed. Remove a name as
 # its fix lands (the oracle then holds the fix).
 DEFAULT_AVOID = ""
@@ -178,13 +183,18 @@ class ProjectSpec:
     weights_case: str | None = None
     # each dataset's `published` where written out (drawn by draw_published only)
     published: dict[str, str] = field(default_factory=dict)
+    # every dataset declares a database `source` (WAREHOUSE_ENV, WAREHOUSE_QUERY), which some
+    # loads read instead of an extract file (the machine's `database`)
+    warehouse: bool = False
 
     def toml(self) -> str:
         date_col = "at" if self.datetime_dates else "day"
 
         def published(dataset: str) -> list[str]:
+            source = ([f'source = {{ uri_env = "{WAREHOUSE_ENV}", query = "{WAREHOUSE_QUERY}" }}']
+                      if self.warehouse else [])
             return ([f'published = "{self.published[dataset]}"'] if dataset in self.published
-                    else [])
+                    else []) + source
 
         lines = [
             '[project]', 'name = "Oracle"', 'baseline = "2024-03"', '',
@@ -475,8 +485,57 @@ def write_csv(path: Path, dataset: str, rows: list[dict], spec: ProjectSpec, *,
     data = "\n".join(lines) + "\n"
     if path.suffix == ".csv":
         path.write_text(data, encoding="utf-8")
+    elif path.suffix == ".db":
+        write_sqlite(path, data, random.Random(data))
     else:
         _write_other_format(path, data, len(rows))
+
+
+# SQLite's declared type of each column of the drawn extracts that a warehouse would type
+SQLITE_TYPES = {"minutes": "REAL", "victims": "INTEGER", "n": "INTEGER", "qtr": "INTEGER",
+                "yr": "INTEGER", "minority": "INTEGER"}
+
+
+def write_sqlite(path: Path, data: str, rnd: random.Random) -> str:
+    """The extract `data` (CSV text) as table `extract` of a new SQLite database `path`, the
+    same rows and values as a warehouse types them: whole numbers INTEGER, `minutes` REAL,
+    flags INTEGER 1 and 0, dates and text TEXT, a blank NULL; now and then (a quarter of the
+    extracts) every column TEXT, as an export of text, a blank NULL or (half of those) '';
+    the columns in an order drawn from `rnd`. Returns the table's declaration."""
+    import csv
+    import io
+    import sqlite3
+
+    head, *body = list(csv.reader(io.StringIO(data)))
+    typed = rnd.random() < 0.75
+    kinds = [SQLITE_TYPES.get(name, "TEXT") if typed else "TEXT" for name in head]
+    order = list(range(len(head)))
+    rnd.shuffle(order)
+    blank = "" if not typed and rnd.random() < 0.5 else None  # an export of text: '' or NULL
+
+    def value(cell: str, kind: str) -> object:
+        if cell == "":
+            return blank
+        if kind == "INTEGER":
+            flag = {"yes": 1, "no": 0}.get(cell)
+            if flag is not None:
+                return flag
+            return int(cell) if re.fullmatch(r"-?\d+", cell) else cell
+        if kind == "REAL":
+            try:
+                return float(cell)
+            except ValueError:
+                return cell
+        return cell
+
+    declared = ", ".join(f'"{head[i]}" {kinds[i]}' for i in order)
+    path.unlink(missing_ok=True)
+    with sqlite3.connect(path) as db:
+        db.execute(f"CREATE TABLE extract ({declared})")
+        db.executemany(f"INSERT INTO extract VALUES ({', '.join('?' * len(order))})",
+                       [[value(row[i], kinds[i]) for i in order] for row in body])
+    db.close()
+    return f"CREATE TABLE extract ({declared}), {len(body)} rows"
 
 
 # the columns a Parquet extract may hold as integers, and an Excel workbook as number cells

@@ -63,6 +63,7 @@ from oracle_support import (
     LPAS,
     Q_FIRST,
     Q_LAST,
+    WAREHOUSE_ENV,
     Model,
     Oracle,
     as_of_text,
@@ -127,6 +128,10 @@ class OracleMachine(RuleBasedStateMachine):
     # draw_published); on for the oracle CI runs, off for machines built on this one whose
     # own models (the front page's exceptions) do not allow for it
     published = False
+    # Whether a project now and then declares a database `source` for its datasets, and some
+    # of its loads put their extract's rows in a SQLite database read by `kpi ingest
+    # --from-source` (oracle_support.write_sqlite); on for the oracle CI runs
+    database = False
 
     def __init__(self):
         super().__init__()
@@ -154,12 +159,16 @@ class OracleMachine(RuleBasedStateMachine):
 
     # -- running kpi ------------------------------------------------------------------------
 
-    def kpi(self, *args: str):
+    def kpi(self, *args: str, warehouse: str | None = None):
         STATS["commands"] += 1
-        self.log.append("kpi " + " ".join(_quote(a) for a in args))
+        env = {"KPI_INGEST_BATCH_ROWS": self.batch}
+        if warehouse is not None:  # the database a --from-source load reads
+            env[WAREHOUSE_ENV] = warehouse
+        self.log.append((f"{WAREHOUSE_ENV}={_quote(warehouse)} " if warehouse else "")
+                        + "kpi " + " ".join(_quote(a) for a in args))
         started = time.time()
         result = self.runner.invoke(app, ["--project", str(self.folder), *map(str, args)],
-                                    env={"KPI_INGEST_BATCH_ROWS": self.batch})
+                                    env=env)
         self.clock = (started, time.time())
         if args[0] in ("ingest", "vacuum"):
             self.spans.append(self.clock)
@@ -197,6 +206,9 @@ class OracleMachine(RuleBasedStateMachine):
         if not csv and "formats" not in self.avoid:
             kind = self.rnd.choice([".csv", ".csv", ".parquet", ".xlsx"])
             STATS[f"extracts {kind}"] += 1
+        if self.spec.warehouse and not csv and not suffix and self.sql_rnd.random() < 0.4:
+            kind = ".db"  # the same rows in a SQLite database, read by the dataset's query
+            STATS["extracts in a database"] += 1
         name = f"x{self.n_files}{suffix}{kind}"
         if "brackets" not in self.avoid and self.rnd.random() < 0.2:
             name = f"x{self.n_files}[1]{kind}"
@@ -213,7 +225,18 @@ class OracleMachine(RuleBasedStateMachine):
         if self._decoy is not None and files and "[" in files[0].name:
             decoy_rows = [dict(r, **{"n": 99} if dataset == "q" else {}) for r in rows[:1]]
             write_csv(self._decoy, dataset, decoy_rows, self.spec)
-        result = self.kpi("ingest", dataset, *map(str, files), "--allow-shrink", *flags)
+        if len(files) == 1 and files[0].suffix == ".db":
+            import sqlite3
+            from urllib.parse import quote
+            with sqlite3.connect(files[0]) as db:  # what was drawn, for a failure's steps
+                declared = db.execute("SELECT sql FROM sqlite_master").fetchone()[0]
+                count = db.execute("SELECT count(*) FROM extract").fetchone()[0]
+            db.close()
+            self.log.append(f"  ({files[0].name}: {declared}; {count} rows)")
+            result = self.kpi("ingest", dataset, "--from-source", "--allow-shrink", *flags,
+                              warehouse="sqlite:///" + quote(str(files[0].resolve())))
+        else:
+            result = self.kpi("ingest", dataset, *map(str, files), "--allow-shrink", *flags)
         if result.exit_code != 0:
             STATS["loads refused"] += 1
             if not (ambiguous or must_refuse or self.spec.defect or self.odd_path):
@@ -223,6 +246,8 @@ class OracleMachine(RuleBasedStateMachine):
             self.fail(must_refuse, f"kpi ingest accepted {must_refuse}: "
                                    f"{CLASSES_TEXT[must_refuse]}")
         STATS["loads"] += 1
+        if len(files) == 1 and files[0].suffix == ".db":
+            STATS["loads from a database"] += 1
         entry = None if ambiguous else self._history_entry(dataset, rows)
         self.model.apply(dataset, rows)
         if ambiguous:
@@ -270,6 +295,11 @@ class OracleMachine(RuleBasedStateMachine):
             draw_provisional(r, self.spec)
             STATS["kpis with provisional_months"] += sum(
                 1 for k in self.spec.kpis if k.provisional_months)
+        # a Random of its own, as `published`'s: which projects and loads read a database
+        self.sql_rnd = random.Random("database" + str(r.getstate()))
+        if self.database and "database" not in self.avoid and self.sql_rnd.random() < 0.5:
+            self.spec.warehouse = True
+            STATS["projects with a database source"] += 1
         if self.published and "published" not in self.avoid:
             # a Random of its own, seeded from the sequence's without drawing from it: the
             # sequences CI draws (and their cost) are those of before, `published` on top
@@ -908,9 +938,11 @@ class OracleMachine(RuleBasedStateMachine):
                            self.oracle.value(k, window, full, part=(column, part["part"]))}
                 if column in self.spec.derived:
                     STATS["show: parts of a derived column checked"] += 1
-                    stored = {v for v, in self.oracle.db.execute(
-                        f"SELECT DISTINCT {derived_text(column, self.spec.derived)} FROM inc"
-                    ).fetchall()}
+                    # a true/false column's parts read 'true' and 'false' (docs/catalogue.md)
+                    stored = {str(v).lower() if isinstance(v, bool) else v for v, in
+                              self.oracle.db.execute(
+                                  f"SELECT DISTINCT {derived_text(column, self.spec.derived)} "
+                                  "FROM inc").fetchall()}
                 else:
                     stored = {row[column] for row in self.model.rows["inc"]}
                 if part["part"] not in stored:
@@ -1613,6 +1645,9 @@ class ProvisionalOracleMachine(OracleMachine):
 
 
 ProvisionalOracleMachine.TestCase.settings = OracleMachine.TestCase.settings
+# Set outside the class body: Hypothesis derandomizes a state machine by its class's source, so
+# CI draws the sequences it drew before, some loads read from a database on top.
+ProvisionalOracleMachine.database = True
 
 
 class TestDifferentialOracle(ProvisionalOracleMachine.TestCase):

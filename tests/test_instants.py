@@ -345,6 +345,47 @@ def test_an_old_wall_clock_store_gives_counts_but_never_a_duration(tmp_path):
         assert "dataset 'incidents' holds column" in lines[0]
         assert "UK wall-clock time" in lines[0]
         assert "kpi ingest incidents" in done.stderr
+        assert "kpi upgrade incidents" in done.stderr
+
+
+def test_an_old_store_is_upgraded_in_place_unless_it_holds_the_repeated_hour(tmp_path):
+    """`kpi upgrade` (docs/cli.md): the earlier kpi's table holds B1 at 01:30 and 01:15 on 26
+    October, UK times the clocks show twice, so the upgrade is refused, nothing written. With
+    B1 loaded again from an extract with offsets (its months moved aside first), the upgrade
+    of the rest gives the figures of a fresh load of the same extracts."""
+    from deltalake import DeltaTable
+
+    folder = _project(tmp_path / "p")
+    path = _old_store(folder)
+    before = sorted(p.relative_to(path) for p in path.rglob("*"))
+    done = _kpi(folder, "upgrade", "incidents")
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr
+    first = done.stderr.splitlines()[0]
+    assert ("dataset 'incidents' cannot be upgraded: 1 stored row holds a wall-clock time the "
+            "UK clocks show twice or never, first in 2025-10, row 2 of the month, column "
+            "'opened' ('2025-10-26 01:30')") in first
+    assert "nothing was written" in done.stderr and "kpi ingest incidents" in done.stderr
+    assert sorted(p.relative_to(path) for p in path.rglob("*")) == before
+    assert DeltaTable(str(path)).version() == 0
+    # The plain rows alone, as the earlier kpi stored them: upgraded, then B1 loaded with its
+    # offsets, the figures are a fresh load's of the same extracts (12 x 600 s + 2,700 s).
+    plain = tmp_path / "plain"
+    _project(plain)
+    _old_store(plain)
+    table = DeltaTable(str(plain / "data" / "incidents"))
+    table.delete("ref = 'B1'")
+    done = _kpi(plain, "upgrade")
+    assert done.returncode == 0, done.stderr
+    october = ["B1,2025-10-26T01:30:00+01:00,2025-10-26T01:15:00+00:00",
+               *[r for r in _plain_rows() if r.startswith("P23,")]]
+    assert _kpi(plain, "ingest", "incidents", _extract(plain, october, "october.csv")
+                ).returncode == 0
+    fresh = _project(tmp_path / "fresh")
+    assert _kpi(fresh, "ingest", "incidents", _extract(
+        fresh, [*_plain_rows(), october[0]])).returncode == 0
+    assert _current(plain) == _current(fresh)
+    assert _current(plain)["total"]["value"] == 12 * 600 + 2700
 
 
 def test_a_load_into_an_old_wall_clock_store_is_refused_and_writes_nothing(tmp_path):

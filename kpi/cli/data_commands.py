@@ -196,6 +196,9 @@ def history(
         "rejected": v.provenance.get("rejected"), "months": v.months, "sources": v.sources,
         "replaced": v.provenance.get("replaced", []),
         "quarantine": v.provenance.get("quarantine"),
+        # The zone each datetime column's times without an offset were read in, where the
+        # dataset has such columns (loads since time_zone, and upgrades).
+        **({"time_zones": v.provenance["time_zones"]} if "time_zones" in v.provenance else {}),
     } for v in versions]
     if format == Format.JSON:
         document = Document(heading=f"History of '{dataset}'", sections=(), data=data)
@@ -265,6 +268,51 @@ def vacuum(
                  f"version {got.version_after}{pins}")
 
 
+@app.command()
+@examples(
+    "kpi upgrade",
+    "kpi upgrade incidents",
+)
+@handled
+def upgrade(
+    datasets: Annotated[list[str] | None, typer.Argument(
+        autocompletion=complete_datasets,
+        help="Dataset ids (default: every dataset with data).")] = None,
+) -> None:
+    """Store the times of a table an earlier kpi wrote as wall-clock times as instants.
+
+    Each stored time is read in its column's declared time_zone (kpi.toml; the UK's by
+    default), the zone the extracts wrote it in, and every month is rewritten, a month at a
+    time, in one new version: atomic (stopped part-way, nothing changes), with kpi history and
+    --as-of keeping the earlier versions. A row moves to the UK month of its instant where the
+    zone puts it in another (23:30 UTC on 30 June is in July). A stored time that zone's
+    clocks show twice or never names two instants or none: that dataset is refused, naming the
+    first such row and counting them, and nothing is written to it (exit 3); load those months
+    again from extracts with offsets, or declare the zone the source used. Each dataset is its
+    own commit, in turn; a table that already stores instants is left alone, with a note."""
+    from kpi import store
+
+    project = _project(writes="upgrade")
+    ids = datasets or sorted(d for d in project.datasets if store.exists(project, d))
+    if not ids:  # a new project: nothing to do, said rather than silent
+        note("Nothing to upgrade: no dataset holds data yet")
+    for dataset_id in ids:
+        store.dataset_spec(project, dataset_id)
+        if not store.exists(project, dataset_id):
+            note(f"{dataset_id}: no data yet")
+            continue
+        with working(f"Upgrading '{dataset_id}'..."):
+            got = store.upgrade(project, dataset_id)
+        if got.version is None:
+            note(f"{dataset_id}: already stores instants; nothing to do")
+            continue
+        read = "; ".join(f"{name} as {zone} time" for name, zone in got.zones)
+        months = got.months
+        span = f"{months[0]}..{months[-1]}" if len(months) > 1 else months[0] if months else ""
+        note(f"{dataset_id}: {got.rows:,} rows ({len(months)} month(s), {span}) stored as "
+             f"instants, read {read}; version {got.version}")
+
+
 def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
     """The table format of `kpi history`: a block per version, its first line what the load
     was and the next its files and what it replaced, wrapped to the terminal (100 columns when
@@ -274,6 +322,7 @@ def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
     import sys
     import textwrap
 
+    from kpi.catalogue import UK
     from kpi.errors import visible
     from kpi.periods import whole_number
 
@@ -297,6 +346,16 @@ def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
         parts = [f"{s['file']} (sha256 {s['sha256'][:12]})" for s in d["sources"]]
         if d["replaced"]:
             parts.append(f"replaced {_replaced(d['replaced'], False)}")
+        zones = d.get("time_zones") or {}
+        if d["operation"] == "upgrade" or any(zone != UK for zone in zones.values()):
+            # The zone times without an offset were read in, where it is not the default.
+            read: dict[str, list[str]] = {}
+            for name, zone in zones.items():
+                read.setdefault(zone, []).append(name)
+            what = ("stored wall-clock times" if d["operation"] == "upgrade"
+                    else "times without an offset")
+            parts.append(f"{what} read in " + "; ".join(
+                f"{zone} ({', '.join(names)})" for zone, names in read.items()))
         if d["rejected"]:
             parts.append(f"rejected {d['rejected']:,} rows"
                          + (f" into {d['quarantine']}" if d["quarantine"] else ""))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from kpi.catalogue import DatasetSpec
+from kpi.catalogue import ColumnType, DatasetSpec
 from kpi.errors import ConfigError, DataError, UsageError, refusal
 from kpi.ingest.common import _UNSAFE, COLUMN, FILE, REASON, ROW, _StagingRefused
 from kpi.ingest.identity import check_identity, identity_columns
@@ -248,6 +248,9 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
                   "spec": _spec_fingerprint(spec)}
     if parts:
         provenance["parts"] = True
+    zones = {c.name: c.time_zone for c in spec.columns if c.type == ColumnType.DATETIME}
+    if zones:  # the zone each column's times without an offset were read in (kpi history)
+        provenance["time_zones"] = zones
     same = _same_as_latest(project, dataset_id, provenance)
     if same is not None:
         return LoadResult(dataset=dataset_id, version=same, rows=extract.rows,

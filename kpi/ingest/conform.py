@@ -161,8 +161,9 @@ def _check_parquet_types(spec: DatasetSpec, path: Path, table: pl.DataFrame,
         if not ok:
             raise DataError(located(path, f"expected {_expected(col)}, found a column of "
                                           f"type {dtype}", column=source),
-                            hint="the Parquet file's schema does not match the dataset; "
-                                 "export it again or fix the column's type in kpi.toml")
+                            hint="the source's column types do not match the dataset; "
+                                 "export it again (a query: CAST the column in it) or fix "
+                                 "the column's type in kpi.toml")
 
 
 def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
@@ -338,7 +339,7 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
         note = (pl.when(month_name).then(pl.lit(_SPREADSHEET_NOTE))
                 .when(timed).then(pl.lit(_TIMED_MONTH)))
         if col.type == ColumnType.DATETIME:
-            clock = _clock_change_note(shown)
+            clock = _clock_change_note(shown, col.time_zone)
             note = note.when(clock.is_not_null()).then(clock)
         note = (note.when(shown.str.contains(_DATE_SHAPE))
                 .then(pl.lit(", which is not a calendar date"))
@@ -382,38 +383,50 @@ def _outside_years(value: pl.Expr, kind: ColumnType) -> pl.Expr:
     instants in and past them: taking each value's year cost ten times as long."""
     first, past = (pl.lit(date(year, 1, 1)) for year in (SANE_YEARS[0], SANE_YEARS[1] + 1))
     if kind == ColumnType.DATETIME:
-        first, past = (_uk_time(bound.cast(pl.Datetime("us"))) for bound in (first, past))
+        first, past = (_zoned(bound.cast(pl.Datetime("us"))) for bound in (first, past))
     return (value < first) | (value >= past)
 
 
-def _uk_time(wall: pl.Expr) -> pl.Expr:
-    """UK wall-clock times (naive) as the instants they name; null for one the clocks show
-    twice (the hour they go back, which names two instants) or never (the hour they go
-    forward, which names none): which was meant is not ours to guess."""
-    return wall.dt.replace_time_zone(UK, ambiguous="null", non_existent="null")
+def _zoned(wall: pl.Expr, zone: str = UK) -> pl.Expr:
+    """Wall-clock times (naive) of `zone` as the instants they name, read as UK time; null for
+    one the zone's clocks show twice (the hour they go back, which names two instants) or never
+    (the hour they go forward, which names none): which was meant is not ours to guess. In UTC
+    every time names one instant."""
+    instant = wall.dt.replace_time_zone(zone, ambiguous="null", non_existent="null")
+    return instant if zone == UK else instant.dt.convert_time_zone(UK)
 
 
-def _clock_change_note(shown: pl.Expr) -> pl.Expr:
-    """Why a datetime written without an offset was refused where it is a UK wall-clock time
-    naming two instants or none (see `_uk_time`), else null. Built for the refused rows'
+def _clock_change_note(shown: pl.Expr, zone: str = UK) -> pl.Expr:
+    """Why a datetime written without an offset was refused where it is a wall-clock time of
+    `zone` naming two instants or none (see `_zoned`), else null. Built for the refused rows'
     messages only."""
     text = shown.str.strip_chars()
     wall = pl.coalesce([text.str.strptime(pl.Datetime("us"), f, strict=False)
                         for f in _DATETIME_FORMATS])
     named = wall.dt.strftime("%Y-%m-%dT%H:%M:%S")
-    never = wall.is_not_null() & wall.dt.replace_time_zone(
-        UK, ambiguous="earliest", non_existent="null").is_null()
-    twice = wall.is_not_null() & ~never & _uk_time(wall).is_null()
+    first = wall.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+    never = wall.is_not_null() & first.is_null()
+    twice = wall.is_not_null() & ~never & _zoned(wall, zone).is_null()
+    if zone == UK:
+        clocks, back, forward = "the UK clocks", "back an hour", "forward an hour"
+    else:
+        clocks, back, forward = f"the clocks of {zone}", "back", "forward"
+    # Offsets to write: either side of the hour shown twice; for one skipped, the offset the
+    # clocks kept until they went forward (a day before is before the change).
+    second = wall.dt.replace_time_zone(zone, ambiguous="latest", non_existent="null")
+    before = (wall - pl.duration(days=1)).dt.replace_time_zone(
+        zone, ambiguous="earliest", non_existent="null")
     return (pl
             .when(never)
-            .then(pl.format(", a time the UK clocks skipped (they go forward an hour that "
+            .then(pl.format(f", a time {clocks} skipped (they go {forward} that "
                             "night), so it names no instant: write it with its offset, such "
-                            "as {}+00:00", named))
+                            "as {}{}", named, before.dt.strftime("%:z")))
             .when(twice)
-            .then(pl.format(", a time the UK clocks show twice (they go back an hour that "
+            .then(pl.format(f", a time {clocks} show twice (they go {back} that "
                             "night), so it names two instants: write it with its offset, "
-                            "{}+01:00 for the first or {}+00:00 for the second",
-                            named, named)))
+                            "{}{} for the first or {}{} for the second",
+                            named, first.dt.strftime("%:z"), named,
+                            second.dt.strftime("%:z"))))
 
 
 def _number_text(value: float) -> str:
@@ -592,7 +605,7 @@ def _parse(col: ColumnSpec, text: pl.Expr, formats: list[int] | None = None) -> 
                 wall = [c for i, c in candidates if i < _WALL_CLOCK]
                 candidates = [(0, c) for i, c in candidates if i >= _WALL_CLOCK]
                 if wall:
-                    candidates.insert(0, (0, _uk_time(pl.coalesce(*wall))))
+                    candidates.insert(0, (0, _zoned(pl.coalesce(*wall), col.time_zone)))
             return pl.coalesce(*[c for _, c in candidates]).alias(col.name)
     raise AssertionError(col.type)
 
@@ -607,7 +620,8 @@ def _date_formats(col: ColumnSpec, text: pl.Expr) -> list[pl.Expr]:
             dates = [text.str.strptime(pl.Date, f, strict=False) for f in _DATE_FORMATS]
             return [*dates, *[d.dt.date() for d in datetimes]]  # a UK time's UK date
         case ColumnType.DATETIME:
-            # UK wall-clock times first (the _WALL_CLOCK of them), then instants.
+            # Wall-clock times of the column's zone first (the _WALL_CLOCK of them), then
+            # instants.
             datetimes = [text.str.strptime(pl.Datetime("us"), f, strict=False)
                          for f in _DATETIME_FORMATS]
             dates = [text.str.strptime(pl.Date, f, strict=False).cast(pl.Datetime("us"))
@@ -623,7 +637,7 @@ def _date_formats(col: ColumnSpec, text: pl.Expr) -> list[pl.Expr]:
     raise AssertionError(col.type)
 
 
-# How many of a datetime column's formats (_date_formats) read UK wall-clock time, not instants.
+# How many of a datetime column's formats (_date_formats) read wall-clock time, not instants.
 _WALL_CLOCK = len(_DATETIME_FORMATS) + len(_DATE_FORMATS)
 
 
@@ -657,7 +671,8 @@ def _cast_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         case ColumnType.DATETIME:
             if zone is not None:  # the instant, read as UK time
                 return raw.cast(pl.Datetime("us", zone)).dt.convert_time_zone(UK)
-            return _uk_time(raw.cast(pl.Datetime("us")))  # a time without a zone: UK time
+            # A time without a zone: a wall-clock time of the zone the dataset declares.
+            return _zoned(raw.cast(pl.Datetime("us")), col.time_zone)
         case ColumnType.MONTH:
             month = raw.cast(pl.Date).dt.month_start()
             if isinstance(dtype, pl.Datetime):  # only a midnight is a date (see _MIDNIGHT)

@@ -28,8 +28,8 @@ from urllib.parse import unquote, urlsplit
 
 import polars as pl
 
-from kpi.catalogue import DatasetSpec, QuerySource
-from kpi.errors import ConfigError, DataError, UsageError
+from kpi.catalogue import ColumnType, DatasetSpec, QuerySource
+from kpi.errors import ConfigError, DataError, UsageError, located
 from kpi.ingest.common import Numbering, _batch_rows, _numbered, _show, _without_reserved
 
 if TYPE_CHECKING:
@@ -203,9 +203,15 @@ def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
                 except StopIteration:
                     batch = None
                 except Exception as exc:  # noqa: BLE001
-                    raise DataError(f"{query.label}: reading the result failed "
-                                    f"({_reason(query, exc)})",
-                                    hint="nothing stored was changed") from None
+                    reason = _reason(query, exc)
+                    hint = "nothing stored was changed"
+                    if "Type mismatch" in reason:  # SQLite types each value, not its column
+                        hint = ("SQLite's driver types a column by its first 1,024 rows: "
+                                "one of more than one type, or blank in all of those, is read "
+                                "as text with COALESCE(CAST(col AS TEXT), '') AS col in the "
+                                "query; nothing stored was changed")
+                    raise DataError(f"{query.label}: reading the result failed ({reason})",
+                                    hint=hint) from None
                 if batch is not None and batch.num_rows:
                     held.append(batch)
                     count += batch.num_rows
@@ -213,7 +219,7 @@ def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
                     table = pa.Table.from_batches(held)
                     held, count = [], 0
                     read.digest.update(_ipc_bytes(table))
-                    frame = pl.from_arrow(table)
+                    frame = pl.from_arrow(_as_read(spec, query, table, start))
                     assert isinstance(frame, pl.DataFrame)
                     frame, dropped = _without_reserved(Path(query.label), frame)
                     if not start:
@@ -239,3 +245,191 @@ def _ipc_bytes(table: Any) -> bytes:
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
+
+
+# Where a float holds every whole number exactly.
+_EXACT_WHOLE = 2**53
+# Significant digits every decimal of which a float holds as written.
+_FLOAT_DIGITS = 15
+
+
+def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
+    """The result's columns as the conformer reads them, with the warehouse's value kept as
+    the warehouse shows it, or the load refused in one line (row numbers from `start`):
+
+    - two columns of one name: refused (which one the dataset means is not ours to guess);
+    - an exact decimal (PostgreSQL NUMERIC, a DECIMAL) and a single-precision float (REAL):
+      the text the database prints, read as an extract's text is ('0.10', not the float32
+      0.100000001); in a float column, a value a float cannot hold as written (more than 15
+      significant digits that do not survive the round trip), or a whole number beyond 2**53,
+      is refused: its figure would be another number;
+    - PostgreSQL's money, which the driver gives as a whole number of pence: refused;
+    - a whole number in a true/false column (SQLite has no BOOLEAN: its flags are 0 and 1):
+      its text, read as an extract's '0' and '1' are (and 2 refused);
+    - a date or time outside the years 1 to 9999 (PostgreSQL's 'infinity'): refused;
+    - a type kpi cannot read (an INTERVAL, bytes, an array): refused in a column the dataset
+      maps, and left out as an ignored column elsewhere.
+
+    Every refusal here is of a column the dataset reads; the conformer's checks follow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = table.schema.names
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DataError(f"{query.label}: the query returns two columns named "
+                            f"'{_show(name)}'",
+                            hint="give each column of the SELECT a name of its own "
+                                 "(... AS name); nothing stored was changed")
+        seen.add(name)
+    lookup = {n.strip().lower(): n for n in names}
+    mapped = {}
+    for col in spec.columns:
+        for candidate in (col.name, *col.sources):
+            source = lookup.get(candidate.strip().lower())
+            if source is not None:
+                mapped.setdefault(source, col)
+    columns = []
+    for i, name in enumerate(names):
+        field_ = table.schema.field(i)
+        column = table.column(i)
+        kind = field_.type
+        described = _database_type(field_)
+        exact = False
+        if isinstance(kind, pa.BaseExtensionType):
+            column = pa.chunked_array([chunk.storage for chunk in column.chunks],
+                                      type=kind.storage_type)
+            kind = kind.storage_type
+            exact = described == "numeric"
+        col = mapped.get(name)
+        if described == "money" and col is not None:
+            # The driver gives PostgreSQL's money as a whole number of its smallest unit
+            # (110 for 1.10), the places set by the server's locale: not ours to guess.
+            raise DataError(located(Path(query.label), "found a column of type money, which "
+                                    "the database driver gives in pence (110 for 1.10)",
+                                    column=name),
+                            hint=f"CAST it in the query: {_show(name)}::numeric AS "
+                                 f"{_show(name)}; nothing stored was changed")
+        if pa.types.is_decimal(kind) or pa.types.is_float16(kind) or pa.types.is_float32(kind):
+            exact = exact or pa.types.is_decimal(kind)
+            column = pc.cast(column, pa.string())
+            kind = pa.string()
+        if not _readable(kind):
+            if col is not None:
+                raise DataError(located(Path(query.label), f"expected {_wanted(col.type)}, "
+                                        f"found a column of type {described}", column=name),
+                                hint="convert it in the query (a uuid or time as col::text, "
+                                     "an interval as EXTRACT(EPOCH FROM col)), or fix the "
+                                     "column's type in kpi.toml; nothing stored was changed")
+            column = pa.nulls(len(column), pa.string())
+        elif pa.types.is_date(kind) or pa.types.is_timestamp(kind):
+            column = _within_calendar(query, name, column, col is not None, start)
+        elif col is not None and col.type == ColumnType.BOOL and pa.types.is_integer(kind):
+            column = pc.cast(column, pa.string())
+        elif col is not None and col.type == ColumnType.FLOAT:
+            _refuse_inexact(query, name, column, exact, start)
+        columns.append(column)
+    return pa.table(columns, names=names)
+
+
+# The first and last days of years 1 and 9999, in days from 1970-01-01: Polars cannot show a
+# date outside them (PostgreSQL's 'infinity' is the largest a driver can give).
+_FIRST_DAY, _LAST_DAY = -719162, 2932896
+
+
+def _within_calendar(query: Query, name: str, column: Any, mapped: bool, start: int) -> Any:
+    """A date or time column whose values all fall in years 1 to 9999; else, in a column the
+    dataset reads, the first that does not is refused (PostgreSQL's 'infinity', year 200000),
+    and one it ignores is made blank."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_date(kind):
+        raw = pc.cast(pc.cast(column, pa.date32()), pa.int32())
+        low, high = _FIRST_DAY, _LAST_DAY
+    else:
+        raw = pc.cast(column, pa.int64())
+        per_day = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000,
+                   "ns": 86_400_000_000_000}[kind.unit]
+        # a nanosecond's reach (1677 to 2262) is within the years: only its ends are refused
+        low = max(_FIRST_DAY * per_day, -(2**63) + 1)
+        high = min((_LAST_DAY + 1) * per_day - 1, 2**63 - 2)
+    values = pl.from_arrow(raw)
+    assert isinstance(values, pl.Series)
+    outside = ((values < low) | (values > high)).fill_null(False).arg_true()
+    if not outside.len():
+        return column
+    if not mapped:  # a column the dataset ignores: left out whole, as one of no known type
+        return pa.nulls(len(column), pa.string())
+    index = int(outside[0])
+    raise DataError(located(Path(query.label), "found a date outside the years 1 to 9999 "
+                                               "(PostgreSQL's 'infinity', for one)",
+                            row=start + index + 1, column=name),
+                    hint="leave it out in the query (WHERE col <> 'infinity'), or make it NULL "
+                         "there; nothing stored was changed")
+
+
+def _readable(kind: Any) -> bool:
+    import pyarrow as pa
+
+    t = pa.types
+    return (t.is_null(kind) or t.is_boolean(kind) or t.is_integer(kind) or t.is_floating(kind)
+            or t.is_string(kind) or t.is_large_string(kind) or t.is_string_view(kind)
+            or t.is_date(kind) or t.is_timestamp(kind))
+
+
+def _database_type(field_: Any) -> str:
+    """A column's type as the database names it (PostgreSQL's, where the driver says), else
+    Arrow's."""
+    import pyarrow as pa
+
+    meta = field_.metadata or {}
+    named = meta.get(b"POSTGRESQL:type") or meta.get(b"ADBC:postgresql:typname")
+    if named:
+        return named.decode("utf-8", "replace")
+    if isinstance(field_.type, pa.BaseExtensionType):
+        return str(getattr(field_.type, "type_name", field_.type.extension_name))
+    return str(field_.type)
+
+
+def _wanted(kind: ColumnType) -> str:
+    return {"int": "a whole number", "float": "a number", "bool": "true or false",
+            "date": "a date", "datetime": "a date and time", "month": "a month"}.get(
+                kind.value, "text")
+
+
+def _refuse_inexact(query: Query, name: str, column: Any, exact: bool, start: int) -> None:
+    """Refuse the first value of a float column that a float cannot hold as the database
+    holds it: a whole number beyond 2**53 that is not a float's, or (`exact`: an exact decimal
+    as text) one of more than 15 significant digits that does not survive the round trip."""
+    from decimal import Decimal, InvalidOperation
+
+    import pyarrow as pa
+
+    series = pl.from_arrow(pa.chunked_array(column.chunks, type=column.type))
+    assert isinstance(series, pl.Series)
+    if series.dtype.is_integer():
+        wide = series.cast(pl.Float64).abs() >= _EXACT_WHOLE
+        suspects = wide.fill_null(False).arg_true()
+    elif exact and series.dtype == pl.String:
+        digits = (series.str.strip_chars().str.replace(r"^[-+]", "")
+                  .str.replace(r"(\.\d*?)0+$", "$1").str.replace(".", "", literal=True)
+                  .str.strip_chars_start("0"))
+        suspects = (digits.str.len_chars() > _FLOAT_DIGITS).fill_null(False).arg_true()
+    else:
+        return
+    for index in suspects.to_list():
+        value = series[index]
+        try:
+            kept = Decimal(repr(float(value))) == Decimal(str(value).strip())
+        except (InvalidOperation, ValueError, OverflowError):
+            continue  # not a number: the conformer's checks say so
+        if not kept:
+            raise DataError(located(Path(query.label), f"{_show(str(value))} is more "
+                                    "digits than a number column holds: its figure would be "
+                                    f"{float(value)!r}", row=start + index + 1, column=name),
+                            hint="round it in the query (ROUND(col, 2)), CAST it to double "
+                                 "precision to accept the nearest float, or declare the "
+                                 "column \"str\"; nothing stored was changed")
