@@ -67,6 +67,28 @@ def avoided() -> frozenset[str]:
     return names
 
 
+# The JSON faces kpi publishes a schema of (docs/json.md), by command: every document the
+# oracle parses is validated against its schema, read from the checkout (not through kpi).
+SCHEMAS = Path(__file__).resolve().parent.parent / "kpi" / "schemas"
+JSON_FACES = ("summary", "show", "compare", "check", "catalogue", "datasets", "history")
+_validators: dict[str, object] = {}
+
+
+def schema_errors(command: str, document: object) -> list[str]:
+    """Where `document`, what `kpi COMMAND --format json` printed, breaks its published
+    schema: each error's path and message (none when it validates)."""
+    import json
+
+    import jsonschema
+
+    validator = _validators.get(command)
+    if validator is None:
+        schema = json.loads((SCHEMAS / f"{command}.json").read_text(encoding="utf-8"))
+        validator = _validators[command] = jsonschema.Draft202012Validator(schema)
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:200]}"
+            for e in validator.iter_errors(document)]  # type: ignore[attr-defined]
+
+
 def month(year: int, mon: int) -> int:
     return year * 12 + mon - 1
 

@@ -58,6 +58,7 @@ from oracle_support import (
     CASE_VARIANTS,
     FIRST,
     FORCES,
+    JSON_FACES,
     INVISIBLE_VARIANTS,
     LAST,
     LPAS,
@@ -89,6 +90,7 @@ from oracle_support import (
     rate_test_expected,
     rows_not_nested,
     same,
+    schema_errors,
     settled,
     significance_counts,
     staff_rows,
@@ -179,6 +181,9 @@ class OracleMachine(RuleBasedStateMachine):
                 if result.exc_info else ""
             self.fail("traceback", f"{args[0]} raised {result.exception!r}\n{where}"
                                    f"{stderr[-800:]}")
+        if "--format" in args and args[args.index("--format") + 1] == "json" \
+                and result.exit_code in (0, 1) and args[0] in JSON_FACES:
+            self._check_schema(args[0], result.stdout)
         if result.exit_code == 1 and args[0] == "check":
             return result  # a check failed: its document is on stdout
         if result.exit_code != 0:
@@ -189,6 +194,15 @@ class OracleMachine(RuleBasedStateMachine):
                 self.fail("refusal", f"exit {result.exit_code} without a one-line error: "
                                      f"{stderr[:400]!r}")
         return result
+
+    def _check_schema(self, command: str, stdout: str) -> None:
+        """Each JSON document kpi prints validates against the schema it publishes for it
+        (docs/json.md), in whatever state the sequence left the project."""
+        STATS["json documents validated"] += 1
+        errors = schema_errors(command, json.loads(stdout))
+        if errors:
+            self.fail("schema", f"kpi {command} --format json breaks kpi/schemas/{command}"
+                                f".json: " + "; ".join(errors[:5]))
 
     def fail(self, cls: str, message: str) -> None:
         if cls in ("window", "wrong_figure") and any("[" in f for _, files, _, _ in self.loads
