@@ -48,6 +48,9 @@ CLASSES = {
                  "window ends at the last month a publication runs to",
     "database": "an extract's rows in a SQLite database, read by the dataset's source query "
                 "(kpi ingest --from-source): SQLite's types, columns in another order",
+    "time_zone": "a dataset of times declaring time_zone = \"UTC\" or \"America/New_York\": "
+                 "its times without an offset read in that zone (a row's month the UK month "
+                 "of its instant), a time that zone's clocks show twice or never refused",
 }
 # The environment variable the drawn projects' `source` names, and their query.
 WAREHOUSE_ENV = "KPI_ORACLE_WAREHOUSE"
@@ -208,6 +211,8 @@ class ProjectSpec:
     # every dataset declares a database `source` (WAREHOUSE_ENV, WAREHOUSE_QUERY), which some
     # loads read instead of an extract file (the machine's `database`)
     warehouse: bool = False
+    # the incidents' declared `time_zone` (drawn by draw_time_zone only; datetime dates only)
+    time_zone: str | None = None
 
     def toml(self) -> str:
         date_col = "at" if self.datetime_dates else "day"
@@ -224,6 +229,7 @@ class ProjectSpec:
             '[datasets.inc]', f'date = "{date_col}"', *published("inc"),
             *(['replace_by = ["force"]'] if self.replace_by else []),
             *(['unique = "ref"'] if self.unique else []),
+            *([f'time_zone = "{self.time_zone}"'] if self.time_zone else []),
             '[datasets.inc.columns]', 'ref = "str"',
             f'{date_col} = {{ type = "{"datetime" if self.datetime_dates else "date"}", '
             f'from = ["{"When" if self.datetime_dates else "Day"}"] }}',
@@ -478,7 +484,7 @@ def write_csv(path: Path, dataset: str, rows: list[dict], spec: ProjectSpec, *,
         for i, r in enumerate(rows):
             y, mo = r["month"] // 12, r["month"] % 12 + 1
             if spec.datetime_dates:
-                when = f"{y}-{mo:02d}-{r['day']:02d}T{(r['day'] * 5) % 24:02d}:15:00"
+                when = wall_text(r, spec.time_zone)
                 if leap_second and i == len(rows) - 1:
                     when = f"{y}-{mo:02d}-{r['day']:02d}T23:59:60"
             else:
@@ -511,6 +517,74 @@ def write_csv(path: Path, dataset: str, rows: list[dict], spec: ProjectSpec, *,
         write_sqlite(path, data, random.Random(data))
     else:
         _write_other_format(path, data, len(rows))
+
+
+# The zones a dataset of times may declare (draw_time_zone), besides the UK's by default.
+ZONES = ("UTC", "America/New_York")
+UK = "Europe/London"
+
+
+def draw_time_zone(rnd: random.Random, spec: ProjectSpec) -> None:
+    """Half the projects whose incidents are dated by a time declare a `time_zone`."""
+    if spec.datetime_dates and rnd.random() < 0.5:
+        spec.time_zone = rnd.choice(ZONES)
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def zone_trouble(wall: datetime, zone: str) -> str | None:
+    """Whether the clocks of `zone` show the time `wall` (naive) twice or never: zoneinfo's
+    answer, worked out without kpi."""
+    z = _zone(zone)
+    first, second = wall.replace(tzinfo=z, fold=0), wall.replace(tzinfo=z, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return None
+    back = first.astimezone(UTC).astimezone(z).replace(tzinfo=None)
+    return "twice" if back == wall else "never"
+
+
+def wall_text(r: dict, zone: str | None) -> str:
+    """An incident's date and time as its extract writes it, without an offset: in the UK's
+    time by default, a time of day drawn from its day. In a declared `zone`, a third of the
+    rows (by their ref) are the first minutes of their UK month, written as that zone's clocks
+    show that instant (for New York, and for UTC in British Summer Time, the last evening of
+    the month before); the rest are their day's time as by default, read in the zone, which
+    now and then (a sixth of them, by their ref) is a time the zone shows twice or never, a
+    load kpi must refuse. The row's month stays the UK month of its instant (checked here,
+    with zoneinfo, so the model's months are the instants')."""
+    y, mo = r["month"] // 12, r["month"] % 12 + 1
+    plain = datetime(y, mo, r["day"], (r["day"] * 5) % 24, 15)
+    if zone is None:
+        return plain.isoformat()
+    coin = random.Random(f"{r['ref']}|{r['month']}|{r['day']}|{zone}")
+    if coin.random() < 1 / 3:
+        instant = datetime(y, mo, 1, 0, coin.randint(0, 59), tzinfo=_zone(UK))
+        wall = instant.astimezone(_zone(zone)).replace(tzinfo=None)
+    else:
+        wall = plain
+        if zone_trouble(wall, zone) and coin.random() >= 1 / 6:
+            wall += timedelta(hours=3)  # clear of the change, the same day
+    if not zone_trouble(wall, zone):
+        instant = wall.replace(tzinfo=_zone(zone)).astimezone(_zone(UK))
+        assert (instant.year, instant.month) == (y, mo), (r, zone, wall, instant)
+    return wall.isoformat()
+
+
+def time_trouble(rows: list[dict], zone: str | None) -> str | None:
+    """The first written time of `rows` (wall_text's) that `zone` shows twice or never, as
+    kpi's refusal would name it; None when every time names one instant."""
+    if zone is None:
+        return None
+    for r in rows:
+        wall = datetime.fromisoformat(wall_text(r, zone))
+        trouble = zone_trouble(wall, zone)
+        if trouble:
+            return f"{wall.isoformat()} ({zone}'s clocks show it {trouble})"
+    return None
 
 
 # SQLite's declared type of each column of the drawn extracts that a warehouse would type

@@ -58,8 +58,8 @@ from oracle_support import (
     CASE_VARIANTS,
     FIRST,
     FORCES,
-    JSON_FACES,
     INVISIBLE_VARIANTS,
+    JSON_FACES,
     LAST,
     LPAS,
     Q_FIRST,
@@ -75,6 +75,7 @@ from oracle_support import (
     draw_project,
     draw_provisional,
     draw_published,
+    draw_time_zone,
     draw_variants,
     excel_text,
     expected_significance,
@@ -96,6 +97,7 @@ from oracle_support import (
     staff_rows,
     status_of,
     text,
+    time_trouble,
     window_options,
     windows,
     write_csv,
@@ -134,6 +136,9 @@ class OracleMachine(RuleBasedStateMachine):
     # of its loads put their extract's rows in a SQLite database read by `kpi ingest
     # --from-source` (oracle_support.write_sqlite); on for the oracle CI runs
     database = False
+    # Whether a project whose incidents are dated by a time now and then declares their
+    # `time_zone` (oracle_support.draw_time_zone, wall_text); on for the oracle CI runs
+    zones = False
 
     def __init__(self):
         super().__init__()
@@ -236,6 +241,12 @@ class OracleMachine(RuleBasedStateMachine):
     def ingest(self, dataset: str, files: list[Path], rows: list[dict], flags: list[str],
                *, ambiguous: bool = False, must_refuse: str | None = None) -> bool:
         """Run a load; on exit 0 the model takes its rows. Returns whether it was taken."""
+        trouble = time_trouble(rows, self.spec.time_zone) if dataset == "inc" \
+            and self.spec.datetime_dates else None
+        if trouble:
+            self.log.append(f"  (a time without an offset that {trouble})")
+            STATS["loads holding a time the declared zone shows twice or never"] += 1
+            must_refuse = must_refuse or "time_zone"
         if self._decoy is not None and files and "[" in files[0].name:
             decoy_rows = [dict(r, **{"n": 99} if dataset == "q" else {}) for r in rows[:1]]
             write_csv(self._decoy, dataset, decoy_rows, self.spec)
@@ -255,6 +266,11 @@ class OracleMachine(RuleBasedStateMachine):
             STATS["loads refused"] += 1
             if not (ambiguous or must_refuse or self.spec.defect or self.odd_path):
                 self.fail("refusal", f"a valid load was refused: {result.stderr[:300]}")
+            if trouble and not re.search(r"twice|never|skip", result.stderr) and not (
+                    ambiguous or must_refuse != "time_zone" or self.spec.defect
+                    or self.odd_path):
+                self.fail("time_zone", f"a load holding {trouble} was refused for another "
+                                       f"reason: {result.stderr[:300]}")
             return False
         if must_refuse:
             self.fail(must_refuse, f"kpi ingest accepted {must_refuse}: "
@@ -314,6 +330,11 @@ class OracleMachine(RuleBasedStateMachine):
         if self.database and "database" not in self.avoid and self.sql_rnd.random() < 0.5:
             self.spec.warehouse = True
             STATS["projects with a database source"] += 1
+        if self.zones and "time_zone" not in self.avoid:
+            # a Random of its own again: the incidents' declared time_zone, if any
+            draw_time_zone(random.Random("time_zone" + str(r.getstate())), self.spec)
+            if self.spec.time_zone:
+                STATS[f"projects declaring time_zone {self.spec.time_zone}"] += 1
         if self.published and "published" not in self.avoid:
             # a Random of its own, seeded from the sequence's without drawing from it: the
             # sequences CI draws (and their cost) are those of before, `published` on top
@@ -1662,6 +1683,8 @@ ProvisionalOracleMachine.TestCase.settings = OracleMachine.TestCase.settings
 # Set outside the class body: Hypothesis derandomizes a state machine by its class's source, so
 # CI draws the sequences it drew before, some loads read from a database on top.
 ProvisionalOracleMachine.database = True
+# The same again: the sequences of before, some projects declaring a time_zone on top.
+ProvisionalOracleMachine.zones = True
 
 
 class TestDifferentialOracle(ProvisionalOracleMachine.TestCase):
