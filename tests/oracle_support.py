@@ -552,9 +552,10 @@ def wall_text(r: dict, zone: str | None) -> str:
     time by default, a time of day drawn from its day. In a declared `zone`, a third of the
     rows (by their ref) are the first minutes of their UK month, written as that zone's clocks
     show that instant (for New York, and for UTC in British Summer Time, the last evening of
-    the month before); the rest are their day's time as by default, read in the zone, which
-    now and then (a sixth of them, by their ref) is a time the zone shows twice or never, a
-    load kpi must refuse. The row's month stays the UK month of its instant (checked here,
+    the month before); the rest are their day's time as by default, read in the zone (earlier
+    that day where the instant would be the next UK month's), which, where it is a time the
+    zone's clocks show twice or never, is kept half the time (by the ref): a load kpi must
+    refuse. The row's month stays the UK month of its instant (checked here,
     with zoneinfo, so the model's months are the instants')."""
     y, mo = r["month"] // 12, r["month"] % 12 + 1
     plain = datetime(y, mo, r["day"], (r["day"] * 5) % 24, 15)
@@ -566,12 +567,21 @@ def wall_text(r: dict, zone: str | None) -> str:
         wall = instant.astimezone(_zone(zone)).replace(tzinfo=None)
     else:
         wall = plain
-        if zone_trouble(wall, zone) and coin.random() >= 1 / 6:
+        if zone_trouble(wall, zone) and coin.random() >= 1 / 2:
             wall += timedelta(hours=3)  # clear of the change, the same day
+        elif not zone_trouble(wall, zone) and _uk_month(wall, zone) != (y, mo):
+            # the evening of February's last day in New York is March's in the UK: earlier
+            # that day, so the row stays in the month it was drawn for
+            wall -= timedelta(hours=6)
     if not zone_trouble(wall, zone):
-        instant = wall.replace(tzinfo=_zone(zone)).astimezone(_zone(UK))
-        assert (instant.year, instant.month) == (y, mo), (r, zone, wall, instant)
+        assert _uk_month(wall, zone) == (y, mo), (r, zone, wall)
     return wall.isoformat()
+
+
+def _uk_month(wall: datetime, zone: str) -> tuple[int, int]:
+    """The UK year and month of the instant `zone`'s clocks show as `wall`."""
+    instant = wall.replace(tzinfo=_zone(zone)).astimezone(_zone(UK))
+    return instant.year, instant.month
 
 
 def time_trouble(rows: list[dict], zone: str | None) -> str | None:
