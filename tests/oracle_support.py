@@ -553,10 +553,11 @@ def wall_text(r: dict, zone: str | None) -> str:
     rows (by their ref) are the first minutes of their UK month, written as that zone's clocks
     show that instant (for New York, and for UTC in British Summer Time, the last evening of
     the month before); the rest are their day's time as by default, read in the zone (earlier
-    that day where the instant would be the next UK month's), which, where it is a time the
-    zone's clocks show twice or never, is kept half the time (by the ref): a load kpi must
-    refuse. The row's month stays the UK month of its instant (checked here,
-    with zoneinfo, so the model's months are the instants')."""
+    that day where the instant would be the next UK month's, later where the zone's clocks
+    show it twice or never: those are zone_probe's). The row's month stays the UK month of
+    its instant (checked here, with zoneinfo, so the model's months are the instants')."""
+    if r.get("wall"):
+        return r["wall"]  # a probe's (zone_probe)
     y, mo = r["month"] // 12, r["month"] % 12 + 1
     plain = datetime(y, mo, r["day"], (r["day"] * 5) % 24, 15)
     if zone is None:
@@ -567,14 +568,13 @@ def wall_text(r: dict, zone: str | None) -> str:
         wall = instant.astimezone(_zone(zone)).replace(tzinfo=None)
     else:
         wall = plain
-        if zone_trouble(wall, zone) and coin.random() >= 1 / 2:
+        if zone_trouble(wall, zone):
             wall += timedelta(hours=3)  # clear of the change, the same day
-        elif not zone_trouble(wall, zone) and _uk_month(wall, zone) != (y, mo):
+        elif _uk_month(wall, zone) != (y, mo):
             # the evening of February's last day in New York is March's in the UK: earlier
             # that day, so the row stays in the month it was drawn for
             wall -= timedelta(hours=6)
-    if not zone_trouble(wall, zone):
-        assert _uk_month(wall, zone) == (y, mo), (r, zone, wall)
+    assert not zone_trouble(wall, zone) and _uk_month(wall, zone) == (y, mo), (r, zone, wall)
     return wall.isoformat()
 
 
@@ -584,17 +584,23 @@ def _uk_month(wall: datetime, zone: str) -> tuple[int, int]:
     return instant.year, instant.month
 
 
-def time_trouble(rows: list[dict], zone: str | None) -> str | None:
-    """The first written time of `rows` (wall_text's) that `zone` shows twice or never, as
-    kpi's refusal would name it; None when every time names one instant."""
-    if zone is None:
+# Times New York's clocks show twice (the first Sunday of November 2023, 01:00 to 02:00) or
+# never (the second Sunday of March 2024, 02:00 to 03:00), each with its month
+ZONE_TROUBLE = {"America/New_York": ((datetime(2023, 11, 5, 1, 30), "twice"),
+                                     (datetime(2024, 3, 10, 2, 30), "never"))}
+
+
+def zone_probe(rows: list[dict], zone: str, n: int) -> tuple[dict, str, str] | None:
+    """One more incident for a load of `rows`, at a time `zone`'s clocks show twice or never
+    (zone_trouble agreeing), with the wall text a file writes: (row, wall, "twice" or
+    "never"); None for a zone whose clocks never change (UTC) or a load of no rows."""
+    if zone not in ZONE_TROUBLE or not rows:
         return None
-    for r in rows:
-        wall = datetime.fromisoformat(wall_text(r, zone))
-        trouble = zone_trouble(wall, zone)
-        if trouble:
-            return f"{wall.isoformat()} ({zone}'s clocks show it {trouble})"
-    return None
+    wall, trouble = ZONE_TROUBLE[zone][n % 2]
+    assert zone_trouble(wall, zone) == trouble
+    row = dict(rows[0], ref=f"Z{n}", month=month(wall.year, wall.month), day=wall.day,
+               wall=wall.isoformat())
+    return row, wall.isoformat(), trouble
 
 
 # SQLite's declared type of each column of the drawn extracts that a warehouse would type
