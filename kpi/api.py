@@ -634,7 +634,7 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
     if priority:
         require_priority(project, priority)
     notes = commentaries.load(project, month, commentary)
-    last = revisions.load(previous, project) if previous is not None else None
+    last = revisions.load(previous, project, month) if previous is not None else None
     # Every figure the paper prints or draws, computed once; the document and the charts are
     # drawn from it and read no data.
     model = board.build(project, month, vs, priority=priority, as_of=cutoff, last=last,

@@ -25,6 +25,7 @@ never a paragraph silently left out.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -216,19 +217,48 @@ def import_word(project: Project, docx: Path, output: Path | None = None) -> Imp
         raise DataError(f"{docx}: kpi's record of the paper is gone, so its month and the text "
                         "outside the commentary boxes cannot be checked",
                         hint="import a paper saved by Word; the record travels with the file")
+    if word.project is not None and word.project != project.name:
+        raise DataError(f"{docx}: a paper of project {json.dumps(word.project)}, not of this "
+                        f"project ({json.dumps(project.name)}), so its boxes are not this "
+                        "project's KPIs", hint="import it with --project naming its own "
+                                               "kpi.toml, or pass this project's paper")
+    if word.unreadable:
+        key, held = word.unreadable[0]
+        more = f" (and {len(word.unreadable) - 1} more box(es))" if len(word.unreadable) > 1 \
+            else ""
+        raise DataError(f"{docx}: the commentary box for {key} holds {held}{more}, which "
+                        "cannot be imported as its text", hint=(
+                            "keep only paragraphs of text in the commentary boxes (a table or "
+                            "picture goes in the paper after export); then import again"))
     month = Month.typed(word.period)
+    named = re.fullmatch(r"(\d{4}-\d{2})\.toml", output.name) if output is not None else None
+    if output is not None and named and named.group(1) != str(month):
+        # The paper's commentary written as another month's: printed under that month's
+        # figures next export.
+        raise UsageError(f"{docx}: a paper for {month.name}, but --output '{output}' is named "
+                         f"for another month ({named.group(1)})",
+                         hint=f"this paper's commentary file is {month}.toml; to start "
+                              "another month's commentary from it, copy that file")
     path = output or default_path(project, month)
     # Merged into the file written, or when that is new, into the month's own file.
     base = path if path.is_file() else default_path(project, month)
     old = _existing(base)
     raw = {name: dict(old.get(name, {})) for name in TABLES}
-    changed, problems = [], []
+    changed, problems, gone = [], [], []
+    known = {"sections": {p.id for p in project.priorities},
+             "kpis": {k.id for k in project.kpis if not k.hidden}}
     for key, texts in word.places.items():
         table, _, name = key.partition(".")
         if table not in PLACE_TABLES or not name or (table == "paper" and name not in TEXT_KEYS):
             problems.append(f"unknown commentary box '{key}'")
             continue
         text = "\n\n".join(texts)
+        if table in known and name not in known[table]:
+            # The box's KPI or priority was renamed, removed or hidden since the paper was
+            # written: its text belongs to no entry this project has, so it is not guessed.
+            if text:
+                gone.append(key)
+            continue
         before = raw[table].get(name)
         before_text = before if table == "paper" else (
             before.get("text") if isinstance(before, dict) else None)
@@ -243,11 +273,24 @@ def import_word(project: Project, docx: Path, output: Path | None = None) -> Imp
     if problems:
         raise DataError(f"{docx}: " + "; ".join(problems),
                         hint="import a paper written by kpi export docx for this project")
+    if gone:
+        raise DataError(f"{docx}: the commentary box for {', '.join(gone)} holds text but is for "
+                        f"no KPI or priority of {project.path.name} (renamed, removed or "
+                        "hidden since the paper was written)",
+                        hint="write its text into the commentary file under the new id "
+                             "([kpis.ID] or [sections.ID]), or delete the box's text in the "
+                             "paper; then import again")
     notes = []
     missing = sorted(set(word.recorded or ()) - set(word.places))
     if missing:
         notes.append(f"{len(missing)} commentary box(es) deleted from the paper, their "
                      f"commentary kept as it was: {', '.join(missing)}")
+    if word.project is None:
+        notes.append("the paper does not record its project (an older kpi wrote it): its "
+                     f"boxes were taken as {project.name}'s")
+    if word.tracked:
+        notes.append(f"{len(word.tracked)} box(es) hold tracked changes, read as if every "
+                     f"change were accepted: {', '.join(word.tracked)}")
     if word.tagless:
         notes.append(f"{word.tagless} content control(s) without a tag were left alone")
     if base.is_file() and any(line.lstrip().startswith("#") for line in

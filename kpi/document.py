@@ -190,6 +190,9 @@ class Document:
     marking: str = ""
     # The reporting month ("2025-09"): the Word paper's commentary places carry it.
     period: str = ""
+    # The project's name: the Word paper's record carries it, so its commentary is imported
+    # into no other project.
+    project: str = ""
 
     def printed(self, places: bool = False) -> tuple[Section, ...]:
         """The sections a format prints: without `places` (every format but the Word draft)

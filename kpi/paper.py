@@ -1178,7 +1178,8 @@ class _Builder:
         issued = notes.issued
         document = Document(title=title, subtitle=subtitle, facts=facts,
                             sections=tuple(sections), author=notes.author, issued=issued,
-                            marking=self.project.marking, period=str(self.report.period))
+                            marking=self.project.marking, period=str(self.report.period),
+                            project=self.project.name)
         return Paper(document=document, figures=tuple(self.figures))
 
     # -- the front page ----------------------------------------------------------------------
@@ -2127,17 +2128,38 @@ class _Builder:
         revised = self.revised
         assert revised is not None, "called only when there is a previous paper"
         if not revised.items:
-            return [Paragraph(inlines(f"No figure printed in the paper for {revised.period} "
-                                      "has been revised since."))]
-        intro = Paragraph(inlines(
-            f"Figures printed in the paper for {revised.period} that the data now gives "
-            "differently, for the same window: records are revised after a paper is "
-            "written."))
-        columns = (Column("KPI"), Column("Window"), Column("Last paper", Align.RIGHT),
-                   Column("Now", Align.RIGHT))
-        rows = tuple((inlines(Name(r.title)), inlines(Name(r.window)), inlines(Name(r.before)),
-                      inlines(Name(r.after))) for r in revised.items)
-        return [intro, Table(columns, rows)]
+            blocks = [Paragraph(inlines(f"No figure printed in the paper for {revised.period} "
+                                        "has been revised since."))]
+        else:
+            intro = Paragraph(inlines(
+                f"Figures printed in the paper for {revised.period} that the data now gives "
+                "differently, for the same window: records are revised after a paper is "
+                "written."))
+            columns = (Column("KPI"), Column("Window"), Column("Last paper", Align.RIGHT),
+                       Column("Now", Align.RIGHT))
+            rows = tuple((inlines(Name(r.title)), inlines(Name(r.window)),
+                          inlines(Name(r.before)), inlines(Name(r.after)))
+                         for r in revised.items)
+            blocks = [intro, Table(columns, rows)]
+        # What was not compared, said: a changed definition is not a revision of the data.
+        for titles, text in (
+                (revised.redefined, "redefined since the last paper (their filter, kind, "
+                                    "rounding or other definition changed), so their figures "
+                                    "are not compared with it: "),
+                (revised.dropped, "in the last paper but no longer reported, so not "
+                                  "compared: ")):
+            if titles:
+                names: list = []
+                for n, title in enumerate(titles):
+                    names += [", " if 0 < n < len(titles) - 1 else " and " if n else "",
+                              Name(title)]
+                blocks.append(Paragraph(inlines(f"{len(titles)} KPI(s) {text}", names, ".")))
+        if revised.unchecked:
+            blocks.append(Paragraph(inlines(
+                "The last paper's figures file does not record the KPIs' definitions (an "
+                "older kpi wrote it), so a figure of a KPI redefined since reads here as "
+                "revised.")))
+        return blocks
 
 
 # ---------------------------------------------------------------------------------------------

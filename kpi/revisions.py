@@ -5,10 +5,16 @@ current and comparison value, each with its window), as the paper rounded it and
 precision, with the table version of every dataset it was computed from. Given last month's
 file (`--previous`), the figures it printed are recomputed from today's data for the same
 windows; those whose printed value would now read differently are listed in an appendix.
+
+Each figure also records a digest of its KPI's definition (`definition`): a KPI whose
+definition changed since (its filter, kind, decimals, multiplier...) is named as redefined, its
+figures not listed as revised, since the data did not change, the definition did.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -36,6 +42,48 @@ class Revision:
 class Revisions:
     period: str  # the last paper's reporting month, "September 2025"
     items: tuple[Revision, ...]
+    # KPIs whose definition changed since the last paper (their titles): not compared.
+    redefined: tuple[str, ...] = ()
+    # KPIs of the last paper's figures no longer reported (removed from kpi.toml or hidden).
+    dropped: tuple[str, ...] = ()
+    # The last paper's file records no definitions (an older kpi wrote it), so a KPI
+    # redefined since cannot be told from a revised one.
+    unchecked: bool = False
+
+
+# What a KPI's figures do not depend on: how the paper words and places them.
+_PRESENTATION = frozenset({"title", "notes", "description", "table", "noun", "unit_label",
+                           "quotes", "target", "target_source", "target_illustrative",
+                           "spc_baseline", "spc_rebase", "provisional_months", "peers",
+                           "breakdowns", "status", "hidden", "priority", "stable_band",
+                           "better", "rate_test", "within_on_trust"})
+
+
+def definition(project: Project, kpi, _seen: frozenset[str] = frozenset()) -> str:
+    """A digest of what a KPI's figures are computed and rounded from: its own keys but the
+    paper's wording and placing, with those of the KPIs it is computed from, its dataset's date
+    column and derived columns, and the populations it is a rate of. Keys at their default are
+    left out, so a key a later kpi adds does not redefine every KPI."""
+    own = {}
+    for spec in dataclasses.fields(kpi):
+        value = getattr(kpi, spec.name)
+        if spec.name in _PRESENTATION or value == spec.default or (
+                spec.default_factory is not dataclasses.MISSING
+                and value == spec.default_factory()):
+            continue
+        own[spec.name] = value
+    parts = [kpi.numerator_kpi, kpi.denominator_kpi, *kpi.components]
+    own["of"] = {i: definition(project, project.kpi(i), _seen | {kpi.id})
+                 for i in parts if i and i not in _seen and project.kpi(i) is not None}
+    dataset = project.datasets.get(kpi.dataset) if kpi.dataset else None
+    if dataset is not None:
+        # The column a row's month is read from, and the columns a filter may derive.
+        own["date"] = [dataset.date, dataset.date_parts, dataset.derived]
+    for key in (kpi.population, *(kpi.populations or ())):
+        if key:
+            own.setdefault("population_values", {})[key] = project.populations.get(key)
+    text = json.dumps(own, sort_keys=True, default=repr, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def figures_path(output: Path) -> Path:
@@ -63,6 +111,7 @@ def figures(project: Project, report, priority: str | None, as_of: str | None) -
                 "window": measured.window.code, "window_label": measured.window.label,
                 "value": measured.value, "shown": render.number(measured.value, kpi),
                 "versions": _kpi_versions(project, kpi, report.versions),
+                "definition": definition(project, kpi),
             })
     return {"format": FORMAT, "project": project.name, "period": str(report.period),
             "comparison": report.comparison.value, "priority": priority, "as_of": as_of,
@@ -74,10 +123,12 @@ def dumps(project: Project, report, priority: str | None, as_of: str | None) -> 
             + "\n").encode("utf-8")
 
 
-def load(path: Path, project: Project) -> dict:
+def load(path: Path, project: Project, month: Month | None = None) -> dict:
     """The last paper's figures file, checked: its shape, that it is this project's (by name),
-    and that it names at least one of this project's KPIs. Every fault is the file's (exit
-    3), never the command line's."""
+    of a month no later than `month` (this paper's), that it names at least one of this
+    project's KPIs, and that each figure of a KPI defined as it was then is shown as kpi
+    prints its value (a figure edited by hand would be printed as what the last paper said).
+    Every fault is the file's (exit 3), never the command line's."""
     hint = "pass the .figures.json written beside the last paper"
     if not path.is_file():
         raise UsageError(f"--previous '{path}' is not a file", hint=hint)
@@ -104,6 +155,11 @@ def load(path: Path, project: Project) -> dict:
         if not all(isinstance(f, str) for f in fields):
             raise DataError(f"{path}: figure {number} lacks its kpi, window or shown value as "
                             "text", hint=hint)
+        if any(k in item and not isinstance(item[k], str) for k in ("title", "definition")) \
+                or ("value" in item and (isinstance(item["value"], bool)
+                                         or not isinstance(item["value"], int | float))):
+            raise DataError(f"{path}: figure {number}: its title and definition must be text "
+                            "and its value a number", hint=hint)
         if not _is_window_code(str(fields[1])):
             # Matched against nothing, the figure would read as "not revised".
             raise DataError(f"{path}: figure {number}: window {json.dumps(fields[1])} is not "
@@ -118,6 +174,23 @@ def load(path: Path, project: Project) -> dict:
                         f"of {project.path.name}, so no revision could be found",
                         hint="pass the .figures.json of this project's last paper (KPIs "
                              "renamed since cannot be compared)")
+    period = Month.typed(str(doc["period"]))
+    if month is not None and period > month:
+        raise DataError(f"{path}: the figures of the paper for {period.name}, later than this "
+                        f"paper's month ({month.name}), so none was printed before it",
+                        hint="pass the .figures.json of the paper for this month or an "
+                             "earlier one")
+    for number, item in enumerate(doc["figures"], start=1):
+        kpi = project.kpi(item["kpi"])
+        if kpi is None or "value" not in item or item.get("definition") != definition(
+                project, kpi):
+            continue
+        if render.number(item["value"], kpi) != item["shown"]:
+            raise DataError(f"{path}: figure {number} ({item['kpi']}, {item['window']}): shown "
+                            f"as {json.dumps(item['shown'])}, but its value "
+                            f"{item['value']!r} prints as "
+                            f"{json.dumps(render.number(item['value'], kpi))}: the file was "
+                            "edited since kpi wrote it", hint=hint)
     return doc
 
 
@@ -141,10 +214,16 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
     """Figures the last paper printed whose value, recomputed for the same window from the
     data this paper uses, now reads differently; a figure of a KPI still shown that the data
     no longer gives (its window now incomplete, or no longer one the KPI reports) is revised
-    to "no figure", never taken as unchanged."""
+    to "no figure", never taken as unchanged. A KPI whose definition changed since is named
+    as redefined, not compared: its figures moved because the definition did. A last paper
+    of a later month than this one is refused (`load`)."""
     period = Month.typed(str(last["period"]))
     known = [project.kpi(i) for i in dict.fromkeys(f["kpi"] for f in last["figures"])]
-    kpis = [k for k in known if k is not None and not k.hidden]
+    shown = [k for k in known if k is not None and not k.hidden]
+    recorded = {f["kpi"]: f.get("definition") for f in last["figures"]}
+    redefined = [k for k in shown if recorded[k.id] is not None
+                 and recorded[k.id] != definition(project, k)]
+    kpis = [k for k in shown if k not in redefined]
     now: dict[tuple[str, str], str] = {}
     if kpis:
         again = engine.evaluate(project, period, Comparison(last["comparison"]), kpis,
@@ -168,4 +247,8 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
             items.append(Revision(kpi.id, kpi.title, str(figure.get("window_label") or
                                                          figure["window"]),
                                   str(figure["shown"]), after))
-    return Revisions(period.name, tuple(items))
+    dropped = tuple(dict.fromkeys(
+        str(f.get("title") or f["kpi"]) for f in last["figures"]
+        if (k := project.kpi(f["kpi"])) is None or k.hidden))
+    return Revisions(period.name, tuple(items), tuple(k.title for k in redefined), dropped,
+                     unchecked=any("definition" not in f for f in last["figures"]))

@@ -370,3 +370,153 @@ def test_a_final_paper_has_the_commentary_but_no_places(project, tmp_path, cli):
     result = cli(["--project", project, "commentary", "import", out, "--output",
                   tmp_path / "c.toml"])
     assert result.exit_code == 3 and "no commentary boxes" in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# A box's text is its own, read once: what a box holds besides paragraphs of text is refused,
+# and a paper of another project too.
+
+
+def _edited(paper, out, edit):
+    """The paper with `edit(places, doc)` applied, saved as `out`."""
+    import docx
+
+    doc = docx.Document(str(paper))
+    edit(_places(doc), doc)
+    doc.save(str(out))
+    return out
+
+
+def _box(places, key):
+    return places[f"kpi-commentary:{key}"].find(f"{W}sdtContent")
+
+
+def _nested(places, doc):
+    # The KPI's box cut and pasted into its section's box.
+    crime = places["kpi-commentary:kpis.total_crime"]
+    crime.getparent().remove(crime)
+    _box(places, "sections.violence").append(crime)
+
+
+def _table(places, doc):
+    table = doc.add_table(rows=2, cols=2)
+    for row in table.rows:
+        for n, cell in enumerate(row.cells):
+            cell.text = f"cell {n}"
+    _box(places, "kpis.total_crime").append(table._tbl)
+
+
+@pytest.mark.parametrize("edit, key, held", [
+    # The KPI's commentary was written under the section too, exit 0.
+    (_nested, "sections.violence", "another content control"),
+    # Each cell was imported as a paragraph of its own ("cell 0", "cell 1", ...).
+    (_table, "kpis.total_crime", "a table"),
+])
+def test_a_box_holding_more_than_text_is_refused(project, paper, tmp_path, cli, edit, key,
+                                                 held):
+    edited = _edited(paper, tmp_path / "edited.docx", edit)
+    out = tmp_path / "c.toml"
+    result = cli(["--project", project, "commentary", "import", edited, "--output", out])
+    assert result.exit_code == 3, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0] == (f"Error: {edited}: the commentary box for {key} holds {held}, which "
+                        "cannot be imported as its text")
+    assert len(lines) == 2 and lines[1].startswith("Hint: ")
+    assert not out.exists()
+
+
+def test_a_tracked_move_is_read_once_and_tracked_changes_are_said(project, paper, tmp_path,
+                                                                  cli):
+    """Word keeps the text of a tracked move at both ends, the old one in w:moveFrom with its
+    w:t (not w:delText): it was imported twice, "Second paragraph.Second paragraph."."""
+    import copy
+
+    def move(places, doc):
+        paragraph = list(_box(places, "kpis.total_crime").iter(f"{W}p"))[1]
+        run = list(paragraph.iter(f"{W}r"))[-1]
+        assert "".join(t.text for t in run.iter(f"{W}t")) == "Second paragraph."
+        attrs = {f"{W}id": "7", f"{W}author": "Reviewer"}
+        moved_from = paragraph.makeelement(f"{W}moveFrom", attrs)
+        run.addprevious(moved_from)
+        moved_to = paragraph.makeelement(f"{W}moveTo", dict(attrs, **{f"{W}id": "8"}))
+        moved_to.append(copy.deepcopy(run))
+        moved_from.append(run)
+        moved_from.addnext(moved_to)
+
+    edited = _edited(paper, tmp_path / "moved.docx", move)
+    out = tmp_path / "c.toml"
+    result = cli(["--project", project, "commentary", "import", edited, "--output", out])
+    assert result.exit_code == 0, result.output
+    assert tomllib.loads(out.read_text(encoding="utf-8"))["kpis"]["total_crime"]["text"] == (
+        "Crime context, first paragraph.\n\nSecond paragraph.")
+    assert ("Note: 1 box(es) hold tracked changes, read as if every change were accepted: "
+            "kpis.total_crime") in result.output
+
+
+def _record_without_project(paper, out):
+    with zipfile.ZipFile(paper) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.startswith("customXml/") and b"urn:kpi-paper" in data:
+                assert b' project="Paper test force"' in data
+                data = data.replace(b' project="Paper test force"', b"")
+            target.writestr(item, data)
+    return out
+
+
+def test_a_paper_of_another_project_is_refused(project, paper, tmp_path, cli):
+    """Another project with the same KPI ids (a copy of a force's catalogue for another):
+    its paper's commentary was written into this project's file, exit 0."""
+    other = tmp_path / "other"
+    other.mkdir()
+    text = (project / "kpi.toml").read_text(encoding="utf-8")
+    assert 'name = "Paper test force"' in text
+    (other / "kpi.toml").write_text(text.replace('name = "Paper test force"',
+                                                 'name = "Another force"'), encoding="utf-8")
+    out = tmp_path / "c.toml"
+    result = cli(["--project", other, "commentary", "import", paper, "--output", out])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {paper}: a paper of project \"Paper test force\", not of this project "
+        "(\"Another force\"), so its boxes are not this project's KPIs")
+    assert not out.exists()
+    # A paper of an older kpi records no project: imported, and said.
+    older = _record_without_project(paper, tmp_path / "older.docx")
+    result = cli(["--project", project, "commentary", "import", older, "--output", out])
+    assert result.exit_code == 0, result.output
+    assert ("Note: the paper does not record its project (an older kpi wrote it): its boxes "
+            "were taken as Paper test force's") in result.output
+
+
+def test_a_box_of_a_kpi_renamed_since_names_the_paper_and_the_box(project, paper, tmp_path,
+                                                                  cli):
+    """total_crime renamed all_crime in kpi.toml after the paper was written: the refusal
+    named the file to be written ("c.toml: [kpis.total_crime]: 'total_crime' is not a KPI of
+    the project"), not the paper and its box."""
+    renamed = tmp_path / "renamed"
+    renamed.mkdir()
+    text = (project / "kpi.toml").read_text(encoding="utf-8")
+    (renamed / "kpi.toml").write_text(text.replace('"total_crime"', '"all_crime"'),
+                                      encoding="utf-8")
+    out = tmp_path / "c.toml"
+    result = cli(["--project", renamed, "commentary", "import", paper, "--output", out])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {paper}: the commentary box for kpis.total_crime holds text but is for no KPI "
+        "or priority of kpi.toml (renamed, removed or hidden since the paper was written)")
+    assert not out.exists()
+
+
+def test_a_paper_written_into_another_months_file_is_refused(project, paper, tmp_path, cli):
+    """The September paper's commentary written as October's (2025-10.toml) was printed under
+    October's figures at the next export, exit 0."""
+    out = tmp_path / "2025-10.toml"
+    result = cli(["--project", project, "commentary", "import", paper, "--output", out])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {paper}: a paper for September 2025, but --output '{out}' is named for "
+        "another month (2025-10)")
+    assert not out.exists()
+    result = cli(["--project", project, "commentary", "import", paper, "--output",
+                  tmp_path / "2025-09.toml"])
+    assert result.exit_code == 0, result.output

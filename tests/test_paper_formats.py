@@ -834,8 +834,8 @@ def test_previous_paper_with_nothing_revised_says_so(fixture_project, tmp_path, 
     assert ("## Appendix 3: Figures revised since the last paper\n\nNo figure printed in the "
             "paper for September 2025 has been revised since.\n") in text
     # A figure printed differently last time is listed with both values.
-    doc["figures"] = [dict(f, shown="400") if f["kpi"] == "total_crime" and f["role"] ==
-                      "current" else f for f in doc["figures"]]
+    doc["figures"] = [dict(f, value=400, shown="400") if f["kpi"] == "total_crime" and
+                      f["role"] == "current" else f for f in doc["figures"]]
     figures.write_text(json.dumps(doc), encoding="utf-8")
     result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
                   "--output", second, "--previous", figures])

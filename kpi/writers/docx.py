@@ -446,6 +446,7 @@ def _record(doc, document: Document) -> None:
 
     root = etree.Element(f"{{{RECORD_NS}}}paper", nsmap={None: RECORD_NS})
     root.set("period", document.period)
+    root.set("project", document.project)
     body = doc.element.body
     for sdt in body.iter(f"{_W}sdt"):
         tag = sdt.find(f"{_W}sdtPr/{_W}tag")
@@ -470,9 +471,15 @@ def _outside(body):
 
 
 def _paragraph_text(paragraph) -> str:
-    """A paragraph's text as a reader sees it: runs joined, tabs kept, spaces collapsed."""
+    """A paragraph's text as a reader sees it with every tracked change accepted: runs joined,
+    tabs kept, spaces collapsed. Text deleted or moved away (w:del, w:moveFrom, whose runs
+    keep their w:t) is not read, so a tracked move is not read twice."""
     out = []
+    changed = next(paragraph.iter(f"{_W}del", f"{_W}moveFrom"), None) is not None
     for node in paragraph.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}noBreakHyphen"):
+        if changed and any(a.tag in (f"{_W}del", f"{_W}moveFrom")
+                           for a in node.iterancestors()):
+            continue
         if node.tag == f"{_W}t":
             out.append(node.text or "")
         elif node.tag == f"{_W}tab" and node.getparent().tag == f"{_W}r":
@@ -506,6 +513,13 @@ class WordCommentary:
     outside: tuple[str, ...]
     duplicated: tuple[str, ...]
     tagless: int
+    # Boxes holding more than paragraphs of text (a table, tracked changes, another box),
+    # each with what it holds: their text cannot be read as the analyst's commentary.
+    unreadable: tuple[tuple[str, str], ...] = ()
+    # The project's name the paper was written for (None in a paper of an older kpi).
+    project: str | None = None
+    # Boxes holding tracked changes, read as if every change were accepted.
+    tracked: tuple[str, ...] = ()
 
 
 def read_commentary(path: Path) -> WordCommentary:
@@ -528,6 +542,8 @@ def read_commentary(path: Path) -> WordCommentary:
         raise ValueError("not a Word .docx file (no document body)")
     places: dict[str, tuple[str, ...]] = {}
     duplicated, tagless = [], 0
+    unreadable: list[tuple[str, str]] = []
+    tracked: list[str] = []
     for sdt in body.iter(f"{_W}sdt"):
         tag = sdt.find(f"{_W}sdtPr/{_W}tag")
         key = tag.get(f"{_W}val", "") if tag is not None else ""
@@ -538,6 +554,11 @@ def read_commentary(path: Path) -> WordCommentary:
         if key in places:
             duplicated.append(key)
         content = sdt.find(f"{_W}sdtContent")
+        held = _not_text(content) if content is not None else ""
+        if held:
+            unreadable.append((key, held))
+        if content is not None and next(content.iter(*_TRACKED), None) is not None:
+            tracked.append(key)
         texts = []
         # Judged by its text, not Word's placeholder flag, which a program editing the file
         # may leave set over typed text.
@@ -548,14 +569,39 @@ def read_commentary(path: Path) -> WordCommentary:
                 if text and not _empty_place(key, text):
                     texts.append(text)
         places[key] = places.get(key, ()) + tuple(texts)
-    recorded = period = None
+    recorded = period = project = None
     outside: list[str] = []
     if record is not None:
         period = record.get("period") or None
+        project = record.get("project")
         recorded = tuple(e.get("key", "") for e in record.iter(f"{{{RECORD_NS}}}place"))
         hashes = [e.get("hash", "") for e in record.iter(f"{{{RECORD_NS}}}p")]
         outside = _typed_outside(body, hashes)
-    return WordCommentary(places, recorded, period, tuple(outside), tuple(duplicated), tagless)
+    return WordCommentary(places, recorded, period, tuple(outside), tuple(duplicated), tagless,
+                          tuple(unreadable), project, tuple(dict.fromkeys(tracked)))
+
+
+# What a commentary box may hold besides paragraphs of text, by what a reader would call it:
+# its text would be read twice (a tracked move), as accepted though it is not (a tracked
+# insertion or deletion), under the wrong box (another box inside it), cell by cell (a table)
+# or not at all (a picture, a footnote).
+_NOT_TEXT = {"sdt": "another content control", "tbl": "a table", "drawing": "a picture",
+             "pict": "a picture", "object": "an embedded object",
+             "footnoteReference": "a footnote", "endnoteReference": "an endnote"}
+# Tracked changes are read as accepted (`_paragraph_text`), and the import says which boxes
+# held them.
+_TRACKED = tuple(f"{_W}{tag}" for tag in ("ins", "del", "moveFrom", "moveTo"))
+
+
+def _not_text(content) -> str:
+    """What a box's content holds that is not paragraphs of text ("a table, a picture"), or
+    ""."""
+    found = []
+    for node in content.iter(*(f"{_W}{tag}" for tag in _NOT_TEXT)):
+        what = _NOT_TEXT[node.tag[len(_W):]]
+        if what not in found:
+            found.append(what)
+    return ", ".join(found)
 
 
 def _typed_outside(body, hashes: list[str]) -> list[str]:

@@ -1,0 +1,157 @@
+"""kpi export --previous misused as an analyst under deadline would: a KPI redefined between
+the two papers, a previous paper of a later month, a figures file edited by hand, one of an
+older kpi, a KPI removed or hidden since. A changed definition is not a revision of the data,
+and the "then" figure printed is the last paper's own."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+
+import pytest
+from fixtures.paper_project import load_paper_project
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    """A project with its data loaded, and its first paper's figures file (September 2025)."""
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    folder = tmp_path_factory.mktemp("revisions")
+    load_paper_project(folder)
+    out = tmp_path_factory.mktemp("last") / "first.md"
+    result = CliRunner().invoke(app, ["--project", str(folder), "export", "markdown",
+                                      "--period", "2025-09", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    return folder, json.loads((out.parent / "first.figures.json").read_text(encoding="utf-8"))
+
+
+def _copy(loaded, tmp_path, edit=None):
+    """The project copied, its kpi.toml edited by `edit(text) -> text`."""
+    folder = tmp_path / "project"
+    shutil.copytree(loaded[0], folder)
+    if edit is not None:
+        toml = folder / "kpi.toml"
+        before = toml.read_text(encoding="utf-8")
+        after = edit(before)
+        assert after != before
+        toml.write_text(after, encoding="utf-8")
+    return folder
+
+
+def _export(cli, folder, tmp_path, doc, period="2025-09"):
+    previous = tmp_path / "last.figures.json"
+    previous.write_text(json.dumps(doc), encoding="utf-8")
+    out = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", period,
+                  "--output", out, "--previous", previous])
+    return result, previous, out
+
+
+def _appendix(out) -> str:
+    text = out.read_text(encoding="utf-8")
+    return text.split("Figures revised since the last paper\n")[1].split("\n## ")[0]
+
+
+CRIME = 'id = "total_crime"\ntitle = "Total recorded crime"\n'
+
+
+OUTCOMES = "filter = \"offence = 'violence' AND outcome IN ('OC1', 'OC2', 'OC3', 'OC8')\""
+
+
+@pytest.mark.parametrize("edit, title", [
+    # total_crime printed "366" last time; shown to one decimal now, it reads "366.0".
+    (lambda t: t.replace(CRIME, CRIME + "decimals = 1\n"), "Total recorded crime"),
+    # Positive outcomes counted without OC8 now.
+    (lambda t: t.replace(OUTCOMES, OUTCOMES.replace(", 'OC8'", "")),
+     "Positive outcomes for violent offences"),
+])
+def test_a_kpi_redefined_since_is_named_not_listed_as_revised(loaded, tmp_path, cli, edit,
+                                                              title):
+    """The data did not change, the definition did: that was listed as a revised figure
+    (366 then, 366.0 now), telling the board the records moved."""
+    folder = _copy(loaded, tmp_path, edit)
+    result, _, out = _export(cli, folder, tmp_path, loaded[1])
+    assert result.exit_code == 0, result.output
+    appendix = _appendix(out)
+    assert f"| {title} |" not in appendix
+    assert ("No figure printed in the paper for September 2025 has been revised since."
+            in appendix)
+    assert ("1 KPI(s) redefined since the last paper (their filter, kind, rounding or other "
+            f"definition changed), so their figures are not compared with it: {title}.") \
+        in appendix
+
+
+def test_a_kpi_only_retitled_is_still_compared(loaded, tmp_path, cli):
+    """The wording of a KPI is not its definition: renamed, it is compared as before, and a
+    figure revised by hand in its data would be listed (here: nothing moved)."""
+    folder = _copy(loaded, tmp_path, lambda t: t.replace(
+        CRIME, 'id = "total_crime"\ntitle = "All recorded crime"\n'))
+    result, _, out = _export(cli, folder, tmp_path, loaded[1])
+    assert result.exit_code == 0, result.output
+    appendix = _appendix(out)
+    assert "has been revised since." in appendix and "redefined" not in appendix
+
+
+def test_a_figure_edited_by_hand_is_refused_not_printed_as_the_last_papers(loaded, tmp_path,
+                                                                           cli):
+    """A "then" figure typed over in the file (366 made 400) was printed as what the last
+    paper said. Its value, kept at full precision beside it, prints as 366."""
+    doc = copy.deepcopy(loaded[1])
+    number = next(n for n, f in enumerate(doc["figures"], start=1)
+                  if f["kpi"] == "total_crime" and f["role"] == "current")
+    doc["figures"][number - 1]["shown"] = "400"
+    result, previous, out = _export(cli, loaded[0], tmp_path, doc)
+    assert result.exit_code == 3, result.output
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {previous}: figure {number} (total_crime, YE 2025-09): shown as \"400\", "
+        "but its value 366 prints as \"366\": the file was edited since kpi wrote it")
+    assert not out.exists()
+
+
+def test_a_revised_figure_is_listed_with_the_last_papers_value(loaded, tmp_path, cli):
+    """The value and the figure shown both as the last paper wrote them (as if the data held
+    34 more crimes then): listed, 400 then and 366 now."""
+    doc = copy.deepcopy(loaded[1])
+    for figure in doc["figures"]:
+        if figure["kpi"] == "total_crime" and figure["role"] == "current":
+            assert figure["value"] == 366
+            figure.update(value=400, shown="400")
+    result, _, out = _export(cli, loaded[0], tmp_path, doc)
+    assert result.exit_code == 0, result.output
+    assert "| Total recorded crime | year ending September 2025 | 400 | 366 |" in _appendix(out)
+
+
+def test_a_previous_paper_of_a_later_month_is_refused(loaded, tmp_path, cli):
+    """The September paper passed as the last paper of an August one: its figures, of
+    windows August's paper never printed, were listed as "revised since"."""
+    result, previous, out = _export(cli, loaded[0], tmp_path, loaded[1], period="2025-08")
+    assert result.exit_code == 3, result.output
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {previous}: the figures of the paper for September 2025, later than this "
+        "paper's month (August 2025), so none was printed before it")
+    assert not out.exists()
+
+
+def test_kpis_removed_or_hidden_since_are_said_not_dropped(loaded, tmp_path, cli):
+    folder = _copy(loaded, tmp_path, lambda t: t.replace(CRIME, CRIME + "hidden = true\n"))
+    result, _, out = _export(cli, folder, tmp_path, loaded[1])
+    assert result.exit_code == 0, result.output
+    assert ("1 KPI(s) in the last paper but no longer reported, so not compared: Total "
+            "recorded crime.") in _appendix(out)
+
+
+def test_a_file_of_an_older_kpi_says_a_redefinition_cannot_be_told(loaded, tmp_path, cli):
+    doc = copy.deepcopy(loaded[1])
+    for figure in doc["figures"]:
+        del figure["definition"]
+    result, _, out = _export(cli, loaded[0], tmp_path, doc)
+    assert result.exit_code == 0, result.output
+    appendix = _appendix(out)
+    assert "has been revised since." in appendix
+    assert ("The last paper's figures file does not record the KPIs' definitions (an older "
+            "kpi wrote it), so a figure of a KPI redefined since reads here as revised."
+            in appendix)
