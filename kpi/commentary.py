@@ -293,8 +293,8 @@ def import_word(project: Project, docx: Path, output: Path | None = None) -> Imp
                      f"change were accepted: {', '.join(word.tracked)}")
     if word.tagless:
         notes.append(f"{word.tagless} content control(s) without a tag were left alone")
-    if base.is_file() and any(line.lstrip().startswith("#") for line in
-                              base.read_text(encoding="utf-8-sig").splitlines()):
+    if base.is_file() and any(line.lstrip().startswith("#") and line.strip() != HEADER
+                              for line in base.read_text(encoding="utf-8-sig").splitlines()):
         notes.append(f"the comments (# lines) of {base} are not kept")
     parse(project, path, {k: v for k, v in raw.items() if v})  # the file written must load
     return Imported(path=path, text=dumps(project, raw), month=month, changed=tuple(changed),
@@ -311,11 +311,15 @@ def _existing(path: Path) -> dict:
                           hint="fix or move the file, then import again") from error
 
 
+# The first line of every commentary file kpi writes; the one comment an import does not
+# warn of losing, as it writes it again.
+HEADER = "# The analyst's commentary, imported from the Word paper by kpi commentary import."
+
+
 def dumps(project: Project, raw: dict) -> str:
     """A commentary file as TOML: [paper] first, then sections in plan order and KPIs in
     catalogue order; long text wrapped at spaces in triple quotes, as a person writes it."""
-    lines = ["# The analyst's commentary, imported from the Word paper by kpi commentary import.",
-             ""]
+    lines = [HEADER, ""]
     paper = raw.get("paper", {})
     if paper:
         lines.append("[paper]")

@@ -174,6 +174,11 @@ def test_an_unedited_paper_imports_to_the_same_commentary(project, paper, tmp_pa
     result = cli(["--project", project, "commentary", "import", paper, "--output", out])
     assert result.exit_code == 0, result.output
     assert "no box changed" in result.output
+    # Imported again into the file it wrote: kpi's own first line is no comment of the
+    # analyst's to warn of losing.
+    again = cli(["--project", project, "commentary", "import", paper, "--output", out])
+    assert again.exit_code == 0, again.output
+    assert "not kept" not in again.output
     loaded = load_project(project / "kpi.toml")
     month = Month.parse("2025-09")
     again, original = load(loaded, month, out), load(loaded, month, None)
