@@ -48,6 +48,9 @@ CLASSES = {
                  "window ends at the last month a publication runs to",
     "database": "an extract's rows in a SQLite database, read by the dataset's source query "
                 "(kpi ingest --from-source): SQLite's types, columns in another order",
+    "time_zone": "a dataset of times declaring time_zone = \"UTC\" or \"America/New_York\": "
+                 "its times without an offset read in that zone (a row's month the UK month "
+                 "of its instant), a time that zone's clocks show twice or never refused",
 }
 # The environment variable the drawn projects' `source` names, and their query.
 WAREHOUSE_ENV = "KPI_ORACLE_WAREHOUSE"
@@ -65,6 +68,28 @@ def avoided() -> frozenset[str]:
         raise ValueError(f"KPI_ORACLE_AVOID: unknown class {sorted(unknown)}; known: "
                          f"{sorted(CLASSES)}")
     return names
+
+
+# The JSON faces kpi publishes a schema of (docs/json.md), by command: every document the
+# oracle parses is validated against its schema, read from the checkout (not through kpi).
+SCHEMAS = Path(__file__).resolve().parent.parent / "kpi" / "schemas"
+JSON_FACES = ("summary", "show", "compare", "check", "catalogue", "datasets", "history")
+_validators: dict[str, object] = {}
+
+
+def schema_errors(command: str, document: object) -> list[str]:
+    """Where `document`, what `kpi COMMAND --format json` printed, breaks its published
+    schema: each error's path and message (none when it validates)."""
+    import json
+
+    import jsonschema
+
+    validator = _validators.get(command)
+    if validator is None:
+        schema = json.loads((SCHEMAS / f"{command}.json").read_text(encoding="utf-8"))
+        validator = _validators[command] = jsonschema.Draft202012Validator(schema)
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:200]}"
+            for e in validator.iter_errors(document)]  # type: ignore[attr-defined]
 
 
 def month(year: int, mon: int) -> int:
@@ -186,6 +211,8 @@ class ProjectSpec:
     # every dataset declares a database `source` (WAREHOUSE_ENV, WAREHOUSE_QUERY), which some
     # loads read instead of an extract file (the machine's `database`)
     warehouse: bool = False
+    # the incidents' declared `time_zone` (drawn by draw_time_zone only; datetime dates only)
+    time_zone: str | None = None
 
     def toml(self) -> str:
         date_col = "at" if self.datetime_dates else "day"
@@ -202,6 +229,7 @@ class ProjectSpec:
             '[datasets.inc]', f'date = "{date_col}"', *published("inc"),
             *(['replace_by = ["force"]'] if self.replace_by else []),
             *(['unique = "ref"'] if self.unique else []),
+            *([f'time_zone = "{self.time_zone}"'] if self.time_zone else []),
             '[datasets.inc.columns]', 'ref = "str"',
             f'{date_col} = {{ type = "{"datetime" if self.datetime_dates else "date"}", '
             f'from = ["{"When" if self.datetime_dates else "Day"}"] }}',
@@ -456,7 +484,7 @@ def write_csv(path: Path, dataset: str, rows: list[dict], spec: ProjectSpec, *,
         for i, r in enumerate(rows):
             y, mo = r["month"] // 12, r["month"] % 12 + 1
             if spec.datetime_dates:
-                when = f"{y}-{mo:02d}-{r['day']:02d}T{(r['day'] * 5) % 24:02d}:15:00"
+                when = wall_text(r, spec.time_zone)
                 if leap_second and i == len(rows) - 1:
                     when = f"{y}-{mo:02d}-{r['day']:02d}T23:59:60"
             else:
@@ -489,6 +517,90 @@ def write_csv(path: Path, dataset: str, rows: list[dict], spec: ProjectSpec, *,
         write_sqlite(path, data, random.Random(data))
     else:
         _write_other_format(path, data, len(rows))
+
+
+# The zones a dataset of times may declare (draw_time_zone), besides the UK's by default.
+ZONES = ("UTC", "America/New_York")
+UK = "Europe/London"
+
+
+def draw_time_zone(rnd: random.Random, spec: ProjectSpec) -> None:
+    """Half the projects whose incidents are dated by a time declare a `time_zone`."""
+    if spec.datetime_dates and rnd.random() < 0.5:
+        spec.time_zone = rnd.choice(ZONES)
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def zone_trouble(wall: datetime, zone: str) -> str | None:
+    """Whether the clocks of `zone` show the time `wall` (naive) twice or never: zoneinfo's
+    answer, worked out without kpi."""
+    z = _zone(zone)
+    first, second = wall.replace(tzinfo=z, fold=0), wall.replace(tzinfo=z, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return None
+    back = first.astimezone(UTC).astimezone(z).replace(tzinfo=None)
+    return "twice" if back == wall else "never"
+
+
+def wall_text(r: dict, zone: str | None) -> str:
+    """An incident's date and time as its extract writes it, without an offset: in the UK's
+    time by default, a time of day drawn from its day. In a declared `zone`, a third of the
+    rows (by their ref) are the first minutes of their UK month, written as that zone's clocks
+    show that instant (for New York, and for UTC in British Summer Time, the last evening of
+    the month before); the rest are their day's time as by default, read in the zone (earlier
+    that day where the instant would be the next UK month's, later where the zone's clocks
+    show it twice or never: those are zone_probe's). The row's month stays the UK month of
+    its instant (checked here, with zoneinfo, so the model's months are the instants')."""
+    if r.get("wall"):
+        return r["wall"]  # a probe's (zone_probe)
+    y, mo = r["month"] // 12, r["month"] % 12 + 1
+    plain = datetime(y, mo, r["day"], (r["day"] * 5) % 24, 15)
+    if zone is None:
+        return plain.isoformat()
+    coin = random.Random(f"{r['ref']}|{r['month']}|{r['day']}|{zone}")
+    if coin.random() < 1 / 3:
+        instant = datetime(y, mo, 1, 0, coin.randint(0, 59), tzinfo=_zone(UK))
+        wall = instant.astimezone(_zone(zone)).replace(tzinfo=None)
+    else:
+        wall = plain
+        if zone_trouble(wall, zone):
+            wall += timedelta(hours=3)  # clear of the change, the same day
+        elif _uk_month(wall, zone) != (y, mo):
+            # the evening of February's last day in New York is March's in the UK: earlier
+            # that day, so the row stays in the month it was drawn for
+            wall -= timedelta(hours=6)
+    assert not zone_trouble(wall, zone) and _uk_month(wall, zone) == (y, mo), (r, zone, wall)
+    return wall.isoformat()
+
+
+def _uk_month(wall: datetime, zone: str) -> tuple[int, int]:
+    """The UK year and month of the instant `zone`'s clocks show as `wall`."""
+    instant = wall.replace(tzinfo=_zone(zone)).astimezone(_zone(UK))
+    return instant.year, instant.month
+
+
+# Times New York's clocks show twice (the first Sunday of November 2023, 01:00 to 02:00) or
+# never (the second Sunday of March 2024, 02:00 to 03:00), each with its month
+ZONE_TROUBLE = {"America/New_York": ((datetime(2023, 11, 5, 1, 30), "twice"),
+                                     (datetime(2024, 3, 10, 2, 30), "never"))}
+
+
+def zone_probe(rows: list[dict], zone: str, n: int) -> tuple[dict, str, str] | None:
+    """One more incident for a load of `rows`, at a time `zone`'s clocks show twice or never
+    (zone_trouble agreeing), with the wall text a file writes: (row, wall, "twice" or
+    "never"); None for a zone whose clocks never change (UTC) or a load of no rows."""
+    if zone not in ZONE_TROUBLE or not rows:
+        return None
+    wall, trouble = ZONE_TROUBLE[zone][n % 2]
+    assert zone_trouble(wall, zone) == trouble
+    row = dict(rows[0], ref=f"Z{n}", month=month(wall.year, wall.month), day=wall.day,
+               wall=wall.isoformat())
+    return row, wall.isoformat(), trouble
 
 
 # SQLite's declared type of each column of the drawn extracts that a warehouse would type

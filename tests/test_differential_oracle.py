@@ -59,6 +59,7 @@ from oracle_support import (
     FIRST,
     FORCES,
     INVISIBLE_VARIANTS,
+    JSON_FACES,
     LAST,
     LPAS,
     Q_FIRST,
@@ -74,6 +75,7 @@ from oracle_support import (
     draw_project,
     draw_provisional,
     draw_published,
+    draw_time_zone,
     draw_variants,
     excel_text,
     expected_significance,
@@ -89,6 +91,7 @@ from oracle_support import (
     rate_test_expected,
     rows_not_nested,
     same,
+    schema_errors,
     settled,
     significance_counts,
     staff_rows,
@@ -97,6 +100,7 @@ from oracle_support import (
     window_options,
     windows,
     write_csv,
+    zone_probe,
 )
 from typer.testing import CliRunner
 
@@ -132,6 +136,10 @@ class OracleMachine(RuleBasedStateMachine):
     # of its loads put their extract's rows in a SQLite database read by `kpi ingest
     # --from-source` (oracle_support.write_sqlite); on for the oracle CI runs
     database = False
+    # Whether a project whose incidents are dated by a time now and then declares their
+    # `time_zone` (oracle_support.draw_time_zone, wall_text); on for the oracle CI runs
+    zones = False
+    zone_probed = False
 
     def __init__(self):
         super().__init__()
@@ -179,6 +187,9 @@ class OracleMachine(RuleBasedStateMachine):
                 if result.exc_info else ""
             self.fail("traceback", f"{args[0]} raised {result.exception!r}\n{where}"
                                    f"{stderr[-800:]}")
+        if "--format" in args and args[args.index("--format") + 1] == "json" \
+                and result.exit_code in (0, 1) and args[0] in JSON_FACES:
+            self._check_schema(args[0], result.stdout)
         if result.exit_code == 1 and args[0] == "check":
             return result  # a check failed: its document is on stdout
         if result.exit_code != 0:
@@ -189,6 +200,15 @@ class OracleMachine(RuleBasedStateMachine):
                 self.fail("refusal", f"exit {result.exit_code} without a one-line error: "
                                      f"{stderr[:400]!r}")
         return result
+
+    def _check_schema(self, command: str, stdout: str) -> None:
+        """Each JSON document kpi prints validates against the schema it publishes for it
+        (docs/json.md), in whatever state the sequence left the project."""
+        STATS["json documents validated"] += 1
+        errors = schema_errors(command, json.loads(stdout))
+        if errors:
+            self.fail("schema", f"kpi {command} --format json breaks kpi/schemas/{command}"
+                                f".json: " + "; ".join(errors[:5]))
 
     def fail(self, cls: str, message: str) -> None:
         if cls in ("window", "wrong_figure") and any("[" in f for _, files, _, _ in self.loads
@@ -222,9 +242,9 @@ class OracleMachine(RuleBasedStateMachine):
     def ingest(self, dataset: str, files: list[Path], rows: list[dict], flags: list[str],
                *, ambiguous: bool = False, must_refuse: str | None = None) -> bool:
         """Run a load; on exit 0 the model takes its rows. Returns whether it was taken."""
-        if self._decoy is not None and files and "[" in files[0].name:
-            decoy_rows = [dict(r, **{"n": 99} if dataset == "q" else {}) for r in rows[:1]]
-            write_csv(self._decoy, dataset, decoy_rows, self.spec)
+        if dataset == "inc" and self.spec.time_zone and not self.zone_probed:
+            self.zone_probed = True
+            self._probe_zone(rows)
         if len(files) == 1 and files[0].suffix == ".db":
             import sqlite3
             from urllib.parse import quote
@@ -260,6 +280,34 @@ class OracleMachine(RuleBasedStateMachine):
         self.made[dataset].setdefault(version, self.clock)
         self.loads.append((dataset, [str(f) for f in files], flags, rows))
         return True
+
+    def _probe_zone(self, rows: list[dict]) -> None:
+        """A project's first load of incidents in a declared zone with clocks that change
+        (New York's) is first tried with one more row, at a time those clocks show twice or
+        never (oracle_support.zone_probe): kpi must refuse it in one line naming the clocks,
+        storing nothing. Beside the sequence's own loads (whose times are all one instant
+        each), so the sequences drawn, and what they store, are those without the probe."""
+        probe = zone_probe(rows, self.spec.time_zone or "", self.counter[0])
+        if probe is None:
+            return
+        row, wall, trouble = probe
+        path = self.folder / "extracts" / "zone probe.csv"
+        write_csv(path, "inc", [*rows, row], self.spec)
+        self.log.append(f"  (zone probe.csv: the rows and one at {wall}, which "
+                        f"{self.spec.time_zone}'s clocks show {trouble})")
+        spans = len(self.spans)
+        result = self.kpi("ingest", "inc", str(path), "--allow-shrink")
+        del self.spans[spans:]  # nothing committed
+        path.unlink()
+        STATS[f"zone probes ({trouble})"] += 1
+        if result.exit_code == 0:
+            self.fail("time_zone", f"kpi ingest accepted {wall}, a time "
+                                   f"{self.spec.time_zone}'s clocks show {trouble}")
+        if not (self.spec.defect or self.odd_path) and (
+                trouble not in result.stderr and "skipped" not in result.stderr):
+            self.fail("time_zone", f"a load holding {wall} ({self.spec.time_zone}'s clocks show "
+                                   f"it {trouble}) was refused for another reason: "
+                                   f"{result.stderr[:300]}")
 
     def _history_entry(self, dataset: str, rows: list[dict]) -> dict:
         """What `kpi history` should say of a load of `rows` into the stored rows: the rows
@@ -300,6 +348,11 @@ class OracleMachine(RuleBasedStateMachine):
         if self.database and "database" not in self.avoid and self.sql_rnd.random() < 0.5:
             self.spec.warehouse = True
             STATS["projects with a database source"] += 1
+        if self.zones and "time_zone" not in self.avoid:
+            # a Random of its own again: the incidents' declared time_zone, if any
+            draw_time_zone(random.Random("time_zone" + str(r.getstate())), self.spec)
+            if self.spec.time_zone:
+                STATS[f"projects declaring time_zone {self.spec.time_zone}"] += 1
         if self.published and "published" not in self.avoid:
             # a Random of its own, seeded from the sequence's without drawing from it: the
             # sequences CI draws (and their cost) are those of before, `published` on top
@@ -1648,6 +1701,8 @@ ProvisionalOracleMachine.TestCase.settings = OracleMachine.TestCase.settings
 # Set outside the class body: Hypothesis derandomizes a state machine by its class's source, so
 # CI draws the sequences it drew before, some loads read from a database on top.
 ProvisionalOracleMachine.database = True
+# The same again: the sequences of before, some projects declaring a time_zone on top.
+ProvisionalOracleMachine.zones = True
 
 
 class TestDifferentialOracle(ProvisionalOracleMachine.TestCase):

@@ -90,3 +90,40 @@ def test_a_schema_refuses_an_output_of_another_shape(cli, mini):
     document["schema_version"] = 2
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(_schema("summary")).validate(document)
+
+
+def test_the_history_of_commits_kpi_did_not_make_validates(cli, tmp_path):
+    """A table restored (DeltaTable.restore, as docs/guarantees.md describes), vacuumed, and
+    written by another tool: `kpi history` lists those versions with `rows`, `rejected` and
+    `quarantine` null (kpi loaded nothing), and the document still validates."""
+    from deltalake import DeltaTable, write_deltalake
+
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    load(load_project(root), "crimes")
+    table = DeltaTable(str(root / "data" / "crimes"))
+    # another tool appends no rows (a commit of its own), then the table is rolled back
+    write_deltalake(table, table.to_pyarrow_table().slice(0, 0), mode="append")
+    DeltaTable(str(root / "data" / "crimes")).restore(0)
+    assert cli(["--project", root, "vacuum", "crimes", "--keep-days", "0"]).exit_code == 0
+    history = _validate("history", cli(["--project", root, "history", "crimes",
+                                        "--format", "json"]).stdout)
+    assert isinstance(history, list)
+    operations = [(v["operation"].upper(), v["rejected"]) for v in history]
+    assert operations[0] == ("INGEST", 0), operations
+    assert ("WRITE", None) in operations and ("RESTORE", None) in operations, operations
+    restored = next(v for v in history if v["operation"].upper() == "RESTORE")
+    assert restored["quarantine"] is None and restored["sources"] == []
+
+
+def test_the_datasets_of_a_new_project_validate(cli, tmp_path):
+    """Nothing loaded yet: each dataset's `first`, `last` and `version` are null."""
+    assert cli(["init", tmp_path / "new"]).exit_code == 0
+    listed = _validate("datasets", cli(["--project", tmp_path / "new", "datasets",
+                                        "--format", "json"]).stdout)
+    assert isinstance(listed, list) and listed
+    assert all((d["rows"], d["first"], d["last"], d["version"]) == (0, None, None, None)
+               for d in listed)
