@@ -654,7 +654,9 @@ def test_fytd_labels_across_a_new_year(february):
 # ---------------------------------------------------------------------------------------------
 # Durations: KPIs over the difference of two datetimes, as `kpi summary --format json` prints
 # them, against DuckDB over the instants themselves (TIMESTAMPTZ), with each row's month taken
-# from the UK wall-clock time of its start by zoneinfo, not by kpi.ingest.
+# from the UK wall-clock time of its start by zoneinfo, not by kpi.ingest. A project's extract
+# writes its times in UK time, or in the zone its two datetime columns declare (`time_zone`, New
+# York's or UTC); the months are the UK's whatever the zone.
 
 UK = ZoneInfo("Europe/London")
 DURATION_SEEDS = [int(os.environ["KPI_ORACLE_SEED"]) + n for n in range(3)] \
@@ -662,6 +664,10 @@ DURATION_SEEDS = [int(os.environ["KPI_ORACLE_SEED"]) + n for n in range(3)] \
 # The row forms a project may draw. "dst" (an incident open across a change of the UK clocks,
 # docs/guarantees.md, "The differential oracle") is drawn unless KPI_ORACLE_AVOID names it.
 DURATION_FORMS = ("plain", "open", "backwards", "month_end", "dst")
+NEW_YORK = ZoneInfo("America/New_York")
+# The zones a project's extract writes its times in: the UK's (none declared), New York's
+# (declared on the dataset) and UTC (declared on each of the two columns).
+DURATION_ZONES = (None, "America/New_York", "UTC")
 
 
 def _clock_changes() -> list[datetime]:
@@ -675,13 +681,24 @@ def _clock_changes() -> list[datetime]:
     return out
 
 
-def _instant_text(at: datetime, rnd: random.Random) -> str:
-    """An instant as an extract writes it: UK wall-clock time without a zone (only where that
-    names one instant), or with a UTC offset, +00:00 or the UK's own."""
-    local = at.astimezone(UK)
+def _new_york_clock_changes() -> list[datetime]:
+    """The instants New York's clocks changed in 2023-2025: 02:00 local on the second Sunday of
+    March (07:00 UTC) and the first Sunday of November (06:00 UTC)."""
+    out = []
+    for year in (2023, 2024, 2025):
+        for mon, nth, hour in ((3, 2, 7), (11, 1, 6)):
+            first = datetime(year, mon, 1, hour, tzinfo=UTC)
+            out.append(first + timedelta(days=(6 - first.weekday()) % 7 + 7 * (nth - 1)))
+    return out
+
+
+def _instant_text(at: datetime, rnd: random.Random, zone: ZoneInfo = UK) -> str:
+    """An instant as an extract writes it: the zone's wall-clock time without an offset (only
+    where that names one instant), or with a UTC offset, +00:00 or the zone's own."""
+    local = at.astimezone(zone)
     naive = local.replace(tzinfo=None, fold=0)  # the second 01:30 of October has fold 1
-    unique = naive.replace(tzinfo=UK).astimezone(UTC) == at.astimezone(UTC) \
-        and naive.replace(tzinfo=UK, fold=1).astimezone(UTC) == at.astimezone(UTC)
+    unique = naive.replace(tzinfo=zone).astimezone(UTC) == at.astimezone(UTC) \
+        and naive.replace(tzinfo=zone, fold=1).astimezone(UTC) == at.astimezone(UTC)
     form = rnd.choice(["naive", "utc", "uk"]) if unique else rnd.choice(["utc", "uk"])
     if form == "naive":
         return naive.isoformat(sep=rnd.choice("T "), timespec="seconds")
@@ -711,8 +728,25 @@ def _duration_rows(rnd: random.Random, forms: list[str]) -> list[dict]:
                 elif form == "backwards":
                     took = -rnd.randint(1, 1800)
                 closed = None if took is None else opened + timedelta(seconds=took)
-                rows.append({"opened": opened, "closed": closed,
-                             "month": (opened.astimezone(UK).year, opened.astimezone(UK).month)})
+                rows.append({"opened": opened, "closed": closed})
+    return rows
+
+
+def _zone_rows(rnd: random.Random) -> list[dict]:
+    """The rows a project in a declared zone has besides the drawn ones: one open across each
+    change of the New York clocks and of the UK's (opened up to 100 minutes before), and one
+    opened in the first four hours of each UK month, still the previous month in New York (four
+    or five hours behind)."""
+    rows = []
+    for change in _new_york_clock_changes() + _clock_changes():
+        opened = change + timedelta(minutes=rnd.randint(-100, -1))
+        rows.append({"opened": opened, "closed": change + timedelta(minutes=rnd.randint(1, 90))})
+    for year in (2023, 2024, 2025):
+        for mon in range(1, 13):
+            opened = (datetime(year, mon, 1, tzinfo=UK)
+                      + timedelta(minutes=rnd.randint(0, 239))).astimezone(UTC)
+            rows.append({"opened": opened, "closed": opened + timedelta(
+                seconds=rnd.choice([rnd.randint(30, 5400), -rnd.randint(1, 1800)]))})
     return rows
 
 
@@ -774,11 +808,23 @@ DURATION_WINDOWS = {  # period 2025-12
 }
 
 
-def _duration_project(folder, seed: int, avoid: frozenset[str]) -> list[dict]:
+def _duration_project(folder, seed: int, avoid: frozenset[str],
+                      zone: str | None = None) -> list[dict]:
+    """Writes the project and its extract; returns its rows, each with its UK month."""
     rnd = random.Random(seed)
     forms = [f for f in DURATION_FORMS if f not in avoid]
-    rows = _duration_rows(rnd, forms)
+    rows = _duration_rows(rnd, forms) + (_zone_rows(rnd) if zone is not None else [])
+    for r in rows:
+        uk = r["opened"].astimezone(UK)
+        r["month"] = (uk.year, uk.month)
     toml = DURATION_TOML
+    if zone == "UTC":  # declared on each column
+        toml = toml.replace('required = false }', 'required = false, time_zone = "UTC" }') \
+            .replace('["Created"] }', '["Created"], time_zone = "UTC" }')
+    elif zone is not None:  # declared on the dataset
+        toml = toml.replace('date = "opened"\n', f'date = "opened"\ntime_zone = "{zone}"\n')
+    assert (zone is None) == ("time_zone" not in toml)
+    written = UK if zone is None else ZoneInfo(zone)
     for kpi_id, (keys, _) in DURATION_KPIS.items():
         better = "" if "better" in keys else '\nbetter = "lower"'
         toml += (f'\n[[kpis]]\nid = "{kpi_id}"\ntitle = "KPI {kpi_id}"\npriority = "p"\n'
@@ -786,25 +832,41 @@ def _duration_project(folder, seed: int, avoid: frozenset[str]) -> list[dict]:
     (folder / "kpi.toml").write_text(toml, encoding="utf-8")
     lines = ["ref,Created,Attended"]
     for n, r in enumerate(rows):
-        closed = "" if r["closed"] is None else _instant_text(r["closed"], rnd)
-        lines.append(f"R{n},{_instant_text(r['opened'], rnd)},{closed}")
+        closed = "" if r["closed"] is None else _instant_text(r["closed"], rnd, written)
+        lines.append(f"R{n},{_instant_text(r['opened'], rnd, written)},{closed}")
     (folder / "incidents.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return rows
 
 
-@pytest.fixture(scope="module", params=DURATION_SEEDS)
+@pytest.fixture(scope="module", params=[(seed, zone) for zone in DURATION_ZONES
+                                        for seed in DURATION_SEEDS],
+                ids=[f"{seed}-{zone or 'uk'}" for zone in DURATION_ZONES
+                     for seed in DURATION_SEEDS])
 def durations(request, tmp_path_factory):
     """A project of incidents with a start and an end: each month's rows drawn plainly, not
     yet attended (no end), attended before they were opened (a negative time), open across
     the end of a month, and (when not avoided) across a change of the UK clocks; its
-    extract's times written with and without a UTC offset. kpi ingests it; DuckDB gets the
-    instants."""
+    extract's times written with and without a UTC offset, in UK time or in the zone its
+    columns declare (then with rows across each change of the New York clocks and the UK's,
+    and in the first hours of each UK month, the previous month in New York). kpi ingests
+    it; DuckDB gets the instants."""
     import inprocess
     import pyarrow as pa
     from oracle_support import avoided
 
     folder = tmp_path_factory.mktemp("durations")
-    rows = _duration_project(folder, request.param, avoided())
+    seed, zone = request.param
+    rows = _duration_project(folder, seed, avoided(), zone)
+    if zone is not None:  # the rows a declared zone is drawn for are there, by zoneinfo
+        for changes, clocks in ((_new_york_clock_changes(), NEW_YORK), (_clock_changes(), UK)):
+            assert all(any(r["closed"] is not None and r["opened"] < at < r["closed"]
+                           and r["opened"].astimezone(clocks).utcoffset()
+                           != r["closed"].astimezone(clocks).utcoffset() for r in rows)
+                       for at in changes)
+        new_york = {r["month"] for r in rows
+                    if (r["opened"].astimezone(NEW_YORK).year,
+                        r["opened"].astimezone(NEW_YORK).month) != r["month"]}
+        assert len(new_york) == 36
     done = inprocess.run(["ingest", "incidents", "incidents.csv"], cwd=folder)
     assert done.returncode == 0, done.stderr
     db = duckdb.connect()
