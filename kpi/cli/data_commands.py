@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -244,17 +245,10 @@ def vacuum(
     Kept readable: the latest version, every version of the last --keep-days days, and every
     version a paper written by 'kpi export markdown' was computed from, so its --as-of still
     reproduces it. Every version stays listed in 'kpi history'."""
-    from kpi import maintenance, store
+    from kpi import maintenance
 
     project = _project(writes="vacuum")
-    ids = datasets or sorted(d for d in project.datasets if store.exists(project, d))
-    if not ids:  # a new project: nothing to do, said rather than silent
-        note("Nothing to vacuum: no dataset holds data yet")
-    for dataset_id in ids:
-        store.dataset_spec(project, dataset_id)
-        if not store.exists(project, dataset_id):
-            note(f"{dataset_id}: no data yet")
-            continue
+    for dataset_id in _with_data(project, datasets, "vacuum"):
         with working(f"Vacuuming '{dataset_id}'..."):
             got = maintenance.vacuum(project, dataset_id, keep_days=keep_days, dry_run=dry_run)
         pins = (f"; kept for papers: version {', '.join(map(str, got.pinned))}"
@@ -266,6 +260,22 @@ def vacuum(
             note(f"{dataset_id}: {got.files_before:,} files, {_mib(got.bytes_before)} -> "
                  f"{got.files_after:,} files, {_mib(got.bytes_after)}; deleted {got.removed:,}; "
                  f"version {got.version_after}{pins}")
+
+
+def _with_data(project, datasets: list[str] | None, verb: str) -> Iterator[str]:
+    """The datasets named (each checked to be one), or every dataset with data, that hold data;
+    a dataset named without data, or a project with none, is said rather than passed over."""
+    from kpi import store
+
+    ids = datasets or sorted(d for d in project.datasets if store.exists(project, d))
+    if not ids:  # a new project: nothing to do, said rather than silent
+        note(f"Nothing to {verb}: no dataset holds data yet")
+    for dataset_id in ids:
+        store.dataset_spec(project, dataset_id)
+        if not store.exists(project, dataset_id):
+            note(f"{dataset_id}: no data yet")
+            continue
+        yield dataset_id
 
 
 @app.command()
@@ -293,14 +303,7 @@ def upgrade(
     from kpi import store
 
     project = _project(writes="upgrade")
-    ids = datasets or sorted(d for d in project.datasets if store.exists(project, d))
-    if not ids:  # a new project: nothing to do, said rather than silent
-        note("Nothing to upgrade: no dataset holds data yet")
-    for dataset_id in ids:
-        store.dataset_spec(project, dataset_id)
-        if not store.exists(project, dataset_id):
-            note(f"{dataset_id}: no data yet")
-            continue
+    for dataset_id in _with_data(project, datasets, "upgrade"):
         with working(f"Upgrading '{dataset_id}'..."):
             got = store.upgrade(project, dataset_id)
         if got.version is None:
