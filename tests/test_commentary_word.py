@@ -187,6 +187,25 @@ def test_an_unedited_paper_imports_to_the_same_commentary(project, paper, tmp_pa
         original.author)
 
 
+def test_a_word_97_document_is_named_for_what_it_is(project, tmp_path, cli):
+    """A .doc saved by Word 97-2003 (Microsoft's compound file format) and named .docx: the
+    refusal says what it is and how to make a .docx of it, for the import and for
+    --template, where both said only 'not a Word .docx file (File is not a zip file)'."""
+    old = tmp_path / "board paper.docx"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    result = cli(["--project", project, "commentary", "import", old, "--output",
+                  tmp_path / "c.toml"])
+    assert result.exit_code == 3, result.output
+    assert "a Word 97-2003 document (.doc)" in result.output
+    assert "save it as a Word Document (.docx)" in result.output
+    assert not (tmp_path / "c.toml").exists()
+    result = cli(["--project", project, "export", "docx", "--period", "2025-09", "--template",
+                  old, "--output", tmp_path / "out.docx"])
+    assert result.exit_code == 3, result.output
+    assert "a Word 97-2003 document (.doc)" in result.output
+    assert not (tmp_path / "out.docx").exists()
+
+
 def test_a_document_kpi_did_not_write_is_refused(project, tmp_path, cli):
     import docx
 

@@ -145,6 +145,9 @@ def _open(template: Path | None):
             for attribute in ("w:eastAsia", "w:cs"):
                 fonts.set(qn(attribute), FONT)
         return doc
+    if _compound_file(template):
+        raise ConfigError(f"{template}: {_SAVE_AS_DOCX}",
+                          hint="pass a .docx file saved from Word or LibreOffice")
     try:
         doc = docx.Document(str(template))
     except Exception as error:  # python-docx raises several kinds for a file that is not .docx
@@ -522,11 +525,29 @@ class WordCommentary:
     tracked: tuple[str, ...] = ()
 
 
+# The first bytes of a Word 97-2003 document (.doc), or any file of Microsoft's compound format.
+_COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_SAVE_AS_DOCX = ("a Word 97-2003 document (.doc), whatever its name says, not a .docx: open it in "
+                 "Word and save it as a Word Document (.docx)")
+
+
+def _compound_file(path: Path) -> bool:
+    """Whether a file is in Microsoft's older compound format (a .doc), which python-docx and
+    the zip reader meet only as a 'bad zip'."""
+    try:
+        with open(path, "rb") as file:
+            return file.read(len(_COMPOUND_FILE)) == _COMPOUND_FILE
+    except OSError:
+        return False
+
+
 def read_commentary(path: Path) -> WordCommentary:
     """The commentary typed into a Word paper kpi wrote; raises ValueError for a file that is
     not a Word document."""
     import lxml.etree as etree
 
+    if _compound_file(path):
+        raise ValueError(_SAVE_AS_DOCX)
     try:
         with zipfile.ZipFile(path) as archive:
             body = etree.fromstring(archive.read("word/document.xml")).find(f"{_W}body")
