@@ -296,22 +296,31 @@ def test_a_sql_source_time_naming_two_instants_is_refused(tmp_path):
 # A table stored by the kpi before this change: UK wall-clock times without a zone
 # (Delta's timestamp_ntz), written as its writer wrote them.
 
-def _old_store(folder: Path) -> Path:
-    """The incidents table as the earlier kpi stored it: each time its UK wall-clock time
-    (an offset dropped), naive, so the October incident reads 01:30 to 01:15."""
+def old_store(folder: Path, rows: list[str]) -> Path:
+    """The incidents table as the earlier kpi wrote it from these rows ('ref,opened,closed'):
+    each time as written (naive), its month that wall-clock time's, in one commit (version 0)."""
     from deltalake import write_deltalake
 
-    rows = [r.split(",") for r in _plain_rows()]
-    rows.append(["B1", "2025-10-26 01:30", "2025-10-26 01:15"])
-    frame = pl.DataFrame({"ref": [r[0] for r in rows],
-                          "opened": [datetime.fromisoformat(r[1]) for r in rows],
-                          "closed": [datetime.fromisoformat(r[2]) for r in rows]},
+    cells = [r.split(",") for r in rows]
+
+    def wall(text: str) -> datetime | None:
+        return datetime.fromisoformat(text) if text else None
+
+    frame = pl.DataFrame({"ref": [c[0] for c in cells],
+                          "opened": [wall(c[1]) for c in cells],
+                          "closed": [wall(c[2]) for c in cells]},
                          schema={"ref": pl.String, "opened": pl.Datetime("us"),
                                  "closed": pl.Datetime("us")})
     frame = frame.with_columns(pl.col("opened").dt.strftime("%Y-%m").alias("month"))
     path = folder / "data" / "incidents"
     write_deltalake(str(path), frame.to_arrow(), partition_by=["month"])
     return path
+
+
+def _old_store(folder: Path) -> Path:
+    """The incidents table as the earlier kpi stored it: each time its UK wall-clock time
+    (an offset dropped), naive, so the October incident reads 01:30 to 01:15."""
+    return old_store(folder, [*_plain_rows(), "B1,2025-10-26 01:30,2025-10-26 01:15"])
 
 
 def test_an_old_wall_clock_store_gives_counts_but_never_a_duration(tmp_path):

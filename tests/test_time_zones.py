@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import inprocess
 import polars as pl
 import pytest
-from test_instants import DURATIONS, PROJECT, _plain_rows
+from test_instants import DURATIONS, PROJECT, _plain_rows, old_store
 
 UK = ZoneInfo("Europe/London")
 PERIOD, WINDOW = "2025-10", ("2024-11", "2025-10")
@@ -315,27 +315,6 @@ def test_a_zone_on_a_column_without_a_time_of_day_is_refused(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # kpi upgrade: a table an earlier kpi stored as wall-clock times (Delta's timestamp_ntz).
 
-def _old_store(folder: Path, rows: list[str]) -> Path:
-    """The table as the earlier kpi wrote it from these rows: each time as written (naive),
-    its month that wall-clock time's, in one commit (version 0)."""
-    from deltalake import write_deltalake
-
-    cells = [r.split(",") for r in rows]
-
-    def wall(text: str) -> datetime | None:
-        return datetime.fromisoformat(text) if text else None
-
-    frame = pl.DataFrame({"ref": [c[0] for c in cells],
-                          "opened": [wall(c[1]) for c in cells],
-                          "closed": [wall(c[2]) for c in cells]},
-                         schema={"ref": pl.String, "opened": pl.Datetime("us"),
-                                 "closed": pl.Datetime("us")})
-    frame = frame.with_columns(pl.col("opened").dt.strftime("%Y-%m").alias("month"))
-    path = folder / "data" / "incidents"
-    write_deltalake(str(path), frame.to_arrow(), partition_by=["month"])
-    return path
-
-
 def _fresh(tmp_path: Path, zone: str | None, rows: list[str]) -> dict[str, float]:
     folder = _project(tmp_path / "fresh", zone)
     done = _kpi(folder, "ingest", "incidents", str(_csv(folder, rows)))
@@ -358,7 +337,7 @@ def test_an_upgraded_store_gives_the_figures_of_a_fresh_load(tmp_path, zone, row
     from deltalake import DeltaTable
 
     folder = _project(tmp_path / "p", zone)
-    path = _old_store(folder, rows)
+    path = old_store(folder, rows)
     refused = _kpi(folder, "summary", "--period", PERIOD, "--format", "json")
     assert refused.returncode == 3 and "kpi upgrade incidents" in refused.stderr
     done = _kpi(folder, "upgrade")
@@ -406,7 +385,7 @@ def test_an_upgrade_meeting_a_time_the_zone_shows_twice_or_never_writes_nothing(
     from deltalake import DeltaTable
 
     folder = _project(tmp_path / "p", None, unique=unique)
-    path = _old_store(folder, NAIVE)
+    path = old_store(folder, NAIVE)
     before = sorted(p.relative_to(path) for p in path.rglob("*"))
     done = _kpi(folder, "upgrade", "incidents")
     assert done.returncode == 3, done.stderr
@@ -430,7 +409,7 @@ def test_an_upgrade_stopped_before_its_commit_changes_nothing(tmp_path, monkeypa
     from kpi.catalogue import load_project
 
     folder = _project(tmp_path / "p", "UTC")
-    path = _old_store(folder, NAIVE)
+    path = old_store(folder, NAIVE)
     before = sorted(p.relative_to(path) for p in path.rglob("*"))
 
     def fail(*_args, **_kwargs):
@@ -451,7 +430,7 @@ def test_an_upgrade_reads_a_month_at_a_time(tmp_path, monkeypatch):
     from kpi.catalogue import load_project
 
     folder = _project(tmp_path / "p", "UTC")
-    _old_store(folder, NAIVE)
+    old_store(folder, NAIVE)
     read: list[str] = []
     real_file, real_table = pq.ParquetFile, pq.read_table
 
@@ -506,7 +485,7 @@ def test_duckdb_reads_the_upgraded_instants(tmp_path):
     if connection is None:
         pytest.skip("DuckDB's delta extension is not installed")
     folder = _project(tmp_path / "p", "UTC")
-    path = _old_store(folder, NAIVE)
+    path = old_store(folder, NAIVE)
     assert _kpi(folder, "upgrade").returncode == 0
     got = dict(connection.execute(
         f"SELECT ref, epoch(closed) - epoch(opened) FROM delta_scan('{path.as_posix()}') "
