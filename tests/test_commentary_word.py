@@ -488,15 +488,20 @@ def _record_without_project(paper, out):
     return out
 
 
+def _changed_copy(project, folder, old: str, new: str):
+    """Another project in `folder`: this one's kpi.toml with `old` written as `new`."""
+    folder.mkdir()
+    text = (project / "kpi.toml").read_text(encoding="utf-8")
+    assert old in text
+    (folder / "kpi.toml").write_text(text.replace(old, new), encoding="utf-8")
+    return folder
+
+
 def test_a_paper_of_another_project_is_refused(project, paper, tmp_path, cli):
     """Another project with the same KPI ids (a copy of a force's catalogue for another):
     its paper's commentary was written into this project's file, exit 0."""
-    other = tmp_path / "other"
-    other.mkdir()
-    text = (project / "kpi.toml").read_text(encoding="utf-8")
-    assert 'name = "Paper test force"' in text
-    (other / "kpi.toml").write_text(text.replace('name = "Paper test force"',
-                                                 'name = "Another force"'), encoding="utf-8")
+    other = _changed_copy(project, tmp_path / "other", 'name = "Paper test force"',
+                          'name = "Another force"')
     out = tmp_path / "c.toml"
     result = cli(["--project", other, "commentary", "import", paper, "--output", out])
     assert result.exit_code == 3, result.output
@@ -517,11 +522,7 @@ def test_a_box_of_a_kpi_renamed_since_names_the_paper_and_the_box(project, paper
     """total_crime renamed all_crime in kpi.toml after the paper was written: the refusal
     named the file to be written ("c.toml: [kpis.total_crime]: 'total_crime' is not a KPI of
     the project"), not the paper and its box."""
-    renamed = tmp_path / "renamed"
-    renamed.mkdir()
-    text = (project / "kpi.toml").read_text(encoding="utf-8")
-    (renamed / "kpi.toml").write_text(text.replace('"total_crime"', '"all_crime"'),
-                                      encoding="utf-8")
+    renamed = _changed_copy(project, tmp_path / "renamed", '"total_crime"', '"all_crime"')
     out = tmp_path / "c.toml"
     result = cli(["--project", renamed, "commentary", "import", paper, "--output", out])
     assert result.exit_code == 3, result.output
