@@ -86,18 +86,30 @@ _DATE_SHAPE = r"^\s*(\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}[-/]\d{1,2}[-/]\d{4})([ 
 _SPREADSHEET_NOTE = " (a month name: spreadsheet software may have converted the value)"
 
 
+def source_lookup(names: list[str]) -> dict[str, str]:
+    """A source's column names by the form they are matched in: without case or the spaces
+    around them."""
+    return {n.strip().lower(): n for n in names}
+
+
+def sources_of(col: ColumnSpec, lookup: dict[str, str]) -> list[str]:
+    """The source columns (`source_lookup`) that mean a dataset column: its name or a name of
+    its `from`, each once, in that order."""
+    return list(dict.fromkeys(
+        source for candidate in (col.name, *col.sources)
+        if (source := lookup.get(candidate.strip().lower())) is not None))
+
+
 def _match_columns(spec: DatasetSpec, path: Path, names: list[str], warnings: list[str],
                    header: int | None) -> dict[str, str]:
     """Source column name for each dataset column found. `header` is the row the names are
     on (1 in a CSV file; None in Parquet, which has no header row)."""
     names = [n for n in names if n != ROW]
-    lookup = {n.strip().lower(): n for n in names}
+    lookup = source_lookup(names)
     mapping: dict[str, str] = {}
     missing = []
     for col in spec.columns:
-        found = list(dict.fromkeys(
-            source for candidate in (col.name, *col.sources)
-            if (source := lookup.get(candidate.strip().lower())) is not None))
+        found = sources_of(col, lookup)
         if len(found) > 1:
             # Two columns that both mean this one may disagree: which one counts is not ours
             # to guess.

@@ -31,6 +31,7 @@ import polars as pl
 from kpi.catalogue import ColumnType, DatasetSpec, QuerySource
 from kpi.errors import ConfigError, DataError, UsageError, located
 from kpi.ingest.common import Numbering, _batch_rows, _numbered, _show, _without_reserved
+from kpi.ingest.conform import _expected, source_lookup, sources_of
 
 if TYPE_CHECKING:
     from kpi.ingest.stage import _FileState
@@ -276,13 +277,12 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
                             hint="give each column of the SELECT a name of its own "
                                  "(... AS name); nothing stored was changed")
         seen.add(name)
-    lookup = {n.strip().lower(): n for n in names}
+    # The dataset column each result column means, matched as every reader's are.
+    lookup = source_lookup(names)
     mapped = {}
     for col in spec.columns:
-        for candidate in (col.name, *col.sources):
-            source = lookup.get(candidate.strip().lower())
-            if source is not None:
-                mapped.setdefault(source, col)
+        for source in sources_of(col, lookup):
+            mapped.setdefault(source, col)
     columns = []
     for i, name in enumerate(names):
         field_ = table.schema.field(i)
@@ -307,7 +307,7 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             kind = pa.string()
         if not _readable(kind):
             if col is not None:
-                raise DataError(located(Path(query.label), f"expected {_wanted(col.type)}, "
+                raise DataError(located(Path(query.label), f"expected {_expected(col)}, "
                                         f"found a column of type {described}", column=name),
                                 hint="convert it in the query (a uuid or time as col::text, "
                                      "an interval as EXTRACT(EPOCH FROM col)), or fix the "
@@ -380,9 +380,3 @@ def _database_type(field_: Any) -> str:
     if isinstance(field_.type, pa.BaseExtensionType):
         return str(getattr(field_.type, "type_name", field_.type.extension_name))
     return str(field_.type)
-
-
-def _wanted(kind: ColumnType) -> str:
-    return {"int": "a whole number", "float": "a number", "bool": "true or false",
-            "date": "a date", "datetime": "a date and time", "month": "a month"}.get(
-                kind.value, "text")
