@@ -142,15 +142,20 @@ def main(argv: list[str] | None = None) -> int | None:
 
 
 def _quiet(args: list[str]) -> bool:
-    """-q, --quiet or KPI_QUIET (read as Click reads a flag's environment variable)."""
-    return "-q" in args or "--quiet" in args or os.environ.get(
-        "KPI_QUIET", "").strip().lower() in ("1", "true", "t", "yes", "y", "on")
+    """-q, --quiet or KPI_QUIET."""
+    return _flag(args, ("-q", "--quiet"), "KPI_QUIET")
 
 
 def _debug(args: list[str]) -> bool:
-    """--debug or KPI_DEBUG (read as Click reads a flag's environment variable)."""
-    return "--debug" in args or os.environ.get("KPI_DEBUG", "").strip().lower() in (
-        "1", "true", "t", "yes", "y", "on")
+    """--debug or KPI_DEBUG."""
+    return _flag(args, ("--debug",), "KPI_DEBUG")
+
+
+def _flag(args: list[str], options: tuple[str, ...], variable: str) -> bool:
+    """A flag given on the command line or in its environment variable, read as Click reads
+    a flag's environment variable."""
+    return any(option in args for option in options) or os.environ.get(
+        variable, "").strip().lower() in ("1", "true", "t", "yes", "y", "on")
 
 
 def _answer(args: list[str]) -> int | None:
