@@ -473,15 +473,18 @@ def _outside(body):
             yield paragraph
 
 
+# Tracked changes whose text a reader of the paper with every change accepted does not see.
+_NOT_READ = (f"{_W}del", f"{_W}moveFrom")
+
+
 def _paragraph_text(paragraph) -> str:
     """A paragraph's text as a reader sees it with every tracked change accepted: runs joined,
     tabs kept, spaces collapsed. Text deleted or moved away (w:del, w:moveFrom, whose runs
     keep their w:t) is not read, so a tracked move is not read twice."""
     out = []
-    changed = next(paragraph.iter(f"{_W}del", f"{_W}moveFrom"), None) is not None
+    changed = next(paragraph.iter(*_NOT_READ), None) is not None
     for node in paragraph.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}noBreakHyphen"):
-        if changed and any(a.tag in (f"{_W}del", f"{_W}moveFrom")
-                           for a in node.iterancestors()):
+        if changed and any(a.tag in _NOT_READ for a in node.iterancestors()):
             continue
         if node.tag == f"{_W}t":
             out.append(node.text or "")
