@@ -815,38 +815,23 @@ def upgrade(project: Project, dataset_id: str) -> Upgraded:
 
         rows = 0
         moved_to: set[str] = set()
-        writers: list[Any] = []  # every Parquet writer opened, closed before a failure's clean-up
+        opened: list[_MonthFile] = []  # every file opened, closed before a failure's clean-up
         try:
             adds = []
             for month in months:
                 # A month's rows, in files by the month their instant falls in, read as UK
                 # time: a time written in another zone may be in the UK's next or last month
                 # (23:30 UTC on 30 June is 00:30 BST on 1 July), as a load would put it.
-                files: dict[str, tuple[Any, str, _FileStats]] = {}
+                files: dict[str, _MonthFile] = {}
                 for part in parts(by_month[month]):
                     for target, rows_of in _by_uk_month(spec, part, month, zones):
                         if target not in files:
-                            import uuid
-
-                            folder = path / f"month={target}"
-                            folder.mkdir(parents=True, exist_ok=True)
-                            name = f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
-                            written.append(folder / name)
-                            stats = _FileStats(schema)
-                            files[target] = (pq.ParquetWriter(
-                                folder / name, schema, compression="snappy",
-                                metadata_collector=stats.written), name, stats)
-                            writers.append(files[target][0])
-                        writer, _, stats = files[target]
-                        rows_of = rows_of.select(schema.names).cast(schema)
-                        writer.write_table(rows_of, row_group_size=max(rows_of.num_rows, 1))
-                        stats.add(rows_of)
-                for target, (writer, name, stats) in files.items():
-                    writer.close()
-                    adds.append(_add_action(target, name,
-                                            (path / f"month={target}" / name).stat().st_size,
-                                            stats.delta()))
-                    rows += stats.rows
+                            files[target] = _MonthFile(path, target, schema, written)
+                            opened.append(files[target])
+                        files[target].add(rows_of)
+                for target, file in files.items():
+                    adds.append(file.close())
+                    rows += file.stats.rows
                     moved_to.add(target)
             months = sorted(moved_to)
             provenance = {"operation": "upgrade", "dataset": dataset_id, "rows": rows,
@@ -858,23 +843,20 @@ def upgrade(project: Project, dataset_id: str) -> Upgraded:
                     adds, mode="overwrite", schema=Schema.from_arrow(arrow_schema),
                     partition_by=["month"], commit_properties=commit)
         except OSError as exc:
-            _close_all(writers)
+            _abandon(opened)
             _remove(written)
             raise refusal(exc, path) from None
         except BaseException:
-            _close_all(writers)
+            _abandon(opened)
             _remove(written)
             raise
         return Upgraded(dataset_id, _table(project, dataset_id).version(), rows, tuple(months),
                         tuple(zones.items()))
 
 
-def _close_all(writers: list[Any]) -> None:
-    for writer in writers:
-        try:
-            writer.close()
-        except Exception:  # noqa: BLE001 - closing only so the file can be removed
-            pass
+def _abandon(files: list[_MonthFile]) -> None:
+    for file in files:
+        file.abandon()
 
 
 def _by_uk_month(spec: DatasetSpec, part: Any, month: str,
@@ -964,24 +946,50 @@ def _kept_in_month(project: Project, dataset_id: str, spec: DatasetSpec, keys: p
 def _write_month(table: Path, month: str, arrow_schema: Any, parts: list[Any],
                  written: list[Path]) -> Any:
     """Write one month's rows into a new data file of the table; its Delta add action."""
-    import uuid
-
-    import pyarrow.parquet as pq
-
-    folder = table / f"month={month}"
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
-    target = folder / name
-    schema = arrow_schema.remove(arrow_schema.get_field_index("month"))
-    stats = _FileStats(schema)
-    written.append(target)
-    with pq.ParquetWriter(target, schema, compression="snappy",
-                          metadata_collector=stats.written) as writer:
+    file = _MonthFile(table, month, arrow_schema.remove(arrow_schema.get_field_index("month")),
+                      written)
+    try:
         for part in parts:
-            part = part.select(schema.names).cast(schema)
-            writer.write_table(part, row_group_size=max(part.num_rows, 1))
-            stats.add(part)
-    return _add_action(month, name, target.stat().st_size, stats.delta())
+            file.add(part)
+    except BaseException:
+        file.abandon()
+        raise
+    return file.close()
+
+
+class _MonthFile:
+    """A new data file in a month's folder of a table, written a part at a time with its
+    Delta statistics (`_FileStats`); `close` gives its add action. Its path is put in
+    `written` at once, so a failure's clean-up removes it."""
+
+    def __init__(self, table: Path, month: str, schema: Any, written: list[Path]) -> None:
+        import uuid
+
+        import pyarrow.parquet as pq
+
+        folder = table / f"month={month}"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.month, self.schema = month, schema
+        self.name = f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+        self.path = folder / self.name
+        written.append(self.path)
+        self.stats = _FileStats(schema)
+        self.writer = pq.ParquetWriter(self.path, schema, compression="snappy",
+                                       metadata_collector=self.stats.written)
+
+    def add(self, part: Any) -> None:
+        _write_part(self.writer, self.stats, part.select(self.schema.names).cast(self.schema))
+
+    def close(self) -> Any:
+        self.writer.close()
+        return _add_action(self.month, self.name, self.path.stat().st_size, self.stats.delta())
+
+    def abandon(self) -> None:
+        """Close the file being given up (so it can be removed), whatever closing raises."""
+        try:
+            self.writer.close()
+        except Exception:  # noqa: BLE001 - closing only so the file can be removed
+            pass
 
 
 def _add_action(month: str, name: str, size: int, stats: dict[str, Any]) -> Any:
