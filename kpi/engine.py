@@ -11,7 +11,7 @@ and windows read it: a window, or one month of a verdict's series, is the sum of
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, partial
 from math import floor
@@ -39,7 +39,7 @@ from kpi.catalogue import (
 )
 from kpi.dateparts import quarter_cut
 from kpi.errors import ConfigError, DataError
-from kpi.expressions import polars_expr
+from kpi.expressions import polars_expr, quotient
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, current_window
 from kpi.rounding import change_percent, fixed, shows_zero
 from kpi.store import AsOf
@@ -149,7 +149,7 @@ def _value(kpi: KpiDef) -> pl.Expr:
     converted to the KPI's unit, seconds or days, instead of counting its microseconds."""
     value = _sql(required(kpi.value, f"KPI '{kpi.id}': value"), kpi)
     if kpi.value_is_duration:
-        return value.dt.total_microseconds() / (1_000_000 * DURATION_UNITS[kpi.unit])
+        return quotient(value.dt.total_microseconds(), 1_000_000 * DURATION_UNITS[kpi.unit])
     return value
 
 
@@ -203,7 +203,9 @@ def _within_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
 
 
 def _mean_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
-    value = _value(kpi).cast(pl.Float64)
+    # Whole numbers (seconds, days) are summed as integers, exactly and at an integer's cost;
+    # fractions as any sum of fractions (`_totals`).
+    value = _value(kpi)
     return {"num": pl.when(rows).then(value), "den": rows & value.is_not_null()}
 
 
@@ -1034,28 +1036,43 @@ def _total(row: pl.Expr, n: pl.Expr | None) -> pl.Expr:
 
 # A fraction's sum is added exactly, so that it does not depend on the order the rows are read
 # in: the same rows read from the store, from the rows the summary held (`_HELD`), in another
-# number of threads or files, give the same figure to the bit. Each finite value is split into
-# its whole part (towards zero, so that the fraction is exact) and its fraction in units of
-# 2**-64 (rounded below 2**-65, far below any printed figure); both are summed as 128-bit
-# integers, which no order changes, and put together as one integer of 2**-64 units made a
-# float once (`_exact_sum`, `exact_total`): the correctly rounded sum of those units. A
-# value not finite, beyond EXACT_LIMIT, or a whole sum beyond WHOLE_LIMIT (so the units fit
-# 128 bits) leaves the group's sum to Polars' own (a NaN or infinity is no figure anyway).
+# number of threads or files, give the same figure to the bit. It is the sum of the decimals
+# the values were written as (the conformer stores each number as written, and a float prints
+# as the decimal it was read from): 0.1 + 0.2 is 0.3, where the floats' own sum, even exact,
+# is 0.30000000000000004 (one sum in eight of a few pounds and pence). Each value that is a
+# decimal of at most nine places (four from DECIMAL_LIMITS' first bound on) is that decimal
+# in units of 10**-9, a 128-bit integer (`_decimal_units`); the group's sum of those integers
+# is made a float once, correctly rounded (`_decimal_float`, `decimal_total`). A group with
+# any other value (a third of a minute, 1e-12) is summed as the floats' own exact sum: each
+# finite value split into its whole part (towards zero, so that the fraction is exact) and its
+# fraction in units of 2**-64 (rounded below 2**-65, far below any printed figure); both
+# summed as 128-bit integers, which no order changes, and put together as one integer of
+# 2**-64 units made a float once (`_exact_sum`, `exact_total`). A value not finite, beyond
+# EXACT_LIMIT, or a whole sum beyond WHOLE_LIMIT (so the units fit 128 bits) leaves the
+# group's sum to Polars' own (a NaN or infinity is no figure anyway).
 FRACTION_UNITS = 2.0**64
 EXACT_LIMIT = 2.0**90
 WHOLE_LIMIT = 2**62
+# A value below each bound is read as a decimal of at most that many places when it is one:
+# below the bound, two such decimals are further apart than a float's spacing, so the one
+# nearest the value is its only candidate, and it is the value's decimal exactly when it
+# converts back to the value (the test `_decimal_units` makes).
+DECIMAL_PLACES = 9
+DECIMAL_LIMITS = ((9, 2.0**22), (4, 2.0**39))
 
 
 # The columns a month's total of a float quantity carries besides its sum (see `_totals`):
 # its exact pieces, so that a window of several months is the exact sum of all their rows
-# (`exact_total`), the same bits as one sum over those rows (`_exact_sum`).
-WHOLES, UNITS, ORDINARY = "\twholes", "\tunits", "\tordinary"
+# (`months_total`), the same bits as one sum over those rows (`_exact_sum`).
+WHOLES, UNITS, ORDINARY, DECIMALS = "\twholes", "\tunits", "\tordinary", "\tdecimals"
+PIECES = (WHOLES, UNITS, ORDINARY, DECIMALS)
 
 
-def _split(row: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+def _split(row: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     """Each value of a float quantity split: its whole part and its fraction in 2**-64 units,
-    as 128-bit integers (null where not plain), and whether it is plain (finite and below
-    EXACT_LIMIT)."""
+    as 128-bit integers (null where not plain), whether it is plain (finite and below
+    EXACT_LIMIT), and its fraction as a decimal in 10**-9 units (null where the value is no
+    decimal of few places, see `_decimal_units`)."""
     value = row.cast(pl.Float64)
     # Towards zero: -0.00001 is 0 and -0.00001 (exact), where floor would give -1 and
     # 0.99999, a fraction the float cannot hold exactly.
@@ -1063,72 +1080,112 @@ def _split(row: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     plain = value.is_finite() & (value.abs() < EXACT_LIMIT)
     return (pl.when(plain).then(whole).cast(pl.Int128),
             pl.when(plain).then(((value - whole) * FRACTION_UNITS).round()).cast(pl.Int128),
-            plain)
+            plain, _decimal_units(value, whole))
 
 
-def _exact_pieces(row: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+def _decimal_units(value: pl.Expr, whole: pl.Expr) -> pl.Expr:
+    """A float value's fraction as the decimal it prints as, in units of
+    10**-DECIMAL_PLACES (an integer below 10**9 in size), where that decimal has at most the
+    places DECIMAL_LIMITS allows for the value's size; null otherwise. The value's decimal is
+    its whole part (towards zero) and this. The candidate is the fraction rounded to the
+    places; it is the value's decimal exactly when, divided back, it is the value."""
+    (places, near), (fewer, far) = DECIMAL_LIMITS
+    size = value.abs()
+    scale = pl.when(size < near).then(pl.lit(10.0**places)).otherwise(pl.lit(10.0**fewer))
+    digits = ((value - whole) * scale).round()
+    # Correctly rounded (`quotient`), as the test needs: Polars holds `scale` as one value
+    # where every row is below `near`, and would multiply by its reciprocal.
+    exact = (size < far) & (quotient(whole * scale + digits, scale) == value)
+    units = digits * pl.when(size < near).then(pl.lit(10.0**(DECIMAL_PLACES - places))) \
+        .otherwise(pl.lit(10.0**(DECIMAL_PLACES - fewer)))
+    return pl.when(exact).then(units).cast(pl.Int64)
+
+
+def _decimal_float(units: pl.Expr) -> pl.Expr:
+    """A sum in 10**-DECIMAL_PLACES units (a 128-bit integer) as the float nearest it: written
+    out as decimal text and read, which rounds once (as `decimal_total` does in Python)."""
+    digits = units.abs().cast(pl.String).str.zfill(DECIMAL_PLACES + 1)
+    text = pl.concat_str(pl.when(units < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+                         digits.str.slice(0, digits.str.len_chars() - DECIMAL_PLACES),
+                         pl.lit("."), digits.str.slice(-DECIMAL_PLACES))
+    return text.cast(pl.Float64)
+
+
+def decimal_total(units: int) -> float:
+    """A sum in 10**-DECIMAL_PLACES units as the float nearest it (Python divides integers
+    correctly rounded): the same bits as `_decimal_float`."""
+    return units / 10**DECIMAL_PLACES
+
+
+def _exact_pieces(row: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     """The sums of a float quantity's whole parts and of its fractions in 2**-64 units, as
-    128-bit integers, and whether the sum is left to Polars' own (a value not finite or
-    beyond EXACT_LIMIT, or whole parts summing beyond WHOLE_LIMIT)."""
-    whole, fraction, plain = _split(row)
+    128-bit integers, whether the sum is left to Polars' own (a value not finite or beyond
+    EXACT_LIMIT, or whole parts summing beyond WHOLE_LIMIT), and the sum of its decimals in
+    10**-9 units (null where a value is no decimal of few places): the pieces PIECES name."""
+    whole, fraction, plain, decimal = _split(row)
     wholes, units = whole.sum(), fraction.sum()
     ordinary = (row.is_not_null() & ~plain).any() | (wholes.abs() >= WHOLE_LIMIT)
-    return wholes, units, ordinary
+    # Every value a decimal: its whole parts (plain, as they are) and its decimal fractions.
+    decimals = (pl.when((row.is_not_null() & decimal.is_null()).any())
+                .then(pl.lit(None, dtype=pl.Int128))
+                .otherwise(wholes * 10**DECIMAL_PLACES + decimal.sum().cast(pl.Int128)))
+    return wholes, units, ordinary, decimals
 
 
 def _exact_sum(row: pl.Expr) -> pl.Expr:
     """The sum of a float quantity per row, the same whatever order its rows come in."""
-    wholes, units, ordinary = _exact_pieces(row)
+    wholes, units, ordinary, decimals = _exact_pieces(row)
     # Below WHOLE_LIMIT (else `ordinary`), wholes x 2**64 + units fits 128 bits; made a float
     # once, the sum is correctly rounded, and scaling by 2**-64 is exact.
     total = wholes * pl.lit(int(FRACTION_UNITS), dtype=pl.Int128) + units
-    exact = total.cast(pl.Float64) / FRACTION_UNITS
+    exact = (pl.when(decimals.is_not_null()).then(_decimal_float(decimals))
+             .otherwise(total.cast(pl.Float64) / FRACTION_UNITS))
     return pl.when(ordinary).then(row.cast(pl.Float64).sum()).otherwise(exact)
 
 
-def exact_total(wholes: int, units: int) -> float:
+def exact_total(wholes: int, units: int, decimals: int | None = None) -> float:
     """`_exact_sum` put together from its pieces summed over several groups of rows (months):
     the same one rounding of the same integer, so the same bits as `_exact_sum` over all
     those rows."""
+    if decimals is not None:
+        return decimal_total(decimals)
     return float(wholes * int(FRACTION_UNITS) + units) / FRACTION_UNITS
 
 
-def months_total(sums: Sequence[float | int | None], wholes: Sequence[int | None] | None = None,
-                 units: Sequence[int | None] | None = None,
-                 ordinary: Sequence[bool | None] | None = None) -> float | int:
+def months_total(sums: Sequence[float | int | None],
+                 pieces: Mapping[str, Sequence[Any]] | None = None) -> float | int:
     """A quantity's sum over several months from each month's sum and, for a fraction, each
-    month's exact pieces (WHOLES, UNITS, ORDINARY): `exact_total` of the pieces summed, the
-    bits one exact sum over all their rows gives (`_exact_sum`); where a month's sum was left
-    to Polars (ORDINARY) or has no pieces, `math.fsum` of the months' sums (the same whatever
-    their order); whole numbers and flags as integers."""
+    month's exact pieces (PIECES, each a list by month): `exact_total` of the pieces summed,
+    the bits one exact sum over all their rows gives (`_exact_sum`); where a month's sum was
+    left to Polars (ORDINARY) or has no pieces, `math.fsum` of the months' sums (the same
+    whatever their order); whole numbers and flags as integers."""
     if not any(isinstance(v, float) for v in sums):
         return sum(v or 0 for v in sums)
-    if wholes is None or units is None or ordinary is None or any(
-            w is None for w in wholes) or any(ordinary):
+    if pieces is None or any(w is None for w in pieces[WHOLES]) or any(pieces[ORDINARY]):
         return math.fsum(v or 0.0 for v in sums)
-    whole = sum(w or 0 for w in wholes)
+    whole = sum(pieces[WHOLES])
     if abs(whole) >= WHOLE_LIMIT:  # as `_exact_sum` over all the rows
         return math.fsum(v or 0.0 for v in sums)
-    return exact_total(whole, sum(u or 0 for u in units))
+    decimals = pieces[DECIMALS]
+    return exact_total(whole, sum(u or 0 for u in pieces[UNITS]),
+                       None if any(d is None for d in decimals) else sum(decimals))
 
 
 def months_part(months: Sequence[dict[str, float | None]], name: str) -> float | int:
     """One component summed over several months' parts (as `ByMonth.monthly` gives them, a
     fraction's with its exact pieces): `months_total`."""
-    def pieces(tag: str) -> list | None:
-        key = name + tag
-        return [m.get(key) for m in months] if all(key in m for m in months) else None
-
-    return months_total([m.get(name) for m in months], pieces(WHOLES), pieces(UNITS),
-                        pieces(ORDINARY))
+    held = all(name + tag in m for m in months for tag in PIECES)
+    return months_total([m.get(name) for m in months],
+                        {tag: [m[name + tag] for m in months] for tag in PIECES} if held
+                        else None)
 
 
 def _totals(frame: pl.LazyFrame, summed: dict[str, pl.Expr], n: pl.Expr | None,
             pieces: bool = False) -> list[pl.Expr]:
     """Each quantity's sum (see `_total`), named; a quantity in fractions summed exactly (see
     `_exact_sum`), whole numbers and flags as integers. With `pieces`, a sum of fractions is
-    its exact pieces instead (columns named with WHOLES, UNITS and ORDINARY, which
-    `exact_total` puts together over any months), beside Polars' own sum, which stands only
+    its exact pieces instead (columns named with PIECES, which `months_total` puts
+    together over any months), beside Polars' own sum, which stands only
     where a value is left to it (ORDINARY)."""
     if not summed:
         return []
@@ -1138,8 +1195,7 @@ def _totals(frame: pl.LazyFrame, summed: dict[str, pl.Expr], n: pl.Expr | None,
         exact = n is None and types[a].is_float()
         if exact and pieces:
             out.append(e.cast(pl.Float64).sum().alias(a))
-            out += [p.alias(a + tag) for p, tag in zip(_exact_pieces(e), (WHOLES, UNITS, ORDINARY),
-                                                        strict=True)]
+            out += [p.alias(a + tag) for p, tag in zip(_exact_pieces(e), PIECES, strict=True)]
         else:
             out.append((_exact_sum(e) if exact else _total(e, n)).alias(a))
     return out
@@ -1478,8 +1534,8 @@ class ByMonth:
         self.ordered = ordered
         self.weighted = weighted
         # A weighted KPI's weights by key: (weight, whole part, fraction in 2**-64 units,
-        # plain), as `_split` splits them.
-        self._weights: dict[str, dict[str, tuple[float, int, int, bool]]] = {}
+        # plain, fraction as a decimal in 10**-9 units or None), as `_split` splits them.
+        self._weights: dict[str, dict[str, tuple[float, int, int, bool, int | None]]] = {}
         # An order statistic, by (count table, mask, quantile, months): (value, rows, rows
         # whose value is not finite). Read off the counts in Polars: a table holds a row per
         # distinct value and month, a million for a continuous column at 10M rows.
@@ -1586,19 +1642,18 @@ class ByMonth:
         if alias + WHOLES not in self._frame.columns:
             return math.fsum(r[alias] or 0.0 for r in rows)
         return months_total([float(r[alias] or 0.0) for r in rows],
-                            [r[alias + WHOLES] for r in rows], [r[alias + UNITS] for r in rows],
-                            [r[alias + ORDINARY] for r in rows])
+                            {tag: [r[alias + tag] for r in rows] for tag in PIECES})
 
     def _pieces(self, measure_id: str, month: str) -> dict[str, float | None]:
-        """A month's exact pieces of each of the measure's fractions (keyed part + WHOLES,
-        UNITS, ORDINARY), so that a sum over months made from `monthly` is exact too
+        """A month's exact pieces of each of the measure's fractions (keyed part + each of
+        PIECES), so that a sum over months made from `monthly` is exact too
         (`months_part`)."""
         row = self.totals.get(month)
         if row is None:
             return {}
         return {part + tag: row[alias + tag] for part, alias in self.parts_of.get(measure_id, ())
                 if alias is not None and alias + WHOLES in self._frame.columns
-                for tag in (WHOLES, UNITS, ORDINARY)}
+                for tag in PIECES}
 
     def _parts(self, measure_id: str, months: list[str]) -> dict[str, float | None]:
         rows = [self.totals[m] for m in months if m in self.totals]
@@ -1621,28 +1676,31 @@ class ByMonth:
         """A weighted score over months, the exact sum of its rows' weights (`_exact_sum`,
         as `kpi compare` and a breakdown sum the joined weight column): each key's rows
         times its weight's exact pieces, added as integers and made a float once, with the
-        pieces (keyed "n" + WHOLES, UNITS, ORDINARY) so that a sum over months made from
+        pieces (keyed "n" + each of PIECES) so that a sum over months made from
         `monthly` is the same bits (`months_part`). A weight left to Polars' own sum (not
         plain, or whole parts beyond WHOLE_LIMIT) gives `math.fsum` of the products."""
         if kpi.id not in self._weights:
             # A key without a weight weighs 0, as the join gives it (`_with_weights`).
             weight = pl.col("weight").fill_null(0.0)
-            whole, fraction, plain = _split(weight)
+            whole, fraction, plain, decimal = _split(weight)
             split = _weights_of(self.project, kpi).select(
-                "key", weight, whole.alias("w"), fraction.alias("u"), plain.alias("p"))
-            self._weights[kpi.id] = {key: (weight, w, u, p)
-                                     for key, weight, w, u, p in split.iter_rows()}
+                "key", weight, whole.alias("w"), fraction.alias("u"), plain.alias("p"),
+                decimal.alias("d"))
+            self._weights[kpi.id] = {key: (weight, w, u, p, d)
+                                     for key, weight, w, u, p, d in split.iter_rows()}
         weights = self._weights[kpi.id]
         keys, counts = self._keyed(table, months, mask)
-        counted = [(weights.get(key, (0.0, 0, 0, True)), n)
+        counted = [(weights.get(key, (0.0, 0, 0, True, 0)), n)
                    for key, n in zip(keys, counts, strict=True) if n]
-        wholes = sum(w * n for (_, w, _, p), n in counted if p)
-        units = sum(u * n for (_, _, u, p), n in counted if p)
-        ordinary = not all(p for (_, _, _, p), _ in counted) or abs(wholes) >= WHOLE_LIMIT
-        score = (math.fsum(weight * n for (weight, _, _, _), n in counted) if ordinary
-                 else exact_total(wholes, units))
+        wholes = sum(w * n for (_, w, _, p, _), n in counted if p)
+        units = sum(u * n for (_, _, u, p, _), n in counted if p)
+        ordinary = not all(p for (_, _, _, p, _), _ in counted) or abs(wholes) >= WHOLE_LIMIT
+        decimals = (None if any(d is None for (*_, d), _ in counted)
+                    else sum((w * 10**DECIMAL_PLACES + d) * n for (_, w, _, _, d), n in counted))
+        score = (math.fsum(weight * n for (weight, *_), n in counted) if ordinary
+                 else exact_total(wholes, units, decimals))
         return {"n": float(score), "n" + WHOLES: wholes, "n" + UNITS: units,
-                "n" + ORDINARY: ordinary}
+                "n" + ORDINARY: ordinary, "n" + DECIMALS: decimals}
 
 
 def _summed(table: pl.DataFrame, group: str) -> pl.DataFrame:
@@ -1866,8 +1924,9 @@ def _derived_series(kpi: KpiDef, num: pl.DataFrame, den: pl.DataFrame,
     # A month whose denominator is 0 has no rate (null), never NaN or infinity.
     frame = joined.select(
         "month",
-        _finite(pl.col("value") / pl.col("value_den") * 100 * kpi.multiplier).alias("value"),
-        _finite(pl.col("rolling_12") / pl.col("rolling_12_den")
+        _finite(quotient(pl.col("value"), pl.col("value_den")) * 100 * kpi.multiplier)
+        .alias("value"),
+        _finite(quotient(pl.col("rolling_12"), pl.col("rolling_12_den"))
                 * 100 * kpi.multiplier).alias("rolling_12"))
     return frame.tail(months)
 

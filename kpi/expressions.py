@@ -20,6 +20,8 @@ it holds any of those; only then does Polars type it against the dataset's colum
 
 from __future__ import annotations
 
+import io
+import json
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -358,7 +360,80 @@ def polars_expr(text: str, zoned: tuple[str, ...] = ()) -> Any:
     cost it had before times were stored as instants."""
     import polars as pl
 
-    return pl.sql_expr(_epoch_in_utc(text, zoned) if zoned else text)
+    expr = pl.sql_expr(_epoch_in_utc(text, zoned) if zoned else text)
+    return correctly_divided(expr) if "/" in text else expr
+
+
+def quotient(dividend: Any, divisor: Any) -> Any:
+    """`dividend / divisor`, correctly rounded. Polars (2.1) divides a column by a literal,
+    or by a column it holds as one repeated value (a small table's constant column), as a
+    multiplication by the reciprocal: 7 ms in seconds was 0.006999999999999999, 0.01 / 3
+    was 0.003333333333333333 in one query and 0.0033333333333333335 in another. Adding the
+    dividend's null flag (0 on every row that has a quotient) makes the divisor a column of
+    the dividend's rows, which Polars divides element by element, as IEEE division rounds;
+    a null dividend has no quotient either way."""
+    return dividend / _divisor(dividend, divisor)
+
+
+def _divisor(dividend: Any, divisor: Any) -> Any:
+    import polars as pl
+
+    return divisor + dividend.is_null().cast(pl.Float64)
+
+
+def correctly_divided(expr: Any) -> Any:
+    """The expression with each of its divisions made a `quotient` (the SQL reader's `a / b`,
+    and Polars' own true division), by way of the expression's serialized tree: the same
+    expression otherwise, and the same types (a number divided by a number is a float
+    either way)."""
+    import polars as pl
+
+    tree = json.loads(expr.meta.serialize(format="json"))
+    return pl.Expr.deserialize(io.StringIO(json.dumps(_divided(tree))), format="json")
+
+
+def _divided(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_divided(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _divided(value) for key, value in node.items()}
+    function = node.get("Function")
+    if (isinstance(function, dict) and function.get("function") == {"Sql": {"Binary": "Div"}}
+            and len(function.get("input", ())) == 2):
+        dividend, divisor = function["input"]
+        return {"Function": {**function, "input": [dividend, _guarded(dividend, divisor)]}}
+    binary = node.get("BinaryExpr")
+    if isinstance(binary, dict) and binary.get("op") == "TrueDivide":
+        return {"BinaryExpr": {**binary, "right": _guarded(binary["left"], binary["right"])}}
+    return node
+
+
+def _guarded(dividend: Any, divisor: Any) -> Any:
+    """The serialized tree of `quotient`'s divisor for these serialized operands."""
+    def put(node: Any) -> Any:
+        if node == {"Column": _DIVIDEND}:
+            return dividend
+        if node == {"Column": _DIVISOR}:
+            return divisor
+        if isinstance(node, list):
+            return [put(item) for item in node]
+        if isinstance(node, dict):
+            return {key: put(value) for key, value in node.items()}
+        return node
+
+    return put(_divisor_template())
+
+
+_DIVIDEND, _DIVISOR = "\0dividend", "\0divisor"
+
+
+@cache
+def _divisor_template() -> Any:
+    import polars as pl
+
+    divisor = _divisor(pl.col(_DIVIDEND), pl.col(_DIVISOR))
+    return json.loads(divisor.meta.serialize(format="json"))
 
 
 def _epoch_in_utc(text: str, zoned: tuple[str, ...]) -> str:

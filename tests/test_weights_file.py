@@ -132,10 +132,10 @@ def test_stored_values_in_capitals_weigh_their_rows(tmp_path, weights):
     harm = report.result("harm")
     assert (harm.comparison.value, harm.current.value) == (12 * 405.0, 12 * 405.0)
     monthly = report.monthly["harm"]
-    # Each month's score, and its exact pieces (405 whole, no fraction), which a sum over
-    # months adds (`engine.months_part`).
+    # Each month's score, and its exact pieces (405 whole, no fraction; 405 as a decimal in
+    # 10**-9 units), which a sum over months adds (`engine.months_part`).
     pieces = {"n": 405.0, "n" + engine.WHOLES: 405, "n" + engine.UNITS: 0,
-              "n" + engine.ORDINARY: False}
+              "n" + engine.ORDINARY: False, "n" + engine.DECIMALS: 405 * 10**9}
     assert len(monthly) == 30 and all(parts == pieces for parts in monthly.values())
 
 

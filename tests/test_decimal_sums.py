@@ -1,0 +1,277 @@
+"""A sum of fractions is the sum of the decimals the source wrote, rounded once
+(`engine._exact_sum`): £0.10 + £0.20 is 0.3, where even the floats' own exact sum is
+0.30000000000000004 (one sum in eight of a few pounds and pence printed so in JSON, CSV and
+the Python face). And every quotient kpi computes per row is the correctly rounded one
+(`expressions.quotient`): Polars divides by a literal as a multiplication by its reciprocal,
+so 7 ms read 0.006999999999999999 seconds.
+
+The oracle is Python's `decimal` module and DuckDB's DECIMAL arithmetic, not kpi's code."""
+
+from __future__ import annotations
+
+import json
+import random
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import kpi
+from kpi import engine
+from kpi.expressions import polars_expr
+from kpi.ingest import load
+from tests.inprocess import run
+
+
+def _decimal_sum(values) -> float:
+    """The oracle: each float as the decimal it prints as, added exactly, rounded once."""
+    return float(sum((Decimal(repr(v)) for v in values if v is not None), Decimal(0)))
+
+
+# A decimal of at most nine places below 2**22, or of at most four up to 2**39: the
+# values `engine._decimal_units` reads as decimals (written with at most 15 significant
+# digits, so the float prints back as the same decimal).
+small = st.builds(lambda n, p: Decimal(n).scaleb(-p), st.integers(-(10**15) + 1, 10**15 - 1),
+                  st.integers(9, 9)).filter(lambda d: abs(d) < 2**22)
+pounds = st.builds(lambda n, p: Decimal(n).scaleb(-p), st.integers(-(10**14), 10**14),
+                   st.integers(0, 4)).filter(lambda d: abs(d) < 2**39)
+places = st.builds(lambda n, p: Decimal(n).scaleb(-p), st.integers(-(10**8), 10**8),
+                   st.integers(0, 9))
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.none() | (small | pounds | places).map(float), min_size=1,
+                       max_size=40),
+       groups=st.integers(1, 3), order=st.randoms(use_true_random=False))
+def test_a_sum_of_decimals_is_their_decimal_sum_rounded_once_in_any_order(values, groups,
+                                                                          order):
+    listed = [(i % groups, v) for i, v in enumerate(values)]
+    shuffled = list(listed)
+    order.shuffle(shuffled)
+    for rows in (listed, shuffled):
+        frame = pl.DataFrame(rows, schema={"g": pl.Int64, "x": pl.Float64}, orient="row")
+        whole = frame.select(engine._exact_sum(pl.col("x"))).item()
+        assert whole.hex() == _decimal_sum(values).hex(), (values, whole)
+        parts = (frame.lazy().group_by("g").agg(engine._exact_sum(pl.col("x"))).sort("g")
+                 .collect(engine="streaming"))
+        for g, got in parts.iter_rows():
+            own = [v for k, v in listed if k == g]
+            assert got.hex() == _decimal_sum(own).hex(), (own, got)
+
+
+def test_the_cases_that_printed_a_floats_remainder():
+    cases = {(0.1, 0.2): 0.3, (0.2, 629.439, 774.8, 0.338): 1404.777,
+             (-1.0, 0.99999): -1e-05, (5000000.25,) * 3: 15000000.75,
+             (54.8, 54.8, 0.1): 109.7, (12345678.9, 0.1): 12345679.0}
+    for values, expected in cases.items():
+        got = pl.DataFrame({"x": list(values)}).select(engine._exact_sum(pl.col("x"))).item()
+        assert repr(got) == repr(expected), (values, got)
+
+
+def test_a_group_with_a_value_of_more_places_is_the_floats_exact_sum():
+    """A third of a minute, or 1e-12, is no decimal of few places: its group is summed as
+    the floats' exact sum, rounded once (as before decimals were read)."""
+    from fractions import Fraction
+
+    for values in ([1 / 3, 0.1, 0.2], [1e-12, 0.1, 0.2], [0.1234567891, 0.2]):
+        got = pl.DataFrame({"x": values}).select(engine._exact_sum(pl.col("x"))).item()
+        assert got == float(sum(Fraction(v) for v in values)), values
+
+
+def test_pieces_over_months_give_the_sum_over_all_rows():
+    """A window's sum from its months' pieces (`months_total`) is the one sum over all its
+    rows, whether every month is decimal or one is not."""
+    for months in ([[0.1, 0.2], [0.7], [26.48, 0.01]], [[0.1, 0.2], [1 / 3], [0.01]]):
+        frame = pl.DataFrame({"m": [i for i, vs in enumerate(months) for _ in vs],
+                              "x": [v for vs in months for v in vs]})
+        pieces = engine._exact_pieces(pl.col("x"))
+        got = (frame.group_by("m").agg(pl.col("x").sum(), *[
+            p.alias(tag) for p, tag in zip(pieces, engine.PIECES, strict=True)]).sort("m"))
+        total = engine.months_total(got["x"].to_list(),
+                                    {tag: got[tag].to_list() for tag in engine.PIECES})
+        whole = frame.select(engine._exact_sum(pl.col("x"))).item()
+        assert total.hex() == whole.hex(), (months, total, whole)
+
+
+PROJECT = """\
+[project]
+name = "Decimals"
+
+[datasets.claims]
+date = "day"
+[datasets.claims.columns]
+day = "date"
+lpa = "str"
+loss = "float"
+ms = "int"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "loss"
+title = "Loss"
+priority = "p"
+kind = "sum"
+dataset = "claims"
+value = "loss"
+unit = "gbp"
+decimals = 2
+breakdowns = ["lpa"]
+
+[[kpis]]
+id = "mean_loss"
+title = "Mean loss"
+priority = "p"
+kind = "mean"
+dataset = "claims"
+value = "loss"
+unit = "gbp"
+decimals = 2
+
+[[kpis]]
+id = "median_wait"
+title = "Median wait in seconds"
+priority = "p"
+kind = "median"
+dataset = "claims"
+value = "ms / 1000"
+unit = "seconds"
+decimals = 3
+"""
+
+MONTHS = [f"{2023 + (9 + i) // 12}-{(9 + i) % 12 + 1:02d}" for i in range(24)]  # 2023-10 on
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("decimal sums é")
+    (folder / "kpi.toml").write_text(PROJECT, encoding="utf-8")
+    rng = random.Random(7)
+    rows = []
+    for month in MONTHS:
+        for i in range(rng.randint(2, 6)):
+            rows.append((f"{month}-{rng.randint(1, 28):02d}", ("North", "South")[i % 2],
+                         rng.choice(["0.1", "0.2", "629.439", "774.8", "0.338", "26.48", "0.01"]),
+                         rng.choice([7, 14, 21, 42, 1100])))
+    rng.shuffle(rows)
+    with open(folder / "claims.csv", "w", encoding="utf-8") as out:
+        out.write("day,lpa,loss,ms\n")
+        out.writelines(",".join(map(str, r)) + "\n" for r in rows)
+    load(kpi.open(folder).definition, "claims", [str(folder / "claims.csv")])
+    return folder
+
+
+def _window_sql(expression: str, first: str, last: str, lpa: str | None = None) -> str:
+    where = f"strftime(day::DATE, '%Y-%m') BETWEEN '{first}' AND '{last}'"
+    if lpa:
+        where += f" AND lpa = '{lpa}'"
+    return f"SELECT {expression} FROM claims WHERE {where}"
+
+
+def test_the_summary_json_prints_the_decimal_sum_duckdb_gives(project):
+    """`kpi summary --format json`: each window's sum and mean of pounds and pence, and the
+    median of a whole number of milliseconds divided by 1000, are the figures DuckDB's
+    DECIMAL arithmetic gives, to the bit."""
+    done = run(["summary", "--period", "2025-09", "--vs", "yoy", "--format", "json"],
+               cwd=project)
+    assert done.returncode == 0, done.stderr
+    got = {k["id"]: k for k in json.loads(done.stdout)["kpis"]}
+    db = duckdb.connect()
+    db.execute(f"""CREATE TABLE claims AS SELECT day, lpa, loss::DECIMAL(18, 3) AS loss,
+                   ms::INTEGER AS ms FROM read_csv('{project / "claims.csv"}',
+                   all_varchar = true)""")
+    for side, (first, last) in (("current", ("2024-10", "2025-09")),
+                                ("comparison", ("2023-10", "2024-09"))):
+        total, count, median = db.execute(_window_sql(
+            "sum(loss), count(loss), median(ms::DECIMAL(18, 3) / 1000)", first, last)
+        ).fetchone()
+        assert got["loss"][side]["value"] == float(total), (side, got["loss"][side])
+        # A mean is the decimal sum (rounded once) divided by the rows.
+        assert got["mean_loss"][side]["value"] == float(total) / count, side
+        assert got["median_wait"][side]["value"] == float(median), (side, median)
+        # Written as the decimal it is: no float's remainder in the JSON text.
+        text = repr(got["loss"][side]["value"])
+        assert len(text.partition(".")[2]) <= 3, text
+
+
+def test_compare_and_the_python_face_give_the_same_decimal_sums(project):
+    """`kpi compare --by lpa` (the breakdown's query, not the summary's) gives each part the
+    decimal sum DuckDB gives."""
+    done = run(["compare", "--period", "2025-09", "--by", "lpa", "--vs", "yoy", "--format",
+                "json"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    db = duckdb.connect()
+    db.execute(f"""CREATE TABLE claims AS SELECT day, lpa, loss::DECIMAL(18, 3) AS loss
+                   FROM read_csv('{project / "claims.csv"}', all_varchar = true)""")
+    parts = [p for k in json.loads(done.stdout)["kpis"] if k["id"] == "loss"
+             for p in k["parts"]]
+    assert {p["name"] for p in parts} == {"North", "South"}
+    for part in parts:
+        (total,) = db.execute(_window_sql("sum(loss)", "2024-10", "2025-09",
+                                          part["name"])).fetchone()
+        assert part["current"]["value"] == float(total), part
+    frame = kpi.open(project).summary("2025-09", "yoy")
+    mine = frame.filter(pl.col("id") == "loss")["current_value"].item()
+    assert mine == float(db.execute(_window_sql("sum(loss)", "2024-10", "2025-09"))
+                         .fetchone()[0])
+
+
+def test_a_quotient_is_correctly_rounded_on_every_path():
+    """`ms / 1000` and a column divided by a column that holds one value (a small table's):
+    each row's quotient is IEEE division's, in a plain query, a grouped one and the
+    streaming engine (7 ms read 0.006999999999999999 s; 0.01 / 3 read 0.003333333333333333
+    in a grouped query, 0.0033333333333333335 in another)."""
+    values = list(range(0, 200_000, 7))
+    frame = pl.DataFrame({"g": ["x"] * len(values), "ms": values, "three": [3] * len(values),
+                          "loss": [v / 100 for v in values]})
+    for text, expected in (("ms / 1000", [v / 1000 for v in values]),
+                           ("loss / three", [v / 100 / 3 for v in values])):
+        expr = polars_expr(text).alias("v")
+        for engine_name in ("in-memory", "streaming"):
+            plain = frame.lazy().select(expr).collect(engine=engine_name)["v"].to_list()
+            grouped = (frame.lazy().group_by("g").agg(expr).collect(engine=engine_name)
+                       ["v"][0].to_list())
+            assert plain == expected and grouped == expected, (text, engine_name)
+    two = pl.DataFrame({"g": ["x", "x"], "loss": [0.02, 0.01], "minutes": [3, 3]})
+    got = two.lazy().group_by("g").agg(polars_expr("loss / minutes")).collect(
+        engine="streaming")["loss"][0].to_list()
+    assert got == [0.02 / 3, 0.01 / 3]
+
+
+def test_a_duration_in_seconds_is_its_milliseconds_divided_correctly(tmp_path):
+    """A duration KPI (the difference of two datetimes) in seconds: 7 ms is 0.007 s."""
+    from kpi.catalogue import Unit
+    from kpi.engine import _value
+
+    class Duration:
+        id, value, unit, value_is_duration, zoned = "d", "b - a", Unit.SECONDS, True, ()
+
+    from datetime import datetime, timedelta
+    start = datetime(2025, 1, 1)
+    gaps = [timedelta(milliseconds=ms) for ms in range(0, 100_000, 7)]
+    frame = pl.DataFrame({"a": [start] * len(gaps), "b": [start + g for g in gaps]})
+    got = frame.select(_value(Duration())).to_series().to_list()  # type: ignore[arg-type]
+    assert got == [g / timedelta(seconds=1) for g in gaps]
+    assert got[1] == 0.007
+
+
+def test_engine_and_expressions_write_no_bare_division_by_a_literal():
+    """Every per-row division kpi writes goes through `quotient`: none of kpi's query
+    modules divides an expression by a literal with Polars' `/` (which rounds as a
+    multiplication by the reciprocal)."""
+    import ast
+
+    root = Path(engine.__file__).parent
+    for name in ("engine.py", "expressions.py", "dateparts.py"):
+        tree = ast.parse((root / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+                left = ast.unparse(node.left)
+                assert not (left.startswith(("pl.", "value.", "row.")) or ".dt." in left
+                            or "pl.col" in left), f"{name}:{node.lineno}: {ast.unparse(node)}"
