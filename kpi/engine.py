@@ -1695,8 +1695,9 @@ class ByMonth:
         wholes = sum(w * n for (_, w, _, p, _), n in counted if p)
         units = sum(u * n for (_, _, u, p, _), n in counted if p)
         ordinary = not all(p for (_, _, _, p, _), _ in counted) or abs(wholes) >= WHOLE_LIMIT
-        decimals = (None if any(d is None for (*_, d), _ in counted)
-                    else sum((w * 10**DECIMAL_PLACES + d) * n for (_, w, _, _, d), n in counted))
+        fractions = [(w, d, n) for (_, w, _, _, d), n in counted]
+        decimals = (sum((w * 10**DECIMAL_PLACES + d) * n for w, d, n in fractions if d is not None)
+                    if all(d is not None for _, d, _ in fractions) else None)
         score = (math.fsum(weight * n for (weight, *_), n in counted) if ordinary
                  else exact_total(wholes, units, decimals))
         return {"n": float(score), "n" + WHOLES: wholes, "n" + UNITS: units,
