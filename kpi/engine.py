@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from functools import cache, partial
 from math import floor
 from pathlib import Path
@@ -229,6 +230,17 @@ def _ratio(num: float | None, den: float | None, scale: float = 1.0) -> float | 
     return num / den * scale
 
 
+def _mean(total: float | None, rows: float | None) -> float | None:
+    """A mean: the sum as it prints (the decimals' sum rounded once, `_exact_sum`) divided by
+    the rows, rounded once. £10.10, £10.20 and £10.30 average 10.2, where the float 30.6
+    divided by 3 is 10.200000000000001 (a mean of pounds and pence in four read so)."""
+    if total is None or not rows:
+        return None
+    if isinstance(total, int) or not math.isfinite(total):
+        return total / rows  # integers divide correctly rounded; no figure stays none
+    return float(Fraction(repr(total)) / Fraction(rows))
+
+
 def _population(project: Project, name: str) -> float:
     return project.populations[name]
 
@@ -238,7 +250,7 @@ RECIPES: dict[Kind, Recipe] = {
     Kind.SUM: Recipe(_count_parts, lambda k, c, p: c["n"]),
     Kind.RATE: Recipe(_checked_rate_parts, lambda k, c, p: _ratio(c["num"], c["den"], 100.0)),
     Kind.WITHIN: Recipe(_within_parts, lambda k, c, p: _ratio(c["num"], c["den"], 100.0)),
-    Kind.MEAN: Recipe(_mean_parts, lambda k, c, p: _ratio(c["num"], c["den"])),
+    Kind.MEAN: Recipe(_mean_parts, lambda k, c, p: _mean(c["num"], c["den"])),
     Kind.MEDIAN: Recipe(_order_parts("median"),
                         lambda k, c, p: c["stat"] if c["den"] else None, additive=False),
     Kind.PERCENTILE: Recipe(_order_parts("percentile"),

@@ -10,8 +10,10 @@ The oracle is Python's `decimal` module and DuckDB's DECIMAL arithmetic, not kpi
 from __future__ import annotations
 
 import json
+import math
 import random
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import duckdb
@@ -75,11 +77,26 @@ def test_the_cases_that_printed_a_floats_remainder():
 def test_a_group_with_a_value_of_more_places_is_the_floats_exact_sum():
     """A third of a minute, or 1e-12, is no decimal of few places: its group is summed as
     the floats' exact sum, rounded once (as before decimals were read)."""
-    from fractions import Fraction
-
     for values in ([1 / 3, 0.1, 0.2], [1e-12, 0.1, 0.2], [0.1234567891, 0.2]):
         got = pl.DataFrame({"x": values}).select(engine._exact_sum(pl.col("x"))).item()
         assert got == float(sum(Fraction(v) for v in values)), values
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(pounds.map(float), min_size=1, max_size=30))
+def test_a_mean_is_the_decimal_sum_over_the_rows_rounded_once(values):
+    """£10.10, £10.20 and £10.30 average 10.2 (the float 30.6 divided by 3 read
+    10.200000000000001): a mean is the sum of the decimals divided by the rows, correctly
+    rounded, whatever the order of the rows."""
+    frame = pl.DataFrame({"x": values})
+    total = frame.select(engine._exact_sum(pl.col("x"))).item()
+    expected = sum(Decimal(repr(v)) for v in values)
+    if len(expected.as_tuple().digits) <= 15:  # a sum a float prints as written
+        assert engine._mean(total, len(values)) == float(Fraction(expected) / len(values))
+    assert engine._mean(pl.DataFrame({"x": [10.1, 10.2, 10.3]}).select(
+        engine._exact_sum(pl.col("x"))).item(), 3) == 10.2
+    assert engine._mean(7, 2) == 3.5 and engine._mean(None, 2) is None
+    assert engine._mean(1.5, 0) is None and math.isnan(engine._mean(math.nan, 2))
 
 
 def test_pieces_over_months_give_the_sum_over_all_rows():
@@ -192,8 +209,8 @@ def test_the_summary_json_prints_the_decimal_sum_duckdb_gives(project):
             "sum(loss), count(loss), median(ms::DECIMAL(18, 3) / 1000)", first, last)
         ).fetchone()
         assert got["loss"][side]["value"] == float(total), (side, got["loss"][side])
-        # A mean is the decimal sum (rounded once) divided by the rows.
-        assert got["mean_loss"][side]["value"] == float(total) / count, side
+        # A mean is the decimal sum divided by the rows, rounded once.
+        assert got["mean_loss"][side]["value"] == float(Fraction(total) / count), side
         assert got["median_wait"][side]["value"] == float(median), (side, median)
         # Written as the decimal it is: no float's remainder in the JSON text.
         text = repr(got["loss"][side]["value"])
