@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import duckdb
@@ -428,6 +429,9 @@ class Model:
         return [None]
 
 
+DECIMAL_MINUTES = (0.1, 0.2, 2.35, 10.1, 15.5, 26.48)
+
+
 def inc_rows(rnd: random.Random, months: list[int], force: str, counter: list[int],
              lpas: list[str] | None = None) -> list[dict]:
     out = []
@@ -440,7 +444,9 @@ def inc_rows(rnd: random.Random, months: list[int], force: str, counter: list[in
                 "ref": f"R{counter[0]}", "month": m, "day": rnd.randint(1, 28),
                 "force": force, "lpa": rnd.choice(lpas or LPAS),
                 "offence": rnd.choice(OFFENCES),
-                "minutes": rnd.choice([None, *range(0, 41, 3)])
+                # whole minutes, and now and then pounds-and-pence-like decimals whose float
+                # sums print a remainder (0.1 + 0.2), which kpi must add as decimals
+                "minutes": rnd.choice([None, *range(0, 41, 3), *DECIMAL_MINUTES])
                 if rnd.random() < 0.9 and not blank else None,
                 "victims": rnd.randint(0, 3),
                 "decl_month": rnd.choice(["Jan", "Feb", "Mar"]),
@@ -657,8 +663,8 @@ NUMBER_COLUMNS = ("minutes", "victims", "n", "qtr", "yr")
 def _write_other_format(path: Path, data: str, n_rows: int) -> None:
     """The extract `data` (CSV text) as the Parquet file or Excel workbook `path` names, the
     same rows and values. Parquet: small row groups (so a load spans several row groups and
-    batches), and half the time the whole-number columns typed Int64.
-    Excel: whole numbers in those columns as number cells, everything else as text cells."""
+    batches), and half the time the number columns typed (minutes Float64, the others Int64).
+    Excel: numbers in those columns as number cells, everything else as text cells."""
     import io
 
     import polars as pl
@@ -666,8 +672,11 @@ def _write_other_format(path: Path, data: str, n_rows: int) -> None:
     frame = pl.read_csv(io.StringIO(data), infer_schema=False)
     if path.suffix == ".parquet":
         if n_rows % 2:
-            frame = frame.with_columns(pl.col(c).cast(pl.Int64) for c in frame.columns
-                                       if c in NUMBER_COLUMNS)
+            # minutes, which hold decimals, as a float column (as a Parquet extract holds
+            # pounds and pence); the others as integers
+            frame = frame.with_columns(
+                pl.col(c).cast(pl.Float64 if c == "minutes" else pl.Int64)
+                for c in frame.columns if c in NUMBER_COLUMNS)
         # row groups of one row, two rows or a third of the rows: a batch of a few rows
         # (KPI_INGEST_BATCH_ROWS) then spans a run of several groups, or a group several batches
         frame.write_parquet(path, row_group_size=(1, 2, max(1, n_rows // 3))[n_rows % 3])
@@ -685,6 +694,8 @@ def _write_other_format(path: Path, data: str, n_rows: int) -> None:
                 continue
             if name in NUMBER_COLUMNS and value.lstrip("-").isdigit():
                 sheet.write_number(line, col, int(value))
+            elif name == "minutes" and re.fullmatch(r"-?\d+\.\d+", value):
+                sheet.write_number(line, col, float(value))  # a decimal as a number cell
             else:
                 sheet.write_string(line, col, value)
     book.close()
@@ -845,6 +856,8 @@ class Oracle:
         if self.model.spec.derived and k.dataset == "inc":
             k = derived_out(k, self.model.spec.derived)
             where = derived_text(where, self.model.spec.derived)
+        if k.dataset == "inc" and k.value == "minutes" and k.kind in ("sum", "mean"):
+            return self._decimal(k, where, args)
         table = k.dataset
         # a count's (or per 1,000's) `value`: a condition counts its true rows, a number sums
         counted = ("count(*)" if k.value is None else
@@ -880,6 +893,18 @@ class Oracle:
             query = sql[k.kind]
         got = self._one(query, where, args)
         return got if got is None or k.multiplier == 1.0 else got * k.multiplier
+
+    def _decimal(self, k: Kpi, where: str, args: list) -> Exact | None:
+        """A sum or mean of the minutes as docs/guarantees.md states it: the decimals'
+        sum (DuckDB's DECIMAL arithmetic) rounded once, a mean that sum over the rows
+        rounded once, then the multiplier; compared to the bit (`same`)."""
+        total, rows = self.db.execute(
+            f"SELECT sum(minutes::DECIMAL(18, 2))::VARCHAR, count(minutes) FROM inc "
+            f"WHERE {where}", args).fetchone()
+        if k.kind == "mean" and not rows:
+            return None
+        exact = Fraction(total or 0) / (rows if k.kind == "mean" else 1)
+        return Exact(float(exact) if k.multiplier == 1.0 else float(exact) * k.multiplier)
 
     def dataset_of(self, k: Kpi) -> str:
         if k.parts:
@@ -928,9 +953,16 @@ class Oracle:
         return {self.value(k, window, [force])}
 
 
+class Exact(float):
+    """A figure the oracle knows to the bit (a sum or mean of decimals): `same` compares it
+    exactly. Arithmetic on it gives a plain float again."""
+
+
 def same(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is None and b is None
+    if isinstance(a, Exact) or isinstance(b, Exact):
+        return float(a) == float(b)
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
 
 
