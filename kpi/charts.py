@@ -713,8 +713,36 @@ def _parts_of(data: ChartData) -> pl.DataFrame:
     return data.parts
 
 
+# A part's name as an axis prints it: PART_LINE characters a line, on two lines where the
+# chart has room (PART_TWO_LINES parts at most) and one where it has not, a longer name cut
+# at a word with "\u2026". The paragraph and the figure's alt text name every part in full. A
+# name of 150 characters ran past the figure's edge, cut off mid-letter.
+PART_LINE = 40
+PART_TWO_LINES = 6
+
+
+def part_labels(names: Sequence[str]) -> list[str]:
+    """Each part's name as a chart's axis prints it, whole where it fits (`PART_LINE`)."""
+    import textwrap
+
+    most = 2 if len(names) <= PART_TWO_LINES else 1
+    out = []
+    for name in names:
+        lines = textwrap.wrap(name, PART_LINE) or [name]
+        if len(lines) > most:
+            lines = lines[:most]
+            last = lines[-1]
+            if len(last) > PART_LINE - 1:
+                cut = last[:PART_LINE - 1]
+                last = cut.rsplit(" ", 1)[0] if " " in cut else cut
+            lines[-1] = last.rstrip(" ,;:-") + "\u2026"
+        out.append("\n".join(lines))
+    return out
+
+
 def _part_names(frame: pl.DataFrame) -> list[str]:
-    return ["not recorded" if p is None else str(p) for p in frame["part"].to_list()]
+    return part_labels(["not recorded" if p is None else str(p)
+                        for p in frame["part"].to_list()])
 
 
 def _draw_compare(figure, axes, data: ChartData) -> None:
@@ -808,7 +836,7 @@ def _draw_peers(figure, axes, data: ChartData) -> None:
 
     axes.bar_label(bars, labels=[text(v) for v in values], padding=3, fontsize=8)
     axes.set_yticks(y)
-    axes.set_yticklabels(names)
+    axes.set_yticklabels(part_labels(names))
     axes.grid(False, axis="y")  # a line through each bar's middle says nothing
     axes.set_ylabel(_column_title(data.spec.by))
     axes.set_xlabel(peer_axis_label(data))
