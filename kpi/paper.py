@@ -2691,7 +2691,10 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
     if not items:
         text = inlines("By ", label)
     if small:
-        small.sort(key=lambda r: (sign * r["absolute"], _part_order(r["part"])))
+        # By the change as printed, as the ranking above: +2.44 and +2.36 both print "+2",
+        # and equal figures come in the breakdown's own order.
+        small.sort(key=lambda r: (sign * render.rounded(r["absolute"], render.places(kpi)),
+                                  _part_order(r["part"])))
         tiny = [inlines(", " if n else "", _part(r["part"]),
                         f" ({_with_sign(r['absolute'], kpi_value(abs(r['absolute']), kpi))})")
                 for n, r in enumerate(small)]
