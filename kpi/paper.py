@@ -499,13 +499,33 @@ def change_cell(change, kpi: KpiDef) -> str:
     return f"{absolute} ({_with_sign(change.percent, f'{render.fixed(abs(change.percent), 1)}%')})"
 
 
+_INCOMPLETE = re.compile(r"(comparison )?(.+) is incomplete: no data for "
+                         r"(\d{4}-\d{2}(?:, \d{4}-\d{2})*)( \.\.\.)?")
+_NONE_BEFORE = re.compile(r"no data on or before (\d{4}-\d{2})")
+
+
 def no_figure_words(note: str | None) -> str:
-    """Why a KPI has no figure, as a board reads it: the engine names a dataset not loaded by
-    its id ("dataset 'stop_search' has no data yet"), which the analyst needs and the board
-    does not."""
-    found = re.fullmatch(r"dataset '([^']+)' has no data yet", note or "")
+    """Why a KPI has no figure, or no comparison, as a board reads it, in words and months
+    by name: the engine names a dataset not loaded by its id ("dataset 'stop_search' has no
+    data yet") and a window's missing months as codes ("comparison year ending November 2025
+    is incomplete: no data for 2024-12"), which the analyst needs and the board does not
+    ("the data held does not cover the year ending November 2025, with no data for December
+    2024")."""
+    from kpi.periods import Month
+
+    text = note or ""
+    found = re.fullmatch(r"dataset '([^']+)' has no data yet", text)
     if found:
         return f"no {column_title(found[1]).lower()} data has been loaded yet"
+    found = _INCOMPLETE.fullmatch(text)
+    if found:
+        months = [Month.parse(m).name for m in found[3].split(", ")]
+        listed = _and_list(months + ["other months"]) if found[4] else _and_list(months)
+        whole = "" if found[1] else "whole "
+        return f"the data held does not cover the {whole}{found[2]}, with no data for {listed}"
+    found = _NONE_BEFORE.fullmatch(text)
+    if found:
+        return f"no data on or before {Month.parse(found[1]).name}"
     return note or "no data"
 
 
@@ -666,8 +686,11 @@ SIGNIFICANT = "a statistically significant change"
 # otherwise one of these, so no change that may be noise is called improving or deteriorating.
 NO_SIGNIFICANT_CHANGE = "no_significant_change"
 NOT_TESTED = "not_tested"
+# A figure with nothing to compare it with (the comparison window's months are not held):
+# the engine's status is no_data, which the paper said of KPIs whose figures it printed.
+NO_COMPARISON = "no_comparison"
 SHOWN_STATUS_WORDS = {**STATUS_WORDS, NO_SIGNIFICANT_CHANGE: "no significant change",
-                      NOT_TESTED: "not tested"}
+                      NOT_TESTED: "not tested", NO_COMPARISON: "no comparison"}
 # The narrative's sentence for a change no test applies to; a change tested and found not
 # significant has none, its clause having said "within normal variation".
 NOT_TESTED_SENTENCE = ("No test of significance applies to it, so it is not counted as an "
@@ -682,6 +705,7 @@ TALLY_WORDS = {
     # figures show only normal variation, a different count, in the same words.
     NO_SIGNIFICANT_CHANGE: "with no significant change",
     NOT_TESTED: "not tested for significance",
+    NO_COMPARISON: "with a figure but nothing to compare it with",
     Outcome.STALE: "stale (data ending before the period)",
     Outcome.IN_DEVELOPMENT: "in development",
     Outcome.NO_DATA: "without data",
@@ -780,8 +804,12 @@ def shown_status(result: KpiResult, verdict: Verdict | None) -> str:
     """The status the paper gives a KPI, wherever it words one (Tables 1 and 2, the status
     sentence, the section tallies): the engine's status (its better direction and stable band)
     only where the test of the change finds it significant; otherwise NO_SIGNIFICANT_CHANGE,
-    or NOT_TESTED where no test applies. A KPI in development, without data or stale keeps
+    or NOT_TESTED where no test applies. A KPI with a figure and no comparison is
+    NO_COMPARISON, never "without data". A KPI in development, without data or stale keeps
     its engine status."""
+    if result.status == Outcome.NO_DATA and result.current is not None \
+            and result.current.value is not None:
+        return NO_COMPARISON
     if result.status not in (Outcome.IMPROVING, Outcome.DETERIORATING, Outcome.STABLE,
                              Outcome.CHANGED):
         return result.status
@@ -803,7 +831,7 @@ def status_sentence(result: KpiResult, verdict: Verdict | None, variant: int = 0
             return NOT_TESTED_SENTENCE
         return STATUS_SENTENCES[result.status]
     words = STATUS_VARIANTS.get(shown)
-    return words[variant % len(words)] if words else STATUS_SENTENCES[shown]
+    return words[variant % len(words)] if words else STATUS_SENTENCES.get(shown, "")
 
 
 def variation_sentence(result: KpiResult, verdict: Verdict | None) -> str:
@@ -1234,7 +1262,18 @@ class _Builder:
         # A KPI without data is already an exception above: the front page lists the checks
         # that reconcile figures.
         reconciling = [c for c in self.checks if c.kind == "reconciliation"]
+        # A check one of whose figures the paper has none of (a dataset not loaded, a window
+        # not held) was not made: it is not a failure of parts to add up.
+        unmade = [c for c in reconciling if not c.passed and not _check_made(c)]
+        reconciling = [c for c in reconciling if c not in unmade]
         failed = [c for c in reconciling if not c.passed]
+        if unmade:
+            count = len(unmade)
+            blocks.append(Paragraph(inlines(
+                f"{count} check{'s' if count > 1 else ''} of the data could not be made, a "
+                f"figure {'they' if count > 1 else 'it'} add{'' if count > 1 else 's'} up "
+                "having none this month: ", [inlines("; " if n else "", Name(c.title))
+                                             for n, c in enumerate(unmade)], ".")))
         if reconciling:
             if failed:
                 blocks.append(Paragraph(inlines(Strong(inlines(
@@ -1373,17 +1412,16 @@ class _Builder:
             if len(results) == 1:
                 lines.insert(0, self._exception_line(results[0]))
                 continue
-            where = {self.labels.get(r.kpi.id) for r in results}
-            # KPIs the paper reports in one paragraph point to it once.
-            one = where.pop() if len(where) == 1 else None
-            names = [inlines("; " if n else "", Name(r.kpi.title),
-                             f" ({self.labels[r.kpi.id]})" if r.kpi.id in self.labels
-                             and one is None else "")
+            # The paragraphs that report them, each named once in paper order: "(2.2)" after
+            # each of fourteen KPIs reported in one paragraph read as a list left unfinished.
+            where = list(dict.fromkeys(self.labels[r.kpi.id] for r in results
+                                       if r.kpi.id in self.labels))
+            names = [inlines("; " if n else "", Name(r.kpi.title))
                      for n, r in enumerate(results)]
             lines.insert(0, inlines(f"{EXCEPTION_MARKS[judge.NO_FIGURE]} ",
                                     Strong(inlines(f"{len(results)} KPIs have no figure")),
                                     " (", Name(note), "): ", names,
-                                    f". See {one}." if one else "."))
+                                    f". See {_and_list(where)}." if where else "."))
         return tuple(lines)
 
     def _exception_line(self, result: KpiResult) -> Inlines:
@@ -1415,7 +1453,12 @@ class _Builder:
                 # later months are held, and one the window needs is not
                 return (f"a month the period asks for is missing: its latest figure is for "
                         f"{result.current.window.label}")
-            return f"the source is stale: its latest data is for {result.current.window.label}"
+            # The figure before it names its window: said here, how far short of the period.
+            period = self.report.period
+            behind = period.index - result.current.window.end.index
+            return (f"the source is stale: its data ends "
+                    f"{render.counted(str(behind), 'months')} before {period.name}"
+                    if behind > 0 else "the source is stale")
         if why == judge.CONCERN:
             assert verdict is not None and verdict.variation is not None, \
                 "a concern is a special cause of the process chart"
@@ -2574,6 +2617,12 @@ def _section_intro(title: str, results: list[KpiResult],
     noun = "KPI" if len(results) == 1 else "KPIs"
     return inlines(f"This section reports {len(results)} {noun} under the priority ",
                    Name(title), f": {listed}.")
+
+
+def _check_made(check) -> bool:
+    """Whether a reconciliation had every figure it adds up (its total and each part)."""
+    return check.total is not None and check.total.value is not None and all(
+        p.value is not None for p in check.parts)
 
 
 def _unreported_reason(result: KpiResult) -> str | None:

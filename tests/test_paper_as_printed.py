@@ -86,3 +86,110 @@ def test_parts_on_a_small_base_are_ranked_by_their_change_as_printed(tmp_path, c
     text = _paper(cli, _project(tmp_path, rows), "--full")
     line = _line(text, "Money lost")
     assert "on a base below 50, as numbers: Aston (+2), Brierley (+2)." in line, line
+
+
+CALLS = """
+[datasets.calls]
+date = "received"
+sources = ["calls.csv"]
+[datasets.calls.columns]
+received = "date"
+answered = "str"
+
+[[priorities]]
+id = "service"
+title = "Answering the Public"
+
+[[kpis]]
+id = "calls"
+title = "Calls received"
+priority = "crime"
+kind = "count"
+dataset = "calls"
+better = "neutral"
+
+[[kpis]]
+id = "calls_answered"
+title = "Calls answered"
+priority = "crime"
+kind = "count"
+dataset = "calls"
+filter = "answered = 'yes'"
+better = "higher"
+
+[[kpis]]
+id = "calls_unanswered"
+title = "Calls not answered"
+priority = "service"
+kind = "count"
+dataset = "calls"
+filter = "answered = 'no'"
+better = "lower"
+
+[[checks]]
+id = "calls_sum"
+title = "Calls answered and not answered add up to calls received"
+total = "calls"
+parts = ["calls_answered", "calls_unanswered"]
+"""
+
+
+def _one_year(folder, extra: str = ""):
+    """Crimes in every month of 2025 only (Aston 30 a month), and `extra` added to kpi.toml."""
+    rows = [(month, "Aston", 1.0) for month in _months((2025, 1), 12) for _ in range(30)]
+    _project(folder, rows)
+    toml = folder / "kpi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    return folder
+
+
+def test_a_figure_with_nothing_to_compare_it_with_is_not_counted_as_without_data(tmp_path,
+                                                                                   cli):
+    """With a year of data, nothing reaches the plan baseline: the front page said "Of the 2
+    KPIs reported: 2 without data" and each section "2 without data" above two paragraphs of
+    figures. And each paragraph gave the engine's note, months as codes: "no comparison can
+    be made: comparison year ending March 2024 is incomplete: no data for 2023-04, 2023-05,
+    2023-06 ...", which Word broke over a line at "2023-" in the printed paper."""
+    text = _paper(cli, _one_year(tmp_path), period="2025-12")
+    assert "without data" not in text
+    assert "Of the 2 KPIs reported: 2 with a figure but nothing to compare it with." in text
+    assert ("2.1. This section reports 2 KPIs under the priority Reducing Crime: 2 with a "
+            "figure but nothing to compare it with.") in text
+    assert ("2.2. **Total recorded crime.** The total recorded crime was 360 in the year ending "
+            "December 2025; no comparison can be made: the data held does not cover the year "
+            "ending March 2024, with no data for April 2023, May 2023, June 2023 and other "
+            "months.") in text
+    assert not re.search(r"\b20\d\d-\d\d\b", text.split("## Appendix")[0])
+
+
+def test_kpis_with_no_figure_point_once_to_each_paragraph_and_a_check_not_made_is_no_failure(
+        tmp_path, cli):
+    """Three KPIs of a dataset not loaded, two reported in paragraph 2.4 and one in 3.2:
+    the exception line gave "(2.4)" after each of them, and the check adding them up was
+    listed under "Checks that failed" with its KPI ids and the engine's note, though no
+    figures were there to add up."""
+    text = _paper(cli, _one_year(tmp_path, CALLS), period="2025-12")
+    front = text.split("## 1. Introduction")[0]
+    assert ("- ○ **3 KPIs have no figure** (no calls data has been loaded yet): Calls "
+            "received; Calls answered; Calls not answered. See 2.4 and 3.2.") in front
+    assert "Checks that failed" not in front and "calls_sum" not in front
+    assert ("1 check of the data could not be made, a figure it adds up having none this "
+            "month: Calls answered and not answered add up to calls received.") in front
+    assert "2.4. **2 KPIs without a figure.**" in text and "3.2. **Calls not answered.**" \
+        in text
+
+
+def test_a_stale_source_says_how_far_short_of_the_period_it_is(tmp_path, cli):
+    """Crimes to December 2025 and calls to June 2025 (a source stopped months before the
+    period): the exception read "the source is stale: its latest data is for year ending
+    June 2025" after a figure naming that window; it says how far the data falls short."""
+    folder = _one_year(tmp_path, CALLS)
+    calls = ["received,answered"] + [f"{month}-10,{answer}" for month in _months((2024, 1), 18)
+                                     for answer in ("yes", "yes", "no")]
+    (folder / "calls.csv").write_text("\n".join(calls) + "\n", encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "calls", folder / "calls.csv"]).exit_code == 0
+    text = _paper(cli, folder, "--vs", "previous", period="2025-12")
+    line = next(x for x in text.splitlines() if x.startswith("- ○ **Calls received**"))
+    assert line == ("- ○ **Calls received**: 36 in the year ending June 2025, unchanged from "
+                    "36 in the year ending May 2025; the source is stale: its data ends 6 "
+                    "months before December 2025. See 2.4."), line
