@@ -1786,7 +1786,8 @@ class _Builder:
                 out.append(_ranking(kpi, label, rows, unsettled))
             else:
                 items = []
-                for r in rows[:TOP_PARTS]:
+                # The highest places or offences: "not recorded" is none of them.
+                for r in [r for r in rows if r["part"] is not None][:TOP_PARTS]:
                     if r["current"]:
                         items.append(inlines(", " if items else "", _part(r["part"]),
                                              f" ({kpi_value(r['current'], kpi)})"))
@@ -1858,6 +1859,7 @@ class _Builder:
         and has stayed higher since; Business crime – ...'; one trend: '. ASB incidents
         up 0.8% from 26,405: within normal variation.'), a part that stands out in the
         paragraph's own sentence."""
+        from kpi.board import compare_parts, named_parts
         from kpi.charts import ChartType
 
         if spec.type in (ChartType.XMR, ChartType.TREND):
@@ -1884,14 +1886,19 @@ class _Builder:
         comparison = None if spec.type == ChartType.TOP or result.comparison is None \
             else result.comparison.window
         frame = self.breakdowns.get((spec.kpis[0], spec.by, result.current.window, comparison))
-        rows = [] if frame is None else [r for r in frame.iter_rows(named=True)
-                                         if r["current"] is not None]
+        if frame is None:
+            return ()
+        shown, of = (named_parts(frame), None) if spec.type == ChartType.TOP else \
+            compare_parts(frame)
+        rows = [r for r in shown.iter_rows(named=True) if r["current"] is not None]
         if not rows:
             return ()
         kpi = result.kpi
         high = max(rows, key=lambda r: r["current"])
-        if spec.type == ChartType.TOP:
-            return inlines(". The largest is ", _part(high["part"]),
+        if spec.type == ChartType.TOP or of:
+            drawn = f". The {len(rows)} highest of {of:,} are drawn; the highest" if of \
+                else ". The largest"
+            return inlines(f"{drawn} is ", _part(high["part"]),
                            f" ({kpi_value(high['current'], kpi)}).")
         low = min(rows, key=lambda r: r["current"])
         return inlines(". Highest ", _part(high["part"]), f" ({kpi_value(high['current'], kpi)})"

@@ -193,3 +193,59 @@ def test_a_stale_source_says_how_far_short_of_the_period_it_is(tmp_path, cli):
     assert line == ("- ○ **Calls received**: 36 in the year ending June 2025, unchanged from "
                     "36 in the year ending May 2025; the source is stale: its data ends 6 "
                     "months before December 2025. See 2.4."), line
+
+
+CHARTS = """
+[[charts]]
+id = "lpa_compare"
+type = "compare"
+title = "Crime by LPA"
+kpis = ["total_crime"]
+by = "lpa"
+
+[[charts]]
+id = "lpa_top"
+type = "top"
+title = "Highest 10 LPAs"
+kpis = ["total_crime"]
+by = "lpa"
+"""
+
+
+def test_rows_with_no_part_recorded_are_never_the_highest_part_and_a_long_breakdown_is_cut(
+        tmp_path, cli):
+    """Fourteen LPAs (LPA 1 with 1 crime a month up to LPA 14 with 14) and 20 crimes a month
+    with no LPA recorded. Read printed, the three forces' paper said "the highest figures in
+    the year ending December 2025 were not recorded (2,546), ...", its chart of the highest 10
+    small areas led with them ("The largest is not recorded"), and its comparison chart of
+    800 small areas drew a black block. The rows with no part are no part named; a
+    comparison chart draws the 12 highest parts and says so."""
+    rows = [(month, f"LPA {n}" if n else "", 1.0) for month in _months((2025, 1), 12)
+            for n in range(15) for _ in range(n or 20)]
+    folder = _project(tmp_path, rows)
+    toml = folder / "kpi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + CHARTS, encoding="utf-8")
+    text = _paper(cli, folder, "--full", period="2025-12")
+    line = _line(text, "Total recorded crime")
+    assert ("By LPA, the highest figures in the year ending December 2025 were LPA 14 (168), "
+            "LPA 13 (156), LPA 12 (144), LPA 11 (132), LPA 10 (120).") in line, line
+    assert ("*Figure 1 – Crime by LPA. The 12 highest of 14 are drawn; the highest is LPA 14 "
+            "(168).*") in text
+    assert "*Figure 2 – Highest 10 LPAs. The largest is LPA 14 (168).*" in text
+    assert "not recorded" not in text.split("## Appendix")[0]
+
+
+def test_a_comparison_chart_draws_the_highest_parts_by_name():
+    import polars as pl
+
+    from kpi import board
+
+    frame = pl.DataFrame({"part": [None, *(f"P{n:02d}" for n in range(14))],
+                          "current": [500.0, *(float(n % 7) for n in range(14))]})
+    drawn, of = board.compare_parts(frame)
+    # The 12 highest named parts (ties by name), drawn by name; 14 named in all.
+    assert of == 14 and drawn["part"].to_list() == [
+        "P01", "P02", "P03", "P04", "P05", "P06", "P08", "P09", "P10", "P11", "P12", "P13"]
+    few = frame.head(5)
+    assert board.compare_parts(few)[0]["part"].to_list() == ["P00", "P01", "P02", "P03", None]
+    assert board.compare_parts(few)[1] is None
