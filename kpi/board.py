@@ -443,6 +443,9 @@ def figure_data(project: Project, spec: ChartSpec, results: Mapping[str, KpiResu
     # The whole force's value is a fair line across the parts only where a part's value is on
     # the same scale (a rate, a median), not where the parts add up to it (a count).
     force = currents[0].value if kpis[0].kind not in TOTAL_KINDS else None
+    from kpi.paper import column_label
+
     return ChartData(spec, kpis, text, parts=parts, current_label=current.label,
                      comparison_label=comparison.label if comparison else "",
-                     target=kpis[0].target, force_value=force)
+                     target=kpis[0].target, force_value=force,
+                     by_label=column_label(project, kpis[0], spec.by))

@@ -210,6 +210,9 @@ class ChartData:
     # xmr of several KPIs: one process chart each, drawn side by side in one figure (the
     # board paper's exceptions, so a paper of many exceptions stays within its figures)
     panels: tuple[ChartData, ...] = ()
+    # compare / top: the breakdown column as the paper names it ("small area (LSOA)"), so the
+    # axis says what the text says ("Lsoa name" stood beside "By small area (LSOA), ...")
+    by_label: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -778,7 +781,7 @@ def _draw_compare(figure, axes, data: ChartData) -> None:
     axes.set_yticklabels(names)
     axes.grid(False, axis="y")  # a line through each bar's middle says nothing
     axes.invert_yaxis()  # the first part at the top, as the table and the text list them
-    axes.set_ylabel(_column_title(data.spec.by))
+    axes.set_ylabel(_by_label(data))
     axes.set_xlabel(axis_label(kpi, width=LEVEL_AXIS))
     _thousands(axes.xaxis, kpi)
     if kpi.unit == Unit.PERCENT:
@@ -798,7 +801,7 @@ def _draw_top(figure, axes, data: ChartData) -> None:
     axes.set_yticks(range(len(names)))
     axes.set_yticklabels(names)
     axes.grid(False, axis="y")  # a line through each bar's middle says nothing
-    axes.set_ylabel(_column_title(data.spec.by))
+    axes.set_ylabel(_by_label(data))
     axes.set_xlabel(axis_label(kpi, width=LEVEL_AXIS))
     _thousands(axes.xaxis, kpi)
     axes.margins(x=0.12)
@@ -838,7 +841,7 @@ def _draw_peers(figure, axes, data: ChartData) -> None:
     axes.set_yticks(y)
     axes.set_yticklabels(part_labels(names))
     axes.grid(False, axis="y")  # a line through each bar's middle says nothing
-    axes.set_ylabel(_column_title(data.spec.by))
+    axes.set_ylabel(_by_label(data))
     axes.set_xlabel(peer_axis_label(data))
     if not data.per_1000:
         _thousands(axes.xaxis, kpi)
@@ -869,6 +872,11 @@ def _bar_text(value: float, kpi: KpiDef) -> str:
     if value is None or value != value:  # a part with no value has no label
         return ""
     return number(value, kpi)
+
+
+def _by_label(data: ChartData) -> str:
+    """The breakdown axis' label: the column as the paper names it, capitalised."""
+    return _capital(data.by_label) if data.by_label else _column_title(data.spec.by)
 
 
 def _column_title(column: str | None) -> str:

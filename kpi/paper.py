@@ -538,6 +538,16 @@ def column_title(column: str | None) -> str:
     return text.replace("_", " ").capitalize()
 
 
+def column_label(project: Project, kpi: KpiDef, column: str) -> str:
+    """How the paper and its figures name a breakdown's column ('LPA', 'offence', 'small area
+    (LSOA)'): its declared label, else its name in words."""
+    assert kpi.dataset is not None, "a KPI with breakdowns reads a dataset"
+    spec = project.datasets[kpi.dataset].column(column)
+    label = column_title(column)
+    return spec.label if spec is not None and spec.label \
+        else label if len(label) <= 3 else label.lower()
+
+
 def percentile_name(percentile: float) -> str:
     """'the 90th percentile', 'the 2.5th percentile', 'the 99.9th percentile': an ordinal
     only of a whole rank ('2.5th' alone is no rank), and no exponent ever ('1e-05th')."""
@@ -1954,18 +1964,16 @@ class _Builder:
         return shown_variation(verdict, brief=True)
 
     def _column_label(self, kpi: KpiDef, column: str) -> Name:
-        """How the paper names a breakdown's column ('LPA', 'offence'): its declared label."""
-        assert kpi.dataset is not None, "a KPI with breakdowns reads a dataset"
-        spec = self.project.datasets[kpi.dataset].column(column)
-        label = column_title(column)
-        return Name(spec.label if spec is not None and spec.label
-                    else label if len(label) <= 3 else label.lower())
+        return Name(column_label(self.project, kpi, column))
 
     def _alt(self, spec: ChartSpec) -> str:
         """What a figure shows and what it finds, for a reader who cannot see it."""
         from kpi.charts import ChartType
 
-        shape = _alt_text(spec).rstrip(".")
+        kpi = self.project.kpi(spec.kpis[0])
+        by = column_label(self.project, kpi, spec.by) if spec.by and kpi is not None \
+            and kpi.dataset else None
+        shape = _alt_text(spec, by).rstrip(".")
         if spec.type == ChartType.XMR:
             found = [self._xmr_finding(k) for k in spec.kpis]
             return f"{shape}. " + " ".join(f for f in found if f)
@@ -2572,7 +2580,7 @@ def _only_part(kpi: KpiDef, label: Name, row: dict) -> Inlines:
     return inlines("By ", label, ", all of it is ", _part(row["part"]), ".")
 
 
-def _alt_text(spec: ChartSpec) -> str:
+def _alt_text(spec: ChartSpec, label: str | None = None) -> str:
     """What a figure shows, for a reader who cannot see it."""
     from kpi.charts import ChartType
 
@@ -2585,7 +2593,7 @@ def _alt_text(spec: ChartSpec) -> str:
     by = ""
     if spec.by:
         name = column_title(spec.by)
-        by = f" by {name if len(name) <= 3 else name.lower()}"
+        by = f" by {label or (name if len(name) <= 3 else name.lower())}"
     return f"{shapes[spec.type]}{by}: {spec.title}."
 
 

@@ -249,3 +249,73 @@ def test_a_comparison_chart_draws_the_highest_parts_by_name():
     few = frame.head(5)
     assert board.compare_parts(few)[0]["part"].to_list() == ["P00", "P01", "P02", "P03", None]
     assert board.compare_parts(few)[1] is None
+
+
+LONG_NAME = ("The Office of the Police and Crime Commissioner for Warwickshire, West Mercia and "
+             "Staffordshire: Joint Audit, Ethics and Performance Scrutiny Committee (Regional)")
+
+
+def test_a_long_title_is_cut_in_the_running_header_never_the_marking(tmp_path, cli):
+    """A project named in 160 characters, marked OFFICIAL-SENSITIVE: printed by Chromium, the
+    title wrapped in every page's header and squeezed the marking until it broke,
+    "OFFICIAL-" over "SENSITIVE"; in Word it took two lines of every header. The header
+    repeats the title cut at a word, with "…", on one line beside the whole marking, in
+    both formats; the title block prints it whole."""
+    from test_paper_formats import _chromium_pdf, _libreoffice_pdf, _pdf_words
+
+    rows = [(month, "Aston", 1.0) for month in _months((2023, 4), 30) for _ in range(30)]
+    folder = _project(tmp_path, rows, name=LONG_NAME)
+    toml = folder / "kpi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        "[datasets.crimes]", '[paper]\nmarking = "OFFICIAL-SENSITIVE"\n\n[datasets.crimes]'),
+        encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "crimes", folder / "crimes.csv"]).exit_code == 0
+    cut = "The Office of the Police and Crime Commissioner for Warwickshire, West Mercia…"
+    for kind in ("html", "docx"):
+        out = tmp_path / f"paper.{kind}"
+        result = cli(["--project", folder, "export", kind, "--period", "2025-09",
+                      "--output", out])
+        assert result.exit_code == 0, result.output
+        if kind == "html":
+            pdf = tmp_path / "paper.pdf"
+            _chromium_pdf(out, pdf, tmp_path / "p")
+        else:
+            pdf = _libreoffice_pdf(out, tmp_path / kind)
+        text = _pdf_words(pdf)[0]
+        pages = [p for p in text.split("\f") if p.strip()]
+        assert len(pages) >= 2
+        for page in pages:
+            first = page.strip().splitlines()[0]
+            assert cut in first and first.rstrip().endswith("OFFICIAL-SENSITIVE"), (kind, first)
+        assert not re.search(r"OFFICIAL-\s*$", text, flags=re.MULTILINE), kind
+        assert "Scrutiny Committee (Regional)" in " ".join(pages[0].split())
+
+
+def test_a_charts_breakdown_axis_and_alt_text_name_the_column_as_the_text_does(tmp_path, cli):
+    """police.uk's LSOA names column is labelled "small area (LSOA)": the text read "By small
+    area (LSOA), ..." beside a chart whose axis said "Lsoa name" and whose alt text said "by
+    lsoa name"."""
+    import kpi
+    from kpi import board, charts, paper
+    from kpi.periods import Comparison, Month
+
+    rows = [(month, f"LPA {n}", 1.0) for month in _months((2023, 4), 30) for n in range(3)]
+    folder = _project(tmp_path, rows)
+    toml = folder / "kpi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'lpa = "str"', 'lpa = { type = "str", label = "policing area" }') + CHARTS,
+        encoding="utf-8")
+    text = _paper(cli, folder, "--full")
+    assert "By policing area, " in text
+    model = board.build(kpi.open(folder).definition, Month.of(2025, 9), Comparison.BASELINE,
+                        full=True)
+    built = paper.build_paper(model)
+    drawn = {f.spec.id: charts.drawn_figure(model.figures[f.spec.id]) for f in built.figures}
+    assert {i: f.axes[0].get_ylabel() for i, f in drawn.items()} == {
+        "lpa_compare": "Policing area", "lpa_top": "Policing area"}
+    html = tmp_path / "paper.html"
+    assert cli(["--project", folder, "export", "html", "--period", "2025-09", "--output",
+                html]).exit_code == 0
+    alts = re.findall(r'alt="([^"]*)"', html.read_text(encoding="utf-8"))
+    assert any(a.startswith("Bar chart of the largest parts by policing area: ") for a in alts)
+    assert not [a for a in alts if re.search(r"(parts|windows) by lpa", a.lower())], alts
