@@ -718,10 +718,13 @@ def _parts_of(data: ChartData) -> pl.DataFrame:
 
 # A part's name as an axis prints it: PART_LINE characters a line, on two lines where the
 # chart has room (PART_TWO_LINES parts at most) and one where it has not, a longer name cut
-# at a word with "\u2026". The paragraph and the figure's alt text name every part in full. A
-# name of 150 characters ran past the figure's edge, cut off mid-letter.
+# in the middle at words, "…" between its start and its last words, which tell parts apart
+# ("Stratford-upon-Avon St Mary's … Area 001A"; cut at its end, three areas read alike).
+# The paper's sentences name every part in full. A name of 150 characters ran past the
+# figure's edge, cut off mid-letter.
 PART_LINE = 40
 PART_TWO_LINES = 6
+PART_TAIL = 14  # the most characters of a cut name's last words kept after the "…"
 
 
 def part_labels(names: Sequence[str]) -> list[str]:
@@ -733,12 +736,18 @@ def part_labels(names: Sequence[str]) -> list[str]:
     for name in names:
         lines = textwrap.wrap(name, PART_LINE) or [name]
         if len(lines) > most:
-            lines = lines[:most]
-            last = lines[-1]
-            if len(last) > PART_LINE - 1:
-                cut = last[:PART_LINE - 1]
-                last = cut.rsplit(" ", 1)[0] if " " in cut else cut
-            lines[-1] = last.rstrip(" ,;:-") + "\u2026"
+            words = name.split()
+            tail = words.pop() if words else ""
+            while words and len(words[-1]) + 1 + len(tail) <= PART_TAIL:
+                tail = f"{words.pop()} {tail}"
+            tail = tail[-PART_TAIL:]
+            room = most * PART_LINE - len(tail) - 3
+            head = textwrap.wrap(name, PART_LINE)[:most]
+            text = " ".join(head)
+            while len(text) > room or len(textwrap.wrap(f"{text} \u2026 {tail}",
+                                                         PART_LINE)) > most:
+                text = text.rsplit(" ", 1)[0] if " " in text else text[:-1]
+            lines = textwrap.wrap(f"{text.rstrip(' ,;:-')} \u2026 {tail}", PART_LINE)
         out.append("\n".join(lines))
     return out
 

@@ -168,8 +168,8 @@ def test_a_part_named_in_150_characters_is_printed_whole_to_its_cut(sample_figur
                                                                       parts):
     """A part named in 150 characters (an LPA or a neighbourhood as a force's system names
     it) ran past the figure's left edge, cut mid-letter, its start lost: the axis prints the
-    name's start on two lines (one where the chart has many parts) and marks the cut with
-    "\u2026", every text inside the figure, and the axes keep at least half its width."""
+    name's start and its last words on two lines (one where the chart has many parts), "\u2026"
+    where it is cut, every text inside the figure, and the axes keep half its width."""
     from dataclasses import replace
 
     chart = next(d for d in sample_figures if d.spec.type == kind)
@@ -184,13 +184,19 @@ def test_a_part_named_in_150_characters_is_printed_whole_to_its_cut(sample_figur
     box = figure.axes[0].get_window_extent()
     assert box.width >= 0.5 * (figure.bbox.width - 2 * charts.EDGE) - 0.5
     shown = [t.get_text() for t in figure.axes[0].yaxis.get_ticklabels()]
-    assert ("0 Birmingham East and the\u2026" if parts > charts.PART_TWO_LINES else
-            "0 Birmingham East and the Neighbourhoods\nof Saint Andrew's, Hodge Hill, "
-            "Washwood\u2026") in shown, shown
+    assert ("0 Birmingham East and \u2026 Station areas" if parts > charts.PART_TWO_LINES
+            else "0 Birmingham East and the Neighbourhoods\nof Saint Andrew's \u2026 Station "
+            "areas") in shown, shown
     assert all(len(line) <= charts.PART_LINE for text in shown for line in text.split("\n"))
 
 
-def test_a_name_that_fits_is_printed_as_it_is():
+def test_a_name_that_fits_is_printed_as_it_is_and_a_cut_one_keeps_its_last_words():
     assert charts.part_labels(["Birmingham", "Sandwell"]) == ["Birmingham", "Sandwell"]
+    # Three small areas of one long name told apart by their codes, which end the name.
+    long = ("Stratford-upon-Avon St Mary's & Ysbyty Ystwyth \u2014 Bryn-y-Maen (\u0174yn "
+            "Glynd\u0175r) \u00d8rsted Fa\u00e7ade Quarter, Alcester Road and the Old Town "
+            "Conservation Area")
+    assert charts.part_labels([f"{long} 00{n}A" for n in range(1, 9)])[:2] == [
+        "Stratford-upon-Avon St \u2026 Area 001A", "Stratford-upon-Avon St \u2026 Area 002A"]
     assert charts.part_labels(["Possession of weapons offences in Walsall"]) == [
         "Possession of weapons offences in\nWalsall"]
