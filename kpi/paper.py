@@ -986,17 +986,22 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
     if result.current is None or result.current.value is None:
         return _sentence(inlines("No figure can be reported: ", note))
     opening = current_clause(result)
+    status = ""
     if result.change is None or result.comparison is None:
-        return _sentence(inlines(opening, "; no comparison can be made: ", note))
-    before = kpi_value(result.comparison.value, kpi)
-    base = "the baseline of " if comparison == Comparison.BASELINE else ""
-    clause = significance_clause(verdict)
-    status = status_sentence(result, verdict, variant)
-    if concise and clause == f", {SIGNIFICANT}" and result.status in STATUS_VARIANTS:
-        clause = f", a statistically significant {STATUS_NOUNS[result.status]}"
-        status = ""
-    text = inlines(opening, f", {change_words(result)} from {base}{before} "
-                            f"{_in(result.comparison.window)}{clause}.")
+        # A figure with nothing to compare it with still has what its process chart, its
+        # target, its window and its months not final say: an exception for a special cause
+        # of concern said only "no comparison can be made" in its own paragraph.
+        text = _sentence(inlines(opening, "; no comparison can be made: ", note))
+    else:
+        before = kpi_value(result.comparison.value, kpi)
+        base = "the baseline of " if comparison == Comparison.BASELINE else ""
+        clause = significance_clause(verdict)
+        status = status_sentence(result, verdict, variant)
+        if concise and clause == f", {SIGNIFICANT}" and result.status in STATUS_VARIANTS:
+            clause = f", a statistically significant {STATUS_NOUNS[result.status]}"
+            status = ""
+        text = inlines(opening, f", {change_words(result)} from {base}{before} "
+                                f"{_in(result.comparison.window)}{clause}.")
     for sentence in (status,
                      variation_sentence(result, verdict),
                      target_sentence(result, verdict)):

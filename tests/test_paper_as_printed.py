@@ -319,3 +319,24 @@ def test_a_charts_breakdown_axis_and_alt_text_name_the_column_as_the_text_does(t
     alts = re.findall(r'alt="([^"]*)"', html.read_text(encoding="utf-8"))
     assert any(a.startswith("Bar chart of the largest parts by policing area: ") for a in alts)
     assert not [a for a in alts if re.search(r"(parts|windows) by lpa", a.lower())], alts
+
+
+def test_an_exception_with_nothing_to_compare_says_what_its_months_show(tmp_path, cli):
+    """A year of data whose last seven months run above the first five: total crime is an
+    exception for what its months show, and the front page said so, but its own paragraph
+    said only "no comparison can be made"; what the process chart shows is said there too,
+    as the paragraph of a KPI with a comparison says it."""
+    counts = [20, 22, 19, 21, 20, 30, 31, 29, 32, 30, 31, 30]
+    rows = [(month, "Aston", 1.0) for month, count in zip(_months((2025, 1), 12), counts,
+                                                           strict=True) for _ in range(count)]
+    text = _paper(cli, _project(tmp_path, rows), period="2025-12")
+    front = text.split("## 1. Introduction")[0]
+    line = _line(text, "Total recorded crime")
+    assert ("- ▲ **Total recorded crime**: 315 in the year ending December 2025; a special "
+            "cause of concern (two of three months close to the upper process limit). See "
+            "2.2.") in front
+    assert line.endswith("no comparison can be made: the data held does not cover the year "
+                         "ending March 2024, with no data for April 2023, May 2023, June 2023 "
+                         "and other months. The monthly figures show a special cause of "
+                         "concern (two of three months close to the upper process limit). "
+                         "See Figure 1."), line
