@@ -340,3 +340,24 @@ def test_an_exception_with_nothing_to_compare_says_what_its_months_show(tmp_path
                          "and other months. The monthly figures show a special cause of "
                          "concern (two of three months close to the upper process limit). "
                          "See Figure 1."), line
+
+
+def test_a_chart_may_break_a_kpi_down_by_a_derived_column(tmp_path, cli):
+    """police.uk's local authority is derived from the LSOA name, and a KPI's breakdowns
+    take it, but a chart of it was refused: "'local_authority' is not a column of dataset
+    'street'" (exit 3, no paper)."""
+    rows = [(month, lpa, 1.0) for month in _months((2023, 4), 30)
+            for lpa, n in (("Aston North", 3), ("Aston South", 2), ("Brierley", 4))
+            for _ in range(n)]
+    folder = _project(tmp_path, rows)
+    toml = folder / "kpi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        "[[priorities]]", "[datasets.crimes.derived]\ndistrict = \"regexp_replace(lpa, "
+        "' (North|South)$', '')\"\n\n[[priorities]]", 1) + CHARTS.replace(
+        'by = "lpa"', 'by = "district"').replace("Crime by LPA", "Crime by district"),
+        encoding="utf-8")
+    text = _paper(cli, folder)
+    # Aston North and South together (5 a month) against Brierley (4 a month).
+    assert [x for x in text.splitlines() if x.startswith("*Figure")] == [
+        "*Figure 1 – Crime by district. Highest Aston (60), lowest Brierley (48).*",
+        "*Figure 2 – Highest 10 LPAs. The largest is Aston (60).*"]
