@@ -1112,14 +1112,25 @@ def provisional_sentence(result: KpiResult, verdict: Verdict | None = None) -> s
     first = end - (kpi.provisional_months - 1)
     text = (f" The figures of the last {kpi.provisional_months} months "
             f"({_span(first, end)}) are not final yet and will change as records are updated: "
-            "the 12-month figure includes them; the process chart leaves them out")
+            "the 12-month figure includes them")
+    # Said of the process chart and the test only where the KPI has them: with a year of
+    # data it has neither, and "the process chart leaves them out" named a chart not drawn.
+    charted = verdict is not None and verdict.variation is not None
     settled = verdict.settled if verdict is not None else None
-    if settled is None:
-        return text + ", and so does any test of the change."
-    now, then = settled
-    return (text + ", and so does the test of the change, which compares "
-            f"{kpi_value(now.value, kpi)} in {_span(now.window.start, now.window.end)} with "
-            f"{kpi_value(then.value, kpi)} in {_span(then.window.start, then.window.end)}.")
+    if settled is not None:
+        now, then = settled
+        compares = (f"{kpi_value(now.value, kpi)} in {_span(now.window.start, now.window.end)} "
+                    f"with {kpi_value(then.value, kpi)} in "
+                    f"{_span(then.window.start, then.window.end)}")
+        if charted:
+            return (text + "; the process chart leaves them out, and so does the test of the "
+                    f"change, which compares {compares}.")
+        return text + f"; the test of the change leaves them out, and compares {compares}."
+    tested = result.change is not None and result.comparison is not None
+    if charted:
+        return text + "; the process chart leaves them out" + (
+            ", and so does any test of the change." if tested else ".")
+    return text + ("; any test of the change leaves them out." if tested else ".")
 
 
 def _size(result: KpiResult) -> float:

@@ -361,3 +361,31 @@ def test_a_chart_may_break_a_kpi_down_by_a_derived_column(tmp_path, cli):
     assert [x for x in text.splitlines() if x.startswith("*Figure")] == [
         "*Figure 1 – Crime by district. Highest Aston (60), lowest Brierley (48).*",
         "*Figure 2 – Highest 10 LPAs. The largest is Aston (60).*"]
+
+
+SHARE = """
+[[kpis]]
+id = "large_loss_share"
+title = "Crimes with a large loss"
+priority = "crime"
+kind = "rate"
+dataset = "crimes"
+numerator = "loss > 5"
+better = "lower"
+provisional_months = 3
+"""
+
+
+def test_months_not_final_name_no_process_chart_or_test_the_kpi_does_not_have(tmp_path, cli):
+    """A share whose last 3 months are not final, over a year of data: its paragraph said
+    "the process chart leaves them out, and so does any test of the change", of a KPI with
+    no comparison and too few settled months for a process chart (the matrix's row "No
+    process chart")."""
+    folder = _one_year(tmp_path, SHARE)
+    text = _paper(cli, folder, period="2025-12")
+    line = _line(text, "Crimes with a large loss")
+    assert line.endswith("The figures of the last 3 months (October to December 2025) are "
+                         "not final yet and will change as records are updated: the 12-month "
+                         "figure includes them."), line
+    rows = next(x for x in text.splitlines() if x.startswith("- **No process chart"))
+    assert "Crimes with a large loss" in rows
