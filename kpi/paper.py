@@ -1110,7 +1110,8 @@ def provisional_sentence(result: KpiResult, verdict: Verdict | None = None) -> s
         return ""
     end = result.current.window.end
     first = end - (kpi.provisional_months - 1)
-    text = (f" The figures of the last {kpi.provisional_months} months "
+    last = "month" if kpi.provisional_months == 1 else f"{kpi.provisional_months} months"
+    text = (f" The figures of the last {last} "
             f"({_span(first, end)}) are not final yet and will change as records are updated: "
             "the 12-month figure includes them")
     # Said of the process chart and the test only where the KPI has them: with a year of
@@ -1125,7 +1126,7 @@ def provisional_sentence(result: KpiResult, verdict: Verdict | None = None) -> s
         if charted:
             return (text + "; the process chart leaves them out, and so does the test of the "
                     f"change, which compares {compares}.")
-        return text + f"; the test of the change leaves them out, and compares {compares}."
+        return text + f"; they are left out of the test of the change, which compares {compares}."
     tested = result.change is not None and result.comparison is not None
     if charted:
         return text + "; the process chart leaves them out" + (

@@ -389,3 +389,12 @@ def test_months_not_final_name_no_process_chart_or_test_the_kpi_does_not_have(tm
                          "figure includes them."), line
     rows = next(x for x in text.splitlines() if x.startswith("- **No process chart"))
     assert "Crimes with a large loss" in rows
+
+
+def test_one_month_not_final_is_the_last_month(tmp_path, cli):
+    """"The figures of the last 1 months (December 2025)" read as a slip."""
+    folder = _one_year(tmp_path, SHARE.replace("provisional_months = 3",
+                                               "provisional_months = 1"))
+    line = _line(_paper(cli, folder, period="2025-12"), "Crimes with a large loss")
+    assert ("The figures of the last month (December 2025) are not final yet and will change "
+            "as records are updated: the 12-month figure includes them.") in line, line
