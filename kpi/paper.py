@@ -1590,7 +1590,11 @@ class _Builder:
         paragraph = 1
         blocks.append(Paragraph(_section_intro(title, results, self.verdicts),
                                 number=f"{number}.{paragraph}"))
-        if self.verdicts and results and self.full:
+        # A table of KPIs none of which has a figure ("no data", "n/a", "not tested", "no
+        # chart", "no target" fourteen times over) says nothing the paragraph after it does
+        # not: a section whose dataset is not loaded has none.
+        if self.verdicts and self.full and any(
+                r.current is not None and r.current.value is not None for r in results):
             blocks.append(self._summary_table(title, results))
         texts = self.commentary.sections.get(priority_id, ())
         blocks.append(_slot(f"sections.{priority_id}", title, texts, number, paragraph))

@@ -398,3 +398,21 @@ def test_one_month_not_final_is_the_last_month(tmp_path, cli):
     line = _line(_paper(cli, folder, period="2025-12"), "Crimes with a large loss")
     assert ("The figures of the last month (December 2025) are not final yet and will change "
             "as records are updated: the 12-month figure includes them.") in line, line
+
+
+def test_the_full_papers_section_of_kpis_without_a_figure_has_no_table_of_blanks(tmp_path,
+                                                                                 cli):
+    """The technical annex of a project whose calls are not loaded: the section of calls
+    printed a summary table whose every row read "no data | n/a | not tested | no chart | no
+    target" above the paragraph saying why none has a figure. A section with a figure keeps
+    its table."""
+    text = _paper(cli, _one_year(tmp_path, CALLS.replace('priority = "crime"',
+                                                         'priority = "service"')),
+                  "--full", period="2025-12")
+    crime = text.split("## 2. Reducing Crime\n")[1].split("\n## ")[0]
+    service = text.split("## 3. Answering the Public\n")[1].split("\n## ")[0]
+    assert "*Summary – Reducing Crime*" in crime
+    assert "Summary –" not in service and "| no data |" not in service
+    assert ("3.2. **3 KPIs without a figure.** No figure can be reported for them (no calls "
+            "data has been loaded yet): Calls received; Calls answered; Calls not "
+            "answered.") in service
