@@ -402,6 +402,22 @@ def standout_columns(report: Report, priorities: set[str], config: PaperConfig,
             for _, kpi_id, column in sorted(family)[:BOARD_STANDOUTS]}
 
 
+def _shared_no_comparison(results: list[KpiResult]) -> tuple[str, int] | None:
+    """Why most KPIs with a figure have no comparison, in words, and how many, where two or
+    more share it: said once in the introduction, each paragraph pointing there. A year of
+    police.uk files gave nineteen paragraphs the same sentence on the month not held."""
+    reasons: dict[str, int] = {}
+    for r in results:
+        if r.status == Outcome.NO_DATA and r.current is not None \
+                and r.current.value is not None:
+            words = no_figure_words(r.note)
+            reasons[words] = reasons.get(words, 0) + 1
+    if not reasons:
+        return None
+    words, count = max(reasons.items(), key=lambda item: item[1])
+    return (words, count) if count > 1 else None
+
+
 def printed_results(report: Report, priority: str | None) -> list[KpiResult]:
     """The results the paper gives a paragraph or a table row, in paper order."""
     return [r for r in report.results
@@ -970,7 +986,7 @@ def _noun_phrase(title: str) -> str:
 
 def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: int,
                   verdict: Verdict | None = None, plan: str = "the plan",
-                  variant: int = 0, concise: bool = False) -> Inlines:
+                  variant: int = 0, concise: bool = False, said: str = "") -> Inlines:
     """The sentences of one KPI's paragraph (without breakdowns or figure references).
     `concise` (the board's paper) says a significant change's worth in the same clause: 'a
     statistically significant deterioration', not 'a statistically significant change. This
@@ -991,7 +1007,10 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
         # A figure with nothing to compare it with still has what its process chart, its
         # target, its window and its months not final say: an exception for a special cause
         # of concern said only "no comparison can be made" in its own paragraph.
-        text = _sentence(inlines(opening, "; no comparison can be made: ", note))
+        # Why, where the introduction has not said it for this and other KPIs (`said`).
+        text = _sentence(inlines(opening, "; no comparison can be made (see 1.2)")
+                         if said and note.text == said else
+                         inlines(opening, "; no comparison can be made: ", note))
     else:
         before = kpi_value(result.comparison.value, kpi)
         base = "the baseline of " if comparison == Comparison.BASELINE else ""
@@ -1038,7 +1057,8 @@ def change_from(result: KpiResult, usual: Window | None) -> str:
 
 def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index: int,
                     verdict: Verdict | None = None, plan: str = "the plan",
-                    usual: tuple[Window | None, Window | None] = (None, None)) -> Inlines:
+                    usual: tuple[Window | None, Window | None] = (None, None),
+                    said: str = "") -> Inlines:
     """One sentence for a KPI that is not an exception: its figure, its change and what the
     change is worth, and what the months show where that adds to it. A window is named only
     when it is not the paper's usual one (`usual`: the current and comparison windows the
@@ -1047,7 +1067,7 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     if (result.status == Outcome.IN_DEVELOPMENT or result.current is None
             or result.current.value is None or result.change is None
             or result.comparison is None):
-        return kpi_sentences(result, comparison, period_end_index, verdict, plan)
+        return kpi_sentences(result, comparison, period_end_index, verdict, plan, said=said)
     current, before = result.current, result.comparison
     significant = verdict.significance.significant if verdict and verdict.significance else None
     variation = verdict.variation if verdict else None
@@ -1183,6 +1203,7 @@ class _Builder:
         self.figures: list[PlannedFigure] = []
         self.tables = 0
         self._wanted = model.priorities
+        self.uncompared = _shared_no_comparison(printed_results(model.report, model.priority))
 
     # -- whole document ----------------------------------------------------------------------
 
@@ -1570,6 +1591,9 @@ class _Builder:
             f"{kind}{'priority' if count == 1 else 'priorities'}. {how}",
             _conventions(project, report.comparison, period.name),
         ]
+        if self.uncompared:
+            words, count = self.uncompared
+            paras[1] += f" No comparison can be made for {count} KPIs: {words}."
         texts = [inlines(t) for t in paras]
         if not plan:
             texts[1] = inlines(paras[1].replace("the plan baseline", "the baseline"))
@@ -1667,12 +1691,14 @@ class _Builder:
         shown = shown_status(result, verdict)
         variant = self.said.get(shown, 0)
         self.said[shown] = variant + 1
+        said = self.uncompared[0] if self.uncompared else ""
         if self.full or self.exceptions.get(kpi.id):
             text = kpi_sentences(result, self.report.comparison, self.report.period.index,
-                                 verdict, self.config.plan, variant, concise=not self.full)
+                                 verdict, self.config.plan, variant, concise=not self.full,
+                                 said=said)
         else:
             text = brief_sentences(result, self.report.comparison, self.report.period.index,
-                                   verdict, self.config.plan, self._usual(kpi))
+                                   verdict, self.config.plan, self._usual(kpi), said=said)
         extra = self._breakdown_sentences(result)
         extra += self._quotes(kpi)
         compared = self.model.peers.get(kpi.id)

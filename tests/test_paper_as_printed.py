@@ -149,16 +149,21 @@ def test_a_figure_with_nothing_to_compare_it_with_is_not_counted_as_without_data
     KPIs reported: 2 without data" and each section "2 without data" above two paragraphs of
     figures. And each paragraph gave the engine's note, months as codes: "no comparison can
     be made: comparison year ending March 2024 is incomplete: no data for 2023-04, 2023-05,
-    2023-06 ...", which Word broke over a line at "2023-" in the printed paper."""
+    2023-06 ...", which Word broke over a line at "2023-" in the printed paper, nineteen
+    times over in a force's paper."""
     text = _paper(cli, _one_year(tmp_path), period="2025-12")
     assert "without data" not in text
     assert "Of the 2 KPIs reported: 2 with a figure but nothing to compare it with." in text
     assert ("2.1. This section reports 2 KPIs under the priority Reducing Crime: 2 with a "
             "figure but nothing to compare it with.") in text
+    # Why is said once, in the introduction, for both; each paragraph points there.
+    assert ("Each KPI is compared with the baseline: the year ending March 2024 for flows and "
+            "April 2024 for snapshots, unless the KPI declares its own baseline. No comparison "
+            "can be made for 2 KPIs: the data held does not cover the year ending March 2024, "
+            "with no data for April 2023, May 2023, June 2023 and other months.") in text
     assert ("2.2. **Total recorded crime.** The total recorded crime was 360 in the year ending "
-            "December 2025; no comparison can be made: the data held does not cover the year "
-            "ending March 2024, with no data for April 2023, May 2023, June 2023 and other "
-            "months.") in text
+            "December 2025; no comparison can be made (see 1.2).") in text
+    assert text.count("no data for April 2023") == 1
     assert not re.search(r"\b20\d\d-\d\d\b", text.split("## Appendix")[0])
 
 
@@ -335,11 +340,9 @@ def test_an_exception_with_nothing_to_compare_says_what_its_months_show(tmp_path
     assert ("- ▲ **Total recorded crime**: 315 in the year ending December 2025; a special "
             "cause of concern (two of three months close to the upper process limit). See "
             "2.2.") in front
-    assert line.endswith("no comparison can be made: the data held does not cover the year "
-                         "ending March 2024, with no data for April 2023, May 2023, June 2023 "
-                         "and other months. The monthly figures show a special cause of "
-                         "concern (two of three months close to the upper process limit). "
-                         "See Figure 1."), line
+    assert line.endswith("no comparison can be made (see 1.2). The monthly figures show a "
+                         "special cause of concern (two of three months close to the upper "
+                         "process limit). See Figure 1."), line
 
 
 def test_a_chart_may_break_a_kpi_down_by_a_derived_column(tmp_path, cli):
