@@ -744,8 +744,7 @@ def part_labels(names: Sequence[str]) -> list[str]:
                 tail = f"{words.pop()} {tail}"
             tail = tail[-PART_TAIL:]
             room = most * PART_LINE - len(tail) - 3
-            head = textwrap.wrap(name, PART_LINE)[:most]
-            text = " ".join(head)
+            text = " ".join(lines[:most])
             while len(text) > room or len(textwrap.wrap(f"{text} \u2026 {tail}",
                                                          PART_LINE)) > most:
                 text = text.rsplit(" ", 1)[0] if " " in text else text[:-1]
