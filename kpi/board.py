@@ -290,30 +290,6 @@ def _paragraph_breakdowns(report: Report, priorities: set[str], config: PaperCon
     return requests
 
 
-# A comparison chart draws at most this many parts, the highest in the current window, where
-# its breakdown has more: 800 small areas of three forces drew as one black block.
-COMPARE_PARTS = 12
-
-
-def named_parts(frame: pl.DataFrame) -> pl.DataFrame:
-    """The parts of a breakdown that a chart draws or a list of the highest names: those with
-    a figure in the current window and a name. The rows with no value in the column ("not
-    recorded") are a recording matter, never a place or an offence: "the highest figures
-    were not recorded (2,546)" read as figures missing, and a chart of the highest 10 small
-    areas led with them."""
-    return frame.filter(pl.col("current").is_not_null() & pl.col("part").is_not_null())
-
-
-def compare_parts(frame: pl.DataFrame) -> tuple[pl.DataFrame, int | None]:
-    """The parts a comparison chart draws, by name, and, where the breakdown has more than
-    COMPARE_PARTS, how many named parts it has (the chart draws the highest of them)."""
-    if frame.height <= COMPARE_PARTS:
-        return frame.sort("part", nulls_last=True), None
-    named = named_parts(frame)
-    highest = named.sort(["current", "part"], descending=[True, False]).head(COMPARE_PARTS)
-    return highest.sort("part"), named.height
-
-
 def _chart_windows(spec: ChartSpec, result: KpiResult) -> tuple[Window, Window | None]:
     """The windows a compare or top chart draws: the current one, and a compare chart's
     comparison window."""
@@ -433,6 +409,8 @@ def figure_data(project: Project, spec: ChartSpec, results: Mapping[str, KpiResu
     assert spec.by is not None, "compare and top charts name their breakdown column"
     current, comparison = _chart_windows(spec, result)
     parts = breakdowns[(kpis[0].id, spec.by, current, comparison)]
+    from kpi.paper import COMPARE_PARTS, column_label, compare_parts, named_parts
+
     if spec.type == ChartType.TOP:
         parts = named_parts(parts).head(spec.limit)
         text = current.label
@@ -443,8 +421,6 @@ def figure_data(project: Project, spec: ChartSpec, results: Mapping[str, KpiResu
     # The whole force's value is a fair line across the parts only where a part's value is on
     # the same scale (a rate, a median), not where the parts add up to it (a count).
     force = currents[0].value if kpis[0].kind not in TOTAL_KINDS else None
-    from kpi.paper import column_label
-
     return ChartData(spec, kpis, text, parts=parts, current_label=current.label,
                      comparison_label=comparison.label if comparison else "",
                      target=kpis[0].target, force_value=force,

@@ -418,6 +418,32 @@ def _shared_no_comparison(results: list[KpiResult]) -> tuple[str, int] | None:
     return (words, count) if count > 1 else None
 
 
+# A comparison chart draws at most this many parts, the highest in the current window, where
+# its breakdown has more: 800 small areas of three forces drew as one black block.
+COMPARE_PARTS = 12
+
+
+def named_parts(frame: pl.DataFrame) -> pl.DataFrame:
+    """The parts of a breakdown that a chart draws or a list of the highest names: those with
+    a figure in the current window and a name. The rows with no value in the column ("not
+    recorded") are a recording matter, never a place or an offence: "the highest figures
+    were not recorded (2,546)" read as figures missing, and a chart of the highest 10 small
+    areas led with them."""
+    import polars as pl
+
+    return frame.filter(pl.col("current").is_not_null() & pl.col("part").is_not_null())
+
+
+def compare_parts(frame: pl.DataFrame) -> tuple[pl.DataFrame, int | None]:
+    """The parts a comparison chart draws, by name, and, where the breakdown has more than
+    COMPARE_PARTS, how many named parts it has (the chart draws the highest of them)."""
+    if frame.height <= COMPARE_PARTS:
+        return frame.sort("part", nulls_last=True), None
+    named = named_parts(frame)
+    highest = named.sort(["current", "part"], descending=[True, False]).head(COMPARE_PARTS)
+    return highest.sort("part"), named.height
+
+
 def printed_results(report: Report, priority: str | None) -> list[KpiResult]:
     """The results the paper gives a paragraph or a table row, in paper order."""
     return [r for r in report.results
@@ -1916,7 +1942,6 @@ class _Builder:
         and has stayed higher since; Business crime – ...'; one trend: '. ASB incidents
         up 0.8% from 26,405: within normal variation.'), a part that stands out in the
         paragraph's own sentence."""
-        from kpi.board import compare_parts, named_parts
         from kpi.charts import ChartType
 
         if spec.type in (ChartType.XMR, ChartType.TREND):

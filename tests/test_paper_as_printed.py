@@ -243,17 +243,17 @@ def test_rows_with_no_part_recorded_are_never_the_highest_part_and_a_long_breakd
 def test_a_comparison_chart_draws_the_highest_parts_by_name():
     import polars as pl
 
-    from kpi import board
+    from kpi import paper
 
     frame = pl.DataFrame({"part": [None, *(f"P{n:02d}" for n in range(14))],
                           "current": [500.0, *(float(n % 7) for n in range(14))]})
-    drawn, of = board.compare_parts(frame)
+    drawn, of = paper.compare_parts(frame)
     # The 12 highest named parts (ties by name), drawn by name; 14 named in all.
     assert of == 14 and drawn["part"].to_list() == [
         "P01", "P02", "P03", "P04", "P05", "P06", "P08", "P09", "P10", "P11", "P12", "P13"]
     few = frame.head(5)
-    assert board.compare_parts(few)[0]["part"].to_list() == ["P00", "P01", "P02", "P03", None]
-    assert board.compare_parts(few)[1] is None
+    assert paper.compare_parts(few)[0]["part"].to_list() == ["P00", "P01", "P02", "P03", None]
+    assert paper.compare_parts(few)[1] is None
 
 
 LONG_NAME = ("The Office of the Police and Crime Commissioner for Warwickshire, West Mercia and "
