@@ -409,15 +409,19 @@ def figure_data(project: Project, spec: ChartSpec, results: Mapping[str, KpiResu
     assert spec.by is not None, "compare and top charts name their breakdown column"
     current, comparison = _chart_windows(spec, result)
     parts = breakdowns[(kpis[0].id, spec.by, current, comparison)]
+    from kpi.paper import COMPARE_PARTS, column_label, compare_parts, named_parts
+
     if spec.type == ChartType.TOP:
-        parts = parts.filter(pl.col("current").is_not_null()).head(spec.limit)
+        parts = named_parts(parts).head(spec.limit)
         text = current.label
     else:
-        parts = parts.sort("part", nulls_last=True)
-        text = current.label + (f" against {comparison.label}" if comparison else "")
+        parts, of = compare_parts(parts)
+        text = current.label + (f" against {comparison.label}" if comparison else "") + (
+            f": the {COMPARE_PARTS} highest of {of:,}" if of else "")
     # The whole force's value is a fair line across the parts only where a part's value is on
     # the same scale (a rate, a median), not where the parts add up to it (a count).
     force = currents[0].value if kpis[0].kind not in TOTAL_KINDS else None
     return ChartData(spec, kpis, text, parts=parts, current_label=current.label,
                      comparison_label=comparison.label if comparison else "",
-                     target=kpis[0].target, force_value=force)
+                     target=kpis[0].target, force_value=force,
+                     by_label=column_label(project, kpis[0], spec.by))

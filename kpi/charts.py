@@ -163,7 +163,9 @@ def _chart_spec(project: Project, number: int, item: Any, seen: set[str],
     elif (kpi := project.kpi(kpis[0])) is not None:
         if kpi.is_derived or kpi.dataset is None:
             problems.append(f"{where}, key 'kpis': '{kpi.id}' has no dataset to break down")
-        elif project.datasets[kpi.dataset].column(by) is None:
+        elif not project.datasets[kpi.dataset].has_column(by):
+            # A derived column too, as a KPI's breakdowns: police.uk's local authority is
+            # cut from the LSOA name, and a chart of it was refused as no column.
             problems.append(f"{where}, key 'by': '{by}' is not a column of dataset "
                             f"'{kpi.dataset}'")
     numbers = {}
@@ -210,6 +212,9 @@ class ChartData:
     # xmr of several KPIs: one process chart each, drawn side by side in one figure (the
     # board paper's exceptions, so a paper of many exceptions stays within its figures)
     panels: tuple[ChartData, ...] = ()
+    # compare / top: the breakdown column as the paper names it ("small area (LSOA)"), so the
+    # axis says what the text says ("Lsoa name" stood beside "By small area (LSOA), ...")
+    by_label: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -713,8 +718,44 @@ def _parts_of(data: ChartData) -> pl.DataFrame:
     return data.parts
 
 
+# A part's name as an axis prints it: PART_LINE characters a line, on two lines where the
+# chart has room (PART_TWO_LINES parts at most) and one where it has not, a longer name cut
+# in the middle at words, "…" between its start and its last words, which tell parts apart
+# ("Stratford-upon-Avon St Mary's … Area 001A"; cut at its end, three areas read alike).
+# The paper's sentences name every part in full. A name of 150 characters ran past the
+# figure's edge, cut off mid-letter.
+PART_LINE = 40
+PART_TWO_LINES = 6
+PART_TAIL = 14  # the most characters of a cut name's last words kept after the "…"
+
+
+def part_labels(names: Sequence[str]) -> list[str]:
+    """Each part's name as a chart's axis prints it, whole where it fits (`PART_LINE`)."""
+    import textwrap
+
+    most = 2 if len(names) <= PART_TWO_LINES else 1
+    out = []
+    for name in names:
+        lines = textwrap.wrap(name, PART_LINE) or [name]
+        if len(lines) > most:
+            words = name.split()
+            tail = words.pop() if words else ""
+            while words and len(words[-1]) + 1 + len(tail) <= PART_TAIL:
+                tail = f"{words.pop()} {tail}"
+            tail = tail[-PART_TAIL:]
+            room = most * PART_LINE - len(tail) - 3
+            text = " ".join(lines[:most])
+            while len(text) > room or len(textwrap.wrap(f"{text} \u2026 {tail}",
+                                                         PART_LINE)) > most:
+                text = text.rsplit(" ", 1)[0] if " " in text else text[:-1]
+            lines = textwrap.wrap(f"{text.rstrip(' ,;:-')} \u2026 {tail}", PART_LINE)
+        out.append("\n".join(lines))
+    return out
+
+
 def _part_names(frame: pl.DataFrame) -> list[str]:
-    return ["not recorded" if p is None else str(p) for p in frame["part"].to_list()]
+    return part_labels(["not recorded" if p is None else str(p)
+                        for p in frame["part"].to_list()])
 
 
 def _draw_compare(figure, axes, data: ChartData) -> None:
@@ -750,7 +791,7 @@ def _draw_compare(figure, axes, data: ChartData) -> None:
     axes.set_yticklabels(names)
     axes.grid(False, axis="y")  # a line through each bar's middle says nothing
     axes.invert_yaxis()  # the first part at the top, as the table and the text list them
-    axes.set_ylabel(_column_title(data.spec.by))
+    axes.set_ylabel(_by_label(data))
     axes.set_xlabel(axis_label(kpi, width=LEVEL_AXIS))
     _thousands(axes.xaxis, kpi)
     if kpi.unit == Unit.PERCENT:
@@ -770,7 +811,7 @@ def _draw_top(figure, axes, data: ChartData) -> None:
     axes.set_yticks(range(len(names)))
     axes.set_yticklabels(names)
     axes.grid(False, axis="y")  # a line through each bar's middle says nothing
-    axes.set_ylabel(_column_title(data.spec.by))
+    axes.set_ylabel(_by_label(data))
     axes.set_xlabel(axis_label(kpi, width=LEVEL_AXIS))
     _thousands(axes.xaxis, kpi)
     axes.margins(x=0.12)
@@ -808,9 +849,9 @@ def _draw_peers(figure, axes, data: ChartData) -> None:
 
     axes.bar_label(bars, labels=[text(v) for v in values], padding=3, fontsize=8)
     axes.set_yticks(y)
-    axes.set_yticklabels(names)
+    axes.set_yticklabels(part_labels(names))
     axes.grid(False, axis="y")  # a line through each bar's middle says nothing
-    axes.set_ylabel(_column_title(data.spec.by))
+    axes.set_ylabel(_by_label(data))
     axes.set_xlabel(peer_axis_label(data))
     if not data.per_1000:
         _thousands(axes.xaxis, kpi)
@@ -841,6 +882,11 @@ def _bar_text(value: float, kpi: KpiDef) -> str:
     if value is None or value != value:  # a part with no value has no label
         return ""
     return number(value, kpi)
+
+
+def _by_label(data: ChartData) -> str:
+    """The breakdown axis' label: the column as the paper names it, capitalised."""
+    return _capital(data.by_label) if data.by_label else _column_title(data.spec.by)
 
 
 def _column_title(column: str | None) -> str:

@@ -402,6 +402,48 @@ def standout_columns(report: Report, priorities: set[str], config: PaperConfig,
             for _, kpi_id, column in sorted(family)[:BOARD_STANDOUTS]}
 
 
+def _shared_no_comparison(results: list[KpiResult]) -> tuple[str, int] | None:
+    """Why most KPIs with a figure have no comparison, in words, and how many, where two or
+    more share it: said once in the introduction, each paragraph pointing there. A year of
+    police.uk files gave nineteen paragraphs the same sentence on the month not held."""
+    reasons: dict[str, int] = {}
+    for r in results:
+        if r.status == Outcome.NO_DATA and r.current is not None \
+                and r.current.value is not None:
+            words = no_figure_words(r.note)
+            reasons[words] = reasons.get(words, 0) + 1
+    if not reasons:
+        return None
+    words, count = max(reasons.items(), key=lambda item: item[1])
+    return (words, count) if count > 1 else None
+
+
+# A comparison chart draws at most this many parts, the highest in the current window, where
+# its breakdown has more: 800 small areas of three forces drew as one black block.
+COMPARE_PARTS = 12
+
+
+def named_parts(frame: pl.DataFrame) -> pl.DataFrame:
+    """The parts of a breakdown that a chart draws or a list of the highest names: those with
+    a figure in the current window and a name. The rows with no value in the column ("not
+    recorded") are a recording matter, never a place or an offence: "the highest figures
+    were not recorded (2,546)" read as figures missing, and a chart of the highest 10 small
+    areas led with them."""
+    import polars as pl
+
+    return frame.filter(pl.col("current").is_not_null() & pl.col("part").is_not_null())
+
+
+def compare_parts(frame: pl.DataFrame) -> tuple[pl.DataFrame, int | None]:
+    """The parts a comparison chart draws, by name, and, where the breakdown has more than
+    COMPARE_PARTS, how many named parts it has (the chart draws the highest of them)."""
+    if frame.height <= COMPARE_PARTS:
+        return frame.sort("part", nulls_last=True), None
+    named = named_parts(frame)
+    highest = named.sort(["current", "part"], descending=[True, False]).head(COMPARE_PARTS)
+    return highest.sort("part"), named.height
+
+
 def printed_results(report: Report, priority: str | None) -> list[KpiResult]:
     """The results the paper gives a paragraph or a table row, in paper order."""
     return [r for r in report.results
@@ -499,13 +541,33 @@ def change_cell(change, kpi: KpiDef) -> str:
     return f"{absolute} ({_with_sign(change.percent, f'{render.fixed(abs(change.percent), 1)}%')})"
 
 
+_INCOMPLETE = re.compile(r"(comparison )?(.+) is incomplete: no data for "
+                         r"(\d{4}-\d{2}(?:, \d{4}-\d{2})*)( \.\.\.)?")
+_NONE_BEFORE = re.compile(r"no data on or before (\d{4}-\d{2})")
+
+
 def no_figure_words(note: str | None) -> str:
-    """Why a KPI has no figure, as a board reads it: the engine names a dataset not loaded by
-    its id ("dataset 'stop_search' has no data yet"), which the analyst needs and the board
-    does not."""
-    found = re.fullmatch(r"dataset '([^']+)' has no data yet", note or "")
+    """Why a KPI has no figure, or no comparison, as a board reads it, in words and months
+    by name: the engine names a dataset not loaded by its id ("dataset 'stop_search' has no
+    data yet") and a window's missing months as codes ("comparison year ending November 2025
+    is incomplete: no data for 2024-12"), which the analyst needs and the board does not
+    ("the data held does not cover the year ending November 2025, with no data for December
+    2024")."""
+    from kpi.periods import Month
+
+    text = note or ""
+    found = re.fullmatch(r"dataset '([^']+)' has no data yet", text)
     if found:
         return f"no {column_title(found[1]).lower()} data has been loaded yet"
+    found = _INCOMPLETE.fullmatch(text)
+    if found:
+        months = [Month.parse(m).name for m in found[3].split(", ")]
+        listed = _and_list(months + ["other months"]) if found[4] else _and_list(months)
+        whole = "" if found[1] else "whole "
+        return f"the data held does not cover the {whole}{found[2]}, with no data for {listed}"
+    found = _NONE_BEFORE.fullmatch(text)
+    if found:
+        return f"no data on or before {Month.parse(found[1]).name}"
     return note or "no data"
 
 
@@ -516,6 +578,16 @@ def column_title(column: str | None) -> str:
     if len(text) <= 3:
         return text.upper()
     return text.replace("_", " ").capitalize()
+
+
+def column_label(project: Project, kpi: KpiDef, column: str) -> str:
+    """How the paper and its figures name a breakdown's column ('LPA', 'offence', 'small area
+    (LSOA)'): its declared label, else its name in words."""
+    assert kpi.dataset is not None, "a KPI with breakdowns reads a dataset"
+    spec = project.datasets[kpi.dataset].column(column)
+    label = column_title(column)
+    return spec.label if spec is not None and spec.label \
+        else label if len(label) <= 3 else label.lower()
 
 
 def percentile_name(percentile: float) -> str:
@@ -666,8 +738,11 @@ SIGNIFICANT = "a statistically significant change"
 # otherwise one of these, so no change that may be noise is called improving or deteriorating.
 NO_SIGNIFICANT_CHANGE = "no_significant_change"
 NOT_TESTED = "not_tested"
+# A figure with nothing to compare it with (the comparison window's months are not held):
+# the engine's status is no_data, which the paper said of KPIs whose figures it printed.
+NO_COMPARISON = "no_comparison"
 SHOWN_STATUS_WORDS = {**STATUS_WORDS, NO_SIGNIFICANT_CHANGE: "no significant change",
-                      NOT_TESTED: "not tested"}
+                      NOT_TESTED: "not tested", NO_COMPARISON: "no comparison"}
 # The narrative's sentence for a change no test applies to; a change tested and found not
 # significant has none, its clause having said "within normal variation".
 NOT_TESTED_SENTENCE = ("No test of significance applies to it, so it is not counted as an "
@@ -682,6 +757,7 @@ TALLY_WORDS = {
     # figures show only normal variation, a different count, in the same words.
     NO_SIGNIFICANT_CHANGE: "with no significant change",
     NOT_TESTED: "not tested for significance",
+    NO_COMPARISON: "with a figure but nothing to compare it with",
     Outcome.STALE: "stale (data ending before the period)",
     Outcome.IN_DEVELOPMENT: "in development",
     Outcome.NO_DATA: "without data",
@@ -780,8 +856,12 @@ def shown_status(result: KpiResult, verdict: Verdict | None) -> str:
     """The status the paper gives a KPI, wherever it words one (Tables 1 and 2, the status
     sentence, the section tallies): the engine's status (its better direction and stable band)
     only where the test of the change finds it significant; otherwise NO_SIGNIFICANT_CHANGE,
-    or NOT_TESTED where no test applies. A KPI in development, without data or stale keeps
+    or NOT_TESTED where no test applies. A KPI with a figure and no comparison is
+    NO_COMPARISON, never "without data". A KPI in development, without data or stale keeps
     its engine status."""
+    if result.status == Outcome.NO_DATA and result.current is not None \
+            and result.current.value is not None:
+        return NO_COMPARISON
     if result.status not in (Outcome.IMPROVING, Outcome.DETERIORATING, Outcome.STABLE,
                              Outcome.CHANGED):
         return result.status
@@ -803,7 +883,7 @@ def status_sentence(result: KpiResult, verdict: Verdict | None, variant: int = 0
             return NOT_TESTED_SENTENCE
         return STATUS_SENTENCES[result.status]
     words = STATUS_VARIANTS.get(shown)
-    return words[variant % len(words)] if words else STATUS_SENTENCES[shown]
+    return words[variant % len(words)] if words else STATUS_SENTENCES.get(shown, "")
 
 
 def variation_sentence(result: KpiResult, verdict: Verdict | None) -> str:
@@ -932,7 +1012,7 @@ def _noun_phrase(title: str) -> str:
 
 def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: int,
                   verdict: Verdict | None = None, plan: str = "the plan",
-                  variant: int = 0, concise: bool = False) -> Inlines:
+                  variant: int = 0, concise: bool = False, said: str = "") -> Inlines:
     """The sentences of one KPI's paragraph (without breakdowns or figure references).
     `concise` (the board's paper) says a significant change's worth in the same clause: 'a
     statistically significant deterioration', not 'a statistically significant change. This
@@ -948,17 +1028,25 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
     if result.current is None or result.current.value is None:
         return _sentence(inlines("No figure can be reported: ", note))
     opening = current_clause(result)
+    status = ""
     if result.change is None or result.comparison is None:
-        return _sentence(inlines(opening, "; no comparison can be made: ", note))
-    before = kpi_value(result.comparison.value, kpi)
-    base = "the baseline of " if comparison == Comparison.BASELINE else ""
-    clause = significance_clause(verdict)
-    status = status_sentence(result, verdict, variant)
-    if concise and clause == f", {SIGNIFICANT}" and result.status in STATUS_VARIANTS:
-        clause = f", a statistically significant {STATUS_NOUNS[result.status]}"
-        status = ""
-    text = inlines(opening, f", {change_words(result)} from {base}{before} "
-                            f"{_in(result.comparison.window)}{clause}.")
+        # A figure with nothing to compare it with still has what its process chart, its
+        # target, its window and its months not final say: an exception for a special cause
+        # of concern said only "no comparison can be made" in its own paragraph.
+        # Why, where the introduction has not said it for this and other KPIs (`said`).
+        text = _sentence(inlines(opening, "; no comparison can be made (see 1.2)")
+                         if said and note.text == said else
+                         inlines(opening, "; no comparison can be made: ", note))
+    else:
+        before = kpi_value(result.comparison.value, kpi)
+        base = "the baseline of " if comparison == Comparison.BASELINE else ""
+        clause = significance_clause(verdict)
+        status = status_sentence(result, verdict, variant)
+        if concise and clause == f", {SIGNIFICANT}" and result.status in STATUS_VARIANTS:
+            clause = f", a statistically significant {STATUS_NOUNS[result.status]}"
+            status = ""
+        text = inlines(opening, f", {change_words(result)} from {base}{before} "
+                                f"{_in(result.comparison.window)}{clause}.")
     for sentence in (status,
                      variation_sentence(result, verdict),
                      target_sentence(result, verdict)):
@@ -995,7 +1083,8 @@ def change_from(result: KpiResult, usual: Window | None) -> str:
 
 def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index: int,
                     verdict: Verdict | None = None, plan: str = "the plan",
-                    usual: tuple[Window | None, Window | None] = (None, None)) -> Inlines:
+                    usual: tuple[Window | None, Window | None] = (None, None),
+                    said: str = "") -> Inlines:
     """One sentence for a KPI that is not an exception: its figure, its change and what the
     change is worth, and what the months show where that adds to it. A window is named only
     when it is not the paper's usual one (`usual`: the current and comparison windows the
@@ -1004,7 +1093,7 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     if (result.status == Outcome.IN_DEVELOPMENT or result.current is None
             or result.current.value is None or result.change is None
             or result.comparison is None):
-        return kpi_sentences(result, comparison, period_end_index, verdict, plan)
+        return kpi_sentences(result, comparison, period_end_index, verdict, plan, said=said)
     current, before = result.current, result.comparison
     significant = verdict.significance.significant if verdict and verdict.significance else None
     variation = verdict.variation if verdict else None
@@ -1067,16 +1156,28 @@ def provisional_sentence(result: KpiResult, verdict: Verdict | None = None) -> s
         return ""
     end = result.current.window.end
     first = end - (kpi.provisional_months - 1)
-    text = (f" The figures of the last {kpi.provisional_months} months "
+    last = "month" if kpi.provisional_months == 1 else f"{kpi.provisional_months} months"
+    text = (f" The figures of the last {last} "
             f"({_span(first, end)}) are not final yet and will change as records are updated: "
-            "the 12-month figure includes them; the process chart leaves them out")
+            "the 12-month figure includes them")
+    # Said of the process chart and the test only where the KPI has them: with a year of
+    # data it has neither, and "the process chart leaves them out" named a chart not drawn.
+    charted = verdict is not None and verdict.variation is not None
     settled = verdict.settled if verdict is not None else None
-    if settled is None:
-        return text + ", and so does any test of the change."
-    now, then = settled
-    return (text + ", and so does the test of the change, which compares "
-            f"{kpi_value(now.value, kpi)} in {_span(now.window.start, now.window.end)} with "
-            f"{kpi_value(then.value, kpi)} in {_span(then.window.start, then.window.end)}.")
+    if settled is not None:
+        now, then = settled
+        compares = (f"{kpi_value(now.value, kpi)} in {_span(now.window.start, now.window.end)} "
+                    f"with {kpi_value(then.value, kpi)} in "
+                    f"{_span(then.window.start, then.window.end)}")
+        if charted:
+            return (text + "; the process chart leaves them out, and so does the test of the "
+                    f"change, which compares {compares}.")
+        return text + f"; they are left out of the test of the change, which compares {compares}."
+    tested = result.change is not None and result.comparison is not None
+    if charted:
+        return text + "; the process chart leaves them out" + (
+            ", and so does any test of the change." if tested else ".")
+    return text + ("; any test of the change leaves them out." if tested else ".")
 
 
 def _size(result: KpiResult) -> float:
@@ -1128,6 +1229,7 @@ class _Builder:
         self.figures: list[PlannedFigure] = []
         self.tables = 0
         self._wanted = model.priorities
+        self.uncompared = _shared_no_comparison(printed_results(model.report, model.priority))
 
     # -- whole document ----------------------------------------------------------------------
 
@@ -1234,7 +1336,18 @@ class _Builder:
         # A KPI without data is already an exception above: the front page lists the checks
         # that reconcile figures.
         reconciling = [c for c in self.checks if c.kind == "reconciliation"]
+        # A check one of whose figures the paper has none of (a dataset not loaded, a window
+        # not held) was not made: it is not a failure of parts to add up.
+        unmade = [c for c in reconciling if not c.passed and not _check_made(c)]
+        reconciling = [c for c in reconciling if c not in unmade]
         failed = [c for c in reconciling if not c.passed]
+        if unmade:
+            count = len(unmade)
+            blocks.append(Paragraph(inlines(
+                f"{count} check{'s' if count > 1 else ''} of the data could not be made, a "
+                f"figure {'they' if count > 1 else 'it'} add{'' if count > 1 else 's'} up "
+                "having none this month: ", [inlines("; " if n else "", Name(c.title))
+                                             for n, c in enumerate(unmade)], ".")))
         if reconciling:
             if failed:
                 blocks.append(Paragraph(inlines(Strong(inlines(
@@ -1373,17 +1486,16 @@ class _Builder:
             if len(results) == 1:
                 lines.insert(0, self._exception_line(results[0]))
                 continue
-            where = {self.labels.get(r.kpi.id) for r in results}
-            # KPIs the paper reports in one paragraph point to it once.
-            one = where.pop() if len(where) == 1 else None
-            names = [inlines("; " if n else "", Name(r.kpi.title),
-                             f" ({self.labels[r.kpi.id]})" if r.kpi.id in self.labels
-                             and one is None else "")
+            # The paragraphs that report them, each named once in paper order: "(2.2)" after
+            # each of fourteen KPIs reported in one paragraph read as a list left unfinished.
+            where = list(dict.fromkeys(self.labels[r.kpi.id] for r in results
+                                       if r.kpi.id in self.labels))
+            names = [inlines("; " if n else "", Name(r.kpi.title))
                      for n, r in enumerate(results)]
             lines.insert(0, inlines(f"{EXCEPTION_MARKS[judge.NO_FIGURE]} ",
                                     Strong(inlines(f"{len(results)} KPIs have no figure")),
                                     " (", Name(note), "): ", names,
-                                    f". See {one}." if one else "."))
+                                    f". See {_and_list(where)}." if where else "."))
         return tuple(lines)
 
     def _exception_line(self, result: KpiResult) -> Inlines:
@@ -1415,7 +1527,12 @@ class _Builder:
                 # later months are held, and one the window needs is not
                 return (f"a month the period asks for is missing: its latest figure is for "
                         f"{result.current.window.label}")
-            return f"the source is stale: its latest data is for {result.current.window.label}"
+            # The figure before it names its window: said here, how far short of the period.
+            period = self.report.period
+            behind = period.index - result.current.window.end.index
+            return (f"the source is stale: its data ends "
+                    f"{render.counted(str(behind), 'months')} before {period.name}"
+                    if behind > 0 else "the source is stale")
         if why == judge.CONCERN:
             assert verdict is not None and verdict.variation is not None, \
                 "a concern is a special cause of the process chart"
@@ -1500,6 +1617,9 @@ class _Builder:
             f"{kind}{'priority' if count == 1 else 'priorities'}. {how}",
             _conventions(project, report.comparison, period.name),
         ]
+        if self.uncompared:
+            words, count = self.uncompared
+            paras[1] += f" No comparison can be made for {count} KPIs: {words}."
         texts = [inlines(t) for t in paras]
         if not plan:
             texts[1] = inlines(paras[1].replace("the plan baseline", "the baseline"))
@@ -1520,7 +1640,11 @@ class _Builder:
         paragraph = 1
         blocks.append(Paragraph(_section_intro(title, results, self.verdicts),
                                 number=f"{number}.{paragraph}"))
-        if self.verdicts and results and self.full:
+        # A table of KPIs none of which has a figure ("no data", "n/a", "not tested", "no
+        # chart", "no target" fourteen times over) says nothing the paragraph after it does
+        # not: a section whose dataset is not loaded has none.
+        if self.verdicts and self.full and any(
+                r.current is not None and r.current.value is not None for r in results):
             blocks.append(self._summary_table(title, results))
         texts = self.commentary.sections.get(priority_id, ())
         blocks.append(_slot(f"sections.{priority_id}", title, texts, number, paragraph))
@@ -1593,12 +1717,14 @@ class _Builder:
         shown = shown_status(result, verdict)
         variant = self.said.get(shown, 0)
         self.said[shown] = variant + 1
+        said = self.uncompared[0] if self.uncompared else ""
         if self.full or self.exceptions.get(kpi.id):
             text = kpi_sentences(result, self.report.comparison, self.report.period.index,
-                                 verdict, self.config.plan, variant, concise=not self.full)
+                                 verdict, self.config.plan, variant, concise=not self.full,
+                                 said=said)
         else:
             text = brief_sentences(result, self.report.comparison, self.report.period.index,
-                                   verdict, self.config.plan, self._usual(kpi))
+                                   verdict, self.config.plan, self._usual(kpi), said=said)
         extra = self._breakdown_sentences(result)
         extra += self._quotes(kpi)
         compared = self.model.peers.get(kpi.id)
@@ -1743,7 +1869,8 @@ class _Builder:
                 out.append(_ranking(kpi, label, rows, unsettled))
             else:
                 items = []
-                for r in rows[:TOP_PARTS]:
+                # The highest places or offences: "not recorded" is none of them.
+                for r in [r for r in rows if r["part"] is not None][:TOP_PARTS]:
                     if r["current"]:
                         items.append(inlines(", " if items else "", _part(r["part"]),
                                              f" ({kpi_value(r['current'], kpi)})"))
@@ -1841,14 +1968,19 @@ class _Builder:
         comparison = None if spec.type == ChartType.TOP or result.comparison is None \
             else result.comparison.window
         frame = self.breakdowns.get((spec.kpis[0], spec.by, result.current.window, comparison))
-        rows = [] if frame is None else [r for r in frame.iter_rows(named=True)
-                                         if r["current"] is not None]
+        if frame is None:
+            return ()
+        shown, of = (named_parts(frame), None) if spec.type == ChartType.TOP else \
+            compare_parts(frame)
+        rows = [r for r in shown.iter_rows(named=True) if r["current"] is not None]
         if not rows:
             return ()
         kpi = result.kpi
         high = max(rows, key=lambda r: r["current"])
-        if spec.type == ChartType.TOP:
-            return inlines(". The largest is ", _part(high["part"]),
+        if spec.type == ChartType.TOP or of:
+            drawn = f". The {len(rows)} highest of {of:,} are drawn; the highest" if of \
+                else ". The largest"
+            return inlines(f"{drawn} is ", _part(high["part"]),
                            f" ({kpi_value(high['current'], kpi)}).")
         low = min(rows, key=lambda r: r["current"])
         return inlines(". Highest ", _part(high["part"]), f" ({kpi_value(high['current'], kpi)})"
@@ -1904,18 +2036,16 @@ class _Builder:
         return shown_variation(verdict, brief=True)
 
     def _column_label(self, kpi: KpiDef, column: str) -> Name:
-        """How the paper names a breakdown's column ('LPA', 'offence'): its declared label."""
-        assert kpi.dataset is not None, "a KPI with breakdowns reads a dataset"
-        spec = self.project.datasets[kpi.dataset].column(column)
-        label = column_title(column)
-        return Name(spec.label if spec is not None and spec.label
-                    else label if len(label) <= 3 else label.lower())
+        return Name(column_label(self.project, kpi, column))
 
     def _alt(self, spec: ChartSpec) -> str:
         """What a figure shows and what it finds, for a reader who cannot see it."""
         from kpi.charts import ChartType
 
-        shape = _alt_text(spec).rstrip(".")
+        kpi = self.project.kpi(spec.kpis[0])
+        by = column_label(self.project, kpi, spec.by) if spec.by and kpi is not None \
+            and kpi.dataset else None
+        shape = _alt_text(spec, by).rstrip(".")
         if spec.type == ChartType.XMR:
             found = [self._xmr_finding(k) for k in spec.kpis]
             return f"{shape}. " + " ".join(f for f in found if f)
@@ -2522,7 +2652,7 @@ def _only_part(kpi: KpiDef, label: Name, row: dict) -> Inlines:
     return inlines("By ", label, ", all of it is ", _part(row["part"]), ".")
 
 
-def _alt_text(spec: ChartSpec) -> str:
+def _alt_text(spec: ChartSpec, label: str | None = None) -> str:
     """What a figure shows, for a reader who cannot see it."""
     from kpi.charts import ChartType
 
@@ -2535,7 +2665,7 @@ def _alt_text(spec: ChartSpec) -> str:
     by = ""
     if spec.by:
         name = column_title(spec.by)
-        by = f" by {name if len(name) <= 3 else name.lower()}"
+        by = f" by {label or (name if len(name) <= 3 else name.lower())}"
     return f"{shapes[spec.type]}{by}: {spec.title}."
 
 
@@ -2574,6 +2704,12 @@ def _section_intro(title: str, results: list[KpiResult],
     noun = "KPI" if len(results) == 1 else "KPIs"
     return inlines(f"This section reports {len(results)} {noun} under the priority ",
                    Name(title), f": {listed}.")
+
+
+def _check_made(check) -> bool:
+    """Whether a reconciliation had every figure it adds up (its total and each part)."""
+    return check.total is not None and check.total.value is not None and all(
+        p.value is not None for p in check.parts)
 
 
 def _unreported_reason(result: KpiResult) -> str | None:
@@ -2691,7 +2827,10 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
     if not items:
         text = inlines("By ", label)
     if small:
-        small.sort(key=lambda r: (sign * r["absolute"], _part_order(r["part"])))
+        # By the change as printed, as the ranking above: +2.44 and +2.36 both print "+2",
+        # and equal figures come in the breakdown's own order.
+        small.sort(key=lambda r: (sign * render.rounded(r["absolute"], render.places(kpi)),
+                                  _part_order(r["part"])))
         tiny = [inlines(", " if n else "", _part(r["part"]),
                         f" ({_with_sign(r['absolute'], kpi_value(abs(r['absolute']), kpi))})")
                 for n, r in enumerate(small)]

@@ -115,7 +115,35 @@ def figures(project: Project, report, priority: str | None, as_of: str | None) -
             })
     return {"format": FORMAT, "project": project.name, "period": str(report.period),
             "comparison": report.comparison.value, "priority": priority, "as_of": as_of,
-            "versions": dict(sorted(report.versions.items())), "figures": items}
+            "versions": dict(sorted(report.versions.items())), "figures": items,
+            "count": len(items), "printed": _printed(items)}
+
+
+def _printed(items: list) -> str:
+    """A digest of which figures a paper printed (each KPI's current and comparison, by id):
+    a figure deleted from the file by hand, or one added, no longer matches it, where the
+    appendix of revisions would have left the figure out and said nothing."""
+    keys = sorted(f"{item.get('kpi')}\t{item.get('role')}" for item in items)
+    return hashlib.sha256("\n".join(keys).encode("utf-8")).hexdigest()[:16]
+
+
+def _check_printed(path: Path, doc: dict, hint: str) -> None:
+    """The figures listed are the ones kpi wrote (`_printed`), where the file records them (a
+    file of an older kpi does not)."""
+    if "printed" not in doc and "count" not in doc:
+        return
+    listed = len(doc["figures"])
+    count = doc.get("count")
+    if isinstance(count, int) and not isinstance(count, bool) and count != listed:
+        raise DataError(f"{path}: it lists {listed:,} figure(s), but kpi wrote {count:,} "
+                        f"(its \"count\"): figures were {'deleted' if listed < count else 'added'}"
+                        " since kpi wrote it, and the appendix of revisions would leave them "
+                        "out", hint=hint)
+    if doc.get("printed") != _printed(doc["figures"]):
+        raise DataError(f"{path}: the figures it lists are not the ones kpi wrote (its "
+                        "\"printed\" digest): figures were deleted, added or renamed since kpi "
+                        "wrote it, and the appendix of revisions would leave them out",
+                        hint=hint)
 
 
 def dumps(project: Project, report, priority: str | None, as_of: str | None) -> bytes:
@@ -191,6 +219,7 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
                             f"{item['value']!r} prints as "
                             f"{json.dumps(render.number(item['value'], kpi))}: the file was "
                             "edited since kpi wrote it", hint=hint)
+    _check_printed(path, doc, hint)
     return doc
 
 

@@ -162,17 +162,41 @@ def test_a_margin_too_small_is_found(sample_figures, monkeypatch, squeeze):
     assert layout_problems(charts.drawn_figure(trend))
 
 
-def test_labels_too_long_for_the_figure_do_not_squeeze_the_axes_away(sample_figures):
-    """Part names of 150 characters cannot fit beside the axes: the axes keep half the
-    figure's width (the names are cut at the figure's edge), as Matplotlib's constrained
-    layout gave up and kept its default place, where room for them made the width negative."""
+@pytest.mark.parametrize("kind", [charts.ChartType.TOP, charts.ChartType.COMPARE])
+@pytest.mark.parametrize("parts", [3, 12])
+def test_a_part_named_in_150_characters_is_printed_whole_to_its_cut(sample_figures, kind,
+                                                                      parts):
+    """A part named in 150 characters (an LPA or a neighbourhood as a force's system names
+    it) ran past the figure's left edge, cut mid-letter, its start lost: the axis prints the
+    name's start and its last words on two lines (one where the chart has many parts), "\u2026"
+    where it is cut, every text inside the figure, and the axes keep half its width."""
     from dataclasses import replace
 
-    top = next(d for d in sample_figures if d.spec.type == charts.ChartType.TOP)
-    assert top.parts is not None
-    long = replace(top, parts=top.parts.with_columns(pl.col("part") + " " + "x" * 150))
-    figure = charts.drawn_figure(long)
+    chart = next(d for d in sample_figures if d.spec.type == kind)
+    assert chart.parts is not None
+    long = ("Birmingham East and the Neighbourhoods of Saint Andrew's, Hodge Hill, "
+            "Washwood Heath and Shard End, including the Bordesley Green Police Station areas")
+    assert len(long) >= 150
+    frame = pl.concat([chart.parts] * 4).head(parts).with_row_index("n").with_columns(
+        part=pl.format("{} {}", pl.col("n"), pl.lit(long))).drop("n")
+    figure = charts.drawn_figure(replace(chart, parts=frame))
+    assert layout_problems(figure) == []
     box = figure.axes[0].get_window_extent()
     assert box.width >= 0.5 * (figure.bbox.width - 2 * charts.EDGE) - 0.5
-    assert box.x1 <= figure.bbox.x1 and box.y1 <= figure.bbox.y1
-    assert any("runs out of the figure" in p for p in layout_problems(figure))
+    shown = [t.get_text() for t in figure.axes[0].yaxis.get_ticklabels()]
+    assert ("0 Birmingham East and \u2026 Station areas" if parts > charts.PART_TWO_LINES
+            else "0 Birmingham East and the Neighbourhoods\nof Saint Andrew's \u2026 Station "
+            "areas") in shown, shown
+    assert all(len(line) <= charts.PART_LINE for text in shown for line in text.split("\n"))
+
+
+def test_a_name_that_fits_is_printed_as_it_is_and_a_cut_one_keeps_its_last_words():
+    assert charts.part_labels(["Birmingham", "Sandwell"]) == ["Birmingham", "Sandwell"]
+    # Three small areas of one long name told apart by their codes, which end the name.
+    long = ("Stratford-upon-Avon St Mary's & Ysbyty Ystwyth \u2014 Bryn-y-Maen (\u0174yn "
+            "Glynd\u0175r) \u00d8rsted Fa\u00e7ade Quarter, Alcester Road and the Old Town "
+            "Conservation Area")
+    assert charts.part_labels([f"{long} 00{n}A" for n in range(1, 9)])[:2] == [
+        "Stratford-upon-Avon St \u2026 Area 001A", "Stratford-upon-Avon St \u2026 Area 002A"]
+    assert charts.part_labels(["Possession of weapons offences in Walsall"]) == [
+        "Possession of weapons offences in\nWalsall"]

@@ -155,3 +155,40 @@ def test_a_file_of_an_older_kpi_says_a_redefinition_cannot_be_told(loaded, tmp_p
     assert ("The last paper's figures file does not record the KPIs' definitions (an older "
             "kpi wrote it), so a figure of a KPI redefined since reads here as revised."
             in appendix)
+
+
+@pytest.mark.parametrize("recount", [False, True])
+def test_figures_deleted_by_hand_are_refused_not_left_out_of_the_appendix(loaded, tmp_path,
+                                                                          cli, recount):
+    """Total recorded crime's two figures deleted from the file (its "count" made to agree,
+    or not): the appendix compared the figures left and said nothing of those deleted, so a
+    revision of them went unreported. The file records which figures kpi wrote."""
+    doc = copy.deepcopy(loaded[1])
+    kept = [f for f in doc["figures"] if f["kpi"] != "total_crime"]
+    assert len(doc["figures"]) - len(kept) == 2 and doc["count"] == len(doc["figures"])
+    doc["figures"] = kept
+    if recount:
+        doc["count"] = len(kept)
+    result, previous, out = _export(cli, loaded[0], tmp_path, doc)
+    assert result.exit_code == 3, result.output
+    first = result.stderr.splitlines()[0]
+    if recount:
+        assert first == (f"Error: {previous}: the figures it lists are not the ones kpi wrote "
+                         "(its \"printed\" digest): figures were deleted, added or renamed "
+                         "since kpi wrote it, and the appendix of revisions would leave them "
+                         "out")
+    else:
+        assert first == (f"Error: {previous}: it lists {len(kept)} figure(s), but kpi wrote "
+                         f"{len(kept) + 2} (its \"count\"): figures were deleted since kpi "
+                         "wrote it, and the appendix of revisions would leave them out")
+    assert not out.exists()
+
+
+def test_a_file_whose_figures_are_all_there_is_read_in_any_order(loaded, tmp_path, cli):
+    """The check is of which figures were printed, not of their order or their values (a
+    value edited by hand has its own check above)."""
+    doc = copy.deepcopy(loaded[1])
+    doc["figures"].reverse()
+    result, _, out = _export(cli, loaded[0], tmp_path, doc)
+    assert result.exit_code == 0, result.output
+    assert "has been revised since." in _appendix(out)

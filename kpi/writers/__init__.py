@@ -32,10 +32,19 @@ RUNNING_TITLE = 80
 
 
 def running_title(document: Document) -> str:
-    """The title a page header repeats: title and subtitle when they fit on the line."""
+    """The title a page header repeats: title and subtitle when they fit on the line; a title
+    longer than the line cut at a word, with "…" (the title block prints it whole). A title of
+    150 characters wrapped in the header, and in the HTML squeezed the marking beside it
+    until it broke over two lines ("OFFICIAL-" / "SENSITIVE")."""
     title = plain_text(document.title)
     both = f"{title} – {plain_text(document.subtitle)}" if document.subtitle else title
-    return both if len(both) <= RUNNING_TITLE else title
+    if len(both) <= RUNNING_TITLE:
+        return both
+    if len(title) <= RUNNING_TITLE:
+        return title
+    cut = title[:RUNNING_TITLE].rsplit(" ", 1)[0] if " " in title[:RUNNING_TITLE] \
+        else title[:RUNNING_TITLE - 1]
+    return cut.rstrip(" ,;:–-(") + "…"
 
 
 def run_on(facts: tuple[Inlines, ...]) -> Inlines:

@@ -416,7 +416,12 @@ def ordered(section: Section, pages: Pages, base: Path, places: bool = True
                     pages.place(box)
                 pages.trace.append((pages.page, pages.used, block))
                 out.append((block, True))
+                # Past every figure the paragraph introduces: with two ("See Figures 1 and
+                # 2."), the paragraphs after them stayed behind and the page was left half
+                # blank.
                 after = at + 2
+                while after < len(blocks) and isinstance(blocks[after], Figure):
+                    after += 1
                 while after < len(blocks) and isinstance(blocks[after], Paragraph) \
                         and not (after + 1 < len(blocks)
                                  and isinstance(blocks[after + 1],
