@@ -55,6 +55,7 @@ class Query:
     uri_env: str
     origin: str  # "kpi.toml" or the query file's path relative to the project
     label: str  # how messages name the source
+    time_zone: str = "Europe/London"  # the dataset's: the session's TimeZone (_SESSION)
     secrets: list[str] = field(default_factory=list)
 
     @property
@@ -96,7 +97,8 @@ def query_of(spec: DatasetSpec, root: Path) -> Query:
             raise ConfigError(f"{path}: the query file is empty",
                               hint="write the SELECT that gives the dataset's rows")
     label = f"dataset '{spec.id}' query ({origin})"
-    return Query(dataset=spec.id, text=text, uri_env=source.uri_env, origin=origin, label=label)
+    return Query(dataset=spec.id, text=text, uri_env=source.uri_env, origin=origin, label=label,
+                 time_zone=spec.time_zone)
 
 
 def _uri(query: Query) -> str:
@@ -138,11 +140,48 @@ def _connect(query: Query) -> Any:
     if scheme == "sqlite":
         target = _sqlite_path(query, uri)
     try:
-        return driver.connect(target)
+        connection = driver.connect(target)
     except Exception as exc:  # noqa: BLE001 - every driver error is one line, scrubbed
         raise DataError(f"{query.label}: cannot connect to the database ({_reason(query, exc)})",
                         hint=f"check {query.uri_env}, the server and the credentials; "
                              "nothing stored was changed") from None
+    if scheme != "sqlite":
+        _settle_session(query, connection)
+    return connection
+
+
+# The PostgreSQL settings that change what a query gives, set for kpi's session so that its
+# figures never depend on the server's, the database's or the role's defaults: the zone of
+# `created::date`, `created::timestamp` and `date_trunc('month', created)` (the dataset's
+# time_zone, the zone kpi reads a time without an offset in); how a date is written as text
+# (`day::text` was '09/03/2025' under DateStyle 'SQL, MDY', read as 9 March) and how a slashed
+# date in the query is read (day first, as kpi reads one); a double written as text in full
+# (extra_float_digits below 1 rounds 0.30000000000000004 to '0.3'); an interval's text; and
+# to_char's decimal point and thousands separator ('1.234,50' under lc_numeric de_DE).
+_SESSION = (("DateStyle", "ISO, DMY"), ("IntervalStyle", "postgres"),
+            ("extra_float_digits", "3"), ("lc_numeric", "C"), ("lc_monetary", "C"))
+
+
+def _settle_session(query: Query, connection: Any) -> None:
+    """Set _SESSION and the dataset's time zone for the connection's session, in one
+    statement; refused in one line where the server will not take one."""
+    settings = (("TimeZone", query.time_zone), *_SESSION)
+    calls = ", ".join("set_config('{}', '{}', false)".format(name, value.replace("'", "''"))
+                      for name, value in settings)
+    cursor = connection.cursor()
+    try:
+        cursor.execute(f"SELECT {calls}")
+        cursor.fetchall()
+    except Exception as exc:  # noqa: BLE001
+        connection.close()
+        raise DataError(f"{query.label}: cannot set the session's time zone ({query.time_zone}) "
+                        f"and formats ({_reason(query, exc)})",
+                        hint="kpi sets TimeZone to the dataset's time_zone, DateStyle, "
+                             "IntervalStyle, extra_float_digits, lc_numeric and lc_monetary "
+                             "so that no server or role default changes a figure; nothing "
+                             "stored was changed") from None
+    finally:
+        cursor.close()
 
 
 def _sqlite_path(query: Query, uri: str) -> str:
@@ -261,8 +300,12 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
     - a whole number in a true/false column (SQLite has no BOOLEAN: its flags are 0 and 1):
       its text, read as an extract's '0' and '1' are (and 2 refused);
     - a date or time outside the years 1 to 9999 (PostgreSQL's 'infinity'): refused;
+    - a uuid, a time of day and citext: their text as PostgreSQL writes it (a uuid lowercase
+      and hyphenated, a time '13:45:00'), which the conformer reads as a file's text;
+    - JSON: refused where the dataset reads it (its text is not its value: '"Coventry"');
     - a type kpi cannot read (an INTERVAL, bytes, an array): refused in a column the dataset
-      maps, and left out as an ignored column elsewhere.
+      maps, with the query's expression that reads it, and left out as an ignored column
+      elsewhere.
 
     Every refusal here is of a column the dataset reads; the conformer's checks follow."""
     import pyarrow as pa
@@ -289,11 +332,29 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
         column = table.column(i)
         kind = field_.type
         described = _database_type(field_)
-        if isinstance(kind, pa.BaseExtensionType):
+        extension = kind.extension_name if isinstance(kind, pa.BaseExtensionType) else None
+        if extension is not None:
             column = pa.chunked_array([chunk.storage for chunk in column.chunks],
                                       type=kind.storage_type)
             kind = kind.storage_type
         col = mapped.get(name)
+        if extension == "arrow.json" and col is not None:
+            # JSON's text is not its value: a string is '"Coventry"', quotes and all, which a
+            # filter lpa = 'Coventry' never matches (it counted 0 rows of 121).
+            raise DataError(located(Path(query.label), f"expected {_expected(col)}, found a "
+                                    f"column of type {described} (JSON text, not a value)",
+                                    column=name),
+                            hint=f"take the value out in the query: {_show(name)} #>> '{{}}' "
+                                 f"AS {_show(name)} for a JSON string or number, or "
+                                 f"{_show(name)} ->> 'key' for one of its fields; nothing "
+                                 "stored was changed")
+        if extension == "arrow.uuid":
+            column, kind = _uuid_text(column), pa.string()
+        elif described == "citext" and pa.types.is_binary(kind):
+            # case-insensitive text: its bytes are its text (compared as written, as a file's)
+            column, kind = pc.cast(column, pa.string()), pa.string()
+        elif pa.types.is_time(kind):
+            column, kind = _time_text(column), pa.string()
         if described == "money" and col is not None:
             # The driver gives PostgreSQL's money as a whole number of its smallest unit
             # (110 for 1.10), the places set by the server's locale: not ours to guess.
@@ -309,9 +370,9 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             if col is not None:
                 raise DataError(located(Path(query.label), f"expected {_expected(col)}, "
                                         f"found a column of type {described}", column=name),
-                                hint="convert it in the query (a uuid or time as col::text, "
-                                     "an interval as EXTRACT(EPOCH FROM col)), or fix the "
-                                     "column's type in kpi.toml; nothing stored was changed")
+                                hint=f"convert it in the query: {_conversion(name, kind)}, "
+                                     "or fix the column's type in kpi.toml; nothing stored "
+                                     "was changed")
             column = pa.nulls(len(column), pa.string())
         elif pa.types.is_date(kind) or pa.types.is_timestamp(kind):
             column = _within_calendar(query, name, column, col is not None, start)
@@ -319,6 +380,41 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             column = pc.cast(column, pa.string())
         columns.append(column)
     return pa.table(columns, names=names)
+
+
+def _conversion(name: str, kind: Any) -> str:
+    """The query's expression that reads a column of a type kpi does not read, for a hint."""
+    import pyarrow as pa
+
+    shown = _show(name)
+    if pa.types.is_interval(kind) or pa.types.is_duration(kind):
+        return f"EXTRACT(EPOCH FROM {shown}) AS {shown} (its seconds)"
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return (f"array_to_string({shown}, ',') AS {shown} (its items as text), or "
+                f"{shown}[1] AS {shown} (its first)")
+    return f"{shown}::text AS {shown} (its text, as the database writes it)"
+
+
+def _uuid_text(column: Any) -> Any:
+    """A uuid's 16 bytes as its canonical text, lowercase and hyphenated (PostgreSQL's
+    uuid::text): one uuid, one text, and back."""
+    import pyarrow as pa
+
+    hexed = pl.from_arrow(column).bin.encode("hex")  # type: ignore[union-attr]
+    text = pl.concat_str([hexed.str.slice(0, 8), hexed.str.slice(8, 4),
+                          hexed.str.slice(12, 4), hexed.str.slice(16, 4),
+                          hexed.str.slice(20, 12)], separator="-", ignore_nulls=False)
+    return pa.chunked_array([pl.select(text).to_series().to_arrow()])
+
+
+def _time_text(column: Any) -> Any:
+    """A time of day as PostgreSQL's time::text writes it: '13:45:00', '01:02:03.5'."""
+    import pyarrow as pa
+
+    text = (pl.from_arrow(column.cast(pa.time64("us")))
+            .dt.strftime("%H:%M:%S%.6f")  # type: ignore[union-attr]
+            .str.replace(r"0+$", "").str.replace(r"\.$", ""))
+    return pa.chunked_array([text.to_arrow()])
 
 
 # The first and last days of years 1 and 9999, in days from 1970-01-01: Polars cannot show a
