@@ -263,3 +263,134 @@ def _mini_spec(root: Path) -> DatasetSpec:
     from kpi.catalogue import parse_project_file
 
     return parse_project_file(root / "kpi.toml").datasets["crimes"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Workbooks as Excel and LibreOffice save them: the 1904 date system, error cells, hidden rows
+
+
+def _office() -> str:
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    if office is None:
+        pytest.skip("soffice is not installed here (.ci/run installs it with apt-get)")
+    return office
+
+
+def _saved_by_libreoffice(path: Path, suffix: str, tmp_path: Path,
+                          recalculate: bool = False) -> Path:
+    """`path` opened and saved by LibreOffice Calc as `suffix` (xlsx or xls), in a profile of
+    its own; with `recalculate`, one that recalculates every formula on load, as Excel does a
+    workbook another program saved (Calc's default keeps the saved values)."""
+    profile = tmp_path / "calc-profile"
+    if recalculate:
+        (profile / "user").mkdir(parents=True, exist_ok=True)
+        setting = ('<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop '
+                   'oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>')
+        (profile / "user" / "registrymodifications.xcu").write_text(
+            '<?xml version="1.0" encoding="UTF-8"?><oor:items xmlns:oor="http://openoffice.org/'
+            f'2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema">{setting}</oor:items>',
+            encoding="utf-8")
+    out = tmp_path / f"calc-{suffix}"
+    subprocess.run([_office(), f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                    "--convert-to", suffix, "--outdir", str(out), str(path)],
+                   capture_output=True, timeout=180, check=True)
+    saved = out / f"{path.stem}.{suffix}"
+    assert saved.is_file()
+    return saved
+
+
+def _as_excel_saves_it(path: Path, edit=lambda xml: xml) -> Path:
+    """The xlsxwriter workbook `path` as Excel saves one: its formulas' values calculated (no
+    request to recalculate on opening), the sheet's XML passed through `edit`."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        members = {name: book.read(name) for name in book.namelist()}
+    members["xl/workbook.xml"] = members["xl/workbook.xml"].replace(
+        b' fullCalcOnLoad="1"', b"")
+    sheet = "xl/worksheets/sheet1.xml"
+    members[sheet] = edit(members[sheet].decode("utf-8")).encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in members.items():
+            book.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx", "libreoffice xls"])
+def test_serial_dates_of_a_1904_workbook_count_from_1904(tmp_path, saved):
+    """In the 1904 date system (Excel for Mac's, an option in Excel and Calc) 44468 is 30
+    September 2025; read from 1900, as every workbook's serials were, it was 29 September
+    2021, four years and a day out, exit 0. A date cell was always right (calamine knows)."""
+    path = tmp_path / "events.xlsx"
+    book = xlsxwriter.Workbook(str(path), {"date_1904": True})
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, ["Ref", "Day", "At"])
+    sheet.write_row(1, 0, ["A1", 44468, 44468.75])  # numbers typed into the date columns
+    sheet.write(2, 0, "A2")
+    sheet.write_datetime(2, 1, datetime(2025, 9, 1), book.add_format({"num_format": "d/m/yy"}))
+    book.close()
+    if saved != "xlsxwriter":
+        path = _saved_by_libreoffice(path, saved.split()[1], tmp_path)
+    frame = ingest.read_extracts(SPEC, [path]).frame.sort("ref")
+    assert frame["day"].to_list() == [date(2025, 9, 30), date(2025, 9, 1)]
+    assert frame["at"].to_list() == [datetime(2025, 9, 30, 18, tzinfo=UK), None]
+    assert frame["month"].to_list() == ["2025-09", "2025-09"]
+
+
+@pytest.mark.parametrize("saved", ["libreoffice", "excel"])
+def test_a_cell_holding_an_error_is_refused_naming_it(tmp_path, saved):
+    """#DIV/0! and #N/A, a formula's result or a value pasted, were read as blanks: a count of
+    errors was a row not measured, exit 0. Refused, naming the cell and the error."""
+    path = tmp_path / "events.xlsx"
+    if saved == "libreoffice":
+        book = xlsxwriter.Workbook(str(path))
+        sheet = book.add_worksheet("Extract")
+        sheet.write_row(0, 0, ["Ref", "Day", "Count"])
+        sheet.write_row(1, 0, ["A1", "01/09/2025", 10])
+        sheet.write_row(2, 0, ["A2", "02/09/2025"])
+        sheet.write_formula(2, 2, "=10/0")
+        book.close()
+        path = _saved_by_libreoffice(path, "xlsx", tmp_path, recalculate=True)
+        expected = "cell C3: an error (=10/0, #DIV/0!), which reads as a blank"
+    else:  # a value pasted over a formula's #N/A, as Excel writes it
+        _workbook(path, [["A1", "01/09/2025", None, 10, None],
+                         ["A2", "02/09/2025", None, 10, None]])
+        path = _as_excel_saves_it(path, lambda xml: xml.replace(
+            '<c r="D3"><v>10</v></c>', '<c r="D3" t="e"><v>#N/A</v></c>'))
+        expected = "cell D3: an error (#N/A), which reads as a blank"
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [path])
+    assert error.value.message == f"{path}, sheet 'Extract', {expected}"
+
+
+def test_a_formula_with_an_empty_saved_value_is_refused(tmp_path):
+    """openpyxl writes a formula's value as an empty <v/>: read, a blank; it was let through
+    as a saved value."""
+    path = _workbook(tmp_path / "events.xlsx", [["A1", "01/09/2025", None, 10, None]])
+    path = _as_excel_saves_it(path, lambda xml: xml.replace(
+        '<c r="D2"><v>10</v></c>', '<c r="D2"><f>10+25</f><v/></c>'))
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [path])
+    assert error.value.message == (f"{path}, sheet 'Extract', cell D2: a formula (=10+25) that "
+                                   "has no saved value")
+
+
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice"])
+def test_a_hidden_row_is_refused(tmp_path, saved):
+    """A row hidden (or filtered out) was read as any other: the analyst's sheet showed two
+    rows, kpi counted three. Whether hiding it meant leaving it out is not kpi's to guess."""
+    path = tmp_path / "events.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, ["Ref", "Day", "Count"])
+    for n in range(1, 4):
+        sheet.write_row(n, 0, [f"A{n}", f"0{n}/09/2025", n])
+    sheet.set_row(2, None, None, {"hidden": True})
+    book.close()
+    if saved == "libreoffice":
+        path = _saved_by_libreoffice(path, "xlsx", tmp_path)
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [path])
+    assert error.value.message == (f"{path}, sheet 'Extract', row 3: a hidden row in the data "
+                                   "area (hidden, or filtered out), which kpi would read as any "
+                                   "other")

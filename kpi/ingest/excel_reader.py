@@ -4,6 +4,9 @@ found below any title rows and dates as date cells, serial numbers or text.
 
 from __future__ import annotations
 
+import re
+import struct
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -21,10 +24,17 @@ _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the container of .xls, and of enc
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 
 
-# Excel serial day numbers read as dates: 1 March 1900 (61; Excel counts a 29 February 1900
-# that never was, so earlier numbers are a day out) to 31 December 2099. A number outside is
-# left as it is, and is then refused as not a date, never turned into a far-off one.
-_SERIALS = (61, 73050)
+# Excel serial day numbers read as dates: 1 March 1900 (61 in the 1900 date system; Excel
+# counts a 29 February 1900 that never was, so earlier numbers are a day out) to 31 December
+# 2099. A number outside is left as it is, and is then refused as not a date, never turned
+# into a far-off one.
+_FIRST_SERIAL_DAY, _LAST_SERIAL_DAY = datetime(1900, 3, 1), datetime(2099, 12, 31)
+
+
+# Day 0 of a workbook's serial day numbers: 30 December 1899 in the 1900 date system (every
+# Windows Excel's), 1 January 1904 in the 1904 one (Excel for Mac's before 2011, and an option
+# in both Excel and LibreOffice), where 44468 is 30 September 2025, not 29 September 2021.
+DAY_ZERO_1900, DAY_ZERO_1904 = datetime(1899, 12, 30), datetime(1904, 1, 1)
 
 
 def _is_excel(path: Path) -> bool:
@@ -32,9 +42,10 @@ def _is_excel(path: Path) -> bool:
 
 
 def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
-                warnings: list[str]) -> tuple[pl.DataFrame, str, Numbering]:
+                warnings: list[str]) -> tuple[pl.DataFrame, str, Numbering, datetime]:
     """One sheet of a workbook as a frame of text, like a CSV file: its first non-empty row is
-    the header. Returns the frame (with ROW), the sheet's name and the row numbering."""
+    the header. Returns the frame (with ROW), the sheet's name, the row numbering and day 0 of
+    the workbook's serial day numbers (`day_zero`)."""
     import fastexcel
 
     if raw[:8] == _OLE2 and _ENCRYPTED in raw:
@@ -97,7 +108,45 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     warnings.extend(dropped)
     # Blank cells are empty fields, as in a CSV file; a row of them is skipped as there.
     table = _numbered(body.with_columns(pl.all().fill_null("")))
-    return table, sheet, lambda records: records + 2
+    return table, sheet, lambda records: records + 2, day_zero(raw)
+
+
+def day_zero(raw: bytes) -> datetime:
+    """Day 0 of the workbook's serial day numbers: DAY_ZERO_1904 where it uses the 1904 date
+    system (an .xlsx's workbookPr date1904, an .xls's DATEMODE record), else DAY_ZERO_1900.
+    Its date cells are read as dates by calamine, which knows; only a serial number in a date
+    column (a date cell formatted as a number, or typed as one) is the reader's to convert."""
+    if raw[:2] == b"PK":
+        import io
+        import zipfile
+
+        try:
+            workbook = zipfile.ZipFile(io.BytesIO(raw)).read("xl/workbook.xml")
+        except (zipfile.BadZipFile, KeyError, OSError):
+            return DAY_ZERO_1900
+        found = re.search(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=\"(1|true)\"", workbook)
+        return DAY_ZERO_1904 if found else DAY_ZERO_1900
+    return DAY_ZERO_1904 if _biff_1904(raw) else DAY_ZERO_1900
+
+
+def _biff_1904(raw: bytes) -> bool:
+    """Whether an .xls workbook's globals hold DATEMODE 1: its records are walked from the
+    workbook's BOF (BIFF8: record 0x0809, version 0x0600, type 5) to DATEMODE (0x0022) or the
+    globals' EOF (0x000A). The globals open the workbook stream, in its first sectors."""
+    start = raw.find(b"\x09\x08\x10\x00\x00\x06\x05\x00")
+    if start < 0:
+        return False
+    at = start
+    for _ in range(4096):
+        if at + 4 > len(raw):
+            return False
+        kind, size = struct.unpack_from("<HH", raw, at)
+        if kind == 0x0022 and size == 2:
+            return struct.unpack_from("<H", raw, at + 4)[0] == 1
+        if kind == 0x000A:
+            return False
+        at += 4 + size
+    return False
 
 
 def _excel_header_row(spec: DatasetSpec, where: str, cells: pl.DataFrame,
@@ -124,10 +173,12 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _from_serial_dates(spec: DatasetSpec, table: pl.DataFrame,
-                       mapping: dict[str, str]) -> pl.DataFrame:
+def _from_serial_dates(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
+                       zero: datetime) -> pl.DataFrame:
     """Date columns of a workbook may hold Excel serial day numbers (a date cell formatted
-    as a number, or typed in as one): as text, the date or date-time they stand for."""
+    as a number, or typed in as one): as text, the date or date-time they stand for, counted
+    from the workbook's day 0 (`day_zero`)."""
+    low, high = ((_FIRST_SERIAL_DAY - zero).days, (_LAST_SERIAL_DAY - zero).days)
     exprs = []
     for col in spec.columns:
         if col.name not in mapping or col.type not in (ColumnType.DATE, ColumnType.DATETIME,
@@ -136,8 +187,8 @@ def _from_serial_dates(spec: DatasetSpec, table: pl.DataFrame,
         source = pl.col(mapping[col.name])
         text = source.str.strip_chars()
         serial = text.cast(pl.Float64, strict=False)
-        is_serial = text.str.contains(r"^\d+(\.\d+)?$") & serial.is_between(*_SERIALS)
-        moment = pl.datetime(1899, 12, 30) + pl.duration(
+        is_serial = text.str.contains(r"^\d+(\.\d+)?$") & serial.is_between(max(low, 0), high)
+        moment = pl.lit(zero) + pl.duration(
             milliseconds=(serial * 86_400_000).round(0).cast(pl.Int64))
         shown = moment.dt.strftime("%Y-%m-%d" if col.type == ColumnType.MONTH
                                    else "%Y-%m-%d %H:%M:%S")
@@ -152,10 +203,14 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
       workbook asks to be recalculated when opened, as workbooks written by a program such
       as openpyxl or xlsxwriter do): read, it is a blank or a 0, never its result;
     - a merged cell in the data area (below the header row): only its first cell holds
-      the value, so an LPA merged over four rows is one Birmingham and three blanks.
+      the value, so an LPA merged over four rows is one Birmingham and three blanks;
+    - a cell holding an error (#N/A, #DIV/0!, #VALUE!, a formula's or a value pasted):
+      calamine reads it as a blank, so a count of #DIV/0! was a row not measured;
+    - a hidden row in the data area (hidden by hand or filtered out): kpi reads every row,
+      and whether the analyst meant the rows they hid is not ours to guess.
 
-    The sheet is scanned first for the markers (`<f`, `<mergeCell`) and parsed only when
-    one is there, so a plain extract costs one pass over its XML."""
+    The sheet is scanned first for the markers (`<f`, `<mergeCell`, an error cell, a hidden
+    row) and parsed only when one is there, so a plain extract costs one pass over its XML."""
     import io
     import re
     import zipfile
@@ -171,7 +226,7 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
                                  book.read("xl/workbook.xml")) is not None
     except (zipfile.BadZipFile, KeyError, OSError):
         return  # fastexcel reports a damaged workbook in its own words
-    if not re.search(rb"<(\w+:)?(f|mergeCell)[\s>/]", text):
+    if not re.search(rb"<(\w+:)?(f|mergeCell)[\s>/]|\st=\"e\"|\shidden=\"(1|true)\"", text):
         return
     hint = ("open the workbook in Excel or LibreOffice and save it, so every formula has its "
             "value, or export the sheet as CSV")
@@ -186,18 +241,32 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
                     name = child.tag.rsplit("}", 1)[-1]
                     if name == "f":
                         formula = child
-                    elif name in ("v", "is"):
-                        value = child
+                    elif name == "is" or (name == "v" and child.text):
+                        value = child  # an empty <v/> (openpyxl's) is no value
                 if formula is not None and (value is None or recalculated):
                     why = ("has no saved value" if value is None else
                            "has a saved value the workbook never calculated (it asks to be "
                            "recalculated when opened)")
                     raise DataError(f"{where}, cell {ref}: a formula "
                                     f"(={_show(formula.text or '')}) that {why}", hint=hint)
+                if element.get("t") == "e" and value is not None:
+                    shown = "=" + _show(formula.text or "") + ", " if formula is not None else ""
+                    raise DataError(f"{where}, cell {ref}: an error ({shown}"
+                                    f"{_show(value.text or '')}), which reads as a blank",
+                                    hint="correct the cell (or its formula) so that it holds "
+                                         "a value or is empty, and save, or export the sheet "
+                                         "as CSV")
                 row = _row_of(ref)
                 if value is not None and row is not None and header_row is None:
                     header_row = row
                 element.clear()
+            elif tag == "row" and element.get("hidden") in ("1", "true"):
+                number = _row_of(f"A{element.get('r', '')}")
+                if header_row is not None and number is not None and number > header_row:
+                    raise DataError(f"{where}, row {number}: a hidden row in the data area "
+                                    "(hidden, or filtered out), which kpi would read as any "
+                                    "other", hint="unhide the rows (clear any filter), delete "
+                                    "those that are not part of the extract, and save")
             elif tag == "mergeCell":
                 cells = element.get("ref", "")
                 last = _row_of(cells.rpartition(":")[2])
