@@ -690,7 +690,8 @@ def test_a_date_a_database_holds_as_a_number_is_refused_naming_the_query(tmp_pat
 
 def test_a_sqlite_column_of_two_types_says_to_cast_it(tmp_path):
     """SQLite's driver types a column from its first rows; a later row of another type stops
-    the read. One line, and a hint that says what to write."""
+    the read. One line naming the column (the driver's message counted it from 0, 'column 2',
+    which a reader takes for the second, 'day'), and a hint that says what to write."""
     path = tmp_path / "mixed.db"
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE w (ref TEXT, day TEXT, amount)")
@@ -700,8 +701,11 @@ def test_a_sqlite_column_of_two_types_says_to_cast_it(tmp_path):
                             'amount = "float"', 'kind = "sum"\nvalue = "amount"')
     out = run(project, "ingest", "w", "--from-source", uri=sqlite_uri(path))
     assert out.returncode == 3
-    assert "Type mismatch" in one_error(out.stderr)
-    assert "COALESCE(CAST(col AS TEXT), '') AS col" in out.stderr.splitlines()[1]
+    assert one_error(out.stderr) == (
+        "Error: dataset 'w' query (kpi.toml), column 'amount': a value of two types: SQLite's "
+        "driver typed the column DOUBLE from its first rows, and a row after row 1,024 holds "
+        "text or bytes")
+    assert "COALESCE(CAST(amount AS TEXT), '') AS amount" in out.stderr.splitlines()[1]
 
 
 def test_a_sqlite_column_blank_in_its_first_rows_loads_as_the_hint_says(tmp_path):
@@ -718,7 +722,9 @@ def test_a_sqlite_column_blank_in_its_first_rows_loads_as_the_hint_says(tmp_path
                           'amount = { type = "float", required = false }',
                           'kind = "sum"\nvalue = "amount"')
     out = run(plain, "ingest", "w", "--from-source", uri=sqlite_uri(path))
-    assert out.returncode == 3 and "Type mismatch" in one_error(out.stderr)
+    assert out.returncode == 3 and "column 'amount': a value of two types: SQLite's driver " \
+        "typed the column INT64 from its first rows, and a row after row 1,024 holds a " \
+        "fraction" in one_error(out.stderr)
     hinted = typed_project(tmp_path / "q", "SELECT ref, day, COALESCE(CAST(amount AS TEXT), "
                                            "'') AS amount FROM w",
                            'amount = { type = "float", required = false }',

@@ -243,15 +243,7 @@ def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
                 except StopIteration:
                     batch = None
                 except Exception as exc:  # noqa: BLE001
-                    reason = _reason(query, exc)
-                    hint = "nothing stored was changed"
-                    if "Type mismatch" in reason:  # SQLite types each value, not its column
-                        hint = ("SQLite's driver types a column by its first 1,024 rows: "
-                                "one of more than one type, or blank in all of those, is read "
-                                "as text with COALESCE(CAST(col AS TEXT), '') AS col in the "
-                                "query; nothing stored was changed")
-                    raise DataError(f"{query.label}: reading the result failed ({reason})",
-                                    hint=hint) from None
+                    raise _read_failed(query, exc, reader.schema, start + count) from None
                 if batch is not None and batch.num_rows:
                     held.append(batch)
                     count += batch.num_rows
@@ -276,6 +268,29 @@ def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
             connection.close()
 
     return batches(), lambda records: records + 1
+
+
+def _read_failed(query: Query, exc: BaseException, schema: Any, read: int) -> DataError:
+    """A failure to read the result's next rows, after `read` of them, in one line. SQLite
+    types each value, not its column, and its driver types a column by its first rows (1,024,
+    a batch): a later value of another type stops the read ('Type mismatch in column 2:
+    expected INT64 but got DOUBLE', the column counted from 0), named here by the column's
+    name, with the query that reads it as text."""
+    reason = _reason(query, exc)
+    mismatch = re.search(r"Type mismatch in column (\d+): expected (\w+) but got ([\w/]+)",
+                         reason)
+    if mismatch is None or int(mismatch.group(1)) >= len(schema.names):
+        return DataError(f"{query.label}: reading the result failed ({reason})",
+                         hint="nothing stored was changed")
+    name = _show(schema.names[int(mismatch.group(1))])
+    found = {"DOUBLE": "a fraction", "STRING/BINARY": "text or bytes", "INT64": "a whole number"
+             }.get(mismatch.group(3), mismatch.group(3))
+    return DataError(located(Path(query.label), f"a value of two types: SQLite's driver typed "
+                             f"the column {mismatch.group(2)} from its first rows, and a row "
+                             f"after row {read:,} holds {found}", column=name),
+                     hint=f"read it as text, which kpi then reads as the column's declared "
+                          f"type: COALESCE(CAST({name} AS TEXT), '') AS {name} in the query; "
+                          "nothing stored was changed")
 
 
 def _ipc_bytes(table: Any) -> bytes:
