@@ -394,3 +394,24 @@ def test_a_hidden_row_is_refused(tmp_path, saved):
     assert error.value.message == (f"{path}, sheet 'Extract', row 3: a hidden row in the data "
                                    "area (hidden, or filtered out), which kpi would read as any "
                                    "other")
+
+
+def test_another_sheet_of_the_same_header_is_named_in_a_warning(tmp_path):
+    """An extract split over two sheets (a sheet holds at most 1,048,576 rows) loaded the sheet
+    named and said nothing of the other's rows."""
+    path = tmp_path / "events.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    for name in ("Part 1", "Notes", "Part 2"):
+        sheet = book.add_worksheet(name)
+        sheet.write_row(0, 0, ["Ref", "Day"] if name != "Notes" else ["Notes"])
+        sheet.write_row(1, 0, [name, "01/09/2025"])
+    book.close()
+    extract = ingest.read_extracts(SPEC, [path], sheet="Part 1")
+    assert extract.frame["ref"].to_list() == ["Part 1"]
+    assert extract.warnings == [
+        f"{path}, sheet 'Part 1': sheet(s) 'Part 2' begin with the same header, and their rows "
+        "are not read (to load an extract split over sheets, save its rows as one CSV file)"]
+    root = _mini(tmp_path)
+    loaded = _kpi(root, "ingest", "crimes", str(_mini_as_workbook(root, tmp_path / "c.xlsx")),
+                  "--sheet", "Crimes")  # its other sheet, Notes, has no header of its own
+    assert loaded.returncode == 0 and "Warning" not in loaded.stderr, loaded.stderr

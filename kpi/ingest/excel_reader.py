@@ -106,6 +106,7 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
                         hint="check the extract was written in full")
     body, dropped = _without_reserved(path, body)
     warnings.extend(dropped)
+    warnings.extend(_same_header_elsewhere(reader, names, sheet, header, where))
     # Blank cells are empty fields, as in a CSV file; a row of them is skipped as there.
     table = _numbered(body.with_columns(pl.all().fill_null("")))
     return table, sheet, lambda records: records + 2, day_zero(raw)
@@ -147,6 +148,33 @@ def _biff_1904(raw: bytes) -> bool:
             return False
         at += 4 + size
     return False
+
+
+def _same_header_elsewhere(reader, names: list[str], sheet: str, header: list[str | None],
+                           where: str) -> list[str]:
+    """A warning for each other sheet whose first row is the same header as the sheet read: an
+    extract split over sheets (a sheet holds at most 1,048,576 rows), whose other rows this
+    load does not read."""
+    import fastexcel
+
+    wanted = [(name or "").lower() for name in header]
+    found = []
+    for other in names:
+        if other == sheet:
+            continue
+        try:
+            first = reader.load_sheet(other, header_row=None, n_rows=1,
+                                      dtypes="string").to_polars()
+        except fastexcel.FastExcelError:
+            continue
+        if first.height and [None if v is None else str(v).strip().lower()
+                             for v in first.row(0)] == [n or None for n in wanted]:
+            found.append(other)
+    if not found:
+        return []
+    listed = ", ".join(f"'{_show(n)}'" for n in found[:5]) + (", ..." if len(found) > 5 else "")
+    return [f"{where}: sheet(s) {listed} begin with the same header, and their rows are not "
+            "read (to load an extract split over sheets, save its rows as one CSV file)"]
 
 
 def _excel_header_row(spec: DatasetSpec, where: str, cells: pl.DataFrame,

@@ -159,7 +159,7 @@ def _connect(query: Query) -> Any:
 # (extra_float_digits below 1 rounds 0.30000000000000004 to '0.3'); an interval's text; and
 # to_char's decimal point and thousands separator ('1.234,50' under lc_numeric de_DE).
 _SESSION = (("DateStyle", "ISO, DMY"), ("IntervalStyle", "postgres"),
-            ("extra_float_digits", "3"), ("lc_numeric", "C"), ("lc_monetary", "C"))
+            ("extra_float_digits", "1"), ("lc_numeric", "C"), ("lc_monetary", "C"))
 
 
 def _settle_session(query: Query, connection: Any) -> None:
