@@ -159,7 +159,7 @@ def _connect(query: Query) -> Any:
 # (extra_float_digits below 1 rounds 0.30000000000000004 to '0.3'); an interval's text; and
 # to_char's decimal point and thousands separator ('1.234,50' under lc_numeric de_DE).
 _SESSION = (("DateStyle", "ISO, DMY"), ("IntervalStyle", "postgres"),
-            ("extra_float_digits", "1"), ("lc_numeric", "C"), ("lc_monetary", "C"))
+            ("extra_float_digits", "1"), ("lc_numeric", "C"))
 
 
 def _settle_session(query: Query, connection: Any) -> None:
@@ -177,7 +177,7 @@ def _settle_session(query: Query, connection: Any) -> None:
         raise DataError(f"{query.label}: cannot set the session's time zone ({query.time_zone}) "
                         f"and formats ({_reason(query, exc)})",
                         hint="kpi sets TimeZone to the dataset's time_zone, DateStyle, "
-                             "IntervalStyle, extra_float_digits, lc_numeric and lc_monetary "
+                             "IntervalStyle, extra_float_digits and lc_numeric "
                              "so that no server or role default changes a figure; nothing "
                              "stored was changed") from None
     finally:
