@@ -337,12 +337,13 @@ def test_serial_dates_of_a_1904_workbook_count_from_1904(tmp_path, saved):
     assert frame["month"].to_list() == ["2025-09", "2025-09"]
 
 
-@pytest.mark.parametrize("saved", ["libreoffice", "excel"])
+@pytest.mark.parametrize("saved", ["libreoffice xlsx", "libreoffice xls", "excel"])
 def test_a_cell_holding_an_error_is_refused_naming_it(tmp_path, saved):
     """#DIV/0! and #N/A, a formula's result or a value pasted, were read as blanks: a count of
-    errors was a row not measured, exit 0. Refused, naming the cell and the error."""
+    errors was a row not measured, exit 0. Refused, naming the cell and the error (in an .xls
+    workbook from its BIFF records, where no formula's text is kept)."""
     path = tmp_path / "events.xlsx"
-    if saved == "libreoffice":
+    if saved.startswith("libreoffice"):
         book = xlsxwriter.Workbook(str(path))
         sheet = book.add_worksheet("Extract")
         sheet.write_row(0, 0, ["Ref", "Day", "Count"])
@@ -350,8 +351,10 @@ def test_a_cell_holding_an_error_is_refused_naming_it(tmp_path, saved):
         sheet.write_row(2, 0, ["A2", "02/09/2025"])
         sheet.write_formula(2, 2, "=10/0")
         book.close()
-        path = _saved_by_libreoffice(path, "xlsx", tmp_path, recalculate=True)
-        expected = "cell C3: an error (=10/0, #DIV/0!), which reads as a blank"
+        suffix = saved.split()[1]
+        path = _saved_by_libreoffice(path, suffix, tmp_path, recalculate=True)
+        expected = (f"cell C3: an error ({'=10/0, ' if suffix == 'xlsx' else ''}#DIV/0!), "
+                    "which reads as a blank")
     else:  # a value pasted over a formula's #N/A, as Excel writes it
         _workbook(path, [["A1", "01/09/2025", None, 10, None],
                          ["A2", "02/09/2025", None, 10, None]])
@@ -375,7 +378,7 @@ def test_a_formula_with_an_empty_saved_value_is_refused(tmp_path):
                                    "has no saved value")
 
 
-@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice"])
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx", "libreoffice xls"])
 def test_a_hidden_row_is_refused(tmp_path, saved):
     """A row hidden (or filtered out) was read as any other: the analyst's sheet showed two
     rows, kpi counted three. Whether hiding it meant leaving it out is not kpi's to guess."""
@@ -387,8 +390,8 @@ def test_a_hidden_row_is_refused(tmp_path, saved):
         sheet.write_row(n, 0, [f"A{n}", f"0{n}/09/2025", n])
     sheet.set_row(2, None, None, {"hidden": True})
     book.close()
-    if saved == "libreoffice":
-        path = _saved_by_libreoffice(path, "xlsx", tmp_path)
+    if saved != "xlsxwriter":
+        path = _saved_by_libreoffice(path, saved.split()[1], tmp_path)
     with pytest.raises(DataError) as error:
         ingest.read_extracts(SPEC, [path])
     assert error.value.message == (f"{path}, sheet 'Extract', row 3: a hidden row in the data "
@@ -415,3 +418,22 @@ def test_another_sheet_of_the_same_header_is_named_in_a_warning(tmp_path):
     loaded = _kpi(root, "ingest", "crimes", str(_mini_as_workbook(root, tmp_path / "c.xlsx")),
                   "--sheet", "Crimes")  # its other sheet, Notes, has no header of its own
     assert loaded.returncode == 0 and "Warning" not in loaded.stderr, loaded.stderr
+
+
+def test_merged_cells_in_an_xls_workbook_are_refused(tmp_path):
+    """Merged cells were refused in an .xlsx workbook only: an .xls one read a day merged over
+    two rows as the day and a blank."""
+    path = tmp_path / "events.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, ["Ref", "Day"])
+    for n in range(1, 4):
+        sheet.write_row(n, 0, [f"A{n}", "01/09/2025"])
+    sheet.merge_range(2, 1, 3, 1, "02/09/2025")
+    book.close()
+    path = _saved_by_libreoffice(path, "xls", tmp_path)
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [path])
+    assert error.value.message == (f"{path}, sheet 'Extract', cells B3:B4: merged cells in the "
+                                   "data area (only the first holds the value; the others read "
+                                   "as blanks)")

@@ -73,6 +73,8 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     where = f"{path}, sheet '{_show(sheet)}'"
     if raw[:2] == b"PK":  # .xlsx, .xlsm: the cells calamine cannot show are in the XML
         _check_cells(raw, sheet, where)
+    else:  # .xls: and in its BIFF records
+        _check_xls_cells(raw, sheet, where)
     try:
         cells = reader.load_sheet(sheet, header_row=None, dtypes="string").to_polars()
     except fastexcel.FastExcelError as exc:
@@ -131,20 +133,15 @@ def day_zero(raw: bytes) -> datetime:
 
 
 def _biff_1904(raw: bytes) -> bool:
-    """Whether an .xls workbook's globals hold DATEMODE 1: its records are walked from the
-    workbook's BOF (BIFF8: record 0x0809, version 0x0600, type 5) to DATEMODE (0x0022) or the
-    globals' EOF (0x000A). The globals open the workbook stream, in its first sectors."""
-    start = raw.find(b"\x09\x08\x10\x00\x00\x06\x05\x00")
-    if start < 0:
-        return False
-    at = start
-    for _ in range(4096):
-        if at + 4 > len(raw):
-            return False
-        kind, size = struct.unpack_from("<HH", raw, at)
-        if kind == 0x0022 and size == 2:
-            return struct.unpack_from("<H", raw, at + 4)[0] == 1
-        if kind == 0x000A:
+    """Whether an .xls workbook's globals hold DATEMODE 1 (record 0x0022), walked from the
+    start of its workbook stream to the globals' EOF."""
+    stream = _ole_stream(raw, ("Workbook", "Book")) or b""
+    at = 0
+    while at + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, at)
+        if kind == _DATEMODE and size == 2:
+            return struct.unpack_from("<H", stream, at + 4)[0] == 1
+        if kind == _EOF:
             return False
         at += 4 + size
     return False
@@ -279,11 +276,7 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
                                     f"(={_show(formula.text or '')}) that {why}", hint=hint)
                 if element.get("t") == "e" and value is not None:
                     shown = "=" + _show(formula.text or "") + ", " if formula is not None else ""
-                    raise DataError(f"{where}, cell {ref}: an error ({shown}"
-                                    f"{_show(value.text or '')}), which reads as a blank",
-                                    hint="correct the cell (or its formula) so that it holds "
-                                         "a value or is empty, and save, or export the sheet "
-                                         "as CSV")
+                    raise _error_cell(where, ref, shown + _show(value.text or ""))
                 row = _row_of(ref)
                 if value is not None and row is not None and header_row is None:
                     header_row = row
@@ -291,20 +284,166 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
             elif tag == "row" and element.get("hidden") in ("1", "true"):
                 number = _row_of(f"A{element.get('r', '')}")
                 if header_row is not None and number is not None and number > header_row:
-                    raise DataError(f"{where}, row {number}: a hidden row in the data area "
-                                    "(hidden, or filtered out), which kpi would read as any "
-                                    "other", hint="unhide the rows (clear any filter), delete "
-                                    "those that are not part of the extract, and save")
+                    raise _hidden_row(where, number)
             elif tag == "mergeCell":
                 cells = element.get("ref", "")
                 last = _row_of(cells.rpartition(":")[2])
                 if header_row is not None and last is not None and last > header_row:
-                    raise DataError(f"{where}, cells {cells}: merged cells in the data area "
-                                    "(only the first holds the value; the others read as "
-                                    "blanks)", hint="unmerge the cells and fill each with its "
-                                    "value, or export the sheet as CSV")
+                    raise _merged(where, cells)
     except ElementTree.ParseError:
         return
+
+
+def _error_cell(where: str, ref: str, shown: str) -> DataError:
+    return DataError(f"{where}, cell {ref}: an error ({shown}), which reads as a blank",
+                     hint="correct the cell (or its formula) so that it holds a value or is "
+                          "empty, and save, or export the sheet as CSV")
+
+
+def _hidden_row(where: str, number: int) -> DataError:
+    return DataError(f"{where}, row {number}: a hidden row in the data area (hidden, or "
+                     "filtered out), which kpi would read as any other",
+                     hint="unhide the rows (clear any filter), delete those that are not part "
+                          "of the extract, and save")
+
+
+def _merged(where: str, cells: str) -> DataError:
+    return DataError(f"{where}, cells {cells}: merged cells in the data area (only the first "
+                     "holds the value; the others read as blanks)",
+                     hint="unmerge the cells and fill each with its value, or export the sheet "
+                          "as CSV")
+
+
+# BIFF8 (.xls) records read by _check_xls_cells, and the codes of its error values.
+_FORMULA, _BOOLERR, _ROW, _MERGEDCELLS, _BOUNDSHEET, _DATEMODE, _EOF = (
+    0x0006, 0x0205, 0x0208, 0x00E5, 0x0085, 0x0022, 0x000A)
+_VALUE_CELLS = frozenset({0x00FD, 0x0203, 0x027E, 0x00BD, 0x0204, 0x00D6, _BOOLERR, _FORMULA})
+_BIFF_ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!",
+                0x1D: "#NAME?", 0x24: "#NUM!", 0x2A: "#N/A"}
+
+
+def _check_xls_cells(raw: bytes, sheet: str, where: str) -> None:
+    """_check_cells for an .xls workbook, from its BIFF8 records: a cell holding an error (a
+    formula's result or a value), merged cells and a hidden row below the header row (the
+    first row holding a value), which calamine reads as blanks or as any other row. A
+    workbook whose records cannot be found is left to fastexcel."""
+    stream = _ole_stream(raw, ("Workbook", "Book"))
+    if stream is None:
+        return
+    start = _biff_sheet_offset(stream, sheet)
+    if start is None:
+        return
+    first_value: int | None = None
+    errors: list[tuple[int, int, str]] = []
+    hidden: list[int] = []
+    merged: list[tuple[int, int, int, int]] = []
+    at = start
+    while at + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, at)
+        body = stream[at + 4:at + 4 + size]
+        at += 4 + size
+        if kind == _EOF:
+            break
+        if kind in _VALUE_CELLS and size >= 4:
+            row, col = struct.unpack_from("<HH", body)
+            first_value = row if first_value is None else min(first_value, row)
+            if kind == _BOOLERR and size >= 8 and body[7] == 1:
+                errors.append((row, col, _BIFF_ERRORS.get(body[6], "an error")))
+            elif (kind == _FORMULA and size >= 14 and body[12:14] == b"\xff\xff"
+                  and body[6] == 2):
+                errors.append((row, col, _BIFF_ERRORS.get(body[8], "an error")))
+        elif kind == _ROW and size >= 16 and struct.unpack_from("<H", body, 12)[0] & 0x20:
+            hidden.append(struct.unpack_from("<H", body)[0])
+        elif kind == _MERGEDCELLS and size >= 2:
+            count = struct.unpack_from("<H", body)[0]
+            merged += [struct.unpack_from("<HHHH", body, 2 + 8 * i) for i in range(count)
+                       if 2 + 8 * i + 8 <= size]
+    if errors:
+        row, col, shown = min(errors)
+        raise _error_cell(where, f"{_column_letter(col)}{row + 1}", shown)
+    if first_value is None:
+        return
+    for top, bottom, left, right in sorted(merged):
+        if bottom > first_value:
+            raise _merged(where, f"{_column_letter(left)}{top + 1}:"
+                                 f"{_column_letter(right)}{bottom + 1}")
+    below = [row for row in hidden if row > first_value]
+    if below:
+        raise _hidden_row(where, min(below) + 1)
+
+
+def _biff_sheet_offset(stream: bytes, sheet: str) -> int | None:
+    """Where in the workbook stream the sheet named `sheet` begins (its BOUNDSHEET record's
+    offset), from the globals' records."""
+    at = 0
+    while at + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, at)
+        body = stream[at + 4:at + 4 + size]
+        at += 4 + size
+        if kind == _EOF:
+            return None
+        if kind == _BOUNDSHEET and size >= 8:
+            length, wide = body[6], body[7] & 1
+            raw_name = body[8:8 + length * (2 if wide else 1)]
+            name = raw_name.decode("utf-16-le" if wide else "latin-1", "replace")
+            if name == sheet:
+                return struct.unpack_from("<I", body)[0]
+    return None
+
+
+def _ole_stream(raw: bytes, names: tuple[str, ...]) -> bytes | None:
+    """The first stream of an OLE2 compound file (an .xls workbook's container) named one of
+    `names`, or None where the file is not one or the stream cannot be read."""
+    if raw[:8] != _OLE2 or len(raw) < 512:
+        return None
+    try:
+        shift, mini_shift = struct.unpack_from("<HH", raw, 30)
+        size = 1 << shift
+        fat_count, directory_start = struct.unpack_from("<II", raw, 44)
+        mini_cutoff, mini_fat_start = struct.unpack_from("<II", raw, 56)
+        difat_next, difat_count = struct.unpack_from("<II", raw, 68)
+        difat = list(struct.unpack_from("<109I", raw, 76))
+        for _ in range(difat_count):
+            if difat_next >= 0xFFFFFFFA:
+                break
+            entries = struct.unpack_from(f"<{size // 4}I", raw, (difat_next + 1) * size)
+            difat += entries[:-1]
+            difat_next = entries[-1]
+        fat: list[int] = []
+        for sector in difat[:fat_count]:
+            fat += struct.unpack_from(f"<{size // 4}I", raw, (sector + 1) * size)
+
+        def chain(first: int, table: list[int]) -> list[int]:
+            sectors: list[int] = []
+            while first < 0xFFFFFFFA and len(sectors) <= len(table):
+                sectors.append(first)
+                first = table[first]
+            return sectors
+
+        def read(first: int) -> bytes:
+            return b"".join(raw[(s + 1) * size:(s + 2) * size] for s in chain(first, fat))
+
+        directory = read(directory_start)
+        entries = [directory[i:i + 128] for i in range(0, len(directory) - 127, 128)]
+        root_start = struct.unpack_from("<I", entries[0], 116)[0]
+        for entry in entries:
+            length = struct.unpack_from("<H", entry, 64)[0]
+            name = entry[:max(length - 2, 0)].decode("utf-16-le", "replace")
+            if entry[66] != 2 or name not in names:
+                continue
+            start, stream_size = struct.unpack_from("<II", entry, 116)
+            if stream_size >= mini_cutoff:
+                return read(start)[:stream_size]
+            mini = read(root_start)
+            mini_fat_bytes = read(mini_fat_start)
+            mini_fat = list(struct.unpack_from(f"<{len(mini_fat_bytes) // 4}I",
+                                               mini_fat_bytes))
+            unit = 1 << mini_shift
+            return b"".join(mini[s * unit:(s + 1) * unit]
+                            for s in chain(start, mini_fat))[:stream_size]
+    except (struct.error, IndexError):
+        return None
+    return None
 
 
 def _row_of(ref: str) -> int | None:
