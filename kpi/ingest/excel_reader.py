@@ -139,7 +139,7 @@ def _biff_1904(raw: bytes) -> bool:
     at = 0
     while at + 4 <= len(stream):
         kind, size = struct.unpack_from("<HH", stream, at)
-        if kind == _DATEMODE and size == 2:
+        if kind == _DATEMODE and size == 2 and at + 6 <= len(stream):
             return struct.unpack_from("<H", stream, at + 4)[0] == 1
         if kind == _EOF:
             return False
@@ -342,6 +342,7 @@ def _check_xls_cells(raw: bytes, sheet: str, where: str) -> None:
         kind, size = struct.unpack_from("<HH", stream, at)
         body = stream[at + 4:at + 4 + size]
         at += 4 + size
+        size = len(body)  # a truncated stream's last record is shorter than it says
         if kind == _EOF:
             break
         if kind in _VALUE_CELLS and size >= 4:
@@ -380,6 +381,7 @@ def _biff_sheet_offset(stream: bytes, sheet: str) -> int | None:
         kind, size = struct.unpack_from("<HH", stream, at)
         body = stream[at + 4:at + 4 + size]
         at += 4 + size
+        size = len(body)
         if kind == _EOF:
             return None
         if kind == _BOUNDSHEET and size >= 8:
@@ -398,12 +400,14 @@ def _ole_stream(raw: bytes, names: tuple[str, ...]) -> bytes | None:
         return None
     try:
         shift, mini_shift = struct.unpack_from("<HH", raw, 30)
+        if shift not in (9, 12) or mini_shift != 6:  # the only sizes the format allows
+            return None
         size = 1 << shift
         fat_count, directory_start = struct.unpack_from("<II", raw, 44)
         mini_cutoff, mini_fat_start = struct.unpack_from("<II", raw, 56)
         difat_next, difat_count = struct.unpack_from("<II", raw, 68)
         difat = list(struct.unpack_from("<109I", raw, 76))
-        for _ in range(difat_count):
+        for _ in range(min(difat_count, len(raw) // size)):  # a cycle ends with the file
             if difat_next >= 0xFFFFFFFA:
                 break
             entries = struct.unpack_from(f"<{size // 4}I", raw, (difat_next + 1) * size)
