@@ -340,8 +340,8 @@ def test_serial_dates_of_a_1904_workbook_count_from_1904(tmp_path, saved):
 @pytest.mark.parametrize("saved", ["libreoffice xlsx", "libreoffice xls", "excel"])
 def test_a_cell_holding_an_error_is_refused_naming_it(tmp_path, saved):
     """#DIV/0! and #N/A, a formula's result or a value pasted, were read as blanks: a count of
-    errors was a row not measured, exit 0. Refused, naming the cell and the error (in an .xls
-    workbook from its BIFF records, where no formula's text is kept)."""
+    errors was a row not measured, exit 0. Refused, naming the row, the column and the error;
+    an error in a column the dataset does not read (a lookup's #N/A) is not read either."""
     path = tmp_path / "events.xlsx"
     if saved.startswith("libreoffice"):
         book = xlsxwriter.Workbook(str(path))
@@ -351,19 +351,21 @@ def test_a_cell_holding_an_error_is_refused_naming_it(tmp_path, saved):
         sheet.write_row(2, 0, ["A2", "02/09/2025"])
         sheet.write_formula(2, 2, "=10/0")
         book.close()
-        suffix = saved.split()[1]
-        path = _saved_by_libreoffice(path, suffix, tmp_path, recalculate=True)
-        expected = (f"cell C3: an error ({'=10/0, ' if suffix == 'xlsx' else ''}#DIV/0!), "
-                    "which reads as a blank")
+        path = _saved_by_libreoffice(path, saved.split()[1], tmp_path, recalculate=True)
+        expected = "row 3, column 'Count': an error (#DIV/0!), which reads as a blank"
     else:  # a value pasted over a formula's #N/A, as Excel writes it
         _workbook(path, [["A1", "01/09/2025", None, 10, None],
                          ["A2", "02/09/2025", None, 10, None]])
         path = _as_excel_saves_it(path, lambda xml: xml.replace(
             '<c r="D3"><v>10</v></c>', '<c r="D3" t="e"><v>#N/A</v></c>'))
-        expected = "cell D3: an error (#N/A), which reads as a blank"
+        expected = "row 3, column 'Count': an error (#N/A), which reads as a blank"
     with pytest.raises(DataError) as error:
         ingest.read_extracts(SPEC, [path])
     assert error.value.message == f"{path}, sheet 'Extract', {expected}"
+    from dataclasses import replace
+
+    unread = replace(SPEC, columns=tuple(c for c in SPEC.columns if c.name != "count"))
+    assert ingest.read_extracts(unread, [path]).frame["ref"].to_list() == ["A1", "A2"]
 
 
 def test_a_formula_with_an_empty_saved_value_is_refused(tmp_path):

@@ -78,11 +78,14 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
         stream = _ole_stream(raw, _WORKBOOK_STREAMS)
         _check_xls_cells(stream, sheet, where)
     try:
-        cells = reader.load_sheet(sheet, header_row=None, dtypes="string").to_polars()
+        arrow, errors = reader.load_sheet(sheet, header_row=None,
+                                          dtypes="string").to_arrow_with_errors()
     except fastexcel.FastExcelError as exc:
         raise DataError(f"{where}: cannot read the sheet ({_first_line(exc)})",
                         hint="check that it opens in Excel or LibreOffice, or export the sheet "
                              "as CSV") from None
+    cells = pl.from_arrow(arrow)
+    assert isinstance(cells, pl.DataFrame)
     if cells.height == 0 or cells.width == 0:
         raise DataError(f"{where}: the sheet is empty", hint="check the extract was written")
     header = [None if v is None else str(v).strip() for v in cells.row(0)]
@@ -91,6 +94,7 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     keep = [i for i, name in enumerate(header)
             if name or cells[:, i].slice(1).drop_nulls().str.strip_chars().str.len_bytes().sum()]
     _excel_header_row(spec, where, cells, header)
+    _refuse_error_cells(spec, where, header, errors)
     seen: set[str] = set()
     for i in keep:
         name, letter = header[i], _column_letter(i)
@@ -149,6 +153,35 @@ def _biff_1904(stream: bytes) -> bool:
             return False
         at += 4 + size
     return False
+
+
+# How fastexcel names the error a cell holds, and how Excel shows it.
+_ERRORS = {"Div0": "#DIV/0!", "NA": "#N/A", "Value": "#VALUE!", "Ref": "#REF!",
+           "Name": "#NAME?", "Num": "#NUM!", "Null": "#NULL!", "GettingData": "#GETTING_DATA"}
+
+
+def _refuse_error_cells(spec: DatasetSpec, where: str, header: list[str | None],
+                        errors) -> None:
+    """Refuse the first cell below the header, in a column the dataset reads, that holds an
+    error (#N/A, #DIV/0!, #VALUE!: a formula's result or a value pasted), which calamine
+    gives as a blank: a count of #DIV/0! was a row not measured. Errors elsewhere (a lookup's
+    #N/A in a helper column) are not read, as the column is not."""
+    import re as regex
+
+    wanted = {n.strip().lower() for col in spec.columns for n in (col.name, *col.sources)}
+    found = []
+    for error in getattr(errors, "errors", None) or []:
+        row, column = error.position
+        kind = regex.search(r"Error\((\w+)\)", error.detail)
+        name = header[column] if column < len(header) else None
+        if kind and row > 0 and name and name.lower() in wanted:
+            found.append((row, column, _ERRORS.get(kind.group(1), kind.group(1)), name))
+    if found:
+        row, _, shown, name = min(found)
+        raise DataError(f"{where}, row {row + 1}, column '{_show(name)}': an error ({shown}), "
+                        "which reads as a blank",
+                        hint="correct the cell (or its formula) so that it holds a value or "
+                             "is empty, and save, or export the sheet as CSV")
 
 
 def _same_header_elsewhere(reader, names: list[str], sheet: str, header: list[str | None],
@@ -233,13 +266,11 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
       as openpyxl or xlsxwriter do): read, it is a blank or a 0, never its result;
     - a merged cell in the data area (below the header row): only its first cell holds
       the value, so an LPA merged over four rows is one Birmingham and three blanks;
-    - a cell holding an error (#N/A, #DIV/0!, #VALUE!, a formula's or a value pasted):
-      calamine reads it as a blank, so a count of #DIV/0! was a row not measured;
     - a hidden row in the data area (hidden by hand or filtered out): kpi reads every row,
       and whether the analyst meant the rows they hid is not ours to guess.
 
-    The sheet is scanned first for the markers (`<f`, `<mergeCell`, an error cell, a hidden
-    row) and parsed only when one is there, so a plain extract costs one pass over its XML."""
+    The sheet is scanned first for the markers (`<f`, `<mergeCell`, a hidden row) and parsed
+    only when one is there, so a plain extract costs one pass over its XML."""
     import io
     import re
     import zipfile
@@ -257,7 +288,7 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
         return  # fastexcel reports a damaged workbook in its own words
     # One regex of the markers took five times as long as this one and three plain searches.
     if not (re.search(rb"<(\w+:)?(f|mergeCell)[\s>/]", text)
-            or any(marker in text for marker in (b' t="e"', b' hidden="1"', b' hidden="true"'))):
+            or any(marker in text for marker in (b' hidden="1"', b' hidden="true"'))):
         return
     hint = ("open the workbook in Excel or LibreOffice and save it, so every formula has its "
             "value, or export the sheet as CSV")
@@ -280,9 +311,6 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
                            "recalculated when opened)")
                     raise DataError(f"{where}, cell {ref}: a formula "
                                     f"(={_show(formula.text or '')}) that {why}", hint=hint)
-                if element.get("t") == "e" and value is not None:
-                    shown = "=" + _show(formula.text or "") + ", " if formula is not None else ""
-                    raise _error_cell(where, ref, shown + _show(value.text or ""))
                 row = _row_of(ref)
                 if value is not None and row is not None and header_row is None:
                     header_row = row
@@ -300,12 +328,6 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
         return
 
 
-def _error_cell(where: str, ref: str, shown: str) -> DataError:
-    return DataError(f"{where}, cell {ref}: an error ({shown}), which reads as a blank",
-                     hint="correct the cell (or its formula) so that it holds a value or is "
-                          "empty, and save, or export the sheet as CSV")
-
-
 def _hidden_row(where: str, number: int) -> DataError:
     return DataError(f"{where}, row {number}: a hidden row in the data area (hidden, or "
                      "filtered out), which kpi would read as any other",
@@ -320,27 +342,24 @@ def _merged(where: str, cells: str) -> DataError:
                           "as CSV")
 
 
-# BIFF8 (.xls) records read by _check_xls_cells, and the codes of its error values.
-_FORMULA, _BOOLERR, _ROW, _MERGEDCELLS, _BOUNDSHEET, _DATEMODE, _EOF = (
-    0x0006, 0x0205, 0x0208, 0x00E5, 0x0085, 0x0022, 0x000A)
-_VALUE_CELLS = frozenset({0x00FD, 0x0203, 0x027E, 0x00BD, 0x0204, 0x00D6, _BOOLERR, _FORMULA})
-_READ_RECORDS = frozenset({_BOOLERR, _FORMULA, _ROW, _MERGEDCELLS, _EOF})
+# BIFF8 (.xls) records read by _check_xls_cells: the cells that hold a value (a string, a
+# number, a true/false or error value, a formula), a row's, merged cells, a sheet's name and
+# place, the date system, and the end of the globals or a sheet.
+_ROW, _MERGEDCELLS, _BOUNDSHEET, _DATEMODE, _EOF = (0x0208, 0x00E5, 0x0085, 0x0022, 0x000A)
+_VALUE_CELLS = frozenset({0x00FD, 0x0203, 0x027E, 0x00BD, 0x0204, 0x00D6, 0x0205, 0x0006})
+_READ_RECORDS = frozenset({_ROW, _MERGEDCELLS, _EOF})
 _WORKBOOK_STREAMS = ("Workbook", "Book")  # BIFF8's name, and BIFF5's
-_BIFF_ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!",
-                0x1D: "#NAME?", 0x24: "#NUM!", 0x2A: "#N/A"}
 
 
 def _check_xls_cells(stream: bytes | None, sheet: str, where: str) -> None:
     """_check_cells for an .xls workbook, from the BIFF8 records of its workbook stream
-    (`_ole_stream`): a cell holding an error (a formula's result or a value), merged cells
-    and a hidden row below the header row (the first row holding a value), which calamine
-    reads as blanks or as any other row. A workbook whose records cannot be found is left to
-    fastexcel."""
+    (`_ole_stream`): merged cells and a hidden row below the header row (the first row
+    holding a value), which calamine reads as blanks or as any other row (its formulas always
+    hold a value). A workbook whose records cannot be found is left to fastexcel."""
     start = None if stream is None else _biff_sheet_offset(stream, sheet)
     if stream is None or start is None:
         return
     first_value: int | None = None
-    errors: list[tuple[int, int, str]] = []
     hidden: list[int] = []
     merged: list[tuple[int, int, int, int]] = []
     # Most records are cells of values, of which only the first's row is wanted (a sheet's
@@ -361,21 +380,10 @@ def _check_xls_cells(stream: bytes | None, sheet: str, where: str) -> None:
         if kind == _ROW:
             if len(body) >= 16 and body[12] & 0x20:
                 hidden.append(pair(body)[0])
-        elif kind == _MERGEDCELLS:
+        else:
             count = pair(body)[0] if len(body) >= 4 else 0
             merged += [struct.unpack_from("<HHHH", body, 2 + 8 * i) for i in range(count)
                        if 2 + 8 * i + 8 <= len(body)]
-        elif len(body) >= 4:  # a true/false or error value, or a formula
-            row, col = pair(body)
-            first_value = row if first_value is None else min(first_value, row)
-            if kind == _BOOLERR and len(body) >= 8 and body[7] == 1:
-                errors.append((row, col, _BIFF_ERRORS.get(body[6], "an error")))
-            elif (kind == _FORMULA and len(body) >= 14 and body[12:14] == b"\xff\xff"
-                  and body[6] == 2):
-                errors.append((row, col, _BIFF_ERRORS.get(body[8], "an error")))
-    if errors:
-        row, col, shown = min(errors)
-        raise _error_cell(where, f"{_column_letter(col)}{row + 1}", shown)
     if first_value is None:
         return
     for top, bottom, left, right in sorted(merged):
