@@ -391,6 +391,8 @@ def test_a_hidden_row_is_refused(tmp_path, saved):
     for n in range(1, 4):
         sheet.write_row(n, 0, [f"A{n}", f"0{n}/09/2025", n])
     sheet.set_row(2, None, None, {"hidden": True})
+    for empty in range(6, 12):  # empty rows hidden below the table hide nothing
+        sheet.set_row(empty, None, None, {"hidden": True})
     book.close()
     if saved != "xlsxwriter":
         path = _saved_by_libreoffice(path, saved.split()[1], tmp_path)
@@ -399,6 +401,21 @@ def test_a_hidden_row_is_refused(tmp_path, saved):
     assert error.value.message == (f"{path}, sheet 'Extract', row 3: a hidden row in the data "
                                    "area (hidden, or filtered out), which kpi would read as any "
                                    "other")
+
+
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xls"])
+def test_empty_rows_hidden_below_the_table_load(tmp_path, saved):
+    path = tmp_path / "events.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, ["Ref", "Day"])
+    sheet.write_row(1, 0, ["A1", "01/09/2025"])
+    for empty in range(4, 40):
+        sheet.set_row(empty, None, None, {"hidden": True})
+    book.close()
+    if saved != "xlsxwriter":
+        path = _saved_by_libreoffice(path, saved.split()[1], tmp_path)
+    assert ingest.read_extracts(SPEC, [path]).frame["ref"].to_list() == ["A1"]
 
 
 def test_another_sheet_of_the_same_header_is_named_in_a_warning(tmp_path):

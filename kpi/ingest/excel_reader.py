@@ -266,8 +266,9 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
       as openpyxl or xlsxwriter do): read, it is a blank or a 0, never its result;
     - a merged cell in the data area (below the header row): only its first cell holds
       the value, so an LPA merged over four rows is one Birmingham and three blanks;
-    - a hidden row in the data area (hidden by hand or filtered out): kpi reads every row,
-      and whether the analyst meant the rows they hid is not ours to guess.
+    - a hidden row of values in the data area (hidden by hand or filtered out): kpi reads
+      every row, and whether the analyst meant the rows they hid is not ours to guess (empty
+      rows hidden below a table hide nothing).
 
     The sheet is scanned first for the markers (`<f`, `<mergeCell`, a hidden row) and parsed
     only when one is there, so a plain extract costs one pass over its XML."""
@@ -292,7 +293,7 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
         return
     hint = ("open the workbook in Excel or LibreOffice and save it, so every formula has its "
             "value, or export the sheet as CSV")
-    header_row = None
+    header_row = valued = None
     try:
         for _, element in ElementTree.iterparse(io.BytesIO(text)):
             tag = element.tag.rsplit("}", 1)[-1]
@@ -312,12 +313,15 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
                     raise DataError(f"{where}, cell {ref}: a formula "
                                     f"(={_show(formula.text or '')}) that {why}", hint=hint)
                 row = _row_of(ref)
-                if value is not None and row is not None and header_row is None:
-                    header_row = row
+                if value is not None and row is not None:
+                    valued = row  # the row the cells being read are in holds a value
+                    if header_row is None:
+                        header_row = row
                 element.clear()
             elif tag == "row" and element.get("hidden") in ("1", "true"):
+                # a hidden row of values below the header (an empty one hides nothing)
                 number = _row_of(f"A{element.get('r', '')}")
-                if header_row is not None and number is not None and number > header_row:
+                if header_row is not None and number is not None and header_row < number == valued:
                     raise _hidden_row(where, number)
             elif tag == "mergeCell":
                 cells = element.get("ref", "")
@@ -353,14 +357,15 @@ _WORKBOOK_STREAMS = ("Workbook", "Book")  # BIFF8's name, and BIFF5's
 
 def _check_xls_cells(stream: bytes | None, sheet: str, where: str) -> None:
     """_check_cells for an .xls workbook, from the BIFF8 records of its workbook stream
-    (`_ole_stream`): merged cells and a hidden row below the header row (the first row
-    holding a value), which calamine reads as blanks or as any other row (its formulas always
+    (`_ole_stream`): merged cells and a hidden row of values below the header row (the first
+    row holding a value), which calamine reads as blanks or as any other row (its formulas always
     hold a value). A workbook whose records cannot be found is left to fastexcel."""
     start = None if stream is None else _biff_sheet_offset(stream, sheet)
     if stream is None or start is None:
         return
     first_value: int | None = None
-    hidden: list[int] = []
+    hidden: set[int] = set()
+    valued_hidden: set[int] = set()
     merged: list[tuple[int, int, int, int]] = []
     # Most records are cells of values, of which only the first's row is wanted (a sheet's
     # cells come row by row): the loop reads a record's body only where it needs it.
@@ -371,15 +376,19 @@ def _check_xls_cells(stream: bytes | None, sheet: str, where: str) -> None:
         kind, size = pair(stream, at)
         at += 4 + size
         if kind not in read:
-            if first_value is None and kind in cells and size >= 4 and at <= end:
-                first_value = pair(stream, at - size)[0]
+            if (first_value is None or hidden) and kind in cells and size >= 4 and at <= end:
+                row = pair(stream, at - size)[0]
+                if first_value is None:
+                    first_value = row
+                if row in hidden:  # a hidden row of values (an empty one hides nothing)
+                    valued_hidden.add(row)
             continue
         if kind == _EOF:
             break
         body = stream[at - size:at]
         if kind == _ROW:
             if len(body) >= 16 and body[12] & 0x20:
-                hidden.append(pair(body)[0])
+                hidden.add(pair(body)[0])
         else:
             count = pair(body)[0] if len(body) >= 4 else 0
             merged += [struct.unpack_from("<HHHH", body, 2 + 8 * i) for i in range(count)
@@ -390,7 +399,7 @@ def _check_xls_cells(stream: bytes | None, sheet: str, where: str) -> None:
         if bottom > first_value:
             raise _merged(where, f"{_column_letter(left)}{top + 1}:"
                                  f"{_column_letter(right)}{bottom + 1}")
-    below = [row for row in hidden if row > first_value]
+    below = [row for row in valued_hidden if row > first_value]
     if below:
         raise _hidden_row(where, min(below) + 1)
 
