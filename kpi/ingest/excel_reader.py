@@ -166,13 +166,11 @@ def _refuse_error_cells(spec: DatasetSpec, where: str, header: list[str | None],
     error (#N/A, #DIV/0!, #VALUE!: a formula's result or a value pasted), which calamine
     gives as a blank: a count of #DIV/0! was a row not measured. Errors elsewhere (a lookup's
     #N/A in a helper column) are not read, as the column is not."""
-    import re as regex
-
-    wanted = {n.strip().lower() for col in spec.columns for n in (col.name, *col.sources)}
+    wanted = _names_read(spec)
     found = []
     for error in getattr(errors, "errors", None) or []:
         row, column = error.position
-        kind = regex.search(r"Error\((\w+)\)", error.detail)
+        kind = re.search(r"Error\((\w+)\)", error.detail)
         name = header[column] if column < len(header) else None
         if kind and row > 0 and name and name.lower() in wanted:
             found.append((row, column, _ERRORS.get(kind.group(1), kind.group(1)), name))
@@ -211,11 +209,16 @@ def _same_header_elsewhere(reader, names: list[str], sheet: str, header: list[st
             "read (to load an extract split over sheets, save its rows as one CSV file)"]
 
 
+def _names_read(spec: DatasetSpec) -> set[str]:
+    """The header names (lowercase) that name a column the dataset reads."""
+    return {n.strip().lower() for col in spec.columns for n in (col.name, *col.sources)}
+
+
 def _excel_header_row(spec: DatasetSpec, where: str, cells: pl.DataFrame,
                       header: list[str | None]) -> None:
     """Refuse a sheet whose header is below a title or notes: the first non-empty row names
     none of the dataset's columns, and a later one names some."""
-    wanted = {n.strip().lower() for col in spec.columns for n in (col.name, *col.sources)}
+    wanted = _names_read(spec)
     if any(name and name.lower() in wanted for name in header):
         return
     for number, row in enumerate(cells.slice(1, 30).iter_rows(), start=2):

@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 import polars as pl
 
-from kpi.catalogue import ColumnType, DatasetSpec, QuerySource
+from kpi.catalogue import UK, ColumnType, DatasetSpec, QuerySource
 from kpi.errors import ConfigError, DataError, UsageError, located
 from kpi.ingest.common import Numbering, _batch_rows, _numbered, _show, _without_reserved
 from kpi.ingest.conform import _expected, source_lookup, sources_of
@@ -55,7 +55,7 @@ class Query:
     uri_env: str
     origin: str  # "kpi.toml" or the query file's path relative to the project
     label: str  # how messages name the source
-    time_zone: str = "Europe/London"  # the dataset's: the session's TimeZone (_SESSION)
+    time_zone: str = UK  # the dataset's: the session's TimeZone (_settle_session)
     secrets: list[str] = field(default_factory=list)
 
     @property
