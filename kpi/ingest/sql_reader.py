@@ -427,8 +427,8 @@ def _time_text(column: Any) -> Any:
     import pyarrow as pa
 
     text = (pl.from_arrow(column.cast(pa.time64("us")))
-            .dt.strftime("%H:%M:%S%.6f")  # type: ignore[union-attr]
-            .str.replace(r"0+$", "").str.replace(r"\.$", ""))
+            .dt.strftime("%H:%M:%S%.f")  # type: ignore[union-attr]
+            .str.replace(r"(\.\d*?)0+$", "${1}").str.replace(r"\.$", ""))
     return pa.chunked_array([text.to_arrow()])
 
 
