@@ -664,7 +664,10 @@ def _write_other_format(path: Path, data: str, n_rows: int) -> None:
     """The extract `data` (CSV text) as the Parquet file or Excel workbook `path` names, the
     same rows and values. Parquet: small row groups (so a load spans several row groups and
     batches), and half the time the number columns typed (minutes Float64, the others Int64).
-    Excel: numbers in those columns as number cells, everything else as text cells."""
+    Excel: numbers in those columns as number cells, everything else as text cells;
+    half the workbooks in the 1904 date system (Excel for Mac's), and three in four (drawn
+    apart) with each date of `Day` between 1990 and 2099 as a serial day number of that system,
+    a number cell (as a date cell formatted as a number gives it)."""
     import io
 
     import polars as pl
@@ -683,22 +686,41 @@ def _write_other_format(path: Path, data: str, n_rows: int) -> None:
         return
     import xlsxwriter
 
+    rnd = random.Random(data)
+    system_1904, serials = rnd.random() < 0.5, rnd.random() < 0.75
+    zero = datetime(1904, 1, 1) if system_1904 else datetime(1899, 12, 30)
     book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False,
                                            "strings_to_formulas": False,
-                                           "strings_to_urls": False})
+                                           "strings_to_urls": False,
+                                           "date_1904": system_1904})
     sheet = book.add_worksheet("Extract")
     sheet.write_row(0, 0, frame.columns)
     for line, row in enumerate(frame.iter_rows(), start=1):
         for col, (name, value) in enumerate(zip(frame.columns, row, strict=True)):
             if value is None:
                 continue
-            if name in NUMBER_COLUMNS and value.lstrip("-").isdigit():
+            day = _plain_day(value) if serials and name == "Day" else None
+            if day is not None:
+                sheet.write_number(line, col, (day - zero).days)
+            elif name in NUMBER_COLUMNS and value.lstrip("-").isdigit():
                 sheet.write_number(line, col, int(value))
             elif name == "minutes" and re.fullmatch(r"-?\d+\.\d+", value):
                 sheet.write_number(line, col, float(value))  # a decimal as a number cell
             else:
                 sheet.write_string(line, col, value)
     book.close()
+
+
+def _plain_day(text: str) -> datetime | None:
+    """The day a `Day` cell's text names (30/09/2025 or 2025-09-30), between 1990 and 2099;
+    None for any other text (a defect the load must refuse stays as written)."""
+    for form in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            day = datetime.strptime(text, form)
+        except ValueError:
+            continue
+        return day if 1990 <= day.year <= 2099 else None
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

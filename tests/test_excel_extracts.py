@@ -263,3 +263,196 @@ def _mini_spec(root: Path) -> DatasetSpec:
     from kpi.catalogue import parse_project_file
 
     return parse_project_file(root / "kpi.toml").datasets["crimes"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Workbooks as Excel and LibreOffice save them: the 1904 date system, error cells, hidden rows
+
+
+def _office() -> str:
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    if office is None:
+        pytest.skip("soffice is not installed here (.ci/run installs it with apt-get)")
+    return office
+
+
+def _saved_by_libreoffice(path: Path, suffix: str, tmp_path: Path,
+                          recalculate: bool = False) -> Path:
+    """`path` opened and saved by LibreOffice Calc as `suffix` (xlsx or xls), in a profile of
+    its own; with `recalculate`, one that recalculates every formula on load, as Excel does a
+    workbook another program saved (Calc's default keeps the saved values)."""
+    profile = tmp_path / "calc-profile"
+    if recalculate:
+        (profile / "user").mkdir(parents=True, exist_ok=True)
+        setting = ('<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop '
+                   'oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>')
+        (profile / "user" / "registrymodifications.xcu").write_text(
+            '<?xml version="1.0" encoding="UTF-8"?><oor:items xmlns:oor="http://openoffice.org/'
+            f'2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema">{setting}</oor:items>',
+            encoding="utf-8")
+    out = tmp_path / f"calc-{suffix}"
+    subprocess.run([_office(), f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                    "--convert-to", suffix, "--outdir", str(out), str(path)],
+                   capture_output=True, timeout=180, check=True)
+    saved = out / f"{path.stem}.{suffix}"
+    assert saved.is_file()
+    return saved
+
+
+def _as_excel_saves_it(path: Path, edit=lambda xml: xml) -> Path:
+    """The xlsxwriter workbook `path` as Excel saves one: its formulas' values calculated (no
+    request to recalculate on opening), the sheet's XML passed through `edit`."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        members = {name: book.read(name) for name in book.namelist()}
+    members["xl/workbook.xml"] = members["xl/workbook.xml"].replace(
+        b' fullCalcOnLoad="1"', b"")
+    sheet = "xl/worksheets/sheet1.xml"
+    members[sheet] = edit(members[sheet].decode("utf-8")).encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in members.items():
+            book.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx", "libreoffice xls"])
+def test_serial_dates_of_a_1904_workbook_count_from_1904(tmp_path, saved):
+    """In the 1904 date system (Excel for Mac's, an option in Excel and Calc) 44468 is 30
+    September 2025; read from 1900, as every workbook's serials were, it was 29 September
+    2021, four years and a day out, exit 0. A date cell was always right (calamine knows)."""
+    path = tmp_path / "events.xlsx"
+    book = xlsxwriter.Workbook(str(path), {"date_1904": True})
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, ["Ref", "Day", "At"])
+    sheet.write_row(1, 0, ["A1", 44468, 44468.75])  # numbers typed into the date columns
+    sheet.write(2, 0, "A2")
+    sheet.write_datetime(2, 1, datetime(2025, 9, 1), book.add_format({"num_format": "d/m/yy"}))
+    book.close()
+    if saved != "xlsxwriter":
+        path = _saved_by_libreoffice(path, saved.split()[1], tmp_path)
+    frame = ingest.read_extracts(SPEC, [path]).frame.sort("ref")
+    assert frame["day"].to_list() == [date(2025, 9, 30), date(2025, 9, 1)]
+    assert frame["at"].to_list() == [datetime(2025, 9, 30, 18, tzinfo=UK), None]
+    assert frame["month"].to_list() == ["2025-09", "2025-09"]
+
+
+@pytest.mark.parametrize("saved", ["libreoffice xlsx", "libreoffice xls", "excel"])
+def test_a_cell_holding_an_error_is_refused_naming_it(tmp_path, saved):
+    """#DIV/0! and #N/A, a formula's result or a value pasted, were read as blanks: a count of
+    errors was a row not measured, exit 0. Refused, naming the row, the column and the error;
+    an error in a column the dataset does not read (a lookup's #N/A) is not read either."""
+    path = tmp_path / "events.xlsx"
+    if saved.startswith("libreoffice"):
+        book = xlsxwriter.Workbook(str(path))
+        sheet = book.add_worksheet("Extract")
+        sheet.write_row(0, 0, ["Ref", "Day", "Count"])
+        sheet.write_row(1, 0, ["A1", "01/09/2025", 10])
+        sheet.write_row(2, 0, ["A2", "02/09/2025"])
+        sheet.write_formula(2, 2, "=10/0")
+        book.close()
+        path = _saved_by_libreoffice(path, saved.split()[1], tmp_path, recalculate=True)
+        expected = "row 3, column 'Count': an error (#DIV/0!), which reads as a blank"
+    else:  # a value pasted over a formula's #N/A, as Excel writes it
+        _workbook(path, [["A1", "01/09/2025", None, 10, None],
+                         ["A2", "02/09/2025", None, 10, None]])
+        path = _as_excel_saves_it(path, lambda xml: xml.replace(
+            '<c r="D3"><v>10</v></c>', '<c r="D3" t="e"><v>#N/A</v></c>'))
+        expected = "row 3, column 'Count': an error (#N/A), which reads as a blank"
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [path])
+    assert error.value.message == f"{path}, sheet 'Extract', {expected}"
+    from dataclasses import replace
+
+    unread = replace(SPEC, columns=tuple(c for c in SPEC.columns if c.name != "count"))
+    assert ingest.read_extracts(unread, [path]).frame["ref"].to_list() == ["A1", "A2"]
+
+
+def test_a_formula_with_an_empty_saved_value_is_refused(tmp_path):
+    """openpyxl writes a formula's value as an empty <v/>: read, a blank; it was let through
+    as a saved value."""
+    path = _workbook(tmp_path / "events.xlsx", [["A1", "01/09/2025", None, 10, None]])
+    path = _as_excel_saves_it(path, lambda xml: xml.replace(
+        '<c r="D2"><v>10</v></c>', '<c r="D2"><f>10+25</f><v/></c>'))
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [path])
+    assert error.value.message == (f"{path}, sheet 'Extract', cell D2: a formula (=10+25) that "
+                                   "has no saved value")
+
+
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx", "libreoffice xls"])
+def test_a_hidden_row_is_refused(tmp_path, saved):
+    """A row hidden (or filtered out) was read as any other: the analyst's sheet showed two
+    rows, kpi counted three. Whether hiding it meant leaving it out is not kpi's to guess."""
+    path = tmp_path / "events.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, ["Ref", "Day", "Count"])
+    for n in range(1, 4):
+        sheet.write_row(n, 0, [f"A{n}", f"0{n}/09/2025", n])
+    sheet.set_row(2, None, None, {"hidden": True})
+    for empty in range(6, 12):  # empty rows hidden below the table hide nothing
+        sheet.set_row(empty, None, None, {"hidden": True})
+    book.close()
+    if saved != "xlsxwriter":
+        path = _saved_by_libreoffice(path, saved.split()[1], tmp_path)
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [path])
+    assert error.value.message == (f"{path}, sheet 'Extract', row 3: a hidden row in the data "
+                                   "area (hidden, or filtered out), which kpi would read as any "
+                                   "other")
+
+
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xls"])
+def test_empty_rows_hidden_below_the_table_load(tmp_path, saved):
+    path = tmp_path / "events.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, ["Ref", "Day"])
+    sheet.write_row(1, 0, ["A1", "01/09/2025"])
+    for empty in range(4, 40):
+        sheet.set_row(empty, None, None, {"hidden": True})
+    book.close()
+    if saved != "xlsxwriter":
+        path = _saved_by_libreoffice(path, saved.split()[1], tmp_path)
+    assert ingest.read_extracts(SPEC, [path]).frame["ref"].to_list() == ["A1"]
+
+
+def test_another_sheet_of_the_same_header_is_named_in_a_warning(tmp_path):
+    """An extract split over two sheets (a sheet holds at most 1,048,576 rows) loaded the sheet
+    named and said nothing of the other's rows."""
+    path = tmp_path / "events.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    for name in ("Part 1", "Notes", "Part 2"):
+        sheet = book.add_worksheet(name)
+        sheet.write_row(0, 0, ["Ref", "Day"] if name != "Notes" else ["Notes"])
+        sheet.write_row(1, 0, [name, "01/09/2025"])
+    book.close()
+    extract = ingest.read_extracts(SPEC, [path], sheet="Part 1")
+    assert extract.frame["ref"].to_list() == ["Part 1"]
+    assert extract.warnings == [
+        f"{path}, sheet 'Part 1': sheet(s) 'Part 2' begin with the same header, and their rows "
+        "are not read (to load an extract split over sheets, save its rows as one CSV file)"]
+    root = _mini(tmp_path)
+    loaded = _kpi(root, "ingest", "crimes", str(_mini_as_workbook(root, tmp_path / "c.xlsx")),
+                  "--sheet", "Crimes")  # its other sheet, Notes, has no header of its own
+    assert loaded.returncode == 0 and "Warning" not in loaded.stderr, loaded.stderr
+
+
+def test_merged_cells_in_an_xls_workbook_are_refused(tmp_path):
+    """Merged cells were refused in an .xlsx workbook only: an .xls one read a day merged over
+    two rows as the day and a blank."""
+    path = tmp_path / "events.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, ["Ref", "Day"])
+    for n in range(1, 4):
+        sheet.write_row(n, 0, [f"A{n}", "01/09/2025"])
+    sheet.merge_range(2, 1, 3, 1, "02/09/2025")
+    book.close()
+    path = _saved_by_libreoffice(path, "xls", tmp_path)
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [path])
+    assert error.value.message == (f"{path}, sheet 'Extract', cells B3:B4: merged cells in the "
+                                   "data area (only the first holds the value; the others read "
+                                   "as blanks)")

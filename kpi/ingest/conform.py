@@ -197,8 +197,8 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
                 state.repeated += repeated.len()
                 table = table.filter(~pl.col(ROW).is_in(repeated.to_list()))
         table = _without_blank_rows(table, cells)
-        if state.excel:
-            table = _from_serial_dates(spec, table, mapping)
+        if state.excel is not None:
+            table = _from_serial_dates(spec, table, mapping, state.excel)
 
     checked = [col for col in spec.columns if col.name in mapping]
     # The rows left are some of those the reader looked at, so its answer holds for them.

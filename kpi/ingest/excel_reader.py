@@ -4,6 +4,9 @@ found below any title rows and dates as date cells, serial numbers or text.
 
 from __future__ import annotations
 
+import re
+import struct
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -21,10 +24,17 @@ _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the container of .xls, and of enc
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 
 
-# Excel serial day numbers read as dates: 1 March 1900 (61; Excel counts a 29 February 1900
-# that never was, so earlier numbers are a day out) to 31 December 2099. A number outside is
-# left as it is, and is then refused as not a date, never turned into a far-off one.
-_SERIALS = (61, 73050)
+# Excel serial day numbers read as dates: 1 March 1900 (61 in the 1900 date system; Excel
+# counts a 29 February 1900 that never was, so earlier numbers are a day out) to 31 December
+# 2099. A number outside is left as it is, and is then refused as not a date, never turned
+# into a far-off one.
+_FIRST_SERIAL_DAY, _LAST_SERIAL_DAY = datetime(1900, 3, 1), datetime(2099, 12, 31)
+
+
+# Day 0 of a workbook's serial day numbers: 30 December 1899 in the 1900 date system (every
+# Windows Excel's), 1 January 1904 in the 1904 one (Excel for Mac's before 2011, and an option
+# in both Excel and LibreOffice), where 44468 is 30 September 2025, not 29 September 2021.
+DAY_ZERO_1900, DAY_ZERO_1904 = datetime(1899, 12, 30), datetime(1904, 1, 1)
 
 
 def _is_excel(path: Path) -> bool:
@@ -32,9 +42,10 @@ def _is_excel(path: Path) -> bool:
 
 
 def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
-                warnings: list[str]) -> tuple[pl.DataFrame, str, Numbering]:
+                warnings: list[str]) -> tuple[pl.DataFrame, str, Numbering, datetime]:
     """One sheet of a workbook as a frame of text, like a CSV file: its first non-empty row is
-    the header. Returns the frame (with ROW), the sheet's name and the row numbering."""
+    the header. Returns the frame (with ROW), the sheet's name, the row numbering and day 0 of
+    the workbook's serial day numbers (`day_zero`)."""
     import fastexcel
 
     if raw[:8] == _OLE2 and _ENCRYPTED in raw:
@@ -60,14 +71,21 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
                                       f"{listed})"),
                         hint="sheet names are matched exactly, as Excel shows them on the tabs")
     where = f"{path}, sheet '{_show(sheet)}'"
+    stream = None
     if raw[:2] == b"PK":  # .xlsx, .xlsm: the cells calamine cannot show are in the XML
         _check_cells(raw, sheet, where)
+    else:  # .xls: and in its BIFF records
+        stream = _ole_stream(raw, _WORKBOOK_STREAMS)
+        _check_xls_cells(stream, sheet, where)
     try:
-        cells = reader.load_sheet(sheet, header_row=None, dtypes="string").to_polars()
+        arrow, errors = reader.load_sheet(sheet, header_row=None,
+                                          dtypes="string").to_arrow_with_errors()
     except fastexcel.FastExcelError as exc:
         raise DataError(f"{where}: cannot read the sheet ({_first_line(exc)})",
                         hint="check that it opens in Excel or LibreOffice, or export the sheet "
                              "as CSV") from None
+    cells = pl.from_arrow(arrow)
+    assert isinstance(cells, pl.DataFrame)
     if cells.height == 0 or cells.width == 0:
         raise DataError(f"{where}: the sheet is empty", hint="check the extract was written")
     header = [None if v is None else str(v).strip() for v in cells.row(0)]
@@ -76,6 +94,7 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     keep = [i for i, name in enumerate(header)
             if name or cells[:, i].slice(1).drop_nulls().str.strip_chars().str.len_bytes().sum()]
     _excel_header_row(spec, where, cells, header)
+    _refuse_error_cells(spec, where, header, errors)
     seen: set[str] = set()
     for i in keep:
         name, letter = header[i], _column_letter(i)
@@ -95,16 +114,111 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
                         hint="check the extract was written in full")
     body, dropped = _without_reserved(path, body)
     warnings.extend(dropped)
+    warnings.extend(_same_header_elsewhere(reader, names, sheet, header, where))
     # Blank cells are empty fields, as in a CSV file; a row of them is skipped as there.
     table = _numbered(body.with_columns(pl.all().fill_null("")))
-    return table, sheet, lambda records: records + 2
+    return table, sheet, lambda records: records + 2, day_zero(raw, stream)
+
+
+def day_zero(raw: bytes, stream: bytes | None = None) -> datetime:
+    """Day 0 of the workbook's serial day numbers: DAY_ZERO_1904 where it uses the 1904 date
+    system (an .xlsx's workbookPr date1904, an .xls's DATEMODE record, read from its workbook
+    `stream` when given), else DAY_ZERO_1900. Its date cells are read as dates by calamine,
+    which knows; only a serial number in a date column (a date cell formatted as a number, or
+    typed as one) is the reader's to convert."""
+    if raw[:2] == b"PK":
+        import io
+        import zipfile
+
+        try:
+            workbook = zipfile.ZipFile(io.BytesIO(raw)).read("xl/workbook.xml")
+        except (zipfile.BadZipFile, KeyError, OSError):
+            return DAY_ZERO_1900
+        found = re.search(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=\"(1|true)\"", workbook)
+        return DAY_ZERO_1904 if found else DAY_ZERO_1900
+    if stream is None:
+        stream = _ole_stream(raw, _WORKBOOK_STREAMS)
+    return DAY_ZERO_1904 if _biff_1904(stream or b"") else DAY_ZERO_1900
+
+
+def _biff_1904(stream: bytes) -> bool:
+    """Whether an .xls workbook's globals hold DATEMODE 1 (record 0x0022), walked from the
+    start of its workbook stream to the globals' EOF."""
+    at = 0
+    while at + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, at)
+        if kind == _DATEMODE and size == 2 and at + 6 <= len(stream):
+            return struct.unpack_from("<H", stream, at + 4)[0] == 1
+        if kind == _EOF:
+            return False
+        at += 4 + size
+    return False
+
+
+# How fastexcel names the error a cell holds, and how Excel shows it.
+_ERRORS = {"Div0": "#DIV/0!", "NA": "#N/A", "Value": "#VALUE!", "Ref": "#REF!",
+           "Name": "#NAME?", "Num": "#NUM!", "Null": "#NULL!", "GettingData": "#GETTING_DATA"}
+
+
+def _refuse_error_cells(spec: DatasetSpec, where: str, header: list[str | None],
+                        errors) -> None:
+    """Refuse the first cell below the header, in a column the dataset reads, that holds an
+    error (#N/A, #DIV/0!, #VALUE!: a formula's result or a value pasted), which calamine
+    gives as a blank: a count of #DIV/0! was a row not measured. Errors elsewhere (a lookup's
+    #N/A in a helper column) are not read, as the column is not."""
+    wanted = _names_read(spec)
+    found = []
+    for error in getattr(errors, "errors", None) or []:
+        row, column = error.position
+        kind = re.search(r"Error\((\w+)\)", error.detail)
+        name = header[column] if column < len(header) else None
+        if kind and row > 0 and name and name.lower() in wanted:
+            found.append((row, column, _ERRORS.get(kind.group(1), kind.group(1)), name))
+    if found:
+        row, _, shown, name = min(found)
+        raise DataError(f"{where}, row {row + 1}, column '{_show(name)}': an error ({shown}), "
+                        "which reads as a blank",
+                        hint="correct the cell (or its formula) so that it holds a value or "
+                             "is empty, and save, or export the sheet as CSV")
+
+
+def _same_header_elsewhere(reader, names: list[str], sheet: str, header: list[str | None],
+                           where: str) -> list[str]:
+    """A warning for each other sheet whose first row is the same header as the sheet read: an
+    extract split over sheets (a sheet holds at most 1,048,576 rows), whose other rows this
+    load does not read."""
+    import fastexcel
+
+    wanted = [(name or "").lower() for name in header]
+    found = []
+    for other in names:
+        if other == sheet:
+            continue
+        try:
+            first = reader.load_sheet(other, header_row=None, n_rows=1,
+                                      dtypes="string").to_polars()
+        except fastexcel.FastExcelError:
+            continue
+        if first.height and [None if v is None else str(v).strip().lower()
+                             for v in first.row(0)] == [n or None for n in wanted]:
+            found.append(other)
+    if not found:
+        return []
+    listed = ", ".join(f"'{_show(n)}'" for n in found[:5]) + (", ..." if len(found) > 5 else "")
+    return [f"{where}: sheet(s) {listed} begin with the same header, and their rows are not "
+            "read (to load an extract split over sheets, save its rows as one CSV file)"]
+
+
+def _names_read(spec: DatasetSpec) -> set[str]:
+    """The header names (lowercase) that name a column the dataset reads."""
+    return {n.strip().lower() for col in spec.columns for n in (col.name, *col.sources)}
 
 
 def _excel_header_row(spec: DatasetSpec, where: str, cells: pl.DataFrame,
                       header: list[str | None]) -> None:
     """Refuse a sheet whose header is below a title or notes: the first non-empty row names
     none of the dataset's columns, and a later one names some."""
-    wanted = {n.strip().lower() for col in spec.columns for n in (col.name, *col.sources)}
+    wanted = _names_read(spec)
     if any(name and name.lower() in wanted for name in header):
         return
     for number, row in enumerate(cells.slice(1, 30).iter_rows(), start=2):
@@ -124,10 +238,12 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _from_serial_dates(spec: DatasetSpec, table: pl.DataFrame,
-                       mapping: dict[str, str]) -> pl.DataFrame:
+def _from_serial_dates(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
+                       zero: datetime) -> pl.DataFrame:
     """Date columns of a workbook may hold Excel serial day numbers (a date cell formatted
-    as a number, or typed in as one): as text, the date or date-time they stand for."""
+    as a number, or typed in as one): as text, the date or date-time they stand for, counted
+    from the workbook's day 0 (`day_zero`)."""
+    low, high = ((_FIRST_SERIAL_DAY - zero).days, (_LAST_SERIAL_DAY - zero).days)
     exprs = []
     for col in spec.columns:
         if col.name not in mapping or col.type not in (ColumnType.DATE, ColumnType.DATETIME,
@@ -136,8 +252,8 @@ def _from_serial_dates(spec: DatasetSpec, table: pl.DataFrame,
         source = pl.col(mapping[col.name])
         text = source.str.strip_chars()
         serial = text.cast(pl.Float64, strict=False)
-        is_serial = text.str.contains(r"^\d+(\.\d+)?$") & serial.is_between(*_SERIALS)
-        moment = pl.datetime(1899, 12, 30) + pl.duration(
+        is_serial = text.str.contains(r"^\d+(\.\d+)?$") & serial.is_between(max(low, 0), high)
+        moment = pl.lit(zero) + pl.duration(
             milliseconds=(serial * 86_400_000).round(0).cast(pl.Int64))
         shown = moment.dt.strftime("%Y-%m-%d" if col.type == ColumnType.MONTH
                                    else "%Y-%m-%d %H:%M:%S")
@@ -152,10 +268,13 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
       workbook asks to be recalculated when opened, as workbooks written by a program such
       as openpyxl or xlsxwriter do): read, it is a blank or a 0, never its result;
     - a merged cell in the data area (below the header row): only its first cell holds
-      the value, so an LPA merged over four rows is one Birmingham and three blanks.
+      the value, so an LPA merged over four rows is one Birmingham and three blanks;
+    - a hidden row of values in the data area (hidden by hand or filtered out): kpi reads
+      every row, and whether the analyst meant the rows they hid is not ours to guess (empty
+      rows hidden below a table hide nothing).
 
-    The sheet is scanned first for the markers (`<f`, `<mergeCell`) and parsed only when
-    one is there, so a plain extract costs one pass over its XML."""
+    The sheet is scanned first for the markers (`<f`, `<mergeCell`, a hidden row) and parsed
+    only when one is there, so a plain extract costs one pass over its XML."""
     import io
     import re
     import zipfile
@@ -171,11 +290,13 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
                                  book.read("xl/workbook.xml")) is not None
     except (zipfile.BadZipFile, KeyError, OSError):
         return  # fastexcel reports a damaged workbook in its own words
-    if not re.search(rb"<(\w+:)?(f|mergeCell)[\s>/]", text):
+    # One regex of the markers took five times as long as this one and three plain searches.
+    if not (re.search(rb"<(\w+:)?(f|mergeCell)[\s>/]", text)
+            or any(marker in text for marker in (b' hidden="1"', b' hidden="true"'))):
         return
     hint = ("open the workbook in Excel or LibreOffice and save it, so every formula has its "
             "value, or export the sheet as CSV")
-    header_row = None
+    header_row = valued = None
     try:
         for _, element in ElementTree.iterparse(io.BytesIO(text)):
             tag = element.tag.rsplit("}", 1)[-1]
@@ -186,8 +307,8 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
                     name = child.tag.rsplit("}", 1)[-1]
                     if name == "f":
                         formula = child
-                    elif name in ("v", "is"):
-                        value = child
+                    elif name == "is" or (name == "v" and child.text):
+                        value = child  # an empty <v/> (openpyxl's) is no value
                 if formula is not None and (value is None or recalculated):
                     why = ("has no saved value" if value is None else
                            "has a saved value the workbook never calculated (it asks to be "
@@ -195,19 +316,172 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
                     raise DataError(f"{where}, cell {ref}: a formula "
                                     f"(={_show(formula.text or '')}) that {why}", hint=hint)
                 row = _row_of(ref)
-                if value is not None and row is not None and header_row is None:
-                    header_row = row
+                if value is not None and row is not None:
+                    valued = row  # the row the cells being read are in holds a value
+                    if header_row is None:
+                        header_row = row
                 element.clear()
+            elif tag == "row" and element.get("hidden") in ("1", "true"):
+                # a hidden row of values below the header (an empty one hides nothing)
+                number = _row_of(f"A{element.get('r', '')}")
+                if header_row is not None and number is not None and header_row < number == valued:
+                    raise _hidden_row(where, number)
             elif tag == "mergeCell":
                 cells = element.get("ref", "")
                 last = _row_of(cells.rpartition(":")[2])
                 if header_row is not None and last is not None and last > header_row:
-                    raise DataError(f"{where}, cells {cells}: merged cells in the data area "
-                                    "(only the first holds the value; the others read as "
-                                    "blanks)", hint="unmerge the cells and fill each with its "
-                                    "value, or export the sheet as CSV")
+                    raise _merged(where, cells)
     except ElementTree.ParseError:
         return
+
+
+def _hidden_row(where: str, number: int) -> DataError:
+    return DataError(f"{where}, row {number}: a hidden row in the data area (hidden, or "
+                     "filtered out), which kpi would read as any other",
+                     hint="unhide the rows (clear any filter), delete those that are not part "
+                          "of the extract, and save")
+
+
+def _merged(where: str, cells: str) -> DataError:
+    return DataError(f"{where}, cells {cells}: merged cells in the data area (only the first "
+                     "holds the value; the others read as blanks)",
+                     hint="unmerge the cells and fill each with its value, or export the sheet "
+                          "as CSV")
+
+
+# BIFF8 (.xls) records read by _check_xls_cells: the cells that hold a value (a string, a
+# number, a true/false or error value, a formula), a row's, merged cells, a sheet's name and
+# place, the date system, and the end of the globals or a sheet.
+_ROW, _MERGEDCELLS, _BOUNDSHEET, _DATEMODE, _EOF = (0x0208, 0x00E5, 0x0085, 0x0022, 0x000A)
+_VALUE_CELLS = frozenset({0x00FD, 0x0203, 0x027E, 0x00BD, 0x0204, 0x00D6, 0x0205, 0x0006})
+_READ_RECORDS = frozenset({_ROW, _MERGEDCELLS, _EOF})
+_WORKBOOK_STREAMS = ("Workbook", "Book")  # BIFF8's name, and BIFF5's
+
+
+def _check_xls_cells(stream: bytes | None, sheet: str, where: str) -> None:
+    """_check_cells for an .xls workbook, from the BIFF8 records of its workbook stream
+    (`_ole_stream`): merged cells and a hidden row of values below the header row (the first
+    row holding a value), which calamine reads as blanks or as any other row (its formulas always
+    hold a value). A workbook whose records cannot be found is left to fastexcel."""
+    start = None if stream is None else _biff_sheet_offset(stream, sheet)
+    if stream is None or start is None:
+        return
+    first_value: int | None = None
+    hidden: set[int] = set()
+    valued_hidden: set[int] = set()
+    merged: list[tuple[int, int, int, int]] = []
+    # Most records are cells of values, of which only the first's row is wanted (a sheet's
+    # cells come row by row): the loop reads a record's body only where it needs it.
+    pair = struct.Struct("<HH").unpack_from
+    read, cells = _READ_RECORDS, _VALUE_CELLS
+    at, end = start, len(stream)
+    while at + 4 <= end:
+        kind, size = pair(stream, at)
+        at += 4 + size
+        if kind not in read:
+            if (first_value is None or hidden) and kind in cells and size >= 4 and at <= end:
+                row = pair(stream, at - size)[0]
+                if first_value is None:
+                    first_value = row
+                if row in hidden:  # a hidden row of values (an empty one hides nothing)
+                    valued_hidden.add(row)
+            continue
+        if kind == _EOF:
+            break
+        body = stream[at - size:at]
+        if kind == _ROW:
+            if len(body) >= 16 and body[12] & 0x20:
+                hidden.add(pair(body)[0])
+        else:
+            count = pair(body)[0] if len(body) >= 4 else 0
+            merged += [struct.unpack_from("<HHHH", body, 2 + 8 * i) for i in range(count)
+                       if 2 + 8 * i + 8 <= len(body)]
+    if first_value is None:
+        return
+    for top, bottom, left, right in sorted(merged):
+        if bottom > first_value:
+            raise _merged(where, f"{_column_letter(left)}{top + 1}:"
+                                 f"{_column_letter(right)}{bottom + 1}")
+    below = [row for row in valued_hidden if row > first_value]
+    if below:
+        raise _hidden_row(where, min(below) + 1)
+
+
+def _biff_sheet_offset(stream: bytes, sheet: str) -> int | None:
+    """Where in the workbook stream the sheet named `sheet` begins (its BOUNDSHEET record's
+    offset), from the globals' records."""
+    at = 0
+    while at + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, at)
+        body = stream[at + 4:at + 4 + size]
+        at += 4 + size
+        size = len(body)
+        if kind == _EOF:
+            return None
+        if kind == _BOUNDSHEET and size >= 8:
+            length, wide = body[6], body[7] & 1
+            raw_name = body[8:8 + length * (2 if wide else 1)]
+            name = raw_name.decode("utf-16-le" if wide else "latin-1", "replace")
+            if name == sheet:
+                return struct.unpack_from("<I", body)[0]
+    return None
+
+
+def _ole_stream(raw: bytes, names: tuple[str, ...]) -> bytes | None:
+    """The first stream of an OLE2 compound file (an .xls workbook's container) named one of
+    `names`, or None where the file is not one or the stream cannot be read."""
+    if raw[:8] != _OLE2 or len(raw) < 512:
+        return None
+    try:
+        shift, mini_shift = struct.unpack_from("<HH", raw, 30)
+        if shift not in (9, 12) or mini_shift != 6:  # the only sizes the format allows
+            return None
+        size = 1 << shift
+        fat_count, directory_start = struct.unpack_from("<II", raw, 44)
+        mini_cutoff, mini_fat_start = struct.unpack_from("<II", raw, 56)
+        difat_next, difat_count = struct.unpack_from("<II", raw, 68)
+        difat = list(struct.unpack_from("<109I", raw, 76))
+        for _ in range(min(difat_count, len(raw) // size)):  # a cycle ends with the file
+            if difat_next >= 0xFFFFFFFA:
+                break
+            entries = struct.unpack_from(f"<{size // 4}I", raw, (difat_next + 1) * size)
+            difat += entries[:-1]
+            difat_next = entries[-1]
+        fat: list[int] = []
+        for sector in difat[:fat_count]:
+            fat += struct.unpack_from(f"<{size // 4}I", raw, (sector + 1) * size)
+
+        def chain(first: int, table: list[int]) -> list[int]:
+            sectors: list[int] = []
+            while first < 0xFFFFFFFA and len(sectors) <= len(table):
+                sectors.append(first)
+                first = table[first]
+            return sectors
+
+        def read(first: int) -> bytes:
+            return b"".join(raw[(s + 1) * size:(s + 2) * size] for s in chain(first, fat))
+
+        directory = read(directory_start)
+        entries = [directory[i:i + 128] for i in range(0, len(directory) - 127, 128)]
+        root_start = struct.unpack_from("<I", entries[0], 116)[0]
+        for entry in entries:
+            length = struct.unpack_from("<H", entry, 64)[0]
+            name = entry[:max(length - 2, 0)].decode("utf-16-le", "replace")
+            if entry[66] != 2 or name not in names:
+                continue
+            start, stream_size = struct.unpack_from("<II", entry, 116)
+            if stream_size >= mini_cutoff:
+                return read(start)[:stream_size]
+            mini = read(root_start)
+            mini_fat_bytes = read(mini_fat_start)
+            mini_fat = list(struct.unpack_from(f"<{len(mini_fat_bytes) // 4}I",
+                                               mini_fat_bytes))
+            unit = 1 << mini_shift
+            return b"".join(mini[s * unit:(s + 1) * unit]
+                            for s in chain(start, mini_fat))[:stream_size]
+    except (struct.error, IndexError):
+        return None
+    return None
 
 
 def _row_of(ref: str) -> int | None:

@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 import polars as pl
 
-from kpi.catalogue import ColumnType, DatasetSpec, QuerySource
+from kpi.catalogue import UK, ColumnType, DatasetSpec, QuerySource
 from kpi.errors import ConfigError, DataError, UsageError, located
 from kpi.ingest.common import Numbering, _batch_rows, _numbered, _show, _without_reserved
 from kpi.ingest.conform import _expected, source_lookup, sources_of
@@ -55,6 +55,7 @@ class Query:
     uri_env: str
     origin: str  # "kpi.toml" or the query file's path relative to the project
     label: str  # how messages name the source
+    time_zone: str = UK  # the dataset's: the session's TimeZone (_settle_session)
     secrets: list[str] = field(default_factory=list)
 
     @property
@@ -96,7 +97,8 @@ def query_of(spec: DatasetSpec, root: Path) -> Query:
             raise ConfigError(f"{path}: the query file is empty",
                               hint="write the SELECT that gives the dataset's rows")
     label = f"dataset '{spec.id}' query ({origin})"
-    return Query(dataset=spec.id, text=text, uri_env=source.uri_env, origin=origin, label=label)
+    return Query(dataset=spec.id, text=text, uri_env=source.uri_env, origin=origin, label=label,
+                 time_zone=spec.time_zone)
 
 
 def _uri(query: Query) -> str:
@@ -138,11 +140,48 @@ def _connect(query: Query) -> Any:
     if scheme == "sqlite":
         target = _sqlite_path(query, uri)
     try:
-        return driver.connect(target)
+        connection = driver.connect(target)
     except Exception as exc:  # noqa: BLE001 - every driver error is one line, scrubbed
         raise DataError(f"{query.label}: cannot connect to the database ({_reason(query, exc)})",
                         hint=f"check {query.uri_env}, the server and the credentials; "
                              "nothing stored was changed") from None
+    if scheme != "sqlite":
+        _settle_session(query, connection)
+    return connection
+
+
+# The PostgreSQL settings that change what a query gives, set for kpi's session so that its
+# figures never depend on the server's, the database's or the role's defaults: the zone of
+# `created::date`, `created::timestamp` and `date_trunc('month', created)` (the dataset's
+# time_zone, the zone kpi reads a time without an offset in); how a date is written as text
+# (`day::text` was '09/03/2025' under DateStyle 'SQL, MDY', read as 9 March) and how a slashed
+# date in the query is read (day first, as kpi reads one); a double written as text in full
+# (extra_float_digits below 1 rounds 0.30000000000000004 to '0.3'); an interval's text; and
+# to_char's decimal point and thousands separator ('1.234,50' under lc_numeric de_DE).
+_SESSION = (("DateStyle", "ISO, DMY"), ("IntervalStyle", "postgres"),
+            ("extra_float_digits", "1"), ("lc_numeric", "C"))
+
+
+def _settle_session(query: Query, connection: Any) -> None:
+    """Set _SESSION and the dataset's time zone for the connection's session, in one
+    statement; refused in one line where the server will not take one."""
+    settings = (("TimeZone", query.time_zone), *_SESSION)
+    calls = ", ".join("set_config('{}', '{}', false)".format(name, value.replace("'", "''"))
+                      for name, value in settings)
+    cursor = connection.cursor()
+    try:
+        cursor.execute(f"SELECT {calls}")
+        cursor.fetchall()
+    except Exception as exc:  # noqa: BLE001
+        connection.close()
+        raise DataError(f"{query.label}: cannot set the session's time zone ({query.time_zone}) "
+                        f"and formats ({_reason(query, exc)})",
+                        hint="kpi sets TimeZone to the dataset's time_zone, DateStyle, "
+                             "IntervalStyle, extra_float_digits and lc_numeric "
+                             "so that no server or role default changes a figure; nothing "
+                             "stored was changed") from None
+    finally:
+        cursor.close()
 
 
 def _sqlite_path(query: Query, uri: str) -> str:
@@ -204,15 +243,7 @@ def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
                 except StopIteration:
                     batch = None
                 except Exception as exc:  # noqa: BLE001
-                    reason = _reason(query, exc)
-                    hint = "nothing stored was changed"
-                    if "Type mismatch" in reason:  # SQLite types each value, not its column
-                        hint = ("SQLite's driver types a column by its first 1,024 rows: "
-                                "one of more than one type, or blank in all of those, is read "
-                                "as text with COALESCE(CAST(col AS TEXT), '') AS col in the "
-                                "query; nothing stored was changed")
-                    raise DataError(f"{query.label}: reading the result failed ({reason})",
-                                    hint=hint) from None
+                    raise _read_failed(query, exc, reader.schema, start + count) from None
                 if batch is not None and batch.num_rows:
                     held.append(batch)
                     count += batch.num_rows
@@ -239,6 +270,29 @@ def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
     return batches(), lambda records: records + 1
 
 
+def _read_failed(query: Query, exc: BaseException, schema: Any, read: int) -> DataError:
+    """A failure to read the result's next rows, after `read` of them, in one line. SQLite
+    types each value, not its column, and its driver types a column by its first rows (1,024,
+    a batch): a later value of another type stops the read ('Type mismatch in column 2:
+    expected INT64 but got DOUBLE', the column counted from 0), named here by the column's
+    name, with the query that reads it as text."""
+    reason = _reason(query, exc)
+    mismatch = re.search(r"Type mismatch in column (\d+): expected (\w+) but got ([\w/]+)",
+                         reason)
+    if mismatch is None or int(mismatch.group(1)) >= len(schema.names):
+        return DataError(f"{query.label}: reading the result failed ({reason})",
+                         hint="nothing stored was changed")
+    name = _show(schema.names[int(mismatch.group(1))])
+    found = {"DOUBLE": "a fraction", "STRING/BINARY": "text or bytes", "INT64": "a whole number"
+             }.get(mismatch.group(3), mismatch.group(3))
+    return DataError(located(Path(query.label), f"a value of two types: SQLite's driver typed "
+                             f"the column {mismatch.group(2)} from its first rows, and a row "
+                             f"after row {read:,} holds {found}", column=name),
+                     hint=f"read it as text, which kpi then reads as the column's declared "
+                          f"type: COALESCE(CAST({name} AS TEXT), '') AS {name} in the query; "
+                          "nothing stored was changed")
+
+
 def _ipc_bytes(table: Any) -> bytes:
     import pyarrow as pa
 
@@ -261,8 +315,12 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
     - a whole number in a true/false column (SQLite has no BOOLEAN: its flags are 0 and 1):
       its text, read as an extract's '0' and '1' are (and 2 refused);
     - a date or time outside the years 1 to 9999 (PostgreSQL's 'infinity'): refused;
+    - a uuid, a time of day and citext: their text as PostgreSQL writes it (a uuid lowercase
+      and hyphenated, a time '13:45:00'), which the conformer reads as a file's text;
+    - JSON: refused where the dataset reads it (its text is not its value: '"Coventry"');
     - a type kpi cannot read (an INTERVAL, bytes, an array): refused in a column the dataset
-      maps, and left out as an ignored column elsewhere.
+      maps, with the query's expression that reads it, and left out as an ignored column
+      elsewhere.
 
     Every refusal here is of a column the dataset reads; the conformer's checks follow."""
     import pyarrow as pa
@@ -289,11 +347,29 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
         column = table.column(i)
         kind = field_.type
         described = _database_type(field_)
-        if isinstance(kind, pa.BaseExtensionType):
+        extension = kind.extension_name if isinstance(kind, pa.BaseExtensionType) else None
+        if extension is not None:
             column = pa.chunked_array([chunk.storage for chunk in column.chunks],
                                       type=kind.storage_type)
             kind = kind.storage_type
         col = mapped.get(name)
+        if extension == "arrow.json" and col is not None:
+            # JSON's text is not its value: a string is '"Coventry"', quotes and all, which a
+            # filter lpa = 'Coventry' never matches (it counted 0 rows of 121).
+            raise DataError(located(Path(query.label), f"expected {_expected(col)}, found a "
+                                    f"column of type {described} (JSON text, not a value)",
+                                    column=name),
+                            hint=f"take the value out in the query: {_show(name)} #>> '{{}}' "
+                                 f"AS {_show(name)} for a JSON string or number, or "
+                                 f"{_show(name)} ->> 'key' for one of its fields; nothing "
+                                 "stored was changed")
+        if extension == "arrow.uuid":
+            column, kind = _uuid_text(column), pa.string()
+        elif described == "citext" and pa.types.is_binary(kind):
+            # case-insensitive text: its bytes are its text (compared as written, as a file's)
+            column, kind = pc.cast(column, pa.string()), pa.string()
+        elif pa.types.is_time(kind):
+            column, kind = _time_text(column), pa.string()
         if described == "money" and col is not None:
             # The driver gives PostgreSQL's money as a whole number of its smallest unit
             # (110 for 1.10), the places set by the server's locale: not ours to guess.
@@ -309,9 +385,9 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             if col is not None:
                 raise DataError(located(Path(query.label), f"expected {_expected(col)}, "
                                         f"found a column of type {described}", column=name),
-                                hint="convert it in the query (a uuid or time as col::text, "
-                                     "an interval as EXTRACT(EPOCH FROM col)), or fix the "
-                                     "column's type in kpi.toml; nothing stored was changed")
+                                hint=f"convert it in the query: {_conversion(name, kind)}, "
+                                     "or fix the column's type in kpi.toml; nothing stored "
+                                     "was changed")
             column = pa.nulls(len(column), pa.string())
         elif pa.types.is_date(kind) or pa.types.is_timestamp(kind):
             column = _within_calendar(query, name, column, col is not None, start)
@@ -319,6 +395,41 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             column = pc.cast(column, pa.string())
         columns.append(column)
     return pa.table(columns, names=names)
+
+
+def _conversion(name: str, kind: Any) -> str:
+    """The query's expression that reads a column of a type kpi does not read, for a hint."""
+    import pyarrow as pa
+
+    shown = _show(name)
+    if pa.types.is_interval(kind) or pa.types.is_duration(kind):
+        return f"EXTRACT(EPOCH FROM {shown}) AS {shown} (its seconds)"
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return (f"array_to_string({shown}, ',') AS {shown} (its items as text), or "
+                f"{shown}[1] AS {shown} (its first)")
+    return f"{shown}::text AS {shown} (its text, as the database writes it)"
+
+
+def _uuid_text(column: Any) -> Any:
+    """A uuid's 16 bytes as its canonical text, lowercase and hyphenated (PostgreSQL's
+    uuid::text): one uuid, one text, and back."""
+    import pyarrow as pa
+
+    hexed = pl.from_arrow(column).bin.encode("hex")  # type: ignore[union-attr]
+    text = pl.concat_str([hexed.str.slice(0, 8), hexed.str.slice(8, 4),
+                          hexed.str.slice(12, 4), hexed.str.slice(16, 4),
+                          hexed.str.slice(20, 12)], separator="-", ignore_nulls=False)
+    return pa.chunked_array([pl.select(text).to_series().to_arrow()])
+
+
+def _time_text(column: Any) -> Any:
+    """A time of day as PostgreSQL's time::text writes it: '13:45:00', '01:02:03.5'."""
+    import pyarrow as pa
+
+    text = (pl.from_arrow(column.cast(pa.time64("us")))
+            .dt.strftime("%H:%M:%S%.f")  # type: ignore[union-attr]
+            .str.replace(r"(\.\d*?)0+$", "${1}").str.replace(r"\.$", ""))
+    return pa.chunked_array([text.to_arrow()])
 
 
 # The first and last days of years 1 and 9999, in days from 1970-01-01: Polars cannot show a
