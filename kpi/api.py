@@ -199,7 +199,7 @@ def _summary_schema() -> dict[str, Any]:
             schema[f"{role}_{name}"] = (pl.String if name in ("label", "start", "end")
                                         else pl.Float64)
     schema |= {"change_absolute": pl.Float64, "change_percent": pl.Float64,
-               "change_points": pl.Float64, "note": pl.String,
+               "change_points": pl.Float64, "note": pl.String, "quality": pl.List(pl.String),
                "significance_test": pl.String, "statistic": pl.Float64, "p_value": pl.Float64,
                "significant": pl.Boolean, "significance_reason": pl.String,
                "variation": pl.String, "variation_rule": pl.String, "target": pl.Float64,
@@ -219,7 +219,7 @@ def summary_row(kpi: dict[str, Any]) -> dict[str, Any]:
         row[f"change_{name}"] = kpi["change"][name]
     test = kpi.get("significance") or {}
     variation = kpi.get("variation") or {}
-    row |= {"note": kpi["note"], "significance_test": test.get("test"),
+    row |= {"note": kpi["note"], "quality": kpi["quality"], "significance_test": test.get("test"),
             "statistic": test.get("statistic"), "p_value": test.get("p_value"),
             "significant": test.get("significant"), "significance_reason": test.get("reason"),
             "variation": variation.get("verdict"), "variation_rule": variation.get("rule"),
@@ -255,7 +255,8 @@ class Project:
         return self._definition
 
     def __repr__(self) -> str:
-        return f"<kpi project {self.name!r} at {self.definition.path}>"
+        # As last read: printing the project never raises, whatever kpi.toml holds now.
+        return f"<kpi project {self._definition.name!r} at {self._definition.path}>"
 
     @property
     def name(self) -> str:

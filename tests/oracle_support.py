@@ -1459,7 +1459,7 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
         for k in doc["kpis"]:
             cur, cmp_ = k["current"] or {}, k["comparison"] or {}
             test, variation = k.get("significance") or {}, k.get("variation") or {}
-            want.append((k["id"], k["status"], k["note"],
+            want.append((k["id"], k["status"], k["note"], k["quality"],
                          *(w.get(f) for w in (cur, cmp_) for f in WINDOW_KEYS),
                          k["change"]["absolute"], k["change"]["percent"], k["change"]["points"],
                          test.get("test"), test.get("p_value"), test.get("significant"),
@@ -1495,7 +1495,7 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
 
 
 WINDOW_KEYS = ("start", "end", "value", "numerator", "denominator")
-SUMMARY_FIELDS = ("id", "status", "note",
+SUMMARY_FIELDS = ("id", "status", "note", "quality",
                   *(f"{role}_{f}" for role in ("current", "comparison") for f in WINDOW_KEYS),
                   "change_absolute", "change_percent", "change_points", "significance_test",
                   "p_value", "significant", "variation", "target", "target_met", "assurance")

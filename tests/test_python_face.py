@@ -57,6 +57,14 @@ def _project(tmp_path: Path) -> Path:
     return root
 
 
+def _september(root: Path) -> Path:
+    """A revised September 2025: seven thefts in Birmingham where two incidents were."""
+    revised = root / "extracts" / "september.csv"
+    revised.write_text("Date,LPA,Type,Minutes\n" + "".join(
+        f"2025-09-{day:02d},Birmingham,theft,10\n" for day in range(1, 8)))
+    return revised
+
+
 def _value(frame: pl.DataFrame, kpi_id: str, column: str = "current_value"):
     return frame.filter(pl.col("id") == kpi_id)[column].item()
 
@@ -123,6 +131,7 @@ def test_an_edited_kpi_toml_is_read_again(tmp_path):
     toml.unlink()
     with pytest.raises(ConfigError, match="cannot read the project file"):
         project.kpi_ids  # noqa: B018
+    assert repr(project) == f"<kpi project 'Tiny force' at {toml}>"
 
 
 def test_a_load_committed_during_an_answer_leaves_each_answer_one_version(tmp_path,
@@ -138,9 +147,7 @@ def test_a_load_committed_during_an_answer_leaves_each_answer_one_version(tmp_pa
     head, *kpis = toml.read_text().split("[[kpis]]")
     toml.write_text("[[kpis]]".join([head, *(k for k in kpis if "minutes" not in k)]))
     project = kpi.open(root)
-    revised = root / "extracts" / "september.csv"
-    revised.write_text("Date,LPA,Type,Minutes\n" + "".join(
-        f"2025-09-{day:02d},Birmingham,theft,10\n" for day in range(1, 8)))
+    revised = _september(root)
     scan, loaded = store.scan, []
 
     def scan_then_load(definition, dataset_id, as_of=None):
@@ -163,6 +170,24 @@ def test_a_load_committed_during_an_answer_leaves_each_answer_one_version(tmp_pa
     assert second.report.known_result("thefts").current.value == 18
     assert _cli_value(root, "incidents") == 29
     assert project.datasets().filter(pl.col("dataset") == "incidents")["version"].item() == 1
+
+
+def test_the_summary_frame_carries_the_data_quality_notes(tmp_path):
+    """The JSON's `quality` (and the CSV's) was left out of `project.summary()` and the
+    workbook made from it: a notebook saw a year resting on a September of seven incidents,
+    where the months around it hold two, without the note saying so."""
+    root = _project(tmp_path)
+    project = kpi.open(root)
+    project.ingest("incidents", [_september(root)])
+    note = "2025-09 holds 7 rows, against a median of 2 in the months around it"
+    frame = project.summary(PERIOD)
+    assert frame.schema["quality"] == pl.List(pl.String)
+    assert _value(frame, "incidents", "quality").to_list() == [note]
+    assert _value(frame, "officers", "quality").to_list() == []
+    result = inprocess.run(["--project", root, "summary", "--period", PERIOD, "--format",
+                            "json"])
+    assert {k["id"]: k["quality"] for k in json.loads(result.stdout)["kpis"]} == dict(
+        frame.select("id", "quality").iter_rows())
 
 
 def test_series_is_kpi_shows_trend_and_refuses_as_it_does(tmp_path):
