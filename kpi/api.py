@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
     from kpi import catalogue
     from kpi.catalogue import KpiDef
+    from kpi.checks import CheckReport, CheckResult
+    from kpi.checks import Part as CheckPart
     from kpi.compare import PeerComparison
     from kpi.engine import KpiResult, Report
     from kpi.ingest import LoadResult
@@ -412,6 +414,33 @@ class Project:
                                         "rolling_12": pl.Float64})
         return trend
 
+    # -- checks --------------------------------------------------------------------------------
+
+    @_one_reading
+    def check_report(self, period: str | Month, as_of: str | int | AsOf | None = None, *,
+                     data: bool = True) -> CheckReport:
+        """The catalogue's reconciliations and (with `data`) the data checks for a period:
+        what `kpi check` runs. A failed check is a result, not an error; a period with
+        nothing to check is the DataError `kpi check` exits 3 with."""
+        from kpi.checks import run_checks
+
+        return run_checks(self.definition, _month(period), _as_of(as_of), data=data)
+
+    def checks(self, period: str | Month, as_of: str | int | AsOf | None = None, *,
+               data: bool = True) -> pl.DataFrame:
+        """One row per check, the fields of `kpi check --format json`'s checks as columns:
+        id, title, kind, passed, message, total (a struct of the total's kpi, title, value and
+        window), parts (a list of such structs) and difference."""
+        import polars as pl
+
+        figure = pl.Struct({"kpi": pl.String, "title": pl.String, "value": pl.Float64,
+                            "window": pl.String})
+        rows = [check_json(r) for r in self.check_report(period, as_of, data=data).results]
+        return pl.DataFrame(rows, schema={
+            "id": pl.String, "title": pl.String, "kind": pl.String, "passed": pl.Boolean,
+            "message": pl.String, "total": figure, "parts": pl.List(figure),
+            "difference": pl.Float64}, orient="row")
+
     # -- the store -----------------------------------------------------------------------------
 
     @_one_reading
@@ -639,6 +668,20 @@ def _trend(project: catalogue.Project, kpi: KpiDef, month: Month, comparison: Co
         return report, None, None
     return report, end, engine.monthly_series_all(project, [(kpi, end, months)], cutoff,
                                                   report=report)[(kpi.id, end, months)]
+
+
+def check_json(result: CheckResult) -> dict[str, Any]:
+    """One check as `kpi check --format json` gives it (docs/json.md), and a row of
+    `Project.checks()`."""
+    def figure(part: CheckPart | None) -> dict[str, Any] | None:
+        if part is None:
+            return None
+        return {"kpi": part.kpi, "title": part.title, "value": part.value,
+                "window": part.window}
+
+    return {"id": result.id, "title": result.title, "kind": result.kind,
+            "passed": result.passed, "message": result.message, "total": figure(result.total),
+            "parts": [figure(part) for part in result.parts], "difference": result.difference}
 
 
 def _require_data(result: KpiResult, month: Month) -> None:

@@ -1409,17 +1409,17 @@ def quality_expected(oracle: Oracle, k: Kpi, window: tuple[int, int], label: str
 # The Python face asked what the command line was asked
 
 # The commands whose JSON the Python face is compared with, and how it is asked.
-FACE_QUESTIONS = ("summary", "show", "compare", "datasets")
+FACE_QUESTIONS = ("summary", "show", "compare", "check", "datasets")
 
 
 def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
     """Where the Python face (a `kpi.api.Project`) disagrees with the command line's answer
     (`result`, a CliRunner result of `kpi ARGS --format json`) to the same question: every
     figure and word of `project.summary()` against the JSON's, `project.series()` against
-    `kpi show`'s trend, `project.compare()` against `kpi compare`'s parts, and
-    `project.datasets()` against `kpi datasets`; or a refusal not in the command line's words
-    (exit 2 or 3, `Error: MESSAGE`). None where they agree. The JSON is flattened here, not
-    by kpi.api."""
+    `kpi show`'s trend, `project.compare()` against `kpi compare`'s parts, `project.checks()`
+    against `kpi check`'s and `project.datasets()` against `kpi datasets`; or a refusal not in
+    the command line's words (exit 2 or 3, `Error: MESSAGE`). None where they agree. The
+    JSON is flattened here, not by kpi.api."""
     from kpi.errors import KpiError
 
     options: dict[str, str] = {}
@@ -1440,16 +1440,18 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
             got = face.series(positional[0], period, int(options.get("--months", "24")), as_of)
         elif args[0] == "compare":
             got = face.compare(period, options["--by"], vs, as_of=as_of)
+        elif args[0] == "check":
+            got = face.checks(period, as_of)
         else:
             got = face.datasets()
     except KpiError as error:
         said = (result.stderr or "").splitlines()[:1]
-        if result.exit_code == 0:
+        if result.exit_code in (0, 1):  # kpi check exits 1 where a check failed
             return f"the Python face refused ({error}) what the command line answered"
         if said != [f"Error: {error}"]:
             return f"the Python face refused with {str(error)!r}, the command line {said!r}"
         return None
-    if result.exit_code != 0:
+    if result.exit_code not in (0, 1):
         return f"the Python face answered what the command line refused (exit " \
                f"{result.exit_code}: {(result.stderr or '').strip()[:200]})"
     doc = json.loads(result.stdout)
@@ -1481,6 +1483,15 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
                              cmp_.get("start"), cmp_.get("end"), cmp_.get("value"),
                              part["change"]["absolute"], part["change"]["percent"],
                              part["change"]["points"], part["per_1000"]))
+    elif args[0] == "check":
+        def figure(part: dict | None) -> tuple | None:
+            return part and (part["kpi"], part["title"], part["value"], part["window"])
+
+        have = [(r["id"], r["kind"], r["passed"], r["message"], figure(r["total"]),
+                 [figure(p) for p in r["parts"]], r["difference"])
+                for r in got.iter_rows(named=True)]
+        want = [(c["id"], c["kind"], c["passed"], c["message"], figure(c["total"]),
+                 [figure(p) for p in c["parts"]], c["difference"]) for c in doc["checks"]]
     else:
         have = [(r["dataset"], r["rows"], r["first"], r["last"], r["missing"], r["version"],
                  r["parts_missing"]) for r in got.iter_rows(named=True)]

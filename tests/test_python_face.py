@@ -215,3 +215,16 @@ def test_one_kpi_named_as_text_is_that_kpi(tmp_path):
     assert project.compare(PERIOD, "lpa", kpis="incidents").equals(
         project.compare(PERIOD, "lpa", kpis=["incidents"]))
     assert set(project.compare(PERIOD, "lpa", kpis="incidents")["kpi"]) == {"incidents"}
+
+
+def test_checks_are_kpi_checks_json():
+    """`project.checks()` is `kpi check --format json`'s checks, field by field; there was no
+    Python face for the reconciliations."""
+    project = kpi.open("sample")
+    frame = project.checks(PERIOD)
+    result = inprocess.run(["--project", "sample", "check", "--period", PERIOD, "--format",
+                            "json"])
+    assert result.returncode == 1  # the sample fails two checks on purpose
+    assert frame.to_dicts() == json.loads(result.stdout)["checks"]
+    assert frame.filter(~pl.col("passed"))["id"].to_list() == ["asb_categories",
+                                                               "neighbourhood_crime_types"]
