@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from kpi.cache import file_digest
 from kpi.errors import UsageError
 from kpi.progress import Progress
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
     from kpi import catalogue
     from kpi.catalogue import KpiDef
+    from kpi.checks import CheckReport, CheckResult
+    from kpi.checks import Part as CheckPart
     from kpi.compare import PeerComparison
     from kpi.engine import KpiResult, Report
     from kpi.ingest import LoadResult
@@ -52,18 +55,59 @@ def open(path: str | os.PathLike[str] | None = None, *,
         raise UsageError("kpi.open() ran in a process starting to draw a paper's charts: "
                          "Python runs the script's code again in each worker process",
                          hint='put the script\'s code under  if __name__ == "__main__":')
-    from kpi.catalogue import PROJECT_FILE, bundled_project_dir, load_project, load_project_file
+    from kpi.catalogue import (
+        PROJECT_FILE,
+        bundled_project_dir,
+        find_project_file,
+        load_project_file,
+    )
 
     if isinstance(path, str) and path == SAMPLE:
-        definition = load_project_file(bundled_project_dir() / PROJECT_FILE, bundled=True)
+        found, bundled = bundled_project_dir() / PROJECT_FILE, True
     else:
-        definition = load_project(path)
+        found, bundled = find_project_file(path)
+    digest = file_digest(found)  # before reading it: an edit meanwhile is read next time
+    definition = load_project_file(found, bundled=bundled)
     # Built once: a built store is seen from its logs' listings, without importing the ingest.
     if definition.bundled and not all(store.exists(definition, d) for d in definition.datasets):
         from kpi.ingest import ensure_bundled_store
 
         ensure_bundled_store(definition, notify=notify)
-    return Project(definition)
+    return Project(definition, digest)
+
+
+def find_kpi(project: catalogue.Project, kpi_id: str) -> KpiDef:
+    """The KPI with this id, or a UsageError naming the closest ids (titles count too, so
+    'knife' finds knife_crime)."""
+    from kpi.errors import closest
+
+    kpi = project.kpi(kpi_id)
+    if kpi is not None:
+        return kpi
+    close = closest(kpi_id, [k.id for k in project.kpis], n=5)
+    close += [k.id for k in project.kpis
+              if kpi_id.lower() in k.title.lower() and k.id not in close]
+    hint = ("did you mean " + " or ".join(f"'{c}'" for c in close[:5]) + "?" if close
+            else "'kpi catalogue' lists every KPI id")
+    raise UsageError(f"unknown KPI '{kpi_id}' in {project.path.name}", hint=hint)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _one_reading(method: F) -> F:
+    """A question of the project answered from one version of each table it reads
+    (`kpi.store.one_reading`), however long it takes and whatever a load commits meanwhile."""
+    import functools
+
+    @functools.wraps(method)
+    def answer(*args: Any, **kwargs: Any) -> Any:
+        from kpi.store import one_reading
+
+        with one_reading():
+            return method(*args, **kwargs)
+
+    return answer  # type: ignore[return-value]
 
 
 def require_priority(definition: catalogue.Project, priority: str) -> None:
@@ -157,7 +201,7 @@ def _summary_schema() -> dict[str, Any]:
             schema[f"{role}_{name}"] = (pl.String if name in ("label", "start", "end")
                                         else pl.Float64)
     schema |= {"change_absolute": pl.Float64, "change_percent": pl.Float64,
-               "change_points": pl.Float64, "note": pl.String,
+               "change_points": pl.Float64, "note": pl.String, "quality": pl.List(pl.String),
                "significance_test": pl.String, "statistic": pl.Float64, "p_value": pl.Float64,
                "significant": pl.Boolean, "significance_reason": pl.String,
                "variation": pl.String, "variation_rule": pl.String, "target": pl.Float64,
@@ -177,7 +221,7 @@ def summary_row(kpi: dict[str, Any]) -> dict[str, Any]:
         row[f"change_{name}"] = kpi["change"][name]
     test = kpi.get("significance") or {}
     variation = kpi.get("variation") or {}
-    row |= {"note": kpi["note"], "significance_test": test.get("test"),
+    row |= {"note": kpi["note"], "quality": kpi["quality"], "significance_test": test.get("test"),
             "statistic": test.get("statistic"), "p_value": test.get("p_value"),
             "significant": test.get("significant"), "significance_reason": test.get("reason"),
             "variation": variation.get("verdict"), "variation_rule": variation.get("rule"),
@@ -192,11 +236,29 @@ class Project:
     Periods are 'YYYY-MM' (or a kpi.periods.Month), comparisons 'baseline', 'yoy', 'previous'
     or 'fytd', and `as_of` a table version (int) or an ISO date or time."""
 
-    def __init__(self, definition: catalogue.Project):
-        self.definition = definition
+    def __init__(self, definition: catalogue.Project, digest: str | None = None):
+        self._definition = definition
+        # The sha256 of the kpi.toml bytes `definition` was read from (see `definition`).
+        self._digest = digest if digest is not None else file_digest(definition.path)
+
+    @property
+    def definition(self) -> catalogue.Project:
+        """The parsed catalogue (`kpi.catalogue.Project`) as kpi.toml stands now: read again
+        whenever the file's bytes have changed since it was last read, as each command reads
+        it, so a notebook's project never answers from a catalogue edited since it was
+        opened (an edit that breaks the file is the ConfigError `kpi summary` would give)."""
+        digest = file_digest(self._definition.path)
+        if digest is None or digest != self._digest:
+            from kpi.catalogue import load_project_file
+
+            self._definition = load_project_file(self._definition.path,
+                                                 bundled=self._definition.bundled)
+            self._digest = digest
+        return self._definition
 
     def __repr__(self) -> str:
-        return f"<kpi project {self.name!r} at {self.definition.path}>"
+        # As last read: printing the project never raises, whatever kpi.toml holds now.
+        return f"<kpi project {self._definition.name!r} at {self._definition.path}>"
 
     @property
     def name(self) -> str:
@@ -221,25 +283,11 @@ class Project:
     def kpi(self, kpi_id: str) -> KpiDef:
         """The KPI with this id, or a UsageError naming the closest ids (titles count too, so
         'knife' finds knife_crime)."""
-        from kpi.errors import closest
-
-        project = self.definition
-        kpi = project.kpi(kpi_id)
-        if kpi is not None:
-            return kpi
-        close = closest(kpi_id, [k.id for k in project.kpis], n=5)
-        close += [k.id for k in project.kpis
-                  if kpi_id.lower() in k.title.lower() and k.id not in close]
-        hint = ("did you mean " + " or ".join(f"'{c}'" for c in close[:5]) + "?" if close
-                else "'kpi catalogue' lists every KPI id")
-        raise UsageError(f"unknown KPI '{kpi_id}' in {project.path.name}", hint=hint)
-
-    def _priority(self, priority: str | None) -> None:
-        if priority:
-            require_priority(self.definition, priority)
+        return find_kpi(self.definition, kpi_id)
 
     # -- summary -------------------------------------------------------------------------------
 
+    @_one_reading
     def report(self, period: str | Month, vs: str | Comparison = "baseline", *,
                priority: str | None = None, as_of: str | int | AsOf | None = None) -> Summary:
         """Every visible KPI (of one priority) for a period against its comparison, with the
@@ -249,7 +297,8 @@ class Project:
 
         month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
         project = self.definition
-        self._priority(priority)
+        if priority:
+            require_priority(project, priority)
         kpis = [k for k in project.kpis
                 if not k.hidden and (not priority or k.priority == priority)]
         # The verdicts' monthly values are read in the same pass as the windows.
@@ -259,6 +308,7 @@ class Project:
         return Summary(project.name, report, verdicts.verdicts(project, report, as_of=cutoff),
                        [(p.id, p.title) for p in project.priorities])
 
+    @_one_reading
     def summary(self, period: str | Month, vs: str | Comparison = "baseline",
                 as_of: str | int | AsOf | None = None, *,
                 priority: str | None = None) -> pl.DataFrame:
@@ -268,6 +318,7 @@ class Project:
 
     # -- compare -------------------------------------------------------------------------------
 
+    @_one_reading
     def comparison(self, period: str | Month, by: str, vs: str | Comparison = "baseline", *,
                    kpis: Sequence[str] | None = None, peers: str | None = None,
                    focus: str | None = None,
@@ -277,10 +328,14 @@ class Project:
         from kpi import compare as comparing
 
         month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
-        chosen = [self.kpi(kpi_id) for kpi_id in kpis] if kpis else None
-        return comparing.compare(self.definition, month, by, comparison, chosen, peers=peers,
+        project = self.definition
+        if isinstance(kpis, str):
+            kpis = [kpis]  # one KPI, not a sequence of its characters
+        chosen = [find_kpi(project, kpi_id) for kpi_id in kpis] if kpis else None
+        return comparing.compare(project, month, by, comparison, chosen, peers=peers,
                                  focus=focus, as_of=cutoff)
 
+    @_one_reading
     def compare(self, period: str | Month, by: str, vs: str | Comparison = "baseline", *,
                 kpis: Sequence[str] | None = None, peers: str | None = None,
                 focus: str | None = None, as_of: str | int | AsOf | None = None
@@ -293,6 +348,7 @@ class Project:
 
     # -- one KPI -------------------------------------------------------------------------------
 
+    @_one_reading
     def detail(self, kpi_id: str, period: str | Month, vs: str | Comparison = "baseline", *,
                months: int = 24, as_of: str | int | AsOf | None = None,
                seasonal: bool = False) -> Detail:
@@ -300,32 +356,21 @@ class Project:
         period is a DataError, as a period no KPI has data for is to `report` (a window
         with a gap is shown: its trend shows the gap)."""
         from kpi import engine, verdicts
-        from kpi.catalogue import Status
 
         month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
         months = _months(months)
         project = self.definition
-        kpi = self.kpi(kpi_id)
-        # The monthly components of the trend (a rolling year reads 11 months before its
-        # first point; a rate of two KPIs divides their rolling years, 11 more), the
-        # verdict's series, the seasonal months and a provisional KPI's test without its last
-        # months are read in the same pass as the windows.
-        span = max(months + (22 if kpi.is_derived else 11),
-                   verdicts.SERIES_MONTHS if seasonal else 0)
-        report = engine.evaluate(project, month, comparison, [kpi], as_of=cutoff, series=span)
+        kpi = find_kpi(project, kpi_id)
+        # The monthly components of the trend, the verdict's series, the seasonal months and
+        # a provisional KPI's test without its last months are read in the same pass as the
+        # windows.
+        report, end, trend = _trend(project, kpi, month, comparison, months, cutoff,
+                                    verdicts.SERIES_MONTHS if seasonal else 0)
         result = report.results[0]
-        # The trend ends where the current window does; when that window is incomplete, at
-        # the latest month the data holds, so the gap itself is visible.
-        end = (result.current.window.end if result.current is not None
-               else engine.latest_month(project, kpi, month, cutoff)
-               if kpi.status == Status.LIVE else None)
-        if kpi.status == Status.LIVE and end is None:
-            _require_data(result, month)
-        trend = series = same_months = None
+        span = report.series or 0
+        series = same_months = None
         known = report.monthly if result.current is not None else None
         if end is not None:
-            trend = engine.monthly_series_all(project, [(kpi, end, months)], cutoff,
-                                              report=report)[(kpi.id, end, months)]
             # Charted even when the current window is incomplete: the gap is then visible.
             if known is None:  # no current window: the series' months were not read with it
                 known = verdicts.monthly_parts(project, [kpi], {kpi.id: end}, span, cutoff)
@@ -348,20 +393,57 @@ class Project:
                 parts[column] = found[(kpi.id, column, result.current.window, window)]
         return Detail(result, trend, verdict, parts, same_months)
 
+    @_one_reading
     def series(self, kpi_id: str, period: str | Month, months: int = 24,
                as_of: str | int | AsOf | None = None) -> pl.DataFrame:
-        """A KPI's monthly values for the `months` months ending at `period` (columns: month,
-        value, rolling_12): the trend of `kpi show`, which ends there too."""
-        from kpi import engine
+        """A KPI's monthly values (columns: month, value, rolling_12): the trend `kpi show`
+        draws for `period`, `months` long, ending where the KPI's current window ends (the
+        period less the KPI's lag), or where its data does when that window is incomplete; a
+        KPI with no data on or before the period is a DataError, as in `detail`. A KPI in
+        development has no trend: no rows."""
+        import polars as pl
 
-        months = _months(months)
-        kpi = self.kpi(kpi_id)
-        end = _month(period)
-        return engine.monthly_series_all(self.definition, [(kpi, end, months)],
-                                         _as_of(as_of))[(kpi.id, end, months)]
+        from kpi.periods import Comparison
+
+        project = self.definition
+        kpi = find_kpi(project, kpi_id)
+        _, _, trend = _trend(project, kpi, _month(period), Comparison.BASELINE,
+                             _months(months), _as_of(as_of))
+        if trend is None:
+            return pl.DataFrame(schema={"month": pl.String, "value": pl.Float64,
+                                        "rolling_12": pl.Float64})
+        return trend
+
+    # -- checks --------------------------------------------------------------------------------
+
+    @_one_reading
+    def check_report(self, period: str | Month, as_of: str | int | AsOf | None = None, *,
+                     data: bool = True) -> CheckReport:
+        """The catalogue's reconciliations and (with `data`) the data checks for a period:
+        what `kpi check` runs. A failed check is a result, not an error; a period with
+        nothing to check is the DataError `kpi check` exits 3 with."""
+        from kpi.checks import run_checks
+
+        return run_checks(self.definition, _month(period), _as_of(as_of), data=data)
+
+    def checks(self, period: str | Month, as_of: str | int | AsOf | None = None, *,
+               data: bool = True) -> pl.DataFrame:
+        """One row per check, the fields of `kpi check --format json`'s checks as columns:
+        id, title, kind, passed, message, total (a struct of the total's kpi, title, value and
+        window), parts (a list of such structs) and difference."""
+        import polars as pl
+
+        figure = pl.Struct({"kpi": pl.String, "title": pl.String, "value": pl.Float64,
+                            "window": pl.String})
+        rows = [check_json(r) for r in self.check_report(period, as_of, data=data).results]
+        return pl.DataFrame(rows, schema={
+            "id": pl.String, "title": pl.String, "kind": pl.String, "passed": pl.Boolean,
+            "message": pl.String, "total": figure, "parts": pl.List(figure),
+            "difference": pl.Float64}, orient="row")
 
     # -- the store -----------------------------------------------------------------------------
 
+    @_one_reading
     def scan(self, dataset: str, as_of: str | int | AsOf | None = None) -> pl.LazyFrame:
         """The dataset's stored rows (now, or as of a version or moment), as a LazyFrame."""
         from kpi import store
@@ -374,6 +456,7 @@ class Project:
                             hint=f"load extracts with 'kpi ingest {dataset} FILE...'")
         return store.scan(self.definition, dataset, _as_of(as_of))
 
+    @_one_reading
     def stored(self) -> list[dict[str, Any]]:
         """Each dataset: rows, first and last month, missing months and table version (what
         `kpi datasets --format json` prints); for a dataset loaded part by part
@@ -402,6 +485,7 @@ class Project:
             rows.append(row)
         return rows
 
+    @_one_reading
     def datasets(self) -> pl.DataFrame:
         """`stored()` as a DataFrame, one row per dataset."""
         import polars as pl
@@ -423,17 +507,21 @@ class Project:
         the months they cover, atomically: `kpi ingest`. `progress`, a callable, is given a
         `kpi.progress.Step` as each file's bytes and rows are read and the rows written."""
         from kpi.ingest import load
+        from kpi.store import reading_now
 
         if isinstance(files, (str, os.PathLike)):
             files = [files]  # one path, not a sequence of its characters
-        return load(self.definition, dataset, [os.fspath(f) for f in files] if files else None,
-                    skip_bad_rows=skip_bad_rows,
-                    quarantine=Path(quarantine) if quarantine is not None else None,
-                    parts=parts, allow_shrink=allow_shrink, sheet=sheet,
-                    from_source=from_source, progress=progress)
+        with reading_now():
+            return load(self.definition, dataset,
+                        [os.fspath(f) for f in files] if files else None,
+                        skip_bad_rows=skip_bad_rows,
+                        quarantine=Path(quarantine) if quarantine is not None else None,
+                        parts=parts, allow_shrink=allow_shrink, sheet=sheet,
+                        from_source=from_source, progress=progress)
 
     # -- the board paper -----------------------------------------------------------------------
 
+    @_one_reading
     def paper(self, period: str | Month, fmt: str | PaperFormat,
               output: str | os.PathLike[str], vs: str | Comparison = "baseline", *,
               priority: str | None = None, as_of: str | int | AsOf | None = None,
@@ -552,6 +640,48 @@ def require_parts(project: catalogue.Project, result: PeerComparison) -> None:
                  f"data holds; spell the members of [peers.{group.id}] in kpi.toml as it does")
     reason = why_no_data(project, [(k.kpi, k.note) for k in result.kpis])
     raise no_data(result.period, reason, by=result.by)
+
+
+def _trend(project: catalogue.Project, kpi: KpiDef, month: Month, comparison: Comparison,
+           months: int, cutoff: AsOf | None, span: int = 0
+           ) -> tuple[Report, Month | None, pl.DataFrame | None]:
+    """The KPI's report for the period (its monthly components over at least `span` months
+    read in the same pass), where its trend ends, and the trend of `months` months: the one
+    `kpi show` draws and `Project.series` returns, so the two cannot differ. It ends where the
+    current window does; when that window is incomplete, at the latest month the data holds,
+    so the gap itself is visible. A live KPI with no data on or before the period is a
+    DataError."""
+    from kpi import engine
+    from kpi.catalogue import Status
+
+    # A rolling year reads 11 months before the trend's first point; a rate of two KPIs
+    # divides their rolling years, 11 more.
+    span = max(months + (22 if kpi.is_derived else 11), span)
+    report = engine.evaluate(project, month, comparison, [kpi], as_of=cutoff, series=span)
+    result = report.results[0]
+    end = (result.current.window.end if result.current is not None
+           else engine.latest_month(project, kpi, month, cutoff)
+           if kpi.status == Status.LIVE else None)
+    if kpi.status == Status.LIVE and end is None:
+        _require_data(result, month)
+    if end is None:
+        return report, None, None
+    return report, end, engine.monthly_series_all(project, [(kpi, end, months)], cutoff,
+                                                  report=report)[(kpi.id, end, months)]
+
+
+def check_json(result: CheckResult) -> dict[str, Any]:
+    """One check as `kpi check --format json` gives it (docs/json.md), and a row of
+    `Project.checks()`."""
+    def figure(part: CheckPart | None) -> dict[str, Any] | None:
+        if part is None:
+            return None
+        return {"kpi": part.kpi, "title": part.title, "value": part.value,
+                "window": part.window}
+
+    return {"id": result.id, "title": result.title, "kind": result.kind,
+            "passed": result.passed, "message": result.message, "total": figure(result.total),
+            "parts": [figure(part) for part in result.parts], "difference": result.difference}
 
 
 def _require_data(result: KpiResult, month: Month) -> None:

@@ -26,13 +26,17 @@ and kpi.store for reading a table's version from its log (neither imports Polars
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 CACHED_COMMANDS = frozenset({"summary", "show", "catalogue", "datasets"})
 # Options that make a run unsuitable: it writes a file, prints a traceback, or shows help.
@@ -86,7 +90,7 @@ def _key(args: list[str], explicit: str | None) -> tuple[str, Path]:
     text = path.read_bytes()
     raw = tomllib.loads(text.decode("utf-8-sig"))
     data_dir = data_dir_of(path, raw, bundled)
-    inputs = [_file_digest(path.parent / str(kpi["weights"]))
+    inputs = [file_digest(path.parent / str(kpi["weights"]))
               for kpi in raw.get("kpis") or [] if isinstance(kpi, dict) and "weights" in kpi]
     from kpi.store import table_state
 
@@ -121,11 +125,30 @@ def data_dir_of(path: Path, raw: dict[str, Any], bundled: bool) -> Path:
     return (path.parent / str(meta.get("data", "data"))).resolve()
 
 
-def _file_digest(path: Path) -> str | None:
+def file_digest(path: Path) -> str | None:
+    """The sha256 of a file's bytes; None when it cannot be read."""
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
+
+
+def read_by_content(parse: Callable[..., T]) -> Callable[..., T]:
+    """`parse(path, *args)` (a reference file kpi.toml names: weights, populations) kept in
+    memory by the file's bytes, never by its name alone: a process that lives for hours (a
+    notebook) reads a file edited since its last answer again, as the next command would,
+    rather than answer from the file as it was. Hashing the bytes costs little beside
+    parsing them; the last few versions read are kept."""
+    @functools.lru_cache(maxsize=32)
+    def parsed(path: Path, digest: str | None, *args: Any) -> T:
+        return parse(path, *args)
+
+    @functools.wraps(parse)
+    def read(path: Path, *args: Any) -> T:
+        return parsed(path, file_digest(path), *args)
+
+    read.cache_clear = parsed.cache_clear  # type: ignore[attr-defined]
+    return read
 
 
 def read(plan: dict[str, Any]) -> dict[str, Any] | None:

@@ -12,13 +12,13 @@ import math
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from kpi import engine, stats, store
+from kpi.cache import read_by_content
 from kpi.catalogue import (
     BOUNDS,
     BOUNDS_HINT,
@@ -95,7 +95,7 @@ class PeerComparison:
 # Populations of parts
 
 
-@cache
+@read_by_content
 def read_populations(path: Path) -> pl.DataFrame:
     """A population reference: columns part, population, year (names free, in that order),
     checked like a weights file: numbers where numbers belong, each (part, year) once."""

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from functools import cache, partial
+from functools import partial
 from math import floor
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from kpi import store
+from kpi.cache import read_by_content
 from kpi.catalogue import (
     BOUNDS,
     BOUNDS_HINT,
@@ -283,7 +284,7 @@ def _weights_of(project: Project, kpi: KpiDef) -> pl.DataFrame:
                          (key, kpi.source) if whole else None)
 
 
-@cache
+@read_by_content
 def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFrame:
     """Keys as extracts' text is stored (`kpi.text.normalised_text`, trimmed), matched in
     lower case: a key is the value it names whatever its case, so 'Theft' weighs the rows of

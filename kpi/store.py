@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -54,7 +55,54 @@ def table_version(table: Path) -> int | None:
 def table_state(table: Path) -> tuple[int, str | None] | None:
     """What identifies a Delta table's contents: its latest version and the sha256 of that
     version's commit file (None for a folder with no committed table). The version alone is
-    not enough: a table deleted and rebuilt can reach the same version with other rows."""
+    not enough: a table deleted and rebuilt can reach the same version with other rows.
+    Inside `one_reading`, the state the table was first seen in there."""
+    seen = _READING.get()
+    if seen is None:
+        return _state_now(table)
+    key = str(table)
+    if key not in seen:
+        seen[key] = _state_now(table)
+    return seen[key]
+
+
+# The tables one answer has seen, by folder, with the state each was first seen in (see
+# `one_reading`); None outside an answer.
+_READING: ContextVar[dict[str, tuple[int, str | None] | None] | None] = ContextVar(
+    "kpi_store_reading", default=None)
+
+
+@contextmanager
+def one_reading() -> Iterator[None]:
+    """One answer reads each table at one version: the latest when the answer first looks at
+    it. Every read inside (`exists`, `months`, `scan`, `row_count`, the version an answer
+    reports, and the engine's caches, keyed on `table_state`) sees that version, so a load
+    that commits while a summary is being worked out neither mixes two versions in its
+    figures nor files one version's figures under the other's state, where a later answer
+    in the same process (a notebook's) would find them. Nested uses share the outer one's;
+    each thread has its own."""
+    if _READING.get() is not None:
+        yield
+        return
+    token = _READING.set({})
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
+@contextmanager
+def reading_now() -> Iterator[None]:
+    """Every table read as it stands now, inside an answer too (a load: it must see the
+    latest version, never the one an answer it was started from has seen)."""
+    token = _READING.set(None)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
+def _state_now(table: Path) -> tuple[int, str | None] | None:
     version = table_version(table)
     if version is None:
         return None
@@ -239,7 +287,10 @@ def stored_schema(spec: DatasetSpec) -> Any:
 def exists(project: Project, dataset_id: str) -> bool:
     """Whether the dataset has a committed table. A first load killed before its commit leaves
     a folder without one; that is no table, and the next load simply creates it."""
-    return table_version(table_path(project, dataset_id)) is not None
+    path = table_path(project, dataset_id)
+    # Inside an answer, as it first saw the table (`one_reading`); else from the listing.
+    return (table_state(path) if _READING.get() is not None
+            else table_version(path)) is not None
 
 
 # Opened tables, by (folder, point in history, latest commit and its sha256: `table_state`).
@@ -262,7 +313,8 @@ def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
         return _OPENED[key]
     uri = table_uri(path)
     try:
-        table = DeltaTable(uri)
+        # At the version the key names, not whatever a load committed since it was read.
+        table = DeltaTable(uri) if latest is None else DeltaTable(uri, version=latest)
         if as_of is not None:
             _load_as_of(table, path, dataset_id, as_of)
     except TableNotFoundError:
@@ -306,7 +358,8 @@ def _load_as_of(table, path: Path, dataset_id: str, as_of: AsOf) -> None:
     moment = as_of.moment
     assert moment is not None, "an AsOf is a version or a moment"
     history = _history(path)
-    made = [v.version for v in history if v.timestamp <= moment]
+    made = [v.version for v in history
+            if v.timestamp <= moment and v.version <= table.version()]
     if not made:
         first = min((v.timestamp for v in history), default=None)
         notes = [as_of.reading] if as_of.reading else []

@@ -10,6 +10,7 @@ Months are whole numbers (year * 12 + month - 1) in the model and `YYYY-MM` text
 from __future__ import annotations
 
 import calendar
+import json
 import math
 import os
 import random
@@ -1456,3 +1457,123 @@ def quality_expected(oracle: Oracle, k: Kpi, window: tuple[int, int], label: str
                       f"against a median of {excel_text(usual, 0, grouping=True)} in the "
                       f"{around} around it")
     return notes
+
+
+# ---------------------------------------------------------------------------------------------
+# The Python face asked what the command line was asked
+
+# The commands whose JSON the Python face is compared with, and how it is asked.
+FACE_QUESTIONS = ("summary", "show", "compare", "check", "datasets")
+
+
+def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
+    """Where the Python face (a `kpi.api.Project`) disagrees with the command line's answer
+    (`result`, a CliRunner result of `kpi ARGS --format json`) to the same question: every
+    figure and word of `project.summary()` against the JSON's, `project.series()` against
+    `kpi show`'s trend, `project.compare()` against `kpi compare`'s parts, `project.checks()`
+    against `kpi check`'s and `project.datasets()` against `kpi datasets`; or a refusal not in
+    the command line's words (exit 2 or 3, `Error: MESSAGE`). None where they agree. The
+    JSON is flattened here, not by kpi.api."""
+    from kpi.errors import KpiError
+
+    options: dict[str, str] = {}
+    positional: list[str] = []
+    rest = list(map(str, args[1:]))
+    while rest:
+        word = rest.pop(0)
+        if word.startswith("--"):
+            options[word] = rest.pop(0)
+        else:
+            positional.append(word)
+    period, vs, as_of = options.get("--period"), options.get("--vs", "baseline"), \
+        options.get("--as-of")
+    try:
+        if args[0] == "summary":
+            got = face.summary(period, vs, as_of)
+        elif args[0] == "show":
+            got = face.series(positional[0], period, int(options.get("--months", "24")), as_of)
+        elif args[0] == "compare":
+            got = face.compare(period, options["--by"], vs, as_of=as_of)
+        elif args[0] == "check":
+            got = face.checks(period, as_of)
+        else:
+            got = face.datasets()
+    except KpiError as error:
+        said = (result.stderr or "").splitlines()[:1]
+        if result.exit_code in (0, 1):  # kpi check exits 1 where a check failed
+            return f"the Python face refused ({error}) what the command line answered"
+        if said != [f"Error: {error}"]:
+            return f"the Python face refused with {str(error)!r}, the command line {said!r}"
+        return None
+    if result.exit_code not in (0, 1):
+        return f"the Python face answered what the command line refused (exit " \
+               f"{result.exit_code}: {(result.stderr or '').strip()[:200]})"
+    doc = json.loads(result.stdout)
+    want: list[tuple] = []
+    if args[0] == "summary":
+        have = [tuple(row[c] for c in SUMMARY_FIELDS) for row in got.iter_rows(named=True)]
+        for k in doc["kpis"]:
+            cur, cmp_ = k["current"] or {}, k["comparison"] or {}
+            test, variation = k.get("significance") or {}, k.get("variation") or {}
+            want.append((k["id"], k["status"], k["note"], k["quality"],
+                         *(w.get(f) for w in (cur, cmp_) for f in WINDOW_KEYS),
+                         k["change"]["absolute"], k["change"]["percent"], k["change"]["points"],
+                         test.get("test"), test.get("p_value"), test.get("significant"),
+                         variation.get("verdict"), k.get("target"), k.get("target_met"),
+                         k.get("assurance")))
+    elif args[0] == "show":
+        have = [(m, v, r) for m, v, r in got.iter_rows()]
+        want = [(point["month"].partition("..")[0], point["value"], point.get("rolling_12"))
+                for point in doc["trend"]]
+        if all(point.get("rolling_12") is None for point in doc["trend"]):
+            have = [(m, v, None) for m, v, _ in have]  # a kind with no rolling year
+    elif args[0] == "compare":
+        have = [tuple(row[c] for c in COMPARE_FIELDS) for row in got.iter_rows(named=True)]
+        for k in doc["kpis"]:
+            for part in k["parts"]:
+                cur, cmp_ = part["current"] or {}, part["comparison"] or {}
+                want.append((k["id"], part["name"], part["rank"], part["status"],
+                             cur.get("start"), cur.get("end"), cur.get("value"),
+                             cmp_.get("start"), cmp_.get("end"), cmp_.get("value"),
+                             part["change"]["absolute"], part["change"]["percent"],
+                             part["change"]["points"], part["per_1000"]))
+    elif args[0] == "check":
+        def figure(part: dict | None) -> tuple | None:
+            return part and (part["kpi"], part["title"], part["value"], part["window"])
+
+        have = [(r["id"], r["kind"], r["passed"], r["message"], figure(r["total"]),
+                 [figure(p) for p in r["parts"]], r["difference"])
+                for r in got.iter_rows(named=True)]
+        want = [(c["id"], c["kind"], c["passed"], c["message"], figure(c["total"]),
+                 [figure(p) for p in c["parts"]], c["difference"]) for c in doc["checks"]]
+    else:
+        have = [(r["dataset"], r["rows"], r["first"], r["last"], r["missing"], r["version"],
+                 r["parts_missing"]) for r in got.iter_rows(named=True)]
+        want = [(d["dataset"], d["rows"], d["first"], d["last"], d["missing"], d["version"],
+                 d.get("parts_missing")) for d in doc]
+    if len(have) != len(want):
+        return f"the Python face gave {len(have)} rows, the JSON {len(want)}"
+    for mine, theirs in zip(have, want, strict=True):
+        if not all(_face_same(a, b) for a, b in zip(mine, theirs, strict=True)):
+            return f"the Python face gave {mine}, the JSON {theirs}"
+    return None
+
+
+WINDOW_KEYS = ("start", "end", "value", "numerator", "denominator")
+SUMMARY_FIELDS = ("id", "status", "note", "quality",
+                  *(f"{role}_{f}" for role in ("current", "comparison") for f in WINDOW_KEYS),
+                  "change_absolute", "change_percent", "change_points", "significance_test",
+                  "p_value", "significant", "variation", "target", "target_met", "assurance")
+COMPARE_FIELDS = ("kpi", "part", "rank", "status", "current_start", "current_end",
+                  "current_value", "comparison_start", "comparison_end", "comparison_value",
+                  "change_absolute", "change_percent", "change_points", "per_1000")
+
+
+def _face_same(mine, theirs) -> bool:
+    """One field: equal as the JSON reads it (a count 5 is 5.0 in a frame's float column;
+    a NaN is no figure in JSON, so a frame's NaN where the JSON has null differs)."""
+    if isinstance(mine, float) and math.isnan(mine):
+        return False
+    if isinstance(theirs, bool) or isinstance(mine, bool):
+        return mine is theirs
+    return mine == theirs

@@ -56,6 +56,7 @@ from hypothesis.stateful import (
 from oracle_support import (
     ALPHA,
     CASE_VARIANTS,
+    FACE_QUESTIONS,
     FIRST,
     FORCES,
     INVISIBLE_VARIANTS,
@@ -79,6 +80,7 @@ from oracle_support import (
     draw_variants,
     excel_text,
     expected_significance,
+    face_disagreement,
     inc_rows,
     is_stale,
     is_tested,
@@ -104,7 +106,9 @@ from oracle_support import (
 )
 from typer.testing import CliRunner
 
+import kpi
 from kpi.cli import app
+from kpi.errors import KpiError
 
 ORACLE_EXAMPLES = int(os.environ.get("KPI_ORACLE_EXAMPLES", "12"))
 STEPS = int(os.environ.get("KPI_ORACLE_STEPS", "14"))
@@ -164,6 +168,7 @@ class OracleMachine(RuleBasedStateMachine):
                                                                  "q": {}}
         self.spans: list[tuple[float, float]] = []
         self.clock = (0.0, 0.0)
+        self.face = None  # the Python face of the project (make_project, _ask_face)
 
     # -- running kpi ------------------------------------------------------------------------
 
@@ -190,6 +195,7 @@ class OracleMachine(RuleBasedStateMachine):
         if "--format" in args and args[args.index("--format") + 1] == "json" \
                 and result.exit_code in (0, 1) and args[0] in JSON_FACES:
             self._check_schema(args[0], result.stdout)
+        self._ask_face(args, result)
         if result.exit_code == 1 and args[0] == "check":
             return result  # a check failed: its document is on stdout
         if result.exit_code != 0:
@@ -200,6 +206,20 @@ class OracleMachine(RuleBasedStateMachine):
                 self.fail("refusal", f"exit {result.exit_code} without a one-line error: "
                                      f"{stderr[:400]!r}")
         return result
+
+    def _ask_face(self, args: tuple[str, ...], result) -> None:
+        """The question just put to the command line, put to the Python face (`kpi.open()`),
+        opened once when the project was made and kept while the sequence loads, revises,
+        restores and vacuums under it, as a notebook's project is: `summary`, `series` (the
+        trend of `show`), `compare` and `datasets` give the JSON's figures, or the command
+        line's refusal in the same words (oracle_support.face_disagreement)."""
+        if args[0] not in FACE_QUESTIONS or "--format" not in args or self.face is None:
+            return
+        STATS[f"python face: {args[0]} asked again"] += 1
+        problem = face_disagreement(self.face, args, result)
+        if problem:
+            self.fail("python_face", f"{problem} (the command line: kpi "
+                                     f"{' '.join(map(str, args))})")
 
     def _check_schema(self, command: str, stdout: str) -> None:
         """Each JSON document kpi prints validates against the schema it publishes for it
@@ -371,6 +391,10 @@ class OracleMachine(RuleBasedStateMachine):
         STATS[f"batches of {self.batch} rows"] += 1
         self.spec.write(self.folder)
         (self.folder / "extracts").mkdir()
+        try:  # the notebook's project, opened once (_ask_face)
+            self.face = kpi.open(self.folder)
+        except KpiError:
+            self.face = None  # a project kpi refuses: the command line says why
         self.model = Model(self.spec)
         self.oracle = Oracle(self.model)
         self._decoy = None

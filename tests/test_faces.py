@@ -560,10 +560,14 @@ def check_show_faces(cli, project_arg, definition, python_project, tmp_path: Pat
     if "change_percent" in change_cells:
         in_book(*change_cells["change_percent"], kpi_json["change"]["percent"], percent, 100)
     trend_title = next(t for t in sections if t.startswith("Trend"))
-    # The trend ends where the current window does (a lagged KPI's before the period).
-    series = python_project.series(kpi_id, doc["trend"][-1]["month"], len(doc["trend"]))
+    # Asked of the same period, the trend ends where the current window does (a lagged KPI's
+    # before the period) in both faces: `series` ended at the period, so a lagged KPI's
+    # months after its window, which `kpi show` leaves out, were given as its trend.
+    series = python_project.series(kpi_id, PERIOD, len(doc["trend"]))
     _, trend_cells = workbook_cells(tmp_path / "k.xlsx", "month", "Trend")
     assert [r["month"] for r in sections[trend_title]] == [t["month"] for t in doc["trend"]]
+    assert [m.partition("..")[0] for m in series["month"]] == \
+        [t["month"].partition("..")[0] for t in doc["trend"]]
     assert series["value"].to_list() == [t["value"] for t in doc["trend"]]
     assert series["rolling_12"].to_list() == [t["rolling_12"] for t in doc["trend"]]
     detail = python_project.detail(kpi_id, PERIOD)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,18 +11,18 @@ from kpi.cli import (
     FormatOpt,
     OutputOpt,
     PeriodOpt,
-    _project,
     app,
     emit_document,
     examples,
     handled,
     note,
+    open_project,
 )
 from kpi.errors import EXIT_CHECK_FAILED
 from kpi.render import Format
 
 if TYPE_CHECKING:
-    from kpi.checks import CheckReport, CheckResult
+    from kpi.checks import CheckReport
     from kpi.render import Document
 
 
@@ -45,14 +45,13 @@ def check(
     checks for a period. Exit code 1 when any check fails; 3 when there is nothing to check
     (an empty store, or a period before every month stored), with the line kpi summary
     gives."""
-    from kpi.checks import run_checks
     from kpi.periods import Month
     from kpi.store import AsOf
 
     month = Month.typed(period)
     cutoff = AsOf.parse(as_of) if as_of else None
-    project = _project(output)
-    report = run_checks(project, month, cutoff, data=data)
+    project = open_project(output)
+    report = project.check_report(month, cutoff, data=data)
     emit_document(check_document(report, project.name), format, output)
     failed = report.failed
     if failed:
@@ -63,6 +62,7 @@ def check(
 
 def check_document(report: CheckReport, project_name: str) -> Document:
     """The checks as a document: one row each, and JSON with every figure."""
+    from kpi.api import check_json
     from kpi.render import Document, Section
 
     rows = [(r.id, r.kind, "pass" if r.passed else "FAIL", r.message) for r in report.results]
@@ -70,20 +70,8 @@ def check_document(report: CheckReport, project_name: str) -> Document:
                       columns=("check", "kind", "result", "detail"), rows=rows,
                       status_column="result")
     data = {"project": project_name, "period": str(report.period),
-            "passed": not report.failed, "checks": [_check_json(r) for r in report.results]}
+            "passed": not report.failed, "checks": [check_json(r) for r in report.results]}
     failed = len(report.failed)
     heading = (f"{project_name}: {len(report.results)} check(s) for {report.period}, "
                f"{failed} failed")
     return Document(heading=heading, sections=(section,), data=data)
-
-
-def _check_json(result: CheckResult) -> dict[str, Any]:
-    def part(p) -> dict[str, Any] | None:
-        """A figure of the check as JSON."""
-        if p is None:
-            return None
-        return {"kpi": p.kpi, "title": p.title, "value": p.value, "window": p.window}
-
-    return {"id": result.id, "title": result.title, "kind": result.kind,
-            "passed": result.passed, "message": result.message, "total": part(result.total),
-            "parts": [part(p) for p in result.parts], "difference": result.difference}

@@ -78,11 +78,15 @@ def summary(
         text = render.report_csv(report, summary.titles, judged)
         _emit(render.BOM + text if format == Format.CSV_EXCEL else text, output)
     elif format == Format.XLSX:
+        import polars as pl
+
         from kpi.writers.xlsx import Sheet, kpi_places
 
         places = kpi_places(r.kpi for r in report.results)
+        # A cell holds text: the data-quality notes joined, as the CSV joins them.
+        frame = summary.frame().with_columns(pl.col("quality").list.join("; "))
         emit_workbook(summary.about(as_of),
-                      [Sheet("Summary", summary.frame(), "summary", places=places)], output)
+                      [Sheet("Summary", frame, "summary", places=places)], output)
     elif format == Format.MARKDOWN:
         _emit(render.report_markdown_table(report, priorities, judged), output)
     else:

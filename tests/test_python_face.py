@@ -1,0 +1,230 @@
+"""The Python face kept open while things change under it, as a notebook's project is: each
+question is answered from kpi.toml, the reference files it names and the store as they stand
+when it is asked, from one version of each table, and with the command line's words where it
+refuses (docs/python.md, "A project kept open").
+
+Every figure here is counted by hand on the tiny fixture (tests/fixtures/tiny): from October
+2024 to September 2025 its incidents are, each month, one theft in Birmingham and one fraud in
+Coventry, so a year of incidents is 24, 12 in each LPA.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import inprocess
+import polars as pl
+import pytest
+from conftest import FIXTURES
+
+import kpi
+from kpi import store
+from kpi.errors import ConfigError, DataError
+
+PERIOD = "2025-09"
+
+HARM = """
+[[kpis]]
+id = "harm"
+title = "Harm"
+priority = "community"
+kind = "weighted_score"
+dataset = "incidents"
+weights = "reference/weights.csv"
+weight_key = "type"
+better = "lower"
+"""
+
+
+def _project(tmp_path: Path) -> Path:
+    """The tiny fixture with a weighted score, populations of its LPAs and its incidents
+    loaded."""
+    root = tmp_path / "tiny project é"
+    shutil.copytree(FIXTURES / "tiny", root)
+    (root / "reference").mkdir()
+    (root / "reference" / "weights.csv").write_text("type,days\ntheft,10\nfraud,1\n")
+    (root / "reference" / "lpas.csv").write_text(
+        "lpa,population,year\nBirmingham,1000,2024\nCoventry,2000,2024\n")
+    text = (root / "kpi.toml").read_text()
+    text = text.replace("[[priorities]]", '[population_by]\nlpa = "reference/lpas.csv"\n\n'
+                        "[[priorities]]", 1)
+    (root / "kpi.toml").write_text(text + HARM)
+    result = inprocess.run(["--project", root, "ingest", "incidents",
+                            root / "extracts" / "incidents.csv"])
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def _september(root: Path) -> Path:
+    """A revised September 2025: seven thefts in Birmingham where two incidents were."""
+    revised = root / "extracts" / "september.csv"
+    revised.write_text("Date,LPA,Type,Minutes\n" + "".join(
+        f"2025-09-{day:02d},Birmingham,theft,10\n" for day in range(1, 8)))
+    return revised
+
+
+def _value(frame: pl.DataFrame, kpi_id: str, column: str = "current_value"):
+    return frame.filter(pl.col("id") == kpi_id)[column].item()
+
+
+def _cli_value(root: Path, kpi_id: str) -> float:
+    result = inprocess.run(["--project", root, "summary", "--period", PERIOD, "--format",
+                            "json"], env={"KPI_NO_CACHE": "1"})
+    assert result.returncode == 0, result.stderr
+    return next(k["current"]["value"] for k in json.loads(result.stdout)["kpis"]
+                if k["id"] == kpi_id)
+
+
+def test_an_edited_weights_file_is_read_again(tmp_path):
+    """The weights file was kept by its path for the life of the process: a notebook went on
+    answering 132 after the file gave theft 100 days, where `kpi summary` said 1,212."""
+    root = _project(tmp_path)
+    project = kpi.open(root)
+    assert _value(project.summary(PERIOD), "harm") == 12 * (10 + 1)
+    (root / "reference" / "weights.csv").write_text("type,days\ntheft,100\nfraud,1\n")
+    assert _value(project.summary(PERIOD), "harm") == 12 * (100 + 1) == _cli_value(root, "harm")
+    assert _value(kpi.open(root).summary(PERIOD), "harm") == 1212
+    (root / "reference" / "weights.csv").write_text("type,days\ntheft,100\ntheft,1\n")
+    with pytest.raises(ConfigError, match="row 3, column 'type': found 'theft' again"):
+        project.summary(PERIOD)
+
+
+def test_an_edited_population_file_is_read_again(tmp_path):
+    """Likewise the populations of `[population_by]`: Coventry's rate per 1,000 stayed 6.0
+    after its population was doubled."""
+    root = _project(tmp_path)
+    project = kpi.open(root)
+
+    def per_1000():
+        frame = project.compare(PERIOD, by="lpa", kpis=["incidents"])
+        return dict(frame.select("part", "per_1000").iter_rows())
+
+    assert per_1000() == {"Birmingham": 12.0, "Coventry": 6.0}
+    (root / "reference" / "lpas.csv").write_text(
+        "lpa,population,year\nBirmingham,1000,2024\nCoventry,4000,2024\n")
+    assert per_1000() == {"Birmingham": 12.0, "Coventry": 3.0}
+
+
+def test_an_edited_kpi_toml_is_read_again(tmp_path):
+    """The project object held the catalogue it was opened with: a KPI's filter edited in
+    kpi.toml changed `kpi summary` and not the notebook. An edit that breaks the file is the
+    command line's ConfigError; mended, the project answers again."""
+    root = _project(tmp_path)
+    project = kpi.open(root)
+    assert _value(project.summary(PERIOD), "incidents") == 24
+    toml = root / "kpi.toml"
+    original = toml.read_text()
+    toml.write_text(original.replace('dataset = "incidents"\nbetter = "lower"\nbreakdowns',
+                                     'dataset = "incidents"\nfilter = "lpa = \'Birmingham\'"\n'
+                                     'better = "lower"\nbreakdowns', 1))
+    assert _value(project.summary(PERIOD), "incidents") == 12 == _cli_value(root, "incidents")
+    assert project.definition.kpi("incidents").filter == "lpa = 'Birmingham'"
+    toml.write_text(original.replace('kind = "count"', 'kind = "tally"', 1))
+    with pytest.raises(ConfigError) as refused:
+        project.summary(PERIOD)
+    cli = inprocess.run(["--project", root, "summary", "--period", PERIOD])
+    assert cli.returncode == 3 and f"Error: {refused.value.message}" in cli.stderr
+    toml.write_text(original)
+    assert _value(project.summary(PERIOD), "incidents") == 24
+    toml.unlink()
+    with pytest.raises(ConfigError, match="cannot read the project file"):
+        project.kpi_ids  # noqa: B018
+    assert repr(project) == f"<kpi project 'Tiny force' at {toml}>"
+
+
+def test_a_load_committed_during_an_answer_leaves_each_answer_one_version(tmp_path,
+                                                                          monkeypatch):
+    """A load that commits while a summary is being worked out (a nightly load under an open
+    notebook): the rows read for the version the answer started from were filed under the new
+    version's state, so the next answer in the process reported version 1 with version 0's
+    figure (24, where version 1's rows give 29). Each answer is now one version, and says
+    which. (The KPIs reading the minutes are left out: with only text read, the rows are
+    counted by group, and the groups kept for the next answer.)"""
+    root = _project(tmp_path)
+    toml = root / "kpi.toml"
+    head, *kpis = toml.read_text().split("[[kpis]]")
+    toml.write_text("[[kpis]]".join([head, *(k for k in kpis if "minutes" not in k)]))
+    project = kpi.open(root)
+    revised = _september(root)
+    scan, loaded = store.scan, []
+
+    def scan_then_load(definition, dataset_id, as_of=None):
+        frame = scan(definition, dataset_id, as_of)
+        if dataset_id == "incidents" and not loaded:
+            loaded.append(None)  # the load's own reads run the real scan
+            loaded[0] = project.ingest("incidents", [revised]).version
+        return frame
+
+    monkeypatch.setattr(store, "scan", scan_then_load)
+    first = project.report(PERIOD)
+    monkeypatch.setattr(store, "scan", scan)
+    assert loaded == [1]
+    assert first.report.versions["incidents"] == 0
+    assert first.report.known_result("incidents").current.value == 24
+    second = project.report(PERIOD)
+    assert second.report.versions["incidents"] == 1
+    # 2025-09's two incidents replaced by seven thefts: 24 - 2 + 7, and 12 - 1 + 7 thefts.
+    assert second.report.known_result("incidents").current.value == 29
+    assert second.report.known_result("thefts").current.value == 18
+    assert _cli_value(root, "incidents") == 29
+    assert project.datasets().filter(pl.col("dataset") == "incidents")["version"].item() == 1
+
+
+def test_the_summary_frame_carries_the_data_quality_notes(tmp_path):
+    """The JSON's `quality` (and the CSV's) was left out of `project.summary()` and the
+    workbook made from it: a notebook saw a year resting on a September of seven incidents,
+    where the months around it hold two, without the note saying so."""
+    root = _project(tmp_path)
+    project = kpi.open(root)
+    project.ingest("incidents", [_september(root)])
+    note = "2025-09 holds 7 rows, against a median of 2 in the months around it"
+    frame = project.summary(PERIOD)
+    assert frame.schema["quality"] == pl.List(pl.String)
+    assert _value(frame, "incidents", "quality").to_list() == [note]
+    assert _value(frame, "officers", "quality").to_list() == []
+    result = inprocess.run(["--project", root, "summary", "--period", PERIOD, "--format",
+                            "json"])
+    assert {k["id"]: k["quality"] for k in json.loads(result.stdout)["kpis"]} == dict(
+        frame.select("id", "quality").iter_rows())
+
+
+def test_series_is_kpi_shows_trend_and_refuses_as_it_does(tmp_path):
+    """`series` ended at the period: past the data it gave a frame of blanks where `kpi show`
+    refuses (exit 3), and before the data likewise."""
+    root = _project(tmp_path)
+    project = kpi.open(root)
+    assert project.series("incidents", PERIOD, 3).rows() == [
+        ("2025-07", 2.0, 24.0), ("2025-08", 2.0, 24.0), ("2025-09", 2.0, 24.0)]
+    for period in ("2027-01", "2020-01"):
+        with pytest.raises(DataError) as refused:
+            project.series("incidents", period, 3)
+        cli = inprocess.run(["--project", root, "show", "incidents", "--period", period])
+        assert cli.returncode == 3
+        assert cli.stderr.splitlines()[0] == f"Error: {refused.value.message}"
+    # A KPI in development has no trend: no rows, the columns of one.
+    empty = project.series("satisfaction", PERIOD)
+    assert empty.height == 0 and empty.columns == ["month", "value", "rolling_12"]
+
+
+def test_one_kpi_named_as_text_is_that_kpi(tmp_path):
+    """`kpis="incidents"` was read as the KPIs 'i', 'n', 'c', ... and refused as 'unknown KPI
+    'i''."""
+    project = kpi.open(_project(tmp_path))
+    assert project.compare(PERIOD, "lpa", kpis="incidents").equals(
+        project.compare(PERIOD, "lpa", kpis=["incidents"]))
+    assert set(project.compare(PERIOD, "lpa", kpis="incidents")["kpi"]) == {"incidents"}
+
+
+def test_checks_are_kpi_checks_json():
+    """`project.checks()` is `kpi check --format json`'s checks, field by field; there was no
+    Python face for the reconciliations."""
+    project = kpi.open("sample")
+    frame = project.checks(PERIOD)
+    result = inprocess.run(["--project", "sample", "check", "--period", PERIOD, "--format",
+                            "json"])
+    assert result.returncode == 1  # the sample fails two checks on purpose
+    assert frame.to_dicts() == json.loads(result.stdout)["checks"]
+    assert frame.filter(~pl.col("passed"))["id"].to_list() == ["asb_categories",
+                                                               "neighbourhood_crime_types"]
