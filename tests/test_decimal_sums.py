@@ -21,12 +21,12 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from inprocess import run
 
 import kpi
 from kpi import engine
 from kpi.expressions import polars_expr
 from kpi.ingest import load
-from tests.inprocess import run
 
 
 def _decimal_sum(values) -> float:
