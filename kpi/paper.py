@@ -1979,7 +1979,8 @@ class _Builder:
         if spec.type == ChartType.TOP or of:
             drawn = f"The {len(rows)} highest of {of:,} are drawn; the highest" if of \
                 else "The largest"
-            return inlines(". ", parts_range(rows, kpi, capital=True, largest=drawn), ".")
+            return inlines(". ", parts_range(rows, kpi, capital=True, largest=drawn,
+                                             subset=bool(of)), ".")
         return inlines(". ", parts_range(rows, kpi, capital=True), ".")
 
     def _trend_finding(self, kpi_id: str) -> str:
@@ -2785,28 +2786,34 @@ def _figure_list(numbers: list[int]) -> str:
 
 
 def parts_range(rows: Sequence[Mapping], kpi: KpiDef, capital: bool = False,
-                largest: str = "") -> Inlines:
+                largest: str = "", subset: bool = False) -> Inlines:
     """A breakdown's range, as a chart's caption and alt text give it: 'highest Aston (60),
     lowest Brierley (48)', or with `largest` its words and the highest part alone ('the
     largest is Aston (60)'). Where every part prints the same figure, 'all 3 parts are equal
-    (60 each)'; 'only Aston (60)' of one part; and a highest figure parts share is said to
-    be shared ('the largest, 60, is shared by 2 parts'): one part is never named as both the
-    highest and the lowest, nor as the highest of parts that print the same."""
+    (60 each)', and 'only Aston (60)' of one part (not of a `subset`, the highest parts of
+    more); an end several parts print is said to be shared ('the largest, 60, is shared by
+    2 parts'; 'highest 60 (2 parts), lowest Coleshill (12)'): one part is never named as both
+    the highest and the lowest, nor as the highest or lowest of parts that print the same."""
+    printed = [kpi_value(r["current"], kpi) for r in rows]
     high = max(rows, key=lambda r: r["current"])
     low = min(rows, key=lambda r: r["current"])
     top, bottom = kpi_value(high["current"], kpi), kpi_value(low["current"], kpi)
-    tied = sum(kpi_value(r["current"], kpi) == top for r in rows)
-    if len(rows) == 1:
+
+    def end(row: Mapping, figure: str) -> Inlines:
+        shared = printed.count(figure)
+        return inlines(f"{figure} ({shared} parts)") if shared > 1 else \
+            inlines(_part(row["part"]), f" ({figure})")
+
+    if len(rows) == 1 and not subset:
         words = inlines("only ", _part(high["part"]), f" ({top})")
-    elif top == bottom:
+    elif top == bottom and not subset:
         words = inlines(f"all {len(rows)} parts are equal ({top} each)")
-    elif largest and tied > 1:
-        words = inlines(f"{largest}, {top}, is shared by {tied} parts")
+    elif largest and printed.count(top) > 1:
+        words = inlines(f"{largest}, {top}, is shared by {printed.count(top)} parts")
     elif largest:
         words = inlines(f"{largest} is ", _part(high["part"]), f" ({top})")
     else:
-        words = inlines("highest ", _part(high["part"]), f" ({top}), lowest ",
-                        _part(low["part"]), f" ({bottom})")
+        words = inlines("highest ", end(high, top), ", lowest ", end(low, bottom))
     if not capital:
         return words
     first = words[0]

@@ -461,10 +461,14 @@ def test_a_caption_says_parts_are_equal_never_one_part_highest_and_lowest(tmp_pa
 def test_a_caption_of_one_part_and_of_a_shared_highest_names_no_one_part_the_highest(
         tmp_path, cli):
     """One LPA: "Highest Aston (36), lowest Aston (36)". Two LPAs sharing the highest
-    figure above a third: "The largest is Aston (36)", Brierley's 36 as large."""
+    figure above a third: "Highest Aston (36)" and "The largest is Aston (36)", Brierley's
+    36 as large; two sharing the lowest: "lowest Brierley (12)", Coleshill's as low."""
     assert _charted(tmp_path / "one", cli, {"Aston": 3}) == [
         "*Figure 1 – Crime by LPA. Only Aston (36).*",
         "*Figure 2 – Highest 10 LPAs. Only Aston (36).*"]
     assert _charted(tmp_path / "shared", cli, {"Aston": 3, "Brierley": 3, "Coleshill": 1}) == [
-        "*Figure 1 – Crime by LPA. Highest Aston (36), lowest Coleshill (12).*",
+        "*Figure 1 – Crime by LPA. Highest 36 (2 parts), lowest Coleshill (12).*",
         "*Figure 2 – Highest 10 LPAs. The largest, 36, is shared by 2 parts.*"]
+    assert _charted(tmp_path / "low", cli, {"Aston": 3, "Brierley": 1, "Coleshill": 1}) == [
+        "*Figure 1 – Crime by LPA. Highest Aston (36), lowest 12 (2 parts).*",
+        "*Figure 2 – Highest 10 LPAs. The largest is Aston (36).*"]
