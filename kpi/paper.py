@@ -1707,7 +1707,7 @@ class _Builder:
                 current = _table_value(r.current, r.kpi, shared is None)
             rows.append((inlines(Name(r.kpi.title)), current,
                          inlines(change_cell(r.change, r.kpi)),
-                         *(inlines(c) for c in verdict_cells(verdict))))
+                         *(inlines(c) for c in verdict_cells(r, verdict))))
         return Table(columns, tuple(rows), caption=inlines("Summary – ", Name(title)))
 
     def _paragraph(self, label: str, result: KpiResult) -> Paragraph:
@@ -1976,15 +1976,12 @@ class _Builder:
         if not rows:
             return ()
         kpi = result.kpi
-        high = max(rows, key=lambda r: r["current"])
         if spec.type == ChartType.TOP or of:
-            drawn = f". The {len(rows)} highest of {of:,} are drawn; the highest" if of \
-                else ". The largest"
-            return inlines(f"{drawn} is ", _part(high["part"]),
-                           f" ({kpi_value(high['current'], kpi)}).")
-        low = min(rows, key=lambda r: r["current"])
-        return inlines(". Highest ", _part(high["part"]), f" ({kpi_value(high['current'], kpi)})"
-                       ", lowest ", _part(low["part"]), f" ({kpi_value(low['current'], kpi)}).")
+            drawn = f"The {len(rows)} highest of {of:,} are drawn; the highest" if of \
+                else "The largest"
+            return inlines(". ", parts_range(rows, kpi, capital=True, largest=drawn,
+                                             subset=bool(of)), ".")
+        return inlines(". ", parts_range(rows, kpi, capital=True), ".")
 
     def _trend_finding(self, kpi_id: str) -> str:
         """A KPI's change and what it is worth, as its one sentence gives them: 'up 0.8%
@@ -2072,11 +2069,8 @@ class _Builder:
             return (f"{shape}, {_in(result.current.window)}: " + "; ".join(
                 f"{_part_text(r['part'])} {kpi_value(r['current'], result.kpi)}"
                 for r in shown) + ".")
-        high = max(rows, key=lambda r: r["current"])
-        low = min(rows, key=lambda r: r["current"])
-        return (f"{shape}, {_in(result.current.window)}: highest {_part_text(high['part'])} "
-                f"({kpi_value(high['current'], result.kpi)}), lowest {_part_text(low['part'])} "
-                f"({kpi_value(low['current'], result.kpi)}); the whole force "
+        return (f"{shape}, {_in(result.current.window)}: "
+                f"{plain_text(parts_range(rows, result.kpi))}; the whole force "
                 f"{kpi_value(result.current.value, result.kpi)}.")
 
     def _xmr_finding(self, kpi_id: str) -> str:
@@ -2487,13 +2481,23 @@ def _tally_sentence(results: list[KpiResult], verdicts: Mapping[str, Verdict],
     return lead.format(n=len(results)) + listed + "."
 
 
-def verdict_cells(verdict: Verdict | None) -> list[str]:
+def significance_cell(result: KpiResult, verdict: Verdict | None) -> str:
+    """A summary table's Significant cell: "yes" or "no" for a tested change, "not tested"
+    for a change no test applies to, and "no comparison" where there is no change to test
+    (no comparison window held, or no figure): never "not tested" of a change that does not
+    exist."""
+    if result.change is None:
+        return SHOWN_STATUS_WORDS[NO_COMPARISON]
+    return SIGNIFICANCE_CELLS[verdict.significance.significant
+                              if verdict and verdict.significance else None]
+
+
+def verdict_cells(result: KpiResult, verdict: Verdict | None) -> list[str]:
     """The Significant, Variation and Assurance cells of a summary table."""
     if verdict is None:
-        return ["not tested", "no chart", "no target"]
-    significant = verdict.significance.significant if verdict.significance else None
+        return [significance_cell(result, verdict), "no chart", "no target"]
     variation = verdict.variation
-    cells = [SIGNIFICANCE_CELLS[significant],
+    cells = [significance_cell(result, verdict),
              "no chart" if variation is None else VARIATION_CELLS[variation.verdict]
              + (" (trial limits)" if variation.trial else ""),
              ASSURANCE_CELLS.get(verdict.assurance or "", "no target" if verdict.target is None
@@ -2779,6 +2783,42 @@ def _figure_list(numbers: list[int]) -> str:
     if len(numbers) == 1:
         return f"Figure {numbers[0]}"
     return "Figures " + ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
+
+
+def parts_range(rows: Sequence[Mapping], kpi: KpiDef, capital: bool = False,
+                largest: str = "", subset: bool = False) -> Inlines:
+    """A breakdown's range, as a chart's caption and alt text give it: 'highest Aston (60),
+    lowest Brierley (48)', or with `largest` its words and the highest part alone ('the
+    largest is Aston (60)'). Where every part prints the same figure, 'all 3 parts are equal
+    (60 each)', and 'only Aston (60)' of one part (not of a `subset`, the highest parts of
+    more); an end several parts print is said to be shared ('the largest, 60, is shared by
+    2 parts'; 'highest 60 (2 parts), lowest Coleshill (12)'): one part is never named as both
+    the highest and the lowest, nor as the highest or lowest of parts that print the same."""
+    printed = [kpi_value(r["current"], kpi) for r in rows]
+    high = max(rows, key=lambda r: r["current"])
+    low = min(rows, key=lambda r: r["current"])
+    top, bottom = kpi_value(high["current"], kpi), kpi_value(low["current"], kpi)
+
+    def end(row: Mapping, figure: str) -> Inlines:
+        shared = printed.count(figure)
+        return inlines(f"{figure} ({shared} parts)") if shared > 1 else \
+            inlines(_part(row["part"]), f" ({figure})")
+
+    if len(rows) == 1 and not subset:
+        words = inlines("only ", _part(high["part"]), f" ({top})")
+    elif top == bottom and not subset:
+        words = inlines(f"all {len(rows)} parts are equal ({top} each)")
+    elif largest and printed.count(top) > 1:
+        words = inlines(f"{largest}, {top}, is shared by {printed.count(top)} parts")
+    elif largest:
+        words = inlines(f"{largest} is ", _part(high["part"]), f" ({top})")
+    else:
+        words = inlines("highest ", end(high, top), ", lowest ", end(low, bottom))
+    if not capital:
+        return words
+    first = words[0]
+    assert isinstance(first, str), "each wording above starts with the paper's own words"
+    return (_capital(first), *words[1:])
 
 
 def _part(value) -> Inlines:

@@ -419,3 +419,56 @@ def test_the_full_papers_section_of_kpis_without_a_figure_has_no_table_of_blanks
     assert ("3.2. **3 KPIs without a figure.** No figure can be reported for them (no calls "
             "data has been loaded yet): Calls received; Calls answered; Calls not "
             "answered.") in service
+
+
+def test_a_kpi_with_no_comparison_reads_no_comparison_in_the_significance_column(tmp_path,
+                                                                                  cli):
+    """With a year of data, nothing reaches the plan baseline: the full paper's summary
+    table said "not tested" in the Significant column, as if a change had been found and no
+    test applied to it. There is no change to test: "no comparison", the words the section
+    tallies use."""
+    text = _paper(cli, _one_year(tmp_path), "--full", period="2025-12")
+    body = text.split("## Appendix")[0]
+    rows = [line for line in body.splitlines() if line.startswith("| Total recorded crime |")
+            or line.startswith("| Money lost |")]
+    assert rows == ["| Total recorded crime | 360 | n/a | no comparison | normal variation | "
+                    "no target |",
+                    "| Money lost | 360 | n/a | no comparison | normal variation | no target |"]
+
+
+def _charted(tmp_path, cli, parts: dict[str, int]) -> list[str]:
+    """The figure captions of a paper of 30 months in which each part of `parts` records
+    its number of crimes a month, with the comparison and top charts of CHARTS."""
+    rows = [(month, lpa, 1.0) for month in _months((2023, 4), 30)
+            for lpa, n in parts.items() for _ in range(n)]
+    tmp_path.mkdir(exist_ok=True)
+    folder = _project(tmp_path, rows)
+    toml = folder / "kpi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + CHARTS, encoding="utf-8")
+    text = _paper(cli, folder)
+    return [line for line in text.splitlines() if line.startswith("*Figure")]
+
+
+def test_a_caption_says_parts_are_equal_never_one_part_highest_and_lowest(tmp_path, cli):
+    """Three LPAs of 3 crimes a month each: the caption read "Highest Aston (36), lowest
+    Aston (36)" and the top chart's "The largest is Aston (36)", one part named the highest
+    and the lowest of three equal ones."""
+    assert _charted(tmp_path, cli, {"Aston": 3, "Brierley": 3, "Coleshill": 3}) == [
+        "*Figure 1 – Crime by LPA. All 3 parts are equal (36 each).*",
+        "*Figure 2 – Highest 10 LPAs. All 3 parts are equal (36 each).*"]
+
+
+def test_a_caption_of_one_part_and_of_a_shared_highest_names_no_one_part_the_highest(
+        tmp_path, cli):
+    """One LPA: "Highest Aston (36), lowest Aston (36)". Two LPAs sharing the highest
+    figure above a third: "Highest Aston (36)" and "The largest is Aston (36)", Brierley's
+    36 as large; two sharing the lowest: "lowest Brierley (12)", Coleshill's as low."""
+    assert _charted(tmp_path / "one", cli, {"Aston": 3}) == [
+        "*Figure 1 – Crime by LPA. Only Aston (36).*",
+        "*Figure 2 – Highest 10 LPAs. Only Aston (36).*"]
+    assert _charted(tmp_path / "shared", cli, {"Aston": 3, "Brierley": 3, "Coleshill": 1}) == [
+        "*Figure 1 – Crime by LPA. Highest 36 (2 parts), lowest Coleshill (12).*",
+        "*Figure 2 – Highest 10 LPAs. The largest, 36, is shared by 2 parts.*"]
+    assert _charted(tmp_path / "low", cli, {"Aston": 3, "Brierley": 1, "Coleshill": 1}) == [
+        "*Figure 1 – Crime by LPA. Highest Aston (36), lowest 12 (2 parts).*",
+        "*Figure 2 – Highest 10 LPAs. The largest is Aston (36).*"]

@@ -950,3 +950,72 @@ def test_a_figures_file_nested_past_what_json_can_read_is_one_line(fixture_proje
     result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
                   "--output", tmp_path / "board.md", "--previous", previous])
     assert result.exit_code == 3 and "Traceback" not in result.output
+
+
+def _headings_paper(count: int = 48):
+    """A paper of `count` sections whose lengths differ, so that read on, page after page,
+    some heading falls at each height of a page, the foot too: each section a numbered
+    paragraph of 8 to 97 words and a second of up to 50."""
+    from kpi.document import Document, Paragraph, Section
+
+    words = "the figure rose in the year and fell again after the baseline month".split()
+    sections = []
+    for k in range(count):
+        text = " ".join(words[i % len(words)] for i in range(8 + 13 * k % 90))
+        sections.append(Section(f"{k + 1}.", (f"Heading number {k + 1}",), (
+            Paragraph((text,), number=f"{k + 1}.1"),
+            Paragraph(("Then " + " ".join(text.split()[:(k * 7) % 50]),),
+                      number=f"{k + 1}.2"))))
+    return Document(title=("Headings",), sections=tuple(sections), marking="OFFICIAL")
+
+
+def _pages_ending_with_a_heading(pdf: Path) -> list[tuple[int, str]]:
+    """The pages whose last line of text, above the footer, is a section heading."""
+    text, _, _, _ = _pdf_words(pdf)
+    found = []
+    for number, page in enumerate(text.split("\f"), start=1):
+        lines = [line.strip() for line in page.splitlines() if line.strip()
+                 and not re.fullmatch(r"(OFFICIAL\s*)?(Page \d+ of \d+)?", line.strip())]
+        if lines and re.fullmatch(r"\d+\. Heading number \d+", lines[-1]):
+            found.append((number, lines[-1]))
+    return found
+
+
+def test_no_page_ends_with_a_heading_in_word_even_with_a_template_whose_heading_does_not(
+        tmp_path):
+    """A house template's Heading 1 that does not keep with the next paragraph (Word's own
+    does; one saved from another word processor may not) left a section's heading alone at
+    the foot of a page, its paragraphs on the next. Each heading keeps with the next
+    paragraph itself, whatever the style says; read through LibreOffice, no page ends with
+    a heading, with the template or without."""
+    import docx
+
+    from kpi.writers import docx as word
+
+    template = docx.Document()
+    heading = template.styles["Heading 1"]
+    heading.paragraph_format.keep_with_next = None  # the style's w:keepNext removed
+    assert heading.element.pPr.find(f"{W}keepNext") is None
+    template.save(str(tmp_path / "house.docx"))
+    document = _headings_paper()
+    for name, house in (("plain", None), ("house", tmp_path / "house.docx")):
+        path = tmp_path / f"{name}.docx"
+        path.write_bytes(word.write(document, tmp_path, template=house, places=False))
+        pdf = _libreoffice_pdf(path, tmp_path)
+        text = _pdf_words(pdf)[0]
+        assert text.count("\f") >= 5 and "Heading number 48" in text
+        assert _pages_ending_with_a_heading(pdf) == [], name
+
+
+def test_no_page_ends_with_a_heading_in_the_browser(tmp_path):
+    """The HTML paper printed by Chromium: a section's heading is kept with the paragraph
+    after it (`break-after: avoid`), so no page ends with a heading."""
+    from kpi.writers import html
+
+    path = tmp_path / "headings.html"
+    path.write_text(html.write(_headings_paper(), tmp_path), encoding="utf-8")
+    pdf = tmp_path / "headings.pdf"
+    _chromium_pdf(path, pdf, tmp_path / "p")
+    text = _pdf_words(pdf)[0]
+    assert text.count("\f") >= 5 and "Heading number 48" in text
+    assert _pages_ending_with_a_heading(pdf) == []

@@ -386,6 +386,10 @@ def write(document: Document, base: Path, template: Path | None = None,
         layout.title(document)
     for section in each(document.printed(places), "sections", progress):
         heading = _add(doc, "Heading 1")
+        # Every heading is kept with the paragraph after it, set on the heading itself: a
+        # house template's Heading 1 that does not keep with the next left a section's
+        # heading alone at the foot of a page.
+        heading.paragraph_format.keep_with_next = True
         _runs(heading, section.heading)
         if template is None:
             order = pages.ordered(section, layout, base, places)
