@@ -613,7 +613,8 @@ def _compare_schema(columns: Sequence[str]) -> dict[str, Any]:
     types = {"focus": pl.Boolean, "rank": pl.Int64, "vs_rest_significant": pl.Boolean,
              "vs_focus_significant": pl.Boolean}
     text = {"kpi", "title", "unit", "better", "part", "ranked_on", "comparison_start",
-            "comparison_end", "current_start", "current_end", "status"}
+            "comparison_end", "current_start", "current_end", "status", "note"}
+    types["notes"] = pl.List(pl.String)
     return {c: types.get(c, pl.String if c in text else pl.Float64) for c in columns}
 
 

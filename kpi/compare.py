@@ -693,12 +693,16 @@ ROW_COLUMNS = ("kpi", "title", "unit", "better", "part", "focus", "rank", "ranke
                "current_end", "current_value", "change_absolute", "change_percent",
                "change_points", "status", "population", "per_1000", "group_mean",
                "group_median", "vs_rest_p", "vs_rest_significant", "vs_focus_p",
-               "vs_focus_significant")
+               "vs_focus_significant", "note", "notes")
 
 
 def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
-    """One row per KPI and part (columns ROW_COLUMNS), parts in rank order."""
+    """One row per KPI and part (columns ROW_COLUMNS), parts in rank order. Each row carries
+    what the JSON says beside its figures: its KPI's `note` (why a window is missing, which
+    parts were left out) and the comparison's `notes` (a list; the CSV joins them with
+    "; ", as the summary's CSV joins its data-quality notes)."""
     rows = []
+    notes = list(result.notes)
     for k in result.kpis:
         for p in k.parts:
             cur, cmp, change = p.current, p.comparison, p.change
@@ -714,5 +718,5 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
                 p.vs_rest.p_value if p.vs_rest else None,
                 p.vs_rest.significant if p.vs_rest else None,
                 p.vs_focus.p_value if p.vs_focus else None,
-                p.vs_focus.significant if p.vs_focus else None))
+                p.vs_focus.significant if p.vs_focus else None, k.note, notes))
     return rows

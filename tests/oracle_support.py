@@ -1470,10 +1470,10 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
     """Where the Python face (a `kpi.api.Project`) disagrees with the command line's answer
     (`result`, a CliRunner result of `kpi ARGS --format json`) to the same question: every
     figure and word of `project.summary()` against the JSON's, `project.series()` against
-    `kpi show`'s trend, `project.compare()` against `kpi compare`'s parts, `project.checks()`
-    against `kpi check`'s and `project.datasets()` against `kpi datasets`; or a refusal not in
-    the command line's words (exit 2 or 3, `Error: MESSAGE`). None where they agree. The
-    JSON is flattened here, not by kpi.api."""
+    `kpi show`'s trend, `project.compare()` against `kpi compare`'s parts and notes,
+    `project.checks()` against `kpi check`'s and `project.datasets()` against `kpi datasets`;
+    or a refusal not in the command line's words (exit 2 or 3, `Error: MESSAGE`). None where
+    they agree. The JSON is flattened here, not by kpi.api."""
     from kpi.errors import KpiError
 
     options: dict[str, str] = {}
@@ -1536,7 +1536,8 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
                              cur.get("start"), cur.get("end"), cur.get("value"),
                              cmp_.get("start"), cmp_.get("end"), cmp_.get("value"),
                              part["change"]["absolute"], part["change"]["percent"],
-                             part["change"]["points"], part["per_1000"]))
+                             part["change"]["points"], part["per_1000"], k["note"],
+                             doc["notes"]))
     elif args[0] == "check":
         def figure(part: dict | None) -> tuple | None:
             return part and (part["kpi"], part["title"], part["value"], part["window"])
@@ -1566,7 +1567,8 @@ SUMMARY_FIELDS = ("id", "status", "note", "quality",
                   "p_value", "significant", "variation", "target", "target_met", "assurance")
 COMPARE_FIELDS = ("kpi", "part", "rank", "status", "current_start", "current_end",
                   "current_value", "comparison_start", "comparison_end", "comparison_value",
-                  "change_absolute", "change_percent", "change_points", "per_1000")
+                  "change_absolute", "change_percent", "change_points", "per_1000", "note",
+                  "notes")
 
 
 def _face_same(mine, theirs) -> bool:

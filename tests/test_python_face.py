@@ -10,6 +10,8 @@ Coventry, so a year of incidents is 24, 12 in each LPA.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 from pathlib import Path
@@ -228,3 +230,30 @@ def test_checks_are_kpi_checks_json():
     assert frame.to_dicts() == json.loads(result.stdout)["checks"]
     assert frame.filter(~pl.col("passed"))["id"].to_list() == ["asb_categories",
                                                                "neighbourhood_crime_types"]
+
+
+def test_the_compare_frame_and_csv_carry_the_jsons_notes(tmp_path):
+    """`project.compare()` and `kpi compare --format csv` dropped the KPI's `note` and the
+    comparison's `notes` that the JSON gives: with September revised to Birmingham's rows
+    only, Coventry (11 of the 12 months) was left out of the frame without a word, and a
+    member of a peer group the data holds no rows of likewise."""
+    root = _project(tmp_path)
+    toml = root / "kpi.toml"
+    toml.write_text(toml.read_text().replace(
+        "[[priorities]]", '[peers.cities]\ntitle = "cities"\ncolumn = "lpa"\n'
+        'members = ["Birmingham", "Coventry", "Walsall"]\n\n[[priorities]]', 1))
+    project = kpi.open(root)
+    project.ingest("incidents", [_september(root)])
+    args = ["--project", root, "compare", "--period", PERIOD, "--by", "lpa", "--kpi",
+            "incidents", "--peers", "cities"]
+    frame = project.compare(PERIOD, "lpa", kpis=["incidents"], peers="cities")
+    note = ("left out, holding rows in only some months of the year ending September 2025: "
+            "Coventry (11 of 12 months)")
+    notes = ["the data holds no rows for Walsall of peer group 'cities'"]
+    assert frame.select("part", "note", "notes").rows() == [("Birmingham", note, notes)]
+    assert frame.schema["notes"] == pl.List(pl.String)
+    doc = json.loads(inprocess.run([*args, "--format", "json"]).stdout)
+    assert (doc["kpis"][0]["note"], doc["notes"]) == (note, notes)
+    rows = list(csv.DictReader(io.StringIO(inprocess.run([*args, "--format", "csv"]).stdout)))
+    assert list(rows[0])[-3:] == ["vs_focus_significant", "note", "notes"]
+    assert [(r["part"], r["note"], r["notes"]) for r in rows] == [("Birmingham", note, notes[0])]
