@@ -238,14 +238,15 @@ class Project:
 
     def __init__(self, definition: catalogue.Project, digest: str | None = None):
         self._definition = definition
-        # The sha256 of the kpi.toml bytes `definition` was read from (see `definition`).
+        # The sha256 of the kpi.toml bytes `definition` was read from (see `_catalogue`).
         self._digest = digest if digest is not None else file_digest(definition.path)
+        # The catalogue handed out by `definition`, and the one it was made from.
+        self._handed: tuple[catalogue.Project, catalogue.Project] | None = None
 
-    @property
-    def definition(self) -> catalogue.Project:
-        """The parsed catalogue (`kpi.catalogue.Project`) as kpi.toml stands now: read again
-        whenever the file's bytes have changed since it was last read, as each command reads
-        it, so a notebook's project never answers from a catalogue edited since it was
+    def _catalogue(self) -> catalogue.Project:
+        """The parsed catalogue as kpi.toml stands now, which every question reads: read
+        again whenever the file's bytes have changed since it was last read, as each command
+        reads it, so a notebook's project never answers from a catalogue edited since it was
         opened (an edit that breaks the file is the ConfigError `kpi summary` would give)."""
         digest = file_digest(self._definition.path)
         if digest is None or digest != self._digest:
@@ -256,34 +257,47 @@ class Project:
             self._digest = digest
         return self._definition
 
+    @property
+    def definition(self) -> catalogue.Project:
+        """The parsed catalogue (`kpi.catalogue.Project`) as kpi.toml stands now (see
+        `_catalogue`), read-only (`kpi.catalogue.read_only`): its tables of datasets,
+        populations, peer groups and defaults refuse assignment, and its raw TOML is a copy,
+        so nothing done to what is handed out changes a later answer."""
+        current = self._catalogue()
+        if self._handed is None or self._handed[0] is not current:
+            from kpi.catalogue import read_only
+
+            self._handed = (current, read_only(current))
+        return self._handed[1]
+
     def __repr__(self) -> str:
         # As last read: printing the project never raises, whatever kpi.toml holds now.
         return f"<kpi project {self._definition.name!r} at {self._definition.path}>"
 
     @property
     def name(self) -> str:
-        return self.definition.name
+        return self._catalogue().name
 
     @property
     def path(self) -> Path:
         """The project file, kpi.toml."""
-        return self.definition.path
+        return self._catalogue().path
 
     @property
     def kpi_ids(self) -> list[str]:
         """Every KPI's id, in catalogue order (hidden ones too)."""
-        return [k.id for k in self.definition.kpis]
+        return [k.id for k in self._catalogue().kpis]
 
     @property
     def dataset_ids(self) -> list[str]:
-        return list(self.definition.datasets)
+        return list(self._catalogue().datasets)
 
     # -- finding things ----------------------------------------------------------------------
 
     def kpi(self, kpi_id: str) -> KpiDef:
         """The KPI with this id, or a UsageError naming the closest ids (titles count too, so
         'knife' finds knife_crime)."""
-        return find_kpi(self.definition, kpi_id)
+        return find_kpi(self._catalogue(), kpi_id)
 
     # -- summary -------------------------------------------------------------------------------
 
@@ -296,7 +310,7 @@ class Project:
         from kpi import engine, verdicts
 
         month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
-        project = self.definition
+        project = self._catalogue()
         if priority:
             require_priority(project, priority)
         kpis = [k for k in project.kpis
@@ -328,7 +342,7 @@ class Project:
         from kpi import compare as comparing
 
         month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
-        project = self.definition
+        project = self._catalogue()
         if isinstance(kpis, str):
             kpis = [kpis]  # one KPI, not a sequence of its characters
         chosen = [find_kpi(project, kpi_id) for kpi_id in kpis] if kpis else None
@@ -343,7 +357,7 @@ class Project:
         """One row per KPI and part: the columns of `kpi compare --format csv`."""
         result = self.comparison(period, by, vs, kpis=kpis, peers=peers, focus=focus,
                                  as_of=as_of)
-        require_parts(self.definition, result)
+        require_parts(self._catalogue(), result)
         return comparison_frame(result)
 
     # -- one KPI -------------------------------------------------------------------------------
@@ -359,7 +373,7 @@ class Project:
 
         month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
         months = _months(months)
-        project = self.definition
+        project = self._catalogue()
         kpi = find_kpi(project, kpi_id)
         # The monthly components of the trend, the verdict's series, the seasonal months and
         # a provisional KPI's test without its last months are read in the same pass as the
@@ -405,7 +419,7 @@ class Project:
 
         from kpi.periods import Comparison
 
-        project = self.definition
+        project = self._catalogue()
         kpi = find_kpi(project, kpi_id)
         _, _, trend = _trend(project, kpi, _month(period), Comparison.BASELINE,
                              _months(months), _as_of(as_of))
@@ -424,7 +438,7 @@ class Project:
         nothing to check is the DataError `kpi check` exits 3 with."""
         from kpi.checks import run_checks
 
-        return run_checks(self.definition, _month(period), _as_of(as_of), data=data)
+        return run_checks(self._catalogue(), _month(period), _as_of(as_of), data=data)
 
     def checks(self, period: str | Month, as_of: str | int | AsOf | None = None, *,
                data: bool = True) -> pl.DataFrame:
@@ -448,13 +462,14 @@ class Project:
         """The dataset's stored rows (now, or as of a version or moment), as a LazyFrame."""
         from kpi import store
 
-        store.dataset_spec(self.definition, dataset)
-        if not store.exists(self.definition, dataset):
+        project = self._catalogue()
+        store.dataset_spec(project, dataset)
+        if not store.exists(project, dataset):
             from kpi.errors import DataError
 
             raise DataError(f"dataset '{dataset}' has no data yet",
                             hint=f"load extracts with 'kpi ingest {dataset} FILE...'")
-        return store.scan(self.definition, dataset, _as_of(as_of))
+        return store.scan(project, dataset, _as_of(as_of))
 
     @_one_reading
     def stored(self) -> list[dict[str, Any]]:
@@ -464,7 +479,7 @@ class Project:
         from kpi import engine, store
         from kpi.periods import gaps
 
-        project = self.definition
+        project = self._catalogue()
         rows = []
         for spec in project.datasets.values():
             row: dict[str, Any] = {"dataset": spec.id, "rows": 0, "first": None, "last": None,
@@ -512,7 +527,7 @@ class Project:
         if isinstance(files, (str, os.PathLike)):
             files = [files]  # one path, not a sequence of its characters
         with reading_now():
-            return load(self.definition, dataset,
+            return load(self._catalogue(), dataset,
                         [os.fspath(f) for f in files] if files else None,
                         skip_bad_rows=skip_bad_rows,
                         quarantine=Path(quarantine) if quarantine is not None else None,
@@ -540,7 +555,7 @@ class Project:
         except ValueError:
             raise UsageError(f"unknown paper format '{fmt}'",
                              hint="one of: " + ", ".join(f.value for f in PaperFormat)) from None
-        return _write_paper(self.definition, form, _month(period), Path(output),
+        return _write_paper(self._catalogue(), form, _month(period), Path(output),
                            _comparison(vs), priority=priority, as_of=as_of,
                            commentary=None if commentary is None else Path(commentary),
                            previous=None if previous is None else Path(previous),

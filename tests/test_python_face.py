@@ -257,3 +257,36 @@ def test_the_compare_frame_and_csv_carry_the_jsons_notes(tmp_path):
     rows = list(csv.DictReader(io.StringIO(inprocess.run([*args, "--format", "csv"]).stdout)))
     assert list(rows[0])[-3:] == ["vs_focus_significant", "note", "notes"]
     assert [(r["part"], r["note"], r["notes"]) for r in rows] == [("Birmingham", note, notes[0])]
+
+
+def test_what_the_face_hands_out_cannot_change_its_answers(tmp_path):
+    """`project.definition` handed out the catalogue the project answered from: a notebook
+    that set a dataset's spec aside, or a population, in the dicts it was given changed every
+    later answer in its process (with `incidents` popped from `definition.datasets`, the next
+    `project.summary()` raised a KeyError). Its tables now refuse assignment, and its raw
+    TOML is a copy."""
+    root = _project(tmp_path)
+    toml = root / "kpi.toml"
+    toml.write_text(toml.read_text().replace(
+        "[[priorities]]", '[peers.cities]\ntitle = "cities"\ncolumn = "lpa"\n'
+        'members = ["Birmingham", "Coventry"]\n\n[[priorities]]', 1))
+    project = kpi.open(root)
+    before = project.summary(PERIOD)
+    definition = project.definition
+    for table in (definition.datasets, definition.populations, definition.peers,
+                  definition.population_by, definition.defaults):
+        with pytest.raises(TypeError):
+            table["incidents"] = None  # type: ignore[index]
+        with pytest.raises(AttributeError):
+            table.pop("incidents", None)  # type: ignore[attr-defined]
+    definition.raw.pop("datasets")
+    definition.raw["kpis"].clear()
+    assert project.definition is definition  # the same view while kpi.toml is unchanged
+    assert project.summary(PERIOD).equals(before)
+    assert list(project.definition.datasets) == ["incidents", "calls", "courts", "staff"]
+    assert project.compare(PERIOD, "lpa", kpis="incidents", peers="cities").height == 2
+    # A view is of what kpi.toml says now: an edit is seen, and the old view keeps its own.
+    toml.write_text(toml.read_text().replace('members = ["Birmingham", "Coventry"]',
+                                             'members = ["Coventry", "Birmingham"]'))
+    assert project.definition.peers["cities"].members == ("Coventry", "Birmingham")
+    assert definition.peers["cities"].members == ("Birmingham", "Coventry")
