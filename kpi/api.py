@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kpi.cache import file_digest
-from kpi.errors import UsageError
+from kpi.errors import UsageError, option
 from kpi.progress import Progress
 
 if TYPE_CHECKING:
@@ -97,14 +97,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _one_reading(method: F) -> F:
     """A question of the project answered from one version of each table it reads
-    (`kpi.store.one_reading`), however long it takes and whatever a load commits meanwhile."""
+    (`kpi.store.one_reading`), however long it takes and whatever a load commits meanwhile,
+    and refused in the words of the face that asked (`kpi.errors.option`)."""
     import functools
 
     @functools.wraps(method)
     def answer(*args: Any, **kwargs: Any) -> Any:
+        from kpi.errors import asked_by
         from kpi.store import one_reading
 
-        with one_reading():
+        # Asked from Python, unless a command asks: refusals name the arguments then.
+        with asked_by("python"), one_reading():
             return method(*args, **kwargs)
 
     return answer  # type: ignore[return-value]
@@ -737,10 +740,19 @@ def _comparison(vs: str | Comparison) -> Comparison:
 
 def _months(months: object) -> int:
     """A trend's number of months (`detail`, `series`): a whole number of at least 1, given as
-    a number (`months=-3` gave a trend of five months, `months="12"` a TypeError)."""
-    if not isinstance(months, int) or isinstance(months, bool) or months < 1:
+    a number (`months=-3` gave a trend of five months, `months="12"` a TypeError), a NumPy
+    integer too (a frame's cell)."""
+    if not _whole(months) or int(months) < 1:  # type: ignore[call-overload]
         raise UsageError(f"months should be a whole number of at least 1, not {months!r}")
-    return months
+    return int(months)  # type: ignore[call-overload]
+
+
+def _whole(value: object) -> bool:
+    """A whole number given as a number: an int or a NumPy integer (numbers.Integral), never a
+    bool."""
+    import numbers
+
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _as_of(as_of: str | int | AsOf | None) -> AsOf | None:
@@ -750,8 +762,8 @@ def _as_of(as_of: str | int | AsOf | None) -> AsOf | None:
         return as_of
     if isinstance(as_of, bool):
         raise UsageError(f"invalid as_of {as_of!r}: a version number or an ISO date or time")
-    if isinstance(as_of, int) and as_of >= 0:  # a number, not text: a version, never a date
-        return AsOf(version=as_of, text=str(as_of))
+    if _whole(as_of) and int(as_of) >= 0:  # a number, not text: a version, never a date
+        return AsOf(version=int(as_of), text=str(int(as_of)))
     return AsOf.parse(str(as_of))
 
 
@@ -773,9 +785,10 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
     # The paper, its figures file and its figures folder: none may land in the data folder or
     # on a file the project or this export reads (kpi.outputs.check_target).
     reads = tuple(p for p in (commentary, previous, template) if p is not None)
-    check_target(output, "--output", project, reads)
-    check_target(revisions.figures_path(output), "the figures file of --output", project, reads)
-    check_target(output.parent / files_dir, "the figures folder of --output", project, reads,
+    named = option("--output")
+    check_target(output, named, project, reads)
+    check_target(revisions.figures_path(output), f"the figures file of {named}", project, reads)
+    check_target(output.parent / files_dir, f"the figures folder of {named}", project, reads,
                  folder=True)
     if priority:
         require_priority(project, priority)
@@ -848,21 +861,22 @@ def _drop_embedded(drawn: Path, output: Path) -> None:
 def check_paper_output(fmt: PaperFormat, output: Path, template: Path | None = None) -> Path:
     """Refuse, before any work, a paper's output or template that cannot be right; returns
     the path to write (a link's target: a paper is written through a link)."""
+    named = option("--output")
     if output.is_dir():
-        raise UsageError(f"--output '{output}' is a folder; it should name a file",
-                         hint=f"for example --output {output / 'out.txt'}")
+        raise UsageError(f"{named} '{output}' is a folder; it should name a file",
+                         hint=f"for example {option('--output', output / 'out.txt')}")
     if output.suffix.lower() not in PAPER_SUFFIXES[fmt]:
-        raise UsageError(f"--output '{output}' should be {_PAPER_NAMES[fmt]} ending in "
+        raise UsageError(f"{named} '{output}' should be {_PAPER_NAMES[fmt]} ending in "
                          f"{PAPER_SUFFIXES[fmt][0]}",
-                         hint=f"for example --output {_PAPER_EXAMPLES[fmt]}")
+                         hint=f"for example {option('--output', _PAPER_EXAMPLES[fmt])}")
     if template is not None and not template.is_file():
-        raise UsageError(f"--template '{template}' is not a file",
+        raise UsageError(f"{option('--template')} '{template}' is not a file",
                          hint="pass a Word .docx file whose styles the paper should use")
     output = output.resolve() if output.is_symlink() else output
     files_dir = output.parent / f"{output.stem}-files"
     if files_dir.exists() and not files_dir.is_dir():
         raise UsageError(f"{files_dir} is a file, where the paper's figures folder goes; not "
-                         "touching it", hint="move it, or choose another --output name")
+                         "touching it", hint=f"move it, or choose another {named} name")
     return output
 
 

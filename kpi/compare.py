@@ -35,7 +35,7 @@ from kpi.catalogue import (
 )
 from kpi.dateparts import quarter_cut
 from kpi.engine import Change, Measured
-from kpi.errors import ConfigError, DataError, UsageError, did_you_mean
+from kpi.errors import ConfigError, DataError, UsageError, did_you_mean, option
 from kpi.expressions import polars_expr
 from kpi.periods import Comparison, Month, Window, WindowKind
 from kpi.rounding import fixed
@@ -262,7 +262,8 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
                      f"'{group.id}'")
         focus = None
     if focus is not None and grouped and focus not in in_data:
-        raise UsageError(f"--focus '{focus}' is not a part of '{by}' in the data compared",
+        raise UsageError(f"{option('--focus')} '{focus}' is not a part of '{by}' in the data "
+                         "compared",
                          hint=f"parts found: {', '.join(sorted(in_data)[:10]) or 'none'}")
     if group is not None and grouped:
         absent = [m for m in group.members if m not in in_data]
@@ -310,7 +311,7 @@ def _peer_group(project: Project, peers: str | None, by: str) -> PeerGroup | Non
         raise UsageError(f"unknown peer group '{peers}'", hint=f"peer groups: {known}")
     if group.column != by:
         raise UsageError(f"peer group '{peers}' is a group of '{group.column}', not '{by}'",
-                         hint=f"use --by {group.column}")
+                         hint=f"use {option('--by', group.column)}")
     return group
 
 

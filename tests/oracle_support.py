@@ -1472,8 +1472,9 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
     figure and word of `project.summary()` against the JSON's, `project.series()` against
     `kpi show`'s trend, `project.compare()` against `kpi compare`'s parts and notes,
     `project.checks()` against `kpi check`'s and `project.datasets()` against `kpi datasets`;
-    or a refusal not in the command line's words (exit 2 or 3, `Error: MESSAGE`). None where
-    they agree. The JSON is flattened here, not by kpi.api."""
+    or a refusal not in the command line's words (exit 2 or 3, `Error: MESSAGE`, its options
+    named as the face's arguments: `invalid as_of '...'`). None where they agree. The JSON is
+    flattened here, not by kpi.api."""
     from kpi.errors import KpiError
 
     options: dict[str, str] = {}
@@ -1500,6 +1501,9 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
             got = face.datasets()
     except KpiError as error:
         said = (result.stderr or "").splitlines()[:1]
+        # The command line's words with its options named as the Python face's arguments.
+        for flag, argument in FACE_ARGUMENTS.items():
+            said = [line.replace(flag, argument) for line in said]
         if result.exit_code in (0, 1):  # kpi check exits 1 where a check failed
             return f"the Python face refused ({error}) what the command line answered"
         if said != [f"Error: {error}"]:
@@ -1561,6 +1565,8 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
 
 
 WINDOW_KEYS = ("start", "end", "value", "numerator", "denominator")
+# What the Python face calls the options the command line's refusals name.
+FACE_ARGUMENTS = {"--as-of": "as_of", "--period": "period", "--focus": "focus", "--by": "by"}
 SUMMARY_FIELDS = ("id", "status", "note", "quality",
                   *(f"{role}_{f}" for role in ("current", "comparison") for f in WINDOW_KEYS),
                   "change_absolute", "change_percent", "change_points", "significance_test",

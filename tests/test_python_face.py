@@ -23,7 +23,7 @@ from conftest import FIXTURES
 
 import kpi
 from kpi import store
-from kpi.errors import ConfigError, DataError
+from kpi.errors import ConfigError, DataError, KpiError, UsageError
 
 PERIOD = "2025-09"
 
@@ -290,3 +290,74 @@ def test_what_the_face_hands_out_cannot_change_its_answers(tmp_path):
                                              'members = ["Coventry", "Birmingham"]'))
     assert project.definition.peers["cities"].members == ("Coventry", "Birmingham")
     assert definition.peers["cities"].members == ("Birmingham", "Coventry")
+
+
+def test_refusals_name_the_arguments_of_the_face_asked(tmp_path):
+    """The Python face's refusals named the command line's options: `project.summary(PERIOD,
+    as_of="20251031")` said "invalid --as-of '20251031'" and hinted "write --as-of
+    2025-10-31", to a notebook that has no such option. Each face now names its own: the
+    command line's words are unchanged."""
+    root = _project(tmp_path)
+    project = kpi.open(root)
+    board = tmp_path / "board.txt"
+    cases = [  # the question both ways; the face's message and hint; the command line's
+        (lambda: project.summary(PERIOD, as_of="20251031"),
+         ["summary", "--period", PERIOD, "--as-of", "20251031"],
+         "invalid as_of '20251031': it reads as a table version and as the date 2025-10-31",
+         "write as_of='2025-10-31' for the end of that day; 'kpi history' lists the table "
+         "versions",
+         "invalid --as-of '20251031': it reads as a table version and as the date 2025-10-31",
+         "write --as-of 2025-10-31 for the end of that day; 'kpi history' lists the table "
+         "versions"),
+        (lambda: project.summary("2025-13"), ["summary", "--period", "2025-13"],
+         "invalid period '2025-13': expected a calendar month as YYYY-MM",
+         "for example period='2025-09'",
+         "invalid period '2025-13': expected a calendar month as YYYY-MM",
+         "for example --period 2025-09"),
+        (lambda: project.series("incidents", "2027-01"),
+         ["show", "incidents", "--period", "2027-01"],
+         "no data reaches 2027-01: the latest month held is 2025-09 (dataset 'incidents')",
+         "choose period='2025-09' or earlier, or load the newer extracts first ('kpi "
+         "datasets' shows what is stored)",
+         "no data reaches 2027-01: the latest month held is 2025-09 (dataset 'incidents')",
+         "choose --period 2025-09 or earlier, or load the newer extracts first ('kpi "
+         "datasets' shows what is stored)"),
+        (lambda: project.compare(PERIOD, "lpa", focus="Leeds"),
+         ["compare", "--period", PERIOD, "--by", "lpa", "--focus", "Leeds"],
+         "focus 'Leeds' is not a part of 'lpa' in the data compared",
+         "parts found: Birmingham, Coventry",
+         "--focus 'Leeds' is not a part of 'lpa' in the data compared",
+         "parts found: Birmingham, Coventry"),
+        (lambda: project.paper(PERIOD, "markdown", board),
+         ["export", "markdown", "--period", PERIOD, "--output", board],
+         f"output '{board}' should be a Markdown file ending in .md",
+         "for example output='out/board.md'",
+         f"--output '{board}' should be a Markdown file ending in .md",
+         "for example --output out/board.md"),
+    ]
+    for ask, args, message, hint, cli_message, cli_hint in cases:
+        with pytest.raises(KpiError) as refused:
+            ask()
+        assert (refused.value.message, refused.value.hint) == (message, hint)
+        cli = inprocess.run(["--project", root, *args])
+        assert cli.returncode == refused.value.exit_code
+        assert cli.stderr.splitlines() == [f"Error: {cli_message}", f"Hint: {cli_hint}"]
+
+
+def test_numpy_integers_are_whole_numbers_to_the_face(tmp_path):
+    """`months` and `as_of` took a Python int only: a number read from a frame (a NumPy
+    integer) was refused as "months should be a whole number of at least 1, not
+    np.int64(3)", and an `as_of` version read as text, then refused. Both are whole numbers
+    now, as `True` still is not."""
+    import numpy as np
+
+    root = _project(tmp_path)
+    project = kpi.open(root)
+    assert project.series("incidents", PERIOD, np.int64(3)).equals(
+        project.series("incidents", PERIOD, 3))
+    assert project.detail("incidents", PERIOD, months=np.int32(3)).trend is not None
+    assert project.summary(PERIOD, as_of=np.int64(0)).equals(project.summary(PERIOD, as_of=0))
+    with pytest.raises(UsageError, match="months should be a whole number"):
+        project.series("incidents", PERIOD, np.int64(0))
+    with pytest.raises(UsageError, match="months should be a whole number"):
+        project.series("incidents", PERIOD, True)
