@@ -516,6 +516,26 @@ class Project:
                                                 "missing": pl.List(pl.String)}))},
             orient="row")
 
+    @_one_reading
+    def history(self, dataset: str) -> pl.DataFrame:
+        """One row per version of the dataset's table, oldest first: the fields of `kpi
+        history DATASET --format json` whose shape is fixed, as columns: version, time (ISO
+        text, UTC), operation, rows, rejected, months (a list), sources (a list of structs of
+        each file's file, sha256, rows and rejected) and quarantine. A dataset never loaded
+        is the DataError `kpi history` exits 3 with."""
+        import polars as pl
+
+        source = pl.Struct({"file": pl.String, "sha256": pl.String, "rows": pl.Int64,
+                            "rejected": pl.Int64})
+        rows = [{key: entry[key] for key in HISTORY_FIELDS} | {
+                    "sources": [{key: s.get(key) for key in source.to_schema()}
+                                for s in entry["sources"]]}
+                for entry in history_json(self._catalogue(), dataset)]
+        return pl.DataFrame(rows, schema={
+            "version": pl.Int64, "time": pl.String, "operation": pl.String, "rows": pl.Int64,
+            "rejected": pl.Int64, "months": pl.List(pl.String), "sources": pl.List(source),
+            "quarantine": pl.String}, orient="row")
+
     def ingest(self, dataset: str, files: Sequence[str | os.PathLike[str]] | None = None, *,
                skip_bad_rows: bool = False, quarantine: str | os.PathLike[str] | None = None,
                parts: bool = False, allow_shrink: bool = False, sheet: str | None = None,
@@ -564,6 +584,28 @@ class Project:
                            previous=None if previous is None else Path(previous),
                            template=None if template is None else Path(template),
                            final=final, full=full, progress=progress)
+
+
+# The fields of `kpi history --format json` that `Project.history()` gives (sources apart).
+HISTORY_FIELDS = ("version", "time", "operation", "rows", "rejected", "months", "quarantine")
+
+
+def history_json(project: catalogue.Project, dataset: str) -> list[dict[str, Any]]:
+    """Every version of a dataset's table, oldest first, as `kpi history --format json` gives
+    it (docs/json.md), and the rows of `Project.history()`."""
+    from kpi import store
+
+    store.dataset_spec(project, dataset)
+    return [{
+        "version": v.version, "time": v.timestamp.isoformat(timespec="seconds"),
+        "operation": v.provenance.get("operation", v.operation.lower()), "rows": v.rows,
+        "rejected": v.provenance.get("rejected"), "months": v.months, "sources": v.sources,
+        "replaced": v.provenance.get("replaced", []),
+        "quarantine": v.provenance.get("quarantine"),
+        # The zone each datetime column's times without an offset were read in, where the
+        # dataset has such columns (loads since time_zone, and upgrades).
+        **({"time_zones": v.provenance["time_zones"]} if "time_zones" in v.provenance else {}),
+    } for v in store.history(project, dataset)]
 
 
 def summary_json(summary: Summary) -> dict[str, Any]:

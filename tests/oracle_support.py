@@ -1463,7 +1463,7 @@ def quality_expected(oracle: Oracle, k: Kpi, window: tuple[int, int], label: str
 # The Python face asked what the command line was asked
 
 # The commands whose JSON the Python face is compared with, and how it is asked.
-FACE_QUESTIONS = ("summary", "show", "compare", "check", "datasets")
+FACE_QUESTIONS = ("summary", "show", "compare", "check", "datasets", "history")
 
 
 def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
@@ -1471,7 +1471,8 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
     (`result`, a CliRunner result of `kpi ARGS --format json`) to the same question: every
     figure and word of `project.summary()` against the JSON's, `project.series()` against
     `kpi show`'s trend, `project.compare()` against `kpi compare`'s parts and notes,
-    `project.checks()` against `kpi check`'s and `project.datasets()` against `kpi datasets`;
+    `project.checks()` against `kpi check`'s, `project.datasets()` against `kpi datasets` and
+    `project.history()` against `kpi history`;
     or a refusal not in the command line's words (exit 2 or 3, `Error: MESSAGE`, its options
     named as the face's arguments: `invalid as_of '...'`). None where they agree. The JSON is
     flattened here, not by kpi.api."""
@@ -1497,6 +1498,8 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
             got = face.compare(period, options["--by"], vs, as_of=as_of)
         elif args[0] == "check":
             got = face.checks(period, as_of)
+        elif args[0] == "history":
+            got = face.history(positional[0])
         else:
             got = face.datasets()
     except KpiError as error:
@@ -1551,6 +1554,11 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
                 for r in got.iter_rows(named=True)]
         want = [(c["id"], c["kind"], c["passed"], c["message"], figure(c["total"]),
                  [figure(p) for p in c["parts"]], c["difference"]) for c in doc["checks"]]
+    elif args[0] == "history":
+        have = [tuple(r.values()) for r in got.iter_rows(named=True)]
+        want = [(v["version"], v["time"], v["operation"], v["rows"], v["rejected"],
+                 v["months"], [{k: s[k] for k in ("file", "sha256", "rows", "rejected")}
+                               for s in v["sources"]], v["quarantine"]) for v in doc]
     else:
         have = [(r["dataset"], r["rows"], r["first"], r["last"], r["missing"], r["version"],
                  r["parts_missing"]) for r in got.iter_rows(named=True)]

@@ -11,6 +11,7 @@ Coventry, so a year of incidents is 24, 12 in each LPA.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import shutil
@@ -361,3 +362,31 @@ def test_numpy_integers_are_whole_numbers_to_the_face(tmp_path):
         project.series("incidents", PERIOD, np.int64(0))
     with pytest.raises(UsageError, match="months should be a whole number"):
         project.series("incidents", PERIOD, True)
+
+
+def test_history_is_kpi_historys_json(tmp_path):
+    """There was no Python face for `kpi history`: a notebook read the Delta log, or parsed
+    the command's JSON. `project.history()` is one row per version, the JSON's fields of a
+    fixed shape; a dataset never loaded is the command line's refusal."""
+    root = _project(tmp_path)
+    project = kpi.open(root)
+    revised = _september(root)
+    project.ingest("incidents", [revised])
+    frame = project.history("incidents")
+    doc = json.loads(inprocess.run(["--project", root, "history", "incidents", "--format",
+                                    "json"]).stdout)
+    assert frame["version"].to_list() == [0, 1]
+    # The fixture's 72 incidents, April 2023 to September 2025; the revision is one month.
+    assert frame["rows"].to_list() == [72, 7]
+    every = [f"{y}-{m:02d}" for y in (2023, 2024, 2025) for m in range(1, 13)][3:33]
+    assert frame["months"].to_list() == [every, ["2025-09"]]
+    last = frame["sources"][-1].to_list()
+    assert last == [{"file": "september.csv", "sha256": hashlib.sha256(
+        revised.read_bytes()).hexdigest(), "rows": 7, "rejected": 0}]
+    assert frame.drop("sources").to_dicts() == [
+        {k: v[k] for k in frame.columns if k != "sources"} for v in doc]
+    assert frame.schema["time"] == pl.String and frame.schema["rows"] == pl.Int64
+    with pytest.raises(DataError) as refused:
+        project.history("calls")
+    cli = inprocess.run(["--project", root, "history", "calls"])
+    assert cli.returncode == 3 and cli.stderr.splitlines()[0] == f"Error: {refused.value}"
