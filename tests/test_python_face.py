@@ -68,6 +68,16 @@ def _september(root: Path) -> Path:
     return revised
 
 
+def _with_peers(root: Path, *members: str) -> Path:
+    """The project with a peer group 'cities' of LPAs."""
+    toml = root / "kpi.toml"
+    listed = ", ".join(f'"{m}"' for m in members)
+    toml.write_text(toml.read_text().replace(
+        "[[priorities]]", f'[peers.cities]\ntitle = "cities"\ncolumn = "lpa"\n'
+        f'members = [{listed}]\n\n[[priorities]]', 1))
+    return root
+
+
 def _value(frame: pl.DataFrame, kpi_id: str, column: str = "current_value"):
     return frame.filter(pl.col("id") == kpi_id)[column].item()
 
@@ -238,11 +248,7 @@ def test_the_compare_frame_and_csv_carry_the_jsons_notes(tmp_path):
     comparison's `notes` that the JSON gives: with September revised to Birmingham's rows
     only, Coventry (11 of the 12 months) was left out of the frame without a word, and a
     member of a peer group the data holds no rows of likewise."""
-    root = _project(tmp_path)
-    toml = root / "kpi.toml"
-    toml.write_text(toml.read_text().replace(
-        "[[priorities]]", '[peers.cities]\ntitle = "cities"\ncolumn = "lpa"\n'
-        'members = ["Birmingham", "Coventry", "Walsall"]\n\n[[priorities]]', 1))
+    root = _with_peers(_project(tmp_path), "Birmingham", "Coventry", "Walsall")
     project = kpi.open(root)
     project.ingest("incidents", [_september(root)])
     args = ["--project", root, "compare", "--period", PERIOD, "--by", "lpa", "--kpi",
@@ -266,11 +272,8 @@ def test_what_the_face_hands_out_cannot_change_its_answers(tmp_path):
     later answer in its process (with `incidents` popped from `definition.datasets`, the next
     `project.summary()` raised a KeyError). Its tables now refuse assignment, and its raw
     TOML is a copy."""
-    root = _project(tmp_path)
+    root = _with_peers(_project(tmp_path), "Birmingham", "Coventry")
     toml = root / "kpi.toml"
-    toml.write_text(toml.read_text().replace(
-        "[[priorities]]", '[peers.cities]\ntitle = "cities"\ncolumn = "lpa"\n'
-        'members = ["Birmingham", "Coventry"]\n\n[[priorities]]', 1))
     project = kpi.open(root)
     before = project.summary(PERIOD)
     definition = project.definition
