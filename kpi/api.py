@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kpi.cache import file_digest
-from kpi.errors import UsageError
+from kpi.errors import UsageError, option
 from kpi.progress import Progress
 
 if TYPE_CHECKING:
@@ -97,14 +97,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _one_reading(method: F) -> F:
     """A question of the project answered from one version of each table it reads
-    (`kpi.store.one_reading`), however long it takes and whatever a load commits meanwhile."""
+    (`kpi.store.one_reading`), however long it takes and whatever a load commits meanwhile,
+    and refused in the words of the face that asked (`kpi.errors.option`)."""
     import functools
 
     @functools.wraps(method)
     def answer(*args: Any, **kwargs: Any) -> Any:
+        from kpi.errors import asked_by
         from kpi.store import one_reading
 
-        with one_reading():
+        # Asked from Python, unless a command asks: refusals name the arguments then.
+        with asked_by("python"), one_reading():
             return method(*args, **kwargs)
 
     return answer  # type: ignore[return-value]
@@ -238,14 +241,15 @@ class Project:
 
     def __init__(self, definition: catalogue.Project, digest: str | None = None):
         self._definition = definition
-        # The sha256 of the kpi.toml bytes `definition` was read from (see `definition`).
+        # The sha256 of the kpi.toml bytes `definition` was read from (see `_catalogue`).
         self._digest = digest if digest is not None else file_digest(definition.path)
+        # The catalogue handed out by `definition`, and the one it was made from.
+        self._handed: tuple[catalogue.Project, catalogue.Project] | None = None
 
-    @property
-    def definition(self) -> catalogue.Project:
-        """The parsed catalogue (`kpi.catalogue.Project`) as kpi.toml stands now: read again
-        whenever the file's bytes have changed since it was last read, as each command reads
-        it, so a notebook's project never answers from a catalogue edited since it was
+    def _catalogue(self) -> catalogue.Project:
+        """The parsed catalogue as kpi.toml stands now, which every question reads: read
+        again whenever the file's bytes have changed since it was last read, as each command
+        reads it, so a notebook's project never answers from a catalogue edited since it was
         opened (an edit that breaks the file is the ConfigError `kpi summary` would give)."""
         digest = file_digest(self._definition.path)
         if digest is None or digest != self._digest:
@@ -256,34 +260,47 @@ class Project:
             self._digest = digest
         return self._definition
 
+    @property
+    def definition(self) -> catalogue.Project:
+        """The parsed catalogue (`kpi.catalogue.Project`) as kpi.toml stands now (see
+        `_catalogue`), read-only (`kpi.catalogue.read_only`): its tables of datasets,
+        populations, peer groups and defaults refuse assignment, and its raw TOML is a copy,
+        so nothing done to what is handed out changes a later answer."""
+        current = self._catalogue()
+        if self._handed is None or self._handed[0] is not current:
+            from kpi.catalogue import read_only
+
+            self._handed = (current, read_only(current))
+        return self._handed[1]
+
     def __repr__(self) -> str:
         # As last read: printing the project never raises, whatever kpi.toml holds now.
         return f"<kpi project {self._definition.name!r} at {self._definition.path}>"
 
     @property
     def name(self) -> str:
-        return self.definition.name
+        return self._catalogue().name
 
     @property
     def path(self) -> Path:
         """The project file, kpi.toml."""
-        return self.definition.path
+        return self._catalogue().path
 
     @property
     def kpi_ids(self) -> list[str]:
         """Every KPI's id, in catalogue order (hidden ones too)."""
-        return [k.id for k in self.definition.kpis]
+        return [k.id for k in self._catalogue().kpis]
 
     @property
     def dataset_ids(self) -> list[str]:
-        return list(self.definition.datasets)
+        return list(self._catalogue().datasets)
 
     # -- finding things ----------------------------------------------------------------------
 
     def kpi(self, kpi_id: str) -> KpiDef:
         """The KPI with this id, or a UsageError naming the closest ids (titles count too, so
         'knife' finds knife_crime)."""
-        return find_kpi(self.definition, kpi_id)
+        return find_kpi(self._catalogue(), kpi_id)
 
     # -- summary -------------------------------------------------------------------------------
 
@@ -296,7 +313,7 @@ class Project:
         from kpi import engine, verdicts
 
         month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
-        project = self.definition
+        project = self._catalogue()
         if priority:
             require_priority(project, priority)
         kpis = [k for k in project.kpis
@@ -328,7 +345,7 @@ class Project:
         from kpi import compare as comparing
 
         month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
-        project = self.definition
+        project = self._catalogue()
         if isinstance(kpis, str):
             kpis = [kpis]  # one KPI, not a sequence of its characters
         chosen = [find_kpi(project, kpi_id) for kpi_id in kpis] if kpis else None
@@ -343,7 +360,7 @@ class Project:
         """One row per KPI and part: the columns of `kpi compare --format csv`."""
         result = self.comparison(period, by, vs, kpis=kpis, peers=peers, focus=focus,
                                  as_of=as_of)
-        require_parts(self.definition, result)
+        require_parts(self._catalogue(), result)
         return comparison_frame(result)
 
     # -- one KPI -------------------------------------------------------------------------------
@@ -359,7 +376,7 @@ class Project:
 
         month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
         months = _months(months)
-        project = self.definition
+        project = self._catalogue()
         kpi = find_kpi(project, kpi_id)
         # The monthly components of the trend, the verdict's series, the seasonal months and
         # a provisional KPI's test without its last months are read in the same pass as the
@@ -405,7 +422,7 @@ class Project:
 
         from kpi.periods import Comparison
 
-        project = self.definition
+        project = self._catalogue()
         kpi = find_kpi(project, kpi_id)
         _, _, trend = _trend(project, kpi, _month(period), Comparison.BASELINE,
                              _months(months), _as_of(as_of))
@@ -424,7 +441,7 @@ class Project:
         nothing to check is the DataError `kpi check` exits 3 with."""
         from kpi.checks import run_checks
 
-        return run_checks(self.definition, _month(period), _as_of(as_of), data=data)
+        return run_checks(self._catalogue(), _month(period), _as_of(as_of), data=data)
 
     def checks(self, period: str | Month, as_of: str | int | AsOf | None = None, *,
                data: bool = True) -> pl.DataFrame:
@@ -448,13 +465,14 @@ class Project:
         """The dataset's stored rows (now, or as of a version or moment), as a LazyFrame."""
         from kpi import store
 
-        store.dataset_spec(self.definition, dataset)
-        if not store.exists(self.definition, dataset):
+        project = self._catalogue()
+        store.dataset_spec(project, dataset)
+        if not store.exists(project, dataset):
             from kpi.errors import DataError
 
             raise DataError(f"dataset '{dataset}' has no data yet",
                             hint=f"load extracts with 'kpi ingest {dataset} FILE...'")
-        return store.scan(self.definition, dataset, _as_of(as_of))
+        return store.scan(project, dataset, _as_of(as_of))
 
     @_one_reading
     def stored(self) -> list[dict[str, Any]]:
@@ -464,7 +482,7 @@ class Project:
         from kpi import engine, store
         from kpi.periods import gaps
 
-        project = self.definition
+        project = self._catalogue()
         rows = []
         for spec in project.datasets.values():
             row: dict[str, Any] = {"dataset": spec.id, "rows": 0, "first": None, "last": None,
@@ -498,6 +516,26 @@ class Project:
                                                 "missing": pl.List(pl.String)}))},
             orient="row")
 
+    @_one_reading
+    def history(self, dataset: str) -> pl.DataFrame:
+        """One row per version of the dataset's table, oldest first: the fields of `kpi
+        history DATASET --format json` whose shape is fixed, as columns: version, time (ISO
+        text, UTC), operation, rows, rejected, months (a list), sources (a list of structs of
+        each file's file, sha256, rows and rejected) and quarantine. A dataset never loaded
+        is the DataError `kpi history` exits 3 with."""
+        import polars as pl
+
+        source = pl.Struct({"file": pl.String, "sha256": pl.String, "rows": pl.Int64,
+                            "rejected": pl.Int64})
+        rows = [{key: entry[key] for key in HISTORY_FIELDS} | {
+                    "sources": [{key: s.get(key) for key in source.to_schema()}
+                                for s in entry["sources"]]}
+                for entry in history_json(self._catalogue(), dataset)]
+        return pl.DataFrame(rows, schema={
+            "version": pl.Int64, "time": pl.String, "operation": pl.String, "rows": pl.Int64,
+            "rejected": pl.Int64, "months": pl.List(pl.String), "sources": pl.List(source),
+            "quarantine": pl.String}, orient="row")
+
     def ingest(self, dataset: str, files: Sequence[str | os.PathLike[str]] | None = None, *,
                skip_bad_rows: bool = False, quarantine: str | os.PathLike[str] | None = None,
                parts: bool = False, allow_shrink: bool = False, sheet: str | None = None,
@@ -512,7 +550,7 @@ class Project:
         if isinstance(files, (str, os.PathLike)):
             files = [files]  # one path, not a sequence of its characters
         with reading_now():
-            return load(self.definition, dataset,
+            return load(self._catalogue(), dataset,
                         [os.fspath(f) for f in files] if files else None,
                         skip_bad_rows=skip_bad_rows,
                         quarantine=Path(quarantine) if quarantine is not None else None,
@@ -540,12 +578,34 @@ class Project:
         except ValueError:
             raise UsageError(f"unknown paper format '{fmt}'",
                              hint="one of: " + ", ".join(f.value for f in PaperFormat)) from None
-        return _write_paper(self.definition, form, _month(period), Path(output),
+        return _write_paper(self._catalogue(), form, _month(period), Path(output),
                            _comparison(vs), priority=priority, as_of=as_of,
                            commentary=None if commentary is None else Path(commentary),
                            previous=None if previous is None else Path(previous),
                            template=None if template is None else Path(template),
                            final=final, full=full, progress=progress)
+
+
+# The fields of `kpi history --format json` that `Project.history()` gives (sources apart).
+HISTORY_FIELDS = ("version", "time", "operation", "rows", "rejected", "months", "quarantine")
+
+
+def history_json(project: catalogue.Project, dataset: str) -> list[dict[str, Any]]:
+    """Every version of a dataset's table, oldest first, as `kpi history --format json` gives
+    it (docs/json.md), and the rows of `Project.history()`."""
+    from kpi import store
+
+    store.dataset_spec(project, dataset)
+    return [{
+        "version": v.version, "time": v.timestamp.isoformat(timespec="seconds"),
+        "operation": v.provenance.get("operation", v.operation.lower()), "rows": v.rows,
+        "rejected": v.provenance.get("rejected"), "months": v.months, "sources": v.sources,
+        "replaced": v.provenance.get("replaced", []),
+        "quarantine": v.provenance.get("quarantine"),
+        # The zone each datetime column's times without an offset were read in, where the
+        # dataset has such columns (loads since time_zone, and upgrades).
+        **({"time_zones": v.provenance["time_zones"]} if "time_zones" in v.provenance else {}),
+    } for v in store.history(project, dataset)]
 
 
 def summary_json(summary: Summary) -> dict[str, Any]:
@@ -613,7 +673,8 @@ def _compare_schema(columns: Sequence[str]) -> dict[str, Any]:
     types = {"focus": pl.Boolean, "rank": pl.Int64, "vs_rest_significant": pl.Boolean,
              "vs_focus_significant": pl.Boolean}
     text = {"kpi", "title", "unit", "better", "part", "ranked_on", "comparison_start",
-            "comparison_end", "current_start", "current_end", "status"}
+            "comparison_end", "current_start", "current_end", "status", "note"}
+    types["notes"] = pl.List(pl.String)
     return {c: types.get(c, pl.String if c in text else pl.Float64) for c in columns}
 
 
@@ -721,10 +782,19 @@ def _comparison(vs: str | Comparison) -> Comparison:
 
 def _months(months: object) -> int:
     """A trend's number of months (`detail`, `series`): a whole number of at least 1, given as
-    a number (`months=-3` gave a trend of five months, `months="12"` a TypeError)."""
-    if not isinstance(months, int) or isinstance(months, bool) or months < 1:
+    a number (`months=-3` gave a trend of five months, `months="12"` a TypeError), a NumPy
+    integer too (a frame's cell)."""
+    if not _whole(months) or int(months) < 1:  # type: ignore[call-overload]
         raise UsageError(f"months should be a whole number of at least 1, not {months!r}")
-    return months
+    return int(months)  # type: ignore[call-overload]
+
+
+def _whole(value: object) -> bool:
+    """A whole number given as a number: an int or a NumPy integer (numbers.Integral), never a
+    bool."""
+    import numbers
+
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _as_of(as_of: str | int | AsOf | None) -> AsOf | None:
@@ -734,8 +804,8 @@ def _as_of(as_of: str | int | AsOf | None) -> AsOf | None:
         return as_of
     if isinstance(as_of, bool):
         raise UsageError(f"invalid as_of {as_of!r}: a version number or an ISO date or time")
-    if isinstance(as_of, int) and as_of >= 0:  # a number, not text: a version, never a date
-        return AsOf(version=as_of, text=str(as_of))
+    if _whole(as_of) and int(as_of) >= 0:  # a number, not text: a version, never a date
+        return AsOf(version=int(as_of), text=str(int(as_of)))
     return AsOf.parse(str(as_of))
 
 
@@ -757,9 +827,10 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
     # The paper, its figures file and its figures folder: none may land in the data folder or
     # on a file the project or this export reads (kpi.outputs.check_target).
     reads = tuple(p for p in (commentary, previous, template) if p is not None)
-    check_target(output, "--output", project, reads)
-    check_target(revisions.figures_path(output), "the figures file of --output", project, reads)
-    check_target(output.parent / files_dir, "the figures folder of --output", project, reads,
+    named = option("--output")
+    check_target(output, named, project, reads)
+    check_target(revisions.figures_path(output), f"the figures file of {named}", project, reads)
+    check_target(output.parent / files_dir, f"the figures folder of {named}", project, reads,
                  folder=True)
     if priority:
         require_priority(project, priority)
@@ -832,21 +903,22 @@ def _drop_embedded(drawn: Path, output: Path) -> None:
 def check_paper_output(fmt: PaperFormat, output: Path, template: Path | None = None) -> Path:
     """Refuse, before any work, a paper's output or template that cannot be right; returns
     the path to write (a link's target: a paper is written through a link)."""
+    named = option("--output")
     if output.is_dir():
-        raise UsageError(f"--output '{output}' is a folder; it should name a file",
-                         hint=f"for example --output {output / 'out.txt'}")
+        raise UsageError(f"{named} '{output}' is a folder; it should name a file",
+                         hint=f"for example {option('--output', output / 'out.txt')}")
     if output.suffix.lower() not in PAPER_SUFFIXES[fmt]:
-        raise UsageError(f"--output '{output}' should be {_PAPER_NAMES[fmt]} ending in "
+        raise UsageError(f"{named} '{output}' should be {_PAPER_NAMES[fmt]} ending in "
                          f"{PAPER_SUFFIXES[fmt][0]}",
-                         hint=f"for example --output {_PAPER_EXAMPLES[fmt]}")
+                         hint=f"for example {option('--output', _PAPER_EXAMPLES[fmt])}")
     if template is not None and not template.is_file():
-        raise UsageError(f"--template '{template}' is not a file",
+        raise UsageError(f"{option('--template')} '{template}' is not a file",
                          hint="pass a Word .docx file whose styles the paper should use")
     output = output.resolve() if output.is_symlink() else output
     files_dir = output.parent / f"{output.stem}-files"
     if files_dir.exists() and not files_dir.is_dir():
         raise UsageError(f"{files_dir} is a file, where the paper's figures folder goes; not "
-                         "touching it", hint="move it, or choose another --output name")
+                         "touching it", hint=f"move it, or choose another {named} name")
     return output
 
 

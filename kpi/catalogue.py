@@ -616,6 +616,24 @@ class Project:
         return resolved
 
 
+def read_only(project: Project) -> Project:
+    """The project as the Python face hands it out (`kpi.api.Project.definition`): its
+    mappings (datasets, populations, peer groups, [population_by], [defaults]) read-only views
+    of copies, which refuse assignment with a TypeError, and its raw TOML a deep copy; every
+    other part is a frozen dataclass or a tuple already. A notebook that changed a population
+    in place changed every later answer in its process."""
+    import copy
+    from types import MappingProxyType
+
+    def frozen(mapping: dict[str, Any]) -> Any:
+        return MappingProxyType(dict(mapping))
+
+    return replace(project, populations=frozen(project.populations),
+                   datasets=frozen(project.datasets), peers=frozen(project.peers),
+                   population_by=frozen(project.population_by),
+                   defaults=frozen(project.defaults), raw=copy.deepcopy(project.raw))
+
+
 # ---------------------------------------------------------------------------------------------
 # Finding the project
 

@@ -35,7 +35,7 @@ from kpi.catalogue import (
 )
 from kpi.dateparts import quarter_cut
 from kpi.engine import Change, Measured
-from kpi.errors import ConfigError, DataError, UsageError, did_you_mean
+from kpi.errors import ConfigError, DataError, UsageError, did_you_mean, option
 from kpi.expressions import polars_expr
 from kpi.periods import Comparison, Month, Window, WindowKind
 from kpi.rounding import fixed
@@ -262,7 +262,8 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
                      f"'{group.id}'")
         focus = None
     if focus is not None and grouped and focus not in in_data:
-        raise UsageError(f"--focus '{focus}' is not a part of '{by}' in the data compared",
+        raise UsageError(f"{option('--focus')} '{focus}' is not a part of '{by}' in the data "
+                         "compared",
                          hint=f"parts found: {', '.join(sorted(in_data)[:10]) or 'none'}")
     if group is not None and grouped:
         absent = [m for m in group.members if m not in in_data]
@@ -310,7 +311,7 @@ def _peer_group(project: Project, peers: str | None, by: str) -> PeerGroup | Non
         raise UsageError(f"unknown peer group '{peers}'", hint=f"peer groups: {known}")
     if group.column != by:
         raise UsageError(f"peer group '{peers}' is a group of '{group.column}', not '{by}'",
-                         hint=f"use --by {group.column}")
+                         hint=f"use {option('--by', group.column)}")
     return group
 
 
@@ -693,12 +694,16 @@ ROW_COLUMNS = ("kpi", "title", "unit", "better", "part", "focus", "rank", "ranke
                "current_end", "current_value", "change_absolute", "change_percent",
                "change_points", "status", "population", "per_1000", "group_mean",
                "group_median", "vs_rest_p", "vs_rest_significant", "vs_focus_p",
-               "vs_focus_significant")
+               "vs_focus_significant", "note", "notes")
 
 
 def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
-    """One row per KPI and part (columns ROW_COLUMNS), parts in rank order."""
+    """One row per KPI and part (columns ROW_COLUMNS), parts in rank order. Each row carries
+    what the JSON says beside its figures: its KPI's `note` (why a window is missing, which
+    parts were left out) and the comparison's `notes` (a list; the CSV joins them with
+    "; ", as the summary's CSV joins its data-quality notes)."""
     rows = []
+    notes = list(result.notes)
     for k in result.kpis:
         for p in k.parts:
             cur, cmp, change = p.current, p.comparison, p.change
@@ -714,5 +719,5 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
                 p.vs_rest.p_value if p.vs_rest else None,
                 p.vs_rest.significant if p.vs_rest else None,
                 p.vs_focus.p_value if p.vs_focus else None,
-                p.vs_focus.significant if p.vs_focus else None))
+                p.vs_focus.significant if p.vs_focus else None, k.note, notes))
     return rows

@@ -40,7 +40,7 @@ from kpi.catalogue import (
     required,
 )
 from kpi.dateparts import quarter_cut
-from kpi.errors import ConfigError, DataError
+from kpi.errors import ConfigError, DataError, option
 from kpi.expressions import polars_expr, quotient
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, current_window
 from kpi.rounding import change_percent, fixed, shows_zero
@@ -567,13 +567,14 @@ def require_reached(project: Project, period: Month, as_of: AsOf | None = None) 
         raise DataError(f"no data for {month}: dataset '{dataset}' holds no rows for {month}, "
                         f"though it holds later months (up to {held[dataset]}): a gap in its "
                         "months",
-                        hint=f"load the extract for {month}, or choose another --period "
+                        hint=f"load the extract for {month}, or choose another "
+                             f"{option('--period')} "
                              "('kpi datasets' lists each dataset's missing months)")
     dataset, latest = max(held.items(), key=lambda item: item[1])
     raise DataError(f"no data reaches {period}: the latest month held is {latest} "
                     f"(dataset '{dataset}')",
-                    hint=f"choose --period {latest} or earlier, or load the newer extracts "
-                         "first ('kpi datasets' shows what is stored)")
+                    hint=f"choose {option('--period', latest)} or earlier, or load the newer "
+                         "extracts first ('kpi datasets' shows what is stored)")
 
 
 def part_label(spec: DatasetSpec, part: tuple) -> str:

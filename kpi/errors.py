@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import errno
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 
 # Exit codes, documented in the README and `kpi --help`.
 EXIT_OK = 0
@@ -54,9 +56,49 @@ class DataError(KpiError):
                     "what is stored")
 
 
-# The hint of every refusal of a period with nothing to show (no_data).
-NO_DATA_HINT = ("'kpi datasets' shows the months each dataset holds: choose a --period they "
-                "cover, or load extracts with 'kpi ingest DATASET FILE...'")
+# Which face asked the question being answered: "command line" (kpi.cli.handled), "python" (a
+# method of kpi.api.Project) or None, read as the command line (a direct call of the engine).
+# The one place that knows it.
+_FACE: ContextVar[str | None] = ContextVar("kpi_face", default=None)
+
+# The Python face's argument for each command-line option a refusal names.
+PYTHON_ARGUMENTS = {"--as-of": "as_of", "--period": "period", "--by": "by",
+                    "--focus": "focus", "--output": "output", "--template": "template"}
+
+
+@contextmanager
+def asked_by(face: str) -> Iterator[None]:
+    """Answer what is asked inside as `face` ("python" or "command line") asked it, unless a
+    face has already said: a command asks through the Python face, and its refusals name
+    its options."""
+    token = _FACE.set(face) if _FACE.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _FACE.reset(token)
+
+
+def command_line() -> AbstractContextManager[None]:
+    """The command line asking (`kpi.cli.handled`): its refusals name options."""
+    return asked_by("command line")
+
+
+def option(name: str, value: object = None) -> str:
+    """A command-line option, with its value, as the face that asked spells it: `--as-of
+    2025-10-31` on the command line, `as_of='2025-10-31'` from Python (`period='2025-09'`,
+    `output`)."""
+    if _FACE.get() == "python":
+        argument = PYTHON_ARGUMENTS[name]
+        return argument if value is None else f"{argument}={str(value)!r}"
+    return name if value is None else f"{name} {value}"
+
+
+def no_data_hint() -> str:
+    """The hint of every refusal of a period with nothing to show (no_data)."""
+    return (f"'kpi datasets' shows the months each dataset holds: choose a "
+            f"{option('--period')} they cover, or load extracts with "
+            "'kpi ingest DATASET FILE...'")
 
 
 def no_data(period: object, reason: str, *, kpi: str | None = None,
@@ -68,7 +110,7 @@ def no_data(period: object, reason: str, *, kpi: str | None = None,
     a wrong answer."""
     split = f" by '{by}'" if by else ""
     said = f"{kpi} has no data{split}" if kpi else f"no KPI has data{split}"
-    return DataError(f"{said} for {period}: {reason}", hint=NO_DATA_HINT)
+    return DataError(f"{said} for {period}: {reason}", hint=no_data_hint())
 
 
 # The hint of a load refused because one of kpi's own cross-checks failed (a count that

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kpi.errors import UsageError
+from kpi.errors import UsageError, option
 
 MONTH_NAMES = (
     "January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -85,7 +85,7 @@ class Month:
         if not FIRST_YEAR <= month.year <= LAST_YEAR:
             raise UsageError(
                 f"invalid {what} '{text}': the year must be from {FIRST_YEAR} to {LAST_YEAR}",
-                hint="a calendar month as YYYY-MM, for example --period 2025-09",
+                hint=f"a calendar month as YYYY-MM, for example {option('--period', '2025-09')}",
             )
         return month
 
@@ -99,7 +99,7 @@ class Month:
             raise UsageError(
                 f"invalid {what} '{text}': expected a calendar month as YYYY-MM"
                 + (" in the digits 0-9" if other else ""),
-                hint="for example --period 2025-09",
+                hint=f"for example {option('--period', '2025-09')}",
             )
         return cls.of(int(match.group(1)), int(match.group(2)))
 

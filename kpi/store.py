@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from kpi.catalogue import ID_PATTERN, UK, DatasetSpec, Project, polars_schema
-from kpi.errors import ConfigError, DataError, UsageError, refusal, visible
+from kpi.errors import ConfigError, DataError, UsageError, option, refusal, visible
 from kpi.periods import FIRST_YEAR, LAST_YEAR, Month
 
 if TYPE_CHECKING:
@@ -159,13 +159,13 @@ class AsOf:
             day = _compact_date(text)
             if day is not None:  # 20251031: version 20,251,031 or 31 October 2025?
                 raise UsageError(
-                    f"invalid --as-of '{text}': it reads as a table version and as the date "
-                    f"{day.isoformat()}",
-                    hint=f"write --as-of {day.isoformat()} for the end of that day; "
+                    f"invalid {option('--as-of')} '{text}': it reads as a table version and "
+                    f"as the date {day.isoformat()}",
+                    hint=f"write {option('--as-of', day.isoformat())} for the end of that day; "
                          "'kpi history' lists the table versions")
             return cls(version=int(text), text=text)
-        bad = (f"invalid --as-of '{text}': expected a version number or an ISO date or time "
-               "such as 2025-10-31 or 2025-10-31T18:00")
+        bad = (f"invalid {option('--as-of')} '{text}': expected a version number or an ISO date "
+               "or time such as 2025-10-31 or 2025-10-31T18:00")
         if not text.isascii():
             raise UsageError(bad)
         try:
@@ -182,13 +182,15 @@ class AsOf:
         if day is not None:  # a bare date means the end of that day
             moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
             if day > now.date():
-                raise UsageError(f"invalid --as-of '{text}': a date after today "
+                raise UsageError(f"invalid {option('--as-of')} '{text}': a date after today "
                                  f"({now.date().isoformat()}, UTC) has no version yet",
-                                 hint="leave out --as-of for the figures as they stand now")
+                                 hint=f"leave out {option('--as-of')} for the figures as they "
+                                      "stand now")
         elif moment > now:
-            raise UsageError(f"invalid --as-of '{text}': a time after now "
+            raise UsageError(f"invalid {option('--as-of')} '{text}': a time after now "
                              f"({now.strftime('%Y-%m-%dT%H:%M')} UTC) has no version yet",
-                             hint="leave out --as-of for the figures as they stand now")
+                             hint=f"leave out {option('--as-of')} for the figures as they "
+                                  "stand now")
         return cls(moment=moment, text=text)
 
     @property

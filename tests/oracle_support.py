@@ -1463,17 +1463,19 @@ def quality_expected(oracle: Oracle, k: Kpi, window: tuple[int, int], label: str
 # The Python face asked what the command line was asked
 
 # The commands whose JSON the Python face is compared with, and how it is asked.
-FACE_QUESTIONS = ("summary", "show", "compare", "check", "datasets")
+FACE_QUESTIONS = ("summary", "show", "compare", "check", "datasets", "history")
 
 
 def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
     """Where the Python face (a `kpi.api.Project`) disagrees with the command line's answer
     (`result`, a CliRunner result of `kpi ARGS --format json`) to the same question: every
     figure and word of `project.summary()` against the JSON's, `project.series()` against
-    `kpi show`'s trend, `project.compare()` against `kpi compare`'s parts, `project.checks()`
-    against `kpi check`'s and `project.datasets()` against `kpi datasets`; or a refusal not in
-    the command line's words (exit 2 or 3, `Error: MESSAGE`). None where they agree. The
-    JSON is flattened here, not by kpi.api."""
+    `kpi show`'s trend, `project.compare()` against `kpi compare`'s parts and notes,
+    `project.checks()` against `kpi check`'s, `project.datasets()` against `kpi datasets` and
+    `project.history()` against `kpi history`;
+    or a refusal not in the command line's words (exit 2 or 3, `Error: MESSAGE`, its options
+    named as the face's arguments: `invalid as_of '...'`). None where they agree. The JSON is
+    flattened here, not by kpi.api."""
     from kpi.errors import KpiError
 
     options: dict[str, str] = {}
@@ -1496,10 +1498,15 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
             got = face.compare(period, options["--by"], vs, as_of=as_of)
         elif args[0] == "check":
             got = face.checks(period, as_of)
+        elif args[0] == "history":
+            got = face.history(positional[0])
         else:
             got = face.datasets()
     except KpiError as error:
         said = (result.stderr or "").splitlines()[:1]
+        # The command line's words with its options named as the Python face's arguments.
+        for flag, argument in FACE_ARGUMENTS.items():
+            said = [line.replace(flag, argument) for line in said]
         if result.exit_code in (0, 1):  # kpi check exits 1 where a check failed
             return f"the Python face refused ({error}) what the command line answered"
         if said != [f"Error: {error}"]:
@@ -1536,7 +1543,8 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
                              cur.get("start"), cur.get("end"), cur.get("value"),
                              cmp_.get("start"), cmp_.get("end"), cmp_.get("value"),
                              part["change"]["absolute"], part["change"]["percent"],
-                             part["change"]["points"], part["per_1000"]))
+                             part["change"]["points"], part["per_1000"], k["note"],
+                             doc["notes"]))
     elif args[0] == "check":
         def figure(part: dict | None) -> tuple | None:
             return part and (part["kpi"], part["title"], part["value"], part["window"])
@@ -1546,6 +1554,11 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
                 for r in got.iter_rows(named=True)]
         want = [(c["id"], c["kind"], c["passed"], c["message"], figure(c["total"]),
                  [figure(p) for p in c["parts"]], c["difference"]) for c in doc["checks"]]
+    elif args[0] == "history":
+        have = [tuple(r.values()) for r in got.iter_rows(named=True)]
+        want = [(v["version"], v["time"], v["operation"], v["rows"], v["rejected"],
+                 v["months"], [{k: s[k] for k in ("file", "sha256", "rows", "rejected")}
+                               for s in v["sources"]], v["quarantine"]) for v in doc]
     else:
         have = [(r["dataset"], r["rows"], r["first"], r["last"], r["missing"], r["version"],
                  r["parts_missing"]) for r in got.iter_rows(named=True)]
@@ -1560,13 +1573,16 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
 
 
 WINDOW_KEYS = ("start", "end", "value", "numerator", "denominator")
+# What the Python face calls the options the command line's refusals name.
+FACE_ARGUMENTS = {"--as-of": "as_of", "--period": "period", "--focus": "focus", "--by": "by"}
 SUMMARY_FIELDS = ("id", "status", "note", "quality",
                   *(f"{role}_{f}" for role in ("current", "comparison") for f in WINDOW_KEYS),
                   "change_absolute", "change_percent", "change_points", "significance_test",
                   "p_value", "significant", "variation", "target", "target_met", "assurance")
 COMPARE_FIELDS = ("kpi", "part", "rank", "status", "current_start", "current_end",
                   "current_value", "comparison_start", "comparison_end", "comparison_value",
-                  "change_absolute", "change_percent", "change_points", "per_1000")
+                  "change_absolute", "change_percent", "change_points", "per_1000", "note",
+                  "notes")
 
 
 def _face_same(mine, theirs) -> bool:

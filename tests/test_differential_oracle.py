@@ -211,8 +211,9 @@ class OracleMachine(RuleBasedStateMachine):
         """The question just put to the command line, put to the Python face (`kpi.open()`),
         opened once when the project was made and kept while the sequence loads, revises,
         restores and vacuums under it, as a notebook's project is: `summary`, `series` (the
-        trend of `show`), `compare` and `datasets` give the JSON's figures, or the command
-        line's refusal in the same words (oracle_support.face_disagreement)."""
+        trend of `show`), `compare`, `checks`, `datasets` and `history` give the JSON's
+        figures, or the command line's refusal in the same words
+        (oracle_support.face_disagreement)."""
         if args[0] not in FACE_QUESTIONS or "--format" not in args or self.face is None:
             return
         STATS[f"python face: {args[0]} asked again"] += 1

@@ -10,6 +10,9 @@ Coventry, so a year of incidents is 24, 12 in each LPA.
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import json
 import shutil
 from pathlib import Path
@@ -21,7 +24,7 @@ from conftest import FIXTURES
 
 import kpi
 from kpi import store
-from kpi.errors import ConfigError, DataError
+from kpi.errors import ConfigError, DataError, KpiError, UsageError
 
 PERIOD = "2025-09"
 
@@ -63,6 +66,16 @@ def _september(root: Path) -> Path:
     revised.write_text("Date,LPA,Type,Minutes\n" + "".join(
         f"2025-09-{day:02d},Birmingham,theft,10\n" for day in range(1, 8)))
     return revised
+
+
+def _with_peers(root: Path, *members: str) -> Path:
+    """The project with a peer group 'cities' of LPAs."""
+    toml = root / "kpi.toml"
+    listed = ", ".join(f'"{m}"' for m in members)
+    toml.write_text(toml.read_text().replace(
+        "[[priorities]]", f'[peers.cities]\ntitle = "cities"\ncolumn = "lpa"\n'
+        f'members = [{listed}]\n\n[[priorities]]', 1))
+    return root
 
 
 def _value(frame: pl.DataFrame, kpi_id: str, column: str = "current_value"):
@@ -228,3 +241,155 @@ def test_checks_are_kpi_checks_json():
     assert frame.to_dicts() == json.loads(result.stdout)["checks"]
     assert frame.filter(~pl.col("passed"))["id"].to_list() == ["asb_categories",
                                                                "neighbourhood_crime_types"]
+
+
+def test_the_compare_frame_and_csv_carry_the_jsons_notes(tmp_path):
+    """`project.compare()` and `kpi compare --format csv` dropped the KPI's `note` and the
+    comparison's `notes` that the JSON gives: with September revised to Birmingham's rows
+    only, Coventry (11 of the 12 months) was left out of the frame without a word, and a
+    member of a peer group the data holds no rows of likewise."""
+    root = _with_peers(_project(tmp_path), "Birmingham", "Coventry", "Walsall")
+    project = kpi.open(root)
+    project.ingest("incidents", [_september(root)])
+    args = ["--project", root, "compare", "--period", PERIOD, "--by", "lpa", "--kpi",
+            "incidents", "--peers", "cities"]
+    frame = project.compare(PERIOD, "lpa", kpis=["incidents"], peers="cities")
+    note = ("left out, holding rows in only some months of the year ending September 2025: "
+            "Coventry (11 of 12 months)")
+    notes = ["the data holds no rows for Walsall of peer group 'cities'"]
+    assert frame.select("part", "note", "notes").rows() == [("Birmingham", note, notes)]
+    assert frame.schema["notes"] == pl.List(pl.String)
+    doc = json.loads(inprocess.run([*args, "--format", "json"]).stdout)
+    assert (doc["kpis"][0]["note"], doc["notes"]) == (note, notes)
+    rows = list(csv.DictReader(io.StringIO(inprocess.run([*args, "--format", "csv"]).stdout)))
+    assert list(rows[0])[-3:] == ["vs_focus_significant", "note", "notes"]
+    assert [(r["part"], r["note"], r["notes"]) for r in rows] == [("Birmingham", note, notes[0])]
+
+
+def test_what_the_face_hands_out_cannot_change_its_answers(tmp_path):
+    """`project.definition` handed out the catalogue the project answered from: a notebook
+    that set a dataset's spec aside, or a population, in the dicts it was given changed every
+    later answer in its process (with `incidents` popped from `definition.datasets`, the next
+    `project.summary()` raised a KeyError). Its tables now refuse assignment, and its raw
+    TOML is a copy."""
+    root = _with_peers(_project(tmp_path), "Birmingham", "Coventry")
+    toml = root / "kpi.toml"
+    project = kpi.open(root)
+    before = project.summary(PERIOD)
+    definition = project.definition
+    for table in (definition.datasets, definition.populations, definition.peers,
+                  definition.population_by, definition.defaults):
+        with pytest.raises(TypeError):
+            table["incidents"] = None  # type: ignore[index]
+        with pytest.raises(AttributeError):
+            table.pop("incidents", None)  # type: ignore[attr-defined]
+    definition.raw.pop("datasets")
+    definition.raw["kpis"].clear()
+    assert project.definition is definition  # the same view while kpi.toml is unchanged
+    assert project.summary(PERIOD).equals(before)
+    assert list(project.definition.datasets) == ["incidents", "calls", "courts", "staff"]
+    assert project.compare(PERIOD, "lpa", kpis="incidents", peers="cities").height == 2
+    # A view is of what kpi.toml says now: an edit is seen, and the old view keeps its own.
+    toml.write_text(toml.read_text().replace('members = ["Birmingham", "Coventry"]',
+                                             'members = ["Coventry", "Birmingham"]'))
+    assert project.definition.peers["cities"].members == ("Coventry", "Birmingham")
+    assert definition.peers["cities"].members == ("Birmingham", "Coventry")
+
+
+def test_refusals_name_the_arguments_of_the_face_asked(tmp_path):
+    """The Python face's refusals named the command line's options: `project.summary(PERIOD,
+    as_of="20251031")` said "invalid --as-of '20251031'" and hinted "write --as-of
+    2025-10-31", to a notebook that has no such option. Each face now names its own: the
+    command line's words are unchanged."""
+    root = _project(tmp_path)
+    project = kpi.open(root)
+    board = tmp_path / "board.txt"
+    cases = [  # the question both ways; the face's message and hint; the command line's
+        (lambda: project.summary(PERIOD, as_of="20251031"),
+         ["summary", "--period", PERIOD, "--as-of", "20251031"],
+         "invalid as_of '20251031': it reads as a table version and as the date 2025-10-31",
+         "write as_of='2025-10-31' for the end of that day; 'kpi history' lists the table "
+         "versions",
+         "invalid --as-of '20251031': it reads as a table version and as the date 2025-10-31",
+         "write --as-of 2025-10-31 for the end of that day; 'kpi history' lists the table "
+         "versions"),
+        (lambda: project.summary("2025-13"), ["summary", "--period", "2025-13"],
+         "invalid period '2025-13': expected a calendar month as YYYY-MM",
+         "for example period='2025-09'",
+         "invalid period '2025-13': expected a calendar month as YYYY-MM",
+         "for example --period 2025-09"),
+        (lambda: project.series("incidents", "2027-01"),
+         ["show", "incidents", "--period", "2027-01"],
+         "no data reaches 2027-01: the latest month held is 2025-09 (dataset 'incidents')",
+         "choose period='2025-09' or earlier, or load the newer extracts first ('kpi "
+         "datasets' shows what is stored)",
+         "no data reaches 2027-01: the latest month held is 2025-09 (dataset 'incidents')",
+         "choose --period 2025-09 or earlier, or load the newer extracts first ('kpi "
+         "datasets' shows what is stored)"),
+        (lambda: project.compare(PERIOD, "lpa", focus="Leeds"),
+         ["compare", "--period", PERIOD, "--by", "lpa", "--focus", "Leeds"],
+         "focus 'Leeds' is not a part of 'lpa' in the data compared",
+         "parts found: Birmingham, Coventry",
+         "--focus 'Leeds' is not a part of 'lpa' in the data compared",
+         "parts found: Birmingham, Coventry"),
+        (lambda: project.paper(PERIOD, "markdown", board),
+         ["export", "markdown", "--period", PERIOD, "--output", board],
+         f"output '{board}' should be a Markdown file ending in .md",
+         "for example output='out/board.md'",
+         f"--output '{board}' should be a Markdown file ending in .md",
+         "for example --output out/board.md"),
+    ]
+    for ask, args, message, hint, cli_message, cli_hint in cases:
+        with pytest.raises(KpiError) as refused:
+            ask()
+        assert (refused.value.message, refused.value.hint) == (message, hint)
+        cli = inprocess.run(["--project", root, *args])
+        assert cli.returncode == refused.value.exit_code
+        assert cli.stderr.splitlines() == [f"Error: {cli_message}", f"Hint: {cli_hint}"]
+
+
+def test_numpy_integers_are_whole_numbers_to_the_face(tmp_path):
+    """`months` and `as_of` took a Python int only: a number read from a frame (a NumPy
+    integer) was refused as "months should be a whole number of at least 1, not
+    np.int64(3)", and an `as_of` version read as text, then refused. Both are whole numbers
+    now, as `True` still is not."""
+    import numpy as np
+
+    root = _project(tmp_path)
+    project = kpi.open(root)
+    assert project.series("incidents", PERIOD, np.int64(3)).equals(
+        project.series("incidents", PERIOD, 3))
+    assert project.detail("incidents", PERIOD, months=np.int32(3)).trend is not None
+    assert project.summary(PERIOD, as_of=np.int64(0)).equals(project.summary(PERIOD, as_of=0))
+    with pytest.raises(UsageError, match="months should be a whole number"):
+        project.series("incidents", PERIOD, np.int64(0))
+    with pytest.raises(UsageError, match="months should be a whole number"):
+        project.series("incidents", PERIOD, True)
+
+
+def test_history_is_kpi_historys_json(tmp_path):
+    """There was no Python face for `kpi history`: a notebook read the Delta log, or parsed
+    the command's JSON. `project.history()` is one row per version, the JSON's fields of a
+    fixed shape; a dataset never loaded is the command line's refusal."""
+    root = _project(tmp_path)
+    project = kpi.open(root)
+    revised = _september(root)
+    project.ingest("incidents", [revised])
+    frame = project.history("incidents")
+    doc = json.loads(inprocess.run(["--project", root, "history", "incidents", "--format",
+                                    "json"]).stdout)
+    assert frame["version"].to_list() == [0, 1]
+    # The fixture's 72 incidents, April 2023 to September 2025; the revision is one month.
+    assert frame["rows"].to_list() == [72, 7]
+    every = [f"{y}-{m:02d}" for y in (2023, 2024, 2025) for m in range(1, 13)][3:33]
+    assert frame["months"].to_list() == [every, ["2025-09"]]
+    last = frame["sources"][-1].to_list()
+    assert last == [{"file": "september.csv", "sha256": hashlib.sha256(
+        revised.read_bytes()).hexdigest(), "rows": 7, "rejected": 0}]
+    assert frame.drop("sources").to_dicts() == [
+        {k: v[k] for k in frame.columns if k != "sources"} for v in doc]
+    assert frame.schema["time"] == pl.String and frame.schema["rows"] == pl.Int64
+    with pytest.raises(DataError) as refused:
+        project.history("calls")
+    cli = inprocess.run(["--project", root, "history", "calls"])
+    assert cli.returncode == 3 and cli.stderr.splitlines()[0] == f"Error: {refused.value}"

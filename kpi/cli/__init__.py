@@ -242,11 +242,12 @@ def handled(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from kpi.errors import refusal
+        from kpi.errors import command_line, refusal
 
         try:
             try:
-                return func(*args, **kwargs)
+                with command_line():  # refusals name the options
+                    return func(*args, **kwargs)
             except OSError as exc:  # from the operating system: one line, exit 4
                 if State.debug:
                     raise

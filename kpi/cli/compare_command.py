@@ -74,11 +74,15 @@ def compare(
     for line in shared_notes(result):
         note(f"Note: {line}")
     if format == Format.XLSX:
+        import polars as pl
+
         from kpi.api import comparison_about, comparison_frame
         from kpi.writers.xlsx import Sheet, kpi_places
 
+        # A cell holds text: the notes joined, as the CSV joins them.
+        frame = comparison_frame(result).with_columns(pl.col("notes").list.join("; "))
         emit_workbook(comparison_about(project.name, result, as_of),
-                      [Sheet("Compare", comparison_frame(result), "compare",
+                      [Sheet("Compare", frame, "compare",
                              places=kpi_places(k.kpi for k in result.kpis))], output)
         return
     document = (comparison_csv(result) if format in (Format.CSV, Format.CSV_EXCEL)
@@ -137,7 +141,10 @@ def comparison_csv(result):
     from kpi.compare import ROW_COLUMNS, comparison_rows
     from kpi.render import Document, Section
 
-    return Document("compare", (Section("compare", ROW_COLUMNS, comparison_rows(result)),),
+    # A cell holds text: the comparison's notes joined, as the summary's CSV joins its
+    # data-quality notes.
+    rows = [(*row[:-1], "; ".join(row[-1])) for row in comparison_rows(result)]
+    return Document("compare", (Section("compare", ROW_COLUMNS, rows),),
                     data=comparison_json(result))
 
 

@@ -184,23 +184,11 @@ def history(
     """Every stored version of a dataset: when, what, rows, months and source files (sha256).
 
     Any version can be read back with --as-of VERSION (or a date) on summary, show and export."""
-    from kpi import store
+    from kpi.api import history_json
     from kpi.cli import emit_document
     from kpi.render import Document, Section
 
-    project = _project(output)
-    store.dataset_spec(project, dataset)
-    versions = store.history(project, dataset)
-    data = [{
-        "version": v.version, "time": v.timestamp.isoformat(timespec="seconds"),
-        "operation": v.provenance.get("operation", v.operation.lower()), "rows": v.rows,
-        "rejected": v.provenance.get("rejected"), "months": v.months, "sources": v.sources,
-        "replaced": v.provenance.get("replaced", []),
-        "quarantine": v.provenance.get("quarantine"),
-        # The zone each datetime column's times without an offset were read in, where the
-        # dataset has such columns (loads since time_zone, and upgrades).
-        **({"time_zones": v.provenance["time_zones"]} if "time_zones" in v.provenance else {}),
-    } for v in versions]
+    data = history_json(_project(output), dataset)
     if format == Format.JSON:
         document = Document(heading=f"History of '{dataset}'", sections=(), data=data)
     elif format == Format.TABLE:
