@@ -590,3 +590,25 @@ def test_a_retyped_cell_exits_3_with_one_line_and_writes_nothing(tmp_path):
                         "text column")
     assert "Traceback" not in result.stderr
     assert not (root / "data" / "crimes").exists()
+
+
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx"])
+def test_a_percentage_cell_is_placed_in_a_table_that_does_not_start_at_a1(tmp_path, saved):
+    """The table's first row and column are where fastexcel counts from, wherever the sheet's
+    first value is (here C3): the percentage is named in its own row and column."""
+    path = tmp_path / "events.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    day, share = book.add_format({"num_format": "dd/mm/yyyy"}), book.add_format(
+        {"num_format": "0%"})
+    sheet.write_row(2, 2, ["Day", "Rate", "Count", "Ref"])
+    for line, rate in enumerate([0.5, 50, 0.25], start=3):
+        sheet.write_datetime(line, 2, datetime(2025, 9, 1), day)
+        sheet.write_number(line, 3, rate, share if rate < 1 else None)
+        sheet.write_number(line, 4, line)
+        sheet.write_string(line, 5, f"A{line}")
+    book.close()
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [_saved(path, saved, tmp_path)])
+    assert ", row 2, column 'Rate': a percentage (Excel shows 50%, the cell holds 0.5)" in (
+        error.value.message)

@@ -78,8 +78,8 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
         stream = _ole_stream(raw, _WORKBOOK_STREAMS)
         _check_xls_cells(stream, sheet, where)
     try:
-        arrow, errors = reader.load_sheet(sheet, header_row=None,
-                                          dtypes="string").to_arrow_with_errors()
+        loaded = reader.load_sheet(sheet, header_row=None, dtypes="string")
+        arrow, errors = loaded.to_arrow_with_errors()
     except fastexcel.FastExcelError as exc:
         raise DataError(f"{where}: cannot read the sheet ({_first_line(exc)})",
                         hint="check that it opens in Excel or LibreOffice, or export the sheet "
@@ -96,7 +96,7 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     _excel_header_row(spec, where, cells, header)
     _refuse_error_cells(spec, where, header, errors)
     _refuse_retyped_cells(reader, sheet, spec, where, header, cells,
-                          _percent_cells(raw, sheet) if raw[:2] == b"PK" else set())
+                          _percent_cells(raw, sheet, loaded) if raw[:2] == b"PK" else set())
     seen: set[str] = set()
     for i in keep:
         name, letter = header[i], _column_letter(i)
@@ -291,11 +291,12 @@ def _as_percent(cells: pl.DataFrame, row: int, column: int) -> str:
 _PERCENT_FORMATS = frozenset({9, 10})
 
 
-def _percent_cells(raw: bytes, sheet: str) -> set[tuple[int, int]]:
+def _percent_cells(raw: bytes, sheet: str, loaded) -> set[tuple[int, int]]:
     """The number cells of an .xlsx or .xlsm sheet shown as percentages (their style's number
-    format has a % outside quotes), as (row, column) counted from the sheet's first row and
-    column holding a value, as fastexcel counts them. fastexcel gives a cell's value, never its
-    format; the sheet's XML is searched only when the workbook has a percentage format."""
+    format has a % outside quotes), as (row, column) counted as fastexcel counts the sheet
+    `loaded`: from its first row holding a value and its first column. fastexcel gives a
+    cell's value, never its format; the sheet's XML is searched only when the workbook has a
+    style showing percentages, and then only for the cells of those styles."""
     import io
     import zipfile
 
@@ -315,29 +316,25 @@ def _percent_cells(raw: bytes, sheet: str) -> set[tuple[int, int]]:
             return set()
         formats = [int(n) for n in re.findall(rb'<(?:\w+:)?xf\b[^>]*?numFmtId="(\d+)"',
                                               xfs.group(0))]
-        styled = {i for i, n in enumerate(formats) if n in shown}
+        styled = [str(i).encode() for i, n in enumerate(formats) if n in shown]
         if not styled:
             return set()
         text = book.read(member)
     except (zipfile.BadZipFile, KeyError, OSError):
         return set()
-    found: list[tuple[int, int]] = []
-    first_row = first_column = None
-    for attributes, body in re.findall(
-            rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", text, re.S):
-        if b"<v>" not in body and b":v>" not in body and b"<is>" not in body:
-            continue
-        ref = re.search(rb'\br="([A-Z]+)(\d+)"', attributes)
-        if ref is None:
-            return set()  # a cell without its reference: the positions cannot be known
-        row, column = int(ref.group(2)) - 1, _column_index(ref.group(1).decode())
-        first_row = row if first_row is None else min(first_row, row)
-        first_column = column if first_column is None else min(first_column, column)
-        style = re.search(rb'\bs="(\d+)"', attributes)
-        kind = re.search(rb'\bt="(\w+)"', attributes)
-        if style and int(style.group(1)) in styled and (kind is None or kind.group(1) == b"n"):
-            found.append((row, column))
-    return {(r - (first_row or 0), c - (first_column or 0)) for r, c in found}
+    # The first row holding a value (cells come row by row), and the first column fastexcel
+    # read: the origin of its numbering.
+    first = re.search(rb'<(?:\w+:)?c r="[A-Z]+(\d+)"[^>/]*>(?:<(?:\w+:)?f[^>]*>[^<]*'
+                      rb'</(?:\w+:)?f>)?<(?:\w+:)?(?:v|is)>', text)
+    columns = loaded.available_columns()
+    if first is None or not columns:
+        return set()
+    top, left = int(first.group(1)) - 1, columns[0].absolute_index
+    # Excel, LibreOffice and xlsxwriter write a cell's attributes as r, s, t.
+    cells = re.findall(rb'<(?:\w+:)?c r="([A-Z]+)(\d+)" s="(?:' + b"|".join(styled)
+                       + rb')"(?: t="n")?>', text)
+    return {(int(row) - 1 - top, _column_index(letters.decode()) - left)
+            for letters, row in cells}
 
 
 def _column_index(letters: str) -> int:
