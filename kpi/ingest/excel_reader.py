@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -96,7 +97,8 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     _excel_header_row(spec, where, cells, header)
     _refuse_error_cells(spec, where, header, errors)
     _refuse_retyped_cells(reader, sheet, spec, where, header, cells,
-                          _percent_cells(raw, sheet, loaded) if raw[:2] == b"PK" else set())
+                          lambda columns: _percent_cells(raw, sheet, loaded, columns)
+                          if raw[:2] == b"PK" else set())
     seen: set[str] = set()
     for i in keep:
         name, letter = header[i], _column_letter(i)
@@ -186,7 +188,7 @@ def _refuse_error_cells(spec: DatasetSpec, where: str, header: list[str | None],
 
 def _refuse_retyped_cells(reader, sheet: str, spec: DatasetSpec, where: str,
                           header: list[str | None], cells: pl.DataFrame,
-                          percent: set[tuple[int, int]]) -> None:
+                          percent_in: Callable[[set[int]], set[tuple[int, int]]]) -> None:
     """Invariant: a workbook's cell is read as what it holds only where that is what its
     column declares. Excel changes what is typed into a cell not formatted as Text: `00123`
     becomes the number 123, `1-2` the date 2 January, `50%` the number 0.5. So:
@@ -195,9 +197,9 @@ def _refuse_retyped_cells(reader, sheet: str, spec: DatasetSpec, where: str,
       refused, as its text is not what was typed (a reference's leading zeros are gone, and
       the CSV of the same extract would hold '00123' where the workbook gives '123');
     - an `int` or `float` column's number cells must all be shown alike: a column where some
-      are shown as percentages (`percent`, the (row, column) of such cells in `cells`'
-      numbering) and others not mixes 0.5 with 50; one shown wholly as percentages holds its
-      fractions (0.5), which is what Excel computes with.
+      are shown as percentages (`percent_in(columns)`: the (row, column) of such cells of
+      those columns, in `cells`' numbering) and others not mixes 0.5 with 50; one shown
+      wholly as percentages holds its fractions (0.5), which is what Excel computes with.
 
     The first such cell (by row, then column) is refused in one line. Only the columns the
     dataset reads as `str` are read again, with their kinds inferred over every row (fastexcel,
@@ -207,7 +209,9 @@ def _refuse_retyped_cells(reader, sheet: str, spec: DatasetSpec, where: str,
     types = {n.strip().lower(): col.type for col in spec.columns for n in (col.name, *col.sources)}
     kinds = {i: types.get((name or "").lower()) for i, name in enumerate(header)}
     found: list[tuple[int, int, str, str]] = []
-    for column in _numeric_mixing_percent(kinds, cells, percent):
+    numbers = {i for i, kind in kinds.items() if kind in (ColumnType.INT, ColumnType.FLOAT)}
+    percent = percent_in(numbers) if numbers else set()
+    for column in _numeric_mixing_percent(cells, percent):
         row = min(r for r, c in percent if c == column)
         found.append((row, column, f"a percentage (Excel shows {_as_percent(cells, row, column)}"
                                    f", the cell holds {_show(cells[row, column])}) in a number "
@@ -223,7 +227,7 @@ def _refuse_retyped_cells(reader, sheet: str, spec: DatasetSpec, where: str,
         except fastexcel.UnsupportedColumnTypeCombinationError:
             mixed = text
         if mixed:
-            found += _retyped_in_text(reader, sheet, cells, mixed, percent)
+            found += _retyped_in_text(reader, sheet, cells, mixed, percent_in)
     if found:
         row, column, what, hint = min(found)
         raise DataError(f"{where}, row {row + 1}, column '{_show(header[column] or '')}': "
@@ -238,7 +242,8 @@ _MIXED_HINT = ("format the column's cells alike (all as Percentage, read as frac
 
 
 def _retyped_in_text(reader, sheet: str, cells: pl.DataFrame, columns: set[int],
-                     percent: set[tuple[int, int]]) -> list[tuple[int, int, str, str]]:
+                     percent_in: Callable[[set[int]], set[tuple[int, int]]]
+                     ) -> list[tuple[int, int, str, str]]:
     """The first number, date or time cell below the header of each of `columns` (indices in
     `cells`), as (row, column, what it holds, hint). Read as datetimes, a text cell is an
     error however it reads ('00123', '2025-01-02'), a number or date cell a value: its text in
@@ -256,7 +261,7 @@ def _retyped_in_text(reader, sheet: str, cells: pl.DataFrame, columns: set[int],
         if re.fullmatch(r"-?\d+(\.\d*)?([eE][-+]?\d+)?", held) is None:
             what = (f"a date or time cell ({_show(held.removesuffix(' 00:00:00'))}; text such "
                     "as 1-2 typed into a cell is kept as the date 2 January)")
-        elif (row, column) in percent:
+        elif (row, column) in percent_in({column}):
             what = (f"a percentage cell (Excel shows {_as_percent(cells, row, column)}, the "
                     f"cell holds {_show(held)})")
         else:
@@ -266,14 +271,11 @@ def _retyped_in_text(reader, sheet: str, cells: pl.DataFrame, columns: set[int],
     return found
 
 
-def _numeric_mixing_percent(kinds: dict, cells: pl.DataFrame,
-                            percent: set[tuple[int, int]]) -> list[int]:
-    """The `int` and `float` columns (indices in `cells`) holding a percentage cell beside a
+def _numeric_mixing_percent(cells: pl.DataFrame, percent: set[tuple[int, int]]) -> list[int]:
+    """The columns (indices in `cells`) of `percent`'s cells holding a percentage cell beside a
     number shown otherwise: a value that is not blank and not a percentage cell."""
     mixing = []
     for column in sorted({c for _, c in percent}):
-        if kinds.get(column) not in (ColumnType.INT, ColumnType.FLOAT):
-            continue
         shown = {r for r, c in percent if c == column}
         values = cells[:, column].to_list()
         if any(v is not None and v.strip() and r not in shown
@@ -291,12 +293,13 @@ def _as_percent(cells: pl.DataFrame, row: int, column: int) -> str:
 _PERCENT_FORMATS = frozenset({9, 10})
 
 
-def _percent_cells(raw: bytes, sheet: str, loaded) -> set[tuple[int, int]]:
-    """The number cells of an .xlsx or .xlsm sheet shown as percentages (their style's number
-    format has a % outside quotes), as (row, column) counted as fastexcel counts the sheet
-    `loaded`: from its first row holding a value and its first column. fastexcel gives a
-    cell's value, never its format; the sheet's XML is searched only when the workbook has a
-    style showing percentages, and then only for the cells of those styles."""
+def _percent_cells(raw: bytes, sheet: str, loaded, wanted: set[int]) -> set[tuple[int, int]]:
+    """The number cells of an .xlsx or .xlsm sheet's `wanted` columns shown as percentages
+    (their style's number format has a % outside quotes), as (row, column) counted as
+    fastexcel counts the sheet `loaded`: from its first row holding a value and its first
+    column. fastexcel gives a cell's value, never its format; the sheet's XML is searched only
+    when the workbook has a style showing percentages, and then only for the cells of those
+    styles in those columns."""
     import io
     import zipfile
 
@@ -330,8 +333,9 @@ def _percent_cells(raw: bytes, sheet: str, loaded) -> set[tuple[int, int]]:
     if first is None or not columns:
         return set()
     top, left = int(first.group(1)) - 1, columns[0].absolute_index
+    letters = b"|".join(_column_letter(i + left).encode() for i in sorted(wanted))
     # Excel, LibreOffice and xlsxwriter write a cell's attributes as r, s, t.
-    cells = re.findall(rb'<(?:\w+:)?c r="([A-Z]+)(\d+)" s="(?:' + b"|".join(styled)
+    cells = re.findall(rb'<(?:\w+:)?c r="(' + letters + rb')(\d+)" s="(?:' + b"|".join(styled)
                        + rb')"(?: t="n")?>', text)
     return {(int(row) - 1 - top, _column_index(letters.decode()) - left)
             for letters, row in cells}
