@@ -203,7 +203,9 @@ def _refuse_retyped_cells(reader, sheet: str, spec: DatasetSpec, where: str,
 
     The first such cell (by row, then column) is refused in one line. Only the columns the
     dataset reads as `str` are read again, with their kinds inferred over every row (fastexcel,
-    strict), and those holding another kind than text once more as numbers to find the cell."""
+    strict), and those holding another kind than text once more as datetimes to find the
+    cell. The percentage cells are searched only in the number columns read, or in a text
+    column once a number cell is found in it."""
     import fastexcel
 
     types = {n.strip().lower(): col.type for col in spec.columns for n in (col.name, *col.sources)}
@@ -333,10 +335,10 @@ def _percent_cells(raw: bytes, sheet: str, loaded, wanted: set[int]) -> set[tupl
     if first is None or not columns:
         return set()
     top, left = int(first.group(1)) - 1, columns[0].absolute_index
-    letters = b"|".join(_column_letter(i + left).encode() for i in sorted(wanted))
+    names = b"|".join(_column_letter(i + left).encode() for i in sorted(wanted))
     # Excel, LibreOffice and xlsxwriter write a cell's attributes as r, s, t, and no prefix
     # (a pattern starting with its literal is searched four times as fast).
-    cells = re.findall(rb'<c r="(' + letters + rb')(\d+)" s="(?:' + b"|".join(styled)
+    cells = re.findall(rb'<c r="(' + names + rb')(\d+)" s="(?:' + b"|".join(styled)
                        + rb')"(?: t="n")?>', text)
     return {(int(row) - 1 - top, _column_index(letters.decode()) - left)
             for letters, row in cells}
