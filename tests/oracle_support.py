@@ -53,6 +53,8 @@ CLASSES = {
     "time_zone": "a dataset of times declaring time_zone = \"UTC\" or \"America/New_York\": "
                  "its times without an offset read in that zone (a row's month the UK month "
                  "of its instant), a time that zone's clocks show twice or never refused",
+    "retyped": "a workbook of incidents whose last ref is a number cell (a reference Excel "
+               "turned into a number when it was typed), which kpi must refuse naming it",
 }
 # The environment variable the drawn projects' `source` names, and their query.
 WAREHOUSE_ENV = "KPI_ORACLE_WAREHOUSE"
@@ -710,6 +712,30 @@ def _write_other_format(path: Path, data: str, n_rows: int) -> None:
             else:
                 sheet.write_string(line, col, value)
     book.close()
+
+
+def retyped_probe(path: Path, out: Path, n_rows: int) -> str | None:
+    """A copy at `out` of the incidents workbook `path` (as `_write_other_format` writes it:
+    the ref in column A, a text cell) whose last row's ref is a number cell holding the ref's
+    digits, as Excel keeps `00123` typed into a cell not formatted as Text; returns the
+    sheet row it is on, or None where that cell is not a text cell."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        members = {name: book.read(name) for name in book.namelist()}
+        strings = re.findall(rb"<si><t[^>]*>([^<]*)</t></si>", members["xl/sharedStrings.xml"])
+    sheet = "xl/worksheets/sheet1.xml"
+    row = n_rows + 1
+    cell = re.search(rb'<c r="A%d"( s="\d+")? t="s"><v>(\d+)</v></c>' % row, members[sheet])
+    if cell is None:
+        return None
+    digits = re.sub(rb"\D", b"", strings[int(cell.group(2))]) or b"0"
+    members[sheet] = members[sheet].replace(
+        cell.group(0), b'<c r="A%d"><v>%s</v></c>' % (row, digits))
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in members.items():
+            book.writestr(name, data)
+    return f"row {row}, column 'ref'"
 
 
 def _plain_day(text: str) -> datetime | None:

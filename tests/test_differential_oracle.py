@@ -91,6 +91,7 @@ from oracle_support import (
     q_rows,
     quality_expected,
     rate_test_expected,
+    retyped_probe,
     rows_not_nested,
     same,
     schema_errors,
@@ -144,6 +145,7 @@ class OracleMachine(RuleBasedStateMachine):
     # `time_zone` (oracle_support.draw_time_zone, wall_text); on for the oracle CI runs
     zones = False
     zone_probed = False
+    cell_probed = False
 
     def __init__(self):
         super().__init__()
@@ -266,6 +268,10 @@ class OracleMachine(RuleBasedStateMachine):
         if dataset == "inc" and self.spec.time_zone and not self.zone_probed:
             self.zone_probed = True
             self._probe_zone(rows)
+        if (dataset == "inc" and not self.cell_probed and "retyped" not in self.avoid
+                and len(files) == 1 and files[0].suffix == ".xlsx" and rows):
+            self.cell_probed = True
+            self._probe_retyped(files[0], rows)
         if len(files) == 1 and files[0].suffix == ".db":
             import sqlite3
             from urllib.parse import quote
@@ -329,6 +335,29 @@ class OracleMachine(RuleBasedStateMachine):
             self.fail("time_zone", f"a load holding {wall} ({self.spec.time_zone}'s clocks show "
                                    f"it {trouble}) was refused for another reason: "
                                    f"{result.stderr[:300]}")
+
+    def _probe_retyped(self, path: Path, rows: list[dict]) -> None:
+        """A project's first workbook of incidents is first tried with its last ref a number
+        cell (oracle_support.retyped_probe): kpi must refuse it in one line naming that row
+        and column, storing nothing. Beside the sequence's own loads, as the zone probe is."""
+        probe = path.with_name("retyped probe.xlsx")
+        where = retyped_probe(path, probe, len(rows))
+        if where is None:
+            return
+        self.log.append(f"  (retyped probe.xlsx: {path.name} with the ref of {where} a number "
+                        "cell)")
+        spans = len(self.spans)
+        result = self.kpi("ingest", "inc", str(probe), "--allow-shrink")
+        del self.spans[spans:]  # nothing committed
+        probe.unlink()
+        STATS["retyped probes"] += 1
+        if result.exit_code == 0:
+            self.fail("retyped", f"kpi ingest accepted a number cell in the text column ref "
+                                 f"({where})")
+        if not (self.spec.defect or self.odd_path) and (
+                f"{where}: a number cell" not in result.stderr):
+            self.fail("retyped", f"a workbook whose ref at {where} is a number cell was "
+                                 f"refused for another reason: {result.stderr[:300]}")
 
     def _history_entry(self, dataset: str, rows: list[dict]) -> dict:
         """What `kpi history` should say of a load of `rows` into the stored rows: the rows

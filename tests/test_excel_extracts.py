@@ -456,3 +456,159 @@ def test_merged_cells_in_an_xls_workbook_are_refused(tmp_path):
     assert error.value.message == (f"{path}, sheet 'Extract', cells B3:B4: merged cells in the "
                                    "data area (only the first holds the value; the others read "
                                    "as blanks)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Cells whose type disagrees with their column: what Excel made of what was typed
+
+RATED = DatasetSpec(id="events", date="day", columns=(
+    ColumnSpec("day", ColumnType.DATE, ("Day",)),
+    ColumnSpec("rate", ColumnType.FLOAT, ("Rate",)),
+    ColumnSpec("count", ColumnType.INT, ("Count",)),
+    ColumnSpec("ref", ColumnType.STR, ("Ref",)),
+))
+
+
+def _typed_workbook(path: Path, rows: list[list]) -> Path:
+    """A workbook of RATED's columns (Day, Rate, Count, Ref: the text column last, so a cell's
+    column is not its place among the text columns); a cell is a value (written as xlsxwriter
+    types it) or (value, Excel number format)."""
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    formats: dict[str, object] = {}
+    sheet.write_row(0, 0, ["Day", "Rate", "Count", "Ref"])
+    for line, row in enumerate(rows, start=1):
+        for col, cell in enumerate(row):
+            value, shown = cell if isinstance(cell, tuple) else (cell, None)
+            style = None if shown is None else formats.setdefault(
+                shown, book.add_format({"num_format": shown}))
+            if isinstance(value, datetime):
+                sheet.write_datetime(line, col, value, style)
+            elif isinstance(value, str):
+                sheet.write_string(line, col, value, style)
+            else:
+                sheet.write(line, col, value, style)
+    book.close()
+    return path
+
+
+DAY = (datetime(2025, 9, 1), "dd/mm/yyyy")
+SAVES = ["xlsxwriter", "libreoffice xlsx", "libreoffice xls"]
+
+
+def _saved(path: Path, saved: str, tmp_path: Path) -> Path:
+    return path if saved == "xlsxwriter" else _saved_by_libreoffice(path, saved.split()[1],
+                                                                    tmp_path)
+
+
+@pytest.mark.parametrize("saved", SAVES)
+@pytest.mark.parametrize(("cell", "shown"), [
+    ((123, "00000"), "a number cell (123; a reference typed as 00123 is kept as the number 123)"),
+    (123, "a number cell (123; "),
+    (0.5, "a number cell (0.5; "),
+    ((datetime(2025, 1, 2), "d-mmm"), "a date or time cell (2025-01-02; text such as 1-2 typed"),
+])
+def test_a_number_or_date_cell_in_a_text_column_is_refused(tmp_path, saved, cell, shown):
+    """A reference typed as 00123 into a cell not formatted as Text is the number 123, and
+    `1-2` the date 2 January: read as text they were '123' (where the CSV of the same extract
+    holds '00123', so `unique`, filters and joins disagree) and '2025-01-02 00:00:00', exit 0.
+    Refused, naming the row and column and the value the cell holds."""
+    path = _saved(_typed_workbook(tmp_path / "events.xlsx", [
+        [DAY, 0.25, 3, "A1"],
+        [DAY, 0.5, 4, "00124"],
+        [DAY, 0.75, 5, cell],
+    ]), saved, tmp_path)
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [path])
+    message = error.value.message
+    assert message.startswith(f"{path}, sheet 'Extract', row 4, column 'Ref': {shown}"), message
+    assert message.endswith("in a text column")
+    assert "format the column as Text in Excel" in (error.value.hint or "")
+
+
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx"])
+def test_a_percentage_cell_in_a_text_column_is_refused_as_excel_shows_it(tmp_path, saved):
+    path = _saved(_typed_workbook(tmp_path / "events.xlsx", [
+        [DAY, 0.25, 3, "A1"],
+        [DAY, 0.5, 4, (0.5, "0%")],
+    ]), saved, tmp_path)
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [path])
+    assert error.value.message == (f"{path}, sheet 'Extract', row 3, column 'Ref': a "
+                                   "percentage cell (Excel shows 50%, the cell holds 0.5) in a "
+                                   "text column")
+
+
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx"])
+def test_a_number_column_mixing_percentages_with_other_numbers_is_refused(tmp_path, saved):
+    """50 typed in one row and 50% (the number 0.5) in the next: read, a mean of the column
+    was 25.25, where the analyst meant 50. The CSV of the same sheet says '50%', refused too."""
+    path = _saved(_typed_workbook(tmp_path / "events.xlsx", [
+        [DAY, 50, 3, "A1"],
+        [DAY, (0.5, "0.0%"), 4, "A2"],
+    ]), saved, tmp_path)
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [path])
+    assert error.value.message.startswith(
+        f"{path}, sheet 'Extract', row 3, column 'Rate': a percentage (Excel shows 50%, the "
+        "cell holds 0.5) in a number column whose other cells are not percentages")
+    assert "format the column's cells alike" in (error.value.hint or "")
+
+
+@pytest.mark.parametrize("saved", SAVES)
+def test_cells_of_their_columns_types_keep_loading(tmp_path, saved):
+    """Date cells in a date column, numbers in a float column (a column shown wholly as
+    percentages holds its fractions, as Excel computes with them), whole numbers in an int
+    column, text (numeric text too) in a text column, blanks anywhere: the rows load as the
+    cells hold them."""
+    path = _saved(_typed_workbook(tmp_path / "events.xlsx", [
+        [DAY, (0.25, "0%"), 3, "00123"],
+        [(datetime(2025, 9, 2), "d mmm yyyy"), (0.5, "0.00%"), 4.0, "1-2"],
+        [DAY, None, 5, "A3"],
+        [DAY, (1, "0%"), None, "50%"],
+    ]), saved, tmp_path)
+    frame = ingest.read_extracts(RATED, [path]).frame
+    assert frame.select("day", "rate", "count", "ref").rows() == [
+        (date(2025, 9, 1), 0.25, 3, "00123"),
+        (date(2025, 9, 2), 0.5, 4, "1-2"),
+        (date(2025, 9, 1), None, 5, "A3"),
+        (date(2025, 9, 1), 1.0, None, "50%"),
+    ]
+
+
+def test_a_retyped_cell_exits_3_with_one_line_and_writes_nothing(tmp_path):
+    root = _mini(tmp_path)
+    path = root / "extracts" / "crimes.xlsx"
+    _workbook(path, [["C1", "01/09/2025", "Coventry", "burglary"],
+                     [1234, "01/09/2025", "Coventry", "burglary"]],
+              header=("crime_ref", "recorded", "lpa", "offence"))
+    result = _kpi(root, "ingest", "crimes", str(path))
+    assert result.returncode == 3, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[0] == (f"Error: {path}, sheet 'Extract', row 3, column 'crime_ref': a number "
+                        "cell (1234; a reference typed as 00123 is kept as the number 123) in a "
+                        "text column")
+    assert "Traceback" not in result.stderr
+    assert not (root / "data" / "crimes").exists()
+
+
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx"])
+def test_a_percentage_cell_is_placed_in_a_table_that_does_not_start_at_a1(tmp_path, saved):
+    """The table's first row and column are where fastexcel counts from, wherever the sheet's
+    first value is (here C3): the percentage is named in its own row and column."""
+    path = tmp_path / "events.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    day, share = book.add_format({"num_format": "dd/mm/yyyy"}), book.add_format(
+        {"num_format": "0%"})
+    sheet.write_row(2, 2, ["Day", "Rate", "Count", "Ref"])
+    for line, rate in enumerate([0.5, 50, 0.25], start=3):
+        sheet.write_datetime(line, 2, datetime(2025, 9, 1), day)
+        sheet.write_number(line, 3, rate, share if rate < 1 else None)
+        sheet.write_number(line, 4, line)
+        sheet.write_string(line, 5, f"A{line}")
+    book.close()
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [_saved(path, saved, tmp_path)])
+    assert ", row 2, column 'Rate': a percentage (Excel shows 50%, the cell holds 0.5)" in (
+        error.value.message)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -78,8 +79,8 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
         stream = _ole_stream(raw, _WORKBOOK_STREAMS)
         _check_xls_cells(stream, sheet, where)
     try:
-        arrow, errors = reader.load_sheet(sheet, header_row=None,
-                                          dtypes="string").to_arrow_with_errors()
+        loaded = reader.load_sheet(sheet, header_row=None, dtypes="string")
+        arrow, errors = loaded.to_arrow_with_errors()
     except fastexcel.FastExcelError as exc:
         raise DataError(f"{where}: cannot read the sheet ({_first_line(exc)})",
                         hint="check that it opens in Excel or LibreOffice, or export the sheet "
@@ -95,6 +96,9 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
             if name or cells[:, i].slice(1).drop_nulls().str.strip_chars().str.len_bytes().sum()]
     _excel_header_row(spec, where, cells, header)
     _refuse_error_cells(spec, where, header, errors)
+    _refuse_retyped_cells(reader, sheet, spec, where, header, cells,
+                          lambda columns: _percent_cells(raw, sheet, loaded, columns)
+                          if raw[:2] == b"PK" else set())
     seen: set[str] = set()
     for i in keep:
         name, letter = header[i], _column_letter(i)
@@ -180,6 +184,171 @@ def _refuse_error_cells(spec: DatasetSpec, where: str, header: list[str | None],
                         "which reads as a blank",
                         hint="correct the cell (or its formula) so that it holds a value or "
                              "is empty, and save, or export the sheet as CSV")
+
+
+def _refuse_retyped_cells(reader, sheet: str, spec: DatasetSpec, where: str,
+                          header: list[str | None], cells: pl.DataFrame,
+                          percent_in: Callable[[set[int]], set[tuple[int, int]]]) -> None:
+    """Invariant: a workbook's cell is read as what it holds only where that is what its
+    column declares. Excel changes what is typed into a cell not formatted as Text: `00123`
+    becomes the number 123, `1-2` the date 2 January, `50%` the number 0.5. So:
+
+    - a `str` column's cells must hold text: a number or date (or time) cell in one is
+      refused, as its text is not what was typed (a reference's leading zeros are gone, and
+      the CSV of the same extract would hold '00123' where the workbook gives '123');
+    - an `int` or `float` column's number cells must all be shown alike: a column where some
+      are shown as percentages (`percent_in(columns)`: the (row, column) of such cells of
+      those columns, in `cells`' numbering) and others not mixes 0.5 with 50; one shown
+      wholly as percentages holds its fractions (0.5), which is what Excel computes with.
+
+    The first such cell (by row, then column) is refused in one line. Only the columns the
+    dataset reads as `str` are read again, with their kinds inferred over every row (fastexcel,
+    strict), and those holding another kind than text once more as datetimes to find the
+    cell. The percentage cells are searched only in the number columns read, or in a text
+    column once a number cell is found in it."""
+    import fastexcel
+
+    types = {n.strip().lower(): col.type for col in spec.columns for n in (col.name, *col.sources)}
+    kinds = {i: types.get((name or "").lower()) for i, name in enumerate(header)}
+    found: list[tuple[int, int, str, str]] = []
+    numbers = {i for i, kind in kinds.items() if kind in (ColumnType.INT, ColumnType.FLOAT)}
+    percent = percent_in(numbers) if numbers else set()
+    for column in _numeric_mixing_percent(cells, percent):
+        row = min(r for r, c in percent if c == column)
+        found.append((row, column, f"a percentage (Excel shows {_as_percent(cells, row, column)}"
+                                   f", the cell holds {_show(cells[row, column])}) in a number "
+                                   "column whose other cells are not percentages (50 beside "
+                                   "0.5 for 50%)", _MIXED_HINT))
+    text = {i for i, kind in kinds.items() if kind == ColumnType.STR}
+    if text:
+        try:
+            read = reader.load_sheet(sheet, header_row=None, schema_sample_rows=None,
+                                     dtype_coercion="strict",
+                                     use_columns=lambda c: c.index in text)
+            mixed = {c.index for c in read.selected_columns if c.dtype != "string"}
+        except fastexcel.UnsupportedColumnTypeCombinationError:
+            mixed = text
+        if mixed:
+            found += _retyped_in_text(reader, sheet, cells, mixed, percent_in)
+    if found:
+        row, column, what, hint = min(found)
+        raise DataError(f"{where}, row {row + 1}, column '{_show(header[column] or '')}': "
+                        f"{what}", hint=hint)
+
+
+_TEXT_HINT = ("format the column as Text in Excel and type the values again (or save the "
+              "extract's system's CSV export as it is), or declare the column's type in "
+              "kpi.toml if it is not text")
+_MIXED_HINT = ("format the column's cells alike (all as Percentage, read as fractions, or none, "
+               "read as typed) and type again the values that change, and save")
+
+
+def _retyped_in_text(reader, sheet: str, cells: pl.DataFrame, columns: set[int],
+                     percent_in: Callable[[set[int]], set[tuple[int, int]]]
+                     ) -> list[tuple[int, int, str, str]]:
+    """The first number, date or time cell below the header of each of `columns` (indices in
+    `cells`), as (row, column, what it holds, hint). Read as datetimes, a text cell is an
+    error however it reads ('00123', '2025-01-02'), a number or date cell a value: its text in
+    `cells` tells which."""
+    names = {cells.columns[i]: i for i in columns}
+    moments = reader.load_sheet(sheet, header_row=None, use_columns=lambda c: c.index in columns,
+                                dtypes=dict.fromkeys(names, "datetime")).to_arrow_with_errors()[0]
+    found = []
+    for name, values in zip(moments.column_names, moments.columns, strict=True):
+        column = names[name]
+        row = next((r for r, v in enumerate(values.to_pylist()) if r and v is not None), None)
+        if row is None:
+            continue
+        held = str(cells[row, column])
+        if re.fullmatch(r"-?\d+(\.\d*)?([eE][-+]?\d+)?", held) is None:
+            what = (f"a date or time cell ({_show(held.removesuffix(' 00:00:00'))}; text such "
+                    "as 1-2 typed into a cell is kept as the date 2 January)")
+        elif (row, column) in percent_in({column}):
+            what = (f"a percentage cell (Excel shows {_as_percent(cells, row, column)}, the "
+                    f"cell holds {_show(held)})")
+        else:
+            what = (f"a number cell ({_show(held)}; a reference typed as 00123 is kept as the "
+                    "number 123)")
+        found.append((row, column, f"{what} in a text column", _TEXT_HINT))
+    return found
+
+
+def _numeric_mixing_percent(cells: pl.DataFrame, percent: set[tuple[int, int]]) -> list[int]:
+    """The columns (indices in `cells`) of `percent`'s cells holding a percentage cell beside a
+    number shown otherwise: a value that is not blank and not a percentage cell."""
+    mixing = []
+    for column in sorted({c for _, c in percent}):
+        shown = {r for r, c in percent if c == column}
+        values = cells[:, column].to_list()
+        if any(v is not None and v.strip() and r not in shown
+               for r, v in enumerate(values) if r):
+            mixing.append(column)
+    return mixing
+
+
+def _as_percent(cells: pl.DataFrame, row: int, column: int) -> str:
+    value = float(cells[row, column])
+    return f"{value * 100:.15g}%"
+
+
+# Excel's built-in number formats that show a percentage: 0% and 0.00%.
+_PERCENT_FORMATS = frozenset({9, 10})
+
+
+def _percent_cells(raw: bytes, sheet: str, loaded, wanted: set[int]) -> set[tuple[int, int]]:
+    """The number cells of an .xlsx or .xlsm sheet's `wanted` columns shown as percentages
+    (their style's number format has a % outside quotes), as (row, column) counted as
+    fastexcel counts the sheet `loaded`: from its first row holding a value and its first
+    column. fastexcel gives a cell's value, never its format; the sheet's XML is searched only
+    when the workbook has a style showing percentages, and then only for the cells of those
+    styles in those columns."""
+    import io
+    import zipfile
+
+    try:
+        book = zipfile.ZipFile(io.BytesIO(raw))
+        styles = book.read("xl/styles.xml")
+        member = _sheet_member(book, sheet)
+        if member is None:
+            return set()
+        shown = set(_PERCENT_FORMATS)
+        for number, code in re.findall(rb'<(?:\w+:)?numFmt\b[^>]*?numFmtId="(\d+)"[^>]*?'
+                                       rb'formatCode="([^"]*)"', styles):
+            if b"%" in re.sub(rb'&quot;.*?&quot;|\\.', b"", code):
+                shown.add(int(number))
+        xfs = re.search(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", styles, re.S)
+        if xfs is None:
+            return set()
+        formats = [int(n) for n in re.findall(rb'<(?:\w+:)?xf\b[^>]*?numFmtId="(\d+)"',
+                                              xfs.group(0))]
+        styled = [str(i).encode() for i, n in enumerate(formats) if n in shown]
+        if not styled:
+            return set()
+        text = book.read(member)
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return set()
+    # The first row holding a value (cells come row by row), and the first column fastexcel
+    # read: the origin of its numbering.
+    first = re.search(rb'<(?:\w+:)?c r="[A-Z]+(\d+)"[^>/]*>(?:<(?:\w+:)?f[^>]*>[^<]*'
+                      rb'</(?:\w+:)?f>)?<(?:\w+:)?(?:v|is)>', text)
+    columns = loaded.available_columns()
+    if first is None or not columns:
+        return set()
+    top, left = int(first.group(1)) - 1, columns[0].absolute_index
+    names = b"|".join(_column_letter(i + left).encode() for i in sorted(wanted))
+    # Excel, LibreOffice and xlsxwriter write a cell's attributes as r, s, t, and no prefix
+    # (a pattern starting with its literal is searched four times as fast).
+    cells = re.findall(rb'<c r="(' + names + rb')(\d+)" s="(?:' + b"|".join(styled)
+                       + rb')"(?: t="n")?>', text)
+    return {(int(row) - 1 - top, _column_index(letters.decode()) - left)
+            for letters, row in cells}
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - 64
+    return index - 1
 
 
 def _same_header_elsewhere(reader, names: list[str], sheet: str, header: list[str | None],
