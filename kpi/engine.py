@@ -1105,13 +1105,17 @@ def _decimal_units(value: pl.Expr, whole: pl.Expr) -> pl.Expr:
     places; it is the value's decimal exactly when, divided back, it is the value."""
     (places, near), (fewer, far) = DECIMAL_LIMITS
     size = value.abs()
-    scale = pl.when(size < near).then(pl.lit(10.0**places)).otherwise(pl.lit(10.0**fewer))
+    small = size < near
+
+    def by_size(exponent: int, other: int) -> pl.Expr:
+        return pl.when(small).then(pl.lit(10.0**exponent)).otherwise(pl.lit(10.0**other))
+
+    scale = by_size(places, fewer)
     digits = ((value - whole) * scale).round()
     # Correctly rounded (`quotient`), as the test needs: Polars holds `scale` as one value
     # where every row is below `near`, and would multiply by its reciprocal.
     exact = (size < far) & (quotient(whole * scale + digits, scale) == value)
-    units = digits * pl.when(size < near).then(pl.lit(10.0**(DECIMAL_PLACES - places))) \
-        .otherwise(pl.lit(10.0**(DECIMAL_PLACES - fewer)))
+    units = digits * by_size(DECIMAL_PLACES - places, DECIMAL_PLACES - fewer)
     return pl.when(exact).then(units).cast(pl.Int64)
 
 
