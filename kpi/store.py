@@ -155,17 +155,17 @@ class AsOf:
         without a zone is UTC. A point after now is refused: no version was made
         then, and reading it as the latest would give today's figures under a later date."""
         text = text.strip()
+        invalid = f"invalid {option('--as-of')} '{text}'"  # each refusal begins so
         if re.fullmatch(r"[0-9]+", text):
             day = _compact_date(text)
             if day is not None:  # 20251031: version 20,251,031 or 31 October 2025?
                 raise UsageError(
-                    f"invalid {option('--as-of')} '{text}': it reads as a table version and "
-                    f"as the date {day.isoformat()}",
+                    f"{invalid}: it reads as a table version and as the date {day.isoformat()}",
                     hint=f"write {option('--as-of', day.isoformat())} for the end of that day; "
                          "'kpi history' lists the table versions")
             return cls(version=int(text), text=text)
-        bad = (f"invalid {option('--as-of')} '{text}': expected a version number or an ISO date "
-               "or time such as 2025-10-31 or 2025-10-31T18:00")
+        bad = (f"{invalid}: expected a version number or an ISO date or time such as "
+               "2025-10-31 or 2025-10-31T18:00")
         if not text.isascii():
             raise UsageError(bad)
         try:
@@ -175,6 +175,7 @@ class AsOf:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         now = datetime.now(UTC)
+        as_now = f"leave out {option('--as-of')} for the figures as they stand now"
         try:
             day = date.fromisoformat(text)
         except ValueError:
@@ -182,15 +183,13 @@ class AsOf:
         if day is not None:  # a bare date means the end of that day
             moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
             if day > now.date():
-                raise UsageError(f"invalid {option('--as-of')} '{text}': a date after today "
+                raise UsageError(f"{invalid}: a date after today "
                                  f"({now.date().isoformat()}, UTC) has no version yet",
-                                 hint=f"leave out {option('--as-of')} for the figures as they "
-                                      "stand now")
+                                 hint=as_now)
         elif moment > now:
-            raise UsageError(f"invalid {option('--as-of')} '{text}': a time after now "
+            raise UsageError(f"{invalid}: a time after now "
                              f"({now.strftime('%Y-%m-%dT%H:%M')} UTC) has no version yet",
-                             hint=f"leave out {option('--as-of')} for the figures as they "
-                                  "stand now")
+                             hint=as_now)
         return cls(moment=moment, text=text)
 
     @property
