@@ -9,6 +9,7 @@ import struct
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -42,6 +43,38 @@ def _is_excel(path: Path) -> bool:
     return path.suffix.lower() in EXCEL_SUFFIXES
 
 
+class _Parts:
+    """An .xlsx or .xlsm workbook's parts (its XML files), each read and decompressed once for
+    every check that needs it (`day_zero`, `_check_cells`, `_percent_cells`), as an .xls
+    workbook's stream is; None for a part missing or a damaged archive, whose fault fastexcel
+    reports in its own words."""
+
+    def __init__(self, raw: bytes):
+        import io
+        import zipfile
+
+        try:
+            self._book: Any = zipfile.ZipFile(io.BytesIO(raw))
+        except (zipfile.BadZipFile, OSError):
+            self._book = None
+        self._read: dict[str, bytes | None] = {}
+
+    def get(self, name: str) -> bytes | None:
+        import zipfile
+
+        if name not in self._read:
+            try:
+                self._read[name] = None if self._book is None else self._book.read(name)
+            except (zipfile.BadZipFile, KeyError, OSError):
+                self._read[name] = None
+        return self._read[name]
+
+    def sheet(self, sheet: str) -> bytes | None:
+        """The XML of the sheet named `sheet`."""
+        member = _sheet_member(self, sheet)
+        return None if member is None else self.get(member)
+
+
 def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
                 warnings: list[str]) -> tuple[pl.DataFrame, str, Numbering, datetime]:
     """One sheet of a workbook as a frame of text, like a CSV file: its first non-empty row is
@@ -72,9 +105,10 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
                                       f"{listed})"),
                         hint="sheet names are matched exactly, as Excel shows them on the tabs")
     where = f"{path}, sheet '{_show(sheet)}'"
-    stream = None
+    stream = parts = None
     if raw[:2] == b"PK":  # .xlsx, .xlsm: the cells calamine cannot show are in the XML
-        _check_cells(raw, sheet, where)
+        parts = _Parts(raw)
+        _check_cells(parts, sheet, where)
     else:  # .xls: and in its BIFF records
         stream = _ole_stream(raw, _WORKBOOK_STREAMS)
         _check_xls_cells(stream, sheet, where)
@@ -97,8 +131,8 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     _excel_header_row(spec, where, cells, header)
     _refuse_error_cells(spec, where, header, errors)
     _refuse_retyped_cells(reader, sheet, spec, where, header, cells,
-                          lambda columns: _percent_cells(raw, sheet, loaded, columns)
-                          if raw[:2] == b"PK" else set())
+                          lambda columns: _percent_cells(parts, sheet, loaded, columns)
+                          if parts is not None else set())
     seen: set[str] = set()
     for i in keep:
         name, letter = header[i], _column_letter(i)
@@ -121,22 +155,18 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     warnings.extend(_same_header_elsewhere(reader, names, sheet, header, where))
     # Blank cells are empty fields, as in a CSV file; a row of them is skipped as there.
     table = _numbered(body.with_columns(pl.all().fill_null("")))
-    return table, sheet, lambda records: records + 2, day_zero(raw, stream)
+    return table, sheet, lambda records: records + 2, day_zero(raw, stream, parts)
 
 
-def day_zero(raw: bytes, stream: bytes | None = None) -> datetime:
+def day_zero(raw: bytes, stream: bytes | None = None, parts: _Parts | None = None) -> datetime:
     """Day 0 of the workbook's serial day numbers: DAY_ZERO_1904 where it uses the 1904 date
-    system (an .xlsx's workbookPr date1904, an .xls's DATEMODE record, read from its workbook
-    `stream` when given), else DAY_ZERO_1900. Its date cells are read as dates by calamine,
-    which knows; only a serial number in a date column (a date cell formatted as a number, or
-    typed as one) is the reader's to convert."""
+    system (an .xlsx's workbookPr date1904, read from its `parts` when given; an .xls's
+    DATEMODE record, read from its workbook `stream` when given), else DAY_ZERO_1900. Its
+    date cells are read as dates by calamine, which knows; only a serial number in a date
+    column (a date cell formatted as a number, or typed as one) is the reader's to convert."""
     if raw[:2] == b"PK":
-        import io
-        import zipfile
-
-        try:
-            workbook = zipfile.ZipFile(io.BytesIO(raw)).read("xl/workbook.xml")
-        except (zipfile.BadZipFile, KeyError, OSError):
+        workbook = (parts or _Parts(raw)).get("xl/workbook.xml")
+        if workbook is None:
             return DAY_ZERO_1900
         found = re.search(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=\"(1|true)\"", workbook)
         return DAY_ZERO_1904 if found else DAY_ZERO_1900
@@ -295,37 +325,31 @@ def _as_percent(cells: pl.DataFrame, row: int, column: int) -> str:
 _PERCENT_FORMATS = frozenset({9, 10})
 
 
-def _percent_cells(raw: bytes, sheet: str, loaded, wanted: set[int]) -> set[tuple[int, int]]:
+def _percent_cells(parts: _Parts, sheet: str, loaded, wanted: set[int]) -> set[tuple[int, int]]:
     """The number cells of an .xlsx or .xlsm sheet's `wanted` columns shown as percentages
     (their style's number format has a % outside quotes), as (row, column) counted as
     fastexcel counts the sheet `loaded`: from its first row holding a value and its first
     column. fastexcel gives a cell's value, never its format; the sheet's XML is searched only
     when the workbook has a style showing percentages, and then only for the cells of those
     styles in those columns."""
-    import io
-    import zipfile
-
-    try:
-        book = zipfile.ZipFile(io.BytesIO(raw))
-        styles = book.read("xl/styles.xml")
-        member = _sheet_member(book, sheet)
-        if member is None:
-            return set()
-        shown = set(_PERCENT_FORMATS)
-        for number, code in re.findall(rb'<(?:\w+:)?numFmt\b[^>]*?numFmtId="(\d+)"[^>]*?'
-                                       rb'formatCode="([^"]*)"', styles):
-            if b"%" in re.sub(rb'&quot;.*?&quot;|\\.', b"", code):
-                shown.add(int(number))
-        xfs = re.search(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", styles, re.S)
-        if xfs is None:
-            return set()
-        formats = [int(n) for n in re.findall(rb'<(?:\w+:)?xf\b[^>]*?numFmtId="(\d+)"',
-                                              xfs.group(0))]
-        styled = [str(i).encode() for i, n in enumerate(formats) if n in shown]
-        if not styled:
-            return set()
-        text = book.read(member)
-    except (zipfile.BadZipFile, KeyError, OSError):
+    styles = parts.get("xl/styles.xml")
+    if styles is None:
+        return set()
+    shown = set(_PERCENT_FORMATS)
+    for number, code in re.findall(rb'<(?:\w+:)?numFmt\b[^>]*?numFmtId="(\d+)"[^>]*?'
+                                   rb'formatCode="([^"]*)"', styles):
+        if b"%" in re.sub(rb'&quot;.*?&quot;|\\.', b"", code):
+            shown.add(int(number))
+    xfs = re.search(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", styles, re.S)
+    if xfs is None:
+        return set()
+    formats = [int(n) for n in re.findall(rb'<(?:\w+:)?xf\b[^>]*?numFmtId="(\d+)"',
+                                          xfs.group(0))]
+    styled = [str(i).encode() for i, n in enumerate(formats) if n in shown]
+    if not styled:
+        return set()
+    text = parts.sheet(sheet)
+    if text is None:
         return set()
     # The first row holding a value (cells come row by row), and the first column fastexcel
     # read: the origin of its numbering.
@@ -430,7 +454,7 @@ def _from_serial_dates(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str
     return table.with_columns(exprs) if exprs else table
 
 
-def _check_cells(raw: bytes, sheet: str, where: str) -> None:
+def _check_cells(parts: _Parts, sheet: str, where: str) -> None:
     """Refuse what a workbook's cell values do not show (Office Open XML workbooks only):
 
     - a formula with no saved value, or whose saved value was never calculated (the
@@ -446,19 +470,13 @@ def _check_cells(raw: bytes, sheet: str, where: str) -> None:
     only when one is there, so a plain extract costs one pass over its XML."""
     import io
     import re
-    import zipfile
     from xml.etree import ElementTree
 
-    try:
-        book = zipfile.ZipFile(io.BytesIO(raw))
-        member = _sheet_member(book, sheet)
-        if member is None:
-            return
-        text = book.read(member)
-        recalculated = re.search(rb"<(\w+:)?calcPr[^>]*fullCalcOnLoad=\"(1|true)\"",
-                                 book.read("xl/workbook.xml")) is not None
-    except (zipfile.BadZipFile, KeyError, OSError):
+    text, workbook = parts.sheet(sheet), parts.get("xl/workbook.xml")
+    if text is None or workbook is None:
         return  # fastexcel reports a damaged workbook in its own words
+    recalculated = re.search(rb"<(\w+:)?calcPr[^>]*fullCalcOnLoad=\"(1|true)\"",
+                             workbook) is not None
     # One regex of the markers took five times as long as this one and three plain searches.
     if not (re.search(rb"<(\w+:)?(f|mergeCell)[\s>/]", text)
             or any(marker in text for marker in (b' hidden="1"', b' hidden="true"'))):
@@ -660,13 +678,16 @@ def _row_of(ref: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _sheet_member(book, sheet: str) -> str | None:
+def _sheet_member(parts: _Parts, sheet: str) -> str | None:
     """The path inside the workbook of the sheet named `sheet`."""
     import posixpath
     from xml.etree import ElementTree
 
-    workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    listed, related = parts.get("xl/workbook.xml"), parts.get("xl/_rels/workbook.xml.rels")
+    if listed is None or related is None:
+        return None
+    workbook = ElementTree.fromstring(listed)
+    rels = ElementTree.fromstring(related)
     targets = {r.get("Id"): r.get("Target", "") for r in rels}
     for element in workbook.iter():
         if element.tag.rsplit("}", 1)[-1] == "sheet" and element.get("name") == sheet:
