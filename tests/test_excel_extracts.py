@@ -526,7 +526,7 @@ def test_a_number_or_date_cell_in_a_text_column_is_refused(tmp_path, saved, cell
     assert "format the column as Text in Excel" in (error.value.hint or "")
 
 
-@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx"])
+@pytest.mark.parametrize("saved", SAVES)
 def test_a_percentage_cell_in_a_text_column_is_refused_as_excel_shows_it(tmp_path, saved):
     path = _saved(_typed_workbook(tmp_path / "events.xlsx", [
         [DAY, 0.25, 3, "A1"],
@@ -539,7 +539,7 @@ def test_a_percentage_cell_in_a_text_column_is_refused_as_excel_shows_it(tmp_pat
                                    "text column")
 
 
-@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx"])
+@pytest.mark.parametrize("saved", SAVES)
 def test_a_number_column_mixing_percentages_with_other_numbers_is_refused(tmp_path, saved):
     """50 typed in one row and 50% (the number 0.5) in the next: read, a mean of the column
     was 25.25, where the analyst meant 50. The CSV of the same sheet says '50%', refused too."""
@@ -592,7 +592,7 @@ def test_a_retyped_cell_exits_3_with_one_line_and_writes_nothing(tmp_path):
     assert not (root / "data" / "crimes").exists()
 
 
-@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx"])
+@pytest.mark.parametrize("saved", SAVES)
 def test_a_percentage_cell_is_placed_in_a_table_that_does_not_start_at_a1(tmp_path, saved):
     """The table's first row and column are where fastexcel counts from, wherever the sheet's
     first value is (here C3): the percentage is named in its own row and column."""

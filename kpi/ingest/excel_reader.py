@@ -132,7 +132,8 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     _refuse_error_cells(spec, where, header, errors)
     _refuse_retyped_cells(reader, sheet, spec, where, header, cells,
                           lambda columns: _percent_cells(parts, sheet, loaded, columns)
-                          if parts is not None else set())
+                          if parts is not None else
+                          _xls_percent_cells(stream, sheet, loaded, columns))
     seen: set[str] = set()
     for i in keep:
         name, letter = header[i], _column_letter(i)
@@ -338,7 +339,7 @@ def _percent_cells(parts: _Parts, sheet: str, loaded, wanted: set[int]) -> set[t
     shown = set(_PERCENT_FORMATS)
     for number, code in re.findall(rb'<(?:\w+:)?numFmt\b[^>]*?numFmtId="(\d+)"[^>]*?'
                                    rb'formatCode="([^"]*)"', styles):
-        if b"%" in re.sub(rb'&quot;.*?&quot;|\\.', b"", code):
+        if _shows_percent(code.replace(b"&quot;", b'"')):
             shown.add(int(number))
     xfs = re.search(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", styles, re.S)
     if xfs is None:
@@ -366,6 +367,79 @@ def _percent_cells(parts: _Parts, sheet: str, loaded, wanted: set[int]) -> set[t
                        + rb')"(?: t="n")?>', text)
     return {(int(row) - 1 - top, _column_index(letters.decode()) - left)
             for letters, row in cells}
+
+
+def _shows_percent(code: bytes) -> bool:
+    """Whether a number format's code shows its number as a percentage: a % outside quotes
+    and not escaped (Excel then shows the number times 100)."""
+    return b"%" in re.sub(rb'".*?"|\\.', b"", code)
+
+
+# BIFF8 records read by _xls_percent_cells: a number format's code (FORMAT), a cell style's
+# number format (XF, numbered in the order they come), and the cells holding a number.
+_FORMAT, _XF, _NUMBER, _RK, _MULRK, _FORMULA = 0x041E, 0x00E0, 0x0203, 0x027E, 0x00BD, 0x0006
+
+
+def _xls_percent_cells(stream: bytes | None, sheet: str, loaded,
+                       wanted: set[int]) -> set[tuple[int, int]]:
+    """_percent_cells for an .xls workbook, from the BIFF8 records of its workbook `stream`
+    (`_ole_stream`): its number cells (NUMBER, RK, MULRK and a FORMULA whose result is a
+    number) of `wanted` columns whose XF's number format shows a percentage (built-in 9 and 10,
+    or a FORMAT whose code has a %), as (row, column) counted as fastexcel counts the sheet
+    `loaded`: from its first row holding a value and its first column."""
+    start = None if stream is None else _biff_sheet_offset(stream, sheet)
+    columns = loaded.available_columns()
+    if stream is None or start is None or not columns or not wanted:
+        return set()
+    pair = struct.Struct("<HH").unpack_from
+    shown, styles = set(_PERCENT_FORMATS), []
+    at = 0
+    while at + 4 <= len(stream):  # the globals: number formats and cell styles
+        kind, size = pair(stream, at)
+        body = stream[at + 4:at + 4 + size]
+        at += 4 + size
+        if kind == _EOF:
+            break
+        if kind == _XF and len(body) >= 4:
+            styles.append(pair(body)[1])
+        elif kind == _FORMAT and len(body) >= 5:
+            number, length = pair(body)
+            wide = body[4] & 1
+            code = body[5:5 + length * (2 if wide else 1)].decode(
+                "utf-16-le" if wide else "latin-1", "replace")
+            if _shows_percent(code.encode("utf-8")):
+                shown.add(number)
+    percent = {i for i, number in enumerate(styles) if number in shown}
+    if not percent:
+        return set()
+    left = columns[0].absolute_index
+    absolute = {i + left for i in wanted}
+    top: int | None = None
+    found: list[tuple[int, int]] = []
+    at, cells = start, _VALUE_CELLS
+    while at + 4 <= len(stream):
+        kind, size = pair(stream, at)
+        body = stream[at + 4:at + 4 + size]
+        at += 4 + size
+        if kind == _EOF:
+            break
+        if kind not in cells or len(body) < 6:
+            continue
+        row, column = pair(body)
+        if top is None:
+            top = row  # the first row holding a value (cells come row by row)
+        if kind == _MULRK:  # a run of RK cells: (XF, value) each, six bytes
+            found += [(row, column + i) for i in range((len(body) - 6) // 6)
+                      if column + i in absolute
+                      and struct.unpack_from("<H", body, 4 + 6 * i)[0] in percent]
+        elif kind in (_NUMBER, _RK, _FORMULA) and column in absolute and (
+                struct.unpack_from("<H", body, 4)[0] in percent):
+            # a formula's result is a number unless its last two bytes of eight are FFFF
+            if kind != _FORMULA or (len(body) >= 14 and body[12:14] != b"\xff\xff"):
+                found.append((row, column))
+    if top is None:
+        return set()
+    return {(row - top, column - left) for row, column in found}
 
 
 def _column_index(letters: str) -> int:
