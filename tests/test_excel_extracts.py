@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 from datetime import date, datetime
@@ -366,6 +367,76 @@ def test_a_cell_holding_an_error_is_refused_naming_it(tmp_path, saved):
 
     unread = replace(SPEC, columns=tuple(c for c in SPEC.columns if c.name != "count"))
     assert ingest.read_extracts(unread, [path]).frame["ref"].to_list() == ["A1", "A2"]
+
+
+def _formulas_workbook(path: Path) -> Path:
+    """Count is =10+25 in row 3, saved as 0, and =1+1 in row 4, saved as 7 (what a program
+    that writes formulas without calculating them leaves), beside a text column of formulas
+    the dataset does not read (Note)."""
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, ["Ref", "Day", "Count", "Note"])
+    sheet.write_row(1, 0, ["A1", "01/09/2025", 10])
+    sheet.write_formula(1, 3, '="x"&"y"', None, "xy")
+    for line, (formula, saved) in enumerate([("=10+25", 0), ("=1+1", 7)], start=2):
+        sheet.write_row(line, 0, [f"A{line}", "02/09/2025"])
+        sheet.write_formula(line, 2, formula, None, saved)
+    book.close()
+    return path
+
+
+@pytest.mark.parametrize("saved", ["libreoffice xlsx", "libreoffice xls"])
+def test_a_formula_whose_value_excel_never_calculated_is_refused(tmp_path, saved):
+    """A workbook written with formulas and saved again by LibreOffice without recalculating
+    (its default for a workbook it did not write) keeps each formula's value as written: the
+    counts summed to 17 where Excel, which calculates such a workbook again when opening it,
+    shows 47 (10 + 35 + 2), exit 0. Nothing in the saved file tells a stale value from a
+    calculated one, only that no Excel calculated it (an .xlsx's calcPr without calcId, an
+    .xls's BOF saying Excel 97, as LibreOffice writes both): refused where the dataset reads
+    the column, read where it does not."""
+    path = _saved_by_libreoffice(_formulas_workbook(tmp_path / "events.xlsx"),
+                                 saved.split()[1], tmp_path)
+    assert sum(ingest.read_extracts(SPEC_UNREAD_COUNT, [path]).frame["ref"].is_not_null()) == 3
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [path])
+    assert error.value.message == (f"{path}, sheet 'Extract', cell C3: a formula whose saved "
+                                   "value Excel did not calculate (the workbook was last saved "
+                                   "by another program, and Excel calculates it again when "
+                                   "opening it)")
+    assert "Paste Special, values only" in (error.value.hint or "")
+
+
+SPEC_UNREAD_COUNT = DatasetSpec(id="events", date="day", columns=SPEC.columns[:2])
+
+
+def test_a_workbook_excel_saved_in_manual_calculation_without_calculating_is_refused(
+        tmp_path):
+    """Excel set to calculate by hand, and not to calculate before saving (calcMode="manual",
+    calcOnSave="0"), saves each formula's value as it last calculated it, before any later
+    edit: refused as a value the workbook may not have calculated; calculated before saving
+    (calcOnSave left as Excel's default), it loads as saved."""
+    path = _as_excel_saves_it(_formulas_workbook(tmp_path / "events.xlsx"))
+
+    def calculation(settings: bytes) -> None:
+        import zipfile
+
+        with zipfile.ZipFile(path) as book:
+            members = {name: book.read(name) for name in book.namelist()}
+        members["xl/workbook.xml"] = re.sub(rb"<calcPr[^>]*/>", settings,
+                                            members["xl/workbook.xml"])
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+            for name, data in members.items():
+                book.writestr(name, data)
+
+    calculation(b'<calcPr calcId="191029" calcMode="manual" calcOnSave="0"/>')
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [path])
+    assert error.value.message == (f"{path}, sheet 'Extract', cell D2: a formula (=\"x\"&\"y\") "
+                                   "that has a saved value the workbook may not have calculated "
+                                   "(Excel calculates it by hand, and saved it without "
+                                   "calculating)")
+    calculation(b'<calcPr calcId="191029" calcMode="manual"/>')
+    assert ingest.read_extracts(SPEC, [path]).frame["count"].to_list() == [10, 0, 7]
 
 
 def test_a_formula_with_an_empty_saved_value_is_refused(tmp_path):

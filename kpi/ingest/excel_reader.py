@@ -108,10 +108,10 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     stream = parts = None
     if raw[:2] == b"PK":  # .xlsx, .xlsm: the cells calamine cannot show are in the XML
         parts = _Parts(raw)
-        _check_cells(parts, sheet, where)
+        formulas = _check_cells(parts, sheet, where)
     else:  # .xls: and in its BIFF records
         stream = _ole_stream(raw, _WORKBOOK_STREAMS)
-        _check_xls_cells(stream, sheet, where)
+        formulas = _check_xls_cells(stream, sheet, where)
     try:
         loaded = reader.load_sheet(sheet, header_row=None, dtypes="string")
         arrow, errors = loaded.to_arrow_with_errors()
@@ -130,6 +130,7 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
             if name or cells[:, i].slice(1).drop_nulls().str.strip_chars().str.len_bytes().sum()]
     _excel_header_row(spec, where, cells, header)
     _refuse_error_cells(spec, where, header, errors)
+    _refuse_formulas_excel_recalculates(spec, where, header, formulas, loaded)
     _refuse_retyped_cells(reader, sheet, spec, where, header, cells,
                           lambda columns: _percent_cells(parts, sheet, loaded, columns)
                           if parts is not None else
@@ -528,17 +529,24 @@ def _from_serial_dates(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str
     return table.with_columns(exprs) if exprs else table
 
 
-def _check_cells(parts: _Parts, sheet: str, where: str) -> None:
+def _check_cells(parts: _Parts, sheet: str, where: str) -> list[str]:
     """Refuse what a workbook's cell values do not show (Office Open XML workbooks only):
 
     - a formula with no saved value, or whose saved value was never calculated (the
       workbook asks to be recalculated when opened, as workbooks written by a program such
-      as openpyxl or xlsxwriter do): read, it is a blank or a 0, never its result;
+      as openpyxl or xlsxwriter do, or Excel calculating by hand saved it without
+      calculating, calcMode="manual" with calcOnSave="0"): read, it is a blank, a 0 or a
+      figure from before the last edit, never its result;
     - a merged cell in the data area (below the header row): only its first cell holds
       the value, so an LPA merged over four rows is one Birmingham and three blanks;
     - a hidden row of values in the data area (hidden by hand or filtered out): kpi reads
       every row, and whether the analyst meant the rows they hid is not ours to guess (empty
       rows hidden below a table hide nothing).
+
+    Returned: the cells (`B7`) below the header row holding a formula whose saved value no
+    Excel calculated (the workbook's calcPr has no calcId: LibreOffice's, or another
+    program's), which Excel calculates again when it opens the workbook
+    (`_refuse_formulas_excel_recalculates`); none where Excel calculated the workbook.
 
     The sheet is scanned first for the markers (`<f`, `<mergeCell`, a hidden row) and parsed
     only when one is there, so a plain extract costs one pass over its XML."""
@@ -548,13 +556,19 @@ def _check_cells(parts: _Parts, sheet: str, where: str) -> None:
 
     text, workbook = parts.sheet(sheet), parts.get("xl/workbook.xml")
     if text is None or workbook is None:
-        return  # fastexcel reports a damaged workbook in its own words
-    recalculated = re.search(rb"<(\w+:)?calcPr[^>]*fullCalcOnLoad=\"(1|true)\"",
-                             workbook) is not None
+        return []  # fastexcel reports a damaged workbook in its own words
+    settings = re.search(rb"<(?:\w+:)?calcPr\b[^>]*>", workbook)
+    calc = b"" if settings is None else settings.group(0)
+    on_load = re.search(rb"\bfullCalcOnLoad=\"(1|true)\"", calc) is not None
+    by_hand = (re.search(rb"\bcalcMode=\"manual\"", calc) is not None
+               and re.search(rb"\bcalcOnSave=\"(0|false)\"", calc) is not None)
+    recalculated = on_load or by_hand
+    by_excel = re.search(rb"\bcalcId=\"[1-9]", calc) is not None
     # One regex of the markers took five times as long as this one and three plain searches.
     if not (re.search(rb"<(\w+:)?(f|mergeCell)[\s>/]", text)
             or any(marker in text for marker in (b' hidden="1"', b' hidden="true"'))):
-        return
+        return []
+    formulas: list[str] = []
     hint = ("open the workbook in Excel or LibreOffice and save it, so every formula has its "
             "value, or export the sheet as CSV")
     header_row = valued = None
@@ -573,10 +587,15 @@ def _check_cells(parts: _Parts, sheet: str, where: str) -> None:
                 if formula is not None and (value is None or recalculated):
                     why = ("has no saved value" if value is None else
                            "has a saved value the workbook never calculated (it asks to be "
-                           "recalculated when opened)")
+                           "recalculated when opened)" if on_load else
+                           "has a saved value the workbook may not have calculated (Excel "
+                           "calculates it by hand, and saved it without calculating)")
                     raise DataError(f"{where}, cell {ref}: a formula "
                                     f"(={_show(formula.text or '')}) that {why}", hint=hint)
                 row = _row_of(ref)
+                if formula is not None and not by_excel and header_row is not None and (
+                        row is not None and row > header_row):
+                    formulas.append(ref)
                 if value is not None and row is not None:
                     valued = row  # the row the cells being read are in holds a value
                     if header_row is None:
@@ -593,7 +612,35 @@ def _check_cells(parts: _Parts, sheet: str, where: str) -> None:
                 if header_row is not None and last is not None and last > header_row:
                     raise _merged(where, cells)
     except ElementTree.ParseError:
+        return []
+    return formulas
+
+
+def _refuse_formulas_excel_recalculates(spec: DatasetSpec, where: str,
+                                        header: list[str | None], formulas: list[str],
+                                        loaded) -> None:
+    """Refuse the first of `formulas` (`_check_cells`, `_check_xls_cells`: cells whose saved
+    value no Excel calculated) in a column the dataset reads. Excel calculates such a workbook
+    again when it opens it, and shows what its formulas give; the saved value is what the
+    program that saved it last held, which need not be that: a workbook written with formulas
+    and passed through LibreOffice without recalculating (its default for a workbook it did
+    not write) keeps `=10+25` as 0. A formula in a column the dataset does not read is not
+    read either."""
+    if not formulas:
         return
+    columns = loaded.available_columns()
+    left = columns[0].absolute_index if columns else 0
+    wanted = _names_read(spec)
+    read = {_column_letter(i + left) for i, name in enumerate(header)
+            if name and name.lower() in wanted}
+    for ref in formulas:
+        if ref.rstrip("0123456789").lstrip("$") in read:
+            raise DataError(f"{where}, cell {ref}: a formula whose saved value Excel did not "
+                            "calculate (the workbook was last saved by another program, and "
+                            "Excel calculates it again when opening it)",
+                            hint="open the workbook in Excel and save it, or replace the "
+                                 "column's formulas by their values (Paste Special, values "
+                                 "only), or export the sheet as CSV")
 
 
 def _hidden_row(where: str, number: int) -> DataError:
@@ -619,14 +666,21 @@ _READ_RECORDS = frozenset({_ROW, _MERGEDCELLS, _EOF})
 _WORKBOOK_STREAMS = ("Workbook", "Book")  # BIFF8's name, and BIFF5's
 
 
-def _check_xls_cells(stream: bytes | None, sheet: str, where: str) -> None:
+def _check_xls_cells(stream: bytes | None, sheet: str, where: str) -> list[str]:
     """_check_cells for an .xls workbook, from the BIFF8 records of its workbook stream
     (`_ole_stream`): merged cells and a hidden row of values below the header row (the first
     row holding a value), which calamine reads as blanks or as any other row (its formulas always
-    hold a value). A workbook whose records cannot be found is left to fastexcel."""
+    hold a value). A workbook whose records cannot be found is left to fastexcel.
+
+    Returned, as _check_cells returns them: the cells below the header row holding a formula,
+    where no Excel since Excel 97 saved the workbook (its BOF's verLastXLSaved is 0, as
+    LibreOffice writes it), so that Excel calculates them again when it opens it."""
     start = None if stream is None else _biff_sheet_offset(stream, sheet)
     if stream is None or start is None:
-        return
+        return []
+    # The globals' BOF: verLastXLSaved, bits 8 to 11 of its fourth 32-bit word.
+    by_excel = len(stream) >= 20 and (struct.unpack_from("<I", stream, 16)[0] >> 8) & 0xF > 0
+    formula_cells: list[tuple[int, int]] = []
     first_value: int | None = None
     hidden: set[int] = set()
     valued_hidden: set[int] = set()
@@ -640,6 +694,8 @@ def _check_xls_cells(stream: bytes | None, sheet: str, where: str) -> None:
         kind, size = pair(stream, at)
         at += 4 + size
         if kind not in read:
+            if kind == _FORMULA and not by_excel and size >= 4 and at <= end:
+                formula_cells.append(pair(stream, at - size))
             if (first_value is None or hidden) and kind in cells and size >= 4 and at <= end:
                 row = pair(stream, at - size)[0]
                 if first_value is None:
@@ -658,7 +714,7 @@ def _check_xls_cells(stream: bytes | None, sheet: str, where: str) -> None:
             merged += [struct.unpack_from("<HHHH", body, 2 + 8 * i) for i in range(count)
                        if 2 + 8 * i + 8 <= len(body)]
     if first_value is None:
-        return
+        return []
     for top, bottom, left, right in sorted(merged):
         if bottom > first_value:
             raise _merged(where, f"{_column_letter(left)}{top + 1}:"
@@ -666,6 +722,8 @@ def _check_xls_cells(stream: bytes | None, sheet: str, where: str) -> None:
     below = [row for row in valued_hidden if row > first_value]
     if below:
         raise _hidden_row(where, min(below) + 1)
+    return [f"{_column_letter(column)}{row + 1}" for row, column in sorted(formula_cells)
+            if row > first_value]
 
 
 def _biff_sheet_offset(stream: bytes, sheet: str) -> int | None:
