@@ -970,3 +970,109 @@ def test_text_and_number_types_a_warehouse_has_are_the_databases_figures(
     exact = Decimal(more_types["sql"](expected).strip())
     assert value is not None and abs(Decimal(repr(value)) - exact) < Decimal("1e-9"), (value,
                                                                                       exact)
+
+
+# --- Dates and instants: every way a query gives one, against the same rows as a CSV --------
+
+_UK_MONTH = "to_char({} AT TIME ZONE 'Europe/London', 'YYYY-MM')"
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "America/New_York"])
+@pytest.mark.parametrize(("expression", "declared", "month"), [
+    # an instant: its UK month, whatever the zone (the dataset's zone reads times without one)
+    ("at_tz", "date", _UK_MONTH.format("at_tz")),
+    ("at_tz", "datetime", _UK_MONTH.format("at_tz")),
+    ("at_tz::text", "date", _UK_MONTH.format("at_tz")),
+    ("at_tz::text", "datetime", _UK_MONTH.format("at_tz")),
+    # made a date or a wall-clock time in the query: the dataset's zone's, as its system
+    # would have written it in an extract
+    ("at_tz::date", "date", "to_char((at_tz AT TIME ZONE '{zone}')::date, 'YYYY-MM')"),
+    ("at_tz::date::text", "month", "to_char((at_tz AT TIME ZONE '{zone}')::date, 'YYYY-MM')"),
+    ("at_tz::timestamp", "datetime", _UK_MONTH.format("at_tz")),
+    ("at_naive", "datetime", _UK_MONTH.format("(at_naive AT TIME ZONE '{zone}')")),
+    ("at_naive::text", "datetime", _UK_MONTH.format("(at_naive AT TIME ZONE '{zone}')")),
+    ("at_naive", "date", "to_char(at_naive, 'YYYY-MM')"),
+    ("day", "date", "to_char(day, 'YYYY-MM')"),
+    ("day::text", "month", "to_char(day, 'YYYY-MM')"),
+    ("day", "datetime", _UK_MONTH.format("(day::timestamp AT TIME ZONE '{zone}')")),
+])
+def test_each_row_of_a_date_or_instant_lands_in_the_month_of_the_same_rows_in_a_csv(
+        tmp_path, warehouse, expression, declared, month, zone):
+    """A date, timestamp or timestamptz, as it is or as its text, made a date in the query or a
+    timestamptz declared a date: read from a role whose own TimeZone is Tokyo's, each row is
+    stored in the month the database itself gives (an instant's UK month; a date's or a
+    wall-clock time's in the dataset's zone), and in the month the same rows written as a CSV
+    by the same database in the dataset's zone are stored in."""
+    extra = "" if zone == "Europe/London" else f'time_zone = "{zone}"'
+    source = typed_project(tmp_path / "q", f"SELECT ref, {expression} AS day FROM typed", "",
+                           'kind = "count"', day=declared, extra=extra, decimals=0)
+    out = run(source, "ingest", "w", "--from-source",
+              uri=_with_options(warehouse["uri"], "TimeZone=Asia/Tokyo"))
+    assert out.returncode == 0, out.stderr
+    lines = warehouse["sql"](f"SET TimeZone = '{zone}'; SELECT ref || ',' || ({expression})"
+                             "::text FROM typed").split("\n")
+    extract = tmp_path / "w.csv"
+    extract.write_text("ref,day\n" + "\n".join(line for line in lines if "," in line) + "\n",
+                       encoding="utf-8")
+    from_csv = typed_project(tmp_path / "c", "SELECT 1", "", 'kind = "count"', day=declared,
+                             extra=extra, decimals=0)
+    out = run(from_csv, "ingest", "w", str(extract))
+    assert out.returncode == 0, out.stderr
+    import polars as pl
+
+    def months(project: Path) -> dict[str, str]:
+        return dict(pl.read_delta(str(project / "data" / "w")).select("ref", "month").rows())
+
+    expected = dict(line.split(",") for line in warehouse["sql"](
+        f"SELECT ref || ',' || {month.format(zone=zone)} FROM typed").split())
+    assert months(source) == expected
+    assert months(from_csv) == expected
+
+
+# --- Numbers and their text: the value the database holds, or a refusal naming the column ---
+
+@pytest.mark.parametrize(("expression", "declared", "refused"), [
+    ("'NaN'::numeric", "str", None),
+    ("'Infinity'::numeric", "str", None),
+    ("'-Infinity'::real", "str", None),
+    ("'NaN'::numeric", "float", "expected a number, found 'NaN'"),
+    ("'-Infinity'::numeric", "float", "expected a number, found '-Infinity'"),
+    ("'Infinity'::real", "float", "expected a number, found 'Infinity'"),
+    ("'NaN'::numeric", "int", "expected a whole number, found 'NaN'"),
+    ("'Infinity'::double precision", "float", "expected a number, found 'inf'"),
+    ("123456789012345678901234567890::numeric", "str", None),
+    ("123456789012345678901234567890::numeric", "int",
+     "expected a whole number, found '123456789012345678901234567890'"),
+    ("9223372036854775807::numeric", "int", None),
+    ("1234.5::numeric::text", "float", None),
+    ("(1 / 3::numeric)::text", "str", None),
+    ("to_char(1234.5, 'FM9G999D00')", "float", None),
+    ("12.5::money::text", "float", "expected a number, found '$12.50'"),
+])
+def test_a_number_is_stored_as_the_database_holds_it_or_refused_naming_its_column(
+        tmp_path, warehouse, expression, declared, refused):
+    """numeric NaN and the infinities (which the driver writes 'nan' and 'inf'), a numeric of 30
+    digits, a numeric made text in the query, to_char's separators (lc_numeric is C in kpi's
+    session) and money as text, each against the database's own text of the value, from a role
+    whose extra_float_digits is -3: in a text column the database's text ('NaN' was stored as
+    'nan'), in a number column the same number, or refused in one line naming the column."""
+    project = typed_project(tmp_path / "p", f"SELECT ref, day, {expression} AS x FROM typed "
+                                            "WHERE ref = 'R1'", f'x = "{declared}"',
+                            'kind = "count"', decimals=0)
+    out = run(project, "ingest", "w", "--from-source",
+              uri=_with_options(warehouse["uri"], "extra_float_digits=-3"))
+    if refused is not None:
+        assert out.returncode == 3, out.stderr
+        assert f"row 1, column 'x': {refused}" in one_error(out.stderr)
+        assert snapshot(project).version is None
+        return
+    assert out.returncode == 0, out.stderr
+    import polars as pl
+
+    stored = pl.read_delta(str(project / "data" / "w"))["x"].to_list()
+    held = warehouse["sql"](f"SELECT ({expression})::text").strip()
+    if declared == "str":
+        assert stored == [held]
+    else:
+        number = Decimal(held.replace(",", ""))
+        assert stored == [int(number) if declared == "int" else float(number)]

@@ -379,8 +379,10 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
                             hint=f"CAST it in the query: {_show(name)}::numeric AS "
                                  f"{_show(name)}; nothing stored was changed")
         if pa.types.is_decimal(kind) or pa.types.is_float16(kind) or pa.types.is_float32(kind):
-            column = pc.cast(column, pa.string())
+            column = _numeric_text(pc.cast(column, pa.string()))
             kind = pa.string()
+        elif described == "numeric" and pa.types.is_string(kind):
+            column = _numeric_text(column)  # a NUMERIC of no declared scale: its text already
         if not _readable(kind):
             if col is not None:
                 raise DataError(located(Path(query.label), f"expected {_expected(col)}, "
@@ -395,6 +397,18 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             column = pc.cast(column, pa.string())
         columns.append(column)
     return pa.table(columns, names=names)
+
+
+def _numeric_text(column: Any) -> Any:
+    """A number's text with NaN and the infinities spelt as PostgreSQL writes them ('NaN',
+    'Infinity', '-Infinity'; Arrow and the driver write 'nan' and 'inf'), so that a text column
+    holds the database's text and a refusal quotes it."""
+    import pyarrow.compute as pc
+
+    for arrow, database in (("nan", "NaN"), ("inf", "Infinity"), ("-inf", "-Infinity")):
+        column = pc.replace_substring_regex(  # type: ignore[attr-defined]
+            column, f"^{arrow}$", database)
+    return column
 
 
 def _conversion(name: str, kind: Any) -> str:
