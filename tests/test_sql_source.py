@@ -1029,6 +1029,33 @@ def test_each_row_of_a_date_or_instant_lands_in_the_month_of_the_same_rows_in_a_
     assert months(from_csv) == expected
 
 
+def test_a_month_truncated_in_the_query_is_the_uk_month_or_refused_in_another_zone(
+        tmp_path, warehouse):
+    """`date_trunc('month', at_tz)` in a `month` column: in a UK dataset the UK month's first
+    midnight, stored as the month the database gives; in a dataset of another zone that
+    midnight is a time of day in the UK, refused in one line (declare the column `datetime`)."""
+    expression = "date_trunc('month', at_tz)"
+    source = typed_project(tmp_path / "uk", f"SELECT ref, {expression} AS day FROM typed", "",
+                           'kind = "count"', day="month", decimals=0)
+    out = run(source, "ingest", "w", "--from-source",
+              uri=_with_options(warehouse["uri"], "TimeZone=Asia/Tokyo"))
+    assert out.returncode == 0, out.stderr
+    import polars as pl
+
+    stored = dict(pl.read_delta(str(source / "data" / "w")).select("ref", "month").rows())
+    expected = dict(line.split(",") for line in warehouse["sql"](
+        "SET TimeZone = 'Europe/London'; SELECT ref || ',' || "
+        f"to_char({expression}, 'YYYY-MM') FROM typed").split() if "," in line)
+    assert stored == expected
+    other = typed_project(tmp_path / "ny", f"SELECT ref, {expression} AS day FROM typed", "",
+                          'kind = "count"', day="month", extra='time_zone = "America/New_York"',
+                          decimals=0)
+    out = run(other, "ingest", "w", "--from-source", uri=warehouse["uri"])
+    assert out.returncode == 3, out.stdout
+    assert "time of day" in out.stderr and len(out.stderr.strip().splitlines()) <= 2, out.stderr
+    assert "Traceback" not in out.stderr
+
+
 # --- Numbers and their text: the value the database holds, or a refusal naming the column ---
 
 @pytest.mark.parametrize(("expression", "declared", "refused"), [
