@@ -16,6 +16,12 @@ but Polars also accepts SQL that is not row-level, and evaluates some of it whil
 
 So each expression is first parsed by sqlglot (which never evaluates anything) and refused if
 it holds any of those; only then does Polars type it against the dataset's columns.
+
+And Polars' SQL reads some row-level constructs otherwise than standard SQL (DuckDB,
+PostgreSQL): those kpi can read as SQL does are rewritten where the expression is made
+(`polars_expr`, `_standard`: ROUND, POSITION, a date part's or a length's type, UPPER), the
+rest are refused (`_check_standard`, `_check_domain`, `_check_chained`). docs/catalogue.md,
+"Expressions read as standard SQL", lists both; tests/test_expression_hunt.py hunts the class.
 """
 
 from __future__ import annotations
@@ -145,10 +151,13 @@ def _check_tree(text: str, columns: dict[str, str], dataset: str,
         if sides:
             for side in sides:
                 _check_division(side)
+            _check_chained(node)
             _check_bool_comparison(sides, columns)
             _check_duration_comparison(sides, columns, dataset, schema)
         _check_uk_time(node, columns, dataset, schema)
+        _check_standard(node, dataset, schema)
     _check_bool_as_text(tree, dataset, schema)
+    _check_domain(tree)
     if guarded_division:
         _check_division(tree)
     if isinstance(tree, exp.Star) or any(isinstance(n, exp.Star) for n in tree.walk()):
@@ -194,6 +203,51 @@ def _check_division(node: Any) -> None:
             "multiply instead (minutes > 1000 * victims)")
 
 
+def _check_chained(node: Any) -> None:
+    """A comparison of a comparison without parentheses (`a < b = FALSE`): PostgreSQL and
+    DuckDB refuse it, Polars reads it one way of the two."""
+    from sqlglot import exp
+
+    comparisons = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ,
+                   exp.NullSafeNEQ, exp.Like, exp.ILike, exp.In, exp.Between, exp.Is)
+    for side in (node.this, node.args.get("expression")):
+        if isinstance(side, comparisons):
+            raise ExpressionProblem(
+                f"compares {side.sql()} without parentheses, which SQL databases refuse: "
+                f"write ({side.sql()}) if that is the comparison meant")
+        # The parsers disagree on what `a IS DISTINCT FROM b = TRUE` compares, and sqlglot
+        # puts in parentheses of its own: refused with or without them.
+        inner = side.unnest() if isinstance(side, exp.Paren) else side
+        if isinstance(inner, (exp.NullSafeEQ, exp.NullSafeNEQ)):
+            raise ExpressionProblem(
+                f"compares {inner.sql()}, which SQL databases read in different orders: it "
+                "is TRUE or FALSE already, so use it as it is, or under NOT")
+
+
+def _check_domain(node: Any) -> None:
+    """A square root or logarithm (`SQRT(x) > 1`): of a negative number (or 0, for a
+    logarithm) Polars gives NaN, which it ranks above every number and never takes for NULL,
+    so the row is counted, where SQL stops with an error. Only a positive number written out
+    is accepted; the functions rise with their argument, so the argument itself can be
+    compared."""
+    from sqlglot import exp
+
+    for function in node.find_all(exp.Sqrt, exp.Ln, exp.Log):
+        argument = function.expression if function.expression is not None else function.this
+        while isinstance(argument, exp.Paren):
+            argument = argument.this
+        if isinstance(argument, exp.Literal) and argument.is_number \
+                and float(argument.this) > 0:
+            continue
+        name = function.sql().partition("(")[0]
+        shown = argument.sql()
+        raise ExpressionProblem(
+            f"takes {name} of {shown}, which Polars makes NaN where {shown} is negative (or "
+            "0, for a logarithm), and a comparison counts NaN as larger than any number, "
+            f"where SQL stops with an error: compare {shown} itself (for SQRT({shown}) > 2 "
+            f"write {shown} > 4)")
+
+
 def _check_bool_comparison(sides: list[Any], columns: dict[str, str]) -> None:
     """A bool column compared with a literal (`flag = 'Y'`, `flag IN (1, 0)`): Polars casts the
     literal and compares, which is silently false on every row for text such as 'Y'."""
@@ -207,6 +261,76 @@ def _check_bool_comparison(sides: list[Any], columns: dict[str, str]) -> None:
         raise ExpressionProblem(
             f"compares the bool column '{flag}' with {literal}, which a true/false value never "
             f"equals as written: write {flag} or NOT {flag} (or {flag} = TRUE)")
+
+
+def _check_standard(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> None:
+    """What Polars evaluates otherwise than standard SQL, with no one reading to rewrite it to:
+
+    - `b IS TRUE` (IS FALSE, IS NOT TRUE, IS NOT FALSE) is never NULL in SQL, but Polars reads
+      it as `b = TRUE`, NULL where b is: `b IS NOT TRUE` left out the rows whose b is blank;
+    - a fraction cast to a whole number or a decimal (`CAST(x AS INT)`, `x::DECIMAL(10, 2)`):
+      Polars cuts the digits off (2.5 is 2, 1.5 is 1), DuckDB rounds a half to even (1.5 is
+      2), PostgreSQL rounds it away from zero (2.5 is 3);
+    - SUBSTR(s, start) from a start that is negative or not written as a number: DuckDB counts
+      a negative start from the end (SUBSTR('abc', -1) is 'c'), Polars and PostgreSQL from
+      before the start ('abc');
+    - LEFT(s, 0) and RIGHT(s, 0), which Polars reads as '' on every row, NULL or not;
+    - REPLACE(s, '', x), which SQL leaves as s and Polars fills between every character, or
+      REPLACE(s, t, x) of a column t that may be '';
+    - a LIKE pattern with a backslash, an escape in PostgreSQL and a backslash in DuckDB."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Boolean):
+        truth = node.expression.this is True
+        negated = isinstance(node.parent, exp.Not)
+        what = node.this.sql()
+        shown = f"{what} IS {'NOT ' if negated else ''}{'TRUE' if truth else 'FALSE'}"
+        # IS TRUE, IS NOT TRUE, IS FALSE, IS NOT FALSE, in SQL's own words
+        standard = {(True, False): f"COALESCE({what}, FALSE)",
+                    (True, True): f"NOT COALESCE({what}, FALSE)",
+                    (False, False): f"NOT COALESCE({what}, TRUE)",
+                    (False, True): f"COALESCE({what}, TRUE)"}[truth, negated]
+        raise ExpressionProblem(
+            f"uses {shown}, which SQL makes TRUE or FALSE on every row but Polars leaves NULL "
+            f"where {what} is NULL (so those rows are never counted): write {standard}")
+    if isinstance(node, exp.Cast) and (node.to.is_type(*exp.DataType.INTEGER_TYPES)
+                                       or node.to.is_type(*exp.DataType.REAL_TYPES)
+                                       and not node.to.is_type(*exp.DataType.FLOAT_TYPES)):
+        import polars as pl
+
+        dtype = _type_or_none(node.this, dataset, schema)
+        if dtype is not None and (dtype.is_float() or isinstance(dtype, pl.Decimal)):
+            shown = node.this.sql()
+            raise ExpressionProblem(
+                f"casts {shown}, a number with a fraction, to {node.to.sql()}, which Polars "
+                "does by cutting the fraction off (2.5 is 2) and SQL databases by rounding, "
+                f"each its own way: write ROUND({shown}) (a half away from zero), "
+                f"ROUND({shown}, 2), FLOOR({shown}) or TRUNC({shown}), whichever is meant")
+    if isinstance(node, (exp.Like, exp.ILike)) and isinstance(node.expression, exp.Literal) \
+            and "\\" in node.expression.this:
+        raise ExpressionProblem(
+            f"matches {node.expression.sql()}, whose backslash PostgreSQL reads as making the "
+            "next % or _ an ordinary character and DuckDB (as kpi) as a backslash: to find a "
+            f"% or _ as written, write STRPOS({node.this.sql()}, '_') > 0")
+    if isinstance(node, (exp.Left, exp.Right)) and isinstance(node.expression, exp.Literal) \
+            and node.expression.is_int and int(node.expression.this) == 0:
+        raise ExpressionProblem(
+            f"takes {node.sql()}, which Polars reads as '' on every row, NULL or not, where "
+            "SQL keeps a NULL text NULL: leave it out, or write ''")
+    if isinstance(node, exp.Replace):
+        found = node.expression
+        if not (isinstance(found, exp.Literal) and found.is_string and found.this):
+            raise ExpressionProblem(
+                f"replaces {found.sql()} in {node.this.sql()}, which must be a text written "
+                "out and not empty: SQL replaces '' nowhere, Polars between every character")
+    if isinstance(node, exp.Substring):
+        start = node.args.get("start")
+        if start is not None and not (isinstance(start, exp.Literal) and start.is_int):
+            raise ExpressionProblem(
+                f"takes SUBSTR from {start.sql()}, which SQL databases read differently where "
+                "it is below 1 (DuckDB counts a negative start from the end, Polars and "
+                "PostgreSQL from before the start): write the start as a whole number from 1, "
+                f"or RIGHT({node.this.sql()}, n) for the last n characters")
 
 
 def _check_bool_as_text(tree: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> None:
@@ -243,11 +367,15 @@ def _is_bool(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> bo
 
 def _type_or_none(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> Any:
     """The Polars type of part of an expression, or None where it cannot be typed (the whole
-    expression is typed after the checks, and reports its own problem)."""
-    try:
-        return _polars_type(node.sql(), dataset, schema)
-    except ExpressionProblem:
-        return None
+    expression is typed after the checks, and reports its own problem). sqlglot writes
+    some functions in its own spelling (STRPOS as STR_POSITION), which Polars does not read:
+    then in DuckDB's, which it mostly does."""
+    for dialect in (None, "duckdb"):
+        try:
+            return _polars_type(node.sql(dialect=dialect), dataset, schema)
+        except ExpressionProblem:
+            continue
+    return None
 
 
 TEMPORAL = frozenset({"date", "datetime", "month"})
@@ -330,7 +458,7 @@ def _polars_type(text: str, dataset: str, schema: tuple[tuple[str, Any], ...]) -
     import polars as pl
 
     try:
-        expr = pl.sql_expr(text)
+        expr = polars_expr(text)  # as the engine evaluates it
         return _empty(schema).select(expr.alias("x")).collect_schema()["x"]
     except pl.exceptions.ColumnNotFoundError as exc:
         missing = re.search(r'column "([^"]+)"', str(exc))
@@ -361,7 +489,13 @@ def polars_expr(text: str, zoned: tuple[str, ...] = ()) -> Any:
     import polars as pl
 
     expr = pl.sql_expr(_epoch_in_utc(text, zoned) if zoned else text)
-    return correctly_divided(expr) if "/" in text else expr
+    return correctly_divided(expr) if _REWRITTEN.search(text) else expr
+
+
+# What `correctly_divided` may rewrite: a division, or a function Polars reads otherwise than
+# standard SQL (`_standard`).
+_REWRITTEN = re.compile(
+    r"/|(?i:round|position|strpos|len|extract|date_?part|upper|ucase)")
 
 
 def quotient(dividend: Any, divisor: Any) -> Any:
@@ -383,9 +517,10 @@ def _divisor(dividend: Any, divisor: Any) -> Any:
 
 def correctly_divided(expr: Any) -> Any:
     """The expression with each of its divisions made a `quotient` (the SQL reader's `a / b`,
-    and Polars' own true division), by way of the expression's serialized tree: the same
-    expression otherwise, and the same types (a number divided by a number is a float
-    either way)."""
+    and Polars' own true division), and each function Polars reads otherwise than standard
+    SQL read as standard SQL reads it (`_standard`), by way of the expression's serialized
+    tree: the same expression otherwise, and the same types (a number divided by a number is
+    a float either way)."""
     import polars as pl
 
     tree = json.loads(expr.meta.serialize(format="json"))
@@ -406,7 +541,105 @@ def _divided(node: Any) -> Any:
     binary = node.get("BinaryExpr")
     if isinstance(binary, dict) and binary.get("op") == "TrueDivide":
         return {"BinaryExpr": {**binary, "right": _guarded(binary["left"], binary["right"])}}
+    return _standard(node)
+
+
+# Polars' SQL functions whose whole-number answer is a narrow type (Int8 for a month or a day,
+# UInt32 for a length) that arithmetic wraps around in: EXTRACT(MONTH FROM d) * 20 was -16 in
+# December, LENGTH(s) - 4 was 4,294,967,295 for 'abc'. Standard SQL gives a BIGINT.
+_NARROW = frozenset({
+    ("TemporalExpr", name) for name in (
+        "Millennium", "Century", "Year", "IsoYear", "Quarter", "Month", "Week", "WeekDay",
+        "Day", "OrdinalDay", "Hour", "Minute", "Second", "Millisecond", "Microsecond",
+        "Nanosecond")} | {("StringExpr", "LenChars"), ("StringExpr", "LenBytes")})
+
+
+def _standard(node: dict[str, Any]) -> Any:
+    """A node of a serialized expression read as standard SQL (and DuckDB) reads it, where
+    Polars' SQL reads it otherwise and gives another figure on the same rows:
+
+    - ROUND rounds a half away from zero (ROUND(2.5) is 3, ROUND(-0.25, 1) is -0.3), where
+      Polars rounds it to even (2);
+    - POSITION(sub IN s) and STRPOS(s, sub) count characters of the text as written (Polars
+      read `sub` as a regular expression, so '.' was found at 1 in 'abc', counted bytes, so
+      'x' was at 5 in 'Zoëx', and gave 0 for a NULL text where SQL gives NULL);
+    - a part of a date (EXTRACT, DATE_PART) or a length is a 64-bit whole number (`_NARROW`);
+    - UPPER('straße') is 'STRAẞE', one letter for one, as DuckDB writes it (Polars wrote
+      'STRASSE', a letter longer, equal to no text DuckDB compares it with).
+    """
+    function = node.get("Function")
+    if not isinstance(function, dict):
+        return node
+    kind = function.get("function")
+    inputs = function.get("input", ())
+    if isinstance(kind, dict) and isinstance(kind.get("Sql"), dict) and "Round" in kind["Sql"]:
+        decimals = kind["Sql"]["Round"].get("decimals", 0)
+        if len(inputs) == 1 and isinstance(decimals, int) and decimals >= 0:
+            return _put(_template("round", decimals), {_ARG: inputs[0]})
+    if kind == "FillNull" and len(inputs) == 2:
+        found = _find(inputs[0])
+        if found is not None:
+            text, sub = found
+            return _put(_template("position"), {_ARG: text, _SUB: sub})
+    if kind == {"StringExpr": "Uppercase"} and len(inputs) == 1:
+        return _put(_template("upper"), {_ARG: inputs[0]})
+    if isinstance(kind, dict) and len(kind) == 1:
+        ((family, name),) = kind.items()
+        if isinstance(name, str) and (family, name) in _NARROW:
+            return _put(_template("wide"), {_ARG: node})
     return node
+
+
+def _find(node: Any) -> tuple[Any, Any] | None:
+    """(text, sub) of Polars' reading of POSITION(sub IN s): `find(s, sub) + 1`."""
+    binary = node.get("BinaryExpr") if isinstance(node, dict) else None
+    if not isinstance(binary, dict) or binary.get("op") != "Plus":
+        return None
+    left = binary.get("left")
+    function = left.get("Function") if isinstance(left, dict) else None
+    if not isinstance(function, dict):
+        return None
+    kind = function.get("function")
+    if (isinstance(kind, dict) and isinstance(kind.get("StringExpr"), dict)
+            and "Find" in kind["StringExpr"] and len(function.get("input", ())) == 2):
+        text, sub = function["input"]
+        return text, sub
+    return None
+
+
+_ARG, _SUB = "\0arg", "\0sub"
+
+
+@cache
+def _template(name: str, decimals: int = 0) -> Any:
+    """The serialized tree of a standard reading, over placeholder columns (`_put`)."""
+    import polars as pl
+
+    arg, sub = pl.col(_ARG), pl.col(_SUB)
+    if name == "round":
+        expr = arg.round(decimals, mode="half_away_from_zero")
+    elif name == "position":
+        expr = (pl.when(arg.is_null() | sub.is_null()).then(None)
+                .when(sub == "").then(1)
+                .when(arg.str.contains(sub, literal=True))
+                .then(arg.str.split(sub).list.first().str.len_chars().cast(pl.Int64) + 1)
+                .otherwise(0).cast(pl.Int64))
+    elif name == "upper":
+        expr = arg.str.replace_all("ß", "ẞ", literal=True).str.to_uppercase()
+    else:
+        expr = arg.cast(pl.Int64)
+    return json.loads(expr.meta.serialize(format="json"))
+
+
+def _put(template: Any, parts: dict[str, Any]) -> Any:
+    """The template with each placeholder column replaced by its serialized part."""
+    if isinstance(template, dict):
+        if len(template) == 1 and template.get("Column") in parts:
+            return parts[template["Column"]]
+        return {key: _put(value, parts) for key, value in template.items()}
+    if isinstance(template, list):
+        return [_put(item, parts) for item in template]
+    return template
 
 
 def _guarded(dividend: Any, divisor: Any) -> Any:
