@@ -38,7 +38,7 @@ from kpi.engine import Change, Measured
 from kpi.errors import ConfigError, DataError, UsageError, did_you_mean, option
 from kpi.expressions import polars_expr
 from kpi.periods import Comparison, Month, Window, WindowKind
-from kpi.rounding import fixed
+from kpi.rounding import fixed, quotient
 from kpi.store import AsOf
 
 # Kinds whose value already divides by one population of the whole area, so a part's value
@@ -447,8 +447,7 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
                                        cmp.value if cmp else None)
         status, _ = engine.judged(kpi, change, current, stale)
         population = populations.get(name.lower())
-        per_1000 = (cur.value / population * 1000
-                    if population and cur is not None and cur.value is not None else None)
+        per_1000 = quotient(cur.value, population, 1000) if cur is not None else None
         parts.append(PartResult(name, cur, cmp, change, status, None, population, per_1000))
     if blank:
         extra = f"rows with a blank '{by}' are not compared"
@@ -569,7 +568,7 @@ def difference(kpi: KpiDef, one: PartResult, other: list[PartResult],
         result = stats.poisson_test(n1, one.population, sum(others), t2)
         if result.p_value is None:
             return result
-        rate1, rate2 = n1 / one.population * 1000, sum(others) / t2 * 1000
+        rate1, rate2 = quotient(n1, one.population, 1000), quotient(sum(others), t2, 1000)
         judged = stats._judged(result.p_value)
         return replace(result, note=f"{fixed(rate1, 2, True)} per 1,000 against "
                                     f"{fixed(rate2, 2, True)} per 1,000 "

@@ -41,9 +41,10 @@ from kpi.catalogue import (
 )
 from kpi.dateparts import quarter_cut
 from kpi.errors import ConfigError, DataError, option
-from kpi.expressions import polars_expr, quotient
+from kpi.expressions import polars_expr
+from kpi.expressions import quotient as column_quotient
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, current_window
-from kpi.rounding import change_percent, fixed, shows_zero
+from kpi.rounding import as_written, change_percent, difference, fixed, quotient, shows_zero
 from kpi.store import AsOf
 
 # ---------------------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ def _value(kpi: KpiDef) -> pl.Expr:
     converted to the KPI's unit, seconds or days, instead of counting its microseconds."""
     value = _sql(required(kpi.value, f"KPI '{kpi.id}': value"), kpi)
     if kpi.value_is_duration:
-        return quotient(value.dt.total_microseconds(), 1_000_000 * DURATION_UNITS[kpi.unit])
+        return column_quotient(value.dt.total_microseconds(), 1_000_000 * DURATION_UNITS[kpi.unit])
     return value
 
 
@@ -211,63 +212,115 @@ def _mean_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
     return {"num": pl.when(rows).then(value), "den": rows & value.is_not_null()}
 
 
-def _order_parts(statistic: str) -> Callable[[KpiDef, pl.Expr], dict[str, pl.Expr]]:
-    def parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
-        value = _value(kpi).cast(pl.Float64).filter(rows)
-        if statistic == "median":
-            return {"stat": value.median(), "den": value.count()}
-        q = required(kpi.percentile, f"KPI '{kpi.id}': percentile") / 100
-        return {"stat": value.quantile(q, "linear"), "den": value.count()}
-    return parts
+def quantile_of(kpi: KpiDef) -> Fraction:
+    """A median's or percentile's q, exactly: 1/2, or the percentile as written over 100 (90
+    is 9/10; 29 is 29/100, where the float 0.29 times 100 is 28.999999999999996, a position a
+    bit short of the 30th value)."""
+    if kpi.kind == Kind.MEDIAN:
+        return Fraction(1, 2)
+    return as_written(required(kpi.percentile, f"KPI '{kpi.id}': percentile")) / 100
+
+
+def _bounded(q: Fraction) -> Fraction:
+    return q.limit_denominator(10**30) if q.denominator > 10**30 else q
+
+
+def _below(count: pl.Expr, q: Fraction) -> pl.Expr:
+    """floor((count - 1) × q) in whole numbers (128-bit, so a percentile written with many
+    digits cannot overflow): the index of the value at or just below a quantile's position.
+    A q whose denominator passes 10**30 (a percentile of 1e-300) is taken to the nearest
+    fraction below that denominator, a difference no position of fewer than 10**9 rows shows."""
+    q = _bounded(q)
+    whole = pl.Int128
+    return ((count.cast(whole) - 1) * pl.lit(q.numerator, dtype=whole)
+            // pl.lit(q.denominator, dtype=whole))
+
+
+def _order_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
+    """A median's or percentile's components: the values either side of its position
+    (n - 1) × q, found in whole numbers, and n; `_ordered` interpolates them exactly, as
+    `_quantiles` does for the summary's count tables (Polars' own `median` and `quantile`
+    interpolate in floats: the median of £0.10 and £0.20 read 0.15000000000000002)."""
+    value = _value(kpi).cast(pl.Float64).filter(rows)
+    n = value.count().cast(pl.Int64)
+    q = quantile_of(kpi)
+    if q.denominator & (q.denominator - 1) == 0:
+        # A q of a power of two over (a median's 1/2): Polars' own position (n - 1) × q is
+        # exact, so its values either side are the ones the exact position lies between.
+        return {"lower": value.quantile(float(q), "lower"),
+                "upper": value.quantile(float(q), "higher"), "den": n}
+    below = _below(n, q)
+    span = (n - 1).cast(pl.Float64)
+
+    def at(index: pl.Expr) -> pl.Expr:
+        # The value at a whole-number index of the ordered values, by Polars' selection
+        # (no sort): its "lower" quantile asked at the middle of [index, index + 1), so no
+        # float error in its own (n - 1) × q (29% as 0.29) moves it to a neighbour.
+        where = pl.when(n > 1).then(pl.min_horizontal((index + 0.5) / span, 1.0))
+        return value.quantile(where.otherwise(0.0), "lower")
+
+    return {"lower": at(below), "upper": at(below + 1), "den": n}
 
 
 def _weighted_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
     return {"n": pl.when(rows).then(pl.col(_weight_column(kpi)))}
 
 
-def _ratio(num: float | None, den: float | None, scale: float = 1.0) -> float | None:
-    if num is None or den is None or den == 0:
+def _scale(kpi: KpiDef, times: int = 1) -> Fraction:
+    """What a KPI's figure is multiplied by, exactly: its multiplier as written (0.1 is 1/10),
+    times 100 for a percentage or 1,000 for a rate per 1,000."""
+    return as_written(kpi.multiplier) * times
+
+
+def _population(project: Project, name: str) -> Fraction:
+    return as_written(project.populations[name])
+
+
+def _per_population(k: KpiDef, c: dict[str, Any], p: Project) -> float | None:
+    """A ratio of two rates per head, (num / its population) / (den / its population), as one
+    quotient: num × the denominator's population / (den × the numerator's), rounded once."""
+    num_population, den_population = (
+        _population(p, name) for name in required(k.populations, f"KPI '{k.id}'"))
+    if not num_population:
         return None
-    return num / den * scale
+    return quotient(c["num"], c["den"], _scale(k) * den_population / num_population)
 
 
-def _mean(total: float | None, rows: float | None) -> float | None:
-    """A mean: the sum as it prints (the decimals' sum rounded once, `_exact_sum`) divided by
-    the rows, rounded once. £10.10, £10.20 and £10.30 average 10.2, where the float 30.6
-    divided by 3 is 10.200000000000001 (a mean of pounds and pence in four read so)."""
-    if total is None or not rows:
+def _ordered(k: KpiDef, c: dict[str, Any], p: Project) -> float | None:
+    if not c["den"]:
         return None
-    if isinstance(total, int) or not math.isfinite(total):
-        return total / rows  # integers divide correctly rounded; no figure stays none
-    return float(Fraction(repr(total)) / Fraction(rows))
+    stat = (c["stat"] if "stat" in c
+            else _interpolated(c["den"], quantile_of(k), c["lower"], c["upper"]))
+    return quotient(stat, 1, _scale(k))
 
 
-def _population(project: Project, name: str) -> float:
-    return project.populations[name]
-
-
+# Each kind's value from its window's components: one quotient (`kpi.rounding.quotient`), so
+# the multiplier, the 100 of a percentage and the 1,000 of a rate per 1,000 are applied
+# exactly with the division, and the figure is rounded once.
 RECIPES: dict[Kind, Recipe] = {
-    Kind.COUNT: Recipe(_count_parts, lambda k, c, p: c["n"]),
-    Kind.SUM: Recipe(_count_parts, lambda k, c, p: c["n"]),
-    Kind.RATE: Recipe(_checked_rate_parts, lambda k, c, p: _ratio(c["num"], c["den"], 100.0)),
-    Kind.WITHIN: Recipe(_within_parts, lambda k, c, p: _ratio(c["num"], c["den"], 100.0)),
-    Kind.MEAN: Recipe(_mean_parts, lambda k, c, p: _mean(c["num"], c["den"])),
-    Kind.MEDIAN: Recipe(_order_parts("median"),
-                        lambda k, c, p: c["stat"] if c["den"] else None, additive=False),
-    Kind.PERCENTILE: Recipe(_order_parts("percentile"),
-                            lambda k, c, p: c["stat"] if c["den"] else None, additive=False),
+    Kind.COUNT: Recipe(_count_parts, lambda k, c, p: quotient(c["n"], 1, _scale(k))),
+    Kind.SUM: Recipe(_count_parts, lambda k, c, p: quotient(c["n"], 1, _scale(k))),
+    Kind.RATE: Recipe(_checked_rate_parts,
+                      lambda k, c, p: quotient(c["num"], c["den"], _scale(k, 100))),
+    Kind.WITHIN: Recipe(_within_parts,
+                        lambda k, c, p: quotient(c["num"], c["den"], _scale(k, 100))),
+    # A mean is its sum over its rows, rounded once: £10.10, £10.20 and £10.30 average 10.2,
+    # where the float 30.6 divided by 3 is 10.200000000000001 (a mean of pounds and pence in
+    # four read so).
+    Kind.MEAN: Recipe(_mean_parts, lambda k, c, p: quotient(c["num"], c["den"], _scale(k))),
+    Kind.MEDIAN: Recipe(_order_parts, _ordered, additive=False),
+    Kind.PERCENTILE: Recipe(_order_parts, _ordered, additive=False),
     Kind.SNAPSHOT: Recipe(
         lambda k, rows: _checked_rate_parts(k, rows) if k.numerator else _count_parts(k, rows),
-        lambda k, c, p: _ratio(c["num"], c["den"], 100.0) if k.numerator else c["n"]),
-    Kind.RATIO_OF_RATES: Recipe(
-        _rate_parts,
-        lambda k, c, p: _ratio(
-            _ratio(c["num"], _population(p, required(k.populations, f"KPI '{k.id}'")[0])),
-            _ratio(c["den"], _population(p, required(k.populations, f"KPI '{k.id}'")[1])))),
+        lambda k, c, p: (quotient(c["num"], c["den"], _scale(k, 100)) if k.numerator
+                         else quotient(c["n"], 1, _scale(k)))),
+    Kind.RATIO_OF_RATES: Recipe(_rate_parts, _per_population),
     Kind.PER_1000: Recipe(_count_parts,
-                          lambda k, c, p: _ratio(c["n"], _population(
-                              p, required(k.population, f"KPI '{k.id}': population")), 1000.0)),
-    Kind.WEIGHTED_SCORE: Recipe(_weighted_parts, lambda k, c, p: c["n"]),
+                          lambda k, c, p: quotient(c["n"], _population(
+                              p, required(k.population, f"KPI '{k.id}': population")),
+                              _scale(k, 1000))),
+    Kind.WEIGHTED_SCORE: Recipe(_weighted_parts,
+                                lambda k, c, p: quotient(c["n"], 1, _scale(k))),
 }
 
 
@@ -397,10 +450,9 @@ def value_of(kpi: KpiDef, parts: dict[str, float | None], project: Project) -> f
     or the result is NaN or infinite: such a figure is no data, never a trend."""
     if parts.get(NONFINITE):
         return None
-    value = RECIPES[kpi.kind].value(kpi, parts, project)
+    value = RECIPES[kpi.kind].value(kpi, parts, project)  # the multiplier applied with it
     if value is None:
         return None
-    value = value * kpi.multiplier if kpi.multiplier != 1.0 else value
     return value if math.isfinite(value) else None
 
 
@@ -414,7 +466,7 @@ def _no_value_note(project: Project, kpi: KpiDef, windows: Iterable[Window | Non
                 return (f"{got[NONFINITE]:,} row(s) in {window.label} give a value that is not a "
                         "number (NaN or infinite, e.g. a division by zero)")
             raw = RECIPES[measure.kind].value(measure, got, project)
-            if raw is not None and not math.isfinite(raw * measure.multiplier):
+            if raw is not None and not math.isfinite(raw):
                 return (f"the value for {window.label} is not a number (NaN or infinite, e.g. a "
                         "division by zero)")
     return "a value cannot be computed (zero base or no rows)"
@@ -639,7 +691,7 @@ def whole_parts(spec: DatasetSpec, held: dict[tuple, list[Month]], plan: Plan) -
 def change_between(kpi: KpiDef, current: float | None, previous: float | None) -> Change | None:
     if current is None or previous is None:
         return None
-    diff = current - previous
+    diff = difference(current, previous)
     if kpi.unit == Unit.PERCENT:
         return Change(absolute=None, percent=None, points=diff)
     if kpi.unit == Unit.RATIO:
@@ -982,8 +1034,8 @@ def _column_flags(months: dict[str, dict[str, int]], column: str, inside: list[s
                          f"{named(month)} (a median of {fixed(_median(rest) * 100, 1)}% in the "
                          f"{around} around it)")
     if rows and blanks / rows >= limits.mostly_blank:
-        notes.append(f"column '{column}' is blank on {fixed(blanks / rows * 100, 1)}% of the "
-                     f"rows in {window.label}")
+        share = fixed(quotient(blanks, rows, 100), 1)
+        notes.append(f"column '{column}' is blank on {share}% of the rows in {window.label}")
     return notes
 
 
@@ -1114,7 +1166,7 @@ def _decimal_units(value: pl.Expr, whole: pl.Expr) -> pl.Expr:
     digits = ((value - whole) * scale).round()
     # Correctly rounded (`quotient`), as the test needs: Polars holds `scale` as one value
     # where every row is below `near`, and would multiply by its reciprocal.
-    exact = (size < far) & (quotient(whole * scale + digits, scale) == value)
+    exact = (size < far) & (column_quotient(whole * scale + digits, scale) == value)
     units = digits * by_size(DECIMAL_PLACES - places, DECIMAL_PLACES - fewer)
     return pl.when(exact).then(units).cast(pl.Int64)
 
@@ -1414,7 +1466,7 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     parts_of: dict[str, list[tuple[str, str | None]]] = {}
     # Order statistics, by value expression: (measure, mask column, quantile); and weighted
     # scores, by key column: (measure, mask column, KPI).
-    ordered: dict[tuple, list[tuple[str, str, float]]] = {}
+    ordered: dict[tuple, list[tuple[str, str, Fraction]]] = {}
     order_masks: dict[tuple, dict[str, pl.Expr]] = {}
     values: dict[tuple, pl.Expr] = {}
     weighted: dict[str, list[tuple[str, str, KpiDef]]] = {}
@@ -1444,8 +1496,7 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
                 sums[alias] = expr
                 parts_of.setdefault(measure_id, []).append((part, alias))
         else:
-            q = (0.5 if kpi.kind == Kind.MEDIAN
-                 else required(kpi.percentile, f"KPI '{kpi.id}': percentile") / 100)
+            q = quantile_of(kpi)
             # KPIs ranking the same value (in the same unit) share one count table.
             value = (kpi.value, kpi.unit if kpi.value_is_duration else None)
             ordered.setdefault(value, []).append((measure_id, name, q))
@@ -1591,7 +1642,7 @@ class ByMonth:
             for span in spans:
                 self._keyed(table, list(span), "")
 
-    def _order_stat(self, table: pl.DataFrame, mask: str, q: float, months: list[str]
+    def _order_stat(self, table: pl.DataFrame, mask: str, q: Fraction, months: list[str]
                     ) -> tuple[float | None, int, int]:
         key = (id(table), mask, q, tuple(months))
         if key not in self._stats:
@@ -1735,7 +1786,7 @@ def _lists(part: pl.DataFrame) -> tuple[list, dict[str, list[int]]]:
             {m: part[m].to_list() for m in part.columns if m not in ("__month", "__value")})
 
 
-def _quantiles(counts: pl.DataFrame, group: str, mask: str, q: float
+def _quantiles(counts: pl.DataFrame, group: str, mask: str, q: Fraction
                ) -> dict[object, tuple[float | None, int, int]]:
     """Per group: the q-quantile of the values in `mask` (as `_quantile` reads it off the
     counts), their number, and the number that are not finite; computed in Polars, so a
@@ -1749,7 +1800,7 @@ def _quantiles(counts: pl.DataFrame, group: str, mask: str, q: float
     # passes its floor, and the floor plus one. Rows keep their order within a group (in a
     # window and in a group_by), so sorting by value alone orders each group: sorting by the
     # month's text as well took twice as long.
-    below = ((pl.col("__total") - 1).cast(pl.Float64) * q).floor()
+    below = _below(pl.col("__total"), q)
     value, cumulative = pl.col("__value"), pl.col("__cum")
     got = ranked.group_by(group).agg(
         pl.col("__total").first(),
@@ -1762,16 +1813,21 @@ def _quantiles(counts: pl.DataFrame, group: str, mask: str, q: float
     return out
 
 
-def _interpolated(n: int, q: float, lower: float, upper: float | None) -> float:
+def _interpolated(n: int, q: Fraction, lower: float, upper: float | None) -> float:
     """The q-quantile of n ordered values (linear interpolation, as Polars' `quantile(q,
-    "linear")` and DuckDB's `quantile_cont`), given the values at the floor of its position
-    (n - 1) * q and just above."""
-    position = (n - 1) * q
+    "linear")` and DuckDB's `quantile_cont` define it), given the values at the floor of its
+    position (n - 1) × q and just above: worked out exactly on the values as written and
+    rounded once (`kpi.rounding.as_written`), so the median of £0.10 and £0.20 is 0.15, where
+    the floats' interpolation reads 0.15000000000000002 (DuckDB's DECIMAL median gives 0.15)."""
+    position = (n - 1) * _bounded(q)
     below = floor(position)
-    if position == below:
+    if position == below or not math.isfinite(lower):
         return lower
     assert upper is not None  # a position between two values has a value above it
-    return lower + (upper - lower) * (position - below)
+    if not math.isfinite(upper):
+        return lower + (upper - lower) * float(position - below)
+    low = as_written(lower)
+    return float(low + (as_written(upper) - low) * (position - below))
 
 
 def _counts_by(scan: pl.LazyFrame, value: pl.Expr, masks: dict[str, pl.Expr],
@@ -1804,8 +1860,7 @@ def _measured(project: Project, kpi: KpiDef, window: Window | None,
         num_id, den_id = kpi.ratio_of
         num = value_of(project.known_kpi(num_id), parts[(num_id, window)], project)
         den = value_of(project.known_kpi(den_id), parts[(den_id, window)], project)
-        value = _ratio(num, den, 100.0)
-        value = value * kpi.multiplier if value is not None else None
+        value = quotient(num, den, _scale(kpi, 100))
         return Measured(window, value if value is not None and math.isfinite(value) else None,
                         num, den)
     return measured_of(project, kpi, window, parts[(kpi.id, window)])
@@ -1940,13 +1995,15 @@ def _derived_series(kpi: KpiDef, num: pl.DataFrame, den: pl.DataFrame,
     denominator: none where either has none (a part holding only some of the year's months,
     a month without rows), as the two KPIs' own series decide, never summed again here."""
     joined = num.join(den, on="month", suffix="_den")
+    # Scaled first, then divided: a count times 100 (times a whole multiplier) is exact, so
+    # the rate is rounded once, as the summary's (`kpi.rounding.quotient`).
+    scale = float(_scale(kpi, 100))
     # A month whose denominator is 0 has no rate (null), never NaN or infinity.
     frame = joined.select(
         "month",
-        _finite(quotient(pl.col("value"), pl.col("value_den")) * 100 * kpi.multiplier)
-        .alias("value"),
-        _finite(quotient(pl.col("rolling_12"), pl.col("rolling_12_den"))
-                * 100 * kpi.multiplier).alias("rolling_12"))
+        _finite(column_quotient(pl.col("value") * scale, pl.col("value_den"))).alias("value"),
+        _finite(column_quotient(pl.col("rolling_12") * scale, pl.col("rolling_12_den")))
+        .alias("rolling_12"))
     return frame.tail(months)
 
 
@@ -2176,8 +2233,7 @@ def _part_quantiles(frame: pl.LazyFrame, column: str, requests: list[BreakdownRe
         counts = _counts_by(frame, value, names, [column]).collect(engine="streaming")
         for (number, tag, _), name in zip(jobs, names, strict=True):
             kpi = requests[number][0]
-            q = (0.5 if kpi.kind == Kind.MEDIAN
-                 else required(kpi.percentile, f"KPI '{kpi.id}': percentile") / 100)
+            q = quantile_of(kpi)
             out[(number, tag)] = _quantiles(counts, column, name, q)
     return out
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Context, Decimal
+from fractions import Fraction
 
 EXCEL_DIGITS = 15  # the significant digits Excel keeps of a number and displays
 _WIDE = Context(prec=1000)  # room for any float's digits at any number of places
@@ -36,12 +37,68 @@ def rounded(value: float, places: int) -> Decimal:
     return result.copy_abs() if result.is_zero() else result
 
 
+def as_written(value: float | Fraction) -> Fraction:
+    """A figure as the number it stands for, exactly: an int or a Fraction as it is, a float
+    as the shortest decimal that reads back as it (its repr). Every value kpi stores is the
+    decimal its source wrote, and every sum and mean is the nearest float to the decimals'
+    own (docs/guarantees.md), so the repr is that decimal: 0.1 is 1/10, not the binary
+    0.1000000000000000055511151231257827."""
+    if isinstance(value, (int, Fraction)):
+        return Fraction(value)
+    return Fraction(repr(float(value)))
+
+
+def _float(exact: Fraction) -> float:
+    """An exact figure as the nearest float, rounded once; one too large for a float is an
+    infinity of its sign, as float arithmetic would give (a change from a subnormal base)."""
+    try:
+        return float(exact)
+    except OverflowError:
+        return math.inf if exact > 0 else -math.inf
+
+
+def quotient(numerator: float | None, denominator: float | Fraction | None,
+             scale: float | Fraction = 1) -> float | None:
+    """numerator × scale / denominator of the figures as written, rounded once: the one rule
+    of every rate, share, mean, per-1,000 and multiplier kpi computes from a window's
+    figures. Dividing first and scaling after rounds twice: 29 of 100 read 28.999999999999996%,
+    1 of 3 33.33333333333333% (the correctly rounded value is 33.333333333333336), a rate of
+    fractions one bit away from DuckDB's exact DECIMAL. None without a numerator, a
+    denominator or with a denominator of zero; a figure that is not finite (NaN, infinity)
+    goes through float arithmetic, so it stays not finite."""
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    if not (math.isfinite(numerator) and math.isfinite(denominator)):
+        return numerator / denominator * float(scale)
+    if denominator == 1 and scale == 1:
+        return numerator  # an int stays an int: a count prints 4309, not 4309.0
+    return _float(as_written(numerator) * as_written(scale) / as_written(denominator))
+
+
+def difference(current: float, previous: float) -> float:
+    """current − previous of the figures as written, rounded once: the absolute change and
+    the change in points. 0.3 − 0.1 is 0.2, where the floats' difference is
+    0.19999999999999998; two counts' difference stays an int."""
+    if isinstance(current, int) and isinstance(previous, int):
+        return current - previous
+    if not (math.isfinite(current) and math.isfinite(previous)):
+        return current - previous
+    return _float(as_written(current) - as_written(previous))
+
+
 def change_percent(current: float, previous: float) -> float | None:
     """The % change from `previous` to `current`, the one rule of every % change kpi prints
     (the engine's, `kpi compare`'s, `kpi show`'s, a paper's part against the rest): one exists
     only from a base above zero. From zero or a negative base there is none (None, printed
-    'n/a'): -0.001 to 0.000 divided by its negative base read "-100.0%" beside a rise."""
-    return (current - previous) / previous * 100 if previous > 0 else None
+    'n/a'): -0.001 to 0.000 divided by its negative base read "-100.0%" beside a rise. It is
+    the exact (current − previous) / previous × 100 of the figures as written, rounded once
+    (`quotient`): 110 against 100 is 10.0, where the floats' (1.1 - 1.0) / 1.0 × 100 is
+    10.000000000000009."""
+    if not previous > 0:
+        return None
+    if not (math.isfinite(current) and math.isfinite(previous)):
+        return (current - previous) / previous * 100
+    return _float((as_written(current) - as_written(previous)) * 100 / as_written(previous))
 
 
 def fixed(value: float | None, places: int, grouping: bool = False) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from kpi.catalogue import Better, Kind, KpiDef, RateTest, Unit
 from kpi.periods import Month
-from kpi.rounding import change_percent, fixed, rounded
+from kpi.rounding import change_percent, fixed, quotient, rounded
 
 if TYPE_CHECKING:
     from kpi.engine import KpiResult
@@ -507,11 +507,19 @@ class ShareTest:
     @property
     def share(self) -> float:
         """The part's proportion, in percent."""
-        return self.numerator / self.denominator * 100
+        return required_share(self.numerator, self.denominator)
 
     @property
     def rest_share(self) -> float:
-        return self.rest_numerator / self.rest_denominator * 100
+        return required_share(self.rest_numerator, self.rest_denominator)
+
+
+def required_share(numerator: int, denominator: int) -> float:
+    """A share in percent, rounded once (`kpi.rounding.quotient`), of a denominator above 0."""
+    share = quotient(numerator, denominator, 100)
+    if share is None:
+        raise ValueError("a share of nothing")
+    return share
 
 
 @dataclass(frozen=True)
@@ -527,7 +535,7 @@ class ShareStandouts:
 
     @property
     def rest_share(self) -> float:
-        return self.rest_numerator / self.rest_denominator * 100
+        return required_share(self.rest_numerator, self.rest_denominator)
 
 
 def share_vs_rest(part: object, numerator: int, denominator: int, rest_numerator: int,

@@ -887,7 +887,10 @@ class Oracle:
             kpis = {x.id: x for x in self.model.spec.kpis}
             num = self.value(kpis[k.parts[0]], window, forces, part)
             den = self.value(kpis[k.parts[1]], window, forces, part)
-            return None if not den or num is None else 100.0 * num / den
+            if not den or num is None:
+                return None
+            return quotient_of(num, den, 100 * written(k.multiplier),
+                               exact=all(_whole_or_exact(x) for x in (num, den)))
         where = "month BETWEEN ? AND ?"
         args: list = [window[0], window[1]]
         if forces is not None:
@@ -934,10 +937,31 @@ class Oracle:
             "weighted_score": "SELECT coalesce(sum(coalesce(w.weight, 0)), 0) FROM inc "
                               "LEFT JOIN weights w USING (offence) WHERE {w}",
         }
+        # docs/guarantees.md: a rate, share, per 1,000 or ratio of rates is its numerator
+        # times its scale (100, 1,000, the multiplier) over its denominator, rounded once;
+        # the counts are read from DuckDB and divided here exactly, then compared to the bit.
+        ratios = {
+            "rate": (numerator_sum(k), den, 100),
+            "within": (f"count(*) FILTER ({k.value} <= {k.threshold})", f"count({k.value})",
+                       100),
+            "per_1000": (counted, "1", Fraction(1000, POPULATION["resident"])),
+            "ratio_of_rates": (f"count(*) FILTER ({k.numerator})",
+                               f"count(*) FILTER ({k.denominator})",
+                               Fraction(POPULATION["white"], POPULATION["black"])),
+        }
+        if k.snapshot and k.numerator:
+            ratios["snapshot"] = (f"count(*) FILTER ({k.numerator})", den, 100)
+        kind = "snapshot" if k.snapshot else k.kind
+        if kind in ratios:
+            num_sql, den_sql, scale = ratios[kind]
+            num, den_got = self.db.execute(
+                f"SELECT {num_sql}, {den_sql} FROM {'staff' if k.snapshot else table} "
+                f"WHERE {where}", args).fetchone()
+            if num is None or not den_got:
+                return None
+            return quotient_of(num, den_got, scale * written(k.multiplier), exact=True)
         if k.snapshot:
-            query = (f"SELECT 100.0 * count(*) FILTER ({k.numerator}) / nullif({den}, 0) "
-                     f"FROM staff WHERE {{w}}" if k.numerator
-                     else "SELECT count(*) FROM staff WHERE {w}")
+            query = "SELECT count(*) FROM staff WHERE {w}"
         else:
             query = sql[k.kind]
         got = self._one(query, where, args)
@@ -953,7 +977,7 @@ class Oracle:
         if k.kind == "mean" and not rows:
             return None
         exact = Fraction(total or 0) / (rows if k.kind == "mean" else 1)
-        return Exact(float(exact) if k.multiplier == 1.0 else float(exact) * k.multiplier)
+        return Exact(float(exact * written(k.multiplier)))
 
     def dataset_of(self, k: Kpi) -> str:
         if k.parts:
@@ -1003,8 +1027,24 @@ class Oracle:
 
 
 class Exact(float):
-    """A figure the oracle knows to the bit (a sum or mean of decimals): `same` compares it
-    exactly. Arithmetic on it gives a plain float again."""
+    """A figure the oracle knows to the bit (a sum or mean of decimals, a rate of counts):
+    `same` compares it exactly. Arithmetic on it gives a plain float again."""
+
+
+def written(value: float) -> Fraction:
+    """A number as the decimal it prints as (a multiplier of 0.1 is 1/10)."""
+    return Fraction(repr(float(value)))
+
+
+def _whole_or_exact(value: float) -> bool:
+    return isinstance(value, Exact) or float(value).is_integer()
+
+
+def quotient_of(num: float, den: float, scale: Fraction | int, *, exact: bool) -> float:
+    """num × scale / den of the figures as written, rounded once (docs/guarantees.md, "No
+    silent wrong figure"): Exact where both figures are known to the bit."""
+    got = float(written(num) * Fraction(scale) / written(den))
+    return Exact(got) if exact else got
 
 
 def same(a: float | None, b: float | None) -> bool:
@@ -1047,8 +1087,12 @@ def printed_places(k: Kpi) -> int:
 
 
 def percent_change(current: float, comparison: float) -> float | None:
-    """docs/catalogue.md, Status: a % change exists only from a base above zero."""
-    return (current - comparison) / comparison * 100 if comparison > 0 else None
+    """docs/catalogue.md, Status: a % change exists only from a base above zero; it is the
+    exact change of the two figures as printed over the base, rounded once
+    (docs/guarantees.md), so it is compared to the bit."""
+    if not comparison > 0:
+        return None
+    return Exact(float((written(current) - written(comparison)) * 100 / written(comparison)))
 
 
 def status_of(k: Kpi, current: float, comparison: float) -> str:

@@ -5,6 +5,7 @@ these straightforward queries, which read the table once per KPI."""
 from __future__ import annotations
 
 from bisect import bisect_right
+from fractions import Fraction
 from itertools import accumulate
 from math import floor
 
@@ -27,22 +28,25 @@ from kpi.engine import (
 )
 from kpi.errors import ConfigError
 from kpi.periods import Month, Window
+from kpi.rounding import as_written
 from kpi.store import AsOf
 
 
-def quantile(values: list[float], counts: list[int], q: float) -> tuple[float | None, int]:
+def quantile(values: list[float], counts: list[int], q: float | Fraction
+             ) -> tuple[float | None, int]:
     """The q-quantile (linear interpolation, as Polars' `quantile(q, "linear")` and DuckDB's
     `quantile_cont`) of values given in ascending order with their counts; and the count.
     (`_quantiles` reads the same off a count table, per group, in Polars.)"""
+    exact = as_written(q)  # the position (n - 1) × q worked out exactly, as the engine does
     cumulative = list(accumulate(counts))
     n = cumulative[-1] if cumulative else 0
     if n == 0:
         return None, 0
-    below = floor((n - 1) * q)
+    below = floor((n - 1) * exact)
     lower = values[bisect_right(cumulative, below)]
     upper = (values[bisect_right(cumulative, below + 1)]
              if bisect_right(cumulative, below + 1) < len(values) else None)
-    return _interpolated(n, q, lower, upper), n
+    return _interpolated(n, exact, lower, upper), n
 
 
 def monthly_series(project: Project, kpi: KpiDef, end: Month, months: int = 24,

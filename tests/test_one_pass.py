@@ -137,7 +137,11 @@ def same(project, kpi, got: dict, want: dict) -> None:
     """Whole numbers equal to the bit; other numbers to 1e-12 relative (a sum of floats
     changes in its last bits with the order it is added in)."""
     if kpi.kind in (Kind.MEDIAN, Kind.PERCENTILE):
-        want = {"stat": want["stat"], "den": want["den"],
+        # The direct query gives the values either side of the position; the figure is
+        # their exact interpolation, as `engine._ordered` takes it.
+        stat = (engine._interpolated(want["den"], engine.quantile_of(kpi), want["lower"],
+                                     want["upper"]) if want["den"] else None)
+        want = {"stat": stat, "den": want["den"],
                 engine.NONFINITE: want.get(engine.NONFINITE, 0)}
         if want[engine.NONFINITE]:  # no figure: where NaN ranks does not matter
             want["stat"] = got["stat"]

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from reference_engine import quantile as _quantile
 
 from kpi.engine import _quantiles
+from kpi.rounding import as_written
 
 VALUES = st.one_of(
     st.lists(st.integers(-1_000, 1_000), max_size=60),
@@ -83,7 +84,7 @@ def test_quantiles_per_group_in_polars_equal_quantile_on_each_group(rows, q):
     table = (pl.DataFrame(rows, schema={"__month": pl.String, "__value": pl.Float64,
                                         "m": pl.Int64}, orient="row")
              .group_by("__month", "__value").agg(pl.col("m").sum()))
-    got = _quantiles(table, "__month", "m", q)
+    got = _quantiles(table, "__month", "m", as_written(q))
     for (month,), part in table.partition_by("__month", as_dict=True).items():
         part = part.filter(pl.col("m") > 0).sort("__value")
         if part.height == 0:
