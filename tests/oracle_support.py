@@ -1582,9 +1582,12 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
                  [figure(p) for p in c["parts"]], c["difference"]) for c in doc["checks"]]
     elif args[0] == "history":
         have = [tuple(r.values()) for r in got.iter_rows(named=True)]
+        # Every field of the JSON; its time_zones (column -> zone) as a list of structs.
         want = [(v["version"], v["time"], v["operation"], v["rows"], v["rejected"],
-                 v["months"], [{k: s[k] for k in ("file", "sha256", "rows", "rejected")}
-                               for s in v["sources"]], v["quarantine"]) for v in doc]
+                 v["months"], v["sources"], v["replaced"], v["quarantine"],
+                 None if v["time_zones"] is None else [
+                     {"column": c, "zone": z} for c, z in v["time_zones"].items()])
+                for v in doc]
     else:
         have = [(r["dataset"], r["rows"], r["first"], r["last"], r["missing"], r["version"],
                  r["parts_missing"]) for r in got.iter_rows(named=True)]

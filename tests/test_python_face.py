@@ -369,8 +369,9 @@ def test_numpy_integers_are_whole_numbers_to_the_face(tmp_path):
 
 def test_history_is_kpi_historys_json(tmp_path):
     """There was no Python face for `kpi history`: a notebook read the Delta log, or parsed
-    the command's JSON. `project.history()` is one row per version, the JSON's fields of a
-    fixed shape; a dataset never loaded is the command line's refusal."""
+    the command's JSON. `project.history()` is one row per version with every field of the
+    JSON, the months a load replaced and the time zones included; a dataset never loaded is
+    the command line's refusal."""
     root = _project(tmp_path)
     project = kpi.open(root)
     revised = _september(root)
@@ -385,11 +386,19 @@ def test_history_is_kpi_historys_json(tmp_path):
     assert frame["months"].to_list() == [every, ["2025-09"]]
     last = frame["sources"][-1].to_list()
     assert last == [{"file": "september.csv", "sha256": hashlib.sha256(
-        revised.read_bytes()).hexdigest(), "rows": 7, "rejected": 0}]
-    assert frame.drop("sources").to_dicts() == [
-        {k: v[k] for k in frame.columns if k != "sources"} for v in doc]
+        revised.read_bytes()).hexdigest(), "bytes": revised.stat().st_size, "rows": 7,
+        "rejected": 0, "sheet": None, "query": None, "query_file": None,
+        "query_sha256": None, "uri_env": None}]
+    # September 2025 held two incidents (the fixture's hand count), then the revision's seven.
+    assert frame["replaced"].to_list() == [[], [{"key": "2025-09", "before": 2, "after": 7}]]
+    assert frame["time_zones"].to_list() == [None, None]  # the incidents have dates, no times
+    # Field by field, the command's JSON (without its schema_version) and the frame agree.
+    assert frame.columns == [k for k in doc[0] if k != "schema_version"]
+    assert frame.to_dicts() == [{k: v for k, v in version.items() if k != "schema_version"}
+                                for version in doc]
     assert frame.schema["time"] == pl.String and frame.schema["rows"] == pl.Int64
     with pytest.raises(DataError) as refused:
         project.history("calls")
     cli = inprocess.run(["--project", root, "history", "calls"])
     assert cli.returncode == 3 and cli.stderr.splitlines()[0] == f"Error: {refused.value}"
+
