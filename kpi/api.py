@@ -554,12 +554,14 @@ class Project:
         `from_source` the rows of the dataset's database query, into a dataset, replacing
         the months they cover, atomically: `kpi ingest`. `progress`, a callable, is given a
         `kpi.progress.Step` as each file's bytes and rows are read and the rows written."""
+        from kpi.errors import asked_by
         from kpi.ingest import load
         from kpi.store import reading_now
 
         if isinstance(files, (str, os.PathLike)):
             files = [files]  # one path, not a sequence of its characters
-        with reading_now():
+        # Its refusals name this method's arguments (`parts=True`), the command's its options.
+        with asked_by("python"), reading_now():
             return load(self._catalogue(), dataset,
                         [os.fspath(f) for f in files] if files else None,
                         skip_bad_rows=skip_bad_rows,
