@@ -1563,6 +1563,9 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
     elif args[0] == "compare":
         have = [tuple(row[c] for c in COMPARE_FIELDS) for row in got.iter_rows(named=True)]
         for k in doc["kpis"]:
+            if not k["parts"]:  # one row, empty but for its note: why it has no parts
+                want.append((k["id"], *[None] * (len(COMPARE_FIELDS) - 3), k["note"],
+                             doc["notes"]))
             for part in k["parts"]:
                 cur, cmp_ = part["current"] or {}, part["comparison"] or {}
                 want.append((k["id"], part["name"], part["rank"], part["status"],
