@@ -452,6 +452,17 @@ def check_compare_faces(cli, project_arg, definition, python_project, tmp_path: 
     _, cells = workbook_cells(tmp_path / "c.xlsx", "kpi")
     kpis = {k.id: k for k in definition.kpis}
     parts = [(k, p) for k in doc["kpis"] for p in k["parts"]]
+    # A KPI with no parts has one row in the CSV, the DataFrame and the workbook, its part
+    # empty and its note (why it has none) the JSON's; the rows of parts follow the JSON's.
+    bare = {k["id"]: k["note"] for k in doc["kpis"] if not k["parts"]}
+    assert all(bare.values())
+    assert {r["kpi"]: r["note"] for r in csv_rows if r["part"] == ""} == bare
+    assert {r["kpi"]: r["note"] for r in frame.iter_rows(named=True)
+            if r["part"] is None} == bare
+    assert {r["kpi"][0]: r["note"][0] for r in cells if r["part"][0] is None} == bare
+    csv_rows = [r for r in csv_rows if r["part"] != ""]
+    frame = frame.filter(frame["part"].is_not_null())
+    cells = [r for r in cells if r["part"][0] is not None]
     assert [(k["id"], p["name"]) for k, p in parts] == [(r["kpi"], r["part"]) for r in csv_rows] \
         == list(zip(frame["kpi"], frame["part"], strict=True)) \
         == [(r["kpi"][0], r["part"][0]) for r in cells]
