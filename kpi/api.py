@@ -208,7 +208,7 @@ def _summary_schema() -> dict[str, Any]:
                "significance_test": pl.String, "statistic": pl.Float64, "p_value": pl.Float64,
                "significant": pl.Boolean, "significance_reason": pl.String,
                "variation": pl.String, "variation_rule": pl.String, "target": pl.Float64,
-               "target_met": pl.Boolean, "assurance": pl.String}
+               "target_met": pl.Boolean, "assurance": pl.String, "change_note": pl.String}
     return schema
 
 
@@ -229,7 +229,7 @@ def summary_row(kpi: dict[str, Any]) -> dict[str, Any]:
             "significant": test.get("significant"), "significance_reason": test.get("reason"),
             "variation": variation.get("verdict"), "variation_rule": variation.get("rule"),
             "target": kpi.get("target"), "target_met": kpi.get("target_met"),
-            "assurance": kpi.get("assurance")}
+            "assurance": kpi.get("assurance"), "change_note": kpi["change"]["note"]}
     return row
 
 

@@ -367,8 +367,16 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
         shown = {role: "—" if machine[f"{role}_value"] is None
                  else value_text(machine[f"{role}_value"], unit, places)
                  for role in ("comparison", "current")}
-        change = change_text(kpi_json, places) if kpi_json["change"] != {
-            "absolute": None, "percent": None, "points": None} else "n/a"
+        # Where there is no change, why, stated again: in development, no current figure, or
+        # a figure with no comparison; the same words in every face.
+        why = (None if any(kpi_json["change"][k] is not None
+                           for k in ("absolute", "percent", "points"))
+               else "in development" if kpi_json["status"] == "in_development"
+               else "no figure" if machine["current_value"] is None else "no comparison")
+        assert kpi_json["change"]["note"] == frame_row["change_note"] == why, where
+        assert csv_row["change_note"] == (why or ""), where
+        assert xlsx_row["change_note"][0] == why, where
+        change = change_text(kpi_json, places) if why is None else why
         row = markdown[title]
         assert [_without_window(row[0]), _without_window(row[1]), row[2], row[3], row[4]] \
             == [shown["comparison"], shown["current"], change, STATUS[kpi_json["status"]],
