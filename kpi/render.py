@@ -517,7 +517,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         # In a narrow terminal a very long word (19 letters) may fold rather than cut a verdict.
         longest = max((len(word) for r in results for word in r.kpi.title.split()), default=0)
         table.add_column("KPI", overflow="fold",
-                         min_width=min(max(12, longest), 16 if narrow else 20))
+                         min_width=min(max(12, longest), 14 if narrow else 20))
         for role, code in (("comparison", cmp_code), ("current", cur_code)):
             # A range code ('2024-04..2024-09') wraps at ' to ' rather than being cut.
             head = _head(report, role, code).replace("..", " to ")
