@@ -208,7 +208,7 @@ def _summary_schema() -> dict[str, Any]:
                "significance_test": pl.String, "statistic": pl.Float64, "p_value": pl.Float64,
                "significant": pl.Boolean, "significance_reason": pl.String,
                "variation": pl.String, "variation_rule": pl.String, "target": pl.Float64,
-               "target_met": pl.Boolean, "assurance": pl.String}
+               "target_met": pl.Boolean, "assurance": pl.String, "change_note": pl.String}
     return schema
 
 
@@ -229,7 +229,7 @@ def summary_row(kpi: dict[str, Any]) -> dict[str, Any]:
             "significant": test.get("significant"), "significance_reason": test.get("reason"),
             "variation": variation.get("verdict"), "variation_rule": variation.get("rule"),
             "target": kpi.get("target"), "target_met": kpi.get("target_met"),
-            "assurance": kpi.get("assurance")}
+            "assurance": kpi.get("assurance"), "change_note": kpi["change"]["note"]}
     return row
 
 
@@ -478,7 +478,8 @@ class Project:
     def stored(self) -> list[dict[str, Any]]:
         """Each dataset: rows, first and last month, missing months and table version (what
         `kpi datasets --format json` prints); for a dataset loaded part by part
-        (`replace_by`), `parts_missing`: each part's months never loaded."""
+        (`replace_by`), `parts_missing`: each part's months never loaded (null for any
+        other)."""
         from kpi import engine, store
         from kpi.periods import gaps
 
@@ -486,7 +487,7 @@ class Project:
         rows = []
         for spec in project.datasets.values():
             row: dict[str, Any] = {"dataset": spec.id, "rows": 0, "first": None, "last": None,
-                                   "missing": [], "version": None}
+                                   "missing": [], "version": None, "parts_missing": None}
             if store.exists(project, spec.id):
                 months = store.months(project, spec.id)
                 count = store.row_count(project, spec.id)
@@ -508,8 +509,7 @@ class Project:
         """`stored()` as a DataFrame, one row per dataset."""
         import polars as pl
 
-        rows = [{**row, "parts_missing": row.get("parts_missing")} for row in self.stored()]
-        return pl.DataFrame(rows, schema={
+        return pl.DataFrame(self.stored(), schema={
             "dataset": pl.String, "rows": pl.Int64, "first": pl.String, "last": pl.String,
             "missing": pl.List(pl.String), "version": pl.Int64,
             "parts_missing": pl.List(pl.Struct({"part": pl.String,
@@ -518,23 +518,33 @@ class Project:
 
     @_one_reading
     def history(self, dataset: str) -> pl.DataFrame:
-        """One row per version of the dataset's table, oldest first: the fields of `kpi
-        history DATASET --format json` whose shape is fixed, as columns: version, time (ISO
-        text, UTC), operation, rows, rejected, months (a list), sources (a list of structs of
-        each file's file, sha256, rows and rejected) and quarantine. A dataset never loaded
-        is the DataError `kpi history` exits 3 with."""
+        """One row per version of the dataset's table, oldest first: every field of `kpi
+        history DATASET --format json` as a column: version, time (ISO text, UTC), operation,
+        rows, rejected, months (a list), sources (a list of structs of each source's fields,
+        null where one does not apply), replaced (a list of structs of each month, or month and
+        part, the load replaced: key, before, after), quarantine, and time_zones (a list of
+        structs of column and zone, each datetime column's zone its times without an offset
+        were read in; null where the version records none). A dataset never loaded is the
+        DataError `kpi history` exits 3 with."""
         import polars as pl
 
-        source = pl.Struct({"file": pl.String, "sha256": pl.String, "rows": pl.Int64,
-                            "rejected": pl.Int64})
-        rows = [{key: entry[key] for key in HISTORY_FIELDS} | {
-                    "sources": [{key: s.get(key) for key in source.to_schema()}
-                                for s in entry["sources"]]}
+        source = pl.Struct({"file": pl.String, "sha256": pl.String, "bytes": pl.Int64,
+                            "rows": pl.Int64, "rejected": pl.Int64, "sheet": pl.String,
+                            "query": pl.String, "query_file": pl.String,
+                            "query_sha256": pl.String, "uri_env": pl.String})
+        replaced = pl.Struct({"key": pl.String, "before": pl.Int64, "after": pl.Int64})
+        zone = pl.Struct({"column": pl.String, "zone": pl.String})
+        rows = [entry | {"time_zones": None if entry["time_zones"] is None else [
+                    {"column": column, "zone": name}
+                    for column, name in entry["time_zones"].items()]}
                 for entry in history_json(self._catalogue(), dataset)]
-        return pl.DataFrame(rows, schema={
-            "version": pl.Int64, "time": pl.String, "operation": pl.String, "rows": pl.Int64,
-            "rejected": pl.Int64, "months": pl.List(pl.String), "sources": pl.List(source),
-            "quarantine": pl.String}, orient="row")
+        schema = {"version": pl.Int64, "time": pl.String,
+                  "operation": pl.String, "rows": pl.Int64, "rejected": pl.Int64,
+                  "months": pl.List(pl.String), "sources": pl.List(source),
+                  "replaced": pl.List(replaced), "quarantine": pl.String,
+                  "time_zones": pl.List(zone)}
+        assert not rows or list(rows[0]) == list(schema), "history_json and its columns agree"
+        return pl.DataFrame(rows, schema=schema, orient="row")
 
     def ingest(self, dataset: str, files: Sequence[str | os.PathLike[str]] | None = None, *,
                skip_bad_rows: bool = False, quarantine: str | os.PathLike[str] | None = None,
@@ -544,12 +554,14 @@ class Project:
         `from_source` the rows of the dataset's database query, into a dataset, replacing
         the months they cover, atomically: `kpi ingest`. `progress`, a callable, is given a
         `kpi.progress.Step` as each file's bytes and rows are read and the rows written."""
+        from kpi.errors import asked_by
         from kpi.ingest import load
         from kpi.store import reading_now
 
         if isinstance(files, (str, os.PathLike)):
             files = [files]  # one path, not a sequence of its characters
-        with reading_now():
+        # Its refusals name this method's arguments (`parts=True`), the command's its options.
+        with asked_by("python"), reading_now():
             return load(self._catalogue(), dataset,
                         [os.fspath(f) for f in files] if files else None,
                         skip_bad_rows=skip_bad_rows,
@@ -586,8 +598,11 @@ class Project:
                            final=final, full=full, progress=progress)
 
 
-# The fields of `kpi history --format json` that `Project.history()` gives (sources apart).
-HISTORY_FIELDS = ("version", "time", "operation", "rows", "rejected", "months", "quarantine")
+# The fields of each source of a version in `kpi history --format json`: a file read (bytes,
+# and the sheet of a workbook) or a database source's query (query, query_file, query_sha256,
+# uri_env; sha256 of the rows it returned); null where one does not apply.
+SOURCE_FIELDS = ("file", "sha256", "bytes", "rows", "rejected", "sheet", "query", "query_file",
+                 "query_sha256", "uri_env")
 
 
 def history_json(project: catalogue.Project, dataset: str) -> list[dict[str, Any]]:
@@ -599,12 +614,13 @@ def history_json(project: catalogue.Project, dataset: str) -> list[dict[str, Any
     return [{
         "version": v.version, "time": v.timestamp.isoformat(timespec="seconds"),
         "operation": v.provenance.get("operation", v.operation.lower()), "rows": v.rows,
-        "rejected": v.provenance.get("rejected"), "months": v.months, "sources": v.sources,
+        "rejected": v.provenance.get("rejected"), "months": v.months,
+        "sources": [{key: s.get(key) for key in SOURCE_FIELDS} | s for s in v.sources],
         "replaced": v.provenance.get("replaced", []),
         "quarantine": v.provenance.get("quarantine"),
         # The zone each datetime column's times without an offset were read in, where the
-        # dataset has such columns (loads since time_zone, and upgrades).
-        **({"time_zones": v.provenance["time_zones"]} if "time_zones" in v.provenance else {}),
+        # dataset has such columns (loads since time_zone, and upgrades); null otherwise.
+        "time_zones": v.provenance.get("time_zones"),
     } for v in store.history(project, dataset)]
 
 

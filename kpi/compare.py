@@ -470,6 +470,11 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
                  f"the {comparison.label}")
         note = f"{note}; {extra}" if note else extra
 
+    if not parts and not note:
+        # Every KPI listed without parts says why, in each form (kpi compare's table, CSV,
+        # workbook and JSON): here its filter selects no row of any part.
+        note = (f"no rows counted in the {current.label}"
+                + (f" or the {comparison.label}" if comparison is not None else ""))
     valued = [p for p in parts if p.current and p.current.value is not None]
     with_population = [p for p in valued if p.per_1000 is not None]
     ranked_on = None
@@ -700,10 +705,18 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
     """One row per KPI and part (columns ROW_COLUMNS), parts in rank order. Each row carries
     what the JSON says beside its figures: its KPI's `note` (why a window is missing, which
     parts were left out) and the comparison's `notes` (a list; the CSV joins them with
-    "; ", as the summary's CSV joins its data-quality notes)."""
+    "; ", as the summary's CSV joins its data-quality notes). A KPI with no parts has one
+    row, its part and figures empty, so its note (why it has none) is read where the parts'
+    are."""
     rows = []
     notes = list(result.notes)
     for k in result.kpis:
+        if not k.parts:
+            blank: dict[str, Any] = dict.fromkeys(ROW_COLUMNS)
+            blank.update(kpi=k.kpi.id, title=k.kpi.title, unit=k.kpi.unit.value,
+                         better=k.kpi.better.value, ranked_on=k.ranked_on, group_mean=k.mean,
+                         group_median=k.median, note=k.note, notes=notes)
+            rows.append(tuple(blank.values()))
         for p in k.parts:
             cur, cmp, change = p.current, p.comparison, p.change
             rows.append((

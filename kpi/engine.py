@@ -101,6 +101,26 @@ class KpiResult:
     quality: tuple[str, ...] = ()
 
 
+# Why a KPI has no change, in words a board member and a spreadsheet user read (`no_change`):
+# the Change cell of every summary table and of the paper, `change.note` in JSON, and the CSV's,
+# workbook's and DataFrame's `change_note`.
+IN_DEVELOPMENT_WORDS = "in development"  # defined in the plan, no data yet
+NO_FIGURE = "no figure"  # no current value: months missing, nothing stored, or a zero base
+NO_COMPARISON = "no comparison"  # a current value, but no comparison value to set it against
+
+
+def no_change(result: KpiResult) -> str | None:
+    """Why `result` has no change ("in development", "no figure", "no comparison"), or None
+    where it has one. The one place that says it, so every form says the same."""
+    if result.change is not None:
+        return None
+    if result.status == Outcome.IN_DEVELOPMENT:
+        return IN_DEVELOPMENT_WORDS
+    if result.current is None or result.current.value is None:
+        return NO_FIGURE
+    return NO_COMPARISON
+
+
 @dataclass(frozen=True)
 class Report:
     period: Month

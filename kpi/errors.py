@@ -63,7 +63,10 @@ _FACE: ContextVar[str | None] = ContextVar("kpi_face", default=None)
 
 # The Python face's argument for each command-line option a refusal names.
 PYTHON_ARGUMENTS = {"--as-of": "as_of", "--period": "period", "--by": "by",
-                    "--focus": "focus", "--output": "output", "--template": "template"}
+                    "--focus": "focus", "--output": "output", "--template": "template",
+                    "--quarantine": "quarantine", "--sheet": "sheet", "--parts": "parts",
+                    "--allow-shrink": "allow_shrink", "--skip-bad-rows": "skip_bad_rows",
+                    "--from-source": "from_source"}
 
 
 @contextmanager
@@ -92,6 +95,29 @@ def option(name: str, value: object = None) -> str:
         argument = PYTHON_ARGUMENTS[name]
         return argument if value is None else f"{argument}={str(value)!r}"
     return name if value is None else f"{name} {value}"
+
+
+def flag(name: str) -> str:
+    """A command-line switch as the face that asked spells turning it on: `--parts` on the
+    command line, `parts=True` from Python."""
+    return f"{PYTHON_ARGUMENTS[name]}=True" if _FACE.get() == "python" else name
+
+
+def spelled(command: str, call: str) -> str:
+    """What to run, as the face that asked runs it: `command` on the command line (`kpi ingest
+    crimes FILE...`), `call` from Python (`project.ingest('crimes', [FILE, ...])`)."""
+    return call if _FACE.get() == "python" else command
+
+
+def ingest_hint(dataset: str, *switches: str) -> str:
+    """How to load extracts into a dataset, as the face that asked writes it: `kpi ingest
+    crimes FILE...` or `project.ingest('crimes', [FILE, ...])`; with `switches`, the command
+    line's `--from-source` (no files), `from_source=True` from Python."""
+    if switches:
+        return spelled(f"kpi ingest {dataset} {' '.join(switches)}",
+                       f"project.ingest({dataset!r}, "
+                       f"{', '.join(f'{PYTHON_ARGUMENTS[s]}=True' for s in switches)})")
+    return spelled(f"kpi ingest {dataset} FILE...", f"project.ingest({dataset!r}, [FILE, ...])")
 
 
 def no_data_hint() -> str:

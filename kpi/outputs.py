@@ -94,12 +94,18 @@ def check_target(path: Path | None, option: str, project=None, inputs: Iterable[
     file may go in its `quarantine` folder), or is the project file or a file the command
     reads (`inputs`): writing there would destroy what it names."""
     from kpi.errors import UsageError
+    from kpi.errors import option as spelled
 
     if path is None:
         return
+    # A command-line option is spelled as the face that asked spells it (`quarantine` from
+    # Python); a phrase ("the figures file of output") is the caller's own.
+    name = spelled(option) if option.startswith("--") else option
     if not folder and path.is_dir():
-        raise UsageError(f"{option} '{path}' is a folder; it should name a file",
-                         hint=f"for example {option} {path / 'out.txt'}")
+        raise UsageError(f"{name} '{path}' is a folder; it should name a file",
+                         hint="for example " + (spelled(option, path / "out.txt")
+                                                if option.startswith("--")
+                                                else f"{option} {path / 'out.txt'}"))
     if project is None:
         return
     target = path.resolve()
@@ -108,13 +114,13 @@ def check_target(path: Path | None, option: str, project=None, inputs: Iterable[
                  *((p, "a file the project reads") for p in _project_inputs(project))]
     for other, what in protected:
         if _same_file(target, other):
-            raise UsageError(f"{option} '{path}' is {what}; writing there would destroy it",
-                             hint=f"choose another file for {option}")
+            raise UsageError(f"{name} '{path}' is {what}; writing there would destroy it",
+                             hint=f"choose another file for {name}")
     data = project.data_dir.resolve()
     if target == data or data in target.parents:
         if option == "--quarantine" and (data / "quarantine") in target.parents:
             return
-        raise UsageError(f"{option} '{path}' is inside the data folder {data}, which only "
+        raise UsageError(f"{name} '{path}' is inside the data folder {data}, which only "
                          "kpi's loads write", hint="choose a path outside the data folder")
 
 

@@ -44,7 +44,7 @@ from kpi.document import (
     inlines,
     plain_text,
 )
-from kpi.engine import KpiResult, Outcome, Report
+from kpi.engine import KpiResult, Outcome, Report, no_change
 from kpi.errors import ConfigError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window
 from kpi.render import STATUS_WORDS
@@ -524,11 +524,12 @@ def _with_sign(value: float, text: str) -> str:
     return ("+" if value > 0 else MINUS if value < 0 else "") + text
 
 
-def change_cell(change, kpi: KpiDef) -> str:
+def change_cell(change, kpi: KpiDef, none: str = "n/a") -> str:
     """A change in a table cell: '+208 (+0.8%)', '\u22126.8pp', '\u22122 min 4 s
-    (\u221216.6%)'."""
+    (\u221216.6%)'; `none` where there is no change (a KPI's cell says why:
+    engine.no_change)."""
     if change is None:
-        return "n/a"
+        return none
     digits = render.places(kpi)
     if change.points is not None:
         return _with_sign(change.points, f"{render.fixed(abs(change.points), digits)}pp")
@@ -1706,7 +1707,7 @@ class _Builder:
             else:
                 current = _table_value(r.current, r.kpi, shared is None)
             rows.append((inlines(Name(r.kpi.title)), current,
-                         inlines(change_cell(r.change, r.kpi)),
+                         inlines(change_cell(r.change, r.kpi, str(no_change(r)))),
                          *(inlines(c) for c in verdict_cells(r, verdict))))
         return Table(columns, tuple(rows), caption=inlines("Summary – ", Name(title)))
 
@@ -1825,7 +1826,7 @@ class _Builder:
                 inlines(Name(r.kpi.title)),
                 _table_value(r.comparison, r.kpi, compare is None),
                 _table_value(r.current, r.kpi, current is None),
-                inlines(change_cell(r.change, r.kpi)),
+                inlines(change_cell(r.change, r.kpi, str(no_change(r)))),
                 *((inlines(last[1](r)),) if last else ()),
             ))
         caption = inlines(f"Table {self.tables} – ", name, f", {self.report.period.name}")

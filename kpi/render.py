@@ -236,6 +236,8 @@ def trusted_test(kpi: KpiDef, verdict: Verdict | None) -> bool:
 
 def result_json(result: KpiResult, priorities: dict[str, str],
                 verdict: Verdict | None = None) -> dict[str, Any]:
+    from kpi.engine import no_change
+
     kpi = result.kpi
     change = result.change
     data = {
@@ -246,7 +248,8 @@ def result_json(result: KpiResult, priorities: dict[str, str],
         "comparison": _window_json(result.comparison, kpi.unit),
         "change": {"absolute": json_number(change.absolute, kpi.unit) if change else None,
                    "percent": _plain(change.percent) if change else None,
-                   "points": _plain(change.points) if change else None},
+                   "points": _plain(change.points) if change else None,
+                   "note": no_change(result)},
         "note": result.note,
         "quality": list(result.quality),
     }
@@ -290,7 +293,7 @@ CSV_FIELDS = [
     "current_label", "current_start", "current_end", "current_value",
     "change_absolute", "change_percent", "change_points", "note",
     "significance_test", "p_value", "significant", "variation", "variation_rule", "target",
-    "target_met", "assurance", "quality",
+    "target_met", "assurance", "quality", "change_note",
 ]
 
 # Words for the verdicts: in full (Markdown, the paper) and short (the terminal table).
@@ -363,7 +366,7 @@ def report_csv(report: Report, priorities: dict[str, str],
                    significant=test.get("significant"), variation=variation.get("verdict"),
                    variation_rule=variation.get("rule"), target=signal["target"],
                    target_met=signal["target_met"], assurance=signal["assurance"],
-                   quality="; ".join(doc["quality"]))
+                   quality="; ".join(doc["quality"]), change_note=doc["change"]["note"])
         writer.writerow({k: safe_cell(v) for k, v in row.items()})
     return out.getvalue()
 
@@ -416,6 +419,16 @@ def escape_markdown(text: object, *, cell: bool = False, start: bool = False) ->
     return "".join(out)
 
 
+def change_cell(result: KpiResult) -> str:
+    """A summary table's Change cell: the change ('+208 (+0.8%)'), or why there is none ('no
+    comparison', 'no figure', 'in development': engine.no_change)."""
+    from kpi.engine import no_change
+
+    if result.change is not None:
+        return change_text(result.change, result.kpi)
+    return str(no_change(result))
+
+
 def report_markdown_table(report: Report, priorities: list[tuple[str, str]],
                           verdicts: dict[str, Verdict] | None = None) -> str:
     verdicts = verdicts or {}
@@ -436,8 +449,7 @@ def report_markdown_table(report: Report, priorities: list[tuple[str, str]],
                 escape_markdown(r.kpi.title, cell=True),
                 escape_markdown(_cell(r.comparison, r, cmp_code), cell=True),
                 escape_markdown(_cell(r.current, r, cur_code), cell=True),
-                escape_markdown(change_text(r.change, r.kpi) if r.change else "n/a",
-                                cell=True),
+                escape_markdown(change_cell(r), cell=True),
                 STATUS_WORDS[r.status], significance_word(verdict), variation_word(verdict),
                 assurance_word(verdict)]) + " |")
         lines.append("")
@@ -505,7 +517,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         # In a narrow terminal a very long word (19 letters) may fold rather than cut a verdict.
         longest = max((len(word) for r in results for word in r.kpi.title.split()), default=0)
         table.add_column("KPI", overflow="fold",
-                         min_width=min(max(12, longest), 16 if narrow else 20))
+                         min_width=min(max(12, longest), 14 if narrow else 20))
         for role, code in (("comparison", cmp_code), ("current", cur_code)):
             # A range code ('2024-04..2024-09') wraps at ' to ' rather than being cut.
             head = _head(report, role, code).replace("..", " to ")
@@ -517,7 +529,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
                              max_width=widest if narrow else None)
         # In a narrow terminal, as narrow as its longest word: '+208 (+0.8%)' wraps before a
         # verdict would be cut.
-        changes = [change_text(r.change, r.kpi) for r in results if r.change]
+        changes = [change_cell(r) for r in results]
         narrowest = max([6, *(len(word) for text in changes for word in text.split())])
         table.add_column("Change", justify="right",
                          max_width=narrowest if narrow else None)
@@ -530,7 +542,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
             status = Text(f"{arrow(r.change, r.kpi)} {STATUS_WORDS[r.status]}", style=style)
             cells = [Text(r.kpi.title), Text(_mark(r.comparison, cmp_code, r)),
                      Text(_mark(r.current, cur_code, r)),
-                     Text(change_text(r.change, r.kpi) if r.change else "n/a"), status,
+                     Text(change_cell(r)), status,
                      Text(significance_word(verdict)), Text(variation_word(verdict, short=True))]
             table.add_row(*cells)
         notes = []

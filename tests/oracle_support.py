@@ -1607,6 +1607,9 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
     elif args[0] == "compare":
         have = [tuple(row[c] for c in COMPARE_FIELDS) for row in got.iter_rows(named=True)]
         for k in doc["kpis"]:
+            if not k["parts"]:  # one row, empty but for its note: why it has no parts
+                want.append((k["id"], *[None] * (len(COMPARE_FIELDS) - 3), k["note"],
+                             doc["notes"]))
             for part in k["parts"]:
                 cur, cmp_ = part["current"] or {}, part["comparison"] or {}
                 want.append((k["id"], part["name"], part["rank"], part["status"],
@@ -1626,9 +1629,12 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
                  [figure(p) for p in c["parts"]], c["difference"]) for c in doc["checks"]]
     elif args[0] == "history":
         have = [tuple(r.values()) for r in got.iter_rows(named=True)]
+        # Every field of the JSON; its time_zones (column -> zone) as a list of structs.
         want = [(v["version"], v["time"], v["operation"], v["rows"], v["rejected"],
-                 v["months"], [{k: s[k] for k in ("file", "sha256", "rows", "rejected")}
-                               for s in v["sources"]], v["quarantine"]) for v in doc]
+                 v["months"], v["sources"], v["replaced"], v["quarantine"],
+                 None if v["time_zones"] is None else [
+                     {"column": c, "zone": z} for c, z in v["time_zones"].items()])
+                for v in doc]
     else:
         have = [(r["dataset"], r["rows"], r["first"], r["last"], r["missing"], r["version"],
                  r["parts_missing"]) for r in got.iter_rows(named=True)]

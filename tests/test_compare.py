@@ -657,3 +657,59 @@ def test_a_peer_group_no_member_of_which_is_in_the_data_is_refused_saying_so(pro
     early = inprocess.run(["--project", folder, "compare", "--period", "2019-12", "--by",
                            "force", "--peers", "elsewhere"])
     assert early.returncode == 3 and "no KPI has data by 'force' for 2019-12" in early.stderr
+
+
+def test_a_kpi_with_no_parts_says_why_in_every_form(tmp_path):
+    """A KPI compared with no parts (its filter selects no row of any force) had its note in
+    the JSON only, and none at all when nothing was left out: the CSV, the workbook and
+    `Project.compare()` had no row for it. It now has one row, its part and figures empty and
+    its note saying why, in the CSV, the workbook and the DataFrame, as the table and the
+    JSON say it."""
+    import polars as pl
+
+    import kpi
+
+    folder = tmp_path / "arson"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(PROJECT + """
+[[kpis]]
+id = "arson"
+title = "Arson"
+priority = "crime"
+kind = "count"
+dataset = "crimes"
+filter = "crime_type = 'Arson'"
+better = "lower"
+""")
+    (folder / "reference").mkdir()
+    (folder / "reference" / "force-population.csv").write_text(
+        "force,population,year\n" + "".join(f"{f},{p},2024\n" for f, p in FORCES.items()))
+    _write_rows(folder / "crimes.csv")
+    _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
+    why = "no rows counted in the year ending December 2025 or the year ending December 2024"
+    asked = ["compare", "--period", "2025-12", "--by", "force"]
+
+    arson = next(k for k in _compare(folder, *asked[1:])["kpis"] if k["id"] == "arson")
+    assert (arson["parts"], arson["note"]) == ([], why)
+    assert f"Arson, YE 2025-12 vs YE 2024-12\nnote\n{why}\n" in _kpi(folder, *asked)
+
+    rows = list(csv.DictReader(_kpi(folder, *asked, "--format", "csv").splitlines()))
+    assert len(rows) == 4 * 4 + 1  # four KPIs of four forces, and arson's row
+    [row] = [r for r in rows if r["kpi"] == "arson"]
+    assert row["note"] == why and row["title"] == "Arson" and row["better"] == "lower"
+    assert all(row[c] == "" for c in ("part", "focus", "rank", "current_value",
+                                       "comparison_value", "status", "change_absolute"))
+
+    book = tmp_path / "compare.xlsx"
+    _kpi(folder, *asked, "--format", "xlsx", "--output", book)
+    import fastexcel
+
+    table = fastexcel.read_excel(book).load_table("compare").to_polars()
+    found = table.filter(pl.col("kpi") == "arson")
+    assert found.height == 1 and found["note"].to_list() == [why]
+    assert found["part"].to_list() == [None] and found["current_value"].to_list() == [None]
+
+    frame = kpi.open(folder).compare("2025-12", "force")
+    found = frame.filter(pl.col("kpi") == "arson")
+    assert found.height == 1 and found["note"].to_list() == [why]
+    assert found["part"].to_list() == [None] and found["current_value"].to_list() == [None]

@@ -367,8 +367,16 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
         shown = {role: "—" if machine[f"{role}_value"] is None
                  else value_text(machine[f"{role}_value"], unit, places)
                  for role in ("comparison", "current")}
-        change = change_text(kpi_json, places) if kpi_json["change"] != {
-            "absolute": None, "percent": None, "points": None} else "n/a"
+        # Where there is no change, why, stated again: in development, no current figure, or
+        # a figure with no comparison; the same words in every face.
+        why = (None if any(kpi_json["change"][k] is not None
+                           for k in ("absolute", "percent", "points"))
+               else "in development" if kpi_json["status"] == "in_development"
+               else "no figure" if machine["current_value"] is None else "no comparison")
+        assert kpi_json["change"]["note"] == frame_row["change_note"] == why, where
+        assert csv_row["change_note"] == (why or ""), where
+        assert xlsx_row["change_note"][0] == why, where
+        change = change_text(kpi_json, places) if why is None else why
         row = markdown[title]
         assert [_without_window(row[0]), _without_window(row[1]), row[2], row[3], row[4]] \
             == [shown["comparison"], shown["current"], change, STATUS[kpi_json["status"]],
@@ -452,6 +460,17 @@ def check_compare_faces(cli, project_arg, definition, python_project, tmp_path: 
     _, cells = workbook_cells(tmp_path / "c.xlsx", "kpi")
     kpis = {k.id: k for k in definition.kpis}
     parts = [(k, p) for k in doc["kpis"] for p in k["parts"]]
+    # A KPI with no parts has one row in the CSV, the DataFrame and the workbook, its part
+    # empty and its note (why it has none) the JSON's; the rows of parts follow the JSON's.
+    bare = {k["id"]: k["note"] for k in doc["kpis"] if not k["parts"]}
+    assert all(bare.values())
+    assert {r["kpi"]: r["note"] for r in csv_rows if r["part"] == ""} == bare
+    assert {r["kpi"]: r["note"] for r in frame.iter_rows(named=True)
+            if r["part"] is None} == bare
+    assert {r["kpi"][0]: r["note"][0] for r in cells if r["part"][0] is None} == bare
+    csv_rows = [r for r in csv_rows if r["part"] != ""]
+    frame = frame.filter(frame["part"].is_not_null())
+    cells = [r for r in cells if r["part"][0] is not None]
     assert [(k["id"], p["name"]) for k, p in parts] == [(r["kpi"], r["part"]) for r in csv_rows] \
         == list(zip(frame["kpi"], frame["part"], strict=True)) \
         == [(r["kpi"][0], r["part"][0]) for r in cells]

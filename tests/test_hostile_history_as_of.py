@@ -122,19 +122,22 @@ def test_history_lists_every_load_with_its_provenance(project, cli):
     sha = {name: hashlib.sha256((project / name).read_bytes()).hexdigest()
            for name in ("first.csv", "revised.csv")}
     size = {name: (project / name).stat().st_size for name in sha}
+    # A file read: no sheet (not a workbook), no query (not a database); the incidents'
+    # dates have no times, so no zone was read.
+    no_query = dict.fromkeys(("sheet", "query", "query_file", "query_sha256", "uri_env"))
     assert [{k: v for k, v in e.items() if k != "time"} for e in versions] == [
         {"schema_version": 1, "version": 0, "operation": "ingest", "rows": 60, "rejected": 0,
          "months": MONTHS,
          "sources": [{"file": "first.csv", "sha256": sha["first.csv"],
-                      "bytes": size["first.csv"], "rows": 60, "rejected": 0}],
-         "replaced": [], "quarantine": None},
+                      "bytes": size["first.csv"], "rows": 60, "rejected": 0, **no_query}],
+         "replaced": [], "quarantine": None, "time_zones": None},
         {"schema_version": 1, "version": 1, "operation": "ingest", "rows": 30, "rejected": 0,
          "months": REVISED,
          "sources": [{"file": "revised.csv", "sha256": sha["revised.csv"],
-                      "bytes": size["revised.csv"], "rows": 30, "rejected": 0}],
+                      "bytes": size["revised.csv"], "rows": 30, "rejected": 0, **no_query}],
          # Each month of 2025 held 3 incidents; the revision holds 5.
          "replaced": [{"key": m, "before": 3, "after": 5} for m in REVISED],
-         "quarantine": None},
+         "quarantine": None, "time_zones": None},
     ]
 
     result = cli(["--project", project, "history", "incidents", "--format", "csv"])

@@ -127,3 +127,167 @@ def test_the_datasets_of_a_new_project_validate(cli, tmp_path):
     assert isinstance(listed, list) and listed
     assert all((d["rows"], d["first"], d["last"], d["version"]) == (0, None, None, None)
                for d in listed)
+
+
+# Keys an object may leave out, each documented (docs/json.md): the `kpi show` Definition
+# section's keys that do not apply to a KPI, and `same_months_a_year_earlier` without --seasonal.
+OPTIONAL = {
+    ("show", "properties/kpi/properties/definition"): {
+        "what is counted", "filter", "value", "numerator", "denominator", "baseline",
+        "lag (months)", "breakdowns", "notes"},
+    ("show", ""): {"same_months_a_year_earlier"},
+}
+
+
+def _objects(schema: object, path: str = ""):
+    """Every (path, subschema) of a schema that describes an object by its properties."""
+    if isinstance(schema, dict):
+        if "properties" in schema:
+            yield path, schema
+        for key, value in schema.items():
+            if key in ("if", "then"):
+                continue  # a condition refines an object described elsewhere
+            yield from _objects(value, f"{path}/{key}".lstrip("/"))
+    elif isinstance(schema, list):
+        for i, value in enumerate(schema):
+            yield from _objects(value, f"{path}/{i}".lstrip("/"))
+
+
+@pytest.mark.parametrize("name", sorted(OUTPUTS))
+def test_every_object_is_closed_and_requires_its_fields(name):
+    """A consumer can rely on every field a schema lists: each object with known keys refuses
+    any other (additionalProperties false), and requires each key but those documented as
+    left out where they do not apply."""
+    objects = list(_objects(_schema(name)))
+    assert objects
+    for path, schema in objects:
+        assert schema.get("additionalProperties") is False, (name, path)
+        optional = OPTIONAL.get((name, path), set())
+        assert set(schema["required"]) == set(schema["properties"]) - optional, (name, path)
+
+
+def _shapes(document: object, path: tuple = ()):
+    """The first non-null occurrence of each place in a document (list items as '*'), with
+    the route to it: where each mutation below is tried."""
+    seen: dict[tuple, tuple] = {}
+
+    def walk(node: object, shape: tuple, route: tuple) -> None:
+        if node is not None and shape not in seen:
+            seen[shape] = route
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, (*shape, key), (*route, key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, (*shape, "*"), (*route, i))
+
+    walk(document, path, ())
+    return seen
+
+
+# Objects whose keys are data (dataset ids, breakdown columns, datetime columns), not fields.
+MAPS = {"versions", "breakdowns", "time_zones"}
+
+
+def _mutations(document: object):
+    """(what, mutated copy) for each place: an unknown key added to each object of fields,
+    each key removed, each value given a JSON type it never has there."""
+    import copy
+
+    def at(doc: object, route: tuple) -> object:
+        for step in route:
+            doc = doc[step]  # type: ignore[index]
+        return doc
+
+    for shape, route in _shapes(document).items():
+        node = at(document, route)
+        if isinstance(node, dict) and not (shape and shape[-1] in MAPS):
+            added = copy.deepcopy(document)
+            at(added, route)["unexpected_field"] = 1  # type: ignore[index]
+            yield f"{shape} + unexpected_field", added
+        if route:
+            parent_shape = shape[:-1]
+            if not (parent_shape and parent_shape[-1] in MAPS) and \
+                    route[-1] not in OPTIONAL.get(("show", "properties/kpi/properties/definition"),
+                                                  set()) | {"same_months_a_year_earlier"} \
+                    and isinstance(route[-1], str):
+                removed = copy.deepcopy(document)
+                del at(removed, route[:-1])[route[-1]]  # type: ignore[union-attr]
+                yield f"{shape} removed", removed
+            retyped = copy.deepcopy(document)
+            # an object where a value is; a string where an object or a list is
+            at(retyped, route[:-1])[route[-1]] = (  # type: ignore[index]
+                "retyped" if isinstance(node, (dict, list)) else {"retyped": True})
+            yield f"{shape} retyped", retyped
+
+
+MUTATED = {
+    "summary": ["summary", "--period", "2025-09"],
+    "show": ["show", "total_crime", "--period", "2025-09"],
+    "compare": ["compare", "--period", "2025-09", "--by", "lpa", "--focus", "Birmingham"],
+    "check": ["check", "--period", "2025-09"],
+    "catalogue": ["catalogue"],
+    "datasets": ["datasets"],
+    "history": ["history", "crimes"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(MUTATED))
+def test_a_field_added_removed_or_retyped_without_the_schema_fails(cli, mini, name):
+    """Drift is caught: the output of a small project validates, and each copy of it with one
+    field added, removed or of another JSON type does not, at every place of the document."""
+    result = cli(["--project", mini, *MUTATED[name], "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    document = _validate(name, result.stdout)
+    validator = jsonschema.Draft202012Validator(_schema(name))
+    tried = 0
+    for what, mutated in _mutations(document):
+        tried += 1
+        assert not validator.is_valid(mutated), f"{name}: {what} still validates"
+    assert tried > 10, tried
+
+
+def test_values_outside_their_set_or_sign_fail(cli, mini):
+    """Enums and bounds: a status, test, verdict or comparison kpi never prints, a negative or
+    fractional count of rows, a fractional count and a p-value above 1 are refused."""
+    summary = json.loads(cli(["--project", mini, "summary", "--period", "2025-09",
+                              "--format", "json"]).stdout)
+    validator = jsonschema.Draft202012Validator(_schema("summary"))
+    assert validator.is_valid(summary)
+    counted = next(k for k in summary["kpis"] if k["kind"] == "count" and k["current"])
+    tested = next(k for k in summary["kpis"] if k["significance"]["test"])
+    varied = next(k for k in summary["kpis"] if k["variation"])
+
+    def refused(mutate) -> None:
+        document = json.loads(json.dumps(summary))
+        mutate(document)
+        assert not validator.is_valid(document)
+
+    def kpi(document: dict, wanted: dict) -> dict:
+        return next(k for k in document["kpis"] if k["id"] == wanted["id"])
+
+    refused(lambda d: kpi(d, counted).update(status="worse"))
+    refused(lambda d: d.update(comparison="last_year"))
+    refused(lambda d: kpi(d, tested)["significance"].update(test="t_test"))
+    refused(lambda d: kpi(d, tested)["significance"].update(p_value=1.5))
+    refused(lambda d: kpi(d, varied)["variation"].update(verdict="special_cause"))
+    refused(lambda d: kpi(d, varied)["variation"].update(points=2.5))
+    refused(lambda d: kpi(d, counted)["current"].update(value=counted["current"]["value"] + 0.5))
+    refused(lambda d: kpi(d, counted)["current"].update(value=-1))
+    refused(lambda d: kpi(d, counted)["current"].update(start="2025-13"))
+    refused(lambda d: d["versions"].update(crimes=-1))
+
+    datasets = json.loads(cli(["--project", mini, "datasets", "--format", "json"]).stdout)
+    validator = jsonschema.Draft202012Validator(_schema("datasets"))
+    assert validator.is_valid(datasets)
+    for field, value in (("rows", -1), ("rows", 1.5), ("version", 0.5)):
+        document = json.loads(json.dumps(datasets))
+        document[0][field] = value
+        assert not validator.is_valid(document), (field, value)
+    history = json.loads(cli(["--project", mini, "history", "crimes", "--format", "json"]).stdout)
+    validator = jsonschema.Draft202012Validator(_schema("history"))
+    assert validator.is_valid(history)
+    for field, value in (("version", -1), ("rejected", 0.5), ("rows", -3)):
+        document = json.loads(json.dumps(history))
+        document[0][field] = value
+        assert not validator.is_valid(document), (field, value)

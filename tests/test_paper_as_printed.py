@@ -426,14 +426,16 @@ def test_a_kpi_with_no_comparison_reads_no_comparison_in_the_significance_column
     """With a year of data, nothing reaches the plan baseline: the full paper's summary
     table said "not tested" in the Significant column, as if a change had been found and no
     test applied to it. There is no change to test: "no comparison", the words the section
-    tallies use."""
+    tallies use. The Change column said "n/a"; it says why there is none in the same words
+    (engine.no_change), as the summary's table, CSV, workbook and JSON do."""
     text = _paper(cli, _one_year(tmp_path), "--full", period="2025-12")
     body = text.split("## Appendix")[0]
     rows = [line for line in body.splitlines() if line.startswith("| Total recorded crime |")
             or line.startswith("| Money lost |")]
-    assert rows == ["| Total recorded crime | 360 | n/a | no comparison | normal variation | "
-                    "no target |",
-                    "| Money lost | 360 | n/a | no comparison | normal variation | no target |"]
+    assert rows == ["| Total recorded crime | 360 | no comparison | no comparison | normal "
+                    "variation | no target |",
+                    "| Money lost | 360 | no comparison | no comparison | normal variation | "
+                    "no target |"]
 
 
 def _charted(tmp_path, cli, parts: dict[str, int]) -> list[str]:

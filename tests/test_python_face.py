@@ -369,8 +369,9 @@ def test_numpy_integers_are_whole_numbers_to_the_face(tmp_path):
 
 def test_history_is_kpi_historys_json(tmp_path):
     """There was no Python face for `kpi history`: a notebook read the Delta log, or parsed
-    the command's JSON. `project.history()` is one row per version, the JSON's fields of a
-    fixed shape; a dataset never loaded is the command line's refusal."""
+    the command's JSON. `project.history()` is one row per version with every field of the
+    JSON, the months a load replaced and the time zones included; a dataset never loaded is
+    the command line's refusal."""
     root = _project(tmp_path)
     project = kpi.open(root)
     revised = _september(root)
@@ -385,11 +386,113 @@ def test_history_is_kpi_historys_json(tmp_path):
     assert frame["months"].to_list() == [every, ["2025-09"]]
     last = frame["sources"][-1].to_list()
     assert last == [{"file": "september.csv", "sha256": hashlib.sha256(
-        revised.read_bytes()).hexdigest(), "rows": 7, "rejected": 0}]
-    assert frame.drop("sources").to_dicts() == [
-        {k: v[k] for k in frame.columns if k != "sources"} for v in doc]
+        revised.read_bytes()).hexdigest(), "bytes": revised.stat().st_size, "rows": 7,
+        "rejected": 0, "sheet": None, "query": None, "query_file": None,
+        "query_sha256": None, "uri_env": None}]
+    # September 2025 held two incidents (the fixture's hand count), then the revision's seven.
+    assert frame["replaced"].to_list() == [[], [{"key": "2025-09", "before": 2, "after": 7}]]
+    assert frame["time_zones"].to_list() == [None, None]  # the incidents have dates, no times
+    # Field by field, the command's JSON (without its schema_version) and the frame agree.
+    assert frame.columns == [k for k in doc[0] if k != "schema_version"]
+    assert frame.to_dicts() == [{k: v for k, v in version.items() if k != "schema_version"}
+                                for version in doc]
     assert frame.schema["time"] == pl.String and frame.schema["rows"] == pl.Int64
     with pytest.raises(DataError) as refused:
         project.history("calls")
     cli = inprocess.run(["--project", root, "history", "calls"])
     assert cli.returncode == 3 and cli.stderr.splitlines()[0] == f"Error: {refused.value}"
+
+
+def test_each_refusal_of_ingest_names_the_arguments_of_the_face_asked(tmp_path):
+    """`project.ingest(...)`'s refusals named the command line's options: "load the rest with
+    --skip-bad-rows", "pass --parts", "pass --allow-shrink", "--from-source reads the
+    dataset's query", "name it with --sheet", "--quarantine '...' is a folder" and "kpi ingest
+    incidents FILE...", to a notebook that has none of them. Each refusal of a load, from each
+    face: the same message and exit code, the face's own words for what to pass; nothing is
+    stored by either."""
+    import xlsxwriter
+
+    root = _project(tmp_path)
+    project = kpi.open(root)
+    extracts = root / "extracts"
+    bad = extracts / "bad.csv"
+    bad.write_text("Date,LPA,Type,Minutes\n2025-09-01,Birmingham,theft,ten\n")
+    again = extracts / "september-again.csv"  # another extract of September: six thefts
+    again.write_text(_september(root).read_text().rsplit("2025-09-07", 1)[0])
+    project.ingest("incidents", [extracts / "september.csv"])  # September: 7 rows stored
+    one = extracts / "one.csv"
+    one.write_text("Date,LPA,Type,Minutes\n2025-09-01,Birmingham,theft,10\n")
+    book = extracts / "two-sheets.xlsx"
+    workbook = xlsxwriter.Workbook(str(book))
+    for name in ("Notes", "Data"):
+        sheet = workbook.add_worksheet(name)
+        sheet.write_row(0, 0, ["Date", "LPA", "Type", "Minutes"])
+    workbook.close()
+    folder = tmp_path / "rejects"
+    folder.mkdir()
+    toml = root / "kpi.toml"
+    cases = [  # the question both ways; the face's message and hint; the command line's
+        (dict(files=[bad]), [bad],
+         None, "fix the rows named, or load the rest with skip_bad_rows=True",
+         None, "fix the rows named, or load the rest with --skip-bad-rows"),
+        (dict(files=[extracts / "september.csv", again]), [extracts / "september.csv", again],
+         None, "load only the newest extract (it replaces the months it covers), or pass "
+               "parts=True if the files are parts of one extract",
+         None, "load only the newest extract (it replaces the months it covers), or pass "
+               "--parts if the files are parts of one extract"),
+        (dict(files=[one]), [one],
+         None, "an extract replaces every month it holds rows for: remove rows dated in months "
+               "it does not cover, or pass allow_shrink=True if the month really has fewer "
+               "rows now",
+         None, "an extract replaces every month it holds rows for: remove rows dated in months "
+               "it does not cover, or pass --allow-shrink if the month really has fewer rows "
+               "now"),
+        (dict(files=[one], from_source=True), [one, "--from-source"],
+         "from_source reads the dataset's query: name no files with it",
+         "project.ingest('incidents', from_source=True)",
+         "--from-source reads the dataset's query: name no files with it",
+         "kpi ingest incidents --from-source"),
+        (dict(), [],
+         "no files given, and dataset 'incidents' declares no sources",
+         "project.ingest('incidents', [FILE, ...])",
+         "no files given, and dataset 'incidents' declares no sources",
+         "kpi ingest incidents FILE..."),
+        (dict(from_source=True), ["--from-source"],
+         "dataset 'incidents' declares no database source",
+         "add source = { uri_env = \"KPI_WAREHOUSE_URI\", query = \"SELECT ...\" } to "
+         "[datasets.incidents] in kpi.toml, or name extract files: "
+         "project.ingest('incidents', [FILE, ...])",
+         "dataset 'incidents' declares no database source",
+         "add source = { uri_env = \"KPI_WAREHOUSE_URI\", query = \"SELECT ...\" } to "
+         "[datasets.incidents] in kpi.toml, or name extract files: kpi ingest incidents "
+         "FILE..."),
+        (dict(files=[book]), [book],
+         None, "name it with sheet, or with sheet = \"...\" under [datasets.incidents]",
+         None, "name it with --sheet, or with sheet = \"...\" under [datasets.incidents]"),
+        (dict(files=[bad], skip_bad_rows=True, quarantine=folder),
+         [bad, "--skip-bad-rows", "--quarantine", folder],
+         f"quarantine '{folder}' is a folder; it should name a file",
+         f"for example quarantine='{folder / 'out.txt'}'",
+         f"--quarantine '{folder}' is a folder; it should name a file",
+         f"for example --quarantine {folder / 'out.txt'}"),
+        (dict(files=[bad], skip_bad_rows=True, quarantine=toml),
+         [bad, "--skip-bad-rows", "--quarantine", toml],
+         f"quarantine '{toml}' is the project file; writing there would destroy it",
+         "choose another file for quarantine",
+         f"--quarantine '{toml}' is the project file; writing there would destroy it",
+         "choose another file for --quarantine"),
+    ]
+    stored = project.history("incidents").height
+    for asked, args, message, hint, cli_message, cli_hint in cases:
+        with pytest.raises(KpiError) as refused:
+            project.ingest("incidents", **asked)
+        if message is not None:
+            assert refused.value.message == message
+        assert refused.value.hint == hint, asked
+        cli = inprocess.run(["--project", root, "ingest", "incidents", *args])
+        assert cli.returncode == refused.value.exit_code, (args, cli.stderr)
+        assert cli.stderr.splitlines() == [
+            f"Error: {cli_message or refused.value.message}", f"Hint: {cli_hint}"], args
+        assert project.history("incidents").height == stored
+    # The command line's own words for a refusal that names no option are the face's too.
+    assert "--" not in "".join(str(c[2]) + c[3] for c in cases)

@@ -334,6 +334,57 @@ def test_history_shows_both_downloads_with_their_files(city, revised):
         s["sha256"] for s in first["sources"])
 
 
+def _strict(name: str, document: object) -> None:
+    """A document validates against the schema kpi ships for it (closed objects, required
+    fields, enums and bounds: kpi/schemas, docs/json.md)."""
+    from importlib.resources import files
+
+    import jsonschema
+
+    schema = json.loads((files("kpi") / "schemas" / f"{name}.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(document)
+
+
+@realdata
+def test_every_json_output_of_real_files_validates_against_its_schema(city, revised, wmp):
+    """Real police.uk street files loaded twice (a second download replacing 2025) and West
+    Midlands stop and search (whose searches' times record their zone): every command's JSON,
+    for every comparison and every KPI, validates against its strict schema."""
+    from kpi.cli import app
+
+    street, searches = city["project"], wmp["project"]
+    for vs in ("baseline", "yoy", "previous", "fytd"):
+        _strict("summary", _json(street, "summary", "--period", "2025-12", "--vs", vs))
+    _strict("summary", wmp["summary_2018"])
+    catalogue = _json(street, "catalogue")
+    _strict("catalogue", catalogue)
+    shown = 0
+    for kpi in catalogue["kpis"]:
+        project, period = ((street, "2025-12") if kpi["dataset"] == "street"
+                           else (searches, "2018-09"))
+        if kpi["dataset"] in ("street", "stop_search"):
+            _strict("show", _json(project, "show", kpi["id"], "--period", period))
+            shown += 1
+    assert shown == 25
+    _strict("show", _json(street, "show", "total_crime", "--period", "2025-12", "--seasonal"))
+    for by in ("lsoa_name", "crime_type", "falls_within"):
+        _strict("compare", _json(street, "compare", "--period", "2025-12", "--by", by))
+    for project, period in ((street, "2025-12"), (searches, "2018-09")):
+        result = CliRunner().invoke(app, [
+            "--project", str(project), "check", "--period", period, "--format", "json"])
+        assert result.exit_code in (0, 1), result.output
+        _strict("check", json.loads(result.stdout))
+        _strict("datasets", _json(project, "datasets"))
+    history = revised["history"]
+    _strict("history", history)
+    assert history[1]["replaced"][0] == {"key": "2025-01 (falls_within 'City of London Police')",
+                                        "before": 629, "after": 629}
+    assert [v["time_zones"] for v in history] == [None, None]
+    searched = _json(searches, "history", "stop_search")
+    _strict("history", searched)
+    assert {v["time_zones"]["date"] for v in searched} == {"Europe/London"}
+
+
 @realdata
 def test_three_forces_loaded_together_break_down_by_force(tmp_path_factory):
     """An all-forces download: 36 files, three forces per month, in one load."""

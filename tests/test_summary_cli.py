@@ -130,7 +130,7 @@ def test_json_shape(summary):
     for kpi in doc["kpis"]:
         assert KPI_FIELDS <= kpi.keys() <= KPI_FIELDS | KPI_EXTRA
         assert kpi["status"] in STATUSES
-        assert set(kpi["change"]) == {"absolute", "percent", "points"}
+        assert set(kpi["change"]) == {"absolute", "percent", "points", "note"}
         for role in ("current", "comparison"):
             if kpi[role] is not None:
                 assert WINDOW_FIELDS <= kpi[role].keys() <= WINDOW_FIELDS | WINDOW_EXTRA
@@ -154,14 +154,14 @@ def test_json_values_full_precision_and_percent_as_0_to_100(summary):
         "value": 24, "numerator": None, "denominator": None}
     assert incidents["comparison"]["label"] == "year ending March 2024"
     assert incidents["change"] == {"absolute": -12, "percent": pytest.approx(-100 / 3),
-                                   "points": None}
+                                   "points": None, "note": None}
     assert (incidents["kind"], incidents["unit"], incidents["better"],
             incidents["priority"]) == ("count", "count", "lower", "community")
     within = kpis["within_15"]
     assert within["current"]["value"] == 50.0
     assert within["comparison"]["value"] == pytest.approx(100 / 3)  # not rounded to 33.3
     assert within["change"] == {"absolute": None, "percent": None,
-                                "points": pytest.approx(50 - 100 / 3)}
+                                "points": pytest.approx(50 - 100 / 3), "note": None}
     assert kpis["fraud"]["change"]["percent"] is None  # zero base
     assert kpis["thefts"]["status"] == "changed"
     assert kpis["officers"]["current"]["label"] == "September 2025"
@@ -182,13 +182,51 @@ def test_csv_is_one_row_per_kpi_with_the_json_fields_flattened(summary):
         "current_label", "current_start", "current_end", "current_value",
         "change_absolute", "change_percent", "change_points", "note",
         "significance_test", "p_value", "significant", "variation", "variation_rule", "target",
-        "target_met", "assurance", "quality"]
+        "target_met", "assurance", "quality", "change_note"]
     first = rows[0]
     assert (first["id"], first["comparison_value"], first["current_value"],
             first["change_absolute"], first["change_points"]) == ("incidents", "36", "24",
                                                                    "-12", "")
     assert float(first["change_percent"]) == pytest.approx(-100 / 3)
     assert rows[5]["status"] == "no_data" and rows[5]["current_value"] == ""
+
+
+def test_a_kpi_without_a_change_says_why_in_every_form(summary, tiny, tmp_path):
+    """The Change column printed "n/a" for a KPI with no change, whatever the reason. Each form
+    now says why, in the same words (engine.no_change): the calls KPI has no current figure
+    (June 2025 missing), fraud_quick a figure but no comparison (0 / 0 in the baseline year),
+    satisfaction is in development; the rest have a change and no words."""
+    import polars as pl
+
+    import kpi as kpi_module
+
+    want = {"calls": "no figure", "fraud_quick": "no comparison",
+            "satisfaction": "in development"}
+    doc = json.loads(summary("--format", "json").stdout)
+    said = {k["id"]: k["change"]["note"] for k in doc["kpis"]}
+    assert said == {k["id"]: want.get(k["id"]) for k in doc["kpis"]}
+    rows = list(csv.DictReader(io.StringIO(summary("--format", "csv").stdout)))
+    assert {r["id"]: r["change_note"] for r in rows} == {
+        r["id"]: want.get(r["id"], "") for r in rows}
+    for form in (summary().stdout, summary("--format", "markdown").stdout):
+        lines = {line.split("|")[1].strip() if "|" in line else line[:33].strip(): line
+                 for line in form.splitlines()}
+        for title, words in (("101 calls received", "no figure"),
+                             ("Fraud attended within 15 minutes", "no comparison"),
+                             ("Victim satisfaction", "in development")):
+            assert words in lines[title], (title, lines[title])
+        assert "n/a |" not in form.replace("| n/a | YE", "")  # a value cell, not a change
+    book = tmp_path / "summary.xlsx"
+    assert summary("--format", "xlsx", "--output", book).exit_code == 0
+    import fastexcel
+
+    table = fastexcel.read_excel(book).load_table("summary").to_polars()
+    assert dict(zip(table["id"], table["change_note"], strict=True)) == {
+        k: want.get(k) for k in table["id"]}
+    frame = kpi_module.open(tiny.root).summary("2025-09")
+    assert frame.schema["change_note"] == pl.String
+    assert dict(zip(frame["id"], frame["change_note"], strict=True)) == {
+        k: want.get(k) for k in frame["id"]}
 
 
 def test_priority_filter(summary):

@@ -201,6 +201,11 @@ def test_the_declared_zone_decides_the_month_and_is_kept_in_provenance(tmp_path)
     done = _kpi(folder, "history", "incidents", "--format", "json")
     assert json.loads(done.stdout)[0]["time_zones"] == {"closed": "UTC", "opened": "UTC"}
     _valid_history(json.loads(done.stdout))
+    # The Python face gives the same zones, a struct of column and zone each.
+    import kpi
+
+    assert kpi.open(folder).history("incidents")["time_zones"].to_list() == [
+        [{"column": "closed", "zone": "UTC"}, {"column": "opened", "zone": "UTC"}]]
 
 
 def _valid_history(versions: list) -> None:

@@ -166,7 +166,7 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
 def _part_missing(row: dict[str, Any], most: int) -> list[str]:
     """Each part's missing months, as "force 'Kent': 2025-06"."""
     return [f"{p['part']}: {', '.join(p['missing'][:most])}"
-            f"{' ...' if len(p['missing']) > most else ''}" for p in row.get("parts_missing", [])]
+            f"{' ...' if len(p['missing']) > most else ''}" for p in row["parts_missing"] or []]
 
 
 @app.command()

@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from kpi.catalogue import ColumnType, DatasetSpec
-from kpi.errors import ConfigError, DataError, UsageError, refusal
+from kpi.errors import (
+    ConfigError,
+    DataError,
+    UsageError,
+    flag,
+    ingest_hint,
+    option,
+    refusal,
+    spelled,
+)
 from kpi.ingest.common import _UNSAFE, COLUMN, FILE, REASON, ROW, _StagingRefused
 from kpi.ingest.identity import check_identity, identity_columns
 from kpi.ingest.sql_reader import Query, query_of
@@ -80,8 +89,8 @@ def _check_shrink(spec: DatasetSpec, replaced: list[dict[str, Any]]) -> None:
                     f"({first['before']:,} rows stored) with {first['after']:,} {rows}, fewer "
                     f"than half{more}",
                     hint="an extract replaces every month it holds rows for: remove rows dated "
-                         "in months it does not cover, or pass --allow-shrink if the month "
-                         "really has fewer rows now")
+                         f"in months it does not cover, or pass {flag('--allow-shrink')} if the "
+                         "month really has fewer rows now")
 
 
 def _spec_fingerprint(spec: DatasetSpec) -> str:
@@ -200,8 +209,8 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
     sources: list[Path | Query]
     if from_source:
         if patterns:
-            raise UsageError("--from-source reads the dataset's query: name no files with it",
-                             hint=f"kpi ingest {dataset_id} --from-source")
+            raise UsageError(f"{option('--from-source')} reads the dataset's query: name no "
+                             "files with it", hint=ingest_hint(dataset_id, "--from-source"))
         check_target(quarantine, "--quarantine", project)
         query = query_of(spec, project.root)
         if query.origin != "kpi.toml":
@@ -212,7 +221,7 @@ def load(project, dataset_id: str, patterns: list[str] | None = None, *,
         if configured:
             if not spec.sources:
                 raise UsageError(f"no files given, and dataset '{dataset_id}' declares no "
-                                 "sources", hint=f"kpi ingest {dataset_id} FILE...")
+                                 "sources", hint=ingest_hint(dataset_id))
             patterns = [str(project.resolve(s)) for s in spec.sources]
         assert patterns is not None
         paths = expand_sources(patterns)
@@ -352,8 +361,9 @@ def _check_inside(project, dataset_id: str, paths: list[Path]) -> None:
         if root not in resolved.parents:
             raise ConfigError(f"{project.path}: dataset '{dataset_id}' sources match {path}, a "
                               f"link to {resolved}, outside the project folder",
-                              hint="copy the file into the project folder, or name it on the "
-                                   "command line: kpi ingest DATASET FILE")
+                              hint="copy the file into the project folder, or name it "
+                                   + spelled("on the command line: kpi ingest DATASET FILE",
+                                             "in files: project.ingest(DATASET, [FILE])"))
 
 
 def ensure_bundled_store(project, notify=None) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from kpi.catalogue import ColumnType, DatasetSpec
-from kpi.errors import DataError, located
+from kpi.errors import DataError, located, option
 from kpi.ingest.common import Numbering, _first_line, _numbered, _show, _without_reserved
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -97,7 +97,7 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
         if len(names) != 1:
             raise DataError(located(path, f"the workbook has {len(names)} sheets ({listed}): "
                                           "which one holds the extract?"),
-                            hint=f"name it with --sheet, or with sheet = \"...\" under "
+                            hint=f"name it with {option('--sheet')}, or with sheet = \"...\" under "
                                  f"[datasets.{spec.id}]")
         sheet = names[0]
     elif sheet not in names:

@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 import polars as pl
 
 from kpi.catalogue import UK, ColumnType, DatasetSpec, QuerySource
-from kpi.errors import ConfigError, DataError, UsageError, located
+from kpi.errors import ConfigError, DataError, UsageError, ingest_hint, located
 from kpi.ingest.common import Numbering, _batch_rows, _numbered, _show, _without_reserved
 from kpi.ingest.conform import _expected, source_lookup, sources_of
 
@@ -77,7 +77,7 @@ def query_of(spec: DatasetSpec, root: Path) -> Query:
         raise UsageError(f"dataset '{spec.id}' declares no database source",
                          hint=f"add source = {{ uri_env = \"KPI_WAREHOUSE_URI\", query = "
                               f"\"SELECT ...\" }} to [datasets.{spec.id}] in kpi.toml, or "
-                              f"name extract files: kpi ingest {spec.id} FILE...")
+                              f"name extract files: {ingest_hint(spec.id)}")
     if source.query is not None:
         text, origin = source.query, "kpi.toml"
     else:

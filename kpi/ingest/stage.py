@@ -18,7 +18,7 @@ import polars as pl
 
 from kpi.catalogue import DatasetSpec, polars_schema
 from kpi.dateparts import MONTH_TEXT
-from kpi.errors import CROSS_CHECK_HINT, DataError, UsageError, located
+from kpi.errors import CROSS_CHECK_HINT, DataError, UsageError, flag, located
 from kpi.ingest.common import (
     COLUMN,
     FILE,
@@ -220,7 +220,8 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
         extract.warnings.extend(state.warnings)
         if state.bad_count and not skip_bad_rows:
             raise DataError(_describe_bad_rows(path, state.bad(numbering), state.bad_count),
-                            hint="fix the rows named, or load the rest with --skip-bad-rows")
+                            hint="fix the rows named, or load the rest with "
+                                 + flag("--skip-bad-rows"))
         extract.id_columns[str(path)] = state.mapping.get(spec.unique or "", spec.unique or "")
         extract.numberings[str(path)] = numbering
         extract.rows += state.good
@@ -394,7 +395,7 @@ def _check_overlap(spec: DatasetSpec, covered: pl.DataFrame) -> None:
     raise DataError(f"{pair[0]} and {pair[1]} both hold rows for {what}: loaded together, "
                     f"they would be counted twice{also}",
                     hint="load only the newest extract (it replaces the months it covers), or "
-                         "pass --parts if the files are parts of one extract")
+                         f"pass {flag('--parts')} if the files are parts of one extract")
 
 
 class _Sink:
