@@ -177,6 +177,14 @@ class Detail:
     breakdowns: dict[str, pl.DataFrame]
     same_months: Series | None
 
+    @property
+    def change_note(self) -> str | None:
+        """Why the KPI has no change ("no comparison", "no figure", "in development"), None
+        where it has one: `kpi show`'s `change.note` and Change section's `change_note`."""
+        from kpi.engine import no_change
+
+        return no_change(self.result)
+
 
 @dataclass(frozen=True)
 class Paper:
@@ -468,10 +476,9 @@ class Project:
         project = self._catalogue()
         store.dataset_spec(project, dataset)
         if not store.exists(project, dataset):
-            from kpi.errors import DataError
+            from kpi.errors import never_loaded
 
-            raise DataError(f"dataset '{dataset}' has no data yet",
-                            hint=f"load extracts with 'kpi ingest {dataset} FILE...'")
+            raise never_loaded(dataset)
         return store.scan(project, dataset, _as_of(as_of))
 
     @_one_reading
@@ -689,7 +696,8 @@ def _compare_schema(columns: Sequence[str]) -> dict[str, Any]:
     types = {"focus": pl.Boolean, "rank": pl.Int64, "vs_rest_significant": pl.Boolean,
              "vs_focus_significant": pl.Boolean}
     text = {"kpi", "title", "unit", "better", "part", "ranked_on", "comparison_start",
-            "comparison_end", "current_start", "current_end", "status", "note"}
+            "comparison_end", "current_start", "current_end", "status", "note",
+            "change_note"}
     types["notes"] = pl.List(pl.String)
     return {c: types.get(c, pl.String if c in text else pl.Float64) for c in columns}
 

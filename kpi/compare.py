@@ -698,7 +698,7 @@ ROW_COLUMNS = ("kpi", "title", "unit", "better", "part", "focus", "rank", "ranke
                "current_end", "current_value", "change_absolute", "change_percent",
                "change_points", "status", "population", "per_1000", "group_mean",
                "group_median", "vs_rest_p", "vs_rest_significant", "vs_focus_p",
-               "vs_focus_significant", "note", "notes")
+               "vs_focus_significant", "note", "notes", "change_note")
 
 
 def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
@@ -707,7 +707,8 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
     parts were left out) and the comparison's `notes` (a list; the CSV joins them with
     "; ", as the summary's CSV joins its data-quality notes). A KPI with no parts has one
     row, its part and figures empty, so its note (why it has none) is read where the parts'
-    are."""
+    are. A part with no change says why in `change_note` (engine.no_change), last so the
+    columns before keep their places."""
     rows = []
     notes = list(result.notes)
     for k in result.kpis:
@@ -731,5 +732,6 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
                 p.vs_rest.p_value if p.vs_rest else None,
                 p.vs_rest.significant if p.vs_rest else None,
                 p.vs_focus.p_value if p.vs_focus else None,
-                p.vs_focus.significant if p.vs_focus else None, k.note, notes))
+                p.vs_focus.significant if p.vs_focus else None, k.note, notes,
+                engine.no_change(p)))
     return rows

@@ -17,7 +17,7 @@ from fractions import Fraction
 from functools import partial
 from math import floor
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import polars as pl
 
@@ -103,15 +103,29 @@ class KpiResult:
 
 # Why a KPI has no change, in words a board member and a spreadsheet user read (`no_change`):
 # the Change cell of every summary table and of the paper, `change.note` in JSON, and the CSV's,
-# workbook's and DataFrame's `change_note`.
+# workbook's and DataFrame's `change_note`; likewise each part's in `kpi compare` and the
+# Change section of `kpi show`.
 IN_DEVELOPMENT_WORDS = "in development"  # defined in the plan, no data yet
 NO_FIGURE = "no figure"  # no current value: months missing, nothing stored, or a zero base
 NO_COMPARISON = "no comparison"  # a current value, but no comparison value to set it against
 
 
-def no_change(result: KpiResult) -> str | None:
-    """Why `result` has no change ("in development", "no figure", "no comparison"), or None
-    where it has one. The one place that says it, so every form says the same."""
+class Changed(Protocol):
+    """What says whether a change is there: a KPI's result, or one part of it in `kpi
+    compare` (kpi.compare.PartResult)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def current(self) -> Measured | None: ...
+    @property
+    def change(self) -> Change | None: ...
+
+
+def no_change(result: Changed) -> str | None:
+    """Why `result` (a KPI's, or a part's in `kpi compare`) has no change ("in development",
+    "no figure", "no comparison"), or None where it has one. The one place that says it, so
+    every form says the same."""
     if result.change is not None:
         return None
     if result.status == Outcome.IN_DEVELOPMENT:

@@ -120,6 +120,16 @@ def ingest_hint(dataset: str, *switches: str) -> str:
     return spelled(f"kpi ingest {dataset} FILE...", f"project.ingest({dataset!r}, [FILE, ...])")
 
 
+def never_loaded(dataset: str) -> DataError:
+    """The one refusal of a dataset never loaded (no table yet), whichever face read it, its
+    hint how that face loads one: 'kpi ingest crimes FILE...' on the command line,
+    project.ingest('crimes', [FILE, ...]) from Python."""
+    call = ingest_hint(dataset)
+    quoted = "'" + call + "'"  # a command in quotes; a Python call as it is written
+    return DataError(f"dataset '{dataset}' has no data yet",
+                     hint=f"load extracts with {spelled(quoted, call)}")
+
+
 def no_data_hint() -> str:
     """The hint of every refusal of a period with nothing to show (no_data)."""
     return (f"'kpi datasets' shows the months each dataset holds: choose a "

@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from kpi.catalogue import ID_PATTERN, UK, DatasetSpec, Project, polars_schema
-from kpi.errors import ConfigError, DataError, UsageError, option, refusal, visible
+from kpi.errors import (
+    ConfigError,
+    DataError,
+    UsageError,
+    never_loaded,
+    option,
+    refusal,
+    visible,
+)
 from kpi.periods import FIRST_YEAR, LAST_YEAR, Month
 
 if TYPE_CHECKING:
@@ -319,8 +327,7 @@ def _table(project: Project, dataset_id: str, as_of: AsOf | None = None):
         if as_of is not None:
             _load_as_of(table, path, dataset_id, as_of)
     except TableNotFoundError:
-        raise DataError(f"dataset '{dataset_id}' has no data yet",
-                        hint=f"load an extract with 'kpi ingest {dataset_id} FILE'") from None
+        raise never_loaded(dataset_id) from None
     except DeltaError as exc:
         raise _corrupt(path, _first_line(exc)) from None
     if as_of is not None:

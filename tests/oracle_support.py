@@ -1608,8 +1608,8 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
         have = [tuple(row[c] for c in COMPARE_FIELDS) for row in got.iter_rows(named=True)]
         for k in doc["kpis"]:
             if not k["parts"]:  # one row, empty but for its note: why it has no parts
-                want.append((k["id"], *[None] * (len(COMPARE_FIELDS) - 3), k["note"],
-                             doc["notes"]))
+                want.append((k["id"], *[None] * (len(COMPARE_FIELDS) - 4), k["note"],
+                             doc["notes"], None))
             for part in k["parts"]:
                 cur, cmp_ = part["current"] or {}, part["comparison"] or {}
                 want.append((k["id"], part["name"], part["rank"], part["status"],
@@ -1617,7 +1617,7 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
                              cmp_.get("start"), cmp_.get("end"), cmp_.get("value"),
                              part["change"]["absolute"], part["change"]["percent"],
                              part["change"]["points"], part["per_1000"], k["note"],
-                             doc["notes"]))
+                             doc["notes"], part["change"]["note"]))
     elif args[0] == "check":
         def figure(part: dict | None) -> tuple | None:
             return part and (part["kpi"], part["title"], part["value"], part["window"])
@@ -1658,7 +1658,7 @@ SUMMARY_FIELDS = ("id", "status", "note", "quality",
 COMPARE_FIELDS = ("kpi", "part", "rank", "status", "current_start", "current_end",
                   "current_value", "comparison_start", "comparison_end", "comparison_value",
                   "change_absolute", "change_percent", "change_points", "per_1000", "note",
-                  "notes")
+                  "notes", "change_note")
 
 
 def _face_same(mine, theirs) -> bool:

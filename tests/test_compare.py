@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 import statistics
 from pathlib import Path
 
@@ -713,3 +714,87 @@ better = "lower"
     found = frame.filter(pl.col("kpi") == "arson")
     assert found.height == 1 and found["note"].to_list() == [why]
     assert found["part"].to_list() == [None] and found["current_value"].to_list() == [None]
+
+
+def test_a_part_without_a_change_says_why_in_every_form(tmp_path):
+    """A part with no change printed "n/a" in its change cell and had no word of why in the
+    JSON, the CSV, the workbook or `Project.compare()`, where the summary says it. Each now
+    says it in the summary's words (engine.no_change): a force whose rows begin in 2025
+    ("Eden": two burglaries a month) has no comparison for every KPI, and no figure for a share
+    of thefts, which it has none of (0 / 0); every other part has a change and no words."""
+    import fastexcel
+    import jsonschema
+    import polars as pl
+
+    import kpi
+
+    folder = tmp_path / "eden"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(PROJECT + """
+[[kpis]]
+id = "thefts_charged"
+title = "Thefts charged"
+priority = "crime"
+kind = "rate"
+dataset = "crimes"
+numerator = "outcome = 'Charged' and crime_type = 'Theft'"
+denominator = "crime_type = 'Theft'"
+better = "higher"
+""")
+    (folder / "reference").mkdir()
+    (folder / "reference" / "force-population.csv").write_text(
+        "force,population,year\n" + "".join(f"{f},{p},2024\n" for f, p in FORCES.items()))
+    _write_rows(folder / "crimes.csv")
+    with (folder / "crimes.csv").open("a") as handle:
+        for month in range(1, 13):
+            for day in (3, 17):
+                handle.write(f"2025-{month:02d}-{day:02d},Eden,Eden 001A,Burglary,Charged\n")
+    _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
+    asked = ["compare", "--period", "2025-12", "--by", "force"]
+
+    def expected(kpi_id: str, part: str) -> str | None:
+        if part != "Eden":
+            return None
+        return "no figure" if kpi_id == "thefts_charged" else "no comparison"
+
+    doc = _compare(folder, *asked[1:])
+    schema = json.loads((Path(__file__).resolve().parents[1] / "kpi" / "schemas"
+                         / "compare.json").read_text())
+    jsonschema.validate(doc, schema)
+    said = {(k["id"], p["name"]): p["change"]["note"] for k in doc["kpis"] for p in k["parts"]}
+    # Eden is listed for each KPI whose filter selects its rows: not thefts, not drugs.
+    assert {key for key in said if key[1] == "Eden"} == {
+        ("total_crime", "Eden"), ("charged_share", "Eden"), ("thefts_charged", "Eden")}
+    assert len(said) == 5 * 4 + 3
+    assert said == {key: expected(*key) for key in said}
+    for k in doc["kpis"]:
+        for p in k["parts"]:
+            has_change = any(p["change"][f] is not None for f in ("absolute", "percent",
+                                                                  "points"))
+            assert has_change == (p["change"]["note"] is None), (k["id"], p)
+
+    rows = list(csv.DictReader(_kpi(folder, *asked, "--format", "csv").splitlines()))
+    assert {(r["kpi"], r["part"]): r["change_note"] for r in rows} == {
+        key: expected(*key) or "" for key in said}
+    book = tmp_path / "compare.xlsx"
+    _kpi(folder, *asked, "--format", "xlsx", "--output", book)
+    table = fastexcel.read_excel(book).load_table("compare").to_polars()
+    assert dict(zip(zip(table["kpi"], table["part"], strict=True), table["change_note"],
+                    strict=True)) == {key: expected(*key) for key in said}
+    frame = kpi.open(folder).compare("2025-12", "force")
+    assert frame.schema["change_note"] == pl.String
+    assert dict(zip(zip(frame["kpi"], frame["part"], strict=True), frame["change_note"],
+                    strict=True)) == {key: expected(*key) for key in said}
+
+    # The table: Eden's change cell says why; no change cell says "n/a".
+    text = _kpi(folder, *asked)
+    for block in text.split("\n\n")[1:]:
+        title, header, *lines = block.splitlines()
+        kpi_id = next(k["id"] for k in doc["kpis"] if title.startswith(k["title"] + ","))
+        columns = re.split(r" {2,}", header)
+        for line in lines:
+            cells = dict(zip(columns, re.split(r" {2,}", line), strict=False))
+            words = expected(kpi_id, cells["force"])
+            if words is not None:
+                assert cells["change"] == words, (kpi_id, cells)
+            assert cells["change"] != "n/a", (kpi_id, cells)

@@ -503,12 +503,19 @@ def check_compare_faces(cli, project_arg, definition, python_project, tmp_path: 
         row = shown_rows[(k["id"], part["name"])]
         as_summary = {"unit": unit, "change": part["change"] or {
             "absolute": None, "percent": None, "points": None}}
+        # Where a part has no change, why, stated again in the summary's words (a part is
+        # never in development): no current figure, or a figure with no comparison.
+        why = (None if any(part["change"][k] is not None
+                           for k in ("absolute", "percent", "points"))
+               else "no figure" if machine["current_value"] is None else "no comparison")
+        assert part["change"]["note"] == frame_row["change_note"] == why, where
+        assert csv_row["change_note"] == (why or ""), where
+        assert xlsx_row["change_note"][0] == why, where
         expected = {"comparison": "n/a" if machine["comparison_value"] is None
                     else value_text(machine["comparison_value"], unit, places),
                     "current": "n/a" if machine["current_value"] is None
                     else value_text(machine["current_value"], unit, places),
-                    "change": "n/a" if part["change"] is None
-                    else change_text(as_summary, places),
+                    "change": why or change_text(as_summary, places),
                     "status": STATUS.get(part["status"], part["status"])}
         if "per 1,000" in row:
             expected["per 1,000"] = ("n/a" if part["per_1000"] is None
@@ -570,10 +577,15 @@ def check_show_faces(cli, project_arg, definition, python_project, tmp_path: Pat
     (change_row,) = sections["Change"]
     points = kpi_json["change"]["points"] is not None
     name = "change_points" if points else "change_absolute"
-    assert change_row[name] == (absolute or "n/a"), (kpi_id, change_row)
+    # No change: its cells are empty and change_note says why, as the JSON's change.note.
+    why = kpi_json["change"]["note"]
+    assert change_row["change_note"] == (why or "—"), (kpi_id, change_row)
+    assert change_row[name] == (absolute or "—"), (kpi_id, change_row)
     if "change_percent" in change_row:
-        assert change_row["change_percent"] == (percent or "n/a"), (kpi_id, change_row)
+        assert change_row["change_percent"] == (
+            "—" if why else percent or "n/a"), (kpi_id, change_row)
     _, (change_cells,) = workbook_cells(tmp_path / "k.xlsx", name, "Change")
+    assert change_cells["change_note"][0] == why, kpi_id
     in_book(*change_cells[name], kpi_json["change"]["absolute" if not points else "points"],
             absolute)
     if "change_percent" in change_cells:

@@ -291,3 +291,71 @@ def test_values_outside_their_set_or_sign_fail(cli, mini):
         document = json.loads(json.dumps(history))
         document[0][field] = value
         assert not validator.is_valid(document), (field, value)
+
+
+def test_a_mean_in_unit_count_keeps_its_fraction_and_validates(cli, tmp_path):
+    """docs/json.md said every value of a KPI in unit `count` is whole; a mean of a count
+    column is not. Its value is the DuckDB mean of the window's rows, fraction kept, in the
+    summary and in `kpi show`, and both validate: only a KPI of kind `count` is whole always."""
+    import duckdb
+
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    with (root / "kpi.toml").open("a") as handle:
+        handle.write('\n[[kpis]]\nid = "mean_days"\ntitle = "Mean days to outcome"\n'
+                     'priority = "justice"\nkind = "mean"\ndataset = "crimes"\n'
+                     'value = "days_to_outcome"\nunit = "count"\nbetter = "lower"\n')
+    assert cli(["--project", root, "ingest", "crimes"]).exit_code == 0
+    (mean,) = duckdb.sql(
+        f"SELECT avg(days_to_outcome::DOUBLE) FROM read_csv('{root / 'extracts' / 'crimes.csv'}',"
+        " all_varchar = true) WHERE strptime(recorded, '%d/%m/%Y') "
+        "BETWEEN '2024-10-01' AND '2025-09-30' AND days_to_outcome <> ''").fetchone()
+    assert not float(mean).is_integer()
+    summary = _validate("summary", cli(["--project", root, "summary", "--period", "2025-09",
+                                        "--format", "json"]).stdout)
+    kpi = next(k for k in summary["kpis"] if k["id"] == "mean_days")  # type: ignore[index]
+    assert (kpi["unit"], kpi["kind"]) == ("count", "mean")
+    assert isinstance(kpi["current"]["value"], float)
+    assert kpi["current"]["value"] == pytest.approx(mean, rel=1e-12)
+    show = _validate("show", cli(["--project", root, "show", "mean_days", "--period",
+                                  "2025-09", "--format", "json"]).stdout)
+    assert show["kpi"]["current"]["value"] == kpi["current"]["value"]  # type: ignore[index]
+    # The whole months of a fractional mean are no integers either: their fractions stay.
+    assert any(isinstance(t["value"], float) for t in show["trend"])  # type: ignore[index]
+
+
+def test_the_schemas_refuse_the_words_no_output_says(cli, mini):
+    """`kpi show`'s `signal.test` is null where no test applies, as the summary's
+    `significance.test` (the string "not_tested" is refused); a part of `kpi compare` says why
+    it has no change in `change.note`, in the summary's words (required, and a part is never
+    "in development")."""
+    show = _validate("show", cli(["--project", mini, "show", "total_crime", "--period",
+                                  "2025-09", "--format", "json"]).stdout)
+    validator = jsonschema.Draft202012Validator(_schema("show"))
+    document = json.loads(json.dumps(show))
+    document["signal"]["test"] = "not_tested"
+    assert not validator.is_valid(document)
+    compare = _validate("compare", cli(["--project", mini, "compare", "--period", "2025-09",
+                                        "--by", "lpa", "--format", "json"]).stdout)
+    validator = jsonschema.Draft202012Validator(_schema("compare"))
+    for note, valid in (("no comparison", True), ("no figure", True),
+                        ("in development", False), ("n/a", False)):
+        document = json.loads(json.dumps(compare))
+        document["kpis"][0]["parts"][0]["change"]["note"] = note
+        assert validator.is_valid(document) == valid, note
+    document = json.loads(json.dumps(compare))
+    del document["kpis"][0]["parts"][0]["change"]["note"]
+    assert not validator.is_valid(document)
+
+
+def test_the_docs_say_how_to_read_strict_schemas():
+    """docs/json.md said "fields may be added in a later version" after the schemas became
+    strict, which refuse a field they do not name: a consumer validating against its own copy
+    would fail on the first field added. It now says to validate against the schema shipped
+    with the installed kpi, and that a field added is listed in CHANGELOG.md."""
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "json.md").read_text()
+    opening = " ".join(docs.split("## Versions and schemas", 1)[0].split())
+    assert "may be added" not in opening
+    assert "a field added is a change too: it is listed in CHANGELOG.md" in opening
+    assert "validate what it reads against the schema shipped with the installed kpi" \
+        in opening and "`kpi/schemas/`" in opening

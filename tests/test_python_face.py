@@ -262,8 +262,9 @@ def test_the_compare_frame_and_csv_carry_the_jsons_notes(tmp_path):
     doc = json.loads(inprocess.run([*args, "--format", "json"]).stdout)
     assert (doc["kpis"][0]["note"], doc["notes"]) == (note, notes)
     rows = list(csv.DictReader(io.StringIO(inprocess.run([*args, "--format", "csv"]).stdout)))
-    assert list(rows[0])[-3:] == ["vs_focus_significant", "note", "notes"]
-    assert [(r["part"], r["note"], r["notes"]) for r in rows] == [("Birmingham", note, notes[0])]
+    assert list(rows[0])[-4:] == ["vs_focus_significant", "note", "notes", "change_note"]
+    assert [(r["part"], r["note"], r["notes"], r["change_note"]) for r in rows] == [
+        ("Birmingham", note, notes[0], "")]
 
 
 def test_what_the_face_hands_out_cannot_change_its_answers(tmp_path):
@@ -496,3 +497,23 @@ def test_each_refusal_of_ingest_names_the_arguments_of_the_face_asked(tmp_path):
         assert project.history("incidents").height == stored
     # The command line's own words for a refusal that names no option are the face's too.
     assert "--" not in "".join(str(c[2]) + c[3] for c in cases)
+
+
+def test_a_dataset_never_loaded_is_refused_with_the_faces_own_way_to_load_it(tmp_path):
+    """Reading a dataset never loaded hinted "load an extract with 'kpi ingest crimes FILE'"
+    to the Python face too, which loads with `project.ingest(...)`. One refusal
+    (errors.never_loaded) for every reader of a dataset with no table: each face gets the same
+    message and exit code, and its own way to load it."""
+    root = tmp_path / "new"
+    assert inprocess.run(["init", root]).returncode == 0
+    project = kpi.open(root)
+    message = "dataset 'crimes' has no data yet"
+    for ask in (lambda: project.history("crimes"), lambda: project.scan("crimes")):
+        with pytest.raises(DataError) as refused:
+            ask()
+        assert (refused.value.message, refused.value.hint) == (
+            message, "load extracts with project.ingest('crimes', [FILE, ...])")
+    cli = inprocess.run(["--project", root, "history", "crimes"])
+    assert cli.returncode == refused.value.exit_code == 3
+    assert cli.stderr.splitlines() == [
+        f"Error: {message}", "Hint: load extracts with 'kpi ingest crimes FILE...'"]

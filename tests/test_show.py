@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -236,3 +237,80 @@ def test_trend_still_shown_when_the_window_is_incomplete(cli, tmp_path):
     values = {row["month"]: row["value"] for row in doc["trend"]}
     assert values["2025-06"] is None
     assert values["2025-05"] == count_between("2025-05-01", "2025-05-31")
+
+
+def test_a_kpi_without_a_change_says_why_in_the_change_section(cli, tmp_path):
+    """The Change section printed "n/a" in each change cell whatever the reason there was no
+    change, where the summary says why. It now says it in the summary's words
+    (engine.no_change) in a last column `change_note`, in the table, Markdown, the CSV and the
+    workbook, as JSON's `kpi.change.note` and `project.detail(...).change_note` do; the
+    change's own cells are empty. A hand count of the tiny project: 101 calls has no figure
+    (June 2025 missing), fraud attended within 15 minutes a figure but no comparison (0 / 0 in
+    the baseline year), victim satisfaction is in development; incidents has a change."""
+    import fastexcel
+    from fixtures.generated import tiny_project
+
+    import kpi as kpi_module
+
+    tiny = tiny_project(tmp_path / "tiny")
+    project = kpi_module.open(tiny.root)
+    want = {"calls": "no figure", "fraud_quick": "no comparison",
+            "satisfaction": "in development", "incidents": None}
+
+    def show(kpi_id: str, *args: str) -> str:
+        result = cli(["--project", tiny.root, "show", kpi_id, "--period", "2025-09", *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    for kpi_id, why in want.items():
+        assert json.loads(show(kpi_id, "--format", "json"))["kpi"]["change"]["note"] == why
+        assert project.detail(kpi_id, "2025-09").change_note == why
+        rows = [r for r in csv.DictReader(io.StringIO(show(kpi_id, "--format", "csv")))
+                if r["section"] == "Change"]
+        assert [r["change_note"] for r in rows] == [why or ""], kpi_id
+        table = show(kpi_id).split("\nChange\n", 1)[1].split("\n\n", 1)[0].splitlines()
+        assert table[0].split() == [*(["change_points"] if kpi_id in ("fraud_quick",
+                                                                      "satisfaction")
+                                      else ["change_absolute", "change_percent"]),
+                                    "status", "note", "change_note"], kpi_id
+        markdown = show(kpi_id, "--format", "markdown").split("## Change\n", 1)[1]
+        cells = [c.strip() for c in markdown.strip().splitlines()[2].strip("|").split("|")]
+        plain = re.split(r" {2,}", table[1])
+        if why is None:
+            assert plain == ["-12", "-33.3%", "improving", "—", "—"], plain
+            assert cells[:2] == ["-12", "-33.3%"] and cells[-1] == "—", cells
+        else:
+            changes = 2 if kpi_id == "calls" else 1
+            for shown in (plain, cells):
+                assert shown[:changes] == ["—"] * changes and shown[-1] == why, shown
+                assert "n/a" not in shown, shown
+        book = tmp_path / f"{kpi_id}.xlsx"
+        show(kpi_id, "--format", "xlsx", "--output", str(book))
+        change = fastexcel.read_excel(book).load_table("change").to_polars()
+        assert change["change_note"].to_list() == [why], kpi_id
+
+
+def test_show_and_summary_say_not_tested_alike(cli, tmp_path):
+    """`kpi show`'s `signal.test` was the string "not_tested" where the summary's
+    `significance.test` is null for the same KPI: both are null now (docs/json.md: "`test`
+    null is what says a KPI was not tested"), and the same test's name where there is one."""
+    from fixtures.generated import tiny_project
+
+    tiny = tiny_project(tmp_path / "tiny")
+    summary = cli(["--project", tiny.root, "summary", "--period", "2025-09", "--format",
+                   "json"])
+    assert summary.exit_code == 0, summary.output
+    tested = {}
+    for kpi in json.loads(summary.stdout)["kpis"]:
+        result = cli(["--project", tiny.root, "show", kpi["id"], "--period", "2025-09",
+                      "--format", "json"])
+        assert result.exit_code == 0, result.output
+        signal = json.loads(result.stdout)["signal"]
+        expected = (kpi["significance"] or {"test": None})["test"]
+        assert signal["test"] == expected, (kpi["id"], signal["test"], expected)
+        if expected is None:
+            assert signal["p_value"] is None and signal["note"], kpi["id"]
+        tested[kpi["id"]] = expected
+    # Both kinds of KPI are here: tested and not.
+    assert None in tested.values() and {"poisson_exact", "two_proportion_z"} & set(
+        tested.values())

@@ -107,6 +107,8 @@ def _test(result) -> dict[str, Any] | None:
 
 def comparison_json(result) -> dict[str, Any]:
     """The JSON document of a comparison (shape: docs/json.md)."""
+    from kpi.engine import no_change
+
     return {
         "period": str(result.period),
         "comparison": result.vs.value,
@@ -127,7 +129,8 @@ def comparison_json(result) -> dict[str, Any]:
                 "current": _window(p.current), "comparison": _window(p.comparison),
                 "change": {"absolute": p.change.absolute if p.change else None,
                            "percent": p.change.percent if p.change else None,
-                           "points": p.change.points if p.change else None},
+                           "points": p.change.points if p.change else None,
+                           "note": no_change(p)},
                 "status": p.status, "rank": p.rank, "population": p.population,
                 "per_1000": p.per_1000,
                 "vs_rest": _test(p.vs_rest), "vs_focus": _test(p.vs_focus),
@@ -143,7 +146,8 @@ def comparison_csv(result):
 
     # A cell holds text: the comparison's notes joined, as the summary's CSV joins its
     # data-quality notes.
-    rows = [(*row[:-1], "; ".join(row[-1])) for row in comparison_rows(result)]
+    at = ROW_COLUMNS.index("notes")
+    rows = [(*row[:at], "; ".join(row[at]), *row[at + 1:]) for row in comparison_rows(result)]
     return Document("compare", (Section("compare", ROW_COLUMNS, rows),),
                     data=comparison_json(result))
 
@@ -164,6 +168,7 @@ RANKED = {"per_1000": "ranked per 1,000 population", "value": "ranked on the val
 
 def comparison_document(result, project_name: str):
     """Tables: one section per KPI, parts in rank order, the focus part marked."""
+    from kpi.engine import no_change
     from kpi.render import STATUS_WORDS, Document, Section, change_text, number
 
     against = f"against {result.vs.value}"
@@ -197,7 +202,8 @@ def comparison_document(result, project_name: str):
             row = [p.rank if p.rank is not None else "—", name,
                    number(p.comparison.value, kpi) if p.comparison else "n/a",
                    number(p.current.value, kpi) if p.current else "n/a",
-                   change_text(p.change, kpi), STATUS_WORDS.get(p.status, p.status)]
+                   change_text(p.change, kpi) if p.change else str(no_change(p)),
+                   STATUS_WORDS.get(p.status, p.status)]
             row += [fixed(p.per_1000, 2, True) if p.per_1000 is not None else "n/a"] if per_1000 \
                 else []
             row += [_difference(p.vs_rest)]

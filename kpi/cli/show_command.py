@@ -176,6 +176,7 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
     """The result of `kpi show` as a render.Document: sections for every format (the trend
     drawn as a sparkline in a terminal) and the JSON document."""
     from kpi import render
+    from kpi.engine import no_change
     from kpi.render import Document, Section
 
     kpi = result.kpi
@@ -195,9 +196,16 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
     if windows:
         sections.append(Section("Windows", ("window", "label", "code", "value", "numerator",
                                             "denominator"), windows, shown=shown))
-    sections.append(Section("Change", (*change_cols, "status", "note"),
-                            [(*(values[c] for c in change_cols), result.status, result.note)],
-                            shown={**shown, "status": lambda v: str(render.STATUS_WORDS.get(v, v))},
+    # Where there is no change, its cells are empty ("—", never "n/a") and `change_note` says
+    # why, in the summary's words (engine.no_change); last, so the columns before keep their
+    # places. "n/a" is left to a % change that has no base (a change from zero).
+    why = no_change(result)
+    in_change = shown if why is None else {c: lambda v: "—" for c in change_cols}
+    sections.append(Section("Change", (*change_cols, "status", "note", "change_note"),
+                            [(*(values[c] for c in change_cols), result.status, result.note,
+                              why)],
+                            shown={**shown, **in_change,
+                                   "status": lambda v: str(render.STATUS_WORDS.get(v, v))},
                             status_column="status"))
 
     if result.quality:
@@ -316,7 +324,9 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
     if reading:
         rows.append(("heading and chart", reading))
     data = {
-        "test": test.test, "statistic": test.statistic, "p_value": test.p_value,
+        # null where no test applies, as the summary's `significance.test`; `note` says why.
+        "test": None if test.test == stats.NOT_TESTED else test.test,
+        "statistic": test.statistic, "p_value": test.p_value,
         "significant": test.significant, "note": test.note,
         "xmr": {
             "baseline": list(chart.baseline) if chart.mean is not None and chart.baseline
