@@ -341,6 +341,9 @@ def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
     try:
         tables = pl.collect_all(queries)
     except pl.exceptions.PolarsError as exc:
+        overflow = engine.overflow_error(project, dataset_id, exc)
+        if overflow is not None:
+            raise overflow from None
         raise DataError(f"dataset '{dataset_id}': cannot compare its KPIs by '{by}' "
                         f"({str(exc).strip().splitlines()[0]})",
                         hint="check the KPI expressions against the stored columns") from None

@@ -41,7 +41,7 @@ from kpi.catalogue import (
 )
 from kpi.dateparts import quarter_cut
 from kpi.errors import ConfigError, DataError, option
-from kpi.expressions import polars_expr
+from kpi.expressions import overflowed, polars_expr
 from kpi.expressions import quotient as column_quotient
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, current_window
 from kpi.rounding import as_written, change_percent, difference, fixed, quotient, shows_zero
@@ -975,7 +975,7 @@ def quality_notes(project: Project, results: Iterable[KpiResult],
             table = (frame.filter(pl.col("month").is_in(sorted(months))).group_by("month")
                      .agg(pl.len().alias("__rows"), *aggs).collect(engine="streaming"))
         except pl.exceptions.PolarsError as exc:
-            raise _compute_error(dataset_id, exc) from None
+            raise _compute_error(dataset_id, exc, project) from None
         counted[dataset_id] = _blank_counts(table.rename({"month": "__month"}))
     return _quality_of(project, results, counted)
 
@@ -1109,10 +1109,39 @@ Parts = dict[tuple[str, Window], dict[str, float | None]]
 Monthly = dict[str, dict[str, dict[str, float | None]]]  # measure id -> month -> parts
 
 
-def _compute_error(dataset_id: str, exc: Exception) -> DataError:
+def _compute_error(dataset_id: str, exc: Exception, project: Project | None = None
+                   ) -> DataError:
+    overflow = overflow_error(project, dataset_id, exc)
+    if overflow is not None:
+        return overflow
     return DataError(f"dataset '{dataset_id}': cannot compute its KPIs "
                      f"({str(exc).strip().splitlines()[0]})",
                      hint="check the KPI expressions against the stored columns")
+
+
+def overflow_error(project: Project | None, dataset_id: str, exc: Exception
+                   ) -> DataError | None:
+    """The one line for a query stopped by whole-number arithmetic beyond 64 bits on a row
+    (`expressions.overflowed`), naming the KPI and key (or derived column) that wrote it;
+    None for any other error."""
+    text = overflowed(str(exc))
+    if text is None:
+        return None
+    keys = ("filter", "value", "numerator", "denominator")
+    kpis = project.kpis if project is not None else ()
+    named = [f"KPI '{k.id}', key '{key}'" for k in kpis if k.dataset == dataset_id
+             for key in keys if getattr(k, key) == text]
+    spec = project.datasets.get(dataset_id) if project is not None else None
+    named += [f"dataset '{dataset_id}', key 'derived.{d.name}'"
+              for d in (spec.derived if spec is not None else ()) if d.expression == text]
+    where = named[0] + (f" (and {len(named) - 1} more)" if len(named) > 1 else "") \
+        if named else f"dataset '{dataset_id}'"
+    return DataError(
+        f"{where}: {text} gives a whole number beyond 64 bits on a row of dataset "
+        f"'{dataset_id}' (past 9,223,372,036,854,775,807 in size), which Polars would wrap "
+        "round to a wrong number and DuckDB stops at",
+        hint="check the column's values; to work in floats instead, cast an operand "
+             "(CAST(i AS DOUBLE) * 1000)")
 
 
 # Stored rows from which a dataset is read month by month (see `_Plan.run`).
@@ -1126,12 +1155,22 @@ GROUP_FIRST = True
 COUNT = "__n"  # a group's number of rows
 
 
-def _total(row: pl.Expr, n: pl.Expr | None) -> pl.Expr:
+def _total(row: pl.Expr, n: pl.Expr | None, whole: bool = False) -> pl.Expr:
     """The sum of a quantity per row (a summand, see `summands_of`) over the rows, or, with
     `n` the number of rows in each group of rows that share every column it reads, of each
     group's quantity times that number: the same whole number (only whole-number and
-    true/false quantities are summed so, `_group_keys`)."""
+    true/false quantities are summed so, `_group_keys`). A `whole` quantity (whole numbers,
+    not flags) is summed in 128 bits (WIDE): Polars adds 64-bit integers modulo 2**64, so
+    three values of 2**62 summed to -2**62, a sum with the wrong sign."""
+    if whole:
+        return row.cast(WIDE).sum() if n is None else (row.cast(WIDE) * n).sum()
     return row.sum() if n is None else (row.cast(pl.Int64) * n).sum()
+
+
+# The type every sum of whole numbers is taken in: no sum of fewer than 2**64 values of 64
+# bits can pass it, so a month's sum is exact, and the months' sums are added as Python's
+# integers (`months_total`), exact however large.
+WIDE = pl.Int128
 
 
 # A fraction's sum is added exactly, so that it does not depend on the order the rows are read
@@ -1301,7 +1340,8 @@ def _totals(frame: pl.LazyFrame, summed: dict[str, pl.Expr], n: pl.Expr | None,
             out.append(e.cast(pl.Float64).sum().alias(a))
             out += [p.alias(a + tag) for p, tag in zip(_exact_pieces(e), PIECES, strict=True)]
         else:
-            out.append((_exact_sum(e) if exact else _total(e, n)).alias(a))
+            whole = types[a].is_integer()
+            out.append((_exact_sum(e) if exact else _total(e, n, whole)).alias(a))
     return out
 
 
@@ -1444,6 +1484,7 @@ class _Plan:
     # A small table's rows, read once and held (see `_HELD`), where its rows are read more
     # than once: several queries, or breakdowns the board asks after the summary.
     hold: Callable[[], pl.DataFrame] | None = None
+    project: Project | None = None  # to name the KPI of an expression that fails
 
     def run(self) -> ByMonth:
         """Each query's result, with the month as column __month. Rows that can be grouped
@@ -1474,7 +1515,7 @@ class _Plan:
                                      for m, got in zip(self.months, each, strict=True)])
                           for i in range(len(self.queries))]
         except pl.exceptions.PolarsError as exc:
-            raise _compute_error(self.dataset_id, exc) from None
+            raise _compute_error(self.dataset_id, exc, self.project) from None
         return self.finish(frames)
 
 
@@ -1598,7 +1639,7 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     # Only the months asked are read, and month is the table's partition column: a store
     # holding years of history is read for the months compared, not all of it.
     return _Plan(dataset_id, scan, months, queries, finish,
-                 store.row_count(project, dataset_id, as_of), grouped, hold)
+                 store.row_count(project, dataset_id, as_of), grouped, hold, project)
 
 
 def _held_rows(project: Project, dataset_id: str, as_of: AsOf | None, scan: pl.LazyFrame,
@@ -2226,6 +2267,9 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
         grouped = grouped.collect(engine="in-memory" if n is not None else "streaming")
         quantiles = _part_quantiles(frame, column, requests, ordered)
     except pl.exceptions.PolarsError as exc:
+        overflow = overflow_error(project, dataset_id, exc)
+        if overflow is not None:
+            raise overflow from None
         raise DataError(f"dataset '{dataset_id}': cannot break its KPIs down by '{column}' "
                         f"({str(exc).strip().splitlines()[0]})",
                         hint="check the KPI expressions against the stored columns") from None

@@ -489,13 +489,33 @@ def polars_expr(text: str, zoned: tuple[str, ...] = ()) -> Any:
     import polars as pl
 
     expr = pl.sql_expr(_epoch_in_utc(text, zoned) if zoned else text)
-    return correctly_divided(expr) if _REWRITTEN.search(text) else expr
+    return correctly_divided(expr, _mark(text)) if _REWRITTEN.search(text) else expr
 
 
-# What `correctly_divided` may rewrite: a division, or a function Polars reads otherwise than
-# standard SQL (`_standard`).
+# What `correctly_divided` may rewrite: a division, whole-number arithmetic, or a function
+# Polars reads otherwise than standard SQL (`_standard`).
 _REWRITTEN = re.compile(
-    r"/|(?i:round|position|strpos|len|extract|date_?part|upper|ucase)")
+    r"[-+*/]|(?i:round|position|strpos|len|extract|date_?part|upper|ucase|abs|pow)")
+
+# Whole-number arithmetic beyond 64 bits (`_checked`) stops the query with Polars' error for a
+# failed cast of the text OVERFLOW and the expression's number here, which `overflowed`
+# reads back as the expression's text.
+OVERFLOW = "kpi-overflow#"
+_MARKED: dict[str, int] = {}
+
+
+def _mark(text: str) -> str:
+    return f"{OVERFLOW}{_MARKED.setdefault(text, len(_MARKED))}"
+
+
+def overflowed(message: str) -> str | None:
+    """The expression whose whole-number arithmetic passed 64 bits, where `message` is the
+    error that stopped the query (`_checked`); None for any other error."""
+    found = re.search(re.escape(OVERFLOW) + r"(\d+)", message)
+    if found is None:
+        return None
+    number = int(found.group(1))
+    return next((text for text, n in _MARKED.items() if n == number), None)
 
 
 def quotient(dividend: Any, divisor: Any) -> Any:
@@ -515,7 +535,7 @@ def _divisor(dividend: Any, divisor: Any) -> Any:
     return divisor + dividend.is_null().cast(pl.Float64)
 
 
-def correctly_divided(expr: Any) -> Any:
+def correctly_divided(expr: Any, mark: str = OVERFLOW) -> Any:
     """The expression with each of its divisions made a `quotient` (the SQL reader's `a / b`,
     and Polars' own true division), and each function Polars reads otherwise than standard
     SQL read as standard SQL reads it (`_standard`), by way of the expression's serialized
@@ -524,15 +544,18 @@ def correctly_divided(expr: Any) -> Any:
     import polars as pl
 
     tree = json.loads(expr.meta.serialize(format="json"))
-    return pl.Expr.deserialize(io.StringIO(json.dumps(_divided(tree))), format="json")
+    return pl.Expr.deserialize(io.StringIO(json.dumps(_divided(tree, mark))), format="json")
 
 
-def _divided(node: Any) -> Any:
+def _divided(node: Any, mark: str = OVERFLOW) -> Any:
     if isinstance(node, list):
-        return [_divided(item) for item in node]
+        return [_divided(item, mark) for item in node]
     if not isinstance(node, dict):
         return node
-    node = {key: _divided(value) for key, value in node.items()}
+    node = {key: _divided(value, mark) for key, value in node.items()}
+    checked = _checked(node, mark)
+    if checked is not None:
+        return checked
     function = node.get("Function")
     if (isinstance(function, dict) and function.get("function") == {"Sql": {"Binary": "Div"}}
             and len(function.get("input", ())) == 2):
@@ -590,6 +613,41 @@ def _standard(node: dict[str, Any]) -> Any:
     return node
 
 
+# Polars' whole-number operators, which wrap round modulo 2**64 (Rust's wrapping arithmetic):
+# `i + 1` of the largest 64-bit integer was the smallest, ABS of the smallest was itself.
+_WRAPPING = frozenset({"Plus", "Minus", "Multiply", "Mul"})
+
+
+def _checked(node: dict[str, Any], mark: str) -> Any:
+    """A node of whole-number arithmetic (+, -, *, unary minus, ABS) made to stop the query
+    where its 64-bit answer wrapped round, as DuckDB stops with an error, and POWER made a
+    float, as DuckDB's POWER is (Polars raised whole numbers to whole powers in 64 bits,
+    wrapping: POWER(2^62, 2) was 0); None for any other node. The check is the node's
+    answer against the same operation on its operands as 128-bit integers, which cannot wrap
+    for operands of 64 bits; it is made only where the node's type is a whole number (Polars
+    decides that from the schema, before any row is read), so a sum of fractions, dates or
+    text is untouched."""
+    binary = node.get("BinaryExpr")
+    if isinstance(binary, dict) and binary.get("op") in _WRAPPING and _find(node) is None:
+        wide = {**binary, "left": _put(_template("wide128"), {_ARG: binary["left"]}),
+                "right": _put(_template("wide128"), {_ARG: binary["right"]})}
+        return _put(_template("checked", mark=mark), {_ARG: node, _SUB: {"BinaryExpr": wide}})
+    function = node.get("Function")
+    if not isinstance(function, dict):
+        return None
+    kind, inputs = function.get("function"), function.get("input", ())
+    wrapping = (kind == "Abs" and len(inputs) == 1) or (
+        isinstance(kind, dict) and isinstance(kind.get("Sql"), dict)
+        and kind["Sql"].get("Binary") in _WRAPPING and len(inputs) == 2)
+    if wrapping:
+        wide = {**function, "input": [_put(_template("wide128"), {_ARG: i}) for i in inputs]}
+        return _put(_template("checked", mark=mark), {_ARG: node, _SUB: {"Function": wide}})
+    if kind == {"Pow": "Generic"} and len(inputs) == 2:
+        base = _put(_template("float"), {_ARG: inputs[0]})
+        return {"Function": {**function, "input": [base, inputs[1]]}}
+    return None
+
+
 def _find(node: Any) -> tuple[Any, Any] | None:
     """(text, sub) of Polars' reading of POSITION(sub IN s): `find(s, sub) + 1`."""
     binary = node.get("BinaryExpr") if isinstance(node, dict) else None
@@ -611,12 +669,24 @@ _ARG, _SUB = "\0arg", "\0sub"
 
 
 @cache
-def _template(name: str, decimals: int = 0) -> Any:
+def _template(name: str, decimals: int = 0, mark: str = OVERFLOW) -> Any:
     """The serialized tree of a standard reading, over placeholder columns (`_put`)."""
     import polars as pl
+    import polars.selectors as cs
 
     arg, sub = pl.col(_ARG), pl.col(_SUB)
-    if name == "round":
+    if name == "checked":
+        # arg is the 64-bit answer, sub the 128-bit one: where they differ on a row, the
+        # strict cast of the text `mark` to a number fails and stops the query.
+        wrapped = pl.dtype_of(arg).matches(cs.integer()) & (sub != arg.cast(pl.Int128,
+                                                                            strict=False))
+        stop = pl.when(wrapped).then(pl.lit(mark)).cast(pl.Int8, strict=True)
+        expr = pl.when(stop.is_null()).then(arg)
+    elif name == "wide128":
+        expr = arg.cast(pl.Int128, strict=False)
+    elif name == "float":
+        expr = arg.cast(pl.Float64)
+    elif name == "round":
         expr = arg.round(decimals, mode="half_away_from_zero")
     elif name == "position":
         expr = (pl.when(arg.is_null() | sub.is_null()).then(None)

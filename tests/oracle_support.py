@@ -466,12 +466,17 @@ def q_rows(rnd: random.Random, quarters: list[int], force: str, *,
            varied: bool = False) -> list[dict]:
     """A quarterly extract: one row a quarter, or (`varied`) one to three, now and then a
     quarter of nine, so a quarter's rows stand out from the quarters around it (a data-quality
-    note) as a month's do."""
+    note) as a month's do. A varied extract's `n` is now and then 2**62 (a float exactly, so
+    every reader holds it): a few such rows sum beyond 64 bits, which Polars' own sum wrapped
+    round to a figure of the wrong sign."""
     def many() -> int:
         return (9 if rnd.random() < 0.1 else rnd.randint(1, 3)) if varied else 1
 
-    return [{"month": m, "force": force, "n": rnd.randint(0, 20)} for m in quarters
-            for _ in range(many())]
+    def n() -> int:
+        drawn = rnd.randint(0, 20)
+        return 2**62 if varied and rnd.random() < 0.05 else drawn
+
+    return [{"month": m, "force": force, "n": n()} for m in quarters for _ in range(many())]
 
 
 def write_csv(path: Path, dataset: str, rows: list[dict], spec: ProjectSpec, *,
@@ -852,7 +857,7 @@ class Oracle:
         self.db.execute("CREATE TABLE inc (month INT, force VARCHAR, lpa VARCHAR, "
                         "offence VARCHAR, minutes DOUBLE, victims INT, decl_month VARCHAR)")
         self.db.execute("CREATE TABLE staff (month INT, role VARCHAR, minority BOOLEAN)")
-        self.db.execute("CREATE TABLE q (month INT, force VARCHAR, n INT)")
+        self.db.execute("CREATE TABLE q (month INT, force VARCHAR, n BIGINT)")
         self.db.execute("CREATE TABLE weights (offence VARCHAR, weight DOUBLE)")
         if model.spec.defect != "empty_weights":
             self.db.executemany("INSERT INTO weights VALUES (?, ?)", list(WEIGHTS.items()))
@@ -877,7 +882,8 @@ class Oracle:
 
     def _one(self, sql: str, where: str, args: list) -> float | None:
         got = self.db.execute(sql.replace("{w}", where), args).fetchone()[0]
-        return None if got is None else float(got)
+        # a sum of whole numbers (DuckDB's HUGEINT) stays exact
+        return None if got is None else got if isinstance(got, int) else float(got)
 
     def value(self, k: Kpi, window: tuple[int, int], forces: list[str] | None = None,
               part: tuple[str, str] | None = None) -> float | None:
@@ -1055,6 +1061,8 @@ class Exact(float):
 
 def written(value: float) -> Fraction:
     """A number as the decimal it prints as (a multiplier of 0.1 is 1/10)."""
+    if isinstance(value, int):  # a whole number is itself, beyond 2**53 too
+        return Fraction(value)
     return Fraction(repr(float(value)))
 
 
@@ -1685,9 +1693,12 @@ COMPARE_FIELDS = ("kpi", "part", "rank", "status", "current_start", "current_end
 
 def _face_same(mine, theirs) -> bool:
     """One field: equal as the JSON reads it (a count 5 is 5.0 in a frame's float column;
-    a NaN is no figure in JSON, so a frame's NaN where the JSON has null differs)."""
+    a NaN is no figure in JSON, so a frame's NaN where the JSON has null differs). A whole
+    number beyond 2**53, exact in JSON, is in a float column the float nearest it."""
     if isinstance(mine, float) and math.isnan(mine):
         return False
     if isinstance(theirs, bool) or isinstance(mine, bool):
         return mine is theirs
+    if isinstance(mine, float) and isinstance(theirs, int):
+        return mine == float(theirs)
     return mine == theirs

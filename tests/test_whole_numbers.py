@@ -1,0 +1,270 @@
+"""No whole number wraps round: a sum of whole numbers is exact however large, and row-level
+arithmetic that passes 64 bits gives DuckDB's answer or stops (exit 3) naming the KPI and key.
+
+Polars adds 64-bit integers modulo 2**64: an `int` column holding 2**62 three times a month
+summed to -55,340,232,221,128,654,848 for the year (exit 0), `i * 1000` and `ABS` of the
+smallest int64 wrapped round, and `POWER(i, 2)` of 2**62 was 0. Every figure here is checked
+against Python's integers and DuckDB's HUGEINT over the same CSV, through the real commands
+and the Python face."""
+
+from __future__ import annotations
+
+import json
+import random
+from fractions import Fraction
+from pathlib import Path
+
+import duckdb
+import inprocess
+import polars as pl
+import pytest
+
+import kpi
+
+PROJECT = """\
+[project]
+name = "Whole numbers"
+
+[datasets.ledger]
+date = "day"
+[datasets.ledger.columns]
+day = "date"
+lpa = "str"
+i = "int"
+
+[datasets.tally]
+date = "day"
+[datasets.tally.columns]
+day = "date"
+lpa = "str"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "total"
+title = "Total"
+priority = "p"
+kind = "sum"
+dataset = "ledger"
+value = "i"
+
+[[kpis]]
+id = "average"
+title = "Average"
+priority = "p"
+kind = "mean"
+dataset = "ledger"
+value = "i"
+
+[[kpis]]
+id = "shifted"
+title = "Shifted"
+priority = "p"
+kind = "sum"
+dataset = "ledger"
+value = "i - 1"
+
+[[kpis]]
+id = "sizes"
+title = "Sizes"
+priority = "p"
+kind = "sum"
+dataset = "ledger"
+value = "ABS(i)"
+
+[[kpis]]
+id = "squared"
+title = "Squared above zero"
+priority = "p"
+kind = "count"
+dataset = "ledger"
+filter = "POWER(i, 2) > 0"
+
+[[kpis]]
+id = "weighted"
+title = "Weighted tally"
+priority = "p"
+kind = "sum"
+dataset = "tally"
+value = "CASE WHEN lpa = 'North' THEN 4611686018427387904 ELSE 3 END"
+
+[[checks]]
+id = "parts"
+title = "Sizes are the sum of the shifted total and its rows"
+total = "total"
+parts = ["shifted", "squared"]
+"""
+
+# The ledger alone, without KPIs.
+LEDGER = PROJECT.split("[datasets.tally]")[0] + '[[priorities]]\nid = "p"\ntitle = "P"\n\n'
+
+# Values near 2**62 of both signs: three of them in a month pass 2**63 (the old sums wrapped),
+# none so near 2**63 that `i - 1` or `ABS(i)` passes it.
+NEAR = [2**62, 2**62 + 12_345, 2**62 - 1, 3 * 2**61, -(2**62), -(3 * 2**61) + 7, 5, 0]
+MONTHS = [f"{2023 + (9 + k) // 12}-{(9 + k) % 12 + 1:02d}" for k in range(24)]  # 2023-10 on
+CURRENT, PREVIOUS = MONTHS[12:], MONTHS[:12]
+
+
+def _rows(seed: int) -> list[tuple[str, str, int]]:
+    rng = random.Random(seed)
+    # Every month: both parts, and three values of about 2**62 or more.
+    parts = ["North", "South"]
+    return [(f"{m}-{d + 10}", parts[d % 2] if d < 2 else rng.choice(parts),
+             rng.choice(NEAR[:4] if d < 3 else NEAR))
+            for m in MONTHS for d in range(rng.randint(3, 6))]
+
+
+def _project(folder: Path, rows: list[tuple[str, str, int]]) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "kpi.toml").write_text(PROJECT, encoding="utf-8")
+    (folder / "ledger.csv").write_text(
+        "day,lpa,i\n" + "".join(f"{d},{p},{i}\n" for d, p, i in rows), encoding="utf-8")
+    (folder / "tally.csv").write_text(
+        "day,lpa\n" + "".join(f"{d},{p}\n" for d, p, _ in rows), encoding="utf-8")
+    for dataset in ("ledger", "tally"):
+        loaded = inprocess.run(["--project", folder, "ingest", dataset, folder / f"{dataset}.csv"])
+        assert loaded.returncode == 0, loaded.stderr
+    return folder
+
+
+def _duckdb(folder: Path, select: str, months: list[str], where: str = "TRUE") -> int:
+    """One figure over the months' rows of the ledger, in DuckDB's HUGEINT."""
+    return duckdb.sql(
+        f"SELECT {select} FROM read_csv('{folder / 'ledger.csv'}', "
+        "types={'day': 'DATE', 'lpa': 'VARCHAR', 'i': 'HUGEINT'}) "
+        f"WHERE strftime(day, '%Y-%m') BETWEEN '{months[0]}' AND '{months[-1]}' AND {where}"
+    ).fetchone()[0]
+
+
+def _json(folder: Path, *args: str) -> dict:
+    result = inprocess.run(["--project", folder, *args, "--period", "2025-09", "--vs", "yoy",
+                            "--format", "json"])
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sums_of_whole_numbers_are_exact_however_large(tmp_path, seed):
+    rows = _rows(seed)
+    folder = _project(tmp_path / "p", rows)
+
+    def exact(months: list[str], lpa: str | None = None, f=lambda i: i) -> int:
+        return sum(f(i) for d, p, i in rows if d[:7] in months and lpa in (None, p))
+
+    n = {w: sum(d[:7] in w for d, _, _ in rows) for w in (tuple(CURRENT), tuple(PREVIOUS))}
+    expected = {}
+    for months in (CURRENT, PREVIOUS):
+        total = exact(months)
+        assert total == _duckdb(tmp_path / "p", "SUM(i)", months)
+        assert exact(months, f=lambda i: i - 1) == _duckdb(tmp_path / "p", "SUM(i - 1)", months)
+        assert exact(months, f=abs) == _duckdb(tmp_path / "p", "SUM(ABS(i))", months)
+        squared = _duckdb(tmp_path / "p", "COUNT(*)", months, "POWER(i, 2) > 0")
+        assert squared == sum(d[:7] in months and i != 0 for d, _, i in rows)
+        tally = sum(2**62 if p == "North" else 3 for d, p, _ in rows if d[:7] in months)
+        expected[months[0]] = {
+            "total": total, "average": float(Fraction(total, n[tuple(months)])),
+            "shifted": exact(months, f=lambda i: i - 1), "sizes": exact(months, f=abs),
+            "squared": squared, "weighted": tally}
+    assert abs(expected[CURRENT[0]]["total"]) > 2**63  # the class: beyond 64 bits
+
+    summary = _json(folder, "summary")
+    for k in summary["kpis"]:
+        assert k["current"]["value"] == expected[CURRENT[0]][k["id"]], k["id"]
+        assert k["comparison"]["value"] == expected[PREVIOUS[0]][k["id"]], k["id"]
+        if k["id"] != "average":
+            assert k["change"]["absolute"] == expected[CURRENT[0]][k["id"]] \
+                - expected[PREVIOUS[0]][k["id"]], k["id"]
+
+    shown = _json(folder, "show", "total")
+    for point in shown["trend"]:  # a trend's column of floats: the exact sum, rounded once
+        assert point["value"] == float(exact([point["month"]])), point["month"]
+    assert shown["trend"][-1]["rolling_12"] == float(expected[CURRENT[0]]["total"])
+
+    compared = _json(folder, "compare", "--by", "lpa")
+    for k in compared["kpis"]:
+        if k["id"] in ("total", "sizes"):
+            f = abs if k["id"] == "sizes" else (lambda i: i)
+            for part in k["parts"]:
+                assert part["current"]["value"] == exact(CURRENT, part["name"], f), part["name"]
+
+    project = kpi.open(folder)
+    face = project.summary("2025-09", "yoy")
+    for kpi_id, figures in expected[CURRENT[0]].items():
+        got = face.filter(pl.col("id") == kpi_id)["current_value"].item()
+        assert got == float(figures), kpi_id  # the exact figure, correctly rounded to a float
+    series = project.series("total", "2025-09")
+    assert series["rolling_12"][-1] == float(expected[CURRENT[0]]["total"])
+    parts = project.compare("2025-09", "lpa", "yoy").filter(pl.col("kpi") == "total")
+    for name, value in parts.select("part", "current_value").iter_rows():
+        assert value == float(exact(CURRENT, name)), name
+
+
+def test_a_reconciliation_of_large_sums_prints_the_exact_figures(tmp_path):
+    rows = [(f"{m}-1{d}", "North", 2**62) for m in MONTHS for d in range(3)]
+    folder = _project(tmp_path / "p", rows)
+    result = inprocess.run(["--project", folder, "check", "--period", "2025-09",
+                            "--format", "json"])
+    assert result.returncode in (0, 1), result.stderr
+    check = next(c for c in json.loads(result.stdout)["checks"] if c["id"] == "parts")
+    total, shifted, squared = 36 * 2**62, 36 * (2**62 - 1), 36
+    assert check["difference"] == total - (shifted + squared)
+
+
+OVERFLOWING = [
+    # (value or filter key, expression, the value in the rows)
+    ("value", "i * 1000", 2**62),
+    ("value", "i + i", 2**62),
+    ("value", "ABS(i)", -(2**63)),
+    ("value", "-i", -(2**63)),
+    ("filter", "i + 1 > 0", 2**63 - 1),
+]
+
+
+@pytest.mark.parametrize(("key", "expression", "value"), OVERFLOWING)
+def test_row_arithmetic_beyond_64_bits_stops_naming_the_kpi_and_key(tmp_path, key, expression,
+                                                                      value):
+    # DuckDB stops on the same rows, where Polars wraps round (or, for the filter, which its
+    # optimizer reads as i > -1, gives the true answer, never the wrapped one).
+    try:
+        got = duckdb.sql(f"SELECT {expression} FROM (SELECT ({value})::BIGINT AS i)").fetchone()
+    except duckdb.OutOfRangeException:
+        got = None
+    assert got == ((True,) if key == "filter" else None)
+    folder = tmp_path / "p"
+    folder.mkdir()
+    kind = 'kind = "sum"\nvalue' if key == "value" else 'kind = "count"\nfilter'
+    (folder / "kpi.toml").write_text(
+        LEDGER
+        + f'[[kpis]]\nid = "big"\ntitle = "Big"\npriority = "p"\ndataset = "ledger"\n'
+        f'{kind} = "{expression}"\n', encoding="utf-8")
+    (folder / "ledger.csv").write_text(
+        "day,lpa,i\n" + "".join(f"{m}-15,North,{value}\n" for m in MONTHS), encoding="utf-8")
+    loaded = inprocess.run(["--project", folder, "ingest", "ledger", folder / "ledger.csv"])
+    assert loaded.returncode == 0, loaded.stderr
+    for command in (["summary"], ["show", "big"], ["compare", "--by", "lpa"]):
+        result = inprocess.run(["--project", folder, *command, "--period", "2025-09"])
+        assert result.returncode == 3, (command, result.stdout)
+        first = result.stderr.splitlines()[0]
+        assert first.startswith(f"Error: KPI 'big', key '{key}': {expression} gives a whole "
+                                "number beyond 64 bits"), first
+        assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_a_derived_column_beyond_64_bits_is_named(tmp_path):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(
+        LEDGER
+        .replace('i = "int"\n', 'i = "int"\n[datasets.ledger.derived]\nbig = "i * 4"\n')
+        + '[[kpis]]\nid = "big"\ntitle = "Big"\npriority = "p"\ndataset = "ledger"\n'
+        'kind = "sum"\nvalue = "big"\n', encoding="utf-8")
+    (folder / "ledger.csv").write_text(
+        "day,lpa,i\n" + "".join(f"{m}-15,North,{2**62}\n" for m in MONTHS), encoding="utf-8")
+    assert inprocess.run(["--project", folder, "ingest", "ledger",
+                          folder / "ledger.csv"]).returncode == 0
+    result = inprocess.run(["--project", folder, "summary", "--period", "2025-09"])
+    assert result.returncode == 3
+    assert result.stderr.startswith("Error: dataset 'ledger', key 'derived.big': i * 4 gives a "
+                                    "whole number beyond 64 bits"), result.stderr
