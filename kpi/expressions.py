@@ -357,14 +357,16 @@ def _check_operators(unquoted: str) -> None:
             "matches a regular expression with ~, which DuckDB reads as matching the whole "
             "text and PostgreSQL as matching any part of it: write REGEXP_LIKE(s, 'pattern') "
             "for any part, or REGEXP_LIKE(s, '^pattern$') for the whole")
-    if "//" in unquoted or re.search(r"(?i)\bdiv\b", unquoted):
-        raise ExpressionProblem(
-            "divides with // or DIV, a whole-number division that SQL databases round "
-            "differently (down, or towards zero): write FLOOR(a / b) or TRUNC(a / b)")
+    if "//" in unquoted:
+        raise ExpressionProblem(_WHOLE_DIVISION)
     if re.search(r"(?i)\bin\s*\(\s*\)", unquoted):
         raise ExpressionProblem(
             "holds an empty IN list, which SQL databases refuse: list at least one value, "
             "or leave the condition out")
+
+
+_WHOLE_DIVISION = ("divides with // or DIV, a whole-number division that SQL databases round "
+                   "differently (down, or towards zero): write FLOOR(a / b) or TRUNC(a / b)")
 
 
 # Functions Polars' SQL has not, or reads otherwise than SQL databases, with what to write
@@ -390,6 +392,8 @@ def _check_function(node: Any) -> None:
     on a negative length when the rows are read, SQL gives '')."""
     from sqlglot import exp
 
+    if isinstance(node, exp.IntDiv):  # `a DIV b` (a column may be named div)
+        raise ExpressionProblem(_WHOLE_DIVISION)
     if not isinstance(node, exp.Func):
         return
     name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).upper()

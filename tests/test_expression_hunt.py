@@ -153,6 +153,7 @@ HINTED = [
     ("btrim", "BTRIM(s, 'a') = 'b'", "TRIM(BOTH 'x' FROM s)"),
     ("trim_chars", "TRIM(s, 'a') = 'b'", "TRIM(BOTH 'a' FROM s)"),
     ("whole_division", "i // 2 = 1", "FLOOR(a / b) or TRUNC(a / b)"),
+    ("int_division", "i DIV 2 = 1", "FLOOR(a / b) or TRUNC(a / b)"),
     ("empty_in", "i IN ()", "list at least one value"),
 ]
 
@@ -239,6 +240,14 @@ def test_a_construct_polars_cannot_read_is_refused_with_what_to_write(tmp_path, 
     assert "Traceback" not in done.stderr
     line = next(x for x in done.stderr.splitlines() if f"KPI '{kpi_id}'" in x)
     assert "'filter'" in line and hint in line, line
+
+
+def test_a_column_named_div_is_a_column(tmp_path):
+    """`a DIV b` is refused as a division, not the word: a column may be named div."""
+    _project(tmp_path, '[datasets.rows.derived]\ndiv = "i + 1"\n\n'
+             + _kpi("by_div", "count", "filter", "div > 3 AND div % 2 = 0"))
+    done = run(["catalogue"], cwd=tmp_path)
+    assert done.returncode == 0, (done.stdout, done.stderr)
 
 
 def test_what_the_refusals_say_to_write_gives_duckdbs_rows(typed):
