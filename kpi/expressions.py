@@ -19,8 +19,11 @@ it holds any of those; only then does Polars type it against the dataset's colum
 
 And Polars' SQL reads some row-level constructs otherwise than standard SQL (DuckDB,
 PostgreSQL): those kpi can read as SQL does are rewritten where the expression is made
-(`polars_expr`, `_standard`: ROUND, POSITION, a date part's or a length's type, UPPER), the
-rest are refused (`_check_standard`, `_check_domain`, `_check_chained`). docs/catalogue.md,
+(`polars_expr`, `_standard`: ROUND, POSITION, a date part's or a length's type, UPPER, LOWER),
+the rest are refused (`_check_standard`, `_check_domain`, `_check_chained`, `_check_types` for
+operands of different types and date arithmetic, `_check_function`, `_check_operators`,
+`_check_remainder`), and what Polars types but cannot work out is refused by working it out on
+a row of blanks (`_run_on_blanks`), not left to stop `kpi summary`. docs/catalogue.md,
 "Expressions read as standard SQL", lists both; tests/test_expression_hunt.py hunts the class.
 """
 
@@ -78,9 +81,12 @@ def check(text: Any, dataset: str, columns: dict[str, str],
     if found:
         raise ExpressionProblem(f"reads a table ('{found.group(0).rstrip('( ')}'): {ROW_LEVEL}, "
                                 "never from files or other tables")
+    _check_operators(_QUOTED.sub("''", text))
     try:
         _check_tree(text, columns, dataset, schema, guarded_division)
-        return Typed(_polars_type(text, dataset, schema))
+        typed = Typed(_polars_type(text, dataset, schema))
+        _run_on_blanks(text, dataset, schema)
+        return typed
     except RecursionError:  # deep without parentheses: NOT NOT NOT ... or a + a + a ...
         raise ExpressionProblem("is nested too deeply to read; write it flatter") from None
 
@@ -155,8 +161,10 @@ def _check_tree(text: str, columns: dict[str, str], dataset: str,
             _check_bool_comparison(sides, columns)
             _check_duration_comparison(sides, columns, dataset, schema)
         _check_uk_time(node, columns, dataset, schema)
+        _check_function(node)
         _check_standard(node, dataset, schema)
     _check_bool_as_text(tree, dataset, schema)
+    _check_types(tree, dataset, schema)
     _check_domain(tree)
     if guarded_division:
         _check_division(tree)
@@ -299,7 +307,12 @@ def _check_standard(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]
         import polars as pl
 
         dtype = _type_or_none(node.this, dataset, schema)
-        if dtype is not None and (dtype.is_float() or isinstance(dtype, pl.Decimal)):
+        if dtype is None:
+            raise ExpressionProblem(
+                f"casts {node.this.sql()} to {node.to.sql()}, and kpi cannot tell before "
+                "reading the rows whether it has a fraction, which Polars cuts off and SQL "
+                f"databases round: write ROUND({node.this.sql()}), FLOOR(...) or TRUNC(...)")
+        if dtype.is_float() or isinstance(dtype, pl.Decimal):
             shown = node.this.sql()
             raise ExpressionProblem(
                 f"casts {shown}, a number with a fraction, to {node.to.sql()}, which Polars "
@@ -331,6 +344,271 @@ def _check_standard(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]
                 "it is below 1 (DuckDB counts a negative start from the end, Polars and "
                 "PostgreSQL from before the start): write the start as a whole number from 1, "
                 f"or RIGHT({node.this.sql()}, n) for the last n characters")
+
+
+def _check_operators(unquoted: str) -> None:
+    """Operators Polars' SQL cannot parse, or SQL databases read differently, named with what
+    to write (`unquoted` is the text with its strings and quoted names emptied): `s ~ 'b'`
+    (DuckDB matches the whole text, PostgreSQL any part of it), `i // 2` and `i DIV 2`
+    (whole-number division, rounding down in one database and towards zero in another), and
+    an empty IN list (`i IN ()`), which SQL databases refuse."""
+    if "~" in unquoted:
+        raise ExpressionProblem(
+            "matches a regular expression with ~, which DuckDB reads as matching the whole "
+            "text and PostgreSQL as matching any part of it: write REGEXP_LIKE(s, 'pattern') "
+            "for any part, or REGEXP_LIKE(s, '^pattern$') for the whole")
+    if "//" in unquoted:
+        raise ExpressionProblem(_WHOLE_DIVISION)
+    if re.search(r"(?i)\bin\s*\(\s*\)", unquoted):
+        raise ExpressionProblem(
+            "holds an empty IN list, which SQL databases refuse: list at least one value, "
+            "or leave the condition out")
+
+
+_WHOLE_DIVISION = ("divides with // or DIV, a whole-number division that SQL databases round "
+                   "differently (down, or towards zero): write FLOOR(a / b) or TRUNC(a / b)")
+
+
+# Functions Polars' SQL has not, or reads otherwise than SQL databases, with what to write
+# (by sqlglot's name of the function).
+_FUNCTIONS = {
+    "DATEDIFF": "for the days between two dates write b - a, a duration: compare it with "
+                "INTERVAL '30 days', or make it the value of a KPI in days",
+    "DATE_DIFF": "for the days between two dates write b - a, a duration: compare it with "
+                 "INTERVAL '30 days', or make it the value of a KPI in days",
+    "MAKE_DATE": "write the date out, DATE '2025-01-01'",
+    "REGEXP_MATCHES": "write REGEXP_LIKE(s, 'pattern'), which matches any part of the text",
+    "REGEXP_ILIKE": "write REGEXP_LIKE(LOWER(s), 'pattern') with the pattern in small "
+                    "letters",
+    "BTRIM": "write TRIM(BOTH 'x' FROM s)",
+    "INITCAP": "Polars capitalises after a digit ('1St') where PostgreSQL does not, and "
+               "DuckDB has no INITCAP: compare UPPER(s) or LOWER(s) instead",
+}
+
+
+def _check_function(node: Any) -> None:
+    """A function in `_FUNCTIONS`; TRIM(s, 'x') (Polars reads only TRIM(BOTH 'x' FROM s));
+    LPAD and RPAD to a length that is not a whole number from 0 written out (Polars stops
+    on a negative length when the rows are read, SQL gives '')."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.IntDiv):  # `a DIV b` (a column may be named div)
+        raise ExpressionProblem(_WHOLE_DIVISION)
+    if not isinstance(node, exp.Func):
+        return
+    name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).upper()
+    if name in _FUNCTIONS:
+        shown = name if isinstance(node, exp.Anonymous) else node.sql().partition("(")[0]
+        raise ExpressionProblem(f"uses {shown}(...), which Polars does not read as SQL "
+                                f"databases do: {_FUNCTIONS[name]}")
+    if isinstance(node, exp.Trim) and node.expression is not None \
+            and node.args.get("position") is None:
+        raise ExpressionProblem(
+            f"takes TRIM({node.this.sql()}, {node.expression.sql()}), which Polars does not "
+            f"read: write TRIM(BOTH {node.expression.sql()} FROM {node.this.sql()})")
+    if isinstance(node, exp.Pad):
+        length = node.expression
+        if length is not None and not (isinstance(length, exp.Literal) and length.is_int):
+            raise ExpressionProblem(
+                f"pads {node.this.sql()} to {length.sql()} characters, which Polars stops on "
+                "where it is negative and SQL makes '': write the length as a whole number "
+                "from 0")
+
+
+def _kind(dtype: Any) -> str | None:
+    """What SQL calls the type of a Polars type, or None for NULL and other types."""
+    import polars as pl
+
+    if dtype is None or dtype == pl.Null:
+        return None
+    if dtype == pl.String:
+        return "text"
+    if dtype == pl.Boolean:
+        return "true/false"
+    if dtype.is_numeric():
+        return "a number"
+    if dtype.is_temporal():
+        return "a duration" if isinstance(dtype, pl.Duration) else "a date or time"
+    return None
+
+
+# sqlglot's names of the units an INTERVAL added to a date may have: a date plus hours is a
+# time in DuckDB and PostgreSQL, and a date again in Polars (the hours dropped).
+_DATE_UNITS = frozenset({"DAY", "DAYS", "WEEK", "WEEKS", "MONTH", "MONTHS", "YEAR", "YEARS"})
+
+
+def _check_types(tree: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> None:
+    """Operands of different types, which SQL databases each read their own way and Polars
+    another, or stops on only when the rows are read:
+
+    - text compared with a number (`code > 5`, `victims = '3'`, `s IN ('b', 1)`) or a date
+      with text (`day >= '2025-01-01'`): DuckDB converts one to the other, PostgreSQL
+      refuses, Polars stops or compares as text;
+    - CASE, COALESCE, NULLIF, GREATEST, LEAST with text in one branch and a number in
+      another: Polars makes every branch text (COALESCE(i, '1') is '7', not 7);
+    - a date plus a number (`day + 1`), or plus an INTERVAL of hours or minutes, or of more
+      than one unit: Polars refuses the first and drops the hours of the second, where SQL
+      gives a time;
+    - DATE_PART or EXTRACT of a duration (`DATE_PART('day', b - a)`), or the epoch of a date
+      (`DATE_PART('epoch', day)`), which Polars stops on only when the rows are read;
+    - a duration cast to a number, which Polars gives in microseconds;
+    - text cast to a date, which Polars stops on when the rows are read, or to a number,
+      which it stops on at the first text that is not a number written out (and DuckDB
+      rounds '10.5' to 11 where PostgreSQL stops)."""
+    from sqlglot import exp
+
+    def kind(node: Any) -> str | None:
+        return _kind(_type_or_none(node, dataset, schema))
+
+    for node in reversed(list(tree.walk())):  # the innermost first
+        if isinstance(node, exp.Case):
+            branches = [i.args.get("true") for i in node.args.get("ifs") or ()]
+            branches.append(node.args.get("default"))
+            _same_kind([b for b in branches if b is not None], kind, "gives")
+            if node.this is not None:
+                whens = [i.this for i in node.args.get("ifs") or ()]
+                _same_kind([node.this, *whens], kind, "compares")
+        elif isinstance(node, exp.If):
+            _same_kind([b for b in (node.args.get("true"), node.args.get("false"))
+                        if b is not None], kind, "gives")
+        elif isinstance(node, (exp.Coalesce, exp.Greatest, exp.Least)):
+            _same_kind([node.this, *node.expressions], kind, "gives")
+        elif isinstance(node, exp.Nullif):
+            _same_kind([node.this, node.expression], kind, "compares")
+        elif _compared(node):
+            _same_kind(_compared(node), kind, "compares")
+        elif isinstance(node, (exp.Add, exp.Sub)):
+            _check_date_arithmetic(node, dataset, schema)
+        elif isinstance(node, exp.Mod):
+            _check_remainder(node)
+        elif isinstance(node, exp.Extract) or (isinstance(node, exp.Anonymous)
+                                               and node.name.upper() == "DATE_PART"):
+            part, argument = ((node.this, node.expression) if isinstance(node, exp.Extract)
+                              else (node.expressions + [None, None])[:2])
+            if argument is None:
+                continue
+            what = kind(argument)
+            shown = argument.sql()
+            if what == "a duration":
+                raise ExpressionProblem(
+                    f"takes a part of {shown}, a duration, which Polars cannot do: for "
+                    "seconds write DATE_PART('epoch', b) - DATE_PART('epoch', a) of the "
+                    "times themselves")
+            if what == "a date or time" and part is not None and part.name.upper() == "EPOCH":
+                if _is_date(argument, dataset, schema):
+                    raise ExpressionProblem(
+                        f"takes the epoch of {shown}, a date, which Polars cannot do: write "
+                        f"DATE_PART('epoch', CAST({shown} AS TIMESTAMP)) for its midnight's "
+                        "seconds")
+        elif isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)) \
+                and _is_date(node.this, dataset, schema):
+            raise ExpressionProblem(
+                f"truncates the date {node.this.sql()}, which Polars does not do: kpi reports "
+                f"by month already; for its month as text write STRFTIME({node.this.sql()}, "
+                "'%Y-%m')")
+        elif isinstance(node, exp.Cast) and not node.to.is_type(*exp.DataType.TEMPORAL_TYPES) \
+                and kind(node.this) == "a duration":
+            raise ExpressionProblem(
+                f"casts {node.this.sql()}, a duration, to {node.to.sql()}, which Polars gives "
+                "in microseconds: for seconds write DATE_PART('epoch', b) - DATE_PART('epoch', "
+                "a) of the times themselves, or compare the duration with INTERVAL '30 days'")
+        elif isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEMPORAL_TYPES,
+                                                            *exp.DataType.NUMERIC_TYPES) \
+                and not isinstance(node.this, exp.Literal) and kind(node.this) == "text":
+            number = node.to.is_type(*exp.DataType.NUMERIC_TYPES)
+            raise ExpressionProblem(
+                f"casts the text {node.this.sql()} to {node.to.sql()}, which "
+                + ("stops Polars on the first row that is not a whole number written out "
+                   "('10.5', 'n/a'), where DuckDB rounds '10.5' and PostgreSQL stops: declare "
+                   "the column a number (type = \"int\" or \"float\")" if number else
+                   "Polars does not do: declare the column a date (or datetime)")
+                + " in the dataset's columns")
+
+
+def _check_remainder(node: Any) -> None:
+    """A remainder (`i % j`, `MOD(i, j)`) by a divisor that may be 0: DuckDB gives NULL for a
+    whole number and NaN for a fraction, PostgreSQL stops with an error, and Polars gives NULL,
+    or NaN, or stops (for a decimal such as `i * 0.15`) as the types fall. As for a division
+    (`_check_division`), only a non-zero number written out, or NULLIF(divisor, 0), is read."""
+    from sqlglot import exp
+
+    divisor = node.expression.unnest() if isinstance(node.expression, exp.Paren) \
+        else node.expression
+    if isinstance(divisor, exp.Neg) and isinstance(divisor.this, exp.Literal):
+        divisor = divisor.this
+    if isinstance(divisor, exp.Nullif) or (isinstance(divisor, exp.Literal) and divisor.is_number
+                                           and float(divisor.this) != 0):
+        return
+    raise ExpressionProblem(
+        f"takes a remainder by {divisor.sql()}, which where it is 0 DuckDB makes NULL or NaN "
+        "and PostgreSQL an error: write "
+        f"MOD({node.this.sql()}, NULLIF({node.expression.sql()}, 0)) to leave such rows out")
+
+
+def _is_date(node: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> bool:
+    import polars as pl
+
+    return _type_or_none(node, dataset, schema) == pl.Date
+
+
+def _same_kind(operands: list[Any], kind: Any, verb: str) -> None:
+    """Refuse operands of more than one kind of value (NULL goes with any). A duration with a
+    number is the duration's microseconds in Polars: CASE WHEN b THEN day - other ELSE 0 END
+    gave 7,689,600,000,000 for 89 days."""
+    from sqlglot import exp
+
+    kinds = [(operand, kind(operand)) for operand in operands]
+    kinds = [(operand, k) for operand, k in kinds if k is not None]
+    if len({k for _, k in kinds}) < 2:
+        return
+    (a, first), (b, second) = kinds[0], next(x for x in kinds if x[1] != kinds[0][1])
+    pair = {first, second}
+    texts = [x for x in (a, b) if isinstance(x, exp.Literal) and x.is_string]
+    numbers = [x for x in (a, b) if isinstance(x, exp.Literal) and x.is_number]
+    if pair == {"text", "a date or time"} and texts:
+        hint = f"DATE {texts[0].sql()}"
+    elif pair == {"text", "a number"} and texts:
+        hint = f"{texts[0].this} without quotes, if the column is a number"
+    elif pair == {"text", "a number"} and numbers:
+        hint = f"'{numbers[0].sql()}' in quotes, if the column is text"
+    else:
+        hint = "a value of the other's type, or CAST(... AS VARCHAR) on both"
+    what = "in one branch and" if verb == "gives" else "with"
+    raise ExpressionProblem(
+        f"{verb} {a.sql()}, {first}, {what} {b.sql()}, {second}, which SQL databases each "
+        "convert their own way (or refuse) and Polars otherwise: write one type on every "
+        f"side ({hint})")
+
+
+def _check_date_arithmetic(node: Any, dataset: str,
+                           schema: tuple[tuple[str, Any], ...]) -> None:
+    """A date plus or minus a number (`day + 1`), or an INTERVAL of hours or minutes, or of
+    more than one unit (`_check_types`)."""
+    import polars as pl
+    from sqlglot import exp
+
+    sides = [node.this, node.expression]
+    types = [_type_or_none(side, dataset, schema) for side in sides]
+    kinds = [_kind(dtype) for dtype in types]
+    if "a date or time" not in kinds:
+        return
+    dated = sides[kinds.index("a date or time")]
+    other = sides[1 - kinds.index("a date or time")]
+    if kinds[sides.index(other)] == "a number":
+        sign = "+" if isinstance(node, exp.Add) else "-"
+        raise ExpressionProblem(
+            f"adds a number to the date {dated.sql()}, which Polars does not do: write "
+            f"{dated.sql()} {sign} INTERVAL '{other.sql()} days'")
+    if isinstance(other, exp.Interval):
+        unit = other.args.get("unit")
+        amount = other.this
+        whole = (isinstance(amount, exp.Literal) and re.fullmatch(r"-?\d+", amount.this.strip())
+                 and unit is not None and unit.name.upper() in _DATE_UNITS)
+        if not whole and types[sides.index(dated)] == pl.Date:
+            raise ExpressionProblem(
+                f"adds {other.sql()} to {dated.sql()}, which Polars keeps a date (dropping "
+                "hours and minutes) where SQL makes it a time: add whole days, weeks, months "
+                "or years, one unit (INTERVAL '7 days')")
 
 
 def _check_bool_as_text(tree: Any, dataset: str, schema: tuple[tuple[str, Any], ...]) -> None:
@@ -470,10 +748,26 @@ def _polars_type(text: str, dataset: str, schema: tuple[tuple[str, Any], ...]) -
 
 
 @cache
+def _run_on_blanks(text: str, dataset: str, schema: tuple[tuple[str, Any], ...]) -> None:
+    """Evaluate the expression once, on a row whose every column is blank: what Polars types
+    but cannot work out (FLOOR of a duration, REPLACE(s, 'a', NULL), LEFT(NULL, 2)) stops it
+    on every row, which the type alone does not show, and would stop `kpi summary` only."""
+    import polars as pl
+
+    try:
+        _empty(schema).select(polars_expr(text).alias("x")).collect()
+    except pl.exceptions.PolarsError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExpressionProblem(f"cannot be worked out by Polars on a row of blanks ({first}): "
+                                "write it with the types it has (a text function of a text, "
+                                "a number's of a number)") from None
+
+
+@cache
 def _empty(schema: tuple[tuple[str, Any], ...]) -> Any:
     import polars as pl
 
-    return pl.LazyFrame(schema=dict(schema))
+    return pl.LazyFrame([[None] for _ in schema], schema=dict(schema))
 
 
 @cache
@@ -495,7 +789,7 @@ def polars_expr(text: str, zoned: tuple[str, ...] = ()) -> Any:
 # What `correctly_divided` may rewrite: a division, whole-number arithmetic, or a function
 # Polars reads otherwise than standard SQL (`_standard`).
 _REWRITTEN = re.compile(
-    r"[-+*/]|(?i:round|position|strpos|len|extract|date_?part|upper|ucase|abs|pow)")
+    r"[-+*/]|(?i:round|position|strpos|len|extract|date_?part|upper|ucase|lower|lcase|abs|pow)")
 
 # Whole-number arithmetic beyond 64 bits (`_checked`) stops the query with Polars' error for a
 # failed cast of the text OVERFLOW and the expression's number here, which `overflowed`
@@ -588,7 +882,9 @@ def _standard(node: dict[str, Any]) -> Any:
       'x' was at 5 in 'Zoëx', and gave 0 for a NULL text where SQL gives NULL);
     - a part of a date (EXTRACT, DATE_PART) or a length is a 64-bit whole number (`_NARROW`);
     - UPPER('straße') is 'STRAẞE', one letter for one, as DuckDB writes it (Polars wrote
-      'STRASSE', a letter longer, equal to no text DuckDB compares it with).
+      'STRASSE', a letter longer, equal to no text DuckDB compares it with);
+    - LOWER('İ') is 'i' and LOWER('ΑΣ') is 'ασ', one letter for one whatever follows, as
+      DuckDB writes them (Polars wrote 'i̇', two letters, and a word's last Σ as 'ς').
     """
     function = node.get("Function")
     if not isinstance(function, dict):
@@ -606,6 +902,8 @@ def _standard(node: dict[str, Any]) -> Any:
             return _put(_template("position"), {_ARG: text, _SUB: sub})
     if kind == {"StringExpr": "Uppercase"} and len(inputs) == 1:
         return _put(_template("upper"), {_ARG: inputs[0]})
+    if kind == {"StringExpr": "Lowercase"} and len(inputs) == 1:
+        return _put(_template("lower"), {_ARG: inputs[0]})
     if isinstance(kind, dict) and len(kind) == 1:
         ((family, name),) = kind.items()
         if isinstance(name, str) and (family, name) in _NARROW:
@@ -696,6 +994,9 @@ def _template(name: str, decimals: int = 0, mark: str = OVERFLOW) -> Any:
                 .otherwise(0).cast(pl.Int64))
     elif name == "upper":
         expr = arg.str.replace_all("ß", "ẞ", literal=True).str.to_uppercase()
+    elif name == "lower":
+        expr = (arg.str.replace_all("İ", "i", literal=True)
+                .str.replace_all("Σ", "σ", literal=True).str.to_lowercase())
     else:
         expr = arg.cast(pl.Int64)
     return json.loads(expr.meta.serialize(format="json"))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import date
+import re
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import duckdb
@@ -21,7 +22,7 @@ import duckdb
 COLUMNS = {"i": "int", "j": "int", "x": "float", "s": "str", "t": "str", "d": "date",
            "b": "bool"}
 TEXTS = ["Abc", " abc ", "", "a_b%c", "Zoë", "b", "ABC", "straße", "x.y", "é", "a\\b",
-         "ab", "%", "Ä b", "abc"]
+         "ab", "%", "Ä b", "abc", "İzmir ΟΔΟΣ", "12", "007"]
 ROWS = [
     dict(i=7, j=2, x=2.5, s="Abc", t="abc", d=date(2025, 3, 31), b=True),
     dict(i=-7, j=-3, x=-2.5, s=" abc ", t="ab", d=date(2024, 2, 29), b=False),
@@ -36,20 +37,36 @@ ROWS = [
     dict(i=-9, j=None, x=2.675, s="a\\b", t=None, d=date(2024, 12, 30), b=None),
     dict(i=10, j=3, x=1e-3, s="é", t="É", d=date(2025, 4, 5), b=False),
     dict(i=None, j=-8, x=-3.5, s="ABC", t=None, d=date(2020, 2, 29), b=True),
+    dict(i=12, j=0, x=12.0, s="İzmir ΟΔΟΣ", t="12", d=date(2025, 1, 31), b=False),
+    dict(i=7, j=-5, x=7.5, s="007", t="7", d=date(2027, 1, 1), b=True),
 ]
 
 INT_LITERALS = ["0", "1", "2", "3", "-1", "-3", "7", "10"]
 FLOAT_LITERALS = ["0.5", "2.5", "-2.5", "1.25", "0.15", "100.0"]
 TEXT_LITERALS = ["'Abc'", "'abc'", "''", "' abc '", "'b'", "'Zoë'", "'ZOË'", "'a'", "'é'",
-                 "'x.y'", "'straße'", "'%'", "'a_b%c'", "'Z'", "'É'", "'STRASSE'"]
+                 "'x.y'", "'straße'", "'%'", "'a_b%c'", "'Z'", "'É'", "'STRASSE'", "'12'",
+                 "'i̇zmir'", "'izmir οδοσ'", "'7'", "NULL"]
 PATTERNS = ["'a%'", "'%b%'", "'_bc'", "'%'", "''", "'A%'", "'a\\_b%'", "'%\\%%'", "'z_ë'",
             "'__'", "'%.%'", "'a\\b'", "'x_y'", "'%C'", "'É'", "'STRA%'", "'%ß%'"]
 DATES = ["DATE '2025-01-01'", "DATE '2024-02-29'", "DATE '2025-12-31'", "DATE '2023-07-15'"]
-PARTS = ["YEAR", "MONTH", "DAY", "QUARTER", "DOW", "ISODOW", "DOY", "WEEK"]
+PARTS = ["YEAR", "MONTH", "DAY", "QUARTER", "DOW", "ISODOW", "DOY", "WEEK", "ISOYEAR"]
+# What an analyst adds to a date: whole units, which kpi reads as SQL does, and hours or two
+# units at once, which it refuses; and a text to compare a date with.
+INTERVALS = ["INTERVAL '1 day'", "INTERVAL '7 days'", "INTERVAL '1 month'",
+             "INTERVAL '1 year'", "INTERVAL '2 weeks'", "INTERVAL '36 hours'",
+             "INTERVAL '1 month 3 days'", "INTERVAL 7 DAY"]
+REGEXES = ["'b'", "'^a'", "'c$'", "'[0-9]'", "'\\.'", "'a.b'", "'^$'", "'(?i)abc'", "'ë'"]
+QUOTED_STAR, QUOTED_XY, QUOTED_DASH = "'*'", "'xy'", "'-'"
+SEPARATORS = ["'b'", "'.'", "' '"]
+CASED = ["'İ'", "'ΑΣ'", "'ΟΔΟΣ ΟΔΟΣ'", "s", "t"]
+# Mixed types: a text written as a number and a number written as text.
+MIXED = ["'3'", "'7'", "'2025-01-01'", "5", "1", "2.5", "TRUE", "DATE '2025-01-01'"]
 
 
 class Grammar:
-    """Draws well-typed expressions: `boolean`, `number` and `text`, nested up to a depth."""
+    """Draws expressions: `boolean`, `number` and `text`, nested up to a depth; mostly well
+    typed, and some mixing types (text with a number, a date with text, a duration with a
+    number) or written in a database's own dialect, which kpi must read as SQL or refuse."""
 
     def __init__(self, rng: random.Random, depth: int = 3) -> None:
         self.rng = rng
@@ -67,7 +84,7 @@ class Grammar:
         n, t, q = (lambda: self.number(depth - 1)), (lambda: self.text(depth - 1)), \
             (lambda: self.boolean(depth - 1))
         op = self.pick("=", "<>", "<", "<=", ">", ">=")
-        choice = r.randrange(21)
+        choice = r.randrange(27)
         if choice == 0:
             return f"{n()} {op} {n()}"
         if choice == 1:
@@ -120,6 +137,34 @@ class Grammar:
         if choice == 20:
             return self.pick(f"NOT {q()} = {self.pick('TRUE', 'FALSE')}", f"b = ({q()})",
                              f"({q()}) <> ({q()})")
+        if choice == 21:  # mixed types: text with a number, a date with text ...
+            side = self.pick("i", "x", "s", "t", "d", "b", "LENGTH(s)", "CAST(i AS VARCHAR)")
+            return self.pick(f"{side} {op} {r.choice(MIXED)}",
+                             f"{side} IN ({r.choice(MIXED)}, {r.choice(MIXED)})",
+                             f"{side} BETWEEN {r.choice(MIXED)} AND {r.choice(MIXED)}",
+                             f"{n()} IN ({r.choice(INT_LITERALS)}, {r.choice(TEXT_LITERALS)})",
+                             f"{t()} IN ({r.choice(TEXT_LITERALS)}, {r.choice(INT_LITERALS)})")
+        if choice == 22:  # date arithmetic
+            return self.pick(f"d {self.pick('+', '-')} {r.choice(INTERVALS)} {op} "
+                             f"{r.choice(DATES)}",
+                             f"d {self.pick('+', '-')} {self.pick('1', '7', 'i')} {op} "
+                             f"{r.choice(DATES)}",
+                             f"DATE_TRUNC('{self.pick('month', 'week')}', d) {op} "
+                             f"{r.choice(DATES)}",
+                             f"MAKE_DATE(2025, {self.pick('1', 'j')}, 1) {op} d")
+        if choice == 23:  # regular expressions
+            return self.pick(f"REGEXP_LIKE({t()}, {r.choice(REGEXES)})",
+                             f"{t()} {self.pick('~', '~*', '!~')} {r.choice(REGEXES)}",
+                             f"REGEXP_MATCHES({t()}, {r.choice(REGEXES)})")
+        if choice == 24:
+            return f"{n()} {self.pick('IN', 'NOT IN')} ()"
+        if choice == 25:  # branches of different types
+            return self.pick("CASE WHEN b THEN i ELSE s END", "COALESCE(i, s)",
+                             "COALESCE(s, 0)", "NULLIF(i, t)", "GREATEST(i, s)",
+                             "COALESCE(d, s)", "CASE WHEN b THEN 1 ELSE 'no' END",
+                             "CASE WHEN b THEN d - DATE '2025-01-01' ELSE 0 END") + " IS NULL"
+        if choice == 26:
+            return f"{self.pick('LOWER', 'UPPER')}({t()}) {op} {r.choice(TEXT_LITERALS)}"
         return q()
 
     def number(self, depth: int | None = None) -> str:
@@ -130,7 +175,7 @@ class Grammar:
                              r.choice(FLOAT_LITERALS), "LENGTH(s)")
         n, t, q = (lambda: self.number(depth - 1)), (lambda: self.text(depth - 1)), \
             (lambda: self.boolean(depth - 1))
-        choice = r.randrange(22)
+        choice = r.randrange(29)
         if choice == 0:
             return f"({n()} {self.pick('+', '-', '*')} {n()})"
         if choice == 1:
@@ -178,6 +223,32 @@ class Grammar:
             return f"{self.pick('GREATEST', 'LEAST')}({n()}, {n()})"
         if choice == 21:
             return f"CASE {n()} WHEN {r.choice(INT_LITERALS)} THEN {n()} ELSE {n()} END"
+        if choice == 22:  # days between dates: a duration, reported in days
+            return self.pick(f"(d - {r.choice(DATES)})", f"((d - {r.choice(DATES)}) * 2)",
+                             f"DATE_DIFF('day', d, {r.choice(DATES)})",
+                             f"DATEDIFF('day', {r.choice(DATES)}, d)",
+                             f"DATE_PART('{self.pick('day', 'epoch')}', d - {r.choice(DATES)})")
+        if choice == 23:
+            return self.pick("DATE_PART('epoch', d)", "EXTRACT(EPOCH FROM d)",
+                             "DATE_PART('epoch', CAST(d AS TIMESTAMP))",
+                             f"EXTRACT({self.pick('WEEK', 'QUARTER', 'ISOYEAR', 'DOW')} FROM d)",
+                             f"DATE_PART('{self.pick('dow', 'isodow', 'week', 'quarter')}', d)")
+        if choice == 24:
+            return f"{self.pick('NULLIF', 'GREATEST', 'LEAST')}({n()}, " \
+                   f"{self.pick('NULL', n(), r.choice(INT_LITERALS))})"
+        if choice == 25:
+            divisor = self.pick("0", "-3", "j", "-j", "NULLIF(j, 0)", "x", "-2.5")
+            return self.pick(f"({n()} % {divisor})", f"MOD({n()}, {divisor})",
+                             f"({n()} // {divisor})", f"({n()} DIV 2)")
+        if choice == 26:
+            return f"CAST({self.pick(t(), n(), 'COALESCE(x, i)', 'i * 1', 'SQRT(ABS(i))')} " \
+                   f"AS {self.pick('INTEGER', 'BIGINT', 'DOUBLE')})"
+        if choice == 27:
+            pad = f"{self.pick('LPAD', 'RPAD')}({t()}, {self.pick('0', '3', '-1', 'i')}, " \
+                  f"{self.pick(QUOTED_STAR, QUOTED_XY)})"
+            return f"LENGTH({pad})"
+        if choice == 28:
+            return f"{self.pick('LENGTH', 'ASCII')}({self.pick('LOWER', 'UPPER')}({t()}))"
         return n()
 
     def text(self, depth: int | None = None) -> str:
@@ -186,7 +257,7 @@ class Grammar:
         if depth <= 0:
             return self.pick("s", "t", "s", r.choice(TEXT_LITERALS))
         t, q = (lambda: self.text(depth - 1)), (lambda: self.boolean(depth - 1))
-        choice = r.randrange(16)
+        choice = r.randrange(22)
         if choice == 0:
             return f"{self.pick('UPPER', 'LOWER', 'TRIM', 'LTRIM', 'RTRIM')}({t()})"
         if choice == 1:
@@ -211,6 +282,24 @@ class Grammar:
             return f"CONCAT({t()}, {t()})"
         if choice == 10:
             return f"CAST({self.pick('x', 'd', 'x / 4', 'i * 1.5')} AS VARCHAR)"
+        if choice == 11:
+            return self.pick(f"CONCAT({t()}, NULL, {t()})", f"({t()} || NULL)",
+                             f"CONCAT_WS({self.pick(QUOTED_DASH, 'NULL')}, {t()}, {t()})")
+        if choice == 12:
+            return f"{self.pick('LPAD', 'RPAD')}({t()}, {self.pick('0', '2', '5', '-1', 'i')}, " \
+                   f"{self.pick(QUOTED_STAR, QUOTED_XY)})"
+        if choice == 13:
+            return self.pick(f"REVERSE({t()})", f"INITCAP({t()})",
+                             f"SPLIT_PART({t()}, {self.pick(*SEPARATORS)}, "
+                             f"{self.pick('1', '2', '-1', '0')})")
+        if choice == 14:
+            chars = self.pick("'a'", "' a'", "'c '", "'%'", "'ab'")
+            return self.pick(f"BTRIM({t()}, {chars})", f"LTRIM({t()}, {chars})",
+                             f"RTRIM({t()}, {chars})", f"TRIM({t()}, {chars})",
+                             f"TRIM({self.pick('BOTH', 'LEADING', 'TRAILING')} {chars} "
+                             f"FROM {t()})")
+        if choice == 15:
+            return f"{self.pick('LOWER', 'UPPER')}({self.pick(*CASED)})"
         return t()
 
 
@@ -225,7 +314,9 @@ def duckdb_table() -> duckdb.DuckDBPyConnection:
 
 
 def duckdb_rows(con: duckdb.DuckDBPyConnection, expression: str) -> list | None:
-    """The expression on each row as DuckDB evaluates it, or None where DuckDB refuses it."""
+    """The expression on each row as DuckDB evaluates it, or None where DuckDB refuses it.
+    PostgreSQL's REGEXP_LIKE (any part of the text matches) is DuckDB's REGEXP_MATCHES."""
+    expression = re.sub(r"(?i)\bREGEXP_LIKE\(", "REGEXP_MATCHES(", expression)
     try:
         return [r[0] for r in con.execute(
             f"SELECT ({expression}) FROM t ORDER BY rn").fetchall()]
@@ -235,9 +326,17 @@ def duckdb_rows(con: duckdb.DuckDBPyConnection, expression: str) -> list | None:
 
 def same(ours, theirs) -> bool:
     """One row's value the same in kpi and in DuckDB: NULL only with NULL, TRUE with TRUE,
-    numbers equal (a float to 1e-12 of the larger, NaN with NaN), texts equal."""
+    numbers equal (a float to 1e-12 of the larger, NaN with NaN), texts equal. A duration is
+    its days (kpi reports the difference of two dates in days, SQL gives the whole days), to
+    the microsecond a duration is held in (`(d - e) / 7`), and a
+    date the midnight it starts with (SQL adds an interval to a date as a time)."""
     if ours is None or theirs is None:
         return ours is None and theirs is None
+    if isinstance(ours, timedelta) and isinstance(theirs, int | float) \
+            and not isinstance(theirs, bool):
+        return abs(ours / timedelta(microseconds=1) - float(theirs) * 86_400e6) <= 1
+    if type(ours) is date and type(theirs) is datetime:
+        return datetime.combine(ours, datetime.min.time()) == theirs
     if isinstance(ours, bool) or isinstance(theirs, bool):
         return isinstance(ours, bool) and isinstance(theirs, bool) and ours == theirs
     if isinstance(ours, int | float | Decimal) and isinstance(theirs, int | float | Decimal):
