@@ -1627,7 +1627,7 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
                          k["change"]["absolute"], k["change"]["percent"], k["change"]["points"],
                          test.get("test"), test.get("p_value"), test.get("significant"),
                          variation.get("verdict"), k.get("target"), k.get("target_met"),
-                         k.get("assurance")))
+                         k.get("assurance"), k["change"].get("note")))
     elif args[0] == "show":
         have = [(m, v, r) for m, v, r in got.iter_rows()]
         want = [(point["month"].partition("..")[0], point["value"], point.get("rolling_12"))
@@ -1684,7 +1684,8 @@ FACE_ARGUMENTS = {"--as-of": "as_of", "--period": "period", "--focus": "focus", 
 SUMMARY_FIELDS = ("id", "status", "note", "quality",
                   *(f"{role}_{f}" for role in ("current", "comparison") for f in WINDOW_KEYS),
                   "change_absolute", "change_percent", "change_points", "significance_test",
-                  "p_value", "significant", "variation", "target", "target_met", "assurance")
+                  "p_value", "significant", "variation", "target", "target_met", "assurance",
+                  "change_note")
 COMPARE_FIELDS = ("kpi", "part", "rank", "status", "current_start", "current_end",
                   "current_value", "comparison_start", "comparison_end", "comparison_value",
                   "change_absolute", "change_percent", "change_points", "per_1000", "note",
