@@ -135,7 +135,7 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
                           lambda columns: _percent_cells(parts, sheet, loaded, columns)
                           if parts is not None else
                           _xls_percent_cells(stream, sheet, loaded, columns))
-    cells = _numbers_in_full(reader, sheet, spec, header, cells)
+    cells = _numbers_in_full(reader, sheet, spec, where, header, cells)
     seen: set[str] = set()
     for i in keep:
         name, letter = header[i], _column_letter(i)
@@ -269,8 +269,8 @@ def _refuse_retyped_cells(reader, sheet: str, spec: DatasetSpec, where: str,
                         f"{what}", hint=hint)
 
 
-def _numbers_in_full(reader, sheet: str, spec: DatasetSpec, header: list[str | None],
-                     cells: pl.DataFrame) -> pl.DataFrame:
+def _numbers_in_full(reader, sheet: str, spec: DatasetSpec, where: str,
+                     header: list[str | None], cells: pl.DataFrame) -> pl.DataFrame:
     """`cells` with each number cell of a column the dataset reads as `int` or `float` written
     as its float's shortest decimal (as Python's repr and every other reader write it; a
     whole number below 2**53 without a point). fastexcel writes a number cell as text to nine
@@ -293,6 +293,10 @@ def _numbers_in_full(reader, sheet: str, spec: DatasetSpec, header: list[str | N
         return cells
     floats = reader.load_sheet(sheet, header_row=None, use_columns=numbers,
                                dtypes=dict.fromkeys(numbers, "float")).to_arrow_with_errors()[0]
+    if floats.num_rows != cells.height:  # the same sheet read twice: never seen to differ
+        raise DataError(f"{where}: the sheet read {floats.num_rows} rows as numbers and "
+                        f"{cells.height} as text", hint="save the workbook again in Excel or "
+                        "LibreOffice, or export the sheet as CSV")
     replaced = []
     for position, index in enumerate(numbers):
         value = pl.from_arrow(floats.column(position))
