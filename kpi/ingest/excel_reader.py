@@ -135,6 +135,7 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
                           lambda columns: _percent_cells(parts, sheet, loaded, columns)
                           if parts is not None else
                           _xls_percent_cells(stream, sheet, loaded, columns))
+    cells = _numbers_in_full(reader, sheet, spec, where, header, cells)
     seen: set[str] = set()
     for i in keep:
         name, letter = header[i], _column_letter(i)
@@ -266,6 +267,59 @@ def _refuse_retyped_cells(reader, sheet: str, spec: DatasetSpec, where: str,
         row, column, what, hint = min(found)
         raise DataError(f"{where}, row {row + 1}, column '{_show(header[column] or '')}': "
                         f"{what}", hint=hint)
+
+
+def _numbers_in_full(reader, sheet: str, spec: DatasetSpec, where: str,
+                     header: list[str | None], cells: pl.DataFrame) -> pl.DataFrame:
+    """`cells` with each number cell of a column the dataset reads as `int` or `float` written
+    as its float's shortest decimal (as Python's repr and every other reader write it; a
+    whole number below 2**53 without a point). fastexcel writes a number cell as text to nine
+    decimal places: 1/3 was stored as 0.333333333, pi as 3.141592654, 0.00000348929 as
+    0.000003489 and 4e-10 as 0, each with exit 0, where the CSV and Parquet of the same rows
+    stored the float itself.
+
+    The column is read again as floats: where that float is not the number its text writes,
+    the text was rounded, and the float is written in full. A text cell ('12.50') reads as
+    the float its text writes, so it keeps its text and is checked as a CSV file's is (one
+    of more digits than a float holds is refused there), as does a number cell that nine
+    places write exactly. In an `int` column, a value past 2**53 is written as its float,
+    which is refused there: a cell holds a float, and past 2**53 not every whole number.
+
+    .xlsx, .xlsm and .xls alike: fastexcel reads each."""
+    types = {n.strip().lower(): col.type for col in spec.columns for n in (col.name, *col.sources)}
+    kinds = {i: types.get((name or "").lower()) for i, name in enumerate(header)}
+    numbers = sorted(i for i, kind in kinds.items() if kind in (ColumnType.INT, ColumnType.FLOAT))
+    if not numbers:
+        return cells
+    floats = reader.load_sheet(sheet, header_row=None, use_columns=numbers,
+                               dtypes=dict.fromkeys(numbers, "float")).to_arrow_with_errors()[0]
+    if floats.num_rows != cells.height:  # the same sheet read twice: never seen to differ
+        raise DataError(f"{where}: the sheet read {floats.num_rows} rows as numbers and "
+                        f"{cells.height} as text", hint="save the workbook again in Excel or "
+                        "LibreOffice, or export the sheet as CSV")
+    replaced = []
+    for position, index in enumerate(numbers):
+        value = pl.from_arrow(floats.column(position))
+        assert isinstance(value, pl.Series)
+        value = value.cast(pl.Float64)
+        name = cells.columns[index]
+        written = cells[name].str.strip_chars().cast(pl.Float64, strict=False)
+        rounded = value.is_not_null() & written.is_not_null() & (written != value)
+        if kinds[index] == ColumnType.INT:
+            # A cell's number is a float: past 2**53 it need not be the whole number written
+            # (9007199254740993 is held as 9007199254740992), so it is written as the float
+            # it is, which an int column refuses naming its row.
+            rounded = rounded | (value.is_not_null() & (value.abs() >= 2.0**53))
+        rounded = rounded.fill_null(False)
+        if not rounded.any():
+            continue
+        whole = (value == value.round(0)) & (value.abs() < 2.0**53)
+        text = pl.select(pl.when(whole).then(value.cast(pl.Int64, strict=False)
+                                             .cast(pl.String))
+                         .otherwise(value.cast(pl.String))).to_series()
+        replaced.append(pl.when(pl.lit(rounded)).then(pl.lit(text)).otherwise(pl.col(name))
+                        .alias(name))
+    return cells.with_columns(replaced) if replaced else cells
 
 
 _TEXT_HINT = ("format the column as Text in Excel and type the values again (or save the "

@@ -55,7 +55,7 @@ def _parquet_batches(path: Path, survey: _Survey,
                 batch = next(reading, None)
                 if batch is None:
                     return
-                arrow = pa.Table.from_batches([batch])
+                arrow = _decoded(pa.Table.from_batches([batch]))
                 arrow.validate(full=True)  # e.g. invalid UTF-8 in a string column
                 _check_time_range(arrow)
                 # Told from Arrow's buffers, as the CSV reader does: asked of the Polars
@@ -74,6 +74,33 @@ def _parquet_batches(path: Path, survey: _Survey,
             start += frame.height
 
     return batches(), lambda records: records + 1
+
+
+def _decoded(arrow):
+    """The table as the conformer reads it, as every other reader gives the same values:
+
+    - a dictionary-encoded column as its values: a dictionary of strings (pandas' category,
+      R's factor, Spark's and DuckDB's choice for repeated text) is text, and is cleaned as
+      text is (trimmed, NFC, a blank as null). Read as Polars' Categorical, it was stored as
+      written: '  Dudley ' and 'Dudley\u200b' beside the 'Dudley' of every other reader, and
+      a blank as '' where they store null;
+    - an exact decimal (decimal128, decimal256) as its text ('1.50'), as the database reader
+      reads a NUMERIC (`sql_reader._as_read`): whole numbers load into an `int` column (a
+      decimal(38, 0) of counts was refused there, by its type, with no row named), a fraction
+      there is refused naming its row, and a `float` column takes the number as written or
+      refuses one a float cannot hold, as it does a CSV file's text."""
+    import pyarrow as pa
+
+    for index, field_ in enumerate(arrow.schema):
+        kind = field_.type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        if pa.types.is_decimal(kind):
+            kind = pa.string()
+        if kind != field_.type:
+            arrow = arrow.set_column(index, pa.field(field_.name, kind),
+                                     arrow.column(index).cast(kind))
+    return arrow
 
 
 # A reader reads whole row groups of up to this many batches' rows in all (a larger group alone).

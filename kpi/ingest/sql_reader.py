@@ -315,6 +315,7 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
     - a whole number in a true/false column (SQLite has no BOOLEAN: its flags are 0 and 1):
       its text, read as an extract's '0' and '1' are (and 2 refused);
     - a date or time outside the years 1 to 9999 (PostgreSQL's 'infinity'): refused;
+    - a column of NULLs alone: blank text, whatever type the driver gave it;
     - a uuid, a time of day and citext: their text as PostgreSQL writes it (a uuid lowercase
       and hyphenated, a time '13:45:00'), which the conformer reads as a file's text;
     - JSON: refused where the dataset reads it (its text is not its value: '"Coventry"');
@@ -378,6 +379,11 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
                                     column=name),
                             hint=f"CAST it in the query: {_show(name)}::numeric AS "
                                  f"{_show(name)}; nothing stored was changed")
+        if col is not None and len(column) and column.null_count == len(column):
+            # Nothing but NULLs: no value has a type. SQLite's driver types such a column
+            # by its first value, and gives a date column NULL on every row as Int64, which
+            # was refused as the wrong type where a file's blank column loads.
+            column, kind = pa.nulls(len(column), pa.string()), pa.string()
         if pa.types.is_decimal(kind) or pa.types.is_float16(kind) or pa.types.is_float32(kind):
             column = _numeric_text(pc.cast(column, pa.string()))
             kind = pa.string()

@@ -1,0 +1,920 @@
+"""Every reader stores the same rows, or refuses.
+
+A seeded Hypothesis hunt: it draws a small dataset (a date column of type date, datetime or
+month, and columns of every declared type: str, int, float, bool, date, datetime, month) and
+rows of edge values (blanks, whitespace, Unicode in composed and decomposed forms, characters
+that show nothing, zero, negatives, numbers past 2**53 and below 1e-300, many decimal places,
+dates at month ends and on the nights the UK clocks change, times with and without offsets),
+then writes the same rows with many writers and physical types:
+
+- CSV: UTF-8 with and without a byte-order mark, Windows-1252, CRLF line breaks, every field
+  quoted, and each value in a spelling kpi documents (30/09/2025, 1,234, £5, 1.50, 1e-07, yes);
+- Parquet: int8 to int64, uint8 to uint64, float32 and float64, decimal128, string,
+  large_string and dictionary-encoded strings, date32, timestamps in s, ms, us and ns with and
+  without a zone, bool;
+- .xlsx (xlsxwriter): number, date, true/false and text cells;
+- SQLite (typed and as text), and PostgreSQL where its server can be started
+  (`test_sql_source.postgres`).
+
+Each is loaded into its own dataset of one project through `kpi.ingest.load` (as `kpi ingest`
+loads it) and the stored Delta table read back. Each load must store exactly the rows the
+drawn values mean, worked out here without kpi (text in NFC form and trimmed, a time without
+an offset as the instant zoneinfo gives it in UK time, a month as its first day): the same
+values and the same types, so every writer's table is the same table. Or it must refuse in
+one line naming the file (or query), the row and the column. A time the UK clocks show twice
+or never, without its offset, must be refused by every writer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import re
+import sqlite3
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, Phase, event, given, seed, settings
+from hypothesis import strategies as st
+
+UK = ZoneInfo("Europe/London")
+TYPES = ("str", "int", "float", "bool", "date", "datetime", "month")
+EXAMPLES = int(os.environ.get("KPI_READERS_EXAMPLES", "40"))
+SEED = int(os.environ.get("KPI_READERS_SEED", "20261205"))
+
+# --- the values --------------------------------------------------------------------------
+
+# Characters drawn into text: ASCII, Latin-1 and Windows-1252 letters and signs, a combining
+# accent (so 'é' comes composed and decomposed), Greek, CJK and an emoji. Drawn from a fixed
+# list so the NFC form is the same in every Unicode version.
+LETTERS = ("abcXYZ019 -_.,;:'\"/&()#%+=*?!"
+           "éÉèüÖñçßøÅ£€’—…" "\u0301" "ΩλЖ" "中文" "😀")
+IGNORABLE = ("\u200b", "\u00ad", "\u2060", "\ufeff")  # shown as nothing: removed
+SPACES = ("\u00a0", "\u2003")  # other spaces: a plain space
+TEXTS = ["", " ", "  padded  ", "00123", "1-2", "50%", "NA", "N/A", "null", "NULL", "NaN",
+         "nan", "#N/A", "-", "true", "Ref", "=1+2", "e\u0301", "\u00e9", "Birmingham\u200b",
+         "a\u00a0b", "\tx\t", "x\ty", "1,234", "£5", "Sept 2025", "2025-09"]
+
+
+def _expected_text(value: str | None) -> str | None:
+    """Text as kpi stores it (docs/catalogue.md, Identity): NFC, nothing that shows nothing,
+    other spaces plain, trimmed; a blank is null."""
+    if value is None:
+        return None
+    for mark in IGNORABLE:
+        value = value.replace(mark, "")
+    for space in SPACES:
+        value = value.replace(space, " ")
+    value = unicodedata.normalize("NFC", value).strip(" \t")
+    return value or None
+
+
+texts = st.one_of(st.sampled_from(TEXTS),
+                  st.text(st.sampled_from(LETTERS + "".join(IGNORABLE + SPACES)), max_size=8))
+
+INT_EDGES = [0, 1, -1, 127, -128, 255, 32767, 65535, 2**31 - 1, -2**31, 2**32, 999_999,
+             1_000_000, 2**53, 2**53 + 1, -(2**53) - 1, 2**63 - 1, -(2**63), 10**15, 10**18]
+ints = st.one_of(st.sampled_from(INT_EDGES), st.integers(-10**6, 10**6))
+
+FLOAT_EDGES = [0.0, -0.0, 0.1, 0.5, -2.5, 1e-7, 1e-300, 5e-324, 2.2250738585072014e-308,
+               1e300, 1.7976931348623157e308, 123456.789, 0.30000000000000004, 26.48,
+               12345678.9, 1e15, 1e16, 9007199254740993.0, 3.141592653589793, 1 / 3]
+
+
+def _decimal_float(places: int, digits: int, negative: bool) -> float:
+    return float(Decimal(digits).scaleb(-places)) * (-1 if negative else 1)
+
+
+floats = st.one_of(
+    st.sampled_from(FLOAT_EDGES),
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.builds(_decimal_float, st.integers(0, 12), st.integers(0, 10**12), st.booleans()))
+
+# Dates: any in the years kpi takes, month ends, and the days the UK clocks change.
+CLOCK_DAYS = [date(2024, 3, 31), date(2024, 10, 27), date(2025, 3, 30), date(2025, 10, 26),
+              date(1996, 3, 31), date(1996, 10, 27)]
+
+
+def _month_end(year: int, month: int) -> date:
+    return (date(year, month, 28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+dates = st.one_of(
+    st.dates(date(1990, 1, 2), date(2026, 12, 30)),
+    st.builds(_month_end, st.integers(1990, 2026), st.integers(1, 12)),
+    st.builds(lambda y, m: date(y, m, 1), st.integers(1990, 2026), st.integers(1, 12)),
+    st.builds(lambda y: date(y, 2, 29), st.sampled_from([1992, 2000, 2020, 2024])),
+    st.sampled_from(CLOCK_DAYS))
+clock_times = st.sampled_from([time(0, 0), time(0, 30), time(0, 59, 59), time(1, 0),
+                               time(1, 30), time(1, 59, 59), time(2, 0), time(2, 30),
+                               time(23, 30), time(23, 59, 59)])
+times = st.one_of(clock_times,
+                  st.builds(time, st.integers(0, 23), st.integers(0, 59), st.integers(0, 59),
+                            st.sampled_from([0, 0, 0, 0, 500_000, 123_000, 123_456])))
+OFFSETS = [timedelta(0), timedelta(hours=1), timedelta(hours=-5), timedelta(hours=5, minutes=30),
+           timedelta(hours=14), timedelta(hours=-12)]
+
+
+@st.composite
+def datetimes(draw, style: str):
+    moment = datetime.combine(draw(dates), draw(times))
+    aware = style == "aware" or (style == "mixed" and draw(st.booleans()))
+    if aware:
+        moment = moment.replace(tzinfo=timezone(draw(st.sampled_from(OFFSETS))))
+    return moment
+
+
+def _uk_instant(moment: datetime) -> datetime | None:
+    """The instant a datetime names, in UTC: one with an offset is that instant; one without
+    is a UK wall-clock time, None where the UK clocks show it twice or never."""
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC)
+    first = moment.replace(tzinfo=UK, fold=0)
+    second = moment.replace(tzinfo=UK, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        return None  # shown twice (fold) or never (gap): zoneinfo gives two readings
+    return first.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    style: str = ""  # a datetime column's: naive, aware or mixed
+
+
+@dataclass
+class Spec:
+    columns: list[Column]  # the first is the date column
+    rows: list[dict[str, object]]
+
+    @property
+    def date(self) -> Column:
+        return self.columns[0]
+
+
+def _value(draw, column: Column, blank: bool):
+    if blank and draw(st.integers(0, 4)) == 0:
+        return None
+    match column.type:
+        case "str":
+            return draw(texts)
+        case "int":
+            return draw(ints)
+        case "float":
+            return draw(floats)
+        case "bool":
+            return draw(st.booleans())
+        case "date" | "month":
+            return draw(dates)
+        case "datetime":
+            return draw(datetimes(column.style))
+    raise AssertionError(column.type)
+
+
+@st.composite
+def specs(draw) -> Spec:
+    styles = ["naive", "aware", "mixed"]
+    date_type = draw(st.sampled_from(["date", "datetime", "month"]))
+    columns = [Column("when", date_type, draw(st.sampled_from(styles))
+                      if date_type == "datetime" else "")]
+    kinds = draw(st.lists(st.sampled_from(TYPES), min_size=2, max_size=6))
+    for index, kind in enumerate(kinds):
+        columns.append(Column(f"{kind}_{index}", kind,
+                              draw(st.sampled_from(styles)) if kind == "datetime" else ""))
+    rows = []
+    for number in range(draw(st.integers(1, 6))):
+        row: dict[str, object] = {"ref": f"R{number:02d}"}
+        for column in columns:
+            row[column.name] = _value(draw, column, blank=column is not columns[0])
+        rows.append(row)
+    return Spec(columns, rows)
+
+
+# --- what the rows mean ------------------------------------------------------------------
+
+def _meant(column: Column, value):
+    """A value as the store should hold it; raises _Refused where every reader must refuse."""
+    if value is None:
+        return None
+    match column.type:
+        case "str":
+            return _expected_text(value)
+        case "int":
+            if not -(2**63) <= value < 2**63:
+                raise _Refused
+            return value
+        case "float":
+            return value
+        case "bool" | "date":
+            return value
+        case "month":
+            return value.replace(day=1)
+        case "datetime":
+            instant = _uk_instant(value)
+            if instant is None:
+                raise _Refused
+            return instant
+    raise AssertionError(column.type)
+
+
+class _Refused(Exception):
+    """The drawn rows hold a value every reader must refuse."""
+
+
+def _month_of(column: Column, value) -> str:
+    if column.type == "datetime":
+        instant = _uk_instant(value)
+        assert instant is not None
+        value = instant.astimezone(UK)
+    return f"{value.year:04d}-{value.month:02d}"
+
+
+def expected_rows(spec: Spec) -> list[tuple] | None:
+    """The stored table's rows (sorted by ref), or None where the load must be refused."""
+    try:
+        rows = []
+        for row in spec.rows:
+            values = [row["ref"]] + [_meant(c, row[c.name]) for c in spec.columns]
+            rows.append((*values, _month_of(spec.date, row[spec.date.name])))
+    except _Refused:
+        return None
+    return sorted(rows, key=lambda r: r[0])
+
+
+STORED_TYPES = {"str": pl.String, "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean,
+                "date": pl.Date, "month": pl.Date,
+                "datetime": pl.Datetime("us", "UTC")}
+
+
+def _key(value):
+    """Values compared exactly: a float by its bits (but for the sign of a zero, which SQLite
+    does not keep and no figure shows), an instant in UTC."""
+    if isinstance(value, float):
+        return ("float", (value or 0.0).hex())
+    if isinstance(value, datetime):
+        return ("instant", value.astimezone(UTC).isoformat())
+    return value
+
+
+def _keys(rows: list[tuple]) -> list[tuple]:
+    return [tuple(_key(v) for v in row) for row in rows]
+
+
+# --- the writers -------------------------------------------------------------------------
+
+class Written:
+    """A file's bytes, shown by how it was written (Hypothesis prints every value drawn)."""
+
+    def __init__(self, name: str, content: bytes):
+        self.name, self.content = name, content
+
+    def __repr__(self) -> str:
+        return f"Written({self.name!r})"
+
+
+def _iso(value: datetime) -> str:
+    text = value.isoformat(sep=" ")
+    return text
+
+
+@st.composite
+def spellings(draw, column: Column, value) -> str:
+    """A value as an extract's text may write it (docs/catalogue.md)."""
+    if value is None:
+        return draw(st.sampled_from(["", " "]))
+    match column.type:
+        case "str":
+            return value
+        case "int":
+            forms = [str(value), f"{value:,}", f" {value} "]
+            if value >= 0:
+                forms += [f"£{value:,}", f"{value}.0"]
+            return draw(st.sampled_from(forms))
+        case "float":
+            text = repr(value)
+            forms = [text, text.upper() if "e" in text else text]
+            if "e" not in text and "." in text:
+                forms.append(text + "00")
+            exact = Decimal(text)
+            plain = format(exact, "f")
+            if len(plain) <= 40:
+                forms.append(plain)
+                if abs(value) >= 1000 and len(plain) <= 30:
+                    forms.append(format(exact, ",f"))
+            return draw(st.sampled_from(forms))
+        case "bool":
+            words = (["true", "TRUE", "True", "yes", "Y", "y", "1", "t"] if value
+                     else ["false", "FALSE", "no", "N", "n", "0", "f"])
+            return draw(st.sampled_from(words))
+        case "date":
+            return draw(st.sampled_from([value.isoformat(), value.strftime("%d/%m/%Y"),
+                                         value.strftime("%d-%m-%Y"), value.strftime("%Y/%m/%d"),
+                                         value.isoformat() + " 00:00:00"]))
+        case "month":
+            return draw(st.sampled_from([value.strftime("%Y-%m"), value.strftime("%m/%Y"),
+                                         value.isoformat(), value.strftime("%d/%m/%Y"),
+                                         value.isoformat() + " 00:00"]))
+        case "datetime":
+            forms = [_iso(value), value.isoformat()]
+            if value.tzinfo is None:
+                if not value.microsecond:
+                    forms += [value.strftime("%d/%m/%Y %H:%M:%S"),
+                              value.strftime("%Y-%m-%dT%H:%M:%S")]
+                    if not value.second:
+                        forms += [value.strftime("%Y-%m-%d %H:%M"),
+                                  value.strftime("%d/%m/%Y %H:%M")]
+            return draw(st.sampled_from(forms))
+    raise AssertionError(column.type)
+
+
+def _canonical(column: Column, value) -> str:
+    if value is None:
+        return ""
+    match column.type:
+        case "str" | "int" | "date":
+            return str(value)
+        case "float":
+            return repr(value)
+        case "bool":
+            return "true" if value else "false"
+        case "month":
+            return value.strftime("%Y-%m")
+        case "datetime":
+            return value.isoformat()
+    raise AssertionError(column.type)
+
+
+@st.composite
+def csv_writers(draw, spec: Spec):
+    """The rows as a CSV file: an encoding, line break, quoting and spelling of each value."""
+    names = ["ref", *[c.name for c in spec.columns]]
+    cells = [[row["ref"], *[draw(spellings(c, row[c.name])) for c in spec.columns]]
+             for row in spec.rows]
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]))
+    ending = draw(st.sampled_from(["\n", "\r\n"]))
+    quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=ending, quoting=quoting)
+    writer.writerow(names)
+    writer.writerows(cells)
+    text = out.getvalue()
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError:
+        encoding, data = "utf-8", text.encode("utf-8")
+    return Written(f"csv {encoding} {'crlf' if ending == chr(13) + chr(10) else 'lf'} "
+                   f"{'quoted' if quoting == csv.QUOTE_ALL else 'minimal'}", data)
+
+
+def _canonical_csv(spec: Spec) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["ref", *[c.name for c in spec.columns]])
+    for row in spec.rows:
+        writer.writerow([row["ref"], *[_canonical(c, row[c.name]) for c in spec.columns]])
+    return out.getvalue().encode("utf-8")
+
+
+def _int_types(values: list[int]) -> list[str]:
+    import numpy as np
+
+    present = [v for v in values if v is not None]
+    found = []
+    for name in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"):
+        info = np.iinfo(name)
+        if all(info.min <= v <= info.max for v in present):
+            found.append(name)
+    if all(abs(v) <= 2**53 for v in present):
+        found.append("float64")
+    found += ["decimal", "string"]
+    return found
+
+
+def _float_types(values: list[float]) -> list[str]:
+    import numpy as np
+
+    present = [v for v in values if v is not None]
+    found = ["float64", "string"]
+    with np.errstate(over="ignore"):
+        # a float32 is read as its shortest decimal (0.1), so one that writes each value
+        fits = all(np.isfinite(np.float32(v)) and Decimal(str(np.float32(v))) == Decimal(repr(v))
+                   for v in present)
+    if fits:
+        found.append("float32")
+    if all(Decimal(repr(v)).as_tuple().exponent >= -30 and len(format(Decimal(repr(v)), "f"))
+           <= 36 for v in present):
+        found.append("decimal")
+    return found
+
+
+@st.composite
+def parquet_writers(draw, spec: Spec):
+    """The rows as a Parquet file, each column of a physical type drawn from those that hold
+    its values."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrays = {"ref": pa.array([r["ref"] for r in spec.rows], pa.string())}
+    chosen = []
+    for column in spec.columns:
+        values = [r[column.name] for r in spec.rows]
+        present = [v for v in values if v is not None]
+        match column.type:
+            case "str":
+                kind = draw(st.sampled_from(["string", "large_string", "dictionary"]))
+                array = pa.array(values, pa.large_string() if kind == "large_string"
+                                 else pa.string())
+                if kind == "dictionary":
+                    array = array.dictionary_encode()
+            case "int":
+                kind = draw(st.sampled_from(_int_types(values)))
+                if kind == "decimal":
+                    array = pa.array([None if v is None else Decimal(v) for v in values],
+                                     pa.decimal128(38, 0))
+                elif kind == "string":
+                    array = pa.array([None if v is None else str(v) for v in values])
+                else:
+                    array = pa.array(values, getattr(pa, kind)())
+            case "float":
+                kind = draw(st.sampled_from(_float_types(values)))
+                if kind == "decimal":
+                    scale = max([-Decimal(repr(v)).as_tuple().exponent for v in present] + [0])
+                    array = pa.array([None if v is None else Decimal(repr(v)) for v in values],
+                                     pa.decimal128(38, scale))
+                elif kind == "string":
+                    array = pa.array([None if v is None else repr(v) for v in values])
+                elif kind == "float32":
+                    array = pa.array(values, pa.float32())
+                else:
+                    array = pa.array(values, pa.float64())
+            case "bool":
+                kind = draw(st.sampled_from(["bool", "string"]))
+                array = (pa.array(values, pa.bool_()) if kind == "bool" else
+                         pa.array([None if v is None else _canonical(column, v)
+                                   for v in values]))
+            case "date" | "month":
+                kind = draw(st.sampled_from(["date32", "s", "ms", "us", "ns", "string",
+                                             "UTC", "Europe/London"]))
+                if kind == "date32":
+                    array = pa.array(values, pa.date32())
+                elif kind == "string":
+                    array = pa.array([None if v is None else _canonical(column, v)
+                                      for v in values])
+                elif kind in ("UTC", "Europe/London"):
+                    # the UK midnight of each date, as an instant
+                    moments = [None if v is None else datetime.combine(v, time(0), UK)
+                               for v in values]
+                    array = pa.array(moments, pa.timestamp("us", kind))
+                else:
+                    array = pa.array([None if v is None else datetime.combine(v, time(0))
+                                      for v in values], pa.timestamp(kind))
+            case "datetime":
+                units = [u for u in ("s", "ms", "us", "ns")
+                         if all(v.microsecond % {"s": 10**6, "ms": 1000}.get(u, 1) == 0
+                                for v in present)]
+                zones = ["string"]
+                if column.style == "naive":
+                    zones += ["naive"] * 3
+                elif all(_uk_instant(v) is not None for v in present):
+                    zones += ["UTC", "Europe/London", "America/New_York"]
+                zone = draw(st.sampled_from(zones))
+                unit = draw(st.sampled_from(units))
+                kind = f"{zone} {unit}" if zone != "string" else zone
+                if zone == "string":
+                    array = pa.array([None if v is None else _canonical(column, v)
+                                      for v in values])
+                elif zone == "naive":
+                    array = pa.array(values, pa.timestamp(unit))
+                else:
+                    instants = [None if v is None else _uk_instant(v) for v in values]
+                    array = pa.array(instants, pa.timestamp(unit, zone))
+            case _:
+                raise AssertionError(column.type)
+        arrays[column.name] = array
+        chosen.append(f"{column.name}:{kind}")
+    buffer = io.BytesIO()
+    pq.write_table(pa.table(arrays), buffer)
+    return Written("parquet " + " ".join(chosen), buffer.getvalue())
+
+
+def _fits_a_cell(value: float) -> bool:
+    """Whether xlsxwriter writes the float exactly (it writes 16 significant digits)."""
+    return float(f"{value:.16G}") == value
+
+
+@st.composite
+def xlsx_writers(draw, spec: Spec):
+    """The rows as an .xlsx workbook: number, date, true/false or text cells, drawn per
+    column."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet("Extract")
+    stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write_row(0, 0, ["ref", *[c.name for c in spec.columns]])
+    chosen = []
+    for index, column in enumerate(spec.columns, start=1):
+        values = [r[column.name] for r in spec.rows]
+        present = [v for v in values if v is not None]
+        cells = ["text"]
+        if column.type == "int":
+            cells += ["number"]
+        elif column.type == "float" and all(_fits_a_cell(v) for v in present):
+            cells += ["number"]
+        elif column.type == "bool":
+            cells += ["boolean"]
+        elif column.type in ("date", "month"):
+            cells += ["date", "serial"]
+        elif column.type == "datetime" and column.style == "naive" and all(
+                not v.microsecond for v in present):
+            cells += ["date"]
+        kind = draw(st.sampled_from(cells))
+        chosen.append(f"{column.name}:{kind}")
+        for number, value in enumerate(values, start=1):
+            if value is None:
+                continue
+            if kind == "text":
+                sheet.write_string(number, index, draw(spellings(column, value)))
+            elif kind == "number":
+                sheet.write_number(number, index, value)
+            elif kind == "boolean":
+                sheet.write_boolean(number, index, value)
+            elif kind == "serial":
+                sheet.write_number(number, index, (value - date(1899, 12, 30)).days)
+            elif column.type == "datetime":
+                sheet.write_datetime(number, index, value, stamp)
+            else:
+                sheet.write_datetime(number, index, datetime.combine(value, time(0)), day)
+    for number, row in enumerate(spec.rows, start=1):
+        sheet.write_string(number, 0, row["ref"])
+    book.close()
+    return Written("xlsx " + " ".join(chosen), buffer.getvalue())
+
+
+SQLITE_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEGER",
+                "date": "TEXT", "month": "TEXT", "datetime": "TEXT"}
+
+
+def _sqlite_value(column: Column, value, typed: bool):
+    if value is None:
+        return None
+    if typed and column.type in ("int", "float"):
+        return value
+    if typed and column.type == "bool":
+        return int(value)
+    return _canonical(column, value)
+
+
+def write_sqlite(path: Path, spec: Spec, typed: bool) -> None:
+    names = ["ref", *[c.name for c in spec.columns]]
+    kinds = ["TEXT", *[SQLITE_TYPES[c.type] if typed else "TEXT" for c in spec.columns]]
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE rows (" + ", ".join(
+            f'"{n}" {k}' for n, k in zip(names, kinds, strict=True)) + ")")
+        db.executemany(f"INSERT INTO rows VALUES ({', '.join('?' * len(names))})",
+                       [(r["ref"], *[_sqlite_value(c, r[c.name], typed) for c in spec.columns])
+                        for r in spec.rows])
+    # SQLite's INTEGER holds -2**63 .. 2**63-1; larger were refused by _meant already
+
+
+PG_TYPES = {"str": "text", "int": "bigint", "float": "double precision", "bool": "boolean",
+            "date": "date", "month": "date", "datetime": "timestamp"}
+
+
+def _pg_literal(column: Column, value) -> str:
+    if value is None:
+        return "NULL"
+    match column.type:
+        case "str":
+            return "$q$" + value + "$q$"
+        case "int":
+            return str(value)
+        case "float":
+            return "'" + repr(value) + "'::float8"
+        case "bool":
+            return "true" if value else "false"
+        case "date" | "month":
+            return f"'{value.isoformat()}'::date"
+        case "datetime":
+            if value.tzinfo is not None:
+                return f"'{value.isoformat()}'::timestamptz"
+            return f"'{value.isoformat()}'::timestamp"
+    raise AssertionError(column.type)
+
+
+def write_postgres(sql, table: str, spec: Spec) -> None:
+    kinds = []
+    for column in spec.columns:
+        kind = PG_TYPES[column.type]
+        if column.type == "datetime" and column.style != "naive":
+            kind = "timestamptz" if column.style == "aware" else "text"
+        kinds.append(kind)
+    columns = ", ".join(["ref text", *[f'"{c.name}" {k}' for c, k in
+                                       zip(spec.columns, kinds, strict=True)]])
+    rows = []
+    for row in spec.rows:
+        cells = [f"'{row['ref']}'"]
+        for column, kind in zip(spec.columns, kinds, strict=True):
+            value = row[column.name]
+            mixed = column.type == "datetime" and kind == "text"  # offsets on some rows only
+            cells.append("'" + value.isoformat() + "'" if mixed and value is not None
+                         else _pg_literal(column, value))
+        rows.append("(" + ", ".join(cells) + ")")
+    sql(f"CREATE TABLE {table} ({columns}); INSERT INTO {table} VALUES {', '.join(rows)}; "
+        f"GRANT SELECT ON {table} TO analyst")
+
+
+# --- the loads ---------------------------------------------------------------------------
+
+SQLITE_ENV, PG_ENV = "KPI_READERS_SQLITE", "KPI_READERS_PG"
+
+
+def _catalogue(spec: Spec, writers: list[tuple[str, str]]) -> str:
+    """kpi.toml: one dataset per writer, each of the same columns; a database writer's with
+    its query."""
+    columns = "\n".join(['ref = "str"', *[f'{c.name} = "{c.type}"' for c in spec.columns]])
+    text = '[project]\nname = "Readers"\nbaseline = "2025-01"\n'
+    for index, (_, source) in enumerate(writers):
+        text += f'\n[datasets.w{index}]\ndate = "when"\n{source}\n'
+        text += f"[datasets.w{index}.columns]\n{columns}\n"
+    return text
+
+
+def _stored(project: Path, dataset: str) -> pl.DataFrame:
+    """The stored table, read straight from Delta (not through kpi's store module)."""
+    from deltalake import DeltaTable
+
+    frame = pl.from_arrow(DeltaTable(str(project / "data" / dataset)).to_pyarrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _located(message: str, name: str) -> bool:
+    """Whether a refusal is one line naming the source, a row and a column."""
+    return ("\n" not in message and name in message and re.search(r"\brow \d+", message)
+            is not None and "column '" in message)
+
+
+@pytest.fixture(scope="module")
+def database():
+    """PostgreSQL's server where it can be started (test_sql_source.postgres), else None."""
+    try:
+        from test_sql_source import postgres as server
+    except pytest.skip.Exception:  # the sql extra is not installed
+        yield None
+        return
+    generator = server.__wrapped__()
+    try:
+        found = next(generator)
+    except pytest.skip.Exception:
+        yield None
+        return
+    try:
+        yield found
+    finally:
+        next(generator, None)
+
+
+RESULTS: dict[str, int] = {}
+REFUSED: list[str] = []  # refusals of rows another writer stored as meant
+
+
+def _hunt(spec: Spec, data: st.DataObject, database) -> None:
+    import kpi
+    from kpi.errors import KpiError
+
+    expected = expected_rows(spec)
+    with tempfile.TemporaryDirectory(prefix="kpi-readers-") as folder:
+        root = Path(folder)
+        files: list[tuple[str, Path | None]] = []  # (writer, file) per dataset
+        sources: list[tuple[str, str]] = []
+
+        def add(name: str, suffix: str, content: bytes) -> None:
+            path = root / f"w{len(files)}{suffix}"
+            path.write_bytes(content)
+            files.append((name, path))
+            sources.append((name, ""))
+
+        add("csv canonical", ".csv", _canonical_csv(spec))
+        written = data.draw(csv_writers(spec))
+        add(written.name, ".csv", written.content)
+        for _ in range(2):
+            written = data.draw(parquet_writers(spec))
+            add(written.name, ".parquet", written.content)
+        written = data.draw(xlsx_writers(spec))
+        add(written.name, ".xlsx", written.content)
+        select = ", ".join(['"ref"', *[f'"{c.name}"' for c in spec.columns]])
+        for typed in (True, False):
+            db = root / f"warehouse-{int(typed)}.db"
+            write_sqlite(db, spec, typed)
+            files.append((f"sqlite {'typed' if typed else 'text'}", db))
+            sources.append((files[-1][0], f'source = {{ uri_env = "{SQLITE_ENV}{int(typed)}", '
+                                          f"query = 'SELECT {select} FROM rows ORDER BY ref' }}"))
+        if database is not None:
+            table = f"rows_{abs(hash((str(spec), folder))) % 10**12}"
+            write_postgres(database["sql"], table, spec)
+            files.append(("postgresql", None))
+            sources.append(("postgresql", f'source = {{ uri_env = "{PG_ENV}", '
+                                          f"query = 'SELECT {select} FROM {table} "
+                                          "ORDER BY ref' }"))
+        (root / "kpi.toml").write_text(_catalogue(spec, sources), encoding="utf-8")
+        env = {f"{SQLITE_ENV}1": f"sqlite:///{root / 'warehouse-1.db'}",
+               f"{SQLITE_ENV}0": f"sqlite:///{root / 'warehouse-0.db'}"}
+        if database is not None:
+            env[PG_ENV] = database["uri"]
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            project = kpi.open(root)
+            outcomes = {}
+            for index, (name, path) in enumerate(files):
+                dataset = f"w{index}"
+                try:
+                    if path is None or path.suffix == ".db":
+                        project.ingest(dataset, from_source=True)
+                    else:
+                        project.ingest(dataset, [path])
+                except KpiError as exc:
+                    message = str(exc)
+                    shown = "query" if path is None or path.suffix == ".db" else path.name
+                    assert _located(message, shown), (
+                        f"{name}: refused without naming its file, row and column: {message}")
+                    outcomes[name] = ("refused", message)
+                    continue
+                outcomes[name] = ("stored", _stored(root, dataset))
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+    names = ["ref", *[c.name for c in spec.columns], "month"]
+    schema = {"ref": pl.String, **{c.name: STORED_TYPES[c.type] for c in spec.columns},
+              "month": pl.String}
+    wrong = []
+    for name, (outcome, found) in outcomes.items():
+        RESULTS[f"{name.split()[0]} {outcome}"] = RESULTS.get(f"{name.split()[0]} {outcome}",
+                                                              0) + 1
+        if outcome == "refused":
+            if expected is not None and name == "csv canonical":
+                wrong.append(f"{name}: refused rows it should store: {found}")
+            elif expected is not None:
+                REFUSED.append(f"{name}: {found}")  # --hypothesis-show-statistics lists them
+                event(f"refused, valid: {name.split()[0]}")
+            continue
+        if expected is None:
+            wrong.append(f"{name}: stored rows that every reader must refuse")
+            continue
+        table = found.select(names).sort("ref")
+        if dict(table.schema) != schema:
+            wrong.append(f"{name}: stored types {dict(table.schema)}, expected {schema}")
+            continue
+        got = _keys(table.rows())
+        want = _keys(expected)
+        if got != want:
+            diff = [(g, w) for g, w in zip(got, want, strict=True) if g != w]
+            wrong.append(f"{name}: stored {diff[0][0]}, expected {diff[0][1]}")
+    assert not wrong, "\n".join([repr(spec), *wrong])
+
+
+# Shrinking a failure of eight loads takes many minutes: KPI_READERS_SHRINK=1 asks for it.
+PHASES = ([Phase.explicit, Phase.generate, Phase.shrink]
+          if os.environ.get("KPI_READERS_SHRINK") else [Phase.explicit, Phase.generate])
+
+
+@seed(SEED)
+@settings(max_examples=EXAMPLES, deadline=None, database=None, phases=PHASES,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(spec=specs(), data=st.data())
+def test_every_reader_stores_the_rows_the_values_mean_or_refuses(spec, data, database):
+    _hunt(spec, data, database)
+
+
+# --- the classes it found, each pinned --------------------------------------------------
+
+SPEC_ROWS = """[project]
+name = "Pinned"
+baseline = "2025-01"
+
+[datasets.d]
+date = "day"
+[datasets.d.columns]
+ref = "str"
+day = "date"
+place = "str"
+rate = "float"
+count = "int"
+"""
+
+
+def _load(folder: Path, path: Path) -> pl.DataFrame:
+    import kpi
+
+    (folder / "kpi.toml").write_text(SPEC_ROWS, encoding="utf-8")
+    kpi.open(folder).ingest("d", [path])
+    return _stored(folder, "d").sort("ref")
+
+
+def test_an_excel_number_cell_is_stored_as_its_float_not_to_nine_places(tmp_path):
+    """fastexcel writes a number cell as text to nine decimal places: 1/3 was stored as
+    0.333333333, pi as 3.141592654 and 4e-10 as 0, exit 0, where the CSV of the same rows
+    stored the float. A text cell keeps its text (one of more digits than a float holds is
+    still refused)."""
+    import xlsxwriter
+
+    rates = [1 / 3, math.pi, 4e-10, -3.48929e-06, 1.23456789012e-05, 0.1, 26.48]
+    path = tmp_path / "d.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["ref", "day", "place", "rate", "count"])
+    for row, rate in enumerate(rates, start=1):
+        sheet.write_row(row, 0, [f"R{row}", "2025-01-02", "Dudley"])
+        sheet.write_number(row, 3, rate)
+        sheet.write_number(row, 4, row * 1000)
+    sheet.write_row(len(rates) + 1, 0, ["R9", "2025-01-02", "Dudley", "12.50", "7"])
+    book.close()
+    stored = _load(tmp_path, path)
+    assert stored["rate"].to_list() == [*rates, 12.5]  # R1..R7, R9: the floats themselves
+    assert stored["count"].to_list() == [1000, 2000, 3000, 4000, 5000, 6000, 7000, 7]
+    assert sum(stored["rate"].to_list()[:2]) == 1 / 3 + math.pi
+
+
+def test_dictionary_encoded_parquet_text_is_cleaned_as_text(tmp_path):
+    """A dictionary of strings (pandas' category) was read as a Categorical and stored as
+    written: '  Dudley ' and 'Dudley\\u200b' beside the 'Dudley' of every other reader, and
+    a blank as '' where they store null."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    places = ["  Dudley ", "Dudley\u200b", "", "Cafe\u0301", None]
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({
+        "ref": [f"R{n}" for n in range(len(places))],
+        "day": pa.array([date(2025, 1, 2)] * len(places), pa.date32()),
+        "place": pa.array(places, pa.string()).dictionary_encode(),
+        "rate": [0.5] * len(places), "count": [1] * len(places)}), path)
+    stored = _load(tmp_path, path)
+    assert stored["place"].to_list() == ["Dudley", "Dudley", None, "Caf\u00e9", None]
+    assert stored.schema["place"] == pl.String
+
+
+def test_an_excel_number_past_2_53_in_a_whole_number_column_is_refused(tmp_path):
+    """A cell holds a float: 9007199254740993 written to one is held as 9007199254740992,
+    which was stored in an `int` column with exit 0. It is refused naming its row."""
+    import xlsxwriter
+
+    import kpi
+    from kpi.errors import DataError
+
+    path = tmp_path / "d.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["ref", "day", "place", "rate", "count"])
+    sheet.write_row(1, 0, ["R1", "2025-01-02", "Dudley", 0.5, 5])
+    sheet.write_row(2, 0, ["R2", "2025-01-02", "Dudley", 0.5])
+    sheet.write_number(2, 4, 2**53 + 1)
+    book.close()
+    (tmp_path / "kpi.toml").write_text(SPEC_ROWS, encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        kpi.open(tmp_path).ingest("d", [path])
+    assert "row 3, column 'count': expected a whole number, found '9007199254740992.0'" in str(
+        refused.value)
+    assert not (tmp_path / "data" / "d").exists()
+
+
+def test_a_database_column_of_nulls_loads_as_a_blank_column(tmp_path, monkeypatch):
+    """SQLite's driver types a column by its values: a date column NULL on every row came as
+    Int64 and was refused as the wrong type, where the CSV of the same rows loads."""
+    pytest.importorskip("adbc_driver_sqlite", reason="the sql extra is not installed")
+    import kpi
+
+    db = tmp_path / "w.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE t (ref TEXT, day TEXT, place TEXT, rate REAL, count INTEGER,"
+                     " seen TEXT)")
+        conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, NULL)",
+                         [("R1", "2025-01-02", "Dudley", 0.5, 1), ("R2", "2025-01-03", None,
+                                                                    None, None)])
+    source = ('source = { uri_env = "KPI_READERS_NULLS", query = "SELECT ref, day, place, '
+              'rate, count, seen FROM t ORDER BY ref" }\n')
+    (tmp_path / "kpi.toml").write_text(
+        SPEC_ROWS.replace('date = "day"\n', 'date = "day"\n' + source)
+        + 'seen = { type = "date", required = false }\n', encoding="utf-8")
+    monkeypatch.setenv("KPI_READERS_NULLS", f"sqlite:///{db}")
+    kpi.open(tmp_path).ingest("d", from_source=True)
+    stored = _stored(tmp_path, "d").sort("ref")
+    assert stored.select("ref", "place", "rate", "count", "seen").rows() == [
+        ("R1", "Dudley", 0.5, 1, None), ("R2", None, None, None, None)]
+    assert stored.schema["seen"] == pl.Date
