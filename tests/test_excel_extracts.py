@@ -663,6 +663,27 @@ def test_a_retyped_cell_exits_3_with_one_line_and_writes_nothing(tmp_path):
     assert not (root / "data" / "crimes").exists()
 
 
+def test_a_number_no_date_can_be_in_a_text_column_is_one_line_not_a_panic(tmp_path):
+    """A number cell of -1e300 in a text column: read as a date to tell a date cell from a
+    number cell, fastexcel's Rust code panicked ("TimeDelta::milliseconds out of bounds") and
+    the load ended in its backtrace and a Python traceback, exit 1. It is a number cell in a
+    text column: refused in one line, exit 3, nothing written."""
+    root = _mini(tmp_path)
+    path = root / "extracts" / "crimes.xlsx"
+    _workbook(path, [["C1", "01/09/2025", "Coventry", "burglary"],
+                     [-1e300, "01/09/2025", "Coventry", "burglary"]],
+              header=("crime_ref", "recorded", "lpa", "offence"))
+    result = _kpi(root, "ingest", "crimes", str(path))
+    assert result.returncode == 3, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[0].startswith(f"Error: {path}, sheet 'Extract', row 3, column 'crime_ref': a "
+                               "number cell (-1"), lines
+    assert lines[0].endswith("in a text column"), lines
+    assert len(lines) == 2 and lines[1].startswith("Hint: "), lines
+    assert "Traceback" not in result.stderr and "panicked" not in result.stderr
+    assert not (root / "data" / "crimes").exists()
+
+
 @pytest.mark.parametrize("saved", SAVES)
 def test_a_percentage_cell_is_placed_in_a_table_that_does_not_start_at_a1(tmp_path, saved):
     """The table's first row and column are where fastexcel counts from, wherever the sheet's

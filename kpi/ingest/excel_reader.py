@@ -4,9 +4,12 @@ found below any title rows and dates as date cells, serial numbers or text.
 
 from __future__ import annotations
 
+import os
 import re
 import struct
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -337,8 +340,17 @@ def _retyped_in_text(reader, sheet: str, cells: pl.DataFrame, columns: set[int],
     error however it reads ('00123', '2025-01-02'), a number or date cell a value: its text in
     `cells` tells which."""
     names = {cells.columns[i]: i for i in columns}
-    moments = reader.load_sheet(sheet, header_row=None, use_columns=lambda c: c.index in columns,
-                                dtypes=dict.fromkeys(names, "datetime")).to_arrow_with_errors()[0]
+    try:
+        with _stderr_parked():
+            moments = reader.load_sheet(
+                sheet, header_row=None, use_columns=lambda c: c.index in columns,
+                dtypes=dict.fromkeys(names, "datetime")).to_arrow_with_errors()[0]
+    except BaseException as exc:
+        # fastexcel (calamine) panics reading as a date a number no date can be (-1e300):
+        # such a cell is a number cell in a text column, named by its text.
+        if type(exc).__name__ != "PanicException":
+            raise
+        return _undated(cells, columns)
     found = []
     for name, values in zip(moments.column_names, moments.columns, strict=True):
         column = names[name]
@@ -357,6 +369,45 @@ def _retyped_in_text(reader, sheet: str, cells: pl.DataFrame, columns: set[int],
                     "number 123)")
         found.append((row, column, f"{what} in a text column", _TEXT_HINT))
     return found
+
+
+# The largest serial number Excel shows as a date (31 December 9999).
+_LAST_SERIAL = 2958465
+
+
+def _undated(cells: pl.DataFrame, columns: set[int]) -> list[tuple[int, int, str, str]]:
+    """The first cell of `columns` whose text is a number no date can be (beyond Excel's
+    dates either way), as `_retyped_in_text` reports a number cell."""
+    for column in sorted(columns):
+        for row, held in enumerate(cells[:, column].to_list()):
+            if not row or held is None:
+                continue
+            try:
+                number = float(held)
+            except ValueError:
+                continue
+            if not -_LAST_SERIAL <= number <= _LAST_SERIAL:
+                what = (f"a number cell ({_show(held)}; a reference typed as 00123 is kept as "
+                        "the number 123)")
+                return [(row, column, f"{what} in a text column", _TEXT_HINT)]
+    raise DataError("a cell of a text column holds a number no date can be, and it could not "
+                    "be found by its text", hint=_TEXT_HINT)
+
+
+@contextmanager
+def _stderr_parked() -> Iterator[None]:
+    """The process's standard error sent to the null device for the block: a Rust library's
+    panic writes its message and backtrace there before Python sees the panic."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def _numeric_mixing_percent(cells: pl.DataFrame, percent: set[tuple[int, int]]) -> list[int]:
