@@ -466,9 +466,9 @@ def q_rows(rnd: random.Random, quarters: list[int], force: str, *,
            varied: bool = False) -> list[dict]:
     """A quarterly extract: one row a quarter, or (`varied`) one to three, now and then a
     quarter of nine, so a quarter's rows stand out from the quarters around it (a data-quality
-    note) as a month's do. A varied extract's `n` is now and then 2**62 (a float exactly, so
-    every reader holds it): a few such rows sum beyond 64 bits, which Polars' own sum wrapped
-    round to a figure of the wrong sign."""
+    note) as a month's do. A varied extract's `n` is now and then 2**62 (written as a CSV
+    file: a workbook's whole number past 2**53 is refused): a few such rows sum beyond 64 bits,
+    which Polars' own sum wrapped round to a figure of the wrong sign."""
     def many() -> int:
         return (9 if rnd.random() < 0.1 else rnd.randint(1, 3)) if varied else 1
 
