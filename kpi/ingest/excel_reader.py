@@ -139,6 +139,9 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
                           if parts is not None else
                           _xls_percent_cells(stream, sheet, loaded, columns))
     cells = _numbers_in_full(reader, sheet, spec, where, header, cells)
+    if parts is not None:
+        cells = _times_in_full(parts, sheet, loaded, spec, header, cells,
+                               day_zero(raw, None, parts))
     seen: set[str] = set()
     for i in keep:
         name, letter = header[i], _column_letter(i)
@@ -193,6 +196,75 @@ def _biff_1904(stream: bytes) -> bool:
             return False
         at += 4 + size
     return False
+
+
+_SHOWN_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,3})?")
+
+
+def _times_in_full(parts: _Parts, sheet: str, loaded, spec: DatasetSpec,
+                   header: list[str | None], cells: pl.DataFrame, zero: datetime
+                   ) -> pl.DataFrame:
+    """`cells` with each date cell of a `datetime` column of an .xlsx or .xlsm sheet written
+    to the microsecond its serial day number holds. fastexcel (calamine) gives a date cell's
+    time to the millisecond: 03:04:05.123456 was stored as 03:04:05.123 and 23:59:59.999999 on
+    the last day of a month as midnight of the next, in the next month, exit 0, where the CSV
+    and Parquet of the same rows stored the time written. The serial, as the sheet's XML writes
+    it (to 16 significant digits, some 0.9 microseconds), is read exactly (Decimal) and rounded
+    to the nearest microsecond, which is the time a writer gave it; a cell whose time is whole
+    milliseconds keeps calamine's text. Only date cells are read here (a number or text cell
+    keeps its text, read as an extract's is); an .xls workbook's time stays calamine's."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    types = {n.strip().lower(): col.type for col in spec.columns for n in (col.name, *col.sources)}
+    wanted = sorted(i for i, name in enumerate(header)
+                    if types.get((name or "").lower()) == ColumnType.DATETIME)
+    if not wanted:
+        return cells
+    text = parts.sheet(sheet)
+    columns = loaded.available_columns()
+    if text is None or not columns:
+        return cells
+    first = re.search(rb'<(?:\w+:)?c r="[A-Z]+(\d+)"[^>/]*>(?:<(?:\w+:)?f[^>]*>[^<]*'
+                      rb'</(?:\w+:)?f>)?<(?:\w+:)?(?:v|is)>', text)
+    if first is None:
+        return cells
+    top, left = int(first.group(1)) - 1, columns[0].absolute_index
+    letters = {_column_letter(i + left).encode(): i for i in wanted}
+    # A number cell has no t, or t="n"; its value follows its attributes (after a formula).
+    found = re.findall(rb'<(?:\w+:)?c r="(' + b"|".join(letters) + rb')(\d+)"([^>/]*)>'
+                       rb'(?:<(?:\w+:)?f[^>]*>[^<]*</(?:\w+:)?f>)?<(?:\w+:)?v>([^<]*)<', text)
+    changed: dict[int, dict[int, str]] = {}
+    micro = Decimal(86_400_000_000)
+    for column, row, attributes, value in found:
+        kind = re.search(rb'\bt="(\w+)"', attributes)
+        if kind is not None and kind.group(1) != b"n":
+            continue
+        index, at = letters[column], int(row) - 1 - top
+        if not 0 < at < cells.height:
+            continue
+        shown = cells[at, index]
+        if shown is None or _SHOWN_TIME.fullmatch(shown) is None:
+            continue  # not a date cell (a serial shown as a number is read as one)
+        try:
+            serial = Decimal(value.decode())
+        except ArithmeticError:
+            continue
+        if zero == DAY_ZERO_1900 and serial < 61:
+            continue  # Excel's 29 February 1900, which never was: calamine's reading stands
+        moment = zero + timedelta(microseconds=int((serial * micro).to_integral_value()))
+        if moment.microsecond % 1000 or moment.strftime("%Y-%m-%d %H:%M:%S") != shown[:19]:
+            changed.setdefault(index, {})[at] = moment.isoformat(sep=" ")
+    if not changed:
+        return cells
+    replaced = []
+    for index, rows in changed.items():
+        name = cells.columns[index]
+        values = cells[name].to_list()
+        for at, moment_text in rows.items():
+            values[at] = moment_text
+        replaced.append(pl.Series(name, values, dtype=pl.String))
+    return cells.with_columns(replaced)
 
 
 # How fastexcel names the error a cell holds, and how Excel shows it.
