@@ -131,10 +131,14 @@ def never_loaded(dataset: str) -> DataError:
 
 
 def no_data_hint() -> str:
-    """The hint of every refusal of a period with nothing to show (no_data)."""
-    return (f"'kpi datasets' shows the months each dataset holds: choose a "
-            f"{option('--period')} they cover, or load extracts with "
-            "'kpi ingest DATASET FILE...'")
+    """The hint of every refusal of a period with nothing to show (no_data), in the words of
+    the face that asked: 'kpi datasets' and 'kpi ingest DATASET FILE...' on the command line,
+    project.datasets() and project.ingest('DATASET', [FILE, ...]) from Python."""
+    shows = spelled("'kpi datasets'", "project.datasets()")
+    load = ingest_hint("DATASET")
+    quoted = "'" + load + "'"  # a command in quotes; a Python call as it is written
+    return (f"{shows} shows the months each dataset holds: choose a "
+            f"{option('--period')} they cover, or load extracts with {spelled(quoted, load)}")
 
 
 def no_data(period: object, reason: str, *, kpi: str | None = None,

@@ -265,7 +265,37 @@ def test_derived_column_is_a_breakdown_and_a_comparison(project, oracle):
     assert set(expected) == {"Avonton", "Riverside", "Bure Vale", "Camford", "Deeside"}
     # No population reference for this column: ranked on the values, counts not tested.
     assert got["kpis"][0]["ranked_on"] == "value"
-    assert got["kpis"][0]["parts"][0]["vs_rest"]["test"] == stats.NOT_TESTED
+    assert got["kpis"][0]["parts"][0]["vs_rest"]["test"] is None
+
+
+def test_a_part_not_tested_has_test_null_as_the_summary_and_show(project):
+    """`vs_rest` and `vs_focus` said `test: "not_tested"` where the summary's
+    `significance.test` and `kpi show`'s `signal.test` are null, so a consumer filtering on
+    `test` needed two rules. Where no test applies (no population reference for a count) both
+    are null now, every figure null with them, the note saying why; where a test applies it is
+    named, as before. The document validates against compare.json, which refuses the string."""
+    from importlib.resources import files
+
+    import jsonschema
+
+    schema = json.loads((files("kpi") / "schemas" / "compare.json").read_text(encoding="utf-8"))
+    untested = _compare(project, "--period", "2025-12", "--by", "local_authority",
+                        "--kpi", "total_crime", "--focus", "Camford")
+    jsonschema.validate(untested, schema)
+    parts = untested["kpis"][0]["parts"]
+    assert len(parts) == 5
+    for part in parts:
+        tests = [part["vs_rest"]] + ([part["vs_focus"]] if part["name"] != "Camford" else [])
+        assert part["name"] != "Camford" or part["vs_focus"] is None
+        for test in tests:
+            assert (test["test"], test["statistic"], test["p_value"], test["significant"]) \
+                == (None, None, None, None), (part["name"], test)
+            assert "population" in test["note"], test["note"]
+    tested = _compare(project, "--period", "2025-12", "--by", "force", "--kpi", "total_crime")
+    jsonschema.validate(tested, schema)
+    assert {p["vs_rest"]["test"] for p in tested["kpis"][0]["parts"]} == {stats.POISSON_EXACT}
+    untested["kpis"][0]["parts"][0]["vs_rest"]["test"] = "not_tested"
+    assert not jsonschema.Draft202012Validator(schema).is_valid(untested)
 
 
 def test_table_csv_and_markdown(project):

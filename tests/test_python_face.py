@@ -499,6 +499,32 @@ def test_each_refusal_of_ingest_names_the_arguments_of_the_face_asked(tmp_path):
     assert "--" not in "".join(str(c[2]) + c[3] for c in cases)
 
 
+def test_a_period_with_no_data_hints_the_faces_own_way_to_see_and_load_it(tmp_path):
+    """A period with nothing to show (errors.no_data) hinted "'kpi datasets' shows the months
+    ... 'kpi ingest DATASET FILE...'" to the Python face too, which has project.datasets() and
+    project.ingest(...). Each face now gets the same message and exit code, and its own words:
+    the command line's unchanged."""
+    root = tmp_path / "new"
+    assert inprocess.run(["init", root]).returncode == 0
+    project = kpi.open(root)
+    empty = "2025-09: nothing is stored yet (every dataset is empty)"
+    message = f"no KPI has data for {empty}"
+    for ask, said in ((lambda: project.summary("2025-09"), message),
+                      (lambda: project.compare("2025-09", "lpa"),
+                       f"no KPI has data by 'lpa' for {empty}"),
+                      (lambda: project.checks("2025-09"), message)):
+        with pytest.raises(DataError) as refused:
+            ask()
+        assert (refused.value.message, refused.value.hint) == (
+            said, "project.datasets() shows the months each dataset holds: choose a period "
+            "they cover, or load extracts with project.ingest('DATASET', [FILE, ...])")
+    cli = inprocess.run(["--project", root, "summary", "--period", "2025-09"])
+    assert cli.returncode == refused.value.exit_code == 3
+    assert cli.stderr.splitlines() == [
+        f"Error: {message}", "Hint: 'kpi datasets' shows the months each dataset holds: choose "
+        "a --period they cover, or load extracts with 'kpi ingest DATASET FILE...'"]
+
+
 def test_a_dataset_never_loaded_is_refused_with_the_faces_own_way_to_load_it(tmp_path):
     """Reading a dataset never loaded hinted "load an extract with 'kpi ingest crimes FILE'"
     to the Python face too, which loads with `project.ingest(...)`. One refusal

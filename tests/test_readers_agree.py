@@ -4,25 +4,26 @@ A seeded Hypothesis hunt: it draws a small dataset (a date column of type date, 
 month, and columns of every declared type: str, int, float, bool, date, datetime, month) and
 rows of edge values (blanks, whitespace, Unicode in composed and decomposed forms, characters
 that show nothing, zero, negatives, numbers past 2**53 and below 1e-300, many decimal places,
-dates at month ends and on the nights the UK clocks change, times with and without offsets),
-then writes the same rows with many writers and physical types:
+dates at month ends and on the nights the clocks change, times with and without offsets and
+to the microsecond, and the dataset's time_zone: the UK's or another), then writes the same
+rows with many writers and physical types:
 
 - CSV: UTF-8 with and without a byte-order mark, Windows-1252, CRLF line breaks, every field
   quoted, and each value in a spelling kpi documents (30/09/2025, 1,234, £5, 1.50, 1e-07, yes);
 - Parquet: int8 to int64, uint8 to uint64, float32 and float64, decimal128, string,
   large_string and dictionary-encoded strings, date32, timestamps in s, ms, us and ns with and
   without a zone, bool;
-- .xlsx (xlsxwriter): number, date, true/false and text cells;
+- .xlsx (xlsxwriter): number, date (to the microsecond), true/false and text cells;
 - SQLite (typed and as text), and PostgreSQL where its server can be started
   (`test_sql_source.postgres`).
 
 Each is loaded into its own dataset of one project through `kpi.ingest.load` (as `kpi ingest`
 loads it) and the stored Delta table read back. Each load must store exactly the rows the
 drawn values mean, worked out here without kpi (text in NFC form and trimmed, a time without
-an offset as the instant zoneinfo gives it in UK time, a month as its first day): the same
-values and the same types, so every writer's table is the same table. Or it must refuse in
-one line naming the file (or query), the row and the column. A time the UK clocks show twice
-or never, without its offset, must be refused by every writer.
+an offset as the instant zoneinfo gives it in the dataset's zone, a month as its first day):
+the same values and the same types, so every writer's table is the same table. Or it must refuse in
+one line naming the file (or query), the row and the column. A time the dataset zone's clocks
+show twice or never, without its offset, must be refused by every writer.
 """
 
 from __future__ import annotations
@@ -101,7 +102,13 @@ floats = st.one_of(
 
 # Dates: any in the years kpi takes, month ends, and the days the UK clocks change.
 CLOCK_DAYS = [date(2024, 3, 31), date(2024, 10, 27), date(2025, 3, 30), date(2025, 10, 26),
-              date(1996, 3, 31), date(1996, 10, 27)]
+              date(1996, 3, 31), date(1996, 10, 27),
+              # New York's (at 02:00) and Lord Howe's (half an hour, at 02:00 and 02:30)
+              date(2025, 3, 9), date(2025, 11, 2), date(2025, 4, 6), date(2025, 10, 5)]
+# The dataset's time_zone, in which a time without an offset is read: the UK's most often;
+# UTC; zones behind and ahead, one whose clocks move by half an hour, one that never moves.
+ZONES = ["Europe/London", "Europe/London", "UTC", "America/New_York", "Australia/Lord_Howe",
+         "Asia/Kolkata"]
 
 
 def _month_end(year: int, month: int) -> date:
@@ -116,10 +123,11 @@ dates = st.one_of(
     st.sampled_from(CLOCK_DAYS))
 clock_times = st.sampled_from([time(0, 0), time(0, 30), time(0, 59, 59), time(1, 0),
                                time(1, 30), time(1, 59, 59), time(2, 0), time(2, 30),
-                               time(23, 30), time(23, 59, 59)])
+                               time(23, 30), time(23, 59, 59), time(23, 59, 59, 999_999)])
 times = st.one_of(clock_times,
                   st.builds(time, st.integers(0, 23), st.integers(0, 59), st.integers(0, 59),
-                            st.sampled_from([0, 0, 0, 0, 500_000, 123_000, 123_456])))
+                            st.sampled_from([0, 0, 0, 500_000, 123_000, 123_456, 999_999,
+                                             1])))
 OFFSETS = [timedelta(0), timedelta(hours=1), timedelta(hours=-5), timedelta(hours=5, minutes=30),
            timedelta(hours=14), timedelta(hours=-12)]
 
@@ -133,13 +141,14 @@ def datetimes(draw, style: str):
     return moment
 
 
-def _uk_instant(moment: datetime) -> datetime | None:
+def _instant(moment: datetime, zone: str) -> datetime | None:
     """The instant a datetime names, in UTC: one with an offset is that instant; one without
-    is a UK wall-clock time, None where the UK clocks show it twice or never."""
+    is a wall-clock time of the dataset's `zone`, None where its clocks show it twice or
+    never."""
     if moment.tzinfo is not None:
         return moment.astimezone(UTC)
-    first = moment.replace(tzinfo=UK, fold=0)
-    second = moment.replace(tzinfo=UK, fold=1)
+    first = moment.replace(tzinfo=ZoneInfo(zone), fold=0)
+    second = moment.replace(tzinfo=ZoneInfo(zone), fold=1)
     if first.utcoffset() != second.utcoffset():
         return None  # shown twice (fold) or never (gap): zoneinfo gives two readings
     return first.astimezone(UTC)
@@ -156,6 +165,7 @@ class Column:
 class Spec:
     columns: list[Column]  # the first is the date column
     rows: list[dict[str, object]]
+    zone: str = "Europe/London"  # the dataset's time_zone
 
     @property
     def date(self) -> Column:
@@ -197,12 +207,12 @@ def specs(draw) -> Spec:
         for column in columns:
             row[column.name] = _value(draw, column, blank=column is not columns[0])
         rows.append(row)
-    return Spec(columns, rows)
+    return Spec(columns, rows, draw(st.sampled_from(ZONES)))
 
 
 # --- what the rows mean ------------------------------------------------------------------
 
-def _meant(column: Column, value):
+def _meant(column: Column, value, zone: str):
     """A value as the store should hold it; raises _Refused where every reader must refuse."""
     if value is None:
         return None
@@ -220,7 +230,7 @@ def _meant(column: Column, value):
         case "month":
             return value.replace(day=1)
         case "datetime":
-            instant = _uk_instant(value)
+            instant = _instant(value, zone)
             if instant is None:
                 raise _Refused
             return instant
@@ -231,9 +241,10 @@ class _Refused(Exception):
     """The drawn rows hold a value every reader must refuse."""
 
 
-def _month_of(column: Column, value) -> str:
+def _month_of(column: Column, value, zone: str) -> str:
+    """The stored month: a time's is the UK month of its instant, whatever zone read it."""
     if column.type == "datetime":
-        instant = _uk_instant(value)
+        instant = _instant(value, zone)
         assert instant is not None
         value = instant.astimezone(UK)
     return f"{value.year:04d}-{value.month:02d}"
@@ -244,8 +255,8 @@ def expected_rows(spec: Spec) -> list[tuple] | None:
     try:
         rows = []
         for row in spec.rows:
-            values = [row["ref"]] + [_meant(c, row[c.name]) for c in spec.columns]
-            rows.append((*values, _month_of(spec.date, row[spec.date.name])))
+            values = [row["ref"]] + [_meant(c, row[c.name], spec.zone) for c in spec.columns]
+            rows.append((*values, _month_of(spec.date, row[spec.date.name], spec.zone)))
     except _Refused:
         return None
     return sorted(rows, key=lambda r: r[0])
@@ -485,7 +496,7 @@ def parquet_writers(draw, spec: Spec):
                 zones = ["string"]
                 if column.style == "naive":
                     zones += ["naive"] * 3
-                elif all(_uk_instant(v) is not None for v in present):
+                elif all(_instant(v, spec.zone) is not None for v in present):
                     zones += ["UTC", "Europe/London", "America/New_York"]
                 zone = draw(st.sampled_from(zones))
                 unit = draw(st.sampled_from(units))
@@ -496,7 +507,7 @@ def parquet_writers(draw, spec: Spec):
                 elif zone == "naive":
                     array = pa.array(values, pa.timestamp(unit))
                 else:
-                    instants = [None if v is None else _uk_instant(v) for v in values]
+                    instants = [None if v is None else _instant(v, spec.zone) for v in values]
                     array = pa.array(instants, pa.timestamp(unit, zone))
             case _:
                 raise AssertionError(column.type)
@@ -510,6 +521,16 @@ def parquet_writers(draw, spec: Spec):
 def _fits_a_cell(value: float) -> bool:
     """Whether xlsxwriter writes the float exactly (it writes 16 significant digits)."""
     return float(f"{value:.16G}") == value
+
+
+def _fits_a_date_cell(value: datetime) -> bool:
+    """Whether the serial day number xlsxwriter writes for the time (to 16 significant
+    digits, some 0.9 microseconds) is, to the nearest microsecond, the time itself."""
+    from xlsxwriter.utility import _datetime_to_excel_datetime
+
+    serial = Decimal(f"{_datetime_to_excel_datetime(value, False, False):.16G}")
+    micro = int((serial * 86_400_000_000).to_integral_value())
+    return datetime(1899, 12, 30) + timedelta(microseconds=micro) == value
 
 
 @st.composite
@@ -538,8 +559,8 @@ def xlsx_writers(draw, spec: Spec):
         elif column.type in ("date", "month"):
             cells += ["date", "serial"]
         elif column.type == "datetime" and column.style == "naive" and all(
-                not v.microsecond for v in present):
-            cells += ["date"]
+                _fits_a_date_cell(v) for v in present):
+            cells += ["date"]  # a date cell's time to the microsecond
         kind = draw(st.sampled_from(cells))
         chosen.append(f"{column.name}:{kind}")
         for number, value in enumerate(values, start=1):
@@ -647,7 +668,7 @@ def _catalogue(spec: Spec, writers: list[tuple[str, str]]) -> str:
     columns = "\n".join(['ref = "str"', *[f'{c.name} = "{c.type}"' for c in spec.columns]])
     text = '[project]\nname = "Readers"\nbaseline = "2025-01"\n'
     for index, (_, source) in enumerate(writers):
-        text += f'\n[datasets.w{index}]\ndate = "when"\n{source}\n'
+        text += f'\n[datasets.w{index}]\ndate = "when"\ntime_zone = "{spec.zone}"\n{source}\n'
         text += f"[datasets.w{index}.columns]\n{columns}\n"
     return text
 
@@ -918,3 +939,81 @@ def test_a_database_column_of_nulls_loads_as_a_blank_column(tmp_path, monkeypatc
     assert stored.select("ref", "place", "rate", "count", "seen").rows() == [
         ("R1", "Dudley", 0.5, 1, None), ("R2", None, None, None, None)]
     assert stored.schema["seen"] == pl.Date
+
+
+def test_an_excel_date_cell_keeps_its_time_to_the_microsecond(tmp_path):
+    """fastexcel gives a date cell's time to the millisecond: 03:04:05.123456 was stored as
+    03:04:05.123, and 23:59:59.999999 on 31 January as midnight on 1 February, a row in the
+    next month, exit 0, where the CSV of the same rows stored the time written. The serial day
+    number in the sheet's XML is read to the microsecond (excel_reader._times_in_full); in a
+    dataset whose time_zone is not the UK's, too."""
+    import xlsxwriter
+
+    import kpi
+
+    moments = [datetime(2025, 1, 31, 23, 59, 59, 999_999), datetime(2025, 1, 2, 3, 4, 5, 123_456),
+               datetime(2025, 1, 2, 3, 4, 5, 1), datetime(2025, 1, 2, 3, 4, 5, 500_000),
+               datetime(2025, 1, 2, 3, 4, 5)]
+    path = tmp_path / "d.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    sheet.write_row(0, 0, ["ref", "when"])
+    for row, moment in enumerate(moments, start=1):
+        sheet.write_string(row, 0, f"R{row}")
+        sheet.write_datetime(row, 1, moment, stamp)
+    book.close()
+    for zone in ("Europe/London", "America/New_York"):
+        folder = tmp_path / zone.replace("/", "-")
+        folder.mkdir()
+        (folder / "kpi.toml").write_text(
+            f'[project]\nname = "Times"\nbaseline = "2025-01"\n\n[datasets.d]\ndate = "when"\n'
+            f'time_zone = "{zone}"\n[datasets.d.columns]\nref = "str"\nwhen = "datetime"\n',
+            encoding="utf-8")
+        kpi.open(folder).ingest("d", [path])
+        stored = _stored(folder, "d").sort("ref")
+        assert stored["when"].to_list() == [m.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+                                            for m in moments], zone
+        months = [m.replace(tzinfo=ZoneInfo(zone)).astimezone(UK).strftime("%Y-%m")
+                  for m in moments]
+        assert stored["month"].to_list() == months, zone
+
+
+def test_a_text_cell_of_characters_that_show_nothing_is_a_blank(tmp_path):
+    """The identity rule removes characters that show nothing, then trims, and nothing left is
+    a blank; a cell holding only a word joiner or a zero-width space (with spaces or not) was
+    refused instead ("expected text, found ' \\u2060'"), where a cell of spaces loads as a
+    blank. It is a blank now, in CSV and Parquet alike; an id left blank so is refused as a
+    blank id."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import kpi
+    from kpi.errors import DataError
+
+    places = ["\u2060", " \u200b\u00a0", "\ufeff ", "Dudley\u2060", " "]
+    csv_path = tmp_path / "d.csv"
+    with csv_path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["ref", "day", "place", "rate", "count"])
+        writer.writerows([f"R{n}", "2025-01-02", place, "0.5", "1"]
+                         for n, place in enumerate(places))
+    parquet_path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({
+        "ref": [f"R{n}" for n in range(len(places))],
+        "day": pa.array([date(2025, 1, 2)] * len(places), pa.date32()),
+        "place": places, "rate": [0.5] * len(places), "count": [1] * len(places)}),
+        parquet_path)
+    for path in (csv_path, parquet_path):
+        folder = tmp_path / path.suffix[1:]
+        folder.mkdir()
+        stored = _load(folder, path)
+        assert stored["place"].to_list() == [None, None, None, "Dudley", None], path.name
+    (tmp_path / "unique").mkdir()
+    (tmp_path / "unique" / "kpi.toml").write_text(
+        SPEC_ROWS.replace('date = "day"\n', 'date = "day"\nunique = "ref"\n'), encoding="utf-8")
+    csv_path.write_text("ref,day,place,rate,count\n\u2060,2025-01-02,x,0.5,1\n", encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        kpi.open(tmp_path / "unique").ingest("d", [csv_path])
+    assert "row 2, column 'ref': expected an id (dataset 'd' declares 'ref' unique), found a " \
+           "blank" in str(refused.value)

@@ -1103,3 +1103,45 @@ def test_a_number_is_stored_as_the_database_holds_it_or_refused_naming_its_colum
     else:
         number = Decimal(held.replace(",", ""))
         assert stored == [int(number) if declared == "int" else float(number)]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_read_stopped_mid_way_closes_its_statement_before_its_connection(
+        tmp_path, sqlite_db, postgres, monkeypatch, database):
+    """A load refused mid-read leaves the reader's generator suspended with more rows to come;
+    when it is collected as part of a reference cycle (a refusal's traceback holds its frame),
+    the driver manager's list of the connection's open cursors (weak references) is already
+    empty, and closing the connection before the statement raised "Cannot close
+    AdbcConnection with open AdbcStatement", printed as "Exception ignored" after kpi's error
+    and hint. Every path now closes the cursor (its statement and reader) first: nothing is
+    left to print, and the connection is closed."""
+    import gc
+    import types
+
+    from kpi.catalogue import parse_project_file
+    from kpi.ingest import sql_reader
+
+    uri = sqlite_uri(sqlite_db) if database == "sqlite" else postgres["uri"]
+    project = write_project(tmp_path / "p", f"source = {{ uri_env = \"{ENV}\", "
+                                            f"query = '{QUERY}' }}")
+    spec = parse_project_file(project / "kpi.toml").datasets["incidents"]
+    monkeypatch.setenv(ENV, uri)
+    monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", "10")  # handed out at the driver's first batch
+    opened: list = []
+    connect = sql_reader._connect
+    monkeypatch.setattr(sql_reader, "_connect",
+                        lambda query: opened.append(connect(query)) or opened[-1])
+    ignored: list = []
+    monkeypatch.setattr("sys.unraisablehook", ignored.append)
+    batches, _ = sql_reader.query_batches(spec, sql_reader.query_of(spec, project),
+                                          types.SimpleNamespace(warnings=[]),  # type: ignore[arg-type]
+                                          sql_reader.QueryRead())
+    first = next(iter(batches))
+    # The driver's first batch (all 90 rows), handed out before the reader has seen its end.
+    assert first["Incident Ref"].to_list() == [r[0] for r in ROWS]
+    cycle: list = [batches]
+    cycle.append(cycle)
+    del batches, cycle
+    gc.collect()
+    assert [str(u.exc_value) for u in ignored] == []
+    assert len(opened) == 1 and opened[0]._closed

@@ -99,9 +99,14 @@ def _window(measured) -> dict[str, Any] | None:
 
 
 def _test(result) -> dict[str, Any] | None:
+    from kpi.stats import NOT_TESTED
+
     if result is None:
         return None
-    return {"test": result.test, "statistic": result.statistic, "p_value": result.p_value,
+    # null where no test applies, as the summary's `significance.test` and `kpi show`'s
+    # `signal.test`; `note` says why.
+    return {"test": None if result.test == NOT_TESTED else result.test,
+            "statistic": result.statistic, "p_value": result.p_value,
             "significant": result.significant, "note": result.note}
 
 

@@ -337,6 +337,11 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
     a number is not stored as written as `__inexact_<name>`."""
     raw, value = pl.col(f"__raw_{col.name}"), pl.col(col.name)
     present = pl.col(f"__present_{col.name}") if noted else _present(raw, text)
+    if col.type == ColumnType.STR:
+        # Text is present where something is left once it is stored as the identity rule
+        # stores it: a cell of characters that show nothing (a word joiner, a zero-width
+        # space) is a blank, as a cell of spaces is, not text refused as unreadable.
+        present = value.is_not_null()
     shown = raw if text else raw.cast(pl.String)
     found = shown.str.replace_all(_SHOWN_AS_MARK, "?").str.slice(0, 40)
     month_name = shown.str.contains(_MONTH_NAME) if text else pl.lit(False)

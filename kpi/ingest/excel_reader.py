@@ -139,6 +139,9 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
                           if parts is not None else
                           _xls_percent_cells(stream, sheet, loaded, columns))
     cells = _numbers_in_full(reader, sheet, spec, where, header, cells)
+    if parts is not None:
+        cells = _times_in_full(parts, sheet, loaded, spec, header, cells,
+                               day_zero(raw, None, parts))
     seen: set[str] = set()
     for i in keep:
         name, letter = header[i], _column_letter(i)
@@ -193,6 +196,97 @@ def _biff_1904(stream: bytes) -> bool:
             return False
         at += 4 + size
     return False
+
+
+_SHOWN_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,3})?")
+
+
+def _times_in_full(parts: _Parts, sheet: str, loaded, spec: DatasetSpec,
+                   header: list[str | None], cells: pl.DataFrame, zero: datetime
+                   ) -> pl.DataFrame:
+    """`cells` with each date cell of a `datetime` column of an .xlsx or .xlsm sheet written
+    to the microsecond its serial day number holds. fastexcel (calamine) gives a date cell's
+    time to the millisecond: 03:04:05.123456 was stored as 03:04:05.123 and 23:59:59.999999 on
+    the last day of a month as midnight of the next, in the next month, exit 0, where the CSV
+    and Parquet of the same rows stored the time written. The serial, as the sheet's XML writes
+    it (to 16 significant digits, some 0.9 microseconds), is read exactly (integers,
+    `_serial_microseconds`) and rounded to the nearest microsecond, which is the time a writer
+    gave it; a cell whose time is whole milliseconds keeps calamine's text. Only date cells
+    are read here (a number or text cell keeps its text, read as an extract's is); an .xls
+    workbook's time stays calamine's."""
+    types = {n.strip().lower(): col.type for col in spec.columns for n in (col.name, *col.sources)}
+    wanted = sorted(i for i, name in enumerate(header)
+                    if types.get((name or "").lower()) == ColumnType.DATETIME)
+    if not wanted:
+        return cells
+    text = parts.sheet(sheet)
+    columns = loaded.available_columns()
+    if text is None or not columns:
+        return cells
+    first = re.search(rb'<(?:\w+:)?c r="[A-Z]+(\d+)"[^>/]*>(?:<(?:\w+:)?f[^>]*>[^<]*'
+                      rb'</(?:\w+:)?f>)?<(?:\w+:)?(?:v|is)>', text)
+    if first is None:
+        return cells
+    top, left = int(first.group(1)) - 1, columns[0].absolute_index
+    letters = {_column_letter(i + left).encode(): i for i in wanted}
+    # A number cell has no t, or t="n". Excel, LibreOffice and xlsxwriter write a cell's
+    # attributes as r, s, t, and no prefix (a pattern starting with its literal is searched
+    # four times as fast); a cell written otherwise keeps calamine's time, to the millisecond.
+    found = re.findall(rb'<c r="(' + b"|".join(letters) + rb')(\d+)"([^>/]*)>'
+                       rb'(?:<f[^>]*>[^<]*</f>)?<v>([^<]*)<', text)
+    floor = 61 * _DAY_MICROSECONDS if zero == DAY_ZERO_1900 else 0  # 29 February 1900
+    by_column: dict[int, tuple[list[int], list[int | None]]] = {i: ([], []) for i in wanted}
+    for column, row, attributes, value in found:
+        if b't="' in attributes and b't="n"' not in attributes:
+            continue  # a text, shared-string, boolean or error cell
+        rows, micros = by_column[letters[column]]
+        rows.append(int(row) - 1 - top)
+        micros.append(_serial_microseconds(value))
+    replaced = []
+    for index, (rows, micros) in by_column.items():
+        if not rows:
+            continue
+        name = cells.columns[index]
+        moment = pl.lit(zero) + pl.duration(microseconds=pl.col("micro"))
+        serials = (pl.DataFrame({"at": rows, "micro": micros},
+                                schema={"at": pl.Int64, "micro": pl.Int64})
+                   .filter(pl.col("micro") >= floor)
+                   .join(cells.select(pl.col(name).alias("shown")).with_row_index("at")
+                         .with_columns(pl.col("at").cast(pl.Int64)), on="at")
+                   # only a date cell: a serial shown as a number is read as one
+                   .filter(pl.col("at") > 0, pl.col("shown").str.contains(_SHOWN_TIME.pattern
+                                                                          .join("^$")))
+                   .with_columns(written=moment.dt.strftime("%Y-%m-%d %H:%M:%S%.6f"))
+                   .filter((pl.col("micro") % 1000 != 0)
+                           | (pl.col("written").str.slice(0, 19)
+                              != pl.col("shown").str.slice(0, 19))))
+        if serials.height:
+            values = cells[name].to_list()
+            for at, written in serials.select("at", "written").iter_rows():
+                values[at] = written
+            replaced.append(pl.Series(name, values, dtype=pl.String))
+    return cells.with_columns(replaced) if replaced else cells
+
+
+_DAY_MICROSECONDS = 86_400_000_000
+
+
+def _serial_microseconds(value: bytes) -> int | None:
+    """A serial day number as the XML writes it ('45659.12783564815'), in microseconds, rounded
+    to the nearest, worked out exactly (integers; Decimal for an exponent); None if it is no
+    number."""
+    whole, point, fraction = value.partition(b".")
+    if whole.isdigit() and (not point or fraction.isdigit()):
+        scale = 10 ** len(fraction)
+        return (int(whole) * _DAY_MICROSECONDS
+                + (2 * int(fraction or b"0") * _DAY_MICROSECONDS + scale) // (2 * scale))
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        exact = Decimal(value.decode("ascii")) * _DAY_MICROSECONDS
+        return int(exact.to_integral_value()) if exact.is_finite() and exact >= 0 else None
+    except (InvalidOperation, UnicodeDecodeError):
+        return None
 
 
 # How fastexcel names the error a cell holds, and how Excel shows it.

@@ -173,7 +173,7 @@ def _settle_session(query: Query, connection: Any) -> None:
         cursor.execute(f"SELECT {calls}")
         cursor.fetchall()
     except Exception as exc:  # noqa: BLE001
-        connection.close()
+        _close(cursor, connection)
         raise DataError(f"{query.label}: cannot set the session's time zone ({query.time_zone}) "
                         f"and formats ({_reason(query, exc)})",
                         hint="kpi sets TimeZone to the dataset's time_zone, DateStyle, "
@@ -182,6 +182,20 @@ def _settle_session(query: Query, connection: Any) -> None:
                              "stored was changed") from None
     finally:
         cursor.close()
+
+
+def _close(cursor: Any, connection: Any) -> None:
+    """Close the cursor (its statement and result reader), then the connection: the one order
+    on every path. The driver manager refuses to close a connection whose statement is open
+    ("Cannot close AdbcConnection with open AdbcStatement"); it closes the cursors it knows
+    first, but knows them by weak references, which are gone when a load refused mid-read
+    leaves this reader to the garbage collector, and the refusal then printed as "Exception
+    ignored" after kpi's error and hint."""
+    try:
+        if cursor is not None:
+            cursor.close()
+    finally:
+        connection.close()
 
 
 def _sqlite_path(query: Query, uri: str) -> str:
@@ -224,6 +238,7 @@ def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
 
     def batches() -> Iterator[pl.DataFrame]:
         connection = _connect(query)
+        cursor = None
         try:
             cursor = connection.cursor()
             try:
@@ -265,7 +280,7 @@ def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
                 raise DataError(f"{query.label}: the query returned no rows",
                                 hint="check its WHERE clause; nothing stored was changed")
         finally:
-            connection.close()
+            _close(cursor, connection)
 
     return batches(), lambda records: records + 1
 
