@@ -256,7 +256,7 @@ def _times_in_full(parts: _Parts, sheet: str, loaded, spec: DatasetSpec,
                    # only a date cell: a serial shown as a number is read as one
                    .filter(pl.col("at") > 0, pl.col("shown").str.contains(_SHOWN_TIME.pattern
                                                                           .join("^$")))
-                   .with_columns(written=moment.dt.strftime("%Y-%m-%d %H:%M:%S%.6f"))
+                   .with_columns(written=moment.dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
                    .filter((pl.col("micro") % 1000 != 0)
                            | (pl.col("written").str.slice(0, 19)
                               != pl.col("shown").str.slice(0, 19))))
