@@ -300,7 +300,7 @@ def _weighted_parts(kpi: KpiDef, rows: pl.Expr) -> dict[str, pl.Expr]:
     return {"n": pl.when(rows).then(pl.col(_weight_column(kpi)))}
 
 
-def _scale(kpi: KpiDef, times: int = 1) -> Fraction:
+def scale_of(kpi: KpiDef, times: int = 1) -> Fraction:
     """What a KPI's figure is multiplied by, exactly: its multiplier as written (0.1 is 1/10),
     times 100 for a percentage or 1,000 for a rate per 1,000."""
     return as_written(kpi.multiplier) * times
@@ -317,7 +317,7 @@ def _per_population(k: KpiDef, c: dict[str, Any], p: Project) -> float | None:
         _population(p, name) for name in required(k.populations, f"KPI '{k.id}'"))
     if not num_population:
         return None
-    return quotient(c["num"], c["den"], _scale(k) * den_population / num_population)
+    return quotient(c["num"], c["den"], scale_of(k) * den_population / num_population)
 
 
 def _ordered(k: KpiDef, c: dict[str, Any], p: Project) -> float | None:
@@ -325,36 +325,36 @@ def _ordered(k: KpiDef, c: dict[str, Any], p: Project) -> float | None:
         return None
     stat = (c["stat"] if "stat" in c
             else _interpolated(c["den"], quantile_of(k), c["lower"], c["upper"]))
-    return quotient(stat, 1, _scale(k))
+    return quotient(stat, 1, scale_of(k))
 
 
 # Each kind's value from its window's components: one quotient (`kpi.rounding.quotient`), so
 # the multiplier, the 100 of a percentage and the 1,000 of a rate per 1,000 are applied
 # exactly with the division, and the figure is rounded once.
 RECIPES: dict[Kind, Recipe] = {
-    Kind.COUNT: Recipe(_count_parts, lambda k, c, p: quotient(c["n"], 1, _scale(k))),
-    Kind.SUM: Recipe(_count_parts, lambda k, c, p: quotient(c["n"], 1, _scale(k))),
+    Kind.COUNT: Recipe(_count_parts, lambda k, c, p: quotient(c["n"], 1, scale_of(k))),
+    Kind.SUM: Recipe(_count_parts, lambda k, c, p: quotient(c["n"], 1, scale_of(k))),
     Kind.RATE: Recipe(_checked_rate_parts,
-                      lambda k, c, p: quotient(c["num"], c["den"], _scale(k, 100))),
+                      lambda k, c, p: quotient(c["num"], c["den"], scale_of(k, 100))),
     Kind.WITHIN: Recipe(_within_parts,
-                        lambda k, c, p: quotient(c["num"], c["den"], _scale(k, 100))),
+                        lambda k, c, p: quotient(c["num"], c["den"], scale_of(k, 100))),
     # A mean is its sum over its rows, rounded once: £10.10, £10.20 and £10.30 average 10.2,
     # where the float 30.6 divided by 3 is 10.200000000000001 (a mean of pounds and pence in
     # four read so).
-    Kind.MEAN: Recipe(_mean_parts, lambda k, c, p: quotient(c["num"], c["den"], _scale(k))),
+    Kind.MEAN: Recipe(_mean_parts, lambda k, c, p: quotient(c["num"], c["den"], scale_of(k))),
     Kind.MEDIAN: Recipe(_order_parts, _ordered, additive=False),
     Kind.PERCENTILE: Recipe(_order_parts, _ordered, additive=False),
     Kind.SNAPSHOT: Recipe(
         lambda k, rows: _checked_rate_parts(k, rows) if k.numerator else _count_parts(k, rows),
-        lambda k, c, p: (quotient(c["num"], c["den"], _scale(k, 100)) if k.numerator
-                         else quotient(c["n"], 1, _scale(k)))),
+        lambda k, c, p: (quotient(c["num"], c["den"], scale_of(k, 100)) if k.numerator
+                         else quotient(c["n"], 1, scale_of(k)))),
     Kind.RATIO_OF_RATES: Recipe(_rate_parts, _per_population),
     Kind.PER_1000: Recipe(_count_parts,
                           lambda k, c, p: quotient(c["n"], _population(
                               p, required(k.population, f"KPI '{k.id}': population")),
-                              _scale(k, 1000))),
+                              scale_of(k, 1000))),
     Kind.WEIGHTED_SCORE: Recipe(_weighted_parts,
-                                lambda k, c, p: quotient(c["n"], 1, _scale(k))),
+                                lambda k, c, p: quotient(c["n"], 1, scale_of(k))),
 }
 
 
@@ -1935,7 +1935,7 @@ def _measured(project: Project, kpi: KpiDef, window: Window | None,
         num_id, den_id = kpi.ratio_of
         num = value_of(project.known_kpi(num_id), parts[(num_id, window)], project)
         den = value_of(project.known_kpi(den_id), parts[(den_id, window)], project)
-        value = quotient(num, den, _scale(kpi, 100))
+        value = quotient(num, den, scale_of(kpi, 100))
         return Measured(window, value if value is not None and math.isfinite(value) else None,
                         num, den)
     return measured_of(project, kpi, window, parts[(kpi.id, window)])
@@ -2072,7 +2072,7 @@ def _derived_series(kpi: KpiDef, num: pl.DataFrame, den: pl.DataFrame,
     joined = num.join(den, on="month", suffix="_den")
     # Scaled first, then divided: a count times 100 (times a whole multiplier) is exact, so
     # the rate is rounded once, as the summary's (`kpi.rounding.quotient`).
-    scale = float(_scale(kpi, 100))
+    scale = float(scale_of(kpi, 100))
     # A month whose denominator is 0 has no rate (null), never NaN or infinity.
     frame = joined.select(
         "month",

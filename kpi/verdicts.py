@@ -20,7 +20,7 @@ from kpi import engine, stats
 from kpi.catalogue import Kind, KpiDef, Project, Status, Unit
 from kpi.engine import KpiResult, Report
 from kpi.periods import Month, Window, WindowKind
-from kpi.rounding import as_written, quotient
+from kpi.rounding import quotient
 from kpi.store import AsOf
 
 # Months of monthly values a verdict reads, ending with the current window (kpi show's trend).
@@ -287,7 +287,7 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
             values = []
             for month in labels:
                 n, d = value(num, month), value(den, month)
-                values.append(quotient(n, d, as_written(kpi.multiplier) * 100))
+                values.append(quotient(n, d, engine.scale_of(kpi, 100)))
         else:
             values = [value(kpi, month) for month in labels]
         out[kpi.id] = Series(labels, tuple(values))
