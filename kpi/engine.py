@@ -44,7 +44,15 @@ from kpi.errors import ConfigError, DataError, option
 from kpi.expressions import overflowed, polars_expr
 from kpi.expressions import quotient as column_quotient
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, current_window
-from kpi.rounding import as_written, change_percent, difference, fixed, quotient, shows_zero
+from kpi.rounding import (
+    Exact,
+    as_written,
+    change_percent,
+    difference,
+    fixed,
+    quotient,
+    shows_zero,
+)
 from kpi.store import AsOf
 
 # ---------------------------------------------------------------------------------------------
@@ -1893,7 +1901,11 @@ def _interpolated(n: int, q: Fraction, lower: float, upper: float | None) -> flo
     "linear")` and DuckDB's `quantile_cont` define it), given the values at the floor of its
     position (n - 1) × q and just above: worked out exactly on the values as written and
     rounded once (`kpi.rounding.as_written`), so the median of £0.10 and £0.20 is 0.15, where
-    the floats' interpolation reads 0.15000000000000002 (DuckDB's DECIMAL median gives 0.15)."""
+    the floats' interpolation reads 0.15000000000000002 (DuckDB's DECIMAL median gives 0.15).
+    A value between two keeps its exact number (`kpi.rounding.Exact`), so that the KPI's
+    multiplier is applied before the one rounding (`_ordered`): rounded here and again after
+    it, the median of 111.85714285714286 and 9.285714285714286 times 100 read
+    6057.142857142858, where the exact figure rounds to 6057.142857142857."""
     position = (n - 1) * _bounded(q)
     below = floor(position)
     if position == below or not math.isfinite(lower):
@@ -1902,7 +1914,7 @@ def _interpolated(n: int, q: Fraction, lower: float, upper: float | None) -> flo
     if not math.isfinite(upper):
         return lower + (upper - lower) * float(position - below)
     low = as_written(lower)
-    return float(low + (as_written(upper) - low) * (position - below))
+    return Exact(low + (as_written(upper) - low) * (position - below))
 
 
 def _counts_by(scan: pl.LazyFrame, value: pl.Expr, masks: dict[str, pl.Expr],

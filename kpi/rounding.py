@@ -37,14 +37,31 @@ def rounded(value: float, places: int) -> Decimal:
     return result.copy_abs() if result.is_zero() else result
 
 
+class Exact(float):
+    """A float that keeps the exact number it was rounded from, for a figure that is not yet
+    the last step: an interpolated median or percentile, which its KPI's multiplier scales
+    after. Read by `as_written`, it is that number, so the figure is rounded once; anywhere
+    else it is the nearest float (JSON, a frame, arithmetic, which gives a plain float)."""
+
+    __slots__ = ("exact",)
+    exact: Fraction
+
+    def __new__(cls, exact: Fraction) -> Exact:
+        value = super().__new__(cls, _float(exact))
+        value.exact = exact
+        return value
+
+
 def as_written(value: float | Fraction) -> Fraction:
     """A figure as the number it stands for, exactly: an int or a Fraction as it is, a float
     as the shortest decimal that reads back as it (its repr). Every value kpi stores is the
     decimal its source wrote, and every sum and mean is the nearest float to the decimals'
     own (docs/guarantees.md), so the repr is that decimal: 0.1 is 1/10, not the binary
-    0.1000000000000000055511151231257827."""
+    0.1000000000000000055511151231257827. An `Exact` is the number it was rounded from."""
     if isinstance(value, (int, Fraction)):
         return Fraction(value)
+    if isinstance(value, Exact):
+        return value.exact
     return Fraction(repr(float(value)))
 
 
@@ -71,7 +88,8 @@ def quotient(numerator: float | None, denominator: float | Fraction | None,
     if not (math.isfinite(numerator) and math.isfinite(denominator)):
         return numerator / denominator * float(scale)
     if denominator == 1 and scale == 1:
-        return numerator  # an int stays an int: a count prints 4309, not 4309.0
+        # an int stays an int: a count prints 4309, not 4309.0 (an Exact, a plain float)
+        return float(numerator) if isinstance(numerator, Exact) else numerator
     return _float(as_written(numerator) * as_written(scale) / as_written(denominator))
 
 

@@ -990,7 +990,7 @@ class Oracle:
     def _order_statistic(self, k: Kpi, where: str, args: list) -> Exact | None:
         """A median or percentile as docs/catalogue.md defines it (DuckDB's `quantile_cont`:
         linear interpolation at the position (n - 1) x q) worked out exactly on the values as
-        written with q as written, rounded once, then the multiplier (docs/guarantees.md);
+        written with q as written, times the multiplier, rounded once (docs/guarantees.md);
         compared to the bit."""
         (values,) = self.db.execute(
             f"SELECT list({k.value}) FILTER ({k.value} IS NOT NULL) FROM {k.dataset} "
@@ -1003,9 +1003,7 @@ class Oracle:
         below = position.numerator // position.denominator
         stat = ordered[below] if position == below else (
             ordered[below] + (ordered[below + 1] - ordered[below]) * (position - below))
-        value = float(stat)
-        return Exact(value if k.multiplier == 1.0 else float(written(value)
-                                                             * written(k.multiplier)))
+        return Exact(float(stat * written(k.multiplier)))
 
     def dataset_of(self, k: Kpi) -> str:
         if k.parts:
@@ -1374,6 +1372,9 @@ def draw_variants(rnd: random.Random, spec: ProjectSpec) -> None:
         lambda i: Kpi(i, "per_1000", "inc", value="victims", filter=rnd.choice(INC_FILTERS)),
         lambda i: Kpi(i, "sum", "inc", value="victims", multiplier=rnd.choice([0.5, 1000])),
         lambda i: Kpi(i, "mean", "inc", value="minutes", multiplier=rnd.choice([0.5, 60])),
+        # a median of values of many digits times a multiplier: rounded once, not twice
+        lambda i: Kpi(i, "median", "inc", value="minutes / 7",
+                      multiplier=rnd.choice([0.1, 60, 100])),
         # a filter so narrow that many months select no row: a month (or a window) with a
         # zero denominator has no value, never 0
         lambda i: narrow(i, rnd.choice(["rate", "mean", "within", "median"])),

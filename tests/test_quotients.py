@@ -395,3 +395,61 @@ def test_a_median_or_percentile_is_the_exact_interpolation_rounded_once(medians)
         assert month["value"] == _quantile(values, Fraction(1, 2)), month
     # The case that read a float's remainder.
     assert _quantile(["0.1", "0.2"], Fraction(1, 2)) == 0.15
+
+
+SCALED = MEDIANS + """
+[[kpis]]
+id = "median_scaled"
+title = "Median loss a week, in pence"
+priority = "p"
+kind = "median"
+dataset = "claims"
+value = "loss / 7"
+multiplier = 100
+decimals = 2
+"""
+
+
+def test_a_median_times_its_multiplier_is_rounded_once(tmp_path):
+    """A median between two values of many digits (a value expression's quotient) times the
+    KPI's multiplier is the exact interpolation times the multiplier, rounded once: it was
+    rounded to a float, then multiplied and rounded again, so the median of
+    111.85714285714286 and 9.285714285714286 times 100 read 6057.142857142858 where the
+    exact figure rounds to 6057.142857142857 (about one median in five of such values)."""
+    import random
+
+    (tmp_path / "kpi.toml").write_text(SCALED, encoding="utf-8")
+    rng = random.Random(5)
+    # Two rows a month in the current window: each month's median is between two values.
+    rows = [(f"{month}-{day:02d}", "North", str(rng.randint(1, 999)))
+            for month in MONTHS for day in (3, 17)]
+    with open(tmp_path / "claims.csv", "w", encoding="utf-8") as out:
+        out.write("day,lpa,loss\n")
+        out.writelines(",".join(r) + "\n" for r in rows)
+    load(kpi.open(tmp_path).definition, "claims", [str(tmp_path / "claims.csv")])
+
+    def expected(values: list[str]) -> float:
+        # Each row's value is the float loss / 7 (IEEE division), read as the decimal it
+        # prints as (docs/guarantees.md); interpolated and scaled exactly, rounded once.
+        ordered = sorted(Fraction(repr(float(v) / 7)) for v in values)
+        position = (len(ordered) - 1) * Fraction(1, 2)
+        below = position.numerator // position.denominator
+        exact = ordered[below] + (ordered[below + 1] - ordered[below]) * (position - below) \
+            if position != below else ordered[below]
+        return float(exact * 100)
+
+    done = run(["show", "median_scaled", "--period", MONTHS[-1], "--format", "json"],
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    twice = 0
+    for month in json.loads(done.stdout)["trend"]:
+        values = [r[2] for r in rows if r[0][:7] == month["month"]]
+        assert month["value"] == expected(values), month
+        a, b = sorted(float(v) / 7 for v in values)
+        twice += float(Fraction(repr((a + b) / 2)) * 100) != expected(values)
+    assert twice  # the fixture holds months that a second rounding reads otherwise
+    done = run(["summary", "--period", MONTHS[-1], "--format", "json"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    got = {k["id"]: k for k in json.loads(done.stdout)["kpis"]}["median_scaled"]
+    assert got["current"]["value"] == expected(
+        [r[2] for r in rows if r[0][:7] in CURRENT])
