@@ -249,7 +249,8 @@ def test_a_field_added_removed_or_retyped_without_the_schema_fails(cli, mini, na
 
 def test_values_outside_their_set_or_sign_fail(cli, mini):
     """Enums and bounds: a status, test, verdict or comparison kpi never prints, a negative or
-    fractional count of rows, a fractional count and a p-value above 1 are refused."""
+    fractional count of rows, a negative count and a p-value above 1 are refused (a count's
+    value may be a fraction: its KPI's `multiplier` may be one)."""
     summary = json.loads(cli(["--project", mini, "summary", "--period", "2025-09",
                               "--format", "json"]).stdout)
     validator = jsonschema.Draft202012Validator(_schema("summary"))
@@ -272,7 +273,6 @@ def test_values_outside_their_set_or_sign_fail(cli, mini):
     refused(lambda d: kpi(d, tested)["significance"].update(p_value=1.5))
     refused(lambda d: kpi(d, varied)["variation"].update(verdict="special_cause"))
     refused(lambda d: kpi(d, varied)["variation"].update(points=2.5))
-    refused(lambda d: kpi(d, counted)["current"].update(value=counted["current"]["value"] + 0.5))
     refused(lambda d: kpi(d, counted)["current"].update(value=-1))
     refused(lambda d: kpi(d, counted)["current"].update(start="2025-13"))
     refused(lambda d: d["versions"].update(crimes=-1))
@@ -359,3 +359,31 @@ def test_the_docs_say_how_to_read_strict_schemas():
     assert "a field added is a change too: it is listed in CHANGELOG.md" in opening
     assert "validate what it reads against the schema shipped with the installed kpi" \
         in opening and "`kpi/schemas/`" in opening
+
+
+def test_a_count_times_a_fractional_multiplier_validates(cli, tmp_path):
+    """A KPI of kind `count` with `multiplier = 0.5` gives half its rows, a fraction: the
+    schemas said a count is always whole, so `kpi summary` and `kpi show` printed JSON their
+    own schemas refuse (found by the differential oracle). Its value is half DuckDB's count of
+    the window's rows, and both documents validate."""
+    import duckdb
+
+    root = tmp_path / "mini é"
+    shutil.copytree(FIXTURES / "mini", root)
+    with (root / "kpi.toml").open("a") as handle:
+        handle.write('\n[[kpis]]\nid = "half"\ntitle = "Half of all crimes"\n'
+                     'priority = "violence"\nkind = "count"\ndataset = "crimes"\n'
+                     'multiplier = 0.5\nbetter = "lower"\n')
+    assert cli(["--project", root, "ingest", "crimes"]).exit_code == 0
+    (rows,) = duckdb.sql(
+        f"SELECT count(*) FROM read_csv('{root / 'extracts' / 'crimes.csv'}', all_varchar = "
+        "true) WHERE strptime(recorded, '%d/%m/%Y') BETWEEN '2024-10-01' AND '2025-09-30'"
+    ).fetchone()
+    assert rows % 2 == 1  # the fixture's year holds an odd number of crimes: half is a fraction
+    summary = _validate("summary", cli(["--project", root, "summary", "--period", "2025-09",
+                                        "--format", "json"]).stdout)
+    half = next(k for k in summary["kpis"] if k["id"] == "half")  # type: ignore[index]
+    assert half["current"]["value"] == rows / 2
+    show = _validate("show", cli(["--project", root, "show", "half", "--period", "2025-09",
+                                  "--format", "json"]).stdout)
+    assert show["kpi"]["current"]["value"] == rows / 2  # type: ignore[index]
