@@ -420,19 +420,20 @@ class Project:
 
     @_one_reading
     def series(self, kpi_id: str, period: str | Month, months: int = 24,
-               as_of: str | int | AsOf | None = None) -> pl.DataFrame:
-        """A KPI's monthly values (columns: month, value, rolling_12): the trend `kpi show`
-        draws for `period`, `months` long, ending where the KPI's current window ends (the
-        period less the KPI's lag), or where its data does when that window is incomplete; a
-        KPI with no data on or before the period is a DataError, as in `detail`. A KPI in
-        development has no trend: no rows."""
+               as_of: str | int | AsOf | None = None, *,
+               vs: str | Comparison = "baseline") -> pl.DataFrame:
+        """A KPI's monthly values (columns: month, value, rolling_12): the trend `kpi show
+        --vs VS` draws for `period`, `months` long, ending where the KPI's current window
+        ends (the period less the KPI's lag), or where its data does when that window is
+        incomplete; a KPI with no data on or before the period is a DataError, as in
+        `detail`. A KPI in development has no trend: no rows. `vs` matters only where the
+        windows differ: a financial year to date can be whole where the year ending the same
+        month is not, and the trend then ends with the year to date."""
         import polars as pl
-
-        from kpi.periods import Comparison
 
         project = self._catalogue()
         kpi = find_kpi(project, kpi_id)
-        _, _, trend = _trend(project, kpi, _month(period), Comparison.BASELINE,
+        _, _, trend = _trend(project, kpi, _month(period), _comparison(vs),
                              _months(months), _as_of(as_of))
         if trend is None:
             return pl.DataFrame(schema={"month": pl.String, "value": pl.Float64,

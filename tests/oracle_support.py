@@ -1594,7 +1594,8 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
         if args[0] == "summary":
             got = face.summary(period, vs, as_of)
         elif args[0] == "show":
-            got = face.series(positional[0], period, int(options.get("--months", "24")), as_of)
+            got = face.series(positional[0], period, int(options.get("--months", "24")), as_of,
+                              vs=vs)
         elif args[0] == "compare":
             got = face.compare(period, options["--by"], vs, as_of=as_of)
         elif args[0] == "check":

@@ -543,3 +543,61 @@ def test_a_dataset_never_loaded_is_refused_with_the_faces_own_way_to_load_it(tmp
     assert cli.returncode == refused.value.exit_code == 3
     assert cli.stderr.splitlines() == [
         f"Error: {message}", "Hint: load extracts with 'kpi ingest crimes FILE...'"]
+
+
+YEARLY = """\
+[project]
+name = "Published by the year"
+baseline = "2024-03"
+data = "data"
+
+[datasets.inc]
+date = "day"
+published = "calendar_year"
+[datasets.inc.columns]
+day = "date"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "incidents"
+title = "Incidents"
+priority = "p"
+kind = "count"
+dataset = "inc"
+better = "lower"
+"""
+
+
+def test_series_is_kpi_shows_trend_for_each_comparison(tmp_path):
+    """`project.series(..., vs=)` is the trend `kpi show --vs` draws. A source published for
+    whole calendar years, holding March 2023 to October 2024, asked for October 2024 runs to
+    December 2023: the year ending then is incomplete (no January or February), so the trend
+    ends where the data does, October 2024; the financial year to date, April to December
+    2023, is whole, so `--vs fytd`'s trend ends with it. `series` took no comparison and gave
+    the first trend for both (found by the differential oracle: the face and `kpi show --vs
+    fytd` disagreed)."""
+    (tmp_path / "kpi.toml").write_text(YEARLY, encoding="utf-8")
+    days, counts = [], {}
+    for i in range(20):  # 2023-03 to 2024-10, 2 to 4 rows a month
+        month = f"{2023 + (2 + i) // 12}-{(2 + i) % 12 + 1:02d}"
+        counts[month] = 2 + i % 3
+        days += [f"{month}-{d:02d}" for d in range(1, counts[month] + 1)]
+    (tmp_path / "inc.csv").write_text("day\n" + "\n".join(days) + "\n", encoding="utf-8")
+    assert inprocess.run(["--project", tmp_path, "ingest", "inc", tmp_path / "inc.csv"]
+                         ).returncode == 0
+    project = kpi.open(tmp_path)
+    ends = {"baseline": "2024-10", "yoy": "2024-10", "previous": "2024-10",
+            "fytd": "2023-12"}
+    for vs, end in ends.items():
+        shown = inprocess.run(["--project", tmp_path, "show", "incidents", "--period",
+                               "2024-10", "--vs", vs, "--months", "4", "--format", "json"])
+        assert shown.returncode == 0, shown.stderr
+        trend = [(t["month"], t["value"]) for t in json.loads(shown.stdout)["trend"]]
+        got = project.series("incidents", "2024-10", 4, vs=vs)
+        assert list(zip(got["month"], got["value"], strict=True)) == trend, vs
+        assert trend[-1][0] == end, vs
+        assert [v for _, v in trend] == [counts[m] for m, _ in trend], vs
+    assert project.series("incidents", "2024-10", 4)["month"][-1] == "2024-10"
