@@ -1560,6 +1560,9 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
                 problems.add(f"KPI '{kpi.id}'", key,
                              f"'{ref}' is in development, so a live KPI cannot use it",
                              line=problems.item_line("kpis", kpi.id, key))
+            elif ref is not None and (why := _not_in_window(kpi, known[ref])):
+                problems.add(f"KPI '{kpi.id}'", key, why,
+                             line=problems.item_line("kpis", kpi.id, key))
         if kpi.is_derived and all(
                 (ref := getattr(kpi, key)) in known and not known[ref].is_derived
                 for key in ("numerator_kpi", "denominator_kpi")):
@@ -1585,6 +1588,24 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
                 problems.add(f"KPI '{kpi.id}'", "quotes", f"'{ref}' is not another KPI",
                              line=problems.item_line("kpis", kpi.id, "quotes"))
     return [resolved.get(k.id, k) for k in kpis]
+
+
+def _not_in_window(rate: KpiDef, part: KpiDef) -> str | None:
+    """Why a rate of two KPIs cannot read `part` (its numerator or denominator KPI) over the
+    rate's own window, or None. The rate reads both over its window (a year ending
+    `period - lag`, or the financial year to date); a part's figure there must be the one the
+    part itself reports: a snapshot is as at one month, and 12 of them summed read 24
+    incidents per 120 officers (20%) where 10 officers were in post (240%); a part that runs
+    further behind (a larger `lag`) leaves out months the rate would read."""
+    if part.is_snapshot:
+        return (f"'{part.id}' is a snapshot (as at one month), which a rate of two KPIs would "
+                "sum over its 12 months: for a share of one dataset's rows as at a month, "
+                "write a snapshot with a numerator")
+    if part.lag > rate.lag:
+        months = "month" if part.lag == 1 else "months"
+        return (f"'{part.id}' runs {part.lag} {months} behind (lag = {part.lag}), so the rate "
+                f"would read months its figure leaves out: give the rate lag = {part.lag}")
+    return None
 
 
 def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
