@@ -1654,6 +1654,10 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             bad("numerator_kpi", "a rate of KPIs needs both numerator_kpi and denominator_kpi")
         if dataset_id:
             bad("dataset", "a rate of two KPIs takes its data from them, not from a dataset")
+        if item.get("breakdowns"):
+            # Not split, and said nowhere: `kpi show` and the paper left the key unread.
+            bad("breakdowns", "a rate of two KPIs has no rows of its own to split: give the "
+                "breakdowns to its numerator and denominator KPIs")
     elif live:
         if not dataset_id:
             bad("dataset", "is required")
@@ -1674,6 +1678,12 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
                 value_is_duration |= key == "value" and dtype == "duration"
                 if key == "numerator":
                     numerator_type = dtype
+        if kind in NOT_SPLIT and item.get("breakdowns"):
+            # Birmingham's incidents per 1,000 of the force's people read 6.0 beside the
+            # force's 12.0, a part per 1,000 of no one's population.
+            bad("breakdowns", f"a {kind.value} KPI {NOT_SPLIT[kind]}, which a part's rows "
+                "are not: break down a count of the same rows, or compare the parts per "
+                "1,000 of their own populations with kpi compare --by ([population_by])")
         for col in item.get("breakdowns", []):
             kind_of = column_type(dataset, col)
             if not dataset.has_column(col):
@@ -1943,6 +1953,11 @@ def derive(frame: Any, dataset: DatasetSpec) -> Any:
 
 # A breakdown splits a KPI by a category; dates and measures have a trend or a value instead.
 BREAKDOWN_TYPES = frozenset({ColumnType.STR, ColumnType.INT, ColumnType.BOOL})
+# Kinds whose value already divides by one population of the whole area, so a part's value
+# would divide its count by the wrong population: not split into parts, by `breakdowns` (the
+# catalogue refuses them) or by `kpi compare --by` (`compare.splittable`).
+NOT_SPLIT = {Kind.PER_1000: "divides by one population of the whole area",
+             Kind.RATIO_OF_RATES: "divides by populations of the whole area"}
 # Seconds in each unit a duration value may be given in.
 DURATION_UNITS = {Unit.SECONDS: 1, Unit.DAYS: 86_400}
 # Kinds whose value is a measurement that may be a duration (response times, days to outcome).
