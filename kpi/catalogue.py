@@ -1590,6 +1590,43 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
     return [resolved.get(k.id, k) for k in kpis]
 
 
+# What a kind's value is, where no unit but a few can print it: a share is numerator /
+# denominator x 100 (a rate, a `within`, a snapshot with a numerator), rows are counted (a
+# count or snapshot without a value, a rate per 1,000), a ratio of rates is a ratio. A unit
+# that names another quantity printed the figure as one: a share of 33.3% as "0:33" (seconds),
+# 36 incidents as "36.0%" with a change of "-12.0pp", a share as a count with a % change of a
+# percentage (+50.0% for 33.3% to 50.0%).
+_MISREAD_UNITS = {
+    "share": frozenset({Unit.SECONDS, Unit.DAYS, Unit.GBP, Unit.COUNT}),
+    "rows": frozenset({Unit.PERCENT, Unit.SECONDS, Unit.DAYS, Unit.GBP}),
+    "ratio": frozenset({Unit.PERCENT, Unit.SECONDS, Unit.DAYS, Unit.GBP}),
+}
+_WHAT = {"share": "a percentage (numerator / denominator x 100)",
+         "rows": "a number of rows", "ratio": "a ratio of two rates"}
+
+
+def _unit_misread(kind: Kind, item: dict[str, Any], unit: Unit) -> str | None:
+    """Why a KPI's `unit` names another quantity than its kind's value is, or None. A share
+    without a `multiplier` is a percentage, in `percent` only; a multiplier may scale it to
+    another unit (per 1,000, a ratio), not to a time, money or a count."""
+    share = kind in (Kind.RATE, Kind.WITHIN) or (kind == Kind.SNAPSHOT and "numerator" in item)
+    rows = ((kind in (Kind.COUNT, Kind.SNAPSHOT) and "value" not in item and not share)
+            or kind == Kind.PER_1000)
+    family = ("share" if share else "rows" if rows
+              else "ratio" if kind == Kind.RATIO_OF_RATES else None)
+    if family is None:
+        return None
+    scaled = item.get("multiplier", 1) != 1
+    if unit in _MISREAD_UNITS[family] or (share and not scaled and unit != Unit.PERCENT):
+        which = f"a {kind.value} KPI" + (" with a numerator" if kind == Kind.SNAPSHOT else "")
+        fix = "leave the unit out" + (
+            " (percent), or give a multiplier that scales it to that unit"
+            if unit not in _MISREAD_UNITS[family] else "")
+        return (f"is '{unit.value}', but the value of {which} is {_WHAT[family]}, which it "
+                f"would print as a {unit.value} figure: {fix}")
+    return None
+
+
 def _not_in_window(rate: KpiDef, part: KpiDef) -> str | None:
     """Why a rate of two KPIs cannot read `part` (its numerator or denominator KPI) over the
     rate's own window, or None. The rate reads both over its window (a year ending
@@ -1640,6 +1677,8 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         unit = Unit.COUNT
     if kind == Kind.SNAPSHOT and "numerator" in item and "unit" not in item:
         unit = Unit.PERCENT
+    if "unit" in item and (why := _unit_misread(kind, item, unit)):
+        bad("unit", why)
     try:
         better = Better(item.get("better", "neutral"))
     except ValueError:
