@@ -1560,6 +1560,9 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
                 problems.add(f"KPI '{kpi.id}'", key,
                              f"'{ref}' is in development, so a live KPI cannot use it",
                              line=problems.item_line("kpis", kpi.id, key))
+            elif ref is not None and (why := _not_in_window(kpi, known[ref])):
+                problems.add(f"KPI '{kpi.id}'", key, why,
+                             line=problems.item_line("kpis", kpi.id, key))
         if kpi.is_derived and all(
                 (ref := getattr(kpi, key)) in known and not known[ref].is_derived
                 for key in ("numerator_kpi", "denominator_kpi")):
@@ -1585,6 +1588,61 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
                 problems.add(f"KPI '{kpi.id}'", "quotes", f"'{ref}' is not another KPI",
                              line=problems.item_line("kpis", kpi.id, "quotes"))
     return [resolved.get(k.id, k) for k in kpis]
+
+
+# What a kind's value is, where no unit but a few can print it: a share is numerator /
+# denominator x 100 (a rate, a `within`, a snapshot with a numerator), rows are counted (a
+# count or snapshot without a value, a rate per 1,000), a ratio of rates is a ratio. A unit
+# that names another quantity printed the figure as one: a share of 33.3% as "0:33" (seconds),
+# 36 incidents as "36.0%" with a change of "-12.0pp", a share as a count with a % change of a
+# percentage (+50.0% for 33.3% to 50.0%).
+_MISREAD_UNITS = {
+    "share": frozenset({Unit.SECONDS, Unit.DAYS, Unit.GBP, Unit.COUNT}),
+    "rows": frozenset({Unit.PERCENT, Unit.SECONDS, Unit.DAYS, Unit.GBP}),
+    "ratio": frozenset({Unit.PERCENT, Unit.SECONDS, Unit.DAYS, Unit.GBP}),
+}
+_WHAT = {"share": "a percentage (numerator / denominator x 100)",
+         "rows": "a number of rows", "ratio": "a ratio of two rates"}
+
+
+def _unit_misread(kind: Kind, item: dict[str, Any], unit: Unit) -> str | None:
+    """Why a KPI's `unit` names another quantity than its kind's value is, or None. A share
+    without a `multiplier` is a percentage, in `percent` only; a multiplier may scale it to
+    another unit (per 1,000, a ratio), not to a time, money or a count."""
+    share = kind in (Kind.RATE, Kind.WITHIN) or (kind == Kind.SNAPSHOT and "numerator" in item)
+    rows = ((kind in (Kind.COUNT, Kind.SNAPSHOT) and "value" not in item and not share)
+            or kind == Kind.PER_1000)
+    family = ("share" if share else "rows" if rows
+              else "ratio" if kind == Kind.RATIO_OF_RATES else None)
+    if family is None:
+        return None
+    scaled = item.get("multiplier", 1) != 1
+    if unit in _MISREAD_UNITS[family] or (share and not scaled and unit != Unit.PERCENT):
+        which = f"a {kind.value} KPI" + (" with a numerator" if kind == Kind.SNAPSHOT else "")
+        fix = "leave the unit out" + (
+            " (percent), or give a multiplier that scales it to that unit"
+            if unit not in _MISREAD_UNITS[family] else "")
+        return (f"is '{unit.value}', but the value of {which} is {_WHAT[family]}, which it "
+                f"would print as a {unit.value} figure: {fix}")
+    return None
+
+
+def _not_in_window(rate: KpiDef, part: KpiDef) -> str | None:
+    """Why a rate of two KPIs cannot read `part` (its numerator or denominator KPI) over the
+    rate's own window, or None. The rate reads both over its window (a year ending
+    `period - lag`, or the financial year to date); a part's figure there must be the one the
+    part itself reports: a snapshot is as at one month, and 12 of them summed read 24
+    incidents per 120 officers (20%) where 10 officers were in post (240%); a part that runs
+    further behind (a larger `lag`) leaves out months the rate would read."""
+    if part.is_snapshot:
+        return (f"'{part.id}' is a snapshot (as at one month), which a rate of two KPIs would "
+                "sum over its 12 months: for a share of one dataset's rows as at a month, "
+                "write a snapshot with a numerator")
+    if part.lag > rate.lag:
+        months = "month" if part.lag == 1 else "months"
+        return (f"'{part.id}' runs {part.lag} {months} behind (lag = {part.lag}), so the rate "
+                f"would read months its figure leaves out: give the rate lag = {part.lag}")
+    return None
 
 
 def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
@@ -1619,6 +1677,8 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         unit = Unit.COUNT
     if kind == Kind.SNAPSHOT and "numerator" in item and "unit" not in item:
         unit = Unit.PERCENT
+    if "unit" in item and (why := _unit_misread(kind, item, unit)):
+        bad("unit", why)
     try:
         better = Better(item.get("better", "neutral"))
     except ValueError:
@@ -1633,6 +1693,10 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             bad("numerator_kpi", "a rate of KPIs needs both numerator_kpi and denominator_kpi")
         if dataset_id:
             bad("dataset", "a rate of two KPIs takes its data from them, not from a dataset")
+        if item.get("breakdowns"):
+            # Not split, and said nowhere: `kpi show` and the paper left the key unread.
+            bad("breakdowns", "a rate of two KPIs has no rows of its own to split: give the "
+                "breakdowns to its numerator and denominator KPIs")
     elif live:
         if not dataset_id:
             bad("dataset", "is required")
@@ -1653,6 +1717,12 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
                 value_is_duration |= key == "value" and dtype == "duration"
                 if key == "numerator":
                     numerator_type = dtype
+        if kind in NOT_SPLIT and item.get("breakdowns"):
+            # Birmingham's incidents per 1,000 of the force's people read 6.0 beside the
+            # force's 12.0, a part per 1,000 of no one's population.
+            bad("breakdowns", f"a {kind.value} KPI {NOT_SPLIT[kind]}, which a part's rows "
+                "are not: break down a count of the same rows, or compare the parts per "
+                "1,000 of their own populations with kpi compare --by ([population_by])")
         for col in item.get("breakdowns", []):
             kind_of = column_type(dataset, col)
             if not dataset.has_column(col):
@@ -1922,6 +1992,11 @@ def derive(frame: Any, dataset: DatasetSpec) -> Any:
 
 # A breakdown splits a KPI by a category; dates and measures have a trend or a value instead.
 BREAKDOWN_TYPES = frozenset({ColumnType.STR, ColumnType.INT, ColumnType.BOOL})
+# Kinds whose value already divides by one population of the whole area, so a part's value
+# would divide its count by the wrong population: not split into parts, by `breakdowns` (the
+# catalogue refuses them) or by `kpi compare --by` (`compare.splittable`).
+NOT_SPLIT = {Kind.PER_1000: "divides by one population of the whole area",
+             Kind.RATIO_OF_RATES: "divides by populations of the whole area"}
 # Seconds in each unit a duration value may be given in.
 DURATION_UNITS = {Unit.SECONDS: 1, Unit.DAYS: 86_400}
 # Kinds whose value is a measurement that may be a duration (response times, days to outcome).

@@ -23,6 +23,7 @@ from kpi.catalogue import (
     BOUNDS,
     BOUNDS_HINT,
     BREAKDOWN_TYPES,
+    NOT_SPLIT,
     Better,
     DatasetSpec,
     Kind,
@@ -41,10 +42,6 @@ from kpi.periods import Comparison, Month, Window, WindowKind
 from kpi.rounding import fixed, quotient
 from kpi.store import AsOf
 
-# Kinds whose value already divides by one population of the whole area, so a part's value
-# would divide its count by the wrong population.
-NOT_SPLIT = {Kind.PER_1000: "divides by one population of the whole area",
-             Kind.RATIO_OF_RATES: "divides by populations of the whole area"}
 # Counts that a population turns into a rate per 1,000.
 PER_POPULATION_KINDS = (Kind.COUNT, Kind.SUM, Kind.WEIGHTED_SCORE)
 SELECTED = "__selected"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kpi.catalogue import load_project
 from kpi.checks import CheckKind, run_checks
@@ -177,3 +179,74 @@ def test_cli_bad_period_is_a_usage_error(tmp_path, cli):
     result = cli(["--project", tmp_path, "check", "--period", "2025-13"])
     assert result.exit_code == 2
     assert "invalid period '2025-13'" in result.output
+
+
+def _pence_project(tmp_path, a: str, b: str, total: str, tolerance: str = "0"):
+    """The project above with pounds and pence: one month's a, b and total as written, every
+    other month 0."""
+    toml = PROJECT.format(lag=0, tolerance=tolerance).replace('count = "int"', 'count = "float"')
+    (tmp_path / "kpi.toml").write_text(toml)
+    events, totals = ["month,category,count"], ["month,count"]
+    for month in MONTHS:
+        last = month == MONTHS[-1]
+        events += [f"{month},a,{a if last else 0}", f"{month},b,{b if last else 0}"]
+        totals.append(f"{month},{total if last else 0}")
+    (tmp_path / "events.csv").write_text("\n".join(events) + "\n")
+    (tmp_path / "totals.csv").write_text("\n".join(totals) + "\n")
+    project = load_project(tmp_path)
+    for dataset in ("events", "totals"):
+        load(project, dataset)
+    return project
+
+
+def test_pounds_and_pence_that_reconcile_to_the_penny_pass(tmp_path):
+    """£0.10 + £0.20 is £0.30: the floats' sum, 0.30000000000000004, failed a tolerance of 0
+    with "0.00 more than the total" (and `kpi check` exit 1)."""
+    check = run_checks(_pence_project(tmp_path, "0.1", "0.2", "0.3"), PERIOD).results[0]
+    assert (check.total.value, [p.value for p in check.parts]) == (0.3, [0.1, 0.2])
+    assert check.passed and check.difference == 0
+    assert check.message == "0.10 + 0.20 = 0.30 (year ending March 2025)"
+
+
+def test_pounds_and_pence_a_penny_out_fail_by_the_penny(tmp_path):
+    check = run_checks(_pence_project(tmp_path, "0.1", "0.2", "0.31"), PERIOD).results[0]
+    assert not check.passed and check.difference == 0.01  # 0.31 - 0.3 as written
+    assert check.message == ("parts sum to 0.30 (0.10 + 0.20), 0.01 less than the total of "
+                             "0.31 (year ending March 2025)")
+
+
+@settings(max_examples=300, deadline=None)
+@given(pence=st.lists(st.integers(-10**9, 10**9), min_size=2, max_size=6),
+       off=st.integers(-3, 3), tolerance=st.integers(0, 3))
+def test_a_reconciliation_is_judged_on_the_figures_as_written(pence, off, tolerance):
+    """Figures in pounds and pence (each the float nearest its decimal, as every stored sum
+    is), the total off by `off` pence and a tolerance in pence: the check passes exactly when
+    Python's Decimal says the difference is within the tolerance, and says the difference."""
+    from decimal import Decimal
+
+    from kpi import engine
+    from kpi.catalogue import Better, Check, Kind, KpiDef, Unit
+    from kpi.checks import _reconcile
+    from kpi.periods import Comparison, Window
+
+    cents = Decimal("0.01")
+    parts = [p * cents for p in pence]
+    total = sum(parts, Decimal(0)) + off * cents
+    window = Window.year_ending(PERIOD)
+    ids = ["total", *(f"p{i}" for i in range(len(parts)))]
+    results = tuple(
+        engine.KpiResult(KpiDef(id=i, title=i, priority="p", kind=Kind.SUM, unit=Unit.GBP,
+                                better=Better.NEUTRAL, dataset="d"),
+                         "stable", engine.Measured(window, float(v)), None, None)
+        for i, v in zip(ids, [total, *parts], strict=True))
+
+    class Known:
+        def known_kpi(self, kpi_id):
+            return next(r.kpi for r in results if r.kpi.id == kpi_id)
+
+    report = engine.Report(period=PERIOD, comparison=Comparison.BASELINE, results=results,
+                           versions={})
+    check = Check("c", "C", "total", tuple(ids[1:]), float(tolerance * cents))
+    got = _reconcile(Known(), check, PERIOD, report)  # type: ignore[arg-type]
+    assert got.passed == (abs(off) <= tolerance)
+    assert got.difference == float(off * cents)

@@ -470,7 +470,7 @@ DERIVED = (kpi_block("all_calls", 'kind = "count"\ndataset = "calls"\nhidden = t
            + kpi_block("big", 'kind = "count"\ndataset = "calls"\nhidden = true\n'
                               'filter = "victims = 3 AND month <> \'2025-06\'"')
            + kpi_block("per_big", 'kind = "rate"\nnumerator_kpi = "all_calls"\n'
-                                  'denominator_kpi = "big"\nunit = "ratio"\nbetter = "lower"'))
+                                  'denominator_kpi = "big"\nbetter = "lower"'))
 
 
 def test_show_of_a_rate_of_kpis_with_a_zero_denominator_month_does_not_crash(store, tmp_path):

@@ -1,0 +1,96 @@
+"""A KPI's `unit` names the quantity its kind's value is, or kpi.toml is refused.
+
+Any unit was accepted on any kind, and the figure was printed as the unit said: a `within`
+share of 33.3% in `unit = "seconds"` read "0:33" and "+0:17 (+50.0%)", 36 incidents in
+`unit = "percent"` read "36.0%" and "-12.0pp", a rate in `unit = "count"` read "33.3" with a
+% change of a percentage (+50.0% for 33.3% to 50.0%), and a rate of two KPIs in `unit =
+"ratio"` read 400.0 for 4 calls per call, each with exit 0. Every kind is drawn with every
+unit on the tiny fixture and checked against the rule written out here from
+docs/catalogue.md (`unit`): a share (a rate, a `within`, a snapshot with a numerator) is a
+percentage, in `percent` unless a `multiplier` scales it, and never in a time, money or a
+count; rows counted (a count or snapshot without a value, a rate per 1,000) and a ratio of
+rates are never a percentage, a time or money."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from fixtures.generated import tiny_project
+
+from kpi.catalogue import Unit, load_project
+from kpi.errors import ConfigError
+
+# name -> keys, and what its value is (a kind reading a `value` may be in any unit the
+# value's type allows: docs/catalogue.md, "Durations")
+KINDS = {
+    "count": ('kind = "count"\ndataset = "incidents"', "rows"),
+    "rate": ('kind = "rate"\ndataset = "incidents"\nnumerator = "minutes <= 15"', "share"),
+    "rate_of_kpis": ('kind = "rate"\nnumerator_kpi = "fraud"\ndenominator_kpi = "incidents"',
+                     "share"),
+    "within": ('kind = "within"\ndataset = "incidents"\nvalue = "minutes"\nthreshold = 15',
+               "share"),
+    "snapshot": ('kind = "snapshot"\ndataset = "staff"', "rows"),
+    "snapshot_share": ('kind = "snapshot"\ndataset = "staff"\nnumerator = "role = \'officer\'"',
+                       "share"),
+    "per_1000": ('kind = "per_1000"\ndataset = "incidents"\npopulation = "force"', "rows"),
+    "ratio_of_rates": ('kind = "ratio_of_rates"\ndataset = "incidents"\n'
+                       'numerator = "type = \'theft\'"\ndenominator = "type <> \'theft\'"\n'
+                       'populations = ["force", "force"]', "ratio"),
+}
+NEVER = {"share": {"seconds", "days", "gbp", "count"},
+         "rows": {"percent", "seconds", "days", "gbp"},
+         "ratio": {"percent", "seconds", "days", "gbp"}}
+
+
+def accepted(what: str, unit: str, multiplier: float) -> bool:
+    if unit in NEVER[what]:
+        return False
+    return not (what == "share" and multiplier == 1 and unit != "percent")
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("units")
+    tiny_project(root)
+    shutil.copy(root / "kpi.toml", root / "tiny.toml")
+    return root
+
+
+def _write(folder: Path, keys: str) -> None:
+    (folder / "kpi.toml").write_text(
+        (folder / "tiny.toml").read_text(encoding="utf-8") + "\n[population]\nforce = 2000\n"
+        + f'\n[[kpis]]\nid = "k"\ntitle = "K"\npriority = "community"\n{keys}\n',
+        encoding="utf-8")
+
+
+@pytest.mark.parametrize("multiplier", [1, 10])
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_unit_names_what_the_kinds_value_is(folder, kind, multiplier):
+    keys, what = KINDS[kind]
+    for unit in Unit:
+        _write(folder, f'{keys}\nunit = "{unit.value}"'
+               + (f"\nmultiplier = {multiplier}" if multiplier != 1 else ""))
+        try:
+            load_project(folder)
+        except ConfigError as exc:
+            assert not accepted(what, unit.value, multiplier), (unit, str(exc))
+            assert "KPI 'k', key 'unit'" in str(exc)
+            continue
+        assert accepted(what, unit.value, multiplier), unit
+
+
+def test_a_share_is_never_printed_as_a_time(folder, cli):
+    """By hand: 12 of the 24 incidents in the year ending September 2025 took 15 minutes or
+    less (the Birmingham thefts, 10 minutes): 50.0%, which `unit = "seconds"` printed 0:50."""
+    _write(folder, f'{KINDS["within"][0]}\nunit = "seconds"')
+    shown = cli(["--project", folder, "summary", "--period", "2025-09"])
+    assert shown.exit_code == 3, shown.output
+    assert ("KPI 'k', key 'unit': is 'seconds', but the value of a within KPI is a percentage "
+            "(numerator / denominator x 100)") in shown.output
+    _write(folder, KINDS["within"][0])
+    shown = cli(["--project", folder, "summary", "--period", "2025-09", "--format", "csv"])
+    assert shown.exit_code == 0, shown.output
+    row = next(line for line in shown.stdout.splitlines() if line.startswith("k,"))
+    assert ",50.0," in row
