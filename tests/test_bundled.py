@@ -20,7 +20,7 @@ def test_store_folder_follows_the_sample_contents(tmp_path, monkeypatch):
     """A regenerated or upgraded sample gets a store of its own, never a stale one."""
     copy = tmp_path / "west-midlands"
     shutil.copytree(catalogue.bundled_project_dir(), copy,
-                    ignore=shutil.ignore_patterns("extracts"))
+                    ignore=shutil.ignore_patterns("extracts", "data"))
     monkeypatch.setattr(catalogue, "bundled_project_dir", lambda: copy)
     monkeypatch.setenv("KPI_CACHE_DIR", str(tmp_path / "cache"))
     first = catalogue.bundled_store_dir()

@@ -734,7 +734,7 @@ def _crowded_sample(folder: Path, targets: int, cli) -> Path:
     assert cli(["--project", "sample", "datasets"]).exit_code == 0  # the store is built
     project = folder / "crowded"
     shutil.copytree(catalogue.bundled_project_dir(), project,
-                    ignore=shutil.ignore_patterns("extracts", "__pycache__"))
+                    ignore=shutil.ignore_patterns("extracts", "__pycache__", "data"))
     shutil.copytree(catalogue.bundled_store_dir(), project / "data")
     toml = project / "kpi.toml"
     text = toml.read_text(encoding="utf-8")
