@@ -2838,8 +2838,10 @@ def _part_order(value) -> tuple:
 
 def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") -> Inlines:
     """'By LPA, the percentage change, best first: Wolverhampton (−14.6%), Coventry
-    (−13.3%) ...': the best change first by the KPI's direction; `unsettled` says, after
-    the measure, that the windows hold months not final yet."""
+    (−13.3%) ...': the best change first by the KPI's direction, or, for a KPI with no better
+    direction, 'highest first' (the largest rise first: no change of it is better than
+    another); `unsettled` says, after the measure, that the windows hold months not final
+    yet."""
     if kpi.unit == Unit.PERCENT:
         key, measure, suffix = "points", "change in percentage points", "pp"
     elif kpi.unit == Unit.RATIO:
@@ -2856,7 +2858,8 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
                  and r["absolute"] is not None]
         known = [r for r in known if r not in small]
         unknown = [r for r in unknown if r not in small]
-    sign = -1 if kpi.better == Better.HIGHER else 1
+    sign = 1 if kpi.better == Better.LOWER else -1
+    order = "highest" if kpi.better == Better.NEUTRAL else "best"
     known.sort(key=lambda r: (sign * render.rounded(r[key], 1), _part_order(r["part"])))
     unknown.sort(key=lambda r: _part_order(r["part"]))
     items = [inlines(_part(r["part"]),
@@ -2864,7 +2867,7 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
              for r in known]
     items += [inlines(_part(r["part"]), " (n/a)") for r in unknown]
     listed = [inlines(", " if n else "", item) for n, item in enumerate(items)]
-    text = inlines("By ", label, f", the {measure}{unsettled}, best first: ", listed)
+    text = inlines("By ", label, f", the {measure}{unsettled}, {order} first: ", listed)
     if not items:
         text = inlines("By ", label)
     if small:
