@@ -19,7 +19,7 @@ from kpi import engine, store
 from kpi.catalogue import Check, KpiDef, Project, Status
 from kpi.errors import DataError, UsageError, no_data
 from kpi.periods import Comparison, Month, gaps
-from kpi.rounding import fixed
+from kpi.rounding import fixed, rounded, total_less_parts
 from kpi.store import AsOf
 
 
@@ -177,7 +177,7 @@ def _reconcile(project: Project, check: Check, period: Month,
         return CheckResult(check.id, check.title, CheckKind.RECONCILIATION, False,
                            "the total and its parts cover different windows "
                            f"({', '.join(sorted(windows))})", total, tuple(parts))
-    difference = total_value - sum(part_values)
+    summed_value, difference = total_less_parts(total_value, part_values)
     passed = abs(difference) <= check.tolerance
     summed = " + ".join(_figure(v) for v in part_values)
     if passed:
@@ -186,8 +186,8 @@ def _reconcile(project: Project, check: Check, period: Month,
         # Said which way round: "a difference of -235" left a reader to work out whether
         # the parts or the total was the larger.
         more = "more" if difference < 0 else "less"
-        message = (f"parts sum to {_figure(total_value - difference)} ({summed}), "
-                   f"{_figure(abs(difference))} {more} than the total of "
+        message = (f"parts sum to {_figure(summed_value)} ({summed}), "
+                   f"{_figure(abs(difference), shown=True)} {more} than the total of "
                    f"{_figure(total_value)} ({total.window})")
     return CheckResult(check.id, check.title, CheckKind.RECONCILIATION, passed, message,
                        total, tuple(parts), difference)
@@ -260,5 +260,10 @@ def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
     return out
 
 
-def _figure(value: float) -> str:
-    return fixed(value, 0 if float(value).is_integer() else 2, grouping=True)
+def _figure(value: float, shown: bool = False) -> str:
+    """A check's figure: whole, or to two decimals; `shown`, a difference that is not zero,
+    to as many more as it takes not to print as zero ("0.001 less", not "0.00 less")."""
+    places = 0 if float(value).is_integer() else 2
+    while shown and value and places < 15 and rounded(value, places).is_zero():
+        places += 1
+    return fixed(value, places, grouping=True)
