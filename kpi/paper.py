@@ -916,8 +916,9 @@ def settled_sentence(result: KpiResult, verdict: Verdict | None) -> str:
     if (not significant or variation is None or variation.verdict != stats.COMMON_CAUSE
             or result.change is None or result.kpi.provisional_months):
         return ""
-    size = next(v for v in (result.change.points, result.change.absolute) if v is not None)
-    moved = "fell" if size < 0 else "rose"
+    moved = level_moved(result)
+    if not moved:
+        return ""
     if not _earlier_signals(verdict):
         return (f"The level {moved} after the comparison period and has been stable at its "
                 f"new level since: {common_cause_words(verdict)}.")
@@ -1116,12 +1117,13 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     if latest:
         when += f" ({latest})"
     worth = change_worth(result, verdict)
-    if significant is None and variation is not None and variation.verdict == stats.COMMON_CAUSE:
+    moved = level_moved(result)
+    if (variation is not None and variation.verdict == stats.COMMON_CAUSE
+            and (significant is None or (significant and not moved))):
         worth += f"; {common_cause_words(verdict, brief=True)}"
     text = inlines(head, f"{when}, {change_from(result, usual[1])}: {worth}")
     if variation is not None and variation.verdict == stats.COMMON_CAUSE:
-        if significant and not kpi.provisional_months:
-            moved = "fell" if _size(result) < 0 else "rose"
+        if significant and moved and not kpi.provisional_months:
             # "the level fell after the comparison" named no time: the window does.
             since = "the baseline" if comparison == Comparison.BASELINE else \
                 _in(before.window).removeprefix("in ")
@@ -1185,6 +1187,16 @@ def _size(result: KpiResult) -> float:
     change = result.change
     assert change is not None, "only a KPI with a change has its size"
     return next(v for v in (change.points, change.absolute) if v is not None)
+
+
+def level_moved(result: KpiResult) -> str:
+    """'rose' or 'fell': the way the level moved, as the 12-month change shows it; '' for a
+    change the paper calls unchanged (`change_words`: one that prints as zero), which no
+    sentence may then say the level rose or fell by ("unchanged to one decimal place from
+    99.9%: ... the level rose after the baseline" read as a rise beside no change)."""
+    if result.change is None or change_words(result).startswith("unchanged"):
+        return ""
+    return "fell" if _size(result) < 0 else "rose"
 
 
 def _slot(key: str, label: str, texts: Sequence[str], section: int, after: int) -> Slot:
@@ -2015,9 +2027,9 @@ class _Builder:
                 # and the chart marks the earlier months it counts.
                 head = settled.split(":")[0].rstrip(".").split(", and ")[0]
                 return head[:1].lower() + head[1:]
-            if significant and not result.kpi.provisional_months and result.change is not None \
+            moved = level_moved(result)
+            if significant and moved and not result.kpi.provisional_months \
                     and result.comparison is not None:
-                moved = "fell" if _size(result) < 0 else "rose"
                 since = ("the comparison period" if exception
                          else "the baseline" if self.report.comparison == Comparison.BASELINE
                          else _in(result.comparison.window).removeprefix("in "))
