@@ -1797,7 +1797,9 @@ class _Builder:
         text = inlines(f"Table {self.tables} sets out ", Name(_in_sentence(name.text)),
                        f"{when}{against}: for each KPI {what}.")
         changed = [r for r in group if r.change is not None]
-        if changed:
+        # Only changes measured alike are ranked: 10.0% of a count is not larger than 3.8
+        # points of a proportion, nor 2 minutes than 5 crimes.
+        if changed and len({_change_measure(r) for r in changed}) == 1:
             largest = max(changed, key=lambda r: (_change_size(r), -group.index(r)))
             if _change_size(largest) > 0:
                 text = inlines(text, " The largest change was for ", Name(largest.kpi.title),
@@ -2777,6 +2779,18 @@ def _table_value(measured, kpi: KpiDef, show_window: bool) -> Inlines:
         return inlines("n/a")
     return inlines(cell_value(measured.value, kpi),
                    f" ({measured.window.label})" if show_window else None)
+
+
+def _change_measure(result: KpiResult) -> tuple:
+    """What `_change_size` measures a change in: percentage points, per cent, or the KPI's
+    own unit (and its words)."""
+    change = result.change
+    assert change is not None, "only a KPI with a change is ranked by it"
+    if change.points is not None:
+        return ("points",)
+    if change.percent is not None:
+        return ("percent",)
+    return ("absolute", result.kpi.unit, result.kpi.unit_label)
 
 
 def _change_size(result: KpiResult) -> float:

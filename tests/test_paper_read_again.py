@@ -8,6 +8,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prose_support import result_of
@@ -222,3 +223,95 @@ def test_no_sentence_says_the_level_moved_beside_a_change_it_calls_none(
             for moved in LEVEL_MOVED.findall(line):
                 assert not shown.is_zero() and (moved == "rose") == (shown > 0), (
                     f"{full}: the level {moved} beside a change of {shown} points: {line}")
+
+
+TABLED = """
+[project]
+name = "Tabled"
+baseline = "2024-03"
+
+[datasets.calls]
+sources = ["calls.csv"]
+date = "month"
+columns.month = "month"
+columns.answered = "int"
+columns.quick = "int"
+columns.offered = "int"
+
+[[priorities]]
+id = "p"
+title = "Plan"
+
+[[kpis]]
+id = "offered"
+title = "Calls offered"
+priority = "p"
+kind = "count"
+dataset = "calls"
+value = "offered"
+better = "neutral"
+table = "{first}"
+
+[[kpis]]
+id = "answered_rate"
+title = "Calls answered"
+priority = "p"
+kind = "rate"
+dataset = "calls"
+numerator = "answered"
+denominator = "offered"
+better = "higher"
+table = "Service"
+
+[[kpis]]
+id = "quick_rate"
+title = "Calls answered quickly"
+priority = "p"
+kind = "rate"
+dataset = "calls"
+numerator = "quick"
+denominator = "offered"
+better = "higher"
+table = "Service"
+"""
+
+
+@pytest.mark.parametrize("first", ["Service", "Demand"])
+def test_a_tables_largest_change_is_named_only_among_changes_measured_alike(cli, tmp_path,
+                                                                             first):
+    """A table's sentence named "the largest change" by comparing numbers of different
+    measures: calls offered up 10.0% against calls answered up 3.0 percentage points read as
+    the larger. Demand rises 10% after the baseline, the share answered 3 points and the share
+    answered quickly 6 points (worked out here with fractions): in a table of the two shares
+    the quick share's change is the largest; with the count in it too, no change is named."""
+    (tmp_path / "kpi.toml").write_text(TABLED.format(first=first))
+    lines, sums = ["month,answered,quick,offered"], {}
+    for index in range(33):  # 2023-01 .. 2025-09
+        year, month = 2023 + index // 12, index % 12 + 1
+        after = (year, month) > (2024, 3)
+        offered = 66000 if after else 60000
+        answered = offered * (93 if after else 90) // 100
+        quick = offered * (66 if after else 60) // 100
+        lines.append(f"{year}-{month:02d},{answered},{quick},{offered}")
+        window = "then" if (2023, 4) <= (year, month) <= (2024, 3) else \
+            "now" if (year, month) >= (2024, 10) else None
+        if window:
+            for name, value in (("answered", answered), ("quick", quick), ("offered", offered)):
+                sums[(window, name)] = sums.get((window, name), 0) + value
+    (tmp_path / "calls.csv").write_text("\n".join(lines) + "\n")
+    assert cli(["--project", tmp_path, "ingest", "calls"]).exit_code == 0
+    out = tmp_path / "paper.md"
+    result = cli(["--project", tmp_path, "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--full"])
+    assert result.exit_code == 0, result.output
+    paper = out.read_text(encoding="utf-8")
+    points = {name: (Fraction(sums[("now", name)], sums[("now", "offered")])
+                     - Fraction(sums[("then", name)], sums[("then", "offered")])) * 100
+              for name in ("answered", "quick")}
+    assert points == {"answered": 3, "quick": 6}
+    assert Fraction(sums[("now", "offered")], sums[("then", "offered")]) == Fraction(11, 10)
+    if first == "Service":
+        assert "The largest change was for" not in paper, paper
+    else:
+        assert ("The largest change was for Calls answered quickly, an increase of 6.0 "
+                "percentage points.") in paper, paper
