@@ -14,13 +14,12 @@ inside the span it covers, nor any part of a dataset loaded part by part (`repla
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
 from kpi import engine, store
 from kpi.catalogue import Check, KpiDef, Project, Status
 from kpi.errors import DataError, UsageError, no_data
 from kpi.periods import Comparison, Month, gaps
-from kpi.rounding import as_written, fixed
+from kpi.rounding import fixed, rounded, total_less_parts
 from kpi.store import AsOf
 
 
@@ -178,14 +177,8 @@ def _reconcile(project: Project, check: Check, period: Month,
         return CheckResult(check.id, check.title, CheckKind.RECONCILIATION, False,
                            "the total and its parts cover different windows "
                            f"({', '.join(sorted(windows))})", total, tuple(parts))
-    # Of the figures as written, exactly (`kpi.rounding.as_written`): pounds and pence
-    # reconciled to the penny, £0.10 + £0.20 against £0.30, failed a tolerance of 0 by the
-    # floats' 5.6e-17 ("0.00 more than the total").
-    whole = all(isinstance(v, int) for v in values)  # counts: exact as they are
-    summed_exactly = sum((as_written(v) for v in part_values), Fraction(0))
-    exact = as_written(total_value) - summed_exactly
-    passed = abs(exact) <= as_written(check.tolerance)
-    difference = int(exact) if whole else float(exact)
+    summed_value, difference = total_less_parts(total_value, part_values)
+    passed = abs(difference) <= check.tolerance
     summed = " + ".join(_figure(v) for v in part_values)
     if passed:
         message = f"{summed} = {_figure(total_value)} ({total.window})"
@@ -193,10 +186,8 @@ def _reconcile(project: Project, check: Check, period: Month,
         # Said which way round: "a difference of -235" left a reader to work out whether
         # the parts or the total was the larger.
         more = "more" if difference < 0 else "less"
-        message = (f"parts sum to "
-                   f"{_figure(int(summed_exactly) if whole else float(summed_exactly))} "
-                   f"({summed}), "
-                   f"{_figure(abs(difference))} {more} than the total of "
+        message = (f"parts sum to {_figure(summed_value)} ({summed}), "
+                   f"{_figure(abs(difference), shown=True)} {more} than the total of "
                    f"{_figure(total_value)} ({total.window})")
     return CheckResult(check.id, check.title, CheckKind.RECONCILIATION, passed, message,
                        total, tuple(parts), difference)
@@ -269,5 +260,10 @@ def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
     return out
 
 
-def _figure(value: float) -> str:
-    return fixed(value, 0 if float(value).is_integer() else 2, grouping=True)
+def _figure(value: float, shown: bool = False) -> str:
+    """A check's figure: whole, or to two decimals; `shown`, a difference that is not zero,
+    to as many more as it takes not to print as zero ("0.001 less", not "0.00 less")."""
+    places = 0 if float(value).is_integer() else 2
+    while shown and value and places < 15 and rounded(value, places).is_zero():
+        places += 1
+    return fixed(value, places, grouping=True)

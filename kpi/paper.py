@@ -916,8 +916,9 @@ def settled_sentence(result: KpiResult, verdict: Verdict | None) -> str:
     if (not significant or variation is None or variation.verdict != stats.COMMON_CAUSE
             or result.change is None or result.kpi.provisional_months):
         return ""
-    size = next(v for v in (result.change.points, result.change.absolute) if v is not None)
-    moved = "fell" if size < 0 else "rose"
+    moved = level_moved(result)
+    if not moved:
+        return ""
     if not _earlier_signals(verdict):
         return (f"The level {moved} after the comparison period and has been stable at its "
                 f"new level since: {common_cause_words(verdict)}.")
@@ -1116,12 +1117,13 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     if latest:
         when += f" ({latest})"
     worth = change_worth(result, verdict)
-    if significant is None and variation is not None and variation.verdict == stats.COMMON_CAUSE:
+    moved = level_moved(result)
+    if (variation is not None and variation.verdict == stats.COMMON_CAUSE
+            and (significant is None or (significant and not moved))):
         worth += f"; {common_cause_words(verdict, brief=True)}"
     text = inlines(head, f"{when}, {change_from(result, usual[1])}: {worth}")
     if variation is not None and variation.verdict == stats.COMMON_CAUSE:
-        if significant and not kpi.provisional_months:
-            moved = "fell" if _size(result) < 0 else "rose"
+        if significant and moved and not kpi.provisional_months:
             # "the level fell after the comparison" named no time: the window does.
             since = "the baseline" if comparison == Comparison.BASELINE else \
                 _in(before.window).removeprefix("in ")
@@ -1185,6 +1187,16 @@ def _size(result: KpiResult) -> float:
     change = result.change
     assert change is not None, "only a KPI with a change has its size"
     return next(v for v in (change.points, change.absolute) if v is not None)
+
+
+def level_moved(result: KpiResult) -> str:
+    """'rose' or 'fell': the way the level moved, as the 12-month change shows it; '' for a
+    change the paper calls unchanged (`change_words`: one that prints as zero), which no
+    sentence may then say the level rose or fell by ("unchanged to one decimal place from
+    99.9%: ... the level rose after the baseline" read as a rise beside no change)."""
+    if result.change is None or change_words(result).startswith("unchanged"):
+        return ""
+    return "fell" if _size(result) < 0 else "rose"
 
 
 def _slot(key: str, label: str, texts: Sequence[str], section: int, after: int) -> Slot:
@@ -1785,7 +1797,9 @@ class _Builder:
         text = inlines(f"Table {self.tables} sets out ", Name(_in_sentence(name.text)),
                        f"{when}{against}: for each KPI {what}.")
         changed = [r for r in group if r.change is not None]
-        if changed:
+        # Only changes measured alike are ranked: 10.0% of a count is not larger than 3.8
+        # points of a proportion, nor 2 minutes than 5 crimes.
+        if changed and len({_change_measure(r) for r in changed}) == 1:
             largest = max(changed, key=lambda r: (_change_size(r), -group.index(r)))
             if _change_size(largest) > 0:
                 text = inlines(text, " The largest change was for ", Name(largest.kpi.title),
@@ -2015,9 +2029,9 @@ class _Builder:
                 # and the chart marks the earlier months it counts.
                 head = settled.split(":")[0].rstrip(".").split(", and ")[0]
                 return head[:1].lower() + head[1:]
-            if significant and not result.kpi.provisional_months and result.change is not None \
+            moved = level_moved(result)
+            if significant and moved and not result.kpi.provisional_months \
                     and result.comparison is not None:
-                moved = "fell" if _size(result) < 0 else "rose"
                 since = ("the comparison period" if exception
                          else "the baseline" if self.report.comparison == Comparison.BASELINE
                          else _in(result.comparison.window).removeprefix("in "))
@@ -2767,6 +2781,18 @@ def _table_value(measured, kpi: KpiDef, show_window: bool) -> Inlines:
                    f" ({measured.window.label})" if show_window else None)
 
 
+def _change_measure(result: KpiResult) -> tuple:
+    """What `_change_size` measures a change in: percentage points, per cent, or the KPI's
+    own unit (and its words)."""
+    change = result.change
+    assert change is not None, "only a KPI with a change is ranked by it"
+    if change.points is not None:
+        return ("points",)
+    if change.percent is not None:
+        return ("percent",)
+    return ("absolute", result.kpi.unit, result.kpi.unit_label)
+
+
 def _change_size(result: KpiResult) -> float:
     change = result.change
     assert change is not None, "only a KPI with a change is ranked by it"
@@ -2838,8 +2864,10 @@ def _part_order(value) -> tuple:
 
 def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") -> Inlines:
     """'By LPA, the percentage change, best first: Wolverhampton (−14.6%), Coventry
-    (−13.3%) ...': the best change first by the KPI's direction; `unsettled` says, after
-    the measure, that the windows hold months not final yet."""
+    (−13.3%) ...': the best change first by the KPI's direction, or, for a KPI with no better
+    direction, 'highest first' (the largest rise first: no change of it is better than
+    another); `unsettled` says, after the measure, that the windows hold months not final
+    yet."""
     if kpi.unit == Unit.PERCENT:
         key, measure, suffix = "points", "change in percentage points", "pp"
     elif kpi.unit == Unit.RATIO:
@@ -2856,7 +2884,8 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
                  and r["absolute"] is not None]
         known = [r for r in known if r not in small]
         unknown = [r for r in unknown if r not in small]
-    sign = -1 if kpi.better == Better.HIGHER else 1
+    sign = 1 if kpi.better == Better.LOWER else -1
+    order = "highest" if kpi.better == Better.NEUTRAL else "best"
     known.sort(key=lambda r: (sign * render.rounded(r[key], 1), _part_order(r["part"])))
     unknown.sort(key=lambda r: _part_order(r["part"]))
     items = [inlines(_part(r["part"]),
@@ -2864,7 +2893,7 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
              for r in known]
     items += [inlines(_part(r["part"]), " (n/a)") for r in unknown]
     listed = [inlines(", " if n else "", item) for n, item in enumerate(items)]
-    text = inlines("By ", label, f", the {measure}{unsettled}, best first: ", listed)
+    text = inlines("By ", label, f", the {measure}{unsettled}, {order} first: ", listed)
     if not items:
         text = inlines("By ", label)
     if small:

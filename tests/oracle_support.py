@@ -1448,19 +1448,23 @@ def draw_published(rnd: random.Random, spec: ProjectSpec) -> None:
 
 
 def draw_checks(rnd: random.Random, spec: ProjectSpec) -> None:
-    """Now and then a reconciliation (`[[checks]]`, docs/catalogue.md): a count or a sum of
-    victims of the incidents, and its parts by offence, all four (they sum to the total) or
-    three (they fall short unless the fourth is 0), within a tolerance of 0 or 2; now and then
-    one part of another lag, so over another window."""
+    """Now and then a reconciliation (`[[checks]]`, docs/catalogue.md): a count of the
+    incidents or a sum of their victims or minutes (decimals whose float sums are a bit off
+    the decimals' own, as pounds and pence are), and its parts by offence, all four (they sum
+    to the total) or three (they fall short unless the fourth is 0), within a tolerance of 0
+    or 2; now and then one part of another lag, so over another window."""
     if rnd.random() < 0.5:
         return
     kind, lag = rnd.choice(["count", "sum"]), rnd.choice([0, 0, 1])
     base = rnd.choice([None, "lpa = 'Birmingham'", "victims >= 1"])
+    # (minutes or victims from the draws above, so a seed draws the rest of its project as
+    # it did before minutes were drawn)
+    value = None if kind == "count" else "minutes" if lag == 0 else "victims"
 
     def make(kpi_id: str, offence: str | None) -> Kpi:
         terms = [t for t in (base, offence and f"offence = '{offence}'") if t]
-        return Kpi(kpi_id, kind, "inc", filter=" AND ".join(terms) or None,
-                   value="victims" if kind == "sum" else None, lag=lag)
+        return Kpi(kpi_id, kind, "inc", filter=" AND ".join(terms) or None, value=value,
+                   lag=lag)
 
     total = make("r_total", None)
     parts = [make(f"r_{o}", o) for o in (OFFENCES if rnd.random() < 0.6 else OFFENCES[:3])]

@@ -4,9 +4,10 @@ whose figures are worked out by hand below."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpi.catalogue import load_project
@@ -250,3 +251,87 @@ def test_a_reconciliation_is_judged_on_the_figures_as_written(pence, off, tolera
     got = _reconcile(Known(), check, PERIOD, report)  # type: ignore[arg-type]
     assert got.passed == (abs(off) <= tolerance)
     assert got.difference == float(off * cents)
+
+
+MONEY = """
+[project]
+name = "money"
+
+[datasets.losses]
+sources = ["losses.csv"]
+date = "month"
+columns.month = "month"
+columns.kind = "str"
+columns.amount = "float"
+
+[datasets.totals]
+sources = ["totals.csv"]
+date = "month"
+columns.month = "month"
+columns.amount = "float"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "total"
+title = "Losses"
+priority = "p"
+kind = "sum"
+dataset = "totals"
+value = "amount"
+unit = "gbp"
+{parts}
+[[checks]]
+id = "kinds"
+title = "Loss kinds make the total"
+total = "total"
+parts = [{names}]
+"""
+PENCE = st.integers(min_value=1, max_value=10**9).map(lambda p: Decimal(p).scaleb(-2))
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(amounts=st.lists(PENCE, min_size=2, max_size=4), extra=st.sampled_from([0, 0, 1, -3]))
+def test_a_reconciliation_of_pounds_and_pence_is_exact(tmp_path_factory, amounts, extra):
+    """Parts in pounds and pence that add up to their total pass a check with no tolerance,
+    and a total a few pence off fails by those pence, said so: the parts' sum and the
+    difference are the decimals' own (Python's Decimal here), not the floats' (£36,705.37 +
+    £77,108.67 + £48,617.29 summed as floats is 2.9e-11 short of £162,431.33, and the check
+    failed "0.00 more than the total")."""
+    folder = tmp_path_factory.mktemp("money")
+    names = [f"kind_{n}" for n in range(len(amounts))]
+    parts = "".join(f'\n[[kpis]]\nid = "{n}"\ntitle = "{n}"\npriority = "p"\nkind = "sum"\n'
+                    f'dataset = "losses"\nvalue = "amount"\nunit = "gbp"\n'
+                    f"filter = \"kind = '{n}'\"\n" for n in names)
+    (folder / "kpi.toml").write_text(MONEY.format(parts=parts,
+                                                  names=", ".join(f'"{n}"' for n in names)))
+    # The year's amounts in the last month; every other month 0.
+    off = Decimal(extra).scaleb(-2)
+    total = sum(amounts, Decimal(0)) + off
+    losses, totals = ["month,kind,amount"], ["month,amount"]
+    for month in MONTHS:
+        last = month == MONTHS[-1]
+        losses += [f"{month},{n},{a if last else 0}" for n, a in zip(names, amounts, strict=True)]
+        totals.append(f"{month},{total if last else 0}")
+    (folder / "losses.csv").write_text("\n".join(losses) + "\n")
+    (folder / "totals.csv").write_text("\n".join(totals) + "\n")
+    project = load_project(folder)
+    for dataset in ("losses", "totals"):
+        load(project, dataset)
+    check = run_checks(project, PERIOD, data=False).results[0]
+    assert check.passed is (extra == 0), check.message
+    assert check.difference == float(off)
+    def shown(amount: Decimal) -> str:  # whole pounds whole, else to the penny
+        return f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+
+    listed = " + ".join(shown(a) for a in amounts)
+    if extra == 0:
+        assert check.message == f"{listed} = {shown(total)} (year ending March 2025)"
+    else:
+        assert check.message == (
+            f"parts sum to {shown(sum(amounts, Decimal(0)))} ({listed}), {shown(abs(off))} "
+            f"{'more' if off < 0 else 'less'} than the total of {shown(total)} "
+            "(year ending March 2025)")

@@ -136,6 +136,11 @@ class Project:
         if not any(k.kind == "rate" for k in self.spec.kpis):
             self.spec.kpis.append(Kpi("k_rt", "rate", "inc", numerator="offence = 'theft'",
                                       better="higher", breakdowns=("lpa", "offence")))
+        # a count with no better direction, whose parts the full paper ranks highest first,
+        # never "best first" (docs/board-paper.md)
+        if not any(k.better == "neutral" and k.breakdowns for k in self.spec.kpis):
+            self.spec.kpis.append(Kpi("k_cnt_neutral", "count", "inc", better="neutral",
+                                      breakdowns=("lpa", "offence")))
         # derived columns (docs/catalogue.md), compared by, and one KPI's breakdown (CI's cost)
         self.spec.derived = dict(DERIVED)
         # what the oracle drew later draws from its own generator, so seeds draw the projects
@@ -672,7 +677,8 @@ def check_paper(p: Project, period: int, vs: str, full: bool) -> None:
 
 # every part on a base below 50: "By offence, on a base below 50, as numbers: assault (−9)."
 RANKING = re.compile(r"By (\S+), (?:the (percentage change|change in percentage points|change), "
-                     r"best first: |(?=on a base below 50, as numbers: ))(.*?\))\.(?: |\n|$)")
+                     r"(best|highest) first: |(?=on a base below 50, as numbers: ))"
+                     r"(.*?\))\.(?: |\n|$)")
 HIGHEST = re.compile(r"By (\S+), the highest figures .*? were (.*?\))\.(?: |\n|$)")
 # a true/false column's parts read 'true' and 'false', as DuckDB casts them
 LABELS = {"lpa": "LPA", "offence": "offence", "role": "role", "place": "place",
@@ -732,8 +738,9 @@ def check_ranking(p: Project, k: Kpi, by: str, cur, cmp_, section: str, standout
     either window for a total (a count, sum or score); each part's change worked out again in
     DuckDB: points for a percentage, the change for a ratio, else the percentage change (n/a
     from a base of 0); a part of a KPI in counts on a base below 50 given its change as a
-    number after the others; ranked best first by the KPI's direction, equal figures by name,
-    n/a last. A part with no value in the column reads "not recorded"."""
+    number after the others; ranked best first by the KPI's direction (highest first, and so
+    worded, for a KPI with no better direction), equal figures by name, n/a last. A part with
+    no value in the column reads "not recorded"."""
     spans = [cur] + ([cmp_] if cmp_ else [])
     cur_forces, cur_gap = p.forces_full(k, cur, spans)
     cmp_forces, cmp_gap = p.forces_full(k, cmp_, spans) if cmp_ else (None, False)
@@ -768,7 +775,10 @@ def check_ranking(p: Project, k: Kpi, by: str, cur, cmp_, section: str, standout
         STATS["rankings: none, one part or a standout sentence"] += 1
         return
     assert len(found) == 1, (where, k.id, by, [m.group(0) for m in found])
-    measure, body = found[0].group(2), found[0].group(3)
+    measure, first, body = found[0].group(2), found[0].group(3), found[0].group(4)
+    # A KPI with no better direction has no best change: its parts are ranked highest first.
+    assert first in (None, "highest" if k.better == "neutral" else "best"), (
+        f"{where}: {k.id} by {by} (better {k.better}) ranked '{first} first'")
     key = "points" if k.unit == "percent" else "absolute" if k.unit == "ratio" else "percent"
     assert measure == {"points": "change in percentage points", "absolute": "change",
                        "percent": "percentage change"}[key] or (
@@ -785,7 +795,7 @@ def check_ranking(p: Project, k: Kpi, by: str, cur, cmp_, section: str, standout
     assert sorted(listed) == sorted(parts) and {n for n, _ in small_items} == want_small, (
         f"{where}: {k.id} by {by} lists {listed} ({len(small_items)} as numbers), expected "
         f"{sorted(parts)} ({sorted(want_small)} as numbers): {found[0].group(0)}")
-    sign = -1 if k.better == "higher" else 1
+    sign = 1 if k.better == "lower" else -1
     known = []
     for name, shown in items:
         now, then = parts[name]
@@ -800,9 +810,8 @@ def check_ranking(p: Project, k: Kpi, by: str, cur, cmp_, section: str, standout
             value == 0 or (value > 0) == (change > 0)), (
             f"{where}: {k.id} by {by}: {name} ({shown}), expected {change} from {then} to {now}")
         known.append((0, sign * float(excel_round(change, 1)), name))
-    if k.better != "neutral":
-        assert _ranked(known, [n for n, _ in items]), (
-            f"{where}: {k.id} by {by} (better {k.better}) ranked {[n for n, _ in items]}")
+    assert _ranked(known, [n for n, _ in items]), (
+        f"{where}: {k.id} by {by} (better {k.better}) ranked {[n for n, _ in items]}")
     order = []
     for name, shown in small_items:
         now, then = parts[name]
@@ -811,8 +820,7 @@ def check_ranking(p: Project, k: Kpi, by: str, cur, cmp_, section: str, standout
         assert excel_text(abs(now - then), places) == digits and (
             value == 0 or (value > 0) == (now > then)), (where, k.id, by, name, shown, now, then)
         order.append((sign * (now - then), name))
-    if k.better != "neutral":
-        assert _ranked(order, [n for n, _ in small_items]), (where, k.id, by, small_items)
+    assert _ranked(order, [n for n, _ in small_items]), (where, k.id, by, small_items)
     STATS["rankings checked"] += 1
     STATS["ranked parts checked"] += len(listed)
 

@@ -3,6 +3,14 @@
 
 from __future__ import annotations
 
+import random
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from prose_support import result_of
 
 from kpi.catalogue import Better, Kind, KpiDef, Unit
@@ -110,3 +118,200 @@ def test_tied_parts_come_in_the_breakdowns_order_not_recorded_last():
     assert plain_text(_ranking(higher, "LPA", shares)) == (
         "By LPA, the change in percentage points, best first: Dudley (n/a), Solihull (n/a), "
         "not recorded (n/a).")
+
+
+CALLS = """
+[project]
+name = "Calls"
+baseline = "2024-03"
+
+[datasets.calls]
+sources = ["calls.csv"]
+date = "month"
+columns.month = "month"
+columns.answered = "int"
+columns.offered = "int"
+
+[[priorities]]
+id = "p"
+title = "Plan"
+
+[[kpis]]
+id = "answered"
+title = "Calls answered"
+priority = "p"
+kind = "count"
+dataset = "calls"
+value = "answered"
+hidden = true
+
+[[kpis]]
+id = "offered"
+title = "Calls offered"
+priority = "p"
+kind = "count"
+dataset = "calls"
+value = "offered"
+hidden = true
+
+[[kpis]]
+id = "answer_rate"
+title = "Calls answered rate"
+priority = "p"
+kind = "rate"
+numerator_kpi = "answered"
+denominator_kpi = "offered"
+numerator_within_denominator = true
+better = "{better}"
+{decimals}
+"""
+LEVEL_MOVED = re.compile(r"[Tt]he level (rose|fell) after")
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10**6), base=st.sampled_from([0.999, 0.97, 0.5]),
+       shift=st.sampled_from([0.0, 0.0001, 0.0003, 0.0004, 0.0006, -0.0004, 0.002]),
+       decimals=st.sampled_from([None, 0, 1, 2]), better=st.sampled_from(["higher", "lower"]))
+def test_no_sentence_says_the_level_moved_beside_a_change_it_calls_none(
+        cli, tmp_path_factory, seed, base, shift, decimals, better):
+    """A rate whose 12-month change is significant but prints as zero (99.9% against 99.9%,
+    0.03 points on 720,000 calls a year) read "unchanged to one decimal place from 99.9%: a
+    statistically significant change; the level rose after the baseline and has been stable
+    since May 2024", and the full paper "The position is stable. The level rose after the
+    comparison period": a rise beside no change. The change is worked out here from the
+    counts with fractions, rounded half away from zero to the KPI's places: where it is zero
+    the paragraph says unchanged and no level moved; otherwise "the level rose (fell) after"
+    only beside an increase (a decrease)."""
+    folder = tmp_path_factory.mktemp("calls")
+    (folder / "kpi.toml").write_text(CALLS.format(
+        better=better, decimals="" if decimals is None else f"decimals = {decimals}"))
+    rnd = random.Random(seed)
+    lines, windows = ["month,answered,offered"], {"now": [0, 0], "then": [0, 0]}
+    for index in range(33):  # 2023-01 .. 2025-09
+        year, month = 2023 + index // 12, index % 12 + 1
+        rate = min(1.0, (base if (year, month) <= (2024, 3) else base + shift)
+                   + rnd.gauss(0, 0.0003))
+        offered = 60000
+        answered = round(offered * rate)
+        lines.append(f"{year}-{month:02d},{answered},{offered}")
+        window = "then" if (2023, 4) <= (year, month) <= (2024, 3) else \
+            "now" if (year, month) >= (2024, 10) else None
+        if window:
+            windows[window][0] += answered
+            windows[window][1] += offered
+    (folder / "calls.csv").write_text("\n".join(lines) + "\n")
+    assert cli(["--project", folder, "ingest", "calls"]).exit_code == 0
+    places = 1 if decimals is None else decimals
+    points = (Fraction(*windows["now"]) - Fraction(*windows["then"])) * 100
+    shown = Decimal(points.numerator) / Decimal(points.denominator)
+    shown = shown.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    for full in ([], ["--full"]):
+        out = folder / f"paper{len(full)}.md"
+        result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                      "--output", out, *full])
+        assert result.exit_code == 0, result.output
+        lines_ = [line for line in out.read_text(encoding="utf-8").splitlines()
+                  if "Calls answered rate" in line]
+        paragraph = next(line for line in lines_ if "**Calls answered rate.**" in line)
+        if shown.is_zero():
+            assert "unchanged" in paragraph, (shown, paragraph)
+        else:
+            up = "an increase of" in paragraph or " up " in paragraph
+            assert up == (shown > 0), (shown, paragraph)
+        for line in lines_:
+            for moved in LEVEL_MOVED.findall(line):
+                assert not shown.is_zero() and (moved == "rose") == (shown > 0), (
+                    f"{full}: the level {moved} beside a change of {shown} points: {line}")
+
+
+TABLED = """
+[project]
+name = "Tabled"
+baseline = "2024-03"
+
+[datasets.calls]
+sources = ["calls.csv"]
+date = "month"
+columns.month = "month"
+columns.answered = "int"
+columns.quick = "int"
+columns.offered = "int"
+
+[[priorities]]
+id = "p"
+title = "Plan"
+
+[[kpis]]
+id = "offered"
+title = "Calls offered"
+priority = "p"
+kind = "count"
+dataset = "calls"
+value = "offered"
+better = "neutral"
+table = "{first}"
+
+[[kpis]]
+id = "answered_rate"
+title = "Calls answered"
+priority = "p"
+kind = "rate"
+dataset = "calls"
+numerator = "answered"
+denominator = "offered"
+better = "higher"
+table = "Service"
+
+[[kpis]]
+id = "quick_rate"
+title = "Calls answered quickly"
+priority = "p"
+kind = "rate"
+dataset = "calls"
+numerator = "quick"
+denominator = "offered"
+better = "higher"
+table = "Service"
+"""
+
+
+@pytest.mark.parametrize("first", ["Service", "Demand"])
+def test_a_tables_largest_change_is_named_only_among_changes_measured_alike(cli, tmp_path,
+                                                                             first):
+    """A table's sentence named "the largest change" by comparing numbers of different
+    measures: calls offered up 10.0% against calls answered up 3.0 percentage points read as
+    the larger. Demand rises 10% after the baseline, the share answered 3 points and the share
+    answered quickly 6 points (worked out here with fractions): in a table of the two shares
+    the quick share's change is the largest; with the count in it too, no change is named."""
+    (tmp_path / "kpi.toml").write_text(TABLED.format(first=first))
+    lines, sums = ["month,answered,quick,offered"], {}
+    for index in range(33):  # 2023-01 .. 2025-09
+        year, month = 2023 + index // 12, index % 12 + 1
+        after = (year, month) > (2024, 3)
+        offered = 66000 if after else 60000
+        answered = offered * (93 if after else 90) // 100
+        quick = offered * (66 if after else 60) // 100
+        lines.append(f"{year}-{month:02d},{answered},{quick},{offered}")
+        window = "then" if (2023, 4) <= (year, month) <= (2024, 3) else \
+            "now" if (year, month) >= (2024, 10) else None
+        if window:
+            for name, value in (("answered", answered), ("quick", quick), ("offered", offered)):
+                sums[(window, name)] = sums.get((window, name), 0) + value
+    (tmp_path / "calls.csv").write_text("\n".join(lines) + "\n")
+    assert cli(["--project", tmp_path, "ingest", "calls"]).exit_code == 0
+    out = tmp_path / "paper.md"
+    result = cli(["--project", tmp_path, "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--full"])
+    assert result.exit_code == 0, result.output
+    paper = out.read_text(encoding="utf-8")
+    points = {name: (Fraction(sums[("now", name)], sums[("now", "offered")])
+                     - Fraction(sums[("then", name)], sums[("then", "offered")])) * 100
+              for name in ("answered", "quick")}
+    assert points == {"answered": 3, "quick": 6}
+    assert Fraction(sums[("now", "offered")], sums[("then", "offered")]) == Fraction(11, 10)
+    if first == "Service":
+        assert "The largest change was for" not in paper, paper
+    else:
+        assert ("The largest change was for Calls answered quickly, an increase of 6.0 "
+                "percentage points.") in paper, paper
