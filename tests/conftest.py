@@ -62,27 +62,33 @@ def pytest_testnodedown(node, error):
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
-# The longest modules, longest first, as measured (CPU of each module in a whole run under
-# `--dist loadfile`, the suite being bound by CPU). pytest-xdist hands each worker a whole module
-# at a time; were these left to the end, one worker could still be running one while the other
-# had nothing left, so they go first and the short modules fill in at the end. A module missing
-# from the list runs after them in the usual order; a stale entry only costs that balance,
-# never a test.
+# The longest modules, longest first, as measured: each module's time in a whole run under
+# `--dist loadfile` (the sum of its tests' set-up, call and tear-down, `--durations=0`), which
+# counts what a worker waits for (LibreOffice, Chromium, PostgreSQL) as well as its CPU.
+# pytest-xdist hands each worker a whole module at a time; were these left to the end, one
+# worker could still be running one while the other had nothing left, so they go first and
+# the short modules fill in at the end. A module missing from the list runs after them in the
+# usual order; a stale entry only costs that balance, never a test.
 LONG_FIRST = (
-    "test_differential_oracle.py", "test_faces.py", "test_one_pass.py", "test_paper_formats.py",
-    "test_without_fcntl.py", "test_edges.py", "test_csv_parsers_agree.py",
-    "test_ingest_bad_row_placement.py",
-    "test_oracle_compare.py", "test_hostile_atomic_loads.py", "test_properties.py",
-    "test_hostile_os_errors.py", "test_hostile_ingest_fuzz.py", "test_west_midlands.py",
-    "test_spc_oracle.py", "test_cache.py", "test_paper.py", "test_layers.py",
-    "test_realdata_compare.py", "test_xlsx.py", "test_verdicts.py",
-    "test_significance_assumptions.py", "test_realdata_police_uk.py", "test_cli_hygiene.py",
-    "test_ingest_streaming.py", "test_read_once.py", "test_python_docs.py", "test_progress.py",
-    "test_json_schemas.py", "test_paper_standouts.py", "test_invariants_store.py",
-    "test_presets.py", "test_hostile_inputs.py", "test_invariants_engine.py",
-    "test_engine_oracle.py", "test_install.py", "test_charts.py", "test_hostile_hygiene.py",
-    "test_cron_script.py", "test_paper_police_uk.py", "test_legacy_encodings.py",
-    "test_chart_layout.py", "test_render_plain.py",
+    "test_excel_extracts.py", "test_one_pass.py", "test_readers_agree.py", "test_sql_source.py",
+    "test_legacy_encodings.py", "test_differential_oracle.py", "test_paper_formats.py",
+    "test_engine_oracle.py", "test_properties.py", "test_faces.py",
+    "test_ingest_bad_row_placement.py", "test_cli_hygiene.py", "test_expression_hunt.py",
+    "test_realdata_police_uk.py", "test_decimal_sums.py", "test_hostile_ingest_fuzz.py",
+    "test_realdata_compare.py", "test_chart_layout.py", "test_edges.py",
+    "test_csv_parsers_agree.py", "test_without_fcntl.py", "test_cache.py",
+    "test_hostile_atomic_loads.py", "test_ingest_streaming.py", "test_hostile_os_errors.py",
+    "test_paper.py", "test_significance_assumptions.py", "test_oracle_compare.py",
+    "test_json_schemas.py", "test_paper_as_printed.py", "test_xlsx.py", "test_layers.py",
+    "test_west_midlands.py", "test_cron_script.py", "test_verdicts.py", "test_python_face.py",
+    "test_instants.py", "test_spc_oracle.py", "test_python_docs.py", "test_hostile_catalogue.py",
+    "test_hostile_hygiene.py", "test_charts.py", "test_progress.py", "test_hostile_inputs.py",
+    "test_compare.py", "test_invariants_store.py", "test_commentary_word.py",
+    "test_paper_police_uk.py", "test_time_zones.py", "test_numbers_as_written.py",
+    "test_invariants_engine.py", "test_render_plain.py", "test_paper_standouts.py",
+    "test_cli_errors.py", "test_hostile_history_as_of.py", "test_exact_sums.py", "test_presets.py",
+    "test_show.py", "test_hostile_overlaps.py", "test_cli_coercion.py", "test_read_once.py",
+    "test_order_statistics.py", "test_rounding.py",
 )
 
 

@@ -277,12 +277,27 @@ def _office() -> str:
     return office
 
 
+# LibreOffice's profiles, one of each kind for the module: a fresh profile is written out on
+# its first start (about 1.5 s of wall time a conversion here, 26 conversions), and nothing a
+# conversion does changes how the next one reads or saves. The tests of a module run one after
+# another in one process, so no two conversions share a profile at once.
+_PROFILES: dict[bool, Path] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _calc_profiles(tmp_path_factory):
+    _PROFILES[False] = tmp_path_factory.mktemp("calc-profile")
+    _PROFILES[True] = tmp_path_factory.mktemp("calc-profile-recalculating")
+    yield
+    _PROFILES.clear()
+
+
 def _saved_by_libreoffice(path: Path, suffix: str, tmp_path: Path,
                           recalculate: bool = False) -> Path:
-    """`path` opened and saved by LibreOffice Calc as `suffix` (xlsx or xls), in a profile of
-    its own; with `recalculate`, one that recalculates every formula on load, as Excel does a
+    """`path` opened and saved by LibreOffice Calc as `suffix` (xlsx or xls), in the module's
+    profile; with `recalculate`, one that recalculates every formula on load, as Excel does a
     workbook another program saved (Calc's default keeps the saved values)."""
-    profile = tmp_path / "calc-profile"
+    profile = _PROFILES.get(recalculate) or tmp_path / "calc-profile"
     if recalculate:
         (profile / "user").mkdir(parents=True, exist_ok=True)
         setting = ('<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop '
