@@ -846,9 +846,15 @@ def parse_project_file(path: Path, *, bundled: bool = False) -> Project:
         raise ConfigError(f"{visible(str(path))}: cannot read the project file: {reason}",
                           hint=hint) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{visible(str(path))}: cannot read the project file: not UTF-8 "
-                          f"text (byte {exc.start})",
-                          hint="save kpi.toml as UTF-8") from None
+        # Named by line, as every other fault of the file is: Notepad's "ANSI" (Windows-1252)
+        # saves a £ or an é as one byte that UTF-8 does not read.
+        before = exc.object[:exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise ConfigError(f"{visible(str(path))}:{line}: cannot read the project file: not "
+                          f"UTF-8 text (byte 0x{exc.object[exc.start]:02X}, column {column})",
+                          hint="save kpi.toml as UTF-8 (in Notepad: Save as, Encoding "
+                               "UTF-8)") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
