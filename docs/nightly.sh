@@ -10,15 +10,16 @@
 #      when no dataset reaches the period (the default period is last month: last month's
 #      extracts are not loaded yet): nothing is written, never older figures under the
 #      period's name
-#   4  the operating system refused a read or write (a read-only or full disk, permissions):
-#      the store is left as it was
+#   4  the operating system refused a read or write (a read-only or full disk, permissions,
+#      an output folder that cannot be made): the store is left as it was
 #
 # Settings, from the environment:
 #   KPI_PROJECT   the project folder holding kpi.toml (required)
 #   KPI_DATASETS  datasets to load, separated by spaces; each reads the extract files its
 #                 `sources` in kpi.toml name (default: crimes)
 #   KPI_PERIOD    the month to report, YYYY-MM (default: last month)
-#   KPI_OUT       folder for the JSON (default: out)
+#   KPI_OUT       folder for the JSON (default: out, in the working folder: cron's is the
+#                 account's home folder, so name one the job may write)
 #   PATH          must find `kpi`: cron's own PATH is /usr/bin:/bin, so name the bin folder of
 #                 the virtual environment kpi is installed in (here /srv/kpi/.venv/bin)
 #
@@ -37,7 +38,11 @@ datasets="${KPI_DATASETS:-crimes}"
 # GNU date; on macOS use: date -v-1m +%Y-%m
 period="${KPI_PERIOD:-$(date -d "$(date +%Y-%m-01) -1 month" +%Y-%m)}"
 out="${KPI_OUT:-out}"
-mkdir -p "$out" || exit 3
+if ! mkdir -p "$out" 2>/dev/null; then
+    echo "Error: cannot make the output folder $out (working folder $(pwd))" >&2
+    echo "Hint: set KPI_OUT to a folder the job may write; nothing was loaded" >&2
+    exit 4
+fi
 
 for dataset in $datasets; do
     kpi --quiet ingest "$dataset" || exit $?

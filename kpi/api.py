@@ -66,6 +66,14 @@ def open(path: str | os.PathLike[str] | None = None, *,
         found, bundled = bundled_project_dir() / PROJECT_FILE, True
     else:
         found, bundled = find_project_file(path)
+        if bundled:
+            # As the command line notes it on a terminal: a notebook kept outside its project
+            # folder would otherwise answer with the sample's figures, saying nothing.
+            import warnings
+
+            warnings.warn(f"no kpi.toml in {Path.cwd()} or any folder above it: opened the "
+                          "bundled West Midlands sample (kpi.open(\"sample\") asks for it; "
+                          "kpi.open(FOLDER) opens your project)", UserWarning, stacklevel=3)
     digest = file_digest(found)  # before reading it: an edit meanwhile is read next time
     definition = load_project_file(found, bundled=bundled)
     # Built once: a built store is seen from its logs' listings, without importing the ingest.

@@ -846,14 +846,20 @@ def parse_project_file(path: Path, *, bundled: bool = False) -> Project:
         raise ConfigError(f"{visible(str(path))}: cannot read the project file: {reason}",
                           hint=hint) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{visible(str(path))}: cannot read the project file: not UTF-8 "
-                          f"text (byte {exc.start})",
-                          hint="save kpi.toml as UTF-8") from None
+        # Named by line, as every other fault of the file is: Notepad's "ANSI" (Windows-1252)
+        # saves a £ or an é as one byte that UTF-8 does not read.
+        before = exc.object[:exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise ConfigError(f"{visible(str(path))}:{line}: cannot read the project file: not "
+                          f"UTF-8 text (byte 0x{exc.object[exc.start]:02X}, column {column})",
+                          hint="save kpi.toml as UTF-8 (in Notepad: Save as, Encoding "
+                               "UTF-8)") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: TOML syntax error: {exc}",
-                          hint="fix the line named; strings need quotes") from None
+                          hint=_syntax_hint(text, str(exc))) from None
     except RecursionError:
         raise ConfigError(f"{path}: nested more than {MAX_NESTING} levels deep",
                           hint="tables and arrays in kpi.toml are a few levels deep; check "
@@ -865,6 +871,21 @@ def parse_project_file(path: Path, *, bundled: bool = False) -> Project:
     problems.raise_if_any()
     assert project is not None
     return project
+
+
+# A Windows path copied into "double quotes" (sources = ["extracts\crimes.csv"]) is the
+# commonest syntax error of a first kpi.toml: TOML reads the backslash as an escape.
+BACKSLASH_HINT = ("in \"double quotes\" a backslash starts an escape (\\n, \\t, \\u): write "
+                  "a path with / (extracts/crimes.csv) or in 'single quotes'")
+
+
+def _syntax_hint(text: str, error: str) -> str:
+    """The hint for a TOML syntax error: the backslash rule when the line named holds one."""
+    found = re.search(r"\(at line (\d+), column \d+\)", error)
+    lines = text.splitlines()
+    if found and 0 < int(found.group(1)) <= len(lines) and "\\" in lines[int(found.group(1)) - 1]:
+        return BACKSLASH_HINT
+    return "fix the line named; strings need quotes"
 
 
 def _matched_text_as_stored(raw: dict[str, Any]) -> None:
@@ -1052,10 +1073,10 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
 
     root = path.parent
     data = str(meta.get("data", "data"))
-    if _escapes(data):
-        problems.add("[project]", "data", f"'{data}' leaves the project folder",
-                     r"^\s*data\s*=")
+    if (fault := _path_fault(data)) is not None:
+        problems.add("[project]", "data", f"'{visible(data)}' {fault}", r"^\s*data\s*=")
         data = "data"
+    data = _project_path(data)
     data_dir = (root / data).resolve()
     if not bundled and root.resolve() != data_dir and root.resolve() not in data_dir.parents:
         # A link would let every load write outside the project, as '..' would.
@@ -1146,6 +1167,24 @@ def _build_defaults(raw: Any, problems: _Problems) -> dict[str, str]:
     return defaults
 
 
+def _project_path(relative: str) -> str:
+    """A path the project file names, relative to the project folder, as kpi uses it: a
+    backslash (a path copied from Windows, written in 'single quotes') is a folder separator
+    on every system, as on Windows, so one kpi.toml serves a laptop and a Linux server."""
+    return relative.replace("\\", "/")
+
+
+def _path_fault(relative: Any) -> str | None:
+    """Why a path from the project file is unusable, or None: it leaves the project folder,
+    or it holds a tab or line break (a backslash escape in \"double quotes\", as in
+    "extracts\new.csv", read by TOML as a line break)."""
+    if _escapes(relative):
+        return "leaves the project folder"
+    if any(c in str(relative) for c in "\t\n\r"):
+        return "holds a tab or line break: " + BACKSLASH_HINT
+    return None
+
+
 def _escapes(relative: Any) -> bool:
     """Whether a path from the project file could point outside the project folder: absolute
     paths and any '..' step are refused outright, before anything is resolved or created."""
@@ -1212,8 +1251,8 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
                          r"^\s*extra_columns\s*=")
             extra = "ignore"
         for source in spec.get("sources", ()):
-            if _escapes(source):
-                problems.add(where, "sources", f"'{source}' leaves the project folder", needle,
+            if (fault := _path_fault(source)) is not None:
+                problems.add(where, "sources", f"'{visible(str(source))}' {fault}", needle,
                              r"^\s*sources\s*=")
         source = _query_source(spec.get("source"), where, needle, problems)
         published = spec.get("published", "monthly")
@@ -1310,7 +1349,8 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
                                    problems)
         datasets[ds_id] = DatasetSpec(id=ds_id, date=str(date), columns=tuple(columns),
                                       unique=unique, description=str(spec.get("description", "")),
-                                      sources=tuple(spec.get("sources", ())),
+                                      sources=tuple(_project_path(str(p))
+                                                    for p in spec.get("sources", ())),
                                       extra_columns=extra, replace_by=tuple(replace_by),
                                       sheet=sheet, date_parts=date_parts, derived=derived,
                                       source=source, published=published, time_zone=zone)
@@ -1371,11 +1411,13 @@ def _query_source(raw: Any, where: str, needle: str, problems: _Problems) -> Que
     if query is not None and (not isinstance(query, str) or not query.strip()):
         problems.add(where, "source.query", "must be the SQL text of a query", needle, line)
         return None
-    if query_file is not None and (not isinstance(query_file, str) or _escapes(query_file)):
+    if query_file is not None and (not isinstance(query_file, str)
+                                   or _path_fault(query_file) is not None):
         problems.add(where, "source.query_file", "must be a file inside the project folder",
                      needle, line)
         return None
-    return QuerySource(uri_env=uri_env, query=query, query_file=query_file)
+    return QuerySource(uri_env=uri_env, query=query,
+                       query_file=None if query_file is None else _project_path(query_file))
 
 
 # The type each date part column must be declared with.
@@ -1492,11 +1534,11 @@ def _build_population_by(raw: Any, problems: _Problems,
         line = (r"^\[population_by\]", rf"^\s*{re.escape(column)}\s*=")
         if not any(d.has_column(column) for d in datasets.values()):
             problems.add("[population_by]", column, "is not a column of any dataset", *line)
-        elif not isinstance(path, str) or _escapes(path):
+        elif not isinstance(path, str) or _path_fault(path) is not None:
             problems.add("[population_by]", column, "must be a CSV file inside the project "
                          "folder", *line)
         else:
-            out[column] = path
+            out[column] = _project_path(path)
     return out
 
 
@@ -1743,8 +1785,8 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             for name in populations_pair:
                 if name not in populations:
                     bad("populations", f"'{name}' is not in [population]")
-    if "weights" in item and _escapes(item["weights"]):
-        bad("weights", f"'{item['weights']}' leaves the project folder")
+    if "weights" in item and (fault := _path_fault(item["weights"])) is not None:
+        bad("weights", f"'{visible(str(item['weights']))}' {fault}")
     if "population" in item and item["population"] not in populations:
         bad("population", f"'{item['population']}' is not in [population]")
     baseline = item.get("baseline")
@@ -1820,7 +1862,8 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         threshold=numbers["threshold"],
         percentile=numbers["percentile"], population=item.get("population"),
         populations=tuple(populations_pair) if populations_pair else None,
-        weights=item.get("weights"), weight_key=item.get("weight_key"),
+        weights=_project_path(item["weights"]) if isinstance(item.get("weights"), str)
+        else item.get("weights"), weight_key=item.get("weight_key"),
         multiplier=float(numbers["multiplier"]), stable_band=float(numbers["stable_band"]),
         baseline=baseline, lag=int(numbers["lag"] or 0), status=status,
         breakdowns=tuple(item.get("breakdowns", [])), components=tuple(item.get("components", [])),

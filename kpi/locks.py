@@ -35,9 +35,10 @@ def _lock(path: Path):
 
 
 @contextmanager
-def locked(path: Path, what: str = "lock") -> Iterator[None]:
+def locked(path: Path, what: str = "lock", hint: str | None = None) -> Iterator[None]:
     """Hold the exclusive lock on the lock file `path` (created when missing) for the block;
-    wait for it while another process holds it."""
+    wait for it while another process holds it. `hint`, when given, is what to do when the
+    lock file cannot be made (else the refusal's own)."""
     _refuse_link(path, what)
     lock = _lock(path)
     try:
@@ -47,7 +48,10 @@ def locked(path: Path, what: str = "lock") -> Iterator[None]:
             raise DataError(f"{path}: cannot open the {what} ({exc.strerror or exc})",
                             hint="the lock file must be a plain file; remove it if it is a "
                                  "link") from None
-        raise refusal(exc, path) from None
+        error = refusal(exc, path)
+        if hint is not None:
+            error.hint = hint
+        raise error from None
     try:
         yield
     finally:
@@ -78,10 +82,13 @@ def attempt(path: Path) -> Iterator[bool]:
 @contextmanager
 def folder_locked(folder: Path) -> Iterator[None]:
     """Hold a lock named after `folder` (its resolved path), kept in kpi's cache folder so the
-    user's folder gets no lock file of kpi's."""
-    from kpi.catalogue import make_cache_dir
+    user's folder gets no lock file of kpi's. A lock file the cache folder cannot hold (a
+    read-only home folder whose cache folder is already there) names KPI_CACHE_DIR as the way
+    out, as a cache folder that cannot be made does: the folder is kpi's choice, not the
+    user's."""
+    from kpi.catalogue import CACHE_HINT, make_cache_dir
 
     key = hashlib.sha256(str(folder.resolve()).encode("utf-8")).hexdigest()[:32]
     locks = make_cache_dir("locks")
-    with locked(locks / f"{key}.lock", "folder lock"):
+    with locked(locks / f"{key}.lock", "folder lock", hint=CACHE_HINT):
         yield

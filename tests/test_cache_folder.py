@@ -76,3 +76,44 @@ def test_no_home_folder_at_all(project, tmp_path, monkeypatch, cli):
         assert hint.startswith("Hint: set KPI_CACHE_DIR")
     # Nothing named '~' (the home folder platformdirs could not expand) in the working folder.
     assert sorted(p.name for p in work.iterdir()) == []
+
+
+@pytest.mark.parametrize("refusal", ["read-only", "a folder in the way"])
+def test_a_cache_folder_that_holds_no_lock_file_names_kpi_cache_dir(project, tmp_path,
+                                                                     monkeypatch, cli,
+                                                                     refusal):
+    """A home folder mounted read-only after kpi made its cache folder there: the folder is
+    found, but the export's lock file cannot be made in it. The hint names KPI_CACHE_DIR (the
+    folder is kpi's choice), not 'choose a writable folder' or 'name a file'."""
+    import errno
+    import hashlib
+
+    import kpi.locks
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("KPI_CACHE_DIR", str(cache))
+    out = tmp_path / "out"
+    out.mkdir()
+    key = hashlib.sha256(str(out.resolve()).encode("utf-8")).hexdigest()[:32]
+    lock = cache / "locks" / f"{key}.lock"
+    if refusal == "read-only":
+        class ReadOnly:
+            def __init__(self, *args, **kwargs):
+                pass
+
+            def acquire(self, timeout=None):
+                raise OSError(errno.EROFS, "Read-only file system", str(lock))
+
+        monkeypatch.setattr(kpi.locks, "_lock", ReadOnly)
+        reason = "the file system is read-only"
+    else:
+        lock.mkdir(parents=True)
+        reason = "is a folder, where a file was expected"
+    result = cli(["--project", project, "export", "markdown", "--period", "2025-09",
+                  "--output", out / "board.md"])
+    assert result.exit_code == 4, result.output
+    assert result.stderr.splitlines() == [
+        f"Error: {lock}: {reason}",
+        "Hint: set KPI_CACHE_DIR to a folder kpi may write: it keeps the bundled sample's "
+        "store and its locks there"]
+    assert sorted(p.name for p in out.iterdir()) == []

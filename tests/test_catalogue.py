@@ -214,3 +214,19 @@ def test_the_examples_in_docs_catalogue_md_are_valid(tmp_path):
     assert {k.kind for k in parsed.kpis} == set(Kind)
     assert parsed.datasets["incidents"].column("date").sources == ("Date", "Incident Date")
     assert parsed.baseline_end == parsed.snapshot_baseline - 1
+
+
+def test_a_kpi_toml_saved_as_windows_1252_names_the_line_and_column(tmp_path):
+    """Notepad's "ANSI" save writes £ as the one byte 0xA3, which UTF-8 does not read: the
+    error names the line and column, as every other fault of the file is named (it said
+    'byte 153', a count no editor shows)."""
+    text = HEAD + '\n[[kpis]]\nid = "loss"\ntitle = "Value lost (£)"\npriority = "p"\n'
+    path = tmp_path / "kpi.toml"
+    path.write_bytes(text.replace("\n", "\r\n").encode("cp1252"))
+    with pytest.raises(ConfigError) as info:
+        parse_project_file(path)
+    # Line 20 is `title = "Value lost (£)"`; the £ is its 22nd character.
+    assert text.splitlines()[19] == 'title = "Value lost (£)"'
+    assert info.value.message == (f"{path}:20: cannot read the project file: not UTF-8 text "
+                                  "(byte 0xA3, column 22)")
+    assert info.value.hint == "save kpi.toml as UTF-8 (in Notepad: Save as, Encoding UTF-8)"

@@ -105,3 +105,18 @@ def test_kpi_missing_from_cron_path_is_a_usage_error_with_the_way_out(project, t
     assert error == f"Error: kpi is not on PATH ({empty})"
     assert hint.startswith("Hint: put the bin folder of the environment kpi is installed in")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_output_folder_that_cannot_be_made_exits_4_in_one_line(project, tmp_path):
+    """The operating system refusing the JSON's folder (a read-only home folder, where cron
+    starts the job and the default `out` goes; here a file in the way) is exit 4, as kpi's
+    own refusals are, with kpi's two lines: it was exit 3, a data or configuration error,
+    after the shell's own 'mkdir: cannot create directory' message."""
+    blocker = tmp_path / "home"
+    blocker.write_text("", encoding="utf-8")
+    done = nightly(project, blocker / "out")
+    assert done.returncode == 4, done.stderr
+    assert done.stderr.splitlines() == [
+        f"Error: cannot make the output folder {blocker / 'out'} (working folder {os.getcwd()})",
+        "Hint: set KPI_OUT to a folder the job may write; nothing was loaded"]
+    assert not (project / "data" / "crimes").exists()

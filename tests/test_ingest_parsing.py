@@ -196,3 +196,52 @@ def test_a_flag_that_is_no_word_is_refused(tmp_path):
         ingest.read_extracts(FLAG_SPEC, [path])
     assert refused.value.message == (f"{path}, row 4, column 'Flag': expected true/false, "
                                      "yes/no or 1/0, found 'Yess'")
+
+
+# ---------------------------------------------------------------------------------------------
+# Column names as spreadsheets write them
+
+
+HEADINGS = DatasetSpec(id="crimes", date="day", columns=(
+    ColumnSpec("ref", ColumnType.STR, ("Crime Reference",)),
+    ColumnSpec("day", ColumnType.DATE, ("Date Recorded",)),
+    ColumnSpec("lpa", ColumnType.STR, ("LPA Name",)),
+))
+
+
+@pytest.mark.parametrize("reader", ["csv", "xlsx"])
+@pytest.mark.parametrize("spaced", ["Crime\u00a0Reference", " Crime  Reference ",
+                                    "Crime\tReference", "CRIME\u2007REFERENCE"])
+def test_a_heading_spaced_otherwise_means_the_same_column(tmp_path, reader, spaced):
+    """'Crime\u00a0Reference' (a no-break space, as Excel and web pages write one) prints as
+    'Crime Reference' and was refused as missing, 'expected column ... 'Crime Reference',
+    found ..., 'Crime Reference'', a message that names the column it says is not there."""
+    rows = [("CR1", "05/04/2024", "Worcester"), ("CR2", "30/04/2024", "Hereford é")]
+    header = [spaced, "Date Recorded", "LPA Name "]
+    if reader == "csv":
+        path = tmp_path / "crimes.csv"
+        text = "\r\n".join(",".join(r) for r in [header, *rows]) + "\r\n"
+        path.write_bytes(text.encode("utf-8-sig"))
+    else:
+        import xlsxwriter
+
+        path = tmp_path / "crimes.xlsx"
+        book = xlsxwriter.Workbook(str(path))
+        sheet = book.add_worksheet("Crimes")
+        for r, row in enumerate([header, *rows]):
+            sheet.write_row(r, 0, row)
+        book.close()
+    frame = ingest.read_extracts(HEADINGS, [path]).frame
+    assert frame.select("ref", "day", "lpa").rows() == [
+        ("CR1", date(2024, 4, 5), "Worcester"), ("CR2", date(2024, 4, 30), "Hereford é")]
+
+
+def test_two_headings_that_match_alike_are_refused_not_one_picked(tmp_path):
+    """'LPA Name' and 'LPA\u00a0Name' now both mean column lpa: which one counts is not kpi's
+    to guess, so the extract is refused, never the last of them taken and the other ignored
+    with a warning."""
+    path = tmp_path / "crimes.csv"
+    path.write_text("Crime Reference,Date Recorded,LPA Name,LPA\u00a0Name\n"
+                    "CR1,05/04/2024,Worcester,Hereford\n", encoding="utf-8")
+    with pytest.raises(DataError, match="both mean column 'lpa' of dataset 'crimes'"):
+        ingest.read_extracts(HEADINGS, [path])

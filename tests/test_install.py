@@ -80,3 +80,16 @@ def test_ci_runs_the_readme_test_command_and_the_board_paper():
     assert "kpi export markdown --period 2025-09 --output" in script
     # The quick start as the README gives it, word for word: no terminal needed.
     assert "\nkpi summary --period 2025-09 --project sample >" in script
+
+
+def test_the_readme_quick_start_has_a_windows_form_of_the_same_commands():
+    """`. .venv/bin/activate` fails in PowerShell and the Command Prompt; a Windows analyst
+    gets the same install and summary with the environment's Scripts folder named."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```bat\n(.*?)```", readme, re.S)
+    assert block is not None
+    assert block.group(1).splitlines() == [
+        "py -m venv .venv", r".venv\Scripts\pip install .",
+        r".venv\Scripts\kpi summary --period 2025-09 --project sample"]
+    posix = "pip install . && kpi summary --period 2025-09 --project sample\n"
+    assert posix in readme  # the same install (no extras) and the same command

@@ -1365,3 +1365,33 @@ def test_exception_charts_are_grouped_by_section_then_the_smallest_neighbours_me
                                             ["i", "j", "k", "l"]]
     assert exception_groups(charted, 0) == [[k for k, _ in charted]]
     assert exception_groups([], 4) == []
+
+
+def test_the_full_paper_charts_what_its_documentation_says_it_charts(exported):
+    """`--full` draws a process chart of each KPI whose latest month is a special cause or
+    which has a target, and of no other (`board.process_charts`). Its help, the README and
+    docs/board-paper.md said "every KPI's ... process chart": an analyst's own project with
+    every KPI in normal variation got a full paper without a chart, exit 0."""
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    out, markdown, summary = exported
+    # The fixture's [[charts]] declare no xmr chart, which would take a KPI's place.
+    expected = {k["id"] for k in summary["kpis"] if k["variation"] is not None
+                and (k["variation"]["verdict"] != "common_cause" or k["target"] is not None)}
+    charted = set(re.findall(r"\(board-files/figure-\d+-xmr_(\w+)\.png\)", markdown))
+    assert charted == expected and charted
+    # Some KPIs with a process chart and no special cause or target are drawn in none.
+    assert {k["id"] for k in summary["kpis"] if k["variation"] is not None} - charted
+    rule = "process chart of each KPI whose latest month is a special cause or which has a target"
+    docs = Path(__file__).resolve().parent.parent
+    board_paper = " ".join((docs / "docs" / "board-paper.md").read_text(encoding="utf-8").split())
+    help_text = " ".join(CliRunner().invoke(app, ["export", "markdown", "--help"],
+                                            env={"COLUMNS": "200"}).output.split())
+    readme = " ".join((docs / "README.md").read_text(encoding="utf-8").split())
+    assert board_paper.count(rule) == 2 and rule in help_text.replace("│", "")
+    assert ("`--full` gives every KPI's paragraph and breakdowns, and the process chart of "
+            "each with a special cause or a target") in readme
+    for text in (board_paper, readme, help_text):
+        assert "every KPI's chart" not in text and "breakdowns and process chart" not in text

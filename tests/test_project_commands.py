@@ -172,3 +172,53 @@ def test_catalogue_markdown(cli, mini):
     assert result.stdout.splitlines()[6] == (
         "| total_crime | Total recorded crime | violence | count | count | lower | live | "
         "crimes |")
+
+
+def _as_written_on_windows(mini: Path, sources: str, data: str | None = None) -> list[str]:
+    """The mini project's kpi.toml with its `sources` line (and `data`) as a Windows user
+    writes them, saved with CRLF line endings as Notepad saves it; its lines."""
+    text = (FIXTURES / "mini" / "kpi.toml").read_text(encoding="utf-8")
+    text = text.replace('sources = ["extracts/crimes.csv"]', f"sources = [{sources}]")
+    if data is not None:
+        text = text.replace('data = "data"', f"data = {data}")
+    (mini / "kpi.toml").write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
+    return text.splitlines()
+
+
+def test_a_windows_path_in_single_quotes_names_the_same_files_on_every_system(cli, mini):
+    """`sources = ['extracts\\crimes.csv']`, as copied from Windows Explorer: a backslash is
+    a folder separator for the paths kpi.toml names, on Linux (a cron job on a server) as on
+    Windows; it was 'no files match .../extracts\\crimes.csv', exit 2, on Linux."""
+    import csv
+
+    _as_written_on_windows(mini, r"'extracts\crimes.csv'", data=r"'store\main'")
+    result = cli(["--project", mini, "ingest", "crimes"])
+    assert result.exit_code == 0, result.output
+    with open(mini / "extracts" / "crimes.csv", newline="", encoding="utf-8") as handle:
+        rows = sum(1 for _ in csv.DictReader(handle))  # the oracle: a count of the file's rows
+    assert f"Loaded {rows:,} rows into 'crimes'" in result.stderr
+    assert (mini / "store" / "main" / "crimes" / "_delta_log").is_dir()
+    assert not any("\\" in p.name for p in mini.iterdir())
+
+
+def test_a_windows_path_in_double_quotes_is_refused_with_the_backslash_rule(cli, mini):
+    """In "double quotes" TOML reads a backslash as an escape: `"extracts\\crimes.csv"` is a
+    syntax error, whose hint said 'strings need quotes' (they had them); `"extracts\\new.csv"`
+    parses, with a line break in the path, and was 'no files match', exit 2, at ingest."""
+    hint = ("Hint: in \"double quotes\" a backslash starts an escape (\\n, \\t, \\u): write a "
+            "path with / (extracts/crimes.csv) or in 'single quotes'")
+    lines = _as_written_on_windows(mini, r'"extracts\crimes.csv"')
+    at = next(n for n, line in enumerate(lines, 1) if line.startswith("sources"))
+    result = cli(["--project", mini, "ingest", "crimes"])
+    assert result.exit_code == 3, result.output
+    error, said = result.stderr.splitlines()
+    assert error.startswith(f"Error: {mini / 'kpi.toml'}: TOML syntax error: Unescaped '\\' "
+                            f"in a string (at line {at}, column ")  # the column is tomllib's
+    assert said == hint
+    _as_written_on_windows(mini, r'"extracts\new.csv"')
+    result = cli(["--project", mini, "ingest", "crimes"])
+    assert result.exit_code == 3, result.output
+    error = result.stderr.splitlines()[0]
+    assert error == (f"Error: {mini / 'kpi.toml'}:{at}: dataset 'crimes', key 'sources': "
+                     f"'extracts?ew.csv' holds a tab or line break: {hint.removeprefix('Hint: ')}")
+    assert not (mini / "data").exists()

@@ -601,3 +601,30 @@ def test_series_is_kpi_shows_trend_for_each_comparison(tmp_path):
         assert trend[-1][0] == end, vs
         assert [v for _, v in trend] == [counts[m] for m, _ in trend], vs
     assert project.series("incidents", "2024-10", 4)["month"][-1] == "2024-10"
+
+
+def test_open_outside_a_project_warns_that_it_opened_the_sample(tmp_path, monkeypatch):
+    """A notebook kept outside its project folder: `kpi.open()` opens the bundled sample, as
+    documented, and now says so with a UserWarning naming the folder searched (the command
+    line notes it on a terminal); it said nothing, and every figure after was the sample's.
+    Asking by name, or opening a project, warns of nothing."""
+    import warnings
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    monkeypatch.chdir(notebooks)
+    with pytest.warns(UserWarning) as caught:
+        project = kpi.open()
+    assert project.definition.bundled
+    assert [str(w.message) for w in caught] == [
+        f"no kpi.toml in {notebooks} or any folder above it: opened the bundled West Midlands "
+        "sample (kpi.open(\"sample\") asks for it; kpi.open(FOLDER) opens your project)"]
+    assert caught[0].filename == __file__  # the notebook's own line, not kpi's
+    root = tmp_path / "force"
+    shutil.copytree(FIXTURES / "tiny", root)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert kpi.open("sample").definition.bundled
+        assert not kpi.open(root).definition.bundled
+        monkeypatch.chdir(root)
+        assert kpi.open().definition.path == root / "kpi.toml"

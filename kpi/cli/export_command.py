@@ -49,8 +49,10 @@ PreviousOpt = Annotated[Path | None, typer.Option(
     "--previous", help="The figures file of the last paper (board.figures.json): adds an "
                        "appendix of figures revised since.")]
 FullOpt = Annotated[bool, typer.Option(
-    "--full", help="The complete paper, as a technical annex: every KPI's full paragraph, "
-                   "breakdowns and process chart, the KPI definitions and the data sources. "
+    "--full", help="The complete paper, as a technical annex: every KPI's full paragraph "
+                   "and breakdowns, a process chart of each KPI whose latest month is a "
+                   "special cause or which has a target, the KPI definitions and the data "
+                   "sources. "
                    "Default: the board's paper (a front page of the matrix and the "
                    "exceptions, one sentence for a KPI in normal variation).")]
 

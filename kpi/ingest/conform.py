@@ -86,18 +86,28 @@ _DATE_SHAPE = r"^\s*(\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}[-/]\d{1,2}[-/]\d{4})([ 
 _SPREADSHEET_NOTE = " (a month name: spreadsheet software may have converted the value)"
 
 
-def source_lookup(names: list[str]) -> dict[str, str]:
-    """A source's column names by the form they are matched in: without case or the spaces
-    around them."""
-    return {n.strip().lower(): n for n in names}
+def _heading_key(name: str) -> str:
+    """The form a column name is matched in: without case, the spaces around it, or the kind
+    and number of spaces within it ('LPA\u00a0Name', a no-break space as Excel and web pages
+    write it, and 'LPA  Name' are 'lpa name'), as the name prints the same either way."""
+    return " ".join(name.split()).lower()
 
 
-def sources_of(col: ColumnSpec, lookup: dict[str, str]) -> list[str]:
+def source_lookup(names: list[str]) -> dict[str, list[str]]:
+    """A source's column names by the form they are matched in (`_heading_key`): every name
+    of each form, so two that match alike ('LPA' and 'lpa') are both found, and refused."""
+    lookup: dict[str, list[str]] = {}
+    for name in names:
+        lookup.setdefault(_heading_key(name), []).append(name)
+    return lookup
+
+
+def sources_of(col: ColumnSpec, lookup: dict[str, list[str]]) -> list[str]:
     """The source columns (`source_lookup`) that mean a dataset column: its name or a name of
     its `from`, each once, in that order."""
     return list(dict.fromkeys(
         source for candidate in (col.name, *col.sources)
-        if (source := lookup.get(candidate.strip().lower())) is not None))
+        for source in lookup.get(_heading_key(candidate), ())))
 
 
 def _match_columns(spec: DatasetSpec, path: Path, names: list[str], warnings: list[str],
