@@ -454,3 +454,20 @@ def test_a_kpi_prints_every_figure_to_one_precision(cli, mini, tmp_path):
     # rounding), a half up as Excel rounds it (34.5 days prints 35).
     assert [int(f.split()[0]) for f in whole] == [math.floor(float(f.split()[0]) + 0.5)
                                                   for f in figures]
+
+
+def test_a_load_of_one_row_says_row(tmp_path):
+    """`kpi ingest` counts what it loaded in words a reader would write: "Loaded 1 row", not
+    "1 rows"; "Loaded 3 rows" as before."""
+    import inprocess
+    from conftest import FIXTURES
+
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    lines = (root / "extracts" / "crimes.csv").read_text(encoding="utf-8").splitlines()
+    for n in (1, 3):
+        extract = root / f"first {n}.csv"
+        extract.write_text("\n".join(lines[:n + 1]) + "\n", encoding="utf-8")
+        done = inprocess.run(["--project", root, "ingest", "crimes", extract, "--allow-shrink"])
+        assert done.returncode == 0, done.stderr
+        assert f"Loaded {n} {'row' if n == 1 else 'rows'} into 'crimes'" in done.stderr

@@ -84,15 +84,16 @@ def ingest(
     span = f"{months[0]}..{months[-1]}" if len(months) > 1 else months[0]
     if result.unchanged:
         note(f"Nothing changed: version {result.version} of '{dataset}' already holds these "
-             f"extracts ({result.rows:,} rows, {len(months)} month(s), {span})")
+             f"extracts ({_rows(result.rows)}, {len(months)} month(s), {span})")
         return
-    note(f"Loaded {result.rows:,} rows into '{dataset}' ({len(months)} month(s), {span}); "
+    note(f"Loaded {_rows(result.rows)} into '{dataset}' ({len(months)} month(s), {span}); "
          f"version {result.version}")
     for replaced in result.replaced:
         note(f"  replaced {replaced['key']}: {replaced['before']:,} -> {replaced['after']:,} "
              "rows")
     if result.rejected:
-        note(f"Rejected {result.rejected:,} bad rows; written to {result.quarantine}")
+        note(f"Rejected {result.rejected:,} bad {'row' if result.rejected == 1 else 'rows'}; "
+             f"written to {result.quarantine}")
 
 
 @app.command()
@@ -378,3 +379,8 @@ def _span(months: list[str]) -> str:
     if years * 12 + int(last[5:]) - int(first[5:]) + 1 == len(months):
         return f"{first}..{last}"
     return " ".join(months)
+
+
+def _rows(n: int) -> str:
+    """"1 row", "58 rows", "1,200 rows"."""
+    return f"{n:,} {'row' if n == 1 else 'rows'}"
