@@ -180,3 +180,26 @@ def places_beside(value: float | None, target: float | None, places: int) -> int
             return extra
     return places
 
+
+def mean_of(values: list[float]) -> float:
+    """The mean of figures as written, rounded once: `kpi compare`'s mean of its parts. 0.1
+    and 0.2 average 0.15, where `statistics.fmean` gives 0.15000000000000002."""
+    if not all(math.isfinite(v) for v in values):
+        return math.fsum(values) / len(values)
+    return _float(sum((as_written(v) for v in values), Fraction(0)) / len(values))
+
+
+def median_of(values: list[float]) -> float:
+    """The median of figures as written, rounded once: the middle one, or halfway between the
+    two middle ones (0.1 and 0.2 give 0.15, where the floats' halfway is 0.15000000000000002);
+    `kpi compare`'s median of its parts."""
+    if not all(math.isfinite(v) for v in values):
+        ordered = sorted(values)
+        middle = len(ordered) // 2
+        return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1]
+                                                         + ordered[middle]) / 2
+    ordered = sorted(values, key=as_written)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:  # the figure itself: a count's stays a whole number
+        return ordered[middle]
+    return _float((as_written(ordered[middle - 1]) + as_written(ordered[middle])) / 2)
