@@ -2887,13 +2887,15 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
     (−13.3%) ...': the best change first by the KPI's direction, or, for a KPI with no better
     direction, 'highest first' (the largest rise first: no change of it is better than
     another); `unsettled` says, after the measure, that the windows hold months not final
-    yet."""
+    yet. Points and a ratio's change to the KPI's `decimals`, as every change of it the paper
+    prints (`change_words`, `change_cell`); a % change to one decimal."""
     if kpi.unit == Unit.PERCENT:
         key, measure, suffix = "points", "change in percentage points", "pp"
     elif kpi.unit == Unit.RATIO:
         key, measure, suffix = "absolute", "change", ""
     else:
         key, measure, suffix = "percent", "percentage change", "%"
+    digits = 1 if key == "percent" else render.places(kpi)
     known = [r for r in rows if r[key] is not None]
     unknown = [r for r in rows if r[key] is None]
     # A percentage on a small base says little (+200.0% on a base of 1): those parts are
@@ -2906,10 +2908,10 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
         unknown = [r for r in unknown if r not in small]
     sign = 1 if kpi.better == Better.LOWER else -1
     order = "highest" if kpi.better == Better.NEUTRAL else "best"
-    known.sort(key=lambda r: (sign * render.rounded(r[key], 1), _part_order(r["part"])))
+    known.sort(key=lambda r: (sign * render.rounded(r[key], digits), _part_order(r["part"])))
     unknown.sort(key=lambda r: _part_order(r["part"]))
     items = [inlines(_part(r["part"]),
-                     f" ({_with_sign(r[key], render.fixed(abs(r[key]), 1) + suffix)})")
+                     f" ({_with_sign(r[key], render.fixed(abs(r[key]), digits) + suffix)})")
              for r in known]
     items += [inlines(_part(r["part"]), " (n/a)") for r in unknown]
     listed = [inlines(", " if n else "", item) for n, item in enumerate(items)]

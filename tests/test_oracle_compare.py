@@ -77,6 +77,7 @@ from oracle_support import (
     inc_rows,
     month,
     percent_change,
+    printed_places,
     same,
     staff_rows,
     text,
@@ -821,10 +822,13 @@ def check_ranking(p: Project, k: Kpi, by: str, cur, cmp_, section: str, standout
             known.append((1, 0.0, name))
             continue
         value, digits = _shown(shown)
-        assert excel_text(abs(change), 1) == digits and (
+        # Points and a ratio's change to the KPI's decimals, as every change the paper prints;
+        # a % change to one.
+        places = 1 if key == "percent" else printed_places(k)
+        assert excel_text(abs(change), places) == digits and (
             value == 0 or (value > 0) == (change > 0)), (
             f"{where}: {k.id} by {by}: {name} ({shown}), expected {change} from {then} to {now}")
-        known.append((0, sign * float(excel_round(change, 1)), name))
+        known.append((0, sign * float(excel_round(change, places)), name))
     assert _ranked(known, [n for n, _ in items]), (
         f"{where}: {k.id} by {by} (better {k.better}) ranked {[n for n, _ in items]}")
     order = []
