@@ -9,7 +9,6 @@ aggregation grouped by the column, over one lazy scan of the windows' months.
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,7 +38,7 @@ from kpi.engine import Change, Measured
 from kpi.errors import ConfigError, DataError, UsageError, did_you_mean, option
 from kpi.expressions import polars_expr
 from kpi.periods import Comparison, Month, Window, WindowKind
-from kpi.rounding import fixed, quotient
+from kpi.rounding import fixed, mean_of, median_of, quotient
 from kpi.store import AsOf
 
 # Counts that a population turns into a rate per 1,000.
@@ -488,9 +487,10 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     parts = _tested(kpi, parts, focus)
 
     def centre(values: list[float]) -> tuple[float | None, float | None]:
+        # Of the figures as written, rounded once (docs/guarantees.md, "rounded once").
         if not values:
             return None, None
-        return statistics.fmean(values), statistics.median(values)
+        return mean_of(values), median_of(values)
 
     mean, median = centre([p.current.value for p in valued])
     mean_pp, median_pp = centre([p.per_1000 for p in with_population])

@@ -454,38 +454,52 @@ def printed_results(report: Report, priority: str | None) -> list[KpiResult]:
 # Words for numbers
 
 
-def duration_words(seconds: float) -> str:
-    """'12 minutes and 29 seconds', '1 hour, 9 minutes and 17 seconds', '23 seconds'."""
-    total = int(render.rounded(abs(seconds), 0))
+def duration_words(seconds: float, places: int = 0) -> str:
+    """'12 minutes and 29 seconds', '1 hour, 9 minutes and 17 seconds', '23 seconds'; the
+    seconds to `places` decimals where a figure beside its target needs them ('9 minutes and
+    59.6 seconds', render.shown_places)."""
+    magnitude = render.rounded(abs(seconds), places)
+    total = int(magnitude)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
+    fraction = magnitude - total
     parts = [f"{n} {unit}{'' if n == 1 else 's'}"
-             for n, unit in ((hours, "hour"), (minutes, "minute"), (secs, "second")) if n]
+             for n, unit in ((hours, "hour"), (minutes, "minute")) if n]
+    if secs or fraction:
+        parts.append(f"{secs}{str(fraction)[1:] if fraction else ''} "
+                     f"second{'' if secs == 1 and not fraction else 's'}")
     if not parts:
         return "0 seconds"
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def value_words(value: float | None, of: Unit | KpiDef, label: str = "") -> str:
+def value_words(value: float | None, of: Unit | KpiDef, label: str = "",
+                change: bool = False) -> str:
     """A value as prose shows it: as `kpi summary` rounds it (given the KPI, to its one
     precision, render.places), durations in words, millions of pounds as '£82.2m', and the
-    KPI's `unit_label` where it names the unit ('27 working days', '41.4 million days')."""
+    KPI's `unit_label` where it names the unit ('27 working days', '41.4 million days').
+    Beside its target, a figure to as many more places as it takes to differ from it
+    (render.shown_places); a `change` is never read against the target."""
     unit = of if isinstance(of, Unit) else of.unit
     if value is not None and unit == Unit.SECONDS:
-        return duration_words(value)
-    if value is not None and unit == Unit.GBP and abs(value) >= 1_000_000:
+        return duration_words(value, 0 if isinstance(of, Unit) or change
+                              else render.shown_places(value, of))
+    # Millions of pounds to one decimal are not said of a KPI with a target: its figure and
+    # target print whole, where "£82.2m" beside a target of "£82.2m" could not say "missed".
+    if value is not None and unit == Unit.GBP and abs(value) >= 1_000_000 and (
+            change or not isinstance(of, KpiDef) or of.target is None):
         return f"£{render.fixed(value / 1_000_000, 1, grouping=True)}m"
-    text = render.number(value, of)
+    text = render.number(value, of, change=change)
     if label and value is not None:
         text = render.counted(render.without_days(text), label)
     return text
 
 
-def kpi_value(value: float | None, kpi: KpiDef) -> str:
+def kpi_value(value: float | None, kpi: KpiDef, change: bool = False) -> str:
     """A KPI's value in prose, in its own unit's words: every value and every change the prose
     prints comes through here, so each carries its unit ('102.6 per 1,000 population', '27
     working days'; a percentage, a duration or an amount in pounds by its own sign)."""
-    text = value_words(value, kpi, kpi.unit_label)
+    text = value_words(value, kpi, kpi.unit_label, change)
     if value is not None and (kpi.kind == Kind.PER_1000 or kpi.unit == Unit.PER_1000) \
             and not kpi.unit_label:
         text += " per 1,000 population"
@@ -494,26 +508,32 @@ def kpi_value(value: float | None, kpi: KpiDef) -> str:
     return text
 
 
-def short_duration(seconds: float) -> str:
-    """A duration in a table cell: '2 s', '28 min 50 s', '1 h 9 min 17 s'."""
-    total = int(render.rounded(abs(seconds), 0))
+def short_duration(seconds: float, places: int = 0) -> str:
+    """A duration in a table cell: '2 s', '28 min 50 s', '1 h 9 min 17 s'; the seconds to
+    `places` decimals where a figure beside its target needs them ('9 min 59.6 s')."""
+    magnitude = render.rounded(abs(seconds), places)
+    total = int(magnitude)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
-    parts = [f"{n} {unit}" for n, unit in ((hours, "h"), (minutes, "min"), (secs, "s")) if n]
+    fraction = magnitude - total
+    parts = [f"{n} {unit}" for n, unit in ((hours, "h"), (minutes, "min")) if n]
+    if secs or fraction:
+        parts.append(f"{secs}{str(fraction)[1:] if fraction else ''} s")
     return " ".join(parts) or "0 s"
 
 
-def cell_value(value: float | None, kpi: KpiDef) -> str:
+def cell_value(value: float | None, kpi: KpiDef, change: bool = False) -> str:
     """A KPI's value in a table cell: short durations, the unit named where it needs one, a
-    true minus sign."""
+    true minus sign; beside its target to as many more places as it takes to differ from it
+    (render.shown_places), unless it is a `change`."""
     if value is None:
         return "n/a"
     if kpi.unit == Unit.SECONDS:
-        text = short_duration(value)
+        text = short_duration(value, 0 if change else render.shown_places(value, kpi))
     elif kpi.unit == Unit.GBP or kpi.unit_label:
-        text = kpi_value(abs(value), kpi)
+        text = kpi_value(abs(value), kpi, change)
     else:
-        text = render.number(abs(value), kpi)
+        text = render.number(value, kpi, change=change).lstrip("-")
     return _with_sign(-1 if value < 0 else 0, text)
 
 
@@ -535,7 +555,7 @@ def change_cell(change, kpi: KpiDef, none: str = "n/a") -> str:
         return _with_sign(change.points, f"{render.fixed(abs(change.points), digits)}pp")
     if kpi.unit == Unit.RATIO:
         return _with_sign(change.absolute, render.fixed(abs(change.absolute), digits))
-    size = cell_value(abs(change.absolute), kpi)
+    size = cell_value(abs(change.absolute), kpi, change=True)
     absolute = _with_sign(change.absolute, size)
     if change.percent is None:
         return f"{absolute} (n/a)"
@@ -652,8 +672,8 @@ def change_words(result: KpiResult) -> str:
         if render.shows_zero(size, digits):
             return _unchanged(size, precision_words(digits))
         return f"{_direction(size)} of {render.fixed(abs(size), digits)}"
-    absolute = kpi_value(abs(size), kpi)
-    if kpi_value(0.0, kpi) == absolute:
+    absolute = kpi_value(abs(size), kpi, change=True)
+    if kpi_value(0.0, kpi, change=True) == absolute:
         # Too small to show in the KPI's unit, but a % change that shows is the change the
         # status judges ("0.0 (-1.2%)", improving): say it, never "unchanged" beside it.
         if change.percent is not None and not render.shows_zero(change.percent):
@@ -2867,13 +2887,15 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
     (−13.3%) ...': the best change first by the KPI's direction, or, for a KPI with no better
     direction, 'highest first' (the largest rise first: no change of it is better than
     another); `unsettled` says, after the measure, that the windows hold months not final
-    yet."""
+    yet. Points and a ratio's change to the KPI's `decimals`, as every change of it the paper
+    prints (`change_words`, `change_cell`); a % change to one decimal."""
     if kpi.unit == Unit.PERCENT:
         key, measure, suffix = "points", "change in percentage points", "pp"
     elif kpi.unit == Unit.RATIO:
         key, measure, suffix = "absolute", "change", ""
     else:
         key, measure, suffix = "percent", "percentage change", "%"
+    digits = 1 if key == "percent" else render.places(kpi)
     known = [r for r in rows if r[key] is not None]
     unknown = [r for r in rows if r[key] is None]
     # A percentage on a small base says little (+200.0% on a base of 1): those parts are
@@ -2886,10 +2908,10 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
         unknown = [r for r in unknown if r not in small]
     sign = 1 if kpi.better == Better.LOWER else -1
     order = "highest" if kpi.better == Better.NEUTRAL else "best"
-    known.sort(key=lambda r: (sign * render.rounded(r[key], 1), _part_order(r["part"])))
+    known.sort(key=lambda r: (sign * render.rounded(r[key], digits), _part_order(r["part"])))
     unknown.sort(key=lambda r: _part_order(r["part"]))
     items = [inlines(_part(r["part"]),
-                     f" ({_with_sign(r[key], render.fixed(abs(r[key]), 1) + suffix)})")
+                     f" ({_with_sign(r[key], render.fixed(abs(r[key]), digits) + suffix)})")
              for r in known]
     items += [inlines(_part(r["part"]), " (n/a)") for r in unknown]
     listed = [inlines(", " if n else "", item) for n, item in enumerate(items)]
@@ -2901,8 +2923,8 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
         # and equal figures come in the breakdown's own order.
         small.sort(key=lambda r: (sign * render.rounded(r["absolute"], render.places(kpi)),
                                   _part_order(r["part"])))
-        tiny = [inlines(", " if n else "", _part(r["part"]),
-                        f" ({_with_sign(r['absolute'], kpi_value(abs(r['absolute']), kpi))})")
+        tiny = [inlines(", " if n else "", _part(r["part"]), " (" + _with_sign(
+                    r["absolute"], kpi_value(abs(r["absolute"]), kpi, change=True)) + ")")
                 for n, r in enumerate(small)]
         text = inlines(text, "; " if items else ", ",
                        f"on a base below {SMALL_BASE}, as numbers: ", tiny)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpi.catalogue import KpiDef, Unit, places
 from kpi.errors import visible
-from kpi.rounding import fixed, rounded, shows_zero
+from kpi.rounding import fixed, places_beside, rounded, shows_zero
 
 # The engine imports Polars; the renderers only need its result types, and `kpi --help` (which
 # imports Format) must not pay for Polars.
@@ -48,15 +48,29 @@ STATUS_WORDS = {
 # Numbers
 
 
-def duration(seconds: float) -> str:
-    """h:mm:ss, or m:ss under an hour."""
-    total = int(rounded(abs(seconds), 0))
+def duration(seconds: float, places: int = 0) -> str:
+    """h:mm:ss, or m:ss under an hour; to `places` decimals of a second where a figure beside
+    its target needs them (`shown_places`): '10:00.4'."""
+    magnitude = rounded(abs(seconds), places)
+    total = int(magnitude)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
-    sign = "-" if seconds < 0 and total else ""
+    fraction = str(magnitude - total)[1:] if places > 0 else ""
+    sign = "-" if seconds < 0 and magnitude else ""
     if hours:
-        return f"{sign}{hours}:{minutes:02d}:{secs:02d}"
-    return f"{sign}{minutes}:{secs:02d}"
+        return f"{sign}{hours}:{minutes:02d}:{secs:02d}{fraction}"
+    return f"{sign}{minutes}:{secs:02d}{fraction}"
+
+
+def shown_places(value: float | None, kpi: KpiDef) -> int:
+    """The decimals a KPI's figure prints to: its one precision (`places`), or, for a KPI with
+    a target, as many more as it takes for the figure to stand against the target as printed
+    as it stands against the target itself (`kpi.rounding.places_beside`): the verdict on the
+    target compares the unrounded figure, so 89.96% prints so beside a target of 90.0% and
+    "not met", never "90.0%". The target prints as it is written, to the KPI's places or
+    more. A duration's own places are none (whole seconds), whatever its `decimals`."""
+    own = 0 if kpi.unit == Unit.SECONDS else places(kpi)
+    return places_beside(value, kpi.target, own)
 
 
 # A unit's name after a number is singular only where the number as printed reads one ("1
@@ -87,19 +101,23 @@ def without_days(text: str) -> str:
     return re.sub(r" days?$", "", text)
 
 
-def number(value: float | None, unit: Unit | KpiDef) -> str:
+def number(value: float | None, unit: Unit | KpiDef, *, change: bool = False) -> str:
     """A value as the report shows it. Given the KPI (not only its unit), to the KPI's one
-    precision (`places`); a bare unit shows a count whole when it is whole."""
+    precision (`places`), and beside its target to as many more as it takes to differ from it
+    (`shown_places`); a bare unit shows a count whole when it is whole. A `change` (an
+    absolute change, never read against the target) keeps the KPI's places."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     digits = None
     if not isinstance(unit, Unit):
-        unit, digits = unit.unit, places(unit)
+        kpi, unit = unit, unit.unit
+        digits = places(kpi) if change else shown_places(value, kpi)
     match unit:
         case Unit.PERCENT:
             return f"{fixed(value, 1 if digits is None else digits)}%"
         case Unit.SECONDS:
-            return duration(value)
+            # Whole seconds, or more where its target needs them (`shown_places`).
+            return duration(value, digits if digits is not None and not change else 0)
         case Unit.DAYS if digits is not None:
             return counted(fixed(value, digits, grouping=True), "days")
         case Unit.DAYS:
@@ -149,7 +167,7 @@ def change_text(change: Change | None, unit: Unit | KpiDef) -> str:
     assert size is not None, "a change not in points has an absolute size"
     if (unit if isinstance(unit, Unit) else unit.unit) == Unit.RATIO:
         return signed(size, fixed(size, 1 if isinstance(unit, Unit) else places(unit)))
-    absolute = signed(size, without_days(number(size, unit)))
+    absolute = signed(size, without_days(number(size, unit, change=True)))
     return f"{absolute} ({percent_change(change.percent)})"
 
 

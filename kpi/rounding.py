@@ -148,3 +148,58 @@ def shows_zero(value: float, places: int = 1) -> bool:
     """Whether a change prints as zero (to one decimal place unless told): what the status
     ("stable"), the arrow ("→") and the paper ("unchanged") read as no change."""
     return rounded(value, places).is_zero()
+
+
+def target_places(target: float, places: int) -> int:
+    """The decimals a target prints to: its KPI's `places`, or as many as the target is
+    written with where that is more (a target of 89.95 for a KPI of one decimal prints
+    "89.95%", not "90.0%", which a figure of 89.96 would then read as missing)."""
+    if not math.isfinite(target):
+        return places
+    exponent = Decimal(repr(float(target))).normalize().as_tuple().exponent
+    assert isinstance(exponent, int), "a finite target has a numeric exponent"
+    return max(places, min(-exponent, 15))
+
+
+def places_beside(value: float | None, target: float | None, places: int) -> int:
+    """The decimals a figure printed beside its target (and a verdict on it) takes: its own
+    `places`, or as many more as it takes for the figure as printed to stand against the
+    target as printed (`target_places`) as the figure itself does. The verdict compares the
+    unrounded figure, so 89.96% against a target of 90% is missed, and prints "89.96%", not
+    "90.0%" beside "90.0%" and a "missed". The one rule of every face that prints a figure
+    beside its target (`kpi.render.number`, the workbook's cells); a figure that differs from
+    its target only past the 15 significant digits Excel shows keeps its `places`."""
+    if value is None or target is None or not (math.isfinite(value)
+                                                and math.isfinite(target)):
+        return places
+    side = (value > target) - (value < target)
+    shown_target = rounded(target, target_places(target, places))
+    for extra in range(places, places + 16):
+        shown = rounded(value, extra)
+        if (shown > shown_target) - (shown < shown_target) == side:
+            return extra
+    return places
+
+
+def mean_of(values: list[float]) -> float:
+    """The mean of figures as written, rounded once: `kpi compare`'s mean of its parts. 0.1
+    and 0.2 average 0.15, where `statistics.fmean` gives 0.15000000000000002."""
+    if not all(math.isfinite(v) for v in values):
+        return math.fsum(values) / len(values)
+    return _float(sum((as_written(v) for v in values), Fraction(0)) / len(values))
+
+
+def median_of(values: list[float]) -> float:
+    """The median of figures as written, rounded once: the middle one, or halfway between the
+    two middle ones (0.1 and 0.2 give 0.15, where the floats' halfway is 0.15000000000000002);
+    `kpi compare`'s median of its parts."""
+    if not all(math.isfinite(v) for v in values):
+        ordered = sorted(values)
+        middle = len(ordered) // 2
+        return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1]
+                                                         + ordered[middle]) / 2
+    ordered = sorted(values, key=as_written)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:  # the figure itself: a count's stays a whole number
+        return ordered[middle]
+    return _float((as_written(ordered[middle - 1]) + as_written(ordered[middle])) / 2)

@@ -50,13 +50,16 @@ def decimals(kpi) -> int:
     return 1
 
 
-def clock(seconds: float) -> str:
-    """h:mm:ss, or m:ss under an hour, of the whole seconds."""
-    total = int(excel_round(abs(seconds), 0))
-    sign = "-" if seconds < 0 and total else ""
+def clock(seconds: float, places: int = 0) -> str:
+    """h:mm:ss, or m:ss under an hour, of the whole seconds (or to `places` decimals)."""
+    shown = excel_round(abs(seconds), places)
+    total = int(shown)
+    sign = "-" if seconds < 0 and shown else ""
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
-    return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes}:{secs:02d}"
+    fraction = str(shown - total)[1:] if places else ""
+    return (f"{sign}{hours}:{minutes:02d}:{secs:02d}{fraction}" if hours
+            else f"{sign}{minutes}:{secs:02d}{fraction}")
 
 
 def spoken(seconds: float) -> str:
@@ -68,11 +71,37 @@ def spoken(seconds: float) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def value_text(value: float, unit: str, places: int) -> str:
+def target_places(target: float, places: int) -> int:
+    """docs/guarantees.md: a target prints to its KPI's places, or to as many as it is
+    written with where that is more (89.95 -> "89.95%" beside one place)."""
+    written = -Decimal(repr(target)).normalize().as_tuple().exponent
+    return max(places, min(written, 15))  # type: ignore[operator]
+
+
+def beside(value: float, target: float | None, places: int) -> int:
+    """docs/guarantees.md: a KPI's figure beside its target prints to the fewest places, from
+    its own, at which it stands against the target as printed as the figure itself does
+    (89.96 against 90 prints "89.96"); worked out with Decimal on the texts."""
+    if target is None:
+        return places
+    shown_target = Decimal(excel_text(target, target_places(target, places)))
+    side = (value > target) - (value < target)
+    for extra in range(places, places + 16):
+        shown = Decimal(excel_text(value, extra))
+        if (shown > shown_target) - (shown < shown_target) == side:
+            return extra
+    return places
+
+
+def value_text(value: float, unit: str, places: int, target: float | None = None) -> str:
+    """A KPI's figure as printed; given the KPI's target, to as many more places as it takes
+    to stand against it as the figure does (`beside`)."""
+    more = beside(value, target, places) - places
+    places += more
     if unit == "percent":
         return excel_text(value, places) + "%"
     if unit == "seconds":
-        return clock(value)
+        return clock(value, more)
     if unit == "ratio":
         return excel_text(value, places)
     if unit == "gbp":
@@ -365,7 +394,7 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
 
         # The human faces: the text of the unrounded value.
         shown = {role: "—" if machine[f"{role}_value"] is None
-                 else value_text(machine[f"{role}_value"], unit, places)
+                 else value_text(machine[f"{role}_value"], unit, places, kpi.target)
                  for role in ("comparison", "current")}
         # Where there is no change, why, stated again: in development, no current figure, or
         # a figure with no comparison; the same words in every face.
@@ -390,7 +419,7 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
         if kpi_json["status"] in ("improving", "deteriorating", "changed"):
             assert re.search("[1-9]", change), (where, change, kpi_json["status"])
         if kpi_json.get("target") is not None:
-            assert f"{title} {value_text(kpi_json['target'], unit, places)}:" in \
+            assert f"{title} {value_text(kpi_json['target'], unit, places, kpi.target)}:" in \
                 table_text.replace("\n", " "), (where, "target")
         for role in ("current", "comparison"):
             figure = figures.get((kpi.id, role))
@@ -409,7 +438,7 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
                          else None,
                          "change_percent": percent,
                          "target": None if machine["target"] is None
-                         else value_text(machine["target"], unit, places)}
+                         else value_text(machine["target"], unit, places, kpi.target)}
         for name, value in machine.items():
             cell, code = xlsx_row[name]
             if value is None:
@@ -512,9 +541,9 @@ def check_compare_faces(cli, project_arg, definition, python_project, tmp_path: 
         assert csv_row["change_note"] == (why or ""), where
         assert xlsx_row["change_note"][0] == why, where
         expected = {"comparison": "n/a" if machine["comparison_value"] is None
-                    else value_text(machine["comparison_value"], unit, places),
+                    else value_text(machine["comparison_value"], unit, places, kpi.target),
                     "current": "n/a" if machine["current_value"] is None
-                    else value_text(machine["current_value"], unit, places),
+                    else value_text(machine["current_value"], unit, places, kpi.target),
                     "change": why or change_text(as_summary, places),
                     "status": STATUS.get(part["status"], part["status"])}
         if "per 1,000" in row:
@@ -556,7 +585,7 @@ def check_show_faces(cli, project_arg, definition, python_project, tmp_path: Pat
     seconds = unit == "seconds"
 
     def text(value):
-        return "n/a" if value is None else value_text(value, unit, places)
+        return "n/a" if value is None else value_text(value, unit, places, kpi.target)
 
     def in_book(cell, code, value, shown, scale=1):
         if value is None:
@@ -742,14 +771,15 @@ def test_the_workbook_in_libreoffice_shows_the_summarys_text(cli, tmp_path):
     for row, kpi_json in zip(rows, doc["kpis"], strict=True):
         places, unit = decimals(definition.kpi(kpi_json["id"])), kpi_json["unit"]
         absolute, percent = change_parts(kpi_json, places)
-        expected = {f"{role}_value": value_text(kpi_json[role]["value"], unit, places)
+        target = kpi_json["target"]
+        expected = {f"{role}_value": value_text(kpi_json[role]["value"], unit, places, target)
                     for role in ("comparison", "current")}
         # No % change (a zero base) prints "n/a" and is a blank cell, as JSON's null.
         expected |= {"change_percent": "" if percent in (None, "n/a") else percent,
                      "change_points" if kpi_json["change"]["points"] is not None
                      else "change_absolute": absolute or "",
                      "target": "" if kpi_json["target"] is None
-                     else value_text(kpi_json["target"], unit, places)}
+                     else value_text(kpi_json["target"], unit, places, target)}
         if unit == "seconds":  # whole seconds in the workbook where the text prints h:mm:ss
             whole = {f"{role}_value": kpi_json[role]["value"]
                      for role in ("comparison", "current")}

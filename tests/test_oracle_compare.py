@@ -54,10 +54,10 @@ import math
 import os
 import random
 import re
-import statistics
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -77,6 +77,7 @@ from oracle_support import (
     inc_rows,
     month,
     percent_change,
+    printed_places,
     same,
     staff_rows,
     text,
@@ -346,6 +347,19 @@ def _z(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float]:
     return z, math.erfc(abs(z) / math.sqrt(2))
 
 
+def exact_mean(values) -> float:
+    """The mean of figures as their JSON writes them, in exact fractions, made one float."""
+    exact = [Fraction(repr(float(v))) for v in values]
+    return float(sum(exact, Fraction(0)) / len(exact))
+
+
+def exact_median(values) -> float:
+    """The middle figure, or halfway between the two middle ones, exactly, made one float."""
+    exact = sorted(Fraction(repr(float(v))) for v in values)
+    middle = len(exact) // 2
+    return float(exact[middle] if len(exact) % 2 else (exact[middle - 1] + exact[middle]) / 2)
+
+
 def _rank_ok(values: dict[str, float], ranks: dict[str, int | None], better: str) -> bool:
     for name, v in values.items():
         ahead = sum(1 for w in values.values()
@@ -518,11 +532,13 @@ def check_kpi(p: Project, k: Kpi, got: dict, period: int, vs: str, by: str,
         if ranked_on:
             metric = per_1000 if ranked_on == "per_1000" else values
             assert _rank_ok(metric, {n: parts[n]["rank"] for n in metric}, k.better), where
-        assert same(got["mean"], statistics.fmean(values.values())), where
-        assert same(got["median"], statistics.median(values.values())), where
+        # To the bit: the parts' figures as written, worked out exactly and rounded once.
+        assert got["mean"] == exact_mean(values.values()), (where, got["mean"])
+        assert got["median"] == exact_median(values.values()), (where, got["median"])
         if per_1000:
-            assert same(got["mean_per_1000"], statistics.fmean(per_1000.values())), where
-            assert same(got["median_per_1000"], statistics.median(per_1000.values())), where
+            shown_pp = [parts[n]["per_1000"] for n in per_1000]
+            assert got["mean_per_1000"] == exact_mean(shown_pp), where
+            assert got["median_per_1000"] == exact_median(shown_pp), where
         STATS["compare: ranks, means and medians checked"] += 1
     check_vs_rest(p, k, parts, values, cur, cur_forces, by, where, "vs_rest")
     if group is not None and p.focus in parts:
@@ -806,10 +822,13 @@ def check_ranking(p: Project, k: Kpi, by: str, cur, cmp_, section: str, standout
             known.append((1, 0.0, name))
             continue
         value, digits = _shown(shown)
-        assert excel_text(abs(change), 1) == digits and (
+        # Points and a ratio's change to the KPI's decimals, as every change the paper prints;
+        # a % change to one.
+        places = 1 if key == "percent" else printed_places(k)
+        assert excel_text(abs(change), places) == digits and (
             value == 0 or (value > 0) == (change > 0)), (
             f"{where}: {k.id} by {by}: {name} ({shown}), expected {change} from {then} to {now}")
-        known.append((0, sign * float(excel_round(change, 1)), name))
+        known.append((0, sign * float(excel_round(change, places)), name))
     assert _ranked(known, [n for n, _ in items]), (
         f"{where}: {k.id} by {by} (better {k.better}) ranked {[n for n, _ in items]}")
     order = []

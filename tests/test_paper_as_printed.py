@@ -474,3 +474,49 @@ def test_a_caption_of_one_part_and_of_a_shared_highest_names_no_one_part_the_hig
     assert _charted(tmp_path / "low", cli, {"Aston": 3, "Brierley": 1, "Coleshill": 1}) == [
         "*Figure 1 – Crime by LPA. Highest Aston (36), lowest 12 (2 parts).*",
         "*Figure 2 – Highest 10 LPAs. The largest is Aston (36).*"]
+
+
+SHARES = """
+[[kpis]]
+id = "lost_share"
+title = "Share with a loss"
+priority = "crime"
+kind = "rate"
+dataset = "crimes"
+numerator = "loss > 0"
+better = "lower"
+decimals = 2
+breakdowns = ["lpa"]
+
+[[kpis]]
+id = "lost_share_whole"
+title = "Whole share with a loss"
+priority = "crime"
+kind = "rate"
+dataset = "crimes"
+numerator = "loss > 0"
+better = "lower"
+decimals = 0
+breakdowns = ["lpa"]
+"""
+
+
+def test_a_ranking_prints_points_to_the_kpis_decimals(tmp_path, cli):
+    """North's share went from 1 in 3 (33.333...%) to 1 in 4 (25%), -8.333...pp; South's from
+    1 in 2 to 3 in 8, -12.5pp. The ranking printed them to one decimal (-8.3pp, -12.5pp) where
+    the rest of the paper prints the KPI's decimals: -8.33pp and -12.50pp with two, -8pp and
+    -13pp with none."""
+    rows = []
+    for month in _months((2023, 4), 30):
+        after = month >= "2024-10"
+        for lpa, (hits, of) in (("North", (1, 4) if after else (1, 3)),
+                                ("South", (3, 8) if after else (1, 2))):
+            rows += [(month, lpa, 1.0 if i < hits else 0.0) for i in range(of)]
+    folder = _project(tmp_path, rows)
+    with open(folder / "kpi.toml", "a", encoding="utf-8") as toml:
+        toml.write(SHARES)
+    text = _paper(cli, folder, "--full").replace("\\", "")
+    assert ("By LPA, the change in percentage points, best first: South (\u221212.50pp), "
+            "North (\u22128.33pp).") in _line(text, "Share with a loss")
+    assert ("By LPA, the change in percentage points, best first: South (\u221213pp), "
+            "North (\u22128pp).") in _line(text, "Whole share with a loss")

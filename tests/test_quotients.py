@@ -26,7 +26,7 @@ from inprocess import run
 
 import kpi
 from kpi.ingest import load
-from kpi.rounding import change_percent, difference, quotient
+from kpi.rounding import change_percent, difference, mean_of, median_of, quotient
 
 # Decimals of up to four places, written with at most 15 significant digits (so a float
 # prints back as the decimal it was read from), and whole numbers.
@@ -453,3 +453,43 @@ def test_a_median_times_its_multiplier_is_rounded_once(tmp_path):
     got = {k["id"]: k for k in json.loads(done.stdout)["kpis"]}["median_scaled"]
     assert got["current"]["value"] == expected(
         [r[2] for r in rows if r[0][:7] in CURRENT])
+
+
+# `kpi compare`'s mean and median of its parts: the figures as written, rounded once.
+_PART_FIGURES = st.lists(st.decimals(min_value=-10**6, max_value=10**6, places=3,
+                                     allow_nan=False, allow_infinity=False),
+                         min_size=1, max_size=9)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PART_FIGURES)
+def test_a_mean_and_median_of_parts_are_the_exact_figures_rounded_once(written):
+    values = [float(d) for d in written]
+    exact = sorted(Fraction(d) for d in written)
+    middle = len(exact) // 2
+    median = exact[middle] if len(exact) % 2 else (exact[middle - 1] + exact[middle]) / 2
+    assert mean_of(values) == float(sum(exact, Fraction(0)) / len(exact))
+    assert median_of(values) == float(median)
+
+
+def test_the_mean_and_median_of_a_tenth_and_a_fifth_are_three_twentieths():
+    """statistics.fmean and median of the floats read 0.15000000000000002."""
+    assert (mean_of([0.1, 0.2]), median_of([0.1, 0.2])) == (0.15, 0.15)
+    assert median_of([3, 1, 2]) == 2 and isinstance(median_of([3, 1, 2]), int)
+
+
+def test_compares_mean_and_median_of_its_parts_are_rounded_once(tmp_path):
+    """North's losses are all £0.10 and South's £0.20: the parts' mean and median are 0.15,
+    where `statistics.fmean` and `median` of the floats read 0.15000000000000002."""
+    (tmp_path / "kpi.toml").write_text(MEDIANS, encoding="utf-8")
+    rows = [f"{month}-15,{lpa},{loss}" for month in MONTHS
+            for lpa, loss in (("North", "0.1"), ("South", "0.2"))]
+    (tmp_path / "claims.csv").write_text("day,lpa,loss\n" + "\n".join(rows) + "\n",
+                                         encoding="utf-8")
+    load(kpi.open(tmp_path).definition, "claims", [str(tmp_path / "claims.csv")])
+    done = run(["compare", "--period", MONTHS[-1], "--by", "lpa", "--kpi", "median_loss",
+                "--format", "json"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (got,) = json.loads(done.stdout)["kpis"]
+    assert sorted(p["current"]["value"] for p in got["parts"]) == [0.1, 0.2]
+    assert (got["mean"], got["median"]) == (0.15, 0.15)

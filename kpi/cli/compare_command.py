@@ -83,7 +83,8 @@ def compare(
         frame = comparison_frame(result).with_columns(pl.col("notes").list.join("; "))
         emit_workbook(comparison_about(project.name, result, as_of),
                       [Sheet("Compare", frame, "compare",
-                             places=kpi_places(k.kpi for k in result.kpis))], output)
+                             places=kpi_places(k.kpi for k in result.kpis),
+                             target={k.kpi.id: k.kpi.target for k in result.kpis})], output)
         return
     document = (comparison_csv(result) if format in (Format.CSV, Format.CSV_EXCEL)
                 else comparison_document(result, project.name))

@@ -83,7 +83,7 @@ def show(
              ("Comparison window", got.result.comparison.window.label
               if got.result.comparison else None)]
     emit_document(document, format, output, about=about, unit=kpi.unit.value,
-                  places=render.places(kpi))
+                  places=render.places(kpi), target=kpi.target)
 
 
 def _definition(project: Project, kpi: KpiDef) -> list[tuple[str, Any]]:
@@ -158,7 +158,7 @@ def _shown(kpi: KpiDef) -> dict[str, Any]:
     def absolute(v: Any) -> str:
         if v is None:
             return "n/a"
-        text = render.without_days(render.number(v, kpi)).replace("%", "")
+        text = render.without_days(render.number(v, kpi, change=True)).replace("%", "")
         return render.signed(v, text)
 
     def count(v: Any) -> str:
@@ -318,7 +318,8 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
         ]
     if kpi.target is not None:
         met = {True: "met", False: "not met", None: "n/a"}[verdict.target_met]
-        rows += [("target", f"{value(kpi.target)} ({met} in the current window)"),
+        # As the target prints beside the current figure (render.number): as it is written.
+        rows += [("target", f"{render.number(kpi.target, kpi)} ({met} in the current window)"),
                  ("assurance", render.assurance_word(verdict))]
     reading = verdicts.conflict(result, verdict)
     if reading:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpi.errors import visible
+from kpi.rounding import places_beside
 
 if TYPE_CHECKING:
     import polars as pl
@@ -77,6 +78,8 @@ def number_format(unit: str | None, places: int, role: str = "unit",
             return _signed(digits, places, plus)
         case "gbp":
             return _signed(f'"£"#,##{digits}', places, plus)
+        case "seconds" if role == "unit" and places > 0:  # beside its target (places_beside)
+            return _signed(f'#,##{digits}" s"', places, plus)
         case "seconds":
             return _signed('#,##0" s"', 0, plus)
         case "days" if role != "change":
@@ -131,6 +134,10 @@ class Sheet:
     # Decimal places of the values in a KPI's unit: by KPI id (the row's `id` or `kpi`
     # column: `kpi_places`), or one for the sheet; else the unit's own.
     places: Mapping[str, int] | int | None = None
+    # The targets of the sheet's KPIs by id, or of its one KPI, where its rows have no
+    # `target` column: a value in a KPI's unit takes as many more places as it needs to
+    # stand against its target as printed as it does (`places_beside`).
+    target: Mapping[str, float | None] | float | None = None
 
 
 def write(path: Path, about: Sequence[tuple[str, Any]], sheets: Sequence[Sheet]) -> None:
@@ -190,16 +197,25 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
              else [sheet.unit] * frame.height)
     key = next((c for c in ("id", "kpi") if c in frame.columns), None)
     ids = frame[key].to_list() if key else [None] * frame.height
+    # Each row's target: a figure beside it shows as many more places as it takes to
+    # differ from it, as the text does (kpi.rounding.places_beside).
+    targets = (frame["target"].to_list() if "target" in frame.columns
+               and frame.schema["target"] in (pl.Float64, pl.Int64)
+               else [sheet.target.get(str(kpi)) if isinstance(sheet.target, Mapping)
+                     else sheet.target for kpi in ids])
     for index, name in enumerate(frame.columns):
         role = ROLES.get(name)
         if role not in ("unit", "change", "points", "percent") \
                 or frame.schema[name] not in (pl.Float64, pl.Int64):
             continue
-        for offset, (value, unit, kpi) in enumerate(zip(frame[name].to_list(), units, ids,
-                                                        strict=True)):
+        for offset, (value, unit, kpi, target) in enumerate(zip(
+                frame[name].to_list(), units, ids, targets, strict=True)):
             if value is None:
                 continue
             places = _places(sheet.places, kpi, unit)
+            if role == "unit":
+                # A duration's own places are none (whole seconds), as the text prints it.
+                places = places_beside(value, target, 0 if unit == "seconds" else places)
             if role == "percent":
                 code, cell = number_format(unit, 1, "percent"), percent_cell(value)
             elif role == "points":
@@ -285,9 +301,10 @@ def frame_of(columns: Sequence[str], rows: Sequence[Sequence[Any]],
 
 
 def document_sheets(document: Any, unit: str | None = None,
-                    places: int | None = None) -> list[Sheet]:
+                    places: int | None = None, target: float | None = None) -> list[Sheet]:
     """A sheet per section of a render.Document (named after its title), its cells the
-    section's raw values; `places`: the decimals of its values in `unit` (one KPI's)."""
+    section's raw values; `places`: the decimals of its values in `unit` (one KPI's), and
+    `target` that KPI's target."""
     taken: set[str] = set()
     names: set[str] = set()
     sheets = []
@@ -299,5 +316,6 @@ def document_sheets(document: Any, unit: str | None = None,
         names.add(name.lower())
         sheets.append(Sheet(name, frame_of(section.columns, section.rows, section.text),
                             table_name(short, taken), unit,
-                            section.title if section.title != short else None, places))
+                            section.title if section.title != short else None, places,
+                            target))
     return sheets
