@@ -192,3 +192,32 @@ def test_a_file_whose_figures_are_all_there_is_read_in_any_order(loaded, tmp_pat
     result, _, out = _export(cli, loaded[0], tmp_path, doc)
     assert result.exit_code == 0, result.output
     assert "has been revised since." in _appendix(out)
+
+
+def test_a_figure_near_its_target_printed_by_an_older_kpi_is_read(loaded, tmp_path):
+    """A figure beside its target prints to the places that show its verdict (89.96%, where
+    kpi printed 90.0% before): a figures file written by the older kpi, its figure printed to
+    the KPI's own places, is last month's paper as kpi wrote it, read, not refused as edited;
+    a figure typed over is still refused."""
+    import kpi
+    from kpi import render, revisions
+    from kpi.errors import DataError
+
+    folder = _copy(loaded, tmp_path, lambda t: t.replace(
+        'id = "violence_outcome_rate"\n', 'id = "violence_outcome_rate"\ntarget = 90\n'))
+    project = kpi.open(folder).definition
+    k = project.known_kpi("violence_outcome_rate")
+    doc = copy.deepcopy(loaded[1])
+    item = next(f for f in doc["figures"] if f["kpi"] == "violence_outcome_rate")
+    item["definition"] = revisions.definition(project, k)
+    item["value"] = 89.96
+    assert render.number(89.96, k) == "89.96%"  # as kpi prints it now, beside its target
+    previous = tmp_path / "older.figures.json"
+    for shown, read in (("90.0%", True), ("89.96%", True), ("91.0%", False)):
+        item["shown"] = shown
+        previous.write_text(json.dumps(doc), encoding="utf-8")
+        if read:
+            assert revisions.load(previous, project)["figures"]
+        else:
+            with pytest.raises(DataError, match="edited since kpi wrote it"):
+                revisions.load(previous, project)
