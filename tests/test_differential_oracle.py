@@ -166,6 +166,10 @@ class OracleMachine(RuleBasedStateMachine):
         self.counter = [0]
         self.ambiguous = False
         self.papers: list[Path] = []
+        # loads and restores made, and how many there had been at the last vacuum: a vacuum
+        # follows a change (its precondition reads these, never the log, whose last line
+        # depends on whether a clock-drawn --as-of ran a command)
+        self.changes, self.vacuumed_at = 0, -1
         # what `kpi history` should say of each version a load made (dataset -> version ->
         # rows written, months, replaced keys with their rows before and after), and the
         # versions `kpi vacuum --keep-days 0` may have made unreadable
@@ -273,6 +277,7 @@ class OracleMachine(RuleBasedStateMachine):
     def ingest(self, dataset: str, files: list[Path], rows: list[dict], flags: list[str],
                *, ambiguous: bool = False, must_refuse: str | None = None) -> bool:
         """Run a load; on exit 0 the model takes its rows. Returns whether it was taken."""
+        self.changes += 1
         if dataset == "inc" and self.spec.time_zone and not self.zone_probed:
             self.zone_probed = True
             self._probe_zone(rows)
@@ -686,6 +691,7 @@ class OracleMachine(RuleBasedStateMachine):
             return
         version = r.choice(older)
         self.log.append(f"DeltaTable('data/{dataset}').restore({version})")
+        self.changes += 1
         started = time.time()
         try:
             table.restore(version)
@@ -704,10 +710,10 @@ class OracleMachine(RuleBasedStateMachine):
             _, files, flags, rows = [x for x in self.loads if x[0] == dataset][-1]
             self.ingest(dataset, [Path(f) for f in files], rows, flags)
 
-    @precondition(lambda self: self.loads and self.log and not self.log[-1].startswith(
-        "kpi vacuum"))
+    @precondition(lambda self: self.loads and self.vacuumed_at != self.changes)
     @rule()
     def vacuum(self):
+        self.vacuumed_at = self.changes
         args = ["vacuum"] + (["--keep-days", "0"] if self.rnd.random() < 0.5 else [])
         from deltalake import DeltaTable
         result = self.kpi(*args)
