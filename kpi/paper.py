@@ -470,7 +470,11 @@ def duration_words(seconds: float, places: int = 0) -> str:
                      f"second{'' if secs == 1 and not fraction else 's'}")
     if not parts:
         return "0 seconds"
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    said = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    # A negative duration (a mean of arrivals before their time) keeps its sign: "30 seconds"
+    # was said of -30, the figure's opposite. A change is said by its size, with its own word
+    # for the direction ("a decrease of"), so none passes a negative here.
+    return f"minus {said}" if seconds < 0 else said
 
 
 def value_words(value: float | None, of: Unit | KpiDef, label: str = "",
@@ -488,7 +492,9 @@ def value_words(value: float | None, of: Unit | KpiDef, label: str = "",
     # target print whole, where "£82.2m" beside a target of "£82.2m" could not say "missed".
     if value is not None and unit == Unit.GBP and abs(value) >= 1_000_000 and (
             change or not isinstance(of, KpiDef) or of.target is None):
-        return f"£{render.fixed(value / 1_000_000, 1, grouping=True)}m"
+        millions = render.fixed(value / 1_000_000, 1, grouping=True)
+        # the sign before the pound sign, as `render.number` writes "-£5" ("£-2.5m" was said)
+        return f"-£{millions[1:]}m" if millions.startswith("-") else f"£{millions}m"
     text = render.number(value, of, change=change)
     if label and value is not None:
         text = render.counted(render.without_days(text), label)

@@ -50,3 +50,30 @@ def test_change_words_of_one_working_day():
 
     assert change_words(result_of(_days("working days"), 29.0, 28.0)) == \
         "a decrease of 1 working day (3.4%)"
+
+
+def _spoken_seconds(words: str) -> int:
+    """A duration as the paper says it, read back: 'minus 1 hour, 2 minutes and 3 seconds'."""
+    import re
+
+    sign = -1 if words.startswith("minus ") else 1
+    total = sum(int(n) * {"hour": 3600, "minute": 60, "second": 1}[unit]
+                for n, unit in re.findall(r"(\d+) (hour|minute|second)s?", words))
+    return sign * total
+
+
+def test_a_negative_duration_or_amount_is_said_with_its_sign():
+    """The paper said a mean of -30 seconds (arrivals before their time) as "30 seconds", and
+    -£2.5m as "£-2.5m": a duration keeps its sign in words, and an amount's sign stands before
+    the pound sign, as `render.number` writes "-£5". Every whole number of seconds from -2 h
+    to 2 h reads back as itself."""
+    from kpi.paper import value_words
+
+    assert value_words(-30.0, Unit.SECONDS) == "minus 30 seconds"
+    assert value_words(-1750.0, Unit.SECONDS) == "minus 29 minutes and 10 seconds"
+    assert value_words(-0.2, Unit.SECONDS) == "0 seconds"  # shows as zero: no sign
+    assert value_words(-2_500_000.0, Unit.GBP) == "-£2.5m"
+    assert value_words(82_200_000.0, Unit.GBP) == "£82.2m"
+    assert value_words(-5.0, Unit.GBP) == "-£5"
+    for seconds in range(-7200, 7201, 7):
+        assert _spoken_seconds(value_words(float(seconds), Unit.SECONDS)) == seconds
