@@ -182,35 +182,17 @@ def test_cli_bad_period_is_a_usage_error(tmp_path, cli):
     assert "invalid period '2025-13'" in result.output
 
 
-def _pence_project(tmp_path, a: str, b: str, total: str, tolerance: str = "0"):
-    """The project above with pounds and pence: one month's a, b and total as written, every
-    other month 0."""
-    toml = PROJECT.format(lag=0, tolerance=tolerance).replace('count = "int"', 'count = "float"')
-    (tmp_path / "kpi.toml").write_text(toml)
-    events, totals = ["month,category,count"], ["month,count"]
-    for month in MONTHS:
-        last = month == MONTHS[-1]
-        events += [f"{month},a,{a if last else 0}", f"{month},b,{b if last else 0}"]
-        totals.append(f"{month},{total if last else 0}")
-    (tmp_path / "events.csv").write_text("\n".join(events) + "\n")
-    (tmp_path / "totals.csv").write_text("\n".join(totals) + "\n")
-    project = load_project(tmp_path)
-    for dataset in ("events", "totals"):
-        load(project, dataset)
-    return project
-
-
 def test_pounds_and_pence_that_reconcile_to_the_penny_pass(tmp_path):
     """£0.10 + £0.20 is £0.30: the floats' sum, 0.30000000000000004, failed a tolerance of 0
     with "0.00 more than the total" (and `kpi check` exit 1)."""
-    check = run_checks(_pence_project(tmp_path, "0.1", "0.2", "0.3"), PERIOD).results[0]
+    check = run_checks(_pence_project(tmp_path, ["0.1", "0.2"], "0.3"), PERIOD).results[0]
     assert (check.total.value, [p.value for p in check.parts]) == (0.3, [0.1, 0.2])
     assert check.passed and check.difference == 0
     assert check.message == "0.10 + 0.20 = 0.30 (year ending March 2025)"
 
 
 def test_pounds_and_pence_a_penny_out_fail_by_the_penny(tmp_path):
-    check = run_checks(_pence_project(tmp_path, "0.1", "0.2", "0.31"), PERIOD).results[0]
+    check = run_checks(_pence_project(tmp_path, ["0.1", "0.2"], "0.31"), PERIOD).results[0]
     assert not check.passed and check.difference == 0.01  # 0.31 - 0.3 as written
     assert check.message == ("parts sum to 0.30 (0.10 + 0.20), 0.01 less than the total of "
                              "0.31 (year ending March 2025)")
@@ -289,6 +271,31 @@ title = "Loss kinds make the total"
 total = "total"
 parts = [{names}]
 """
+
+
+def _pence_project(folder, amounts: list, total):
+    """A project of losses in pounds and pence: one part KPI per amount, each summing its kind,
+    and a check that they make the total. The year's amounts and total, as written, fall in
+    its last month; every other month holds 0."""
+    names = [f"kind_{n}" for n in range(len(amounts))]
+    parts = "".join(f'\n[[kpis]]\nid = "{n}"\ntitle = "{n}"\npriority = "p"\nkind = "sum"\n'
+                    f'dataset = "losses"\nvalue = "amount"\nunit = "gbp"\n'
+                    f"filter = \"kind = '{n}'\"\n" for n in names)
+    (folder / "kpi.toml").write_text(MONEY.format(
+        parts=parts, names=", ".join(f'"{n}"' for n in names)))
+    losses, totals = ["month,kind,amount"], ["month,amount"]
+    for month in MONTHS:
+        last = month == MONTHS[-1]
+        losses += [f"{month},{n},{a if last else 0}" for n, a in zip(names, amounts, strict=True)]
+        totals.append(f"{month},{total if last else 0}")
+    (folder / "losses.csv").write_text("\n".join(losses) + "\n")
+    (folder / "totals.csv").write_text("\n".join(totals) + "\n")
+    project = load_project(folder)
+    for dataset in ("losses", "totals"):
+        load(project, dataset)
+    return project
+
+
 PENCE = st.integers(min_value=1, max_value=10**9).map(lambda p: Decimal(p).scaleb(-2))
 
 
@@ -301,26 +308,10 @@ def test_a_reconciliation_of_pounds_and_pence_is_exact(tmp_path_factory, amounts
     difference are the decimals' own (Python's Decimal here), not the floats' (£36,705.37 +
     £77,108.67 + £48,617.29 summed as floats is 2.9e-11 short of £162,431.33, and the check
     failed "0.00 more than the total")."""
-    folder = tmp_path_factory.mktemp("money")
-    names = [f"kind_{n}" for n in range(len(amounts))]
-    parts = "".join(f'\n[[kpis]]\nid = "{n}"\ntitle = "{n}"\npriority = "p"\nkind = "sum"\n'
-                    f'dataset = "losses"\nvalue = "amount"\nunit = "gbp"\n'
-                    f"filter = \"kind = '{n}'\"\n" for n in names)
-    (folder / "kpi.toml").write_text(MONEY.format(parts=parts,
-                                                  names=", ".join(f'"{n}"' for n in names)))
     # The year's amounts in the last month; every other month 0.
     off = Decimal(extra).scaleb(-2)
     total = sum(amounts, Decimal(0)) + off
-    losses, totals = ["month,kind,amount"], ["month,amount"]
-    for month in MONTHS:
-        last = month == MONTHS[-1]
-        losses += [f"{month},{n},{a if last else 0}" for n, a in zip(names, amounts, strict=True)]
-        totals.append(f"{month},{total if last else 0}")
-    (folder / "losses.csv").write_text("\n".join(losses) + "\n")
-    (folder / "totals.csv").write_text("\n".join(totals) + "\n")
-    project = load_project(folder)
-    for dataset in ("losses", "totals"):
-        load(project, dataset)
+    project = _pence_project(tmp_path_factory.mktemp("money"), amounts, total)
     check = run_checks(project, PERIOD, data=False).results[0]
     assert check.passed is (extra == 0), check.message
     assert check.difference == float(off)
