@@ -293,19 +293,25 @@ def test_values_outside_their_set_or_sign_fail(cli, mini):
         assert not validator.is_valid(document), (field, value)
 
 
+def _mini_with(cli, root, kpi: str):
+    """The mini project copied to `root` with one more KPI (its TOML lines), crimes loaded."""
+    shutil.copytree(FIXTURES / "mini", root)
+    with (root / "kpi.toml").open("a") as handle:
+        handle.write("\n[[kpis]]\n" + kpi)
+    assert cli(["--project", root, "ingest", "crimes"]).exit_code == 0
+    return root
+
+
 def test_a_mean_in_unit_count_keeps_its_fraction_and_validates(cli, tmp_path):
     """docs/json.md said every value of a KPI in unit `count` is whole; a mean of a count
     column is not. Its value is the DuckDB mean of the window's rows, fraction kept, in the
     summary and in `kpi show`, and both validate: only a KPI of kind `count` is whole always."""
     import duckdb
 
-    root = tmp_path / "mini"
-    shutil.copytree(FIXTURES / "mini", root)
-    with (root / "kpi.toml").open("a") as handle:
-        handle.write('\n[[kpis]]\nid = "mean_days"\ntitle = "Mean days to outcome"\n'
-                     'priority = "justice"\nkind = "mean"\ndataset = "crimes"\n'
-                     'value = "days_to_outcome"\nunit = "count"\nbetter = "lower"\n')
-    assert cli(["--project", root, "ingest", "crimes"]).exit_code == 0
+    root = _mini_with(cli, tmp_path / "mini",
+                      'id = "mean_days"\ntitle = "Mean days to outcome"\npriority = "justice"\n'
+                      'kind = "mean"\ndataset = "crimes"\nvalue = "days_to_outcome"\n'
+                      'unit = "count"\nbetter = "lower"\n')
     (mean,) = duckdb.sql(
         f"SELECT avg(days_to_outcome::DOUBLE) FROM read_csv('{root / 'extracts' / 'crimes.csv'}',"
         " all_varchar = true) WHERE strptime(recorded, '%d/%m/%Y') "
@@ -368,13 +374,9 @@ def test_a_count_times_a_fractional_multiplier_validates(cli, tmp_path):
     the window's rows, and both documents validate."""
     import duckdb
 
-    root = tmp_path / "mini é"
-    shutil.copytree(FIXTURES / "mini", root)
-    with (root / "kpi.toml").open("a") as handle:
-        handle.write('\n[[kpis]]\nid = "half"\ntitle = "Half of all crimes"\n'
-                     'priority = "violence"\nkind = "count"\ndataset = "crimes"\n'
-                     'multiplier = 0.5\nbetter = "lower"\n')
-    assert cli(["--project", root, "ingest", "crimes"]).exit_code == 0
+    root = _mini_with(cli, tmp_path / "mini é",
+                      'id = "half"\ntitle = "Half of all crimes"\npriority = "violence"\n'
+                      'kind = "count"\ndataset = "crimes"\nmultiplier = 0.5\nbetter = "lower"\n')
     (rows,) = duckdb.sql(
         f"SELECT count(*) FROM read_csv('{root / 'extracts' / 'crimes.csv'}', all_varchar = "
         "true) WHERE strptime(recorded, '%d/%m/%Y') BETWEEN '2024-10-01' AND '2025-09-30'"
