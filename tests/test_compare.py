@@ -121,15 +121,22 @@ def _write_rows(path: Path, seed: int = 7) -> None:
         writer.writerows(rows)
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("compare")
-    (folder / "kpi.toml").write_text(PROJECT)
+def _written(folder: Path, toml: str = PROJECT, population: str = "") -> Path:
+    """A compare project in `folder`: its kpi.toml, the forces' populations (and the
+    `population` rows after them) and the crimes extract, not yet loaded."""
+    (folder / "kpi.toml").write_text(toml)
     (folder / "reference").mkdir()
     (folder / "reference" / "force-population.csv").write_text(
         "force,population,year\n" + "".join(f"{f},{p},2024\n" for f, p in FORCES.items())
-        + "Avon,1,2030\n")  # a later year than any window: never used
+        + population)
     _write_rows(folder / "crimes.csv")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    # a later year than any window: never used
+    folder = _written(tmp_path_factory.mktemp("compare"), population="Avon,1,2030\n")
     _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
     return folder
 
@@ -702,7 +709,7 @@ def test_a_kpi_with_no_parts_says_why_in_every_form(tmp_path):
 
     folder = tmp_path / "arson"
     folder.mkdir()
-    (folder / "kpi.toml").write_text(PROJECT + """
+    _written(folder, PROJECT + """
 [[kpis]]
 id = "arson"
 title = "Arson"
@@ -712,10 +719,6 @@ dataset = "crimes"
 filter = "crime_type = 'Arson'"
 better = "lower"
 """)
-    (folder / "reference").mkdir()
-    (folder / "reference" / "force-population.csv").write_text(
-        "force,population,year\n" + "".join(f"{f},{p},2024\n" for f, p in FORCES.items()))
-    _write_rows(folder / "crimes.csv")
     _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
     why = "no rows counted in the year ending December 2025 or the year ending December 2024"
     asked = ["compare", "--period", "2025-12", "--by", "force"]
@@ -760,7 +763,7 @@ def test_a_part_without_a_change_says_why_in_every_form(tmp_path):
 
     folder = tmp_path / "eden"
     folder.mkdir()
-    (folder / "kpi.toml").write_text(PROJECT + """
+    _written(folder, PROJECT + """
 [[kpis]]
 id = "thefts_charged"
 title = "Thefts charged"
@@ -771,10 +774,6 @@ numerator = "outcome = 'Charged' and crime_type = 'Theft'"
 denominator = "crime_type = 'Theft'"
 better = "higher"
 """)
-    (folder / "reference").mkdir()
-    (folder / "reference" / "force-population.csv").write_text(
-        "force,population,year\n" + "".join(f"{f},{p},2024\n" for f, p in FORCES.items()))
-    _write_rows(folder / "crimes.csv")
     with (folder / "crimes.csv").open("a") as handle:
         for month in range(1, 13):
             for day in (3, 17):
