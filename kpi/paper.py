@@ -492,9 +492,8 @@ def value_words(value: float | None, of: Unit | KpiDef, label: str = "",
     # target print whole, where "£82.2m" beside a target of "£82.2m" could not say "missed".
     if value is not None and unit == Unit.GBP and abs(value) >= 1_000_000 and (
             change or not isinstance(of, KpiDef) or of.target is None):
-        millions = render.fixed(value / 1_000_000, 1, grouping=True)
         # the sign before the pound sign, as `render.number` writes "-£5" ("£-2.5m" was said)
-        return f"-£{millions[1:]}m" if millions.startswith("-") else f"£{millions}m"
+        return render.pounds(render.fixed(value / 1_000_000, 1, grouping=True), "m")
     text = render.number(value, of, change=change)
     if label and value is not None:
         text = render.counted(render.without_days(text), label)

@@ -101,6 +101,14 @@ def without_days(text: str) -> str:
     return re.sub(r" days?$", "", text)
 
 
+def pounds(amount: str, suffix: str = "") -> str:
+    """An amount written as a number ("-5", "82.2") in pounds: the sign before the pound sign,
+    as Excel shows it ("-£5", "£82.2m" with `suffix` "m")."""
+    if amount.startswith("-"):
+        return f"-£{amount[1:]}{suffix}"
+    return f"£{amount}{suffix}"
+
+
 def number(value: float | None, unit: Unit | KpiDef, *, change: bool = False) -> str:
     """A value as the report shows it. Given the KPI (not only its unit), to the KPI's one
     precision (`places`), and beside its target to as many more as it takes to differ from it
@@ -125,9 +133,8 @@ def number(value: float | None, unit: Unit | KpiDef, *, change: bool = False) ->
                            "days")
         case Unit.RATIO:
             return fixed(value, 1 if digits is None else digits)
-        case Unit.GBP:  # the sign before the pound sign, as Excel shows it: "-£5"
-            text = fixed(value, 0 if digits is None else digits, grouping=True)
-            return f"-£{text[1:]}" if text.startswith("-") else f"£{text}"
+        case Unit.GBP:
+            return pounds(fixed(value, 0 if digits is None else digits, grouping=True))
         case Unit.COUNT if digits is not None:
             return fixed(value, digits, grouping=True)
         case Unit.COUNT:
