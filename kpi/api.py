@@ -957,15 +957,23 @@ def check_paper_output(fmt: PaperFormat, output: Path, template: Path | None = N
 
 def _write_atomic(path: Path, content: bytes) -> None:
     """Write a file by an atomic rename from a temporary file of its own, so two exports
-    racing each leave a whole file."""
+    racing each leave a whole file. Under the folder's lock, as the paper is staged
+    (`kpi.outputs.staged`): the temporary file a killed run left is cleared first, as the
+    paper's staging folder is, where it stayed beside the paper for good."""
     import tempfile
 
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from kpi.locks import folder_locked
+    from kpi.outputs import glob_escape
+
+    with folder_locked(path.parent):
+        for leftover in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+            leftover.unlink(missing_ok=True)  # from a run that was killed
+        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(content)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -395,6 +395,23 @@ def test_a_killed_export_leaves_the_old_paper_or_the_new_one_never_a_mix(papers,
                                                           "board.md"]
 
 
+def test_the_figures_file_a_killed_export_left_half_written_is_cleared(papers, tmp_path):
+    """A run killed while writing the figures file leaves its temporary file beside the paper
+    (`.board.figures.json.XXXX.tmp`); the next export clears it, as it clears the paper's
+    staging folder. It stayed for good (found by the kill test above, once in many runs)."""
+    folder, states = papers
+    out = tmp_path / "board.md"
+    stale = tmp_path / ".board.figures.json.k1lled.tmp"
+    stale.write_text('{"half": ', encoding="utf-8")
+    other = tmp_path / ".notes.json.k1lled.tmp"  # not the paper's: kept
+    other.write_text("{}", encoding="utf-8")
+    assert run("--project", folder, "export", "markdown", "--output", out, "--period",
+               "2025-09").returncode == 0
+    assert _assert_whole(out, states) == "2025-09"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".notes.json.k1lled.tmp", "board-files", "board.figures.json", "board.md"]
+
+
 def test_exports_racing_into_one_folder_end_with_one_whole_paper(papers, tmp_path):
     folder, states = papers
     out = tmp_path / "board.md"
