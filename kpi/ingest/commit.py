@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,8 +94,23 @@ def _check_shrink(spec: DatasetSpec, replaced: list[dict[str, Any]]) -> None:
 
 
 def _spec_fingerprint(spec: DatasetSpec) -> str:
-    """Changes whenever the dataset's declaration (columns, types, mapping) changes, since the
-    same bytes may then load differently."""
+    """Changes whenever a setting that decides what the same bytes are stored as changes
+    (columns, types, mapping, checks, date, zones, `replace_by`, `unique`, sheet), since the
+    same extracts may then load differently. Left out are the settings that change no stored
+    value: where the extracts are found (`sources`; the database `source`, whose result is
+    compared by its own sha256), how the dataset is described (`description`, `published`, a
+    column's `label`), the columns derived when rows are read (`derived`) and the refusal of
+    undeclared columns (`extra_columns`, checked as every load is read). Changing one of them
+    and loading the same extracts again writes no version."""
+    read_as = replace(spec, description="", sources=(), source=None, published="monthly",
+                      derived=(), extra_columns="ignore",
+                      columns=tuple(replace(c, label="") for c in spec.columns))
+    return hashlib.sha256(repr(read_as).encode("utf-8")).hexdigest()[:16]
+
+
+def _declared_fingerprint(spec: DatasetSpec) -> str:
+    """The fingerprint of the whole declaration, as earlier releases recorded it: a table they
+    loaded is still recognised as holding these extracts under an unchanged declaration."""
     return hashlib.sha256(repr(spec).encode("utf-8")).hexdigest()[:16]
 
 
@@ -103,7 +118,8 @@ def _spec_fingerprint(spec: DatasetSpec) -> str:
 ROW_PRESERVING_OPERATIONS = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END"})
 
 
-def _same_as_latest(project, dataset_id: str, provenance: dict[str, Any]) -> int | None:
+def _same_as_latest(project, dataset_id: str, provenance: dict[str, Any],
+                    declared: str | None = None) -> int | None:
     """The latest version, when the table's current state was made by a load of exactly these
     extracts under this declaration. Whatever commit made the current state counts: after a
     restore (`DeltaTable.restore`) or any other commit that is not a kpi load, the table no
@@ -118,9 +134,11 @@ def _same_as_latest(project, dataset_id: str, provenance: dict[str, Any]) -> int
     if not made or not made[-1].provenance:
         return None
     latest = made[-1]
-    keys = ("spec", "months", "rows", "rejected", "skip_bad_rows")
+    keys = ("months", "rows", "rejected", "skip_bad_rows")
     before = latest.provenance
     if any(before.get(key) != provenance.get(key) for key in keys):
+        return None
+    if before.get("spec") not in (provenance["spec"], declared):
         return None
     hashes = sorted(s.get("sha256") for s in before.get("sources", []))
     if hashes != sorted(s["sha256"] for s in provenance["sources"]):
@@ -260,7 +278,7 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
     zones = {c.name: c.time_zone for c in spec.columns if c.type == ColumnType.DATETIME}
     if zones:  # the zone each column's times without an offset were read in (kpi history)
         provenance["time_zones"] = zones
-    same = _same_as_latest(project, dataset_id, provenance)
+    same = _same_as_latest(project, dataset_id, provenance, _declared_fingerprint(spec))
     if same is not None:
         return LoadResult(dataset=dataset_id, version=same, rows=extract.rows,
                           rejected=extract.rejected.height, months=extract.months,
