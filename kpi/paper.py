@@ -536,7 +536,9 @@ def cell_value(value: float | None, kpi: KpiDef, change: bool = False) -> str:
     if kpi.unit == Unit.SECONDS:
         text = short_duration(value, 0 if change else render.shown_places(value, kpi))
     elif kpi.unit == Unit.GBP or kpi.unit_label:
-        text = kpi_value(abs(value), kpi, change)
+        # The sign is taken off the text, never the value: the places beside a target are the
+        # signed figure's (-£100.4 against a target of -£100 read "£100" from 100.4).
+        text = kpi_value(value, kpi, change).removeprefix("-")
     else:
         text = render.number(value, kpi, change=change).lstrip("-")
     return _with_sign(-1 if value < 0 else 0, text)

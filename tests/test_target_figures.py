@@ -132,6 +132,61 @@ def test_the_rule_on_hand_worked_figures(value, target, decimals, unit, shown, a
     assert (render.number(value, kpi), render.number(target, kpi)) == (shown, aim)
 
 
+@st.composite
+def signed_near_target(draw):
+    """An amount in pounds, or a figure in its `unit_label`'s words, against a target of
+    either sign written with up to two decimals, and a figure a few units of its fourth to
+    first decimal either side of it (or on it)."""
+    unit, label = draw(st.sampled_from([(Unit.GBP, ""), (Unit.GBP, "thousand pounds"),
+                                        (Unit.DAYS, "working days"), (Unit.NUMBER, "hours")]))
+    decimals = draw(st.sampled_from([None, 0, 1, 2]))
+    target = Decimal(draw(st.integers(-10_000_000, 10_000_000))).scaleb(-draw(st.integers(0, 2)))
+    step = Decimal(1).scaleb(-draw(st.integers(1, 4)))
+    value = target + draw(st.integers(-9, 9)) * step
+    better = draw(st.sampled_from([Better.HIGHER, Better.LOWER]))
+    return unit, label, decimals, better, target, value
+
+
+@settings(max_examples=400, deadline=None)
+@given(signed_near_target())
+def test_a_negative_cell_takes_the_places_of_its_positive_twin(case):
+    """The paper's table cell of an amount in pounds (or of a KPI naming its unit) worked out
+    its places beside the target from the figure without its sign: -£100.4 against a target
+    of -£100 printed "−£100" beside "−£100" and a verdict that it missed, where
+    £100.4 against £100 printed "£100.4". The cell of -v against -t is the cell of v against
+    t with a minus sign, and reads (as a decimal) as the verdict does."""
+    unit, label, decimals, better, target, value = case
+
+    def kpi(aim: Decimal) -> KpiDef:
+        return KpiDef(id="k", title="K", priority="p", kind=Kind.MEAN, unit=unit,
+                      better=better, value="v", decimals=decimals, target=float(aim),
+                      unit_label=label)
+
+    shown, twin = paper.cell_value(float(value), kpi(target)), paper.cell_value(
+        float(-value), kpi(-target))
+    if not any(c in "123456789" for c in shown):  # shows as zero: no sign either way
+        assert shown == twin, (shown, twin)
+    elif shown.startswith("\u2212"):
+        assert twin == shown.removeprefix("\u2212"), (shown, twin)
+    else:
+        assert twin == "\u2212" + shown, (shown, twin)
+    met = stats.target_met(float(value), float(target), better)
+    aim = paper.cell_value(float(target), kpi(target))
+    assert reads_as_verdict(shown, aim, unit, better, met), (shown, aim, met, value, target)
+
+
+@pytest.mark.parametrize(("value", "target", "unit", "label", "shown"), [
+    (-100.4, -100.0, Unit.GBP, "", "\u2212£100.4"),
+    (100.4, 100.0, Unit.GBP, "", "£100.4"),
+    (-12.04, -12.0, Unit.DAYS, "working days", "\u221212.04 working days"),
+    (-0.4, 0.0, Unit.GBP, "", "\u2212£0.4"),
+])
+def test_negative_cells_on_hand_worked_figures(value, target, unit, label, shown):
+    kpi = KpiDef(id="k", title="K", priority="p", kind=Kind.MEAN, unit=unit,
+                 better=Better.HIGHER, value="v", decimals=0, target=target, unit_label=label)
+    assert paper.cell_value(value, kpi) == shown
+
+
 def test_a_change_is_not_read_against_the_target():
     """A change is never judged against the target: it keeps the KPI's places."""
     kpi = KpiDef(id="k", title="K", priority="p", kind=Kind.MEAN, unit=Unit.NUMBER,
