@@ -631,6 +631,9 @@ class Section:
     status_column: str | None = None  # coloured by status in a terminal
     headers: bool = True  # False for key/value sections, shown without a header row
     terminal: Any = None  # a Rich renderable drawn instead of the rows in a terminal (a chart)
+    # The section as a workbook's sheet holds it, where the text's cells are figures among
+    # words ("359.8 to 494.7"): each figure a number in a cell of its own (kpi.writers.xlsx).
+    workbook: Section | None = None
 
     def text(self, column: str, value: Any) -> str:
         """A cell as a person reads it (control characters shown as '?')."""

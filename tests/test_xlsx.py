@@ -293,3 +293,119 @@ def test_workbooks_opened_and_saved_by_libreoffice_calc(cli, tmp_path):
             kept = {ref: _unescaped(code) for ref, code in _formats(saved / name,
                                                                     sheet).items()}
             assert {ref: kept.get(ref) for ref in formats} == formats, (name, sheet)
+
+
+# The Signal sheet of `kpi show`: a count, a percentage with a target, a duration, pounds.
+SIGNAL_KPIS = ("knife_crime", "calls_999_sla_10s", "emergency_median_response_s",
+               "fraud_losses")
+# Its rows of figures: the field, and where the JSON (`signal.xmr`, `kpi`) holds the number.
+SIGNAL_FIGURES = {"mean": "mean", "lower process limit": "lower_limit",
+                  "upper process limit": "upper_limit", "lower 2-sigma line": "lower_2sigma",
+                  "upper 2-sigma line": "upper_2sigma"}
+
+
+def _signal_sheet(cli, kpi: str, path: Path):
+    """The show JSON, the `kpi show` text's Signal lines (field -> value), and the Signal
+    sheet's table rows as openpyxl reads them: (field, value cell, unit, text)."""
+    import openpyxl
+
+    args = ["show", kpi, "--period", PERIOD]
+    doc = _json(cli, args)
+    text = cli(args)
+    assert text.exit_code == 0, text.output
+    lines = text.stdout.split("\nSignal\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    printed = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in lines)
+    _workbook(cli, args, path)
+    sheet = openpyxl.load_workbook(path)["Signal"]
+    rows = list(sheet.iter_rows())
+    start = next(i for i, row in enumerate(rows) if row[0].value == "field")
+    assert [c.value for c in rows[start]] == ["field", "value", "unit", "text"]
+    return doc, printed, [(r[0].value, r[1], r[2].value, r[3].value) for r in rows[start + 1:]]
+
+
+@pytest.mark.parametrize("kpi", SIGNAL_KPIS)
+def test_the_signal_sheet_holds_numbers_with_number_formats(cli, tmp_path, kpi):
+    """The Signal sheet held every figure as text ('97.6%', '96.9% to 98.3%'): an analyst
+    could not compute on them. Each figure is now a number cell (a percentage its fraction)
+    whose number format shows what `kpi show` prints (excel_shown, test_faces' reading of a
+    format code; a duration in whole seconds), equal to the JSON's figure; the words stay
+    text, as printed."""
+    from test_faces import excel_shown
+
+    doc, printed, rows = _signal_sheet(cli, kpi, tmp_path / f"{kpi}.xlsx")
+    unit, xmr, signal = doc["kpi"]["unit"], doc["signal"]["xmr"], doc["signal"]
+    scale = 100 if unit == "percent" else 1
+    figures = {field: xmr[key] for field, key in SIGNAL_FIGURES.items()}
+    expected_fields = []
+    for field, shown in printed.items():
+        if field in ("process limits", "2-sigma lines"):
+            low, high = shown.split(" to ")
+            name = "process limit" if field == "process limits" else "2-sigma line"
+            expected_fields += [(f"lower {name}", low), (f"upper {name}", high)]
+        else:
+            expected_fields.append((field, shown))
+    assert [(r[0], r[3]) for r in rows] == [
+        (field, shown) for field, shown in expected_fields], "the rows and their text"
+    numbers = 0
+    for field, cell, cell_unit, shown in rows:
+        if field in figures or (field == "target" and doc["kpi"]["target"] is not None):
+            aim = figures[field] if field in figures else doc["kpi"]["target"]
+            assert isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool)
+            assert math.isclose(cell.value * scale, aim, rel_tol=1e-12), (field, cell.value)
+            assert cell_unit == unit
+            figure = shown.split(" (")[0]  # the target's "(met in the current window)"
+            if unit == "seconds":  # whole seconds where the text prints m:ss
+                assert excel_shown(cell.value, cell.number_format) == f"{round(aim):,} s"
+            else:
+                assert excel_shown(cell.value, cell.number_format) == figure, field
+            numbers += 1
+        elif field == "p value" and signal["p_value"] is not None:
+            assert math.isclose(cell.value, signal["p_value"], rel_tol=1e-12, abs_tol=1e-300)
+            assert (cell_unit, cell.number_format) == ("p", "0.0000")
+            numbers += 1
+        else:
+            assert cell.value is None and cell_unit is None and isinstance(shown, str), field
+    assert numbers >= 5
+
+
+def test_the_signal_sheet_as_libreoffice_calc_shows_it(cli, tmp_path):
+    """Calc, converting the Signal sheet to CSV with cells as shown, prints each figure as
+    `kpi show` does, and computes on them (a formula added beside them: the width of the
+    process limits, which text cells would make #VALUE!)."""
+    import csv
+    import subprocess
+
+    import openpyxl
+
+    office = _calc()
+    doc, printed, _ = _signal_sheet(cli, "calls_999_sla_10s", tmp_path / "s.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "s.xlsx")
+    index = book.sheetnames.index("Signal") + 1
+    sheet = book["Signal"]
+    at = {row[0].value: row[0].row for row in sheet.iter_rows()}
+    sheet.cell(at["mean"], 5).value = (f"=ROUND((B{at['upper process limit']}"
+                                       f"-B{at['lower process limit']})*100,6)")
+    book.save(tmp_path / "s.xlsx")
+    # Comma-separated, quoted, UTF-8 (76), US English (1033), cells as shown (9th token),
+    # the Signal sheet only (12th).
+    result = subprocess.run([office, "--headless", "--norestore",
+                             f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+                             "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,1033,"
+                             f"false,true,true,false,false,{index}", "--outdir",
+                             str(tmp_path / "calc"), str(tmp_path / "s.xlsx")],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    written = sorted((tmp_path / "calc").glob("*.csv"))
+    assert len(written) == 1, written
+    lines = written[0].read_text(encoding="utf-8").splitlines()
+    rows = {r["field"]: r for r in csv.DictReader(lines[next(
+        i for i, x in enumerate(lines) if x.startswith("field,")):])}
+    low, high = printed["process limits"].split(" to ")
+    assert (rows["mean"]["value"], rows["lower process limit"]["value"],
+            rows["upper process limit"]["value"]) == (printed["mean"], low, high)
+    assert rows["target"]["value"] == printed["target"].split(" (")[0] == "90.0%"
+    assert rows["test"]["value"] == "" and rows["test"]["text"] == printed["test"]
+    width = doc["signal"]["xmr"]["upper_limit"] - doc["signal"]["xmr"]["lower_limit"]
+    computed = next(v for k, v in rows["mean"].items() if k not in ("field", "value", "unit",
+                                                                      "text"))
+    assert math.isclose(float(computed), round(width, 6), abs_tol=1e-6), computed

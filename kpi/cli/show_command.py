@@ -346,8 +346,51 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
     def cell(v: Any) -> str:  # the figures among the words, in the KPI's unit
         return "—" if v is None else value(v) if isinstance(v, float) else str(v)
 
-    return Section("Signal", ("field", "value"), rows, shown={"value": cell},
-                   headers=False), data
+    return Section("Signal", ("field", "value"), rows, shown={"value": cell}, headers=False,
+                   workbook=_signal_sheet(rows, test, chart, kpi, verdict)), data
+
+
+def _signal_sheet(rows: list[tuple[str, Any]], test, chart, kpi: KpiDef,
+                  verdict: Verdict) -> Section:
+    """The 'Signal' section as its workbook sheet holds it: each figure a number (the p value,
+    the mean, each process limit and 2-sigma line, the target) in `value`, with its `unit` and
+    the decimals the text prints it to (`_places`, which the sheet's number format takes),
+    and `text` as `kpi show` prints the row; the rows of words keep their words in `text`."""
+    import re
+
+    from kpi import render, stats
+    from kpi.render import Section
+    from kpi.writers.xlsx import ROW_PLACES
+
+    def places(shown: str) -> int:
+        found = re.search(r"\.(\d+)", shown)
+        return len(found.group(1)) if found else 0
+
+    def figure(field: str, v: float | None) -> tuple[Any, ...]:
+        # A statistic of the months, printed in the KPI's unit as the text prints it.
+        text = render.number(v, kpi.unit)
+        return ((field, v, kpi.unit.value, text, places(text)) if v is not None
+                else (field, None, None, text, None))
+
+    limits = {"process limits": (("lower process limit", chart.lower_limit),
+                                 ("upper process limit", chart.upper_limit)),
+              "2-sigma lines": (("lower 2-sigma line", chart.lower_2sigma),
+                                ("upper 2-sigma line", chart.upper_2sigma))}
+    sheet: list[tuple[Any, ...]] = []
+    for field, shown in rows:
+        if field == "p value":
+            sheet.append((field, test.p_value, None if test.p_value is None else "p",
+                          stats.p_text(test.p_value), None))
+        elif field == "mean":
+            sheet.append(figure(field, chart.mean))
+        elif field in limits:
+            sheet += [figure(name, v) for name, v in limits[field]]
+        elif field == "target" and kpi.target is not None:
+            aim = render.number(kpi.target, kpi)  # as the text prints it: as written
+            sheet.append((field, kpi.target, kpi.unit.value, shown, places(aim)))
+        else:
+            sheet.append((field, None, None, shown, None))
+    return Section("Signal", ("field", "value", "unit", "text", ROW_PLACES), sheet)
 
 
 def _same_months(kpi: KpiDef, series: Series, shown: dict[str, Any]) -> tuple[Section, list]:

@@ -49,6 +49,9 @@ FORMATS = {
     "count": "#,##0", "whole": "0", "p": "0.0000", "rate": "#,##0.00", "month": "yyyy-mm",
 }
 SCALED = {"percent"}  # units whose values are stored divided by 100
+# A frame's column of each row's decimals, where its rows hold different figures (a key/value
+# sheet: `kpi show`'s Signal): the row's value shows to them, and the column is not written.
+ROW_PLACES = "_places"
 # A unit's decimals when no KPI says (a sheet of one unit, no `kpi` or `id` column).
 UNIT_PLACES = {"gbp": 0, "seconds": 0, "count": 0, "days": 0}
 
@@ -70,6 +73,8 @@ def number_format(unit: str | None, places: int, role: str = "unit",
     if role == "percent":
         return _signed(digits + "%", places + 2, plus)
     match unit:
+        case "p":  # a p value, as the summary's p_value column shows it
+            return FORMATS["p"]
         case "percent" if role == "change":
             return _signed(f'{digits}"pp"', places, plus)
         case "percent":
@@ -184,6 +189,10 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
             worksheet.write(row, 1, visible(str(value)) if isinstance(value, str) else value)
     top = len(about) + 1  # a blank row between the header block and the table
     frame = _dated(sheet.frame)
+    row_places = None
+    if ROW_PLACES in frame.columns:
+        row_places = frame[ROW_PLACES].to_list()
+        frame = frame.drop(ROW_PLACES)
     column_formats: dict[Any, Any] = {name: FORMATS[ROLES[name]] for name in frame.columns
                                       if ROLES.get(name) in FORMATS}
     frame.write_excel(workbook=book, worksheet=worksheet, position=(top, 0),
@@ -213,7 +222,9 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
             if value is None:
                 continue
             places = _places(sheet.places, kpi, unit)
-            if role == "unit":
+            if row_places is not None and row_places[offset] is not None:
+                places = row_places[offset]  # the row's own, as its text prints it
+            elif role == "unit":
                 # A duration's own places are none (whole seconds), as the text prints it.
                 places = places_beside(value, target, 0 if unit == "seconds" else places)
             if role == "percent":
@@ -309,6 +320,7 @@ def document_sheets(document: Any, unit: str | None = None,
     names: set[str] = set()
     sheets = []
     for section in document.sections:
+        section = section.workbook or section
         short = section.title.split(":")[0]
         name, n = sheet_name(short), 2
         while name.lower() in names:
