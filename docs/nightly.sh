@@ -1,5 +1,6 @@
 #!/bin/sh
 # Nightly job: load last night's extracts, then write the month's summary as JSON.
+# On Windows, nightly.ps1 beside this script is the same job for Task Scheduler.
 # Exits with kpi's own exit code, so cron (or any scheduler) fails loudly:
 #   0  loaded and summarised, nothing deteriorating
 #   1  summarised, and at least one KPI is deteriorating, or stale: its data ends before the
