@@ -84,7 +84,7 @@ function Invoke-Kpi([string[]]$Arguments) {
     $process = [System.Diagnostics.Process]::Start($start)
     $errors = $process.StandardError.ReadToEnd()
     $process.WaitForExit()
-    if ($errors) { Write-Lines ($errors.TrimEnd("`r", "`n") -split "`r?`n") }
+    if ($errors) { Write-Lines ($errors.TrimEnd([char[]]"`r`n") -split "`r?`n") }
     return $process.ExitCode
 }
 
@@ -103,11 +103,11 @@ if (-not $found) {
     Exit-Nightly 2 "cannot find the kpi program $Kpi" `
         'pass -Kpi with the kpi.exe in the Scripts folder of the environment kpi is installed in, as in -Kpi C:\kpi\.venv\Scripts\kpi.exe'
 }
-$program = $found.Source
+$program = $found.Path
 if (-not $Period) {
     # Invariant digits and calendar: the Gregorian year, whatever the account's region.
-    $Period = (Get-Date -Day 1).AddMonths(-1).ToString(
-        'yyyy-MM', [System.Globalization.CultureInfo]::InvariantCulture)
+    $invariant = [System.Globalization.CultureInfo]::InvariantCulture
+    $Period = (Get-Date -Day 1).AddMonths(-1).ToString('yyyy-MM', $invariant)
 }
 try {
     New-Item -ItemType Directory -Force -Path $Out | Out-Null

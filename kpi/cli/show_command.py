@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from kpi.catalogue import KpiDef, Project
     from kpi.engine import KpiResult
     from kpi.render import Document, Section
+    from kpi.stats import Significance, Xmr
     from kpi.verdicts import Series, Verdict
 
 TREND_MONTHS = 24
@@ -347,11 +348,11 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
         return "—" if v is None else value(v) if isinstance(v, float) else str(v)
 
     return Section("Signal", ("field", "value"), rows, shown={"value": cell}, headers=False,
-                   workbook=_signal_sheet(rows, test, chart, kpi, verdict)), data
+                   workbook=_signal_sheet(rows, test, chart, kpi)), data
 
 
-def _signal_sheet(rows: list[tuple[str, Any]], test, chart, kpi: KpiDef,
-                  verdict: Verdict) -> Section:
+def _signal_sheet(rows: list[tuple[str, Any]], test: Significance, chart: Xmr,
+                  kpi: KpiDef) -> Section:
     """The 'Signal' section as its workbook sheet holds it: each figure a number (the p value,
     the mean, each process limit and 2-sigma line, the target) in `value`, with its `unit` and
     the decimals the text prints it to (`_places`, which the sheet's number format takes),
