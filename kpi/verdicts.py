@@ -86,9 +86,8 @@ def verdict_of(result: KpiResult, series: Series | None,
                           floor=0.0 if kpi.unit in NON_NEGATIVE else None,
                           ceiling=100.0 if kpi.unit == Unit.PERCENT else None)
     variation = stats.variation(chart) if chart is not None else None
-    assurance = stats.assurance(kpi.target, chart, kpi.better) if chart is not None else None
-    met = stats.target_met(result.current.value if result.current else None, kpi.target,
-                           kpi.better)
+    met, assurance = stats.judged(result.current.value if result.current else None,
+                                  kpi.target, chart, kpi.better)
     return Verdict(test, chart, variation, kpi.target, met, assurance,
                    settled[1] if settled is not None else None)
 

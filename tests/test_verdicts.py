@@ -443,3 +443,80 @@ def test_show_seasonal_compares_each_month_with_a_year_earlier(cli):
         assert isinstance(row["value"], int)
     table = cli(["show", "asb_incidents", "--period", "2025-09", "--seasonal"]).stdout
     assert "Same months a year earlier" in table
+
+
+# ---------------------------------------------------------------------------------------------
+# The verdicts on a target agree: met or not beside the assurance, on series that do not vary
+
+
+def _exact_mean(values: list[float]) -> float:
+    """The oracle: the mean of the figures as written, in Python's decimal."""
+    from decimal import Decimal, localcontext
+    with localcontext() as exact:
+        exact.prec = 60
+        return float(sum((Decimal(repr(v)) for v in values), Decimal(0)) / len(values))
+
+
+# Figures as a report writes them: a percentage or rate to a few decimals.
+_FIGURE = st.integers(0, 100_000).map(lambda n: n / 1000)
+
+
+@st.composite
+def _flat_series(draw):
+    """24 months whose baseline (the first 12) does not vary, then months that may: the same
+    value, another value held, or values drawn; and a target on the value, on the later
+    months' mean, or drawn."""
+    flat = draw(_FIGURE)
+    tail = draw(st.one_of(st.just([flat] * 12), _FIGURE.map(lambda v: [v] * 12),
+                          st.lists(_FIGURE, min_size=12, max_size=12)))
+    current = _exact_mean(tail)
+    target = draw(st.one_of(st.just(flat), st.just(current), _FIGURE))
+    return [flat] * 12 + tail, current, target
+
+
+@settings(max_examples=400, deadline=None)
+@given(_flat_series(), st.sampled_from([Better.HIGHER, Better.LOWER]),
+       st.sampled_from([Unit.PERCENT, Unit.PER_1000, Unit.RATIO]))
+def test_met_and_assurance_never_contradict(drawn, better, unit):
+    """A target consistently passed is met by the current figure, one consistently failed is
+    missed; a series that does not vary has its value as mean and limits, and no month of it
+    is a special cause. 12 months of 0.7 had the mean 0.6999999999999998: every month read as
+    above the upper limit, and a target of 0.7 as "consistently fails" beside "met"."""
+    values, current, target = drawn
+    kpi = KpiDef("k", "K", "p", Kind.RATE, unit, better, dataset="d", target=target)
+    got = verdicts.verdict_of(_result(kpi, current, current),
+                              verdicts.Series(tuple(months(24)), tuple(values)))
+    met = current >= target if better == Better.HIGHER else current <= target
+    assert got.target_met is met
+    if got.assurance == stats.CONSISTENTLY_PASS:
+        assert met, (values, current, target)
+    if got.assurance == stats.CONSISTENTLY_FAIL:
+        assert not met, (values, current, target)
+    flat = values[0]
+    assert (got.chart.mean, got.chart.lower_limit, got.chart.upper_limit) == (flat,) * 3
+    if len(set(values)) == 1:
+        assert got.variation.verdict == stats.COMMON_CAUSE
+        assert not got.chart.signals
+        assert got.assurance == (stats.HIT_AND_MISS if flat == target else
+                                 stats.CONSISTENTLY_PASS if met else stats.CONSISTENTLY_FAIL)
+
+
+@pytest.mark.parametrize(("values", "better", "target", "current", "met", "assurance"), [
+    # 12 months of 0.7: the limits are 0.7, every month meets a target of 0.7 and none is
+    # special (the float mean 0.6999999999999998 made each one a special cause).
+    ([0.7] * 24, Better.HIGHER, 0.7, 0.7, True, stats.HIT_AND_MISS),
+    ([0.1] * 24, Better.LOWER, 0.1, 0.1, True, stats.HIT_AND_MISS),
+    ([0.7] * 24, Better.HIGHER, 0.65, 0.7, True, stats.CONSISTENTLY_PASS),
+    # A baseline of 95.0% every month, then 85.0%: the limits (95.0 to 95.0) pass a target of
+    # 90, the current figure misses it: the process has done both.
+    ([95.0] * 12 + [85.0] * 12, Better.HIGHER, 90.0, 85.0, False, stats.HIT_AND_MISS),
+    ([5.0] * 12 + [15.0] * 12, Better.LOWER, 10.0, 15.0, False, stats.HIT_AND_MISS),
+    ([85.0] * 12 + [95.0] * 12, Better.HIGHER, 90.0, 95.0, True, stats.HIT_AND_MISS),
+])
+def test_a_flat_baseline_and_its_target(values, better, target, current, met, assurance):
+    kpi = KpiDef("k", "K", "p", Kind.RATE, Unit.PERCENT, better, dataset="d", target=target)
+    got = verdicts.verdict_of(_result(kpi, current, current),
+                              verdicts.Series(tuple(months(24)), tuple(values)))
+    assert (got.target_met, got.assurance) == (met, assurance)
+    if len(set(values)) == 1:
+        assert got.variation.verdict == stats.COMMON_CAUSE
