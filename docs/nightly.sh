@@ -2,8 +2,9 @@
 # Nightly job: load last night's extracts, then write the month's summary as JSON.
 # On Windows, nightly.ps1 beside this script is the same job for Task Scheduler.
 # Exits with kpi's own exit code, so cron (or any scheduler) fails loudly:
-#   0  loaded and summarised, nothing deteriorating
-#   1  summarised, and at least one KPI is deteriorating, or stale: its data ends before the
+#   0  loaded and summarised, nothing significantly deteriorating
+#   1  summarised, and at least one KPI is significantly deteriorating (as the board paper
+#      counts one; a change the wrong way within chance does not stop the job), or stale: its data ends before the
 #      month the period asks for (an extract not loaded yet); the JSON is still written
 #   2  usage error (this script or its settings are wrong, or `kpi` is not on PATH)
 #   3  data or configuration error (an extract missing or malformed, kpi.toml invalid):

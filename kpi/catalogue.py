@@ -312,6 +312,9 @@ class KpiDef:
     # illustration a force sets for itself, never presented as the plan's.
     target_source: str = ""
     target_illustrative: bool = False
+    # The target was written with a percent sign (target = "0.9%"): a percentage as written,
+    # never a proportion to be read as 90% (`kpi.verdicts.misread_target`).
+    target_written_percent: bool = False
     # A running total or a snapshot of progress (training completed to date): its months are
     # not independent, so it gets no process chart and no verdict on variation.
     cumulative: bool = False
@@ -1818,7 +1821,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             value = default
         numbers[key] = value
 
-    target, spc_baseline, spc_rebase = _spc_keys(item, kind, bad)
+    target, spc_baseline, spc_rebase, written_percent = _spc_keys(item, kind, bad, unit)
     texts = {}
     for key in ("target_source", "unit_label"):
         texts[key] = item.get(key, "")
@@ -1875,6 +1878,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         target=target, spc_baseline=spc_baseline,
         spc_rebase=spc_rebase, target_source=" ".join(texts["target_source"].split()),
         target_illustrative=flags["target_illustrative"], cumulative=flags["cumulative"],
+        target_written_percent=written_percent,
         unit_label=" ".join(texts["unit_label"].split()), quotes=tuple(quotes),
         provisional_months=int(numbers["provisional_months"] or 0),
         decimals=None if numbers["decimals"] is None else int(numbers["decimals"]),
@@ -1886,10 +1890,19 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
 TOTAL_KINDS = frozenset({Kind.COUNT, Kind.SUM, Kind.PER_1000, Kind.WEIGHTED_SCORE})
 
 
-def _spc_keys(item: dict[str, Any], kind: Kind, bad
-              ) -> tuple[float | None, tuple[Month, Month] | None, tuple[Month, ...]]:
-    """The target, spc_baseline and spc_rebase keys of a KPI, checked."""
+# A percentage target written with its sign: "0.9%" (a KPI in percent only).
+_PERCENT_TEXT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")
+
+
+def _spc_keys(item: dict[str, Any], kind: Kind, bad, unit: Unit
+              ) -> tuple[float | None, tuple[Month, Month] | None, tuple[Month, ...], bool]:
+    """The target, spc_baseline and spc_rebase keys of a KPI, checked, and whether the target
+    was written with a percent sign ("0.9%", for a KPI in percent: a percentage as written)."""
     target = item.get("target")
+    written_percent = False
+    if isinstance(target, str) and unit == Unit.PERCENT \
+            and (found := _PERCENT_TEXT.match(target)):
+        target, written_percent = float(found.group(1)), True
     # A within KPI, or a snapshot with a numerator, is a share of rows: 0 to 100 percent.
     share = kind == Kind.WITHIN or (kind == Kind.SNAPSHOT and "numerator" in item)
     if target is not None:
@@ -1925,7 +1938,8 @@ def _spc_keys(item: dict[str, Any], kind: Kind, bad
         bad("spc_rebase", "must list each month once, in order")
         rebase = []
     return (float(target) if target is not None else None,
-            (baseline[0], baseline[1]) if baseline else None, tuple(rebase))
+            (baseline[0], baseline[1]) if baseline else None, tuple(rebase),
+            written_percent and target is not None)
 
 
 def _build_checks(raw: Any, problems: _Problems, kpi_ids: set[str]) -> list[Check]:

@@ -478,33 +478,37 @@ def duration_words(seconds: float, places: int = 0) -> str:
 
 
 def value_words(value: float | None, of: Unit | KpiDef, label: str = "",
-                change: bool = False) -> str:
+                change: bool = False, beside: float | None = None) -> str:
     """A value as prose shows it: as `kpi summary` rounds it (given the KPI, to its one
     precision, render.places), durations in words, millions of pounds as '£82.2m', and the
     KPI's `unit_label` where it names the unit ('27 working days', '41.4 million days').
     Beside its target, a figure to as many more places as it takes to differ from it
-    (render.shown_places); a `change` is never read against the target."""
+    (render.shown_places), and `beside` the figure printed next to it to as many as it takes
+    to read apart from it; a `change` is never read against the target."""
     unit = of if isinstance(of, Unit) else of.unit
     if value is not None and unit == Unit.SECONDS:
         return duration_words(value, 0 if isinstance(of, Unit) or change
-                              else render.shown_places(value, of))
+                              else render.shown_places(value, of, beside))
     # Millions of pounds to one decimal are not said of a KPI with a target: its figure and
     # target print whole, where "£82.2m" beside a target of "£82.2m" could not say "missed".
     if value is not None and unit == Unit.GBP and abs(value) >= 1_000_000 and (
-            change or not isinstance(of, KpiDef) or of.target is None):
+            change or not isinstance(of, KpiDef) or of.target is None) and (
+            beside is None or render.fixed(value / 1_000_000, 1)
+            != render.fixed(beside / 1_000_000, 1) or value == beside):
         # the sign before the pound sign, as `render.number` writes "-£5" ("£-2.5m" was said)
         return render.pounds(render.fixed(value / 1_000_000, 1, grouping=True), "m")
-    text = render.number(value, of, change=change)
+    text = render.number(value, of, change=change, beside=beside)
     if label and value is not None:
         text = render.counted(render.without_days(text), label)
     return text
 
 
-def kpi_value(value: float | None, kpi: KpiDef, change: bool = False) -> str:
+def kpi_value(value: float | None, kpi: KpiDef, change: bool = False,
+              beside: float | None = None) -> str:
     """A KPI's value in prose, in its own unit's words: every value and every change the prose
     prints comes through here, so each carries its unit ('102.6 per 1,000 population', '27
     working days'; a percentage, a duration or an amount in pounds by its own sign)."""
-    text = value_words(value, kpi, kpi.unit_label, change)
+    text = value_words(value, kpi, kpi.unit_label, change, beside)
     if value is not None and (kpi.kind == Kind.PER_1000 or kpi.unit == Unit.PER_1000) \
             and not kpi.unit_label:
         text += " per 1,000 population"
@@ -527,20 +531,21 @@ def short_duration(seconds: float, places: int = 0) -> str:
     return " ".join(parts) or "0 s"
 
 
-def cell_value(value: float | None, kpi: KpiDef, change: bool = False) -> str:
+def cell_value(value: float | None, kpi: KpiDef, change: bool = False,
+               beside: float | None = None) -> str:
     """A KPI's value in a table cell: short durations, the unit named where it needs one, a
     true minus sign; beside its target to as many more places as it takes to differ from it
     (render.shown_places), unless it is a `change`."""
     if value is None:
         return "n/a"
     if kpi.unit == Unit.SECONDS:
-        text = short_duration(value, 0 if change else render.shown_places(value, kpi))
+        text = short_duration(value, 0 if change else render.shown_places(value, kpi, beside))
     elif kpi.unit == Unit.GBP or kpi.unit_label:
         # The sign is taken off the text, never the value: the places beside a target are the
         # signed figure's (-£100.4 against a target of -£100 read "£100" from 100.4).
-        text = kpi_value(value, kpi, change).removeprefix("-")
+        text = kpi_value(value, kpi, change, beside).removeprefix("-")
     else:
-        text = render.number(value, kpi, change=change).lstrip("-")
+        text = render.number(value, kpi, change=change, beside=beside).lstrip("-")
     return _with_sign(-1 if value < 0 else 0, text)
 
 
@@ -704,9 +709,11 @@ def figure_words(result: KpiResult, usual: Window | None = None) -> str:
     block states)."""
     kpi, current = result.kpi, result.current
     assert current is not None and current.value is not None, "a figure to say"
-    text = f"{kpi_value(current.value, kpi)} {_in(current.window)}"
+    before = result.comparison.value if result.comparison is not None else None
+    text = f"{kpi_value(current.value, kpi, beside=before)} {_in(current.window)}"
     if result.change is not None and result.comparison is not None:
-        text += f", {change_words(result)} from {kpi_value(result.comparison.value, kpi)}"
+        text += (f", {change_words(result)} from "
+                 f"{kpi_value(before, kpi, beside=current.value)}")
         if result.comparison.window != usual:
             text += f" {_in(result.comparison.window)}"
     return text
@@ -722,9 +729,11 @@ def current_clause(result: KpiResult) -> Inlines:
     2025 the proportion was 37.0%'."""
     kpi, current = result.kpi, result.current
     assert current is not None, "a current clause needs a current window"
-    value = kpi_value(current.value, kpi)
+    # Beside the comparison's figure where the paragraph gives it: the two read apart.
+    other = render.other_window(current, result)
+    value = kpi_value(current.value, kpi, beside=other)
     if kpi.kind == Kind.RATIO_OF_RATES and kpi.populations and kpi.noun:
-        value = value_words(current.value, kpi)
+        value = value_words(current.value, kpi, beside=other)
         # "Asian people were 2.8 times as likely as White people to be stopped and searched"
         group, reference = (_capital(p.replace("_", " ")) for p in kpi.populations)
         return inlines(f"{group} people were {value} times as likely as {reference} people "
@@ -1067,7 +1076,8 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
                          if said and note.text == said else
                          inlines(opening, "; no comparison can be made: ", note))
     else:
-        before = kpi_value(result.comparison.value, kpi)
+        before = kpi_value(result.comparison.value, kpi,
+                           beside=render.other_window(result.comparison, result))
         base = "the baseline of " if comparison == Comparison.BASELINE else ""
         clause = significance_clause(verdict)
         status = status_sentence(result, verdict, variant)
@@ -1107,7 +1117,9 @@ def change_from(result: KpiResult, usual: Window | None) -> str:
     then = "" if before.window == usual else f" {_in(before.window)}"
     change = change_words(result).replace("an increase of", "up").replace(
         "a decrease of", "down")
-    return f"{change} from {kpi_value(before.value, result.kpi)}{then}"
+    return (f"{change} from "
+            f"{kpi_value(before.value, result.kpi, beside=render.other_window(before, result))}"
+            f"{then}")
 
 
 def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index: int,
@@ -1126,9 +1138,11 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     current, before = result.current, result.comparison
     significant = verdict.significance.significant if verdict and verdict.significance else None
     variation = verdict.variation if verdict else None
-    value = kpi_value(current.value, kpi)
+    # Beside the comparison's figure where the paragraph gives it: the two read apart.
+    other = render.other_window(current, result)
+    value = kpi_value(current.value, kpi, beside=other)
     if kpi.kind == Kind.RATIO_OF_RATES and kpi.populations and kpi.noun:
-        value = value_words(current.value, kpi)
+        value = value_words(current.value, kpi, beside=other)
         group, reference = (_capital(p.replace("_", " ")) for p in kpi.populations)
         head = inlines(f"{group} people were {value} times as likely as {reference} people "
                        "to be ", Name(kpi.noun))
@@ -1196,8 +1210,9 @@ def provisional_sentence(result: KpiResult, verdict: Verdict | None = None) -> s
     settled = verdict.settled if verdict is not None else None
     if settled is not None:
         now, then = settled
-        compares = (f"{kpi_value(now.value, kpi)} in {_span(now.window.start, now.window.end)} "
-                    f"with {kpi_value(then.value, kpi)} in "
+        compares = (f"{kpi_value(now.value, kpi, beside=then.value)} in "
+                    f"{_span(now.window.start, now.window.end)} "
+                    f"with {kpi_value(then.value, kpi, beside=now.value)} in "
                     f"{_span(then.window.start, then.window.end)}")
         if charted:
             return (text + "; the process chart leaves them out, and so does the test of the "
@@ -1865,8 +1880,10 @@ class _Builder:
         for r in group:
             rows.append((
                 inlines(Name(r.kpi.title)),
-                _table_value(r.comparison, r.kpi, compare is None),
-                _table_value(r.current, r.kpi, current is None),
+                _table_value(r.comparison, r.kpi, compare is None,
+                             render.other_window(r.comparison, r)),
+                _table_value(r.current, r.kpi, current is None,
+                             render.other_window(r.current, r)),
                 inlines(change_cell(r.change, r.kpi, str(no_change(r)))),
                 *((inlines(last[1](r)),) if last else ()),
             ))
@@ -2801,10 +2818,11 @@ def _shared_window(measured: Iterable) -> Window | None:
     return windows.pop() if len(windows) == 1 else None
 
 
-def _table_value(measured, kpi: KpiDef, show_window: bool) -> Inlines:
+def _table_value(measured, kpi: KpiDef, show_window: bool,
+                 beside: float | None = None) -> Inlines:
     if measured is None:
         return inlines("n/a")
-    return inlines(cell_value(measured.value, kpi),
+    return inlines(cell_value(measured.value, kpi, beside=beside),
                    f" ({measured.window.label})" if show_window else None)
 
 

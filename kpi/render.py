@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpi.catalogue import KpiDef, Unit, places
 from kpi.errors import visible
-from kpi.rounding import fixed, places_beside, rounded, shows_zero
+from kpi.rounding import fixed, places_apart, rounded, shows_zero
 
 # The engine imports Polars; the renderers only need its result types, and `kpi --help` (which
 # imports Format) must not pay for Polars.
@@ -62,15 +62,30 @@ def duration(seconds: float, places: int = 0) -> str:
     return f"{sign}{minutes}:{secs:02d}{fraction}"
 
 
-def shown_places(value: float | None, kpi: KpiDef) -> int:
+def shown_places(value: float | None, kpi: KpiDef, beside: float | None = None) -> int:
     """The decimals a KPI's figure prints to: its one precision (`places`), or, for a KPI with
     a target, as many more as it takes for the figure to stand against the target as printed
-    as it stands against the target itself (`kpi.rounding.places_beside`): the verdict on the
-    target compares the unrounded figure, so 89.96% prints so beside a target of 90.0% and
-    "not met", never "90.0%". The target prints as it is written, to the KPI's places or
-    more. A duration's own places are none (whole seconds), whatever its `decimals`."""
+    as it stands against the target itself: the verdict on the target compares the unrounded
+    figure, so 89.96% prints so beside a target of 90.0% and "not met", never "90.0%". The
+    target prints as it is written, to the KPI's places or more. A figure printed `beside`
+    another (a current window and its comparison) takes as many more as it takes for the two
+    to read apart where they differ, both to the same places: "0.52 -> 0.50", never "0.5 ->
+    0.5" beside "-3.0%" (`kpi.rounding.places_apart`, the one rule). A duration's own places
+    are none (whole seconds), whatever its `decimals`."""
     own = 0 if kpi.unit == Unit.SECONDS else places(kpi)
-    return places_beside(value, kpi.target, own)
+    return places_apart(value, beside, kpi.target, own, kpi.unit not in NO_PERCENT_CHANGE)
+
+
+# Units whose change prints without a % change: points for a percentage, a ratio's absolute
+# change (engine.change_between).
+NO_PERCENT_CHANGE = frozenset({Unit.PERCENT, Unit.RATIO})
+
+
+def other_window(measured: Measured | None, result: KpiResult) -> float | None:
+    """The figure printed beside a window's figure: the comparison's beside the current's and
+    the current's beside the comparison's (None without it), for `beside`."""
+    other = result.comparison if measured is result.current else result.current
+    return other.value if other is not None else None
 
 
 # A unit's name after a number is singular only where the number as printed reads one ("1
@@ -109,17 +124,19 @@ def pounds(amount: str, suffix: str = "") -> str:
     return f"£{amount}{suffix}"
 
 
-def number(value: float | None, unit: Unit | KpiDef, *, change: bool = False) -> str:
+def number(value: float | None, unit: Unit | KpiDef, *, change: bool = False,
+           beside: float | None = None) -> str:
     """A value as the report shows it. Given the KPI (not only its unit), to the KPI's one
-    precision (`places`), and beside its target to as many more as it takes to differ from it
-    (`shown_places`); a bare unit shows a count whole when it is whole. A `change` (an
-    absolute change, never read against the target) keeps the KPI's places."""
+    precision (`places`), and beside its target, or `beside` the figure printed next to it, to
+    as many more as it takes to differ from them (`shown_places`); a bare unit shows a count
+    whole when it is whole. A `change` (an absolute change, never read against the target)
+    keeps the KPI's places."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     digits = None
     if not isinstance(unit, Unit):
         kpi, unit = unit, unit.unit
-        digits = places(kpi) if change else shown_places(value, kpi)
+        digits = places(kpi) if change else shown_places(value, kpi, beside)
     match unit:
         case Unit.PERCENT:
             return f"{fixed(value, 1 if digits is None else digits)}%"
@@ -505,7 +522,7 @@ def _cell(measured: Measured | None, result: KpiResult, shared: str | None = Non
     the one the column header names."""
     if measured is None:
         return "—"
-    value = number(measured.value, result.kpi)
+    value = number(measured.value, result.kpi, beside=other_window(measured, result))
     return value if measured.window.code == shared else f"{measured.window.code}: {value}"
 
 
@@ -604,8 +621,8 @@ def _mark(measured: Measured | None, shared: str | None, result: KpiResult) -> s
     its windows listed under the table (a narrow column has no room to name them)."""
     if measured is None:
         return "—"
-    return number(measured.value, result.kpi) + (" *" if _differs(measured, shared)
-                                                      else "")
+    return number(measured.value, result.kpi, beside=other_window(measured, result)) + (
+        " *" if _differs(measured, shared) else "")
 
 
 def _windows(result: KpiResult) -> str:
@@ -634,9 +651,29 @@ class Section:
     # The section as a workbook's sheet holds it, where the text's cells are figures among
     # words ("359.8 to 494.7"): each figure a number in a cell of its own (kpi.writers.xlsx).
     workbook: Section | None = None
+    # Columns printed beside another column of the same row (a part's current and comparison
+    # figures): column -> (the other column, how the value reads given the other's), so the
+    # two read apart where they differ (`number`'s `beside`).
+    paired: dict[str, tuple[str, Callable[[Any, Any], str]]] = field(default_factory=dict)
+    # The figure printed beside each row's value of a column, where it is in another row (a
+    # window's figure beside the other window's), for the workbook's number formats.
+    beside: dict[str, list[Any]] = field(default_factory=dict)
 
-    def text(self, column: str, value: Any) -> str:
-        """A cell as a person reads it (control characters shown as '?')."""
+    def partners(self, column: str) -> list[Any] | None:
+        """The figure printed beside each row's value of `column` (None where none is)."""
+        if column in self.beside:
+            return self.beside[column]
+        if column in self.paired:
+            index = self.columns.index(self.paired[column][0])
+            return [row[index] for row in self.rows]
+        return None
+
+    def text(self, column: str, value: Any, row: tuple[Any, ...] | None = None) -> str:
+        """A cell as a person reads it (control characters shown as '?'); `row` is the cell's
+        row, which a `paired` column reads its other column from."""
+        if column in self.paired and row is not None:
+            other, shown = self.paired[column]
+            return visible(shown(value, row[self.columns.index(other)]))
         if column in self.shown:
             return visible(self.shown[column](value))
         if value is None:
@@ -700,7 +737,7 @@ def render_markdown(document: Document, plain: bool = True) -> str:
             lines.append("| " + " | ".join(" " for _ in section.columns) + " |")
         lines.append("|" + "---|" * len(section.columns))
         for row in section.rows:
-            cells = [escape_markdown(section.text(c, v), cell=True)
+            cells = [escape_markdown(section.text(c, v, row), cell=True)
                      for c, v in zip(section.columns, row, strict=True)]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
@@ -745,7 +782,7 @@ def render_table(document: Document, plain: bool = True, width: int | None = Non
                 style = ""
                 if column == section.status_column and not plain:
                     style = STATUS_STYLE.get(str(value), "")
-                cells.append(Text(section.text(column, value), style=style))
+                cells.append(Text(section.text(column, value, row), style=style))
             table.add_row(*cells)
         console.print()
         console.print(Text(visible(section.title), style="" if plain else "bold"))
@@ -760,8 +797,8 @@ def _plain_columns(section: Section, width: int) -> list[str] | None:
     needed: a cell not of single-width characters (wide or combining ones, line breaks), or
     a table wider than the page, which Rich folds."""
     header = list(section.columns) if section.headers else []
-    rows = [[section.text(column, value) for column, value in zip(section.columns, row,
-                                                                    strict=True)]
+    rows = [[section.text(column, value, row) for column, value in zip(section.columns, row,
+                                                                         strict=True)]
             for row in section.rows]
     every = [header, *rows] if header else rows
     if not every:

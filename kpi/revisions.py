@@ -54,6 +54,7 @@ class Revisions:
 # What a KPI's figures do not depend on: how the paper words and places them.
 _PRESENTATION = frozenset({"title", "notes", "description", "table", "noun", "unit_label",
                            "quotes", "target", "target_source", "target_illustrative",
+                           "target_written_percent",
                            "spc_baseline", "spc_rebase", "provisional_months", "peers",
                            "breakdowns", "status", "hidden", "priority", "stable_band",
                            "better", "rate_test", "within_on_trust"})
@@ -109,7 +110,11 @@ def figures(project: Project, report, priority: str | None, as_of: str | None) -
             items.append({
                 "kpi": kpi.id, "title": kpi.title, "role": role, "unit": kpi.unit.value,
                 "window": measured.window.code, "window_label": measured.window.label,
-                "value": measured.value, "shown": render.number(measured.value, kpi),
+                # As the paper prints it: beside the other window's figure, reading apart
+                # from it where they differ (render.number's `beside`).
+                "value": measured.value,
+                "shown": render.number(measured.value, kpi,
+                                       beside=render.other_window(measured, result)),
                 "versions": _kpi_versions(project, kpi, report.versions),
                 "definition": definition(project, kpi),
             })
@@ -208,16 +213,22 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
                         f"paper's month ({month.name}), so none was printed before it",
                         hint="pass the .figures.json of the paper for this month or an "
                              "earlier one")
+    partners = {(item.get("kpi"), item.get("role")): item.get("value")
+                for item in doc["figures"]}
     for number, item in enumerate(doc["figures"], start=1):
         kpi = project.kpi(item["kpi"])
         if kpi is None or "value" not in item or item.get("definition") != definition(
                 project, kpi):
             continue
-        # As kpi prints it now, or to the KPI's own places as a figures file written before
-        # a figure beside its target was printed to the places that show its verdict
-        # (89.96%, once 90.0%): last month's paper must still be read.
+        # As kpi prints it now (beside the other window's figure), or to the KPI's own places
+        # as a figures file written before a figure beside its target, or beside the other
+        # window's, was printed to the places that show its verdict or its change (89.96%,
+        # once 90.0%): last month's paper must still be read.
+        other = partners.get((item["kpi"], {"current": "comparison",
+                                            "comparison": "current"}.get(item.get("role"))))
         if item["shown"] not in (render.number(item["value"], kpi),
-                                 render.number(item["value"], kpi, change=True)):
+                                 render.number(item["value"], kpi, change=True),
+                                 render.number(item["value"], kpi, beside=other)):
             raise DataError(f"{path}: figure {number} ({item['kpi']}, {item['window']}): shown "
                             f"as {json.dumps(item['shown'])}, but its value "
                             f"{item['value']!r} prints as "
@@ -276,7 +287,13 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
             continue
         seen.add(key)
         after = now.get(key, "no figure")
-        if after != figure["shown"]:
+        # Compared as printed on its own (its KPI's places, or its target's): the paper printed
+        # it beside the other window's figure, to as many places as that pair needed, which
+        # is no revision of its own.
+        before = (render.number(figure["value"], kpi) if isinstance(figure.get("value"),
+                                                                    (int, float))
+                  else figure["shown"])
+        if after != before:
             items.append(Revision(kpi.id, kpi.title, str(figure.get("window_label") or
                                                          figure["window"]),
                                   str(figure["shown"]), after))

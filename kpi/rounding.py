@@ -168,17 +168,59 @@ def places_beside(value: float | None, target: float | None, places: int) -> int
     unrounded figure, so 89.96% against a target of 90% is missed, and prints "89.96%", not
     "90.0%" beside "90.0%" and a "missed". The one rule of every face that prints a figure
     beside its target (`kpi.render.number`, the workbook's cells); a figure that differs from
-    its target only past the 15 significant digits Excel shows keeps its `places`."""
-    if value is None or target is None or not (math.isfinite(value)
-                                                and math.isfinite(target)):
+    its target only past the 15 significant digits Excel shows keeps its `places`. It is
+    `places_apart` with no other figure beside it."""
+    return places_apart(value, None, target, places)
+
+
+def _order(a: float | Decimal, b: float | Decimal) -> int:
+    return (a > b) - (a < b)
+
+
+def reads_changed(value: float, other: float, places: int, percent: bool = True) -> bool:
+    """Whether the change between two figures printed side by side reads as a change: their
+    difference (an absolute change, or points) does not print as zero at `places`, or, where
+    a % change is printed beside it (`percent`), one from either figure to the other does not
+    at one decimal. A status other than stable implies it (`engine.status_of` judges the same
+    sizes at the same places). Either direction, so the rule is symmetric."""
+    if not shows_zero(difference(value, other), places):
+        return True
+    if not percent:
+        return False
+    return any(p is not None and not shows_zero(p)
+               for p in (change_percent(value, other), change_percent(other, value)))
+
+
+def places_apart(value: float | None, other: float | None, target: float | None,
+                 places: int, percent: bool = True) -> int:
+    """The decimals a figure printed beside `other` (a current window beside its comparison,
+    a part's two windows), and beside its `target`, takes: its own `places`, or, where the
+    change between them reads as one (`reads_changed`, given whether a % change is printed:
+    `percent`), the fewest more at which the two as printed stand to each other as the figures
+    do, and each against the target as printed as it does (`places_beside`). A per-1,000 rate
+    of 0.48 against 0.5 printed "0.5 -> 0.5" beside "-4.0%" and "improving"; it prints "0.48
+    -> 0.50". Two figures whose change reads as none (99.9001% and 99.8999%, "+0.0pp",
+    stable) keep their places and may print alike. The rule is symmetric (value and other
+    swapped give the same places), so the two print to the same decimals: the one rule of
+    every face that prints two figures side by side. Figures that differ only past the 15
+    significant digits Excel shows keep the places of the target's rule alone."""
+    figures = [v for v in (value, other) if v is not None and math.isfinite(v)]
+    if not figures:
         return places
-    side = (value > target) - (value < target)
-    shown_target = rounded(target, target_places(target, places))
+    pair = len(figures) == 2 and figures[0] != figures[1] \
+        and reads_changed(figures[0], figures[1], places, percent)
+    aim = target if target is not None and math.isfinite(target) else None
+    shown_target = rounded(aim, target_places(aim, places)) if aim is not None else None
     for extra in range(places, places + 16):
-        shown = rounded(value, extra)
-        if (shown > shown_target) - (shown < shown_target) == side:
-            return extra
-    return places
+        shown = [rounded(v, extra) for v in figures]
+        if pair and _order(shown[0], shown[1]) != _order(figures[0], figures[1]):
+            continue
+        if aim is not None and shown_target is not None and any(
+                _order(s, shown_target) != _order(v, aim) for s, v in zip(shown, figures,
+                                                                          strict=True)):
+            continue
+        return extra
+    return places_apart(value, None, target, places) if pair else places
 
 
 def mean_of(values: list[float]) -> float:

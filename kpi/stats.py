@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from kpi.catalogue import Better, Kind, KpiDef, RateTest, Unit
 from kpi.periods import Month
-from kpi.rounding import change_percent, fixed, quotient, rounded
+from kpi.rounding import change_percent, fixed, mean_of, quotient, rounded
 
 if TYPE_CHECKING:
     from kpi.engine import KpiResult
@@ -776,7 +776,10 @@ def _segment(months: list[str], values: list[float | None], better: Better,
     base = [v for v in (values[i] for i in base_idx) if v is not None]
     moving = [r for r in (ranges[i] for i in base_idx[1:]) if r is not None]
     assert len(base) == len(moving) + 1 == len(base_idx), "the baseline has every value"
-    mean = math.fsum(base) / len(base)
+    # The exact mean of the months as written, rounded once: twelve months of 0.7 have the
+    # mean 0.7, where fsum / 12 gives 0.6999999999999998 and limits collapsed on it read a
+    # target of 0.7 as "consistently fails" beside months that each meet it.
+    mean = mean_of(base)
     mr, screened = _screened_mean_range(moving, [months[i] for i in base_idx[1:]])
     upper, lower = mean + LIMIT_FACTOR * mr, mean - LIMIT_FACTOR * mr
     upper2, lower2 = mean + SIGMA2_FACTOR * mr, mean - SIGMA2_FACTOR * mr
@@ -907,6 +910,22 @@ def assurance(target: float | None, chart: Xmr, better: Better) -> str | None:
     if chart.upper_limit < target:
         return CONSISTENTLY_FAIL if passes_above else CONSISTENTLY_PASS
     return HIT_AND_MISS
+
+
+def judged(value: float | None, target: float | None, chart: Xmr | None,
+           better: Better) -> tuple[bool | None, str | None]:
+    """Whether the current figure meets its target (`target_met`) and the process's assurance
+    against it (`assurance`), agreeing by construction: the one place the verdicts on a
+    target are made. Limits that say the target will consistently be passed while the
+    current figure misses it (or consistently failed while it meets it) no longer describe
+    the process the figure comes from: its months ran outside them (limits collapsed to one
+    value on a stretch of months that did not vary, then a step). The process has then both
+    met and missed the target, and its assurance is hit and miss."""
+    met = target_met(value, target, better)
+    said = assurance(target, chart, better) if chart is not None else None
+    if (said == CONSISTENTLY_PASS and met is False) or (said == CONSISTENTLY_FAIL and met):
+        said = HIT_AND_MISS
+    return met, said
 
 
 def target_met(value: float | None, target: float | None, better: Better) -> bool | None:

@@ -13,14 +13,16 @@ Nothing here prints; `render` and `paper` present the results.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from kpi import engine, stats
 from kpi.catalogue import Kind, KpiDef, Project, Status, Unit
 from kpi.engine import KpiResult, Report
+from kpi.errors import ConfigError
 from kpi.periods import Month, Window, WindowKind
-from kpi.rounding import quotient
+from kpi.rounding import as_written, fixed, quotient
 from kpi.store import AsOf
 
 # Months of monthly values a verdict reads, ending with the current window (kpi show's trend).
@@ -69,6 +71,8 @@ def verdict_of(result: KpiResult, series: Series | None,
                                        and result.comparison is not None), \
         f"KPI '{kpi.id}' has provisional months: judge it with settled_tests"
     test = settled[0] if settled is not None else stats.significance(result)
+    misread_target(kpi, [result.current.value if result.current else None,
+                         *(series.values if series is not None else ())])
     chart = None
     # A cumulative KPI's months are not independent, so no process chart reads them.
     if (not kpi.cumulative and series is not None
@@ -86,11 +90,40 @@ def verdict_of(result: KpiResult, series: Series | None,
                           floor=0.0 if kpi.unit in NON_NEGATIVE else None,
                           ceiling=100.0 if kpi.unit == Unit.PERCENT else None)
     variation = stats.variation(chart) if chart is not None else None
-    assurance = stats.assurance(kpi.target, chart, kpi.better) if chart is not None else None
-    met = stats.target_met(result.current.value if result.current else None, kpi.target,
-                           kpi.better)
+    met, assurance = stats.judged(result.current.value if result.current else None,
+                                  kpi.target, chart, kpi.better)
     return Verdict(test, chart, variation, kpi.target, met, assurance,
                    settled[1] if settled is not None else None)
+
+
+# A KPI in percent whose target is below 1 and below a tenth of every figure it has: the
+# target was likely written as a proportion (0.9 for 90%).
+MISREAD_FACTOR = 10
+
+
+def misread_target(kpi: KpiDef, figures: Iterable[float | None]) -> None:
+    """Refuses a target on a KPI in percent that reads two ways (ConfigError, exit 3): one
+    between 0 and 1 (0.9), which kpi reads as written (0.9%), where the KPI's figures (its
+    current window and monthly values) are all at least ten times it, so the figures make that
+    reading implausible and the proportion (90%) likely. A target of 0.9 on figures of 85% to
+    93% read "0.9%: met, consistently passes". A small rate whose figures are near its target
+    (0.5 on figures of 0.3% to 0.8%) is read as written, and a target written with its sign
+    ("0.9%") always is."""
+    target = kpi.target
+    if (kpi.unit != Unit.PERCENT or target is None or not 0 < target < 1
+            or kpi.target_written_percent):
+        return
+    known = [v for v in figures if v is not None and math.isfinite(v)]
+    if not known or min(known) < MISREAD_FACTOR * target:
+        return
+    written = f"{target:g}"
+    proportion = f"{float(as_written(target) * 100):g}"
+    raise ConfigError(
+        f"KPI '{kpi.id}', key 'target': {written} reads as {written}%, but the KPI's figures "
+        f"run from {fixed(min(known), 1)}% to {fixed(max(known), 1)}%; as a proportion it "
+        f"would be {proportion}%",
+        hint=f'write target = {proportion} if {proportion}% is meant, or target = "{written}%" '
+             f"if {written}% is")
 
 
 # Kinds whose window is the sum of its months' components, so a window without its last

@@ -10,6 +10,9 @@ deliberate difference:
 - the baseline is the first 12 months of each segment, trial limits with fewer, none with
   fewer than 2 (a moving range needs two months);
 - limits of a quantity that cannot be negative stop at 0, a percentage's at 100;
+- the mean is of the months' figures as written (decimals), rounded once: a baseline that
+  does not vary has its value as mean and limits, where a float sum divided by the count is
+  a bit off it and read every month as outside its own limits;
 - a baseline whose moving ranges are all 0 keeps them (mean moving range 0, limits on the
   mean): NHSRplotthedots' screen (`mr < 3.267 * amr`) drops every one of them, leaving no
   mean moving range and no limits;
@@ -32,6 +35,7 @@ screen is not repeated on the new mean).
 
 from __future__ import annotations
 
+import decimal
 import math
 from dataclasses import dataclass
 
@@ -88,7 +92,11 @@ def _limits(values: list[float | None], floor: float | None, ceiling: float | No
     if len(base) < FEWEST or any(v is None for v in base):
         return None
     xs = [float(v) for v in base if v is not None]
-    mean = math.fsum(xs) / len(xs)
+    # The mean of the months as written (kpi's docs/statistics.md), in decimal: twelve months
+    # of 0.7 have the mean 0.7, and limits with no width sit on the months themselves.
+    with decimal.localcontext() as exact:
+        exact.prec = 60
+        mean = float(sum((decimal.Decimal(repr(x)) for x in xs), decimal.Decimal(0)) / len(xs))
     mrs = [abs(b - a) for a, b in zip(xs, xs[1:], strict=False)]
     amr = math.fsum(mrs) / len(mrs)
     # case_when(mr < 3.267 * amr ~ mr, TRUE ~ NA), then mean(mr, na.rm = TRUE)
@@ -211,15 +219,24 @@ def variation(c: Chart, better: str) -> str | None:
     return "special_cause_improvement" if good else "special_cause_concern"
 
 
-def assurance(target: float | None, c: Chart, better: str) -> str | None:
+def assurance(target: float | None, c: Chart, better: str,
+              current: float | None = None) -> str | None:
     """Making Data Count assurance (NHSRplotthedots' ptd_calculate_assurance_type): a target
     beyond the upper limit is failed consistently when higher is better, passed when lower
-    is; below the lower limit the reverse; otherwise hit and miss."""
+    is; below the lower limit the reverse; otherwise hit and miss. Given the `current`
+    figure (kpi's docs/statistics.md): a consistent pass beside a current figure that misses
+    the target, or a consistent fail beside one that meets it, is hit and miss."""
     if target is None or c.mean is None or better == "neutral":
         return None
     assert c.lower is not None and c.upper is not None
     if target > c.upper:
-        return "consistently_fail" if better == "higher" else "consistently_pass"
-    if target < c.lower:
-        return "consistently_pass" if better == "higher" else "consistently_fail"
-    return "hit_and_miss"
+        said = "consistently_fail" if better == "higher" else "consistently_pass"
+    elif target < c.lower:
+        said = "consistently_pass" if better == "higher" else "consistently_fail"
+    else:
+        return "hit_and_miss"
+    if current is not None:
+        meets = current >= target if better == "higher" else current <= target
+        if meets != (said == "consistently_pass"):
+            return "hit_and_miss"
+    return said

@@ -92,7 +92,7 @@ def test_repeated_question_is_answered_without_polars(project):
 
 def test_exit_code_is_replayed(project):
     args = ("--project", project, "summary", "--period", "2025-09", "--fail-on",
-            "deteriorating", "-f", "csv")
+            "any_deterioration", "-f", "csv")
     assert kpi_here(*args)[0] == 1
     code, out, imported = kpi(*args)
     assert (code, imported) == (1, False)

@@ -176,25 +176,35 @@ def test_debug_shows_the_traceback(mini):
 
 
 def test_fail_on_deteriorating(cli, mini):
-    failing = cli(["--project", mini, "summary", "--period", "2025-09", "--format", "json",
-                   "--fail-on", "deteriorating"])
+    """`deteriorating` fails on a significant deterioration, as the paper counts one; the
+    mini's total crime rose 13.5% (p = 0.14), "no significant change" to the paper, so only
+    `any_deterioration` fails on it (`deteriorating` exited 1 on it)."""
+    args = ["--project", mini, "summary", "--period", "2025-09", "--format", "json"]
+    noise = cli([*args, "--fail-on", "deteriorating"])
+    assert noise.exit_code == 0, noise.output
+    kpis = {k["id"]: k for k in json.loads(noise.stdout)["kpis"]}
+    assert kpis["total_crime"]["status"] == "deteriorating"
+    assert kpis["total_crime"]["significance"]["significant"] is False
+    failing = cli([*args, "--fail-on", "any_deterioration"])
     assert failing.exit_code == 1
     statuses = {k["id"]: k["status"] for k in json.loads(failing.stdout)["kpis"]}
     assert statuses["total_crime"] == "deteriorating"  # the JSON is still written in full
-    assert "1 KPI(s) with status deteriorating: total_crime" in failing.stderr
+    assert failing.stderr.strip() == \
+        "1 KPI(s) with status deteriorating (not significant): total_crime"
     passing = cli(["--project", mini, "summary", "--period", "2025-09", "--priority", "justice",
-                   "--fail-on", "deteriorating"])
+                   "--fail-on", "any_deterioration"])
     assert passing.exit_code == 0, passing.output
 
 
 def test_fail_on_takes_several_statuses_and_refuses_a_typo(cli, mini):
     both = cli(["--project", mini, "summary", "--period", "2025-09", "--format", "json",
-                "--fail-on", "improving", "--fail-on", "deteriorating"])
+                "--fail-on", "improving", "--fail-on", "any_deterioration"])
     assert both.exit_code == 1
     statuses = {k["id"]: k["status"] for k in json.loads(both.stdout)["kpis"]}
     flagged = [k for k, s in statuses.items() if s in ("improving", "deteriorating")]
     assert both.stderr.strip() == (f"{len(flagged)} KPI(s) with status "
-                                   f"deteriorating/improving: {', '.join(flagged)}")
+                                   f"deteriorating (not significant)/improving: "
+                                   f"{', '.join(flagged)}")
     typo = cli(["--project", mini, "summary", "--period", "2025-09", "--fail-on",
                 "deteriorate"])
     assert typo.exit_code == 2  # a typo must not make a nightly job pass silently

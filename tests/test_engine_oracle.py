@@ -949,7 +949,10 @@ def _clock(seconds: float) -> str:
 def test_durations_print_as_the_clock_reads_them(durations):
     """The Markdown summary's two figures of each duration KPI in seconds, as m:ss or h:mm:ss
     of the value DuckDB gives (the comparison first); in days, to the decimals the catalogue
-    gives (one for a mean, none for a sum)."""
+    gives (one for a mean, none for a sum), or as many more as it takes for the two to read
+    apart where their change reads as one (tests/test_faces.py::beside states the rule)."""
+    from test_faces import beside
+
     db, _, table, _ = durations
     current, comparison = DURATION_WINDOWS["yoy"]
     for kpi_id, places in (("med", None), ("p90", None), ("epoch_mean", None),
@@ -957,7 +960,9 @@ def test_durations_print_as_the_clock_reads_them(durations):
         sql = DURATION_KPIS[kpi_id][1]
         want = [_duration_oracle(db, sql, w) for w in (comparison, current)]
         # A figure printed as one day is singular (docs/board-paper.md: "1 day", "0 days").
-        texts = [str(excel_round(v, places)) for v in want] if places is not None else []
+        texts = [str(excel_round(v, beside(v, None, places, other, "days")))
+                 for v, other in zip(want, want[::-1], strict=True)] \
+            if places is not None else []
         shown = [_clock(v) for v in want] if places is None else \
             [f"{t} {'day' if t == '1' else 'days'}" for t in texts]
         assert table[f"KPI {kpi_id}"][:2] == shown, (kpi_id, want)

@@ -27,6 +27,7 @@ import pytest
 from oracle_support import excel_round, excel_text
 
 PERIOD = "2025-09"
+OTHER = {"current": "comparison", "comparison": "current"}  # the figure printed beside
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 STATUS = {"improving": "improving", "deteriorating": "deteriorating", "stable": "stable",
           "changed": "changed", "in_development": "in development", "no_data": "no data",
@@ -78,25 +79,56 @@ def target_places(target: float, places: int) -> int:
     return max(places, min(written, 15))  # type: ignore[operator]
 
 
-def beside(value: float, target: float | None, places: int) -> int:
+def _side(a, b) -> int:
+    return (a > b) - (a < b)
+
+
+def reads_changed(a: float, b: float, places: int, unit: str) -> bool:
+    """docs/guarantees.md: the change between two figures reads as one where their difference
+    does not print as zero at the KPI's places, or, for a unit whose change has a % beside it
+    (not a percentage or a ratio), a % change from either to the other does not at one
+    decimal. In decimals, from the figures as written."""
+    x, y = Decimal(repr(a)), Decimal(repr(b))
+    if Decimal(excel_text(float(x - y), places)) != 0:
+        return True
+    if unit in ("percent", "ratio"):
+        return False
+    return any(base > 0 and Decimal(excel_text(float((top - base) * 100 / base), 1)) != 0
+               for top, base in ((x, y), (y, x)))
+
+
+def beside(value: float, target: float | None, places: int,
+           other: float | None = None, unit: str = "") -> int:
     """docs/guarantees.md: a KPI's figure beside its target prints to the fewest places, from
     its own, at which it stands against the target as printed as the figure itself does
-    (89.96 against 90 prints "89.96"); worked out with Decimal on the texts."""
-    if target is None:
+    (89.96 against 90 prints "89.96"); beside the other window's figure (`other`), at which
+    the two as printed also stand to each other as the figures do (0.52 and 0.5 print "0.52"
+    and "0.50"), where they differ within the 15 digits Excel shows. Worked out with Decimal
+    on the texts."""
+    figures = [value] if other is None else [value, other]
+    pair = other is not None and Decimal(format(value, ".15g")) != Decimal(format(other, ".15g")) \
+        and reads_changed(value, other, places, unit)
+    if target is None and not pair:
         return places
-    shown_target = Decimal(excel_text(target, target_places(target, places)))
-    side = (value > target) - (value < target)
+    shown_target = Decimal(excel_text(target, target_places(target, places))) \
+        if target is not None else None
     for extra in range(places, places + 16):
-        shown = Decimal(excel_text(value, extra))
-        if (shown > shown_target) - (shown < shown_target) == side:
-            return extra
-    return places
+        shown = [Decimal(excel_text(v, extra)) for v in figures]
+        if pair and _side(shown[0], shown[1]) != _side(value, other):
+            continue
+        if shown_target is not None and any(_side(s, shown_target) != _side(v, target)
+                                            for s, v in zip(shown, figures, strict=True)):
+            continue
+        return extra
+    return beside(value, target, places) if pair else places
 
 
-def value_text(value: float, unit: str, places: int, target: float | None = None) -> str:
+def value_text(value: float, unit: str, places: int, target: float | None = None,
+               other: float | None = None) -> str:
     """A KPI's figure as printed; given the KPI's target, to as many more places as it takes
-    to stand against it as the figure does (`beside`)."""
-    more = beside(value, target, places) - places
+    to stand against it as the figure does, and beside the other window's figure (`other`)
+    to as many as it takes to read apart from it (`beside`)."""
+    more = beside(value, target, places, other, unit) - places
     places += more
     if unit == "percent":
         return excel_text(value, places) + "%"
@@ -394,7 +426,8 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
 
         # The human faces: the text of the unrounded value.
         shown = {role: "—" if machine[f"{role}_value"] is None
-                 else value_text(machine[f"{role}_value"], unit, places, kpi.target)
+                 else value_text(machine[f"{role}_value"], unit, places, kpi.target,
+                                 machine[f"{OTHER[role]}_value"])
                  for role in ("comparison", "current")}
         # Where there is no change, why, stated again: in development, no current figure, or
         # a figure with no comparison; the same words in every face.
@@ -541,9 +574,11 @@ def check_compare_faces(cli, project_arg, definition, python_project, tmp_path: 
         assert csv_row["change_note"] == (why or ""), where
         assert xlsx_row["change_note"][0] == why, where
         expected = {"comparison": "n/a" if machine["comparison_value"] is None
-                    else value_text(machine["comparison_value"], unit, places, kpi.target),
+                    else value_text(machine["comparison_value"], unit, places, kpi.target,
+                                    machine["current_value"]),
                     "current": "n/a" if machine["current_value"] is None
-                    else value_text(machine["current_value"], unit, places, kpi.target),
+                    else value_text(machine["current_value"], unit, places, kpi.target,
+                                    machine["comparison_value"]),
                     "change": why or change_text(as_summary, places),
                     "status": STATUS.get(part["status"], part["status"])}
         if "per 1,000" in row:
@@ -599,7 +634,9 @@ def check_show_faces(cli, project_arg, definition, python_project, tmp_path: Pat
     _, windows = workbook_cells(tmp_path / "k.xlsx", "window", "Windows")
     for row in sections["Windows"]:
         value = kpi_json[row["window"]]["value"]
-        assert row["value"] == text(value), (kpi_id, row)
+        other = (kpi_json.get(OTHER[row["window"]]) or {}).get("value")
+        assert row["value"] == ("n/a" if value is None else value_text(
+            value, unit, places, kpi.target, other)), (kpi_id, row)
         cell = next(c for c in windows if c["window"][0] == row["window"])
         in_book(*cell["value"], value, row["value"], scale)
     absolute, percent = change_parts(kpi_json, places)
@@ -662,6 +699,7 @@ e = "float"
 f = "float"
 g = "float"
 h = "float"
+i = "float"
 hit = "bool"
 hit2 = "bool"
 lpa = "str"
@@ -693,11 +731,14 @@ AWKWARD_KPIS = [
     # A rise from zero that prints as zero is stable (0 to 0.3 printed "0 (n/a)" beside
     # "deteriorating").
     ("from_zero", "From zero", 'kind = "mean"\nvalue = "h"', None, 0, "lower"),
+    # A rate per 1,000 below 1 whose change reads (-4.0%, improving) where both figures print
+    # "0.5" to its one decimal: they print "0.50" and "0.48" (kpi.rounding.places_apart).
+    ("small_rate", "Small rate", 'kind = "mean"\nvalue = "i"', "per_1000", None, "lower"),
 ]
 BEFORE = {"a": 20, "b": 12.25, "c": -0.0005, "d": 1234.565, "e": 123.5, "f": 1.005, "g": -2.0,
-          "h": 0.0}
+          "h": 0.0, "i": 0.5}
 AFTER = {"a": 26.5, "b": 12.0, "c": 0.0, "d": 1000.005, "e": 3725.5, "f": 1.0049, "g": -1.0,
-         "h": 0.3}
+         "h": 0.3, "i": 0.48}
 
 
 def awkward_project(root: Path) -> Path:
@@ -711,12 +752,12 @@ def awkward_project(root: Path) -> Path:
                       + (f'unit = "{unit}"\n' if unit else "")
                       + (f"decimals = {places}\n" if places is not None else ""))
     (root / "kpi.toml").write_text("\n".join(blocks), encoding="utf-8")
-    lines = ["day,a,b,c,d,e,f,g,h,hit,hit2,lpa"]
+    lines = ["day,a,b,c,d,e,f,g,h,i,hit,hit2,lpa"]
     for year, month in [(2023 + (m + 3) // 12, (m + 3) % 12 + 1) for m in range(30)]:
         values = BEFORE if (year, month) < (2024, 4) else AFTER
         for i in range(8):
             hits = 3 if (year, month) < (2024, 4) else 1
-            lines.append(f"{year}-{month:02d}-15," + ",".join(str(values[c]) for c in "abcdefgh")
+            lines.append(f"{year}-{month:02d}-15," + ",".join(str(values[c]) for c in "abcdefghi")
                          + f",{i < hits},{i < 1},{'North' if i < 4 else 'South'}")
     (root / "extracts" / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
@@ -772,7 +813,8 @@ def test_the_workbook_in_libreoffice_shows_the_summarys_text(cli, tmp_path):
         places, unit = decimals(definition.kpi(kpi_json["id"])), kpi_json["unit"]
         absolute, percent = change_parts(kpi_json, places)
         target = kpi_json["target"]
-        expected = {f"{role}_value": value_text(kpi_json[role]["value"], unit, places, target)
+        expected = {f"{role}_value": value_text(kpi_json[role]["value"], unit, places, target,
+                                                kpi_json[OTHER[role]]["value"])
                     for role in ("comparison", "current")}
         # No % change (a zero base) prints "n/a" and is a blank cell, as JSON's null.
         expected |= {"change_percent": "" if percent in (None, "n/a") else percent,

@@ -328,7 +328,9 @@ class ChartsMachine(OracleMachine):
             if not _close(printed[name], want):
                 self.fail("process_chart", f"{where}: kpi's {name} {printed[name]}, the "
                                            f"reference's {want}")
-        assert got["assurance"] == ref.assurance(got["target"], chart, got["better"]), where
+        current = got["current"]["value"] if got["current"] else None
+        assert got["assurance"] == ref.assurance(got["target"], chart, got["better"],
+                                                 current), where
 
 
 ChartsMachine.TestCase.settings = settings(

@@ -291,3 +291,55 @@ def test_every_face_prints_a_missed_figure_apart_from_its_target(cli, tmp_path):
     _, rows = workbook_cells(tmp_path / "s.xlsx")
     assert [excel_shown(*row["current_value"]) for row in rows] == ["89.96%", "12.4 days"]
     assert [excel_shown(*row["target"]) for row in rows] == ["90.0%", "12 days"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Two figures side by side: a current window beside its comparison
+
+
+@st.composite
+def near_pair(draw):
+    """A KPI of any unit and `decimals`, with or without a target, and two figures (current,
+    comparison) a few units of their fifth to first decimal apart (or equal)."""
+    kpi, comparison = draw(near_target())
+    if draw(st.booleans()):
+        kpi = KpiDef(id="k", title="K", priority="p", kind=Kind.MEAN, unit=kpi.unit,
+                     better=kpi.better, value="v", decimals=kpi.decimals)
+    step = Decimal(1).scaleb(-draw(st.integers(1, 6)))
+    current = Decimal(repr(comparison)) + draw(st.integers(-9, 9)) * step
+    if kpi.unit == Unit.SECONDS:
+        current = abs(current)
+    return kpi, float(current), comparison
+
+
+@settings(max_examples=500, deadline=None)
+@given(near_pair())
+def test_two_figures_side_by_side_read_apart_where_their_change_reads(case):
+    """A per-1,000 rate of 0.48 beside 0.5 printed "0.5" and "0.5" beside "-4.0%" and
+    "improving". Wherever the change between two figures reads as one (the rule stated again
+    in tests/test_faces.py::reads_changed, in decimals), the two as printed (summary and
+    `kpi show` text, the paper's prose and cells) stand to each other as the figures do, and
+    each still against the target as its verdict says."""
+    from test_faces import decimals as own_places
+    from test_faces import reads_changed
+
+    kpi, current, comparison = case
+    places = 0 if kpi.unit == Unit.SECONDS else own_places(kpi)
+    apart = Decimal(format(current, ".15g")) != Decimal(format(comparison, ".15g")) \
+        and reads_changed(current, comparison, places, kpi.unit.value)
+    for face, show in (("text", lambda v, o: render.number(v, kpi, beside=o)),
+                       ("prose", lambda v, o: paper.kpi_value(v, kpi, beside=o)),
+                       ("cell", lambda v, o: paper.cell_value(v, kpi, beside=o))):
+        now, then = show(current, comparison), show(comparison, current)
+        if apart:
+            got = read(now, kpi.unit), read(then, kpi.unit)
+            assert (got[0] > got[1]) - (got[0] < got[1]) == \
+                (current > comparison) - (current < comparison), \
+                (face, now, then, current, comparison, kpi.unit, kpi.decimals)
+        if kpi.target is not None:
+            aim = render.number(kpi.target, kpi) if face == "text" else \
+                paper.kpi_value(kpi.target, kpi)
+            for value, text in ((current, now), (comparison, then)):
+                assert reads_as_verdict(text, aim, kpi.unit, kpi.better,
+                                        stats.target_met(value, kpi.target, kpi.better)), \
+                    (face, text, aim, value)

@@ -275,8 +275,11 @@ def test_catalogue_reads_target_and_spc_keys(tmp_path):
 
 @pytest.mark.parametrize(("extra", "message"), [
     ('kind = "count"\ntarget = 100', "key 'target': a count KPI's value is a total"),
-    ('kind = "within"\nvalue = "secs"\nthreshold = 10\ntarget = "90%"',
-     "key 'target': must be a number from 0 to 100, found '90%'"),
+    ('kind = "within"\nvalue = "secs"\nthreshold = 10\ntarget = "900%"',
+     "key 'target': must be a number from 0 to 100, found 900"),
+    # A percent sign is for a KPI in percent only.
+    ('kind = "mean"\nvalue = "secs"\nunit = "seconds"\ntarget = "90%"',
+     "key 'target': must be a finite number, found '90%'"),
     ('kind = "count"\nspc_baseline = ["2024-03"]', "key 'spc_baseline': must be the first"),
     ('kind = "count"\nspc_baseline = ["2024-03", "2023-04"]',
      "key 'spc_baseline': must be the first"),
@@ -443,3 +446,188 @@ def test_show_seasonal_compares_each_month_with_a_year_earlier(cli):
         assert isinstance(row["value"], int)
     table = cli(["show", "asb_incidents", "--period", "2025-09", "--seasonal"]).stdout
     assert "Same months a year earlier" in table
+
+
+# ---------------------------------------------------------------------------------------------
+# The verdicts on a target agree: met or not beside the assurance, on series that do not vary
+
+
+def _exact_mean(values: list[float]) -> float:
+    """The oracle: the mean of the figures as written, in Python's decimal."""
+    from decimal import Decimal, localcontext
+    with localcontext() as exact:
+        exact.prec = 60
+        return float(sum((Decimal(repr(v)) for v in values), Decimal(0)) / len(values))
+
+
+# Figures as a report writes them: a percentage or rate to a few decimals.
+_FIGURE = st.integers(0, 100_000).map(lambda n: n / 1000)
+
+
+@st.composite
+def _flat_series(draw):
+    """24 months whose baseline (the first 12) does not vary, then months that may: the same
+    value, another value held, or values drawn; and a target on the value, on the later
+    months' mean, or drawn."""
+    flat = draw(_FIGURE)
+    tail = draw(st.one_of(st.just([flat] * 12), _FIGURE.map(lambda v: [v] * 12),
+                          st.lists(_FIGURE, min_size=12, max_size=12)))
+    current = _exact_mean(tail)
+    target = draw(st.one_of(st.just(flat), st.just(current), _FIGURE))
+    return [flat] * 12 + tail, current, target
+
+
+@settings(max_examples=400, deadline=None)
+@given(_flat_series(), st.sampled_from([Better.HIGHER, Better.LOWER]),
+       st.sampled_from([Unit.PERCENT, Unit.PER_1000, Unit.RATIO]))
+def test_met_and_assurance_never_contradict(drawn, better, unit):
+    """A target consistently passed is met by the current figure, one consistently failed is
+    missed; a series that does not vary has its value as mean and limits, and no month of it
+    is a special cause. 12 months of 0.7 had the mean 0.6999999999999998: every month read as
+    above the upper limit, and a target of 0.7 as "consistently fails" beside "met"."""
+    values, current, target = drawn
+    # A percentage target under 1 is written with its sign, so it is never read two ways.
+    kpi = KpiDef("k", "K", "p", Kind.RATE, unit, better, dataset="d", target=target,
+                 target_written_percent=True)
+    got = verdicts.verdict_of(_result(kpi, current, current),
+                              verdicts.Series(tuple(months(24)), tuple(values)))
+    met = current >= target if better == Better.HIGHER else current <= target
+    assert got.target_met is met
+    if got.assurance == stats.CONSISTENTLY_PASS:
+        assert met, (values, current, target)
+    if got.assurance == stats.CONSISTENTLY_FAIL:
+        assert not met, (values, current, target)
+    flat = values[0]
+    assert (got.chart.mean, got.chart.lower_limit, got.chart.upper_limit) == (flat,) * 3
+    if len(set(values)) == 1:
+        assert got.variation.verdict == stats.COMMON_CAUSE
+        assert not got.chart.signals
+        assert got.assurance == (stats.HIT_AND_MISS if flat == target else
+                                 stats.CONSISTENTLY_PASS if met else stats.CONSISTENTLY_FAIL)
+
+
+@pytest.mark.parametrize(("values", "better", "target", "current", "met", "assurance"), [
+    # 12 months of 0.7: the limits are 0.7, every month meets a target of 0.7 and none is
+    # special (the float mean 0.6999999999999998 made each one a special cause).
+    ([0.7] * 24, Better.HIGHER, 0.7, 0.7, True, stats.HIT_AND_MISS),
+    ([0.1] * 24, Better.LOWER, 0.1, 0.1, True, stats.HIT_AND_MISS),
+    ([0.7] * 24, Better.HIGHER, 0.65, 0.7, True, stats.CONSISTENTLY_PASS),
+    # A baseline of 95.0% every month, then 85.0%: the limits (95.0 to 95.0) pass a target of
+    # 90, the current figure misses it: the process has done both.
+    ([95.0] * 12 + [85.0] * 12, Better.HIGHER, 90.0, 85.0, False, stats.HIT_AND_MISS),
+    ([5.0] * 12 + [15.0] * 12, Better.LOWER, 10.0, 15.0, False, stats.HIT_AND_MISS),
+    ([85.0] * 12 + [95.0] * 12, Better.HIGHER, 90.0, 95.0, True, stats.HIT_AND_MISS),
+])
+def test_a_flat_baseline_and_its_target(values, better, target, current, met, assurance):
+    kpi = KpiDef("k", "K", "p", Kind.RATE, Unit.PERCENT, better, dataset="d", target=target)
+    got = verdicts.verdict_of(_result(kpi, current, current),
+                              verdicts.Series(tuple(months(24)), tuple(values)))
+    assert (got.target_met, got.assurance) == (met, assurance)
+    if len(set(values)) == 1:
+        assert got.variation.verdict == stats.COMMON_CAUSE
+
+
+# ---------------------------------------------------------------------------------------------
+# A target that reads two ways: 0.9 on a KPI in percent whose figures are near 90%
+
+
+def _percent_kpi(target: float, written_percent: bool = False) -> KpiDef:
+    return KpiDef("rate_k", "Rate", "p", Kind.RATE, Unit.PERCENT, Better.HIGHER, dataset="d",
+                  target=target, target_written_percent=written_percent)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 999).map(lambda n: n / 1000),
+       st.lists(st.integers(0, 100_000).map(lambda n: n / 1000), min_size=1, max_size=24))
+def test_a_proportion_as_a_percent_target_is_refused_naming_both_readings(target, figures):
+    """Refused exactly where every figure is at least ten times the target (the rule counted
+    here in decimals), with one line naming the KPI, the key and both readings; any other
+    target is read as written, and one written with its sign always is."""
+    from decimal import Decimal
+
+    from kpi.errors import ConfigError
+
+    series = verdicts.Series(tuple(months(len(figures))), tuple(figures))
+    implausible = min(Decimal(repr(v)) for v in figures) >= 10 * Decimal(repr(target))
+    result = _result(_percent_kpi(target), figures[-1], figures[0])
+    if implausible:
+        with pytest.raises(ConfigError) as caught:
+            verdicts.verdict_of(result, series)
+        message = caught.value.message
+        assert "\n" not in message
+        as_proportion = Decimal(repr(target)) * 100
+        assert message.startswith(f"KPI 'rate_k', key 'target': {target:g} reads as "
+                                  f"{target:g}%"), message
+        assert message.endswith(f"as a proportion it would be {float(as_proportion):g}%")
+        assert f'target = "{target:g}%"' in caught.value.hint
+    else:
+        assert verdicts.verdict_of(result, series).target == target
+    kept = verdicts.verdict_of(_result(_percent_kpi(target, True), figures[-1], figures[0]),
+                               series)
+    assert kept.target_met is (figures[-1] >= target)
+
+
+@pytest.mark.parametrize(("target", "figures", "refused"), [
+    (0.9, [85.1, 93.4, 90.2], True),      # 90% written as a proportion
+    (0.05, [3.0, 7.0], True),             # 5% written as a proportion
+    (0.05, [3.0, 0.4], False),            # a month of 0.4% is under ten times 0.05%
+    (0.5, [0.3, 0.8, 0.6], False),        # a small rate near its target: as written
+    (0.9, [9.0, 12.0], True),             # 9.0 is ten times 0.9
+    (1.0, [85.0, 93.0], False),           # 1 is 1%: no proportion reads 100% of a target
+])
+def test_percent_targets_by_hand(target, figures, refused):
+    from kpi.errors import ConfigError
+
+    series = verdicts.Series(tuple(months(len(figures))), tuple(figures))
+    result = _result(_percent_kpi(target), figures[-1], figures[0])
+    if refused:
+        with pytest.raises(ConfigError):
+            verdicts.verdict_of(result, series)
+    else:
+        assert verdicts.verdict_of(result, series).target == target
+
+
+def test_a_target_written_with_its_percent_sign_is_read_as_written(tmp_path):
+    project = _catalogue(tmp_path, 'kind = "within"\nvalue = "secs"\nthreshold = 10\n'
+                                   'better = "higher"\ntarget = "0.9%"')
+    kpi = project.kpi("k")
+    assert (kpi.target, kpi.target_written_percent) == (0.9, True)
+    plain = _catalogue(tmp_path, 'kind = "within"\nvalue = "secs"\nthreshold = 10\n'
+                                 'better = "higher"\ntarget = 0.9').kpi("k")
+    assert (plain.target, plain.target_written_percent) == (0.9, False)
+
+
+def test_the_summary_and_show_refuse_a_proportion_target_in_one_line(cli, tmp_path):
+    """The mini's positive outcome rate runs 40.0% to 62.5% a month: a target of 0.5 read
+    "0.5%: met, consistently passes" (exit 0); now exit 3 naming both readings, and
+    "0.5%" or 50 are read as written."""
+    import shutil
+    from pathlib import Path
+
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    root = tmp_path / "mini"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "mini", root)
+    load(load_project(root), "crimes")
+    toml = root / "kpi.toml"
+    original = toml.read_text(encoding="utf-8")
+    rate = 'numerator = "outcome IN (\'OC1\', \'OC2\')"\nbetter = "higher"\n'
+    assert rate in original
+    for target, code in (("0.5", 3), ('"0.5%"', 0), ("50", 0)):
+        toml.write_text(original.replace(rate, f"{rate}target = {target}\n"), encoding="utf-8")
+        for args in (["summary"], ["show", "positive_outcome_rate"]):
+            got = cli(["--project", root, *args, "--period", "2025-09"])
+            assert got.exit_code == code, (target, args, got.output)
+            if code == 3:
+                lines = got.stderr.splitlines()
+                assert lines[0] == ("Error: KPI 'positive_outcome_rate', key 'target': 0.5 reads "
+                                    "as 0.5%, but the KPI's figures run from 40.0% to 62.5%; as "
+                                    "a proportion it would be 50%"), lines
+                assert lines[1] == ('Hint: write target = 50 if 50% is meant, or target = '
+                                    '"0.5%" if 0.5% is')
+                assert "Traceback" not in got.output
+            elif args == ["summary"]:
+                shown = "0.5%: met, consistently passes" if target != "50" else \
+                    "50.0%: met, hit and miss"
+                assert f"Positive outcome rate {shown}" in got.stdout

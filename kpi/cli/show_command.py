@@ -195,8 +195,18 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
               "change_percent": change.percent if change else None,
               "change_points": change.points if change else None}
     if windows:
+        # The two windows' figures read apart where they differ (render.number's `beside`).
+        figures = [w[3] for w in windows]
+
+        def window_value(v: Any) -> str:
+            others = [f for f in figures if f != v]
+            return render.number(v, kpi, beside=others[0] if others else None)
+
         sections.append(Section("Windows", ("window", "label", "code", "value", "numerator",
-                                            "denominator"), windows, shown=shown))
+                                            "denominator"), windows,
+                                shown={**shown, "value": window_value},
+                                beside={"value": list(reversed(figures))
+                                        if len(figures) == 2 else [None] * len(figures)}))
     # Where there is no change, its cells are empty ("—", never "n/a") and `change_note` says
     # why, in the summary's words (engine.no_change); last, so the columns before keep their
     # places. "n/a" is left to a % change that has no base (a change from zero).
@@ -237,6 +247,10 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
         section, seasonal_json = _same_months(kpi, same_months, shown)
         sections.append(section)
     breakdown_json = {}
+
+    def beside(v: Any, other: Any) -> str:
+        return render.number(v, kpi, beside=other)
+
     for column, frame in breakdowns.items():
         rows = []
         for rank, row in enumerate(frame.iter_rows(named=True), start=1):
@@ -245,7 +259,9 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
             rows.append((rank, row["part"], row["current"], row["comparison"],
                          *(cells[c] for c in change_cols)))
         sections.append(Section(f"By {column}", ("rank", column, "current", "comparison",
-                                                 *change_cols), rows, shown=shown))
+                                                 *change_cols), rows, shown=shown,
+                                paired={"current": ("comparison", beside),
+                                        "comparison": ("current", beside)}))
         breakdown_json[column] = [
             {**row, "current": render.json_number(row["current"], kpi.unit),
              "comparison": render.json_number(row["comparison"], kpi.unit),
@@ -400,6 +416,9 @@ def _same_months(kpi: KpiDef, series: Series, shown: dict[str, Any]) -> tuple[Se
     from kpi import engine, render
     from kpi.render import Section
 
+    def beside(v: Any, other: Any) -> str:
+        return render.number(v, kpi, beside=other)
+
     rows, data = [], []
     values = dict(zip(series.months, series.values, strict=True))
     for month in series.months[-12:]:
@@ -418,7 +437,9 @@ def _same_months(kpi: KpiDef, series: Series, shown: dict[str, Any]) -> tuple[Se
                         for k, v in cells.items()}})
     section = Section("Same months a year earlier", ("month", "value", "a_year_earlier",
                                                       *_change_columns(kpi)), rows,
-                      shown={**shown, "a_year_earlier": shown["value"]})
+                      shown={**shown, "a_year_earlier": shown["value"]},
+                      paired={"value": ("a_year_earlier", beside),
+                              "a_year_earlier": ("value", beside)})
     return section, data
 
 

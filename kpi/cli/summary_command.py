@@ -30,9 +30,13 @@ from kpi.render import Format
 
 
 class FailOn(StrEnum):
-    """Statuses a scheduled job can fail on (exit 1)."""
+    """Statuses a scheduled job can fail on (exit 1). `deteriorating` is a significant
+    deterioration, as the board paper counts one (`kpi.paper.shown_status`); a deterioration
+    that is not significant, or that no test applies to, is noise to the paper and fails only
+    `any_deterioration`."""
 
     DETERIORATING = "deteriorating"
+    ANY_DETERIORATION = "any_deterioration"
     IMPROVING = "improving"
     STABLE = "stable"
     CHANGED = "changed"
@@ -59,7 +63,9 @@ def summary(
     as_of: AsOfOpt = None,
     fail_on: Annotated[list[FailOn] | None, typer.Option(
         "--fail-on", case_sensitive=False,
-        help="Exit 1 when any KPI has this status (repeatable), after printing the results.")
+        help="Exit 1 when any KPI has this status (repeatable), after printing the results. "
+             "deteriorating: a statistically significant deterioration, as the board paper "
+             "counts one; any_deterioration: any change the wrong way, significant or not.")
     ] = None,
 ) -> None:
     """Every KPI for a period against its comparison, grouped by plan priority."""
@@ -91,12 +97,34 @@ def summary(
         _emit(render.report_markdown_table(report, priorities, judged), output)
     else:
         _print_tables(report, priorities, summary.project, output, judged)
-    failing = [r for r in report.results if r.status in set(fail_on or ())]
+    failing = [(r, why) for r in report.results
+               if (why := _failed(r, judged.get(r.kpi.id), set(fail_on or ()))) is not None]
     if failing:
-        names = ", ".join(r.kpi.id for r in failing[:5]) + (" ..." if len(failing) > 5 else "")
-        note(f"{len(failing)} KPI(s) with status {'/'.join(sorted({r.status for r in failing}))}: "
+        names = ", ".join(r.kpi.id for r, _ in failing[:5]) + (" ..." if len(failing) > 5
+                                                                 else "")
+        note(f"{len(failing)} KPI(s) with status {'/'.join(sorted({w for _, w in failing}))}: "
              f"{names}")
         raise typer.Exit(code=1)
+
+
+def _failed(result, verdict, fail_on: set[FailOn]) -> str | None:
+    """What of `fail_on` a KPI fails, as the failing line names it: `deteriorating` only for
+    a deterioration the paper calls one (significant), 'deteriorating (not significant)' or
+    'deteriorating (not tested)' for `any_deterioration` alone; None when it fails none."""
+    from kpi.engine import Outcome
+
+    if result.status != Outcome.DETERIORATING:
+        return result.status if result.status in fail_on else None
+    from kpi.paper import shown_status
+
+    significant = shown_status(result, verdict) == Outcome.DETERIORATING
+    if significant and fail_on & {FailOn.DETERIORATING, FailOn.ANY_DETERIORATION}:
+        return "deteriorating"
+    if not significant and FailOn.ANY_DETERIORATION in fail_on:
+        tested = verdict is not None and verdict.significance is not None \
+            and verdict.significance.significant is not None
+        return f"deteriorating ({'not significant' if tested else 'not tested'})"
+    return None
 
 
 # Printed under the terminal tables, so the short verdict words need no manual.

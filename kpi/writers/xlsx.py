@@ -19,13 +19,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpi.errors import visible
-from kpi.rounding import places_beside
+from kpi.rounding import places_apart
 
 if TYPE_CHECKING:
     import polars as pl
 
 # Column name -> what it holds. "unit": the value's own unit (the row's `unit` column, or the
 # sheet's); "change": an absolute change in that unit (points for a percentage).
+# Columns whose figures are printed side by side in a row, each with the other.
+PAIRED = {"current": "comparison", "comparison": "current",
+          "current_value": "comparison_value", "comparison_value": "current_value",
+          "value": "a_year_earlier", "a_year_earlier": "value"}
 ROLES: dict[str, str] = {
     **dict.fromkeys(("value", "current", "comparison", "rolling_12", "a_year_earlier",
                      "current_value", "comparison_value", "group_mean", "group_median",
@@ -143,6 +147,9 @@ class Sheet:
     # `target` column: a value in a KPI's unit takes as many more places as it needs to
     # stand against its target as printed as it does (`places_beside`).
     target: Mapping[str, float | None] | float | None = None
+    # The figure printed beside each row's value of a column, where not in the same row
+    # (`PAIRED`): a `render.Section`'s partners.
+    beside: Mapping[str, Sequence[Any]] | None = None
 
 
 def write(path: Path, about: Sequence[tuple[str, Any]], sheets: Sequence[Sheet]) -> None:
@@ -217,8 +224,16 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
         if role not in ("unit", "change", "points", "percent") \
                 or frame.schema[name] not in (pl.Float64, pl.Int64):
             continue
-        for offset, (value, unit, kpi, target) in enumerate(zip(
-                frame[name].to_list(), units, ids, targets, strict=True)):
+        # The figure printed beside this one in its row (a current window's beside its
+        # comparison's): the two show as many places as it takes to read apart, as the text
+        # does (kpi.rounding.places_apart).
+        partner = PAIRED.get(name)
+        others = (list(sheet.beside[name]) if sheet.beside and name in sheet.beside
+                  else frame[partner].to_list() if partner in frame.columns
+                  and frame.schema[partner] in (pl.Float64, pl.Int64)
+                  else [None] * frame.height)
+        for offset, (value, unit, kpi, target, other) in enumerate(zip(
+                frame[name].to_list(), units, ids, targets, others, strict=True)):
             if value is None:
                 continue
             places = _places(sheet.places, kpi, unit)
@@ -226,7 +241,9 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
                 places = row_places[offset]  # the row's own, as its text prints it
             elif role == "unit":
                 # A duration's own places are none (whole seconds), as the text prints it.
-                places = places_beside(value, target, 0 if unit == "seconds" else places)
+                places = places_apart(value, other, target,
+                                      0 if unit == "seconds" else places,
+                                      unit not in ("percent", "ratio"))
             if role == "percent":
                 code, cell = number_format(unit, 1, "percent"), percent_cell(value)
             elif role == "points":
@@ -326,8 +343,10 @@ def document_sheets(document: Any, unit: str | None = None,
         while name.lower() in names:
             name, n = f"{sheet_name(short)[:28]} {n}", n + 1
         names.add(name.lower())
+        beside = {c: partners for c in section.columns
+                  if (partners := section.partners(c)) is not None}
         sheets.append(Sheet(name, frame_of(section.columns, section.rows, section.text),
                             table_name(short, taken), unit,
                             section.title if section.title != short else None, places,
-                            target))
+                            target, beside))
     return sheets
