@@ -88,6 +88,7 @@ from oracle_support import (
     member,
     parse,
     percent_change,
+    printed_places,
     proven_within,
     q_rows,
     quality_expected,
@@ -228,7 +229,8 @@ class OracleMachine(RuleBasedStateMachine):
         trend of `show`), `compare`, `checks`, `datasets` and `history` give the JSON's
         figures, or the command line's refusal in the same words
         (oracle_support.face_disagreement)."""
-        if args[0] not in FACE_QUESTIONS or "--format" not in args or self.face is None:
+        if args[0] not in FACE_QUESTIONS or "--format" not in args or self.face is None \
+                or args[args.index("--format") + 1] != "json":
             return
         STATS[f"python face: {args[0]} asked again"] += 1
         problem = face_disagreement(self.face, args, result)
@@ -1000,8 +1002,77 @@ class OracleMachine(RuleBasedStateMachine):
         if not self._check_read(result, period, vs, self.spec.kpis):
             return
         kpis = {k.id: k for k in self.spec.kpis}
-        for got in json.loads(result.stdout)["kpis"]:
+        doc = json.loads(result.stdout)
+        for got in doc["kpis"]:
             self._check_kpi("summary", kpis[got["id"]], got, period, vs)
+        if self.rnd.random() < 0.4:
+            self._check_summary_markdown(period, vs, doc)
+
+    def _check_summary_markdown(self, period: int, vs: str, doc: dict) -> None:
+        """`kpi summary --format markdown`, the table a reader pastes into a paper: each KPI's
+        row prints its comparison and current figures (each window's label before it where it
+        is not the column's) as the report's rounding rule prints the figure just checked
+        against the model (`oracle_support.excel_text` to `printed_places`, thousands with
+        commas, a percent with its sign), "—" for no figure, its status in words, and its
+        change as the difference and % change of the two figures as printed."""
+        result = self.kpi("summary", "--period", text(period), "--vs", vs, "--format",
+                          "markdown")
+        if result.exit_code != 0:
+            self.fail("markdown", f"summary --format markdown refused where --format json "
+                                  f"answered: {result.stderr[:300]}")
+        from kpi.render import escape_markdown
+        rows = {}
+        for line in result.stdout.splitlines():
+            if line.startswith("| ") and not line.startswith(("| KPI |", "|---")):
+                cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+                rows[cells[0]] = cells
+        kpis = {k.id: k for k in self.spec.kpis}
+        for got in doc["kpis"]:
+            k = kpis[got["id"]]
+            cells = rows.get(escape_markdown(got["title"], cell=True))
+            if cells is None:
+                if not k.hidden:
+                    self.fail("markdown", f"summary --format markdown: no row for {k.id}")
+                continue
+            _, comparison, current, change, status = cells[:5]
+            where = f"summary --format markdown: {k.id}"
+            if status != got["status"].replace("_", " "):
+                self.fail("markdown", f"{where}: status {status!r}, the JSON's "
+                                      f"{got['status']!r}")
+            percent = k.unit == "percent"
+            places = printed_places(k)
+            values = []
+            for role, cell in (("comparison", comparison), ("current", current)):
+                figure = got[role] and got[role]["value"]
+                shown = re.sub(r"^[^:]*: ", "", cell)
+                want = "\u2014" if figure is None else \
+                    excel_text(figure, places, grouping=True) + ("%" if percent else "")
+                STATS["markdown summary figures checked"] += 1
+                if shown != want:
+                    self.fail("markdown", f"{where}: {role} printed {cell!r} for the figure "
+                                          f"{figure} ({places} places), expected {want!r}")
+                values.append(figure)
+            if None in values:
+                continue
+            # the difference of the figures as printed, then (not for a percent or a ratio)
+            # the % change from a base above zero, to one place
+            diff = float(written(values[1]) - written(values[0]))
+            found = re.fullmatch(r"([+-]?)([\d,]+(?:\.\d+)?)(pp)?(?: \(([+-]?)"
+                                 r"(\d[\d,]*(?:\.\d+)?|n/a)%?\))?", change)
+            if found is None:
+                self.fail("markdown", f"{where}: change {change!r} for {values}")
+            sign, size, _, _, pct = found.groups()
+            STATS["markdown summary changes checked"] += 1
+            if size.replace(",", "") != excel_text(abs(diff), places) or (
+                    sign and sign != ("+" if diff > 0 else "-")):
+                self.fail("markdown", f"{where}: change {change!r} from {values[0]} to "
+                                      f"{values[1]}, a difference of {diff}")
+            expected = None if percent or k.unit == "ratio" else \
+                percent_change(values[1], values[0])
+            if pct not in (None, "n/a") and (expected is None or pct.replace(",", "")
+                                              != excel_text(abs(expected), 1)):
+                self.fail("markdown", f"{where}: change {change!r} from {values[0]} to "
+                                      f"{values[1]}, expected a % change of {expected}")
 
     @precondition(lambda self: any(self.model.rows.values()))
     @rule()
