@@ -1402,7 +1402,10 @@ class OracleMachine(RuleBasedStateMachine):
             change = re.search(r"\b(up|down|an increase of|a decrease of) "
                                r"(\d[\d,]*(?:\.\d+)?)(%)?( percentage points)?(?: \((\d[\d,]*"
                                r"(?:\.\d+)?)%\))?", text_)
-            diff = cur["value"] - cmp_["value"]
+            # the difference of the figures as written, rounded once (docs/guarantees.md),
+            # as the JSON's change is checked: 12.0 - 11.05 is 0.95, "up 1.0", where the
+            # floats' difference 0.9499999999999993 would read "0.9"
+            diff = float(written(cur["value"]) - written(cmp_["value"]))
             if change is None:
                 decimals = cur["shown"].removesuffix("%").partition(".")[2]
                 if re.search(r"\bunchanged\b", text_) and not _rounds_to(
