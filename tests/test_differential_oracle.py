@@ -77,6 +77,7 @@ from oracle_support import (
     draw_project,
     draw_provisional,
     draw_published,
+    draw_targets,
     draw_time_zone,
     draw_variants,
     excel_text,
@@ -98,9 +99,11 @@ from oracle_support import (
     same,
     schema_errors,
     settled,
+    shown_places,
     significance_counts,
     staff_rows,
     status_of,
+    target_met,
     text,
     window_options,
     windows,
@@ -153,6 +156,10 @@ class OracleMachine(RuleBasedStateMachine):
     # Whether a project whose incidents are dated by a time now and then declares their
     # `time_zone` (oracle_support.draw_time_zone, wall_text); on for the oracle CI runs
     zones = False
+    # Whether KPIs of the kinds that take one now and then have a `target`
+    # (oracle_support.draw_targets): its `target_met` and the places its figures print to
+    # are checked; on for the oracle CI runs
+    targets = False
     zone_probed = False
     cell_probed = False
 
@@ -420,6 +427,10 @@ class OracleMachine(RuleBasedStateMachine):
             draw_time_zone(random.Random("time_zone" + str(r.getstate())), self.spec)
             if self.spec.time_zone:
                 STATS[f"projects declaring time_zone {self.spec.time_zone}"] += 1
+        if self.targets:
+            # a Random of its own again: which KPIs have a target, and what it is
+            draw_targets(random.Random("targets" + str(r.getstate())), self.spec)
+            STATS["kpis with a target"] += sum(k.target is not None for k in self.spec.kpis)
         if self.published and "published" not in self.avoid:
             # a Random of its own, seeded from the sequence's without drawing from it: the
             # sequences CI draws (and their cost) are those of before, `published` on top
@@ -826,6 +837,8 @@ class OracleMachine(RuleBasedStateMachine):
             self.fail("stale", f"{where}: {k.id} (lag {k.lag}) at --period {text(period)}: its "
                                f"data ends {text(end)}, before {text(period - k.lag)}, yet its "
                                f"status is {got['status']!r}, not stale")
+        if "target_met" in got:
+            self._check_target(where, k, got)
         if cur is None:
             # a stale KPI may print no figure (its status says why)
             if current is not None and not stale \
@@ -859,6 +872,18 @@ class OracleMachine(RuleBasedStateMachine):
                 self.fail("status", f"{where}: {k.id}: status {got['status']!r} for "
                                     f"{cur['value']} against {cmp_['value']}, expected {want!r}")
             self._check_significance(where, k, got, current, comparison)
+
+    def _check_target(self, where: str, k, got: dict) -> None:
+        """A KPI's `target` as declared, and `target_met` by the current figure (checked
+        against the model by _check_kpi), unrounded, and its `better` (oracle_support.target_met):
+        none without a figure or a target."""
+        figure = got["current"] and got["current"]["value"]
+        want = target_met(k, figure)
+        STATS["targets checked"] += k.target is not None
+        if got.get("target") != k.target or got["target_met"] is not want:
+            self.fail("target", f"{where}: {k.id}: target {got.get('target')}, target_met "
+                                f"{got['target_met']} for the figure {figure} (better "
+                                f"{k.better}), expected target {k.target}, target_met {want}")
 
     def _check_significance(self, where: str, k, got: dict, current: tuple[int, int],
                             comparison: tuple[int, int]) -> None:
@@ -1007,14 +1032,62 @@ class OracleMachine(RuleBasedStateMachine):
             self._check_kpi("summary", kpis[got["id"]], got, period, vs)
         if self.rnd.random() < 0.4:
             self._check_summary_markdown(period, vs, doc)
+        if self.targets and self.rnd.random() < 0.5:
+            self._target_at_the_figure(period, vs, doc)
+
+    @precondition(lambda self: self.targets and any(k.target is not None
+                                                    for k in self.spec.kpis))
+    @rule()
+    def check_target_at_the_figure(self):
+        """A KPI's target moved onto its current figure as printed (which the figure,
+        unrounded, then meets or misses by less than the last place printed), or the figure
+        itself, and kpi.toml written again: `kpi summary` judges it on the unrounded figure
+        (`target_met`), and its Markdown face prints the figure to as many more places as
+        it takes to read so (oracle_support.shown_places)."""
+        period, vs = self._period()
+        args = ("summary", "--period", text(period), "--vs", vs, "--format", "json")
+        result = self.kpi(*args)
+        if self._check_read(result, period, vs, self.spec.kpis):
+            self._target_at_the_figure(period, vs, json.loads(result.stdout))
+
+    def _target_at_the_figure(self, period: int, vs: str, doc: dict) -> None:
+        """check_target_at_the_figure over a summary's figures (also taken now and then by
+        check_summary, which Hypothesis picks far more often)."""
+        args = ("summary", "--period", text(period), "--vs", vs, "--format", "json")
+        figures = {got["id"]: got["current"]["value"] for got in doc["kpis"]
+                   if got["current"] and got["current"]["value"] is not None}
+        targeted = [k for k in self.spec.kpis if k.target is not None and k.id in figures]
+        if not targeted:
+            return
+        k = self.rnd.choice(targeted)
+        figure = figures[k.id]
+        k.target = figure if self.rnd.random() < 0.2 else \
+            float(excel_text(figure, printed_places(k)))
+        self.log.append(f"(kpi.toml: {k.id}'s target = {k.target}, its figure {figure})")
+        STATS["targets moved onto a figure"] += 1
+        STATS["targets moved onto a figure it misses or meets unseen"] += k.target != figure
+        self.spec.write(self.folder)
+        try:  # the notebook's project, opened again on the new catalogue
+            self.face = kpi.open(self.folder)
+        except KpiError:
+            self.face = None
+        result = self.kpi(*args)
+        if not self._check_read(result, period, vs, self.spec.kpis):
+            return
+        kpis = {k.id: k for k in self.spec.kpis}
+        doc = json.loads(result.stdout)
+        for got in doc["kpis"]:
+            self._check_kpi("summary", kpis[got["id"]], got, period, vs)
+        self._check_summary_markdown(period, vs, doc)
 
     def _check_summary_markdown(self, period: int, vs: str, doc: dict) -> None:
         """`kpi summary --format markdown`, the table a reader pastes into a paper: each KPI's
         row prints its comparison and current figures (each window's label before it where it
         is not the column's) as the report's rounding rule prints the figure just checked
-        against the model (`oracle_support.excel_text` to `printed_places`, thousands with
-        commas, a percent with its sign), "—" for no figure, its status in words, and its
-        change as the difference and % change of the two figures as printed."""
+        against the model (`oracle_support.excel_text` to `shown_places`, thousands with
+        commas, a percent with its sign), "—" for no window and "n/a" for a figure that would
+        divide by zero, its status in words, and its change as the difference and % change
+        of the two figures as written."""
         result = self.kpi("summary", "--period", text(period), "--vs", vs, "--format",
                           "markdown")
         if result.exit_code != 0:
@@ -1043,10 +1116,12 @@ class OracleMachine(RuleBasedStateMachine):
             places = printed_places(k)
             values = []
             for role, cell in (("comparison", comparison), ("current", current)):
+                # no window: "—"; a window whose figure would divide by zero: "n/a"
+                # (docs/catalogue.md)
                 figure = got[role] and got[role]["value"]
                 shown = re.sub(r"^[^:]*: ", "", cell)
-                want = "\u2014" if figure is None else \
-                    excel_text(figure, places, grouping=True) + ("%" if percent else "")
+                want = "\u2014" if got[role] is None else "n/a" if figure is None else excel_text(
+                    figure, shown_places(k, figure), grouping=True) + ("%" if percent else "")
                 STATS["markdown summary figures checked"] += 1
                 if shown != want:
                     self.fail("markdown", f"{where}: {role} printed {cell!r} for the figure "
@@ -1378,8 +1453,10 @@ class OracleMachine(RuleBasedStateMachine):
                 self.fail("paper_text", f"export figures: {fig['kpi']} {fig['role']} shown "
                                         f"{fig['shown']!r} for the value {fig['value']}")
             by_kpi.setdefault(fig["kpi"], {})[fig["role"]] = fig
-            places = next(k.decimals for k in self.spec.kpis if k.id == fig["kpi"])
-            if places is not None and len(shown.partition(".")[2]) != places:
+            kpi_ = next(k for k in self.spec.kpis if k.id == fig["kpi"])
+            places = kpi_.decimals
+            if places is not None and len(shown.partition(".")[2]) != shown_places(
+                    kpi_, fig["value"]):
                 self.fail("paper_text", f"export figures: {fig['kpi']} (decimals = {places}) "
                                         f"shown {fig['shown']!r}")
             STATS["figures with decimals checked"] += places is not None
@@ -1879,6 +1956,7 @@ ProvisionalOracleMachine.TestCase.settings = OracleMachine.TestCase.settings
 ProvisionalOracleMachine.database = True
 # The same again: the sequences of before, some projects declaring a time_zone on top.
 ProvisionalOracleMachine.zones = True
+ProvisionalOracleMachine.targets = True
 
 
 class TestDifferentialOracle(ProvisionalOracleMachine.TestCase):
