@@ -170,6 +170,8 @@ class Kpi:
     spc_rebase: tuple[str, ...] = ()
     # how its dataset is published (drawn by draw_published only; see `runs_to`)
     published: str = "monthly"
+    # a `target` in the KPI's unit (drawn by draw_targets only)
+    target: float | None = None
 
     @property
     def snapshot(self) -> bool:
@@ -292,6 +294,8 @@ class ProjectSpec:
                 lines.append(f"multiplier = {k.multiplier}")
             if k.decimals is not None:
                 lines.append(f"decimals = {k.decimals}")
+            if k.target is not None:
+                lines.append(f"target = {k.target}")
             if k.breakdowns:
                 lines.append("breakdowns = [" + ", ".join(f'"{b}"' for b in k.breakdowns) + "]")
             if k.spc_baseline:
@@ -1114,6 +1118,34 @@ def printed_places(k: Kpi) -> int:
     return 0 if k.unit == "other" and k.kind in ("count", "sum", "snapshot") else 1
 
 
+def target_met(k: Kpi, value: float | None) -> bool | None:
+    """docs/statistics.md, "Targets and assurance": the current figure, unrounded, passes at
+    or above the target when higher is better, at or below when lower is; nothing without a
+    figure, a target, or a better direction (neutral)."""
+    if value is None or k.target is None or k.better == "neutral":
+        return None
+    return value >= k.target if k.better == "higher" else value <= k.target
+
+
+def shown_places(k: Kpi, value: float) -> int:
+    """docs/catalogue.md, `decimals`: the KPI's places (`printed_places`), or, for a KPI with
+    a target, as many more as it takes for the figure as printed to stand against the target
+    as printed (to those places, or as written where it has more: 89.95 prints "89.95") as
+    the figure itself stands against the target: 89.96% against 90% prints "89.96%"; a figure
+    equal to a target written 75.75757575757575 prints as that target does."""
+    places = printed_places(k)
+    if k.target is None:
+        return places
+    written_places = len(repr(float(k.target)).partition(".")[2].rstrip("0"))
+    target = excel_round(k.target, max(places, written_places))
+    side = (value > k.target) - (value < k.target)
+    for more in range(places, places + 16):
+        shown = excel_round(value, more)
+        if (shown > target) - (shown < target) == side:
+            return more
+    return places
+
+
 def percent_change(current: float, comparison: float) -> float | None:
     """docs/catalogue.md, Status: a % change exists only from a base above zero; it is the
     exact change of the two figures as printed over the base, rounded once
@@ -1445,6 +1477,21 @@ def draw_published(rnd: random.Random, spec: ProjectSpec) -> None:
         for k in spec.kpis:
             if k.dataset == dataset:
                 k.published, k.lag = kind, k.lag + extra
+
+
+TARGETS = {"percent": [0, 12.5, 50, 66.7, 90, 100], "ratio": [0.5, 1, 1.25],
+           "other": [5, 17.5, 20, 30, 45.25]}
+
+
+def draw_targets(rnd: random.Random, spec: ProjectSpec) -> None:
+    """Now and then a `target` (docs/statistics.md) on a KPI of a kind that takes one: a rate,
+    a `within`, an average, a median, a percentile, a ratio or a percentage snapshot (a count,
+    a sum, a rate per 1,000 or a score is refused one), in its unit: a share 0 to 100."""
+    for k in spec.kpis:
+        takes = k.kind in ("rate", "within", "mean", "median", "percentile", "ratio_of_rates") \
+            or (k.kind == "snapshot" and k.numerator is not None)
+        if takes and rnd.random() < 0.35:
+            k.target = rnd.choice(TARGETS[k.unit]) * (k.multiplier if k.unit == "other" else 1)
 
 
 def draw_checks(rnd: random.Random, spec: ProjectSpec) -> None:

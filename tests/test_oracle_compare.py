@@ -708,13 +708,16 @@ def check_highest(k: Kpi, by: str, parts: dict, section: str, ranked: list, stan
     """A breakdown with no comparison window (none asked, or one a force holds only some
     months of): no ranking by change, and, for more than one part, "By LPA, the highest
     figures in ... were A (12), B (9) ...": the parts with a current figure above zero,
-    highest first (equal figures by name), at most five."""
+    highest first (equal figures by name), at most five, never the rows with no value in the
+    column ("not recorded")."""
     assert not ranked, f"{where}: {k.id} by {by} ranked by a change with no comparison"
     found = [m for m in HIGHEST.finditer(section) if m.group(1) == LABELS[by]]
     if len(parts) <= 1 or standout:
         STATS["highest figures: one part or a standout sentence"] += 1
         return
-    shown = [(n, v) for n, (v, _) in parts.items() if v]
+    # docs/board-paper.md: never the rows with no value in the column ("not recorded"),
+    # which "the highest figures were not recorded (2,546)" would read as figures missing
+    shown = [(n, v) for n, (v, _) in parts.items() if v and n != "not recorded"]
     if not shown:
         assert not found, (where, k.id, by, found[0].group(0))
         return
@@ -733,7 +736,7 @@ def check_highest(k: Kpi, by: str, parts: dict, section: str, ranked: list, stan
     # kpi sorts equal figures by the part, the rows with no value in the column last
     ordered = sorted(parts.items(), key=lambda item: (-item[1][0], item[0] == "not recorded",
                                                       item[0]))
-    want = [n for n, (v, _) in ordered[:TOP_PARTS] if v]
+    want = [n for n, (v, _) in [p for p in ordered if p[0] != "not recorded"][:TOP_PARTS] if v]
     assert names == want, (f"{where}: {k.id} by {by}: the highest figures {names}, expected "
                            f"{want} of {[(n, v) for n, (v, _) in ordered]}")
     STATS["highest figures lists checked"] += 1

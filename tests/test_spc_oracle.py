@@ -80,6 +80,10 @@ def _close(a: float | None, b: float | None) -> bool:
 
 
 class ChartsMachine(OracleMachine):
+    # KPIs with a `target` (oracle_support.draw_targets): each one's assurance against the
+    # reference's over the limits that apply now, and the front page's column for it
+    targets = True
+
     def __init__(self):
         super().__init__()
         # whole months only: every month's value is then one figure
@@ -328,9 +332,10 @@ class ChartsMachine(OracleMachine):
             if not _close(printed[name], want):
                 self.fail("process_chart", f"{where}: kpi's {name} {printed[name]}, the "
                                            f"reference's {want}")
+        COUNTS["assurance against a target checked"] += k.target is not None
+        assert got["target"] == k.target, where
         current = got["current"]["value"] if got["current"] else None
-        assert got["assurance"] == ref.assurance(got["target"], chart, got["better"],
-                                                 current), where
+        assert got["assurance"] == ref.assurance(k.target, chart, got["better"], current), where
 
 
 ChartsMachine.TestCase.settings = settings(
