@@ -345,7 +345,7 @@ def test_saved_as_word_saves_it(project, paper, tmp_path, cli):
         original["kpis"]["total_crime"]["text"].split()
 
 
-def test_saved_by_libreoffice(project, paper, tmp_path, cli):
+def test_saved_by_libreoffice(project, paper, tmp_path, cli, office_profile):
     """LibreOffice keeps a content control's title but drops its tag (7.x), so which place a
     control was cannot be told: the import says so in one line and writes nothing. Should a
     LibreOffice keep the tags, the commentary must come back whole."""
@@ -355,7 +355,7 @@ def test_saved_by_libreoffice(project, paper, tmp_path, cli):
     folder = tmp_path / "lo"
     folder.mkdir()
     result = subprocess.run([office, "--headless", "--norestore",
-                             f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+                             f"-env:UserInstallation={office_profile.as_uri()}",
                              "--convert-to", "docx", "--outdir", str(folder), str(paper)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

@@ -763,12 +763,24 @@ def awkward_project(root: Path) -> Path:
     return root
 
 
-def test_every_face_shows_one_figure_on_awkward_values(cli, tmp_path):
+@pytest.fixture(scope="module")
+def awkward(tmp_path_factory) -> Path:
+    """The awkward project, loaded once for the module's two tests of it, which only read it
+    (their outputs go to each test's own folder)."""
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    root = awkward_project(tmp_path_factory.mktemp("faces") / "awkward")
+    result = CliRunner().invoke(app, ["--project", str(root), "ingest", "m"])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def test_every_face_shows_one_figure_on_awkward_values(cli, tmp_path, awkward):
     import kpi
 
-    root = awkward_project(tmp_path / "awkward")
-    result = cli(["--project", root, "ingest", "m"])
-    assert result.exit_code == 0, result.output
+    root = awkward
     project = kpi.open(root)
     measured = check_every_face(cli, root, project.definition, project, tmp_path)
     assert measured == len(AWKWARD_KPIS)
@@ -779,7 +791,8 @@ def test_every_face_shows_one_figure_on_awkward_values(cli, tmp_path):
         == 2 * (len(AWKWARD_KPIS) - 1)
 
 
-def test_the_workbook_in_libreoffice_shows_the_summarys_text(cli, tmp_path):
+def test_the_workbook_in_libreoffice_shows_the_summarys_text(cli, tmp_path, awkward,
+                                                             office_profile):
     """The summary workbook converted by LibreOffice Calc to CSV, cells as shown: each value,
     change and target reads as the summary prints it; a duration's in whole seconds, the
     seconds of the text's h:mm:ss, rounded alike (3725.5 s, "1:02:06" in the text, is "3,726 s";
@@ -792,13 +805,12 @@ def test_the_workbook_in_libreoffice_shows_the_summarys_text(cli, tmp_path):
     office = shutil.which("soffice") or shutil.which("libreoffice")
     if office is None:
         pytest.skip("soffice is not installed here (.ci/run installs it with apt-get)")
-    root = awkward_project(tmp_path / "awkward")
-    assert cli(["--project", root, "ingest", "m"]).exit_code == 0
+    root = awkward
     doc = json.loads(_run(cli, root, ["summary", "--period", PERIOD, "--format", "json"]))
     _run(cli, root, ["summary", "--period", PERIOD, "--format", "xlsx"], tmp_path / "s.xlsx")
     # Comma-separated, quoted, UTF-8 (76), cells as shown (the 9th token), US English (1033).
     result = subprocess.run([office, "--headless", "--norestore",
-                             f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+                             f"-env:UserInstallation={office_profile.as_uri()}",
                              "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,1033,"
                              "false,true,true", "--outdir", str(tmp_path / "calc"),
                              str(tmp_path / "s.xlsx")], capture_output=True, text=True,
@@ -847,7 +859,8 @@ def test_every_face_shows_one_figure_on_the_sample(cli, tmp_path):
         check_show_faces(cli, "sample", project.definition, project, tmp_path, kpi_id)
 
 
-def test_a_csv_opened_in_calc_reads_each_figure_and_month_as_written(cli, tmp_path):
+def test_a_csv_opened_in_calc_reads_each_figure_and_month_as_written(cli, tmp_path,
+                                                                    office_profile):
     """Each `--format csv-excel` file (summary, show of a duration, a percentage and a count,
     compare, datasets, check) opened by LibreOffice Calc with its detection of dates, times and
     other special numbers on, as Excel always reads a CSV: every figure is a number cell
@@ -883,7 +896,7 @@ def test_a_csv_opened_in_calc_reads_each_figure_and_month_as_written(cli, tmp_pa
     files.append(tmp_path / "check.csv")
     # UTF-8 (76), comma-separated, detecting special numbers (the 8th token), US English.
     result = subprocess.run([office, "--headless", "--norestore",
-                             f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+                             f"-env:UserInstallation={office_profile.as_uri()}",
                              "--infilter=CSV:44,34,76,1,,1033,false,true",
                              "--convert-to", "xlsx", "--outdir", str(tmp_path / "calc"),
                              *map(str, files)], capture_output=True, text=True, timeout=600)

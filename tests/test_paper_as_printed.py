@@ -260,7 +260,8 @@ LONG_NAME = ("The Office of the Police and Crime Commissioner for Warwickshire, 
              "Staffordshire: Joint Audit, Ethics and Performance Scrutiny Committee (Regional)")
 
 
-def test_a_long_title_is_cut_in_the_running_header_never_the_marking(tmp_path, cli):
+def test_a_long_title_is_cut_in_the_running_header_never_the_marking(tmp_path, cli,
+                                                                     office_profile):
     """A project named in 160 characters, marked OFFICIAL-SENSITIVE: printed by Chromium, the
     title wrapped in every page's header and squeezed the marking until it broke,
     "OFFICIAL-" over "SENSITIVE"; in Word it took two lines of every header. The header
@@ -285,7 +286,7 @@ def test_a_long_title_is_cut_in_the_running_header_never_the_marking(tmp_path, c
             pdf = tmp_path / "paper.pdf"
             _chromium_pdf(out, pdf, tmp_path / "p")
         else:
-            pdf = _libreoffice_pdf(out, tmp_path / kind)
+            pdf = _libreoffice_pdf(out, tmp_path / kind, office_profile)
         text = _pdf_words(pdf)[0]
         pages = [p for p in text.split("\f") if p.strip()]
         assert len(pages) >= 2

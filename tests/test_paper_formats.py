@@ -524,11 +524,12 @@ def _chromium_pdf(html: Path, pdf: Path, profile: Path) -> None:
                     html.as_uri()], check=True, capture_output=True, timeout=240)
 
 
-def _libreoffice_pdf(docx: Path, folder: Path) -> Path:
-    """`docx` converted to PDF by headless LibreOffice into `folder`, with a profile there."""
+def _libreoffice_pdf(docx: Path, folder: Path, profile: Path) -> Path:
+    """`docx` converted to PDF by headless LibreOffice into `folder`, with the LibreOffice
+    profile `profile` (conftest.py's `office_profile`)."""
     office = _program("soffice", "libreoffice")
     result = subprocess.run([office, "--headless", "--norestore",
-                             f"-env:UserInstallation={(folder / 'lo').as_uri()}",
+                             f"-env:UserInstallation={profile.as_uri()}",
                              "--convert-to", "pdf", "--outdir", str(folder),
                              str(docx)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -689,8 +690,8 @@ document.body.setAttribute('data-tables', String(document.querySelectorAll('tabl
     assert int(re.search(r'data-tables="(\d+)"', dom).group(1)) >= 4
 
 
-def test_docx_paper_converts_to_pdf_in_libreoffice(sample, tmp_path):
-    pdf = _libreoffice_pdf(sample["docx"], tmp_path)
+def test_docx_paper_converts_to_pdf_in_libreoffice(sample, tmp_path, office_profile):
+    pdf = _libreoffice_pdf(sample["docx"], tmp_path, office_profile)
     _check_pdf(pdf, sample["markdown"], _docx_words(sample["docx"]), 19)
     _check_fills(pdf)
 
@@ -769,7 +770,8 @@ def _front_page_holds(pdf: Path, markdown: Path) -> None:
 
 
 @pytest.mark.parametrize("targets", [6, 14])
-def test_a_front_page_with_more_exceptions_still_fits_two_pages(tmp_path, cli, targets):
+def test_a_front_page_with_more_exceptions_still_fits_two_pages(tmp_path, cli, targets,
+                                                                office_profile):
     """With 18 exceptions (the sample has 12) the matrix rows' names ran onto page 3 in Word;
     with 26 the exceptions did too. The front page keeps to two pages: the rows' names go to
     an appendix, then the exceptions beyond what fits are counted, with where they are."""
@@ -803,7 +805,8 @@ def test_a_front_page_with_more_exceptions_still_fits_two_pages(tmp_path, cli, t
     assert more if targets == 14 else not more
     if targets == 6:
         return  # printed, the fuller front page is the test
-    _front_page_holds(_libreoffice_pdf(paths["docx"], tmp_path), paths["markdown"])
+    _front_page_holds(_libreoffice_pdf(paths["docx"], tmp_path, office_profile),
+                      paths["markdown"])
     pdf = tmp_path / "board-html.pdf"
     _chromium_pdf(paths["html"], pdf, tmp_path / "p")
     _front_page_holds(pdf, paths["markdown"])
@@ -982,7 +985,7 @@ def _pages_ending_with_a_heading(pdf: Path) -> list[tuple[int, str]]:
 
 
 def test_no_page_ends_with_a_heading_in_word_even_with_a_template_whose_heading_does_not(
-        tmp_path):
+        tmp_path, office_profile):
     """A house template's Heading 1 that does not keep with the next paragraph (Word's own
     does; one saved from another word processor may not) left a section's heading alone at
     the foot of a page, its paragraphs on the next. Each heading keeps with the next
@@ -1001,7 +1004,7 @@ def test_no_page_ends_with_a_heading_in_word_even_with_a_template_whose_heading_
     for name, house in (("plain", None), ("house", tmp_path / "house.docx")):
         path = tmp_path / f"{name}.docx"
         path.write_bytes(word.write(document, tmp_path, template=house, places=False))
-        pdf = _libreoffice_pdf(path, tmp_path)
+        pdf = _libreoffice_pdf(path, tmp_path, office_profile)
         text = _pdf_words(pdf)[0]
         assert text.count("\f") >= 5 and "Heading number 48" in text
         assert _pages_ending_with_a_heading(pdf) == [], name

@@ -249,7 +249,7 @@ def _unescaped(code: str | None) -> str | None:
     return None if code is None else re.sub(r"\\(.)", r"\1", code)
 
 
-def test_workbooks_opened_and_saved_by_libreoffice_calc(cli, tmp_path):
+def test_workbooks_opened_and_saved_by_libreoffice_calc(cli, tmp_path, office_profile):
     """Each workbook, opened and saved again by LibreOffice Calc, reads back with the same
     sheets, tables, header blocks, column types and number formats, and the same values:
     text, whole numbers, dates and flags exactly, fractions to the 15 significant digits
@@ -267,7 +267,7 @@ def test_workbooks_opened_and_saved_by_libreoffice_calc(cli, tmp_path):
         _workbook(cli, args, made / name)
     saved = tmp_path / "saved by calc"
     result = subprocess.run([office, "--headless", "--norestore",
-                             f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+                             f"-env:UserInstallation={office_profile.as_uri()}",
                              "--convert-to", "xlsx", "--outdir", str(saved),
                              *[str(made / name) for name in books]],
                             capture_output=True, text=True, timeout=600)
