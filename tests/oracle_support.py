@@ -1146,6 +1146,31 @@ def shown_places(k: Kpi, value: float) -> int:
     return places
 
 
+def side_by_side_places(k: Kpi, value: float, other: float | None) -> int:
+    """docs/guarantees.md, "Two figures printed side by side read apart where their change
+    reads": a window's figure printed beside the other window's takes the places both print
+    to. Each stands against the target as printed as it does (`shown_places`); where the
+    change printed beside them reads as one (the difference not zero at the KPI's places, or,
+    where a % change is printed: not for a percent or a ratio, a % change either way not zero
+    at one decimal), the two as printed also stand to each other as the figures do. The
+    fewest places doing both, or (figures apart only past Excel's digits) the target's rule."""
+    places = printed_places(k)
+    if other is None:
+        return shown_places(k, value)
+    figures = (value, other)
+    diff = float(written(value) - written(other))
+    changed = value != other and (excel_round(abs(diff), places) != 0 or (
+        k.unit not in ("percent", "ratio") and any(
+            p is not None and excel_round(abs(p), 1) != 0
+            for p in (percent_change(value, other), percent_change(other, value)))))
+    least = max(shown_places(k, v) for v in figures)
+    for more in range(least, places + 16):
+        a, b = (excel_round(v, more) for v in figures)
+        if not changed or (a > b) - (a < b) == (value > other) - (value < other):
+            return more
+    return shown_places(k, value)
+
+
 def percent_change(current: float, comparison: float) -> float | None:
     """docs/catalogue.md, Status: a % change exists only from a base above zero; it is the
     exact change of the two figures as printed over the base, rounded once

@@ -99,7 +99,7 @@ from oracle_support import (
     same,
     schema_errors,
     settled,
-    shown_places,
+    side_by_side_places,
     significance_counts,
     staff_rows,
     status_of,
@@ -1115,13 +1115,16 @@ class OracleMachine(RuleBasedStateMachine):
             percent = k.unit == "percent"
             places = printed_places(k)
             values = []
-            for role, cell in (("comparison", comparison), ("current", current)):
+            for role, other_role, cell in (("comparison", "current", comparison),
+                                           ("current", "comparison", current)):
                 # no window: "—"; a window whose figure would divide by zero: "n/a"
                 # (docs/catalogue.md)
                 figure = got[role] and got[role]["value"]
                 shown = re.sub(r"^[^:]*: ", "", cell)
+                other = got[other_role] and got[other_role]["value"]
                 want = "\u2014" if got[role] is None else "n/a" if figure is None else excel_text(
-                    figure, shown_places(k, figure), grouping=True) + ("%" if percent else "")
+                    figure, side_by_side_places(k, figure, other), grouping=True) + (
+                        "%" if percent else "")
                 STATS["markdown summary figures checked"] += 1
                 if shown != want:
                     self.fail("markdown", f"{where}: {role} printed {cell!r} for the figure "
@@ -1455,8 +1458,12 @@ class OracleMachine(RuleBasedStateMachine):
             by_kpi.setdefault(fig["kpi"], {})[fig["role"]] = fig
             kpi_ = next(k for k in self.spec.kpis if k.id == fig["kpi"])
             places = kpi_.decimals
-            if places is not None and len(shown.partition(".")[2]) != shown_places(
-                    kpi_, fig["value"]):
+            # a window's figure beside the other window's (docs/guarantees.md)
+            partner = {"current": "comparison", "comparison": "current"}.get(fig["role"])
+            other = next((f["value"] for f in figures if f["kpi"] == fig["kpi"]
+                          and f["role"] == partner), None)
+            if places is not None and len(shown.partition(".")[2]) != side_by_side_places(
+                    kpi_, fig["value"], other):
                 self.fail("paper_text", f"export figures: {fig['kpi']} (decimals = {places}) "
                                         f"shown {fig['shown']!r}")
             STATS["figures with decimals checked"] += places is not None
