@@ -5,9 +5,11 @@
 # kpi as it runs it (docs/guide.md, "On Windows").
 #
 # Exits with kpi's own exit code, so Task Scheduler's "Last Run Result" says what happened:
-#   0  loaded and summarised, nothing deteriorating
-#   1  summarised, and at least one KPI is deteriorating, or stale: its data ends before the
-#      month the period asks for (an extract not loaded yet); the JSON is still written
+#   0  loaded and summarised, nothing significantly deteriorating
+#   1  summarised, and at least one KPI is significantly deteriorating (as the board paper
+#      counts one: a change the wrong way within chance does not stop the job), or stale:
+#      its data ends before the month the period asks for (an extract not loaded yet); the
+#      JSON is still written
 #   2  usage error (this script or its settings are wrong, or kpi.exe is not found)
 #   3  data or configuration error (an extract missing or malformed, kpi.toml invalid):
 #      nothing is summarised, and the store is left as it was before the failed load; also
