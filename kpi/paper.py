@@ -2299,8 +2299,40 @@ class _Builder:
             parts.append("amounts in pounds to the pound, or to \u00a30.1m from a million")
         if not parts:
             return ""
-        return ("Each KPI's figures and changes are shown to one precision wherever they "
-                "appear: " + "; ".join(parts) + ".")
+        wider = self._wider_figures()
+        if not wider:
+            return ("Each KPI's figures and changes are shown to one precision wherever they "
+                    "appear: " + "; ".join(parts) + ".")
+        return ("Each KPI's figures and changes are shown to these places wherever they "
+                "appear: " + "; ".join(parts) + ". A figure is given to more decimal places "
+                "only where, rounded to these, it would look the same as its target, or as "
+                "the figure it is compared with, while it is not: whether a target is met "
+                "and how a figure changed are worked out before rounding. Here that is "
+                + _and_list(wider) + ".")
+
+    def _wider_figures(self) -> list[str]:
+        """The paper's window figures printed to more places than their KPI's (by
+        `kpi.rounding.places_apart`, the one rule): 'Answered (89.96% against a target of
+        90.0%)', 'Small rate (0.48 per 1,000 population against 0.50)'."""
+        from kpi.rounding import places_beside
+
+        found = []
+        for result in self._visible():
+            kpi, now = result.kpi, result.current
+            if now is None or now.value is None or kpi.unit == Unit.SECONDS:
+                continue  # a duration's extra places are tenths of a second, said as such
+            own = render.places(kpi)
+            other = render.other_window(now, result)
+            if render.shown_places(now.value, kpi, other) <= own:
+                continue
+            shown = kpi_value(now.value, kpi, beside=other)
+            if kpi.target is not None and places_beside(now.value, kpi.target, own) > own:
+                found.append(f"{kpi.title} ({shown} against a target of "
+                             f"{kpi_value(kpi.target, kpi)})")
+            elif other is not None:
+                found.append(f"{kpi.title} ({shown} against "
+                             f"{kpi_value(other, kpi, beside=now.value)})")
+        return found
 
     def _definitions(self, priorities) -> Table:
         columns = (Column("KPI"), Column("Id"), Column("Kind"), Column("Definition"),

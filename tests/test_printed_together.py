@@ -228,3 +228,55 @@ def test_close_limits_and_months_read_apart_in_every_face(cli, tmp_path):
     assert "the latest month, September 2025 at 0.502, shows only normal variation; " \
         "mean 0.501, process limits 0.496 to 0.506." in html
 
+
+# ---------------------------------------------------------------------------------------------
+# The paper's statement of its rounding
+
+
+def test_the_method_says_which_figures_print_to_more_places(cli, tmp_path):
+    """The method said every figure was "shown to one precision wherever they appear" while,
+    by the target and side-by-side rules, 89.96% printed so beside a target of 90%, a wait
+    of 12.4 days beside 12, and a mean of 0.48 beside 0.50: it says the rule, and names the
+    paper's own figures it applies to, each as the paper prints it."""
+    import test_target_figures
+
+    root = test_target_figures._project(tmp_path / "near")
+    toml = (root / "kpi.toml").read_text(encoding="utf-8")
+    (root / "kpi.toml").write_text(toml + '''
+[[kpis]]
+id = "small"
+title = "Small mean"
+priority = "p"
+dataset = "m"
+kind = "mean"
+value = "share"
+unit = "number"
+decimals = 1
+better = "lower"
+''', encoding="utf-8")
+    toml = (root / "kpi.toml").read_text(encoding="utf-8")
+    (root / "kpi.toml").write_text(toml.replace('lpa = "str"', 'lpa = "str"\nshare = "float"'),
+                                   encoding="utf-8")
+    extract = root / "extracts" / "m.csv"
+    lines = extract.read_text(encoding="utf-8").splitlines()
+    # 0.50 a row before April 2024, 0.48 since: means of 0.5 and 0.48 (a change of -4.0%)
+    extract.write_text("\n".join([lines[0] + ",share"] + [
+        line + ("," + ("0.48" if line[:7] >= "2024-04" else "0.50")) for line in lines[1:]])
+        + "\n", encoding="utf-8")
+    assert cli(["--project", root, "ingest", "m"]).exit_code == 0
+    _run(cli, root, ["export", "markdown", "--period", PERIOD], tmp_path / "paper.md")
+    text = " ".join(re.sub(r"\\(.)", r"\1", (tmp_path / "paper.md").read_text(
+        encoding="utf-8")).split())
+    method = text[text.index("## Appendix 1"):]
+    assert "one precision wherever they appear" not in method
+    assert ("Each KPI's figures and changes are shown to these places wherever they appear: "
+            "percentages to one decimal place; days to whole numbers; scores to one decimal "
+            "place. A figure is given to more decimal places only where, rounded to these, it "
+            "would look the same as its target, or as the figure it is compared with, while "
+            "it is not: whether a target is met and how a figure changed are worked out before "
+            "rounding. Here that is Answered (89.96% against a target of 90.0%), Wait (12.4 "
+            "days against a target of 12 days) and Small mean (0.48 against 0.50).") in method
+    # Each figure named is one the paper prints.
+    body = text[:text.index("## Appendix 1")]
+    for shown in ("89.96%", "12.4 days", "0.48", "0.50"):
+        assert shown in body, shown
