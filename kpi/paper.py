@@ -2319,9 +2319,10 @@ class _Builder:
         found = []
         for result in self._visible():
             kpi, now = result.kpi, result.current
-            if now is None or now.value is None or kpi.unit == Unit.SECONDS:
-                continue  # a duration's extra places are tenths of a second, said as such
-            own = render.places(kpi)
+            if now is None or now.value is None:
+                continue
+            # A duration's own places are none (whole seconds), whatever its `decimals`.
+            own = 0 if kpi.unit == Unit.SECONDS else render.places(kpi)
             other = render.other_window(now, result)
             if render.shown_places(now.value, kpi, other) <= own:
                 continue
