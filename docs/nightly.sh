@@ -30,7 +30,11 @@
 #   15 6 * * *  PATH=/srv/kpi/.venv/bin:/usr/bin:/bin KPI_PROJECT=/srv/kpi/project /srv/kpi/docs/nightly.sh 2>>/srv/kpi/nightly.log
 set -u
 
-: "${KPI_PROJECT:?set KPI_PROJECT to the project folder}"
+if [ -z "${KPI_PROJECT:-}" ]; then
+    # An explicit check: ${KPI_PROJECT:?} exits 2 in dash but 1 in bash.
+    echo "Error: set KPI_PROJECT to the project folder holding kpi.toml; nothing was loaded" >&2
+    exit 2
+fi
 export KPI_PROJECT
 if ! command -v kpi >/dev/null 2>&1; then
     echo "Error: kpi is not on PATH ($PATH)" >&2

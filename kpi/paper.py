@@ -478,37 +478,40 @@ def duration_words(seconds: float, places: int = 0) -> str:
 
 
 def value_words(value: float | None, of: Unit | KpiDef, label: str = "",
-                change: bool = False, beside: float | None = None) -> str:
+                change: bool = False, beside: float | None = None,
+                digits: int | None = None) -> str:
     """A value as prose shows it: as `kpi summary` rounds it (given the KPI, to its one
     precision, render.places), durations in words, millions of pounds as '£82.2m', and the
     KPI's `unit_label` where it names the unit ('27 working days', '41.4 million days').
     Beside its target, a figure to as many more places as it takes to differ from it
     (render.shown_places), and `beside` the figure printed next to it to as many as it takes
-    to read apart from it; a `change` is never read against the target."""
+    to read apart from it; a `change` is never read against the target. `digits`, where
+    given, are the places (figures printed together, `render.together`), in full pounds."""
     unit = of if isinstance(of, Unit) else of.unit
     if value is not None and unit == Unit.SECONDS:
-        return duration_words(value, 0 if isinstance(of, Unit) or change
+        return duration_words(value, digits if digits is not None
+                              else 0 if isinstance(of, Unit) or change
                               else render.shown_places(value, of, beside))
     # Millions of pounds to one decimal are not said of a KPI with a target: its figure and
     # target print whole, where "£82.2m" beside a target of "£82.2m" could not say "missed".
     if value is not None and unit == Unit.GBP and abs(value) >= 1_000_000 and (
-            change or not isinstance(of, KpiDef) or of.target is None) and (
+            digits is None) and (change or not isinstance(of, KpiDef) or of.target is None) and (
             beside is None or render.fixed(value / 1_000_000, 1)
             != render.fixed(beside / 1_000_000, 1) or value == beside):
         # the sign before the pound sign, as `render.number` writes "-£5" ("£-2.5m" was said)
         return render.pounds(render.fixed(value / 1_000_000, 1, grouping=True), "m")
-    text = render.number(value, of, change=change, beside=beside)
+    text = render.number(value, of, change=change, beside=beside, digits=digits)
     if label and value is not None:
         text = render.counted(render.without_days(text), label)
     return text
 
 
 def kpi_value(value: float | None, kpi: KpiDef, change: bool = False,
-              beside: float | None = None) -> str:
+              beside: float | None = None, digits: int | None = None) -> str:
     """A KPI's value in prose, in its own unit's words: every value and every change the prose
     prints comes through here, so each carries its unit ('102.6 per 1,000 population', '27
     working days'; a percentage, a duration or an amount in pounds by its own sign)."""
-    text = value_words(value, kpi, kpi.unit_label, change, beside)
+    text = value_words(value, kpi, kpi.unit_label, change, beside, digits)
     if value is not None and (kpi.kind == Kind.PER_1000 or kpi.unit == Unit.PER_1000) \
             and not kpi.unit_label:
         text += " per 1,000 population"
@@ -2148,12 +2151,27 @@ class _Builder:
             found = f"is {VARIATION_WORDS[variation.verdict]} ({rule_words(variation)})"
         target = (f"; target {kpi_value(kpi.target, kpi)}" if kpi.target is not None else "")
 
+        # The latest month, the mean and the limits are said together: two that differ are
+        # never said alike, nor the month on the wrong side of the mean (render.together).
+        figures = [latest.value, variation.mean, variation.lower, variation.upper]
+        digits = render.together(figures, kpi.unit)
+        if digits is None and len({value_words(v, kpi.unit) for v in set(figures)
+                                   if v is not None}) < len(
+                {render.rounded(v, 15) for v in figures if v is not None}):
+            # £82.21m and £82.24m both said "£82.2m": said in full pounds, apart
+            digits = render.places_together(figures, 0)
+        if digits is not None:  # and the month still against its target as it stands
+            digits = max(digits, render.shown_places(latest.value, kpi))
+        at = kpi_value(latest.value, kpi) if digits is None else \
+            kpi_value(latest.value, kpi, digits=digits)
+
         def statistic(v: float | None) -> str:
             """The chart's mean and limits, statistics of the months: a count's mean keeps its
-            decimal where the KPI's own figures are whole."""
-            return value_words(v, kpi.unit, kpi.unit_label)
+            decimal where the KPI's own figures are whole; said together, so two that differ
+            are never said alike ("0.46 to 0.54", never "0.5 to 0.5")."""
+            return value_words(v, kpi.unit, kpi.unit_label, digits=digits)
 
-        return (f"{kpi.title}: the latest month, {month} at {kpi_value(latest.value, kpi)}, "
+        return (f"{kpi.title}: the latest month, {month} at {at}, "
                 f"{found}; mean {statistic(variation.mean)}, process limits "
                 f"{statistic(variation.lower)} to {statistic(variation.upper)}"
                 f"{target}.")
@@ -2281,8 +2299,41 @@ class _Builder:
             parts.append("amounts in pounds to the pound, or to \u00a30.1m from a million")
         if not parts:
             return ""
-        return ("Each KPI's figures and changes are shown to one precision wherever they "
-                "appear: " + "; ".join(parts) + ".")
+        wider = self._wider_figures()
+        if not wider:
+            return ("Each KPI's figures and changes are shown to one precision wherever they "
+                    "appear: " + "; ".join(parts) + ".")
+        return ("Each KPI's figures and changes are shown to these places wherever they "
+                "appear: " + "; ".join(parts) + ". A figure is given to more decimal places "
+                "only where, rounded to these, it would look the same as its target, or as "
+                "the figure it is compared with, while it is not: whether a target is met "
+                "and how a figure changed are worked out before rounding. Here that is "
+                + _and_list(wider) + ".")
+
+    def _wider_figures(self) -> list[str]:
+        """The paper's window figures printed to more places than their KPI's (by
+        `kpi.rounding.places_apart`, the one rule): 'Answered (89.96% against a target of
+        90.0%)', 'Small rate (0.48 per 1,000 population against 0.50)'."""
+        from kpi.rounding import places_beside
+
+        found = []
+        for result in self._visible():
+            kpi, now = result.kpi, result.current
+            if now is None or now.value is None:
+                continue
+            # A duration's own places are none (whole seconds), whatever its `decimals`.
+            own = 0 if kpi.unit == Unit.SECONDS else render.places(kpi)
+            other = render.other_window(now, result)
+            if render.shown_places(now.value, kpi, other) <= own:
+                continue
+            shown = kpi_value(now.value, kpi, beside=other)
+            if kpi.target is not None and places_beside(now.value, kpi.target, own) > own:
+                found.append(f"{kpi.title} ({shown} against a target of "
+                             f"{kpi_value(kpi.target, kpi)})")
+            elif other is not None:
+                found.append(f"{kpi.title} ({shown} against "
+                             f"{kpi_value(other, kpi, beside=now.value)})")
+        return found
 
     def _definitions(self, priorities) -> Table:
         columns = (Column("KPI"), Column("Id"), Column("Kind"), Column("Definition"),

@@ -12,14 +12,14 @@ import json
 import math
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from kpi.catalogue import KpiDef, Unit, places
 from kpi.errors import visible
-from kpi.rounding import fixed, places_apart, rounded, shows_zero
+from kpi.rounding import fixed, places_apart, places_together, rounded, shows_zero
 
 # The engine imports Polars; the renderers only need its result types, and `kpi --help` (which
 # imports Format) must not pay for Polars.
@@ -125,18 +125,20 @@ def pounds(amount: str, suffix: str = "") -> str:
 
 
 def number(value: float | None, unit: Unit | KpiDef, *, change: bool = False,
-           beside: float | None = None) -> str:
+           beside: float | None = None, digits: int | None = None) -> str:
     """A value as the report shows it. Given the KPI (not only its unit), to the KPI's one
     precision (`places`), and beside its target, or `beside` the figure printed next to it, to
     as many more as it takes to differ from them (`shown_places`); a bare unit shows a count
     whole when it is whole. A `change` (an absolute change, never read against the target)
-    keeps the KPI's places."""
+    keeps the KPI's places. `digits`, where given, are the places (`together`'s)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
-    digits = None
+    given = digits
     if not isinstance(unit, Unit):
         kpi, unit = unit, unit.unit
         digits = places(kpi) if change else shown_places(value, kpi, beside)
+    if given is not None:
+        digits = given
     match unit:
         case Unit.PERCENT:
             return f"{fixed(value, 1 if digits is None else digits)}%"
@@ -158,6 +160,43 @@ def number(value: float | None, unit: Unit | KpiDef, *, change: bool = False,
             return fixed(value, 0 if float(value).is_integer() else 1, grouping=True)
         case _:
             return fixed(value, 1 if digits is None else digits, grouping=True)
+
+
+def bare_places(value: float, unit: Unit) -> int:
+    """The decimals `number` prints a figure of a bare unit to (no KPI): a count and days
+    whole when whole, else to one; pounds and durations whole; anything else to one."""
+    if unit in (Unit.COUNT, Unit.DAYS):
+        return 0 if float(value).is_integer() else 1
+    return 0 if unit in (Unit.GBP, Unit.SECONDS) else 1
+
+
+def together(values: Sequence[float | None], unit: Unit) -> int | None:
+    """The places figures of a bare unit printed as one set take (a process chart's mean,
+    limits and 2-sigma lines): None where each, at its own places (`bare_places`), already
+    reads apart from every figure it differs from, so it prints as before; else one number
+    of places for all, the fewest at which they do (`kpi.rounding.places_together`). A
+    per-1,000 rate's limits 0.46 and 0.54 printed "0.5 to 0.5"; they print "0.46 to 0.54"."""
+    figures = [v for v in values if v is not None and math.isfinite(v)]
+    if not figures:
+        return None
+    own = max(bare_places(v, unit) for v in figures)
+    common = places_together(figures, own)
+    at_own = {rounded(v, bare_places(v, unit)) for v in set(figures)}
+    at_common = {rounded(v, common) for v in set(figures)}
+    return None if len(at_own) >= len(at_common) else common
+
+
+def column_places(values: Sequence[Any], kpi: KpiDef) -> int:
+    """The one number of places a column of a KPI's figures in time order prints to (a
+    trend's months, its rolling 12 months): the most any of them takes alone (its KPI's
+    `places`, or more beside its target, `shown_places`), or more, the fewest at which each
+    month that differs from the month before prints differently from it
+    (`kpi.rounding.places_together`). Months of 0.46 and 0.54 per 1,000 printed "0.5" and
+    "0.5" under a sparkline that rose; they print "0.46" and "0.54"."""
+    figures = [v for v in values if v is not None and math.isfinite(v)]
+    own = max((shown_places(v, kpi) for v in figures),
+              default=0 if kpi.unit == Unit.SECONDS else places(kpi))
+    return places_together(list(values), own, in_order=True)
 
 
 def signed(value: float, text: str) -> str:
@@ -658,6 +697,9 @@ class Section:
     # The figure printed beside each row's value of a column, where it is in another row (a
     # window's figure beside the other window's), for the workbook's number formats.
     beside: dict[str, list[Any]] = field(default_factory=dict)
+    # The one number of places every figure of a column prints to, where `shown` prints them
+    # so (a trend's months, `column_places`), for the workbook's number formats.
+    places: dict[str, int] = field(default_factory=dict)
 
     def partners(self, column: str) -> list[Any] | None:
         """The figure printed beside each row's value of `column` (None where none is)."""

@@ -19,6 +19,7 @@ engine's notes and the statistics' p-values print by the same rule as the render
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
 
@@ -221,6 +222,28 @@ def places_apart(value: float | None, other: float | None, target: float | None,
             continue
         return extra
     return places_apart(value, None, target, places) if pair else places
+
+
+def places_together(values: Sequence[float | None], places: int, in_order: bool = False) -> int:
+    """The decimals figures printed together take (a process chart's mean, limits and 2-sigma
+    lines), all to the same places: `places`, or the fewest more at which each two of them
+    that differ print differently, so, rounding being monotone, in the order they stand. A
+    lower limit of 0.46 and an upper of 0.54 printed "0.5 to 0.5"; they print "0.46 to 0.54".
+    `in_order` (a trend's column of months) parts each figure from the one before it (a
+    missing month, None, parts none), not from every other: two months a year apart may
+    print alike. Figures that differ only past the 15 significant digits Excel shows print
+    alike at any places, and leave `places` as it is."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    figures = [v for v in values] if in_order else sorted(set(finite))
+    finest = places + 15
+    # Neighbours that some places part (none part two alike to 15 significant digits).
+    parted = [(a, b) for a, b in zip(figures, figures[1:], strict=False)
+              if a is not None and b is not None and math.isfinite(a) and math.isfinite(b)
+              and rounded(a, finest) != rounded(b, finest)]
+    for extra in range(places, finest + 1):
+        if all(rounded(a, extra) != rounded(b, extra) for a, b in parted):
+            return extra
+    return places
 
 
 def mean_of(values: list[float]) -> float:

@@ -96,12 +96,24 @@ def test_malformed_extract_exits_3_and_writes_nothing(project, tmp_path):
     assert not (project / "data" / "crimes").exists()  # nothing was loaded
 
 
-def test_missing_project_setting_fails(tmp_path):
+@pytest.mark.parametrize("shell", ["bash", "dash"])
+@pytest.mark.parametrize("setting", [None, ""])
+def test_missing_project_setting_is_a_usage_error_in_every_shell(tmp_path, shell, setting):
+    """No KPI_PROJECT (or an empty one) is exit 2 with one line, as docs/guide.md says and
+    nightly.ps1 does, whichever shell runs the script: `${KPI_PROJECT:?}` exited 2 in dash
+    and 1 in bash, with the shell's own message naming the script's line."""
+    if shutil.which(shell) is None:
+        pytest.skip(f"needs {shell}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KPI_")}
-    done = subprocess.run(["sh", str(SCRIPT)], capture_output=True, text=True, env=env,
+    if setting is not None:
+        env["KPI_PROJECT"] = setting
+    env["KPI_OUT"] = str(tmp_path / "out")
+    done = subprocess.run([shell, str(SCRIPT)], capture_output=True, text=True, env=env,
                           timeout=60)
-    assert done.returncode != 0
-    assert "set KPI_PROJECT" in done.stderr
+    assert done.returncode == 2, (shell, done.stderr)
+    assert done.stderr.splitlines() == [
+        "Error: set KPI_PROJECT to the project folder holding kpi.toml; nothing was loaded"]
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_default_period_past_the_data_writes_nothing_and_exits_3(project, tmp_path):

@@ -146,6 +146,29 @@ def value_text(value: float, unit: str, places: int, target: float | None = None
     return text + (" day" if text.lstrip("-") == "1" else " days")
 
 
+def column_places(values: list, unit: str, places: int, target: float | None = None) -> int:
+    """docs/guarantees.md: a trend's column prints to one number of places: the most any of
+    its figures takes alone beside the target (`beside`), or the fewest more at which each
+    month that differs from the month before (within the 15 digits Excel shows) prints
+    differently from it. Worked out with Decimal on the texts."""
+    own = max((beside(v, target, places, None, unit) for v in values if v is not None),
+              default=places)
+    pairs = [(a, b) for a, b in zip(values, values[1:], strict=False)
+             if a is not None and b is not None
+             and Decimal(excel_text(a, places + 15)) != Decimal(excel_text(b, places + 15))]
+    return next(p for p in range(own, own + 16)
+                if all(Decimal(excel_text(a, p)) != Decimal(excel_text(b, p)) for a, b in pairs))
+
+
+def column_text(value: float | None, unit: str, digits: int) -> str:
+    """A figure of a trend's column as printed at its column's places (`column_places`)."""
+    if value is None:
+        return "n/a"
+    if unit == "seconds":
+        return clock(value, digits)
+    return value_text(value, unit, digits)
+
+
 def signed(value: float, text: str) -> str:
     """A change: '+' before a rise; a change that shows as zero has no sign."""
     if not re.search("[1-9]", text):
@@ -671,10 +694,14 @@ def check_show_faces(cli, project_arg, definition, python_project, tmp_path: Pat
     assert detail.trend["value"].to_list() == series["value"].to_list()
     assert detail.result.current is None or detail.result.current.value == \
         kpi_json["current"]["value"]
+    digits = {column: column_places([m[column] for m in doc["trend"]], unit,
+                                    0 if seconds else places, kpi.target)
+              for column in ("value", "rolling_12")}
     for row, month, cells in zip(sections[trend_title], doc["trend"], trend_cells,
                                  strict=True):
         for column in ("value", "rolling_12"):
-            assert row[column] == text(month[column]), (kpi_id, row)
+            assert row[column] == column_text(month[column], unit, digits[column]), (
+                kpi_id, row)
             in_book(*cells[column], month[column], row[column], scale)
 
 

@@ -126,3 +126,80 @@ def test_a_table_an_earlier_release_loaded_is_still_recognised(tmp_path, cli, mo
     again = cli(["--project", folder, "ingest", "incidents"])
     assert again.exit_code == 0 and "Nothing changed" in again.stderr, again.output
     assert _versions(cli, folder) == [0]
+
+
+def _declare_unique(folder: Path) -> None:
+    toml = folder / "kpi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'date = "date"\n', 'date = "date"\nunique = "ref"\n', 1), encoding="utf-8")
+
+
+def test_declaring_unique_checks_the_same_extracts_without_a_new_version(tmp_path, cli):
+    """Adding `unique` made the next load of the same files a version of identical rows (it
+    is in the fingerprint of what the rows are stored as, so the check against the stored
+    rows runs). It changes no stored value, only refuses: the same extracts are checked
+    against the stored rows they keep and, passing, write nothing; an id the kept rows hold
+    is refused, exit 3, as on any load, and nothing is written either."""
+    folder = _project(tmp_path / "p")
+    march = folder / "extracts" / "march.csv"
+    march.write_text("Ref,Date,LPA,Area,Victims\nA4,2025-03-02,Dudley,North,3\n",
+                     encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    assert cli(["--project", folder, "ingest", "incidents", march]).exit_code == 0
+    stored = snapshot(folder)
+    assert stored.version == 1
+    assert sorted(stored.rows["ref"].to_list()) == ["A1", "A2", "A3", "A4"]
+    _declare_unique(folder)
+    again = cli(["--project", folder, "ingest", "incidents", march])
+    assert again.exit_code == 0, again.output
+    assert "Nothing changed" in again.stderr, again.stderr
+    assert _versions(cli, folder) == [0, 1]
+    assert snapshot(folder).same_as(stored)
+    # And again: the check runs on every load of these files, still writing nothing.
+    assert "Nothing changed" in cli(["--project", folder, "ingest", "incidents",
+                                     march]).stderr
+    assert _versions(cli, folder) == [0, 1]
+
+
+def test_declaring_unique_still_refuses_an_id_the_stored_rows_hold(tmp_path, cli):
+    """March's A1 was stored before `unique` was declared, beside January's A1: the same
+    March file loaded again is refused, naming the row, and the table is as it was."""
+    folder = _project(tmp_path / "p")
+    march = folder / "extracts" / "march.csv"
+    march.write_text("Ref,Date,LPA,Area,Victims\nA1,2025-03-02,Dudley,North,3\n",
+                     encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    assert cli(["--project", folder, "ingest", "incidents", march]).exit_code == 0
+    stored = snapshot(folder)
+    _declare_unique(folder)
+    again = cli(["--project", folder, "ingest", "incidents", march])
+    assert again.exit_code == 3, again.output
+    assert "row 2" in again.stderr and "found 'A1', which the store already holds in " \
+        "2025-01" in again.stderr, again.stderr
+    assert _versions(cli, folder) == [0, 1]
+    assert snapshot(folder).same_as(stored)
+
+
+def test_declaring_unique_where_the_rows_change_makes_a_version(tmp_path, cli):
+    """A blank id is a rejected row once `unique` is declared: the same file loaded with
+    --skip-bad-rows stores one row fewer, a new version (hand count: A1, A3 of A1, blank,
+    A3); a revised extract is a new version as before."""
+    folder = _project(tmp_path / "p")
+    extract = folder / "extracts" / "incidents.csv"
+    extract.write_text("Ref,Date,LPA,Area,Victims\n"
+                       "A1,2025-01-03,Dudley,North,1\n"
+                       ",2025-01-09,Walsall,North,2\n"
+                       "A3,2025-02-14,Dudley,South,1\n", encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    assert snapshot(folder).rows.height == 3
+    _declare_unique(folder)
+    again = cli(["--project", folder, "ingest", "incidents", "--skip-bad-rows"])
+    assert again.exit_code == 0, again.output
+    assert "Nothing changed" not in again.stderr
+    assert _versions(cli, folder) == [0, 1]
+    assert sorted(snapshot(folder).rows["ref"].to_list()) == ["A1", "A3"]
+    extract.write_text(EXTRACT.replace("A2,", "A5,"), encoding="utf-8")
+    revised = cli(["--project", folder, "ingest", "incidents"])
+    assert revised.exit_code == 0, revised.output
+    assert _versions(cli, folder) == [0, 1, 2]
+    assert sorted(snapshot(folder).rows["ref"].to_list()) == ["A1", "A3", "A5"]

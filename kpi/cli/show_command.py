@@ -233,8 +233,16 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
     elif trend_rows:
         title = f"Trend: {len(trend_rows)} months to {trend_rows[-1][0]} (monthly values)"
     if trend_rows:
-        sections.append(Section(title, ("month", "value", "rolling_12"), trend_rows, shown=shown,
-                                terminal=_sparkline_text(trend_rows, kpi)))
+        # Each column to one number of places, each month apart from the month before where
+        # they differ (render.column_places).
+        digits = [render.column_places([row[i] for row in trend_rows], kpi) for i in (1, 2)]
+        sections.append(Section(title, ("month", "value", "rolling_12"), trend_rows,
+                                shown={**shown, **{column: _at(kpi, d) for column, d in
+                                                   zip(("value", "rolling_12"), digits,
+                                                       strict=True)}},
+                                terminal=_sparkline_text(trend_rows, kpi),
+                                places=dict(zip(("value", "rolling_12"), digits,
+                                                strict=True))))
     if verdict is None:
         from kpi import verdicts
 
@@ -284,6 +292,19 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
     return Document(heading, tuple(sections), data=data)
 
 
+def chart_figures(chart: Xmr) -> list[float | None]:
+    """A process chart's figures printed together: its mean, limits and 2-sigma lines."""
+    return [chart.mean, chart.lower_limit, chart.upper_limit, chart.lower_2sigma,
+            chart.upper_2sigma]
+
+
+def _at(kpi: KpiDef, digits: int) -> Any:
+    """A KPI's figure printed to `digits` places, in its unit."""
+    from kpi import render
+
+    return lambda v: render.number(v, kpi, digits=digits)
+
+
 def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
     """The 'Signal' section and its JSON (docs/statistics.md): the window-vs-comparison test,
     an XmR chart of the monthly values shown in the trend, the variation and assurance
@@ -295,10 +316,13 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
     test = verdict.significance or stats.not_tested(result.note or "in development")
     chart = verdict.chart or stats.xmr([], [], kpi.better)
 
+    digits = render.together(chart_figures(chart), kpi.unit)
+
     def value(v: float | None) -> str:
         # A process chart's mean and limits are statistics of the months: a count's mean
-        # keeps its decimal ("27.7"), where the KPI's own figures are whole.
-        return render.number(v, kpi.unit)
+        # keeps its decimal ("27.7"), where the KPI's own figures are whole; printed together,
+        # so two that differ never print alike ("0.46 to 0.54", never "0.5 to 0.5").
+        return render.number(v, kpi.unit, digits=digits)
 
     fired = _fired(chart.signals)
     latest = chart.signals[-1] if chart.signals else None
@@ -383,9 +407,11 @@ def _signal_sheet(rows: list[tuple[str, Any]], test: Significance, chart: Xmr,
         found = re.search(r"\.(\d+)", shown)
         return len(found.group(1)) if found else 0
 
+    digits = render.together(chart_figures(chart), kpi.unit)
+
     def figure(field: str, v: float | None) -> tuple[Any, ...]:
         # A statistic of the months, printed in the KPI's unit as the text prints it.
-        text = render.number(v, kpi.unit)
+        text = render.number(v, kpi.unit, digits=digits)
         return ((field, v, kpi.unit.value, text, places(text)) if v is not None
                 else (field, None, None, text, None))
 
@@ -487,7 +513,12 @@ def _sparkline_text(rows: list[tuple[Any, ...]], kpi: KpiDef):
     if known:
         low = min(known, key=lambda item: item[0])
         high = max(known, key=lambda item: item[0])
-        text.append(f"min {render.number(low[0], kpi)} ({low[1]})   "
-                    f"max {render.number(high[0], kpi)} ({high[1]})   "
-                    f"latest {render.number(known[-1][0], kpi)}")
+        # As the column prints them, and the three apart where they differ.
+        from kpi.rounding import places_together
+
+        digits = places_together([low[0], high[0], known[-1][0]],
+                                 render.column_places(values, kpi))
+        text.append(f"min {render.number(low[0], kpi, digits=digits)} ({low[1]})   "
+                    f"max {render.number(high[0], kpi, digits=digits)} ({high[1]})   "
+                    f"latest {render.number(known[-1][0], kpi, digits=digits)}")
     return text

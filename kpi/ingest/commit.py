@@ -146,6 +146,26 @@ def _same_as_latest(project, dataset_id: str, provenance: dict[str, Any],
     return latest.version
 
 
+def _unique_added(project, spec: DatasetSpec, extract: Extract,
+                  provenance: dict[str, Any]) -> int | None:
+    """The latest version, when it was loaded from exactly these extracts under this
+    declaration without its `unique`, and the load's ids pass the check against the stored
+    rows it keeps; None otherwise. `unique` adds refusals and changes no stored value: a blank
+    id is a rejected row (so the rows or rejected counts, which must match, differ), and a
+    repeated id within the load was refused when it was read (`_check_unique`). So the same
+    extracts store the same rows, and declaring `unique` writes no version of identical rows;
+    each later load of them runs the check again. A refused id is refused as on any load."""
+    from kpi import store
+
+    without = _spec_fingerprint(replace(spec, unique=None))
+    same = _same_as_latest(project, spec.id, {**provenance, "spec": without}, without)
+    if same is None:
+        return None
+    check_unique_stored(spec, extract, _kept_rows(store.scan(project, spec.id), spec,
+                                                  extract.keys))
+    return same
+
+
 QUARANTINE_FIELDS = ("file", "row", "column", "reason")
 
 
@@ -279,6 +299,8 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
     if zones:  # the zone each column's times without an offset were read in (kpi history)
         provenance["time_zones"] = zones
     same = _same_as_latest(project, dataset_id, provenance, _declared_fingerprint(spec))
+    if same is None and spec.unique:
+        same = _unique_added(project, spec, extract, provenance)
     if same is not None:
         return LoadResult(dataset=dataset_id, version=same, rows=extract.rows,
                           rejected=extract.rejected.height, months=extract.months,

@@ -150,6 +150,9 @@ class Sheet:
     # The figure printed beside each row's value of a column, where not in the same row
     # (`PAIRED`): a `render.Section`'s partners.
     beside: Mapping[str, Sequence[Any]] | None = None
+    # The places every figure of a column prints to, where the text prints them to one
+    # (a trend's months: `render.Section.places`).
+    column_places: Mapping[str, int] | None = None
 
 
 def write(path: Path, about: Sequence[tuple[str, Any]], sheets: Sequence[Sheet]) -> None:
@@ -239,6 +242,8 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
             places = _places(sheet.places, kpi, unit)
             if row_places is not None and row_places[offset] is not None:
                 places = row_places[offset]  # the row's own, as its text prints it
+            elif sheet.column_places and name in sheet.column_places:
+                places = sheet.column_places[name]  # the column's one, as its text prints it
             elif role == "unit":
                 # A duration's own places are none (whole seconds), as the text prints it.
                 places = places_apart(value, other, target,
@@ -348,5 +353,5 @@ def document_sheets(document: Any, unit: str | None = None,
         sheets.append(Sheet(name, frame_of(section.columns, section.rows, section.text),
                             table_name(short, taken), unit,
                             section.title if section.title != short else None, places,
-                            target, beside))
+                            target, beside, section.places or None))
     return sheets
