@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,65 @@ def office_profile(tmp_path_factory) -> Path:
     worker run one after another, so no two conversions share it at once.
     (`test_excel_extracts.py` keeps its own, one of them set to recalculate on load.)"""
     return tmp_path_factory.mktemp("libreoffice-profile")
+
+
+class SamplePaper:
+    """The bundled sample's board paper for September 2025, each format exported on first
+    use into one folder, as a user would (`kpi export markdown|html|docx --period 2025-09
+    --output board.*`: board.md and its figures folder board-files/, board.html, board.docx,
+    and their figures file board.figures.json), and the summary's JSON for the same period
+    (`kpi summary --period 2025-09 --format json`, "summary"): `paper["docx"]` is the path
+    of the Word paper. They are the tests' to read only: before each export, and when the
+    worker finishes, the folder's files and bytes are checked against those last written,
+    so a test that changed them (what the next test reads) fails."""
+
+    SUFFIXES = {"markdown": "md", "html": "html", "docx": "docx", "summary": "json"}
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.made: dict[str, Path] = {}
+        self.written = self.contents()
+
+    def contents(self) -> dict[str, str]:
+        import hashlib
+
+        return {str(p.relative_to(self.folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+                if p.is_file() else "folder" for p in sorted(self.folder.rglob("*"))}
+
+    def check(self) -> None:
+        assert self.contents() == self.written, \
+            f"a test changed the sample's shared paper in {self.folder}"
+
+    def __getitem__(self, name: str) -> Path:
+        if name not in self.made:
+            from kpi.cli import app
+
+            self.check()
+            runner = CliRunner()
+            if name == "summary":
+                path = self.folder / "summary.json"
+                result = runner.invoke(app, ["--project", "sample", "summary", "--period",
+                                             "2025-09", "--format", "json"])
+                assert result.exit_code == 0, result.output
+                path.write_text(result.stdout, encoding="utf-8")
+            else:
+                path = self.folder / f"board.{self.SUFFIXES[name]}"
+                result = runner.invoke(app, ["--project", "sample", "export", name,
+                                             "--period", "2025-09", "--output", str(path)])
+                assert result.exit_code == 0, result.output
+            self.made[name] = path
+            self.written = self.contents()
+        return self.made[name]
+
+
+@pytest.fixture(scope="session")
+def sample_paper(tmp_path_factory) -> Iterator[SamplePaper]:
+    """The sample's paper and summary (`SamplePaper`), made once per worker process for every
+    module that reads them: exporting the paper takes a few seconds of CPU a format, and
+    nothing a reader does changes it."""
+    paper = SamplePaper(tmp_path_factory.mktemp("sample-paper"))
+    yield paper
+    paper.check()
 
 
 @pytest.fixture

@@ -378,10 +378,15 @@ def _number(cell: str) -> float | None:
     return None if cell == "" else float(cell)
 
 
-def check_every_face(cli, project_arg, definition, python_project, tmp_path: Path) -> int:
-    """Every figure of every KPI, compared across the faces; the number of KPIs with a value."""
-    doc = json.loads(_run(cli, project_arg, ["summary", "--period", PERIOD, "--format",
-                                             "json"]))
+def check_every_face(cli, project_arg, definition, python_project, tmp_path: Path,
+                     exported=None) -> int:
+    """Every figure of every KPI, compared across the faces; the number of KPIs with a value.
+    `exported`: the paper's path by format ("markdown", "html", "docx") and the summary's
+    JSON ("summary"), made as below by `kpi export FORMAT --period PERIOD` and `kpi summary
+    --period PERIOD --format json` (the sample's: conftest.py's `sample_paper`); else they
+    are made here."""
+    doc = json.loads(_run(cli, project_arg, ["summary", "--period", PERIOD, "--format", "json"])
+                     if exported is None else exported["summary"].read_text(encoding="utf-8"))
     table_text = _run(cli, project_arg, ["summary", "--period", PERIOD], tmp_path / "s.txt")
     markdown = markdown_rows(_run(cli, project_arg, ["summary", "--period", PERIOD,
                                                      "--format", "markdown"]))
@@ -391,18 +396,22 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
          tmp_path / "s.xlsx")
     _, cells = workbook_cells(tmp_path / "s.xlsx")
     frame = python_project.summary(PERIOD)
-    _run(cli, project_arg, ["export", "markdown", "--period", PERIOD], tmp_path / "paper.md")
+    if exported is None:
+        exported = {"markdown": tmp_path / "paper.md", "html": tmp_path / "paper.html",
+                    "docx": tmp_path / "paper.docx"}
+        for fmt, path in exported.items():
+            _run(cli, project_arg, ["export", fmt, "--period", PERIOD], path)
+    # The figures file, one for the three formats (each export writes the same).
     figures = {(f["kpi"], f["role"]): f for f in json.loads(
-        (tmp_path / "paper.figures.json").read_text(encoding="utf-8"))["figures"]}
+        exported["markdown"].with_suffix(".figures.json").read_text(encoding="utf-8"))[
+            "figures"]}
     # The paper, in Markdown, HTML and Word, prints every figure of its figures file as the
     # file says it is shown (HTML and Word with a typographic minus, Word's held to its number
     # by a word joiner).
     papers = {"paper.md": re.sub(r"\\(.)", r"\1",
-                                 (tmp_path / "paper.md").read_text(encoding="utf-8"))}
-    _run(cli, project_arg, ["export", "html", "--period", PERIOD], tmp_path / "paper.html")
-    papers["paper.html"] = (tmp_path / "paper.html").read_text(encoding="utf-8")
-    _run(cli, project_arg, ["export", "docx", "--period", PERIOD], tmp_path / "paper.docx")
-    with zipfile.ZipFile(tmp_path / "paper.docx") as book:
+                                 exported["markdown"].read_text(encoding="utf-8"))}
+    papers["paper.html"] = exported["html"].read_text(encoding="utf-8")
+    with zipfile.ZipFile(exported["docx"]) as book:
         body = ElementTree.fromstring(book.read("word/document.xml"))
     word = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
     papers["paper.docx"] = "\n".join("".join(t.text or "" for t in p.iter(f"{word}t"))
@@ -872,11 +881,12 @@ def test_the_workbook_in_libreoffice_shows_the_summarys_text(cli, tmp_path, awkw
         assert {k: row[k] for k in expected} == expected, kpi_json["id"]
 
 
-def test_every_face_shows_one_figure_on_the_sample(cli, tmp_path):
+def test_every_face_shows_one_figure_on_the_sample(cli, tmp_path, sample_paper):
     import kpi
 
     project = kpi.open("sample")
-    assert check_every_face(cli, "sample", project.definition, project, tmp_path) > 80
+    assert check_every_face(cli, "sample", project.definition, project, tmp_path,
+                            sample_paper) > 80
     assert check_compare_faces(cli, "sample", project.definition, project, tmp_path,
                                "lpa") > 50
     # A KPI of each unit.

@@ -974,22 +974,12 @@ def test_a_change_is_improving_or_deteriorating_only_where_it_is_significant():
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """The bundled sample's paper for September 2025, and its summary JSON."""
-    from typer.testing import CliRunner
-
-    from kpi.cli import app
-
-    out = tmp_path_factory.mktemp("sample") / "board.md"
-    runner = CliRunner()
-    result = runner.invoke(app, ["--project", "sample",
-                                 "export", "markdown", "--period", "2025-09", "--output",
-                                 str(out)])
-    assert result.exit_code == 0, result.output
-    summary = runner.invoke(app, ["--project", "sample",
-                                  "summary", "--period", "2025-09", "--format", "json"])
-    assert summary.exit_code == 0, summary.output
-    return out, out.read_text(encoding="utf-8"), json.loads(summary.stdout)
+def sample(sample_paper):
+    """The bundled sample's paper for September 2025, and its summary JSON (conftest.py's
+    `sample_paper`, exported once per worker process)."""
+    out = sample_paper["markdown"]
+    return out, out.read_text(encoding="utf-8"), json.loads(
+        sample_paper["summary"].read_text(encoding="utf-8"))
 
 
 LOAD_DATE = re.compile(rf"\b\d{{1,2}} (?:{'|'.join(MONTHS)}) \d{{4}}\b")

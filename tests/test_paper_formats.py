@@ -27,24 +27,11 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
+def sample(sample_paper):
     """The bundled sample's paper for September 2025 in the three formats (with the sample's
-    commentary file, which is found by its name)."""
-    from typer.testing import CliRunner
-
-    from kpi.cli import app
-
-    folder = tmp_path_factory.mktemp("formats")
-    runner = CliRunner()
-    out = {}
-    for fmt, suffix in (("markdown", "md"), ("html", "html"), ("docx", "docx")):
-        path = folder / f"board.{suffix}"
-        result = runner.invoke(app, ["--project", "sample",
-                                     "export", fmt, "--period", "2025-09", "--output",
-                                     str(path)])
-        assert result.exit_code == 0, result.output
-        out[fmt] = path
-    return out
+    commentary file, which is found by its name), in one folder: conftest.py's
+    `sample_paper`, exported once per worker process."""
+    return {fmt: sample_paper[fmt] for fmt in ("markdown", "html", "docx")}
 
 
 def _docx_paragraphs(path: Path) -> list[tuple[str, str]]:
