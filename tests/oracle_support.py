@@ -1621,7 +1621,8 @@ def draw_targets(rnd: random.Random, spec: ProjectSpec) -> None:
 # (`number` is left out: the catalogue gives no places for it; and `ratio` but on a ratio of
 # rates, whose kind, not unit, the catalogue's Status gives an absolute change.)
 ROWS_UNITS = ("count", "score", "per_1000")
-VALUE_UNITS = ("percent", "gbp", "seconds", "days", "count", "score", "per_1000")
+# (pounds twice: a fall in pounds prints "-£5", which few figures of few KPIs would show)
+VALUE_UNITS = ("percent", "gbp", "gbp", "seconds", "days", "count", "score", "per_1000")
 
 
 def draw_units(rnd: random.Random, spec: ProjectSpec) -> None:

@@ -1042,14 +1042,14 @@ class OracleMachine(RuleBasedStateMachine):
         doc = json.loads(result.stdout)
         for got in doc["kpis"]:
             self._check_kpi("summary", kpis[got["id"]], got, period, vs)
-        if self.rnd.random() < 0.4:
+        # every time where a KPI has a unit written out (few do), else now and then
+        if any(k.written_unit for k in self.spec.kpis) or self.rnd.random() < 0.4:
             self._check_summary_markdown(period, vs, doc)
-        if self.rnd.random() < 0.5:
-            self._check_fail_on(period, vs, doc, result.stdout)
+        self._check_fail_on(period, vs, doc, result.stdout)
         if self.targets and self.rnd.random() < 0.5:
             self._target_at_the_figure(period, vs, doc)
 
-    def _check_fail_on(self, period: int, vs: str, doc: dict, stdout: str) -> None:
+    def _check_fail_on(self, period: int, vs: str, doc: dict, stdout: str, *more: str) -> None:
         """`kpi summary --fail-on deteriorating` or `--fail-on any_deterioration` (docs/cli.md,
         docs/statistics.md, docs/guide.md): the same JSON printed, then exit 1 where a KPI
         fails it, else 0. `deteriorating` fails on a deterioration the board paper calls one:
@@ -1058,12 +1058,12 @@ class OracleMachine(RuleBasedStateMachine):
         tested. The statuses and verdicts are the summary's, each already checked against the
         model (`_check_kpi`). The line on stderr counts the KPIs failing and names them."""
         which = self.rnd.choice(["deteriorating", "any_deterioration"])
-        result = self.kpi("summary", "--period", text(period), "--vs", vs, "--format", "json",
-                          "--fail-on", which)
+        result = self.kpi("summary", "--period", text(period), "--vs", vs, *more, "--format",
+                          "json", "--fail-on", which)
         failing = [got["id"] for got in doc["kpis"] if got["status"] == "deteriorating" and (
             which == "any_deterioration" or (got.get("significance") or {}).get("significant")
             is True)]
-        where = f"summary --fail-on {which}"
+        where = " ".join(("summary", *more, "--fail-on", which))
         STATS[f"--fail-on {which} checked"] += 1
         STATS[f"--fail-on {which} checked, failing"] += bool(failing)
         if result.exit_code != (1 if failing else 0):
@@ -1128,7 +1128,7 @@ class OracleMachine(RuleBasedStateMachine):
         if self.rnd.random() < 0.5:
             self._check_fail_on(period, vs, doc, result.stdout)
 
-    def _check_summary_markdown(self, period: int, vs: str, doc: dict) -> None:
+    def _check_summary_markdown(self, period: int, vs: str, doc: dict, *more: str) -> None:
         """`kpi summary --format markdown`, the table a reader pastes into a paper: each KPI's
         row prints its comparison and current figures (each window's label before it where it
         is not the column's) as the report's rounding rule prints the figure just checked
@@ -1136,8 +1136,9 @@ class OracleMachine(RuleBasedStateMachine):
         commas, a percent with its sign), "—" for no window and "n/a" for a figure that would
         divide by zero, its status in words, and its change as the difference and % change
         of the two figures as written."""
-        result = self.kpi("summary", "--period", text(period), "--vs", vs, "--format",
+        result = self.kpi("summary", "--period", text(period), "--vs", vs, *more, "--format",
                           "markdown")
+        STATS["markdown summaries checked"] += 1
         if result.exit_code != 0:
             self.fail("markdown", f"summary --format markdown refused where --format json "
                                   f"answered: {result.stderr[:300]}")
@@ -1881,10 +1882,15 @@ class OracleMachine(RuleBasedStateMachine):
                 return
             STATS["as-of reads checked"] += 1
             kpis = {k.id: k for k in self.spec.kpis}
-            for got in json.loads(result.stdout)["kpis"]:
+            doc = json.loads(result.stdout)
+            for got in doc["kpis"]:
                 k = kpis[got["id"]]
                 if k in sure:
                     self._check_kpi(f"summary --as-of {point}", k, got, period, vs)
+            if not unknown and r.random() < 0.5:
+                self._check_fail_on(period, vs, doc, result.stdout, *as_of)
+            if any(k.written_unit for k in self.spec.kpis) or r.random() < 0.3:
+                self._check_summary_markdown(period, vs, doc, *as_of)
         finally:
             self.model, self.oracle = saved
 
