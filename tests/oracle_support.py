@@ -16,7 +16,7 @@ import os
 import random
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
@@ -55,13 +55,18 @@ CLASSES = {
                  "of its instant), a time that zone's clocks show twice or never refused",
     "retyped": "a workbook of incidents whose last ref is a number cell (a reference Excel "
                "turned into a number when it was typed), which kpi must refuse naming it",
+    "apart_from_zero": "a comparison figure of zero or below and a current figure within the "
+                       "KPI's last place of it: the change printed beside them reads as none "
+                       "(no % change from such a base), yet kpi prints the two apart (0.00 "
+                       "and 0.01, as the % change the other way, never printed, would read): "
+                       "the paper's 'unchanged at the precision shown' is not checked there",
 }
 # The environment variable the drawn projects' `source` names, and their query.
 WAREHOUSE_ENV = "KPI_ORACLE_WAREHOUSE"
 WAREHOUSE_QUERY = "SELECT * FROM extract ORDER BY rowid"
 # The classes still open on main: CI must stay green while they are fixed. Remove a name as
 # its fix lands (the oracle then holds the fix).
-DEFAULT_AVOID = ""
+DEFAULT_AVOID = "apart_from_zero"
 
 
 def avoided() -> frozenset[str]:
@@ -172,6 +177,9 @@ class Kpi:
     published: str = "monthly"
     # a `target` in the KPI's unit (drawn by draw_targets only)
     target: float | None = None
+    # a `unit` written out (drawn by draw_units only): None is the kind's default
+    written_unit: str | None = None
+
 
     @property
     def snapshot(self) -> bool:
@@ -179,6 +187,10 @@ class Kpi:
 
     @property
     def unit(self) -> str:
+        """The KPI's unit where one is written out, else its kind's default ("other": a
+        count's, a sum's, an average's, a rate per 1,000's or a score's, which print alike)."""
+        if self.written_unit is not None:
+            return self.written_unit
         if self.kind in ("rate", "within") or (self.snapshot and self.numerator):
             return "percent"
         if self.kind == "ratio_of_rates":
@@ -296,6 +308,8 @@ class ProjectSpec:
                 lines.append(f"decimals = {k.decimals}")
             if k.target is not None:
                 lines.append(f"target = {k.target}")
+            if k.written_unit is not None:
+                lines.append(f'unit = "{k.written_unit}"')
             if k.breakdowns:
                 lines.append("breakdowns = [" + ", ".join(f'"{b}"' for b in k.breakdowns) + "]")
             if k.spc_baseline:
@@ -1109,13 +1123,88 @@ def excel_text(value: float, places: int, grouping: bool = False) -> str:
     return format(excel_round(value, places), f"{',' if grouping else ''}.{places}f")
 
 
+WHOLE_KINDS = ("count", "sum", "snapshot")
+
+
 def printed_places(k: Kpi) -> int:
-    """docs/catalogue.md, `decimals`: the KPI's own where it has one (draw_variants), else
-    whole numbers for a count, a sum or a snapshot count, one decimal for everything else (the
-    generator writes no `unit`)."""
+    """docs/catalogue.md, `decimals`: the KPI's own where it has one (draw_variants), else its
+    unit's: one for percentages, ratios, scores and rates per 1,000; none for pounds and
+    durations (to the second); for a count or days none when the kind is whole (`count`,
+    `sum`, `snapshot`) and one for the rest. A KPI of its kind's default unit ("other") prints
+    as a count does (a rate per 1,000 and a score, never whole kinds, to one)."""
     if k.decimals is not None:
         return k.decimals
-    return 0 if k.unit == "other" and k.kind in ("count", "sum", "snapshot") else 1
+    if k.unit in ("gbp", "seconds"):
+        return 0
+    if k.unit in ("count", "days", "other"):
+        return 0 if k.kind in WHOLE_KINDS else 1
+    return 1
+
+
+def clock_text(seconds: float, places: int) -> str:
+    """docs/catalogue.md: a duration in seconds shown as m:ss, or h:mm:ss from an hour, to the
+    second, or to `places` decimals of a second where it needs them ("10:00.4"); rounded as
+    Excel rounds (`excel_round`), a minus before it where it prints as more than zero."""
+    magnitude = excel_round(abs(seconds), places)
+    whole = int(magnitude)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    fraction = format(magnitude - whole, f".{places}f")[1:] if places > 0 else ""
+    body = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return ("-" if seconds < 0 and magnitude != 0 else "") + body + fraction
+
+
+def unit_text(k: Kpi, value: float, places: int) -> str:
+    """A figure as the text prints it in the KPI's unit (docs/catalogue.md, docs/guarantees.md
+    "One figure in every output", docs/excel-and-power-bi.md, whose number formats show what
+    the text prints): a percentage with its sign and no thousands separator (`0.0%`); pounds
+    with the sign before the pound sign (`£#,##0`, "-£5"); a duration as a clock
+    (`clock_text`); days with the unit's name, singular only after a number printed as one
+    ("1 day", "0 days", "1.0 days"); anything else with thousands separated by commas."""
+    if k.unit == "seconds":
+        return clock_text(value, places)
+    if k.unit == "percent":
+        return excel_text(value, places) + "%"
+    shown = excel_text(value, places, grouping=True)
+    if k.unit == "gbp":
+        return "-£" + shown[1:] if shown.startswith("-") else "£" + shown
+    if k.unit == "days":
+        return f"{shown} {'day' if shown.lstrip('-') == '1' else 'days'}"
+    return shown
+
+
+def printed_figure(k: Kpi, value: float, other: float | None) -> str:
+    """A window's figure as the summary's Markdown table and the paper's figures file print
+    it: in its unit (`unit_text`), to the places it takes beside the other window's figure
+    `other` and its target (`side_by_side_places`)."""
+    return unit_text(k, value, side_by_side_places(k, value, other))
+
+
+def printed_change(k: Kpi, comparison: float, current: float) -> str:
+    """A change as the summary prints it beside two figures (docs/catalogue.md, Status;
+    docs/excel-and-power-bi.md, "changes are signed"): the difference of the figures as
+    written, rounded once, to the KPI's places (never read against the target): in points
+    ("+1.2pp") for a percent, bare for a ratio; else in the unit (pounds "-£5", a clock
+    "-2:04", days without their name "+3") followed by the % change to one place from a base
+    above zero ("(+0.8%)", "(n/a)"). A change that prints as zero has no sign."""
+    diff = float(written(current) - written(comparison))
+    places = printed_places(k)
+
+    def signed(size: float, shown: str) -> str:
+        if not any(c in "123456789" for c in shown):
+            return shown
+        return ("+" if size > 0 else "-") + shown
+
+    if k.unit == "percent":
+        return signed(diff, excel_text(abs(diff), places) + "pp")
+    if k.unit == "ratio":
+        return signed(diff, excel_text(abs(diff), places))
+    size = unit_text(k, abs(diff), places)
+    if k.unit == "days":
+        size = size.rpartition(" ")[0]
+    percent = percent_change(current, comparison)
+    pct = "n/a" if percent is None else signed(percent, excel_text(abs(percent), 1) + "%")
+    return f"{signed(diff, size)} ({pct})"
 
 
 def target_met(k: Kpi, value: float | None) -> bool | None:
@@ -1213,8 +1302,10 @@ TESTED_KINDS = ("count", "rate", "within")
 def is_tested(k: Kpi) -> bool:
     """Whether SPEC's tests apply to a KPI's kind and form: a count (its rows, a condition's
     true rows or a whole-number column's total) without a `multiplier`, a rate, a within
-    share; never a snapshot (docs/statistics.md, "Not tested")."""
-    return not k.snapshot and k.kind in TESTED_KINDS and k.multiplier == 1.0
+    share; never a snapshot (docs/statistics.md, "Not tested"). A count is tested in unit
+    `count` only (its kind's default, "other" here): docs/statistics.md's table of tests."""
+    return not k.snapshot and k.kind in TESTED_KINDS and k.multiplier == 1.0 \
+        and (k.kind != "count" or k.unit in ("other", "count"))
 
 
 def significance_counts(oracle: Oracle, k: Kpi, window: tuple[int, int]) -> tuple[int, int] | None:
@@ -1226,7 +1317,9 @@ def significance_counts(oracle: Oracle, k: Kpi, window: tuple[int, int]) -> tupl
         return None
     if k.parts:  # a rate of two counts of incidents, the first's rows among the second's
         kpis = {x.id: x for x in oracle.model.spec.kpis}
-        num, den = (significance_counts(oracle, kpis[i], window) for i in k.parts)
+        # (the two counts' own units decide only whether each is tested alone)
+        num, den = (significance_counts(oracle, replace(kpis[i], written_unit=None), window)
+                    for i in k.parts)
         assert num is not None and den is not None
         return num[0], den[0]
     if oracle.model.spec.derived and k.dataset == "inc":
@@ -1505,7 +1598,8 @@ def draw_published(rnd: random.Random, spec: ProjectSpec) -> None:
 
 
 TARGETS = {"percent": [0, 12.5, 50, 66.7, 90, 100], "ratio": [0.5, 1, 1.25],
-           "other": [5, 17.5, 20, 30, 45.25]}
+           "other": [5, 17.5, 20, 30, 45.25], "seconds": [15.5, 600, 3600],
+           "gbp": [-20, 5, 17.5, 30]}
 
 
 def draw_targets(rnd: random.Random, spec: ProjectSpec) -> None:
@@ -1516,7 +1610,42 @@ def draw_targets(rnd: random.Random, spec: ProjectSpec) -> None:
         takes = k.kind in ("rate", "within", "mean", "median", "percentile", "ratio_of_rates") \
             or (k.kind == "snapshot" and k.numerator is not None)
         if takes and rnd.random() < 0.35:
-            k.target = rnd.choice(TARGETS[k.unit]) * (k.multiplier if k.unit == "other" else 1)
+            k.target = rnd.choice(TARGETS.get(k.unit, TARGETS["other"])) * (
+                1 if k.unit in ("percent", "ratio") else k.multiplier)
+
+
+# The units docs/catalogue.md lets each kind's value be written in (`unit`): a share (a rate,
+# a `within`, a snapshot with a numerator, without a multiplier) in percent only; rows counted
+# (a count or snapshot without a value, a rate per 1,000) and a ratio of rates never in
+# percent, seconds, days or pounds; a kind that reads a value in the unit of that value, any.
+# (`number` is left out: the catalogue gives no places for it; and `ratio` but on a ratio of
+# rates, whose kind, not unit, the catalogue's Status gives an absolute change.)
+ROWS_UNITS = ("count", "score", "per_1000")
+# (pounds twice: a fall in pounds prints "-£5", which few figures of few KPIs would show)
+VALUE_UNITS = ("percent", "gbp", "gbp", "seconds", "days", "count", "score", "per_1000")
+
+
+def draw_units(rnd: random.Random, spec: ProjectSpec) -> None:
+    """Now and then a `unit` written out on a KPI, one its kind accepts (`ROWS_UNITS`,
+    `VALUE_UNITS`; a share's `percent` written out): the unit decides how each figure prints
+    (`unit_text`), its places (`printed_places`) and what its change is (`status_of`). Not on a
+    KPI another's paragraph quotes (its words are checked as a count's), nor on a duration's
+    `decimals` (a clock prints to the second)."""
+    quoted = {q for k in spec.kpis for q in k.quotes}
+    for k in spec.kpis:
+        if k.id in quoted or k.kind == "ratio_of_rates" or rnd.random() >= 0.4:
+            continue
+        share = k.kind in ("rate", "within") or (k.snapshot and k.numerator is not None)
+        rows = (k.kind in ("count", "snapshot") and k.value is None and not share) \
+            or k.kind in ("per_1000", "weighted_score")
+        if share:
+            if k.multiplier != 1.0:
+                continue
+            k.written_unit = "percent"
+        else:
+            k.written_unit = rnd.choice(ROWS_UNITS if rows else VALUE_UNITS)
+        if k.written_unit == "seconds":
+            k.decimals = None
 
 
 def draw_checks(rnd: random.Random, spec: ProjectSpec) -> None:
