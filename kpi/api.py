@@ -52,9 +52,14 @@ def open(path: str | os.PathLike[str] | None = None, *,
     if starting is not None and getattr(starting.current_process(), "_inheriting", False):
         # A worker process drawing a paper's charts runs the script's main module as it
         # starts: refused at once, before the script's loads and papers run once per worker.
-        raise UsageError("kpi.open() ran in a process starting to draw a paper's charts: "
-                         "Python runs the script's code again in each worker process",
-                         hint='put the script\'s code under  if __name__ == "__main__":')
+        # The worker says so in one write (two workers starting together interleaved their
+        # tracebacks' pieces, so neither message read whole) and exits; the script's own
+        # process then stops with the error naming the guard (charts._draw_all).
+        refused = UsageError("kpi.open() ran in a process starting to draw a paper's charts: "
+                             "Python runs the script's code again in each worker process",
+                             hint='put the script\'s code under  if __name__ == "__main__":')
+        os.write(2, f"kpi.errors.UsageError: {refused} (hint: {refused.hint})\n".encode())
+        raise SystemExit(1)
     from kpi.catalogue import (
         PROJECT_FILE,
         bundled_project_dir,

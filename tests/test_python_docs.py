@@ -75,6 +75,9 @@ def test_a_script_writing_a_paper_needs_the_main_guard_and_says_so(tmp_path):
     assert result.stderr.rstrip().splitlines()[-1].startswith(
         "kpi.errors.SystemRefusal: a process drawing the paper's charts stopped")
     assert 'if __name__ == "__main__":' in result.stderr
+    # each worker says so in one line, written whole, and no traceback of its own: two
+    # workers' tracebacks, printed together in pieces, had interleaved into neither message
+    assert result.stderr.count("Traceback (most recent call last)") == 1, result.stderr
     assert not (tmp_path / "board.md").exists()
 
     guarded = tmp_path / "guarded.py"
