@@ -58,7 +58,10 @@ def open(path: str | os.PathLike[str] | None = None, *,
         refused = UsageError("kpi.open() ran in a process starting to draw a paper's charts: "
                              "Python runs the script's code again in each worker process",
                              hint='put the script\'s code under  if __name__ == "__main__":')
-        os.write(2, f"kpi.errors.UsageError: {refused} (hint: {refused.hint})\n".encode())
+        try:
+            os.write(2, f"kpi.errors.UsageError: {refused} (hint: {refused.hint})\n".encode())
+        except OSError:
+            pass  # no standard error (pythonw): the script's own error still names the guard
         raise SystemExit(1)
     from kpi.catalogue import (
         PROJECT_FILE,
