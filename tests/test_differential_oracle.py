@@ -1036,12 +1036,9 @@ class OracleMachine(RuleBasedStateMachine):
             return
         period, vs = self._period()
         result = self.kpi("summary", "--period", text(period), "--vs", vs, "--format", "json")
-        if not self._check_read(result, period, vs, self.spec.kpis):
+        doc = self._summary_checked(result, period, vs)
+        if doc is None:
             return
-        kpis = {k.id: k for k in self.spec.kpis}
-        doc = json.loads(result.stdout)
-        for got in doc["kpis"]:
-            self._check_kpi("summary", kpis[got["id"]], got, period, vs)
         # every time where a KPI has a unit written out (few do), else now and then
         if any(k.written_unit for k in self.spec.kpis) or self.rnd.random() < 0.4:
             self._check_summary_markdown(period, vs, doc)
@@ -1118,15 +1115,23 @@ class OracleMachine(RuleBasedStateMachine):
         except KpiError:
             self.face = None
         result = self.kpi(*args)
-        if not self._check_read(result, period, vs, self.spec.kpis):
+        doc = self._summary_checked(result, period, vs)
+        if doc is None:
             return
+        self._check_summary_markdown(period, vs, doc)
+        if self.rnd.random() < 0.5:
+            self._check_fail_on(period, vs, doc, result.stdout)
+
+    def _summary_checked(self, result, period: int, vs: str) -> dict | None:
+        """A `kpi summary --format json` read against the model: each KPI's figures checked,
+        the document returned (None where the read was refused, as `_check_read` expects)."""
+        if not self._check_read(result, period, vs, self.spec.kpis):
+            return None
         kpis = {k.id: k for k in self.spec.kpis}
         doc = json.loads(result.stdout)
         for got in doc["kpis"]:
             self._check_kpi("summary", kpis[got["id"]], got, period, vs)
-        self._check_summary_markdown(period, vs, doc)
-        if self.rnd.random() < 0.5:
-            self._check_fail_on(period, vs, doc, result.stdout)
+        return doc
 
     def _check_summary_markdown(self, period: int, vs: str, doc: dict, *more: str) -> None:
         """`kpi summary --format markdown`, the table a reader pastes into a paper: each KPI's

@@ -134,18 +134,24 @@ def _declare_unique(folder: Path) -> None:
         'date = "date"\n', 'date = "date"\nunique = "ref"\n', 1), encoding="utf-8")
 
 
+def _loaded_with_march(tmp_path: Path, cli, ref: str) -> tuple[Path, Path]:
+    """The project loaded, then a March extract of one incident `ref` loaded beside it."""
+    folder = _project(tmp_path / "p")
+    march = folder / "extracts" / "march.csv"
+    march.write_text(f"Ref,Date,LPA,Area,Victims\n{ref},2025-03-02,Dudley,North,3\n",
+                     encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    assert cli(["--project", folder, "ingest", "incidents", march]).exit_code == 0
+    return folder, march
+
+
 def test_declaring_unique_checks_the_same_extracts_without_a_new_version(tmp_path, cli):
     """Adding `unique` made the next load of the same files a version of identical rows (it
     is in the fingerprint of what the rows are stored as, so the check against the stored
     rows runs). It changes no stored value, only refuses: the same extracts are checked
     against the stored rows they keep and, passing, write nothing; an id the kept rows hold
     is refused, exit 3, as on any load, and nothing is written either."""
-    folder = _project(tmp_path / "p")
-    march = folder / "extracts" / "march.csv"
-    march.write_text("Ref,Date,LPA,Area,Victims\nA4,2025-03-02,Dudley,North,3\n",
-                     encoding="utf-8")
-    assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
-    assert cli(["--project", folder, "ingest", "incidents", march]).exit_code == 0
+    folder, march = _loaded_with_march(tmp_path, cli, "A4")
     stored = snapshot(folder)
     assert stored.version == 1
     assert sorted(stored.rows["ref"].to_list()) == ["A1", "A2", "A3", "A4"]
@@ -164,12 +170,7 @@ def test_declaring_unique_checks_the_same_extracts_without_a_new_version(tmp_pat
 def test_declaring_unique_still_refuses_an_id_the_stored_rows_hold(tmp_path, cli):
     """March's A1 was stored before `unique` was declared, beside January's A1: the same
     March file loaded again is refused, naming the row, and the table is as it was."""
-    folder = _project(tmp_path / "p")
-    march = folder / "extracts" / "march.csv"
-    march.write_text("Ref,Date,LPA,Area,Victims\nA1,2025-03-02,Dudley,North,3\n",
-                     encoding="utf-8")
-    assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
-    assert cli(["--project", folder, "ingest", "incidents", march]).exit_code == 0
+    folder, march = _loaded_with_march(tmp_path, cli, "A1")
     stored = snapshot(folder)
     _declare_unique(folder)
     again = cli(["--project", folder, "ingest", "incidents", march])
