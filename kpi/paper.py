@@ -996,9 +996,9 @@ def common_cause_words(verdict: Verdict | None, brief: bool = False) -> str:
     """What the months show when the latest is common cause, true of the chart the paper
     prints: 'the last 24 months show only normal variation' only when no month of them is
     marked; 'the 9 months since January 2025 show only normal variation' when the unusual
-    ones are further back; else '2 of the last 24 months (July to August 2025) were unusual,
-    though not the latest'. No sentence calls a chart with triangles on it "only normal
-    variation"."""
+    ones are further back; else '2 of the last 24 months, from July to August 2025, were
+    unusual, though not the latest' (the span is of the months marked, not of the 24). No
+    sentence calls a chart with triangles on it "only normal variation"."""
     variation = verdict.variation if verdict else None
     assert variation is not None, "a common-cause verdict has its chart"
     marked = _earlier_signals(verdict)
@@ -1010,7 +1010,8 @@ def common_cause_words(verdict: Verdict | None, brief: bool = False) -> str:
         start, count = settled
         return f"the {count} months from {start.name} show only normal variation"
     first, last = Month.parse(marked[0].month), Month.parse(marked[-1].month)
-    return (f"{len(marked)} of the last {variation.points} months ({_span(first, last)}) "
+    span = _span(first, last) if first == last else f"from {_span(first, last)}"
+    return (f"{len(marked)} of the last {variation.points} months, {span}, "
             f"{'was' if len(marked) == 1 else 'were'} unusual, though not the latest")
 
 

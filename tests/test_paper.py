@@ -173,7 +173,7 @@ def _kpi_paragraphs(markdown: str, docs: list[dict]) -> dict[str, str]:
 VERDICT_SENTENCE = re.compile(
     r" (?:The monthly figures show [^.]+|The level (?:fell|rose) [^.]+"
     r"|Against the target of [^ ]+[^.]*)\.|; the (?:monthly figures show|level|latest month"
-    r"|\d+ months from) [^.]+|; \d+ of the last \d+ months [^.]+")
+    r"|\d+ months from) [^.]+|; \d+ of the last \d+ months\b[^.]+")
 
 
 def _main_sentences(text: str) -> str:
@@ -882,11 +882,12 @@ def test_normal_variation_is_said_only_of_months_the_chart_does_not_mark():
     assert recent.variation.verdict == "common_cause"
     assert [p.month for p in recent.chart.signals] == ["2025-07", "2025-08"]
     assert common_cause_words(recent) == common_cause_words(recent, brief=True) == (
-        "2 of the last 24 months (July to August 2025) were unusual, though not the latest")
+        "2 of the last 24 months, from July to August 2025, were unusual, though not the "
+        "latest")
     worse = _result(Unit.COUNT, 90, 100)
     assert settled_sentence(worse, recent) == (
-        "The level rose after the comparison period, and 2 of the last 24 months (July to "
-        "August 2025) were unusual, though not the latest.")
+        "The level rose after the comparison period, and 2 of the last 24 months, from July "
+        "to August 2025, were unusual, though not the latest.")
     # Unusual months further back: the level has held since the month after the last.
     early = _chart_verdict(steady[:13] + [130.0, 131.0] + steady[:9])
     assert common_cause_words(early) == (
@@ -1223,8 +1224,8 @@ def test_bundled_sample_numbers_are_the_summarys(sample):
             "variation.") in text
     # Its chart marks months as late as June 2025: the level is not called stable.
     assert ("299,579, down 8.7% from 328,153: a statistically significant improvement; the "
-            "level fell after the baseline, and 11 of the last 24 months (February 2024 to "
-            "June 2025) were unusual, though not the latest.") in text
+            "level fell after the baseline, and 11 of the last 24 months, from February 2024 "
+            "to June 2025, were unusual, though not the latest.") in text
     assert "**Homicides.** 34, down 9 from 43: within normal variation." in text
     assert ("10 minutes and 25 seconds, down 2 minutes and 4 seconds (16.6%) from 12 minutes "
             "and 29 seconds: not tested") in text
