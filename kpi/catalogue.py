@@ -315,6 +315,9 @@ class KpiDef:
     # The target was written with a percent sign (target = "0.9%"): a percentage as written,
     # never a proportion to be read as 90% (`kpi.verdicts.misread_target`).
     target_written_percent: bool = False
+    # Where the target is written, "FILE:LINE" ("" for a KPI not read from a file): a refusal
+    # of the target names it (`kpi.verdicts.misread_target`). Not part of the definition.
+    target_at: str = field(default="", compare=False)
     # A running total or a snapshot of progress (training completed to date): its months are
     # not independent, so it gets no process chart and no verdict on variation.
     cumulative: bool = False
@@ -1596,6 +1599,9 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
             continue
         seen.add(kid)
         kpi = _build_kpi(item, bad, datasets, priority_ids, populations)
+        if kpi is not None and kpi.target is not None:
+            line = problems.item_line("kpis", kid, "target")
+            kpi = replace(kpi, target_at=f"{problems.path}" + (f":{line}" if line else ""))
         if kpi is not None:
             kpis.append(kpi)
     known = {k.id: k for k in kpis}
