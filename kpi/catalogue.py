@@ -315,6 +315,9 @@ class KpiDef:
     # The target was written with a percent sign (target = "0.9%"): a percentage as written,
     # never a proportion to be read as 90% (`kpi.verdicts.misread_target`).
     target_written_percent: bool = False
+    # Where the target is written, "FILE:LINE" ("" for a KPI not read from a file): a refusal
+    # of the target names it (`kpi.verdicts.misread_target`). Not part of the definition.
+    target_at: str = field(default="", compare=False)
     # A running total or a snapshot of progress (training completed to date): its months are
     # not independent, so it gets no process chart and no verdict on variation.
     cumulative: bool = False
@@ -371,19 +374,26 @@ _OR = re.compile(r"\bOR\b", re.IGNORECASE)
 WHOLE_KINDS = frozenset({Kind.COUNT, Kind.SUM, Kind.SNAPSHOT})
 
 
+# The decimal places a unit's figures print to where the KPI sets no `decimals`: (of a whole
+# kind, WHOLE_KINDS; of any other kind). docs/catalogue.md#decimal-places prints this table,
+# and tests/test_catalogue.py compares the two.
+UNIT_PLACES: dict[Unit, tuple[int, int]] = {
+    Unit.COUNT: (0, 1), Unit.PERCENT: (1, 1), Unit.SECONDS: (0, 0), Unit.DAYS: (0, 1),
+    Unit.RATIO: (1, 1), Unit.SCORE: (1, 1), Unit.PER_1000: (1, 1), Unit.GBP: (0, 0),
+    Unit.NUMBER: (1, 1),
+}
+
+
 def places(kpi: KpiDef) -> int:
     """The decimal places every value of a KPI is shown to, wherever it is printed: its
-    `decimals` in kpi.toml, else its unit's (one for percentages, ratios, scores and rates per
-    1,000; none for pounds; a count or days none when the kind is whole, else one). One
-    precision per KPI: a percentile printed "36" beside "35.4" when the digits followed the
-    value. (`kpi.render.places` is the same function.)"""
+    `decimals` in kpi.toml, else its unit's (`UNIT_PLACES`: one for percentages, ratios,
+    scores, rates per 1,000 and numbers; none for pounds and seconds; a count or days none
+    when the kind is whole, else one). One precision per KPI: a percentile printed "36" beside
+    "35.4" when the digits followed the value. (`kpi.render.places` is the same function.)"""
     if kpi.decimals is not None:
         return kpi.decimals
-    if kpi.unit == Unit.GBP or kpi.unit == Unit.SECONDS:
-        return 0
-    if kpi.unit in (Unit.COUNT, Unit.DAYS):
-        return 0 if kpi.kind in WHOLE_KINDS else 1
-    return 1
+    whole, other = UNIT_PLACES[kpi.unit]
+    return whole if kpi.kind in WHOLE_KINDS else other
 
 
 def _narrower(numerator: str | None, denominator: str | None) -> bool:
@@ -1589,6 +1599,9 @@ def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
             continue
         seen.add(kid)
         kpi = _build_kpi(item, bad, datasets, priority_ids, populations)
+        if kpi is not None and kpi.target is not None:
+            line = problems.item_line("kpis", kid, "target")
+            kpi = replace(kpi, target_at=f"{problems.path}" + (f":{line}" if line else ""))
         if kpi is not None:
             kpis.append(kpi)
     known = {k.id: k for k in kpis}
@@ -1820,6 +1833,13 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             bad(key, problem, bounded=True)
             value = default
         numbers[key] = value
+    if unit == Unit.SECONDS and numbers["decimals"]:
+        # A duration prints whole seconds (m:ss, h:mm:ss) wherever it is printed: places
+        # asked for would be left unprinted, with nothing said.
+        bad("decimals", f"is {numbers['decimals']}, but a KPI in seconds prints whole seconds "
+            "(m:ss or h:mm:ss), more only where a figure must read apart from its target: "
+            "leave decimals out")
+        numbers["decimals"] = None
 
     target, spc_baseline, spc_rebase, written_percent = _spc_keys(item, kind, bad, unit)
     texts = {}

@@ -101,29 +101,90 @@ def verdict_of(result: KpiResult, series: Series | None,
 MISREAD_FACTOR = 10
 
 
+def reads_two_ways(kpi: KpiDef) -> bool:
+    """Whether a KPI's target could be a proportion written for a percentage: on a KPI in
+    percent, between 0 and 1 (0.9, which kpi reads as 0.9%, where 90% may be meant), and not
+    written with its sign ("0.9%"). Its figures decide (`misread_target`)."""
+    target = kpi.target
+    return (kpi.unit == Unit.PERCENT and target is not None and 0 < target < 1
+            and not kpi.target_written_percent)
+
+
+def _readings(kpi: KpiDef) -> tuple[str, str, str]:
+    """Where the target is written ("FILE:LINE: ", or "" for a KPI not read from a file), the
+    target as written (0.9) and as a proportion in percent (90)."""
+    assert kpi.target is not None, "a target that reads two ways is a number"
+    return (f"{kpi.target_at}: " if kpi.target_at else "", f"{kpi.target:g}",
+            f"{float(as_written(kpi.target) * 100):g}")
+
+
 def misread_target(kpi: KpiDef, figures: Iterable[float | None]) -> None:
     """Refuses a target on a KPI in percent that reads two ways (ConfigError, exit 3): one
-    between 0 and 1 (0.9), which kpi reads as written (0.9%), where the KPI's figures (its
-    current window and monthly values) are all at least ten times it, so the figures make that
-    reading implausible and the proportion (90%) likely. A target of 0.9 on figures of 85% to
-    93% read "0.9%: met, consistently passes". A small rate whose figures are near its target
-    (0.5 on figures of 0.3% to 0.8%) is read as written, and a target written with its sign
-    ("0.9%") always is."""
-    target = kpi.target
-    if (kpi.unit != Unit.PERCENT or target is None or not 0 < target < 1
-            or kpi.target_written_percent):
+    between 0 and 1 (0.9, `reads_two_ways`), which kpi reads as written (0.9%), where the
+    KPI's figures (its current window and monthly values) are all at least ten times it, so the
+    figures make that reading implausible and the proportion (90%) likely. A target of 0.9 on
+    figures of 85% to 93% read "0.9%: met, consistently passes". A small rate whose figures are
+    near its target (0.5 on figures of 0.3% to 0.8%) is read as written, and a target written
+    with its sign ("0.9%") always is. The one rule of `kpi summary`, `kpi show`, the paper and
+    `kpi catalogue --validate` (`stored_targets`); the refusal names the file's line."""
+    if not reads_two_ways(kpi):
         return
+    assert kpi.target is not None, "reads_two_ways"
     known = [v for v in figures if v is not None and math.isfinite(v)]
-    if not known or min(known) < MISREAD_FACTOR * target:
+    if not known or min(known) < MISREAD_FACTOR * kpi.target:
         return
-    written = f"{target:g}"
-    proportion = f"{float(as_written(target) * 100):g}"
+    at, written, proportion = _readings(kpi)
     raise ConfigError(
-        f"KPI '{kpi.id}', key 'target': {written} reads as {written}%, but the KPI's figures "
-        f"run from {fixed(min(known), 1)}% to {fixed(max(known), 1)}%; as a proportion it "
-        f"would be {proportion}%",
+        f"{at}KPI '{kpi.id}', key 'target': {written} reads as {written}%, but the KPI's "
+        f"figures run from {fixed(min(known), 1)}% to {fixed(max(known), 1)}%; as a proportion "
+        f"it would be {proportion}%",
         hint=f'write target = {proportion} if {proportion}% is meant, or target = "{written}%" '
              f"if {written}% is")
+
+
+def stored_targets(project: Project) -> list[str]:
+    """`kpi catalogue --validate`'s check of targets that read two ways (`reads_two_ways`):
+    each such KPI whose data the project's store holds is judged by `misread_target` on its
+    monthly values over the `SERIES_MONTHS` months ending at the latest month its datasets
+    all hold, and refused as a summary would refuse it (ConfigError, every such KPI in one
+    error, one line each); for each other one (no data held, or a KPI in development), a
+    warning line naming the file's line, the KPI and the key, returned."""
+    from kpi import store
+    from kpi.errors import DataError
+
+    warnings, refused, hints = [], [], []
+    for kpi in project.kpis:
+        if not reads_two_ways(kpi):
+            continue
+        values: tuple[float | None, ...] = ()
+        if kpi.status == Status.LIVE:
+            try:
+                sources = {m.source for m in engine.measures_of(project, kpi)}
+                held = [store.months(project, d) if store.exists(project, d) else []
+                        for d in sorted(sources)]
+                if held and all(held):
+                    end = min(max(months) for months in held)
+                    values = monthly_values(project, [kpi], {kpi.id: end})[kpi.id].values
+            except DataError:
+                values = ()  # a store that cannot be read has no figures to judge by
+        try:
+            misread_target(kpi, values)
+        except ConfigError as exc:
+            refused.append(exc.message)
+            hints.append(exc.hint)
+            continue
+        if any(v is not None and math.isfinite(v) for v in values):
+            continue  # the figures read the target as written
+        at, written, proportion = _readings(kpi)
+        warnings.append(
+            f"{at}KPI '{kpi.id}', key 'target': {written} reads as {written}%, and no figures "
+            f"are held to judge it by; if {proportion}% is meant write target = {proportion}, "
+            f'and write target = "{written}%" to say {written}%')
+    if refused:
+        raise ConfigError("\n".join(refused), hint=hints[0] if len(hints) == 1 else
+                          'write each as the percentage meant (target = 90 for 90%), or with '
+                          'its sign (target = "0.9%") where the small percentage is meant')
+    return warnings
 
 
 # Kinds whose window is the sum of its months' components, so a window without its last

@@ -230,3 +230,70 @@ def test_a_kpi_toml_saved_as_windows_1252_names_the_line_and_column(tmp_path):
     assert info.value.message == (f"{path}:20: cannot read the project file: not UTF-8 text "
                                   "(byte 0xA3, column 22)")
     assert info.value.hint == "save kpi.toml as UTF-8 (in Notepad: Save as, Encoding UTF-8)"
+
+
+def test_the_docs_table_of_default_places_is_the_codes():
+    """docs/catalogue.md#decimal-places prints each unit's default places, for a whole kind
+    and any other (unit `number` had none there): the table is `UNIT_PLACES`, row for row, and
+    `places` reads it for a KPI without `decimals`."""
+    from kpi.catalogue import UNIT_PLACES, WHOLE_KINDS, KpiDef, places
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "catalogue.md").read_text("utf-8")
+    section = docs.split("### Decimal places\n", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = (int(cells[1]), int(cells[2]))
+    assert rows == {unit.value: UNIT_PLACES[unit] for unit in Unit}
+    for unit in Unit:
+        for kind in Kind:
+            kpi = KpiDef("k", "K", "p", kind, unit, Better.NEUTRAL, dataset="d")
+            assert places(kpi) == rows[unit.value][0 if kind in WHOLE_KINDS else 1]
+            assert places(KpiDef("k", "K", "p", kind, unit, Better.NEUTRAL, dataset="d",
+                                 decimals=2)) == 2
+
+
+_SECONDS_KPI = """
+[[kpis]]
+id = "wait"
+title = "Wait"
+priority = "p"
+kind = "mean"
+dataset = "crimes"
+value = "cost"
+unit = "seconds"
+"""
+
+
+@pytest.mark.parametrize("decimals", [1, 2, 3])
+def test_decimals_on_a_kpi_in_seconds_is_refused_naming_the_line(tmp_path, decimals):
+    """A duration prints whole seconds (m:ss) wherever it is printed, so `decimals = 2` on a
+    KPI in seconds was read and left unprinted, with nothing said: it is refused when the file
+    loads, in one line naming the file's line, the KPI and the key."""
+    found = problems(tmp_path, _SECONDS_KPI + f"decimals = {decimals}\n")
+    line = (HEAD + _SECONDS_KPI).count("\n") + 1
+    assert found == [f"{tmp_path / 'kpi.toml'}:{line}: KPI 'wait', key 'decimals': is "
+                     f"{decimals}, but a KPI in seconds prints whole seconds (m:ss or h:mm:ss), "
+                     "more only where a figure must read apart from its target: leave decimals "
+                     "out"]
+
+
+def test_decimals_of_none_on_seconds_and_any_on_days_are_read(tmp_path):
+    """`decimals = 0` on a KPI in seconds says what it prints; days print their decimals."""
+    path = tmp_path / "kpi.toml"
+    path.write_text(HEAD + _SECONDS_KPI + "decimals = 0\n"
+                    + _SECONDS_KPI.replace('"wait"', '"age"').replace('"seconds"', '"days"')
+                    + "decimals = 2\n", encoding="utf-8")
+    project = parse_project_file(path)
+    assert (project.kpi("wait").decimals, project.kpi("age").decimals) == (0, 2)
+
+
+def test_validate_refuses_decimals_on_seconds_in_one_line(tmp_path, cli):
+    path = tmp_path / "kpi.toml"
+    path.write_text(HEAD + _SECONDS_KPI + "decimals = 1\n", encoding="utf-8")
+    got = cli(["catalogue", "--validate", path])
+    assert got.exit_code == 3, got.output
+    assert got.stderr.splitlines()[0].startswith(f"Error: {path}:")
+    assert "key 'decimals': is 1, but a KPI in seconds" in got.stderr
+    assert "Traceback" not in got.output

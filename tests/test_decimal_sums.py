@@ -160,7 +160,6 @@ kind = "median"
 dataset = "claims"
 value = "ms / 1000"
 unit = "seconds"
-decimals = 3
 """
 
 MONTHS = [f"{2023 + (9 + i) // 12}-{(9 + i) % 12 + 1:02d}" for i in range(24)]  # 2023-10 on

@@ -13,6 +13,7 @@ rates are never a percentage, a time or money."""
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -94,3 +95,73 @@ def test_a_share_is_never_printed_as_a_time(folder, cli):
     assert shown.exit_code == 0, shown.output
     row = next(line for line in shown.stdout.splitlines() if line.startswith("k,"))
     assert ",50.0," in row
+
+
+def _status_rule() -> tuple[str, str]:
+    """The units docs/catalogue.md#status names for a change in points and for an absolute
+    change only: what the doc says decides."""
+    import re
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "catalogue.md").read_text("utf-8")
+    section = docs.split("\n## Status\n", 1)[1].split("\n## ", 1)[0]
+    points = re.search(r"^- percentage points, for KPIs whose unit is `(\w+)`", section, re.M)
+    absolute = re.search(r"^- the absolute change, for KPIs whose unit is `(\w+)`", section,
+                         re.M)
+    assert points and absolute, "docs/catalogue.md#status names the units of its first rules"
+    return points.group(1), absolute.group(1)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_the_change_follows_the_unit_as_docs_catalogue_md_says(folder, kind):
+    """docs/catalogue.md said an absolute change is given "for `ratio_of_rates`", where the
+    code decides by the unit: a ratio of rates in `number` has a % change, a mean in `ratio`
+    none. The doc now names the unit; every kind in every unit it accepts gets the change the
+    doc's rules give (points for its points unit, an absolute change only for its ratio unit,
+    else a % change from a base above zero)."""
+    from kpi import engine
+
+    points_unit, absolute_unit = _status_rule()
+    assert (points_unit, absolute_unit) == ("percent", "ratio")
+    keys, what = KINDS[kind]
+    for unit in Unit:
+        if not accepted(what, unit.value, 10):
+            continue
+        _write(folder, f'{keys}\nunit = "{unit.value}"'
+               + ("\nmultiplier = 10" if what == "share" and unit != Unit.PERCENT else ""))
+        kpi = load_project(folder).kpi("k")
+        change = engine.change_between(kpi, 3.0, 2.0)
+        assert change is not None
+        if unit.value == points_unit:
+            assert (change.points, change.absolute, change.percent) == (1.0, None, None), unit
+        elif unit.value == absolute_unit:
+            assert (change.points, change.absolute, change.percent) == (None, 1.0, None), unit
+        else:
+            assert (change.points, change.absolute, change.percent) == (None, 1.0, 50.0), unit
+
+
+def test_a_ratio_of_rates_in_number_and_a_mean_in_ratio_as_the_summary_reports_them(folder,
+                                                                                    cli):
+    """End to end, in the summary's JSON: the ratio of rates in `number` has a % change of
+    its two windows' values (worked out here in decimals), the mean in `ratio` an absolute
+    change only."""
+    import json
+    from decimal import Decimal
+
+    ratio = KINDS["ratio_of_rates"][0]
+    _write(folder, f'{ratio}\nunit = "number"\n\n[[kpis]]\nid = "m"\ntitle = "M"\n'
+                   'priority = "community"\nkind = "mean"\ndataset = "incidents"\n'
+                   'value = "minutes"\nunit = "ratio"')
+    shown = cli(["--project", folder, "summary", "--period", "2025-09", "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    got = {k["id"]: k for k in json.loads(shown.stdout)["kpis"]}
+    for kid in ("k", "m"):
+        now, then = got[kid]["current"]["value"], got[kid]["comparison"]["value"]
+        assert now is not None and then is not None and then > 0 and now != then, got[kid]
+        change = got[kid]["change"]
+        assert change["points"] is None
+        assert math.isclose(change["absolute"], now - then, rel_tol=1e-12)
+        if kid == "k":
+            expected = (Decimal(repr(now)) - Decimal(repr(then))) / Decimal(repr(then)) * 100
+            assert math.isclose(change["percent"], float(expected), rel_tol=1e-9), change
+        else:
+            assert change["percent"] is None, change

@@ -621,9 +621,10 @@ def test_the_summary_and_show_refuse_a_proportion_target_in_one_line(cli, tmp_pa
             assert got.exit_code == code, (target, args, got.output)
             if code == 3:
                 lines = got.stderr.splitlines()
-                assert lines[0] == ("Error: KPI 'positive_outcome_rate', key 'target': 0.5 reads "
-                                    "as 0.5%, but the KPI's figures run from 40.0% to 62.5%; as "
-                                    "a proportion it would be 50%"), lines
+                line = toml.read_text(encoding="utf-8").splitlines().index("target = 0.5") + 1
+                assert lines[0] == (f"Error: {toml}:{line}: KPI 'positive_outcome_rate', key "
+                                    "'target': 0.5 reads as 0.5%, but the KPI's figures run "
+                                    "from 40.0% to 62.5%; as a proportion it would be 50%"), lines
                 assert lines[1] == ('Hint: write target = 50 if 50% is meant, or target = '
                                     '"0.5%" if 0.5% is')
                 assert "Traceback" not in got.output
@@ -631,3 +632,78 @@ def test_the_summary_and_show_refuse_a_proportion_target_in_one_line(cli, tmp_pa
                 shown = "0.5%: met, consistently passes" if target != "50" else \
                     "50.0%: met, hit and miss"
                 assert f"Positive outcome rate {shown}" in got.stdout
+
+
+def _mini_with_target(tmp_path, target: str, loaded: bool = True):
+    """The mini project with a target on its positive outcome rate (40.0% to 62.5% a month),
+    its crimes loaded or not; the file and the target's line."""
+    import shutil
+    from pathlib import Path
+
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    root = tmp_path / f"mini {len(list(tmp_path.iterdir()))}"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "mini", root)
+    toml = root / "kpi.toml"
+    original = toml.read_text(encoding="utf-8")
+    rate = 'numerator = "outcome IN (\'OC1\', \'OC2\')"\nbetter = "higher"\n'
+    assert rate in original
+    toml.write_text(original.replace(rate, f"{rate}target = {target}\n"), encoding="utf-8")
+    if loaded:
+        load(load_project(root), "crimes")
+    line = toml.read_text(encoding="utf-8").splitlines().index(f"target = {target}") + 1
+    return toml, line
+
+
+def test_validate_refuses_a_proportion_target_on_the_figures_the_store_holds(cli, tmp_path):
+    """`kpi catalogue --validate` read no figures, so a target of 0.5 on a rate of 40% to
+    62.5% a month passed it (exit 0) and was refused only by the summary. With the data in the
+    project's store it is now refused by the same rule (`misread_target`), in the summary's
+    words, naming the file's line (exit 3); "0.5%" and 50 pass with no warning."""
+    toml, line = _mini_with_target(tmp_path, "0.5")
+    got = cli(["catalogue", "--validate", toml])
+    assert got.exit_code == 3, got.output
+    assert got.stderr.splitlines() == [
+        f"Error: {toml}:{line}: KPI 'positive_outcome_rate', key 'target': 0.5 reads as 0.5%, "
+        "but the KPI's figures run from 40.0% to 62.5%; as a proportion it would be 50%",
+        'Hint: write target = 50 if 50% is meant, or target = "0.5%" if 0.5% is']
+    summary = cli(["--project", toml.parent, "summary", "--period", "2025-09"])
+    assert summary.exit_code == 3
+    assert summary.stderr.splitlines()[:2] == got.stderr.splitlines()
+    for target in ('"0.5%"', "50"):
+        toml, _ = _mini_with_target(tmp_path, target)
+        got = cli(["catalogue", "--validate", toml])
+        assert got.exit_code == 0, got.output
+        assert "Warning" not in got.stderr and "target" not in got.stderr, got.stderr
+
+
+def test_validate_warns_of_a_proportion_target_without_figures(cli, tmp_path):
+    """With nothing loaded there are no figures to judge the target by: a warning naming the
+    file's line, the KPI, the key and both readings, and exit 0 (the file is valid); the
+    summary, once the data is loaded, refuses it."""
+    toml, line = _mini_with_target(tmp_path, "0.5", loaded=False)
+    got = cli(["catalogue", "--validate", toml])
+    assert got.exit_code == 0, got.output
+    lines = got.stderr.splitlines()
+    assert lines[0] == (
+        f"Warning: {toml}:{line}: KPI 'positive_outcome_rate', key 'target': 0.5 reads as "
+        "0.5%, and no figures are held to judge it by; if 50% is meant write target = 50, and "
+        'write target = "0.5%" to say 0.5%')
+    assert lines[1].startswith(f"{toml}: valid ("), lines
+    assert len(lines) == 2
+
+
+def test_the_read_and_validate_refuse_by_one_rule(tmp_path, monkeypatch):
+    """Both the summary's read and `kpi catalogue --validate` ask `misread_target`: with its
+    factor raised past the data (40.0% is under 100 times 0.5), neither refuses."""
+    from kpi.catalogue import load_project
+
+    toml, _ = _mini_with_target(tmp_path, "0.5")
+    project = load_project(toml.parent)
+    from kpi.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        verdicts.stored_targets(project)
+    monkeypatch.setattr(verdicts, "MISREAD_FACTOR", 100)
+    assert verdicts.stored_targets(project) == []

@@ -361,11 +361,81 @@ def test_the_signal_sheet_holds_numbers_with_number_formats(cli, tmp_path, kpi):
             numbers += 1
         elif field == "p value" and signal["p_value"] is not None:
             assert math.isclose(cell.value, signal["p_value"], rel_tol=1e-12, abs_tol=1e-300)
-            assert (cell_unit, cell.number_format) == ("p", "0.0000")
+            assert cell_unit == "p"
+            assert excel_shown(cell.value, cell.number_format) == printed["p value"]
             numbers += 1
         else:
             assert cell.value is None and cell_unit is None and isinstance(shown, str), field
     assert numbers >= 5
+
+
+@pytest.mark.parametrize("p", [0.0, 1e-300, 0.0004999, 0.0009996, 0.001, 0.0015, 0.0135,
+                               0.0499, 0.05, 0.36865378163667545, 0.9995, 1.0])
+def test_a_p_value_cell_shows_what_the_text_prints(p):
+    """A p value showed four places in the workbook ("0.0139") where every text face prints
+    three, or "<0.001" (`stats.p_text`). Its format now shows the same text, the cell keeping
+    the exact number."""
+    from test_faces import excel_shown
+
+    from kpi.stats import p_text
+    from kpi.writers import xlsx
+
+    assert excel_shown(p, xlsx.number_format("p", 0)) == p_text(p)
+    assert excel_shown(p, xlsx.FORMATS["p"]) == p_text(p)
+
+
+def test_the_summary_p_values_as_openpyxl_and_calc_read_them(cli, tmp_path, office_profile):
+    """Every p value of the summary's workbook is a number cell equal to the JSON's p value,
+    shown as the summary prints it: to three places or "<0.001" (0.014, not 0.0139, for a
+    p of 0.01386), read back by openpyxl through the format, and by LibreOffice Calc
+    converting the sheet to CSV with cells as shown."""
+    import csv
+    import subprocess
+
+    import openpyxl
+    from test_faces import excel_shown
+
+    from kpi.stats import p_text
+
+    args = ["summary", "--period", PERIOD]
+    doc = _json(cli, args)
+    _workbook(cli, args, tmp_path / "summary.xlsx")
+    expected = {k["id"]: (k["significance"] or {}).get("p_value") for k in doc["kpis"]}
+    tested = {kid: p for kid, p in expected.items() if p is not None}
+    # Both sides of 0.001, and a p whose fourth place the text leaves out.
+    assert min(tested.values()) < 0.001 < max(tested.values())
+    assert any(p_text(p) != f"{p:.4f}".rstrip("0") for p in tested.values() if p >= 0.001)
+    sheet = openpyxl.load_workbook(tmp_path / "summary.xlsx")["Summary"]
+    rows = list(sheet.iter_rows())
+    start = next(i for i, row in enumerate(rows) if row[0].value == "id")
+    header = [c.value for c in rows[start]]
+    at = header.index("p_value")
+    seen = 0
+    for row in rows[start + 1:]:
+        p = expected[row[0].value]
+        cell = row[at]
+        if p is None:
+            assert cell.value is None
+            continue
+        assert isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool)
+        assert math.isclose(cell.value, p, rel_tol=1e-12, abs_tol=1e-300)
+        assert excel_shown(cell.value, cell.number_format) == p_text(p), (row[0].value, p)
+        seen += 1
+    assert seen == len(tested)
+    office = _calc()
+    result = subprocess.run([office, "--headless", "--norestore",
+                             f"-env:UserInstallation={office_profile.as_uri()}",
+                             "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,1033,"
+                             "false,true,true,false,false,1", "--outdir",
+                             str(tmp_path / "calc"), str(tmp_path / "summary.xlsx")],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    written = sorted((tmp_path / "calc").glob("*.csv"))
+    assert len(written) == 1, written
+    lines = written[0].read_text(encoding="utf-8").splitlines()
+    shown = {r["id"]: r["p_value"] for r in csv.DictReader(lines[next(
+        i for i, x in enumerate(lines) if x.startswith("id,")):])}
+    assert shown == {kid: "" if p is None else p_text(p) for kid, p in expected.items()}
 
 
 def test_the_signal_sheet_as_libreoffice_calc_shows_it(cli, tmp_path):

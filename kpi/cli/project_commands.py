@@ -43,7 +43,9 @@ def catalogue(
     validate: Annotated[Path | None, typer.Option(
         "--validate", metavar="FILE",
         help="Check a project file and report every problem at once, each with its file and "
-             "line; exit 3 when there is any.")] = None,
+             "line; exit 3 when there is any. A percentage target written as a proportion "
+             "(0.9) is judged on the figures the project's store holds, as the summary "
+             "judges it, or warned of where it holds none.")] = None,
     format: FormatOpt = Format.TABLE,
     output: OutputOpt = None,
 ) -> None:
@@ -51,7 +53,13 @@ def catalogue(
     from kpi.catalogue import load_project, parse_project_file
 
     if validate is not None:
+        from kpi.verdicts import stored_targets
+
         project = parse_project_file(validate)  # raises one ConfigError listing every problem
+        # A percentage target written as a proportion: refused on the figures the store holds,
+        # as the summary refuses it, else a warning.
+        for warning in stored_targets(project):
+            note(f"Warning: {warning}")
         note(f"{validate}: valid ({len(project.datasets)} datasets, "
              f"{len(project.priorities)} priorities, {len(project.kpis)} KPIs)")
         return

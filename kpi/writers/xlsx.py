@@ -48,9 +48,12 @@ ROLES: dict[str, str] = {
 }
 
 # Excel number formats of the columns not in a KPI's unit. A percentage unit's values are
-# divided by 100 into percentage cells.
+# divided by 100 into percentage cells. A p value stays the exact number (an analyst can test
+# it against another level) shown as the text faces print it (`stats.p_text`): three places,
+# and "<0.001" below 0.001.
 FORMATS = {
-    "count": "#,##0", "whole": "0", "p": "0.0000", "rate": "#,##0.00", "month": "yyyy-mm",
+    "count": "#,##0", "whole": "0", "p": '[<0.001]"<0.001";0.000', "rate": "#,##0.00",
+    "month": "yyyy-mm",
 }
 SCALED = {"percent"}  # units whose values are stored divided by 100
 # A frame's column of each row's decimals, where its rows hold different figures (a key/value
