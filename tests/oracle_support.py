@@ -1730,7 +1730,7 @@ def draw_cumulative(rnd: random.Random, spec: ProjectSpec) -> None:
 def draw_peers(rnd: random.Random, spec: ProjectSpec) -> None:
     """Now and then (a project loaded force by force) a peer group of forces, `[peers.g]`
     (docs/peers.md): two of the three forces, now and then one the data never holds
-    (`NO_ROWS_FORCE`), a focus among them or beside them, or none; a KPI or two of the
+    (`NO_ROWS_FORCE`), a focus among them or none; a KPI or two of the
     incidents declaring it (`peers = "g"`) for the paper's "Compared with peers"."""
     if not spec.replace_by or rnd.random() >= 0.5:
         return
@@ -1738,7 +1738,8 @@ def draw_peers(rnd: random.Random, spec: ProjectSpec) -> None:
     if rnd.random() < 0.3:
         members.append(NO_ROWS_FORCE)
     spec.peer_members = tuple(members)
-    spec.peer_focus = rnd.choice([None, *members[:2], *[f for f in FORCES if f not in members]])
+    # the group's focus is one of its members (kpi.toml refuses another)
+    spec.peer_focus = rnd.choice([None, *members[:2]])
     for k in spec.kpis:
         if k.dataset == "inc" and not k.parts and not k.hidden and rnd.random() < 0.4:
             k.peers = "g"
