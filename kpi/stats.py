@@ -648,6 +648,12 @@ class Segment:
     screened: tuple[str, ...] = ()
 
 
+# Why a cumulative KPI (a running total, a snapshot of progress) has no process chart
+# (docs/statistics.md, "Cumulative KPIs get no chart"): `kpi show`'s note in its place.
+CUMULATIVE_NOTE = ("no process chart: the KPI is cumulative (a running total), so its months "
+                   "are not independent values of a process")
+
+
 @dataclass(frozen=True)
 class Xmr:
     """An XmR chart. The top-level limits are those of the last segment (the ones that apply

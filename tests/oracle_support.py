@@ -131,6 +131,9 @@ LPAS = ["Birmingham", "Dudley", "Coventry"]
 OFFENCES = ["theft", "burglary", "assault", "fraud"]
 WEIGHTS = {"theft": 10, "burglary": 365, "assault": 180}
 ROLES = ["officer", "staff"]
+# The peer group's title, and a force no extract holds (a member the data has no rows for)
+PEER_TITLE = "similar forces"
+NO_ROWS_FORCE = "Surrey Police"
 
 # Spellings of a stored value that name the same thing: kpi must refuse them, or read them as
 # that value (so no figure changes); never keep them side by side.
@@ -179,6 +182,11 @@ class Kpi:
     target: float | None = None
     # a `unit` written out (drawn by draw_units only): None is the kind's default
     written_unit: str | None = None
+    # `cumulative = true`, a running total or snapshot of progress with no process chart and
+    # no verdict on variation (drawn by draw_cumulative only)
+    cumulative: bool = False
+    # `peers = "g"`, the project's peer group (drawn by draw_peers only)
+    peers: str | None = None
 
 
     @property
@@ -231,6 +239,9 @@ class ProjectSpec:
     warehouse: bool = False
     # the incidents' declared `time_zone` (drawn by draw_time_zone only; datetime dates only)
     time_zone: str | None = None
+    # a peer group of forces, `[peers.g]` (drawn by draw_peers only): its members and focus
+    peer_members: tuple[str, ...] = ()
+    peer_focus: str | None = None
 
     def toml(self) -> str:
         date_col = "at" if self.datetime_dates else "day"
@@ -316,7 +327,15 @@ class ProjectSpec:
                 lines.append(f'spc_baseline = ["{k.spc_baseline[0]}", "{k.spc_baseline[1]}"]')
             if k.spc_rebase:
                 lines.append("spc_rebase = [" + ", ".join(f'"{m}"' for m in k.spc_rebase) + "]")
+            if k.cumulative:
+                lines.append("cumulative = true")
+            if k.peers:
+                lines.append(f'peers = "{k.peers}"')
             lines.append("")
+        if self.peer_members:
+            lines += ['[peers.g]', f'title = "{PEER_TITLE}"', 'column = "force"',
+                      "members = [" + ", ".join(f'"{m}"' for m in self.peer_members) + "]",
+                      *([f'focus = "{self.peer_focus}"'] if self.peer_focus else []), '']
         for c in self.checks:
             lines += ['[[checks]]', f'id = "{c.id}"', f'title = "Check {c.id}"',
                       f'total = "{c.total}"',
@@ -1173,6 +1192,36 @@ def unit_text(k: Kpi, value: float, places: int) -> str:
     return shown
 
 
+def spoken_duration(seconds: float) -> str:
+    """A duration as the paper's prose says it, to the second (docs/board-paper.md): '1 hour,
+    22 minutes and 5 seconds', '13 minutes and 53 seconds', '1 second', '0 seconds', a part of
+    0 left out; 'minus' before a negative one."""
+    whole = int(excel_round(abs(seconds), 0))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    said = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in
+            ((hours, "hour"), (minutes, "minute"), (secs, "second")) if n]
+    words = ("0 seconds" if not said else said[0] if len(said) == 1
+             else ", ".join(said[:-1]) + " and " + said[-1])
+    return f"minus {words}" if seconds < 0 and said else words
+
+
+def prose_text(k: Kpi, value: float) -> str:
+    """A figure as the paper's prose says it, on its own (no target, nothing beside it):
+    a duration in words (`spoken_duration`); pounds of a million or more in millions to one
+    place ("£82.2m", "-£1,234.5m"); a rate per 1,000 (the kind or the unit) followed by "per
+    1,000 population"; anything else as its unit prints it (`unit_text`)."""
+    if k.unit == "seconds":
+        return spoken_duration(value)
+    if k.unit == "gbp" and abs(value) >= 1_000_000:
+        millions = format(excel_round(float(written(value) / 1_000_000), 1), ",.1f")
+        return ("-£" + millions[1:] if millions.startswith("-") else "£" + millions) + "m"
+    shown = unit_text(k, value, printed_places(k))
+    if k.kind == "per_1000" or k.unit == "per_1000":
+        shown += " per 1,000 population"
+    return shown
+
+
 def printed_figure(k: Kpi, value: float, other: float | None) -> str:
     """A window's figure as the summary's Markdown table and the paper's figures file print
     it: in its unit (`unit_text`), to the places it takes beside the other window's figure
@@ -1648,6 +1697,54 @@ def draw_units(rnd: random.Random, spec: ProjectSpec) -> None:
             k.decimals = None
 
 
+def draw_quoted_units(rnd: random.Random, spec: ProjectSpec) -> None:
+    """Now and then a `unit` written out on a KPI another's paragraph quotes (a count or a
+    sum; `draw_units` leaves them alone), so the quoted figure is said in its unit's words
+    (`prose_text`): a percentage, pounds (a hidden sum scaled by a `multiplier` now and then
+    into millions, "£1.2m"), a duration in words, days, a rate per 1,000 "per 1,000
+    population"."""
+    quoted = {q for k in spec.kpis for q in k.quotes}
+    for k in spec.kpis:
+        if k.id not in quoted or rnd.random() >= 0.6:
+            continue
+        k.written_unit = rnd.choice(ROWS_UNITS if k.kind == "count" and k.value is None
+                                    else VALUE_UNITS)
+        if k.written_unit == "seconds":
+            k.decimals = None
+        if k.hidden and k.kind == "sum" and k.written_unit in ("gbp", "seconds"):
+            # millions of pounds, and durations of hours
+            k.multiplier = rnd.choice([1.0, 1000, 25_000.5] if k.written_unit == "gbp"
+                                      else [1.0, 60])
+
+
+def draw_cumulative(rnd: random.Random, spec: ProjectSpec) -> None:
+    """Now and then `cumulative = true` on a KPI (docs/catalogue.md; a snapshot of progress
+    most often): its figures are as any KPI's, and it has no process chart, so no `variation`
+    and no `assurance` in the summary or `kpi show`, no `xmr` in `kpi show`, and no figure of
+    its monthly values in the paper."""
+    for k in spec.kpis:
+        if rnd.random() < (0.5 if k.snapshot else 0.15):
+            k.cumulative = True
+
+
+def draw_peers(rnd: random.Random, spec: ProjectSpec) -> None:
+    """Now and then (a project loaded force by force) a peer group of forces, `[peers.g]`
+    (docs/peers.md): two of the three forces, now and then one the data never holds
+    (`NO_ROWS_FORCE`), a focus among them or none; a KPI or two of the
+    incidents declaring it (`peers = "g"`) for the paper's "Compared with peers"."""
+    if not spec.replace_by or rnd.random() >= 0.5:
+        return
+    members = rnd.sample(FORCES, 2)  # a force left out: --peers lists the group only
+    if rnd.random() < 0.3:
+        members.append(NO_ROWS_FORCE)
+    spec.peer_members = tuple(members)
+    # the group's focus is one of its members (kpi.toml refuses another)
+    spec.peer_focus = rnd.choice([None, *members[:2]])
+    for k in spec.kpis:
+        if k.dataset == "inc" and not k.parts and not k.hidden and rnd.random() < 0.4:
+            k.peers = "g"
+
+
 def draw_checks(rnd: random.Random, spec: ProjectSpec) -> None:
     """Now and then a reconciliation (`[[checks]]`, docs/catalogue.md): a count of the
     incidents or a sum of their victims or minutes (decimals whose float sums are a bit off
@@ -1802,7 +1899,8 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
             got = face.series(positional[0], period, int(options.get("--months", "24")), as_of,
                               vs=vs)
         elif args[0] == "compare":
-            got = face.compare(period, options["--by"], vs, as_of=as_of)
+            got = face.compare(period, options["--by"], vs, peers=options.get("--peers"),
+                               focus=options.get("--focus"), as_of=as_of)
         elif args[0] == "check":
             got = face.checks(period, as_of)
         elif args[0] == "history":

@@ -74,9 +74,12 @@ from oracle_support import (
     avoided,
     derived_text,
     draw_checks,
+    draw_cumulative,
+    draw_peers,
     draw_project,
     draw_provisional,
     draw_published,
+    draw_quoted_units,
     draw_targets,
     draw_time_zone,
     draw_units,
@@ -93,6 +96,7 @@ from oracle_support import (
     printed_change,
     printed_figure,
     printed_places,
+    prose_text,
     proven_within,
     q_rows,
     quality_expected,
@@ -167,6 +171,11 @@ class OracleMachine(RuleBasedStateMachine):
     # Whether KPIs now and then have a `unit` written out (oracle_support.draw_units): the
     # figures print in it (the summary's Markdown, the paper's figures file); on for CI
     units = False
+    # Whether KPIs are now and then `cumulative` (oracle_support.draw_cumulative: no process
+    # chart) and a project has a peer group of forces (oracle_support.draw_peers: `kpi
+    # compare --peers`, the paper's "Compared with peers"); on for CI
+    cumulative = False
+    peers = False
     zone_probed = False
     cell_probed = False
 
@@ -437,6 +446,8 @@ class OracleMachine(RuleBasedStateMachine):
         if self.units:
             # a Random of its own again (before the targets, which are in the KPI's unit)
             draw_units(random.Random("units" + str(r.getstate())), self.spec)
+            # and on a quoted KPI, whose figure the quoting paragraph says in its words
+            draw_quoted_units(random.Random("quoted units" + str(r.getstate())), self.spec)
             for k in self.spec.kpis:
                 STATS[f"kpis in unit {k.written_unit}"] += k.written_unit is not None
         if self.targets:
@@ -449,6 +460,14 @@ class OracleMachine(RuleBasedStateMachine):
             draw_published(random.Random(str(r.getstate())), self.spec)
             for kind in self.spec.published.values():
                 STATS[f"datasets published {kind}"] += 1
+        if self.cumulative:
+            # Randoms of their own again: which KPIs are cumulative, and a peer group
+            draw_cumulative(random.Random("cumulative" + str(r.getstate())), self.spec)
+            STATS["kpis cumulative"] += sum(k.cumulative for k in self.spec.kpis)
+        if self.peers:
+            draw_peers(random.Random("peers" + str(r.getstate())), self.spec)
+            STATS["projects with a peer group"] += bool(self.spec.peer_members)
+            STATS["kpis declaring a peer group"] += sum(bool(k.peers) for k in self.spec.kpis)
         name = "project" if "odd_paths" in self.avoid else r.choice(FOLDER_NAMES)
         self.folder = self.base / name
         # a '%' and two hex digits: Delta Lake's log reader decodes them, so a one-line refusal
@@ -832,6 +851,14 @@ class OracleMachine(RuleBasedStateMachine):
     def _check_kpi(self, where: str, k, got: dict, period: int, vs: str) -> None:
         """One KPI's current and comparison figures and status, as summary and show print."""
         self._check_change(f"{where}: {k.id}", got)
+        if k.cumulative:
+            # a running total's months are not independent: no process chart reads them
+            # (docs/statistics.md, "Cumulative KPIs get no chart"), so nothing it would say
+            STATS[f"{where.split(' ')[0]}: cumulative KPIs checked"] += 1
+            if got.get("variation") is not None or got.get("assurance") is not None:
+                self.fail("cumulative", f"{where}: {k.id} is cumulative, yet has a variation "
+                                        f"{got.get('variation')} and assurance "
+                                        f"{got.get('assurance')!r}")
         self.oracle.refresh()
         dataset = self.oracle.dataset_of(k)
         cur, cmp_ = got.get("current"), got.get("comparison")
@@ -1213,6 +1240,12 @@ class OracleMachine(RuleBasedStateMachine):
         self._check_kpi("show", k, doc["kpi"], period, vs)
         self.oracle.refresh()
         signal = doc.get("signal") or {}
+        xmr = signal.get("xmr") or {}
+        if k.cumulative and (xmr.get("mean") is not None or xmr.get("signals")
+                             or "cumulative" not in (xmr.get("note") or "")):
+            # no chart, and the note says why: its months are there (the trend), not charted
+            self.fail("cumulative", f"show {k.id}: cumulative, yet a process chart, or a note "
+                                    f"not saying why there is none: {str(xmr)[:300]}")
         if k.parts and signal.get("test") == "two_proportion_z":
             # a rate of two KPIs has no rows to check a declaration against: a test resting
             # on it says so (docs/statistics.md, "A rate of two KPIs"), a proven one does not
@@ -1278,10 +1311,78 @@ class OracleMachine(RuleBasedStateMachine):
         by_force = [k for k in self.spec.kpis if self.oracle.dataset_of(k) in ("inc", "q")]
         if not self._check_read(result, period, vs, by_force):
             return
+        doc = json.loads(result.stdout)
+        self._check_compare_parts(doc, period, vs)
+        if self.spec.peer_members:
+            self._check_peers(period, vs, by_force, doc)
+
+    def _check_peers(self, period: int, vs: str, by_force: list, plain: dict) -> None:
+        """`kpi compare --by force --peers g` (docs/peers.md): the group's members and its
+        focus only, each part's figures the model's, ranked among themselves with the group's
+        mean and median (`_check_parts_summary`); the focus the group's where the data holds
+        it, a member (or focus) the data holds no rows for named on stderr; refused only where
+        no force of the group holds a row in the months compared."""
+        group = {*self.spec.peer_members, *([self.spec.peer_focus] if self.spec.peer_focus
+                                            else [])}
+        result = self.kpi("compare", "--period", text(period), "--by", "force", "--vs", vs,
+                          "--peers", "g", "--format", "json")
+        # the forces holding a row in the months compared: at least those in the windows of
+        # the parts the plain comparison lists (each KPI's dataset), at most those holding any
+        # row of a dataset compared
+        kpis = {k.id: k for k in self.spec.kpis}
+        held = {row["force"] for got in plain["kpis"] for part in got["parts"]
+                for role in ("current", "comparison") if part.get(role)
+                for row in self.model.rows[self.oracle.dataset_of(kpis[got["id"]])]
+                if parse(part[role]["start"]) <= row["month"] <= parse(part[role]["end"])}
+        in_data = {row["force"] for got in plain["kpis"]
+                   for row in self.model.rows[self.oracle.dataset_of(kpis[got["id"]])]}
+        read = any(got["parts"] for got in plain["kpis"])
+        if result.exit_code == 3 and "no member of peer group 'g'" in (result.stderr or ""):
+            STATS["compare --peers: refused, no member in the months compared"] += 1
+            if group & held:
+                self.fail("peers", f"compare --peers g: refused ({result.stderr.strip()}), yet "
+                                   f"{sorted(group & held)} hold rows in the months compared")
+            return
+        if not self._check_read(result, period, vs, by_force):
+            return
+        doc = json.loads(result.stdout)
+        STATS["compare --peers checked"] += 1
+        focus = self.spec.peer_focus
+        # the group's focus where the data holds it; none (named on stderr) where the data
+        # read holds no row of it
+        want_focus = focus if focus in held else None if read and focus not in in_data \
+            else doc.get("focus")
+        if doc.get("peers") is None or doc["peers"]["members"] != list(self.spec.peer_members):
+            self.fail("peers", f"compare --peers g: peers {doc.get('peers')}, expected the "
+                               f"members {list(self.spec.peer_members)}")
+        if doc.get("focus") != want_focus:
+            self.fail("peers", f"compare --peers g: focus {doc.get('focus')!r}, expected "
+                               f"{want_focus!r} (the group's {focus!r})")
+        for name in sorted(group - in_data if read else ()):
+            if name not in (result.stderr or ""):
+                self.fail("peers", f"compare --peers g: {name!r} of the group holds no rows, "
+                                   f"yet stderr does not name it: {result.stderr!r}")
+        by_id = {got["id"]: got for got in plain["kpis"]}
+        for got in doc["kpis"]:
+            names = [p["name"] for p in got["parts"]]
+            if set(names) - group:
+                self.fail("peers", f"compare --peers g: {got['id']} lists {sorted(names)}, "
+                                   f"not only the group {sorted(group)}")
+            # every force of the group the plain comparison lists is listed
+            expected = {p["name"] for p in by_id[got["id"]]["parts"]} & group
+            if set(names) != expected:
+                self.fail("peers", f"compare --peers g: {got['id']} lists {sorted(names)}, "
+                                   f"expected {sorted(expected)} of the group")
+            STATS["compare --peers: parts checked"] += len(names)
+        self._check_compare_parts(doc, period, vs)
+
+    def _check_compare_parts(self, doc: dict, period: int, vs: str) -> None:
+        """Each KPI's parts of `kpi compare --by force` against the model: figures, changes,
+        status where stale, and the parts' mean, median and ranks."""
         self.oracle.refresh()
         kpis = {k.id: k for k in self.spec.kpis}
         live = {row["force"] for d in ("inc", "q") for row in self.model.rows[d]}
-        for got in json.loads(result.stdout)["kpis"]:
+        for got in doc["kpis"]:
             k = kpis[got["id"]]
             self._check_parts_summary(got)
             dataset = self.oracle.dataset_of(k)
@@ -1419,8 +1520,12 @@ class OracleMachine(RuleBasedStateMachine):
                 continue
             related = re.search(r"Related figures[^:]*: (.*?)\.(?: |$)",
                                 found.group(1).replace("\\", ""))
-            shown = dict(re.findall(r"(?:^|; )KPI (\S+) (-?[\d,.]+)", related.group(1))) \
-                if related else {}
+            # each "KPI x FIGURE", the figure in its unit's words ("£1.2m", "1 hour, 2 minutes
+            # and 3 seconds", "12.5 per 1,000 population"), its window after it where the
+            # quoted windows differ ("(year ending June 2025)")
+            shown = {m.group(1): re.sub(r" \([^()]*\d{4}[^()]*\)$", "", m.group(2))
+                     for item in (re.split(r"; (?=KPI )", related.group(1)) if related else [])
+                     if (m := re.fullmatch(r"KPI (\S+) (.+)", item))}
             for q in k.quotes:
                 quoted = kpis[q]
                 dataset = self.oracle.dataset_of(quoted)
@@ -1432,9 +1537,7 @@ class OracleMachine(RuleBasedStateMachine):
                         values |= self.oracle.accepted(quoted, current)[0]
                 if all(current is None for _, current, _ in options):
                     values = {None}  # no month held on or before the one asked: no figure
-                places = quoted.decimals or 0
-                printed = {None if v is None else excel_text(v, places, grouping=True)
-                           for v in values}
+                printed = {None if v is None else prose_text(quoted, v) for v in values}
                 got = shown.get(q)
                 if got not in printed and not (got is None and None in printed):
                     self.fail("quotes", f"paper: {k.id}'s paragraph quotes {q} as {got!r}, "
@@ -1442,6 +1545,10 @@ class OracleMachine(RuleBasedStateMachine):
                                         f"{found.group(1)[-400:]}")
                 STATS["quotes: quoted figures checked" + (" (hidden)" if quoted.hidden
                                                           else "")] += got is not None
+                STATS[f"quotes: quoted figures checked in unit {quoted.written_unit}"] += \
+                    got is not None and quoted.written_unit is not None
+                STATS["quotes: quoted figures of a million pounds or more"] += \
+                    got is not None and got.endswith("m") and "£" in got
 
     def _export_with_previous(self):
         """`kpi export markdown --previous LAST.figures.json` at the last paper's period and
@@ -2030,6 +2137,8 @@ ProvisionalOracleMachine.database = True
 ProvisionalOracleMachine.zones = True
 ProvisionalOracleMachine.targets = True
 ProvisionalOracleMachine.units = True
+ProvisionalOracleMachine.cumulative = True
+ProvisionalOracleMachine.peers = True
 
 
 class TestDifferentialOracle(ProvisionalOracleMachine.TestCase):

@@ -314,3 +314,32 @@ def test_show_and_summary_say_not_tested_alike(cli, tmp_path):
     # Both kinds of KPI are here: tested and not.
     assert None in tested.values() and {"poisson_exact", "two_proportion_z"} & set(
         tested.values())
+
+
+def test_a_cumulative_kpi_has_its_months_and_no_chart_saying_why(cli, tmp_path):
+    """A KPI declared `cumulative = true` (docs/statistics.md, "Cumulative KPIs get no
+    chart"): its trend lists its monthly values, counted again here, and its Signal section
+    has no limits and says it is cumulative. It said "no monthly values" beside the months
+    it lists."""
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    toml = root / "kpi.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace('id = "total_crime"\n', 'id = "total_crime"\ncumulative = true\n',
+                                 1), encoding="utf-8")
+    load(load_project(root), "crimes")
+    doc = run_json(cli, root, "total_crime", "--period", "2025-09")
+    values = {row["month"]: row["value"] for row in doc["trend"]}
+    assert values["2025-05"] == count_between("2025-05-01", "2025-05-31") > 0
+    xmr = doc["signal"]["xmr"]
+    assert xmr["mean"] is None and xmr["upper_limit"] is None and xmr["signals"] == []
+    assert xmr["note"] == ("no process chart: the KPI is cumulative (a running total), so its "
+                           "months are not independent values of a process")
+    assert doc["kpi"]["variation"] is None and doc["kpi"]["assurance"] is None
+    plain = cli(["--project", root, "show", "total_crime", "--period", "2025-09"])
+    assert plain.exit_code == 0, plain.output
+    line = next(x for x in plain.stdout.splitlines() if "process chart" in x)
+    assert "cumulative (a running total)" in line and "no monthly values" not in line

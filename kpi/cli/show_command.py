@@ -309,12 +309,17 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
     """The 'Signal' section and its JSON (docs/statistics.md): the window-vs-comparison test,
     an XmR chart of the monthly values shown in the trend, the variation and assurance
     verdicts, and one line on why the heading and the chart differ when they do."""
+    from dataclasses import replace
+
     from kpi import render, stats, verdicts
     from kpi.render import Section
 
     kpi = result.kpi
     test = verdict.significance or stats.not_tested(result.note or "in development")
     chart = verdict.chart or stats.xmr([], [], kpi.better)
+    if verdict.chart is None and kpi.cumulative:
+        # Its months are there (the trend lists them): not "no monthly values", but no chart.
+        chart = replace(chart, note=stats.CUMULATIVE_NOTE)
 
     digits = render.together(chart_figures(chart), kpi.unit)
 
