@@ -807,7 +807,10 @@ def _draw_top(figure, axes, data: ChartData) -> None:
     names = _part_names(frame)[::-1]  # largest at the top
     values = _values(frame["current"])[::-1]
     bars = axes.barh(range(len(names)), values, **BAR_STYLES[0])
-    axes.bar_label(bars, labels=[_bar_text(v, kpi) for v in values], padding=3, fontsize=8)
+    # Largest at the top: two bars that differ never read alike (render.ranked_digits).
+    digits = _ranked(values, kpi)
+    axes.bar_label(bars, labels=[_bar_text(v, kpi, digits) for v in values], padding=3,
+                   fontsize=8)
     axes.set_yticks(range(len(names)))
     axes.set_yticklabels(names)
     axes.grid(False, axis="y")  # a line through each bar's middle says nothing
@@ -844,9 +847,7 @@ def _draw_peers(figure, axes, data: ChartData) -> None:
             bar.set_facecolor(BAR_STYLES[1]["color"])
             bar.set_hatch(BAR_STYLES[1]["hatch"])
 
-    def text(value: float) -> str:
-        return fixed(value, 2, grouping=True) if data.per_1000 else _bar_text(value, kpi)
-
+    text = peer_text(data)
     axes.bar_label(bars, labels=[text(v) for v in values], padding=3, fontsize=8)
     axes.set_yticks(y)
     axes.set_yticklabels(part_labels(names))
@@ -868,6 +869,25 @@ def _draw_peers(figure, axes, data: ChartData) -> None:
     _legend(figure, handles, ncol=3)
 
 
+def peer_text(data: ChartData) -> Callable[[float], str]:
+    """How a peers chart's bars (and its group mean) are labelled, and its alt text gives
+    them: per 1,000 from two places, else as the KPI's figures, to as many places as it
+    takes for two bars that differ never to read alike, largest first as they are drawn
+    (kpi.rounding.places_ranked, render.ranked_digits)."""
+    from kpi.rounding import places_ranked
+
+    kpi = data.kpis[0]
+    assert data.parts is not None, "a peers figure has parts"
+    values = data.parts["value"].to_list()
+    rates, digits = places_ranked(values, 2), _ranked(values, kpi)
+
+    def text(value: float) -> str:
+        return fixed(value, rates, grouping=True) if data.per_1000 \
+            else _bar_text(value, kpi, digits)
+
+    return text
+
+
 def _thousands(axis, kpi: KpiDef) -> None:
     """Counts on an axis read as the paper writes them: 26,613, not 26613."""
     if kpi.unit == Unit.COUNT:
@@ -876,12 +896,19 @@ def _thousands(axis, kpi: KpiDef) -> None:
         axis.set_major_formatter(FuncFormatter(lambda x, _: fixed(x, 0, grouping=True)))
 
 
-def _bar_text(value: float, kpi: KpiDef) -> str:
+def _bar_text(value: float, kpi: KpiDef, digits: int | None = None) -> str:
     from kpi.render import number
 
     if value is None or value != value:  # a part with no value has no label
         return ""
-    return number(value, kpi)
+    return number(value, kpi, digits=digits)
+
+
+def _ranked(values: list, kpi: KpiDef) -> int | None:
+    """The places of a chart's bars ranked by their values (render.ranked_digits)."""
+    from kpi.render import ranked_digits
+
+    return ranked_digits(values, kpi)
 
 
 def _by_label(data: ChartData) -> str:

@@ -48,6 +48,7 @@ from kpi.engine import KpiResult, Outcome, Report, no_change
 from kpi.errors import ConfigError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window
 from kpi.render import STATUS_WORDS
+from kpi.rounding import places_ranked
 
 if TYPE_CHECKING:
     import polars as pl
@@ -1286,6 +1287,9 @@ class _Builder:
         self.breakdowns = model.breakdowns
         self.files_dir = files_dir.rstrip("/")
         self.figures: list[PlannedFigure] = []
+        # KPIs a list of whose parts prints to more places than the KPI's, so that two parts
+        # that differ never read alike (render.ranked_digits, `_ranking`): the method says so.
+        self.widened: set[str] = set()
         self.tables = 0
         self._wanted = model.priorities
         self.uncompared = _shared_no_comparison(printed_results(model.report, model.priority))
@@ -1929,14 +1933,18 @@ class _Builder:
                 # the sentence has named every part, a ranking would say it again.
                 continue
             elif len(rows) <= RANK_LIMIT and comparison is not None:
-                out.append(_ranking(kpi, label, rows, unsettled))
+                out.append(_ranking(kpi, label, rows, unsettled, self.widened))
             else:
                 items = []
-                # The highest places or offences: "not recorded" is none of them.
-                for r in [r for r in rows if r["part"] is not None][:TOP_PARTS]:
-                    if r["current"]:
-                        items.append(inlines(", " if items else "", _part(r["part"]),
-                                             f" ({kpi_value(r['current'], kpi)})"))
+                # The highest places or offences: "not recorded" is none of them. Listed
+                # highest first, two that differ never print alike (render.ranked_digits).
+                top = [r for r in rows if r["part"] is not None and r["current"]][:TOP_PARTS]
+                digits = render.ranked_digits([r["current"] for r in top], kpi)
+                if digits is not None:
+                    self.widened.add(kpi.title)
+                for r in top:
+                    items.append(inlines(", " if items else "", _part(r["part"]),
+                                         f" ({kpi_value(r['current'], kpi, digits=digits)})"))
                 if items:
                     out.append(inlines("By ", label, f", the highest figures "
                                        f"{_in(result.current.window)}{unsettled} were ",
@@ -2043,8 +2051,8 @@ class _Builder:
             drawn = f"The {len(rows)} highest of {of:,} are drawn; the highest" if of \
                 else "The largest"
             return inlines(". ", parts_range(rows, kpi, capital=True, largest=drawn,
-                                             subset=bool(of)), ".")
-        return inlines(". ", parts_range(rows, kpi, capital=True), ".")
+                                             subset=bool(of), widened=self.widened), ".")
+        return inlines(". ", parts_range(rows, kpi, capital=True, widened=self.widened), ".")
 
     def _trend_finding(self, kpi_id: str) -> str:
         """A KPI's change and what it is worth, as its one sentence gives them: 'up 0.8%
@@ -2129,11 +2137,16 @@ class _Builder:
             return shape + "."
         if spec.type == ChartType.TOP:
             shown = rows[:spec.limit]
+            # Highest first, as the bars are labelled (render.ranked_digits).
+            digits = render.ranked_digits([r["current"] for r in shown], result.kpi)
+            if digits is not None:
+                self.widened.add(result.kpi.title)
             return (f"{shape}, {_in(result.current.window)}: " + "; ".join(
-                f"{_part_text(r['part'])} {kpi_value(r['current'], result.kpi)}"
+                f"{_part_text(r['part'])} {kpi_value(r['current'], result.kpi, digits=digits)}"
                 for r in shown) + ".")
         return (f"{shape}, {_in(result.current.window)}: "
-                f"{plain_text(parts_range(rows, result.kpi))}; the whole force "
+                f"{plain_text(parts_range(rows, result.kpi, widened=self.widened))}; the whole "
+                "force "
                 f"{kpi_value(result.current.value, result.kpi)}.")
 
     def _xmr_finding(self, kpi_id: str) -> str:
@@ -2301,15 +2314,21 @@ class _Builder:
         if not parts:
             return ""
         wider = self._wider_figures()
-        if not wider:
+        # Lists of a breakdown's parts (ranked, or named highest and lowest) printed to more
+        # places where two parts that differ would read alike (render.ranked_digits).
+        ranked = [r.kpi.title for r in self._visible() if r.kpi.title in self.widened]
+        if not wider and not ranked:
             return ("Each KPI's figures and changes are shown to one precision wherever they "
                     "appear: " + "; ".join(parts) + ".")
+        parted = (", or, in a list of a breakdown's parts ranked by their figures or changes, "
+                  "as another part's" if ranked else "")
         return ("Each KPI's figures and changes are shown to these places wherever they "
                 "appear: " + "; ".join(parts) + ". A figure is given to more decimal places "
                 "only where, rounded to these, it would look the same as its target, or as "
-                "the figure it is compared with, while it is not: whether a target is met "
-                "and how a figure changed are worked out before rounding. Here that is "
-                + _and_list(wider) + ".")
+                f"the figure it is compared with{parted}, while it is not: whether a target "
+                "is met and how a figure changed are worked out before rounding."
+                + (" Here that is " + _and_list(wider) + "." if wider else "")
+                + (" Parts are listed so for " + _and_list(ranked) + "." if ranked else ""))
 
     def _wider_figures(self) -> list[str]:
         """The paper's window figures printed to more places than their KPI's (by
@@ -2618,12 +2637,9 @@ def verdict_cells(result: KpiResult, verdict: Verdict | None) -> list[str]:
 
 def _peer_alt_text(data: ChartData) -> str:
     """The peers figure's bars, in words: every value, which part is the focus, the mean."""
-    from kpi.charts import peer_axis_label
+    from kpi.charts import peer_axis_label, peer_text
 
-    def text(value: float) -> str:
-        return (render.fixed(value, 2, grouping=True) if data.per_1000
-                else render.number(value, data.kpis[0]))
-
+    text = peer_text(data)  # as the bars are labelled
     what = peer_axis_label(data).replace("\n", " ")
     assert data.parts is not None, "a peers figure has parts"
     bars = "; ".join(f"{part}{' (focus)' if focus else ''} {text(value)}"
@@ -2910,7 +2926,8 @@ def _figure_list(numbers: list[int]) -> str:
 
 
 def parts_range(rows: Sequence[Mapping], kpi: KpiDef, capital: bool = False,
-                largest: str = "", subset: bool = False) -> Inlines:
+                largest: str = "", subset: bool = False,
+                widened: set[str] | None = None) -> Inlines:
     """A breakdown's range, as a chart's caption and alt text give it: 'highest Aston (60),
     lowest Brierley (48)', or with `largest` its words and the highest part alone ('the
     largest is Aston (60)'). Where every part prints the same figure, 'all 3 parts are equal
@@ -2918,10 +2935,17 @@ def parts_range(rows: Sequence[Mapping], kpi: KpiDef, capital: bool = False,
     more); an end several parts print is said to be shared ('the largest, 60, is shared by
     2 parts'; 'highest 60 (2 parts), lowest Coleshill (12)'): one part is never named as both
     the highest and the lowest, nor as the highest or lowest of parts that print the same."""
-    printed = [kpi_value(r["current"], kpi) for r in rows]
+    # The highest and lowest each print apart from every part whose figure differs from
+    # theirs: "highest 0.5 (2 parts)" was said of 0.54 and 0.46 (render.ranked_digits).
+    figures = sorted({r["current"] for r in rows})
+    digits = render.ranked_digits(figures[:2] + figures[-2:], kpi)
+    if digits is not None and widened is not None:
+        widened.add(kpi.title)  # the method names it
+    printed = [kpi_value(r["current"], kpi, digits=digits) for r in rows]
     high = max(rows, key=lambda r: r["current"])
     low = min(rows, key=lambda r: r["current"])
-    top, bottom = kpi_value(high["current"], kpi), kpi_value(low["current"], kpi)
+    top, bottom = (kpi_value(high["current"], kpi, digits=digits),
+                   kpi_value(low["current"], kpi, digits=digits))
 
     def end(row: Mapping, figure: str) -> Inlines:
         shared = printed.count(figure)
@@ -2959,7 +2983,8 @@ def _part_order(value) -> tuple:
     return (1,) if value is None else (0, value)
 
 
-def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") -> Inlines:
+def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "",
+             widened: set[str] | None = None) -> Inlines:
     """'By LPA, the percentage change, best first: Wolverhampton (−14.6%), Coventry
     (−13.3%) ...': the best change first by the KPI's direction, or, for a KPI with no better
     direction, 'highest first' (the largest rise first: no change of it is better than
@@ -2985,6 +3010,12 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
         unknown = [r for r in unknown if r not in small]
     sign = 1 if kpi.better == Better.LOWER else -1
     order = "highest" if kpi.better == Better.NEUTRAL else "best"
+    # Ranked by the change as printed, to as many places as it takes for two changes that
+    # differ to print differently (-14.64% and -14.56% read "-14.6%" twice, as a tie in the
+    # breakdown's own order): equal figures alone read as a tie (`places_ranked`).
+    base, digits = digits, places_ranked([r[key] for r in known], digits)
+    if digits > base and widened is not None:
+        widened.add(kpi.title)  # the method names it
     known.sort(key=lambda r: (sign * render.rounded(r[key], digits), _part_order(r["part"])))
     unknown.sort(key=lambda r: _part_order(r["part"]))
     items = [inlines(_part(r["part"]),
@@ -2998,10 +3029,15 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "") ->
     if small:
         # By the change as printed, as the ranking above: +2.44 and +2.36 both print "+2",
         # and equal figures come in the breakdown's own order.
-        small.sort(key=lambda r: (sign * render.rounded(r["absolute"], render.places(kpi)),
+        own = render.places(kpi)
+        places = places_ranked([r["absolute"] for r in small], own)
+        if places > own and widened is not None:
+            widened.add(kpi.title)
+        small.sort(key=lambda r: (sign * render.rounded(r["absolute"], places),
                                   _part_order(r["part"])))
         tiny = [inlines(", " if n else "", _part(r["part"]), " (" + _with_sign(
-                    r["absolute"], kpi_value(abs(r["absolute"]), kpi, change=True)) + ")")
+                    r["absolute"], kpi_value(abs(r["absolute"]), kpi, change=True,
+                                             digits=places if places > own else None)) + ")")
                 for n, r in enumerate(small)]
         text = inlines(text, "; " if items else ", ",
                        f"on a base below {SMALL_BASE}, as numbers: ", tiny)

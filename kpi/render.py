@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpi.catalogue import KpiDef, Unit, places
 from kpi.errors import visible
-from kpi.rounding import fixed, places_apart, places_together, rounded, shows_zero
+from kpi.rounding import fixed, places_apart, places_ranked, places_together, rounded, shows_zero
 
 # The engine imports Polars; the renderers only need its result types, and `kpi --help` (which
 # imports Format) must not pay for Polars.
@@ -197,6 +197,35 @@ def column_places(values: Sequence[Any], kpi: KpiDef) -> int:
     own = max((shown_places(v, kpi) for v in figures),
               default=0 if kpi.unit == Unit.SECONDS else places(kpi))
     return places_together(list(values), own, in_order=True)
+
+
+def ranked_places(column: Sequence[float | None], kpi: KpiDef,
+                  rows: Sequence[tuple[float | None, float | None]] = ()) -> int:
+    """The one number of places a table that ranks its rows by `column`, a KPI's figures,
+    prints them to, and the figures printed with them (`rows`: each part's current and
+    comparison): the most any row takes alone (`shown_places` beside its other), or more,
+    the fewest at which two figures of the column that differ print differently
+    (`kpi.rounding.places_ranked`). Parts of 0.46 and 0.54 per 1,000 printed "0.5" and "0.5"
+    ranked one above the other; they print "0.46" and "0.54". An empty `column` (a table
+    ranked on another) gives the rows' figures one number of places."""
+    own = 0 if kpi.unit == Unit.SECONDS else places(kpi)
+    return places_ranked(column, own, rows, kpi.target, kpi.unit not in NO_PERCENT_CHANGE)
+
+
+def ranked_digits(values: Sequence[float | None], kpi: KpiDef) -> int | None:
+    """The places a list of a KPI's figures ranked or named highest and lowest (a chart's
+    bars, the paper's highest parts) prints them to: None where each, at its own places
+    (`number`), already prints apart from every figure it differs from, so it prints as
+    before; else one number of places for all, the fewest at which they do
+    (`ranked_places`): parts of 0.54 and 0.46 per 1,000 read "0.5" and "0.5", one said to
+    be the highest."""
+    figures = {v for v in values if v is not None and math.isfinite(v)}
+    if not figures:
+        return None
+    digits = ranked_places(list(figures), kpi, [(v, None) for v in figures])
+    at_own = {number(v, kpi) for v in figures}
+    return None if len(at_own) >= len({number(v, kpi, digits=digits) for v in figures}) \
+        else digits
 
 
 def signed(value: float, text: str) -> str:

@@ -246,6 +246,53 @@ def places_together(values: Sequence[float | None], places: int, in_order: bool 
     return places
 
 
+def _read_right(row: tuple[float | None, float | None], target: float | None, places: int,
+                percent: bool, at: int) -> list[bool]:
+    """Whether, printed to `at` places, a row's figure and the one beside it stand to each
+    other as the figures do (where their change reads as one, `reads_changed` at `places`),
+    and each against the target as printed (`target_places`) as it does: `places_apart`'s
+    tests, one answer each."""
+    figures = [v for v in row if v is not None and math.isfinite(v)]
+    tests = []
+    if len(figures) == 2 and figures[0] != figures[1] \
+            and reads_changed(figures[0], figures[1], places, percent):
+        tests.append(_order(rounded(figures[0], at), rounded(figures[1], at))
+                     == _order(figures[0], figures[1]))
+    if target is not None and math.isfinite(target):
+        shown = rounded(target, target_places(target, places))
+        tests += [_order(rounded(v, at), shown) == _order(v, target) for v in figures]
+    return tests
+
+
+def places_ranked(column: Sequence[float | None], places: int,
+                  rows: Sequence[tuple[float | None, float | None]] = (),
+                  target: float | None = None, percent: bool = True) -> int:
+    """The one number of places a table's columns print to where the table ranks its rows by
+    `column` (a breakdown's parts by their current figure, `kpi compare`'s parts by their
+    value or per 1,000): the fewest, from the most any row takes alone (`places_apart` of
+    its figure beside the other of its `rows`, a part's current and comparison, and its
+    `target`), at which every two figures of `column` that differ print differently
+    (`places_together`), and each row's two still stand to each other and to the target
+    as they do at the places they take alone. Rounding being monotone, the rows then read
+    in the order they are ranked, and two parts read as a tie only where their figures are
+    one: rates per 1,000 of 0.46 and 0.54 printed "0.5" and "0.5" in a ranked column; they
+    print "0.46" and "0.54". No `column` (a table ranked by another) gives its columns one
+    number of places, as a trend's column takes (`places_together` with `in_order`).
+    Figures that differ only past the 15 significant digits Excel shows print alike."""
+    alone = [places_apart(a, b, target, places, percent) for a, b in rows]
+    start = max([places, *alone])
+    held = [_read_right(row, target, places, percent, at)
+            for row, at in zip(rows, alone, strict=True)]
+    for extra in range(start, start + 16):
+        if places_together(column, extra) != extra:
+            continue
+        if all(now or not before for row, was in zip(rows, held, strict=True)
+               for now, before in zip(_read_right(row, target, places, percent, extra), was,
+                                      strict=True)):
+            return extra
+    return places_together(column, start)
+
+
 def mean_of(values: list[float]) -> float:
     """The mean of figures as written, rounded once: `kpi compare`'s mean of its parts. 0.1
     and 0.2 average 0.15, where `statistics.fmean` gives 0.15000000000000002."""

@@ -160,6 +160,40 @@ def column_places(values: list, unit: str, places: int, target: float | None = N
                 if all(Decimal(excel_text(a, p)) != Decimal(excel_text(b, p)) for a, b in pairs))
 
 
+def ranked_places(column: list, rows: list, unit: str, places: int,
+                  target: float | None = None) -> int:
+    """docs/guarantees.md: a table that ranks its rows by `column` prints its figures (each
+    row's two of `rows`, current and comparison) to one number of places: the most any row
+    takes alone (`beside`), or the fewest more at which every two figures of the column that
+    differ (within the 15 digits Excel shows) print differently, while each row's two still
+    stand to each other, and each to the target as printed, as they do at the places the row
+    takes alone. Worked out with Decimal on the texts."""
+    def sides(a, b, q: int) -> list[bool]:
+        figures = [v for v in (a, b) if v is not None]
+        shown = [Decimal(excel_text(v, q)) for v in figures]
+        out = []
+        if len(figures) == 2 and Decimal(format(a, ".15g")) != Decimal(format(b, ".15g")) \
+                and reads_changed(a, b, places, unit):
+            out.append(_side(shown[0], shown[1]) == _side(a, b))
+        if target is not None:
+            aim = Decimal(excel_text(target, target_places(target, places)))
+            out += [_side(s, aim) == _side(v, target)
+                    for s, v in zip(shown, figures, strict=True)]
+        return out
+
+    alone = [beside(a, target, places, b, unit) if a is not None
+             else beside(b, target, places, None, unit) if b is not None else places
+             for a, b in rows]
+    held = [sides(a, b, q) for (a, b), q in zip(rows, alone, strict=True)]
+    figures = [v for v in column if v is not None]
+    differ = len({Decimal(format(v, ".15g")) for v in figures})
+    start = max([places, *alone])
+    return next(q for q in range(start, start + 16)
+                if len({Decimal(excel_text(v, q)) for v in figures}) == differ
+                and all(now or not was for (a, b), before in zip(rows, held, strict=True)
+                        for now, was in zip(sides(a, b, q), before, strict=True)))
+
+
 def column_text(value: float | None, unit: str, digits: int) -> str:
     """A figure of a trend's column as printed at its column's places (`column_places`)."""
     if value is None:
@@ -576,6 +610,20 @@ def check_compare_faces(cli, project_arg, definition, python_project, tmp_path: 
         for row in rows:
             if by in row:
                 shown_rows[(k["id"], row[by].removesuffix(" (focus)"))] = row
+    # Each KPI's table ranks its parts by their value (or per 1,000): its figures to one
+    # number of places, at which two parts that differ never print alike (`ranked_places`).
+    column_digits, rate_digits = {}, {}
+    for k in doc["kpis"]:
+        kpi = kpis[k["id"]]
+        rows = [((p["current"] or {}).get("value"), (p["comparison"] or {}).get("value"))
+                for p in k["parts"]]
+        by_rate = k["ranked_on"] == "per_1000"
+        column_digits[k["id"]] = ranked_places([] if by_rate else [r[0] for r in rows], rows,
+                                               k["unit"], decimals(kpi), kpi.target)
+        rates = [p["per_1000"] for p in k["parts"] if p["per_1000"] is not None]
+        differ = len({Decimal(format(v, ".15g")) for v in rates}) if by_rate else 0
+        rate_digits[k["id"]] = next(q for q in range(2, 18) if not by_rate or len(
+            {Decimal(excel_text(v, q)) for v in rates}) == differ)
     measured = 0
     for (k, part), csv_row, frame_row, xlsx_row in zip(parts, csv_rows,
                                                         frame.iter_rows(named=True), cells,
@@ -605,17 +653,14 @@ def check_compare_faces(cli, project_arg, definition, python_project, tmp_path: 
         assert part["change"]["note"] == frame_row["change_note"] == why, where
         assert csv_row["change_note"] == (why or ""), where
         assert xlsx_row["change_note"][0] == why, where
-        expected = {"comparison": "n/a" if machine["comparison_value"] is None
-                    else value_text(machine["comparison_value"], unit, places, kpi.target,
-                                    machine["current_value"]),
-                    "current": "n/a" if machine["current_value"] is None
-                    else value_text(machine["current_value"], unit, places, kpi.target,
-                                    machine["comparison_value"]),
+        digits = column_digits[k["id"]]
+        expected = {"comparison": column_text(machine["comparison_value"], unit, digits),
+                    "current": column_text(machine["current_value"], unit, digits),
                     "change": why or change_text(as_summary, places),
                     "status": STATUS.get(part["status"], part["status"])}
         if "per 1,000" in row:
-            expected["per 1,000"] = ("n/a" if part["per_1000"] is None
-                                     else excel_text(part["per_1000"], 2, grouping=True))
+            expected["per 1,000"] = ("n/a" if part["per_1000"] is None else excel_text(
+                part["per_1000"], rate_digits[k["id"]], grouping=True))
         assert {c: row[c] for c in expected} == expected, (where, "table")
         absolute, percent = (change_parts(as_summary, places) if part["change"]
                              else (None, None))

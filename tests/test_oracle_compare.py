@@ -57,6 +57,7 @@ import re
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -736,6 +737,10 @@ def check_highest(k: Kpi, by: str, parts: dict, section: str, ranked: list, stan
         assert name in parts and excel_text(parts[name][0], places) == digits, (
             f"{where}: {k.id} by {by}: {name} ({shown}), expected "
             f"{parts.get(name, (None,))[0]}")
+    # Listed highest first, two figures that differ never print alike (a ranked column,
+    # docs/guarantees.md).
+    assert len({shown for _, shown in items}) == len(
+        {Decimal(format(parts[n][0], ".15g")) for n in names}), (where, k.id, by, items)
     # kpi sorts equal figures by the part, the rows with no value in the column last
     ordered = sorted(parts.items(), key=lambda item: (-item[1][0], item[0] == "not recorded",
                                                       item[0]))
@@ -819,18 +824,28 @@ def check_ranking(p: Project, k: Kpi, by: str, cur, cmp_, section: str, standout
         f"{sorted(parts)} ({sorted(want_small)} as numbers): {found[0].group(0)}")
     sign = 1 if k.better == "lower" else -1
     known = []
+
+    def change_of(name: str) -> float | None:
+        now, then = parts[name]
+        return (now - then if key != "percent" else percent_change(now, then)) \
+            if then is not None else None
+
+    # Points and a ratio's change to the KPI's decimals, as every change the paper prints;
+    # a % change to one; or, where two changes that differ would print alike, to the fewest
+    # more at which none do (docs/guarantees.md: a ranked column), all to the same.
+    changes = [c for n, _ in items if (c := change_of(n)) is not None]
+    base = 1 if key == "percent" else printed_places(k)
+    differ = len({Decimal(format(c, ".15g")) for c in changes})
+    places = next(q for q in range(base, base + 16)
+                  if len({Decimal(excel_text(c, q)) for c in changes}) == differ)
     for name, shown in items:
         now, then = parts[name]
-        change = (now - then if key != "percent" else percent_change(now, then)) \
-            if then is not None else None
+        change = change_of(name)
         if change is None:
             assert shown == "n/a", (where, k.id, by, name, shown, now, then)
             known.append((1, 0.0, name))
             continue
         value, digits = _shown(shown)
-        # Points and a ratio's change to the KPI's decimals, as every change the paper prints;
-        # a % change to one.
-        places = 1 if key == "percent" else printed_places(k)
         assert excel_text(abs(change), places) == digits and (
             value == 0 or (value > 0) == (change > 0)), (
             f"{where}: {k.id} by {by}: {name} ({shown}), expected {change} from {then} to {now}")
@@ -846,6 +861,10 @@ def check_ranking(p: Project, k: Kpi, by: str, cur, cmp_, section: str, standout
             value == 0 or (value > 0) == (now > then)), (where, k.id, by, name, shown, now, then)
         order.append((sign * (now - then), name))
     assert _ranked(order, [n for n, _ in small_items]), (where, k.id, by, small_items)
+    # Two that differ never read alike (a tie in the list's order by name).
+    small_changes = [parts[n][0] - parts[n][1] for n, _ in small_items]
+    assert len({shown for _, shown in small_items}) == len(
+        {Decimal(format(c, ".15g")) for c in small_changes}), (where, k.id, by, small_items)
     STATS["rankings checked"] += 1
     STATS["ranked parts checked"] += len(listed)
 

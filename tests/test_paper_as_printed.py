@@ -76,16 +76,18 @@ def _line(text: str, title: str) -> str:
 
 
 def test_parts_on_a_small_base_are_ranked_by_their_change_as_printed(tmp_path, cli):
-    """Money lost in Aston rose by 2.44 and in Brierley by 2.36, both printed +2: equal
-    figures as printed come in the breakdown's own order (by name), as the ranking above
-    them does, where the unrounded changes put Brierley first."""
+    """Money lost in Aston rose by 2.44 and in Brierley by 2.36, both printed +2 and listed
+    as a tie in the breakdown's own order (by name), Aston first, where the changes put
+    Brierley first (a smaller rise, lower being better). Two changes that differ never read
+    alike in a ranking (docs/guarantees.md): they print "+2.36" and "+2.44", in the order
+    they stand; equal figures as printed would still come by name."""
     rows = [(month, "Aston", 0.0) for month in _months((2023, 4), 30)]
     comparison, current = _months((2023, 4), 12), _months((2024, 10), 12)
     for lpa, now in (("Brierley", 12.36), ("Aston", 12.44)):
         rows += [(comparison[0], lpa, 10.0), (current[0], lpa, now)]
     text = _paper(cli, _project(tmp_path, rows), "--full")
     line = _line(text, "Money lost")
-    assert "on a base below 50, as numbers: Aston (+2), Brierley (+2)." in line, line
+    assert "on a base below 50, as numbers: Brierley (+2.36), Aston (+2.44)." in line, line
 
 
 CALLS = """

@@ -81,10 +81,21 @@ def compare(
 
         # A cell holds text: the notes joined, as the CSV joins them.
         frame = comparison_frame(result).with_columns(pl.col("notes").list.join("; "))
+        # Each KPI's rows to its table's places (columns_places), in comparison_rows' order:
+        # a KPI with no parts has one row, with no figures.
+        values: list[int | None] = []
+        rates: list[int | None] = []
+        for k in result.kpis:
+            digits, rate_digits = columns_places(k)
+            values += [digits] * len(k.parts) or [None]
+            rates += [rate_digits] * len(k.parts) or [None]
         emit_workbook(comparison_about(project.name, result, as_of),
                       [Sheet("Compare", frame, "compare",
                              places=kpi_places(k.kpi for k in result.kpis),
-                             target={k.kpi.id: k.kpi.target for k in result.kpis})], output)
+                             target={k.kpi.id: k.kpi.target for k in result.kpis},
+                             row_column_places={"current_value": values,
+                                                "comparison_value": values,
+                                                "per_1000": rates})], output)
         return
     document = (comparison_csv(result) if format in (Format.CSV, Format.CSV_EXCEL)
                 else comparison_document(result, project.name))
@@ -168,6 +179,25 @@ def _difference(test) -> str:
         "p=<", "p<")
 
 
+def columns_places(compared) -> tuple[int, int]:
+    """The places of a comparison's value columns (its parts' current and comparison
+    figures) and of its per 1,000 column, each one number for its column: the column the
+    parts are ranked or listed by (`ranked_on`) to as many as it takes for two parts that
+    differ to print differently (`kpi.rounding.places_ranked`), per 1,000 from two places."""
+    from kpi.render import ranked_places
+    from kpi.rounding import places_ranked
+
+    parts = compared.parts
+    values = [p.current.value if p.current else None for p in parts]
+    rows = [(v, p.comparison.value if p.comparison else None)
+            for v, p in zip(values, parts, strict=True)]
+    # Unranked parts (no better direction) are still listed by their value, largest first.
+    digits = ranked_places(values if compared.ranked_on != "per_1000" else [], compared.kpi,
+                           rows)
+    rates = [p.per_1000 for p in parts] if compared.ranked_on == "per_1000" else []
+    return digits, places_ranked(rates, 2)
+
+
 RANKED = {"per_1000": "ranked per 1,000 population", "value": "ranked on the values",
           None: "not ranked: no better direction"}
 
@@ -202,18 +232,20 @@ def comparison_document(result, project_name: str):
         columns += ["per 1,000"] if per_1000 else []
         columns += ["differs from the rest"] + ([f"differs from {result.focus}"]
                                                 if focus_test else [])
+        # Each column to one number of places, at which the column the parts are ranked by
+        # never prints two that differ alike (a tie, or a ranking read the wrong way), and each
+        # part's two windows read apart where its change reads as one (ranked_places).
+        digits, rate_digits = columns_places(k)
         rows = []
         for p in k.parts:
             name = f"{p.name} (focus)" if p.name == result.focus else p.name
             row = [p.rank if p.rank is not None else "—", name,
-                   number(p.comparison.value, kpi, beside=p.current.value if p.current
-                          else None) if p.comparison else "n/a",
-                   number(p.current.value, kpi, beside=p.comparison.value if p.comparison
-                          else None) if p.current else "n/a",
+                   number(p.comparison.value, kpi, digits=digits) if p.comparison else "n/a",
+                   number(p.current.value, kpi, digits=digits) if p.current else "n/a",
                    change_text(p.change, kpi) if p.change else str(no_change(p)),
                    STATUS_WORDS.get(p.status, p.status)]
-            row += [fixed(p.per_1000, 2, True) if p.per_1000 is not None else "n/a"] if per_1000 \
-                else []
+            row += [fixed(p.per_1000, rate_digits, True) if p.per_1000 is not None
+                    else "n/a"] if per_1000 else []
             row += [_difference(p.vs_rest)]
             row += [_difference(p.vs_focus) if p.name != result.focus else "—"] \
                 if focus_test else []

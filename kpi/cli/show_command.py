@@ -255,10 +255,6 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
         section, seasonal_json = _same_months(kpi, same_months, shown)
         sections.append(section)
     breakdown_json = {}
-
-    def beside(v: Any, other: Any) -> str:
-        return render.number(v, kpi, beside=other)
-
     for column, frame in breakdowns.items():
         rows = []
         for rank, row in enumerate(frame.iter_rows(named=True), start=1):
@@ -266,10 +262,16 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
                      "change_points": row["points"]}
             rows.append((rank, row["part"], row["current"], row["comparison"],
                          *(cells[c] for c in change_cols)))
+        # Ranked by the current figure: both columns to one number of places, at which two
+        # parts that differ never print alike and each part's two figures read apart where
+        # its change reads as one (render.ranked_places).
+        digits = render.ranked_places([r[2] for r in rows], kpi,
+                                      [(r[2], r[3]) for r in rows])
         sections.append(Section(f"By {column}", ("rank", column, "current", "comparison",
-                                                 *change_cols), rows, shown=shown,
-                                paired={"current": ("comparison", beside),
-                                        "comparison": ("current", beside)}))
+                                                 *change_cols), rows,
+                                shown={**shown, "current": _at(kpi, digits),
+                                       "comparison": _at(kpi, digits)},
+                                places={"current": digits, "comparison": digits}))
         breakdown_json[column] = [
             {**row, "current": render.json_number(row["current"], kpi.unit),
              "comparison": render.json_number(row["comparison"], kpi.unit),

@@ -156,6 +156,10 @@ class Sheet:
     # The places every figure of a column prints to, where the text prints them to one
     # (a trend's months: `render.Section.places`).
     column_places: Mapping[str, int] | None = None
+    # The places of each row's figure of a column, where the sheet holds several tables each
+    # printed to its own places (`kpi compare`'s KPIs: the column its parts are ranked by,
+    # `compare_command.columns_places`); None in a row keeps the rules above.
+    row_column_places: Mapping[str, Sequence[int | None]] | None = None
 
 
 def write(path: Path, about: Sequence[tuple[str, Any]], sheets: Sequence[Sheet]) -> None:
@@ -227,6 +231,15 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
                      else sheet.target for kpi in ids])
     for index, name in enumerate(frame.columns):
         role = ROLES.get(name)
+        ranked = (sheet.row_column_places or {}).get(name)
+        if role == "rate" and ranked is not None:
+            # A rate per 1,000 to the places its column prints to, from its format's two.
+            for offset, (value, places) in enumerate(zip(frame[name].to_list(), ranked,
+                                                         strict=True)):
+                if value is not None and places is not None:
+                    worksheet.write_number(top + 1 + offset, index, value,
+                                           cell_format(number_format(None, places)))
+            continue
         if role not in ("unit", "change", "points", "percent") \
                 or frame.schema[name] not in (pl.Float64, pl.Int64):
             continue
@@ -247,6 +260,8 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
                 places = row_places[offset]  # the row's own, as its text prints it
             elif sheet.column_places and name in sheet.column_places:
                 places = sheet.column_places[name]  # the column's one, as its text prints it
+            elif ranked is not None and (own := ranked[offset]) is not None:
+                places = own  # its table's column's one, as its text prints it
             elif role == "unit":
                 # A duration's own places are none (whole seconds), as the text prints it.
                 places = places_apart(value, other, target,
