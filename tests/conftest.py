@@ -129,14 +129,16 @@ class SamplePaper:
     --output board.*`: board.md and its figures folder board-files/, board.html, board.docx,
     and their figures file board.figures.json), and the summary's JSON for the same period
     (`kpi summary --period 2025-09 --format json`, "summary"): `paper["docx"]` is the path
-    of the Word paper. They are the tests' to read only: before each export, and when the
+    of the Word paper. Under pytest-xdist each format is made by one worker and copied by the
+    others (`shared`). They are the tests' to read only: before each export, and when the
     worker finishes, the folder's files and bytes are checked against those last written,
     so a test that changed them (what the next test reads) fails."""
 
     SUFFIXES = {"markdown": "md", "html": "html", "docx": "docx", "summary": "json"}
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, shared: Path | None = None):
         self.folder = folder
+        self.shared = shared
         self.made: dict[str, Path] = {}
         self.written = self.contents()
 
@@ -152,32 +154,80 @@ class SamplePaper:
 
     def __getitem__(self, name: str) -> Path:
         if name not in self.made:
-            from kpi.cli import app
-
             self.check()
-            runner = CliRunner()
-            if name == "summary":
-                path = self.folder / "summary.json"
-                result = runner.invoke(app, ["--project", "sample", "summary", "--period",
-                                             "2025-09", "--format", "json"])
-                assert result.exit_code == 0, result.output
-                path.write_text(result.stdout, encoding="utf-8")
+            if self.shared is None:
+                self.made[name] = self._make(name)
             else:
-                path = self.folder / f"board.{self.SUFFIXES[name]}"
-                result = runner.invoke(app, ["--project", "sample", "export", name,
-                                             "--period", "2025-09", "--output", str(path)])
-                assert result.exit_code == 0, result.output
-            self.made[name] = path
+                self.made[name] = self._made_once(name)
             self.written = self.contents()
         return self.made[name]
+
+    def _make(self, name: str) -> Path:
+        from kpi.cli import app
+
+        runner = CliRunner()
+        if name == "summary":
+            path = self.folder / "summary.json"
+            result = runner.invoke(app, ["--project", "sample", "summary", "--period",
+                                         "2025-09", "--format", "json"])
+            assert result.exit_code == 0, result.output
+            path.write_text(result.stdout, encoding="utf-8")
+        else:
+            path = self.folder / f"board.{self.SUFFIXES[name]}"
+            result = runner.invoke(app, ["--project", "sample", "export", name,
+                                         "--period", "2025-09", "--output", str(path)])
+            assert result.exit_code == 0, result.output
+        return path
+
+    def _stats(self) -> dict[str, tuple[int, int]]:
+        return {str(p.relative_to(self.folder)): (p.stat().st_mtime_ns, p.stat().st_size)
+                for p in self.folder.rglob("*") if p.is_file()}
+
+    def _made_once(self, name: str) -> Path:
+        """Under pytest-xdist: the first worker to ask for a format makes it, as `_make`
+        does, and leaves the files it wrote in the run's shared folder; every other worker
+        copies them into its own folder. Each worker's bundled sample is built from the same
+        extracts, and the paper is byte for byte the same from either
+        (test_paper_formats.py's test_same_data_same_bytes exports again and compares)."""
+        import json
+        import shutil
+
+        from filelock import FileLock
+
+        manifest = self.shared / f"{name}.files.json"
+        with FileLock(str(self.shared / f"{name}.lock")):
+            if manifest.exists():
+                for rel in json.loads(manifest.read_text(encoding="utf-8")):
+                    (self.folder / rel).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(self.shared / name / rel, self.folder / rel)
+                return self.folder / ("summary.json" if name == "summary"
+                                      else f"board.{self.SUFFIXES[name]}")
+            before = self._stats()
+            path = self._make(name)
+            after = self._stats()
+            # What the export wrote, and the figures file every format writes beside it.
+            wrote = sorted(rel for rel, stat in after.items()
+                           if before.get(rel) != stat or rel == "board.figures.json")
+            for rel in wrote:
+                (self.shared / name / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(self.folder / rel, self.shared / name / rel)
+            manifest.with_suffix(".tmp").write_text(json.dumps(wrote), encoding="utf-8")
+            manifest.with_suffix(".tmp").replace(manifest)
+            return path
 
 
 @pytest.fixture(scope="session")
 def sample_paper(tmp_path_factory) -> Iterator[SamplePaper]:
-    """The sample's paper and summary (`SamplePaper`), made once per worker process for every
-    module that reads them: exporting the paper takes a few seconds of CPU a format, and
-    nothing a reader does changes it."""
-    paper = SamplePaper(tmp_path_factory.mktemp("sample-paper"))
+    """The sample's paper and summary (`SamplePaper`), made once per run for every module
+    that reads them: exporting the paper takes a few seconds of CPU a format, and nothing a
+    reader does changes it. Each worker process reads its own copy; under pytest-xdist the
+    first worker to ask for a format exports it and the others copy its files (the run's
+    folder shared by the workers is the parent of each worker's base temporary folder)."""
+    shared = None
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "sample-paper-shared"
+        shared.mkdir(exist_ok=True)
+    paper = SamplePaper(tmp_path_factory.mktemp("sample-paper"), shared)
     yield paper
     paper.check()
 

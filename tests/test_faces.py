@@ -25,6 +25,7 @@ from xml.etree import ElementTree
 
 import pytest
 from oracle_support import excel_round, excel_text
+from project_toml import head, kpi_block
 
 PERIOD = "2025-09"
 OTHER = {"current": "comparison", "comparison": "current"}  # the figure printed beside
@@ -762,59 +763,36 @@ def check_show_faces(cli, project_arg, definition, python_project, tmp_path: Pat
 # ---------------------------------------------------------------------------------------------
 # The projects
 
-AWKWARD_TOML = """
-[project]
-name = "Awkward figures"
-baseline = "2024-03"
-
-[datasets.m]
-date = "day"
-sources = ["extracts/m.csv"]
-[datasets.m.columns]
-day = "date"
-a = "float"
-b = "float"
-c = "float"
-d = "float"
-e = "float"
-f = "float"
-g = "float"
-h = "float"
-i = "float"
-hit = "bool"
-hit2 = "bool"
-lpa = "str"
-
-[[priorities]]
-id = "p"
-title = "Edges"
-"""
+AWKWARD_TOML = head("Awkward figures", "2024-03", "m", {
+    "day": "date", **{column: "float" for column in "abcdefghi"},
+    "hit": "bool", "hit2": "bool", "lpa": "str"}, sources=["extracts/m.csv"],
+    priority=("p", "Edges"))
 
 # id, title, kind and keys, unit, decimals, better: the values (before April 2024, after)
 # are the extract's, identical in every month of each.
 AWKWARD_KPIS = [
-    ("half", "Half", 'kind = "mean"\nvalue = "a"', "number", 0, "higher"),  # 20 -> 26.5
-    ("quarter", "Quarter days", 'kind = "mean"\nvalue = "b"', "days", None, "lower"),
-    ("tiny", "Tiny score", 'kind = "mean"\nvalue = "c"', "score", 3, "higher"),
-    ("money", "Money", 'kind = "mean"\nvalue = "d"', "gbp", 2, "higher"),
-    ("wait", "Wait", 'kind = "mean"\nvalue = "e"', "seconds", None, "lower"),
-    ("ratio", "Ratio", 'kind = "mean"\nvalue = "f"', "ratio", 2, "neutral"),
-    ("share", "Share", 'kind = "rate"\nnumerator = "hit"\ntarget = 12.5', None, 0, "higher"),
-    ("share2", "Share two", 'kind = "rate"\nnumerator = "hit2"', None, 2, "higher"),
-    ("share3", "Share three", 'kind = "rate"\nnumerator = "hit"', None, 3, "higher"),
-    ("none", "None", 'kind = "count"\nfilter = "a < 0"', None, None, "lower"),
-    ("sum_tiny", "Sum tiny", 'kind = "sum"\nvalue = "c"', None, 1, "higher"),
-    ("sum_money", "Sum money", 'kind = "sum"\nvalue = "d"', "gbp", None, "higher"),
+    ("half", "Half", dict(kind="mean", value="a"), "number", 0, "higher"),  # 20 -> 26.5
+    ("quarter", "Quarter days", dict(kind="mean", value="b"), "days", None, "lower"),
+    ("tiny", "Tiny score", dict(kind="mean", value="c"), "score", 3, "higher"),
+    ("money", "Money", dict(kind="mean", value="d"), "gbp", 2, "higher"),
+    ("wait", "Wait", dict(kind="mean", value="e"), "seconds", None, "lower"),
+    ("ratio", "Ratio", dict(kind="mean", value="f"), "ratio", 2, "neutral"),
+    ("share", "Share", dict(kind="rate", numerator="hit", target=12.5), None, 0, "higher"),
+    ("share2", "Share two", dict(kind="rate", numerator="hit2"), None, 2, "higher"),
+    ("share3", "Share three", dict(kind="rate", numerator="hit"), None, 3, "higher"),
+    ("none", "None", dict(kind="count", filter="a < 0"), None, None, "lower"),
+    ("sum_tiny", "Sum tiny", dict(kind="sum", value="c"), None, 1, "higher"),
+    ("sum_money", "Sum money", dict(kind="sum", value="d"), "gbp", None, "higher"),
     # A negative base has no % change: the status follows the sign of the change (-2 to -1
     # read "-50.0%", deteriorating where higher is better).
-    ("owed", "Owed", 'kind = "mean"\nvalue = "g"', "gbp", None, "higher"),  # -2 -> -1
-    ("owed_low", "Owed low", 'kind = "mean"\nvalue = "g"', None, None, "lower"),
+    ("owed", "Owed", dict(kind="mean", value="g"), "gbp", None, "higher"),  # -2 -> -1
+    ("owed_low", "Owed low", dict(kind="mean", value="g"), None, None, "lower"),
     # A rise from zero that prints as zero is stable (0 to 0.3 printed "0 (n/a)" beside
     # "deteriorating").
-    ("from_zero", "From zero", 'kind = "mean"\nvalue = "h"', None, 0, "lower"),
+    ("from_zero", "From zero", dict(kind="mean", value="h"), None, 0, "lower"),
     # A rate per 1,000 below 1 whose change reads (-4.0%, improving) where both figures print
     # "0.5" to its one decimal: they print "0.50" and "0.48" (kpi.rounding.places_apart).
-    ("small_rate", "Small rate", 'kind = "mean"\nvalue = "i"', "per_1000", None, "lower"),
+    ("small_rate", "Small rate", dict(kind="mean", value="i"), "per_1000", None, "lower"),
 ]
 BEFORE = {"a": 20, "b": 12.25, "c": -0.0005, "d": 1234.565, "e": 123.5, "f": 1.005, "g": -2.0,
           "h": 0.0, "i": 0.5}
@@ -828,10 +806,8 @@ def awkward_project(root: Path) -> Path:
     (root / "extracts").mkdir(parents=True)
     blocks = [AWKWARD_TOML]
     for kpi_id, title, keys, unit, places, better in AWKWARD_KPIS:
-        blocks.append(f'[[kpis]]\nid = "{kpi_id}"\ntitle = "{title}"\npriority = "p"\n'
-                      f'dataset = "m"\n{keys}\nbetter = "{better}"\n'
-                      + (f'unit = "{unit}"\n' if unit else "")
-                      + (f"decimals = {places}\n" if places is not None else ""))
+        blocks.append(kpi_block(kpi_id, title, "m", **keys, better=better, unit=unit,
+                                decimals=places))
     (root / "kpi.toml").write_text("\n".join(blocks), encoding="utf-8")
     lines = ["day,a,b,c,d,e,f,g,h,i,hit,hit2,lpa"]
     for year, month in [(2023 + (m + 3) // 12, (m + 3) % 12 + 1) for m in range(30)]:

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from project_toml import head, kpi_block
 from test_faces import PERIOD, _run, excel_shown, plain_sections, workbook_cells
 from test_target_figures import UNITS, read, reads_as_verdict
 
@@ -140,39 +141,17 @@ def test_a_trends_months_print_to_one_number_of_places_each_apart_from_the_last(
                     (v, text, aim)
 
 
-TOML = """
-[project]
-name = "Close limits"
-baseline = "2024-03"
-
-[datasets.m]
-date = "day"
-sources = ["extracts/m.csv"]
-[datasets.m.columns]
-day = "date"
-v = "float"
-
-[[priorities]]
-id = "p"
-title = "Limits"
-
-[[kpis]]
-id = "level"
-title = "Level"
-priority = "p"
-dataset = "m"
-kind = "mean"
-value = "v"
-unit = "number"
-decimals = 1
-better = "higher"
-
+TOML = (head("Close limits", "2024-03", "m", {"day": "date", "v": "float"},
+             sources=["extracts/m.csv"], priority=("p", "Limits"))
+        + kpi_block("level", "Level", "m", kind="mean", value="v", unit="number",
+                    decimals=1, better="higher")
+        + '''
 [[charts]]
 id = "level_xmr"
 title = "Level process chart"
 type = "xmr"
 kpis = ["level"]
-"""
+''')
 
 
 def _project(root):

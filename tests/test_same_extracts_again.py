@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from hostile_support import snapshot
+from project_toml import head, kpi_block
 
 from kpi.ingest import commit
 
@@ -19,53 +20,33 @@ EXTRACT = ("Ref,Date,LPA,Area,Victims\n"
            "A2,2025-01-09,Walsall,North,2\n"
            "A3,2025-02-14,Dudley,South,1\n")
 
-TOML = """\
-[project]
-name = "Loads again"
-baseline = "2025-01"
-
-[datasets.incidents]
-date = "date"
-description = "{description}"
-sources = [{sources}]
-published = "{published}"
-
-[datasets.incidents.columns]
-ref = {{ type = "str", from = ["Ref"] }}
-date = {{ type = "date", from = ["Date"] }}
-place = {{ type = "str", from = ["{place}"], label = "{label}" }}
-victims = {{ type = "int", from = ["Victims"] }}
-
-[datasets.incidents.derived]
-{derived}
-
-[[priorities]]
-id = "safety"
-title = "Safety"
-
-[[kpis]]
-id = "incidents"
-title = "Incidents recorded"
-priority = "safety"
-kind = "count"
-dataset = "incidents"
-better = "lower"
-"""
-
-FIRST = {"description": "Incidents", "sources": '"extracts/incidents.csv"',
+FIRST = {"description": "Incidents", "sources": ["extracts/incidents.csv"],
          "published": "monthly", "place": "LPA", "label": "local policing area",
-         "derived": 'many = "victims > 1"'}
+         "derived": {"many": "victims > 1"}}
 
 
-def _project(folder: Path, **settings: str) -> Path:
+def _toml(description: str, sources: list[str], published: str, place: str, label: str,
+          derived: dict[str, str]) -> str:
+    return (head("Loads again", "2025-01", "incidents", {
+                "ref": {"type": "str", "from": ["Ref"]},
+                "date": {"type": "date", "from": ["Date"]},
+                "place": {"type": "str", "from": [place], "label": label},
+                "victims": {"type": "int", "from": ["Victims"]}},
+            date="date", description=description, sources=sources, published=published,
+            derived=derived, priority=("safety", "Safety"))
+            + kpi_block("incidents", "Incidents recorded", "incidents", priority="safety",
+                        kind="count", better="lower"))
+
+
+def _project(folder: Path, **settings) -> Path:
     (folder / "extracts").mkdir(parents=True, exist_ok=True)
     (folder / "extracts" / "incidents.csv").write_text(EXTRACT, encoding="utf-8")
     _declare(folder, **settings)
     return folder
 
 
-def _declare(folder: Path, **settings: str) -> None:
-    (folder / "kpi.toml").write_text(TOML.format(**{**FIRST, **settings}), encoding="utf-8")
+def _declare(folder: Path, **settings) -> None:
+    (folder / "kpi.toml").write_text(_toml(**{**FIRST, **settings}), encoding="utf-8")
 
 
 def _versions(cli, folder: Path) -> list[int]:
@@ -85,9 +66,9 @@ def test_settings_that_only_find_or_describe_the_extracts_make_no_new_version(tm
     stored = snapshot(folder)
     assert stored.version == 0 and stored.rows is not None
     assert sorted(stored.rows["ref"].to_list()) == ["A1", "A2", "A3"]
-    _declare(folder, sources='"extracts/incident?.csv"',
+    _declare(folder, sources=["extracts/incident?.csv"],
              description="Incidents recorded by the force", published="quarterly",
-             label="policing area", derived='many = "victims > 2"\nsolo = "victims = 1"')
+             label="policing area", derived={"many": "victims > 2", "solo": "victims = 1"})
     again = cli(["--project", folder, "ingest", "incidents"])
     assert again.exit_code == 0, again.output
     assert "Nothing changed" in again.stderr, again.stderr

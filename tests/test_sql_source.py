@@ -25,48 +25,28 @@ from pathlib import Path
 import inprocess
 import pytest
 from hostile_support import snapshot
+from project_toml import head, kpi_block
 
 pytest.importorskip("adbc_driver_sqlite", reason="the sql extra is not installed")
 
 ENV = "KPI_TEST_WAREHOUSE"
-PROJECT = """\
-[project]
-name = "Warehouse"
-baseline = "2025-01"
 
-[datasets.incidents]
-date = "date"
-unique = "ref"
-replace_by = []
-{source}
 
-[datasets.incidents.columns]
-ref = {{ type = "str", from = ["Incident Ref"] }}
-date = {{ type = "date", from = ["Date"] }}
-lpa = {{ type = "str", from = ["LPA"] }}
-victims = {{ type = "int", from = ["Victims"], min = 0 }}
+def _project_toml(source: str) -> str:
+    """The incidents project, its dataset read from `source` (a line of TOML, or none)."""
+    return (head("Warehouse", "2025-01", "incidents", {
+                "ref": {"type": "str", "from": ["Incident Ref"]},
+                "date": {"type": "date", "from": ["Date"]},
+                "lpa": {"type": "str", "from": ["LPA"]},
+                "victims": {"type": "int", "from": ["Victims"], "min": 0}},
+            date="date", unique="ref", replace_by=[], lines=source,
+            priority=("safety", "Safety"))
+            + kpi_block("incidents", "Incidents recorded", "incidents", priority="safety",
+                        kind="count", better="lower")
+            + kpi_block("victims", "Victims", "incidents", priority="safety", kind="sum",
+                        value="victims", better="lower"))
 
-[[priorities]]
-id = "safety"
-title = "Safety"
 
-[[kpis]]
-id = "incidents"
-title = "Incidents recorded"
-priority = "safety"
-kind = "count"
-dataset = "incidents"
-better = "lower"
-
-[[kpis]]
-id = "victims"
-title = "Victims"
-priority = "safety"
-kind = "sum"
-dataset = "incidents"
-value = "victims"
-better = "lower"
-"""
 QUERY = ('SELECT ref AS "Incident Ref", day AS "Date", lpa AS "LPA", victims AS "Victims" '
          "FROM incidents ORDER BY ref")
 MONTHS = [f"2024-{m}" for m in (10, 11, 12)] + [f"2025-{m:02d}" for m in range(1, 10)]
@@ -84,7 +64,7 @@ def run(project: Path, *args: str, uri: str | None = None) -> subprocess.Complet
 
 def write_project(folder: Path, source: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "kpi.toml").write_text(PROJECT.format(source=source), encoding="utf-8")
+    (folder / "kpi.toml").write_text(_project_toml(source), encoding="utf-8")
     return folder
 
 

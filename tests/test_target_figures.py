@@ -18,6 +18,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from project_toml import head, kpi_block
 from test_faces import (
     PERIOD,
     _run,
@@ -195,48 +196,13 @@ def test_a_change_is_not_read_against_the_target():
     assert render.number(0.04, kpi) == "0.04"
 
 
-TOML = """
-[project]
-name = "Near the target"
-baseline = "2024-03"
-
-[datasets.m]
-date = "day"
-sources = ["extracts/m.csv"]
-[datasets.m.columns]
-day = "date"
-hit = "bool"
-days = "float"
-lpa = "str"
-
-[[priorities]]
-id = "p"
-title = "Targets"
-
-[[kpis]]
-id = "answered"
-title = "Answered"
-priority = "p"
-dataset = "m"
-kind = "rate"
-numerator = "hit"
-better = "higher"
-target = 90
-breakdowns = ["lpa"]
-
-[[kpis]]
-id = "wait"
-title = "Wait"
-priority = "p"
-dataset = "m"
-kind = "mean"
-value = "days"
-unit = "days"
-decimals = 0
-better = "lower"
-target = 12
-breakdowns = ["lpa"]
-"""
+TOML = (head("Near the target", "2024-03", "m",
+             {"day": "date", "hit": "bool", "days": "float", "lpa": "str"},
+             sources=["extracts/m.csv"], priority=("p", "Targets"))
+        + kpi_block("answered", "Answered", "m", kind="rate", numerator="hit", better="higher",
+                    target=90, breakdowns=["lpa"])
+        + kpi_block("wait", "Wait", "m", kind="mean", value="days", unit="days", decimals=0,
+                    better="lower", target=12, breakdowns=["lpa"]))
 
 
 def _project(root):

@@ -32,6 +32,52 @@ def _workbook(cli, args, path: Path):
     return fastexcel.read_excel(path)
 
 
+class Made:
+    """The sample's answers the module's tests read, each made on first use, once for the
+    module: a command's JSON, its workbook (the name a test first gave it, in one folder), and
+    a KPI's Signal sheet. Several tests read the same ones (the workbooks Calc opens and saves
+    are the four the tests before it check). They are the tests' to read only: a test that
+    changes a workbook copies it first."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.docs: dict[tuple[str, ...], object] = {}
+        self.books: dict[tuple[str, ...], Path] = {}
+        self.signals: dict[str, tuple] = {}
+        self.written: dict[str, bytes] = {}
+
+    def json(self, cli, args):
+        if tuple(args) not in self.docs:
+            self.docs[tuple(args)] = _json(cli, args)
+        return self.docs[tuple(args)]
+
+    def workbook_path(self, cli, args, name: str) -> Path:
+        if tuple(args) not in self.books:
+            _workbook(cli, args, self.folder / name)
+            self.books[tuple(args)] = self.folder / name
+            self.written[name] = (self.folder / name).read_bytes()
+        return self.books[tuple(args)]
+
+    def check(self) -> None:
+        assert {p.name: p.read_bytes() for p in self.folder.iterdir()} == self.written, \
+            "a test changed a workbook the module's tests share"
+
+    def workbook(self, cli, args, name: str):
+        return fastexcel.read_excel(self.workbook_path(cli, args, name))
+
+    def signal(self, cli, kpi: str):
+        if kpi not in self.signals:
+            self.signals[kpi] = _signal_sheet(cli, kpi, self)
+        return self.signals[kpi]
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    shared = Made(tmp_path_factory.mktemp("xlsx-made"))
+    yield shared
+    shared.check()
+
+
 def _month(cell) -> str | None:
     """A date cell as the JSON writes a month."""
     if cell is None:
@@ -79,11 +125,11 @@ def _header_block(reader, sheet=0) -> dict[str, object]:
     raise AssertionError("no blank row under the header block")
 
 
-def test_summary_workbook_holds_the_json_values(cli, tmp_path):
+def test_summary_workbook_holds_the_json_values(cli, made):
     args = ["summary", "--period", PERIOD]
-    doc = _json(cli, args)
-    path = tmp_path / "ä summary.xlsx"
-    reader = _workbook(cli, args, path)
+    doc = made.json(cli, args)
+    path = made.workbook_path(cli, args, "ä summary.xlsx")
+    reader = fastexcel.read_excel(path)
     table = reader.load_table("summary").to_polars()
     assert table["id"].to_list() == [k["id"] for k in doc["kpis"]]
     checked = {"percent": 0, "count": 0}
@@ -137,10 +183,10 @@ def test_summary_workbook_holds_the_json_values(cli, tmp_path):
         assert formats[f"{letter['current_start']}{top + 2 + offset}"] == "yyyy-mm"
 
 
-def test_compare_workbook_holds_the_json_values(cli, tmp_path):
+def test_compare_workbook_holds_the_json_values(cli, made):
     args = ["compare", "--period", PERIOD, "--by", "lpa"]
-    doc = _json(cli, args)
-    reader = _workbook(cli, args, tmp_path / "compare.xlsx")
+    doc = made.json(cli, args)
+    reader = made.workbook(cli, args, "compare ü.xlsx")
     table = reader.load_table("compare").to_polars()
     expected = [(k, p) for k in doc["kpis"] for p in k["parts"]]
     assert table.height == len(expected) > 10
@@ -160,10 +206,10 @@ def test_compare_workbook_holds_the_json_values(cli, tmp_path):
     assert about["By"] == "lpa" and about["Period"] == PERIOD
 
 
-def test_show_workbook_has_a_sheet_per_section(cli, tmp_path):
+def test_show_workbook_has_a_sheet_per_section(cli, made):
     args = ["show", "knife_crime", "--period", PERIOD]
-    doc = _json(cli, args)
-    reader = _workbook(cli, args, tmp_path / "show.xlsx")
+    doc = made.json(cli, args)
+    reader = made.workbook(cli, args, "show.xlsx")
     assert reader.sheet_names[:3] == ["Definition", "Windows", "Change"]
     trend = reader.load_table("trend").to_polars()
     assert [_month(m) for m in trend["month"]] == [t["month"] for t in doc["trend"]]
@@ -173,9 +219,9 @@ def test_show_workbook_has_a_sheet_per_section(cli, tmp_path):
     assert _header_block(reader)["Unit"] == doc["kpi"]["unit"]
 
 
-def test_datasets_workbook_holds_the_json_values(cli, tmp_path):
-    doc = _json(cli, ["datasets"])
-    reader = _workbook(cli, ["datasets"], tmp_path / "datasets.xlsx")
+def test_datasets_workbook_holds_the_json_values(cli, made):
+    doc = made.json(cli, ["datasets"])
+    reader = made.workbook(cli, ["datasets"], "datasets.xlsx")
     table = reader.load_table("datasets").to_polars()
     for row, dataset in zip(table.iter_rows(named=True), doc, strict=True):
         assert row["dataset"] == dataset["dataset"]
@@ -249,7 +295,7 @@ def _unescaped(code: str | None) -> str | None:
     return None if code is None else re.sub(r"\\(.)", r"\1", code)
 
 
-def test_workbooks_opened_and_saved_by_libreoffice_calc(cli, tmp_path, office_profile):
+def test_workbooks_opened_and_saved_by_libreoffice_calc(cli, tmp_path, office_profile, made):
     """Each workbook, opened and saved again by LibreOffice Calc, reads back with the same
     sheets, tables, header blocks, column types and number formats, and the same values:
     text, whole numbers, dates and flags exactly, fractions to the 15 significant digits
@@ -257,23 +303,22 @@ def test_workbooks_opened_and_saved_by_libreoffice_calc(cli, tmp_path, office_pr
     import subprocess
 
     office = _calc()
-    made = tmp_path / "kpi"
-    made.mkdir()
-    books = {"summary.xlsx": ["summary", "--period", PERIOD],
+    books = {"ä summary.xlsx": ["summary", "--period", PERIOD],
              "compare ü.xlsx": ["compare", "--period", PERIOD, "--by", "lpa"],
              "show.xlsx": ["show", "knife_crime", "--period", PERIOD],
              "datasets.xlsx": ["datasets"]}
-    for name, args in books.items():
-        _workbook(cli, args, made / name)
+    ours_paths = {name: made.workbook_path(cli, args, name) for name, args in books.items()}
     saved = tmp_path / "saved by calc"
     result = subprocess.run([office, "--headless", "--norestore",
                              f"-env:UserInstallation={office_profile.as_uri()}",
                              "--convert-to", "xlsx", "--outdir", str(saved),
-                             *[str(made / name) for name in books]],
+                             *[str(ours_paths[name]) for name in books]],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     for name in books:
-        ours, theirs = fastexcel.read_excel(made / name), fastexcel.read_excel(saved / name)
+        mine = ours_paths[name]
+        assert (saved / mine.name).is_file(), mine.name
+        ours, theirs = fastexcel.read_excel(mine), fastexcel.read_excel(saved / mine.name)
         assert theirs.sheet_names == ours.sheet_names
         assert theirs.table_names() == ours.table_names() != []
         assert _header_block(theirs) == _header_block(ours)
@@ -288,9 +333,9 @@ def test_workbooks_opened_and_saved_by_libreoffice_calc(cli, tmp_path, office_pr
                     else:
                         assert a == b, (table, column, a, b)
         for sheet in range(1, len(ours.sheet_names) + 1):
-            formats = {ref: _unescaped(code) for ref, code in _formats(made / name,
+            formats = {ref: _unescaped(code) for ref, code in _formats(mine,
                                                                        sheet).items()}
-            kept = {ref: _unescaped(code) for ref, code in _formats(saved / name,
+            kept = {ref: _unescaped(code) for ref, code in _formats(saved / mine.name,
                                                                     sheet).items()}
             assert {ref: kept.get(ref) for ref in formats} == formats, (name, sheet)
 
@@ -304,27 +349,29 @@ SIGNAL_FIGURES = {"mean": "mean", "lower process limit": "lower_limit",
                   "upper 2-sigma line": "upper_2sigma"}
 
 
-def _signal_sheet(cli, kpi: str, path: Path):
-    """The show JSON, the `kpi show` text's Signal lines (field -> value), and the Signal
-    sheet's table rows as openpyxl reads them: (field, value cell, unit, text)."""
+def _signal_sheet(cli, kpi: str, made: Made):
+    """The show JSON, the `kpi show` text's Signal lines (field -> value), the Signal
+    sheet's table rows as openpyxl reads them: (field, value cell, unit, text), and the
+    workbook (made.signal gives them, made once for the module)."""
     import openpyxl
 
     args = ["show", kpi, "--period", PERIOD]
-    doc = _json(cli, args)
+    doc = made.json(cli, args)
     text = cli(args)
     assert text.exit_code == 0, text.output
     lines = text.stdout.split("\nSignal\n", 1)[1].split("\n\n", 1)[0].splitlines()
     printed = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in lines)
-    _workbook(cli, args, path)
+    path = made.workbook_path(cli, args, f"{kpi}.xlsx")
     sheet = openpyxl.load_workbook(path)["Signal"]
     rows = list(sheet.iter_rows())
     start = next(i for i, row in enumerate(rows) if row[0].value == "field")
     assert [c.value for c in rows[start]] == ["field", "value", "unit", "text"]
-    return doc, printed, [(r[0].value, r[1], r[2].value, r[3].value) for r in rows[start + 1:]]
+    return doc, printed, [(r[0].value, r[1], r[2].value, r[3].value)
+                          for r in rows[start + 1:]], path
 
 
 @pytest.mark.parametrize("kpi", SIGNAL_KPIS)
-def test_the_signal_sheet_holds_numbers_with_number_formats(cli, tmp_path, kpi):
+def test_the_signal_sheet_holds_numbers_with_number_formats(cli, made, kpi):
     """The Signal sheet held every figure as text ('97.6%', '96.9% to 98.3%'): an analyst
     could not compute on them. Each figure is now a number cell (a percentage its fraction)
     whose number format shows what `kpi show` prints (excel_shown, test_faces' reading of a
@@ -332,7 +379,7 @@ def test_the_signal_sheet_holds_numbers_with_number_formats(cli, tmp_path, kpi):
     text, as printed."""
     from test_faces import excel_shown
 
-    doc, printed, rows = _signal_sheet(cli, kpi, tmp_path / f"{kpi}.xlsx")
+    doc, printed, rows, _ = made.signal(cli, kpi)
     unit, xmr, signal = doc["kpi"]["unit"], doc["signal"]["xmr"], doc["signal"]
     scale = 100 if unit == "percent" else 1
     figures = {field: xmr[key] for field, key in SIGNAL_FIGURES.items()}
@@ -438,7 +485,7 @@ def test_the_summary_p_values_as_openpyxl_and_calc_read_them(cli, tmp_path, offi
     assert shown == {kid: "" if p is None else p_text(p) for kid, p in expected.items()}
 
 
-def test_the_signal_sheet_as_libreoffice_calc_shows_it(cli, tmp_path):
+def test_the_signal_sheet_as_libreoffice_calc_shows_it(cli, tmp_path, made, office_profile):
     """Calc, converting the Signal sheet to CSV with cells as shown, prints each figure as
     `kpi show` does, and computes on them (a formula added beside them: the width of the
     process limits, which text cells would make #VALUE!)."""
@@ -448,8 +495,8 @@ def test_the_signal_sheet_as_libreoffice_calc_shows_it(cli, tmp_path):
     import openpyxl
 
     office = _calc()
-    doc, printed, _ = _signal_sheet(cli, "calls_999_sla_10s", tmp_path / "s.xlsx")
-    book = openpyxl.load_workbook(tmp_path / "s.xlsx")
+    doc, printed, _, shared = made.signal(cli, "calls_999_sla_10s")
+    book = openpyxl.load_workbook(shared)
     index = book.sheetnames.index("Signal") + 1
     sheet = book["Signal"]
     at = {row[0].value: row[0].row for row in sheet.iter_rows()}
@@ -459,7 +506,7 @@ def test_the_signal_sheet_as_libreoffice_calc_shows_it(cli, tmp_path):
     # Comma-separated, quoted, UTF-8 (76), US English (1033), cells as shown (9th token),
     # the Signal sheet only (12th).
     result = subprocess.run([office, "--headless", "--norestore",
-                             f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+                             f"-env:UserInstallation={office_profile.as_uri()}",
                              "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,1033,"
                              f"false,true,true,false,false,{index}", "--outdir",
                              str(tmp_path / "calc"), str(tmp_path / "s.xlsx")],
