@@ -329,7 +329,9 @@ def _drawing_fingerprint() -> str:
 
 def _canonical(value: Any) -> str:
     """A value as text that is the same in every process for the same value (frames as their
-    schema and rows; floats by repr, which is exact)."""
+    schema and rows; floats by repr, which is exact). A dataclass's fields that are not part
+    of its value (`compare=False`: where in kpi.toml a KPI's target is written) are left out,
+    so moving a line of the file draws no chart again."""
     import dataclasses
 
     if isinstance(value, pl.DataFrame):
@@ -337,7 +339,7 @@ def _canonical(value: Any) -> str:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return f"{type(value).__name__}(" + ", ".join(
             f"{f.name}={_canonical(getattr(value, f.name))}"
-            for f in dataclasses.fields(value)) + ")"
+            for f in dataclasses.fields(value) if f.compare) + ")"
     if isinstance(value, tuple | list):
         return "(" + ", ".join(_canonical(v) for v in value) + ")"
     return repr(value)

@@ -514,6 +514,46 @@ def test_a_re_export_reuses_charts_drawn_from_the_same_data(tmp_path, cli, monke
     assert len(list(cache.glob("*.png"))) > before
 
 
+def test_a_chart_is_keyed_by_what_it_draws_not_where_a_target_is_written(tmp_path):
+    """A KPI read from kpi.toml keeps the file and line of its target for messages
+    (`KpiDef.target_at`); a chart's cache key was made from every field, so a line added
+    above the KPI drew its charts again. Fields that are not part of a value are left out;
+    the target itself is not."""
+    from dataclasses import replace
+
+    from kpi.catalogue import parse_project_file
+    from kpi.charts import _canonical
+
+    toml = tmp_path / "kpi.toml"
+    toml.write_text("""[project]
+name = "Keys"
+[datasets.m]
+sources = ["m.csv"]
+date = "month"
+columns.month = "month"
+columns.answered = { type = "int", min = 0 }
+[[priorities]]
+id = "p"
+title = "P"
+[[kpis]]
+id = "answered"
+title = "Answered"
+priority = "p"
+kind = "mean"
+dataset = "m"
+value = "answered"
+target = 90
+""", encoding="utf-8")
+    kpi = parse_project_file(toml).kpis[0]
+    assert kpi.target_at == f"{toml}:18"
+    toml.write_text("# A comment moves the target a line down.\n" + toml.read_text(
+        encoding="utf-8"), encoding="utf-8")
+    moved = parse_project_file(toml).kpis[0]
+    assert moved.target_at == f"{toml}:19"
+    assert _canonical(moved) == _canonical(kpi)
+    assert _canonical(replace(kpi, target=91.0)) != _canonical(kpi)
+
+
 def test_title_block_names_the_period_and_data_versions(exported, project):
     from kpi import store
 
