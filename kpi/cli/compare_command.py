@@ -25,7 +25,7 @@ from kpi.cli import (
 )
 from kpi.periods import Comparison
 from kpi.render import Format
-from kpi.rounding import fixed
+from kpi.rounding import Beside, fixed
 
 
 @app.command()
@@ -206,10 +206,10 @@ def comparison_document(result, project_name: str):
         for p in k.parts:
             name = f"{p.name} (focus)" if p.name == result.focus else p.name
             row = [p.rank if p.rank is not None else "—", name,
-                   number(p.comparison.value, kpi, beside=p.current.value if p.current
-                          else None) if p.comparison else "n/a",
-                   number(p.current.value, kpi, beside=p.comparison.value if p.comparison
-                          else None) if p.current else "n/a",
+                   number(p.comparison.value, kpi, beside=Beside.current(
+                       p.current.value if p.current else None)) if p.comparison else "n/a",
+                   number(p.current.value, kpi, beside=Beside.comparison(
+                       p.comparison.value if p.comparison else None)) if p.current else "n/a",
                    change_text(p.change, kpi) if p.change else str(no_change(p)),
                    STATUS_WORDS.get(p.status, p.status)]
             row += [fixed(p.per_1000, 2, True) if p.per_1000 is not None else "n/a"] if per_1000 \
