@@ -48,7 +48,7 @@ from kpi.engine import KpiResult, Outcome, Report, no_change
 from kpi.errors import ConfigError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window
 from kpi.render import STATUS_WORDS
-from kpi.rounding import places_ranked
+from kpi.rounding import Beside, places_ranked
 
 if TYPE_CHECKING:
     import polars as pl
@@ -479,7 +479,7 @@ def duration_words(seconds: float, places: int = 0) -> str:
 
 
 def value_words(value: float | None, of: Unit | KpiDef, label: str = "",
-                change: bool = False, beside: float | None = None,
+                change: bool = False, beside: Beside | None = None,
                 digits: int | None = None) -> str:
     """A value as prose shows it: as `kpi summary` rounds it (given the KPI, to its one
     precision, render.places), durations in words, millions of pounds as '£82.2m', and the
@@ -495,10 +495,11 @@ def value_words(value: float | None, of: Unit | KpiDef, label: str = "",
                               else render.shown_places(value, of, beside))
     # Millions of pounds to one decimal are not said of a KPI with a target: its figure and
     # target print whole, where "£82.2m" beside a target of "£82.2m" could not say "missed".
+    other = beside.figure if beside is not None else None
     if value is not None and unit == Unit.GBP and abs(value) >= 1_000_000 and (
             digits is None) and (change or not isinstance(of, KpiDef) or of.target is None) and (
-            beside is None or render.fixed(value / 1_000_000, 1)
-            != render.fixed(beside / 1_000_000, 1) or value == beside):
+            other is None or render.fixed(value / 1_000_000, 1)
+            != render.fixed(other / 1_000_000, 1) or value == other):
         # the sign before the pound sign, as `render.number` writes "-£5" ("£-2.5m" was said)
         return render.pounds(render.fixed(value / 1_000_000, 1, grouping=True), "m")
     text = render.number(value, of, change=change, beside=beside, digits=digits)
@@ -508,7 +509,7 @@ def value_words(value: float | None, of: Unit | KpiDef, label: str = "",
 
 
 def kpi_value(value: float | None, kpi: KpiDef, change: bool = False,
-              beside: float | None = None, digits: int | None = None) -> str:
+              beside: Beside | None = None, digits: int | None = None) -> str:
     """A KPI's value in prose, in its own unit's words: every value and every change the prose
     prints comes through here, so each carries its unit ('102.6 per 1,000 population', '27
     working days'; a percentage, a duration or an amount in pounds by its own sign)."""
@@ -536,7 +537,7 @@ def short_duration(seconds: float, places: int = 0) -> str:
 
 
 def cell_value(value: float | None, kpi: KpiDef, change: bool = False,
-               beside: float | None = None) -> str:
+               beside: Beside | None = None) -> str:
     """A KPI's value in a table cell: short durations, the unit named where it needs one, a
     true minus sign; beside its target to as many more places as it takes to differ from it
     (render.shown_places), unless it is a `change`."""
@@ -714,10 +715,11 @@ def figure_words(result: KpiResult, usual: Window | None = None) -> str:
     kpi, current = result.kpi, result.current
     assert current is not None and current.value is not None, "a figure to say"
     before = result.comparison.value if result.comparison is not None else None
-    text = f"{kpi_value(current.value, kpi, beside=before)} {_in(current.window)}"
+    text = (f"{kpi_value(current.value, kpi, beside=Beside.comparison(before))} "
+            f"{_in(current.window)}")
     if result.change is not None and result.comparison is not None:
         text += (f", {change_words(result)} from "
-                 f"{kpi_value(before, kpi, beside=current.value)}")
+                 f"{kpi_value(before, kpi, beside=Beside.current(current.value))}")
         if result.comparison.window != usual:
             text += f" {_in(result.comparison.window)}"
     return text
@@ -1215,9 +1217,9 @@ def provisional_sentence(result: KpiResult, verdict: Verdict | None = None) -> s
     settled = verdict.settled if verdict is not None else None
     if settled is not None:
         now, then = settled
-        compares = (f"{kpi_value(now.value, kpi, beside=then.value)} in "
+        compares = (f"{kpi_value(now.value, kpi, beside=Beside.comparison(then.value))} in "
                     f"{_span(now.window.start, now.window.end)} "
-                    f"with {kpi_value(then.value, kpi, beside=now.value)} in "
+                    f"with {kpi_value(then.value, kpi, beside=Beside.current(now.value))} in "
                     f"{_span(then.window.start, then.window.end)}")
         if charted:
             return (text + "; the process chart leaves them out, and so does the test of the "
@@ -2166,14 +2168,17 @@ class _Builder:
         target = (f"; target {kpi_value(kpi.target, kpi)}" if kpi.target is not None else "")
 
         # The latest month, the mean and the limits are said together: two that differ are
-        # never said alike, nor the month on the wrong side of the mean (render.together).
+        # never said alike, nor the month on the wrong side of the mean, nor one as the
+        # target said after them where it differs from it (render.together).
         figures = [latest.value, variation.mean, variation.lower, variation.upper]
-        digits = render.together(figures, kpi.unit)
+        digits = render.together(figures, kpi.unit, kpi)
         if digits is None and len({value_words(v, kpi.unit) for v in set(figures)
                                    if v is not None}) < len(
                 {render.rounded(v, 15) for v in figures if v is not None}):
             # £82.21m and £82.24m both said "£82.2m": said in full pounds, apart
-            digits = render.places_together(figures, 0)
+            digits = render.places_together(
+                figures, 0, target=kpi.target,
+                target_at=None if kpi.target is None else render.shown_places(kpi.target, kpi))
         if digits is not None:  # and the month still against its target as it stands
             digits = max(digits, render.shown_places(latest.value, kpi))
         at = kpi_value(latest.value, kpi) if digits is None else \
@@ -2352,7 +2357,7 @@ class _Builder:
                              f"{kpi_value(kpi.target, kpi)})")
             elif other is not None:
                 found.append(f"{kpi.title} ({shown} against "
-                             f"{kpi_value(other, kpi, beside=now.value)})")
+                             f"{kpi_value(other.figure, kpi, beside=Beside.current(now.value))})")
         return found
 
     def _definitions(self, priorities) -> Table:
@@ -2887,7 +2892,7 @@ def _shared_window(measured: Iterable) -> Window | None:
 
 
 def _table_value(measured, kpi: KpiDef, show_window: bool,
-                 beside: float | None = None) -> Inlines:
+                 beside: Beside | None = None) -> Inlines:
     if measured is None:
         return inlines("n/a")
     return inlines(cell_value(measured.value, kpi, beside=beside),

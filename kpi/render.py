@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from kpi.catalogue import KpiDef, Unit, places
 from kpi.errors import visible
-from kpi.rounding import fixed, places_apart, places_ranked, places_together, rounded, shows_zero
+from kpi.rounding import (
+    Beside,
+    fixed,
+    places_apart,
+    places_ranked,
+    places_together,
+    rounded,
+    shows_zero,
+)
 
 # The engine imports Polars; the renderers only need its result types, and `kpi --help` (which
 # imports Format) must not pay for Polars.
@@ -62,18 +70,21 @@ def duration(seconds: float, places: int = 0) -> str:
     return f"{sign}{minutes}:{secs:02d}{fraction}"
 
 
-def shown_places(value: float | None, kpi: KpiDef, beside: float | None = None) -> int:
+def shown_places(value: float | None, kpi: KpiDef, beside: Beside | None = None) -> int:
     """The decimals a KPI's figure prints to: its one precision (`places`), or, for a KPI with
     a target, as many more as it takes for the figure to stand against the target as printed
     as it stands against the target itself: the verdict on the target compares the unrounded
     figure, so 89.96% prints so beside a target of 90.0% and "not met", never "90.0%". The
     target prints as it is written, to the KPI's places or more. A figure printed `beside`
-    another (a current window and its comparison) takes as many more as it takes for the two
-    to read apart where they differ, both to the same places: "0.52 -> 0.50", never "0.5 ->
-    0.5" beside "-3.0%" (`kpi.rounding.places_apart`, the one rule). A duration's own places
-    are none (whole seconds), whatever its `decimals`."""
+    another (a current window and its comparison, saying which is which) takes as many more
+    as it takes for the two to read apart where the change printed beside them reads as one,
+    both to the same places: "0.52 -> 0.50", never "0.5 -> 0.5" beside "-3.0%"
+    (`kpi.rounding.places_apart`, the one rule). A duration's own places are none (whole
+    seconds), whatever its `decimals`."""
     own = 0 if kpi.unit == Unit.SECONDS else places(kpi)
-    return places_apart(value, beside, kpi.target, own, kpi.unit not in NO_PERCENT_CHANGE)
+    current, comparison = beside.pair(value) if beside is not None else (value, None)
+    return places_apart(current, comparison, kpi.target, own,
+                        kpi.unit not in NO_PERCENT_CHANGE)
 
 
 # Units whose change prints without a % change: points for a percentage, a ratio's absolute
@@ -81,11 +92,13 @@ def shown_places(value: float | None, kpi: KpiDef, beside: float | None = None) 
 NO_PERCENT_CHANGE = frozenset({Unit.PERCENT, Unit.RATIO})
 
 
-def other_window(measured: Measured | None, result: KpiResult) -> float | None:
-    """The figure printed beside a window's figure: the comparison's beside the current's and
-    the current's beside the comparison's (None without it), for `beside`."""
-    other = result.comparison if measured is result.current else result.current
-    return other.value if other is not None else None
+def other_window(measured: Measured | None, result: KpiResult) -> Beside | None:
+    """The figure printed beside a window's figure, for `beside`: the comparison's beside the
+    current's and the current's beside the comparison's (None without it)."""
+    if measured is result.current:
+        return (Beside.comparison(result.comparison.value) if result.comparison is not None
+                else None)
+    return Beside.current(result.current.value) if result.current is not None else None
 
 
 # A unit's name after a number is singular only where the number as printed reads one ("1
@@ -125,7 +138,7 @@ def pounds(amount: str, suffix: str = "") -> str:
 
 
 def number(value: float | None, unit: Unit | KpiDef, *, change: bool = False,
-           beside: float | None = None, digits: int | None = None) -> str:
+           beside: Beside | None = None, digits: int | None = None) -> str:
     """A value as the report shows it. Given the KPI (not only its unit), to the KPI's one
     precision (`places`), and beside its target, or `beside` the figure printed next to it, to
     as many more as it takes to differ from them (`shown_places`); a bare unit shows a count
@@ -170,20 +183,35 @@ def bare_places(value: float, unit: Unit) -> int:
     return 0 if unit in (Unit.GBP, Unit.SECONDS) else 1
 
 
-def together(values: Sequence[float | None], unit: Unit) -> int | None:
+def together(values: Sequence[float | None], unit: Unit,
+             beside: KpiDef | None = None) -> int | None:
     """The places figures of a bare unit printed as one set take (a process chart's mean,
-    limits and 2-sigma lines): None where each, at its own places (`bare_places`), already
-    reads apart from every figure it differs from, so it prints as before; else one number
-    of places for all, the fewest at which they do (`kpi.rounding.places_together`). A
-    per-1,000 rate's limits 0.46 and 0.54 printed "0.5 to 0.5"; they print "0.46 to 0.54"."""
+    limits and 2-sigma lines), printed `beside` a KPI's target where it has one: None where
+    each, at its own places (`bare_places`), already reads apart from every figure it differs
+    from, and stands against the target as printed (`number`'s) as it stands against the
+    target, so it prints as before; else one number of places for all, the fewest at which
+    they do (`kpi.rounding.places_together`). A per-1,000 rate's limits 0.46 and 0.54 printed
+    "0.5 to 0.5"; they print "0.46 to 0.54". A lower limit of 89.96% printed "90.0%" beside a
+    target of "90.0%"; it prints "89.96%"."""
     figures = [v for v in values if v is not None and math.isfinite(v)]
     if not figures:
         return None
     own = max(bare_places(v, unit) for v in figures)
-    common = places_together(figures, own)
+    target = beside.target if beside is not None else None
+    if target is not None and not math.isfinite(target):
+        target = None
+    target_at = shown_places(target, beside) if target is not None and beside else None
+    common = places_together(figures, own, target=target, target_at=target_at)
     at_own = {rounded(v, bare_places(v, unit)) for v in set(figures)}
     at_common = {rounded(v, common) for v in set(figures)}
-    return None if len(at_own) >= len(at_common) else common
+    stands = target is None or target_at is None or all(
+        _side(rounded(v, bare_places(v, unit)), rounded(target, target_at)) == _side(v, target)
+        for v in figures)
+    return None if len(at_own) >= len(at_common) and stands else common
+
+
+def _side(a: Any, b: Any) -> int:
+    return (a > b) - (a < b)
 
 
 def column_places(values: Sequence[Any], kpi: KpiDef) -> int:

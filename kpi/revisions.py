@@ -24,6 +24,7 @@ from kpi import engine, render
 from kpi.catalogue import Project
 from kpi.errors import DataError, KpiError, UsageError, refuse_unsafe_text
 from kpi.periods import Comparison, Month
+from kpi.rounding import Beside
 from kpi.store import AsOf
 
 FORMAT = "kpi-paper-figures/1"
@@ -223,12 +224,16 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
         # As kpi prints it now (beside the other window's figure), or to the KPI's own places
         # as a figures file written before a figure beside its target, or beside the other
         # window's, was printed to the places that show its verdict or its change (89.96%,
-        # once 90.0%): last month's paper must still be read.
+        # once 90.0%): last month's paper must still be read. Beside the other window's
+        # figure, either way round: a file written before the places of the two took only
+        # the % change printed, from the comparison, printed 0.008 beside a comparison of
+        # 0.0 as "0.01" (kpi.rounding.places_apart).
         other = partners.get((item["kpi"], {"current": "comparison",
                                             "comparison": "current"}.get(item.get("role"))))
         if item["shown"] not in (render.number(item["value"], kpi),
                                  render.number(item["value"], kpi, change=True),
-                                 render.number(item["value"], kpi, beside=other)):
+                                 *(render.number(item["value"], kpi, beside=Beside(other, role))
+                                   for role in (True, False))):
             raise DataError(f"{path}: figure {number} ({item['kpi']}, {item['window']}): shown "
                             f"as {json.dumps(item['shown'])}, but its value "
                             f"{item['value']!r} prints as "

@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
+from typing import NamedTuple
 
 EXCEL_DIGITS = 15  # the significant digits Excel keeps of a number and displays
 _WIDE = Context(prec=1000)  # room for any float's digits at any number of places
@@ -174,38 +175,69 @@ def places_beside(value: float | None, target: float | None, places: int) -> int
     return places_apart(value, None, target, places)
 
 
+class Beside(NamedTuple):
+    """The figure printed beside another (a current window's beside its comparison's, a
+    part's two windows), and which of the two it is: the change printed beside them is from
+    the comparison to the current only, so which is which decides whether it reads as one
+    (`reads_changed`). `Beside.comparison(x)`: the figure printed is a current one, beside
+    its comparison `x`; `Beside.current(x)`: it is a comparison, beside its current `x`."""
+
+    figure: float | None
+    is_comparison: bool
+
+    @classmethod
+    def comparison(cls, figure: float | None) -> Beside:
+        return cls(figure, True)
+
+    @classmethod
+    def current(cls, figure: float | None) -> Beside:
+        return cls(figure, False)
+
+    def pair(self, value: float | None) -> tuple[float | None, float | None]:
+        """(current, comparison) of `value`, the figure printed, and this one beside it."""
+        return (value, self.figure) if self.is_comparison else (self.figure, value)
+
+
 def _order(a: float | Decimal, b: float | Decimal) -> int:
     return (a > b) - (a < b)
 
 
-def reads_changed(value: float, other: float, places: int, percent: bool = True) -> bool:
-    """Whether the change between two figures printed side by side reads as a change: their
-    difference (an absolute change, or points) does not print as zero at `places`, or, where
-    a % change is printed beside it (`percent`), one from either figure to the other does not
-    at one decimal. A status other than stable implies it (`engine.status_of` judges the same
-    sizes at the same places). Either direction, so the rule is symmetric."""
-    if not shows_zero(difference(value, other), places):
+def reads_changed(current: float, comparison: float, places: int,
+                  percent: bool = True) -> bool:
+    """Whether the change printed beside two figures, from the `comparison` to the `current`,
+    reads as a change: their difference (an absolute change, or points) does not print as
+    zero at `places`, or, where a % change is printed beside it (`percent`), the % change
+    from the comparison to the current (`change_percent`) does not at one decimal. From a
+    comparison of zero or below there is no % change ("n/a"), so only the difference reads:
+    0.008 against 0.0 per 1,000 reads "+0.0 (n/a)" and stable. A status other than stable
+    implies it (`engine.status_of` judges the same sizes at the same places). Not symmetric:
+    the % change the other way, from the current back to the comparison, is never printed."""
+    if not shows_zero(difference(current, comparison), places):
         return True
     if not percent:
         return False
-    return any(p is not None and not shows_zero(p)
-               for p in (change_percent(value, other), change_percent(other, value)))
+    change = change_percent(current, comparison)
+    return change is not None and not shows_zero(change)
 
 
-def places_apart(value: float | None, other: float | None, target: float | None,
+def places_apart(current: float | None, comparison: float | None, target: float | None,
                  places: int, percent: bool = True) -> int:
-    """The decimals a figure printed beside `other` (a current window beside its comparison,
-    a part's two windows), and beside its `target`, takes: its own `places`, or, where the
-    change between them reads as one (`reads_changed`, given whether a % change is printed:
-    `percent`), the fewest more at which the two as printed stand to each other as the figures
-    do, and each against the target as printed as it does (`places_beside`). A per-1,000 rate
-    of 0.48 against 0.5 printed "0.5 -> 0.5" beside "-4.0%" and "improving"; it prints "0.48
-    -> 0.50". Two figures whose change reads as none (99.9001% and 99.8999%, "+0.0pp",
-    stable) keep their places and may print alike. The rule is symmetric (value and other
-    swapped give the same places), so the two print to the same decimals: the one rule of
-    every face that prints two figures side by side. Figures that differ only past the 15
-    significant digits Excel shows keep the places of the target's rule alone."""
-    figures = [v for v in (value, other) if v is not None and math.isfinite(v)]
+    """The decimals two figures printed side by side take, a `current` window's beside its
+    `comparison`'s (a part's two windows), each also beside its `target`: its own `places`,
+    or, where the change printed beside them reads as one (`reads_changed`, given whether a
+    % change is printed: `percent`), the fewest more at which the two as printed stand to
+    each other as the figures do, and each against the target as printed as it does
+    (`places_beside`). A per-1,000 rate of 0.48 against 0.5 printed "0.5 -> 0.5" beside
+    "-4.0%" and "improving"; it prints "0.48 -> 0.50". Two figures whose change reads as
+    none keep their places and may print alike: 99.9001% and 99.8999% ("+0.0pp", stable),
+    and 0.008 against a comparison of 0.0 per 1,000 ("+0.0 (n/a)", stable), which printed
+    "0.01" beside "0.00" as if the % change back from 0.008 to 0.0 were printed. Both figures
+    print to the places of the one pair, whichever of them is printed (`Beside.pair` gives
+    the pair in this order): the one rule of every face that prints two figures side by
+    side. Figures that differ only past the 15 significant digits Excel shows keep the
+    places of the target's rule alone. With one figure (either None) it is the target's rule
+    alone (`places_beside`)."""
+    figures = [v for v in (current, comparison) if v is not None and math.isfinite(v)]
     if not figures:
         return places
     pair = len(figures) == 2 and figures[0] != figures[1] \
@@ -221,18 +253,23 @@ def places_apart(value: float | None, other: float | None, target: float | None,
                                                                           strict=True)):
             continue
         return extra
-    return places_apart(value, None, target, places) if pair else places
+    return places_apart(current, None, target, places) if pair else places
 
 
-def places_together(values: Sequence[float | None], places: int, in_order: bool = False) -> int:
+def places_together(values: Sequence[float | None], places: int, in_order: bool = False,
+                    target: float | None = None, target_at: int | None = None) -> int:
     """The decimals figures printed together take (a process chart's mean, limits and 2-sigma
     lines), all to the same places: `places`, or the fewest more at which each two of them
     that differ print differently, so, rounding being monotone, in the order they stand. A
     lower limit of 0.46 and an upper of 0.54 printed "0.5 to 0.5"; they print "0.46 to 0.54".
     `in_order` (a trend's column of months) parts each figure from the one before it (a
     missing month, None, parts none), not from every other: two months a year apart may
-    print alike. Figures that differ only past the 15 significant digits Excel shows print
-    alike at any places, and leave `places` as it is."""
+    print alike. Printed beside a `target` (which prints to `target_at` places, by default
+    `target_places`), each figure also stands against the target as printed as it stands
+    against the target, as `places_beside` has one figure do: a lower process limit of 89.96
+    printed "90.0%" beside a target of "90.0%"; it prints "89.96%". Figures that differ only
+    past the 15 significant digits Excel shows print alike at any places, and leave `places`
+    as it is; so does a figure that differs from the target only there."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
     figures = [v for v in values] if in_order else sorted(set(finite))
     finest = places + 15
@@ -240,8 +277,18 @@ def places_together(values: Sequence[float | None], places: int, in_order: bool 
     parted = [(a, b) for a, b in zip(figures, figures[1:], strict=False)
               if a is not None and b is not None and math.isfinite(a) and math.isfinite(b)
               and rounded(a, finest) != rounded(b, finest)]
+    # Each figure that some places set against the target as printed as it stands against
+    # the target, with the side it stands on.
+    against: list[tuple[float, int]] = []
+    shown_target = Decimal(0)
+    if target is not None and math.isfinite(target):
+        shown_target = rounded(target, target_places(target, places) if target_at is None
+                               else target_at)
+        against = [(v, _order(v, target)) for v in set(finite)
+                   if _order(rounded(v, finest), shown_target) == _order(v, target)]
     for extra in range(places, finest + 1):
-        if all(rounded(a, extra) != rounded(b, extra) for a, b in parted):
+        if all(rounded(a, extra) != rounded(b, extra) for a, b in parted) and all(
+                _order(rounded(v, extra), shown_target) == side for v, side in against):
             return extra
     return places
 

@@ -1203,7 +1203,7 @@ class OracleMachine(RuleBasedStateMachine):
                 shown = re.sub(r"^[^:]*: ", "", cell)  # a clock's colons have no space after
                 other = got[other_role] and got[other_role]["value"]
                 want = "\u2014" if got[role] is None else "n/a" if figure is None else \
-                    printed_figure(k, figure, other)
+                    printed_figure(k, figure, other, role)
                 STATS["markdown summary figures checked"] += 1
                 STATS[f"markdown summary figures checked in unit {k.written_unit}"] += \
                     k.written_unit is not None
@@ -1614,7 +1614,7 @@ class OracleMachine(RuleBasedStateMachine):
             partner = {"current": "comparison", "comparison": "current"}.get(fig["role"])
             other = next((f["value"] for f in figures if f["kpi"] == fig["kpi"]
                           and f["role"] == partner), None)
-            want = printed_figure(kpi_, fig["value"], other)
+            want = printed_figure(kpi_, fig["value"], other, fig["role"])
             if fig["shown"] != want:
                 self.fail("paper_text", f"export figures: {fig['kpi']} {fig['role']} shown "
                                         f"{fig['shown']!r} for the value {fig['value']} "
@@ -1656,7 +1656,7 @@ class OracleMachine(RuleBasedStateMachine):
                 decimals = re.sub(r"[^\d.]", "", cur["shown"]).partition(".")[2]
                 if "apart_from_zero" in self.avoid and cmp_["value"] <= 0:
                     # figures printed apart beside a change from zero that reads as none
-                    # (oracle_support.CLASSES, apart_from_zero): not checked while it is open
+                    # (oracle_support.CLASSES, apart_from_zero): not checked where avoided
                     STATS["paper: unchanged from zero or below, not checked"] += 1
                     continue
                 if re.search(r"\bunchanged\b", text_) and not _rounds_to(

@@ -960,8 +960,9 @@ def test_durations_print_as_the_clock_reads_them(durations):
         sql = DURATION_KPIS[kpi_id][1]
         want = [_duration_oracle(db, sql, w) for w in (comparison, current)]
         # A figure printed as one day is singular (docs/board-paper.md: "1 day", "0 days").
-        texts = [str(excel_round(v, beside(v, None, places, other, "days")))
-                 for v, other in zip(want, want[::-1], strict=True)] \
+        texts = [str(excel_round(v, beside(v, None, places, other, "days", role)))
+                 for v, other, role in zip(want, want[::-1], ("comparison", "current"),
+                                           strict=True)] \
             if places is not None else []
         shown = [_clock(v) for v in want] if places is None else \
             [f"{t} {'day' if t == '1' else 'days'}" for t in texts]

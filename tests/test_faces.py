@@ -84,31 +84,33 @@ def _side(a, b) -> int:
     return (a > b) - (a < b)
 
 
-def reads_changed(a: float, b: float, places: int, unit: str) -> bool:
-    """docs/guarantees.md: the change between two figures reads as one where their difference
-    does not print as zero at the KPI's places, or, for a unit whose change has a % beside it
-    (not a percentage or a ratio), a % change from either to the other does not at one
-    decimal. In decimals, from the figures as written."""
-    x, y = Decimal(repr(a)), Decimal(repr(b))
+def reads_changed(current: float, comparison: float, places: int, unit: str) -> bool:
+    """docs/guarantees.md: the change printed beside two figures, from the comparison to the
+    current, reads as one where their difference does not print as zero at the KPI's places,
+    or, for a unit whose change has a % beside it (not a percentage or a ratio), the % change
+    from a comparison above zero does not at one decimal. In decimals, from the figures as
+    written."""
+    x, y = Decimal(repr(current)), Decimal(repr(comparison))
     if Decimal(excel_text(float(x - y), places)) != 0:
         return True
     if unit in ("percent", "ratio"):
         return False
-    return any(base > 0 and Decimal(excel_text(float((top - base) * 100 / base), 1)) != 0
-               for top, base in ((x, y), (y, x)))
+    return y > 0 and Decimal(excel_text(float((x - y) * 100 / y), 1)) != 0
 
 
 def beside(value: float, target: float | None, places: int,
-           other: float | None = None, unit: str = "") -> int:
+           other: float | None = None, unit: str = "", role: str = "current") -> int:
     """docs/guarantees.md: a KPI's figure beside its target prints to the fewest places, from
     its own, at which it stands against the target as printed as the figure itself does
-    (89.96 against 90 prints "89.96"); beside the other window's figure (`other`), at which
-    the two as printed also stand to each other as the figures do (0.52 and 0.5 print "0.52"
-    and "0.50"), where they differ within the 15 digits Excel shows. Worked out with Decimal
-    on the texts."""
+    (89.96 against 90 prints "89.96"); beside the other window's figure (`other`, the
+    comparison where `value` is the current figure, its `role`), where the change printed
+    beside them reads as one, at which the two as printed also stand to each other as the
+    figures do (0.52 and 0.5 print "0.52" and "0.50"), where they differ within the 15
+    digits Excel shows. Worked out with Decimal on the texts."""
     figures = [value] if other is None else [value, other]
     pair = other is not None and Decimal(format(value, ".15g")) != Decimal(format(other, ".15g")) \
-        and reads_changed(value, other, places, unit)
+        and reads_changed(*((value, other) if role == "current" else (other, value)), places,
+                          unit)
     if target is None and not pair:
         return places
     shown_target = Decimal(excel_text(target, target_places(target, places))) \
@@ -125,11 +127,11 @@ def beside(value: float, target: float | None, places: int,
 
 
 def value_text(value: float, unit: str, places: int, target: float | None = None,
-               other: float | None = None) -> str:
+               other: float | None = None, role: str = "current") -> str:
     """A KPI's figure as printed; given the KPI's target, to as many more places as it takes
     to stand against it as the figure does, and beside the other window's figure (`other`)
     to as many as it takes to read apart from it (`beside`)."""
-    more = beside(value, target, places, other, unit) - places
+    more = beside(value, target, places, other, unit, role) - places
     places += more
     if unit == "percent":
         return excel_text(value, places) + "%"
@@ -494,7 +496,7 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
         # The human faces: the text of the unrounded value.
         shown = {role: "—" if machine[f"{role}_value"] is None
                  else value_text(machine[f"{role}_value"], unit, places, kpi.target,
-                                 machine[f"{OTHER[role]}_value"])
+                                 machine[f"{OTHER[role]}_value"], role)
                  for role in ("comparison", "current")}
         # Where there is no change, why, stated again: in development, no current figure, or
         # a figure with no comparison; the same words in every face.
@@ -714,7 +716,7 @@ def check_show_faces(cli, project_arg, definition, python_project, tmp_path: Pat
         value = kpi_json[row["window"]]["value"]
         other = (kpi_json.get(OTHER[row["window"]]) or {}).get("value")
         assert row["value"] == ("n/a" if value is None else value_text(
-            value, unit, places, kpi.target, other)), (kpi_id, row)
+            value, unit, places, kpi.target, other, row["window"])), (kpi_id, row)
         cell = next(c for c in windows if c["window"][0] == row["window"])
         in_book(*cell["value"], value, row["value"], scale)
     absolute, percent = change_parts(kpi_json, places)
@@ -883,7 +885,7 @@ def test_the_workbook_in_libreoffice_shows_the_summarys_text(cli, tmp_path, awkw
         absolute, percent = change_parts(kpi_json, places)
         target = kpi_json["target"]
         expected = {f"{role}_value": value_text(kpi_json[role]["value"], unit, places, target,
-                                                kpi_json[OTHER[role]]["value"])
+                                                kpi_json[OTHER[role]]["value"], role)
                     for role in ("comparison", "current")}
         # No % change (a zero base) prints "n/a" and is a blank cell, as JSON's null.
         expected |= {"change_percent": "" if percent in (None, "n/a") else percent,

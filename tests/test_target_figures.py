@@ -31,6 +31,7 @@ from test_faces import (
 
 from kpi import paper, render, stats
 from kpi.catalogue import Better, Kind, KpiDef, Unit
+from kpi.rounding import Beside
 from kpi.writers import xlsx
 
 _NUMBER = re.compile(r"-?[\d,]+(?:\.\d+)?")
@@ -296,7 +297,8 @@ def test_two_figures_side_by_side_read_apart_where_their_change_reads(case):
     for face, show in (("text", lambda v, o: render.number(v, kpi, beside=o)),
                        ("prose", lambda v, o: paper.kpi_value(v, kpi, beside=o)),
                        ("cell", lambda v, o: paper.cell_value(v, kpi, beside=o))):
-        now, then = show(current, comparison), show(comparison, current)
+        now = show(current, Beside.comparison(comparison))
+        then = show(comparison, Beside.current(current))
         if apart:
             got = read(now, kpi.unit), read(then, kpi.unit)
             assert (got[0] > got[1]) - (got[0] < got[1]) == \

@@ -26,6 +26,7 @@ from kpi.cli import (
 )
 from kpi.periods import Comparison
 from kpi.render import Format
+from kpi.rounding import Beside
 
 if TYPE_CHECKING:
     from kpi.catalogue import KpiDef, Project
@@ -195,18 +196,22 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
               "change_percent": change.percent if change else None,
               "change_points": change.points if change else None}
     if windows:
-        # The two windows' figures read apart where they differ (render.number's `beside`).
+        # The two windows' figures read apart where the change printed beside them reads as
+        # one (render.number's `beside`, which says which of the two is the comparison).
         figures = [w[3] for w in windows]
+        besides: list[Beside | None] = [None] * len(figures)
+        if len(figures) == 2:
+            besides = [Beside.comparison(figures[1]), Beside.current(figures[0])]
+        # Two equal figures read no change either way round, so one key serves both.
+        beside_of = dict(zip(figures, besides, strict=True))
 
         def window_value(v: Any) -> str:
-            others = [f for f in figures if f != v]
-            return render.number(v, kpi, beside=others[0] if others else None)
+            return render.number(v, kpi, beside=beside_of.get(v))
 
         sections.append(Section("Windows", ("window", "label", "code", "value", "numerator",
                                             "denominator"), windows,
                                 shown={**shown, "value": window_value},
-                                beside={"value": list(reversed(figures))
-                                        if len(figures) == 2 else [None] * len(figures)}))
+                                beside={"value": besides}))
     # Where there is no change, its cells are empty ("—", never "n/a") and `change_note` says
     # why, in the summary's words (engine.no_change); last, so the columns before keep their
     # places. "n/a" is left to a % change that has no base (a change from zero).
@@ -294,6 +299,18 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
     return Document(heading, tuple(sections), data=data)
 
 
+def _beside(kpi: KpiDef, of_comparison: bool) -> Any:
+    """How a figure of a KPI reads beside the other of its pair in the same row: a current
+    window's beside its comparison's (`of_comparison`), or a comparison's beside its current's
+    (render.number's `beside`, which reads the change printed as from the comparison)."""
+    from kpi import render
+
+    def shown(v: Any, other: Any) -> str:
+        return render.number(v, kpi, beside=Beside(other, of_comparison))
+
+    return shown
+
+
 def chart_figures(chart: Xmr) -> list[float | None]:
     """A process chart's figures printed together: its mean, limits and 2-sigma lines."""
     return [chart.mean, chart.lower_limit, chart.upper_limit, chart.lower_2sigma,
@@ -323,12 +340,14 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
         # Its months are there (the trend lists them): not "no monthly values", but no chart.
         chart = replace(chart, note=stats.CUMULATIVE_NOTE)
 
-    digits = render.together(chart_figures(chart), kpi.unit)
+    # Beside the target where the section prints it: each against it as it stands.
+    digits = render.together(chart_figures(chart), kpi.unit, kpi)
 
     def value(v: float | None) -> str:
         # A process chart's mean and limits are statistics of the months: a count's mean
         # keeps its decimal ("27.7"), where the KPI's own figures are whole; printed together,
-        # so two that differ never print alike ("0.46 to 0.54", never "0.5 to 0.5").
+        # so two that differ never print alike ("0.46 to 0.54", never "0.5 to 0.5"), nor
+        # one as the target printed beside them where it differs ("89.96%", never "90.0%").
         return render.number(v, kpi.unit, digits=digits)
 
     fired = _fired(chart.signals)
@@ -414,7 +433,7 @@ def _signal_sheet(rows: list[tuple[str, Any]], test: Significance, chart: Xmr,
         found = re.search(r"\.(\d+)", shown)
         return len(found.group(1)) if found else 0
 
-    digits = render.together(chart_figures(chart), kpi.unit)
+    digits = render.together(chart_figures(chart), kpi.unit, kpi)
 
     def figure(field: str, v: float | None) -> tuple[Any, ...]:
         # A statistic of the months, printed in the KPI's unit as the text prints it.
@@ -449,9 +468,6 @@ def _same_months(kpi: KpiDef, series: Series, shown: dict[str, Any]) -> tuple[Se
     from kpi import engine, render
     from kpi.render import Section
 
-    def beside(v: Any, other: Any) -> str:
-        return render.number(v, kpi, beside=other)
-
     rows, data = [], []
     values = dict(zip(series.months, series.values, strict=True))
     for month in series.months[-12:]:
@@ -471,8 +487,8 @@ def _same_months(kpi: KpiDef, series: Series, shown: dict[str, Any]) -> tuple[Se
     section = Section("Same months a year earlier", ("month", "value", "a_year_earlier",
                                                       *_change_columns(kpi)), rows,
                       shown={**shown, "a_year_earlier": shown["value"]},
-                      paired={"value": ("a_year_earlier", beside),
-                              "a_year_earlier": ("value", beside)})
+                      paired={"value": ("a_year_earlier", _beside(kpi, True)),
+                              "a_year_earlier": ("value", _beside(kpi, False))})
     return section, data
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpi.errors import visible
-from kpi.rounding import places_apart
+from kpi.rounding import Beside, places_apart
 
 if TYPE_CHECKING:
     import polars as pl
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 PAIRED = {"current": "comparison", "comparison": "current",
           "current_value": "comparison_value", "comparison_value": "current_value",
           "value": "a_year_earlier", "a_year_earlier": "value"}
+# The columns of `PAIRED` that hold the comparison of the pair: the change printed beside the
+# two is from it (kpi.rounding.Beside).
+COMPARISONS = frozenset({"comparison", "comparison_value", "a_year_earlier"})
 ROLES: dict[str, str] = {
     **dict.fromkeys(("value", "current", "comparison", "rolling_12", "a_year_earlier",
                      "current_value", "comparison_value", "group_mean", "group_median",
@@ -264,7 +267,12 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
                 places = own  # its table's column's one, as its text prints it
             elif role == "unit":
                 # A duration's own places are none (whole seconds), as the text prints it.
-                places = places_apart(value, other, target,
+                # `other` says which of the two it is (a window's row, `render.Section`'s
+                # `beside`), or is the partner column's figure, whose name says it.
+                if not isinstance(other, Beside):
+                    other = Beside(other, name not in COMPARISONS)
+                current, comparison = other.pair(value)
+                places = places_apart(current, comparison, target,
                                       0 if unit == "seconds" else places,
                                       unit not in ("percent", "ratio"))
             if role == "percent":
