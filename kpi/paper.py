@@ -537,20 +537,22 @@ def short_duration(seconds: float, places: int = 0) -> str:
 
 
 def cell_value(value: float | None, kpi: KpiDef, change: bool = False,
-               beside: Beside | None = None) -> str:
+               beside: Beside | None = None, digits: int | None = None) -> str:
     """A KPI's value in a table cell: short durations, the unit named where it needs one, a
     true minus sign; beside its target to as many more places as it takes to differ from it
-    (render.shown_places), unless it is a `change`."""
+    (render.shown_places), unless it is a `change`. `digits`, where given, are the places."""
     if value is None:
         return "n/a"
     if kpi.unit == Unit.SECONDS:
-        text = short_duration(value, 0 if change else render.shown_places(value, kpi, beside))
+        text = short_duration(value, digits if digits is not None else 0 if change
+                              else render.shown_places(value, kpi, beside))
     elif kpi.unit == Unit.GBP or kpi.unit_label:
         # The sign is taken off the text, never the value: the places beside a target are the
         # signed figure's (-£100.4 against a target of -£100 read "£100" from 100.4).
-        text = kpi_value(value, kpi, change, beside).removeprefix("-")
+        text = kpi_value(value, kpi, change, beside, digits).removeprefix("-")
     else:
-        text = render.number(value, kpi, change=change, beside=beside).lstrip("-")
+        text = render.number(value, kpi, change=change, beside=beside,
+                             digits=digits).lstrip("-")
     return _with_sign(-1 if value < 0 else 0, text)
 
 
@@ -561,18 +563,21 @@ def _with_sign(value: float, text: str) -> str:
     return ("+" if value > 0 else MINUS if value < 0 else "") + text
 
 
-def change_cell(change, kpi: KpiDef, none: str = "n/a") -> str:
+def change_cell(change, kpi: KpiDef, none: str = "n/a", digits: int | None = None) -> str:
     """A change in a table cell: '+208 (+0.8%)', '\u22126.8pp', '\u22122 min 4 s
     (\u221216.6%)'; `none` where there is no change (a KPI's cell says why:
-    engine.no_change)."""
+    engine.no_change). To `digits` where given (beside its two figures:
+    render.change_digits), else to the KPI's places."""
     if change is None:
         return none
-    digits = render.places(kpi)
+    own = 0 if kpi.unit == Unit.SECONDS else render.places(kpi)
+    finer = digits if digits is not None and digits != own else None
+    digits = render.places(kpi) if finer is None else finer
     if change.points is not None:
         return _with_sign(change.points, f"{render.fixed(abs(change.points), digits)}pp")
     if kpi.unit == Unit.RATIO:
         return _with_sign(change.absolute, render.fixed(abs(change.absolute), digits))
-    size = cell_value(abs(change.absolute), kpi, change=True)
+    size = cell_value(abs(change.absolute), kpi, change=True, digits=finer)
     absolute = _with_sign(change.absolute, size)
     if change.percent is None:
         return f"{absolute} (n/a)"
@@ -676,8 +681,12 @@ def change_words(result: KpiResult) -> str:
     'a decrease of 2 minutes and 4 seconds (16.6%)', or 'unchanged'."""
     kpi, change = result.kpi, result.change
     assert change is not None, "only a KPI with a change has change words"
-    # A change is shown to the KPI's own precision (render.places), as its values are.
-    digits = render.places(kpi)
+    # A change is shown to the KPI's own precision (render.places), as its values are, or,
+    # where its two figures print apart while it reads as none there, to the figures' own
+    # (render.change_digits): "unchanged" is never said between figures printed apart.
+    digits = render.change_digits(result)
+    own = 0 if kpi.unit == Unit.SECONDS else render.places(kpi)
+    finer = digits if digits != own else None  # a change in millions of pounds keeps them
     if change.points is not None:
         if render.shows_zero(change.points, digits):
             return _unchanged(change.points, precision_words(digits))
@@ -689,8 +698,8 @@ def change_words(result: KpiResult) -> str:
         if render.shows_zero(size, digits):
             return _unchanged(size, precision_words(digits))
         return f"{_direction(size)} of {render.fixed(abs(size), digits)}"
-    absolute = kpi_value(abs(size), kpi, change=True)
-    if kpi_value(0.0, kpi, change=True) == absolute:
+    absolute = kpi_value(abs(size), kpi, change=True, digits=finer)
+    if kpi_value(0.0, kpi, change=True, digits=finer) == absolute:
         # Too small to show in the KPI's unit, but a % change that shows is the change the
         # status judges ("0.0 (-1.2%)", improving): say it, never "unchanged" beside it.
         if change.percent is not None and not render.shows_zero(change.percent):
@@ -1894,7 +1903,8 @@ class _Builder:
                              render.other_window(r.comparison, r)),
                 _table_value(r.current, r.kpi, current is None,
                              render.other_window(r.current, r)),
-                inlines(change_cell(r.change, r.kpi, str(no_change(r)))),
+                inlines(change_cell(r.change, r.kpi, str(no_change(r)),
+                                    render.change_digits(r))),
                 *((inlines(last[1](r)),) if last else ()),
             ))
         caption = inlines(f"Table {self.tables} – ", name, f", {self.report.period.name}")
@@ -2333,7 +2343,19 @@ class _Builder:
                 f"the figure it is compared with{parted}, while it is not: whether a target "
                 "is met and how a figure changed are worked out before rounding."
                 + (" Here that is " + _and_list(wider) + "." if wider else "")
-                + (" Parts are listed so for " + _and_list(ranked) + "." if ranked else ""))
+                + (" Parts are listed so for " + _and_list(ranked) + "." if ranked else "")
+                + (" A figure and the one it is compared with are also given to more places, "
+                   "and their change with them, where rounded to these they would look "
+                   "different while their change would look like none."
+                   if self._changes_wider() else ""))
+
+    def _changes_wider(self) -> bool:
+        """Whether a KPI's change is printed to more places than its KPI's, beside two
+        figures that would otherwise print apart while it read as none
+        (`render.change_digits`)."""
+        return any(render.change_digits(r) > (0 if r.kpi.unit == Unit.SECONDS
+                                              else render.places(r.kpi))
+                   for r in self._visible() if r.change is not None)
 
     def _wider_figures(self) -> list[str]:
         """The paper's window figures printed to more places than their KPI's (by

@@ -21,7 +21,9 @@ from kpi.catalogue import KpiDef, Unit, places
 from kpi.errors import visible
 from kpi.rounding import (
     Beside,
+    change_places,
     fixed,
+    pair_places,
     places_apart,
     places_ranked,
     places_together,
@@ -85,6 +87,28 @@ def shown_places(value: float | None, kpi: KpiDef, beside: Beside | None = None)
     current, comparison = beside.pair(value) if beside is not None else (value, None)
     return places_apart(current, comparison, kpi.target, own,
                         kpi.unit not in NO_PERCENT_CHANGE)
+
+
+def change_digits(result: KpiResult) -> int:
+    """The decimals a KPI's change (its absolute size or points; a % change keeps one)
+    prints to beside its two windows' figures: the KPI's places, or, where the two print
+    apart while the change reads as none there, the figures' own (`kpi.rounding.pair_places`,
+    the one rule): "0.4%" and "0.6%" beside "+0.2pp", never "0%" and "1%" beside "+0pp"."""
+    kpi = result.kpi
+    own = 0 if kpi.unit == Unit.SECONDS else places(kpi)
+    current = result.current.value if result.current is not None else None
+    comparison = result.comparison.value if result.comparison is not None else None
+    return pair_places(current, comparison, kpi.target, own,
+                       kpi.unit not in NO_PERCENT_CHANGE).change
+
+
+def change_digits_at(current: float | None, comparison: float | None, kpi: KpiDef,
+                     at: int) -> int:
+    """The decimals a KPI's change prints to beside its two figures printed to `at` places (a
+    ranked table's row, whose figures take the column's places): `kpi.rounding.change_places`,
+    the rule of `change_digits`."""
+    own = 0 if kpi.unit == Unit.SECONDS else places(kpi)
+    return change_places(current, comparison, own, at, kpi.unit not in NO_PERCENT_CHANGE)
 
 
 # Units whose change prints without a % change: points for a percentage, a ratio's absolute
@@ -157,7 +181,8 @@ def number(value: float | None, unit: Unit | KpiDef, *, change: bool = False,
             return f"{fixed(value, 1 if digits is None else digits)}%"
         case Unit.SECONDS:
             # Whole seconds, or more where its target needs them (`shown_places`).
-            return duration(value, digits if digits is not None and not change else 0)
+            return duration(value, digits if digits is not None
+                            and (not change or given is not None) else 0)
         case Unit.DAYS if digits is not None:
             return counted(fixed(value, digits, grouping=True), "days")
         case Unit.DAYS:
@@ -270,24 +295,28 @@ def percent_change(percent: float | None) -> str:
     return "n/a" if percent is None else signed(percent, f"{fixed(percent, 1)}%")
 
 
-def points_change(points: float | None, unit: Unit | KpiDef) -> str:
-    """A change in percentage points as printed, to the KPI's precision: '+6.8pp'."""
-    digits = 1 if isinstance(unit, Unit) else places(unit)
+def points_change(points: float | None, unit: Unit | KpiDef, digits: int | None = None) -> str:
+    """A change in percentage points as printed, to the KPI's precision: '+6.8pp'; to
+    `digits` where given (beside its two figures, `change_digits`)."""
+    if digits is None:
+        digits = 1 if isinstance(unit, Unit) else places(unit)
     return "n/a" if points is None else signed(points, f"{fixed(points, digits)}pp")
 
 
-def change_text(change: Change | None, unit: Unit | KpiDef) -> str:
+def change_text(change: Change | None, unit: Unit | KpiDef, digits: int | None = None) -> str:
     """'+208 (+0.8%)', '+6.8pp', '-2:04 (-16.6%)', '+12 (n/a)' from a base of zero or below;
-    given the KPI, its changes to its values' precision."""
+    given the KPI, its changes to its values' precision, or to `digits` where given (beside
+    its two figures: `change_digits`); the % change to one decimal."""
     if change is None:
         return "n/a"
     if change.points is not None:
-        return points_change(change.points, unit)
+        return points_change(change.points, unit, digits)
     size = change.absolute
     assert size is not None, "a change not in points has an absolute size"
     if (unit if isinstance(unit, Unit) else unit.unit) == Unit.RATIO:
-        return signed(size, fixed(size, 1 if isinstance(unit, Unit) else places(unit)))
-    absolute = signed(size, without_days(number(size, unit, change=True)))
+        return signed(size, fixed(size, digits if digits is not None
+                                  else 1 if isinstance(unit, Unit) else places(unit)))
+    absolute = signed(size, without_days(number(size, unit, change=True, digits=digits)))
     return f"{absolute} ({percent_change(change.percent)})"
 
 
@@ -563,7 +592,7 @@ def change_cell(result: KpiResult) -> str:
     from kpi.engine import no_change
 
     if result.change is not None:
-        return change_text(result.change, result.kpi)
+        return change_text(result.change, result.kpi, change_digits(result))
     return str(no_change(result))
 
 
@@ -757,6 +786,9 @@ class Section:
     # The one number of places every figure of a column prints to, where `shown` prints them
     # so (a trend's months, `column_places`), for the workbook's number formats.
     places: dict[str, int] = field(default_factory=dict)
+    # Columns whose value reads by its whole row (a change beside the row's two figures:
+    # `change_digits_at`): column -> how the value reads given its row.
+    by_row: dict[str, Callable[[Any, tuple[Any, ...]], str]] = field(default_factory=dict)
 
     def partners(self, column: str) -> list[Any] | None:
         """The figure printed beside each row's value of `column` (None where none is)."""
@@ -773,6 +805,8 @@ class Section:
         if column in self.paired and row is not None:
             other, shown = self.paired[column]
             return visible(shown(value, row[self.columns.index(other)]))
+        if column in self.by_row and row is not None:
+            return visible(self.by_row[column](value, row))
         if column in self.shown:
             return visible(self.shown[column](value))
         if value is None:

@@ -220,6 +220,49 @@ def reads_changed(current: float, comparison: float, places: int,
     return change is not None and not shows_zero(change)
 
 
+def change_places(current: float | None, comparison: float | None, places: int, at: int,
+                  percent: bool = True) -> int:
+    """The decimals the change printed beside two figures printed to `at` places takes (its
+    absolute size, or its points; a % change keeps one decimal): the KPI's `places`, unless
+    the change reads as none there (`reads_changed`) while the two figures print apart at
+    `at`; then `at`, the figures' own. 0.4% against 0.6% at no decimals printed "0%" and
+    "1%" beside "+0pp"; `places_apart` prints them "0.4%" and "0.6%", and the change
+    "+0.2pp". The one rule of the places of every printed change beside its two figures."""
+    if current is None or comparison is None or not (
+            math.isfinite(current) and math.isfinite(comparison)) or current == comparison:
+        return places
+    if reads_changed(current, comparison, places, percent):
+        return places
+    return at if rounded(current, at) != rounded(comparison, at) else places
+
+
+def _agree(current: float, comparison: float, places: int, at: int, percent: bool) -> bool:
+    """Whether two figures printed to `at` places print apart exactly where the change
+    printed beside them (to `change_places`) reads as one: the converse of `places_apart`'s
+    order test, for a pair whose change reads as none at the KPI's `places`."""
+    apart = rounded(current, at) != rounded(comparison, at)
+    return apart == reads_changed(current, comparison,
+                                  change_places(current, comparison, places, at, percent),
+                                  percent)
+
+
+class PairPlaces(NamedTuple):
+    """The decimals two figures printed side by side take (`figures`, `places_apart`) and
+    the change printed beside them (`change`, `change_places` at the figures' places)."""
+
+    figures: int
+    change: int
+
+
+def pair_places(current: float | None, comparison: float | None, target: float | None,
+                places: int, percent: bool = True) -> PairPlaces:
+    """`places_apart` of two figures and `change_places` of the change printed beside them,
+    from the one rule: every face that prints a change beside its two figures takes both
+    from here, so the two never contradict each other."""
+    at = places_apart(current, comparison, target, places, percent)
+    return PairPlaces(at, change_places(current, comparison, places, at, percent))
+
+
 def places_apart(current: float | None, comparison: float | None, target: float | None,
                  places: int, percent: bool = True) -> int:
     """The decimals two figures printed side by side take, a `current` window's beside its
@@ -228,25 +271,31 @@ def places_apart(current: float | None, comparison: float | None, target: float 
     % change is printed: `percent`), the fewest more at which the two as printed stand to
     each other as the figures do, and each against the target as printed as it does
     (`places_beside`). A per-1,000 rate of 0.48 against 0.5 printed "0.5 -> 0.5" beside
-    "-4.0%" and "improving"; it prints "0.48 -> 0.50". Two figures whose change reads as
-    none keep their places and may print alike: 99.9001% and 99.8999% ("+0.0pp", stable),
-    and 0.008 against a comparison of 0.0 per 1,000 ("+0.0 (n/a)", stable), which printed
-    "0.01" beside "0.00" as if the % change back from 0.008 to 0.0 were printed. Both figures
-    print to the places of the one pair, whichever of them is printed (`Beside.pair` gives
-    the pair in this order): the one rule of every face that prints two figures side by
-    side. Figures that differ only past the 15 significant digits Excel shows keep the
-    places of the target's rule alone. With one figure (either None) it is the target's rule
-    alone (`places_beside`)."""
+    "-4.0%" and "improving"; it prints "0.48 -> 0.50". Conversely, two figures whose change
+    reads as none never print apart beside it: where at `places` they would (0.4% and 0.6%
+    to no decimals, "0%" and "1%" beside "+0pp"), they take the fewest more places at which
+    they print apart exactly where the change, printed to the same places
+    (`change_places`), reads as one ("0.4%" and "0.6%", "+0.2pp"). Two figures whose change
+    reads as none keep their places where they print alike: 99.9001% and 99.8999%
+    ("+0.0pp", stable), and 0.008 against a comparison of 0.0 per 1,000 ("+0.0 (n/a)",
+    stable), which printed "0.01" beside "0.00" as if the % change back from 0.008 to 0.0
+    were printed. Both figures print to the places of the one pair, whichever of them is
+    printed (`Beside.pair` gives the pair in this order): the one rule of every face that
+    prints two figures side by side. Figures that differ only past the 15 significant digits
+    Excel shows keep the places of the target's rule alone. With one figure (either None) it
+    is the target's rule alone (`places_beside`)."""
     figures = [v for v in (current, comparison) if v is not None and math.isfinite(v)]
     if not figures:
         return places
-    pair = len(figures) == 2 and figures[0] != figures[1] \
-        and reads_changed(figures[0], figures[1], places, percent)
+    two = len(figures) == 2 and figures[0] != figures[1]
+    pair = two and reads_changed(figures[0], figures[1], places, percent)
     aim = target if target is not None and math.isfinite(target) else None
     shown_target = rounded(aim, target_places(aim, places)) if aim is not None else None
     for extra in range(places, places + 16):
         shown = [rounded(v, extra) for v in figures]
         if pair and _order(shown[0], shown[1]) != _order(figures[0], figures[1]):
+            continue
+        if two and not pair and not _agree(figures[0], figures[1], places, extra, percent):
             continue
         if aim is not None and shown_target is not None and any(
                 _order(s, shown_target) != _order(v, aim) for s, v in zip(shown, figures,
@@ -301,10 +350,12 @@ def _read_right(row: tuple[float | None, float | None], target: float | None, pl
     tests, one answer each."""
     figures = [v for v in row if v is not None and math.isfinite(v)]
     tests = []
-    if len(figures) == 2 and figures[0] != figures[1] \
-            and reads_changed(figures[0], figures[1], places, percent):
-        tests.append(_order(rounded(figures[0], at), rounded(figures[1], at))
-                     == _order(figures[0], figures[1]))
+    if len(figures) == 2 and figures[0] != figures[1]:
+        if reads_changed(figures[0], figures[1], places, percent):
+            tests.append(_order(rounded(figures[0], at), rounded(figures[1], at))
+                         == _order(figures[0], figures[1]))
+        else:  # the converse: they print apart only where the change reads as one
+            tests.append(_agree(figures[0], figures[1], places, at, percent))
     if target is not None and math.isfinite(target):
         shown = rounded(target, target_places(target, places))
         tests += [_order(rounded(v, at), shown) == _order(v, target) for v in figures]

@@ -1234,12 +1234,13 @@ def printed_figure(k: Kpi, value: float, other: float | None, role: str) -> str:
 def printed_change(k: Kpi, comparison: float, current: float) -> str:
     """A change as the summary prints it beside two figures (docs/catalogue.md, Status;
     docs/excel-and-power-bi.md, "changes are signed"): the difference of the figures as
-    written, rounded once, to the KPI's places (never read against the target): in points
+    written, rounded once, to the KPI's places, or the figures' where they print apart while
+    it reads as none at the KPI's (`change_places`; never read against the target): in points
     ("+1.2pp") for a percent, bare for a ratio; else in the unit (pounds "-£5", a clock
     "-2:04", days without their name "+3") followed by the % change to one place from a base
     above zero ("(+0.8%)", "(n/a)"). A change that prints as zero has no sign."""
     diff = float(written(current) - written(comparison))
-    places = printed_places(k)
+    places = change_places(k, comparison, current)
 
     def signed(size: float, shown: str) -> str:
         if not any(c in "123456789" for c in shown):
@@ -1309,9 +1310,31 @@ def side_by_side_places(k: Kpi, value: float, other: float | None, role: str) ->
     least = max(shown_places(k, v) for v in figures)
     for more in range(least, places + 16):
         a, b = (excel_round(v, more) for v in figures)
-        if not changed or (a > b) - (a < b) == (value > other) - (value < other):
-            return more
+        if changed and (a > b) - (a < b) != (value > other) - (value < other):
+            continue
+        # The converse: where the change reads as none at the KPI's places, the two print
+        # apart only where the change, printed to their places (`change_places`), reads.
+        if not changed and (a != b) != (excel_round(abs(diff), more if a != b else places)
+                                        != 0):
+            continue
+        return more
     return shown_places(k, value)
+
+
+def change_places(k: Kpi, comparison: float, current: float) -> int:
+    """docs/guarantees.md: the places a change prints to beside its two figures: the KPI's
+    (`printed_places`), unless at them it reads as none while the two figures print apart at
+    the places they take (`side_by_side_places`): then those (0.4% against 0.6% at no
+    decimals: "0.4%", "0.6%" and "+0.2pp")."""
+    places = printed_places(k)
+    diff = float(written(current) - written(comparison))
+    percent = percent_change(current, comparison)
+    if excel_round(abs(diff), places) != 0 or (
+            k.unit not in ("percent", "ratio") and percent is not None
+            and excel_round(abs(percent), 1) != 0):
+        return places
+    at = side_by_side_places(k, current, comparison, "current")
+    return at if excel_round(current, at) != excel_round(comparison, at) else places
 
 
 def percent_change(current: float, comparison: float) -> float | None:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from kpi import paper, render
 from kpi.catalogue import Better, Kind, KpiDef, Unit
-from kpi.rounding import Beside, places_apart
+from kpi.rounding import Beside, pair_places, places_apart
 
 
 def excel(value: Decimal, places: int) -> Decimal:
@@ -66,24 +66,31 @@ def _ordered(a: Decimal, b: Decimal) -> int:
 @example((-0.001, 0.003, 2, True))  # from below zero: "+0.00 (n/a)"
 @example((100.05, 100.0, 0, True))  # "-0 (-0.0%)"; the % change back from 100 reads 0.1%
 @example((0.5, 0.48, 1, True))  # "-0.0 (-4.0%)": reads, so "0.50" and "0.48"
+@example((0.4, 0.6, 0, False))  # "+0", so not "0" and "1": "0.4" and "0.6" beside "+0.2"
 def test_two_figures_print_apart_exactly_where_the_change_printed_reads(case):
     """`places_apart`: where the change printed reads as one, the two as printed stand to
-    each other as the figures do; where it reads as none, they keep their own places, so two
-    that print alike at those places print alike. Print apart <=> the change reads, for every
-    pair alike at its own places (a pair either side of a place's rounding, 0.4 and 0.6 at no
-    decimals, prints "0" and "1" at its own places whatever the change reads)."""
+    each other as the figures do; where it reads as none, they keep their own places where
+    they print alike there, and else take more, with the change printed beside them
+    (`pair_places`), till they print apart exactly where that change reads: a pair either
+    side of a place's rounding, 0.4 and 0.6 at no decimals, printed "0" and "1" beside "+0";
+    it prints "0.4" and "0.6" beside "+0.2". Print apart <=> the change printed reads."""
     comparison, current, places, percent = case
     reads = change_reads(current, comparison, places, percent)
-    got = places_apart(current, comparison, None, places, percent)
+    got, change_at = pair_places(current, comparison, None, places, percent)
+    assert got == places_apart(current, comparison, None, places, percent)
     now, then = (excel(Decimal(repr(v)), got) for v in (current, comparison))
     alike_at_own = excel(Decimal(repr(current)), places) == excel(Decimal(repr(comparison)),
                                                                   places)
     if reads:
         assert _ordered(now, then) == _ordered(Decimal(repr(current)),
                                                Decimal(repr(comparison))), (case, got)
+        assert change_at == places, (case, change_at)
     else:
-        assert got == places, (case, got)
+        assert (now != then) == change_reads(current, comparison, change_at, percent), \
+            (case, got, change_at, now, then)
+        assert change_at == (got if now != then else places), (case, got, change_at)
     if alike_at_own:
+        assert got == places or reads, (case, got)
         assert (now != then) == reads, (case, got, now, then)
 
 
@@ -120,5 +127,5 @@ def test_every_face_prints_the_pair_apart_exactly_where_its_change_reads(case):
         assert len(decimals) == 1, (face, now, then)
         if alike_at_own:
             assert (_number(now) != _number(then)) == reads, (face, case, now, then)
-        if not reads:
+        if not reads and alike_at_own:
             assert decimals == {places}, (face, case, now, then)

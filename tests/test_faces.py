@@ -98,6 +98,24 @@ def reads_changed(current: float, comparison: float, places: int, unit: str) -> 
     return y > 0 and Decimal(excel_text(float((x - y) * 100 / y), 1)) != 0
 
 
+def change_places(current: float, comparison: float, places: int, at: int, unit: str) -> int:
+    """docs/guarantees.md: the change printed beside two figures printed to `at` places
+    prints to the KPI's places, unless it reads as none there while the two print apart at
+    `at`: then to `at` (0.4% and 0.6% beside "+0.2pp", never "0%" and "1%" beside "+0pp")."""
+    if reads_changed(current, comparison, places, unit):
+        return places
+    apart = Decimal(excel_text(current, at)) != Decimal(excel_text(comparison, at))
+    return at if apart else places
+
+
+def agree(current: float, comparison: float, places: int, at: int, unit: str) -> bool:
+    """docs/guarantees.md: two figures printed to `at` places print apart exactly where the
+    change printed beside them (`change_places`) reads as one."""
+    apart = Decimal(excel_text(current, at)) != Decimal(excel_text(comparison, at))
+    return apart == reads_changed(current, comparison,
+                                  change_places(current, comparison, places, at, unit), unit)
+
+
 def beside(value: float, target: float | None, places: int,
            other: float | None = None, unit: str = "", role: str = "current") -> int:
     """docs/guarantees.md: a KPI's figure beside its target prints to the fewest places, from
@@ -108,16 +126,19 @@ def beside(value: float, target: float | None, places: int,
     figures do (0.52 and 0.5 print "0.52" and "0.50"), where they differ within the 15
     digits Excel shows. Worked out with Decimal on the texts."""
     figures = [value] if other is None else [value, other]
-    pair = other is not None and Decimal(format(value, ".15g")) != Decimal(format(other, ".15g")) \
-        and reads_changed(*((value, other) if role == "current" else (other, value)), places,
-                          unit)
-    if target is None and not pair:
+    ordered = (value, other) if role == "current" else (other, value)
+    two = other is not None and Decimal(format(value, ".15g")) != Decimal(format(other, ".15g"))
+    pair = two and reads_changed(*ordered, places, unit)  # type: ignore[arg-type]
+    parted = two and not pair  # the converse: apart only where the change reads as one
+    if target is None and not pair and not parted:
         return places
     shown_target = Decimal(excel_text(target, target_places(target, places))) \
         if target is not None else None
     for extra in range(places, places + 16):
         shown = [Decimal(excel_text(v, extra)) for v in figures]
         if pair and _side(shown[0], shown[1]) != _side(value, other):
+            continue
+        if parted and not agree(*ordered, places, extra, unit):  # type: ignore[arg-type]
             continue
         if shown_target is not None and any(_side(s, shown_target) != _side(v, target)
                                             for s, v in zip(shown, figures, strict=True)):
@@ -175,9 +196,9 @@ def ranked_places(column: list, rows: list, unit: str, places: int,
         figures = [v for v in (a, b) if v is not None]
         shown = [Decimal(excel_text(v, q)) for v in figures]
         out = []
-        if len(figures) == 2 and Decimal(format(a, ".15g")) != Decimal(format(b, ".15g")) \
-                and reads_changed(a, b, places, unit):
-            out.append(_side(shown[0], shown[1]) == _side(a, b))
+        if len(figures) == 2 and Decimal(format(a, ".15g")) != Decimal(format(b, ".15g")):
+            out.append(_side(shown[0], shown[1]) == _side(a, b)
+                       if reads_changed(a, b, places, unit) else agree(a, b, places, q, unit))
         if target is not None:
             aim = Decimal(excel_text(target, target_places(target, places)))
             out += [_side(s, aim) == _side(v, target)
@@ -213,15 +234,26 @@ def signed(value: float, text: str) -> str:
     return text if text.startswith("-") else ("+" if value > 0 else "") + text
 
 
-def change_parts(kpi_json: dict, places: int) -> tuple[str | None, str | None]:
-    """The change as printed: (absolute or points, % change), None where there is none."""
+def change_parts(kpi_json: dict, places: int, target: float | None = None,
+                 at: int | None = None) -> tuple[str | None, str | None]:
+    """The change as printed: (absolute or points, % change), None where there is none; to
+    `change_places` beside its two figures (`kpi_json`'s current and comparison, printed to
+    `at` places, by default `beside` them and the `target`)."""
     change, unit = kpi_json["change"], kpi_json["unit"]
+    now = (kpi_json.get("current") or {}).get("value")
+    then = (kpi_json.get("comparison") or {}).get("value")
+    if now is not None and then is not None:
+        at = beside(now, target, places, then, unit) if at is None else at
+        places, own = change_places(now, then, places, at, unit), places
+    else:
+        own = places
     if change["points"] is not None:
         return signed(change["points"], excel_text(change["points"], places) + "pp"), None
     if change["absolute"] is None:
         return None, None
     size = change["absolute"]
-    absolute = signed(size, re.sub(" days?$", "", value_text(size, unit, places)))
+    absolute = signed(size, clock(size, places - own) if unit == "seconds" and places > own
+                      else re.sub(" days?$", "", value_text(size, unit, places)))
     if unit == "ratio":
         return absolute, None
     percent = change["percent"]
@@ -229,8 +261,9 @@ def change_parts(kpi_json: dict, places: int) -> tuple[str | None, str | None]:
                       else signed(percent, excel_text(percent, 1) + "%"))
 
 
-def change_text(kpi_json: dict, places: int) -> str:
-    absolute, percent = change_parts(kpi_json, places)
+def change_text(kpi_json: dict, places: int, target: float | None = None,
+                at: int | None = None) -> str:
+    absolute, percent = change_parts(kpi_json, places, target, at)
     if absolute is None:
         return "n/a"
     return absolute if percent is None else f"{absolute} ({percent})"
@@ -507,7 +540,7 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
         assert kpi_json["change"]["note"] == frame_row["change_note"] == why, where
         assert csv_row["change_note"] == (why or ""), where
         assert xlsx_row["change_note"][0] == why, where
-        change = change_text(kpi_json, places) if why is None else why
+        change = change_text(kpi_json, places, kpi.target) if why is None else why
         row = markdown[title]
         assert [_without_window(row[0]), _without_window(row[1]), row[2], row[3], row[4]] \
             == [shown["comparison"], shown["current"], change, STATUS[kpi_json["status"]],
@@ -531,7 +564,7 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
 
         # The workbook: the JSON's value (a percentage as a fraction), shown as the text is.
         scale = 100 if unit == "percent" else 1
-        absolute, percent = change_parts(kpi_json, places)
+        absolute, percent = change_parts(kpi_json, places, kpi.target)
         expected_text = {"comparison_value": shown["comparison"],
                          "current_value": shown["current"],
                          "change_absolute": absolute if kpi_json["change"]["points"] is None
@@ -647,7 +680,8 @@ def check_compare_faces(cli, project_arg, definition, python_project, tmp_path: 
             == xlsx_row["status"][0], where
         row = shown_rows[(k["id"], part["name"])]
         as_summary = {"unit": unit, "change": part["change"] or {
-            "absolute": None, "percent": None, "points": None}}
+            "absolute": None, "percent": None, "points": None},
+            "current": part["current"], "comparison": part["comparison"]}
         # Where a part has no change, why, stated again in the summary's words (a part is
         # never in development): no current figure, or a figure with no comparison.
         why = (None if any(part["change"][k] is not None
@@ -659,13 +693,14 @@ def check_compare_faces(cli, project_arg, definition, python_project, tmp_path: 
         digits = column_digits[k["id"]]
         expected = {"comparison": column_text(machine["comparison_value"], unit, digits),
                     "current": column_text(machine["current_value"], unit, digits),
-                    "change": why or change_text(as_summary, places),
+                    "change": why or change_text(as_summary, places, kpi.target, digits),
                     "status": STATUS.get(part["status"], part["status"])}
         if "per 1,000" in row:
             expected["per 1,000"] = ("n/a" if part["per_1000"] is None else excel_text(
                 part["per_1000"], rate_digits[k["id"]], grouping=True))
         assert {c: row[c] for c in expected} == expected, (where, "table")
-        absolute, percent = (change_parts(as_summary, places) if part["change"]
+        absolute, percent = (change_parts(as_summary, places, kpi.target, digits)
+                             if part["change"]
                              else (None, None))
         shown = {"comparison_value": expected["comparison"], "current_value":
                  expected["current"], "change_percent": percent,
@@ -719,7 +754,7 @@ def check_show_faces(cli, project_arg, definition, python_project, tmp_path: Pat
             value, unit, places, kpi.target, other, row["window"])), (kpi_id, row)
         cell = next(c for c in windows if c["window"][0] == row["window"])
         in_book(*cell["value"], value, row["value"], scale)
-    absolute, percent = change_parts(kpi_json, places)
+    absolute, percent = change_parts(kpi_json, places, kpi.target)
     (change_row,) = sections["Change"]
     points = kpi_json["change"]["points"] is not None
     name = "change_points" if points else "change_absolute"
@@ -882,7 +917,7 @@ def test_the_workbook_in_libreoffice_shows_the_summarys_text(cli, tmp_path, awkw
     assert [r["id"] for r in rows] == [k["id"] for k in doc["kpis"]]
     for row, kpi_json in zip(rows, doc["kpis"], strict=True):
         places, unit = decimals(definition.kpi(kpi_json["id"])), kpi_json["unit"]
-        absolute, percent = change_parts(kpi_json, places)
+        absolute, percent = change_parts(kpi_json, places, kpi_json["target"])
         target = kpi_json["target"]
         expected = {f"{role}_value": value_text(kpi_json[role]["value"], unit, places, target,
                                                 kpi_json[OTHER[role]]["value"], role)

@@ -205,7 +205,14 @@ RANKED = {"per_1000": "ranked per 1,000 population", "value": "ranked on the val
 def comparison_document(result, project_name: str):
     """Tables: one section per KPI, parts in rank order, the focus part marked."""
     from kpi.engine import no_change
-    from kpi.render import STATUS_WORDS, Document, Section, change_text, number
+    from kpi.render import (
+        STATUS_WORDS,
+        Document,
+        Section,
+        change_digits_at,
+        change_text,
+        number,
+    )
 
     against = f"against {result.vs.value}"
     group = f", peer group {result.peers.title}" if result.peers else ""
@@ -242,7 +249,10 @@ def comparison_document(result, project_name: str):
             row = [p.rank if p.rank is not None else "—", name,
                    number(p.comparison.value, kpi, digits=digits) if p.comparison else "n/a",
                    number(p.current.value, kpi, digits=digits) if p.current else "n/a",
-                   change_text(p.change, kpi) if p.change else str(no_change(p)),
+                   change_text(p.change, kpi, change_digits_at(
+                       p.current.value if p.current else None,
+                       p.comparison.value if p.comparison else None, kpi, digits))
+                   if p.change else str(no_change(p)),
                    STATUS_WORDS.get(p.status, p.status)]
             row += [fixed(p.per_1000, rate_digits, True) if p.per_1000 is not None
                     else "n/a"] if per_1000 else []

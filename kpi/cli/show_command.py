@@ -149,8 +149,9 @@ def _change_columns(kpi: KpiDef) -> tuple[str, ...]:
     return ("change_absolute", "change_percent")
 
 
-def _shown(kpi: KpiDef) -> dict[str, Any]:
-    """How each numeric column reads in a table: the KPI's unit, signed changes."""
+def _shown(kpi: KpiDef, digits: int | None = None) -> dict[str, Any]:
+    """How each numeric column reads in a table: the KPI's unit, signed changes (to `digits`
+    where given: beside two figures, render.change_digits)."""
     from kpi import render
     from kpi.catalogue import Unit
 
@@ -160,15 +161,15 @@ def _shown(kpi: KpiDef) -> dict[str, Any]:
     def absolute(v: Any) -> str:
         if v is None:
             return "n/a"
-        text = render.without_days(render.number(v, kpi, change=True)).replace("%", "")
-        return render.signed(v, text)
+        text = render.without_days(render.number(v, kpi, change=True, digits=digits))
+        return render.signed(v, text.replace("%", ""))
 
     def count(v: Any) -> str:
         return "—" if v is None else render.number(v, Unit.COUNT)
 
     return {"value": value, "current": value, "comparison": value, "rolling_12": value,
             "change_absolute": absolute, "change_percent": render.percent_change,
-            "change_points": lambda v: render.points_change(v, kpi),
+            "change_points": lambda v: render.points_change(v, kpi, digits),
             "numerator": count, "denominator": count}
 
 
@@ -216,13 +217,17 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
     # why, in the summary's words (engine.no_change); last, so the columns before keep their
     # places. "n/a" is left to a % change that has no base (a change from zero).
     why = no_change(result)
-    in_change = shown if why is None else {c: lambda v: "—" for c in change_cols}
+    # Beside the windows' two figures: to their places where they print apart while the
+    # change reads as none at the KPI's (render.change_digits).
+    at = render.change_digits(result)
+    in_change = _shown(kpi, at) if why is None else {c: lambda v: "—" for c in change_cols}
     sections.append(Section("Change", (*change_cols, "status", "note", "change_note"),
                             [(*(values[c] for c in change_cols), result.status, result.note,
                               why)],
                             shown={**shown, **in_change,
                                    "status": lambda v: str(render.STATUS_WORDS.get(v, v))},
-                            status_column="status"))
+                            status_column="status",
+                            places={c: at for c in change_cols if c != "change_percent"}))
 
     if result.quality:
         sections.append(Section("Data quality", ("note",), [(n,) for n in result.quality],
@@ -276,7 +281,8 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
                                                  *change_cols), rows,
                                 shown={**shown, "current": _at(kpi, digits),
                                        "comparison": _at(kpi, digits)},
-                                places={"current": digits, "comparison": digits}))
+                                places={"current": digits, "comparison": digits},
+                                by_row=_changes_by_row(kpi, change_cols, 2, 3, digits)))
         breakdown_json[column] = [
             {**row, "current": render.json_number(row["current"], kpi.unit),
              "comparison": render.json_number(row["comparison"], kpi.unit),
@@ -488,8 +494,29 @@ def _same_months(kpi: KpiDef, series: Series, shown: dict[str, Any]) -> tuple[Se
                                                       *_change_columns(kpi)), rows,
                       shown={**shown, "a_year_earlier": shown["value"]},
                       paired={"value": ("a_year_earlier", _beside(kpi, True)),
-                              "a_year_earlier": ("value", _beside(kpi, False))})
+                              "a_year_earlier": ("value", _beside(kpi, False))},
+                      by_row=_changes_by_row(kpi, _change_columns(kpi), 1, 2))
     return section, data
+
+
+def _changes_by_row(kpi: KpiDef, columns: tuple[str, ...], current: int, comparison: int,
+                    at: int | None = None) -> dict[str, Any]:
+    """How a row's change reads beside the row's two figures (at `current` and `comparison`
+    in the row), printed to `at` places (a ranked table's), else to their own
+    (`render.shown_places`): to their places where they print apart while it reads as none
+    at the KPI's (render.change_digits_at)."""
+    from kpi import render
+
+    def digits(row: tuple[Any, ...]) -> int:
+        now, then = row[current], row[comparison]
+        places = at if at is not None else render.shown_places(now, kpi,
+                                                               Beside.comparison(then))
+        return render.change_digits_at(now, then, kpi, places)
+
+    def reader(column: str) -> Any:
+        return lambda v, row: _shown(kpi, digits(row))[column](v)
+
+    return {c: reader(c) for c in columns if c != "change_percent"}
 
 
 def _fired(points: tuple[Any, ...]) -> list[tuple[str, str, str]]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpi.errors import visible
-from kpi.rounding import Beside, places_apart
+from kpi.rounding import Beside, change_places, places_apart
 
 if TYPE_CHECKING:
     import polars as pl
@@ -265,6 +265,20 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
                 places = sheet.column_places[name]  # the column's one, as its text prints it
             elif ranked is not None and (own := ranked[offset]) is not None:
                 places = own  # its table's column's one, as its text prints it
+            elif role in ("change", "points") and (pair := _pair_of(frame, offset)):
+                # Beside its row's two figures (a window's and its comparison's), as the text
+                # prints it: to their places where they print apart while it reads as none
+                # at its own (kpi.rounding.change_places).
+                own = 0 if unit == "seconds" else places
+                percent = unit not in ("percent", "ratio")
+                at = next((column[offset] for column in (
+                    (sheet.row_column_places or {}).get(pair[2]),) if column is not None
+                    and column[offset] is not None), None)
+                if at is None and sheet.column_places and pair[2] in sheet.column_places:
+                    at = sheet.column_places[pair[2]]
+                if at is None:
+                    at = places_apart(pair[0], pair[1], target, own, percent)
+                places = change_places(pair[0], pair[1], own, at, percent)
             elif role == "unit":
                 # A duration's own places are none (whole seconds), as the text prints it.
                 # `other` says which of the two it is (a window's row, `render.Section`'s
@@ -283,6 +297,24 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
                 code = number_format(unit, places, role, value)
                 cell = percent_cell(value) if role == "unit" and unit in SCALED else value
             worksheet.write_number(top + 1 + offset, index, cell, cell_format(code))
+
+
+# A row's current figure's column and its comparison's, where a sheet prints a change
+# beside them.
+PAIRS = (("current", "comparison"), ("current_value", "comparison_value"),
+         ("value", "a_year_earlier"))
+
+
+def _pair_of(frame: pl.DataFrame, offset: int) -> tuple[Any, Any, str] | None:
+    """A row's current and comparison figures (and the current's column), where the sheet
+    holds both: the two a change in the row is printed beside."""
+    import polars as pl
+
+    for current, comparison in PAIRS:
+        if current in frame.columns and comparison in frame.columns and all(
+                frame.schema[c] in (pl.Float64, pl.Int64) for c in (current, comparison)):
+            return frame[current][offset], frame[comparison][offset], current
+    return None
 
 
 def _places(places: Mapping[str, int] | int | None, kpi: Any, unit: str | None) -> int:
