@@ -661,19 +661,29 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     parts = {p.name: p for p in compared.parts}
     if any(parts[m].rank is None for m in (*group.members, group.focus)):
         return None
+    from kpi.catalogue import places
     from kpi.render import number
+    from kpi.rounding import places_apart
 
     me = parts[group.focus]
     assert me.rank is not None  # every part checked above is ranked
     per_1000 = compared.ranked_on == "per_1000"
     others = ", ".join(m for m in group.members if m != group.focus)
     best = "highest" if kpi.better == Better.HIGHER else "lowest"
+    # The focus's figure and the group's median side by side, with no change printed
+    # between them: to as many places as it takes for them to print apart exactly where
+    # their difference does (kpi.rounding.places_apart, no % change): 0.445 against a median
+    # of 0.455 per 1,000 printed "0.45" and "0.45".
     if per_1000:
-        value = f"{fixed(me.per_1000, 2, True)} per 1,000 people"
-        centre = fixed(compared.median_per_1000, 2, True)
+        digits = places_apart(me.per_1000, compared.median_per_1000, None, 2, percent=False)
+        value = f"{fixed(me.per_1000, digits, True)} per 1,000 people"
+        centre = fixed(compared.median_per_1000, digits, True)
     else:
         assert me.current is not None  # peer_result holds the focus's current value
-        value, centre = number(me.current.value, kpi), number(compared.median, kpi)
+        digits = places_apart(me.current.value, compared.median, kpi.target,
+                              0 if kpi.unit == Unit.SECONDS else places(kpi), percent=False)
+        value, centre = (number(me.current.value, kpi, digits=digits),
+                         number(compared.median, kpi, digits=digits))
     window = compared.current
     when = f"the {window.label}" if window.kind == WindowKind.YE else window.label
     text = (f"Compared with peers ({group.title}: {others}), {group.focus} ranked "

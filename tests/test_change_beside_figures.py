@@ -136,3 +136,46 @@ def test_a_pair_either_side_of_a_rounding_point_prints_its_change(cli, tmp_path)
                 ("current", "comparison")} == (
             {"current": "0.6%", "comparison": "0.4%"} if name == "Found"
             else {"current": "1,000.6 days", "comparison": "1,000.4 days"}), figures
+
+
+def _peers(focus: float, median: float, ranked_on: str, kpi: KpiDef) -> str | None:
+    """The paper's peer sentence of a group of three (Avon, Bure, Cam, the focus) whose focus
+    has `focus` and whose median is `median`, per 1,000 or in the KPI's unit."""
+    from types import SimpleNamespace
+
+    from kpi.compare import peer_sentence
+    from kpi.periods import Month, Window
+
+    group = SimpleNamespace(title="similar forces", focus="Cam", members=("Avon", "Bure"))
+    parts = [SimpleNamespace(name=name, rank=rank, per_1000=figure, vs_rest=None,
+                             current=SimpleNamespace(value=figure))
+             for name, rank, figure in (("Avon", 1, median - 1), ("Bure", 3, median + 1),
+                                        ("Cam", 2, focus))]
+    compared = SimpleNamespace(ranked_on=ranked_on, parts=parts,
+                               current=Window.year_ending(Month.of(2025, 12)),
+                               median_per_1000=median, median=median)
+    return peer_sentence(SimpleNamespace(peers={"g": group}), kpi, Month.of(2025, 12),
+                         None, compared=compared)  # type: ignore[arg-type]
+
+
+def test_the_peer_sentence_prints_the_focus_apart_from_the_median_where_they_differ():
+    """"Compared with peers ..., with X against a group median of Y": the focus's figure and
+    the median side by side, no change printed between them. 0.4451 against 0.4549 per 1,000
+    (a difference of 0.01 at two places) printed "0.45" twice; 0.444 against 0.446 (a
+    difference that reads as none at two places) printed "0.44" against "0.45". Each prints
+    to three places; 0.45 against 0.4549 stays at two, alike, and 0.5 against 0.7 too."""
+    kpi = KpiDef(id="k", title="K", priority="p", kind=Kind.PER_1000, unit=Unit.PER_1000,
+                 better=Better.LOWER, value="v", peers="g")
+    for focus, median, shown in ((0.4451, 0.4549, ("0.445", "0.455")),
+                                 (0.444, 0.446, ("0.444", "0.446")),
+                                 (0.45, 0.4549, ("0.45", "0.45")),
+                                 (0.5, 0.7, ("0.50", "0.70"))):
+        sentence = _peers(focus, median, "per_1000", kpi)
+        assert sentence is not None
+        assert f"with {shown[0]} per 1,000 people against a group median of {shown[1]}" \
+            in sentence, (focus, median, sentence)
+    # In the KPI's unit (a percentage to one decimal): 12.44 against 12.46.
+    share = KpiDef(id="k", title="K", priority="p", kind=Kind.MEAN, unit=Unit.PERCENT,
+                   better=Better.HIGHER, value="v", peers="g")
+    sentence = _peers(12.44, 12.46, "value", share)
+    assert sentence is not None and "with 12.44% against a group median of 12.46%" in sentence
