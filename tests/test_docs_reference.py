@@ -40,3 +40,38 @@ def test_guide_links_the_reference_and_shows_the_everyday_commands():
     for name in ("kpi init", "kpi catalogue", "kpi ingest", "kpi datasets", "kpi summary",
                  "kpi show"):
         assert f"`{name}" in guide, f"docs/guide.md never shows {name}"
+
+
+def _block(doc: str, first_line: str) -> list[str]:
+    """The lines of the fenced block of docs/`doc` whose first line starts `first_line`."""
+    import re
+
+    text = (DOCS / doc).read_text(encoding="utf-8")
+    for body in re.findall(r"^```\w*\n(.*?)^```", text, re.S | re.M):
+        if body.startswith(first_line):
+            return body.rstrip("\n").splitlines()
+    raise AssertionError(f"docs/{doc} has no block starting {first_line!r}")
+
+
+# (doc, the first line of its output block, the command it shows, exit code, stream): each
+# block is printed by its command on the bundled sample, line for line (a section of a longer
+# output: its lines in a row).
+OUTPUT_BLOCKS = [
+    ("statistics.md", "Signal", ["show", "homicides", "--period", "2025-09"], 0, "stdout"),
+    ("guide.md", "Error: unknown KPI 'knife'", ["show", "knife", "--period", "2025-09"], 2,
+     "stderr"),
+    ("peers.md", "police-uk ", ["init", "--list-presets"], 0, "stdout"),
+]
+
+
+@pytest.mark.parametrize(("doc", "first", "args", "code", "stream"), OUTPUT_BLOCKS,
+                         ids=[f"{b[0]}:{b[1]}" for b in OUTPUT_BLOCKS])
+def test_an_output_block_is_what_its_command_prints(cli, doc, first, args, code, stream):
+    shown = _block(doc, first)
+    result = cli(args, env={"COLUMNS": "120"})
+    assert result.exit_code == code, result.output
+    printed = getattr(result, stream).splitlines()
+    start = printed.index(shown[0]) if shown[0] in printed else -1
+    assert printed[start:start + len(shown)] == shown, (
+        f"docs/{doc} shows what `kpi {' '.join(args)}` no longer prints:\n"
+        + "\n".join(printed))

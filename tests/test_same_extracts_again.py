@@ -8,6 +8,7 @@ log (`hostile_support.snapshot`), not from kpi's store module."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from hostile_support import snapshot
@@ -102,12 +103,30 @@ def test_a_table_an_earlier_release_loaded_is_still_recognised(tmp_path, cli, mo
     under the same kpi.toml are still seen as loaded, not stored again as a new version."""
     folder = _project(tmp_path / "p")
     with monkeypatch.context() as patched:
-        patched.setattr(commit, "_spec_fingerprint", commit._declared_fingerprint)
+        patched.setattr(commit, "_spec_fingerprint", commit._digest)
         assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
     again = cli(["--project", folder, "ingest", "incidents"])
     assert again.exit_code == 0 and "Nothing changed" in again.stderr, again.output
     assert _versions(cli, folder) == [0]
 
+
+
+def test_a_table_loaded_with_unique_in_the_fingerprint_is_still_recognised(tmp_path, cli,
+                                                                          monkeypatch):
+    """Before `unique` was compared on its own, the fingerprint of what the rows are stored
+    as held it: a table so loaded under `unique = "ref"` is still seen as holding the same
+    extracts under the same kpi.toml, and their ids are checked against the kept rows."""
+    folder = _project(tmp_path / "p")
+    _declare_unique(folder)
+    with monkeypatch.context() as patched:
+        patched.setattr(commit, "_spec_fingerprint",
+                        lambda spec: commit._digest(commit._read_as(spec)))
+        assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    stored = snapshot(folder)
+    again = cli(["--project", folder, "ingest", "incidents"])
+    assert again.exit_code == 0 and "Nothing changed" in again.stderr, again.output
+    assert _versions(cli, folder) == [0]
+    assert snapshot(folder).same_as(stored)
 
 def _declare_unique(folder: Path) -> None:
     toml = folder / "kpi.toml"
@@ -185,3 +204,74 @@ def test_declaring_unique_where_the_rows_change_makes_a_version(tmp_path, cli):
     assert revised.exit_code == 0, revised.output
     assert _versions(cli, folder) == [0, 1, 2]
     assert sorted(snapshot(folder).rows["ref"].to_list()) == ["A1", "A3", "A5"]
+
+
+def _declare_unique_on(folder: Path, column: str | None) -> None:
+    """`unique` on `column` (None: no `unique`), in place of any declared before."""
+    toml = folder / "kpi.toml"
+    text = re.sub(r'(?m)^unique = "\w+"\n', "", toml.read_text(encoding="utf-8"))
+    if column is not None:
+        text = text.replace('date = "date"\n', f'date = "date"\nunique = "{column}"\n', 1)
+    toml.write_text(text, encoding="utf-8")
+
+
+def test_moving_or_removing_unique_writes_no_version_of_identical_rows(tmp_path, cli):
+    """Only adding `unique` was recognised: moving it to another column, or removing it,
+    changed the fingerprint, and the same files loaded again were stored as a new version of
+    identical rows. `unique` only refuses rows, so where the same rows are refused (here
+    none) the same extracts store the same rows: each move writes nothing, and a move runs
+    the new column's check against the stored rows the load keeps."""
+    folder = _project(tmp_path / "p")
+    _declare_unique_on(folder, "ref")
+    march = folder / "extracts" / "march.csv"
+    march.write_text("Ref,Date,LPA,Area,Victims\nA4,2025-03-02,Dudley,North,3\n",
+                     encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    assert cli(["--project", folder, "ingest", "incidents", march]).exit_code == 0
+    stored = snapshot(folder)
+    assert stored.version == 1
+    assert sorted(stored.rows["ref"].to_list()) == ["A1", "A2", "A3", "A4"]
+    for column in ("victims", None, "ref", "victims"):
+        _declare_unique_on(folder, column)
+        again = cli(["--project", folder, "ingest", "incidents", march])
+        assert again.exit_code == 0, (column, again.output)
+        assert "Nothing changed" in again.stderr, (column, again.stderr)
+        assert _versions(cli, folder) == [0, 1]
+        assert snapshot(folder).same_as(stored)
+    # March's victims (3) are not held in the months it keeps; January's 1 is (A1), and
+    # moved to `victims`, a March file repeating it is refused, naming the row.
+    march.write_text("Ref,Date,LPA,Area,Victims\nA4,2025-03-02,Dudley,North,1\n",
+                     encoding="utf-8")
+    refused = cli(["--project", folder, "ingest", "incidents", march])
+    assert refused.exit_code == 3, refused.output
+    assert "row 2" in refused.stderr and "which the store already holds" in refused.stderr
+    assert _versions(cli, folder) == [0, 1]
+    assert snapshot(folder).same_as(stored)
+
+
+def test_moving_unique_where_other_rows_are_refused_makes_a_version(tmp_path, cli):
+    """Under --skip-bad-rows a blank id is a rejected row: `unique` on `ref` rejects the row
+    with no ref, on `place` the row with no LPA. One row is rejected either way, but not the
+    same one, so the stored rows differ (hand count: A1 and A3 stored, then A1 and the
+    ref-less row in January) and the load is a new version, never "Nothing changed"."""
+    folder = _project(tmp_path / "p")
+    (folder / "extracts" / "incidents.csv").write_text(
+        "Ref,Date,LPA,Area,Victims\n"
+        "A1,2025-01-03,Dudley,North,1\n"
+        ",2025-01-09,Walsall,North,2\n"
+        "A3,2025-02-14,,South,1\n", encoding="utf-8")
+    _declare_unique_on(folder, "ref")
+    first = cli(["--project", folder, "ingest", "incidents", "--skip-bad-rows"])
+    assert first.exit_code == 0, first.output
+    assert sorted(snapshot(folder).rows["ref"].to_list()) == ["A1", "A3"]
+    _declare_unique_on(folder, "place")
+    moved = cli(["--project", folder, "ingest", "incidents", "--skip-bad-rows"])
+    assert moved.exit_code == 0, moved.output
+    assert "Nothing changed" not in moved.stderr, moved.stderr
+    assert _versions(cli, folder) == [0, 1]
+    after = snapshot(folder).rows
+    # January as the new load stores it (A1 and the ref-less row); February's A3, stored by
+    # the first load, is kept, as the new load rejects its only February row.
+    assert sorted(after["ref"].fill_null("(blank)").to_list()) == ["(blank)", "A1", "A3"]
+    assert sorted(after["place"].fill_null("(blank)").to_list()) == [
+        "(blank)", "Dudley", "Walsall"]

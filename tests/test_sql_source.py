@@ -202,6 +202,29 @@ def test_a_bad_row_names_the_query_row_and_column_and_nothing_is_stored(tmp_path
     assert snapshot(project).same_as(before)
 
 
+
+def test_three_slashes_name_a_file_relative_to_the_working_folder(tmp_path, sqlite_db):
+    """docs/databases.md: `sqlite:///relative/file.db`, `sqlite:////absolute/file.db`. Three
+    slashes and a relative path named the file at the root of the disk ('/warehouse.db'),
+    refused as missing, in the error whose hint says three slashes name a relative path. Run
+    from the warehouse's folder (a space and a non-ASCII letter in its name), the relative
+    URI loads the rows SQLite holds; a relative name that is not there is refused naming the
+    file where it was looked for."""
+    project = write_project(tmp_path / "my project", f"source = {{ uri_env = \"{ENV}\", "
+                                                     f"query = '{QUERY}' }}")
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    env |= {"KPI_NO_CACHE": "1", ENV: "sqlite:///warehouse.db"}
+    out = inprocess.run(["--project", project, "ingest", "incidents", "--from-source"],
+                        env=env, cwd=sqlite_db.parent)
+    assert out.returncode == 0, out.stderr
+    assert summary(project)["incidents"] == oracle(sqlite_db, "SELECT count(*) FROM incidents")
+    env[ENV] = "sqlite:///elsewhere.db"
+    missing = inprocess.run(["--project", project, "ingest", "incidents", "--from-source"],
+                            env=env, cwd=sqlite_db.parent)
+    assert missing.returncode == 3
+    assert (f"names a SQLite file that does not exist ({sqlite_db.parent / 'elsewhere.db'})"
+            in one_error(missing.stderr)), missing.stderr
+
 @pytest.mark.parametrize(("uri", "expected"), [
     (None, f"the environment variable {ENV} is not set"),
     ("mysql://u:hunter2-pw@db/w", "names a 'mysql' database; kpi reads postgresql, sqlite"),

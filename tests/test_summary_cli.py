@@ -294,10 +294,13 @@ def test_own_project_walkthrough_works_as_written(cli, tmp_path):
 
     kpi("ingest", "crimes", folder / "extracts" / "crimes-2023.csv",
         folder / "extracts" / "crimes-2024-25.csv")
-    kpi("ingest", "calls", folder / "extracts" / "calls.parquet")
+    calls = cli(["--project", folder, "ingest", "calls", folder / "extracts" / "calls.parquet"])
+    assert calls.exit_code == 0, calls.output
+    said = re.search(r"\(`(Loaded [^`]+ into 'calls' [^`]+)`\)", doc.replace("\n", " "))
+    assert said and said.group(1) in calls.stderr, calls.stderr
     datasets = kpi("datasets")
-    assert re.search(r"crimes\s+5,563\s+2023-04\s+2025-09\s+none", datasets)
-    assert re.search(r"calls\s+3,000\s+2023-04\s+2025-09\s+none", datasets)
+    shown = next(body for lang, body in blocks if lang == "text" and "Dataset" in body)
+    assert datasets.splitlines() == shown.rstrip("\n").splitlines(), datasets
     table = kpi("summary", "--period", "2025-09")
     assert table.index("Preventing and Reducing Neighbourhood Crime") < table.index(
         "Bringing Offenders to Justice")

@@ -165,3 +165,57 @@ def test_a_ratio_of_rates_in_number_and_a_mean_in_ratio_as_the_summary_reports_t
             assert math.isclose(change["percent"], float(expected), rel_tol=1e-9), change
         else:
             assert change["percent"] is None, change
+
+
+def _kinds_table() -> dict[str, str]:
+    """docs/catalogue.md's table of kinds: the first cell (`rate`, `rate` of two KPIs, ...)
+    to the change it says the kind reports."""
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "catalogue.md").read_text("utf-8")
+    section = docs.split("\n### Kinds\n", 1)[1].split("\n| kind |", 1)[1]
+    rows = [line.split(" | ") for line in section.split("\n\n", 1)[0].splitlines()[2:]]
+    return {row[0].removeprefix("| "): row[-1].removesuffix(" |") for row in rows}
+
+
+TABLE_ROWS = {"count": "`count`", "rate": "`rate`", "rate_of_kpis": "`rate` of two KPIs",
+              "within": "`within`", "snapshot": "`snapshot`", "snapshot_share": "`snapshot`",
+              "per_1000": "`per_1000`", "ratio_of_rates": "`ratio_of_rates`"}
+SAID = {"percentage points": (1.0, None, None), "absolute and %": (None, 1.0, 50.0),
+        "absolute": (None, 1.0, None)}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_the_table_of_kinds_says_the_change_each_reports(folder, kind):
+    """The table of kinds said a `rate` changes in percentage points, where a rate that a
+    `multiplier` scales to another unit gets a % change (the unit decides). Each row's change
+    is checked against the code: in the kind's default unit, and for a share in each unit the
+    row names for a `multiplier`."""
+    import re
+
+    from kpi import engine
+
+    table = _kinds_table()
+    said = table[TABLE_ROWS[kind]]
+    if said == "as a `rate`" or (kind == "snapshot_share" and "with `numerator`, as a `rate`"
+                                 in said):
+        said = table["`rate`"]
+    if kind == "snapshot":
+        said = said.split(";")[0]
+    keys, what = KINDS[kind]
+
+    def change(unit: str | None, multiplier: float = 1) -> tuple:
+        _write(folder, keys + (f'\nunit = "{unit}"' if unit else "")
+               + (f"\nmultiplier = {multiplier}" if multiplier != 1 else ""))
+        got = engine.change_between(load_project(folder).kpi("k"), 3.0, 2.0)
+        assert got is not None
+        return got.points, got.absolute, got.percent
+
+    default = next(words for words in SAID if said.startswith(words))
+    assert change(None) == SAID[default], (kind, said)
+    if what != "share":
+        return
+    scaled = re.search(r"scaled by a `multiplier` to (.+?), absolute and %, and to `(\w+)`, "
+                       r"absolute\b", said)
+    assert scaled, f"the row of {TABLE_ROWS[kind]} says what a multiplier does: {said}"
+    for unit in re.findall(r"`(\w+)`", scaled.group(1)):
+        assert change(unit, 10) == SAID["absolute and %"], (kind, unit)
+    assert change(scaled.group(2), 10) == SAID["absolute"], kind

@@ -93,25 +93,40 @@ def _check_shrink(spec: DatasetSpec, replaced: list[dict[str, Any]]) -> None:
                          "month really has fewer rows now")
 
 
+def _read_as(spec: DatasetSpec) -> DatasetSpec:
+    """The declaration without the settings that change no stored value: where the extracts
+    are found (`sources`; the database `source`, whose result is compared by its own sha256),
+    how the dataset is described (`description`, `published`, a column's `label`), the columns
+    derived when rows are read (`derived`) and the refusal of undeclared columns
+    (`extra_columns`, checked as every load is read)."""
+    return replace(spec, description="", sources=(), source=None, published="monthly",
+                   derived=(), extra_columns="ignore",
+                   columns=tuple(replace(c, label="") for c in spec.columns))
+
+
+def _digest(spec: DatasetSpec) -> str:
+    return hashlib.sha256(repr(spec).encode("utf-8")).hexdigest()[:16]
+
+
 def _spec_fingerprint(spec: DatasetSpec) -> str:
     """Changes whenever a setting that decides what the same bytes are stored as changes
-    (columns, types, mapping, checks, date, zones, `replace_by`, `unique`, sheet), since the
-    same extracts may then load differently. Left out are the settings that change no stored
-    value: where the extracts are found (`sources`; the database `source`, whose result is
-    compared by its own sha256), how the dataset is described (`description`, `published`, a
-    column's `label`), the columns derived when rows are read (`derived`) and the refusal of
-    undeclared columns (`extra_columns`, checked as every load is read). Changing one of them
-    and loading the same extracts again writes no version."""
-    read_as = replace(spec, description="", sources=(), source=None, published="monthly",
-                      derived=(), extra_columns="ignore",
-                      columns=tuple(replace(c, label="") for c in spec.columns))
-    return hashlib.sha256(repr(read_as).encode("utf-8")).hexdigest()[:16]
+    (columns, types, mapping, checks, date, zones, `replace_by`, sheet), since the same
+    extracts may then load differently. Left out are the settings of `_read_as`, and `unique`:
+    it only refuses (a blank id is a rejected row, a repeated or already stored id refuses the
+    load), so it is recorded beside the fingerprint and compared on its own
+    (`_same_as_latest`): adding, moving or removing it and loading the same extracts again
+    writes no version where the same rows are refused. Changing one of the others and loading
+    the same extracts again writes no version."""
+    return _digest(replace(_read_as(spec), unique=None))
 
 
-def _declared_fingerprint(spec: DatasetSpec) -> str:
-    """The fingerprint of the whole declaration, as earlier releases recorded it: a table they
-    loaded is still recognised as holding these extracts under an unchanged declaration."""
-    return hashlib.sha256(repr(spec).encode("utf-8")).hexdigest()[:16]
+def _earlier_fingerprints(spec: DatasetSpec) -> frozenset[str]:
+    """The fingerprints earlier code recorded for this declaration, so a table it loaded is
+    still recognised as holding these extracts: the whole declaration (earlier releases), and
+    the settings of `_read_as` with `unique` in them, as declared or (a table loaded before
+    `unique` was declared: adding it only adds refusals) left out."""
+    return frozenset({_digest(spec), _digest(_read_as(spec)),
+                      _digest(_read_as(replace(spec, unique=None)))})
 
 
 # Delta operations that rewrite files or the log without changing a row (`kpi vacuum`).
@@ -119,11 +134,19 @@ ROW_PRESERVING_OPERATIONS = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END"}
 
 
 def _same_as_latest(project, dataset_id: str, provenance: dict[str, Any],
-                    declared: str | None = None) -> int | None:
-    """The latest version, when the table's current state was made by a load of exactly these
-    extracts under this declaration. Whatever commit made the current state counts: after a
-    restore (`DeltaTable.restore`) or any other commit that is not a kpi load, the table no
-    longer holds what the last load wrote, so the load goes ahead."""
+                    earlier: frozenset[str] = frozenset()) -> tuple[int, str | None] | None:
+    """The latest version and the `unique` it was loaded under (None where none was
+    recorded), when the table's current state was made by a load of exactly these extracts
+    under this declaration (its fingerprint, or one of the `earlier` forms of it). Whatever
+    commit made the current state counts: after a restore (`DeltaTable.restore`) or any other
+    commit that is not a kpi load, the table no longer holds what the last load wrote, so the
+    load goes ahead.
+
+    `unique` is compared on its own. It only refuses rows: its blank ids are rejected rows,
+    and a repeated id refuses the load. Added or removed, the rows it rejects are a superset
+    or a subset of the others', so the same rows and rejected counts store the same rows;
+    moved to another column, the same count may be other rows (one without a ref, then one
+    without an LPA), so a move is the same load only where no row was rejected."""
     from kpi import store
 
     if not store.exists(project, dataset_id):
@@ -138,32 +161,16 @@ def _same_as_latest(project, dataset_id: str, provenance: dict[str, Any],
     before = latest.provenance
     if any(before.get(key) != provenance.get(key) for key in keys):
         return None
-    if before.get("spec") not in (provenance["spec"], declared):
+    if before.get("spec") != provenance["spec"] and before.get("spec") not in earlier:
+        return None
+    was, now = before.get("unique"), provenance.get("unique")
+    if (before.get("spec") == provenance["spec"] and was is not None and now is not None
+            and was != now and provenance["rejected"]):
         return None
     hashes = sorted(s.get("sha256") for s in before.get("sources", []))
     if hashes != sorted(s["sha256"] for s in provenance["sources"]):
         return None
-    return latest.version
-
-
-def _unique_added(project, spec: DatasetSpec, extract: Extract,
-                  provenance: dict[str, Any]) -> int | None:
-    """The latest version, when it was loaded from exactly these extracts under this
-    declaration without its `unique`, and the load's ids pass the check against the stored
-    rows it keeps; None otherwise. `unique` adds refusals and changes no stored value: a blank
-    id is a rejected row (so the rows or rejected counts, which must match, differ), and a
-    repeated id within the load was refused when it was read (`_check_unique`). So the same
-    extracts store the same rows, and declaring `unique` writes no version of identical rows;
-    each later load of them runs the check again. A refused id is refused as on any load."""
-    from kpi import store
-
-    without = _spec_fingerprint(replace(spec, unique=None))
-    same = _same_as_latest(project, spec.id, {**provenance, "spec": without}, without)
-    if same is None:
-        return None
-    check_unique_stored(spec, extract, _kept_rows(store.scan(project, spec.id), spec,
-                                                  extract.keys))
-    return same
+    return latest.version, was
 
 
 QUARANTINE_FIELDS = ("file", "row", "column", "reason")
@@ -292,16 +299,20 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
     provenance = {"operation": "ingest", "dataset": dataset_id, "sources": extract.sources,
                   "rows": extract.rows, "rejected": extract.rejected.height,
                   "months": extract.months, "skip_bad_rows": skip_bad_rows,
-                  "spec": _spec_fingerprint(spec)}
+                  "spec": _spec_fingerprint(spec), "unique": spec.unique}
     if parts:
         provenance["parts"] = True
     zones = {c.name: c.time_zone for c in spec.columns if c.type == ColumnType.DATETIME}
     if zones:  # the zone each column's times without an offset were read in (kpi history)
         provenance["time_zones"] = zones
-    same = _same_as_latest(project, dataset_id, provenance, _declared_fingerprint(spec))
-    if same is None and spec.unique:
-        same = _unique_added(project, spec, extract, provenance)
-    if same is not None:
+    latest = _same_as_latest(project, dataset_id, provenance, _earlier_fingerprints(spec))
+    if latest is not None:
+        same, was = latest
+        if spec.unique and was != spec.unique:
+            # Declared or moved since the rows were stored: the load's ids were checked
+            # within it as they were read; check them against the stored rows it keeps.
+            check_unique_stored(spec, extract, _kept_rows(store.scan(project, dataset_id),
+                                                          spec, extract.keys))
         return LoadResult(dataset=dataset_id, version=same, rows=extract.rows,
                           rejected=extract.rejected.height, months=extract.months,
                           sources=extract.sources, warnings=extract.warnings, unchanged=True)

@@ -199,14 +199,19 @@ def _close(cursor: Any, connection: Any) -> None:
 
 
 def _sqlite_path(query: Query, uri: str) -> str:
-    """The file a sqlite:///path URI names; refused when it does not exist (SQLite would
-    create an empty database and the query would fail less clearly)."""
+    """The file a sqlite:///path URI names: after the three slashes, a relative path (to the
+    working folder) or, with a fourth, an absolute one; refused when it does not exist
+    (SQLite would create an empty database and the query would fail less clearly), naming
+    the file where it was looked for."""
     path = unquote(uri[len("sqlite:"):])
-    if path.startswith("//"):
+    if path.startswith("///"):  # sqlite:///relative/file.db, sqlite:////absolute/file.db
+        path = path[3:]
+    elif path.startswith("//"):
         path = path[2:]
     if not path or not Path(path).is_file():
+        where = str(Path(path).absolute()) if path else path
         raise DataError(f"{query.label}: {query.uri_env} names a SQLite file that does not "
-                        f"exist ({_show(path, 80)})",
+                        f"exist ({_show(where, 200)})",
                         hint="write sqlite:///path/to/file.db, with three slashes before a "
                              "relative path and four before an absolute one")
     return path
