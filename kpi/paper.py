@@ -2189,8 +2189,12 @@ class _Builder:
             digits = render.places_together(
                 figures, 0, target=kpi.target,
                 target_at=None if kpi.target is None else render.shown_places(kpi.target, kpi))
-        if digits is not None:  # and the month still against its target as it stands
-            digits = max(digits, render.shown_places(latest.value, kpi))
+        if digits is not None:  # and the month still against its target as it stands,
+            # at places from which all of them do (more places are not always as right)
+            digits = render.places_together(
+                figures, max(digits, render.shown_places(latest.value, kpi)),
+                target=kpi.target,
+                target_at=None if kpi.target is None else render.shown_places(kpi.target, kpi))
         at = kpi_value(latest.value, kpi) if digits is None else \
             kpi_value(latest.value, kpi, digits=digits)
 

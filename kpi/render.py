@@ -245,11 +245,17 @@ def column_places(values: Sequence[Any], kpi: KpiDef) -> int:
     `places`, or more beside its target, `shown_places`), or more, the fewest at which each
     month that differs from the month before prints differently from it
     (`kpi.rounding.places_together`). Months of 0.46 and 0.54 per 1,000 printed "0.5" and
-    "0.5" under a sparkline that rose; they print "0.46" and "0.54"."""
+    "0.5" under a sparkline that rose; they print "0.46" and "0.54". Each month also stands
+    against the target as printed at the column's places as it does against the target: a
+    mean of 0.005% beside 0.02% printed "0.01%" under a target of "0.006%" that it misses
+    (each figure alone stood right at its own places, and more places are not always as
+    right: 0.005 reads below 0.006 at one place and above it at two)."""
     figures = [v for v in values if v is not None and math.isfinite(v)]
     own = max((shown_places(v, kpi) for v in figures),
               default=0 if kpi.unit == Unit.SECONDS else places(kpi))
-    return places_together(list(values), own, in_order=True)
+    target = kpi.target if kpi.target is not None and math.isfinite(kpi.target) else None
+    return places_together(list(values), own, in_order=True, target=target,
+                           target_at=None if target is None else shown_places(target, kpi))
 
 
 def ranked_places(column: Sequence[float | None], kpi: KpiDef,

@@ -15,7 +15,7 @@ import json
 import re
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_faces import PERIOD, _run, excel_shown, workbook_cells
 from test_printed_together import _alike, _figures_read_apart, _months, _side
@@ -195,3 +195,45 @@ def test_a_lower_limit_under_the_target_never_prints_as_it_in_any_face(cli, tmp_
     html = (tmp_path / "paper.html").read_text(encoding="utf-8")
     assert "mean 90.25%, process limits 89.98% to 90.52%; target 90.0%." in html, \
         re.findall(r"process limits[^.]*\.[^.]*\.", html)
+
+
+@settings(max_examples=400, deadline=None)
+@given(limits_near_a_target())
+# Found by a longer hunt: the latest month, £0.50, needs two places beside the target of
+# £0.16 where the others were set at none; at two, the upper limit of £0.1647 read "£0.16",
+# the target, above which it stands.
+@example((KpiDef(id="k", title="K", priority="p", kind=Kind.MEAN, unit=Unit.GBP,
+                 better=Better.HIGHER, value="v", decimals=2, target=0.16,
+                 target_written_percent=True), [0.0] * 9 + [0.2, 0.0, 0.5]))
+def test_the_papers_process_sentence_stands_each_figure_against_the_target(case):
+    """The paper's words on a process chart ('the latest month, September 2025 at 89.98%,
+    …; mean …, process limits … to …; target 90.0%.', `_Builder._xmr_finding`): each figure
+    said stands against the target as said as the figure stands against the target. The
+    places the latest month needs beside the target were taken as they were (a `max` of
+    places), and more places than the others were checked at are not always as right."""
+    from types import SimpleNamespace
+
+    from kpi.paper import _Builder, kpi_value
+
+    kpi, values = case
+    assert kpi.target is not None
+    result = KpiResult(kpi, "stable", None, None, None)
+    verdict = verdicts.verdict_of(result, verdicts.Series(tuple(_months(len(values))),
+                                                          tuple(values)))
+    if verdict.chart is None or verdict.variation is None or verdict.variation.lower is None:
+        return
+    builder = SimpleNamespace(verdicts={"k": verdict}, results={"k": result})
+    sentence = _Builder._xmr_finding(builder, "k")  # type: ignore[arg-type]
+    said = re.fullmatch(r"K: the latest month, \w+ \d{4} at (.+?), (?:shows|is) .*; mean "
+                        r"(.+?), process limits (.+?) to (.+?); target (.+)\.", sentence)
+    assert said is not None, sentence
+    latest = next(p.value for p in reversed(verdict.chart.points) if p.value is not None)
+    aim = said.group(5)
+    assert aim == kpi_value(kpi.target, kpi), aim
+    variation = verdict.variation
+    for value, text in zip((latest, variation.mean, variation.lower, variation.upper),
+                           said.groups()[:4], strict=True):
+        assert value is not None
+        if not _alike(value, kpi.target):
+            assert _side(read(text, kpi.unit), read(aim, kpi.unit)) == \
+                _side(value, kpi.target), (sentence, value, kpi.target)

@@ -16,7 +16,7 @@ import json
 import re
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from project_toml import head, kpi_block
 from test_faces import PERIOD, _run, excel_shown, plain_sections, workbook_cells
@@ -114,8 +114,16 @@ def test_a_process_charts_figures_never_print_alike_where_they_differ(case):
                 (name, code, text)
 
 
+# A month that stands right against its target at its own places (0.005% "0.0%" under a
+# target of "0.006%") but not at the places its neighbour takes (0.02% needs two): "0.01%".
+MISSES_AT_MORE_PLACES = (KpiDef(id="k", title="K", priority="p", kind=Kind.MEAN,
+                                unit=Unit.PERCENT, better=Better.HIGHER, value="v",
+                                target=0.006), [0.005] + [0.02] * 11)
+
+
 @settings(max_examples=400, deadline=None)
 @given(close_series())
+@example(MISSES_AT_MORE_PLACES)
 def test_a_trends_months_print_to_one_number_of_places_each_apart_from_the_last(case):
     """A trend's column (render.column_places, as `kpi show` prints it): every month to the
     same places, each month that differs from the month before read apart from it and in
@@ -139,6 +147,33 @@ def test_a_trends_months_print_to_one_number_of_places_each_apart_from_the_last(
                 assert reads_as_verdict(text, aim, kpi.unit, kpi.better,
                                         stats.target_met(v, kpi.target, kpi.better)), \
                     (v, text, aim)
+
+
+@settings(max_examples=300, deadline=None)
+@given(close_series())
+@example(MISSES_AT_MORE_PLACES)
+# The column prints whole percentages (each month apart from the last, and right against the
+# target); the line parts its minimum 0.004% from its latest 0.005% at two places, where
+# 0.005% reads "0.01%", above the target of "0.006%" it misses.
+@example((KpiDef(id="k", title="K", priority="p", kind=Kind.MEAN, unit=Unit.PERCENT,
+                 better=Better.HIGHER, value="v", decimals=0, target=0.006),
+          [0.004, 2.0, 0.005]))
+def test_the_sparklines_min_max_and_latest_stand_against_the_target(case):
+    """`kpi show`'s terminal trend line ('min … max … latest …') prints its three figures
+    apart at the column's places or more, and each against the target as its verdict says:
+    more places than a figure's own are not always as right (0.005% "0.01%" at two places,
+    under a target of "0.006%")."""
+    kpi, values = case
+    known = [v for v in values if v is not None]
+    if kpi.target is None or not known:
+        return
+    rows = [(m, v, None) for m, v in zip(_months(len(values)), values, strict=True)]
+    line = show_command._sparkline_text(rows, kpi).plain.splitlines()[-1]
+    printed = re.findall(r"(?:min|max|latest) (\S+)", line)
+    aim = render.number(kpi.target, kpi)
+    for v, text in zip([min(known), max(known), known[-1]], printed, strict=True):
+        assert reads_as_verdict(text, aim, kpi.unit, kpi.better,
+                                stats.target_met(v, kpi.target, kpi.better)), (v, text, aim)
 
 
 TOML = (head("Close limits", "2024-03", "m", {"day": "date", "v": "float"},
