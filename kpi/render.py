@@ -65,7 +65,8 @@ def duration(seconds: float, places: int = 0) -> str:
     total = int(magnitude)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
-    fraction = str(magnitude - total)[1:] if places > 0 else ""
+    # Fixed-point: a Decimal's str() of 2E-7 is "2E-7" ("0:00E-7" for 0.0000002 s).
+    fraction = format(magnitude - total, f".{places}f")[1:] if places > 0 else ""
     sign = "-" if seconds < 0 and magnitude else ""
     if hours:
         return f"{sign}{hours}:{minutes:02d}:{secs:02d}{fraction}"

@@ -223,27 +223,27 @@ def reads_changed(current: float, comparison: float, places: int,
 def change_places(current: float | None, comparison: float | None, places: int, at: int,
                   percent: bool = True) -> int:
     """The decimals the change printed beside two figures printed to `at` places takes (its
-    absolute size, or its points; a % change keeps one decimal): the KPI's `places`, unless
-    the change reads as none there (`reads_changed`) while the two figures print apart at
-    `at`; then `at`, the figures' own. 0.4% against 0.6% at no decimals printed "0%" and
-    "1%" beside "+0pp"; `places_apart` prints them "0.4%" and "0.6%", and the change
-    "+0.2pp". The one rule of the places of every printed change beside its two figures."""
+    absolute size, or its points; a % change keeps one decimal): the figures' own `at` where
+    they print apart there, else the KPI's `places`. A change beside two figures that read
+    apart is never a zero: 0.4% against 0.6% at no decimals printed "0%" and "1%" beside
+    "+0pp"; `places_apart` prints them "0.4%" and "0.6%", and the change "+0.2pp"; a rate per
+    1,000 of 0.914 against 0.96 printed "1.0 -> 0.9" beside "0.0 (-4.8%)", and prints "0.96
+    -> 0.91" beside "-0.05 (-4.8%)". The one rule of the places of every printed change
+    beside its two figures (`percent` is kept for the callers' one signature)."""
     if current is None or comparison is None or not (
             math.isfinite(current) and math.isfinite(comparison)) or current == comparison:
-        return places
-    if reads_changed(current, comparison, places, percent):
         return places
     return at if rounded(current, at) != rounded(comparison, at) else places
 
 
 def _agree(current: float, comparison: float, places: int, at: int, percent: bool) -> bool:
     """Whether two figures printed to `at` places print apart exactly where the change
-    printed beside them (to `change_places`) reads as one: the converse of `places_apart`'s
-    order test, for a pair whose change reads as none at the KPI's `places`."""
+    printed beside them, to `change_places`, does not print as zero: its absolute size or
+    points, whatever the % change beside it says (a % change of -4.8% beside "0.0" between
+    "1.0" and "0.9" read as two answers)."""
     apart = rounded(current, at) != rounded(comparison, at)
-    return apart == reads_changed(current, comparison,
-                                  change_places(current, comparison, places, at, percent),
-                                  percent)
+    return apart == (not shows_zero(difference(current, comparison),
+                                    change_places(current, comparison, places, at, percent)))
 
 
 class PairPlaces(NamedTuple):
@@ -271,11 +271,13 @@ def places_apart(current: float | None, comparison: float | None, target: float 
     % change is printed: `percent`), the fewest more at which the two as printed stand to
     each other as the figures do, and each against the target as printed as it does
     (`places_beside`). A per-1,000 rate of 0.48 against 0.5 printed "0.5 -> 0.5" beside
-    "-4.0%" and "improving"; it prints "0.48 -> 0.50". Conversely, two figures whose change
-    reads as none never print apart beside it: where at `places` they would (0.4% and 0.6%
-    to no decimals, "0%" and "1%" beside "+0pp"), they take the fewest more places at which
-    they print apart exactly where the change, printed to the same places
-    (`change_places`), reads as one ("0.4%" and "0.6%", "+0.2pp"). Two figures whose change
+    "-4.0%" and "improving"; it prints "0.48 -> 0.50", beside "-0.02 (-4.0%)". Conversely,
+    two figures never print apart beside a change whose size prints as zero: where at
+    `places` they would (0.4% and 0.6% to no decimals, "0%" and "1%" beside "+0pp"; rates of
+    0.96 and 0.914 per 1,000, "1.0" and "0.9" beside "0.0 (-4.8%)"), they take the fewest
+    more places at which they print apart exactly where the change, printed to the same
+    places (`change_places`), does not print as zero ("0.4%" and "0.6%", "+0.2pp"; "0.96"
+    and "0.91", "-0.05 (-4.8%)"). Two figures whose change
     reads as none keep their places where they print alike: 99.9001% and 99.8999%
     ("+0.0pp", stable), and 0.008 against a comparison of 0.0 per 1,000 ("+0.0 (n/a)",
     stable), which printed "0.01" beside "0.00" as if the % change back from 0.008 to 0.0
@@ -295,7 +297,7 @@ def places_apart(current: float | None, comparison: float | None, target: float 
         shown = [rounded(v, extra) for v in figures]
         if pair and _order(shown[0], shown[1]) != _order(figures[0], figures[1]):
             continue
-        if two and not pair and not _agree(figures[0], figures[1], places, extra, percent):
+        if two and not _agree(figures[0], figures[1], places, extra, percent):
             continue
         if aim is not None and shown_target is not None and any(
                 _order(s, shown_target) != _order(v, aim) for s, v in zip(shown, figures,

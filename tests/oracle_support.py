@@ -1312,26 +1312,22 @@ def side_by_side_places(k: Kpi, value: float, other: float | None, role: str) ->
         a, b = (excel_round(v, more) for v in figures)
         if changed and (a > b) - (a < b) != (value > other) - (value < other):
             continue
-        # The converse: where the change reads as none at the KPI's places, the two print
-        # apart only where the change, printed to their places (`change_places`), reads.
-        if not changed and (a != b) != (excel_round(abs(diff), more if a != b else places)
-                                        != 0):
+        # The converse: the two print apart only where the change's size, printed to their
+        # places where they print apart (`change_places`), does not print as zero.
+        if value != other and (a != b) != (excel_round(abs(diff), more if a != b else places)
+                                           != 0):
             continue
         return more
     return shown_places(k, value)
 
 
 def change_places(k: Kpi, comparison: float, current: float) -> int:
-    """docs/guarantees.md: the places a change prints to beside its two figures: the KPI's
-    (`printed_places`), unless at them it reads as none while the two figures print apart at
-    the places they take (`side_by_side_places`): then those (0.4% against 0.6% at no
-    decimals: "0.4%", "0.6%" and "+0.2pp")."""
+    """docs/guarantees.md: the places a change prints to beside its two figures: those the
+    two take (`side_by_side_places`) where they print apart there, else the KPI's
+    (`printed_places`): 0.4% against 0.6% at no decimals "0.4%", "0.6%" and "+0.2pp"; 0.96
+    against 0.914 per 1,000 "0.96", "0.91" and "-0.05 (-4.8%)"."""
     places = printed_places(k)
-    diff = float(written(current) - written(comparison))
-    percent = percent_change(current, comparison)
-    if excel_round(abs(diff), places) != 0 or (
-            k.unit not in ("percent", "ratio") and percent is not None
-            and excel_round(abs(percent), 1) != 0):
+    if current == comparison:
         return places
     at = side_by_side_places(k, current, comparison, "current")
     return at if excel_round(current, at) != excel_round(comparison, at) else places

@@ -67,6 +67,7 @@ def _ordered(a: Decimal, b: Decimal) -> int:
 @example((100.05, 100.0, 0, True))  # "-0 (-0.0%)"; the % change back from 100 reads 0.1%
 @example((0.5, 0.48, 1, True))  # "-0.0 (-4.0%)": reads, so "0.50" and "0.48"
 @example((0.4, 0.6, 0, False))  # "+0", so not "0" and "1": "0.4" and "0.6" beside "+0.2"
+@example((0.96, 0.914, 1, True))  # "1.0 -> 0.9" beside "0.0 (-4.8%)": "0.96 -> 0.91", "-0.05"
 def test_two_figures_print_apart_exactly_where_the_change_printed_reads(case):
     """`places_apart`: where the change printed reads as one, the two as printed stand to
     each other as the figures do; where it reads as none, they keep their own places where
@@ -81,14 +82,19 @@ def test_two_figures_print_apart_exactly_where_the_change_printed_reads(case):
     now, then = (excel(Decimal(repr(v)), got) for v in (current, comparison))
     alike_at_own = excel(Decimal(repr(current)), places) == excel(Decimal(repr(comparison)),
                                                                   places)
+    # The change prints to the figures' places where they print apart, and its size (the
+    # absolute change or points) never prints as zero between figures that print apart, nor
+    # otherwise between figures that print alike: "1.0 -> 0.9" beside "0.0 (-4.8%)" read as
+    # two answers.
+    assert change_at == (got if now != then else places), (case, got, change_at)
+    size = Decimal(repr(current)) - Decimal(repr(comparison))
+    assert (now != then) == (excel(size, change_at) != 0), (case, got, change_at, now, then)
     if reads:
         assert _ordered(now, then) == _ordered(Decimal(repr(current)),
                                                Decimal(repr(comparison))), (case, got)
-        assert change_at == places, (case, change_at)
     else:
         assert (now != then) == change_reads(current, comparison, change_at, percent), \
             (case, got, change_at, now, then)
-        assert change_at == (got if now != then else places), (case, got, change_at)
     if alike_at_own:
         assert got == places or reads, (case, got)
         assert (now != then) == reads, (case, got, now, then)

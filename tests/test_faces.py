@@ -100,20 +100,21 @@ def reads_changed(current: float, comparison: float, places: int, unit: str) -> 
 
 def change_places(current: float, comparison: float, places: int, at: int, unit: str) -> int:
     """docs/guarantees.md: the change printed beside two figures printed to `at` places
-    prints to the KPI's places, unless it reads as none there while the two print apart at
-    `at`: then to `at` (0.4% and 0.6% beside "+0.2pp", never "0%" and "1%" beside "+0pp")."""
-    if reads_changed(current, comparison, places, unit):
-        return places
+    prints to `at` where the two print apart there, else to the KPI's places (0.4% and 0.6%
+    beside "+0.2pp", never "0%" and "1%" beside "+0pp"; "0.96" and "0.91" beside "-0.05
+    (-4.8%)", never "1.0" and "0.9" beside "0.0 (-4.8%)")."""
     apart = Decimal(excel_text(current, at)) != Decimal(excel_text(comparison, at))
     return at if apart else places
 
 
 def agree(current: float, comparison: float, places: int, at: int, unit: str) -> bool:
     """docs/guarantees.md: two figures printed to `at` places print apart exactly where the
-    change printed beside them (`change_places`) reads as one."""
+    size of the change printed beside them (to `change_places`) does not print as zero."""
     apart = Decimal(excel_text(current, at)) != Decimal(excel_text(comparison, at))
-    return apart == reads_changed(current, comparison,
-                                  change_places(current, comparison, places, at, unit), unit)
+    size = Decimal(repr(current)) - Decimal(repr(comparison))
+    shown = Decimal(excel_text(float(size), change_places(current, comparison, places, at,
+                                                          unit)))
+    return apart == (shown != 0)
 
 
 def beside(value: float, target: float | None, places: int,
@@ -129,7 +130,7 @@ def beside(value: float, target: float | None, places: int,
     ordered = (value, other) if role == "current" else (other, value)
     two = other is not None and Decimal(format(value, ".15g")) != Decimal(format(other, ".15g"))
     pair = two and reads_changed(*ordered, places, unit)  # type: ignore[arg-type]
-    parted = two and not pair  # the converse: apart only where the change reads as one
+    parted = two  # the converse: apart only where the change's size does not print as zero
     if target is None and not pair and not parted:
         return places
     shown_target = Decimal(excel_text(target, target_places(target, places))) \

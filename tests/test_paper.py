@@ -728,9 +728,10 @@ def test_change_words_examples():
         "unchanged at the precision shown"
     assert change_words(_result(Unit.RATIO, 2.7, 2.8, Kind.RATIO_OF_RATES)) == \
         "an increase of 0.1"
-    # 1.93 to 1.90 per 1,000: 0.0 in the unit, 1.2% as a change, which the status judges
+    # 1.93 to 1.90 per 1,000, printed apart: the size to their places, never "0.0" (1.2% is
+    # the change the status judges)
     assert change_words(_result(Unit.PER_1000, 2311 / 1200, 2283 / 1200, Kind.PER_1000)) == \
-        "a decrease of 1.2%"
+        "a decrease of 0.02 per 1,000 population (1.2%)"
 
 
 @given(st.sampled_from([Unit.COUNT, Unit.PER_1000, Unit.SECONDS, Unit.GBP, Unit.DAYS,

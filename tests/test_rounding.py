@@ -93,6 +93,10 @@ def test_renderers_print_by_the_rule():
     assert render.number(2.675, Unit.RATIO) == "2.7"
     assert render.number(1234.5, Unit.COUNT) == "1,234.5"
     assert render.duration(90.5) == "1:31"
+    # Fractions of a second in fixed point: "0:00E-7" was a Decimal's own text.
+    assert render.duration(1.6666666666666668e-07, 8) == "0:00.00000017"
+    assert render.duration(0.0, 8) == "0:00.00000000"
+    assert render.duration(3725.25, 2) == "1:02:05.25"
     assert render.change_text(Change(absolute=None, percent=None, points=-0.05), Unit.PERCENT) \
         == "-0.1pp"
     assert render.change_text(Change(absolute=None, percent=None, points=0.05), Unit.PERCENT) \
