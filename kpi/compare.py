@@ -453,11 +453,12 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         note = f"{note}; {extra}" if note else extra
     if absent:
         extra = (f"left out, with no rows in the {current.label} (only in the comparison "
-                 f"window): {_listed(absent)}")
+                 f"window): {_listed(sorted(absent))}")
         note = f"{note}; {extra}" if note else extra
     if short:
+        # by name, as the others: the group-by meets the parts in an order of its own
         extra = (f"left out, holding rows in only some months of the {current.label}: "
-                 f"{_listed(short)}")
+                 f"{_listed(sorted(short))}")
         note = f"{note}; {extra}" if note else extra
     if new:
         assert comparison is not None  # only a comparison window leaves a part unread

@@ -1719,6 +1719,11 @@ def draw_units(rnd: random.Random, spec: ProjectSpec) -> None:
             k.written_unit = rnd.choice(ROWS_UNITS if rows else VALUE_UNITS)
         if k.written_unit == "seconds":
             k.decimals = None
+        if k.kind == "sum" and k.multiplier == 1.0 and k.written_unit in ("gbp", "seconds") \
+                and rnd.random() < 0.5:
+            # millions of pounds and durations of hours, which the paper's paragraphs say in
+            # words ("£1.2m", "2 hours, 3 minutes and 4 seconds": `prose_text`)
+            k.multiplier = 25_000.5 if k.written_unit == "gbp" else 60
 
 
 def draw_quoted_units(rnd: random.Random, spec: ProjectSpec) -> None:
@@ -1726,10 +1731,19 @@ def draw_quoted_units(rnd: random.Random, spec: ProjectSpec) -> None:
     sum; `draw_units` leaves them alone), so the quoted figure is said in its unit's words
     (`prose_text`): a percentage, pounds (a hidden sum scaled by a `multiplier` now and then
     into millions, "£1.2m"), a duration in words, days, a rate per 1,000 "per 1,000
-    population"."""
+    population". Where no KPI quotes another, now and then one (a count or sum with no unit
+    written out) is quoted by another's paragraph, so the quoted words are read often."""
+    candidates = [k for k in spec.kpis if k.kind in ("count", "sum") and not k.parts
+                  and not k.hidden and k.multiplier == 1.0 and k.written_unit is None]
+    quoting = [k for k in spec.kpis if not k.parts and not k.hidden]
+    if not any(k.quotes for k in spec.kpis) and candidates and rnd.random() < 0.6:
+        quoted_kpi = rnd.choice(candidates)
+        others = [k for k in quoting if k is not quoted_kpi]
+        if others:
+            rnd.choice(others).quotes = (quoted_kpi.id,)
     quoted = {q for k in spec.kpis for q in k.quotes}
     for k in spec.kpis:
-        if k.id not in quoted or rnd.random() >= 0.6:
+        if k.id not in quoted or rnd.random() >= 0.8:
             continue
         k.written_unit = rnd.choice(ROWS_UNITS if k.kind == "count" and k.value is None
                                     else VALUE_UNITS)
@@ -1753,19 +1767,22 @@ def draw_cumulative(rnd: random.Random, spec: ProjectSpec) -> None:
 
 def draw_peers(rnd: random.Random, spec: ProjectSpec) -> None:
     """Now and then (a project loaded force by force) a peer group of forces, `[peers.g]`
-    (docs/peers.md): two of the three forces, now and then one the data never holds
+    (docs/peers.md): two of the three forces (now and then all three), now and then one the
+    data never holds
     (`NO_ROWS_FORCE`), a focus among them or none; a KPI or two of the
     incidents declaring it (`peers = "g"`) for the paper's "Compared with peers"."""
-    if not spec.replace_by or rnd.random() >= 0.5:
+    if not spec.replace_by or rnd.random() >= 0.8:
         return
-    members = rnd.sample(FORCES, 2)  # a force left out: --peers lists the group only
-    if rnd.random() < 0.3:
+    # most often a force left out (--peers lists the group only); now and then all three,
+    # whose median is not their mean
+    members = rnd.sample(FORCES, 3 if rnd.random() < 0.3 else 2)
+    if rnd.random() < 0.2:
         members.append(NO_ROWS_FORCE)
     spec.peer_members = tuple(members)
-    # the group's focus is one of its members (kpi.toml refuses another)
-    spec.peer_focus = rnd.choice([None, *members[:2]])
+    # the group's focus is one of its members (kpi.toml refuses another), most often one
+    spec.peer_focus = rnd.choice([None, *members[:2], *members[:2]])
     for k in spec.kpis:
-        if k.dataset == "inc" and not k.parts and not k.hidden and rnd.random() < 0.4:
+        if k.dataset == "inc" and not k.parts and not k.hidden and rnd.random() < 0.6:
             k.peers = "g"
 
 

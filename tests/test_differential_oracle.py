@@ -63,6 +63,8 @@ from oracle_support import (
     JSON_FACES,
     LAST,
     LPAS,
+    NO_ROWS_FORCE,
+    PEER_TITLE,
     Q_FIRST,
     Q_LAST,
     WAREHOUSE_ENV,
@@ -495,6 +497,34 @@ class OracleMachine(RuleBasedStateMachine):
             STATS[f"defect {self.spec.defect}"] += 1
         self.first_loads()
 
+    def _first_peers(self, rnd: random.Random) -> None:
+        """A project with a peer group compared within it on its first loads (check_compare
+        is drawn for few), and where a KPI declares the group and it has a focus, the paper's
+        "Compared with peers" read: from a Random of its own, so the sequences drawn are
+        those of before, this on top."""
+        sequence, self.rnd = self.rnd, rnd
+        try:
+            # the last month every force of the group held holds (so a year of each is
+            # whole), now and then a month earlier
+            ends = [max(self.model.held("inc", f)) for f in self.spec.peer_members
+                    if self.model.held("inc", f)]
+            period = min(ends or [LAST]) - rnd.choice([0, 0, 1])
+            vs = rnd.choice(["baseline", "yoy", "previous", "previous"])
+            STATS["compare --peers on the first loads"] += 1
+            self._compare_at(period, vs)
+            if self.spec.peer_focus and any(k.peers for k in self.spec.kpis):
+                self.n_files += 1
+                out = self.folder / "out" / f"paper {self.n_files}.md"
+                result = self.kpi("export", "markdown", "--period", text(period), "--vs", vs,
+                                  "--output", str(out))
+                papers = len(self.papers)
+                self._check_paper(result, period, vs, out)
+                # not one a later export reads (`--previous`): the rules enabled after, and
+                # so the sequences drawn, are those of before
+                del self.papers[papers:]
+        finally:
+            self.rnd = sequence
+
     def first_loads(self):
         """Every dataset's first extract: each force its own run of months (the same run for
         all when part gaps are avoided), so the checks have figures from the first step."""
@@ -523,6 +553,8 @@ class OracleMachine(RuleBasedStateMachine):
         path = self.new_file(csv=_past_a_cell(rows))
         write_csv(path, "q", rows, self.spec)
         self.ingest("q", [path], rows, [])
+        if self.spec.peer_members and self.model.rows["inc"]:
+            self._first_peers(random.Random("peers step" + str(r.getstate())))
 
     def teardown(self):
         # KPI_ORACLE_KEEP=1 keeps the projects, to replay a failing sequence's commands by hand
@@ -1304,7 +1336,9 @@ class OracleMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.spec.replace_by and self.model.rows["inc"])
     @rule()
     def check_compare(self):
-        period, vs = self._period()
+        self._compare_at(*self._period())
+
+    def _compare_at(self, period: int, vs: str) -> None:
         result = self.kpi("compare", "--period", text(period), "--by", "force", "--vs", vs,
                           "--format", "json")
         # every dataset with a force column: inc, and the quarterly q
@@ -1322,10 +1356,15 @@ class OracleMachine(RuleBasedStateMachine):
         mean and median (`_check_parts_summary`); the focus the group's where the data holds
         it, a member (or focus) the data holds no rows for named on stderr; refused only where
         no force of the group holds a row in the months compared."""
-        group = {*self.spec.peer_members, *([self.spec.peer_focus] if self.spec.peer_focus
-                                            else [])}
+        # the group's own focus (none asked), or `--focus` on the command line: a member, a
+        # force outside the group (a part beside the group's), or one the data never holds
+        asked_focus = self.rnd.choice([None, None, *self.spec.peer_members, *FORCES,
+                                       NO_ROWS_FORCE])
+        focus = asked_focus or self.spec.peer_focus
+        group = {*self.spec.peer_members, *([focus] if focus else [])}
         result = self.kpi("compare", "--period", text(period), "--by", "force", "--vs", vs,
-                          "--peers", "g", "--format", "json")
+                          "--peers", "g", *(["--focus", asked_focus] if asked_focus else []),
+                          "--format", "json")
         # the forces holding a row in the months compared: at least those in the windows of
         # the parts the plain comparison lists (each KPI's dataset), at most those holding any
         # row of a dataset compared
@@ -1343,22 +1382,37 @@ class OracleMachine(RuleBasedStateMachine):
                 self.fail("peers", f"compare --peers g: refused ({result.stderr.strip()}), yet "
                                    f"{sorted(group & held)} hold rows in the months compared")
             return
+        if asked_focus is not None and result.exit_code == 2 and "--focus" in result.stderr:
+            # a focus asked for must be a part of the data compared
+            STATS["compare --peers --focus: refused, not in the data"] += 1
+            if asked_focus in held:
+                self.fail("peers", f"compare --peers g --focus {asked_focus!r}: refused "
+                                   f"({result.stderr.strip()}), yet it holds rows in the months "
+                                   "compared")
+            return
         if not self._check_read(result, period, vs, by_force):
             return
         doc = json.loads(result.stdout)
-        STATS["compare --peers checked"] += 1
-        focus = self.spec.peer_focus
-        # the group's focus where the data holds it; none (named on stderr) where the data
-        # read holds no row of it
-        want_focus = focus if focus in held else None if read and focus not in in_data \
-            else doc.get("focus")
+        STATS["compare --peers checked" + (" (--focus asked)" if asked_focus else "")] += 1
+        # the focus asked for, or the group's where the data holds it; the group's is none
+        # (named on stderr) where the data read holds no row of it, and one asked for the
+        # data never holds is refused (above)
+        if asked_focus is not None:
+            want_focus = asked_focus  # taken as asked, or refused
+            if read and asked_focus not in in_data:
+                self.fail("peers", f"compare --peers g --focus {asked_focus!r}: the data holds "
+                                   f"no row of it, yet it was taken: {doc.get('focus')!r}")
+        else:
+            want_focus = focus if focus in held else None if read and focus not in in_data \
+                else doc.get("focus")
         if doc.get("peers") is None or doc["peers"]["members"] != list(self.spec.peer_members):
             self.fail("peers", f"compare --peers g: peers {doc.get('peers')}, expected the "
                                f"members {list(self.spec.peer_members)}")
         if doc.get("focus") != want_focus:
             self.fail("peers", f"compare --peers g: focus {doc.get('focus')!r}, expected "
-                               f"{want_focus!r} (the group's {focus!r})")
-        for name in sorted(group - in_data if read else ()):
+                               f"{want_focus!r} (the group's {self.spec.peer_focus!r}, "
+                               f"asked {asked_focus!r})")
+        for name in sorted(set(self.spec.peer_members) - in_data if read else ()):
             if name not in (result.stderr or ""):
                 self.fail("peers", f"compare --peers g: {name!r} of the group holds no rows, "
                                    f"yet stderr does not name it: {result.stderr!r}")
@@ -1460,7 +1514,12 @@ class OracleMachine(RuleBasedStateMachine):
         out = self.folder / "out" / f"paper {self.n_files}.md"
         result = self.kpi("export", "markdown", "--period", text(period), "--vs", vs,
                           "--output", str(out))
-        self._check_paper(result, period, vs, out)
+        if self._check_paper(result, period, vs, out) is not None and self.spec.peer_members \
+                and self.spec.replace_by and self.model.rows["inc"]:
+            # the paper's months compared across forces and within the peer group, so every
+            # project with a group runs `kpi compare --peers` (check_compare is drawn seldom)
+            STATS["compare --peers beside a paper"] += 1
+            self._compare_at(period, vs)
 
     def _check_paper(self, result, period: int, vs: str, out: Path) -> dict | None:
         """A paper's figures file (each figure's window and value) and its words; returns the
@@ -1494,7 +1553,145 @@ class OracleMachine(RuleBasedStateMachine):
             self._check_value("export figures", k, fig["role"], fig["value"], window, None)
         self._check_paper_text(out.read_text(encoding="utf-8"), figures["figures"])
         self._check_quotes(out.read_text(encoding="utf-8"), period, vs, figures["figures"])
+        self._check_peer_sentences(out.read_text(encoding="utf-8"), figures["figures"])
+        self._check_uncharted_row(out.read_text(encoding="utf-8"), figures["figures"])
         return doc
+
+    def _check_peer_sentences(self, paper: str, figures: list[dict]) -> None:
+        """The paper's "Compared with peers (TITLE: OTHERS), FOCUS ranked Nth of M in ...,
+        where 1st is the highest, with VALUE against a group median of MEDIAN" of a KPI
+        declaring the group (docs/peers.md), worked out from the model: each member's value
+        over the KPI's current window (the figures file's, checked above), the focus's rank
+        among them (1 the best by the KPI's better direction, equal values sharing a rank),
+        the group's median of their values as written, each printed as the KPI's figure on
+        its own. Said wherever the group has a focus, the KPI a better direction, and every
+        member and the focus hold every month of the window with a figure of it other than 0
+        (a rate per 1,000 or a ratio of rates, which are not compared by force, never); never
+        of a KPI that declares no group."""
+        from kpi.render import escape_markdown
+
+        for k in self.spec.kpis:
+            if k.hidden:
+                continue
+            title = re.escape(escape_markdown(f"KPI {k.id}"))
+            found = re.search(rf"^\d+\.\d+\. \*\*{title}\.\*\* (.*)$", paper, re.MULTILINE)
+            body = found.group(1).replace("\\", "") if found else ""
+            said = re.search(r"Compared with peers \(([^:]*): ([^)]*)\), (.+?) ranked (\d+)"
+                             r"(?:st|nd|rd|th) of (\d+) in (.+?), where 1st is the "
+                             r"(highest|lowest), with (.+?) against a group median of "
+                             r"(.+?)(?:; the difference|\.(?: |$))", body)
+            if said and not k.peers:
+                self.fail("peers", f"paper: {k.id} declares no peer group, yet its paragraph "
+                                   f"compares it with peers: {said.group(0)}")
+            current = next((f for f in figures if f["kpi"] == k.id and f["role"] == "current"
+                            and f["value"] is not None), None)
+            focus = self.spec.peer_focus
+            if not k.peers or focus is None or k.better == "neutral" or current is None \
+                    or found is None:
+                if k.peers:
+                    STATS["paper: peer sentences not drawn: " + (
+                        "no focus" if focus is None else "no better direction"
+                        if k.better == "neutral" else "no paragraph" if found is None
+                        else "no current figure")] += 1
+                continue
+            code = current["window"]
+            if ".." in code:
+                first, last = code.split("..")
+                window = (parse(first), parse(last))
+            else:
+                kind, _, at = code.partition(" ")
+                window = (parse(at) - 11, parse(at)) if kind == "YE" else (parse(at),) * 2
+            members = list(dict.fromkeys([*self.spec.peer_members, focus]))
+            months = set(range(window[0], window[1] + 1))
+            values: dict[str, float | None] = {}
+            several = False  # a member whose figure the model cannot tell (its options)
+            for name in members:
+                options = self.oracle.part_accepted(k, window, name) - {None}
+                whole = months <= self.model.held("inc", name)
+                several |= whole and len(options) > 1
+                values[name] = next(iter(options)) if whole and len(options) == 1 else None
+            if several:
+                STATS["paper: peer sentences not checked (a member's figure one of several)"] \
+                    += 1
+                continue
+            # a rate per 1,000 (of one population of the whole area) or a ratio of rates is
+            # not compared across forces (docs/peers.md), so not with peers either
+            clear = all(v is not None and v != 0 for v in values.values()) \
+                and k.kind not in ("per_1000", "ratio_of_rates")
+            if said is None:
+                if clear:
+                    self.fail("peers", f"paper: {k.id} declares peer group g (focus {focus!r}), "
+                                       f"every member holds the {code} with a figure "
+                                       f"{values}, yet its paragraph does not compare it: "
+                                       f"{body[:400]}")
+                STATS["paper: peer sentences not said (a member without a figure)"] += 1
+                continue
+            STATS["paper: peer sentences checked"] += 1
+            if any(v is None for v in values.values()) \
+                    or k.kind in ("per_1000", "ratio_of_rates"):
+                self.fail("peers", f"paper: {k.id} compared with peers, yet the model has no "
+                                   f"figure of every member over {code} ({values}): "
+                                   f"{said.group(0)}")
+            vals = [v for v in values.values() if v is not None]
+            mine = values[focus]
+            assert mine is not None
+            sign = -1 if k.better == "higher" else 1
+            rank = 1 + sum(1 for v in vals if sign * v < sign * mine and not same(v, mine))
+            ordered = sorted(written(v) for v in vals)
+            half = len(ordered) // 2
+            median = float(ordered[half] if len(ordered) % 2
+                           else (ordered[half - 1] + ordered[half]) / 2)
+            others = ", ".join(m for m in self.spec.peer_members if m != focus)
+            want = (PEER_TITLE, others, focus, str(rank), str(len(members)),
+                    "highest" if k.better == "higher" else "lowest",
+                    unit_text(k, mine, shown_places(k, mine)),
+                    unit_text(k, median, shown_places(k, median)))
+            got = (*said.group(1, 2, 3, 4, 5), *said.group(7, 8, 9))
+            if got != want:
+                self.fail("peers", f"paper: {k.id} compared with peers reads {got}, expected "
+                                   f"{want} (the members' values over {code}: {values}): "
+                                   f"{said.group(0)}")
+
+    def _check_uncharted_row(self, paper: str, figures: list[dict]) -> None:
+        """The front page's matrix row "No process chart (cumulative, too few months or no
+        data)": every cumulative KPI shown is in it (it has no chart), in the column of its
+        target as the model judges its current figure (met, missed, or none without a
+        target), so the row counts at least those in each column and in all, and its list
+        names each."""
+        cumulative = [k for k in self.spec.kpis if k.cumulative and not k.hidden]
+        if not cumulative:
+            return
+        row = re.search(r"^\| No process chart \(cumulative, too few months or no data\) \|"
+                        r"(.*)\|\s*$", paper, re.MULTILINE)
+        cells = [c.strip() for c in row.group(1).split("|")] if row else []
+        if len(cells) != 5:
+            self.fail("cumulative", f"paper: no matrix row of KPIs with no process chart "
+                                    f"holding five counts, with cumulative KPIs "
+                                    f"{[k.id for k in cumulative]}: {row and row.group(0)}")
+        counts = [0 if c in ("\u2013", "-") else int(c) for c in cells]
+        want = [0, 0, 0, 0, len(cumulative)]  # missed, at risk, met, no target; all
+        for k in cumulative:
+            value = next((f["value"] for f in figures if f["kpi"] == k.id
+                          and f["role"] == "current"), None)
+            met = target_met(k, value)
+            want[3 if met is None else 2 if met else 0] += 1
+        STATS["paper: cumulative KPIs counted in the matrix"] += len(cumulative)
+        if any(got < n for got, n in zip(counts, want, strict=True)):
+            self.fail("cumulative", f"paper: the matrix row of KPIs with no process chart "
+                                    f"counts {counts} (missed, at risk, met, no target, all), "
+                                    f"yet the cumulative KPIs {[k.id for k in cumulative]} "
+                                    f"alone are at least {want}")
+        listed = re.search(r"\*\*No process chart \(cumulative, too few months or no data\), "
+                           r"(\d+):\s*\*\*(.*)$", paper, re.MULTILINE)
+        if listed is None or int(listed.group(1)) != counts[4]:
+            self.fail("cumulative", f"paper: the list of KPIs with no process chart "
+                                    f"({listed and listed.group(0)}) does not count the "
+                                    f"matrix row's {counts[4]}")
+        names = listed.group(2).replace("\\", "")
+        for k in cumulative:
+            if f"KPI {k.id}" not in names:
+                self.fail("cumulative", f"paper: the cumulative KPI {k.id} is not listed among "
+                                        f"those with no process chart: {names}")
 
     def _check_quotes(self, paper: str, period: int, vs: str, figures: list[dict]) -> None:
         """A KPI's `quotes` (docs/board-paper.md, "Quoted figures"): its paragraph ends
@@ -1634,11 +1831,24 @@ class OracleMachine(RuleBasedStateMachine):
             if found is None:
                 continue
             text_ = found.group(1)
-            unit = next(k for k in self.spec.kpis if k.id == kpi_id).unit
+            k = next(k for k in self.spec.kpis if k.id == kpi_id)
+            unit = k.unit
             if unit == "seconds" or unit == "gbp" and max(
                     abs(cur["value"]), abs(cmp_["value"])) >= 1_000_000:
-                # the prose says a duration in words ("34 minutes and 22 seconds", checked by
-                # tests/test_engine_oracle.py) and millions of pounds as "£82.2m"
+                # the prose says a duration in words ("34 minutes and 22 seconds") and
+                # millions of pounds as "£82.2m" (`prose_text`): each figure so, where the two
+                # read apart so and no target asks for more places
+                said = [prose_text(k, f["value"]) for f in (cur, cmp_)]
+                if k.target is not None or said[0] == said[1] or unit == "gbp" and min(
+                        abs(cur["value"]), abs(cmp_["value"])) < 1_000_000:
+                    STATS[f"paper paragraphs in {unit}: figures read alike, not checked"] += 1
+                    continue
+                STATS[f"paper paragraphs in {unit} checked"] += 1
+                for fig, words in zip((cur, cmp_), said, strict=True):
+                    if words not in text_:
+                        self.fail("paper_text", f"paper: {kpi_id}'s paragraph does not say its "
+                                                f"{fig['role']} figure {fig['value']} as "
+                                                f"{words!r}: {text_}")
                 continue
             STATS["paper paragraphs checked"] += 1
             for fig in (cur, cmp_):
