@@ -18,7 +18,13 @@ from decimal import Decimal
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_faces import PERIOD, _run, excel_shown, workbook_cells
-from test_printed_together import _alike, _figures_read_apart, _months, _side
+from test_printed_together import (
+    _alike,
+    _figures_read_apart,
+    _months,
+    _side,
+    alternating_months,
+)
 from test_target_figures import UNITS, read
 
 from kpi import render, verdicts
@@ -158,14 +164,7 @@ def _project(root):
     """A mean of 90.2% one month and 90.3% the next, from April 2023 to September 2025: its
     process chart's mean is 90.25%, its limits 89.984% and 90.516%, its 2-sigma lines
     90.073% and 90.427% (worked by hand: m̄R 0.1, 90.25 ± 2.66 × 0.1, and ± 2 × 0.1 / 1.128)."""
-    (root / "extracts").mkdir(parents=True)
-    (root / "kpi.toml").write_text(TOML, encoding="utf-8")
-    lines = ["day,v"]
-    for m in range(30):
-        year, month = 2023 + (m + 3) // 12, (m + 3) % 12 + 1
-        lines.append(f"{year}-{month:02d}-15,{'90.3' if m % 2 else '90.2'}")
-    (root / "extracts" / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return root
+    return alternating_months(root, TOML, "90.2", "90.3")
 
 
 def test_a_lower_limit_under_the_target_never_prints_as_it_in_any_face(cli, tmp_path):

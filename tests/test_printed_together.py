@@ -189,18 +189,24 @@ kpis = ["level"]
 ''')
 
 
-def _project(root):
-    """A mean of 0.500 one month and 0.502 the next, from April 2023 to September 2025: its
-    process chart's mean is 0.501, its limits 0.496 and 0.506 (worked by hand: m̄R 0.002,
-    0.501 ± 2.66 × 0.002 = 0.49568 and 0.50632)."""
+def alternating_months(root, toml: str, even: str, odd: str):
+    """A project of `toml` whose one dataset's `v` is `even` one month and `odd` the next,
+    from April 2023 to September 2025."""
     (root / "extracts").mkdir(parents=True)
-    (root / "kpi.toml").write_text(TOML, encoding="utf-8")
+    (root / "kpi.toml").write_text(toml, encoding="utf-8")
     lines = ["day,v"]
     for m in range(30):
         year, month = 2023 + (m + 3) // 12, (m + 3) % 12 + 1
-        lines.append(f"{year}-{month:02d}-15,{'0.502' if m % 2 else '0.500'}")
+        lines.append(f"{year}-{month:02d}-15,{odd if m % 2 else even}")
     (root / "extracts" / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
+
+
+def _project(root):
+    """A mean of 0.500 one month and 0.502 the next: its process chart's mean is 0.501, its
+    limits 0.496 and 0.506 (worked by hand: m̄R 0.002, 0.501 ± 2.66 × 0.002 = 0.49568 and
+    0.50632)."""
+    return alternating_months(root, TOML, "0.500", "0.502")
 
 
 def test_close_limits_and_months_read_apart_in_every_face(cli, tmp_path):
