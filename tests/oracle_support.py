@@ -115,6 +115,16 @@ def parse(s: str) -> int:
     return month(int(year), int(mon))
 
 
+def window_months(code: str) -> tuple[int, int]:
+    """The first and last month of a window as the paper's figures file writes it:
+    "2024-04..2025-03", "YE 2025-09" (twelve months) or "AT 2025-09" (one)."""
+    if ".." in code:
+        first, last = code.split("..")
+        return parse(first), parse(last)
+    kind, _, at = code.partition(" ")
+    return (parse(at) - 11, parse(at)) if kind == "YE" else (parse(at), parse(at))
+
+
 def fy_start(m: int) -> int:
     """April of the financial year holding month m."""
     return m - (m % 12 - 3) % 12

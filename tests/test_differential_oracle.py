@@ -115,6 +115,7 @@ from oracle_support import (
     target_met,
     text,
     unit_text,
+    window_months,
     window_options,
     windows,
     write_csv,
@@ -1534,12 +1535,7 @@ class OracleMachine(RuleBasedStateMachine):
         for fig in figures["figures"]:
             k = kpis[fig["kpi"]]
             code = fig["window"]
-            if ".." in code:
-                first, last = code.split("..")
-                window = (parse(first), parse(last))
-            else:
-                kind, _, at = code.partition(" ")
-                window = (parse(at) - 11, parse(at)) if kind == "YE" else (parse(at),) * 2
+            window = window_months(code)
             dataset = self.oracle.dataset_of(k)
             options = window_options(k, period, vs, self.model.held(dataset), dataset == "q")
             expected = [o[1] if fig["role"] == "current" else o[2] for o in options]
@@ -1595,12 +1591,7 @@ class OracleMachine(RuleBasedStateMachine):
                         else "no current figure")] += 1
                 continue
             code = current["window"]
-            if ".." in code:
-                first, last = code.split("..")
-                window = (parse(first), parse(last))
-            else:
-                kind, _, at = code.partition(" ")
-                window = (parse(at) - 11, parse(at)) if kind == "YE" else (parse(at),) * 2
+            window = window_months(code)
             members = list(dict.fromkeys([*self.spec.peer_members, focus]))
             months = set(range(window[0], window[1] + 1))
             values: dict[str, float | None] = {}
