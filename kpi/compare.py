@@ -662,8 +662,7 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     parts = {p.name: p for p in compared.parts}
     if any(parts[m].rank is None for m in (*group.members, group.focus)):
         return None
-    from kpi.catalogue import places
-    from kpi.render import number
+    from kpi.render import number, own_places
     from kpi.rounding import places_apart
 
     me = parts[group.focus]
@@ -681,8 +680,8 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
         centre = fixed(compared.median_per_1000, digits, True)
     else:
         assert me.current is not None  # peer_result holds the focus's current value
-        digits = places_apart(me.current.value, compared.median, kpi.target,
-                              0 if kpi.unit == Unit.SECONDS else places(kpi), percent=False)
+        digits = places_apart(me.current.value, compared.median, kpi.target, own_places(kpi),
+                              percent=False)
         value, centre = (number(me.current.value, kpi, digits=digits),
                          number(compared.median, kpi, digits=digits))
     window = compared.current

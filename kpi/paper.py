@@ -570,7 +570,7 @@ def change_cell(change, kpi: KpiDef, none: str = "n/a", digits: int | None = Non
     render.change_digits), else to the KPI's places."""
     if change is None:
         return none
-    own = 0 if kpi.unit == Unit.SECONDS else render.places(kpi)
+    own = render.own_places(kpi)
     finer = digits if digits is not None and digits != own else None
     digits = render.places(kpi) if finer is None else finer
     if change.points is not None:
@@ -685,7 +685,7 @@ def change_words(result: KpiResult) -> str:
     # where its two figures print apart while it reads as none there, to the figures' own
     # (render.change_digits): "unchanged" is never said between figures printed apart.
     digits = render.change_digits(result)
-    own = 0 if kpi.unit == Unit.SECONDS else render.places(kpi)
+    own = render.own_places(kpi)
     finer = digits if digits != own else None  # a change in millions of pounds keeps them
     if change.points is not None:
         if render.shows_zero(change.points, digits):
@@ -2182,19 +2182,17 @@ class _Builder:
         # target said after them where it differs from it (render.together).
         figures = [latest.value, variation.mean, variation.lower, variation.upper]
         digits = render.together(figures, kpi.unit, kpi)
+        aim, aim_at = render.printed_target(kpi)
         if digits is None and len({value_words(v, kpi.unit) for v in set(figures)
                                    if v is not None}) < len(
                 {render.rounded(v, 15) for v in figures if v is not None}):
             # £82.21m and £82.24m both said "£82.2m": said in full pounds, apart
-            digits = render.places_together(
-                figures, 0, target=kpi.target,
-                target_at=None if kpi.target is None else render.shown_places(kpi.target, kpi))
+            digits = render.places_together(figures, 0, target=aim, target_at=aim_at)
         if digits is not None:  # and the month still against its target as it stands,
             # at places from which all of them do (more places are not always as right)
             digits = render.places_together(
                 figures, max(digits, render.shown_places(latest.value, kpi)),
-                target=kpi.target,
-                target_at=None if kpi.target is None else render.shown_places(kpi.target, kpi))
+                target=aim, target_at=aim_at)
         at = kpi_value(latest.value, kpi) if digits is None else \
             kpi_value(latest.value, kpi, digits=digits)
 
@@ -2357,8 +2355,7 @@ class _Builder:
         """Whether a KPI's change is printed to more places than its KPI's, beside two
         figures that would otherwise print apart while it read as none
         (`render.change_digits`)."""
-        return any(render.change_digits(r) > (0 if r.kpi.unit == Unit.SECONDS
-                                              else render.places(r.kpi))
+        return any(render.change_digits(r) > render.own_places(r.kpi)
                    for r in self._visible() if r.change is not None)
 
     def _wider_figures(self) -> list[str]:
@@ -2373,7 +2370,7 @@ class _Builder:
             if now is None or now.value is None:
                 continue
             # A duration's own places are none (whole seconds), whatever its `decimals`.
-            own = 0 if kpi.unit == Unit.SECONDS else render.places(kpi)
+            own = render.own_places(kpi)
             other = render.other_window(now, result)
             if render.shown_places(now.value, kpi, other) <= own:
                 continue

@@ -73,6 +73,20 @@ def duration(seconds: float, places: int = 0) -> str:
     return f"{sign}{minutes}:{secs:02d}{fraction}"
 
 
+def own_places(kpi: KpiDef) -> int:
+    """The places a KPI's figures start from: its one precision (`places`), and none for a
+    duration (whole seconds), whatever its `decimals`."""
+    return 0 if kpi.unit == Unit.SECONDS else places(kpi)
+
+
+def printed_target(kpi: KpiDef) -> tuple[float | None, int | None]:
+    """A KPI's target where it prints one (a finite `target`), and the places it prints to
+    (`shown_places`): what figures printed together beside it stand against
+    (`kpi.rounding.places_together`'s `target` and `target_at`)."""
+    target = kpi.target if kpi.target is not None and math.isfinite(kpi.target) else None
+    return target, None if target is None else shown_places(target, kpi)
+
+
 def shown_places(value: float | None, kpi: KpiDef, beside: Beside | None = None) -> int:
     """The decimals a KPI's figure prints to: its one precision (`places`), or, for a KPI with
     a target, as many more as it takes for the figure to stand against the target as printed
@@ -84,7 +98,7 @@ def shown_places(value: float | None, kpi: KpiDef, beside: Beside | None = None)
     both to the same places: "0.52 -> 0.50", never "0.5 -> 0.5" beside "-3.0%"
     (`kpi.rounding.places_apart`, the one rule). A duration's own places are none (whole
     seconds), whatever its `decimals`."""
-    own = 0 if kpi.unit == Unit.SECONDS else places(kpi)
+    own = own_places(kpi)
     current, comparison = beside.pair(value) if beside is not None else (value, None)
     return places_apart(current, comparison, kpi.target, own,
                         kpi.unit not in NO_PERCENT_CHANGE)
@@ -96,7 +110,7 @@ def change_digits(result: KpiResult) -> int:
     apart while the change reads as none there, the figures' own (`kpi.rounding.pair_places`,
     the one rule): "0.4%" and "0.6%" beside "+0.2pp", never "0%" and "1%" beside "+0pp"."""
     kpi = result.kpi
-    own = 0 if kpi.unit == Unit.SECONDS else places(kpi)
+    own = own_places(kpi)
     current = result.current.value if result.current is not None else None
     comparison = result.comparison.value if result.comparison is not None else None
     return pair_places(current, comparison, kpi.target, own,
@@ -108,7 +122,7 @@ def change_digits_at(current: float | None, comparison: float | None, kpi: KpiDe
     """The decimals a KPI's change prints to beside its two figures printed to `at` places (a
     ranked table's row, whose figures take the column's places): `kpi.rounding.change_places`,
     the rule of `change_digits`."""
-    own = 0 if kpi.unit == Unit.SECONDS else places(kpi)
+    own = own_places(kpi)
     return change_places(current, comparison, own, at, kpi.unit not in NO_PERCENT_CHANGE)
 
 
@@ -223,10 +237,7 @@ def together(values: Sequence[float | None], unit: Unit,
     if not figures:
         return None
     own = max(bare_places(v, unit) for v in figures)
-    target = beside.target if beside is not None else None
-    if target is not None and not math.isfinite(target):
-        target = None
-    target_at = shown_places(target, beside) if target is not None and beside else None
+    target, target_at = printed_target(beside) if beside is not None else (None, None)
     common = places_together(figures, own, target=target, target_at=target_at)
     at_own = {rounded(v, bare_places(v, unit)) for v in set(figures)}
     at_common = {rounded(v, common) for v in set(figures)}
@@ -253,10 +264,10 @@ def column_places(values: Sequence[Any], kpi: KpiDef) -> int:
     right: 0.005 reads below 0.006 at one place and above it at two)."""
     figures = [v for v in values if v is not None and math.isfinite(v)]
     own = max((shown_places(v, kpi) for v in figures),
-              default=0 if kpi.unit == Unit.SECONDS else places(kpi))
-    target = kpi.target if kpi.target is not None and math.isfinite(kpi.target) else None
+              default=own_places(kpi))
+    target, target_at = printed_target(kpi)
     return places_together(list(values), own, in_order=True, target=target,
-                           target_at=None if target is None else shown_places(target, kpi))
+                           target_at=target_at)
 
 
 def ranked_places(column: Sequence[float | None], kpi: KpiDef,
@@ -268,7 +279,7 @@ def ranked_places(column: Sequence[float | None], kpi: KpiDef,
     (`kpi.rounding.places_ranked`). Parts of 0.46 and 0.54 per 1,000 printed "0.5" and "0.5"
     ranked one above the other; they print "0.46" and "0.54". An empty `column` (a table
     ranked on another) gives the rows' figures one number of places."""
-    own = 0 if kpi.unit == Unit.SECONDS else places(kpi)
+    own = own_places(kpi)
     return places_ranked(column, own, rows, kpi.target, kpi.unit not in NO_PERCENT_CHANGE)
 
 

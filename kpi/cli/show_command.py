@@ -6,7 +6,6 @@ each breakdown the catalogue declares, ranked, with each part's change.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -567,12 +566,10 @@ def _sparkline_text(rows: list[tuple[Any, ...]], kpi: KpiDef):
         # As the column prints them, and the three apart where they differ.
         from kpi.rounding import places_together
 
-        target = kpi.target if kpi.target is not None and math.isfinite(kpi.target) \
-            else None
+        target, target_at = render.printed_target(kpi)
         digits = places_together([low[0], high[0], known[-1][0]],
                                  render.column_places(values, kpi), target=target,
-                                 target_at=None if target is None
-                                 else render.shown_places(target, kpi))
+                                 target_at=target_at)
         text.append(f"min {render.number(low[0], kpi, digits=digits)} ({low[1]})   "
                     f"max {render.number(high[0], kpi, digits=digits)} ({high[1]})   "
                     f"latest {render.number(known[-1][0], kpi, digits=digits)}")

@@ -271,9 +271,8 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
                 # at its own (kpi.rounding.change_places).
                 own = 0 if unit == "seconds" else places
                 percent = unit not in ("percent", "ratio")
-                at = next((column[offset] for column in (
-                    (sheet.row_column_places or {}).get(pair[2]),) if column is not None
-                    and column[offset] is not None), None)
+                column = (sheet.row_column_places or {}).get(pair[2])
+                at = column[offset] if column is not None else None
                 if at is None and sheet.column_places and pair[2] in sheet.column_places:
                     at = sheet.column_places[pair[2]]
                 if at is None:
