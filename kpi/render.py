@@ -122,8 +122,7 @@ def change_digits_at(current: float | None, comparison: float | None, kpi: KpiDe
     """The decimals a KPI's change prints to beside its two figures printed to `at` places (a
     ranked table's row, whose figures take the column's places): `kpi.rounding.change_places`,
     the rule of `change_digits`."""
-    own = own_places(kpi)
-    return change_places(current, comparison, own, at, kpi.unit not in NO_PERCENT_CHANGE)
+    return change_places(current, comparison, own_places(kpi), at)
 
 
 # Units whose change prints without a % change: points for a percentage, a ratio's absolute

@@ -220,8 +220,8 @@ def reads_changed(current: float, comparison: float, places: int,
     return change is not None and not shows_zero(change)
 
 
-def change_places(current: float | None, comparison: float | None, places: int, at: int,
-                  percent: bool = True) -> int:
+def change_places(current: float | None, comparison: float | None, places: int,
+                  at: int) -> int:
     """The decimals the change printed beside two figures printed to `at` places takes (its
     absolute size, or its points; a % change keeps one decimal): the figures' own `at` where
     they print apart there, else the KPI's `places`. A change beside two figures that read
@@ -229,21 +229,21 @@ def change_places(current: float | None, comparison: float | None, places: int, 
     "+0pp"; `places_apart` prints them "0.4%" and "0.6%", and the change "+0.2pp"; a rate per
     1,000 of 0.914 against 0.96 printed "1.0 -> 0.9" beside "0.0 (-4.8%)", and prints "0.96
     -> 0.91" beside "-0.05 (-4.8%)". The one rule of the places of every printed change
-    beside its two figures (`percent` is kept for the callers' one signature)."""
+    beside its two figures."""
     if current is None or comparison is None or not (
             math.isfinite(current) and math.isfinite(comparison)) or current == comparison:
         return places
     return at if rounded(current, at) != rounded(comparison, at) else places
 
 
-def _agree(current: float, comparison: float, places: int, at: int, percent: bool) -> bool:
+def _agree(current: float, comparison: float, places: int, at: int) -> bool:
     """Whether two figures printed to `at` places print apart exactly where the change
     printed beside them, to `change_places`, does not print as zero: its absolute size or
     points, whatever the % change beside it says (a % change of -4.8% beside "0.0" between
     "1.0" and "0.9" read as two answers)."""
     apart = rounded(current, at) != rounded(comparison, at)
     return apart == (not shows_zero(difference(current, comparison),
-                                    change_places(current, comparison, places, at, percent)))
+                                    change_places(current, comparison, places, at)))
 
 
 class PairPlaces(NamedTuple):
@@ -260,7 +260,7 @@ def pair_places(current: float | None, comparison: float | None, target: float |
     from the one rule: every face that prints a change beside its two figures takes both
     from here, so the two never contradict each other."""
     at = places_apart(current, comparison, target, places, percent)
-    return PairPlaces(at, change_places(current, comparison, places, at, percent))
+    return PairPlaces(at, change_places(current, comparison, places, at))
 
 
 def places_apart(current: float | None, comparison: float | None, target: float | None,
@@ -297,7 +297,7 @@ def places_apart(current: float | None, comparison: float | None, target: float 
         shown = [rounded(v, extra) for v in figures]
         if pair and _order(shown[0], shown[1]) != _order(figures[0], figures[1]):
             continue
-        if two and not _agree(figures[0], figures[1], places, extra, percent):
+        if two and not _agree(figures[0], figures[1], places, extra):
             continue
         if aim is not None and shown_target is not None and any(
                 _order(s, shown_target) != _order(v, aim) for s, v in zip(shown, figures,
@@ -357,7 +357,7 @@ def _read_right(row: tuple[float | None, float | None], target: float | None, pl
             tests.append(_order(rounded(figures[0], at), rounded(figures[1], at))
                          == _order(figures[0], figures[1]))
         else:  # the converse: they print apart only where the change reads as one
-            tests.append(_agree(figures[0], figures[1], places, at, percent))
+            tests.append(_agree(figures[0], figures[1], places, at))
     if target is not None and math.isfinite(target):
         shown = rounded(target, target_places(target, places))
         tests += [_order(rounded(v, at), shown) == _order(v, target) for v in figures]

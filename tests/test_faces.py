@@ -98,7 +98,7 @@ def reads_changed(current: float, comparison: float, places: int, unit: str) -> 
     return y > 0 and Decimal(excel_text(float((x - y) * 100 / y), 1)) != 0
 
 
-def change_places(current: float, comparison: float, places: int, at: int, unit: str) -> int:
+def change_places(current: float, comparison: float, places: int, at: int) -> int:
     """docs/guarantees.md: the change printed beside two figures printed to `at` places
     prints to `at` where the two print apart there, else to the KPI's places (0.4% and 0.6%
     beside "+0.2pp", never "0%" and "1%" beside "+0pp"; "0.96" and "0.91" beside "-0.05
@@ -107,13 +107,12 @@ def change_places(current: float, comparison: float, places: int, at: int, unit:
     return at if apart else places
 
 
-def agree(current: float, comparison: float, places: int, at: int, unit: str) -> bool:
+def agree(current: float, comparison: float, places: int, at: int) -> bool:
     """docs/guarantees.md: two figures printed to `at` places print apart exactly where the
     size of the change printed beside them (to `change_places`) does not print as zero."""
     apart = Decimal(excel_text(current, at)) != Decimal(excel_text(comparison, at))
     size = Decimal(repr(current)) - Decimal(repr(comparison))
-    shown = Decimal(excel_text(float(size), change_places(current, comparison, places, at,
-                                                          unit)))
+    shown = Decimal(excel_text(float(size), change_places(current, comparison, places, at)))
     return apart == (shown != 0)
 
 
@@ -139,7 +138,7 @@ def beside(value: float, target: float | None, places: int,
         shown = [Decimal(excel_text(v, extra)) for v in figures]
         if pair and _side(shown[0], shown[1]) != _side(value, other):
             continue
-        if parted and not agree(*ordered, places, extra, unit):  # type: ignore[arg-type]
+        if parted and not agree(*ordered, places, extra):  # type: ignore[arg-type]
             continue
         if shown_target is not None and any(_side(s, shown_target) != _side(v, target)
                                             for s, v in zip(shown, figures, strict=True)):
@@ -199,7 +198,7 @@ def ranked_places(column: list, rows: list, unit: str, places: int,
         out = []
         if len(figures) == 2 and Decimal(format(a, ".15g")) != Decimal(format(b, ".15g")):
             out.append(_side(shown[0], shown[1]) == _side(a, b)
-                       if reads_changed(a, b, places, unit) else agree(a, b, places, q, unit))
+                       if reads_changed(a, b, places, unit) else agree(a, b, places, q))
         if target is not None:
             aim = Decimal(excel_text(target, target_places(target, places)))
             out += [_side(s, aim) == _side(v, target)
@@ -245,7 +244,7 @@ def change_parts(kpi_json: dict, places: int, target: float | None = None,
     then = (kpi_json.get("comparison") or {}).get("value")
     if now is not None and then is not None:
         at = beside(now, target, places, then, unit) if at is None else at
-        places, own = change_places(now, then, places, at, unit), places
+        places, own = change_places(now, then, places, at), places
     else:
         own = places
     if change["points"] is not None:

@@ -277,7 +277,7 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
                     at = sheet.column_places[pair[2]]
                 if at is None:
                     at = places_apart(pair[0], pair[1], target, own, percent)
-                places = change_places(pair[0], pair[1], own, at, percent)
+                places = change_places(pair[0], pair[1], own, at)
             elif role == "unit":
                 # A duration's own places are none (whole seconds), as the text prints it.
                 # `other` says which of the two it is (a window's row, `render.Section`'s
