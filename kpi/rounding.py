@@ -348,16 +348,16 @@ def _read_right(row: tuple[float | None, float | None], target: float | None, pl
                 percent: bool, at: int) -> list[bool]:
     """Whether, printed to `at` places, a row's figure and the one beside it stand to each
     other as the figures do (where their change reads as one, `reads_changed` at `places`),
-    and each against the target as printed (`target_places`) as it does: `places_apart`'s
-    tests, one answer each."""
+    print apart only where the change's size beside them does not print as zero (`_agree`),
+    and each stands against the target as printed (`target_places`) as it does:
+    `places_apart`'s tests, one answer each."""
     figures = [v for v in row if v is not None and math.isfinite(v)]
     tests = []
     if len(figures) == 2 and figures[0] != figures[1]:
         if reads_changed(figures[0], figures[1], places, percent):
             tests.append(_order(rounded(figures[0], at), rounded(figures[1], at))
                          == _order(figures[0], figures[1]))
-        else:  # the converse: they print apart only where the change reads as one
-            tests.append(_agree(figures[0], figures[1], places, at))
+        tests.append(_agree(figures[0], figures[1], places, at))
     if target is not None and math.isfinite(target):
         shown = rounded(target, target_places(target, places))
         tests += [_order(rounded(v, at), shown) == _order(v, target) for v in figures]

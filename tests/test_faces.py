@@ -197,8 +197,9 @@ def ranked_places(column: list, rows: list, unit: str, places: int,
         shown = [Decimal(excel_text(v, q)) for v in figures]
         out = []
         if len(figures) == 2 and Decimal(format(a, ".15g")) != Decimal(format(b, ".15g")):
-            out.append(_side(shown[0], shown[1]) == _side(a, b)
-                       if reads_changed(a, b, places, unit) else agree(a, b, places, q))
+            if reads_changed(a, b, places, unit):
+                out.append(_side(shown[0], shown[1]) == _side(a, b))
+            out.append(agree(a, b, places, q))
         if target is not None:
             aim = Decimal(excel_text(target, target_places(target, places)))
             out += [_side(s, aim) == _side(v, target)
