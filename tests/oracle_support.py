@@ -1285,7 +1285,7 @@ def status_reads(k: Kpi, status: str, change: str, comparison: float,
     judged = size_text if by_size else percent_text
     reads = any(c in "123456789" for c in judged)
     percent = percent_change(current, comparison)
-    size = current - comparison if by_size else percent
+    size = float(written(current) - written(comparison)) if by_size else percent
     assert size is not None
     within = (k.unit in ("percent", "ratio") or percent is not None) \
         and abs(size) <= k.stable_band
@@ -1385,8 +1385,10 @@ def status_of(k: Kpi, current: float, comparison: float) -> str:
     change with no band. Stable within the band or when the size prints as zero, and no
     other: a % to one decimal, points or an absolute change to the places it prints to beside
     the two figures (`change_places`: 0.4% against 0.6% at no decimals prints "+0.2pp", a
-    rise); else the sign decides."""
-    diff = current - comparison
+    rise); else the sign decides. The difference is that of the figures as written, rounded
+    once (docs/guarantees.md): 0.85 against 0.8 is 0.05, "+0.1pp", where the floats'
+    0.04999999999999993 printed "0.0"."""
+    diff = float(written(current) - written(comparison))
     percent = percent_change(current, comparison)
     shown = change_places(k, comparison, current)
     if k.unit == "percent" or k.unit == "ratio":
