@@ -27,6 +27,7 @@ from kpi.errors import (
     visible,
 )
 from kpi.periods import Month, Window, WindowKind
+from kpi.rounding import pair_places
 
 T = TypeVar("T")
 
@@ -394,6 +395,30 @@ def places(kpi: KpiDef) -> int:
         return kpi.decimals
     whole, other = UNIT_PLACES[kpi.unit]
     return whole if kpi.kind in WHOLE_KINDS else other
+
+
+# Units whose change prints without a % change: points for a percentage, a ratio's absolute
+# change (engine.change_between).
+NO_PERCENT_CHANGE = frozenset({Unit.PERCENT, Unit.RATIO})
+
+
+def own_places(kpi: KpiDef) -> int:
+    """The places a KPI's figures start from: its one precision (`places`), and none for a
+    duration (whole seconds), whatever its `decimals`. (`kpi.render.own_places` is the same
+    function.)"""
+    return 0 if kpi.unit == Unit.SECONDS else places(kpi)
+
+
+def change_places_of(kpi: KpiDef, current: float | None, comparison: float | None) -> int:
+    """The decimals a KPI's change (its absolute size or points; a % change keeps one)
+    prints to beside its two figures, a `current` window's and its `comparison`'s: its own
+    places, or, where the two print apart while the change reads as none there, the figures'
+    own (`kpi.rounding.pair_places` of the two and the KPI's target, the one rule). What every
+    face prints the change to (`kpi.render.change_digits`), and what the status judges it at
+    (`kpi.engine.status_of`): 0.4% against 0.6% at no decimals prints "+0.2pp", so it is not
+    stable."""
+    return pair_places(current, comparison, kpi.target, own_places(kpi),
+                       kpi.unit not in NO_PERCENT_CHANGE).change
 
 
 def _narrower(numerator: str | None, denominator: str | None) -> bool:

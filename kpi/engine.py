@@ -35,6 +35,7 @@ from kpi.catalogue import (
     Project,
     Status,
     Unit,
+    change_places_of,
     derive,
     places,
     required,
@@ -80,6 +81,9 @@ class Change:
     absolute: float | None
     percent: float | None
     points: float | None
+    # The decimals its absolute size or points print to beside its two figures
+    # (catalogue.change_places_of); None: the KPI's own (a change made without its figures).
+    places: int | None = None
 
 
 class Outcome:
@@ -736,21 +740,26 @@ def change_between(kpi: KpiDef, current: float | None, previous: float | None) -
     if current is None or previous is None:
         return None
     diff = difference(current, previous)
+    shown = change_places_of(kpi, current, previous)
     if kpi.unit == Unit.PERCENT:
-        return Change(absolute=None, percent=None, points=diff)
+        return Change(absolute=None, percent=None, points=diff, places=shown)
     if kpi.unit == Unit.RATIO:
-        return Change(absolute=diff, percent=None, points=None)
-    return Change(absolute=diff, percent=change_percent(current, previous), points=None)
+        return Change(absolute=diff, percent=None, points=None, places=shown)
+    return Change(absolute=diff, percent=change_percent(current, previous), points=None,
+                  places=shown)
 
 
 def status_of(kpi: KpiDef, change: Change) -> str:
     """Direction-aware status, by the rule in docs/catalogue.md "Status". The size judged is the
     change in points for a percentage, else the % change, else (a ratio, or a base of zero or
     below, where no % exists) the absolute change. A size within the KPI's stable band is
-    stable, and so is a change that prints as zero: points or an absolute change at the KPI's
-    own precision (render.places), a % change at one decimal place. Its sign is the sign of
-    the absolute change (a % exists only from a base above zero), so -0.001 to 0.000 is a rise."""
-    digits = places(kpi)
+    stable, and so is a change that prints as zero, and no other: points or an absolute
+    change at the places it prints to beside its two figures (`Change.places`, from
+    catalogue.change_places_of: the KPI's own, or more where the two print apart there), a %
+    change at one decimal place. 0.4% against 0.6% for a KPI of whole percentages prints
+    "+0.2pp", and is a rise, never "stable" beside it. Its sign is the sign of the absolute
+    change (a % exists only from a base above zero), so -0.001 to 0.000 is a rise."""
+    digits = change.places if change.places is not None else places(kpi)
     band: float | None = kpi.stable_band
     if change.points is not None:
         size, shown_zero = change.points, shows_zero(change.points, digits)

@@ -17,13 +17,19 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from kpi.catalogue import KpiDef, Unit, places
+from kpi.catalogue import (
+    NO_PERCENT_CHANGE,
+    KpiDef,
+    Unit,
+    change_places_of,
+    own_places,
+    places,
+)
 from kpi.errors import visible
 from kpi.rounding import (
     Beside,
     change_places,
     fixed,
-    pair_places,
     places_apart,
     places_ranked,
     places_together,
@@ -73,12 +79,6 @@ def duration(seconds: float, places: int = 0) -> str:
     return f"{sign}{minutes}:{secs:02d}{fraction}"
 
 
-def own_places(kpi: KpiDef) -> int:
-    """The places a KPI's figures start from: its one precision (`places`), and none for a
-    duration (whole seconds), whatever its `decimals`."""
-    return 0 if kpi.unit == Unit.SECONDS else places(kpi)
-
-
 def printed_target(kpi: KpiDef) -> tuple[float | None, int | None]:
     """A KPI's target where it prints one (a finite `target`), and the places it prints to
     (`shown_places`): what figures printed together beside it stand against
@@ -109,12 +109,9 @@ def change_digits(result: KpiResult) -> int:
     prints to beside its two windows' figures: the KPI's places, or, where the two print
     apart while the change reads as none there, the figures' own (`kpi.rounding.pair_places`,
     the one rule): "0.4%" and "0.6%" beside "+0.2pp", never "0%" and "1%" beside "+0pp"."""
-    kpi = result.kpi
-    own = own_places(kpi)
     current = result.current.value if result.current is not None else None
     comparison = result.comparison.value if result.comparison is not None else None
-    return pair_places(current, comparison, kpi.target, own,
-                       kpi.unit not in NO_PERCENT_CHANGE).change
+    return change_places_of(result.kpi, current, comparison)
 
 
 def change_digits_at(current: float | None, comparison: float | None, kpi: KpiDef,
@@ -125,9 +122,6 @@ def change_digits_at(current: float | None, comparison: float | None, kpi: KpiDe
     return change_places(current, comparison, own_places(kpi), at)
 
 
-# Units whose change prints without a % change: points for a percentage, a ratio's absolute
-# change (engine.change_between).
-NO_PERCENT_CHANGE = frozenset({Unit.PERCENT, Unit.RATIO})
 
 
 def other_window(measured: Measured | None, result: KpiResult) -> Beside | None:
@@ -341,13 +335,15 @@ def arrow(change: Change | None, kpi: KpiDef | Unit | None = None) -> str:
     """The direction of the size the status is judged on (engine.status_of): points, else the
     % change, else the absolute change, so a per-1,000 figure moving 0.03 (1.2%) points the way
     its 'improving' says instead of reading flat. Flat when that size prints as zero: points or
-    an absolute change (a ratio, or no % from a base of zero or below) at the KPI's precision
-    (one decimal given only a unit), a % change at one decimal."""
+    an absolute change (a ratio, or no % from a base of zero or below) at the places it prints
+    to beside its two figures (`Change.places`; else the KPI's precision, one decimal given
+    only a unit), a % change at one decimal: as the status judges it."""
     if change is None:
         return " "
     size = next((v for v in (change.points, change.percent, change.absolute) if v is not None),
                 0.0)
-    digits = places(kpi) if isinstance(kpi, KpiDef) else 1
+    digits = (change.places if change.places is not None
+              else places(kpi) if isinstance(kpi, KpiDef) else 1)
     if shows_zero(size, 1 if change.percent is not None else digits):
         return "→"
     return "↑" if size > 0 else "↓"

@@ -210,7 +210,9 @@ def reads_changed(current: float, comparison: float, places: int,
     from the comparison to the current (`change_percent`) does not at one decimal. From a
     comparison of zero or below there is no % change ("n/a"), so only the difference reads:
     0.008 against 0.0 per 1,000 reads "+0.0 (n/a)" and stable. A status other than stable
-    implies it (`engine.status_of` judges the same sizes at the same places). Not symmetric:
+    does not imply it at `places`: the status judges the size at the places it prints to
+    beside the figures (`change_places`, from `pair_places`), so 0.4% against 0.6% at no
+    decimals does not read changed here, yet prints "+0.2pp" and is a rise. Not symmetric:
     the % change the other way, from the current back to the comparison, is never printed."""
     if not shows_zero(difference(current, comparison), places):
         return True

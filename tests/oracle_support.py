@@ -1269,6 +1269,33 @@ def printed_change(k: Kpi, comparison: float, current: float) -> str:
     return f"{signed(diff, size)} ({pct})"
 
 
+def status_reads(k: Kpi, status: str, change: str, comparison: float,
+                 current: float) -> str | None:
+    """docs/catalogue.md, Status, read off a face: why the `status` a face prints beside the
+    `change` it prints ("+0.2pp", "+3 (+0.0%)", "-1 (n/a)") contradicts it, or None. The size
+    the status judges is the points or (a ratio) the change, else the % change, else (none
+    from the base) the change; as printed, it reads as a change (a digit 1 to 9) where the
+    status says the KPI moved, and as none where it says stable, unless the size is within
+    the KPI's stable band (a policy band, which a change with no % has not)."""
+    if status not in ("improving", "deteriorating", "changed", "stable"):
+        return None
+    size_text, _, percent_text = change.partition(" (")
+    percent_text = percent_text.rstrip(")")
+    by_size = k.unit in ("percent", "ratio") or percent_text in ("", "n/a")
+    judged = size_text if by_size else percent_text
+    reads = any(c in "123456789" for c in judged)
+    percent = percent_change(current, comparison)
+    size = float(written(current) - written(comparison)) if by_size else percent
+    assert size is not None
+    within = (k.unit in ("percent", "ratio") or percent is not None) \
+        and abs(size) <= k.stable_band
+    if status == "stable" and reads and not within:
+        return f"'stable' beside a change that prints as one, {change!r}"
+    if status != "stable" and not reads:
+        return f"{status!r} beside a change that prints as none, {change!r}"
+    return None
+
+
 def target_met(k: Kpi, value: float | None) -> bool | None:
     """docs/statistics.md, "Targets and assurance": the current figure, unrounded, passes at
     or above the target when higher is better, at or below when lower is; nothing without a
@@ -1355,16 +1382,21 @@ def percent_change(current: float, comparison: float) -> float | None:
 def status_of(k: Kpi, current: float, comparison: float) -> str:
     """docs/catalogue.md, Status, written out again: the size is the points or (a ratio) the
     absolute change, else the % change, else (no %: a base of zero or below) the absolute
-    change with no band. Stable within the band or when the size prints as zero (a % to one
-    decimal, points or an absolute change to the KPI's places); else the sign decides."""
-    diff = current - comparison
+    change with no band. Stable within the band or when the size prints as zero, and no
+    other: a % to one decimal, points or an absolute change to the places it prints to beside
+    the two figures (`change_places`: 0.4% against 0.6% at no decimals prints "+0.2pp", a
+    rise); else the sign decides. The difference is that of the figures as written, rounded
+    once (docs/guarantees.md): 0.85 against 0.8 is 0.05, "+0.1pp", where the floats'
+    0.04999999999999993 printed "0.0"."""
+    diff = float(written(current) - written(comparison))
     percent = percent_change(current, comparison)
+    shown = change_places(k, comparison, current)
     if k.unit == "percent" or k.unit == "ratio":
-        size, places, band = diff, printed_places(k), k.stable_band
+        size, places, band = diff, shown, k.stable_band
     elif percent is not None:
         size, places, band = percent, 1, k.stable_band
     else:
-        size, places, band = diff, printed_places(k), -1.0
+        size, places, band = diff, shown, -1.0
     if abs(size) <= band or excel_round(size, places) == 0:
         return "stable"
     if k.better == "neutral":

@@ -6,15 +6,17 @@ The forward half (a change that reads as one between figures printed alike) is t
 tests/test_target_figures.py and tests/test_beside_comparison.py. Here the converse: 0.4%
 against 0.6% to no decimals printed "0%" and "1%" beside "+0pp", status stable, and the paper
 said "unchanged at the precision shown" between figures that visibly differed; they print
-"0.4%" and "0.6%" beside "+0.2pp". Checked on the text the summary prints (`render`) and on
-the paper's sentence (`paper.figure_words`), read back as numbers, and on a hand-made project
-through `kpi summary` (text, Markdown) and the paper."""
+"0.4%" and "0.6%" beside "+0.2pp", and the status, judged at the places the change prints
+to, is improving, never "stable" beside "+0.2pp". Checked on the text the summary prints
+(`render`) and on the paper's sentence (`paper.figure_words`), read back as numbers, and on a
+hand-made project through `kpi summary` (text, Markdown) and the paper."""
 
 from __future__ import annotations
 
 import re
 
 from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from project_toml import head, kpi_block
 from prose_support import result_of
 from test_faces import PERIOD, _run, markdown_rows
@@ -54,8 +56,9 @@ def _kpi(unit: Unit, places: int | None, target: float | None = None) -> KpiDef:
 def test_two_figures_print_apart_exactly_where_the_change_beside_them_reads(case):
     """The summary's text (`render.number` of each window beside the other, and its change
     cell) and the paper's sentence (a figure, its change and the figure it is from): the two
-    figures read apart ⇔ the change reads as one. The status is the engine's judgement at the
-    KPI's places, whatever the printing."""
+    figures read apart ⇔ the change reads as one. The status is the engine's judgement of the
+    size it judges (points, else the % change, else the absolute change) at the places that
+    size prints to: stable ⇔ it prints as zero (no band here)."""
     kpi, current, comparison = case
     result = result_of(kpi, comparison, current)
     now = render.number(current, kpi, beside=Beside.comparison(comparison))
@@ -75,6 +78,14 @@ def test_two_figures_print_apart_exactly_where_the_change_beside_them_reads(case
         assert read(size, Unit.SECONDS if kpi.unit == Unit.SECONDS and "%" not in size
                     else Unit.NUMBER) != 0, words
     assert said_apart == (not unchanged), (said_now, words, said_then, kpi.unit, kpi.decimals)
+    # The status: stable exactly where the size it judges prints as zero beside the figures.
+    size, _, percent = change.partition(" (")
+    percent = percent.rstrip(")")
+    by_size = percent in ("", "n/a")  # points, a ratio's change, or no % from its base
+    shown_zero = read((size if by_size else percent).lstrip("+"),
+                      Unit.SECONDS if kpi.unit == Unit.SECONDS and by_size
+                      else Unit.NUMBER) == 0
+    assert (result.status == "stable") == shown_zero, (now, then, change, result.status)
 
 
 TOML = (head("Either side of a rounding point", "2024-03", "m",
@@ -103,22 +114,23 @@ def _project(root):
 def test_a_pair_either_side_of_a_rounding_point_prints_its_change(cli, tmp_path):
     """By hand: 0.4% and 0.6% to no decimals, and waits of 1,000.4 and 1,000.6 days, print to
     one decimal with their change (+0.2pp; +0.2 (0.0%)), in the summary's text and Markdown
-    and in the paper, which never says "unchanged" between them. The statuses stay the
-    engine's judgement at the KPIs' places: stable."""
+    and in the paper, which never says "unchanged" between them. The status judges the size
+    as printed: the rate's points, "+0.2pp", are a rise (improving, never "stable" beside
+    them); the wait's % change, "0.0%", is none (stable)."""
     import json
 
     root = _project(tmp_path / "pair")
     assert cli(["--project", root, "ingest", "m"]).exit_code == 0
     doc = json.loads(_run(cli, root, ["summary", "--period", PERIOD, "--format", "json"]))
     assert [(k["comparison"]["value"], k["current"]["value"], k["status"])
-            for k in doc["kpis"]] == [(0.4, 0.6, "stable"), (1000.4, 1000.6, "stable")]
+            for k in doc["kpis"]] == [(0.4, 0.6, "improving"), (1000.4, 1000.6, "stable")]
     rows = markdown_rows(_run(cli, root, ["summary", "--period", PERIOD, "--format",
                                           "markdown"]))
     assert [c.split(": ")[-1] for c in rows["Found"][:3]] == ["0.4%", "0.6%", "+0.2pp"]
     assert [c.split(": ")[-1] for c in rows["Wait"][:3]] == \
         ["1,000.4 days", "1,000.6 days", "+0.2 (0.0%)"]
     table = " ".join(_run(cli, root, ["summary", "--period", PERIOD]).split())
-    assert re.search(r"Found (?:\S+ )?0\.4% 0\.6% \+0\.2pp → stable", table), table
+    assert re.search(r"Found (?:\S+ )?0\.4% 0\.6% \+0\.2pp ↑ improving", table), table
     assert re.search(r"Wait (?:\S+ )?1,000\.4 days 1,000\.6 days \+0\.2 \(0\.0%\) → stable",
                      table), table
     _run(cli, root, ["export", "markdown", "--period", PERIOD], tmp_path / "paper.md")
@@ -179,3 +191,33 @@ def test_the_peer_sentence_prints_the_focus_apart_from_the_median_where_they_dif
                    better=Better.HIGHER, value="v", peers="g")
     sentence = _peers(12.44, 12.46, "value", share)
     assert sentence is not None and "with 12.44% against a group median of 12.46%" in sentence
+
+
+@settings(max_examples=500, deadline=None)
+@given(near_pair(), st.sampled_from([0.0, 0.0, 0.05, 1.0]),
+       st.sampled_from([None, Better.NEUTRAL]))
+@example((_kpi(Unit.PERCENT, 0), 0.6, 0.4), 0.0, None)  # "+0.2pp" read "stable"
+@example((_kpi(Unit.PERCENT, 0), 0.6, 0.4), 1.0, None)  # within its band: stable
+@example((_kpi(Unit.RATIO, 1), 1.46, 1.44), 0.0, Better.NEUTRAL)  # "+0.02": changed
+def test_the_status_is_the_oracles_and_reads_as_the_change_printed_beside_it(case, band,
+                                                                            better):
+    """The engine's status of two figures (`engine.status_of`, through `change_between`)
+    against the differential oracle's statement of the rule (`oracle_support.status_of`, its
+    places worked out in decimals), and against the change the summary prints beside it
+    (`oracle_support.status_reads`): stable ⇔ the size judged prints as zero, outside the
+    stable band. 0.4% against 0.6% at no decimals printed "+0.2pp" beside "stable"."""
+    from dataclasses import replace
+
+    import oracle_support
+
+    kpi, current, comparison = case
+    kpi = replace(kpi, stable_band=band, better=better or kpi.better)
+    result = result_of(kpi, comparison, current)
+    k = oracle_support.Kpi(id="k", kind="mean", dataset="m", better=kpi.better.value,
+                           stable_band=band, decimals=render.own_places(kpi),
+                           target=kpi.target, written_unit=kpi.unit.value)
+    assert result.status == oracle_support.status_of(k, current, comparison), (
+        current, comparison, kpi.unit, kpi.decimals, band, render.change_cell(result))
+    why = oracle_support.status_reads(k, result.status, render.change_cell(result),
+                                      comparison, current)
+    assert why is None, (why, current, comparison, kpi.unit, kpi.decimals, band)

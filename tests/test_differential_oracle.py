@@ -112,6 +112,7 @@ from oracle_support import (
     significance_counts,
     staff_rows,
     status_of,
+    status_reads,
     target_met,
     text,
     unit_text,
@@ -1251,6 +1252,11 @@ class OracleMachine(RuleBasedStateMachine):
             if change != want:
                 self.fail("markdown", f"{where}: change {change!r} from {values[0]} to "
                                       f"{values[1]}, expected {want!r}")
+            # The status and the change printed beside it, read off the face: stable exactly
+            # where the size it judges prints as zero, outside the stable band.
+            if why := status_reads(k, got["status"], change, values[0], values[1]):
+                self.fail("status", f"{where}: {why} from {values[0]} to {values[1]}")
+            STATS["markdown summary statuses read beside their change"] += 1
 
     @precondition(lambda self: any(self.model.rows.values()))
     @rule()

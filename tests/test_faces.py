@@ -270,12 +270,39 @@ def change_text(kpi_json: dict, places: int, target: float | None = None,
     return absolute if percent is None else f"{absolute} ({percent})"
 
 
+def assert_status_reads(status: str, kpi_json: dict, places: int, target: float | None,
+                        band: float, where: str, at: int | None = None) -> None:
+    """docs/catalogue.md, Status, read off the faces: the size a status judges (points, else
+    a ratio's change, else the % change, else the absolute change), as printed beside the two
+    figures (`change_parts`, to `at` places in a ranked table), reads as a change where the
+    status says the KPI moved, and as none where it says stable, unless the size is within
+    the KPI's stable band (a policy band, which a change from a base of zero or below has
+    not)."""
+    if status not in ("improving", "deteriorating", "changed", "stable"):
+        return
+    absolute, percent = change_parts(kpi_json, places, target, at)
+    by_size = kpi_json["unit"] in ("percent", "ratio") or percent in (None, "n/a")
+    judged = absolute if by_size else percent
+    assert judged is not None, where
+    reads = re.search("[1-9]", judged) is not None
+    change = kpi_json["change"]
+    size = (change["points"] if change["points"] is not None
+            else change["absolute"] if by_size else change["percent"])
+    within = (kpi_json["unit"] in ("percent", "ratio") or percent not in (None, "n/a")) \
+        and abs(size) <= band
+    if status == "stable":
+        assert not reads or within, (where, judged, status, "stable beside a change")
+    else:
+        assert reads, (where, judged, status, "moved beside no change")
+
+
 def expected_status(kpi, kpi_json: dict, places: int) -> str:
     """docs/catalogue.md, Status, from the unrounded values: a % change exists only from a base
     above zero; the size judged is the points, else (a ratio) the absolute change, else the %
     change, else the absolute change with no band; stable within the band or when the size
-    prints as zero (a % to one decimal, the rest to the KPI's places), else its sign and the
-    better direction decide."""
+    prints as zero (a % to one decimal, the rest to the places it prints to beside the two
+    figures, `change_places`: 0.4% against 0.6% at no decimals is "+0.2pp", a rise), else its
+    sign and the better direction decide."""
     before = (kpi_json["comparison"] or {}).get("value")
     after = (kpi_json["current"] or {}).get("value")
     if before is None or after is None or kpi_json["status"] in (
@@ -285,12 +312,14 @@ def expected_status(kpi, kpi_json: dict, places: int) -> str:
     percent = (after - before) / before * 100 if before > 0 else None
     assert kpi_json["change"]["percent"] == (
         None if unit in ("percent", "ratio") or percent is None else pytest.approx(percent))
+    shown = change_places(after, before, places,
+                          beside(after, kpi.target, places, before, unit))
     if unit in ("percent", "ratio"):
-        size, digits = after - before, places
+        size, digits = after - before, shown
     elif percent is not None:
         size, digits = percent, 1
     else:
-        size, digits, band = after - before, places, -1.0
+        size, digits, band = after - before, shown, -1.0
     if abs(size) <= band or excel_round(size, digits) == 0:
         return "stable"
     if kpi.better.value == "neutral":
@@ -551,9 +580,10 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
                 rf"(?:\S )?{re.escape(STATUS[kpi_json['status']])} +"
                 rf"{re.escape(verdict_word(kpi_json))}( |$)")
         assert re.search(line, table_text), (where, "table", line)
-        # No status says a KPI moved beside a change that prints as zero.
-        if kpi_json["status"] in ("improving", "deteriorating", "changed"):
-            assert re.search("[1-9]", change), (where, change, kpi_json["status"])
+        # No status says a KPI moved beside a change that prints as zero, nor "stable"
+        # beside one that prints as a change, outside its stable band.
+        assert_status_reads(kpi_json["status"], kpi_json, places, kpi.target,
+                            kpi.stable_band, where)
         if kpi_json.get("target") is not None:
             assert f"{title} {value_text(kpi_json['target'], unit, places, kpi.target)}:" in \
                 table_text.replace("\n", " "), (where, "target")
@@ -700,6 +730,8 @@ def check_compare_faces(cli, project_arg, definition, python_project, tmp_path: 
             expected["per 1,000"] = ("n/a" if part["per_1000"] is None else excel_text(
                 part["per_1000"], rate_digits[k["id"]], grouping=True))
         assert {c: row[c] for c in expected} == expected, (where, "table")
+        assert_status_reads(part["status"], as_summary, places, kpi.target, kpi.stable_band,
+                            where, digits)
         absolute, percent = (change_parts(as_summary, places, kpi.target, digits)
                              if part["change"]
                              else (None, None))
@@ -756,6 +788,8 @@ def check_show_faces(cli, project_arg, definition, python_project, tmp_path: Pat
         cell = next(c for c in windows if c["window"][0] == row["window"])
         in_book(*cell["value"], value, row["value"], scale)
     absolute, percent = change_parts(kpi_json, places, kpi.target)
+    assert_status_reads(kpi_json["status"], kpi_json, places, kpi.target, kpi.stable_band,
+                        f"show {kpi_id}")
     (change_row,) = sections["Change"]
     points = kpi_json["change"]["points"] is not None
     name = "change_points" if points else "change_absolute"
@@ -802,7 +836,7 @@ def check_show_faces(cli, project_arg, definition, python_project, tmp_path: Pat
 # The projects
 
 AWKWARD_TOML = head("Awkward figures", "2024-03", "m", {
-    "day": "date", **{column: "float" for column in "abcdefghi"},
+    "day": "date", **{column: "float" for column in "abcdefghij"},
     "hit": "bool", "hit2": "bool", "lpa": "str"}, sources=["extracts/m.csv"],
     priority=("p", "Edges"))
 
@@ -831,11 +865,14 @@ AWKWARD_KPIS = [
     # A rate per 1,000 below 1 whose change reads (-4.0%, improving) where both figures print
     # "0.5" to its one decimal: they print "0.50" and "0.48" (kpi.rounding.places_apart).
     ("small_rate", "Small rate", dict(kind="mean", value="i"), "per_1000", None, "lower"),
+    # Whole percentages that print apart only to one decimal: "0.4%" and "0.6%" beside
+    # "+0.2pp", a rise (it read "stable", judged at no decimals).
+    ("tenths", "Tenths", dict(kind="mean", value="j"), "percent", 0, "higher"),
 ]
 BEFORE = {"a": 20, "b": 12.25, "c": -0.0005, "d": 1234.565, "e": 123.5, "f": 1.005, "g": -2.0,
-          "h": 0.0, "i": 0.5}
+          "h": 0.0, "i": 0.5, "j": 0.4}
 AFTER = {"a": 26.5, "b": 12.0, "c": 0.0, "d": 1000.005, "e": 3725.5, "f": 1.0049, "g": -1.0,
-         "h": 0.3, "i": 0.48}
+         "h": 0.3, "i": 0.48, "j": 0.6}
 
 
 def awkward_project(root: Path) -> Path:
@@ -847,12 +884,13 @@ def awkward_project(root: Path) -> Path:
         blocks.append(kpi_block(kpi_id, title, "m", **keys, better=better, unit=unit,
                                 decimals=places))
     (root / "kpi.toml").write_text("\n".join(blocks), encoding="utf-8")
-    lines = ["day,a,b,c,d,e,f,g,h,i,hit,hit2,lpa"]
+    lines = ["day,a,b,c,d,e,f,g,h,i,j,hit,hit2,lpa"]
     for year, month in [(2023 + (m + 3) // 12, (m + 3) % 12 + 1) for m in range(30)]:
         values = BEFORE if (year, month) < (2024, 4) else AFTER
         for i in range(8):
             hits = 3 if (year, month) < (2024, 4) else 1
-            lines.append(f"{year}-{month:02d}-15," + ",".join(str(values[c]) for c in "abcdefghi")
+            lines.append(f"{year}-{month:02d}-15,"
+                         + ",".join(str(values[c]) for c in "abcdefghij")
                          + f",{i < hits},{i < 1},{'North' if i < 4 else 'South'}")
     (root / "extracts" / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
