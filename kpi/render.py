@@ -122,8 +122,6 @@ def change_digits_at(current: float | None, comparison: float | None, kpi: KpiDe
     return change_places(current, comparison, own_places(kpi), at)
 
 
-
-
 def other_window(measured: Measured | None, result: KpiResult) -> Beside | None:
     """The figure printed beside a window's figure, for `beside`: the comparison's beside the
     current's and the current's beside the comparison's (None without it)."""
