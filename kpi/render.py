@@ -902,7 +902,7 @@ def render_table(document: Document, plain: bool = True, width: int | None = Non
     if width is None:
         width = 400 if plain else shutil.get_terminal_size((100, 24)).columns
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, highlight=False, soft_wrap=False,
+    console = Console(file=buffer, width=width, highlight=False, soft_wrap=False, emoji=False,
                       force_terminal=not plain, no_color=plain,
                       color_system=None if plain else "standard")
     console.print(Text(visible(document.heading), style="" if plain else "bold"))
@@ -919,7 +919,9 @@ def render_table(document: Document, plain: bool = True, width: int | None = Non
         table = Table(show_header=section.headers, box=None if plain else boxes.SIMPLE_HEAD,
                       show_edge=False, pad_edge=False)
         for column in section.columns:
-            table.add_column(column, overflow="fold")
+            # As Text: a header given as a string is read by Rich as markup and emoji codes
+            # (a column ":a:" printed as an emoji on a terminal, "[b]" dropped).
+            table.add_column(Text(visible(column)), overflow="fold")
         for row in section.rows:
             cells = []
             for column, value in zip(section.columns, row, strict=True):
@@ -940,7 +942,7 @@ def _plain_columns(section: Section, width: int) -> list[str] | None:
     the 12,000 cells of a year of nightly loads in `kpi history`. None when Rich's layout is
     needed: a cell not of single-width characters (wide or combining ones, line breaks), or
     a table wider than the page, which Rich folds."""
-    header = list(section.columns) if section.headers else []
+    header = [visible(c) for c in section.columns] if section.headers else []
     rows = [[section.text(column, value, row) for column, value in zip(section.columns, row,
                                                                          strict=True)]
             for row in section.rows]

@@ -164,6 +164,19 @@ def test_ingest_names_a_folder_given_as_an_extract(cli, tmp_path):
         f"Hint: name the files in it, for example {project / 'extracts' / '*.csv'}"]
 
 
+def test_an_error_prints_a_name_as_written_never_as_an_emoji(cli, tmp_path, mini):
+    """Rich reads ":a:" in text as an emoji code: an extract named "x:a:.csv" was named
+    "x🅰.csv" in the error line, and a table's header ":a:" printed as the emoji. Every console
+    kpi prints through takes text as written."""
+    project = make_project(tmp_path / "p")
+    missing = project / "x:a:.csv"
+    result = cli(["--project", project, "ingest", "incidents", missing])
+    assert result.exit_code == 3
+    assert result.stderr.splitlines()[0] == f"Error: {missing}: no such file"
+    result = cli(["--project", mini, "show", ":cl:", "--period", "2025-09"])
+    assert ":cl:" in result.stderr and "\U0001f191" not in result.stderr
+
+
 @pytest.mark.parametrize("words,expected", [
     ("kpi show tot", ["total_crime"]),
     ("kpi compare --kpi knife", ["knife_crime"]),

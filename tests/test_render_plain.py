@@ -5,13 +5,13 @@ accents, pound signs, spaces) and from characters Rich lays out otherwise (wide,
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kpi import render
 from kpi.render import Document, Section
 
-TEXT = st.text(alphabet=st.sampled_from(list("abcXYZ019 -.,:()%/—é£界\u0301")),
+TEXT = st.text(alphabet=st.sampled_from(list("abcXYZ019 -.,:()[]%/—é£界\u0301")),
                max_size=25)
 CELL = st.one_of(st.none(), st.integers(-10**9, 10**9),
                  st.floats(allow_nan=False, allow_infinity=False, width=32), TEXT)
@@ -27,6 +27,10 @@ def sections(draw) -> Section:
 
 @settings(max_examples=300, deadline=None)
 @given(sections(), st.sampled_from([400, 40]))
+# A header is text, never Rich's markup or emoji codes: ":a:" printed as an emoji through
+# Rich, "[b]" was dropped (found by this test).
+@example(Section(title="", columns=(":a:",), rows=[]), 400)
+@example(Section(title="", columns=("[b]x", "y[/b]"), rows=[("1", "2")]), 40)
 def test_plain_table_is_rich_layout_to_the_byte(section, width):
     document = Document(heading="Heading", sections=(section, section))
     direct = render.render_table(document, True, width)

@@ -233,7 +233,7 @@ def examples(*lines: str) -> Callable[[F], F]:
 def _stderr():
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def handled(func: F) -> F:
@@ -358,7 +358,7 @@ def stdout_console(output: Path | None = None) -> Iterator[tuple[Any, bool]]:
 
     plain = plain_output(output)
     if not plain:
-        yield Console(highlight=False, soft_wrap=False), False
+        yield Console(highlight=False, soft_wrap=False, emoji=False), False
         return
     # Piped output and files are 120 columns wide unless COLUMNS says otherwise; NO_COLOR on
     # a terminal keeps the terminal's width.
@@ -366,7 +366,7 @@ def stdout_console(output: Path | None = None) -> Iterator[tuple[Any, bool]]:
     width = (120 if output is not None else whole_number(columns)
              or (shutil.get_terminal_size().columns if sys.stdout.isatty() else 120))
     buffer = io.StringIO()
-    yield Console(file=buffer, no_color=True, highlight=False, soft_wrap=False,
+    yield Console(file=buffer, no_color=True, highlight=False, soft_wrap=False, emoji=False,
                   force_terminal=False, width=width), True
     _emit("\n".join(line.rstrip() for line in buffer.getvalue().split("\n")), output)
 
