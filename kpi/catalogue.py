@@ -805,19 +805,29 @@ def code_fingerprint() -> list[tuple[str, int, int]]:
     return sorted(found)
 
 
-def _catalogue_key(path: Path, text: bytes, bundled: bool) -> str:
-    import hashlib
-    import json
+@functools.cache
+def _library_versions() -> dict[str, str | None]:
+    """The installed versions of the libraries a validated catalogue depends on, read once per
+    process: reading a package's metadata searches the import path (about 1 ms each), and
+    what this process runs does not change while it runs."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from kpi import __version__
-
-    libraries = {}
+    libraries: dict[str, str | None] = {}
     for name in ("polars", "sqlglot"):
         try:
             libraries[name] = version(name)
         except PackageNotFoundError:
             libraries[name] = None
+    return libraries
+
+
+def _catalogue_key(path: Path, text: bytes, bundled: bool) -> str:
+    import hashlib
+    import json
+
+    from kpi import __version__
+
+    libraries = _library_versions()
     parts = {"sha256": hashlib.sha256(text).hexdigest(), "path": str(path),
              "resolved": str(path.resolve()), "bundled": bundled,
              "store": str(bundled_store_dir()) if bundled else None, "kpi": __version__,

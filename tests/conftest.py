@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer.testing
 from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
@@ -37,6 +38,20 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 os.environ.pop("KPI_PROJECT", None)
 os.environ.pop("KPI_FORMAT", None)
 os.environ["NO_COLOR"] = "1"
+
+# typer.testing's CliRunner builds the Click command from a Typer app at every invoke (about
+# 11 ms for kpi's, thousands of times a run); kpi's is built once per process, as kpi.cli.main
+# builds it (kpi.cli.command).
+_typer_command = typer.testing._get_command
+
+
+def _kpi_command(app):
+    from kpi import cli
+
+    return cli.command() if app is cli.app else _typer_command(app)
+
+
+typer.testing._get_command = _kpi_command
 
 REPO = Path(__file__).resolve().parent.parent
 # Lines a test module wants in the run's summary (such as how many fuzz cases ran).
@@ -110,6 +125,38 @@ def pytest_collection_modifyitems(items):
     rank = {name: i for i, name in enumerate(LONG_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FIRST)))
 
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sample_store_built_once(tmp_path_factory) -> None:
+    """Under pytest-xdist, the bundled sample's store is built by the first worker to start
+    and copied by the others into their own cache folders, where kpi would otherwise build it
+    again from the same extracts on each worker's first use (about 5.5 s of CPU a worker).
+    A copied Delta table is the table: its log names its files by relative paths. Each
+    worker still has a store of its own, so no test reads or writes another's."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    import shutil
+
+    from filelock import FileLock
+
+    from kpi.catalogue import SAMPLE, load_project
+    from kpi.ingest.commit import ensure_bundled_store
+
+    project = load_project(SAMPLE)
+    target = project.data_dir
+    shared = tmp_path_factory.getbasetemp().parent / "sample-store-shared"
+    shared.mkdir(exist_ok=True)
+    built = shared / target.name
+    with FileLock(str(shared / "store.lock")):
+        if built.is_dir():
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copytree(built, target)
+        else:
+            ensure_bundled_store(project)
+            shutil.copytree(target, shared / f".{target.name}.tmp")
+            (shared / f".{target.name}.tmp").replace(built)
 
 
 @pytest.fixture(scope="session")
