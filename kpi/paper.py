@@ -567,9 +567,12 @@ def change_cell(change, kpi: KpiDef, none: str = "n/a", digits: int | None = Non
     """A change in a table cell: '+208 (+0.8%)', '\u22126.8pp', '\u22122 min 4 s
     (\u221216.6%)'; `none` where there is no change (a KPI's cell says why:
     engine.no_change). To `digits` where given (beside its two figures:
-    render.change_digits), else to the KPI's places."""
+    render.change_digits), else to the places it was made at beside its two figures
+    (`Change.places`, those its status is judged at), else to the KPI's places."""
     if change is None:
         return none
+    if digits is None:  # the places its status is judged at (engine.Change.places)
+        digits = change.places
     own = render.own_places(kpi)
     finer = digits if digits is not None and digits != own else None
     digits = render.places(kpi) if finer is None else finer

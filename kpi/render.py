@@ -315,9 +315,12 @@ def points_change(points: float | None, unit: Unit | KpiDef, digits: int | None 
 def change_text(change: Change | None, unit: Unit | KpiDef, digits: int | None = None) -> str:
     """'+208 (+0.8%)', '+6.8pp', '-2:04 (-16.6%)', '+12 (n/a)' from a base of zero or below;
     given the KPI, its changes to its values' precision, or to `digits` where given (beside
-    its two figures: `change_digits`); the % change to one decimal."""
+    its two figures: `change_digits`), else to the places it was made at beside its two
+    figures (`Change.places`, those its status is judged at); the % change to one decimal."""
     if change is None:
         return "n/a"
+    if digits is None:  # the places its status is judged at (engine.Change.places)
+        digits = change.places
     if change.points is not None:
         return points_change(change.points, unit, digits)
     size = change.absolute

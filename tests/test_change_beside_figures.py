@@ -67,6 +67,12 @@ def test_two_figures_print_apart_exactly_where_the_change_beside_them_reads(case
     apart = read(now, kpi.unit) != read(then, kpi.unit)
     assert apart == _change_reads(change, kpi.unit), (now, then, change, kpi.unit,
                                                       kpi.decimals, kpi.target)
+    # A change printed with no places given (the full paper's summary table, which prints
+    # the current figure alone) prints where its status was judged, as the summary's does.
+    if kpi.unit != Unit.SECONDS:
+        cell = paper.change_cell(result.change, kpi).replace("\u2212", "-")
+        assert _change_reads(cell, kpi.unit) == apart, (cell, change)
+        assert render.change_text(result.change, kpi) == change
     # The paper's sentence: "<figure> in ..., <change words> from <figure> in ...".
     sentence = _SENTENCE.match(paper.figure_words(result))
     assert sentence is not None, paper.figure_words(result)
