@@ -109,12 +109,14 @@ from oracle_support import (
     schema_errors,
     settled,
     shown_places,
+    side_by_side_places,
     significance_counts,
     staff_rows,
     status_of,
     target_met,
     text,
     unit_text,
+    window_label,
     window_months,
     window_options,
     windows,
@@ -1559,8 +1561,15 @@ class OracleMachine(RuleBasedStateMachine):
         declaring the group (docs/peers.md), worked out from the model: each member's value
         over the KPI's current window (the figures file's, checked above), the focus's rank
         among them (1 the best by the KPI's better direction, equal values sharing a rank),
-        the group's median of their values as written, each printed as the KPI's figure on
-        its own. Said wherever the group has a focus, the KPI a better direction, and every
+        the group's median of their values as written, both printed to the places at which
+        they print apart exactly where their difference does (docs/guarantees.md, "Two
+        figures printed side by side", with no % change: `side_by_side_places`), in the
+        window's name ("the year ending March 2024", `window_label`). A percentage (a rate or
+        a within share) then says whether the focus differs from the rest of the group pooled
+        beyond chance, with its p-value: the test of every rate (`expected_significance`) on
+        DuckDB's counts of the focus's rows against the other members' together; any other
+        kind says nothing of it (counts by force are tested per population, which no force
+        has here). Said wherever the group has a focus, the KPI a better direction, and every
         member and the focus hold every month of the window with a figure of it other than 0
         (a rate per 1,000 or a ratio of rates, which are not compared by force, never); never
         of a KPI that declares no group."""
@@ -1575,7 +1584,9 @@ class OracleMachine(RuleBasedStateMachine):
             said = re.search(r"Compared with peers \(([^:]*): ([^)]*)\), (.+?) ranked (\d+)"
                              r"(?:st|nd|rd|th) of (\d+) in (.+?), where 1st is the "
                              r"(highest|lowest), with (.+?) against a group median of "
-                             r"(.+?)(?:; the difference|\.(?: |$))", body)
+                             r"(.+?)(?:; the difference from the rest of the group (is "
+                             r"statistically significant|could be chance) \(p ([<=]) "
+                             r"([0-9.]+)\))?\.(?: |$)", body)
             if said and not k.peers:
                 self.fail("peers", f"paper: {k.id} declares no peer group, yet its paragraph "
                                    f"compares it with peers: {said.group(0)}")
@@ -1633,15 +1644,56 @@ class OracleMachine(RuleBasedStateMachine):
             median = float(ordered[half] if len(ordered) % 2
                            else (ordered[half - 1] + ordered[half]) / 2)
             others = ", ".join(m for m in self.spec.peer_members if m != focus)
+            places = side_by_side_places(k, mine, median, "current", percent=False)
+            label = window_label(code)
             want = (PEER_TITLE, others, focus, str(rank), str(len(members)),
+                    f"the {label}" if code.startswith("YE ") else label,
                     "highest" if k.better == "higher" else "lowest",
-                    unit_text(k, mine, shown_places(k, mine)),
-                    unit_text(k, median, shown_places(k, median)))
-            got = (*said.group(1, 2, 3, 4, 5), *said.group(7, 8, 9))
+                    unit_text(k, mine, places), unit_text(k, median, places))
+            got = said.group(*range(1, 10))
             if got != want:
                 self.fail("peers", f"paper: {k.id} compared with peers reads {got}, expected "
                                    f"{want} (the members' values over {code}: {values}): "
                                    f"{said.group(0)}")
+            self._check_peer_significance(k, window, focus, members, said)
+
+    def _check_peer_significance(self, k, window: tuple[int, int], focus: str,
+                                 members: list[str], said: re.Match) -> None:
+        """The peer sentence's "; the difference from the rest of the group is statistically
+        significant (p = 0.012)" or "could be chance", against the model's test of the
+        focus's counts over the window against the other members' pooled
+        (`_check_peer_sentences`)."""
+        clause = said.group(10, 11, 12)
+        rest = [m for m in members if m != focus]
+        want = None
+        if k.kind in ("rate", "within") and k.unit == "percent" and rest:
+            focus_counts = significance_counts(self.oracle, k, window, [focus])
+            rest_counts = significance_counts(self.oracle, k, window, rest)
+            assert focus_counts is not None and rest_counts is not None
+            not_nested = rows_not_nested(self.oracle, k, [window], members)
+            declared = k.kind == "rate" and k.within is not None
+            test_ = rate_test_expected(self.oracle, k, not_nested) if declared else "rows"
+            want = expected_significance(k, focus_counts, rest_counts, (12, 12), not_nested,
+                                         test_)
+        if want is None:
+            if clause[0] is not None:
+                self.fail("peers", f"paper: {k.id}: the peer sentence tests the focus against "
+                                   f"the rest of the group, which the model does not test "
+                                   f"(a {k.kind} in {k.unit}): {said.group(0)}")
+            STATS["paper: peer sentences with no test"] += 1
+            return
+        p_value, significant = want
+        shown = ("<", "0.001") if p_value < 0.001 else ("=", excel_text(p_value, 3))
+        words = "is statistically significant" if significant else "could be chance"
+        straddles = abs(p_value - ALPHA) < 1e-9 or (
+            shown[1] != excel_text(p_value + 1e-9, 3)
+            or shown[1] != excel_text(p_value - 1e-9, 3))
+        if clause != (words, *shown) and not straddles:
+            self.fail("peers", f"paper: {k.id}: the peer sentence's test reads {clause}, "
+                               f"expected {(words, *shown)} (p {p_value} of the focus's "
+                               f"{focus_counts} against the rest's {rest_counts}): "
+                               f"{said.group(0)}")
+        STATS["paper: peer sentences' tests checked"] += 1
 
     def _check_uncharted_row(self, paper: str, figures: list[dict]) -> None:
         """The front page's matrix row "No process chart (cumulative, too few months or no
