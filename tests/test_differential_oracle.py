@@ -74,6 +74,7 @@ from oracle_support import (
     as_of_text,
     asked,
     avoided,
+    change_places,
     derived_text,
     draw_checks,
     draw_cumulative,
@@ -1253,6 +1254,74 @@ class OracleMachine(RuleBasedStateMachine):
             if change != want:
                 self.fail("markdown", f"{where}: change {change!r} from {values[0]} to "
                                       f"{values[1]}, expected {want!r}")
+        self._check_summary_workbook(period, vs, doc, *more)
+
+    def _check_summary_workbook(self, period: int, vs: str, doc: dict, *more: str) -> None:
+        """`kpi summary --format xlsx`, wherever a KPI's two figures print at more places
+        than its own (docs/guarantees.md, "Two figures printed side by side"): each row's
+        comparison and current cells hold the figures the JSON gives (checked against the
+        model above), formatted to the places the pair prints to (`side_by_side_places`), and
+        its change cell (points for a percentage, else the absolute change) holds their
+        difference as written, formatted to the change's places (`change_places`): the
+        Markdown's places, read from the cells' number formats."""
+        kpis = {k.id: k for k in self.spec.kpis}
+        pairs = {}
+        for got in doc["kpis"]:
+            k = kpis[got["id"]]
+            if k.hidden or got["comparison"] is None or got["current"] is None \
+                    or None in (got["comparison"]["value"], got["current"]["value"]):
+                continue
+            cmp_, cur = got["comparison"]["value"], got["current"]["value"]
+            at, change = (side_by_side_places(k, cur, cmp_, "current"),
+                          change_places(k, cmp_, cur))
+            if printed_places(k) != at or printed_places(k) != change:
+                pairs[k.id] = (cmp_, cur, at, change)
+        if not pairs:
+            return
+        import openpyxl
+
+        self.n_files += 1
+        out = self.folder / "out" / f"summary {self.n_files}.xlsx"
+        result = self.kpi("summary", "--period", text(period), "--vs", vs, *more, "--format",
+                          "xlsx", "--output", str(out))
+        if result.exit_code != 0:
+            self.fail("markdown", f"summary --format xlsx refused where --format json "
+                                  f"answered: {result.stderr[:300]}")
+        rows = list(openpyxl.load_workbook(out).worksheets[0].iter_rows())
+        top = next(i for i, r in enumerate(rows) if r[0].value == "id")
+        header = [c.value for c in rows[top]]
+
+        def places(code: str) -> int:
+            found = re.search(r"0\.(0+)", code.rpartition(";")[2])
+            return len(found.group(1)) if found else 0
+
+        for row in rows[top + 1:]:
+            cells = dict(zip(header, row, strict=False))
+            kid = cells["id"].value
+            if kid not in pairs:
+                continue
+            k = kpis[kid]
+            cmp_, cur, at, change = pairs[kid]
+            where = f"summary --format xlsx: {kid} ({cmp_} to {cur})"
+            scale = 100 if k.unit == "percent" else 1
+            for name, figure in (("comparison_value", cmp_), ("current_value", cur)):
+                cell = cells[name]
+                if cell.value is None or not math.isclose(cell.value * scale, figure,
+                                                          rel_tol=1e-12, abs_tol=1e-12) \
+                        or places(cell.number_format) != at:
+                    self.fail("faces", f"{where}: {name} holds {cell.value} as "
+                                       f"{cell.number_format!r}, expected {figure} to {at} "
+                                       f"places")
+            name = "change_points" if k.unit == "percent" else "change_absolute"
+            cell = cells[name]
+            diff = float(written(cur) - written(cmp_))
+            if cell.value is None or not math.isclose(cell.value, diff, rel_tol=1e-9,
+                                                      abs_tol=1e-12) \
+                    or places(cell.number_format) != change:
+                self.fail("faces", f"{where}: {name} holds {cell.value} as "
+                                   f"{cell.number_format!r}, expected {diff} to {change} "
+                                   f"places")
+            STATS["workbook pairs at more places checked"] += 1
 
     @precondition(lambda self: any(self.model.rows.values()))
     @rule()
