@@ -125,6 +125,31 @@ def window_months(code: str) -> tuple[int, int]:
     return (parse(at) - 11, parse(at)) if kind == "YE" else (parse(at), parse(at))
 
 
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December")
+
+
+def window_label(code: str) -> str:
+    """A window as the paper's prose names it (docs/board-paper.md), from the figures file's
+    code: "YE 2025-09" the year ending September 2025; "AT 2025-09" September 2025; a
+    financial year to date "April to September 2025 (financial year 2025/26 to date)",
+    "April 2025 to February 2026 (...)" across a new year, "April 2025 (...)" in its first
+    month."""
+    first, last = window_months(code)
+
+    def name(m: int) -> str:
+        return f"{MONTH_NAMES[m % 12]} {m // 12}"
+
+    if code.startswith("YE "):
+        return f"year ending {name(last)}"
+    if code.startswith("AT "):
+        return name(last)
+    span = (name(last) if first == last else f"{name(first)} to {name(last)}"
+            if first // 12 != last // 12 else f"{MONTH_NAMES[first % 12]} to {name(last)}")
+    fy = fy_start(first) // 12
+    return f"{span} (financial year {fy}/{(fy + 1) % 100:02d} to date)"
+
+
 def fy_start(m: int) -> int:
     """April of the financial year holding month m."""
     return m - (m % 12 - 3) % 12
@@ -1324,7 +1349,8 @@ def shown_places(k: Kpi, value: float) -> int:
     return places
 
 
-def side_by_side_places(k: Kpi, value: float, other: float | None, role: str) -> int:
+def side_by_side_places(k: Kpi, value: float, other: float | None, role: str,
+                        percent: bool = True) -> int:
     """docs/guarantees.md, "Two figures printed side by side read apart where their change
     reads": a window's figure (of the window `role`) printed beside the other window's takes
     the places both print to. Each stands against the target as printed as it does
@@ -1333,17 +1359,18 @@ def side_by_side_places(k: Kpi, value: float, other: float | None, role: str) ->
     the % change from the comparison to the current not zero at one decimal; none from a
     comparison of zero or below), the two as printed also stand to each other as the figures
     do. The fewest places doing both, or (figures apart only past Excel's digits) the
-    target's rule."""
+    target's rule. `percent` False: no % change is printed beside them (the paper's peer
+    sentence, a focus's figure beside the group's median), so only the difference reads."""
     places = printed_places(k)
     if other is None:
         return shown_places(k, value)
     figures = (value, other)
     current, comparison = figures if role == "current" else figures[::-1]
     diff = float(written(value) - written(other))
-    percent = percent_change(current, comparison)
+    change = percent_change(current, comparison) if percent else None
     changed = value != other and (excel_round(abs(diff), places) != 0 or (
-        k.unit not in ("percent", "ratio") and percent is not None
-        and excel_round(abs(percent), 1) != 0))
+        k.unit not in ("percent", "ratio") and change is not None
+        and excel_round(abs(change), 1) != 0))
     least = max(shown_places(k, v) for v in figures)
     for more in range(least, places + 16):
         a, b = (excel_round(v, more) for v in figures)
@@ -1423,17 +1450,20 @@ def is_tested(k: Kpi) -> bool:
         and (k.kind != "count" or k.unit in ("other", "count"))
 
 
-def significance_counts(oracle: Oracle, k: Kpi, window: tuple[int, int]) -> tuple[int, int] | None:
+def significance_counts(oracle: Oracle, k: Kpi, window: tuple[int, int],
+                        forces: list[str] | None = None) -> tuple[int, int] | None:
     """A tested KPI's counts over a window, from DuckDB: (events, 0) for a count (its rows,
     the rows where its `value` condition holds, or its whole-number `value` column's total),
     (cases in the numerator, cases) for a rate (of two counts too; with a `denominator`, the
-    denominator's total over the rows) or a within-threshold share; None for other kinds."""
+    denominator's total over the rows) or a within-threshold share; None for other kinds.
+    Over the rows of `forces` only where given (a part of `kpi compare --by force`)."""
     if not is_tested(k):
         return None
     if k.parts:  # a rate of two counts of incidents, the first's rows among the second's
         kpis = {x.id: x for x in oracle.model.spec.kpis}
         # (the two counts' own units decide only whether each is tested alone)
-        num, den = (significance_counts(oracle, replace(kpis[i], written_unit=None), window)
+        num, den = (significance_counts(oracle, replace(kpis[i], written_unit=None), window,
+                                        forces)
                     for i in k.parts)
         assert num is not None and den is not None
         return num[0], den[0]
@@ -1442,6 +1472,10 @@ def significance_counts(oracle: Oracle, k: Kpi, window: tuple[int, int]) -> tupl
     where = "month BETWEEN ? AND ?"
     if k.filter:
         where += f" AND ({k.filter.replace('month =', 'decl_month =')})"
+    args: list = [window[0], window[1]]
+    if forces is not None:
+        where += " AND force IN (" + ", ".join("?" * len(forces)) + ")"
+        args += forces
     if k.kind == "count":
         events = ("count(*)" if k.value is None else
                   f"count(*) FILTER ({k.value})" if any(op in k.value for op in "<>=")
@@ -1454,7 +1488,7 @@ def significance_counts(oracle: Oracle, k: Kpi, window: tuple[int, int]) -> tupl
     else:
         sql = (f"SELECT count(*) FILTER ({k.value} <= {k.threshold}), count({k.value}) "
                f"FROM {k.dataset} WHERE {where}")
-    got = oracle.db.execute(sql, [window[0], window[1]]).fetchone()
+    got = oracle.db.execute(sql, args).fetchone()
     return int(got[0]), int(got[1])
 
 
@@ -1464,11 +1498,12 @@ def numerator_sum(k: Kpi) -> str:
     return f"coalesce(sum(CAST(({k.numerator}) AS DOUBLE)), 0)"
 
 
-def rows_not_nested(oracle: Oracle, k: Kpi, windows: list[tuple[int, int]]) -> tuple[int, int]:
-    """A rate of one dataset's rows, from DuckDB over the windows: the rows whose numerator
-    (a blank read as 0) is not a whole number from 0 to the row's denominator (1 without
-    one), and those whose numerator is not a whole number of at least 0; (0, 0) for other
-    KPIs."""
+def rows_not_nested(oracle: Oracle, k: Kpi, windows: list[tuple[int, int]],
+                    forces: list[str] | None = None) -> tuple[int, int]:
+    """A rate of one dataset's rows, from DuckDB over the windows (and the rows of `forces`
+    only, where given): the rows whose numerator (a blank read as 0) is not a whole number
+    from 0 to the row's denominator (1 without one), and those whose numerator is not a
+    whole number of at least 0; (0, 0) for other KPIs."""
     if k.kind != "rate" or k.parts or k.numerator is None:
         return 0, 0
     if oracle.model.spec.derived and k.dataset == "inc":
@@ -1479,10 +1514,12 @@ def rows_not_nested(oracle: Oracle, k: Kpi, windows: list[tuple[int, int]]) -> t
     where = " OR ".join("month BETWEEN ? AND ?" for _ in windows)
     if k.filter:
         where = f"({where}) AND ({k.filter.replace('month =', 'decl_month =')})"
+    if forces is not None:
+        where = f"({where}) AND force IN (" + ", ".join("?" * len(forces)) + ")"
     got = oracle.db.execute(
         f"SELECT count(*) FILTER (NOT ({counted} AND {num} <= {den})), "
         f"count(*) FILTER (NOT {counted}) FROM {k.dataset} WHERE {where}",
-        [m for w in windows for m in w]).fetchone()
+        [*(m for w in windows for m in w), *(forces or [])]).fetchone()
     return int(got[0]), int(got[1])
 
 

@@ -74,6 +74,7 @@ from oracle_support import (
     as_of_text,
     asked,
     avoided,
+    change_places,
     derived_text,
     draw_checks,
     draw_cumulative,
@@ -109,6 +110,7 @@ from oracle_support import (
     schema_errors,
     settled,
     shown_places,
+    side_by_side_places,
     significance_counts,
     staff_rows,
     status_of,
@@ -116,6 +118,7 @@ from oracle_support import (
     target_met,
     text,
     unit_text,
+    window_label,
     window_months,
     window_options,
     windows,
@@ -1257,6 +1260,74 @@ class OracleMachine(RuleBasedStateMachine):
             if why := status_reads(k, got["status"], change, values[0], values[1]):
                 self.fail("status", f"{where}: {why} from {values[0]} to {values[1]}")
             STATS["markdown summary statuses read beside their change"] += 1
+        self._check_summary_workbook(period, vs, doc, *more)
+
+    def _check_summary_workbook(self, period: int, vs: str, doc: dict, *more: str) -> None:
+        """`kpi summary --format xlsx`, wherever a KPI's two figures print at more places
+        than its own (docs/guarantees.md, "Two figures printed side by side"): each row's
+        comparison and current cells hold the figures the JSON gives (checked against the
+        model above), formatted to the places the pair prints to (`side_by_side_places`), and
+        its change cell (points for a percentage, else the absolute change) holds their
+        difference as written, formatted to the change's places (`change_places`): the
+        Markdown's places, read from the cells' number formats."""
+        kpis = {k.id: k for k in self.spec.kpis}
+        pairs = {}
+        for got in doc["kpis"]:
+            k = kpis[got["id"]]
+            if k.hidden or got["comparison"] is None or got["current"] is None \
+                    or None in (got["comparison"]["value"], got["current"]["value"]):
+                continue
+            cmp_, cur = got["comparison"]["value"], got["current"]["value"]
+            at, change = (side_by_side_places(k, cur, cmp_, "current"),
+                          change_places(k, cmp_, cur))
+            if printed_places(k) != at or printed_places(k) != change:
+                pairs[k.id] = (cmp_, cur, at, change)
+        if not pairs:
+            return
+        import openpyxl
+
+        self.n_files += 1
+        out = self.folder / "out" / f"summary {self.n_files}.xlsx"
+        result = self.kpi("summary", "--period", text(period), "--vs", vs, *more, "--format",
+                          "xlsx", "--output", str(out))
+        if result.exit_code != 0:
+            self.fail("markdown", f"summary --format xlsx refused where --format json "
+                                  f"answered: {result.stderr[:300]}")
+        rows = list(openpyxl.load_workbook(out).worksheets[0].iter_rows())
+        top = next(i for i, r in enumerate(rows) if r[0].value == "id")
+        header = [c.value for c in rows[top]]
+
+        def places(code: str) -> int:
+            found = re.search(r"0\.(0+)", code.rpartition(";")[2])
+            return len(found.group(1)) if found else 0
+
+        for row in rows[top + 1:]:
+            cells = dict(zip(header, row, strict=False))
+            kid = cells["id"].value
+            if kid not in pairs:
+                continue
+            k = kpis[kid]
+            cmp_, cur, at, change = pairs[kid]
+            where = f"summary --format xlsx: {kid} ({cmp_} to {cur})"
+            scale = 100 if k.unit == "percent" else 1
+            for name, figure in (("comparison_value", cmp_), ("current_value", cur)):
+                cell = cells[name]
+                if cell.value is None or not math.isclose(cell.value * scale, figure,
+                                                          rel_tol=1e-12, abs_tol=1e-12) \
+                        or places(cell.number_format) != at:
+                    self.fail("faces", f"{where}: {name} holds {cell.value} as "
+                                       f"{cell.number_format!r}, expected {figure} to {at} "
+                                       f"places")
+            name = "change_points" if k.unit == "percent" else "change_absolute"
+            cell = cells[name]
+            diff = float(written(cur) - written(cmp_))
+            if cell.value is None or not math.isclose(cell.value, diff, rel_tol=1e-9,
+                                                      abs_tol=1e-12) \
+                    or places(cell.number_format) != change:
+                self.fail("faces", f"{where}: {name} holds {cell.value} as "
+                                   f"{cell.number_format!r}, expected {diff} to {change} "
+                                   f"places")
+            STATS["workbook pairs at more places checked"] += 1
 
     @precondition(lambda self: any(self.model.rows.values()))
     @rule()
@@ -1556,7 +1627,8 @@ class OracleMachine(RuleBasedStateMachine):
         self._check_paper_text(out.read_text(encoding="utf-8"), figures["figures"])
         self._check_quotes(out.read_text(encoding="utf-8"), period, vs, figures["figures"])
         self._check_peer_sentences(out.read_text(encoding="utf-8"), figures["figures"])
-        self._check_uncharted_row(out.read_text(encoding="utf-8"), figures["figures"])
+        self._check_uncharted_row(out.read_text(encoding="utf-8"), figures["figures"], period,
+                                  vs)
         return doc
 
     def _check_peer_sentences(self, paper: str, figures: list[dict]) -> None:
@@ -1565,8 +1637,15 @@ class OracleMachine(RuleBasedStateMachine):
         declaring the group (docs/peers.md), worked out from the model: each member's value
         over the KPI's current window (the figures file's, checked above), the focus's rank
         among them (1 the best by the KPI's better direction, equal values sharing a rank),
-        the group's median of their values as written, each printed as the KPI's figure on
-        its own. Said wherever the group has a focus, the KPI a better direction, and every
+        the group's median of their values as written, both printed to the places at which
+        they print apart exactly where their difference does (docs/guarantees.md, "Two
+        figures printed side by side", with no % change: `side_by_side_places`), in the
+        window's name ("the year ending March 2024", `window_label`). A percentage (a rate or
+        a within share) then says whether the focus differs from the rest of the group pooled
+        beyond chance, with its p-value: the test of every rate (`expected_significance`) on
+        DuckDB's counts of the focus's rows against the other members' together; any other
+        kind says nothing of it (counts by force are tested per population, which no force
+        has here). Said wherever the group has a focus, the KPI a better direction, and every
         member and the focus hold every month of the window with a figure of it other than 0
         (a rate per 1,000 or a ratio of rates, which are not compared by force, never); never
         of a KPI that declares no group."""
@@ -1581,7 +1660,9 @@ class OracleMachine(RuleBasedStateMachine):
             said = re.search(r"Compared with peers \(([^:]*): ([^)]*)\), (.+?) ranked (\d+)"
                              r"(?:st|nd|rd|th) of (\d+) in (.+?), where 1st is the "
                              r"(highest|lowest), with (.+?) against a group median of "
-                             r"(.+?)(?:; the difference|\.(?: |$))", body)
+                             r"(.+?)(?:; the difference from the rest of the group (is "
+                             r"statistically significant|could be chance) \(p ([<=]) "
+                             r"([0-9.]+)\))?\.(?: |$)", body)
             if said and not k.peers:
                 self.fail("peers", f"paper: {k.id} declares no peer group, yet its paragraph "
                                    f"compares it with peers: {said.group(0)}")
@@ -1639,45 +1720,102 @@ class OracleMachine(RuleBasedStateMachine):
             median = float(ordered[half] if len(ordered) % 2
                            else (ordered[half - 1] + ordered[half]) / 2)
             others = ", ".join(m for m in self.spec.peer_members if m != focus)
+            places = side_by_side_places(k, mine, median, "current", percent=False)
+            label = window_label(code)
             want = (PEER_TITLE, others, focus, str(rank), str(len(members)),
+                    f"the {label}" if code.startswith("YE ") else label,
                     "highest" if k.better == "higher" else "lowest",
-                    unit_text(k, mine, shown_places(k, mine)),
-                    unit_text(k, median, shown_places(k, median)))
-            got = (*said.group(1, 2, 3, 4, 5), *said.group(7, 8, 9))
+                    unit_text(k, mine, places), unit_text(k, median, places))
+            got = said.group(*range(1, 10))
             if got != want:
                 self.fail("peers", f"paper: {k.id} compared with peers reads {got}, expected "
                                    f"{want} (the members' values over {code}: {values}): "
                                    f"{said.group(0)}")
+            self._check_peer_significance(k, window, focus, members, said)
 
-    def _check_uncharted_row(self, paper: str, figures: list[dict]) -> None:
-        """The front page's matrix row "No process chart (cumulative, too few months or no
-        data)": every cumulative KPI shown is in it (it has no chart), in the column of its
-        target as the model judges its current figure (met, missed, or none without a
-        target), so the row counts at least those in each column and in all, and its list
-        names each."""
-        cumulative = [k for k in self.spec.kpis if k.cumulative and not k.hidden]
-        if not cumulative:
+    def _check_peer_significance(self, k, window: tuple[int, int], focus: str,
+                                 members: list[str], said: re.Match) -> None:
+        """The peer sentence's "; the difference from the rest of the group is statistically
+        significant (p = 0.012)" or "could be chance", against the model's test of the
+        focus's counts over the window against the other members' pooled
+        (`_check_peer_sentences`)."""
+        clause = said.group(10, 11, 12)
+        rest = [m for m in members if m != focus]
+        want = None
+        if k.kind in ("rate", "within") and k.unit == "percent" and rest:
+            focus_counts = significance_counts(self.oracle, k, window, [focus])
+            rest_counts = significance_counts(self.oracle, k, window, rest)
+            assert focus_counts is not None and rest_counts is not None
+            not_nested = rows_not_nested(self.oracle, k, [window], members)
+            declared = k.kind == "rate" and k.within is not None
+            test_ = rate_test_expected(self.oracle, k, not_nested) if declared else "rows"
+            want = expected_significance(k, focus_counts, rest_counts, (12, 12), not_nested,
+                                         test_)
+        if want is None:
+            if clause[0] is not None:
+                self.fail("peers", f"paper: {k.id}: the peer sentence tests the focus against "
+                                   f"the rest of the group, which the model does not test "
+                                   f"(a {k.kind} in {k.unit}): {said.group(0)}")
+            STATS["paper: peer sentences with no test"] += 1
             return
+        p_value, significant = want
+        shown = ("<", "0.001") if p_value < 0.001 else ("=", excel_text(p_value, 3))
+        words = "is statistically significant" if significant else "could be chance"
+        straddles = abs(p_value - ALPHA) < 1e-9 or (
+            shown[1] != excel_text(p_value + 1e-9, 3)
+            or shown[1] != excel_text(p_value - 1e-9, 3))
+        if clause != (words, *shown) and not straddles:
+            self.fail("peers", f"paper: {k.id}: the peer sentence's test reads {clause}, "
+                               f"expected {(words, *shown)} (p {p_value} of the focus's "
+                               f"{focus_counts} against the rest's {rest_counts}): "
+                               f"{said.group(0)}")
+        STATS["paper: peer sentences' tests checked"] += 1
+
+    def _check_uncharted_row(self, paper: str, figures: list[dict], period: int,
+                             vs: str) -> None:
+        """The front page's matrix row "No process chart (cumulative, too few months or no
+        data)": every shown KPI with no chart (`_uncharted`) is in it, in the column of its
+        target as the model judges its current figure (met, missed, or none without a
+        target), and no other. Where the model cannot tell of some KPI (a quarterly one, a
+        month whose figure is one of several), each count lies between those the model knows
+        and as many more; else it is exact. Its list names each and counts the row's KPIs."""
+        shown = [k for k in self.spec.kpis if not k.hidden]
+        said = {k.id: self._uncharted(k, figures, period, vs) for k in shown}
+        cumulative = [k for k in shown if k.cumulative]
         row = re.search(r"^\| No process chart \(cumulative, too few months or no data\) \|"
                         r"(.*)\|\s*$", paper, re.MULTILINE)
+        if row is None and not cumulative:
+            return
         cells = [c.strip() for c in row.group(1).split("|")] if row else []
         if len(cells) != 5:
             self.fail("cumulative", f"paper: no matrix row of KPIs with no process chart "
                                     f"holding five counts, with cumulative KPIs "
                                     f"{[k.id for k in cumulative]}: {row and row.group(0)}")
         counts = [0 if c in ("\u2013", "-") else int(c) for c in cells]
-        want = [0, 0, 0, 0, len(cumulative)]  # missed, at risk, met, no target; all
-        for k in cumulative:
+        want = [0, 0, 0, 0, 0]  # missed, at risk, met, no target; all
+        for k in shown:
+            if not said[k.id]:
+                continue
             value = next((f["value"] for f in figures if f["kpi"] == k.id
                           and f["role"] == "current"), None)
             met = target_met(k, value)
             want[3 if met is None else 2 if met else 0] += 1
+            want[4] += 1
+        unknown = sum(said[k.id] is None for k in shown)
         STATS["paper: cumulative KPIs counted in the matrix"] += len(cumulative)
-        if any(got < n for got, n in zip(counts, want, strict=True)):
+        STATS["paper: matrix rows of no chart " + ("checked exactly" if not unknown
+                                                   else "bounded")] += 1
+        STATS["paper: KPIs with too few months or no data counted in the matrix"] += \
+            want[4] - len(cumulative)
+        if any(not n <= got <= n + unknown for got, n in zip(counts, want, strict=True)):
             self.fail("cumulative", f"paper: the matrix row of KPIs with no process chart "
                                     f"counts {counts} (missed, at risk, met, no target, all), "
-                                    f"yet the cumulative KPIs {[k.id for k in cumulative]} "
-                                    f"alone are at least {want}")
+                                    f"expected {want}" + (f" and up to {unknown} more (KPIs "
+                                    "the model cannot tell of)" if unknown else "")
+                                    + f": no chart {sorted(i for i, v in said.items() if v)}, "
+                                    f"not told {sorted(i for i, v in said.items() if v is None)}")
+        if counts[4] == 0:
+            return  # an empty row lists no KPI
         listed = re.search(r"\*\*No process chart \(cumulative, too few months or no data\), "
                            r"(\d+):\s*\*\*(.*)$", paper, re.MULTILINE)
         if listed is None or int(listed.group(1)) != counts[4]:
@@ -1685,10 +1823,64 @@ class OracleMachine(RuleBasedStateMachine):
                                     f"({listed and listed.group(0)}) does not count the "
                                     f"matrix row's {counts[4]}")
         names = listed.group(2).replace("\\", "")
-        for k in cumulative:
-            if f"KPI {k.id}" not in names:
-                self.fail("cumulative", f"paper: the cumulative KPI {k.id} is not listed among "
-                                        f"those with no process chart: {names}")
+        for k in shown:
+            if said[k.id] is not None and said[k.id] != bool(
+                    re.search(rf"\bKPI {re.escape(k.id)}\b", names)):
+                self.fail("cumulative", f"paper: the KPI {k.id} is {'not ' * said[k.id]}"
+                                        f"listed among those with no process chart, yet "
+                                        f"{'has none' if said[k.id] else 'has one'}: {names}")
+
+    def _uncharted(self, k, figures: list[dict], period: int, vs: str) -> bool | None:
+        """Whether a shown KPI has no process chart in the paper (docs/statistics.md; kpi's
+        verdicts), from the model: a cumulative KPI never has one; nor has a KPI with no
+        current window. Else the chart reads the 24 months ending with its current window
+        (its last `provisional_months` left out), from its first month with a figure; it has
+        limits, and so a row of the matrix by its variation, where the first 12 of those
+        months (all of them, when fewer) have a figure each and are at least 2. None where
+        the model cannot tell: a quarterly KPI, or a KPI with no current figure whose
+        windows may be whole or not."""
+        if k.cumulative:
+            return True
+        dataset = self.oracle.dataset_of(k)
+        if dataset == "q":
+            STATS["paper: matrix not told: quarterly"] += 1
+            return None
+        current = next((f for f in figures if f["kpi"] == k.id and f["role"] == "current"),
+                       None)
+        possible: set[bool] = set()
+        held = self.model.held(dataset)
+        if current is not None:
+            ends = {window_months(current["window"])[1]}
+        else:  # no figure: no current window (none held, or one not whole: no verdict), or
+            # a whole one whose figure is none (a zero denominator: its months are charted);
+            # one a part is missing from may be either where the parts holding it whole
+            # have no figure (the part left out, or not): else that figure would be printed
+            options = window_options(k, period, vs, held, False)
+            ends = set()
+            for _, window, _ in options:
+                months = set() if window is None else set(range(window[0], window[1] + 1))
+                full = [p for p in self.model.parts(dataset)
+                        if months and months <= self.model.held(dataset, p)]
+                if len(full) < len(self.model.parts(dataset)):
+                    possible.add(True)
+                if full and (len(full) == len(self.model.parts(dataset))
+                             or self.oracle.value(
+                                 k, window, None if full == [None] else full) is None):
+                    ends.add(window[1])
+        for end in ends:
+            # a month's figure is that of every row it holds (verdicts.monthly_values: none
+            # left out, as a window's part may be); none in a month the dataset does not hold
+            there = [m in held and (v := self.oracle.value(k, (m, m))) is not None
+                     and math.isfinite(v) for m in range(end - 23, end + 1)]
+            if k.provisional_months:
+                there[len(there) - k.provisional_months:] = [False] * k.provisional_months
+            first = next((i for i, v in enumerate(there) if v), None)
+            base = there[first:][:12] if first is not None else []
+            possible.add(first is None or len(base) < 2 or not all(base))
+        if len(possible) != 1:
+            STATS["paper: matrix not told: a window whole or not"] += 1
+            return None
+        return possible.pop()
 
     def _check_quotes(self, paper: str, period: int, vs: str, figures: list[dict]) -> None:
         """A KPI's `quotes` (docs/board-paper.md, "Quoted figures"): its paragraph ends

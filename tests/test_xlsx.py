@@ -526,3 +526,38 @@ def test_the_signal_sheet_as_libreoffice_calc_shows_it(cli, tmp_path, made, offi
     computed = next(v for k, v in rows["mean"].items() if k not in ("field", "value", "unit",
                                                                       "text"))
     assert math.isclose(float(computed), round(width, 6), abs_tol=1e-6), computed
+
+
+def test_a_durations_change_cell_prints_to_its_pairs_places(tmp_path):
+    """Means of 19.535 and 19.2572 seconds print "0:19.5" and "0:19.3" beside a change of
+    "-0:00.3" in the text (docs/guarantees.md, "Two figures printed side by side"); the
+    workbook showed "19.5 s" and "19.3 s" beside a change cell formatted to whole seconds,
+    "0 s": two figures apart beside a change that reads as none. The change cell takes the
+    pair's places (kpi.rounding.change_places) in seconds as in every other unit; a duration
+    whose figures print alike stays whole."""
+    from openpyxl import load_workbook
+
+    from kpi.writers import xlsx
+
+    columns = ("id", "unit", "comparison_value", "current_value", "change_absolute")
+    frame = xlsx.frame_of(columns, [("k", "seconds", 19.2572, 19.535, 0.2778),
+                                    ("w", "seconds", 100.2, 100.21, 0.01)])
+    path = tmp_path / "durations.xlsx"
+    xlsx.write(path, [("About", "durations")],
+               [xlsx.Sheet("Summary", frame, "summary", places={"k": 0, "w": 0})])
+    rows = list(load_workbook(path).worksheets[0].iter_rows(values_only=False))
+    top = next(i for i, r in enumerate(rows) if r[0].value == "id")
+    header = [c.value for c in rows[top]]
+    cells = [dict(zip(header, r, strict=False)) for r in rows[top + 1:top + 3]]
+
+    def places(code: str) -> int:
+        found = re.search(r"0\.(0+)", code.rpartition(";")[2])
+        return len(found.group(1)) if found else 0
+
+    # apart at one place ("19.3 s", "19.5 s") beside "+0.3 s", as the text's "+0:00.3"
+    assert [places(cells[0][c].number_format)
+            for c in ("comparison_value", "current_value", "change_absolute")] == [1, 1, 1]
+    assert cells[0]["change_absolute"].number_format.endswith('#,##0.0" s"')
+    # alike at whole seconds ("100 s") beside "+0 s (+0.0%)"
+    assert [places(cells[1][c].number_format)
+            for c in ("comparison_value", "current_value", "change_absolute")] == [0, 0, 0]

@@ -75,9 +75,11 @@ def number_format(unit: str | None, places: int, role: str = "unit",
     word) or "percent" (a % change, to one decimal). A value that prints as zero has no sign
     (0.04 -> "0.0", not "+0.0"): the first two sections hold the values that print as non-zero,
     by condition, and the last the rest (`_signed`). Seconds stay
-    seconds, shown whole ("124 s" where the text prints "2:04"): a duration cell would be a
-    fraction of a day, and Excel shows no negative duration. Days are named as the text names
-    them (render.unit_word): "1 day" where the cell's `value` prints as 1, else "days"."""
+    seconds, shown whole ("124 s" where the text prints "2:04"), or to the places the text
+    gives them (a figure beside its target, a change beside two figures printed apart): a
+    duration cell would be a fraction of a day, and Excel shows no negative duration. Days
+    are named as the text names them (render.unit_word): "1 day" where the cell's `value`
+    prints as 1, else "days"."""
     digits = "0" if places <= 0 else "0." + "0" * places
     plus = role != "unit"
     if role == "percent":
@@ -93,7 +95,10 @@ def number_format(unit: str | None, places: int, role: str = "unit",
             return _signed(digits, places, plus)
         case "gbp":
             return _signed(f'"£"#,##{digits}', places, plus)
-        case "seconds" if role == "unit" and places > 0:  # beside its target (places_beside)
+        case "seconds" if places > 0:
+            # beside its target (places_beside), or a change beside two figures printed
+            # apart at more places (change_places): "-0.3 s" where the text prints
+            # "-0:00.3", never "0 s" between "19.5 s" and "19.3 s"
             return _signed(f'#,##{digits}" s"', places, plus)
         case "seconds":
             return _signed('#,##0" s"', 0, plus)
