@@ -792,7 +792,15 @@ def make_cache_dir(name: str = "") -> Path:
 
 def code_fingerprint() -> list[tuple[str, int, int]]:
     """Size and modification time of kpi's own files, so an upgrade or an edit of the code
-    (in an editable install, the version does not change) never reuses what older code made."""
+    (in an editable install, the version does not change) never reuses what older code made.
+    Read once per process (`_code_files`): the code a process runs is the code it started
+    with, and a process that answers many questions (a notebook, the test suite) walked the
+    package's 60 files for each."""
+    return list(_code_files())
+
+
+@functools.cache
+def _code_files() -> tuple[tuple[str, int, int], ...]:
     root = Path(__file__).resolve().parent
     found = []
     for folder, subfolders, files in os.walk(root):
@@ -802,7 +810,7 @@ def code_fingerprint() -> list[tuple[str, int, int]]:
                 stat = os.stat(os.path.join(folder, name))
                 found.append((os.path.relpath(os.path.join(folder, name), root),
                               stat.st_mtime_ns, stat.st_size))
-    return sorted(found)
+    return tuple(sorted(found))
 
 
 @functools.cache

@@ -83,7 +83,7 @@ def check(text: Any, dataset: str, columns: dict[str, str],
                                 "never from files or other tables")
     _check_operators(_QUOTED.sub("''", text))
     try:
-        _check_tree(text, columns, dataset, schema, guarded_division)
+        _checked_tree(text, tuple(columns.items()), dataset, schema, guarded_division)
         typed = Typed(_polars_type(text, dataset, schema))
         _run_on_blanks(text, dataset, schema)
         return typed
@@ -119,6 +119,16 @@ def _depth(text: str) -> int:
         elif char == ")":
             depth -= 1
     return deepest
+
+
+@cache
+def _checked_tree(text: str, columns: tuple[tuple[str, str], ...], dataset: str,
+                  schema: tuple[tuple[str, Any], ...], guarded_division: bool) -> None:
+    """`_check_tree`, once per process for the same expression over the same columns: it
+    parses the text with sqlglot (about 1 ms an expression), and a process that reads several
+    projects (a notebook, the test suite) checks the same expressions again. A refusal is not
+    kept: it is raised, and checked again if asked again."""
+    _check_tree(text, dict(columns), dataset, schema, guarded_division)
 
 
 def _check_tree(text: str, columns: dict[str, str], dataset: str,

@@ -1349,6 +1349,17 @@ def shown_places(k: Kpi, value: float) -> int:
     return places
 
 
+def _stands(k: Kpi, value: float, at: int) -> bool:
+    """Whether `value` printed to `at` places stands against the KPI's target as printed
+    (`shown_places`' rule) as the value itself does; True without a target."""
+    if k.target is None:
+        return True
+    written_places = len(repr(float(k.target)).partition(".")[2].rstrip("0"))
+    target = excel_round(k.target, max(printed_places(k), written_places))
+    shown = excel_round(value, at)
+    return (shown > target) - (shown < target) == (value > k.target) - (value < k.target)
+
+
 def side_by_side_places(k: Kpi, value: float, other: float | None, role: str,
                         percent: bool = True) -> int:
     """docs/guarantees.md, "Two figures printed side by side read apart where their change
@@ -1374,6 +1385,11 @@ def side_by_side_places(k: Kpi, value: float, other: float | None, role: str,
     least = max(shown_places(k, v) for v in figures)
     for more in range(least, places + 16):
         a, b = (excel_round(v, more) for v in figures)
+        # Each still stands against the target at the places of the pair: more places are
+        # not always as right (0.451 against a target of 0.45 prints "0.5%" above it at one
+        # place and "0.45%", on it, at two, the places 0.45 beside it takes).
+        if not all(_stands(k, v, more) for v in figures):
+            continue
         if changed and (a > b) - (a < b) != (value > other) - (value < other):
             continue
         # The converse: the two print apart only where the change's size, printed to their

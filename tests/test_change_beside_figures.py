@@ -205,6 +205,10 @@ def test_the_peer_sentence_prints_the_focus_apart_from_the_median_where_they_dif
 @example((_kpi(Unit.PERCENT, 0), 0.6, 0.4), 0.0, None)  # "+0.2pp" read "stable"
 @example((_kpi(Unit.PERCENT, 0), 0.6, 0.4), 1.0, None)  # within its band: stable
 @example((_kpi(Unit.RATIO, 1), 1.46, 1.44), 0.0, Better.NEUTRAL)  # "+0.02": changed
+# 0.451% against a target of 0.45% takes three places beside 0.45% ("0.451%", "0.450%",
+# "+0.001pp"): at two it would print as the target it exceeds (the oracle's model said
+# "stable" there; found by a whole run)
+@example((_kpi(Unit.PERCENT, None, 0.45), 0.451, 0.45), 0.0, None)
 def test_the_status_is_the_oracles_and_reads_as_the_change_printed_beside_it(case, band,
                                                                             better):
     """The engine's status of two figures (`engine.status_of`, through `change_between`)
