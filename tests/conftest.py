@@ -131,7 +131,7 @@ def pytest_collection_modifyitems(items):
 def _sample_store_built_once(tmp_path_factory) -> None:
     """Under pytest-xdist, the bundled sample's store is built by the first worker to start
     and copied by the others into their own cache folders, where kpi would otherwise build it
-    again from the same extracts on each worker's first use (about 5.5 s of CPU a worker).
+    again from the same extracts on each worker's first use (about 4 s of CPU a worker).
     A copied Delta table is the table: its log names its files by relative paths. Each
     worker still has a store of its own, so no test reads or writes another's."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
