@@ -406,7 +406,19 @@ def own_places(kpi: KpiDef) -> int:
     """The places a KPI's figures start from: its one precision (`places`), and none for a
     duration (whole seconds), whatever its `decimals`. (`kpi.render.own_places` is the same
     function.)"""
-    return 0 if kpi.unit == Unit.SECONDS else places(kpi)
+    return unit_own_places(kpi.unit, places(kpi))
+
+
+def unit_own_places(unit: Unit | str | None, places: int) -> int:
+    """`own_places` given a unit (or its name, as a workbook's column holds it) and the
+    places of its KPI: none for a duration, else `places`."""
+    return 0 if unit == Unit.SECONDS else places
+
+
+def prints_percent_change(unit: Unit | str | None) -> bool:
+    """Whether a change in this unit is printed with a % change beside its size: not for a
+    percentage (points) or a ratio (`NO_PERCENT_CHANGE`)."""
+    return unit not in NO_PERCENT_CHANGE
 
 
 def change_places_of(kpi: KpiDef, current: float | None, comparison: float | None) -> int:
@@ -418,7 +430,7 @@ def change_places_of(kpi: KpiDef, current: float | None, comparison: float | Non
     (`kpi.engine.status_of`): 0.4% against 0.6% at no decimals prints "+0.2pp", so it is not
     stable."""
     return pair_places(current, comparison, kpi.target, own_places(kpi),
-                       kpi.unit not in NO_PERCENT_CHANGE).change
+                       prints_percent_change(kpi.unit)).change
 
 
 def _narrower(numerator: str | None, denominator: str | None) -> bool:

@@ -18,12 +18,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from kpi.catalogue import (
-    NO_PERCENT_CHANGE,
     KpiDef,
     Unit,
     change_places_of,
     own_places,
     places,
+    prints_percent_change,
 )
 from kpi.errors import visible
 from kpi.rounding import (
@@ -101,7 +101,7 @@ def shown_places(value: float | None, kpi: KpiDef, beside: Beside | None = None)
     own = own_places(kpi)
     current, comparison = beside.pair(value) if beside is not None else (value, None)
     return places_apart(current, comparison, kpi.target, own,
-                        kpi.unit not in NO_PERCENT_CHANGE)
+                        prints_percent_change(kpi.unit))
 
 
 def change_digits(result: KpiResult) -> int:
@@ -271,7 +271,7 @@ def ranked_places(column: Sequence[float | None], kpi: KpiDef,
     ranked one above the other; they print "0.46" and "0.54". An empty `column` (a table
     ranked on another) gives the rows' figures one number of places."""
     own = own_places(kpi)
-    return places_ranked(column, own, rows, kpi.target, kpi.unit not in NO_PERCENT_CHANGE)
+    return places_ranked(column, own, rows, kpi.target, prints_percent_change(kpi.unit))
 
 
 def ranked_digits(values: Sequence[float | None], kpi: KpiDef) -> int | None:

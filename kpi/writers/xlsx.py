@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kpi.catalogue import prints_percent_change, unit_own_places
 from kpi.errors import visible
 from kpi.rounding import Beside, change_places, places_apart
 
@@ -274,8 +275,8 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
                 # Beside its row's two figures (a window's and its comparison's), as the text
                 # prints it: to their places where they print apart while it reads as none
                 # at its own (kpi.rounding.change_places).
-                own = 0 if unit == "seconds" else places
-                percent = unit not in ("percent", "ratio")
+                own = unit_own_places(unit, places)
+                percent = prints_percent_change(unit)
                 column = (sheet.row_column_places or {}).get(pair[2])
                 at = column[offset] if column is not None else None
                 if at is None and sheet.column_places and pair[2] in sheet.column_places:
@@ -291,8 +292,8 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
                     other = Beside(other, name not in COMPARISONS)
                 current, comparison = other.pair(value)
                 places = places_apart(current, comparison, target,
-                                      0 if unit == "seconds" else places,
-                                      unit not in ("percent", "ratio"))
+                                      unit_own_places(unit, places),
+                                      prints_percent_change(unit))
             if role == "percent":
                 code, cell = number_format(unit, 1, "percent"), percent_cell(value)
             elif role == "points":
