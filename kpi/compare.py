@@ -74,6 +74,12 @@ class KpiComparison:
     median_per_1000: float | None = None
     note: str | None = None
 
+    def __post_init__(self) -> None:
+        for part in self.parts:  # each part's change and status from its figures, as a KPI's
+            if (why := engine.underived(self.kpi, part.current, part.comparison, part.change,
+                                        part.status)) is not None:
+                raise ValueError(f"KPI '{self.kpi.id}', part '{part.name}': {why}")
+
 
 @dataclass(frozen=True)
 class PeerComparison:

@@ -112,6 +112,11 @@ class KpiResult:
     # check before reading them.
     quality: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if (why := underived(self.kpi, self.current, self.comparison, self.change,
+                             self.status)) is not None:
+            raise ValueError(f"KPI '{self.kpi.id}': {why}")
+
 
 # Why a KPI has no change, in words a board member and a spreadsheet user read (`no_change`):
 # the Change cell of every summary table and of the paper, `change.note` in JSON, and the CSV's,
@@ -747,6 +752,54 @@ def change_between(kpi: KpiDef, current: float | None, previous: float | None) -
         return Change(absolute=diff, percent=None, points=None, places=shown)
     return Change(absolute=diff, percent=change_percent(current, previous), points=None,
                   places=shown)
+
+
+# The statuses judged from a change (`status_of`); a result without one is no_data, stale or
+# in development.
+JUDGED = frozenset({Outcome.IMPROVING, Outcome.DETERIORATING, Outcome.STABLE, Outcome.CHANGED})
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    return a == b or (a is not None and b is not None and math.isnan(a) and math.isnan(b))
+
+
+def underived(kpi: KpiDef, current: Measured | None, comparison: Measured | None,
+              change: Change | None, status: str) -> str | None:
+    """Why a result's change or status is not the one its KPI and its two figures give, or
+    None: the change (its size, % change, points and the places it prints to) is
+    `change_between` of the two figures, and the status `status_of` that change (or stale,
+    whatever it is; no_data, stale or in development without one). The one check, made on
+    every KPI's result (`KpiResult`) and every part's (`kpi.compare.KpiComparison`): a
+    result rebuilt with another KPI's `decimals`, or other figures, beside the old change
+    printed the change to places its figures no longer print apart at."""
+    now = current.value if current is not None else None
+    then = comparison.value if comparison is not None else None
+    want = change_between(kpi, now, then)
+    if (want is None) != (change is None) or (
+            want is not None and change is not None and not (
+                _same(want.absolute, change.absolute) and _same(want.percent, change.percent)
+                and _same(want.points, change.points) and want.places == change.places)):
+        return f"its change {change} is not its figures' ({now} against {then}): {want}"
+    if status == Outcome.STALE:
+        return None
+    if change is None:
+        return f"its status {status!r} judges no change" if status in JUDGED else None
+    if status != (judged := status_of(kpi, change)):
+        return f"its status {status!r} is not its change's ({judged!r})"
+    return None
+
+
+def refigured(result: KpiResult, current: Measured | None,
+              comparison: Measured | None) -> KpiResult:
+    """`result` over other figures of its KPI (a test over its settled months alone): its
+    change and status made again from them (a stale one stays stale), never the old change
+    beside the new figures (`underived`)."""
+    change = change_between(result.kpi, current.value if current is not None else None,
+                            comparison.value if comparison is not None else None)
+    status = (result.status if result.status == Outcome.STALE
+              else judged(result.kpi, change, None, None)[0])
+    return replace(result, current=current, comparison=comparison, change=change,
+                   status=status)
 
 
 def status_of(kpi: KpiDef, change: Change) -> str:

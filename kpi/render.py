@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from kpi.catalogue import (
     KpiDef,
     Unit,
-    change_places_of,
     own_places,
     places,
     prints_percent_change,
@@ -106,12 +105,14 @@ def shown_places(value: float | None, kpi: KpiDef, beside: Beside | None = None)
 
 def change_digits(result: KpiResult) -> int:
     """The decimals a KPI's change (its absolute size or points; a % change keeps one)
-    prints to beside its two windows' figures: the KPI's places, or, where the two print
-    apart while the change reads as none there, the figures' own (`kpi.rounding.pair_places`,
-    the one rule): "0.4%" and "0.6%" beside "+0.2pp", never "0%" and "1%" beside "+0pp"."""
-    current = result.current.value if result.current is not None else None
-    comparison = result.comparison.value if result.comparison is not None else None
-    return change_places_of(result.kpi, current, comparison)
+    prints to beside its two windows' figures: the places the engine made it at and judged
+    its status at (`Change.places`, from `catalogue.change_places_of`: the KPI's places, or,
+    where the two print apart while the change reads as none there, the figures' own):
+    "0.4%" and "0.6%" beside "+0.2pp", never "0%" and "1%" beside "+0pp". Without a change,
+    the KPI's own places. A result's change is always its figures' (`engine.underived`)."""
+    if result.change is None or result.change.places is None:
+        return own_places(result.kpi)
+    return result.change.places
 
 
 def change_digits_at(current: float | None, comparison: float | None, kpi: KpiDef,

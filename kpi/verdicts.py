@@ -239,7 +239,7 @@ def settled_significance(project: Project, result: KpiResult,
         sums: dict[str, float | None] = {k: float(engine.months_part(got, k)) for k in keys}
         window = Window(measured.window.kind, kept[0], kept[-1])
         trimmed.append(engine.measured_of(project, kpi, window, sums))
-    test = stats.significance(replace(result, current=trimmed[0], comparison=trimmed[1]))
+    test = stats.significance(engine.refigured(result, trimmed[0], trimmed[1]))
     return replace(test, note=f"{test.note}; {settled_window(months)}"), (trimmed[0],
                                                                           trimmed[1])
 

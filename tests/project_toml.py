@@ -1,5 +1,6 @@
 """The kpi.toml of a test's small project, written from Python values: its head (`[project]`,
-one dataset with its columns, one priority) and its KPIs, one `[[kpis]]` block each.
+one dataset with its columns, one priority) and its KPIs, one `[[kpis]]` block each; and the
+months its extract's rows fall in (`fixture_months`).
 
     head("Close limits", "2024-03", "m", {"day": "date", "v": "float"},
          sources=["extracts/m.csv"], priority=("p", "Limits"))
@@ -14,7 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 
-__all__ = ["head", "kpi_block", "value"]
+__all__ = ["fixture_months", "head", "kpi_block", "value"]
 
 
 def _key(name: str) -> str:
@@ -64,3 +65,14 @@ def kpi_block(kpi_id: str, title: str, dataset: str, *, priority: str = "p",
     return (f"\n[[kpis]]\nid = {value(kpi_id)}\ntitle = {value(title)}\n"
             f"priority = {value(priority)}\ndataset = {value(dataset)}\n"
             + _lines({k: v for k, v in keys.items() if v is not None}))
+
+
+def fixture_months() -> list[tuple[str, bool]]:
+    """The 30 months from April 2023 to September 2025 ("2023-04"), each with whether it is
+    April 2024 or later: a project with a baseline of March 2024 compares the year ending
+    September 2025 (all of them later) with the year ending March 2024 (none)."""
+    out = []
+    for m in range(30):
+        year, month = 2023 + (m + 3) // 12, (m + 3) % 12 + 1
+        out.append((f"{year}-{month:02d}", (year, month) >= (2024, 4)))
+    return out

@@ -14,10 +14,11 @@ hand-made project through `kpi summary` (text, Markdown) and the paper."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from project_toml import head, kpi_block
+from project_toml import fixture_months, head, kpi_block
 from prose_support import result_of
 from test_faces import PERIOD, _run, markdown_rows
 from test_target_figures import near_pair, read
@@ -231,3 +232,211 @@ def test_the_status_is_the_oracles_and_reads_as_the_change_printed_beside_it(cas
     why = oracle_support.status_reads(k, result.status, render.change_cell(result),
                                       comparison, current)
     assert why is None, (why, current, comparison, kpi.unit, kpi.decimals, band)
+
+
+# ---------------------------------------------------------------------------------------------
+# `kpi compare`'s ranked table: each part's change beside its status
+
+
+@st.composite
+def ranked_parts(draw):
+    """A KPI of any unit and `decimals`, higher or lower better, with a stable band or none,
+    and one to five parts, each a current and a comparison figure a few units of their first
+    to sixth decimal about one level: columns whose places (`columns_places`) often exceed
+    some part's own pair's."""
+    unit = draw(st.sampled_from(list(Unit)))
+    decimals = None if unit == Unit.SECONDS else draw(st.sampled_from([None, 0, 1, 2]))
+    kpi = KpiDef(id="k", title="K", priority="p", kind=Kind.MEAN, unit=unit, value="v",
+                 better=draw(st.sampled_from([Better.HIGHER, Better.LOWER])),
+                 decimals=decimals, stable_band=draw(st.sampled_from([0.0, 0.0, 0.05, 1.0])))
+    level = Decimal(draw(st.integers(0, 100_000))).scaleb(-draw(st.integers(0, 3)))
+    step = Decimal(1).scaleb(-draw(st.integers(1, 6)))
+
+    def figure() -> float:
+        return float(abs(level + draw(st.integers(-9, 9)) * step))
+
+    return kpi, [(figure(), figure()) for _ in range(draw(st.integers(1, 5)))]
+
+
+def _compared(kpi: KpiDef, pairs: list[tuple[float, float]]):
+    """`kpi compare`'s result of parts p0, p1, ... with these (current, comparison) figures,
+    each part's change and status the engine's, ranked on the values."""
+    from kpi import compare, engine
+    from kpi.engine import Measured
+    from kpi.periods import Comparison, Month, Window
+    from kpi.rounding import mean_of, median_of
+
+    now, then = Window.year_ending(Month.of(2025, 9)), Window.year_ending(Month.of(2024, 3))
+    parts = []
+    for number, (current, comparison) in enumerate(pairs):
+        change = engine.change_between(kpi, current, comparison)
+        status, _ = engine.judged(kpi, change, now, None)
+        parts.append(compare.PartResult(f"p{number}", Measured(now, current),
+                                        Measured(then, comparison), change, status, None))
+    values = [current for current, _ in pairs]
+    compared = compare.KpiComparison(kpi, now, then,
+                                     tuple(compare._ranked(parts, kpi.better, "value")),
+                                     "value", mean_of(values), median_of(values))
+    return compare.PeerComparison(Month.of(2025, 9), Comparison.BASELINE, "lpa", None, None,
+                                  (compared,), {})
+
+
+@settings(max_examples=300, deadline=None)
+@given(ranked_parts())
+# A column at four places (99.9002% needs them apart from 99.9001%) printed p0's "+0.0002pp"
+# beside "stable": its status is judged at its own pair's places, one decimal.
+@example((_kpi(Unit.PERCENT, None), [(99.9001, 99.8999), (99.9002, 99.9)]))
+@example((_kpi(Unit.NUMBER, 0), [(1000.4, 1000.4), (1000.41, 1000.39)]))
+def test_a_ranked_parts_change_reads_as_its_status_says(case):
+    """`kpi compare`'s table prints each part's figures to its column's places, so that the
+    ranking reads; its change beside them printed to the column's places too, "+0.0002pp"
+    beside "stable" (99.9001% against 99.8999%, in a column a part needing four places set).
+    Read off the text and Markdown: each part's status is the oracle's of its own two figures
+    (`oracle_support.status_of`, whatever the other rows), never contradicted by the change
+    printed beside it (`oracle_support.status_reads`), and that change is the one the
+    summary prints beside the same two figures."""
+    import oracle_support
+    from test_faces import plain_sections
+
+    from kpi.cli.compare_command import comparison_document
+
+    kpi, pairs = case
+    document = comparison_document(_compared(kpi, pairs), "P")
+    (_, rows), = plain_sections(render.render_table(document))
+    markdown = [[re.sub(r"\\(.)", r"\1", c.strip()) for c in line.strip("|").split(" | ")]
+                for line in render.render_markdown(document).splitlines()
+                if re.match(r"\| (\d+|—) \| p\d", line)]
+    assert [(r["lpa"], r["change"], r["status"]) for r in rows] == \
+        [(m[1], m[4], m[5]) for m in markdown]
+    k = oracle_support.Kpi(id="k", kind="mean", dataset="m", better=kpi.better.value,
+                           stable_band=kpi.stable_band, decimals=render.own_places(kpi),
+                           written_unit=kpi.unit.value)
+    for row in rows:
+        current, comparison = pairs[int(row["lpa"][1:])]
+        status = oracle_support.status_of(k, current, comparison)
+        alone = render.change_cell(result_of(kpi, comparison, current))
+        said = (row["lpa"], row["comparison"], row["current"], row["change"], row["status"],
+                kpi.unit, kpi.decimals, kpi.stable_band, pairs)
+        assert row["status"] == status, said
+        assert oracle_support.status_reads(k, status, row["change"], comparison,
+                                           current) is None, said
+        assert row["change"] == alone, (alone, said)
+
+
+# ---------------------------------------------------------------------------------------------
+# A result's change, its places and its status come from its KPI and its two figures
+
+
+def _oracle_kpi(kpi: KpiDef):
+    import oracle_support
+
+    return oracle_support.Kpi(id="k", kind="mean", dataset="m", better=kpi.better.value,
+                              stable_band=kpi.stable_band, decimals=render.own_places(kpi),
+                              target=kpi.target, written_unit=kpi.unit.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(near_pair(), st.sampled_from([0, 1, 2, 3]))
+# Rebuilt with whole percentages beside the change made at one decimal: "+6.8pp", where the
+# KPI prints "+7pp" (tests/test_paper.py rebuilt one so).
+@example((_kpi(Unit.PERCENT, 1), 13.5, 6.7), 0)
+@example((_kpi(Unit.PERCENT, 0), 0.6, 0.4), 1)  # "+0.2pp" either way: the same change
+def test_a_result_holds_only_the_change_and_status_of_its_figures(case, decimals):
+    """The places a change prints to are stored on it once (`Change.places`) and read by
+    every face (`render.change_digits`): they are the oracle's (`oracle_support.
+    change_places`). A result that keeps a change, or a status, its KPI and its two figures
+    do not give (another KPI's `decimals` beside the old change) cannot be built, as a
+    KPI's result or as a part's in `kpi compare`."""
+    import dataclasses
+
+    import oracle_support
+    import pytest
+
+    from kpi import compare, engine
+
+    kpi, current, comparison = case
+    result = result_of(kpi, comparison, current)
+    assert result.change is not None
+    assert render.change_digits(result) == result.change.places == \
+        oracle_support.change_places(_oracle_kpi(kpi), comparison, current)
+    parts = (result.current, result.comparison, result.change)
+    other = kpi if kpi.unit == Unit.SECONDS else dataclasses.replace(kpi, decimals=decimals)
+    rebuilt = engine.change_between(other, current, comparison)
+    assert rebuilt is not None
+    stale = rebuilt.places != result.change.places or \
+        engine.status_of(other, rebuilt) != result.status
+    if stale:
+        with pytest.raises(ValueError, match="is not its"):
+            engine.KpiResult(other, result.status, *parts)
+    else:
+        assert render.change_digits(engine.KpiResult(other, result.status, *parts)) == \
+            result.change.places
+    judged = {"improving", "deteriorating", "stable", "changed"}  # docs/catalogue.md, Status
+    for status in sorted(judged - {result.status}):
+        with pytest.raises(ValueError, match="status"):
+            engine.KpiResult(kpi, status, *parts)
+        part = compare.PartResult("p", *parts, status, None)
+        with pytest.raises(ValueError, match="status"):
+            compare.KpiComparison(kpi, None, None, (part,), "value", None, None)
+    with pytest.raises(ValueError, match="judges no change"):
+        engine.KpiResult(kpi, engine.Outcome.STABLE, None, None, None)
+
+
+RANKED_TOML = (head("A column at four places", "2024-03", "m",
+                    {"day": "date", "lpa": "str", "v": "float"},
+                    sources=["extracts/m.csv"], priority=("p", "Parts"))
+               + kpi_block("share", "Share", "m", kind="mean", value="v", unit="percent",
+                           better="higher", breakdowns=["lpa"]))
+
+
+def _ranked_project(root):
+    """Every month one row a part: North 99.8999% before April 2024 and 99.9001% since,
+    South 99.8% before and 99.9002% since. Ranked on the current figures, the column takes
+    four places for 99.9001% and 99.9002% to read apart; North's own two figures print alike
+    at the KPI's one decimal ("99.9%" twice), its change "0.0pp", stable."""
+    (root / "extracts").mkdir(parents=True)
+    (root / "kpi.toml").write_text(RANKED_TOML, encoding="utf-8")
+    lines = ["day,lpa,v"]
+    for month, since in fixture_months():
+        lines += [f"{month}-15,North,{'99.9001' if since else '99.8999'}",
+                  f"{month}-15,South,{'99.9002' if since else '99.8'}"]
+    (root / "extracts" / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def test_a_ranked_parts_change_prints_where_its_status_is_judged_in_every_face(cli, tmp_path):
+    """By hand: North's 99.8999% and 99.9001% print to the column's four places, beside
+    "0.0pp" and stable (they printed "+0.0002pp" beside stable); South's 99.8000% and
+    99.9002% beside "+0.1pp" and improving, its change to its own pair's one decimal, in
+    `kpi compare`'s text, Markdown and workbook. JSON and CSV carry the exact figures and the
+    same statuses."""
+    import csv
+    import io
+    import json
+
+    from test_faces import excel_shown, plain_sections, workbook_cells
+
+    root = _ranked_project(tmp_path / "ranked")
+    assert cli(["--project", root, "ingest", "m"]).exit_code == 0
+    args = ["compare", "--by", "lpa", "--period", PERIOD]
+    doc = json.loads(_run(cli, root, [*args, "--format", "json"]))
+    parts = [(p["rank"], p["name"], p["comparison"]["value"], p["current"]["value"],
+              p["change"]["points"], p["status"]) for p in doc["kpis"][0]["parts"]]
+    assert parts == [(1, "South", 99.8, 99.9002, 0.1002, "improving"),
+                     (2, "North", 99.8999, 99.9001, 0.0002, "stable")]
+    rows = list(csv.DictReader(io.StringIO(_run(cli, root, [*args, "--format", "csv"]))))
+    assert [(r["part"], r["change_points"], r["status"]) for r in rows] == \
+        [("South", "0.1002", "improving"), ("North", "0.0002", "stable")]
+    want = [("1", "South", "99.8000%", "99.9002%", "+0.1pp", "improving"),
+            ("2", "North", "99.8999%", "99.9001%", "0.0pp", "stable")]
+    (_, table), = plain_sections(_run(cli, root, args))
+    assert [(r["rank"], r["lpa"], r["comparison"], r["current"], r["change"], r["status"])
+            for r in table] == want
+    markdown = _run(cli, root, [*args, "--format", "markdown"])
+    for row in want:
+        assert "| " + " | ".join(row) + " |" in markdown, markdown
+    _run(cli, root, [*args, "--format", "xlsx"], tmp_path / "c.xlsx")
+    _, cells = workbook_cells(tmp_path / "c.xlsx", "kpi")
+    assert [(r["part"][0], excel_shown(*r["comparison_value"]),
+             excel_shown(*r["current_value"]), excel_shown(*r["change_points"]),
+             r["status"][0]) for r in cells] == [w[1:] for w in want]

@@ -220,7 +220,8 @@ def test_a_reconciliation_is_judged_on_the_figures_as_written(pence, off, tolera
     results = tuple(
         engine.KpiResult(KpiDef(id=i, title=i, priority="p", kind=Kind.SUM, unit=Unit.GBP,
                                 better=Better.NEUTRAL, dataset="d"),
-                         "stable", engine.Measured(window, float(v)), None, None)
+                         engine.Outcome.NO_DATA, engine.Measured(window, float(v)), None,
+                         None)
         for i, v in zip(ids, [total, *parts], strict=True))
 
     class Known:

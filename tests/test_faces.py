@@ -235,16 +235,17 @@ def signed(value: float, text: str) -> str:
     return text if text.startswith("-") else ("+" if value > 0 else "") + text
 
 
-def change_parts(kpi_json: dict, places: int, target: float | None = None,
-                 at: int | None = None) -> tuple[str | None, str | None]:
+def change_parts(kpi_json: dict, places: int, target: float | None = None
+                 ) -> tuple[str | None, str | None]:
     """The change as printed: (absolute or points, % change), None where there is none; to
-    `change_places` beside its two figures (`kpi_json`'s current and comparison, printed to
-    `at` places, by default `beside` them and the `target`)."""
+    `change_places` beside its two figures (`kpi_json`'s current and comparison, printed
+    `beside` each other and the `target`), in every face, a ranked table's too, whatever
+    places its column prints the figures to: those its status is judged at."""
     change, unit = kpi_json["change"], kpi_json["unit"]
     now = (kpi_json.get("current") or {}).get("value")
     then = (kpi_json.get("comparison") or {}).get("value")
     if now is not None and then is not None:
-        at = beside(now, target, places, then, unit) if at is None else at
+        at = beside(now, target, places, then, unit)
         places, own = change_places(now, then, places, at), places
     else:
         own = places
@@ -262,25 +263,23 @@ def change_parts(kpi_json: dict, places: int, target: float | None = None,
                       else signed(percent, excel_text(percent, 1) + "%"))
 
 
-def change_text(kpi_json: dict, places: int, target: float | None = None,
-                at: int | None = None) -> str:
-    absolute, percent = change_parts(kpi_json, places, target, at)
+def change_text(kpi_json: dict, places: int, target: float | None = None) -> str:
+    absolute, percent = change_parts(kpi_json, places, target)
     if absolute is None:
         return "n/a"
     return absolute if percent is None else f"{absolute} ({percent})"
 
 
 def assert_status_reads(status: str, kpi_json: dict, places: int, target: float | None,
-                        band: float, where: str, at: int | None = None) -> None:
+                        band: float, where: str) -> None:
     """docs/catalogue.md, Status, read off the faces: the size a status judges (points, else
     a ratio's change, else the % change, else the absolute change), as printed beside the two
-    figures (`change_parts`, to `at` places in a ranked table), reads as a change where the
-    status says the KPI moved, and as none where it says stable, unless the size is within
-    the KPI's stable band (a policy band, which a change from a base of zero or below has
-    not)."""
+    figures (`change_parts`), reads as a change where the status says the KPI moved, and as
+    none where it says stable, unless the size is within the KPI's stable band (a policy
+    band, which a change from a base of zero or below has not)."""
     if status not in ("improving", "deteriorating", "changed", "stable"):
         return
-    absolute, percent = change_parts(kpi_json, places, target, at)
+    absolute, percent = change_parts(kpi_json, places, target)
     by_size = kpi_json["unit"] in ("percent", "ratio") or percent in (None, "n/a")
     judged = absolute if by_size else percent
     assert judged is not None, where
@@ -724,15 +723,18 @@ def check_compare_faces(cli, project_arg, definition, python_project, tmp_path: 
         digits = column_digits[k["id"]]
         expected = {"comparison": column_text(machine["comparison_value"], unit, digits),
                     "current": column_text(machine["current_value"], unit, digits),
-                    "change": why or change_text(as_summary, places, kpi.target, digits),
+                    # The change to the places its status is judged at, its own two
+                    # figures' (the summary's), whatever the column's: "0.0pp" beside
+                    # "stable", never "+0.0002pp" (docs/guarantees.md).
+                    "change": why or change_text(as_summary, places, kpi.target),
                     "status": STATUS.get(part["status"], part["status"])}
         if "per 1,000" in row:
             expected["per 1,000"] = ("n/a" if part["per_1000"] is None else excel_text(
                 part["per_1000"], rate_digits[k["id"]], grouping=True))
         assert {c: row[c] for c in expected} == expected, (where, "table")
         assert_status_reads(part["status"], as_summary, places, kpi.target, kpi.stable_band,
-                            where, digits)
-        absolute, percent = (change_parts(as_summary, places, kpi.target, digits)
+                            where)
+        absolute, percent = (change_parts(as_summary, places, kpi.target)
                              if part["change"]
                              else (None, None))
         shown = {"comparison_value": expected["comparison"], "current_value":

@@ -30,7 +30,7 @@ from test_target_figures import UNITS, read
 from kpi import render, verdicts
 from kpi.catalogue import Better, Kind, KpiDef, Unit
 from kpi.cli import show_command
-from kpi.engine import KpiResult
+from kpi.engine import KpiResult, Outcome
 from kpi.rounding import places_together
 
 
@@ -50,8 +50,8 @@ def limits_near_a_target(draw):
     better = draw(st.sampled_from([Better.HIGHER, Better.LOWER]))
     plain = KpiDef(id="k", title="K", priority="p", kind=Kind.MEAN, unit=unit, better=better,
                    value="v", decimals=decimals)
-    chart = verdicts.verdict_of(KpiResult(plain, "stable", None, None, None), verdicts.Series(
-        tuple(_months(n)), tuple(values))).chart
+    chart = verdicts.verdict_of(KpiResult(plain, Outcome.NO_DATA, None, None, None),
+                                verdicts.Series(tuple(_months(n)), tuple(values))).chart
     figures = [] if chart is None else [v for v in show_command.chart_figures(chart)
                                         if v is not None]
     near = Decimal(repr(draw(st.sampled_from(figures)))) if figures else level
@@ -75,7 +75,7 @@ def test_a_process_charts_figures_stand_against_the_target_printed_beside_them(c
     figures stand against the target, and still in their order among themselves."""
     kpi, values = case
     assert kpi.target is not None
-    result = KpiResult(kpi, "stable", None, None, None)
+    result = KpiResult(kpi, Outcome.NO_DATA, None, None, None)
     verdict = verdicts.verdict_of(result, verdicts.Series(tuple(_months(len(values))),
                                                           tuple(values)))
     chart = verdict.chart
@@ -216,7 +216,7 @@ def test_the_papers_process_sentence_stands_each_figure_against_the_target(case)
 
     kpi, values = case
     assert kpi.target is not None
-    result = KpiResult(kpi, "stable", None, None, None)
+    result = KpiResult(kpi, Outcome.NO_DATA, None, None, None)
     verdict = verdicts.verdict_of(result, verdicts.Series(tuple(_months(len(values))),
                                                           tuple(values)))
     if verdict.chart is None or verdict.variation is None or verdict.variation.lower is None:

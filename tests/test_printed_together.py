@@ -25,7 +25,7 @@ from test_target_figures import UNITS, read, reads_as_verdict
 from kpi import render, stats, verdicts
 from kpi.catalogue import Better, Kind, KpiDef, Unit
 from kpi.cli import show_command
-from kpi.engine import KpiResult
+from kpi.engine import KpiResult, Outcome
 
 
 def _side(a, b) -> int:
@@ -83,7 +83,7 @@ def test_a_process_charts_figures_never_print_alike_where_they_differ(case):
     prints them all): the mean and the four lines read back in the order the figures stand,
     and the workbook's cells show what the text prints."""
     kpi, values = case
-    result = KpiResult(kpi, "stable", None, None, None)
+    result = KpiResult(kpi, Outcome.NO_DATA, None, None, None)
     verdict = verdicts.verdict_of(result, verdicts.Series(tuple(_months(len(values))),
                                                           tuple(values)))
     chart = verdict.chart

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from kpi import stats
 from kpi.catalogue import Better, Kind, KpiDef, Unit
-from kpi.engine import KpiResult, Measured
+from kpi.engine import KpiResult, Measured, Outcome, change_between, status_of
 from kpi.periods import Month, Window
 
 scipy_stats = pytest.importorskip("scipy.stats")  # the test extra installs it: an oracle only
@@ -121,7 +121,9 @@ COUNT = KpiDef("k", "K", "p", Kind.COUNT, Unit.COUNT, Better.LOWER, dataset="d")
 
 
 def result_of(kpi: KpiDef, current: Measured, comparison: Measured | None) -> KpiResult:
-    return KpiResult(kpi, "stable", current, comparison, None)
+    change = change_between(kpi, current.value, comparison.value if comparison else None)
+    return KpiResult(kpi, status_of(kpi, change) if change else Outcome.NO_DATA, current,
+                     comparison, change)
 
 
 def test_a_count_gets_the_poisson_test():

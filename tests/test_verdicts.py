@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from kpi import stats, verdicts
 from kpi.catalogue import Better, Kind, KpiDef, Unit
-from kpi.engine import Change, KpiResult, Measured
+from kpi.engine import KpiResult, Measured, change_between, status_of
 from kpi.periods import Month, Window
 
 BASE = [10.0, 12.0] * 6  # mean 11, moving ranges 2: limits 5.68 to 16.32
@@ -208,7 +208,8 @@ def test_a_step_change_is_caught_within_the_shift_run(mean, seed, up):
 def _result(kpi: KpiDef, current: float, comparison: float) -> KpiResult:
     cur = Measured(Window.year_ending(Month.parse("2025-09")), current)
     cmp = Measured(Window.year_ending(Month.parse("2024-09")), comparison)
-    return KpiResult(kpi, "improving", cur, cmp, Change(current - comparison, None, None))
+    change = change_between(kpi, current, comparison)
+    return KpiResult(kpi, status_of(kpi, change), cur, cmp, change)
 
 
 def test_verdict_of_a_rate_with_a_target():

@@ -85,17 +85,23 @@ def compare(
         # a KPI with no parts has one row, with no figures.
         values: list[int | None] = []
         rates: list[int | None] = []
+        # Each part's change to the places its status is judged at (Change.places), as the
+        # text prints it, whatever its figures take in the column.
+        changes: list[int | None] = []
         for k in result.kpis:
             digits, rate_digits = columns_places(k)
             values += [digits] * len(k.parts) or [None]
             rates += [rate_digits] * len(k.parts) or [None]
+            changes += [p.change.places if p.change else None for p in k.parts] or [None]
         emit_workbook(comparison_about(project.name, result, as_of),
                       [Sheet("Compare", frame, "compare",
                              places=kpi_places(k.kpi for k in result.kpis),
                              target={k.kpi.id: k.kpi.target for k in result.kpis},
                              row_column_places={"current_value": values,
                                                 "comparison_value": values,
-                                                "per_1000": rates})], output)
+                                                "per_1000": rates,
+                                                "change_absolute": changes,
+                                                "change_points": changes})], output)
         return
     document = (comparison_csv(result) if format in (Format.CSV, Format.CSV_EXCEL)
                 else comparison_document(result, project.name))
@@ -209,7 +215,6 @@ def comparison_document(result, project_name: str):
         STATUS_WORDS,
         Document,
         Section,
-        change_digits_at,
         change_text,
         number,
     )
@@ -249,10 +254,9 @@ def comparison_document(result, project_name: str):
             row = [p.rank if p.rank is not None else "—", name,
                    number(p.comparison.value, kpi, digits=digits) if p.comparison else "n/a",
                    number(p.current.value, kpi, digits=digits) if p.current else "n/a",
-                   change_text(p.change, kpi, change_digits_at(
-                       p.current.value if p.current else None,
-                       p.comparison.value if p.comparison else None, kpi, digits))
-                   if p.change else str(no_change(p)),
+                   # To the places its status is judged at (Change.places), whatever its
+                   # figures take in the column: "0.0pp" beside "stable", never "+0.0002pp".
+                   change_text(p.change, kpi) if p.change else str(no_change(p)),
                    STATUS_WORDS.get(p.status, p.status)]
             row += [fixed(p.per_1000, rate_digits, True) if p.per_1000 is not None
                     else "n/a"] if per_1000 else []

@@ -91,8 +91,13 @@ def summary(
         places = kpi_places(r.kpi for r in report.results)
         # A cell holds text: the data-quality notes joined, as the CSV joins them.
         frame = summary.frame().with_columns(pl.col("quality").list.join("; "))
+        # Each KPI's change to the places stored on it, those its status is judged at
+        # (engine.Change.places), as the text prints it: the frame's rows are the results'.
+        changes = [r.change.places if r.change else None for r in report.results]
         emit_workbook(summary.about(as_of),
-                      [Sheet("Summary", frame, "summary", places=places)], output)
+                      [Sheet("Summary", frame, "summary", places=places,
+                             row_column_places={"change_absolute": changes,
+                                                "change_points": changes})], output)
     elif format == Format.MARKDOWN:
         _emit(render.report_markdown_table(report, priorities, judged), output)
     else:

@@ -167,7 +167,9 @@ class Sheet:
     column_places: Mapping[str, int] | None = None
     # The places of each row's figure of a column, where the sheet holds several tables each
     # printed to its own places (`kpi compare`'s KPIs: the column its parts are ranked by,
-    # `compare_command.columns_places`); None in a row keeps the rules above.
+    # `compare_command.columns_places`, and each part's change, to the places its status is
+    # judged at, `Change.places`; the summary's changes so too); None in a row keeps the
+    # rules above.
     row_column_places: Mapping[str, Sequence[int | None]] | None = None
 
 
