@@ -209,7 +209,7 @@ def reads_changed(current: float, comparison: float, places: int,
     zero at `places`, or, where a % change is printed beside it (`percent`), the % change
     from the comparison to the current (`change_percent`) does not at one decimal. From a
     comparison of zero or below there is no % change ("n/a"), so only the difference reads:
-    0.008 against 0.0 per 1,000 reads "+0.0 (n/a)" and stable. A status other than stable
+    0.008 against 0.0 per 1,000 reads "0.0 (n/a)" and stable. A status other than stable
     does not imply it at `places`: the status judges the size at the places it prints to
     beside the figures (`change_places`, from `pair_places`), so 0.4% against 0.6% at no
     decimals does not read changed here, yet prints "+0.2pp" and is a rise. Not symmetric:
@@ -281,7 +281,7 @@ def places_apart(current: float | None, comparison: float | None, target: float 
     places (`change_places`), does not print as zero ("0.4%" and "0.6%", "+0.2pp"; "0.96"
     and "0.91", "-0.05 (-4.8%)"). Two figures whose change
     reads as none keep their places where they print alike: 99.9001% and 99.8999%
-    ("+0.0pp", stable), and 0.008 against a comparison of 0.0 per 1,000 ("+0.0 (n/a)",
+    ("0.0pp", stable), and 0.008 against a comparison of 0.0 per 1,000 ("0.0 (n/a)",
     stable), which printed "0.01" beside "0.00" as if the % change back from 0.008 to 0.0
     were printed. Both figures print to the places of the one pair, whichever of them is
     printed (`Beside.pair` gives the pair in this order): the one rule of every face that

@@ -62,7 +62,7 @@ def _ordered(a: Decimal, b: Decimal) -> int:
 
 @settings(max_examples=1000, deadline=None)
 @given(pairs())
-@example((0.0, 0.008, 1, True))  # a rate per 1,000: "+0.0 (n/a)", stable; printed 0.00 / 0.01
+@example((0.0, 0.008, 1, True))  # a rate per 1,000: "0.0 (n/a)", stable; printed 0.00 / 0.01
 @example((-0.001, 0.003, 2, True))  # from below zero: "+0.00 (n/a)"
 @example((100.05, 100.0, 0, True))  # "-0 (-0.0%)"; the % change back from 100 reads 0.1%
 @example((0.5, 0.48, 1, True))  # "-0.0 (-4.0%)": reads, so "0.50" and "0.48"
