@@ -1904,14 +1904,7 @@ class OracleMachine(RuleBasedStateMachine):
             if found is None:
                 STATS["quotes: no paragraph of the quoting KPI"] += 1
                 continue
-            related = re.search(r"Related figures[^:]*: (.*?)\.(?: |$)",
-                                found.group(1).replace("\\", ""))
-            # each "KPI x FIGURE", the figure in its unit's words ("£1.2m", "1 hour, 2 minutes
-            # and 3 seconds", "12.5 per 1,000 population"), its window after it where the
-            # quoted windows differ ("(year ending June 2025)")
-            shown = {m.group(1): re.sub(r" \([^()]*\d{4}[^()]*\)$", "", m.group(2))
-                     for item in (re.split(r"; (?=KPI )", related.group(1)) if related else [])
-                     if (m := re.fullmatch(r"KPI (\S+) (.+)", item))}
+            shown = _quoted_figures(found.group(1).replace("\\", ""))
             for q in k.quotes:
                 quoted = kpis[q]
                 dataset = self.oracle.dataset_of(quoted)
@@ -2480,6 +2473,19 @@ def _rounds_to(value: float, shown: str) -> bool:
     return excel_text(value, len(shown.partition(".")[2])) == shown
 
 
+def _quoted_figures(paragraph: str) -> dict[str, str]:
+    """The figures a paragraph's "Related figures ...: KPI x FIGURE; KPI y FIGURE." quotes, by
+    KPI: each in its unit's words ("£1.2m", "1 hour, 2 minutes and 3 seconds", "12.5 per
+    1,000 population"), without the window after it where the quoted windows differ ("(year
+    ending June 2025)", "(April to May 2024 (financial year 2024/25 to date))", whose own
+    parentheses the reader once stopped at, leaving the window on the figure: seed 61)."""
+    related = re.search(r"Related figures[^:]*: (.*?)\.(?: |$)", paragraph)
+    label = r" \(((?:[^()]|\([^()]*\))*\d{4}(?:[^()]|\([^()]*\))*)\)$"
+    return {m.group(1): re.sub(label, "", m.group(2))
+            for item in (re.split(r"; (?=KPI )", related.group(1)) if related else [])
+            if (m := re.fullmatch(r"KPI (\S+) (.+)", item))}
+
+
 def _revision_rows(paper: str) -> list[tuple[str, ...]]:
     """The rows (KPI, window, last paper, now) of a Markdown paper's table of revised figures,
     their Markdown escapes taken off."""
@@ -2590,3 +2596,20 @@ def test_later_draws_do_not_read_the_clock(seed):
     in the same state after every step. Where they did, Hypothesis replaying a sequence met
     other rules or other draws and stopped with FlakyStrategyDefinition, no figure wrong."""
     assert _clock_trace(seed, 16, no_moment=False) == _clock_trace(seed, 16, no_moment=True)
+
+
+def test_quoted_figures_are_read_without_a_financial_year_to_dates_window():
+    """The oracle's reader of quoted figures (seed 61): where the quoted windows differ, each
+    figure is followed by its window, and a financial year to date's holds parentheses of its
+    own; the reader left "(April to May 2024 (financial year 2024/25 to date))" on the figure
+    and failed kpi's right '5.0'."""
+    paragraph = ("A total of 4 was recorded in April to May 2024 (financial year 2024/25 to "
+                 "date); no comparison can be made (see 1.2). Related figures: KPI h_quoted 5.0 "
+                 "(April to May 2024 (financial year 2024/25 to date)); KPI k0_qcount 2.000 "
+                 "(April to June 2024 (financial year 2024/25 to date)); KPI m £1.2m (year "
+                 "ending June 2025).")
+    assert _quoted_figures(paragraph) == {"h_quoted": "5.0", "k0_qcount": "2.000",
+                                          "m": "£1.2m"}
+    assert _quoted_figures("Related figures in the year ending June 2025: KPI a 1,234; KPI b "
+                           "12.5 per 1,000 population.") == {"a": "1,234",
+                                                             "b": "12.5 per 1,000 population"}
