@@ -2113,9 +2113,14 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
                  d.get("parts_missing")) for d in doc]
     if len(have) != len(want):
         return f"the Python face gave {len(have)} rows, the JSON {len(want)}"
+    names = FACE_FIELDS[args[0]]
     for mine, theirs in zip(have, want, strict=True):
-        if not all(_face_same(a, b) for a, b in zip(mine, theirs, strict=True)):
-            return f"the Python face gave {mine}, the JSON {theirs}"
+        differ = [f"{name} {a!r} against the JSON's {b!r}"
+                  for name, a, b in zip(names, mine, theirs, strict=True)
+                  if not _face_same(a, b)]
+        if differ:
+            # the row named by its first field (the KPI, month, check, version or dataset)
+            return f"the Python face's row {theirs[0]!r} gives " + "; ".join(differ)
     return None
 
 
@@ -2131,6 +2136,14 @@ COMPARE_FIELDS = ("kpi", "part", "rank", "status", "current_start", "current_end
                   "current_value", "comparison_start", "comparison_end", "comparison_value",
                   "change_absolute", "change_percent", "change_points", "per_1000", "note",
                   "notes", "change_note")
+# Each face's fields, in the order face_disagreement compares them, to name the one that differs.
+FACE_FIELDS = {"summary": SUMMARY_FIELDS, "compare": COMPARE_FIELDS,
+               "show": ("month", "value", "rolling_12"),
+               "check": ("id", "kind", "passed", "message", "total", "parts", "difference"),
+               "history": ("version", "time", "operation", "rows", "rejected", "months",
+                           "sources", "replaced", "quarantine", "time_zones"),
+               "datasets": ("dataset", "rows", "first", "last", "missing", "version",
+                            "parts_missing")}
 
 
 def _face_same(mine, theirs) -> bool:

@@ -35,6 +35,7 @@ import os
 import random
 import re
 import shutil
+import sys
 import tempfile
 import time
 import traceback
@@ -140,6 +141,7 @@ if SEED:
     import hypothesis.core
     hypothesis.core.global_force_seed = int(SEED)
 STATS: Counter = Counter()
+FIRST_FAILURE: list[str] = []  # the run's first failure's message (OracleMachine.fail)
 FOLDER_NAMES = ["project", "Jo Smith", "Jo Smith é", "50% #2", "a#b%20c"]
 
 
@@ -201,6 +203,10 @@ class OracleMachine(RuleBasedStateMachine):
         # follows a change (its precondition reads these, never the log, whose last line
         # depends on whether a clock-drawn --as-of ran a command)
         self.changes, self.vacuumed_at = 0, -1
+        # restores made in this sequence (a wrong figure's likely class, _classify): counted
+        # here, not in STATS, which every earlier sequence of the run adds to, so a failure
+        # replayed alone names the class it named in the run
+        self.restores = 0
         # what `kpi history` should say of each version a load made (dataset -> version ->
         # rows written, months, replaced keys with their rows before and after), and the
         # versions `kpi vacuum --keep-days 0` may have made unreadable
@@ -281,9 +287,16 @@ class OracleMachine(RuleBasedStateMachine):
         if cls in ("window", "wrong_figure") and any("[" in f for _, files, _, _ in self.loads
                                                      for f in files):
             cls += " (a file name with brackets was loaded: brackets?)"
-        raise Failure(f"[{cls}] {message}\nproject folder: {self.folder}\n"
-                      f"KPI_INGEST_BATCH_ROWS={self.batch}\nkpi.toml:\n"
-                      f"{self.spec.toml()}\nsteps:\n  " + "\n  ".join(self.log[-60:]))
+        failure = Failure(f"[{cls}] {message}\nproject folder: {self.folder}\n"
+                          f"KPI_INGEST_BATCH_ROWS={self.batch}\nkpi.toml:\n"
+                          f"{self.spec.toml()}\nsteps:\n  " + "\n  ".join(self.log[-60:]))
+        if not FIRST_FAILURE:
+            # The run's first failure, on stderr as it is raised (pytest shows it under
+            # "Captured stderr call"): were Hypothesis's replay of the sequence to go another
+            # way, its report would not hide what failed.
+            FIRST_FAILURE.append(str(failure))
+            print(f"differential oracle, first failure: {failure}", file=sys.stderr)
+        raise failure
 
     def new_file(self, suffix: str = "", *, csv: bool = False) -> Path:
         """A new extract's path: a CSV file, or (unless "formats" is avoided) half the time a
@@ -784,6 +797,7 @@ class OracleMachine(RuleBasedStateMachine):
         finally:
             self.spans.append((started, time.time()))
         STATS["restores"] += 1
+        self.restores += 1
         self.model.rows[dataset] = [dict(x) for x in self.model.versions[dataset][version]]
         now = DeltaTable(str(self.folder / "data" / dataset)).version()
         self.model.versions[dataset][now] = [dict(x) for x in self.model.rows[dataset]]
@@ -1086,7 +1100,7 @@ class OracleMachine(RuleBasedStateMachine):
             return "quarter_trend"
         if self.ambiguous:
             return "case/invisible"
-        if STATS["restores"]:
+        if self.restores:
             return "restore?"
         return "wrong_figure"
 
@@ -1728,9 +1742,12 @@ class OracleMachine(RuleBasedStateMachine):
                     unit_text(k, mine, places), unit_text(k, median, places))
             got = said.group(*range(1, 10))
             if got != want:
-                self.fail("peers", f"paper: {k.id} compared with peers reads {got}, expected "
-                                   f"{want} (the members' values over {code}: {values}): "
-                                   f"{said.group(0)}")
+                differ = "; ".join(f"{name} {a!r}, expected {b!r}" for name, a, b in zip(
+                    ("the group's title", "the others", "the focus", "the rank",
+                     "the number of members", "the window", "1st is the", "the focus's figure",
+                     "the group median"), got, want, strict=True) if a != b)
+                self.fail("peers", f"paper: {k.id} compared with peers: {differ} (the members' "
+                                   f"values over {code}: {values}): {said.group(0)}")
             self._check_peer_significance(k, window, focus, members, said)
 
     def _check_peer_significance(self, k, window: tuple[int, int], focus: str,
@@ -2300,14 +2317,15 @@ class OracleMachine(RuleBasedStateMachine):
         the clock (the commits' times), so the machine's own draws after it would depend on
         the clock too, and Hypothesis, replaying a sequence to the rules it enabled before,
         stopped with FlakyStrategyDefinition ("data generation behaved differently")."""
-        machine, papers = self.rnd, list(self.papers)
+        machine, papers, files = self.rnd, list(self.papers), self.n_files
         self.rnd = random.Random(machine.random())
         try:
             self._check_as_of_drawn(moment)
         finally:
             # nor do the papers a later export may read (`--previous`, whose rule is enabled
-            # by them) include one exported --as-of, made or not as the clock fell
-            self.rnd, self.papers = machine, papers
+            # by them) include one exported --as-of, made or not as the clock fell, nor do the
+            # names of later extracts and papers (x7.csv or x8.csv) depend on it
+            self.rnd, self.papers, self.n_files = machine, papers, files
 
     def _check_as_of_drawn(self, moment: bool = False):
         """`kpi summary`, `kpi show` or `kpi export markdown` `--as-of VERSION` (or, with
@@ -2368,7 +2386,7 @@ class OracleMachine(RuleBasedStateMachine):
                 if unknown:
                     return
                 self.n_files += 1
-                out = self.folder / "out" / f"paper {self.n_files}.md"
+                out = self.folder / "out" / f"as-of paper {self.n_files}.md"
                 result = self.kpi("export", "markdown", "--period", text(period), "--vs", vs,
                                   "--output", str(out), *as_of)
                 STATS["as-of papers"] += 1
@@ -2565,7 +2583,8 @@ def _clock_trace(seed: int, steps: int, *, no_moment: bool) -> list[tuple]:
     """The oracle's machine driven by hand through a sequence of rules picked from seed
     `seed` (every other step `--as-of` a moment, whose outcome reads the clock), and after
     each rule what the next one sees: the rules enabled, the rows the model holds and the papers
-    a later export may read. With `no_moment`, `_at_moment` finds no moment clear of a commit,
+    a later export may read, and how many files it has named (x7.csv or x8.csv next). With
+    `no_moment`, `_at_moment` finds no moment clear of a commit,
     as under a clock whose commits left no wide enough gap."""
     machine = ProvisionalOracleMachine()
     if no_moment:
@@ -2583,7 +2602,8 @@ def _clock_trace(seed: int, steps: int, *, no_moment: bool) -> list[tuple]:
                     else pick.choice(enabled))
             getattr(machine, name)()
             rows = json.dumps(machine.model.rows, sort_keys=True, default=str)
-            trace.append((name, tuple(enabled), hash(rows), len(machine.papers)))
+            trace.append((name, tuple(enabled), hash(rows), len(machine.papers),
+                          machine.n_files))
     finally:
         machine.teardown()
     return trace
