@@ -1865,7 +1865,9 @@ def draw_peers(rnd: random.Random, spec: ProjectSpec) -> None:
     (docs/peers.md): two of the three forces (now and then all three), now and then one the
     data never holds
     (`NO_ROWS_FORCE`), a focus among them or none; a KPI or two of the
-    incidents declaring it (`peers = "g"`) for the paper's "Compared with peers"."""
+    incidents declaring it (`peers = "g"`) for the paper's "Compared with peers", and with a
+    focus every percentage of the incidents (one added where there is none), whose sentence
+    tests the focus against the rest of the group."""
     if not spec.replace_by or rnd.random() >= 0.8:
         return
     # most often a force left out (--peers lists the group only); now and then all three,
@@ -1879,6 +1881,24 @@ def draw_peers(rnd: random.Random, spec: ProjectSpec) -> None:
     for k in spec.kpis:
         if k.dataset == "inc" and not k.parts and not k.hidden and rnd.random() < 0.6:
             k.peers = "g"
+    if spec.peer_focus is None:
+        return
+    # With a focus, a percentage (a rate or a within share) declares the group with a better
+    # direction, so the peer sentence's test of the focus against the rest of the group
+    # (_check_peer_significance) is read: one is added where the project has none. Drawn
+    # where the project drew one only now and then, CI's run read no such test.
+    shares = [k for k in spec.kpis if k.kind in ("rate", "within") and k.dataset == "inc"
+              and not k.parts and not k.hidden]
+    if not shares:
+        # (published as the dataset is: draw_published put each KPI of it so)
+        shares = [Kpi("k_peer_rate", "rate", "inc", numerator="offence = 'theft'",
+                      filter=rnd.choice([None, "lpa = 'Birmingham'"]),
+                      published=spec.published.get("inc", "monthly"))]
+        spec.kpis.append(shares[0])
+    for k in shares:
+        k.peers = "g"
+        if k.better == "neutral":
+            k.better = rnd.choice(["higher", "lower"])
 
 
 def draw_checks(rnd: random.Random, spec: ProjectSpec) -> None:
