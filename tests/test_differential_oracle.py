@@ -922,7 +922,7 @@ class OracleMachine(RuleBasedStateMachine):
         STATS["figures checked"] += 1
         if k.published != "monthly":
             STATS[f"figures checked: published {k.published}"] += 1
-            STATS[f"figures checked: published {k.published}, stale"] += stale
+            STATS[f"figures checked: published {k.published} and stale"] += stale
         if stale and "stale" not in self.avoid and got["status"] not in ("stale", "no_data"):
             self.fail("stale", f"{where}: {k.id} (lag {k.lag}) at --period {text(period)}: its "
                                f"data ends {text(end)}, before {text(period - k.lag)}, yet its "
@@ -1018,7 +1018,7 @@ class OracleMachine(RuleBasedStateMachine):
                     self.fail("significance", f"{where}: {k.id}: windows {kept} without its "
                                               f"last {k.provisional_months} months are not "
                                               f"whole, yet {test}")
-                STATS["significance: provisional, not tested"] += 1
+                STATS["significance: provisional and not tested"] += 1
                 return
             counts = [significance_counts(self.oracle, k, w) for w in kept]
             assert counts[0] is not None and counts[1] is not None
@@ -1140,7 +1140,7 @@ class OracleMachine(RuleBasedStateMachine):
             is True)]
         where = " ".join(("summary", *more, "--fail-on", which))
         STATS[f"--fail-on {which} checked"] += 1
-        STATS[f"--fail-on {which} checked, failing"] += bool(failing)
+        STATS[f"--fail-on {which} checked and failing"] += bool(failing)
         if result.exit_code != (1 if failing else 0):
             seen = [(g["id"], g["status"], (g.get("significance") or {}).get("significant"))
                     for g in doc["kpis"]]
@@ -1469,14 +1469,14 @@ class OracleMachine(RuleBasedStateMachine):
                    for row in self.model.rows[self.oracle.dataset_of(kpis[got["id"]])]}
         read = any(got["parts"] for got in plain["kpis"])
         if result.exit_code == 3 and "no member of peer group 'g'" in (result.stderr or ""):
-            STATS["compare --peers: refused, no member in the months compared"] += 1
+            STATS["compare --peers: refused with no member in the months compared"] += 1
             if group & held:
                 self.fail("peers", f"compare --peers g: refused ({result.stderr.strip()}), yet "
                                    f"{sorted(group & held)} hold rows in the months compared")
             return
         if asked_focus is not None and result.exit_code == 2 and "--focus" in result.stderr:
             # a focus asked for must be a part of the data compared
-            STATS["compare --peers --focus: refused, not in the data"] += 1
+            STATS["compare --peers --focus: refused as not in the data"] += 1
             if asked_focus in held:
                 self.fail("peers", f"compare --peers g --focus {asked_focus!r}: refused "
                                    f"({result.stderr.strip()}), yet it holds rows in the months "
@@ -1570,7 +1570,7 @@ class OracleMachine(RuleBasedStateMachine):
                   if p.get("current") and p["current"].get("value") is not None]
         if not values:
             return
-        STATS["compare means, medians and ranks checked"] += 1
+        STATS["compare means and medians and ranks checked"] += 1
         ordered = sorted(values)
         middle = len(ordered) // 2
         median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1]
@@ -2040,7 +2040,7 @@ class OracleMachine(RuleBasedStateMachine):
                 said = [prose_text(k, f["value"]) for f in (cur, cmp_)]
                 if k.target is not None or said[0] == said[1] or unit == "gbp" and min(
                         abs(cur["value"]), abs(cmp_["value"])) < 1_000_000:
-                    STATS[f"paper paragraphs in {unit}: figures read alike, not checked"] += 1
+                    STATS[f"paper paragraphs in {unit} not checked (figures read alike)"] += 1
                     continue
                 STATS[f"paper paragraphs in {unit} checked"] += 1
                 for fig, words in zip((cur, cmp_), said, strict=True):
@@ -2066,7 +2066,7 @@ class OracleMachine(RuleBasedStateMachine):
                 if "apart_from_zero" in self.avoid and cmp_["value"] <= 0:
                     # figures printed apart beside a change from zero that reads as none
                     # (oracle_support.CLASSES, apart_from_zero): not checked where avoided
-                    STATS["paper: unchanged from zero or below, not checked"] += 1
+                    STATS["paper: unchanged from zero or below (not checked)"] += 1
                     continue
                 if re.search(r"\bunchanged\b", text_) and not _rounds_to(
                         abs(diff), f"0.{'0' * len(decimals)}" if decimals else "0"):
@@ -2439,7 +2439,7 @@ class OracleMachine(RuleBasedStateMachine):
                 moment = end + gap * r.uniform(0.2, 0.8)
             point = as_of_text(datetime.fromtimestamp(moment, UTC), r)
         if any(s[0] - 0.002 <= moment <= s[1] + 0.002 for s in spans):
-            STATS["as-of a moment: too near a commit, not drawn"] += 1
+            STATS["as-of a moment: too near a commit (not drawn)"] += 1
             return None
         return point, {d: max((v for v, (_, done) in made.items() if done <= moment),
                               default=None) for d, made in self.made.items()}
@@ -2525,9 +2525,10 @@ def _revision_rows(paper: str) -> list[tuple[str, ...]]:
 
 
 def _shape(error: str) -> str:
-    """An error line with its numbers and quoted values blanked, to count refusals by kind."""
+    """An error line with its numbers and quoted values blanked, to count refusals by kind:
+    without commas, which separate the counts in the run's summary line."""
     import re
-    return re.sub(r"'[^']*'|\d+|/\S+", "_", error)[:90]
+    return re.sub(r"'[^']*'|\d+|/\S+", "_", error).replace(",", "")[:90]
 
 
 def _quote(a: str) -> str:
@@ -2572,6 +2573,8 @@ class TestDifferentialOracle(ProvisionalOracleMachine.TestCase):
 def _report(request):
     yield
     if STATS:
+        # the counts are separated by commas: a name holding one would read as two
+        assert not [k for k in STATS if "," in k], [k for k in STATS if "," in k]
         summary = ", ".join(f"{k} {v}" for k, v in sorted(STATS.items()))
         request.config.stash.setdefault(SUMMARY_LINES, []).append(
             f"differential oracle ({ORACLE_EXAMPLES} examples, up to {STEPS} steps, seed "
