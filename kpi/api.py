@@ -478,6 +478,13 @@ class Project:
         figure = pl.Struct({"kpi": pl.String, "title": pl.String, "value": pl.Float64,
                             "window": pl.String})
         rows = [check_json(r) for r in self.check_report(period, as_of, data=data).results]
+        for row in rows:
+            # A figure's value is a float column: the JSON gives a whole one as an int (a
+            # count, or a sum of 32.0 minutes), which Polars refuses in a list of structs
+            # beside a float ("found value of type Int64").
+            for figure_ in (row["total"], *row["parts"]):
+                if figure_ is not None and figure_["value"] is not None:
+                    figure_["value"] = float(figure_["value"])
         return pl.DataFrame(rows, schema={
             "id": pl.String, "title": pl.String, "kind": pl.String, "passed": pl.Boolean,
             "message": pl.String, "total": figure, "parts": pl.List(figure),

@@ -594,8 +594,8 @@ BOUNDS: dict[str, Bound] = {
     "kpis.decimals": Bound(0, 3, whole=True, unit="places",
                            why="the decimal places each of the KPI's values is shown to"),
     "kpis.target": Bound(why="in the KPI's unit"),
-    "kpis.target (a share)": Bound(0, 100, why="a within KPI, or a snapshot with a numerator, "
-                                   "is a percentage of rows"),
+    "kpis.target (a share)": Bound(0, 100, why="a within KPI, or a snapshot with a numerator "
+                                   "and no denominator, is a percentage of rows"),
     "columns.min": Bound(why="the smallest value a row may hold"),
     "priorities.order": Bound(whole=True),
     "quality.blank_jump": Bound(0, 1), "quality.mostly_blank": Bound(0, 1),
@@ -1978,8 +1978,11 @@ def _spc_keys(item: dict[str, Any], kind: Kind, bad, unit: Unit
     if isinstance(target, str) and unit == Unit.PERCENT \
             and (found := _PERCENT_TEXT.match(target)):
         target, written_percent = float(found.group(1)), True
-    # A within KPI, or a snapshot with a numerator, is a share of rows: 0 to 100 percent.
-    share = kind == Kind.WITHIN or (kind == Kind.SNAPSHOT and "numerator" in item)
+    # A within KPI, or a snapshot with a numerator of the rows it selects, is a share of rows:
+    # 0 to 100 percent. A snapshot's numerator over a `denominator` of other rows (minority
+    # staff per officer) may pass 100%, as a rate may: a target is any figure it can print.
+    share = kind == Kind.WITHIN or (kind == Kind.SNAPSHOT and "numerator" in item
+                                    and "denominator" not in item)
     if target is not None:
         if problem := BOUNDS["kpis.target (a share)" if share else "kpis.target"].problem(target):
             bad("target", problem, bounded=True)

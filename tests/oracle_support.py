@@ -1865,7 +1865,9 @@ def draw_peers(rnd: random.Random, spec: ProjectSpec) -> None:
     (docs/peers.md): two of the three forces (now and then all three), now and then one the
     data never holds
     (`NO_ROWS_FORCE`), a focus among them or none; a KPI or two of the
-    incidents declaring it (`peers = "g"`) for the paper's "Compared with peers"."""
+    incidents declaring it (`peers = "g"`) for the paper's "Compared with peers", and with a
+    focus every percentage of the incidents (one added where there is none), whose sentence
+    tests the focus against the rest of the group."""
     if not spec.replace_by or rnd.random() >= 0.8:
         return
     # most often a force left out (--peers lists the group only); now and then all three,
@@ -1879,6 +1881,24 @@ def draw_peers(rnd: random.Random, spec: ProjectSpec) -> None:
     for k in spec.kpis:
         if k.dataset == "inc" and not k.parts and not k.hidden and rnd.random() < 0.6:
             k.peers = "g"
+    if spec.peer_focus is None:
+        return
+    # With a focus, a percentage (a rate or a within share) declares the group with a better
+    # direction, so the peer sentence's test of the focus against the rest of the group
+    # (_check_peer_significance) is read: one is added where the project has none. Drawn
+    # where the project drew one only now and then, CI's run read no such test.
+    shares = [k for k in spec.kpis if k.kind in ("rate", "within") and k.dataset == "inc"
+              and not k.parts and not k.hidden]
+    if not shares:
+        # (published as the dataset is: draw_published put each KPI of it so)
+        shares = [Kpi("k_peer_rate", "rate", "inc", numerator="offence = 'theft'",
+                      filter=rnd.choice([None, "lpa = 'Birmingham'"]),
+                      published=spec.published.get("inc", "monthly"))]
+        spec.kpis.append(shares[0])
+    for k in shares:
+        k.peers = "g"
+        if k.better == "neutral":
+            k.better = rnd.choice(["higher", "lower"])
 
 
 def draw_checks(rnd: random.Random, spec: ProjectSpec) -> None:
@@ -2113,9 +2133,14 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
                  d.get("parts_missing")) for d in doc]
     if len(have) != len(want):
         return f"the Python face gave {len(have)} rows, the JSON {len(want)}"
+    names = FACE_FIELDS[args[0]]
     for mine, theirs in zip(have, want, strict=True):
-        if not all(_face_same(a, b) for a, b in zip(mine, theirs, strict=True)):
-            return f"the Python face gave {mine}, the JSON {theirs}"
+        differ = [f"{name} {a!r} against the JSON's {b!r}"
+                  for name, a, b in zip(names, mine, theirs, strict=True)
+                  if not _face_same(a, b)]
+        if differ:
+            # the row named by its first field (the KPI, month, check, version or dataset)
+            return f"the Python face's row {theirs[0]!r} gives " + "; ".join(differ)
     return None
 
 
@@ -2131,6 +2156,14 @@ COMPARE_FIELDS = ("kpi", "part", "rank", "status", "current_start", "current_end
                   "current_value", "comparison_start", "comparison_end", "comparison_value",
                   "change_absolute", "change_percent", "change_points", "per_1000", "note",
                   "notes", "change_note")
+# Each face's fields, in the order face_disagreement compares them, to name the one that differs.
+FACE_FIELDS = {"summary": SUMMARY_FIELDS, "compare": COMPARE_FIELDS,
+               "show": ("month", "value", "rolling_12"),
+               "check": ("id", "kind", "passed", "message", "total", "parts", "difference"),
+               "history": ("version", "time", "operation", "rows", "rejected", "months",
+                           "sources", "replaced", "quarantine", "time_zones"),
+               "datasets": ("dataset", "rows", "first", "last", "missing", "version",
+                            "parts_missing")}
 
 
 def _face_same(mine, theirs) -> bool:

@@ -35,6 +35,7 @@ import os
 import random
 import re
 import shutil
+import sys
 import tempfile
 import time
 import traceback
@@ -140,6 +141,7 @@ if SEED:
     import hypothesis.core
     hypothesis.core.global_force_seed = int(SEED)
 STATS: Counter = Counter()
+FIRST_FAILURE: list[str] = []  # the run's first failure's message (OracleMachine.fail)
 FOLDER_NAMES = ["project", "Jo Smith", "Jo Smith é", "50% #2", "a#b%20c"]
 
 
@@ -201,6 +203,10 @@ class OracleMachine(RuleBasedStateMachine):
         # follows a change (its precondition reads these, never the log, whose last line
         # depends on whether a clock-drawn --as-of ran a command)
         self.changes, self.vacuumed_at = 0, -1
+        # restores made in this sequence (a wrong figure's likely class, _classify): counted
+        # here, not in STATS, which every earlier sequence of the run adds to, so a failure
+        # replayed alone names the class it named in the run
+        self.restores = 0
         # what `kpi history` should say of each version a load made (dataset -> version ->
         # rows written, months, replaced keys with their rows before and after), and the
         # versions `kpi vacuum --keep-days 0` may have made unreadable
@@ -281,9 +287,16 @@ class OracleMachine(RuleBasedStateMachine):
         if cls in ("window", "wrong_figure") and any("[" in f for _, files, _, _ in self.loads
                                                      for f in files):
             cls += " (a file name with brackets was loaded: brackets?)"
-        raise Failure(f"[{cls}] {message}\nproject folder: {self.folder}\n"
-                      f"KPI_INGEST_BATCH_ROWS={self.batch}\nkpi.toml:\n"
-                      f"{self.spec.toml()}\nsteps:\n  " + "\n  ".join(self.log[-60:]))
+        failure = Failure(f"[{cls}] {message}\nproject folder: {self.folder}\n"
+                          f"KPI_INGEST_BATCH_ROWS={self.batch}\nkpi.toml:\n"
+                          f"{self.spec.toml()}\nsteps:\n  " + "\n  ".join(self.log[-60:]))
+        if not FIRST_FAILURE:
+            # The run's first failure, on stderr as it is raised (pytest shows it under
+            # "Captured stderr call"): were Hypothesis's replay of the sequence to go another
+            # way, its report would not hide what failed.
+            FIRST_FAILURE.append(str(failure))
+            print(f"differential oracle, first failure: {failure}", file=sys.stderr)
+        raise failure
 
     def new_file(self, suffix: str = "", *, csv: bool = False) -> Path:
         """A new extract's path: a CSV file, or (unless "formats" is avoided) half the time a
@@ -784,6 +797,7 @@ class OracleMachine(RuleBasedStateMachine):
         finally:
             self.spans.append((started, time.time()))
         STATS["restores"] += 1
+        self.restores += 1
         self.model.rows[dataset] = [dict(x) for x in self.model.versions[dataset][version]]
         now = DeltaTable(str(self.folder / "data" / dataset)).version()
         self.model.versions[dataset][now] = [dict(x) for x in self.model.rows[dataset]]
@@ -908,7 +922,7 @@ class OracleMachine(RuleBasedStateMachine):
         STATS["figures checked"] += 1
         if k.published != "monthly":
             STATS[f"figures checked: published {k.published}"] += 1
-            STATS[f"figures checked: published {k.published}, stale"] += stale
+            STATS[f"figures checked: published {k.published} and stale"] += stale
         if stale and "stale" not in self.avoid and got["status"] not in ("stale", "no_data"):
             self.fail("stale", f"{where}: {k.id} (lag {k.lag}) at --period {text(period)}: its "
                                f"data ends {text(end)}, before {text(period - k.lag)}, yet its "
@@ -1004,7 +1018,7 @@ class OracleMachine(RuleBasedStateMachine):
                     self.fail("significance", f"{where}: {k.id}: windows {kept} without its "
                                               f"last {k.provisional_months} months are not "
                                               f"whole, yet {test}")
-                STATS["significance: provisional, not tested"] += 1
+                STATS["significance: provisional and not tested"] += 1
                 return
             counts = [significance_counts(self.oracle, k, w) for w in kept]
             assert counts[0] is not None and counts[1] is not None
@@ -1086,7 +1100,7 @@ class OracleMachine(RuleBasedStateMachine):
             return "quarter_trend"
         if self.ambiguous:
             return "case/invisible"
-        if STATS["restores"]:
+        if self.restores:
             return "restore?"
         return "wrong_figure"
 
@@ -1126,7 +1140,7 @@ class OracleMachine(RuleBasedStateMachine):
             is True)]
         where = " ".join(("summary", *more, "--fail-on", which))
         STATS[f"--fail-on {which} checked"] += 1
-        STATS[f"--fail-on {which} checked, failing"] += bool(failing)
+        STATS[f"--fail-on {which} checked and failing"] += bool(failing)
         if result.exit_code != (1 if failing else 0):
             seen = [(g["id"], g["status"], (g.get("significance") or {}).get("significant"))
                     for g in doc["kpis"]]
@@ -1455,14 +1469,14 @@ class OracleMachine(RuleBasedStateMachine):
                    for row in self.model.rows[self.oracle.dataset_of(kpis[got["id"]])]}
         read = any(got["parts"] for got in plain["kpis"])
         if result.exit_code == 3 and "no member of peer group 'g'" in (result.stderr or ""):
-            STATS["compare --peers: refused, no member in the months compared"] += 1
+            STATS["compare --peers: refused with no member in the months compared"] += 1
             if group & held:
                 self.fail("peers", f"compare --peers g: refused ({result.stderr.strip()}), yet "
                                    f"{sorted(group & held)} hold rows in the months compared")
             return
         if asked_focus is not None and result.exit_code == 2 and "--focus" in result.stderr:
             # a focus asked for must be a part of the data compared
-            STATS["compare --peers --focus: refused, not in the data"] += 1
+            STATS["compare --peers --focus: refused as not in the data"] += 1
             if asked_focus in held:
                 self.fail("peers", f"compare --peers g --focus {asked_focus!r}: refused "
                                    f"({result.stderr.strip()}), yet it holds rows in the months "
@@ -1556,7 +1570,7 @@ class OracleMachine(RuleBasedStateMachine):
                   if p.get("current") and p["current"].get("value") is not None]
         if not values:
             return
-        STATS["compare means, medians and ranks checked"] += 1
+        STATS["compare means and medians and ranks checked"] += 1
         ordered = sorted(values)
         middle = len(ordered) // 2
         median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1]
@@ -1728,9 +1742,12 @@ class OracleMachine(RuleBasedStateMachine):
                     unit_text(k, mine, places), unit_text(k, median, places))
             got = said.group(*range(1, 10))
             if got != want:
-                self.fail("peers", f"paper: {k.id} compared with peers reads {got}, expected "
-                                   f"{want} (the members' values over {code}: {values}): "
-                                   f"{said.group(0)}")
+                differ = "; ".join(f"{name} {a!r}, expected {b!r}" for name, a, b in zip(
+                    ("the group's title", "the others", "the focus", "the rank",
+                     "the number of members", "the window", "1st is the", "the focus's figure",
+                     "the group median"), got, want, strict=True) if a != b)
+                self.fail("peers", f"paper: {k.id} compared with peers: {differ} (the members' "
+                                   f"values over {code}: {values}): {said.group(0)}")
             self._check_peer_significance(k, window, focus, members, said)
 
     def _check_peer_significance(self, k, window: tuple[int, int], focus: str,
@@ -1904,14 +1921,7 @@ class OracleMachine(RuleBasedStateMachine):
             if found is None:
                 STATS["quotes: no paragraph of the quoting KPI"] += 1
                 continue
-            related = re.search(r"Related figures[^:]*: (.*?)\.(?: |$)",
-                                found.group(1).replace("\\", ""))
-            # each "KPI x FIGURE", the figure in its unit's words ("£1.2m", "1 hour, 2 minutes
-            # and 3 seconds", "12.5 per 1,000 population"), its window after it where the
-            # quoted windows differ ("(year ending June 2025)")
-            shown = {m.group(1): re.sub(r" \([^()]*\d{4}[^()]*\)$", "", m.group(2))
-                     for item in (re.split(r"; (?=KPI )", related.group(1)) if related else [])
-                     if (m := re.fullmatch(r"KPI (\S+) (.+)", item))}
+            shown = _quoted_figures(found.group(1).replace("\\", ""))
             for q in k.quotes:
                 quoted = kpis[q]
                 dataset = self.oracle.dataset_of(quoted)
@@ -2030,7 +2040,7 @@ class OracleMachine(RuleBasedStateMachine):
                 said = [prose_text(k, f["value"]) for f in (cur, cmp_)]
                 if k.target is not None or said[0] == said[1] or unit == "gbp" and min(
                         abs(cur["value"]), abs(cmp_["value"])) < 1_000_000:
-                    STATS[f"paper paragraphs in {unit}: figures read alike, not checked"] += 1
+                    STATS[f"paper paragraphs in {unit} not checked (figures read alike)"] += 1
                     continue
                 STATS[f"paper paragraphs in {unit} checked"] += 1
                 for fig, words in zip((cur, cmp_), said, strict=True):
@@ -2056,7 +2066,7 @@ class OracleMachine(RuleBasedStateMachine):
                 if "apart_from_zero" in self.avoid and cmp_["value"] <= 0:
                     # figures printed apart beside a change from zero that reads as none
                     # (oracle_support.CLASSES, apart_from_zero): not checked where avoided
-                    STATS["paper: unchanged from zero or below, not checked"] += 1
+                    STATS["paper: unchanged from zero or below (not checked)"] += 1
                     continue
                 if re.search(r"\bunchanged\b", text_) and not _rounds_to(
                         abs(diff), f"0.{'0' * len(decimals)}" if decimals else "0"):
@@ -2307,14 +2317,15 @@ class OracleMachine(RuleBasedStateMachine):
         the clock (the commits' times), so the machine's own draws after it would depend on
         the clock too, and Hypothesis, replaying a sequence to the rules it enabled before,
         stopped with FlakyStrategyDefinition ("data generation behaved differently")."""
-        machine, papers = self.rnd, list(self.papers)
+        machine, papers, files = self.rnd, list(self.papers), self.n_files
         self.rnd = random.Random(machine.random())
         try:
             self._check_as_of_drawn(moment)
         finally:
             # nor do the papers a later export may read (`--previous`, whose rule is enabled
-            # by them) include one exported --as-of, made or not as the clock fell
-            self.rnd, self.papers = machine, papers
+            # by them) include one exported --as-of, made or not as the clock fell, nor do the
+            # names of later extracts and papers (x7.csv or x8.csv) depend on it
+            self.rnd, self.papers, self.n_files = machine, papers, files
 
     def _check_as_of_drawn(self, moment: bool = False):
         """`kpi summary`, `kpi show` or `kpi export markdown` `--as-of VERSION` (or, with
@@ -2375,7 +2386,7 @@ class OracleMachine(RuleBasedStateMachine):
                 if unknown:
                     return
                 self.n_files += 1
-                out = self.folder / "out" / f"paper {self.n_files}.md"
+                out = self.folder / "out" / f"as-of paper {self.n_files}.md"
                 result = self.kpi("export", "markdown", "--period", text(period), "--vs", vs,
                                   "--output", str(out), *as_of)
                 STATS["as-of papers"] += 1
@@ -2428,7 +2439,7 @@ class OracleMachine(RuleBasedStateMachine):
                 moment = end + gap * r.uniform(0.2, 0.8)
             point = as_of_text(datetime.fromtimestamp(moment, UTC), r)
         if any(s[0] - 0.002 <= moment <= s[1] + 0.002 for s in spans):
-            STATS["as-of a moment: too near a commit, not drawn"] += 1
+            STATS["as-of a moment: too near a commit (not drawn)"] += 1
             return None
         return point, {d: max((v for v, (_, done) in made.items() if done <= moment),
                               default=None) for d, made in self.made.items()}
@@ -2480,6 +2491,19 @@ def _rounds_to(value: float, shown: str) -> bool:
     return excel_text(value, len(shown.partition(".")[2])) == shown
 
 
+def _quoted_figures(paragraph: str) -> dict[str, str]:
+    """The figures a paragraph's "Related figures ...: KPI x FIGURE; KPI y FIGURE." quotes, by
+    KPI: each in its unit's words ("£1.2m", "1 hour, 2 minutes and 3 seconds", "12.5 per
+    1,000 population"), without the window after it where the quoted windows differ ("(year
+    ending June 2025)", "(April to May 2024 (financial year 2024/25 to date))", whose own
+    parentheses the reader once stopped at, leaving the window on the figure: seed 61)."""
+    related = re.search(r"Related figures[^:]*: (.*?)\.(?: |$)", paragraph)
+    label = r" \(((?:[^()]|\([^()]*\))*\d{4}(?:[^()]|\([^()]*\))*)\)$"
+    return {m.group(1): re.sub(label, "", m.group(2))
+            for item in (re.split(r"; (?=KPI )", related.group(1)) if related else [])
+            if (m := re.fullmatch(r"KPI (\S+) (.+)", item))}
+
+
 def _revision_rows(paper: str) -> list[tuple[str, ...]]:
     """The rows (KPI, window, last paper, now) of a Markdown paper's table of revised figures,
     their Markdown escapes taken off."""
@@ -2501,9 +2525,10 @@ def _revision_rows(paper: str) -> list[tuple[str, ...]]:
 
 
 def _shape(error: str) -> str:
-    """An error line with its numbers and quoted values blanked, to count refusals by kind."""
+    """An error line with its numbers and quoted values blanked, to count refusals by kind:
+    without commas, which separate the counts in the run's summary line."""
     import re
-    return re.sub(r"'[^']*'|\d+|/\S+", "_", error)[:90]
+    return re.sub(r"'[^']*'|\d+|/\S+", "_", error).replace(",", "")[:90]
 
 
 def _quote(a: str) -> str:
@@ -2548,6 +2573,8 @@ class TestDifferentialOracle(ProvisionalOracleMachine.TestCase):
 def _report(request):
     yield
     if STATS:
+        # the counts are separated by commas: a name holding one would read as two
+        assert not [k for k in STATS if "," in k], [k for k in STATS if "," in k]
         summary = ", ".join(f"{k} {v}" for k, v in sorted(STATS.items()))
         request.config.stash.setdefault(SUMMARY_LINES, []).append(
             f"differential oracle ({ORACLE_EXAMPLES} examples, up to {STEPS} steps, seed "
@@ -2559,7 +2586,8 @@ def _clock_trace(seed: int, steps: int, *, no_moment: bool) -> list[tuple]:
     """The oracle's machine driven by hand through a sequence of rules picked from seed
     `seed` (every other step `--as-of` a moment, whose outcome reads the clock), and after
     each rule what the next one sees: the rules enabled, the rows the model holds and the papers
-    a later export may read. With `no_moment`, `_at_moment` finds no moment clear of a commit,
+    a later export may read, and how many files it has named (x7.csv or x8.csv next). With
+    `no_moment`, `_at_moment` finds no moment clear of a commit,
     as under a clock whose commits left no wide enough gap."""
     machine = ProvisionalOracleMachine()
     if no_moment:
@@ -2577,7 +2605,8 @@ def _clock_trace(seed: int, steps: int, *, no_moment: bool) -> list[tuple]:
                     else pick.choice(enabled))
             getattr(machine, name)()
             rows = json.dumps(machine.model.rows, sort_keys=True, default=str)
-            trace.append((name, tuple(enabled), hash(rows), len(machine.papers)))
+            trace.append((name, tuple(enabled), hash(rows), len(machine.papers),
+                          machine.n_files))
     finally:
         machine.teardown()
     return trace
@@ -2590,3 +2619,20 @@ def test_later_draws_do_not_read_the_clock(seed):
     in the same state after every step. Where they did, Hypothesis replaying a sequence met
     other rules or other draws and stopped with FlakyStrategyDefinition, no figure wrong."""
     assert _clock_trace(seed, 16, no_moment=False) == _clock_trace(seed, 16, no_moment=True)
+
+
+def test_quoted_figures_are_read_without_a_financial_year_to_dates_window():
+    """The oracle's reader of quoted figures (seed 61): where the quoted windows differ, each
+    figure is followed by its window, and a financial year to date's holds parentheses of its
+    own; the reader left "(April to May 2024 (financial year 2024/25 to date))" on the figure
+    and failed kpi's right '5.0'."""
+    paragraph = ("A total of 4 was recorded in April to May 2024 (financial year 2024/25 to "
+                 "date); no comparison can be made (see 1.2). Related figures: KPI h_quoted 5.0 "
+                 "(April to May 2024 (financial year 2024/25 to date)); KPI k0_qcount 2.000 "
+                 "(April to June 2024 (financial year 2024/25 to date)); KPI m £1.2m (year "
+                 "ending June 2025).")
+    assert _quoted_figures(paragraph) == {"h_quoted": "5.0", "k0_qcount": "2.000",
+                                          "m": "£1.2m"}
+    assert _quoted_figures("Related figures in the year ending June 2025: KPI a 1,234; KPI b "
+                           "12.5 per 1,000 population.") == {"a": "1,234",
+                                                             "b": "12.5 per 1,000 population"}

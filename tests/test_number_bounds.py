@@ -83,7 +83,7 @@ def _refused(path: Path) -> ConfigError:
      "KPI 'k', key 'target': must be a finite number, found -inf (in the KPI's unit)"),
     ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = 10\ntarget = 900'},
      "KPI 'k', key 'target': must be a number from 0 to 100, found 900 (a within KPI, or a "
-     "snapshot with a numerator, is a percentage of rows)"),
+     "snapshot with a numerator and no denominator, is a percentage of rows)"),
     ({"kpi": 'kind = "snapshot"\nvalue = "n"\nnumerator = "n > 0"\ntarget = -1'},
      "KPI 'k', key 'target': must be a number from 0 to 100, found -1"),
     ({"kpi": 'kind = "within"\nvalue = "n"\nthreshold = nan'},
@@ -107,6 +107,20 @@ def test_a_number_out_of_its_range_in_kpi_toml_is_refused_naming_the_key(tmp_pat
     assert re.fullmatch(rf"{re.escape(str(tmp_path / 'kpi.toml'))}:\d+: {re.escape(expected)}"
                         r"( \(.*\))?", error.message), error.message
     assert error.hint == f"1 problem in the project file; {BOUNDS_HINT}"
+
+
+def test_a_snapshot_over_a_denominator_of_other_rows_takes_a_target_past_100(tmp_path):
+    """A snapshot's numerator over a `denominator` of other rows may pass 100% (minority staff
+    per officer), as a rate may; its target was refused past 100 as a
+    share of rows', so a target at a figure kpi printed could not be written (the
+    differential oracle, seed 69: 150.0). A snapshot's numerator of the rows it selects is a
+    share: 150 is still refused there."""
+    over = 'kind = "snapshot"\nnumerator = "n > 0"\ndenominator = "offence = \'theft\'"\n'
+    kpi_ = parse_project_file(_project(tmp_path, kpi=over + "target = 150")).kpis[0]
+    assert kpi_.target == 150
+    share = 'kind = "snapshot"\nnumerator = "n > 0"\ntarget = 150'
+    assert "key 'target': must be a number from 0 to 100, found 150" in _refused(
+        _project(tmp_path, kpi=share)).message
 
 
 def test_a_population_out_of_range_is_refused(tmp_path):

@@ -243,6 +243,32 @@ def test_checks_are_kpi_checks_json():
                                                                "neighbourhood_crime_types"]
 
 
+def test_checks_whose_parts_are_fractional_then_whole(tmp_path):
+    """A reconciliation whose parts are a fractional figure and then a whole one: the JSON
+    gives the whole one as an int, and `project.checks()` raised Polars' TypeError ("found
+    value of type Int64") building its list of parts, where `kpi check` answers (the
+    differential oracle's sums of victims, one part with a multiplier of 25000.5, met it).
+    Over the year ending September 2025 the tiny fixture holds 12 frauds, counted at half
+    weight (6.0), and 12 thefts: 18 against 24 incidents, a check that fails."""
+    root = _project(tmp_path)
+    (root / "kpi.toml").write_text((root / "kpi.toml").read_text() + (
+        '\n[[kpis]]\nid = "fraud_half"\ntitle = "Fraud at half weight"\n'
+        'priority = "community"\nkind = "count"\ndataset = "incidents"\n'
+        'filter = "type = \'fraud\'"\nmultiplier = 0.5\nbetter = "lower"\n'
+        '\n[[checks]]\nid = "by_type"\ntitle = "Incidents by type"\n'
+        'total = "incidents"\nparts = ["fraud_half", "thefts"]\n'))
+    result = inprocess.run(["--project", root, "check", "--period", PERIOD, "--format",
+                            "json", "--no-data"])
+    assert result.returncode == 1, result.stderr
+    (check,) = json.loads(result.stdout)["checks"]
+    assert [(p["kpi"], p["value"]) for p in [check["total"], *check["parts"]]] == [
+        ("incidents", 24), ("fraud_half", 6.0), ("thefts", 12)]
+    assert (check["passed"], check["difference"]) == (False, 6)  # the total less the parts
+    frame = kpi.open(root).checks(PERIOD, data=False)
+    assert frame.to_dicts() == [check]
+    assert [p["value"] for p in frame["parts"].to_list()[0]] == [6.0, 12.0]
+
+
 def test_the_compare_frame_and_csv_carry_the_jsons_notes(tmp_path):
     """`project.compare()` and `kpi compare --format csv` dropped the KPI's `note` and the
     comparison's `notes` that the JSON gives: with September revised to Birmingham's rows
