@@ -555,8 +555,15 @@ def report_csv(report: Report, priorities: dict[str, str],
 
 # An entity reference or a character reference, which Markdown would print as its character.
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});")
-# What opens a block at the start of a line: a heading, a quote, a list item.
-_BLOCK_START = re.compile(r"(?:#{1,6}|[-+*])(?=[ \t]|$)|>|[0-9]{1,9}(?=[.)](?:[ \t]|$))")
+# What opens a block where it starts a line: a heading's '#', a list's '-', '+' or '*', a
+# quote's '>', an ordered list's digits; and a line of '-' or '=' alone ("---", "-- -", "=="),
+# which is a thematic break or, under a paragraph's line, turns that line into a heading.
+_BLOCK_START = re.compile(r"(?:#{1,6}|[-+*])(?=[ \t]|$)|>|[0-9]{1,9}(?=[.)](?:[ \t]|$))"
+                          r"|-(?=(?:[ \t]*-)*[ \t]*$)|=(?==*[ \t]*$)")
+# CommonMark's e-mail autolink ("<1@b>", "<+@s>"), which a '<' before a letter misses.
+_EMAIL_AUTOLINK = re.compile(r"<[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9]"
+                             r"(?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                             r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*>")
 _PUNCTUATION = frozenset(string.punctuation)
 
 
@@ -589,8 +596,9 @@ def escape_markdown(text: object, *, cell: bool = False, start: bool = False) ->
             needed = not (before.isspace() and after.isspace())  # nor closes)
         elif char == "_":  # emphasis, except inside a word ("knife_crime")
             needed = not (before.isalnum() and after.isalnum())
-        elif char == "<":  # an HTML tag or an autolink: "<5" is text
-            needed = after == "" or after.isalpha() or after in "/!?"
+        elif char == "<":  # an HTML tag, a link or an e-mail autolink: "<5" is text
+            needed = (after == "" or after.isalpha() or after in "/!?"
+                      or _EMAIL_AUTOLINK.match(text, i) is not None)
         elif char == "&":  # "&amp;" would print as "&"
             needed = _ENTITY.match(text, i) is not None
         elif char == "|":

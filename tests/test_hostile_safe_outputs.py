@@ -142,9 +142,14 @@ def test_store_refuses_a_dataset_id_that_is_a_path(tmp_path):
                     max_size=24).map(str.strip).filter(bool))
 @example(text=">)")  # a quote marker before ")" was taken for an ordered list's "1)"
 @example(text="7) x")
+@example(text="---")  # a thematic break: the text was lost to a rule
+@example(text="-- -")
+@example(text="==")  # under a paragraph's line, a heading's underline
+@example(text="x<+@s>")  # an e-mail autolink
 def test_escaped_markdown_reads_back_as_the_text_in_every_place(text):
     """One escaper, escaping only where Markdown would misread: whatever the text, a table
-    cell, a line's start and running text each render back to exactly that text."""
+    cell, a line's start (alone, or under a paragraph's line) and running text each render
+    back to exactly that text."""
     import html
 
     from markdown_it import MarkdownIt
@@ -159,4 +164,6 @@ def test_escaped_markdown_reads_back_as_the_text_in_every_place(text):
     cell = parser.render(f"| a |\n|---|\n| {escape_markdown(text, cell=True)} |\n")
     assert "<tbody>" in cell and shown(cell.split("<tbody>")[1]) == text
     assert shown(parser.render(escape_markdown(text, start=True))) == text
+    assert shown(parser.render("Said:\n" + escape_markdown(text, start=True))) == \
+        "Said:\n" + text
     assert shown(parser.render("Said: " + escape_markdown(text))) == "Said: " + text
