@@ -46,8 +46,6 @@ def open(path: str | os.PathLike[str] | None = None, *,
     store is built on first use; `notify` receives the one line saying so."""
     import sys
 
-    from kpi import store
-
     starting = sys.modules.get("multiprocessing")
     if starting is not None and getattr(starting.current_process(), "_inheriting", False):
         # A worker process drawing a paper's charts runs the script's main module as it
@@ -83,7 +81,17 @@ def open(path: str | os.PathLike[str] | None = None, *,
                           "bundled West Midlands sample (kpi.open(\"sample\") asks for it; "
                           "kpi.open(FOLDER) opens your project)", UserWarning, stacklevel=3)
     digest = file_digest(found)  # before reading it: an edit meanwhile is read next time
-    definition = load_project_file(found, bundled=bundled)
+    return opened(load_project_file(found, bundled=bundled), digest, notify=notify)
+
+
+def opened(definition: catalogue.Project, digest: str | None, *,
+           notify: Callable[[str], None] | None = None) -> Project:
+    """The Project of a catalogue already read (`open` once it has found and read kpi.toml;
+    the command line, which reads it first to decide on the sample): `digest` is the sha256
+    of the bytes it was read from, taken before reading them. The bundled sample's store is
+    built on first use."""
+    from kpi import store
+
     # Built once: a built store is seen from its logs' listings, without importing the ingest.
     if definition.bundled and not all(store.exists(definition, d) for d in definition.datasets):
         from kpi.ingest import ensure_bundled_store

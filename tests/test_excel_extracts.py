@@ -278,25 +278,67 @@ def _office() -> str:
 
 
 # LibreOffice's profiles, one of each kind for the module: a fresh profile is written out on
-# its first start (about 1.5 s of wall time a conversion here, 26 conversions), and nothing a
-# conversion does changes how the next one reads or saves. The tests of a module run one after
-# another in one process, so no two conversions share a profile at once.
+# its first start (about 1.5 s of wall time a conversion here), and nothing a conversion does
+# changes how the next one reads or saves. The tests of a module run one after another in one
+# process, so no two conversions share a profile at once.
 _PROFILES: dict[bool, Path] = {}
+# The workbooks LibreOffice saved (`_saved_by_libreoffice`), made when a test first asks, in
+# the module's folder.
+_SAVED: dict[tuple[str, str, bool], Path] = {}
+_SAVED_FOLDER: list[Path] = []
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _calc_profiles(tmp_path_factory):
     _PROFILES[False] = tmp_path_factory.mktemp("calc-profile")
     _PROFILES[True] = tmp_path_factory.mktemp("calc-profile-recalculating")
+    _SAVED_FOLDER.append(tmp_path_factory.mktemp("calc-saved"))
     yield
     _PROFILES.clear()
+    _SAVED.clear()
+    _SAVED_FOLDER.clear()
 
 
-def _saved_by_libreoffice(path: Path, suffix: str, tmp_path: Path,
+def _saved_by_libreoffice(name: str, suffix: str, tmp_path: Path,
                           recalculate: bool = False) -> Path:
-    """`path` opened and saved by LibreOffice Calc as `suffix` (xlsx or xls), in the module's
-    profile; with `recalculate`, one that recalculates every formula on load, as Excel does a
-    workbook another program saved (Calc's default keeps the saved values)."""
+    """The workbook `name` of SAVED_BY_LIBREOFFICE (as its builder writes it) opened and saved
+    by LibreOffice Calc as `suffix` (xlsx or xls), in the module's profile; with
+    `recalculate`, one that recalculates every formula on load, as Excel does a workbook
+    another program saved (Calc's default keeps the saved values). The test's own copy, in
+    `tmp_path`, as `events.SUFFIX`.
+
+    Calc starts once for all the workbooks saved in one format and profile (the first test
+    to ask has every one saved: one start of about a second of CPU for each of the ten
+    workbooks this module has saved, when each was saved on its own); each workbook is opened
+    and saved on its own, as it would be alone."""
+    if not _SAVED:
+        _save_every_workbook(_SAVED_FOLDER[0] if _SAVED_FOLDER else tmp_path / "calc-saved")
+    saved = _SAVED[(name, suffix, recalculate)]
+    assert saved.is_file()
+    copy = tmp_path / f"calc-{suffix}" / f"events.{suffix}"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(saved, copy)
+    return copy
+
+
+def _save_every_workbook(folder: Path) -> None:
+    groups: dict[tuple[str, bool], list[tuple[str, Path]]] = {}
+    for number, (name, (build, saves)) in enumerate(SAVED_BY_LIBREOFFICE.items()):
+        for suffix, recalculate in saves:
+            source = folder / f"from-{suffix}-{recalculate}" / f"events{number}.xlsx"
+            source.parent.mkdir(parents=True, exist_ok=True)
+            build(source)
+            groups.setdefault((suffix, recalculate), []).append((name, source))
+    for (suffix, recalculate), sources in groups.items():
+        out = folder / f"calc-{suffix}-{recalculate}"
+        _libreoffice_saves([source for _, source in sources], suffix, out, recalculate, folder)
+        for name, source in sources:
+            _SAVED[(name, suffix, recalculate)] = out / f"{source.stem}.{suffix}"
+
+
+def _libreoffice_saves(paths: list[Path], suffix: str, out: Path, recalculate: bool,
+                       tmp_path: Path) -> None:
+    """`paths` opened and saved by LibreOffice Calc as `suffix` into `out`, in one start."""
     profile = _PROFILES.get(recalculate) or tmp_path / "calc-profile"
     if recalculate:
         (profile / "user").mkdir(parents=True, exist_ok=True)
@@ -306,13 +348,9 @@ def _saved_by_libreoffice(path: Path, suffix: str, tmp_path: Path,
             '<?xml version="1.0" encoding="UTF-8"?><oor:items xmlns:oor="http://openoffice.org/'
             f'2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema">{setting}</oor:items>',
             encoding="utf-8")
-    out = tmp_path / f"calc-{suffix}"
     subprocess.run([_office(), f"-env:UserInstallation={profile.as_uri()}", "--headless",
-                    "--convert-to", suffix, "--outdir", str(out), str(path)],
+                    "--convert-to", suffix, "--outdir", str(out), *map(str, paths)],
                    capture_output=True, timeout=180, check=True)
-    saved = out / f"{path.stem}.{suffix}"
-    assert saved.is_file()
-    return saved
 
 
 def _as_excel_saves_it(path: Path, edit=lambda xml: xml) -> Path:
@@ -332,12 +370,7 @@ def _as_excel_saves_it(path: Path, edit=lambda xml: xml) -> Path:
     return path
 
 
-@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx", "libreoffice xls"])
-def test_serial_dates_of_a_1904_workbook_count_from_1904(tmp_path, saved):
-    """In the 1904 date system (Excel for Mac's, an option in Excel and Calc) 44468 is 30
-    September 2025; read from 1900, as every workbook's serials were, it was 29 September
-    2021, four years and a day out, exit 0. A date cell was always right (calamine knows)."""
-    path = tmp_path / "events.xlsx"
+def _workbook_of_1904(path: Path) -> Path:
     book = xlsxwriter.Workbook(str(path), {"date_1904": True})
     sheet = book.add_worksheet("Extract")
     sheet.write_row(0, 0, ["Ref", "Day", "At"])
@@ -345,8 +378,18 @@ def test_serial_dates_of_a_1904_workbook_count_from_1904(tmp_path, saved):
     sheet.write(2, 0, "A2")
     sheet.write_datetime(2, 1, datetime(2025, 9, 1), book.add_format({"num_format": "d/m/yy"}))
     book.close()
-    if saved != "xlsxwriter":
-        path = _saved_by_libreoffice(path, saved.split()[1], tmp_path)
+    return path
+
+
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx", "libreoffice xls"])
+def test_serial_dates_of_a_1904_workbook_count_from_1904(tmp_path, saved):
+    """In the 1904 date system (Excel for Mac's, an option in Excel and Calc) 44468 is 30
+    September 2025; read from 1900, as every workbook's serials were, it was 29 September
+    2021, four years and a day out, exit 0. A date cell was always right (calamine knows)."""
+    if saved == "xlsxwriter":
+        path = _workbook_of_1904(tmp_path / "events.xlsx")
+    else:
+        path = _saved_by_libreoffice("1904", saved.split()[1], tmp_path)
     frame = ingest.read_extracts(SPEC, [path]).frame.sort("ref")
     assert frame["day"].to_list() == [date(2025, 9, 30), date(2025, 9, 1)]
     assert frame["at"].to_list() == [datetime(2025, 9, 30, 18, tzinfo=UK), None]
@@ -360,14 +403,7 @@ def test_a_cell_holding_an_error_is_refused_naming_it(tmp_path, saved):
     an error in a column the dataset does not read (a lookup's #N/A) is not read either."""
     path = tmp_path / "events.xlsx"
     if saved.startswith("libreoffice"):
-        book = xlsxwriter.Workbook(str(path))
-        sheet = book.add_worksheet("Extract")
-        sheet.write_row(0, 0, ["Ref", "Day", "Count"])
-        sheet.write_row(1, 0, ["A1", "01/09/2025", 10])
-        sheet.write_row(2, 0, ["A2", "02/09/2025"])
-        sheet.write_formula(2, 2, "=10/0")
-        book.close()
-        path = _saved_by_libreoffice(path, saved.split()[1], tmp_path, recalculate=True)
+        path = _saved_by_libreoffice("error", saved.split()[1], tmp_path, recalculate=True)
         expected = "row 3, column 'Count': an error (#DIV/0!), which reads as a blank"
     else:  # a value pasted over a formula's #N/A, as Excel writes it
         _workbook(path, [["A1", "01/09/2025", None, 10, None],
@@ -382,6 +418,17 @@ def test_a_cell_holding_an_error_is_refused_naming_it(tmp_path, saved):
 
     unread = replace(SPEC, columns=tuple(c for c in SPEC.columns if c.name != "count"))
     assert ingest.read_extracts(unread, [path]).frame["ref"].to_list() == ["A1", "A2"]
+
+
+def _workbook_of_an_error(path: Path) -> Path:
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, ["Ref", "Day", "Count"])
+    sheet.write_row(1, 0, ["A1", "01/09/2025", 10])
+    sheet.write_row(2, 0, ["A2", "02/09/2025"])
+    sheet.write_formula(2, 2, "=10/0")
+    book.close()
+    return path
 
 
 def _formulas_workbook(path: Path) -> Path:
@@ -409,8 +456,7 @@ def test_a_formula_whose_value_excel_never_calculated_is_refused(tmp_path, saved
     calculated one, only that no Excel calculated it (an .xlsx's calcPr without calcId, an
     .xls's BOF saying Excel 97, as LibreOffice writes both): refused where the dataset reads
     the column, read where it does not."""
-    path = _saved_by_libreoffice(_formulas_workbook(tmp_path / "events.xlsx"),
-                                 saved.split()[1], tmp_path)
+    path = _saved_by_libreoffice("formulas", saved.split()[1], tmp_path)
     assert sum(ingest.read_extracts(SPEC_UNREAD_COUNT, [path]).frame["ref"].is_not_null()) == 3
     with pytest.raises(DataError) as error:
         ingest.read_extracts(SPEC, [path])
@@ -466,11 +512,7 @@ def test_a_formula_with_an_empty_saved_value_is_refused(tmp_path):
                                    "has no saved value")
 
 
-@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx", "libreoffice xls"])
-def test_a_hidden_row_is_refused(tmp_path, saved):
-    """A row hidden (or filtered out) was read as any other: the analyst's sheet showed two
-    rows, kpi counted three. Whether hiding it meant leaving it out is not kpi's to guess."""
-    path = tmp_path / "events.xlsx"
+def _workbook_of_a_hidden_row(path: Path) -> Path:
     book = xlsxwriter.Workbook(str(path))
     sheet = book.add_worksheet("Extract")
     sheet.write_row(0, 0, ["Ref", "Day", "Count"])
@@ -480,8 +522,17 @@ def test_a_hidden_row_is_refused(tmp_path, saved):
     for empty in range(6, 12):  # empty rows hidden below the table hide nothing
         sheet.set_row(empty, None, None, {"hidden": True})
     book.close()
-    if saved != "xlsxwriter":
-        path = _saved_by_libreoffice(path, saved.split()[1], tmp_path)
+    return path
+
+
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx", "libreoffice xls"])
+def test_a_hidden_row_is_refused(tmp_path, saved):
+    """A row hidden (or filtered out) was read as any other: the analyst's sheet showed two
+    rows, kpi counted three. Whether hiding it meant leaving it out is not kpi's to guess."""
+    if saved == "xlsxwriter":
+        path = _workbook_of_a_hidden_row(tmp_path / "events.xlsx")
+    else:
+        path = _saved_by_libreoffice("hidden row", saved.split()[1], tmp_path)
     with pytest.raises(DataError) as error:
         ingest.read_extracts(SPEC, [path])
     assert error.value.message == (f"{path}, sheet 'Extract', row 3: a hidden row in the data "
@@ -489,9 +540,7 @@ def test_a_hidden_row_is_refused(tmp_path, saved):
                                    "other")
 
 
-@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xls"])
-def test_empty_rows_hidden_below_the_table_load(tmp_path, saved):
-    path = tmp_path / "events.xlsx"
+def _workbook_of_hidden_empty_rows(path: Path) -> Path:
     book = xlsxwriter.Workbook(str(path))
     sheet = book.add_worksheet("Extract")
     sheet.write_row(0, 0, ["Ref", "Day"])
@@ -499,8 +548,15 @@ def test_empty_rows_hidden_below_the_table_load(tmp_path, saved):
     for empty in range(4, 40):
         sheet.set_row(empty, None, None, {"hidden": True})
     book.close()
-    if saved != "xlsxwriter":
-        path = _saved_by_libreoffice(path, saved.split()[1], tmp_path)
+    return path
+
+
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xls"])
+def test_empty_rows_hidden_below_the_table_load(tmp_path, saved):
+    if saved == "xlsxwriter":
+        path = _workbook_of_hidden_empty_rows(tmp_path / "events.xlsx")
+    else:
+        path = _saved_by_libreoffice("hidden empty rows", saved.split()[1], tmp_path)
     assert ingest.read_extracts(SPEC, [path]).frame["ref"].to_list() == ["A1"]
 
 
@@ -525,10 +581,7 @@ def test_another_sheet_of_the_same_header_is_named_in_a_warning(tmp_path):
     assert loaded.returncode == 0 and "Warning" not in loaded.stderr, loaded.stderr
 
 
-def test_merged_cells_in_an_xls_workbook_are_refused(tmp_path):
-    """Merged cells were refused in an .xlsx workbook only: an .xls one read a day merged over
-    two rows as the day and a blank."""
-    path = tmp_path / "events.xlsx"
+def _workbook_of_merged_cells(path: Path) -> Path:
     book = xlsxwriter.Workbook(str(path))
     sheet = book.add_worksheet("Extract")
     sheet.write_row(0, 0, ["Ref", "Day"])
@@ -536,7 +589,25 @@ def test_merged_cells_in_an_xls_workbook_are_refused(tmp_path):
         sheet.write_row(n, 0, [f"A{n}", "01/09/2025"])
     sheet.merge_range(2, 1, 3, 1, "02/09/2025")
     book.close()
-    path = _saved_by_libreoffice(path, "xls", tmp_path)
+    return path
+
+
+# The workbooks the tests above have LibreOffice save: how each is built, and the formats
+# (and whether in the profile that recalculates on load) it is saved in.
+SAVED_BY_LIBREOFFICE = {
+    "1904": (_workbook_of_1904, [("xlsx", False), ("xls", False)]),
+    "error": (_workbook_of_an_error, [("xlsx", True), ("xls", True)]),
+    "formulas": (_formulas_workbook, [("xlsx", False), ("xls", False)]),
+    "hidden row": (_workbook_of_a_hidden_row, [("xlsx", False), ("xls", False)]),
+    "hidden empty rows": (_workbook_of_hidden_empty_rows, [("xls", False)]),
+    "merged cells": (_workbook_of_merged_cells, [("xls", False)]),
+}
+
+
+def test_merged_cells_in_an_xls_workbook_are_refused(tmp_path):
+    """Merged cells were refused in an .xlsx workbook only: an .xls one read a day merged over
+    two rows as the day and a blank."""
+    path = _saved_by_libreoffice("merged cells", "xls", tmp_path)
     with pytest.raises(DataError) as error:
         ingest.read_extracts(SPEC, [path])
     assert error.value.message == (f"{path}, sheet 'Extract', cells B3:B4: merged cells in the "
@@ -582,28 +653,56 @@ DAY = (datetime(2025, 9, 1), "dd/mm/yyyy")
 SAVES = ["xlsxwriter", "libreoffice xlsx", "libreoffice xls"]
 
 
-def _saved(path: Path, saved: str, tmp_path: Path) -> Path:
-    return path if saved == "xlsxwriter" else _saved_by_libreoffice(path, saved.split()[1],
-                                                                    tmp_path)
+def _saved(name: str, saved: str, tmp_path: Path) -> Path:
+    """The workbook `name` of SAVED_BY_LIBREOFFICE as xlsxwriter wrote it, or as LibreOffice
+    saved it ("libreoffice xlsx", "libreoffice xls")."""
+    if saved == "xlsxwriter":
+        return SAVED_BY_LIBREOFFICE[name][0](tmp_path / "events.xlsx")
+    return _saved_by_libreoffice(name, saved.split()[1], tmp_path)
 
 
-@pytest.mark.parametrize("saved", SAVES)
-@pytest.mark.parametrize(("cell", "shown"), [
+def _typed(rows: list[list]):
+    """Builds `_typed_workbook(path, rows)`."""
+    return lambda path: _typed_workbook(path, rows)
+
+
+TEXT_COLUMN_CELLS = [
     ((123, "00000"), "a number cell (123; a reference typed as 00123 is kept as the number 123)"),
     (123, "a number cell (123; "),
     (0.5, "a number cell (0.5; "),
     ((datetime(2025, 1, 2), "d-mmm"), "a date or time cell (2025-01-02; text such as 1-2 typed"),
-])
+]
+BOTH = [("xlsx", False), ("xls", False)]
+SAVED_BY_LIBREOFFICE.update({
+    f"text column cell {cell!r}": (_typed([
+        [DAY, 0.25, 3, "A1"],
+        [DAY, 0.5, 4, "00124"],
+        [DAY, 0.75, 5, cell],
+    ]), BOTH) for cell, _ in TEXT_COLUMN_CELLS})
+SAVED_BY_LIBREOFFICE["percentage in a text column"] = (_typed([
+    [DAY, 0.25, 3, "A1"],
+    [DAY, 0.5, 4, (0.5, "0%")],
+]), BOTH)
+SAVED_BY_LIBREOFFICE["percentages mixed with numbers"] = (_typed([
+    [DAY, 50, 3, "A1"],
+    [DAY, (0.5, "0.0%"), 4, "A2"],
+]), BOTH)
+SAVED_BY_LIBREOFFICE["cells of their columns' types"] = (_typed([
+    [DAY, (0.25, "0%"), 3, "00123"],
+    [(datetime(2025, 9, 2), "d mmm yyyy"), (0.5, "0.00%"), 4.0, "1-2"],
+    [DAY, None, 5, "A3"],
+    [DAY, (1, "0%"), None, "50%"],
+]), BOTH)
+
+
+@pytest.mark.parametrize("saved", SAVES)
+@pytest.mark.parametrize(("cell", "shown"), TEXT_COLUMN_CELLS)
 def test_a_number_or_date_cell_in_a_text_column_is_refused(tmp_path, saved, cell, shown):
     """A reference typed as 00123 into a cell not formatted as Text is the number 123, and
     `1-2` the date 2 January: read as text they were '123' (where the CSV of the same extract
     holds '00123', so `unique`, filters and joins disagree) and '2025-01-02 00:00:00', exit 0.
     Refused, naming the row and column and the value the cell holds."""
-    path = _saved(_typed_workbook(tmp_path / "events.xlsx", [
-        [DAY, 0.25, 3, "A1"],
-        [DAY, 0.5, 4, "00124"],
-        [DAY, 0.75, 5, cell],
-    ]), saved, tmp_path)
+    path = _saved(f"text column cell {cell!r}", saved, tmp_path)
     with pytest.raises(DataError) as error:
         ingest.read_extracts(RATED, [path])
     message = error.value.message
@@ -614,10 +713,7 @@ def test_a_number_or_date_cell_in_a_text_column_is_refused(tmp_path, saved, cell
 
 @pytest.mark.parametrize("saved", SAVES)
 def test_a_percentage_cell_in_a_text_column_is_refused_as_excel_shows_it(tmp_path, saved):
-    path = _saved(_typed_workbook(tmp_path / "events.xlsx", [
-        [DAY, 0.25, 3, "A1"],
-        [DAY, 0.5, 4, (0.5, "0%")],
-    ]), saved, tmp_path)
+    path = _saved("percentage in a text column", saved, tmp_path)
     with pytest.raises(DataError) as error:
         ingest.read_extracts(RATED, [path])
     assert error.value.message == (f"{path}, sheet 'Extract', row 3, column 'Ref': a "
@@ -629,10 +725,7 @@ def test_a_percentage_cell_in_a_text_column_is_refused_as_excel_shows_it(tmp_pat
 def test_a_number_column_mixing_percentages_with_other_numbers_is_refused(tmp_path, saved):
     """50 typed in one row and 50% (the number 0.5) in the next: read, a mean of the column
     was 25.25, where the analyst meant 50. The CSV of the same sheet says '50%', refused too."""
-    path = _saved(_typed_workbook(tmp_path / "events.xlsx", [
-        [DAY, 50, 3, "A1"],
-        [DAY, (0.5, "0.0%"), 4, "A2"],
-    ]), saved, tmp_path)
+    path = _saved("percentages mixed with numbers", saved, tmp_path)
     with pytest.raises(DataError) as error:
         ingest.read_extracts(RATED, [path])
     assert error.value.message.startswith(
@@ -647,12 +740,7 @@ def test_cells_of_their_columns_types_keep_loading(tmp_path, saved):
     percentages holds its fractions, as Excel computes with them), whole numbers in an int
     column, text (numeric text too) in a text column, blanks anywhere: the rows load as the
     cells hold them."""
-    path = _saved(_typed_workbook(tmp_path / "events.xlsx", [
-        [DAY, (0.25, "0%"), 3, "00123"],
-        [(datetime(2025, 9, 2), "d mmm yyyy"), (0.5, "0.00%"), 4.0, "1-2"],
-        [DAY, None, 5, "A3"],
-        [DAY, (1, "0%"), None, "50%"],
-    ]), saved, tmp_path)
+    path = _saved("cells of their columns' types", saved, tmp_path)
     frame = ingest.read_extracts(RATED, [path]).frame
     assert frame.select("day", "rate", "count", "ref").rows() == [
         (date(2025, 9, 1), 0.25, 3, "00123"),
@@ -699,11 +787,7 @@ def test_a_number_no_date_can_be_in_a_text_column_is_one_line_not_a_panic(tmp_pa
     assert not (root / "data" / "crimes").exists()
 
 
-@pytest.mark.parametrize("saved", SAVES)
-def test_a_percentage_cell_is_placed_in_a_table_that_does_not_start_at_a1(tmp_path, saved):
-    """The table's first row and column are where fastexcel counts from, wherever the sheet's
-    first value is (here C3): the percentage is named in its own row and column."""
-    path = tmp_path / "events.xlsx"
+def _workbook_of_a_table_at_c3(path: Path) -> Path:
     book = xlsxwriter.Workbook(str(path))
     sheet = book.add_worksheet("Extract")
     day, share = book.add_format({"num_format": "dd/mm/yyyy"}), book.add_format(
@@ -715,7 +799,17 @@ def test_a_percentage_cell_is_placed_in_a_table_that_does_not_start_at_a1(tmp_pa
         sheet.write_number(line, 4, line)
         sheet.write_string(line, 5, f"A{line}")
     book.close()
+    return path
+
+
+SAVED_BY_LIBREOFFICE["table at C3"] = (_workbook_of_a_table_at_c3, BOTH)
+
+
+@pytest.mark.parametrize("saved", SAVES)
+def test_a_percentage_cell_is_placed_in_a_table_that_does_not_start_at_a1(tmp_path, saved):
+    """The table's first row and column are where fastexcel counts from, wherever the sheet's
+    first value is (here C3): the percentage is named in its own row and column."""
     with pytest.raises(DataError) as error:
-        ingest.read_extracts(RATED, [_saved(path, saved, tmp_path)])
+        ingest.read_extracts(RATED, [_saved("table at C3", saved, tmp_path)])
     assert ", row 2, column 'Rate': a percentage (Excel shows 50%, the cell holds 0.5)" in (
         error.value.message)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import io
 import random
+import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
 from hostile_support import GOOD_HEADER, first_error, make_project, snapshot
+from typer.testing import CliRunner
 
+from kpi.cli import app
 from kpi.ingest import SANE_YEARS
 
 H = GOOD_HEADER + "\n"
@@ -116,12 +119,20 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def project(tmp_path, cli):
-    folder = make_project(tmp_path / "project")
-    result = cli(["--project", folder, "ingest", "incidents", folder / "good.csv"])
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    folder = make_project(tmp_path_factory.mktemp("inputs") / "project")
+    result = CliRunner().invoke(app, ["--project", str(folder), "ingest", "incidents",
+                                      str(folder / "good.csv")])
     assert result.exit_code == 0, result.output
     return folder
+
+
+@pytest.fixture
+def project(loaded, tmp_path):
+    """good.csv loaded into incidents, version 0: loaded once for the module, and copied for
+    each test, which may load into it."""
+    return shutil.copytree(loaded, tmp_path / "project", symlinks=True)
 
 
 @pytest.mark.parametrize(("name", "content", "dataset", "message"),

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import polars as pl
 import pytest
 from hostile_support import GOOD_HEADER, first_error, make_project, snapshot
+from typer.testing import CliRunner
+
+from kpi.cli import app
 
 MIXED = (
     GOOD_HEADER + "\n"
@@ -23,12 +27,20 @@ MIXED = (
 )
 
 
-@pytest.fixture
-def project(tmp_path, cli):
-    folder = make_project(tmp_path / "project")
-    assert cli(["--project", folder, "ingest", "incidents", folder / "good.csv"]).exit_code == 0
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    folder = make_project(tmp_path_factory.mktemp("row-policy") / "project")
+    assert CliRunner().invoke(app, ["--project", str(folder), "ingest", "incidents",
+                                    str(folder / "good.csv")]).exit_code == 0
     (folder / "mixed.csv").write_text(MIXED)
     return folder
+
+
+@pytest.fixture
+def project(loaded, tmp_path):
+    """good.csv loaded into incidents, and mixed.csv beside it: loaded once for the module,
+    and copied for each test, which may load into it."""
+    return shutil.copytree(loaded, tmp_path / "project", symlinks=True)
 
 
 def test_default_rejects_the_whole_file_listing_the_first_bad_rows(project, cli):

@@ -12,7 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from kpi.cli import app
 from kpi.periods import Month
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -67,17 +69,24 @@ def _extract(path: Path, force: str, months: list[Month], per_month: int) -> Pat
     return path
 
 
-@pytest.fixture
-def forces(tmp_path, cli):
-    """The project, with Kent's June 2025 file never loaded."""
-    root = tmp_path / "forces"
+@pytest.fixture(scope="module")
+def forces_loaded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("forces") / "forces"
     root.mkdir()
     (root / "kpi.toml").write_text(PARTS_TOML, encoding="utf-8")
     kent = _extract(root / "kent.csv", "Kent", _months(FIRST, LAST - 1), ROWS["Kent"])
     essex = _extract(root / "essex.csv", "Essex", _months(FIRST, LAST), ROWS["Essex"])
-    loaded = cli(["--project", root, "ingest", "stops", kent, essex])
+    loaded = CliRunner().invoke(app, ["--project", str(root), "ingest", "stops", str(kent),
+                                      str(essex)])
     assert loaded.exit_code == 0, loaded.output
     return root
+
+
+@pytest.fixture
+def forces(forces_loaded, tmp_path):
+    """The project, with Kent's June 2025 file never loaded: loaded once for the module, and
+    copied for each test, which may change its catalogue or load into it."""
+    return shutil.copytree(forces_loaded, tmp_path / "forces", symlinks=True)
 
 
 def _json(cli, root: Path, *args: str) -> dict:

@@ -280,11 +280,16 @@ def open_project(output: Path | None = None, writes: str | None = None):
     folder never reports the sample's figures; `writes` names a command that would change the
     store, which the sample refuses. Both are decided before the sample's store is built."""
     from kpi import api
-    from kpi.catalogue import load_project
+    from kpi.cache import file_digest
+    from kpi.catalogue import find_project_file, load_project_file
 
-    definition = load_project(State.project)
+    # kpi.toml read once (kpi.api.open would find and read it again): its digest taken
+    # before reading it, as api.open takes it, so an edit meanwhile is read next time.
+    found, bundled = find_project_file(State.project)
+    digest = file_digest(found)
+    definition = load_project_file(found, bundled=bundled)
     asked_for_sample(definition, writes)
-    project = api.open(api.SAMPLE if definition.bundled else definition.path, notify=note)
+    project = api.opened(definition, digest, notify=note)
     State.loaded = project.definition
     check_output_file(output)
     return project
