@@ -684,8 +684,43 @@ document.body.setAttribute('data-tables', String(document.querySelectorAll('tabl
     assert int(re.search(r'data-tables="(\d+)"', dom).group(1)) >= 4
 
 
-def test_docx_paper_converts_to_pdf_in_libreoffice(sample, tmp_path, office_profile):
-    pdf = _libreoffice_pdf(sample["docx"], tmp_path, office_profile)
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory) -> Path:
+    """The crowded sample with 14 more exceptions (`_crowded_sample`), its Word paper
+    exported beside it as crowded.docx, for `word_printed` to print; only
+    test_a_front_page_with_more_exceptions_still_fits_two_pages[14] exports from it."""
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    def cli(args, **kwargs):
+        return CliRunner().invoke(app, [str(a) for a in args], **kwargs)
+
+    folder = tmp_path_factory.mktemp("crowded")
+    project = _crowded_sample(folder, 14, cli)
+    result = cli(["--project", project, "export", "docx", "--period", "2025-09", "--output",
+                  folder / "crowded.docx"])
+    assert result.exit_code == 0, result.output
+    return project
+
+
+@pytest.fixture(scope="module")
+def word_printed(sample, crowded, tmp_path_factory, office_profile) -> dict[str, Path]:
+    """The module's Word papers converted to PDF by LibreOffice in one start (each document
+    opened and printed on its own, as `_libreoffice_pdfs` does; a start costs about a second
+    of CPU): the sample's ("sample"), the crowded sample's ("crowded") and the headings
+    paper without a template and with a house template whose Heading 1 does not keep with
+    the next paragraph ("plain", "house"). Each test reads its PDF."""
+    folder = tmp_path_factory.mktemp("word-printed")
+    papers = {"sample": folder / "sample.docx", "crowded": crowded.parent / "crowded.docx"}
+    shutil.copyfile(sample["docx"], papers["sample"])
+    papers |= _headings_papers(folder)
+    return dict(zip(papers, _libreoffice_pdfs(list(papers.values()), folder / "pdf",
+                                              office_profile), strict=True))
+
+
+def test_docx_paper_converts_to_pdf_in_libreoffice(sample, word_printed):
+    pdf = word_printed["sample"]
     _check_pdf(pdf, sample["markdown"], _docx_words(sample["docx"]), 19)
     _check_fills(pdf)
 
@@ -765,14 +800,16 @@ def _front_page_holds(pdf: Path, markdown: Path) -> None:
 
 @pytest.mark.parametrize("targets", [6, 14])
 def test_a_front_page_with_more_exceptions_still_fits_two_pages(tmp_path, cli, targets,
-                                                                office_profile):
+                                                                request):
     """With 18 exceptions (the sample has 12) the matrix rows' names ran onto page 3 in Word;
     with 26 the exceptions did too. The front page keeps to two pages: the rows' names go to
     an appendix, then the exceptions beyond what fits are counted, with where they are."""
-    project = _crowded_sample(tmp_path, targets, cli)
+    # With 18 the paper's Markdown is the test; with 26 its Word (`crowded`, printed with the
+    # module's other Word papers, `word_printed`) and HTML are printed too.
+    project = _crowded_sample(tmp_path, targets, cli) if targets == 6 \
+        else request.getfixturevalue("crowded")
     paths = {}
-    # With 18 the paper's Markdown is the test; with 26 its Word and HTML are printed too.
-    formats = (("markdown", "md"), ("docx", "docx"), ("html", "html"))
+    formats = (("markdown", "md"), ("html", "html"))
     for fmt, suffix in formats[:1] if targets == 6 else formats:
         paths[fmt] = tmp_path / f"board.{suffix}"
         result = cli(["--project", project, "export", fmt, "--period", "2025-09", "--output",
@@ -799,8 +836,7 @@ def test_a_front_page_with_more_exceptions_still_fits_two_pages(tmp_path, cli, t
     assert more if targets == 14 else not more
     if targets == 6:
         return  # printed, the fuller front page is the test
-    _front_page_holds(_libreoffice_pdf(paths["docx"], tmp_path, office_profile),
-                      paths["markdown"])
+    _front_page_holds(request.getfixturevalue("word_printed")["crowded"], paths["markdown"])
     pdf = tmp_path / "board-html.pdf"
     _chromium_pdf(paths["html"], pdf, tmp_path / "p")
     _front_page_holds(pdf, paths["markdown"])
@@ -978,13 +1014,9 @@ def _pages_ending_with_a_heading(pdf: Path) -> list[tuple[int, str]]:
     return found
 
 
-def test_no_page_ends_with_a_heading_in_word_even_with_a_template_whose_heading_does_not(
-        tmp_path, office_profile):
-    """A house template's Heading 1 that does not keep with the next paragraph (Word's own
-    does; one saved from another word processor may not) left a section's heading alone at
-    the foot of a page, its paragraphs on the next. Each heading keeps with the next
-    paragraph itself, whatever the style says; read through LibreOffice, no page ends with
-    a heading, with the template or without."""
+def _headings_papers(folder: Path) -> dict[str, Path]:
+    """The headings paper in Word, without a template ("plain") and with a house template
+    whose Heading 1 does not keep with the next paragraph ("house"), written into `folder`."""
     import docx
 
     from kpi.writers import docx as word
@@ -993,13 +1025,24 @@ def test_no_page_ends_with_a_heading_in_word_even_with_a_template_whose_heading_
     heading = template.styles["Heading 1"]
     heading.paragraph_format.keep_with_next = None  # the style's w:keepNext removed
     assert heading.element.pPr.find(f"{W}keepNext") is None
-    template.save(str(tmp_path / "house.docx"))
+    template.save(str(folder / "house.docx"))
     document = _headings_paper()
-    papers = {"plain": tmp_path / "plain.docx", "house": tmp_path / "house-paper.docx"}
-    for name, house in (("plain", None), ("house", tmp_path / "house.docx")):
-        papers[name].write_bytes(word.write(document, tmp_path, template=house, places=False))
-    for name, pdf in zip(papers, _libreoffice_pdfs(list(papers.values()), tmp_path,
-                                                   office_profile), strict=True):
+    papers = {"plain": folder / "plain.docx", "house": folder / "house-paper.docx"}
+    for name, house in (("plain", None), ("house", folder / "house.docx")):
+        papers[name].write_bytes(word.write(document, folder, template=house, places=False))
+    return papers
+
+
+def test_no_page_ends_with_a_heading_in_word_even_with_a_template_whose_heading_does_not(
+        word_printed):
+    """A house template's Heading 1 that does not keep with the next paragraph (Word's own
+    does; one saved from another word processor may not) left a section's heading alone at
+    the foot of a page, its paragraphs on the next. Each heading keeps with the next
+    paragraph itself, whatever the style says; read through LibreOffice, no page ends with
+    a heading, with the template or without (`_headings_papers`, printed with the module's
+    other Word papers)."""
+    for name in ("plain", "house"):
+        pdf = word_printed[name]
         text = _pdf_words(pdf)[0]
         assert text.count("\f") >= 5 and "Heading number 48" in text
         assert _pages_ending_with_a_heading(pdf) == [], name
