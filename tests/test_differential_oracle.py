@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import spc_reference
 from conftest import SUMMARY_LINES
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -136,6 +137,25 @@ from kpi.errors import KpiError
 
 ORACLE_EXAMPLES = int(os.environ.get("KPI_ORACLE_EXAMPLES", "12"))
 STEPS = int(os.environ.get("KPI_ORACLE_STEPS", "14"))
+# The front page's matrix (docs/board-paper.md): the rows of a KPI with a process chart, by
+# its variation, and the columns, by its assurance against a target (_check_matrix_rows).
+MATRIX_ROW_WORDS = {"concern": "\u25b2 Special cause of concern",
+                    "improvement": "\u25a0 Special cause of improvement",
+                    "unusual": "\u25c6 Unusually high or low (no better direction)",
+                    "common": "Normal variation only"}
+ROW_OF_VARIATION = {"special_cause_concern": "concern",
+                    "special_cause_improvement": "improvement",
+                    "special_cause_neutral_high": "unusual",
+                    "special_cause_neutral_low": "unusual", "common_cause": "common"}
+COLUMN_OF_ASSURANCE = {"consistently_fail": "fail", "hit_and_miss": "risk",
+                       "consistently_pass": "pass"}
+COLUMN_OF_TITLE = {"Target consistently missed": "fail",
+                   "Target sometimes met, sometimes missed": "risk",
+                   "Target consistently met": "pass", "No target": "none"}
+# the words beside a KPI's name in its row's list: its column's title, none for no target
+TITLE_OF_COLUMN = {c: (None if c == "none" else t.lower()) for t, c in COLUMN_OF_TITLE.items()}
+# units whose limits stop at 0 (docs/statistics.md, "Limits stop where the value cannot go")
+NON_NEGATIVE_UNITS = {"count", "percent", "per_1000", "seconds", "days", "gbp"}
 # CI draws the same sequences every run; a seed of its own lets a run by hand draw new ones.
 SEED = os.environ.get("KPI_ORACLE_SEED")
 if SEED:
@@ -197,6 +217,7 @@ class OracleMachine(RuleBasedStateMachine):
         self.log: list[str] = []
         self.loads: list[tuple[str, list[str], list[str], list[dict]]] = []
         self.n_files = 0
+        self._months_read: dict[tuple[str, int], float | None] = {}
         self.counter = [0]
         self.ambiguous = False
         self.papers: list[Path] = []
@@ -1642,8 +1663,9 @@ class OracleMachine(RuleBasedStateMachine):
         self._check_paper_text(out.read_text(encoding="utf-8"), figures["figures"])
         self._check_quotes(out.read_text(encoding="utf-8"), period, vs, figures["figures"])
         self._check_peer_sentences(out.read_text(encoding="utf-8"), figures["figures"])
-        self._check_uncharted_row(out.read_text(encoding="utf-8"), figures["figures"], period,
-                                  vs)
+        said = self._check_uncharted_row(out.read_text(encoding="utf-8"), figures["figures"],
+                                         period, vs)
+        self._check_matrix_rows(out.read_text(encoding="utf-8"), figures["figures"], said)
         return doc
 
     def _check_peer_sentences(self, paper: str, figures: list[dict]) -> None:
@@ -1790,20 +1812,22 @@ class OracleMachine(RuleBasedStateMachine):
         STATS["paper: peer sentences' tests checked"] += 1
 
     def _check_uncharted_row(self, paper: str, figures: list[dict], period: int,
-                             vs: str) -> None:
+                             vs: str) -> dict[str, bool | None]:
         """The front page's matrix row "No process chart (cumulative, too few months or no
         data)": every shown KPI with no chart (`_uncharted`) is in it, in the column of its
         target as the model judges its current figure (met, missed, or none without a
         target), and no other. Where the model cannot tell of some KPI (a quarterly one, a
         month whose figure is one of several), each count lies between those the model knows
-        and as many more; else it is exact. Its list names each and counts the row's KPIs."""
+        and as many more; else it is exact. Its list names each and counts the row's KPIs.
+        Returns what the model says of each shown KPI (None: it cannot tell)."""
         shown = [k for k in self.spec.kpis if not k.hidden]
+        self._months_read = {}  # this paper's, read again by _check_matrix_rows
         said = {k.id: self._uncharted(k, figures, period, vs) for k in shown}
         cumulative = [k for k in shown if k.cumulative]
         row = re.search(r"^\| No process chart \(cumulative, too few months or no data\) \|"
                         r"(.*)\|\s*$", paper, re.MULTILINE)
         if row is None and not cumulative:
-            return
+            return said
         cells = [c.strip() for c in row.group(1).split("|")] if row else []
         if len(cells) != 5:
             self.fail("cumulative", f"paper: no matrix row of KPIs with no process chart "
@@ -1833,7 +1857,7 @@ class OracleMachine(RuleBasedStateMachine):
                                     + f": no chart {sorted(i for i, v in said.items() if v)}, "
                                     f"not told {sorted(i for i, v in said.items() if v is None)}")
         if counts[4] == 0:
-            return  # an empty row lists no KPI
+            return said  # an empty row lists no KPI
         listed = re.search(r"\*\*No process chart \(cumulative, too few months or no data\), "
                            r"(\d+):\s*\*\*(.*)$", paper, re.MULTILINE)
         if listed is None or int(listed.group(1)) != counts[4]:
@@ -1847,6 +1871,124 @@ class OracleMachine(RuleBasedStateMachine):
                 self.fail("cumulative", f"paper: the KPI {k.id} is {'not ' * said[k.id]}"
                                         f"listed among those with no process chart, yet "
                                         f"{'has none' if said[k.id] else 'has one'}: {names}")
+        return said
+
+    def _check_matrix_rows(self, paper: str, figures: list[dict],
+                           said: dict[str, bool | None]) -> None:
+        """The front page's other matrix rows (docs/board-paper.md, "the matrix"): each shown
+        KPI the model says has a process chart (`_uncharted` False) is in the row of the
+        reference chart's variation over the model's monthly values and in the column of its
+        assurance against its target, or of its current figure met or missed where the chart
+        gives none (`_chart_place`); the list below the matrix names it in that row, with
+        that column's words beside it, and in no other row. Each of the four rows' counts
+        lies between the KPIs the model places there and as many more as it cannot place.
+        tests/test_spc_oracle.py reads the rows against the summary's verdicts on projects of
+        whole months; this reads them against the model alone on every project drawn here."""
+        lines = paper.splitlines()
+        head = next((i for i, x in enumerate(lines)
+                     if x.startswith("| Variation in the monthly figures |")), None)
+        shown = [k for k in self.spec.kpis if not k.hidden]
+        if head is None:
+            if shown:
+                self.fail("front_page", "paper: no matrix of the KPIs by variation")
+            return
+        header = [c.strip() for c in lines[head].strip().strip("|").split("|")]
+        columns = [COLUMN_OF_TITLE.get(c, c) for c in header[1:-1]]
+        grid: dict[str, dict[str, int]] = {}
+        for line in lines[head + 2:head + 2 + len(MATRIX_ROW_WORDS) + 1]:
+            words, *cells, _ = [c.strip() for c in line.strip().strip("|").split("|")]
+            grid[words] = dict(zip(columns, (0 if c in ("\u2013", "-") else int(c)
+                                              for c in cells), strict=True))
+        place = {k.id: self._chart_place(k, figures) for k in shown if said[k.id] is False}
+        unplaced = sum(said[k.id] is None or place.get(k.id) is None for k in shown)
+        STATS["paper: KPIs placed in a charted row of the matrix"] += sum(
+            v is not None for v in place.values())
+        STATS["paper: charted KPIs the model cannot place in the matrix"] += sum(
+            v is None for v in place.values())
+        for v in place.values():
+            if v is not None:
+                STATS[f"paper: matrix places checked {v[0]} x {v[1]}"] += 1
+        for row, words in MATRIX_ROW_WORDS.items():
+            got = grid.get(words)
+            if got is None:
+                self.fail("front_page", f"paper: no matrix row {words!r}: {list(grid)}")
+            for column in COLUMN_OF_TITLE.values():
+                n = sum(v == (row, column) for v in place.values())
+                if not n <= got[column] <= n + unplaced:
+                    self.fail("front_page", f"paper: the matrix row {words!r} counts "
+                                            f"{got[column]} in the column {column!r}, "
+                                            f"expected {n}" + (f" and up to {unplaced} more "
+                                            "(KPIs the model cannot place)" if unplaced else "")
+                                            + f": placed {place}")
+            listed = re.search(rf"\*\*{re.escape(words)}, (\d+):\s*\*\*(.*)$", paper,
+                               re.MULTILINE)
+            if (int(listed.group(1)) if listed else 0) != sum(got.values()):
+                self.fail("front_page", f"paper: the list of the matrix row {words!r} "
+                                        f"({listed and listed.group(0)}) does not count its "
+                                        f"{sum(got.values())} KPIs")
+            items = [] if listed is None else \
+                listed.group(2).replace("\\", "").strip().rstrip(".").split("; ")
+            names = dict(m.groups() for t in items
+                         if (m := re.fullmatch(r"KPI (\S+?)(?: \((.*)\))?", t)))
+            for k in shown:
+                if k.id not in place or place[k.id] is None:
+                    continue
+                there, column = place[k.id]
+                if (there == row) != (k.id in names):
+                    self.fail("front_page", f"paper: the KPI {k.id} is "
+                                            f"{'not ' * (there == row)}listed in the matrix row "
+                                            f"{words!r}, yet the model places it in the row "
+                                            f"{MATRIX_ROW_WORDS[there]!r}: "
+                                            f"{listed and listed.group(0)}")
+                if there == row and names[k.id] != TITLE_OF_COLUMN[column]:
+                    self.fail("front_page", f"paper: the KPI {k.id} is listed in the matrix "
+                                            f"row {words!r} as {names[k.id]!r}, expected "
+                                            f"{TITLE_OF_COLUMN[column]!r}")
+
+    def _month_value(self, k, m: int) -> float | None:
+        """The model's figure of a KPI over one month, read once for each paper's checks."""
+        if (k.id, m) not in self._months_read:
+            self._months_read[k.id, m] = self.oracle.value(k, (m, m))
+        return self._months_read[k.id, m]
+
+    def _chart_place(self, k, figures: list[dict]) -> tuple[str, str] | None:
+        """A charted KPI's row and column of the front page's matrix, from the model: the
+        reference chart (tests/spc_reference.py) of the monthly values `_uncharted` reads
+        (the 24 months ending with the current window, a month's figure that of every row it
+        holds, none where the dataset holds no row, its provisional months none), bounded at
+        0 in a unit that cannot go below it and at 100 in a percentage (docs/statistics.md);
+        its variation gives the row, its assurance against the target the column, else the
+        current figure met or missed (none without a target). None where the model cannot
+        tell: a quarterly KPI, or one with no current figure; nor is one placed whose limits
+        come from months it names (`spc_baseline`, `spc_rebase`: the process-chart oracle's)."""
+        dataset = self.oracle.dataset_of(k)
+        current = next((f for f in figures if f["kpi"] == k.id and f["role"] == "current"),
+                       None)
+        if k.cumulative or dataset == "q" or current is None or k.spc_baseline \
+                or k.spc_rebase:  # the months the limits come from: tests/test_spc_oracle.py
+            return None
+        end = window_months(current["window"])[1]
+        held = self.model.held(dataset)
+        months = range(end - 23, end + 1)
+        values: list[float | None] = []
+        for m in months:
+            v = self._month_value(k, m) if m in held else None
+            values.append(None if v is None or not math.isfinite(v) else float(v))
+        if k.provisional_months:
+            values[len(values) - k.provisional_months:] = [None] * k.provisional_months
+        chart = spc_reference.chart(
+            [text(m) for m in months], values,
+            floor=0.0 if current["unit"] in NON_NEGATIVE_UNITS else None,
+            ceiling=100.0 if current["unit"] == "percent" else None)
+        variation = spc_reference.variation(chart, k.better)
+        if variation is None:
+            return None
+        row = ROW_OF_VARIATION[variation]
+        assurance = spc_reference.assurance(k.target, chart, k.better, current["value"])
+        if assurance is not None:
+            return row, COLUMN_OF_ASSURANCE[assurance]
+        met = target_met(k, current["value"])
+        return row, "none" if met is None else "pass" if met else "fail"
 
     def _uncharted(self, k, figures: list[dict], period: int, vs: str) -> bool | None:
         """Whether a shown KPI has no process chart in the paper (docs/statistics.md; kpi's
@@ -1888,7 +2030,7 @@ class OracleMachine(RuleBasedStateMachine):
         for end in ends:
             # a month's figure is that of every row it holds (verdicts.monthly_values: none
             # left out, as a window's part may be); none in a month the dataset does not hold
-            there = [m in held and (v := self.oracle.value(k, (m, m))) is not None
+            there = [m in held and (v := self._month_value(k, m)) is not None
                      and math.isfinite(v) for m in range(end - 23, end + 1)]
             if k.provisional_months:
                 there[len(there) - k.provisional_months:] = [False] * k.provisional_months
