@@ -222,6 +222,44 @@ def test_workbook_loads_the_same_figures_as_the_csv(tmp_path):
     assert stored[0].equals(stored[1])
 
 
+def _with_row_hidden(ods: bytes, row: int) -> bytes:
+    """The OpenDocument spreadsheet with its `row`-th row (from 1) hidden, as Calc's Hide
+    Rows marks it (table:visibility="collapse"); the archive is otherwise copied as it was,
+    its mimetype first and stored."""
+    import io
+    import zipfile
+
+    source, out = zipfile.ZipFile(io.BytesIO(ods)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as book:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "content.xml":
+                rows = re.split(rb"(?=<table:table-row[ >])", data)
+                rows[row] = rows[row].replace(b"<table:table-row",
+                                              b'<table:table-row table:visibility="collapse"', 1)
+                data = b"".join(rows)
+            book.writestr(info, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name", ["crimes.ods", "crimes.xlsx"])
+def test_an_opendocument_spreadsheet_is_refused_whatever_its_name(tmp_path, name):
+    # fastexcel reads an .ods too, but none of the reader's checks (hidden rows, merged cells,
+    # percentages, formulas) reads its cells: named .xlsx, this one loaded all 60 rows with
+    # its hidden row among them, where an .xlsx with a hidden row is refused.
+    root = _mini(tmp_path)
+    path = root / "extracts" / name
+    path.write_bytes(_with_row_hidden((DATA / "libreoffice-crimes.ods").read_bytes(), 3))
+    result = _kpi(root, "ingest", "crimes", str(path))
+    assert result.returncode == 3, result.stderr
+    what = "not an Excel workbook" if name.endswith(".xlsx") else "not a CSV file"
+    assert result.stderr.splitlines() == [
+        f"Error: {path}: the file is an OpenDocument spreadsheet (.ods), {what}",
+        "Hint: kpi does not read .ods: in LibreOffice, save it with File > Save As as Excel "
+        "2007-365 (.xlsx), or export the sheet as CSV (UTF-8)"]
+    assert not (root / "data" / "crimes").exists()  # nothing written
+
+
 @pytest.mark.parametrize("case", ["password", "corrupt", "sheets", "title"])
 def test_unreadable_workbooks_exit_3_with_one_line(tmp_path, case):
     root = _mini(tmp_path)

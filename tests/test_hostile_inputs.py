@@ -3,9 +3,11 @@ a documented exit code, no traceback, and nothing stored changes."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import random
 import shutil
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -35,6 +37,24 @@ def _good_parquet() -> bytes:
     ).with_columns(pl.col("Date").str.to_date()))
 
 
+def _xlsx() -> bytes:
+    out = io.BytesIO()
+    pl.DataFrame({"Incident Ref": ["X1"], "Date": ["2025-03-01"], "LPA": ["Dudley"],
+                  "Victims": [1]}).write_excel(out)
+    return out.getvalue()
+
+
+def _zip(name: str, data: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(name, data)
+    return out.getvalue()
+
+
+DATA = Path(__file__).resolve().parent / "data"
+GOOD = (H + ROW_A + ROW_B).encode()
+
+
 # (case, file name, content, dataset, message after "Error: FILE")
 CASES = [
     ("empty file", "empty.csv", b"", "incidents", ": the file is empty"),
@@ -45,6 +65,22 @@ CASES = [
      ": binary data where a CSV file was expected"),
     ("binary without NUL bytes", "controls.csv", bytes(range(1, 32)) * 100, "incidents",
      ": binary data where a CSV file was expected"),
+    # A container saved or downloaded in place of the extract is named, with what to do.
+    ("workbook named .csv", "book.csv", _xlsx(), "incidents",
+     ": the file is an Excel workbook (.xlsx), not a CSV file"),
+    ("Excel 97-2003 workbook named .csv", "old.csv",
+     (DATA / "libreoffice-crimes.xls").read_bytes(), "incidents",
+     ": the file is an Excel 97-2003 workbook (.xls) or another Office file, not a CSV file"),
+    ("OpenDocument spreadsheet", "sheet.ods", (DATA / "libreoffice-crimes.ods").read_bytes(),
+     "incidents", ": the file is an OpenDocument spreadsheet (.ods), not a CSV file"),
+    ("zip archive", "download.zip", _zip("good.csv", GOOD), "incidents",
+     ": the file is a zip archive, not a CSV file"),
+    ("gzip-compressed CSV", "good.csv.gz", gzip.compress(GOOD), "incidents",
+     ": the file is a gzip-compressed file, not a CSV file"),
+    ("PDF", "report.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)), "incidents",
+     ": the file is a PDF document, not a CSV file"),
+    ("text named as a workbook", "good.xlsx", GOOD, "incidents",
+     ": the file is text (a CSV file?), not an Excel workbook"),
     ("truncated file", "truncated.csv", (H + ROW_A + ROW_B)[:-12].encode(), "incidents",
      ", row 3: expected 5 fields, found 3"),
     ("truncated inside quotes", "open-quote.csv", (H + ROW_A + 'B2,2025-03-02,"Wal').encode(),

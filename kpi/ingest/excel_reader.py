@@ -19,11 +19,9 @@ import polars as pl
 from kpi.catalogue import ColumnType, DatasetSpec
 from kpi.errors import DataError, located, option
 from kpi.ingest.common import Numbering, _first_line, _numbered, _show, _without_reserved
+from kpi.ingest.survey import _OLE2, format_of
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
-
-
-_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the container of .xls, and of encrypted .xlsx
 
 
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
@@ -85,7 +83,13 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     the workbook's serial day numbers (`day_zero`)."""
     import fastexcel
 
-    if raw[:8] == _OLE2 and _ENCRYPTED in raw:
+    found = format_of(path, raw[:65536])
+    if found is not None and found.kind not in ("xlsx", "xls"):
+        # Never handed to fastexcel: it reads an .ods too, but none of the checks below
+        # (hidden rows, merged cells, percentages, formulas) reads an .ods's cells.
+        raise DataError(located(path, f"the file is {found.what}, not an Excel workbook"),
+                        hint=found.hint)
+    if found is not None and found.kind == "xls" and _ENCRYPTED in raw:
         raise DataError(located(path, "the workbook is password-protected (encrypted)"),
                         hint="save a copy without the password, or export the sheet as CSV")
     try:

@@ -241,6 +241,86 @@ def _looks_utf16(sample: bytes) -> bool:
     return max(even.count(0), odd.count(0)) > 0.9 * min(len(even), len(odd)) > 0
 
 
+# The opening bytes of the containers an extract is sometimes saved in by mistake, and what
+# each is called in a message (`format_of`).
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and an encrypted .xlsx
+_ODS = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+@dataclass(frozen=True)
+class Format:
+    """What a file's bytes say it is, whatever its name."""
+
+    kind: str  # "xlsx", "xls", "ods", "zip", "gzip", "pdf", "parquet" or "text"
+    what: str  # in a message, after "the file is": "an Excel workbook (.xlsx)"
+    hint: str  # what to do with it where another kind was expected
+
+
+_FORMATS = {
+    "xlsx": ("an Excel workbook (.xlsx)", "give it its .xlsx name: kpi reads a workbook by its "
+             "name (.xlsx, .xlsm, .xls)"),
+    "xls": ("an Excel 97-2003 workbook (.xls) or another Office file",
+            "give it its .xls name: kpi reads a workbook by its name (.xlsx, .xlsm, .xls)"),
+    "ods": ("an OpenDocument spreadsheet (.ods)",
+            "kpi does not read .ods: in LibreOffice, save it with File > Save As as Excel "
+            "2007-365 (.xlsx), or export the sheet as CSV (UTF-8)"),
+    "zip": ("a zip archive", "if it holds extracts, unzip it and load them"),
+    "gzip": ("a gzip-compressed file", "decompress it (gunzip) and load the extract inside"),
+    "pdf": ("a PDF document", "load the extract the PDF was made from, as CSV, Parquet or "
+            "Excel"),
+    "parquet": ("a Parquet file", "give it its .parquet name"),
+    "text": ("text (a CSV file?)", "if it is a CSV extract, give it its .csv name"),
+}
+
+
+def format_of(path: Path, head: bytes) -> Format | None:
+    """What the file's opening bytes (`head`, at least its first 64 KiB where there are as
+    many) say it is, for the containers kpi recognises; None for anything else (binary data
+    of no known kind). A zip archive's names are read to tell an .xlsx from an .ods from any
+    other archive. "text" is a head without a control character (but tab, line breaks and
+    form feed): the CSV reader's own checks decide the rest."""
+    kind: str | None = None
+    if head[:4] == b"PAR1":
+        kind = "parquet"
+    elif head[:8] == _OLE2:
+        kind = "xls"
+    elif head[:2] == b"\x1f\x8b":
+        kind = "gzip"
+    elif head[:5] == b"%PDF-":
+        kind = "pdf"
+    elif head[:4] == b"PK\x03\x04":
+        kind = _zip_kind(path, head)
+    elif head and not _CONTROL_BYTES.search(head):
+        kind = "text"
+    if kind is None:
+        return None
+    what, hint = _FORMATS[kind]
+    return Format(kind, what, hint)
+
+
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def _zip_kind(path: Path, head: bytes) -> str | None:
+    """"xlsx", "ods" or "zip": an OpenDocument file names its type in an uncompressed
+    first member, `mimetype`; an .xlsx (or .xlsm) holds xl/workbook.xml. None for a damaged
+    archive, which the reader reports in its own words."""
+    if head[30:38] == b"mimetype" and head[38:38 + len(_ODS)] == _ODS:
+        return "ods"
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as book:
+            names = set(book.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return None
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if "mimetype" in names and "content.xml" in names:
+        return "ods"
+    return "zip"
+
+
 def _is_parquet(path: Path, raw: bytes) -> bool:
     return raw[:4] == b"PAR1" or path.suffix.lower() in (".parquet", ".pq")
 
