@@ -47,7 +47,6 @@ from kpi.ingest.survey import (
     _Survey,
     _Text,
     _utf16_bom,
-    format_of,
 )
 
 if TYPE_CHECKING:
@@ -67,9 +66,6 @@ def _csv_batches(path: Path, survey: _Survey, folder: Path, index: int,
     if not survey.text:
         raise DataError(located(path, "the file is empty"), hint="check the extract was written")
     head = survey.head
-    found = format_of(path, head)
-    if found is not None and found.kind != "text":
-        raise DataError(located(path, f"the file is {found.what}, not a CSV file"), hint=found.hint)
     if _utf16_bom(head) is None and b"\x00" in head:
         if _looks_utf16(head):
             raise DataError(located(path, "UTF-16 text without a byte-order mark"),

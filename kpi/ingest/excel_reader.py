@@ -19,7 +19,7 @@ import polars as pl
 from kpi.catalogue import ColumnType, DatasetSpec
 from kpi.errors import DataError, located, option
 from kpi.ingest.common import Numbering, _first_line, _numbered, _show, _without_reserved
-from kpi.ingest.survey import _OLE2, format_of
+from kpi.ingest.survey import _OLE2
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
@@ -83,13 +83,10 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     the workbook's serial day numbers (`day_zero`)."""
     import fastexcel
 
-    found = format_of(path, raw[:65536])
-    if found is not None and found.kind not in ("xlsx", "xls"):
-        # Never handed to fastexcel: it reads an .ods too, but none of the checks below
-        # (hidden rows, merged cells, percentages, formulas) reads an .ods's cells.
-        raise DataError(located(path, f"the file is {found.what}, not an Excel workbook"),
-                        hint=found.hint)
-    if found is not None and found.kind == "xls" and _ENCRYPTED in raw:
+    # A file whose bytes are no workbook never reaches fastexcel (`survey.as_named`): it
+    # reads an .ods too, but none of the checks below (hidden rows, merged cells,
+    # percentages, formulas) reads an .ods's cells.
+    if raw[:8] == _OLE2 and _ENCRYPTED in raw:
         raise DataError(located(path, "the workbook is password-protected (encrypted)"),
                         hint="save a copy without the password, or export the sheet as CSV")
     try:

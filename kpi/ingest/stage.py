@@ -36,7 +36,7 @@ from kpi.ingest.csv_reader import _csv_batches
 from kpi.ingest.excel_reader import _is_excel, _read_excel
 from kpi.ingest.parquet_reader import _parquet_batches
 from kpi.ingest.sql_reader import Query, QueryRead, query_batches
-from kpi.ingest.survey import _is_parquet, _read_bytes, _survey
+from kpi.ingest.survey import _is_parquet, _read_bytes, _survey, as_named
 from kpi.periods import Month
 from kpi.progress import Progress, Step
 
@@ -190,6 +190,9 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
         state = _FileState(spec=spec, path=path, index=index, sink=sink,
                            measured=measured, keep_bad=skip_bad_rows)
         excel = query is None and _is_excel(path)
+        if survey is not None:
+            as_named(path, survey.head, "excel" if excel else
+                     "parquet" if _is_parquet(path, survey.head) else "csv")
         sheet_read = None
         read = QueryRead()
         if query is not None:

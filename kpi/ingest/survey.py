@@ -301,6 +301,22 @@ def format_of(path: Path, head: bytes) -> Format | None:
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
 
 
+# The formats each reader takes, and what it is called in a message.
+_READERS = {"csv": ({"text"}, "a CSV file"), "parquet": ({"parquet"}, "a Parquet file"),
+            "excel": ({"xlsx", "xls"}, "an Excel workbook")}
+
+
+def as_named(path: Path, head: bytes, reader: str) -> None:
+    """Refuse a file whose opening bytes say it is another format than `reader` ("csv",
+    "parquet" or "excel", chosen by its name) takes, naming what it is and what to do: the
+    one check that a reader is never handed another format's bytes. Bytes of no format
+    `format_of` knows are left to the reader, which names its own fault."""
+    found = format_of(path, head)
+    takes, name = _READERS[reader]
+    if found is not None and found.kind not in takes:
+        raise DataError(located(path, f"the file is {found.what}, not {name}"), hint=found.hint)
+
+
 def _zip_kind(path: Path, head: bytes) -> str | None:
     """"xlsx", "ods" or "zip": an OpenDocument file names its type in an uncompressed
     first member, `mimetype`; an .xlsx (or .xlsm) holds xl/workbook.xml. None for a damaged
