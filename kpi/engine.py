@@ -2260,7 +2260,8 @@ def breakdowns(project: Project, requests: Iterable[BreakdownRequest],
     same column, reading only their windows' months and the rows each KPI's filter selects (the
     tests check each frame against a query per KPI, reference_engine's `breakdown`). Each frame
     is a KPI split by the column, current and comparison values and change per part (columns:
-    part, current, comparison, absolute, percent, points), largest first; a part with no
+    part, current, comparison, absolute, percent, points, and the change's `places`), largest
+    first; a part with no
     selected rows in either window is not listed. Keyed (KPI id, column, current, comparison)."""
     groups: dict[tuple[str, str], dict[BreakdownKey, BreakdownRequest]] = {}
     for request in requests:
@@ -2397,7 +2398,9 @@ def _breakdown_frame(project: Project, kpi: KpiDef, compared: bool,
     """The breakdown frame from each part's current and comparison components. A rate's,
     proportion's or mean's part also keeps its numerator and denominator in the current
     window (null for other kinds): a proportion's part is tested from them
-    (kpi.stats.rate_standouts)."""
+    (kpi.stats.rate_standouts). Each part's change keeps the places it prints to beside its
+    two figures (`places`, its `Change.places`; null without a change), which every face
+    that prints the part's change reads."""
     rows = []
     for part, current_parts, comparison_parts in parts:
         cur = value_of(kpi, current_parts, project)
@@ -2408,10 +2411,12 @@ def _breakdown_frame(project: Project, kpi: KpiDef, compared: bool,
                      "absolute": change.absolute if change else None,
                      "percent": change.percent if change else None,
                      "points": change.points if change else None,
+                     "places": change.places if change else None,
                      "current_numerator": current_parts["num"] if whole else None,
                      "current_denominator": current_parts["den"] if whole else None})
     schema = {"part": pl.String, "current": pl.Float64, "comparison": pl.Float64,
               "absolute": pl.Float64, "percent": pl.Float64, "points": pl.Float64,
-              "current_numerator": pl.Float64, "current_denominator": pl.Float64}
+              "places": pl.Int64, "current_numerator": pl.Float64,
+              "current_denominator": pl.Float64}
     out = pl.DataFrame(rows, schema=schema, orient="row")
     return out.sort(["current", "part"], descending=[True, False], nulls_last=True)

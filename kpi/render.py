@@ -27,7 +27,6 @@ from kpi.catalogue import (
 from kpi.errors import visible
 from kpi.rounding import (
     Beside,
-    change_places,
     fixed,
     places_apart,
     places_ranked,
@@ -113,14 +112,6 @@ def change_digits(result: KpiResult) -> int:
     if result.change is None or result.change.places is None:
         return own_places(result.kpi)
     return result.change.places
-
-
-def change_digits_at(current: float | None, comparison: float | None, kpi: KpiDef,
-                     at: int) -> int:
-    """The decimals a KPI's change prints to beside its two figures printed to `at` places (a
-    ranked table's row, whose figures take the column's places): `kpi.rounding.change_places`,
-    the rule of `change_digits`."""
-    return change_places(current, comparison, own_places(kpi), at)
 
 
 def other_window(measured: Measured | None, result: KpiResult) -> Beside | None:
@@ -809,9 +800,13 @@ class Section:
     # The one number of places every figure of a column prints to, where `shown` prints them
     # so (a trend's months, `column_places`), for the workbook's number formats.
     places: dict[str, int] = field(default_factory=dict)
-    # Columns whose value reads by its whole row (a change beside the row's two figures:
-    # `change_digits_at`): column -> how the value reads given its row.
+    # Columns whose value reads by its whole row (a change beside the row's two figures, to
+    # the places stored on it): column -> how the value reads given its row.
     by_row: dict[str, Callable[[Any, tuple[Any, ...]], str]] = field(default_factory=dict)
+    # The places each row's value of a column prints to, where the rows' differ (each row's
+    # change to its `Change.places`), for the workbook's number formats; None in a row: the
+    # KPI's own.
+    row_places: dict[str, list[int | None]] = field(default_factory=dict)
 
     def partners(self, column: str) -> list[Any] | None:
         """The figure printed beside each row's value of `column` (None where none is)."""

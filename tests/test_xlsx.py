@@ -533,18 +533,28 @@ def test_a_durations_change_cell_prints_to_its_pairs_places(tmp_path):
     "-0:00.3" in the text (docs/guarantees.md, "Two figures printed side by side"); the
     workbook showed "19.5 s" and "19.3 s" beside a change cell formatted to whole seconds,
     "0 s": two figures apart beside a change that reads as none. The change cell takes the
-    pair's places (kpi.rounding.change_places) in seconds as in every other unit; a duration
-    whose figures print alike stays whole."""
+    places stored on the change (`Change.places`, from kpi.rounding.change_places) in seconds
+    as in every other unit, as `kpi summary` gives them; a duration whose figures print alike
+    stays whole."""
     from openpyxl import load_workbook
 
+    from kpi.catalogue import Better, Kind, KpiDef, Unit
+    from kpi.engine import change_between
     from kpi.writers import xlsx
 
+    kpi = KpiDef(id="k", title="K", priority="p", kind=Kind.MEAN, unit=Unit.SECONDS,
+                 better=Better.LOWER, dataset="d", value="v", value_is_duration=True)
+    pairs = [(19.535, 19.2572), (100.21, 100.2)]
+    changes = [change_between(kpi, now, then) for now, then in pairs]
+    assert [c.places for c in changes if c is not None] == [1, 0]
     columns = ("id", "unit", "comparison_value", "current_value", "change_absolute")
     frame = xlsx.frame_of(columns, [("k", "seconds", 19.2572, 19.535, 0.2778),
                                     ("w", "seconds", 100.2, 100.21, 0.01)])
     path = tmp_path / "durations.xlsx"
     xlsx.write(path, [("About", "durations")],
-               [xlsx.Sheet("Summary", frame, "summary", places={"k": 0, "w": 0})])
+               [xlsx.Sheet("Summary", frame, "summary", places={"k": 0, "w": 0},
+                           row_column_places={"change_absolute": [
+                               c.places if c is not None else None for c in changes]})])
     rows = list(load_workbook(path).worksheets[0].iter_rows(values_only=False))
     top = next(i for i, r in enumerate(rows) if r[0].value == "id")
     header = [c.value for c in rows[top]]
