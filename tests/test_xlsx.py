@@ -571,3 +571,36 @@ def test_a_durations_change_cell_prints_to_its_pairs_places(tmp_path):
     # alike at whole seconds ("100 s") beside "+0 s (+0.0%)"
     assert [places(cells[1][c].number_format)
             for c in ("comparison_value", "current_value", "change_absolute")] == [0, 0, 0]
+
+
+def test_a_sheet_without_kpi_places_reads_the_catalogues_table(tmp_path, monkeypatch):
+    """A sheet whose figures have a unit but no KPI's places (a sheet built by hand, or by a
+    command that gives none) shows them to the unit's places of a whole kind from the one
+    table every face reads (`kpi.catalogue.UNIT_PLACES`), never a table of its own: the
+    workbook kept one (`UNIT_PLACES` in kpi.writers.xlsx) that would not follow a change to
+    the catalogue's. Read back through the cell's number format (tests/test_faces.py's
+    reading of Excel's codes), once with the table as it is and once with every unit given
+    places the writer's own table never held."""
+    from test_faces import excel_shown, workbook_cells
+
+    from kpi import catalogue
+    from kpi.catalogue import Unit
+    from kpi.writers import xlsx
+
+    units = [u for u in Unit if u != Unit.PERCENT]  # a percentage cell is scaled
+    frame = xlsx.frame_of(("unit", "value"), [(u.value, 1234.5678) for u in units])
+
+    def shown(name: str) -> list[str]:
+        path = tmp_path / name
+        xlsx.write(path, [("About", "units")], [xlsx.Sheet("Units", frame, "units")])
+        _, cells = workbook_cells(path, "unit")
+        return [excel_shown(*r["value"]).replace(",", "") for r in cells]
+
+    def expected() -> list[str]:  # a duration's own places are none whatever its unit's
+        return [f"{1234.5678:.{catalogue.unit_own_places(u, catalogue.UNIT_PLACES[u][0])}f}"
+                for u in units]
+
+    assert [s.split(" ")[0].lstrip("£") for s in shown("as-is.xlsx")] == expected()
+    for number, unit in enumerate(units):
+        monkeypatch.setitem(catalogue.UNIT_PLACES, unit, (number % 4, 1))
+    assert [s.split(" ")[0].lstrip("£") for s in shown("moved.xlsx")] == expected()

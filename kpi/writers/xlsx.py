@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpi.catalogue import prints_percent_change, unit_own_places
+from kpi.catalogue import UNIT_PLACES, Unit, prints_percent_change, unit_own_places
 from kpi.errors import visible
 from kpi.rounding import Beside, places_apart
 
@@ -63,8 +63,6 @@ SCALED = {"percent"}  # units whose values are stored divided by 100
 # A frame's column of each row's decimals, where its rows hold different figures (a key/value
 # sheet: `kpi show`'s Signal): the row's value shows to them, and the column is not written.
 ROW_PLACES = "_places"
-# A unit's decimals when no KPI says (a sheet of one unit, no `kpi` or `id` column).
-UNIT_PLACES = {"gbp": 0, "seconds": 0, "count": 0, "days": 0}
 
 
 def number_format(unit: str | None, places: int, role: str = "unit",
@@ -298,11 +296,15 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
 
 
 def _places(places: Mapping[str, int] | int | None, kpi: Any, unit: str | None) -> int:
+    """A figure's places: its KPI's (`Sheet.places`), else, where no KPI says (a sheet of one
+    unit, no `kpi` or `id` column), its unit's of a whole kind from the one table every face
+    reads (`kpi.catalogue.UNIT_PLACES`; a unit kpi does not name reads as a number)."""
     if isinstance(places, int):
         return places
     if places is not None and kpi in places:
         return places[kpi]
-    return UNIT_PLACES.get(unit or "", 1)
+    known = {u.value: u for u in Unit}.get(unit or "", Unit.NUMBER)
+    return UNIT_PLACES[known][0]
 
 
 def _dated(frame: pl.DataFrame) -> pl.DataFrame:
