@@ -37,7 +37,6 @@ from kpi.catalogue import (
     Unit,
     change_places_of,
     derive,
-    places,
     required,
 )
 from kpi.dateparts import quarter_cut
@@ -82,8 +81,9 @@ class Change:
     percent: float | None
     points: float | None
     # The decimals its absolute size or points print to beside its two figures
-    # (catalogue.change_places_of); None: the KPI's own (a change made without its figures).
-    places: int | None = None
+    # (catalogue.change_places_of), those its status is judged at: a change is only ever
+    # made from its two figures (`change_between`), so it always has them.
+    places: int
 
 
 class Outcome:
@@ -763,6 +763,30 @@ def _same(a: float | None, b: float | None) -> bool:
     return a == b or (a is not None and b is not None and math.isnan(a) and math.isnan(b))
 
 
+def unfigured(current: Measured | None, comparison: Measured | None, change: Change | None,
+              status: str) -> str | None:
+    """Why a change or status is not its two figures', as far as the figures alone say, or
+    None: a change exactly where both figures are, its size (points or an absolute change,
+    one of the two) their difference and its % change theirs (`change_percent`) or none, and
+    a status judged from a change (`JUDGED`) only beside one. The part of `underived` that
+    needs no KPI, made where a `kpi compare` part is built (`kpi.compare.PartResult`, which
+    holds no KPI): which of points or an absolute change the unit takes, whether a % change
+    is printed, the places the change prints to and the status it is judged to (the KPI's
+    direction and band) need the KPI, and `underived` checks them where it is at hand."""
+    now = current.value if current is not None else None
+    then = comparison.value if comparison is not None else None
+    if (now is None or then is None) != (change is None):
+        return f"its change {change} is not its figures' ({now} against {then})"
+    if change is not None and now is not None and then is not None:
+        sizes = [v for v in (change.absolute, change.points) if v is not None]
+        if len(sizes) != 1 or not _same(sizes[0], difference(now, then)) or not (
+                change.percent is None or _same(change.percent, change_percent(now, then))):
+            return f"its change {change} is not its figures' ({now} against {then})"
+    if change is None and status in JUDGED:
+        return f"its status {status!r} judges no change"
+    return None
+
+
 def underived(kpi: KpiDef, current: Measured | None, comparison: Measured | None,
               change: Change | None, status: str) -> str | None:
     """Why a result's change or status is not the one its KPI and its two figures give, or
@@ -771,7 +795,10 @@ def underived(kpi: KpiDef, current: Measured | None, comparison: Measured | None
     whatever it is; no_data, stale or in development without one). The one check, made on
     every KPI's result (`KpiResult`) and every part's (`kpi.compare.KpiComparison`): a
     result rebuilt with another KPI's `decimals`, or other figures, beside the old change
-    printed the change to places its figures no longer print apart at."""
+    printed the change to places its figures no longer print apart at. What the figures
+    alone say is checked first (`unfigured`)."""
+    if (why := unfigured(current, comparison, change, status)) is not None:
+        return why
     now = current.value if current is not None else None
     then = comparison.value if comparison is not None else None
     want = change_between(kpi, now, then)
@@ -780,10 +807,8 @@ def underived(kpi: KpiDef, current: Measured | None, comparison: Measured | None
                 _same(want.absolute, change.absolute) and _same(want.percent, change.percent)
                 and _same(want.points, change.points) and want.places == change.places)):
         return f"its change {change} is not its figures' ({now} against {then}): {want}"
-    if status == Outcome.STALE:
+    if status == Outcome.STALE or change is None:  # without one: unfigured
         return None
-    if change is None:
-        return f"its status {status!r} judges no change" if status in JUDGED else None
     if status != (judged := status_of(kpi, change)):
         return f"its status {status!r} is not its change's ({judged!r})"
     return None
@@ -812,7 +837,7 @@ def status_of(kpi: KpiDef, change: Change) -> str:
     change at one decimal place. 0.4% against 0.6% for a KPI of whole percentages prints
     "+0.2pp", and is a rise, never "stable" beside it. Its sign is the sign of the absolute
     change (a % exists only from a base above zero), so -0.001 to 0.000 is a rise."""
-    digits = change.places if change.places is not None else places(kpi)
+    digits = change.places
     band: float | None = kpi.stable_band
     if change.points is not None:
         size, shown_zero = change.points, shows_zero(change.points, digits)

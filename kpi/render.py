@@ -109,7 +109,7 @@ def change_digits(result: KpiResult) -> int:
     where the two print apart while the change reads as none there, the figures' own):
     "0.4%" and "0.6%" beside "+0.2pp", never "0%" and "1%" beside "+0pp". Without a change,
     the KPI's own places. A result's change is always its figures' (`engine.underived`)."""
-    if result.change is None or result.change.places is None:
+    if result.change is None:
         return own_places(result.kpi)
     return result.change.places
 
@@ -306,9 +306,9 @@ def points_change(points: float | None, unit: Unit | KpiDef, digits: int | None 
 
 def change_text(change: Change | None, unit: Unit | KpiDef, digits: int | None = None) -> str:
     """'+208 (+0.8%)', '+6.8pp', '-2:04 (-16.6%)', '+12 (n/a)' from a base of zero or below;
-    given the KPI, its changes to its values' precision, or to `digits` where given (beside
-    its two figures: `change_digits`), else to the places it was made at beside its two
-    figures (`Change.places`, those its status is judged at); the % change to one decimal."""
+    its size or points to `digits` where given (beside its two figures: `change_digits`),
+    else to the places it was made at beside its two figures (`Change.places`, those its
+    status is judged at); the % change to one decimal."""
     if change is None:
         return "n/a"
     if digits is None:  # the places its status is judged at (engine.Change.places)
@@ -318,26 +318,23 @@ def change_text(change: Change | None, unit: Unit | KpiDef, digits: int | None =
     size = change.absolute
     assert size is not None, "a change not in points has an absolute size"
     if (unit if isinstance(unit, Unit) else unit.unit) == Unit.RATIO:
-        return signed(size, fixed(size, digits if digits is not None
-                                  else 1 if isinstance(unit, Unit) else places(unit)))
+        return signed(size, fixed(size, digits))
     absolute = signed(size, without_days(number(size, unit, change=True, digits=digits)))
     return f"{absolute} ({percent_change(change.percent)})"
 
 
-def arrow(change: Change | None, kpi: KpiDef | Unit | None = None) -> str:
+def arrow(change: Change | None) -> str:
     """The direction of the size the status is judged on (engine.status_of): points, else the
     % change, else the absolute change, so a per-1,000 figure moving 0.03 (1.2%) points the way
     its 'improving' says instead of reading flat. Flat when that size prints as zero: points or
     an absolute change (a ratio, or no % from a base of zero or below) at the places it prints
-    to beside its two figures (`Change.places`; else the KPI's precision, one decimal given
-    only a unit), a % change at one decimal: as the status judges it."""
+    to beside its two figures (`Change.places`), a % change at one decimal: as the status
+    judges it."""
     if change is None:
         return " "
     size = next((v for v in (change.points, change.percent, change.absolute) if v is not None),
                 0.0)
-    digits = (change.places if change.places is not None
-              else places(kpi) if isinstance(kpi, KpiDef) else 1)
-    if shows_zero(size, 1 if change.percent is not None else digits):
+    if shows_zero(size, 1 if change.percent is not None else change.places):
         return "→"
     return "↑" if size > 0 else "↓"
 
@@ -720,7 +717,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         for r in results:
             verdict = verdicts.get(r.kpi.id)
             style = STATUS_STYLE[r.status]
-            status = Text(f"{arrow(r.change, r.kpi)} {STATUS_WORDS[r.status]}", style=style)
+            status = Text(f"{arrow(r.change)} {STATUS_WORDS[r.status]}", style=style)
             cells = [Text(r.kpi.title), Text(_mark(r.comparison, cmp_code, r)),
                      Text(_mark(r.current, cur_code, r)),
                      Text(change_cell(r)), status,

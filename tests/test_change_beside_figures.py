@@ -382,6 +382,42 @@ def test_a_result_holds_only_the_change_and_status_of_its_figures(case, decimals
         engine.KpiResult(kpi, engine.Outcome.STABLE, None, None, None)
 
 
+@settings(max_examples=200, deadline=None)
+@given(near_pair())
+def test_a_compare_part_holds_only_its_figures_change_where_it_is_built(case):
+    """A `kpi compare` part (`kpi.compare.PartResult`, which holds no KPI) is refused where
+    it is built, not only where it meets its KPI (`KpiComparison`), when its change or status
+    is not what its two figures alone give (`engine.unfigured`): a judged status beside no
+    change ("stable" beside one figure, as tests/test_compare.py built its parts), a change
+    beside one figure, none beside two, or a change whose size or % change is not theirs.
+    What needs the KPI (points or an absolute change, the places, the status's direction
+    and band) is refused where the part meets it (the test above)."""
+    import dataclasses
+
+    import pytest
+
+    from kpi import compare, engine
+
+    kpi, current, comparison = case
+    result = result_of(kpi, comparison, current)
+    now, then, change = result.current, result.comparison, result.change
+    assert change is not None
+    assert compare.PartResult("p", now, then, change, result.status, None).change == change
+    for status in ("improving", "deteriorating", "stable", "changed"):
+        with pytest.raises(ValueError, match="judges no change"):
+            compare.PartResult("p", now, None, None, status, None)
+    for figures, made in (((now, None), change), ((None, then), change), ((now, then), None)):
+        with pytest.raises(ValueError, match="is not its figures'"):
+            compare.PartResult("p", *figures, made, engine.Outcome.NO_DATA, None)
+    size = "points" if change.points is not None else "absolute"
+    wrong = [dataclasses.replace(change, **{size: getattr(change, size) + 1})]
+    if change.percent is not None:
+        wrong.append(dataclasses.replace(change, percent=change.percent + 1))
+    for made in wrong:
+        with pytest.raises(ValueError, match="is not its figures'"):
+            compare.PartResult("p", now, then, made, result.status, None)
+
+
 RANKED_TOML = (head("A column at four places", "2024-03", "m",
                     {"day": "date", "lpa": "str", "v": "float"},
                     sources=["extracts/m.csv"], priority=("p", "Parts"))
