@@ -2286,8 +2286,8 @@ def breakdowns(project: Project, requests: Iterable[BreakdownRequest],
     tests check each frame against a query per KPI, reference_engine's `breakdown`). Each frame
     is a KPI split by the column, current and comparison values and change per part (columns:
     part, current, comparison, absolute, percent, points, and the change's `places`), largest
-    first; a part with no
-    selected rows in either window is not listed. Keyed (KPI id, column, current, comparison)."""
+    first; a part with no selected rows in either window is not listed. Keyed (KPI id,
+    column, current, comparison)."""
     groups: dict[tuple[str, str], dict[BreakdownKey, BreakdownRequest]] = {}
     for request in requests:
         kpi, column, current, comparison = request
