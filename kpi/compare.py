@@ -60,6 +60,14 @@ class PartResult:
     vs_rest: stats.Significance | None = None  # this part against the others pooled
     vs_focus: stats.Significance | None = None  # this part against the focus part
 
+    def __post_init__(self) -> None:
+        # Its change and status as far as its two figures alone say (engine.unfigured); what
+        # needs its KPI (the unit's points or absolute change, the places, the status's
+        # direction and band) is checked with it, in KpiComparison (engine.underived).
+        if (why := engine.unfigured(self.current, self.comparison, self.change,
+                                    self.status)) is not None:
+            raise ValueError(f"part '{self.name}': {why}")
+
 
 @dataclass(frozen=True)
 class KpiComparison:

@@ -37,7 +37,6 @@ from kpi.catalogue import (
     Unit,
     change_places_of,
     derive,
-    places,
     required,
 )
 from kpi.dateparts import quarter_cut
@@ -82,8 +81,9 @@ class Change:
     percent: float | None
     points: float | None
     # The decimals its absolute size or points print to beside its two figures
-    # (catalogue.change_places_of); None: the KPI's own (a change made without its figures).
-    places: int | None = None
+    # (catalogue.change_places_of), those its status is judged at: a change is only ever
+    # made from its two figures (`change_between`), so it always has them.
+    places: int
 
 
 class Outcome:
@@ -763,6 +763,30 @@ def _same(a: float | None, b: float | None) -> bool:
     return a == b or (a is not None and b is not None and math.isnan(a) and math.isnan(b))
 
 
+def unfigured(current: Measured | None, comparison: Measured | None, change: Change | None,
+              status: str) -> str | None:
+    """Why a change or status is not its two figures', as far as the figures alone say, or
+    None: a change exactly where both figures are, its size (points or an absolute change,
+    one of the two) their difference and its % change theirs (`change_percent`) or none, and
+    a status judged from a change (`JUDGED`) only beside one. The part of `underived` that
+    needs no KPI, made where a `kpi compare` part is built (`kpi.compare.PartResult`, which
+    holds no KPI): which of points or an absolute change the unit takes, whether a % change
+    is printed, the places the change prints to and the status it is judged to (the KPI's
+    direction and band) need the KPI, and `underived` checks them where it is at hand."""
+    now = current.value if current is not None else None
+    then = comparison.value if comparison is not None else None
+    if (now is None or then is None) != (change is None):
+        return f"its change {change} is not its figures' ({now} against {then})"
+    if change is not None and now is not None and then is not None:
+        sizes = [v for v in (change.absolute, change.points) if v is not None]
+        if len(sizes) != 1 or not _same(sizes[0], difference(now, then)) or not (
+                change.percent is None or _same(change.percent, change_percent(now, then))):
+            return f"its change {change} is not its figures' ({now} against {then})"
+    if change is None and status in JUDGED:
+        return f"its status {status!r} judges no change"
+    return None
+
+
 def underived(kpi: KpiDef, current: Measured | None, comparison: Measured | None,
               change: Change | None, status: str) -> str | None:
     """Why a result's change or status is not the one its KPI and its two figures give, or
@@ -771,7 +795,10 @@ def underived(kpi: KpiDef, current: Measured | None, comparison: Measured | None
     whatever it is; no_data, stale or in development without one). The one check, made on
     every KPI's result (`KpiResult`) and every part's (`kpi.compare.KpiComparison`): a
     result rebuilt with another KPI's `decimals`, or other figures, beside the old change
-    printed the change to places its figures no longer print apart at."""
+    printed the change to places its figures no longer print apart at. What the figures
+    alone say is checked first (`unfigured`)."""
+    if (why := unfigured(current, comparison, change, status)) is not None:
+        return why
     now = current.value if current is not None else None
     then = comparison.value if comparison is not None else None
     want = change_between(kpi, now, then)
@@ -780,10 +807,8 @@ def underived(kpi: KpiDef, current: Measured | None, comparison: Measured | None
                 _same(want.absolute, change.absolute) and _same(want.percent, change.percent)
                 and _same(want.points, change.points) and want.places == change.places)):
         return f"its change {change} is not its figures' ({now} against {then}): {want}"
-    if status == Outcome.STALE:
+    if status == Outcome.STALE or change is None:  # without one: unfigured
         return None
-    if change is None:
-        return f"its status {status!r} judges no change" if status in JUDGED else None
     if status != (judged := status_of(kpi, change)):
         return f"its status {status!r} is not its change's ({judged!r})"
     return None
@@ -812,7 +837,7 @@ def status_of(kpi: KpiDef, change: Change) -> str:
     change at one decimal place. 0.4% against 0.6% for a KPI of whole percentages prints
     "+0.2pp", and is a rise, never "stable" beside it. Its sign is the sign of the absolute
     change (a % exists only from a base above zero), so -0.001 to 0.000 is a rise."""
-    digits = change.places if change.places is not None else places(kpi)
+    digits = change.places
     band: float | None = kpi.stable_band
     if change.points is not None:
         size, shown_zero = change.points, shows_zero(change.points, digits)
@@ -2260,8 +2285,9 @@ def breakdowns(project: Project, requests: Iterable[BreakdownRequest],
     same column, reading only their windows' months and the rows each KPI's filter selects (the
     tests check each frame against a query per KPI, reference_engine's `breakdown`). Each frame
     is a KPI split by the column, current and comparison values and change per part (columns:
-    part, current, comparison, absolute, percent, points), largest first; a part with no
-    selected rows in either window is not listed. Keyed (KPI id, column, current, comparison)."""
+    part, current, comparison, absolute, percent, points, and the change's `places`), largest
+    first; a part with no selected rows in either window is not listed. Keyed (KPI id,
+    column, current, comparison)."""
     groups: dict[tuple[str, str], dict[BreakdownKey, BreakdownRequest]] = {}
     for request in requests:
         kpi, column, current, comparison = request
@@ -2397,7 +2423,9 @@ def _breakdown_frame(project: Project, kpi: KpiDef, compared: bool,
     """The breakdown frame from each part's current and comparison components. A rate's,
     proportion's or mean's part also keeps its numerator and denominator in the current
     window (null for other kinds): a proportion's part is tested from them
-    (kpi.stats.rate_standouts)."""
+    (kpi.stats.rate_standouts). Each part's change keeps the places it prints to beside its
+    two figures (`places`, its `Change.places`; null without a change), which every face
+    that prints the part's change reads."""
     rows = []
     for part, current_parts, comparison_parts in parts:
         cur = value_of(kpi, current_parts, project)
@@ -2408,10 +2436,12 @@ def _breakdown_frame(project: Project, kpi: KpiDef, compared: bool,
                      "absolute": change.absolute if change else None,
                      "percent": change.percent if change else None,
                      "points": change.points if change else None,
+                     "places": change.places if change else None,
                      "current_numerator": current_parts["num"] if whole else None,
                      "current_denominator": current_parts["den"] if whole else None})
     schema = {"part": pl.String, "current": pl.Float64, "comparison": pl.Float64,
               "absolute": pl.Float64, "percent": pl.Float64, "points": pl.Float64,
-              "current_numerator": pl.Float64, "current_denominator": pl.Float64}
+              "places": pl.Int64, "current_numerator": pl.Float64,
+              "current_denominator": pl.Float64}
     out = pl.DataFrame(rows, schema=schema, orient="row")
     return out.sort(["current", "part"], descending=[True, False], nulls_last=True)

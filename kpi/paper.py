@@ -568,13 +568,13 @@ def change_cell(change, kpi: KpiDef, none: str = "n/a", digits: int | None = Non
     (\u221216.6%)'; `none` where there is no change (a KPI's cell says why:
     engine.no_change). To `digits` where given (beside its two figures:
     render.change_digits), else to the places it was made at beside its two figures
-    (`Change.places`, those its status is judged at), else to the KPI's places."""
+    (`Change.places`, those its status is judged at)."""
     if change is None:
         return none
     if digits is None:  # the places its status is judged at (engine.Change.places)
         digits = change.places
     own = render.own_places(kpi)
-    finer = digits if digits is not None and digits != own else None
+    finer = digits if digits != own else None
     digits = render.places(kpi) if finer is None else finer
     if change.points is not None:
         return _with_sign(change.points, f"{render.fixed(abs(change.points), digits)}pp")

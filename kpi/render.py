@@ -27,7 +27,6 @@ from kpi.catalogue import (
 from kpi.errors import visible
 from kpi.rounding import (
     Beside,
-    change_places,
     fixed,
     places_apart,
     places_ranked,
@@ -110,17 +109,9 @@ def change_digits(result: KpiResult) -> int:
     where the two print apart while the change reads as none there, the figures' own):
     "0.4%" and "0.6%" beside "+0.2pp", never "0%" and "1%" beside "+0pp". Without a change,
     the KPI's own places. A result's change is always its figures' (`engine.underived`)."""
-    if result.change is None or result.change.places is None:
+    if result.change is None:
         return own_places(result.kpi)
     return result.change.places
-
-
-def change_digits_at(current: float | None, comparison: float | None, kpi: KpiDef,
-                     at: int) -> int:
-    """The decimals a KPI's change prints to beside its two figures printed to `at` places (a
-    ranked table's row, whose figures take the column's places): `kpi.rounding.change_places`,
-    the rule of `change_digits`."""
-    return change_places(current, comparison, own_places(kpi), at)
 
 
 def other_window(measured: Measured | None, result: KpiResult) -> Beside | None:
@@ -315,9 +306,9 @@ def points_change(points: float | None, unit: Unit | KpiDef, digits: int | None 
 
 def change_text(change: Change | None, unit: Unit | KpiDef, digits: int | None = None) -> str:
     """'+208 (+0.8%)', '+6.8pp', '-2:04 (-16.6%)', '+12 (n/a)' from a base of zero or below;
-    given the KPI, its changes to its values' precision, or to `digits` where given (beside
-    its two figures: `change_digits`), else to the places it was made at beside its two
-    figures (`Change.places`, those its status is judged at); the % change to one decimal."""
+    its size or points to `digits` where given (beside its two figures: `change_digits`),
+    else to the places it was made at beside its two figures (`Change.places`, those its
+    status is judged at); the % change to one decimal."""
     if change is None:
         return "n/a"
     if digits is None:  # the places its status is judged at (engine.Change.places)
@@ -327,26 +318,23 @@ def change_text(change: Change | None, unit: Unit | KpiDef, digits: int | None =
     size = change.absolute
     assert size is not None, "a change not in points has an absolute size"
     if (unit if isinstance(unit, Unit) else unit.unit) == Unit.RATIO:
-        return signed(size, fixed(size, digits if digits is not None
-                                  else 1 if isinstance(unit, Unit) else places(unit)))
+        return signed(size, fixed(size, digits))
     absolute = signed(size, without_days(number(size, unit, change=True, digits=digits)))
     return f"{absolute} ({percent_change(change.percent)})"
 
 
-def arrow(change: Change | None, kpi: KpiDef | Unit | None = None) -> str:
+def arrow(change: Change | None) -> str:
     """The direction of the size the status is judged on (engine.status_of): points, else the
     % change, else the absolute change, so a per-1,000 figure moving 0.03 (1.2%) points the way
     its 'improving' says instead of reading flat. Flat when that size prints as zero: points or
     an absolute change (a ratio, or no % from a base of zero or below) at the places it prints
-    to beside its two figures (`Change.places`; else the KPI's precision, one decimal given
-    only a unit), a % change at one decimal: as the status judges it."""
+    to beside its two figures (`Change.places`), a % change at one decimal: as the status
+    judges it."""
     if change is None:
         return " "
     size = next((v for v in (change.points, change.percent, change.absolute) if v is not None),
                 0.0)
-    digits = (change.places if change.places is not None
-              else places(kpi) if isinstance(kpi, KpiDef) else 1)
-    if shows_zero(size, 1 if change.percent is not None else digits):
+    if shows_zero(size, 1 if change.percent is not None else change.places):
         return "→"
     return "↑" if size > 0 else "↓"
 
@@ -729,7 +717,7 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         for r in results:
             verdict = verdicts.get(r.kpi.id)
             style = STATUS_STYLE[r.status]
-            status = Text(f"{arrow(r.change, r.kpi)} {STATUS_WORDS[r.status]}", style=style)
+            status = Text(f"{arrow(r.change)} {STATUS_WORDS[r.status]}", style=style)
             cells = [Text(r.kpi.title), Text(_mark(r.comparison, cmp_code, r)),
                      Text(_mark(r.current, cur_code, r)),
                      Text(change_cell(r)), status,
@@ -809,9 +797,13 @@ class Section:
     # The one number of places every figure of a column prints to, where `shown` prints them
     # so (a trend's months, `column_places`), for the workbook's number formats.
     places: dict[str, int] = field(default_factory=dict)
-    # Columns whose value reads by its whole row (a change beside the row's two figures:
-    # `change_digits_at`): column -> how the value reads given its row.
+    # Columns whose value reads by its whole row (a change beside the row's two figures, to
+    # the places stored on it): column -> how the value reads given its row.
     by_row: dict[str, Callable[[Any, tuple[Any, ...]], str]] = field(default_factory=dict)
+    # The places each row's value of a column prints to, where the rows' differ (each row's
+    # change to its `Change.places`), for the workbook's number formats; None in a row: the
+    # KPI's own.
+    row_places: dict[str, list[int | None]] = field(default_factory=dict)
 
     def partners(self, column: str) -> list[Any] | None:
         """The figure printed beside each row's value of `column` (None where none is)."""

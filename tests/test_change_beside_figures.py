@@ -382,6 +382,42 @@ def test_a_result_holds_only_the_change_and_status_of_its_figures(case, decimals
         engine.KpiResult(kpi, engine.Outcome.STABLE, None, None, None)
 
 
+@settings(max_examples=200, deadline=None)
+@given(near_pair())
+def test_a_compare_part_holds_only_its_figures_change_where_it_is_built(case):
+    """A `kpi compare` part (`kpi.compare.PartResult`, which holds no KPI) is refused where
+    it is built, not only where it meets its KPI (`KpiComparison`), when its change or status
+    is not what its two figures alone give (`engine.unfigured`): a judged status beside no
+    change ("stable" beside one figure, as tests/test_compare.py built its parts), a change
+    beside one figure, none beside two, or a change whose size or % change is not theirs.
+    What needs the KPI (points or an absolute change, the places, the status's direction
+    and band) is refused where the part meets it (the test above)."""
+    import dataclasses
+
+    import pytest
+
+    from kpi import compare, engine
+
+    kpi, current, comparison = case
+    result = result_of(kpi, comparison, current)
+    now, then, change = result.current, result.comparison, result.change
+    assert change is not None
+    assert compare.PartResult("p", now, then, change, result.status, None).change == change
+    for status in ("improving", "deteriorating", "stable", "changed"):
+        with pytest.raises(ValueError, match="judges no change"):
+            compare.PartResult("p", now, None, None, status, None)
+    for figures, made in (((now, None), change), ((None, then), change), ((now, then), None)):
+        with pytest.raises(ValueError, match="is not its figures'"):
+            compare.PartResult("p", *figures, made, engine.Outcome.NO_DATA, None)
+    size = "points" if change.points is not None else "absolute"
+    wrong = [dataclasses.replace(change, **{size: getattr(change, size) + 1})]
+    if change.percent is not None:
+        wrong.append(dataclasses.replace(change, percent=change.percent + 1))
+    for made in wrong:
+        with pytest.raises(ValueError, match="is not its figures'"):
+            compare.PartResult("p", now, then, made, result.status, None)
+
+
 RANKED_TOML = (head("A column at four places", "2024-03", "m",
                     {"day": "date", "lpa": "str", "v": "float"},
                     sources=["extracts/m.csv"], priority=("p", "Parts"))
@@ -440,3 +476,44 @@ def test_a_ranked_parts_change_prints_where_its_status_is_judged_in_every_face(c
     assert [(r["part"][0], excel_shown(*r["comparison_value"]),
              excel_shown(*r["current_value"]), excel_shown(*r["change_points"]),
              r["status"][0]) for r in cells] == [w[1:] for w in want]
+
+
+def test_a_show_breakdowns_change_prints_at_its_stored_places_in_every_face(cli, tmp_path):
+    """By hand: `kpi show`'s breakdown by lpa prints each part's two figures to the column's
+    four places (99.9002% and 99.9001% read apart), and each part's change to the places
+    stored on it (`Change.places`, those of its own two figures, as `kpi compare` and the
+    summary print it): South "+0.1pp", North "0.0pp", where they printed "+0.1002pp" and
+    "+0.0002pp" at the column's places, so the same part's change read otherwise in `kpi
+    show` and `kpi compare`. In the text, Markdown and the workbook's cells; the same months
+    a year earlier (the KPI's monthly means: 99.84995% before April 2024, 99.90015% since)
+    each to its own pair's one decimal."""
+    from test_faces import excel_shown, plain_sections, workbook_cells
+
+    root = _ranked_project(tmp_path / "ranked")
+    assert cli(["--project", root, "ingest", "m"]).exit_code == 0
+    args = ["show", "share", "--period", PERIOD, "--seasonal"]
+    parts = [("1", "South", "99.9002%", "99.8000%", "+0.1pp"),
+             ("2", "North", "99.9001%", "99.8999%", "0.0pp")]
+    months = [(f"{m}", "99.9%", "99.8%", "+0.1pp")
+              for m in ("2024-10", "2024-11", "2024-12", "2025-01", "2025-02", "2025-03")]
+    months += [(f"2025-{m:02d}", "99.9%", "99.9%", "0.0pp") for m in range(4, 10)]
+    sections = dict(plain_sections(_run(cli, root, args)))
+    assert [(r["rank"], r["lpa"], r["current"], r["comparison"], r["change_points"])
+            for r in sections["By lpa"]] == parts
+    assert [(r["month"], r["value"], r["a_year_earlier"], r["change_points"])
+            for r in sections["Same months a year earlier"]] == months
+    markdown = _run(cli, root, [*args, "--format", "markdown"])
+    for row in [*parts, *months]:
+        assert "| " + " | ".join(row) + " |" in markdown, markdown
+    # The part's change as `kpi compare` prints it beside its status.
+    (_, compared), = plain_sections(_run(cli, root, ["compare", "--by", "lpa",
+                                                      "--period", PERIOD]))
+    assert {r["lpa"]: r["change"] for r in compared} == {p[1]: p[4] for p in parts}
+    _run(cli, root, [*args, "--format", "xlsx"], tmp_path / "s.xlsx")
+    _, cells = workbook_cells(tmp_path / "s.xlsx", "rank", "By lpa")
+    assert [(str(int(r["rank"][0])), r["lpa"][0], excel_shown(*r["current"]),
+             excel_shown(*r["comparison"]), excel_shown(*r["change_points"]))
+            for r in cells] == parts
+    _, cells = workbook_cells(tmp_path / "s.xlsx", "month", "Same months a year earlier")
+    assert [(excel_shown(*r["value"]), excel_shown(*r["a_year_earlier"]),
+             excel_shown(*r["change_points"])) for r in cells] == [m[1:] for m in months]

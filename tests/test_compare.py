@@ -417,13 +417,15 @@ def test_peer_groups_are_validated(tmp_path):
 
 @given(st.lists(st.integers(0, 5), min_size=1, max_size=12), st.booleans())
 def test_ranks_are_competition_ranks(values, higher):
-    """Rank = 1 + the number of parts strictly better; equal values share a rank."""
-    from kpi.engine import Measured
+    """Rank = 1 + the number of parts strictly better; equal values share a rank. Each part
+    has a current figure and no comparison, so no change: no data, as the engine judges it
+    (a judged status beside no change is refused where a part is built)."""
+    from kpi.engine import Measured, Outcome
     from kpi.periods import Window
 
     window = Window.parse("YE 2025-12")
-    parts = [PartResult(f"p{i}", Measured(window, float(v)), None, None, "stable", None)
-             for i, v in enumerate(values)]
+    parts = [PartResult(f"p{i}", Measured(window, float(v)), None, None, Outcome.NO_DATA,
+                        None) for i, v in enumerate(values)]
     ranked = _ranked(parts, Better.HIGHER if higher else Better.LOWER, "value")
     for part in ranked:
         value = part.current.value

@@ -97,15 +97,15 @@ def test_renderers_print_by_the_rule():
     assert render.duration(1.6666666666666668e-07, 8) == "0:00.00000017"
     assert render.duration(0.0, 8) == "0:00.00000000"
     assert render.duration(3725.25, 2) == "1:02:05.25"
-    assert render.change_text(Change(absolute=None, percent=None, points=-0.05), Unit.PERCENT) \
-        == "-0.1pp"
-    assert render.change_text(Change(absolute=None, percent=None, points=0.05), Unit.PERCENT) \
-        == "+0.1pp"
+    assert render.change_text(Change(absolute=None, percent=None, points=-0.05, places=1),
+                              Unit.PERCENT) == "-0.1pp"
+    assert render.change_text(Change(absolute=None, percent=None, points=0.05, places=1),
+                              Unit.PERCENT) == "+0.1pp"
     # a change that shows as zero has no sign (render.signed)
-    assert render.change_text(Change(absolute=None, percent=None, points=-0.04), Unit.PERCENT) \
-        == "0.0pp"
-    assert render.change_text(Change(absolute=-0.4, percent=-12.25, points=None), Unit.COUNT) \
-        == "-0.4 (-12.3%)"
+    assert render.change_text(Change(absolute=None, percent=None, points=-0.04, places=1),
+                              Unit.PERCENT) == "0.0pp"
+    assert render.change_text(Change(absolute=-0.4, percent=-12.25, points=None, places=1),
+                              Unit.COUNT) == "-0.4 (-12.3%)"
     assert render.signed(-0.04, fixed(-0.04, 1)) == "0.0"
     assert paper.duration_words(0.5) == "1 second"
     assert paper.value_words(82_250_000.0, Unit.GBP) == "£82.3m"

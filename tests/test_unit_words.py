@@ -36,7 +36,7 @@ def test_a_change_of_one_day_and_a_label_of_working_days():
     kpi = _days("working days")
     assert kpi_value(1, kpi) == "1 working day"
     assert kpi_value(27, kpi) == "27 working days"
-    assert render.change_text(Change(absolute=-1.0, percent=-50.0, points=None), kpi) == \
+    assert render.change_text(Change(absolute=-1.0, percent=-50.0, points=None, places=0), kpi) == \
         "-1 (-50.0%)"
     # A scale word counts: one million days are days.
     assert kpi_value(1, _days("million days")) == "1 million days"

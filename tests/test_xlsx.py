@@ -533,18 +533,28 @@ def test_a_durations_change_cell_prints_to_its_pairs_places(tmp_path):
     "-0:00.3" in the text (docs/guarantees.md, "Two figures printed side by side"); the
     workbook showed "19.5 s" and "19.3 s" beside a change cell formatted to whole seconds,
     "0 s": two figures apart beside a change that reads as none. The change cell takes the
-    pair's places (kpi.rounding.change_places) in seconds as in every other unit; a duration
-    whose figures print alike stays whole."""
+    places stored on the change (`Change.places`, from kpi.rounding.change_places) in seconds
+    as in every other unit, as `kpi summary` gives them; a duration whose figures print alike
+    stays whole."""
     from openpyxl import load_workbook
 
+    from kpi.catalogue import Better, Kind, KpiDef, Unit
+    from kpi.engine import change_between
     from kpi.writers import xlsx
 
+    kpi = KpiDef(id="k", title="K", priority="p", kind=Kind.MEAN, unit=Unit.SECONDS,
+                 better=Better.LOWER, dataset="d", value="v", value_is_duration=True)
+    pairs = [(19.535, 19.2572), (100.21, 100.2)]
+    changes = [change_between(kpi, now, then) for now, then in pairs]
+    assert [c.places for c in changes if c is not None] == [1, 0]
     columns = ("id", "unit", "comparison_value", "current_value", "change_absolute")
     frame = xlsx.frame_of(columns, [("k", "seconds", 19.2572, 19.535, 0.2778),
                                     ("w", "seconds", 100.2, 100.21, 0.01)])
     path = tmp_path / "durations.xlsx"
     xlsx.write(path, [("About", "durations")],
-               [xlsx.Sheet("Summary", frame, "summary", places={"k": 0, "w": 0})])
+               [xlsx.Sheet("Summary", frame, "summary", places={"k": 0, "w": 0},
+                           row_column_places={"change_absolute": [
+                               c.places if c is not None else None for c in changes]})])
     rows = list(load_workbook(path).worksheets[0].iter_rows(values_only=False))
     top = next(i for i, r in enumerate(rows) if r[0].value == "id")
     header = [c.value for c in rows[top]]
@@ -561,3 +571,36 @@ def test_a_durations_change_cell_prints_to_its_pairs_places(tmp_path):
     # alike at whole seconds ("100 s") beside "+0 s (+0.0%)"
     assert [places(cells[1][c].number_format)
             for c in ("comparison_value", "current_value", "change_absolute")] == [0, 0, 0]
+
+
+def test_a_sheet_without_kpi_places_reads_the_catalogues_table(tmp_path, monkeypatch):
+    """A sheet whose figures have a unit but no KPI's places (a sheet built by hand, or by a
+    command that gives none) shows them to the unit's places of a whole kind from the one
+    table every face reads (`kpi.catalogue.UNIT_PLACES`), never a table of its own: the
+    workbook kept one (`UNIT_PLACES` in kpi.writers.xlsx) that would not follow a change to
+    the catalogue's. Read back through the cell's number format (tests/test_faces.py's
+    reading of Excel's codes), once with the table as it is and once with every unit given
+    places the writer's own table never held."""
+    from test_faces import excel_shown, workbook_cells
+
+    from kpi import catalogue
+    from kpi.catalogue import Unit
+    from kpi.writers import xlsx
+
+    units = [u for u in Unit if u != Unit.PERCENT]  # a percentage cell is scaled
+    frame = xlsx.frame_of(("unit", "value"), [(u.value, 1234.5678) for u in units])
+
+    def shown(name: str) -> list[str]:
+        path = tmp_path / name
+        xlsx.write(path, [("About", "units")], [xlsx.Sheet("Units", frame, "units")])
+        _, cells = workbook_cells(path, "unit")
+        return [excel_shown(*r["value"]).replace(",", "") for r in cells]
+
+    def expected() -> list[str]:  # a duration's own places are none whatever its unit's
+        return [f"{1234.5678:.{catalogue.unit_own_places(u, catalogue.UNIT_PLACES[u][0])}f}"
+                for u in units]
+
+    assert [s.split(" ")[0].lstrip("£") for s in shown("as-is.xlsx")] == expected()
+    for number, unit in enumerate(units):
+        monkeypatch.setitem(catalogue.UNIT_PLACES, unit, (number % 4, 1))
+    assert [s.split(" ")[0].lstrip("£") for s in shown("moved.xlsx")] == expected()

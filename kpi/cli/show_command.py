@@ -282,12 +282,14 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
                                 shown={**shown, "current": _at(kpi, digits),
                                        "comparison": _at(kpi, digits)},
                                 places={"current": digits, "comparison": digits},
-                                by_row=_changes_by_row(kpi, change_cols, 2, 3, digits)))
+                                **_stored_changes(kpi, change_cols, rows, 2, 3,
+                                                  frame["places"].to_list())))
         breakdown_json[column] = [
             {**row, "current": render.json_number(row["current"], kpi.unit),
              "comparison": render.json_number(row["comparison"], kpi.unit),
              "absolute": render.json_number(row["absolute"], kpi.unit)}
-            for row in frame.drop("current_numerator", "current_denominator").to_dicts()]
+            for row in frame.drop("current_numerator", "current_denominator",
+                                  "places").to_dicts()]
 
     data = {
         "project": project.name, "period": str(period), "comparison": vs.value,
@@ -475,6 +477,7 @@ def _same_months(kpi: KpiDef, series: Series, shown: dict[str, Any]) -> tuple[Se
     from kpi.render import Section
 
     rows, data = [], []
+    stored: list[int | None] = []  # each row's change's places (Change.places)
     values = dict(zip(series.months, series.values, strict=True))
     for month in series.months[-12:]:
         year, number = month.split("-")
@@ -486,6 +489,7 @@ def _same_months(kpi: KpiDef, series: Series, shown: dict[str, Any]) -> tuple[Se
                  "change_points": change.points if change else None}
         columns = _change_columns(kpi)
         rows.append((month, now, then, *(cells[c] for c in columns)))
+        stored.append(change.places if change else None)
         data.append({"month": month, "value": render.json_number(now, kpi.unit),
                      "a_year_earlier": render.json_number(then, kpi.unit),
                      **{k: render.json_number(v, kpi.unit) if k == "change_absolute" else v
@@ -495,28 +499,28 @@ def _same_months(kpi: KpiDef, series: Series, shown: dict[str, Any]) -> tuple[Se
                       shown={**shown, "a_year_earlier": shown["value"]},
                       paired={"value": ("a_year_earlier", _beside(kpi, True)),
                               "a_year_earlier": ("value", _beside(kpi, False))},
-                      by_row=_changes_by_row(kpi, _change_columns(kpi), 1, 2))
+                      **_stored_changes(kpi, _change_columns(kpi), rows, 1, 2, stored))
     return section, data
 
 
-def _changes_by_row(kpi: KpiDef, columns: tuple[str, ...], current: int, comparison: int,
-                    at: int | None = None) -> dict[str, Any]:
-    """How a row's change reads beside the row's two figures (at `current` and `comparison`
-    in the row), printed to `at` places (a ranked table's), else to their own
-    (`render.shown_places`): to their places where they print apart while it reads as none
-    at the KPI's (render.change_digits_at)."""
-    from kpi import render
-
-    def digits(row: tuple[Any, ...]) -> int:
-        now, then = row[current], row[comparison]
-        places = at if at is not None else render.shown_places(now, kpi,
-                                                               Beside.comparison(then))
-        return render.change_digits_at(now, then, kpi, places)
+def _stored_changes(kpi: KpiDef, columns: tuple[str, ...], rows: list[tuple[Any, ...]],
+                    current: int, comparison: int, places: list[int | None]
+                    ) -> dict[str, Any]:
+    """A section's `by_row` and `row_places` for the changes of its rows, each printed beside
+    its row's two figures (at `current` and `comparison` in the row) to the places stored on
+    it (`places`, each row's `Change.places`: those its status is judged at, as the summary
+    and `kpi compare` print a change beside the same two figures), whatever places the
+    figures' column takes; the % change to one decimal."""
+    # Keyed by the row's two figures, which alone (with the KPI) give a change's places.
+    stored = {(row[current], row[comparison]): at for row, at in zip(rows, places,
+                                                                      strict=True)}
 
     def reader(column: str) -> Any:
-        return lambda v, row: _shown(kpi, digits(row))[column](v)
+        return lambda v, row: _shown(kpi, stored[(row[current], row[comparison])])[column](v)
 
-    return {c: reader(c) for c in columns if c != "change_percent"}
+    shown = [c for c in columns if c != "change_percent"]
+    return {"by_row": {c: reader(c) for c in shown},
+            "row_places": dict.fromkeys(shown, places)}
 
 
 def _fired(points: tuple[Any, ...]) -> list[tuple[str, str, str]]:

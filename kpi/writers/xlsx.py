@@ -18,9 +18,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpi.catalogue import prints_percent_change, unit_own_places
+from kpi.catalogue import UNIT_PLACES, Unit, prints_percent_change, unit_own_places
 from kpi.errors import visible
-from kpi.rounding import Beside, change_places, places_apart
+from kpi.rounding import Beside, places_apart
 
 if TYPE_CHECKING:
     import polars as pl
@@ -63,8 +63,6 @@ SCALED = {"percent"}  # units whose values are stored divided by 100
 # A frame's column of each row's decimals, where its rows hold different figures (a key/value
 # sheet: `kpi show`'s Signal): the row's value shows to them, and the column is not written.
 ROW_PLACES = "_places"
-# A unit's decimals when no KPI says (a sheet of one unit, no `kpi` or `id` column).
-UNIT_PLACES = {"gbp": 0, "seconds": 0, "count": 0, "days": 0}
 
 
 def number_format(unit: str | None, places: int, role: str = "unit",
@@ -167,9 +165,11 @@ class Sheet:
     column_places: Mapping[str, int] | None = None
     # The places of each row's figure of a column, where the sheet holds several tables each
     # printed to its own places (`kpi compare`'s KPIs: the column its parts are ranked by,
-    # `compare_command.columns_places`, and each part's change, to the places its status is
-    # judged at, `Change.places`; the summary's changes so too); None in a row keeps the
-    # rules above.
+    # `compare_command.columns_places`), and of each row's change, to the places stored on
+    # it (`Change.places`, those its status is judged at: the summary's, `kpi compare`'s
+    # parts', `kpi show`'s breakdowns' and same months', `render.Section.row_places`). None
+    # in a row keeps the rules above; a change given no places takes its KPI's own: the
+    # workbook works out no change's places itself.
     row_column_places: Mapping[str, Sequence[int | None]] | None = None
 
 
@@ -272,20 +272,9 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
             elif sheet.column_places and name in sheet.column_places:
                 places = sheet.column_places[name]  # the column's one, as its text prints it
             elif ranked is not None and (own := ranked[offset]) is not None:
-                places = own  # its table's column's one, as its text prints it
-            elif role in ("change", "points") and (pair := _pair_of(frame, offset)):
-                # Beside its row's two figures (a window's and its comparison's), as the text
-                # prints it: to their places where they print apart while it reads as none
-                # at its own (kpi.rounding.change_places).
-                own = unit_own_places(unit, places)
-                percent = prints_percent_change(unit)
-                column = (sheet.row_column_places or {}).get(pair[2])
-                at = column[offset] if column is not None else None
-                if at is None and sheet.column_places and pair[2] in sheet.column_places:
-                    at = sheet.column_places[pair[2]]
-                if at is None:
-                    at = places_apart(pair[0], pair[1], target, own, percent)
-                places = change_places(pair[0], pair[1], own, at)
+                # its table's column's one, or a change's own (`Change.places`: beside its
+                # row's two figures, those its status is judged at), as its text prints it
+                places = own
             elif role == "unit":
                 # A duration's own places are none (whole seconds), as the text prints it.
                 # `other` says which of the two it is (a window's row, `render.Section`'s
@@ -306,30 +295,16 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
             worksheet.write_number(top + 1 + offset, index, cell, cell_format(code))
 
 
-# A row's current figure's column and its comparison's, where a sheet prints a change
-# beside them.
-PAIRS = (("current", "comparison"), ("current_value", "comparison_value"),
-         ("value", "a_year_earlier"))
-
-
-def _pair_of(frame: pl.DataFrame, offset: int) -> tuple[Any, Any, str] | None:
-    """A row's current and comparison figures (and the current's column), where the sheet
-    holds both: the two a change in the row is printed beside."""
-    import polars as pl
-
-    for current, comparison in PAIRS:
-        if current in frame.columns and comparison in frame.columns and all(
-                frame.schema[c] in (pl.Float64, pl.Int64) for c in (current, comparison)):
-            return frame[current][offset], frame[comparison][offset], current
-    return None
-
-
 def _places(places: Mapping[str, int] | int | None, kpi: Any, unit: str | None) -> int:
+    """A figure's places: its KPI's (`Sheet.places`), else, where no KPI says (a sheet of one
+    unit, no `kpi` or `id` column), its unit's of a whole kind from the one table every face
+    reads (`kpi.catalogue.UNIT_PLACES`; a unit kpi does not name reads as a number)."""
     if isinstance(places, int):
         return places
     if places is not None and kpi in places:
         return places[kpi]
-    return UNIT_PLACES.get(unit or "", 1)
+    known = {u.value: u for u in Unit}.get(unit or "", Unit.NUMBER)
+    return UNIT_PLACES[known][0]
 
 
 def _dated(frame: pl.DataFrame) -> pl.DataFrame:
@@ -418,5 +393,6 @@ def document_sheets(document: Any, unit: str | None = None,
         sheets.append(Sheet(name, frame_of(section.columns, section.rows, section.text),
                             table_name(short, taken), unit,
                             section.title if section.title != short else None, places,
-                            target, beside, section.places or None))
+                            target, beside, section.places or None,
+                            section.row_places or None))
     return sheets
