@@ -3021,15 +3021,19 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "",
     direction, 'highest first' (the largest rise first: no change of it is better than
     another); `unsettled` says, after the measure, that the windows hold months not final
     yet. Points and a ratio's change to the KPI's `decimals`, as every change of it the paper
-    prints (`change_words`, `change_cell`); a % change to one decimal."""
+    prints (`change_words`, `change_cell`), or to more where a part's change is judged at
+    more (its stored `places`, `Change.places`: 0.6% against 0.4% of a KPI of whole
+    percentages is "+0.2pp", never "0pp"); a % change to one decimal."""
     if kpi.unit == Unit.PERCENT:
         key, measure, suffix = "points", "change in percentage points", "pp"
     elif kpi.unit == Unit.RATIO:
         key, measure, suffix = "absolute", "change", ""
     else:
         key, measure, suffix = "percent", "percentage change", "%"
-    digits = 1 if key == "percent" else render.places(kpi)
     known = [r for r in rows if r[key] is not None]
+    base = 1 if key == "percent" else render.places(kpi)
+    digits = base if key == "percent" else max(
+        [base, *(r["places"] for r in known if r.get("places") is not None)])
     unknown = [r for r in rows if r[key] is None]
     # A percentage on a small base says little (+200.0% on a base of 1): those parts are
     # listed after the ranking with their change as a number.
@@ -3044,7 +3048,7 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "",
     # Ranked by the change as printed, to as many places as it takes for two changes that
     # differ to print differently (-14.64% and -14.56% read "-14.6%" twice, as a tie in the
     # breakdown's own order): equal figures alone read as a tie (`places_ranked`).
-    base, digits = digits, places_ranked([r[key] for r in known], digits)
+    digits = places_ranked([r[key] for r in known], digits)
     if digits > base and widened is not None:
         widened.add(kpi.title)  # the method names it
     known.sort(key=lambda r: (sign * render.rounded(r[key], digits), _part_order(r["part"])))
@@ -3061,7 +3065,8 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "",
         # By the change as printed, as the ranking above: +2.44 and +2.36 both print "+2",
         # and equal figures come in the breakdown's own order.
         own = render.places(kpi)
-        places = places_ranked([r["absolute"] for r in small], own)
+        places = places_ranked([r["absolute"] for r in small], max(
+            [own, *(r["places"] for r in small if r.get("places") is not None)]))
         if places > own and widened is not None:
             widened.add(kpi.title)
         small.sort(key=lambda r: (sign * render.rounded(r["absolute"], places),

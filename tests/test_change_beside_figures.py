@@ -517,3 +517,29 @@ def test_a_show_breakdowns_change_prints_at_its_stored_places_in_every_face(cli,
     _, cells = workbook_cells(tmp_path / "s.xlsx", "month", "Same months a year earlier")
     assert [(excel_shown(*r["value"]), excel_shown(*r["a_year_earlier"]),
              excel_shown(*r["change_points"])) for r in cells] == [m[1:] for m in months]
+
+
+def test_the_papers_ranking_prints_each_change_at_no_fewer_places_than_its_own():
+    """By hand: a share of whole percentages whose parts moved 0.4% to 0.6% and 20% to 30%.
+    The paper's ranking of the parts' changes printed the first "0pp" (the KPI's places),
+    where its change is judged at one decimal and `kpi show` and `kpi compare` print
+    "+0.2pp" beside the same two figures: one precision for the list, now no fewer places
+    than any part's change is judged at (`Change.places`, stored on each breakdown row)."""
+    from kpi.document import plain_text
+    from kpi.engine import change_between
+    from kpi.paper import _ranking
+
+    kpi = KpiDef(id="k", title="K", priority="p", kind=Kind.RATE, unit=Unit.PERCENT,
+                 better=Better.HIGHER, value="v", decimals=0)
+    rows = []
+    for part, now, then in (("North", 0.6, 0.4), ("South", 30.0, 20.0)):
+        change = change_between(kpi, now, then)
+        rows.append({"part": part, "current": now, "comparison": then,
+                     "absolute": change.absolute, "percent": change.percent,
+                     "points": change.points, "places": change.places})
+    assert [r["places"] for r in rows] == [1, 0]
+    widened: set[str] = set()
+    assert plain_text(_ranking(kpi, "LPA", rows, widened=widened)) == (
+        "By LPA, the change in percentage points, best first: South (+10.0pp), "
+        "North (+0.2pp).")
+    assert widened == {"K"}  # the method names it among those printed to more places

@@ -71,6 +71,7 @@ from oracle_support import (
     Model,
     Oracle,
     as_of_text,
+    change_places,
     derived_text,
     draw_project,
     excel_round,
@@ -830,11 +831,15 @@ def check_ranking(p: Project, k: Kpi, by: str, cur, cmp_, section: str, standout
         return (now - then if key != "percent" else percent_change(now, then)) \
             if then is not None else None
 
-    # Points and a ratio's change to the KPI's decimals, as every change the paper prints;
-    # a % change to one; or, where two changes that differ would print alike, to the fewest
-    # more at which none do (docs/guarantees.md: a ranked column), all to the same.
+    # Points and a ratio's change to the KPI's decimals, as every change the paper prints,
+    # or to the most any part's change prints to beside its own two figures
+    # (`change_places`: no change shows fewer places than its status is judged at); a %
+    # change to one; or, where two changes that differ would print alike, to the fewest more
+    # at which none do (docs/guarantees.md: a ranked column), all to the same.
     changes = [c for n, _ in items if (c := change_of(n)) is not None]
-    base = 1 if key == "percent" else printed_places(k)
+    base = 1 if key == "percent" else max(
+        [printed_places(k), *(change_places(k, parts[n][1], parts[n][0]) for n, _ in items
+                              if change_of(n) is not None)])
     differ = len({Decimal(format(c, ".15g")) for c in changes})
     places = next(q for q in range(base, base + 16)
                   if len({Decimal(excel_text(c, q)) for c in changes}) == differ)
