@@ -163,6 +163,10 @@ if SEED:
     import hypothesis.core
     hypothesis.core.global_force_seed = int(SEED)
 STATS: Counter = Counter()
+# each project's kpi.toml and first extracts' rows: Hypothesis, mutating the sequences it
+# drew, draws a project again with other rules after it, so a run's projects are fewer
+# than its sequences (counted as "projects distinct")
+PROJECTS_SEEN: set[int] = set()
 FIRST_FAILURE: list[str] = []  # the run's first failure's message (OracleMachine.fail)
 FOLDER_NAMES = ["project", "Jo Smith", "Jo Smith é", "50% #2", "a#b%20c"]
 
@@ -558,6 +562,9 @@ class OracleMachine(RuleBasedStateMachine):
         if self.spec.defect:
             STATS[f"defect {self.spec.defect}"] += 1
         self.first_loads()
+        PROJECTS_SEEN.add(hash((self.spec.toml(), json.dumps(self.model.rows, default=str,
+                                                              sort_keys=True))))
+        STATS["projects distinct"] = len(PROJECTS_SEEN)
 
     def _first_peers(self, rnd: random.Random) -> None:
         """A project with a peer group compared within it on its first loads (check_compare
