@@ -278,6 +278,9 @@ class ProjectSpec:
     # a peer group of forces, `[peers.g]` (drawn by draw_peers only): its members and focus
     peer_members: tuple[str, ...] = ()
     peer_focus: str | None = None
+    # a step change in the volume of incidents and staff (drawn by draw_step only): the month
+    # it steps at, and whether the months from it hold more rows ("up") or fewer ("down")
+    step: tuple[int, str] | None = None
 
     def toml(self) -> str:
         date_col = "at" if self.datetime_dates else "day"
@@ -509,12 +512,13 @@ DECIMAL_MINUTES = (0.1, 0.2, 2.35, 10.1, 15.5, 26.48)
 
 
 def inc_rows(rnd: random.Random, months: list[int], force: str, counter: list[int],
-             lpas: list[str] | None = None) -> list[dict]:
+             lpas: list[str] | None = None,
+             step: tuple[int, str] | None = None) -> list[dict]:
     out = []
     for m in months:
         # now and then a month whose minutes went blank on every row (a data-quality note)
         blank = rnd.random() < 0.04
-        for _ in range(rnd.randint(1, 4)):
+        for _ in range(rnd.randint(1, 4) + stepped(step, m)):
             counter[0] += 1
             out.append({
                 "ref": f"R{counter[0]}", "month": m, "day": rnd.randint(1, 28),
@@ -530,9 +534,35 @@ def inc_rows(rnd: random.Random, months: list[int], force: str, counter: list[in
     return out
 
 
-def staff_rows(rnd: random.Random, months: list[int]) -> list[dict]:
+def staff_rows(rnd: random.Random, months: list[int],
+               step: tuple[int, str] | None = None) -> list[dict]:
     return [{"month": m, "role": rnd.choice(ROLES), "minority": rnd.random() < 0.3}
-            for m in months for _ in range(rnd.randint(2, 6))]
+            for m in months for _ in range(rnd.randint(2, 6) + stepped(step, m))]
+
+
+STEP_ROWS = 5  # the rows a step change adds to each force's month on its high side
+
+
+def stepped(step: tuple[int, str] | None, m: int) -> int:
+    """The rows a project's step change (`draw_step`) adds to a month of one force's
+    extract: STEP_ROWS on the high side of the step (from its month when it steps up,
+    before it when it steps down), none on the other or without a step."""
+    if step is None or (m >= step[0]) != (step[1] == "up"):
+        return 0
+    return STEP_ROWS
+
+
+def draw_step(rnd: random.Random, spec: ProjectSpec) -> None:
+    """Now and then (half the projects) a step change in the volume of incidents and
+    staff (`stepped`): from a month of 2024, each force's months hold STEP_ROWS more rows
+    than before, or fewer. The volumes of 1 to 4 rows a month drew no special cause but by
+    chance: with a step, a count, a sum, a rate per 1,000, a score or a snapshot charted at a
+    period after it reads a shift or a month outside its limits, in the front page's row of
+    concern, improvement or unusually high or low as its better direction has it; and
+    averages, shares and percentiles read over more rows a month have limits narrow enough
+    that a target lies outside them (consistently met or missed)."""
+    if rnd.random() < 0.5:
+        spec.step = (rnd.randint(month(2024, 2), month(2024, 8)), rnd.choice(["up", "down"]))
 
 
 def q_rows(rnd: random.Random, quarters: list[int], force: str, *,
@@ -1770,14 +1800,15 @@ TARGETS = {"percent": [0, 12.5, 50, 66.7, 90, 100], "ratio": [0.5, 1, 1.25],
            "gbp": [-20, 5, 17.5, 30]}
 
 
-def draw_targets(rnd: random.Random, spec: ProjectSpec) -> None:
-    """Now and then a `target` (docs/statistics.md) on a KPI of a kind that takes one: a rate,
-    a `within`, an average, a median, a percentile, a ratio or a percentage snapshot (a count,
-    a sum, a rate per 1,000 or a score is refused one), in its unit: a share 0 to 100."""
+def draw_targets(rnd: random.Random, spec: ProjectSpec, chance: float = 0.35) -> None:
+    """Now and then (`chance`) a `target` (docs/statistics.md) on a KPI of a kind that takes
+    one: a rate, a `within`, an average, a median, a percentile, a ratio or a percentage
+    snapshot (a count, a sum, a rate per 1,000 or a score is refused one), in its unit: a
+    share 0 to 100."""
     for k in spec.kpis:
         takes = k.kind in ("rate", "within", "mean", "median", "percentile", "ratio_of_rates") \
             or (k.kind == "snapshot" and k.numerator is not None)
-        if takes and rnd.random() < 0.35:
+        if takes and rnd.random() < chance:
             k.target = rnd.choice(TARGETS.get(k.unit, TARGETS["other"])) * (
                 1 if k.unit in ("percent", "ratio") else k.multiplier)
 

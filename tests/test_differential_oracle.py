@@ -86,6 +86,7 @@ from oracle_support import (
     draw_provisional,
     draw_published,
     draw_quoted_units,
+    draw_step,
     draw_targets,
     draw_time_zone,
     draw_units,
@@ -162,6 +163,10 @@ if SEED:
     import hypothesis.core
     hypothesis.core.global_force_seed = int(SEED)
 STATS: Counter = Counter()
+# each project's kpi.toml and first extracts' rows: Hypothesis, mutating the sequences it
+# drew, draws a project again with other rules after it, so a run's projects are fewer
+# than its sequences (counted as "projects distinct")
+PROJECTS_SEEN: set[int] = set()
 FIRST_FAILURE: list[str] = []  # the run's first failure's message (OracleMachine.fail)
 FOLDER_NAMES = ["project", "Jo Smith", "Jo Smith é", "50% #2", "a#b%20c"]
 
@@ -206,6 +211,11 @@ class OracleMachine(RuleBasedStateMachine):
     # compare --peers`, the paper's "Compared with peers"); on for CI
     cumulative = False
     peers = False
+    # Whether a project now and then steps its volume of incidents and staff up or down at a
+    # month (oracle_support.draw_step): its counts chart a special cause, and averages read
+    # over more rows a target outside their limits, so the front page's matrix is checked in
+    # every row and column (_check_matrix_rows); on for CI
+    steps = False
     zone_probed = False
     cell_probed = False
 
@@ -510,6 +520,18 @@ class OracleMachine(RuleBasedStateMachine):
             draw_peers(random.Random("peers" + str(r.getstate())), self.spec)
             STATS["projects with a peer group"] += bool(self.spec.peer_members)
             STATS["kpis declaring a peer group"] += sum(bool(k.peers) for k in self.spec.kpis)
+        if self.steps:
+            # a Random of its own again: whether the volume steps, where and which way
+            draw_step(random.Random("step" + str(r.getstate())), self.spec)
+            if self.spec.step:
+                STATS[f"projects whose volume steps {self.spec.step[1]}"] += 1
+            if self.spec.step and self.targets:
+                # and more of its KPIs have a target, which its narrower limits may leave
+                # on either side (consistently met or missed)
+                draw_targets(random.Random("step targets" + str(r.getstate())), self.spec,
+                             chance=0.6)
+                STATS["kpis with a target (drawn again in a stepped volume)"] += sum(
+                    k.target is not None for k in self.spec.kpis)
         name = "project" if "odd_paths" in self.avoid else r.choice(FOLDER_NAMES)
         self.folder = self.base / name
         # a '%' and two hex digits: Delta Lake's log reader decodes them, so a one-line refusal
@@ -519,6 +541,10 @@ class OracleMachine(RuleBasedStateMachine):
         # spans many CSV batches and Parquet row groups, as a large extract does
         self.batch = os.environ.get("KPI_INGEST_BATCH_ROWS") or r.choice(
             ["1", "3", "7", "64", str(250_000)])
+        if self.spec.step and int(self.batch) < 64 and "KPI_INGEST_BATCH_ROWS" not in os.environ:
+            # a stepped volume's loads hold up to three times the rows: read in batches of
+            # 64, they cost what other projects' loads in batches of a few rows cost
+            self.batch = "64"
         STATS[f"batches of {self.batch} rows"] += 1
         self.spec.write(self.folder)
         (self.folder / "extracts").mkdir()
@@ -536,6 +562,9 @@ class OracleMachine(RuleBasedStateMachine):
         if self.spec.defect:
             STATS[f"defect {self.spec.defect}"] += 1
         self.first_loads()
+        PROJECTS_SEEN.add(hash((self.spec.toml(), json.dumps(self.model.rows, default=str,
+                                                              sort_keys=True))))
+        STATS["projects distinct"] = len(PROJECTS_SEEN)
 
     def _first_peers(self, rnd: random.Random) -> None:
         """A project with a peer group compared within it on its first loads (check_compare
@@ -572,18 +601,22 @@ class OracleMachine(RuleBasedStateMachine):
         start, end = r.randint(FIRST, FIRST + 3), r.randint(LAST - 8, LAST)
         rows = []
         for f in FORCES:
-            if self.spec.replace_by and "part_gaps" not in self.avoid and r.random() < 0.5:
+            # (a project whose volume steps holds one run of months for every force: a window
+            # some force lacks has no figure, and its paper places few KPIs in the matrix)
+            if self.spec.replace_by and "part_gaps" not in self.avoid and r.random() < 0.5 \
+                    and not self.spec.step:
                 first, last = r.randint(FIRST, FIRST + 20), r.randint(LAST - 20, LAST)
             else:
                 first, last = start, end
-            rows += inc_rows(r, list(range(first, last + 1)), f, self.counter)
+            rows += inc_rows(r, list(range(first, last + 1)), f, self.counter,
+                             step=self.spec.step)
         if not self.spec.replace_by:
             for row in rows:
                 row["force"] = r.choice(FORCES)
         path = self.new_file()
         write_csv(path, "inc", rows, self.spec)
         self.ingest("inc", [path], rows, [])
-        rows = staff_rows(r, list(range(start, end + 1)))
+        rows = staff_rows(r, list(range(start, end + 1)), self.spec.step)
         path = self.new_file()
         write_csv(path, "staff", rows, self.spec)
         self.ingest("staff", [path], rows, [])
@@ -595,6 +628,28 @@ class OracleMachine(RuleBasedStateMachine):
         self.ingest("q", [path], rows, [])
         if self.spec.peer_members and self.model.rows["inc"]:
             self._first_peers(random.Random("peers step" + str(r.getstate())))
+        if self.spec.step and self.model.rows["inc"]:
+            self._first_step_paper(random.Random("step paper" + str(r.getstate())))
+
+    def _first_step_paper(self, rnd: random.Random) -> None:
+        """A project whose volume steps (draw_step) exported on its first loads, at a period
+        the step shows in (the last month held, now and then one or two earlier), so its
+        front page's matrix is read where a special cause and a target outside the limits are
+        likely (check_export is drawn for few projects): from a Random of its own, and kept
+        from the papers a later export reads (`--previous`), so the rules enabled after it
+        are those it would have had without it."""
+        # the last month every force holds (a window a force lacks has no figure)
+        period = min(max(self.model.held("inc", p)) for p in self.model.parts("inc")
+                     if self.model.held("inc", p)) - rnd.choice([0, 0, 1, 2])
+        vs = rnd.choice(["baseline", "yoy", "previous", "fytd"])
+        self.n_files += 1
+        out = self.folder / "out" / f"paper {self.n_files}.md"
+        result = self.kpi("export", "markdown", "--period", text(period), "--vs", vs,
+                          "--output", str(out))
+        STATS["papers of a stepped volume on the first loads"] += 1
+        papers = len(self.papers)
+        self._check_paper(result, period, vs, out)
+        del self.papers[papers:]
 
     def teardown(self):
         # KPI_ORACLE_KEEP=1 keeps the projects, to replay a failing sequence's commands by hand
@@ -631,7 +686,7 @@ class OracleMachine(RuleBasedStateMachine):
         forces = self._forces_for(months)
         rows = []
         for f in forces:
-            rows += inc_rows(r, months, f, self.counter)
+            rows += inc_rows(r, months, f, self.counter, step=self.spec.step)
         if not self.spec.replace_by:
             for row in rows:  # one extract for the whole force area
                 row["force"] = r.choice(FORCES)
@@ -649,7 +704,8 @@ class OracleMachine(RuleBasedStateMachine):
         for lpa in LPAS:
             part = []
             for f in forces:
-                part += inc_rows(r, months, f, self.counter, lpas=[lpa])
+                part += inc_rows(r, months, f, self.counter, lpas=[lpa],
+                                 step=self.spec.step)
             path = self.new_file(f"-{lpa}")
             write_csv(path, "inc", part, self.spec)
             files.append(path)
@@ -659,7 +715,7 @@ class OracleMachine(RuleBasedStateMachine):
     @rule()
     def load_staff(self):
         months = self._months(FIRST, LAST)
-        rows = staff_rows(self.rnd, months)
+        rows = staff_rows(self.rnd, months, self.spec.step)
         path = self.new_file()
         write_csv(path, "staff", rows, self.spec)
         self.ingest("staff", [path], rows, [])
@@ -703,7 +759,7 @@ class OracleMachine(RuleBasedStateMachine):
         rows = []
         for f in forces:
             rows += inc_rows(r, months, f, self.counter,
-                             lpas=[value] if column == "lpa" else None)
+                             lpas=[value] if column == "lpa" else None, step=self.spec.step)
         if not self.spec.replace_by:
             for row in rows:
                 row["force"] = r.choice(FORCES)
@@ -1908,6 +1964,8 @@ class OracleMachine(RuleBasedStateMachine):
         for v in place.values():
             if v is not None:
                 STATS[f"paper: matrix places checked {v[0]} x {v[1]}"] += 1
+                STATS["paper: matrix places checked in projects whose volume steps"] += bool(
+                    self.spec.step)
         for row, words in MATRIX_ROW_WORDS.items():
             got = grid.get(words)
             if got is None:
@@ -2706,6 +2764,7 @@ ProvisionalOracleMachine.targets = True
 ProvisionalOracleMachine.units = True
 ProvisionalOracleMachine.cumulative = True
 ProvisionalOracleMachine.peers = True
+ProvisionalOracleMachine.steps = True
 
 
 class TestDifferentialOracle(ProvisionalOracleMachine.TestCase):
