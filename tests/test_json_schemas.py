@@ -74,7 +74,10 @@ def test_outputs_of_a_small_project_validate(cli, mini, name):
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLE))
-def test_outputs_of_the_sample_validate(cli, name):
+def test_outputs_of_the_sample_validate(cli, sample_paper, name):
+    if name == "summary":  # this command's answer, made once for the run (conftest.py)
+        _validate(name, sample_paper["summary"].read_text(encoding="utf-8"))
+        return
     result = cli(["--project", "sample", *SAMPLE[name], "--format", "json"])
     assert result.exit_code in (0, 1), result.output
     _validate(name, result.stdout)

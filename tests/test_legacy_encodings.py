@@ -70,6 +70,26 @@ def _kpi(folder: Path, encoding: str, *args: str, windows: bool = False,
                                        done.stdout.decode(encoding), done.stderr.decode(encoding))
 
 
+@pytest.fixture(scope="module")
+def utf8(project):
+    """`_kpi(project, "utf-8", *args, raw=raw)`, each command line run once for the module:
+    the UTF-8 output every legacy stream's is checked against, the same bytes whichever test
+    asks (the cache is off, so each run computes its answer again)."""
+    runs: dict[tuple[str, ...], subprocess.CompletedProcess] = {}
+
+    def run(*args: str, raw: bool = False) -> subprocess.CompletedProcess:
+        if args not in runs:
+            runs[args] = _kpi(project, "utf-8", *args, raw=True)
+        done = runs[args]
+        if raw:
+            return done
+        return subprocess.CompletedProcess(done.args, done.returncode,
+                                           done.stdout.decode("utf-8"),
+                                           done.stderr.decode("utf-8"))
+
+    return run
+
+
 def _figures(text: str) -> list[str]:
     """Every number printed, with its sign written as a hyphen."""
     return re.findall(r"[-+]?\d[\d,.]*%?", text.replace("\u2212", "-"))
@@ -83,8 +103,8 @@ def _figures(text: str) -> list[str]:
     ("compare", "--by", "lpa", "--period", "2025-06", "--vs", "yoy", "--format", "csv"),
     ("compare", "--by", "lpa", "--period", "2025-06", "--vs", "yoy", "--format", "markdown"),
 ])
-def test_every_figure_reaches_a_legacy_stream(project, encoding, command):
-    unicode = _kpi(project, "utf-8", *command)
+def test_every_figure_reaches_a_legacy_stream(project, utf8, encoding, command):
+    unicode = utf8(*command)
     assert unicode.returncode == 0, unicode.stderr
     legacy = _kpi(project, encoding, *command)
     assert legacy.returncode == 0, legacy.stderr
@@ -100,8 +120,8 @@ def test_every_figure_reaches_a_legacy_stream(project, encoding, command):
     assert legacy.stderr.count(NOTE) <= 1
 
 
-def test_the_true_minus_sign_and_arrows_are_written_as_ascii(project):
-    unicode = _kpi(project, "utf-8", "summary", "--period", "2025-06", "--vs", "yoy")
+def test_the_true_minus_sign_and_arrows_are_written_as_ascii(project, utf8):
+    unicode = utf8("summary", "--period", "2025-06", "--vs", "yoy")
     legacy = _kpi(project, "cp1252", "summary", "--period", "2025-06", "--vs", "yoy")
     assert legacy.returncode == 0, legacy.stderr
     line = next(x for x in unicode.stdout.splitlines() if x.startswith("Incidents recorded"))
@@ -118,9 +138,9 @@ def test_quiet_keeps_the_note_back(project):
     assert legacy.stderr == ""
 
 
-def test_json_is_the_same_bytes_in_any_encoding(project):
+def test_json_is_the_same_bytes_in_any_encoding(project, utf8):
     args = ("summary", "--period", "2025-06", "--vs", "yoy", "--format", "json")
-    assert _kpi(project, "ascii", *args).stdout == _kpi(project, "utf-8", *args).stdout
+    assert _kpi(project, "ascii", *args).stdout == utf8(*args).stdout
 
 
 @pytest.mark.parametrize("command", [
@@ -130,8 +150,8 @@ def test_json_is_the_same_bytes_in_any_encoding(project):
     ("summary", "--period", "2025-06", "--vs", "yoy", "--format", "csv-excel"),
     ("show", "incidents", "--period", "2025-06", "--vs", "yoy", "--format", "markdown"),
 ])
-def test_a_redirected_windows_stream_is_written_in_utf8(project, command):
-    unicode = _kpi(project, "utf-8", *command, raw=True)
+def test_a_redirected_windows_stream_is_written_in_utf8(project, utf8, command):
+    unicode = utf8(*command, raw=True)
     assert unicode.returncode == 0, unicode.stderr
     windows = _kpi(project, "cp1252", *command, windows=True, raw=True)
     assert windows.returncode == 0, windows.stderr.decode("utf-8")

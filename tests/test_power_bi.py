@@ -21,8 +21,9 @@ PERIOD = "2025-09"
 NUMBER = re.compile(r"-?\d+(\.\d+)?(e[-+]\d+)?")
 
 
-def test_the_csv_for_excel_reads_as_power_querys_csv_connector_expects(cli):
-    doc = json.loads(cli(["summary", "--period", PERIOD, "--format", "json"]).stdout)
+def test_the_csv_for_excel_reads_as_power_querys_csv_connector_expects(cli, sample_paper):
+    # `kpi summary --period 2025-09 --format json`, made once for the run (conftest.py)
+    doc = json.loads(sample_paper["summary"].read_text(encoding="utf-8"))
     result = cli(["summary", "--period", PERIOD, "--format", "csv-excel"])
     assert result.exit_code == 0, result.output
     raw = result.stdout_bytes

@@ -30,7 +30,8 @@ def test_unknown_preset_and_existing_project_are_usage_errors(cli, tmp_path):
     assert (tmp_path / "y" / "kpi.toml").read_text() == "# mine\n"
 
 
-def test_west_midlands_copy_is_an_editable_project_with_the_samples_figures(cli, tmp_path):
+def test_west_midlands_copy_is_an_editable_project_with_the_samples_figures(cli, tmp_path,
+                                                                           sample_paper):
     result = cli(["init", "--preset", "west-midlands", tmp_path / "wm"])
     assert result.exit_code == 0, result.output
     copy = tmp_path / "wm"
@@ -39,6 +40,6 @@ def test_west_midlands_copy_is_an_editable_project_with_the_samples_figures(cli,
         (REPO / "datasets" / "west-midlands" / "kpi.toml").read_bytes()
     mine = json.loads(cli(["--project", copy, "summary", "--period", "2025-09",
                            "--format", "json"]).stdout)
-    bundled = json.loads(cli(["summary", "--period", "2025-09", "--format", "json"]).stdout)
+    bundled = json.loads(sample_paper["summary"].read_text(encoding="utf-8"))
     assert mine["kpis"] == bundled["kpis"]
     assert (copy / "data" / "crimes" / "_delta_log").is_dir()

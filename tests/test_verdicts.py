@@ -300,15 +300,10 @@ def test_catalogue_refuses_bad_spc_keys(tmp_path, extra, message):
 
 
 @pytest.fixture(scope="module")
-def sample_json():
-    from typer.testing import CliRunner
-
-    from kpi.cli import app
-
-    result = CliRunner().invoke(app, ["--project", "sample",
-                                      "summary", "--period", "2025-09", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    return {k["id"]: k for k in json.loads(result.stdout)["kpis"]}
+def sample_json(sample_paper):
+    # `kpi summary --period 2025-09 --format json`, made once for the run (conftest.py)
+    document = json.loads(sample_paper["summary"].read_text(encoding="utf-8"))
+    return {k["id"]: k for k in document["kpis"]}
 
 
 def test_sample_asb_is_noise_and_total_crime_is_not(sample_json):

@@ -50,8 +50,10 @@ def _summary(*args: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def report() -> dict:
-    return _summary("--period", "2025-09")
+def report(sample_paper) -> dict:
+    # `kpi summary --period 2025-09 --format json`, made once for the run (conftest.py)
+    document = json.loads(sample_paper["summary"].read_text(encoding="utf-8"))
+    return {k["id"]: k for k in document["kpis"]}
 
 
 @pytest.fixture(scope="module")
