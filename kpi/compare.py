@@ -109,15 +109,17 @@ class PeerComparison:
 def read_populations(path: Path) -> pl.DataFrame:
     """A population reference: columns part, population, year (names free, in that order),
     checked like a weights file: numbers where numbers belong, each (part, year) once."""
+    from kpi.text import normalised_text, reference_text
+
+    text = reference_text(path, "population file")
     try:
-        frame = pl.read_csv(path, infer_schema=False)
-    except (OSError, pl.exceptions.PolarsError) as exc:
+        frame = pl.read_csv(text.encode("utf-8"), infer_schema=False)
+    except pl.exceptions.PolarsError as exc:
         raise ConfigError(f"{path}: cannot read the population file ({exc})") from None
     if frame.width < 3:
         raise ConfigError(f"{path}: a population file needs three columns: part, population, "
                           "year")
     part, population, year = frame.columns[:3]
-    from kpi.text import normalised_text
 
     # Parts are matched as weights keys are (engine._read_weights): as stored, ignoring case,
     # so 'kent' is the population of the stored 'Kent', not "no population for Kent".

@@ -397,14 +397,16 @@ def _read_weights(path: Path, whole: tuple[str, str] | None = None) -> pl.DataFr
     'theft' (they read as a weight of 0), and 'THEFT' beside 'theft' is one key written twice.
     With `whole` (an int key column and its dataset), keys read as whole numbers, so "01" and
     "1.0" are the rows of 1, never a weight of 0."""
+    from kpi.text import normalised_text, reference_text
+
+    text = reference_text(path, "weights file")
     try:
-        frame = pl.read_csv(path, infer_schema=False)
-    except (OSError, pl.exceptions.PolarsError) as exc:
+        frame = pl.read_csv(text.encode("utf-8"), infer_schema=False)
+    except pl.exceptions.PolarsError as exc:
         raise ConfigError(f"{path}: cannot read the weights file ({exc})") from None
     if frame.width < 2:
         raise ConfigError(f"{path}: a weights file needs two columns, key and weight")
     key, weight = frame.columns[:2]
-    from kpi.text import normalised_text
 
     text = normalised_text(pl.col(key)).str.strip_chars()
     number = text.cast(pl.Float64, strict=False)

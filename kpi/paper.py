@@ -170,6 +170,9 @@ class PaperConfig:
 def paper_config(project: Project) -> PaperConfig:
     """The project's [paper] table, checked; glossary files read (CSV with a header row)."""
     import csv
+    import io
+
+    from kpi.text import reference_text
 
     raw = project.raw.get("paper") or {}
     where = f"{project.path}: [paper]"
@@ -193,10 +196,10 @@ def paper_config(project: Project) -> PaperConfig:
             raise ConfigError(f"{where} glossary #{number}: needs title and file (text)",
                               hint=hint)
         path = project.resolve(item["file"])
+        text = reference_text(path, f"glossary '{item['title']}'")
         try:
-            with path.open(encoding="utf-8-sig", newline="") as handle:
-                table = [row for row in csv.reader(handle) if row]
-        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            table = [row for row in csv.reader(io.StringIO(text, newline="")) if row]
+        except csv.Error as error:
             raise ConfigError(f"{path}: glossary '{item['title']}' cannot be read ({error})",
                               hint="a UTF-8 CSV file with a header row") from error
         if not table or any(len(row) != len(table[0]) for row in table):

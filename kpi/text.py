@@ -5,6 +5,9 @@ in another Unicode form or carrying an invisible character finds the rows it nam
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import polars as pl
 
 # Unicode's default-ignorable code points: rendered as nothing.
@@ -33,3 +36,51 @@ def as_stored(texts: list[str]) -> list[str]:
         return texts  # nothing to change, and no Polars work for the usual catalogue
     return pl.Series(texts, dtype=pl.String).to_frame("t").select(
         normalised_text(pl.col("t")))["t"].to_list()
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"),
+         (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def reference_text(path: Path, what: str) -> str:
+    """The text of a reference file kpi.toml names (a weights, population or glossary CSV),
+    decoded by the rule extracts are (kpi.ingest.survey): by its byte-order mark (UTF-8,
+    UTF-16 or UTF-32), else UTF-8, else Windows-1252, what Excel's "CSV (Comma delimited)"
+    writes on a UK machine ("Assault \u2013 ABH" with its en dash as byte 0x96), so its keys
+    read as the same text as the stored rows they name. A byte none of them decodes is
+    refused (ConfigError naming the file and the byte's offset), as is a file that cannot be
+    read."""
+    from kpi.errors import ConfigError
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+    hint = "save it as CSV UTF-8 (in Excel: Save As, CSV UTF-8)"
+    codec = next((c for bom, c in _BOMS if raw.startswith(bom)), None)
+    # Windows-1252 decodes nearly any bytes: a workbook or PDF under a .csv name is told
+    # apart by the control characters no CSV text holds (in its bytes, or, for UTF-16 and
+    # UTF-32, its characters).
+    control = _CONTROL_BYTES.search(raw) if codec in (None, "utf-8-sig") else None
+    text = ""
+    for attempt in ([codec] if codec else ["utf-8", "cp1252"]):
+        if control is not None:
+            break
+        try:
+            text = raw.decode(attempt)
+        except UnicodeDecodeError as exc:
+            error = exc
+            continue
+        if (control := _CONTROL.search(text)) is None:
+            return text
+    if control is not None:
+        raise ConfigError(f"{path}: cannot read the {what}: binary data (a control character, "
+                          f"{ord(control.group()):#04x}, at offset {control.start()}), not CSV "
+                          "text", hint=hint)
+    names = codec.upper() if codec else "UTF-8 or Windows-1252"
+    raise ConfigError(f"{path}: cannot read the {what}: byte {raw[error.start]:#x} at offset "
+                      f"{error.start} is not {names} text", hint=hint)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")

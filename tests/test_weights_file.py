@@ -149,3 +149,48 @@ def test_a_weight_that_is_not_a_finite_number_is_refused_naming_its_row(tmp_path
     assert caught.value.message == (f"{tmp_path / 'weights.csv'}, row 3, column 'days': "
                                     "expected a weight that is a finite number, 0 or more, "
                                     f"found '{weight}'")
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-8-sig", "utf-16"])
+def test_a_weights_file_saved_by_excel_weighs_the_rows_its_keys_name(tmp_path, encoding):
+    # Excel's "CSV (Comma delimited)" on a UK machine writes Windows-1252: the en dash of
+    # "Assault – ABH" is byte 0x96. Extracts are read by that rule; the weights file was
+    # refused ("invalid utf-8 sequence"). By hand: each month one row of each offence, so
+    # 12 months weigh 12 * (365 + 40).
+    names = ("Assault \u2013 ABH", "Burglary \u2013 residential", "Fraud")
+    project = _project(tmp_path, "", names)
+    (tmp_path / "weights.csv").write_bytes(
+        f"offence,days\n{names[0]},365\n{names[1]},40\n".encode(encoding))
+    engine._read_weights.cache_clear()
+    harm = engine.evaluate(project, Month.parse("2025-09")).result("harm")
+    assert (harm.comparison.value, harm.current.value) == (12 * 405.0, 12 * 405.0)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"offence,days\nrob\x81ery,365\n",
+     "byte 0x81 at offset 16 is not UTF-8 or Windows-1252 text"),
+    (b"PK\x03\x04\x14\x00\x06\x00offence,days\n",
+     "binary data (a control character, 0x03, at offset 2), not CSV text"),
+])
+def test_a_weights_file_that_is_not_text_is_refused_naming_the_byte(tmp_path, content,
+                                                                     message):
+    project = _project(tmp_path, "offence,days\nrobbery,365\n")
+    (tmp_path / "weights.csv").write_bytes(content)
+    engine._read_weights.cache_clear()
+    with pytest.raises(ConfigError) as caught:
+        engine.evaluate(project, Month.parse("2025-09"))
+    assert caught.value.message == (f"{tmp_path / 'weights.csv'}: cannot read the weights "
+                                    f"file: {message}")
+    assert caught.value.hint == "save it as CSV UTF-8 (in Excel: Save As, CSV UTF-8)"
+
+
+def test_a_population_file_saved_by_excel_reads_its_names(tmp_path):
+    # The same rule for every reference file kpi.toml names (`kpi.text.reference_text`): the
+    # populations `kpi compare` ranks per 1,000 on, and the paper's glossaries.
+    from kpi.compare import read_populations
+
+    path = tmp_path / "population.csv"
+    path.write_bytes("area,population,year\nYnys M\u00f4n,69000,2024\n".encode("cp1252"))
+    assert path.read_bytes().count(b"\xf4") == 1  # one byte, as Excel writes it
+    read_populations.cache_clear()
+    assert read_populations(path).rows() == [("ynys m\u00f4n", 69000.0, 2024)]
