@@ -118,6 +118,8 @@ def _failed(result, verdict, fail_on: set[FailOn]) -> str | None:
     'deteriorating (not tested)' for `any_deterioration` alone; None when it fails none."""
     from kpi.engine import Outcome
 
+    if not fail_on:  # nothing to fail: the paper's rules are not imported for it
+        return None
     if result.status != Outcome.DETERIORATING:
         return result.status if result.status in fail_on else None
     from kpi.paper import shown_status
