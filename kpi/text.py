@@ -1,7 +1,9 @@
 """The identity rule for text (docs/guarantees.md, "Identity"), in one place for every source:
 extract cells as they are stored (`kpi.ingest.identity`), and the kpi.toml text that is matched
 against them (filters, values, derived columns, peer group members), so a filter literal typed
-in another Unicode form or carrying an invisible character finds the rows it names."""
+in another Unicode form or carrying an invisible character finds the rows it names. Also the
+one rule decoding the reference files kpi.toml names (`reference_text`), and the control
+characters that mark binary data (`CONTROL_BYTES`)."""
 
 from __future__ import annotations
 
@@ -61,7 +63,7 @@ def reference_text(path: Path, what: str) -> str:
     # Windows-1252 decodes nearly any bytes: a workbook or PDF under a .csv name is told
     # apart by the control characters no CSV text holds (in its bytes, or, for UTF-16 and
     # UTF-32, its characters).
-    control = _CONTROL_BYTES.search(raw) if codec in (None, "utf-8-sig") else None
+    control = CONTROL_BYTES.search(raw) if codec in (None, "utf-8-sig") else None
     text = ""
     for attempt in ([codec] if codec else ["utf-8", "cp1252"]):
         if control is not None:
@@ -82,5 +84,8 @@ def reference_text(path: Path, what: str) -> str:
                       f"{error.start} is not {names} text", hint=hint)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# The control characters no text file holds (tab, the line breaks, vertical tab and form feed
+# aside): their presence marks binary data, here and where ingest tells a file's format from
+# its bytes (`kpi.ingest.survey.format_of`).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")

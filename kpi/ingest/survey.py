@@ -16,6 +16,7 @@ import polars as pl
 
 from kpi.errors import DataError, located
 from kpi.ingest.common import ROW, _StagingRefused
+from kpi.text import CONTROL_BYTES
 
 # What Arrow's CSV reader parses at once (a record must fit in one), and the blocks files are
 # read in. The reader reads up to 32 blocks ahead of the checks, so this also bounds the part
@@ -290,15 +291,12 @@ def format_of(path: Path, head: bytes) -> Format | None:
         kind = "pdf"
     elif head[:4] == b"PK\x03\x04":
         kind = _zip_kind(path, head)
-    elif head and not _CONTROL_BYTES.search(head):
+    elif head and not CONTROL_BYTES.search(head):
         kind = "text"
     if kind is None:
         return None
     what, hint = _FORMATS[kind]
     return Format(kind, what, hint)
-
-
-_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
 
 
 # The formats each reader takes, and what it is called in a message.
