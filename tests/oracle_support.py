@@ -281,6 +281,19 @@ class ProjectSpec:
     # a step change in the volume of incidents and staff (drawn by draw_step only): the month
     # it steps at, and whether the months from it hold more rows ("up") or fewer ("down")
     step: tuple[int, str] | None = None
+    # the reference file's rule (docs/guarantees.md, "Reference files"), drawn by
+    # draw_reference_files only: offences stored under names of characters Windows-1252
+    # encodes ("assault \u2013 ABH", "burglary \u2013 r\u00e9sidence", "burglary \u00a31k+"), the
+    # model's offence -> its stored text, and the encoding the weights file is written in
+    # (Windows-1252 as Excel's "CSV (Comma delimited)" writes it, UTF-8 with or without a
+    # byte-order mark, UTF-16 with one)
+    offence_names: dict[str, str] = field(default_factory=dict)
+    weights_encoding: str = "utf-8"
+
+    @property
+    def offences(self) -> list[str]:
+        """The offences as the extracts store them."""
+        return [self.offence_names.get(o, o) for o in OFFENCES]
 
     def toml(self) -> str:
         date_col = "at" if self.datetime_dates else "day"
@@ -388,8 +401,9 @@ class ProjectSpec:
         weights = "offence,weight\n"
         if self.defect != "empty_weights":
             case = {None: str, "title": str.title, "upper": str.upper}[self.weights_case]
-            weights += "".join(f"{case(k)},{v}\n" for k, v in WEIGHTS.items())
-        (folder / "weights.csv").write_text(weights, encoding="utf-8")
+            weights += "".join(f"{case(self.offence_names.get(k, k))},{v}\n"
+                               for k, v in WEIGHTS.items())
+        (folder / "weights.csv").write_bytes(weights.encode(self.weights_encoding))
 
 
 INC_FILTERS = [None, "offence = 'theft'", "lpa = 'Birmingham'", "victims >= 1",
@@ -513,7 +527,10 @@ DECIMAL_MINUTES = (0.1, 0.2, 2.35, 10.1, 15.5, 26.48)
 
 def inc_rows(rnd: random.Random, months: list[int], force: str, counter: list[int],
              lpas: list[str] | None = None,
-             step: tuple[int, str] | None = None) -> list[dict]:
+             step: tuple[int, str] | None = None,
+             offences: list[str] | None = None) -> list[dict]:
+    """A force's incidents in `months`; `offences` (ProjectSpec.offences, OFFENCES by
+    default) as the extracts store them."""
     out = []
     for m in months:
         # now and then a month whose minutes went blank on every row (a data-quality note)
@@ -523,7 +540,7 @@ def inc_rows(rnd: random.Random, months: list[int], force: str, counter: list[in
             out.append({
                 "ref": f"R{counter[0]}", "month": m, "day": rnd.randint(1, 28),
                 "force": force, "lpa": rnd.choice(lpas or LPAS),
-                "offence": rnd.choice(OFFENCES),
+                "offence": rnd.choice(offences or OFFENCES),
                 # whole minutes, and now and then pounds-and-pence-like decimals whose float
                 # sums print a remainder (0.1 + 0.2), which kpi must add as decimals
                 "minutes": rnd.choice([None, *range(0, 41, 3), *DECIMAL_MINUTES])
@@ -563,6 +580,35 @@ def draw_step(rnd: random.Random, spec: ProjectSpec) -> None:
     that a target lies outside them (consistently met or missed)."""
     if rnd.random() < 0.5:
         spec.step = (rnd.randint(month(2024, 2), month(2024, 8)), rnd.choice(["up", "down"]))
+
+
+# What a weights file of offences may be written in (draw_reference_files): Windows-1252
+# most, the encoding only the rule's last step reads (byte 0x96 an en dash, not U+0096).
+WEIGHTS_ENCODINGS = ("utf-8", "cp1252", "cp1252", "utf-8-sig", "utf-16")
+
+
+def draw_reference_files(rnd: random.Random, spec: ProjectSpec) -> None:
+    """The reference file's rule (`kpi.text.reference_text`): the weights file is written in
+    Windows-1252, UTF-8 with a byte-order mark or UTF-16 with one, or plain UTF-8; and every
+    project whose file is in Windows-1252, half the others, store assaults and burglaries
+    under names of characters Windows-1252 encodes (an en dash, an e acute, a pound sign),
+    so the weights file's keys must read as the extracts' stored text. A key decoded by
+    another rule (Latin-1's U+0096 for an en dash) weighs its rows 0 where DuckDB's join
+    weighs them. The filters naming an offence (draw_checks's parts) name it as stored."""
+    spec.weights_encoding = rnd.choice(WEIGHTS_ENCODINGS)
+    # (a file of ASCII alone is the same bytes in Windows-1252 and UTF-8: one written in
+    # Windows-1252 always holds an en dash, byte 0x96)
+    if spec.weights_encoding == "cp1252" or rnd.random() < 0.5:
+        spec.offence_names = {
+            "assault": rnd.choice(["assault \u2013 ABH", "Assault \u2013 ABH"]),
+            "burglary": rnd.choice(["burglary \u2013 r\u00e9sidence", "burglary \u00a31k+"])}
+    for k in spec.kpis:
+        for attr in ("filter", "numerator", "denominator"):
+            sql = getattr(k, attr)
+            for old, new in spec.offence_names.items():
+                if sql:
+                    sql = sql.replace(f"offence = '{old}'", f"offence = '{new}'")
+            setattr(k, attr, sql)
 
 
 def q_rows(rnd: random.Random, quarters: list[int], force: str, *,
@@ -963,7 +1009,9 @@ class Oracle:
         self.db.execute("CREATE TABLE q (month INT, force VARCHAR, n BIGINT)")
         self.db.execute("CREATE TABLE weights (offence VARCHAR, weight DOUBLE)")
         if model.spec.defect != "empty_weights":
-            self.db.executemany("INSERT INTO weights VALUES (?, ?)", list(WEIGHTS.items()))
+            names = model.spec.offence_names
+            self.db.executemany("INSERT INTO weights VALUES (?, ?)",
+                                [(names.get(k, k), w) for k, w in WEIGHTS.items()])
 
     def refresh(self) -> None:
         """Load the model's rows into DuckDB, when they changed since the last refresh."""

@@ -86,6 +86,7 @@ from oracle_support import (
     draw_provisional,
     draw_published,
     draw_quoted_units,
+    draw_reference_files,
     draw_step,
     draw_targets,
     draw_time_zone,
@@ -216,6 +217,10 @@ class OracleMachine(RuleBasedStateMachine):
     # over more rows a target outside their limits, so the front page's matrix is checked in
     # every row and column (_check_matrix_rows); on for CI
     steps = False
+    # Whether a project now and then stores offences under names beyond ASCII that
+    # Windows-1252 encodes and writes its weights file in Windows-1252, UTF-8 with a BOM or
+    # UTF-16 (oracle_support.draw_reference_files: the reference files' rule); on for CI
+    reference_files = False
     zone_probed = False
     cell_probed = False
 
@@ -520,6 +525,16 @@ class OracleMachine(RuleBasedStateMachine):
             draw_peers(random.Random("peers" + str(r.getstate())), self.spec)
             STATS["projects with a peer group"] += bool(self.spec.peer_members)
             STATS["kpis declaring a peer group"] += sum(bool(k.peers) for k in self.spec.kpis)
+        if self.reference_files:
+            # a Random of its own again: offences stored under names beyond ASCII, and the
+            # encoding the weights file is written in (the reference files' rule)
+            draw_reference_files(random.Random("reference files" + str(r.getstate())),
+                                 self.spec)
+            STATS[f"weights files in {self.spec.weights_encoding}"] += 1
+            STATS["weights files keyed by names beyond ASCII"] += bool(self.spec.offence_names)
+            STATS["weights files in cp1252 with an en dash (byte 0x96)"] += bool(
+                self.spec.offence_names) and self.spec.weights_encoding == "cp1252" and any(
+                k.kind == "weighted_score" for k in self.spec.kpis) and not self.spec.defect
         if self.steps:
             # a Random of its own again: whether the volume steps, where and which way
             draw_step(random.Random("step" + str(r.getstate())), self.spec)
@@ -609,7 +624,7 @@ class OracleMachine(RuleBasedStateMachine):
             else:
                 first, last = start, end
             rows += inc_rows(r, list(range(first, last + 1)), f, self.counter,
-                             step=self.spec.step)
+                             offences=self.spec.offences, step=self.spec.step)
         if not self.spec.replace_by:
             for row in rows:
                 row["force"] = r.choice(FORCES)
@@ -686,7 +701,8 @@ class OracleMachine(RuleBasedStateMachine):
         forces = self._forces_for(months)
         rows = []
         for f in forces:
-            rows += inc_rows(r, months, f, self.counter, step=self.spec.step)
+            rows += inc_rows(r, months, f, self.counter, offences=self.spec.offences,
+                             step=self.spec.step)
         if not self.spec.replace_by:
             for row in rows:  # one extract for the whole force area
                 row["force"] = r.choice(FORCES)
@@ -704,8 +720,8 @@ class OracleMachine(RuleBasedStateMachine):
         for lpa in LPAS:
             part = []
             for f in forces:
-                part += inc_rows(r, months, f, self.counter, lpas=[lpa],
-                                 step=self.spec.step)
+                part += inc_rows(r, months, f, self.counter, offences=self.spec.offences,
+                                 lpas=[lpa], step=self.spec.step)
             path = self.new_file(f"-{lpa}")
             write_csv(path, "inc", part, self.spec)
             files.append(path)
@@ -758,7 +774,7 @@ class OracleMachine(RuleBasedStateMachine):
         months = months[first:first + r.randint(1, 4)]
         rows = []
         for f in forces:
-            rows += inc_rows(r, months, f, self.counter,
+            rows += inc_rows(r, months, f, self.counter, offences=self.spec.offences,
                              lpas=[value] if column == "lpa" else None, step=self.spec.step)
         if not self.spec.replace_by:
             for row in rows:
@@ -787,7 +803,7 @@ class OracleMachine(RuleBasedStateMachine):
         months = self._months(FIRST, LAST, longest=4)
         rows = []
         for f in self._forces_for(months):
-            rows += inc_rows(r, months, f, self.counter)
+            rows += inc_rows(r, months, f, self.counter, offences=self.spec.offences)
         if not self.spec.replace_by:
             for row in rows:
                 row["force"] = r.choice(FORCES)
@@ -829,7 +845,8 @@ class OracleMachine(RuleBasedStateMachine):
         r = self.rnd
         if self.spec.datetime_dates and r.random() < 0.5:
             months = self._months(FIRST, LAST, longest=2)
-            rows = inc_rows(r, months, r.choice(FORCES), self.counter)
+            rows = inc_rows(r, months, r.choice(FORCES), self.counter,
+                            offences=self.spec.offences)
             path = self.new_file()
             write_csv(path, "inc", rows, self.spec, leap_second=True)
             self.ingest("inc", [path], rows, [], must_refuse="impossible_dates")
@@ -2765,6 +2782,7 @@ ProvisionalOracleMachine.units = True
 ProvisionalOracleMachine.cumulative = True
 ProvisionalOracleMachine.peers = True
 ProvisionalOracleMachine.steps = True
+ProvisionalOracleMachine.reference_files = True
 
 
 class TestDifferentialOracle(ProvisionalOracleMachine.TestCase):
