@@ -40,8 +40,10 @@ def as_stored(texts: list[str]) -> list[str]:
         normalised_text(pl.col("t")))["t"].to_list()
 
 
-_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"),
-         (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+# The byte-order marks of UTF-16 and UTF-32 (the longer first: UTF-32 LE starts as UTF-16
+# LE does), read by ingest (`kpi.ingest.survey`) and by `reference_text`.
+WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+             (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 
 
 def reference_text(path: Path, what: str) -> str:
@@ -51,7 +53,8 @@ def reference_text(path: Path, what: str) -> str:
     writes on a UK machine ("Assault \u2013 ABH" with its en dash as byte 0x96), so its keys
     read as the same text as the stored rows they name. A byte none of them decodes is
     refused (ConfigError naming the file and the byte's offset), as is a file that cannot be
-    read."""
+    read, or binary data: Windows-1252 decodes nearly any bytes, so a workbook or PDF under a
+    .csv name is told apart by the control characters no CSV text holds."""
     from kpi.errors import ConfigError
 
     try:
@@ -59,33 +62,36 @@ def reference_text(path: Path, what: str) -> str:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
     hint = "save it as CSV UTF-8 (in Excel: Save As, CSV UTF-8)"
-    codec = next((c for bom, c in _BOMS if raw.startswith(bom)), None)
-    # Windows-1252 decodes nearly any bytes: a workbook or PDF under a .csv name is told
-    # apart by the control characters no CSV text holds (in its bytes, or, for UTF-16 and
-    # UTF-32, its characters).
-    control = CONTROL_BYTES.search(raw) if codec in (None, "utf-8-sig") else None
-    text = ""
-    for attempt in ([codec] if codec else ["utf-8", "cp1252"]):
-        if control is not None:
-            break
+
+    def binary(code: int, offset: int) -> ConfigError:
+        return ConfigError(f"{path}: cannot read the {what}: binary data (a control "
+                           f"character, {code:#04x}, at offset {offset}), not CSV text",
+                           hint=hint)
+
+    codec = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else next(
+        (c for bom, c in WIDE_BOMS if raw.startswith(bom)), None)
+    if codec in (None, "utf-8-sig") and (control := CONTROL_BYTES.search(raw)) is not None:
+        # one byte a character in UTF-8 and Windows-1252 alike
+        raise binary(control.group()[0], control.start())
+    for attempt in [codec] if codec else ["utf-8", "cp1252"]:
         try:
             text = raw.decode(attempt)
         except UnicodeDecodeError as exc:
             error = exc
             continue
-        if (control := _CONTROL.search(text)) is None:
-            return text
-    if control is not None:
-        raise ConfigError(f"{path}: cannot read the {what}: binary data (a control character, "
-                          f"{ord(control.group()):#04x}, at offset {control.start()}), not CSV "
-                          "text", hint=hint)
-    names = codec.upper() if codec else "UTF-8 or Windows-1252"
-    raise ConfigError(f"{path}: cannot read the {what}: byte {raw[error.start]:#x} at offset "
-                      f"{error.start} is not {names} text", hint=hint)
+        if (control := CONTROL_TEXT.search(text)) is not None:  # UTF-16 or UTF-32
+            raise binary(ord(control.group()), len(control.string[:control.start()]
+                                                   .encode(attempt)))
+        return text
+    names = {None: "UTF-8 or Windows-1252", "utf-8-sig": "UTF-8"}.get(codec, str(codec).upper())
+    # UTF-8-sig counts from after its byte-order mark; the wide codecs from the file's start
+    at = error.start + (3 if codec == "utf-8-sig" else 0)
+    raise ConfigError(f"{path}: cannot read the {what}: byte {raw[at]:#x} at offset {at} is "
+                      f"not {names} text", hint=hint)
 
 
 # The control characters no text file holds (tab, the line breaks, vertical tab and form feed
 # aside): their presence marks binary data, here and where ingest tells a file's format from
 # its bytes (`kpi.ingest.survey.format_of`).
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
+CONTROL_TEXT = re.compile(CONTROL_BYTES.pattern.decode("ascii"))

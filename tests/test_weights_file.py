@@ -171,6 +171,11 @@ def test_a_weights_file_saved_by_excel_weighs_the_rows_its_keys_name(tmp_path, e
      "byte 0x81 at offset 16 is not UTF-8 or Windows-1252 text"),
     (b"PK\x03\x04\x14\x00\x06\x00offence,days\n",
      "binary data (a control character, 0x03, at offset 2), not CSV text"),
+    # Offsets count the file's bytes, its byte-order mark included.
+    (b"\xef\xbb\xbfoffence,days\nrob\x96ery,365\n",
+     "byte 0x96 at offset 19 is not UTF-8 text"),
+    ("\ufeffoffence,days\nrob\x01ery,365\n".encode("utf-16-le"),
+     "binary data (a control character, 0x01, at offset 34), not CSV text"),
 ])
 def test_a_weights_file_that_is_not_text_is_refused_naming_the_byte(tmp_path, content,
                                                                      message):

@@ -16,7 +16,7 @@ import polars as pl
 
 from kpi.errors import DataError, located
 from kpi.ingest.common import ROW, _StagingRefused
-from kpi.text import CONTROL_BYTES
+from kpi.text import CONTROL_BYTES, WIDE_BOMS
 
 # What Arrow's CSV reader parses at once (a record must fit in one), and the blocks files are
 # read in. The reader reads up to 32 blocks ahead of the checks, so this also bounds the part
@@ -227,13 +227,9 @@ def _as_utf8(path: Path, survey: _Survey, folder: Path, index: int,
     return _Text(target, 0, nul)
 
 
-_UTF16_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-               (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
-
-
 def _utf16_bom(raw: bytes) -> str | None:
     """'utf-16' or 'utf-32' when the file starts with that encoding's byte-order mark."""
-    return next((codec for bom, codec in _UTF16_BOMS if raw.startswith(bom)), None)
+    return next((codec for bom, codec in WIDE_BOMS if raw.startswith(bom)), None)
 
 
 def _looks_utf16(sample: bytes) -> bool:
