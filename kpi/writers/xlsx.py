@@ -303,8 +303,10 @@ def _places(places: Mapping[str, int] | int | None, kpi: Any, unit: str | None) 
         return places
     if places is not None and kpi in places:
         return places[kpi]
-    known = {u.value: u for u in Unit}.get(unit or "", Unit.NUMBER)
-    return UNIT_PLACES[known][0]
+    return UNIT_PLACES[_UNITS.get(unit or "", Unit.NUMBER)][0]
+
+
+_UNITS = {u.value: u for u in Unit}  # a unit by its name, for `_places`, made once
 
 
 def _dated(frame: pl.DataFrame) -> pl.DataFrame:
