@@ -1682,11 +1682,20 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     spec = project.datasets[dataset_id]
     blank_rows = {f"{BLANK}{c}": _blank(c, schema[c], spec) for c in blanks if c in schema}
 
+    # The aggregates are built once for each way a plan reads (see `_Plan.run`): grouped
+    # first, a small table by month, or a large one a month at a time. The frames one way
+    # reads differ only in the month they keep, never in their columns' types, which
+    # `_totals` resolves (month by month, resolving them again cost more than reading).
+    built: dict[tuple[tuple[str, ...], bool], list[pl.Expr]] = {}
+
     def totals(frame: pl.LazyFrame, by: list[str], n: pl.Expr | None) -> pl.LazyFrame:
         frame = frame.with_columns(list(sum_masks.values()))
-        aggs = [*_totals(frame, sums, n, pieces=True),
-                (pl.len() if n is None else n.cast(pl.Int64).sum()).alias("__rows"),
-                *_totals(frame, blank_rows, n)]
+        way = (tuple(by), n is None)
+        if way not in built:
+            built[way] = [*_totals(frame, sums, n, pieces=True),
+                          (pl.len() if n is None else n.cast(pl.Int64).sum()).alias("__rows"),
+                          *_totals(frame, blank_rows, n)]
+        aggs = built[way]
         return frame.group_by(by).agg(aggs) if by else frame.select(aggs)
 
     queries = [totals]
