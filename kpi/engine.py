@@ -1817,8 +1817,8 @@ class ByMonth:
             summed = pl.concat([_summed(table.filter(pl.col("__month").is_in(span))
                                         .with_columns(pl.lit(i).alias("__span")), "__span")
                                 for i, span in enumerate(spans)])
-            for _, mask, q in requests:
-                got = _quantiles(summed, "__span", mask, q)
+            stats = _quantiles_all(summed, "__span", [(mask, q) for _, mask, q in requests])
+            for (_, mask, q), got in zip(requests, stats, strict=True):
                 for i, span in enumerate(spans):
                     self._stats[(id(table), mask, q, span)] = got.get(i, (None, 0, 0))
         for _, table in self.weighted:
@@ -1828,14 +1828,24 @@ class ByMonth:
     def _order_stat(self, table: pl.DataFrame, mask: str, q: Fraction, months: list[str]
                     ) -> tuple[float | None, int, int]:
         key = (id(table), mask, q, tuple(months))
-        if key not in self._stats:
-            if len(months) == 1:  # every month at once (the verdicts' series)
-                for month, got in _quantiles(table, "__month", mask, q).items():
-                    self._stats[(id(table), mask, q, (month,))] = got
+        # Every statistic read off this table is worked out at once: every month's (the
+        # verdicts' series) or one span's. A month where the mask holds no row has no entry.
+        done = (id(table), "every month" if len(months) == 1 else tuple(months))
+        if key not in self._stats and done not in self._stats:
+            wanted = next([(m, r) for _, m, r in requests]
+                          for requests, counts in self.ordered if counts is table)
+            if len(months) == 1:
+                for (m, r), stats in zip(wanted, _quantiles_all(table, "__month", wanted),
+                                         strict=True):
+                    for month, got in stats.items():
+                        self._stats[(id(table), m, r, (month,))] = got
             else:
                 summed = _summed(table.filter(pl.col("__month").is_in(months))
                                  .with_columns(pl.lit(0).alias("__span")), "__span")
-                self._stats[key] = _quantiles(summed, "__span", mask, q).get(0, (None, 0, 0))
+                for (m, r), stats in zip(wanted, _quantiles_all(summed, "__span", wanted),
+                                         strict=True):
+                    self._stats[(id(table), m, r, tuple(months))] = stats.get(0, (None, 0, 0))
+            self._stats[done] = (None, 0, 0)
         return self._stats.get(key, (None, 0, 0))  # a month without rows
 
     def _keyed(self, table: pl.DataFrame, months: list[str], mask: str) -> tuple[list, list]:
@@ -1974,26 +1984,35 @@ def _quantiles(counts: pl.DataFrame, group: str, mask: str, q: Fraction
     """Per group: the q-quantile of the values in `mask` (as `_quantile` reads it off the
     counts), their number, and the number that are not finite; computed in Polars, so a
     table of a million distinct values never becomes Python objects."""
+    return _quantiles_all(counts, group, [(mask, q)])[0]
+
+
+def _quantiles_all(counts: pl.DataFrame, group: str, wanted: Sequence[tuple[str, Fraction]]
+                   ) -> list[dict[object, tuple[float | None, int, int]]]:
+    """`_quantiles` of each (mask, q) wanted of one count table, in one `collect_all`: a
+    query each, which Polars runs together (one at a time, each query's start cost more
+    than its work on a small table)."""
     n = pl.col("__n")
-    ranked = (counts.lazy().select(group, "__value", pl.col(mask).cast(pl.Int64).alias("__n"))
-              .filter(n > 0).sort("__value")
-              .with_columns(n.cum_sum().over(group).alias("__cum"),
-                            n.sum().over(group).alias("__total")))
-    # As in _quantile: the position (n - 1) * q, and the first value whose cumulative count
-    # passes its floor, and the floor plus one. Rows keep their order within a group (in a
-    # window and in a group_by), so sorting by value alone orders each group: sorting by the
-    # month's text as well took twice as long.
-    below = _below(pl.col("__total"), q)
-    value, cumulative = pl.col("__value"), pl.col("__cum")
-    got = ranked.group_by(group).agg(
-        pl.col("__total").first(),
-        value.filter(cumulative > below).first().alias("__lower"),
-        value.filter(cumulative > below + 1).first().alias("__upper"),
-        n.filter(~value.is_finite()).sum().alias("__nonfinite")).collect()
-    out = {}
-    for key, total, lower, upper, nonfinite in got.iter_rows():
-        out[key] = (_interpolated(total, q, lower, upper), total, nonfinite)
-    return out
+    queries = []
+    for mask, q in wanted:
+        ranked = (counts.lazy().select(group, "__value", pl.col(mask).cast(pl.Int64).alias("__n"))
+                  .filter(n > 0).sort("__value")
+                  .with_columns(n.cum_sum().over(group).alias("__cum"),
+                                n.sum().over(group).alias("__total")))
+        # As in _quantile: the position (n - 1) * q, and the first value whose cumulative
+        # count passes its floor, and the floor plus one. Rows keep their order within a
+        # group (in a window and in a group_by), so sorting by value alone orders each group:
+        # sorting by the month's text as well took twice as long.
+        below = _below(pl.col("__total"), q)
+        value, cumulative = pl.col("__value"), pl.col("__cum")
+        queries.append(ranked.group_by(group).agg(
+            pl.col("__total").first(),
+            value.filter(cumulative > below).first().alias("__lower"),
+            value.filter(cumulative > below + 1).first().alias("__upper"),
+            n.filter(~value.is_finite()).sum().alias("__nonfinite")))
+    return [{key: (_interpolated(total, q, lower, upper), total, nonfinite)
+             for key, total, lower, upper, nonfinite in got.iter_rows()}
+            for got, (_, q) in zip(pl.collect_all(queries), wanted, strict=True)]
 
 
 def _interpolated(n: int, q: Fraction, lower: float, upper: float | None) -> float:
@@ -2422,10 +2441,11 @@ def _part_quantiles(frame: pl.LazyFrame, column: str, requests: list[BreakdownRe
         names = {f"__q{i}": pl.col(mask).alias(f"__q{i}") for i, (_, _, mask) in enumerate(jobs)}
         value = _value(requests[jobs[0][0]][0]).cast(pl.Float64)
         counts = _counts_by(frame, value, names, [column]).collect(engine="streaming")
-        for (number, tag, _), name in zip(jobs, names, strict=True):
-            kpi = requests[number][0]
-            q = quantile_of(kpi)
-            out[(number, tag)] = _quantiles(counts, column, name, q)
+        stats = _quantiles_all(counts, column, [(name, quantile_of(requests[number][0]))
+                                                for (number, _, _), name in zip(jobs, names,
+                                                                                strict=True)])
+        for (number, tag, _), got in zip(jobs, stats, strict=True):
+            out[(number, tag)] = got
     return out
 
 
