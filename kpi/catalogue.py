@@ -828,17 +828,35 @@ def _code_files() -> tuple[tuple[str, int, int], ...]:
 @functools.cache
 def _library_versions() -> dict[str, str | None]:
     """The installed versions of the libraries a validated catalogue depends on, read once per
-    process: reading a package's metadata searches the import path (about 1 ms each), and
-    what this process runs does not change while it runs."""
+    process: what this process runs does not change while it runs."""
+    return {name: installed_version(name) for name in ("polars", "sqlglot")}
+
+
+def installed_version(name: str) -> str | None:
+    """An importable package's installed version, without importing it: from the name of the
+    one `.dist-info` folder beside it, as pip installs it. Importing `importlib.metadata` and
+    searching the import path with it took about 19 ms of every command's start for two
+    packages, listing the folder 0.2 ms. Where that folder is not found alone (an egg, two
+    versions' folders left side by side), the metadata is read; None when not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    if spec is not None and spec.origin is not None:
+        beside = os.path.dirname(os.path.dirname(spec.origin))
+        prefix, suffix = name + "-", ".dist-info"
+        try:
+            found = [entry[len(prefix):-len(suffix)] for entry in os.listdir(beside)
+                     if entry.startswith(prefix) and entry.endswith(suffix)]
+        except OSError:
+            found = []
+        if len(found) == 1 and "-" not in found[0]:
+            return found[0]
     from importlib.metadata import PackageNotFoundError, version
 
-    libraries: dict[str, str | None] = {}
-    for name in ("polars", "sqlglot"):
-        try:
-            libraries[name] = version(name)
-        except PackageNotFoundError:
-            libraries[name] = None
-    return libraries
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
 
 
 def _catalogue_key(path: Path, text: bytes, bundled: bool) -> str:

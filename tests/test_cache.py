@@ -353,3 +353,36 @@ def test_a_catalogue_entry_others_could_have_written_is_not_read(tmp_path):
     assert load_in_process(root, cache)[1] == "sqlglot imported: False"
     (cache / "catalogues").chmod(0o777)
     assert load_in_process(root, cache)[1] == "sqlglot imported: True"
+
+
+def _package(site: Path, name: str, *versions: str) -> None:
+    (site / name).mkdir(parents=True)
+    (site / name / "__init__.py").write_text("", encoding="utf-8")
+    for version in versions:
+        info = site / f"{name}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+                                       encoding="utf-8")
+
+
+def test_the_catalogue_key_reads_each_librarys_installed_version(tmp_path, monkeypatch):
+    """A validated catalogue is kept per version of Polars and sqlglot: each read from its
+    `.dist-info` folder's name, as `importlib.metadata` reads it from the folder's METADATA,
+    and read by the metadata where the folder's name cannot say (two versions' folders)."""
+    from importlib.metadata import version
+
+    from kpi.catalogue import _library_versions, installed_version
+
+    assert _library_versions() == {"polars": version("polars"), "sqlglot": version("sqlglot")}
+    site = tmp_path / "site é"
+    _package(site, "kpi_probe_one", "1.2.3")
+    _package(site, "kpi_probe_two", "2.0", "2.1")
+    _package(site, "kpi_probe_none")
+    # A package whose name begins another's: its folder is not taken for the other's.
+    _package(site, "kpi_probe_one_extra", "9.9")
+    monkeypatch.syspath_prepend(str(site))
+    assert installed_version("kpi_probe_one") == "1.2.3" == version("kpi_probe_one")
+    assert installed_version("kpi_probe_two") == version("kpi_probe_two")
+    assert installed_version("kpi_probe_two") in {"2.0", "2.1"}
+    assert installed_version("kpi_probe_none") is None
+    assert installed_version("kpi_probe_absent") is None
