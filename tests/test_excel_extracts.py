@@ -851,3 +851,61 @@ def test_a_percentage_cell_is_placed_in_a_table_that_does_not_start_at_a1(tmp_pa
         ingest.read_extracts(RATED, [_saved("table at C3", saved, tmp_path)])
     assert ", row 2, column 'Rate': a percentage (Excel shows 50%, the cell holds 0.5)" in (
         error.value.message)
+
+
+# ---------------------------------------------------------------------------------------------
+# A UK extract opened in a spreadsheet that reads dates month first
+
+UK_DAYS = ["03/04/2025", "30/04/2025", "05/04/2025", "15/03/2025", "01/04/2025"]
+
+
+def _uk_csv_opened_month_first(tmp_path: Path, suffix: str) -> Path:
+    """A CSV file of UK dates (day first), opened by LibreOffice Calc in a US locale (the
+    import's language 1033, as Excel on a US machine opens one) and saved as `suffix`: each
+    date it can read month first is a date cell (03/04/2025, 3 April, is 4 March), each it
+    cannot (30/04/2025) stays text."""
+    extract = tmp_path / "uk.csv"
+    extract.write_text("Day,Rate,Count,Ref\n" + "".join(
+        f"{day},0.5,{n},R{n}\n" for n, day in enumerate(UK_DAYS, start=1)), encoding="utf-8")
+    out = tmp_path / f"calc-{suffix}"
+    profile = _PROFILES.get(False) or tmp_path / "calc-profile"
+    subprocess.run([_office(), f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                    "--infilter=CSV:44,34,76,1,,1033", "--convert-to", suffix, "--outdir",
+                    str(out), str(extract)], capture_output=True, timeout=180, check=True)
+    return out / f"uk.{suffix}"
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "xls"])
+def test_date_cells_beside_day_first_text_are_refused(tmp_path, suffix):
+    """The CSV's April holds 4 rows and March 1 (counted by hand from UK_DAYS). Calc in a US
+    locale made 03/04/2025, 05/04/2025 and 01/04/2025 date cells of 4 March, 4 May and 4
+    January and left 30/04/2025 and 15/03/2025 as text, which kpi read day first: loaded,
+    April held 1 row, March 2, January and May 1 each, exit 0. A column whose date cells
+    (all on days 1 to 12) sit beside dates typed as text day first, each with a day after
+    the 12th, is refused naming a text cell and a date cell."""
+    path = _uk_csv_opened_month_first(tmp_path, suffix)
+    from_csv = ingest.read_extracts(RATED, [tmp_path / "uk.csv"]).frame
+    assert dict(from_csv.group_by("month").len().iter_rows()) == {"2025-03": 1, "2025-04": 4}
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [path])
+    assert error.value.message == (
+        f"{path}, sheet 'uk', row 3, column 'Day': a date typed as text day first (30/04/2025) "
+        "in a column of date cells (row 2 holds 2025-03-04): a spreadsheet that read the "
+        "dates month first makes 03/04/2025 the date 4 March and leaves 30/04/2025 as text, "
+        "so the date cells cannot be trusted")
+    assert "open the CSV file in a UK locale" in (error.value.hint or "")
+
+
+def test_date_cells_beside_text_dates_a_month_first_reading_would_take_load(tmp_path):
+    """Date cells beside text dates load where a month-first reading cannot have made them:
+    beside 01/09/2025 typed as text (which it would have made a date cell too), or where a
+    date cell falls on a day after the 12th (a month it cannot have been written with)."""
+    mixed = _typed_workbook(tmp_path / "mixed.xlsx", [
+        [DAY, 0.5, 1, "A1"], ["01/09/2025", 0.5, 2, "A2"], ["2025-09-13", 0.5, 3, "A3"],
+        ["30/09/2025", 0.5, 4, "A4"]])
+    late = _typed_workbook(tmp_path / "late.xlsx", [
+        [(datetime(2025, 9, 20), "dd/mm/yyyy"), 0.5, 1, "A1"], ["30/09/2025", 0.5, 2, "A2"]])
+    assert ingest.read_extracts(RATED, [mixed]).frame.sort("ref")["day"].to_list() == [
+        date(2025, 9, 1), date(2025, 9, 1), date(2025, 9, 13), date(2025, 9, 30)]
+    assert ingest.read_extracts(RATED, [late]).frame.sort("ref")["day"].to_list() == [
+        date(2025, 9, 20), date(2025, 9, 30)]
