@@ -749,6 +749,33 @@ def test_a_number_or_date_cell_in_a_text_column_is_refused(tmp_path, saved, cell
     assert "format the column as Text in Excel" in (error.value.hint or "")
 
 
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx"])
+def test_a_true_false_cell_in_a_text_column_is_refused(tmp_path, saved):
+    """TRUE typed into a cell not formatted as Text is the logical value TRUE (true and True
+    too): read as text it was 'true', where the CSV of the same extract holds 'TRUE', so a
+    filter `ref = 'TRUE'` counted none of the workbook's rows, exit 0. A column of text and
+    true/false cells, or of true/false cells alone, was let through: read again as datetimes
+    to find a number or date cell, a true/false cell reads as none. Refused, naming the first.
+    (LibreOffice keeps a true/false cell it saves again as the formula =FALSE(), refused as
+    one; a CSV file it opens has true/false cells.)"""
+    rows = [[DAY, 0.25, 3, "A1"], [DAY, 0.5, 4, False], [DAY, 0.75, 5, True]]
+    path = (_typed_workbook(tmp_path / "Extract.xlsx", rows) if saved == "xlsxwriter" else
+            _csv_opened_by_calc(tmp_path, "Day,Rate,Count,Ref\n01/09/2025,0.25,3,A1\n"
+                                "01/09/2025,0.5,4,FALSE\n01/09/2025,0.75,5,True\n", "xlsx",
+                                sheet="Extract"))
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [path])
+    assert error.value.message == (
+        f"{path}, sheet 'Extract', row 3, column 'Ref': a true/false cell (FALSE; text such "
+        "as true or True typed into a cell is kept as the logical value TRUE) in a text column")
+    assert "format the column as Text in Excel" in (error.value.hint or "")
+    alone = _typed_workbook(tmp_path / "alone.xlsx", [[DAY, 0.25, 3, True], [DAY, 0.5, 4, False]])
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [alone])
+    assert error.value.message.startswith(f"{alone}, sheet 'Extract', row 2, column 'Ref': a "
+                                          "true/false cell (TRUE; ")
+
+
 @pytest.mark.parametrize("saved", SAVES)
 def test_a_percentage_cell_in_a_text_column_is_refused_as_excel_shows_it(tmp_path, saved):
     path = _saved("percentage in a text column", saved, tmp_path)
@@ -859,20 +886,26 @@ def test_a_percentage_cell_is_placed_in_a_table_that_does_not_start_at_a1(tmp_pa
 UK_DAYS = ["03/04/2025", "30/04/2025", "05/04/2025", "15/03/2025", "01/04/2025"]
 
 
-def _uk_csv_opened_month_first(tmp_path: Path, suffix: str) -> Path:
-    """A CSV file of UK dates (day first), opened by LibreOffice Calc in a US locale (the
-    import's language 1033, as Excel on a US machine opens one) and saved as `suffix`: each
-    date it can read month first is a date cell (03/04/2025, 3 April, is 4 March), each it
-    cannot (30/04/2025) stays text."""
-    extract = tmp_path / "uk.csv"
-    extract.write_text("Day,Rate,Count,Ref\n" + "".join(
-        f"{day},0.5,{n},R{n}\n" for n, day in enumerate(UK_DAYS, start=1)), encoding="utf-8")
+def _csv_opened_by_calc(tmp_path: Path, text: str, suffix: str, sheet: str = "uk") -> Path:
+    """The CSV file `text`, named `sheet`.csv, opened by LibreOffice Calc in a US locale (the
+    import's language 1033, as Excel on a US machine opens one) and saved as `suffix`: Calc
+    makes a cell of each value's kind as it reads it (TRUE a true/false cell, 03/04/2025 the
+    date 4 March, 30/04/2025 text, as no month-first reading takes it)."""
+    extract = tmp_path / f"{sheet}.csv"
+    extract.write_text(text, encoding="utf-8")
     out = tmp_path / f"calc-{suffix}"
     profile = _PROFILES.get(False) or tmp_path / "calc-profile"
     subprocess.run([_office(), f"-env:UserInstallation={profile.as_uri()}", "--headless",
                     "--infilter=CSV:44,34,76,1,,1033", "--convert-to", suffix, "--outdir",
                     str(out), str(extract)], capture_output=True, timeout=180, check=True)
-    return out / f"uk.{suffix}"
+    return out / f"{sheet}.{suffix}"
+
+
+def _uk_csv_opened_month_first(tmp_path: Path, suffix: str) -> Path:
+    """A CSV file of UK dates (day first), UK_DAYS, opened by Calc in a US locale and saved as
+    `suffix` (`_csv_opened_by_calc`)."""
+    return _csv_opened_by_calc(tmp_path, "Day,Rate,Count,Ref\n" + "".join(
+        f"{day},0.5,{n},R{n}\n" for n, day in enumerate(UK_DAYS, start=1)), suffix)
 
 
 @pytest.mark.parametrize("suffix", ["xlsx", "xls"])

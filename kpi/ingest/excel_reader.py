@@ -474,16 +474,18 @@ _MIXED_HINT = ("format the column's cells alike (all as Percentage, read as frac
 def _retyped_in_text(reader, sheet: str, cells: pl.DataFrame, columns: set[int],
                      percent_in: Callable[[set[int]], set[tuple[int, int]]]
                      ) -> list[tuple[int, int, str, str]]:
-    """The first number, date or time cell below the header of each of `columns` (indices in
-    `cells`), as (row, column, what it holds, hint). Read as datetimes, a text cell is an
-    error however it reads ('00123', '2025-01-02'), a number or date cell a value: its text in
-    `cells` tells which."""
+    """The first number, date, time or true/false cell below the header of each of `columns`
+    (indices in `cells`), as (row, column, what it holds, hint). Read as datetimes, a text
+    cell is an error however it reads ('00123', '2025-01-02'), a number or date cell a value:
+    its text in `cells` tells which. A true/false cell is an error too, which says so: typed
+    TRUE, true or True, a cell holds the logical value, read as 'true' where the CSV of the
+    same extract holds 'TRUE' (a filter `flag = 'TRUE'` counted none of its rows)."""
     names = {cells.columns[i]: i for i in columns}
     try:
         with _stderr_parked():
-            moments = reader.load_sheet(
+            moments, errors = reader.load_sheet(
                 sheet, header_row=None, use_columns=lambda c: c.index in columns,
-                dtypes=dict.fromkeys(names, "datetime")).to_arrow_with_errors()[0]
+                dtypes=dict.fromkeys(names, "datetime")).to_arrow_with_errors()
     except BaseException as exc:
         # fastexcel (calamine) panics reading as a date a number no date can be (-1e300):
         # such a cell is a number cell in a text column, named by its text.
@@ -491,6 +493,16 @@ def _retyped_in_text(reader, sheet: str, cells: pl.DataFrame, columns: set[int],
             raise
         return _undated(cells, columns)
     found = []
+    logical: dict[int, int] = {}
+    for error in getattr(errors, "errors", None) or []:
+        row, column = error.position
+        if row and column in columns and "got 'Bool(" in error.detail:
+            logical[column] = min(row, logical.get(column, row))
+    for column, row in logical.items():
+        shown = "TRUE" if str(cells[row, column]).lower() == "true" else "FALSE"
+        found.append((row, column, f"a true/false cell ({shown}; text such as true or True "
+                                   "typed into a cell is kept as the logical value TRUE) in a "
+                                   "text column", _TEXT_HINT))
     for name, values in zip(moments.column_names, moments.columns, strict=True):
         column = names[name]
         row = next((r for r, v in enumerate(values.to_pylist()) if r and v is not None), None)
