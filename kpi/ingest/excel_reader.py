@@ -497,7 +497,7 @@ def _retyped_in_text(reader, sheet: str, cells: pl.DataFrame, columns: set[int],
     for error in getattr(errors, "errors", None) or []:
         row, column = error.position
         if row and column in columns and "got 'Bool(" in error.detail:
-            logical[column] = min(row, logical.get(column, row))
+            logical[column] = min(row, logical[column]) if column in logical else row
     for column, row in logical.items():
         shown = "TRUE" if str(cells[row, column]).lower() == "true" else "FALSE"
         found.append((row, column, f"a true/false cell ({shown}; text such as true or True "
