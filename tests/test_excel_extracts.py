@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 xlsxwriter = pytest.importorskip("xlsxwriter")
 
@@ -942,3 +944,34 @@ def test_date_cells_beside_text_dates_a_month_first_reading_would_take_load(tmp_
         date(2025, 9, 1), date(2025, 9, 1), date(2025, 9, 13), date(2025, 9, 30)]
     assert ingest.read_extracts(RATED, [late]).frame.sort("ref")["day"].to_list() == [
         date(2025, 9, 20), date(2025, 9, 30)]
+
+
+def _read_month_first(path: Path, days: list[date]) -> Path:
+    """A workbook of `days` as a spreadsheet reading their UK text month first saves it: a
+    date cell of the day and month swapped where that is a date (day 12 or before), else the
+    text day first, as written."""
+    rows = []
+    for n, day in enumerate(days):
+        cell = ((datetime(day.year, day.day, day.month), "mm/dd/yyyy") if day.day <= 12
+                else day.strftime("%d/%m/%Y"))
+        rows.append([cell, 0.5, n, f"R{n}"])
+    return _typed_workbook(path, rows)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(days=st.lists(st.dates(min_value=date(2024, 1, 1), max_value=date(2025, 12, 31)),
+                     min_size=1, max_size=8))
+def test_a_uk_extract_read_month_first_never_loads_other_months_than_its_csv(tmp_path, days):
+    """Whatever the days, a workbook a month-first reading made of a UK extract either loads
+    the months the CSV file holds or is refused: where a day after the 12th stayed text beside
+    a date cell, refused; where every day stayed text, loaded as the CSV. (Where every day was
+    12 or before, every cell is a date cell, and no cell tells what was typed.)"""
+    path = _read_month_first(tmp_path / f"uk-{len(days)}-{days[0]:%Y%m%d}.xlsx", days)
+    early = [d for d in days if d.day <= 12]
+    if early and len(early) < len(days):
+        with pytest.raises(DataError, match="a date typed as text day first"):
+            ingest.read_extracts(RATED, [path])
+    elif not early:
+        frame = ingest.read_extracts(RATED, [path]).frame.sort("count")
+        assert frame["day"].to_list() == days
