@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 xlsxwriter = pytest.importorskip("xlsxwriter")
 
@@ -749,6 +751,33 @@ def test_a_number_or_date_cell_in_a_text_column_is_refused(tmp_path, saved, cell
     assert "format the column as Text in Excel" in (error.value.hint or "")
 
 
+@pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx"])
+def test_a_true_false_cell_in_a_text_column_is_refused(tmp_path, saved):
+    """TRUE typed into a cell not formatted as Text is the logical value TRUE (true and True
+    too): read as text it was 'true', where the CSV of the same extract holds 'TRUE', so a
+    filter `ref = 'TRUE'` counted none of the workbook's rows, exit 0. A column of text and
+    true/false cells, or of true/false cells alone, was let through: read again as datetimes
+    to find a number or date cell, a true/false cell reads as none. Refused, naming the first.
+    (LibreOffice keeps a true/false cell it saves again as the formula =FALSE(), refused as
+    one; a CSV file it opens has true/false cells.)"""
+    rows = [[DAY, 0.25, 3, "A1"], [DAY, 0.5, 4, False], [DAY, 0.75, 5, True]]
+    path = (_typed_workbook(tmp_path / "Extract.xlsx", rows) if saved == "xlsxwriter" else
+            _csv_opened_by_calc(tmp_path, "Day,Rate,Count,Ref\n01/09/2025,0.25,3,A1\n"
+                                "01/09/2025,0.5,4,FALSE\n01/09/2025,0.75,5,True\n", "xlsx",
+                                sheet="Extract"))
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [path])
+    assert error.value.message == (
+        f"{path}, sheet 'Extract', row 3, column 'Ref': a true/false cell (FALSE; text such "
+        "as true or True typed into a cell is kept as the logical value TRUE) in a text column")
+    assert "format the column as Text in Excel" in (error.value.hint or "")
+    alone = _typed_workbook(tmp_path / "alone.xlsx", [[DAY, 0.25, 3, True], [DAY, 0.5, 4, False]])
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [alone])
+    assert error.value.message.startswith(f"{alone}, sheet 'Extract', row 2, column 'Ref': a "
+                                          "true/false cell (TRUE; ")
+
+
 @pytest.mark.parametrize("saved", SAVES)
 def test_a_percentage_cell_in_a_text_column_is_refused_as_excel_shows_it(tmp_path, saved):
     path = _saved("percentage in a text column", saved, tmp_path)
@@ -851,3 +880,98 @@ def test_a_percentage_cell_is_placed_in_a_table_that_does_not_start_at_a1(tmp_pa
         ingest.read_extracts(RATED, [_saved("table at C3", saved, tmp_path)])
     assert ", row 2, column 'Rate': a percentage (Excel shows 50%, the cell holds 0.5)" in (
         error.value.message)
+
+
+# ---------------------------------------------------------------------------------------------
+# A UK extract opened in a spreadsheet that reads dates month first
+
+UK_DAYS = ["03/04/2025", "30/04/2025", "05/04/2025", "15/03/2025", "01/04/2025"]
+
+
+def _csv_opened_by_calc(tmp_path: Path, text: str, suffix: str, sheet: str = "uk") -> Path:
+    """The CSV file `text`, named `sheet`.csv, opened by LibreOffice Calc in a US locale (the
+    import's language 1033, as Excel on a US machine opens one) and saved as `suffix`: Calc
+    makes a cell of each value's kind as it reads it (TRUE a true/false cell, 03/04/2025 the
+    date 4 March, 30/04/2025 text, as no month-first reading takes it)."""
+    extract = tmp_path / f"{sheet}.csv"
+    extract.write_text(text, encoding="utf-8")
+    out = tmp_path / f"calc-{suffix}"
+    profile = _PROFILES.get(False) or tmp_path / "calc-profile"
+    subprocess.run([_office(), f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                    "--infilter=CSV:44,34,76,1,,1033", "--convert-to", suffix, "--outdir",
+                    str(out), str(extract)], capture_output=True, timeout=180, check=True)
+    return out / f"{sheet}.{suffix}"
+
+
+def _uk_csv_opened_month_first(tmp_path: Path, suffix: str) -> Path:
+    """A CSV file of UK dates (day first), UK_DAYS, opened by Calc in a US locale and saved as
+    `suffix` (`_csv_opened_by_calc`)."""
+    return _csv_opened_by_calc(tmp_path, "Day,Rate,Count,Ref\n" + "".join(
+        f"{day},0.5,{n},R{n}\n" for n, day in enumerate(UK_DAYS, start=1)), suffix)
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "xls"])
+def test_date_cells_beside_day_first_text_are_refused(tmp_path, suffix):
+    """The CSV's April holds 4 rows and March 1 (counted by hand from UK_DAYS). Calc in a US
+    locale made 03/04/2025, 05/04/2025 and 01/04/2025 date cells of 4 March, 4 May and 4
+    January and left 30/04/2025 and 15/03/2025 as text, which kpi read day first: loaded,
+    April held 1 row, March 2, January and May 1 each, exit 0. A column whose date cells
+    (all on days 1 to 12) sit beside dates typed as text day first, each with a day after
+    the 12th, is refused naming a text cell and a date cell."""
+    path = _uk_csv_opened_month_first(tmp_path, suffix)
+    from_csv = ingest.read_extracts(RATED, [tmp_path / "uk.csv"]).frame
+    assert dict(from_csv.group_by("month").len().iter_rows()) == {"2025-03": 1, "2025-04": 4}
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [path])
+    assert error.value.message == (
+        f"{path}, sheet 'uk', row 3, column 'Day': a date typed as text day first (30/04/2025) "
+        "in a column of date cells (row 2 holds 2025-03-04): a spreadsheet that read the "
+        "dates month first makes 03/04/2025 the date 4 March and leaves 30/04/2025 as text, "
+        "so the date cells cannot be trusted")
+    assert "open the CSV file in a UK locale" in (error.value.hint or "")
+
+
+def test_date_cells_beside_text_dates_a_month_first_reading_would_take_load(tmp_path):
+    """Date cells beside text dates load where a month-first reading cannot have made them:
+    beside 01/09/2025 typed as text (which it would have made a date cell too), or where a
+    date cell falls on a day after the 12th (a month it cannot have been written with)."""
+    mixed = _typed_workbook(tmp_path / "mixed.xlsx", [
+        [DAY, 0.5, 1, "A1"], ["01/09/2025", 0.5, 2, "A2"], ["2025-09-13", 0.5, 3, "A3"],
+        ["30/09/2025", 0.5, 4, "A4"]])
+    late = _typed_workbook(tmp_path / "late.xlsx", [
+        [(datetime(2025, 9, 20), "dd/mm/yyyy"), 0.5, 1, "A1"], ["30/09/2025", 0.5, 2, "A2"]])
+    assert ingest.read_extracts(RATED, [mixed]).frame.sort("ref")["day"].to_list() == [
+        date(2025, 9, 1), date(2025, 9, 1), date(2025, 9, 13), date(2025, 9, 30)]
+    assert ingest.read_extracts(RATED, [late]).frame.sort("ref")["day"].to_list() == [
+        date(2025, 9, 20), date(2025, 9, 30)]
+
+
+def _read_month_first(path: Path, days: list[date]) -> Path:
+    """A workbook of `days` as a spreadsheet reading their UK text month first saves it: a
+    date cell of the day and month swapped where that is a date (day 12 or before), else the
+    text day first, as written."""
+    rows = []
+    for n, day in enumerate(days):
+        cell = ((datetime(day.year, day.day, day.month), "mm/dd/yyyy") if day.day <= 12
+                else day.strftime("%d/%m/%Y"))
+        rows.append([cell, 0.5, n, f"R{n}"])
+    return _typed_workbook(path, rows)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(days=st.lists(st.dates(min_value=date(2024, 1, 1), max_value=date(2025, 12, 31)),
+                     min_size=1, max_size=8))
+def test_a_uk_extract_read_month_first_never_loads_other_months_than_its_csv(tmp_path, days):
+    """Whatever the days, a workbook a month-first reading made of a UK extract either loads
+    the months the CSV file holds or is refused: where a day after the 12th stayed text beside
+    a date cell, refused; where every day stayed text, loaded as the CSV. (Where every day was
+    12 or before, every cell is a date cell, and no cell tells what was typed.)"""
+    path = _read_month_first(tmp_path / f"uk-{len(days)}-{days[0]:%Y%m%d}.xlsx", days)
+    early = [d for d in days if d.day <= 12]
+    if early and len(early) < len(days):
+        with pytest.raises(DataError, match="a date typed as text day first"):
+            ingest.read_extracts(RATED, [path])
+    elif not early:
+        frame = ingest.read_extracts(RATED, [path]).frame.sort("count")
+        assert frame["day"].to_list() == days

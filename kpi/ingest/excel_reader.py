@@ -350,6 +350,9 @@ def _refuse_retyped_cells(reader, sheet: str, spec: DatasetSpec, where: str,
                                    f", the cell holds {_show(cells[row, column])}) in a number "
                                    "column whose other cells are not percentages (50 beside "
                                    "0.5 for 50%)", _MIXED_HINT))
+    found += _dates_read_month_first(cells, {i for i, kind in kinds.items()
+                                             if kind in (ColumnType.DATE, ColumnType.DATETIME,
+                                                         ColumnType.MONTH)})
     text = {i for i, kind in kinds.items() if kind == ColumnType.STR}
     if text:
         try:
@@ -365,6 +368,47 @@ def _refuse_retyped_cells(reader, sheet: str, spec: DatasetSpec, where: str,
         row, column, what, hint = min(found)
         raise DataError(f"{where}, row {row + 1}, column '{_show(header[column] or '')}': "
                         f"{what}", hint=hint)
+
+
+# A date written with its day and month as numbers, day first or month first (30/04/2025,
+# 13.01.2025 10:00): its first two numbers.
+_NUMBERED_DATE = re.compile(r"\s*(\d{1,2})[/.-](\d{1,2})[/.-](?:\d{2}|\d{4})(?:[ T].*)?")
+_MONTH_FIRST_HINT = ("open the CSV file in a UK locale, or with the date column as Text, and "
+                     "save the workbook again (or load the CSV file itself); or type each date "
+                     "again as a date")
+
+
+def _dates_read_month_first(cells: pl.DataFrame, columns: set[int]
+                            ) -> list[tuple[int, int, str, str]]:
+    """The first text cell of each date column (indices in `cells`) that shows the column was
+    read month first. A spreadsheet that reads a CSV file's dates month first (Excel or
+    LibreOffice Calc in a US locale) makes a date cell of each it can (03/04/2025, 3 April,
+    becomes 4 March) and leaves as text each it cannot (30/04/2025), which kpi reads day
+    first, as written: the date cells' rows land months from the text cells'. Its mark, in one
+    column: date cells, every one on a day from 1 to 12 (the month it was written with);
+    dates typed as text day first, each with a day after the 12th; and none typed as text
+    that a month-first reading would have taken (01/09/2025). Which date cells were typed as
+    dates and which were read month first no cell says, so the column is refused."""
+    found = []
+    for column in sorted(columns):
+        values = cells[:, column].to_list()
+        dated = [r for r, v in enumerate(values) if r and v is not None
+                 and _SHOWN_TIME.fullmatch(v)]
+        if not dated or any(int(values[r][8:10]) > 12 for r in dated):
+            continue
+        typed = [(r, match) for r, v in enumerate(values) if r and v is not None
+                 and (match := _NUMBERED_DATE.fullmatch(v))]
+        if not typed or any(int(match.group(1)) <= 12 or int(match.group(2)) > 12
+                            for _, match in typed):
+            continue
+        row, held = typed[0][0], str(values[dated[0]]).removesuffix(" 00:00:00")
+        found.append((row, column,
+                      f"a date typed as text day first ({_show(values[row])}) in a column of "
+                      f"date cells (row {dated[0] + 1} holds {_show(held)}): a spreadsheet that "
+                      "read the dates month first makes 03/04/2025 the date 4 March and leaves "
+                      "30/04/2025 as text, so the date cells cannot be trusted",
+                      _MONTH_FIRST_HINT))
+    return found
 
 
 def _numbers_in_full(reader, sheet: str, spec: DatasetSpec, where: str,
@@ -430,16 +474,18 @@ _MIXED_HINT = ("format the column's cells alike (all as Percentage, read as frac
 def _retyped_in_text(reader, sheet: str, cells: pl.DataFrame, columns: set[int],
                      percent_in: Callable[[set[int]], set[tuple[int, int]]]
                      ) -> list[tuple[int, int, str, str]]:
-    """The first number, date or time cell below the header of each of `columns` (indices in
-    `cells`), as (row, column, what it holds, hint). Read as datetimes, a text cell is an
-    error however it reads ('00123', '2025-01-02'), a number or date cell a value: its text in
-    `cells` tells which."""
+    """The first number, date, time or true/false cell below the header of each of `columns`
+    (indices in `cells`), as (row, column, what it holds, hint). Read as datetimes, a text
+    cell is an error however it reads ('00123', '2025-01-02'), a number or date cell a value:
+    its text in `cells` tells which. A true/false cell is an error too, which says so: typed
+    TRUE, true or True, a cell holds the logical value, read as 'true' where the CSV of the
+    same extract holds 'TRUE' (a filter `flag = 'TRUE'` counted none of its rows)."""
     names = {cells.columns[i]: i for i in columns}
     try:
         with _stderr_parked():
-            moments = reader.load_sheet(
+            moments, errors = reader.load_sheet(
                 sheet, header_row=None, use_columns=lambda c: c.index in columns,
-                dtypes=dict.fromkeys(names, "datetime")).to_arrow_with_errors()[0]
+                dtypes=dict.fromkeys(names, "datetime")).to_arrow_with_errors()
     except BaseException as exc:
         # fastexcel (calamine) panics reading as a date a number no date can be (-1e300):
         # such a cell is a number cell in a text column, named by its text.
@@ -447,6 +493,16 @@ def _retyped_in_text(reader, sheet: str, cells: pl.DataFrame, columns: set[int],
             raise
         return _undated(cells, columns)
     found = []
+    logical: dict[int, int] = {}
+    for error in getattr(errors, "errors", None) or []:
+        row, column = error.position
+        if row and column in columns and "got 'Bool(" in error.detail:
+            logical[column] = min(row, logical[column]) if column in logical else row
+    for column, row in logical.items():
+        shown = "TRUE" if str(cells[row, column]).lower() == "true" else "FALSE"
+        found.append((row, column, f"a true/false cell ({shown}; text such as true or True "
+                                   "typed into a cell is kept as the logical value TRUE) in a "
+                                   "text column", _TEXT_HINT))
     for name, values in zip(moments.column_names, moments.columns, strict=True):
         column = names[name]
         row = next((r for r, v in enumerate(values.to_pylist()) if r and v is not None), None)
