@@ -172,6 +172,18 @@ PEER_TITLE = "similar forces"
 NO_ROWS_FORCE = "Surrey Police"
 # The population file of the forces a project may name (`[population_by] force`)
 POPULATION_FILE = "reference/force populations.csv"
+# The outcome codes glossary a project's paper may print (draw_reference_files): a header
+# and rows, with characters Windows-1252 encodes beyond Latin-1 (an en dash, curly quotes)
+# and commas a CSV file quotes
+GLOSSARY_FILE = "reference/outcome codes.csv"
+GLOSSARY_TITLE = "Outcome codes"
+GLOSSARY_ROWS = (("Outcome code", "Description \u2013 Home Office counting rules"),
+                 ("OC1", "Charge or summons"),
+                 ("OC2", "Caution \u2013 youth (including conditional caution)"),
+                 ("OC8", "Community resolution, \u201crestorative justice\u201d"),
+                 ("OC14", "Evidential difficulties: victim doesn\u2019t support action"),
+                 ("OC18", "Investigation complete \u2013 no suspect identified"),
+                 ("OC22", "Diversionary activity \u2013 \u201cPathfinder\u201d, costs in \u00a3"))
 
 # Spellings of a stored value that name the same thing: kpi must refuse them, or read them as
 # that value (so no figure changes); never keep them side by side.
@@ -300,6 +312,9 @@ class ProjectSpec:
     populations: dict[str, dict[int, int]] = field(default_factory=dict)
     population_names: dict[str, str] = field(default_factory=dict)
     population_encoding: str = "utf-8"
+    # draw_reference_files only: the encoding of an outcome codes glossary the paper prints as
+    # an appendix (`[[paper.glossary]]`, GLOSSARY_ROWS); None: no glossary
+    glossary_encoding: str | None = None
 
     @property
     def offences(self) -> list[str]:
@@ -417,6 +432,9 @@ class ProjectSpec:
                       f'total = "{c.total}"',
                       "parts = [" + ", ".join(f'"{p}"' for p in c.parts) + "]",
                       f"tolerance = {c.tolerance}", ""]
+        if self.glossary_encoding:
+            lines += ['[[paper.glossary]]', f'title = "{GLOSSARY_TITLE}"',
+                      f'file = "{GLOSSARY_FILE}"', '']
         return "\n".join(lines)
 
     def write(self, folder: Path) -> None:
@@ -438,6 +456,15 @@ class ProjectSpec:
             path = folder / POPULATION_FILE
             path.parent.mkdir(exist_ok=True)
             path.write_bytes(("\r\n".join(lines) + "\r\n").encode(self.population_encoding))
+        if self.glossary_encoding:
+            import csv
+            import io
+
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\r\n").writerows(GLOSSARY_ROWS)
+            path = folder / GLOSSARY_FILE
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(buffer.getvalue().encode(self.glossary_encoding))
 
 
 INC_FILTERS = [None, "offence = 'theft'", "lpa = 'Birmingham'", "victims >= 1",
@@ -644,6 +671,8 @@ def draw_reference_files(rnd: random.Random, spec: ProjectSpec) -> None:
                     sql = sql.replace(f"offence = '{old}'", f"offence = '{new}'")
             setattr(k, attr, sql)
     draw_populations(rnd, spec)
+    if rnd.random() < 0.5:  # an outcome codes glossary the paper prints
+        spec.glossary_encoding = rnd.choice(WEIGHTS_ENCODINGS)
 
 
 # Names beyond ASCII a force is stored under (draw_populations): each holds an en dash, byte

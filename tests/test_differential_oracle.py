@@ -61,6 +61,8 @@ from oracle_support import (
     CASE_VARIANTS,
     FACE_QUESTIONS,
     FIRST,
+    GLOSSARY_ROWS,
+    GLOSSARY_TITLE,
     INVISIBLE_VARIANTS,
     JSON_FACES,
     LAST,
@@ -1818,12 +1820,38 @@ class OracleMachine(RuleBasedStateMachine):
             STATS["figures checked"] += 1
             self._check_value("export figures", k, fig["role"], fig["value"], window, None)
         self._check_paper_text(out.read_text(encoding="utf-8"), figures["figures"])
+        self._check_glossary(out.read_text(encoding="utf-8"))
         self._check_quotes(out.read_text(encoding="utf-8"), period, vs, figures["figures"])
         self._check_peer_sentences(out.read_text(encoding="utf-8"), figures["figures"])
         said = self._check_uncharted_row(out.read_text(encoding="utf-8"), figures["figures"],
                                          period, vs)
         self._check_matrix_rows(out.read_text(encoding="utf-8"), figures["figures"], said)
         return doc
+
+    def _check_glossary(self, paper: str) -> None:
+        """The outcome codes glossary (`[[paper.glossary]]`, drawn by
+        oracle_support.draw_reference_files in a drawn encoding: Windows-1252, UTF-8 with or
+        without a byte-order mark, UTF-16) printed as an appendix of the paper, its header and
+        rows as the file holds them (an en dash, curly quotes, a quoted comma); no such
+        appendix without one."""
+        lines = paper.splitlines()
+        start = next((i for i, line in enumerate(lines) if re.fullmatch(
+            rf"#+ Appendix \d+: {GLOSSARY_TITLE}", line)), None)
+        if self.spec.glossary_encoding is None:
+            if start is not None:
+                self.fail("glossary", "the paper prints a glossary the project names none of")
+            return
+        rows = []
+        for line in lines[start + 1:] if start is not None else []:
+            if line.startswith("#"):
+                break
+            if line.startswith("|") and not set(line) <= set("|-: "):
+                rows.append(tuple(re.sub(r"\\(.)", r"\1", c.strip())
+                                  for c in line.strip().strip("|").split(" | ")))
+        STATS[f"paper glossaries checked ({self.spec.glossary_encoding})"] += 1
+        if rows != list(GLOSSARY_ROWS):
+            self.fail("glossary", f"the paper's glossary ({self.spec.glossary_encoding}) reads "
+                                  f"{rows}, expected {list(GLOSSARY_ROWS)}")
 
     def _check_peer_sentences(self, paper: str, figures: list[dict]) -> None:
         """The paper's "Compared with peers (TITLE: OTHERS), FOCUS ranked Nth of M in ...,
