@@ -410,8 +410,11 @@ def _stored_months(spec, window: Window) -> int:
     return sum(1 for m in window.months() if m.month % 3 == 1)
 
 
-def _listed(names: list[str]) -> str:
-    """Up to five names, then how many more: `--by` an id column leaves out thousands."""
+def _listed(names: Iterable[str]) -> str:
+    """Up to five names in order of name, then how many more: `--by` an id column leaves out
+    thousands. Every note naming parts lists them here: in the group-by's order, which is its
+    own and changes from run to run, the same comparison read apart twice."""
+    names = sorted(names)
     more = f" and {len(names) - 5:,} more" if len(names) > 5 else ""
     return ", ".join(names[:5]) + more
 
@@ -498,7 +501,7 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         ranked_on = "per_1000" if valued and len(with_population) == len(valued) else "value"
     if populations and valued and len(with_population) < len(valued):
         missing = [p.name for p in valued if p.per_1000 is None]
-        extra = f"no population for {', '.join(missing[:5])}: ranked on the values"
+        extra = f"no population for {_listed(missing)}: ranked on the values"
         note = f"{note}; {extra}" if note else extra
     parts = _ranked(parts, kpi.better, ranked_on)
     parts = _tested(kpi, parts, focus)

@@ -170,6 +170,20 @@ ROLES = ["officer", "staff"]
 # The peer group's title, and a force no extract holds (a member the data has no rows for)
 PEER_TITLE = "similar forces"
 NO_ROWS_FORCE = "Surrey Police"
+# The population file of the forces a project may name (`[population_by] force`)
+POPULATION_FILE = "reference/force populations.csv"
+# The outcome codes glossary a project's paper may print (draw_reference_files): a header
+# and rows, with characters Windows-1252 encodes beyond Latin-1 (an en dash, curly quotes)
+# and commas a CSV file quotes
+GLOSSARY_FILE = "reference/outcome codes.csv"
+GLOSSARY_TITLE = "Outcome codes"
+GLOSSARY_ROWS = (("Outcome code", "Description \u2013 Home Office counting rules"),
+                 ("OC1", "Charge or summons"),
+                 ("OC2", "Caution \u2013 youth (including conditional caution)"),
+                 ("OC8", "Community resolution, \u201crestorative justice\u201d"),
+                 ("OC14", "Evidential difficulties: victim doesn\u2019t support action"),
+                 ("OC18", "Investigation complete \u2013 no suspect identified"),
+                 ("OC22", "Diversionary activity \u2013 \u201cPathfinder\u201d, costs in \u00a3"))
 
 # Spellings of a stored value that name the same thing: kpi must refuse them, or read them as
 # that value (so no figure changes); never keep them side by side.
@@ -289,11 +303,34 @@ class ProjectSpec:
     # byte-order mark, UTF-16 with one)
     offence_names: dict[str, str] = field(default_factory=dict)
     weights_encoding: str = "utf-8"
+    # draw_reference_files only: a force stored under a name beyond ASCII (FORCES's "Essex
+    # Police" as "Dyfed\u2013Powys Police"), and a population file of the forces,
+    # `[population_by] force` (docs/catalogue.md): each force's populations by year, keyed
+    # by the stored name and written in the file as `population_names` spells it (another
+    # case now and then), in `population_encoding`
+    force_names: dict[str, str] = field(default_factory=dict)
+    populations: dict[str, dict[int, int]] = field(default_factory=dict)
+    population_names: dict[str, str] = field(default_factory=dict)
+    population_encoding: str = "utf-8"
+    # draw_reference_files only: the encoding of an outcome codes glossary the paper prints as
+    # an appendix (`[[paper.glossary]]`, GLOSSARY_ROWS); None: no glossary
+    glossary_encoding: str | None = None
 
     @property
     def offences(self) -> list[str]:
         """The offences as the extracts store them."""
         return [self.offence_names.get(o, o) for o in OFFENCES]
+
+    @property
+    def forces(self) -> list[str]:
+        """The forces as the extracts store them (FORCES, one now and then renamed)."""
+        return [self.force_names.get(f, f) for f in FORCES]
+
+    def population(self, force: str, year: int) -> int | None:
+        """A force's population from the population file: the latest year's on or before
+        `year` (docs/catalogue.md), None where the file gives none (or there is no file)."""
+        years = [y for y in self.populations.get(force, {}) if y <= year]
+        return self.populations[force][max(years)] if years else None
 
     def toml(self) -> str:
         date_col = "at" if self.datetime_dates else "day"
@@ -307,6 +344,8 @@ class ProjectSpec:
         lines = [
             '[project]', 'name = "Oracle"', 'baseline = "2024-03"', '',
             '[population]', *(f"{k} = {v}" for k, v in POPULATION.items()), '',
+            *(['[population_by]', f'force = "{POPULATION_FILE}"', '']
+              if self.populations else []),
             '[datasets.inc]', f'date = "{date_col}"', *published("inc"),
             *(['replace_by = ["force"]'] if self.replace_by else []),
             *(['unique = "ref"'] if self.unique else []),
@@ -393,6 +432,9 @@ class ProjectSpec:
                       f'total = "{c.total}"',
                       "parts = [" + ", ".join(f'"{p}"' for p in c.parts) + "]",
                       f"tolerance = {c.tolerance}", ""]
+        if self.glossary_encoding:
+            lines += ['[[paper.glossary]]', f'title = "{GLOSSARY_TITLE}"',
+                      f'file = "{GLOSSARY_FILE}"', '']
         return "\n".join(lines)
 
     def write(self, folder: Path) -> None:
@@ -404,6 +446,25 @@ class ProjectSpec:
             weights += "".join(f"{case(self.offence_names.get(k, k))},{v}\n"
                                for k, v in WEIGHTS.items())
         (folder / "weights.csv").write_bytes(weights.encode(self.weights_encoding))
+        if self.populations:
+            # the header's names are free; a population now and then with a thousands comma
+            lines = ["Force (police force area),Population \u2013 mid-year,Year"]
+            for force, years in self.populations.items():
+                for year, people in years.items():
+                    shown = f'"{people:,}"' if people % 7 == 0 else str(people)
+                    lines.append(f"{self.population_names.get(force, force)},{shown},{year}")
+            path = folder / POPULATION_FILE
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(("\r\n".join(lines) + "\r\n").encode(self.population_encoding))
+        if self.glossary_encoding:
+            import csv
+            import io
+
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\r\n").writerows(GLOSSARY_ROWS)
+            path = folder / GLOSSARY_FILE
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(buffer.getvalue().encode(self.glossary_encoding))
 
 
 INC_FILTERS = [None, "offence = 'theft'", "lpa = 'Birmingham'", "victims >= 1",
@@ -609,6 +670,49 @@ def draw_reference_files(rnd: random.Random, spec: ProjectSpec) -> None:
                 if sql:
                     sql = sql.replace(f"offence = '{old}'", f"offence = '{new}'")
             setattr(k, attr, sql)
+    draw_populations(rnd, spec)
+    if rnd.random() < 0.5:  # an outcome codes glossary the paper prints
+        spec.glossary_encoding = rnd.choice(WEIGHTS_ENCODINGS)
+
+
+# Names beyond ASCII a force is stored under (draw_populations): each holds an en dash, byte
+# 0x96 in Windows-1252 and U+0096 in Latin-1
+FORCE_NAMES = ("Dyfed\u2013Powys Police", "Heddlu Gwent \u2013 Gwent Police")
+
+
+def draw_populations(rnd: random.Random, spec: ProjectSpec) -> None:
+    """The reference file's rule on a population file (drawn by draw_reference_files after
+    its own draws): in every project loaded force by force, `[population_by] force` names a
+    file of each force's population by year, written in a drawn encoding other than the
+    weights file's; the project stores "Essex Police" under a name with an en dash
+    (FORCE_NAMES; its peer group names it so too), which the file names too, so a population
+    read by another rule is no force's and `kpi compare --by force`'s populations, per 1,000
+    and ranks go wrong. A force is written now and then in another case (a part ignores it),
+    now and then left out or given its first year only from 2024 (no population for a window
+    ending in 2023: ranked on the values), and the file names a force the data never holds."""
+    if not spec.replace_by:
+        return
+    # another encoding than the weights file's: each file is decoded on its own
+    spec.population_encoding = rnd.choice([e for e in WEIGHTS_ENCODINGS
+                                           if e != spec.weights_encoding])
+    spec.force_names = {"Essex Police": rnd.choice(FORCE_NAMES)}
+    spec.peer_members = tuple(spec.force_names.get(m, m) for m in spec.peer_members)
+    if spec.peer_focus:
+        spec.peer_focus = spec.force_names.get(spec.peer_focus, spec.peer_focus)
+    # A count, sum or harm score whose paper compares it with a peer group's focus would
+    # be compared per 1,000 people, which the oracle does not model: the file then gives the
+    # focus no population, so those KPIs are ranked on their values (docs/peers.md)
+    unpeopled = spec.peer_focus if spec.peer_focus and any(
+        k.peers and k.kind in ("count", "sum", "weighted_score") for k in spec.kpis) else None
+    for force in [*spec.forces, NO_ROWS_FORCE]:
+        if force == unpeopled or (rnd.random() < 0.1
+                                  and force != spec.force_names["Essex Police"]):
+            continue  # no population for this force
+        first = rnd.choice([2022, 2023, 2023, 2024])
+        spec.populations[force] = {y: rnd.randint(800, 3000) * 1000 + rnd.randint(0, 999)
+                                   for y in range(first, rnd.choice([2024, 2025]) + 1)}
+        spec.population_names[force] = rnd.choice([force, force, force.upper(),
+                                                   force.lower()])
 
 
 def q_rows(rnd: random.Random, quarters: list[int], force: str, *,

@@ -829,3 +829,33 @@ better = "higher"
             if words is not None:
                 assert cells["change"] == words, (kpi_id, cells)
             assert cells["change"] != "n/a", (kpi_id, cells)
+
+
+def test_parts_with_no_population_are_named_in_order_of_name_every_run(tmp_path):
+    """The note naming the parts with no population listed them in the order the group-by met
+    them, which differs from one run to the next (the differential oracle, seed 142: `kpi
+    compare` and the Python face asking the same question read "no population for West
+    Midlands Police, Kent Police" and "... Kent Police, West Midlands Police"), and cut them
+    at five with nothing said of the rest. Named as every other note of parts is: in order of
+    name, up to five, then how many more."""
+    folder = tmp_path / "seven"
+    toml = (PROJECT.split("[peers.similar]")[0] + PROJECT.split("focus = \"Eden\"\n")[1]
+            ).replace('peers = "similar"\n', "")
+    folder.mkdir()
+    _written(folder, toml=toml)
+    # seven forces met in no order of name; only Zed (no rows) has a population
+    (folder / "reference" / "force-population.csv").write_text(
+        "force,population,year\nZed,100000,2024\n", encoding="utf-8")
+    lines = ["Date,Force,LSOA,Type,Outcome"]
+    for month in ["2024-12", *(f"2025-{m:02d}" for m in range(1, 13))]:
+        for force in ["Gwent", "Eden", "Avon", "Fife", "Cam", "Dee", "Bure"]:
+            lines.append(f"{month}-03,{force},X 001A,Theft,Charged")
+    (folder / "crimes.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
+    for _ in range(3):
+        total = next(k for k in _compare(folder, "--period", "2025-12", "--by", "force",
+                                         "--vs", "previous")["kpis"]
+                     if k["id"] == "total_crime")
+        assert total["ranked_on"] == "value"
+        assert total["note"].endswith("no population for Avon, Bure, Cam, Dee, Eden and 2 "
+                                      "more: ranked on the values"), total["note"]

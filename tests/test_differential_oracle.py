@@ -61,7 +61,8 @@ from oracle_support import (
     CASE_VARIANTS,
     FACE_QUESTIONS,
     FIRST,
-    FORCES,
+    GLOSSARY_ROWS,
+    GLOSSARY_TITLE,
     INVISIBLE_VARIANTS,
     JSON_FACES,
     LAST,
@@ -219,7 +220,9 @@ class OracleMachine(RuleBasedStateMachine):
     steps = False
     # Whether a project now and then stores offences under names beyond ASCII that
     # Windows-1252 encodes and writes its weights file in Windows-1252, UTF-8 with a BOM or
-    # UTF-16 (oracle_support.draw_reference_files: the reference files' rule); on for CI
+    # UTF-16 (oracle_support.draw_reference_files: the reference files' rule), and names
+    # a population file of the forces in another of them, a force stored beyond ASCII
+    # (draw_populations: each part's population in `kpi compare --by force`); on for CI
     reference_files = False
     zone_probed = False
     cell_probed = False
@@ -532,6 +535,10 @@ class OracleMachine(RuleBasedStateMachine):
                                  self.spec)
             STATS[f"weights files in {self.spec.weights_encoding}"] += 1
             STATS["weights files keyed by names beyond ASCII"] += bool(self.spec.offence_names)
+            if self.spec.populations:
+                STATS[f"population files in {self.spec.population_encoding}"] += 1
+                STATS["population files naming a force beyond ASCII"] += bool(
+                    self.spec.force_names)
             STATS["weights files in cp1252 with an en dash (byte 0x96)"] += bool(
                 self.spec.offence_names) and self.spec.weights_encoding == "cp1252" and any(
                 k.kind == "weighted_score" for k in self.spec.kpis) and not self.spec.defect
@@ -615,7 +622,7 @@ class OracleMachine(RuleBasedStateMachine):
         r = self.rnd
         start, end = r.randint(FIRST, FIRST + 3), r.randint(LAST - 8, LAST)
         rows = []
-        for f in FORCES:
+        for f in self.spec.forces:
             # (a project whose volume steps holds one run of months for every force: a window
             # some force lacks has no figure, and its paper places few KPIs in the matrix)
             if self.spec.replace_by and "part_gaps" not in self.avoid and r.random() < 0.5 \
@@ -627,7 +634,7 @@ class OracleMachine(RuleBasedStateMachine):
                              offences=self.spec.offences, step=self.spec.step)
         if not self.spec.replace_by:
             for row in rows:
-                row["force"] = r.choice(FORCES)
+                row["force"] = r.choice(self.spec.forces)
         path = self.new_file()
         write_csv(path, "inc", rows, self.spec)
         self.ingest("inc", [path], rows, [])
@@ -645,6 +652,24 @@ class OracleMachine(RuleBasedStateMachine):
             self._first_peers(random.Random("peers step" + str(r.getstate())))
         if self.spec.step and self.model.rows["inc"]:
             self._first_step_paper(random.Random("step paper" + str(r.getstate())))
+        if self.spec.populations and self.model.rows["inc"]:
+            self._first_populations(random.Random("populations" + str(r.getstate())))
+
+    def _first_populations(self, rnd: random.Random) -> None:
+        """A project with a population file of the forces (draw_populations) compared by
+        force on its first loads (check_compare is drawn for few), at the last month every
+        force holds or a month or a year before, so a window ending in 2023 (a force's first
+        year of population may be 2024) is read too: from a Random of its own, so the
+        sequences drawn are those of before, this on top."""
+        sequence, self.rnd = self.rnd, rnd
+        try:
+            ends = [max(self.model.held("inc", f)) for f in self.spec.forces
+                    if self.model.held("inc", f)]
+            period = min(ends or [LAST]) - rnd.choice([0, 0, 1, 12])
+            STATS["compare by force with a population file on the first loads"] += 1
+            self._compare_at(period, rnd.choice(["baseline", "yoy", "previous"]))
+        finally:
+            self.rnd = sequence
 
     def _first_step_paper(self, rnd: random.Random) -> None:
         """A project whose volume steps (draw_step) exported on its first loads, at a period
@@ -685,12 +710,12 @@ class OracleMachine(RuleBasedStateMachine):
         """Which forces a new load holds: one, or (when part gaps are avoided and the load
         adds months some force lacks) every force, so all forces hold the same months."""
         if not self.spec.replace_by:
-            return FORCES
+            return self.spec.forces
         if "part_gaps" in self.avoid:
-            held_by_all = set.intersection(*(self.model.held("inc", f) for f in FORCES))
+            held_by_all = set.intersection(*(self.model.held("inc", f) for f in self.spec.forces))
             if not set(months) <= held_by_all:
-                return FORCES
-        return [self.rnd.choice(FORCES)]
+                return self.spec.forces
+        return [self.rnd.choice(self.spec.forces)]
 
     @rule()
     def load_inc(self):
@@ -705,7 +730,7 @@ class OracleMachine(RuleBasedStateMachine):
                              step=self.spec.step)
         if not self.spec.replace_by:
             for row in rows:  # one extract for the whole force area
-                row["force"] = r.choice(FORCES)
+                row["force"] = r.choice(self.spec.forces)
         path = self.new_file()
         write_csv(path, "inc", rows, self.spec)
         self.ingest("inc", [path], rows, [])
@@ -740,7 +765,7 @@ class OracleMachine(RuleBasedStateMachine):
     def load_quarters(self):
         quarters = self._months(Q_FIRST, Q_LAST, step=3, longest=8)
         # a quarter is replaced whole, so a second force would leave the first with gaps
-        force = "Kent Police" if "part_gaps" in self.avoid else self.rnd.choice(FORCES)
+        force = "Kent Police" if "part_gaps" in self.avoid else self.rnd.choice(self.spec.forces)
         rows = q_rows(self.rnd, quarters, force, varied=True)
         path = self.new_file(csv=_past_a_cell(rows))
         write_csv(path, "q", rows, self.spec)
@@ -769,7 +794,7 @@ class OracleMachine(RuleBasedStateMachine):
             forces = [force]
         else:
             months = sorted(self.model.held("inc"))
-            forces = FORCES
+            forces = self.spec.forces
         first = r.randrange(len(months))
         months = months[first:first + r.randint(1, 4)]
         rows = []
@@ -778,7 +803,7 @@ class OracleMachine(RuleBasedStateMachine):
                              lpas=[value] if column == "lpa" else None, step=self.spec.step)
         if not self.spec.replace_by:
             for row in rows:
-                row["force"] = r.choice(FORCES)
+                row["force"] = r.choice(self.spec.forces)
         path = self.new_file()
         write_csv(path, "inc", rows, self.spec, spelled={value: variant})
         # Invisible characters are the same text: the rows read as the stored value. Another
@@ -806,7 +831,7 @@ class OracleMachine(RuleBasedStateMachine):
             rows += inc_rows(r, months, f, self.counter, offences=self.spec.offences)
         if not self.spec.replace_by:
             for row in rows:
-                row["force"] = r.choice(FORCES)
+                row["force"] = r.choice(self.spec.forces)
         kept = self.model.kept("inc", rows)
         if kept and r.random() < 0.5:
             where = "stored"
@@ -845,7 +870,7 @@ class OracleMachine(RuleBasedStateMachine):
         r = self.rnd
         if self.spec.datetime_dates and r.random() < 0.5:
             months = self._months(FIRST, LAST, longest=2)
-            rows = inc_rows(r, months, r.choice(FORCES), self.counter,
+            rows = inc_rows(r, months, r.choice(self.spec.forces), self.counter,
                             offences=self.spec.offences)
             path = self.new_file()
             write_csv(path, "inc", rows, self.spec, leap_second=True)
@@ -1545,7 +1570,7 @@ class OracleMachine(RuleBasedStateMachine):
         no force of the group holds a row in the months compared."""
         # the group's own focus (none asked), or `--focus` on the command line: a member, a
         # force outside the group (a part beside the group's), or one the data never holds
-        asked_focus = self.rnd.choice([None, None, *self.spec.peer_members, *FORCES,
+        asked_focus = self.rnd.choice([None, None, *self.spec.peer_members, *self.spec.forces,
                                        NO_ROWS_FORCE])
         focus = asked_focus or self.spec.peer_focus
         group = {*self.spec.peer_members, *([focus] if focus else [])}
@@ -1625,6 +1650,7 @@ class OracleMachine(RuleBasedStateMachine):
         live = {row["force"] for d in ("inc", "q") for row in self.model.rows[d]}
         for got in doc["kpis"]:
             k = kpis[got["id"]]
+            self._check_populations(k, got)
             self._check_parts_summary(got)
             dataset = self.oracle.dataset_of(k)
             latest = windows(k, period, vs, self.model.held(dataset))[0]
@@ -1657,10 +1683,65 @@ class OracleMachine(RuleBasedStateMachine):
                                        f"{fig['value']}, expected one of {options} (it holds "
                                        f"{', '.join(held) or 'no month'} of the window)")
 
+    def _check_populations(self, k, got: dict) -> None:
+        """`kpi compare --by force` in a project with a population file of the forces
+        (`[population_by] force`, oracle_support.draw_populations, written in a drawn
+        encoding, a force's name beyond ASCII): each part's `population` the file's for its
+        latest year on or before the year the current window ends (docs/catalogue.md), as
+        the model holds it, for a count, sum or harm score not in percent (none otherwise,
+        and none anywhere without the file); its `per_1000` the current value per 1,000 of
+        it; `ranked_on` per 1,000 where every part with a value has a population, else on the
+        values (none for a KPI with no better direction)."""
+        per_head = k.kind in ("count", "sum", "weighted_score") and k.written_unit != "percent"
+        valued, with_population = 0, 0
+        for part in got["parts"]:
+            current = part.get("current")
+            if not current:
+                continue
+            want = (self.spec.population(part["name"], parse(current["end"]) // 12)
+                    if per_head else None)
+            STATS["compare: populations checked"] += 1
+            STATS["compare: populations of a force beyond ASCII checked"] += bool(
+                want) and not part["name"].isascii()
+            if part.get("population") != want:
+                self.fail("population", f"compare --by force: {k.id} {part['name']!r}: "
+                                        f"population {part.get('population')}, expected {want} "
+                                        f"(the population file's for {current['end'][:4]}; "
+                                        f"{self.spec.population_encoding})")
+            value = current.get("value")
+            want_pp = None if want is None or value is None else value * 1000 / want
+            if not same(part.get("per_1000"), want_pp):
+                self.fail("population", f"compare --by force: {k.id} {part['name']!r}: "
+                                        f"per_1000 {part.get('per_1000')}, expected {want_pp} "
+                                        f"({value} of a population of {want})")
+            if value is not None:
+                valued += 1
+                with_population += want is not None
+        ranked = None if k.better == "neutral" or not valued else \
+            "per_1000" if with_population == valued else "value"
+        if got.get("ranked_on") != ranked:
+            self.fail("population", f"compare --by force: {k.id} ranked on "
+                                    f"{got.get('ranked_on')!r}, expected {ranked!r} ({valued} "
+                                    f"parts with a value, {with_population} of them with a "
+                                    "population)")
+
     def _check_parts_summary(self, got: dict) -> None:
         """compare's figures across parts, from the parts' own (checked against the model one
-        by one): `mean` and `median` of their current values, and each part's rank, 1 the best
-        by the KPI's better direction, equal values sharing a rank (docs/json.md)."""
+        by one): `mean` and `median` of their current values (and of their values per 1,000
+        where they have one), and each part's rank, 1 the best by the KPI's better direction
+        on what it is ranked on, equal values sharing a rank (docs/json.md)."""
+        per_head = [p["per_1000"] for p in got["parts"] if p.get("per_1000") is not None]
+        if per_head:
+            STATS["compare means and medians per 1000 checked"] += 1
+            ordered = sorted(per_head)
+            middle = len(ordered) // 2
+            median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1]
+                                                               + ordered[middle]) / 2
+            for name, want in (("mean_per_1000", sum(per_head) / len(per_head)),
+                               ("median_per_1000", median)):
+                if got.get(name) is None or not math.isclose(got[name], want, rel_tol=1e-9):
+                    self.fail("compare_parts", f"compare: {got['id']}: {name} {got.get(name)} "
+                                               f"of the parts' {per_head}, expected {want}")
         values = [p["current"]["value"] for p in got["parts"]
                   if p.get("current") and p["current"].get("value") is not None]
         if not values:
@@ -1675,15 +1756,20 @@ class OracleMachine(RuleBasedStateMachine):
                                                          abs_tol=1e-9):
                 self.fail("compare_parts", f"compare: {got['id']}: {name} {got.get(name)} of "
                                            f"the parts' current values {values}, expected {want}")
-        if got.get("ranked_on") != "value":
+        if got.get("ranked_on") not in ("value", "per_1000"):
             return
+        on = got["ranked_on"]
+        metric = {p["name"]: p["current"]["value"] if on == "value" else p.get("per_1000")
+                  for p in got["parts"] if p.get("current")
+                  and p["current"].get("value") is not None}
+        values = [v for v in metric.values() if v is not None]
         sign = -1 if got["better"] == "higher" else 1
         for part in got["parts"]:
-            if not part.get("current") or part["current"].get("value") is None:
+            if metric.get(part["name"]) is None:
                 continue
-            mine = sign * part["current"]["value"]
-            want = 1 + sum(1 for v in values if sign * v < mine and not same(v, part["current"]
-                                                                               ["value"]))
+            mine = sign * metric[part["name"]]
+            want = 1 + sum(1 for v in values if sign * v < mine and not same(v, metric[
+                part["name"]]))
             if part.get("rank") != want:
                 self.fail("compare_parts", f"compare: {got['id']}: {part['name']!r} ranked "
                                            f"{part.get('rank')} with {part['current']['value']} "
@@ -1734,12 +1820,38 @@ class OracleMachine(RuleBasedStateMachine):
             STATS["figures checked"] += 1
             self._check_value("export figures", k, fig["role"], fig["value"], window, None)
         self._check_paper_text(out.read_text(encoding="utf-8"), figures["figures"])
+        self._check_glossary(out.read_text(encoding="utf-8"))
         self._check_quotes(out.read_text(encoding="utf-8"), period, vs, figures["figures"])
         self._check_peer_sentences(out.read_text(encoding="utf-8"), figures["figures"])
         said = self._check_uncharted_row(out.read_text(encoding="utf-8"), figures["figures"],
                                          period, vs)
         self._check_matrix_rows(out.read_text(encoding="utf-8"), figures["figures"], said)
         return doc
+
+    def _check_glossary(self, paper: str) -> None:
+        """The outcome codes glossary (`[[paper.glossary]]`, drawn by
+        oracle_support.draw_reference_files in a drawn encoding: Windows-1252, UTF-8 with or
+        without a byte-order mark, UTF-16) printed as an appendix of the paper, its header and
+        rows as the file holds them (an en dash, curly quotes, a quoted comma); no such
+        appendix without one."""
+        lines = paper.splitlines()
+        start = next((i for i, line in enumerate(lines) if re.fullmatch(
+            rf"#+ Appendix \d+: {GLOSSARY_TITLE}", line)), None)
+        if self.spec.glossary_encoding is None:
+            if start is not None:
+                self.fail("glossary", "the paper prints a glossary the project names none of")
+            return
+        rows = []
+        for line in lines[start + 1:] if start is not None else []:
+            if line.startswith("#"):
+                break
+            if line.startswith("|") and not set(line) <= set("|-: "):
+                rows.append(tuple(re.sub(r"\\(.)", r"\1", c.strip())
+                                  for c in line.strip().strip("|").split(" | ")))
+        STATS[f"paper glossaries checked ({self.spec.glossary_encoding})"] += 1
+        if rows != list(GLOSSARY_ROWS):
+            self.fail("glossary", f"the paper's glossary ({self.spec.glossary_encoding}) reads "
+                                  f"{rows}, expected {list(GLOSSARY_ROWS)}")
 
     def _check_peer_sentences(self, paper: str, figures: list[dict]) -> None:
         """The paper's "Compared with peers (TITLE: OTHERS), FOCUS ranked Nth of M in ...,
