@@ -23,7 +23,6 @@ from kpi.ingest.common import (
     _show,
     printable_ascii,
 )
-from kpi.ingest.excel_reader import _from_serial_dates
 from kpi.ingest.identity import needs_normalising, normalised_text
 
 if TYPE_CHECKING:
@@ -207,8 +206,6 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
                 state.repeated += repeated.len()
                 table = table.filter(~pl.col(ROW).is_in(repeated.to_list()))
         table = _without_blank_rows(table, cells)
-        if state.excel is not None:
-            table = _from_serial_dates(spec, table, mapping, state.excel)
 
     checked = [col for col in spec.columns if col.name in mapping]
     # The rows left are some of those the reader looked at, so its answer holds for them.

@@ -10,7 +10,6 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -199,7 +198,7 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
             state.from_csv = False
             batches, numbering = query_batches(spec, query, state, read)
         elif excel:
-            table, sheet_read, numbering, state.excel = _read_excel(
+            table, sheet_read, numbering = _read_excel(
                 spec, path, _read_bytes(path), sheet or spec.sheet, extract.warnings)
             batches = (table.slice(start, _batch_rows())
                        for start in range(0, table.height, _batch_rows()))
@@ -281,7 +280,6 @@ class _FileState:
     measured: frozenset[str]
     keep_bad: bool
     from_csv: bool = True
-    excel: datetime | None = None  # a workbook's: day 0 of its serial day numbers
     mapping: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     good: int = 0
