@@ -101,7 +101,7 @@ def test_bad_value_names_the_sheet_row_and_column(tmp_path):
     ])
     with pytest.raises(DataError) as error:
         ingest.read_extracts(SPEC, [path])
-    assert error.value.message.startswith(f"{path}, row 3, column 'Count': ")
+    assert error.value.message.startswith(f"{path}, sheet 'Extract', row 3, column 'Count': ")
 
 
 @pytest.mark.parametrize(("sheets", "chosen", "expected"), [
@@ -1107,3 +1107,34 @@ def test_a_csv_imported_by_calc_with_text_columns_loads_as_the_csv(tmp_path, suf
     assert _loaded_or_refused(spec, serial) == _loaded_or_refused(
         spec, tmp_path / "serial" / "typed.csv") == (
         "2, column 'Day': expected a date such as 2025-09-30 or 30/09/2025, found '45930'")
+
+
+# ---------------------------------------------------------------------------------------------
+# Every message about a workbook's rows and columns names its sheet
+
+
+def test_every_refusal_of_a_workbooks_rows_and_columns_names_its_sheet(tmp_path):
+    """A value the conformer refused was named "events.xlsx, row 3" without its sheet, where
+    the workbook reader's own refusals name it ("events.xlsx, sheet 'Extract', row 3"): so
+    was a missing column, every row refused under --skip-bad-rows, and a repeated unique id.
+    Each now names the sheet read, as the rest do."""
+    where = f"{tmp_path / 'events.xlsx'}, sheet 'Extract'"
+    bad = _workbook(tmp_path / "events.xlsx", [["A1", "01/09/2025", None, "three", None]])
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [bad])
+    assert error.value.message == (f"{where}, row 2, column 'Count': expected a whole number, "
+                                   "found 'three'")
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [bad], skip_bad_rows=True)
+    assert error.value.message == (
+        f"{tmp_path / 'events.xlsx'}: all 1 data rows were rejected; first: {where}, row 2, "
+        "column 'Count': expected a whole number, found 'three'")
+    missing = _workbook(tmp_path / "events.xlsx", [["A1", "01/09/2025"]], header=("Ref", "Date"))
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [missing])
+    assert error.value.message.startswith(f"{where}, row 1: expected column 'day' or 'Day'")
+    unique = DatasetSpec(id="events", date="day", unique="ref", columns=SPEC.columns)
+    twice = _workbook(tmp_path / "events.xlsx", [["A1", "01/09/2025"], ["A1", "02/09/2025"]])
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(unique, [twice])
+    assert error.value.message.startswith(f"{where}, row 3, column 'Ref': expected each Ref once")
