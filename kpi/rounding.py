@@ -33,17 +33,14 @@ def rounded(value: float, places: int) -> Decimal:
     then half away from zero to `places` decimals. A result of zero has no sign; a value not
     finite comes back as it is.
 
-    From 10**15, where 15 significant digits no longer reach the units, the value is taken as
-    the number it stands for (`as_written`, its digits exactly): a sum of whole numbers, an
-    int exact however large (docs/guarantees.md), printed 9007199254740993 as
-    9,007,199,254,740,990, a figure no rows summed to, and a mean from 10**15 (an `Exact`,
-    `quotient`) lost the places its float cannot hold."""
+    A whole number held as an int from 10**15, where 15 significant digits no longer reach
+    the units, is printed as it is: a sum of whole numbers is exact however large
+    (docs/guarantees.md), and 15 digits printed 9007199254740993 as 9,007,199,254,740,990, a
+    figure no rows summed to. A float keeps Excel's rule: it holds no more than its JSON does."""
+    if isinstance(value, int) and abs(value) >= 10**EXCEL_DIGITS:
+        return Decimal(value).quantize(Decimal(1).scaleb(-places), context=_WIDE)
     if not math.isfinite(value):
         return Decimal(value)
-    if abs(value) >= 10**EXCEL_DIGITS:
-        exact = as_written(value) if isinstance(value, (int, Exact)) else Fraction(value)
-        return _WIDE.divide(Decimal(exact.numerator), Decimal(exact.denominator)).quantize(
-            Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=_WIDE)
     digits = Decimal(format(float(value), f".{EXCEL_DIGITS}g"))
     result = digits.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=_WIDE)
     return result.copy_abs() if result.is_zero() else result
@@ -106,13 +103,12 @@ def quotient(numerator: float | None, denominator: float | Fraction | None,
 
 
 def _figure(exact: Fraction) -> float:
-    """An exact figure as kpi carries it: the nearest float, rounded once, below 10**15.
-    From 10**15 a float need not hold the figure to the places printed (past 2**53 not even
-    its units: the mean of 9007199254740993 twice is the float 9007199254740992), so a whole
-    one is the int itself and any other an `Exact`, each printed from its exact value
-    (`rounded`); JSON carries the int, or the float nearest."""
-    if abs(exact) >= 10**EXCEL_DIGITS:
-        return int(exact) if exact.denominator == 1 else Exact(exact)  # type: ignore[return-value]
+    """An exact figure as kpi carries it: the nearest float, rounded once, unless it is a
+    whole number from 10**15, which a float need not hold (past 2**53 not even its units: the
+    mean of 9007199254740993 twice is the float 9007199254740992): then the int itself,
+    printed (`rounded`) and carried in JSON exactly, as a sum of whole numbers is."""
+    if exact.denominator == 1 and abs(exact) >= 10**EXCEL_DIGITS:
+        return int(exact)  # type: ignore[return-value]
     return _float(exact)
 
 
