@@ -585,11 +585,15 @@ class Project:
         assert not rows or list(rows[0]) == list(schema), "history_json and its columns agree"
         return pl.DataFrame(rows, schema=schema, orient="row")
 
-    def ingest(self, dataset: str, files: Sequence[str | os.PathLike[str]] | None = None, *,
-               skip_bad_rows: bool = False, quarantine: str | os.PathLike[str] | None = None,
+    def ingest(self, dataset: str,
+               files: Sequence[str | bytes | os.PathLike[str] | os.PathLike[bytes]] | str | bytes
+               | os.PathLike[str] | os.PathLike[bytes] | None = None, *,
+               skip_bad_rows: bool = False,
+               quarantine: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
                parts: bool = False, allow_shrink: bool = False, sheet: str | None = None,
                from_source: bool = False, progress: Progress | None = None) -> LoadResult:
-        """Load extracts (paths or globs; default: the dataset's sources), or with
+        """Load extracts (paths or globs, as str, bytes or path objects, a bytes path decoded
+        as the command line's arguments are; default: the dataset's sources), or with
         `from_source` the rows of the dataset's database query, into a dataset, replacing
         the months they cover, atomically: `kpi ingest`. `progress`, a callable, is given a
         `kpi.progress.Step` as each file's bytes and rows are read and the rows written."""
@@ -597,14 +601,15 @@ class Project:
         from kpi.ingest import load
         from kpi.store import reading_now
 
-        if isinstance(files, (str, os.PathLike)):
-            files = [files]  # one path, not a sequence of its characters
+        if isinstance(files, (str, bytes, os.PathLike)):
+            files = [files]  # one path, not a sequence of its characters (or bytes)
         # Its refusals name this method's arguments (`parts=True`), the command's its options.
         with asked_by("python"), reading_now():
             return load(self._catalogue(), dataset,
-                        [os.fspath(f) for f in files] if files else None,
+                        [_path_text(f, "files") for f in files] if files else None,
                         skip_bad_rows=skip_bad_rows,
-                        quarantine=Path(quarantine) if quarantine is not None else None,
+                        quarantine=(Path(_path_text(quarantine, "quarantine"))
+                                    if quarantine is not None else None),
                         parts=parts, allow_shrink=allow_shrink, sheet=sheet,
                         from_source=from_source, progress=progress)
 
@@ -635,6 +640,18 @@ class Project:
                            previous=None if previous is None else Path(previous),
                            template=None if template is None else Path(template),
                            final=final, full=full, progress=progress)
+
+
+def _path_text(path: Any, argument: str) -> str:
+    """A path argument as text: a str, bytes or os.PathLike decoded as os.fsdecode does (the
+    file system's encoding, with surrogateescape), which is how the command line's own
+    arguments reach `kpi ingest`, so a bytes path loads what the same name typed there
+    loads; anything else is refused naming the argument."""
+    try:
+        return os.fsdecode(path)
+    except TypeError:
+        raise UsageError(f"{argument} should be a path (str, bytes or os.PathLike) or a list of "
+                         f"them, not {type(path).__name__} {path!r}"[:200]) from None
 
 
 # The fields of each source of a version in `kpi history --format json`: a file read (bytes,

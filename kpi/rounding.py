@@ -31,7 +31,14 @@ _WIDE = Context(prec=1000)  # room for any float's digits at any number of place
 def rounded(value: float, places: int) -> Decimal:
     """A finite value rounded as Excel's ROUND(value, places) does: to 15 significant digits,
     then half away from zero to `places` decimals. A result of zero has no sign; a value not
-    finite comes back as it is."""
+    finite comes back as it is.
+
+    A whole number held as an int from 10**15, where 15 significant digits no longer reach
+    the units, is printed as it is: a sum of whole numbers is exact however large
+    (docs/guarantees.md), and 15 digits printed 9007199254740993 as 9,007,199,254,740,990, a
+    figure no rows summed to. A float keeps Excel's rule: it holds no more than its JSON does."""
+    if isinstance(value, int) and abs(value) >= 10**EXCEL_DIGITS:
+        return Decimal(value).quantize(Decimal(1).scaleb(-places), context=_WIDE)
     if not math.isfinite(value):
         return Decimal(value)
     digits = Decimal(format(float(value), f".{EXCEL_DIGITS}g"))
@@ -92,7 +99,17 @@ def quotient(numerator: float | None, denominator: float | Fraction | None,
     if denominator == 1 and scale == 1:
         # an int stays an int: a count prints 4309, not 4309.0 (an Exact, a plain float)
         return float(numerator) if isinstance(numerator, Exact) else numerator
-    return _float(as_written(numerator) * as_written(scale) / as_written(denominator))
+    return _figure(as_written(numerator) * as_written(scale) / as_written(denominator))
+
+
+def _figure(exact: Fraction) -> float:
+    """An exact figure as kpi carries it: the nearest float, rounded once, unless it is a
+    whole number from 10**15, which a float need not hold (past 2**53 not even its units: the
+    mean of 9007199254740993 twice is the float 9007199254740992): then the int itself,
+    printed (`rounded`) and carried in JSON exactly, as a sum of whole numbers is."""
+    if exact.denominator == 1 and abs(exact) >= 10**EXCEL_DIGITS:
+        return int(exact)  # type: ignore[return-value]
+    return _float(exact)
 
 
 def difference(current: float, previous: float) -> float:
@@ -103,7 +120,7 @@ def difference(current: float, previous: float) -> float:
         return current - previous
     if not (math.isfinite(current) and math.isfinite(previous)):
         return current - previous
-    return _float(as_written(current) - as_written(previous))
+    return _figure(as_written(current) - as_written(previous))
 
 
 def total_less_parts(total: float, parts: list[float]) -> tuple[float, float]:
@@ -400,7 +417,7 @@ def mean_of(values: list[float]) -> float:
     and 0.2 average 0.15, where `statistics.fmean` gives 0.15000000000000002."""
     if not all(math.isfinite(v) for v in values):
         return math.fsum(values) / len(values)
-    return _float(sum((as_written(v) for v in values), Fraction(0)) / len(values))
+    return _figure(sum((as_written(v) for v in values), Fraction(0)) / len(values))
 
 
 def median_of(values: list[float]) -> float:
@@ -416,4 +433,4 @@ def median_of(values: list[float]) -> float:
     middle = len(ordered) // 2
     if len(ordered) % 2:  # the figure itself: a count's stays a whole number
         return ordered[middle]
-    return _float((as_written(ordered[middle - 1]) + as_written(ordered[middle])) / 2)
+    return _figure((as_written(ordered[middle - 1]) + as_written(ordered[middle])) / 2)

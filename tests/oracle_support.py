@@ -1319,6 +1319,14 @@ def written(value: float) -> Fraction:
     return Fraction(repr(float(value)))
 
 
+def exact_figure(exact: Fraction) -> float:
+    """docs/guarantees.md, "Every printed figure": a figure made of others (a difference, a
+    quotient) is the nearest float, or, a whole number from 10**15, that int itself."""
+    if exact.denominator == 1 and abs(exact) >= 10**15:
+        return int(exact)
+    return float(exact)
+
+
 def _whole_or_exact(value: float) -> bool:
     return isinstance(value, Exact) or float(value).is_integer()
 
@@ -1347,8 +1355,11 @@ def excel_round(value: float, places: int) -> Decimal:
     and cell display, which take the number to 15 significant digits and round that half away
     from zero. Here the float's exact binary value is taken to 15 significant digits by
     Decimal's own arithmetic, then quantized half up (Decimal's ROUND_HALF_UP is away from
-    zero); a zero has no sign."""
-    fifteen = Context(prec=15, rounding=ROUND_HALF_EVEN).plus(Decimal(value))
+    zero); a zero has no sign. A whole number held as an int from 10**15, where 15
+    significant digits no longer reach the units, is taken as it is."""
+    exact = Decimal(value)
+    fifteen = (exact if isinstance(value, int) and abs(value) >= 10**15
+               else Context(prec=15, rounding=ROUND_HALF_EVEN).plus(exact))
     result = fifteen.quantize(Decimal(10) ** -places, rounding=ROUND_HALF_UP,
                               context=Context(prec=1000))
     return abs(result) if result == 0 else result
@@ -1456,7 +1467,7 @@ def printed_change(k: Kpi, comparison: float, current: float) -> str:
     ("+1.2pp") for a percent, bare for a ratio; else in the unit (pounds "-£5", a clock
     "-2:04", days without their name "+3") followed by the % change to one place from a base
     above zero ("(+0.8%)", "(n/a)"). A change that prints as zero has no sign."""
-    diff = float(written(current) - written(comparison))
+    diff = exact_figure(written(current) - written(comparison))
     places = change_places(k, comparison, current)
 
     def signed(size: float, shown: str) -> str:

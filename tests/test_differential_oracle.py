@@ -93,6 +93,7 @@ from oracle_support import (
     draw_time_zone,
     draw_units,
     draw_variants,
+    exact_figure,
     excel_text,
     expected_significance,
     face_disagreement,
@@ -2390,7 +2391,7 @@ class OracleMachine(RuleBasedStateMachine):
             # the difference of the figures as written, rounded once (docs/guarantees.md),
             # as the JSON's change is checked: 12.0 - 11.05 is 0.95, "up 1.0", where the
             # floats' difference 0.9499999999999993 would read "0.9"
-            diff = float(written(cur["value"]) - written(cmp_["value"]))
+            diff = exact_figure(written(cur["value"]) - written(cmp_["value"]))
             if change is None:
                 decimals = re.sub(r"[^\d.]", "", cur["shown"]).partition(".")[2]
                 if "apart_from_zero" in self.avoid and cmp_["value"] <= 0:

@@ -630,7 +630,8 @@ def test_a_month_out_of_the_years_never_reaches_the_store(tmp_path, suffix, kind
     lines = result.stderr.splitlines()
     assert len(lines) == 2, lines
     row = 850 if suffix == "parquet" else 851  # a CSV's and a sheet's header is row 1
-    assert lines[0].startswith(f"Error: {path}, row {row}, column 'recorded': expected a date "
+    named = f"{path}, sheet 'Sheet1'" if suffix == "xlsx" else path  # a workbook's, its sheet
+    assert lines[0].startswith(f"Error: {named}, row {row}, column 'recorded': expected a date "
                                "between 1990 and "), lines
     assert lines[0].endswith(f"(2 bad rows in all; first at rows {row}, {row + 1})"), lines
     assert not (tmp_path / "p" / "data" / "crimes").exists()

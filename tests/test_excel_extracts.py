@@ -101,7 +101,7 @@ def test_bad_value_names_the_sheet_row_and_column(tmp_path):
     ])
     with pytest.raises(DataError) as error:
         ingest.read_extracts(SPEC, [path])
-    assert error.value.message.startswith(f"{path}, row 3, column 'Count': ")
+    assert error.value.message.startswith(f"{path}, sheet 'Extract', row 3, column 'Count': ")
 
 
 @pytest.mark.parametrize(("sheets", "chosen", "expected"), [
@@ -888,17 +888,20 @@ def test_a_percentage_cell_is_placed_in_a_table_that_does_not_start_at_a1(tmp_pa
 UK_DAYS = ["03/04/2025", "30/04/2025", "05/04/2025", "15/03/2025", "01/04/2025"]
 
 
-def _csv_opened_by_calc(tmp_path: Path, text: str, suffix: str, sheet: str = "uk") -> Path:
+def _csv_opened_by_calc(tmp_path: Path, text: str, suffix: str, sheet: str = "uk",
+                       columns: str = "") -> Path:
     """The CSV file `text`, named `sheet`.csv, opened by LibreOffice Calc in a US locale (the
     import's language 1033, as Excel on a US machine opens one) and saved as `suffix`: Calc
     makes a cell of each value's kind as it reads it (TRUE a true/false cell, 03/04/2025 the
-    date 4 March, 30/04/2025 text, as no month-first reading takes it)."""
+    date 4 March, 30/04/2025 text, as no month-first reading takes it), but in a column
+    `columns` imports as Text (its import option: `2/2/3/2` makes columns 2 and 3 text)."""
     extract = tmp_path / f"{sheet}.csv"
     extract.write_text(text, encoding="utf-8")
     out = tmp_path / f"calc-{suffix}"
     profile = _PROFILES.get(False) or tmp_path / "calc-profile"
     subprocess.run([_office(), f"-env:UserInstallation={profile.as_uri()}", "--headless",
-                    "--infilter=CSV:44,34,76,1,,1033", "--convert-to", suffix, "--outdir",
+                    f"--infilter=CSV:44,34,76,1,{columns},1033", "--convert-to", suffix,
+                    "--outdir",
                     str(out), str(extract)], capture_output=True, timeout=180, check=True)
     return out / f"{sheet}.{suffix}"
 
@@ -975,3 +978,163 @@ def test_a_uk_extract_read_month_first_never_loads_other_months_than_its_csv(tmp
     elif not early:
         frame = ingest.read_extracts(RATED, [path]).frame.sort("count")
         assert frame["day"].to_list() == days
+
+
+# ---------------------------------------------------------------------------------------------
+# A text cell is read as the CSV file's field of the same text
+
+
+TYPED = DatasetSpec(id="typed", date="day", columns=(
+    ColumnSpec("ref", ColumnType.STR, ("Ref",)),
+    ColumnSpec("day", ColumnType.DATE, ("Day",)),
+    ColumnSpec("at", ColumnType.DATETIME, ("At",), required=False),
+    ColumnSpec("mon", ColumnType.MONTH, ("Mon",), required=False),
+    ColumnSpec("count", ColumnType.INT, ("Count",), required=False),
+    ColumnSpec("amount", ColumnType.FLOAT, ("Amount",), required=False),
+))
+TYPED_HEADER = ["Ref", "Day", "At", "Mon", "Count", "Amount"]
+
+
+def _loaded_or_refused(spec: DatasetSpec, path: Path):
+    """The rows loaded from `path` (sorted by ref), or the refusal's reason after its row and
+    column, which the CSV file and the workbook name alike."""
+    try:
+        return ingest.read_extracts(spec, [path]).frame.sort("ref").drop("month").rows()
+    except DataError as error:
+        return error.message.split(", row ", 1)[1]
+
+
+def _text_extract(folder: Path, rows: list[dict[str, str]]) -> tuple[Path, Path]:
+    """`rows` as a CSV file and as an xlsxwriter workbook whose every cell is a text cell
+    (write_string) of the same text: the two hold the same extract."""
+    folder.mkdir(parents=True, exist_ok=True)
+    extract = folder / "typed.csv"
+    with extract.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(TYPED_HEADER)
+        writer.writerows([row.get(name, "") for name in TYPED_HEADER] for row in rows)
+    book = xlsxwriter.Workbook(str(folder / "typed.xlsx"))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, TYPED_HEADER)
+    for line, row in enumerate(rows, start=1):
+        for column, name in enumerate(TYPED_HEADER):
+            if row.get(name):
+                sheet.write_string(line, column, row[name])
+    book.close()
+    return extract, folder / "typed.xlsx"
+
+
+@pytest.mark.parametrize(("column", "text", "expected"), [
+    # A serial day number typed as text is no date in the CSV file, nor in the workbook: it
+    # was read as 30 September 2025 (and 45930.5 as its noon), exit 0.
+    ("Day", "45930", "2, column 'Day': expected a date such as 2025-09-30 or 30/09/2025, "
+                     "found '45930'"),
+    ("At", "45930.5", "2, column 'At': expected a date and time such as 2025-09-30 14:05 or "
+                      "30/09/2025 14:05:09, found '45930.5'"),
+    ("Mon", " 45930 ", "2, column 'Mon': expected a month such as 2025-09, found ' 45930 '"),
+    # A whole number past 2**53 typed as text is the number its text writes, as in the CSV
+    # file: it was written as its float, 9007199254740992.0, and refused.
+    ("Count", "9007199254740993", [("A1", date(2025, 10, 1), None, None, 9007199254740993,
+                                    None)]),
+    ("Count", "nan", "2, column 'Count': expected a whole number, found 'nan'"),
+    ("Count", "1e20", "2, column 'Count': expected a whole number, found '1e20'"),
+    ("Day", "01/10/2025", [("A1", date(2025, 10, 1), None, None, None, None)]),
+])
+def test_a_text_cell_is_read_as_the_csv_reads_its_text(tmp_path, column, text, expected):
+    extract, book = _text_extract(tmp_path, [{"Ref": "A1", "Day": "2025-10-01", column: text}])
+    assert _loaded_or_refused(TYPED, extract) == expected  # the CSV reader, and a hand answer
+    assert _loaded_or_refused(TYPED, book) == expected
+
+
+_NUMBER_LIKE = st.one_of(
+    st.integers(min_value=0, max_value=2**64).map(str),
+    st.decimals(min_value=0, max_value=10**17, allow_nan=False, places=3).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.from_regex(r"\A ?[0-9]{1,17}(\.[0-9]{0,4})? ?\Z"),
+)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(column=st.sampled_from(["Day", "At", "Mon", "Count", "Amount"]), text=_NUMBER_LIKE)
+def test_text_cells_of_numbers_load_as_the_csv_of_the_same_text(tmp_path, column, text):
+    """Whatever number a text cell of a date, datetime, month, int or float column writes
+    (a serial day number, a whole number past 2**53, 1e20, nan), the workbook loads the rows
+    the CSV file of the same text loads, or is refused for the same reason."""
+    folder = tmp_path / f"{column}-{abs(hash(text))}"
+    extract, book = _text_extract(folder, [{"Ref": "A1", "Day": "2025-10-01", column: text},
+                                           {"Ref": "A2", "Day": "2025-10-02"}])
+    assert _loaded_or_refused(TYPED, book) == _loaded_or_refused(TYPED, extract)
+
+
+def test_number_cells_beside_text_cells_of_the_same_digits_keep_their_dates(tmp_path):
+    """Beside a text cell, a number cell of a date column is still its serial day number's
+    date, and a number cell of an int column past 2**53 is still refused (its float is not
+    the number typed): only the text cell is read as its text."""
+    path = tmp_path / "mixed.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, TYPED_HEADER)
+    sheet.write_row(1, 0, ["A1", 45930])
+    sheet.write_row(2, 0, ["A2", "2025-10-01"])
+    book.close()
+    assert [row[:2] for row in _loaded_or_refused(TYPED, path)] == [
+        ("A1", date(2025, 9, 30)), ("A2", date(2025, 10, 1))]
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, TYPED_HEADER)
+    sheet.write_row(1, 0, ["A1", "2025-10-01", None, None, 9007199254740993])
+    sheet.write_row(2, 0, ["A2", "2025-10-01"])
+    sheet.write_string(2, 4, "9007199254740993")
+    book.close()
+    assert _loaded_or_refused(TYPED, path) == (
+        "2, column 'Count': expected a whole number, found '9007199254740992.0'")
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "xls"])
+def test_a_csv_imported_by_calc_with_text_columns_loads_as_the_csv(tmp_path, suffix):
+    """The CSV file opened by LibreOffice Calc with its date and count columns imported as
+    Text, and saved: its '45930' is refused as the CSV file's is (it was read as the date 30
+    September 2025), its 9007199254740993 loaded whole (it was refused as 9007199254740992.0)."""
+    text = ("Ref,Day,Count\nA1,2025-10-01,9007199254740993\nA2,01/10/2025,12\n")
+    path = _csv_opened_by_calc(tmp_path, text, suffix, sheet="typed", columns="1/1/2/2/3/2")
+    spec = DatasetSpec(id="typed", date="day", columns=TYPED.columns[:2] + TYPED.columns[4:5])
+    assert _loaded_or_refused(spec, path) == _loaded_or_refused(spec, tmp_path / "typed.csv") == [
+        ("A1", date(2025, 10, 1), 9007199254740993), ("A2", date(2025, 10, 1), 12)]
+    (tmp_path / "serial").mkdir()
+    serial = _csv_opened_by_calc(tmp_path / "serial", "Ref,Day\nA1,45930\n", suffix,
+                                 sheet="typed", columns="1/1/2/2")
+    assert _loaded_or_refused(spec, serial) == _loaded_or_refused(
+        spec, tmp_path / "serial" / "typed.csv") == (
+        "2, column 'Day': expected a date such as 2025-09-30 or 30/09/2025, found '45930'")
+
+
+# ---------------------------------------------------------------------------------------------
+# Every message about a workbook's rows and columns names its sheet
+
+
+def test_every_refusal_of_a_workbooks_rows_and_columns_names_its_sheet(tmp_path):
+    """A value the conformer refused was named "events.xlsx, row 3" without its sheet, where
+    the workbook reader's own refusals name it ("events.xlsx, sheet 'Extract', row 3"): so
+    was a missing column, every row refused under --skip-bad-rows, and a repeated unique id.
+    Each now names the sheet read, as the rest do."""
+    where = f"{tmp_path / 'events.xlsx'}, sheet 'Extract'"
+    bad = _workbook(tmp_path / "events.xlsx", [["A1", "01/09/2025", None, "three", None]])
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [bad])
+    assert error.value.message == (f"{where}, row 2, column 'Count': expected a whole number, "
+                                   "found 'three'")
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [bad], skip_bad_rows=True)
+    assert error.value.message == (
+        f"{tmp_path / 'events.xlsx'}: all 1 data rows were rejected; first: {where}, row 2, "
+        "column 'Count': expected a whole number, found 'three'")
+    missing = _workbook(tmp_path / "events.xlsx", [["A1", "01/09/2025"]], header=("Ref", "Date"))
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [missing])
+    assert error.value.message.startswith(f"{where}, row 1: expected column 'day' or 'Day'")
+    unique = DatasetSpec(id="events", date="day", unique="ref", columns=SPEC.columns)
+    twice = _workbook(tmp_path / "events.xlsx", [["A1", "01/09/2025"], ["A1", "02/09/2025"]])
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(unique, [twice])
+    assert error.value.message.startswith(f"{where}, row 3, column 'Ref': expected each Ref once")

@@ -322,7 +322,8 @@ def test_every_check_names_the_first_bad_row_wherever_the_bad_rows_sit(project, 
             lines = result.stderr.splitlines()
             assert len(lines) == 2 and lines[1].startswith("Hint: "), case
             row = first + (1 if reader == "parquet" else 2)  # a header is row 1
-            assert lines[0].startswith(f"Error: {path}, row {row}, column '{rule.column}': "
+            named = f"{path}, sheet 'Sheet1'" if reader == "xlsx" else path
+            assert lines[0].startswith(f"Error: {named}, row {row}, column '{rule.column}': "
                                        ), case
             assert rule.says in lines[0], case
             if where == "later chunk" and rule.name != "unique":

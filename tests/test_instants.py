@@ -235,7 +235,7 @@ def test_an_excel_time_naming_two_instants_or_none_is_refused(tmp_path, opened, 
     sheet.write_string(2, 2, closed)
     book.close()
     done = _kpi(folder, "ingest", "incidents", path)
-    _refused(done, "incidents.xlsx", 3, "Created", opened, what, example)
+    _refused(done, "incidents.xlsx, sheet 'Sheet1'", 3, "Created", opened, what, example)
 
 
 @pytest.mark.parametrize(("opened", "closed", "what", "example"), CLOCK_CHANGES)

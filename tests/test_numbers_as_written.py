@@ -163,8 +163,8 @@ def test_excel_text_and_number_cells_alike(tmp_path):
     # significant digits: 0.3 and 1.234567890123457E+16) and loads as that; the 17 digits
     # typed in a text cell are refused.
     message = _refusal(path)
-    assert message.startswith(f"{path}, row 5, column 'Amount': expected a number, found "
-                              "'12345678901234567', more digits"), message
+    assert message.startswith(f"{path}, sheet 'Extract', row 5, column 'Amount': expected a "
+                              "number, found '12345678901234567', more digits"), message
     kept = ingest.read_extracts(SPEC, [path], skip_bad_rows=True).frame["amount"].to_list()
     assert kept == [0.3, 12345678901234570.0, 0.1]
 

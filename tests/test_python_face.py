@@ -654,3 +654,25 @@ def test_open_outside_a_project_warns_that_it_opened_the_sample(tmp_path, monkey
         assert not kpi.open(root).definition.bundled
         monkeypatch.chdir(root)
         assert kpi.open().definition.path == root / "kpi.toml"
+
+
+def test_ingest_takes_bytes_paths_as_the_command_line_takes_its_arguments(tmp_path):
+    """`project.ingest("incidents", b"...")` crashed with a TypeError traceback (bytes read
+    as a sequence of ints). A bytes path, alone, in a list or as the quarantine folder, is
+    decoded as os.fsdecode does, as the command line's own arguments are, so a name that is
+    no UTF-8 (b"\\xff") loads there as it does from `kpi ingest`: the revision's seven rows
+    (counted by hand). Anything else that is no path is kpi's UsageError naming the argument."""
+    import os
+
+    root = _project(tmp_path)
+    project = kpi.open(root)
+    revised = _september(root)
+    named = revised.with_name(os.fsdecode(b"sept\xffember.csv"))
+    shutil.copyfile(revised, named)
+    loaded = project.ingest("incidents", os.fsencode(named),
+                            quarantine=os.fsencode(root / "quarantine"))
+    assert loaded.rows == 7
+    assert project.ingest("incidents", [os.fsencode(revised)]).rows == 7
+    with pytest.raises(UsageError, match=r"^files should be a path \(str, bytes or "
+                                         r"os.PathLike\) or a list of them, not int 3$"):
+        project.ingest("incidents", [3])  # type: ignore[list-item]

@@ -268,3 +268,48 @@ def test_a_derived_column_beyond_64_bits_is_named(tmp_path):
     assert result.returncode == 3
     assert result.stderr.startswith("Error: dataset 'ledger', key 'derived.big': i * 4 gives a "
                                     "whole number beyond 64 bits"), result.stderr
+
+
+# Whole numbers past 2**53 (and 10**15, where 15 significant digits no longer reach the units),
+# where a float no longer holds every whole number.
+PAST_FLOATS = [2**53 + 1, 2**53 + 3, 2**53 - 1, 10**15 + 7, 3 * 2**53 + 1, 5]
+
+
+def _markdown(folder: Path, *args: str) -> str:
+    result = inprocess.run(["--project", folder, *args, "--period", "2025-09", "--vs", "yoy",
+                            "--format", "markdown"])
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sums_and_means_past_2_53_print_their_exact_figures(tmp_path, seed):
+    """A sum of whole numbers is exact however large, and so is the figure printed: DuckDB's
+    HUGEINT sum, the change between two, a mean that is a whole number, and `kpi compare`'s
+    parts, each every digit. 15 significant digits printed 9007199254740993 as
+    9,007,199,254,740,990 (a total no rows summed to), and a whole mean went through a
+    float first (9007199254740993 twice as 9,007,199,254,740,992), exit 0. A mean that is
+    no whole number is a float, printed to 15 significant digits as any float is."""
+    rng = random.Random(seed)
+    rows = [(f"{m}-{d + 10}", "North" if d % 2 else "South", rng.choice(PAST_FLOATS))
+            for m in MONTHS for d in range(rng.randint(2, 4))]
+    folder = _project(tmp_path / "p", rows)
+    total, total_before = (_duckdb(folder, "SUM(i)", m) for m in (CURRENT, PREVIOUS))
+    summary = _markdown(folder, "summary")
+    assert f"| Total | {total_before:,} | {total:,} | {total - total_before:+,} (" in summary
+    shown = _markdown(folder, "show", "average")
+    assert f"| {total:,} |" in shown  # the current window's numerator
+    compared = _markdown(folder, "compare", "--by", "lpa")
+    for lpa in ("North", "South"):
+        now, before = (_duckdb(folder, "SUM(i)", m, f"lpa = '{lpa}'") for m in (CURRENT,
+                                                                                 PREVIOUS))
+        assert f"| {lpa} | {before:,} | {now:,} | {now - before:+,} (" in compared, lpa
+    exact = {k["id"]: k["current"]["value"] for k in _json(folder, "summary")["kpis"]}
+    assert exact["total"] == total
+    # Every row 2**53 + 1: the mean is that whole number, in every window.
+    same = _project(tmp_path / "same", [(d, p, 2**53 + 1) for d, p, _ in rows])
+    mean = _duckdb(same, "SUM(i) // COUNT(*)", CURRENT)
+    assert mean == 2**53 + 1 and _duckdb(same, "SUM(i) % COUNT(*)", CURRENT) == 0
+    assert f"| Average | {mean:,}.0 | {mean:,}.0 | 0.0 (0.0%) |" in _markdown(same, "summary")
+    assert {k["id"]: k["current"]["value"]
+            for k in _json(same, "summary")["kpis"]}["average"] == 2**53 + 1

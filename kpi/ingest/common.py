@@ -128,7 +128,7 @@ def _show(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _describe_bad_rows(path: Path, bad: pl.DataFrame, total: int | None = None) -> str:
+def _describe_bad_rows(path: Path | str, bad: pl.DataFrame, total: int | None = None) -> str:
     """The first bad row's message, the count of them all and the rows of the first few."""
     total = bad.height if total is None else total
     first = bad.row(0, named=True)

@@ -23,7 +23,6 @@ from kpi.ingest.common import (
     _show,
     printable_ascii,
 )
-from kpi.ingest.excel_reader import _from_serial_dates
 from kpi.ingest.identity import needs_normalising, normalised_text
 
 if TYPE_CHECKING:
@@ -110,7 +109,7 @@ def sources_of(col: ColumnSpec, lookup: dict[str, list[str]]) -> list[str]:
         for source in lookup.get(_heading_key(candidate), ())))
 
 
-def _match_columns(spec: DatasetSpec, path: Path, names: list[str], warnings: list[str],
+def _match_columns(spec: DatasetSpec, path: Path | str, names: list[str], warnings: list[str],
                    header: int | None) -> dict[str, str]:
     """Source column name for each dataset column found. `header` is the row the names are
     on (1 in a CSV file; None in Parquet, which has no header row)."""
@@ -159,7 +158,7 @@ def _match_columns(spec: DatasetSpec, path: Path, names: list[str], warnings: li
     return mapping
 
 
-def _check_parquet_types(spec: DatasetSpec, path: Path, table: pl.DataFrame,
+def _check_parquet_types(spec: DatasetSpec, path: Path | str, table: pl.DataFrame,
                          mapping: dict[str, str]) -> None:
     """A typed source column must hold something the declared type can be made from: a
     Parquet file whose 'date' column holds integers has the wrong schema, it is not data."""
@@ -207,8 +206,6 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
                 state.repeated += repeated.len()
                 table = table.filter(~pl.col(ROW).is_in(repeated.to_list()))
         table = _without_blank_rows(table, cells)
-        if state.excel is not None:
-            table = _from_serial_dates(spec, table, mapping, state.excel)
 
     checked = [col for col in spec.columns if col.name in mapping]
     # The rows left are some of those the reader looked at, so its answer holds for them.
@@ -301,7 +298,7 @@ def _note_present(spec: DatasetSpec, typed: pl.DataFrame, state: _FileState) -> 
         state.present[col.name] = bool(present[col.name])
 
 
-def _refuse_blank_columns(spec: DatasetSpec, path: Path, state: _FileState) -> None:
+def _refuse_blank_columns(spec: DatasetSpec, path: Path | str, state: _FileState) -> None:
     """Refuse an extract whose required number column, read by a KPI, is blank on every row:
     the KPIs summing it would quietly lose the file's months. A number column no KPI reads
     may be blank throughout (police.uk files of some forces have no coordinates at all)."""

@@ -77,10 +77,11 @@ class _Parts:
 
 
 def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
-                warnings: list[str]) -> tuple[pl.DataFrame, str, Numbering, datetime]:
+                warnings: list[str]) -> tuple[pl.DataFrame, str, Numbering]:
     """One sheet of a workbook as a frame of text, like a CSV file: its first non-empty row is
-    the header. Returns the frame (with ROW), the sheet's name, the row numbering and day 0 of
-    the workbook's serial day numbers (`day_zero`)."""
+    the header. Returns the frame (with ROW), the sheet's name and the row numbering. A number
+    cell of a date column is its serial day number's date (`_serials_as_dates`); a text cell
+    of any column is its text, read as a CSV file's field is (`_TextCells`)."""
     import fastexcel
 
     # A file whose bytes are no workbook never reaches fastexcel (`survey.as_named`): it
@@ -139,10 +140,16 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
                           lambda columns: _percent_cells(parts, sheet, loaded, columns)
                           if parts is not None else
                           _xls_percent_cells(stream, sheet, loaded, columns))
-    cells = _numbers_in_full(reader, sheet, spec, where, header, cells)
+    types = {n.strip().lower(): col.type for col in spec.columns for n in (col.name, *col.sources)}
+    typed_as_text = _TextCells(reader, sheet, [
+        i for i, name in enumerate(header)
+        if types.get((name or "").lower()) in (ColumnType.INT, ColumnType.FLOAT, ColumnType.DATE,
+                                               ColumnType.DATETIME, ColumnType.MONTH)])
+    cells = _numbers_in_full(reader, sheet, spec, where, header, cells, typed_as_text)
+    zero = day_zero(raw, stream, parts)
     if parts is not None:
-        cells = _times_in_full(parts, sheet, loaded, spec, header, cells,
-                               day_zero(raw, None, parts))
+        cells = _times_in_full(parts, sheet, loaded, spec, header, cells, zero)
+    cells = _serials_as_dates(spec, header, cells, zero, typed_as_text)
     seen: set[str] = set()
     for i in keep:
         name, letter = header[i], _column_letter(i)
@@ -165,7 +172,7 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     warnings.extend(_same_header_elsewhere(reader, names, sheet, header, where))
     # Blank cells are empty fields, as in a CSV file; a row of them is skipped as there.
     table = _numbered(body.with_columns(pl.all().fill_null("")))
-    return table, sheet, lambda records: records + 2, day_zero(raw, stream, parts)
+    return table, sheet, lambda records: records + 2
 
 
 def day_zero(raw: bytes, stream: bytes | None = None, parts: _Parts | None = None) -> datetime:
@@ -411,8 +418,38 @@ def _dates_read_month_first(cells: pl.DataFrame, columns: set[int]
     return found
 
 
+class _TextCells:
+    """Invariant: a text cell is read as its text, as the CSV file of the same extract would
+    hold it, whatever its column's kind; only a number cell is read as the number (or, in a
+    date column, the serial day number) it holds. Read as strings, a text cell '45930' and a
+    number cell 45930 look alike, so the readers that turn a number cell's value into text
+    (`_numbers_in_full`, `_serials_as_dates`) ask here which of their cells are text cells:
+    read as true/false values, every text cell of a sheet is an error ('got String'), which no
+    number, date or true/false cell is. The sheet's number and date columns the dataset reads
+    (`columns`) are read so once, when a reader first asks, and not at all if none does."""
+
+    def __init__(self, reader, sheet: str, columns: list[int]):
+        self._reader, self._sheet, self._columns = reader, sheet, columns
+        self._rows: dict[int, set[int]] | None = None
+
+    def rows(self, column: int) -> set[int]:
+        """The rows of `column`'s text cells (indices in the sheet's cells, the header's row 0
+        among them), `column` one of those the reader was made with."""
+        if self._rows is None:
+            _, errors = self._reader.load_sheet(
+                self._sheet, header_row=None, use_columns=self._columns,
+                dtypes=dict.fromkeys(self._columns, "boolean")).to_arrow_with_errors()
+            self._rows = {i: set() for i in self._columns}
+            for error in getattr(errors, "errors", None) or []:
+                row, at = error.position
+                if at in self._rows and "got 'String(" in error.detail:
+                    self._rows[at].add(row)
+        return self._rows[column]
+
+
 def _numbers_in_full(reader, sheet: str, spec: DatasetSpec, where: str,
-                     header: list[str | None], cells: pl.DataFrame) -> pl.DataFrame:
+                     header: list[str | None], cells: pl.DataFrame,
+                     typed_as_text: _TextCells) -> pl.DataFrame:
     """`cells` with each number cell of a column the dataset reads as `int` or `float` written
     as its float's shortest decimal (as Python's repr and every other reader write it; a
     whole number below 2**53 without a point). fastexcel writes a number cell as text to nine
@@ -421,11 +458,11 @@ def _numbers_in_full(reader, sheet: str, spec: DatasetSpec, where: str,
     stored the float itself.
 
     The column is read again as floats: where that float is not the number its text writes,
-    the text was rounded, and the float is written in full. A text cell ('12.50') reads as
-    the float its text writes, so it keeps its text and is checked as a CSV file's is (one
-    of more digits than a float holds is refused there), as does a number cell that nine
-    places write exactly. In an `int` column, a value past 2**53 is written as its float,
-    which is refused there: a cell holds a float, and past 2**53 not every whole number.
+    the text was rounded, and the float is written in full. A text cell ('12.50',
+    '9007199254740993') keeps its text (`_TextCells`) and is checked as a CSV file's is, as
+    does a number cell that nine places write exactly. In an `int` column, a number cell past
+    2**53 is written as its float, which is refused there: a cell holds a float, and past
+    2**53 not every whole number.
 
     .xlsx, .xlsm and .xls alike: fastexcel reads each."""
     types = {n.strip().lower(): col.type for col in spec.columns for n in (col.name, *col.sources)}
@@ -455,6 +492,11 @@ def _numbers_in_full(reader, sheet: str, spec: DatasetSpec, where: str,
         rounded = rounded.fill_null(False)
         if not rounded.any():
             continue
+        text_rows = typed_as_text.rows(index)
+        if text_rows:
+            rounded = rounded & ~pl.Series(range(cells.height)).is_in(sorted(text_rows))
+            if not rounded.any():
+                continue
         whole = (value == value.round(0)) & (value.abs() < 2.0**53)
         text = pl.select(pl.when(whole).then(value.cast(pl.Int64, strict=False)
                                              .cast(pl.String))
@@ -762,27 +804,45 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _from_serial_dates(spec: DatasetSpec, table: pl.DataFrame, mapping: dict[str, str],
-                       zero: datetime) -> pl.DataFrame:
-    """Date columns of a workbook may hold Excel serial day numbers (a date cell formatted
-    as a number, or typed in as one): as text, the date or date-time they stand for, counted
-    from the workbook's day 0 (`day_zero`)."""
+def _serials_as_dates(spec: DatasetSpec, header: list[str | None], cells: pl.DataFrame,
+                      zero: datetime, typed_as_text: _TextCells) -> pl.DataFrame:
+    """`cells` with each number cell below the header of a date, datetime or month column
+    (an Excel serial day number: a date cell formatted as a number, or typed in as one) as
+    the date or date-time it stands for, counted from the workbook's day 0 (`day_zero`). A
+    text cell keeps its text (`_TextCells`): '45930' typed as text is read as the CSV file's
+    field '45930' is, and refused there, not taken for 30 September 2025."""
+    types = {n.strip().lower(): col.type for col in spec.columns for n in (col.name, *col.sources)}
+    dated = {i: kind for i, name in enumerate(header)
+             if (kind := types.get((name or "").lower())) in (ColumnType.DATE,
+                                                              ColumnType.DATETIME,
+                                                              ColumnType.MONTH)}
     low, high = ((_FIRST_SERIAL_DAY - zero).days, (_LAST_SERIAL_DAY - zero).days)
-    exprs = []
-    for col in spec.columns:
-        if col.name not in mapping or col.type not in (ColumnType.DATE, ColumnType.DATETIME,
-                                                       ColumnType.MONTH):
-            continue
-        source = pl.col(mapping[col.name])
-        text = source.str.strip_chars()
+    below_header = pl.int_range(pl.len()) > 0
+    found = {}
+    for index, kind in dated.items():
+        text = pl.col(cells.columns[index]).str.strip_chars()
         serial = text.cast(pl.Float64, strict=False)
-        is_serial = text.str.contains(r"^\d+(\.\d+)?$") & serial.is_between(max(low, 0), high)
+        is_serial = (below_header & text.str.contains(r"^\d+(\.\d+)?$")
+                     & serial.is_between(max(low, 0), high)).fill_null(False)
+        rows = cells.select(is_serial.arg_true()).to_series()
+        if rows.len():
+            found[index] = (kind, set(rows.to_list()))
+    if not found:
+        return cells
+    exprs = []
+    for index, (kind, rows) in found.items():
+        numbers = sorted(rows - typed_as_text.rows(index))
+        if not numbers:
+            continue
+        source = pl.col(cells.columns[index])
+        serial = source.str.strip_chars().cast(pl.Float64, strict=False)
         moment = pl.lit(zero) + pl.duration(
             milliseconds=(serial * 86_400_000).round(0).cast(pl.Int64))
-        shown = moment.dt.strftime("%Y-%m-%d" if col.type == ColumnType.MONTH
+        shown = moment.dt.strftime("%Y-%m-%d" if kind == ColumnType.MONTH
                                    else "%Y-%m-%d %H:%M:%S")
-        exprs.append(pl.when(is_serial).then(shown).otherwise(source).alias(mapping[col.name]))
-    return table.with_columns(exprs) if exprs else table
+        exprs.append(pl.when(pl.int_range(pl.len()).is_in(numbers)).then(shown)
+                     .otherwise(source).alias(cells.columns[index]))
+    return cells.with_columns(exprs) if exprs else cells
 
 
 def _check_cells(parts: _Parts, sheet: str, where: str) -> list[str]:

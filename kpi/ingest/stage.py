@@ -10,7 +10,6 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +76,8 @@ class Extract:
     covered: pl.DataFrame | None = None
     files: list[str] = field(default_factory=list)  # FILE index -> the file's path
     numberings: dict[str, Numbering] = field(default_factory=dict)
+    # the file's path -> the file as messages name it (a workbook's with its sheet)
+    named: dict[str, str] = field(default_factory=dict)
     id_columns: dict[str, str] = field(default_factory=dict)
     frame: pl.DataFrame | None = None
     data: dict[str, list[DataFile]] = field(default_factory=dict)  # month -> its data files
@@ -199,8 +200,9 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
             state.from_csv = False
             batches, numbering = query_batches(spec, query, state, read)
         elif excel:
-            table, sheet_read, numbering, state.excel = _read_excel(
+            table, sheet_read, numbering = _read_excel(
                 spec, path, _read_bytes(path), sheet or spec.sheet, extract.warnings)
+            state.sheet = sheet_read
             batches = (table.slice(start, _batch_rows())
                        for start in range(0, table.height, _batch_rows()))
         elif survey is not None and _is_parquet(path, survey.head):
@@ -222,11 +224,12 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
         state.finish()
         extract.warnings.extend(state.warnings)
         if state.bad_count and not skip_bad_rows:
-            raise DataError(_describe_bad_rows(path, state.bad(numbering), state.bad_count),
+            raise DataError(_describe_bad_rows(state.where, state.bad(numbering), state.bad_count),
                             hint="fix the rows named, or load the rest with "
                                  + flag("--skip-bad-rows"))
         extract.id_columns[str(path)] = state.mapping.get(spec.unique or "", spec.unique or "")
         extract.numberings[str(path)] = numbering
+        extract.named[str(path)] = state.where
         extract.rows += state.good
         if state.bad_count:
             rejected.append(state.bad(numbering).with_columns(pl.lit(str(path)).alias(FILE)))
@@ -260,7 +263,8 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
         if bad_frame.height:
             first = bad_frame.row(0, named=True)
             raise DataError(f"{where}: all {bad_frame.height} data rows were rejected; first: "
-                            + located(first[FILE], first[REASON], row=first[ROW],
+                            + located(extract.named.get(first[FILE], first[FILE]),
+                                      first[REASON], row=first[ROW],
                                       column=first[COLUMN]),
                             hint="nothing was loaded; fix the extract")
         raise DataError(f"{where}: no data rows to load")
@@ -281,7 +285,6 @@ class _FileState:
     measured: frozenset[str]
     keep_bad: bool
     from_csv: bool = True
-    excel: datetime | None = None  # a workbook's: day 0 of its serial day numbers
     mapping: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     good: int = 0
@@ -298,16 +301,26 @@ class _FileState:
     # readers tell it.
     plain_text: frozenset[str] = frozenset()
 
+    sheet: str | None = None  # a workbook's sheet read
+
     @property
     def folder(self) -> Path:
         return self.sink.folder
 
+    @property
+    def where(self) -> str:
+        """The file as every message about its rows and columns names it: a workbook's with
+        its sheet, as the workbook reader's own messages name it."""
+        if self.sheet is None:
+            return str(self.path)
+        return f"{self.path}, sheet '{_show(self.sheet)}'"
+
     def add(self, table: pl.DataFrame) -> None:
         if not self.matched:
-            self.mapping = _match_columns(self.spec, self.path, table.columns, self.warnings,
+            self.mapping = _match_columns(self.spec, self.where, table.columns, self.warnings,
                                           1 if self.from_csv else None)
             if not self.from_csv:
-                _check_parquet_types(self.spec, self.path, table, self.mapping)
+                _check_parquet_types(self.spec, self.where, table, self.mapping)
             self.matched = True
         good, bad = _conform(self.spec, self.path, table, self)
         if bad.height:
@@ -328,8 +341,8 @@ class _FileState:
     def finish(self) -> None:
         """The file-wide checks, once every batch is in."""
         if self.repeated:
-            self.warnings.append(f"{self.path}: skipped {self.repeated} repeated header row(s)")
-        _refuse_blank_columns(self.spec, self.path, self)
+            self.warnings.append(f"{self.where}: skipped {self.repeated} repeated header row(s)")
+        _refuse_blank_columns(self.spec, self.where, self)
 
     def bad(self, numbering: Numbering) -> pl.DataFrame:
         """The bad rows kept, in file order, with row numbers as an editor shows them."""
@@ -634,9 +647,9 @@ def _check_unique(spec: DatasetSpec, extract: Extract) -> None:
                       for f, r in occurrences.select(FILE, ROW).iter_rows())
     file = extract.files[second[FILE]]
     column = extract.id_columns.get(file, key)
-    raise DataError(located(file, f"expected each {column} once (dataset "
-                                  f"'{spec.id}' declares '{key}' unique), found "
-                                  f"'{_show(value)}' again (at {where})",
+    raise DataError(located(extract.named.get(file, file),
+                            f"expected each {column} once (dataset '{spec.id}' declares "
+                            f"'{key}' unique), found '{_show(value)}' again (at {where})",
                             row=_row_number(extract, second[FILE], second[ROW]), column=column),
                     hint=f"remove the duplicates, or drop unique = \"{key}\" for "
                          f"dataset '{spec.id}'")
