@@ -671,13 +671,25 @@ def history_json(project: catalogue.Project, dataset: str) -> list[dict[str, Any
         "version": v.version, "time": v.timestamp.isoformat(timespec="seconds"),
         "operation": v.provenance.get("operation", v.operation.lower()), "rows": v.rows,
         "rejected": v.provenance.get("rejected"), "months": v.months,
-        "sources": [{key: s.get(key) for key in SOURCE_FIELDS} | s for s in v.sources],
+        "sources": [{key: _named(value) if key in ("file", "query_file") else value
+                     for key, value in ({k: s.get(k) for k in SOURCE_FIELDS} | s).items()}
+                    for s in v.sources],
         "replaced": v.provenance.get("replaced", []),
-        "quarantine": v.provenance.get("quarantine"),
+        "quarantine": _named(v.provenance.get("quarantine")),
         # The zone each datetime column's times without an offset were read in, where the
         # dataset has such columns (loads since time_zone, and upgrades); null otherwise.
         "time_zones": v.provenance.get("time_zones"),
     } for v in store.history(project, dataset)]
+
+
+def _named(name: Any) -> Any:
+    """A file name as the history shows it: a name that is not UTF-8 (a byte the file system
+    gave, held as Python holds such a name, a lone surrogate) with that byte written
+    `\\xe9`, so the JSON is UTF-8 and a DataFrame can hold it (Polars refused the name with a
+    UnicodeEncodeError, and the JSON carried the raw byte); any other name as it is."""
+    if not isinstance(name, str):
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def summary_json(summary: Summary) -> dict[str, Any]:

@@ -15,6 +15,8 @@ import hashlib
 import io
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import inprocess
@@ -676,3 +678,27 @@ def test_ingest_takes_bytes_paths_as_the_command_line_takes_its_arguments(tmp_pa
     with pytest.raises(UsageError, match=r"^files should be a path \(str, bytes or "
                                          r"os.PathLike\) or a list of them, not int 3$"):
         project.ingest("incidents", [3])  # type: ignore[list-item]
+
+
+def test_history_shows_a_file_name_that_is_not_utf8_with_its_byte_escaped(tmp_path):
+    """A file whose name is not UTF-8 (b"sept\\xe9mber.csv", which Linux allows) loads, and
+    its name is held as Python holds such a name, with a lone surrogate. `project.history()`
+    then crashed with a UnicodeEncodeError traceback (Polars holds UTF-8 only), and `kpi
+    history --format json` wrote the raw byte, a JSON document no UTF-8 reader could parse.
+    Every face now names the file with that byte written as \\xe9, the table included."""
+    import os
+
+    root = _project(tmp_path)
+    project = kpi.open(root)
+    revised = _september(root)
+    named = revised.with_name(os.fsdecode(b"sept\xe9mber.csv"))
+    shutil.copyfile(revised, named)
+    assert project.ingest("incidents", os.fsencode(named)).rows == 7
+    frame = project.history("incidents")
+    assert frame["sources"][-1][0]["file"] == "sept\\xe9mber.csv"
+    done = subprocess.run([sys.executable, "-m", "kpi", "--project", str(root), "history",
+                           "incidents", "--format", "json"], capture_output=True, check=True)
+    doc = json.loads(done.stdout.decode("utf-8"))  # strict: the document is UTF-8
+    assert doc[-1]["sources"][0]["file"] == "sept\\xe9mber.csv"
+    table = inprocess.run(["--project", root, "history", "incidents"]).stdout
+    assert "sept\\xe9mber.csv" in table
