@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "open"]
 
 
-def open(path: str | os.PathLike[str] | None = None, *,
+def open(path: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None, *,
          notify: Callable[[str], None] | None = None) -> Project:
     """The project at `path` (a folder holding kpi.toml, or the file); None finds kpi.toml
     from the working directory as the command line does, and "sample" opens the bundled

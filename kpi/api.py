@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 SAMPLE = "sample"
 
 
-def open(path: str | os.PathLike[str] | None = None, *,
+def open(path: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None, *,
          notify: Callable[[str], None] | None = None) -> Project:
     """The project at `path` (a folder holding kpi.toml, or the file), found as the command
     line finds it when None (KPI_PROJECT is not read: pass it), or the bundled sample for the
@@ -71,7 +71,10 @@ def open(path: str | os.PathLike[str] | None = None, *,
     if isinstance(path, str) and path == SAMPLE:
         found, bundled = bundled_project_dir() / PROJECT_FILE, True
     else:
-        found, bundled = find_project_file(path)
+        # A str as it is (the string "sample" names the sample, a path of that name the
+        # folder); bytes and other paths as a Path of their text.
+        found, bundled = find_project_file(
+            path if path is None or isinstance(path, str) else Path(_path_text(path, "path")))
         if bundled:
             # As the command line notes it on a terminal: a notebook kept outside its project
             # folder would otherwise answer with the sample's figures, saying nothing.
@@ -617,11 +620,13 @@ class Project:
 
     @_one_reading
     def paper(self, period: str | Month, fmt: str | PaperFormat,
-              output: str | os.PathLike[str], vs: str | Comparison = "baseline", *,
+              output: str | bytes | os.PathLike[str] | os.PathLike[bytes],
+              vs: str | Comparison = "baseline", *,
               priority: str | None = None, as_of: str | int | AsOf | None = None,
-              commentary: str | os.PathLike[str] | None = None,
-              previous: str | os.PathLike[str] | None = None,
-              template: str | os.PathLike[str] | None = None, final: bool = False,
+              commentary: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
+              previous: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
+              template: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
+              final: bool = False,
               full: bool = False, progress: Progress | None = None) -> Paper:
         """Write the board paper (markdown, docx or html) to `output`, its charts in a folder
         beside it and its figures file: `kpi export FORMAT`. A Word paper has [commentary]
@@ -634,11 +639,15 @@ class Project:
         except ValueError:
             raise UsageError(f"unknown paper format '{fmt}'",
                              hint="one of: " + ", ".join(f.value for f in PaperFormat)) from None
-        return _write_paper(self._catalogue(), form, _month(period), Path(output),
-                           _comparison(vs), priority=priority, as_of=as_of,
-                           commentary=None if commentary is None else Path(commentary),
-                           previous=None if previous is None else Path(previous),
-                           template=None if template is None else Path(template),
+        def path(value: Any, argument: str) -> Path | None:
+            return None if value is None else Path(_path_text(value, argument))
+
+        return _write_paper(self._catalogue(), form, _month(period),
+                           Path(_path_text(output, "output")), _comparison(vs),
+                           priority=priority, as_of=as_of,
+                           commentary=path(commentary, "commentary"),
+                           previous=path(previous, "previous"),
+                           template=path(template, "template"),
                            final=final, full=full, progress=progress)
 
 

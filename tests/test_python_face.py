@@ -702,3 +702,23 @@ def test_history_shows_a_file_name_that_is_not_utf8_with_its_byte_escaped(tmp_pa
     assert doc[-1]["sources"][0]["file"] == "sept\\xe9mber.csv"
     table = inprocess.run(["--project", root, "history", "incidents"]).stdout
     assert "sept\\xe9mber.csv" in table
+
+
+def test_open_and_paper_take_bytes_paths_as_ingest_does(tmp_path):
+    """`kpi.open(b"...")` and `project.paper(..., output=b"...")` stopped with a TypeError
+    traceback where `project.ingest` takes a bytes path: each path argument of the Python
+    face is now decoded as os.fsdecode does. A bytes b"sample" is a folder of that name, as
+    Path("sample") is, never the bundled sample; a path of another type is kpi's UsageError."""
+    import os
+
+    root = _project(tmp_path)
+    project = kpi.open(os.fsencode(root))
+    assert project.definition.path == root / "kpi.toml"
+    assert kpi.open(root).summary(PERIOD).equals(project.summary(PERIOD))
+    out = root / "out" / "board.md"
+    written = project.paper(PERIOD, "markdown", os.fsencode(out))
+    assert written.output == out and out.read_text(encoding="utf-8").startswith("# ")
+    with pytest.raises(ConfigError):
+        kpi.open(b"sample")  # no folder named sample here: not the bundled sample
+    with pytest.raises(UsageError, match=r"^output should be a path"):
+        project.paper(PERIOD, "markdown", 3)  # type: ignore[arg-type]
