@@ -113,7 +113,7 @@ def parse(project: Project, path: Path, raw: dict) -> Commentary:
         elif key in ("introduction", "equality_implications", "next_steps"):
             parts[key] = paragraphs(value)
         else:
-            parts[key] = " ".join(value.split())
+            parts[key] = one_line(value)
     priorities = {p.id for p in project.priorities}
     kpis = {k.id for k in project.kpis if not k.hidden}
     sections = _entries(raw, "sections", priorities, "a plan priority", problems)
@@ -156,9 +156,20 @@ def _entries(raw: dict, name: str, known: set[str], what: str,
     return out
 
 
+# The white space of the file's layout (indents, line breaks, tabs), made one space: never a
+# space the analyst typed as part of the text (U+00A0 in "£150 million", U+202F in "10 %",
+# U+3000), which str.split() took for layout and printed as an ordinary space.
+_LAYOUT = re.compile(r"[ \t\r\n\u2028\u2029]+")
+
+
+def one_line(text: str) -> str:
+    """A text's layout white space made single spaces, trimmed; every other character kept."""
+    return _LAYOUT.sub(" ", text).strip(" ")
+
+
 def paragraphs(text: str) -> tuple[str, ...]:
     """Paragraphs of a text: a blank line separates them; other line breaks are spaces."""
-    return tuple(" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip())
+    return tuple(one_line(p) for p in re.split(r"\n\s*\n", text) if p.strip())
 
 
 # ---------------------------------------------------------------------------------------------

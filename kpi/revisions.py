@@ -61,12 +61,15 @@ _PRESENTATION = frozenset({"title", "notes", "description", "table", "noun", "un
                            "better", "rate_test", "within_on_trust"})
 
 
-def definition(project: Project, kpi, _seen: frozenset[str] = frozenset()) -> str:
+def definition(project: Project, kpi, _seen: frozenset[str] = frozenset(), *,
+               legacy: bool = False) -> str:
     """A digest of what a KPI's figures are computed and rounded from: its own keys but the
     paper's wording and placing, with those of the KPIs it is computed from, its dataset's date
-    column and derived columns, and the populations it is a rate of. Keys at their default are
-    left out, so a key a later kpi adds does not redefine every KPI."""
-    own = {}
+    column and derived columns, the populations it is a rate of, the project's baseline where
+    the KPI has none of its own, and its weights file's content. Keys at their default are
+    left out, so a key a later kpi adds does not redefine every KPI. `legacy`: the digest an
+    earlier kpi wrote, without the baseline and the weights (`same_definition`)."""
+    own: dict = {}
     for spec in dataclasses.fields(kpi):
         value = getattr(kpi, spec.name)
         if spec.name in _PRESENTATION or value == spec.default or (
@@ -75,8 +78,23 @@ def definition(project: Project, kpi, _seen: frozenset[str] = frozenset()) -> st
             continue
         own[spec.name] = value
     parts = [kpi.numerator_kpi, kpi.denominator_kpi, *kpi.components]
-    own["of"] = {i: definition(project, project.kpi(i), _seen | {kpi.id})
+    own["of"] = {i: definition(project, project.kpi(i), _seen | {kpi.id}, legacy=legacy)
                  for i in parts if i and i not in _seen and project.kpi(i) is not None}
+    if not legacy:
+        # What the figure also depends on beyond its own keys: the comparison window a KPI
+        # with no baseline of its own takes from [project] (moved from March 2024 to June
+        # 2024, every comparison figure read as revised to "no figure"), and the weights a
+        # score is summed with (a weight edited, every score read as revised).
+        if kpi.baseline is None:
+            own["inherited_baseline"] = str(project.snapshot_baseline if kpi.is_snapshot
+                                            else project.baseline_end)
+        if kpi.weights:
+            try:
+                content = project.resolve(kpi.weights).read_bytes()
+            except (OSError, KpiError):
+                own["weights_content"] = None
+            else:
+                own["weights_content"] = hashlib.sha256(content).hexdigest()
     dataset = project.datasets.get(kpi.dataset) if kpi.dataset else None
     if dataset is not None:
         # The column a row's month is read from, and the columns a filter may derive.
@@ -86,6 +104,13 @@ def definition(project: Project, kpi, _seen: frozenset[str] = frozenset()) -> st
             own.setdefault("population_values", {})[key] = project.populations.get(key)
     text = json.dumps(own, sort_keys=True, default=repr, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def same_definition(project: Project, kpi, recorded: object) -> bool:
+    """Whether a figures file's `definition` of a KPI is its definition now: as kpi writes
+    it, or as a kpi before the baseline and weights were in the digest wrote it (such a file
+    cannot tell a baseline or weights changed since, as it could not before)."""
+    return recorded in (definition(project, kpi), definition(project, kpi, legacy=True))
 
 
 def figures_path(output: Path) -> Path:
@@ -218,8 +243,8 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
                 for item in doc["figures"]}
     for number, item in enumerate(doc["figures"], start=1):
         kpi = project.kpi(item["kpi"])
-        if kpi is None or "value" not in item or item.get("definition") != definition(
-                project, kpi):
+        if kpi is None or "value" not in item or not same_definition(
+                project, kpi, item.get("definition")):
             continue
         # As kpi prints it now (beside the other window's figure), or to the KPI's own places
         # as a figures file written before a figure beside its target, or beside the other
@@ -271,7 +296,7 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
     shown = [k for k in known if k is not None and not k.hidden]
     recorded = {f["kpi"]: f.get("definition") for f in last["figures"]}
     redefined = [k for k in shown if recorded[k.id] is not None
-                 and recorded[k.id] != definition(project, k)]
+                 and not same_definition(project, k, recorded[k.id])]
     kpis = [k for k in shown if k not in redefined]
     now: dict[tuple[str, str], str] = {}
     if kpis:

@@ -545,3 +545,51 @@ def test_a_paper_written_into_another_months_file_is_refused(project, paper, tmp
     result = cli(["--project", project, "commentary", "import", paper, "--output",
                   tmp_path / "2025-09.toml"])
     assert result.exit_code == 0, result.output
+
+
+# Spaces an analyst types as part of the text: a no-break space keeps "£150" and "million" on
+# one line, a narrow one sets "10 %" as French and SI style do, an ideographic one is CJK text.
+TYPED_SPACES = "£150\u00a0million, 10\u202f% of 日本\u3000語 and 2\u2009000 officers."
+
+
+def test_spaces_typed_in_a_box_are_printed_as_typed(project, paper, tmp_path, cli):
+    """A no-break, narrow or ideographic space typed in a box was kept in the commentary file
+    and printed as an ordinary space in every format (the file's paragraphs were split on
+    str.split()'s white space, which holds them all)."""
+    import zipfile
+
+    def type_spaces(places, doc):
+        box = _box(places, "sections.violence")
+        runs = list(box.iter(f"{W}r"))
+        for run in runs[1:]:
+            run.getparent().remove(run)
+        texts = list(runs[0].iter(f"{W}t"))
+        for t in texts[1:]:
+            t.getparent().remove(t)
+        texts[0].text = TYPED_SPACES
+        for extra in list(box.iter(f"{W}p"))[1:]:
+            extra.getparent().remove(extra)
+
+    edited = _edited(paper, tmp_path / "typed.docx", type_spaces)
+    written = tmp_path / "2025-09.toml"
+    result = cli(["--project", project, "commentary", "import", edited, "--output", written])
+    assert result.exit_code == 0, result.output
+    assert tomllib.loads(written.read_text(encoding="utf-8"))["sections"]["violence"][
+        "text"] == TYPED_SPACES
+    printed = {}
+    for kind in ("markdown", "html", "docx"):
+        out = tmp_path / f"board.{ {'markdown': 'md'}.get(kind, kind)}"
+        result = cli(["--project", project, "export", kind, "--period", "2025-09",
+                      "--commentary", written, "--output", out])
+        assert result.exit_code == 0, result.output
+        printed[kind] = (zipfile.ZipFile(out).read("word/document.xml").decode("utf-8")
+                         if kind == "docx" else out.read_text(encoding="utf-8"))
+    for kind, text in printed.items():
+        assert TYPED_SPACES in text, kind
+    # Read back from the paper that printed it, it is the same text: no box changed.
+    result = cli(["--project", project, "commentary", "import", tmp_path / "board.docx",
+                  "--output", written])
+    assert result.exit_code == 0, result.output
+    assert "no box changed" in result.output
+    assert tomllib.loads(written.read_text(encoding="utf-8"))["sections"]["violence"][
+        "text"] == TYPED_SPACES

@@ -221,3 +221,99 @@ def test_a_figure_near_its_target_printed_by_an_older_kpi_is_read(loaded, tmp_pa
         else:
             with pytest.raises(DataError, match="edited since kpi wrote it"):
                 revisions.load(previous, project)
+
+
+HARM = """
+[[kpis]]
+id = "harm"
+title = "Crime harm"
+priority = "violence"
+kind = "weighted_score"
+dataset = "crimes"
+weights = "weights.csv"
+weight_key = "offence"
+better = "lower"
+"""
+
+
+@pytest.fixture(scope="module")
+def weighted(loaded, tmp_path_factory):
+    """The project with a crime harm score added, and its paper's figures file."""
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    folder = tmp_path_factory.mktemp("weighted") / "project"
+    shutil.copytree(loaded[0], folder)
+    with (folder / "kpi.toml").open("a", encoding="utf-8") as toml:
+        toml.write(HARM)
+    (folder / "weights.csv").write_text("offence,days\nviolence,10\nhomicide,5000\n",
+                                        encoding="utf-8")
+    out = tmp_path_factory.mktemp("last-weighted") / "first.md"
+    result = CliRunner().invoke(app, ["--project", str(folder), "export", "markdown",
+                                      "--period", "2025-09", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    return folder, json.loads((out.parent / "first.figures.json").read_text(encoding="utf-8"))
+
+
+def _baseline_moved(folder):
+    toml = folder / "kpi.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert text.count('baseline = "2024-03"\n') == 1
+    toml.write_text(text.replace('baseline = "2024-03"\n', 'baseline = "2024-06"\n'),
+                    encoding="utf-8")
+
+
+def _weight_edited(folder):
+    (folder / "weights.csv").write_text("offence,days\nviolence,12\nhomicide,5000\n",
+                                        encoding="utf-8")
+
+
+@pytest.mark.parametrize("edit", [_baseline_moved, _weight_edited])
+def test_a_figure_moved_by_the_project_not_the_data_is_not_listed_as_revised(
+        weighted, tmp_path, cli, edit):
+    """Not one table was loaded again between the two papers, so no figure can have been
+    revised: every figure the appendix lists as revised is the definition's doing. With the
+    project's baseline moved from March to June 2024, every comparison figure of a KPI with
+    no baseline of its own read as revised to "no figure"; with a weight edited, the harm
+    score's figures read as revised. Each KPI they moved is named as redefined instead."""
+    import kpi
+
+    folder = tmp_path / "project"
+    shutil.copytree(weighted[0], folder)
+    edit(folder)
+    result, _, out = _export(cli, folder, tmp_path, weighted[1])
+    assert result.exit_code == 0, result.output
+    appendix = _appendix(out)
+    assert "| Last paper | Now |" not in appendix, appendix
+    assert "No figure printed in the paper for September 2025 has been revised since." \
+        in appendix
+    project = kpi.open(folder).definition
+    # The KPIs of the last paper the edit moved: those with no baseline of their own, or
+    # the weighted one.
+    printed = {f["kpi"] for f in weighted[1]["figures"]}
+    moved = [k for k in project.kpis if k.id in printed and (
+        k.baseline is None if edit is _baseline_moved else k.weights)]
+    assert len(moved) == (len(printed) if edit is _baseline_moved else 1)
+    assert f"\n\n{len(moved)} KPI(s) redefined since the last paper" in appendix
+    assert "Crime harm" in appendix
+
+
+def test_a_file_of_the_kpi_before_the_baseline_was_in_the_digest_is_not_redefined(
+        weighted, tmp_path, cli):
+    """Last month's figures file, written before the project's baseline and the weights were
+    in the digest, is read as before: no KPI named as redefined for it."""
+    import kpi
+    from kpi import revisions
+
+    project = kpi.open(weighted[0]).definition
+    doc = copy.deepcopy(weighted[1])
+    for figure in doc["figures"]:
+        now = figure["definition"]
+        figure["definition"] = revisions.definition(project, project.known_kpi(figure["kpi"]),
+                                                    legacy=True)
+        assert figure["definition"] != now
+    result, _, out = _export(cli, weighted[0], tmp_path, doc)
+    assert result.exit_code == 0, result.output
+    appendix = _appendix(out)
+    assert "has been revised since." in appendix and "redefined" not in appendix
