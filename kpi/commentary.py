@@ -82,6 +82,16 @@ def load(project: Project, month: Month, path: Path | None) -> Commentary:
     elif not path.is_file():
         raise UsageError(f"--commentary '{path}' is not a file",
                          hint="pass a TOML file; see docs/board-paper.md for its tables")
+    else:
+        # Another month's file (commentary/2025-08.toml for September's paper): its text, on
+        # other figures, printed as this month's. As `import_word` refuses writing a paper's
+        # commentary under another month's name, the paper refuses reading it.
+        named = re.fullmatch(r"(\d{4}-\d{2})\.toml", path.name)
+        if named and named.group(1) != str(month):
+            raise UsageError(f"--commentary '{path}' is named for another month "
+                             f"({named.group(1)}) than the paper's ({month})",
+                             hint=f"this paper's commentary file is {month}.toml; to start it "
+                                  f"from {path.name}, copy that file to {month}.toml and edit it")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as error:

@@ -489,6 +489,31 @@ def test_a_missing_commentary_file_is_a_usage_error(fixture_project, tmp_path, c
     assert "--commentary" in result.output and "is not a file" in result.output
 
 
+def test_another_months_commentary_file_is_refused(fixture_project, tmp_path, cli):
+    """`--commentary commentary/2025-08.toml` for September's paper printed August's text
+    beside September's figures, exit 0 (`kpi commentary import` refuses the mirror case, a
+    paper's commentary written under another month's name). A file named for the paper's own
+    month, or named otherwise, is read."""
+    text = '[paper]\nintroduction = "Burglary fell after the summer operation."\n'
+    august = tmp_path / "2025-08.toml"
+    august.write_text(text, encoding="utf-8")
+    out = tmp_path / "board.md"
+    result = cli(["--project", fixture_project, "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--commentary", august])
+    assert result.exit_code == 2, result.output
+    assert (f"Error: --commentary '{august}' is named for another month (2025-08) than the "
+            "paper's (2025-09)") in result.output
+    assert "copy that file to 2025-09.toml" in result.output
+    assert not out.exists()
+    for name in ("2025-09.toml", "notes.toml"):
+        notes = tmp_path / name
+        notes.write_text(text, encoding="utf-8")
+        result = cli(["--project", fixture_project, "export", "markdown", "--period",
+                      "2025-09", "--output", out, "--commentary", notes])
+        assert result.exit_code == 0, result.output
+        assert "Burglary fell after the summer operation." in out.read_text(encoding="utf-8")
+
+
 # ---------------------------------------------------------------------------------------------
 # Rendered by a real browser and a real word processor
 
