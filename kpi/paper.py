@@ -1444,9 +1444,15 @@ class _Builder:
                                                 f"({count} check{'s' if count > 1 else ''}).")))
         if self.revised is not None:
             count = len(self.revised.items)
+            # A KPI redefined or dropped since was not compared: "none has changed" would
+            # claim of its figures what nothing checked.
+            uncompared = len(self.revised.redefined) + len(self.revised.dropped)
             blocks.append(Paragraph(inlines(
                 f"Figures revised since the last paper: {count}"
                 + (f", listed in {self._revision_appendix}." if count else
+                   f" among the KPIs compared; {uncompared} KPI(s) redefined or no longer "
+                   f"reported since were not compared ({self._revision_appendix})."
+                   if uncompared else
                    " (none of the figures printed last time has changed)."))))
         rows_head = Paragraph(inlines(Strong(inlines("The KPIs in each row of the table above")),
                                       " (for a KPI with a target, whether it will meet it)"))

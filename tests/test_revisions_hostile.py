@@ -297,6 +297,11 @@ def test_a_figure_moved_by_the_project_not_the_data_is_not_listed_as_revised(
     assert len(moved) == (len(printed) if edit is _baseline_moved else 1)
     assert f"\n\n{len(moved)} KPI(s) redefined since the last paper" in appendix
     assert "Crime harm" in appendix
+    # The front page does not say that none of those figures changed: they were not compared.
+    paper = out.read_text(encoding="utf-8")
+    assert "none of the figures printed last time has changed" not in paper
+    assert (f"Figures revised since the last paper: 0 among the KPIs compared; {len(moved)} "
+            "KPI(s) redefined or no longer reported since were not compared (Appendix ") in paper
 
 
 def test_a_file_of_the_kpi_before_the_baseline_was_in_the_digest_is_not_redefined(
