@@ -1430,11 +1430,15 @@ class _Builder:
                                              for n, c in enumerate(unmade)], ".")))
         if reconciling:
             if failed:
+                # A check whose total and parts cover different windows failed without a sum:
+                # "do not add up" alone would say of it what was never worked out.
+                windows = any(c.difference is None for c in failed)
                 blocks.append(Paragraph(inlines(Strong(inlines(
                     f"Checks that failed ({len(failed)})")), ": parts that should add up to "
-                    "their total and do not. Each figure in this paper is computed from its "
-                    "own source; where parts and their total come from different systems they "
-                    "need not agree.")))
+                    "their total and do not"
+                    + (", or that cover other months than their total" if windows else "")
+                    + ". Each figure in this paper is computed from its own source; where "
+                    "parts and their total come from different systems they need not agree.")))
                 blocks.append(BulletList(tuple(
                     inlines(Name(c.title), ": ", Name(_true_minus(c.message)))
                     for c in failed), small=True))

@@ -186,6 +186,25 @@ def test_kpis_with_no_figure_point_once_to_each_paragraph_and_a_check_not_made_i
         in text
 
 
+def test_a_check_failed_by_its_windows_is_not_said_to_fail_to_add_up(tmp_path, cli):
+    """A part one month behind its total (`lag = 1`): the check fails because the two cover
+    different windows, not because a sum was worked out and missed, and the heading said only
+    "parts that should add up to their total and do not". It now says the other way too."""
+    folder = _one_year(tmp_path, CALLS.replace('filter = "answered = \'no\'"\n',
+                                               'filter = "answered = \'no\'"\nlag = 1\n'))
+    calls = ["received,answered"] + [f"{month}-10,{answer}" for month in _months((2024, 1), 24)
+                                     for answer in ("yes", "yes", "no")]
+    (folder / "calls.csv").write_text("\n".join(calls) + "\n", encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "calls", folder / "calls.csv"]).exit_code == 0
+    text = _paper(cli, folder, period="2025-12")
+    front = text.split("## 1. Introduction")[0]
+    assert ("**Checks that failed (1)**: parts that should add up to their total and do not, "
+            "or that cover other months than their total.") in front
+    assert ("Calls answered and not answered add up to calls received: the total and its "
+            "parts cover different windows (year ending December 2025, year ending November "
+            "2025)") in front
+
+
 def test_a_stale_source_says_how_far_short_of_the_period_it_is(tmp_path, cli):
     """Crimes to December 2025 and calls to June 2025 (a source stopped months before the
     period): the exception read "the source is stale: its latest data is for year ending
