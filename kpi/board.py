@@ -88,7 +88,11 @@ def build(project: Project, period: Month, vs: Comparison, *, priority: str | No
     # reconciliations of kpi check add up parts: all are computed alongside, in one pass.
     ids = {k.id for k in shown}
     extra = [i for s in specs for i in s.kpis] + [q for k in shown for q in k.quotes]
-    extra += [i for c in project.checks for i in (c.total, *c.parts)]
+    # A paper of one priority reconciles the checks that add up any of its KPIs: a check of
+    # another priority's KPIs alone is that priority's paper's to list.
+    reconciled = [c for c in project.checks
+                  if priority is None or ids & {c.total, *c.parts}]
+    extra += [i for c in reconciled for i in (c.total, *c.parts)]
     drawn = [k for i in extra if i not in ids for k in [project.kpi(i)] if k is not None]
     kpis = shown + list({k.id: k for k in drawn}.values())
     if progress is not None:
@@ -103,7 +107,8 @@ def build(project: Project, period: Month, vs: Comparison, *, priority: str | No
         if made is not None:
             loaded[dataset] = made.timestamp
     judged = verdicts.verdicts(project, report, as_of=as_of)
-    checked = checks.from_report(project, report, [k for k in shown if k.status == "live"])
+    checked = checks.from_report(project, report, [k for k in shown if k.status == "live"],
+                                 reconciled)
     built = model(project, report, charts=specs, priority=priority, as_of=as_of,
                   verdicts=judged, checks=checked, revised=revised, loaded=loaded, full=full)
     if progress is not None:

@@ -13,6 +13,7 @@ inside the span it covers, nor any part of a dataset loaded part by part (`repla
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kpi import engine, store
@@ -144,11 +145,13 @@ def why_no_data(project: Project, kpis: list[tuple[KpiDef, str | None]]) -> str:
     return "nothing is stored yet (every dataset is empty)"
 
 
-def from_report(project: Project, report: engine.Report,
-                live: list[KpiDef]) -> tuple[CheckResult, ...]:
-    """The reconciliations and coverage checks of a report already evaluated with every KPI
-    they read (the board paper's, which reads each dataset once): no data is read here."""
-    results = [_reconcile(project, check, report.period, report) for check in project.checks]
+def from_report(project: Project, report: engine.Report, live: list[KpiDef],
+                reconciled: Sequence[Check] | None = None) -> tuple[CheckResult, ...]:
+    """The reconciliations (`reconciled`, or every check of the project) and coverage checks
+    of a report already evaluated with every KPI they read (the board paper's, which reads
+    each dataset once): no data is read here."""
+    results = [_reconcile(project, check, report.period, report)
+               for check in (project.checks if reconciled is None else reconciled)]
     return tuple(results + _coverage(live, report.period, report))
 
 

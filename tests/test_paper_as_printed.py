@@ -205,6 +205,28 @@ def test_a_check_failed_by_its_windows_is_not_said_to_fail_to_add_up(tmp_path, c
             "2025)") in front
 
 
+def test_a_priority_paper_lists_only_the_checks_of_its_kpis(tmp_path, cli):
+    """A paper of one priority listed every reconciliation of the project: "Reducing Crime"'s
+    paper listed, as its own failure, a check adding up three KPIs of "Answering the Public"
+    alone. A check is that paper's when it adds up any of the paper's KPIs."""
+    toml = (CALLS.replace('priority = "crime"', 'priority = "service"')
+            .replace('filter = "answered = \'no\'"\n', 'filter = "answered = \'no\'"\nlag = 1\n'))
+    folder = _one_year(tmp_path, toml)
+    calls = ["received,answered"] + [f"{month}-10,{answer}" for month in _months((2024, 1), 24)
+                                     for answer in ("yes", "yes", "no")]
+    (folder / "calls.csv").write_text("\n".join(calls) + "\n", encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "calls", folder / "calls.csv"]).exit_code == 0
+    crime = _paper(cli, folder, "--priority", "crime", period="2025-12").split(
+        "## 1. Introduction")[0]
+    service = _paper(cli, folder, "--priority", "service", period="2025-12").split(
+        "## 1. Introduction")[0]
+    whole = _paper(cli, folder, period="2025-12").split("## 1. Introduction")[0]
+    title = "Calls answered and not answered add up to calls received"
+    assert "Checks that failed" not in crime and title not in crime
+    assert "**Checks that failed (1)**" in service and title in service
+    assert "**Checks that failed (1)**" in whole and title in whole
+
+
 def test_a_stale_source_says_how_far_short_of_the_period_it_is(tmp_path, cli):
     """Crimes to December 2025 and calls to June 2025 (a source stopped months before the
     period): the exception read "the source is stale: its latest data is for year ending
