@@ -751,6 +751,46 @@ def test_a_number_or_date_cell_in_a_text_column_is_refused(tmp_path, saved, cell
     assert "format the column as Text in Excel" in (error.value.hint or "")
 
 
+SPACED = DatasetSpec(id="events", date="day", columns=(
+    ColumnSpec("day", ColumnType.DATE, ("Day Recorded",)),
+    ColumnSpec("rate", ColumnType.FLOAT, ("Rate",)),
+    ColumnSpec("count", ColumnType.INT, ("Count",)),
+    ColumnSpec("ref", ColumnType.STR, ("Crime Reference",)),
+))
+
+
+@pytest.mark.parametrize("spaced", ["  ", "\u00a0", " \t"])
+def test_the_cells_checks_find_a_column_however_its_header_is_spaced(tmp_path, spaced):
+    """The conformer matches a header without case or the kind and number of spaces within
+    it ('Crime  Reference', or with a no-break space as Excel and web pages write it, is
+    'Crime Reference'); the workbook's checks of cells by their column's kind matched it by
+    case alone. So under such a header a number cell 123 of the text column (a reference
+    typed as 00123) was loaded as '123', exit 0, and a serial day number of a date column
+    headed so was refused as text ('45930') where it is 30 September 2025. Every such check
+    reads the column's kind in one place (`excel_reader._column_kinds`), matched as the
+    conformer matches."""
+    header = [f"Day{spaced}Recorded", "Rate", "Count", f"Crime{spaced}Reference"]
+    book = xlsxwriter.Workbook(str(tmp_path / "events.xlsx"))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, ["Day Recorded", *header[1:]])
+    sheet.write_row(1, 0, [45930, 0.25, 3, "A1"])
+    sheet.write_row(2, 0, [45931, 0.5, 4])
+    sheet.write(2, 3, 123, book.add_format({"num_format": "00000"}))
+    book.close()
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPACED, [tmp_path / "events.xlsx"])
+    assert ", row 3, column " in error.value.message
+    assert "a number cell (123; a reference typed as 00123 is kept as the number 123)" \
+        in error.value.message and error.value.message.endswith("in a text column")
+    book = xlsxwriter.Workbook(str(tmp_path / "dated.xlsx"))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, header)
+    sheet.write_row(1, 0, [45930, 0.25, 3, "A1"])
+    book.close()
+    assert ingest.read_extracts(SPACED, [tmp_path / "dated.xlsx"]).frame.select(
+        "day", "ref").rows() == [(date(2025, 9, 30), "A1")]
+
+
 @pytest.mark.parametrize("saved", ["xlsxwriter", "libreoffice xlsx"])
 def test_a_true_false_cell_in_a_text_column_is_refused(tmp_path, saved):
     """TRUE typed into a cell not formatted as Text is the logical value TRUE (true and True

@@ -122,6 +122,13 @@ def _first_line(exc: BaseException) -> str:
     return _show(text.splitlines()[0] if text else type(exc).__name__, 160)
 
 
+def _heading_key(name: str) -> str:
+    """The form a column name is matched in: without case, the spaces around it, or the kind
+    and number of spaces within it ('LPA\u00a0Name', a no-break space as Excel and web pages
+    write it, and 'LPA  Name' are 'lpa name'), as the name prints the same either way."""
+    return " ".join(name.split()).lower()
+
+
 def _show(text: str, limit: int = 40) -> str:
     """A value fit for a one-line message: control characters shown as '?', cut to `limit`."""
     text = re.sub(_SHOWN_AS_MARK, "?", str(text))

@@ -20,6 +20,7 @@ from kpi.ingest.common import (
     COLUMN,
     REASON,
     ROW,
+    _heading_key,
     _show,
     printable_ascii,
 )
@@ -83,13 +84,6 @@ _DATE_SHAPE = r"^\s*(\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}[-/]\d{1,2}[-/]\d{4})([ 
 
 
 _SPREADSHEET_NOTE = " (a month name: spreadsheet software may have converted the value)"
-
-
-def _heading_key(name: str) -> str:
-    """The form a column name is matched in: without case, the spaces around it, or the kind
-    and number of spaces within it ('LPA\u00a0Name', a no-break space as Excel and web pages
-    write it, and 'LPA  Name' are 'lpa name'), as the name prints the same either way."""
-    return " ".join(name.split()).lower()
 
 
 def source_lookup(names: list[str]) -> dict[str, list[str]]:

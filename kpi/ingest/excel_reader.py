@@ -18,7 +18,14 @@ import polars as pl
 
 from kpi.catalogue import ColumnType, DatasetSpec
 from kpi.errors import DataError, located, option
-from kpi.ingest.common import Numbering, _first_line, _numbered, _show, _without_reserved
+from kpi.ingest.common import (
+    Numbering,
+    _first_line,
+    _heading_key,
+    _numbered,
+    _show,
+    _without_reserved,
+)
 from kpi.ingest.survey import _OLE2
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -140,11 +147,11 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
                           lambda columns: _percent_cells(parts, sheet, loaded, columns)
                           if parts is not None else
                           _xls_percent_cells(stream, sheet, loaded, columns))
-    types = {n.strip().lower(): col.type for col in spec.columns for n in (col.name, *col.sources)}
+    kinds = _column_kinds(spec, header)
     typed_as_text = _TextCells(reader, sheet, [
-        i for i, name in enumerate(header)
-        if types.get((name or "").lower()) in (ColumnType.INT, ColumnType.FLOAT, ColumnType.DATE,
-                                               ColumnType.DATETIME, ColumnType.MONTH)])
+        i for i, kind in kinds.items()
+        if kind in (ColumnType.INT, ColumnType.FLOAT, ColumnType.DATE, ColumnType.DATETIME,
+                    ColumnType.MONTH)])
     cells = _numbers_in_full(reader, sheet, spec, where, header, cells, typed_as_text)
     zero = day_zero(raw, stream, parts)
     if parts is not None:
@@ -173,6 +180,17 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     # Blank cells are empty fields, as in a CSV file; a row of them is skipped as there.
     table = _numbered(body.with_columns(pl.all().fill_null("")))
     return table, sheet, lambda records: records + 2
+
+
+def _column_kinds(spec: DatasetSpec, header: list[str | None]) -> dict[int, ColumnType | None]:
+    """Each header cell's column kind, by index: the dataset column it names, matched as the
+    conformer matches a source's names (`_heading_key`: case, and the kind and number of
+    spaces, aside), or None. Every check of a workbook's cells by their column's kind reads
+    it here: matched otherwise (case only), a header ' Ref ' or 'Crime  Reference' was a
+    column the conformer loaded and these checks passed by, a number cell in a text column
+    among them."""
+    kinds = {_heading_key(n): col.type for col in spec.columns for n in (col.name, *col.sources)}
+    return {i: kinds.get(_heading_key(name or "")) for i, name in enumerate(header)}
 
 
 def day_zero(raw: bytes, stream: bytes | None = None, parts: _Parts | None = None) -> datetime:
@@ -222,9 +240,8 @@ def _times_in_full(parts: _Parts, sheet: str, loaded, spec: DatasetSpec,
     gave it; a cell whose time is whole milliseconds keeps calamine's text. Only date cells
     are read here (a number or text cell keeps its text, read as an extract's is); an .xls
     workbook's time stays calamine's."""
-    types = {n.strip().lower(): col.type for col in spec.columns for n in (col.name, *col.sources)}
-    wanted = sorted(i for i, name in enumerate(header)
-                    if types.get((name or "").lower()) == ColumnType.DATETIME)
+    wanted = sorted(i for i, kind in _column_kinds(spec, header).items()
+                    if kind == ColumnType.DATETIME)
     if not wanted:
         return cells
     text = parts.sheet(sheet)
@@ -346,8 +363,7 @@ def _refuse_retyped_cells(reader, sheet: str, spec: DatasetSpec, where: str,
     column once a number cell is found in it."""
     import fastexcel
 
-    types = {n.strip().lower(): col.type for col in spec.columns for n in (col.name, *col.sources)}
-    kinds = {i: types.get((name or "").lower()) for i, name in enumerate(header)}
+    kinds = _column_kinds(spec, header)
     found: list[tuple[int, int, str, str]] = []
     numbers = {i for i, kind in kinds.items() if kind in (ColumnType.INT, ColumnType.FLOAT)}
     percent = percent_in(numbers) if numbers else set()
@@ -465,8 +481,7 @@ def _numbers_in_full(reader, sheet: str, spec: DatasetSpec, where: str,
     2**53 not every whole number.
 
     .xlsx, .xlsm and .xls alike: fastexcel reads each."""
-    types = {n.strip().lower(): col.type for col in spec.columns for n in (col.name, *col.sources)}
-    kinds = {i: types.get((name or "").lower()) for i, name in enumerate(header)}
+    kinds = _column_kinds(spec, header)
     numbers = sorted(i for i, kind in kinds.items() if kind in (ColumnType.INT, ColumnType.FLOAT))
     if not numbers:
         return cells
@@ -811,11 +826,8 @@ def _serials_as_dates(spec: DatasetSpec, header: list[str | None], cells: pl.Dat
     the date or date-time it stands for, counted from the workbook's day 0 (`day_zero`). A
     text cell keeps its text (`_TextCells`): '45930' typed as text is read as the CSV file's
     field '45930' is, and refused there, not taken for 30 September 2025."""
-    types = {n.strip().lower(): col.type for col in spec.columns for n in (col.name, *col.sources)}
-    dated = {i: kind for i, name in enumerate(header)
-             if (kind := types.get((name or "").lower())) in (ColumnType.DATE,
-                                                              ColumnType.DATETIME,
-                                                              ColumnType.MONTH)}
+    dated = {i: kind for i, kind in _column_kinds(spec, header).items()
+             if kind in (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH)}
     low, high = ((_FIRST_SERIAL_DAY - zero).days, (_LAST_SERIAL_DAY - zero).days)
     below_header = pl.int_range(pl.len()) > 0
     found = {}
