@@ -756,3 +756,30 @@ def test_the_quality_thresholds_are_settable(tmp_path, cli):
     refused = cli(["--project", root, "summary", "--period", "2025-06"])
     assert refused.exit_code == 3
     assert "[quality], key 'blank_jump': must be a number from 0 to 1" in refused.output
+
+
+def test_a_month_a_part_was_never_loaded_for_has_no_value_in_the_trend_or_the_chart(
+        tmp_path, cli):
+    """Kent loaded for 24 months, Essex (3 + 2 a month together) for the last 12 only, as
+    four police.uk forces' 2025 files beside one force's 2024 ones: the summary has no
+    comparison (part_gap), and the trend and the process chart have no value in the months
+    Essex was never loaded for. Before, they showed Kent alone in them (3 a month, a rolling
+    year of 36 against 60), and the chart read the jump to 5 as a special cause of concern."""
+    root = tmp_path / "forces"
+    root.mkdir()
+    (root / "kpi.toml").write_text(PARTS_TOML, encoding="utf-8")
+    kent = _extract(root / "kent.csv", "Kent", _months(FIRST, LAST), ROWS["Kent"])
+    essex = _extract(root / "essex.csv", "Essex", _months(LAST - 11, LAST), ROWS["Essex"])
+    loaded = cli(["--project", root, "ingest", "stops", kent, essex])
+    assert loaded.exit_code == 0, loaded.output
+    shown = _json(cli, root, "show", "searches", "--period", "2025-06", "--months", "24")
+    assert shown["kpi"]["comparison"] is None and shown["kpi"]["current"]["value"] == 60
+    trend = {p["month"]: (p["value"], p["rolling_12"]) for p in shown["trend"]}
+    # Counted by hand: the first 12 months miss Essex, the last 12 hold both forces.
+    assert trend == {**{str(m): (None, None) for m in _months(FIRST, LAST - 12)},
+                     **{str(m): (5, None) for m in _months(LAST - 11, LAST - 1)},
+                     str(LAST): (5, 60)}
+    # A flat 5 a month is common-cause variation, never a special cause.
+    assert shown["kpi"]["variation"]["verdict"] == "common_cause"
+    assert shown["signal"]["xmr"]["baseline"] == [str(LAST - 11), str(LAST)]
+    assert shown["signal"]["xmr"]["signals"] == []
