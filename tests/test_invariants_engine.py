@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -783,3 +784,68 @@ def test_a_month_a_part_was_never_loaded_for_has_no_value_in_the_trend_or_the_ch
     assert shown["kpi"]["variation"]["verdict"] == "common_cause"
     assert shown["signal"]["xmr"]["baseline"] == [str(LAST - 11), str(LAST)]
     assert shown["signal"]["xmr"]["signals"] == []
+
+
+PROVISIONAL_TOML = """\
+[project]
+name = "Forces"
+baseline = "2024-06"
+
+[datasets.crimes]
+date = "date"
+replace_by = "force"
+[datasets.crimes.columns]
+ref = "str"
+date = "date"
+force = "str"
+outcome = "str"
+
+[[priorities]]
+id = "p"
+title = "Priority"
+
+[[kpis]]
+id = "open_share"
+title = "Crimes still open"
+priority = "p"
+kind = "rate"
+dataset = "crimes"
+numerator = "outcome = 'open'"
+better = "lower"
+provisional_months = 3
+"""
+
+
+def test_compare_tests_parts_without_the_months_that_are_not_final(tmp_path, cli):
+    """police.uk's City of London files read 2.1% of 2025's crimes still under investigation
+    (all in its last two months) against 0.0% for its neighbours, and `kpi compare --by
+    force` said it differed from the rest (p<0.001), where without the months not final
+    every force is 0 of N. Here Kent's only open crimes are 5 of 10 a month in the last 3
+    months; Essex has 2 of 10 open every month. Whole years: 15 of 120 against 24 of 120,
+    z = -1.575. Without the last 3 months: 0 of 90 against 18 of 90, pooled 0.1,
+    z = -0.2 / sqrt(0.1 * 0.9 * 2 / 90) = -4.472 (hand count)."""
+    root = tmp_path / "forces"
+    root.mkdir()
+    (root / "kpi.toml").write_text(PROVISIONAL_TOML, encoding="utf-8")
+    lines = ["ref,date,force,outcome"]
+    for force in ("Kent", "Essex"):
+        for i, month in enumerate(_months(LAST - 11, LAST)):
+            for r in range(10):
+                open_ = (i >= 9 and r < 5) if force == "Kent" else r < 2
+                lines.append(f"{force}-{month}-{r},{month}-15,{force},"
+                             f"{'open' if open_ else 'closed'}")
+    (root / "crimes.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    loaded = cli(["--project", root, "ingest", "crimes", root / "crimes.csv"])
+    assert loaded.exit_code == 0, loaded.output
+    result = _json(cli, root, "compare", "--period", str(LAST), "--by", "force",
+                   "--focus", "Essex")["kpis"][0]
+    parts = {p["name"]: p for p in result["parts"]}
+    # The figures are the whole year's, as the data says today.
+    assert (parts["Kent"]["current"]["numerator"], parts["Kent"]["current"]["denominator"]) \
+        == (15, 120)
+    z = -0.2 / math.sqrt(0.1 * 0.9 * 2 / 90)
+    for test in (parts["Kent"]["vs_rest"], parts["Kent"]["vs_focus"]):
+        assert test["statistic"] == pytest.approx(z, abs=1e-9)
+        assert test["p_value"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)), rel=1e-9)
+        assert "leaves out the last 3 months" in test["note"]
+    assert "tested without the last 3 months of the year ending June 2025" in result["note"]
