@@ -349,6 +349,30 @@ def test_a_quarter_missing_before_one_held_is_a_gap_not_stale_data(tmp_path, cli
                            "asks for, though later months are held: the window ends 2025-03")
 
 
+def test_seasonal_rows_of_quarterly_data_are_quarters_never_one_month(tmp_path, cli):
+    """`kpi show --seasonal` of the Home Office's quarterly table listed '2017-04  1,213,008'
+    beside '2017-05  n/a': a quarter's total as April's figure. Each row is now a quarter,
+    labelled with its months as the trend's are. Quarter q of 2023/24 holds q rows and of
+    2024/25 q + 10 rows (hand count)."""
+    root = tmp_path / "q"
+    root.mkdir()
+    (root / "kpi.toml").write_text(QUARTERS_TOML, encoding="utf-8")
+    rows = [("2023/24", q) for q in (1, 2, 3, 4) for _ in range(q)]
+    rows += [("2024/25", q) for q in (1, 2, 3, 4) for _ in range(q + 10)]
+    (root / "q.csv").write_text("fy,qtr\n" + "".join(f"{fy},{q}\n" for fy, q in rows),
+                                encoding="utf-8")
+    assert cli(["--project", root, "ingest", "q", root / "q.csv"]).exit_code == 0
+    shown = _json(cli, root, "show", "returns", "--period", "2025-03", "--vs", "yoy",
+                  "--seasonal")
+    assert [(r["month"], r["value"], r["a_year_earlier"], r["change_absolute"])
+            for r in shown["same_months_a_year_earlier"]] == [
+        ("2024-04..2024-06", 11, 1, 10), ("2024-07..2024-09", 12, 2, 10),
+        ("2024-10..2024-12", 13, 3, 10), ("2025-01..2025-03", 14, 4, 10)]
+    text = cli(["--project", root, "show", "returns", "--period", "2025-03", "--seasonal"])
+    assert text.exit_code == 0 and "Same quarters a year earlier" in text.stdout
+    assert "2024-05" not in text.stdout.split("Same quarters a year earlier")[1]
+
+
 # ---------------------------------------------------------------------------------------------
 # A period past the data, and a stale KPI
 
