@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from kpi import engine, stats, store
+from kpi import engine, stats, store, verdicts
 from kpi.cache import read_by_content
 from kpi.catalogue import (
     BOUNDS,
@@ -377,6 +377,11 @@ def _aggregations(kpi: KpiDef, plan: engine.Plan, scanned: set[str],
     exprs: list[pl.Expr] = []
     selected = None
     months: set[str] = set()
+    current = plan[0]
+    if current is not None and (settled := settled_window_of(kpi, current)) is not None:
+        # The current window without its provisional months, which the parts are tested on.
+        exprs += [e.alias(f"{kpi.id}:set:{name}")
+                  for name, e in engine.components_of(kpi, frame, settled).items()]
     for tag, window in (("cur", plan[0]), ("cmp", plan[1])):
         if window is None:
             continue
@@ -400,6 +405,18 @@ def _aggregations(kpi: KpiDef, plan: engine.Plan, scanned: set[str],
         count = mask.fill_null(False).sum()
     exprs.append(count.alias(f"{kpi.id}:{SELECTED}"))
     return exprs
+
+
+def settled_window_of(kpi: KpiDef, current: Window) -> Window | None:
+    """The current window without the KPI's provisional months (whose figures are not final
+    yet), on which its parts are tested against each other, as the summary tests its change
+    (verdicts.settled_significance); None for a KPI without them, one whose kind cannot be
+    summed again, or a window no longer than they are."""
+    months = kpi.provisional_months
+    kept = current.months()[:-months] if months else []
+    if not kept or kpi.kind not in verdicts.SUMMED or kpi.is_derived:
+        return None
+    return Window(current.kind, kept[0], kept[-1])
 
 
 def _stored_months(spec, window: Window) -> int:
@@ -435,6 +452,8 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     parts = []
     blank = 0
     spec = project.datasets[kpi.source]
+    settled = settled_window_of(kpi, current)
+    settled_of: dict[str, Measured | None] = {}  # each part's current window, settled
     short: list[str] = []  # parts left out: rows in fewer months than the current window's
     absent: list[str] = []  # parts left out: rows only in the comparison window
     unread: list[str] = []  # parts whose comparison window is not all loaded
@@ -467,6 +486,7 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         population = populations.get(name.lower())
         per_1000 = quotient(cur.value, population, 1000) if cur is not None else None
         parts.append(PartResult(name, cur, cmp, change, status, None, population, per_1000))
+        settled_of[name] = _measured(project, kpi, settled, "set", row)
     if blank:
         extra = f"rows with a blank '{by}' are not compared"
         note = f"{note}; {extra}" if note else extra
@@ -504,7 +524,15 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         extra = f"no population for {_listed(missing)}: ranked on the values"
         note = f"{note}; {extra}" if note else extra
     parts = _ranked(parts, kpi.better, ranked_on)
-    parts = _tested(kpi, parts, focus)
+    if kpi.provisional_months and parts:
+        # No finding rests on months whose figures are not final: a force whose latest
+        # outcomes are still being recorded would differ from the rest by its lag alone.
+        extra = (f"each part is tested without the last {kpi.provisional_months} months of "
+                 f"the {current.label}, whose figures are not final yet" if settled else
+                 f"not tested: its last {kpi.provisional_months} months are not final, and a "
+                 f"{kpi.kind.value} cannot be tested without them")
+        note = f"{note}; {extra}" if note else extra
+    parts = _tested(kpi, parts, focus, settled_of if settled else None)
 
     def centre(values: list[float]) -> tuple[float | None, float | None]:
         # Of the figures as written, rounded once (docs/guarantees.md, "rounded once").
@@ -603,16 +631,34 @@ def difference(kpi: KpiDef, one: PartResult, other: list[PartResult],
         kpi.kind, f"no test for a {kpi.kind.value} in {kpi.unit.value}"))
 
 
-def _tested(kpi: KpiDef, parts: list[PartResult], focus: str | None) -> list[PartResult]:
-    focus_part = next((p for p in parts if p.name == focus), None)
+def _tested(kpi: KpiDef, parts: list[PartResult], focus: str | None,
+            settled: dict[str, Measured | None] | None = None) -> list[PartResult]:
+    """Each part tested against the rest and the focus. A KPI with provisional months is
+    tested on its parts' windows without them (`settled`, by part: `settled_window_of`), or,
+    where they cannot be left out, not at all."""
+    untested = None
+    if kpi.provisional_months and settled is None:
+        untested = stats.not_tested(f"its last {kpi.provisional_months} months are not final, "
+                                    f"and a {kpi.kind.value} cannot be tested without them")
+    # Only the tests read the settled figures: the part's own change stays the whole window's.
+    basis = (parts if settled is None
+             else [replace(p, current=settled.get(p.name), comparison=None, change=None,
+                           status=engine.Outcome.NO_DATA) for p in parts])
+    focus_part = next((p for p in basis if p.name == focus), None)
+    def said(test: stats.Significance) -> stats.Significance:
+        if settled is None or test.p_value is None:
+            return test
+        return replace(test, note=f"{test.note}; "
+                                  f"{verdicts.settled_window(kpi.provisional_months)}")
+
     out = []
-    for part in parts:
-        rest = [p for p in parts if p.name != part.name]
-        vs_rest = (difference(kpi, part, rest, "the other parts together") if rest
-                   else stats.not_tested("no other part to compare with"))
+    for part, tested in zip(parts, basis, strict=True):
+        rest = [p for p in basis if p.name != part.name]
+        vs_rest = (untested or (said(difference(kpi, tested, rest, "the other parts together"))
+                                if rest else stats.not_tested("no other part to compare with")))
         vs_focus = None
         if focus_part is not None and part.name != focus:
-            vs_focus = difference(kpi, part, [focus_part], focus_part.name)
+            vs_focus = untested or said(difference(kpi, tested, [focus_part], focus_part.name))
         out.append(replace(part, vs_rest=vs_rest, vs_focus=vs_focus))
     return out
 

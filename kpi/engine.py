@@ -727,6 +727,21 @@ def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
     return None
 
 
+def partial_months(held: dict[tuple, list[Month]], months: Iterable[str]) -> set[str]:
+    """The months of a series (labels) that some part of a dataset loaded part by part
+    (`held`, `store.parts_held`) holds no rows in, though it holds rows in another of them:
+    such a month sums fewer parts than its neighbours, so it has no value in a trend or a
+    process chart, as a window missing a part has none (part_gap). Empty for a dataset
+    loaded whole."""
+    span = {Month.parse(m) for m in months}
+    out: set[str] = set()
+    for part, got in held.items():
+        if None in part or not span.intersection(got):
+            continue
+        out.update(str(m) for m in span.difference(got))
+    return out
+
+
 def whole_parts(spec: DatasetSpec, held: dict[tuple, list[Month]], plan: Plan) -> Plan:
     """A plan whose windows every part of the dataset holds in full: a current window that
     sums a part over fewer months is refused, and so is a comparison window (never read as
@@ -2258,27 +2273,28 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window,
     """The series from each month's components (`monthly`: month -> parts; a month without
     rows has none). A rolling 12-month value is the year's components summed exactly
     (`_months_value`), the same figure to the bit as the summary's window of those months.
-    For a dataset loaded part by part, `held` gives each part's months: a rolling 12-month
-    value whose year a part holds only in part has no figure, as the summary refuses that
-    window (part_gap), rather than summing the part over fewer months than the year."""
+    For a dataset loaded part by part, `held` gives each part's months: a month that a part
+    holding rows elsewhere in the series has none in has no value, and a rolling 12-month
+    value whose year holds such a month has no figure (`partial_months`), as the summary
+    refuses that window (part_gap), rather than summing fewer parts than its neighbours."""
     labels = [str(m) for m in window.months()]
-    values = [value_of(kpi, monthly[m], project) if m in monthly else None for m in labels]
+    partial = partial_months(held or {}, labels)
+    values = [value_of(kpi, monthly[m], project) if m in monthly and m not in partial
+              else None for m in labels]
     out = pl.DataFrame({"month": labels, "value": values},
                        schema={"month": pl.String, "value": pl.Float64})
     quarterly = project.datasets[kpi.source].months_per_row == 3
     if RECIPES[kpi.kind].additive and not kpi.is_snapshot:
-        spec = project.datasets[kpi.source]
         rolling: list[float | None] = []
-        for index, label in enumerate(labels):
+        for index in range(len(labels)):
             # A quarter's row stands for its three months: the 12 months to a quarter's end
             # are its four quarters, read from the rows of their first months.
             steps = (2, 5, 8, 11) if quarterly else range(12)
             if index < max(steps):
                 rolling.append(None)
                 continue
-            end = Month.parse(label)
-            year = Window(WindowKind.YE, end - 11, end)
-            rolling.append(None if held and part_gap(spec, held, year, [year]) else
+            year = [labels[index - step] for step in range(12)]
+            rolling.append(None if partial.intersection(year) else
                            _months_value(project, kpi, monthly,
                                          [labels[index - step] for step in steps]))
         out = out.with_columns(pl.Series("rolling_12", rolling, dtype=pl.Float64))

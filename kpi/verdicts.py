@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from kpi import engine, stats
+from kpi import engine, stats, store
 from kpi.catalogue import Kind, KpiDef, Project, Status, Unit
 from kpi.engine import KpiResult, Report
 from kpi.errors import ConfigError
@@ -368,14 +368,28 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
     if parts is None:
         parts = _read_monthly(project, kpis, spans, as_of)
 
+    # A month that a part of a dataset loaded part by part (`replace_by`) holds no rows in,
+    # though it holds rows in other months of the series, has no value: it would sum fewer
+    # parts than its neighbours (engine.partial_months).
+    held_by: dict[str, dict[tuple, list[Month]]] = {}
+    partial: set[tuple[str, str]] = set()
+
     def value(measure: KpiDef, month: str) -> float | None:
         got = parts.get(measure.id, {}).get(month)
-        return None if got is None else engine.value_of(measure, got, project)
+        if got is None or (measure.source, month) in partial:
+            return None
+        return engine.value_of(measure, got, project)
 
     out = {}
     for kpi in kpis:
         start, end = spans[kpi.id]
         labels = tuple(str(Month(i)) for i in range(start.index, end.index + 1))
+        partial.clear()
+        for measure in engine.measures_of(project, kpi):
+            if measure.source not in held_by:
+                held_by[measure.source] = store.parts_held(project, measure.source, as_of)
+            partial.update((measure.source, m) for m in
+                           engine.partial_months(held_by[measure.source], labels))
         if kpi.is_derived:
             num, den = engine.measures_of(project, kpi)
             values = []

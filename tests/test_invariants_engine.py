@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -346,6 +347,30 @@ def test_a_quarter_missing_before_one_held_is_a_gap_not_stale_data(tmp_path, cli
     assert kpi["comparison"]["value"] == 10
     assert kpi["note"] == ("no data for 2025-04, 2025-05, 2025-06, which the period 2025-07 "
                            "asks for, though later months are held: the window ends 2025-03")
+
+
+def test_seasonal_rows_of_quarterly_data_are_quarters_never_one_month(tmp_path, cli):
+    """`kpi show --seasonal` of the Home Office's quarterly table listed '2017-04  1,213,008'
+    beside '2017-05  n/a': a quarter's total as April's figure. Each row is now a quarter,
+    labelled with its months as the trend's are. Quarter q of 2023/24 holds q rows and of
+    2024/25 q + 10 rows (hand count)."""
+    root = tmp_path / "q"
+    root.mkdir()
+    (root / "kpi.toml").write_text(QUARTERS_TOML, encoding="utf-8")
+    rows = [("2023/24", q) for q in (1, 2, 3, 4) for _ in range(q)]
+    rows += [("2024/25", q) for q in (1, 2, 3, 4) for _ in range(q + 10)]
+    (root / "q.csv").write_text("fy,qtr\n" + "".join(f"{fy},{q}\n" for fy, q in rows),
+                                encoding="utf-8")
+    assert cli(["--project", root, "ingest", "q", root / "q.csv"]).exit_code == 0
+    shown = _json(cli, root, "show", "returns", "--period", "2025-03", "--vs", "yoy",
+                  "--seasonal")
+    assert [(r["month"], r["value"], r["a_year_earlier"], r["change_absolute"])
+            for r in shown["same_months_a_year_earlier"]] == [
+        ("2024-04..2024-06", 11, 1, 10), ("2024-07..2024-09", 12, 2, 10),
+        ("2024-10..2024-12", 13, 3, 10), ("2025-01..2025-03", 14, 4, 10)]
+    text = cli(["--project", root, "show", "returns", "--period", "2025-03", "--seasonal"])
+    assert text.exit_code == 0 and "Same quarters a year earlier" in text.stdout
+    assert "2024-05" not in text.stdout.split("Same quarters a year earlier")[1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -756,3 +781,95 @@ def test_the_quality_thresholds_are_settable(tmp_path, cli):
     refused = cli(["--project", root, "summary", "--period", "2025-06"])
     assert refused.exit_code == 3
     assert "[quality], key 'blank_jump': must be a number from 0 to 1" in refused.output
+
+
+def test_a_month_a_part_was_never_loaded_for_has_no_value_in_the_trend_or_the_chart(
+        tmp_path, cli):
+    """Kent loaded for 24 months, Essex (3 + 2 a month together) for the last 12 only, as
+    four police.uk forces' 2025 files beside one force's 2024 ones: the summary has no
+    comparison (part_gap), and the trend and the process chart have no value in the months
+    Essex was never loaded for. Before, they showed Kent alone in them (3 a month, a rolling
+    year of 36 against 60), and the chart read the jump to 5 as a special cause of concern."""
+    root = tmp_path / "forces"
+    root.mkdir()
+    (root / "kpi.toml").write_text(PARTS_TOML, encoding="utf-8")
+    kent = _extract(root / "kent.csv", "Kent", _months(FIRST, LAST), ROWS["Kent"])
+    essex = _extract(root / "essex.csv", "Essex", _months(LAST - 11, LAST), ROWS["Essex"])
+    loaded = cli(["--project", root, "ingest", "stops", kent, essex])
+    assert loaded.exit_code == 0, loaded.output
+    shown = _json(cli, root, "show", "searches", "--period", "2025-06", "--months", "24")
+    assert shown["kpi"]["comparison"] is None and shown["kpi"]["current"]["value"] == 60
+    trend = {p["month"]: (p["value"], p["rolling_12"]) for p in shown["trend"]}
+    # Counted by hand: the first 12 months miss Essex, the last 12 hold both forces.
+    assert trend == {**{str(m): (None, None) for m in _months(FIRST, LAST - 12)},
+                     **{str(m): (5, None) for m in _months(LAST - 11, LAST - 1)},
+                     str(LAST): (5, 60)}
+    # A flat 5 a month is common-cause variation, never a special cause.
+    assert shown["kpi"]["variation"]["verdict"] == "common_cause"
+    assert shown["signal"]["xmr"]["baseline"] == [str(LAST - 11), str(LAST)]
+    assert shown["signal"]["xmr"]["signals"] == []
+
+
+PROVISIONAL_TOML = """\
+[project]
+name = "Forces"
+baseline = "2024-06"
+
+[datasets.crimes]
+date = "date"
+replace_by = "force"
+[datasets.crimes.columns]
+ref = "str"
+date = "date"
+force = "str"
+outcome = "str"
+
+[[priorities]]
+id = "p"
+title = "Priority"
+
+[[kpis]]
+id = "open_share"
+title = "Crimes still open"
+priority = "p"
+kind = "rate"
+dataset = "crimes"
+numerator = "outcome = 'open'"
+better = "lower"
+provisional_months = 3
+"""
+
+
+def test_compare_tests_parts_without_the_months_that_are_not_final(tmp_path, cli):
+    """police.uk's City of London files read 2.1% of 2025's crimes still under investigation
+    (all in its last two months) against 0.0% for its neighbours, and `kpi compare --by
+    force` said it differed from the rest (p<0.001), where without the months not final
+    every force is 0 of N. Here Kent's only open crimes are 5 of 10 a month in the last 3
+    months; Essex has 2 of 10 open every month. Whole years: 15 of 120 against 24 of 120,
+    z = -1.575. Without the last 3 months: 0 of 90 against 18 of 90, pooled 0.1,
+    z = -0.2 / sqrt(0.1 * 0.9 * 2 / 90) = -4.472 (hand count)."""
+    root = tmp_path / "forces"
+    root.mkdir()
+    (root / "kpi.toml").write_text(PROVISIONAL_TOML, encoding="utf-8")
+    lines = ["ref,date,force,outcome"]
+    for force in ("Kent", "Essex"):
+        for i, month in enumerate(_months(LAST - 11, LAST)):
+            for r in range(10):
+                open_ = (i >= 9 and r < 5) if force == "Kent" else r < 2
+                lines.append(f"{force}-{month}-{r},{month}-15,{force},"
+                             f"{'open' if open_ else 'closed'}")
+    (root / "crimes.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    loaded = cli(["--project", root, "ingest", "crimes", root / "crimes.csv"])
+    assert loaded.exit_code == 0, loaded.output
+    result = _json(cli, root, "compare", "--period", str(LAST), "--by", "force",
+                   "--focus", "Essex")["kpis"][0]
+    parts = {p["name"]: p for p in result["parts"]}
+    # The figures are the whole year's, as the data says today.
+    assert (parts["Kent"]["current"]["numerator"], parts["Kent"]["current"]["denominator"]) \
+        == (15, 120)
+    z = -0.2 / math.sqrt(0.1 * 0.9 * 2 / 90)
+    for test in (parts["Kent"]["vs_rest"], parts["Kent"]["vs_focus"]):
+        assert test["statistic"] == pytest.approx(z, abs=1e-9)
+        assert test["p_value"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)), rel=1e-9)
+        assert "leaves out the last 3 months" in test["note"]
+    assert "tested without the last 3 months of the year ending June 2025" in result["note"]

@@ -262,7 +262,8 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
     sections.append(signal_section)
     seasonal_json = None
     if same_months is not None:
-        section, seasonal_json = _same_months(kpi, same_months, shown)
+        section, seasonal_json = _same_months(kpi, same_months, shown,
+                                              _quarterly(project, kpi))
         sections.append(section)
     breakdown_json = {}
     for column, frame in breakdowns.items():
@@ -470,31 +471,39 @@ def _signal_sheet(rows: list[tuple[str, Any]], test: Significance, chart: Xmr,
     return Section("Signal", ("field", "value", "unit", "text", ROW_PLACES), sheet)
 
 
-def _same_months(kpi: KpiDef, series: Series, shown: dict[str, Any]) -> tuple[Section, list]:
+def _same_months(kpi: KpiDef, series: Series, shown: dict[str, Any],
+                 quarterly: bool = False) -> tuple[Section, list]:
     """Each of the last 12 months against the same month a year earlier: a seasonal KPI's
-    honest month-by-month comparison (the season cancels out)."""
+    honest month-by-month comparison (the season cancels out). Data of one row per quarter
+    is compared quarter by quarter, each labelled with its months as the trend is: its value
+    is the quarter's, stored in its first month, never one month's."""
     from kpi import engine, render
+    from kpi.periods import Month
     from kpi.render import Section
 
     rows, data = [], []
     stored: list[int | None] = []  # each row's change's places (Change.places)
     values = dict(zip(series.months, series.values, strict=True))
     for month in series.months[-12:]:
+        if quarterly and Month.parse(month).month % 3 != 1:
+            continue  # a quarter's row stands for its three months, stored in its first
         year, number = month.split("-")
         before = f"{int(year) - 1:04d}-{number}"
         now, then = values.get(month), values.get(before)
+        label = f"{month}..{Month.parse(month) + 2}" if quarterly else month
         change = engine.change_between(kpi, now, then)
         cells = {"change_absolute": change.absolute if change else None,
                  "change_percent": change.percent if change else None,
                  "change_points": change.points if change else None}
         columns = _change_columns(kpi)
-        rows.append((month, now, then, *(cells[c] for c in columns)))
+        rows.append((label, now, then, *(cells[c] for c in columns)))
         stored.append(change.places if change else None)
-        data.append({"month": month, "value": render.json_number(now, kpi.unit),
+        data.append({"month": label, "value": render.json_number(now, kpi.unit),
                      "a_year_earlier": render.json_number(then, kpi.unit),
                      **{k: render.json_number(v, kpi.unit) if k == "change_absolute" else v
                         for k, v in cells.items()}})
-    section = Section("Same months a year earlier", ("month", "value", "a_year_earlier",
+    section = Section(f"Same {'quarters' if quarterly else 'months'} a year earlier",
+                      ("month", "value", "a_year_earlier",
                                                       *_change_columns(kpi)), rows,
                       shown={**shown, "a_year_earlier": shown["value"]},
                       paired={"value": ("a_year_earlier", _beside(kpi, True)),
