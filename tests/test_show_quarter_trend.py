@@ -59,3 +59,27 @@ def test_the_last_quarter_of_an_incomplete_window_has_its_rolling_year(tmp_path,
         assert trend == [("2023-01..2023-03", None, None), ("2023-04..2023-06", 1, None),
                          ("2023-07..2023-09", 1, None), ("2023-10..2023-12", 1, None),
                          ("2024-01..2024-03", 1, 4)], published
+
+
+def test_quarters_loaded_force_by_force_keep_their_values_and_rolling_years(tmp_path, cli):
+    """Quarterly rows loaded part by part (`replace_by = ["force"]`, Kent and then Essex):
+    each quarter's row is stored in its first month, so no part holds a quarter's second or
+    third month. Those months are no part's, never months a part is missing (which would
+    leave the trend without its rolling years); a quarter one force was never loaded for is.
+    Counted by hand: two rows a quarter, eight in the year to March 2024; Essex holds no
+    April to June 2023, so that quarter and every year holding it has no figure."""
+    quarters = [(2023, 2), (2023, 3), (2023, 4), (2024, 1), (2024, 2), (2024, 3)]
+    toml = PROJECT.replace("{published}", 'replace_by = ["force"]').replace("lag = 3\n", "")
+    (tmp_path / "kpi.toml").write_text(toml, encoding="utf-8")
+    for force, held in (("Kent", quarters), ("Essex", quarters[1:])):
+        (tmp_path / f"{force}.csv").write_text("yr,qtr,force\n" + "".join(
+            f"{y},{q},{force}\n" for y, q in held), encoding="utf-8")
+        assert cli(["--project", tmp_path, "ingest", "q", tmp_path / f"{force}.csv"]) \
+            .exit_code == 0
+    result = cli(["--project", tmp_path, "show", "rows", "--period", "2024-09", "--months",
+                  "18", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    trend = [(p["month"], p["value"], p["rolling_12"]) for p in json.loads(result.stdout)["trend"]]
+    assert trend == [("2023-04..2023-06", None, None), ("2023-07..2023-09", 2, None),
+                     ("2023-10..2023-12", 2, None), ("2024-01..2024-03", 2, None),
+                     ("2024-04..2024-06", 2, 8), ("2024-07..2024-09", 2, 8)]
