@@ -90,7 +90,8 @@ def test_financial_quarters_are_stored_at_their_first_month(tmp_path):
     project = _project(tmp_path, QUARTERLY, ROWS)
     result = _run(project, "ingest", "prc", str(project / "rows.csv"))
     assert result.exit_code == 0, result.output
-    assert "6 month(s), 2017-01..2018-04" in result.output
+    # Six quarters, January 2017 to June 2018 (it read "6 month(s), 2017-01..2018-04").
+    assert "6 quarter(s), 2017-01..2018-06" in result.output
     shown = json.loads(_run(project, "datasets", "--format", "json").stdout)
     # Each quarter stands for its three months, so no month is missing.
     assert "2017-01" in json.dumps(shown) and "2018-06" in json.dumps(shown)

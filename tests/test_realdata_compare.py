@@ -216,7 +216,7 @@ def prc(install, tmp_path_factory):
 
 @realdata
 def test_home_office_file_loads_with_its_extra_columns(prc):
-    assert "Loaded 23,068 rows into 'prc' (4 month(s), 2017-04..2018-01)" in prc["loaded"].stderr
+    assert "Loaded 23,068 rows into 'prc' (4 quarter(s), 2017-04..2018-03)" in prc["loaded"].stderr
     assert "ignored 1 column(s) not in dataset 'prc': (unnamed column 1)" in prc["loaded"].stderr
 
 

@@ -80,14 +80,12 @@ def ingest(
                                 sheet=sheet, from_source=from_source, progress=progress)
     for warning in result.warnings:
         note(f"Warning: {warning}")
-    months = result.months
-    span = f"{months[0]}..{months[-1]}" if len(months) > 1 else months[0]
+    span = _loaded_span(result.months, project.definition.datasets[dataset].months_per_row)
     if result.unchanged:
         note(f"Nothing changed: version {result.version} of '{dataset}' already holds these "
-             f"extracts ({_rows(result.rows)}, {len(months)} month(s), {span})")
+             f"extracts ({_rows(result.rows)}, {span})")
         return
-    note(f"Loaded {_rows(result.rows)} into '{dataset}' ({len(months)} month(s), {span}); "
-         f"version {result.version}")
+    note(f"Loaded {_rows(result.rows)} into '{dataset}' ({span}); version {result.version}")
     for replaced in result.replaced:
         note(f"  replaced {replaced['key']}: {replaced['before']:,} -> {replaced['after']:,} "
              "rows")
@@ -303,6 +301,21 @@ def upgrade(
         span = f"{months[0]}..{months[-1]}" if len(months) > 1 else months[0] if months else ""
         note(f"{dataset_id}: {got.rows:,} rows ({len(months)} month(s), {span}) stored as "
              f"instants, read {read}; version {got.version}")
+
+
+def _loaded_span(months: list[str], months_per_row: int) -> str:
+    """The months a load holds, as its message says them: "3 month(s), 2025-07..2025-09", or
+    for rows of a quarter each (stored in the quarter's first month) "7 quarter(s),
+    2016-04..2017-12", to the last quarter's end ("7 month(s), 2016-04..2017-10" counted
+    quarters as months and stopped two months short)."""
+    from kpi.periods import Month
+
+    if not months:
+        return "0 month(s)"
+    last = str(Month.parse(months[-1]) + (months_per_row - 1))
+    unit = "quarter(s)" if months_per_row == 3 else "month(s)"
+    span = f"{months[0]}..{last}" if last != months[0] else months[0]
+    return f"{len(months)} {unit}, {span}"
 
 
 def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
