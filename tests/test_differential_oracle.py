@@ -2133,6 +2133,17 @@ class OracleMachine(RuleBasedStateMachine):
                                             f"row {words!r} as {names[k.id]!r}, expected "
                                             f"{TITLE_OF_COLUMN[column]!r}")
 
+    def _partial_months(self, dataset: str, span: range) -> set[int]:
+        """The months of a series (`span`) with no figure for a dataset loaded force by
+        force: those a force holding rows elsewhere in the span does not hold, which would
+        sum fewer forces than their neighbours (engine.partial_months)."""
+        out: set[int] = set()
+        for part in self.model.parts(dataset):
+            mine = self.model.held(dataset, part) if part is not None else set()
+            if any(m in mine for m in span):
+                out |= {m for m in span if m not in mine}
+        return out
+
     def _month_value(self, k, m: int) -> float | None:
         """The model's figure of a KPI over one month, read once for each paper's checks."""
         if (k.id, m) not in self._months_read:
@@ -2158,9 +2169,10 @@ class OracleMachine(RuleBasedStateMachine):
         end = window_months(current["window"])[1]
         held = self.model.held(dataset)
         months = range(end - 23, end + 1)
+        partial = self._partial_months(dataset, months)
         values: list[float | None] = []
         for m in months:
-            v = self._month_value(k, m) if m in held else None
+            v = self._month_value(k, m) if m in held and m not in partial else None
             values.append(None if v is None or not math.isfinite(v) else float(v))
         if k.provisional_months:
             values[len(values) - k.provisional_months:] = [None] * k.provisional_months
@@ -2217,9 +2229,13 @@ class OracleMachine(RuleBasedStateMachine):
                     ends.add(window[1])
         for end in ends:
             # a month's figure is that of every row it holds (verdicts.monthly_values: none
-            # left out, as a window's part may be); none in a month the dataset does not hold
-            there = [m in held and (v := self._month_value(k, m)) is not None
-                     and math.isfinite(v) for m in range(end - 23, end + 1)]
+            # left out, as a window's part may be); none in a month the dataset does not hold,
+            # nor in one a part holding rows elsewhere in the 24 months does not hold (it
+            # would sum fewer parts than its neighbours: engine.partial_months)
+            span = range(end - 23, end + 1)
+            partial = self._partial_months(dataset, span)
+            there = [m in held and m not in partial and (v := self._month_value(k, m))
+                     is not None and math.isfinite(v) for m in span]
             if k.provisional_months:
                 there[len(there) - k.provisional_months:] = [False] * k.provisional_months
             first = next((i for i, v in enumerate(there) if v), None)
