@@ -1968,15 +1968,23 @@ class OracleMachine(RuleBasedStateMachine):
         clause = said.group(10, 11, 12)
         rest = [m for m in members if m != focus]
         want = None
-        if k.kind in ("rate", "within") and k.unit == "percent" and rest:
-            focus_counts = significance_counts(self.oracle, k, window, [focus])
-            rest_counts = significance_counts(self.oracle, k, window, rest)
+        # No finding rests on months not final: the parts are tested over the window without
+        # the KPI's provisional months, and a rate of two KPIs, or a window no longer than
+        # they are, is not tested (compare.settled_window_of)
+        settled = window
+        if k.provisional_months:
+            kept = window[1] - window[0] + 1 - k.provisional_months
+            settled = None if kept < 1 or k.parts else (window[0], window[1] - k.provisional_months)
+        if k.kind in ("rate", "within") and k.unit == "percent" and rest and settled:
+            focus_counts = significance_counts(self.oracle, k, settled, [focus])
+            rest_counts = significance_counts(self.oracle, k, settled, rest)
             assert focus_counts is not None and rest_counts is not None
-            not_nested = rows_not_nested(self.oracle, k, [window], members)
+            not_nested = rows_not_nested(self.oracle, k, [settled], members)
             declared = k.kind == "rate" and k.within is not None
             test_ = rate_test_expected(self.oracle, k, not_nested) if declared else "rows"
-            want = expected_significance(k, focus_counts, rest_counts, (12, 12), not_nested,
-                                         test_)
+            months = settled[1] - settled[0] + 1
+            want = expected_significance(k, focus_counts, rest_counts, (months, months),
+                                         not_nested, test_)
         if want is None:
             if clause[0] is not None:
                 self.fail("peers", f"paper: {k.id}: the peer sentence tests the focus against "
