@@ -166,6 +166,9 @@ class Report:
     # With `series`: the months read of each dataset (dataset id -> months), so a later series
     # over months all read (the board's trend figures) is taken from `monthly`.
     read: dict[str, frozenset[str]] | None = None
+    # The months each part of a dataset loaded part by part holds (`store.parts_held`), as
+    # read for the windows: the series' and verdicts' months are judged by them too.
+    held: dict[str, dict[tuple, list[Month]]] | None = None
 
     def result(self, kpi_id: str) -> KpiResult | None:
         return next((r for r in self.results if r.kpi.id == kpi_id), None)
@@ -727,6 +730,15 @@ def part_gap(spec: DatasetSpec, held: dict[tuple, list[Month]], window: Window,
     return None
 
 
+def parts_held_of(project: Project, dataset_id: str, as_of: AsOf | None,
+                  report: Report | None = None) -> dict[tuple, list[Month]]:
+    """`store.parts_held`, taken from the report where its windows read it (one scan of the
+    table's parts per answer, not one for the windows, the verdicts and the trends each)."""
+    if report is not None and report.held is not None and dataset_id in report.held:
+        return report.held[dataset_id]
+    return store.parts_held(project, dataset_id, as_of)
+
+
 def partial_months(held: dict[tuple, list[Month]], months: Iterable[str]) -> set[str]:
     """The months of a series (labels) that some part of a dataset loaded part by part
     (`held`, `store.parts_held`) holds no rows in, though it holds rows in another of them:
@@ -1030,7 +1042,7 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
     results = [replace(r, quality=notes[r.kpi.id]) if r.kpi.id in notes else r for r in results]
     return Report(period=period, comparison=vs, results=tuple(results), versions=versions,
                   monthly=monthly if series else None, series=series or None,
-                  read=read_of if series else None)
+                  read=read_of if series else None, held=held)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -2162,7 +2174,7 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
         monthly = _read_already(project, dataset_id, kpis, span, as_of, report)
         if monthly is None:
             monthly = monthly_parts(project, dataset_id, kpis, span, as_of)
-        held = store.parts_held(project, dataset_id, as_of)
+        held = parts_held_of(project, dataset_id, as_of, report)
         for (kpi, end, months), window in zip(wanted, windows, strict=True):
             own = monthly.get(kpi.id, {})
             found[(kpi.id, end, months)] = _series_frame(project, kpi, window, own, months,

@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from kpi import engine, stats, store
+from kpi import engine, stats
 from kpi.catalogue import Kind, KpiDef, Project, Status, Unit
 from kpi.engine import KpiResult, Report
 from kpi.errors import ConfigError
@@ -313,7 +313,7 @@ def verdicts(project: Project, report: Report, months: int = SERIES_MONTHS,
     ends = {r.kpi.id: r.current.window.end for r in report.results if r.current is not None}
     wanted = [r.kpi for r in report.results if r.kpi.id in ends]
     known = report.monthly if report.series == months else None
-    series = monthly_values(project, wanted, ends, months, as_of, parts=known)
+    series = monthly_values(project, wanted, ends, months, as_of, parts=known, report=report)
     settled = settled_tests(project, report.results, known, as_of)
     return {r.kpi.id: verdict_of(r, series.get(r.kpi.id), settled.get(r.kpi.id))
             for r in report.results}
@@ -356,7 +356,8 @@ series_start = engine.series_start
 
 def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Month],
                    months: int = SERIES_MONTHS, as_of: AsOf | None = None,
-                   parts: engine.Monthly | None = None) -> dict[str, Series]:
+                   parts: engine.Monthly | None = None,
+                   report: Report | None = None) -> dict[str, Series]:
     """Monthly values of each KPI for the `months` months ending at `ends[kpi.id]` (see
     `series_start`), reading each dataset once, or not at all given `parts` (measure id ->
     month -> components, as `engine.evaluate(..., series=months)` returns them in
@@ -387,7 +388,8 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
         partial.clear()
         for measure in engine.measures_of(project, kpi):
             if measure.source not in held_by:
-                held_by[measure.source] = store.parts_held(project, measure.source, as_of)
+                held_by[measure.source] = engine.parts_held_of(project, measure.source,
+                                                               as_of, report)
             partial.update((measure.source, m) for m in
                            engine.partial_months(held_by[measure.source], labels))
         if kpi.is_derived:
