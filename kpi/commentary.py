@@ -68,6 +68,10 @@ class Commentary:
 MAX_PARAGRAPHS = 2_000
 
 
+# A commentary file named for its month, as `default_path` names it: 2025-09.toml.
+_MONTH_FILE = re.compile(r"(\d{4}-\d{2})\.toml")
+
+
 def default_path(project: Project, month: Month) -> Path:
     return project.path.parent / "commentary" / f"{month}.toml"
 
@@ -86,7 +90,7 @@ def load(project: Project, month: Month, path: Path | None) -> Commentary:
         # Another month's file (commentary/2025-08.toml for September's paper): its text, on
         # other figures, printed as this month's. As `import_word` refuses writing a paper's
         # commentary under another month's name, the paper refuses reading it.
-        named = re.fullmatch(r"(\d{4}-\d{2})\.toml", path.name)
+        named = _MONTH_FILE.fullmatch(path.name)
         if named and named.group(1) != str(month):
             raise UsageError(f"--commentary '{path}' is named for another month "
                              f"({named.group(1)}) than the paper's ({month})",
@@ -252,7 +256,7 @@ def import_word(project: Project, docx: Path, output: Path | None = None) -> Imp
                             "keep only paragraphs of text in the commentary boxes (a table or "
                             "picture goes in the paper after export); then import again"))
     month = Month.typed(word.period)
-    named = re.fullmatch(r"(\d{4}-\d{2})\.toml", output.name) if output is not None else None
+    named = _MONTH_FILE.fullmatch(output.name) if output is not None else None
     if output is not None and named and named.group(1) != str(month):
         # The paper's commentary written as another month's: printed under that month's
         # figures next export.
