@@ -761,7 +761,14 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
                  if test.significant else
                  "; the difference from the rest of the group could be chance")
         text += f" (p {'<' if test.p_value < 0.001 else '='} "
-        text += f"{fixed(max(test.p_value, 0.001), 3)})"
+        text += f"{fixed(max(test.p_value, 0.001), 3)}"
+        if kpi.provisional_months:
+            # The parts were tested without the months not final yet (`_tested`), not over
+            # the window the rank and median above are of: said, as the test's note says it.
+            months = kpi.provisional_months
+            text += (f"; tested without the window's last "
+                     f"{'month' if months == 1 else f'{months} months'}, not final yet")
+        text += ")"
     return text + "."
 
 

@@ -489,6 +489,34 @@ def test_board_paper_compares_with_peers_when_the_data_holds_them(project, oracl
         "Compared with peers")
 
 
+def test_the_peer_sentence_says_its_test_leaves_out_months_not_final(project, oracle):
+    """A KPI with provisional months: the rank and median are of the whole window, the test
+    of the focus against the rest is over the window without its last months (as `kpi
+    compare` tests it), and the sentence says so beside the p-value, which is DuckDB's counts'
+    over those months."""
+    from dataclasses import replace as changed
+
+    from kpi.compare import peer_sentence
+    from kpi.periods import Comparison, Month
+
+    loaded = parse_project_file(project / "kpi.toml")
+    kpi = loaded.kpi("thefts")
+    thefts = _counts(oracle, "Type = 'Theft'", "2025-01", "2025-10")
+    rest = ["Avon", "Bure"]
+    expected = stats.poisson_test(thefts["Cam"], FORCES["Cam"], sum(thefts[f] for f in rest),
+                                  sum(FORCES[f] for f in rest))
+    assert expected.p_value is not None
+    shown = ("< 0.001" if expected.p_value < 0.001
+             else f"= {excel_text(expected.p_value, 3)}")
+    text = peer_sentence(loaded, changed(kpi, provisional_months=2), Month.parse("2025-12"),
+                         Comparison.YOY)
+    assert text is not None and text.endswith(
+        f" (p {shown}; tested without the window's last 2 months, not final yet).")
+    # Without provisional months, no such words.
+    plain = peer_sentence(loaded, kpi, Month.parse("2025-12"), Comparison.YOY)
+    assert plain is not None and "not final" not in plain
+
+
 def test_parts_add_up_to_the_summary(project):
     """Every row has a force, so the parts of a count add up to the summary's total, and the
     parts of a rate's numerator and denominator to the summary's."""

@@ -1885,7 +1885,8 @@ class OracleMachine(RuleBasedStateMachine):
                              r"(highest|lowest), with (.+?) against a group median of "
                              r"(.+?)(?:; the difference from the rest of the group (is "
                              r"statistically significant|could be chance) \(p ([<=]) "
-                             r"([0-9.]+)\))?\.(?: |$)", body)
+                             r"([0-9.]+)(; tested without the window's last (?:month|\d+ "
+                             r"months), not final yet)?\))?\.(?: |$)", body)
             if said and not k.peers:
                 self.fail("peers", f"paper: {k.id} declares no peer group, yet its paragraph "
                                    f"compares it with peers: {said.group(0)}")
@@ -1993,6 +1994,11 @@ class OracleMachine(RuleBasedStateMachine):
             STATS["paper: peer sentences with no test"] += 1
             return
         p_value, significant = want
+        if bool(said.group(13)) != bool(k.provisional_months):
+            self.fail("peers", f"paper: {k.id}: the peer sentence's test "
+                               f"{'says' if said.group(13) else 'does not say'} it leaves out "
+                               f"months not final, where the KPI has "
+                               f"{k.provisional_months} provisional months: {said.group(0)}")
         shown = ("<", "0.001") if p_value < 0.001 else ("=", excel_text(p_value, 3))
         words = "is statistically significant" if significant else "could be chance"
         straddles = abs(p_value - ALPHA) < 1e-9 or (
