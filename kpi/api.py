@@ -483,7 +483,8 @@ class Project:
                data: bool = True) -> pl.DataFrame:
         """One row per check, the fields of `kpi check --format json`'s checks as columns:
         id, title, kind, passed, message, total (a struct of the total's kpi, title, value and
-        window), parts (a list of such structs) and difference."""
+        window), parts (a list of such structs), difference, and comparison (a struct of the
+        comparison window's total, parts, difference and passed, or null)."""
         import polars as pl
 
         figure = pl.Struct({"kpi": pl.String, "title": pl.String, "value": pl.Float64,
@@ -493,13 +494,17 @@ class Project:
             # A figure's value is a float column: the JSON gives a whole one as an int (a
             # count, or a sum of 32.0 minutes), which Polars refuses in a list of structs
             # beside a float ("found value of type Int64").
-            for figure_ in (row["total"], *row["parts"]):
+            then = row["comparison"] or {"total": None, "parts": []}
+            for figure_ in (row["total"], *row["parts"], then["total"], *then["parts"]):
                 if figure_ is not None and figure_["value"] is not None:
                     figure_["value"] = float(figure_["value"])
         return pl.DataFrame(rows, schema={
             "id": pl.String, "title": pl.String, "kind": pl.String, "passed": pl.Boolean,
             "message": pl.String, "total": figure, "parts": pl.List(figure),
-            "difference": pl.Float64}, orient="row")
+            "difference": pl.Float64,
+            "comparison": pl.Struct({"total": figure, "parts": pl.List(figure),
+                                     "difference": pl.Float64, "passed": pl.Boolean})},
+            orient="row")
 
     # -- the store -----------------------------------------------------------------------------
 
@@ -834,9 +839,13 @@ def check_json(result: CheckResult) -> dict[str, Any]:
         return {"kpi": part.kpi, "title": part.title, "value": part.value,
                 "window": part.window}
 
+    then = result.comparison
     return {"id": result.id, "title": result.title, "kind": result.kind,
             "passed": result.passed, "message": result.message, "total": figure(result.total),
-            "parts": [figure(part) for part in result.parts], "difference": result.difference}
+            "parts": [figure(part) for part in result.parts], "difference": result.difference,
+            "comparison": None if then is None else {
+                "total": figure(then.total), "parts": [figure(part) for part in then.parts],
+                "difference": then.difference, "passed": then.passed}}
 
 
 def _require_data(result: KpiResult, month: Month) -> None:

@@ -55,6 +55,29 @@ class CheckResult:
     total: Part | None = None
     parts: tuple[Part, ...] = ()
     difference: float | None = None  # total minus the sum of the parts
+    # A reconciliation over the comparison window too (the figure each change is made
+    # from), where the total and every part have one; None where one has none.
+    comparison: WindowSum | None = None
+
+    @property
+    def windows_differ(self) -> bool:
+        """Whether a window's total and parts cover different months (no sum was made)."""
+        return (self.kind == CheckKind.RECONCILIATION and self.total is not None
+                and self.total.value is not None and all(p.value is not None for p in self.parts)
+                and (self.difference is None or (self.comparison is not None
+                                                 and self.comparison.difference is None)))
+
+
+@dataclass(frozen=True)
+class WindowSum:
+    """A reconciliation over one window: its total, its parts, and the total less their sum
+    (None where they cover different months)."""
+
+    total: Part
+    parts: tuple[Part, ...]
+    difference: float | None
+    passed: bool
+    message: str
 
 
 @dataclass(frozen=True)
@@ -155,45 +178,68 @@ def from_report(project: Project, report: engine.Report, live: list[KpiDef],
     return tuple(results + _coverage(live, report.period, report))
 
 
-def _part(result: engine.KpiResult) -> Part:
-    current = result.current
+def _part(result: engine.KpiResult, window: str = "current") -> Part:
+    measured = result.current if window == "current" else result.comparison
     return Part(kpi=result.kpi.id, title=result.kpi.title,
-                value=current.value if current else None,
-                window=current.window.label if current else None)
+                value=measured.value if measured else None,
+                window=measured.window.label if measured else None)
 
 
-def _reconcile(project: Project, check: Check, period: Month,
-               report: engine.Report) -> CheckResult:
-    kpis = [project.known_kpi(check.total), *(project.known_kpi(p) for p in check.parts)]
-    total, *parts = (_part(report.known_result(k.id)) for k in kpis)
-    values = [total.value, *(p.value for p in parts)]
-    if any(v is None for v in values):
-        missing = next(p for p in (total, *parts) if p.value is None)
-        note = report.known_result(missing.kpi).note or "no value"
-        return CheckResult(check.id, check.title, CheckKind.RECONCILIATION, False,
-                           f"'{missing.kpi}' cannot be computed for {period}: {note}",
-                           total, tuple(parts))
-    # Every value is known here, and a part with a value has a window.
-    total_value, *part_values = [v for v in values if v is not None]
+def _summed(check: Check, total: Part, parts: Sequence[Part]) -> WindowSum:
+    """The parts of one window against its total, every figure known: the one rule of a
+    reconciliation, for the current window and the comparison window alike."""
+    assert total.value is not None and all(p.value is not None for p in parts)
+    part_values = [p.value for p in parts if p.value is not None]
     windows = {p.window for p in (total, *parts) if p.window is not None}
     if len(windows) > 1:
-        return CheckResult(check.id, check.title, CheckKind.RECONCILIATION, False,
-                           "the total and its parts cover different windows "
-                           f"({', '.join(sorted(windows))})", total, tuple(parts))
-    summed_value, difference = total_less_parts(total_value, part_values)
+        return WindowSum(total, tuple(parts), None, False,
+                         "the total and its parts cover different windows "
+                         f"({', '.join(sorted(windows))})")
+    summed_value, difference = total_less_parts(total.value, part_values)
     passed = abs(difference) <= check.tolerance
     summed = " + ".join(_figure(v) for v in part_values)
     if passed:
-        message = f"{summed} = {_figure(total_value)} ({total.window})"
+        message = f"{summed} = {_figure(total.value)} ({total.window})"
     else:
         # Said which way round: "a difference of -235" left a reader to work out whether
         # the parts or the total was the larger.
         more = "more" if difference < 0 else "less"
         message = (f"parts sum to {_figure(summed_value)} ({summed}), "
                    f"{_figure(abs(difference), shown=True)} {more} than the total of "
-                   f"{_figure(total_value)} ({total.window})")
-    return CheckResult(check.id, check.title, CheckKind.RECONCILIATION, passed, message,
-                       total, tuple(parts), difference)
+                   f"{_figure(total.value)} ({total.window})")
+    return WindowSum(total, tuple(parts), difference, passed, message)
+
+
+def _reconcile(project: Project, check: Check, period: Month,
+               report: engine.Report) -> CheckResult:
+    """A reconciliation over the current window and, where the total and every part have
+    one, the comparison window: each change printed is made from both figures, so parts
+    that add up now but not then would leave a change that does not add up."""
+    kpis = [project.known_kpi(check.total), *(project.known_kpi(p) for p in check.parts)]
+    results = [report.known_result(k.id) for k in kpis]
+    total, *parts = (_part(r) for r in results)
+    missing = next((p for p in (total, *parts) if p.value is None), None)
+    if missing is not None:
+        note = report.known_result(missing.kpi).note or "no value"
+        return CheckResult(check.id, check.title, CheckKind.RECONCILIATION, False,
+                           f"'{missing.kpi}' cannot be computed for {period}: {note}",
+                           total, tuple(parts))
+    now = _summed(check, total, parts)
+    then_total, *then_parts = (_part(r, "comparison") for r in results)
+    then = None
+    message = now.message
+    if all(p.value is not None for p in (then_total, *then_parts)):
+        then = _summed(check, then_total, then_parts)
+        message = (f"{now.message}; {then.message}" if now.passed == then.passed
+                   else f"{now.message}; but {then.message}" if now.passed
+                   else f"{now.message}; {then.message}")
+    elif then_total.value is not None:
+        lacking = next(p for p in then_parts if p.value is None)
+        message += (f"; not checked over the comparison window ({then_total.window}): "
+                    f"'{lacking.kpi}' has no figure for it")
+    return CheckResult(check.id, check.title, CheckKind.RECONCILIATION,
+                       now.passed and (then is None or then.passed), message, total,
+                       tuple(parts), now.difference, then)
 
 
 def _coverage(live: list[KpiDef], period: Month, report: engine.Report) -> list[CheckResult]:

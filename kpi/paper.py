@@ -1432,7 +1432,7 @@ class _Builder:
             if failed:
                 # A check whose total and parts cover different windows failed without a sum:
                 # "do not add up" alone would say of it what was never worked out.
-                windows = any(c.difference is None for c in failed)
+                windows = any(c.windows_differ for c in failed)
                 blocks.append(Paragraph(inlines(Strong(inlines(
                     f"Checks that failed ({len(failed)})")), ": parts that should add up to "
                     "their total and do not"

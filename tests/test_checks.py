@@ -76,16 +76,18 @@ MONTHS = [str(Month.parse("2023-04") + i) for i in range(24)]  # 2023-04 .. 2025
 
 
 def _project(tmp_path, *, total_extra: int = 0, lag: int = 0, tolerance: float = 0,
-             skip: str | None = None):
-    """Each month: a = 3, b = 2 and a total of 5 (plus total_extra in the last month)."""
+             skip: str | None = None, extra_in: str = MONTHS[-1], part_from: str | None = None):
+    """Each month: a = 3, b = 2 and a total of 5 (plus total_extra in the month `extra_in`,
+    the last by default); b from `part_from` on where it is given."""
     (tmp_path / "kpi.toml").write_text(PROJECT.format(lag=lag, tolerance=tolerance))
     events = ["month,category,count"]
     totals = ["month,count"]
     for month in MONTHS:
         if month == skip:
             continue
-        events += [f"{month},a,3", f"{month},b,2"]
-        totals.append(f"{month},{5 + (total_extra if month == MONTHS[-1] else 0)}")
+        events += [f"{month},a,3"] + ([f"{month},b,2"] if not part_from or month >= part_from
+                                      else [])
+        totals.append(f"{month},{5 + (total_extra if month == extra_in else 0)}")
     (tmp_path / "events.csv").write_text("\n".join(events) + "\n")
     (tmp_path / "totals.csv").write_text("\n".join(totals) + "\n")
     project = load_project(tmp_path)
@@ -112,7 +114,7 @@ def test_a_mismatch_fails_with_the_figures(tmp_path):
     assert not check.passed
     assert check.difference == -7  # 53 against 36 + 24
     assert check.message == ("parts sum to 60 (36 + 24), 7 more than the total of 53 "
-                             "(year ending March 2025)")
+                             "(year ending March 2025); 36 + 24 = 60 (year ending March 2024)")
     assert [r.id for r in report.failed] == ["a_and_b"]
 
 
@@ -120,12 +122,64 @@ def test_a_mismatch_says_which_is_the_larger(tmp_path):
     check = run_checks(_project(tmp_path, total_extra=5), PERIOD).results[0]
     assert check.difference == 5  # 65 against 36 + 24
     assert check.message == ("parts sum to 60 (36 + 24), 5 less than the total of 65 "
-                             "(year ending March 2025)")
+                             "(year ending March 2025); 36 + 24 = 60 (year ending March 2024)")
 
 
-def test_a_mismatch_within_the_tolerance_passes(tmp_path):
-    report = run_checks(_project(tmp_path, total_extra=2, tolerance=2), PERIOD)
-    assert report.results[0].passed and report.results[0].difference == 2
+def test_parts_that_add_up_now_but_not_in_the_comparison_window_fail(tmp_path):
+    """Each change printed is made from the comparison window's figure too: parts adding up
+    over the current window and not over the comparison window fail, and say which window
+    (the check passed before, exit 0, beside a change of the total that its parts' changes
+    did not add up to). The figures by hand: 36 + 24 = 60 now; 36 + 24 against 60 - 7 then."""
+    project = _project(tmp_path, total_extra=-7, extra_in="2023-06")
+    check = run_checks(project, PERIOD).results[0]
+    assert not check.passed
+    assert check.difference == 0 and check.comparison is not None
+    assert check.comparison.difference == -7 and not check.comparison.passed
+    assert check.comparison.total.value == 53
+    assert [p.value for p in check.comparison.parts] == [36, 24]
+    assert check.message == ("36 + 24 = 60 (year ending March 2025); but parts sum to 60 "
+                             "(36 + 24), 7 more than the total of 53 (year ending March 2024)")
+    from kpi.api import check_json
+
+    shown = check_json(check)["comparison"]
+    assert (shown["difference"], shown["passed"], shown["total"]["value"]) == (-7, False, 53)
+    assert shown["total"]["window"] == "year ending March 2024"
+
+
+def test_a_part_with_no_comparison_figure_is_checked_now_and_says_so():
+    """A part with no figure for the comparison window (its source begins later) while the
+    total has one: the current window is checked, the comparison window cannot be, and the
+    message says so rather than pass it silently."""
+    from kpi import engine
+    from kpi.catalogue import Better, Check, Kind, KpiDef, Unit
+    from kpi.checks import _reconcile
+    from kpi.periods import Comparison, Window
+
+    now, then = Window.year_ending(PERIOD), Window.year_ending(PERIOD - 12)
+    figures = {"total": (60, 50), "a": (36, 30), "b": (24, None)}
+    def result(kpi_id: str, current: int, before: int | None) -> engine.KpiResult:
+        kpi = KpiDef(id=kpi_id, title=kpi_id, priority="p", kind=Kind.COUNT, unit=Unit.COUNT,
+                     better=Better.NEUTRAL, dataset="d")
+        change = engine.change_between(kpi, current, before)
+        return engine.KpiResult(
+            kpi, engine.status_of(kpi, change) if change else engine.Outcome.NO_DATA,
+            engine.Measured(now, current),
+            None if before is None else engine.Measured(then, before), change)
+
+    results = tuple(result(i, *pair) for i, pair in figures.items())
+
+    class Known:
+        def known_kpi(self, kpi_id):
+            return next(r.kpi for r in results if r.kpi.id == kpi_id)
+
+    report = engine.Report(period=PERIOD, comparison=Comparison.BASELINE, results=results,
+                           versions={})
+    check = _reconcile(Known(), Check("c", "C", "total", ("a", "b"), 0.0),  # type: ignore[arg-type]
+                       PERIOD, report)
+    assert check.passed and check.comparison is None
+    assert check.message == ("36 + 24 = 60 (year ending March 2025); not checked over the "
+                             "comparison window (year ending March 2024): 'b' has no "
+                             "figure for it")
 
 
 def test_parts_over_a_different_window_fail(tmp_path):
@@ -188,14 +242,16 @@ def test_pounds_and_pence_that_reconcile_to_the_penny_pass(tmp_path):
     check = run_checks(_pence_project(tmp_path, ["0.1", "0.2"], "0.3"), PERIOD).results[0]
     assert (check.total.value, [p.value for p in check.parts]) == (0.3, [0.1, 0.2])
     assert check.passed and check.difference == 0
-    assert check.message == "0.10 + 0.20 = 0.30 (year ending March 2025)"
+    # Every other month holds 0: the comparison window's parts add up to its total of 0.
+    assert check.message == ("0.10 + 0.20 = 0.30 (year ending March 2025); 0 + 0 = 0 "
+                             "(year ending March 2024)")
 
 
 def test_pounds_and_pence_a_penny_out_fail_by_the_penny(tmp_path):
     check = run_checks(_pence_project(tmp_path, ["0.1", "0.2"], "0.31"), PERIOD).results[0]
     assert not check.passed and check.difference == 0.01  # 0.31 - 0.3 as written
     assert check.message == ("parts sum to 0.30 (0.10 + 0.20), 0.01 less than the total of "
-                             "0.31 (year ending March 2025)")
+                             "0.31 (year ending March 2025); 0 + 0 = 0 (year ending March 2024)")
 
 
 @settings(max_examples=300, deadline=None)
@@ -320,10 +376,12 @@ def test_a_reconciliation_of_pounds_and_pence_is_exact(tmp_path_factory, amounts
         return f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
 
     listed = " + ".join(shown(a) for a in amounts)
+    # Every other month holds 0: the comparison window's parts add up to its total of 0.
+    before = " + ".join("0" for _ in amounts) + " = 0 (year ending March 2024)"
     if extra == 0:
-        assert check.message == f"{listed} = {shown(total)} (year ending March 2025)"
+        assert check.message == f"{listed} = {shown(total)} (year ending March 2025); {before}"
     else:
         assert check.message == (
             f"parts sum to {shown(sum(amounts, Decimal(0)))} ({listed}), {shown(abs(off))} "
             f"{'more' if off < 0 else 'less'} than the total of {shown(total)} "
-            "(year ending March 2025)")
+            f"(year ending March 2025); {before}")
