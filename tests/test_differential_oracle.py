@@ -2567,10 +2567,13 @@ class OracleMachine(RuleBasedStateMachine):
             want = known and len(windows_) == 1 and abs(difference) <= spec.tolerance
             STATS["reconciliations checked"] += 1
             STATS["reconciliations of decimals checked"] += kpis[spec.total].value == "minutes"
-            if got["passed"] != want:
+            then = self._check_comparison_sum(spec, kpis, period, got["comparison"]) \
+                if known else None
+            if got["passed"] != (want and then is not False):
                 self.fail("checks", f"kpi check {spec.id}: passed {got['passed']} for the total "
                                     f"{values[0]} and parts {values[1:]} over {len(windows_)} "
-                                    f"window(s), tolerance {spec.tolerance}: expected {want}")
+                                    f"window(s), tolerance {spec.tolerance}, the comparison "
+                                    f"window's adding up {then}: expected {want}")
             if want and not same(got["difference"], difference):
                 self.fail("checks", f"kpi check {spec.id}: difference {got['difference']}, "
                                     f"expected {difference}")
@@ -2589,6 +2592,40 @@ class OracleMachine(RuleBasedStateMachine):
             self.fail("checks", f"kpi check: gaps failed for {sorted(failed)}, expected "
                                 f"{sorted(gaps)}")
         self._check_coverage_and_quality(period, doc)
+
+    def _check_comparison_sum(self, spec, kpis: dict, period: int,
+                              then: dict | None) -> bool | None:
+        """A reconciliation's `comparison`: each figure the model's over its KPI's comparison
+        window, and `passed` exactly when their windows are one and the total less the parts'
+        sum as written is within the tolerance. Whether it adds up, or None where kpi made no
+        comparison (a figure had none)."""
+        if then is None:
+            return None
+        figures = [then["total"], *then["parts"]]
+        if [f["kpi"] for f in figures] != [spec.total, *spec.parts] or any(
+                f["value"] is None for f in figures):
+            self.fail("checks", f"kpi check {spec.id}: the comparison window's figures "
+                                f"{[(f['kpi'], f['value']) for f in figures]}")
+            return None
+        spans = set()
+        for fig in figures:
+            k = kpis[fig["kpi"]]
+            _, _, comparison = windows(k, period, "baseline", self.model.held("inc"))
+            spans.add(comparison)
+            STATS["reconciliation comparison figures checked"] += 1
+            self._check_value(f"check {spec.id}", k, "comparison", fig["value"], comparison,
+                              None)
+        values = [f["value"] for f in figures]
+        difference = float(written(values[0]) - sum(map(written, values[1:])))
+        want = len(spans) == 1 and abs(difference) <= spec.tolerance
+        if then["passed"] != want:
+            self.fail("checks", f"kpi check {spec.id}: the comparison window's passed "
+                                f"{then['passed']} for {values} over {len(spans)} window(s): "
+                                f"expected {want}")
+        if want and not same(then["difference"], difference):
+            self.fail("checks", f"kpi check {spec.id}: the comparison window's difference "
+                                f"{then['difference']}, expected {difference}")
+        return want
 
     def _check_coverage_and_quality(self, period: int, doc: dict) -> None:
         """`kpi check`'s `coverage` and `quality` checks, against the summary of the same
