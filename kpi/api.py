@@ -180,10 +180,10 @@ class Summary:
 
     def frame(self) -> pl.DataFrame:
         """One row per KPI: the JSON's fields as columns (`summary_row`)."""
-        import polars as pl
+        from kpi.engine import figure_frame
 
-        return pl.DataFrame([summary_row(k) for k in summary_json(self)["kpis"]],
-                            schema=_summary_schema(), orient="row")
+        return figure_frame([summary_row(k) for k in summary_json(self)["kpis"]],
+                            _summary_schema())
 
     def about(self, as_of: str | None = None) -> list[tuple[str, Any]]:
         """What was asked, for the header block of a workbook."""
@@ -713,12 +713,10 @@ def summary_json(summary: Summary) -> dict[str, Any]:
 
 def comparison_frame(result: PeerComparison) -> pl.DataFrame:
     """One row per KPI and part: the columns of `kpi compare --format csv`."""
-    import polars as pl
-
     from kpi.compare import ROW_COLUMNS, comparison_rows
+    from kpi.engine import figure_frame
 
-    return pl.DataFrame(comparison_rows(result), schema=_compare_schema(ROW_COLUMNS),
-                        orient="row")
+    return figure_frame(comparison_rows(result), _compare_schema(ROW_COLUMNS))
 
 
 def comparison_about(project: str, result: PeerComparison,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -178,9 +179,9 @@ def test_sums_of_whole_numbers_are_exact_however_large(tmp_path, seed):
                 - expected[PREVIOUS[0]][k["id"]], k["id"]
 
     shown = _json(folder, "show", "total")
-    for point in shown["trend"]:  # a trend's column of floats: the exact sum, rounded once
-        assert point["value"] == float(exact([point["month"]])), point["month"]
-    assert shown["trend"][-1]["rolling_12"] == float(expected[CURRENT[0]]["total"])
+    for point in shown["trend"]:  # a trend's whole numbers: the exact sum
+        assert point["value"] == exact([point["month"]]), point["month"]
+    assert shown["trend"][-1]["rolling_12"] == expected[CURRENT[0]]["total"]
 
     compared = _json(folder, "compare", "--by", "lpa")
     for k in compared["kpis"]:
@@ -193,12 +194,15 @@ def test_sums_of_whole_numbers_are_exact_however_large(tmp_path, seed):
     face = project.summary("2025-09", "yoy")
     for kpi_id, figures in expected[CURRENT[0]].items():
         got = face.filter(pl.col("id") == kpi_id)["current_value"].item()
-        assert got == float(figures), kpi_id  # the exact figure, correctly rounded to a float
+        if kpi_id == "average":  # the mean's float, as its JSON writes it
+            assert float(got) == figures
+            figures = next(k["current"]["value"] for k in summary["kpis"] if k["id"] == kpi_id)
+        assert got == figures, kpi_id  # a whole number exactly
     series = project.series("total", "2025-09")
-    assert series["rolling_12"][-1] == float(expected[CURRENT[0]]["total"])
+    assert series["rolling_12"][-1] == expected[CURRENT[0]]["total"]
     parts = project.compare("2025-09", "lpa", "yoy").filter(pl.col("kpi") == "total")
     for name, value in parts.select("part", "current_value").iter_rows():
-        assert value == float(exact(CURRENT, name)), name
+        assert value == exact(CURRENT, name), name
 
 
 def test_a_reconciliation_of_large_sums_prints_the_exact_figures(tmp_path):
@@ -313,3 +317,42 @@ def test_sums_and_means_past_2_53_print_their_exact_figures(tmp_path, seed):
     assert f"| Average | {mean:,}.0 | {mean:,}.0 | 0.0 (0.0%) |" in _markdown(same, "summary")
     assert {k["id"]: k["current"]["value"]
             for k in _json(same, "summary")["kpis"]}["average"] == 2**53 + 1
+
+
+def test_every_face_of_a_trend_and_a_frame_gives_the_whole_number_past_2_53(tmp_path):
+    """A month of 2**53 and 1 sums to 9007199254740993, and the summary printed its year
+    exactly, but `kpi show`'s trend (text, Markdown, JSON, CSV) and the Python face's frames
+    (`series`, `summary`, `compare`'s group mean, `detail`'s trend) carried the sums as
+    floats: 9,007,199,254,740,990 a month and 108,086,391,056,892,000 a year in the text,
+    9007199254740992 in JSON, 1.0808639105689192e+17 in CSV, figures no rows sum to, exit
+    0. Each is now DuckDB's HUGEINT sum, every digit."""
+    rows = [(f"{m}-1{d}", "North" if d else "South", 2**53 if d else 1)
+            for m in MONTHS for d in range(2)]
+    folder = _project(tmp_path / "p", rows)
+    month = _duckdb(folder, "SUM(i)", ["2025-09"])
+    year = _duckdb(folder, "SUM(i)", CURRENT)
+    assert (month, year) == (2**53 + 1, 12 * (2**53 + 1))
+    text = inprocess.run(["--project", folder, "show", "total", "--period", "2025-09",
+                          "--vs", "yoy"])
+    assert text.returncode == 0, text.stderr
+    assert f"2025-09  {month:,}  {year:,}" in text.stdout
+    assert f"| 2025-09 | {month:,} | {year:,} |" in _markdown(folder, "show", "total")
+    assert _json(folder, "show", "total")["trend"][-1] == {
+        "month": "2025-09", "value": month, "rolling_12": year}
+    csv = inprocess.run(["--project", folder, "show", "total", "--period", "2025-09",
+                         "--vs", "yoy", "--format", "csv"])
+    assert csv.returncode == 0, csv.stderr
+    assert csv.stdout.splitlines()[-1].startswith("Signal")  # the trend's rows come before
+    assert f",{month},,,,,,,,,,,2025-09,{year}" in csv.stdout
+    project = kpi.open(folder)
+    series = project.series("total", "2025-09", months=2)
+    assert series.rows()[-1] == ("2025-09", month, year)
+    assert project.detail("total", "2025-09", vs="yoy").trend.rows()[-1] == (
+        "2025-09", month, year)
+    face = project.summary("2025-09", "yoy")
+    assert face.filter(pl.col("id") == "total")["current_value"].item() == year
+    assert face.filter(pl.col("id") == "average")["current_value"].item() == Decimal(
+        repr(float(Fraction(year, 24))))  # a mean that is no whole number: its float
+    parts = project.compare("2025-09", "lpa", "yoy", kpis=["total"])
+    assert parts["group_mean"].to_list() == [year // 2, year // 2]
+    assert parts["current_value"].to_list() == [12 * 2**53, 12]
