@@ -22,7 +22,7 @@ from pathlib import Path
 
 from kpi import engine, render
 from kpi.catalogue import Project
-from kpi.errors import DataError, KpiError, UsageError, refuse_unsafe_text
+from kpi.errors import DataError, KpiError, UsageError, option, refuse_unsafe_text
 from kpi.periods import Comparison, Month
 from kpi.rounding import Beside
 from kpi.store import AsOf
@@ -284,6 +284,28 @@ def _is_window_code(text: str) -> bool:
     return True
 
 
+def _not_before_last(last: dict, report, as_of: AsOf | None) -> None:
+    """A paper read `as_of` an earlier point than the last paper's data is refused with
+    `--previous`: where it reads a dataset at a version before the one the last paper read,
+    the figures it gives differ from that paper's by loads made before that paper was
+    written, going back in time, and listing them as "revised since the last paper" (as
+    they were) would be a wrong claim."""
+    if as_of is None or not isinstance(last.get("versions"), dict):
+        return
+    for dataset, then in sorted(last["versions"].items()):
+        now = report.versions.get(dataset)
+        if isinstance(then, int) and not isinstance(then, bool) and now is not None \
+                and now < then:
+            raise UsageError(
+                f"{option('--as-of', as_of.text or as_of)} reads dataset '{dataset}' at "
+                f"version {now}, before version {then} that the last paper "
+                f"({option('--previous')}) read: their differences are loads made before "
+                "that paper, not revisions since it",
+                hint=f"leave out {option('--previous')} to write the paper as the data stood "
+                     f"then, or pass the figures file of a paper made from version {now} "
+                     "or earlier")
+
+
 def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisions:
     """Figures the last paper printed whose value, recomputed for the same window from the
     data this paper uses, now reads differently; a figure of a KPI still shown that the data
@@ -291,6 +313,7 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
     to "no figure", never taken as unchanged. A KPI whose definition changed since is named
     as redefined, not compared: its figures moved because the definition did. A last paper
     of a later month than this one is refused (`load`)."""
+    _not_before_last(last, report, as_of)
     period = Month.typed(str(last["period"]))
     known = [project.kpi(i) for i in dict.fromkeys(f["kpi"] for f in last["figures"])]
     shown = [k for k in known if k is not None and not k.hidden]
