@@ -486,20 +486,24 @@ class Project:
         window), parts (a list of such structs) and difference."""
         import polars as pl
 
-        figure = pl.Struct({"kpi": pl.String, "title": pl.String, "value": pl.Float64,
-                            "window": pl.String})
+        from kpi.engine import figure_column, figure_frame
+
         rows = [check_json(r) for r in self.check_report(period, as_of, data=data).results]
-        for row in rows:
-            # A figure's value is a float column: the JSON gives a whole one as an int (a
-            # count, or a sum of 32.0 minutes), which Polars refuses in a list of structs
-            # beside a float ("found value of type Int64").
-            for figure_ in (row["total"], *row["parts"]):
-                if figure_ is not None and figure_["value"] is not None:
-                    figure_["value"] = float(figure_["value"])
-        return pl.DataFrame(rows, schema={
+        figures = [f for row in rows for f in (row["total"], *row["parts"]) if f is not None]
+        # A figure's value is a float column, as any figure is (`figure_frame`): the JSON
+        # gives a whole one as an int (a count, or a sum of 32.0 minutes), which Polars
+        # refuses in a list of structs beside a float ("found value of type Int64"); a whole
+        # number past 2**53 keeps every digit.
+        kind, values = figure_column("value", [f["value"] for f in figures])
+        for figure_, value in zip(figures, values, strict=True):
+            figure_["value"] = None if value is None else \
+                float(value) if kind == pl.Float64 else value
+        figure = pl.Struct({"kpi": pl.String, "title": pl.String, "value": kind,
+                            "window": pl.String})
+        return figure_frame(rows, {
             "id": pl.String, "title": pl.String, "kind": pl.String, "passed": pl.Boolean,
             "message": pl.String, "total": figure, "parts": pl.List(figure),
-            "difference": pl.Float64}, orient="row")
+            "difference": pl.Float64})
 
     # -- the store -----------------------------------------------------------------------------
 

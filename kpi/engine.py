@@ -2160,34 +2160,36 @@ def figure_frame(data: Sequence[Any] | Mapping[str, Sequence[Any]],
                           for row in rows] for index, name in enumerate(names)}
     types = dict(schema)
     for name, dtype in schema.items():
-        if dtype != pl.Float64:
-            continue
-        values = columns[name]
-        past = [v for v in values if isinstance(v, int) and not isinstance(v, bool)
-                and (abs(v) > 2**53 and float(v) != v)]
-        if not past:
-            continue
-        # Every figure an int (a float, even 32.0 or 4503599627370496.0, the float nearest
-        # a mean of ...496.5, is not said to be a whole number): the whole numbers.
-        if all(v is None or isinstance(v, int) for v in values) \
-                and all(abs(v) < 2**127 for v in values if v is not None):
-            types[name] = pl.Int128
-            continue
-        # Beside floats: each as the decimal it is (its repr, the JSON's figure), in a
-        # Decimal column wide enough for all of them.
-        exact = [None if v is None else Decimal(v if isinstance(v, int) else repr(v))
-                 for v in values]
-        finite = [d for d in exact if d is not None]
-        scale = max(0, *(-int(d.as_tuple().exponent) for d in finite if d.is_finite()))
-        digits = max(len(str(abs(int(d)))) for d in finite if d.is_finite())
-        if not all(d.is_finite() for d in finite) or digits + scale > 38:
-            raise DataError(
-                f"column '{name}' holds {past[0]:,}, a whole number past 2**53 that no float "
-                "holds, beside figures no Decimal column holds with it exactly",
-                hint="--format json carries every figure exactly")
-        columns[name] = exact
-        types[name] = pl.Decimal(38, scale)
+        if dtype == pl.Float64:
+            types[name], columns[name] = figure_column(name, columns[name])
     return pl.DataFrame(columns, schema=types)
+
+
+def figure_column(name: str, values: list[Any]) -> tuple[Any, list[Any]]:
+    """The type and values of a column of figures `name` (`figure_frame`): `Float64` and the
+    values as they are, unless one is a whole number past 2**53 that no float holds."""
+    past = [v for v in values if isinstance(v, int) and not isinstance(v, bool)
+            and (abs(v) > 2**53 and float(v) != v)]
+    if not past:
+        return pl.Float64, values
+    # Every figure an int (a float, even 32.0 or 4503599627370496.0, the float nearest a
+    # mean of ...496.5, is not said to be a whole number): the whole numbers.
+    if all(v is None or isinstance(v, int) for v in values) \
+            and all(abs(v) < 2**127 for v in values if v is not None):
+        return pl.Int128, values
+    # Beside floats: each as the decimal it is (its repr, the JSON's figure), in a Decimal
+    # column wide enough for all of them.
+    exact = [None if v is None else Decimal(v if isinstance(v, int) else repr(v))
+             for v in values]
+    finite = [d for d in exact if d is not None and d.is_finite()]
+    scale = max(0, *(-int(d.as_tuple().exponent) for d in finite))
+    digits = max(len(str(abs(int(d)))) for d in finite)
+    if len(finite) < sum(d is not None for d in exact) or digits + scale > 38:
+        raise DataError(
+            f"column '{name}' holds {past[0]:,}, a whole number past 2**53 that no float "
+            "holds, beside figures no Decimal column holds with it exactly",
+            hint="--format json carries every figure exactly")
+    return pl.Decimal(38, scale), exact
 
 
 SeriesRequest = tuple[KpiDef, Month, int]  # KPI, last month, months

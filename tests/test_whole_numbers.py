@@ -322,10 +322,10 @@ def test_sums_and_means_past_2_53_print_their_exact_figures(tmp_path, seed):
 def test_every_face_of_a_trend_and_a_frame_gives_the_whole_number_past_2_53(tmp_path):
     """A month of 2**53 and 1 sums to 9007199254740993, and the summary printed its year
     exactly, but `kpi show`'s trend (text, Markdown, JSON, CSV) and the Python face's frames
-    (`series`, `summary`, `compare`'s group mean, `detail`'s trend) carried the sums as
-    floats: 9,007,199,254,740,990 a month and 108,086,391,056,892,000 a year in the text,
-    9007199254740992 in JSON, 1.0808639105689192e+17 in CSV, figures no rows sum to, exit
-    0. Each is now DuckDB's HUGEINT sum, every digit."""
+    (`series`, `summary`, `compare`'s group mean, `detail`'s trend, `checks`' figures)
+    carried the sums as floats: 9,007,199,254,740,990 a month and 108,086,391,056,892,000 a
+    year in the text, 9007199254740992 in JSON, 1.0808639105689192e+17 in CSV, figures no
+    rows sum to, exit 0. Each is now DuckDB's HUGEINT sum, every digit."""
     rows = [(f"{m}-1{d}", "North" if d else "South", 2**53 if d else 1)
             for m in MONTHS for d in range(2)]
     folder = _project(tmp_path / "p", rows)
@@ -353,6 +353,8 @@ def test_every_face_of_a_trend_and_a_frame_gives_the_whole_number_past_2_53(tmp_
     assert face.filter(pl.col("id") == "total")["current_value"].item() == year
     assert face.filter(pl.col("id") == "average")["current_value"].item() == Decimal(
         repr(float(Fraction(year, 24))))  # a mean that is no whole number: its float
+    checked = project.checks("2025-09").filter(pl.col("id") == "parts")
+    assert checked["total"].struct.field("value").item() == year
     parts = project.compare("2025-09", "lpa", "yoy", kpis=["total"])
     assert parts["group_mean"].to_list() == [year // 2, year // 2]
     assert parts["current_value"].to_list() == [12 * 2**53, 12]
