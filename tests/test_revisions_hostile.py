@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+import time
+from datetime import UTC, datetime
 
 import pytest
 from fixtures.paper_project import load_paper_project
@@ -330,8 +332,9 @@ def test_a_paper_as_of_before_the_last_papers_data_is_refused_not_listed_as_revi
     a paper `--as-of 0` with that paper's figures as `--previous` listed "Figures revised
     since the last paper: 18" (total crime 356 then, 366 now, "records are revised after a
     paper is written"), exit 0: those are the loads made before the last paper, read going
-    back in time, not revisions since it. It is refused (exit 2), nothing written; an as-of
-    at or after the last paper's versions still lists revisions."""
+    back in time, not revisions since it. It is refused (exit 2), nothing written, and so is
+    an as-of version the other datasets never reached (their figures listed as revised to
+    "no figure"); an as-of at the last paper's versions still compares."""
     import kpi
 
     folder = _copy(loaded, tmp_path)
@@ -359,8 +362,17 @@ def test_a_paper_as_of_before_the_last_papers_data_is_refused_not_listed_as_revi
     with pytest.raises(kpi.errors.UsageError, match=r"^as_of='0' reads dataset 'crimes'"):
         kpi.open(folder).paper("2025-09", "markdown", tmp_path / "py.md", as_of="0",
                                previous=previous)
-    # At the last paper's own version of crimes: its figures are not revised.
+    # A version the other datasets never reached reads none of them: their figures would
+    # have been listed as revised to "no figure" (workforce's headcount 64 then).
     result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
                   "--as-of", "1", "--previous", previous, "--output", out])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Error: --as-of 1 reads no version of dataset "), \
+        result.output
+    # As of now, every dataset at the last paper's version: nothing revised, and said so.
+    time.sleep(1.1)  # a time to the second after the last load's commit
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--as-of", now, "--previous", previous, "--output", out])
     assert result.exit_code == 0, result.output
-    assert "| Total recorded crime |" not in _appendix(out)
+    assert "has been revised since" in _appendix(out)
