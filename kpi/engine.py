@@ -632,6 +632,13 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
                                  + (" ..." if len(missing) > 3 else "")), stale)
     base = baseline_window(project, kpi, current)
     compare = comparison_window(current, vs, base)
+    if compare.end > current.end:
+        # A baseline after the current window: the change from it to the current figure
+        # would run backwards in time ("+15 (+0.2%) improving" from April 2024's 8,102 to
+        # January 2024's 8,117, where the headcount fell from one to the other).
+        return Plan(current, None, f"comparison {compare.label} ends after the current "
+                                   f"{current.label}: a change from it would run backwards "
+                                   "in time", stale)
     missing = [m for m in compare.months() if m not in available]
     if missing:
         return Plan(current, None, (f"comparison {compare.label} is incomplete: no data for "

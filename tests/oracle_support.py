@@ -1044,6 +1044,8 @@ def windows(k: Kpi, period: int, vs: str, held: set[int]) -> tuple[int | None, t
         comparison = (current[0] - 1, current[1] - 1)
     else:
         comparison = (current[0] - 12, current[1] - 12)
+    if comparison[1] > current[1]:
+        return end, current, None  # a baseline after the current window: no comparison
     return end, current, comparison
 
 
