@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import inprocess
+import openpyxl
 import polars as pl
 import pytest
 
@@ -353,6 +354,15 @@ def test_every_face_of_a_trend_and_a_frame_gives_the_whole_number_past_2_53(tmp_
     assert face.filter(pl.col("id") == "total")["current_value"].item() == year
     assert face.filter(pl.col("id") == "average")["current_value"].item() == Decimal(
         repr(float(Fraction(year, 24))))  # a mean that is no whole number: its float
+    # A workbook's cell is a double, formatted by its unit as any figure's (the Int128 column
+    # is written as the float nearest each figure, as Excel holds 15 digits).
+    book = tmp_path / "summary.xlsx"
+    assert inprocess.run(["--project", folder, "summary", "--period", "2025-09", "--vs", "yoy",
+                          "--format", "xlsx", "--output", book]).returncode == 0
+    sheet = openpyxl.load_workbook(book).active
+    cells = [row for row in sheet.iter_rows() if row[0].value == "total"][0]
+    assert float(year) in [c.value for c in cells]
+    assert all(c.number_format.endswith("#,##0") for c in cells if c.value == float(year))
     checked = project.checks("2025-09").filter(pl.col("id") == "parts")
     assert checked["total"].struct.field("value").item() == year
     parts = project.compare("2025-09", "lpa", "yoy", kpis=["total"])
