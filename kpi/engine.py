@@ -2172,6 +2172,18 @@ def figure_frame(data: Sequence[Any] | Mapping[str, Sequence[Any]],
     return pl.DataFrame(columns, schema=types)
 
 
+def plain(value: Any) -> Any:
+    """A figure read from a frame as kpi carries it (an int or a float): a `Decimal` cell
+    (`figure_column`, a column of figures beside a whole number past 2**53) is the whole
+    number past 2**53 it holds, else the float it was made from (its repr), so the text, JSON
+    and CSV print it as the summary prints its figures, never a Decimal's text."""
+    if not isinstance(value, Decimal):
+        return value
+    if value == value.to_integral_value() and abs(value) > 2**53:
+        return int(value)
+    return float(value)
+
+
 def figure_column(name: str, values: list[Any]) -> tuple[Any, list[Any]]:
     """The type and values of a column of figures `name` (`figure_frame`): `Float64` and the
     values as they are, unless one is a whole number past 2**53 that no float holds."""

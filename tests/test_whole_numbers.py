@@ -369,3 +369,30 @@ def test_every_face_of_a_trend_and_a_frame_gives_the_whole_number_past_2_53(tmp_
     parts = project.compare("2025-09", "lpa", "yoy", kpis=["total"])
     assert parts["group_mean"].to_list() == [year // 2, year // 2]
     assert parts["current_value"].to_list() == [12 * 2**53, 12]
+
+
+def test_a_breakdown_of_a_whole_mean_past_2_53_beside_a_fraction_prints_every_digit(tmp_path):
+    """North's mean is 9007199254740993 (every row that), South's 1.5: one column holds both,
+    a Decimal in the frame, and `kpi show`'s breakdown wrote North's as the text
+    "9007199254740993.0" in JSON and printed "9,007,199,254,740,990.0" beside `kpi compare`'s
+    "9,007,199,254,740,993.0", exit 0. Each face now gives the figure `kpi compare` gives."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    text = PROJECT.replace('kind = "mean"\ndataset = "ledger"\nvalue = "i"\n',
+                           'kind = "mean"\ndataset = "ledger"\nvalue = "i"\n'
+                           'breakdowns = ["lpa"]\n')
+    assert text != PROJECT
+    (folder / "kpi.toml").write_text(text, encoding="utf-8")
+    rows = [(f"{m}-1{d}", "North" if d == 0 else "South", 2**53 + 1 if d == 0 else d)
+            for m in MONTHS for d in range(3)]
+    (folder / "ledger.csv").write_text(
+        "day,lpa,i\n" + "".join(f"{d},{p},{i}\n" for d, p, i in rows), encoding="utf-8")
+    (folder / "tally.csv").write_text("day,lpa\n", encoding="utf-8")
+    assert inprocess.run(["--project", folder, "ingest", "ledger",
+                          folder / "ledger.csv"]).returncode == 0
+    north = _duckdb(folder, "SUM(i) // COUNT(*)", CURRENT, "lpa = 'North'")
+    assert north == 2**53 + 1
+    parts = {p["part"]: p["current"] for p in _json(folder, "show", "average")["breakdowns"]["lpa"]}
+    assert parts == {"North": north, "South": 1.5}
+    assert f"| North | {north:,}.0 | {north:,}.0 |" in _markdown(folder, "show", "average")
+    assert f"| North | {north:,}.0 | {north:,}.0 |" in _markdown(folder, "compare", "--by", "lpa")
