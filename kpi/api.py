@@ -180,10 +180,10 @@ class Summary:
 
     def frame(self) -> pl.DataFrame:
         """One row per KPI: the JSON's fields as columns (`summary_row`)."""
-        import polars as pl
+        from kpi.engine import figure_frame
 
-        return pl.DataFrame([summary_row(k) for k in summary_json(self)["kpis"]],
-                            schema=_summary_schema(), orient="row")
+        return figure_frame([summary_row(k) for k in summary_json(self)["kpis"]],
+                            _summary_schema())
 
     def about(self, as_of: str | None = None) -> list[tuple[str, Any]]:
         """What was asked, for the header block of a workbook."""
@@ -487,24 +487,33 @@ class Project:
         comparison window's total, parts, difference and passed, or null)."""
         import polars as pl
 
-        figure = pl.Struct({"kpi": pl.String, "title": pl.String, "value": pl.Float64,
-                            "window": pl.String})
+        from kpi.engine import figure_column, figure_frame
+
         rows = [check_json(r) for r in self.check_report(period, as_of, data=data).results]
+        figures = [f for row in rows
+                   for then in [row["comparison"] or {"total": None, "parts": []}]
+                   for f in (row["total"], *row["parts"], then["total"], *then["parts"])
+                   if f is not None]
+        # A figure's value is a float column, as any figure is (`figure_frame`): the JSON
+        # gives a whole one as an int (a count, or a sum of 32.0 minutes), which Polars
+        # refuses in a list of structs beside a float ("found value of type Int64"); a whole
+        # number past 2**53 keeps every digit.
+        kind, values = figure_column("value", [f["value"] for f in figures])
+        for figure_, value in zip(figures, values, strict=True):
+            figure_["value"] = None if value is None else \
+                float(value) if kind == pl.Float64 else value
         for row in rows:
-            # A figure's value is a float column: the JSON gives a whole one as an int (a
-            # count, or a sum of 32.0 minutes), which Polars refuses in a list of structs
-            # beside a float ("found value of type Int64").
-            then = row["comparison"] or {"total": None, "parts": []}
-            for figure_ in (row["total"], *row["parts"], then["total"], *then["parts"]):
-                if figure_ is not None and figure_["value"] is not None:
-                    figure_["value"] = float(figure_["value"])
-        return pl.DataFrame(rows, schema={
+            then = row["comparison"]
+            if then is not None and then["difference"] is not None:
+                then["difference"] = float(then["difference"])  # as the struct's field types it
+        figure = pl.Struct({"kpi": pl.String, "title": pl.String, "value": kind,
+                            "window": pl.String})
+        return figure_frame(rows, {
             "id": pl.String, "title": pl.String, "kind": pl.String, "passed": pl.Boolean,
             "message": pl.String, "total": figure, "parts": pl.List(figure),
             "difference": pl.Float64,
             "comparison": pl.Struct({"total": figure, "parts": pl.List(figure),
-                                     "difference": pl.Float64, "passed": pl.Boolean})},
-            orient="row")
+                                     "difference": pl.Float64, "passed": pl.Boolean})})
 
     # -- the store -----------------------------------------------------------------------------
 
@@ -718,12 +727,10 @@ def summary_json(summary: Summary) -> dict[str, Any]:
 
 def comparison_frame(result: PeerComparison) -> pl.DataFrame:
     """One row per KPI and part: the columns of `kpi compare --format csv`."""
-    import polars as pl
-
     from kpi.compare import ROW_COLUMNS, comparison_rows
+    from kpi.engine import figure_frame
 
-    return pl.DataFrame(comparison_rows(result), schema=_compare_schema(ROW_COLUMNS),
-                        orient="row")
+    return figure_frame(comparison_rows(result), _compare_schema(ROW_COLUMNS))
 
 
 def comparison_about(project: str, result: PeerComparison,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from fractions import Fraction
 from functools import partial
 from math import floor
@@ -631,6 +632,13 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
                                  + (" ..." if len(missing) > 3 else "")), stale)
     base = baseline_window(project, kpi, current)
     compare = comparison_window(current, vs, base)
+    if compare.end > current.end:
+        # A baseline after the current window: the change from it to the current figure
+        # would run backwards in time ("+15 (+0.2%) improving" from April 2024's 8,102 to
+        # January 2024's 8,117, where the headcount fell from one to the other).
+        return Plan(current, None, f"comparison {compare.label} ends after the current "
+                                   f"{current.label}: a change from it would run backwards "
+                                   "in time", stale)
     missing = [m for m in compare.months() if m not in available]
     if missing:
         return Plan(current, None, (f"comparison {compare.label} is incomplete: no data for "
@@ -2138,6 +2146,71 @@ def latest_month(project: Project, kpi: KpiDef, period: Month,
     return min(ends)
 
 
+def figure_frame(data: Sequence[Any] | Mapping[str, Sequence[Any]],
+                 schema: Mapping[str, Any]) -> pl.DataFrame:
+    """A frame of figures (rows: mappings or tuples in `schema`'s order; or columns), every
+    `Float64` column as the one contract of the Python face types it, but one holding a whole
+    number no float holds (past 2**53: a sum of whole numbers is exact however large, and
+    its JSON and printed figure are every digit) is an `Int128` column of the whole numbers,
+    so a trend, a breakdown or a frame gives the figure the summary prints, never the float
+    nearest it (9007199254740993 read 9007199254740992, a figure no rows summed to). Beside a
+    float (a rate in the summary's column) it is a `Decimal(38, s)` column of every figure
+    as the decimal the JSON writes; where 38 digits do not hold them all, a
+    DataError naming the column, never a figure rounded away. Every frame of figures the
+    Python face and `kpi show` read is made here."""
+    names = list(schema)
+    if isinstance(data, Mapping):
+        columns = {name: list(data[name]) for name in names}
+    else:
+        rows = list(data)
+        columns = {name: [row.get(name) if isinstance(row, Mapping) else row[index]
+                          for row in rows] for index, name in enumerate(names)}
+    types = dict(schema)
+    for name, dtype in schema.items():
+        if dtype == pl.Float64:
+            types[name], columns[name] = figure_column(name, columns[name])
+    return pl.DataFrame(columns, schema=types)
+
+
+def plain(value: Any) -> Any:
+    """A figure read from a frame as kpi carries it (an int or a float): a `Decimal` cell
+    (`figure_column`, a column of figures beside a whole number past 2**53) is the whole
+    number past 2**53 it holds, else the float it was made from (its repr), so the text, JSON
+    and CSV print it as the summary prints its figures, never a Decimal's text."""
+    if not isinstance(value, Decimal):
+        return value
+    if value == value.to_integral_value() and abs(value) > 2**53:
+        return int(value)
+    return float(value)
+
+
+def figure_column(name: str, values: list[Any]) -> tuple[Any, list[Any]]:
+    """The type and values of a column of figures `name` (`figure_frame`): `Float64` and the
+    values as they are, unless one is a whole number past 2**53 that no float holds."""
+    past = [v for v in values if isinstance(v, int) and not isinstance(v, bool)
+            and (abs(v) > 2**53 and float(v) != v)]
+    if not past:
+        return pl.Float64, values
+    # Every figure an int (a float, even 32.0 or 4503599627370496.0, the float nearest a
+    # mean of ...496.5, is not said to be a whole number): the whole numbers.
+    if all(v is None or isinstance(v, int) for v in values) \
+            and all(abs(v) < 2**127 for v in values if v is not None):
+        return pl.Int128, values
+    # Beside floats: each as the decimal it is (its repr, the JSON's figure), in a Decimal
+    # column wide enough for all of them.
+    exact = [None if v is None else Decimal(v if isinstance(v, int) else repr(v))
+             for v in values]
+    finite = [d for d in exact if d is not None and d.is_finite()]
+    scale = max(0, *(-int(d.as_tuple().exponent) for d in finite))
+    digits = max(len(str(abs(int(d)))) for d in finite)
+    if len(finite) < sum(d is not None for d in exact) or digits + scale > 38:
+        raise DataError(
+            f"column '{name}' holds {past[0]:,}, a whole number past 2**53 that no float "
+            "holds, beside figures no Decimal column holds with it exactly",
+            hint="--format json carries every figure exactly")
+    return pl.Decimal(38, scale), exact
+
+
 SeriesRequest = tuple[KpiDef, Month, int]  # KPI, last month, months
 SeriesKey = tuple[str, Month, int]  # KPI id, last month, months
 
@@ -2262,8 +2335,8 @@ def _by_quarter(project: Project, kpi: KpiDef, frame: pl.DataFrame,
         whole = additive and all(values.get(m) is not None for m in three)
         rows.append((month, _months_value(project, kpi, monthly, three) if whole else None,
                      rolling.get(str(first + 2))))
-    return pl.DataFrame(rows, schema={"month": pl.String, "value": pl.Float64,
-                                      "rolling_12": pl.Float64}, orient="row")
+    return figure_frame(rows, {"month": pl.String, "value": pl.Float64,
+                               "rolling_12": pl.Float64})
 
 
 def _months_value(project: Project, kpi: KpiDef, monthly: dict[str, dict[str, float | None]],
@@ -2293,11 +2366,10 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window,
     partial = partial_months(held or {}, labels)
     values = [value_of(kpi, monthly[m], project) if m in monthly and m not in partial
               else None for m in labels]
-    out = pl.DataFrame({"month": labels, "value": values},
-                       schema={"month": pl.String, "value": pl.Float64})
     quarterly = project.datasets[kpi.source].months_per_row == 3
+    rolling: list[float | None] = [None] * len(labels)
     if RECIPES[kpi.kind].additive and not kpi.is_snapshot:
-        rolling: list[float | None] = []
+        rolling = []
         for index in range(len(labels)):
             # A quarter's row stands for its three months: the 12 months to a quarter's end
             # are its four quarters, read from the rows of their first months.
@@ -2309,10 +2381,9 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window,
             rolling.append(None if partial.intersection(year) else
                            _months_value(project, kpi, monthly,
                                          [labels[index - step] for step in steps]))
-        out = out.with_columns(pl.Series("rolling_12", rolling, dtype=pl.Float64))
-    else:
-        out = out.with_columns(pl.lit(None, dtype=pl.Float64).alias("rolling_12"))
-    out = out.select("month", "value", "rolling_12").tail(months)
+    out = figure_frame({"month": labels, "value": values, "rolling_12": rolling},
+                       {"month": pl.String, "value": pl.Float64, "rolling_12": pl.Float64})
+    out = out.tail(months)
     return quarters_of(out) if quarterly else out
 
 
@@ -2323,9 +2394,10 @@ def quarters_of(frame: pl.DataFrame) -> pl.DataFrame:
     months = frame["month"].to_list()
     ends = {m: str(Month.parse(m) + 2) for m in months if Month.parse(m).month % 3 == 1}
     rolling = dict(zip(months, frame["rolling_12"].to_list(), strict=True))
-    return (frame.filter(pl.col("month").is_in(list(ends)))
-            .with_columns(pl.Series("rolling_12", [rolling.get(ends[m]) for m in ends
-                                                    if m in ends], dtype=pl.Float64)))
+    values = dict(zip(months, frame["value"].to_list(), strict=True))
+    return figure_frame({"month": list(ends), "value": [values[m] for m in ends],
+                         "rolling_12": [rolling.get(ends[m]) for m in ends]},
+                        {"month": pl.String, "value": pl.Float64, "rolling_12": pl.Float64})
 
 
 def _finite(expr: pl.Expr) -> pl.Expr:
@@ -2502,5 +2574,5 @@ def _breakdown_frame(project: Project, kpi: KpiDef, compared: bool,
               "absolute": pl.Float64, "percent": pl.Float64, "points": pl.Float64,
               "places": pl.Int64, "current_numerator": pl.Float64,
               "current_denominator": pl.Float64}
-    out = pl.DataFrame(rows, schema=schema, orient="row")
+    out = figure_frame(rows, schema)
     return out.sort(["current", "part"], descending=[True, False], nulls_last=True)

@@ -66,7 +66,7 @@ PYTHON_ARGUMENTS = {"--as-of": "as_of", "--period": "period", "--by": "by",
                     "--focus": "focus", "--output": "output", "--template": "template",
                     "--quarantine": "quarantine", "--sheet": "sheet", "--parts": "parts",
                     "--allow-shrink": "allow_shrink", "--skip-bad-rows": "skip_bad_rows",
-                    "--from-source": "from_source"}
+                    "--from-source": "from_source", "--previous": "previous"}
 
 
 @contextmanager

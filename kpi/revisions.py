@@ -22,7 +22,7 @@ from pathlib import Path
 
 from kpi import engine, render
 from kpi.catalogue import Project
-from kpi.errors import DataError, KpiError, UsageError, refuse_unsafe_text
+from kpi.errors import DataError, KpiError, UsageError, option, refuse_unsafe_text
 from kpi.periods import Comparison, Month
 from kpi.rounding import Beside
 from kpi.store import AsOf
@@ -284,6 +284,39 @@ def _is_window_code(text: str) -> bool:
     return True
 
 
+def _not_before_last(project: Project, last: dict, report, as_of: AsOf | None,
+                     kpis: list) -> None:
+    """A paper read `as_of` an earlier point than the last paper's data is refused with
+    `--previous`: where it reads a dataset of the KPIs compared at a version before the one
+    the last paper read, the figures it gives differ from that paper's by loads made before
+    that paper was written, going back in time; where it reads no version of it (a version
+    number the table never reached, a moment before it was first loaded), its figures would
+    read "no figure". Listing either as "revised since the last paper" (as they were) would
+    be a wrong claim."""
+    if as_of is None or not isinstance(last.get("versions"), dict):
+        return
+    used = {m.dataset for k in kpis for m in engine.measures_of(project, k) if m.dataset}
+    asked = option("--as-of", as_of.text or as_of)
+    hint = (f"leave out {option('--previous')} to write the paper as the data stood then, or "
+            "pass the figures file of a paper made from the data as it stood then")
+    for dataset, then in sorted(last["versions"].items()):
+        if dataset not in used or not isinstance(then, int) or isinstance(then, bool):
+            continue
+        now = report.versions.get(dataset)
+        if now is None:
+            raise UsageError(
+                f"{asked} reads no version of dataset '{dataset}', whose version {then} the "
+                f"last paper ({option('--previous')}) read: its figures would be listed as "
+                "revised to no figure, where no load revised them",
+                hint=f"give {option('--as-of')} a date or time, which reads each dataset as "
+                     f"it stood then, or {hint}")
+        if now < then:
+            raise UsageError(
+                f"{asked} reads dataset '{dataset}' at version {now}, before version {then} "
+                f"that the last paper ({option('--previous')}) read: their differences are "
+                "loads made before that paper, not revisions since it", hint=hint)
+
+
 def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisions:
     """Figures the last paper printed whose value, recomputed for the same window from the
     data this paper uses, now reads differently; a figure of a KPI still shown that the data
@@ -298,6 +331,7 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
     redefined = [k for k in shown if recorded[k.id] is not None
                  and not same_definition(project, k, recorded[k.id])]
     kpis = [k for k in shown if k not in redefined]
+    _not_before_last(project, last, report, as_of, kpis)
     now: dict[tuple[str, str], str] = {}
     if kpis:
         again = engine.evaluate(project, period, Comparison(last["comparison"]), kpis,

@@ -785,7 +785,9 @@ def _segment(months: list[str], values: list[float | None], better: Better,
     # The exact mean of the months as written, rounded once: twelve months of 0.7 have the
     # mean 0.7, where fsum / 12 gives 0.6999999999999998 and limits collapsed on it read a
     # target of 0.7 as "consistently fails" beside months that each meet it.
-    mean = mean_of(base)
+    # A float, as the months it is the mean of are (past 2**53 the whole number of their
+    # exact mean would claim digits the floats do not hold).
+    mean = float(mean_of(base))
     mr, screened = _screened_mean_range(moving, [months[i] for i in base_idx[1:]])
     upper, lower = mean + LIMIT_FACTOR * mr, mean - LIMIT_FACTOR * mr
     upper2, lower2 = mean + SIGMA2_FACTOR * mr, mean - SIGMA2_FACTOR * mr

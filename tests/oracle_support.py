@@ -1044,6 +1044,8 @@ def windows(k: Kpi, period: int, vs: str, held: set[int]) -> tuple[int | None, t
         comparison = (current[0] - 1, current[1] - 1)
     else:
         comparison = (current[0] - 12, current[1] - 12)
+    if comparison[1] > current[1]:
+        return end, current, None  # a baseline after the current window: no comparison
     return end, current, comparison
 
 
@@ -2363,7 +2365,10 @@ FACE_FIELDS = {"summary": SUMMARY_FIELDS, "compare": COMPARE_FIELDS,
 def _face_same(mine, theirs) -> bool:
     """One field: equal as the JSON reads it (a count 5 is 5.0 in a frame's float column;
     a NaN is no figure in JSON, so a frame's NaN where the JSON has null differs). A whole
-    number beyond 2**53, exact in JSON, is in a float column the float nearest it."""
+    number beyond 2**53 is exact in JSON and in its frame's column (`Int128`, or beside
+    floats a `Decimal`, each float as the decimal its repr writes)."""
+    if isinstance(mine, Decimal) and isinstance(theirs, float):
+        return mine == Decimal(repr(theirs))
     if isinstance(mine, float) and math.isnan(mine):
         return False
     if isinstance(theirs, bool) or isinstance(mine, bool):

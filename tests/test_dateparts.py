@@ -97,6 +97,32 @@ def test_financial_quarters_are_stored_at_their_first_month(tmp_path):
     assert "2017-01" in json.dumps(shown) and "2018-06" in json.dumps(shown)
 
 
+def test_the_history_of_quarterly_rows_says_the_months_their_quarters_cover(tmp_path):
+    """`kpi history` of six quarters, January 2017 to June 2018, said "2017-01 2017-04
+    2017-07 2017-10 2018-01 2018-04" (the months they are stored in, read as six single
+    months), where the load said "6 quarter(s), 2017-01..2018-06"; a load of one quarter
+    "2018-04" (April alone). Each face of the history says the quarters' months now, a
+    run of quarters to the last one's end, a gap between runs."""
+    project = _project(tmp_path, QUARTERLY, ROWS)
+    assert _run(project, "ingest", "prc", str(project / "rows.csv")).exit_code == 0
+    one = project / "one.csv"
+    one.write_text("Financial Year,Quarter,force,offences\n2018/19,1,A,7\n2018/19,1,B,2\n")
+    assert _run(project, "ingest", "prc", str(one)).exit_code == 0
+    gap = project / "gap.csv"
+    gap.write_text("Financial Year,Quarter,force,offences\n2017/18,1,A,7\n2017/18,3,A,2\n")
+    assert _run(project, "ingest", "prc", str(gap), "--allow-shrink").exit_code == 0
+    text = _run(project, "history", "prc").stdout
+    assert "12 rows  2017-01..2018-06\n" in text
+    assert "2 rows  2018-04..2018-06\n" in text
+    assert "2 rows  2017-04..2017-06 2017-10..2017-12\n" in text
+    csv = _run(project, "history", "prc", "--format", "csv").stdout.splitlines()
+    assert [line.split(",")[4] for line in csv[1:]] == [
+        "2017-01..2018-06", "2018-04..2018-06", "2017-04..2017-06 2017-10..2017-12"]
+    # The JSON (and the Python face) keep the months the rows are stored in.
+    doc = json.loads(_run(project, "history", "prc", "--format", "json").stdout)
+    assert doc[1]["months"] == ["2018-04"]
+
+
 def test_a_year_ending_on_a_quarter_counts_whole_quarters(tmp_path):
     project = _project(tmp_path, QUARTERLY, ROWS)
     _run(project, "ingest", "prc", str(project / "rows.csv"))

@@ -873,3 +873,32 @@ def test_compare_tests_parts_without_the_months_that_are_not_final(tmp_path, cli
         assert test["p_value"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)), rel=1e-9)
         assert "leaves out the last 3 months" in test["note"]
     assert "tested without the last 3 months of the year ending June 2025" in result["note"]
+
+
+def test_a_baseline_after_the_current_window_gives_no_change(cli, tmp_path):
+    """The sample's snapshot baseline is April 2024. At --period 2024-01 the summary read
+    "Police officer headcount 8,102 -> 8,117 +15 (+0.2%) improving" and the paper "8,117, up
+    0.2% from 8,102", exit 0: a change from April 2024 to January 2024, backwards in time
+    (the headcount fell from 8,117 to 8,102). A comparison window ending after the current
+    window is no comparison, and the note says why, in every face (`engine._plan_windows`)."""
+    result = cli(["--project", "sample", "summary", "--period", "2024-01", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    kpis = {k["id"]: k for k in json.loads(result.stdout)["kpis"]}
+    headcount = kpis["officer_headcount"]
+    assert (headcount["current"]["end"], headcount["current"]["value"]) == ("2024-01", 8117)
+    assert headcount["comparison"] is None and headcount["change"]["absolute"] is None
+    assert headcount["status"] == "no_data"
+    assert headcount["note"] == ("comparison April 2024 ends after the current January 2024: "
+                                 "a change from it would run backwards in time")
+    # No KPI anywhere compares with a window ending after its current one.
+    for k in kpis.values():
+        if k["comparison"] is not None and k["current"] is not None:
+            assert k["comparison"]["end"] <= k["current"]["end"], k["id"]
+    out = tmp_path / "board.md"
+    result = cli(["--project", "sample", "export", "markdown", "--period", "2024-01",
+                  "--output", out])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert ("**Police officer headcount.** As of January 2024 the figure was 8,117; no "
+            "comparison can be made") in text
+    assert "up 0.2% from 8,102" not in text

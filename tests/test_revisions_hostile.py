@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+import time
+from datetime import UTC, datetime
 
 import pytest
 from fixtures.paper_project import load_paper_project
@@ -322,3 +324,55 @@ def test_a_file_of_the_kpi_before_the_baseline_was_in_the_digest_is_not_redefine
     assert result.exit_code == 0, result.output
     appendix = _appendix(out)
     assert "has been revised since." in appendix and "redefined" not in appendix
+
+
+def test_a_paper_as_of_before_the_last_papers_data_is_refused_not_listed_as_revised(
+        loaded, tmp_path, cli):
+    """The last paper read crimes at version 1 (September reloaded with 19 of its 29 rows);
+    a paper `--as-of 0` with that paper's figures as `--previous` listed "Figures revised
+    since the last paper: 18" (total crime 356 then, 366 now, "records are revised after a
+    paper is written"), exit 0: those are the loads made before the last paper, read going
+    back in time, not revisions since it. It is refused (exit 2), nothing written, and so is
+    an as-of version the other datasets never reached (their figures listed as revised to
+    "no figure"); an as-of at the last paper's versions still compares."""
+    import kpi
+
+    folder = _copy(loaded, tmp_path)
+    crimes = (folder / "extracts" / "crimes.csv").read_text(encoding="utf-8").splitlines()
+    september = [line for line in crimes[1:] if ",2025-09-" in line]
+    assert len(september) == 29
+    shrunk = tmp_path / "september.csv"
+    shrunk.write_text("\n".join([crimes[0], *september[:19]]) + "\n", encoding="utf-8")
+    result = cli(["--project", folder, "ingest", "crimes", shrunk, "--allow-shrink"])
+    assert result.exit_code == 0, result.output
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    previous = last.parent / "board.figures.json"
+    assert json.loads(previous.read_text(encoding="utf-8"))["versions"]["crimes"] == 1
+    out = tmp_path / "then.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--as-of", "0", "--previous", previous, "--output", out])
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[0] == (
+        "Error: --as-of 0 reads dataset 'crimes' at version 0, before version 1 that the last "
+        "paper (--previous) read: their differences are loads made before that paper, not "
+        "revisions since it")
+    assert not out.exists()
+    with pytest.raises(kpi.errors.UsageError, match=r"^as_of='0' reads dataset 'crimes'"):
+        kpi.open(folder).paper("2025-09", "markdown", tmp_path / "py.md", as_of="0",
+                               previous=previous)
+    # A version the other datasets never reached reads none of them: their figures would
+    # have been listed as revised to "no figure" (workforce's headcount 64 then).
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--as-of", "1", "--previous", previous, "--output", out])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Error: --as-of 1 reads no version of dataset "), \
+        result.output
+    # As of now, every dataset at the last paper's version: nothing revised, and said so.
+    time.sleep(1.1)  # a time to the second after the last load's commit
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--as-of", now, "--previous", previous, "--output", out])
+    assert result.exit_code == 0, result.output
+    assert "has been revised since" in _appendix(out)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import random
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
 import duckdb
 import inprocess
+import openpyxl
 import polars as pl
 import pytest
 
@@ -178,9 +180,9 @@ def test_sums_of_whole_numbers_are_exact_however_large(tmp_path, seed):
                 - expected[PREVIOUS[0]][k["id"]], k["id"]
 
     shown = _json(folder, "show", "total")
-    for point in shown["trend"]:  # a trend's column of floats: the exact sum, rounded once
-        assert point["value"] == float(exact([point["month"]])), point["month"]
-    assert shown["trend"][-1]["rolling_12"] == float(expected[CURRENT[0]]["total"])
+    for point in shown["trend"]:  # a trend's whole numbers: the exact sum
+        assert point["value"] == exact([point["month"]]), point["month"]
+    assert shown["trend"][-1]["rolling_12"] == expected[CURRENT[0]]["total"]
 
     compared = _json(folder, "compare", "--by", "lpa")
     for k in compared["kpis"]:
@@ -193,12 +195,15 @@ def test_sums_of_whole_numbers_are_exact_however_large(tmp_path, seed):
     face = project.summary("2025-09", "yoy")
     for kpi_id, figures in expected[CURRENT[0]].items():
         got = face.filter(pl.col("id") == kpi_id)["current_value"].item()
-        assert got == float(figures), kpi_id  # the exact figure, correctly rounded to a float
+        if kpi_id == "average":  # the mean's float, as its JSON writes it
+            assert float(got) == figures
+            figures = next(k["current"]["value"] for k in summary["kpis"] if k["id"] == kpi_id)
+        assert got == figures, kpi_id  # a whole number exactly
     series = project.series("total", "2025-09")
-    assert series["rolling_12"][-1] == float(expected[CURRENT[0]]["total"])
+    assert series["rolling_12"][-1] == expected[CURRENT[0]]["total"]
     parts = project.compare("2025-09", "lpa", "yoy").filter(pl.col("kpi") == "total")
     for name, value in parts.select("part", "current_value").iter_rows():
-        assert value == float(exact(CURRENT, name)), name
+        assert value == exact(CURRENT, name), name
 
 
 def test_a_reconciliation_of_large_sums_prints_the_exact_figures(tmp_path):
@@ -313,3 +318,81 @@ def test_sums_and_means_past_2_53_print_their_exact_figures(tmp_path, seed):
     assert f"| Average | {mean:,}.0 | {mean:,}.0 | 0.0 (0.0%) |" in _markdown(same, "summary")
     assert {k["id"]: k["current"]["value"]
             for k in _json(same, "summary")["kpis"]}["average"] == 2**53 + 1
+
+
+def test_every_face_of_a_trend_and_a_frame_gives_the_whole_number_past_2_53(tmp_path):
+    """A month of 2**53 and 1 sums to 9007199254740993, and the summary printed its year
+    exactly, but `kpi show`'s trend (text, Markdown, JSON, CSV) and the Python face's frames
+    (`series`, `summary`, `compare`'s group mean, `detail`'s trend, `checks`' figures)
+    carried the sums as floats: 9,007,199,254,740,990 a month and 108,086,391,056,892,000 a
+    year in the text, 9007199254740992 in JSON, 1.0808639105689192e+17 in CSV, figures no
+    rows sum to, exit 0. Each is now DuckDB's HUGEINT sum, every digit."""
+    rows = [(f"{m}-1{d}", "North" if d else "South", 2**53 if d else 1)
+            for m in MONTHS for d in range(2)]
+    folder = _project(tmp_path / "p", rows)
+    month = _duckdb(folder, "SUM(i)", ["2025-09"])
+    year = _duckdb(folder, "SUM(i)", CURRENT)
+    assert (month, year) == (2**53 + 1, 12 * (2**53 + 1))
+    text = inprocess.run(["--project", folder, "show", "total", "--period", "2025-09",
+                          "--vs", "yoy"])
+    assert text.returncode == 0, text.stderr
+    assert f"2025-09  {month:,}  {year:,}" in text.stdout
+    assert f"| 2025-09 | {month:,} | {year:,} |" in _markdown(folder, "show", "total")
+    assert _json(folder, "show", "total")["trend"][-1] == {
+        "month": "2025-09", "value": month, "rolling_12": year}
+    csv = inprocess.run(["--project", folder, "show", "total", "--period", "2025-09",
+                         "--vs", "yoy", "--format", "csv"])
+    assert csv.returncode == 0, csv.stderr
+    assert csv.stdout.splitlines()[-1].startswith("Signal")  # the trend's rows come before
+    assert f",{month},,,,,,,,,,,2025-09,{year}" in csv.stdout
+    project = kpi.open(folder)
+    series = project.series("total", "2025-09", months=2)
+    assert series.rows()[-1] == ("2025-09", month, year)
+    assert project.detail("total", "2025-09", vs="yoy").trend.rows()[-1] == (
+        "2025-09", month, year)
+    face = project.summary("2025-09", "yoy")
+    assert face.filter(pl.col("id") == "total")["current_value"].item() == year
+    assert face.filter(pl.col("id") == "average")["current_value"].item() == Decimal(
+        repr(float(Fraction(year, 24))))  # a mean that is no whole number: its float
+    # A workbook's cell is a double, formatted by its unit as any figure's (the Int128 column
+    # is written as the float nearest each figure, as Excel holds 15 digits).
+    book = tmp_path / "summary.xlsx"
+    assert inprocess.run(["--project", folder, "summary", "--period", "2025-09", "--vs", "yoy",
+                          "--format", "xlsx", "--output", book]).returncode == 0
+    sheet = openpyxl.load_workbook(book).active
+    cells = [row for row in sheet.iter_rows() if row[0].value == "total"][0]
+    figures = [c for c in cells if isinstance(c.value, float) and abs(c.value - year) < 1e3]
+    assert len(figures) == 2  # the two windows, to the 16 digits a workbook writes
+    assert all(c.number_format.endswith("#,##0") for c in figures)
+    checked = project.checks("2025-09").filter(pl.col("id") == "parts")
+    assert checked["total"].struct.field("value").item() == year
+    parts = project.compare("2025-09", "lpa", "yoy", kpis=["total"])
+    assert parts["group_mean"].to_list() == [year // 2, year // 2]
+    assert parts["current_value"].to_list() == [12 * 2**53, 12]
+
+
+def test_a_breakdown_of_a_whole_mean_past_2_53_beside_a_fraction_prints_every_digit(tmp_path):
+    """North's mean is 9007199254740993 (every row that), South's 1.5: one column holds both,
+    a Decimal in the frame, and `kpi show`'s breakdown wrote North's as the text
+    "9007199254740993.0" in JSON and printed "9,007,199,254,740,990.0" beside `kpi compare`'s
+    "9,007,199,254,740,993.0", exit 0. Each face now gives the figure `kpi compare` gives."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    text = PROJECT.replace('kind = "mean"\ndataset = "ledger"\nvalue = "i"\n',
+                           'kind = "mean"\ndataset = "ledger"\nvalue = "i"\n'
+                           'breakdowns = ["lpa"]\n')
+    assert text != PROJECT
+    (folder / "kpi.toml").write_text(text, encoding="utf-8")
+    rows = [(f"{m}-1{d}", "North" if d == 0 else "South", 2**53 + 1 if d == 0 else d)
+            for m in MONTHS for d in range(3)]
+    (folder / "ledger.csv").write_text(
+        "day,lpa,i\n" + "".join(f"{d},{p},{i}\n" for d, p, i in rows), encoding="utf-8")
+    (folder / "tally.csv").write_text("day,lpa\n", encoding="utf-8")
+    assert inprocess.run(["--project", folder, "ingest", "ledger",
+                          folder / "ledger.csv"]).returncode == 0
+    north = _duckdb(folder, "SUM(i) // COUNT(*)", CURRENT, "lpa = 'North'")
+    assert north == 2**53 + 1
+    parts = {p["part"]: p["current"] for p in _json(folder, "show", "average")["breakdowns"]["lpa"]}
+    assert parts == {"North": north, "South": 1.5}
+    assert f"| North | {north:,}.0 | {north:,}.0 |" in _markdown(folder, "show", "average")
+    assert f"| North | {north:,}.0 | {north:,}.0 |" in _markdown(folder, "compare", "--by", "lpa")

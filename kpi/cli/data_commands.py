@@ -187,16 +187,19 @@ def history(
     from kpi.cli import emit_document
     from kpi.render import Document, Section
 
-    data = history_json(_project(output), dataset)
+    project = _project(output)
+    data = history_json(project, dataset)
+    per_row = project.datasets[dataset].months_per_row
     if format == Format.JSON:
         document = Document(heading=f"History of '{dataset}'", sections=(), data=data)
     elif format == Format.TABLE:
-        _emit(_history_text(dataset, data), output)
+        _emit(_history_text(dataset, data, per_row), output)
         return
     else:
         # One row per version; a load of several files lists them, and their hashes, joined.
         full = format == Format.CSV
-        rows = [(d["version"], d["time"], d["operation"], d["rows"], _span(d["months"]),
+        rows = [(d["version"], d["time"], d["operation"], d["rows"],
+                 _span(d["months"], per_row),
                  " ".join(s["file"] for s in d["sources"]),
                  " ".join(s["sha256"] if full else s["sha256"][:12] for s in d["sources"]),
                  _replaced(d["replaced"], full), d["rejected"] or 0, d["quarantine"] or "")
@@ -318,7 +321,7 @@ def _loaded_span(months: list[str], months_per_row: int) -> str:
     return f"{len(months)} {unit}, {span}"
 
 
-def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
+def _history_text(dataset: str, data: list[dict[str, Any]], months_per_row: int = 1) -> str:
     """The table format of `kpi history`: a block per version, its first line what the load
     was and the next its files and what it replaced, wrapped to the terminal (100 columns when
     piped), so that neither a narrow terminal splits a number nor a pipe gets endless lines."""
@@ -344,7 +347,7 @@ def _history_text(dataset: str, data: list[dict[str, Any]]) -> str:
         # A commit that is not a load (a vacuum, a restore) has no rows to count.
         rows = f"{d['rows']:,}{nbsp}rows  " if d["rows"] is not None else ""
         head = (f"version{nbsp}{d['version']}  {when.replace(' ', nbsp)}  {d['operation']}  "
-                f"{rows}{_span(d['months'])}").rstrip()
+                f"{rows}{_span(d['months'], months_per_row)}").rstrip()
         lines += ["", *(line.replace(nbsp, " ") for line in textwrap.wrap(
             head, width, subsequent_indent="  ", break_long_words=False,
             break_on_hyphens=False))]
@@ -383,8 +386,22 @@ def _replaced(replaced: list[dict[str, Any]], full: bool) -> str:
     return text + (f" (+{len(replaced) - 3} more)" if len(shown) < len(replaced) else "")
 
 
-def _span(months: list[str]) -> str:
-    """'2025-01..2025-03' for a run of months; the months themselves when there are gaps."""
+def _span(months: list[str], months_per_row: int = 1) -> str:
+    """'2025-01..2025-03' for a run of months; the months themselves when there are gaps.
+    Rows of a quarter each, stored in the quarter's first month, are said as the months their
+    quarters cover, a run of quarters to the last one's end: '2022-01..2025-06' where the
+    stored months '2022-01 2022-04 ... 2025-04' read as fourteen single months, and
+    '2025-04..2025-06' for one quarter, not '2025-04' (`_loaded_span`, the load's message)."""
+    if months_per_row > 1 and months:
+        from kpi.periods import Month
+
+        runs: list[list[Month]] = []
+        for month in map(Month.parse, months):
+            if runs and month == runs[-1][1] + months_per_row:
+                runs[-1][1] = month
+            else:
+                runs.append([month, month])
+        return " ".join(f"{first}..{last + (months_per_row - 1)}" for first, last in runs)
     if len(months) <= 2:
         return " ".join(months)
     first, last = months[0], months[-1]

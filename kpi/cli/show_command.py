@@ -232,7 +232,9 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
     if result.quality:
         sections.append(Section("Data quality", ("note",), [(n,) for n in result.quality],
                                 headers=False))
-    trend_rows = [] if trend is None else list(trend.iter_rows())
+    from kpi.engine import plain
+
+    trend_rows = [] if trend is None else [tuple(map(plain, r)) for r in trend.iter_rows()]
     if trend_rows and _quarterly(project, kpi):
         # One row per quarter (engine.quarters_of), labelled with its months.
         from kpi.periods import Month
@@ -268,7 +270,8 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
     breakdown_json = {}
     for column, frame in breakdowns.items():
         rows = []
-        for rank, row in enumerate(frame.iter_rows(named=True), start=1):
+        for rank, named in enumerate(frame.iter_rows(named=True), start=1):
+            row = {key: plain(value) for key, value in named.items()}
             cells = {"change_absolute": row["absolute"], "change_percent": row["percent"],
                      "change_points": row["points"]}
             rows.append((rank, row["part"], row["current"], row["comparison"],
@@ -289,8 +292,9 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
             {**row, "current": render.json_number(row["current"], kpi.unit),
              "comparison": render.json_number(row["comparison"], kpi.unit),
              "absolute": render.json_number(row["absolute"], kpi.unit)}
-            for row in frame.drop("current_numerator", "current_denominator",
-                                  "places").to_dicts()]
+            for row in ({key: plain(value) for key, value in named.items()}
+                        for named in frame.drop("current_numerator", "current_denominator",
+                                                "places").to_dicts())]
 
     data = {
         "project": project.name, "period": str(period), "comparison": vs.value,

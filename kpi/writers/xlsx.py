@@ -314,12 +314,16 @@ def _dated(frame: pl.DataFrame) -> pl.DataFrame:
     dates; a column holding anything else is left as text."""
     import polars as pl
 
+    # A cell holds a double, as Excel keeps 15 significant digits: a column of whole numbers
+    # past 2**53 (Int128) or of figures beside them (Decimal, kpi.engine.figure_frame) is
+    # written as the floats nearest them, formatted by its rows' units as any figure is.
+    out = frame.with_columns(pl.col(pl.Int128, pl.Decimal).cast(pl.Float64))
     # NaN and infinity are no number a reader can use; JSON has null for them too.
-    out = frame.with_columns(pl.col(pl.Float64).fill_nan(None))
+    out = out.with_columns(pl.col(pl.Float64).fill_nan(None))
     out = out.with_columns(pl.when(pl.col(pl.Float64).is_infinite()).then(None)
                            .otherwise(pl.col(pl.Float64)).name.keep())
-    for name in frame.columns:
-        if ROLES.get(name) != "month" or frame.schema[name] != pl.String:
+    for name in out.columns:
+        if ROLES.get(name) != "month" or out.schema[name] != pl.String:
             continue
         values = frame[name].drop_nulls()
         if values.len() and values.str.contains(_MONTH.pattern).all():
