@@ -1050,6 +1050,8 @@ class OracleMachine(RuleBasedStateMachine):
                                f"status is {got['status']!r}, not stale")
         if "target_met" in got:
             self._check_target(where, k, got)
+        if current is not None:
+            self._check_part_gaps(where, k, got, current, comparison, stale)
         if cur is None:
             # a stale KPI may print no figure (its status says why)
             if current is not None and not stale \
@@ -1083,6 +1085,49 @@ class OracleMachine(RuleBasedStateMachine):
                 self.fail("status", f"{where}: {k.id}: status {got['status']!r} for "
                                     f"{cur['value']} against {cmp_['value']}, expected {want!r}")
             self._check_significance(where, k, got, current, comparison)
+
+    def _check_part_gaps(self, where: str, k, got: dict, current: tuple[int, int],
+                         comparison: tuple[int, int] | None, stale: bool) -> None:
+        """A dataset whose parts (forces, replace_by) were loaded over different months: a
+        window some part holding rows in the windows compared does not cover has no figure,
+        and a window every such part covers has the whole window's (Oracle.part_gaps), not
+        merely one of the figures Oracle.accepted allows."""
+        gaps = self.oracle.part_gaps(k, current, comparison)
+        if gaps is None:
+            return
+        STATS["part gaps: windows modelled exactly"] += 1
+        for role, window, gap in (("current", current, gaps[0]),
+                                  ("comparison", comparison, gaps[1])):
+            fig = got.get(role)
+            value = fig.get("value") if fig else None
+            if window is None or (fig and (parse(fig["start"]), parse(fig["end"])) != window):
+                continue  # a window other than the model's: _check_kpi says so
+            if gap:
+                STATS[f"part gaps: {role} refused"] += 1
+                if fig is not None:
+                    held = {p: sorted(text(m) for m in self.model.held("inc", p)
+                                      if window[0] <= m <= window[1])
+                            for p in self.model.parts("inc")}
+                    self.fail("part_gaps", f"{where}: {k.id}: {role} {text(window[0])}.."
+                                           f"{text(window[1])} printed {value}, yet a part "
+                                           f"holding rows in the windows compared lacks a "
+                                           f"month of it (held: {held})")
+                continue
+            if stale or (role == "comparison" and got.get("current") is None):
+                continue
+            whole = self.oracle.value(k, window)
+            if fig is None and whole is not None:
+                self.fail("part_gaps", f"{where}: {k.id}: no {role} figure for "
+                                       f"{text(window[0])}..{text(window[1])}, which every part "
+                                       f"holding rows in the windows compared covers "
+                                       f"(expected {whole})")
+            elif fig is not None and not same(value, whole):
+                self.fail("part_gaps", f"{where}: {k.id}: {role} {text(window[0])}.."
+                                       f"{text(window[1])} printed {value}, expected the whole "
+                                       f"window's {whole} (every part holding rows in the "
+                                       f"windows covers it)")
+            else:
+                STATS[f"part gaps: {role} whole"] += 1
 
     def _check_target(self, where: str, k, got: dict) -> None:
         """A KPI's `target` as declared, and `target_met` by the current figure (checked
