@@ -1698,6 +1698,7 @@ class OracleMachine(RuleBasedStateMachine):
             k = kpis[got["id"]]
             self._check_populations(k, got)
             self._check_parts_summary(got)
+            self._check_part_tests(k, got, doc.get("focus"))
             dataset = self.oracle.dataset_of(k)
             latest = windows(k, period, vs, self.model.held(dataset))[0]
             stale = is_stale(k, period, self.model.held(dataset), dataset == "q")
@@ -1728,6 +1729,83 @@ class OracleMachine(RuleBasedStateMachine):
                                        f"{fig['start']}..{fig['end']}: kpi printed "
                                        f"{fig['value']}, expected one of {options} (it holds "
                                        f"{', '.join(held) or 'no month'} of the window)")
+
+    def _check_part_tests(self, k, got: dict, focus: str | None) -> None:
+        """Each part's test against the rest of the parts listed (pooled) and against the
+        focus, for a share (a rate or within share in percent) of `kpi compare --by force`:
+        the two-proportion z-test or the counts' test per denominator, by docs/statistics.md's
+        rule, worked from DuckDB's counts (docs/peers.md). A KPI with `provisional_months` is
+        tested over the current window without its last months (the figures printed stay the
+        whole window's), and a rate of two KPIs or a window no longer than those months is
+        not tested, saying why (docs/statistics.md, "Months that are not final yet"); the
+        KPI's note says which."""
+        parts = [p for p in got["parts"] if p.get("current")]
+        if not parts or k.kind not in ("rate", "within") or k.unit != "percent" \
+                or not is_tested(k):
+            return
+        current = (parse(parts[0]["current"]["start"]), parse(parts[0]["current"]["end"]))
+        basis: tuple[int, int] | None = current
+        if k.provisional_months:
+            kept = current[1] - current[0] + 1 - k.provisional_months
+            basis = None if kept < 1 or k.parts else (current[0],
+                                                      current[1] - k.provisional_months)
+            note = got.get("note") or ""
+            said = (f"each part is tested without the last {k.provisional_months} months"
+                    if basis else f"not tested: its last {k.provisional_months} months are "
+                                  "not final")
+            if said not in note:
+                self.fail("provisional", f"compare --by force: {k.id} (provisional_months "
+                                         f"{k.provisional_months}, window {text(current[0])}.."
+                                         f"{text(current[1])}): the note {note!r} does not say "
+                                         f"{said!r}")
+        names = [p["name"] for p in parts]
+        for part in parts:
+            against = [("vs_rest", [n for n in names if n != part["name"]], names)]
+            if focus is not None and focus in names and part["name"] != focus:
+                against.append(("vs_focus", [focus], [part["name"], focus]))
+            for field, others, members in against:
+                test = part.get(field)
+                if test is None or not others:
+                    continue
+                where = (f"compare --by force: {k.id} {part['name']!r} {field} (provisional "
+                         f"months {k.provisional_months})")
+                if basis is None:
+                    STATS["compare: part tests not tested (provisional)"] += 1
+                    if test["test"] is not None or "not final" not in (test["note"] or ""):
+                        self.fail("provisional", f"{where}: no window without the months not "
+                                                 f"final can be tested, yet {test}")
+                    continue
+                one = significance_counts(self.oracle, k, basis, [part["name"]])
+                rest = significance_counts(self.oracle, k, basis, others)
+                assert one is not None and rest is not None
+                not_nested = rows_not_nested(self.oracle, k, [basis], members)
+                declared = k.kind == "rate" and (k.parts or k.within is not None)
+                test_ = rate_test_expected(self.oracle, k, not_nested) if declared else "rows"
+                months = basis[1] - basis[0] + 1
+                want = expected_significance(k, one, rest, (months, months), not_nested, test_)
+                if want is None:
+                    if test["test"] is not None:
+                        self.fail("significance", f"{where}: tested ({test}) where the model "
+                                                  f"has no test ({one} against {rest} over "
+                                                  f"{basis})")
+                    STATS["compare: part tests with no test"] += 1
+                    continue
+                p_value, significant = want
+                got_p = test["p_value"]
+                shown = "<0.001" if p_value < 0.001 else excel_text(p_value, 3)
+                got_shown = None if got_p is None else (
+                    "<0.001" if got_p < 0.001 else excel_text(got_p, 3))
+                if got_shown != shown and (got_p is None or abs(got_p - p_value) > 1e-9):
+                    self.fail("provisional" if k.provisional_months else "significance",
+                              f"{where}: p {got_p} ({test['test']}), expected {p_value} from "
+                              f"{one} against {rest} over {text(basis[0])}..{text(basis[1])}")
+                if test["significant"] != significant and not (
+                        got_p is not None and abs(got_p - p_value) < 1e-9):
+                    self.fail("provisional" if k.provisional_months else "significance",
+                              f"{where}: significant {test['significant']}, expected "
+                              f"{significant} (p {p_value})")
+                STATS["compare: part tests checked"
+                      + (" (without provisional months)" if k.provisional_months else "")] += 1
 
     def _check_populations(self, k, got: dict) -> None:
         """`kpi compare --by force` in a project with a population file of the forces
