@@ -622,11 +622,22 @@ class OracleMachine(RuleBasedStateMachine):
         all when part gaps are avoided), so the checks have figures from the first step."""
         r = self.rnd
         start, end = r.randint(FIRST, FIRST + 3), r.randint(LAST - 8, LAST)
+        # now and then (a Random of its own) the forces loaded as police.uk's files arrive:
+        # each force from a month of its own and to a month of its own, a few months apart
+        # (one force to September, another only from June to June), so the latest year of one
+        # is whole where another's is not, and a comparison year one force starts inside
+        staggered = random.Random("staggered" + str(r.getstate()))
+        stagger = (self.spec.replace_by and "part_gaps" not in self.avoid
+                   and not self.spec.step and staggered.random() < 0.35)
+        STATS["projects whose forces are loaded over staggered months"] += bool(stagger)
         rows = []
         for f in self.spec.forces:
             # (a project whose volume steps holds one run of months for every force: a window
             # some force lacks has no figure, and its paper places few KPIs in the matrix)
-            if self.spec.replace_by and "part_gaps" not in self.avoid and r.random() < 0.5 \
+            if stagger:
+                first = start + staggered.choice([0, 0, 3, 5, 8, 15])
+                last = end - staggered.choice([0, 0, 1, 3, 6])
+            elif self.spec.replace_by and "part_gaps" not in self.avoid and r.random() < 0.5 \
                     and not self.spec.step:
                 first, last = r.randint(FIRST, FIRST + 20), r.randint(LAST - 20, LAST)
             else:
@@ -649,12 +660,35 @@ class OracleMachine(RuleBasedStateMachine):
         path = self.new_file(csv=_past_a_cell(rows))
         write_csv(path, "q", rows, self.spec)
         self.ingest("q", [path], rows, [])
+        if stagger and self.model.rows["inc"]:
+            self._first_staggered(staggered)
         if self.spec.peer_members and self.model.rows["inc"]:
             self._first_peers(random.Random("peers step" + str(r.getstate())))
         if self.spec.step and self.model.rows["inc"]:
             self._first_step_paper(random.Random("step paper" + str(r.getstate())))
         if self.spec.populations and self.model.rows["inc"]:
             self._first_populations(random.Random("populations" + str(r.getstate())))
+
+    def _first_staggered(self, rnd: random.Random) -> None:
+        """A project whose forces were loaded over staggered months (first_loads) read at
+        once, summary and compare (check_summary and check_compare are drawn for few), at the
+        last month some force holds, or the last month every force holds, or a few months
+        before: its windows some force covers and another does not (Oracle.part_gaps), and
+        its parts compared, tested without their provisional months. From a Random of its
+        own, so the sequence drawn after it is the one it would have been."""
+        sequence, self.rnd = self.rnd, rnd
+        try:
+            ends = [max(self.model.held("inc", f)) for f in self.spec.forces
+                    if self.model.held("inc", f)]
+            period = rnd.choice([max(ends), min(ends), min(ends) - rnd.randint(1, 6)])
+            vs = rnd.choice(["baseline", "yoy", "previous", "fytd"])
+            STATS["staggered forces read on the first loads"] += 1
+            result = self.kpi("summary", "--period", text(period), "--vs", vs,
+                              "--format", "json")
+            self._summary_checked(result, period, vs)
+            self._compare_at(period, vs)
+        finally:
+            self.rnd = sequence
 
     def _first_populations(self, rnd: random.Random) -> None:
         """A project with a population file of the forces (draw_populations) compared by
