@@ -2148,12 +2148,19 @@ def draw_checks(rnd: random.Random, spec: ProjectSpec) -> None:
 
 
 def draw_provisional(rnd: random.Random, spec: ProjectSpec) -> None:
-    """Give some monthly KPIs of the incidents (not a rate of two KPIs) `provisional_months`:
+    """Give some monthly KPIs of the incidents (a rate of two KPIs too) `provisional_months`:
     their change is tested without their last months (SPEC, "Signal or noise";
     docs/statistics.md)."""
     for k in spec.kpis:
         if k.dataset == "inc" and not k.parts and rnd.random() < 0.3:
             k.provisional_months = rnd.randint(1, 4)
+    # and now and then a rate of two KPIs (a Random of its own, so the draws above are those of
+    # before): not tested in the summary or `kpi compare`, as it cannot be summed again
+    # without its last months (docs/statistics.md)
+    own = random.Random("provisional rates of two KPIs" + str(rnd.getstate()))
+    for k in spec.kpis:
+        if k.parts and own.random() < 0.3:
+            k.provisional_months = own.randint(1, 4)
 
 
 def settled(k: Kpi, window: tuple[int, int]) -> tuple[int, int] | None:
