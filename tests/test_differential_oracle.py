@@ -687,6 +687,7 @@ class OracleMachine(RuleBasedStateMachine):
                               "--format", "json")
             self._summary_checked(result, period, vs)
             self._compare_at(period, vs)
+            self._compare_by_lpa(period, vs)
         finally:
             self.rnd = sequence
 
@@ -1629,7 +1630,67 @@ class OracleMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.spec.replace_by and self.model.rows["inc"])
     @rule()
     def check_compare(self):
-        self._compare_at(*self._period())
+        period, vs = self._period()
+        self._compare_at(period, vs)
+        if self.rnd.random() < 0.3:
+            self._compare_by_lpa(period, vs)
+
+    def _compare_by_lpa(self, period: int, vs: str) -> None:
+        """`kpi compare --by lpa` of incidents loaded by force (replace_by): each LPA's figure
+        sums the rows of every force, so a window some force holding rows in the windows
+        compared does not cover has no figure for any LPA (no part listed), and a comparison
+        window so short none either (Oracle.part_gaps, as the summary's); an LPA listed holds
+        every month of the current window, its figures the model's over its rows."""
+        result = self.kpi("compare", "--period", text(period), "--by", "lpa", "--vs", vs,
+                          "--format", "json")
+        by_lpa = [k for k in self.spec.kpis if self.oracle.dataset_of(k) == "inc"]
+        if not self._check_read(result, period, vs, by_lpa) or self.ambiguous:
+            return
+        self.oracle.refresh()
+        kpis = {k.id: k for k in self.spec.kpis}
+        held = self.model.held("inc")
+        doc = json.loads(result.stdout)
+        STATS["compare --by lpa checked"] += 1
+        for got in doc["kpis"]:
+            k = kpis[got["id"]]
+            if self.oracle.dataset_of(k) != "inc":
+                continue
+            _, current, comparison = windows(k, period, vs, held)
+            if current is None:
+                continue
+            gaps = self.oracle.part_gaps(k, current, comparison)
+            assert gaps is not None  # incidents loaded by force
+            where = f"compare --by lpa: {k.id} at {text(period)} --vs {vs}"
+            if gaps[0]:
+                STATS["compare --by lpa: windows refused"] += 1
+                if got["parts"]:
+                    self.fail("part_gaps", f"{where}: {len(got['parts'])} LPAs listed for "
+                                           f"{text(current[0])}..{text(current[1])}, which a "
+                                           f"force holding rows in the windows compared does "
+                                           f"not cover")
+                continue
+            for part in got["parts"]:
+                name = part["name"]
+                rows = {r["month"] for r in self.model.rows["inc"] if r["lpa"] == name}
+                for role, window, gap in (("current", current, False),
+                                          ("comparison", comparison, gaps[1])):
+                    fig = part.get(role)
+                    if not fig or fig.get("value") is None or window is None:
+                        continue
+                    if (parse(fig["start"]), parse(fig["end"])) != window:
+                        continue  # another window: the summary's check of windows says
+                    if gap or not set(range(window[0], window[1] + 1)) <= rows:
+                        self.fail("part_gaps", f"{where}: {name!r} {role} "
+                                               f"{fig['start']}..{fig['end']} printed "
+                                               f"{fig['value']}, yet a force holding rows in "
+                                               f"the windows compared, or the LPA, lacks a "
+                                               f"month of it")
+                    want = self.oracle.value(k, window, part=("lpa", name))
+                    STATS["compare --by lpa: figures checked"] += 1
+                    if not same(fig["value"], want):
+                        self.fail("wrong_figure", f"{where}: {name!r} {role} "
+                                                  f"{fig['start']}..{fig['end']}: kpi printed "
+                                                  f"{fig['value']}, expected {want}")
 
     def _compare_at(self, period: int, vs: str) -> None:
         result = self.kpi("compare", "--period", text(period), "--by", "force", "--vs", vs,
