@@ -636,7 +636,9 @@ class OracleMachine(RuleBasedStateMachine):
             # some force lacks has no figure, and its paper places few KPIs in the matrix)
             if stagger:
                 first = start + staggered.choice([0, 0, 3, 5, 8, 15])
-                last = end - staggered.choice([0, 0, 1, 3, 6])
+                # (or one that stopped a year and a half before the rest, as a force's
+                # submissions to police.uk have stopped for years)
+                last = end - staggered.choice([0, 0, 1, 3, 6, 18])
             elif self.spec.replace_by and "part_gaps" not in self.avoid and r.random() < 0.5 \
                     and not self.spec.step:
                 first, last = r.randint(FIRST, FIRST + 20), r.randint(LAST - 20, LAST)
@@ -671,8 +673,8 @@ class OracleMachine(RuleBasedStateMachine):
 
     def _first_staggered(self, rnd: random.Random) -> None:
         """A project whose forces were loaded over staggered months (first_loads) read at
-        once, summary and compare (check_summary and check_compare are drawn for few), at the
-        last month some force holds, or the last month every force holds, or a few months
+        once, summary, compare and show (check_summary and check_compare are drawn for few), at
+        the last month some force holds, or the last month every force holds, or a few months
         before: its windows some force covers and another does not (Oracle.part_gaps), and
         its parts compared, tested without their provisional months. From a Random of its
         own, so the sequence drawn after it is the one it would have been."""
@@ -688,6 +690,9 @@ class OracleMachine(RuleBasedStateMachine):
             self._summary_checked(result, period, vs)
             self._compare_at(period, vs)
             self._compare_by_lpa(period, vs)
+            incidents = [k for k in self.spec.kpis if self.oracle.dataset_of(k) == "inc"]
+            if incidents:
+                self._check_show(rnd.choice(incidents), period, vs)
         finally:
             self.rnd = sequence
 
@@ -1580,6 +1585,7 @@ class OracleMachine(RuleBasedStateMachine):
                 self.fail("significance", f"show {k.id} (numerator_within_denominator "
                                           f"{k.within}): test note {signal.get('note')!r}")
             STATS["show: notes of a rate of two KPIs tested as proportions checked"] += 1
+        self._check_trend_parts(k, doc["trend"])
         for point in doc["trend"]:
             # a month, or a span of months ("2024-04..2024-06", a quarter)
             first, _, last = point["month"].partition("..")
@@ -1626,6 +1632,53 @@ class OracleMachine(RuleBasedStateMachine):
                     self.fail(self._classify(k, window, part["current"], None),
                               f"show {k.id} by {column}: {part['part']!r} reads "
                               f"{part['current']}, expected one of {options}")
+
+    def _check_trend_parts(self, k, trend: list[dict]) -> None:
+        """`kpi show`'s trend of incidents loaded by force, exactly (docs/guarantees.md,
+        "Completeness per part"): a month that a force holding rows elsewhere in the months
+        shown does not hold has no value, and a month every such force holds has the whole
+        month's; a rolling year has the figure the summary gives the window of its 12 months
+        (none where a force holding rows in the year lacks one of its months)."""
+        if self.oracle.dataset_of(k) != "inc" or self.model.parts("inc") == [None] \
+                or self.ambiguous:
+            return
+        shown = range(parse(trend[0]["month"]), parse(trend[-1]["month"]) + 1)
+        partial = self._partial_months("inc", shown)
+        # Open: kpi reads a trend's rolling years from the 11 months before those shown, and
+        # names the forces a month is held to over those too, so a force holding rows only
+        # in them (one that stopped) leaves the months shown without a value and their years
+        # without a figure, which the summary's window of the same year has. Either is taken
+        # there (counted), until kpi holds a month to the months shown and a year to itself.
+        lead = self._partial_months("inc", range(shown.start - 11, shown.stop))
+        held = self.model.held("inc")
+        for point in trend:
+            m = parse(point["month"])
+            want = None if m in partial or m not in held else self.oracle.value(k, (m, m))
+            STATS["show: trend months of forces checked exactly"] += 1
+            if want is not None and m in lead and point["value"] is None:
+                STATS["show: trend months without value for a force only before them (open)"] += 1
+            elif not same(point["value"], want):
+                self.fail("part_gaps", f"show {k.id} trend {point['month']}: kpi printed "
+                                       f"{point['value']}, expected {want} (months some force "
+                                       f"holding rows in the months shown lacks: "
+                                       f"{sorted(text(x) for x in partial)})")
+            if "rolling_12" not in point or k.snapshot or point["rolling_12"] is None and \
+                    k.kind in ("median", "percentile"):
+                continue
+            year = (m - 11, m)
+            gaps = self.oracle.part_gaps(k, year, None)
+            assert gaps is not None
+            want = None if gaps[0] else self.oracle.value(k, year)
+            STATS["show: rolling years of forces checked exactly"] += 1
+            if want is not None and point["rolling_12"] is None \
+                    and lead & set(range(year[0], year[1] + 1)):
+                STATS["show: rolling years without figure for a force only before them "
+                      "(open)"] += 1
+            elif not same(point["rolling_12"], want):
+                self.fail("part_gaps", f"show {k.id} trend: rolling 12 to {point['month']}: "
+                                       f"kpi printed {point['rolling_12']}, expected {want}, "
+                                       f"as the summary's window {text(year[0])}.."
+                                       f"{text(year[1])} (refused: {gaps[0]})")
 
     @precondition(lambda self: self.spec.replace_by and self.model.rows["inc"])
     @rule()
