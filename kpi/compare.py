@@ -252,7 +252,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
 
     results = []
     for kpi in chosen:
-        current, comparison, note, stale = plans[kpi.id]
+        current, comparison, note, stale = plans[kpi.id][:4]
         if current is None:
             results.append(KpiComparison(kpi, None, None, (), None, None, None, note=note))
             continue

@@ -581,6 +581,10 @@ class Plan(NamedTuple):
     comparison: Window | None
     note: str | None
     stale: str | None = None
+    # The comparison window the period asks for, kept where `comparison` is left out (a month
+    # no part holds, a quarter cut): the parts holding rows in it are still held to the
+    # current window (`whole_parts`), whether or not the comparison is whole.
+    asked: Window | None = None
 
 
 def target_month(project: Project, kpi: KpiDef, period: Month,
@@ -643,8 +647,8 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     if missing:
         return Plan(current, None, (f"comparison {compare.label} is incomplete: no data for "
                                     f"{', '.join(str(m) for m in missing[:3])}"
-                                    + (" ..." if len(missing) > 3 else "")), stale)
-    return Plan(current, compare, gap, stale)
+                                    + (" ..." if len(missing) > 3 else "")), stale, compare)
+    return Plan(current, compare, gap, stale, compare)
 
 
 def judged(kpi: KpiDef, change: Change | None, current: Window | None,
@@ -765,8 +769,13 @@ def partial_months(held: dict[tuple, list[Month]], months: Iterable[str]) -> set
 def whole_parts(spec: DatasetSpec, held: dict[tuple, list[Month]], plan: Plan) -> Plan:
     """A plan whose windows every part of the dataset holds in full: a current window that
     sums a part over fewer months is refused, and so is a comparison window (never read as
-    0 for a part whose months were never loaded)."""
-    windows = [w for w in (plan.current, plan.comparison) if w is not None]
+    0 for a part whose months were never loaded). The parts held to them are those holding
+    rows in the current window or the comparison window the period asks for (`Plan.asked`),
+    even where that comparison is left out as incomplete: a force loaded only for the year
+    compared is not left out of the current year's figure because a month of that year is
+    missing."""
+    asked = plan.comparison if plan.comparison is not None else plan.asked
+    windows = [w for w in (plan.current, asked) if w is not None]
     if plan.current is not None and (gap := part_gap(spec, held, plan.current, windows)):
         return Plan(None, None, gap, plan.stale)
     if plan.comparison is not None and (gap := part_gap(spec, held, plan.comparison, windows)):
@@ -1037,7 +1046,7 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
             results.append(KpiResult(kpi, Outcome.IN_DEVELOPMENT, None, None, None,
                                      "in development: no data yet"))
             continue
-        current, compare, note, stale = plans[kpi.id]
+        current, compare, note, stale = plans[kpi.id][:4]
         cur = _measured(project, kpi, current, parts)
         cmp = _measured(project, kpi, compare, parts)
         change = change_between(kpi, cur.value if cur else None, cmp.value if cmp else None)

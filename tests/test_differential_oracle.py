@@ -622,11 +622,24 @@ class OracleMachine(RuleBasedStateMachine):
         all when part gaps are avoided), so the checks have figures from the first step."""
         r = self.rnd
         start, end = r.randint(FIRST, FIRST + 3), r.randint(LAST - 8, LAST)
+        # now and then (a Random of its own) the forces loaded as police.uk's files arrive:
+        # each force from a month of its own and to a month of its own, a few months apart
+        # (one force to September, another only from June to June), so the latest year of one
+        # is whole where another's is not, and a comparison year one force starts inside
+        staggered = random.Random("staggered" + str(r.getstate()))
+        stagger = (self.spec.replace_by and "part_gaps" not in self.avoid
+                   and not self.spec.step and staggered.random() < 0.35)
+        STATS["projects whose forces are loaded over staggered months"] += bool(stagger)
         rows = []
         for f in self.spec.forces:
             # (a project whose volume steps holds one run of months for every force: a window
             # some force lacks has no figure, and its paper places few KPIs in the matrix)
-            if self.spec.replace_by and "part_gaps" not in self.avoid and r.random() < 0.5 \
+            if stagger:
+                first = start + staggered.choice([0, 0, 3, 5, 8, 15])
+                # (or one that stopped a year and a half before the rest, as a force's
+                # submissions to police.uk have stopped for years)
+                last = end - staggered.choice([0, 0, 1, 3, 6, 18])
+            elif self.spec.replace_by and "part_gaps" not in self.avoid and r.random() < 0.5 \
                     and not self.spec.step:
                 first, last = r.randint(FIRST, FIRST + 20), r.randint(LAST - 20, LAST)
             else:
@@ -649,12 +662,44 @@ class OracleMachine(RuleBasedStateMachine):
         path = self.new_file(csv=_past_a_cell(rows))
         write_csv(path, "q", rows, self.spec)
         self.ingest("q", [path], rows, [])
+        if stagger and self.model.rows["inc"]:
+            self._first_staggered(staggered)
         if self.spec.peer_members and self.model.rows["inc"]:
             self._first_peers(random.Random("peers step" + str(r.getstate())))
         if self.spec.step and self.model.rows["inc"]:
             self._first_step_paper(random.Random("step paper" + str(r.getstate())))
         if self.spec.populations and self.model.rows["inc"]:
             self._first_populations(random.Random("populations" + str(r.getstate())))
+
+    def _first_staggered(self, rnd: random.Random) -> None:
+        """A project whose forces were loaded over staggered months (first_loads) read at
+        once, by the summary and one of compare, compare --by lpa and show (check_summary and
+        check_compare are drawn for few), at the last month some force holds, or the last
+        month every force holds, or a few months before: its windows some force covers and
+        another does not (Oracle.part_gaps), and its parts compared, tested without their
+        provisional months. From a Random of its
+        own, so the sequence drawn after it is the one it would have been."""
+        sequence, self.rnd = self.rnd, rnd
+        try:
+            ends = [max(self.model.held("inc", f)) for f in self.spec.forces
+                    if self.model.held("inc", f)]
+            period = rnd.choice([max(ends), min(ends), min(ends) - rnd.randint(1, 6)])
+            vs = rnd.choice(["baseline", "yoy", "previous", "fytd"])
+            STATS["staggered forces read on the first loads"] += 1
+            result = self.kpi("summary", "--period", text(period), "--vs", vs,
+                              "--format", "json")
+            self._summary_checked(result, period, vs)
+            # and one more read (each costs a few seconds of the CI's run)
+            incidents = [k for k in self.spec.kpis if self.oracle.dataset_of(k) == "inc"]
+            read = rnd.choice(["compare", "lpa", "show"])
+            if read == "compare":
+                self._compare_at(period, vs)
+            elif read == "lpa":
+                self._compare_by_lpa(period, vs)
+            elif incidents:
+                self._check_show(rnd.choice(incidents), period, vs)
+        finally:
+            self.rnd = sequence
 
     def _first_populations(self, rnd: random.Random) -> None:
         """A project with a population file of the forces (draw_populations) compared by
@@ -1050,6 +1095,8 @@ class OracleMachine(RuleBasedStateMachine):
                                f"status is {got['status']!r}, not stale")
         if "target_met" in got:
             self._check_target(where, k, got)
+        if current is not None:
+            self._check_part_gaps(where, k, got, current, comparison, stale)
         if cur is None:
             # a stale KPI may print no figure (its status says why)
             if current is not None and not stale \
@@ -1083,6 +1130,49 @@ class OracleMachine(RuleBasedStateMachine):
                 self.fail("status", f"{where}: {k.id}: status {got['status']!r} for "
                                     f"{cur['value']} against {cmp_['value']}, expected {want!r}")
             self._check_significance(where, k, got, current, comparison)
+
+    def _check_part_gaps(self, where: str, k, got: dict, current: tuple[int, int],
+                         comparison: tuple[int, int] | None, stale: bool) -> None:
+        """A dataset whose parts (forces, replace_by) were loaded over different months: a
+        window some part holding rows in the windows compared does not cover has no figure,
+        and a window every such part covers has the whole window's (Oracle.part_gaps), not
+        merely one of the figures Oracle.accepted allows."""
+        gaps = self.oracle.part_gaps(k, current, comparison)
+        if gaps is None:
+            return
+        STATS["part gaps: windows modelled exactly"] += 1
+        for role, window, gap in (("current", current, gaps[0]),
+                                  ("comparison", comparison, gaps[1])):
+            fig = got.get(role)
+            value = fig.get("value") if fig else None
+            if window is None or (fig and (parse(fig["start"]), parse(fig["end"])) != window):
+                continue  # a window other than the model's: _check_kpi says so
+            if gap:
+                STATS[f"part gaps: {role} refused"] += 1
+                if fig is not None:
+                    held = {p: sorted(text(m) for m in self.model.held("inc", p)
+                                      if window[0] <= m <= window[1])
+                            for p in self.model.parts("inc")}
+                    self.fail("part_gaps", f"{where}: {k.id}: {role} {text(window[0])}.."
+                                           f"{text(window[1])} printed {value}, yet a part "
+                                           f"holding rows in the windows compared lacks a "
+                                           f"month of it (held: {held})")
+                continue
+            if stale or (role == "comparison" and got.get("current") is None):
+                continue
+            whole = self.oracle.value(k, window)
+            if fig is None and whole is not None:
+                self.fail("part_gaps", f"{where}: {k.id}: no {role} figure for "
+                                       f"{text(window[0])}..{text(window[1])}, which every part "
+                                       f"holding rows in the windows compared covers "
+                                       f"(expected {whole})")
+            elif fig is not None and not same(value, whole):
+                self.fail("part_gaps", f"{where}: {k.id}: {role} {text(window[0])}.."
+                                       f"{text(window[1])} printed {value}, expected the whole "
+                                       f"window's {whole} (every part holding rows in the "
+                                       f"windows covers it)")
+            else:
+                STATS[f"part gaps: {role} whole"] += 1
 
     def _check_target(self, where: str, k, got: dict) -> None:
         """A KPI's `target` as declared, and `target_met` by the current figure (checked
@@ -1133,7 +1223,8 @@ class OracleMachine(RuleBasedStateMachine):
             # rows; else not tested, saying why.
             kept = [settled(k, w) for w in (current, comparison)]
             held = self.model.held("inc")
-            if None in kept or not all(set(range(w[0], w[1] + 1)) <= held
+            # (a rate of two KPIs cannot be summed again without them: never tested)
+            if None in kept or k.parts or not all(set(range(w[0], w[1] + 1)) <= held
                                        for w in kept if w is not None):
                 if test["test"] is not None or "not final" not in (test["reason"] or ""):
                     self.fail("significance", f"{where}: {k.id}: windows {kept} without its "
@@ -1499,6 +1590,7 @@ class OracleMachine(RuleBasedStateMachine):
                 self.fail("significance", f"show {k.id} (numerator_within_denominator "
                                           f"{k.within}): test note {signal.get('note')!r}")
             STATS["show: notes of a rate of two KPIs tested as proportions checked"] += 1
+        self._check_trend_parts(k, doc["trend"])
         for point in doc["trend"]:
             # a month, or a span of months ("2024-04..2024-06", a quarter)
             first, _, last = point["month"].partition("..")
@@ -1546,10 +1638,117 @@ class OracleMachine(RuleBasedStateMachine):
                               f"show {k.id} by {column}: {part['part']!r} reads "
                               f"{part['current']}, expected one of {options}")
 
+    def _check_trend_parts(self, k, trend: list[dict]) -> None:
+        """`kpi show`'s trend of incidents loaded by force, exactly (docs/guarantees.md,
+        "Completeness per part"): a month that a force holding rows elsewhere in the months
+        shown does not hold has no value, and a month every such force holds has the whole
+        month's; a rolling year has the figure the summary gives the window of its 12 months
+        (none where a force holding rows in the year lacks one of its months)."""
+        if self.oracle.dataset_of(k) != "inc" or self.model.parts("inc") == [None] \
+                or self.ambiguous:
+            return
+        shown = range(parse(trend[0]["month"]), parse(trend[-1]["month"]) + 1)
+        partial = self._partial_months("inc", shown)
+        # Open: kpi reads a trend's rolling years from the 11 months before those shown, and
+        # names the forces a month is held to over those too, so a force holding rows only
+        # in them (one that stopped) leaves the months shown without a value and their years
+        # without a figure, which the summary's window of the same year has. Either is taken
+        # there (counted), until kpi holds a month to the months shown and a year to itself.
+        lead = self._partial_months("inc", range(shown.start - 11, shown.stop))
+        held = self.model.held("inc")
+        for point in trend:
+            m = parse(point["month"])
+            want = None if m in partial or m not in held else self.oracle.value(k, (m, m))
+            STATS["show: trend months of forces checked exactly"] += 1
+            if want is not None and m in lead and point["value"] is None:
+                STATS["show: trend months without value for a force only before them (open)"] += 1
+            elif not same(point["value"], want):
+                self.fail("part_gaps", f"show {k.id} trend {point['month']}: kpi printed "
+                                       f"{point['value']}, expected {want} (months some force "
+                                       f"holding rows in the months shown lacks: "
+                                       f"{sorted(text(x) for x in partial)})")
+            if "rolling_12" not in point or k.snapshot or point["rolling_12"] is None and \
+                    k.kind in ("median", "percentile"):
+                continue
+            year = (m - 11, m)
+            gaps = self.oracle.part_gaps(k, year, None)
+            assert gaps is not None
+            want = None if gaps[0] else self.oracle.value(k, year)
+            STATS["show: rolling years of forces checked exactly"] += 1
+            if want is not None and point["rolling_12"] is None \
+                    and lead & set(range(year[0], year[1] + 1)):
+                STATS["show: rolling years without figure for a force only before them "
+                      "(open)"] += 1
+            elif not same(point["rolling_12"], want):
+                self.fail("part_gaps", f"show {k.id} trend: rolling 12 to {point['month']}: "
+                                       f"kpi printed {point['rolling_12']}, expected {want}, "
+                                       f"as the summary's window {text(year[0])}.."
+                                       f"{text(year[1])} (refused: {gaps[0]})")
+
     @precondition(lambda self: self.spec.replace_by and self.model.rows["inc"])
     @rule()
     def check_compare(self):
-        self._compare_at(*self._period())
+        period, vs = self._period()
+        self._compare_at(period, vs)
+        if self.rnd.random() < 0.2:
+            self._compare_by_lpa(period, vs)
+
+    def _compare_by_lpa(self, period: int, vs: str) -> None:
+        """`kpi compare --by lpa` of incidents loaded by force (replace_by): each LPA's figure
+        sums the rows of every force, so a window some force holding rows in the windows
+        compared does not cover has no figure for any LPA (no part listed), and a comparison
+        window so short none either (Oracle.part_gaps, as the summary's); an LPA listed holds
+        every month of the current window, its figures the model's over its rows."""
+        result = self.kpi("compare", "--period", text(period), "--by", "lpa", "--vs", vs,
+                          "--format", "json")
+        by_lpa = [k for k in self.spec.kpis if self.oracle.dataset_of(k) == "inc"]
+        if not self._check_read(result, period, vs, by_lpa) or self.ambiguous:
+            return
+        self.oracle.refresh()
+        kpis = {k.id: k for k in self.spec.kpis}
+        held = self.model.held("inc")
+        doc = json.loads(result.stdout)
+        STATS["compare --by lpa checked"] += 1
+        for got in doc["kpis"]:
+            k = kpis[got["id"]]
+            if self.oracle.dataset_of(k) != "inc":
+                continue
+            _, current, comparison = windows(k, period, vs, held)
+            if current is None:
+                continue
+            gaps = self.oracle.part_gaps(k, current, comparison)
+            assert gaps is not None  # incidents loaded by force
+            where = f"compare --by lpa: {k.id} at {text(period)} --vs {vs}"
+            if gaps[0]:
+                STATS["compare --by lpa: windows refused"] += 1
+                if got["parts"]:
+                    self.fail("part_gaps", f"{where}: {len(got['parts'])} LPAs listed for "
+                                           f"{text(current[0])}..{text(current[1])}, which a "
+                                           f"force holding rows in the windows compared does "
+                                           f"not cover")
+                continue
+            for part in got["parts"]:
+                name = part["name"]
+                rows = {r["month"] for r in self.model.rows["inc"] if r["lpa"] == name}
+                for role, window, gap in (("current", current, False),
+                                          ("comparison", comparison, gaps[1])):
+                    fig = part.get(role)
+                    if not fig or fig.get("value") is None or window is None:
+                        continue
+                    if (parse(fig["start"]), parse(fig["end"])) != window:
+                        continue  # another window: the summary's check of windows says
+                    if gap or not set(range(window[0], window[1] + 1)) <= rows:
+                        self.fail("part_gaps", f"{where}: {name!r} {role} "
+                                               f"{fig['start']}..{fig['end']} printed "
+                                               f"{fig['value']}, yet a force holding rows in "
+                                               f"the windows compared, or the LPA, lacks a "
+                                               f"month of it")
+                    want = self.oracle.value(k, window, part=("lpa", name))
+                    STATS["compare --by lpa: figures checked"] += 1
+                    if not same(fig["value"], want):
+                        self.fail("wrong_figure", f"{where}: {name!r} {role} "
+                                                  f"{fig['start']}..{fig['end']}: kpi printed "
+                                                  f"{fig['value']}, expected {want}")
 
     def _compare_at(self, period: int, vs: str) -> None:
         result = self.kpi("compare", "--period", text(period), "--by", "force", "--vs", vs,
@@ -1653,6 +1852,7 @@ class OracleMachine(RuleBasedStateMachine):
             k = kpis[got["id"]]
             self._check_populations(k, got)
             self._check_parts_summary(got)
+            self._check_part_tests(k, got, doc.get("focus"))
             dataset = self.oracle.dataset_of(k)
             latest = windows(k, period, vs, self.model.held(dataset))[0]
             stale = is_stale(k, period, self.model.held(dataset), dataset == "q")
@@ -1683,6 +1883,83 @@ class OracleMachine(RuleBasedStateMachine):
                                        f"{fig['start']}..{fig['end']}: kpi printed "
                                        f"{fig['value']}, expected one of {options} (it holds "
                                        f"{', '.join(held) or 'no month'} of the window)")
+
+    def _check_part_tests(self, k, got: dict, focus: str | None) -> None:
+        """Each part's test against the rest of the parts listed (pooled) and against the
+        focus, for a share (a rate or within share in percent) of `kpi compare --by force`:
+        the two-proportion z-test or the counts' test per denominator, by docs/statistics.md's
+        rule, worked from DuckDB's counts (docs/peers.md). A KPI with `provisional_months` is
+        tested over the current window without its last months (the figures printed stay the
+        whole window's), and a rate of two KPIs or a window no longer than those months is
+        not tested, saying why (docs/statistics.md, "Months that are not final yet"); the
+        KPI's note says which."""
+        parts = [p for p in got["parts"] if p.get("current")]
+        if not parts or k.kind not in ("rate", "within") or k.unit != "percent" \
+                or not is_tested(k):
+            return
+        current = (parse(parts[0]["current"]["start"]), parse(parts[0]["current"]["end"]))
+        basis: tuple[int, int] | None = current
+        if k.provisional_months:
+            kept = current[1] - current[0] + 1 - k.provisional_months
+            basis = None if kept < 1 or k.parts else (current[0],
+                                                      current[1] - k.provisional_months)
+            note = got.get("note") or ""
+            said = (f"each part is tested without the last {k.provisional_months} months"
+                    if basis else f"not tested: its last {k.provisional_months} months are "
+                                  "not final")
+            if said not in note:
+                self.fail("provisional", f"compare --by force: {k.id} (provisional_months "
+                                         f"{k.provisional_months}, window {text(current[0])}.."
+                                         f"{text(current[1])}): the note {note!r} does not say "
+                                         f"{said!r}")
+        names = [p["name"] for p in parts]
+        for part in parts:
+            against = [("vs_rest", [n for n in names if n != part["name"]], names)]
+            if focus is not None and focus in names and part["name"] != focus:
+                against.append(("vs_focus", [focus], [part["name"], focus]))
+            for field, others, members in against:
+                test = part.get(field)
+                if test is None or not others:
+                    continue
+                where = (f"compare --by force: {k.id} {part['name']!r} {field} (provisional "
+                         f"months {k.provisional_months})")
+                if basis is None:
+                    STATS["compare: part tests not tested (provisional)"] += 1
+                    if test["test"] is not None or "not final" not in (test["note"] or ""):
+                        self.fail("provisional", f"{where}: no window without the months not "
+                                                 f"final can be tested, yet {test}")
+                    continue
+                one = significance_counts(self.oracle, k, basis, [part["name"]])
+                rest = significance_counts(self.oracle, k, basis, others)
+                assert one is not None and rest is not None
+                not_nested = rows_not_nested(self.oracle, k, [basis], members)
+                declared = k.kind == "rate" and (k.parts or k.within is not None)
+                test_ = rate_test_expected(self.oracle, k, not_nested) if declared else "rows"
+                months = basis[1] - basis[0] + 1
+                want = expected_significance(k, one, rest, (months, months), not_nested, test_)
+                if want is None:
+                    if test["test"] is not None:
+                        self.fail("significance", f"{where}: tested ({test}) where the model "
+                                                  f"has no test ({one} against {rest} over "
+                                                  f"{basis})")
+                    STATS["compare: part tests with no test"] += 1
+                    continue
+                p_value, significant = want
+                got_p = test["p_value"]
+                shown = "<0.001" if p_value < 0.001 else excel_text(p_value, 3)
+                got_shown = None if got_p is None else (
+                    "<0.001" if got_p < 0.001 else excel_text(got_p, 3))
+                if got_shown != shown and (got_p is None or abs(got_p - p_value) > 1e-9):
+                    self.fail("provisional" if k.provisional_months else "significance",
+                              f"{where}: p {got_p} ({test['test']}), expected {p_value} from "
+                              f"{one} against {rest} over {text(basis[0])}..{text(basis[1])}")
+                if test["significant"] != significant and not (
+                        got_p is not None and abs(got_p - p_value) < 1e-9):
+                    self.fail("provisional" if k.provisional_months else "significance",
+                              f"{where}: significant {test['significant']}, expected "
+                              f"{significant} (p {p_value})")
+                STATS["compare: part tests checked"
+                      + (" (without provisional months)" if k.provisional_months else "")] += 1
 
     def _check_populations(self, k, got: dict) -> None:
         """`kpi compare --by force` in a project with a population file of the forces

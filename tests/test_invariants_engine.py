@@ -112,6 +112,34 @@ def test_a_window_never_sums_a_part_over_fewer_months_than_it_claims(forces, cli
     assert earlier["current"]["value"] == 60 and earlier["current"]["end"] == "2025-05"
 
 
+def test_a_part_holding_rows_in_an_incomplete_comparison_still_holds_the_current_window(
+        tmp_path, cli):
+    """Kent loaded for July to December 2023 only, Essex for 2024: the year compared with
+    2024 (2023) is incomplete (no force holds January to June), so it is left out, but Kent
+    holds rows in it and none in 2024. The current year was summed over Essex alone, 24 (2 a
+    month), exit 0, where loading 2023's first half as well refused it; it is refused either
+    way, naming Kent (found by the differential oracle, seed 243)."""
+    root = tmp_path / "forces"
+    root.mkdir()
+    (root / "kpi.toml").write_text(PARTS_TOML, encoding="utf-8")
+    kent = _extract(root / "kent.csv", "Kent",
+                    _months(Month.parse("2023-07"), Month.parse("2023-12")), 3)
+    essex = _extract(root / "essex.csv", "Essex",
+                     _months(Month.parse("2024-01"), Month.parse("2024-12")), 2)
+    loaded = cli(["--project", root, "ingest", "stops", kent, essex])
+    assert loaded.exit_code == 0, loaded.output
+    result = cli(["--project", root, "summary", "--period", "2024-12", "--vs", "yoy",
+                  "--format", "json"])
+    assert result.exit_code == 3 and result.stdout == "", result.output
+    assert ("year ending December 2024 is incomplete: force 'Kent' has no rows for 2024-01"
+            in result.stderr)
+    # By force, Essex's year is its own: compared by the column the data is loaded by, each
+    # force is held to its own months (Kent, with no rows in 2024, is not listed).
+    doc = _json(cli, root, "compare", "--period", "2024-12", "--vs", "yoy", "--by", "force")
+    assert [(p["name"], p["current"]["value"]) for p in doc["kpis"][0]["parts"]] == \
+        [("Essex", 24)]
+
+
 def test_a_rolling_year_in_a_series_never_sums_a_part_over_fewer_months(forces):
     """The trend `kpi show` and the paper draw: the rolling 12-month value of a month whose
     year a part holds only in part has no figure (it summed Kent over 11 months: 57), as the
