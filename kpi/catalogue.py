@@ -351,6 +351,18 @@ class KpiDef:
         return self.kind == Kind.SNAPSHOT
 
     @property
+    def at_most_100(self) -> bool:
+        """Whether no value can pass 100%: a percentage of cases, unscaled, whose numerator's
+        rows are some of its denominator's by definition (a `within` share, a condition's share
+        of rows, `flag_share`) or as declared or proven (`numerator_within_denominator`). A
+        process chart's upper limits stop at 100 only then: a rate of two KPIs not nested
+        (offences per 100 calls, 240% in a month) has months above 100, and a limit cut there
+        would put its mean outside its own limits and call ordinary months special causes."""
+        return (self.unit == Unit.PERCENT and self.multiplier == 1.0
+                and (self.kind == Kind.WITHIN or self.flag_share
+                     or self.numerator_within_denominator is True))
+
+    @property
     def is_derived(self) -> bool:
         """A rate of two other KPIs (which may come from different datasets)."""
         return self.numerator_kpi is not None

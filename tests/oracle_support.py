@@ -1783,6 +1783,24 @@ def proven_within(oracle: Oracle, k: Kpi) -> bool:
             and num.lag == den.lag and _narrows(num.filter, den.filter))
 
 
+def chart_ceiling(oracle: Oracle, k: Kpi, unit: str) -> float | None:
+    """Where a KPI's process limits stop above (docs/statistics.md, "Limits stop where the
+    value cannot go"): at 100 for a share, a percentage that cannot pass 100% (unscaled): a
+    within share; a rate or snapshot of one dataset's rows whose numerator is a condition
+    (every numerator the generator draws is one) over no denominator, unless declared not
+    nested; a rate of two KPIs declared or proven nested; one of one dataset's rows declared
+    nested. Else none: a rate of two KPIs not nested (240% in a month) can pass 100."""
+    if unit != "percent" or k.multiplier != 1.0:
+        return None
+    if k.kind == "within" or k.within is True:
+        return 100.0
+    if k.parts:
+        return 100.0 if k.within is None and proven_within(oracle, k) else None
+    share = (k.kind in ("rate", "snapshot") and k.numerator is not None
+             and k.denominator is None and k.within is not False)
+    return 100.0 if share else None
+
+
 def rate_test_expected(oracle: Oracle, k: Kpi, not_nested: tuple[int, int] = (0, 0)
                        ) -> str | None:
     """The test docs/statistics.md ("Which test a rate gets", "A rate of two KPIs") gives a

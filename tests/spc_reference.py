@@ -9,7 +9,8 @@ deliberate difference:
   baseline with a missing month gives no limits (NHSRplotthedots drops missing values);
 - the baseline is the first 12 months of each segment, trial limits with fewer, none with
   fewer than 2 (a moving range needs two months);
-- limits of a quantity that cannot be negative stop at 0, a percentage's at 100;
+- limits of a quantity that cannot be negative stop at 0, a share's at 100 (the caller's
+  `ceiling`: oracle_support.chart_ceiling);
 - the mean is of the months' figures as written (decimals), rounded once: a baseline that
   does not vary has its value as mean and limits, where a float sum divided by the count is
   a bit off it and read every month as outside its own limits;

@@ -79,6 +79,7 @@ from oracle_support import (
     asked,
     avoided,
     change_places,
+    chart_ceiling,
     derived_text,
     draw_checks,
     draw_cumulative,
@@ -2446,7 +2447,7 @@ class OracleMachine(RuleBasedStateMachine):
         reference chart (tests/spc_reference.py) of the monthly values `_uncharted` reads
         (the 24 months ending with the current window, a month's figure that of every row it
         holds, none where the dataset holds no row, its provisional months none), bounded at
-        0 in a unit that cannot go below it and at 100 in a percentage (docs/statistics.md);
+        0 in a unit that cannot go below it and at 100 in a share (`chart_ceiling`);
         its variation gives the row, its assurance against the target the column, else the
         current figure met or missed (none without a target). None where the model cannot
         tell: a quarterly KPI, or one with no current figure; nor is one placed whose limits
@@ -2470,7 +2471,7 @@ class OracleMachine(RuleBasedStateMachine):
         chart = spc_reference.chart(
             [text(m) for m in months], values,
             floor=0.0 if current["unit"] in NON_NEGATIVE_UNITS else None,
-            ceiling=100.0 if current["unit"] == "percent" else None)
+            ceiling=chart_ceiling(self.oracle, k, current["unit"]))
         variation = spc_reference.variation(chart, k.better)
         if variation is None:
             return None

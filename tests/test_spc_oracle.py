@@ -28,7 +28,7 @@ from collections import Counter
 import spc_reference as ref
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import precondition, rule
-from oracle_support import FIRST, LAST, parse, text
+from oracle_support import FIRST, LAST, chart_ceiling, parse, text
 from test_differential_oracle import SEED, OracleMachine
 
 EXAMPLES = int(os.environ.get("KPI_SPC_ORACLE_EXAMPLES", "5"))
@@ -154,7 +154,7 @@ class ChartsMachine(OracleMachine):
         unit = got["unit"]
         chart = ref.chart([text(m) for m in months], values, k.spc_rebase,
                           floor=0.0 if unit in NON_NEGATIVE else None,
-                          ceiling=100.0 if unit == "percent" else None,
+                          ceiling=chart_ceiling(self.oracle, k, unit),
                           baseline=k.spc_baseline)
         return ref.variation(chart, got["better"]), True
 
@@ -311,7 +311,7 @@ class ChartsMachine(OracleMachine):
         unit = got["unit"]
         chart = ref.chart(months, values, k.spc_rebase,
                           floor=0.0 if unit in NON_NEGATIVE else None,
-                          ceiling=100.0 if unit == "percent" else None, baseline=k.spc_baseline)
+                          ceiling=chart_ceiling(self.oracle, k, unit), baseline=k.spc_baseline)
         verdict = ref.variation(chart, got["better"])
         printed = got["variation"]
         COUNTS[f"variation {verdict}"] += 1

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpi import stats, verdicts
-from kpi.catalogue import Better, Kind, KpiDef, Unit
+from kpi.catalogue import Better, Kind, KpiDef, RateTest, Unit
 from kpi.engine import KpiResult, Measured, change_between, status_of
 from kpi.periods import Month, Window
 
@@ -703,3 +703,34 @@ def test_the_read_and_validate_refuse_by_one_rule(tmp_path, monkeypatch):
         verdicts.stored_targets(project)
     monkeypatch.setattr(verdicts, "MISREAD_FACTOR", 100)
     assert verdicts.stored_targets(project) == []
+
+
+def test_limits_stop_at_100_only_for_a_share_and_not_for_a_rate_that_passes_it():
+    # A rate of two KPIs not nested (its numerator's events are not some of its
+    # denominator's) runs above 100%: 12 baseline months 200, 220, ... have mean 210 and
+    # m̄R 20, so limits 210 ± 2.66 × 20 = 156.8 to 263.2 and 2-sigma lines 210 ± 1.773 × 20
+    # = 174.54 to 245.46; the 13th and 14th months, 210 and 200, are common cause. A ceiling
+    # of 100 made the upper limit 100, below the mean, and each month a special cause.
+    values = [200.0, 220.0] * 6 + [210.0, 200.0]
+    series = verdicts.Series(tuple(months(14)), tuple(values))
+    per_calls = KpiDef("r", "Offences per 100 calls", "p", Kind.RATE, Unit.PERCENT,
+                       Better.HIGHER, numerator_kpi="a", denominator_kpi="b",
+                       numerator_within_denominator=False, rate_test=RateTest.PER_DENOMINATOR)
+    assert not per_calls.at_most_100
+    got = verdicts.verdict_of(_result(per_calls, 205.0, 210.0), series)
+    chart = got.chart
+    assert (chart.mean, chart.mean_moving_range) == (210.0, 20.0)
+    assert (round(chart.lower_limit, 2), round(chart.upper_limit, 2)) == (156.8, 263.2)
+    assert (round(chart.lower_2sigma, 2), round(chart.upper_2sigma, 2)) == (174.54, 245.46)
+    assert all(p.rule is None for p in chart.points)
+    assert got.variation.verdict == stats.COMMON_CAUSE
+    # A share cannot pass 100%: 90, 98, ... have mean 94 and m̄R 8, and an upper limit of
+    # 94 + 21.28 = 115.28 stops at 100 (its 2-sigma line, 94 + 14.184 = 108.184, too).
+    share = KpiDef("s", "Share", "p", Kind.RATE, Unit.PERCENT, Better.HIGHER,
+                   numerator_kpi="a", denominator_kpi="b", numerator_within_denominator=True,
+                   rate_test=RateTest.PROPORTIONS)
+    assert share.at_most_100
+    shares = verdicts.Series(tuple(months(12)), tuple([90.0, 98.0] * 6))
+    chart = verdicts.verdict_of(_result(share, 94.0, 94.0), shares).chart
+    assert (chart.mean, chart.upper_limit, chart.upper_2sigma) == (94.0, 100.0, 100.0)
+    assert round(chart.lower_limit, 2) == 72.72
