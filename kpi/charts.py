@@ -27,6 +27,7 @@ figure still reads when printed in greyscale.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -796,9 +797,13 @@ def _draw_compare(figure, axes, data: ChartData) -> None:
     axes.set_ylabel(_by_label(data))
     axes.set_xlabel(axis_label(kpi, width=LEVEL_AXIS))
     _thousands(axes.xaxis, kpi)
-    if kpi.unit == Unit.PERCENT:
+    drawn = [v for values, *_ in pairs for v in values if v is not None and math.isfinite(v)]
+    drawn += [v for v in (data.force_value, data.target) if v is not None]
+    if kpi.unit == Unit.PERCENT and all(0 <= v <= 100 for v in drawn):
         axes.set_xlim(0, 112)  # room right of 100% for the value labels
     else:
+        # A rate of two KPIs in percent may pass 100% (offences per 100 calls): its bars
+        # and lines are drawn whole, never cut at 112.
         axes.margins(x=0.14)
     _legend(figure, ncol=2)
 

@@ -200,3 +200,31 @@ def test_a_name_that_fits_is_printed_as_it_is_and_a_cut_one_keeps_its_last_words
         "Stratford-upon-Avon St \u2026 Area 001A", "Stratford-upon-Avon St \u2026 Area 002A"]
     assert charts.part_labels(["Possession of weapons offences in Walsall"]) == [
         "Possession of weapons offences in\nWalsall"]
+
+
+def test_bars_of_a_rate_in_percent_past_100_are_drawn_whole(sample_figures):
+    """A rate of two KPIs in percent is not a share: offences per 100 calls can read 240%. The
+    bars of its parts were drawn on an axis fixed at 0 to 112%, so a bar of 146% or 240% ran
+    off the chart, its end and label cut: the axis now holds every bar, and a share's stays
+    at 0 to 112%."""
+    from dataclasses import replace
+
+    from kpi.catalogue import Unit
+
+    chart = next(d for d in sample_figures if d.spec.type == charts.ChartType.COMPARE)
+    assert chart.parts is not None
+    kpi = replace(chart.kpis[0], unit=Unit.PERCENT, target=None)
+    values = [146.0, 240.0, 90.0] * len(chart.parts)
+    frame = chart.parts.with_columns(
+        current=pl.Series(values[:len(chart.parts)], dtype=pl.Float64),
+        comparison=pl.Series(values[1:len(chart.parts) + 1], dtype=pl.Float64))
+    for top, right in ((240.0, None), (None, 112.0)):
+        parts = frame if top else frame.with_columns(pl.col("current", "comparison") / 3)
+        figure = charts.drawn_figure(replace(chart, kpis=(kpi, *chart.kpis[1:]), parts=parts,
+                                             force_value=None, target=None))
+        low, high = figure.axes[0].get_xlim()
+        if top:
+            assert high > top, (low, high)
+        else:
+            assert (low, high) == (0.0, right)
+        assert layout_problems(figure) == []
