@@ -821,9 +821,9 @@ def _trend(project: catalogue.Project, kpi: KpiDef, month: Month, comparison: Co
     from kpi import engine
     from kpi.catalogue import Status
 
-    # A rolling year reads 11 months before the trend's first point; a rate of two KPIs
-    # divides their rolling years, 11 more.
-    span = max(months + (22 if kpi.is_derived else 11), span)
+    # A rolling year reads 11 months before the trend's first point (a rate of two KPIs
+    # divides their rolling years, read over the same months).
+    span = max(months + 11, span)
     report = engine.evaluate(project, month, comparison, [kpi], as_of=cutoff, series=span)
     result = report.results[0]
     end = (result.current.window.end if result.current is not None

@@ -2238,7 +2238,7 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
     for kpi, end, months in requests:
         if kpi.is_derived:
             for part in kpi.ratio_of:
-                base[(part, end, months + 11)] = (project.known_kpi(part), end, months + 11)
+                base[(part, end, months)] = (project.known_kpi(part), end, months)
         else:
             base[(kpi.id, end, months)] = (kpi, end, months)
     by_dataset: dict[str, list[SeriesRequest]] = {}
@@ -2268,7 +2268,7 @@ def monthly_series_all(project: Project, requests: Iterable[SeriesRequest],
             num_id, den_id = kpi.ratio_of
             quarterly = any(project.datasets[project.known_kpi(k).source].months_per_row == 3
                             for k in (num_id, den_id))
-            num, den = (found[(k, end, months + 11)] for k in (num_id, den_id))
+            num, den = (found[(k, end, months)] for k in (num_id, den_id))
             if quarterly:
                 # both by quarter: a monthly KPI's three months, beside the quarterly one's row
                 num, den = (_by_quarter(project, project.known_kpi(k), frame, parts_of[k])
@@ -2305,10 +2305,11 @@ def _series_window(kpi: KpiDef, end: Month, months: int) -> Window:
 
 def _derived_series(kpi: KpiDef, num: pl.DataFrame, den: pl.DataFrame,
                     months: int) -> pl.DataFrame:
-    """A rate of two KPIs month by month (or quarter by quarter),
-    from their series (each 11 months longer). Its rolling year is theirs, numerator over
-    denominator: none where either has none (a part holding only some of the year's months,
-    a month without rows), as the two KPIs' own series decide, never summed again here."""
+    """A rate of two KPIs month by month (or quarter by quarter), from their series of the
+    same months (each month held to those months, as theirs). Its rolling year is theirs,
+    numerator over denominator: none where either has none (a part holding only some of the
+    year's months, a month without rows), as the two KPIs' own series decide, never summed
+    again here."""
     joined = num.join(den, on="month", suffix="_den")
     # Scaled first, then divided: a count times 100 (times a whole multiplier) is exact, so
     # the rate is rounded once, as the summary's (`kpi.rounding.quotient`).
@@ -2367,12 +2368,15 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window,
     """The series from each month's components (`monthly`: month -> parts; a month without
     rows has none). A rolling 12-month value is the year's components summed exactly
     (`_months_value`), the same figure to the bit as the summary's window of those months.
-    For a dataset loaded part by part, `held` gives each part's months: a month that a part
-    holding rows elsewhere in the series has none in has no value, and a rolling 12-month
-    value whose year holds such a month has no figure (`partial_months`), as the summary
-    refuses that window (part_gap), rather than summing fewer parts than its neighbours."""
+    For a dataset loaded part by part, `held` gives each part's months, and each figure is
+    held to its own months (`partial_months`), never to the 11 months read before those
+    shown only for the rolling years: a month shown that a part holding rows in the months
+    shown has none in has no value, and a rolling 12-month value has no figure where a part
+    holding rows in its 12 months lacks one of them, as the summary refuses that window
+    (part_gap), rather than summing fewer parts than its neighbours."""
     labels = [str(m) for m in window.months()]
-    partial = partial_months(held or {}, labels)
+    held = held or {}
+    partial = partial_months(held, labels[-months:])
     values = [value_of(kpi, monthly[m], project) if m in monthly and m not in partial
               else None for m in labels]
     quarterly = project.datasets[kpi.source].months_per_row == 3
@@ -2387,7 +2391,7 @@ def _series_frame(project: Project, kpi: KpiDef, window: Window,
                 rolling.append(None)
                 continue
             year = [labels[index - step] for step in range(12)]
-            rolling.append(None if partial.intersection(year) else
+            rolling.append(None if partial_months(held, year) else
                            _months_value(project, kpi, monthly,
                                          [labels[index - step] for step in steps]))
     out = figure_frame({"month": labels, "value": values, "rolling_12": rolling},

@@ -828,14 +828,100 @@ def test_a_month_a_part_was_never_loaded_for_has_no_value_in_the_trend_or_the_ch
     shown = _json(cli, root, "show", "searches", "--period", "2025-06", "--months", "24")
     assert shown["kpi"]["comparison"] is None and shown["kpi"]["current"]["value"] == 60
     trend = {p["month"]: (p["value"], p["rolling_12"]) for p in shown["trend"]}
-    # Counted by hand: the first 12 months miss Essex, the last 12 hold both forces.
-    assert trend == {**{str(m): (None, None) for m in _months(FIRST, LAST - 12)},
+    # Counted by hand: the first 12 months miss Essex, the last 12 hold both forces. The
+    # year ending June 2024 holds Kent alone, in full, Essex holding no rows in it: 12 * 3,
+    # the summary's figure for that year; each later year lacks some of Essex's months.
+    assert trend == {**{str(m): (None, None) for m in _months(FIRST, LAST - 13)},
+                     str(LAST - 12): (None, 36),
                      **{str(m): (5, None) for m in _months(LAST - 11, LAST - 1)},
                      str(LAST): (5, 60)}
+    year = _json(cli, root, "summary", "--period", "2024-06", "--vs", "previous")
+    assert year["kpis"][0]["current"]["value"] == 36
     # A flat 5 a month is common-cause variation, never a special cause.
     assert shown["kpi"]["variation"]["verdict"] == "common_cause"
     assert shown["signal"]["xmr"]["baseline"] == [str(LAST - 11), str(LAST)]
     assert shown["signal"]["xmr"]["signals"] == []
+
+
+def _held_to_own_months(csvs: list[Path], shown: list[Month]) -> tuple[dict, dict]:
+    """DuckDB's figures for a trend of searches by force (docs/guarantees.md, "Completeness
+    per part"): each month shown, its rows, or None where a force holding rows in the months
+    shown has none in it; each rolling year ending a month shown, its rows, or None where a
+    force holding rows in its 12 months lacks one of them."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE s AS SELECT force, strftime(CAST(date AS DATE), '%Y-%m') AS month "
+                f"FROM read_csv([{', '.join(repr(str(p)) for p in csvs)}], header = true)")
+
+    def figure(first: Month, last: Month, whole: bool) -> int | None:
+        span = (str(first), str(last))
+        gaps = con.execute(
+            "SELECT count(*) FROM (SELECT force, count(DISTINCT month) AS n FROM s "
+            "WHERE month BETWEEN ? AND ? GROUP BY force) WHERE n < ?",
+            [*span, last.index - first.index + 1 if whole else 1]).fetchone()
+        rows = con.execute("SELECT count(*) FROM s WHERE month BETWEEN ? AND ?",
+                           span).fetchone()
+        assert gaps is not None and rows is not None
+        return None if gaps[0] else rows[0]
+
+    def month(m: Month) -> int | None:
+        lacking = con.execute(
+            "SELECT count(DISTINCT force) FROM s WHERE month BETWEEN ? AND ? AND force NOT IN "
+            "(SELECT force FROM s WHERE month = ?)", [str(shown[0]), str(shown[-1]), str(m)]
+        ).fetchone()
+        assert lacking is not None
+        return None if lacking[0] else figure(m, m, False)
+
+    return ({str(m): month(m) for m in shown},
+            {str(m): figure(m - 11, m, True) for m in shown})
+
+
+def test_a_trend_holds_each_month_and_year_to_its_own_months_never_the_11_before(
+        tmp_path, cli):
+    """Kent (3 a month) and Essex (2) loaded for January 2023 to August 2025, City (1) for
+    July 2023 to March 2024 only. The summary's year ending August 2025 is 60, but `kpi show
+    --months 15` (June 2024 on) printed every month n/a and no rolling year: it held each
+    month to the forces holding rows in the months shown and the 11 read before them for the
+    rolling years, City among them. Each month shown is now held to the forces holding rows
+    in the months shown (not City: 5 each), and each rolling year to those holding rows in
+    its own 12 months (City until the year ending February 2025: none; then 60, as the
+    summary gives the same years). Found by the differential oracle."""
+    root = tmp_path / "forces"
+    root.mkdir()
+    (root / "kpi.toml").write_text(PARTS_TOML + SHARE_TOML, encoding="utf-8")
+    everything = _months(Month.parse("2023-01"), Month.parse("2025-08"))
+    csvs = [_extract(root / "kent.csv", "Kent", everything, 3),
+            _extract(root / "essex.csv", "Essex", everything, 2),
+            _extract(root / "city.csv", "City",
+                     _months(Month.parse("2023-07"), Month.parse("2024-03")), 1)]
+    loaded = cli(["--project", root, "ingest", "stops", *csvs])
+    assert loaded.exit_code == 0, loaded.output
+    last = Month.parse("2025-08")
+    shown = _months(last - 14, last)
+    values, years = _held_to_own_months(csvs, shown)
+    # Counted by hand: 5 a month; City's last month (March 2024) is in the years ending up
+    # to February 2025, which have no figure; 12 * 5 in those after.
+    assert values == {str(m): 5 for m in shown}
+    assert years == {**{str(m): None for m in _months(last - 14, Month.parse("2025-02"))},
+                     **{str(m): 60 for m in _months(Month.parse("2025-03"), last)}}
+    doc = _json(cli, root, "show", "searches", "--period", "2025-08", "--vs", "previous",
+                "--months", "15")
+    assert {p["month"]: p["value"] for p in doc["trend"]} == values
+    assert {p["month"]: p["rolling_12"] for p in doc["trend"]} == years
+    # The summary gives the same years the same figures (March 2025's, compared with
+    # February's, which City holds rows in, is refused as the summary refuses it).
+    for period in ("2025-04", "2025-08"):
+        summary = _json(cli, root, "summary", "--period", period, "--vs", "previous")
+        assert summary["kpis"][0]["current"]["value"] == years[period] == 60
+    # The process chart reads the same months: a flat 5, common cause.
+    assert doc["signal"]["xmr"]["mean"] == 5 and doc["signal"]["xmr"]["signals"] == []
+    # A rate of two KPIs of the dataset: each month and year Kent's share of those figures.
+    share = _json(cli, root, "show", "kent_share", "--period", "2025-08", "--vs", "previous",
+                  "--months", "15")["trend"]
+    assert {p["month"]: p["value"] for p in share} == {str(m): 60.0 for m in shown}
+    assert {p["month"]: p["rolling_12"] for p in share} == {
+        m: None if year is None else 60.0 for m, year in years.items()}
 
 
 PROVISIONAL_TOML = """\
