@@ -2178,7 +2178,9 @@ def figure_frame(data: Sequence[Any] | Mapping[str, Sequence[Any]],
     for name, dtype in schema.items():
         if dtype == pl.Float64:
             types[name], columns[name] = figure_column(name, columns[name])
-    return pl.DataFrame(columns, schema=types)
+    # Not strict, as a frame built from rows is: a breakdown's part of a bool or int column
+    # is its text ("true", "3") in the String column of parts.
+    return pl.DataFrame(columns, schema=types, strict=False)
 
 
 def plain(value: Any) -> Any:
