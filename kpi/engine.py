@@ -587,6 +587,13 @@ class Plan(NamedTuple):
     asked: Window | None = None
 
 
+def row_step(project: Project, datasets: Iterable[str]) -> int:
+    """The months one row of a KPI's data stands for: 3 where any of its datasets is
+    quarterly, else 1."""
+    return max((project.datasets[d].months_per_row for d in datasets
+                if d in project.datasets), default=1)
+
+
 def target_month(project: Project, kpi: KpiDef, period: Month,
                  datasets: Iterable[str]) -> Month:
     """The month a KPI's current window should end at for a period: the period less the KPI's
@@ -597,8 +604,9 @@ def target_month(project: Project, kpi: KpiDef, period: Month,
     after it ends, is not late in the months before the next one is due. Of several sources,
     the earliest."""
     target = period - kpi.lag
+    datasets = list(datasets)
     specs = [project.datasets[d] for d in datasets if d in project.datasets]
-    step = max((spec.months_per_row for spec in specs), default=1)
+    step = row_step(project, datasets)
     if step == 3:
         target = target - (target.month % step)
     ends = [spec.publication_ends for spec in specs]
@@ -611,6 +619,7 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     """The current and comparison windows of a KPI for a period, given the months its data
     covers. The current window ends at the latest covered month on or before the period less
     the KPI's lag (`target_month`); a window ending earlier is stale."""
+    datasets = list(datasets)
     target = target_month(project, kpi, period, datasets)
     covered = [m for m in available if m <= target]
     if not covered:
@@ -635,7 +644,9 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
                                  f"{', '.join(str(m) for m in missing[:3])}"
                                  + (" ..." if len(missing) > 3 else "")), stale)
     base = baseline_window(project, kpi, current)
-    compare = comparison_window(current, vs, base)
+    # `--vs previous` of quarterly data is the window a quarter earlier, not a month: the
+    # month before would cut a quarter and leave no comparison whatever the period.
+    compare = comparison_window(current, vs, base, row_step(project, datasets))
     if compare.end > current.end:
         # A baseline after the current window: the change from it to the current figure
         # would run backwards in time ("+15 (+0.2%) improving" from April 2024's 8,102 to

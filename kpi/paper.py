@@ -1674,6 +1674,16 @@ class _Builder:
 
     def _comparison_words(self) -> str:
         words = COMPARISON_WORDS[self.report.comparison]
+        if self.report.comparison == Comparison.PREVIOUS:
+            # Quarterly data is compared with the window a quarter earlier (engine.row_step).
+            from kpi.engine import measures_of, row_step
+
+            steps = {row_step(self.project, [m.source for m in measures_of(self.project, r.kpi)])
+                     for r in self.results.values()}
+            if steps == {3}:
+                words = "the window ending a quarter earlier"
+            elif 3 in steps:
+                words += " (a quarter earlier for quarterly data)"
         return words if self.config.plan else words.replace("the plan baseline", "the baseline")
 
     def _vintage(self) -> Inlines:

@@ -216,12 +216,15 @@ class Comparison(StrEnum):
     FYTD = "fytd"
 
 
-def comparison_window(current: Window, vs: Comparison, baseline: Window) -> Window:
-    """The window a current window is compared with."""
+def comparison_window(current: Window, vs: Comparison, baseline: Window,
+                      step: int = 1) -> Window:
+    """The window a current window is compared with. `step` is the months one row of the
+    data stands for: `previous` is the window one row earlier, a quarter for quarterly data
+    (a month earlier would cut a quarter, so there would be no comparison at all)."""
     if vs == Comparison.BASELINE:
         return baseline
     if vs == Comparison.PREVIOUS:
-        return current.shift(-1)
+        return current.shift(-step)
     return current.shift(-12)  # yoy, and fytd against the same months a year earlier
 
 

@@ -1041,7 +1041,10 @@ def windows(k: Kpi, period: int, vs: str, held: set[int]) -> tuple[int | None, t
         else:
             comparison = (BASELINE - 11, BASELINE)
     elif vs == "previous":
-        comparison = (current[0] - 1, current[1] - 1)
+        # the window one row earlier: a quarter for quarterly data (the month before would
+        # cut a quarter); the oracle's rates of two KPIs read the monthly dataset only
+        step = 3 if k.dataset == "q" else 1
+        comparison = (current[0] - step, current[1] - step)
     else:
         comparison = (current[0] - 12, current[1] - 12)
     if comparison[1] > current[1]:

@@ -138,13 +138,40 @@ def test_a_year_ending_on_a_quarter_counts_whole_quarters(tmp_path):
     later = json.loads(_run(project, "summary", "--period", "2018-06", "--format", "json",
                             "--vs", "previous").stdout)
     assert later["kpis"][0]["current"]["value"] == 111_100 + 8
-    # The previous month's window would cut quarters: left out, never half counted.
-    assert later["kpis"][0]["comparison"] is None
-    assert later["kpis"][0]["note"].startswith("comparison year ending May 2018 cuts a quarter")
+    # `--vs previous` of quarterly data is the year a quarter earlier (test below).
+    assert later["kpis"][0]["comparison"]["end"] == "2018-03"
     compared = json.loads(_run(project, "compare", "--period", "2018-03", "--by", "force",
                                "--format", "json", "--vs", "yoy").stdout)
     parts = {p["name"]: p["current"]["value"] for p in compared["kpis"][0]["parts"]}
     assert parts == {"A": 11_110, "B": 8}
+
+
+def test_the_previous_window_of_quarterly_data_is_a_quarter_earlier(tmp_path):
+    """`--vs previous` compared the year ending June 2018 with the year ending May 2018,
+    which cuts a quarter, so every quarterly KPI printed its figure beside "no comparison"
+    and status no data, with the hint to choose a period ending in June (it did), exit 0,
+    in every face: no period gave a comparison. The window a row earlier is a quarter
+    earlier: the year ending March 2018, by hand 10 + 100 + 1,000 + 10,000 of force A and
+    4 x 2 of B = 11,118, in the summary, `kpi show`, `kpi compare` and the paper."""
+    project = _project(tmp_path, QUARTERLY, ROWS)
+    _run(project, "ingest", "prc", str(project / "rows.csv"))
+    args = ("--period", "2018-06", "--vs", "previous")
+    kpi = json.loads(_run(project, "summary", *args, "--format", "json").stdout)["kpis"][0]
+    assert (kpi["comparison"]["start"], kpi["comparison"]["end"]) == ("2017-04", "2018-03")
+    assert kpi["comparison"]["value"] == 11_118 and kpi["current"]["value"] == 111_108
+    assert kpi["status"] == "deteriorating" and kpi["change"]["absolute"] == 111_108 - 11_118
+    shown = json.loads(_run(project, "show", "offences", *args, "--format", "json").stdout)
+    assert shown["kpi"]["comparison"]["value"] == 11_118
+    assert "year ending March 2018" in _run(project, "show", "offences", *args).stdout
+    compared = json.loads(_run(project, "compare", *args, "--by", "force",
+                               "--format", "json").stdout)
+    parts = {p["name"]: p["comparison"]["value"] for p in compared["kpis"][0]["parts"]}
+    assert parts == {"A": 11_110, "B": 8}
+    paper = project / "paper.md"
+    assert _run(project, "export", "markdown", *args, "--output", str(paper)).exit_code == 0
+    text = paper.read_text()
+    assert "Compared with: the window ending a quarter earlier" in text
+    assert "from 11,118 in the year ending March 2018" in text
 
 
 @pytest.mark.parametrize("period, end", [("2018-02", "2017-12"), ("2018-04", "2018-03"),

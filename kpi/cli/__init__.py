@@ -522,7 +522,8 @@ PeriodOpt = Annotated[str, typer.Option("--period", help="Reporting month, YYYY-
                                         envvar="KPI_PERIOD")]
 VsOpt = Annotated[Comparison, typer.Option(
     "--vs", help="Compare with the plan baseline, the same window a year earlier (yoy), the "
-                 "window a month earlier (previous), or financial year to date (fytd).",
+                 "window a month earlier (previous; a quarter earlier for quarterly data), or "
+                 "financial year to date (fytd).",
     envvar="KPI_VS", case_sensitive=False)]
 FormatOpt = Annotated[Format, typer.Option(
     "--format", "-f", help="Output format: table (to read), json or csv (for programs), "
