@@ -9,8 +9,9 @@ aggregation grouped by the column, over one lazy scan of the windows' months.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -552,24 +553,38 @@ def _metric(part: PartResult, ranked_on: str | None) -> float | None:
     return part.per_1000 if ranked_on == "per_1000" else part.current.value
 
 
-def _ranked(parts: list[PartResult], better: Better,
-            ranked_on: str | None) -> list[PartResult]:
-    """Competition ranking (1, 2, 2, 4) by the better direction; parts with no value unranked.
-    Values equal to 12 significant figures tie, so float noise never splits a tie."""
-    def key(value: float) -> float:
+def competition_ranks(values: Sequence[float | None], highest_first: bool
+                      ) -> list[int | None]:
+    """Competition ranks (1, 2, 2, 4) of values, the highest first or the lowest first: equal
+    values share a rank and the next rank skips, so no rank says one part is ahead of
+    another with the same figure. No value (or not a finite one) has no rank. Floats equal to
+    12 significant figures tie, so float noise never splits a tie; whole numbers (and
+    decimals) are compared exactly, so two counts of 13 digits a unit apart never tie. The
+    one ranking of parts: `kpi compare` and `kpi show`'s breakdowns."""
+    def key(value: float) -> float | int | Decimal:
+        if isinstance(value, int | Decimal):
+            return value
         return float(f"{value:.12g}")
 
-    values = {p.name: _metric(p, ranked_on) for p in parts}
-    known = [key(v) for v in values.values() if v is not None and math.isfinite(v)]
-    out = []
-    for part in parts:
-        value = values[part.name]
-        rank = None
-        if ranked_on is not None and value is not None and math.isfinite(value):
-            ahead = sum(1 for v in known if (v > key(value) if better == Better.HIGHER
-                                             else v < key(value)))
-            rank = ahead + 1
-        out.append(replace(part, rank=rank))
+    known = [key(v) for v in values if v is not None and math.isfinite(v)]
+    ranks: list[int | None] = []
+    for value in values:
+        if value is None or not math.isfinite(value):
+            ranks.append(None)
+            continue
+        mine = key(value)
+        ranks.append(1 + sum(1 for v in known if (v > mine if highest_first else v < mine)))
+    return ranks
+
+
+def _ranked(parts: list[PartResult], better: Better,
+            ranked_on: str | None) -> list[PartResult]:
+    """Competition ranking (1, 2, 2, 4) by the better direction; parts with no value unranked
+    (`competition_ranks`)."""
+    values = [_metric(p, ranked_on) for p in parts]
+    ranks = (competition_ranks(values, highest_first=better == Better.HIGHER)
+             if ranked_on is not None else [None] * len(parts))
+    out = [replace(part, rank=rank) for part, rank in zip(parts, ranks, strict=True)]
 
     def order(part: PartResult) -> tuple:
         if part.rank is not None:

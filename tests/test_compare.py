@@ -887,3 +887,17 @@ def test_parts_with_no_population_are_named_in_order_of_name_every_run(tmp_path)
         assert total["ranked_on"] == "value"
         assert total["note"].endswith("no population for Avon, Bure, Cam, Dee, Eden and 2 "
                                       "more: ranked on the values"), total["note"]
+
+
+def test_competition_ranks_tie_equal_figures_only():
+    """One ranking of parts (`kpi compare`, `kpi show`'s breakdowns): equal figures share a
+    rank, the next skips; whole numbers are compared exactly (two counts of 13 digits a unit
+    apart tied when every value was cut to 12 significant figures); float noise still ties;
+    no figure, no rank."""
+    from kpi.compare import competition_ranks
+
+    assert competition_ranks([5, 3, 3, 1, None], highest_first=True) == [1, 2, 2, 4, None]
+    assert competition_ranks([5, 3, 3, 1], highest_first=False) == [4, 2, 2, 1]
+    assert competition_ranks([1_000_000_000_001, 1_000_000_000_000],
+                             highest_first=True) == [1, 2]
+    assert competition_ranks([0.1 + 0.2, 0.3, float("nan")], highest_first=True) == [1, 1, None]

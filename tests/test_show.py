@@ -105,6 +105,24 @@ def test_breakdown_ranked_with_each_parts_change(cli, project):
     assert set(doc["breakdowns"]) == {"lpa", "offence"}
 
 
+def test_breakdown_ranks_equal_figures_alike(cli, project):
+    """The breakdown's rank column numbered parts 1, 2, 3 by position: Birmingham and
+    Coventry, 101 crimes each, read "2" and "3", as if one had more. Equal figures share a
+    rank now, largest first, as SQL's RANK() gives them (and `kpi compare` ranks)."""
+    rows = sql("""SELECT lpa, n, rank() OVER (ORDER BY n DESC) FROM (
+                    SELECT lpa, count(*) AS n FROM crimes
+                    WHERE recorded BETWEEN '2024-10-01' AND '2025-09-30' GROUP BY lpa)
+                  ORDER BY n DESC, lpa""")
+    assert [r[2] for r in rows] == [1, 2, 2]  # the fixture holds a tie
+    result = cli(["--project", project, "show", "total_crime", "--period", "2025-09",
+                  "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    parts = [r for r in csv.DictReader(io.StringIO(result.stdout)) if r["section"] == "By lpa"]
+    assert [(p["lpa"], int(float(p["current"])), int(p["rank"])) for p in parts] == rows
+    table = cli(["--project", project, "show", "total_crime", "--period", "2025-09"]).stdout
+    assert re.search(r"^2 +Birmingham +101 .*\n2 +Coventry +101 ", table, re.M)
+
+
 def test_rate_reports_points_and_counts(cli, project):
     doc = run_json(cli, project, "positive_outcome_rate", "--period", "2025-09")
     positive, total = sql("""SELECT count(*) FILTER (outcome IN ('OC1', 'OC2')), count(*)

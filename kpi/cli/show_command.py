@@ -270,7 +270,13 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
     breakdown_json = {}
     for column, frame in breakdowns.items():
         rows = []
-        for rank, named in enumerate(frame.iter_rows(named=True), start=1):
+        # Largest first, as the frame is sorted; equal figures share a rank (1, 2, 2, 4) and
+        # a part with no figure has none, as `kpi compare` ranks (compare.competition_ranks).
+        from kpi.compare import competition_ranks
+
+        ranks = competition_ranks([plain(v) for v in frame["current"].to_list()],
+                                  highest_first=True)
+        for rank, named in zip(ranks, frame.iter_rows(named=True), strict=True):
             row = {key: plain(value) for key, value in named.items()}
             cells = {"change_absolute": row["absolute"], "change_percent": row["percent"],
                      "change_points": row["points"]}
