@@ -1848,6 +1848,14 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         if kind == Kind.RATE and "numerator" not in item:
             bad("numerator", "is required for a rate (or give numerator_kpi and denominator_kpi)")
 
+    if kind == Kind.SNAPSHOT and dataset is not None and dataset.months_per_row > 1:
+        # As at one month, of rows that each stand for a quarter: no month of it could be
+        # read, so the KPI was "no data" in every period, its note saying to choose a
+        # period ending in June of the period 2018-06.
+        bad("kind", f"a snapshot is as at one month, and dataset '{dataset.id}' holds one row "
+            "per quarter, which cannot be split into months: use a count or sum, whose "
+            "windows are whole quarters")
+
     value_is_duration = False
     numerator_type = None
     if dataset is not None:

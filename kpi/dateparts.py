@@ -114,8 +114,12 @@ def quarter_cut(project: Project, dataset_ids: list[str], window: Window | None)
         if spec is None or spec.months_per_row == 1:
             continue
         if window.start.month % 3 != 1 or window.end.month % 3 != 0:
-            ends = "March, June, September or December"
+            # No period is at fault: a current window ends at a whole quarter (target_month)
+            # and `--vs previous` steps back one (engine.row_step), so what cuts a quarter
+            # is a KPI's baseline or `[project] baseline` (it said "choose a period ending
+            # in March, June, September or December" of the period 2018-06).
             return (f"{window.label} cuts a quarter: dataset '{dataset_id}' holds one row per "
-                    f"quarter, which cannot be split into months (choose a period ending in "
-                    f"{ends})")
+                    "quarter, which cannot be split into months (a window of whole quarters "
+                    "starts in January, April, July or October and ends in March, June, "
+                    "September or December: give the baseline so)")
     return None

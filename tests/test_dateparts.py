@@ -174,6 +174,36 @@ def test_the_previous_window_of_quarterly_data_is_a_quarter_earlier(tmp_path):
     assert "from 11,118 in the year ending March 2018" in text
 
 
+def test_what_cuts_a_quarter_is_said_and_a_snapshot_of_quarters_refused(tmp_path):
+    """A window that cuts a quarter said "(choose a period ending in March, June, September
+    or December)" of the period 2018-06: no period was at fault. A baseline ending in
+    February is, and the note says so; a snapshot (as at one month) of quarterly rows was no
+    data in every period with that note, exit 0, and is refused when kpi.toml loads."""
+    project = _project(tmp_path, QUARTERLY.replace('baseline = "2018-03"',
+                                                   'baseline = "2018-02"'), ROWS)
+    _run(project, "ingest", "prc", str(project / "rows.csv"))
+    kpi = json.loads(_run(project, "summary", "--period", "2018-06", "--format",
+                          "json").stdout)["kpis"][0]
+    assert kpi["comparison"] is None and kpi["current"]["value"] == 111_108
+    assert kpi["note"].startswith("comparison year ending February 2018 cuts a quarter")
+    assert "give the baseline so" in kpi["note"] and "choose a period" not in kpi["note"]
+    snapshot = QUARTERLY + """
+[[kpis]]
+id = "held"
+title = "Offences as at"
+priority = "crime"
+kind = "snapshot"
+dataset = "prc"
+value = "offences"
+better = "lower"
+"""
+    (project / "kpi.toml").write_text(snapshot)
+    refused = inprocess.run(["--project", project, "summary", "--period", "2018-06"])
+    assert refused.returncode == 3, refused.stdout
+    assert ("KPI 'held', key 'kind': a snapshot is as at one month, and dataset 'prc' holds "
+            "one row per quarter") in refused.stderr
+
+
 @pytest.mark.parametrize("period, end", [("2018-02", "2017-12"), ("2018-04", "2018-03"),
                                          ("2018-05", "2018-03"), ("2018-06", "2018-06")])
 def test_a_period_inside_a_quarter_reports_the_last_whole_quarter(tmp_path, period, end):
