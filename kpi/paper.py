@@ -372,7 +372,9 @@ def part_standouts(result: KpiResult, column: str,
             [(r["part"], r["current_numerator"], r["current_denominator"])
              for r in frame.iter_rows(named=True)], SMALL_BASE,
             min_points=config.standout_points)
-    if comparison is None:
+    if comparison is None or stats.overlap_reason(result.current.window, comparison):
+        # A part's change against the rest's takes its windows as independent samples,
+        # as every test of a change does (stats.overlap_reason).
         return None
     return stats.standouts([(r["part"], r["current"], r["comparison"])
                             for r in frame.iter_rows(named=True)], SMALL_BASE,

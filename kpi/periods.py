@@ -183,6 +183,11 @@ class Window:
     def months(self) -> list[Month]:
         return [Month(i) for i in range(self.start.index, self.end.index + 1)]
 
+    def shared(self, other: Window) -> list[Month]:
+        """The months this window and `other` both hold (none for windows apart)."""
+        first, last = max(self.start, other.start), min(self.end, other.end)
+        return [Month(i) for i in range(first.index, last.index + 1)]
+
     @property
     def code(self) -> str:
         """Short form used in tables and CSV: 'YE 2025-09', 'AT 2025-09', 'FYTD 2025-09'."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from kpi.catalogue import Better, Kind, KpiDef, RateTest, Unit
-from kpi.periods import Month
+from kpi.periods import Month, Window
 from kpi.rounding import change_percent, fixed, mean_of, quotient, rounded
 
 if TYPE_CHECKING:
@@ -198,6 +198,8 @@ def significance(result: KpiResult) -> Significance:
     current, comparison = result.current, result.comparison
     if current is None or comparison is None:
         return not_tested(result.note or "needs both a current and a comparison window")
+    if shared := overlap_reason(current.window, comparison.window):
+        return not_tested(shared)
     if kpi.kind in UNTESTED_KINDS:
         return not_tested(UNTESTED_KINDS[kpi.kind])
     if kpi.unit == Unit.PERCENT and kpi.is_snapshot:
@@ -216,6 +218,22 @@ def significance(result: KpiResult) -> Significance:
     if kpi.is_snapshot:
         return not_tested("a snapshot is a stock at one date, not events over time")
     return not_tested(f"no test for a {kpi.kind.value} in {kpi.unit.value}")
+
+
+def overlap_reason(current: Window, comparison: Window) -> str | None:
+    """Why two windows cannot be tested against each other because they share months (the
+    year ending September against the year ending August, `--vs previous`; a baseline year
+    ending within the current one), or None. Every test here takes its two windows as
+    independent samples; windows sharing 11 of 12 months share 11 months of events, so the
+    test read 300,261 against 299,579 crimes as two samples ("not significant, p = 0.379")
+    where the change, -682, is one September's against another's."""
+    shared = current.shared(comparison)
+    if not shared:
+        return None
+    months = (f"{len(shared)} months, {shared[0]} to {shared[-1]}" if len(shared) > 1
+              else f"the month {shared[0]}")
+    return (f"the two windows share {months}, so they are not independent samples: the "
+            "change is the difference of the months they do not share")
 
 
 NOT_WHOLE = "a rate is tested from whole-number numerators and denominators"

@@ -123,6 +123,28 @@ def test_breakdown_ranks_equal_figures_alike(cli, project):
     assert re.search(r"^2 +Birmingham +101 .*\n2 +Coventry +101 ", table, re.M)
 
 
+def test_windows_sharing_months_are_not_tested_as_two_samples(cli, project):
+    """`--vs previous` compares the year ending September 2025 with the year ending August:
+    11 months are in both, so the change is September 2025's count less September 2024's
+    (DuckDB), and no test of the two years as independent samples says whether it is chance.
+    The summary, `kpi show` and the paper's Signal say "not tested" and why."""
+    doc = run_json(cli, project, "total_crime", "--period", "2025-09", "--vs", "previous")
+    kpi = doc["kpi"]
+    assert kpi["current"]["value"] == count_between("2024-10-01", "2025-09-30")
+    assert kpi["comparison"]["value"] == count_between("2024-09-01", "2025-08-31")
+    assert kpi["change"]["absolute"] == (count_between("2025-09-01", "2025-09-30")
+                                         - count_between("2024-09-01", "2024-09-30"))
+    test = kpi["significance"]
+    assert test["test"] is None and test["p_value"] is None
+    assert test["reason"].startswith("the two windows share 11 months, 2024-10 to 2025-08")
+    summary = cli(["--project", project, "summary", "--period", "2025-09", "--vs", "previous",
+                   "--format", "json"])
+    got = {k["id"]: k["significance"] for k in json.loads(summary.stdout)["kpis"]}
+    assert got["total_crime"] == test
+    yoy = run_json(cli, project, "total_crime", "--period", "2025-09", "--vs", "yoy")
+    assert yoy["kpi"]["significance"]["test"] == "poisson_exact"
+
+
 def test_rate_reports_points_and_counts(cli, project):
     doc = run_json(cli, project, "positive_outcome_rate", "--period", "2025-09")
     positive, total = sql("""SELECT count(*) FILTER (outcome IN ('OC1', 'OC2')), count(*)

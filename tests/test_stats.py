@@ -132,6 +132,25 @@ def test_a_count_gets_the_poisson_test():
     assert got.p_value == pytest.approx(scipy_poisson_p(361, 12, 321, 12))
 
 
+def test_windows_that_share_months_are_not_tested_as_two_samples():
+    """The year ending September against the year ending August (`--vs previous`) share 11
+    months: the Poisson test read 299,579 against 300,261 crimes as two samples, "not
+    significant (p = 0.379)", where the change, -682, is September 2025's 25,637 against
+    September 2024's 26,319 (p = 0.003 on those two months alone). Windows that share months
+    are not tested, saying which; windows apart (yoy) still are."""
+    august = YE25.shift(-1)
+    got = stats.significance(result_of(COUNT, Measured(YE25, 299_579.0),
+                                       Measured(august, 300_261.0)))
+    assert got.test == stats.NOT_TESTED and got.p_value is None
+    assert f"share 11 months, {YE25.start} to {august.end}" in got.note
+    # A baseline year ending inside the current one shares its last months.
+    assert "share the month" in stats.significance(result_of(
+        COUNT, Measured(YE25, 361.0), Measured(YE25.shift(-11), 321.0))).note
+    assert stats.significance(result_of(COUNT, Measured(YE25, 361.0),
+                                        Measured(YE25.shift(-12), 321.0))).test \
+        == stats.POISSON_EXACT
+
+
 def test_a_rate_gets_the_proportion_test():
     rate = dataclasses.replace(COUNT, kind=Kind.RATE, unit=Unit.PERCENT, numerator="x")
     got = stats.significance(result_of(rate, Measured(YE25, 50.0, 12, 24, 0, 0),
