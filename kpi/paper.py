@@ -1675,17 +1675,8 @@ class _Builder:
                 inlines(Name(heading), f": {report.period.name}"), tuple(facts))
 
     def _comparison_words(self) -> str:
-        words = COMPARISON_WORDS[self.report.comparison]
-        if self.report.comparison == Comparison.PREVIOUS:
-            # Quarterly data is compared with the window a quarter earlier (engine.row_step).
-            from kpi.engine import measures_of, row_step
-
-            steps = {row_step(self.project, [m.source for m in measures_of(self.project, r.kpi)])
-                     for r in self.results.values()}
-            if steps == {3}:
-                words = "the window ending a quarter earlier"
-            elif 3 in steps:
-                words += " (a quarter earlier for quarterly data)"
+        words = comparison_words(self.project, self.report.comparison,
+                                 [r.kpi for r in self.results.values()])
         return words if self.config.plan else words.replace("the plan baseline", "the baseline")
 
     def _vintage(self) -> Inlines:
@@ -1717,7 +1708,7 @@ class _Builder:
         paras = [
             f"This paper reports performance against {against} for {span}, across {count} "
             f"{kind}{'priority' if count == 1 else 'priorities'}. {how}",
-            _conventions(project, report.comparison, period.name),
+            _conventions(project, report.comparison, period.name, self._comparison_words()),
         ]
         if self.uncompared:
             words, count = self.uncompared
@@ -2856,7 +2847,26 @@ def _alt_text(spec: ChartSpec, label: str | None = None) -> str:
     return f"{shapes[spec.type]}{by}: {spec.title}."
 
 
-def _conventions(project: Project, comparison: Comparison, period_name: str) -> str:
+def comparison_words(project: Project, comparison: Comparison, kpis: Iterable[KpiDef]) -> str:
+    """What the KPIs reported are compared with, as the title block and the introduction
+    say it: `--vs previous` of quarterly data is the window a quarter earlier
+    (engine.row_step), so for a paper of quarterly KPIs "the window ending a quarter
+    earlier" (the introduction said "a month earlier" below a title block saying a quarter)."""
+    words = COMPARISON_WORDS[comparison]
+    if comparison == Comparison.PREVIOUS:
+        from kpi.engine import measures_of, row_step
+
+        steps = {row_step(project, [m.source for m in measures_of(project, kpi)])
+                 for kpi in kpis}
+        if steps == {3}:
+            words = "the window ending a quarter earlier"
+        elif 3 in steps:
+            words += " (a quarter earlier for quarterly data)"
+    return words
+
+
+def _conventions(project: Project, comparison: Comparison, period_name: str,
+                 words: str) -> str:
     flows = (f"the financial year to date ending {period_name}" if comparison == Comparison.FYTD
              else f"the 12 months of the year ending {period_name}")
     text = (f"Unless a KPI states otherwise, flows (counts, rates, averages) cover {flows}, and "
@@ -2867,7 +2877,7 @@ def _conventions(project: Project, comparison: Comparison, period_name: str) -> 
                        f"{project.baseline_end.name} for flows and "
                        f"{project.snapshot_baseline.name} for snapshots, unless the KPI "
                        "declares its own baseline.")
-    return text + f"Each KPI is compared with {COMPARISON_WORDS[comparison]}."
+    return text + f"Each KPI is compared with {words}."
 
 
 def _as_at(text: str) -> Inlines:

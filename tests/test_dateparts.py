@@ -171,6 +171,8 @@ def test_the_previous_window_of_quarterly_data_is_a_quarter_earlier(tmp_path):
     assert _run(project, "export", "markdown", *args, "--output", str(paper)).exit_code == 0
     text = paper.read_text()
     assert "Compared with: the window ending a quarter earlier" in text
+    # The introduction says so too (it said "a month earlier" below the title block).
+    assert "Each KPI is compared with the window ending a quarter earlier." in text
     assert "from 11,118 in the year ending March 2018" in text
 
 
