@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from kpi import render, stats
-from kpi.catalogue import BOUNDS, BOUNDS_HINT, Better, Kind, KpiDef, Project, RateTest, Unit
+from kpi.catalogue import BOUNDS, BOUNDS_HINT, Better, Kind, KpiDef, Project, RateTest, Status, Unit
 from kpi.document import (
     Align,
     BulletList,
@@ -2856,8 +2856,9 @@ def comparison_words(project: Project, comparison: Comparison, kpis: Iterable[Kp
     if comparison == Comparison.PREVIOUS:
         from kpi.engine import measures_of, row_step
 
-        steps = {row_step(project, [m.source for m in measures_of(project, kpi)])
-                 for kpi in kpis}
+        # (a KPI in development may have no dataset yet: it reads none)
+        steps = {row_step(project, [m.dataset for m in measures_of(project, kpi) if m.dataset])
+                 for kpi in kpis if kpi.status == Status.LIVE}
         if steps == {3}:
             words = "the window ending a quarter earlier"
         elif 3 in steps:

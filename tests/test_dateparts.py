@@ -167,8 +167,19 @@ def test_the_previous_window_of_quarterly_data_is_a_quarter_earlier(tmp_path):
                                "--format", "json").stdout)
     parts = {p["name"]: p["comparison"]["value"] for p in compared["kpis"][0]["parts"]}
     assert parts == {"A": 11_110, "B": 8}
+    # A KPI in development (no dataset yet) beside them: the paper's words on what each
+    # KPI is compared with read the datasets of live KPIs only (it raised on this one).
+    (project / "kpi.toml").write_text(QUARTERLY + """
+[[kpis]]
+id = "planned"
+title = "Planned"
+priority = "crime"
+kind = "count"
+status = "in_development"
+""")
     paper = project / "paper.md"
-    assert _run(project, "export", "markdown", *args, "--output", str(paper)).exit_code == 0
+    written = _run(project, "export", "markdown", *args, "--output", str(paper))
+    assert written.exit_code == 0, written.output
     text = paper.read_text()
     assert "Compared with: the window ending a quarter earlier" in text
     # The introduction says so too (it said "a month earlier" below the title block).
