@@ -2466,7 +2466,9 @@ class OracleMachine(RuleBasedStateMachine):
         chart = spc_reference.chart(
             [text(m) for m in months], values,
             floor=0.0 if current["unit"] in NON_NEGATIVE_UNITS else None,
-            ceiling=chart_ceiling(self.oracle, k, current["unit"]))
+            ceiling=chart_ceiling(self.oracle, k, current["unit"], [
+                window_months(f["window"]) for f in figures if f["kpi"] == k.id
+                and f["role"] in ("current", "comparison") and f.get("window")]))
         variation = spc_reference.variation(chart, k.better)
         if variation is None:
             return None
