@@ -271,6 +271,21 @@ def _rows(count: int) -> str:
             else f"{count:,} rows of the windows tested have")
 
 
+def at_most_100(kpi: KpiDef, windows: Sequence[Measured]) -> bool:
+    """Whether a KPI's values cannot pass 100%, so a process chart's upper limits stop there
+    (docs/statistics.md, "Limits stop where the value cannot go"): a share by its definition
+    (`KpiDef.at_most_100`: a within share, a condition's share of rows, a rate declared
+    nested), or a percentage, unscaled, that is tested as two proportions on the rows of its
+    windows (`rate_rule`): a rate of one dataset's rows each of whose numerators is a whole
+    number from 0 to its denominator (compliant audits of audited ones), or a rate of two
+    KPIs proven nested. One rule with the test: a KPI tested as a proportion is charted as
+    one, and a rate of two KPIs not nested (240% in a month) is neither."""
+    if kpi.at_most_100:
+        return True
+    return (kpi.unit == Unit.PERCENT and kpi.multiplier == 1.0 and bool(windows)
+            and rate_rule(kpi, windows)[0] == RateTest.PROPORTIONS)
+
+
 def rate_rule(kpi: KpiDef, windows: Sequence[Measured]) -> tuple[RateTest, str]:
     """The one rule for testing a percentage of cases (docs/statistics.md, "Which test a rate
     gets"), for the windows (or parts) tested against each other: the test, and the reason

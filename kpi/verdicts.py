@@ -28,7 +28,7 @@ from kpi.store import AsOf
 # Months of monthly values a verdict reads, ending with the current window (kpi show's trend).
 SERIES_MONTHS = 24
 # Units whose values cannot be negative: their lower process limit stops at 0 (a count of
-# -11 crimes is not a month that can happen). A share also stops at 100 (KpiDef.at_most_100).
+# -11 crimes is not a month that can happen). A share also stops at 100 (stats.at_most_100).
 NON_NEGATIVE = frozenset({Unit.COUNT, Unit.PERCENT, Unit.PER_1000, Unit.SECONDS, Unit.DAYS,
                           Unit.GBP})
 
@@ -88,7 +88,9 @@ def verdict_of(result: KpiResult, series: Series | None,
         chart = stats.xmr(series.months, values, kpi.better, baseline=baseline,
                           rebase=[str(m) for m in kpi.spc_rebase],
                           floor=0.0 if kpi.unit in NON_NEGATIVE else None,
-                          ceiling=100.0 if kpi.at_most_100 else None)
+                          ceiling=100.0 if stats.at_most_100(kpi, [
+                              w for w in (result.current, result.comparison) if w is not None])
+                          else None)
     variation = stats.variation(chart) if chart is not None else None
     met, assurance = stats.judged(result.current.value if result.current else None,
                                   kpi.target, chart, kpi.better)

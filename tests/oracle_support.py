@@ -16,6 +16,7 @@ import os
 import random
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
@@ -1737,12 +1738,13 @@ def numerator_sum(k: Kpi) -> str:
 
 
 def rows_not_nested(oracle: Oracle, k: Kpi, windows: list[tuple[int, int]],
-                    forces: list[str] | None = None) -> tuple[int, int]:
-    """A rate of one dataset's rows, from DuckDB over the windows (and the rows of `forces`
-    only, where given): the rows whose numerator (a blank read as 0) is not a whole number
-    from 0 to the row's denominator (1 without one), and those whose numerator is not a
-    whole number of at least 0; (0, 0) for other KPIs."""
-    if k.kind != "rate" or k.parts or k.numerator is None:
+                    forces: list[str] | None = None, kinds: tuple[str, ...] = ("rate",)
+                    ) -> tuple[int, int]:
+    """A rate (of `kinds`) of one dataset's rows, from DuckDB over the windows (and the rows
+    of `forces` only, where given): the rows whose numerator (a blank read as 0) is not a
+    whole number from 0 to the row's denominator (1 without one), and those whose numerator
+    is not a whole number of at least 0; (0, 0) for other KPIs."""
+    if k.kind not in kinds or k.parts or k.numerator is None:
         return 0, 0
     if oracle.model.spec.derived and k.dataset == "inc":
         k = derived_out(k, oracle.model.spec.derived)
@@ -1786,22 +1788,30 @@ def proven_within(oracle: Oracle, k: Kpi) -> bool:
             and num.lag == den.lag and _narrows(num.filter, den.filter))
 
 
-def chart_ceiling(oracle: Oracle, k: Kpi, unit: str) -> float | None:
+def chart_ceiling(oracle: Oracle, k: Kpi, unit: str,
+                  windows: Sequence[tuple[int, int]] = ()) -> float | None:
     """Where a KPI's process limits stop above (docs/statistics.md, "Limits stop where the
     value cannot go"): at 100 for a share, a percentage that cannot pass 100% (unscaled): a
     within share; a rate or snapshot of one dataset's rows whose numerator is a condition
     (every numerator the generator draws is one) over no denominator, unless declared not
-    nested; a rate of two KPIs declared or proven nested; one of one dataset's rows declared
-    nested. Else none: a rate of two KPIs not nested (240% in a month) can pass 100."""
+    nested; one over a denominator whose rows in the summary's `windows` (current and
+    comparison) each hold a numerator from 0 to the denominator, unless declared not nested,
+    as the test of two proportions is given; a rate of two KPIs declared or proven nested;
+    one of one dataset's rows declared nested. Else none: a rate of two KPIs not nested (240%
+    in a month) can pass 100."""
     if unit != "percent" or k.multiplier != 1.0:
         return None
     if k.kind == "within" or k.within is True:
         return 100.0
     if k.parts:
         return 100.0 if k.within is None and proven_within(oracle, k) else None
-    share = (k.kind in ("rate", "snapshot") and k.numerator is not None
-             and k.denominator is None and k.within is not False)
-    return 100.0 if share else None
+    if k.kind not in ("rate", "snapshot") or k.numerator is None or k.within is False:
+        return None
+    if k.denominator is None:
+        return 100.0
+    nested = bool(windows) and rows_not_nested(oracle, k, list(windows),
+                                               kinds=("rate", "snapshot"))[0] == 0
+    return 100.0 if nested else None
 
 
 def rate_test_expected(oracle: Oracle, k: Kpi, not_nested: tuple[int, int] = (0, 0)

@@ -2474,7 +2474,9 @@ class OracleMachine(RuleBasedStateMachine):
         chart = spc_reference.chart(
             [text(m) for m in months], values,
             floor=0.0 if current["unit"] in NON_NEGATIVE_UNITS else None,
-            ceiling=chart_ceiling(self.oracle, k, current["unit"]))
+            ceiling=chart_ceiling(self.oracle, k, current["unit"], [
+                window_months(f["window"]) for f in figures if f["kpi"] == k.id
+                and f["role"] in ("current", "comparison") and f.get("window")]))
         variation = spc_reference.variation(chart, k.better)
         if variation is None:
             return None
@@ -2492,13 +2494,19 @@ class OracleMachine(RuleBasedStateMachine):
         (its last `provisional_months` left out), from its first month with a figure; it has
         limits, and so a row of the matrix by its variation, where the first 12 of those
         months (all of them, when fewer) have a figure each and are at least 2. None where
-        the model cannot tell: a quarterly KPI, or a KPI with no current figure whose
-        windows may be whole or not."""
+        the model cannot tell: a quarterly KPI, a KPI with no current figure whose windows
+        may be whole or not, or one whose limits come from months it names (`spc_baseline`,
+        `spc_rebase`: a baseline the chart does not hold gives no limits; the process-chart
+        oracle, tests/test_spc_oracle.py, checks those charts, as `_chart_place` leaves them
+        to it)."""
         if k.cumulative:
             return True
         dataset = self.oracle.dataset_of(k)
         if dataset == "q":
             STATS["paper: matrix not told: quarterly"] += 1
+            return None
+        if k.spc_baseline or k.spc_rebase:
+            STATS["paper: matrix not told: limits from named months"] += 1
             return None
         current = next((f for f in figures if f["kpi"] == k.id and f["role"] == "current"),
                        None)

@@ -154,7 +154,7 @@ class ChartsMachine(OracleMachine):
         unit = got["unit"]
         chart = ref.chart([text(m) for m in months], values, k.spc_rebase,
                           floor=0.0 if unit in NON_NEGATIVE else None,
-                          ceiling=chart_ceiling(self.oracle, k, unit),
+                          ceiling=chart_ceiling(self.oracle, k, unit, _windows(got)),
                           baseline=k.spc_baseline)
         return ref.variation(chart, got["better"]), True
 
@@ -311,7 +311,8 @@ class ChartsMachine(OracleMachine):
         unit = got["unit"]
         chart = ref.chart(months, values, k.spc_rebase,
                           floor=0.0 if unit in NON_NEGATIVE else None,
-                          ceiling=chart_ceiling(self.oracle, k, unit), baseline=k.spc_baseline)
+                          ceiling=chart_ceiling(self.oracle, k, unit, _windows(got)),
+                          baseline=k.spc_baseline)
         verdict = ref.variation(chart, got["better"])
         printed = got["variation"]
         COUNTS[f"variation {verdict}"] += 1
@@ -389,3 +390,9 @@ def test_a_quarterly_kpi_up_to_its_last_whole_quarter_is_not_a_stale_exception(t
     listed = [line for line in out.read_text(encoding="utf-8").splitlines()
               if line.startswith("- ") and "See " in line and "stale" in line]
     assert len(listed) == 1 and "**KPI k_late**" in listed[0], listed
+
+
+def _windows(got: dict) -> list[tuple[int, int]]:
+    """The summary's current and comparison windows of a KPI, as the model's months."""
+    return [(parse(w["start"]), parse(w["end"])) for w in (got["current"], got["comparison"])
+            if w is not None]

@@ -734,3 +734,29 @@ def test_limits_stop_at_100_only_for_a_share_and_not_for_a_rate_that_passes_it()
     chart = verdicts.verdict_of(_result(share, 94.0, 94.0), shares).chart
     assert (chart.mean, chart.upper_limit, chart.upper_2sigma) == (94.0, 100.0, 100.0)
     assert round(chart.lower_limit, 2) == 72.72
+
+
+
+def test_a_rate_of_rows_its_windows_prove_nested_stops_at_100_and_one_they_do_not_does_not():
+    """A rate of one dataset's rows, a numerator column over a denominator column (compliant
+    audits of audited ones): tested as two proportions where every row of its windows has a
+    numerator from 0 to its denominator (`stats.rate_rule`), so charted as a share too, its
+    upper limit at 100 (the sample's crime data integrity read "88.7% to 101.6%" without
+    it); where a row's numerator passes its denominator, neither. The months 90, 98, ... as
+    above: mean 94, upper limit 94 + 2.66 x 8 = 115.28."""
+    audits = KpiDef("cdi", "Audits compliant", "p", Kind.RATE, Unit.PERCENT, Better.HIGHER,
+                    dataset="d", numerator="compliant", denominator="audited")
+    assert not audits.at_most_100
+    shares = verdicts.Series(tuple(months(12)), tuple([90.0, 98.0] * 6))
+
+    def charted(outside: int):
+        now = Window.year_ending(Month.parse("2025-09"))
+        then = Window.year_ending(Month.parse("2024-09"))
+        change = change_between(audits, 94.0, 94.0)
+        result = KpiResult(audits, status_of(audits, change),
+                           Measured(now, 94.0, 94, 100, outside, 0),
+                           Measured(then, 94.0, 94, 100, 0, 0), change)
+        return verdicts.verdict_of(result, shares).chart
+
+    assert charted(0).upper_limit == 100.0
+    assert round(charted(1).upper_limit, 2) == 115.28
