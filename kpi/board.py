@@ -354,10 +354,13 @@ def peer_chart_data(spec: ChartSpec, compared: KpiComparison, group: PeerGroup) 
     assert compared.current is not None, "a peer result has a current window"
     per_1000 = all(p.per_1000 is not None for p in compared.parts)
     values: list[tuple[str, float, bool]] = []
+    from kpi.compare import peer_parts
+
+    focus = peer_parts(compared, group).get(group.focus) if group.focus else None
     for part in compared.parts:
         value = part.per_1000 if per_1000 else part.current.value if part.current else None
         assert value is not None, "a peer result holds a current value for every member"
-        values.append((part.name, value, part.name == group.focus))
+        values.append((part.name, value, part is focus))
     values.sort(key=lambda row: (-row[1], row[0]))
     parts = pl.DataFrame({"part": [r[0] for r in values], "value": [r[1] for r in values],
                           "focus": [r[2] for r in values]},

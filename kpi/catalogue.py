@@ -1607,11 +1607,22 @@ def _build_peers(raw: Any, problems: _Problems,
             problems.add(where, "members", "must list at least two names", needle,
                          r"^\s*members\s*=")
             continue
-        if len(set(members)) != len(members):
-            problems.add(where, "members", "names a member twice", needle, r"^\s*members\s*=")
+        from kpi.text import part_keys
+
+        # Members name parts as population files do (kpi.text.part_key): 'BURE' and 'Bure'
+        # are one member, which kpi compare would match to one part twice.
+        keys = part_keys(members)
+        if len(set(keys)) != len(keys):
+            twice = next(m for m, k in zip(members, keys, strict=True) if keys.count(k) > 1)
+            again = [m for m, k in zip(members, keys, strict=True)
+                     if k == part_keys([twice])[0]]
+            problems.add(where, "members", f"names a member twice ('{again[0]}' and "
+                         f"'{again[1]}' differ only in case, spacing or Unicode form)",
+                         needle, r"^\s*members\s*=")
             continue
         focus = group.get("focus")
-        if focus is not None and focus not in members:
+        if focus is not None and (not isinstance(focus, str)
+                                  or part_keys([focus])[0] not in keys):
             problems.add(where, "focus", f"'{focus}' is not one of its members", needle,
                          r"^\s*focus\s*=")
             continue

@@ -41,6 +41,7 @@ from kpi.expressions import polars_expr
 from kpi.periods import Comparison, Month, Window, WindowKind
 from kpi.rounding import fixed, mean_of, median_of, quotient
 from kpi.store import AsOf
+from kpi.text import part_key, part_keys
 
 # Counts that a population turns into a rate per 1,000.
 PER_POPULATION_KINDS = (Kind.COUNT, Kind.SUM, Kind.WEIGHTED_SCORE)
@@ -110,7 +111,7 @@ class PeerComparison:
 def read_populations(path: Path) -> pl.DataFrame:
     """A population reference: columns part, population, year (names free, in that order),
     checked like a weights file: numbers where numbers belong, each (part, year) once."""
-    from kpi.text import normalised_text, reference_text
+    from kpi.text import reference_text
 
     text = reference_text(path, "population file")
     try:
@@ -123,9 +124,10 @@ def read_populations(path: Path) -> pl.DataFrame:
     part, population, year = frame.columns[:3]
 
     # Parts are matched as weights keys are (engine._read_weights): as stored, ignoring case,
-    # so 'kent' is the population of the stored 'Kent', not "no population for Kent".
+    # so 'kent' is the population of the stored 'Kent', not "no population for Kent"; by the
+    # rule peer group members are (kpi.text.part_key).
     typed = frame.with_row_index("row", offset=2).select(
-        "row", normalised_text(pl.col(part)).str.strip_chars().str.to_lowercase().alias("part"),
+        "row", part_key(pl.col(part)).alias("part"),
         pl.col(part).alias("written"),
         pl.col(population).str.strip_chars().str.replace_all(",", "")
         .cast(pl.Float64, strict=False).alias("population"),
@@ -243,13 +245,24 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
 
     members = None
     if group is not None:
-        members = [*group.members, *([focus] if focus and focus not in group.members else [])]
+        members = [*group.members, *([focus] if focus and part_keys([focus])[0] not in
+                                     part_keys(list(group.members)) else [])]
     requests: dict[str, list[KpiDef]] = {}
     for kpi in chosen:
         if plans[kpi.id][0] is not None:
             requests.setdefault(kpi.source, []).append(kpi)
-    grouped = {dataset_id: _grouped(project, dataset_id, wanted, plans, by, members, as_of)
+    grouped = {dataset_id: _grouped(project, dataset_id, wanted, plans, by, members, as_of,
+                                    group, asked)
                for dataset_id, wanted in requests.items()}
+    if group is not None and members is not None:
+        # Members and focus named as the data spells them (matched by kpi.text.part_key, as
+        # population files are): 'BURE' in kpi.toml is the stored 'Bure'.
+        named = [*members, *(f for f in (focus, group.focus) if f and f not in members)]
+        spelled = _spelled(named, {n for rows in grouped.values() for n in rows
+                                     if isinstance(n, str)})
+        group = replace(group, members=tuple(spelled.get(m, m) for m in group.members),
+                        focus=spelled.get(group.focus, group.focus) if group.focus else None)
+        focus = spelled.get(focus, focus) if focus else None
 
     results = []
     for kpi in chosen:
@@ -328,9 +341,40 @@ def _peer_group(project: Project, peers: str | None, by: str) -> PeerGroup | Non
     return group
 
 
+def _spelled(members: list[str], parts: Iterable[str]) -> dict[str, str]:
+    """Each member (or focus) as the data spells the one part it names (kpi.text.part_key),
+    for those the data holds; `_grouped` has refused a member naming two."""
+    names = sorted(parts)
+    keyed = dict(zip(part_keys(names), names, strict=True))
+    return {m: keyed[k] for m, k in zip(members, part_keys(members), strict=True) if k in keyed}
+
+
+def _one_part_each(dataset_id: str, by: str, members: list[str], parts: Iterable[object],
+                   group: PeerGroup, asked: str | None) -> None:
+    """Refuse a member (or the focus) of a peer group that names two parts of the data, parts
+    that differ only in case, spacing or Unicode form (kpi.text.part_key): the group would
+    compare one of them as the member and leave the other out, or rank both."""
+    names = sorted(p for p in parts if isinstance(p, str))
+    found: dict[str, list[str]] = {}
+    for name, key in zip(names, part_keys(names), strict=True):
+        found.setdefault(key, []).append(name)
+    for member, key in zip(members, part_keys(members), strict=True):
+        if len(found.get(key, [])) > 1:
+            first, second = found[key][:2]
+            where = (f"{option('--focus')} '{member}'" if member == asked
+                     and member not in group.members else
+                     f"kpi.toml, [peers.{group.id}]: '{member}'")
+            raise UsageError(f"{where} names both '{first}' and '{second}' of '{by}' in "
+                             f"dataset '{dataset_id}', which differ only in case, spacing or "
+                             "Unicode form",
+                             hint=f"write each {by} one way in the extracts and reload the "
+                                  "months holding the other spelling")
+
+
 def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
              plans: dict[str, engine.Plan], by: str,
-             members: list[str] | None, as_of: AsOf | None) -> dict[str, dict[str, float | None]]:
+             members: list[str] | None, as_of: AsOf | None, group: PeerGroup | None = None,
+             asked: str | None = None) -> dict[str, dict[str, float | None]]:
     """Every KPI's components for its windows, and the number of rows its filter selects in
     them, grouped by the column, from one lazy scan of the dataset. Keys: part -> alias ->
     value.
@@ -343,8 +387,8 @@ def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
                      for m in w.months()})
     frame = frame.filter(pl.col("month").is_in(months))
     part = pl.col(by).cast(pl.String)
-    if members is not None:
-        frame = frame.filter(part.is_in(members))
+    if members is not None:  # matched as population files are (kpi.text.part_key)
+        frame = frame.filter(part_key(part).is_in(part_keys(members)))
     queries = []
     for additive in (True, False):
         exprs = [e for kpi in kpis if engine.RECIPES[kpi.kind].additive == additive
@@ -366,6 +410,8 @@ def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
             out.setdefault(row.pop("__part"), {}).update(row)
     from kpi.ingest.identity import refuse_spellings  # the loader's package, read only here
 
+    if group is not None and members is not None:
+        _one_part_each(dataset_id, by, members, out, group, asked)
     refuse_spellings(dataset_id, by, out, "compare by")
     return out
 
@@ -459,6 +505,8 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     absent: list[str] = []  # parts left out: rows only in the comparison window
     unread: list[str] = []  # parts whose comparison window is not all loaded
     new: list[str] = []  # parts with no rows in the comparison window
+    names = sorted(n for n in rows if isinstance(n, str))
+    keys = dict(zip(names, part_keys(names), strict=True))  # as populations_for keys them
     for name, row in rows.items():
         if not row[f"{kpi.id}:{SELECTED}"]:
             continue  # the KPI selects none of this part's rows in either window
@@ -484,7 +532,7 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         change = engine.change_between(kpi, cur.value if cur else None,
                                        cmp.value if cmp else None)
         status, _ = engine.judged(kpi, change, current, stale)
-        population = populations.get(name.lower())
+        population = populations.get(keys[name])
         per_1000 = quotient(cur.value, population, 1000) if cur is not None else None
         parts.append(PartResult(name, cur, cmp, change, status, None, population, per_1000))
         settled_of[name] = _measured(project, kpi, settled, "set", row)
@@ -704,12 +752,21 @@ def peer_result(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     except (UsageError, DataError):
         return None
     compared = result.kpis[0]
-    parts = {p.name: p for p in compared.parts}
+    parts = peer_parts(compared, group)
     if compared.current is None or any(
             m not in parts or _metric(parts[m], None) is None
             for m in (*group.members, group.focus)):
         return None
     return compared
+
+
+def peer_parts(compared: KpiComparison, group: PeerGroup) -> dict[str, PartResult]:
+    """The parts of a comparison by the member (or focus) of the group naming each, as
+    kpi.toml spells it (matched by kpi.text.part_key, as `compare` matched them)."""
+    names = [p.name for p in compared.parts]
+    keyed = dict(zip(part_keys(names), compared.parts, strict=True))
+    named = [*group.members, *([group.focus] if group.focus else [])]
+    return {m: keyed[k] for m, k in zip(named, part_keys(named), strict=True) if k in keyed}
 
 
 def _constant_part(dataset: DatasetSpec, column: str) -> str | None:
@@ -739,8 +796,8 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     if (group is None or group.focus is None or compared is None or compared.ranked_on is None
             or compared.current is None):
         return None
-    parts = {p.name: p for p in compared.parts}
-    if any(parts[m].rank is None for m in (*group.members, group.focus)):
+    parts = peer_parts(compared, group)
+    if any(m not in parts or parts[m].rank is None for m in (*group.members, group.focus)):
         return None
     from kpi.render import number, own_places
     from kpi.rounding import places_apart
@@ -748,7 +805,7 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     me = parts[group.focus]
     assert me.rank is not None  # every part checked above is ranked
     per_1000 = compared.ranked_on == "per_1000"
-    others = ", ".join(m for m in group.members if m != group.focus)
+    others = ", ".join(parts[m].name for m in group.members if parts[m] is not me)
     best = "highest" if kpi.better == Better.HIGHER else "lowest"
     # The focus's figure and the group's median side by side, with no change printed
     # between them: to as many places as it takes for them to print apart exactly where
@@ -766,8 +823,8 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
                          number(compared.median, kpi, digits=digits))
     window = compared.current
     when = f"the {window.label}" if window.kind == WindowKind.YE else window.label
-    text = (f"Compared with peers ({group.title}: {others}), {group.focus} ranked "
-            f"{_ordinal(me.rank)} of {len(parts)} in {when}, where 1st is the {best}, "
+    text = (f"Compared with peers ({group.title}: {others}), {me.name} ranked "
+            f"{_ordinal(me.rank)} of {len(compared.parts)} in {when}, where 1st is the {best}, "
             f"with {value} against a group median of {centre}")
     test = me.vs_rest
     if test is not None and test.significant is not None:

@@ -32,6 +32,20 @@ def identity_key(text: pl.Expr) -> pl.Expr:
             .str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase())
 
 
+def part_key(text: pl.Expr) -> pl.Expr:
+    """What a part named in a reference file or in kpi.toml (a population file's part, a peer
+    group's member or focus) shares with the stored part it names: as stored
+    (`normalised_text`), trimmed, lower case. The one rule `kpi compare` matches names to the
+    data's parts by."""
+    return normalised_text(text).str.strip_chars().str.to_lowercase()
+
+
+def part_keys(names: list[str]) -> list[str]:
+    """`part_key` of each name, in order."""
+    return pl.Series("t", names, dtype=pl.String).to_frame().select(
+        part_key(pl.col("t")))["t"].to_list()
+
+
 def as_stored(texts: list[str]) -> list[str]:
     """Strings as `normalised_text` stores them (for text typed in kpi.toml)."""
     if all(t.isascii() for t in texts):

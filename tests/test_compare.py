@@ -901,3 +901,100 @@ def test_competition_ranks_tie_equal_figures_only():
     assert competition_ranks([1_000_000_000_001, 1_000_000_000_000],
                              highest_first=True) == [1, 2]
     assert competition_ranks([0.1 + 0.2, 0.3, float("nan")], highest_first=True) == [1, 1, None]
+
+
+def _respelled(folder: Path, members: str, focus: str, kpi_peers: bool = True) -> Path:
+    """The compare project with the group 'similar' spelled otherwise than the data."""
+    toml = PROJECT.replace('members = ["Avon", "Bure", "Cam"]\nfocus = "Cam"',
+                           f"members = {members}\nfocus = {focus}")
+    if not kpi_peers:  # neither a peer KPI nor a breakdown makes a load check 'force'
+        toml = toml.replace('peers = "similar"\n', "").replace(
+            'breakdowns = ["force", "local_authority"]', 'breakdowns = ["local_authority"]')
+    folder.mkdir()
+    return _written(folder, toml=toml)
+
+
+def test_peer_members_and_focus_name_the_data_parts_as_population_files_do(tmp_path, oracle):
+    """Members 'BURE' and 'cam ' and focus 'CAM' name the stored Bure and Cam, as a population
+    file's parts do: 'BURE' read "the data holds no rows for BURE of peer group 'similar'" and
+    the group was ranked as Avon and Cam (a median of two, exit 0); 'CAM' as the focus was
+    refused by the catalogue, 'not one of its members'."""
+    folder = _respelled(tmp_path / "respelled", '["Avon", "BURE", "cam "]', '"CAM"')
+    _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
+    result = inprocess.run(["--project", folder, "compare", "--period", "2025-12", "--by",
+                            "force", "--peers", "similar", "--kpi", "thefts", "--format",
+                            "json"])
+    assert result.returncode == 0 and "no rows" not in result.stderr, result.stderr
+    got = json.loads(result.stdout)
+    assert got["notes"] == [] and got["focus"] == "Cam"
+    assert got["peers"]["members"] == ["Avon", "Bure", "Cam"]  # as the data spells them
+    parts = got["kpis"][0]["parts"]
+    thefts = _counts(oracle, "Type = 'Theft'", "2025-01", "2025-12")
+    per_1000 = {f: thefts[f] / FORCES[f] * 1000 for f in ("Avon", "Bure", "Cam")}
+    assert {p["name"]: p["rank"] for p in parts} == _ranks(oracle, per_1000, False)
+    assert got["kpis"][0]["median_per_1000"] == pytest.approx(
+        statistics.median(per_1000.values()))
+    table = _kpi(folder, "compare", "--period", "2025-12", "--by", "force", "--peers",
+                 "similar", "--kpi", "thefts")
+    assert "Cam (focus)" in table and "Bure " in table and "BURE" not in table
+    # the board paper's sentence names them as the data does too
+    from kpi.catalogue import load_project
+    from kpi.compare import peer_sentence
+    from kpi.periods import Comparison, Month
+
+    loaded = load_project(folder)
+    kpi = next(k for k in loaded.kpis if k.id == "thefts")
+    sentence = peer_sentence(loaded, kpi, Month.parse("2025-12"), Comparison.YOY)
+    assert sentence is not None and sentence.startswith(
+        "Compared with peers (similar forces: Avon, Bure), Cam ranked "), sentence
+
+
+def test_a_peer_member_naming_two_parts_of_the_data_is_refused(tmp_path):
+    """Where the data holds 'Bure' and 'BURE' (no load checked 'force'), the member 'Bure'
+    names both: refused, naming kpi.toml, the group and both spellings, not one of them
+    ranked as the member and the other left out. Two members naming one part are refused
+    with the project file."""
+    folder = _respelled(tmp_path / "twice", '["Avon", "Bure", "Cam"]', '"Cam"',
+                        kpi_peers=False)
+    with (folder / "crimes.csv").open("a") as handle:
+        handle.write("2025-06-03,BURE,Bure Vale 001A,Theft,Charged\n")
+    _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
+    result = inprocess.run(["--project", folder, "compare", "--period", "2025-12", "--by",
+                            "force", "--peers", "similar"])
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[0] == (
+        "Error: kpi.toml, [peers.similar]: 'Bure' names both 'BURE' and 'Bure' of 'force' in "
+        "dataset 'crimes', which differ only in case, spacing or Unicode form"), result.stderr
+    assert "Traceback" not in result.stderr
+
+    path = tmp_path / "kpi.toml"
+    path.write_text(PROJECT.replace('members = ["Avon", "Bure", "Cam"]',
+                                    'members = ["Avon", "Bure", "BURE"]'))
+    with pytest.raises(Exception) as caught:
+        parse_project_file(path)
+    assert ("peer group 'similar', key 'members': names a member twice ('Bure' and 'BURE' "
+            "differ only in case, spacing or Unicode form)") in str(caught.value)
+
+
+def test_the_per_1000_centre_says_it_is_of_the_parts_with_a_population(tmp_path, oracle):
+    """Dee has no population: the table's title read "per 1,000 mean X, median Y" of Avon,
+    Bure and Cam beside a note that the parts are ranked on the values (all four); it says
+    over how many parts it is. With every population it says nothing more."""
+    folder = tmp_path / "no-dee"
+    folder.mkdir()
+    _written(folder)
+    (folder / "reference" / "force-population.csv").write_text(
+        "force,population,year\n" + "".join(f"{f},{p},2024\n" for f, p in FORCES.items()
+                                            if f != "Dee"))
+    _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
+    table = _kpi(folder, "compare", "--period", "2025-12", "--by", "force", "--kpi",
+                 "total_crime")
+    current = _counts(oracle, "TRUE", "2025-01", "2025-12")
+    rates = [current[f] / FORCES[f] * 1000 for f in ("Avon", "Bure", "Cam")]
+    title = next(line for line in table.splitlines() if line.startswith("Total crime"))
+    assert title.endswith(
+        f"per 1,000 mean {statistics.mean(rates):,.2f}, median {statistics.median(rates):,.2f}"
+        " (of the 3 parts with a population); ranked on the values)"), title
+    whole = _kpi(folder, "compare", "--period", "2025-12",
+                 "--by", "force", "--kpi", "thefts", "--peers", "similar")
+    assert "parts with a population" not in whole

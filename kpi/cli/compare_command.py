@@ -234,6 +234,13 @@ def comparison_document(result, project_name: str):
             if k.mean_per_1000 is not None:
                 title += (f"; per 1,000 mean {fixed(k.mean_per_1000, 2, True)}, median "
                           f"{fixed(k.median_per_1000, 2, True)}")
+                # Of the parts with a population only: said where a part with a value has
+                # none, as the values' mean and median are of every part with a value.
+                valued = [p for p in k.parts if p.current and p.current.value is not None]
+                counted = sum(p.per_1000 is not None for p in valued)
+                if counted < len(valued):
+                    title += (f" (of the {counted} part{'s' if counted != 1 else ''} with a "
+                              "population)")
             title += f"; {RANKED[k.ranked_on]})"
         if not k.parts:
             sections.append(Section(title, ("note",), [(k.note or "no data",)]))
