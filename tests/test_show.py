@@ -123,6 +123,29 @@ def test_breakdown_ranks_equal_figures_alike(cli, project):
     assert re.search(r"^2 +Birmingham +101 .*\n2 +Coventry +101 ", table, re.M)
 
 
+def test_the_csv_gives_counts_as_the_json_does(cli, project):
+    """A count's trend and breakdown figures in the CSV are whole numbers, as in the JSON
+    and the summary's CSV ("101", not "101.0"), each equal to DuckDB's count."""
+    result = cli(["--project", project, "show", "total_crime", "--period", "2025-09",
+                  "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    trend = [r for r in rows if r["section"].startswith("Trend")]
+    parts = [r for r in rows if r["section"] == "By lpa"]
+    assert trend and parts
+    for row in trend:
+        first = f"{row['month']}-01"
+        last = sql(f"SELECT CAST(last_day(DATE '{first}') AS VARCHAR)")[0][0]
+        if row["value"]:
+            assert row["value"] == str(count_between(first, last)), row
+    for row in parts:
+        want = count_between("2024-10-01", "2025-09-30", f"lpa = '{row['lpa']}'")
+        assert row["current"] == str(want), row
+    shown = run_json(cli, project, "total_crime", "--period", "2025-09")
+    assert [r["value"] for r in trend] == [
+        "" if t["value"] is None else str(t["value"]) for t in shown["trend"]]
+
+
 def test_windows_sharing_months_are_not_tested_as_two_samples(cli, project):
     """`--vs previous` compares the year ending September 2025 with the year ending August:
     11 months are in both, so the change is September 2025's count less September 2024's

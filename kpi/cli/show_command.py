@@ -234,7 +234,9 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
                                 headers=False))
     from kpi.engine import plain
 
-    trend_rows = [] if trend is None else [tuple(map(plain, r)) for r in trend.iter_rows()]
+    # A whole count as an integer, as the JSON gives it (27894, not 27894.0 in the CSV).
+    trend_rows = [] if trend is None else [
+        tuple(render.json_number(plain(v), kpi.unit) for v in r) for r in trend.iter_rows()]
     if trend_rows and _quarterly(project, kpi):
         # One row per quarter (engine.quarters_of), labelled with its months.
         from kpi.periods import Month
@@ -278,6 +280,8 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
                                   highest_first=True)
         for rank, named in zip(ranks, frame.iter_rows(named=True), strict=True):
             row = {key: plain(value) for key, value in named.items()}
+            row.update({key: render.json_number(row[key], kpi.unit)
+                        for key in ("current", "comparison", "absolute")})
             cells = {"change_absolute": row["absolute"], "change_percent": row["percent"],
                      "change_points": row["points"]}
             rows.append((rank, row["part"], row["current"], row["comparison"],
