@@ -2276,6 +2276,20 @@ class _Builder:
         ]
         if self.verdicts:
             texts += READING_VERDICTS
+        shared = [r.kpi.title for r in self._visible() if r.current and r.comparison
+                  and stats.overlap_reason(r.current.window, r.comparison.window)]
+        if shared:
+            # Every test of a change takes its two windows as independent samples
+            # (stats.overlap_reason): a reader of "not tested" is told why.
+            count = len(shared)
+            texts.append(
+                f"{count} KPI{'s' if count > 1 else ''} {'are' if count > 1 else 'is'} "
+                f"compared with a window that shares months with {'their' if count > 1 else 'its'} "
+                "own (the window ending a month earlier, or a baseline year ending inside the "
+                "current one), so no change of "
+                f"{'theirs' if count > 1 else 'its'} is tested for significance: the two "
+                "windows are not independent samples, and the change is the difference of "
+                "the months they do not share.")
         trusted = [r.kpi.title for r in self._visible()
                    if render.trusted_test(r.kpi, self.verdicts.get(r.kpi.id))]
         if trusted:

@@ -1425,3 +1425,38 @@ def test_the_full_paper_charts_what_its_documentation_says_it_charts(exported):
             "each with a special cause or a target") in readme
     for text in (board_paper, readme, help_text):
         assert "every KPI's chart" not in text and "breakdowns and process chart" not in text
+
+
+def test_a_paper_against_windows_that_share_months_says_why_nothing_is_tested(project,
+                                                                               tmp_path, cli):
+    """Against the window ending a month earlier every change read "not tested", and the
+    method text listed only kinds that are not tested (averages, medians, snapshots): it now
+    says how many KPIs are compared with a window sharing months with their own, and why no
+    change of theirs is tested. The count is the summary's, worked out from its windows."""
+    _, folder = project
+    summary = cli(["--project", folder, "summary", "--period", "2025-09", "--vs", "previous",
+                   "--format", "json"])
+    assert summary.exit_code == 0, summary.output
+
+    def overlap(k: dict) -> bool:
+        now, then = k.get("current"), k.get("comparison")
+        return bool(now and then and then["end"] >= now["start"] and now["end"] >= then["start"])
+
+    kpis = json.loads(summary.stdout)["kpis"]
+    shared = sum(overlap(k) for k in kpis)
+    assert shared > 1
+    assert all(k["significance"]["test"] is None for k in kpis if overlap(k))
+    out = tmp_path / "previous.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09", "--vs",
+                  "previous", "--output", out])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert (f"{shared} KPIs are compared with a window that shares months with their own (the "
+            "window ending a month earlier, or a baseline year ending inside the current one), "
+            "so no change of theirs is tested for significance: the two windows are not "
+            "independent samples, and the change is the difference of the months they do not "
+            "share.") in text
+    baseline = tmp_path / "baseline.md"
+    assert cli(["--project", folder, "export", "markdown", "--period", "2025-09", "--output",
+                baseline]).exit_code == 0
+    assert "shares months" not in baseline.read_text(encoding="utf-8")
