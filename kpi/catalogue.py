@@ -1613,9 +1613,8 @@ def _build_peers(raw: Any, problems: _Problems,
         # are one member, which kpi compare would match to one part twice.
         keys = part_keys(members)
         if len(set(keys)) != len(keys):
-            twice = next(m for m, k in zip(members, keys, strict=True) if keys.count(k) > 1)
-            again = [m for m, k in zip(members, keys, strict=True)
-                     if k == part_keys([twice])[0]]
+            twice = next(k for k in keys if keys.count(k) > 1)
+            again = [m for m, k in zip(members, keys, strict=True) if k == twice]
             problems.add(where, "members", f"names a member twice ('{again[0]}' and "
                          f"'{again[1]}' differ only in case, spacing or Unicode form)",
                          needle, r"^\s*members\s*=")

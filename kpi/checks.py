@@ -60,10 +60,15 @@ class CheckResult:
     comparison: WindowSum | None = None
 
     @property
+    def made(self) -> bool:
+        """Whether a reconciliation had every figure it adds up (its total and each part)."""
+        return self.total is not None and self.total.value is not None and all(
+            p.value is not None for p in self.parts)
+
+    @property
     def windows_differ(self) -> bool:
         """Whether a window's total and parts cover different months (no sum was made)."""
-        return (self.kind == CheckKind.RECONCILIATION and self.total is not None
-                and self.total.value is not None and all(p.value is not None for p in self.parts)
+        return (self.kind == CheckKind.RECONCILIATION and self.made
                 and (self.difference is None or (self.comparison is not None
                                                  and self.comparison.difference is None)))
 

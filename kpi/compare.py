@@ -763,10 +763,9 @@ def peer_result(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
 def peer_parts(compared: KpiComparison, group: PeerGroup) -> dict[str, PartResult]:
     """The parts of a comparison by the member (or focus) of the group naming each, as
     kpi.toml spells it (matched by kpi.text.part_key, as `compare` matched them)."""
-    names = [p.name for p in compared.parts]
-    keyed = dict(zip(part_keys(names), compared.parts, strict=True))
+    by_name = {p.name: p for p in compared.parts}
     named = [*group.members, *([group.focus] if group.focus else [])]
-    return {m: keyed[k] for m, k in zip(named, part_keys(named), strict=True) if k in keyed}
+    return {m: by_name[name] for m, name in _spelled(named, by_name).items()}
 
 
 def _constant_part(dataset: DatasetSpec, column: str) -> str | None:

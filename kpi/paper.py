@@ -1420,7 +1420,7 @@ class _Builder:
         reconciling = [c for c in self.checks if c.kind == "reconciliation"]
         # A check one of whose figures the paper has none of (a dataset not loaded, a window
         # not held) was not made: it is not a failure of parts to add up.
-        unmade = [c for c in reconciling if not c.passed and not _check_made(c)]
+        unmade = [c for c in reconciling if not c.passed and not c.made]
         reconciling = [c for c in reconciling if c not in unmade]
         failed = [c for c in reconciling if not c.passed]
         if unmade:
@@ -2916,12 +2916,6 @@ def _section_intro(title: str, results: list[KpiResult],
     noun = "KPI" if len(results) == 1 else "KPIs"
     return inlines(f"This section reports {len(results)} {noun} under the priority ",
                    Name(title), f": {listed}.")
-
-
-def _check_made(check) -> bool:
-    """Whether a reconciliation had every figure it adds up (its total and each part)."""
-    return check.total is not None and check.total.value is not None and all(
-        p.value is not None for p in check.parts)
 
 
 def _unreported_reason(result: KpiResult) -> str | None:
