@@ -1607,11 +1607,11 @@ def _build_peers(raw: Any, problems: _Problems,
             problems.add(where, "members", "must list at least two names", needle,
                          r"^\s*members\s*=")
             continue
-        from kpi.text import part_keys
+        from kpi.text import identity_keys
 
-        # Members name parts as population files do (kpi.text.part_key): 'BURE' and 'Bure'
-        # are one member, which kpi compare would match to one part twice.
-        keys = part_keys(members)
+        # Members name parts by the one rule (kpi.text.identity_key): 'BURE' and 'Bure' are
+        # one member, which kpi compare would match to one part twice.
+        keys = identity_keys(members)
         if len(set(keys)) != len(keys):
             twice = next(k for k in keys if keys.count(k) > 1)
             again = [m for m, k in zip(members, keys, strict=True) if k == twice]
@@ -1621,7 +1621,7 @@ def _build_peers(raw: Any, problems: _Problems,
             continue
         focus = group.get("focus")
         if focus is not None and (not isinstance(focus, str)
-                                  or part_keys([focus])[0] not in keys):
+                                  or identity_keys([focus])[0] not in keys):
             problems.add(where, "focus", f"'{focus}' is not one of its members", needle,
                          r"^\s*focus\s*=")
             continue

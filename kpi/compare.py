@@ -41,7 +41,7 @@ from kpi.expressions import polars_expr
 from kpi.periods import Comparison, Month, Window, WindowKind
 from kpi.rounding import fixed, mean_of, median_of, quotient
 from kpi.store import AsOf
-from kpi.text import part_key, part_keys
+from kpi.text import identity_key, identity_keys
 
 # Counts that a population turns into a rate per 1,000.
 PER_POPULATION_KINDS = (Kind.COUNT, Kind.SUM, Kind.WEIGHTED_SCORE)
@@ -83,6 +83,9 @@ class KpiComparison:
     mean_per_1000: float | None = None
     median_per_1000: float | None = None
     note: str | None = None
+    # The focus part as this KPI's dataset spells it (another dataset may spell it otherwise),
+    # or None when the comparison has no focus or the KPI's parts hold none.
+    focus: str | None = None
 
     def __post_init__(self) -> None:
         for part in self.parts:  # each part's change and status from its figures, as a KPI's
@@ -123,11 +126,11 @@ def read_populations(path: Path) -> pl.DataFrame:
                           "year")
     part, population, year = frame.columns[:3]
 
-    # Parts are matched as weights keys are (engine._read_weights): as stored, ignoring case,
-    # so 'kent' is the population of the stored 'Kent', not "no population for Kent"; by the
-    # rule peer group members are (kpi.text.part_key).
+    # Parts are keyed by the one rule naming a part (kpi.text.identity_key): 'kent' and
+    # 'Birmingham  East' are the populations of the stored 'Kent' and 'Birmingham East', not
+    # "no population for Kent", as the check of the data's spellings calls them one.
     typed = frame.with_row_index("row", offset=2).select(
-        "row", part_key(pl.col(part)).alias("part"),
+        "row", identity_key(pl.col(part)).alias("part"),
         pl.col(part).alias("written"),
         pl.col(population).str.strip_chars().str.replace_all(",", "")
         .cast(pl.Float64, strict=False).alias("population"),
@@ -141,20 +144,21 @@ def read_populations(path: Path) -> pl.DataFrame:
                               f"{'a population that is ' if column == 'population' else ''}"
                               f"{bound.text()}, found '{bad['found'][0] or ''}'",
                               hint=BOUNDS_HINT)
-    blank = typed.filter(pl.col("part").is_null())
+    blank = typed.filter(pl.col("part").is_null() | (pl.col("part") == ""))
     if blank.height:
         raise ConfigError(f"{path}, row {blank['row'][0]}, column '{part}': expected a name")
     again = typed.filter(~pl.struct("part", "year").is_first_distinct())
     if again.height:
         raise ConfigError(f"{path}, row {again['row'][0]}, column '{part}': found "
                           f"'{again['written'][0]}' for {again['year'][0]} again (parts "
-                          "ignore case)", hint="give each part one population a year")
+                          "ignore case, spacing and Unicode form)",
+                          hint="give each part one population a year")
     return typed.drop("row", "written")
 
 
 def populations_for(project: Project, column: str, year: int) -> dict[str, float]:
     """Each part's population in the latest year of the reference on or before `year`, keyed
-    by the part in lower case, as compare looks a stored part up."""
+    by kpi.text.identity_key, as compare looks a stored part up (`_parts_by_key`)."""
     relative = project.population_by.get(column)
     if relative is None:
         return {}
@@ -245,8 +249,8 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
 
     members = None
     if group is not None:
-        members = [*group.members, *([focus] if focus and part_keys([focus])[0] not in
-                                     part_keys(list(group.members)) else [])]
+        members = [*group.members, *([focus] if focus and identity_keys([focus])[0] not in
+                                     identity_keys(list(group.members)) else [])]
     requests: dict[str, list[KpiDef]] = {}
     for kpi in chosen:
         if plans[kpi.id][0] is not None:
@@ -254,15 +258,17 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     grouped = {dataset_id: _grouped(project, dataset_id, wanted, plans, by, members, as_of,
                                     group, asked)
                for dataset_id, wanted in requests.items()}
-    if group is not None and members is not None:
-        # Members and focus named as the data spells them (matched by kpi.text.part_key, as
-        # population files are): 'BURE' in kpi.toml is the stored 'Bure'.
-        named = [*members, *(f for f in (focus, group.focus) if f and f not in members)]
-        spelled = _spelled(named, {n for rows in grouped.values() for n in rows
-                                     if isinstance(n, str)})
+    # Members and focus named as the data spells them (kpi.text.identity_key, as population
+    # files are): 'BURE' in kpi.toml is the stored 'Bure', and so is `--focus bure`. Spelled
+    # otherwise by two datasets, a name is kept as written here, and each KPI's focus is its
+    # own dataset's spelling (`KpiComparison.focus`).
+    everywhere = {n for rows in grouped.values() for n in rows if isinstance(n, str)}
+    if group is not None:
+        named = [*group.members, *(f for f in (focus, group.focus) if f)]
+        spelled = _spelled(named, everywhere)
         group = replace(group, members=tuple(spelled.get(m, m) for m in group.members),
                         focus=spelled.get(group.focus, group.focus) if group.focus else None)
-        focus = spelled.get(focus, focus) if focus else None
+    focus = _spelled([focus], everywhere).get(focus, focus) if focus else None
 
     results = []
     for kpi in chosen:
@@ -273,7 +279,8 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         rows = grouped[kpi.source]
         populations = (populations_for(project, by, current.end.year)
                        if kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT else {})
-        result = _compare_kpi(project, kpi, by, rows, current, comparison, populations, focus,
+        own = _spelled([focus], rows).get(focus) if focus else None
+        result = _compare_kpi(project, kpi, by, rows, current, comparison, populations, own,
                               note, stale)
         results.append(result)
     notes = []
@@ -282,17 +289,19 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     # out for holding only some months of a window (named in the KPI's note) has rows. With
     # no dataset read, nothing is said of the parts.
     in_data = {name for rows in grouped.values() for name in rows if name is not None}
-    if asked is None and focus is not None and grouped and focus not in in_data:
+    keyed = set(_parts_by_key(in_data))
+    if asked is None and focus is not None and grouped and identity_keys([focus])[0] not in keyed:
         assert group is not None  # the focus came from the group
         notes.append(f"the data holds no rows for {focus}, the focus of peer group "
                      f"'{group.id}'")
         focus = None
-    if focus is not None and grouped and focus not in in_data:
+    if focus is not None and grouped and identity_keys([focus])[0] not in keyed:
         raise UsageError(f"{option('--focus')} '{focus}' is not a part of '{by}' in the data "
                          "compared",
                          hint=f"parts found: {', '.join(sorted(in_data)[:10]) or 'none'}")
     if group is not None and grouped:
-        absent = [m for m in group.members if m not in in_data]
+        absent = [m for m, k in zip(group.members, identity_keys(list(group.members)),
+                                    strict=True) if k not in keyed]
         if absent:
             notes.append(f"the data holds no rows for {', '.join(absent)} of peer group "
                          f"'{group.id}'")
@@ -341,24 +350,34 @@ def _peer_group(project: Project, peers: str | None, by: str) -> PeerGroup | Non
     return group
 
 
-def _spelled(members: list[str], parts: Iterable[str]) -> dict[str, str]:
-    """Each member (or focus) as the data spells the one part it names (kpi.text.part_key),
-    for those the data holds; `_grouped` has refused a member naming two."""
-    names = sorted(parts)
-    keyed = dict(zip(part_keys(names), names, strict=True))
-    return {m: keyed[k] for m, k in zip(members, part_keys(members), strict=True) if k in keyed}
+def _parts_by_key(parts: Iterable[object]) -> dict[str, list[str]]:
+    """The data's parts (blank aside) by the key naming them (kpi.text.identity_key), each
+    key's spellings in order of name: the one map by which a name (a population file's part,
+    a peer group's member or focus, `--focus`) finds a part. Over one dataset's parts a key
+    has one spelling (`_grouped` refuses two, by the same rule); over several datasets' parts
+    it may have one in each."""
+    names = sorted(p for p in parts if isinstance(p, str))
+    found: dict[str, list[str]] = {}
+    for name, key in zip(names, identity_keys(names), strict=True):
+        found.setdefault(key, []).append(name)
+    return found
+
+
+def _spelled(members: list[str], parts: Iterable[object]) -> dict[str, str]:
+    """Each member (or focus) as the data spells the one part it names (`_parts_by_key`), for
+    those the data holds under one spelling."""
+    found = _parts_by_key(parts)
+    return {m: found[k][0] for m, k in zip(members, identity_keys(members), strict=True)
+            if len(found.get(k, ())) == 1}
 
 
 def _one_part_each(dataset_id: str, by: str, members: list[str], parts: Iterable[object],
                    group: PeerGroup, asked: str | None) -> None:
     """Refuse a member (or the focus) of a peer group that names two parts of the data, parts
-    that differ only in case, spacing or Unicode form (kpi.text.part_key): the group would
+    that differ only in case, spacing or Unicode form (`_parts_by_key`): the group would
     compare one of them as the member and leave the other out, or rank both."""
-    names = sorted(p for p in parts if isinstance(p, str))
-    found: dict[str, list[str]] = {}
-    for name, key in zip(names, part_keys(names), strict=True):
-        found.setdefault(key, []).append(name)
-    for member, key in zip(members, part_keys(members), strict=True):
+    found = _parts_by_key(parts)
+    for member, key in zip(members, identity_keys(members), strict=True):
         if len(found.get(key, [])) > 1:
             first, second = found[key][:2]
             where = (f"{option('--focus')} '{member}'" if member == asked
@@ -387,8 +406,8 @@ def _grouped(project: Project, dataset_id: str, kpis: list[KpiDef],
                      for m in w.months()})
     frame = frame.filter(pl.col("month").is_in(months))
     part = pl.col(by).cast(pl.String)
-    if members is not None:  # matched as population files are (kpi.text.part_key)
-        frame = frame.filter(part_key(part).is_in(part_keys(members)))
+    if members is not None:  # matched as population files are (kpi.text.identity_key)
+        frame = frame.filter(identity_key(part).is_in(identity_keys(members)))
     queries = []
     for additive in (True, False):
         exprs = [e for kpi in kpis if engine.RECIPES[kpi.kind].additive == additive
@@ -505,8 +524,8 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     absent: list[str] = []  # parts left out: rows only in the comparison window
     unread: list[str] = []  # parts whose comparison window is not all loaded
     new: list[str] = []  # parts with no rows in the comparison window
-    names = sorted(n for n in rows if isinstance(n, str))
-    keys = dict(zip(names, part_keys(names), strict=True))  # as populations_for keys them
+    # each part's key, as populations_for keys the population file's parts
+    keys = {name: key for key, names in _parts_by_key(rows).items() for name in names}
     for name, row in rows.items():
         if not row[f"{kpi.id}:{SELECTED}"]:
             continue  # the KPI selects none of this part's rows in either window
@@ -592,7 +611,8 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     mean, median = centre([p.current.value for p in valued])
     mean_pp, median_pp = centre([p.per_1000 for p in with_population])
     return KpiComparison(kpi, current, comparison, tuple(parts), ranked_on, mean, median,
-                         mean_pp, median_pp, note)
+                         mean_pp, median_pp, note,
+                         focus if any(p.name == focus for p in parts) else None)
 
 
 def _metric(part: PartResult, ranked_on: str | None) -> float | None:
@@ -762,7 +782,7 @@ def peer_result(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
 
 def peer_parts(compared: KpiComparison, group: PeerGroup) -> dict[str, PartResult]:
     """The parts of a comparison by the member (or focus) of the group naming each, as
-    kpi.toml spells it (matched by kpi.text.part_key, as `compare` matched them)."""
+    kpi.toml spells it (matched by kpi.text.identity_key, as `compare` matched them)."""
     by_name = {p.name: p for p in compared.parts}
     named = [*group.members, *([group.focus] if group.focus else [])]
     return {m: by_name[name] for m, name in _spelled(named, by_name).items()}
@@ -875,7 +895,7 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
             cur, cmp, change = p.current, p.comparison, p.change
             rows.append((
                 k.kpi.id, k.kpi.title, k.kpi.unit.value, k.kpi.better.value, p.name,
-                p.name == result.focus, p.rank, k.ranked_on,
+                p.name == k.focus, p.rank, k.ranked_on,
                 str(cmp.window.start) if cmp else None, str(cmp.window.end) if cmp else None,
                 cmp.value if cmp else None, str(cur.window.start) if cur else None,
                 str(cur.window.end) if cur else None, cur.value if cur else None,

@@ -1,9 +1,10 @@
 """The identity rule for text (docs/guarantees.md, "Identity"), in one place for every source:
 extract cells as they are stored (`kpi.ingest.identity`), and the kpi.toml text that is matched
 against them (filters, values, derived columns, peer group members), so a filter literal typed
-in another Unicode form or carrying an invisible character finds the rows it names. Also the
-one rule decoding the reference files kpi.toml names (`reference_text`), and the control
-characters that mark binary data (`CONTROL_BYTES`)."""
+in another Unicode form or carrying an invisible character finds the rows it names; and the
+one key by which two names are one part (`identity_key`). Also the one rule decoding the
+reference files kpi.toml names (`reference_text`), and the control characters that mark
+binary data (`CONTROL_BYTES`)."""
 
 from __future__ import annotations
 
@@ -27,23 +28,19 @@ def normalised_text(text: pl.Expr) -> pl.Expr:
 
 def identity_key(text: pl.Expr) -> pl.Expr:
     """What two values naming the same thing share: compatibility form (NFKC), no invisible
-    characters, runs of space as one, trimmed, lower case."""
+    characters, runs of space as one, trimmed, lower case. The one rule naming a part: the
+    load's and the read's check that a column never holds two spellings of one part
+    (`kpi.ingest.identity`), and every name matched to a stored part (a population file's
+    part, a peer group's member or focus, `--focus`), so a name finds a part exactly when the
+    check would call them one (docs/peers.md, "How a part's name is matched")."""
     return (text.str.normalize("NFKC").str.replace_all(IGNORABLE, "")
             .str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase())
 
 
-def part_key(text: pl.Expr) -> pl.Expr:
-    """What a part named in a reference file or in kpi.toml (a population file's part, a peer
-    group's member or focus) shares with the stored part it names: as stored
-    (`normalised_text`), trimmed, lower case. The one rule `kpi compare` matches names to the
-    data's parts by."""
-    return normalised_text(text).str.strip_chars().str.to_lowercase()
-
-
-def part_keys(names: list[str]) -> list[str]:
-    """`part_key` of each name, in order."""
+def identity_keys(names: list[str]) -> list[str]:
+    """`identity_key` of each name, in order."""
     return pl.Series("t", names, dtype=pl.String).to_frame().select(
-        part_key(pl.col("t")))["t"].to_list()
+        identity_key(pl.col("t")))["t"].to_list()
 
 
 def as_stored(texts: list[str]) -> list[str]:

@@ -384,7 +384,7 @@ def test_a_population_file_names_parts_as_the_store_does_whatever_its_case(proje
     read_populations.cache_clear()
     refused = inprocess.run(["--project", copy, "compare", "--period", "2025-12", "--by", "force"])
     assert refused.returncode == 3
-    assert "row 3, column 'force': found 'AVON' for 2024 again (parts ignore case)" \
+    assert "row 3, column 'force': found 'AVON' for 2024 again (parts ignore case, " \
         in refused.stderr
 
 
@@ -998,3 +998,114 @@ def test_the_per_1000_centre_says_it_is_of_the_parts_with_a_population(tmp_path,
     whole = _kpi(folder, "compare", "--period", "2025-12",
                  "--by", "force", "--kpi", "thefts", "--peers", "similar")
     assert "parts with a population" not in whole
+
+
+def test_a_population_file_names_a_part_as_the_data_check_calls_it_one(project, oracle,
+                                                                        tmp_path):
+    """A population file's parts are matched by the rule the data's check of two spellings
+    is (kpi.text.identity_key): 'Bure  Vale' (two spaces) and the full-width 'Ｃａｍｆｏｒｄ'
+    are the populations of the stored Bure Vale and Camford, which a load would refuse beside
+    them as two spellings of one part. They were "no population for Bure Vale, Camford:
+    ranked on the values", every part ranked on its count. Written twice, by that rule, is
+    refused naming the row and column."""
+    import shutil
+
+    from kpi.compare import read_populations
+
+    copy = tmp_path / "copy"
+    shutil.copytree(project, copy)
+    toml = (copy / "kpi.toml").read_text().replace(
+        'force = "reference/force-population.csv"\n',
+        'force = "reference/force-population.csv"\n'
+        'local_authority = "reference/la-population.csv"\n')
+    (copy / "kpi.toml").write_text(toml, encoding="utf-8")
+    people = {"Avonton": 200_000, "Riverside": 100_000, "Bure Vale": 150_000,
+              "Camford": 600_000, "Deeside": 90_000}
+    written = {"Bure Vale": "Bure  Vale", "Camford": "\uff23\uff41\uff4d\uff46\uff4f\uff52\uff44",
+               "Deeside": "DEESIDE\u00a0"}
+    la = copy / "reference" / "la-population.csv"
+    la.write_text("la,population,year\n" + "".join(
+        f"{written.get(n, n)},{p},2024\n" for n, p in people.items()), encoding="utf-8")
+    read_populations.cache_clear()
+    got = _compare(copy, "--period", "2025-12", "--by", "local_authority", "--kpi",
+                   "total_crime")["kpis"][0]
+    current = _counts(oracle, "TRUE", "2025-01", "2025-12",
+                      by="regexp_replace(LSOA, ' [0-9]{3}[A-Z]$', '')")
+    assert got["note"] is None and got["ranked_on"] == "per_1000"
+    per_1000 = {n: current[n] / people[n] * 1000 for n in current}
+    assert {p["name"]: p["population"] for p in got["parts"]} == people
+    assert {p["name"]: p["per_1000"] for p in got["parts"]} == pytest.approx(per_1000)
+    assert {p["name"]: p["rank"] for p in got["parts"]} == _ranks(oracle, per_1000, False)
+
+    la.write_text("la,population,year\nBure Vale,150000,2024\nbure  vale,150000,2024\n",
+                  encoding="utf-8")
+    read_populations.cache_clear()
+    refused = inprocess.run(["--project", copy, "compare", "--period", "2025-12", "--by",
+                             "local_authority"])
+    assert refused.returncode == 3, refused.stderr
+    assert refused.stderr.splitlines()[0].endswith(
+        "la-population.csv, row 3, column 'la': found 'bure  vale' for 2024 again (parts "
+        "ignore case, spacing and Unicode form)"), refused.stderr
+
+
+ASB = """
+[datasets.asb]
+date = "date"
+[datasets.asb.columns]
+date = { type = "date", from = ["Date"] }
+force = { type = "str", from = ["Force"] }
+
+[[kpis]]
+id = "asb"
+title = "ASB"
+priority = "crime"
+kind = "count"
+dataset = "asb"
+better = "lower"
+"""
+
+
+def test_the_focus_is_each_datasets_own_spelling_of_the_part(tmp_path, oracle):
+    """Dataset asb spells Cam 'CAM'. The focus Cam (of peer group 'similar', or `--focus
+    cam`) is that part in asb's KPI too: it was the focus of the crimes KPI only, and
+    asb's parts were never tested against it ("differs from Cam" blank, `vs_focus` null, with
+    exit 0); `--focus cam` was refused as "not a part of 'force'" while the hint listed
+    Cam."""
+    folder = tmp_path / "asb"
+    folder.mkdir()
+    _written(folder, toml=PROJECT + ASB)
+    asb = {"Avon": 50, "Bure": 31, "CAM": 70, "Dee": 12}
+    (folder / "asb.csv").write_text("Date,Force\n" + "".join(
+        f"2025-{m:02d}-05,{force}\n" for force, n in asb.items() for m in range(1, 13)
+        for _ in range(n // 12 + (1 if m <= n % 12 else 0))), encoding="utf-8")
+    _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
+    _kpi(folder, "ingest", "asb", folder / "asb.csv")
+    con = duckdb.connect()
+    counted = dict(con.execute(
+        f"SELECT Force, count(*) FROM read_csv('{folder / 'asb.csv'}', header = true, "
+        "all_varchar = true) WHERE Date >= '2025-01-01' AND Date <= '2025-12-31' "
+        "GROUP BY 1").fetchall())
+    assert counted == asb
+    people = {**FORCES, "CAM": FORCES["Cam"]}
+    thefts = _counts(oracle, "Type = 'Theft'", "2025-01", "2025-12")
+    for args, written in ((("--peers", "similar"), "Cam"), (("--focus", "cam"), "cam")):
+        got = _compare(folder, "--period", "2025-12", "--by", "force", "--vs", "previous",
+                       "--kpi", "asb", "--kpi", "thefts", *args)
+        assert got["focus"] == written  # spelled two ways by the data: as it is written
+        kpis = {k["id"]: {p["name"]: p for p in k["parts"]} for k in got["kpis"]}
+        for kpi, focus, figures in (("asb", "CAM", counted), ("thefts", "Cam", thefts)):
+            parts = kpis[kpi]
+            assert [n for n, p in parts.items() if p["focus"]] == [focus]
+            assert parts[focus]["vs_focus"] is None
+            for name, part in parts.items():
+                if name == focus:
+                    continue
+                expected = stats.poisson_test(figures[name], people[name], figures[focus],
+                                              people[focus])
+                assert part["vs_focus"]["p_value"] == pytest.approx(expected.p_value), kpi
+        table = _kpi(folder, "compare", "--period", "2025-12", "--by", "force", "--vs",
+                     "previous", "--kpi", "asb", *args)
+        assert "CAM (focus)" in table
+    # one dataset spells it one way: the focus is named as it does
+    assert _compare(folder, "--period", "2025-12", "--by", "force", "--kpi", "thefts",
+                    "--focus", "cam")["focus"] == "Cam"

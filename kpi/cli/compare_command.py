@@ -148,7 +148,7 @@ def comparison_json(result) -> dict[str, Any]:
             "mean_per_1000": k.mean_per_1000, "median_per_1000": k.median_per_1000,
             "note": k.note,
             "parts": [{
-                "name": p.name, "focus": p.name == result.focus,
+                "name": p.name, "focus": p.name == k.focus,
                 "current": _window(p.current), "comparison": _window(p.comparison),
                 "change": {"absolute": p.change.absolute if p.change else None,
                            "percent": p.change.percent if p.change else None,
@@ -257,7 +257,7 @@ def comparison_document(result, project_name: str):
         digits, rate_digits = columns_places(k)
         rows = []
         for p in k.parts:
-            name = f"{p.name} (focus)" if p.name == result.focus else p.name
+            name = f"{p.name} (focus)" if p.name == k.focus else p.name
             row = [p.rank if p.rank is not None else "—", name,
                    number(p.comparison.value, kpi, digits=digits) if p.comparison else "n/a",
                    number(p.current.value, kpi, digits=digits) if p.current else "n/a",
@@ -268,7 +268,7 @@ def comparison_document(result, project_name: str):
             row += [fixed(p.per_1000, rate_digits, True) if p.per_1000 is not None
                     else "n/a"] if per_1000 else []
             row += [_difference(p.vs_rest)]
-            row += [_difference(p.vs_focus) if p.name != result.focus else "—"] \
+            row += [_difference(p.vs_focus) if p.name != k.focus else "—"] \
                 if focus_test else []
             rows.append(tuple(row))
         sections.append(Section(title, tuple(columns), rows, status_column="status"))
