@@ -9,7 +9,7 @@ aggregation grouped by the column, over one lazy scan of the windows' months.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -280,8 +280,12 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         populations = (populations_for(project, by, current.end.year)
                        if kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT else {})
         own = _spelled([focus], rows).get(focus) if focus else None
+        # The group's members and the focus as this dataset spells them: one its KPI counts
+        # nothing of is named, never left out of the group's ranking unsaid.
+        named = set(_spelled([*(group.members if group else ()), *([focus] if focus else [])],
+                             rows).values())
         result = _compare_kpi(project, kpi, by, rows, current, comparison, populations, own,
-                              note, stale)
+                              note, stale, named)
         results.append(result)
     notes = []
     # Whether the data holds a part is a matter of its rows in the months read, not of the
@@ -514,7 +518,8 @@ def _measured(project: Project, kpi: KpiDef, window: Window | None, tag: str,
 def _compare_kpi(project: Project, kpi: KpiDef, by: str,
                  rows: dict[str, dict[str, float | None]],
                  current: Window, comparison: Window | None, populations: dict[str, float],
-                 focus: str | None, note: str | None, stale: str | None) -> KpiComparison:
+                 focus: str | None, note: str | None, stale: str | None,
+                 named: Collection[str] = ()) -> KpiComparison:
     parts = []
     blank = 0
     spec = project.datasets[kpi.source]
@@ -526,8 +531,11 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     new: list[str] = []  # parts with no rows in the comparison window
     # each part's key, as populations_for keys the population file's parts
     keys = {name: key for key, names in _parts_by_key(rows).items() for name in names}
+    uncounted: list[str] = []  # members or the focus whose rows the KPI selects none of
     for name, row in rows.items():
         if not row[f"{kpi.id}:{SELECTED}"]:
+            if name in named:
+                uncounted.append(name)
             continue  # the KPI selects none of this part's rows in either window
         if name is None:
             blank += 1
@@ -557,6 +565,11 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
         settled_of[name] = _measured(project, kpi, settled, "set", row)
     if blank:
         extra = f"rows with a blank '{by}' are not compared"
+        note = f"{note}; {extra}" if note else extra
+    if uncounted and any(row[f"{kpi.id}:{SELECTED}"] for row in rows.values()):
+        # (with no part counted at all, the note below says so of every part)
+        windows = current.label + (f" or the {comparison.label}" if comparison else "")
+        extra = f"not listed, with no rows counted in the {windows}: {_listed(uncounted)}"
         note = f"{note}; {extra}" if note else extra
     if absent:
         extra = (f"left out, with no rows in the {current.label} (only in the comparison "

@@ -1109,3 +1109,36 @@ def test_the_focus_is_each_datasets_own_spelling_of_the_part(tmp_path, oracle):
     # one dataset spells it one way: the focus is named as it does
     assert _compare(folder, "--period", "2025-12", "--by", "force", "--kpi", "thefts",
                     "--focus", "cam")["focus"] == "Cam"
+
+
+def test_a_peer_member_the_kpi_counts_nothing_of_is_named_not_dropped(tmp_path):
+    """The focus Cam holds rows in every month but no theft in either year: the thefts table
+    of peer group 'similar' listed Avon and Bure alone, Avon "1st", under "differs from Cam"
+    with no word of Cam, exit 0. The KPI's note names it (in the JSON, and on stderr beside
+    the table); the parts listed are still DuckDB's counts."""
+    folder = tmp_path / "no-cam-thefts"
+    folder.mkdir()
+    _written(folder)
+    rows = (folder / "crimes.csv").read_text().splitlines()
+    (folder / "crimes.csv").write_text("\n".join(
+        [rows[0], *(r.replace(",Theft,", ",Burglary,") if ",Cam," in r else r
+                    for r in rows[1:])]) + "\n")
+    _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE crimes AS SELECT * FROM read_csv('{folder / 'crimes.csv'}', "
+                "header = true, all_varchar = true)")
+    thefts = _counts(con, "Type = 'Theft'", "2025-01", "2025-12")
+    assert "Cam" not in thefts and _counts(con, "TRUE", "2025-01", "2025-12")["Cam"] > 0
+    got = _compare(folder, "--period", "2025-12", "--by", "force", "--peers", "similar",
+                   "--kpi", "thefts")["kpis"][0]
+    assert {p["name"]: p["current"]["value"] for p in got["parts"]} == {
+        f: thefts[f] for f in ("Avon", "Bure")}
+    assert got["note"] == ("not listed, with no rows counted in the year ending December 2025 "
+                           "or the year ending December 2024: Cam")
+    result = inprocess.run(["--project", folder, "compare", "--period", "2025-12", "--by",
+                            "force", "--peers", "similar", "--kpi", "thefts"])
+    assert result.returncode == 0 and "thefts: not listed, with no rows counted" in \
+        result.stderr
+    # Without a group or a focus, a part counted nowhere is not listed, as docs/json.md says
+    plain = _compare(folder, "--period", "2025-12", "--by", "force", "--kpi", "thefts")
+    assert plain["kpis"][0]["note"] is None
