@@ -768,6 +768,11 @@ def _ordinal(rank: int) -> str:
     return f"{rank}{suffix}"
 
 
+def _and(names: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def peer_result(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
                 as_of: AsOf | None = None) -> KpiComparison | None:
     """The comparison of a KPI across its declared peer group (with a focus part), when the
@@ -855,8 +860,13 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
                          number(compared.median, kpi, digits=digits))
     window = compared.current
     when = f"the {window.label}" if window.kind == WindowKind.YE else window.label
+    # A rank shared is said to be (competition ranks, 1, 2, 2): "2nd" alone reads as alone.
+    level = [parts[m].name for m in group.members
+             if parts[m] is not me and parts[m].rank == me.rank]
+    place = (f"joint {_ordinal(me.rank)} (with {_and(level)})" if level
+             else _ordinal(me.rank))
     text = (f"Compared with peers ({group.title}: {others}), {me.name} ranked "
-            f"{_ordinal(me.rank)} of {len(compared.parts)} in {when}, where 1st is the {best}, "
+            f"{place} of {len(compared.parts)} in {when}, where 1st is the {best}, "
             f"with {value} against a group median of {centre}")
     test = me.vs_rest
     if test is not None and test.significant is not None:

@@ -1142,3 +1142,37 @@ def test_a_peer_member_the_kpi_counts_nothing_of_is_named_not_dropped(tmp_path):
     # Without a group or a focus, a part counted nowhere is not listed, as docs/json.md says
     plain = _compare(folder, "--period", "2025-12", "--by", "force", "--kpi", "thefts")
     assert plain["kpis"][0]["note"] is None
+
+
+def test_the_peer_sentence_says_a_shared_rank_is_shared(tmp_path):
+    """Avon and Cam have 0.12 thefts per 1,000 each (36 of 300,000 and 72 of 600,000), Bure
+    0.08: competition ranks 1, 2, 2. The sentence read "Cam ranked 2nd of 3", as if Cam
+    alone were second; it says "joint 2nd" and with whom, as the ranks (DuckDB's rank())
+    say."""
+    from kpi.catalogue import load_project
+    from kpi.compare import peer_sentence
+    from kpi.periods import Comparison, Month
+
+    folder = tmp_path / "tie"
+    folder.mkdir()
+    _written(folder)
+    monthly = {"Avon": 3, "Bure": 1, "Cam": 6, "Dee": 2}
+    (folder / "crimes.csv").write_text("Date,Force,LSOA,Type,Outcome\n" + "".join(
+        f"{year}-{month:02d}-04,{force},X 001A,Theft,Charged\n"
+        for year in (2024, 2025) for month in range(1, 13)
+        for force, n in monthly.items() for _ in range(n)))
+    _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE crimes AS SELECT * FROM read_csv('{folder / 'crimes.csv'}', "
+                "header = true, all_varchar = true)")
+    thefts = _counts(con, "Type = 'Theft'", "2025-01", "2025-12")
+    ranks = _ranks(con, {f: thefts[f] / FORCES[f] * 1000 for f in ("Avon", "Bure", "Cam")},
+                   False)
+    assert ranks == {"Bure": 1, "Avon": 2, "Cam": 2}
+    loaded = load_project(folder)
+    kpi = next(k for k in loaded.kpis if k.id == "thefts")
+    sentence = peer_sentence(loaded, kpi, Month.parse("2025-12"), Comparison.YOY)
+    assert sentence is not None and sentence.startswith(
+        "Compared with peers (similar forces: Avon, Bure), Cam ranked joint 2nd (with Avon) "
+        "of 3 in the year ending December 2025, where 1st is the lowest, with 0.12 per 1,000 "
+        "people against a group median of 0.12"), sentence

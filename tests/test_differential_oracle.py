@@ -2161,8 +2161,9 @@ class OracleMachine(RuleBasedStateMachine):
             title = re.escape(escape_markdown(f"KPI {k.id}"))
             found = re.search(rf"^\d+\.\d+\. \*\*{title}\.\*\* (.*)$", paper, re.MULTILINE)
             body = found.group(1).replace("\\", "") if found else ""
-            said = re.search(r"Compared with peers \(([^:]*): ([^)]*)\), (.+?) ranked (\d+)"
-                             r"(?:st|nd|rd|th) of (\d+) in (.+?), where 1st is the "
+            said = re.search(r"Compared with peers \(([^:]*): ([^)]*)\), (.+?) ranked "
+                             r"(?:joint )?(\d+)(?:st|nd|rd|th)(?: \(with [^)]*\))? of (\d+) "
+                             r"in (.+?), where 1st is the "
                              r"(highest|lowest), with (.+?) against a group median of "
                              r"(.+?)(?:; the difference from the rest of the group (is "
                              r"statistically significant|could be chance) \(p ([<=]) "
@@ -2239,6 +2240,16 @@ class OracleMachine(RuleBasedStateMachine):
                      "the group median"), got, want, strict=True) if a != b)
                 self.fail("peers", f"paper: {k.id} compared with peers: {differ} (the members' "
                                    f"values over {code}: {values}): {said.group(0)}")
+            # a rank shared is said so, naming the members sharing it in the group's order
+            level = [m for m in self.spec.peer_members
+                     if m != focus and values[m] is not None and same(values[m], mine)]
+            shared = ("" if not level else " (with " + (level[0] if len(level) == 1 else
+                      f"{', '.join(level[:-1])} and {level[-1]}") + ")")
+            if (f" ranked {'joint ' if level else ''}{rank}" not in said.group(0)
+                    or f"{_nth(rank)}{shared} of " not in said.group(0)):
+                self.fail("peers", f"paper: {k.id} compared with peers: expected rank "
+                                   f"{'joint ' if level else ''}{_nth(rank)}{shared} (the "
+                                   f"members' values over {code}: {values}): {said.group(0)}")
             self._check_peer_significance(k, window, focus, members, said)
 
     def _check_peer_significance(self, k, window: tuple[int, int], focus: str,
@@ -3325,6 +3336,12 @@ def _clock_trace(made: tuple[dict, Path], seed: int, steps: int, *,
         machine.teardown()
     return trace
 
+
+
+def _nth(rank: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 21st, as the paper writes a rank."""
+    suffix = "th" if 10 <= rank % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(rank % 10, "th")
+    return f"{rank}{suffix}"
 
 @pytest.mark.parametrize("seed", [3, 5])
 def test_later_draws_do_not_read_the_clock(seed):
