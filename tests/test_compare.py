@@ -1046,6 +1046,14 @@ def test_a_population_file_names_a_part_as_the_data_check_calls_it_one(project, 
     assert refused.stderr.splitlines()[0].endswith(
         "la-population.csv, row 3, column 'la': found 'bure  vale' for 2024 again (parts "
         "ignore case, spacing and Unicode form)"), refused.stderr
+    # a name of invisible characters only names no part: refused as a blank one is
+    la.write_text("la,population,year\nBure Vale,150000,2024\n\u200b\u00a0,1000,2024\n",
+                  encoding="utf-8")
+    read_populations.cache_clear()
+    blank = inprocess.run(["--project", copy, "compare", "--period", "2025-12", "--by",
+                           "local_authority"])
+    assert blank.returncode == 3 and blank.stderr.splitlines()[0].endswith(
+        "la-population.csv, row 3, column 'la': expected a name"), blank.stderr
 
 
 ASB = """
