@@ -269,6 +269,11 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         group = replace(group, members=tuple(spelled.get(m, m) for m in group.members),
                         focus=spelled.get(group.focus, group.focus) if group.focus else None)
     focus = _spelled([focus], everywhere).get(focus, focus) if focus else None
+    keyed = set(_parts_by_key(everywhere))  # the parts any dataset compared holds, by key
+    # The group's members and the focus, each said of in every KPI's table: listed, or named
+    # in its note with why not, never left out of the group's ranking unsaid.
+    wanted: list[str] = list(dict.fromkeys([*(group.members if group else ()),
+                                            *([focus] if focus else [])]))
 
     results = []
     for kpi in chosen:
@@ -280,12 +285,12 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         populations = (populations_for(project, by, current.end.year)
                        if kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT else {})
         own = _spelled([focus], rows).get(focus) if focus else None
-        # The group's members and the focus as this dataset spells them: one its KPI counts
-        # nothing of is named, never left out of the group's ranking unsaid.
-        named = set(_spelled([*(group.members if group else ()), *([focus] if focus else [])],
-                             rows).values())
+        here = _spelled(wanted, rows)  # as this dataset spells them
+        # held by another dataset compared only (none at all: the comparison's notes say so)
+        elsewhere = [m for m, k in zip(wanted, identity_keys(wanted), strict=True)
+                     if m not in here and k in keyed]
         result = _compare_kpi(project, kpi, by, rows, current, comparison, populations, own,
-                              note, stale, named)
+                              note, stale, set(here.values()), elsewhere)
         results.append(result)
     notes = []
     # Whether the data holds a part is a matter of its rows in the months read, not of the
@@ -293,7 +298,6 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     # out for holding only some months of a window (named in the KPI's note) has rows. With
     # no dataset read, nothing is said of the parts.
     in_data = {name for rows in grouped.values() for name in rows if name is not None}
-    keyed = set(_parts_by_key(in_data))
     if asked is None and focus is not None and grouped and identity_keys([focus])[0] not in keyed:
         assert group is not None  # the focus came from the group
         notes.append(f"the data holds no rows for {focus}, the focus of peer group "
@@ -519,7 +523,11 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
                  rows: dict[str, dict[str, float | None]],
                  current: Window, comparison: Window | None, populations: dict[str, float],
                  focus: str | None, note: str | None, stale: str | None,
-                 named: Collection[str] = ()) -> KpiComparison:
+                 named: Collection[str] = (), elsewhere: Sequence[str] = ()
+                 ) -> KpiComparison:
+    """A KPI's parts side by side. `named` are the parts of the data the group's members and
+    the focus name, and `elsewhere` the members (or focus) only another dataset compared
+    holds: each left out of the table is named in the note."""
     parts = []
     blank = 0
     spec = project.datasets[kpi.source]
@@ -566,10 +574,14 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     if blank:
         extra = f"rows with a blank '{by}' are not compared"
         note = f"{note}; {extra}" if note else extra
+    windows = current.label + (f" or the {comparison.label}" if comparison else "")
     if uncounted and any(row[f"{kpi.id}:{SELECTED}"] for row in rows.values()):
         # (with no part counted at all, the note below says so of every part)
-        windows = current.label + (f" or the {comparison.label}" if comparison else "")
         extra = f"not listed, with no rows counted in the {windows}: {_listed(uncounted)}"
+        note = f"{note}; {extra}" if note else extra
+    if elsewhere:
+        extra = (f"not listed, with no rows in dataset '{kpi.source}' in the {windows}: "
+                 f"{_listed(elsewhere)}")
         note = f"{note}; {extra}" if note else extra
     if absent:
         extra = (f"left out, with no rows in the {current.label} (only in the comparison "

@@ -1184,3 +1184,35 @@ def test_the_peer_sentence_says_a_shared_rank_is_shared(tmp_path):
         "Compared with peers (similar forces: Avon, Bure), Cam ranked joint 2nd (with Avon) "
         "of 3 in the year ending December 2025, where 1st is the lowest, with 0.12 per 1,000 "
         "people against a group median of 0.12"), sentence
+
+
+def test_a_peer_member_one_dataset_lacks_is_named_in_its_kpis_note(tmp_path):
+    """Dataset asb holds no row of Bure, a member of peer group 'similar' the crimes dataset
+    holds: asb's table ranked Avon and Cam as the group (a median of two), with no word of
+    Bure, exit 0, since the comparison's note names only members no dataset holds. The KPI's
+    note names it; the KPIs of crimes list it."""
+    folder = tmp_path / "asb-no-bure"
+    folder.mkdir()
+    _written(folder, toml=PROJECT + ASB)
+    asb = {"Avon": 24, "Cam": 36, "Dee": 12}
+    (folder / "asb.csv").write_text("Date,Force\n" + "".join(
+        f"{year}-{m:02d}-05,{force}\n" for year in (2024, 2025) for force, n in asb.items()
+        for m in range(1, 13) for _ in range(n // 12)), encoding="utf-8")
+    _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
+    _kpi(folder, "ingest", "asb", folder / "asb.csv")
+    con = duckdb.connect()
+    counted = dict(con.execute(
+        f"SELECT Force, count(*) FROM read_csv('{folder / 'asb.csv'}', header = true, "
+        "all_varchar = true) WHERE Date >= '2025-01-01' AND Date <= '2025-12-31' "
+        "GROUP BY 1").fetchall())
+    got = _compare(folder, "--period", "2025-12", "--by", "force", "--peers", "similar",
+                   "--kpi", "asb", "--kpi", "thefts")
+    assert got["notes"] == []  # crimes holds every member
+    kpis = {k["id"]: k for k in got["kpis"]}
+    assert {p["name"]: p["current"]["value"] for p in kpis["asb"]["parts"]} == {
+        f: counted[f] for f in ("Avon", "Cam")}
+    assert kpis["asb"]["note"] == ("not listed, with no rows in dataset 'asb' in the year "
+                                   "ending December 2025 or the year ending December 2024: "
+                                   "Bure")
+    assert {p["name"] for p in kpis["thefts"]["parts"]} == {"Avon", "Bure", "Cam"}
+    assert kpis["thefts"]["note"] is None
