@@ -1236,6 +1236,25 @@ class Oracle:
         got = self._one(query, where, args)
         return got if got is None or k.multiplier == 1.0 else got * k.multiplier
 
+    def selects(self, k: Kpi, windows_: Sequence[tuple[int, int] | None], lpa: str) -> bool:
+        """Whether a KPI's filter selects a row of an LPA in any of the windows (a rate of two
+        KPIs: either KPI's): `kpi compare` lists no part its KPI selects no row of."""
+        if k.parts:
+            kpis = {x.id: x for x in self.model.spec.kpis}
+            return any(self.selects(kpis[i], windows_, lpa) for i in k.parts)
+        spans = [w for w in windows_ if w is not None]
+        if not spans:
+            return False
+        where = "(" + " OR ".join("month BETWEEN ? AND ?" for _ in spans) + ") AND lpa = ?"
+        args: list = [m for w in spans for m in w] + [lpa]
+        if k.filter:
+            where += f" AND ({k.filter.replace('month =', 'decl_month =')})"
+        if self.model.spec.derived and k.dataset == "inc":
+            where = derived_text(where, self.model.spec.derived)
+        got = self.db.execute(f"SELECT count(*) FROM {k.dataset} WHERE {where}",
+                              args).fetchone()
+        return bool(got and got[0])
+
     def _decimal(self, k: Kpi, where: str, args: list) -> Exact | None:
         """A sum or mean of the minutes as docs/guarantees.md states it: the decimals'
         sum (DuckDB's DECIMAL arithmetic) rounded once, a mean that sum over the rows
@@ -2157,8 +2176,10 @@ def draw_checks(rnd: random.Random, spec: ProjectSpec) -> None:
     incidents or a sum of their victims or minutes (decimals whose float sums are a bit off
     the decimals' own, as pounds and pence are), and its parts by offence, all four (they sum
     to the total) or three (they fall short unless the fourth is 0), within a tolerance of 0
-    or 2; now and then one part of another lag, so over another window."""
-    if rnd.random() < 0.5:
+    or 2; now and then one part of another lag, so over another window. In three projects
+    of four: a reconciliation's comparison window is checked only where kpi check is drawn
+    on a project holding one, and its baseline year is loaded whole."""
+    if rnd.random() < 0.25:
         return
     kind, lag = rnd.choice(["count", "sum"]), rnd.choice([0, 0, 1])
     base = rnd.choice([None, "lpa = 'Birmingham'", "victims >= 1"])
@@ -2283,6 +2304,33 @@ def quality_expected(oracle: Oracle, k: Kpi, window: tuple[int, int], label: str
 FACE_QUESTIONS = ("summary", "show", "compare", "check", "datasets", "history")
 
 
+def _beyond_a_decimal(error: str, stdout: str) -> bool:
+    """Whether the Python face's refusal is the documented one of a frame's figure column
+    (docs/guarantees.md, "No whole number wraps round"): the command line's JSON holds a whole
+    number past 2**53 and a fraction whose digits, added to its digits, pass the 38 a Decimal
+    column holds. Worked out over every number of the JSON, not one column's."""
+    if "a whole number past 2**53 that no float holds, beside figures no Decimal column " \
+            "holds with it exactly" not in error:
+        return False
+    numbers: list = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+        elif isinstance(node, (int, Decimal)) and not isinstance(node, bool):
+            numbers.append(node)
+
+    walk(json.loads(stdout, parse_float=Decimal))
+    whole = [abs(n) for n in numbers if isinstance(n, int) and abs(n) > 2 ** 53]
+    places = [-n.as_tuple().exponent for n in numbers
+              if isinstance(n, Decimal) and n.is_finite() and n.as_tuple().exponent < 0]
+    return bool(whole and places) and len(str(max(whole))) + max(places) > 38
+
+
 def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
     """Where the Python face (a `kpi.api.Project`) disagrees with the command line's answer
     (`result`, a CliRunner result of `kpi ARGS --format json`) to the same question: every
@@ -2326,6 +2374,8 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
         # The command line's words with its options named as the Python face's arguments.
         for flag, argument in FACE_ARGUMENTS.items():
             said = [line.replace(flag, argument) for line in said]
+        if result.exit_code in (0, 1) and _beyond_a_decimal(str(error), result.stdout):
+            return None  # documented (docs/guarantees.md): no frame column holds them exactly
         if result.exit_code in (0, 1):  # kpi check exits 1 where a check failed
             return f"the Python face refused ({error}) what the command line answered"
         if said != [f"Error: {error}"]:
