@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import random
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -195,9 +195,10 @@ def test_sums_of_whole_numbers_are_exact_however_large(tmp_path, seed):
     face = project.summary("2025-09", "yoy")
     for kpi_id, figures in expected[CURRENT[0]].items():
         got = face.filter(pl.col("id") == kpi_id)["current_value"].item()
-        if kpi_id == "average":  # the mean's float, as its JSON writes it
+        if kpi_id == "average":  # the mean's float, as its JSON writes it (a float)
             assert float(got) == figures
-            figures = next(k["current"]["value"] for k in summary["kpis"] if k["id"] == kpi_id)
+            written = next(k["current"]["value"] for k in summary["kpis"] if k["id"] == kpi_id)
+            figures = Decimal(repr(written)) if isinstance(written, float) else written
         assert got == figures, kpi_id  # a whole number exactly
     series = project.series("total", "2025-09")
     assert series["rolling_12"][-1] == expected[CURRENT[0]]["total"]
@@ -396,3 +397,44 @@ def test_a_breakdown_of_a_whole_mean_past_2_53_beside_a_fraction_prints_every_di
     assert parts == {"North": north, "South": 1.5}
     assert f"| North | {north:,}.0 | {north:,}.0 |" in _markdown(folder, "show", "average")
     assert f"| North | {north:,}.0 | {north:,}.0 |" in _markdown(folder, "compare", "--by", "lpa")
+
+
+def test_a_mean_whose_float_is_whole_is_not_written_as_a_whole_number(tmp_path):
+    """Rows of 2**52 + 1 and 2**52 + 2 each month: the mean is 4503599627370497.5, whose
+    nearest float is 4503599627370498.0. The summary's JSON and CSV wrote it as the integer
+    4503599627370498, and `kpi show`'s trend (text, JSON) likewise ("4,503,599,627,370,498.0",
+    a figure no rows average to, beside the Windows section's "4,503,599,627,370,500.0"),
+    exit 0: a whole float of a mean was taken for a whole number. It is the float it is,
+    printed to the 15 significant digits of the exact mean (DuckDB's), as the summary prints
+    it; a sum, whose figures are whole, is still every digit."""
+    rows = [(f"{m}-1{d}", "North" if d else "South", 2**52 + 1 + d)
+            for m in MONTHS for d in range(2)]
+    folder = _project(tmp_path / "p", rows)
+    count = _duckdb(folder, "COUNT(*)", CURRENT)
+    exact = Fraction(_duckdb(folder, "SUM(i)", CURRENT), count)
+    assert exact == Fraction(2 * 2**52 + 3, 2) and count == 24
+    nearest = float(exact)  # 4503599627370498.0: whole, and not the mean
+    assert nearest.is_integer() and nearest != exact
+    # Excel's 15 significant digits of the exact mean, to the KPI's one decimal.
+    fifteen = Context(prec=15, rounding=ROUND_HALF_UP).create_decimal(
+        Decimal(exact.numerator) / exact.denominator)
+    shown = f"{fifteen:,.1f}"
+    assert shown == "4,503,599,627,370,500.0"
+    summary = {k["id"]: k for k in _json(folder, "summary")["kpis"]}
+    value = summary["average"]["current"]["value"]
+    assert isinstance(value, float) and value == nearest
+    assert summary["total"]["current"]["value"] == _duckdb(folder, "SUM(i)", CURRENT)
+    table = inprocess.run(["--project", folder, "summary", "--period", "2025-09", "--vs",
+                           "yoy", "--format", "csv"])
+    assert table.returncode == 0, table.stderr
+    cells = {row.split(",")[0]: row.split(",") for row in table.stdout.splitlines()}
+    assert cells["average"][14] == repr(nearest)  # current_value: "4503599627370498.0"
+    show = _json(folder, "show", "average")
+    assert show["trend"][-1] == {"month": "2025-09", "value": nearest, "rolling_12": nearest}
+    assert all(isinstance(row["value"], float) for row in show["trend"])
+    text = inprocess.run(["--project", folder, "show", "average", "--period", "2025-09",
+                          "--vs", "yoy"])
+    assert text.returncode == 0, text.stderr
+    assert f"2025-09  {shown}  {shown}" in text.stdout
+    assert "4,503,599,627,370,498" not in text.stdout
+    assert f"| Average | {shown} | {shown} |" in _markdown(folder, "summary")
