@@ -502,10 +502,14 @@ class Project:
         for figure_, value in zip(figures, values, strict=True):
             figure_["value"] = None if value is None else \
                 float(value) if kind == pl.Float64 else value
-        for row in rows:
-            then = row["comparison"]
-            if then is not None and then["difference"] is not None:
-                then["difference"] = float(then["difference"])  # as the struct's field types it
+        # The comparison window's difference is a figure too, typed by the same rule (it was
+        # a float, and 9007199254740997 read 9007199254740996 where the JSON gives every
+        # digit).
+        thens = [row["comparison"] for row in rows if row["comparison"] is not None]
+        apart, differences = figure_column("difference", [t["difference"] for t in thens])
+        for then, value in zip(thens, differences, strict=True):
+            then["difference"] = None if value is None else \
+                float(value) if apart == pl.Float64 else value
         figure = pl.Struct({"kpi": pl.String, "title": pl.String, "value": kind,
                             "window": pl.String})
         return figure_frame(rows, {
@@ -513,7 +517,7 @@ class Project:
             "message": pl.String, "total": figure, "parts": pl.List(figure),
             "difference": pl.Float64,
             "comparison": pl.Struct({"total": figure, "parts": pl.List(figure),
-                                     "difference": pl.Float64, "passed": pl.Boolean})})
+                                     "difference": apart, "passed": pl.Boolean})})
 
     # -- the store -----------------------------------------------------------------------------
 

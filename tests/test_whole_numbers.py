@@ -438,3 +438,73 @@ def test_a_mean_whose_float_is_whole_is_not_written_as_a_whole_number(tmp_path):
     assert f"2025-09  {shown}  {shown}" in text.stdout
     assert "4,503,599,627,370,498" not in text.stdout
     assert f"| Average | {shown} | {shown} |" in _markdown(folder, "summary")
+
+
+CHECKED = """\
+[project]
+name = "Checked"
+baseline = "2024-09"
+
+[datasets.m]
+date = "day"
+[datasets.m.columns]
+day = "date"
+lpa = "str"
+n = "int"
+
+[[priorities]]
+id = "p"
+title = "P"
+""" + "".join(f"""
+[[kpis]]
+id = "{kpi_id}"
+title = "{kpi_id.title()}"
+priority = "p"
+kind = "sum"
+dataset = "m"
+value = "n"
+{where}
+""" for kpi_id, where in (("total", ""), ("north", "filter = \"lpa == 'North'\""),
+                          ("again", "filter = \"lpa == 'North'\""))) + """
+[[checks]]
+id = "parts"
+title = "North twice makes the total"
+total = "total"
+parts = ["north", "again"]
+"""
+
+
+def test_a_checks_comparison_difference_past_2_53_keeps_every_digit(tmp_path):
+    """A reconciliation failing by 9007199254740997 in both windows: `kpi check`'s JSON gives
+    every digit of both differences, and `project.checks()` gave the current window's as an
+    Int128 but the comparison window's as the float 9007199254740996.0 (a figure the rows do
+    not make), as the comparison's difference was made a float whatever it held. Both are
+    now typed as every figure of the Python face is (`engine.figure_column`): DuckDB's."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(CHECKED, encoding="utf-8")
+    rows = [(f"{m}-16", "South", 750599937895084) for m in MONTHS]
+    rows += [(f"{m}-15", "North", 1) for m in MONTHS if m not in ("2025-09", "2024-09")]
+    (folder / "m.csv").write_text("day,lpa,n\n" + "".join(f"{d},{p},{n}\n" for d, p, n in rows),
+                                  encoding="utf-8")
+    loaded = inprocess.run(["--project", folder, "ingest", "m", folder / "m.csv"])
+    assert loaded.returncode == 0, loaded.stderr
+
+    def difference(months: list[str]) -> int:
+        return duckdb.sql(
+            f"SELECT SUM(n) - 2 * SUM(n) FILTER (WHERE lpa = 'North') FROM read_csv("
+            f"'{folder / 'm.csv'}', types={{'day': 'DATE', 'lpa': 'VARCHAR', 'n': 'HUGEINT'}}) "
+            f"WHERE strftime(day, '%Y-%m') BETWEEN '{months[0]}' AND '{months[-1]}'"
+        ).fetchone()[0]
+
+    now, then = difference(CURRENT), difference(PREVIOUS)
+    assert now == then == 9007199254740997 and float(then) != then
+    result = inprocess.run(["--project", folder, "check", "--period", "2025-09",
+                            "--format", "json"])
+    assert result.returncode == 1, result.stderr  # the check fails, as the rows make it
+    checked = json.loads(result.stdout)
+    parts = next(c for c in checked["checks"] if c["id"] == "parts")
+    assert (parts["difference"], parts["comparison"]["difference"]) == (now, then)
+    frame = kpi.open(folder).checks("2025-09").filter(pl.col("id") == "parts")
+    assert frame["difference"].item() == now
+    assert frame["comparison"].struct.field("difference").item() == then
