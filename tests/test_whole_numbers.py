@@ -508,3 +508,35 @@ def test_a_checks_comparison_difference_past_2_53_keeps_every_digit(tmp_path):
     frame = kpi.open(folder).checks("2025-09").filter(pl.col("id") == "parts")
     assert frame["difference"].item() == now
     assert frame["comparison"].struct.field("difference").item() == then
+
+
+def test_a_trends_mean_past_2_53_beside_whole_months_is_not_written_as_a_whole_number(
+        tmp_path):
+    """A mean KPI whose months alternate: one row of 2**60 + 1 (the mean that whole number),
+    then rows of 2**60 + 1 and 2**60 + 2 (the mean 1152921504606846977.5, whose float is
+    1.152921504606847e+18). The trend's column holds a whole number past 2**53, so it is a
+    Decimal column, and each float in it its repr's decimal, 1152921504606847000: `kpi show`
+    wrote that as the integer 1152921504606847000 and printed "1,152,921,504,606,847,000.0",
+    digits no rows average to, as if exact, exit 0. A float is written as the float, printed
+    to the 15 significant digits of DuckDB's exact mean; a whole month every digit."""
+    rows = [(f"{m}-1{d}", "North" if d else "South", 2**60 + 1 + d)
+            for k, m in enumerate(MONTHS) for d in range(1 + k % 2)]
+    folder = _project(tmp_path / "p", rows)
+    shown = _json(folder, "show", "average")
+    text = inprocess.run(["--project", folder, "show", "average", "--period", "2025-09",
+                          "--vs", "yoy"])
+    assert text.returncode == 0, text.stderr
+    for month in ("2025-08", "2025-09"):
+        count, total = _duckdb(folder, "COUNT(*)", [month]), _duckdb(folder, "SUM(i)", [month])
+        exact = Fraction(total, count)
+        point = next(p for p in shown["trend"] if p["month"] == month)
+        line = next(x for x in text.stdout.splitlines() if x.startswith(month + "  "))
+        if exact.denominator == 1:  # one row: its value, every digit
+            assert point["value"] == exact == 2**60 + 1 and isinstance(point["value"], int)
+            assert line.split()[1] == f"{int(exact):,}.0"
+        else:
+            assert exact == Fraction(2**61 + 3, 2)
+            assert isinstance(point["value"], float) and point["value"] == float(exact)
+            fifteen = Context(prec=15, rounding=ROUND_HALF_UP).create_decimal(
+                Decimal(exact.numerator) / exact.denominator)
+            assert line.split()[1] == f"{fifteen:,.1f}" == "1,152,921,504,606,850,000.0"
