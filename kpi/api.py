@@ -340,15 +340,15 @@ class Project:
     # -- summary -------------------------------------------------------------------------------
 
     @_one_reading
-    def report(self, period: str | Month, vs: str | Comparison = "baseline", *,
+    def report(self, period: str | Month, vs: str | Comparison | None = None, *,
                priority: str | None = None, as_of: str | int | AsOf | None = None) -> Summary:
         """Every visible KPI (of one priority) for a period against its comparison, with the
         verdicts: what `kpi summary` prints. A period no live KPI has data for is a
         DataError."""
         from kpi import engine, verdicts
 
-        month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
         project = self._catalogue()
+        month, comparison, cutoff = _month(period), _comparison(vs, project), _as_of(as_of)
         if priority:
             require_priority(project, priority)
         kpis = [k for k in project.kpis
@@ -361,7 +361,7 @@ class Project:
                        [(p.id, p.title) for p in project.priorities])
 
     @_one_reading
-    def summary(self, period: str | Month, vs: str | Comparison = "baseline",
+    def summary(self, period: str | Month, vs: str | Comparison | None = None,
                 as_of: str | int | AsOf | None = None, *,
                 priority: str | None = None) -> pl.DataFrame:
         """One row per KPI: the fields of `kpi summary --format json` as columns (windows and
@@ -371,7 +371,7 @@ class Project:
     # -- compare -------------------------------------------------------------------------------
 
     @_one_reading
-    def comparison(self, period: str | Month, by: str, vs: str | Comparison = "baseline", *,
+    def comparison(self, period: str | Month, by: str, vs: str | Comparison | None = None, *,
                    kpis: Sequence[str] | None = None, peers: str | None = None,
                    focus: str | None = None,
                    as_of: str | int | AsOf | None = None) -> PeerComparison:
@@ -379,8 +379,8 @@ class Project:
         `kpi compare` prints (`require_parts` says when there is nothing to print)."""
         from kpi import compare as comparing
 
-        month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
         project = self._catalogue()
+        month, comparison, cutoff = _month(period), _comparison(vs, project), _as_of(as_of)
         if isinstance(kpis, str):
             kpis = [kpis]  # one KPI, not a sequence of its characters
         chosen = [find_kpi(project, kpi_id) for kpi_id in kpis] if kpis else None
@@ -388,7 +388,7 @@ class Project:
                                  focus=focus, as_of=cutoff)
 
     @_one_reading
-    def compare(self, period: str | Month, by: str, vs: str | Comparison = "baseline", *,
+    def compare(self, period: str | Month, by: str, vs: str | Comparison | None = None, *,
                 kpis: Sequence[str] | None = None, peers: str | None = None,
                 focus: str | None = None, as_of: str | int | AsOf | None = None
                 ) -> pl.DataFrame:
@@ -401,7 +401,7 @@ class Project:
     # -- one KPI -------------------------------------------------------------------------------
 
     @_one_reading
-    def detail(self, kpi_id: str, period: str | Month, vs: str | Comparison = "baseline", *,
+    def detail(self, kpi_id: str, period: str | Month, vs: str | Comparison | None = None, *,
                months: int = 24, as_of: str | int | AsOf | None = None,
                seasonal: bool = False) -> Detail:
         """One KPI in depth: what `kpi show` prints. A live KPI with no data on or before the
@@ -409,9 +409,9 @@ class Project:
         with a gap is shown: its trend shows the gap)."""
         from kpi import engine, verdicts
 
-        month, comparison, cutoff = _month(period), _comparison(vs), _as_of(as_of)
-        months = _months(months)
         project = self._catalogue()
+        month, comparison, cutoff = _month(period), _comparison(vs, project), _as_of(as_of)
+        months = _months(months)
         kpi = find_kpi(project, kpi_id)
         # The monthly components of the trend, the verdict's series, the seasonal months and
         # a provisional KPI's test without its last months are read in the same pass as the
@@ -448,7 +448,7 @@ class Project:
     @_one_reading
     def series(self, kpi_id: str, period: str | Month, months: int = 24,
                as_of: str | int | AsOf | None = None, *,
-               vs: str | Comparison = "baseline") -> pl.DataFrame:
+               vs: str | Comparison | None = None) -> pl.DataFrame:
         """A KPI's monthly values (columns: month, value, rolling_12): the trend `kpi show
         --vs VS` draws for `period`, `months` long, ending where the KPI's current window
         ends (the period less the KPI's lag), or where its data does when that window is
@@ -460,7 +460,7 @@ class Project:
 
         project = self._catalogue()
         kpi = find_kpi(project, kpi_id)
-        _, _, trend = _trend(project, kpi, _month(period), _comparison(vs),
+        _, _, trend = _trend(project, kpi, _month(period), _comparison(vs, project),
                              _months(months), _as_of(as_of))
         if trend is None:
             return pl.DataFrame(schema={"month": pl.String, "value": pl.Float64,
@@ -502,10 +502,14 @@ class Project:
         for figure_, value in zip(figures, values, strict=True):
             figure_["value"] = None if value is None else \
                 float(value) if kind == pl.Float64 else value
-        for row in rows:
-            then = row["comparison"]
-            if then is not None and then["difference"] is not None:
-                then["difference"] = float(then["difference"])  # as the struct's field types it
+        # The comparison window's difference is a figure too, typed by the same rule (it was
+        # a float, and 9007199254740997 read 9007199254740996 where the JSON gives every
+        # digit).
+        thens = [row["comparison"] for row in rows if row["comparison"] is not None]
+        apart, differences = figure_column("difference", [t["difference"] for t in thens])
+        for then, value in zip(thens, differences, strict=True):
+            then["difference"] = None if value is None else \
+                float(value) if apart == pl.Float64 else value
         figure = pl.Struct({"kpi": pl.String, "title": pl.String, "value": kind,
                             "window": pl.String})
         return figure_frame(rows, {
@@ -513,7 +517,7 @@ class Project:
             "message": pl.String, "total": figure, "parts": pl.List(figure),
             "difference": pl.Float64,
             "comparison": pl.Struct({"total": figure, "parts": pl.List(figure),
-                                     "difference": pl.Float64, "passed": pl.Boolean})})
+                                     "difference": apart, "passed": pl.Boolean})})
 
     # -- the store -----------------------------------------------------------------------------
 
@@ -635,7 +639,7 @@ class Project:
     @_one_reading
     def paper(self, period: str | Month, fmt: str | PaperFormat,
               output: str | bytes | os.PathLike[str] | os.PathLike[bytes],
-              vs: str | Comparison = "baseline", *,
+              vs: str | Comparison | None = None, *,
               priority: str | None = None, as_of: str | int | AsOf | None = None,
               commentary: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
               previous: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
@@ -656,8 +660,9 @@ class Project:
         def path(value: Any, argument: str) -> Path | None:
             return None if value is None else Path(_path_text(value, argument))
 
-        return _write_paper(self._catalogue(), form, _month(period),
-                           Path(_path_text(output, "output")), _comparison(vs),
+        project = self._catalogue()
+        return _write_paper(project, form, _month(period),
+                           Path(_path_text(output, "output")), _comparison(vs, project),
                            priority=priority, as_of=as_of,
                            commentary=path(commentary, "commentary"),
                            previous=path(previous, "previous"),
@@ -880,9 +885,15 @@ def _month(period: str | Month) -> Month:
     return period if isinstance(period, Month) else Month.typed(period)
 
 
-def _comparison(vs: str | Comparison) -> Comparison:
+def _comparison(vs: str | Comparison | None, project: catalogue.Project) -> Comparison:
+    """The comparison asked for; None (not given) is the project's kpi.toml `[defaults] vs`,
+    else the baseline, as `--vs` left out is on the command line: `project.summary(PERIOD)`
+    of a project read year on year was compared with the baseline where `kpi summary
+    --period PERIOD` compared it with the year before."""
     from kpi.periods import Comparison
 
+    if vs is None:
+        vs = project.defaults.get("vs", Comparison.BASELINE.value)
     try:
         return Comparison(str(vs).lower())
     except ValueError:

@@ -2198,10 +2198,17 @@ def plain(value: Any) -> Any:
     """A figure read from a frame as kpi carries it (an int or a float): a `Decimal` cell
     (`figure_column`, a column of figures beside a whole number past 2**53) is the whole
     number past 2**53 it holds, else the float it was made from (its repr), so the text, JSON
-    and CSV print it as the summary prints its figures, never a Decimal's text."""
+    and CSV print it as the summary prints its figures, never a Decimal's text.
+
+    A float past 2**53 is whole, and its repr's decimal too (a mean of
+    1152921504606846977.5 is the float 1.152921504606847e+18, the Decimal
+    1152921504606847000): that decimal is the float again, never the whole number
+    1152921504606847000, which would print every digit as exact. A whole number the column
+    holds is one no float's repr writes."""
     if not isinstance(value, Decimal):
         return value
-    if value == value.to_integral_value() and abs(value) > 2**53:
+    if value == value.to_integral_value() and abs(value) > 2**53 \
+            and Decimal(repr(float(value))) != value:
         return int(value)
     return float(value)
 

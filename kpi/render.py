@@ -18,6 +18,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from kpi.catalogue import (
+    WHOLE_KINDS,
+    Kind,
     KpiDef,
     Unit,
     own_places,
@@ -26,6 +28,7 @@ from kpi.catalogue import (
 )
 from kpi.errors import visible
 from kpi.rounding import (
+    EXCEL_DIGITS,
     Beside,
     fixed,
     places_apart,
@@ -343,11 +346,12 @@ def arrow(change: Change | None) -> str:
 # Structured outputs
 
 
-def _window_json(measured: Measured | None, unit: Unit) -> dict[str, Any] | None:
+def _window_json(measured: Measured | None, kpi: KpiDef) -> dict[str, Any] | None:
     if measured is None:
         return None
     return {"label": measured.window.label, "start": str(measured.window.start),
-            "end": str(measured.window.end), "value": json_number(measured.value, unit),
+            "end": str(measured.window.end),
+            "value": figure_json(measured.value, kpi),
             "numerator": json_number(measured.numerator, Unit.COUNT),
             "denominator": json_number(measured.denominator, Unit.COUNT)}
 
@@ -358,13 +362,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def json_number(value: Any, unit: Unit) -> Any:
+def json_number(value: Any, unit: Unit, kind: Kind | None = None) -> Any:
     """A number for JSON: None for NaN and infinity, and a whole count as an integer (3131,
-    not 3131.0) so that counts read as counts everywhere."""
+    not 3131.0) so that counts read as counts everywhere.
+
+    An integer says the figure is that whole number. A float of a kind whose figures are
+    whole (`WHOLE_KINDS`; `kind` None: a numerator or denominator, rows counted) is one; a
+    float of any other kind (a mean, a median) from 10**15, where a float no longer holds
+    the units, need not be: the float nearest a mean of 4503599627370497.5 is
+    4503599627370498.0, which as 4503599627370498 would be a figure no rows average to. It
+    stays the float it is (printed by Excel's rule, to 15 significant digits, as the summary
+    prints it); a whole figure of such a kind is carried as an int (`rounding._figure`)."""
     value = _plain(value)
-    if unit == Unit.COUNT and isinstance(value, float) and value.is_integer():
+    if unit == Unit.COUNT and isinstance(value, float) and value.is_integer() and (
+            kind is None or kind in WHOLE_KINDS or abs(value) < 10**EXCEL_DIGITS):
         return int(value)
     return value
+
+
+def figure_json(value: Any, kpi: KpiDef) -> Any:
+    """One of a KPI's figures for JSON (and for the tables made from it): `json_number` in
+    its unit, knowing whether its kind's figures are whole numbers."""
+    return json_number(value, kpi.unit, kpi.kind)
 
 
 def verdict_json(verdict: Verdict | None, kpi: KpiDef | None = None) -> dict[str, Any]:
@@ -414,9 +433,9 @@ def result_json(result: KpiResult, priorities: dict[str, str],
         "id": kpi.id, "title": kpi.title, "priority": kpi.priority,
         "priority_title": priorities.get(kpi.priority, ""), "kind": kpi.kind.value,
         "unit": kpi.unit.value, "better": kpi.better.value, "status": result.status,
-        "current": _window_json(result.current, kpi.unit),
-        "comparison": _window_json(result.comparison, kpi.unit),
-        "change": {"absolute": json_number(change.absolute, kpi.unit) if change else None,
+        "current": _window_json(result.current, kpi),
+        "comparison": _window_json(result.comparison, kpi),
+        "change": {"absolute": figure_json(change.absolute, kpi) if change else None,
                    "percent": _plain(change.percent) if change else None,
                    "points": _plain(change.points) if change else None,
                    "note": no_change(result)},

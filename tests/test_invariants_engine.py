@@ -215,6 +215,31 @@ def test_datasets_and_check_show_a_part_with_a_month_never_loaded(forces, cli):
     assert "force 'Kent' has no rows for 2025-06" in failed["coverage_searches"]
 
 
+def test_datasets_csv_keeps_a_part_missing_two_months_in_its_own_field(forces, cli):
+    """A third force, Avon, never loaded for March and April 2025: `kpi datasets --format
+    csv` wrote its fields joined by commas unquoted, and "force 'Avon': 2025-03, 2025-04"
+    split into two, so the row had 7 fields under 6 names and a CSV reader took " 2025-04"
+    as the dataset's `version` (exit 0). Every field is now its own, quoted as every CSV kpi
+    writes (render_csv), in `csv` and `csv-excel`; the version is the JSON's."""
+    avon = _extract(forces / "avon.csv", "Avon",
+                    [m for m in _months(FIRST, LAST) if m not in (LAST - 3, LAST - 2)],
+                    ROWS["Essex"])
+    assert cli(["--project", forces, "ingest", "stops", avon]).exit_code == 0
+    stops = next(d for d in _json(cli, forces, "datasets") if d["dataset"] == "stops")
+    assert stops["parts_missing"] == [
+        {"part": "force 'Avon'", "missing": [str(LAST - 3), str(LAST - 2)]},
+        {"part": "force 'Kent'", "missing": [str(LAST)]}]
+    for form, mark in (("csv", ""), ("csv-excel", "\ufeff")):
+        result = cli(["--project", forces, "datasets", "--format", form])
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith(mark)
+        rows = list(csv.reader(io.StringIO(result.stdout.removeprefix(mark))))
+        assert all(len(row) == 6 for row in rows), rows
+        got = next(dict(zip(rows[0], row, strict=True)) for row in rows if row[0] == "stops")
+        assert got["version"] == str(stops["version"])
+        assert got["missing"] == "force 'Avon': 2025-03, 2025-04 force 'Kent': 2025-06"
+
+
 def test_loading_the_missing_month_makes_the_window_whole(forces, cli):
     june = _extract(forces / "kent-june.csv", "Kent", [LAST], ROWS["Kent"])
     assert cli(["--project", forces, "ingest", "stops", june]).exit_code == 0

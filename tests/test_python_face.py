@@ -722,3 +722,38 @@ def test_open_and_paper_take_bytes_paths_as_ingest_does(tmp_path):
         kpi.open(b"sample")  # no folder named sample here: not the bundled sample
     with pytest.raises(UsageError, match=r"^output should be a path"):
         project.paper(PERIOD, "markdown", 3)  # type: ignore[arg-type]
+
+
+def test_a_question_without_vs_takes_the_projects_default_comparison(tmp_path):
+    """kpi.toml's `[defaults] vs = "yoy"` (as the police.uk and Home Office projects set it):
+    `kpi summary --period 2025-09` compares incidents with the year ending September 2024,
+    30 by hand (October 2023 to March 2024 three a month, April to September 2024 two), but
+    `project.summary("2025-09")` compared them with the baseline's 36, so a notebook asking
+    the command's question got another change, status and test, without a word. Every
+    method's `vs` left out is now the project's default, as `--vs` left out is; given, it
+    wins, as on the command line."""
+    root = tmp_path / "yoy"
+    shutil.copytree(FIXTURES / "tiny", root)
+    toml = root / "kpi.toml"
+    toml.write_text(toml.read_text().replace("[[priorities]]", '[defaults]\nvs = "yoy"\n\n'
+                                             "[[priorities]]", 1))
+    loaded = inprocess.run(["--project", root, "ingest", "incidents",
+                            root / "extracts" / "incidents.csv"])
+    assert loaded.returncode == 0, loaded.stderr
+    project = kpi.open(root)
+    result = inprocess.run(["--project", root, "summary", "--period", PERIOD, "--format",
+                            "json"])
+    assert result.returncode == 0, result.stderr
+    cli = next(k for k in json.loads(result.stdout)["kpis"] if k["id"] == "incidents")
+    assert json.loads(result.stdout)["comparison"] == "yoy"
+    summary = project.summary(PERIOD)
+    assert _value(summary, "incidents", "comparison_value") == cli["comparison"]["value"] == 30
+    assert _value(summary, "incidents", "comparison_label") == "year ending September 2024"
+    assert _value(summary, "incidents", "status") == cli["status"]
+    assert _value(summary, "incidents", "p_value") == cli["significance"]["p_value"]
+    assert _value(project.summary(PERIOD, "baseline"), "incidents", "comparison_value") == 36
+    compared = project.compare(PERIOD, "lpa", kpis="incidents")
+    assert set(compared["comparison_start"]) == {"2023-10"}
+    detail = project.detail("incidents", PERIOD)
+    assert detail.result.comparison is not None
+    assert detail.result.comparison.value == 30

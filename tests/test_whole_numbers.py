@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import random
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -195,9 +195,10 @@ def test_sums_of_whole_numbers_are_exact_however_large(tmp_path, seed):
     face = project.summary("2025-09", "yoy")
     for kpi_id, figures in expected[CURRENT[0]].items():
         got = face.filter(pl.col("id") == kpi_id)["current_value"].item()
-        if kpi_id == "average":  # the mean's float, as its JSON writes it
+        if kpi_id == "average":  # the mean's float, as its JSON writes it (a float)
             assert float(got) == figures
-            figures = next(k["current"]["value"] for k in summary["kpis"] if k["id"] == kpi_id)
+            written = next(k["current"]["value"] for k in summary["kpis"] if k["id"] == kpi_id)
+            figures = Decimal(repr(written)) if isinstance(written, float) else written
         assert got == figures, kpi_id  # a whole number exactly
     series = project.series("total", "2025-09")
     assert series["rolling_12"][-1] == expected[CURRENT[0]]["total"]
@@ -396,3 +397,146 @@ def test_a_breakdown_of_a_whole_mean_past_2_53_beside_a_fraction_prints_every_di
     assert parts == {"North": north, "South": 1.5}
     assert f"| North | {north:,}.0 | {north:,}.0 |" in _markdown(folder, "show", "average")
     assert f"| North | {north:,}.0 | {north:,}.0 |" in _markdown(folder, "compare", "--by", "lpa")
+
+
+def test_a_mean_whose_float_is_whole_is_not_written_as_a_whole_number(tmp_path):
+    """Rows of 2**52 + 1 and 2**52 + 2 each month: the mean is 4503599627370497.5, whose
+    nearest float is 4503599627370498.0. The summary's JSON and CSV wrote it as the integer
+    4503599627370498, and `kpi show`'s trend (text, JSON) likewise ("4,503,599,627,370,498.0",
+    a figure no rows average to, beside the Windows section's "4,503,599,627,370,500.0"),
+    exit 0: a whole float of a mean was taken for a whole number. It is the float it is,
+    printed to the 15 significant digits of the exact mean (DuckDB's), as the summary prints
+    it; a sum, whose figures are whole, is still every digit."""
+    rows = [(f"{m}-1{d}", "North" if d else "South", 2**52 + 1 + d)
+            for m in MONTHS for d in range(2)]
+    folder = _project(tmp_path / "p", rows)
+    count = _duckdb(folder, "COUNT(*)", CURRENT)
+    exact = Fraction(_duckdb(folder, "SUM(i)", CURRENT), count)
+    assert exact == Fraction(2 * 2**52 + 3, 2) and count == 24
+    nearest = float(exact)  # 4503599627370498.0: whole, and not the mean
+    assert nearest.is_integer() and nearest != exact
+    # Excel's 15 significant digits of the exact mean, to the KPI's one decimal.
+    fifteen = Context(prec=15, rounding=ROUND_HALF_UP).create_decimal(
+        Decimal(exact.numerator) / exact.denominator)
+    shown = f"{fifteen:,.1f}"
+    assert shown == "4,503,599,627,370,500.0"
+    summary = {k["id"]: k for k in _json(folder, "summary")["kpis"]}
+    value = summary["average"]["current"]["value"]
+    assert isinstance(value, float) and value == nearest
+    assert summary["total"]["current"]["value"] == _duckdb(folder, "SUM(i)", CURRENT)
+    table = inprocess.run(["--project", folder, "summary", "--period", "2025-09", "--vs",
+                           "yoy", "--format", "csv"])
+    assert table.returncode == 0, table.stderr
+    cells = {row.split(",")[0]: row.split(",") for row in table.stdout.splitlines()}
+    assert cells["average"][14] == repr(nearest)  # current_value: "4503599627370498.0"
+    show = _json(folder, "show", "average")
+    assert show["trend"][-1] == {"month": "2025-09", "value": nearest, "rolling_12": nearest}
+    assert all(isinstance(row["value"], float) for row in show["trend"])
+    text = inprocess.run(["--project", folder, "show", "average", "--period", "2025-09",
+                          "--vs", "yoy"])
+    assert text.returncode == 0, text.stderr
+    assert f"2025-09  {shown}  {shown}" in text.stdout
+    assert "4,503,599,627,370,498" not in text.stdout
+    assert f"| Average | {shown} | {shown} |" in _markdown(folder, "summary")
+
+
+CHECKED = """\
+[project]
+name = "Checked"
+baseline = "2024-09"
+
+[datasets.m]
+date = "day"
+[datasets.m.columns]
+day = "date"
+lpa = "str"
+n = "int"
+
+[[priorities]]
+id = "p"
+title = "P"
+""" + "".join(f"""
+[[kpis]]
+id = "{kpi_id}"
+title = "{kpi_id.title()}"
+priority = "p"
+kind = "sum"
+dataset = "m"
+value = "n"
+{where}
+""" for kpi_id, where in (("total", ""), ("north", "filter = \"lpa == 'North'\""),
+                          ("again", "filter = \"lpa == 'North'\""))) + """
+[[checks]]
+id = "parts"
+title = "North twice makes the total"
+total = "total"
+parts = ["north", "again"]
+"""
+
+
+def test_a_checks_comparison_difference_past_2_53_keeps_every_digit(tmp_path):
+    """A reconciliation failing by 9007199254740997 in both windows: `kpi check`'s JSON gives
+    every digit of both differences, and `project.checks()` gave the current window's as an
+    Int128 but the comparison window's as the float 9007199254740996.0 (a figure the rows do
+    not make), as the comparison's difference was made a float whatever it held. Both are
+    now typed as every figure of the Python face is (`engine.figure_column`): DuckDB's."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(CHECKED, encoding="utf-8")
+    rows = [(f"{m}-16", "South", 750599937895084) for m in MONTHS]
+    rows += [(f"{m}-15", "North", 1) for m in MONTHS if m not in ("2025-09", "2024-09")]
+    (folder / "m.csv").write_text("day,lpa,n\n" + "".join(f"{d},{p},{n}\n" for d, p, n in rows),
+                                  encoding="utf-8")
+    loaded = inprocess.run(["--project", folder, "ingest", "m", folder / "m.csv"])
+    assert loaded.returncode == 0, loaded.stderr
+
+    def difference(months: list[str]) -> int:
+        return duckdb.sql(
+            f"SELECT SUM(n) - 2 * SUM(n) FILTER (WHERE lpa = 'North') FROM read_csv("
+            f"'{folder / 'm.csv'}', types={{'day': 'DATE', 'lpa': 'VARCHAR', 'n': 'HUGEINT'}}) "
+            f"WHERE strftime(day, '%Y-%m') BETWEEN '{months[0]}' AND '{months[-1]}'"
+        ).fetchone()[0]
+
+    now, then = difference(CURRENT), difference(PREVIOUS)
+    assert now == then == 9007199254740997 and float(then) != then
+    result = inprocess.run(["--project", folder, "check", "--period", "2025-09",
+                            "--format", "json"])
+    assert result.returncode == 1, result.stderr  # the check fails, as the rows make it
+    checked = json.loads(result.stdout)
+    parts = next(c for c in checked["checks"] if c["id"] == "parts")
+    assert (parts["difference"], parts["comparison"]["difference"]) == (now, then)
+    frame = kpi.open(folder).checks("2025-09").filter(pl.col("id") == "parts")
+    assert frame["difference"].item() == now
+    assert frame["comparison"].struct.field("difference").item() == then
+
+
+def test_a_trends_mean_past_2_53_beside_whole_months_is_not_written_as_a_whole_number(
+        tmp_path):
+    """A mean KPI whose months alternate: one row of 2**60 + 1 (the mean that whole number),
+    then rows of 2**60 + 1 and 2**60 + 2 (the mean 1152921504606846977.5, whose float is
+    1.152921504606847e+18). The trend's column holds a whole number past 2**53, so it is a
+    Decimal column, and each float in it its repr's decimal, 1152921504606847000: `kpi show`
+    wrote that as the integer 1152921504606847000 and printed "1,152,921,504,606,847,000.0",
+    digits no rows average to, as if exact, exit 0. A float is written as the float, printed
+    to the 15 significant digits of DuckDB's exact mean; a whole month every digit."""
+    rows = [(f"{m}-1{d}", "North" if d else "South", 2**60 + 1 + d)
+            for k, m in enumerate(MONTHS) for d in range(1 + k % 2)]
+    folder = _project(tmp_path / "p", rows)
+    shown = _json(folder, "show", "average")
+    text = inprocess.run(["--project", folder, "show", "average", "--period", "2025-09",
+                          "--vs", "yoy"])
+    assert text.returncode == 0, text.stderr
+    for month in ("2025-08", "2025-09"):
+        count, total = _duckdb(folder, "COUNT(*)", [month]), _duckdb(folder, "SUM(i)", [month])
+        exact = Fraction(total, count)
+        point = next(p for p in shown["trend"] if p["month"] == month)
+        line = next(x for x in text.stdout.splitlines() if x.startswith(month + "  "))
+        if exact.denominator == 1:  # one row: its value, every digit
+            assert point["value"] == exact == 2**60 + 1 and isinstance(point["value"], int)
+            assert line.split()[1] == f"{int(exact):,}.0"
+        else:
+            assert exact == Fraction(2**61 + 3, 2)
+            assert isinstance(point["value"], float) and point["value"] == float(exact)
+            fifteen = Context(prec=15, rounding=ROUND_HALF_UP).create_decimal(
+                Decimal(exact.numerator) / exact.denominator)
+            assert line.split()[1] == f"{fifteen:,.1f}" == "1,152,921,504,606,850,000.0"

@@ -127,19 +127,25 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
                       [Sheet("Datasets", frame, "datasets")], output)
         return
     if format in (Format.CSV, Format.CSV_EXCEL, Format.MARKDOWN):
-        sep = " | " if format == Format.MARKDOWN else ","
-        head = ["dataset", "rows", "first", "last", "missing", "version"]
-        lines = [sep.join(head)]
+        from kpi.render import escape_markdown, render_csv
+
+        head = ("dataset", "rows", "first", "last", "missing", "version")
+        cells = [(r["dataset"], r["rows"], r["first"] or "", r["last"] or "",
+                  " ".join([*r["missing"], *_part_missing(r, 10**6)]),
+                  "" if r["version"] is None else r["version"]) for r in rows]
         if format == Format.MARKDOWN:
-            lines = ["| " + lines[0] + " |", "|" + "---|" * len(head)]
-        for r in rows:
-            cells = [r["dataset"], str(r["rows"]), r["first"] or "", r["last"] or "",
-                     " ".join([*r["missing"], *_part_missing(r, 10**6)]),
-                     "" if r["version"] is None else str(r["version"])]
-            line = sep.join(cells)
-            lines.append("| " + line + " |" if format == Format.MARKDOWN else line)
-        bom = BOM if format == Format.CSV_EXCEL else ""
-        _emit(bom + "\n".join(lines) + "\n", output)
+            lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            lines += ["| " + " | ".join(escape_markdown(str(c), cell=True) for c in row) + " |"
+                      for row in cells]
+            _emit("\n".join(lines) + "\n", output)
+            return
+        # As every CSV kpi writes (render_csv): fields quoted where they hold a comma (a part
+        # missing two months, "2025-06, 2025-07", or a name with one), text that a
+        # spreadsheet would run as a formula neutralised.
+        from kpi.render import Document, Section
+
+        text = render_csv(Document("Datasets", (Section("Datasets", head, cells),)))
+        _emit((BOM if format == Format.CSV_EXCEL else "") + text, output)
         return
     from rich.table import Table
     from rich.text import Text

@@ -236,7 +236,7 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
 
     # A whole count as an integer, as the JSON gives it (27894, not 27894.0 in the CSV).
     trend_rows = [] if trend is None else [
-        tuple(render.json_number(plain(v), kpi.unit) for v in r) for r in trend.iter_rows()]
+        tuple(render.figure_json(plain(v), kpi) for v in r) for r in trend.iter_rows()]
     if trend_rows and _quarterly(project, kpi):
         # One row per quarter (engine.quarters_of), labelled with its months.
         from kpi.periods import Month
@@ -280,7 +280,7 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
                                   highest_first=True)
         for rank, named in zip(ranks, frame.iter_rows(named=True), strict=True):
             row = {key: plain(value) for key, value in named.items()}
-            row.update({key: render.json_number(row[key], kpi.unit)
+            row.update({key: render.figure_json(row[key], kpi)
                         for key in ("current", "comparison", "absolute")})
             cells = {"change_absolute": row["absolute"], "change_percent": row["percent"],
                      "change_points": row["points"]}
@@ -299,9 +299,9 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
                                 **_stored_changes(kpi, change_cols, rows, 2, 3,
                                                   frame["places"].to_list())))
         breakdown_json[column] = [
-            {**row, "current": render.json_number(row["current"], kpi.unit),
-             "comparison": render.json_number(row["comparison"], kpi.unit),
-             "absolute": render.json_number(row["absolute"], kpi.unit)}
+            {**row, "current": render.figure_json(row["current"], kpi),
+             "comparison": render.figure_json(row["comparison"], kpi),
+             "absolute": render.figure_json(row["absolute"], kpi)}
             for row in ({key: plain(value) for key, value in named.items()}
                         for named in frame.drop("current_numerator", "current_denominator",
                                                 "places").to_dicts())]
@@ -310,8 +310,8 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
         "project": project.name, "period": str(period), "comparison": vs.value,
         "kpi": {**render.result_json(result, _titles(project), verdict),
                 "definition": dict(_definition(project, kpi))},
-        "trend": [{"month": m, "value": render.json_number(v, kpi.unit),
-                   "rolling_12": render.json_number(r, kpi.unit)} for m, v, r in trend_rows],
+        "trend": [{"month": m, "value": render.figure_json(v, kpi),
+                   "rolling_12": render.figure_json(r, kpi)} for m, v, r in trend_rows],
         "breakdowns": breakdown_json,
         "signal": signal_json,
     }
@@ -428,7 +428,7 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
             "trial": chart.trial, "note": chart.note,
             "recalculated": [seg.start for seg in chart.segments[1:]],
             "screened": screened,
-            "signals": [{"month": p.month, "value": render.json_number(p.value, kpi.unit),
+            "signals": [{"month": p.month, "value": render.figure_json(p.value, kpi),
                          "rule": p.rule, "signal": p.signal} for p in chart.signals],
         },
         "heading_and_chart": reading,
@@ -512,9 +512,9 @@ def _same_months(kpi: KpiDef, series: Series, shown: dict[str, Any],
         columns = _change_columns(kpi)
         rows.append((label, now, then, *(cells[c] for c in columns)))
         stored.append(change.places if change else None)
-        data.append({"month": label, "value": render.json_number(now, kpi.unit),
-                     "a_year_earlier": render.json_number(then, kpi.unit),
-                     **{k: render.json_number(v, kpi.unit) if k == "change_absolute" else v
+        data.append({"month": label, "value": render.figure_json(now, kpi),
+                     "a_year_earlier": render.figure_json(then, kpi),
+                     **{k: render.figure_json(v, kpi) if k == "change_absolute" else v
                         for k, v in cells.items()}})
     section = Section(f"Same {'quarters' if quarterly else 'months'} a year earlier",
                       ("month", "value", "a_year_earlier",
