@@ -519,6 +519,32 @@ def _measured(project: Project, kpi: KpiDef, window: Window | None, tag: str,
     return engine.measured_of(project, kpi, window, parts)
 
 
+def reads_column(project: Project, kpi: KpiDef, by: str) -> bool:
+    """Whether a KPI's filter, value, numerator, denominator or weight key reads the column
+    `by` (directly or through a derived column; for a rate of two KPIs, either's): a KPI
+    that picks its rows by the column compared (`lpa = 'Birmingham'` compared by lpa, a
+    burglary count by offence) is about its own parts only."""
+    def sources(names: Iterable[str], dataset: str) -> set[str]:
+        derived = {d.name: d.expression for d in project.datasets[dataset].derived}
+        out: set[str] = set()
+        for name in names:
+            if name in derived:
+                out |= sources(polars_expr(derived[name]).meta.root_names(), dataset)
+            else:
+                out.add(name)
+        return out
+
+    read: set[str] = set()
+    for measure in engine.measures_of(project, kpi):
+        for text in (measure.filter, measure.value, measure.numerator, measure.denominator):
+            if text:
+                read |= sources(polars_expr(text, measure.zoned).meta.root_names(),
+                                measure.source)
+        if measure.weight_key:
+            read |= sources([measure.weight_key], measure.source)
+    return bool(read & sources([by], kpi.source))
+
+
 def _compare_kpi(project: Project, kpi: KpiDef, by: str,
                  rows: dict[str, dict[str, float | None]],
                  current: Window, comparison: Window | None, populations: dict[str, float],
@@ -539,10 +565,15 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     new: list[str] = []  # parts with no rows in the comparison window
     # each part's key, as populations_for keys the population file's parts
     keys = {name: key for key, names in _parts_by_key(rows).items() for name in names}
-    uncounted: list[str] = []  # members or the focus whose rows the KPI selects none of
+    uncounted: list[str] = []  # parts holding rows the KPI selects none of, to be named
+    # A part whose rows the KPI counts none of is not listed (its 0 may be no count of its
+    # own: fraud recorded nationally, not by forces), and is named in the note, so a mean and
+    # median of the parts listed never read as of them all; unless the KPI picks its rows by
+    # the column compared (a burglary count by offence), whose other parts it is not about.
+    picks = reads_column(project, kpi, by)
     for name, row in rows.items():
         if not row[f"{kpi.id}:{SELECTED}"]:
-            if name in named:
+            if name is not None and (name in named or not picks):
                 uncounted.append(name)
             continue  # the KPI selects none of this part's rows in either window
         if name is None:

@@ -1147,9 +1147,19 @@ def test_a_peer_member_the_kpi_counts_nothing_of_is_named_not_dropped(tmp_path):
                             "force", "--peers", "similar", "--kpi", "thefts"])
     assert result.returncode == 0 and "thefts: not listed, with no rows counted" in \
         result.stderr
-    # Without a group or a focus, a part counted nowhere is not listed, as docs/json.md says
+    # Without a group or a focus, a part counted nowhere is not listed, as docs/json.md says,
+    # and named too: the forces' mean and median are of the others (DuckDB's counts).
     plain = _compare(folder, "--period", "2025-12", "--by", "force", "--kpi", "thefts")
-    assert plain["kpis"][0]["note"] is None
+    got = plain["kpis"][0]
+    assert got["note"] == ("not listed, with no rows counted in the year ending December 2025 "
+                           "or the year ending December 2024: Cam")
+    assert {p["name"]: p["current"]["value"] for p in got["parts"]} == thefts
+    assert got["median"] == sorted(thefts.values())[1] and len(thefts) == 3
+    # By a column its filter reads (is_theft, a derived column of crime_type), a part it
+    # counts none of is not its business: no note names the burglaries, drugs or assaults.
+    by_type = _compare(folder, "--period", "2025-12", "--by", "crime_type", "--kpi",
+                       "thefts")["kpis"][0]
+    assert [p["name"] for p in by_type["parts"]] == ["Theft"] and by_type["note"] is None
 
 
 def test_the_peer_sentence_says_a_shared_rank_is_shared(tmp_path):
