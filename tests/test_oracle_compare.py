@@ -28,7 +28,8 @@ What is checked, and where its definition comes from (never from kpi's code):
   printed sentence, the named parts' and the rest's percentage change (a count) or proportion
   (a rate), the rest being every other part with events (cases) less those that stand out; the
   number of parts; both bases at least 50; the gap as printed at least `[paper]
-  standout_change_points` (or `standout_points`); p < 0.05 / m. Where a tested breakdown has
+  standout_change_points` (or `standout_points`); p < 0.05 / m; for a count, windows that
+  share no month (none is said over windows that do). Where a tested breakdown has
   no sentence, no part meets the rule against all the other parts (the search's first step
   would have found it). Whether a part left in the rest would pass against the final rest is
   not a documented promise (a part put back after its retest is not searched again), so it is
@@ -891,6 +892,12 @@ def check_standout(p: Project, k: Kpi, by: str, cur, cmp_, printed, period: int,
         return
     if not share and cmp_ is None:
         assert printed is None, f"{where}: a standout with no comparison: {printed}"
+        return
+    if not share and cmp_[0] <= cur[1] and cur[0] <= cmp_[1]:
+        # windows sharing months are not two samples: no change of theirs is tested
+        # (docs/statistics.md), a part's against the rest's neither
+        assert printed is None, f"{where}: a standout over windows sharing months: {printed}"
+        STATS["standouts: windows sharing months, none said"] += 1
         return
     spans = [cur] + ([cmp_] if cmp_ else [])
     cur_forces, cur_gap = p.forces_full(k, cur, spans)
