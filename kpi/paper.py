@@ -793,6 +793,10 @@ def current_clause(result: KpiResult) -> Inlines:
 # Words for verdicts (kpi.verdicts): what each says, in the report's register
 
 NOT_SIGNIFICANT = "within normal variation (not statistically significant)"
+# A change tested and found not significant, of a KPI whose months show a special cause: the
+# paper says "normal variation" only of a KPI its matrix puts in "Normal variation only"
+# ("within normal variation; the months show a special cause of improvement" said both).
+NOT_SIGNIFICANT_UNUSUAL = "not statistically significant"
 SIGNIFICANT = "a statistically significant change"
 # The paper's status of a KPI (`shown_status`): the engine's where the change is significant;
 # otherwise one of these, so no change that may be noise is called improving or deteriorating.
@@ -903,13 +907,23 @@ def _shift_start(chart, high: bool) -> str:
     return start
 
 
+def months_unusual(verdict: Verdict | None) -> bool:
+    """Whether a KPI's process chart has a special cause in its latest month: the paper then
+    never calls the KPI, nor its change, "within normal variation"."""
+    return verdict is not None and verdict.variation is not None \
+        and verdict.variation.verdict != stats.COMMON_CAUSE
+
+
 def significance_clause(verdict: Verdict | None) -> str:
-    """', within normal variation (not statistically significant)' or ', a statistically
-    significant change' after the change; nothing when no test applies."""
+    """', within normal variation (not statistically significant)' (', not statistically
+    significant' where the months show a special cause) or ', a statistically significant
+    change' after the change; nothing when no test applies."""
     significant = verdict.significance.significant if verdict and verdict.significance else None
     if significant is None:
         return ""
-    return f", {SIGNIFICANT if significant else NOT_SIGNIFICANT}"
+    if significant:
+        return f", {SIGNIFICANT}"
+    return f", {NOT_SIGNIFICANT_UNUSUAL if months_unusual(verdict) else NOT_SIGNIFICANT}"
 
 
 def shown_status(result: KpiResult, verdict: Verdict | None) -> str:
@@ -1123,14 +1137,16 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
 
 def change_worth(result: KpiResult, verdict: Verdict | None) -> str:
     """What a KPI's change is worth, as its sentence and a figure's caption say it: 'a
-    statistically significant improvement', 'within normal variation' or 'not tested for
-    significance'."""
+    statistically significant improvement', 'within normal variation' ('not statistically
+    significant' where the months show a special cause) or 'not tested for significance'."""
     significant = verdict.significance.significant if verdict and verdict.significance else None
     if significant:
         return {Outcome.IMPROVING: "a statistically significant improvement",
                 Outcome.DETERIORATING: "a statistically significant deterioration"}.get(
             result.status, "a statistically significant change")
-    return "within normal variation" if significant is False else "not tested for significance"
+    if significant is None:
+        return "not tested for significance"
+    return NOT_SIGNIFICANT_UNUSUAL if months_unusual(verdict) else "within normal variation"
 
 
 def change_from(result: KpiResult, usual: Window | None) -> str:

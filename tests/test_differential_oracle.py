@@ -2427,6 +2427,23 @@ class OracleMachine(RuleBasedStateMachine):
                     self.fail("front_page", f"paper: the KPI {k.id} is listed in the matrix "
                                             f"row {words!r} as {names[k.id]!r}, expected "
                                             f"{TITLE_OF_COLUMN[column]!r}")
+        # A KPI the model places in a special-cause row: its paragraph never calls it, nor
+        # its change, "normal variation" ("within normal variation; the months show a
+        # special cause of improvement" said both of one KPI).
+        for k in shown:
+            if place.get(k.id) is None or place[k.id][0] == "common":
+                continue
+            from kpi.render import escape_markdown
+
+            title = re.escape(escape_markdown(f"KPI {k.id}"))
+            found = re.search(rf"^\d+\.\d+\. \*\*{title}\.\*\* (.*)$", paper, re.MULTILINE)
+            if found is None:
+                continue
+            STATS["paper: special-cause paragraphs read for 'normal variation'"] += 1
+            if "normal variation" in found.group(1):
+                self.fail("front_page", f"paper: the KPI {k.id}, in the matrix row "
+                                        f"{MATRIX_ROW_WORDS[place[k.id][0]]!r}, reads "
+                                        f"'normal variation': {found.group(1)}")
 
     def _partial_months(self, dataset: str, span: range) -> set[int]:
         """The months of a series (`span`) with no figure for a dataset loaded force by

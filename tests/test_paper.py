@@ -233,8 +233,13 @@ def test_wording_follows_the_sign_and_the_status(exported):
         assert ("percentage points" in main) == (doc["unit"] == "percent"), doc["id"]
         # No noise presented as a change: the test's verdict, in words, beside the status.
         significant = doc["significance"]["significant"]
+        # "within normal variation" only where the months show only normal variation too
+        # (the matrix's row); beside a special cause, "not statistically significant"
+        unusual = (doc.get("variation") or {}).get("verdict") not in (None, "common_cause")
         assert ("within normal variation (not statistically significant)" in main) == (
-            significant is False), doc["id"]
+            significant is False and not unusual), doc["id"]
+        assert (", not statistically significant." in main) == (
+            significant is False and unusual), doc["id"]
         assert ("a statistically significant change" in main) == (significant is True)
         # Improving or deteriorating said only of a significant change (issue 18): a change
         # within normal variation gets no status sentence, one never tested says so.
@@ -1460,3 +1465,62 @@ def test_a_paper_against_windows_that_share_months_says_why_nothing_is_tested(pr
     assert cli(["--project", folder, "export", "markdown", "--period", "2025-09", "--output",
                 baseline]).exit_code == 0
     assert "shares months" not in baseline.read_text(encoding="utf-8")
+
+
+def _unusual_month_project(root: Path) -> Path:
+    """Every month from April 2023 95 or 105 calls in turn, and 140 in September 2025: the
+    year ending September 2025 holds 1,245 calls, the baseline year 1,200 (a change of 3.8%,
+    z = 0.91 on the two counts, not significant), while September 2025 lies above the upper
+    process limit (100 + 2.66 x 10 = 126.6, from the first 12 months charted). Two KPIs count
+    the calls, one better higher (a special cause of improvement: one sentence) and one
+    better lower (of concern: an exception, its full paragraph)."""
+    from project_toml import fixture_months, head, kpi_block
+
+    (root / "extracts").mkdir(parents=True)
+    (root / "kpi.toml").write_text(
+        head("Unusual month", "2024-03", "m", {"day": "date"}, sources=["extracts/m.csv"],
+             priority=("p", "Calls"))
+        + kpi_block("wanted", "Wanted calls", "m", kind="count", better="higher")
+        + kpi_block("unwanted", "Unwanted calls", "m", kind="count", better="lower"),
+        encoding="utf-8")
+    lines = ["day"]
+    for n, (month, _) in enumerate(fixture_months()):
+        lines += [f"{month}-15"] * (140 if month == "2025-09" else 95 if n % 2 else 105)
+    (root / "extracts" / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def test_a_change_not_significant_beside_a_special_cause_is_not_normal_variation(cli,
+                                                                                 tmp_path):
+    """By hand (`_unusual_month_project`): a change tested and found not significant, of a KPI
+    whose latest month is a special cause, read "within normal variation; the months show a
+    special cause of improvement" in its sentence and "within normal variation (not
+    statistically significant). The monthly figures show a special cause of concern" in an
+    exception's paragraph, while the front page's matrix put both KPIs in a special-cause row.
+    The paper calls a KPI's change "within normal variation" only where its months show only
+    normal variation; here it says the change is not statistically significant."""
+    root = _unusual_month_project(tmp_path / "unusual")
+    assert cli(["--project", root, "ingest", "m"]).exit_code == 0
+    summary = cli(["--project", root, "summary", "--period", "2025-09", "--format", "json"])
+    assert summary.exit_code == 0, summary.output
+    kpis = {k["id"]: k for k in json.loads(summary.stdout)["kpis"]}
+    for kpi_id, variation in (("wanted", "special_cause_improvement"),
+                              ("unwanted", "special_cause_concern")):
+        got = kpis[kpi_id]
+        assert (got["comparison"]["value"], got["current"]["value"]) == (1200, 1245)
+        assert got["significance"]["significant"] is False
+        assert got["variation"]["verdict"] == variation
+    out = tmp_path / "paper.md"
+    result = cli(["--project", root, "export", "markdown", "--period", "2025-09", "--output",
+                  out])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "- **▲ Special cause of concern, 1:** Unwanted calls." in text
+    assert "- **■ Special cause of improvement, 1:** Wanted calls." in text
+    assert ("**Wanted calls.** 1,245, up 3.8% from 1,200: not statistically significant; the "
+            "months show a special cause of improvement (an unusually high month).") in text
+    assert ("an increase of 3.8% from the baseline of 1,200 in the year ending March 2024, not "
+            "statistically significant. The monthly figures show a special cause of concern "
+            "(an unusually high month, above the upper process limit).") in text
+    paragraphs = [line for line in text.splitlines() if line.startswith("2.")]
+    assert len(paragraphs) == 3 and not any("normal variation" in p for p in paragraphs)
