@@ -989,9 +989,10 @@ def settled_sentence(result: KpiResult, verdict: Verdict | None) -> str:
     if (not significant or variation is None or variation.verdict != stats.COMMON_CAUSE
             or result.change is None or result.kpi.provisional_months):
         return ""
-    moved = level_moved(result)
+    moved = level_moved(result, verdict)
     if not moved:
-        return ""
+        # the chart has held since before the comparison ended: that alone is said
+        return f"{_capital(common_cause_words(verdict))}." if level_moved(result) else ""
     if not _earlier_signals(verdict):
         return (f"The level {moved} after the comparison period and has been stable at its "
                 f"new level since: {common_cause_words(verdict)}.")
@@ -1198,7 +1199,7 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     if latest:
         when += f" ({latest})"
     worth = change_worth(result, verdict)
-    moved = level_moved(result)
+    moved = level_moved(result, verdict)
     if (variation is not None and variation.verdict == stats.COMMON_CAUSE
             and (significant is None or (significant and not moved))):
         worth += f"; {common_cause_words(verdict, brief=True)}"
@@ -1271,12 +1272,20 @@ def _size(result: KpiResult) -> float:
     return next(v for v in (change.points, change.absolute) if v is not None)
 
 
-def level_moved(result: KpiResult) -> str:
+def level_moved(result: KpiResult, verdict: Verdict | None = None) -> str:
     """'rose' or 'fell': the way the level moved, as the 12-month change shows it; '' for a
     change the paper calls unchanged (`change_words`: one that prints as zero), which no
     sentence may then say the level rose or fell by ("unchanged to one decimal place from
-    99.9%: ... the level rose after the baseline" read as a rise beside no change)."""
+    99.9%: ... the level rose after the baseline" read as a rise beside no change); and ''
+    where the process chart has held since a month at or before the comparison window's end
+    (`_settled_since`), which no sentence may then say the level moved after ("the level fell
+    after April 2024 (financial year 2024/25 to date) and has been stable since August 2023"):
+    the months across the comparison and after it show only normal variation."""
     if result.change is None or change_words(result).startswith("unchanged"):
+        return ""
+    settled = _settled_since(verdict)
+    if settled is not None and result.comparison is not None \
+            and settled[0] <= result.comparison.window.end:
         return ""
     return "fell" if _size(result) < 0 else "rose"
 
@@ -2132,7 +2141,7 @@ class _Builder:
                 # and the chart marks the earlier months it counts.
                 head = settled.split(":")[0].rstrip(".").split(", and ")[0]
                 return head[:1].lower() + head[1:]
-            moved = level_moved(result)
+            moved = level_moved(result, verdict)
             if significant and moved and not result.kpi.provisional_months \
                     and result.comparison is not None:
                 since = ("the comparison period" if exception

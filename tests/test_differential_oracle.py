@@ -67,6 +67,7 @@ from oracle_support import (
     JSON_FACES,
     LAST,
     LPAS,
+    MONTH_NAMES,
     NO_ROWS_FORCE,
     PEER_TITLE,
     Q_FIRST,
@@ -102,6 +103,7 @@ from oracle_support import (
     is_stale,
     is_tested,
     member,
+    month,
     parse,
     percent_change,
     printed_change,
@@ -2697,6 +2699,18 @@ class OracleMachine(RuleBasedStateMachine):
             if found is None:
                 continue
             text_ = found.group(1)
+            # "the level fell after <the comparison> and has been stable since <month>": that
+            # month follows the comparison window's end, else the chart held across it and no
+            # move after the comparison is to be said of it
+            held = re.search(r"\blevel (?:rose|fell) after .*? and has been stable since "
+                             r"([A-Z][a-z]+) (\d{4})", text_)
+            if held is not None:
+                STATS["paper: levels stable since a month read against the comparison"] += 1
+                since = month(int(held.group(2)), MONTH_NAMES.index(held.group(1)) + 1)
+                if since <= window_months(cmp_["window"])[1]:
+                    self.fail("paper_text", f"paper: {kpi_id} says the level moved after a "
+                                            f"comparison ending {cmp_['window']} and has been "
+                                            f"stable since {text(since)}: {text_}")
             k = next(k for k in self.spec.kpis if k.id == kpi_id)
             unit = k.unit
             if unit == "seconds" or unit == "gbp" and max(

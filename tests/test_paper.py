@@ -1524,3 +1524,66 @@ def test_a_change_not_significant_beside_a_special_cause_is_not_normal_variation
             "(an unusually high month, above the upper process limit).") in text
     paragraphs = [line for line in text.splitlines() if line.startswith("2.")]
     assert len(paragraphs) == 3 and not any("normal variation" in p for p in paragraphs)
+
+
+def _held_level_project(root: Path) -> Path:
+    """Every month from April 2023 a total of 900 or 1,100 thefts in turn, and 2,150 in
+    November 2023: the year ending September 2025 holds 12,000, the baseline year (to March
+    2024) and the year before the current one (to September 2024) 13,050 each, a fall of
+    8.0% (z = 6.6, significant). The process chart of October 2023 to September 2025 takes
+    its limits from its first 12 months (mean 1,087.5, mR 390.9, upper limit 2,127.3):
+    November 2023 lies above it, and the 22 months from December 2023 show only normal
+    variation, across both comparison windows."""
+    from project_toml import fixture_months, head, kpi_block
+
+    (root / "extracts").mkdir(parents=True)
+    (root / "kpi.toml").write_text(
+        head("Held level", "2024-03", "m", {"day": "date", "n": "int"},
+             sources=["extracts/m.csv"], priority=("p", "Crime"))
+        + kpi_block("thefts", "Thefts", "m", kind="count", value="n", better="lower"),
+        encoding="utf-8")
+    lines = ["day,n"]
+    for n, (month, _) in enumerate(fixture_months()):
+        lines.append(f"{month}-15,{2150 if month == '2023-11' else 1100 if n % 2 else 900}")
+    (root / "extracts" / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize(("vs", "before"), [("baseline", "the baseline of 13,050 in the year "
+                                                          "ending March 2024"),
+                                            ("yoy", "13,050 in the year ending September 2024")])
+def test_a_level_held_since_before_the_comparison_ended_is_not_said_to_have_moved_after_it(
+        cli, tmp_path, vs, before):
+    """By hand (`_held_level_project`): a significant fall whose process chart has shown only
+    normal variation since December 2023, a month inside the comparison window, read "the
+    level fell after the year ending September 2024 and has been stable since December 2023"
+    (against the baseline, "after the baseline"), and the full paragraph "The level fell after
+    the comparison period and has been stable since December 2023": the chart shows no move
+    across the comparison's end. The paper says what the chart shows, the months since
+    December 2023 in normal variation, and no move of the level after the comparison."""
+    root = _held_level_project(tmp_path / "held")
+    assert cli(["--project", root, "ingest", "m"]).exit_code == 0
+    summary = cli(["--project", root, "summary", "--period", "2025-09", "--vs", vs, "--format",
+                   "json"])
+    assert summary.exit_code == 0, summary.output
+    got, = json.loads(summary.stdout)["kpis"]
+    assert (got["comparison"]["value"], got["current"]["value"]) == (13050, 12000)
+    assert got["significance"]["significant"] is True
+    assert got["variation"]["verdict"] == "common_cause"
+    texts = {}
+    for name, more in (("brief", []), ("full", ["--full"])):
+        out = tmp_path / f"{vs}-{name}.md"
+        result = cli(["--project", root, "export", "markdown", "--period", "2025-09", "--vs", vs,
+                      "--output", out, *more])
+        assert result.exit_code == 0, result.output
+        found = re.search(r"^2\.2\. \*\*Thefts\.\*\* (.*)$", out.read_text(encoding="utf-8"),
+                          re.MULTILINE)
+        assert found is not None
+        texts[name] = found.group(1)
+    assert texts["brief"] == ("12,000, down 8.0% from 13,050: a statistically significant "
+                              "improvement; the 22 months from December 2023 show only normal "
+                              "variation.")
+    assert texts["full"] == (f"A total of 12,000 was recorded in the year ending September "
+                             f"2025, a decrease of 8.0% from {before}, a statistically "
+                             "significant change. This is an improvement. The 22 months from "
+                             "December 2023 show only normal variation.")
