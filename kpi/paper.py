@@ -1239,12 +1239,13 @@ def provisional_sentence(result: KpiResult, verdict: Verdict | None = None) -> s
     kpi = result.kpi
     if not kpi.provisional_months or result.current is None:
         return ""
-    end = result.current.window.end
+    window = result.current.window
+    end = window.end
     first = end - (kpi.provisional_months - 1)
     last = "month" if kpi.provisional_months == 1 else f"{kpi.provisional_months} months"
     text = (f" The figures of the last {last} "
             f"({_span(first, end)}) are not final yet and will change as records are updated: "
-            "the 12-month figure includes them")
+            f"{_figure_holding(window, first)}")
     # Said of the process chart and the test only where the KPI has them: with a year of
     # data it has neither, and "the process chart leaves them out" named a chart not drawn.
     charted = verdict is not None and verdict.variation is not None
@@ -1264,6 +1265,23 @@ def provisional_sentence(result: KpiResult, verdict: Verdict | None = None) -> s
         return text + "; the process chart leaves them out" + (
             ", and so does any test of the change." if tested else ".")
     return text + ("; any test of the change leaves them out." if tested else ".")
+
+
+def _figure_holding(window: Window, first: Month) -> str:
+    """Which figure holds a KPI's months not final yet (`first` to the window's end), as its
+    window is: 'the 12-month figure includes them' of a year; 'the figure for April to
+    December 2025 includes them' of a financial year to date or a month ("the 12-month
+    figure" was said of nine months); 'the figure for April 2025 includes the one of them it
+    covers' where the window starts after the first of them."""
+    months = window.end.index - window.start.index + 1
+    if months == 12 and first >= window.start:
+        return "the 12-month figure includes them"
+    figure = f"the figure for {_span(window.start, window.end)}"
+    if first >= window.start:
+        return f"{figure} includes {'it' if first == window.end else 'them'}"
+    covered = window.end.index - window.start.index + 1
+    return (f"{figure} includes the "
+            f"{'one' if covered == 1 else covered} of them it covers")
 
 
 def _size(result: KpiResult) -> float:
@@ -2352,7 +2370,7 @@ class _Builder:
             last = " or ".join(str(n) for n in settling)
             texts.append(
                 f"Where a KPI's last {last} months are not final yet (outcomes still being "
-                "recorded), its 12-month figure includes them, but no finding rests on them: "
+                "recorded), its figure includes them, but no finding rests on them: "
                 "the significance test compares the two windows without their last "
                 f"{last} months, the process chart leaves those months out, and no part of its "
                 "breakdowns is tested for standing out.")

@@ -2711,6 +2711,14 @@ class OracleMachine(RuleBasedStateMachine):
                     self.fail("paper_text", f"paper: {kpi_id} says the level moved after a "
                                             f"comparison ending {cmp_['window']} and has been "
                                             f"stable since {text(since)}: {text_}")
+            # months not final yet are said to be in "the 12-month figure" only of a year's
+            # figure (it was said of a financial year to date's six months)
+            if "the 12-month figure includes" in text_:
+                STATS["paper: a 12-month figure holding months not final read"] += 1
+                first, last = window_months(cur["window"])
+                if last - first + 1 != 12:
+                    self.fail("paper_text", f"paper: {kpi_id} calls its figure for "
+                                            f"{cur['window']} the 12-month figure: {text_}")
             k = next(k for k in self.spec.kpis if k.id == kpi_id)
             unit = k.unit
             if unit == "seconds" or unit == "gbp" and max(

@@ -1587,3 +1587,45 @@ def test_a_level_held_since_before_the_comparison_ended_is_not_said_to_have_move
                              f"2025, a decrease of 8.0% from {before}, a statistically "
                              "significant change. This is an improvement. The 22 months from "
                              "December 2023 show only normal variation.")
+
+
+def test_months_not_final_are_said_to_be_in_the_figure_the_paragraph_gives(cli, tmp_path):
+    """By hand: a count of 100 a month from April 2023, its last 3 months not final yet
+    (`provisional_months = 3`). Against the same months of the previous financial year in
+    September 2025 the figure is April to September 2025's, 600, six months; the paragraph
+    said "the 12-month figure includes them" of it, and Appendix 1 "its 12-month figure
+    includes them". They now name the figure the paper gives; a year's figure is still "the
+    12-month figure"."""
+    from project_toml import fixture_months, head, kpi_block
+
+    root = tmp_path / "settling"
+    (root / "extracts").mkdir(parents=True)
+    (root / "kpi.toml").write_text(
+        head("Settling", "2024-03", "m", {"day": "date", "n": "int"},
+             sources=["extracts/m.csv"], priority=("p", "Outcomes"))
+        + kpi_block("closed", "Closed", "m", kind="count", value="n", better="higher",
+                    provisional_months=3), encoding="utf-8")
+    (root / "extracts" / "m.csv").write_text(
+        "day,n\n" + "".join(f"{month}-15,100\n" for month, _ in fixture_months()),
+        encoding="utf-8")
+    assert cli(["--project", root, "ingest", "m"]).exit_code == 0
+    said = {}
+    for vs in ("fytd", "baseline"):
+        out = tmp_path / f"{vs}.md"
+        result = cli(["--project", root, "export", "markdown", "--period", "2025-09", "--vs", vs,
+                      "--output", out, "--full"])
+        assert result.exit_code == 0, result.output
+        said[vs] = " ".join(out.read_text(encoding="utf-8").split())
+        current, = (f for f in json.loads(out.with_suffix(".figures.json").read_text(
+            encoding="utf-8"))["figures"] if f["role"] == "current")
+        assert (current["window_label"], current["value"]) == (
+            ("April to September 2025 (financial year 2025/26 to date)", 600) if vs == "fytd"
+            else ("year ending September 2025", 1200))
+    months = ("The figures of the last 3 months (July to September 2025) are not final yet and "
+              "will change as records are updated: ")
+    assert months + "the figure for April to September 2025 includes them;" in said["fytd"]
+    assert months + "the 12-month figure includes them;" in said["baseline"]
+    assert "12-month figure" not in said["fytd"]
+    for text in said.values():
+        assert ("Where a KPI's last 3 months are not final yet (outcomes still being recorded), "
+                "its figure includes them, but no finding rests on them") in text
