@@ -2711,14 +2711,15 @@ class OracleMachine(RuleBasedStateMachine):
                     self.fail("paper_text", f"paper: {kpi_id} says the level moved after a "
                                             f"comparison ending {cmp_['window']} and has been "
                                             f"stable since {text(since)}: {text_}")
-            # months not final yet are said to be in "the 12-month figure" only of a year's
-            # figure (it was said of a financial year to date's six months)
-            if "the 12-month figure includes" in text_:
-                STATS["paper: a 12-month figure holding months not final read"] += 1
+            # "the 12-month figure" (holding months not final yet) and "the 12-month change"
+            # (a special cause against it) only of a year's figure: both were said of a
+            # financial year to date's
+            for said in re.findall(r"\bthe 12-month (figure|change)\b", text_):
+                STATS[f"paper: a 12-month {said} read against its window"] += 1
                 first, last = window_months(cur["window"])
                 if last - first + 1 != 12:
-                    self.fail("paper_text", f"paper: {kpi_id} calls its figure for "
-                                            f"{cur['window']} the 12-month figure: {text_}")
+                    self.fail("paper_text", f"paper: {kpi_id} calls its {said} for "
+                                            f"{cur['window']} the 12-month {said}: {text_}")
             k = next(k for k in self.spec.kpis if k.id == kpi_id)
             unit = k.unit
             if unit == "seconds" or unit == "gbp" and max(

@@ -1629,3 +1629,46 @@ def test_months_not_final_are_said_to_be_in_the_figure_the_paragraph_gives(cli, 
     for text in said.values():
         assert ("Where a KPI's last 3 months are not final yet (outcomes still being recorded), "
                 "its figure includes them, but no finding rests on them") in text
+
+
+@pytest.mark.parametrize(("vs", "change"), [("fytd", "the change over the financial year to "
+                                                     "date"),
+                                            ("baseline", "the 12-month change")])
+def test_a_special_cause_against_the_change_names_the_change_by_its_windows(cli, tmp_path, vs,
+                                                                            change):
+    """By hand: answered calls, better higher, 95 and 105 a month in turn from April 2023, 90
+    a month from April to August 2025 and 140 in September 2025, above the upper process
+    limit (100 + 2.66 x 10). April to September 2025 holds 590 against 600 a year earlier,
+    and the year ending September 2025 1,190 against the baseline year's 1,200: a fall, while
+    the latest month is a special cause of improvement. Against the same months of the
+    previous financial year the paragraph said "against the direction of the 12-month change"
+    of two six-month windows; it names the change it reports."""
+    from project_toml import fixture_months, head, kpi_block
+
+    root = tmp_path / "against"
+    (root / "extracts").mkdir(parents=True)
+    (root / "kpi.toml").write_text(
+        head("Against", "2024-03", "m", {"day": "date", "n": "int"},
+             sources=["extracts/m.csv"], priority=("p", "Calls"))
+        + kpi_block("answered", "Answered calls", "m", kind="count", value="n",
+                    better="higher"), encoding="utf-8")
+    lines = ["day,n"]
+    for n, (month, _) in enumerate(fixture_months()):
+        value = 140 if month == "2025-09" else 90 if "2025-04" <= month <= "2025-08" \
+            else 95 if n % 2 else 105
+        lines.append(f"{month}-15,{value}")
+    (root / "extracts" / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["--project", root, "ingest", "m"]).exit_code == 0
+    out = tmp_path / "paper.md"
+    result = cli(["--project", root, "export", "markdown", "--period", "2025-09", "--vs", vs,
+                  "--output", out, "--full"])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    figures = {f["role"]: f["value"] for f in json.loads(out.with_suffix(
+        ".figures.json").read_text(encoding="utf-8"))["figures"]}
+    assert figures == ({"current": 590, "comparison": 600} if vs == "fytd"
+                       else {"current": 1190, "comparison": 1200})
+    assert ("The monthly figures show a special cause of improvement (an unusually high month, "
+            f"above the upper process limit), against the direction of {change}: the most "
+            "recent months do not follow it.") in text
+    assert vs != "fytd" or "12-month" not in text.split("## Appendix")[0]
