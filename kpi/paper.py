@@ -1985,7 +1985,11 @@ class _Builder:
                                     render.change_digits(r))),
                 *((inlines(last[1](r)),) if last else ()),
             ))
-        caption = inlines(f"Table {self.tables} – ", name, f", {self.report.period.name}")
+        # The window its current figures share, as the sentence names it; where they share
+        # none (a KPI whose data lags), no month: "Workforce representation rates, September
+        # 2025" was the caption of a row of July 2025.
+        caption = inlines(f"Table {self.tables} – ", name,
+                          f", {current.label}" if current else None)
         return [Paragraph(text, number=label),
                 Table(columns, tuple(rows), number=self.tables, caption=caption)]
 

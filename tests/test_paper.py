@@ -1672,3 +1672,36 @@ def test_a_special_cause_against_the_change_names_the_change_by_its_windows(cli,
             f"above the upper process limit), against the direction of {change}: the most "
             "recent months do not follow it.") in text
     assert vs != "fytd" or "12-month" not in text.split("## Appendix")[0]
+
+
+@pytest.mark.parametrize(("lag", "caption"), [(2, "*Table 1 – Shares*"),
+                                              (0, "*Table 1 – Shares, September 2025*")])
+def test_a_tables_caption_names_only_the_window_its_rows_share(cli, tmp_path, lag, caption):
+    """By hand: two snapshots in one table, 30 of 100 and 40 of 100 every month, the second
+    with a `lag` of 2. Its row is of July 2025 and says so ("40.0% (July 2025)"), and the
+    sentence names no month; the caption read "Shares, September 2025" all the same. It
+    names the window only where every row shares it."""
+    from project_toml import fixture_months, head, kpi_block
+
+    root = tmp_path / "shares"
+    (root / "extracts").mkdir(parents=True)
+    (root / "kpi.toml").write_text(
+        head("Shares", "2024-03", "m", {"day": "date", "a": "int", "b": "int", "n": "int"},
+             sources=["extracts/m.csv"], priority=("p", "People"))
+        + kpi_block("first", "First share", "m", kind="snapshot", numerator="a",
+                    denominator="n", better="higher", table="Shares")
+        + kpi_block("second", "Second share", "m", kind="snapshot", numerator="b",
+                    denominator="n", better="higher", table="Shares", lag=lag or None),
+        encoding="utf-8")
+    (root / "extracts" / "m.csv").write_text(
+        "day,a,b,n\n" + "".join(f"{month}-15,30,40,100\n" for month, _ in fixture_months()),
+        encoding="utf-8")
+    assert cli(["--project", root, "ingest", "m"]).exit_code == 0
+    out = tmp_path / "paper.md"
+    result = cli(["--project", root, "export", "markdown", "--period", "2025-09", "--output",
+                  out])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert caption in text.splitlines()
+    assert ("| Second share | 40.0% | 40.0% (July 2025) |" if lag
+            else "| Second share | 40.0% | 40.0% |") in text
