@@ -793,6 +793,10 @@ def current_clause(result: KpiResult) -> Inlines:
 # Words for verdicts (kpi.verdicts): what each says, in the report's register
 
 NOT_SIGNIFICANT = "within normal variation (not statistically significant)"
+# A change tested and found not significant, of a KPI whose months show a special cause: the
+# paper says "normal variation" only of a KPI its matrix puts in "Normal variation only"
+# ("within normal variation; the months show a special cause of improvement" said both).
+NOT_SIGNIFICANT_UNUSUAL = "not statistically significant"
 SIGNIFICANT = "a statistically significant change"
 # The paper's status of a KPI (`shown_status`): the engine's where the change is significant;
 # otherwise one of these, so no change that may be noise is called improving or deteriorating.
@@ -903,13 +907,23 @@ def _shift_start(chart, high: bool) -> str:
     return start
 
 
+def months_unusual(verdict: Verdict | None) -> bool:
+    """Whether a KPI's process chart has a special cause in its latest month: the paper then
+    never calls the KPI, nor its change, "within normal variation"."""
+    return verdict is not None and verdict.variation is not None \
+        and verdict.variation.verdict != stats.COMMON_CAUSE
+
+
 def significance_clause(verdict: Verdict | None) -> str:
-    """', within normal variation (not statistically significant)' or ', a statistically
-    significant change' after the change; nothing when no test applies."""
+    """', within normal variation (not statistically significant)' (', not statistically
+    significant' where the months show a special cause) or ', a statistically significant
+    change' after the change; nothing when no test applies."""
     significant = verdict.significance.significant if verdict and verdict.significance else None
     if significant is None:
         return ""
-    return f", {SIGNIFICANT if significant else NOT_SIGNIFICANT}"
+    if significant:
+        return f", {SIGNIFICANT}"
+    return f", {NOT_SIGNIFICANT_UNUSUAL if months_unusual(verdict) else NOT_SIGNIFICANT}"
 
 
 def shown_status(result: KpiResult, verdict: Verdict | None) -> str:
@@ -960,9 +974,25 @@ def variation_sentence(result: KpiResult, verdict: Verdict | None) -> str:
         return settled_sentence(result, verdict)
     text = f"The monthly figures show {shown_variation(verdict)}"
     if verdicts.conflict(result, verdict):
-        text += (", against the direction of the 12-month change: the most recent months "
+        text += (f", against the direction of {_change_named(result)}: the most recent months "
                  "do not follow it")
     return text + "."
+
+
+def _change_named(result: KpiResult) -> str:
+    """A KPI's change named by the windows it is between: 'the 12-month change' of two years;
+    'the change over the financial year to date', 'the change since April 2024' (two months
+    as at their end) or 'the change from the year ending March 2024' otherwise. "The 12-month
+    change" was said of April 2025 against April 2024, one month each."""
+    current, before = result.current, result.comparison
+    assert current is not None and before is not None, "a change is between two windows"
+    if current.window.kind == WindowKind.YE and before.window.kind == WindowKind.YE:
+        return "the 12-month change"
+    if current.window.kind == WindowKind.FYTD:
+        return "the change over the financial year to date"
+    if current.window.kind == WindowKind.AT:
+        return f"the change since {before.window.end.name}"
+    return f"the change from {_in(before.window).removeprefix('in ')}"
 
 
 def settled_sentence(result: KpiResult, verdict: Verdict | None) -> str:
@@ -975,9 +1005,10 @@ def settled_sentence(result: KpiResult, verdict: Verdict | None) -> str:
     if (not significant or variation is None or variation.verdict != stats.COMMON_CAUSE
             or result.change is None or result.kpi.provisional_months):
         return ""
-    moved = level_moved(result)
+    moved = level_moved(result, verdict)
     if not moved:
-        return ""
+        # the chart has held since before the comparison ended: that alone is said
+        return f"{_capital(common_cause_words(verdict))}." if level_moved(result) else ""
     if not _earlier_signals(verdict):
         return (f"The level {moved} after the comparison period and has been stable at its "
                 f"new level since: {common_cause_words(verdict)}.")
@@ -1123,14 +1154,16 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
 
 def change_worth(result: KpiResult, verdict: Verdict | None) -> str:
     """What a KPI's change is worth, as its sentence and a figure's caption say it: 'a
-    statistically significant improvement', 'within normal variation' or 'not tested for
-    significance'."""
+    statistically significant improvement', 'within normal variation' ('not statistically
+    significant' where the months show a special cause) or 'not tested for significance'."""
     significant = verdict.significance.significant if verdict and verdict.significance else None
     if significant:
         return {Outcome.IMPROVING: "a statistically significant improvement",
                 Outcome.DETERIORATING: "a statistically significant deterioration"}.get(
             result.status, "a statistically significant change")
-    return "within normal variation" if significant is False else "not tested for significance"
+    if significant is None:
+        return "not tested for significance"
+    return NOT_SIGNIFICANT_UNUSUAL if months_unusual(verdict) else "within normal variation"
 
 
 def change_from(result: KpiResult, usual: Window | None) -> str:
@@ -1182,7 +1215,7 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     if latest:
         when += f" ({latest})"
     worth = change_worth(result, verdict)
-    moved = level_moved(result)
+    moved = level_moved(result, verdict)
     if (variation is not None and variation.verdict == stats.COMMON_CAUSE
             and (significant is None or (significant and not moved))):
         worth += f"; {common_cause_words(verdict, brief=True)}"
@@ -1222,12 +1255,13 @@ def provisional_sentence(result: KpiResult, verdict: Verdict | None = None) -> s
     kpi = result.kpi
     if not kpi.provisional_months or result.current is None:
         return ""
-    end = result.current.window.end
+    window = result.current.window
+    end = window.end
     first = end - (kpi.provisional_months - 1)
     last = "month" if kpi.provisional_months == 1 else f"{kpi.provisional_months} months"
     text = (f" The figures of the last {last} "
             f"({_span(first, end)}) are not final yet and will change as records are updated: "
-            "the 12-month figure includes them")
+            f"{_figure_holding(window, first)}")
     # Said of the process chart and the test only where the KPI has them: with a year of
     # data it has neither, and "the process chart leaves them out" named a chart not drawn.
     charted = verdict is not None and verdict.variation is not None
@@ -1249,18 +1283,43 @@ def provisional_sentence(result: KpiResult, verdict: Verdict | None = None) -> s
     return text + ("; any test of the change leaves them out." if tested else ".")
 
 
+def _figure_holding(window: Window, first: Month) -> str:
+    """Which figure holds a KPI's months not final yet (`first` to the window's end), as its
+    window is: 'the 12-month figure includes them' of a year; 'the figure for April to
+    December 2025 includes them' of a financial year to date or a month ("the 12-month
+    figure" was said of nine months); 'the figure for April 2025 includes the one of them it
+    covers' where the window starts after the first of them."""
+    months = window.end.index - window.start.index + 1
+    if months == 12 and first >= window.start:
+        return "the 12-month figure includes them"
+    figure = f"the figure for {_span(window.start, window.end)}"
+    if first >= window.start:
+        return f"{figure} includes {'it' if first == window.end else 'them'}"
+    covered = window.end.index - window.start.index + 1
+    return (f"{figure} includes the "
+            f"{'one' if covered == 1 else covered} of them it covers")
+
+
 def _size(result: KpiResult) -> float:
     change = result.change
     assert change is not None, "only a KPI with a change has its size"
     return next(v for v in (change.points, change.absolute) if v is not None)
 
 
-def level_moved(result: KpiResult) -> str:
+def level_moved(result: KpiResult, verdict: Verdict | None = None) -> str:
     """'rose' or 'fell': the way the level moved, as the 12-month change shows it; '' for a
     change the paper calls unchanged (`change_words`: one that prints as zero), which no
     sentence may then say the level rose or fell by ("unchanged to one decimal place from
-    99.9%: ... the level rose after the baseline" read as a rise beside no change)."""
+    99.9%: ... the level rose after the baseline" read as a rise beside no change); and ''
+    where the process chart has held since a month at or before the comparison window's end
+    (`_settled_since`), which no sentence may then say the level moved after ("the level fell
+    after April 2024 (financial year 2024/25 to date) and has been stable since August 2023"):
+    the months across the comparison and after it show only normal variation."""
     if result.change is None or change_words(result).startswith("unchanged"):
+        return ""
+    settled = _settled_since(verdict)
+    if settled is not None and result.comparison is not None \
+            and settled[0] <= result.comparison.window.end:
         return ""
     return "fell" if _size(result) < 0 else "rose"
 
@@ -1926,7 +1985,11 @@ class _Builder:
                                     render.change_digits(r))),
                 *((inlines(last[1](r)),) if last else ()),
             ))
-        caption = inlines(f"Table {self.tables} – ", name, f", {self.report.period.name}")
+        # The window its current figures share, as the sentence names it; where they share
+        # none (a KPI whose data lags), no month: "Workforce representation rates, September
+        # 2025" was the caption of a row of July 2025.
+        caption = inlines(f"Table {self.tables} – ", name,
+                          f", {current.label}" if current else None)
         return [Paragraph(text, number=label),
                 Table(columns, tuple(rows), number=self.tables, caption=caption)]
 
@@ -2116,7 +2179,7 @@ class _Builder:
                 # and the chart marks the earlier months it counts.
                 head = settled.split(":")[0].rstrip(".").split(", and ")[0]
                 return head[:1].lower() + head[1:]
-            moved = level_moved(result)
+            moved = level_moved(result, verdict)
             if significant and moved and not result.kpi.provisional_months \
                     and result.comparison is not None:
                 since = ("the comparison period" if exception
@@ -2327,7 +2390,7 @@ class _Builder:
             last = " or ".join(str(n) for n in settling)
             texts.append(
                 f"Where a KPI's last {last} months are not final yet (outcomes still being "
-                "recorded), its 12-month figure includes them, but no finding rests on them: "
+                "recorded), its figure includes them, but no finding rests on them: "
                 "the significance test compares the two windows without their last "
                 f"{last} months, the process chart leaves those months out, and no part of its "
                 "breakdowns is tested for standing out.")

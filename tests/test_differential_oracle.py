@@ -67,6 +67,7 @@ from oracle_support import (
     JSON_FACES,
     LAST,
     LPAS,
+    MONTH_NAMES,
     NO_ROWS_FORCE,
     PEER_TITLE,
     Q_FIRST,
@@ -102,6 +103,7 @@ from oracle_support import (
     is_stale,
     is_tested,
     member,
+    month,
     parse,
     percent_change,
     printed_change,
@@ -2465,6 +2467,23 @@ class OracleMachine(RuleBasedStateMachine):
                     self.fail("front_page", f"paper: the KPI {k.id} is listed in the matrix "
                                             f"row {words!r} as {names[k.id]!r}, expected "
                                             f"{TITLE_OF_COLUMN[column]!r}")
+        # A KPI the model places in a special-cause row: its paragraph never calls it, nor
+        # its change, "normal variation" ("within normal variation; the months show a
+        # special cause of improvement" said both of one KPI).
+        for k in shown:
+            if place.get(k.id) is None or place[k.id][0] == "common":
+                continue
+            from kpi.render import escape_markdown
+
+            title = re.escape(escape_markdown(f"KPI {k.id}"))
+            found = re.search(rf"^\d+\.\d+\. \*\*{title}\.\*\* (.*)$", paper, re.MULTILINE)
+            if found is None:
+                continue
+            STATS["paper: special-cause paragraphs read for 'normal variation'"] += 1
+            if "normal variation" in found.group(1):
+                self.fail("front_page", f"paper: the KPI {k.id}, in the matrix row "
+                                        f"{MATRIX_ROW_WORDS[place[k.id][0]]!r}, reads "
+                                        f"'normal variation': {found.group(1)}")
 
     def _partial_months(self, dataset: str, span: range) -> set[int]:
         """The months of a series (`span`) with no figure for a dataset loaded force by
@@ -2724,6 +2743,27 @@ class OracleMachine(RuleBasedStateMachine):
             if found is None:
                 continue
             text_ = found.group(1)
+            # "the level fell after <the comparison> and has been stable since <month>": that
+            # month follows the comparison window's end, else the chart held across it and no
+            # move after the comparison is to be said of it
+            held = re.search(r"\blevel (?:rose|fell) after .*? and has been stable since "
+                             r"([A-Z][a-z]+) (\d{4})", text_)
+            if held is not None:
+                STATS["paper: levels stable since a month read against the comparison"] += 1
+                since = month(int(held.group(2)), MONTH_NAMES.index(held.group(1)) + 1)
+                if since <= window_months(cmp_["window"])[1]:
+                    self.fail("paper_text", f"paper: {kpi_id} says the level moved after a "
+                                            f"comparison ending {cmp_['window']} and has been "
+                                            f"stable since {text(since)}: {text_}")
+            # "the 12-month figure" (holding months not final yet) and "the 12-month change"
+            # (a special cause against it) only of a year's figure: both were said of a
+            # financial year to date's
+            for said in re.findall(r"\bthe 12-month (figure|change)\b", text_):
+                STATS[f"paper: a 12-month {said} read against its window"] += 1
+                first, last = window_months(cur["window"])
+                if last - first + 1 != 12:
+                    self.fail("paper_text", f"paper: {kpi_id} calls its {said} for "
+                                            f"{cur['window']} the 12-month {said}: {text_}")
             k = next(k for k in self.spec.kpis if k.id == kpi_id)
             unit = k.unit
             if unit == "seconds" or unit == "gbp" and max(

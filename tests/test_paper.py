@@ -233,8 +233,13 @@ def test_wording_follows_the_sign_and_the_status(exported):
         assert ("percentage points" in main) == (doc["unit"] == "percent"), doc["id"]
         # No noise presented as a change: the test's verdict, in words, beside the status.
         significant = doc["significance"]["significant"]
+        # "within normal variation" only where the months show only normal variation too
+        # (the matrix's row); beside a special cause, "not statistically significant"
+        unusual = (doc.get("variation") or {}).get("verdict") not in (None, "common_cause")
         assert ("within normal variation (not statistically significant)" in main) == (
-            significant is False), doc["id"]
+            significant is False and not unusual), doc["id"]
+        assert (", not statistically significant." in main) == (
+            significant is False and unusual), doc["id"]
         assert ("a statistically significant change" in main) == (significant is True)
         # Improving or deteriorating said only of a significant change (issue 18): a change
         # within normal variation gets no status sentence, one never tested says so.
@@ -1460,3 +1465,243 @@ def test_a_paper_against_windows_that_share_months_says_why_nothing_is_tested(pr
     assert cli(["--project", folder, "export", "markdown", "--period", "2025-09", "--output",
                 baseline]).exit_code == 0
     assert "shares months" not in baseline.read_text(encoding="utf-8")
+
+
+def _unusual_month_project(root: Path) -> Path:
+    """Every month from April 2023 95 or 105 calls in turn, and 140 in September 2025: the
+    year ending September 2025 holds 1,245 calls, the baseline year 1,200 (a change of 3.8%,
+    z = 0.91 on the two counts, not significant), while September 2025 lies above the upper
+    process limit (100 + 2.66 x 10 = 126.6, from the first 12 months charted). Two KPIs count
+    the calls, one better higher (a special cause of improvement: one sentence) and one
+    better lower (of concern: an exception, its full paragraph)."""
+    from project_toml import fixture_months, head, kpi_block
+
+    (root / "extracts").mkdir(parents=True)
+    (root / "kpi.toml").write_text(
+        head("Unusual month", "2024-03", "m", {"day": "date"}, sources=["extracts/m.csv"],
+             priority=("p", "Calls"))
+        + kpi_block("wanted", "Wanted calls", "m", kind="count", better="higher")
+        + kpi_block("unwanted", "Unwanted calls", "m", kind="count", better="lower"),
+        encoding="utf-8")
+    lines = ["day"]
+    for n, (month, _) in enumerate(fixture_months()):
+        lines += [f"{month}-15"] * (140 if month == "2025-09" else 95 if n % 2 else 105)
+    (root / "extracts" / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def test_a_change_not_significant_beside_a_special_cause_is_not_normal_variation(cli,
+                                                                                 tmp_path):
+    """By hand (`_unusual_month_project`): a change tested and found not significant, of a KPI
+    whose latest month is a special cause, read "within normal variation; the months show a
+    special cause of improvement" in its sentence and "within normal variation (not
+    statistically significant). The monthly figures show a special cause of concern" in an
+    exception's paragraph, while the front page's matrix put both KPIs in a special-cause row.
+    The paper calls a KPI's change "within normal variation" only where its months show only
+    normal variation; here it says the change is not statistically significant."""
+    root = _unusual_month_project(tmp_path / "unusual")
+    assert cli(["--project", root, "ingest", "m"]).exit_code == 0
+    summary = cli(["--project", root, "summary", "--period", "2025-09", "--format", "json"])
+    assert summary.exit_code == 0, summary.output
+    kpis = {k["id"]: k for k in json.loads(summary.stdout)["kpis"]}
+    for kpi_id, variation in (("wanted", "special_cause_improvement"),
+                              ("unwanted", "special_cause_concern")):
+        got = kpis[kpi_id]
+        assert (got["comparison"]["value"], got["current"]["value"]) == (1200, 1245)
+        assert got["significance"]["significant"] is False
+        assert got["variation"]["verdict"] == variation
+    out = tmp_path / "paper.md"
+    result = cli(["--project", root, "export", "markdown", "--period", "2025-09", "--output",
+                  out])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "- **▲ Special cause of concern, 1:** Unwanted calls." in text
+    assert "- **■ Special cause of improvement, 1:** Wanted calls." in text
+    assert ("**Wanted calls.** 1,245, up 3.8% from 1,200: not statistically significant; the "
+            "months show a special cause of improvement (an unusually high month).") in text
+    assert ("an increase of 3.8% from the baseline of 1,200 in the year ending March 2024, not "
+            "statistically significant. The monthly figures show a special cause of concern "
+            "(an unusually high month, above the upper process limit).") in text
+    paragraphs = [line for line in text.splitlines() if line.startswith("2.")]
+    assert len(paragraphs) == 3 and not any("normal variation" in p for p in paragraphs)
+
+
+def _held_level_project(root: Path) -> Path:
+    """Every month from April 2023 a total of 900 or 1,100 thefts in turn, and 2,150 in
+    November 2023: the year ending September 2025 holds 12,000, the baseline year (to March
+    2024) and the year before the current one (to September 2024) 13,050 each, a fall of
+    8.0% (z = 6.6, significant). The process chart of October 2023 to September 2025 takes
+    its limits from its first 12 months (mean 1,087.5, mR 390.9, upper limit 2,127.3):
+    November 2023 lies above it, and the 22 months from December 2023 show only normal
+    variation, across both comparison windows."""
+    from project_toml import fixture_months, head, kpi_block
+
+    (root / "extracts").mkdir(parents=True)
+    (root / "kpi.toml").write_text(
+        head("Held level", "2024-03", "m", {"day": "date", "n": "int"},
+             sources=["extracts/m.csv"], priority=("p", "Crime"))
+        + kpi_block("thefts", "Thefts", "m", kind="count", value="n", better="lower"),
+        encoding="utf-8")
+    lines = ["day,n"]
+    for n, (month, _) in enumerate(fixture_months()):
+        lines.append(f"{month}-15,{2150 if month == '2023-11' else 1100 if n % 2 else 900}")
+    (root / "extracts" / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize(("vs", "before"), [("baseline", "the baseline of 13,050 in the year "
+                                                          "ending March 2024"),
+                                            ("yoy", "13,050 in the year ending September 2024")])
+def test_a_level_held_since_before_the_comparison_ended_is_not_said_to_have_moved_after_it(
+        cli, tmp_path, vs, before):
+    """By hand (`_held_level_project`): a significant fall whose process chart has shown only
+    normal variation since December 2023, a month inside the comparison window, read "the
+    level fell after the year ending September 2024 and has been stable since December 2023"
+    (against the baseline, "after the baseline"), and the full paragraph "The level fell after
+    the comparison period and has been stable since December 2023": the chart shows no move
+    across the comparison's end. The paper says what the chart shows, the months since
+    December 2023 in normal variation, and no move of the level after the comparison."""
+    root = _held_level_project(tmp_path / "held")
+    assert cli(["--project", root, "ingest", "m"]).exit_code == 0
+    summary = cli(["--project", root, "summary", "--period", "2025-09", "--vs", vs, "--format",
+                   "json"])
+    assert summary.exit_code == 0, summary.output
+    got, = json.loads(summary.stdout)["kpis"]
+    assert (got["comparison"]["value"], got["current"]["value"]) == (13050, 12000)
+    assert got["significance"]["significant"] is True
+    assert got["variation"]["verdict"] == "common_cause"
+    texts = {}
+    for name, more in (("brief", []), ("full", ["--full"])):
+        out = tmp_path / f"{vs}-{name}.md"
+        result = cli(["--project", root, "export", "markdown", "--period", "2025-09", "--vs", vs,
+                      "--output", out, *more])
+        assert result.exit_code == 0, result.output
+        found = re.search(r"^2\.2\. \*\*Thefts\.\*\* (.*)$", out.read_text(encoding="utf-8"),
+                          re.MULTILINE)
+        assert found is not None
+        texts[name] = found.group(1)
+    assert texts["brief"] == ("12,000, down 8.0% from 13,050: a statistically significant "
+                              "improvement; the 22 months from December 2023 show only normal "
+                              "variation.")
+    assert texts["full"] == (f"A total of 12,000 was recorded in the year ending September "
+                             f"2025, a decrease of 8.0% from {before}, a statistically "
+                             "significant change. This is an improvement. The 22 months from "
+                             "December 2023 show only normal variation.")
+
+
+def test_months_not_final_are_said_to_be_in_the_figure_the_paragraph_gives(cli, tmp_path):
+    """By hand: a count of 100 a month from April 2023, its last 3 months not final yet
+    (`provisional_months = 3`). Against the same months of the previous financial year in
+    September 2025 the figure is April to September 2025's, 600, six months; the paragraph
+    said "the 12-month figure includes them" of it, and Appendix 1 "its 12-month figure
+    includes them". They now name the figure the paper gives; a year's figure is still "the
+    12-month figure"."""
+    from project_toml import fixture_months, head, kpi_block
+
+    root = tmp_path / "settling"
+    (root / "extracts").mkdir(parents=True)
+    (root / "kpi.toml").write_text(
+        head("Settling", "2024-03", "m", {"day": "date", "n": "int"},
+             sources=["extracts/m.csv"], priority=("p", "Outcomes"))
+        + kpi_block("closed", "Closed", "m", kind="count", value="n", better="higher",
+                    provisional_months=3), encoding="utf-8")
+    (root / "extracts" / "m.csv").write_text(
+        "day,n\n" + "".join(f"{month}-15,100\n" for month, _ in fixture_months()),
+        encoding="utf-8")
+    assert cli(["--project", root, "ingest", "m"]).exit_code == 0
+    said = {}
+    for vs in ("fytd", "baseline"):
+        out = tmp_path / f"{vs}.md"
+        result = cli(["--project", root, "export", "markdown", "--period", "2025-09", "--vs", vs,
+                      "--output", out, "--full"])
+        assert result.exit_code == 0, result.output
+        said[vs] = " ".join(out.read_text(encoding="utf-8").split())
+        current, = (f for f in json.loads(out.with_suffix(".figures.json").read_text(
+            encoding="utf-8"))["figures"] if f["role"] == "current")
+        assert (current["window_label"], current["value"]) == (
+            ("April to September 2025 (financial year 2025/26 to date)", 600) if vs == "fytd"
+            else ("year ending September 2025", 1200))
+    months = ("The figures of the last 3 months (July to September 2025) are not final yet and "
+              "will change as records are updated: ")
+    assert months + "the figure for April to September 2025 includes them;" in said["fytd"]
+    assert months + "the 12-month figure includes them;" in said["baseline"]
+    assert "12-month figure" not in said["fytd"]
+    for text in said.values():
+        assert ("Where a KPI's last 3 months are not final yet (outcomes still being recorded), "
+                "its figure includes them, but no finding rests on them") in text
+
+
+@pytest.mark.parametrize(("vs", "change"), [("fytd", "the change over the financial year to "
+                                                     "date"),
+                                            ("baseline", "the 12-month change")])
+def test_a_special_cause_against_the_change_names_the_change_by_its_windows(cli, tmp_path, vs,
+                                                                            change):
+    """By hand: answered calls, better higher, 95 and 105 a month in turn from April 2023, 90
+    a month from April to August 2025 and 140 in September 2025, above the upper process
+    limit (100 + 2.66 x 10). April to September 2025 holds 590 against 600 a year earlier,
+    and the year ending September 2025 1,190 against the baseline year's 1,200: a fall, while
+    the latest month is a special cause of improvement. Against the same months of the
+    previous financial year the paragraph said "against the direction of the 12-month change"
+    of two six-month windows; it names the change it reports."""
+    from project_toml import fixture_months, head, kpi_block
+
+    root = tmp_path / "against"
+    (root / "extracts").mkdir(parents=True)
+    (root / "kpi.toml").write_text(
+        head("Against", "2024-03", "m", {"day": "date", "n": "int"},
+             sources=["extracts/m.csv"], priority=("p", "Calls"))
+        + kpi_block("answered", "Answered calls", "m", kind="count", value="n",
+                    better="higher"), encoding="utf-8")
+    lines = ["day,n"]
+    for n, (month, _) in enumerate(fixture_months()):
+        value = 140 if month == "2025-09" else 90 if "2025-04" <= month <= "2025-08" \
+            else 95 if n % 2 else 105
+        lines.append(f"{month}-15,{value}")
+    (root / "extracts" / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["--project", root, "ingest", "m"]).exit_code == 0
+    out = tmp_path / "paper.md"
+    result = cli(["--project", root, "export", "markdown", "--period", "2025-09", "--vs", vs,
+                  "--output", out, "--full"])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    figures = {f["role"]: f["value"] for f in json.loads(out.with_suffix(
+        ".figures.json").read_text(encoding="utf-8"))["figures"]}
+    assert figures == ({"current": 590, "comparison": 600} if vs == "fytd"
+                       else {"current": 1190, "comparison": 1200})
+    assert ("The monthly figures show a special cause of improvement (an unusually high month, "
+            f"above the upper process limit), against the direction of {change}: the most "
+            "recent months do not follow it.") in text
+    assert vs != "fytd" or "12-month" not in text.split("## Appendix")[0]
+
+
+@pytest.mark.parametrize(("lag", "caption"), [(2, "*Table 1 – Shares*"),
+                                              (0, "*Table 1 – Shares, September 2025*")])
+def test_a_tables_caption_names_only_the_window_its_rows_share(cli, tmp_path, lag, caption):
+    """By hand: two snapshots in one table, 30 of 100 and 40 of 100 every month, the second
+    with a `lag` of 2. Its row is of July 2025 and says so ("40.0% (July 2025)"), and the
+    sentence names no month; the caption read "Shares, September 2025" all the same. It
+    names the window only where every row shares it."""
+    from project_toml import fixture_months, head, kpi_block
+
+    root = tmp_path / "shares"
+    (root / "extracts").mkdir(parents=True)
+    (root / "kpi.toml").write_text(
+        head("Shares", "2024-03", "m", {"day": "date", "a": "int", "b": "int", "n": "int"},
+             sources=["extracts/m.csv"], priority=("p", "People"))
+        + kpi_block("first", "First share", "m", kind="snapshot", numerator="a",
+                    denominator="n", better="higher", table="Shares")
+        + kpi_block("second", "Second share", "m", kind="snapshot", numerator="b",
+                    denominator="n", better="higher", table="Shares", lag=lag or None),
+        encoding="utf-8")
+    (root / "extracts" / "m.csv").write_text(
+        "day,a,b,n\n" + "".join(f"{month}-15,30,40,100\n" for month, _ in fixture_months()),
+        encoding="utf-8")
+    assert cli(["--project", root, "ingest", "m"]).exit_code == 0
+    out = tmp_path / "paper.md"
+    result = cli(["--project", root, "export", "markdown", "--period", "2025-09", "--output",
+                  out])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert caption in text.splitlines()
+    assert ("| Second share | 40.0% | 40.0% (July 2025) |" if lag
+            else "| Second share | 40.0% | 40.0% |") in text
