@@ -290,6 +290,9 @@ class ProjectSpec:
     warehouse: bool = False
     # the incidents' declared `time_zone` (drawn by draw_time_zone only; datetime dates only)
     time_zone: str | None = None
+    # kpi.toml's `[defaults] vs` (drawn by draw_default_vs only): the comparison a command
+    # (and a Python method) left without one reads
+    default_vs: str | None = None
     # a peer group of forces, `[peers.g]` (drawn by draw_peers only): its members and focus
     peer_members: tuple[str, ...] = ()
     peer_focus: str | None = None
@@ -344,6 +347,7 @@ class ProjectSpec:
 
         lines = [
             '[project]', 'name = "Oracle"', 'baseline = "2024-03"', '',
+            *(['[defaults]', f'vs = "{self.default_vs}"', ''] if self.default_vs else []),
             '[population]', *(f"{k} = {v}" for k, v in POPULATION.items()), '',
             *(['[population_by]', f'force = "{POPULATION_FILE}"', '']
               if self.populations else []),
@@ -2217,6 +2221,14 @@ def draw_provisional(rnd: random.Random, spec: ProjectSpec) -> None:
             k.provisional_months = own.randint(1, 4)
 
 
+def draw_default_vs(rnd: random.Random, spec: ProjectSpec) -> None:
+    """Now and then kpi.toml's `[defaults] vs` (docs/guide.md): a command given the same
+    comparison as `--vs` may leave it out, and the Python face asked the same question is
+    given none (`face_disagreement`): both must read the default."""
+    if rnd.random() < 0.3:
+        spec.default_vs = rnd.choice(["yoy", "previous", "fytd", "baseline"])
+
+
 def settled(k: Kpi, window: tuple[int, int]) -> tuple[int, int] | None:
     """A window without a KPI's provisional months (its last `provisional_months`), or None
     where none are left."""
@@ -2352,7 +2364,8 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
             options[word] = rest.pop(0)
         else:
             positional.append(word)
-    period, vs, as_of = options.get("--period"), options.get("--vs", "baseline"), \
+    # no --vs: the project's [defaults] vs, else the baseline, as the command line reads it
+    period, vs, as_of = options.get("--period"), options.get("--vs"), \
         options.get("--as-of")
     try:
         if args[0] == "summary":

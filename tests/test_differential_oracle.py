@@ -84,6 +84,7 @@ from oracle_support import (
     derived_text,
     draw_checks,
     draw_cumulative,
+    draw_default_vs,
     draw_peers,
     draw_project,
     draw_provisional,
@@ -228,6 +229,9 @@ class OracleMachine(RuleBasedStateMachine):
     # a population file of the forces in another of them, a force stored beyond ASCII
     # (draw_populations: each part's population in `kpi compare --by force`); on for CI
     reference_files = False
+    # Whether a project now and then declares `[defaults] vs` and commands given it leave
+    # `--vs` out (oracle_support.draw_default_vs); on for CI
+    default_vs = False
     zone_probed = False
     cell_probed = False
 
@@ -269,6 +273,13 @@ class OracleMachine(RuleBasedStateMachine):
 
     def kpi(self, *args: str, warehouse: str | None = None):
         STATS["commands"] += 1
+        if self.spec.default_vs and "--vs" in args \
+                and args[args.index("--vs") + 1] == self.spec.default_vs \
+                and self.vs_rnd.random() < 0.5:
+            # the project's default comparison, left for kpi (and the Python face) to read
+            at = args.index("--vs")
+            args = (*args[:at], *args[at + 2:])
+            STATS[f"commands reading [defaults] vs ({args[0]})"] += 1
         env = {"KPI_INGEST_BATCH_ROWS": self.batch}
         if warehouse is not None:  # the database a --from-source load reads
             env[WAREHOUSE_ENV] = warehouse
@@ -558,6 +569,13 @@ class OracleMachine(RuleBasedStateMachine):
                              chance=0.6)
                 STATS["kpis with a target (drawn again in a stepped volume)"] += sum(
                     k.target is not None for k in self.spec.kpis)
+        if self.default_vs:
+            # Randoms of their own: kpi.toml's [defaults] vs, and which commands given it as
+            # --vs leave it out (`kpi`)
+            draw_default_vs(random.Random("default vs" + str(r.getstate())), self.spec)
+            self.vs_rnd = random.Random("vs left out" + str(r.getstate()))
+            if self.spec.default_vs:
+                STATS[f"projects whose [defaults] vs is {self.spec.default_vs}"] += 1
         name = "project" if "odd_paths" in self.avoid else r.choice(FOLDER_NAMES)
         self.folder = self.base / name
         # a '%' and two hex digits: Delta Lake's log reader decodes them, so a one-line refusal
@@ -3343,6 +3361,7 @@ ProvisionalOracleMachine.cumulative = True
 ProvisionalOracleMachine.peers = True
 ProvisionalOracleMachine.steps = True
 ProvisionalOracleMachine.reference_files = True
+ProvisionalOracleMachine.default_vs = True
 
 
 class TestDifferentialOracle(ProvisionalOracleMachine.TestCase):
