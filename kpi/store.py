@@ -983,10 +983,11 @@ class DeclarationChanged(DataError):
     refuses it (exit 3), rather than report its KPIs from the rows or as having no data."""
 
 
-DRIFT_HINT = ("restore the dataset's declaration in kpi.toml (a source column's new name is "
-              "added to from = [...], beside the name the stored rows were read from), or move "
-              "the table's folder ({dataset} in the data folder) aside and load every extract "
-              "again (kpi ingest {dataset} ...; 'kpi history {dataset}' lists those stored)")
+DRIFT_HINT = ("restore the dataset's declaration in kpi.toml (a source column's new name goes "
+              "beside the old in from = [...]), or load every extract again under it (kpi "
+              "ingest {dataset} ...; 'kpi history {dataset}' lists those stored), replacing "
+              "every stored month; where the extracts no longer cover them all, move the "
+              "table's folder ({dataset} in the data folder) aside first")
 
 
 def _check_schema(project: Project, dataset_id: str, arrow_schema: Any) -> str | None:

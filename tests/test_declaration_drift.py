@@ -224,3 +224,62 @@ def test_what_leaves_every_stored_value_meaning_the_same_still_answers(tmp_path,
     if "north" in figures:
         assert figures["north"] == _count(folder, "\"Area\" = 'North'") == 5 + 9
     assert kpi.open(folder).scan("incidents").collect().height == 27
+
+
+def test_a_restored_version_is_read_under_the_declaration_it_was_loaded_under(tmp_path, cli):
+    """After the reload under 'Old Type', a `DeltaTable.restore` to version 0 brings back the
+    rows read from 'Type': the latest load's declaration is no longer the rows', and the
+    restore is followed to the version it restored."""
+    from deltalake import DeltaTable
+
+    folder = _project(tmp_path, cli)
+    _declare(folder, columns={**COLUMNS, "category": '{ type = "str", from = ["Old Type"] }'})
+    assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    assert _figures(cli, folder)["fraud"] == 3
+    DeltaTable(str(folder / "data" / "incidents")).restore(0)
+    done = cli(["--project", folder, "summary", "--period", "2025-03"])
+    assert done.exit_code == 3 and "column 'category' was read from source column 'Type'" \
+        in done.stderr, done.output
+
+
+def test_a_part_loaded_under_a_changed_declaration_keeps_no_part_of_the_old(tmp_path, cli):
+    """With `replace_by = ["area"]`, North's extract loaded again after `from` changed would
+    keep South's rows of the same months read from 'Type': refused, nothing written."""
+    folder = _project(tmp_path, cli)
+    _declare(folder, extra='replace_by = ["area"]')
+    north = tmp_path / "north.csv"
+    lines = EXTRACT.splitlines()
+    north.write_text("\n".join([lines[0], *(r for r in lines if ",North," in r)]) + "\n",
+                     encoding="utf-8")
+    _declare(folder, extra='replace_by = ["area"]',
+             columns={**COLUMNS, "category": '{ type = "str", from = ["Old Type"] }'})
+    done = cli(["--project", folder, "ingest", "incidents", north])
+    assert done.exit_code == 3, done.output
+    assert "would keep the rows of other area values in month 2024-04" in done.stderr
+    history = cli(["--project", folder, "history", "incidents", "--format", "json"])
+    assert [v["version"] for v in json.loads(history.stdout)] == [0]
+    # Both parts' extract (the whole file) replaces every stored row, and is read as declared.
+    assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    assert _figures(cli, folder)["fraud"] == _count(folder, "\"Old Type\" = 'fraud'") == 3
+
+
+def test_a_table_an_earlier_kpi_loaded_has_its_columns_checked(tmp_path, cli, monkeypatch):
+    """A load by an earlier kpi recorded no declaration: its columns' names and types are
+    still checked against kpi.toml's (a `bool` declared `str`: refused)."""
+    from kpi import store
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "incidents.csv").write_text(EXTRACT, encoding="utf-8")
+    _declare(folder)
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "DEFINITION_KEY", "not-recorded")
+        assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    assert store.stored_definition(folder / "data" / "incidents", 0) is None
+    assert _figures(cli, folder)["flagged"] == 4
+    _declare(folder, columns={**COLUMNS, "flagged": '{ type = "str", from = ["Flag"] }'},
+             kpis={**KPIS, "flagged": ("Flagged", "flagged = 'yes'")})
+    done = cli(["--project", folder, "summary", "--period", "2025-03"])
+    assert done.exit_code == 3, done.output
+    assert "column 'flagged' is stored as boolean and kpi.toml now declares it string" \
+        in done.stderr
