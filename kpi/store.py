@@ -927,15 +927,16 @@ def _check_read(project: Project, dataset_id: str, table: Any) -> None:
         if len(_CHECKED) > 256:
             _CHECKED.clear()
         _CHECKED[key] = _drift_of(spec, declared, path, table)
-    problem = _CHECKED[key]
-    if problem is not None:
+    found = _CHECKED[key]
+    if found is not None:
+        problem, hint = found
         raise DeclarationChanged(f"dataset '{dataset_id}' was stored under another declaration "
                                  f"than kpi.toml's: {problem}",
-                                 hint=DRIFT_HINT.format(dataset=dataset_id))
+                                 hint=hint.format(dataset=dataset_id))
 
 
 # What `_check_read` found, by (folder, version, sha256 of its commit file, definition).
-_CHECKED: dict[tuple[str, int, str | None, str], str | None] = {}
+_CHECKED: dict[tuple[str, int, str | None, str], tuple[str, str] | None] = {}
 
 
 def _commit_digest(path: Path, version: int) -> str | None:
@@ -946,28 +947,32 @@ def _commit_digest(path: Path, version: int) -> str | None:
         return None
 
 
-def _drift_of(spec: DatasetSpec, declared: dict[str, Any], path: Path, table: Any) -> str | None:
-    """How the table version's rows differ from the declaration (`_check_read`), or None."""
+def _drift_of(spec: DatasetSpec, declared: dict[str, Any], path: Path, table: Any
+              ) -> tuple[str, str] | None:
+    """How the table version's rows differ from the declaration (`_check_read`), and the
+    remedy's hint, or None."""
     from deltalake import Schema
 
     problem: str | None = None
     recorded = stored_definition(path, table.version())
     if recorded is not None:
         problem = definition_drift(recorded, declared)
+    fields = [(f["name"], f["type"]) for f in json.loads(table.schema().to_json())["fields"]]
+    stored = dict(fields)
+    wanted = [(f["name"], f["type"])
+              for f in json.loads(Schema.from_arrow(stored_schema(spec)).to_json())["fields"]]
+    for name, kind in wanted:
+        if problem is not None:
+            break
+        if name not in stored:
+            problem = f"column '{name}' is declared in kpi.toml but not stored"
+        elif not _same_type(stored[name], kind):
+            problem = (f"column '{name}' is stored as {stored[name]} and kpi.toml now "
+                       f"declares it {kind}")
     if problem is None:
-        stored = {f["name"]: f["type"]
-                  for f in json.loads(table.schema().to_json())["fields"]}
-        wanted = json.loads(Schema.from_arrow(stored_schema(spec)).to_json())["fields"]
-        for field_ in wanted:
-            name, kind = field_["name"], field_["type"]
-            if name not in stored:
-                problem = f"column '{name}' is declared in kpi.toml but not stored"
-            elif not _same_type(stored[name], kind):
-                problem = (f"column '{name}' is stored as {stored[name]} and kpi.toml now "
-                           f"declares it {kind}")
-            if problem:
-                break
-    return problem
+        return None
+    # A load is refused where the table's columns are not the declared ones (`_check_schema`).
+    return problem, DRIFT_HINT if fields == wanted else COLUMNS_HINT
 
 
 def _drift_kept(dataset_id: str, drift: str, kept: str) -> DeclarationChanged:
@@ -988,6 +993,10 @@ DRIFT_HINT = ("restore the dataset's declaration in kpi.toml (a source column's 
               "ingest {dataset} ...; 'kpi history {dataset}' lists those stored), replacing "
               "every stored month; where the extracts no longer cover them all, move the "
               "table's folder ({dataset} in the data folder) aside first")
+# Where the table's columns are not kpi.toml's, no load goes into it.
+COLUMNS_HINT = ("restore the dataset's columns in kpi.toml, or move the table's folder "
+                "({dataset} in the data folder) aside and load every extract again (kpi ingest "
+                "{dataset} ...; 'kpi history {dataset}' lists those stored)")
 
 
 def _check_schema(project: Project, dataset_id: str, arrow_schema: Any) -> str | None:

@@ -91,7 +91,8 @@ def _figures(cli, folder: Path) -> dict[str, float]:
     return {k["id"]: k["current"]["value"] for k in json.loads(done.stdout)["kpis"]}
 
 
-def _every_read_refuses(cli, folder: Path, *said: str) -> None:
+def _every_read_refuses(cli, folder: Path, *said: str, remedy: str = "load every extract "
+                        "again under it") -> None:
     """Each read command, and the Python face, refuses: exit 3, one error line naming the
     dataset and what changed, and the remedy."""
     for args in (["summary", "--period", "2025-03"], ["show", "fraud", "--period", "2025-03"],
@@ -107,6 +108,7 @@ def _every_read_refuses(cli, folder: Path, *said: str) -> None:
         for text in said:
             assert text in errors[0], (args, errors[0])
         assert "kpi ingest incidents" in done.stderr and "Traceback" not in done.output
+        assert remedy in done.stderr.replace("\n", " "), done.stderr
     assert not (folder / "board.md").exists()
     project = kpi.open(folder)
     for read in (lambda: project.summary("2025-03"),
@@ -152,7 +154,7 @@ def test_a_type_changed_is_refused(tmp_path, cli):
     _declare(folder, columns={**COLUMNS, "flagged": '{ type = "str", from = ["Flag"] }'},
              kpis={**KPIS, "flagged": ("Flagged", "flagged = 'yes'")})
     _every_read_refuses(cli, folder, "column 'flagged' was stored as bool and kpi.toml now "
-                        "declares it str")
+                        "declares it str", remedy="aside and load every extract again")
     assert _count(folder, "\"Flag\" = 'yes'") == 4
 
 
@@ -160,7 +162,8 @@ def test_a_column_declared_but_not_stored_is_refused(tmp_path, cli):
     """A column added (or renamed) after the load holds no stored value."""
     folder = _project(tmp_path, cli)
     _declare(folder, columns={**COLUMNS, "legacy": '{ type = "str", from = ["Old Type"] }'})
-    _every_read_refuses(cli, folder, "column 'legacy' is declared in kpi.toml but not stored")
+    _every_read_refuses(cli, folder, "column 'legacy' is declared in kpi.toml but not stored",
+                        remedy="aside and load every extract again")
 
 
 def test_a_load_under_a_changed_declaration_keeps_no_row_of_the_old(tmp_path, cli):
