@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from kpi.catalogue import ID_PATTERN, UK, DatasetSpec, Project, polars_schema
+from kpi.catalogue import ID_PATTERN, UK, ColumnType, DatasetSpec, Project, polars_schema
 from kpi.errors import (
     ConfigError,
     DataError,
@@ -947,20 +947,34 @@ def _commit_digest(path: Path, version: int) -> str | None:
         return None
 
 
+# The Delta type each declared column is stored as (`stored_schema`, a datetime an instant in
+# UTC), and the month partition's: worked out without PyArrow, which a read never imports.
+DELTA_TYPES: dict[ColumnType, str] = {
+    ColumnType.STR: "string", ColumnType.INT: "long", ColumnType.FLOAT: "double",
+    ColumnType.BOOL: "boolean", ColumnType.DATE: "date", ColumnType.DATETIME: "timestamp",
+    ColumnType.MONTH: "date",
+}
+
+
+def declared_types(spec: DatasetSpec) -> list[tuple[str, str]]:
+    """Each column of the dataset's table as kpi.toml declares it, with its Delta type, in
+    the table's order (`stored_schema`'s, as a load writes it)."""
+    types = {c.name: DELTA_TYPES[c.type] for c in spec.columns}
+    types["month"] = "string"  # the partition (a declared month column is stored as it)
+    return list(types.items())
+
+
 def _drift_of(spec: DatasetSpec, declared: dict[str, Any], path: Path, table: Any
               ) -> tuple[str, str] | None:
     """How the table version's rows differ from the declaration (`_check_read`), and the
     remedy's hint, or None."""
-    from deltalake import Schema
-
     problem: str | None = None
     recorded = stored_definition(path, table.version())
     if recorded is not None:
         problem = definition_drift(recorded, declared)
     fields = [(f["name"], f["type"]) for f in json.loads(table.schema().to_json())["fields"]]
     stored = dict(fields)
-    wanted = [(f["name"], f["type"])
-              for f in json.loads(Schema.from_arrow(stored_schema(spec)).to_json())["fields"]]
+    wanted = declared_types(spec)
     for name, kind in wanted:
         if problem is not None:
             break
