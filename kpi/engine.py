@@ -949,7 +949,7 @@ def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
         try:
             out[dataset_id] = set(store.months(project, dataset_id, as_of))
             versions[dataset_id] = store.resolve_version(project, dataset_id, as_of)
-        except store.CorruptTable:
+        except (store.CorruptTable, store.DeclarationChanged):
             raise
         except DataError as exc:
             out[dataset_id] = exc.message

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from kpi.catalogue import ID_PATTERN, UK, DatasetSpec, Project, polars_schema
+from kpi.catalogue import ID_PATTERN, UK, ColumnType, DatasetSpec, Project, polars_schema
 from kpi.errors import (
     ConfigError,
     DataError,
@@ -418,7 +418,21 @@ PLAIN_READER_FEATURES = frozenset({"timestampNtz"})
 
 
 def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.LazyFrame:
-    """A lazy scan of the dataset as stored (now, or as of a version or moment).
+    """A lazy scan of the dataset as stored (now, or as of a version or moment), refused where
+    kpi.toml now declares its rows to mean something else (`_check_read`)."""
+    table = _table(project, dataset_id, as_of)
+    _check_read(project, dataset_id, table)
+    return _scan(table, dataset_id)
+
+
+def stored_rows(project: Project, dataset_id: str) -> pl.LazyFrame:
+    """The latest version's rows as a load reads them, the rows it keeps or replaces: under
+    whatever declaration they were stored (`replace_months` decides whether it may)."""
+    return _scan(_table(project, dataset_id), dataset_id)
+
+
+def _scan(table: Any, dataset_id: str) -> pl.LazyFrame:
+    """A lazy scan of a table version's rows.
 
     The table's live Parquet files (those of the version read), scanned as Polars' Delta
     reader scans them: the table's schema, the partition column from the folder names, the
@@ -428,7 +442,6 @@ def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.Laz
     Parquet type of a datetime column) is read by Polars' reader."""
     import polars as pl
 
-    table = _table(project, dataset_id, as_of)
     protocol = table.protocol()
     files = data_files(table)
     # Reader version 2 is column mapping; version 3 lists its features.
@@ -495,6 +508,7 @@ def months(project: Project, dataset_id: str, as_of: AsOf | None = None) -> list
     from kpi.dateparts import covered
 
     table = _table(project, dataset_id, as_of)
+    _check_read(project, dataset_id, table)
     stored = sorted(Month.parse(p["month"]) for p in table.partitions())
     spec = project.datasets.get(dataset_id)
     return covered(spec, stored) if spec is not None else stored
@@ -525,7 +539,9 @@ def row_count(project: Project, dataset_id: str, as_of: AsOf | None = None) -> i
     """Rows in the table, from the record counts its log keeps for each data file (no scan)."""
     import polars as pl
 
-    actions = pl.DataFrame(_table(project, dataset_id, as_of).get_add_actions(flatten=True))
+    table = _table(project, dataset_id, as_of)
+    _check_read(project, dataset_id, table)
+    actions = pl.DataFrame(table.get_add_actions(flatten=True))
     return int(actions["num_records"].sum()) if actions.height else 0
 
 
@@ -624,7 +640,7 @@ def stored_counts(project: Project, dataset_id: str, keys: pl.DataFrame) -> pl.D
     months = keys["month"].unique().to_list()
     if not exists(project, dataset_id):
         return keys.clear().with_columns(pl.lit(0, dtype=pl.UInt32).alias("before"))
-    return (scan(project, dataset_id).filter(pl.col("month").is_in(months))
+    return (stored_rows(project, dataset_id).filter(pl.col("month").is_in(months))
             .group_by(names).agg(pl.len().alias("before")).collect())
 
 
@@ -724,8 +740,14 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
             for folder in ["_delta_log", *(f"month={m}" for m in months)]:
                 inside_project(project, path / folder, f"folder {folder} of '{dataset_id}'")
         present = exists(project, dataset_id)
-        if present:
-            _check_schema(project, dataset_id, arrow_schema)
+        drift = _check_schema(project, dataset_id, arrow_schema) if present else None
+        if drift is not None:
+            # Stored under another declaration: the load may replace every stored row, never
+            # leave some meaning what they did beside its own (`_check_read`).
+            left = sorted({p["month"] for p in _table(project, dataset_id).partitions()}
+                          - set(months))
+            if left:
+                raise _drift_kept(dataset_id, drift, f"month {left[0]}")
         if guard is not None:
             before = stored_counts(project, dataset_id, keys)
             version = _table(project, dataset_id).version() + 1 if present else 0
@@ -737,6 +759,9 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
             for month in months:
                 if present and spec.replace_by:
                     kept = _kept_in_month(project, dataset_id, spec, keys, month, arrow_schema)
+                    if kept and drift is not None:
+                        raise _drift_kept(dataset_id, drift, f"rows of other {spec.replace_by[0]}"
+                                          f" values in month {month}")
                     if kept:
                         adds.append(_write_month(path, month, arrow_schema, kept, written))
                 for data in files.get(month, []):
@@ -789,14 +814,217 @@ def _move(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def _check_schema(project: Project, dataset_id: str, arrow_schema: Any) -> None:
-    """Refuse a load whose declared columns no longer match the stored table's."""
+def definition(spec: DatasetSpec) -> dict[str, Any]:
+    """What the stored values of a dataset mean, as a load records it (`DEFINITION_KEY` in its
+    provenance): the column (or columns) placing a row in its month, and each column's type
+    and the source columns read into it (its name and `from`). The settings that only refuse
+    rows (`required`, `min`, `pattern`, `unique`), say how loads replace one another
+    (`replace_by`), how the next extracts write their times (`time_zone`: stored times are
+    instants) or are worked out when rows are read (`derived`, `published`, a label) are not
+    in it: changing them leaves every stored value meaning what it meant."""
+    parts = spec.date_parts
+    return {"date": spec.date,
+            "date_parts": [parts.kind, parts.year, parts.part] if parts else None,
+            "columns": {c.name: {"type": str(c.type),
+                                 "from": list(dict.fromkeys((c.name, *c.sources)))}
+                        for c in spec.columns}}
+
+
+DEFINITION_KEY = "definition"
+
+
+def definition_drift(stored: dict[str, Any], now: dict[str, Any]) -> str | None:
+    """How the declaration `now` reads the stored values otherwise than the one they were
+    loaded under (`definition`), or None when every stored value means what it meant. A
+    column stored but no longer declared, or a `from` name added, changes no stored value."""
+    from kpi.ingest.common import _heading_key
+
+    def date(d: dict[str, Any]) -> str:
+        parts = d.get("date_parts")
+        return (f"the year and part columns '{parts[1]}' and '{parts[2]}' ({parts[0]})"
+                if parts else f"column '{d.get('date')}'")
+
+    if (stored.get("date"), stored.get("date_parts")) != (now["date"], now["date_parts"]):
+        return (f"its rows were placed in months by {date(stored)}, and kpi.toml now places "
+                f"them by {date(now)}")
+    held = stored.get("columns", {})
+    for name, column in now["columns"].items():
+        was = held.get(name)
+        if was is None:
+            return f"column '{name}' is declared in kpi.toml but not stored"
+        if was.get("type") != column["type"]:
+            return (f"column '{name}' was stored as {was.get('type')} and kpi.toml now "
+                    f"declares it {column['type']}")
+        reads = {_heading_key(n) for n in column["from"]}
+        lost = [n for n in was.get("from", []) if _heading_key(n) not in reads]
+        if lost:
+            names = ", ".join(f"'{n}'" for n in lost)
+            return (f"column '{name}' was read from source column {names}, which kpi.toml no "
+                    "longer reads into it (its from = [...])")
+    return None
+
+
+# The definition each table version's rows were loaded under, by (folder, version, sha256 of
+# its commit file): None for a table an earlier kpi loaded, which recorded none.
+_DEFINITIONS: dict[tuple[str, int, str | None], dict[str, Any] | None] = {}
+
+
+def stored_definition(path: Path, version: int) -> dict[str, Any] | None:
+    """The `definition` the rows of a table version were loaded under: that of the latest load
+    at or before it (a restore is followed to the version it restored; an upgrade or a
+    vacuum changes no stored value), or None where that load recorded none."""
+    digest = _commit_digest(path, version)
+    if digest is None:
+        return None
+    key = (str(path), version, digest)
+    if key in _DEFINITIONS:
+        return _DEFINITIONS[key]
+    found: dict[str, Any] | None = None
+    at = version
+    while at >= 0:
+        commit = path / "_delta_log" / f"{at:020d}.json"
+        if not commit.exists():
+            break
+        info = _commit_info(commit)
+        if str(info.get("operation", "")).upper() == "RESTORE":
+            restored = (info.get("operationParameters") or {}).get("version")
+            if restored is not None and str(restored).isdigit() and int(restored) < at:
+                at = int(restored)
+                continue
+        raw = info.get(PROVENANCE_KEY)
+        provenance = json.loads(raw) if isinstance(raw, str) else {}
+        if provenance.get("operation") == "ingest":
+            found = provenance.get(DEFINITION_KEY)
+            break
+        at -= 1
+    if len(_DEFINITIONS) > 256:
+        _DEFINITIONS.clear()
+    _DEFINITIONS[key] = found
+    return found
+
+
+def _same_type(stored: str, wanted: str) -> bool:
+    # A table an earlier kpi stored times in as wall-clock time is read (and refused where a
+    # figure needs its times) by `_as_uk_time`; `kpi upgrade` stores them as instants.
+    return stored == wanted or (stored, wanted) == ("timestamp_ntz", "timestamp")
+
+
+def _check_read(project: Project, dataset_id: str, table: Any) -> None:
+    """Every read of a stored table (`scan`, `months`, `row_count`) answers only from rows
+    whose values mean what kpi.toml now declares: each declared column stored, with its
+    type, and (where the load recorded it, `stored_definition`) the same date column, and no
+    source column of the load that stored the rows read taken out of its `from`. Else it
+    refuses, naming the dataset and what changed, rather than answer this declaration's
+    figures from another's rows. Worked out once per table version and declaration."""
+    spec = project.datasets.get(dataset_id)
+    if spec is None:
+        return
+    path = table_path(project, dataset_id)
+    declared = definition(spec)
+    key = (str(path), table.version(), _commit_digest(path, table.version()),
+           json.dumps(declared, sort_keys=True))
+    if key not in _CHECKED:
+        if len(_CHECKED) > 256:
+            _CHECKED.clear()
+        _CHECKED[key] = _drift_of(spec, declared, path, table)
+    found = _CHECKED[key]
+    if found is not None:
+        problem, hint = found
+        raise DeclarationChanged(f"dataset '{dataset_id}' was stored under another declaration "
+                                 f"than kpi.toml's: {problem}",
+                                 hint=hint.format(dataset=dataset_id))
+
+
+# What `_check_read` found, by (folder, version, sha256 of its commit file, definition).
+_CHECKED: dict[tuple[str, int, str | None, str], tuple[str, str] | None] = {}
+
+
+def _commit_digest(path: Path, version: int) -> str | None:
+    try:
+        return hashlib.sha256((path / "_delta_log" / f"{version:020d}.json").read_bytes()
+                              ).hexdigest()
+    except OSError:
+        return None
+
+
+# The Delta type each declared column is stored as (`stored_schema`, a datetime an instant in
+# UTC), and the month partition's: worked out without PyArrow, which a read never imports.
+DELTA_TYPES: dict[ColumnType, str] = {
+    ColumnType.STR: "string", ColumnType.INT: "long", ColumnType.FLOAT: "double",
+    ColumnType.BOOL: "boolean", ColumnType.DATE: "date", ColumnType.DATETIME: "timestamp",
+    ColumnType.MONTH: "date",
+}
+
+
+def declared_types(spec: DatasetSpec) -> list[tuple[str, str]]:
+    """Each column of the dataset's table as kpi.toml declares it, with its Delta type, in
+    the table's order (`stored_schema`'s, as a load writes it)."""
+    types = {c.name: DELTA_TYPES[c.type] for c in spec.columns}
+    types["month"] = "string"  # the partition (a declared month column is stored as it)
+    return list(types.items())
+
+
+def _drift_of(spec: DatasetSpec, declared: dict[str, Any], path: Path, table: Any
+              ) -> tuple[str, str] | None:
+    """How the table version's rows differ from the declaration (`_check_read`), and the
+    remedy's hint, or None."""
+    problem: str | None = None
+    recorded = stored_definition(path, table.version())
+    if recorded is not None:
+        problem = definition_drift(recorded, declared)
+    fields = [(f["name"], f["type"]) for f in json.loads(table.schema().to_json())["fields"]]
+    stored = dict(fields)
+    wanted = declared_types(spec)
+    for name, kind in wanted:
+        if problem is not None:
+            break
+        if name not in stored:
+            problem = f"column '{name}' is declared in kpi.toml but not stored"
+        elif not _same_type(stored[name], kind):
+            problem = (f"column '{name}' is stored as {stored[name]} and kpi.toml now "
+                       f"declares it {kind}")
+    if problem is None:
+        return None
+    # A load is refused where the table's columns are not the declared ones (`_check_schema`).
+    return problem, DRIFT_HINT if fields == wanted else COLUMNS_HINT
+
+
+def _drift_kept(dataset_id: str, drift: str, kept: str) -> DeclarationChanged:
+    """A load under a changed declaration that would keep stored rows (`kept`) of the old."""
+    return DeclarationChanged(
+        f"dataset '{dataset_id}' was stored under another declaration than kpi.toml's: "
+        f"{drift}; this load would keep the {kept} stored under it",
+        hint="nothing was written; " + DRIFT_HINT.format(dataset=dataset_id))
+
+
+class DeclarationChanged(DataError):
+    """A stored table whose values kpi.toml now declares to mean something else: every read
+    refuses it (exit 3), rather than report its KPIs from the rows or as having no data."""
+
+
+DRIFT_HINT = ("restore the dataset's declaration in kpi.toml (a source column's new name goes "
+              "beside the old in from = [...]), or load every extract again under it (kpi "
+              "ingest {dataset} ...; 'kpi history {dataset}' lists those stored), replacing "
+              "every stored month; where the extracts no longer cover them all, move the "
+              "table's folder ({dataset} in the data folder) aside first")
+# Where the table's columns are not kpi.toml's, no load goes into it.
+COLUMNS_HINT = ("restore the dataset's columns in kpi.toml, or move the table's folder "
+                "({dataset} in the data folder) aside and load every extract again (kpi ingest "
+                "{dataset} ...; 'kpi history {dataset}' lists those stored)")
+
+
+def _check_schema(project: Project, dataset_id: str, arrow_schema: Any) -> str | None:
+    """Refuse a load whose declared columns no longer match the stored table's. Returns how
+    the stored rows' declaration differs otherwise (`definition_drift`), or None."""
     from deltalake import Schema
 
-    stored = json.loads(_table(project, dataset_id).schema().to_json())["fields"]
+    table = _table(project, dataset_id)
+    stored = json.loads(table.schema().to_json())["fields"]
     wanted = json.loads(Schema.from_arrow(arrow_schema).to_json())["fields"]
     if [(f["name"], f["type"]) for f in stored] == [(f["name"], f["type"]) for f in wanted]:
-        return
+        recorded = stored_definition(table_path(project, dataset_id), table.version())
+        return (definition_drift(recorded, definition(dataset_spec(project, dataset_id)))
+                if recorded is not None else None)
     wall = [f["name"] for f in stored if f["type"] == "timestamp_ntz"]
     if wall and [(f["name"], f["type"].replace("timestamp_ntz", "timestamp")) for f in stored] \
             == [(f["name"], f["type"]) for f in wanted]:
@@ -998,7 +1226,7 @@ def _kept_in_month(project: Project, dataset_id: str, spec: DatasetSpec, keys: p
     import polars as pl
 
     replaced = keys.filter(pl.col("month") == month).drop("month")
-    kept = (scan(project, dataset_id).filter(pl.col("month") == month)
+    kept = (stored_rows(project, dataset_id).filter(pl.col("month") == month)
             .join(replaced.lazy(), on=list(spec.replace_by), how="anti", nulls_equal=True)
             .collect())
     return [kept.to_arrow().select(arrow_schema.names).cast(arrow_schema)] if kept.height else []

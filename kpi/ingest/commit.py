@@ -299,7 +299,8 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
     provenance = {"operation": "ingest", "dataset": dataset_id, "sources": extract.sources,
                   "rows": extract.rows, "rejected": extract.rejected.height,
                   "months": extract.months, "skip_bad_rows": skip_bad_rows,
-                  "spec": _spec_fingerprint(spec), "unique": spec.unique}
+                  "spec": _spec_fingerprint(spec), "unique": spec.unique,
+                  store.DEFINITION_KEY: store.definition(spec)}
     if parts:
         provenance["parts"] = True
     zones = {c.name: c.time_zone for c in spec.columns if c.type == ColumnType.DATETIME}
@@ -311,8 +312,8 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
         if spec.unique and was != spec.unique:
             # Declared or moved since the rows were stored: the load's ids were checked
             # within it as they were read; check them against the stored rows it keeps.
-            check_unique_stored(spec, extract, _kept_rows(store.scan(project, dataset_id),
-                                                          spec, extract.keys))
+            stored = store.stored_rows(project, dataset_id)
+            check_unique_stored(spec, extract, _kept_rows(stored, spec, extract.keys))
         return LoadResult(dataset=dataset_id, version=same, rows=extract.rows,
                           rejected=extract.rejected.height, months=extract.months,
                           sources=extract.sources, warnings=extract.warnings, unchanged=True)
@@ -326,7 +327,8 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
         replaced = replaced_months(spec, extract.covered, before)
         if not allow_shrink:
             _check_shrink(spec, replaced)
-        kept = _kept_rows(store.scan(project, dataset_id), spec, keys) if version > 0 else None
+        kept = (_kept_rows(store.stored_rows(project, dataset_id), spec, keys)
+                if version > 0 else None)
         check_identity(project, spec, extract, kept)
         if spec.unique and kept is not None:
             check_unique_stored(spec, extract, kept)

@@ -1,0 +1,320 @@
+"""kpi.toml changed after a load: every read (summary, show, compare, check, export, the
+Python face) answers only from rows whose values mean what kpi.toml now declares, else refuses
+in one line naming the dataset and what changed (docs/guarantees.md, "A stored table and
+kpi.toml drifting apart"; docs/catalogue.md, "Changing a declaration after a load").
+
+The oracle is the extract itself, counted by DuckDB under the declaration read, never kpi."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import kpi
+from kpi.errors import DataError
+
+# Nine incidents, January to March 2025, and an assault a month in each area before them.
+# `Type` is what the force records; `Old Type` is a legacy classification of the same
+# incidents (other values); `Recorded` is when each was recorded, for R2, R5 and R8 the month
+# after it happened.
+EXTRACT = """Ref,Date,Recorded,Area,Type,Old Type,Flag
+R1,2025-01-05,2025-01-06,North,fraud,theft,yes
+R2,2025-01-20,2025-02-02,North,theft,theft,no
+R3,2025-01-28,2025-01-29,South,fraud,fraud,no
+R4,2025-02-03,2025-02-03,South,fraud,theft,yes
+R5,2025-02-14,2025-03-01,North,theft,theft,yes
+R6,2025-02-27,2025-02-28,South,assault,fraud,no
+R7,2025-03-02,2025-03-02,North,fraud,fraud,no
+R8,2025-03-15,2025-04-02,South,theft,theft,yes
+R9,2025-03-30,2025-03-30,North,fraud,theft,no
+""" + "".join(f"{area[0]}{m},2024-{m:02d}-10,2024-{m:02d}-10,{area},assault,assault,no\n"
+              for m in range(4, 13) for area in ("North", "South"))  # a whole year
+YEAR = tuple(f"2024-{m:02d}" for m in range(4, 13)) + ("2025-01", "2025-02", "2025-03")
+
+COLUMNS = {
+    "ref": '{ type = "str", from = ["Ref"] }',
+    "happened": '{ type = "date", from = ["Date"] }',
+    "recorded": '{ type = "date", from = ["Recorded"] }',
+    "area": '{ type = "str", from = ["Area"] }',
+    "category": '{ type = "str", from = ["Type"] }',
+    "flagged": '{ type = "bool", from = ["Flag"] }',
+}
+
+KPIS = {
+    "fraud": ("Fraud", "category = 'fraud'"),
+    "flagged": ("Flagged", "flagged"),
+}
+
+
+def _declare(folder: Path, *, date: str = "happened", columns: dict[str, str] | None = None,
+             kpis: dict[str, tuple[str, str]] | None = None, extra: str = "") -> None:
+    lines = ['[project]', 'name = "Drift"', 'baseline = "2025-03"', "",
+             "[datasets.incidents]", f'date = "{date}"', 'sources = ["incidents.csv"]', extra,
+             "[datasets.incidents.columns]"]
+    lines += [f"{name} = {spec}" for name, spec in (columns or COLUMNS).items()]
+    lines += ["", "[[priorities]]", 'id = "p"', 'title = "Safety"']
+    for kpi_id, (title, where) in (kpis or KPIS).items():
+        lines += ["", "[[kpis]]", f'id = "{kpi_id}"', f'title = "{title}"', 'priority = "p"',
+                  'kind = "count"', 'dataset = "incidents"', f'filter = "{where}"',
+                  'better = "lower"', 'breakdowns = ["area"]']
+    (folder / "kpi.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _project(tmp_path: Path, cli) -> Path:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "incidents.csv").write_text(EXTRACT, encoding="utf-8")
+    _declare(folder)
+    loaded = cli(["--project", folder, "ingest", "incidents"])
+    assert loaded.exit_code == 0, loaded.output
+    return folder
+
+
+def _count(folder: Path, where: str, month_of: str = "Date",
+           months: tuple[str, ...] = YEAR) -> int:
+    """The oracle: rows of the extract in `months` (by the column `month_of`) where `where`
+    holds, the extract's own columns named as kpi.toml maps them."""
+    rows = duckdb.sql(f"SELECT * FROM read_csv('{folder / 'incidents.csv'}', all_varchar=true)")
+    assert rows is not None
+    found = duckdb.sql(f"SELECT count(*) FROM rows WHERE strftime(CAST(\"{month_of}\" AS DATE),"
+                       f" '%Y-%m') IN {months!r} AND ({where})").fetchone()
+    assert found is not None
+    return int(found[0])
+
+
+def _figures(cli, folder: Path) -> dict[str, float]:
+    done = cli(["--project", folder, "summary", "--period", "2025-03", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    return {k["id"]: k["current"]["value"] for k in json.loads(done.stdout)["kpis"]}
+
+
+def _every_read_refuses(cli, folder: Path, *said: str, remedy: str = "load every extract "
+                        "again under it") -> None:
+    """Each read command, and the Python face, refuses: exit 3, one error line naming the
+    dataset and what changed, and the remedy."""
+    for args in (["summary", "--period", "2025-03"], ["show", "fraud", "--period", "2025-03"],
+                 ["compare", "--by", "area", "--period", "2025-03"],
+                 ["check", "--period", "2025-03"],
+                 ["export", "markdown", "--period", "2025-03", "--output",
+                  folder / "board.md"]):
+        done = cli(["--project", folder, *args])
+        assert done.exit_code == 3, (args, done.output)
+        errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+        assert len(errors) == 1, (args, done.stderr)
+        assert "dataset 'incidents' was stored under another declaration" in errors[0]
+        for text in said:
+            assert text in errors[0], (args, errors[0])
+        assert "kpi ingest incidents" in done.stderr and "Traceback" not in done.output
+        assert remedy in done.stderr.replace("\n", " "), done.stderr
+    assert not (folder / "board.md").exists()
+    project = kpi.open(folder)
+    for read in (lambda: project.summary("2025-03"),
+                 lambda: project.scan("incidents").collect()):
+        with pytest.raises(DataError, match="stored under another declaration"):
+            read()
+
+
+def test_a_column_read_from_another_source_column_is_refused_until_loaded_again(tmp_path,
+                                                                                 cli):
+    """`category` pointed at 'Old Type': the stored values are the 'Type' column's, so the
+    store counted 5 frauds where the extract read under kpi.toml holds 3 (exit 0 before)."""
+    folder = _project(tmp_path, cli)
+    assert _figures(cli, folder)["fraud"] == _count(folder, "\"Type\" = 'fraud'") == 5
+    _declare(folder, columns={**COLUMNS, "category": '{ type = "str", from = ["Old Type"] }'})
+    _every_read_refuses(cli, folder, "column 'category' was read from source column 'Type'")
+    # The remedy the hint gives: every extract loaded again under kpi.toml replaces every
+    # stored month, and the figures are the extract's under the new declaration.
+    again = cli(["--project", folder, "ingest", "incidents"])
+    assert again.exit_code == 0, again.output
+    assert _figures(cli, folder)["fraud"] == _count(folder, "\"Old Type\" = 'fraud'") == 3
+
+
+def test_a_date_column_changed_is_refused_until_loaded_again(tmp_path, cli):
+    """`date` moved from when an incident happened to when it was recorded puts R8 (flagged,
+    recorded in April) out of the year to March: 3 flagged incidents, where the store, its
+    rows in the months they happened, said 4 (exit 0 before)."""
+    folder = _project(tmp_path, cli)
+    _declare(folder, date="recorded")
+    _every_read_refuses(cli, folder, "placed in months by column 'happened'",
+                        "now places them by column 'recorded'")
+    assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    want = _count(folder, "\"Type\" = 'fraud'", month_of="Recorded")
+    assert _figures(cli, folder)["fraud"] == want == 5
+    assert _figures(cli, folder)["flagged"] == _count(folder, "\"Flag\" = 'yes'",
+                                                      month_of="Recorded") == 3
+
+
+def test_a_type_changed_is_refused(tmp_path, cli):
+    """`flagged` declared str with the KPI's filter `flagged = 'yes'`: the stored booleans
+    never equal 'yes', and the store answered 0 where the extract holds 4 (exit 0 before)."""
+    folder = _project(tmp_path, cli)
+    _declare(folder, columns={**COLUMNS, "flagged": '{ type = "str", from = ["Flag"] }'},
+             kpis={**KPIS, "flagged": ("Flagged", "flagged = 'yes'")})
+    _every_read_refuses(cli, folder, "column 'flagged' was stored as bool and kpi.toml now "
+                        "declares it str", remedy="aside and load every extract again")
+    assert _count(folder, "\"Flag\" = 'yes'") == 4
+
+
+def test_a_column_declared_but_not_stored_is_refused(tmp_path, cli):
+    """A column added (or renamed) after the load holds no stored value."""
+    folder = _project(tmp_path, cli)
+    _declare(folder, columns={**COLUMNS, "legacy": '{ type = "str", from = ["Old Type"] }'})
+    _every_read_refuses(cli, folder, "column 'legacy' is declared in kpi.toml but not stored",
+                        remedy="aside and load every extract again")
+
+
+def test_a_load_under_a_changed_declaration_keeps_no_row_of_the_old(tmp_path, cli):
+    """One month loaded again after `from` changed would leave January and February meaning
+    'Type' beside March meaning 'Old Type', and the next read (the latest load's declaration
+    now kpi.toml's) would add them up: the load is refused, nothing written."""
+    folder = _project(tmp_path, cli)
+    march = tmp_path / "march.csv"
+    lines = EXTRACT.splitlines()
+    march.write_text("\n".join([lines[0], *(r for r in lines if ",2025-03-" in r[:14])]) + "\n",
+                     encoding="utf-8")
+    _declare(folder, columns={**COLUMNS, "category": '{ type = "str", from = ["Old Type"] }'})
+    done = cli(["--project", folder, "ingest", "incidents", march])
+    assert done.exit_code == 3, done.output
+    assert "would keep the month 2024-04 stored under it" in done.stderr
+    assert "nothing was written" in done.stderr
+    history = cli(["--project", folder, "history", "incidents", "--format", "json"])
+    assert [v["version"] for v in json.loads(history.stdout)] == [0]
+
+
+def test_an_earlier_version_read_under_a_changed_declaration_is_refused(tmp_path, cli):
+    """--as-of reads a version's rows under today's kpi.toml: version 0 was loaded with
+    `category` from 'Type', so after the reload under 'Old Type' it is refused, while the
+    latest answers."""
+    folder = _project(tmp_path, cli)
+    _declare(folder, columns={**COLUMNS, "category": '{ type = "str", from = ["Old Type"] }'})
+    assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    done = cli(["--project", folder, "summary", "--period", "2025-03", "--as-of", "0"])
+    assert done.exit_code == 3 and "column 'category' was read from" in done.stderr
+    assert _figures(cli, folder)["fraud"] == 3
+
+
+@pytest.mark.parametrize("change", [
+    "a source column's new name added to from",
+    "a stored column no KPI reads removed",
+    "a KPI added and a title changed",
+    "a derived column, unique, replace_by, published and time_zone",
+])
+def test_what_leaves_every_stored_value_meaning_the_same_still_answers(tmp_path, cli,
+                                                                       change):
+    """Changes that leave every stored value meaning what it meant are not refused, and the
+    figures are the extract's."""
+    folder = _project(tmp_path, cli)
+    kpis, columns, extra = dict(KPIS), dict(COLUMNS), ""
+    if change.startswith("a source"):
+        columns["category"] = '{ type = "str", from = ["Type", "Crime type"] }'
+    elif change.startswith("a stored"):
+        del columns["recorded"]
+    elif change.startswith("a KPI"):
+        kpis["fraud"] = ("Fraud recorded", "category = 'fraud'")
+        kpis["north"] = ("North", "area = 'North'")
+    else:
+        extra = ('unique = "ref"\nreplace_by = ["area"]\npublished = "quarterly"\n'
+                 'time_zone = "UTC"\n[datasets.incidents.derived]\nis_fraud = "category = '
+                 "'fraud'\"")
+        kpis["fraud"] = ("Fraud", "is_fraud")
+    _declare(folder, columns=columns, kpis=kpis, extra=extra)
+    figures = _figures(cli, folder)
+    assert figures["fraud"] == _count(folder, "\"Type\" = 'fraud'") == 5
+    assert figures["flagged"] == _count(folder, "\"Flag\" = 'yes'") == 4
+    if "north" in figures:
+        assert figures["north"] == _count(folder, "\"Area\" = 'North'") == 5 + 9
+    assert kpi.open(folder).scan("incidents").collect().height == 27
+
+
+def test_a_restored_version_is_read_under_the_declaration_it_was_loaded_under(tmp_path, cli):
+    """After the reload under 'Old Type', a `DeltaTable.restore` to version 0 brings back the
+    rows read from 'Type': the latest load's declaration is no longer the rows', and the
+    restore is followed to the version it restored."""
+    from deltalake import DeltaTable
+
+    folder = _project(tmp_path, cli)
+    _declare(folder, columns={**COLUMNS, "category": '{ type = "str", from = ["Old Type"] }'})
+    assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    assert _figures(cli, folder)["fraud"] == 3
+    DeltaTable(str(folder / "data" / "incidents")).restore(0)
+    done = cli(["--project", folder, "summary", "--period", "2025-03"])
+    assert done.exit_code == 3 and "column 'category' was read from source column 'Type'" \
+        in done.stderr, done.output
+
+
+def test_a_part_loaded_under_a_changed_declaration_keeps_no_part_of_the_old(tmp_path, cli):
+    """With `replace_by = ["area"]`, North's extract loaded again after `from` changed would
+    keep South's rows of the same months read from 'Type': refused, nothing written."""
+    folder = _project(tmp_path, cli)
+    _declare(folder, extra='replace_by = ["area"]')
+    north = tmp_path / "north.csv"
+    lines = EXTRACT.splitlines()
+    north.write_text("\n".join([lines[0], *(r for r in lines if ",North," in r)]) + "\n",
+                     encoding="utf-8")
+    _declare(folder, extra='replace_by = ["area"]',
+             columns={**COLUMNS, "category": '{ type = "str", from = ["Old Type"] }'})
+    done = cli(["--project", folder, "ingest", "incidents", north])
+    assert done.exit_code == 3, done.output
+    assert "would keep the rows of other area values in month 2024-04" in done.stderr
+    history = cli(["--project", folder, "history", "incidents", "--format", "json"])
+    assert [v["version"] for v in json.loads(history.stdout)] == [0]
+    # Both parts' extract (the whole file) replaces every stored row, and is read as declared.
+    assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    assert _figures(cli, folder)["fraud"] == _count(folder, "\"Old Type\" = 'fraud'") == 3
+
+
+def test_a_table_an_earlier_kpi_loaded_has_its_columns_checked(tmp_path, cli, monkeypatch):
+    """A load by an earlier kpi recorded no declaration: its columns' names and types are
+    still checked against kpi.toml's (a `bool` declared `str`: refused)."""
+    from kpi import store
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "incidents.csv").write_text(EXTRACT, encoding="utf-8")
+    _declare(folder)
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "DEFINITION_KEY", "not-recorded")
+        assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    assert store.stored_definition(folder / "data" / "incidents", 0) is None
+    assert _figures(cli, folder)["flagged"] == 4
+    _declare(folder, columns={**COLUMNS, "flagged": '{ type = "str", from = ["Flag"] }'},
+             kpis={**KPIS, "flagged": ("Flagged", "flagged = 'yes'")})
+    done = cli(["--project", folder, "summary", "--period", "2025-03"])
+    assert done.exit_code == 3, done.output
+    assert "column 'flagged' is stored as boolean and kpi.toml now declares it string" \
+        in done.stderr
+
+
+def test_the_declared_types_are_the_types_a_load_writes(tmp_path):
+    """Every read checks the table's Delta types against kpi.toml's (`store.declared_types`,
+    worked out without PyArrow, which a read never imports: by PyArrow's route the check cost
+    the bundled sample's summary 0.3 s). They are the types a load writes (`stored_schema`,
+    through PyArrow and deltalake), for a column of every type, and for a date column named
+    month, stored as the partition."""
+    from deltalake import Schema
+
+    from kpi import store
+    from kpi.catalogue import ColumnType, load_project
+
+    every = {f"c_{t.value}": f'{{ type = "{t.value}", from = ["C {t.value}"] }}'
+             for t in ColumnType}
+    for date, columns in (("c_date", {**every, "area": '{ type = "str" }'}),
+                          ("month", {"month": '{ type = "month", from = ["Month"] }',
+                                     "area": '{ type = "str" }'})):
+        _declare(tmp_path, date=date, columns=columns, kpis={"all": ("All", "TRUE")})
+        spec = load_project(tmp_path).datasets["incidents"]
+        written = [(f["name"], f["type"]) for f in json.loads(
+            Schema.from_arrow(store.stored_schema(spec)).to_json())["fields"]]
+        assert store.declared_types(spec) == written
+    assert dict(store.declared_types(load_project(tmp_path).datasets["incidents"])) == {
+        "month": "string", "area": "string"}
+    _declare(tmp_path, date="c_date", columns={**every, "area": '{ type = "str" }'},
+             kpis={"all": ("All", "TRUE")})
+    assert dict(store.declared_types(load_project(tmp_path).datasets["incidents"])) == {
+        **{f"c_{t.value}": {"str": "string", "int": "long", "float": "double",
+                            "bool": "boolean", "date": "date", "datetime": "timestamp",
+                            "month": "date"}[t.value] for t in ColumnType},
+        "area": "string", "month": "string"}
