@@ -2316,7 +2316,7 @@ def quality_expected(oracle: Oracle, k: Kpi, window: tuple[int, int], label: str
 FACE_QUESTIONS = ("summary", "show", "compare", "check", "datasets", "history")
 
 
-def _beyond_a_decimal(error: str, stdout: str) -> bool:
+def beyond_a_decimal(error: str, stdout: str) -> bool:
     """Whether the Python face's refusal is the documented one of a frame's figure column
     (docs/guarantees.md, "No whole number wraps round"): the command line's JSON holds a whole
     number past 2**53 and a fraction whose digits, added to its digits, pass the 38 a Decimal
@@ -2387,7 +2387,7 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
         # The command line's words with its options named as the Python face's arguments.
         for flag, argument in FACE_ARGUMENTS.items():
             said = [line.replace(flag, argument) for line in said]
-        if result.exit_code in (0, 1) and _beyond_a_decimal(str(error), result.stdout):
+        if result.exit_code in (0, 1) and beyond_a_decimal(str(error), result.stdout):
             return None  # documented (docs/guarantees.md): no frame column holds them exactly
         if result.exit_code in (0, 1):  # kpi check exits 1 where a check failed
             return f"the Python face refused ({error}) what the command line answered"
