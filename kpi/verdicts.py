@@ -310,11 +310,16 @@ def exceptions(result: KpiResult, verdict: Verdict | None, asked: Month) -> tupl
 def verdicts(project: Project, report: Report, months: int = SERIES_MONTHS,
              as_of: AsOf | None = None) -> dict[str, Verdict]:
     """Every result's verdict, by KPI id; the monthly series end where each KPI's current
-    window does. A report evaluated with `series=months` already holds the monthly values
-    (read in the same pass as its windows); otherwise they are read here."""
+    window does, and a KPI without a current window has no process chart. The one place a
+    verdict is made from a report: `kpi summary`, the paper, `kpi show` and
+    `Project.detail` all call it with the default `months`, so a KPI has one verdict at a
+    period whatever months a trend shows. A report evaluated with `series` of at least
+    `months` already holds the monthly values (read in the same pass as its windows);
+    otherwise they are read here."""
     ends = {r.kpi.id: r.current.window.end for r in report.results if r.current is not None}
     wanted = [r.kpi for r in report.results if r.kpi.id in ends]
-    known = report.monthly if report.series == months else None
+    # A longer series read the same months and more before them (engine.series_start).
+    known = report.monthly if report.series is not None and report.series >= months else None
     series = monthly_values(project, wanted, ends, months, as_of, parts=known, report=report)
     settled = settled_tests(project, report.results, known, as_of)
     return {r.kpi.id: verdict_of(r, series.get(r.kpi.id), settled.get(r.kpi.id))
