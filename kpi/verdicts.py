@@ -39,6 +39,8 @@ class Series:
 
     months: tuple[str, ...]
     values: tuple[float | None, ...]
+    # Read from data of one row per quarter (each quarter's value in its first month).
+    quarterly: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,12 @@ def verdict_of(result: KpiResult, series: Series | None,
     misread_target(kpi, [result.current.value if result.current else None,
                          *(series.values if series is not None else ())])
     chart = None
+    if series is not None and series.quarterly and not kpi.cumulative:
+        # Two months in three hold no value of their own: a chart of months would read them
+        # as missing and have no limits, and say the months were missing.
+        chart = stats.Xmr((), None, None, None, None, None, None, None, stats.QUARTERLY_NOTE)
     # A cumulative KPI's months are not independent, so no process chart reads them.
-    if (not kpi.cumulative and series is not None
+    elif (not kpi.cumulative and series is not None
             and any(v is not None for v in series.values)):
         baseline = ((str(kpi.spc_baseline[0]), str(kpi.spc_baseline[1]))
                     if kpi.spc_baseline else None)
@@ -407,7 +413,9 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
                 values.append(quotient(n, d, engine.scale_of(kpi, 100)))
         else:
             values = [value(kpi, month) for month in labels]
-        out[kpi.id] = Series(labels, tuple(values))
+        quarterly = any(project.datasets[m.source].months_per_row == 3
+                        for m in engine.measures_of(project, kpi))
+        out[kpi.id] = Series(labels, tuple(values), quarterly)
     return out
 
 
