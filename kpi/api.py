@@ -404,9 +404,10 @@ class Project:
     def detail(self, kpi_id: str, period: str | Month, vs: str | Comparison | None = None, *,
                months: int = 24, as_of: str | int | AsOf | None = None,
                seasonal: bool = False) -> Detail:
-        """One KPI in depth: what `kpi show` prints. A live KPI with no data on or before the
-        period is a DataError, as a period no KPI has data for is to `report` (a window
-        with a gap is shown: its trend shows the gap)."""
+        """One KPI in depth: what `kpi show` prints. `months` is the trend's length only: the
+        verdict is the one `report` gives the KPI at the period (`verdicts.verdicts`). A live
+        KPI with no data on or before the period is a DataError, as a period no KPI has data
+        for is to `report` (a window with a gap is shown: its trend shows the gap)."""
         from kpi import engine, verdicts
 
         project = self._catalogue()

@@ -313,15 +313,16 @@ def exceptions(result: KpiResult, verdict: Verdict | None, asked: Month) -> tupl
     return tuple(out)
 
 
-def verdicts(project: Project, report: Report, months: int = SERIES_MONTHS,
-             as_of: AsOf | None = None) -> dict[str, Verdict]:
+def verdicts(project: Project, report: Report, as_of: AsOf | None = None
+             ) -> dict[str, Verdict]:
     """Every result's verdict, by KPI id; the monthly series end where each KPI's current
-    window does, and a KPI without a current window has no process chart. The one place a
-    verdict is made from a report: `kpi summary`, the paper, `kpi show` and
-    `Project.detail` all call it with the default `months`, so a KPI has one verdict at a
-    period whatever months a trend shows. A report evaluated with `series` of at least
-    `months` already holds the monthly values (read in the same pass as its windows);
-    otherwise they are read here."""
+    window does, `SERIES_MONTHS` of them (earlier where `spc_baseline` starts), and a KPI
+    without a current window has no process chart. The one place a verdict is made from a
+    report: `kpi summary`, the paper, `kpi show` and `Project.detail` all call it, and it
+    takes no number of months, so a KPI has one verdict at a period whatever months a trend
+    shows. A report evaluated with `series` of at least `SERIES_MONTHS` already holds the
+    monthly values (read in the same pass as its windows); otherwise they are read here."""
+    months = SERIES_MONTHS
     ends = {r.kpi.id: r.current.window.end for r in report.results if r.current is not None}
     wanted = [r.kpi for r in report.results if r.kpi.id in ends]
     # A longer series read the same months and more before them (engine.series_start).

@@ -54,7 +54,9 @@ def show(
     period: PeriodOpt,
     vs: VsOpt = Comparison.BASELINE,
     months: Annotated[int, typer.Option("--months", min=2, max=120,
-                                        help="Months in the trend.")] = TREND_MONTHS,
+                                        help="Months the trend shows; the process chart "
+                                             "and its verdict are the summary's "
+                                             "whatever the number.")] = TREND_MONTHS,
     format: FormatOpt = Format.TABLE,
     output: OutputOpt = None,
     as_of: AsOfOpt = None,
