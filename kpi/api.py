@@ -404,9 +404,10 @@ class Project:
     def detail(self, kpi_id: str, period: str | Month, vs: str | Comparison | None = None, *,
                months: int = 24, as_of: str | int | AsOf | None = None,
                seasonal: bool = False) -> Detail:
-        """One KPI in depth: what `kpi show` prints. A live KPI with no data on or before the
-        period is a DataError, as a period no KPI has data for is to `report` (a window
-        with a gap is shown: its trend shows the gap)."""
+        """One KPI in depth: what `kpi show` prints. `months` is the trend's length only: the
+        verdict is the one `report` gives the KPI at the period (`verdicts.verdicts`). A live
+        KPI with no data on or before the period is a DataError, as a period no KPI has data
+        for is to `report` (a window with a gap is shown: its trend shows the gap)."""
         from kpi import engine, verdicts
 
         project = self._catalogue()
@@ -415,25 +416,22 @@ class Project:
         kpi = find_kpi(project, kpi_id)
         # The monthly components of the trend, the verdict's series, the seasonal months and
         # a provisional KPI's test without its last months are read in the same pass as the
-        # windows.
+        # windows (at least the summary's `verdicts.SERIES_MONTHS`, whatever `months` is).
         report, end, trend = _trend(project, kpi, month, comparison, months, cutoff,
-                                    verdicts.SERIES_MONTHS if seasonal else 0)
+                                    verdicts.SERIES_MONTHS)
         result = report.results[0]
-        span = report.series or 0
-        series = same_months = None
-        known = report.monthly if result.current is not None else None
-        if end is not None:
-            # Charted even when the current window is incomplete: the gap is then visible.
-            if known is None:  # no current window: the series' months were not read with it
-                known = verdicts.monthly_parts(project, [kpi], {kpi.id: end}, span, cutoff)
-            series = verdicts.monthly_values(project, [kpi], {kpi.id: end}, months, cutoff,
-                                             parts=known)[kpi.id]
-            if seasonal:
-                same_months = verdicts.monthly_values(project, [kpi], {kpi.id: end}, 24,
-                                                      cutoff, parts=known)[kpi.id]
-        # A KPI with provisional months is tested without them, as the summary tests it.
-        settled = verdicts.settled_tests(project, [result], known, as_of=cutoff).get(kpi.id)
-        verdict = verdicts.verdict_of(result, series, settled)
+        # The summary's verdict, by the summary's own code: `months` chooses only how many of
+        # the trend's months are shown, never the months the limits and signals come from.
+        verdict = verdicts.verdicts(project, report, as_of=cutoff)[kpi.id]
+        same_months = None
+        if seasonal and end is not None:
+            known = report.monthly if result.current is not None else None
+            if known is None:  # no current window: the months were not read with it
+                known = verdicts.monthly_parts(project, [kpi], {kpi.id: end},
+                                               verdicts.SERIES_MONTHS, cutoff)
+            same_months = verdicts.monthly_values(project, [kpi], {kpi.id: end},
+                                                  verdicts.SERIES_MONTHS, cutoff,
+                                                  parts=known)[kpi.id]
         parts: dict[str, pl.DataFrame] = {}
         if result.current is not None and not kpi.is_derived:
             window = result.comparison.window if result.comparison else None

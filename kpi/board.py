@@ -347,6 +347,14 @@ def _peer_results(project: Project, report: Report, priorities: set[str],
 # Each figure's data, from what was read
 
 
+def _held_to(frame: pl.DataFrame, result: KpiResult) -> pl.DataFrame:
+    """A trend's frame with no value or 12-month value after the result's current window."""
+    assert result.current is not None, "a trend is drawn only of KPIs with a current window"
+    after = pl.col("month") > str(result.current.window.end)
+    return frame.with_columns(pl.when(after).then(None).otherwise(pl.col(c)).alias(c)
+                              for c in ("value", "rolling_12"))
+
+
 def peer_chart_data(spec: ChartSpec, compared: KpiComparison, group: PeerGroup) -> ChartData:
     """A peers figure's data from kpi.compare's result (`compare.peer_result`): each part's
     current value, per 1,000 population when every part has one (as the comparison ranks
@@ -409,7 +417,11 @@ def figure_data(project: Project, spec: ChartSpec, results: Mapping[str, KpiResu
         return ChartData(spec, kpis, text, xmr=verdict.chart, target=kpis[0].target)
     if spec.type == ChartType.TREND:
         end = max(c.window.end for c in currents)
-        drawn = tuple(series[(k.id, end, spec.months)] for k in kpis)
+        # One month axis for the KPIs drawn together, each KPI's months after its own current
+        # window left blank: a KPI reported later (its `lag`) has no figure for them in any
+        # other face, and its 12-month line would end on a year its paragraph does not give.
+        drawn = tuple(_held_to(series[(k.id, end, spec.months)], results[k.id])
+                      for k in kpis)
         first = end - (spec.months - 1)
         return ChartData(spec, kpis, f"{first.name} to {end.name}", series=drawn,
                          target=kpis[0].target)

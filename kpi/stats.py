@@ -685,6 +685,8 @@ class Segment:
 # (docs/statistics.md, "Cumulative KPIs get no chart"): `kpi show`'s note in its place.
 CUMULATIVE_NOTE = ("no process chart: the KPI is cumulative (a running total), so its months "
                    "are not independent values of a process")
+QUARTERLY_NOTE = ("no process chart: the data is one value per quarter, and a chart of "
+                  "monthly values has none for two months in three")
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ class Series:
 
     months: tuple[str, ...]
     values: tuple[float | None, ...]
+    # Read from data of one row per quarter (each quarter's value in its first month).
+    quarterly: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,12 @@ def verdict_of(result: KpiResult, series: Series | None,
     misread_target(kpi, [result.current.value if result.current else None,
                          *(series.values if series is not None else ())])
     chart = None
+    if series is not None and series.quarterly and not kpi.cumulative:
+        # Two months in three hold no value of their own: a chart of months would read them
+        # as missing and have no limits, and say the months were missing.
+        chart = stats.Xmr((), None, None, None, None, None, None, None, stats.QUARTERLY_NOTE)
     # A cumulative KPI's months are not independent, so no process chart reads them.
-    if (not kpi.cumulative and series is not None
+    elif (not kpi.cumulative and series is not None
             and any(v is not None for v in series.values)):
         baseline = ((str(kpi.spc_baseline[0]), str(kpi.spc_baseline[1]))
                     if kpi.spc_baseline else None)
@@ -307,14 +313,20 @@ def exceptions(result: KpiResult, verdict: Verdict | None, asked: Month) -> tupl
     return tuple(out)
 
 
-def verdicts(project: Project, report: Report, months: int = SERIES_MONTHS,
-             as_of: AsOf | None = None) -> dict[str, Verdict]:
+def verdicts(project: Project, report: Report, as_of: AsOf | None = None
+             ) -> dict[str, Verdict]:
     """Every result's verdict, by KPI id; the monthly series end where each KPI's current
-    window does. A report evaluated with `series=months` already holds the monthly values
-    (read in the same pass as its windows); otherwise they are read here."""
+    window does, `SERIES_MONTHS` of them (earlier where `spc_baseline` starts), and a KPI
+    without a current window has no process chart. The one place a verdict is made from a
+    report: `kpi summary`, the paper, `kpi show` and `Project.detail` all call it, and it
+    takes no number of months, so a KPI has one verdict at a period whatever months a trend
+    shows. A report evaluated with `series` of at least `SERIES_MONTHS` already holds the
+    monthly values (read in the same pass as its windows); otherwise they are read here."""
+    months = SERIES_MONTHS
     ends = {r.kpi.id: r.current.window.end for r in report.results if r.current is not None}
     wanted = [r.kpi for r in report.results if r.kpi.id in ends]
-    known = report.monthly if report.series == months else None
+    # A longer series read the same months and more before them (engine.series_start).
+    known = report.monthly if report.series is not None and report.series >= months else None
     series = monthly_values(project, wanted, ends, months, as_of, parts=known, report=report)
     settled = settled_tests(project, report.results, known, as_of)
     return {r.kpi.id: verdict_of(r, series.get(r.kpi.id), settled.get(r.kpi.id))
@@ -402,7 +414,9 @@ def monthly_values(project: Project, kpis: Iterable[KpiDef], ends: dict[str, Mon
                 values.append(quotient(n, d, engine.scale_of(kpi, 100)))
         else:
             values = [value(kpi, month) for month in labels]
-        out[kpi.id] = Series(labels, tuple(values))
+        quarterly = any(project.datasets[m.source].months_per_row == 3
+                        for m in engine.measures_of(project, kpi))
+        out[kpi.id] = Series(labels, tuple(values), quarterly)
     return out
 
 

@@ -402,3 +402,38 @@ def test_the_paper_and_its_figures_are_drawn_from_the_board_model_alone(setup, t
         model.full = False  # type: ignore[misc]
     with pytest.raises(TypeError):
         model.figures["extra"] = jobs[0][0]  # type: ignore[index]
+
+
+def test_a_trend_of_two_kpis_draws_neither_past_its_own_window():
+    """A trend chart of total crime (reported to September 2025) and knife crime (`lag = 3`:
+    to June) drew both to September, knife crime's 12-month line ending at 4,207 (the year to
+    September) where its paragraph, the summary and `kpi show` give 4,309 for the year to
+    June, "the latest data". Each KPI's months after its own current window are now blank;
+    the months before are DuckDB's counts over the sample's extract."""
+    from pathlib import Path
+
+    import kpi
+    from kpi.periods import Comparison
+
+    project = kpi.open("sample").definition
+    spec = charts.ChartSpec(id="crime_and_knives", type=charts.ChartType.TREND, title="t",
+                            kpis=("total_recorded_crime", "knife_crime"))
+    report = engine.evaluate(project, PERIOD, Comparison.BASELINE,
+                             [project.known_kpi(k) for k in spec.kpis], series=24)
+    data = board.chart_data(project, spec, report)
+    assert data is not None and data.series is not None
+    extract = (Path(__file__).resolve().parents[1] / "datasets" / "west-midlands" / "extracts"
+               / "crimes.parquet")
+    by_sql = dict(duckdb.connect().execute(
+        f"""SELECT strftime("Recorded Date", '%Y-%m'), count(*) FROM '{extract}'
+            WHERE "Knife Flag" GROUP BY 1""").fetchall())
+    total, knives = ({row["month"]: (row["value"], row["rolling_12"])
+                      for row in frame.iter_rows(named=True)} for frame in data.series)
+    assert list(knives) == list(total) and list(knives)[-1] == "2025-09"
+    year_to_june = sum(by_sql[f"{y}-{m:02d}"] for y, m in
+                       [(2024, m) for m in range(7, 13)] + [(2025, m) for m in range(1, 7)])
+    assert knives["2025-06"] == (by_sql["2025-06"], year_to_june) == (405, 4309)
+    assert year_to_june == next(r for r in report.results
+                                if r.kpi.id == "knife_crime").current.value
+    assert [knives[m] for m in ("2025-07", "2025-08", "2025-09")] == [(None, None)] * 3
+    assert total["2025-09"][0] is not None  # the KPI reported to September keeps its months

@@ -300,6 +300,20 @@ def test_trend_still_shown_when_the_window_is_incomplete(cli, tmp_path):
     values = {row["month"]: row["value"] for row in doc["trend"]}
     assert values["2025-06"] is None
     assert values["2025-05"] == count_between("2025-05-01", "2025-05-31")
+    # No verdict on the months held, as the summary's verdicts give none to a KPI without a
+    # current window (`kpi show` judged the months to 2025-09 where they give none).
+    from kpi import engine, verdicts
+    from kpi.periods import Comparison, Month
+
+    project = load_project(root)
+    report = engine.evaluate(project, Month.parse("2025-09"), Comparison.BASELINE,
+                             [project.known_kpi("total_crime")])
+    assert verdicts.verdicts(project, report)["total_crime"].variation is None
+    assert doc["kpi"]["variation"] is None
+    assert doc["signal"]["xmr"]["mean"] is None and doc["signal"]["xmr"]["signals"] == []
+    assert doc["signal"]["xmr"]["note"] == (
+        "no process chart: the current window has no figure (see the note), so no month is "
+        "judged, as in kpi summary")
 
 
 def test_a_kpi_without_a_change_says_why_in_the_change_section(cli, tmp_path):
@@ -406,3 +420,78 @@ def test_a_cumulative_kpi_has_its_months_and_no_chart_saying_why(cli, tmp_path):
     assert plain.exit_code == 0, plain.output
     line = next(x for x in plain.stdout.splitlines() if "process chart" in x)
     assert "cumulative (a running total)" in line and "no monthly values" not in line
+
+
+SAMPLE_CRIMES = (Path(__file__).resolve().parents[1] / "datasets" / "west-midlands" / "extracts"
+                 / "crimes.parquet")
+
+
+def _knife_chart_by_sql(first: str, last: str) -> tuple[float, float, float]:
+    """The process chart of knife crime months `first` to `last` in the sample, by DuckDB:
+    the mean of its first 12 monthly counts and the limits on their screened moving ranges
+    (docs/statistics.md)."""
+    counts = [n for _, n in duckdb.connect().execute(
+        f"""SELECT strftime("Recorded Date", '%Y-%m') AS month, count(*) FROM '{SAMPLE_CRIMES}'
+            WHERE "Knife Flag" AND strftime("Recorded Date", '%Y-%m') BETWEEN ? AND ?
+            GROUP BY 1 ORDER BY 1""", [first, last]).fetchall()]
+    base = counts[:12]
+    mean = sum(base) / 12
+    ranges = [abs(b - a) for a, b in zip(base[:-1], base[1:], strict=True)]
+    kept = [r for r in ranges if r < 3.267 * sum(ranges) / len(ranges)]
+    spread = 2.66 * sum(kept) / len(kept)
+    return mean, mean - spread, mean + spread
+
+
+def test_show_gives_the_summarys_verdict_whatever_months_it_shows(cli):
+    """`kpi show --months N` judged the KPI on the N months it showed, so the sample's knife
+    crime read "common cause" (mean 359.1, the last 12 months) with --months 12 where
+    `kpi summary` for the same period read "special cause improvement" (mean 427.25, its 24
+    months): two verdicts for one KPI at one period. The chart is now the summary's (its 24
+    months, 2023-07 to 2025-06, mean and limits by DuckDB), `--months` chooses only the months
+    the trend shows, and the table says which months the chart reads where they differ."""
+    summary = cli(["--project", "sample", "summary", "--period", "2025-09", "--format",
+                   "json"])
+    assert summary.exit_code == 0, summary.output
+    want = next(k for k in json.loads(summary.stdout)["kpis"] if k["id"] == "knife_crime")
+    mean, lower, upper = _knife_chart_by_sql("2023-07", "2025-06")
+    assert mean == want["variation"]["mean"] == 427.25
+    assert want["variation"]["lower"] == pytest.approx(lower, abs=1e-9)
+    assert want["variation"]["upper"] == pytest.approx(upper, abs=1e-9)
+    assert want["variation"]["verdict"] == "special_cause_improvement"
+    for months in (2, 12, 24, 36, 120):
+        doc = run_json(cli, "sample", "knife_crime", "--period", "2025-09", "--months",
+                       str(months))
+        assert len(doc["trend"]) == months and doc["trend"][-1]["month"] == "2025-06"
+        assert doc["kpi"]["variation"] == want["variation"], months
+        xmr = doc["signal"]["xmr"]
+        assert xmr["months"] == ["2023-07", "2025-06"], months
+        assert (xmr["mean"], xmr["lower_limit"], xmr["upper_limit"]) == (
+            want["variation"]["mean"], want["variation"]["lower"], want["variation"]["upper"])
+        assert xmr["signals"][-1] == {"month": "2025-06", "value": 405, "rule": "shift",
+                                      "signal": "improvement"}
+    table = cli(["--project", "sample", "show", "knife_crime", "--period", "2025-09",
+                 "--months", "12"])
+    assert ("chart months      2023-07 to 2025-06 (24 months, as kpi summary reads them); "
+            "the trend shows the last 12 months of them") in table.stdout
+    assert "variation         special cause: improvement" in table.stdout
+    longer = cli(["--project", "sample", "show", "knife_crime", "--period", "2025-09",
+                  "--months", "36"])
+    assert ("the trend shows 36 months, 2022-07 to 2025-06") in longer.stdout
+    default = cli(["--project", "sample", "show", "knife_crime", "--period", "2025-09"])
+    assert "chart months" not in default.stdout  # the trend shows the chart's months
+
+
+@pytest.mark.parametrize("period, vs", [("2025-09", "baseline"), ("2025-03", "yoy")])
+def test_every_kpi_has_one_verdict_in_the_summary_and_in_detail(period, vs):
+    """Every KPI of the sample (rebased charts, cumulative KPIs, quarterly-lagged sources,
+    provisional months), at two periods: `Project.detail` at any `months` gives the verdict
+    of `Project.report`, the one `kpi summary` and the paper print, field for field."""
+    import kpi
+
+    project = kpi.open("sample")
+    summary = project.report(period, vs)
+    assert any(v.variation is not None for v in summary.verdicts.values())
+    for result in summary.report.results:
+        for months in (2, 36):
+            got = project.detail(result.kpi.id, period, vs, months=months).verdict
+            assert got == summary.verdicts[result.kpi.id], (result.kpi.id, months)

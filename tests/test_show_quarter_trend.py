@@ -83,3 +83,33 @@ def test_quarters_loaded_force_by_force_keep_their_values_and_rolling_years(tmp_
     assert trend == [("2023-04..2023-06", None, None), ("2023-07..2023-09", 2, None),
                      ("2023-10..2023-12", 2, None), ("2024-01..2024-03", 2, None),
                      ("2024-04..2024-06", 2, 8), ("2024-07..2024-09", 2, 8)]
+
+
+def test_quarterly_data_has_no_process_chart_and_says_why_not_that_months_are_missing(tmp_path,
+                                                                                        cli):
+    """Sixteen whole quarters, 2021 to 2024, each held: a chart of monthly values has no value
+    in two months of three, so no limits, and `kpi show` said "no limits: the baseline
+    (2023-01 to 2023-12) has no value for 2023-02, 2023-03, ..." of months no quarterly
+    extract could hold. It now says the data is quarterly; the summary, as before, gives no
+    variation, and neither face gives assurance."""
+    quarters = [(y, q) for y in (2021, 2022, 2023, 2024) for q in (1, 2, 3, 4)]
+    (tmp_path / "q.csv").write_text("yr,qtr,force\n" + "".join(
+        f"{y},{q},Kent\n" * (3 + (y + q) % 4) for y, q in quarters), encoding="utf-8")
+    (tmp_path / "kpi.toml").write_text(
+        PROJECT.replace("{published}", "").replace("lag = 3\n", ""), encoding="utf-8")
+    assert cli(["--project", tmp_path, "ingest", "q", tmp_path / "q.csv"]).exit_code == 0
+    shown = cli(["--project", tmp_path, "show", "rows", "--period", "2024-12", "--format",
+                 "json"])
+    assert shown.exit_code == 0, shown.output
+    doc = json.loads(shown.stdout)
+    assert doc["signal"]["xmr"]["note"] == (
+        "no process chart: the data is one value per quarter, and a chart of monthly values "
+        "has none for two months in three")
+    assert doc["signal"]["xmr"]["mean"] is None and doc["kpi"]["variation"] is None
+    summary = cli(["--project", tmp_path, "summary", "--period", "2024-12", "--format",
+                   "json"])
+    judged = json.loads(summary.stdout)["kpis"][0]
+    assert judged["variation"] is None and judged["assurance"] is None
+    # The windows are whole: 2024's four quarters hold 3 + (2024 + q) % 4 rows each.
+    assert judged["current"]["value"] == doc["kpi"]["current"]["value"] == sum(
+        3 + (2024 + q) % 4 for q in (1, 2, 3, 4))

@@ -382,21 +382,33 @@ def test_sample_table_fits_and_never_cuts_a_verdict(cli, width, vs):
         line.strip() for line in lines)
 
 
-def test_show_charts_a_kpi_whose_window_is_incomplete(cli, tmp_path):
-    """The tiny project's 101 calls miss June 2025: no status, but the process chart still
-    reads the months there are, with the gap."""
+def test_show_judges_no_month_of_an_incomplete_window_as_the_summary_judges_none(cli, tmp_path):
+    """The tiny project's 101 calls miss June 2025: no status, and no verdict in the summary.
+    `kpi show` charted the months there were and gave a variation the summary never gives
+    (two answers for one KPI at one period); it now gives the summary's (none), and its
+    trend still shows the months held, with the gap."""
     from fixtures.generated import tiny_project
 
     tiny = tiny_project(tmp_path)
+    summary = cli(["--project", tiny.root, "summary", "--period", "2025-09", "--format",
+                   "json"])
+    assert summary.exit_code == 0, summary.output
+    judged = next(k for k in json.loads(summary.stdout)["kpis"] if k["id"] == "calls")
+    assert judged["status"] == "no_data" and judged["variation"] is None
     result = cli(["--project", tiny.root, "show", "calls", "--period", "2025-09", "--format",
                   "json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["kpi"]["status"] == "no_data"
+    assert doc["kpi"]["significance"] == judged["significance"]
     assert doc["kpi"]["significance"]["test"] is None
     assert "incomplete" in doc["kpi"]["significance"]["reason"]
-    assert doc["signal"]["xmr"]["mean"] is not None
-    assert doc["kpi"]["variation"]["points"] == 23  # 24 months, June 2025 missing
+    assert doc["kpi"]["variation"] is None
+    assert doc["signal"]["xmr"]["mean"] is None and doc["signal"]["xmr"]["months"] is None
+    assert doc["signal"]["xmr"]["note"].startswith("no process chart: the current window")
+    values = {row["month"]: row["value"] for row in doc["trend"]}
+    assert len(values) == 24 and values["2025-06"] is None
+    assert sum(v is not None for v in values.values()) == 23
 
 
 def test_a_breakdown_lists_only_the_parts_the_kpi_counts(tmp_path):

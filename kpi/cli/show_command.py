@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from kpi.verdicts import Series, Verdict
 
 TREND_MONTHS = 24
+# In place of the chart of a KPI without a current window (an incomplete year).
+NO_WINDOW_NOTE = ("no process chart: the current window has no figure (see the note), so no "
+                  "month is judged, as in kpi summary")
 
 
 @app.command()
@@ -51,7 +54,9 @@ def show(
     period: PeriodOpt,
     vs: VsOpt = Comparison.BASELINE,
     months: Annotated[int, typer.Option("--months", min=2, max=120,
-                                        help="Months in the trend.")] = TREND_MONTHS,
+                                        help="Months the trend shows; the process chart "
+                                             "and its verdict are the summary's "
+                                             "whatever the number.")] = TREND_MONTHS,
     format: FormatOpt = Format.TABLE,
     output: OutputOpt = None,
     as_of: AsOfOpt = None,
@@ -174,10 +179,11 @@ def _shown(kpi: KpiDef, digits: int | None = None) -> dict[str, Any]:
 
 
 def show_document(project: Project, result: KpiResult, period: Any, vs: Comparison,
-                  trend: Any, breakdowns: dict[str, Any], verdict: Verdict | None = None,
+                  trend: Any, breakdowns: dict[str, Any], verdict: Verdict,
                   same_months: Series | None = None) -> Document:
     """The result of `kpi show` as a render.Document: sections for every format (the trend
-    drawn as a sparkline in a terminal) and the JSON document."""
+    drawn as a sparkline in a terminal) and the JSON document. `verdict` is the summary's
+    (`Project.detail`), whatever months the trend shows."""
     from kpi import render
     from kpi.engine import no_change
     from kpi.render import Document, Section
@@ -257,12 +263,8 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
                                 terminal=_sparkline_text(trend_rows, kpi),
                                 places=dict(zip(("value", "rolling_12"), digits,
                                                 strict=True))))
-    if verdict is None:
-        from kpi import verdicts
-
-        verdict = verdicts.verdict_of(result, verdicts.Series(
-            tuple(row[0] for row in trend_rows), tuple(row[1] for row in trend_rows)))
-    signal_section, signal_json = _signal(result, verdict)
+    signal_section, signal_json = _signal(result, verdict, [row[0] for row in trend_rows],
+                                          _quarterly(project, kpi))
     sections.append(signal_section)
     seasonal_json = None
     if same_months is not None:
@@ -347,13 +349,38 @@ def _at(kpi: KpiDef, digits: int) -> Any:
     return lambda v: render.number(v, kpi, digits=digits)
 
 
-def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
+def chart_months(chart: Xmr, trend: list[str] | None, quarterly: bool = False) -> str | None:
+    """The months a process chart reads where the trend shows other months ("2023-07 to
+    2025-06 (24 months, as kpi summary reads them); the trend shows the last 12 months of
+    them"): the chart is the summary's whatever `--months` shows. None where the two are the
+    same months, or the chart has none."""
+    if not chart.points:
+        return None
+    first, last = chart.points[0].month, chart.points[-1].month
+    # A quarter's row is labelled with its months ("2025-04..2025-06").
+    start, end = ((trend[0].split("..")[0], trend[-1].split("..")[-1]) if trend
+                  else (None, None))
+    if (start, end) == (first, last):
+        return None
+    text = f"{first} to {last} ({len(chart.points)} months, as kpi summary reads them)"
+    if not trend:
+        return text
+    rows = f"{len(trend)} {'quarters' if quarterly else 'months'}"
+    shown = (f"the last {rows} of them" if end == last and start is not None and start > first
+             else f"{rows}, {start} to {end}")
+    return f"{text}; the trend shows {shown}"
+
+
+def _signal(result: KpiResult, verdict: Verdict, trend: list[str] | None = None,
+            quarterly: bool = False) -> tuple[Section, dict]:
     """The 'Signal' section and its JSON (docs/statistics.md): the window-vs-comparison test,
-    an XmR chart of the monthly values shown in the trend, the variation and assurance
-    verdicts, and one line on why the heading and the chart differ when they do."""
+    the summary's XmR chart of the monthly values (its months named where the trend's
+    `trend` differ), the variation and assurance verdicts, and one line on why the heading and
+    the chart differ when they do."""
     from dataclasses import replace
 
     from kpi import render, stats, verdicts
+    from kpi.catalogue import Status
     from kpi.render import Section
 
     kpi = result.kpi
@@ -362,6 +389,10 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
     if verdict.chart is None and kpi.cumulative:
         # Its months are there (the trend lists them): not "no monthly values", but no chart.
         chart = replace(chart, note=stats.CUMULATIVE_NOTE)
+    elif verdict.chart is None and kpi.status == Status.LIVE and result.current is None:
+        # The trend shows the months held; the summary judges none of them (verdicts.verdicts).
+        chart = replace(chart, note=NO_WINDOW_NOTE)
+    read = chart_months(chart, trend, quarterly)
 
     # Beside the target where the section prints it: each against it as it stands.
     digits = render.together(chart_figures(chart), kpi.unit, kpi)
@@ -389,6 +420,8 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
         if latest is not None:
             assert latest.rule is not None, "a signal names the rule that fired"
             latest_text = f"{latest.month}: {stats.RULE_WORDS[latest.rule]} ({latest.signal})"
+        if read is not None:
+            rows.append(("chart months", read))
         rows += [
             ("chart baseline", f"{chart.baseline[0]} to {chart.baseline[1]}"
                                + (" (trial limits)" if chart.trial else "")),
@@ -421,6 +454,8 @@ def _signal(result: KpiResult, verdict: Verdict) -> tuple[Section, dict]:
         "significant": test.significant, "note": test.note,
         "xmr": {
             "baseline": list(chart.baseline) if chart.mean is not None and chart.baseline
+            else None,
+            "months": [chart.points[0].month, chart.points[-1].month] if chart.points
             else None,
             "mean": chart.mean, "mean_moving_range": chart.mean_moving_range,
             "lower_limit": chart.lower_limit, "upper_limit": chart.upper_limit,
