@@ -86,6 +86,18 @@ _DATE_SHAPE = r"^\s*(\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}[-/]\d{1,2}[-/]\d{4})([ 
 _SPREADSHEET_NOTE = " (a month name: spreadsheet software may have converted the value)"
 
 
+# The label a reporting tool gives a row that sums other rows: an Excel pivot table's 'Grand
+# Total' and 'Birmingham Total', SSRS's and Power BI's 'Total', 'Subtotal', 'Sub-total',
+# 'Total:'. The last word of the cell is the mark, so 'Total recorded crime' and 'Teetotal' are
+# text like any other.
+_TOTAL_LABEL = r"(?i)(?:^|[\s\-_])(?:sub)?totals?\s*:?\s*$"
+
+
+_TOTAL_ROW = ("expected a row of data, found '{}', which labels a total or subtotal row: it "
+              "sums rows the extract already holds, so they would be counted twice (export the "
+              "table without its subtotals and grand totals)")
+
+
 def source_lookup(names: list[str]) -> dict[str, list[str]]:
     """A source's column names by the form they are matched in (`_heading_key`): every name
     of each form, so two that match alike ('LPA' and 'lpa') are both found, and refused."""
@@ -393,6 +405,11 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
         rules.append((source, raw.str.contains(_UNSAFE.pattern),
                       pl.format("expected text without control characters, found '{}' (each "
                                 "shown as ?)", found)))
+    if col.type == ColumnType.STR:
+        # A row that sums other rows is never counted as a row: a pivot table's or a report's
+        # total beside its parts doubles every sum and count of them.
+        rules.append((source, present & shown.str.contains(_TOTAL_LABEL),
+                      pl.format(_TOTAL_ROW, found)))
     if col.min is not None:
         rules.append((source, value < col.min,
                       pl.format("expected a value of at least {}, found '{}'",

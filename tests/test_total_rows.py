@@ -1,0 +1,158 @@
+"""A row that sums other rows is never counted as a row: an aggregate sheet exported from a
+pivot table or a reporting tool (Excel, SSRS, Power BI, Business Objects) with its subtotal and
+grand total rows beside the rows they sum doubled every `sum` of it, exit 0. Such a row is
+refused, naming the file, sheet, row and column; `--skip-bad-rows` sets the totals aside and
+loads their parts. The figures are checked against DuckDB over the parts alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import inprocess
+import pytest
+from hostile_support import first_error, snapshot
+
+xlsxwriter = pytest.importorskip("xlsxwriter")
+
+TOML = """\
+[project]
+name = "Pivot force"
+baseline = "2024-12"
+
+[datasets.workforce]
+date = "month"
+[datasets.workforce.columns]
+month = { type = "month", from = ["Month"] }
+lpa = { type = "str", from = ["LPA"] }
+role = { type = "str", from = ["Role"] }
+headcount = { type = "int", from = ["Headcount"] }
+
+[[priorities]]
+id = "community"
+title = "Community"
+
+[[kpis]]
+id = "heads"
+title = "Headcount"
+priority = "community"
+kind = "sum"
+value = "headcount"
+dataset = "workforce"
+better = "higher"
+breakdowns = ["lpa"]
+"""
+
+MONTHS = [f"{year}-{month:02d}" for year in (2024, 2025) for month in range(1, 13)]
+PARTS = {("Birmingham", "Officer"): 100, ("Birmingham", "Staff"): 7,
+         ("Coventry", "Officer"): 50, ("Coventry", "Staff"): 3}
+
+
+def _pivot_rows() -> list[tuple[str, str, str, int]]:
+    """Each month's parts as an Excel pivot table lays them out in tabular form, with each
+    LPA's subtotal ('Birmingham Total', role blank) and the month's grand total."""
+    rows = []
+    for month in MONTHS:
+        for lpa in ("Birmingham", "Coventry"):
+            for role in ("Officer", "Staff"):
+                rows.append((month, lpa, role, PARTS[lpa, role]))
+            rows.append((month, f"{lpa} Total", "",
+                         sum(n for (place, _), n in PARTS.items() if place == lpa)))
+        rows.append((month, "Grand Total", "", sum(PARTS.values())))
+    return rows
+
+
+def _csv(path: Path, rows) -> Path:
+    path.write_text("Month,LPA,Role,Headcount\n"
+                    + "".join(f"{m},{lpa},{role},{n}\n" for m, lpa, role, n in rows))
+    return path
+
+
+def _xlsx(path: Path, rows) -> Path:
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Pivot")
+    for line, row in enumerate([("Month", "LPA", "Role", "Headcount"), *rows]):
+        for col, value in enumerate(row):
+            if value != "":
+                sheet.write(line, col, value)
+    book.close()
+    return path
+
+
+def _project(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "kpi.toml").write_text(TOML)
+    return folder
+
+
+def _kpi(folder: Path, *args: str):
+    return inprocess.run(["--project", str(folder), *args])
+
+
+def _oracle(rows) -> dict:
+    """The year to December 2025 and each LPA's share of it, by DuckDB over the parts alone
+    (the rows whose role is given: every total row of the pivot has none)."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (month VARCHAR, lpa VARCHAR, role VARCHAR, n BIGINT)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
+    where = "role <> '' AND month BETWEEN '2025-01' AND '2025-12'"
+    total = con.execute(f"SELECT SUM(n) FROM t WHERE {where}").fetchone()[0]
+    parts = dict(con.execute(f"SELECT lpa, SUM(n) FROM t WHERE {where} GROUP BY lpa").fetchall())
+    return {"total": total, "parts": parts}
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_pivot_exports_total_rows_are_refused_and_set_aside_never_summed(tmp_path, kind):
+    rows = _pivot_rows()
+    folder = _project(tmp_path / "p")
+    write = _csv if kind == "csv" else _xlsx
+    extract = write(tmp_path / f"pivot.{kind}", rows)
+    before = snapshot(folder, "workforce")
+
+    refused = _kpi(folder, "ingest", "workforce", str(extract))
+    assert refused.returncode == 3, refused.stderr
+    where = f"{extract}" + (", sheet 'Pivot'" if kind == "xlsx" else "")
+    assert first_error(refused.stderr) == (
+        f"Error: {where}, row 4, column 'LPA': expected a row of data, found 'Birmingham "
+        "Total', which labels a total or subtotal row: it sums rows the extract already holds, "
+        "so they would be counted twice (export the table without its subtotals and grand "
+        f"totals) (72 bad rows in all; first at rows 4, 7, 8, 11, 14)")
+    assert "Traceback" not in refused.stderr
+    assert snapshot(folder, "workforce").same_as(before)
+
+    loaded = _kpi(folder, "ingest", "workforce", str(extract), "--skip-bad-rows")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "Rejected 72 bad rows" in loaded.stderr
+    shown = _kpi(folder, "show", "heads", "--period", "2025-12", "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    expected = _oracle(rows)
+    assert expected["total"] == 160 * 12             # by hand: 100 + 7 + 50 + 3 a month
+    assert data["kpi"]["current"]["value"] == expected["total"]    # it was 3 * 1,920, exit 0
+    parts = {row["part"]: row["current"] for row in data["breakdowns"]["lpa"]}
+    assert parts == expected["parts"] == {"Birmingham": 107 * 12, "Coventry": 53 * 12}
+
+
+@pytest.mark.parametrize("label", ["Total", "Grand Total", "GRAND TOTAL", "Subtotal",
+                                   "Sub-total", "Sub Total", "Totals", "Total:", " total ",
+                                   "Dudley Total"])
+def test_every_way_a_tool_labels_a_total_row_is_refused(tmp_path, label):
+    folder = _project(tmp_path / "p")
+    extract = _csv(tmp_path / "w.csv", [("2025-01", "Dudley", "Officer", 4),
+                                        ("2025-01", label, "", 4)])
+    result = _kpi(folder, "ingest", "workforce", str(extract))
+    assert result.returncode == 3, result.stderr
+    assert "row 3, column 'LPA'" in first_error(result.stderr)
+    assert "which labels a total or subtotal row" in first_error(result.stderr)
+
+
+def test_text_that_only_mentions_a_total_loads(tmp_path):
+    """Only a cell whose last word is the total is a total row's label."""
+    folder = _project(tmp_path / "p")
+    labels = ["Total recorded crime", "Totality", "Teetotal", "Totals team north", "Subtotals x"]
+    extract = _csv(tmp_path / "w.csv", [("2025-01", label, "Officer", 1) for label in labels])
+    result = _kpi(folder, "ingest", "workforce", str(extract))
+    assert result.returncode == 0, result.stderr
+    stored = snapshot(folder, "workforce").rows
+    assert stored is not None and sorted(stored["lpa"].to_list()) == sorted(labels)
