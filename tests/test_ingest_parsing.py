@@ -152,6 +152,10 @@ NUMBERS = DatasetSpec(id="losses", date="day", columns=(
     ("1,234", "£1,234.50", (1234, 1234.5)),
     (" -£12 ", "-£0.25", (-12, -0.25)),
     ("1,234.0", "12,345,678", (1234, 12345678.0)),
+    # A negative as an accounting format shows it, saved as text by a spreadsheet.
+    ("(12)", "(£1,234.50)", (-12, -1234.5)),
+    (" ( 1,234 ) ", "£(0.25)", (-1234, -0.25)),
+    ("(0)", "(.5)", (0, -0.5)),
 ])
 def test_formatted_number_after_thousands_of_plain_ones(tmp_path, count, loss, expected):
     path = tmp_path / "losses.csv"
@@ -161,6 +165,18 @@ def test_formatted_number_after_thousands_of_plain_ones(tmp_path, count, loss, e
     frame = ingest.read_extracts(NUMBERS, [path]).frame
     assert frame["count"].to_list() == [*range(ISO_ROWS), expected[0]]
     assert frame["loss"].to_list() == [i + 0.5 for i in range(ISO_ROWS)] + [expected[1]]
+
+
+@pytest.mark.parametrize("loss", ["((12))", "(12", "12)", "(-12)", "-(12)", "(1,23)", "(1e3)",
+                                  "(x)", "()"])
+def test_a_bracket_that_is_not_an_accounting_negative_is_refused(tmp_path, loss):
+    path = tmp_path / "losses.csv"
+    path.write_text(f'Day,Count,Loss\n2025-01-01,1,2.5\n2025-01-02,2,"{loss}"\n',
+                    encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        ingest.read_extracts(NUMBERS, [path])
+    assert refused.value.message == (f"{path}, row 3, column 'Loss': expected a number, "
+                                     f"found '{loss}'")
 
 
 FLAG_SPEC = DatasetSpec(id="flags", date="day", columns=(

@@ -663,12 +663,17 @@ SAMPLE = 2000
 
 
 def _formatted(col: ColumnSpec, text: pl.Series) -> bool:
-    """Whether a number column holds a thousands separator or a pound sign anywhere (one quick
-    scan: most record-level extracts have neither, and removing them costs regexes on every
-    row)."""
+    """Whether a number column holds a thousands separator, a pound sign or a bracket anywhere
+    (one quick scan: most record-level extracts have none, and removing them costs regexes on
+    every row)."""
     if col.type not in (ColumnType.INT, ColumnType.FLOAT):
         return False
-    return bool(text.str.contains_any([",", "£"]).any())
+    return bool(text.str.contains_any([",", "£", "("]).any())
+
+
+# A negative number as an accounting format shows it, and a spreadsheet saves it as text:
+# (12), (1,234.50), (£12) and £(12) are -12, -1234.5 and -12, as Excel reads them back.
+_BRACKETED = r"^(?:\((£?)\s*(\d[\d,]*(?:\.\d+)?|\.\d+)\s*\)|(£)\((\d[\d,]*(?:\.\d+)?|\.\d+)\))$"
 
 
 def _clean(col: ColumnSpec, raw: pl.Expr, formatted: bool = True,
@@ -681,6 +686,7 @@ def _clean(col: ColumnSpec, raw: pl.Expr, formatted: bool = True,
     text = raw.str.strip_chars().replace("", None)
     if col.type not in (ColumnType.INT, ColumnType.FLOAT) or not formatted:
         return text
+    text = text.str.replace(_BRACKETED, "-$1$2$3$4")
     # Rust regex has no look-ahead: drop commas only from well-formed thousands.
     grouped = text.str.contains(r"^-?£?\d{1,3}(,\d{3})+(\.\d+)?$")
     number = pl.when(grouped).then(text.str.replace_all(",", "", literal=True))
