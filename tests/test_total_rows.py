@@ -156,3 +156,43 @@ def test_text_that_only_mentions_a_total_loads(tmp_path):
     assert result.returncode == 0, result.stderr
     stored = snapshot(folder, "workforce").rows
     assert stored is not None and sorted(stored["lpa"].to_list()) == sorted(labels)
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_total_labelled_in_a_column_the_dataset_does_not_read_is_refused(tmp_path, kind):
+    """A dataset reading the role but not the LPA: each LPA's subtotal row has the month and a
+    blank role, and was summed as a role 'not recorded' (5,760 for the year, exit 0)."""
+    rows = _pivot_rows()
+    folder = _project(tmp_path / "p")
+    (folder / "kpi.toml").write_text(TOML.replace('lpa = { type = "str", from = ["LPA"] }\n', "")
+                                     .replace('breakdowns = ["lpa"]', 'breakdowns = ["role"]'))
+    extract = (_csv if kind == "csv" else _xlsx)(tmp_path / f"pivot.{kind}", rows)
+    refused = _kpi(folder, "ingest", "workforce", str(extract))
+    assert refused.returncode == 3, refused.stderr
+    assert first_error(refused.stderr).startswith(
+        f"Error: {extract}" + (", sheet 'Pivot'" if kind == "xlsx" else "")
+        + ", row 4, column 'LPA': expected a row of data, found 'Birmingham Total', which "
+        "labels a total or subtotal row")
+    assert snapshot(folder, "workforce").version is None
+
+    assert _kpi(folder, "ingest", "workforce", str(extract), "--skip-bad-rows").returncode == 0
+    data = json.loads(_kpi(folder, "show", "heads", "--period", "2025-12",
+                           "--format", "json").stdout)
+    assert data["kpi"]["current"]["value"] == _oracle(rows)["total"] == 1920
+    assert {row["part"]: row["current"] for row in data["breakdowns"]["role"]} == {
+        "Officer": 150 * 12, "Staff": 10 * 12}
+
+
+def test_free_text_in_a_column_the_dataset_does_not_read_loads(tmp_path):
+    """An unread column may hold free text: only a whole cell that is a total's label, or
+    'X Total' beside cells of X, marks a total row there."""
+    folder = _project(tmp_path / "p")
+    extract = tmp_path / "w.csv"
+    extract.write_text("Month,LPA,Role,Headcount,Notes\n"
+                       "2025-01,Dudley,Officer,4,Running total\n"
+                       "2025-01,Dudley,Staff,1,Walsall Total\n"
+                       "2025-01,Walsall,Staff,2,total recorded crime\n")
+    result = _kpi(folder, "ingest", "workforce", str(extract))
+    assert result.returncode == 0, result.stderr
+    stored = snapshot(folder, "workforce").rows
+    assert stored is not None and sorted(stored["headcount"].to_list()) == [1, 2, 4]

@@ -227,6 +227,13 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
                                 col.name in plain,
                                 f"__present_{col.name}" in typed.schema,
                                 f"__inexact_{col.name}" in typed.schema)]
+    # A total row's label may sit in a column the dataset does not read (a pivot's 'West
+    # Total' under Division, with the LPA blank): the row is a total all the same.
+    totals = _totals_unread(table, [c for c in cells if c not in set(mapping.values())])
+    if totals:
+        typed = typed.with_columns(column for _, flag, shown in totals for column in (flag, shown))
+        rules += [(source, pl.col(flag.name), pl.format(_TOTAL_ROW, pl.col(shown.name)))
+                  for source, flag, shown in totals]
     failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
     typed = typed.with_columns(failed.alias("__failed"))
     # Messages are built for the failing rows only: most loads have none. They are made one
@@ -249,6 +256,33 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
     good = good.select(ROW, *[c.name for c in spec.columns if c.name != "month"],
                        dateparts.month_start(spec))
     return good, bad
+
+
+def _totals_unread(table: pl.DataFrame,
+                   unread: list[str]) -> list[tuple[str, pl.Series, pl.Series]]:
+    """For each text column the dataset does not read that labels a total row somewhere:
+    its name, whether each row is such a total (`__total_<i>`) and the cell as a message
+    shows it (`__total_shown_<i>`). An unread column may hold free text, so only a whole cell
+    that is a total's label counts here: 'Total', 'Grand Total', 'Subtotal', 'Sub-total' (a
+    colon after it too), or 'X Total' where X is another cell of the column (a pivot's
+    subtotal of the rows labelled X). A quick search for the word first, as most have none."""
+    found = []
+    for i, name in enumerate(unread):
+        if table.schema[name] != pl.String:
+            continue
+        cells = table[name]
+        if not cells.str.contains_any(["total", "Total", "TOTAL"]).any():
+            continue
+        lower = cells.str.strip_chars().str.to_lowercase()
+        prefix = lower.str.replace(r"\s+total\s*:?$", "")
+        flag = (lower.str.contains(r"^(?:grand\s+|sub\s*-?\s*)?totals?\s*:?$")
+                | ((prefix != lower) & prefix.is_in(lower.drop_nulls().unique())))
+        if not flag.fill_null(False).any():
+            continue
+        found.append((name, flag.fill_null(False).alias(f"__total_{i}"),
+                      cells.str.replace_all(_SHOWN_AS_MARK, "?").str.slice(0, 40)
+                      .alias(f"__total_shown_{i}")))
+    return found
 
 
 def _repeated_headers(table: pl.DataFrame, probe: str, sources: list[str]) -> pl.Series:
