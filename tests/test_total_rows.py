@@ -196,3 +196,69 @@ def test_free_text_in_a_column_the_dataset_does_not_read_loads(tmp_path):
     assert result.returncode == 0, result.stderr
     stored = snapshot(folder, "workforce").rows
     assert stored is not None and sorted(stored["headcount"].to_list()) == [1, 2, 4]
+
+
+def _saved_by_excel(path: Path) -> Path:
+    """`path` without xlsxwriter's ask to be recalculated on opening, as Excel saves it (its
+    calcId stays), so each formula's saved value is read."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as old:
+        members = {name: old.read(name) for name in old.namelist()}
+    members["xl/workbook.xml"] = members["xl/workbook.xml"].replace(b' fullCalcOnLoad="1"', b"")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for name, content in members.items():
+            new.writestr(name, content)
+    return path
+
+
+@pytest.mark.parametrize("formula", ["=SUBTOTAL(9,D{top}:D{end})", "=SUM($D${top}:$D${end})",
+                                     "=SUM(D{top},D{end})"])
+def test_a_row_whose_formula_sums_its_column_is_refused_whatever_its_label(tmp_path, formula):
+    """An analyst's sheet: each month's rows, then a row of the month with no LPA or role whose
+    headcount sums the rows above. Its blank LPA read as not recorded, and the year summed
+    3,840 where the rows hold 1,920, exit 0."""
+    folder = _project(tmp_path / "p")
+    path = tmp_path / "sheet.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Sheet1")
+    sheet.write_row(0, 0, ["Month", "LPA", "Role", "Headcount", "Share"])
+    line = 1
+    for month in MONTHS:
+        top = line + 1
+        for (lpa, role), n in PARTS.items():
+            sheet.write_row(line, 0, [month, lpa, role, n])
+            # A formula over another column of its own row is no total row.
+            sheet.write_formula(line, 4, f"=D{line + 1}/160", None, n / 160)
+            line += 1
+        sheet.write(line, 0, month)
+        sheet.write_formula(line, 3, formula.format(top=top, end=line), None,
+                            sum(PARTS.values()))
+        line += 1
+    book.close()
+    refused = _kpi(folder, "ingest", "workforce", str(_saved_by_excel(path)))
+    assert refused.returncode == 3, refused.stderr
+    assert first_error(refused.stderr) == (
+        f"Error: {path}, sheet 'Sheet1', row 6, column 'Headcount' (cell D6): a formula "
+        f"({formula.format(top=2, end=5)}) that sums other rows of its column: the row is a "
+        "total of rows the sheet already holds, so they would be counted twice")
+    assert snapshot(folder, "workforce").version is None
+
+
+def test_formulas_that_sum_no_rows_of_their_column_load(tmp_path):
+    """A formula of each row's own cells, or of another sheet's, is a value like any other."""
+    folder = _project(tmp_path / "p")
+    path = tmp_path / "sheet.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Sheet1")
+    book.add_worksheet("Data").write_row(0, 0, [60, 40])
+    sheet.write_row(0, 0, ["Month", "LPA", "Role", "Headcount", "Officers", "Staff"])
+    sheet.write_row(1, 0, ["2025-01", "Dudley", "All", None, 4, 3])
+    sheet.write_formula(1, 3, "=SUM(E2:F2)", None, 7)
+    sheet.write_row(2, 0, ["2025-01", "Walsall", "All"])
+    sheet.write_formula(2, 3, "=SUM(Data!A1:B1)", None, 100)
+    book.close()
+    result = _kpi(folder, "ingest", "workforce", str(_saved_by_excel(path)), "--sheet", "Sheet1")
+    assert result.returncode == 0, result.stderr
+    stored = snapshot(folder, "workforce").rows
+    assert stored is not None and sorted(stored["headcount"].to_list()) == [7, 100]
