@@ -140,6 +140,36 @@ def _one_instant(wall: datetime) -> bool:
             and early.astimezone(UTC).astimezone(LONDON).replace(tzinfo=None) == wall)
 
 
+@pytest.mark.parametrize("skip_bad_rows", [False, True])
+@pytest.mark.parametrize(("column", "row"), [
+    ("Day", "R2,1/31/2025,2025-01-31 08:30,2025-01"),
+    ("At", "R2,2025-01-31,01/31/2025 08:30,2025-01"),
+    ("Month", "R2,2025-01-31,2025-01-31 08:30,12/31/2025"),
+])
+def test_a_column_of_dates_written_month_first_is_refused_as_a_whole(tmp_path, column, row,
+                                                                     skip_bad_rows):
+    """A US date (1/31/2025) marks its column's dates as month first: 1/2/2025 beside it is 1
+    February day first, so set aside alone it left the other rows loading in the wrong month
+    (10 calls of 2 January counted in February, exit 0). The file is refused, whatever
+    --skip-bad-rows says."""
+    path = tmp_path / "events.csv"
+    path.write_text("Ref,Day,At,Month\nR1,1/2/2025,1/2/2025 08:30,2025-01\n" + row + "\n",
+                    encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        ingest.read_extracts(SPEC, [path], skip_bad_rows=skip_bad_rows)
+    text = row.split(",")[("Ref", "Day", "At", "Month").index(column)]
+    assert refused.value.message == (
+        f"{path}, row 3, column '{column}': a date written month first ('{text}', a month "
+        "before a day after the 12th): the column's other dates would be read day first, as "
+        "the wrong day and month")
+
+
+def test_dates_day_first_keep_loading_beside_the_month_first_check(tmp_path):
+    frame = _load(tmp_path, ["R1,01/02/2025,13/01/2025 08:30,02/2025",
+                             "R2,31/12/2025,31/12/2025 23:59,12/2025"]).frame
+    assert frame["day"].to_list() == [date(2025, 2, 1), date(2025, 12, 31)]
+
+
 NUMBERS = DatasetSpec(id="losses", date="day", columns=(
     ColumnSpec("day", ColumnType.DATE, ("Day",)),
     ColumnSpec("count", ColumnType.INT, ("Count",)),

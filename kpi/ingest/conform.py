@@ -220,6 +220,8 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
                   or printable_ascii(table[mapping[col.name]]))}
     typed = _typed(spec, table, mapping, plain)
     _note_present(spec, typed, state)
+    if state.month_first is None:
+        state.month_first = _month_first(spec, typed, mapping)
 
     rules = [rule for col in checked
              for rule in _rules(spec, col, mapping[col.name],
@@ -283,6 +285,29 @@ def _totals_unread(table: pl.DataFrame,
                       cells.str.replace_all(_SHOWN_AS_MARK, "?").str.slice(0, 40)
                       .alias(f"__total_shown_{i}")))
     return found
+
+
+# A date only a month-first reading makes (1/31/2025: a month 1 and a day 31), which no UK
+# extract writes: the mark of dates written month first, as a US locale writes them.
+_MONTH_FIRST = r"^\s*(?:0?[1-9]|1[0-2])/(?:1[3-9]|2\d|3[01])/\d{4}(?:[ T]|\s*$)"
+
+
+def _month_first(spec: DatasetSpec, typed: pl.DataFrame,
+                 mapping: dict[str, str]) -> tuple[int, str, str] | None:
+    """The first row (ROW, source column, text) of a text date column holding a date only a
+    month-first reading makes, or None. Such a column's other dates (1/2/2025) read day first
+    as the wrong day and month, so the file is refused as a whole (`stage`), never a row of it
+    set aside while the rest load in the wrong months."""
+    for col in spec.columns:
+        raw = f"__raw_{col.name}"
+        if (col.type not in _DATE_TYPES or col.name not in mapping
+                or typed.schema.get(raw) != pl.String):
+            continue
+        hits = typed.filter(pl.col(raw).str.contains(_MONTH_FIRST).fill_null(False))
+        if hits.height:
+            first = hits.row(0, named=True)
+            return first[ROW], mapping[col.name], first[raw]
+    return None
 
 
 def _repeated_headers(table: pl.DataFrame, probe: str, sources: list[str]) -> pl.Series:
