@@ -137,6 +137,8 @@ def _match_columns(spec: DatasetSpec, path: Path | str, names: list[str], warnin
             mapping[col.name] = found[0]
         elif col.required:
             missing.append(col)
+    if missing and header == 1 and not mapping:
+        refuse_header_below(spec, path)
     if missing:
         col = missing[0]
         accepted = " or ".join(f"'{n}'" for n in (col.name, *col.sources))
@@ -162,6 +164,36 @@ def _match_columns(spec: DatasetSpec, path: Path | str, names: list[str], warnin
                         f"'{spec.id}': {', '.join(_show(n) for n in unknown[:8])}"
                         + ("..." if len(unknown) > 8 else ""))
     return mapping
+
+
+def refuse_header_below(spec: DatasetSpec, path: Path | str) -> None:
+    """Refuse a CSV file whose header is below a report's title, run date or parameters
+    (Business Objects, SSRS): its first line names none of the dataset's columns (the caller
+    knows), and one of its first 30 names two or more. Called where the file is refused for
+    what its first line makes of it: no column matched, or the rows ragged against it."""
+    import csv
+    import io
+
+    try:
+        with open(path, "rb") as file:
+            head = file.read(1 << 16)
+    except OSError:
+        return
+    wanted = {_heading_key(name) for col in spec.columns for name in (col.name, *col.sources)}
+    lines = io.StringIO(head.decode("utf-8-sig", errors="replace"), newline="")
+    try:
+        for number, fields in enumerate(csv.reader(lines), start=1):
+            if number > 30:
+                return
+            if number == 1 and any(_heading_key(f) in wanted for f in fields):
+                return
+            if number > 1 and sum(_heading_key(f) in wanted for f in fields) >= 2:
+                raise DataError(located(path, "the header is not the first row: the column "
+                                              f"names are on row {number}"),
+                                hint="delete the title, run date or parameters above the "
+                                     "header row, so the file starts at its header")
+    except csv.Error:
+        return
 
 
 def _check_parquet_types(spec: DatasetSpec, path: Path | str, table: pl.DataFrame,
