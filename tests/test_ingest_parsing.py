@@ -198,15 +198,17 @@ def test_formatted_number_after_thousands_of_plain_ones(tmp_path, count, loss, e
 
 
 @pytest.mark.parametrize("loss", ["((12))", "(12", "12)", "(-12)", "-(12)", "(1,23)", "(1e3)",
-                                  "(x)", "()"])
+                                  "(x)", "()", "-", "\u2013"])
 def test_a_bracket_that_is_not_an_accounting_negative_is_refused(tmp_path, loss):
     path = tmp_path / "losses.csv"
     path.write_text(f'Day,Count,Loss\n2025-01-01,1,2.5\n2025-01-02,2,"{loss}"\n',
                     encoding="utf-8")
     with pytest.raises(DataError) as refused:
         ingest.read_extracts(NUMBERS, [path])
+    dash = (", a dash, which may be an accounting format's zero or a figure not available: "
+            "write 0 where it means none, and leave the cell blank where it is not known")
     assert refused.value.message == (f"{path}, row 3, column 'Loss': expected a number, "
-                                     f"found '{loss}'")
+                                     f"found '{loss}'" + (dash if loss in "-\u2013" else ""))
 
 
 FLAG_SPEC = DatasetSpec(id="flags", date="day", columns=(

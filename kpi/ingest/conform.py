@@ -86,6 +86,10 @@ _DATE_SHAPE = r"^\s*(\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}[-/]\d{1,2}[-/]\d{4})([ 
 _SPREADSHEET_NOTE = " (a month name: spreadsheet software may have converted the value)"
 
 
+_DASH_NOTE = (", a dash, which may be an accounting format's zero or a figure not available: "
+              "write 0 where it means none, and leave the cell blank where it is not known")
+
+
 # The label a reporting tool gives a row that sums other rows: an Excel pivot table's 'Grand
 # Total' and 'Birmingham Total', SSRS's and Power BI's 'Total', 'Subtotal', 'Sub-total',
 # 'Total:'. The last word of the cell is the mark, so 'Total recorded crime' and 'Teetotal' are
@@ -481,6 +485,14 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
         rules.append((source, value.is_not_null() & insane,
                       pl.format("expected a date between {} and {}, found '{}'",
                                 pl.lit(SANE_YEARS[0]), pl.lit(SANE_YEARS[1]), found)))
+    elif col.type in (ColumnType.INT, ColumnType.FLOAT):
+        # An accounting format shows zero as a dash, and a spreadsheet saves the dash; a
+        # published table writes one for a figure not available. Which it is no cell says.
+        dash = shown.str.strip_chars().is_in(["-", "\u2013", "\u2014"])
+        note = pl.when(dash).then(pl.lit(_DASH_NOTE)).otherwise(pl.lit(""))
+        rules.append((source, unparsed,
+                      pl.format("expected {}, found '{}'{}", pl.lit(_expected(col)), found,
+                                note)))
     else:
         rules.append((source, unparsed,
                       pl.format("expected {}, found '{}'", pl.lit(_expected(col)), found)))
