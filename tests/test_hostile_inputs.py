@@ -149,6 +149,12 @@ CASES = [
     ("Parquet with the wrong schema", "typed.parquet", _parquet(pl.DataFrame({
         "Incident Ref": ["P1"], "Date": [20250301], "LPA": ["Dudley"], "Victims": [1]})),
      "incidents", f", column 'Date': {DATE_EXPECTED}, found a column of type Int64"),
+    # A report's title, run date and parameters above the table (Business Objects, SSRS): it
+    # was "expected column 'ref' or 'Incident Ref' ..., found 'Incidents by LPA'" with the hint
+    # to map the source name in kpi.toml, which no mapping fixes.
+    ("report header block above the table", "report.csv",
+     b"Incidents by LPA\r\nRun date: 01/04/2025,Parameters: all LPAs\r\n\r\n" + GOOD,
+     "incidents", ": the header is not the first row: the column names are on row 4"),
     ("Parquet missing a column", "narrow.parquet", _parquet(pl.DataFrame({
         "Incident Ref": ["P1"], "Date": ["2025-03-01"], "Victims": [1]})), "incidents",
      ": expected column 'lpa' or 'LPA', found 'Incident Ref', 'Date', 'Victims'"),

@@ -140,6 +140,36 @@ def _one_instant(wall: datetime) -> bool:
             and early.astimezone(UTC).astimezone(LONDON).replace(tzinfo=None) == wall)
 
 
+@pytest.mark.parametrize("skip_bad_rows", [False, True])
+@pytest.mark.parametrize(("column", "row"), [
+    ("Day", "R2,1/31/2025,2025-01-31 08:30,2025-01"),
+    ("At", "R2,2025-01-31,01/31/2025 08:30,2025-01"),
+    ("Month", "R2,2025-01-31,2025-01-31 08:30,12/31/2025"),
+])
+def test_a_column_of_dates_written_month_first_is_refused_as_a_whole(tmp_path, column, row,
+                                                                     skip_bad_rows):
+    """A US date (1/31/2025) marks its column's dates as month first: 1/2/2025 beside it is 1
+    February day first, so set aside alone it left the other rows loading in the wrong month
+    (10 calls of 2 January counted in February, exit 0). The file is refused, whatever
+    --skip-bad-rows says."""
+    path = tmp_path / "events.csv"
+    path.write_text("Ref,Day,At,Month\nR1,1/2/2025,1/2/2025 08:30,2025-01\n" + row + "\n",
+                    encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        ingest.read_extracts(SPEC, [path], skip_bad_rows=skip_bad_rows)
+    text = row.split(",")[("Ref", "Day", "At", "Month").index(column)]
+    assert refused.value.message == (
+        f"{path}, row 3, column '{column}': a date written month first ('{text}', a month "
+        "before a day after the 12th): the column's other dates would be read day first, as "
+        "the wrong day and month")
+
+
+def test_dates_day_first_keep_loading_beside_the_month_first_check(tmp_path):
+    frame = _load(tmp_path, ["R1,01/02/2025,13/01/2025 08:30,02/2025",
+                             "R2,31/12/2025,31/12/2025 23:59,12/2025"]).frame
+    assert frame["day"].to_list() == [date(2025, 2, 1), date(2025, 12, 31)]
+
+
 NUMBERS = DatasetSpec(id="losses", date="day", columns=(
     ColumnSpec("day", ColumnType.DATE, ("Day",)),
     ColumnSpec("count", ColumnType.INT, ("Count",)),
@@ -152,6 +182,10 @@ NUMBERS = DatasetSpec(id="losses", date="day", columns=(
     ("1,234", "£1,234.50", (1234, 1234.5)),
     (" -£12 ", "-£0.25", (-12, -0.25)),
     ("1,234.0", "12,345,678", (1234, 12345678.0)),
+    # A negative as an accounting format shows it, saved as text by a spreadsheet.
+    ("(12)", "(£1,234.50)", (-12, -1234.5)),
+    (" ( 1,234 ) ", "£(0.25)", (-1234, -0.25)),
+    ("(0)", "(.5)", (0, -0.5)),
 ])
 def test_formatted_number_after_thousands_of_plain_ones(tmp_path, count, loss, expected):
     path = tmp_path / "losses.csv"
@@ -161,6 +195,20 @@ def test_formatted_number_after_thousands_of_plain_ones(tmp_path, count, loss, e
     frame = ingest.read_extracts(NUMBERS, [path]).frame
     assert frame["count"].to_list() == [*range(ISO_ROWS), expected[0]]
     assert frame["loss"].to_list() == [i + 0.5 for i in range(ISO_ROWS)] + [expected[1]]
+
+
+@pytest.mark.parametrize("loss", ["((12))", "(12", "12)", "(-12)", "-(12)", "(1,23)", "(1e3)",
+                                  "(x)", "()", "-", "\u2013"])
+def test_a_bracket_that_is_not_an_accounting_negative_is_refused(tmp_path, loss):
+    path = tmp_path / "losses.csv"
+    path.write_text(f'Day,Count,Loss\n2025-01-01,1,2.5\n2025-01-02,2,"{loss}"\n',
+                    encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        ingest.read_extracts(NUMBERS, [path])
+    dash = (", a dash, which may be an accounting format's zero or a figure not available: "
+            "write 0 where it means none, and leave the cell blank where it is not known")
+    assert refused.value.message == (f"{path}, row 3, column 'Loss': expected a number, "
+                                     f"found '{loss}'" + (dash if loss in "-\u2013" else ""))
 
 
 FLAG_SPEC = DatasetSpec(id="flags", date="day", columns=(

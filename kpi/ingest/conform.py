@@ -86,6 +86,22 @@ _DATE_SHAPE = r"^\s*(\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}[-/]\d{1,2}[-/]\d{4})([ 
 _SPREADSHEET_NOTE = " (a month name: spreadsheet software may have converted the value)"
 
 
+_DASH_NOTE = (", a dash, which may be an accounting format's zero or a figure not available: "
+              "write 0 where it means none, and leave the cell blank where it is not known")
+
+
+# The label a reporting tool gives a row that sums other rows: an Excel pivot table's 'Grand
+# Total' and 'Birmingham Total', SSRS's and Power BI's 'Total', 'Subtotal', 'Sub-total',
+# 'Total:'. The last word of the cell is the mark, so 'Total recorded crime' and 'Teetotal' are
+# text like any other.
+_TOTAL_LABEL = r"(?i)(?:^|[\s\-_])(?:sub)?totals?\s*:?\s*$"
+
+
+_TOTAL_ROW = ("expected a row of data, found '{}', which labels a total or subtotal row: it "
+              "sums rows the extract already holds, so they would be counted twice (export the "
+              "table without its subtotals and grand totals)")
+
+
 def source_lookup(names: list[str]) -> dict[str, list[str]]:
     """A source's column names by the form they are matched in (`_heading_key`): every name
     of each form, so two that match alike ('LPA' and 'lpa') are both found, and refused."""
@@ -125,6 +141,8 @@ def _match_columns(spec: DatasetSpec, path: Path | str, names: list[str], warnin
             mapping[col.name] = found[0]
         elif col.required:
             missing.append(col)
+    if missing and header == 1 and not mapping:
+        refuse_header_below(spec, path)
     if missing:
         col = missing[0]
         accepted = " or ".join(f"'{n}'" for n in (col.name, *col.sources))
@@ -150,6 +168,36 @@ def _match_columns(spec: DatasetSpec, path: Path | str, names: list[str], warnin
                         f"'{spec.id}': {', '.join(_show(n) for n in unknown[:8])}"
                         + ("..." if len(unknown) > 8 else ""))
     return mapping
+
+
+def refuse_header_below(spec: DatasetSpec, path: Path | str) -> None:
+    """Refuse a CSV file whose header is below a report's title, run date or parameters
+    (Business Objects, SSRS): its first line names none of the dataset's columns (the caller
+    knows), and one of its first 30 names two or more. Called where the file is refused for
+    what its first line makes of it: no column matched, or the rows ragged against it."""
+    import csv
+    import io
+
+    try:
+        with open(path, "rb") as file:
+            head = file.read(1 << 16)
+    except OSError:
+        return
+    wanted = {_heading_key(name) for col in spec.columns for name in (col.name, *col.sources)}
+    lines = io.StringIO(head.decode("utf-8-sig", errors="replace"), newline="")
+    try:
+        for number, fields in enumerate(csv.reader(lines), start=1):
+            if number > 30:
+                return
+            if number == 1 and any(_heading_key(f) in wanted for f in fields):
+                return
+            if number > 1 and sum(_heading_key(f) in wanted for f in fields) >= 2:
+                raise DataError(located(path, "the header is not the first row: the column "
+                                              f"names are on row {number}"),
+                                hint="delete the title, run date or parameters above the "
+                                     "header row, so the file starts at its header")
+    except csv.Error:
+        return
 
 
 def _check_parquet_types(spec: DatasetSpec, path: Path | str, table: pl.DataFrame,
@@ -208,6 +256,8 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
                   or printable_ascii(table[mapping[col.name]]))}
     typed = _typed(spec, table, mapping, plain)
     _note_present(spec, typed, state)
+    if state.month_first is None:
+        state.month_first = _month_first(spec, typed, mapping)
 
     rules = [rule for col in checked
              for rule in _rules(spec, col, mapping[col.name],
@@ -215,6 +265,13 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
                                 col.name in plain,
                                 f"__present_{col.name}" in typed.schema,
                                 f"__inexact_{col.name}" in typed.schema)]
+    # A total row's label may sit in a column the dataset does not read (a pivot's 'West
+    # Total' under Division, with the LPA blank): the row is a total all the same.
+    totals = _totals_unread(table, [c for c in cells if c not in set(mapping.values())])
+    if totals:
+        typed = typed.with_columns(column for _, flag, shown in totals for column in (flag, shown))
+        rules += [(source, pl.col(flag.name), pl.format(_TOTAL_ROW, pl.col(shown.name)))
+                  for source, flag, shown in totals]
     failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
     typed = typed.with_columns(failed.alias("__failed"))
     # Messages are built for the failing rows only: most loads have none. They are made one
@@ -237,6 +294,56 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
     good = good.select(ROW, *[c.name for c in spec.columns if c.name != "month"],
                        dateparts.month_start(spec))
     return good, bad
+
+
+def _totals_unread(table: pl.DataFrame,
+                   unread: list[str]) -> list[tuple[str, pl.Series, pl.Series]]:
+    """For each text column the dataset does not read that labels a total row somewhere:
+    its name, whether each row is such a total (`__total_<i>`) and the cell as a message
+    shows it (`__total_shown_<i>`). An unread column may hold free text, so only a whole cell
+    that is a total's label counts here: 'Total', 'Grand Total', 'Subtotal', 'Sub-total' (a
+    colon after it too), or 'X Total' where X is another cell of the column (a pivot's
+    subtotal of the rows labelled X). A quick search for the word first, as most have none."""
+    found = []
+    for i, name in enumerate(unread):
+        if table.schema[name] != pl.String:
+            continue
+        cells = table[name]
+        if not cells.str.contains_any(["total", "Total", "TOTAL"]).any():
+            continue
+        lower = cells.str.strip_chars().str.to_lowercase()
+        prefix = lower.str.replace(r"\s+total\s*:?$", "")
+        flag = (lower.str.contains(r"^(?:grand\s+|sub\s*-?\s*)?totals?\s*:?$")
+                | ((prefix != lower) & prefix.is_in(lower.drop_nulls().unique())))
+        if not flag.fill_null(False).any():
+            continue
+        found.append((name, flag.fill_null(False).alias(f"__total_{i}"),
+                      cells.str.replace_all(_SHOWN_AS_MARK, "?").str.slice(0, 40)
+                      .alias(f"__total_shown_{i}")))
+    return found
+
+
+# A date only a month-first reading makes (1/31/2025: a month 1 and a day 31), which no UK
+# extract writes: the mark of dates written month first, as a US locale writes them.
+_MONTH_FIRST = r"^\s*(?:0?[1-9]|1[0-2])/(?:1[3-9]|2\d|3[01])/\d{4}(?:[ T]|\s*$)"
+
+
+def _month_first(spec: DatasetSpec, typed: pl.DataFrame,
+                 mapping: dict[str, str]) -> tuple[int, str, str] | None:
+    """The first row (ROW, source column, text) of a text date column holding a date only a
+    month-first reading makes, or None. Such a column's other dates (1/2/2025) read day first
+    as the wrong day and month, so the file is refused as a whole (`stage`), never a row of it
+    set aside while the rest load in the wrong months."""
+    for col in spec.columns:
+        raw = f"__raw_{col.name}"
+        if (col.type not in _DATE_TYPES or col.name not in mapping
+                or typed.schema.get(raw) != pl.String):
+            continue
+        hits = typed.filter(pl.col(raw).str.contains(_MONTH_FIRST).fill_null(False))
+        if hits.height:
+            first = hits.row(0, named=True)
+            return first[ROW], mapping[col.name], first[raw]
+    return None
 
 
 def _repeated_headers(table: pl.DataFrame, probe: str, sources: list[str]) -> pl.Series:
@@ -378,6 +485,14 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
         rules.append((source, value.is_not_null() & insane,
                       pl.format("expected a date between {} and {}, found '{}'",
                                 pl.lit(SANE_YEARS[0]), pl.lit(SANE_YEARS[1]), found)))
+    elif col.type in (ColumnType.INT, ColumnType.FLOAT):
+        # An accounting format shows zero as a dash, and a spreadsheet saves the dash; a
+        # published table writes one for a figure not available. Which it is no cell says.
+        dash = shown.str.strip_chars().is_in(["-", "\u2013", "\u2014"])
+        note = pl.when(dash).then(pl.lit(_DASH_NOTE)).otherwise(pl.lit(""))
+        rules.append((source, unparsed,
+                      pl.format("expected {}, found '{}'{}", pl.lit(_expected(col)), found,
+                                note)))
     else:
         rules.append((source, unparsed,
                       pl.format("expected {}, found '{}'", pl.lit(_expected(col)), found)))
@@ -393,6 +508,11 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
         rules.append((source, raw.str.contains(_UNSAFE.pattern),
                       pl.format("expected text without control characters, found '{}' (each "
                                 "shown as ?)", found)))
+    if col.type == ColumnType.STR:
+        # A row that sums other rows is never counted as a row: a pivot table's or a report's
+        # total beside its parts doubles every sum and count of them.
+        rules.append((source, present & shown.str.contains(_TOTAL_LABEL),
+                      pl.format(_TOTAL_ROW, found)))
     if col.min is not None:
         rules.append((source, value < col.min,
                       pl.format("expected a value of at least {}, found '{}'",
@@ -646,12 +766,17 @@ SAMPLE = 2000
 
 
 def _formatted(col: ColumnSpec, text: pl.Series) -> bool:
-    """Whether a number column holds a thousands separator or a pound sign anywhere (one quick
-    scan: most record-level extracts have neither, and removing them costs regexes on every
-    row)."""
+    """Whether a number column holds a thousands separator, a pound sign or a bracket anywhere
+    (one quick scan: most record-level extracts have none, and removing them costs regexes on
+    every row)."""
     if col.type not in (ColumnType.INT, ColumnType.FLOAT):
         return False
-    return bool(text.str.contains_any([",", "£"]).any())
+    return bool(text.str.contains_any([",", "£", "("]).any())
+
+
+# A negative number as an accounting format shows it, and a spreadsheet saves it as text:
+# (12), (1,234.50), (£12) and £(12) are -12, -1234.5 and -12, as Excel reads them back.
+_BRACKETED = r"^(?:\((£?)\s*(\d[\d,]*(?:\.\d+)?|\.\d+)\s*\)|(£)\((\d[\d,]*(?:\.\d+)?|\.\d+)\))$"
 
 
 def _clean(col: ColumnSpec, raw: pl.Expr, formatted: bool = True,
@@ -664,6 +789,7 @@ def _clean(col: ColumnSpec, raw: pl.Expr, formatted: bool = True,
     text = raw.str.strip_chars().replace("", None)
     if col.type not in (ColumnType.INT, ColumnType.FLOAT) or not formatted:
         return text
+    text = text.str.replace(_BRACKETED, "-$1$2$3$4")
     # Rust regex has no look-ahead: drop commas only from well-formed thousands.
     grouped = text.str.contains(r"^-?£?\d{1,3}(,\d{3})+(\.\d+)?$")
     number = pl.when(grouped).then(text.str.replace_all(",", "", literal=True))

@@ -32,6 +32,7 @@ from kpi.ingest.common import (
     _show,
     printable_ascii_arrow,
 )
+from kpi.ingest.conform import refuse_header_below
 from kpi.ingest.survey import (
     BINARY_SHARE,
     BLOCK,
@@ -217,6 +218,8 @@ def _parse_csv(path: Path, text: _Text, state: _FileState,
         finally:
             source.close()
         if first_ragged:
+            # Rows ragged against a first line of a report's title are a header below it.
+            refuse_header_below(state.spec, path)
             first = first_ragged[0]
             at = _find_line(text.path, start, re.compile(
                 rb"(?m)^" + re.escape(first.text.encode("utf-8")) + rb"(?=[\r\n]|\Z)"))

@@ -118,9 +118,10 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
                         hint="sheet names are matched exactly, as Excel shows them on the tabs")
     where = f"{path}, sheet '{_show(sheet)}'"
     stream = parts = None
+    sums: list[tuple[str, str]] = []
     if raw[:2] == b"PK":  # .xlsx, .xlsm: the cells calamine cannot show are in the XML
         parts = _Parts(raw)
-        formulas = _check_cells(parts, sheet, where)
+        formulas = _check_cells(parts, sheet, where, sums)
     else:  # .xls: and in its BIFF records
         stream = _ole_stream(raw, _WORKBOOK_STREAMS)
         formulas = _check_xls_cells(stream, sheet, where)
@@ -143,6 +144,7 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     _excel_header_row(spec, where, cells, header)
     _refuse_error_cells(spec, where, header, errors)
     _refuse_formulas_excel_recalculates(spec, where, header, formulas, loaded)
+    _refuse_summing_formulas(spec, where, header, sums, loaded)
     _refuse_retyped_cells(reader, sheet, spec, where, header, cells,
                           lambda columns: _percent_cells(parts, sheet, loaded, columns)
                           if parts is not None else
@@ -857,7 +859,8 @@ def _serials_as_dates(spec: DatasetSpec, header: list[str | None], cells: pl.Dat
     return cells.with_columns(exprs) if exprs else cells
 
 
-def _check_cells(parts: _Parts, sheet: str, where: str) -> list[str]:
+def _check_cells(parts: _Parts, sheet: str, where: str,
+                 sums: list[tuple[str, str]] | None = None) -> list[str]:
     """Refuse what a workbook's cell values do not show (Office Open XML workbooks only):
 
     - a formula with no saved value, or whose saved value was never calculated (the
@@ -870,6 +873,10 @@ def _check_cells(parts: _Parts, sheet: str, where: str) -> list[str]:
     - a hidden row of values in the data area (hidden by hand or filtered out): kpi reads
       every row, and whether the analyst meant the rows they hid is not ours to guess (empty
       rows hidden below a table hide nothing).
+
+    Added to `sums`: each cell below the header row (`C6`, with its formula) whose formula
+    sums cells of its own column below the header, `=SUM(C2:C5)` or `=SUBTOTAL(9,C2:C5)`: a
+    total row, whatever its label says (`_refuse_summing_formulas`).
 
     Returned: the cells (`B7`) below the header row holding a formula whose saved value no
     Excel calculated (the workbook's calcPr has no calcId: LibreOffice's, or another
@@ -921,6 +928,10 @@ def _check_cells(parts: _Parts, sheet: str, where: str) -> list[str]:
                     raise DataError(f"{where}, cell {ref}: a formula "
                                     f"(={_show(formula.text or '')}) that {why}", hint=hint)
                 row = _row_of(ref)
+                if (formula is not None and sums is not None and header_row is not None
+                        and row is not None and row > header_row
+                        and _sums_its_column(ref, row, formula.text or "", header_row)):
+                    sums.append((ref, formula.text or ""))
                 if formula is not None and not by_excel and header_row is not None and (
                         row is not None and row > header_row):
                     formulas.append(ref)
@@ -944,6 +955,58 @@ def _check_cells(parts: _Parts, sheet: str, where: str) -> list[str]:
     return formulas
 
 
+_SUMMING = re.compile(r"\b(?:SUM|SUBTOTAL|AGGREGATE)\s*\(", re.IGNORECASE)
+# A cell or range of the same sheet: not one of another sheet ('Data'!C2), nor part of a name.
+_REFERENCE = re.compile(r"(?<![A-Za-z0-9_.!$':])\$?([A-Z]{1,3})\$?(\d+)"
+                        r"(?::\$?([A-Z]{1,3})\$?(\d+))?")
+
+
+def _sums_its_column(ref: str, row: int, formula: str, header_row: int) -> bool:
+    """Whether `formula`, in cell `ref` on `row`, sums other cells of its own column below
+    the header row: the formula of a total row (=SUM(C2:C5), =SUBTOTAL(9,C2:C5), =C2+C3 is
+    not looked for)."""
+    if not _SUMMING.search(formula):
+        return False
+    column = ref.rstrip("0123456789").lstrip("$")
+    for match in _REFERENCE.finditer(formula):
+        first, top, last, bottom = match.groups()
+        if first != column or (last is not None and last != column):
+            continue
+        low, high = sorted((int(top), int(bottom or top)))
+        if high > header_row and not low == high == row:
+            return True
+    return False
+
+
+def _refuse_summing_formulas(spec: DatasetSpec, where: str, header: list[str | None],
+                             sums: list[tuple[str, str]], loaded) -> None:
+    """Refuse the first of `sums` (`_check_cells`: a formula summing other rows of its own
+    column) in a column the dataset reads: the row is a total of rows the sheet holds, so
+    read as a row it counts them twice, whatever label its other cells have (a blank LPA
+    reads as not recorded)."""
+    if not sums:
+        return
+    read = _letters_read(spec, header, loaded)
+    for ref, formula in sums:
+        letter = ref.rstrip("0123456789").lstrip("$")
+        if letter in read:
+            raise DataError(f"{where}, row {_row_of(ref)}, column '{_show(read[letter])}' "
+                            f"(cell {ref}): a formula (={_show(formula)}) that sums "
+                            "other rows of its column: the row is a total of rows the sheet "
+                            "already holds, so they would be counted twice",
+                            hint="delete the total rows (or export the table without its "
+                                 "subtotals and grand totals), and load the rows they sum")
+
+
+def _letters_read(spec: DatasetSpec, header: list[str | None], loaded) -> dict[str, str]:
+    """The letters of the sheet's columns the dataset reads, each with its header."""
+    columns = loaded.available_columns()
+    left = columns[0].absolute_index if columns else 0
+    wanted = _names_read(spec)
+    return {_column_letter(i + left): name for i, name in enumerate(header)
+            if name and name.lower() in wanted}
+
+
 def _refuse_formulas_excel_recalculates(spec: DatasetSpec, where: str,
                                         header: list[str | None], formulas: list[str],
                                         loaded) -> None:
@@ -956,11 +1019,7 @@ def _refuse_formulas_excel_recalculates(spec: DatasetSpec, where: str,
     read either."""
     if not formulas:
         return
-    columns = loaded.available_columns()
-    left = columns[0].absolute_index if columns else 0
-    wanted = _names_read(spec)
-    read = {_column_letter(i + left) for i, name in enumerate(header)
-            if name and name.lower() in wanted}
+    read = _letters_read(spec, header, loaded)
     for ref in formulas:
         if ref.rstrip("0123456789").lstrip("$") in read:
             raise DataError(f"{where}, cell {ref}: a formula whose saved value Excel did not "

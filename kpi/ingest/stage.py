@@ -222,6 +222,16 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
         if progress is not None and survey is not None:
             progress(Step(str(path), "bytes", survey.size, survey.size, counted))
         state.finish()
+        if state.month_first is not None:
+            row, column, text = state.month_first
+            number = numbering(pl.Series(ROW, [row])).item()
+            raise DataError(located(state.where, f"a date written month first ('{_show(text)}', "
+                                                 "a month before a day after the 12th): the "
+                                                 "column's other dates would be read day first, "
+                                                 "as the wrong day and month", row=number,
+                                    column=_show(column)),
+                            hint="export the dates as ISO (2025-01-31) or day first "
+                                 "(31/01/2025), in a UK locale; nothing was loaded")
         extract.warnings.extend(state.warnings)
         if state.bad_count and not skip_bad_rows:
             raise DataError(_describe_bad_rows(state.where, state.bad(numbering), state.bad_count),
@@ -302,6 +312,8 @@ class _FileState:
     plain_text: frozenset[str] = frozenset()
 
     sheet: str | None = None  # a workbook's sheet read
+    # The first date only a month-first reading makes (conform._month_first): ROW, column, text.
+    month_first: tuple[int, str, str] | None = None
 
     @property
     def folder(self) -> Path:

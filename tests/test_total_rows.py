@@ -1,0 +1,264 @@
+"""A row that sums other rows is never counted as a row: an aggregate sheet exported from a
+pivot table or a reporting tool (Excel, SSRS, Power BI, Business Objects) with its subtotal and
+grand total rows beside the rows they sum doubled every `sum` of it, exit 0. Such a row is
+refused, naming the file, sheet, row and column; `--skip-bad-rows` sets the totals aside and
+loads their parts. The figures are checked against DuckDB over the parts alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import inprocess
+import pytest
+from hostile_support import first_error, snapshot
+
+xlsxwriter = pytest.importorskip("xlsxwriter")
+
+TOML = """\
+[project]
+name = "Pivot force"
+baseline = "2024-12"
+
+[datasets.workforce]
+date = "month"
+[datasets.workforce.columns]
+month = { type = "month", from = ["Month"] }
+lpa = { type = "str", from = ["LPA"] }
+role = { type = "str", from = ["Role"] }
+headcount = { type = "int", from = ["Headcount"] }
+
+[[priorities]]
+id = "community"
+title = "Community"
+
+[[kpis]]
+id = "heads"
+title = "Headcount"
+priority = "community"
+kind = "sum"
+value = "headcount"
+dataset = "workforce"
+better = "higher"
+breakdowns = ["lpa"]
+"""
+
+MONTHS = [f"{year}-{month:02d}" for year in (2024, 2025) for month in range(1, 13)]
+PARTS = {("Birmingham", "Officer"): 100, ("Birmingham", "Staff"): 7,
+         ("Coventry", "Officer"): 50, ("Coventry", "Staff"): 3}
+
+
+def _pivot_rows() -> list[tuple[str, str, str, int]]:
+    """Each month's parts as an Excel pivot table lays them out in tabular form, with each
+    LPA's subtotal ('Birmingham Total', role blank) and the month's grand total."""
+    rows = []
+    for month in MONTHS:
+        for lpa in ("Birmingham", "Coventry"):
+            for role in ("Officer", "Staff"):
+                rows.append((month, lpa, role, PARTS[lpa, role]))
+            rows.append((month, f"{lpa} Total", "",
+                         sum(n for (place, _), n in PARTS.items() if place == lpa)))
+        rows.append((month, "Grand Total", "", sum(PARTS.values())))
+    return rows
+
+
+def _csv(path: Path, rows) -> Path:
+    path.write_text("Month,LPA,Role,Headcount\n"
+                    + "".join(f"{m},{lpa},{role},{n}\n" for m, lpa, role, n in rows))
+    return path
+
+
+def _xlsx(path: Path, rows) -> Path:
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Pivot")
+    for line, row in enumerate([("Month", "LPA", "Role", "Headcount"), *rows]):
+        for col, value in enumerate(row):
+            if value != "":
+                sheet.write(line, col, value)
+    book.close()
+    return path
+
+
+def _project(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "kpi.toml").write_text(TOML)
+    return folder
+
+
+def _kpi(folder: Path, *args: str):
+    return inprocess.run(["--project", str(folder), *args])
+
+
+def _oracle(rows) -> dict:
+    """The year to December 2025 and each LPA's share of it, by DuckDB over the parts alone
+    (the rows whose role is given: every total row of the pivot has none)."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (month VARCHAR, lpa VARCHAR, role VARCHAR, n BIGINT)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
+    where = "role <> '' AND month BETWEEN '2025-01' AND '2025-12'"
+    total = con.execute(f"SELECT SUM(n) FROM t WHERE {where}").fetchone()[0]
+    parts = dict(con.execute(f"SELECT lpa, SUM(n) FROM t WHERE {where} GROUP BY lpa").fetchall())
+    return {"total": total, "parts": parts}
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_pivot_exports_total_rows_are_refused_and_set_aside_never_summed(tmp_path, kind):
+    rows = _pivot_rows()
+    folder = _project(tmp_path / "p")
+    write = _csv if kind == "csv" else _xlsx
+    extract = write(tmp_path / f"pivot.{kind}", rows)
+    before = snapshot(folder, "workforce")
+
+    refused = _kpi(folder, "ingest", "workforce", str(extract))
+    assert refused.returncode == 3, refused.stderr
+    where = f"{extract}" + (", sheet 'Pivot'" if kind == "xlsx" else "")
+    assert first_error(refused.stderr) == (
+        f"Error: {where}, row 4, column 'LPA': expected a row of data, found 'Birmingham "
+        "Total', which labels a total or subtotal row: it sums rows the extract already holds, "
+        "so they would be counted twice (export the table without its subtotals and grand "
+        f"totals) (72 bad rows in all; first at rows 4, 7, 8, 11, 14)")
+    assert "Traceback" not in refused.stderr
+    assert snapshot(folder, "workforce").same_as(before)
+
+    loaded = _kpi(folder, "ingest", "workforce", str(extract), "--skip-bad-rows")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "Rejected 72 bad rows" in loaded.stderr
+    shown = _kpi(folder, "show", "heads", "--period", "2025-12", "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    expected = _oracle(rows)
+    assert expected["total"] == 160 * 12             # by hand: 100 + 7 + 50 + 3 a month
+    assert data["kpi"]["current"]["value"] == expected["total"]    # it was 3 * 1,920, exit 0
+    parts = {row["part"]: row["current"] for row in data["breakdowns"]["lpa"]}
+    assert parts == expected["parts"] == {"Birmingham": 107 * 12, "Coventry": 53 * 12}
+
+
+@pytest.mark.parametrize("label", ["Total", "Grand Total", "GRAND TOTAL", "Subtotal",
+                                   "Sub-total", "Sub Total", "Totals", "Total:", " total ",
+                                   "Dudley Total"])
+def test_every_way_a_tool_labels_a_total_row_is_refused(tmp_path, label):
+    folder = _project(tmp_path / "p")
+    extract = _csv(tmp_path / "w.csv", [("2025-01", "Dudley", "Officer", 4),
+                                        ("2025-01", label, "", 4)])
+    result = _kpi(folder, "ingest", "workforce", str(extract))
+    assert result.returncode == 3, result.stderr
+    assert "row 3, column 'LPA'" in first_error(result.stderr)
+    assert "which labels a total or subtotal row" in first_error(result.stderr)
+
+
+def test_text_that_only_mentions_a_total_loads(tmp_path):
+    """Only a cell whose last word is the total is a total row's label."""
+    folder = _project(tmp_path / "p")
+    labels = ["Total recorded crime", "Totality", "Teetotal", "Totals team north", "Subtotals x"]
+    extract = _csv(tmp_path / "w.csv", [("2025-01", label, "Officer", 1) for label in labels])
+    result = _kpi(folder, "ingest", "workforce", str(extract))
+    assert result.returncode == 0, result.stderr
+    stored = snapshot(folder, "workforce").rows
+    assert stored is not None and sorted(stored["lpa"].to_list()) == sorted(labels)
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_total_labelled_in_a_column_the_dataset_does_not_read_is_refused(tmp_path, kind):
+    """A dataset reading the role but not the LPA: each LPA's subtotal row has the month and a
+    blank role, and was summed as a role 'not recorded' (5,760 for the year, exit 0)."""
+    rows = _pivot_rows()
+    folder = _project(tmp_path / "p")
+    (folder / "kpi.toml").write_text(TOML.replace('lpa = { type = "str", from = ["LPA"] }\n', "")
+                                     .replace('breakdowns = ["lpa"]', 'breakdowns = ["role"]'))
+    extract = (_csv if kind == "csv" else _xlsx)(tmp_path / f"pivot.{kind}", rows)
+    refused = _kpi(folder, "ingest", "workforce", str(extract))
+    assert refused.returncode == 3, refused.stderr
+    assert first_error(refused.stderr).startswith(
+        f"Error: {extract}" + (", sheet 'Pivot'" if kind == "xlsx" else "")
+        + ", row 4, column 'LPA': expected a row of data, found 'Birmingham Total', which "
+        "labels a total or subtotal row")
+    assert snapshot(folder, "workforce").version is None
+
+    assert _kpi(folder, "ingest", "workforce", str(extract), "--skip-bad-rows").returncode == 0
+    data = json.loads(_kpi(folder, "show", "heads", "--period", "2025-12",
+                           "--format", "json").stdout)
+    assert data["kpi"]["current"]["value"] == _oracle(rows)["total"] == 1920
+    assert {row["part"]: row["current"] for row in data["breakdowns"]["role"]} == {
+        "Officer": 150 * 12, "Staff": 10 * 12}
+
+
+def test_free_text_in_a_column_the_dataset_does_not_read_loads(tmp_path):
+    """An unread column may hold free text: only a whole cell that is a total's label, or
+    'X Total' beside cells of X, marks a total row there."""
+    folder = _project(tmp_path / "p")
+    extract = tmp_path / "w.csv"
+    extract.write_text("Month,LPA,Role,Headcount,Notes\n"
+                       "2025-01,Dudley,Officer,4,Running total\n"
+                       "2025-01,Dudley,Staff,1,Walsall Total\n"
+                       "2025-01,Walsall,Staff,2,total recorded crime\n")
+    result = _kpi(folder, "ingest", "workforce", str(extract))
+    assert result.returncode == 0, result.stderr
+    stored = snapshot(folder, "workforce").rows
+    assert stored is not None and sorted(stored["headcount"].to_list()) == [1, 2, 4]
+
+
+def _saved_by_excel(path: Path) -> Path:
+    """`path` without xlsxwriter's ask to be recalculated on opening, as Excel saves it (its
+    calcId stays), so each formula's saved value is read."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as old:
+        members = {name: old.read(name) for name in old.namelist()}
+    members["xl/workbook.xml"] = members["xl/workbook.xml"].replace(b' fullCalcOnLoad="1"', b"")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for name, content in members.items():
+            new.writestr(name, content)
+    return path
+
+
+@pytest.mark.parametrize("formula", ["=SUBTOTAL(9,D{top}:D{end})", "=SUM($D${top}:$D${end})",
+                                     "=SUM(D{top},D{end})"])
+def test_a_row_whose_formula_sums_its_column_is_refused_whatever_its_label(tmp_path, formula):
+    """An analyst's sheet: each month's rows, then a row of the month with no LPA or role whose
+    headcount sums the rows above. Its blank LPA read as not recorded, and the year summed
+    3,840 where the rows hold 1,920, exit 0."""
+    folder = _project(tmp_path / "p")
+    path = tmp_path / "sheet.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Sheet1")
+    sheet.write_row(0, 0, ["Month", "LPA", "Role", "Headcount", "Share"])
+    line = 1
+    for month in MONTHS:
+        top = line + 1
+        for (lpa, role), n in PARTS.items():
+            sheet.write_row(line, 0, [month, lpa, role, n])
+            # A formula over another column of its own row is no total row.
+            sheet.write_formula(line, 4, f"=D{line + 1}/160", None, n / 160)
+            line += 1
+        sheet.write(line, 0, month)
+        sheet.write_formula(line, 3, formula.format(top=top, end=line), None,
+                            sum(PARTS.values()))
+        line += 1
+    book.close()
+    refused = _kpi(folder, "ingest", "workforce", str(_saved_by_excel(path)))
+    assert refused.returncode == 3, refused.stderr
+    assert first_error(refused.stderr) == (
+        f"Error: {path}, sheet 'Sheet1', row 6, column 'Headcount' (cell D6): a formula "
+        f"({formula.format(top=2, end=5)}) that sums other rows of its column: the row is a "
+        "total of rows the sheet already holds, so they would be counted twice")
+    assert snapshot(folder, "workforce").version is None
+
+
+def test_formulas_that_sum_no_rows_of_their_column_load(tmp_path):
+    """A formula of each row's own cells, or of another sheet's, is a value like any other."""
+    folder = _project(tmp_path / "p")
+    path = tmp_path / "sheet.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Sheet1")
+    book.add_worksheet("Data").write_row(0, 0, [60, 40])
+    sheet.write_row(0, 0, ["Month", "LPA", "Role", "Headcount", "Officers", "Staff"])
+    sheet.write_row(1, 0, ["2025-01", "Dudley", "All", None, 4, 3])
+    sheet.write_formula(1, 3, "=SUM(E2:F2)", None, 7)
+    sheet.write_row(2, 0, ["2025-01", "Walsall", "All"])
+    sheet.write_formula(2, 3, "=SUM(Data!A1:B1)", None, 100)
+    book.close()
+    result = _kpi(folder, "ingest", "workforce", str(_saved_by_excel(path)), "--sheet", "Sheet1")
+    assert result.returncode == 0, result.stderr
+    stored = snapshot(folder, "workforce").rows
+    assert stored is not None and sorted(stored["headcount"].to_list()) == [7, 100]
