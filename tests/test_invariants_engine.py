@@ -939,8 +939,14 @@ def test_a_trend_holds_each_month_and_year_to_its_own_months_never_the_11_before
     for period in ("2025-04", "2025-08"):
         summary = _json(cli, root, "summary", "--period", period, "--vs", "previous")
         assert summary["kpis"][0]["current"]["value"] == years[period] == 60
-    # The process chart reads the same months: a flat 5, common cause.
-    assert doc["signal"]["xmr"]["mean"] == 5 and doc["signal"]["xmr"]["signals"] == []
+    # The process chart is the summary's (one verdict for a KPI at a period), of 24 months:
+    # its baseline holds April to August 2024, which City, holding rows before them, does not
+    # hold, so they have no figure and no limits are given, in the summary neither.
+    assert doc["signal"]["xmr"]["mean"] is None and doc["signal"]["xmr"]["note"] == (
+        "no limits: the baseline (2023-09 to 2024-08) has no value for 2024-04, 2024-05, "
+        "2024-06, 2024-07, 2024-08")
+    assert _json(cli, root, "summary", "--period", "2025-08", "--vs", "previous")["kpis"][0][
+        "variation"] is None
     # A rate of two KPIs of the dataset: each month and year Kent's share of those figures.
     share = _json(cli, root, "show", "kent_share", "--period", "2025-08", "--vs", "previous",
                   "--months", "15")["trend"]

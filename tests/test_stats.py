@@ -409,10 +409,19 @@ def test_show_signal_for_a_rate_and_a_median(cli, project):
 
 
 def test_show_signal_with_a_short_trend_says_why(cli, project):
-    signal = show_json(cli, project, "knife_crime", "--period", "2025-09", "--months", "6")
+    """Trial limits where the chart the summary judges by has fewer than 12 months: the
+    financial year to date of September 2023, the data's sixth month. `--months` chooses only
+    the months the trend shows: six of them at September 2025 are read beside the summary's
+    chart of 24 months, no trial (one verdict for a KPI at a period)."""
+    signal = show_json(cli, project, "knife_crime", "--period", "2023-09", "--vs", "fytd")
     assert signal["signal"]["xmr"]["trial"] is True
+    assert signal["signal"]["xmr"]["months"] == ["2023-04", "2023-09"]
     assert signal["signal"]["xmr"]["note"] == ("trial limits: 6 months, fewer than the 12 a "
                                                "baseline needs")
+    shown = show_json(cli, project, "knife_crime", "--period", "2025-09", "--months", "6")
+    assert shown["signal"]["xmr"]["trial"] is False
+    assert shown["signal"]["xmr"]["months"] == ["2023-10", "2025-09"]
+    assert len(shown["trend"]) == 6
 
 
 def test_show_signal_lists_the_months_that_fired(cli, tmp_path):
