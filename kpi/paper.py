@@ -974,25 +974,9 @@ def variation_sentence(result: KpiResult, verdict: Verdict | None) -> str:
         return settled_sentence(result, verdict)
     text = f"The monthly figures show {shown_variation(verdict)}"
     if verdicts.conflict(result, verdict):
-        text += (f", against the direction of {_change_named(result)}: the most recent months "
-                 "do not follow it")
+        text += (f", against the direction of {verdicts.change_named(result)}: the most "
+                 "recent months do not follow it")
     return text + "."
-
-
-def _change_named(result: KpiResult) -> str:
-    """A KPI's change named by the windows it is between: 'the 12-month change' of two years;
-    'the change over the financial year to date', 'the change since April 2024' (two months
-    as at their end) or 'the change from the year ending March 2024' otherwise. "The 12-month
-    change" was said of April 2025 against April 2024, one month each."""
-    current, before = result.current, result.comparison
-    assert current is not None and before is not None, "a change is between two windows"
-    if current.window.kind == WindowKind.YE and before.window.kind == WindowKind.YE:
-        return "the 12-month change"
-    if current.window.kind == WindowKind.FYTD:
-        return "the change over the financial year to date"
-    if current.window.kind == WindowKind.AT:
-        return f"the change since {before.window.end.name}"
-    return f"the change from {_in(before.window).removeprefix('in ')}"
 
 
 def settled_sentence(result: KpiResult, verdict: Verdict | None) -> str:

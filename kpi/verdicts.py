@@ -252,10 +252,27 @@ def settled_significance(project: Project, result: KpiResult,
                                                                           trimmed[1])
 
 
+def change_named(result: KpiResult) -> str:
+    """A KPI's change named by the windows it is between: 'the 12-month change' of two years;
+    'the change over the financial year to date', 'the change since April 2024' (two months
+    as at their end) or 'the change from the year ending March 2024' otherwise. "The
+    12-month change" was said of April 2025 against April 2024, one month each."""
+    current, before = result.current, result.comparison
+    assert current is not None and before is not None, "a change is between two windows"
+    if current.window.kind == WindowKind.YE and before.window.kind == WindowKind.YE:
+        return "the 12-month change"
+    if current.window.kind == WindowKind.FYTD:
+        return "the change over the financial year to date"
+    if current.window.kind == WindowKind.AT:
+        return f"the change since {before.window.end.name}"
+    then = before.window
+    return f"the change from {'the ' if then.kind == WindowKind.YE else ''}{then.label}"
+
+
 def conflict(result: KpiResult, verdict: Verdict) -> str | None:
-    """One sentence on why a KPI's status (its 12-month change against the better direction)
-    and its process chart (the latest month) point different ways, or None when they do
-    not."""
+    """One sentence on why a KPI's status (its change against the better direction, named by
+    its windows: `change_named`) and its process chart (the latest month) point different
+    ways, or None when they do not."""
     variation = verdict.variation
     if variation is None or result.status not in ("improving", "deteriorating"):
         return None
@@ -265,11 +282,11 @@ def conflict(result: KpiResult, verdict: Verdict) -> str | None:
         return None
     assert variation.rule is not None, "a special cause names the rule that fired"
     worry = "concern" if said == "deteriorating" else "improvement"
-    return (f"the status compares two 12-month windows and is {result.status}; the process "
-            f"chart reads single months, and its latest month is a special cause of {worry} "
+    named = change_named(result)
+    return (f"the status is {result.status}, from {named}; the process chart reads single "
+            f"months, and its latest month is a special cause of {worry} "
             f"({stats.RULE_PLAIN[(variation.rule, bool(variation.high))]}), so the most recent "
-            "months run against "
-            "the 12-month change")
+            f"months run against {named}")
 
 
 # Why a KPI is an exception the board must see (issue: what the board must know this month).

@@ -227,12 +227,33 @@ def test_conflict_between_the_status_and_the_chart_is_one_sentence():
     series = verdicts.Series(tuple(months(14)), tuple([*BASE, 11.0, 20.0]))
     got = verdicts.verdict_of(_result(kpi, 34, 43), series)
     text = verdicts.conflict(_result(kpi, 34, 43), got)
-    assert text.startswith("the status compares two 12-month windows and is improving")
+    assert text.startswith("the status is improving, from the 12-month change;")
+    assert text.endswith("so the most recent months run against the 12-month change")
     assert ("special cause of concern (an unusually high month, above the upper process "
             "limit)") in text
     calm = verdicts.verdict_of(_result(kpi, 34, 43),
                                verdicts.Series(tuple(months(12)), tuple(BASE)))
     assert verdicts.conflict(_result(kpi, 34, 43), calm) is None
+
+
+def test_a_conflict_names_the_change_by_its_windows():
+    """`kpi show` said "the status compares two 12-month windows" of a financial year to date
+    and of two months as at their end: the change is named by its windows, as the paper names
+    it (`verdicts.change_named`)."""
+    kpi = KpiDef("h", "Homicides", "p", Kind.COUNT, Unit.COUNT, Better.LOWER, dataset="d")
+    series = verdicts.Series(tuple(months(14)), tuple([*BASE, 11.0, 20.0]))
+    for current, before, named in (
+            (Window.fytd(Month.parse("2025-09")), Window.fytd(Month.parse("2024-09")),
+             "the change over the financial year to date"),
+            (Window.as_at(Month.parse("2025-09")), Window.as_at(Month.parse("2024-04")),
+             "the change since April 2024")):
+        change = change_between(kpi, 34, 43)
+        result = KpiResult(kpi, status_of(kpi, change), Measured(current, 34),
+                           Measured(before, 43), change)
+        text = verdicts.conflict(result, verdicts.verdict_of(result, series))
+        assert text is not None and "12-month" not in text, text
+        assert text.startswith(f"the status is improving, from {named};")
+        assert text.endswith(f"run against {named}")
 
 
 # ---------------------------------------------------------------------------------------------
