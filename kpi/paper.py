@@ -811,6 +811,10 @@ SHOWN_STATUS_WORDS = {**STATUS_WORDS, NO_SIGNIFICANT_CHANGE: "no significant cha
 # significant has none, its clause having said "within normal variation".
 NOT_TESTED_SENTENCE = ("No test of significance applies to it, so it is not counted as an "
                        "improvement or a deterioration.")
+# The same of a change between windows that share months (`stats.overlap_reason`): a test
+# applies to its kind, but is not made, the two windows not being independent samples.
+SHARED_MONTHS_SENTENCE = ("No test of significance is made, as the two periods compared share "
+                          "months, so it is not counted as an improvement or a deterioration.")
 # The tally's words (`_tally`), in its order.
 TALLY_WORDS = {
     Outcome.IMPROVING: "significantly improving",
@@ -954,7 +958,9 @@ def status_sentence(result: KpiResult, verdict: Verdict | None, variant: int = 0
         return STATUS_SENTENCES[Outcome.STABLE] if result.status == Outcome.STABLE else ""
     if shown == NOT_TESTED:
         if result.status in STATUS_VARIANTS:
-            return NOT_TESTED_SENTENCE
+            shared = result.current is not None and result.comparison is not None \
+                and stats.overlap_reason(result.current.window, result.comparison.window)
+            return SHARED_MONTHS_SENTENCE if shared else NOT_TESTED_SENTENCE
         return STATUS_SENTENCES[result.status]
     words = STATUS_VARIANTS.get(shown)
     return words[variant % len(words)] if words else STATUS_SENTENCES.get(shown, "")

@@ -29,6 +29,7 @@ from kpi.paper import (
     NO_SIGNIFICANT_CHANGE,
     NOT_TESTED,
     NOT_TESTED_SENTENCE,
+    SHARED_MONTHS_SENTENCE,
     SHOWN_STATUS_WORDS,
     STATUS_VARIANTS,
     _tally,
@@ -1010,6 +1011,14 @@ def test_a_change_is_improving_or_deteriorating_only_where_it_is_significant():
     assert status_sentence(worse, _verdict(True)) == "This is a deterioration."
     assert status_sentence(worse, _verdict(False)) == ""
     assert status_sentence(worse, _verdict(None)) == NOT_TESTED_SENTENCE
+    # Between windows sharing months a test applies to a count but is not made: the sentence
+    # says why, not that none applies (the year ending September against that ending August).
+    from kpi.periods import Month, Window
+
+    overlapping = result_of(worse.kpi, 100, 125, Window.year_ending(Month.of(2025, 9)),
+                            Window.year_ending(Month.of(2025, 8)))
+    assert status_sentence(overlapping, _verdict(None)) == SHARED_MONTHS_SENTENCE
+    assert "applies" not in SHARED_MONTHS_SENTENCE
     assert status_sentence(level, _verdict(False)) == "The position is stable."
     assert _tally([better, worse, level], {}) == ["3 not tested for significance"]
 
