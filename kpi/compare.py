@@ -262,35 +262,42 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
     # files are): 'BURE' in kpi.toml is the stored 'Bure', and so is `--focus bure`. Spelled
     # otherwise by two datasets, a name is kept as written here, and each KPI's focus is its
     # own dataset's spelling (`KpiComparison.focus`).
-    everywhere = {n for rows in grouped.values() for n in rows if isinstance(n, str)}
+    # Each dataset's parts by key, and every dataset's, worked out once (`_parts_by_key`).
+    by_key = {dataset_id: _parts_by_key(rows) for dataset_id, rows in grouped.items()}
+    everywhere = _parts_by_key({n for rows in grouped.values() for n in rows})
     if group is not None:
         named = [*group.members, *(f for f in (focus, group.focus) if f)]
         spelled = _spelled(named, everywhere)
         group = replace(group, members=tuple(spelled.get(m, m) for m in group.members),
                         focus=spelled.get(group.focus, group.focus) if group.focus else None)
     focus = _spelled([focus], everywhere).get(focus, focus) if focus else None
-    keyed = set(_parts_by_key(everywhere))  # the parts any dataset compared holds, by key
+    keyed = set(everywhere)  # the parts any dataset compared holds, by key
     # The group's members and the focus, each said of in every KPI's table: listed, or named
     # in its note with why not, never left out of the group's ranking unsaid.
     wanted: list[str] = list(dict.fromkeys([*(group.members if group else ()),
                                             *([focus] if focus else [])]))
 
     results = []
+    populations_of: dict[int, dict[str, float]] = {}  # the population file read once a year
     for kpi in chosen:
         current, comparison, note, stale = plans[kpi.id][:4]
         if current is None:
             results.append(KpiComparison(kpi, None, None, (), None, None, None, note=note))
             continue
         rows = grouped[kpi.source]
-        populations = (populations_for(project, by, current.end.year)
-                       if kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT else {})
-        own = _spelled([focus], rows).get(focus) if focus else None
-        here = _spelled(wanted, rows)  # as this dataset spells them
+        populations: dict[str, float] = {}
+        if kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT:
+            year = current.end.year
+            if year not in populations_of:
+                populations_of[year] = populations_for(project, by, year)
+            populations = populations_of[year]
+        here = _spelled(wanted, by_key[kpi.source])  # as this dataset spells them
+        own = here.get(focus) if focus else None
         # held by another dataset compared only (none at all: the comparison's notes say so)
         elsewhere = [m for m, k in zip(wanted, identity_keys(wanted), strict=True)
                      if m not in here and k in keyed]
-        result = _compare_kpi(project, kpi, by, rows, current, comparison, populations, own,
-                              note, stale, set(here.values()), elsewhere)
+        result = _compare_kpi(project, kpi, by, rows, by_key[kpi.source], current, comparison,
+                              populations, own, note, stale, set(here.values()), elsewhere)
         results.append(result)
     notes = []
     # Whether the data holds a part is a matter of its rows in the months read, not of the
@@ -371,10 +378,9 @@ def _parts_by_key(parts: Iterable[object]) -> dict[str, list[str]]:
     return found
 
 
-def _spelled(members: list[str], parts: Iterable[object]) -> dict[str, str]:
-    """Each member (or focus) as the data spells the one part it names (`_parts_by_key`), for
-    those the data holds under one spelling."""
-    found = _parts_by_key(parts)
+def _spelled(members: list[str], found: dict[str, list[str]]) -> dict[str, str]:
+    """Each member (or focus) as the data spells the one part it names (`found`, the data's
+    parts by key: `_parts_by_key`), for those the data holds under one spelling."""
     return {m: found[k][0] for m, k in zip(members, identity_keys(members), strict=True)
             if len(found.get(k, ())) == 1}
 
@@ -546,14 +552,15 @@ def reads_column(project: Project, kpi: KpiDef, by: str) -> bool:
 
 
 def _compare_kpi(project: Project, kpi: KpiDef, by: str,
-                 rows: dict[str, dict[str, float | None]],
+                 rows: dict[str, dict[str, float | None]], found: dict[str, list[str]],
                  current: Window, comparison: Window | None, populations: dict[str, float],
                  focus: str | None, note: str | None, stale: str | None,
                  named: Collection[str] = (), elsewhere: Sequence[str] = ()
                  ) -> KpiComparison:
-    """A KPI's parts side by side. `named` are the parts of the data the group's members and
-    the focus name, and `elsewhere` the members (or focus) only another dataset compared
-    holds: each left out of the table is named in the note."""
+    """A KPI's parts side by side (`found`: the rows' parts by key, `_parts_by_key`). `named`
+    are the parts of the data the group's members and the focus name, and `elsewhere` the
+    members (or focus) only another dataset compared holds: each left out of the table is
+    named in the note."""
     parts = []
     blank = 0
     spec = project.datasets[kpi.source]
@@ -564,7 +571,7 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     unread: list[str] = []  # parts whose comparison window is not all loaded
     new: list[str] = []  # parts with no rows in the comparison window
     # each part's key, as populations_for keys the population file's parts
-    keys = {name: key for key, names in _parts_by_key(rows).items() for name in names}
+    keys = {name: key for key, names in found.items() for name in names}
     uncounted: list[str] = []  # parts holding rows the KPI selects none of, to be named
     # A part whose rows the KPI counts none of is not listed (its 0 may be no count of its
     # own: fraud recorded nationally, not by forces), and is named in the note, so a mean and
@@ -811,11 +818,6 @@ def _ordinal(rank: int) -> str:
     return f"{rank}{suffix}"
 
 
-def _and(names: list[str]) -> str:
-    """'A', 'A and B', 'A, B and C'."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
 def peer_result(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
                 as_of: AsOf | None = None) -> KpiComparison | None:
     """The comparison of a KPI across its declared peer group (with a focus part), when the
@@ -846,7 +848,7 @@ def peer_parts(compared: KpiComparison, group: PeerGroup) -> dict[str, PartResul
     kpi.toml spells it (matched by kpi.text.identity_key, as `compare` matched them)."""
     by_name = {p.name: p for p in compared.parts}
     named = [*group.members, *([group.focus] if group.focus else [])]
-    return {m: by_name[name] for m, name in _spelled(named, by_name).items()}
+    return {m: by_name[name] for m, name in _spelled(named, _parts_by_key(by_name)).items()}
 
 
 def _constant_part(dataset: DatasetSpec, column: str) -> str | None:
@@ -879,7 +881,7 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     parts = peer_parts(compared, group)
     if any(m not in parts or parts[m].rank is None for m in (*group.members, group.focus)):
         return None
-    from kpi.render import number, own_places
+    from kpi.render import number, own_places, spoken_list
     from kpi.rounding import places_apart
 
     me = parts[group.focus]
@@ -906,7 +908,7 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     # A rank shared is said to be (competition ranks, 1, 2, 2): "2nd" alone reads as alone.
     level = [parts[m].name for m in group.members
              if parts[m] is not me and parts[m].rank == me.rank]
-    place = (f"joint {_ordinal(me.rank)} (with {_and(level)})" if level
+    place = (f"joint {_ordinal(me.rank)} (with {spoken_list(level)})" if level
              else _ordinal(me.rank))
     text = (f"Compared with peers ({group.title}: {others}), {me.name} ranked "
             f"{place} of {len(compared.parts)} in {when}, where 1st is the {best}, "

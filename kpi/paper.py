@@ -476,7 +476,7 @@ def duration_words(seconds: float, places: int = 0) -> str:
                      f"second{'' if secs == 1 and not fraction else 's'}")
     if not parts:
         return "0 seconds"
-    said = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    said = render.spoken_list(parts)
     # A negative duration (a mean of arrivals before their time) keeps its sign: "30 seconds"
     # was said of -30, the figure's opposite. A change is said by its size, with its own word
     # for the direction ("a decrease of"), so none passes a negative here.

@@ -326,6 +326,11 @@ def change_text(change: Change | None, unit: Unit | KpiDef, digits: int | None =
     return f"{absolute} ({percent_change(change.percent)})"
 
 
+def spoken_list(items: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C': a list as a sentence says it."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def arrow(change: Change | None) -> str:
     """The direction of the size the status is judged on (engine.status_of): points, else the
     % change, else the absolute change, so a per-1,000 figure moving 0.03 (1.2%) points the way
