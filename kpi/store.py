@@ -740,7 +740,7 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
             for folder in ["_delta_log", *(f"month={m}" for m in months)]:
                 inside_project(project, path / folder, f"folder {folder} of '{dataset_id}'")
         present = exists(project, dataset_id)
-        drift = _check_schema(project, dataset_id, arrow_schema) if present else None
+        drift = _check_schema(project, dataset_id, spec) if present else None
         if drift is not None:
             # Stored under another declaration: the load may replace every stored row, never
             # leave some meaning what they did beside its own (`_check_read`).
@@ -1013,21 +1013,20 @@ COLUMNS_HINT = ("restore the dataset's columns in kpi.toml, or move the table's 
                 "{dataset} ...; 'kpi history {dataset}' lists those stored)")
 
 
-def _check_schema(project: Project, dataset_id: str, arrow_schema: Any) -> str | None:
-    """Refuse a load whose declared columns no longer match the stored table's. Returns how
-    the stored rows' declaration differs otherwise (`definition_drift`), or None."""
-    from deltalake import Schema
-
+def _check_schema(project: Project, dataset_id: str, spec: DatasetSpec) -> str | None:
+    """Refuse a load whose declared columns (`declared_types`) no longer match the stored
+    table's. Returns how the stored rows' declaration differs otherwise (`definition_drift`),
+    or None."""
     table = _table(project, dataset_id)
     stored = json.loads(table.schema().to_json())["fields"]
-    wanted = json.loads(Schema.from_arrow(arrow_schema).to_json())["fields"]
-    if [(f["name"], f["type"]) for f in stored] == [(f["name"], f["type"]) for f in wanted]:
+    wanted = declared_types(spec)
+    if [(f["name"], f["type"]) for f in stored] == wanted:
         recorded = stored_definition(table_path(project, dataset_id), table.version())
-        return (definition_drift(recorded, definition(dataset_spec(project, dataset_id)))
+        return (definition_drift(recorded, definition(spec))
                 if recorded is not None else None)
     wall = [f["name"] for f in stored if f["type"] == "timestamp_ntz"]
     if wall and [(f["name"], f["type"].replace("timestamp_ntz", "timestamp")) for f in stored] \
-            == [(f["name"], f["type"]) for f in wanted]:
+            == wanted:
         raise DataError(WALL_CLOCK.format(dataset=dataset_id, column=wall[0]),
                         hint="nothing was written; " + WALL_CLOCK_HINT.format(dataset=dataset_id))
     shown = [f"{f['name']} ({f['type']})" for f in stored]
