@@ -312,8 +312,8 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
         "project": project.name, "period": str(period), "comparison": vs.value,
         "kpi": {**render.result_json(result, _titles(project), verdict),
                 "definition": dict(_definition(project, kpi))},
-        "trend": [{"month": m, "value": render.figure_json(v, kpi),
-                   "rolling_12": render.figure_json(r, kpi)} for m, v, r in trend_rows],
+        # (trend_rows hold each figure as its JSON gives it: render.figure_json above)
+        "trend": [{"month": m, "value": v, "rolling_12": r} for m, v, r in trend_rows],
         "breakdowns": breakdown_json,
         "signal": signal_json,
     }
