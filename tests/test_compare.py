@@ -169,6 +169,18 @@ def _counts(con, condition: str, start: str, end: str, by: str = "Force") -> dic
         f"AND ({condition}) GROUP BY 1").fetchall())
 
 
+def _loaded_with_asb(folder: Path, rows: str) -> dict[str, int]:
+    """The crimes extract and an ASB extract of `rows` (Date,Force lines) loaded; DuckDB's
+    count of ASB incidents by force in 2025, the oracle."""
+    (folder / "asb.csv").write_text("Date,Force\n" + rows, encoding="utf-8")
+    _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
+    _kpi(folder, "ingest", "asb", folder / "asb.csv")
+    return dict(duckdb.connect().execute(
+        f"SELECT Force, count(*) FROM read_csv('{folder / 'asb.csv'}', header = true, "
+        "all_varchar = true) WHERE Date >= '2025-01-01' AND Date <= '2025-12-31' "
+        "GROUP BY 1").fetchall())
+
+
 def _ranks(con, values: dict[str, float], higher_is_better: bool) -> dict[str, int]:
     """Competition ranks by DuckDB's rank(), independently of kpi."""
     con.execute("CREATE OR REPLACE TEMP TABLE v (part VARCHAR, value DOUBLE)")
@@ -1083,16 +1095,9 @@ def test_the_focus_is_each_datasets_own_spelling_of_the_part(tmp_path, oracle):
     folder.mkdir()
     _written(folder, toml=PROJECT + ASB)
     asb = {"Avon": 50, "Bure": 31, "CAM": 70, "Dee": 12}
-    (folder / "asb.csv").write_text("Date,Force\n" + "".join(
+    counted = _loaded_with_asb(folder, "".join(
         f"2025-{m:02d}-05,{force}\n" for force, n in asb.items() for m in range(1, 13)
-        for _ in range(n // 12 + (1 if m <= n % 12 else 0))), encoding="utf-8")
-    _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
-    _kpi(folder, "ingest", "asb", folder / "asb.csv")
-    con = duckdb.connect()
-    counted = dict(con.execute(
-        f"SELECT Force, count(*) FROM read_csv('{folder / 'asb.csv'}', header = true, "
-        "all_varchar = true) WHERE Date >= '2025-01-01' AND Date <= '2025-12-31' "
-        "GROUP BY 1").fetchall())
+        for _ in range(n // 12 + (1 if m <= n % 12 else 0))))
     assert counted == asb
     people = {**FORCES, "CAM": FORCES["Cam"]}
     thefts = _counts(oracle, "Type = 'Theft'", "2025-01", "2025-12")
@@ -1205,16 +1210,9 @@ def test_a_peer_member_one_dataset_lacks_is_named_in_its_kpis_note(tmp_path):
     folder.mkdir()
     _written(folder, toml=PROJECT + ASB)
     asb = {"Avon": 24, "Cam": 36, "Dee": 12}
-    (folder / "asb.csv").write_text("Date,Force\n" + "".join(
+    counted = _loaded_with_asb(folder, "".join(
         f"{year}-{m:02d}-05,{force}\n" for year in (2024, 2025) for force, n in asb.items()
-        for m in range(1, 13) for _ in range(n // 12)), encoding="utf-8")
-    _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
-    _kpi(folder, "ingest", "asb", folder / "asb.csv")
-    con = duckdb.connect()
-    counted = dict(con.execute(
-        f"SELECT Force, count(*) FROM read_csv('{folder / 'asb.csv'}', header = true, "
-        "all_varchar = true) WHERE Date >= '2025-01-01' AND Date <= '2025-12-31' "
-        "GROUP BY 1").fetchall())
+        for m in range(1, 13) for _ in range(n // 12)))
     got = _compare(folder, "--period", "2025-12", "--by", "force", "--peers", "similar",
                    "--kpi", "asb", "--kpi", "thefts")
     assert got["notes"] == []  # crimes holds every member
