@@ -1285,9 +1285,8 @@ def _figure_holding(window: Window, first: Month) -> str:
     figure = f"the figure for {_span(window.start, window.end)}"
     if first >= window.start:
         return f"{figure} includes {'it' if first == window.end else 'them'}"
-    covered = window.end.index - window.start.index + 1
     return (f"{figure} includes the "
-            f"{'one' if covered == 1 else covered} of them it covers")
+            f"{'one' if months == 1 else months} of them it covers")
 
 
 def _size(result: KpiResult) -> float:
