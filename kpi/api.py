@@ -537,7 +537,9 @@ class Project:
         """Each dataset: rows, first and last month, missing months and table version (what
         `kpi datasets --format json` prints); for a dataset loaded part by part
         (`replace_by`), `parts_missing`: each part's months never loaded (null for any
-        other)."""
+        other); `declaration_changed`: for a table stored under another declaration than
+        kpi.toml's (whose every figure is refused), what changed, with its rows and version
+        and no months; null for any other."""
         from kpi import engine, store
         from kpi.periods import gaps
 
@@ -545,10 +547,20 @@ class Project:
         rows = []
         for spec in project.datasets.values():
             row: dict[str, Any] = {"dataset": spec.id, "rows": 0, "first": None, "last": None,
-                                   "missing": [], "version": None, "parts_missing": None}
+                                   "missing": [], "version": None, "parts_missing": None,
+                                   "declaration_changed": None}
             if store.exists(project, spec.id):
-                months = store.months(project, spec.id)
-                count = store.row_count(project, spec.id)
+                try:
+                    months = store.months(project, spec.id)
+                    count = store.row_count(project, spec.id)
+                except store.DeclarationChanged as exc:
+                    # Listed with its rows and version, its months left out (they may be
+                    # another date column's), and why every figure of it is refused.
+                    row.update(rows=store.stored_row_count(project, spec.id),
+                               version=store.current_version(project, spec.id),
+                               declaration_changed=exc.reason)
+                    rows.append(row)
+                    continue
                 row.update(rows=count, version=store.current_version(project, spec.id))
                 if months:
                     row.update(first=str(months[0]), last=str(months[-1]),
@@ -571,7 +583,8 @@ class Project:
             "dataset": pl.String, "rows": pl.Int64, "first": pl.String, "last": pl.String,
             "missing": pl.List(pl.String), "version": pl.Int64,
             "parts_missing": pl.List(pl.Struct({"part": pl.String,
-                                                "missing": pl.List(pl.String)}))},
+                                                "missing": pl.List(pl.String)})),
+            "declaration_changed": pl.String},
             orient="row")
 
     @_one_reading

@@ -13,7 +13,7 @@ inside the span it covers, nor any part of a dataset loaded part by part (`repla
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from kpi import engine, store
@@ -112,20 +112,61 @@ def run_checks(project: Project, period: Month, as_of: AsOf | None = None,
         raise UsageError(f"nothing to check in {project.path.name}: it declares no [[checks]] "
                          "and --no-data leaves out the data checks",
                          hint="leave out --no-data, or declare reconciliations ([[checks]])")
-    report = engine.evaluate(project, period, Comparison.BASELINE, list(wanted.values()),
-                             as_of=as_of)
+    # A KPI of a table stored under another declaration than kpi.toml's has no figure: each
+    # check that reads one fails naming why, and the others are made, so one drifted dataset
+    # does not hide every other check (nor is its KPI passed over as if it had no data).
+    drifted = _drifted(project, wanted.values(), as_of)
+    readable = [k for k in wanted.values() if _drift_of(project, k, drifted) is None]
+    if not readable and drifted:
+        raise next(iter(drifted.values()))
+    report = engine.evaluate(project, period, Comparison.BASELINE, readable, as_of=as_of)
     # With nothing to check (an empty store, a period before every month stored), the period
     # is refused as kpi summary refuses it, not reported as a check failing for each KPI and
     # dataset. A period inside the data with no KPI complete (a month missing) is what the
     # checks are for: they say which months are missing.
     if _none_has_data(report) and not _held_by(project, report, period, as_of):
         require_some_data(project, report, period)
-    results = [_reconcile(project, check, period, report) for check in project.checks]
+    results = []
+    for check in project.checks:
+        refused = next((d for k in (check.total, *check.parts)
+                        if (d := _drift_of(project, project.known_kpi(k), drifted))), None)
+        results.append(_reconcile(project, check, period, report) if refused is None else
+                       CheckResult(check.id, check.title, CheckKind.RECONCILIATION, False,
+                                   f"not checked: {refused.message}"))
     if data:
-        results += _coverage(live, period, report)
+        results += [CheckResult(f"coverage_{k.id}", k.title, CheckKind.COVERAGE, False,
+                                f"'{k.id}': not computed: {refused.message}")
+                    for k in live if (refused := _drift_of(project, k, drifted))]
+        kept = [k for k in live if _drift_of(project, k, drifted) is None]
+        results += _coverage(kept, period, report)
         results += _gaps(project, as_of)
-        results += _quality(live, report)
+        results += _quality(kept, report)
     return CheckReport(period=period, results=tuple(results))
+
+
+def _drifted(project: Project, kpis: Iterable[KpiDef], as_of: AsOf | None
+             ) -> dict[str, store.DeclarationChanged]:
+    """The datasets these KPIs read that were stored under another declaration than
+    kpi.toml's (`store._check_read` refuses every read of them), with the refusal."""
+    out: dict[str, store.DeclarationChanged] = {}
+    datasets = {m.dataset for k in kpis for m in engine.measures_of(project, k)}
+    for dataset_id in sorted(d for d in datasets if d in project.datasets):
+        if not store.exists(project, dataset_id):
+            continue
+        try:
+            store.months(project, dataset_id, as_of)
+        except store.DeclarationChanged as exc:
+            out[dataset_id] = exc
+        except DataError:
+            pass  # an --as-of before the table, say: the evaluation reports it
+    return out
+
+
+def _drift_of(project: Project, kpi: KpiDef, drifted: dict[str, store.DeclarationChanged]
+              ) -> store.DeclarationChanged | None:
+    """The refusal of a dataset the KPI reads, if one was stored under another declaration."""
+    return next((drifted[m.dataset] for m in engine.measures_of(project, kpi)
+                 if m.dataset in drifted), None)
 
 
 def require_some_data(project: Project, report: engine.Report, period: Month) -> None:

@@ -537,10 +537,20 @@ def parts_held(project: Project, dataset_id: str, as_of: AsOf | None = None
 
 def row_count(project: Project, dataset_id: str, as_of: AsOf | None = None) -> int:
     """Rows in the table, from the record counts its log keeps for each data file (no scan)."""
-    import polars as pl
-
     table = _table(project, dataset_id, as_of)
     _check_read(project, dataset_id, table)
+    return _rows_of(table)
+
+
+def stored_row_count(project: Project, dataset_id: str) -> int:
+    """The latest version's rows, whatever declaration they were stored under: a count that
+    means the same under any (`kpi datasets` lists a table whose reads are refused with it)."""
+    return _rows_of(_table(project, dataset_id))
+
+
+def _rows_of(table: Any) -> int:
+    import polars as pl
+
     actions = pl.DataFrame(table.get_add_actions(flatten=True))
     return int(actions["num_records"].sum()) if actions.height else 0
 
@@ -930,9 +940,7 @@ def _check_read(project: Project, dataset_id: str, table: Any) -> None:
     found = _CHECKED[key]
     if found is not None:
         problem, hint = found
-        raise DeclarationChanged(f"dataset '{dataset_id}' was stored under another declaration "
-                                 f"than kpi.toml's: {problem}",
-                                 hint=hint.format(dataset=dataset_id))
+        raise DeclarationChanged(dataset_id, problem, hint.format(dataset=dataset_id))
 
 
 # What `_check_read` found, by (folder, version, sha256 of its commit file, definition).
@@ -992,14 +1000,24 @@ def _drift_of(spec: DatasetSpec, declared: dict[str, Any], path: Path, table: An
 def _drift_kept(dataset_id: str, drift: str, kept: str) -> DeclarationChanged:
     """A load under a changed declaration that would keep stored rows (`kept`) of the old."""
     return DeclarationChanged(
-        f"dataset '{dataset_id}' was stored under another declaration than kpi.toml's: "
-        f"{drift}; this load would keep the {kept} stored under it",
-        hint="nothing was written; " + DRIFT_HINT.format(dataset=dataset_id))
+        dataset_id, f"{drift}; this load would keep the {kept} stored under it",
+        "nothing was written; " + DRIFT_HINT.format(dataset=dataset_id))
 
 
 class DeclarationChanged(DataError):
     """A stored table whose values kpi.toml now declares to mean something else: every read
-    refuses it (exit 3), rather than report its KPIs from the rows or as having no data."""
+    refuses it (exit 3), rather than report its KPIs from the rows or as having no data. A
+    listing of every dataset (`kpi datasets`, `kpi check`) lists the others and names this
+    one with its `reason`."""
+
+    def __init__(self, dataset: str, reason: str, hint: str) -> None:
+        super().__init__(f"dataset '{dataset}' was stored under another declaration than "
+                         f"kpi.toml's: {reason}", hint=hint)
+        self.dataset = dataset
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return DeclarationChanged, (self.dataset, self.reason, self.hint or "")
 
 
 DRIFT_HINT = ("restore the dataset's declaration in kpi.toml (a source column's new name goes "

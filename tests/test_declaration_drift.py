@@ -318,3 +318,77 @@ def test_the_declared_types_are_the_types_a_load_writes(tmp_path):
                             "bool": "boolean", "date": "date", "datetime": "timestamp",
                             "month": "date"}[t.value] for t in ColumnType},
         "area": "string", "month": "string"}
+
+
+def _with_other_dataset(folder: Path) -> None:
+    """kpi.toml as `_declare` wrote it, with a second dataset, `calls`, read from the same
+    extract, a KPI of it, and a reconciliation of the incidents' KPIs."""
+    text = (folder / "kpi.toml").read_text(encoding="utf-8")
+    other = ("[datasets.calls]\ndate = \"happened\"\nsources = [\"incidents.csv\"]\n"
+             "[datasets.calls.columns]\n" + "".join(f"{n} = {COLUMNS[n]}\n" for n in (
+                 "ref", "happened", "area", "category")) + "\n")
+    text = text.replace("[[priorities]]", other + "[[priorities]]", 1)
+    text += ("\n[[kpis]]\nid = \"calls_fraud\"\ntitle = \"Calls about fraud\"\npriority = \"p\"\n"
+             "kind = \"count\"\ndataset = \"calls\"\nfilter = \"category = 'fraud'\"\n"
+             "better = \"lower\"\n\n[[checks]]\nid = \"flags\"\ntitle = \"Flagged within fraud\"\n"
+             "total = \"fraud\"\nparts = [\"flagged\", \"calls_fraud\"]\n")
+    (folder / "kpi.toml").write_text(text, encoding="utf-8")
+
+
+def test_the_listings_name_a_drifted_dataset_beside_the_others(tmp_path, cli):
+    """`kpi datasets` and `kpi check` list every dataset: the one stored under another
+    declaration is named with what changed (its rows and version, no months), the others
+    answered as before. `kpi datasets` refused the whole listing (exit 3), so it could not
+    show what to load again; `kpi check` refused every check for one dataset's drift."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "incidents.csv").write_text(EXTRACT, encoding="utf-8")
+    _declare(folder)
+    _with_other_dataset(folder)
+    for dataset in ("incidents", "calls"):
+        assert cli(["--project", folder, "ingest", dataset]).exit_code == 0
+    _declare(folder, columns={**COLUMNS, "category": '{ type = "str", from = ["Old Type"] }'})
+    _with_other_dataset(folder)
+    changed = "column 'category' was read from source column 'Type'"
+    rows = _count(folder, "TRUE", months=tuple(f"{y}-{m:02d}" for y in (2024, 2025)
+                                               for m in range(1, 13)))
+    assert rows == 27
+
+    done = cli(["--project", folder, "datasets", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    import jsonschema
+
+    schema = json.loads((Path(kpi.__file__).parent / "schemas" / "datasets.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(json.loads(done.stdout))
+    listed = {r["dataset"]: r for r in json.loads(done.stdout)}
+    assert listed["calls"]["rows"] == rows and listed["calls"]["declaration_changed"] is None
+    assert (listed["calls"]["first"], listed["calls"]["last"]) == ("2024-04", "2025-03")
+    drifted = listed["incidents"]
+    assert changed in drifted["declaration_changed"]
+    assert (drifted["rows"], drifted["version"], drifted["first"], drifted["missing"]) == (
+        rows, 0, None, [])
+    assert "Warning: dataset 'incidents' was stored under another declaration" in done.stderr
+    assert "kpi ingest incidents" in done.stderr and "Traceback" not in done.output
+    for format in ("table", "csv", "markdown"):
+        shown = cli(["--project", folder, "datasets", "--format", format])
+        assert shown.exit_code == 0, shown.output
+        assert "calls" in shown.stdout and "incidents" in shown.stdout
+    frame = kpi.open(folder).datasets()
+    assert frame.filter(frame["declaration_changed"].is_null())["dataset"].to_list() == [
+        "calls"]
+
+    done = cli(["--project", folder, "check", "--period", "2025-03", "--format", "json"])
+    assert done.exit_code == 1, done.output
+    checks = {c["id"]: c for c in json.loads(done.stdout)["checks"]}
+    refused = "dataset 'incidents' was stored under another declaration"
+    for failed in ("flags", "coverage_fraud", "coverage_flagged", "gaps_incidents"):
+        assert not checks[failed]["passed"] and refused in checks[failed]["message"], failed
+        assert changed in checks[failed]["message"]
+    # No figure of the drifted dataset, and the other dataset's KPI checked.
+    assert checks["flags"]["total"] is None and checks["flags"]["parts"] == []
+    assert checks["coverage"]["passed"] and "1 live KPIs computed" in checks["coverage"]["message"]
+    assert "coverage_calls_fraud" not in checks and "gaps_calls" not in checks
+    # A summary still refuses: it prints no figure of the drifted dataset, and does not
+    # leave its KPIs out.
+    done = cli(["--project", folder, "summary", "--period", "2025-03", "--format", "json"])
+    assert done.exit_code == 3 and refused in done.stderr and done.stdout == ""

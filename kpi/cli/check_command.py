@@ -42,9 +42,10 @@ def check(
                                  "dataset has missing months.")] = True,
 ) -> None:
     """Run the catalogue's reconciliations (parts that must sum to a total) and the data
-    checks for a period. Exit code 1 when any check fails; 3 when there is nothing to check
-    (an empty store, or a period before every month stored), with the line kpi summary
-    gives."""
+    checks for a period. Exit code 1 when any check fails (a check reading a dataset stored
+    under another declaration than kpi.toml's fails, naming why); 3 when there is nothing to
+    check (an empty store, a period before every month stored, every KPI's dataset stored
+    under another declaration), with the line kpi summary gives."""
     from kpi.periods import Month
     from kpi.store import AsOf
 

@@ -104,12 +104,24 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
     """The project's datasets: rows, first and last month, and missing months.
 
     A dataset not loaded yet is listed with 0 rows and exit 0, as in a new project: the
-    listing is the answer, and 'kpi ingest DATASET FILE' loads one."""
+    listing is the answer, and 'kpi ingest DATASET FILE' loads one. A dataset stored under
+    another declaration than kpi.toml's is listed with its rows, version and what changed,
+    and a warning on stderr, exit 0 (every figure of it is refused until it is loaded again)."""
     import json
 
     check_format_output(format, output)
     project = open_project(output)
     rows = project.stored()
+    # A table stored under another declaration is listed, marked, with every other: the
+    # listing is how its user learns what to load again (exit 0, as the listing answers).
+    for r in rows:
+        if r["declaration_changed"] is not None:
+            from kpi import store
+
+            try:
+                store.months(project._catalogue(), r["dataset"])
+            except store.DeclarationChanged as exc:
+                note(f"Warning: {exc.message}: every figure of it is refused\nHint: {exc.hint}")
     if format == Format.JSON:
         from kpi.render import versioned
 
@@ -129,10 +141,12 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
     if format in (Format.CSV, Format.CSV_EXCEL, Format.MARKDOWN):
         from kpi.render import escape_markdown, render_csv
 
-        head = ("dataset", "rows", "first", "last", "missing", "version")
+        head = ("dataset", "rows", "first", "last", "missing", "version",
+                "declaration_changed")
         cells = [(r["dataset"], r["rows"], r["first"] or "", r["last"] or "",
                   " ".join([*r["missing"], *_part_missing(r, 10**6)]),
-                  "" if r["version"] is None else r["version"]) for r in rows]
+                  "" if r["version"] is None else r["version"],
+                  r["declaration_changed"] or "") for r in rows]
         if format == Format.MARKDOWN:
             lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
             lines += ["| " + " | ".join(escape_markdown(str(c), cell=True) for c in row) + " |"
@@ -157,6 +171,8 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
         for r in rows:
             missing = ", ".join(r["missing"][:6]) + (" ..." if len(r["missing"]) > 6 else "")
             missing = "; ".join([*([missing] if missing else []), *_part_missing(r, 6)])
+            if r["declaration_changed"] is not None:
+                missing = "stored under another declaration (see the warning)"
             # Text, not markup: a part's name from the data may hold '[...]'.
             table.add_row(*(Text(cell) for cell in (
                 r["dataset"], f"{r['rows']:,}", r["first"] or "—", r["last"] or "—",
