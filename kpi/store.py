@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -25,6 +25,7 @@ from kpi.catalogue import ID_PATTERN, UK, ColumnType, DatasetSpec, Project, pola
 from kpi.errors import (
     ConfigError,
     DataError,
+    KpiWarning,
     UsageError,
     never_loaded,
     option,
@@ -93,10 +94,16 @@ def one_reading() -> Iterator[None]:
         yield
         return
     token = _READING.set({})
+    said = _SAID.set(set())
     try:
         yield
     finally:
+        _SAID.reset(said)
         _READING.reset(token)
+
+
+# The warnings one answer has given (`one_reading`), so each is said once in it.
+_SAID: ContextVar[set[str] | None] = ContextVar("kpi_store_said", default=None)
 
 
 @contextmanager
@@ -751,21 +758,25 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
                 inside_project(project, path / folder, f"folder {folder} of '{dataset_id}'")
         present = exists(project, dataset_id)
         drift = _check_schema(project, dataset_id, spec) if present else None
-        if drift is not None:
+        left = sorted({p["month"] for p in _table(project, dataset_id).partitions()}
+                      - set(months)) if present else []
+        if drift is not None and left:
             # Stored under another declaration: the load may replace every stored row, never
             # leave some meaning what they did beside its own (`_check_read`).
-            left = sorted({p["month"] for p in _table(project, dataset_id).partitions()}
-                          - set(months))
-            if left:
-                raise _drift_kept(dataset_id, drift, f"month {left[0]}")
+            raise _drift_kept(dataset_id, drift, f"month {left[0]}")
+        if present:
+            at = _table(project, dataset_id).version()
+            unknown = _unrecorded(spec, path, at, _commit_digest(path, at))
+        else:
+            unknown = False
         if guard is not None:
             before = stored_counts(project, dataset_id, keys)
             version = _table(project, dataset_id).version() + 1 if present else 0
             provenance = {**provenance, **guard(before, version)}
-        metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
         written: list[Path] = []
         try:
             adds = []
+            keeps = bool(left)
             for month in months:
                 if present and spec.replace_by:
                     kept = _kept_in_month(project, dataset_id, spec, keys, month, arrow_schema)
@@ -773,6 +784,7 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
                         raise _drift_kept(dataset_id, drift, f"rows of other {spec.replace_by[0]}"
                                           f" values in month {month}")
                     if kept:
+                        keeps = True
                         adds.append(_write_month(path, month, arrow_schema, kept, written))
                 for data in files.get(month, []):
                     folder = path / f"month={month}"
@@ -782,6 +794,11 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
                     adds.append(_add_action(month, data.name, data.size, data.stats))
                     if moved is not None:
                         moved(data)
+            if unknown and keeps:
+                # The definition this load records is not that of the rows it keeps: a read
+                # still says so (`_unrecorded`) until a load replaces them all.
+                provenance = {**provenance, KEPT_UNRECORDED: True}
+            metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
             schema = Schema.from_arrow(arrow_schema)
             commit = CommitProperties(custom_metadata=metadata)
             with _rust_panics_held():
@@ -843,6 +860,50 @@ def definition(spec: DatasetSpec) -> dict[str, Any]:
 DEFINITION_KEY = "definition"
 
 
+def read_as(spec: DatasetSpec) -> DatasetSpec:
+    """The declaration without the settings that change no stored value: where the extracts
+    are found (`sources`; the database `source`, whose result is compared by its own sha256),
+    how the dataset is described (`description`, `published`, a column's `label`), the columns
+    derived when rows are read (`derived`) and the refusal of undeclared columns
+    (`extra_columns`, checked as every load is read)."""
+    return replace(spec, description="", sources=(), source=None, published="monthly",
+                   derived=(), extra_columns="ignore",
+                   columns=tuple(replace(c, label="") for c in spec.columns))
+
+
+def spec_digest(spec: DatasetSpec) -> str:
+    return hashlib.sha256(repr(spec).encode("utf-8")).hexdigest()[:16]
+
+
+def spec_fingerprint(spec: DatasetSpec) -> str:
+    """Changes whenever a setting that decides what the same bytes are stored as changes
+    (columns, types, mapping, checks, date, zones, `replace_by`, sheet), since the same
+    extracts may then load differently. Left out are the settings of `read_as`, and `unique`:
+    it only refuses (a blank id is a rejected row, a repeated or already stored id refuses the
+    load), so it is recorded beside the fingerprint and compared on its own
+    (`kpi.ingest.commit._same_as_latest`): adding, moving or removing it and loading the same
+    extracts again writes no version where the same rows are refused. Changing one of the
+    others and loading the same extracts again writes no version."""
+    return spec_digest(replace(read_as(spec), unique=None))
+
+
+def earlier_fingerprints(spec: DatasetSpec) -> frozenset[str]:
+    """The fingerprints earlier code recorded for this declaration, so a table it loaded is
+    still recognised as holding these extracts: the whole declaration (earlier releases), and
+    the settings of `read_as` with `unique` in them, as declared or (a table loaded before
+    `unique` was declared: adding it only adds refusals) left out."""
+    return frozenset({spec_digest(spec), spec_digest(read_as(spec)),
+                      spec_digest(read_as(replace(spec, unique=None)))})
+
+
+def declaration_fingerprints(spec: DatasetSpec) -> frozenset[str]:
+    """Every fingerprint a load of this declaration records or recorded (`spec_fingerprint`
+    and `earlier_fingerprints`): a load by an earlier kpi, which recorded no `definition`,
+    read the same date, types and `from` where it recorded one of them
+    (`_unrecorded`)."""
+    return earlier_fingerprints(spec) | {spec_fingerprint(spec)}
+
+
 def definition_drift(stored: dict[str, Any], now: dict[str, Any]) -> str | None:
     """How the declaration `now` reads the stored values otherwise than the one they were
     loaded under (`definition`), or None when every stored value means what it meant. A
@@ -874,21 +935,27 @@ def definition_drift(stored: dict[str, Any], now: dict[str, Any]) -> str | None:
     return None
 
 
-# The definition each table version's rows were loaded under, by (folder, version, sha256 of
-# its commit file): None for a table an earlier kpi loaded, which recorded none.
-_DEFINITIONS: dict[tuple[str, int, str | None], dict[str, Any] | None] = {}
+# The provenance of the load each table version's rows were stored by, by (folder, version,
+# sha256 of its commit file): None where no kpi load made them (a table another tool wrote).
+_LOADS: dict[tuple[str, int, str | None], dict[str, Any] | None] = {}
 
 
 def stored_definition(path: Path, version: int) -> dict[str, Any] | None:
-    """The `definition` the rows of a table version were loaded under: that of the latest load
-    at or before it (a restore is followed to the version it restored; an upgrade or a
-    vacuum changes no stored value), or None where that load recorded none."""
-    digest = _commit_digest(path, version)
+    """The `definition` the rows of a table version were loaded under, or None where that
+    load recorded none (an earlier kpi's) or no kpi load made them (`_loaded_by`)."""
+    provenance = _loaded_by(path, version, _commit_digest(path, version))
+    return None if provenance is None else provenance.get(DEFINITION_KEY)
+
+
+def _loaded_by(path: Path, version: int, digest: str | None) -> dict[str, Any] | None:
+    """The provenance of the load that stored the rows of a table version (`digest` is its
+    commit file's sha256): the latest load at or before it (a restore is followed to the
+    version it restored; an upgrade or a vacuum changes no stored value), or None."""
     if digest is None:
         return None
     key = (str(path), version, digest)
-    if key in _DEFINITIONS:
-        return _DEFINITIONS[key]
+    if key in _LOADS:
+        return _LOADS[key]
     found: dict[str, Any] | None = None
     at = version
     while at >= 0:
@@ -904,13 +971,56 @@ def stored_definition(path: Path, version: int) -> dict[str, Any] | None:
         raw = info.get(PROVENANCE_KEY)
         provenance = json.loads(raw) if isinstance(raw, str) else {}
         if provenance.get("operation") == "ingest":
-            found = provenance.get(DEFINITION_KEY)
+            found = provenance
             break
         at -= 1
-    if len(_DEFINITIONS) > 256:
-        _DEFINITIONS.clear()
-    _DEFINITIONS[key] = found
+    if len(_LOADS) > 256:
+        _LOADS.clear()
+    _LOADS[key] = found
     return found
+
+
+def _declaration_drift(spec: DatasetSpec, path: Path, version: int, digest: str | None
+                       ) -> str | None:
+    """How kpi.toml's declaration reads the rows of a table version otherwise than the one
+    their load recorded (`definition_drift`), or None: the one judgement a read (`_drift_of`)
+    and a load (`_check_schema`) make. None where no load recorded one (`_unrecorded`)."""
+    provenance = _loaded_by(path, version, digest)
+    recorded = None if provenance is None else provenance.get(DEFINITION_KEY)
+    return None if recorded is None else definition_drift(recorded, definition(spec))
+
+
+# In a load's provenance: it kept rows stored by a load whose declaration is not known to be
+# kpi.toml's (`_unrecorded`), so the definition it records is not theirs.
+KEPT_UNRECORDED = "kept_unrecorded"
+
+
+def _unrecorded(spec: DatasetSpec, path: Path, version: int, digest: str | None) -> bool:
+    """Whether rows of a table version may have been loaded under another declaration than
+    kpi.toml's that no load recorded: a load by an earlier kpi recorded no `definition`, only
+    the fingerprint of the declaration it read (`spec`), and kpi.toml's is not that one (a
+    changed date or `from` cannot be told from any other change, nor from a change in how an
+    earlier kpi worked the fingerprint out); or a load kept rows of such a load
+    (`KEPT_UNRECORDED`). Said once by a read (`UnrecordedDeclaration`), not refused."""
+    provenance = _loaded_by(path, version, digest)
+    if provenance is None:
+        return False  # no kpi load: only its columns can be checked (`_drift_of`)
+    if provenance.get(DEFINITION_KEY) is not None:
+        return bool(provenance.get(KEPT_UNRECORDED))
+    return provenance.get("spec") not in declaration_fingerprints(spec)
+
+
+class UnrecordedDeclaration(KpiWarning):
+    """A read of rows whose declaration no load recorded and kpi.toml's may not be
+    (`_unrecorded`): their figures are answered, with this said once."""
+
+
+UNRECORDED = ("dataset '{dataset}' was loaded by an earlier kpi, which recorded no declaration, "
+              "and kpi.toml's declaration of it is not known to be the one it read: a change "
+              "since to its date column or a column's from cannot be seen, so its figures are "
+              "of the rows as they were loaded; load every extract again (kpi ingest {dataset} "
+              "...; 'kpi history {dataset}' lists those stored), replacing every stored month, "
+              "to record its declaration")
 
 
 def _same_type(stored: str, wanted: str) -> bool:
@@ -930,21 +1040,37 @@ def _check_read(project: Project, dataset_id: str, table: Any) -> None:
     if spec is None:
         return
     path = table_path(project, dataset_id)
-    declared = definition(spec)
-    key = (str(path), table.version(), _commit_digest(path, table.version()),
-           json.dumps(declared, sort_keys=True))
+    digest = _commit_digest(path, table.version())
+    # The whole declaration (`repr`): an earlier kpi's load is judged by its fingerprint.
+    key = (str(path), table.version(), digest, repr(spec))
     if key not in _CHECKED:
         if len(_CHECKED) > 256:
             _CHECKED.clear()
-        _CHECKED[key] = _drift_of(spec, declared, path, table)
-    found = _CHECKED[key]
+        drift = _drift_of(spec, path, table, digest)
+        _CHECKED[key] = drift, drift is None and _unrecorded(spec, path, table.version(),
+                                                             digest)
+    found, unrecorded = _CHECKED[key]
+    if unrecorded:
+        _say(UNRECORDED.format(dataset=dataset_id), UnrecordedDeclaration)
     if found is not None:
         problem, hint = found
         raise DeclarationChanged(dataset_id, problem, hint.format(dataset=dataset_id))
 
 
 # What `_check_read` found, by (folder, version, sha256 of its commit file, definition).
-_CHECKED: dict[tuple[str, int, str | None, str], tuple[str, str] | None] = {}
+_CHECKED: dict[tuple[str, int, str | None, str], tuple[tuple[str, str] | None, bool]] = {}
+
+
+def _say(message: str, category: type[KpiWarning]) -> None:
+    """A warning of the answer being worked out, once in it (`one_reading`)."""
+    import warnings
+
+    said = _SAID.get()
+    if said is not None:
+        if message in said:
+            return
+        said.add(message)
+    warnings.warn(message, category, stacklevel=4)
 
 
 def _commit_digest(path: Path, version: int) -> str | None:
@@ -972,14 +1098,11 @@ def declared_types(spec: DatasetSpec) -> list[tuple[str, str]]:
     return list(types.items())
 
 
-def _drift_of(spec: DatasetSpec, declared: dict[str, Any], path: Path, table: Any
+def _drift_of(spec: DatasetSpec, path: Path, table: Any, digest: str | None
               ) -> tuple[str, str] | None:
     """How the table version's rows differ from the declaration (`_check_read`), and the
     remedy's hint, or None."""
-    problem: str | None = None
-    recorded = stored_definition(path, table.version())
-    if recorded is not None:
-        problem = definition_drift(recorded, declared)
+    problem = _declaration_drift(spec, path, table.version(), digest)
     fields = [(f["name"], f["type"]) for f in json.loads(table.schema().to_json())["fields"]]
     stored = dict(fields)
     wanted = declared_types(spec)
@@ -1039,9 +1162,9 @@ def _check_schema(project: Project, dataset_id: str, spec: DatasetSpec) -> str |
     stored = json.loads(table.schema().to_json())["fields"]
     wanted = declared_types(spec)
     if [(f["name"], f["type"]) for f in stored] == wanted:
-        recorded = stored_definition(table_path(project, dataset_id), table.version())
-        return (definition_drift(recorded, definition(spec))
-                if recorded is not None else None)
+        path = table_path(project, dataset_id)
+        return _declaration_drift(spec, path, table.version(),
+                                  _commit_digest(path, table.version()))
     wall = [f["name"] for f in stored if f["type"] == "timestamp_ntz"]
     if wall and [(f["name"], f["type"].replace("timestamp_ntz", "timestamp")) for f in stored] \
             == wanted:

@@ -392,3 +392,79 @@ def test_the_listings_name_a_drifted_dataset_beside_the_others(tmp_path, cli):
     # leave its KPIs out.
     done = cli(["--project", folder, "summary", "--period", "2025-03", "--format", "json"])
     assert done.exit_code == 3 and refused in done.stderr and done.stdout == ""
+
+
+def _loaded_by_an_earlier_kpi(tmp_path: Path, cli, monkeypatch) -> Path:
+    """The project loaded as a kpi before definitions were recorded loaded it: the load's
+    provenance holds the fingerprint of the declaration it read (`spec`), no `definition`."""
+    from kpi import store
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "incidents.csv").write_text(EXTRACT, encoding="utf-8")
+    _declare(folder)
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "DEFINITION_KEY", "not-recorded")
+        assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    assert store.stored_definition(folder / "data" / "incidents", 0) is None
+    return folder
+
+
+def test_a_table_an_earlier_kpi_loaded_says_so_where_its_declaration_may_have_changed(
+        tmp_path, cli, monkeypatch):
+    """An earlier kpi's load recorded no definition, so a `from` or `date` changed since
+    cannot be compared: the store answered 5 frauds, exit 0, saying nothing, where the extract
+    read under kpi.toml holds 3. The fingerprint it recorded of the declaration it read tells
+    that kpi.toml's is not known to be it: every command says so once, in a warning naming
+    the remedy, until every extract is loaded again (a load of some months keeps saying it,
+    as the rows it keeps are still of the declaration that cannot be told)."""
+    folder = _loaded_by_an_earlier_kpi(tmp_path, cli, monkeypatch)
+    said = "Warning: dataset 'incidents' was loaded by an earlier kpi, which recorded no"
+    for date, columns in (("happened", {**COLUMNS,
+                                        "category": '{ type = "str", from = ["Old Type"] }'}),
+                          ("recorded", COLUMNS)):
+        _declare(folder, date=date, columns=columns)
+        for args in (["summary", "--period", "2025-03"], ["datasets"],
+                     ["show", "fraud", "--period", "2025-03", "--format", "json"],
+                     ["check", "--period", "2025-03"]):
+            done = cli(["--project", folder, *args])
+            assert done.exit_code in (0, 1) and done.stderr.count(said) == 1, (args,
+                                                                              done.output)
+            assert "kpi ingest incidents" in done.stderr and "Traceback" not in done.output
+        from kpi.store import UnrecordedDeclaration
+
+        with pytest.warns(UnrecordedDeclaration, match="a change since to its date column"):
+            kpi.open(folder).summary("2025-03")
+    _declare(folder, columns={**COLUMNS, "category": '{ type = "str", from = ["Old Type"] }'})
+    # The rows as loaded: the fraud figure is of 'Type', not kpi.toml's 'Old Type'.
+    assert _figures(cli, folder)["fraud"] == _count(folder, "\"Type\" = 'fraud'") == 5
+    march = tmp_path / "march.csv"
+    lines = EXTRACT.splitlines()
+    march.write_text("\n".join([lines[0], *(r for r in lines if ",2025-03-" in r[:14])]) + "\n",
+                     encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "incidents", march]).exit_code == 0
+    done = cli(["--project", folder, "summary", "--period", "2025-03"])
+    assert done.exit_code == 0 and said in done.stderr, done.output
+    assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    done = cli(["--project", folder, "summary", "--period", "2025-03", "--format", "json"])
+    assert done.exit_code == 0 and done.stderr == "", done.output
+    assert {k["id"]: k["current"]["value"] for k in json.loads(done.stdout)["kpis"]}[
+        "fraud"] == _count(folder, "\"Old Type\" = 'fraud'") == 3
+
+
+@pytest.mark.parametrize("change", ["none", "a KPI, a label and a derived column"])
+def test_a_table_an_earlier_kpi_loaded_answers_under_the_declaration_it_read(
+        tmp_path, cli, monkeypatch, change):
+    """Under the declaration it was loaded under (its fingerprint the same), an earlier kpi's
+    table answers, with no note: every stored value means what it meant."""
+    folder = _loaded_by_an_earlier_kpi(tmp_path, cli, monkeypatch)
+    if change != "none":
+        _declare(folder, columns={**COLUMNS, "area": '{ type = "str", from = ["Area"], '
+                                                     'label = "Policing area" }'},
+                 kpis={**KPIS, "north": ("North", "area = 'North'")},
+                 extra='[datasets.incidents.derived]\nis_fraud = "category = \'fraud\'"')
+    done = cli(["--project", folder, "summary", "--period", "2025-03", "--format", "json"])
+    assert done.exit_code == 0 and done.stderr == "", done.output
+    figures = {k["id"]: k["current"]["value"] for k in json.loads(done.stdout)["kpis"]}
+    assert figures["fraud"] == _count(folder, "\"Type\" = 'fraud'") == 5
+    assert figures["flagged"] == _count(folder, "\"Flag\" = 'yes'") == 4

@@ -14,6 +14,7 @@ from pathlib import Path
 from hostile_support import snapshot
 from project_toml import head, kpi_block
 
+from kpi import store
 from kpi.ingest import commit
 
 EXTRACT = ("Ref,Date,LPA,Area,Victims\n"
@@ -103,7 +104,7 @@ def test_a_table_an_earlier_release_loaded_is_still_recognised(tmp_path, cli, mo
     under the same kpi.toml are still seen as loaded, not stored again as a new version."""
     folder = _project(tmp_path / "p")
     with monkeypatch.context() as patched:
-        patched.setattr(commit, "_spec_fingerprint", commit._digest)
+        patched.setattr(commit, "_spec_fingerprint", store.spec_digest)
         assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
     again = cli(["--project", folder, "ingest", "incidents"])
     assert again.exit_code == 0 and "Nothing changed" in again.stderr, again.output
@@ -120,7 +121,7 @@ def test_a_table_loaded_with_unique_in_the_fingerprint_is_still_recognised(tmp_p
     _declare_unique(folder)
     with monkeypatch.context() as patched:
         patched.setattr(commit, "_spec_fingerprint",
-                        lambda spec: commit._digest(commit._read_as(spec)))
+                        lambda spec: store.spec_digest(store.read_as(spec)))
         assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
     stored = snapshot(folder)
     again = cli(["--project", folder, "ingest", "incidents"])

@@ -4,7 +4,6 @@ written in one Delta commit with its provenance; quarantine files; the bundled s
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -36,6 +35,11 @@ from kpi.ingest.stage import (
 )
 from kpi.outputs import check_target
 from kpi.progress import Progress, Step
+
+# The fingerprint of a declaration a load records (`spec`) is worked out in the store, which
+# judges an earlier kpi's load by it (`kpi.store.declaration_fingerprints`).
+from kpi.store import earlier_fingerprints as _earlier_fingerprints
+from kpi.store import spec_fingerprint as _spec_fingerprint
 
 if TYPE_CHECKING:
     from kpi.store import DataFile
@@ -91,42 +95,6 @@ def _check_shrink(spec: DatasetSpec, replaced: list[dict[str, Any]]) -> None:
                     hint="an extract replaces every month it holds rows for: remove rows dated "
                          f"in months it does not cover, or pass {flag('--allow-shrink')} if the "
                          "month really has fewer rows now")
-
-
-def _read_as(spec: DatasetSpec) -> DatasetSpec:
-    """The declaration without the settings that change no stored value: where the extracts
-    are found (`sources`; the database `source`, whose result is compared by its own sha256),
-    how the dataset is described (`description`, `published`, a column's `label`), the columns
-    derived when rows are read (`derived`) and the refusal of undeclared columns
-    (`extra_columns`, checked as every load is read)."""
-    return replace(spec, description="", sources=(), source=None, published="monthly",
-                   derived=(), extra_columns="ignore",
-                   columns=tuple(replace(c, label="") for c in spec.columns))
-
-
-def _digest(spec: DatasetSpec) -> str:
-    return hashlib.sha256(repr(spec).encode("utf-8")).hexdigest()[:16]
-
-
-def _spec_fingerprint(spec: DatasetSpec) -> str:
-    """Changes whenever a setting that decides what the same bytes are stored as changes
-    (columns, types, mapping, checks, date, zones, `replace_by`, sheet), since the same
-    extracts may then load differently. Left out are the settings of `_read_as`, and `unique`:
-    it only refuses (a blank id is a rejected row, a repeated or already stored id refuses the
-    load), so it is recorded beside the fingerprint and compared on its own
-    (`_same_as_latest`): adding, moving or removing it and loading the same extracts again
-    writes no version where the same rows are refused. Changing one of the others and loading
-    the same extracts again writes no version."""
-    return _digest(replace(_read_as(spec), unique=None))
-
-
-def _earlier_fingerprints(spec: DatasetSpec) -> frozenset[str]:
-    """The fingerprints earlier code recorded for this declaration, so a table it loaded is
-    still recognised as holding these extracts: the whole declaration (earlier releases), and
-    the settings of `_read_as` with `unique` in them, as declared or (a table loaded before
-    `unique` was declared: adding it only adds refusals) left out."""
-    return frozenset({_digest(spec), _digest(_read_as(spec)),
-                      _digest(_read_as(replace(spec, unique=None)))})
 
 
 # Delta operations that rewrite files or the log without changing a row (`kpi vacuum`).
@@ -427,7 +395,6 @@ def ensure_bundled_store(project, notify=None) -> None:
     import os
     import shutil
     import tempfile
-    from dataclasses import replace
 
     from kpi import store
     from kpi.locks import locked
