@@ -1040,16 +1040,23 @@ def _check_read(project: Project, dataset_id: str, table: Any) -> None:
     if spec is None:
         return
     path = table_path(project, dataset_id)
-    digest = _commit_digest(path, table.version())
-    # The whole declaration (`repr`): an earlier kpi's load is judged by its fingerprint.
-    key = (str(path), table.version(), digest, repr(spec))
-    if key not in _CHECKED:
+    version = table.version()
+    # The sha256 of the version's commit file: the one `table_state` took of the latest (once
+    # an answer), not read and hashed again on each of an answer's reads.
+    state = table_state(path)
+    digest = state[1] if state is not None and state[0] == version else \
+        _commit_digest(path, version)
+    # The declaration as the object kpi.toml was read into (kept in the entry, so its id is
+    # never another's): an earlier kpi's load is judged by all of it (`_unrecorded`).
+    key = (str(path), version, digest, id(spec))
+    entry = _CHECKED.get(key)
+    if entry is None or entry[0] is not spec:
         if len(_CHECKED) > 256:
             _CHECKED.clear()
         drift = _drift_of(spec, path, table, digest)
-        _CHECKED[key] = drift, drift is None and _unrecorded(spec, path, table.version(),
-                                                             digest)
-    found, unrecorded = _CHECKED[key]
+        entry = _CHECKED[key] = spec, drift, drift is None and _unrecorded(spec, path, version,
+                                                                           digest)
+    _, found, unrecorded = entry
     if unrecorded:
         _say(UNRECORDED.format(dataset=dataset_id), UnrecordedDeclaration)
     if found is not None:
@@ -1057,8 +1064,10 @@ def _check_read(project: Project, dataset_id: str, table: Any) -> None:
         raise DeclarationChanged(dataset_id, problem, hint.format(dataset=dataset_id))
 
 
-# What `_check_read` found, by (folder, version, sha256 of its commit file, definition).
-_CHECKED: dict[tuple[str, int, str | None, str], tuple[tuple[str, str] | None, bool]] = {}
+# What `_check_read` found, by (folder, version, sha256 of its commit file, id of the
+# declaration), with the declaration.
+_CHECKED: dict[tuple[str, int, str | None, int],
+               tuple[DatasetSpec, tuple[str, str] | None, bool]] = {}
 
 
 def _say(message: str, category: type[KpiWarning]) -> None:

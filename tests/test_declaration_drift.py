@@ -468,3 +468,25 @@ def test_a_table_an_earlier_kpi_loaded_answers_under_the_declaration_it_read(
     figures = {k["id"]: k["current"]["value"] for k in json.loads(done.stdout)["kpis"]}
     assert figures["fraud"] == _count(folder, "\"Type\" = 'fraud'") == 5
     assert figures["flagged"] == _count(folder, "\"Flag\" = 'yes'") == 4
+
+
+def test_a_read_of_the_latest_version_hashes_its_commit_file_once(tmp_path, cli, monkeypatch):
+    """Each read checks the version it reads, keyed by its commit file's sha256: for the
+    latest version that is the hash the answer already took of it (`store.table_state`), not
+    one more per read (66 reads of the sample's summary hashed 87 commit files again); an
+    earlier version read with --as-of is hashed for itself, and checked for itself."""
+    from kpi import store
+
+    folder = _project(tmp_path, cli)
+    hashed: list[int] = []
+    digest = store._commit_digest
+    monkeypatch.setattr(store, "_commit_digest",
+                        lambda path, version: hashed.append(version) or digest(path, version))
+    project = kpi.open(folder)
+    assert project.summary("2025-03").height == len(KPIS)
+    assert hashed == []
+    _declare(folder, columns={**COLUMNS, "category": '{ type = "str", from = ["Old Type"] }'})
+    assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    with pytest.raises(DataError, match="column 'category' was read from source column 'Type'"):
+        kpi.open(folder).summary("2025-03", as_of=0)
+    assert set(hashed) == {0}
