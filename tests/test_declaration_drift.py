@@ -490,3 +490,47 @@ def test_a_read_of_the_latest_version_hashes_its_commit_file_once(tmp_path, cli,
     with pytest.raises(DataError, match="column 'category' was read from source column 'Type'"):
         kpi.open(folder).summary("2025-03", as_of=0)
     assert set(hashed) == {0}
+
+
+def test_a_read_checks_the_version_it_reads_while_another_process_loads(tmp_path, cli):
+    """A reader and a loader in two processes: while one answer is being worked out, another
+    process loads every extract again under a changed kpi.toml. Each read of that answer
+    reads the version it began with and checks it against the declaration it was read
+    under, not the version committed since; the next answer reads the new version under the
+    kpi.toml it reads then. And --as-of reads an earlier version under its own load's
+    declaration while the latest is refused."""
+    import os
+    import subprocess
+    import sys
+
+    from kpi import store
+
+    folder = _project(tmp_path, cli)
+    project = kpi.open(folder)
+    catalogue = project._catalogue()
+    before = _count(folder, "\"Type\" = 'fraud'")
+    with store.one_reading():
+        first = store.scan(catalogue, "incidents").filter(category="fraud").collect().height
+        _declare(folder, columns={**COLUMNS,
+                                  "category": '{ type = "str", from = ["Old Type"] }'})
+        loaded = subprocess.run([sys.executable, "-m", "kpi", "--project", str(folder),
+                                 "ingest", "incidents"], capture_output=True, text=True,
+                                env={**os.environ, "KPI_NO_CACHE": "1"}, check=False)
+        assert loaded.returncode == 0, loaded.stderr
+        assert store.table_version(folder / "data" / "incidents") == 1
+        again = store.scan(catalogue, "incidents").filter(category="fraud").collect().height
+        assert first == again == before == 5
+        assert store.row_count(catalogue, "incidents") == 27
+    with pytest.raises(DataError, match="column 'category' was read from source column 'Old"):
+        store.scan(catalogue, "incidents")  # the new version, under the old declaration
+    assert project.summary("2025-03").filter(id="fraud")["current_value"].item() == \
+        _count(folder, "\"Old Type\" = 'fraud'") == 3
+    # Back to 'Type': version 0 answers under it, the latest (read from 'Old Type') refuses.
+    _declare(folder)
+    old = cli(["--project", folder, "summary", "--period", "2025-03", "--as-of", "0",
+               "--format", "json"])
+    assert old.exit_code == 0, old.output
+    assert {k["id"]: k["current"]["value"] for k in json.loads(old.stdout)["kpis"]}[
+        "fraud"] == before
+    done = cli(["--project", folder, "summary", "--period", "2025-03"])
+    assert done.exit_code == 3 and "from source column 'Old Type'" in done.stderr
