@@ -427,9 +427,14 @@ PLAIN_READER_FEATURES = frozenset({"timestampNtz"})
 def scan(project: Project, dataset_id: str, as_of: AsOf | None = None) -> pl.LazyFrame:
     """A lazy scan of the dataset as stored (now, or as of a version or moment), refused where
     kpi.toml now declares its rows to mean something else (`_check_read`)."""
+    import polars as pl
+
     table = _table(project, dataset_id, as_of)
-    _check_read(project, dataset_id, table)
-    return _scan(table, dataset_id)
+    widened = _check_read(project, dataset_id, table)
+    frame = _scan(table, dataset_id)
+    # An int column kpi.toml now declares float is read as the floats it holds exactly.
+    return frame.with_columns(pl.col(c).cast(pl.Float64) for c in widened) if widened \
+        else frame
 
 
 def stored_rows(project: Project, dataset_id: str) -> pl.LazyFrame:
@@ -904,6 +909,14 @@ def declaration_fingerprints(spec: DatasetSpec) -> frozenset[str]:
     return earlier_fingerprints(spec) | {spec_fingerprint(spec)}
 
 
+# A column's declared type that reads every value of a stored one as it was (`definition`'s
+# types, and the Delta types they are stored as): an int declared float, within 2**53 (a
+# float holds every whole number up to it; `_drift_of` reads the table's statistics). A
+# narrowing (float to int) or any other change is refused.
+WIDENED = frozenset({("int", "float"), ("long", "double")})
+EXACT_IN_A_FLOAT = 2**53
+
+
 def definition_drift(stored: dict[str, Any], now: dict[str, Any]) -> str | None:
     """How the declaration `now` reads the stored values otherwise than the one they were
     loaded under (`definition`), or None when every stored value means what it meant. A
@@ -923,7 +936,8 @@ def definition_drift(stored: dict[str, Any], now: dict[str, Any]) -> str | None:
         was = held.get(name)
         if was is None:
             return f"column '{name}' is declared in kpi.toml but not stored"
-        if was.get("type") != column["type"]:
+        if was.get("type") != column["type"] and (was.get("type"), column["type"]) \
+                not in WIDENED:
             return (f"column '{name}' was stored as {was.get('type')} and kpi.toml now "
                     f"declares it {column['type']}")
         reads = {_heading_key(n) for n in column["from"]}
@@ -1029,7 +1043,7 @@ def _same_type(stored: str, wanted: str) -> bool:
     return stored == wanted or (stored, wanted) == ("timestamp_ntz", "timestamp")
 
 
-def _check_read(project: Project, dataset_id: str, table: Any) -> None:
+def _check_read(project: Project, dataset_id: str, table: Any) -> tuple[str, ...]:
     """Every read of a stored table (`scan`, `months`, `row_count`) answers only from rows
     whose values mean what kpi.toml now declares: each declared column stored, with its
     type, and (where the load recorded it, `stored_definition`) the same date column, and no
@@ -1038,7 +1052,7 @@ def _check_read(project: Project, dataset_id: str, table: Any) -> None:
     figures from another's rows. Worked out once per table version and declaration."""
     spec = project.datasets.get(dataset_id)
     if spec is None:
-        return
+        return ()
     path = table_path(project, dataset_id)
     version = table.version()
     # The sha256 of the version's commit file: the one `table_state` took of the latest (once
@@ -1053,21 +1067,22 @@ def _check_read(project: Project, dataset_id: str, table: Any) -> None:
     if entry is None or entry[0] is not spec:
         if len(_CHECKED) > 256:
             _CHECKED.clear()
-        drift = _drift_of(spec, path, table, digest)
-        entry = _CHECKED[key] = spec, drift, drift is None and _unrecorded(spec, path, version,
-                                                                           digest)
-    _, found, unrecorded = entry
+        drift, widened = _drift_of(spec, path, table, digest)
+        entry = _CHECKED[key] = (spec, drift, drift is None and _unrecorded(spec, path, version,
+                                                                            digest), widened)
+    _, found, unrecorded, widened = entry
     if unrecorded:
         _say(UNRECORDED.format(dataset=dataset_id), UnrecordedDeclaration)
     if found is not None:
         problem, hint = found
         raise DeclarationChanged(dataset_id, problem, hint.format(dataset=dataset_id))
+    return widened
 
 
 # What `_check_read` found, by (folder, version, sha256 of its commit file, id of the
 # declaration), with the declaration.
 _CHECKED: dict[tuple[str, int, str | None, int],
-               tuple[DatasetSpec, tuple[str, str] | None, bool]] = {}
+               tuple[DatasetSpec, tuple[str, str] | None, bool, tuple[str, ...]]] = {}
 
 
 def _say(message: str, category: type[KpiWarning]) -> None:
@@ -1108,25 +1123,55 @@ def declared_types(spec: DatasetSpec) -> list[tuple[str, str]]:
 
 
 def _drift_of(spec: DatasetSpec, path: Path, table: Any, digest: str | None
-              ) -> tuple[str, str] | None:
-    """How the table version's rows differ from the declaration (`_check_read`), and the
-    remedy's hint, or None."""
+              ) -> tuple[tuple[str, str] | None, tuple[str, ...]]:
+    """How the table version's rows differ from the declaration (`_check_read`), with the
+    remedy's hint, or None; and the int columns declared float, read as floats (`scan`)."""
     problem = _declaration_drift(spec, path, table.version(), digest)
     fields = [(f["name"], f["type"]) for f in json.loads(table.schema().to_json())["fields"]]
     stored = dict(fields)
     wanted = declared_types(spec)
+    widened: list[str] = []
     for name, kind in wanted:
         if problem is not None:
             break
         if name not in stored:
             problem = f"column '{name}' is declared in kpi.toml but not stored"
+        elif (stored[name], kind) in WIDENED:
+            past = _past_exact(table, name)
+            if past is not None:
+                problem = (f"column '{name}' is stored as {stored[name]} and kpi.toml now "
+                           f"declares it {kind}, and it holds {past}, past 2**53, which a "
+                           "float does not hold exactly")
+            widened.append(name)
         elif not _same_type(stored[name], kind):
             problem = (f"column '{name}' is stored as {stored[name]} and kpi.toml now "
                        f"declares it {kind}")
     if problem is None:
-        return None
+        return None, tuple(widened)
     # A load is refused where the table's columns are not the declared ones (`_check_schema`).
-    return problem, DRIFT_HINT if fields == wanted else COLUMNS_HINT
+    return (problem, DRIFT_HINT if fields == wanted else COLUMNS_HINT), ()
+
+
+def _past_exact(table: Any, column: str) -> str | None:
+    """A stored whole number of the column a float does not hold exactly (past 2**53 either
+    way), from the table version's file statistics (no data scan), or None. A file whose
+    statistics do not bound the column (none kept, and not every value blank) is taken to
+    hold one: it cannot be shown not to."""
+    import polars as pl
+
+    actions = pl.DataFrame(table.get_add_actions(flatten=True))
+    names = ("num_records", f"null_count.{column}", f"min.{column}", f"max.{column}")
+    for rows, blank, low, high in actions.select(
+            pl.col(n) if n in actions.columns else pl.lit(None).alias(n)
+            for n in names).iter_rows():
+        if low is None or high is None:
+            if rows and blank != rows:
+                return "values the table keeps no statistics of"
+            continue
+        for value in (low, high):
+            if abs(int(value)) > EXACT_IN_A_FLOAT:
+                return str(int(value))
+    return None
 
 
 def _drift_kept(dataset_id: str, drift: str, kept: str) -> DeclarationChanged:

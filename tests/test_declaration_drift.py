@@ -534,3 +534,72 @@ def test_a_read_checks_the_version_it_reads_while_another_process_loads(tmp_path
         "fraud"] == before
     done = cli(["--project", folder, "summary", "--period", "2025-03"])
     assert done.exit_code == 3 and "from source column 'Old Type'" in done.stderr
+
+
+def _with_amounts(folder: Path, kind: str, amounts: list[int] | None = None) -> None:
+    """The extract with a whole-number `Amount` on each row (the row's place times 7, or
+    `amounts`), declared `kind`, and a sum and a mean of it beside the counts."""
+    lines = EXTRACT.splitlines()
+    values = amounts or [7 * i for i in range(1, len(lines))]
+    (folder / "incidents.csv").write_text(
+        "\n".join([lines[0] + ",Amount", *(f"{r},{v}" for r, v in zip(lines[1:], values,
+                                                                      strict=False))]) + "\n",
+        encoding="utf-8")
+    _declare(folder, columns={**COLUMNS, "amount": f'{{ type = "{kind}", from = ["Amount"] }}'})
+    with (folder / "kpi.toml").open("a", encoding="utf-8") as toml:
+        for kpi_id, how in (("amount", "sum"), ("mean_amount", "mean")):
+            toml.write(f'\n[[kpis]]\nid = "{kpi_id}"\ntitle = "{kpi_id}"\npriority = "p"\n'
+                       f'kind = "{how}"\ndataset = "incidents"\nvalue = "amount"\n'
+                       'better = "lower"\nbreakdowns = ["area"]\n')
+
+
+def test_an_int_column_declared_float_answers_as_a_fresh_load_of_floats(tmp_path, cli):
+    """An int column declared float afterwards holds nothing a float does not hold exactly
+    (every value within 2**53): it was refused as a changed type, though every figure read
+    from it as floats is the figure of the extract loaded afresh as floats. Each face now
+    answers, and prints what a fresh load prints (the column is read as floats, so kpi
+    compare's sums print 651.0, not 651); a load into the table is still refused until it
+    is loaded again (one type a column)."""
+    stored, fresh = tmp_path / "stored", tmp_path / "fresh"
+    for folder, kind in ((stored, "int"), (fresh, "float")):
+        folder.mkdir()
+        _with_amounts(folder, kind)
+        assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    _with_amounts(stored, "float")
+    for args in (["summary", "--period", "2025-03", "--format", "json"],
+                 ["show", "amount", "--period", "2025-03", "--format", "json"],
+                 ["show", "mean_amount", "--period", "2025-03", "--format", "json"],
+                 ["compare", "--by", "area", "--period", "2025-03", "--format", "json"],
+                 ["check", "--period", "2025-03", "--format", "json"]):
+        read, want = (cli(["--project", folder, *args]) for folder in (stored, fresh))
+        assert read.exit_code == want.exit_code == 0, (args, read.output)
+        assert read.stdout.replace(str(stored), "") == want.stdout.replace(str(fresh), ""), args
+    figures = _figures(cli, stored)
+    rows = duckdb.sql(f"SELECT * FROM read_csv('{stored / 'incidents.csv'}')")
+    assert rows is not None
+    total = duckdb.sql(f"SELECT sum(Amount), avg(Amount) FROM rows WHERE strftime(Date, "
+                       f"'%Y-%m') IN {YEAR!r}").fetchone()
+    assert total is not None
+    assert (figures["amount"], figures["mean_amount"]) == (total[0], total[1]) == (2646, 98.0)
+    assert kpi.open(stored).scan("incidents").collect_schema()["amount"] == \
+        kpi.open(fresh).scan("incidents").collect_schema()["amount"]
+    done = cli(["--project", stored, "ingest", "incidents"])
+    assert done.exit_code == 3 and "no longer match the stored table" in done.stderr
+
+
+@pytest.mark.parametrize(("stored", "declared", "amounts", "said"), [
+    ("float", "int", None, "column 'amount' was stored as float and kpi.toml now declares "
+                           "it int"),
+    ("int", "float", [2**53 + 1] + [1] * 26, "holds 9007199254740993, past 2**53"),
+])
+def test_a_type_change_that_does_not_read_every_value_as_it_was_is_refused(
+        tmp_path, cli, stored, declared, amounts, said):
+    """A narrowing (float to int) or an int past 2**53 declared float (9007199254740993 would
+    read 9007199254740992) is refused, as any other type change is
+    (`test_a_type_changed_is_refused`)."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    _with_amounts(folder, stored, amounts)
+    assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
+    _with_amounts(folder, declared, amounts)
+    _every_read_refuses(cli, folder, said, remedy="aside and load every extract again")
