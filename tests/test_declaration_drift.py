@@ -379,6 +379,8 @@ def test_the_listings_name_a_drifted_dataset_beside_the_others(tmp_path, cli):
 
     done = cli(["--project", folder, "check", "--period", "2025-03", "--format", "json"])
     assert done.exit_code == 1, done.output
+    check_schema = json.loads((Path(kpi.__file__).parent / "schemas" / "check.json").read_text())
+    jsonschema.Draft202012Validator(check_schema).validate(json.loads(done.stdout))
     checks = {c["id"]: c for c in json.loads(done.stdout)["checks"]}
     refused = "dataset 'incidents' was stored under another declaration"
     for failed in ("flags", "coverage_fraud", "coverage_flagged", "gaps_incidents"):
