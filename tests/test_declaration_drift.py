@@ -605,3 +605,26 @@ def test_a_type_change_that_does_not_read_every_value_as_it_was_is_refused(
     assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
     _with_amounts(folder, declared, amounts)
     _every_read_refuses(cli, folder, said, remedy="aside and load every extract again")
+
+
+def test_the_samples_store_an_earlier_kpi_built_answers_saying_nothing(tmp_path, cli,
+                                                                         monkeypatch):
+    """The bundled sample's store is built for the kpi.toml it holds (its folder's name is
+    the fingerprint of the sample's files, kpi.toml among them), so a store an earlier kpi
+    built, recording no declaration and another fingerprint of it, holds what kpi.toml
+    declares: it answers without the warning an earlier kpi's table of a project gets, whose
+    remedy (load every extract again) the sample refuses."""
+    from kpi import store
+    from kpi.ingest import commit
+
+    monkeypatch.setenv("KPI_CACHE_DIR", str(tmp_path / "cache"))
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "DEFINITION_KEY", "not-recorded")
+        patched.setattr(commit, "_spec_fingerprint", lambda spec: "0" * 16)
+        built = cli(["--project", "sample", "datasets"])
+        assert built.exit_code == 0, built.output
+    crimes = store.table_path(kpi.open("sample")._catalogue(), "crimes")
+    assert crimes.is_relative_to(tmp_path / "cache")
+    assert store.stored_definition(crimes, 0) is None
+    done = cli(["--project", "sample", "summary", "--period", "2025-09", "--format", "json"])
+    assert done.exit_code == 0 and "Warning" not in done.stderr, done.stderr
