@@ -903,10 +903,75 @@ def earlier_fingerprints(spec: DatasetSpec) -> frozenset[str]:
 
 def declaration_fingerprints(spec: DatasetSpec) -> frozenset[str]:
     """Every fingerprint a load of this declaration records or recorded (`spec_fingerprint`
-    and `earlier_fingerprints`): a load by an earlier kpi, which recorded no `definition`,
-    read the same date, types and `from` where it recorded one of them
-    (`_unrecorded`)."""
-    return earlier_fingerprints(spec) | {spec_fingerprint(spec)}
+    and `earlier_fingerprints`), as each earlier kpi wrote the declaration: without the
+    settings it did not have yet (`EARLIER_FIELDS`), where they are at their defaults. A load
+    by an earlier kpi, which recorded no `definition`, read the same date, types and `from`
+    where it recorded one of them (`_unrecorded`)."""
+    found = set(earlier_fingerprints(spec)) | {spec_fingerprint(spec)}
+    omitted: set[str] = set()
+    for added in EARLIER_FIELDS:
+        omitted |= added
+        if not _at_defaults(spec, omitted):
+            break  # an earlier kpi could not have declared this
+        forms = (spec, read_as(spec), read_as(replace(spec, unique=None)),
+                 replace(read_as(spec), unique=None))
+        found |= {hashlib.sha256(_written(form, frozenset(omitted)).encode("utf-8"))
+                  .hexdigest()[:16] for form in forms}
+    return frozenset(found)
+
+
+# The settings of a declaration each earlier kpi did not have, newest first: its fingerprint
+# (`spec_digest`, the `repr` of the declaration) was written without them.
+EARLIER_FIELDS: tuple[frozenset[str], ...] = (
+    frozenset({"ColumnSpec.time_zone", "DatasetSpec.time_zone"}),
+    frozenset({"DatasetSpec.published"}),
+    frozenset({"DatasetSpec.source"}),
+    frozenset({"ColumnSpec.label"}),
+    frozenset({"DatasetSpec.date_parts", "DatasetSpec.derived"}),
+    frozenset({"DatasetSpec.sheet"}),
+)
+
+
+def _written(value: Any, omitted: frozenset[str]) -> str:
+    """`repr(value)` as a dataclass writes it, without the `omitted` fields ("Class.field")."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        kind = type(value).__qualname__
+        shown = (f"{f.name}={_written(getattr(value, f.name), omitted)}"
+                 for f in dataclasses.fields(value)
+                 if f.repr and f"{kind}.{f.name}" not in omitted)
+        return f"{kind}({', '.join(shown)})"
+    items: Any = value
+    if type(items) is tuple:
+        inner = ", ".join(_written(v, omitted) for v in items)
+        return f"({inner},)" if len(items) == 1 else f"({inner})"
+    if type(items) is list:
+        return f"[{', '.join(_written(v, omitted) for v in items)}]"
+    return repr(items)
+
+
+def _at_defaults(value: Any, omitted: set[str]) -> bool:
+    """Whether every `omitted` field ("Class.field") of the declaration (and its columns) is
+    at its default: a setting an earlier kpi did not have could not have been declared."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        kind = type(value).__qualname__
+        for f in dataclasses.fields(value):
+            held = getattr(value, f.name)
+            if f"{kind}.{f.name}" in omitted:
+                default = (f.default_factory() if f.default_factory is not dataclasses.MISSING
+                           else f.default)
+                if held != default:
+                    return False
+            elif not _at_defaults(held, omitted):
+                return False
+        return True
+    items: Any = value
+    if type(items) in (tuple, list):
+        return all(_at_defaults(v, omitted) for v in items)
+    return True
 
 
 # A column's declared type that reads every value of a stored one as it was (`definition`'s

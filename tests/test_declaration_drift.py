@@ -628,3 +628,56 @@ def test_the_samples_store_an_earlier_kpi_built_answers_saying_nothing(tmp_path,
     assert store.stored_definition(crimes, 0) is None
     done = cli(["--project", "sample", "summary", "--period", "2025-09", "--format", "json"])
     assert done.exit_code == 0 and "Warning" not in done.stderr, done.stderr
+
+
+# The fingerprint (`spec` in a load's provenance) four earlier kpis recorded for one dataset's
+# declaration (`EARLIER_DATASET` below), each by loading it with that commit's kpi: before
+# loads recorded their `definition`, and before a dataset had `time_zone` (5251b11),
+# `published` (e57a319), or a database `source` and a column `label` (6a1dbf1).
+EARLIER_KPI_FINGERPRINTS = {"b03bec1": "e1c1b647ff720e89", "5251b11": "5665a0460760e486",
+                            "e57a319": "a21ba3b23f8a2b8f", "6a1dbf1": "a67dcec1941dd5d0"}
+EARLIER_DATASET = """[project]
+name = "D"
+baseline = "2025-03"
+
+[datasets.alpha]
+date = "happened"
+sources = ["a.csv"]
+[datasets.alpha.columns]
+ref = { type = "str", from = ["Ref"] }
+happened = { type = "date", from = ["Date"] }
+category = { type = "str", from = ["Type"] }
+n = { type = "int", from = ["N"] }
+
+[[priorities]]
+id = "p"
+title = "S"
+
+[[kpis]]
+id = "afraud"
+title = "A fraud"
+priority = "p"
+kind = "count"
+dataset = "alpha"
+filter = "category = 'fraud'"
+better = "lower"
+"""
+
+
+def test_the_fingerprints_earlier_kpis_recorded_are_recognised(tmp_path):
+    """A table an earlier kpi loaded is recognised as read under kpi.toml's declaration by
+    the fingerprint that kpi recorded, though each wrote it from the declaration as it then
+    stood (without the settings added since): it answered with a warning that its date or
+    `from` might have changed under the very kpi.toml it was loaded under. A changed `from`
+    matches none of them."""
+    from kpi import store
+    from kpi.catalogue import load_project
+
+    (tmp_path / "kpi.toml").write_text(EARLIER_DATASET, encoding="utf-8")
+    known = store.declaration_fingerprints(load_project(tmp_path).datasets["alpha"])
+    assert {c: f for c, f in EARLIER_KPI_FINGERPRINTS.items() if f not in known} == {}
+    (tmp_path / "kpi.toml").write_text(EARLIER_DATASET.replace('from = ["Type"]',
+                                                               'from = ["Old Type"]'),
+                                       encoding="utf-8")
+    changed = store.declaration_fingerprints(load_project(tmp_path).datasets["alpha"])
+    assert not changed & set(EARLIER_KPI_FINGERPRINTS.values())
