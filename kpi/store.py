@@ -803,6 +803,7 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
                 # The definition this load records is not that of the rows it keeps: a read
                 # still says so (`_unrecorded`) until a load replaces them all.
                 provenance = {**provenance, KEPT_UNRECORDED: True}
+                _say(KEPT.format(dataset=dataset_id), UnrecordedDeclaration)
             metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
             schema = Schema.from_arrow(arrow_schema)
             commit = CommitProperties(custom_metadata=metadata)
@@ -1094,6 +1095,11 @@ class UnrecordedDeclaration(KpiWarning):
     (`_unrecorded`): their figures are answered, with this said once."""
 
 
+KEPT = ("dataset '{dataset}': this load keeps rows an earlier kpi loaded, which recorded no "
+        "declaration, and kpi.toml's declaration of them is not known to be the one they were "
+        "read under, so every answer will say so until every extract is loaded again (kpi "
+        "ingest {dataset} ...; 'kpi history {dataset}' lists those stored), replacing every "
+        "stored month")
 UNRECORDED = ("dataset '{dataset}' was loaded by an earlier kpi, which recorded no declaration, "
               "and kpi.toml's declaration of it is not known to be the one it read: a change "
               "since to its date column or a column's from cannot be seen, so its figures are "

@@ -444,7 +444,9 @@ def test_a_table_an_earlier_kpi_loaded_says_so_where_its_declaration_may_have_ch
     lines = EXTRACT.splitlines()
     march.write_text("\n".join([lines[0], *(r for r in lines if ",2025-03-" in r[:14])]) + "\n",
                      encoding="utf-8")
-    assert cli(["--project", folder, "ingest", "incidents", march]).exit_code == 0
+    done = cli(["--project", folder, "ingest", "incidents", march])
+    assert done.exit_code == 0 and "Warning: dataset 'incidents': this load keeps rows an " \
+        "earlier kpi loaded" in done.stderr, done.output
     done = cli(["--project", folder, "summary", "--period", "2025-03"])
     assert done.exit_code == 0 and said in done.stderr, done.output
     assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
