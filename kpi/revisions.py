@@ -23,7 +23,7 @@ from pathlib import Path
 from kpi import engine, render
 from kpi.catalogue import Project
 from kpi.errors import DataError, KpiError, UsageError, option, refuse_unsafe_text
-from kpi.periods import Comparison, Month
+from kpi.periods import Comparison, Month, Window
 from kpi.rounding import Beside
 from kpi.store import AsOf
 
@@ -317,11 +317,26 @@ def _not_before_last(project: Project, last: dict, report, as_of: AsOf | None,
                 "loads made before that paper, not revisions since it", hint=hint)
 
 
+def _printed_windows(last: dict, kpis: list) -> dict[str, tuple[Window | None, Window | None]]:
+    """The current and comparison window of each KPI's figures in the last paper (its
+    figures file), by KPI id: the windows their revisions are computed over."""
+    ids = {k.id for k in kpis}
+    windows: dict[str, dict[str, Window]] = {}
+    for figure in last["figures"]:
+        role = figure.get("role")
+        if figure["kpi"] in ids and role in ("current", "comparison"):
+            windows.setdefault(figure["kpi"], {}).setdefault(role, Window.from_code(
+                figure["window"], prior=role == "comparison"))
+    return {i: (w.get("current"), w.get("comparison")) for i, w in windows.items()}
+
+
 def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisions:
     """Figures the last paper printed whose value, recomputed for the same window from the
     data this paper uses, now reads differently; a figure of a KPI still shown that the data
-    no longer gives (its window now incomplete, or no longer one the KPI reports) is revised
-    to "no figure", never taken as unchanged. A KPI whose definition changed since is named
+    no longer gives (a month of its window no longer held, or a part of it) is revised to
+    "no figure", never taken as unchanged. The window is the one the last paper printed the
+    figure for (`_printed_windows`), not the one its period would be given now: a month
+    loaded since moves no figure printed. A KPI whose definition changed since is named
     as redefined, not compared: its figures moved because the definition did. A last paper
     of a later month than this one is refused (`load`)."""
     period = Month.typed(str(last["period"]))
@@ -334,14 +349,17 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
     _not_before_last(project, last, report, as_of, kpis)
     now: dict[tuple[str, str], str] = {}
     if kpis:
+        # Each figure recomputed for the window the last paper printed it for, never the
+        # window its period would be given now: a KPI whose data then stopped short of the
+        # period (stale, or a gap) reports a later window once the month is loaded, and its
+        # figure printed would read as revised to "no figure" where no record changed.
         again = engine.evaluate(project, period, Comparison(last["comparison"]), kpis,
-                                as_of=as_of)
-        for source in (report, again):
-            for result in source.results:
-                for measured in (result.current, result.comparison):
-                    if measured is not None and measured.value is not None:
-                        now[(result.kpi.id, measured.window.code)] = render.number(
-                            measured.value, result.kpi)
+                                as_of=as_of, given=_printed_windows(last, kpis))
+        for result in again.results:
+            for measured in (result.current, result.comparison):
+                if measured is not None and measured.value is not None:
+                    now[(result.kpi.id, measured.window.code)] = render.number(
+                        measured.value, result.kpi)
     items = []
     seen = set()
     for figure in last["figures"]:

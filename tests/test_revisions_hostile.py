@@ -376,3 +376,125 @@ def test_a_paper_as_of_before_the_last_papers_data_is_refused_not_listed_as_revi
                   "--as-of", now, "--previous", previous, "--output", out])
     assert result.exit_code == 0, result.output
     assert "has been revised since" in _appendix(out)
+
+
+_SMALL = """\
+[project]
+name = "Revisions window"
+baseline = "2024-03"
+
+[datasets.inc]
+date = "date"
+[datasets.inc.columns]
+date = "date"
+minutes = "float"
+
+[[priorities]]
+id = "p"
+title = "Priority"
+
+[[kpis]]
+id = "count"
+title = "Incidents"
+priority = "p"
+dataset = "inc"
+kind = "count"
+better = "lower"
+
+[[kpis]]
+id = "lagged"
+title = "Incidents lagged"
+priority = "p"
+dataset = "inc"
+kind = "count"
+better = "lower"
+lag = 2
+
+[[kpis]]
+id = "avg"
+title = "Mean minutes"
+priority = "p"
+dataset = "inc"
+kind = "mean"
+value = "minutes"
+better = "lower"
+decimals = 1
+"""
+
+
+def _incidents(path, months: dict[str, int]) -> None:
+    """`months` ('2025-08' -> n): n rows dated the 3rd of each month, n minutes each."""
+    lines = ["date,minutes"]
+    for month, n in months.items():
+        lines += [f"{month}-03,{n}"] * n
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _months(first: tuple[int, int], last: tuple[int, int]) -> list[str]:
+    (y, m), out = first, []
+    while (y, m) <= last:
+        out.append(f"{y}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def test_a_window_moved_by_a_month_loaded_since_is_no_revision(tmp_path, cli):
+    """The last paper for September 2025 was written before September was loaded: its
+    incidents' figures were of the year ending August 2025 (stale). September loaded, the
+    same export with --previous listed "Incidents, year ending August 2025: 308 then, no
+    figure now" (and the mean), exit 0, where no record of that year changed: the figures
+    were recomputed for the windows September's paper now gets, not the windows printed. A
+    month revised since is still listed, with its figures counted by hand."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(_SMALL, encoding="utf-8")
+    # 2023-01 .. 2025-08: month i (from 0) holds 10 + i % 5 rows, each of 10 + i % 5 minutes
+    held = {m: 10 + i % 5 for i, m in enumerate(_months((2023, 1), (2025, 8)))}
+    _incidents(tmp_path / "to-august.csv", held)
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "to-august.csv"]).exit_code == 0
+    first = tmp_path / "last" / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--output", first])
+    assert result.exit_code == 0, result.output
+    last = json.loads(first.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    windows = {(f["kpi"], f["role"]): f["window"] for f in last["figures"]}
+    assert windows[("count", "current")] == "YE 2025-08"  # stale: September not loaded yet
+    assert windows[("lagged", "current")] == "YE 2025-07"
+
+    _incidents(tmp_path / "september.csv", {"2025-09": 40})
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "september.csv"]).exit_code == 0
+    out = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--previous", first.with_suffix(".figures.json")])
+    assert result.exit_code == 0, result.output
+    assert _appendix(out).strip() == ("No figure printed in the paper for September 2025 has "
+                                      "been revised since.")
+    assert "Figures revised since the last paper: 0 " in out.read_text(encoding="utf-8")
+
+    # June 2025 revised (its 10 + 29 % 5 = 14 rows of 14 minutes now 20 rows of 14 minutes),
+    # and a paper for October (whose windows moved again) compared with September's
+    _incidents(tmp_path / "june.csv", {"2025-06": 14})
+    text = (tmp_path / "june.csv").read_text(encoding="utf-8")
+    (tmp_path / "june.csv").write_text(text + "2025-06-03,14\n" * 6, encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "june.csv"]).exit_code == 0
+    out = tmp_path / "october.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-10",
+                  "--output", out, "--previous", first.with_suffix(".figures.json")])
+    assert result.exit_code == 0, result.output
+    year = _months((2024, 9), (2025, 8))
+    count_then = sum(held[m] for m in year)
+    lagged_then = sum(held[m] for m in _months((2024, 8), (2025, 7)))
+    mean_then = sum(held[m] ** 2 for m in year) / count_then
+    mean_now = (sum(held[m] ** 2 for m in year) + 6 * 14) / (count_then + 6)
+    rows = {tuple(c.strip() for c in line.strip("|").split("|"))
+            for line in _appendix(out).splitlines() if line.startswith("| Incidents")
+            or line.startswith("| Mean")}
+    assert rows == {
+        ("Incidents", "year ending August 2025", f"{count_then:,}", f"{count_then + 6:,}"),
+        ("Incidents lagged", "year ending July 2025", f"{lagged_then:,}",
+         f"{lagged_then + 6:,}"),
+        ("Mean minutes", "year ending August 2025",
+         next(f["shown"] for f in last["figures"] if f["kpi"] == "avg"
+              and f["role"] == "current"), f"{mean_now:.1f}"),
+    }, _appendix(out)
+    assert f"{mean_then:.1f}" != f"{mean_now:.1f}"
