@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kpi import engine, render
+from kpi import engine, render, store
 from kpi.catalogue import Project
 from kpi.errors import DataError, KpiError, UsageError, option, refuse_unsafe_text
 from kpi.periods import Comparison, Month, Window
@@ -146,8 +146,10 @@ def figures(project: Project, report, priority: str | None, as_of: str | None) -
             })
     return {"format": FORMAT, "project": project.name, "period": str(report.period),
             "comparison": report.comparison.value, "priority": priority, "as_of": as_of,
-            "versions": dict(sorted(report.versions.items())), "figures": items,
-            "count": len(items), "printed": _printed(items)}
+            "versions": dict(sorted(report.versions.items())),
+            "origins": {d: store.table_origin(store.table_path(project, d))
+                        for d in sorted(report.versions)},
+            "figures": items, "count": len(items), "printed": _printed(items)}
 
 
 def _printed(items: list) -> str:
@@ -233,6 +235,7 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
                         f"of {project.path.name}, so no revision could be found",
                         hint="pass the .figures.json of this project's last paper (KPIs "
                              "renamed since cannot be compared)")
+    _check_origins(path, doc, project)
     period = Month.typed(str(doc["period"]))
     if month is not None and period > month:
         raise DataError(f"{path}: the figures of the paper for {period.name}, later than this "
@@ -266,6 +269,32 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
                             "edited since kpi wrote it", hint=hint)
     _check_printed(path, doc, hint)
     return doc
+
+
+def _check_origins(path: Path, doc: dict, project: Project) -> None:
+    """The last paper's data is this project's: each dataset it read is the table this
+    project holds (`store.table_origin`), not another project's of the same name (two forces'
+    projects made from one preset share their name and KPIs, and every figure of the one read
+    as revised in the other) nor this one's deleted and loaded anew, whose versions and rows
+    the last paper never read. A file of an older kpi records no origins and is read as before."""
+    origins = doc.get("origins")
+    if origins is None:
+        return
+    hint = ("pass the .figures.json of the last paper written from this project's data (a "
+            "table loaded anew since cannot be compared with the papers written before)")
+    if not isinstance(origins, dict) or not all(
+            isinstance(v, str | None) for v in origins.values()):
+        raise DataError(f"{path}: its \"origins\" must map each dataset to the text kpi "
+                        "wrote for it", hint=hint)
+    for dataset, then in sorted(origins.items()):
+        if dataset not in project.datasets or then is None:
+            continue
+        now = store.table_origin(store.table_path(project, dataset))
+        if now is not None and now != then:
+            raise DataError(f"{path}: the figures of another table of dataset '{dataset}' "
+                            "than this project's (another project's of the same name, or "
+                            "this one's deleted and loaded anew since): they cannot be "
+                            "compared with this project's data", hint=hint)
 
 
 _WINDOW_CODE = re.compile(r"(?:YE|AT) (\d{4}-\d{2})|(\d{4}-\d{2})\.\.(\d{4}-\d{2})")

@@ -498,3 +498,50 @@ def test_a_window_moved_by_a_month_loaded_since_is_no_revision(tmp_path, cli):
               and f["role"] == "current"), f"{mean_now:.1f}"),
     }, _appendix(out)
     assert f"{mean_then:.1f}" != f"{mean_now:.1f}"
+
+
+def test_the_last_paper_of_another_project_of_the_same_name_is_refused(tmp_path, cli):
+    """Two projects of one name and the same KPIs (two forces' projects made from one preset,
+    or a kpi.toml copied): the first's paper given to the second as --previous was read as
+    its last paper, exit 0, and every figure listed as revised (Incidents 120 then, 300
+    now), though no record of the second project was revised. Its datasets are other tables,
+    which the figures file now records (`origins`), so it is refused in one line, exit 3;
+    the project's own last paper is read as before, after a load, a restore or a copy of the
+    project folder."""
+    from deltalake import DeltaTable
+
+    folders = []
+    for name, per_month in (("one", 10), ("two", 25)):
+        folder = tmp_path / name
+        (folder / "data").mkdir(parents=True)
+        (folder / "kpi.toml").write_text(_SMALL, encoding="utf-8")
+        _incidents(tmp_path / f"{name}.csv", {m: per_month for m in _months((2023, 1),
+                                                                            (2025, 9))})
+        assert cli(["--project", folder, "ingest", "inc", tmp_path / f"{name}.csv"]
+                   ).exit_code == 0
+        folders.append(folder)
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folders[0], "export", "markdown", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    figures = last.with_suffix(".figures.json")
+    out = tmp_path / "board.md"
+    result = cli(["--project", folders[1], "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--previous", figures])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {figures}: the figures of another table of dataset 'inc' than this "
+        "project's (another project's of the same name, or this one's deleted and loaded "
+        "anew since): they cannot be compared with this project's data")
+    assert "Traceback" not in result.output and not out.exists()
+
+    # the project's own: loaded again, restored, and copied whole, it is still the same
+    _incidents(tmp_path / "june.csv", {"2025-06": 11})
+    assert cli(["--project", folders[0], "ingest", "inc", tmp_path / "june.csv"]).exit_code == 0
+    DeltaTable(str(folders[0] / "data" / "inc")).restore(0)
+    copied = tmp_path / "copied"
+    shutil.copytree(folders[0], copied)
+    for folder in (folders[0], copied):
+        result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                      "--output", out, "--previous", figures])
+        assert result.exit_code == 0, result.output
+        assert "has been revised since." in _appendix(out)
