@@ -1507,7 +1507,8 @@ class _Builder:
                    f" among the KPIs compared; {uncompared} KPI(s) redefined or no longer "
                    f"reported since were not compared ({self._revision_appendix})."
                    if uncompared else
-                   " (none of the figures printed last time has changed)."))))
+                   " (none of the KPI figures printed last time has changed; their "
+                   "breakdowns are not compared)."))))
         rows_head = Paragraph(inlines(Strong(inlines("The KPIs in each row of the table above")),
                                       " (for a KPI with a target, whether it will meet it)"))
         overflow: list[Section] = []
@@ -2494,14 +2495,17 @@ class _Builder:
     def _revisions(self) -> list:
         revised = self.revised
         assert revised is not None, "called only when there is a previous paper"
+        # Only the KPIs' own figures are in the figures file: a breakdown's parts printed
+        # (each LPA's change) may have moved, so "no figure printed" would be a wrong claim.
         if not revised.items:
-            blocks = [Paragraph(inlines(f"No figure printed in the paper for {revised.period} "
-                                        "has been revised since."))]
+            blocks = [Paragraph(inlines(f"No KPI figure printed in the paper for "
+                                        f"{revised.period} has been revised since. "
+                                        f"{BREAKDOWNS_NOT_COMPARED}"))]
         else:
             intro = Paragraph(inlines(
-                f"Figures printed in the paper for {revised.period} that the data now gives "
-                "differently, for the same window: records are revised after a paper is "
-                "written."))
+                f"KPI figures printed in the paper for {revised.period} that the data now "
+                "gives differently, for the same window: records are revised after a paper "
+                f"is written. {BREAKDOWNS_NOT_COMPARED}"))
             columns = (Column("KPI"), Column("Window"), Column("Last paper", Align.RIGHT),
                        Column("Now", Align.RIGHT))
             rows = tuple((inlines(Name(r.title)), inlines(Name(r.window)),
@@ -2527,6 +2531,12 @@ class _Builder:
                 "older kpi wrote it), so a figure of a KPI redefined since reads here as "
                 "revised.")))
         return blocks
+
+
+# Said with every list of revised figures (`_revisions`): the figures file holds each KPI's
+# own figures only, so the parts of a breakdown printed last time are never compared.
+BREAKDOWNS_NOT_COMPARED = ("The figures of a KPI's breakdowns (each LPA's, each crime type's) "
+                           "are not compared, and may have been revised too.")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def test_a_kpi_redefined_since_is_named_not_listed_as_revised(loaded, tmp_path, 
     assert result.exit_code == 0, result.output
     appendix = _appendix(out)
     assert f"| {title} |" not in appendix
-    assert ("No figure printed in the paper for September 2025 has been revised since."
+    assert ("No KPI figure printed in the paper for September 2025 has been revised since."
             in appendix)
     assert ("1 KPI(s) redefined since the last paper (their filter, kind, rounding or other "
             f"definition changed), so their figures are not compared with it: {title}.") \
@@ -288,7 +288,7 @@ def test_a_figure_moved_by_the_project_not_the_data_is_not_listed_as_revised(
     assert result.exit_code == 0, result.output
     appendix = _appendix(out)
     assert "| Last paper | Now |" not in appendix, appendix
-    assert "No figure printed in the paper for September 2025 has been revised since." \
+    assert "No KPI figure printed in the paper for September 2025 has been revised since." \
         in appendix
     project = kpi.open(folder).definition
     # The KPIs of the last paper the edit moved: those with no baseline of their own, or
@@ -301,7 +301,7 @@ def test_a_figure_moved_by_the_project_not_the_data_is_not_listed_as_revised(
     assert "Crime harm" in appendix
     # The front page does not say that none of those figures changed: they were not compared.
     paper = out.read_text(encoding="utf-8")
-    assert "none of the figures printed last time has changed" not in paper
+    assert "none of the KPI figures printed last time has changed" not in paper
     assert (f"Figures revised since the last paper: 0 among the KPIs compared; {len(moved)} "
             "KPI(s) redefined or no longer reported since were not compared (Appendix ") in paper
 
@@ -467,8 +467,10 @@ def test_a_window_moved_by_a_month_loaded_since_is_no_revision(tmp_path, cli):
     result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
                   "--output", out, "--previous", first.with_suffix(".figures.json")])
     assert result.exit_code == 0, result.output
-    assert _appendix(out).strip() == ("No figure printed in the paper for September 2025 has "
-                                      "been revised since.")
+    assert _appendix(out).strip() == ("No KPI figure printed in the paper for September 2025 "
+                                      "has been revised since. The figures of a KPI's "
+                                      "breakdowns (each LPA's, each crime type's) are not "
+                                      "compared, and may have been revised too.")
     assert "Figures revised since the last paper: 0 " in out.read_text(encoding="utf-8")
 
     # June 2025 revised (its 10 + 29 % 5 = 14 rows of 14 minutes now 20 rows of 14 minutes),
@@ -545,3 +547,45 @@ def test_the_last_paper_of_another_project_of_the_same_name_is_refused(tmp_path,
                       "--output", out, "--previous", figures])
         assert result.exit_code == 0, result.output
         assert "has been revised since." in _appendix(out)
+
+
+def test_a_breakdown_revised_is_never_said_unrevised(tmp_path, cli):
+    """June 2025 revised so that its 30 incidents moved between the LPAs (20 and 10 became
+    5 and 25): the KPI's own figures are the same, but the LPAs' changes the last paper
+    printed ("A (0.0%), B (0.0%)") now read "A (−6.3%), B (+12.5%)". The paper said "No
+    figure printed in the paper for September 2025 has been revised since" and, on its
+    front page, "none of the figures printed last time has changed", exit 0: the figures
+    file holds the KPIs' own figures only, and breakdowns are not compared. It now says so."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(_SMALL.replace(
+        'kind = "count"\n', 'kind = "count"\nbreakdowns = ["lpa"]\n', 1).replace(
+        'minutes = "float"\n', 'minutes = "float"\nlpa = "str"\n', 1), encoding="utf-8")
+
+    def write(path, months, a, b):
+        lines = ["date,minutes,lpa"]
+        for m in months:
+            lines += [f"{m}-05,1,A"] * a + [f"{m}-05,1,B"] * b
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    write(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), 20, 10)
+    write(tmp_path / "june.csv", ["2025-06"], 5, 25)
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "all.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    assert "A (0.0%), B (0.0%)" in last.read_text(encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "june.csv"]).exit_code == 0
+    out = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                  "--output", out, "--previous", last.with_suffix(".figures.json")])
+    assert result.exit_code == 0, result.output
+    paper = out.read_text(encoding="utf-8")
+    assert "A (\u22126.3%), B (+12.5%)" in paper  # 20 * 11 + 5 = 225 of 240; 10 * 11 + 25 of 120
+    assert "No figure printed" not in paper and "none of the figures printed" not in paper
+    assert _appendix(out).strip() == (
+        "No KPI figure printed in the paper for September 2025 has been revised since. The "
+        "figures of a KPI's breakdowns (each LPA's, each crime type's) are not compared, and "
+        "may have been revised too.")
+    assert ("Figures revised since the last paper: 0 (none of the KPI figures printed last "
+            "time has changed; their breakdowns are not compared).") in paper
