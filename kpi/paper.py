@@ -372,9 +372,9 @@ def part_standouts(result: KpiResult, column: str,
             [(r["part"], r["current_numerator"], r["current_denominator"])
              for r in frame.iter_rows(named=True)], SMALL_BASE,
             min_points=config.standout_points)
-    if comparison is None or stats.overlap_reason(result.current.window, comparison):
+    if comparison is None or stats.windows_shared(result):
         # A part's change against the rest's takes its windows as independent samples,
-        # as every test of a change does (stats.overlap_reason).
+        # as every test of a change does (stats.windows_shared).
         return None
     return stats.standouts([(r["part"], r["current"], r["comparison"])
                             for r in frame.iter_rows(named=True)], SMALL_BASE,
@@ -958,9 +958,8 @@ def status_sentence(result: KpiResult, verdict: Verdict | None, variant: int = 0
         return STATUS_SENTENCES[Outcome.STABLE] if result.status == Outcome.STABLE else ""
     if shown == NOT_TESTED:
         if result.status in STATUS_VARIANTS:
-            shared = result.current is not None and result.comparison is not None \
-                and stats.overlap_reason(result.current.window, result.comparison.window)
-            return SHARED_MONTHS_SENTENCE if shared else NOT_TESTED_SENTENCE
+            return SHARED_MONTHS_SENTENCE if stats.windows_shared(result) \
+                else NOT_TESTED_SENTENCE
         return STATUS_SENTENCES[result.status]
     words = STATUS_VARIANTS.get(shown)
     return words[variant % len(words)] if words else STATUS_SENTENCES.get(shown, "")
@@ -2328,11 +2327,10 @@ class _Builder:
         ]
         if self.verdicts:
             texts += READING_VERDICTS
-        shared = [r.kpi.title for r in self._visible() if r.current and r.comparison
-                  and stats.overlap_reason(r.current.window, r.comparison.window)]
+        shared = [r.kpi.title for r in self._visible() if stats.windows_shared(r)]
         if shared:
             # Every test of a change takes its two windows as independent samples
-            # (stats.overlap_reason): a reader of "not tested" is told why.
+            # (stats.windows_shared): a reader of "not tested" is told why.
             count = len(shared)
             texts.append(
                 f"{count} KPI{'s' if count > 1 else ''} {'are' if count > 1 else 'is'} "
