@@ -662,6 +662,28 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     return Plan(current, compare, gap, stale, compare)
 
 
+def given_windows(current: Window | None, comparison: Window | None,
+                  available: set[Month]) -> Plan:
+    """The plan of windows given, not chosen for a period (`evaluate`'s `given`): each
+    window kept where the data holds every month of it, else left out as incomplete. A paper's
+    figure recomputed for its own window is a revision only where the rows of that window
+    changed: choosing the windows for the last paper's period again would move a window the
+    data then stopped short of (a stale KPI, a gap) to the month loaded since, and read the
+    figure printed as revised to "no figure"."""
+    def missing(window: Window) -> str | None:
+        lost = [str(m) for m in window.months() if m not in available]
+        return (f"{window.label} is incomplete: no data for {', '.join(lost[:3])}"
+                + (" ..." if len(lost) > 3 else "")) if lost else None
+
+    note = None
+    if current is not None and (note := missing(current)):
+        current = None
+    asked = comparison
+    if comparison is not None and (gap := missing(comparison)):
+        comparison, note = None, note or f"comparison {gap}"
+    return Plan(current, comparison, note, None, asked)
+
+
 def judged(kpi: KpiDef, change: Change | None, current: Window | None,
            stale: str | None) -> tuple[str, str | None]:
     """The status of a KPI, or of one part of it (`kpi compare`), and the note a stale one
@@ -964,12 +986,17 @@ def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
 
 def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELINE,
              kpis: Iterable[KpiDef] | None = None, as_of: AsOf | None = None,
-             series: int | None = None, hold_rows: bool = False) -> Report:
+             series: int | None = None, hold_rows: bool = False,
+             given: Mapping[str, tuple[Window | None, Window | None]] | None = None
+             ) -> Report:
     """Compute KPIs (default: every visible one) for a period against a comparison; with
     `series`, also every measure's monthly components over the `series` months ending with
     each KPI's current window (`Report.monthly`, for the verdicts), in the same read of each
     dataset. With `hold_rows` (the board, which breaks KPIs down after), a small table that
-    would be read more than once is read once and its rows held (see `_HELD`)."""
+    would be read more than once is read once and its rows held (see `_HELD`). With `given`
+    (KPI id -> current and comparison window), those KPIs are computed over exactly those
+    windows, whatever months the data now reaches (`given_windows`): the figures a paper
+    printed, recomputed for its revisions (`kpi.revisions.compare`)."""
     selected = [k for k in (kpis if kpis is not None else project.kpis) if not k.hidden
                 or kpis is not None]
     live = [k for k in selected if k.status == Status.LIVE]
@@ -988,7 +1015,8 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
             continue
         common = set.intersection(*(f for f in found if not isinstance(f, str)))
         datasets = [s.source for s in sources]
-        plan = _plan_windows(project, kpi, period, vs, common, datasets)
+        plan = (given_windows(*given[kpi.id], common) if given and kpi.id in given
+                else _plan_windows(project, kpi, period, vs, common, datasets))
         # Quarterly rows: a current window that cuts a quarter (an as-at month) is refused, a
         # comparison window that does is left out, never half counted.
         if cut := quarter_cut(project, datasets, plan.current):

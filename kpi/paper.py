@@ -372,9 +372,9 @@ def part_standouts(result: KpiResult, column: str,
             [(r["part"], r["current_numerator"], r["current_denominator"])
              for r in frame.iter_rows(named=True)], SMALL_BASE,
             min_points=config.standout_points)
-    if comparison is None or stats.overlap_reason(result.current.window, comparison):
+    if comparison is None or stats.windows_shared(result):
         # A part's change against the rest's takes its windows as independent samples,
-        # as every test of a change does (stats.overlap_reason).
+        # as every test of a change does (stats.windows_shared).
         return None
     return stats.standouts([(r["part"], r["current"], r["comparison"])
                             for r in frame.iter_rows(named=True)], SMALL_BASE,
@@ -958,9 +958,8 @@ def status_sentence(result: KpiResult, verdict: Verdict | None, variant: int = 0
         return STATUS_SENTENCES[Outcome.STABLE] if result.status == Outcome.STABLE else ""
     if shown == NOT_TESTED:
         if result.status in STATUS_VARIANTS:
-            shared = result.current is not None and result.comparison is not None \
-                and stats.overlap_reason(result.current.window, result.comparison.window)
-            return SHARED_MONTHS_SENTENCE if shared else NOT_TESTED_SENTENCE
+            return SHARED_MONTHS_SENTENCE if stats.windows_shared(result) \
+                else NOT_TESTED_SENTENCE
         return STATUS_SENTENCES[result.status]
     words = STATUS_VARIANTS.get(shown)
     return words[variant % len(words)] if words else STATUS_SENTENCES.get(shown, "")
@@ -997,8 +996,14 @@ def settled_sentence(result: KpiResult, verdict: Verdict | None) -> str:
         return ""
     moved = level_moved(result, verdict)
     if not moved:
-        # the chart has held since before the comparison ended: that alone is said
-        return f"{_capital(common_cause_words(verdict))}." if level_moved(result) else ""
+        # The chart has held since before the comparison ended (`_held_since`): the change is
+        # between the windows' figures, and no step shows in the months.
+        change = level_moved(result)
+        if not change:
+            return ""
+        return (f"{_capital(common_cause_words(verdict))}, across the end of the comparison "
+                f"period: the {'rise' if change == 'rose' else 'fall'} is a difference between "
+                "the two periods' figures, not a step the monthly figures show.")
     if not _earlier_signals(verdict):
         return (f"The level {moved} after the comparison period and has been stable at its "
                 f"new level since: {common_cause_words(verdict)}.")
@@ -1031,6 +1036,20 @@ def _settled_since(verdict: Verdict | None) -> tuple[Month, int] | None:
     start = Month.parse(marked[-1].month) + 1
     count = latest.index - start.index + 1
     return (start, count) if count >= SETTLED_MONTHS else None
+
+
+def _held_since(verdict: Verdict | None) -> Month | None:
+    """The first month from which the process chart shows only normal variation to its
+    latest: its first month where it marks none, the month after its last marked one where
+    at least SETTLED_MONTHS follow (`_settled_since`); None where the unusual months are
+    recent, or there is no chart."""
+    if verdict is None or verdict.chart is None:
+        return None
+    if not _earlier_signals(verdict):
+        first = next((p.month for p in verdict.chart.points if p.value is not None), None)
+        return Month.parse(first) if first is not None else None
+    settled = _settled_since(verdict)
+    return settled[0] if settled is not None else None
 
 
 def common_cause_words(verdict: Verdict | None, brief: bool = False) -> str:
@@ -1301,14 +1320,17 @@ def level_moved(result: KpiResult, verdict: Verdict | None = None) -> str:
     sentence may then say the level rose or fell by ("unchanged to one decimal place from
     99.9%: ... the level rose after the baseline" read as a rise beside no change); and ''
     where the process chart has held since a month at or before the comparison window's end
-    (`_settled_since`), which no sentence may then say the level moved after ("the level fell
+    (`_held_since`), which no sentence may then say the level moved after ("the level fell
     after April 2024 (financial year 2024/25 to date) and has been stable since August 2023"):
-    the months across the comparison and after it show only normal variation."""
+    the months across the comparison and after it show only normal variation. A chart that
+    marks no month has held since its first: "the level rose after the comparison period and
+    has been stable at its new level since: the last 24 months show only normal variation"
+    was said of a chart of 24 months starting inside the comparison window."""
     if result.change is None or change_words(result).startswith("unchanged"):
         return ""
-    settled = _settled_since(verdict)
-    if settled is not None and result.comparison is not None \
-            and settled[0] <= result.comparison.window.end:
+    held = _held_since(verdict)
+    if held is not None and result.comparison is not None \
+            and held <= result.comparison.window.end:
         return ""
     return "fell" if _size(result) < 0 else "rose"
 
@@ -1507,7 +1529,8 @@ class _Builder:
                    f" among the KPIs compared; {uncompared} KPI(s) redefined or no longer "
                    f"reported since were not compared ({self._revision_appendix})."
                    if uncompared else
-                   " (none of the figures printed last time has changed)."))))
+                   " (none of the KPI figures printed last time has changed; their "
+                   "breakdowns are not compared)."))))
         rows_head = Paragraph(inlines(Strong(inlines("The KPIs in each row of the table above")),
                                       " (for a KPI with a target, whether it will meet it)"))
         overflow: list[Section] = []
@@ -2328,11 +2351,10 @@ class _Builder:
         ]
         if self.verdicts:
             texts += READING_VERDICTS
-        shared = [r.kpi.title for r in self._visible() if r.current and r.comparison
-                  and stats.overlap_reason(r.current.window, r.comparison.window)]
+        shared = [r.kpi.title for r in self._visible() if stats.windows_shared(r)]
         if shared:
             # Every test of a change takes its two windows as independent samples
-            # (stats.overlap_reason): a reader of "not tested" is told why.
+            # (stats.windows_shared): a reader of "not tested" is told why.
             count = len(shared)
             texts.append(
                 f"{count} KPI{'s' if count > 1 else ''} {'are' if count > 1 else 'is'} "
@@ -2494,14 +2516,17 @@ class _Builder:
     def _revisions(self) -> list:
         revised = self.revised
         assert revised is not None, "called only when there is a previous paper"
+        # Only the KPIs' own figures are in the figures file: a breakdown's parts printed
+        # (each LPA's change) may have moved, so "no figure printed" would be a wrong claim.
         if not revised.items:
-            blocks = [Paragraph(inlines(f"No figure printed in the paper for {revised.period} "
-                                        "has been revised since."))]
+            blocks = [Paragraph(inlines(f"No KPI figure printed in the paper for "
+                                        f"{revised.period} has been revised since. "
+                                        f"{BREAKDOWNS_NOT_COMPARED}"))]
         else:
             intro = Paragraph(inlines(
-                f"Figures printed in the paper for {revised.period} that the data now gives "
-                "differently, for the same window: records are revised after a paper is "
-                "written."))
+                f"KPI figures printed in the paper for {revised.period} that the data now "
+                "gives differently, for the same window: records are revised after a paper "
+                f"is written. {BREAKDOWNS_NOT_COMPARED}"))
             columns = (Column("KPI"), Column("Window"), Column("Last paper", Align.RIGHT),
                        Column("Now", Align.RIGHT))
             rows = tuple((inlines(Name(r.title)), inlines(Name(r.window)),
@@ -2527,6 +2552,12 @@ class _Builder:
                 "older kpi wrote it), so a figure of a KPI redefined since reads here as "
                 "revised.")))
         return blocks
+
+
+# Said with every list of revised figures (`_revisions`): the figures file holds each KPI's
+# own figures only, so the parts of a breakdown printed last time are never compared.
+BREAKDOWNS_NOT_COMPARED = ("The figures of a KPI's breakdowns (each LPA's, each crime type's) "
+                           "are not compared, and may have been revised too.")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -175,6 +175,18 @@ class Window:
         end = Month.typed(month, what="window month")
         return cls.year_ending(end) if kind == "YE" else cls.as_at(end)
 
+    @classmethod
+    def from_code(cls, code: str, *, prior: bool = False) -> Window:
+        """The window `code` writes ('YE 2025-09', 'AT 2025-09', '2025-04..2025-09'), as a
+        figures file records it; a financial year's months are the same months a year earlier
+        where `prior` (a comparison window), which only their wording tells apart."""
+        first, dots, last = code.partition("..")
+        if dots:
+            start = Month.typed(first, what="window month")
+            end = Month.typed(last, what="window month")
+            return cls(WindowKind.FYTD_PRIOR if prior else WindowKind.FYTD, start, end)
+        return cls.parse(code)
+
     def shift(self, months: int) -> Window:
         prior = self.kind == WindowKind.FYTD and months == -12
         kind = WindowKind.FYTD_PRIOR if prior else self.kind

@@ -20,10 +20,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kpi import engine, render
+from kpi import engine, render, store
 from kpi.catalogue import Project
 from kpi.errors import DataError, KpiError, UsageError, option, refuse_unsafe_text
-from kpi.periods import Comparison, Month
+from kpi.periods import Comparison, Month, Window
 from kpi.rounding import Beside
 from kpi.store import AsOf
 
@@ -146,8 +146,10 @@ def figures(project: Project, report, priority: str | None, as_of: str | None) -
             })
     return {"format": FORMAT, "project": project.name, "period": str(report.period),
             "comparison": report.comparison.value, "priority": priority, "as_of": as_of,
-            "versions": dict(sorted(report.versions.items())), "figures": items,
-            "count": len(items), "printed": _printed(items)}
+            "versions": dict(sorted(report.versions.items())),
+            "origins": {d: store.table_origin(store.table_path(project, d))
+                        for d in sorted(report.versions)},
+            "figures": items, "count": len(items), "printed": _printed(items)}
 
 
 def _printed(items: list) -> str:
@@ -233,6 +235,7 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
                         f"of {project.path.name}, so no revision could be found",
                         hint="pass the .figures.json of this project's last paper (KPIs "
                              "renamed since cannot be compared)")
+    _check_origins(path, doc, project)
     period = Month.typed(str(doc["period"]))
     if month is not None and period > month:
         raise DataError(f"{path}: the figures of the paper for {period.name}, later than this "
@@ -266,6 +269,32 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
                             "edited since kpi wrote it", hint=hint)
     _check_printed(path, doc, hint)
     return doc
+
+
+def _check_origins(path: Path, doc: dict, project: Project) -> None:
+    """The last paper's data is this project's: each dataset it read is the table this
+    project holds (`store.table_origin`), not another project's of the same name (two forces'
+    projects made from one preset share their name and KPIs, and every figure of the one read
+    as revised in the other) nor this one's deleted and loaded anew, whose versions and rows
+    the last paper never read. A file of an older kpi records no origins and is read as before."""
+    origins = doc.get("origins")
+    if origins is None:
+        return
+    hint = ("pass the .figures.json of the last paper written from this project's data (a "
+            "table loaded anew since cannot be compared with the papers written before)")
+    if not isinstance(origins, dict) or not all(
+            isinstance(v, str | None) for v in origins.values()):
+        raise DataError(f"{path}: its \"origins\" must map each dataset to the text kpi "
+                        "wrote for it", hint=hint)
+    for dataset, then in sorted(origins.items()):
+        if dataset not in project.datasets or then is None:
+            continue
+        now = store.table_origin(store.table_path(project, dataset))
+        if now is not None and now != then:
+            raise DataError(f"{path}: the figures of another table of dataset '{dataset}' "
+                            "than this project's (another project's of the same name, or "
+                            "this one's deleted and loaded anew since): they cannot be "
+                            "compared with this project's data", hint=hint)
 
 
 _WINDOW_CODE = re.compile(r"(?:YE|AT) (\d{4}-\d{2})|(\d{4}-\d{2})\.\.(\d{4}-\d{2})")
@@ -317,11 +346,26 @@ def _not_before_last(project: Project, last: dict, report, as_of: AsOf | None,
                 "loads made before that paper, not revisions since it", hint=hint)
 
 
+def _printed_windows(last: dict, kpis: list) -> dict[str, tuple[Window | None, Window | None]]:
+    """The current and comparison window of each KPI's figures in the last paper (its
+    figures file), by KPI id: the windows their revisions are computed over."""
+    ids = {k.id for k in kpis}
+    windows: dict[str, dict[str, Window]] = {}
+    for figure in last["figures"]:
+        role = figure.get("role")
+        if figure["kpi"] in ids and role in ("current", "comparison"):
+            windows.setdefault(figure["kpi"], {}).setdefault(role, Window.from_code(
+                figure["window"], prior=role == "comparison"))
+    return {i: (w.get("current"), w.get("comparison")) for i, w in windows.items()}
+
+
 def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisions:
     """Figures the last paper printed whose value, recomputed for the same window from the
     data this paper uses, now reads differently; a figure of a KPI still shown that the data
-    no longer gives (its window now incomplete, or no longer one the KPI reports) is revised
-    to "no figure", never taken as unchanged. A KPI whose definition changed since is named
+    no longer gives (a month of its window no longer held, or a part of it) is revised to
+    "no figure", never taken as unchanged. The window is the one the last paper printed the
+    figure for (`_printed_windows`), not the one its period would be given now: a month
+    loaded since moves no figure printed. A KPI whose definition changed since is named
     as redefined, not compared: its figures moved because the definition did. A last paper
     of a later month than this one is refused (`load`)."""
     period = Month.typed(str(last["period"]))
@@ -334,14 +378,17 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
     _not_before_last(project, last, report, as_of, kpis)
     now: dict[tuple[str, str], str] = {}
     if kpis:
+        # Each figure recomputed for the window the last paper printed it for, never the
+        # window its period would be given now: a KPI whose data then stopped short of the
+        # period (stale, or a gap) reports a later window once the month is loaded, and its
+        # figure printed would read as revised to "no figure" where no record changed.
         again = engine.evaluate(project, period, Comparison(last["comparison"]), kpis,
-                                as_of=as_of)
-        for source in (report, again):
-            for result in source.results:
-                for measured in (result.current, result.comparison):
-                    if measured is not None and measured.value is not None:
-                        now[(result.kpi.id, measured.window.code)] = render.number(
-                            measured.value, result.kpi)
+                                as_of=as_of, given=_printed_windows(last, kpis))
+        for result in again.results:
+            for measured in (result.current, result.comparison):
+                if measured is not None and measured.value is not None:
+                    now[(result.kpi.id, measured.window.code)] = render.number(
+                        measured.value, result.kpi)
     items = []
     seen = set()
     for figure in last["figures"]:

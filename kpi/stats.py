@@ -198,7 +198,7 @@ def significance(result: KpiResult) -> Significance:
     current, comparison = result.current, result.comparison
     if current is None or comparison is None:
         return not_tested(result.note or "needs both a current and a comparison window")
-    if shared := overlap_reason(current.window, comparison.window):
+    if shared := windows_shared(result):
         return not_tested(shared)
     if kpi.kind in UNTESTED_KINDS:
         return not_tested(UNTESTED_KINDS[kpi.kind])
@@ -234,6 +234,15 @@ def overlap_reason(current: Window, comparison: Window) -> str | None:
               else f"the month {shared[0]}")
     return (f"the two windows share {months}, so they are not independent samples: the "
             "change is the difference of the months they do not share")
+
+
+def windows_shared(result: KpiResult) -> str | None:
+    """`overlap_reason` of a result's current and comparison windows; None where it lacks
+    either. The one question every test of a change, and every sentence on why a change was
+    not tested, asks of a result."""
+    if result.current is None or result.comparison is None:
+        return None
+    return overlap_reason(result.current.window, result.comparison.window)
 
 
 NOT_WHOLE = "a rate is tested from whole-number numerators and denominators"

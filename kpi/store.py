@@ -61,6 +61,19 @@ def table_version(table: Path) -> int | None:
     return max(commits) if commits else None
 
 
+def table_origin(table: Path) -> str | None:
+    """What identifies a Delta table as the one it was made as: a digest of its first commit
+    (version 0, which holds the table's unique id and the moment it was made; kpi keeps every
+    log entry, see TABLE_CONFIGURATION), None for a folder with no committed table. Another
+    project's table of the same name, or this one deleted and loaded anew, has another; a
+    load, a restore or a vacuum keeps it."""
+    try:
+        first = (table / "_delta_log" / f"{0:020d}.json").read_bytes()
+    except OSError:
+        return None
+    return hashlib.sha256(first).hexdigest()[:16]
+
+
 def table_state(table: Path) -> tuple[int, str | None] | None:
     """What identifies a Delta table's contents: its latest version and the sha256 of that
     version's commit file (None for a folder with no committed table). The version alone is

@@ -173,6 +173,7 @@ def _kpi_paragraphs(markdown: str, docs: list[dict]) -> dict[str, str]:
 
 VERDICT_SENTENCE = re.compile(
     r" (?:The monthly figures show [^.]+|The level (?:fell|rose) [^.]+"
+    r"|The (?:last )?\d+ months [^.]+"
     r"|Against the target of [^ ]+[^.]*)\.|; the (?:monthly figures show|level|latest month"
     r"|\d+ months from) [^.]+|; \d+ of the last \d+ months\b[^.]+")
 
@@ -272,8 +273,11 @@ def test_process_chart_and_target_sentences_follow_the_verdicts(exported):
             assert f"The monthly figures show {kind}" in text, doc["id"]
         settled = (variation is not None and not special
                    and doc["significance"]["significant"] is True)
-        assert bool(re.search(r"The level (?:fell|rose) after the comparison period", text)) \
-            == settled, doc["id"]
+        # Said either way: the level moved after the comparison and has held since, or, where
+        # the chart has held since before the comparison ended, no step shows in the months.
+        assert bool(re.search(r"The level (?:fell|rose) after the comparison period|the "
+                              r"(?:rise|fall) is a difference between the two periods' figures",
+                              text)) == settled, doc["id"]
         assert ("Against the target of" in text) == (doc["target"] is not None)
 
 
@@ -940,7 +944,19 @@ def test_normal_variation_is_said_only_of_months_the_chart_does_not_mark():
     assert settled_sentence(worse, early) == (
         "The level rose after the comparison period and has been stable since January 2025: "
         "the 9 months from January 2025 show only normal variation.")
+    # A chart that marks no month has held since its first. Its 24 months from October 2023
+    # start inside the comparison window (the year ending March 2024), so they show no move
+    # after it: "the level rose after the comparison period and has been stable at its new
+    # level since: the last 24 months show only normal variation" was said of them, as it
+    # was not of a chart held since December 2023 (the test below).
     assert settled_sentence(worse, calm) == (
+        "The last 24 months show only normal variation, across the end of the comparison "
+        "period: the rise is a difference between the two periods' figures, not a step the "
+        "monthly figures show.")
+    # Against the year ending September 2023, before the chart's first month, the level did
+    # move after the comparison, and the chart has held at it since.
+    earlier = result_of(worse.kpi, 90, 100, comparison=Window.year_ending(Month.of(2023, 9)))
+    assert settled_sentence(earlier, calm) == (
         "The level rose after the comparison period and has been stable at its new level "
         "since: the last 24 months show only normal variation.")
 
@@ -1595,7 +1611,9 @@ def test_a_level_held_since_before_the_comparison_ended_is_not_said_to_have_move
     assert texts["full"] == (f"A total of 12,000 was recorded in the year ending September "
                              f"2025, a decrease of 8.0% from {before}, a statistically "
                              "significant change. This is an improvement. The 22 months from "
-                             "December 2023 show only normal variation.")
+                             "December 2023 show only normal variation, across the end of the "
+                             "comparison period: the fall is a difference between the two "
+                             "periods' figures, not a step the monthly figures show.")
 
 
 def test_months_not_final_are_said_to_be_in_the_figure_the_paragraph_gives(cli, tmp_path):

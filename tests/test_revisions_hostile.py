@@ -80,7 +80,7 @@ def test_a_kpi_redefined_since_is_named_not_listed_as_revised(loaded, tmp_path, 
     assert result.exit_code == 0, result.output
     appendix = _appendix(out)
     assert f"| {title} |" not in appendix
-    assert ("No figure printed in the paper for September 2025 has been revised since."
+    assert ("No KPI figure printed in the paper for September 2025 has been revised since."
             in appendix)
     assert ("1 KPI(s) redefined since the last paper (their filter, kind, rounding or other "
             f"definition changed), so their figures are not compared with it: {title}.") \
@@ -288,7 +288,7 @@ def test_a_figure_moved_by_the_project_not_the_data_is_not_listed_as_revised(
     assert result.exit_code == 0, result.output
     appendix = _appendix(out)
     assert "| Last paper | Now |" not in appendix, appendix
-    assert "No figure printed in the paper for September 2025 has been revised since." \
+    assert "No KPI figure printed in the paper for September 2025 has been revised since." \
         in appendix
     project = kpi.open(folder).definition
     # The KPIs of the last paper the edit moved: those with no baseline of their own, or
@@ -301,7 +301,7 @@ def test_a_figure_moved_by_the_project_not_the_data_is_not_listed_as_revised(
     assert "Crime harm" in appendix
     # The front page does not say that none of those figures changed: they were not compared.
     paper = out.read_text(encoding="utf-8")
-    assert "none of the figures printed last time has changed" not in paper
+    assert "none of the KPI figures printed last time has changed" not in paper
     assert (f"Figures revised since the last paper: 0 among the KPIs compared; {len(moved)} "
             "KPI(s) redefined or no longer reported since were not compared (Appendix ") in paper
 
@@ -376,3 +376,216 @@ def test_a_paper_as_of_before_the_last_papers_data_is_refused_not_listed_as_revi
                   "--as-of", now, "--previous", previous, "--output", out])
     assert result.exit_code == 0, result.output
     assert "has been revised since" in _appendix(out)
+
+
+_SMALL = """\
+[project]
+name = "Revisions window"
+baseline = "2024-03"
+
+[datasets.inc]
+date = "date"
+[datasets.inc.columns]
+date = "date"
+minutes = "float"
+
+[[priorities]]
+id = "p"
+title = "Priority"
+
+[[kpis]]
+id = "count"
+title = "Incidents"
+priority = "p"
+dataset = "inc"
+kind = "count"
+better = "lower"
+
+[[kpis]]
+id = "lagged"
+title = "Incidents lagged"
+priority = "p"
+dataset = "inc"
+kind = "count"
+better = "lower"
+lag = 2
+
+[[kpis]]
+id = "avg"
+title = "Mean minutes"
+priority = "p"
+dataset = "inc"
+kind = "mean"
+value = "minutes"
+better = "lower"
+decimals = 1
+"""
+
+
+def _incidents(path, months: dict[str, int]) -> None:
+    """`months` ('2025-08' -> n): n rows dated the 3rd of each month, n minutes each."""
+    lines = ["date,minutes"]
+    for month, n in months.items():
+        lines += [f"{month}-03,{n}"] * n
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _months(first: tuple[int, int], last: tuple[int, int]) -> list[str]:
+    (y, m), out = first, []
+    while (y, m) <= last:
+        out.append(f"{y}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def test_a_window_moved_by_a_month_loaded_since_is_no_revision(tmp_path, cli):
+    """The last paper for September 2025 was written before September was loaded: its
+    incidents' figures were of the year ending August 2025 (stale). September loaded, the
+    same export with --previous listed "Incidents, year ending August 2025: 308 then, no
+    figure now" (and the mean), exit 0, where no record of that year changed: the figures
+    were recomputed for the windows September's paper now gets, not the windows printed. A
+    month revised since is still listed, with its figures counted by hand."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(_SMALL, encoding="utf-8")
+    # 2023-01 .. 2025-08: month i (from 0) holds 10 + i % 5 rows, each of 10 + i % 5 minutes
+    held = {m: 10 + i % 5 for i, m in enumerate(_months((2023, 1), (2025, 8)))}
+    _incidents(tmp_path / "to-august.csv", held)
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "to-august.csv"]).exit_code == 0
+    first = tmp_path / "last" / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--output", first])
+    assert result.exit_code == 0, result.output
+    last = json.loads(first.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    windows = {(f["kpi"], f["role"]): f["window"] for f in last["figures"]}
+    assert windows[("count", "current")] == "YE 2025-08"  # stale: September not loaded yet
+    assert windows[("lagged", "current")] == "YE 2025-07"
+
+    _incidents(tmp_path / "september.csv", {"2025-09": 40})
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "september.csv"]).exit_code == 0
+    out = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--previous", first.with_suffix(".figures.json")])
+    assert result.exit_code == 0, result.output
+    assert _appendix(out).strip() == ("No KPI figure printed in the paper for September 2025 "
+                                      "has been revised since. The figures of a KPI's "
+                                      "breakdowns (each LPA's, each crime type's) are not "
+                                      "compared, and may have been revised too.")
+    assert "Figures revised since the last paper: 0 " in out.read_text(encoding="utf-8")
+
+    # June 2025 revised (its 10 + 29 % 5 = 14 rows of 14 minutes now 20 rows of 14 minutes),
+    # and a paper for October (whose windows moved again) compared with September's
+    _incidents(tmp_path / "june.csv", {"2025-06": 14})
+    text = (tmp_path / "june.csv").read_text(encoding="utf-8")
+    (tmp_path / "june.csv").write_text(text + "2025-06-03,14\n" * 6, encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "june.csv"]).exit_code == 0
+    out = tmp_path / "october.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-10",
+                  "--output", out, "--previous", first.with_suffix(".figures.json")])
+    assert result.exit_code == 0, result.output
+    year = _months((2024, 9), (2025, 8))
+    count_then = sum(held[m] for m in year)
+    lagged_then = sum(held[m] for m in _months((2024, 8), (2025, 7)))
+    mean_then = sum(held[m] ** 2 for m in year) / count_then
+    mean_now = (sum(held[m] ** 2 for m in year) + 6 * 14) / (count_then + 6)
+    rows = {tuple(c.strip() for c in line.strip("|").split("|"))
+            for line in _appendix(out).splitlines() if line.startswith("| Incidents")
+            or line.startswith("| Mean")}
+    assert rows == {
+        ("Incidents", "year ending August 2025", f"{count_then:,}", f"{count_then + 6:,}"),
+        ("Incidents lagged", "year ending July 2025", f"{lagged_then:,}",
+         f"{lagged_then + 6:,}"),
+        ("Mean minutes", "year ending August 2025",
+         next(f["shown"] for f in last["figures"] if f["kpi"] == "avg"
+              and f["role"] == "current"), f"{mean_now:.1f}"),
+    }, _appendix(out)
+    assert f"{mean_then:.1f}" != f"{mean_now:.1f}"
+
+
+def test_the_last_paper_of_another_project_of_the_same_name_is_refused(tmp_path, cli):
+    """Two projects of one name and the same KPIs (two forces' projects made from one preset,
+    or a kpi.toml copied): the first's paper given to the second as --previous was read as
+    its last paper, exit 0, and every figure listed as revised (Incidents 120 then, 300
+    now), though no record of the second project was revised. Its datasets are other tables,
+    which the figures file now records (`origins`), so it is refused in one line, exit 3;
+    the project's own last paper is read as before, after a load, a restore or a copy of the
+    project folder."""
+    from deltalake import DeltaTable
+
+    folders = []
+    for name, per_month in (("one", 10), ("two", 25)):
+        folder = tmp_path / name
+        (folder / "data").mkdir(parents=True)
+        (folder / "kpi.toml").write_text(_SMALL, encoding="utf-8")
+        _incidents(tmp_path / f"{name}.csv", {m: per_month for m in _months((2023, 1),
+                                                                            (2025, 9))})
+        assert cli(["--project", folder, "ingest", "inc", tmp_path / f"{name}.csv"]
+                   ).exit_code == 0
+        folders.append(folder)
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folders[0], "export", "markdown", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    figures = last.with_suffix(".figures.json")
+    out = tmp_path / "board.md"
+    result = cli(["--project", folders[1], "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--previous", figures])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {figures}: the figures of another table of dataset 'inc' than this "
+        "project's (another project's of the same name, or this one's deleted and loaded "
+        "anew since): they cannot be compared with this project's data")
+    assert "Traceback" not in result.output and not out.exists()
+
+    # the project's own: loaded again, restored, and copied whole, it is still the same
+    _incidents(tmp_path / "june.csv", {"2025-06": 11})
+    assert cli(["--project", folders[0], "ingest", "inc", tmp_path / "june.csv"]).exit_code == 0
+    DeltaTable(str(folders[0] / "data" / "inc")).restore(0)
+    copied = tmp_path / "copied"
+    shutil.copytree(folders[0], copied)
+    for folder in (folders[0], copied):
+        result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                      "--output", out, "--previous", figures])
+        assert result.exit_code == 0, result.output
+        assert "has been revised since." in _appendix(out)
+
+
+def test_a_breakdown_revised_is_never_said_unrevised(tmp_path, cli):
+    """June 2025 revised so that its 30 incidents moved between the LPAs (20 and 10 became
+    5 and 25): the KPI's own figures are the same, but the LPAs' changes the last paper
+    printed ("A (0.0%), B (0.0%)") now read "A (−6.3%), B (+12.5%)". The paper said "No
+    figure printed in the paper for September 2025 has been revised since" and, on its
+    front page, "none of the figures printed last time has changed", exit 0: the figures
+    file holds the KPIs' own figures only, and breakdowns are not compared. It now says so."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(_SMALL.replace(
+        'kind = "count"\n', 'kind = "count"\nbreakdowns = ["lpa"]\n', 1).replace(
+        'minutes = "float"\n', 'minutes = "float"\nlpa = "str"\n', 1), encoding="utf-8")
+
+    def write(path, months, a, b):
+        lines = ["date,minutes,lpa"]
+        for m in months:
+            lines += [f"{m}-05,1,A"] * a + [f"{m}-05,1,B"] * b
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    write(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), 20, 10)
+    write(tmp_path / "june.csv", ["2025-06"], 5, 25)
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "all.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    assert "A (0.0%), B (0.0%)" in last.read_text(encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "june.csv"]).exit_code == 0
+    out = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                  "--output", out, "--previous", last.with_suffix(".figures.json")])
+    assert result.exit_code == 0, result.output
+    paper = out.read_text(encoding="utf-8")
+    assert "A (\u22126.3%), B (+12.5%)" in paper  # 20 * 11 + 5 = 225 of 240; 10 * 11 + 25 of 120
+    assert "No figure printed" not in paper and "none of the figures printed" not in paper
+    assert _appendix(out).strip() == (
+        "No KPI figure printed in the paper for September 2025 has been revised since. The "
+        "figures of a KPI's breakdowns (each LPA's, each crime type's) are not compared, and "
+        "may have been revised too.")
+    assert ("Figures revised since the last paper: 0 (none of the KPI figures printed last "
+            "time has changed; their breakdowns are not compared).") in paper
