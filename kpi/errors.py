@@ -36,11 +36,6 @@ class KpiError(Exception):
         return self.message
 
 
-class KpiWarning(UserWarning):
-    """Something a user should know of an answer given (a figure kpi cannot vouch for in
-    full): the command line writes it as a `Warning:` line on stderr, the Python face warns."""
-
-
 class UsageError(KpiError):
     """A command-line value is malformed (a period like 2025-13, an unknown option value)."""
 

@@ -25,7 +25,6 @@ from kpi.catalogue import ID_PATTERN, UK, ColumnType, DatasetSpec, Project, pola
 from kpi.errors import (
     ConfigError,
     DataError,
-    KpiWarning,
     UsageError,
     never_loaded,
     option,
@@ -107,16 +106,10 @@ def one_reading() -> Iterator[None]:
         yield
         return
     token = _READING.set({})
-    said = _SAID.set(set())
     try:
         yield
     finally:
-        _SAID.reset(said)
         _READING.reset(token)
-
-
-# The warnings one answer has given (`one_reading`), so each is said once in it.
-_SAID: ContextVar[set[str] | None] = ContextVar("kpi_store_said", default=None)
 
 
 @contextmanager
@@ -776,17 +769,16 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
                 inside_project(project, path / folder, f"folder {folder} of '{dataset_id}'")
         present = exists(project, dataset_id)
         drift = _check_schema(project, dataset_id, spec) if present else None
+        if drift is None and present and not project.bundled:
+            at = _table(project, dataset_id).version()
+            if _unrecorded(spec, path, at, _commit_digest(path, at)):
+                drift = UNRECORDED  # every stored row replaced, or none
         left = sorted({p["month"] for p in _table(project, dataset_id).partitions()}
                       - set(months)) if present else []
         if drift is not None and left:
             # Stored under another declaration: the load may replace every stored row, never
             # leave some meaning what they did beside its own (`_check_read`).
             raise _drift_kept(dataset_id, drift, f"month {left[0]}")
-        if present:
-            at = _table(project, dataset_id).version()
-            unknown = _unrecorded(spec, path, at, _commit_digest(path, at))
-        else:
-            unknown = False
         if guard is not None:
             before = stored_counts(project, dataset_id, keys)
             version = _table(project, dataset_id).version() + 1 if present else 0
@@ -794,7 +786,6 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
         written: list[Path] = []
         try:
             adds = []
-            keeps = bool(left)
             for month in months:
                 if present and spec.replace_by:
                     kept = _kept_in_month(project, dataset_id, spec, keys, month, arrow_schema)
@@ -802,7 +793,6 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
                         raise _drift_kept(dataset_id, drift, f"rows of other {spec.replace_by[0]}"
                                           f" values in month {month}")
                     if kept:
-                        keeps = True
                         adds.append(_write_month(path, month, arrow_schema, kept, written))
                 for data in files.get(month, []):
                     folder = path / f"month={month}"
@@ -812,11 +802,6 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
                     adds.append(_add_action(month, data.name, data.size, data.stats))
                     if moved is not None:
                         moved(data)
-            if unknown and keeps:
-                # The definition this load records is not that of the rows it keeps: a read
-                # still says so (`_unrecorded`) until a load replaces them all.
-                provenance = {**provenance, KEPT_UNRECORDED: True}
-                _say(KEPT.format(dataset=dataset_id), UnrecordedDeclaration)
             metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
             schema = Schema.from_arrow(arrow_schema)
             commit = CommitProperties(custom_metadata=metadata)
@@ -1083,42 +1068,29 @@ def _declaration_drift(spec: DatasetSpec, path: Path, version: int, digest: str 
     return None if recorded is None else definition_drift(recorded, definition(spec))
 
 
-# In a load's provenance: it kept rows stored by a load whose declaration is not known to be
-# kpi.toml's (`_unrecorded`), so the definition it records is not theirs.
-KEPT_UNRECORDED = "kept_unrecorded"
-
-
 def _unrecorded(spec: DatasetSpec, path: Path, version: int, digest: str | None) -> bool:
     """Whether rows of a table version may have been loaded under another declaration than
     kpi.toml's that no load recorded: a load by an earlier kpi recorded no `definition`, only
     the fingerprint of the declaration it read (`spec`), and kpi.toml's is not that one (a
     changed date or `from` cannot be told from any other change, nor from a change in how an
-    earlier kpi worked the fingerprint out); or a load kept rows of such a load
-    (`KEPT_UNRECORDED`). Said once by a read (`UnrecordedDeclaration`), not refused."""
+    earlier kpi worked the fingerprint out). Refused as a changed declaration is, by a read
+    (`_check_read`) and by a load that would keep some of its rows (`replace_months`): its
+    figures could be of another `from` or date column than kpi.toml's, and nothing can show
+    they are not."""
     provenance = _loaded_by(path, version, digest)
-    if provenance is None:
-        return False  # no kpi load: only its columns can be checked (`_drift_of`)
-    if provenance.get(DEFINITION_KEY) is not None:
-        return bool(provenance.get(KEPT_UNRECORDED))
+    if provenance is None or provenance.get(DEFINITION_KEY) is not None:
+        return False  # no kpi load (only its columns can be checked, `_drift_of`), or recorded
     return provenance.get("spec") not in declaration_fingerprints(spec)
 
 
-class UnrecordedDeclaration(KpiWarning):
-    """A read of rows whose declaration no load recorded and kpi.toml's may not be
-    (`_unrecorded`): their figures are answered, with this said once."""
-
-
-KEPT = ("dataset '{dataset}': this load keeps rows an earlier kpi loaded, which recorded no "
-        "declaration, and kpi.toml's declaration of them is not known to be the one they were "
-        "read under, so every answer will say so until every extract is loaded again (kpi "
-        "ingest {dataset} ...; 'kpi history {dataset}' lists those stored), replacing every "
-        "stored month")
-UNRECORDED = ("dataset '{dataset}' was loaded by an earlier kpi, which recorded no declaration, "
-              "and kpi.toml's declaration of it is not known to be the one it read: a change "
-              "since to its date column or a column's from cannot be seen, so its figures are "
-              "of the rows as they were loaded; load every extract again (kpi ingest {dataset} "
-              "...; 'kpi history {dataset}' lists those stored), replacing every stored month, "
-              "to record its declaration")
+# Why a table an earlier kpi loaded is refused (`_unrecorded`), and the remedy.
+UNRECORDED = ("it was loaded by an earlier kpi, which recorded no declaration, and kpi.toml's "
+              "declaration of it is not the one that kpi read, so a change to its date column "
+              "or a column's from cannot be told from any other")
+UNRECORDED_HINT = ("load every extract of it again (kpi ingest {dataset} ...; 'kpi history "
+                   "{dataset}' lists those stored), replacing every stored month, so the load "
+                   "records its declaration; or restore kpi.toml's declaration of it as it was "
+                   "when it was loaded")
 
 
 def _same_type(stored: str, wanted: str) -> bool:
@@ -1154,12 +1126,10 @@ def _check_read(project: Project, dataset_id: str, table: Any) -> tuple[str, ...
         drift, widened = _drift_of(spec, path, table, digest)
         # The bundled sample's store is built for the kpi.toml it holds: its folder's name
         # carries the fingerprint of the sample's files, kpi.toml among them.
-        unknown = (drift is None and not project.bundled
-                   and _unrecorded(spec, path, version, digest))
-        entry = _CHECKED[key] = (spec, drift, unknown, widened)
-    _, found, unrecorded, widened = entry
-    if unrecorded:
-        _say(UNRECORDED.format(dataset=dataset_id), UnrecordedDeclaration)
+        if drift is None and not project.bundled and _unrecorded(spec, path, version, digest):
+            drift = (UNRECORDED, UNRECORDED_HINT)
+        entry = _CHECKED[key] = (spec, drift, widened)
+    _, found, widened = entry
     if found is not None:
         problem, hint = found
         raise DeclarationChanged(dataset_id, problem, hint.format(dataset=dataset_id))
@@ -1169,19 +1139,7 @@ def _check_read(project: Project, dataset_id: str, table: Any) -> tuple[str, ...
 # What `_check_read` found, by (folder, version, sha256 of its commit file, id of the
 # declaration), with the declaration.
 _CHECKED: dict[tuple[str, int, str | None, int],
-               tuple[DatasetSpec, tuple[str, str] | None, bool, tuple[str, ...]]] = {}
-
-
-def _say(message: str, category: type[KpiWarning]) -> None:
-    """A warning of the answer being worked out, once in it (`one_reading`)."""
-    import warnings
-
-    said = _SAID.get()
-    if said is not None:
-        if message in said:
-            return
-        said.add(message)
-    warnings.warn(message, category, stacklevel=4)
+               tuple[DatasetSpec, tuple[str, str] | None, tuple[str, ...]]] = {}
 
 
 def _commit_digest(path: Path, version: int) -> str | None:

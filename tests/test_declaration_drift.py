@@ -412,43 +412,46 @@ def _loaded_by_an_earlier_kpi(tmp_path: Path, cli, monkeypatch) -> Path:
     return folder
 
 
-def test_a_table_an_earlier_kpi_loaded_says_so_where_its_declaration_may_have_changed(
+def test_a_table_an_earlier_kpi_loaded_is_refused_where_its_declaration_has_changed(
         tmp_path, cli, monkeypatch):
     """An earlier kpi's load recorded no definition, so a `from` or `date` changed since
     cannot be compared: the store answered 5 frauds, exit 0, saying nothing, where the extract
     read under kpi.toml holds 3. The fingerprint it recorded of the declaration it read tells
-    that kpi.toml's is not known to be it: every command says so once, in a warning naming
-    the remedy, until every extract is loaded again (a load of some months keeps saying it,
-    as the rows it keeps are still of the declaration that cannot be told)."""
+    that kpi.toml's is another, which cannot be told from a harmless change: every read
+    refuses it as a changed declaration is refused (exit 3, the remedy in the hint), the
+    listings name it beside the others, a load that would keep some of its rows is refused
+    with nothing written, and a load of every extract records the declaration."""
     folder = _loaded_by_an_earlier_kpi(tmp_path, cli, monkeypatch)
-    said = "Warning: dataset 'incidents' was loaded by an earlier kpi, which recorded no"
+    said = ("dataset 'incidents' was stored under another declaration than kpi.toml's: it was "
+            "loaded by an earlier kpi, which recorded no declaration")
     for date, columns in (("happened", {**COLUMNS,
                                         "category": '{ type = "str", from = ["Old Type"] }'}),
                           ("recorded", COLUMNS)):
         _declare(folder, date=date, columns=columns)
-        for args in (["summary", "--period", "2025-03"], ["datasets"],
-                     ["show", "fraud", "--period", "2025-03", "--format", "json"],
-                     ["check", "--period", "2025-03"]):
+        for args in (["summary", "--period", "2025-03"],
+                     ["show", "fraud", "--period", "2025-03", "--format", "json"]):
             done = cli(["--project", folder, *args])
-            assert done.exit_code in (0, 1) and done.stderr.count(said) == 1, (args,
-                                                                              done.output)
-            assert "kpi ingest incidents" in done.stderr and "Traceback" not in done.output
-        from kpi.store import UnrecordedDeclaration
-
-        with pytest.warns(UnrecordedDeclaration, match="a change since to its date column"):
+            assert done.exit_code == 3 and said in done.stderr, (args, done.output)
+            assert done.stdout == "" and "kpi ingest incidents" in done.stderr
+            assert "Traceback" not in done.output
+        done = cli(["--project", folder, "datasets", "--format", "json"])
+        assert done.exit_code == 0, done.output
+        assert "loaded by an earlier kpi" in json.loads(done.stdout)[0]["declaration_changed"]
+        done = cli(["--project", folder, "check", "--period", "2025-03"])
+        assert done.exit_code == 3 and said in done.output, done.output
+        with pytest.raises(DataError, match="loaded by an earlier kpi"):
             kpi.open(folder).summary("2025-03")
     _declare(folder, columns={**COLUMNS, "category": '{ type = "str", from = ["Old Type"] }'})
-    # The rows as loaded: the fraud figure is of 'Type', not kpi.toml's 'Old Type'.
-    assert _figures(cli, folder)["fraud"] == _count(folder, "\"Type\" = 'fraud'") == 5
     march = tmp_path / "march.csv"
     lines = EXTRACT.splitlines()
     march.write_text("\n".join([lines[0], *(r for r in lines if ",2025-03-" in r[:14])]) + "\n",
                      encoding="utf-8")
+    history = cli(["--project", folder, "history", "incidents", "--format", "json"]).stdout
     done = cli(["--project", folder, "ingest", "incidents", march])
-    assert done.exit_code == 0 and "Warning: dataset 'incidents': this load keeps rows an " \
-        "earlier kpi loaded" in done.stderr, done.output
-    done = cli(["--project", folder, "summary", "--period", "2025-03"])
-    assert done.exit_code == 0 and said in done.stderr, done.output
+    assert done.exit_code == 3 and said in done.stderr and "nothing was written" in \
+        done.stderr, done.output
+    assert cli(["--project", folder, "history", "incidents", "--format", "json"]).stdout \
+        == history
     assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
     done = cli(["--project", folder, "summary", "--period", "2025-03", "--format", "json"])
     assert done.exit_code == 0 and done.stderr == "", done.output

@@ -247,7 +247,7 @@ def handled(func: F) -> F:
 
         try:
             try:
-                with command_line(), _warnings_as_notes():  # refusals name the options
+                with command_line():  # refusals name the options
                     return func(*args, **kwargs)
             except OSError as exc:  # from the operating system: one line, exit 4
                 if State.debug:
@@ -264,28 +264,6 @@ def handled(func: F) -> F:
             raise typer.Exit(code=exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-@contextmanager
-def _warnings_as_notes() -> Iterator[None]:
-    """kpi's warnings (`kpi.errors.KpiWarning`) as `Warning:` lines on stderr, as every note
-    is written; any other as Python writes it."""
-    import warnings
-
-    from kpi.errors import KpiWarning
-
-    with warnings.catch_warnings():
-        shown = warnings.showwarning
-
-        def show(message: Any, category: type[Warning], filename: str, lineno: int,
-                 file: Any = None, line: str | None = None) -> None:
-            if issubclass(category, KpiWarning):
-                note(f"Warning: {message}")
-            else:
-                shown(message, category, filename, lineno, file, line)
-
-        warnings.showwarning = show
-        yield
 
 
 def note(message: str) -> None:
