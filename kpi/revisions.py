@@ -359,6 +359,19 @@ def _printed_windows(last: dict, kpis: list) -> dict[str, tuple[Window | None, W
     return {i: (w.get("current"), w.get("comparison")) for i, w in windows.items()}
 
 
+def _as_printed(value: float, old: float, shown: str, kpi) -> str:
+    """The figure now, to the places the last paper printed its figure to where those were
+    more than the KPI's own (beside the other window's figure, or its target): "5.04" then
+    and "4.90" now, not "4.9" beside it. The places are those at which the last paper's value
+    prints as it printed it; its own where none does."""
+    own = render.number(value, kpi)
+    for extra in range(1, 7):
+        digits = render.places(kpi) + extra
+        if render.number(old, kpi, digits=digits) == shown:
+            return render.number(value, kpi, digits=digits)
+    return own
+
+
 def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisions:
     """Figures the last paper printed whose value, recomputed for the same window from the
     data this paper uses, now reads differently; a figure of a KPI still shown that the data
@@ -376,7 +389,7 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
                  and not same_definition(project, k, recorded[k.id])]
     kpis = [k for k in shown if k not in redefined]
     _not_before_last(project, last, report, as_of, kpis)
-    now: dict[tuple[str, str], str] = {}
+    now: dict[tuple[str, str], float] = {}
     if kpis:
         # Each figure recomputed for the window the last paper printed it for, never the
         # window its period would be given now: a KPI whose data then stopped short of the
@@ -387,8 +400,7 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
         for result in again.results:
             for measured in (result.current, result.comparison):
                 if measured is not None and measured.value is not None:
-                    now[(result.kpi.id, measured.window.code)] = render.number(
-                        measured.value, result.kpi)
+                    now[(result.kpi.id, measured.window.code)] = measured.value
     items = []
     seen = set()
     for figure in last["figures"]:
@@ -397,17 +409,20 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
         if key in seen or kpi is None or kpi not in kpis:
             continue
         seen.add(key)
-        after = now.get(key, "no figure")
+        value = now.get(key)
+        after = "no figure" if value is None else render.number(value, kpi)
         # Compared as printed on its own (its KPI's places, or its target's): the paper printed
         # it beside the other window's figure, to as many places as that pair needed, which
         # is no revision of its own.
-        before = (render.number(figure["value"], kpi) if isinstance(figure.get("value"),
-                                                                    (int, float))
-                  else figure["shown"])
+        old = figure.get("value")
+        old = old if isinstance(old, int | float) and not isinstance(old, bool) else None
+        before = render.number(old, kpi) if old is not None else figure["shown"]
         if after != before:
             items.append(Revision(kpi.id, kpi.title, str(figure.get("window_label") or
                                                          figure["window"]),
-                                  str(figure["shown"]), after))
+                                  str(figure["shown"]),
+                                  after if value is None or old is None
+                                  else _as_printed(value, old, str(figure["shown"]), kpi)))
     dropped = tuple(dict.fromkeys(
         str(f.get("title") or f["kpi"]) for f in last["figures"]
         if (k := project.kpi(f["kpi"])) is None or k.hidden))

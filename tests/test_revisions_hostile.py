@@ -589,3 +589,50 @@ def test_a_breakdown_revised_is_never_said_unrevised(tmp_path, cli):
         "may have been revised too.")
     assert ("Figures revised since the last paper: 0 (none of the KPI figures printed last "
             "time has changed; their breakdowns are not compared).") in paper
+
+
+def test_a_revised_figure_now_prints_to_the_places_the_last_paper_printed_it_to():
+    """The last paper printed a figure beside its other window's to more places than its
+    KPI's own ("5.04%" beside "4.96%"); revised, the figure now printed to its own places read
+    "5.04%" then and "4.9%" now, a precision the board cannot compare. It prints "4.90%" now:
+    to the places at which the last paper's value prints as it printed it. A figure the last
+    paper printed to its own places keeps them."""
+    from kpi.catalogue import Better, Kind, KpiDef, Unit
+    from kpi.revisions import _as_printed
+
+    def kpi(unit: Unit, kind: Kind) -> KpiDef:
+        return KpiDef(id="k", title="K", priority="p", kind=kind, unit=unit,
+                      better=Better.LOWER, dataset="d")
+
+    share = kpi(Unit.PERCENT, Kind.RATE)
+    assert _as_printed(4.9, 5.04, "5.04%", share) == "4.90%"
+    assert _as_printed(4.9, 5.04, "5.0%", share) == "4.9%"
+    assert _as_printed(4.9012, 5.0401, "5.040%", share) == "4.901%"
+    rate = kpi(Unit.PER_1000, Kind.PER_1000)
+    assert _as_printed(0.44, 0.48, "0.48", rate) == "0.44"
+    assert _as_printed(0.44, 0.48, "0.5", rate) == "0.4"
+    wait = kpi(Unit.SECONDS, Kind.MEDIAN)
+    assert _as_printed(598.0, 600.4, "10:00.4", wait) == "9:58.0"
+    assert _as_printed(598.0, 600.4, "10:00", wait) == "9:58"
+
+
+def test_a_revised_pair_printed_apart_is_listed_to_the_places_it_was_printed_to(
+        loaded, tmp_path, cli):
+    """As if the last paper's violence outcome rate had been 51.93% against 51.87% (printed
+    so, to two places, to read apart, where each prints "51.9%" alone). The comparison is
+    revised, to 44.274...%, and listed to the places the last paper printed it to: "51.87%"
+    then and "44.27%" now, where "44.3%" read to another precision than the figure beside
+    it. The current figure, 51.908...% now, prints "51.9%" alone as 51.93% did: no revision
+    (revisions are compared at the KPI's own places)."""
+    doc = copy.deepcopy(loaded[1])
+    for figure in doc["figures"]:
+        if figure["kpi"] == "violence_outcome_rate":
+            value, shown = {"current": (51.93, "51.93%"),
+                            "comparison": (51.87, "51.87%")}[figure["role"]]
+            figure.update(value=value, shown=shown)
+    result, _, out = _export(cli, loaded[0], tmp_path, doc)
+    assert result.exit_code == 0, result.output
+    appendix = _appendix(out)
+    assert "year ending September 2025" not in appendix, appendix
+    assert ("| Violence positive outcome rate | year ending March 2024 | 51.87% | 44.27% |"
+            in appendix), appendix
