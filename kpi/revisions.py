@@ -361,15 +361,15 @@ def _printed_windows(last: dict, kpis: list) -> dict[str, tuple[Window | None, W
 
 def _as_printed(value: float, old: float, shown: str, kpi) -> str:
     """The figure now, to the places the last paper printed its figure to where those were
-    more than the KPI's own (beside the other window's figure, or its target): "5.04" then
-    and "4.90" now, not "4.9" beside it. The places are those at which the last paper's value
-    prints as it printed it; its own where none does."""
-    own = render.number(value, kpi)
-    for extra in range(1, 7):
-        digits = render.places(kpi) + extra
+    more than it takes alone (beside the other window's figure): "51.87%" then and "44.27%"
+    now, not "44.3%" beside it; and to more where the figure now takes more alone (beside its
+    target). The places are those at which the last paper's value prints as it printed it."""
+    then = render.shown_places(old, kpi)
+    for digits in range(then + 1, then + 7):
         if render.number(old, kpi, digits=digits) == shown:
-            return render.number(value, kpi, digits=digits)
-    return own
+            return render.number(value, kpi,
+                                 digits=max(digits, render.shown_places(value, kpi)))
+    return render.number(value, kpi)
 
 
 def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisions:

@@ -2803,6 +2803,16 @@ class OracleMachine(RuleBasedStateMachine):
             another is compared for revisions so), beside its target only."""
             return unit_text(k, value, shown_places(k, value))
 
+        def now(k, value: float, f: dict) -> str:
+            """The figure now as the list prints it (docs/board-paper.md): to the places the
+            last paper printed its figure to where it printed more than alone (beside its
+            other window's), or to its own where it takes more alone."""
+            then = shown_places(k, f["value"])
+            for more in range(then + 1, then + 7):
+                if unit_text(k, f["value"], more) == f["shown"]:
+                    return unit_text(k, value, max(more, shown_places(k, value)))
+            return alone(k, value)
+
         want, open_, seen = [], set(), set()
         for f in last["figures"]:
             key = (f["kpi"], f["window"])
@@ -2822,7 +2832,7 @@ class OracleMachine(RuleBasedStateMachine):
                                        f"{f['window']} printed {f['value']} last time, where "
                                        f"the rows then give {old}")
             if new is None or alone(k, new) != alone(k, old):
-                want.append((*row, "no figure" if new is None else alone(k, new)))
+                want.append((*row, "no figure" if new is None else now(k, new, f)))
         paper = out.read_text(encoding="utf-8")
         got = _revision_rows(paper)
         listed = [g for g in got if g[:3] not in open_]

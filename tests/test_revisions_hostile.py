@@ -597,6 +597,8 @@ def test_a_revised_figure_now_prints_to_the_places_the_last_paper_printed_it_to(
     "5.04%" then and "4.9%" now, a precision the board cannot compare. It prints "4.90%" now:
     to the places at which the last paper's value prints as it printed it. A figure the last
     paper printed to its own places keeps them."""
+    from dataclasses import replace
+
     from kpi.catalogue import Better, Kind, KpiDef, Unit
     from kpi.revisions import _as_printed
 
@@ -614,6 +616,12 @@ def test_a_revised_figure_now_prints_to_the_places_the_last_paper_printed_it_to(
     wait = kpi(Unit.SECONDS, Kind.MEDIAN)
     assert _as_printed(598.0, 600.4, "10:00.4", wait) == "9:58.0"
     assert _as_printed(598.0, 600.4, "10:00", wait) == "9:58"
+    # Beside a target of 90%: the figure now takes the places it needs to stand against the
+    # target, more than the last paper's two ("89.996%", never "90.00%"), and a figure the
+    # last paper printed to its target's places is no figure printed beside its twin.
+    met = replace(share, target=90.0)
+    assert _as_printed(89.996, 89.87, "89.87%", met) == "89.996%"
+    assert _as_printed(89.91, 89.96, "89.96%", met) == "89.9%"
 
 
 def test_a_revised_pair_printed_apart_is_listed_to_the_places_it_was_printed_to(
