@@ -20,6 +20,7 @@ from kpi.ingest.common import (
     COLUMN,
     REASON,
     ROW,
+    Numbering,
     _heading_key,
     _show,
     printable_ascii,
@@ -927,3 +928,145 @@ def _cast_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
                 return pl.when(raw.dt.time() == pl.time(0)).then(month)
             return month
     raise AssertionError(col.type)
+
+
+class PivotLayout:
+    """What a file's rows say of the layout of the table they were saved from, checked once
+    every batch is in (`refusal`): an aggregate table (a measured number per row, and no two
+    rows of full labels alike) saved from a pivot table or a report, as an analyst saves one
+    from Excel, may hold rows that are no rows of data, whatever their labels:
+
+    - a label printed only on its group's first row and left blank below (a pivot table in
+      outline or tabular form without 'Repeat All Item Labels'): the rows below it would be
+      counted under no label. A blank is such a label's where, filled down as the pivot table
+      leaves it (a blank takes the label above it while every column left of it is blank or
+      the same as the row above), every row reads differently: no blank of data does that
+      beside rows of the same labels;
+    - a total or subtotal row whose labels are blank (or whose label names no part, as a
+      report's total row with its label cell empty): a row with blank labels whose every
+      measured number is the sum of the rows of full labels that agree with it on its other
+      cells, two or more of them.
+
+    Only files an analyst saves (CSV, a workbook) are read for this, and only a dataset with
+    no `unique` id: an extract of records holds rows of the same labels, and then nothing is
+    kept past the batch that shows it."""
+
+    def __init__(self, spec: DatasetSpec, mapping: dict[str, str], source_order: list[str],
+                 measured: frozenset[str]) -> None:
+        place = {name: i for i, name in enumerate(source_order)}
+        mapped = sorted((c for c in spec.columns if c.name in mapping),
+                        key=lambda c: place.get(mapping[c.name], len(place)))
+        self.mapping = mapping
+        self.numbers = [c.name for c in mapped if c.name in measured
+                        and c.type in (ColumnType.INT, ColumnType.FLOAT)]
+        self.keys = [c.name for c in mapped if c.name not in self.numbers
+                     and c.name != spec.unique]
+        self.texts = [c.name for c in mapped if c.name in self.keys
+                      and c.type == ColumnType.STR]
+        self.frames: list[pl.DataFrame] = []
+        self.records = spec.unique is not None or not self.numbers or not self.texts
+
+    def add(self, good: pl.DataFrame) -> None:
+        """Keep a batch's good rows while the file still reads as an aggregate table."""
+        if self.records or not good.height:
+            return
+        self.frames.append(good.select(ROW, *self.keys, *self.numbers))
+        rows = pl.concat(self.frames, how="vertical")
+        labelled = rows.filter(pl.all_horizontal(pl.col(t).is_not_null() for t in self.texts))
+        if labelled.select(self.keys).is_duplicated().any():
+            self.records, self.frames = True, []
+
+    def refusal(self, where: str, numbering: Numbering) -> DataError | None:
+        """Why the file is no table of data rows (see the class), or None."""
+        if self.records or not self.frames:
+            return None
+        rows = pl.concat(self.frames, how="vertical").sort(ROW)
+        self.frames = [rows]
+        return self._below_a_label(rows, where, numbering) or self._a_blank_total(
+            rows, where, numbering)
+
+    def _below_a_label(self, rows: pl.DataFrame, where: str,
+                       numbering: Numbering) -> DataError | None:
+        at = pl.Series(range(rows.height), dtype=pl.Int64)
+        filled: dict[str, pl.Series] = {}
+        taken: dict[str, pl.Series] = {}
+        carried = pl.Series([False] + [True] * (rows.height - 1))
+        for key in self.keys:
+            raw = rows[key]
+            value = raw
+            if key in self.texts:
+                take = (raw.is_null() & carried).fill_null(False)
+                origin = pl.select(pl.when(take).then(None).otherwise(at)
+                                   .forward_fill()).to_series()
+                value = raw.gather(origin)
+                taken[key] = take & value.is_not_null()
+                filled[key] = origin
+            same = (raw.is_null() | (value == value.shift(1))).fill_null(False)
+            carried = carried & same
+            rows = rows.with_columns(value.alias(key))
+        blanks = [key for key in self.texts if taken[key].any()]
+        if not blanks or rows.select(self.keys).is_duplicated().any():
+            return None
+        first = min(blanks, key=lambda k: taken[k].arg_true()[0])
+        index = taken[first].arg_true()[0]
+        label = rows[first][index]
+        numbers = numbering(pl.Series(ROW, [rows[ROW][index],
+                                            rows[ROW][filled[first][index]]]))
+        return DataError(
+            located(where, f"expected a label, found a blank below '{_show(label)}' (row "
+                           f"{numbers[1]}): a pivot table prints each label only on its "
+                           "group's first row, so the rows below it would be counted under "
+                           "no label", row=numbers[0], column=_show(self.mapping[first])),
+            hint="repeat the labels on every row (in an Excel pivot table: Design > Report "
+                 "Layout > Repeat All Item Labels), or write the value each blank stands "
+                 "for (such as 'Not recorded'); nothing was loaded")
+
+    def _a_blank_total(self, rows: pl.DataFrame, where: str,
+                       numbering: Numbering) -> DataError | None:
+        blank = pl.any_horizontal(pl.col(t).is_null() for t in self.texts)
+        leaves = rows.filter(~blank)
+        candidates = rows.filter(blank)
+        if not candidates.height or leaves.height < 2:
+            return None
+        patterns = candidates.select(pl.concat_list(pl.col(t).is_null() for t in self.texts)
+                                     .alias("__blank")).to_series().unique(maintain_order=True)
+        for pattern in patterns.to_list():
+            empty = [t for t, b in zip(self.texts, pattern, strict=True) if b]
+            given = [k for k in self.keys if k not in empty]
+            these = candidates.filter(pl.all_horizontal(
+                pl.col(t).is_null() == (t in empty) for t in self.texts))
+            parts = leaves.group_by(given).agg(
+                pl.len().alias("__parts"), pl.col(ROW).sort().alias("__rows"),
+                *[pl.col(n).sum().alias(f"__sum_{n}") for n in self.numbers])
+            joined = these.join(parts, on=given, how="inner", nulls_equal=True)
+            total = joined.filter(
+                (pl.col("__parts") >= 2)
+                & pl.all_horizontal(pl.col(n).is_not_null() & (pl.col(n) == pl.col(f"__sum_{n}"))
+                                    for n in self.numbers)
+                & pl.any_horizontal(pl.col(n) != 0 for n in self.numbers)).sort(ROW)
+            if not total.height:
+                continue
+            hit = total.row(0, named=True)
+            shown = [self.mapping[t] for t in empty]
+            number = self.numbers[0]
+            parts_at = numbering(pl.Series(ROW, hit["__rows"])).to_list()
+            row = numbering(pl.Series(ROW, [hit[ROW]])).item()
+            listed = ", ".join(str(r) for r in parts_at[:5]) + (", ..." if len(parts_at) > 5
+                                                                 else "")
+            return DataError(
+                located(where, f"expected a row of data, found a row with no "
+                               f"{_spoken(shown)} whose {_show(self.mapping[number])} "
+                               f"({_number_text(hit[number])}) is the sum of the "
+                               f"{hit['__parts']} rows it would cover (rows {listed}): a total "
+                               "or subtotal row, so they would be counted twice",
+                        row=row, column=_show(shown[0])),
+                hint="delete the total and subtotal rows (in an Excel pivot table: Design > "
+                     "Subtotals > Do Not Show Subtotals, and Grand Totals > Off for Rows and "
+                     "Columns), or, if the row is data, write its label (such as 'Not "
+                     "recorded'); nothing was loaded")
+        return None
+
+
+def _spoken(names: list[str]) -> str:
+    shown = [_show(n) for n in names]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]

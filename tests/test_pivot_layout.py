@@ -1,0 +1,242 @@
+"""An aggregate sheet saved from a pivot table holds rows that are no rows of data, whatever
+their labels (`kpi.ingest.conform.PivotLayout`):
+
+- a label printed only on its group's first row and left blank below (outline or tabular form
+  without 'Repeat All Item Labels'): the rows below it loaded under no LPA, exit 0, so each
+  LPA's figure was its first row's alone, and a subtotal at the top of each group (Excel's
+  outline form) doubled the year;
+- a total or subtotal row whose labels are blank (a report's total row with an empty label, a
+  subtotal that repeats the LPA and leaves the role blank): summed with its parts, exit 0.
+
+Each is refused, naming the file, row and column, with `--skip-bad-rows` too (which rows are
+data no row check can say). The figures of the same table with its labels repeated and its
+totals removed are checked against DuckDB over the parts, and by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import inprocess
+import pytest
+from hostile_support import first_error, snapshot
+
+xlsxwriter = pytest.importorskip("xlsxwriter")
+
+TOML = """\
+[project]
+name = "Pivot force"
+baseline = "2024-12"
+
+[datasets.workforce]
+date = "month"
+[datasets.workforce.columns]
+month = { type = "month", from = ["Month"] }
+lpa = { type = "str", from = ["LPA"] }
+role = { type = "str", from = ["Role"] }
+headcount = { type = "int", from = ["Headcount"] }
+
+[[priorities]]
+id = "community"
+title = "Community"
+
+[[kpis]]
+id = "heads"
+title = "Headcount"
+priority = "community"
+kind = "sum"
+value = "headcount"
+dataset = "workforce"
+better = "higher"
+breakdowns = ["lpa"]
+"""
+
+MONTHS = [f"2025-{month:02d}" for month in range(1, 13)]
+PARTS = {("Birmingham", "Officer"): 100, ("Birmingham", "Staff"): 7,
+         ("Coventry", "Officer"): 50, ("Coventry", "Staff"): 3}
+HEADER = ("Month", "LPA", "Role", "Headcount")
+
+
+def _parts() -> list[tuple[str, str, str, int]]:
+    """Every row of data, each label on its row: 4 a month, 160 heads a month."""
+    return [(month, lpa, role, n) for month in MONTHS for (lpa, role), n in PARTS.items()]
+
+
+def _tabular(rows):
+    """The pivot table in tabular form without repeated labels: the LPA printed on its
+    group's first row only (the month, a page field, typed on every row)."""
+    out, above = [], None
+    for month, lpa, role, n in rows:
+        out.append((month, "" if (month, lpa) == above else lpa, role, n))
+        above = (month, lpa)
+    return out
+
+
+def _outline(rows):
+    """Excel's outline form: each LPA's subtotal on its label's row, at the top of its group,
+    and the roles below it with the LPA left blank."""
+    out = []
+    for month in MONTHS:
+        for lpa in ("Birmingham", "Coventry"):
+            out.append((month, lpa, "", sum(n for (p, _), n in PARTS.items() if p == lpa)))
+            out += [(m, "", role, n) for m, p, role, n in rows if m == month and p == lpa]
+    return out
+
+
+def _blank_grand_totals(rows):
+    """Each month's parts and then its total, on a row whose LPA and role are blank (a
+    report's total row with its label cell empty)."""
+    out = []
+    for month in MONTHS:
+        these = [r for r in rows if r[0] == month]
+        out += [*these, (month, "", "", sum(r[3] for r in these))]
+    return out
+
+
+def _subtotals_without_the_word(rows):
+    """Each LPA's subtotal repeating the LPA, with the role blank (no 'Total' in it)."""
+    out = []
+    for month in MONTHS:
+        for lpa in ("Birmingham", "Coventry"):
+            these = [r for r in rows if r[0] == month and r[1] == lpa]
+            out += [*these, (month, lpa, "", sum(r[3] for r in these))]
+    return out
+
+
+def _csv(path: Path, rows, header=HEADER) -> Path:
+    path.write_text(",".join(header) + "\n"
+                    + "".join(",".join(str(v) for v in row) + "\n" for row in rows))
+    return path
+
+
+def _xlsx(path: Path, rows, header=HEADER) -> Path:
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Pivot")
+    for line, row in enumerate([header, *rows]):
+        for col, value in enumerate(row):
+            if value != "":
+                sheet.write(line, col, value)
+    book.close()
+    return path
+
+
+def _project(folder: Path, toml: str = TOML) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "kpi.toml").write_text(toml)
+    return folder
+
+
+def _kpi(folder: Path, *args: str):
+    return inprocess.run(["--project", str(folder), *args])
+
+
+def _oracle(rows) -> dict:
+    """The year to December 2025 and each LPA's share, by DuckDB over the rows of data."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (month VARCHAR, lpa VARCHAR, role VARCHAR, n BIGINT)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
+    total = con.execute("SELECT SUM(n) FROM t").fetchone()[0]
+    parts = dict(con.execute("SELECT lpa, SUM(n) FROM t GROUP BY lpa").fetchall())
+    return {"total": total, "parts": parts}
+
+
+def _figures(folder: Path) -> dict:
+    shown = _kpi(folder, "show", "heads", "--period", "2025-12", "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    return {"total": data["kpi"]["current"]["value"],
+            "parts": {row["part"]: row["current"] for row in data["breakdowns"]["lpa"]}}
+
+
+HAND = {"total": 160 * 12, "parts": {"Birmingham": 107 * 12, "Coventry": 53 * 12}}
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+@pytest.mark.parametrize(("layout", "message"), [
+    (_tabular, "row 3, column 'LPA': expected a label, found a blank below 'Birmingham' (row "
+               "2): a pivot table prints each label only on its group's first row, so the rows "
+               "below it would be counted under no label"),
+    (_outline, "row 3, column 'LPA': expected a label, found a blank below 'Birmingham' (row "
+               "2): a pivot table prints each label only on its group's first row, so the rows "
+               "below it would be counted under no label"),
+    (_blank_grand_totals, "row 6, column 'LPA': expected a row of data, found a row with no "
+                          "LPA or Role whose Headcount (160) is the sum of the 4 rows it would "
+                          "cover (rows 2, 3, 4, 5): a total or subtotal row, so they would be "
+                          "counted twice"),
+    (_subtotals_without_the_word, "row 4, column 'Role': expected a row of data, found a row "
+                                  "with no Role whose Headcount (107) is the sum of the 2 rows "
+                                  "it would cover (rows 2, 3): a total or subtotal row, so they "
+                                  "would be counted twice"),
+])
+def test_a_pivot_layouts_rows_that_are_no_data_are_refused(tmp_path, kind, layout, message):
+    """Loaded before, each gave a wrong figure with exit 0: the tabular layout Birmingham
+    1,200 of 1,284 (its officers only), the outline one a year of 3,840 where the parts hold
+    1,920, the blank grand totals 3,840, the subtotals without the word 3,840."""
+    folder = _project(tmp_path / "p")
+    write = _csv if kind == "csv" else _xlsx
+    extract = write(tmp_path / f"pivot.{kind}", layout(_parts()))
+    where = f"{extract}" + (", sheet 'Pivot'" if kind == "xlsx" else "")
+    for extra in ((), ("--skip-bad-rows",)):
+        refused = _kpi(folder, "ingest", "workforce", str(extract), *extra)
+        assert refused.returncode == 3, refused.stderr
+        assert first_error(refused.stderr) == f"Error: {where}, {message}"
+        assert refused.stderr.splitlines()[1].startswith("Hint: ")
+        assert "Traceback" not in refused.stderr
+        assert snapshot(folder, "workforce").version is None
+
+    # The same table with its labels repeated and without totals loads, as counted by hand.
+    fixed = write(tmp_path / f"flat.{kind}", _parts())
+    assert _kpi(folder, "ingest", "workforce", str(fixed)).returncode == 0
+    assert _figures(folder) == _oracle(_parts()) == HAND
+
+
+def test_the_check_reads_the_whole_file_whatever_the_batch(tmp_path, monkeypatch):
+    """The blank below a label and the total it sums may fall in different batches."""
+    monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", "3")
+    folder = _project(tmp_path / "p")
+    for layout, row in ((_tabular, 3), (_blank_grand_totals, 6), (_outline, 3)):
+        extract = _csv(tmp_path / f"{layout.__name__}.csv", layout(_parts()))
+        refused = _kpi(folder, "ingest", "workforce", str(extract))
+        assert refused.returncode == 3, refused.stderr
+        assert first_error(refused.stderr).startswith(f"Error: {extract}, row {row}, ")
+
+
+@pytest.mark.parametrize("rows", [
+    # a part not recorded, beside an LPA that has the same role: filled down, it would be a
+    # second row of Coventry officers
+    [("2025-01", "Birmingham", "Officer", 10), ("2025-01", "Coventry", "Officer", 5),
+     ("2025-01", "", "Officer", 2)],
+    # a blank on the first row, below no label
+    [("2025-01", "", "Officer", 2), ("2025-01", "Birmingham", "Officer", 10),
+     ("2025-01", "Coventry", "Officer", 5)],
+    # a blank on a month's first row: a pivot prints the label again when the month changes
+    [("2025-01", "Birmingham", "Officer", 10), ("2025-01", "Coventry", "Officer", 5),
+     ("2025-02", "", "Officer", 2), ("2025-02", "Birmingham", "Officer", 1)],
+    # a row with no labels summing to zero with its parts
+    [("2025-01", "Birmingham", "Officer", 0), ("2025-01", "Coventry", "Officer", 0),
+     ("2025-01", "", "", 0)],
+    # records, not a table of parts: two rows of the same labels
+    [("2025-01", "Birmingham", "Officer", 1), ("2025-01", "Birmingham", "Officer", 1),
+     ("2025-01", "", "", 2), ("2025-01", "", "Staff", 1)],
+])
+def test_blank_labels_that_are_data_load(tmp_path, rows):
+    folder = _project(tmp_path / "p")
+    extract = _csv(tmp_path / "w.csv", rows)
+    result = _kpi(folder, "ingest", "workforce", str(extract))
+    assert result.returncode == 0, result.stderr
+    stored = snapshot(folder, "workforce").rows
+    assert stored is not None and stored.height == len(rows)
+    assert stored["headcount"].sum() == sum(r[3] for r in rows)
+
+
+def test_a_dataset_of_records_with_an_id_is_not_read_as_a_table(tmp_path):
+    """A dataset that declares a `unique` id holds records: a blank below a label is a blank."""
+    toml = TOML.replace('date = "month"\n', 'date = "month"\nunique = "ref"\n').replace(
+        'headcount = { type = "int", from = ["Headcount"] }\n',
+        'headcount = { type = "int", from = ["Headcount"] }\nref = { type = "str" }\n')
+    folder = _project(tmp_path / "p", toml)
+    rows = [(*row, f"R{i}") for i, row in enumerate(_tabular(_parts()))]
+    extract = _csv(tmp_path / "w.csv", rows, (*HEADER, "ref"))
+    result = _kpi(folder, "ingest", "workforce", str(extract))
+    assert result.returncode == 0, result.stderr
