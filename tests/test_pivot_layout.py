@@ -191,6 +191,94 @@ def test_a_pivot_layouts_rows_that_are_no_data_are_refused(tmp_path, kind, layou
     assert _figures(folder) == _oracle(_parts()) == HAND
 
 
+def _labelled_grand_totals(label):
+    def layout(rows):
+        out = []
+        for month in MONTHS:
+            these = [r for r in rows if r[0] == month]
+            out += [*these, (month, label, "", sum(r[3] for r in these))]
+        return out
+    return layout
+
+
+def _labelled_subtotals(form):
+    def layout(rows):
+        out = []
+        for month in MONTHS:
+            for lpa in ("Birmingham", "Coventry"):
+                these = [r for r in rows if r[0] == month and r[1] == lpa]
+                out += [*these, (month, form.format(lpa), "", sum(r[3] for r in these))]
+        return out
+    return layout
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+@pytest.mark.parametrize(("layout", "message"), [
+    *[(_labelled_grand_totals(label),
+       f"row 6, column 'LPA': expected a row of data, found '{label}', a row whose Headcount "
+       "(160) is the sum of the 4 rows it would cover (rows 2, 3, 4, 5): a total or subtotal "
+       "row, so they would be counted twice")
+      # English, LibreOffice's Data > Subtotals and pivot table, German and French Excel
+      for label in ("Overall", "All", "Grand Sum", "Total Result", "Gesamtergebnis",
+                    "Total général")],
+    *[(_labelled_subtotals(form),
+       f"row 4, column 'LPA': expected a row of data, found '{form.format('Birmingham')}', a "
+       "row whose Headcount (107) is the sum of the 2 rows it would cover (rows 2, 3): a "
+       "total or subtotal row, so they would be counted twice")
+      for form in ("{} Sum", "{} Result", "{} Ergebnis", "Total {}")],
+])
+def test_a_total_labelled_without_the_word_total_is_refused(tmp_path, kind, layout, message):
+    """A total whose label is no 'Total', with its figures the sum of the rows it covers.
+    Loaded before, exit 0: a year of 3,840 where the parts hold 1,920, and a part of that
+    label ('Overall' 1,920, 'Birmingham Sum' 1,284)."""
+    folder = _project(tmp_path / "p")
+    write = _csv if kind == "csv" else _xlsx
+    extract = write(tmp_path / f"pivot.{kind}", layout(_parts()))
+    where = f"{extract}" + (", sheet 'Pivot'" if kind == "xlsx" else "")
+    refused = _kpi(folder, "ingest", "workforce", str(extract), "--skip-bad-rows")
+    assert refused.returncode == 3, refused.stderr
+    assert first_error(refused.stderr) == f"Error: {where}, {message}"
+    assert snapshot(folder, "workforce").version is None
+
+
+@pytest.mark.parametrize("label", ["Overall", "All", "Gesamtergebnis"])
+def test_a_labelled_total_of_a_table_of_one_label_is_refused(tmp_path, label):
+    """A table of each month's LPAs and their total, no column left blank: the total's row
+    is a part as written, and a total of the others. Loaded before: a year of 3,840."""
+    toml = TOML.replace('role = { type = "str", from = ["Role"] }\n', "")
+    folder = _project(tmp_path / "p", toml)
+    rows = [(m, lpa, n) for m in MONTHS
+            for lpa, n in (("Birmingham", 107), ("Coventry", 53), (label, 160))]
+    extract = _csv(tmp_path / "w.csv", rows, ("Month", "LPA", "Headcount"))
+    refused = _kpi(folder, "ingest", "workforce", str(extract))
+    assert refused.returncode == 3, refused.stderr
+    assert first_error(refused.stderr) == (
+        f"Error: {extract}, row 4, column 'LPA': expected a row of data, found '{label}', a "
+        "row whose Headcount (160) is the sum of the 2 rows it would cover (rows 2, 3): a "
+        "total or subtotal row, so they would be counted twice")
+    flat = _csv(tmp_path / "flat.csv", [r for r in rows if r[1] != label],
+                ("Month", "LPA", "Headcount"))
+    assert _kpi(folder, "ingest", "workforce", str(flat)).returncode == 0
+    assert _figures(folder) == HAND
+
+
+def test_a_part_called_all_or_overall_loads_where_it_sums_nothing(tmp_path):
+    """Such a label is read as a total's only where the row's figures are the sum of the two
+    or more rows it would cover."""
+    folder = _project(tmp_path / "p")
+    rows = [(m, lpa, role, n) for m in MONTHS for lpa, role, n in (
+        ("Dudley", "All", 7), ("Walsall", "All", 100), ("Overall", "Staff", 3),
+        ("Overall", "Officer", 4), ("Sandwell", "Officer", 3), ("Sandwell", "Staff", 4),
+        ("All", "", 7))]
+    extract = _csv(tmp_path / "w.csv", rows)
+    result = _kpi(folder, "ingest", "workforce", str(extract))
+    assert result.returncode == 0, result.stderr
+    stored = snapshot(folder, "workforce").rows
+    assert stored is not None and stored.height == len(rows)
+    assert _figures(folder) == _oracle(rows)
+    assert _figures(folder)["total"] == 12 * (7 + 100 + 3 + 4 + 3 + 4 + 7)
+
+
 def test_the_check_reads_the_whole_file_whatever_the_batch(tmp_path, monkeypatch):
     """The blank below a label and the total it sums may fall in different batches."""
     monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", "3")
@@ -240,3 +328,20 @@ def test_a_dataset_of_records_with_an_id_is_not_read_as_a_table(tmp_path):
     extract = _csv(tmp_path / "w.csv", rows, (*HEADER, "ref"))
     result = _kpi(folder, "ingest", "workforce", str(extract))
     assert result.returncode == 0, result.stderr
+
+
+def test_records_with_an_id_blank_on_some_rows_load(tmp_path):
+    """An extract of records whose reference is blank on some rows (a crime reference on ASB
+    rows) and unique elsewhere: each row reads differently, but its column heads no groups,
+    as few of its references have a blank below them."""
+    toml = TOML.replace('headcount = { type = "int", from = ["Headcount"] }\n',
+                        'headcount = { type = "int", from = ["Headcount"] }\n'
+                        'ref = { type = "str", from = ["Ref"] }\n')
+    folder = _project(tmp_path / "p", toml)
+    rows = [(f"C{i}" if i % 4 else "", "2025-01", ("Birmingham", "Coventry")[i % 2],
+             ("Officer", "Staff")[i // 2 % 2], 1) for i in range(1, 40)]
+    extract = _csv(tmp_path / "w.csv", rows, ("Ref", *HEADER))
+    result = _kpi(folder, "ingest", "workforce", str(extract))
+    assert result.returncode == 0, result.stderr
+    stored = snapshot(folder, "workforce").rows
+    assert stored is not None and stored.height == 39 and stored["ref"].null_count() == 9

@@ -933,23 +933,26 @@ def _cast_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 class PivotLayout:
     """What a file's rows say of the layout of the table they were saved from, checked once
     every batch is in (`refusal`): an aggregate table (a measured number per row, and no two
-    rows of full labels alike) saved from a pivot table or a report, as an analyst saves one
-    from Excel, may hold rows that are no rows of data, whatever their labels:
+    rows of full labels with the same month and labels) saved from a pivot table or a
+    report, as an analyst saves one from Excel, may hold rows that are no rows of data:
 
     - a label printed only on its group's first row and left blank below (a pivot table in
       outline or tabular form without 'Repeat All Item Labels'): the rows below it would be
       counted under no label. A blank is such a label's where, filled down as the pivot table
       leaves it (a blank takes the label above it while every column left of it is blank or
-      the same as the row above), every row reads differently: no blank of data does that
-      beside rows of the same labels;
-    - a total or subtotal row whose labels are blank (or whose label names no part, as a
-      report's total row with its label cell empty): a row with blank labels whose every
-      measured number is the sum of the rows of full labels that agree with it on its other
-      cells, two or more of them.
+      the same as the row above), every row reads differently, in a column of labels that
+      head groups (most of its labels have such a blank below them): no blank of data does
+      that beside rows of the same labels, and an id blank on some records heads no groups;
+    - a total or subtotal row, whatever its label: a row with blank labels, or a label that
+      names no part ('Overall', 'All', 'Grand Sum', 'Gesamtergebnis': `_AGGREGATE_LABEL`) or
+      a part's total ('Birmingham Sum': `_part_named`), whose every measured number is the
+      sum, not zero, of the two or more other rows of full labels that agree with it on its
+      month and its other labels. The sum is what makes it a total: a part called 'All'
+      loads.
 
     Only files an analyst saves (CSV, a workbook) are read for this, and only a dataset with
-    no `unique` id: an extract of records holds rows of the same labels, and then nothing is
-    kept past the batch that shows it."""
+    no `unique` id: an extract of records holds rows of the same month and labels, and then
+    nothing is kept past the batch that shows it."""
 
     def __init__(self, spec: DatasetSpec, mapping: dict[str, str], source_order: list[str],
                  measured: frozenset[str]) -> None:
@@ -959,10 +962,14 @@ class PivotLayout:
         self.mapping = mapping
         self.numbers = [c.name for c in mapped if c.name in measured
                         and c.type in (ColumnType.INT, ColumnType.FLOAT)]
-        self.keys = [c.name for c in mapped if c.name not in self.numbers
-                     and c.name != spec.unique]
-        self.texts = [c.name for c in mapped if c.name in self.keys
+        # The columns in the file's order, each carried on below a blank as a pivot table
+        # leaves it; a row's key is its month and labels (a date or a time of day would make
+        # every row of records a key of its own).
+        self.order = [c.name for c in mapped if c.name not in self.numbers
+                      and c.name != spec.unique]
+        self.texts = [c.name for c in mapped if c.name in self.order
                       and c.type == ColumnType.STR]
+        self.keys = ["month", *self.texts]
         self.frames: list[pl.DataFrame] = []
         self.records = spec.unique is not None or not self.numbers or not self.texts
 
@@ -970,7 +977,8 @@ class PivotLayout:
         """Keep a batch's good rows while the file still reads as an aggregate table."""
         if self.records or not good.height:
             return
-        self.frames.append(good.select(ROW, *self.keys, *self.numbers))
+        self.frames.append(good.select(ROW, *dict.fromkeys([*self.keys, *self.order]),
+                                       *self.numbers))
         rows = pl.concat(self.frames, how="vertical")
         labelled = rows.filter(pl.all_horizontal(pl.col(t).is_not_null() for t in self.texts))
         if labelled.select(self.keys).is_duplicated().any():
@@ -990,8 +998,9 @@ class PivotLayout:
         at = pl.Series(range(rows.height), dtype=pl.Int64)
         filled: dict[str, pl.Series] = {}
         taken: dict[str, pl.Series] = {}
+        labels: dict[str, int] = {}
         carried = pl.Series([False] + [True] * (rows.height - 1))
-        for key in self.keys:
+        for key in self.order:
             raw = rows[key]
             value = raw
             if key in self.texts:
@@ -1000,11 +1009,16 @@ class PivotLayout:
                                    .forward_fill()).to_series()
                 value = raw.gather(origin)
                 taken[key] = take & value.is_not_null()
+                labels[key] = int(raw.head(rows.height - 1).is_not_null().sum())
                 filled[key] = origin
             same = (raw.is_null() | (value == value.shift(1))).fill_null(False)
             carried = carried & same
             rows = rows.with_columns(value.alias(key))
-        blanks = [key for key in self.texts if taken[key].any()]
+        # A column of labels heads groups: most of its labels have a blank carried below
+        # them. An id blank on some records (a crime reference on ASB rows) is no such column.
+        blanks = [key for key in self.texts if taken[key].any()
+                  and 2 * filled[key].filter(taken[key]).n_unique()
+                  >= labels[key]]
         if not blanks or rows.select(self.keys).is_duplicated().any():
             return None
         first = min(blanks, key=lambda k: taken[k].arg_true()[0])
@@ -1023,13 +1037,27 @@ class PivotLayout:
 
     def _a_blank_total(self, rows: pl.DataFrame, where: str,
                        numbering: Numbering) -> DataError | None:
+        # Each label that names no part (_AGGREGATE_LABEL, 'Overall') is read as a blank, and
+        # one that names a part and a total ('Birmingham Sum') as the part; the rows so
+        # labelled are no rows of full labels.
+        read = rows.with_columns(pl.col(t).alias(f"__as_written_{t}") for t in self.texts)
+        read = read.with_columns(_part_named(rows[t]) for t in self.texts)
+        read = read.with_columns(pl.any_horizontal(
+            pl.col(f"__as_written_{t}").is_not_null()
+            & pl.col(t).ne_missing(pl.col(f"__as_written_{t}")) for t in self.texts)
+            .alias("__named"))
+        # A row of full labels as written is a part, and a total only of other rows.
+        written = pl.all_horizontal(pl.col(f"__as_written_{t}").is_not_null()
+                                    for t in self.texts)
         blank = pl.any_horizontal(pl.col(t).is_null() for t in self.texts)
-        leaves = rows.filter(~blank)
-        candidates = rows.filter(blank)
+        read = read.with_columns(written.alias("__leaf"))
+        leaves = read.filter(pl.col("__leaf"))
+        candidates = read.filter(blank | pl.col("__named"))
         if not candidates.height or leaves.height < 2:
             return None
         patterns = candidates.select(pl.concat_list(pl.col(t).is_null() for t in self.texts)
                                      .alias("__blank")).to_series().unique(maintain_order=True)
+        hits = []
         for pattern in patterns.to_list():
             empty = [t for t, b in zip(self.texts, pattern, strict=True) if b]
             given = [k for k in self.keys if k not in empty]
@@ -1039,32 +1067,77 @@ class PivotLayout:
                 pl.len().alias("__parts"), pl.col(ROW).sort().alias("__rows"),
                 *[pl.col(n).sum().alias(f"__sum_{n}") for n in self.numbers])
             joined = these.join(parts, on=given, how="inner", nulls_equal=True)
-            total = joined.filter(
+            # Its own figures are no part of what it sums.
+            own = pl.col("__leaf").cast(pl.Int64)
+            total = joined.with_columns(
+                (pl.col("__parts") - own).alias("__parts"),
+                *[(pl.col(f"__sum_{n}") - pl.when(pl.col("__leaf")).then(pl.col(n))
+                   .otherwise(0)).alias(f"__sum_{n}") for n in self.numbers]).filter(
                 (pl.col("__parts") >= 2)
                 & pl.all_horizontal(pl.col(n).is_not_null() & (pl.col(n) == pl.col(f"__sum_{n}"))
                                     for n in self.numbers)
-                & pl.any_horizontal(pl.col(n) != 0 for n in self.numbers)).sort(ROW)
-            if not total.height:
-                continue
-            hit = total.row(0, named=True)
-            shown = [self.mapping[t] for t in empty]
-            number = self.numbers[0]
-            parts_at = numbering(pl.Series(ROW, hit["__rows"])).to_list()
-            row = numbering(pl.Series(ROW, [hit[ROW]])).item()
-            listed = ", ".join(str(r) for r in parts_at[:5]) + (", ..." if len(parts_at) > 5
-                                                                 else "")
-            return DataError(
-                located(where, f"expected a row of data, found a row with no "
-                               f"{_spoken(shown)} whose {_show(self.mapping[number])} "
-                               f"({_number_text(hit[number])}) is the sum of the "
-                               f"{hit['__parts']} rows it would cover (rows {listed}): a total "
-                               "or subtotal row, so they would be counted twice",
-                        row=row, column=_show(shown[0])),
-                hint="delete the total and subtotal rows (in an Excel pivot table: Design > "
-                     "Subtotals > Do Not Show Subtotals, and Grand Totals > Off for Rows and "
-                     "Columns), or, if the row is data, write its label (such as 'Not "
-                     "recorded'); nothing was loaded")
-        return None
+                & pl.any_horizontal(pl.col(n) != 0 for n in self.numbers))
+            if total.height:
+                hits.append((total.sort(ROW).row(0, named=True), empty))
+        if not hits:
+            return None
+        hit, empty = min(hits, key=lambda h: h[0][ROW])
+        number = self.numbers[0]
+        parts_at = numbering(pl.Series(ROW, [r for r in hit["__rows"] if r != hit[ROW]],
+                                       dtype=rows.schema[ROW])).to_list()
+        row = numbering(pl.Series(ROW, [hit[ROW]])).item()
+        listed = ", ".join(str(r) for r in parts_at[:5]) + (", ..." if len(parts_at) > 5 else "")
+        label = next((t for t in self.texts if hit[f"__as_written_{t}"] is not None
+                      and hit[f"__as_written_{t}"] != hit[t]), None)
+        if label is not None:
+            found, column = f"'{_show(hit[f'__as_written_{label}'])}', a row", label
+        else:
+            found = f"a row with no {_spoken([self.mapping[t] for t in empty])}"
+            column = empty[0]
+        return DataError(
+            located(where, f"expected a row of data, found {found} whose "
+                           f"{_show(self.mapping[number])} ({_number_text(hit[number])}) is "
+                           f"the sum of the {hit['__parts']} rows it would cover (rows "
+                           f"{listed}): a total or subtotal row, so they would be counted "
+                           "twice", row=row, column=_show(self.mapping[column])),
+            hint="delete the total and subtotal rows (in an Excel pivot table: Design > "
+                 "Subtotals > Do Not Show Subtotals, and Grand Totals > Off for Rows and "
+                 "Columns), or, if the row is data, write its label (such as 'Not "
+                 "recorded'); nothing was loaded")
+
+
+# A label that names no part, as a pivot table or a spreadsheet's subtotals write a total's
+# in English and in the languages Excel and LibreOffice are most often set to: 'Overall',
+# 'All', LibreOffice's 'Grand Sum' and 'Total Result', German Excel's 'Gesamtergebnis',
+# French 'Total général'. Read only where the row's figures are the sum of the rows it
+# would cover (PivotLayout), so a part called 'All' loads.
+_AGGREGATE_LABEL = (r"(?i)^\s*(?:overall|all|sum|summe|result|ergebnis|total\s+result|"
+                    r"grand\s+(?:total|sum|count)|gesamtergebnis|total\s+g[eé]n[eé]ral|"
+                    r"total\s+general|total\s+geral|totale\s+complessivo|eindtotaal|"
+                    r"totaal|totale)(?:\s+total)?\s*:?\s*$")
+# A part's subtotal: 'Birmingham Sum' (LibreOffice's Data > Subtotals), 'Birmingham Result',
+# 'Birmingham Ergebnis', 'Birmingham Totaal', or 'Total Birmingham' ('Totale', 'Summe').
+_PART_TOTAL_AFTER = r"(?i)\s+(?:sum|result|ergebnis|summe|totaal|total|subtotal)\s*:?\s*$"
+_PART_TOTAL_BEFORE = r"(?i)^\s*(?:total|totale|summe|subtotal)\s+"
+
+
+def _part_named(cells: pl.Series) -> pl.Series:
+    """Each text cell as the part it names: blank where it is a label that names no part
+    (_AGGREGATE_LABEL), the part where it names a part's total ('Birmingham Sum', where
+    'Birmingham' is another cell of the column), else the cell itself."""
+    stripped = cells.str.strip_chars()
+    parts = {text.lower(): text for text in stripped.drop_nulls().unique().to_list()}
+    after = stripped.str.replace(_PART_TOTAL_AFTER, "")
+    before = stripped.str.replace(_PART_TOTAL_BEFORE, "")
+    frame = pl.DataFrame({"c": cells, "a": after, "b": before, "s": stripped})
+    lower = list(parts)
+    return frame.select(
+        pl.when(pl.col("s").str.contains(_AGGREGATE_LABEL)).then(None)
+        .when((pl.col("a") != pl.col("s")) & pl.col("a").str.to_lowercase().is_in(lower))
+        .then(pl.col("a").str.to_lowercase().replace_strict(parts, default=None))
+        .when((pl.col("b") != pl.col("s")) & pl.col("b").str.to_lowercase().is_in(lower))
+        .then(pl.col("b").str.to_lowercase().replace_strict(parts, default=None))
+        .otherwise(pl.col("c")).alias(cells.name)).to_series()
 
 
 def _spoken(names: list[str]) -> str:
