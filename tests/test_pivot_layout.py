@@ -345,3 +345,37 @@ def test_records_with_an_id_blank_on_some_rows_load(tmp_path):
     assert result.returncode == 0, result.stderr
     stored = snapshot(folder, "workforce").rows
     assert stored is not None and stored.height == 39 and stored["ref"].null_count() == 9
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+@pytest.mark.parametrize("shown", ["(blank)", "(empty)", "(Blank)"])
+def test_a_pivot_tables_label_for_an_empty_value_is_refused(tmp_path, kind, shown):
+    """Excel's pivot table shows an empty value as '(blank)', LibreOffice's as '(empty)'.
+    Loaded before, exit 0: a part '(blank)' of 36, beside the 36 under no LPA of the months
+    saved as CSV with the cell blank, so the breakdown split the rows with no LPA in two."""
+    folder = _project(tmp_path / "p")
+    write = _csv if kind == "csv" else _xlsx
+    first = [(m, lpa, role, n) for m in MONTHS[:6] for lpa, role, n in (
+        ("Birmingham", "Officer", 100), ("", "Officer", 6))]
+    later = [(m, lpa, role, n) for m in MONTHS[6:] for lpa, role, n in (
+        ("Birmingham", "Officer", 100), (shown, "Officer", 6))]
+    assert _kpi(folder, "ingest", "workforce", str(_csv(tmp_path / "h1.csv", first))
+                ).returncode == 0
+    extract = write(tmp_path / f"h2.{kind}", later)
+    refused = _kpi(folder, "ingest", "workforce", str(extract))
+    assert refused.returncode == 3, refused.stderr
+    where = f"{extract}" + (", sheet 'Pivot'" if kind == "xlsx" else "")
+    assert first_error(refused.stderr) == (
+        f"Error: {where}, row 3, column 'LPA': expected text, found '{shown}', which a pivot "
+        "table shows for an empty value: it would be stored as a part of that name, not as a "
+        "blank (leave the cell blank, or write what it stands for, such as 'Not recorded') "
+        "(6 bad rows in all; first at rows 3, 5, 7, 9, 11)")
+    assert snapshot(folder, "workforce").version == 0
+
+    fixed = write(tmp_path / f"h2-fixed.{kind}", [(m, "" if lpa == shown else lpa, r, n)
+                                                  for m, lpa, r, n in later])
+    assert _kpi(folder, "ingest", "workforce", str(fixed)).returncode == 0
+    rows = first + [(m, "" if lpa == shown else lpa, r, n) for m, lpa, r, n in later]
+    oracle = _oracle([(m, lpa or None, r, n) for m, lpa, r, n in rows])
+    assert _figures(folder) == oracle == {"total": 1272,
+                                          "parts": {"Birmingham": 1200, None: 72}}

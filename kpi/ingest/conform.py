@@ -103,6 +103,16 @@ _TOTAL_ROW = ("expected a row of data, found '{}', which labels a total or subto
               "table without its subtotals and grand totals)")
 
 
+# What a pivot table shows for an empty value: Excel's '(blank)', LibreOffice's '(empty)'.
+# Loaded, it is a part of that name, apart from the blanks of the extracts saved otherwise.
+_EMPTY_SHOWN = r"(?i)^\s*\((?:blank|empty)\)\s*$"
+
+
+_EMPTY_ROW = ("expected text, found '{}', which a pivot table shows for an empty value: it "
+              "would be stored as a part of that name, not as a blank (leave the cell blank, or "
+              "write what it stands for, such as 'Not recorded')")
+
+
 def source_lookup(names: list[str]) -> dict[str, list[str]]:
     """A source's column names by the form they are matched in (`_heading_key`): every name
     of each form, so two that match alike ('LPA' and 'lpa') are both found, and refused."""
@@ -514,6 +524,8 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
         # total beside its parts doubles every sum and count of them.
         rules.append((source, present & shown.str.contains(_TOTAL_LABEL),
                       pl.format(_TOTAL_ROW, found)))
+        rules.append((source, present & shown.str.contains(_EMPTY_SHOWN),
+                      pl.format(_EMPTY_ROW, found)))
     if col.min is not None:
         rules.append((source, value < col.min,
                       pl.format("expected a value of at least {}, found '{}'",
