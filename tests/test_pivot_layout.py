@@ -379,3 +379,36 @@ def test_a_pivot_tables_label_for_an_empty_value_is_refused(tmp_path, kind, show
     oracle = _oracle([(m, lpa or None, r, n) for m, lpa, r, n in rows])
     assert _figures(folder) == oracle == {"total": 1272,
                                           "parts": {"Birmingham": 1200, None: 72}}
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+@pytest.mark.parametrize(("captions", "second"), [
+    (("Sum of Headcount", "Count of Headcount"), "Count of Headcount"),
+    (("Sum - Headcount", "Count - Headcount"), "Count - Headcount"),   # LibreOffice's
+])
+def test_a_pivot_of_two_measures_is_refused(tmp_path, monkeypatch, kind, captions, second):
+    """A pivot table of two measures (the sum of the headcount and the count of its rows)
+    saved with the measures as rows: each part on two rows, captioned in a 'Values' column
+    the dataset does not read. Loaded before, exit 0 (with a warning that 'Values' was
+    ignored): the year 1,968 where the parts hold 1,920, each part's count of 1 a month added
+    to its headcount. Refused whatever the batch the second caption falls in."""
+    monkeypatch.setenv("KPI_INGEST_BATCH_ROWS", "1")
+    folder = _project(tmp_path / "p")
+    rows = [(m, lpa, role, caption, n if caption == captions[0] else 1)
+            for m, lpa, role, n in _parts() for caption in captions]
+    header = ("Month", "LPA", "Role", "Values", "Headcount")
+    extract = (_csv if kind == "csv" else _xlsx)(tmp_path / f"v.{kind}", rows, header)
+    refused = _kpi(folder, "ingest", "workforce", str(extract))
+    assert refused.returncode == 3, refused.stderr
+    where = f"{extract}" + (", sheet 'Pivot'" if kind == "xlsx" else "")
+    assert first_error(refused.stderr).startswith(
+        f"Error: {where}, row 3, column 'Values': expected a row of data, found '{second}', a "
+        f"pivot table's caption of a measure, below rows of '{captions[0]}': each part has a "
+        "row per measure, and their figures would be added together (export one measure, or "
+        "the measures as columns) (48 bad rows in all")
+
+    # One measure, captioned on every row, loads as its parts.
+    one = (_csv if kind == "csv" else _xlsx)(
+        tmp_path / f"one.{kind}", [r for r in rows if r[3] == captions[0]], header)
+    assert _kpi(folder, "ingest", "workforce", str(one)).returncode == 0
+    assert _figures(folder) == _oracle(_parts()) == HAND

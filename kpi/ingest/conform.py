@@ -283,6 +283,16 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
         typed = typed.with_columns(column for _, flag, shown in totals for column in (flag, shown))
         rules += [(source, pl.col(flag.name), pl.format(_TOTAL_ROW, pl.col(shown.name)))
                   for source, flag, shown in totals]
+    # A pivot table of two measures gives each part a row per measure, captioned in a column
+    # the dataset does not read ('Sum of Headcount', 'Count of Headcount').
+    measures = _measures_unread(table, [c for c in cells if c not in set(mapping.values())],
+                                state.captions)
+    if measures:
+        typed = typed.with_columns(column for _, flag, shown in measures
+                                   for column in (flag, shown))
+        rules += [(source, pl.col(flag.name), pl.format(_MEASURE_ROW, pl.col(shown.name),
+                                                        pl.lit(_show(state.captions[source]))))
+                  for source, flag, shown in measures]
     failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
     typed = typed.with_columns(failed.alias("__failed"))
     # Messages are built for the failing rows only: most loads have none. They are made one
@@ -331,6 +341,43 @@ def _totals_unread(table: pl.DataFrame,
         found.append((name, flag.fill_null(False).alias(f"__total_{i}"),
                       cells.str.replace_all(_SHOWN_AS_MARK, "?").str.slice(0, 40)
                       .alias(f"__total_shown_{i}")))
+    return found
+
+
+# A pivot table's caption of a measure, as Excel writes it ('Sum of Headcount', 'Count of
+# Headcount') and LibreOffice ('Sum - Headcount').
+_MEASURE_CAPTION = (r"(?i)^\s*(?:(?:sum|count|average|max|min|product|count numbers|stddevp?|"
+                    r"varp?)\s+of|(?:sum|count|mean|average|max|min|product|stdevp?|varp?|"
+                    r"median)\s+-)\s+\S")
+
+
+_MEASURE_ROW = ("expected a row of data, found '{}', a pivot table's caption of a measure, "
+                "below rows of '{}': each part has a row per measure, and their figures would "
+                "be added together (export one measure, or the measures as columns)")
+
+
+def _measures_unread(table: pl.DataFrame, unread: list[str], first: dict[str, str]
+                     ) -> list[tuple[str, pl.Series, pl.Series]]:
+    """For each text column the dataset does not read that captions a pivot table's measures
+    (_MEASURE_CAPTION): its name, whether each row is captioned by another measure than the
+    file's first in that column (`first`, kept across the file's batches, so a file whose
+    rows are all one measure loads), as `__measure_<i>`, and the cell as a message shows it
+    (`__measure_shown_<i>`)."""
+    found = []
+    for i, name in enumerate(unread):
+        if table.schema[name] != pl.String:
+            continue
+        cells = table[name].str.strip_chars()
+        caption = cells.str.contains(_MEASURE_CAPTION).fill_null(False)
+        if not caption.any():
+            continue
+        first.setdefault(name, cells.filter(caption)[0])
+        flag = caption & (cells != first[name]).fill_null(False)
+        if not flag.any():
+            continue
+        found.append((name, flag.alias(f"__measure_{i}"),
+                      cells.str.replace_all(_SHOWN_AS_MARK, "?").str.slice(0, 40)
+                      .alias(f"__measure_shown_{i}")))
     return found
 
 

@@ -324,6 +324,9 @@ class _FileState:
     sheet: str | None = None  # a workbook's sheet read
     # The first date only a month-first reading makes (conform._month_first): ROW, column, text.
     month_first: tuple[int, str, str] | None = None
+    # The first caption of a pivot table's measure in each column not read
+    # (conform._measures_unread).
+    captions: dict[str, str] = field(default_factory=dict)
     # A CSV file's or a workbook's rows as an aggregate table's (conform.PivotLayout).
     layout: PivotLayout | None = None
 
