@@ -220,12 +220,13 @@ def _labelled_subtotals(form):
        "row, so they would be counted twice")
       # English, LibreOffice's Data > Subtotals and pivot table, German and French Excel
       for label in ("Overall", "All", "Grand Sum", "Total Result", "Gesamtergebnis",
-                    "Total général")],
+                    "Total général", "All LPAs", "Grand Total 2025", "Total (all)")],
     *[(_labelled_subtotals(form),
        f"row 4, column 'LPA': expected a row of data, found '{form.format('Birmingham')}', a "
        "row whose Headcount (107) is the sum of the 2 rows it would cover (rows 2, 3): a "
        "total or subtotal row, so they would be counted twice")
-      for form in ("{} Sum", "{} Result", "{} Ergebnis", "Total {}")],
+      for form in ("{} Sum", "{} Result", "{} Ergebnis", "Total {}", "Total - {}",
+                   "{} (Sum)")],
 ])
 def test_a_total_labelled_without_the_word_total_is_refused(tmp_path, kind, layout, message):
     """A total whose label is no 'Total', with its figures the sum of the rows it covers.
@@ -264,19 +265,21 @@ def test_a_labelled_total_of_a_table_of_one_label_is_refused(tmp_path, label):
 
 def test_a_part_called_all_or_overall_loads_where_it_sums_nothing(tmp_path):
     """Such a label is read as a total's only where the row's figures are the sum of the two
-    or more rows it would cover."""
+    or more rows it would cover, two or more of them holding a figure."""
     folder = _project(tmp_path / "p")
     rows = [(m, lpa, role, n) for m in MONTHS for lpa, role, n in (
         ("Dudley", "All", 7), ("Walsall", "All", 100), ("Overall", "Staff", 3),
         ("Overall", "Officer", 4), ("Sandwell", "Officer", 3), ("Sandwell", "Staff", 4),
-        ("All", "", 7))]
+        ("All", "", 7), ("All other theft offences", "Staff", 8),
+        # a row equal to the one part of its LPA that holds a figure, beside a zero
+        ("Solihull", "Officer", 1), ("Solihull", "Staff", 0), ("Solihull", "All roles", 1))]
     extract = _csv(tmp_path / "w.csv", rows)
     result = _kpi(folder, "ingest", "workforce", str(extract))
     assert result.returncode == 0, result.stderr
     stored = snapshot(folder, "workforce").rows
     assert stored is not None and stored.height == len(rows)
     assert _figures(folder) == _oracle(rows)
-    assert _figures(folder)["total"] == 12 * (7 + 100 + 3 + 4 + 3 + 4 + 7)
+    assert _figures(folder)["total"] == 12 * (7 + 100 + 3 + 4 + 3 + 4 + 7 + 8 + 1 + 0 + 1)
 
 
 def test_the_check_reads_the_whole_file_whatever_the_batch(tmp_path, monkeypatch):
@@ -301,6 +304,10 @@ def test_the_check_reads_the_whole_file_whatever_the_batch(tmp_path, monkeypatch
     # a blank on a month's first row: a pivot prints the label again when the month changes
     [("2025-01", "Birmingham", "Officer", 10), ("2025-01", "Coventry", "Officer", 5),
      ("2025-02", "", "Officer", 2), ("2025-02", "Birmingham", "Officer", 1)],
+    # a part not recorded whose figure is the sum of rows scattered about the table, not of
+    # a run of rows beside it
+    [("2025-01", "Birmingham", "Officer", 3), ("2025-01", "Birmingham", "Staff", 2),
+     ("2025-01", "Coventry", "Officer", 1), ("2025-01", "", "Officer", 4)],
     # a row with no labels summing to zero with its parts
     [("2025-01", "Birmingham", "Officer", 0), ("2025-01", "Coventry", "Officer", 0),
      ("2025-01", "", "", 0)],

@@ -1003,11 +1003,12 @@ class PivotLayout:
       head groups (most of its labels have such a blank below them): no blank of data does
       that beside rows of the same labels, and an id blank on some records heads no groups;
     - a total or subtotal row, whatever its label: a row with blank labels, or a label that
-      names no part ('Overall', 'All', 'Grand Sum', 'Gesamtergebnis': `_AGGREGATE_LABEL`) or
-      a part's total ('Birmingham Sum': `_part_named`), whose every measured number is the
-      sum, not zero, of the two or more other rows of full labels that agree with it on its
-      month and its other labels. The sum is what makes it a total: a part called 'All'
-      loads.
+      names no part ('Overall', 'All', 'Grand Sum', 'Gesamtergebnis') or a part's total
+      ('Birmingham Sum', 'Total - Birmingham': `_part_named`), whose every measured number
+      is the sum of the two or more other rows of full labels that agree with it on its
+      month and its other labels, two or more of them holding a figure (not zero), in one
+      run directly above or below it (`_beside`). The sum beside its parts is what makes it
+      a total: a part called 'All' loads.
 
     Only files an analyst saves (CSV, a workbook) are read for this, and only a dataset with
     no `unique` id: an extract of records holds rows of the same month and labels, and then
@@ -1096,7 +1097,7 @@ class PivotLayout:
 
     def _a_blank_total(self, rows: pl.DataFrame, where: str,
                        numbering: Numbering) -> DataError | None:
-        # Each label that names no part (_AGGREGATE_LABEL, 'Overall') is read as a blank, and
+        # Each label that names no part (_AGGREGATE_WORD, 'Overall') is read as a blank, and
         # one that names a part and a total ('Birmingham Sum') as the part; the rows so
         # labelled are no rows of full labels.
         read = rows.with_columns(pl.col(t).alias(f"__as_written_{t}") for t in self.texts)
@@ -1112,6 +1113,8 @@ class PivotLayout:
         read = read.with_columns(written.alias("__leaf"))
         leaves = read.filter(pl.col("__leaf"))
         candidates = read.filter(blank | pl.col("__named"))
+        order = {row: at for at, row in enumerate(read[ROW].to_list())}
+        between = {order[row] for row in candidates[ROW].to_list()}
         if not candidates.height or leaves.height < 2:
             return None
         patterns = candidates.select(pl.concat_list(pl.col(t).is_null() for t in self.texts)
@@ -1124,20 +1127,27 @@ class PivotLayout:
                 pl.col(t).is_null() == (t in empty) for t in self.texts))
             parts = leaves.group_by(given).agg(
                 pl.len().alias("__parts"), pl.col(ROW).sort().alias("__rows"),
-                *[pl.col(n).sum().alias(f"__sum_{n}") for n in self.numbers])
+                *[pl.col(n).sum().alias(f"__sum_{n}") for n in self.numbers],
+                *[(pl.col(n) != 0).sum().cast(pl.Int64).alias(f"__some_{n}")
+                  for n in self.numbers])
             joined = these.join(parts, on=given, how="inner", nulls_equal=True)
             # Its own figures are no part of what it sums.
             own = pl.col("__leaf").cast(pl.Int64)
             total = joined.with_columns(
                 (pl.col("__parts") - own).alias("__parts"),
                 *[(pl.col(f"__sum_{n}") - pl.when(pl.col("__leaf")).then(pl.col(n))
-                   .otherwise(0)).alias(f"__sum_{n}") for n in self.numbers]).filter(
-                (pl.col("__parts") >= 2)
+                   .otherwise(0)).alias(f"__sum_{n}") for n in self.numbers],
+                *[(pl.col(f"__some_{n}") - pl.when(pl.col("__leaf") & (pl.col(n) != 0))
+                   .then(1).otherwise(0)).alias(f"__some_{n}") for n in self.numbers]).filter(
+                # Two or more parts of it hold a figure: a row equal to the one part that
+                # holds one beside zeros is as likely a part.
+                pl.any_horizontal(pl.col(f"__some_{n}") >= 2 for n in self.numbers)
                 & pl.all_horizontal(pl.col(n).is_not_null() & (pl.col(n) == pl.col(f"__sum_{n}"))
-                                    for n in self.numbers)
-                & pl.any_horizontal(pl.col(n) != 0 for n in self.numbers))
-            if total.height:
-                hits.append((total.sort(ROW).row(0, named=True), empty))
+                                    for n in self.numbers))
+            for hit in total.sort(ROW).iter_rows(named=True):
+                if _beside(hit[ROW], hit["__rows"], order, between):
+                    hits.append((hit, empty))
+                    break
         if not hits:
             return None
         hit, empty = min(hits, key=lambda h: h[0][ROW])
@@ -1165,38 +1175,47 @@ class PivotLayout:
                  "recorded'); nothing was loaded")
 
 
-# A label that names no part, as a pivot table or a spreadsheet's subtotals write a total's
-# in English and in the languages Excel and LibreOffice are most often set to: 'Overall',
-# 'All', LibreOffice's 'Grand Sum' and 'Total Result', German Excel's 'Gesamtergebnis',
-# French 'Total général'. Read only where the row's figures are the sum of the rows it
-# would cover (PivotLayout), so a part called 'All' loads.
-_AGGREGATE_LABEL = (r"(?i)^\s*(?:overall|all|sum|summe|result|ergebnis|total\s+result|"
-                    r"grand\s+(?:total|sum|count)|gesamtergebnis|total\s+g[eé]n[eé]ral|"
-                    r"total\s+general|total\s+geral|totale\s+complessivo|eindtotaal|"
-                    r"totaal|totale)(?:\s+total)?\s*:?\s*$")
-# A part's subtotal: 'Birmingham Sum' (LibreOffice's Data > Subtotals), 'Birmingham Result',
-# 'Birmingham Ergebnis', 'Birmingham Totaal', or 'Total Birmingham' ('Totale', 'Summe').
-_PART_TOTAL_AFTER = r"(?i)\s+(?:sum|result|ergebnis|summe|totaal|total|subtotal)\s*:?\s*$"
-_PART_TOTAL_BEFORE = r"(?i)^\s*(?:total|totale|summe|subtotal)\s+"
+# The words of a total's label, as a pivot table, a report or a spreadsheet's subtotals write
+# it in English and in the languages Excel and LibreOffice are most often set to: 'Overall',
+# 'All LPAs', LibreOffice's 'Grand Sum', 'Birmingham Sum' and 'Total Result', German Excel's
+# 'Gesamtergebnis' and 'Birmingham Ergebnis', French 'Total général', 'Grand Total 2025'.
+# A label holding one is read as a total's only where the row's figures are the sum of the
+# rows it would cover (PivotLayout), so a part called 'All' or 'All other theft offences'
+# loads.
+_AGGREGATE_WORD = (r"(?i)\b(?:grand|overall|all|sum|summe|sub-?totals?|totals?|totale|totaal|"
+                   r"eindtotaal|result|ergebnis|gesamtergebnis|g[eé]n[eé]ral|general|geral|"
+                   r"complessivo)\b")
 
 
 def _part_named(cells: pl.Series) -> pl.Series:
-    """Each text cell as the part it names: blank where it is a label that names no part
-    (_AGGREGATE_LABEL), the part where it names a part's total ('Birmingham Sum', where
-    'Birmingham' is another cell of the column), else the cell itself."""
+    """Each text cell holding a word of a total's label (_AGGREGATE_WORD) as the part it
+    names: the part where the rest of the cell is another cell of the column ('Birmingham
+    Sum', 'Total - Birmingham'), else blank ('Overall', 'All LPAs', 'Grand Total 2025'); any
+    other cell as it is."""
     stripped = cells.str.strip_chars()
     parts = {text.lower(): text for text in stripped.drop_nulls().unique().to_list()}
-    after = stripped.str.replace(_PART_TOTAL_AFTER, "")
-    before = stripped.str.replace(_PART_TOTAL_BEFORE, "")
-    frame = pl.DataFrame({"c": cells, "a": after, "b": before, "s": stripped})
-    lower = list(parts)
+    rest = (stripped.str.replace_all(_AGGREGATE_WORD, " ")
+            .str.replace_all(r"[\s\-:()\[\]]+", " ").str.strip_chars().str.to_lowercase())
+    frame = pl.DataFrame({"c": cells, "r": rest,
+                          "w": stripped.str.contains(_AGGREGATE_WORD).fill_null(False)})
     return frame.select(
-        pl.when(pl.col("s").str.contains(_AGGREGATE_LABEL)).then(None)
-        .when((pl.col("a") != pl.col("s")) & pl.col("a").str.to_lowercase().is_in(lower))
-        .then(pl.col("a").str.to_lowercase().replace_strict(parts, default=None))
-        .when((pl.col("b") != pl.col("s")) & pl.col("b").str.to_lowercase().is_in(lower))
-        .then(pl.col("b").str.to_lowercase().replace_strict(parts, default=None))
-        .otherwise(pl.col("c")).alias(cells.name)).to_series()
+        pl.when(~pl.col("w")).then(pl.col("c"))
+        .when(pl.col("r").is_in(list(parts)))
+        .then(pl.col("r").replace_strict(parts, default=None))
+        .otherwise(None).alias(cells.name)).to_series()
+
+
+def _beside(row: int, parts: list[int], order: dict[int, int], others: set[int]) -> bool:
+    """Whether the rows a total would sum (`parts`, by ROW) sit beside it as a pivot table or
+    a report places them: one run of rows directly above or below it, with nothing between
+    them but other rows that may be totals (`others`, by place in the file). A row equal to
+    the sum of rows scattered about the table is as likely a part."""
+    at, places = order[row], sorted(order[part] for part in parts if part != row)
+    if not places or places[0] < at < places[-1]:
+        return False
+    inside = set(places) | others
+    span = (range(places[0], at) if at > places[-1] else range(at + 1, places[-1] + 1))
+    return all(place in inside for place in span)
 
 
 def _spoken(names: list[str]) -> str:
