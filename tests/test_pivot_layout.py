@@ -308,6 +308,10 @@ def test_the_check_reads_the_whole_file_whatever_the_batch(tmp_path, monkeypatch
     # a run of rows beside it
     [("2025-01", "Birmingham", "Officer", 3), ("2025-01", "Birmingham", "Staff", 2),
      ("2025-01", "Coventry", "Officer", 1), ("2025-01", "", "Officer", 4)],
+    # a query's rows of no LPA sorted last in each month (NULLS LAST), below the last LPA,
+    # which has no row of that role: half the LPA cells have a blank below them, not more
+    [(m, lpa, role, n) for m in MONTHS[:3] for lpa, role, n in (
+        ("Birmingham", "Officer", 10), ("Coventry", "Officer", 5), ("", "Staff", 1))],
     # a row with no labels summing to zero with its parts
     [("2025-01", "Birmingham", "Officer", 0), ("2025-01", "Coventry", "Officer", 0),
      ("2025-01", "", "", 0)],

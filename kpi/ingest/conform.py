@@ -1000,7 +1000,7 @@ class PivotLayout:
       counted under no label. A blank is such a label's where, filled down as the pivot table
       leaves it (a blank takes the label above it while every column left of it is blank or
       the same as the row above), every row reads differently, in a column of labels that
-      head groups (most of its labels have such a blank below them): no blank of data does
+      head groups (more than half of its labels have such a blank below them): no blank of data does
       that beside rows of the same labels, and an id blank on some records heads no groups;
     - a total or subtotal row, whatever its label: a row with blank labels, or a label that
       names no part ('Overall', 'All', 'Grand Sum', 'Gesamtergebnis') or a part's total
@@ -1074,11 +1074,10 @@ class PivotLayout:
             same = (raw.is_null() | (value == value.shift(1))).fill_null(False)
             carried = carried & same
             rows = rows.with_columns(value.alias(key))
-        # A column of labels heads groups: most of its labels have a blank carried below
-        # them. An id blank on some records (a crime reference on ASB rows) is no such column.
+        # A column of labels heads groups: more than half of its labels have a blank carried
+        # below them. An id blank on some records (a crime reference on ASB rows) is no such column.
         blanks = [key for key in self.texts if taken[key].any()
-                  and 2 * filled[key].filter(taken[key]).n_unique()
-                  >= labels[key]]
+                  and 2 * filled[key].filter(taken[key]).n_unique() > labels[key]]
         if not blanks or rows.select(self.keys).is_duplicated().any():
             return None
         first = min(blanks, key=lambda k: taken[k].arg_true()[0])
