@@ -20,6 +20,7 @@ from kpi.ingest.common import (
     COLUMN,
     REASON,
     ROW,
+    Numbering,
     _heading_key,
     _show,
     printable_ascii,
@@ -100,6 +101,16 @@ _TOTAL_LABEL = r"(?i)(?:^|[\s\-_])(?:sub)?totals?\s*:?\s*$"
 _TOTAL_ROW = ("expected a row of data, found '{}', which labels a total or subtotal row: it "
               "sums rows the extract already holds, so they would be counted twice (export the "
               "table without its subtotals and grand totals)")
+
+
+# What a pivot table shows for an empty value: Excel's '(blank)', LibreOffice's '(empty)'.
+# Loaded, it is a part of that name, apart from the blanks of the extracts saved otherwise.
+_EMPTY_SHOWN = r"(?i)^\s*\((?:blank|empty)\)\s*$"
+
+
+_EMPTY_ROW = ("expected text, found '{}', which a pivot table shows for an empty value: it "
+              "would be stored as a part of that name, not as a blank (leave the cell blank, or "
+              "write what it stands for, such as 'Not recorded')")
 
 
 def source_lookup(names: list[str]) -> dict[str, list[str]]:
@@ -272,6 +283,16 @@ def _conform(spec: DatasetSpec, path: Path, table: pl.DataFrame,
         typed = typed.with_columns(column for _, flag, shown in totals for column in (flag, shown))
         rules += [(source, pl.col(flag.name), pl.format(_TOTAL_ROW, pl.col(shown.name)))
                   for source, flag, shown in totals]
+    # A pivot table of two measures gives each part a row per measure, captioned in a column
+    # the dataset does not read ('Sum of Headcount', 'Count of Headcount').
+    measures = _measures_unread(table, [c for c in cells if c not in set(mapping.values())],
+                                state.captions)
+    if measures:
+        typed = typed.with_columns(column for _, flag, shown in measures
+                                   for column in (flag, shown))
+        rules += [(source, pl.col(flag.name), pl.format(_MEASURE_ROW, pl.col(shown.name),
+                                                        pl.lit(_show(state.captions[source]))))
+                  for source, flag, shown in measures]
     failed = pl.any_horizontal([cond for _, cond, _ in rules]) if rules else pl.lit(False)
     typed = typed.with_columns(failed.alias("__failed"))
     # Messages are built for the failing rows only: most loads have none. They are made one
@@ -320,6 +341,43 @@ def _totals_unread(table: pl.DataFrame,
         found.append((name, flag.fill_null(False).alias(f"__total_{i}"),
                       cells.str.replace_all(_SHOWN_AS_MARK, "?").str.slice(0, 40)
                       .alias(f"__total_shown_{i}")))
+    return found
+
+
+# A pivot table's caption of a measure, as Excel writes it ('Sum of Headcount', 'Count of
+# Headcount') and LibreOffice ('Sum - Headcount').
+_MEASURE_CAPTION = (r"(?i)^\s*(?:(?:sum|count|average|max|min|product|count numbers|stddevp?|"
+                    r"varp?)\s+of|(?:sum|count|mean|average|max|min|product|stdevp?|varp?|"
+                    r"median)\s+-)\s+\S")
+
+
+_MEASURE_ROW = ("expected a row of data, found '{}', a pivot table's caption of a measure, "
+                "below rows of '{}': each part has a row per measure, and their figures would "
+                "be added together (export one measure, or the measures as columns)")
+
+
+def _measures_unread(table: pl.DataFrame, unread: list[str], first: dict[str, str]
+                     ) -> list[tuple[str, pl.Series, pl.Series]]:
+    """For each text column the dataset does not read that captions a pivot table's measures
+    (_MEASURE_CAPTION): its name, whether each row is captioned by another measure than the
+    file's first in that column (`first`, kept across the file's batches, so a file whose
+    rows are all one measure loads), as `__measure_<i>`, and the cell as a message shows it
+    (`__measure_shown_<i>`)."""
+    found = []
+    for i, name in enumerate(unread):
+        if table.schema[name] != pl.String:
+            continue
+        cells = table[name].str.strip_chars()
+        caption = cells.str.contains(_MEASURE_CAPTION).fill_null(False)
+        if not caption.any():
+            continue
+        first.setdefault(name, cells.filter(caption)[0])
+        flag = caption & (cells != first[name]).fill_null(False)
+        if not flag.any():
+            continue
+        found.append((name, flag.alias(f"__measure_{i}"),
+                      cells.str.replace_all(_SHOWN_AS_MARK, "?").str.slice(0, 40)
+                      .alias(f"__measure_shown_{i}")))
     return found
 
 
@@ -513,6 +571,8 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
         # total beside its parts doubles every sum and count of them.
         rules.append((source, present & shown.str.contains(_TOTAL_LABEL),
                       pl.format(_TOTAL_ROW, found)))
+        rules.append((source, present & shown.str.contains(_EMPTY_SHOWN),
+                      pl.format(_EMPTY_ROW, found)))
     if col.min is not None:
         rules.append((source, value < col.min,
                       pl.format("expected a value of at least {}, found '{}'",
@@ -927,3 +987,236 @@ def _cast_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
                 return pl.when(raw.dt.time() == pl.time(0)).then(month)
             return month
     raise AssertionError(col.type)
+
+
+class PivotLayout:
+    """What a file's rows say of the layout of the table they were saved from, checked once
+    every batch is in (`refusal`): an aggregate table (a measured number per row, and no two
+    rows of full labels with the same month and labels) saved from a pivot table or a
+    report, as an analyst saves one from Excel, may hold rows that are no rows of data:
+
+    - a label printed only on its group's first row and left blank below (a pivot table in
+      outline or tabular form without 'Repeat All Item Labels'): the rows below it would be
+      counted under no label. A blank is such a label's where, filled down as the pivot table
+      leaves it (a blank takes the label above it while every column left of it is blank or
+      the same as the row above), every row reads differently, in a column of labels that
+      head groups (more than half of its labels have such a blank below them): no blank of data does
+      that beside rows of the same labels, and an id blank on some records heads no groups;
+    - a total or subtotal row, whatever its label: a row with blank labels, or a label that
+      names no part ('Overall', 'All', 'Grand Sum', 'Gesamtergebnis') or a part's total
+      ('Birmingham Sum', 'Total - Birmingham': `_part_named`), whose every measured number
+      is the sum of the two or more other rows of full labels that agree with it on its
+      month and its other labels, two or more of them holding a figure (not zero), in one
+      run directly above or below it (`_beside`). The sum beside its parts is what makes it
+      a total: a part called 'All' loads.
+
+    Only files an analyst saves (CSV, a workbook) are read for this, and only a dataset with
+    no `unique` id: an extract of records holds rows of the same month and labels, and then
+    nothing is kept past the batch that shows it."""
+
+    def __init__(self, spec: DatasetSpec, mapping: dict[str, str], source_order: list[str],
+                 measured: frozenset[str]) -> None:
+        place = {name: i for i, name in enumerate(source_order)}
+        mapped = sorted((c for c in spec.columns if c.name in mapping),
+                        key=lambda c: place.get(mapping[c.name], len(place)))
+        self.mapping = mapping
+        self.numbers = [c.name for c in mapped if c.name in measured
+                        and c.type in (ColumnType.INT, ColumnType.FLOAT)]
+        # The columns in the file's order, each carried on below a blank as a pivot table
+        # leaves it; a row's key is its month and labels (a date or a time of day would make
+        # every row of records a key of its own).
+        self.order = [c.name for c in mapped if c.name not in self.numbers
+                      and c.name != spec.unique]
+        self.texts = [c.name for c in mapped if c.name in self.order
+                      and c.type == ColumnType.STR]
+        self.keys = ["month", *self.texts]
+        self.frames: list[pl.DataFrame] = []
+        self.records = spec.unique is not None or not self.numbers or not self.texts
+
+    def add(self, good: pl.DataFrame) -> None:
+        """Keep a batch's good rows while the file still reads as an aggregate table."""
+        if self.records or not good.height:
+            return
+        self.frames.append(good.select(ROW, *dict.fromkeys([*self.keys, *self.order]),
+                                       *self.numbers))
+        rows = pl.concat(self.frames, how="vertical")
+        labelled = rows.filter(pl.all_horizontal(pl.col(t).is_not_null() for t in self.texts))
+        if labelled.select(self.keys).is_duplicated().any():
+            self.records, self.frames = True, []
+
+    def refusal(self, where: str, numbering: Numbering) -> DataError | None:
+        """Why the file is no table of data rows (see the class), or None."""
+        if self.records or not self.frames:
+            return None
+        rows = pl.concat(self.frames, how="vertical").sort(ROW)
+        self.frames = [rows]
+        return self._below_a_label(rows, where, numbering) or self._a_blank_total(
+            rows, where, numbering)
+
+    def _below_a_label(self, rows: pl.DataFrame, where: str,
+                       numbering: Numbering) -> DataError | None:
+        at = pl.Series(range(rows.height), dtype=pl.Int64)
+        filled: dict[str, pl.Series] = {}
+        taken: dict[str, pl.Series] = {}
+        labels: dict[str, int] = {}
+        carried = pl.Series([False] + [True] * (rows.height - 1))
+        for key in self.order:
+            raw = rows[key]
+            value = raw
+            if key in self.texts:
+                take = (raw.is_null() & carried).fill_null(False)
+                origin = pl.select(pl.when(take).then(None).otherwise(at)
+                                   .forward_fill()).to_series()
+                value = raw.gather(origin)
+                taken[key] = take & value.is_not_null()
+                labels[key] = int(raw.head(rows.height - 1).is_not_null().sum())
+                filled[key] = origin
+            same = (raw.is_null() | (value == value.shift(1))).fill_null(False)
+            carried = carried & same
+            rows = rows.with_columns(value.alias(key))
+        # A column of labels heads groups: more than half of its labels have a blank carried
+        # below them. An id blank on some records (a crime reference on ASB rows) is no such column.
+        blanks = [key for key in self.texts if taken[key].any()
+                  and 2 * filled[key].filter(taken[key]).n_unique() > labels[key]]
+        if not blanks or rows.select(self.keys).is_duplicated().any():
+            return None
+        first = min(blanks, key=lambda k: taken[k].arg_true()[0])
+        index = taken[first].arg_true()[0]
+        label = rows[first][index]
+        numbers = numbering(pl.Series(ROW, [rows[ROW][index],
+                                            rows[ROW][filled[first][index]]]))
+        return DataError(
+            located(where, f"expected a label, found a blank below '{_show(label)}' (row "
+                           f"{numbers[1]}): a pivot table prints each label only on its "
+                           "group's first row, so the rows below it would be counted under "
+                           "no label", row=numbers[0], column=_show(self.mapping[first])),
+            hint="repeat the labels on every row (in an Excel pivot table: Design > Report "
+                 "Layout > Repeat All Item Labels), or write the value each blank stands "
+                 "for (such as 'Not recorded'); nothing was loaded")
+
+    def _a_blank_total(self, rows: pl.DataFrame, where: str,
+                       numbering: Numbering) -> DataError | None:
+        # Each label that names no part (_AGGREGATE_WORD, 'Overall') is read as a blank, and
+        # one that names a part and a total ('Birmingham Sum') as the part; the rows so
+        # labelled are no rows of full labels.
+        read = rows.with_columns(pl.col(t).alias(f"__as_written_{t}") for t in self.texts)
+        read = read.with_columns(_part_named(rows[t]) for t in self.texts)
+        read = read.with_columns(pl.any_horizontal(
+            pl.col(f"__as_written_{t}").is_not_null()
+            & pl.col(t).ne_missing(pl.col(f"__as_written_{t}")) for t in self.texts)
+            .alias("__named"))
+        # A row of full labels as written is a part, and a total only of other rows.
+        written = pl.all_horizontal(pl.col(f"__as_written_{t}").is_not_null()
+                                    for t in self.texts)
+        blank = pl.any_horizontal(pl.col(t).is_null() for t in self.texts)
+        read = read.with_columns(written.alias("__leaf"))
+        leaves = read.filter(pl.col("__leaf"))
+        candidates = read.filter(blank | pl.col("__named"))
+        order = {row: at for at, row in enumerate(read[ROW].to_list())}
+        between = {order[row] for row in candidates[ROW].to_list()}
+        if not candidates.height or leaves.height < 2:
+            return None
+        patterns = candidates.select(pl.concat_list(pl.col(t).is_null() for t in self.texts)
+                                     .alias("__blank")).to_series().unique(maintain_order=True)
+        hits = []
+        for pattern in patterns.to_list():
+            empty = [t for t, b in zip(self.texts, pattern, strict=True) if b]
+            given = [k for k in self.keys if k not in empty]
+            these = candidates.filter(pl.all_horizontal(
+                pl.col(t).is_null() == (t in empty) for t in self.texts))
+            parts = leaves.group_by(given).agg(
+                pl.len().alias("__parts"), pl.col(ROW).sort().alias("__rows"),
+                *[pl.col(n).sum().alias(f"__sum_{n}") for n in self.numbers],
+                *[(pl.col(n) != 0).sum().cast(pl.Int64).alias(f"__some_{n}")
+                  for n in self.numbers])
+            joined = these.join(parts, on=given, how="inner", nulls_equal=True)
+            # Its own figures are no part of what it sums.
+            own = pl.col("__leaf").cast(pl.Int64)
+            total = joined.with_columns(
+                (pl.col("__parts") - own).alias("__parts"),
+                *[(pl.col(f"__sum_{n}") - pl.when(pl.col("__leaf")).then(pl.col(n))
+                   .otherwise(0)).alias(f"__sum_{n}") for n in self.numbers],
+                *[(pl.col(f"__some_{n}") - pl.when(pl.col("__leaf") & (pl.col(n) != 0))
+                   .then(1).otherwise(0)).alias(f"__some_{n}") for n in self.numbers]).filter(
+                # Two or more parts of it hold a figure: a row equal to the one part that
+                # holds one beside zeros is as likely a part.
+                pl.any_horizontal(pl.col(f"__some_{n}") >= 2 for n in self.numbers)
+                & pl.all_horizontal(pl.col(n).is_not_null() & (pl.col(n) == pl.col(f"__sum_{n}"))
+                                    for n in self.numbers))
+            for hit in total.sort(ROW).iter_rows(named=True):
+                if _beside(hit[ROW], hit["__rows"], order, between):
+                    hits.append((hit, empty))
+                    break
+        if not hits:
+            return None
+        hit, empty = min(hits, key=lambda h: h[0][ROW])
+        number = self.numbers[0]
+        parts_at = numbering(pl.Series(ROW, [r for r in hit["__rows"] if r != hit[ROW]],
+                                       dtype=rows.schema[ROW])).to_list()
+        row = numbering(pl.Series(ROW, [hit[ROW]])).item()
+        listed = ", ".join(str(r) for r in parts_at[:5]) + (", ..." if len(parts_at) > 5 else "")
+        label = next((t for t in self.texts if hit[f"__as_written_{t}"] is not None
+                      and hit[f"__as_written_{t}"] != hit[t]), None)
+        if label is not None:
+            found, column = f"'{_show(hit[f'__as_written_{label}'])}', a row", label
+        else:
+            found = f"a row with no {_spoken([self.mapping[t] for t in empty])}"
+            column = empty[0]
+        return DataError(
+            located(where, f"expected a row of data, found {found} whose "
+                           f"{_show(self.mapping[number])} ({_number_text(hit[number])}) is "
+                           f"the sum of the {hit['__parts']} rows it would cover (rows "
+                           f"{listed}): a total or subtotal row, so they would be counted "
+                           "twice", row=row, column=_show(self.mapping[column])),
+            hint="delete the total and subtotal rows (in an Excel pivot table: Design > "
+                 "Subtotals > Do Not Show Subtotals, and Grand Totals > Off for Rows and "
+                 "Columns), or, if the row is data, write its label (such as 'Not "
+                 "recorded'); nothing was loaded")
+
+
+# The words of a total's label, as a pivot table, a report or a spreadsheet's subtotals write
+# it in English and in the languages Excel and LibreOffice are most often set to: 'Overall',
+# 'All LPAs', LibreOffice's 'Grand Sum', 'Birmingham Sum' and 'Total Result', German Excel's
+# 'Gesamtergebnis' and 'Birmingham Ergebnis', French 'Total général', 'Grand Total 2025'.
+# A label holding one is read as a total's only where the row's figures are the sum of the
+# rows it would cover (PivotLayout), so a part called 'All' or 'All other theft offences'
+# loads.
+_AGGREGATE_WORD = (r"(?i)\b(?:grand|overall|all|sum|summe|sub-?totals?|totals?|totale|totaal|"
+                   r"eindtotaal|result|ergebnis|gesamtergebnis|g[eé]n[eé]ral|general|geral|"
+                   r"complessivo)\b")
+
+
+def _part_named(cells: pl.Series) -> pl.Series:
+    """Each text cell holding a word of a total's label (_AGGREGATE_WORD) as the part it
+    names: the part where the rest of the cell is another cell of the column ('Birmingham
+    Sum', 'Total - Birmingham'), else blank ('Overall', 'All LPAs', 'Grand Total 2025'); any
+    other cell as it is."""
+    stripped = cells.str.strip_chars()
+    parts = {text.lower(): text for text in stripped.drop_nulls().unique().to_list()}
+    rest = (stripped.str.replace_all(_AGGREGATE_WORD, " ")
+            .str.replace_all(r"[\s\-:()\[\]]+", " ").str.strip_chars().str.to_lowercase())
+    frame = pl.DataFrame({"c": cells, "r": rest,
+                          "w": stripped.str.contains(_AGGREGATE_WORD).fill_null(False)})
+    return frame.select(
+        pl.when(~pl.col("w")).then(pl.col("c"))
+        .when(pl.col("r").is_in(list(parts)))
+        .then(pl.col("r").replace_strict(parts, default=None))
+        .otherwise(None).alias(cells.name)).to_series()
+
+
+def _beside(row: int, parts: list[int], order: dict[int, int], others: set[int]) -> bool:
+    """Whether the rows a total would sum (`parts`, by ROW) sit beside it as a pivot table or
+    a report places them: one run of rows directly above or below it, with nothing between
+    them but other rows that may be totals (`others`, by place in the file). A row equal to
+    the sum of rows scattered about the table is as likely a part."""
+    at, places = order[row], sorted(order[part] for part in parts if part != row)
+    if not places or places[0] < at < places[-1]:
+        return False
+    inside = set(places) | others
+    span = (range(places[0], at) if at > places[-1] else range(at + 1, places[-1] + 1))
+    return all(place in inside for place in span)
+
+
+def _spoken(names: list[str]) -> str:
+    shown = [_show(n) for n in names]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]

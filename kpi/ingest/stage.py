@@ -30,7 +30,13 @@ from kpi.ingest.common import (
     _show,
     _StagingRefused,
 )
-from kpi.ingest.conform import _check_parquet_types, _conform, _match_columns, _refuse_blank_columns
+from kpi.ingest.conform import (
+    PivotLayout,
+    _check_parquet_types,
+    _conform,
+    _match_columns,
+    _refuse_blank_columns,
+)
 from kpi.ingest.csv_reader import _csv_batches
 from kpi.ingest.excel_reader import _is_excel, _read_excel
 from kpi.ingest.parquet_reader import _parquet_batches
@@ -237,6 +243,10 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
             raise DataError(_describe_bad_rows(state.where, state.bad(numbering), state.bad_count),
                             hint="fix the rows named, or load the rest with "
                                  + flag("--skip-bad-rows"))
+        if state.layout is not None:
+            refused = state.layout.refusal(state.where, numbering)
+            if refused is not None:
+                raise refused
         extract.id_columns[str(path)] = state.mapping.get(spec.unique or "", spec.unique or "")
         extract.numberings[str(path)] = numbering
         extract.named[str(path)] = state.where
@@ -314,6 +324,11 @@ class _FileState:
     sheet: str | None = None  # a workbook's sheet read
     # The first date only a month-first reading makes (conform._month_first): ROW, column, text.
     month_first: tuple[int, str, str] | None = None
+    # The first caption of a pivot table's measure in each column not read
+    # (conform._measures_unread).
+    captions: dict[str, str] = field(default_factory=dict)
+    # A CSV file's or a workbook's rows as an aggregate table's (conform.PivotLayout).
+    layout: PivotLayout | None = None
 
     @property
     def folder(self) -> Path:
@@ -333,8 +348,13 @@ class _FileState:
                                           1 if self.from_csv else None)
             if not self.from_csv:
                 _check_parquet_types(self.spec, self.where, table, self.mapping)
+            else:
+                self.layout = PivotLayout(self.spec, self.mapping, table.columns,
+                                          self.measured)
             self.matched = True
         good, bad = _conform(self.spec, self.path, table, self)
+        if self.layout is not None:
+            self.layout.add(good)
         if bad.height:
             self.bad_count += bad.height
             kept = sum(f.height for f in self.bad_frames)
