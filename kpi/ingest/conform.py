@@ -989,6 +989,10 @@ def _cast_typed(col: ColumnSpec, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     raise AssertionError(col.type)
 
 
+# The rows of an Excel or LibreOffice Calc sheet: a table saved from a pivot table has no more.
+SHEET_ROWS = 1_048_576
+
+
 class PivotLayout:
     """What a file's rows say of the layout of the table they were saved from, checked once
     every batch is in (`refusal`): an aggregate table (a measured number per row, and no two
@@ -1012,7 +1016,8 @@ class PivotLayout:
 
     Only files an analyst saves (CSV, a workbook) are read for this, and only a dataset with
     no `unique` id: an extract of records holds rows of the same month and labels, and then
-    nothing is kept past the batch that shows it."""
+    nothing is kept past the batch that shows it, nor past the rows a sheet holds
+    (`SHEET_ROWS`)."""
 
     def __init__(self, spec: DatasetSpec, mapping: dict[str, str], source_order: list[str],
                  measured: frozenset[str]) -> None:
@@ -1040,6 +1045,13 @@ class PivotLayout:
         self.frames.append(good.select(ROW, *dict.fromkeys([*self.keys, *self.order]),
                                        *self.numbers))
         rows = pl.concat(self.frames, how="vertical")
+        self.frames = [rows]
+        if rows.height > SHEET_ROWS:
+            # More rows than a sheet holds: no table saved from a spreadsheet's pivot table,
+            # and no more of it held (an extract of records whose labels never repeat, a
+            # free-text column among them, held every row's labels to its end).
+            self.records, self.frames = True, []
+            return
         labelled = rows.filter(pl.all_horizontal(pl.col(t).is_not_null() for t in self.texts))
         if labelled.select(self.keys).is_duplicated().any():
             self.records, self.frames = True, []
