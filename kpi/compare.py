@@ -499,6 +499,17 @@ def settled_window_of(kpi: KpiDef, current: Window) -> Window | None:
     return Window(current.kind, kept[0], kept[-1])
 
 
+def parts_are_loads(spec: DatasetSpec, by: str) -> bool:
+    """Whether each part of column `by` is loaded on its own, so a month it holds no row in
+    was never loaded (a gap, never a 0): `by` is a column the dataset is loaded by
+    (`replace_by`). A part of any other column (an LPA, an offence, a neighbourhood) is read
+    from months the dataset holds whole (`engine.whole_parts` for a dataset loaded part by
+    part), so a month it holds no row in is a month it had none: homicides are 43 in a year
+    with none in January, not "only some months". The one rule of which parts' months are
+    gaps: `kpi compare`, and what `kpi show`'s breakdowns and the paper agree with."""
+    return by in spec.replace_by
+
+
 def _stored_months(spec, window: Window) -> int:
     """The month partitions a window holds when every one is loaded: each month, or for
     quarterly rows each quarter's first month."""
@@ -578,6 +589,11 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     # median of the parts listed never read as of them all; unless the KPI picks its rows by
     # the column compared (a burglary count by offence), whose other parts it is not about.
     picks = reads_column(project, kpi, by)
+    # Months a part holds no row in are gaps only where the part is a load of its own
+    # (`parts_are_loads`); elsewhere the window is the dataset's, held whole (the plan), and a
+    # part with no row in one of its months had none there: 0, as `kpi show`'s breakdown and
+    # the paper count it (43 homicides in a year with none in January were "no comparison").
+    loads = parts_are_loads(spec, by)
     for name, row in rows.items():
         if not row[f"{kpi.id}:{SELECTED}"]:
             if name is not None and (name in named or not picks):
@@ -588,15 +604,15 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
             continue
         held = row[f"{kpi.id}:cur{HELD}"]
         assert held is not None  # a count of months (n_unique), never null
-        if held == 0:
+        if loads and held == 0:
             absent.append(name)
             continue
-        if held < _stored_months(spec, current):
+        if loads and held < _stored_months(spec, current):
             short.append(f"{name} ({held} of {_stored_months(spec, current)} months)")
             continue
         cur = _measured(project, kpi, current, "cur", row)
         cmp = _measured(project, kpi, comparison, "cmp", row)
-        if comparison is not None:
+        if comparison is not None and loads:
             cmp_held = row[f"{kpi.id}:cmp{HELD}"]
             assert cmp_held is not None  # a count of months (n_unique), never null
             if cmp_held < _stored_months(spec, comparison):
