@@ -13,6 +13,7 @@ show's 43 -> 34, the report's own figures (SPEC, "a reduction of 9").
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -240,3 +241,16 @@ def test_the_samples_homicides_are_the_reports_43_and_34_in_compare():
     assert [homicide["current_value"], homicide["comparison_value"],
             homicide["change_absolute"]] == [*counts, -9]
     assert "Homicide" not in (homicide["note"] or "") and homicide["status"] == "improving"
+
+
+def test_the_rows_with_no_lpa_take_no_rank_from_the_lpas(project, cli):
+    """`kpi show`'s breakdown ranked the rows with no LPA as a part: 12 of them tied with
+    Dudley and Walsall at "2", so Sandwell read "5" and Coventry "6" of five LPAs. Listed,
+    unranked, they leave the LPAs ranked among themselves, as `kpi compare` leaves them out."""
+    result = cli(["--project", project, "show", "incidents", "--period", PERIOD, "--format",
+                  "csv"])
+    assert result.exit_code == 0, result.output
+    parts = [(r["rank"], r["lpa"], r["current"])
+             for r in csv.DictReader(io.StringIO(result.stdout)) if r["section"] == "By lpa"]
+    assert parts == [("1", "Birmingham", "24"), ("2", "Dudley", "12"), ("2", "Walsall", "12"),
+                     ("", "", "12"), ("4", "Sandwell", "6"), ("5", "Coventry", "0")]
