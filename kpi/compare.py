@@ -159,12 +159,24 @@ def read_populations(path: Path) -> pl.DataFrame:
 def populations_for(project: Project, column: str, year: int) -> dict[str, float]:
     """Each part's population in the latest year of the reference on or before `year`, keyed
     by kpi.text.identity_key, as compare looks a stored part up (`_parts_by_key`)."""
+    return {part: population for part, (population, _) in
+            _latest_populations(project, column, year).items()}
+
+
+def population_years(project: Project, column: str, year: int) -> dict[str, int]:
+    """The year of each part's population `populations_for` gives, keyed as it keys them."""
+    return {part: of for part, (_, of) in _latest_populations(project, column, year).items()}
+
+
+def _latest_populations(project: Project, column: str, year: int
+                        ) -> dict[str, tuple[float, int]]:
     relative = project.population_by.get(column)
     if relative is None:
         return {}
     frame = read_populations(project.resolve(relative)).filter(pl.col("year") <= year)
-    latest = frame.sort("year").group_by("part").agg(pl.col("population").last())
-    return dict(latest.iter_rows())
+    latest = frame.sort("year").group_by("part").agg(pl.col("population").last(),
+                                                     pl.col("year").last())
+    return {part: (population, of) for part, population, of in latest.iter_rows()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,7 +290,8 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
                                             *([focus] if focus else [])]))
 
     results = []
-    populations_of: dict[int, dict[str, float]] = {}  # the population file read once a year
+    # the population file read once a year: each part's population, and the year it is of
+    populations_of: dict[int, tuple[dict[str, float], dict[str, int]]] = {}
     for kpi in chosen:
         current, comparison, note, stale = plans[kpi.id][:4]
         if current is None:
@@ -286,18 +299,21 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
             continue
         rows = grouped[kpi.source]
         populations: dict[str, float] = {}
+        years: dict[str, int] = {}
         if kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT:
             year = current.end.year
             if year not in populations_of:
-                populations_of[year] = populations_for(project, by, year)
-            populations = populations_of[year]
+                populations_of[year] = (populations_for(project, by, year),
+                                        population_years(project, by, year))
+            populations, years = populations_of[year]
         here = _spelled(wanted, by_key[kpi.source])  # as this dataset spells them
         own = here.get(focus) if focus else None
         # held by another dataset compared only (none at all: the comparison's notes say so)
         elsewhere = [m for m, k in zip(wanted, identity_keys(wanted), strict=True)
                      if m not in here and k in keyed]
         result = _compare_kpi(project, kpi, by, rows, by_key[kpi.source], current, comparison,
-                              populations, own, note, stale, set(here.values()), elsewhere)
+                              populations, own, note, stale, set(here.values()), elsewhere,
+                              years)
         results.append(result)
     notes = []
     # Whether the data holds a part is a matter of its rows in the months read, not of the
@@ -566,8 +582,8 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
                  rows: dict[str, dict[str, float | None]], found: dict[str, list[str]],
                  current: Window, comparison: Window | None, populations: dict[str, float],
                  focus: str | None, note: str | None, stale: str | None,
-                 named: Collection[str] = (), elsewhere: Sequence[str] = ()
-                 ) -> KpiComparison:
+                 named: Collection[str] = (), elsewhere: Sequence[str] = (),
+                 years: dict[str, int] | None = None) -> KpiComparison:
     """A KPI's parts side by side (`found`: the rows' parts by key, `_parts_by_key`). `named`
     are the parts of the data the group's members and the focus name, and `elsewhere` the
     members (or focus) only another dataset compared holds: each left out of the table is
@@ -669,6 +685,16 @@ def _compare_kpi(project: Project, kpi: KpiDef, by: str,
     if populations and valued and len(with_population) < len(valued):
         missing = [p.name for p in valued if p.per_1000 is None]
         extra = f"no population for {_listed(missing)}: ranked on the values"
+        note = f"{note}; {extra}" if note else extra
+    # Each part's population is its latest on or before the year the window ends: where the
+    # parts' are not all of one year, the rates per 1,000 beside each other are of different
+    # years, and the note says whose are older (a file missing the latest year of some).
+    of_year = {p.name: (years or {}).get(keys[p.name]) for p in with_population}
+    if len({y for y in of_year.values() if y is not None}) > 1:
+        newest = max(y for y in of_year.values() if y is not None)
+        older = [f"{name} ({y})" for name, y in of_year.items() if y is not None and y < newest]
+        extra = (f"per 1,000 of populations of {newest}, except {_listed(older)}, whose "
+                 "latest population in the file is older")
         note = f"{note}; {extra}" if note else extra
     parts = _ranked(parts, kpi.better, ranked_on)
     if kpi.provisional_months and parts:

@@ -2034,6 +2034,7 @@ class OracleMachine(RuleBasedStateMachine):
         values (none for a KPI with no better direction)."""
         per_head = k.kind in ("count", "sum", "weighted_score") and k.written_unit != "percent"
         valued, with_population = 0, 0
+        years_of: dict[str, int] = {}  # each part's population's year, of those with one
         for part in got["parts"]:
             current = part.get("current")
             if not current:
@@ -2057,6 +2058,28 @@ class OracleMachine(RuleBasedStateMachine):
             if value is not None:
                 valued += 1
                 with_population += want is not None
+            if value is not None and want is not None:
+                end_year = parse(current["end"]) // 12
+                years_of[part["name"]] = max(y for y in self.spec.populations[part["name"]]
+                                             if y <= end_year)
+        # populations of different years side by side are said (docs/peers.md): whose are
+        # older than the newest used
+        said = [piece for piece in (got.get("note") or "").split("; ")
+                if piece.startswith("per 1,000 of populations of ")]
+        if len(set(years_of.values())) > 1:
+            newest = max(years_of.values())
+            older = sorted(f"{n} ({y})" for n, y in years_of.items() if y < newest)
+            want_note = (f"per 1,000 of populations of {newest}, except "
+                         f"{', '.join(older[:5])}"
+                         f"{f' and {len(older) - 5:,} more' if len(older) > 5 else ''}, whose "
+                         "latest population in the file is older")
+            STATS["compare: populations of mixed years said"] += 1
+            if said != [want_note]:
+                self.fail("population", f"compare --by force: {k.id}: notes {said}, expected "
+                                        f"{want_note!r}")
+        elif said:
+            self.fail("population", f"compare --by force: {k.id}: {said}, yet every part's "
+                                    f"population is of one year ({years_of})")
         ranked = None if k.better == "neutral" or not valued else \
             "per_1000" if with_population == valued else "value"
         if got.get("ranked_on") != ranked:

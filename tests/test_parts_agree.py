@@ -254,3 +254,39 @@ def test_the_rows_with_no_lpa_take_no_rank_from_the_lpas(project, cli):
              for r in csv.DictReader(io.StringIO(result.stdout)) if r["section"] == "By lpa"]
     assert parts == [("1", "Birmingham", "24"), ("2", "Dudley", "12"), ("2", "Walsall", "12"),
                      ("", "", "12"), ("4", "Sandwell", "6"), ("5", "Coventry", "0")]
+
+
+def test_rates_per_1000_of_populations_of_different_years_are_said(tmp_path, cli):
+    """Each part's population is its latest on or before the year the window ends
+    (docs/peers.md): a file giving Birmingham and Dudley 2025 and the others 2024 only ranked
+    per 1,000 of different years' populations side by side without a word. The note says
+    whose are older; a file of one year for all says nothing."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "kpi.toml").write_text(TOML + '\n[population_by]\nlpa = "pop.csv"\n',
+                                   encoding="utf-8")
+    with (root / "incidents.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Date", "LPA", "Type", "Minutes"])
+        writer.writerows(_rows())
+    kpi.open(root).ingest("incidents", [root / "incidents.csv"])
+    (root / "pop.csv").write_text(
+        "lpa,population,year\nBirmingham,1000000,2023\nBirmingham,1200000,2025\n"
+        "Coventry,300000,2024\nDudley,300000,2024\nDudley,330000,2025\nSandwell,300000,2024\n"
+        "Walsall,250000,2024\n", encoding="utf-8")
+    args = ["--project", root, "compare", "--period", PERIOD, "--by", "lpa", "--kpi",
+            "incidents", "--format", "json"]
+    [got] = json.loads(cli(args).stdout)["kpis"]
+    # by hand: Birmingham 24 of 1,200,000 (2025), Walsall 12 of 250,000 (2024)
+    parts = {p["name"]: p for p in got["parts"]}
+    assert (parts["Birmingham"]["population"], parts["Walsall"]["population"]) == (1_200_000,
+                                                                                  250_000)
+    assert parts["Walsall"]["per_1000"] == pytest.approx(12 * 1000 / 250_000)
+    assert got["note"].endswith(
+        "; per 1,000 of populations of 2025, except Coventry (2024), Sandwell (2024), "
+        "Walsall (2024), whose latest population in the file is older")
+    (root / "pop.csv").write_text(
+        "lpa,population,year\nBirmingham,1200000,2025\nCoventry,300000,2025\n"
+        "Dudley,330000,2025\nSandwell,300000,2025\nWalsall,250000,2025\n", encoding="utf-8")
+    [got] = json.loads(cli(args).stdout)["kpis"]
+    assert "populations of" not in got["note"]
