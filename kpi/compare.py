@@ -8,6 +8,7 @@ aggregation grouped by the column, over one lazy scan of the windows' months.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -739,14 +740,18 @@ def competition_ranks(values: Sequence[float | None], highest_first: bool
             return value
         return float(f"{value:.12g}")
 
-    known = [key(v) for v in values if v is not None and math.isfinite(v)]
+    # Each rank is 1 + the values strictly ahead, counted by bisection of the values sorted
+    # (counted one by one, 6,000 parts took 36 million comparisons).
+    known = sorted(key(v) for v in values if v is not None and math.isfinite(v))
     ranks: list[int | None] = []
     for value in values:
         if value is None or not math.isfinite(value):
             ranks.append(None)
             continue
         mine = key(value)
-        ranks.append(1 + sum(1 for v in known if (v > mine if highest_first else v < mine)))
+        ahead = (len(known) - bisect.bisect_right(known, mine) if highest_first
+                 else bisect.bisect_left(known, mine))
+        ranks.append(1 + ahead)
     return ranks
 
 
@@ -774,42 +779,97 @@ def _whole(value: float | None) -> int | None:
     return int(value)
 
 
-def difference(kpi: KpiDef, one: PartResult, other: list[PartResult],
+@dataclass(frozen=True)
+class _Pool:
+    """What a part is tested against, of other parts pooled: how many, how many of them lack
+    what a test needs, and their totals. Made once over every part and less one part at a
+    time (`without`), a part's rest is not summed again for each part (a comparison of 6,000
+    parts summed 18 million values). Totals are whole numbers, exact either way."""
+
+    size: int
+    no_current: int
+    rate_not_whole: int  # numerator or denominator not a whole number
+    numerator: int
+    denominator: int
+    outside: int | None  # None when any part has none
+    uncounted: int | None
+    count_not_whole: int  # value not a whole count of events
+    value: int
+    no_population: int
+    population: float
+    population_exact: bool  # every population a whole number, and their sum exact
+
+    def without(self, part: PartResult) -> _Pool | None:
+        """The pool less one of its parts, or None where a total cannot be taken apart
+        exactly (a population that is no whole number: sum the rest again)."""
+        one = _pool([part])
+        if not self.population_exact or not one.population_exact:
+            return None
+        def less(a: int | None, b: int | None) -> int | None:
+            return None if a is None or b is None else a - b
+        return _Pool(self.size - 1, self.no_current - one.no_current,
+                     self.rate_not_whole - one.rate_not_whole, self.numerator - one.numerator,
+                     self.denominator - one.denominator,
+                     None if self.outside is None else less(self.outside, one.outside),
+                     None if self.uncounted is None else less(self.uncounted, one.uncounted),
+                     self.count_not_whole - one.count_not_whole, self.value - one.value,
+                     self.no_population - one.no_population,
+                     self.population - one.population, True)
+
+
+def _pool(others: Sequence[PartResult]) -> _Pool:
+    currents = [o.current for o in others if o.current is not None]
+    rate_not_whole = sum(1 for c in currents
+                         if _whole(c.numerator) is None or _whole(c.denominator) is None)
+    wholes = [_whole(c.value) for c in currents]
+
+    def total(name: str) -> int | None:
+        got = [getattr(c, name) for c in currents]
+        return None if None in got else sum(int(v) for v in got)
+
+    populations = [o.population for o in others if o.population is not None]
+    exact = all(float(p).is_integer() for p in populations) and sum(
+        abs(p) for p in populations) < 2 ** 53
+    def wholes_of(name: str) -> int:
+        return sum(w for c in currents if (w := _whole(getattr(c, name))) is not None)
+
+    return _Pool(len(others), len(others) - len(currents), rate_not_whole,
+                 wholes_of("numerator"), wholes_of("denominator"),
+                 total("outside"), total("uncounted"), sum(1 for w in wholes if w is None),
+                 sum(w for w in wholes if w is not None),
+                 len(others) - len(populations), sum(populations), exact)
+
+
+def difference(kpi: KpiDef, one: PartResult, other: list[PartResult] | _Pool,
                other_name: str) -> stats.Significance:
     """Whether a part's current value differs from another's (or the others' pooled) beyond
     chance: a rate by the two-proportion z-test, a count per population by the conditional test
-    of two Poisson counts with the populations as exposure; anything else is not tested."""
-    if one.current is None or any(o.current is None for o in other) or not other:
+    of two Poisson counts with the populations as exposure; anything else is not tested.
+    `other` may be the others already pooled (`_Pool`)."""
+    pool = other if isinstance(other, _Pool) else _pool(other)
+    if one.current is None or pool.no_current or not pool.size:
         return stats.not_tested("needs a current value for both")
-    currents = [o.current for o in other if o.current is not None]  # every one, checked above
     if kpi.unit == Unit.PERCENT and kpi.kind in (Kind.RATE, Kind.WITHIN):
         # The others pooled (their rows together) against the part, by the rule of every
         # rate's test (stats.rate_rule): the others' counts of rows against it add up.
-        if any(_whole(c.numerator) is None or _whole(c.denominator) is None for c in currents):
+        if pool.rate_not_whole:
             return stats.not_tested(stats.NOT_WHOLE)
-
-        def total(name: str) -> int | None:
-            got = [getattr(c, name) for c in currents]
-            return None if None in got else int(sum(got))
-
-        pooled = Measured(one.current.window, None, total("numerator"), total("denominator"),
-                          total("outside"), total("uncounted"))
+        pooled = Measured(one.current.window, None, pool.numerator, pool.denominator,
+                          pool.outside, pool.uncounted)
         result = stats.rate_significance(kpi, one.current, pooled)
         return replace(result, note=f"against {other_name}: {result.note}")
     if kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0:
         n1 = _whole(one.current.value)
-        wholes = [_whole(c.value) for c in currents]
-        if n1 is None or None in wholes:
+        if n1 is None or pool.count_not_whole:
             return stats.not_tested("the values are not whole counts of events")
-        if one.population is None or any(o.population is None for o in other):
+        if one.population is None or pool.no_population:
             return stats.not_tested("counts of parts of different sizes are compared per "
                                     "population: declare [population_by] for the column")
-        others = [w for w in wholes if w is not None]
-        t2 = sum(o.population for o in other if o.population is not None)
-        result = stats.poisson_test(n1, one.population, sum(others), t2)
+        t2 = pool.population
+        result = stats.poisson_test(n1, one.population, pool.value, t2)
         if result.p_value is None:
             return result
-        rate1, rate2 = quotient(n1, one.population, 1000), quotient(sum(others), t2, 1000)
+        rate1, rate2 = quotient(n1, one.population, 1000), quotient(pool.value, t2, 1000)
         judged = stats._judged(result.p_value)
         return replace(result, note=f"{fixed(rate1, 2, True)} per 1,000 against "
                                     f"{fixed(rate2, 2, True)} per 1,000 "
@@ -840,10 +900,14 @@ def _tested(kpi: KpiDef, parts: list[PartResult], focus: str | None,
                                   f"{verdicts.settled_window(kpi.provisional_months)}")
 
     out = []
+    every = _pool(basis)  # every part pooled once; each part's rest is it less the part
     for part, tested in zip(parts, basis, strict=True):
-        rest = [p for p in basis if p.name != part.name]
+        rest: list[PartResult] | _Pool | None = every.without(tested)
+        if rest is None:
+            rest = [p for p in basis if p.name != part.name]
         vs_rest = (untested or (said(difference(kpi, tested, rest, "the other parts together"))
-                                if rest else stats.not_tested("no other part to compare with")))
+                                if len(basis) > 1
+                                else stats.not_tested("no other part to compare with")))
         vs_focus = None
         if focus_part is not None and part.name != focus:
             vs_focus = untested or said(difference(kpi, tested, [focus_part], focus_part.name))

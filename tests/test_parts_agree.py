@@ -290,3 +290,37 @@ def test_rates_per_1000_of_populations_of_different_years_are_said(tmp_path, cli
         "Dudley,330000,2025\nSandwell,300000,2025\nWalsall,250000,2025\n", encoding="utf-8")
     [got] = json.loads(cli(args).stdout)["kpis"]
     assert "populations of" not in got["note"]
+
+
+def test_each_parts_test_against_the_rest_pooled_once_is_its_test_against_the_others(
+        tmp_path):
+    """Every part is pooled once and each part's rest is that pool less the part
+    (`compare._Pool`), where the rest was summed again for each part (a comparison of 6,000
+    parts summed 18 million values): each part's test is the one against the list of the
+    other parts, for a count per population and a rate."""
+    from kpi.catalogue import load_project
+    from kpi.compare import compare, difference
+    from kpi.periods import Month
+
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "kpi.toml").write_text(TOML + '\n[population_by]\nlpa = "pop.csv"\n',
+                                   encoding="utf-8")
+    with (root / "incidents.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Date", "LPA", "Type", "Minutes"])
+        writer.writerows(_rows())
+    (root / "pop.csv").write_text(
+        "lpa,population,year\nBirmingham,1000000,2025\nDudley,300000,2025\n"
+        "Sandwell,300000,2025\nWalsall,250000,2025\n", encoding="utf-8")
+    kpi.open(root).ingest("incidents", [root / "incidents.csv"])
+    project = load_project(root)
+    result = compare(project, Month.parse(PERIOD), "lpa")
+    tested = 0
+    for compared in result.kpis:
+        for part in compared.parts:
+            others = [p for p in compared.parts if p.name != part.name]
+            assert part.vs_rest == difference(compared.kpi, part, others,
+                                              "the other parts together"), part.name
+            tested += part.vs_rest is not None and part.vs_rest.p_value is not None
+    assert tested >= 8
