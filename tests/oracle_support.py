@@ -1351,11 +1351,16 @@ class Oracle:
 
     def part_accepted(self, k: Kpi, window: tuple[int, int], force: str) -> set:
         """One force's figure in kpi compare: its value when it holds every month of the
-        window, else no figure (never 0 for months it never loaded)."""
+        window, else no figure (never 0 for months it never loaded), where the dataset is
+        loaded by force (`replace_by`); of a dataset that is not (the quarterly one), its
+        value over its rows where the dataset holds every month of the window, a quarter it
+        holds no row in counting 0 (docs/json.md, as `kpi show`'s breakdown counts it)."""
         months = set(range(window[0], window[1] + 1))
-        if self.dataset_of(k) == "q" and cuts_quarter(window):
+        dataset = self.dataset_of(k)
+        if dataset == "q" and cuts_quarter(window):
             return {None}
-        if not months <= self.model.held(self.dataset_of(k), force):
+        loads = dataset == "inc" and self.model.spec.replace_by
+        if not months <= self.model.held(dataset, force if loads else None):
             return {None}
         return {self.value(k, window, [force])}
 

@@ -1730,8 +1730,9 @@ class OracleMachine(RuleBasedStateMachine):
         """`kpi compare --by lpa` of incidents loaded by force (replace_by): each LPA's figure
         sums the rows of every force, so a window some force holding rows in the windows
         compared does not cover has no figure for any LPA (no part listed), and a comparison
-        window so short none either (Oracle.part_gaps, as the summary's); an LPA listed holds
-        every month of the current window, its figures the model's over its rows."""
+        window so short none either (Oracle.part_gaps, as the summary's); an LPA listed has
+        its figures the model's over its rows, a month of a window it holds no row in counting
+        0 (it is no load of its own, docs/json.md)."""
         result = self.kpi("compare", "--period", text(period), "--by", "lpa", "--vs", vs,
                           "--format", "json")
         by_lpa = [k for k in self.spec.kpis if self.oracle.dataset_of(k) == "inc"]
@@ -1776,12 +1777,15 @@ class OracleMachine(RuleBasedStateMachine):
                         continue
                     if (parse(fig["start"]), parse(fig["end"])) != window:
                         continue  # another window: the summary's check of windows says
-                    if gap or not set(range(window[0], window[1] + 1)) <= rows:
+                    # an LPA is no load of its own: a month it holds no row in counts 0
+                    # (docs/json.md), as long as every force holds the window whole
+                    if gap:
                         self.fail("part_gaps", f"{where}: {name!r} {role} "
                                                f"{fig['start']}..{fig['end']} printed "
                                                f"{fig['value']}, yet a force holding rows in "
-                                               f"the windows compared, or the LPA, lacks a "
-                                               f"month of it")
+                                               f"the windows compared lacks a month of it")
+                    if not set(range(window[0], window[1] + 1)) <= rows:
+                        STATS["compare --by lpa: LPAs with a month of no rows checked"] += 1
                     want = self.oracle.value(k, window, part=("lpa", name))
                     STATS["compare --by lpa: figures checked"] += 1
                     if not same(fig["value"], want):
@@ -1790,9 +1794,9 @@ class OracleMachine(RuleBasedStateMachine):
                                                   f"{fig['value']}, expected {want}")
 
     def _listed_by_lpa(self, period: int, vs: str, kpis: list) -> list[tuple[str, str]]:
-        """The (KPI, LPA) pairs `kpi compare --by lpa` lists: an LPA holding a row in every
-        month of the KPI's current window (whatever the filter), that the KPI selects a row
-        of in the windows compared, where no force leaves the window short."""
+        """The (KPI, LPA) pairs `kpi compare --by lpa` lists: an LPA the KPI selects a row of
+        in the windows compared, where no force leaves the window short (an LPA is no load of
+        its own: a month it holds no row in counts 0)."""
         self.oracle.refresh()
         held = self.model.held("inc")
         listed = []
@@ -1804,9 +1808,7 @@ class OracleMachine(RuleBasedStateMachine):
             if gaps is not None and gaps[0]:
                 continue
             for lpa in sorted({r["lpa"] for r in self.model.rows["inc"]} - {None, ""}):
-                months = {r["month"] for r in self.model.rows["inc"] if r["lpa"] == lpa}
-                if set(range(current[0], current[1] + 1)) <= months \
-                        and self.oracle.selects(k, (current, comparison), lpa):
+                if self.oracle.selects(k, (current, comparison), lpa):
                     listed.append((k.id, lpa))
         return listed
 
@@ -2032,6 +2034,7 @@ class OracleMachine(RuleBasedStateMachine):
         values (none for a KPI with no better direction)."""
         per_head = k.kind in ("count", "sum", "weighted_score") and k.written_unit != "percent"
         valued, with_population = 0, 0
+        years_of: dict[str, int] = {}  # each part's population's year, of those with one
         for part in got["parts"]:
             current = part.get("current")
             if not current:
@@ -2055,6 +2058,28 @@ class OracleMachine(RuleBasedStateMachine):
             if value is not None:
                 valued += 1
                 with_population += want is not None
+            if value is not None and want is not None:
+                end_year = parse(current["end"]) // 12
+                years_of[part["name"]] = max(y for y in self.spec.populations[part["name"]]
+                                             if y <= end_year)
+        # populations of different years side by side are said (docs/peers.md): whose are
+        # older than the newest used
+        said = [piece for piece in (got.get("note") or "").split("; ")
+                if piece.startswith("per 1,000 of populations of ")]
+        if len(set(years_of.values())) > 1:
+            newest = max(years_of.values())
+            older = sorted(f"{n} ({y})" for n, y in years_of.items() if y < newest)
+            want_note = (f"per 1,000 of populations of {newest}, except "
+                         f"{', '.join(older[:5])}"
+                         f"{f' and {len(older) - 5:,} more' if len(older) > 5 else ''}, whose "
+                         "latest population in the file is older")
+            STATS["compare: populations of mixed years said"] += 1
+            if said != [want_note]:
+                self.fail("population", f"compare --by force: {k.id}: notes {said}, expected "
+                                        f"{want_note!r}")
+        elif said:
+            self.fail("population", f"compare --by force: {k.id}: {said}, yet every part's "
+                                    f"population is of one year ({years_of})")
         ranked = None if k.better == "neutral" or not valued else \
             "per_1000" if with_population == valued else "value"
         if got.get("ranked_on") != ranked:

@@ -7,12 +7,14 @@ should have left.
 What is checked, and where its definition comes from (never from kpi's code):
 
 - **Parts listed** (docs/json.md, "Each part"): a part is listed when the KPI's filter selects
-  one of its rows in the windows compared and it holds rows in every month of the current
-  window; its comparison is null (never 0) when it holds rows in only some months, or none, of
-  the comparison window. A window a force of a `replace_by` dataset holds only some months of
-  has no figure (docs/guarantees.md: never summed over fewer months than it says), so a part
-  of another column (an LPA, which spans forces) is then given no figure either, or its figure
-  over the forces that hold the whole window.
+  one of its rows in the windows compared; compared by the column the dataset is loaded by
+  (`--by force` of incidents loaded by force), it must also hold rows in every month of the
+  current window, and its comparison is null (never 0) when it holds rows in only some months,
+  or none, of the comparison window. A part of any other column has 0 in a month it holds no
+  row in (its figure is `kpi show`'s, over its rows). A window a force of a `replace_by`
+  dataset holds only some months of has no figure (docs/guarantees.md: never summed over
+  fewer months than it says), so a part of another column (an LPA, which spans forces) is then
+  given no figure either, or its figure over the forces that hold the whole window.
 - **Values, changes, per 1,000, ranks, mean and median** (docs/json.md, docs/peers.md): each
   part's value over its rows; per 1,000 from `[population_by]`, the part's latest year on or
   before the year the window ends, for counts, sums and harm scores; ranked per 1,000 when
@@ -309,6 +311,11 @@ class Project:
             + " AND ".join(where), args).fetchone()
         return int(got[0]), int(got[1])
 
+    def loads(self, k: Kpi, by: str) -> bool:
+        """Whether each part of `by` is loaded on its own (docs/json.md): the column the
+        dataset is loaded by, whose months a part holds no row in were never loaded."""
+        return k.dataset == "inc" and by == "force" and self.spec.replace_by
+
     def parts_of(self, k: Kpi, by: str) -> list[str]:
         column = derived_text(by, DERIVED)
         return [str(v[0]) for v in self.oracle.db.execute(
@@ -442,13 +449,14 @@ def check_compare(p: Project, period: int, vs: str, by: str, peers: bool = False
 
 def listed(p: Project, k: Kpi, by: str, cur: tuple[int, int], cmp_) -> set[str]:
     """The parts docs/json.md lists: the KPI's filter selects one of their rows in the windows
-    compared, and they hold rows in every month of the current window."""
+    compared, and, compared by the column the dataset is loaded by, they hold rows in every
+    month of the current window."""
     out = set()
     for name in p.parts_of(k, by):
         months_cur = p.part_rows(k, by, cur, name, None, False)[1]
         selected = p.part_rows(k, by, cur, name, None, True)[0] + (
             p.part_rows(k, by, cmp_, name, None, True)[0] if cmp_ else 0)
-        if selected and months_cur == cur[1] - cur[0] + 1:
+        if selected and (months_cur == cur[1] - cur[0] + 1 or not p.loads(k, by)):
             out.add(name)
     return out
 
@@ -503,7 +511,10 @@ def check_kpi(p: Project, k: Kpi, got: dict, period: int, vs: str, by: str,
         else:
             months_cmp = p.part_rows(k, by, cmp_, name, None, False)[1]
             shown = part["comparison"]
-            if months_cmp < cmp_[1] - cmp_[0] + 1:
+            # a window the dataset holds only some months of (one before the data) has no
+            # figure; nor, compared by the column the dataset is loaded by, one the part does
+            whole_cmp = set(range(cmp_[0], cmp_[1] + 1)) <= p.model.held(k.dataset)
+            if not whole_cmp or months_cmp < cmp_[1] - cmp_[0] + 1 and p.loads(k, by):
                 assert shown is None, f"{where}: {name} has a comparison of {shown} over a " \
                                       "window it holds only some months of"
             elif shown is not None:
@@ -514,7 +525,9 @@ def check_kpi(p: Project, k: Kpi, got: dict, period: int, vs: str, by: str,
                     f"{' (a force holds only some months of the window)' if cmp_gap else ''}")
                 STATS["compare: part comparisons checked"] += 1
             else:
-                assert cmp_gap, f"{where}: {name} has no comparison, its window is whole"
+                # a window it holds no value in (a mean, a rate of no rows) divides by zero
+                assert cmp_gap or p.oracle.value(k, cmp_, cmp_forces, (by, name)) is None, \
+                    f"{where}: {name} has no comparison, its window is whole"
         # per 1,000
         population = (p.population(name, cur[1] // 12)
                       if by == "lpa" and k.kind in PER_POPULATION and k.unit != "percent"
@@ -1069,11 +1082,12 @@ def test_compare_by_a_column_across_forces_never_sums_a_window_a_force_lacks(tmp
                  "--by", "lpa", "--vs", "yoy", "--format", "json")
     assert result.exit_code == 0, result.stderr
     [crimes] = json.loads(result.stdout)["kpis"]
-    assert {p["name"]: p["current"]["value"] for p in crimes["parts"]} == {"North": 48,
-                                                                          "South": 24}
-    assert "left out, holding rows in only some months of the year ending December 2025: " \
-        "East (1 of 12 months)" in crimes["note"]
-    assert [p["comparison"] for p in crimes["parts"]] == [None, None]
+    # East, an LPA (not what a load holds), had one crime in the year: 1, as `kpi show`
+    # counts it, over months both forces hold whole
+    assert {p["name"]: p["current"]["value"] for p in crimes["parts"]} == {
+        "North": 48, "South": 24, "East": 1}
+    assert "only some months of the year ending December 2025" not in crimes["note"]
+    assert [p["comparison"] for p in crimes["parts"]] == [None, None, None]
     assert "year ending December 2024 is incomplete: force 'Bure' has no rows for 2024-06" \
         in crimes["note"]
     # the force is the part each load holds: compared by force, Avon keeps its comparison
@@ -1082,7 +1096,7 @@ def test_compare_by_a_column_across_forces_never_sums_a_window_a_force_lacks(tmp
     parts = {p["name"]: p for p in json.loads(result.stdout)["kpis"][0]["parts"]}
     assert parts["Avon"]["comparison"]["value"] == 36 and parts["Bure"]["comparison"] is None
 
-    # in a peer group, East (left out for its months) is in the data, as North and South are
+    # in a peer group, East is in the data, as North and South are
     result = cli("--project", str(tmp_path / "cmp"), "compare", "--period", "2025-12",
                  "--by", "lpa", "--vs", "yoy", "--peers", "g")
     assert result.exit_code == 0, result.stderr

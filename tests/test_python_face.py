@@ -273,26 +273,45 @@ def test_checks_whose_parts_are_fractional_then_whole(tmp_path):
 
 def test_the_compare_frame_and_csv_carry_the_jsons_notes(tmp_path):
     """`project.compare()` and `kpi compare --format csv` dropped the KPI's `note` and the
-    comparison's `notes` that the JSON gives: with September revised to Birmingham's rows
-    only, Coventry (11 of the 12 months) was left out of the frame without a word, and a
-    member of a peer group the data holds no rows of likewise."""
+    comparison's `notes` that the JSON gives: Birmingham, a member of the peer group that
+    holds no fraud, was left out of the fraud KPI's frame without a word, and a member of a
+    peer group the data holds no rows of likewise."""
     root = _with_peers(_project(tmp_path), "Birmingham", "Coventry", "Walsall")
     project = kpi.open(root)
-    project.ingest("incidents", [_september(root)])
     args = ["--project", root, "compare", "--period", PERIOD, "--by", "lpa", "--kpi",
-            "incidents", "--peers", "cities"]
-    frame = project.compare(PERIOD, "lpa", kpis=["incidents"], peers="cities")
-    note = ("left out, holding rows in only some months of the year ending September 2025: "
-            "Coventry (11 of 12 months)")
+            "fraud", "--peers", "cities"]
+    frame = project.compare(PERIOD, "lpa", kpis=["fraud"], peers="cities")
+    note = ("not listed, with no rows counted in the year ending September 2025 or the year "
+            "ending March 2024: Birmingham")
     notes = ["the data holds no rows for Walsall of peer group 'cities'"]
-    assert frame.select("part", "note", "notes").rows() == [("Birmingham", note, notes)]
+    assert frame.select("part", "note", "notes").rows() == [("Coventry", note, notes)]
     assert frame.schema["notes"] == pl.List(pl.String)
     doc = json.loads(inprocess.run([*args, "--format", "json"]).stdout)
     assert (doc["kpis"][0]["note"], doc["notes"]) == (note, notes)
     rows = list(csv.DictReader(io.StringIO(inprocess.run([*args, "--format", "csv"]).stdout)))
     assert list(rows[0])[-4:] == ["vs_focus_significant", "note", "notes", "change_note"]
     assert [(r["part"], r["note"], r["notes"], r["change_note"]) for r in rows] == [
-        ("Birmingham", note, notes[0], "")]
+        ("Coventry", note, notes[0], "")]
+
+
+def test_a_part_with_no_row_in_some_months_is_counted_as_show_counts_it(tmp_path):
+    """A part of a column the dataset is not loaded by has 0 in a month it holds no row in,
+    in `kpi compare` as in `kpi show`'s breakdown: with September revised to Birmingham's
+    rows only, Coventry (rows in 11 of the 12 months) was left out of the comparison
+    ("holding rows in only some months") while `kpi show` printed its 11 frauds. Hand count:
+    Coventry has one fraud a month from April 2024, none in the revised September: 11; the
+    baseline year (to March 2024) holds its assaults, so its comparison is 12 rows."""
+    root = _project(tmp_path)
+    project = kpi.open(root)
+    project.ingest("incidents", [_september(root)])
+    frame = project.compare(PERIOD, "lpa", kpis=["incidents"])
+    got = {r["part"]: (r["current_value"], r["comparison_value"], r["change_absolute"])
+           for r in frame.iter_rows(named=True)}
+    assert got == {"Birmingham": (18, 24, -6), "Coventry": (11, 12, -1)}
+    assert frame["note"].to_list() == [None, None]
+    shown = project.detail("incidents", PERIOD).breakdowns["lpa"]
+    assert {r["part"]: (r["current"], r["comparison"], r["absolute"])
+            for r in shown.iter_rows(named=True)} == got
 
 
 def test_what_the_face_hands_out_cannot_change_its_answers(tmp_path):

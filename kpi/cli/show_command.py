@@ -276,10 +276,13 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
         rows = []
         # Largest first, as the frame is sorted; equal figures share a rank (1, 2, 2, 4) and
         # a part with no figure has none, as `kpi compare` ranks (compare.competition_ranks).
+        # The rows with no value in the column are no part: listed, unranked, and never
+        # counted in a part's rank (they made the 5th of five LPAs read "6").
         from kpi.compare import competition_ranks
 
-        ranks = competition_ranks([plain(v) for v in frame["current"].to_list()],
-                                  highest_first=True)
+        ranks = competition_ranks([plain(v) if part is not None else None for part, v in
+                                   zip(frame["part"].to_list(), frame["current"].to_list(),
+                                       strict=True)], highest_first=True)
         for rank, named in zip(ranks, frame.iter_rows(named=True), strict=True):
             row = {key: plain(value) for key, value in named.items()}
             row.update({key: render.figure_json(row[key], kpi)
