@@ -1127,6 +1127,12 @@ class Oracle:
             self.db.executemany("INSERT INTO weights VALUES (?, ?)",
                                 [(names.get(k, k), w) for k, w in WEIGHTS.items()])
 
+    @property
+    def state(self) -> str | None:
+        """The rows DuckDB holds, as the last refresh found them: the same object until a
+        refresh loads other rows, so a figure read under it holds while it is."""
+        return self._state
+
     def refresh(self) -> None:
         """Load the model's rows into DuckDB, when they changed since the last refresh."""
         import pyarrow as pa

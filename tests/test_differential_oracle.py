@@ -245,6 +245,7 @@ class OracleMachine(RuleBasedStateMachine):
         self.loads: list[tuple[str, list[str], list[str], list[dict]]] = []
         self.n_files = 0
         self._months_read: dict[tuple[str, int], float | None] = {}
+        self._months_of: tuple = (None, None)  # (Oracle, its rows' state) _months_read holds
         self.counter = [0]
         self.ambiguous = False
         self.papers: list[Path] = []
@@ -2395,7 +2396,11 @@ class OracleMachine(RuleBasedStateMachine):
         and as many more; else it is exact. Its list names each and counts the row's KPIs.
         Returns what the model says of each shown KPI (None: it cannot tell)."""
         shown = [k for k in self.spec.kpis if not k.hidden]
-        self._months_read = {}  # this paper's, read again by _check_matrix_rows
+        # The months read for an earlier paper still hold while DuckDB holds the same rows
+        # (the same Oracle, not refreshed since): read again only after a load or a restore.
+        if self._months_of[0] is not self.oracle \
+                or self._months_of[1] is not self.oracle.state:
+            self._months_read, self._months_of = {}, (self.oracle, self.oracle.state)
         said = {k.id: self._uncharted(k, figures, period, vs) for k in shown}
         cumulative = [k for k in shown if k.cumulative]
         row = re.search(r"^\| No process chart \(cumulative, too few months or no data\) \|"
@@ -2550,7 +2555,9 @@ class OracleMachine(RuleBasedStateMachine):
         return out
 
     def _month_value(self, k, m: int) -> float | None:
-        """The model's figure of a KPI over one month, read once for each paper's checks."""
+        """The model's figure of a KPI over one month, read once for each state of the rows
+        DuckDB holds (`_check_uncharted_row` keeps them across papers written between the same
+        loads)."""
         if (k.id, m) not in self._months_read:
             self._months_read[k.id, m] = self.oracle.value(k, (m, m))
         return self._months_read[k.id, m]
