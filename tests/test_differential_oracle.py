@@ -245,7 +245,7 @@ class OracleMachine(RuleBasedStateMachine):
         self.loads: list[tuple[str, list[str], list[str], list[dict]]] = []
         self.n_files = 0
         self._months_read: dict[tuple[str, int], float | None] = {}
-        self._months_of: tuple = (None, None)  # (Oracle, its rows' state) _months_read holds
+        self._months_of: str | None = None  # the Oracle's rows' state _months_read holds
         self.counter = [0]
         self.ambiguous = False
         self.papers: list[Path] = []
@@ -2398,9 +2398,10 @@ class OracleMachine(RuleBasedStateMachine):
         shown = [k for k in self.spec.kpis if not k.hidden]
         # The months read for an earlier paper still hold while DuckDB holds the same rows
         # (the same Oracle, not refreshed since): read again only after a load or a restore.
-        if self._months_of[0] is not self.oracle \
-                or self._months_of[1] is not self.oracle.state:
-            self._months_read, self._months_of = {}, (self.oracle, self.oracle.state)
+        # (A state is the string one Oracle's refresh made: another Oracle's is another object.
+        # The machine keeps no Oracle of its own here, so a copy of its state holds no DuckDB.)
+        if self._months_of is not self.oracle.state:
+            self._months_read, self._months_of = {}, self.oracle.state
         said = {k.id: self._uncharted(k, figures, period, vs) for k in shown}
         cumulative = [k for k in shown if k.cumulative]
         row = re.search(r"^\| No process chart \(cumulative, too few months or no data\) \|"
