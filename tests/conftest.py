@@ -93,9 +93,9 @@ LONG_FIRST = (
     "test_engine_oracle.py", "test_cli_hygiene.py", "test_cache.py",
     "test_hostile_os_errors.py", "test_invariants_store.py", "test_without_fcntl.py",
     "test_spc_oracle.py", "test_realdata_police_uk.py", "test_edges.py",
-    "test_legacy_encodings.py", "test_hostile_inputs.py", "test_oracle_compare.py",
-    "test_decimal_sums.py", "test_presets.py", "test_ingest_streaming.py",
-    "test_declaration_drift.py", "test_time_zones.py",
+    "test_legacy_encodings.py", "test_pivot_layout.py", "test_hostile_inputs.py",
+    "test_oracle_compare.py", "test_decimal_sums.py", "test_presets.py",
+    "test_ingest_streaming.py", "test_declaration_drift.py", "test_time_zones.py",
     "test_realdata_compare.py", "test_west_midlands.py", "test_paper_standouts.py",
     "test_expression_hunt.py", "test_show.py", "test_exact_sums.py",
     "test_invariants_engine.py", "test_chart_layout.py", "test_paper.py", "test_checks.py",
@@ -114,11 +114,11 @@ LONG_FIRST = (
     "test_hostile_safe_outputs.py", "test_weights_file.py",
     # Modules of 5 to 9 s in a loaded run that had grown long outside the list (test_store.py
     # ran alone at the end, 6 s after the other worker had finished; later
-    # test_ranked_columns.py, and test_declaration_drift.py of 15 s, placed above by its
-    # time): before the short ones.
+    # test_ranked_columns.py and test_parts_agree.py, and test_declaration_drift.py and
+    # test_pivot_layout.py placed above by their time): before the short ones.
     "test_change_beside_figures.py", "test_store.py", "test_limits_beside_target.py",
     "test_nightly_windows.py", "test_printed_together.py", "test_same_extracts_again.py",
-    "test_ranked_columns.py",
+    "test_ranked_columns.py", "test_parts_agree.py",
 )
 
 
