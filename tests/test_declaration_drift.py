@@ -269,16 +269,7 @@ def test_a_part_loaded_under_a_changed_declaration_keeps_no_part_of_the_old(tmp_
 def test_a_table_an_earlier_kpi_loaded_has_its_columns_checked(tmp_path, cli, monkeypatch):
     """A load by an earlier kpi recorded no declaration: its columns' names and types are
     still checked against kpi.toml's (a `bool` declared `str`: refused)."""
-    from kpi import store
-
-    folder = tmp_path / "p"
-    folder.mkdir()
-    (folder / "incidents.csv").write_text(EXTRACT, encoding="utf-8")
-    _declare(folder)
-    with monkeypatch.context() as patched:
-        patched.setattr(store, "DEFINITION_KEY", "not-recorded")
-        assert cli(["--project", folder, "ingest", "incidents"]).exit_code == 0
-    assert store.stored_definition(folder / "data" / "incidents", 0) is None
+    folder = _loaded_by_an_earlier_kpi(tmp_path, cli, monkeypatch)
     assert _figures(cli, folder)["flagged"] == 4
     _declare(folder, columns={**COLUMNS, "flagged": '{ type = "str", from = ["Flag"] }'},
              kpis={**KPIS, "flagged": ("Flagged", "flagged = 'yes'")})

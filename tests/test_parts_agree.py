@@ -99,8 +99,16 @@ def _rows() -> list[tuple[str, str, str, int]]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("parts")
-    (root / "kpi.toml").write_text(TOML, encoding="utf-8")
+    return _loaded(tmp_path_factory.mktemp("parts"))
+
+
+def _loaded(root: Path, populations: bool = False) -> Path:
+    """The project in `root` (made where missing), its extract of `_rows` written and
+    loaded; with `populations`, kpi.toml reads the LPAs' from pop.csv."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "kpi.toml").write_text(
+        TOML + ('\n[population_by]\nlpa = "pop.csv"\n' if populations else ""),
+        encoding="utf-8")
     with (root / "incidents.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["Date", "LPA", "Type", "Minutes"])
@@ -259,15 +267,7 @@ def test_rates_per_1000_of_populations_of_different_years_are_said(tmp_path, cli
     (docs/peers.md): a file giving Birmingham and Dudley 2025 and the others 2024 only ranked
     per 1,000 of different years' populations side by side without a word. The note says
     whose are older; a file of one year for all says nothing."""
-    root = tmp_path / "p"
-    root.mkdir()
-    (root / "kpi.toml").write_text(TOML + '\n[population_by]\nlpa = "pop.csv"\n',
-                                   encoding="utf-8")
-    with (root / "incidents.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["Date", "LPA", "Type", "Minutes"])
-        writer.writerows(_rows())
-    kpi.open(root).ingest("incidents", [root / "incidents.csv"])
+    root = _loaded(tmp_path / "p", populations=True)
     (root / "pop.csv").write_text(
         "lpa,population,year\nBirmingham,1000000,2023\nBirmingham,1200000,2025\n"
         "Coventry,300000,2024\nDudley,300000,2024\nDudley,330000,2025\nSandwell,300000,2024\n"
@@ -300,18 +300,10 @@ def test_each_parts_test_against_the_rest_pooled_once_is_its_test_against_the_ot
     from kpi.compare import compare, difference
     from kpi.periods import Month
 
-    root = tmp_path / "p"
-    root.mkdir()
-    (root / "kpi.toml").write_text(TOML + '\n[population_by]\nlpa = "pop.csv"\n',
-                                   encoding="utf-8")
-    with (root / "incidents.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["Date", "LPA", "Type", "Minutes"])
-        writer.writerows(_rows())
+    root = _loaded(tmp_path / "p", populations=True)
     (root / "pop.csv").write_text(
         "lpa,population,year\nBirmingham,1000000,2025\nDudley,300000,2025\n"
         "Sandwell,300000,2025\nWalsall,250000,2025\n", encoding="utf-8")
-    kpi.open(root).ingest("incidents", [root / "incidents.csv"])
     project = load_project(root)
     result = compare(project, Month.parse(PERIOD), "lpa")
     tested = 0

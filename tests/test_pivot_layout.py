@@ -21,41 +21,13 @@ import duckdb
 import inprocess
 import pytest
 from hostile_support import first_error, snapshot
-
-xlsxwriter = pytest.importorskip("xlsxwriter")
-
-TOML = """\
-[project]
-name = "Pivot force"
-baseline = "2024-12"
-
-[datasets.workforce]
-date = "month"
-[datasets.workforce.columns]
-month = { type = "month", from = ["Month"] }
-lpa = { type = "str", from = ["LPA"] }
-role = { type = "str", from = ["Role"] }
-headcount = { type = "int", from = ["Headcount"] }
-
-[[priorities]]
-id = "community"
-title = "Community"
-
-[[kpis]]
-id = "heads"
-title = "Headcount"
-priority = "community"
-kind = "sum"
-value = "headcount"
-dataset = "workforce"
-better = "higher"
-breakdowns = ["lpa"]
-"""
+from pivot_support import HEADER, PARTS, TOML
+from pivot_support import project as _project
+from pivot_support import run_kpi as _kpi
+from pivot_support import write_csv as _csv
+from pivot_support import write_xlsx as _xlsx
 
 MONTHS = [f"2025-{month:02d}" for month in range(1, 13)]
-PARTS = {("Birmingham", "Officer"): 100, ("Birmingham", "Staff"): 7,
-         ("Coventry", "Officer"): 50, ("Coventry", "Staff"): 3}
-HEADER = ("Month", "LPA", "Role", "Headcount")
 
 
 def _parts() -> list[tuple[str, str, str, int]]:
@@ -102,33 +74,6 @@ def _subtotals_without_the_word(rows):
             these = [r for r in rows if r[0] == month and r[1] == lpa]
             out += [*these, (month, lpa, "", sum(r[3] for r in these))]
     return out
-
-
-def _csv(path: Path, rows, header=HEADER) -> Path:
-    path.write_text(",".join(header) + "\n"
-                    + "".join(",".join(str(v) for v in row) + "\n" for row in rows))
-    return path
-
-
-def _xlsx(path: Path, rows, header=HEADER) -> Path:
-    book = xlsxwriter.Workbook(str(path))
-    sheet = book.add_worksheet("Pivot")
-    for line, row in enumerate([header, *rows]):
-        for col, value in enumerate(row):
-            if value != "":
-                sheet.write(line, col, value)
-    book.close()
-    return path
-
-
-def _project(folder: Path, toml: str = TOML) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "kpi.toml").write_text(toml)
-    return folder
-
-
-def _kpi(folder: Path, *args: str):
-    return inprocess.run(["--project", str(folder), *args])
 
 
 def _oracle(rows) -> dict:

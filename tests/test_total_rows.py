@@ -10,43 +10,18 @@ import json
 from pathlib import Path
 
 import duckdb
-import inprocess
 import pytest
 from hostile_support import first_error, snapshot
+from pivot_support import PARTS, TOML
+from pivot_support import project as _project
+from pivot_support import run_kpi as _kpi
+from pivot_support import write_csv as _csv
+from pivot_support import write_xlsx as _xlsx
 
 xlsxwriter = pytest.importorskip("xlsxwriter")
 
-TOML = """\
-[project]
-name = "Pivot force"
-baseline = "2024-12"
-
-[datasets.workforce]
-date = "month"
-[datasets.workforce.columns]
-month = { type = "month", from = ["Month"] }
-lpa = { type = "str", from = ["LPA"] }
-role = { type = "str", from = ["Role"] }
-headcount = { type = "int", from = ["Headcount"] }
-
-[[priorities]]
-id = "community"
-title = "Community"
-
-[[kpis]]
-id = "heads"
-title = "Headcount"
-priority = "community"
-kind = "sum"
-value = "headcount"
-dataset = "workforce"
-better = "higher"
-breakdowns = ["lpa"]
-"""
 
 MONTHS = [f"{year}-{month:02d}" for year in (2024, 2025) for month in range(1, 13)]
-PARTS = {("Birmingham", "Officer"): 100, ("Birmingham", "Staff"): 7,
-         ("Coventry", "Officer"): 50, ("Coventry", "Staff"): 3}
 
 
 def _pivot_rows() -> list[tuple[str, str, str, int]]:
@@ -61,33 +36,6 @@ def _pivot_rows() -> list[tuple[str, str, str, int]]:
                          sum(n for (place, _), n in PARTS.items() if place == lpa)))
         rows.append((month, "Grand Total", "", sum(PARTS.values())))
     return rows
-
-
-def _csv(path: Path, rows) -> Path:
-    path.write_text("Month,LPA,Role,Headcount\n"
-                    + "".join(f"{m},{lpa},{role},{n}\n" for m, lpa, role, n in rows))
-    return path
-
-
-def _xlsx(path: Path, rows) -> Path:
-    book = xlsxwriter.Workbook(str(path))
-    sheet = book.add_worksheet("Pivot")
-    for line, row in enumerate([("Month", "LPA", "Role", "Headcount"), *rows]):
-        for col, value in enumerate(row):
-            if value != "":
-                sheet.write(line, col, value)
-    book.close()
-    return path
-
-
-def _project(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "kpi.toml").write_text(TOML)
-    return folder
-
-
-def _kpi(folder: Path, *args: str):
-    return inprocess.run(["--project", str(folder), *args])
 
 
 def _oracle(rows) -> dict:
