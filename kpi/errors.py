@@ -163,7 +163,13 @@ CROSS_CHECK_HINT = "the load is refused, nothing was stored; please report it"
 # U+061C, which make '\u200f1 - 2\u200f' read '2 - 1'): in text shown to a person, any of them
 # could clear a terminal, rewrite a line or break a table.
 _MARKS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-INVISIBLE = re.compile(rf"[\x00-\x08\x0a-\x1f\x7f-\x9f{_MARKS}]")
+# The two noncharacters XML 1.0 cannot hold (U+FFFE, a byte-swapped byte-order mark, and
+# U+FFFF): a Word paper drops them, so 'A\ufffeB' printed there as 'AB', the name of another
+# part beside it, while the Markdown and HTML papers and the workbook kept them. Text holding
+# one is refused wherever text enters kpi, as control characters are, so every output can
+# hold every character of what it prints (written as escapes for Python's re and Polars').
+NOT_XML = r"\ufffe\uffff"
+INVISIBLE = re.compile(rf"[\x00-\x08\x0a-\x1f\x7f-\x9f{_MARKS}{NOT_XML}]")
 
 
 def visible(text: str) -> str:
@@ -206,7 +212,7 @@ def refuse_unsafe_text(document: object, source: str,
 
 
 # As INVISIBLE, but line breaks are allowed: a multi-line text in a file is text.
-UNSAFE_IN_TEXT = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_MARKS}]")
+UNSAFE_IN_TEXT = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_MARKS}{NOT_XML}]")
 
 
 class SystemRefusal(KpiError):

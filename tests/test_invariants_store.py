@@ -610,6 +610,9 @@ def test_a_typed_time_of_day_in_a_month_column_is_refused_too(tmp_path, cli):
     ('title = "Crimes"', 'title = "Crimes \\u200f1 - 2\\u200f"', "kpis[0].title"),
     ('name = "Forces"', 'name = "Forces\\u200e"', "project.name"),
     ('title = "P"', 'title = "P\\u061c"', "priorities[0].title"),
+    # Noncharacters no XML file holds: the Word paper printed 'Crimes\ufffe' as 'Crimes'.
+    ('title = "Crimes"', 'title = "Crimes\\ufffe"', "kpis[0].title"),
+    ('name = "Forces"', 'name = "Forces\\uffff"', "project.name"),
 ])
 def test_control_characters_in_the_catalogue_are_refused_naming_the_key(tmp_path, old, new,
                                                                         key):
@@ -621,7 +624,7 @@ def test_control_characters_in_the_catalogue_are_refused_naming_the_key(tmp_path
         load_project(tmp_path)
     assert caught.value.message.startswith(f"{tmp_path / 'kpi.toml'}: key '{key}': expected "
                                            "text without control characters, found '")
-    assert not re.search("[\x1b\u202e\u200e\u200f\u061c]", caught.value.message)
+    assert not re.search("[\x1b\u202e\u200e\u200f\u061c\ufffe\uffff]", caught.value.message)
 
 
 def test_control_characters_in_the_commentary_are_refused(tmp_path, cli):

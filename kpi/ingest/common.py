@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from kpi.errors import UsageError, located
+from kpi.errors import NOT_XML, UsageError, located
 from kpi.periods import whole_number
 
 ROW = "__row"  # a record's index in its file; row numbers for messages come from Numbering
@@ -32,13 +32,14 @@ MAX_LISTED = 5
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-# What a text cell may not hold: C0 and C1 control characters but tab, DEL, and the Unicode
-# marks that reorder how a line is displayed. Any of them in a report could clear a terminal,
-# rewrite a line or break a table (docs/guarantees.md).
-_UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# What a text cell may not hold: C0 and C1 control characters but tab, DEL, the Unicode
+# marks that reorder how a line is displayed, and the two noncharacters no XML file (a Word
+# paper, a workbook) can hold (kpi.errors.NOT_XML). Any of them in a report could clear a
+# terminal, rewrite a line, break a table or be dropped from a name (docs/guarantees.md).
+_UNSAFE = re.compile(rf"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069{NOT_XML}]")
 
 
-_SHOWN_AS_MARK = r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"  # shown as '?'
+_SHOWN_AS_MARK = rf"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069{NOT_XML}]"  # shown as '?'
 
 
 def printable_ascii(values: pl.Series) -> bool:
