@@ -577,6 +577,9 @@ _EMAIL_AUTOLINK = re.compile(r"<[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9]"
                              r"(?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                              r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*>")
 _PUNCTUATION = frozenset(string.punctuation)
+# A heading's closing sequence: '#'s at the end of its text, after a space or tab (or making
+# up the whole text), which CommonMark drops, so "## Calls #" read "Calls".
+_CLOSING_HASHES = re.compile(r"(?:(?<=[ \t])|^)#+[ \t]*$")
 
 
 def escape_markdown(text: object, *, cell: bool = False, start: bool = False) -> str:
@@ -585,8 +588,9 @@ def escape_markdown(text: object, *, cell: bool = False, start: bool = False) ->
     would take it for markup in that position, so "+22 (+0.3%)" stays as it is. `cell`: the
     text is a table cell ('|' ends a cell); `start`: it opens a line (a heading's '#', a
     list's '-' or '1.', a quote's '>' there). Line breaks become spaces (a table row is one
-    line) and control characters show as '?'. The one Markdown escaper of kpi: the paper's
-    writer, `kpi summary` and every `--format markdown` use it."""
+    line) and control characters show as '?'. '#'s ending the text after a space are escaped
+    wherever it is, as a heading (`## TEXT`) would drop them. The one Markdown escaper of
+    kpi: the paper's writer, `kpi summary` and every `--format markdown` use it."""
     text = visible(str(text).replace("\r\n", " ").replace("\r", " ").replace("\n", " "))
     out = []
     opened = _BLOCK_START.match(text) if start else None
@@ -595,10 +599,12 @@ def escape_markdown(text: object, *, cell: bool = False, start: bool = False) ->
     # quote, its ">" escaped.)
     marker = -1 if opened is None else (opened.end() if opened.group().isdigit()
                                         else opened.end() - 1)
+    # A heading's closing sequence is no closing sequence once its first '#' is escaped.
+    closing = _CLOSING_HASHES.search(text)
     for i, char in enumerate(text):
         before = text[i - 1] if i else ""
         after = text[i + 1] if i + 1 < len(text) else ""
-        if i == marker:
+        if i == marker or (closing is not None and i == closing.start()):
             needed = True
         elif char == "\\":  # escapes the punctuation after it; before a letter it is a letter
             needed = after == "" or after in _PUNCTUATION

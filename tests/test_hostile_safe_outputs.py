@@ -146,10 +146,13 @@ def test_store_refuses_a_dataset_id_that_is_a_path(tmp_path):
 @example(text="-- -")
 @example(text="==")  # under a paragraph's line, a heading's underline
 @example(text="x<+@s>")  # an e-mail autolink
+@example(text="Safety #")  # a heading's closing sequence: "## Safety #" read "Safety"
+@example(text="###")
 def test_escaped_markdown_reads_back_as_the_text_in_every_place(text):
     """One escaper, escaping only where Markdown would misread: whatever the text, a table
-    cell, a line's start (alone, or under a paragraph's line) and running text each render
-    back to exactly that text."""
+    cell, a line's start (alone, or under a paragraph's line), running text and a heading
+    (`kpi summary`'s priorities, the paper's sections) each render back to exactly that
+    text."""
     import html
 
     from markdown_it import MarkdownIt
@@ -167,3 +170,5 @@ def test_escaped_markdown_reads_back_as_the_text_in_every_place(text):
     assert shown(parser.render("Said:\n" + escape_markdown(text, start=True))) == \
         "Said:\n" + text
     assert shown(parser.render("Said: " + escape_markdown(text))) == "Said: " + text
+    assert shown(parser.render("## 2. " + escape_markdown(text))) == "2. " + text
+    assert shown(parser.render("## " + escape_markdown(text, start=True))) == text
