@@ -36,26 +36,41 @@ def inline(content: tuple[Inline, ...] | list[Inline], *, cell: bool = False,
     for i, item in enumerate(content):
         opens = start and i == 0
         if isinstance(item, str | Name):
-            text = item if isinstance(item, str) else item.text
-            out.append(escape_markdown(text, cell=cell, start=opens))
+            out.append(escape_markdown(_text(item), cell=cell, start=opens))
         elif isinstance(item, Strong):
-            out.append(_delimited("**", inline(item.content, cell=cell)))
+            out.append(delimited("**", item.content, cell=cell))
         elif isinstance(item, Emph):
-            out.append(_delimited("*", inline(item.content, cell=cell)))
+            out.append(delimited("*", item.content, cell=cell))
         else:
             raise TypeError(f"not an inline: {item!r}")
     return "".join(out)
 
 
-def _delimited(mark: str, text: str) -> str:
-    """Emphasis around text, with the text's leading and trailing spaces outside the marks:
-    CommonMark does not close "**Concern (6): **" (a closing mark after a space is no closing
-    mark), so the reader saw the asterisks."""
-    body = text.strip(" ")
-    if not body:
-        return text
-    lead, trail = text[:len(text) - len(text.lstrip(" "))], text[len(text.rstrip(" ")):]
-    return f"{lead}{mark}{body}{mark}{trail}"
+def _text(item: str | Name) -> str:
+    return item if isinstance(item, str) else item.text
+
+
+def delimited(mark: str, content: tuple[Inline, ...] | list[Inline], *,
+              cell: bool = False) -> str:
+    """Emphasis around inline content, with its leading and trailing white space outside the
+    marks: CommonMark does not close "**Concern (6): **" (a closing mark after a space is no
+    closing mark), so the reader saw the asterisks. Any white space: a no-break or em space
+    typed in the commentary is kept ("Author: **A. Analyst\u00a0**" printed its asterisks).
+    The white space is taken off before the text is escaped, so the escaper sees the text's
+    true ends, where the mark follows: "\\" before a no-break space needs no escape, before
+    the mark it does ("**\\**" read as an escaped asterisk). Every emphasis the writer prints
+    comes through here."""
+    items = list(content)
+    lead = trail = ""
+    if items and isinstance(items[0], str | Name):
+        text = _text(items[0])
+        lead, items[0] = text[:len(text) - len(text.lstrip())], text.lstrip()
+    if items and isinstance(items[-1], str | Name):
+        text = _text(items[-1])
+        items[-1], trail = text.rstrip(), text[len(text.rstrip()):]
+    body = inline([item for item in items if item != ""], cell=cell)
+    lead, trail = escape_markdown(lead, cell=cell), escape_markdown(trail, cell=cell)
+    return f"{lead}{mark}{body}{mark}{trail}" if body else lead + trail
 
 
 def _table(table: Table) -> list[str]:
@@ -67,13 +82,13 @@ def _table(table: Table) -> list[str]:
         lines.append("| " + " | ".join(inline(cell, cell=True) for cell in row) + " |")
     lines.append("")
     if table.caption:
-        lines += [f"*{inline(table.caption)}*", ""]
+        lines += [delimited("*", table.caption), ""]
     return lines
 
 
 def _figure(figure: Figure) -> list[str]:
-    caption = inline(figure.caption)
-    return [f"![{caption}]({quote(figure.link)})\\", f"*{caption}*", ""]
+    return [f"![{inline(figure.caption)}]({quote(figure.link)})\\",
+            delimited("*", figure.caption), ""]
 
 
 def _paragraph(block: Paragraph) -> str:
@@ -85,10 +100,10 @@ def _paragraph(block: Paragraph) -> str:
 
 def write(document: Document, progress: Progress | None = None) -> str:
     """The document as Markdown text, ending in one newline."""
-    marking = [f"**{escape_markdown(document.marking)}**", ""] if document.marking else []
+    marking = [delimited("**", (document.marking,)), ""] if document.marking else []
     lines = [*marking, f"# {inline(document.title)}", ""]
     if document.subtitle:
-        lines += [f"**{inline(document.subtitle)}**", ""]
+        lines += [delimited("**", document.subtitle), ""]
     if document.facts:
         lines += [f"- {inline(fact, start=True)}" for fact in document.facts]
         lines.append("")

@@ -1,0 +1,84 @@
+"""Text that users and their data put into kpi's outputs (titles, names of parts, the
+commentary): it reads as typed in every format, the figure beside it stays beside it, and no
+output makes it markup. Each test fails on the code before its fix."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from hostile_support import GOOD_HEADER, make_project
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+
+PARSER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+def _shown(fragment: str) -> str:
+    """Rendered HTML as the text a reader sees."""
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def _extract() -> str:
+    """24 months of incidents in two LPAs: Walsall 2 a month, Dudley 1 a month."""
+    lines = [GOOD_HEADER]
+    for year in (2024, 2025):
+        for month in range(1, 13):
+            for day, lpa in ((1, "Walsall"), (2, "Walsall"), (3, "Dudley")):
+                lines.append(f"X{year}{month:02d}{day},{year}-{month:02d}-{day:02d},{lpa},1,")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def project(tmp_path, cli):
+    folder = make_project(tmp_path / "project")
+    (folder / "years.csv").write_text(_extract(), encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "incidents", folder / "years.csv"]
+               ).exit_code == 0
+    return folder
+
+
+# ---------------------------------------------------------------------------------------------
+# Emphasis in the Markdown paper
+
+
+WHITE = st.sampled_from([" ", "\u00a0", "\u2003", "\u202f", "\u3000"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(lead=st.text(WHITE, max_size=2), trail=st.text(WHITE, max_size=2),
+       body=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1,
+                    max_size=12))
+@example(lead="", trail="\u00a0", body="A. Analyst")
+@example(lead="", trail="\u00a0", body="\\")  # "**\**": the closing mark read as escaped
+@example(lead=" ", trail=" ", body="*")  # " * " needs no escape; "*" before the mark does
+def test_emphasis_closes_whatever_white_space_edges_its_text(lead, trail, body):
+    """The Markdown writer put a text's leading and trailing spaces outside its '**' but not a
+    no-break or em space, which the commentary keeps as typed: "Author: **A. Analyst\u00a0**"
+    is no emphasis in CommonMark, and the paper printed the asterisks. And it escaped the text
+    before it took the spaces off, so a character escaped or not by what followed it (a
+    backslash, an asterisk between spaces) met the mark unescaped."""
+    from kpi.document import Emph, Name, Strong
+    from kpi.writers.markdown import inline
+
+    for wrapper, tag in ((Strong, "strong"), (Emph, "em")):
+        line = "Author: " + inline((wrapper((Name(lead + body + trail),)),))
+        rendered = PARSER.render(line)
+        assert f"<{tag}>" in rendered, line
+        assert _shown(rendered).strip() == ("Author: " + lead + body + trail).strip(), line
+
+
+def test_the_papers_author_block_is_bold_with_a_no_break_space_typed(project, tmp_path, cli):
+    notes = tmp_path / "notes.toml"
+    notes.write_text('[paper]\nauthor = "A. Analyst\\u00a0"\njob_title = "\\u2003Lead"\n',
+                     encoding="utf-8")
+    paper = tmp_path / "board.md"
+    result = cli(["--project", project, "export", "markdown", "--period", "2025-12",
+                  "--output", paper, "--commentary", notes])
+    assert result.exit_code == 0, result.output
+    rendered = PARSER.render(paper.read_text(encoding="utf-8"))
+    assert "<strong>A. Analyst</strong>" in rendered
+    assert "<strong>Lead</strong>" in rendered
+    assert "**" not in _shown(rendered)
