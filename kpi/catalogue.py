@@ -965,10 +965,62 @@ def parse_project_file(path: Path, *, bundled: bool = False) -> Project:
     refuse_unsafe_text(raw, str(path))
     _matched_text_as_stored(raw)
     problems = _Problems(path, text)
+    _refuse_blank_names(raw, problems)
     project = _build_project(raw, path, problems, bundled)
     problems.raise_if_any()
     assert project is not None
     return project
+
+
+def _names(raw: dict[str, Any]):
+    """Each text of kpi.toml printed as a name or beside a figure: (where, key, value, line
+    needles or an item to find). The project's name, a priority's or KPI's title, a KPI's noun,
+    unit label and target source, a column's label, a peer group's and a check's title, the
+    paper's plan and data note."""
+    def table(value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    def items(value: Any) -> list[dict[str, Any]]:
+        return [i for i in value if isinstance(i, dict)] if isinstance(value, list) else []
+
+    yield "[project]", "name", table(raw.get("project")).get("name"), \
+        (r"^\s*\[project\]", r"^\s*name\s*=")
+    for section, keys in (("priorities", ("title",)),
+                          ("kpis", ("title", "noun", "unit_label", "target_source")),
+                          ("checks", ("title",))):
+        for item in items(raw.get(section)):
+            where = {"priorities": "priority", "kpis": "KPI", "checks": "check"}[section]
+            for key in keys:
+                yield f"{where} '{item.get('id')}'", key, item.get(key), (section, item.get("id"))
+    for dataset, spec in table(raw.get("datasets")).items():
+        for column, declared in table(table(spec).get("columns")).items():
+            yield f"dataset '{dataset}', column '{column}'", "label", \
+                table(declared).get("label"), (rf"^\s*\[datasets\.{re.escape(str(dataset))}"
+                                               r"\.columns\]", rf"^\s*{re.escape(str(column))}\s*=")
+    for group, spec in table(raw.get("peers")).items():
+        yield f"peer group '{group}'", "title", table(spec).get("title"), \
+            (rf"^\s*\[peers\.{re.escape(str(group))}\]", r"^\s*title\s*=")
+    for key in ("plan", "data_note"):
+        yield "[paper]", key, table(raw.get("paper")).get(key), \
+            (r"^\s*\[paper\]", rf"^\s*{key}\s*=")
+
+
+def _refuse_blank_names(raw: dict[str, Any], problems: _Problems) -> None:
+    """A name of spaces (or of characters that show nothing: no-break spaces, zero-width
+    spaces) is refused wherever kpi.toml gives one, as a missing required one is: a KPI titled
+    "   " printed its figures under no name ("▼    : 1.45 in the year ending December 2025"),
+    exit 0. One rule for every such text (`_names`), as data is stored (`kpi.text.as_stored`)."""
+    from kpi.text import as_stored
+
+    for where, key, value, found in _names(raw):
+        if not isinstance(value, str) or not value or as_stored([value])[0].strip():
+            continue
+        section, needle = found
+        line = (problems.item_line(section, str(needle), key)
+                if section in ("priorities", "kpis", "checks") else
+                problems.line_of(section, str(needle)))
+        problems.add(where, key, "is blank (only spaces or characters that show nothing): "
+                     "write the words it prints, or leave the key out", line=line)
 
 
 # A Windows path copied into "double quotes" (sources = ["extracts\crimes.csv"]) is the

@@ -82,3 +82,39 @@ def test_the_papers_author_block_is_bold_with_a_no_break_space_typed(project, tm
     assert "<strong>A. Analyst</strong>" in rendered
     assert "<strong>Lead</strong>" in rendered
     assert "**" not in _shown(rendered)
+
+
+# ---------------------------------------------------------------------------------------------
+# Names of nothing
+
+
+@pytest.mark.parametrize(("old", "new", "subject"), [
+    ('title = "Victims"', 'title = "   "', "KPI 'victims', key 'title'"),
+    ('title = "Safety"', 'title = "\\u00a0\\u200b"', "priority 'safety', key 'title'"),
+    ('name = "Hostile inputs"', 'name = " \\u3000 "', "[project], key 'name'"),
+    ('better = "lower"\n\n[[kpis]]', 'better = "lower"\nnoun = "\\u2003"\n\n[[kpis]]',
+     "KPI 'incidents', key 'noun'"),
+    ('lpa = { type = "str", from = ["LPA"] }',
+     'lpa = { type = "str", from = ["LPA"], label = "  " }',
+     "dataset 'incidents', column 'lpa', key 'label'"),
+    ('baseline = "2025-01"', 'baseline = "2025-01"\n\n[paper]\nplan = "\\u200b"',
+     "[paper], key 'plan'"),
+])
+def test_a_name_that_shows_nothing_is_refused_naming_its_key(project, cli, old, new, subject):
+    """A KPI titled "   " was taken: every output printed its figures under no name (the
+    paper's front page: "▼    : 1.45 in the year ending December 2025", `kpi summary` a row
+    of figures without a KPI), exit 0. So was a noun, a label or a plan of spaces ("By   , the
+    highest figures ..."). Each is refused as a missing title is, naming the key and line."""
+    from hostile_support import first_error
+
+    toml = project / "kpi.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert old in text
+    toml.write_text(text.replace(old, new, 1), encoding="utf-8")
+    line = next(number for number, written in enumerate(toml.read_text().splitlines(), 1)
+                if written.strip() == new.splitlines()[-1 if "[[kpis]]" not in new else 1])
+    result = cli(["--project", project, "summary", "--period", "2025-12"])
+    assert result.exit_code == 3, result.output
+    assert first_error(result.stderr) == (
+        f"Error: {toml}:{line}: {subject}: is blank (only spaces or characters that show "
+        "nothing): write the words it prints, or leave the key out")
