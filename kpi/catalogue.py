@@ -1009,18 +1009,30 @@ def _refuse_blank_names(raw: dict[str, Any], problems: _Problems) -> None:
     """A name of spaces (or of characters that show nothing: no-break spaces, zero-width
     spaces) is refused wherever kpi.toml gives one, as a missing required one is: a KPI titled
     "   " printed its figures under no name ("▼    : 1.45 in the year ending December 2025"),
-    exit 0. One rule for every such text (`_names`), as data is stored (`kpi.text.as_stored`)."""
+    exit 0. So is a name of more than one line. One rule for every such text (`_names`),
+    blank as data is stored (`kpi.text.as_stored`)."""
     from kpi.text import as_stored
 
     for where, key, value, found in _names(raw):
-        if not isinstance(value, str) or not value or as_stored([value])[0].strip():
+        if not isinstance(value, str) or not value:
             continue
+        if as_stored([value])[0].strip():
+            # A name is one line: a title of two printed "Mean?victims" in `kpi show`, split
+            # `kpi summary`'s row, and read "Mean victims" in the paper. (A target source, a
+            # unit label and the data note are sentences: their lines are joined.)
+            if key in ("target_source", "unit_label", "data_note") or not re.search(
+                    r"[\r\n]", value):
+                continue
+            problem = ("is more than one line: a name is printed on one line (a table's "
+                       "row, a heading), so write it on one")
+        else:
+            problem = ("is blank (only spaces or characters that show nothing): write the "
+                       "words it prints, or leave the key out")
         section, needle = found
         line = (problems.item_line(section, str(needle), key)
                 if section in ("priorities", "kpis", "checks") else
                 problems.line_of(section, str(needle)))
-        problems.add(where, key, "is blank (only spaces or characters that show nothing): "
-                     "write the words it prints, or leave the key out", line=line)
+        problems.add(where, key, problem, line=line)
 
 
 # A Windows path copied into "double quotes" (sources = ["extracts\crimes.csv"]) is the

@@ -118,3 +118,25 @@ def test_a_name_that_shows_nothing_is_refused_naming_its_key(project, cli, old, 
     assert first_error(result.stderr) == (
         f"Error: {toml}:{line}: {subject}: is blank (only spaces or characters that show "
         "nothing): write the words it prints, or leave the key out")
+
+
+@pytest.mark.parametrize(("old", "new", "subject"), [
+    ('title = "Victims"', 'title = """Mean\nvictims"""', "KPI 'victims', key 'title'"),
+    ('title = "Safety"', 'title = "Safety\\r\\nfirst"', "priority 'safety', key 'title'"),
+])
+def test_a_name_of_two_lines_is_refused_naming_its_key(project, cli, old, new, subject):
+    """A title of two lines was taken and read three ways: "Mean?victims" in `kpi show`, a
+    `kpi summary` row split over two lines (and its target line), "Mean victims" in the
+    paper."""
+    from hostile_support import first_error
+
+    toml = project / "kpi.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace(old, new, 1), encoding="utf-8")
+    line = next(number for number, written in enumerate(toml.read_text().splitlines(), 1)
+                if written.startswith(new.split("\n")[0]))
+    result = cli(["--project", project, "summary", "--period", "2025-12"])
+    assert result.exit_code == 3, result.output
+    assert first_error(result.stderr) == (
+        f"Error: {toml}:{line}: {subject}: is more than one line: a name is printed on one "
+        "line (a table's row, a heading), so write it on one")
