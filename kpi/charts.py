@@ -757,8 +757,11 @@ def part_labels(names: Sequence[str]) -> list[str]:
 
 
 def _part_names(frame: pl.DataFrame) -> list[str]:
-    return part_labels(["not recorded" if p is None else str(p)
-                        for p in frame["part"].to_list()])
+    from kpi.text import blank_name
+
+    parts = frame["part"].to_list()
+    blank = blank_name(parts)
+    return part_labels([blank if p is None else str(p) for p in parts])
 
 
 def _draw_compare(figure, axes, data: ChartData) -> None:

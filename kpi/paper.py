@@ -49,6 +49,7 @@ from kpi.errors import ConfigError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window
 from kpi.render import STATUS_WORDS
 from kpi.rounding import Beside, places_ranked
+from kpi.text import NOT_RECORDED, blank_name
 
 if TYPE_CHECKING:
     import polars as pl
@@ -2007,6 +2008,13 @@ class _Builder:
 
     # -- breakdowns --------------------------------------------------------------------------
 
+    def _blank(self, kpi_id: str, column: str) -> str:
+        """What the rows with no value in a KPI's breakdown print under, in every sentence,
+        caption and alt text of the paper: judged against the parts of every window the
+        paper reads of it (`kpi.text.blank_name`)."""
+        return blank_name(part for (kpi, by, *_), frame in self.breakdowns.items()
+                          if kpi == kpi_id and by == column for part in frame["part"])
+
     def _breakdown_sentences(self, result: KpiResult) -> list[Inlines]:
         kpi = result.kpi
         if not kpi.breakdowns or result.current is None or kpi.is_derived:
@@ -2028,18 +2036,19 @@ class _Builder:
             if not rows:
                 continue
             label = self._column_label(kpi, column)
+            blank = self._blank(kpi.id, column)
             found = part_standouts(result, column, self.breakdowns, self.config)
             if found is not None:
-                out.append(_standout_sentence(label, found))
+                out.append(_standout_sentence(label, found, blank))
             if len(rows) == 1:
-                out.append(_only_part(kpi, label, rows[0]))
+                out.append(_only_part(kpi, label, rows[0], blank))
             elif found is not None and (len(rows) > RANK_LIMIT or (
                     len(found.rest) == 1 and len(found.parts) <= NAMED_PARTS)):
                 # The parts that stand out are the story, not the largest ones; and where
                 # the sentence has named every part, a ranking would say it again.
                 continue
             elif len(rows) <= RANK_LIMIT and comparison is not None:
-                out.append(_ranking(kpi, label, rows, unsettled, self.widened))
+                out.append(_ranking(kpi, label, rows, unsettled, self.widened, blank))
             else:
                 items = []
                 # The highest places or offences: "not recorded" is none of them. Listed
@@ -2049,7 +2058,7 @@ class _Builder:
                 if digits is not None:
                     self.widened.add(kpi.title)
                 for r in top:
-                    items.append(inlines(", " if items else "", _part(r["part"]),
+                    items.append(inlines(", " if items else "", _part(r["part"], blank),
                                          f" ({kpi_value(r['current'], kpi, digits=digits)})"))
                 if items:
                     out.append(inlines("By ", label, f", the highest figures "
@@ -2140,8 +2149,9 @@ class _Builder:
         if spec.type == ChartType.COMPARE:
             found_parts = part_standouts(result, spec.by, self.breakdowns, self.config)
             if found_parts is not None:
-                return inlines(". ", _standout_sentence(self._column_label(result.kpi, spec.by),
-                                                       found_parts))
+                return inlines(". ", _standout_sentence(
+                    self._column_label(result.kpi, spec.by), found_parts,
+                    self._blank(result.kpi.id, spec.by)))
         comparison = None if spec.type == ChartType.TOP or result.comparison is None \
             else result.comparison.window
         frame = self.breakdowns.get((spec.kpis[0], spec.by, result.current.window, comparison))
@@ -2157,8 +2167,10 @@ class _Builder:
             drawn = f"The {len(rows)} highest of {of:,} are drawn; the highest" if of \
                 else "The largest"
             return inlines(". ", parts_range(rows, kpi, capital=True, largest=drawn,
-                                             subset=bool(of), widened=self.widened), ".")
-        return inlines(". ", parts_range(rows, kpi, capital=True, widened=self.widened), ".")
+                                             subset=bool(of), widened=self.widened,
+                                             blank=self._blank(kpi.id, spec.by)), ".")
+        return inlines(". ", parts_range(rows, kpi, capital=True, widened=self.widened,
+                                         blank=self._blank(kpi.id, spec.by)), ".")
 
     def _trend_finding(self, kpi_id: str) -> str:
         """A KPI's change and what it is worth, as its one sentence gives them: 'up 0.8%
@@ -2241,6 +2253,7 @@ class _Builder:
         rows = [r for r in frame.iter_rows(named=True) if r["current"] is not None]
         if not rows:
             return shape + "."
+        blank = self._blank(result.kpi.id, spec.by)
         if spec.type == ChartType.TOP:
             shown = rows[:spec.limit]
             # Highest first, as the bars are labelled (render.ranked_digits).
@@ -2248,10 +2261,12 @@ class _Builder:
             if digits is not None:
                 self.widened.add(result.kpi.title)
             return (f"{shape}, {_in(result.current.window)}: " + "; ".join(
-                f"{_part_text(r['part'])} {kpi_value(r['current'], result.kpi, digits=digits)}"
+                f"{_part_text(r['part'], blank)} "
+                f"{kpi_value(r['current'], result.kpi, digits=digits)}"
                 for r in shown) + ".")
         return (f"{shape}, {_in(result.current.window)}: "
-                f"{plain_text(parts_range(rows, result.kpi, widened=self.widened))}; the whole "
+                f"{plain_text(parts_range(rows, result.kpi, widened=self.widened, blank=blank))}"
+                "; the whole "
                 "force "
                 f"{kpi_value(result.current.value, result.kpi)}.")
 
@@ -2885,7 +2900,8 @@ def _gaps(found: stats.Standouts | stats.ShareStandouts
     return sorted(gaps, key=lambda g: (-g[0], _part_order(g[1].part)))
 
 
-def _standout_sentence(label: Name, found: stats.Standouts | stats.ShareStandouts) -> Inlines:
+def _standout_sentence(label: Name, found: stats.Standouts | stats.ShareStandouts,
+                       blank: str = NOT_RECORDED) -> Inlines:
     """'By LPA, Walsall (+51.5%) stands out from the other 6 (+31.3%): a difference unlikely
     to be chance.' A proportion's parts are given at their level in the current window,
     the rest's pooled: 'By LPA, Birmingham (72.5%) stands out from the other 6 (76.2%
@@ -2903,11 +2919,11 @@ def _standout_sentence(label: Name, found: stats.Standouts | stats.ShareStandout
     items = []
     for n, test in enumerate(shown):
         joint = "" if n == 0 else " and " if n == len(shown) - 1 else ", "
-        items.append(inlines(joint, _part(test.part), f" ({percent(figure(test))})"))
+        items.append(inlines(joint, _part(test.part, blank), f" ({percent(figure(test))})"))
     share = isinstance(found, stats.ShareStandouts)
     pooled = found.rest_share if isinstance(found, stats.ShareStandouts) else found.rest_change
     if len(found.rest) == 1:
-        other = inlines(_part(found.rest[0]), f" ({percent(pooled)})")
+        other = inlines(_part(found.rest[0], blank), f" ({percent(pooled)})")
     else:
         # A proportion of parts pooled is not their average: "together" says so.
         other = inlines(f"the other {len(found.rest)} ({percent(pooled)}"
@@ -2922,9 +2938,9 @@ def _standout_sentence(label: Name, found: stats.Standouts | stats.ShareStandout
                    f": {what} unlikely to be chance.")
 
 
-def _only_part(kpi: KpiDef, label: Name, row: dict) -> Inlines:
+def _only_part(kpi: KpiDef, label: Name, row: dict, blank: str = NOT_RECORDED) -> Inlines:
     """A breakdown with one part is not a ranking: it says where all of it is."""
-    return inlines("By ", label, ", all of it is ", _part(row["part"]), ".")
+    return inlines("By ", label, ", all of it is ", _part(row["part"], blank), ".")
 
 
 def _alt_text(spec: ChartSpec, label: str | None = None) -> str:
@@ -3085,7 +3101,7 @@ def _figure_list(numbers: list[int]) -> str:
 
 def parts_range(rows: Sequence[Mapping], kpi: KpiDef, capital: bool = False,
                 largest: str = "", subset: bool = False,
-                widened: set[str] | None = None) -> Inlines:
+                widened: set[str] | None = None, blank: str = NOT_RECORDED) -> Inlines:
     """A breakdown's range, as a chart's caption and alt text give it: 'highest Aston (60),
     lowest Brierley (48)', or with `largest` its words and the highest part alone ('the
     largest is Aston (60)'). Where every part prints the same figure, 'all 3 parts are equal
@@ -3108,16 +3124,16 @@ def parts_range(rows: Sequence[Mapping], kpi: KpiDef, capital: bool = False,
     def end(row: Mapping, figure: str) -> Inlines:
         shared = printed.count(figure)
         return inlines(f"{figure} ({shared} parts)") if shared > 1 else \
-            inlines(_part(row["part"]), f" ({figure})")
+            inlines(_part(row["part"], blank), f" ({figure})")
 
     if len(rows) == 1 and not subset:
-        words = inlines("only ", _part(high["part"]), f" ({top})")
+        words = inlines("only ", _part(high["part"], blank), f" ({top})")
     elif top == bottom and not subset:
         words = inlines(f"all {len(rows)} parts are equal ({top} each)")
     elif largest and printed.count(top) > 1:
         words = inlines(f"{largest}, {top}, is shared by {printed.count(top)} parts")
     elif largest:
-        words = inlines(f"{largest} is ", _part(high["part"]), f" ({top})")
+        words = inlines(f"{largest} is ", _part(high["part"], blank), f" ({top})")
     else:
         words = inlines("highest ", end(high, top), ", lowest ", end(low, bottom))
     if not capital:
@@ -3127,12 +3143,14 @@ def parts_range(rows: Sequence[Mapping], kpi: KpiDef, capital: bool = False,
     return (_capital(first), *words[1:])
 
 
-def _part(value) -> Inlines:
-    return inlines("not recorded" if value is None else Name(str(value)))
+def _part(value, blank: str) -> Inlines:
+    """A part as the paper names it; `blank`, the rows with no value in the column, as
+    `kpi.text.blank_name` names them beside the column's parts."""
+    return inlines(blank if value is None else Name(str(value)))
 
 
-def _part_text(value) -> str:
-    return "not recorded" if value is None else str(value)
+def _part_text(value, blank: str) -> str:
+    return blank if value is None else str(value)
 
 
 def _part_order(value) -> tuple:
@@ -3142,7 +3160,7 @@ def _part_order(value) -> tuple:
 
 
 def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "",
-             widened: set[str] | None = None) -> Inlines:
+             widened: set[str] | None = None, blank: str = NOT_RECORDED) -> Inlines:
     """'By LPA, the percentage change, best first: Wolverhampton (−14.6%), Coventry
     (−13.3%) ...': the best change first by the KPI's direction, or, for a KPI with no better
     direction, 'highest first' (the largest rise first: no change of it is better than
@@ -3180,10 +3198,10 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "",
         widened.add(kpi.title)  # the method names it
     known.sort(key=lambda r: (sign * render.rounded(r[key], digits), _part_order(r["part"])))
     unknown.sort(key=lambda r: _part_order(r["part"]))
-    items = [inlines(_part(r["part"]),
+    items = [inlines(_part(r["part"], blank),
                      f" ({_with_sign(r[key], render.fixed(abs(r[key]), digits) + suffix)})")
              for r in known]
-    items += [inlines(_part(r["part"]), " (n/a)") for r in unknown]
+    items += [inlines(_part(r["part"], blank), " (n/a)") for r in unknown]
     listed = [inlines(", " if n else "", item) for n, item in enumerate(items)]
     text = inlines("By ", label, f", the {measure}{unsettled}, {order} first: ", listed)
     if not items:
@@ -3198,7 +3216,7 @@ def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "",
             widened.add(kpi.title)
         small.sort(key=lambda r: (sign * render.rounded(r["absolute"], places),
                                   _part_order(r["part"])))
-        tiny = [inlines(", " if n else "", _part(r["part"]), " (" + _with_sign(
+        tiny = [inlines(", " if n else "", _part(r["part"], blank), " (" + _with_sign(
                     r["absolute"], kpi_value(abs(r["absolute"]), kpi, change=True,
                                              digits=places if places > own else None)) + ")")
                 for n, r in enumerate(small)]

@@ -9,6 +9,7 @@ binary data (`CONTROL_BYTES`)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
@@ -49,6 +50,26 @@ def as_stored(texts: list[str]) -> list[str]:
         return texts  # nothing to change, and no Polars work for the usual catalogue
     return pl.Series(texts, dtype=pl.String).to_frame("t").select(
         normalised_text(pl.col("t")))["t"].to_list()
+
+
+# What the rows with no value in a breakdown's column print under, in the paper's sentences and
+# charts.
+NOT_RECORDED = "not recorded"
+
+
+def blank_name(parts: Iterable[object], name: str = NOT_RECORDED) -> str:
+    """The name the rows with no value in a column (None among `parts`) print under beside the
+    column's parts: `name`, unless a part prints alike (the same `identity_key`: a stored
+    'Not recorded', as a pivot table's blanks are often filled), then "(blank)" after it
+    until none does. The paper listed "Not recorded (120), not recorded (80)", two parts
+    under one name, and `kpi show` a part '—' beside the blank rows' '—'."""
+    named = [str(p) for p in parts if p is not None]
+    if not named:
+        return name
+    taken = set(identity_keys(named))
+    while identity_keys([name])[0] in taken:
+        name = f"{name} (blank)"
+    return name
 
 
 # The byte-order marks of UTF-16 and UTF-32 (the longer first: UTF-32 LE starts as UTF-16

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 import pytest
 from hostile_support import GOOD_HEADER, make_project
@@ -140,3 +141,73 @@ def test_a_name_of_two_lines_is_refused_naming_its_key(project, cli, old, new, s
     assert first_error(result.stderr) == (
         f"Error: {toml}:{line}: {subject}: is more than one line: a name is printed on one "
         "line (a table's row, a heading), so write it on one")
+
+
+# ---------------------------------------------------------------------------------------------
+# The rows with no value beside a part printing as they do
+
+
+def test_the_blank_rows_name_is_never_a_parts_name():
+    """By hand: the rows with no value print "not recorded" unless a part prints alike, as
+    kpi's identity rule reads two names (case and spacing aside)."""
+    from kpi.text import blank_name
+
+    assert blank_name(["Dudley", None]) == "not recorded"
+    assert blank_name(["Not recorded", None]) == "not recorded (blank)"
+    assert blank_name(["not  recorded"]) == "not recorded (blank)"
+    assert blank_name(["NOT RECORDED", "not recorded (blank)"]) == \
+        "not recorded (blank) (blank)"
+    assert blank_name(["—", "Dudley"], "—") == "— (blank)"
+    assert blank_name([None], "—") == "—"
+
+
+def _with_parts(folder: Path, cli, parts: dict[str, tuple[int, int]]) -> None:
+    """The hostile project broken down by LPA, its paper printing the breakdown, loaded with
+    `parts`: LPA -> (incidents a month in 2024, in 2025); "" is a blank LPA."""
+    toml = folder / "kpi.toml"
+    text = toml.read_text(encoding="utf-8").replace(
+        'dataset = "incidents"\nbetter = "lower"',
+        'dataset = "incidents"\nbetter = "lower"\nbreakdowns = ["lpa"]', 1)
+    toml.write_text(text + '\n[paper]\nbreakdowns = { incidents = ["lpa"] }\n',
+                    encoding="utf-8")
+    lines, n = [GOOD_HEADER], 0
+    for year, at in ((2024, 0), (2025, 1)):
+        for month in range(1, 13):
+            for lpa, per_month in parts.items():
+                for day in range(1, per_month[at] + 1):
+                    n += 1
+                    lines.append(f"X{n},{year}-{month:02d}-{day:02d},{lpa},1,")
+    (folder / "parts.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cli(["--project", folder, "ingest", "incidents", folder / "parts.csv"])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_part_named_as_the_blank_rows_print_is_told_from_them(tmp_path, cli):
+    """An extract whose LPA is 'Not recorded' on some rows and blank on others (a pivot
+    table's blanks filled so, beside blanks left): the paper listed "Not recorded (+44.0%),
+    not recorded (0.0%)", and `kpi show` a part '—' beside the blank rows' '—', two parts
+    under one name, exit 0. By hand, YE 2025-12 against YE 2025-01: Walsall 120 against 120;
+    'Not recorded' 4 a month, then 6: 72 against 11 * 4 + 6 = 50, +44.0%; the blank rows 5
+    a month throughout, 60 against 60; '—' 6 a month, then 5: 60 against 71, -15.5%."""
+    folder = make_project(tmp_path / "project")
+    _with_parts(folder, cli, {"Walsall": (10, 10), "Not recorded": (4, 6), "": (5, 5),
+                              "—": (6, 5)})
+    paper = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-12",
+                  "--output", paper])
+    assert result.exit_code == 0, result.output
+    text = _shown(PARSER.render(paper.read_text(encoding="utf-8")))
+    ranking = re.search(r"By LPA, the percentage change, best first: (.*?)\.(?: |$)", text,
+                        re.MULTILINE)
+    assert ranking is not None, text
+    items = dict(item[:-1].rsplit(" (", 1) for item in ranking.group(1).split(", "))
+    assert items == {"—": "\u221215.5%", "Walsall": "0.0%", "not recorded (blank)": "0.0%",
+                     "Not recorded": "+44.0%"}, ranking.group(1)
+    shown = cli(["--project", folder, "show", "incidents", "--period", "2025-12",
+                 "--format", "markdown"])
+    assert shown.exit_code == 0, shown.output
+    rows = [line for line in shown.stdout.split("## By lpa")[1].splitlines()
+            if line.startswith("| ") and not line.startswith("| rank")]
+    named = {cells[1]: cells[2] for cells in (
+        [c.strip() for c in line.strip("|").split("|")] for line in rows)}
+    assert named == {"Walsall": "120", "Not recorded": "72", "—": "60", "— (blank)": "60"}

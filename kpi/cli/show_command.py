@@ -279,6 +279,7 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
         # The rows with no value in the column are no part: listed, unranked, and never
         # counted in a part's rank (they made the 5th of five LPAs read "6").
         from kpi.compare import competition_ranks
+        from kpi.text import blank_name
 
         ranks = competition_ranks([plain(v) if part is not None else None for part, v in
                                    zip(frame["part"].to_list(), frame["current"].to_list(),
@@ -296,9 +297,14 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
         # its change reads as one (render.ranked_places).
         digits = render.ranked_places([r[2] for r in rows], kpi,
                                       [(r[2], r[3]) for r in rows])
+        # The rows with no value in the column print as "—", or, beside a part printing so,
+        # under a name no part prints as (kpi.text.blank_name).
+        blank = blank_name(frame["part"].to_list(), "—")
         sections.append(Section(f"By {column}", ("rank", column, "current", "comparison",
                                                  *change_cols), rows,
-                                shown={**shown, "current": _at(kpi, digits),
+                                shown={**shown, column: lambda part, blank=blank: (
+                                           blank if part is None else str(part)),
+                                       "current": _at(kpi, digits),
                                        "comparison": _at(kpi, digits)},
                                 places={"current": digits, "comparison": digits},
                                 **_stored_changes(kpi, change_cols, rows, 2, 3,
