@@ -733,27 +733,48 @@ PART_TAIL = 14  # the most characters of a cut name's last words kept after the 
 
 
 def part_labels(names: Sequence[str]) -> list[str]:
-    """Each part's name as a chart's axis prints it, whole where it fits (`PART_LINE`)."""
+    """Each part's name as a chart's axis prints it, whole where it fits (`PART_LINE`). Two
+    names cut alike ("Birmingham Central and … Unit East" for the North and the South ward of
+    one long name: their bars read as one part's twice) are cut again from the first word in
+    which they differ ("… North Ward Central … Area 001A"), so no two parts share a label."""
+    most = 2 if len(names) <= PART_TWO_LINES else 1
+    out = [_cut(name, most) for name in names]
+    alike: dict[str, set[str]] = {}
+    for name, label in zip(names, out, strict=True):
+        alike.setdefault(label, set()).add(name)
+    again: dict[str, str] = {}
+    for group in alike.values():
+        if len(group) < 2:
+            continue
+        split = [name.split() for name in group]
+        shared = 0
+        while all(len(words) > shared + 1 and words[shared] == split[0][shared]
+                  for words in split):
+            shared += 1
+        for name, words in zip(group, split, strict=True):
+            again[name] = _cut(" ".join(words[shared:]), most, "\u2026 ") if shared else name
+    return [again.get(name, label) for name, label in zip(names, out, strict=True)]
+
+
+def _cut(name: str, most: int, lead: str = "") -> str:
+    """A name (after `lead`) on at most `most` lines of `PART_LINE` characters: whole where it
+    fits, else its start, "…" and its last words."""
     import textwrap
 
-    most = 2 if len(names) <= PART_TWO_LINES else 1
-    out = []
-    for name in names:
-        lines = textwrap.wrap(name, PART_LINE) or [name]
-        if len(lines) > most:
-            words = name.split()
-            tail = words.pop() if words else ""
-            while words and len(words[-1]) + 1 + len(tail) <= PART_TAIL:
-                tail = f"{words.pop()} {tail}"
-            tail = tail[-PART_TAIL:]
-            room = most * PART_LINE - len(tail) - 3
-            text = " ".join(lines[:most])
-            while len(text) > room or len(textwrap.wrap(f"{text} \u2026 {tail}",
-                                                         PART_LINE)) > most:
-                text = text.rsplit(" ", 1)[0] if " " in text else text[:-1]
-            lines = textwrap.wrap(f"{text.rstrip(' ,;:-')} \u2026 {tail}", PART_LINE)
-        out.append("\n".join(lines))
-    return out
+    lines = textwrap.wrap(lead + name, PART_LINE) or [lead + name]
+    if len(lines) > most:
+        words = name.split()
+        tail = words.pop() if words else ""
+        while words and len(words[-1]) + 1 + len(tail) <= PART_TAIL:
+            tail = f"{words.pop()} {tail}"
+        tail = tail[-PART_TAIL:]
+        room = most * PART_LINE - len(tail) - 3
+        text = " ".join(lines[:most])
+        while len(text) > room or len(textwrap.wrap(f"{text} \u2026 {tail}",
+                                                     PART_LINE)) > most:
+            text = text.rsplit(" ", 1)[0] if " " in text else text[:-1]
+        lines = textwrap.wrap(f"{text.rstrip(' ,;:-')} \u2026 {tail}", PART_LINE)
+    return "\n".join(lines)
 
 
 def _part_names(frame: pl.DataFrame) -> list[str]:

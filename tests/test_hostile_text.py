@@ -211,3 +211,35 @@ def test_a_part_named_as_the_blank_rows_print_is_told_from_them(tmp_path, cli):
     named = {cells[1]: cells[2] for cells in (
         [c.strip() for c in line.strip("|").split("|")] for line in rows)}
     assert named == {"Walsall": "120", "Not recorded": "72", "—": "60", "— (blank)": "60"}
+
+
+# ---------------------------------------------------------------------------------------------
+# A chart's labels
+
+
+@settings(max_examples=150, deadline=None)
+@given(count=st.integers(2, 12),
+       start=st.lists(st.sampled_from(["Birmingham", "Central", "and", "Ladywood", "St",
+                                       "Mary's", "Neighbourhood", "Policing", "Unit"]),
+                      min_size=2, max_size=8),
+       end=st.lists(st.sampled_from(["Ward", "Sector", "Area", "East", "001A"]), min_size=1,
+                    max_size=3))
+@example(count=7, start=["Birmingham", "Central", "and", "Ladywood", "Neighbourhood",
+                         "Policing", "Unit"], end=["East"])
+def test_no_two_parts_share_a_charts_label(count, start, end):
+    """A long name is cut in the middle on a chart's axis ("… Unit East"), so two parts whose
+    names differ only there were drawn under one label, their bars told apart by nothing:
+    "Birmingham Central and … Unit East" for the North and the South sector. Each part's
+    label is its own, within the lines the axis gives a name."""
+    from kpi import charts
+
+    sides = ["North", "South", "West", "Upper", "Lower", "Inner", "Outer", "Old", "New",
+             "Little", "Great", "Far"]
+    names = [" ".join([*start, side, *end]) for side in sides[:count]]
+    labels = charts.part_labels(names)
+    assert len(set(labels)) == len(names), labels
+    most = 2 if count <= charts.PART_TWO_LINES else 1
+    for label in labels:
+        lines = label.split("\n")
+        assert len(lines) <= most and all(len(line) <= charts.PART_LINE for line in lines), \
+            label
