@@ -243,3 +243,54 @@ def test_no_two_parts_share_a_charts_label(count, start, end):
         lines = label.split("\n")
         assert len(lines) <= most and all(len(line) <= charts.PART_LINE for line in lines), \
             label
+
+
+# ---------------------------------------------------------------------------------------------
+# Right-to-left names among the paper's words
+
+
+def _visual(text: str) -> str | None:
+    """The text in display order, left to right, in a left-to-right paragraph, as GNU FriBidi
+    (the Unicode bidirectional algorithm) lays it out; None where the library is missing."""
+    import ctypes
+
+    try:
+        library = ctypes.CDLL("libfribidi.so.0")
+    except OSError:
+        return None
+    size = len(text)
+    logical = (ctypes.c_uint32 * size)(*map(ord, text))
+    shown = (ctypes.c_uint32 * size)()
+    direction = ctypes.c_uint32(0x110)  # FRIBIDI_PAR_LTR
+    library.fribidi_log2vis(logical, size, ctypes.byref(direction), shown, None, None, None)
+    return "".join(chr(c) for c in shown)
+
+
+def test_a_right_to_left_name_keeps_its_figure_beside_it_in_every_format(tmp_path, cli):
+    """An Arabic LPA name took the figures after it into its right-to-left run: "By LPA, the
+    percentage change, best first: بلدة (-15.5%), Walsall (0.0%), مدينة (+44.0%)" displayed
+    with "(%15.5-)", the sign and parentheses turned, and the two parts' figures on the wrong
+    sides of their names. Each name holding right-to-left letters is set between
+    left-to-right marks in the Markdown, HTML and Word papers. By hand, YE 2025-12 against YE
+    2025-01: 'بلدة' 60 against 71, -15.5%; Walsall 120 against 120; 'مدينة' 72 against 50,
+    +44.0%."""
+    folder = make_project(tmp_path / "project")
+    _with_parts(folder, cli, {"Walsall": (10, 10), "مدينة": (4, 6), "بلدة": (6, 5)})
+    paths = {fmt: tmp_path / f"board.{fmt}" for fmt in ("markdown", "html", "docx")}
+    for fmt, path in paths.items():
+        result = cli(["--project", folder, "export", fmt, "--period", "2025-12", "--output",
+                      path])
+        assert result.exit_code == 0, result.output
+    import docx
+
+    texts = {"markdown": _shown(PARSER.render(paths["markdown"].read_text(encoding="utf-8"))),
+             "html": _shown(paths["html"].read_text(encoding="utf-8")),
+             "docx": "\n".join(p.text for p in docx.Document(str(paths["docx"])).paragraphs)}
+    lrm = "\u200e"
+    expected = (f"By LPA, the percentage change, best first: {lrm}بلدة{lrm} (-15.5%), Walsall "
+                f"(0.0%), {lrm}مدينة{lrm} (+44.0%).")
+    for fmt, text in texts.items():
+        assert expected in text.replace("\u2212", "-").replace("\u2060", ""), (fmt, text)
+    shown = _visual(expected)
+    if shown is not None:  # each figure reads as printed, left to right, in its order
+        assert re.findall(r"\([^()]*\)", shown) == ["(-15.5%)", "(0.0%)", "(+44.0%)"], shown

@@ -1405,10 +1405,12 @@ def test_any_title_stays_one_table_cell_and_plain_text(title):
     cells = re.findall(r"<td>(.*?)</td>", rows[1], flags=re.DOTALL)
     assert len(cells) == 7
     # The title comes back as the same text: no emphasis, link, code or entity was made of it.
-    assert html_lib.unescape(cells[0]) == title
+    # (Left-to-right marks set a right-to-left title among the paper's words, writers.isolated;
+    # kpi.toml refuses them, so every one here is the writer's.)
+    assert html_lib.unescape(cells[0]).replace("\u200e", "") == title
     lead = re.search(r"<p>2\.2\. <strong>(.*?)</strong>", html, flags=re.DOTALL)
     ending = "" if title.endswith((".", "!", "?")) else "."
-    assert html_lib.unescape(lead.group(1)) == title + ending
+    assert html_lib.unescape(lead.group(1)).replace("\u200e", "") == title + ending
 
 
 def test_exception_charts_are_grouped_by_section_then_the_smallest_neighbours_merged():

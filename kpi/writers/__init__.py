@@ -7,6 +7,7 @@ typography every printed format shares is here.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from kpi.document import Document, Inlines, plain_text
 
@@ -20,6 +21,24 @@ _NEGATIVE = re.compile(r"(?<![\w.,:/)\]])-(?=\d)")
 def minus_signs(text: str) -> str:
     """The text with every negative number's hyphen-minus made a true minus sign."""
     return _NEGATIVE.sub(MINUS, text)
+
+
+# LEFT-TO-RIGHT MARK: strong left-to-right, invisible, understood by Word, browsers and
+# LibreOffice alike.
+LRM = "\u200e"
+
+
+def isolated(text: str) -> str:
+    """A name from the project or the data, as a printed paper sets it among its own words: one
+    holding right-to-left letters (Arabic, Hebrew) between left-to-right marks. Without them
+    the bidirectional algorithm joins the figures after the name to its right-to-left run:
+    "By LPA, مدينة (+12.5%), بلدة (-3.0%), Dudley (0.0%)" displayed as "By LPA,
+    (%3.0-) بلدة ,(%12.5+) مدينة, Dudley (0.0%)", the signs and parentheses turned and the two
+    parts' figures read against each other's names. The Markdown, HTML and Word writers each
+    set every `Name` through here; other text is left as it is."""
+    if any(unicodedata.bidirectional(char) in ("R", "AL") for char in text):
+        return f"{LRM}{text}{LRM}"
+    return text
 
 
 # A table of at most this many rows is printed on one page, with its caption (Word and HTML):

@@ -57,7 +57,15 @@ from kpi.document import (
 )
 from kpi.errors import ConfigError
 from kpi.progress import Progress, each
-from kpi.writers import KEEP_WHOLE_ROWS, MINUS, minus_signs, pages, run_on, running_title
+from kpi.writers import (
+    KEEP_WHOLE_ROWS,
+    MINUS,
+    isolated,
+    minus_signs,
+    pages,
+    run_on,
+    running_title,
+)
 from kpi.writers.pages import BOLD, CELL_PADDING, SLACK, SMALLEST, text_width
 
 __all__ = ["BOLD", "CELL_PADDING", "SLACK", "SMALLEST", "column_widths", "text_width"]
@@ -106,7 +114,7 @@ def _runs(paragraph, content, bold: bool = False, italic: bool = False, *,
 def _run(paragraph, item: Inline, bold: bool, italic: bool, verbatim: bool,
          in_table: bool) -> None:
     if isinstance(item, str | Name):
-        text = item if isinstance(item, str) else item.text
+        text = item if isinstance(item, str) else item.text if verbatim else isolated(item.text)
         # The analyst's commentary is kept as typed, so importing it back gives it unchanged.
         run = paragraph.add_run(_text(text) if verbatim else _typeset(text, in_table))
         if bold:

@@ -34,7 +34,7 @@ from kpi.document import (
     plain_text,
 )
 from kpi.progress import Progress, each
-from kpi.writers import KEEP_WHOLE_ROWS, minus_signs, pages, run_on, running_title
+from kpi.writers import KEEP_WHOLE_ROWS, isolated, minus_signs, pages, run_on, running_title
 
 PAGE = """\
 @page { size: A4; margin: 20mm 18mm;
@@ -108,6 +108,7 @@ def inline(content, in_table: bool = False, verbatim: bool = False) -> str:
 def _inline(item: Inline, in_table: bool = False, verbatim: bool = False) -> str:
     if isinstance(item, str | Name):
         text = item if isinstance(item, str) else item.text.replace("\r", " ").replace("\n", " ")
+        text = text if verbatim or isinstance(item, str) else isolated(text)
         # The analyst's commentary is printed as typed.
         text = escape(text if verbatim else minus_signs(text), quote=False)
         return _ID_BREAK.sub("<wbr>", text) if in_table else text

@@ -26,17 +26,21 @@ from kpi.document import (
 )
 from kpi.progress import Progress, each
 from kpi.render import escape_markdown
+from kpi.writers import isolated
 
 
 def inline(content: tuple[Inline, ...] | list[Inline], *, cell: bool = False,
-           start: bool = False) -> str:
+           start: bool = False, verbatim: bool = False) -> str:
     """Inline content as Markdown, its text escaped where Markdown would misread it
-    (`render.escape_markdown`): in a table `cell`, or at the `start` of a line."""
+    (`render.escape_markdown`): in a table `cell`, or at the `start` of a line. Names are
+    set among the paper's words (`writers.isolated`), but not the `verbatim` commentary."""
     out = []
     for i, item in enumerate(content):
         opens = start and i == 0
         if isinstance(item, str | Name):
-            out.append(escape_markdown(_text(item), cell=cell, start=opens))
+            text = escape_markdown(_text(item), cell=cell, start=opens)
+            # Marks added after escaping, which shows every mark in the text as '?'.
+            out.append(text if isinstance(item, str) or verbatim else isolated(text))
         elif isinstance(item, Strong):
             out.append(delimited("**", item.content, cell=cell))
         elif isinstance(item, Emph):
@@ -48,6 +52,11 @@ def inline(content: tuple[Inline, ...] | list[Inline], *, cell: bool = False,
 
 def _text(item: str | Name) -> str:
     return item if isinstance(item, str) else item.text
+
+
+def _like(item: str | Name, text: str) -> str | Name:
+    """`text` of the kind `item` is: a name stays a name (`isolated` where it is set)."""
+    return text if isinstance(item, str) or text == "" else Name(text)
 
 
 def delimited(mark: str, content: tuple[Inline, ...] | list[Inline], *,
@@ -64,10 +73,10 @@ def delimited(mark: str, content: tuple[Inline, ...] | list[Inline], *,
     lead = trail = ""
     if items and isinstance(items[0], str | Name):
         text = _text(items[0])
-        lead, items[0] = text[:len(text) - len(text.lstrip())], text.lstrip()
+        lead, items[0] = text[:len(text) - len(text.lstrip())], _like(items[0], text.lstrip())
     if items and isinstance(items[-1], str | Name):
         text = _text(items[-1])
-        items[-1], trail = text.rstrip(), text[len(text.rstrip()):]
+        items[-1], trail = _like(items[-1], text.rstrip()), text[len(text.rstrip()):]
     body = inline([item for item in items if item != ""], cell=cell)
     lead, trail = escape_markdown(lead, cell=cell), escape_markdown(trail, cell=cell)
     return f"{lead}{mark}{body}{mark}{trail}" if body else lead + trail
@@ -91,11 +100,11 @@ def _figure(figure: Figure) -> list[str]:
             delimited("*", figure.caption), ""]
 
 
-def _paragraph(block: Paragraph) -> str:
+def _paragraph(block: Paragraph, verbatim: bool = False) -> str:
     """A paragraph, after its number when the paper numbers it (an unnumbered one, such as
     the introduction on the front page, has no stray '. ')."""
-    return (f"{block.number}. " if block.number else "") + inline(block.content,
-                                                                  start=not block.number)
+    return (f"{block.number}. " if block.number else "") + inline(
+        block.content, start=not block.number, verbatim=verbatim)
 
 
 def write(document: Document, progress: Progress | None = None) -> str:
@@ -118,7 +127,7 @@ def write(document: Document, progress: Progress | None = None) -> str:
                 lines += _figure(block)
             elif isinstance(block, Slot):  # the commentary; an empty place prints nothing
                 for paragraph in block.paragraphs:
-                    lines += [_paragraph(paragraph), ""]
+                    lines += [_paragraph(paragraph, verbatim=True), ""]
             elif isinstance(block, BulletList):
                 lines += [f"- {inline(item, start=True)}" for item in block.items]
                 lines.append("")
