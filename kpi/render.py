@@ -591,7 +591,7 @@ def escape_markdown(text: object, *, cell: bool = False, start: bool = False) ->
     line) and control characters show as '?'. '#'s ending the text after a space are escaped
     wherever it is, as a heading (`## TEXT`) would drop them. The one Markdown escaper of
     kpi: the paper's writer, `kpi summary` and every `--format markdown` use it."""
-    text = visible(str(text).replace("\r\n", " ").replace("\r", " ").replace("\n", " "))
+    text = one_line(str(text))
     out = []
     opened = _BLOCK_START.match(text) if start else None
     # The block marker's last character is escaped: "\#", "\-", "\>" read as text; an ordered
@@ -845,22 +845,28 @@ class Section:
         return None
 
     def text(self, column: str, value: Any, row: tuple[Any, ...] | None = None) -> str:
-        """A cell as a person reads it (control characters shown as '?'); `row` is the cell's
-        row, which a `paired` column reads its other column from."""
+        """A cell as a person reads it (`one_line`); `row` is the cell's row, which a `paired`
+        column reads its other column from."""
         if column in self.paired and row is not None:
             other, shown = self.paired[column]
-            return visible(shown(value, row[self.columns.index(other)]))
+            return one_line(shown(value, row[self.columns.index(other)]))
         if column in self.by_row and row is not None:
-            return visible(self.by_row[column](value, row))
+            return one_line(self.by_row[column](value, row))
         if column in self.shown:
-            return visible(self.shown[column](value))
+            return one_line(self.shown[column](value))
         if value is None:
             return "—"
         if isinstance(value, float):
             return fixed(value, 1, grouping=True)
         if isinstance(value, int) and not isinstance(value, bool):
             return f"{value:,}"
-        return visible(str(value))
+        return one_line(str(value))
+
+
+def one_line(text: str) -> str:
+    """Text as a table's cell shows it: its line breaks as spaces (a KPI's notes of two lines
+    in kpi.toml read "first line?second line" in `kpi show`), control characters as '?'."""
+    return visible(text.replace("\r\n", " ").replace("\r", " ").replace("\n", " "))
 
 
 @dataclass(frozen=True)

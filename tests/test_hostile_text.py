@@ -294,3 +294,24 @@ def test_a_right_to_left_name_keeps_its_figure_beside_it_in_every_format(tmp_pat
     shown = _visual(expected)
     if shown is not None:  # each figure reads as printed, left to right, in its order
         assert re.findall(r"\([^()]*\)", shown) == ["(-15.5%)", "(0.0%)", "(+44.0%)"], shown
+
+
+# ---------------------------------------------------------------------------------------------
+# Text of several lines in a table's cell
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_notes_of_two_lines_read_as_typed_in_kpi_show(project, cli, fmt):
+    """A KPI's notes (free text, which kpi.toml may write over several lines) printed
+    "first line?second line" in `kpi show`: the line break was shown as a control
+    character. A cell shows it as a space (`render.one_line`), as the paper does."""
+    toml = project / "kpi.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace('title = "Victims"',
+                                 'title = "Victims"\nnotes = """first line\nsecond line"""', 1),
+                    encoding="utf-8")
+    result = cli(["--project", project, "show", "victims", "--period", "2025-12", "--format",
+                  fmt])
+    assert result.exit_code == 0, result.output
+    assert "first line second line" in result.stdout
+    assert "?" not in result.stdout.split("notes", 1)[1].splitlines()[0]
