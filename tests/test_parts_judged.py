@@ -151,6 +151,48 @@ def test_a_part_among_others_is_judged_at_the_level_divided_among_them():
     assert stats.among(found.parts[0].test, found.tested).significant is True
 
 
+def test_the_paper_says_which_parts_have_no_figure(tmp_path, cli):
+    """Coventry with 100 incidents in the baseline year and none in the year ending September
+    2025 has no proportion there: `kpi compare` and `kpi show` list it "n/a"; the paper's
+    breakdown named Aston and Brierley and said nothing of it."""
+    from test_paper_standouts import COMPARISON, CURRENT
+
+    (tmp_path / "kpi.toml").write_text(RATE_TOML, encoding="utf-8")
+    rows = ["incident_id,opened,lpa,seconds"]
+    for lpa, now, cases in (("Aston", 60, 100), ("Brierley", 80, 100), ("Coventry", 0, 0)):
+        for window, in_time, n in ((COMPARISON, 50, 100), (CURRENT, now, cases)):
+            rows += [f"{lpa}-{window[0]}-{i},{window[i % 12]}-15,{lpa},"
+                     f"{600 if i < in_time else 1200}" for i in range(n)]
+    (tmp_path / "incidents.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = cli(["--project", tmp_path, "ingest", "incidents", tmp_path / "incidents.csv"])
+    assert result.exit_code == 0, result.output
+    compared = cli(["--project", tmp_path, "compare", "--period", "2025-09", "--by", "lpa",
+                    "--format", "json"])
+    parts = {p["name"]: p for p in json.loads(compared.stdout)["kpis"][0]["parts"]}
+    assert parts["Coventry"]["current"]["value"] is None
+    said = "By LPA, Coventry has no figure in the year ending September 2025."
+    assert said in _paper_line(cli, tmp_path)
+    out = tmp_path / "board.md"
+    done = cli(["--project", tmp_path, "export", "markdown", "--period", "2025-09",
+                "--output", out])
+    assert done.exit_code == 0, done.output
+    assert said in out.read_text(encoding="utf-8")
+
+
+def test_the_parts_with_no_figure_are_named_five_and_counted():
+    from kpi.document import Name, plain_text
+    from kpi.paper import _unfigured_sentence
+    from kpi.periods import Month, Window, WindowKind
+
+    window = Window(WindowKind.YE, Month.parse("2024-10"), Month.parse("2025-09"))
+    text = plain_text(_unfigured_sentence(Name("LPA"), ["G", "B", "A", "F", "C", "E", "D"],
+                                          window))
+    assert text == ("By LPA, A, B, C, D, E and 2 more have no figure in the year ending "
+                    "September 2025.")
+    assert plain_text(_unfigured_sentence(Name("LPA"), ["B", "A"], window)) == (
+        "By LPA, A and B have no figure in the year ending September 2025.")
+
+
 def test_rows_not_recorded_are_in_no_parts_rest_in_either_face(tmp_path, cli):
     """Aston 70 and Brierley 80 of 100 incidents attended in time, and 120 of 200 with no
     LPA. `kpi compare` leaves the blank rows out ("rows with a blank 'lpa' are not
