@@ -945,7 +945,10 @@ def peer_result(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     try:
         result = compare(project, period, group.column, vs, [kpi], peers=group.id,
                          focus=group.focus, as_of=as_of)
-    except (UsageError, DataError):
+    except (UsageError, store.NotAtPoint):
+        # A group the data cannot compare (its focus holds no rows), or a dataset with no
+        # version at the --as-of point: no sentence. Any other refusal (a table stored
+        # under another declaration, or one that cannot be read) is the paper's.
         return None
     compared = result.kpis[0]
     parts = peer_parts(compared, group)
