@@ -2079,9 +2079,15 @@ class _Builder:
             rows = [r for r in frame.iter_rows(named=True)
                     if r["current"] is not None
                     and (r["current"] or r["comparison"] or not _total(kpi))]
-            if not rows:
-                continue
+            # A part with no figure in the current window (a rate of no cases there) is in
+            # no sentence's ranking, and said to have none, as kpi compare lists it "n/a".
+            unfigured = [r["part"] for r in frame.iter_rows(named=True)
+                         if r["current"] is None and r["part"] is not None]
             label = self._column_label(kpi, column)
+            if not rows:
+                if unfigured:
+                    out.append(_unfigured_sentence(label, unfigured, result.current.window))
+                continue
             found = part_standouts(result, column, self.breakdowns, self.config)
             if found is not None:
                 out.append(_standout_sentence(label, found))
@@ -2091,7 +2097,7 @@ class _Builder:
                     len(found.rest) == 1 and len(found.parts) <= NAMED_PARTS)):
                 # The parts that stand out are the story, not the largest ones; and where
                 # the sentence has named every part, a ranking would say it again.
-                continue
+                pass
             elif len(rows) <= RANK_LIMIT and comparison is not None:
                 out.append(_ranking(kpi, label, rows, unsettled, self.widened))
             else:
@@ -2109,6 +2115,8 @@ class _Builder:
                     out.append(inlines("By ", label, f", the highest figures "
                                        f"{_in(result.current.window)}{unsettled} were ",
                                        items, "."))
+            if unfigured:
+                out.append(_unfigured_sentence(label, unfigured, result.current.window))
         return out
 
     # -- figures -----------------------------------------------------------------------------
@@ -2939,6 +2947,11 @@ def _gaps(found: stats.Standouts | stats.ShareStandouts
     return sorted(gaps, key=lambda g: (-g[0], _part_order(g[1].part)))
 
 
+# The parts of a breakdown with no figure in the current window named at most
+# (`_unfigured_sentence`).
+UNFIGURED_NAMED = 5
+
+
 def _standout_sentence(label: Name, found: stats.Standouts | stats.ShareStandouts) -> Inlines:
     """'By LPA, Walsall (+51.5%) stands out from the other 6 (+31.3%): a difference unlikely
     to be chance.' A proportion's parts are given at their level in the current window,
@@ -3193,6 +3206,22 @@ def _part_order(value) -> tuple:
     """Equal figures' parts in the breakdown's own order (`kpi show`, `kpi compare`): by
     name, the rows with no value in the column ("not recorded") after every named part."""
     return (1,) if value is None else (0, value)
+
+
+def _unfigured_sentence(label: Name, parts: list, window: Window) -> Inlines:
+    """'By LPA, Coventry has no figure in the year ending September 2025.': the parts of a
+    breakdown with no figure in the current window (a proportion of no cases), which no
+    ranking or sentence of the breakdown names, by name, the first UNFIGURED_NAMED of them
+    and how many more."""
+    names = sorted(str(p) for p in parts)
+    shown = names[:UNFIGURED_NAMED]
+    listed: list[Name | str] = [Name(n) for n in shown]
+    if len(names) > len(shown):
+        listed.append(f"{len(names) - len(shown):,} more")
+    items = [inlines(", " if 0 < n < len(listed) - 1 else " and " if n else "", item)
+             for n, item in enumerate(listed)]
+    verb = "has" if len(names) == 1 else "have"
+    return inlines("By ", label, ", ", items, f" {verb} no figure {_in(window)}.")
 
 
 def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "",
