@@ -383,7 +383,15 @@ class Project:
         month, comparison, cutoff = _month(period), _comparison(vs, project), _as_of(as_of)
         if isinstance(kpis, str):
             kpis = [kpis]  # one KPI, not a sequence of its characters
-        chosen = [find_kpi(project, kpi_id) for kpi_id in kpis] if kpis else None
+        if kpis is not None:
+            kpis = list(kpis)  # once: a generator is read here, and only here
+            if not kpis:
+                # A list that names no KPI (a notebook's filter that kept none) is not the
+                # option left out: it compared every KPI, as if all had been asked for.
+                raise UsageError("kpis names no KPI",
+                                 hint="name at least one KPI id, or leave kpis out (None) for "
+                                      "every KPI")
+        chosen = [find_kpi(project, kpi_id) for kpi_id in kpis] if kpis is not None else None
         return comparing.compare(project, month, by, comparison, chosen, peers=peers,
                                  focus=focus, as_of=cutoff)
 
