@@ -19,6 +19,7 @@ import socket
 import sqlite3
 import subprocess
 import tempfile
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -1263,3 +1264,58 @@ def test_sqlite_text_that_is_not_utf8_is_refused_naming_its_row(tmp_path):
     assert out.returncode == 3, out.stderr
     assert "row 5, column 'lpa': found text that is not UTF-8" in one_error(out.stderr)
     assert snapshot(project).version is None
+
+
+# --- A result cut short within a month ----------------------------------------------------
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_result_cut_short_within_its_first_month_is_refused(tmp_path, request, database):
+    """A nightly query over a rolling window (`day >= current_date - 365`) holds its first
+    month only from that day. Loaded over the stored whole month, it replaced October's 31
+    rows with 21: the year ending September 2025 read 355 where the database holds 365, exit
+    0 (one day fewer each night, until the month fell below half). Refused in one line naming
+    the month, the days and the rows that would go; nothing stored changes. A result bounded
+    by whole months loads, and so does the cut one with --allow-shrink."""
+    if database == "sqlite":
+        path = tmp_path / "w.db"
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE typed (ref TEXT, day TEXT)")
+            db.executemany("INSERT INTO typed VALUES (?, ?)", [
+                (f"R{n}", (date(2024, 10, 1) + timedelta(days=n)).isoformat())
+                for n in range(365)])
+        uri, cut_from, whole_from = sqlite_uri(path), "'2024-10-11'", "'2024-11-01'"
+    else:
+        uri = request.getfixturevalue("warehouse")["uri"]
+        cut_from, whole_from = "date '2024-10-11'", "date '2024-11-01'"
+    every = typed_project(tmp_path / "p", "SELECT ref, day FROM typed", "", 'kind = "count"',
+                          decimals=0)
+    out, value = load_and_value(every, uri)
+    assert out.returncode == 0, out.stderr
+    assert value == 365
+    before = snapshot(every)
+    toml = every / "kpi.toml"
+    whole = toml.read_text(encoding="utf-8")
+    toml.write_text(whole.replace("FROM typed", f"FROM typed WHERE day >= {cut_from}"),
+                    encoding="utf-8")
+    out = run(every, "ingest", "w", "--from-source", uri=uri)
+    assert out.returncode == 3, out.stderr
+    assert one_error(out.stderr) == (
+        "Error: dataset 'w' query (kpi.toml): would replace 2024-10 (31 rows stored) with 21: "
+        "its rows of 2024-10 start on 2024-10-11, and the 10 stored row(s) dated before then "
+        "(from 2024-10-01) would go")
+    assert "date_trunc('month', current_date) - interval '12 months'" in out.stderr
+    assert snapshot(every).same_as(before)
+    assert summary(every)["k"] == 365
+    # bounded by whole months: October is not in the result, and is kept as stored
+    toml.write_text(whole.replace("FROM typed", f"FROM typed WHERE day >= {whole_from}"),
+                    encoding="utf-8")
+    out = run(every, "ingest", "w", "--from-source", uri=uri)
+    assert out.returncode == 0, out.stderr
+    assert summary(every)["k"] == 365
+    # the rows really gone: --allow-shrink says so
+    toml.write_text(whole.replace("FROM typed", f"FROM typed WHERE day >= {cut_from}"),
+                    encoding="utf-8")
+    out = run(every, "ingest", "w", "--from-source", "--allow-shrink", uri=uri)
+    assert out.returncode == 0, out.stderr
+    assert "replaced 2024-10: 31 -> 21 rows" in out.stderr
+    assert summary(every)["k"] == 355
