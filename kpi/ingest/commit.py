@@ -146,7 +146,7 @@ def _check_cut(project, spec: DatasetSpec, extract: Extract, before: pl.DataFram
                         f"{row['after']:,}: {said}",
                         hint="a load replaces each month it holds rows for with its rows of that "
                              "month: a query's WHERE over a rolling window (day >= current_date "
-                             "- 365), or an extract of the last N days, cuts its first month. "
+                             "- 365) cuts its first month. "
                              "Bound it by whole months (day >= date_trunc('month', "
                              "current_date) - interval '12 months'), or pass "
                              f"{flag('--allow-shrink')} if those rows were really removed")
