@@ -1319,3 +1319,37 @@ def test_a_result_cut_short_within_its_first_month_is_refused(tmp_path, request,
     assert out.returncode == 0, out.stderr
     assert "replaced 2024-10: 31 -> 21 rows" in out.stderr
     assert summary(every)["k"] == 355
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("ending", [";\n", ";\n\n", " ;  ;\r\n", "\n-- the year's rows", " -- all"])
+def test_a_query_file_ending_as_sql_files_do_runs_as_the_databases_client_runs_it(
+        tmp_path, request, database, ending):
+    """A .sql file ends with ';' and a line break, or a comment: PostgreSQL's driver runs the
+    query inside COPY (...) TO STDOUT, where the ';' was a syntax error ("the query failed
+    ... syntax error at or near ';'", whose hint sent the user to psql, which runs it) and a
+    last `-- comment` commented out the closing bracket. The text is recorded as written."""
+    if database == "sqlite":
+        path = tmp_path / "w.db"
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE typed (ref TEXT, day TEXT)")
+            db.executemany("INSERT INTO typed VALUES (?, ?)", [
+                (f"R{n}", (date(2024, 10, 1) + timedelta(days=n)).isoformat())
+                for n in range(365)])
+        uri = sqlite_uri(path)
+    else:
+        uri = request.getfixturevalue("warehouse")["uri"]
+    project = typed_project(tmp_path / "p", "", "", 'kind = "count"', decimals=0)
+    toml = project / "kpi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('query = ""',
+                                                             'query_file = "w.sql"'),
+                    encoding="utf-8")
+    text = "SELECT ref, day\nFROM typed" + ending
+    (project / "w.sql").write_text(text, encoding="utf-8", newline="")
+    out, value = load_and_value(project, uri)
+    assert out.returncode == 0, out.stderr
+    assert value == 365
+    assert snapshot(project, "w").version == 0
+    history = run(project, "history", "w", "--format", "json")
+    # as the file's text reads (a Windows line break read as a line break)
+    assert json.loads(history.stdout)[0]["sources"][0]["query"] == text.replace("\r\n", "\n")

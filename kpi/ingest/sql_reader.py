@@ -247,7 +247,7 @@ def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
         try:
             cursor = connection.cursor()
             try:
-                cursor.execute(query.text)
+                cursor.execute(_runnable(query.text))
                 reader = cursor.fetch_record_batch()
             except Exception as exc:  # noqa: BLE001
                 raise DataError(f"{query.label}: the query failed ({_reason(query, exc)})",
@@ -288,6 +288,18 @@ def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
             _close(cursor, connection)
 
     return batches(), lambda records: records + 1
+
+
+def _runnable(text: str) -> str:
+    """The query as the driver is given it: without the ';' (and the blank lines) a .sql file
+    ends with, and with a line break after its last line. PostgreSQL's driver runs it inside
+    `COPY (...) TO STDOUT`, where the query every client runs, `SELECT ... ;` as a file ends,
+    was refused as a syntax error at ';', and one ending in a `-- comment` commented out the
+    closing bracket. The query's text is recorded as written (its sha256 with it)."""
+    text = text.rstrip()
+    while text.endswith(";"):
+        text = text[:-1].rstrip()
+    return text + "\n"
 
 
 def _read_failed(query: Query, exc: BaseException, schema: Any, read: int) -> DataError:
