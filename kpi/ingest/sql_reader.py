@@ -30,7 +30,14 @@ import polars as pl
 
 from kpi.catalogue import UK, ColumnType, DatasetSpec, QuerySource
 from kpi.errors import ConfigError, DataError, UsageError, ingest_hint, located
-from kpi.ingest.common import Numbering, _batch_rows, _numbered, _show, _without_reserved
+from kpi.ingest.common import (
+    Numbering,
+    _batch_rows,
+    _numbered,
+    _show,
+    _without_reserved,
+    without_one_text,
+)
 from kpi.ingest.conform import _expected, source_lookup, sources_of
 
 if TYPE_CHECKING:
@@ -417,23 +424,25 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             # by its first value, and gives a date column NULL on every row as Int64, which
             # was refused as the wrong type where a file's blank column loads.
             column, kind = pa.nulls(len(column), pa.string()), pa.string()
-        if col is not None and col.type == ColumnType.STR and (
-                pa.types.is_float64(kind) or pa.types.is_timestamp(kind)):
-            # A double or a time has no one text: kpi's (12.0, 1.5e-7, '2025-09-30
-            # 23:30:00.000000') is not the database's (12, 1.5e-07, '2025-09-30 23:30:00'),
-            # so a filter beat = '12' counted 0 rows where the database counts 18.
-            raise DataError(located(Path(query.label), f"expected text, found a column of "
-                                    f"type {described}, whose values have no one text (the "
-                                    "database writes 12 where kpi would store 12.0)",
-                                    column=name),
-                            hint=f"read the database's text in the query: CAST({_show(name)} "
-                                 f"AS TEXT) AS {_show(name)}, or declare the column float or "
-                                 "datetime in kpi.toml; nothing stored was changed")
         if pa.types.is_decimal(kind) or pa.types.is_float16(kind) or pa.types.is_float32(kind):
             column = _numeric_text(pc.cast(column, pa.string()))
             kind = pa.string()
         elif described == "numeric" and pa.types.is_string(kind):
             column = _numeric_text(column)  # a NUMERIC of no declared scale: its text already
+        elif col is not None and col.type == ColumnType.STR and pa.types.is_boolean(kind):
+            column, kind = pc.cast(column, pa.string()), pa.string()  # boolean::text's 'true'
+        reason = without_one_text(kind) if _readable(kind) else None
+        if col is not None and col.type == ColumnType.STR and reason is not None:
+            # A double or a time has no one text (common.without_one_text): kpi's (12.0,
+            # 1.5e-7, '2025-09-30 23:30:00.000000') is not the database's (12, 1.5e-07,
+            # '2025-09-30 23:30:00'), so a filter beat = '12' counted 0 rows where the
+            # database counts 18. The texts the database's own are read as above.
+            raise DataError(located(Path(query.label), f"expected text, found a column of "
+                                    f"type {described}, whose values have no one text "
+                                    f"({reason})", column=name),
+                            hint=f"read the database's text in the query: CAST({_show(name)} "
+                                 f"AS TEXT) AS {_show(name)}, or declare the column float or "
+                                 "datetime in kpi.toml; nothing stored was changed")
         if not _readable(kind):
             if col is not None:
                 raise DataError(located(Path(query.label), f"expected {_expected(col)}, "
