@@ -93,6 +93,7 @@ from oracle_support import (
     draw_published,
     draw_quoted_units,
     draw_reference_files,
+    draw_staff_date,
     draw_step,
     draw_targets,
     draw_time_zone,
@@ -234,6 +235,9 @@ class OracleMachine(RuleBasedStateMachine):
     # Whether a project now and then declares `[defaults] vs` and commands given it leave
     # `--vs` out (oracle_support.draw_default_vs); on for CI
     default_vs = False
+    # Whether the staff extracts of a project now and then give a row's month as a year and
+    # a month number in two columns (oracle_support.draw_staff_date); on for CI
+    staff_dates = False
     zone_probed = False
     cell_probed = False
 
@@ -582,6 +586,10 @@ class OracleMachine(RuleBasedStateMachine):
             self.vs_rnd = random.Random("vs left out" + str(r.getstate()))
             if self.spec.default_vs:
                 STATS[f"projects whose [defaults] vs is {self.spec.default_vs}"] += 1
+        if self.staff_dates:
+            # a Random of its own again: whether staff are dated by a year and a month column
+            draw_staff_date(random.Random("staff date" + str(r.getstate())), self.spec)
+            STATS[f"projects whose staff are dated by {self.spec.staff_date}"] += 1
         name = "project" if "odd_paths" in self.avoid else r.choice(FOLDER_NAMES)
         self.folder = self.base / name
         # a '%' and two hex digits: Delta Lake's log reader decodes them, so a one-line refusal
@@ -1113,6 +1121,8 @@ class OracleMachine(RuleBasedStateMachine):
         # it does, even when the window stops at the quarter before)
         stale = is_stale(k, period, self.model.held(dataset), dataset == "q")
         STATS["figures checked"] += 1
+        STATS["figures checked: staff dated by a year and a month column"] += (
+            dataset == "staff" and self.spec.staff_date == "year_month")
         if k.published != "monthly":
             STATS[f"figures checked: published {k.published}"] += 1
             STATS[f"figures checked: published {k.published} and stale"] += stale
@@ -2980,8 +2990,12 @@ class OracleMachine(RuleBasedStateMachine):
                     abs(cur["value"]), abs(cmp_["value"])) >= 1_000_000:
                 # the prose says a duration in words ("34 minutes and 22 seconds") and
                 # millions of pounds as "£82.2m" (`prose_text`): each figure so, where the two
-                # read apart so and no target asks for more places
-                said = [prose_text(k, f["value"]) for f in (cur, cmp_)]
+                # read apart so and no target asks for more places; a duration's seconds to
+                # the places the two take side by side ("15.4 seconds" beside "15.8 seconds",
+                # whose change, 0.5 seconds, would read as none between "15" and "16")
+                pair = side_by_side_places(k, cur["value"], cmp_["value"], "current") \
+                    if unit == "seconds" else 0
+                said = [prose_text(k, f["value"], pair) for f in (cur, cmp_)]
                 if k.target is not None or said[0] == said[1] or unit == "gbp" and min(
                         abs(cur["value"]), abs(cmp_["value"])) < 1_000_000:
                     STATS[f"paper paragraphs in {unit} not checked (figures read alike)"] += 1
@@ -3554,6 +3568,7 @@ ProvisionalOracleMachine.peers = True
 ProvisionalOracleMachine.steps = True
 ProvisionalOracleMachine.reference_files = True
 ProvisionalOracleMachine.default_vs = True
+ProvisionalOracleMachine.staff_dates = True
 
 
 class TestDifferentialOracle(ProvisionalOracleMachine.TestCase):
