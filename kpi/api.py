@@ -383,7 +383,15 @@ class Project:
         month, comparison, cutoff = _month(period), _comparison(vs, project), _as_of(as_of)
         if isinstance(kpis, str):
             kpis = [kpis]  # one KPI, not a sequence of its characters
-        chosen = [find_kpi(project, kpi_id) for kpi_id in kpis] if kpis else None
+        if kpis is not None:
+            kpis = list(kpis)  # once: a generator is read here, and only here
+            if not kpis:
+                # A list that names no KPI (a notebook's filter that kept none) is not the
+                # option left out: it compared every KPI, as if all had been asked for.
+                raise UsageError("kpis names no KPI",
+                                 hint="name at least one KPI id, or leave kpis out (None) for "
+                                      "every KPI")
+        chosen = [find_kpi(project, kpi_id) for kpi_id in kpis] if kpis is not None else None
         return comparing.compare(project, month, by, comparison, chosen, peers=peers,
                                  focus=focus, as_of=cutoff)
 
@@ -469,16 +477,19 @@ class Project:
 
     @_one_reading
     def check_report(self, period: str | Month, as_of: str | int | AsOf | None = None, *,
-                     data: bool = True) -> CheckReport:
-        """The catalogue's reconciliations and (with `data`) the data checks for a period:
-        what `kpi check` runs. A failed check is a result, not an error; a period with
-        nothing to check is the DataError `kpi check` exits 3 with."""
+                     data: bool = True, vs: str | Comparison | None = None) -> CheckReport:
+        """The catalogue's reconciliations and (with `data`) the data checks for a period,
+        against the comparison `vs` (None: kpi.toml's `[defaults] vs`, else the baseline, as
+        `report` compares): what `kpi check` runs. A failed check is a result, not an error;
+        a period with nothing to check is the DataError `kpi check` exits 3 with."""
         from kpi.checks import run_checks
 
-        return run_checks(self._catalogue(), _month(period), _as_of(as_of), data=data)
+        project = self._catalogue()
+        return run_checks(project, _month(period), _as_of(as_of), data=data,
+                          vs=_comparison(vs, project))
 
     def checks(self, period: str | Month, as_of: str | int | AsOf | None = None, *,
-               data: bool = True) -> pl.DataFrame:
+               data: bool = True, vs: str | Comparison | None = None) -> pl.DataFrame:
         """One row per check, the fields of `kpi check --format json`'s checks as columns:
         id, title, kind, passed, message, total (a struct of the total's kpi, title, value and
         window), parts (a list of such structs), difference, and comparison (a struct of the
@@ -487,7 +498,8 @@ class Project:
 
         from kpi.engine import figure_column, figure_frame
 
-        rows = [check_json(r) for r in self.check_report(period, as_of, data=data).results]
+        rows = [check_json(r) for r in self.check_report(period, as_of, data=data,
+                                                          vs=vs).results]
         figures = [f for row in rows
                    for then in [row["comparison"] or {"total": None, "parts": []}]
                    for f in (row["total"], *row["parts"], then["total"], *then["parts"])

@@ -313,6 +313,10 @@ class KpiDef:
     # illustration a force sets for itself, never presented as the plan's.
     target_source: str = ""
     target_illustrative: bool = False
+    # Where the [population] figures a per_1000 or ratio_of_rates KPI divides by come from, and
+    # whether any of them is only an illustration (kpi.catalogue.PopulationSource).
+    population_source: str = ""
+    population_illustrative: bool = False
     # The target was written with a percent sign (target = "0.9%"): a percentage as written,
     # never a proportion to be read as 90% (`kpi.verdicts.misread_target`).
     target_written_percent: bool = False
@@ -645,6 +649,8 @@ class Project:
     peers: dict[str, PeerGroup] = field(default_factory=dict)
     # [population_by]: column -> CSV of part, population, year (per 1,000 in kpi compare)
     population_by: dict[str, str] = field(default_factory=dict)
+    # [population] NAME = { count = ..., source = "...", illustrative = true }: their sources
+    population_sources: dict[str, PopulationSource] = field(default_factory=dict)
     bundled: bool = False
     defaults: dict[str, str] = field(default_factory=dict)  # [defaults]: option defaults
     marking: str = ""  # [paper] marking: the protective marking on every page of the paper
@@ -693,6 +699,7 @@ def read_only(project: Project) -> Project:
     return replace(project, populations=frozen(project.populations),
                    datasets=frozen(project.datasets), peers=frozen(project.peers),
                    population_by=frozen(project.population_by),
+                   population_sources=frozen(project.population_sources),
                    defaults=frozen(project.defaults), raw=copy.deepcopy(project.raw))
 
 
@@ -1207,11 +1214,7 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
     baseline_end = month_of("baseline", "2024-03")
     snapshot_baseline = month_of("snapshot_baseline", str(baseline_end + 1))
 
-    populations: dict[str, float] = {}
-    for name, value in (raw.get("population") or {}).items():
-        if not problems.out_of_bounds("population", value, "[population]", name,
-                                      rf"^\s*{re.escape(name)}\s*="):
-            populations[name] = float(value)
+    populations, population_sources = _build_populations(raw.get("population") or {}, problems)
 
     datasets = _build_datasets(raw.get("datasets") or {}, problems)
     priorities = _build_priorities(raw.get("priorities") or [], problems)
@@ -1251,9 +1254,10 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
         path=path, name=str(meta.get("name", root.name)), data_dir=data_dir,
         baseline_end=baseline_end, snapshot_baseline=snapshot_baseline, populations=populations,
         datasets=datasets, priorities=tuple(sorted(priorities, key=lambda p: p.order)),
-        kpis=tuple(kpis), checks=tuple(checks), peers=peers, population_by=population_by,
-        bundled=bundled, defaults=defaults, marking=_marking(raw, problems), raw=raw,
-        quality=quality,
+        kpis=tuple(_with_population_source(k, population_sources) for k in kpis),
+        checks=tuple(checks), peers=peers, population_by=population_by,
+        population_sources=population_sources, bundled=bundled, defaults=defaults,
+        marking=_marking(raw, problems), raw=raw, quality=quality,
     )
 
 
@@ -1278,6 +1282,68 @@ def _build_quality(raw: Any, problems: _Problems) -> Quality:
 # A protective marking is one short line ("OFFICIAL", "OFFICIAL-SENSITIVE"): it is printed in
 # the header and footer of every page, where a paragraph would not fit.
 MARKING_LIMIT = 60
+
+
+@dataclass(frozen=True)
+class PopulationSource:
+    """Where a [population] figure comes from: `source` ("ONS Census 2021, table TS021"),
+    and whether it is only an illustration (`illustrative = true`), a round figure that shows
+    the method and is never printed as the area's own."""
+    source: str = ""
+    illustrative: bool = False
+
+
+POPULATION_KEYS = frozenset({"count", "source", "illustrative"})
+
+
+def _build_populations(raw: Any, problems: _Problems
+                       ) -> tuple[dict[str, float], dict[str, PopulationSource]]:
+    """[population] NAME = number, or NAME = { count = number, source = "...",
+    illustrative = true }: the populations and, for those written as a table, their sources."""
+    populations: dict[str, float] = {}
+    sources: dict[str, PopulationSource] = {}
+    if not isinstance(raw, dict):
+        problems.add("[population]", None, "must be a table of name = number",
+                     r"^\s*population\s*=")
+        return populations, sources
+    for name, value in raw.items():
+        needle = rf"^\s*{re.escape(name)}\s*="
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - POPULATION_KEYS)
+            source, illustrative = value.get("source", ""), value.get("illustrative", False)
+            if unknown:
+                problems.add("[population]", name, f"unknown key{'s' if len(unknown) > 1 else ''} "
+                             f"{', '.join(unknown)}: a population is written as a number or as "
+                             "{ count = ..., source = \"...\", illustrative = true }", needle)
+                continue
+            if "count" not in value:
+                problems.add("[population]", name, "has no count: write { count = 160_000, "
+                             "source = \"...\" }", needle)
+                continue
+            if not isinstance(source, str) or any(not c.isprintable() for c in source):
+                problems.add("[population]", name, "source must be one line of text, e.g. "
+                             "source = \"ONS Census 2021, table TS021\"", needle)
+                continue
+            if not isinstance(illustrative, bool):
+                problems.add("[population]", name, "illustrative must be true or false", needle)
+                continue
+            sources[name] = PopulationSource(" ".join(source.split()), illustrative)
+            value = value["count"]
+        if not problems.out_of_bounds("population", value, "[population]", name, needle):
+            populations[name] = float(value)
+    return populations, sources
+
+
+def _with_population_source(kpi: KpiDef, sources: dict[str, PopulationSource]) -> KpiDef:
+    """The KPI with the sources of the populations it divides by: illustrative where any of
+    them is, and their sources, each once, in the order the KPI names them."""
+    names = kpi.populations or ((kpi.population,) if kpi.population else ())
+    known = [sources[n] for n in names if n in sources]
+    if not known:
+        return kpi
+    texts = list(dict.fromkeys(s.source for s in known if s.source))
+    return replace(kpi, population_source=" and ".join(texts),
+                   population_illustrative=any(s.illustrative for s in known))
 
 
 def _marking(raw: dict[str, Any], problems: _Problems) -> str:

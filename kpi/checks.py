@@ -91,6 +91,8 @@ class CheckReport:
 
     period: Month
     results: tuple[CheckResult, ...]
+    # The comparison the windows were checked against (`kpi check --vs`).
+    comparison: Comparison = Comparison.BASELINE
 
     @property
     def failed(self) -> tuple[CheckResult, ...]:
@@ -99,8 +101,9 @@ class CheckReport:
 
 
 def run_checks(project: Project, period: Month, as_of: AsOf | None = None,
-               *, data: bool = True) -> CheckReport:
-    """Every reconciliation declared in the project, then (with `data`) the data checks.
+               *, data: bool = True, vs: Comparison = Comparison.BASELINE) -> CheckReport:
+    """Every reconciliation declared in the project, then (with `data`) the data checks, the
+    windows against the comparison `vs` (as kpi summary and the paper read them).
 
     One evaluation serves them all, so each dataset is scanned once."""
     live = [k for k in project.kpis if k.status == Status.LIVE] if data else []
@@ -119,7 +122,7 @@ def run_checks(project: Project, period: Month, as_of: AsOf | None = None,
     readable = [k for k in wanted.values() if _drift_of(project, k, drifted) is None]
     if not readable and drifted:
         raise next(iter(drifted.values()))
-    report = engine.evaluate(project, period, Comparison.BASELINE, readable, as_of=as_of)
+    report = engine.evaluate(project, period, vs, readable, as_of=as_of)
     # With nothing to check (an empty store, a period before every month stored), the period
     # is refused as kpi summary refuses it, not reported as a check failing for each KPI and
     # dataset. A period inside the data with no KPI complete (a month missing) is what the
@@ -141,7 +144,7 @@ def run_checks(project: Project, period: Month, as_of: AsOf | None = None,
         results += _coverage(kept, period, report)
         results += _gaps(project, as_of)
         results += _quality(kept, report)
-    return CheckReport(period=period, results=tuple(results))
+    return CheckReport(period=period, results=tuple(results), comparison=vs)
 
 
 def _drifted(project: Project, kpis: Iterable[KpiDef], as_of: AsOf | None

@@ -883,7 +883,9 @@ def _tested(kpi: KpiDef, parts: list[PartResult], focus: str | None,
             settled: dict[str, Measured | None] | None = None) -> list[PartResult]:
     """Each part tested against the rest and the focus. A KPI with provisional months is
     tested on its parts' windows without them (`settled`, by part: `settled_window_of`), or,
-    where they cannot be left out, not at all."""
+    where they cannot be left out, not at all. The tests against the rest are judged together,
+    at the level divided among those made (`stats.part_threshold`, the rule the paper's parts
+    that stand out are found by), and so are the tests against the focus."""
     untested = None
     if kpi.provisional_months and settled is None:
         untested = stats.not_tested(f"its last {kpi.provisional_months} months are not final, "
@@ -912,7 +914,12 @@ def _tested(kpi: KpiDef, parts: list[PartResult], focus: str | None,
         if focus_part is not None and part.name != focus:
             vs_focus = untested or said(difference(kpi, tested, [focus_part], focus_part.name))
         out.append(replace(part, vs_rest=vs_rest, vs_focus=vs_focus))
-    return out
+    # Each family of tests judged at the level divided among its tests (stats.among): the
+    # parts against the rest, and the parts against the focus.
+    rests = sum(p.vs_rest is not None and p.vs_rest.p_value is not None for p in out)
+    focuses = sum(p.vs_focus is not None and p.vs_focus.p_value is not None for p in out)
+    return [replace(p, vs_rest=p.vs_rest and stats.among(p.vs_rest, rests),
+                    vs_focus=p.vs_focus and stats.among(p.vs_focus, focuses)) for p in out]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -938,7 +945,10 @@ def peer_result(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     try:
         result = compare(project, period, group.column, vs, [kpi], peers=group.id,
                          focus=group.focus, as_of=as_of)
-    except (UsageError, DataError):
+    except (UsageError, store.NotAtPoint):
+        # A group the data cannot compare (its focus holds no rows), or a dataset with no
+        # version at the --as-of point: no sentence. Any other refusal (a table stored
+        # under another declaration, or one that cannot be read) is the paper's.
         return None
     compared = result.kpis[0]
     parts = peer_parts(compared, group)
@@ -1025,8 +1035,13 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
         text += ("; the difference from the rest of the group is statistically significant"
                  if test.significant else
                  "; the difference from the rest of the group could be chance")
-        text += f" (p {'<' if test.p_value < 0.001 else '='} "
-        text += f"{fixed(max(test.p_value, 0.001), 3)}"
+        shown = stats.p_text(test.p_value, test.tests)
+        text += f" (p {shown[0]} {shown[1:]}" if shown.startswith("<") else f" (p = {shown}"
+        if test.tests > 1:
+            # Judged as kpi compare judges it, at the level divided among the parts tested
+            # (stats.part_threshold): said, so a p of 0.012 that "could be chance" reads so.
+            text += f", judged against {stats.threshold_text(test.tests)} for the " \
+                    f"{test.tests} parts tested"
         if kpi.provisional_months:
             # The parts were tested without the months not final yet (`_tested`), not over
             # the window the rank and median above are of: said, as the test's note says it.

@@ -963,7 +963,7 @@ def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
     A dataset that did not exist at an --as-of point is reported on its KPIs (it may have been
     added later), but an --as-of point that no stored dataset can satisfy is an error."""
     out: dict[str, set[Month] | str] = {}
-    unsatisfied: list[DataError] = []
+    unsatisfied: list[store.NotAtPoint] = []
     for dataset_id in sorted(dataset_ids):
         if not store.exists(project, dataset_id):
             out[dataset_id] = f"dataset '{dataset_id}' has no data yet"
@@ -971,14 +971,12 @@ def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
         try:
             out[dataset_id] = set(store.months(project, dataset_id, as_of))
             versions[dataset_id] = store.resolve_version(project, dataset_id, as_of)
-        except (store.CorruptTable, store.DeclarationChanged):
-            raise
-        except DataError as exc:
+        except store.NotAtPoint as exc:  # any other refusal of the read is the answer's
             out[dataset_id] = exc.message
             unsatisfied.append(exc)
     if unsatisfied and not versions:
         first = unsatisfied[0]
-        raise DataError(first.message if len(unsatisfied) == 1 else
+        raise store.NotAtPoint(first.message if len(unsatisfied) == 1 else
                         f"{first.message}, nor any of the other {len(unsatisfied) - 1} datasets",
                         hint="see 'kpi history DATASET' for the versions and when they were made")
     return out
@@ -2183,7 +2181,7 @@ def latest_month(project: Project, kpi: KpiDef, period: Month,
         try:
             held = [m for m in store.months(project, source.dataset, as_of)
                     if m <= period - kpi.lag]
-        except DataError:
+        except store.NotAtPoint:  # none at the --as-of point; a drifted table refuses
             return None
         if not held:
             return None

@@ -1159,7 +1159,8 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
     latest = latest_words(result.current.window, period_end_index)
     if latest:
         text = inlines(text, f" This is {latest}.")
-    return inlines(text, provisional_sentence(result, verdict))
+    return inlines(text, population_sentence(kpi), quality_sentence(result),
+                   provisional_sentence(result, verdict))
 
 
 def change_worth(result: KpiResult, verdict: Verdict | None) -> str:
@@ -1246,7 +1247,8 @@ def brief_sentences(result: KpiResult, comparison: Comparison, period_end_index:
     elif variation is not None and verdict is not None:
         text = inlines(text, f"; the months show {shown_variation(verdict, brief=True)}")
     text = inlines(text, ".")
-    return inlines(text, provisional_sentence(result, verdict))
+    return inlines(text, population_sentence(kpi), quality_sentence(result),
+                   provisional_sentence(result, verdict))
 
 
 def _span(first: Month, last: Month) -> str:
@@ -1256,6 +1258,44 @@ def _span(first: Month, last: Month) -> str:
     if first.year == last.year:
         return f"{first.name.split()[0]} to {last.name}"
     return f"{first.name} to {last.name}"
+
+
+def quality_words(note: str) -> str:
+    """A data-quality note of the engine (`engine._column_flags`, `engine._row_flags`) as the
+    paper prints it: its months named ('November 2023', not '2023-11'; a quarter's 'April
+    2025 to June 2025') and a column by its words ('the age range column', not
+    "column 'age_range'")."""
+    text = re.sub(r"column '([^']*)'",
+                  lambda m: f"the {m.group(1).replace('_', ' ')} column", note)
+    text = re.sub(r"\b(\d{4}-\d{2})\.\.(\d{4}-\d{2})\b",
+                  lambda m: f"{Month.parse(m.group(1)).name} to {Month.parse(m.group(2)).name}",
+                  text)
+    return re.sub(r"\b\d{4}-(?:0[1-9]|1[0-2])\b", lambda m: Month.parse(m.group(0)).name, text)
+
+
+def quality_sentence(result: KpiResult) -> str:
+    """' Data quality: the age range column is blank on 100.0% of the rows of November 2023 (a
+    median of 23.2% in the months around it).': the notes `kpi summary` and `kpi check` give on
+    the rows behind the figure, so a figure resting on rows kpi doubts never reads as sound."""
+    if not result.quality:
+        return ""
+    return " Data quality: " + "; ".join(quality_words(n) for n in result.quality) + "."
+
+
+def population_sentence(kpi: KpiDef) -> str:
+    """' The populations this ratio divides by are illustrative, not published figures (...).'
+    for a KPI dividing by [population] figures that are only an illustration, or ' The
+    population this rate divides by is from the ONS Census 2021.' where their source is
+    declared: a ratio of made-up populations never reads as the area's own
+    (`catalogue.PopulationSource`)."""
+    if not (kpi.population_illustrative or kpi.population_source):
+        return ""
+    two = kpi.kind == Kind.RATIO_OF_RATES
+    subject = f" The population{'s' if two else ''} it divides by {'are' if two else 'is'}"
+    if kpi.population_illustrative:
+        return (f"{subject} illustrative, not published figures"
+                + (f" ({kpi.population_source})" if kpi.population_source else "") + ".")
+    return f"{subject} from {kpi.population_source}."
 
 
 def provisional_sentence(result: KpiResult, verdict: Verdict | None = None) -> str:
@@ -1519,6 +1559,20 @@ class _Builder:
                 count = len(reconciling)
                 blocks.append(Paragraph(inlines(f"Every reconciliation of the data passed "
                                                 f"({count} check{'s' if count > 1 else ''}).")))
+        # A figure resting on rows kpi doubts (a column blank far more often than usual, a
+        # month with far fewer rows): the notes `kpi check` fails on, with the paragraph.
+        doubted = [r for r in results if r.quality and r.current is not None
+                   and r.current.value is not None]
+        if doubted:
+            blocks.append(Paragraph(inlines(Strong(inlines(
+                f"Data-quality notes ({len(doubted)})")), ": figures whose rows have a column "
+                "blank far more often than usual, or a month with far fewer or more rows; each "
+                "paragraph says so beside its figure.")))
+            blocks.append(BulletList(tuple(
+                inlines(Name(r.kpi.title), ": ",
+                        Name("; ".join(quality_words(n) for n in r.quality)),
+                        f". See {self.labels[r.kpi.id]}." if r.kpi.id in self.labels else ".")
+                for r in doubted), small=True))
         if self.revised is not None:
             count = len(self.revised.items)
             # A KPI redefined or dropped since was not compared: "none has changed" would
@@ -2033,9 +2087,15 @@ class _Builder:
             rows = [r for r in frame.iter_rows(named=True)
                     if r["current"] is not None
                     and (r["current"] or r["comparison"] or not _total(kpi))]
-            if not rows:
-                continue
+            # A part with no figure in the current window (a rate of no cases there) is in
+            # no sentence's ranking, and said to have none, as kpi compare lists it "n/a".
+            unfigured = [r["part"] for r in frame.iter_rows(named=True)
+                         if r["current"] is None and r["part"] is not None]
             label = self._column_label(kpi, column)
+            if not rows:
+                if unfigured:
+                    out.append(_unfigured_sentence(label, unfigured, result.current.window))
+                continue
             blank = self._blank(kpi.id, column)
             found = part_standouts(result, column, self.breakdowns, self.config)
             if found is not None:
@@ -2046,7 +2106,7 @@ class _Builder:
                     len(found.rest) == 1 and len(found.parts) <= NAMED_PARTS)):
                 # The parts that stand out are the story, not the largest ones; and where
                 # the sentence has named every part, a ranking would say it again.
-                continue
+                pass
             elif len(rows) <= RANK_LIMIT and comparison is not None:
                 out.append(_ranking(kpi, label, rows, unsettled, self.widened, blank))
             else:
@@ -2064,6 +2124,8 @@ class _Builder:
                     out.append(inlines("By ", label, f", the highest figures "
                                        f"{_in(result.current.window)}{unsettled} were ",
                                        items, "."))
+            if unfigured:
+                out.append(_unfigured_sentence(label, unfigured, result.current.window))
         return out
 
     # -- figures -----------------------------------------------------------------------------
@@ -2900,6 +2962,11 @@ def _gaps(found: stats.Standouts | stats.ShareStandouts
     return sorted(gaps, key=lambda g: (-g[0], _part_order(g[1].part)))
 
 
+# The parts of a breakdown with no figure in the current window named at most
+# (`_unfigured_sentence`).
+UNFIGURED_NAMED = 5
+
+
 def _standout_sentence(label: Name, found: stats.Standouts | stats.ShareStandouts,
                        blank: str = NOT_RECORDED) -> Inlines:
     """'By LPA, Walsall (+51.5%) stands out from the other 6 (+31.3%): a difference unlikely
@@ -3157,6 +3224,22 @@ def _part_order(value) -> tuple:
     """Equal figures' parts in the breakdown's own order (`kpi show`, `kpi compare`): by
     name, the rows with no value in the column ("not recorded") after every named part."""
     return (1,) if value is None else (0, value)
+
+
+def _unfigured_sentence(label: Name, parts: list, window: Window) -> Inlines:
+    """'By LPA, Coventry has no figure in the year ending September 2025.': the parts of a
+    breakdown with no figure in the current window (a proportion of no cases), which no
+    ranking or sentence of the breakdown names, by name, the first UNFIGURED_NAMED of them
+    and how many more."""
+    names = sorted(str(p) for p in parts)
+    shown = names[:UNFIGURED_NAMED]
+    listed: list[Name | str] = [Name(n) for n in shown]
+    if len(names) > len(shown):
+        listed.append(f"{len(names) - len(shown):,} more")
+    items = [inlines(", " if 0 < n < len(listed) - 1 else " and " if n else "", item)
+             for n, item in enumerate(listed)]
+    verb = "has" if len(names) == 1 else "have"
+    return inlines("By ", label, ", ", items, f" {verb} no figure {_in(window)}.")
 
 
 def _ranking(kpi: KpiDef, label: Name, rows: list[dict], unsettled: str = "",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from kpi.catalogue import Better, Kind, KpiDef, RateTest, Unit
@@ -42,13 +43,17 @@ class Significance:
 
     `statistic` is the rate ratio (current events per month / comparison events per month) for
     the Poisson tests and z for the proportion test; None when not tested. `significant` is
-    p < ALPHA, None when not tested."""
+    p < ALPHA (p < part_threshold(tests) for one of several parts' tests), None when not
+    tested."""
 
     test: str
     statistic: float | None
     p_value: float | None
     significant: bool | None
     note: str
+    # How many tests of one breakdown's parts it was judged among (`among`): significant is
+    # p < part_threshold(tests); 1 for a test judged alone.
+    tests: int = 1
 
 
 POISSON_EXACT = "poisson_exact"
@@ -104,18 +109,69 @@ def _binomial_tails(k: int, n: int, p: float) -> tuple[float, float]:
     return min(lower, 1.0), min(upper, 1.0)
 
 
-def _judged(p_value: float) -> str:
-    shown = "p < 0.001" if p_value < 0.001 else f"p = {fixed(p_value, 3)}"
-    if p_value < ALPHA:
-        return f"significant at the {fixed(ALPHA * 100, 0)}% level ({shown})"
-    return f"not significant at the {fixed(ALPHA * 100, 0)}% level ({shown}): could be noise"
+def _judged(p_value: float, tests: int = 1) -> str:
+    text = p_text(p_value, tests)
+    shown = f"p < {text[1:]}" if text.startswith("<") else f"p = {text}"
+    level = f"the {fixed(ALPHA * 100, 0)}% level"
+    threshold = part_threshold(tests)
+    if tests > 1:
+        # One of several parts' tests (`among`): the level is divided among them.
+        level += f" corrected for the {tests:,} parts tested"
+        shown += f", {'' if p_value < threshold else 'not '}below {threshold_text(tests)}"
+    if p_value < threshold:
+        return f"significant at {level} ({shown})"
+    return f"not significant at {level} ({shown}): could be noise"
 
 
-def p_text(p_value: float | None) -> str:
-    """A p-value as people read it: three decimals, '<0.001' below that."""
+def part_threshold(tests: int, alpha: float = ALPHA) -> float:
+    """The p-value below which one of `tests` tests of parts of one breakdown (each part
+    against the rest, or against one part) is significant: alpha / tests, Bonferroni's
+    correction, so a breakdown of many parts is not read as a story by chance alone (of 43
+    forces, about 2 differ from the rest at the 5% level with no difference at all). The
+    one rule of every face that says a part differs: `kpi compare`'s `vs_rest` and
+    `vs_focus` (`among`), the paper's peer sentence that reads them, and the paper's parts
+    that stand out (`_stepwise`)."""
+    return alpha / max(tests, 1)
+
+
+def threshold_text(tests: int) -> str:
+    """`part_threshold(tests)` as said, exactly: '0.05/7' (and '0.05' for one test)."""
+    level = fixed(ALPHA, 2)
+    return f"{level}/{tests:,}" if tests > 1 else level
+
+
+def among(test: Significance, tests: int) -> Significance:
+    """A test of one part, one of `tests` such tests of a breakdown's parts, judged at
+    `part_threshold(tests)`, its note saying so."""
+    if test.p_value is None or tests <= 1:
+        return test
+    # (A test with nothing to test, p = 1, says so in its own words and is left as it is.)
+    judged = _judged(test.p_value)
+    return replace(test, significant=test.p_value < part_threshold(tests),
+                   note=test.note.replace(judged, _judged(test.p_value, tests)), tests=tests)
+
+
+def p_text(p_value: float | None, tests: int = 1) -> str:
+    """A p-value as people read it: three decimals, '<0.001' below that. One of several
+    parts' tests, judged at `part_threshold(tests)`, to as many more places as it takes to
+    read on its side of that level: 0.00749 against 0.05/7 (0.00714...) is "0.0075", never
+    "0.007"; and "<0.001" only where that is below the level too ('<0.0001' against
+    0.05/60)."""
     if p_value is None:
         return "n/a"
-    return "<0.001" if p_value < 0.001 else fixed(p_value, 3)
+    threshold = part_threshold(tests)
+    floor = 0.001 if threshold > 0.001 else 10.0 ** math.floor(math.log10(threshold))
+    if p_value < floor:
+        return "<" + fixed(floor, max(3, -math.floor(math.log10(floor))))
+    places = 3
+    if tests > 1:
+        exact = Decimal(ALPHA) / tests  # as part_threshold divides, to well past a float's
+        while places < 17:
+            shown = rounded(p_value, places)
+            if shown != exact and (shown < exact) == (p_value < threshold):
+                break
+            places += 1
+    return fixed(p_value, places)
 
 
 def poisson_test(n1: int, t1: float, n2: int, t2: float,
@@ -450,12 +506,11 @@ def _stepwise(rows: list[tuple[object, int, int]],
     """The parts found to stand out one at a time, and the parts left. Each row is (part, a,
     b); each part left is tested against the others left pooled (`test_of(part, a, b, rest a,
     rest b)`); the one with the smallest p-value stands out if p < alpha / m, m the number of
-    rows (Bonferroni's correction for testing m parts, so a breakdown of many parts is not
-    read as a story by chance alone); it is set aside and the rest tested again, so one part
-    far from the others does not make all the others look different. A part is a candidate
-    only when its b and its rest's are at least `min_base`, when it is not None, and when
-    `material` (if given) holds of its test: a gap too small to matter is no story, however
-    many cases make it significant.
+    rows (`part_threshold`, the rule `kpi compare` judges its parts by); it is set aside and
+    the rest tested again, so one part far from the others does not make all the others look
+    different. A part is a candidate only when its b and its rest's are at least `min_base`,
+    when it is not None, and when `material` (if given) holds of its test: a gap too small to
+    matter is no story, however many cases make it significant.
 
     A part found early was tested against a rest that still held the parts found after it,
     but the sentence compares it with the parts left at the end ("stands out from the other
@@ -467,8 +522,11 @@ def _stepwise(rows: list[tuple[object, int, int]],
     divisor = len(rows)
 
     def candidate(part: object, a: int, b: int, rest_a: int, rest_b: int) -> _Tested | None:
-        # Rows with no value in the column ("not recorded") stay in the rest but are never
-        # a part that stands out: how often a column is left empty is a recording matter.
+        # Rows with no value in the column ("not recorded") are no part, and in no part's
+        # rest: they may be any part's, the one tested too, and `kpi compare` leaves them out
+        # of its parts and their tests ("rows with a blank 'lpa' are not compared"), so the
+        # two never judge one part against two rests. `standouts` and `share_standouts` pass
+        # none; how often a column is left empty is a recording matter.
         if part is None or b < min_base or rest_b < min_base:
             return None
         test = test_of(part, a, b, rest_a, rest_b)
@@ -486,7 +544,7 @@ def _stepwise(rows: list[tuple[object, int, int]],
             break
         row, best = min(tests, key=lambda t: (t[1].test.p_value, str(t[1].part)))
         assert best.test.p_value is not None, "tests without a p-value are set aside above"
-        if best.test.p_value >= alpha / divisor:
+        if best.test.p_value >= part_threshold(divisor, alpha):
             break
         found.append(row)
         left = [r for r in left if r is not row]
@@ -494,7 +552,8 @@ def _stepwise(rows: list[tuple[object, int, int]],
         rest_a, rest_b = sum(a for _, a, _ in left), sum(b for _, _, b in left)
         retested = [(row, candidate(*row, rest_a, rest_b)) for row in found]
         failing = [(row, test) for row, test in retested if test is None
-                   or test.test.p_value is None or test.test.p_value >= alpha / divisor]
+                   or test.test.p_value is None
+                   or test.test.p_value >= part_threshold(divisor, alpha)]
         if not failing:
             return [test for _, test in retested if test is not None], left
         # The weakest goes back first: one no longer a candidate, then the largest p-value.
@@ -509,7 +568,8 @@ def standouts(parts: Sequence[tuple[object, float | None, float | None]], min_ba
               alpha: float = ALPHA, min_points: float = 0.0) -> Standouts | None:
     """The parts of a count, (part, current, comparison), whose change stands out from the
     rest's (`part_vs_rest`, found step by step with Bonferroni's correction: `_stepwise`),
-    where m is the number of parts with events in either window. A part is a candidate only
+    where m is the number of parts with events in either window (rows with no value in the
+    column are none of them, nor in any rest: `_stepwise`). A part is a candidate only
     when it and its rest each had at least `min_base` events in the comparison window, so its
     percentage change is worth giving, and when its percentage change differs from the rest's
     by at least `min_points` percentage points (on a large base a part down 5.8% against the
@@ -520,7 +580,7 @@ def standouts(parts: Sequence[tuple[object, float | None, float | None]], min_ba
         c, b = _whole(current), _whole(comparison)
         if c is None or b is None or c < 0 or b < 0:
             return None
-        if c or b:
+        if (c or b) and part is not None:  # (rows not recorded: `_stepwise`)
             counts.append((part, c, b))
     def material(test: PartTest) -> bool:
         # Both changes exist: a candidate's comparison and its rest's are at least min_base.
@@ -594,7 +654,8 @@ def share_standouts(parts: Sequence[tuple[object, float | None, float | None]], 
                     alpha: float = ALPHA, min_points: float = 0.0) -> ShareStandouts | None:
     """The parts of a proportion, (part, numerator, denominator) in the current window, whose
     proportion stands out from the rest's (`share_vs_rest`), found step by step as a count's
-    are (`_stepwise`), m being the number of parts with cases. A part is a candidate only when
+    are (`_stepwise`), m being the number of parts with cases (rows with no value in the
+    column are none of them, nor in any rest). A part is a candidate only when
     it and its rest each had at least `min_base` cases, and when its proportion differs from
     the rest's by at least `min_points` percentage points (on a large base a gap of one point
     is significant but no finding). None when the numerators and
@@ -605,7 +666,7 @@ def share_standouts(parts: Sequence[tuple[object, float | None, float | None]], 
         x, n = _whole(numerator), _whole(denominator)
         if x is None or n is None or not 0 <= x <= n:
             return None
-        if n:
+        if n and part is not None:  # (rows not recorded: `_stepwise`)
             shares.append((part, x, n))
     found, left = _stepwise(shares, share_vs_rest, min_base, alpha,
                             lambda t: _gap(t.share, t.rest_share) >= min_points)

@@ -367,10 +367,17 @@ def _corrupt(path: Path, reason: str) -> CorruptTable:
                           "docs/guarantees.md")
 
 
+class NotAtPoint(DataError):
+    """A table with no version to read at the --as-of point asked: one before it was first
+    loaded, a version it never had, or one whose files `kpi vacuum` removed. Of one dataset
+    among several, its KPIs are reported with no data there (`engine._available`); every
+    other refusal of a read (`CorruptTable`, `DeclarationChanged`) is never taken for it."""
+
+
 def _load_as_of(table, path: Path, dataset_id: str, as_of: AsOf) -> None:
     if as_of.version is not None:
         if as_of.version > table.version():
-            raise DataError(f"dataset '{dataset_id}' has no version {as_of.version} "
+            raise NotAtPoint(f"dataset '{dataset_id}' has no version {as_of.version} "
                             f"(latest is {table.version()})")
         table.load_as_version(as_of.version)
         return
@@ -387,7 +394,7 @@ def _load_as_of(table, path: Path, dataset_id: str, as_of: AsOf) -> None:
         if first is not None:
             notes.append(f"first loaded {first.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
         said = f" ({'; '.join(notes)})" if notes else ""
-        raise DataError(f"dataset '{dataset_id}' did not exist at {as_of.label}{said}",
+        raise NotAtPoint(f"dataset '{dataset_id}' did not exist at {as_of.label}{said}",
                         hint=f"see 'kpi history {dataset_id}'")
     table.load_as_version(max(made))
 
@@ -399,7 +406,7 @@ def _require_files(table, dataset_id: str) -> None:
 
     for local in data_files(table):
         if not os.path.exists(local):
-            raise DataError(f"version {table.version()} of dataset '{dataset_id}' can no longer "
+            raise NotAtPoint(f"version {table.version()} of dataset '{dataset_id}' can no longer "
                             "be read: 'kpi vacuum' removed its files (it keeps the latest "
                             "version, those of recent days and every version an exported "
                             "paper read)",

@@ -158,7 +158,6 @@ def stored_targets(project: Project) -> list[str]:
     error, one line each); for each other one (no data held, or a KPI in development), a
     warning line naming the file's line, the KPI and the key, returned."""
     from kpi import store
-    from kpi.errors import DataError
 
     warnings, refused, hints = [], [], []
     for kpi in project.kpis:
@@ -166,15 +165,15 @@ def stored_targets(project: Project) -> list[str]:
             continue
         values: tuple[float | None, ...] = ()
         if kpi.status == Status.LIVE:
-            try:
-                sources = {m.source for m in engine.measures_of(project, kpi)}
-                held = [store.months(project, d) if store.exists(project, d) else []
-                        for d in sorted(sources)]
-                if held and all(held):
-                    end = min(max(months) for months in held)
-                    values = monthly_values(project, [kpi], {kpi.id: end})[kpi.id].values
-            except DataError:
-                values = ()  # a store that cannot be read has no figures to judge by
+            # A store whose reads are refused (a table stored under another declaration, or
+            # one that cannot be read) is refused here too, as by the summary (exit 3): its
+            # figures are not "none held".
+            sources = {m.source for m in engine.measures_of(project, kpi)}
+            held = [store.months(project, d) if store.exists(project, d) else []
+                    for d in sorted(sources)]
+            if held and all(held):
+                end = min(max(months) for months in held)
+                values = monthly_values(project, [kpi], {kpi.id: end})[kpi.id].values
         try:
             misread_target(kpi, values)
         except ConfigError as exc:

@@ -290,6 +290,12 @@ class ProjectSpec:
     warehouse: bool = False
     # the incidents' declared `time_zone` (drawn by draw_time_zone only; datetime dates only)
     time_zone: str | None = None
+    # how the staff extracts give a row's month: "as_at", one `month` column (`2024-03`), or
+    # "year_month", a year and a month number in two columns headed `Year` and `Month`, `date
+    # = { year = "yr", month = "mon" }` (drawn by draw_staff_date only); `month_padded`
+    # writes the month number with a leading zero (`03`), as some published tables do
+    staff_date: str = "as_at"
+    month_padded: bool = False
     # kpi.toml's `[defaults] vs` (drawn by draw_default_vs only): the comparison a command
     # (and a Python method) left without one reads
     default_vs: str | None = None
@@ -366,9 +372,13 @@ class ProjectSpec:
             *(['month = "str"'] if self.defect == "month_column" else []), '',
             *(['[datasets.inc.derived]'] if self.derived else []),
             *(f'{name} = "{expression}"' for name, expression in self.derived.items()), '',
-            '[datasets.staff]', 'date = "as_at"', *published("staff"),
-            '[datasets.staff.columns]',
-            'as_at = "month"', 'role = "str"', 'minority = "bool"', '',
+            '[datasets.staff]', *(
+                ['date = "as_at"', *published("staff"), '[datasets.staff.columns]',
+                 'as_at = "month"'] if self.staff_date == "as_at" else
+                ['date = { year = "yr", month = "mon" }', *published("staff"),
+                 '[datasets.staff.columns]', 'yr = { type = "int", from = ["Year"] }',
+                 'mon = { type = "int", from = ["Month"] }']),
+            'role = "str"', 'minority = "bool"', '',
             '[datasets.q]',
             ('date = { financial_year = "fy", quarter = "qtr" }' if self.quarter_form == "fy"
              else 'date = { year = "yr", quarter = "qtr" }'), *published("q"),
@@ -768,9 +778,16 @@ def write_csv(path: Path, dataset: str, rows: list[dict], spec: ProjectSpec, *,
                 cells.append(r["decl_month"])
             lines.append(",".join(f'"{c}"' if "," in c else c for c in cells))
     elif dataset == "staff":
-        lines.append("as_at,role,minority")
-        lines += [f"{text(r['month'])},{r['role']},{'yes' if r['minority'] else 'no'}"
-                  for r in rows]
+        flag = {True: "yes", False: "no"}
+        if spec.staff_date == "as_at":
+            lines.append("as_at,role,minority")
+            lines += [f"{text(r['month'])},{r['role']},{flag[r['minority']]}" for r in rows]
+        else:
+            # a published table's year and month number (`draw_staff_date`)
+            lines.append("Year,Month,role,minority")
+            width = 2 if spec.month_padded else 1
+            lines += [f"{r['month'] // 12},{r['month'] % 12 + 1:0{width}d},{r['role']},"
+                      f"{flag[r['minority']]}" for r in rows]
     else:
         lines.append("fy,qtr,force,n" if spec.quarter_form == "fy" else "yr,qtr,force,n")
         for r in rows:
@@ -877,7 +894,7 @@ def zone_probe(rows: list[dict], zone: str, n: int) -> tuple[dict, str, str] | N
 
 # SQLite's declared type of each column of the drawn extracts that a warehouse would type
 SQLITE_TYPES = {"minutes": "REAL", "victims": "INTEGER", "n": "INTEGER", "qtr": "INTEGER",
-                "yr": "INTEGER", "minority": "INTEGER"}
+                "yr": "INTEGER", "minority": "INTEGER", "Year": "INTEGER", "Month": "INTEGER"}
 
 
 def write_sqlite(path: Path, data: str, rnd: random.Random) -> str:
@@ -923,7 +940,7 @@ def write_sqlite(path: Path, data: str, rnd: random.Random) -> str:
 
 
 # the columns a Parquet extract may hold as integers, and an Excel workbook as number cells
-NUMBER_COLUMNS = ("minutes", "victims", "n", "qtr", "yr")
+NUMBER_COLUMNS = ("minutes", "victims", "n", "qtr", "yr", "Year", "Month")
 
 
 def _write_other_format(path: Path, data: str, n_rows: int) -> None:
@@ -1485,27 +1502,35 @@ def unit_text(k: Kpi, value: float, places: int) -> str:
     return shown
 
 
-def spoken_duration(seconds: float) -> str:
+def spoken_duration(seconds: float, places: int = 0) -> str:
     """A duration as the paper's prose says it, to the second (docs/board-paper.md): '1 hour,
     22 minutes and 5 seconds', '13 minutes and 53 seconds', '1 second', '0 seconds', a part of
-    0 left out; 'minus' before a negative one."""
-    whole = int(excel_round(abs(seconds), 0))
+    0 left out; 'minus' before a negative one. Where the figure takes `places` more (beside
+    the other window's figure or its target, docs/guarantees.md), its seconds to those
+    places ('15.4 seconds'), none where they round to a whole second ('1 minute')."""
+    magnitude = excel_round(abs(seconds), places)
+    whole = int(magnitude)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
+    fraction = magnitude - whole
     said = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in
-            ((hours, "hour"), (minutes, "minute"), (secs, "second")) if n]
+            ((hours, "hour"), (minutes, "minute")) if n]
+    if secs or fraction:
+        said.append(f"{secs}{str(fraction)[1:] if fraction else ''} "
+                    f"second{'' if secs == 1 and not fraction else 's'}")
     words = ("0 seconds" if not said else said[0] if len(said) == 1
              else ", ".join(said[:-1]) + " and " + said[-1])
     return f"minus {words}" if seconds < 0 and said else words
 
 
-def prose_text(k: Kpi, value: float) -> str:
+def prose_text(k: Kpi, value: float, places: int = 0) -> str:
     """A figure as the paper's prose says it, on its own (no target, nothing beside it):
-    a duration in words (`spoken_duration`); pounds of a million or more in millions to one
+    a duration in words (`spoken_duration`, its seconds to `places`, the places a figure
+    takes beside the other window's); pounds of a million or more in millions to one
     place ("£82.2m", "-£1,234.5m"); a rate per 1,000 (the kind or the unit) followed by "per
     1,000 population"; anything else as its unit prints it (`unit_text`)."""
     if k.unit == "seconds":
-        return spoken_duration(value)
+        return spoken_duration(value, places)
     if k.unit == "gbp" and abs(value) >= 1_000_000:
         millions = format(excel_round(float(written(value) / 1_000_000), 1), ",.1f")
         return ("-£" + millions[1:] if millions.startswith("-") else "£" + millions) + "m"
@@ -2031,6 +2056,18 @@ def draw_variants(rnd: random.Random, spec: ProjectSpec) -> None:
     for k in spec.kpis:
         if not k.parts and rnd.random() < 0.2:
             k.decimals = rnd.randint(0, 3)
+
+
+def draw_staff_date(rnd: random.Random, spec: ProjectSpec) -> None:
+    """In a third of the projects the staff extracts give a row's month as a published table
+    does, a year and a month number in two columns (docs/catalogue.md, "Months from separate
+    columns"), headed `Year` and `Month` (a declared column may not be called `month`: the
+    header names the column `mon` through `from`), the month now and then written `03`:
+    every snapshot, revision and reload of staff then reads its months from the two columns,
+    in a CSV file, a workbook's number cells, a Parquet file's typed or text columns or a
+    database's INTEGER or TEXT ones."""
+    if rnd.random() < 1 / 3:
+        spec.staff_date, spec.month_padded = "year_month", rnd.random() < 0.5
 
 
 def draw_published(rnd: random.Random, spec: ProjectSpec) -> None:

@@ -203,17 +203,21 @@ def test_the_examples_in_docs_catalogue_md_are_valid(tmp_path):
         encoding="utf-8")
     blocks = [body for lang, body in re.findall(r"```(\w*)\n(.*?)```", doc, re.S)
               if lang == "toml"]
-    project, population, dataset = blocks[0], blocks[1], blocks[2]
+    project, population, sourced, dataset = blocks[0], blocks[1], blocks[2], blocks[3]
     kpis = next(b for b in blocks if b.count("[[kpis]]") > 10)
     generated = PROJECT_TOML[PROJECT_TOML.index("[datasets.crimes]"):
                              PROJECT_TOML.index("[[kpis]]")]
     path = tmp_path / "kpi.toml"
-    path.write_text("\n".join([project, population, dataset, generated, kpis]),
-                    encoding="utf-8")
-    parsed = parse_project_file(path)
-    assert {k.kind for k in parsed.kpis} == set(Kind)
-    assert parsed.datasets["incidents"].column("date").sources == ("Date", "Incident Date")
-    assert parsed.baseline_end == parsed.snapshot_baseline - 1
+    # The populations as numbers, and as tables with their sources: the same figures.
+    for written in (population, sourced):
+        path.write_text("\n".join([project, written, dataset, generated, kpis]),
+                        encoding="utf-8")
+        parsed = parse_project_file(path)
+        assert {k.kind for k in parsed.kpis} == set(Kind)
+        assert parsed.datasets["incidents"].column("date").sources == ("Date", "Incident Date")
+        assert parsed.baseline_end == parsed.snapshot_baseline - 1
+        assert parsed.populations == {"force": 2_919_600, "black": 160_000, "white": 1_987_000}
+    assert parsed.population_sources["black"].illustrative
 
 
 def test_a_kpi_toml_saved_as_windows_1252_names_the_line_and_column(tmp_path):

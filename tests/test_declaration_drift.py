@@ -677,3 +677,77 @@ def test_the_fingerprints_earlier_kpis_recorded_are_recognised(tmp_path):
                                        encoding="utf-8")
     changed = store.declaration_fingerprints(load_project(tmp_path).datasets["alpha"])
     assert not changed & set(EARLIER_KPI_FINGERPRINTS.values())
+
+
+# A peer group of the areas, the fraud count declaring it, and a share whose target reads two
+# ways (0.5: 0.5% or 50%), which `kpi catalogue --validate` judges on the stored figures.
+PEERS_AND_SHARE = """
+[peers.areas]
+title = "the areas"
+column = "area"
+members = ["North", "South"]
+focus = "North"
+
+[[kpis]]
+id = "fraud_share"
+title = "Fraud share"
+priority = "p"
+kind = "rate"
+dataset = "incidents"
+numerator = "category = 'fraud'"
+better = "lower"
+target = 0.5
+"""
+
+
+def test_a_drifted_declaration_is_refused_where_a_read_once_took_it_for_no_data(tmp_path,
+                                                                               cli):
+    """Three reads caught every DataError and went on as if the data held nothing: the month
+    `kpi show` draws a trend to (engine.latest_month), the paper's "Compared with peers"
+    (compare.peer_result) and `kpi catalogue --validate`'s judging of a target on the stored
+    figures (verdicts.stored_targets, which warned "no figures are held" and exited 0). Each
+    caught a table stored under another declaration too, refused only because another read
+    happened to refuse it first (or, for the validation, not at all). Each now takes only
+    the error it means (store.NotAtPoint: no version at an --as-of point)."""
+    from kpi import compare, engine, store, verdicts
+    from kpi.catalogue import load_project
+    from kpi.periods import Comparison, Month
+
+    folder = _project(tmp_path, cli)
+    _declare(folder, columns={**COLUMNS, "category": '{ type = "str", from = ["Old Type"] }'})
+    toml = folder / "kpi.toml"
+    text = toml.read_text(encoding="utf-8").replace(
+        "filter = \"category = 'fraud'\"", "filter = \"category = 'fraud'\"\npeers = \"areas\"", 1)
+    toml.write_text(text + PEERS_AND_SHARE, encoding="utf-8")
+    project = load_project(folder)
+    fraud = next(k for k in project.kpis if k.id == "fraud")
+    assert fraud.peers == "areas"
+    march = Month.parse("2025-03")
+    refused = "dataset 'incidents' was stored under another declaration"
+    with pytest.raises(store.DeclarationChanged, match=refused):
+        engine.latest_month(project, fraud, march)
+    with pytest.raises(store.DeclarationChanged, match=refused):
+        compare.peer_result(project, fraud, march, Comparison.BASELINE)
+    with pytest.raises(store.DeclarationChanged, match=refused):
+        verdicts.stored_targets(project)
+    done = cli(["catalogue", "--validate", toml])
+    assert done.exit_code == 3, done.output
+    assert refused in done.stderr and "Traceback" not in done.output
+    _every_read_refuses(cli, folder, "column 'category' was read from source column 'Type'")
+
+
+def test_a_dataset_with_no_version_at_the_point_asked_is_still_no_data_there(tmp_path, cli):
+    """What the three reads above meant to take: a dataset with no version at an --as-of
+    point (store.NotAtPoint) has no month to draw a trend to."""
+    from kpi import engine, store
+    from kpi.catalogue import load_project
+    from kpi.periods import Month
+    from kpi.store import AsOf
+
+    folder = _project(tmp_path, cli)
+    project = load_project(folder)
+    fraud = next(k for k in project.kpis if k.id == "fraud")
+    with pytest.raises(store.NotAtPoint, match="has no version 7"):
+        store.months(project, "incidents", AsOf(version=7))
+    assert engine.latest_month(project, fraud, Month.parse("2025-03"), AsOf(version=7)) is None
+    assert engine.latest_month(project, fraud, Month.parse("2025-03")) == Month.parse("2025-03")

@@ -42,6 +42,7 @@ import time
 import traceback
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,7 @@ from oracle_support import (
     draw_published,
     draw_quoted_units,
     draw_reference_files,
+    draw_staff_date,
     draw_step,
     draw_targets,
     draw_time_zone,
@@ -233,6 +235,9 @@ class OracleMachine(RuleBasedStateMachine):
     # Whether a project now and then declares `[defaults] vs` and commands given it leave
     # `--vs` out (oracle_support.draw_default_vs); on for CI
     default_vs = False
+    # Whether the staff extracts of a project now and then give a row's month as a year and
+    # a month number in two columns (oracle_support.draw_staff_date); on for CI
+    staff_dates = False
     zone_probed = False
     cell_probed = False
 
@@ -581,6 +586,10 @@ class OracleMachine(RuleBasedStateMachine):
             self.vs_rnd = random.Random("vs left out" + str(r.getstate()))
             if self.spec.default_vs:
                 STATS[f"projects whose [defaults] vs is {self.spec.default_vs}"] += 1
+        if self.staff_dates:
+            # a Random of its own again: whether staff are dated by a year and a month column
+            draw_staff_date(random.Random("staff date" + str(r.getstate())), self.spec)
+            STATS[f"projects whose staff are dated by {self.spec.staff_date}"] += 1
         name = "project" if "odd_paths" in self.avoid else r.choice(FOLDER_NAMES)
         self.folder = self.base / name
         # a '%' and two hex digits: Delta Lake's log reader decodes them, so a one-line refusal
@@ -1112,6 +1121,8 @@ class OracleMachine(RuleBasedStateMachine):
         # it does, even when the window stops at the quarter before)
         stale = is_stale(k, period, self.model.held(dataset), dataset == "q")
         STATS["figures checked"] += 1
+        STATS["figures checked: staff dated by a year and a month column"] += (
+            dataset == "staff" and self.spec.staff_date == "year_month")
         if k.published != "monthly":
             STATS[f"figures checked: published {k.published}"] += 1
             STATS[f"figures checked: published {k.published} and stale"] += stale
@@ -1976,6 +1987,10 @@ class OracleMachine(RuleBasedStateMachine):
                                          f"{text(current[1])}): the note {note!r} does not say "
                                          f"{said!r}")
         names = [p["name"] for p in parts]
+        # Each part's tests worked out first: a family of tests (the parts against the rest,
+        # the parts against the focus) is judged at 5% divided by the tests it makes
+        # (Bonferroni's correction, docs/statistics.md).
+        wanted = []
         for part in parts:
             against = [("vs_rest", [n for n in names if n != part["name"]], names)]
             if focus is not None and focus in names and part["name"] != focus:
@@ -2000,29 +2015,35 @@ class OracleMachine(RuleBasedStateMachine):
                 test_ = rate_test_expected(self.oracle, k, not_nested) if declared else "rows"
                 months = basis[1] - basis[0] + 1
                 want = expected_significance(k, one, rest, (months, months), not_nested, test_)
-                if want is None:
-                    if test["test"] is not None:
-                        self.fail("significance", f"{where}: tested ({test}) where the model "
-                                                  f"has no test ({one} against {rest} over "
-                                                  f"{basis})")
-                    STATS["compare: part tests with no test"] += 1
-                    continue
-                p_value, significant = want
-                got_p = test["p_value"]
-                shown = "<0.001" if p_value < 0.001 else excel_text(p_value, 3)
-                got_shown = None if got_p is None else (
-                    "<0.001" if got_p < 0.001 else excel_text(got_p, 3))
-                if got_shown != shown and (got_p is None or abs(got_p - p_value) > 1e-9):
-                    self.fail("provisional" if k.provisional_months else "significance",
-                              f"{where}: p {got_p} ({test['test']}), expected {p_value} from "
-                              f"{one} against {rest} over {text(basis[0])}..{text(basis[1])}")
-                if test["significant"] != significant and not (
-                        got_p is not None and abs(got_p - p_value) < 1e-9):
-                    self.fail("provisional" if k.provisional_months else "significance",
-                              f"{where}: significant {test['significant']}, expected "
-                              f"{significant} (p {p_value})")
-                STATS["compare: part tests checked"
-                      + (" (without provisional months)" if k.provisional_months else "")] += 1
+                wanted.append((field, test, where, one, rest, want))
+        made = {field: sum(1 for f, *_, want in wanted if f == field and want is not None)
+                for field in ("vs_rest", "vs_focus")}
+        for field, test, where, one, rest, want in wanted:
+            if want is None:
+                if test["test"] is not None:
+                    self.fail("significance", f"{where}: tested ({test}) where the model "
+                                              f"has no test ({one} against {rest} over "
+                                              f"{basis})")
+                STATS["compare: part tests with no test"] += 1
+                continue
+            p_value, _ = want
+            significant = p_value < ALPHA / made[field]
+            got_p = test["p_value"]
+            shown = "<0.001" if p_value < 0.001 else excel_text(p_value, 3)
+            got_shown = None if got_p is None else (
+                "<0.001" if got_p < 0.001 else excel_text(got_p, 3))
+            if got_shown != shown and (got_p is None or abs(got_p - p_value) > 1e-9):
+                self.fail("provisional" if k.provisional_months else "significance",
+                          f"{where}: p {got_p} ({test['test']}), expected {p_value} from "
+                          f"{one} against {rest} over {text(basis[0])}..{text(basis[1])}")
+            # (A p-value within float noise of the level may fall either side of it.)
+            if test["significant"] != significant and not (
+                    abs(p_value - ALPHA / made[field]) < 1e-9):
+                self.fail("provisional" if k.provisional_months else "significance",
+                          f"{where}: significant {test['significant']}, expected "
+                          f"{significant} (p {p_value})")
+            STATS["compare: part tests checked"
+                  + (" (without provisional months)" if k.provisional_months else "")] += 1
 
     def _check_populations(self, k, got: dict) -> None:
         """`kpi compare --by force` in a project with a population file of the forces
@@ -2250,7 +2271,8 @@ class OracleMachine(RuleBasedStateMachine):
                              r"(highest|lowest), with (.+?) against a group median of "
                              r"(.+?)(?:; the difference from the rest of the group (is "
                              r"statistically significant|could be chance) \(p ([<=]) "
-                             r"([0-9.]+)(; tested without the window's last (?:month|\d+ "
+                             r"([0-9.]+)(, judged against 0\.05/(\d+) for the \d+ parts "
+                             r"tested)?(; tested without the window's last (?:month|\d+ "
                              r"months), not final yet)?\))?\.(?: |$)", body)
             if said and not k.peers:
                 self.fail("peers", f"paper: {k.id} declares no peer group, yet its paragraph "
@@ -2351,16 +2373,22 @@ class OracleMachine(RuleBasedStateMachine):
         if k.provisional_months:
             kept = window[1] - window[0] + 1 - k.provisional_months
             settled = None if kept < 1 or k.parts else (window[0], window[1] - k.provisional_months)
+        made = 0  # the members (and focus) with a test against the rest: the divisor
         if k.kind in ("rate", "within") and k.unit == "percent" and rest and settled:
-            focus_counts = significance_counts(self.oracle, k, settled, [focus])
-            rest_counts = significance_counts(self.oracle, k, settled, rest)
-            assert focus_counts is not None and rest_counts is not None
             not_nested = rows_not_nested(self.oracle, k, [settled], members)
             declared = k.kind == "rate" and k.within is not None
             test_ = rate_test_expected(self.oracle, k, not_nested) if declared else "rows"
             months = settled[1] - settled[0] + 1
-            want = expected_significance(k, focus_counts, rest_counts, (months, months),
-                                         not_nested, test_)
+            for member in members:
+                own = significance_counts(self.oracle, k, settled, [member])
+                others = significance_counts(self.oracle, k, settled,
+                                             [m for m in members if m != member])
+                assert own is not None and others is not None
+                tested = expected_significance(k, own, others, (months, months),
+                                               not_nested, test_)
+                made += tested is not None
+                if member == focus:
+                    focus_counts, rest_counts, want = own, others, tested
         if want is None:
             if clause[0] is not None:
                 self.fail("peers", f"paper: {k.id}: the peer sentence tests the focus against "
@@ -2368,17 +2396,30 @@ class OracleMachine(RuleBasedStateMachine):
                                    f"(a {k.kind} in {k.unit}): {said.group(0)}")
             STATS["paper: peer sentences with no test"] += 1
             return
-        p_value, significant = want
-        if bool(said.group(13)) != bool(k.provisional_months):
+        p_value, _ = want
+        # Judged as kpi compare judges the group's parts: at 5% divided by those tested.
+        significant = p_value < ALPHA / max(made, 1)
+        if (said.group(14) and int(said.group(14))) != (made if made > 1 else None):
+            self.fail("peers", f"paper: {k.id}: the peer sentence's test says it was judged "
+                               f"among {said.group(14)} parts, where {made} have a test: "
+                               f"{said.group(0)}")
+        if bool(said.group(15)) != bool(k.provisional_months):
             self.fail("peers", f"paper: {k.id}: the peer sentence's test "
-                               f"{'says' if said.group(13) else 'does not say'} it leaves out "
+                               f"{'says' if said.group(15) else 'does not say'} it leaves out "
                                f"months not final, where the KPI has "
                                f"{k.provisional_months} provisional months: {said.group(0)}")
-        shown = ("<", "0.001") if p_value < 0.001 else ("=", excel_text(p_value, 3))
+        # To three places, or as many more as it takes to read on its side of the level.
+        level = Decimal(ALPHA) / max(made, 1)
+        places = 3
+        while made > 1 and places < 17 and (
+                Decimal(excel_text(p_value, places)) == level
+                or (Decimal(excel_text(p_value, places)) < level) != significant):
+            places += 1
+        shown = ("<", "0.001") if p_value < 0.001 else ("=", excel_text(p_value, places))
         words = "is statistically significant" if significant else "could be chance"
-        straddles = abs(p_value - ALPHA) < 1e-9 or (
-            shown[1] != excel_text(p_value + 1e-9, 3)
-            or shown[1] != excel_text(p_value - 1e-9, 3))
+        straddles = abs(p_value - ALPHA / max(made, 1)) < 1e-9 or (
+            shown[1] != excel_text(p_value + 1e-9, places)
+            or shown[1] != excel_text(p_value - 1e-9, places))
         if clause != (words, *shown) and not straddles:
             self.fail("peers", f"paper: {k.id}: the peer sentence's test reads {clause}, "
                                f"expected {(words, *shown)} (p {p_value} of the focus's "
@@ -2949,8 +2990,12 @@ class OracleMachine(RuleBasedStateMachine):
                     abs(cur["value"]), abs(cmp_["value"])) >= 1_000_000:
                 # the prose says a duration in words ("34 minutes and 22 seconds") and
                 # millions of pounds as "£82.2m" (`prose_text`): each figure so, where the two
-                # read apart so and no target asks for more places
-                said = [prose_text(k, f["value"]) for f in (cur, cmp_)]
+                # read apart so and no target asks for more places; a duration's seconds to
+                # the places the two take side by side ("15.4 seconds" beside "15.8 seconds",
+                # whose change, 0.5 seconds, would read as none between "15" and "16")
+                pair = side_by_side_places(k, cur["value"], cmp_["value"], "current") \
+                    if unit == "seconds" else 0
+                said = [prose_text(k, f["value"], pair) for f in (cur, cmp_)]
                 if k.target is not None or said[0] == said[1] or unit == "gbp" and min(
                         abs(cur["value"]), abs(cmp_["value"])) < 1_000_000:
                     STATS[f"paper paragraphs in {unit} not checked (figures read alike)"] += 1
@@ -3523,6 +3568,7 @@ ProvisionalOracleMachine.peers = True
 ProvisionalOracleMachine.steps = True
 ProvisionalOracleMachine.reference_files = True
 ProvisionalOracleMachine.default_vs = True
+ProvisionalOracleMachine.staff_dates = True
 
 
 class TestDifferentialOracle(ProvisionalOracleMachine.TestCase):

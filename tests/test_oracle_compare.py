@@ -157,7 +157,7 @@ class Project:
             k.breakdowns = (*k.breakdowns, self.more.choice(sorted(DERIVED)))
         self.folder = base / f"p{seed}"
         self.spec.write(self.folder)
-        # some incidents have no LPA: never a part, but in a standout's rest (docs/board-paper.md)
+        # some incidents have no LPA: never a part, nor in a standout's rest (docs/board-paper.md)
         toml = (self.folder / "kpi.toml").read_text(encoding="utf-8")
         (self.folder / "kpi.toml").write_text(toml.replace(
             'lpa = { type = "str", from = ["LPA"] }',
@@ -917,7 +917,9 @@ def check_standout(p: Project, k: Kpi, by: str, cur, cmp_, printed, period: int,
     cmp_forces, cmp_gap = p.forces_full(k, cmp_, spans) if cmp_ else (None, False)
     # each part's (a, b): a count's current and comparison; a proportion's x and n
     rows: dict[str | None, tuple[float, float]] = {}
-    for name in [*p.parts_of(k, by), None]:  # None: rows with no value, in the rest
+    # Rows with no value in the column are no part, in no part's rest and not counted in m,
+    # as `kpi compare` leaves them out of its tests (docs/board-paper.md).
+    for name in p.parts_of(k, by):
         if share:
             got = p.components(k, by, cur, name, cur_forces)
             assert got is not None
@@ -938,8 +940,6 @@ def check_standout(p: Project, k: Kpi, by: str, cur, cmp_, printed, period: int,
 
     def passes(name: str | None, rest: list) -> tuple[bool, str]:
         a, b = rows[name]
-        if name is None:
-            return False, "no value: never named"
         ra, rb = sum(rows[r][0] for r in rest), sum(rows[r][1] for r in rest)
         if b < SMALL_BASE or rb < SMALL_BASE:
             return False, f"base {b:g} / rest {rb:g}"

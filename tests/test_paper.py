@@ -174,14 +174,16 @@ def _kpi_paragraphs(markdown: str, docs: list[dict]) -> dict[str, str]:
 VERDICT_SENTENCE = re.compile(
     r" (?:The monthly figures show [^.]+|The level (?:fell|rose) [^.]+"
     r"|The (?:last )?\d+ months [^.]+"
-    r"|Against the target of [^ ]+[^.]*)\.|; the (?:monthly figures show|level|latest month"
+    r"|Against the target of [^ ]+[^.]*|The populations? it divides by [^.]+)\."
+    r"|; the (?:monthly figures show|level|latest month"
     r"|\d+ months from) [^.]+|; \d+ of the last \d+ months\b[^.]+")
 
 
 def _main_sentences(text: str) -> str:
     """A KPI paragraph without its breakdown lists, figure references, the catalogue's noun
     ('A total of 4,292 Fatal 4 enforcement actions were recorded': the 4 is a name), and the
-    process chart and target sentences (their numbers are a rule's run and a target)."""
+    process chart and target sentences (their numbers are a rule's run and a target), and the
+    source of the populations a rate divides by ('from the 2021 Census')."""
     text = re.sub(r"^(A total of \S+) .+? (were recorded)", r"\1 \2", text)
     text = re.sub(r"^The (?:number of|total for) .+? was ", "The figure was ", text)
     text = VERDICT_SENTENCE.sub("", text)

@@ -232,6 +232,18 @@ def test_one_kpi_named_as_text_is_that_kpi(tmp_path):
     assert set(project.compare(PERIOD, "lpa", kpis="incidents")["kpi"]) == {"incidents"}
 
 
+def test_an_empty_list_of_kpis_is_refused_not_read_as_every_kpi(tmp_path):
+    """`kpis=[]` (a notebook's filter that kept no KPI) compared every KPI, as if `kpis` had
+    been left out: a frame of other KPIs' parts, returned as the answer. Refused; a generator
+    of ids is read as its list."""
+    project = kpi.open(_project(tmp_path))
+    for empty in ([], (), iter([])):
+        with pytest.raises(UsageError, match="kpis names no KPI"):
+            project.compare(PERIOD, "lpa", kpis=empty)
+    assert project.compare(PERIOD, "lpa", kpis=iter(["incidents"])).equals(
+        project.compare(PERIOD, "lpa", kpis=["incidents"]))
+
+
 def test_checks_are_kpi_checks_json():
     """`project.checks()` is `kpi check --format json`'s checks, field by field; there was no
     Python face for the reconciliations."""

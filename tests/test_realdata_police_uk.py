@@ -447,7 +447,11 @@ def _window(months: dict[str, list[dict[str, str]]], first: str, last: str):
 
 
 def _populations() -> dict[str, float]:
-    return tomllib.loads((PROJECT / "kpi.toml").read_text())["population"]
+    """The preset's populations as written, a number or a table's `count` (the groups are
+    marked illustrative)."""
+    written = tomllib.loads((PROJECT / "kpi.toml").read_text())["population"]
+    return {name: value["count"] if isinstance(value, dict) else value
+            for name, value in written.items()}
 
 
 def _check_stop_search(summary: dict, rows_now: list, rows_then: list) -> None:

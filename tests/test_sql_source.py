@@ -19,6 +19,7 @@ import socket
 import sqlite3
 import subprocess
 import tempfile
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -331,9 +332,9 @@ def postgres():
     sh(pg_ctl, "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
        f"-k {folder} -p {port} -c listen_addresses=127.0.0.1", "start")
     try:
-        def sql(statement: str) -> str:
+        def sql(statement: str, database: str = "warehouse") -> str:
             return sh(psql, "-h", str(folder), "-p", str(port), "-U", "postgres", "-d",
-                      "warehouse" if "CREATE DATABASE" not in statement else "postgres",
+                      database if "CREATE DATABASE" not in statement else "postgres",
                       "-v", "ON_ERROR_STOP=1", "-At", "-c", statement).stdout
 
         sql("CREATE DATABASE warehouse")
@@ -1148,3 +1149,207 @@ def test_a_read_stopped_mid_way_closes_its_statement_before_its_connection(
     gc.collect()
     assert [str(u.exc_value) for u in ignored] == []
     assert len(opened) == 1 and opened[0]._closed
+
+
+# --- Text as the database writes it ------------------------------------------------------
+
+@pytest.mark.parametrize(("expression", "filtered"), [
+    ("(substr(ref, 2)::int % 20)::float8", "12"),          # a double: 12, not 12.0
+    ("(substr(ref, 2)::int % 20)::float8 / 4e8", "7.5e-09"),  # 7.5e-09, not 7.5e-9
+    ("at_naive", "2025-09-29 23:30:00"),                    # not '... 23:30:00.000000'
+    ("at_tz", "2025-09-30 00:30:00+01"),                    # the instant as the session writes it
+])
+def test_a_double_or_a_time_in_a_text_column_is_refused_and_its_cast_is_the_databases_text(
+        tmp_path, warehouse, expression, filtered):
+    """A double or a time read into a `str` column was stored as kpi writes it ('12.0',
+    '7.5e-9', '2025-09-29 23:30:00.000000'), not as the database does, so a filter
+    beat = '12' counted 0 rows where the database counts 18, exit 0 (and a part loaded from
+    the database's CSV was another part). Refused in one line naming the column; the CAST its
+    hint gives stores the database's text, and the filter counts the database's rows."""
+    kpi = f"kind = \"count\"\nfilter = \"x = '{filtered}'\""
+    project = typed_project(tmp_path / "p", f"SELECT ref, day, {expression} AS x FROM typed",
+                            'x = "str"', kpi, decimals=0)
+    out, _ = load_and_value(project, warehouse["uri"])
+    assert out.returncode == 3, out.stderr
+    assert "column 'x': expected text, found a column of type" in one_error(out.stderr)
+    assert "CAST(x AS TEXT) AS x" in out.stderr
+    assert snapshot(project).version is None
+    cast = typed_project(tmp_path / "cast", f"SELECT ref, day, CAST({expression} AS TEXT) AS x "
+                                            "FROM typed", 'x = "str"', kpi, decimals=0)
+    out, value = load_and_value(cast, warehouse["uri"])
+    assert out.returncode == 0, out.stderr
+    # the database's own count, in a session of the dataset's zone as kpi's is
+    expected = int(warehouse["sql"](f"SET TimeZone = 'Europe/London'; SELECT count(*) FROM "
+                                    f"typed WHERE CAST({expression} AS TEXT) = '{filtered}'"
+                                    ).split()[-1])
+    assert value == expected > 0
+
+
+def test_a_sqlite_real_in_a_text_column_is_refused_and_its_cast_is_sqlites_text(tmp_path):
+    path = tmp_path / "w.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE w (ref TEXT, day TEXT, beat REAL)")
+        db.executemany("INSERT INTO w VALUES (?, ?, ?)",
+                       [(f"R{n}", f"2025-09-{n % 28 + 1:02d}", n % 20) for n in range(100)])
+    kpi = "kind = \"count\"\nfilter = \"beat = '12.0'\""
+    project = typed_project(tmp_path / "p", "SELECT ref, day, beat FROM w", 'beat = "str"', kpi,
+                            decimals=0)
+    out = run(project, "ingest", "w", "--from-source", uri=sqlite_uri(path))
+    assert out.returncode == 3, out.stderr
+    assert "column 'beat': expected text, found a column of type double" in one_error(
+        out.stderr)
+    cast = typed_project(tmp_path / "cast", "SELECT ref, day, CAST(beat AS TEXT) AS beat FROM w",
+                         'beat = "str"', kpi, decimals=0)
+    assert run(cast, "ingest", "w", "--from-source", uri=sqlite_uri(path)).returncode == 0
+    import polars as pl
+
+    stored = pl.read_delta(str(cast / "data" / "w")).sort("ref")["beat"].to_list()
+    assert stored == [row[0] for row in sqlite3.connect(path).execute(
+        "SELECT CAST(beat AS TEXT) FROM w ORDER BY ref")]
+
+
+@pytest.fixture(scope="module")
+def legacy(postgres):
+    """A SQL_ASCII database, which keeps the bytes it is given as they are: Windows-1252's
+    'Café' (0xe9) in every third row of a year."""
+    sql = postgres["sql"]
+    sql("CREATE DATABASE legacy ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' "
+        "TEMPLATE template0")
+    sql("CREATE TABLE places AS SELECT 'R' || g AS ref, " + YEAR + " AS day, CASE WHEN g % 3 = 0 "
+        "THEN E'Caf\\xe9' WHEN g % 3 = 1 THEN 'Abbey' ELSE 'Zoo' END AS lpa "
+        "FROM generate_series(1, 365) AS g", "legacy")
+    sql("GRANT SELECT ON places TO analyst", "legacy")
+    return {**postgres, "uri": postgres["uri"].replace("/warehouse", "/legacy")}
+
+
+def test_text_that_is_not_utf8_is_refused_naming_its_row_and_its_hint_reads_it(tmp_path,
+                                                                               legacy):
+    """A SQL_ASCII database hands on Windows-1252 bytes as they are: stored, they loaded
+    (exit 0) and left the table unreadable ('parquet: String data contained invalid UTF-8'
+    on every later summary, exit 3; a traceback, exit 1, where the value was the column's
+    largest). Refused in one line naming the row; a column the dataset ignores loads blank;
+    the hint's conversion counts the database's rows."""
+    kpi = "kind = \"count\"\nfilter = \"lpa = 'Café'\""
+    project = typed_project(tmp_path / "p", "SELECT ref, day, lpa FROM places ORDER BY day",
+                            'lpa = "str"', kpi, decimals=0)
+    out, _ = load_and_value(project, legacy["uri"])
+    assert out.returncode == 3, out.stderr
+    line = one_error(out.stderr)
+    assert "row 3, column 'lpa': found text that is not UTF-8 ('Caf\\xe9', byte 0xe9)" in line
+    assert snapshot(project).version is None
+    ignored = typed_project(tmp_path / "q", "SELECT ref, day, lpa FROM places", "",
+                            'kind = "count"', decimals=0)
+    out, value = load_and_value(ignored, legacy["uri"])
+    assert out.returncode == 0, out.stderr
+    assert value == 365
+    hinted = typed_project(tmp_path / "r", "SELECT ref, day, convert_from(convert(lpa::bytea, "
+                                           "'WIN1252', 'UTF8'), 'UTF8') AS lpa FROM places",
+                           'lpa = "str"', kpi, decimals=0)
+    out, value = load_and_value(hinted, legacy["uri"])
+    assert out.returncode == 0, out.stderr
+    assert value == int(legacy["sql"]("SELECT count(*) FROM places WHERE lpa = E'Caf\\xe9'",
+                                      "legacy")) == 121
+
+
+def test_sqlite_text_that_is_not_utf8_is_refused_naming_its_row(tmp_path):
+    path = tmp_path / "w.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE w (ref TEXT, day TEXT, lpa TEXT)")
+        db.executemany("INSERT INTO w VALUES (?, ?, ?)",
+                       [(f"R{n}", f"2025-09-{n % 28 + 1:02d}", "Zoo") for n in range(10)])
+        db.execute("UPDATE w SET lpa = CAST(X'436166E9' AS TEXT) WHERE ref = 'R4'")
+    project = typed_project(tmp_path / "p", "SELECT ref, day, lpa FROM w ORDER BY ref",
+                            'lpa = "str"', 'kind = "count"', decimals=0)
+    out = run(project, "ingest", "w", "--from-source", uri=sqlite_uri(path))
+    assert out.returncode == 3, out.stderr
+    assert "row 5, column 'lpa': found text that is not UTF-8" in one_error(out.stderr)
+    assert snapshot(project).version is None
+
+
+# --- A result cut short within a month ----------------------------------------------------
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_result_cut_short_within_its_first_month_is_refused(tmp_path, request, database):
+    """A nightly query over a rolling window (`day >= current_date - 365`) holds its first
+    month only from that day. Loaded over the stored whole month, it replaced October's 31
+    rows with 21: the year ending September 2025 read 355 where the database holds 365, exit
+    0 (one day fewer each night, until the month fell below half). Refused in one line naming
+    the month, the days and the rows that would go; nothing stored changes. A result bounded
+    by whole months loads, and so does the cut one with --allow-shrink."""
+    if database == "sqlite":
+        path = tmp_path / "w.db"
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE typed (ref TEXT, day TEXT)")
+            db.executemany("INSERT INTO typed VALUES (?, ?)", [
+                (f"R{n}", (date(2024, 10, 1) + timedelta(days=n)).isoformat())
+                for n in range(365)])
+        uri, cut_from, whole_from = sqlite_uri(path), "'2024-10-11'", "'2024-11-01'"
+    else:
+        uri = request.getfixturevalue("warehouse")["uri"]
+        cut_from, whole_from = "date '2024-10-11'", "date '2024-11-01'"
+    every = typed_project(tmp_path / "p", "SELECT ref, day FROM typed", "", 'kind = "count"',
+                          decimals=0)
+    out, value = load_and_value(every, uri)
+    assert out.returncode == 0, out.stderr
+    assert value == 365
+    before = snapshot(every)
+    toml = every / "kpi.toml"
+    whole = toml.read_text(encoding="utf-8")
+    toml.write_text(whole.replace("FROM typed", f"FROM typed WHERE day >= {cut_from}"),
+                    encoding="utf-8")
+    out = run(every, "ingest", "w", "--from-source", uri=uri)
+    assert out.returncode == 3, out.stderr
+    assert one_error(out.stderr) == (
+        "Error: dataset 'w' query (kpi.toml): would replace 2024-10 (31 rows stored) with 21: "
+        "its rows of 2024-10 start on 2024-10-11, and the 10 stored row(s) dated before then "
+        "(from 2024-10-01) would go")
+    assert "date_trunc('month', current_date) - interval '12 months'" in out.stderr
+    assert snapshot(every).same_as(before)
+    assert summary(every)["k"] == 365
+    # bounded by whole months: October is not in the result, and is kept as stored
+    toml.write_text(whole.replace("FROM typed", f"FROM typed WHERE day >= {whole_from}"),
+                    encoding="utf-8")
+    out = run(every, "ingest", "w", "--from-source", uri=uri)
+    assert out.returncode == 0, out.stderr
+    assert summary(every)["k"] == 365
+    # the rows really gone: --allow-shrink says so
+    toml.write_text(whole.replace("FROM typed", f"FROM typed WHERE day >= {cut_from}"),
+                    encoding="utf-8")
+    out = run(every, "ingest", "w", "--from-source", "--allow-shrink", uri=uri)
+    assert out.returncode == 0, out.stderr
+    assert "replaced 2024-10: 31 -> 21 rows" in out.stderr
+    assert summary(every)["k"] == 355
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("ending", [";\n", ";\n\n", " ;  ;\r\n", "\n-- the year's rows", " -- all"])
+def test_a_query_file_ending_as_sql_files_do_runs_as_the_databases_client_runs_it(
+        tmp_path, request, database, ending):
+    """A .sql file ends with ';' and a line break, or a comment: PostgreSQL's driver runs the
+    query inside COPY (...) TO STDOUT, where the ';' was a syntax error ("the query failed
+    ... syntax error at or near ';'", whose hint sent the user to psql, which runs it) and a
+    last `-- comment` commented out the closing bracket. The text is recorded as written."""
+    if database == "sqlite":
+        path = tmp_path / "w.db"
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE typed (ref TEXT, day TEXT)")
+            db.executemany("INSERT INTO typed VALUES (?, ?)", [
+                (f"R{n}", (date(2024, 10, 1) + timedelta(days=n)).isoformat())
+                for n in range(365)])
+        uri = sqlite_uri(path)
+    else:
+        uri = request.getfixturevalue("warehouse")["uri"]
+    project = typed_project(tmp_path / "p", "", "", 'kind = "count"', decimals=0)
+    toml = project / "kpi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('query = ""',
+                                                             'query_file = "w.sql"'),
+                    encoding="utf-8")
+    text = "SELECT ref, day\nFROM typed" + ending
+    (project / "w.sql").write_text(text, encoding="utf-8", newline="")
+    out, value = load_and_value(project, uri)
+    assert out.returncode == 0, out.stderr
+    assert value == 365
+    assert snapshot(project, "w").version == 0
+    history = run(project, "history", "w", "--format", "json")
+    # as the file's text reads (a Windows line break read as a line break)
+    assert json.loads(history.stdout)[0]["sources"][0]["query"] == text.replace("\r\n", "\n")

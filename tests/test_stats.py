@@ -620,8 +620,16 @@ def test_share_standouts_need_whole_cases_a_proportion_and_a_base():
     # A part on fewer than min_base cases is no candidate, however far out its proportion,
     # nor is a part whose rest is that small.
     assert stats.share_standouts([("A", 0, 40), ("B", 80, 100)], 50) is None
-    # Rows with no value in the column stay in the rest and are never named.
+    # Rows with no value in the column are never named, nor in any part's rest or count: B at
+    # 80 of 100 against A's 70 of 100 is p = 0.102 (not below 0.05/2), as `kpi compare` has
+    # it; with the 120 of 200 not recorded pooled into B's rest it "stood out" (190 of 300,
+    # p = 0.002, below 0.05/3).
     assert stats.share_standouts([(None, 60, 100), *alike], 50) is None
+    assert stats.share_standouts([("A", 70, 100), ("B", 80, 100), (None, 120, 200)], 50) is None
+    # A count's too: B's 100 -> 150 against A's 100 -> 100 is 150 of 250 against 100 of 200 in
+    # the current window, p = 0.034, not below 0.05/2; with the 300 -> 100 not recorded, B and
+    # then A "stood out" from the rows not recorded.
+    assert stats.standouts([("A", 100, 100), ("B", 150, 100), (None, 100, 300)], 50) is None
 
 
 def test_a_proportion_gap_too_small_to_matter_does_not_stand_out_however_large_the_base():

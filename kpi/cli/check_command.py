@@ -11,6 +11,7 @@ from kpi.cli import (
     FormatOpt,
     OutputOpt,
     PeriodOpt,
+    VsOpt,
     app,
     emit_document,
     examples,
@@ -19,6 +20,7 @@ from kpi.cli import (
     open_project,
 )
 from kpi.errors import EXIT_CHECK_FAILED
+from kpi.periods import Comparison
 from kpi.render import Format
 
 if TYPE_CHECKING:
@@ -30,10 +32,12 @@ if TYPE_CHECKING:
 @examples(
     "kpi check --period 2025-09",
     "kpi check --period 2025-09 --format json",
+    "kpi check --period 2025-09 --vs yoy",
 )
 @handled
 def check(
     period: PeriodOpt,
+    vs: VsOpt = Comparison.BASELINE,
     format: FormatOpt = Format.TABLE,
     output: OutputOpt = None,
     as_of: AsOfOpt = None,
@@ -45,14 +49,16 @@ def check(
     checks for a period. Exit code 1 when any check fails (a check reading a dataset stored
     under another declaration than kpi.toml's fails, naming why); 3 when there is nothing to
     check (an empty store, a period before every month stored, every KPI's dataset stored
-    under another declaration), with the line kpi summary gives."""
+    under another declaration), with the line kpi summary gives. The windows are checked
+    against the comparison --vs names (kpi.toml's [defaults] vs where it is left out), as
+    kpi summary and the paper compare them."""
     from kpi.periods import Month
     from kpi.store import AsOf
 
     month = Month.typed(period)
     cutoff = AsOf.parse(as_of) if as_of else None
     project = open_project(output)
-    report = project.check_report(month, cutoff, data=data)
+    report = project.check_report(month, cutoff, data=data, vs=vs)
     emit_document(check_document(report, project.name), format, output)
     failed = report.failed
     if failed:
@@ -71,6 +77,7 @@ def check_document(report: CheckReport, project_name: str) -> Document:
                       columns=("check", "kind", "result", "detail"), rows=rows,
                       status_column="result")
     data = {"project": project_name, "period": str(report.period),
+            "comparison": report.comparison.value,
             "passed": not report.failed, "checks": [check_json(r) for r in report.results]}
     failed = len(report.failed)
     heading = (f"{project_name}: {len(report.results)} check(s) for {report.period}, "

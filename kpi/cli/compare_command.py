@@ -175,14 +175,25 @@ def comparison_csv(result):
                     data=comparison_json(result))
 
 
+def _judged_at(header: str, tests) -> str:
+    """A test column's header, with the p-value below which its parts' tests say "yes" where
+    there are several (stats.part_threshold): 'differs from the rest (p<0.0071)'."""
+    from kpi.stats import threshold_text
+
+    made = max((t.tests for t in tests if t is not None and t.p_value is not None), default=1)
+    return f"{header} (p<{threshold_text(made)})" if made > 1 else header
+
+
 def _difference(test) -> str:
-    """'yes (p<0.001)', 'no (p=0.210)', or '—' when not tested."""
+    """'yes (p<0.001)', 'no (p=0.210)', or '—' when not tested; the p-value to the places
+    at which it reads on its side of the level its column judges it at (stats.p_text):
+    'no (p=0.0075)' under 'p<0.05/7'."""
     from kpi.stats import p_text
 
     if test is None or test.significant is None:
         return "—"
-    return f"{'yes' if test.significant else 'no'} (p={p_text(test.p_value)})".replace(
-        "p=<", "p<")
+    return f"{'yes' if test.significant else 'no'} (p={p_text(test.p_value, test.tests)})" \
+        .replace("p=<", "p<")
 
 
 def columns_places(compared) -> tuple[int, int]:
@@ -249,8 +260,11 @@ def comparison_document(result, project_name: str):
         focus_test = result.focus is not None
         columns = ["rank", result.by, "comparison", "current", "change", "status"]
         columns += ["per 1,000"] if per_1000 else []
-        columns += ["differs from the rest"] + ([f"differs from {result.focus}"]
-                                                if focus_test else [])
+        # Each column's tests are judged at the level divided among them (stats.among): the
+        # header says the p-value a "yes" needs, so "no (p=0.030)" reads as meant.
+        columns += [_judged_at("differs from the rest", [p.vs_rest for p in k.parts])]
+        columns += [_judged_at(f"differs from {result.focus}", [p.vs_focus for p in k.parts])
+                    ] if focus_test else []
         # Each column to one number of places, at which the column the parts are ranked by
         # never prints two that differ alike (a tie, or a ranking read the wrong way), and each
         # part's two windows read apart where its change reads as one (ranked_places).

@@ -29,6 +29,7 @@ from kpi.ingest.sql_reader import Query, query_of
 from kpi.ingest.stage import (
     Extract,
     check_unique_stored,
+    day_of,
     describe_key,
     expand_sources,
     stage_extracts,
@@ -95,6 +96,60 @@ def _check_shrink(spec: DatasetSpec, replaced: list[dict[str, Any]]) -> None:
                     hint="an extract replaces every month it holds rows for: remove rows dated "
                          f"in months it does not cover, or pass {flag('--allow-shrink')} if the "
                          "month really has fewer rows now")
+
+
+def _check_cut(project, spec: DatasetSpec, extract: Extract, before: pl.DataFrame) -> None:
+    """Refuse a database query's load whose rows start after the first day (or end before the
+    last) of stored rows of its first (or last) month, where that month shrinks: the stored
+    rows outside the result's days would go with the month it replaces. A query's WHERE over a
+    rolling window (`day >= current_date - 365`, the usual nightly query) holds its first month
+    only from that day: the year ending September 2025 read 355 where the warehouse holds 365
+    rows, exit 0, and one day fewer every night until the month fell below half. A month that
+    grows, and a result of whole months, are not refused; `--allow-shrink` confirms the rows
+    were removed. An extract file is not checked: a revised file whose month lost its first
+    day's rows (a record deleted, or moved to another date) is as common as one cut short."""
+    from kpi import store
+
+    if not any("query" in source for source in extract.sources):
+        return
+    if extract.covered is None or extract.first_day is None or not extract.months:
+        return
+    keys = ["month", *spec.replace_by]
+    after = extract.covered.group_by(keys).agg(pl.col("rows").sum().alias("after"),
+                                               pl.col(FILE).unique(maintain_order=True))
+    shrunk = (after.join(before, on=keys, how="inner", nulls_equal=True)
+              .filter(pl.col("after") < pl.col("before")))
+    edges = [(extract.months[0], extract.first_day, True),
+             (extract.months[-1], extract.last_day, False)]
+    shrunk = shrunk.filter(pl.col("month").is_in([month for month, _, _ in edges]))
+    if not shrunk.height:
+        return
+    stored = store.stored_rows(project, spec.id)
+    day = day_of(spec, stored.collect_schema())
+    if day is None:
+        return
+    stored = stored.join(shrunk.lazy().select(keys), on=keys, how="semi", nulls_equal=True)
+    for month, edge, first in edges:
+        outside = stored.filter((pl.col("month") == month) & (day < edge if first else day > edge))
+        count, low, high = outside.select(pl.len(), day.min().alias("low"),
+                                          day.max().alias("high")).collect().row(0)
+        if not count:
+            continue
+        row = shrunk.filter(pl.col("month") == month).row(0, named=True)
+        files = ", ".join(str(f) for f in row[FILE])
+        key = describe_key(row, spec.replace_by)
+        said = (f"its rows of {month} start on {edge}, and the {count:,} stored row(s) dated "
+                f"before then (from {low}) would go" if first else
+                f"its rows of {month} end on {edge}, and the {count:,} stored row(s) dated after "
+                f"then (to {high}) would go")
+        raise DataError(f"{files}: would replace {key} ({row['before']:,} rows stored) with "
+                        f"{row['after']:,}: {said}",
+                        hint="a load replaces each month it holds rows for with its rows of that "
+                             "month: a query's WHERE over a rolling window (day >= current_date "
+                             "- 365) cuts its first month. "
+                             "Bound it by whole months (day >= date_trunc('month', "
+                             "current_date) - interval '12 months'), or pass "
+                             f"{flag('--allow-shrink')} if those rows were really removed")
 
 
 # Delta operations that rewrite files or the log without changing a row (`kpi vacuum`).
@@ -295,6 +350,8 @@ def _commit(project, spec: DatasetSpec, extract: Extract, *, skip_bad_rows: bool
         replaced = replaced_months(spec, extract.covered, before)
         if not allow_shrink:
             _check_shrink(spec, replaced)
+            if version > 0:
+                _check_cut(project, spec, extract, before)
         kept = (_kept_rows(store.stored_rows(project, dataset_id), spec, keys)
                 if version > 0 else None)
         check_identity(project, spec, extract, kept)

@@ -75,6 +75,36 @@ def printable_ascii_arrow(arrow) -> bool:
     return True
 
 
+def without_one_text(kind) -> str | None:
+    """Why the values of a typed column (an Arrow type) have no one text, so that none may be
+    stored in a `str` column, or None where each value has one: an integer (its digits), an
+    exact decimal (its digits to its scale, '12.00'), a date (ISO 8601, '2025-09-29', as every
+    writer of a typed file and every database writes it) and text itself.
+
+    The rule for every reader of typed values (a Parquet file, a database query): kpi's text
+    of the others is one writer's among several, so a filter written as the source shows a
+    value missed every row stored another way (`beat = '12'` counted 0 of 18 rows whose 12.0
+    kpi stored as '12.0', exit 0, where the same extract as CSV counts 18). A reader that
+    knows the text its source writes (the database's `real::text`, `time::text`,
+    `boolean::text`) makes that text first, and asks this of what is left."""
+    import pyarrow as pa
+
+    t = pa.types
+    if t.is_dictionary(kind):
+        kind = kind.value_type
+    if t.is_floating(kind):
+        return "12.0 is written 12 or 12.0, 7.5e-09 or 7.5e-9"
+    if t.is_timestamp(kind):
+        return "a time is written 2025-09-29 23:30:00, 2025-09-29T23:30 or 29/09/2025 23:30"
+    if t.is_time(kind):
+        return "a time of day is written 13:45, 13:45:00 or 1:45 PM"
+    if t.is_duration(kind) or t.is_interval(kind):
+        return "an hour is written 1:00:00, 1h or 3600"
+    if t.is_boolean(kind):
+        return "true is written true, True, TRUE or t"
+    return None
+
+
 # Rows read, typed and checked at once: memory is bounded by a batch, not by the file.
 # KPI_INGEST_BATCH_ROWS overrides it (the tests use small batches).
 BATCH_ROWS = 250_000

@@ -24,6 +24,7 @@ from kpi.ingest.common import (
     _heading_key,
     _show,
     printable_ascii,
+    without_one_text,
 )
 from kpi.ingest.identity import needs_normalising, normalised_text
 
@@ -222,6 +223,21 @@ def _check_parquet_types(spec: DatasetSpec, path: Path | str, table: pl.DataFram
         dtype = table.schema[source]
         if dtype == pl.String or dtype == pl.Null:
             continue
+        if col.type == ColumnType.STR:
+            kind = table.select(source).head(0).to_arrow().schema.types[0]
+            reason = without_one_text(kind)
+            if reason is not None:
+                # kpi's text of it (12.0, '2025-09-29 23:30:00.000000', 'true') is one
+                # writer's of several: a filter beat = '12' counted 0 of 18 rows, exit 0.
+                real = ("float" if dtype.is_float() else "datetime or date"
+                        if isinstance(dtype, pl.Datetime) else "bool"
+                        if dtype == pl.Boolean else None)
+                raise DataError(located(path, f"expected text, found a column of type {dtype}, "
+                                              f"whose values have no one text ({reason})",
+                                        column=source),
+                                hint=(f"declare the column {real} in kpi.toml, or " if real
+                                      else "") + "write it in the file as text, as its source "
+                                "shows it; nothing stored was changed")
         ok = {
             ColumnType.STR: (dtype.is_numeric() or dtype in (pl.Boolean, pl.Date, pl.Categorical)
                              or isinstance(dtype, pl.Datetime | pl.Enum)),

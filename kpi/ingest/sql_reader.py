@@ -30,7 +30,14 @@ import polars as pl
 
 from kpi.catalogue import UK, ColumnType, DatasetSpec, QuerySource
 from kpi.errors import ConfigError, DataError, UsageError, ingest_hint, located
-from kpi.ingest.common import Numbering, _batch_rows, _numbered, _show, _without_reserved
+from kpi.ingest.common import (
+    Numbering,
+    _batch_rows,
+    _numbered,
+    _show,
+    _without_reserved,
+    without_one_text,
+)
 from kpi.ingest.conform import _expected, source_lookup, sources_of
 
 if TYPE_CHECKING:
@@ -247,7 +254,7 @@ def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
         try:
             cursor = connection.cursor()
             try:
-                cursor.execute(query.text)
+                cursor.execute(_runnable(query.text))
                 reader = cursor.fetch_record_batch()
             except Exception as exc:  # noqa: BLE001
                 raise DataError(f"{query.label}: the query failed ({_reason(query, exc)})",
@@ -288,6 +295,18 @@ def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
             _close(cursor, connection)
 
     return batches(), lambda records: records + 1
+
+
+def _runnable(text: str) -> str:
+    """The query as the driver is given it: without the ';' (and the blank lines) a .sql file
+    ends with, and with a line break after its last line. PostgreSQL's driver runs it inside
+    `COPY (...) TO STDOUT`, where the query every client runs, `SELECT ... ;` as a file ends,
+    was refused as a syntax error at ';', and one ending in a `-- comment` commented out the
+    closing bracket. The query's text is recorded as written (its sha256 with it)."""
+    text = text.rstrip()
+    while text.endswith(";"):
+        text = text[:-1].rstrip()
+    return text + "\n"
 
 
 def _read_failed(query: Query, exc: BaseException, schema: Any, read: int) -> DataError:
@@ -387,8 +406,9 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
         if extension == "arrow.uuid":
             column, kind = _uuid_text(column), pa.string()
         elif described == "citext" and pa.types.is_binary(kind):
-            # case-insensitive text: its bytes are its text (compared as written, as a file's)
-            column, kind = pc.cast(column, pa.string()), pa.string()
+            # case-insensitive text: its bytes are its text (compared as written, as a file's),
+            # checked as UTF-8 below with every other text column
+            column, kind = _bytes_as_text(column), pa.string()
         elif pa.types.is_time(kind):
             column, kind = _time_text(column), pa.string()
         if described == "money" and col is not None:
@@ -409,6 +429,20 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             kind = pa.string()
         elif described == "numeric" and pa.types.is_string(kind):
             column = _numeric_text(column)  # a NUMERIC of no declared scale: its text already
+        elif col is not None and col.type == ColumnType.STR and pa.types.is_boolean(kind):
+            column, kind = pc.cast(column, pa.string()), pa.string()  # boolean::text's 'true'
+        reason = without_one_text(kind) if _readable(kind) else None
+        if col is not None and col.type == ColumnType.STR and reason is not None:
+            # A double or a time has no one text (common.without_one_text): kpi's (12.0,
+            # 1.5e-7, '2025-09-30 23:30:00.000000') is not the database's (12, 1.5e-07,
+            # '2025-09-30 23:30:00'), so a filter beat = '12' counted 0 rows where the
+            # database counts 18. The texts the database's own are read as above.
+            raise DataError(located(Path(query.label), f"expected text, found a column of "
+                                    f"type {described}, whose values have no one text "
+                                    f"({reason})", column=name),
+                            hint=f"read the database's text in the query: CAST({_show(name)} "
+                                 f"AS TEXT) AS {_show(name)}, or declare the column float or "
+                                 "datetime in kpi.toml; nothing stored was changed")
         if not _readable(kind):
             if col is not None:
                 raise DataError(located(Path(query.label), f"expected {_expected(col)}, "
@@ -421,8 +455,55 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             column = _within_calendar(query, name, column, col is not None, start)
         elif col is not None and col.type == ColumnType.BOOL and pa.types.is_integer(kind):
             column = pc.cast(column, pa.string())
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            column = _utf8(query, name, column, col is not None, start)
         columns.append(column)
     return pa.table(columns, names=names)
+
+
+def _bytes_as_text(column: Any) -> Any:
+    """A column of bytes as the text they hold, unchecked (`_utf8` checks it): Arrow's cast
+    raised on bytes that are not UTF-8, a traceback."""
+    import pyarrow as pa
+
+    return pa.chunked_array(
+        [pa.Array.from_buffers(pa.string(), len(chunk), chunk.buffers()[:3], chunk.null_count,
+                               chunk.offset) for chunk in column.chunks], type=pa.string())
+
+
+def _utf8(query: Query, name: str, column: Any, mapped: bool, start: int) -> Any:
+    """A text column whose every value is UTF-8, as every text kpi stores is; else, in a column
+    the dataset reads, the first value that is not is refused (a SQL_ASCII database keeps the
+    bytes it was given, Windows-1252's 'Café' among them, and hands them on as they are: stored,
+    they made the table unreadable, and every later figure refused), and one it ignores is
+    made blank."""
+    import pyarrow as pa
+
+    offset = 0
+    for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
+        try:
+            chunk.validate(full=True)  # checks that each value is UTF-8
+        except pa.ArrowInvalid:
+            for index, value in enumerate(chunk.cast(pa.binary()).to_pylist()):
+                if value is None:
+                    continue
+                try:
+                    value.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    if not mapped:  # a column the dataset ignores: left out whole
+                        return pa.nulls(len(column), pa.string())
+                    shown = value.decode("utf-8", "backslashreplace")
+                    raise DataError(located(Path(query.label), f"found text that is not UTF-8 "
+                                            f"('{_show(shown)}', byte 0x{value[exc.start]:02x})",
+                                            row=start + offset + index + 1, column=name),
+                                    hint="the database holds it in another encoding (a "
+                                         "SQL_ASCII database keeps bytes as written): convert "
+                                         "it in the query, for Windows-1252 text in PostgreSQL "
+                                         f"convert_from(convert({_show(name)}::bytea, 'WIN1252', "
+                                         f"'UTF8'), 'UTF8') AS {_show(name)}; nothing stored "
+                                         "was changed") from None
+        offset += len(chunk)
+    return column
 
 
 def _numeric_text(column: Any) -> Any:

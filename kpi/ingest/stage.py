@@ -89,6 +89,10 @@ class Extract:
     data: dict[str, list[DataFile]] = field(default_factory=dict)  # month -> its data files
     ids: _Ids | None = None
     firsts: dict[str, pl.DataFrame] = field(default_factory=dict)
+    # The first and last day the good rows are dated (`day_of`), None for a dataset whose
+    # date is a month: what a load that cuts a month short would drop (commit._check_cut).
+    first_day: Any = None
+    last_day: Any = None
 
     @property
     def months(self) -> list[str]:
@@ -251,6 +255,12 @@ def _stage(spec: DatasetSpec, paths: Sequence[Path | Query], sink: _Sink, *,
         extract.numberings[str(path)] = numbering
         extract.named[str(path)] = state.where
         extract.rows += state.good
+        for day in (state.first_day, state.last_day):
+            if day is not None:
+                extract.first_day = day if extract.first_day is None else min(extract.first_day,
+                                                                              day)
+                extract.last_day = day if extract.last_day is None else max(extract.last_day,
+                                                                            day)
         if state.bad_count:
             rejected.append(state.bad(numbering).with_columns(pl.lit(str(path)).alias(FILE)))
         if query is not None:
@@ -329,6 +339,8 @@ class _FileState:
     captions: dict[str, str] = field(default_factory=dict)
     # A CSV file's or a workbook's rows as an aggregate table's (conform.PivotLayout).
     layout: PivotLayout | None = None
+    first_day: Any = None  # the first and last day the good rows are dated (`day_of`)
+    last_day: Any = None
 
     @property
     def folder(self) -> Path:
@@ -364,6 +376,13 @@ class _FileState:
                 self.bad_frames.append(bad.head(MAX_LISTED - kept))
         if good.height:
             self.good += good.height
+            day = day_of(self.spec, good.schema)
+            if day is not None:
+                first, last = good.select(day.min(), day.max().alias("last")).row(0)
+                if first is not None:
+                    self.first_day = first if self.first_day is None else min(self.first_day,
+                                                                              first)
+                    self.last_day = last if self.last_day is None else max(self.last_day, last)
             self.counts.append(good.group_by("month", *self.spec.replace_by).len("rows")
                                .with_columns(MONTH_TEXT))
             if not self.keep_bad and self.bad_count:
@@ -389,6 +408,25 @@ class _FileState:
                   else pl.DataFrame(schema={**schema, "rows": pl.UInt32}))
         return (counts.group_by(keys, maintain_order=True).agg(pl.col("rows").sum())
                 .with_columns(pl.lit(str(self.path)).alias(FILE)))
+
+
+def day_of(spec: DatasetSpec, schema: Any) -> pl.Expr | None:
+    """The day each row is dated, as the UK calendar has it (an instant's UK date), of rows of
+    this `schema` (new rows or stored ones); None for a dataset dated by a month (or by a
+    year and a part of it), which no load can cut short within a month."""
+    from kpi.catalogue import UK, ColumnType
+
+    column = spec.column(spec.date) if spec.date else None
+    if column is None or column.type not in (ColumnType.DATE, ColumnType.DATETIME) \
+            or column.name not in schema:
+        return None
+    kind = schema[column.name]
+    day = pl.col(column.name)
+    if isinstance(kind, pl.Datetime):
+        if kind.time_zone is not None:
+            day = day.dt.convert_time_zone(UK)
+        return day.dt.date()
+    return day if kind == pl.Date else None
 
 
 def _gaps(spec: DatasetSpec, paths: list[Path], keys: pl.DataFrame) -> list[str]:

@@ -1,0 +1,225 @@
+"""One verdict for one part, whichever face says whether it differs from the rest: `kpi
+compare`'s `vs_rest` (its table, JSON and `project.compare`), the board paper's parts that stand
+out and its "Compared with peers" sentence. Each judges a part's test at the 5% level divided
+among the parts tested (Bonferroni's correction, `kpi.stats.part_threshold`); `kpi compare`
+judged each at 5% alone, so with three LPAs a part at p = 0.022 "differed from the rest" there
+while the paper, on the same figures, found nothing.
+
+Worked by hand, on Aston, Brierley and Coventry with 100 incidents each in the year ending
+September 2025, Brierley's and Coventry's 80 attended within 15 minutes (the rest of Aston,
+160 of 200), by the pooled two-proportion z-test, z = (x/n - X/N) / sqrt(p(1 - p)(1/n + 1/N)),
+p = (x + X) / (n + N), two-sided p = erfc(|z| / sqrt 2):
+
+- Aston 68 of 100: p = 228/300 = 0.76, sqrt(0.76 x 0.24 x 0.015) = 0.052307, z = -0.12 /
+  0.052307 = -2.2942, p = 0.0218: below 0.05, not below 0.05/3 = 0.0167.
+- Aston 60 of 100: p = 220/300, sqrt(0.7333 x 0.2667 x 0.015) = 0.054160, z = -3.6927,
+  p = 0.00022: below 0.05/3.
+- Brierley against Aston and Coventry: 80 of 100 against 148 of 200 (z = 1.1471, p = 0.251)
+  or 140 of 200 (z = 1.8464, p = 0.0648): below neither.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+from test_paper_standouts import RATE_TOML, _rate_project
+
+import kpi
+from kpi import stats
+
+PEERS = """
+[peers.lpas]
+title = "the force's LPAs"
+column = "lpa"
+members = ["Aston", "Brierley", "Coventry"]
+focus = "Aston"
+"""
+
+
+def _z_p(x: int, n: int, rest_x: int, rest_n: int) -> float:
+    pooled = (x + rest_x) / (n + rest_n)
+    z = (x / n - rest_x / rest_n) / math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / rest_n))
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def _loaded(tmp_path, cli, aston: int, peers: bool = False):
+    folder = _rate_project(tmp_path, aston)
+    if peers:
+        toml = RATE_TOML.replace('breakdowns = ["lpa"]', 'breakdowns = ["lpa"]\npeers = "lpas"')
+        (folder / "kpi.toml").write_text(toml + PEERS, encoding="utf-8")
+    result = cli(["--project", folder, "ingest", "incidents", folder / "incidents.csv"])
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def _paper_line(cli, folder) -> str:
+    out = folder / "full.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                  "--output", out, "--full"])
+    assert result.exit_code == 0, result.output
+    return next(x for x in out.read_text(encoding="utf-8").splitlines()
+                if "**Incidents attended within 15 minutes.**" in x)
+
+
+@pytest.mark.parametrize(("aston", "p_value", "differs"), [(68, 0.0218, False),
+                                                         (60, 0.00022, True)])
+def test_compare_and_the_paper_judge_a_part_alike(tmp_path, cli, aston, p_value, differs):
+    assert _z_p(aston, 100, 160, 200) == pytest.approx(p_value, abs=5e-5)
+    assert (p_value < 0.05, p_value < 0.05 / 3) == (True, differs)
+    folder = _loaded(tmp_path, cli, aston)
+    args = ["--project", folder, "compare", "--period", "2025-09", "--by", "lpa"]
+
+    result = cli([*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    parts = {p["name"]: p for p in json.loads(result.stdout)["kpis"][0]["parts"]}
+    tests = {name: part["vs_rest"] for name, part in parts.items()}
+    assert tests["Aston"]["p_value"] == pytest.approx(_z_p(aston, 100, 160, 200), rel=1e-9)
+    # Compare judged Aston at 68 "yes" against 5% alone: the paper below found nothing.
+    assert tests["Aston"]["significant"] is differs
+    assert "corrected for the 3 parts tested" in tests["Aston"]["note"]
+    for name in ("Brierley", "Coventry"):
+        assert tests[name]["significant"] is False
+        assert tests[name]["p_value"] > 0.05 / 3
+
+    table = cli(args)
+    assert table.exit_code == 0, table.output
+    assert "differs from the rest (p<0.05/3)" in table.stdout
+    aston_row = next(line for line in table.stdout.splitlines() if "Aston" in line)
+    assert aston_row.endswith("yes (p<0.001)" if differs else "no (p=0.022)")
+
+    frame = kpi.open(folder).compare("2025-09", "lpa")
+    judged = dict(zip(frame["part"], frame["vs_rest_significant"], strict=True))
+    assert judged == {"Aston": differs, "Brierley": False, "Coventry": False}
+
+    # The paper's parts that stand out, on the same figures, by the same rule.
+    line = _paper_line(cli, folder)
+    assert ("Aston (60.0%) stands out from the other 2 (80.0% together)" in line) is differs
+    assert "Brierley (80.0%) stands out" not in line
+
+
+@pytest.mark.parametrize(("aston", "said"), [
+    (68, "could be chance (p = 0.022, judged against 0.05/3 for the 3 parts tested)"),
+    (60, "is statistically significant (p < 0.001, judged against 0.05/3 for the 3 parts "
+         "tested)")])
+def test_the_peer_sentence_judges_the_focus_as_compare_does(tmp_path, cli, aston, said):
+    folder = _loaded(tmp_path, cli, aston, peers=True)
+    result = cli(["--project", folder, "compare", "--period", "2025-09", "--by", "lpa",
+                  "--peers", "lpas", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    focus = next(p for p in json.loads(result.stdout)["kpis"][0]["parts"] if p["focus"])
+    line = _paper_line(cli, folder)
+    sentence = re.search(r"Compared with peers .*?\)\.", line)
+    assert sentence is not None, line
+    assert sentence.group(0).endswith(f"the difference from the rest of the group {said}.")
+    assert ("statistically significant" in sentence.group(0)) is focus["vs_rest"]["significant"]
+
+
+@pytest.mark.parametrize(("p_value", "tests", "shown"), [
+    (0.00749, 7, "0.0075"),      # "0.007" would read below 0.05/7 = 0.00714...
+    (0.0075, 7, "0.008"),
+    (0.00712, 7, "0.007"),       # below it, and reads so at three places
+    (0.0218, 3, "0.022"),
+    (0.0009, 60, "0.001"),       # above 0.05/60 = 0.000833...
+    (0.0008, 60, "0.0008"),      # below it
+    (0.00001, 60, "<0.0001"),    # "<0.001" would not say which side of 0.00083 it is
+    (0.0003, 7, "<0.001"),
+    (0.0003, 1, "<0.001"),
+    (0.0218, 1, "0.022"),
+])
+def test_a_p_value_reads_on_its_side_of_the_level_it_is_judged_at(p_value, tests, shown):
+    assert stats.p_text(p_value, tests) == shown
+
+
+def test_a_part_among_others_is_judged_at_the_level_divided_among_them():
+    alone = stats.proportion_test(68, 100, 160, 200)
+    assert alone.significant is True and alone.tests == 1
+    judged = stats.among(alone, 3)
+    assert (judged.significant, judged.tests, judged.p_value) == (False, 3, alone.p_value)
+    assert judged.note == ("68 of 100 against 160 of 200: not significant at the 5% level "
+                           "corrected for the 3 parts tested (p = 0.022, not below 0.05/3): "
+                           "could be noise")
+    assert stats.among(alone, 1) == alone
+    # The paper's parts that stand out are found at the same level.
+    assert stats.share_standouts([("Aston", 68, 100), ("Brierley", 80, 100),
+                                  ("Coventry", 80, 100)], 50) is None
+    found = stats.share_standouts([("Aston", 60, 100), ("Brierley", 80, 100),
+                                   ("Coventry", 80, 100)], 50)
+    assert found is not None and [t.part for t in found.parts] == ["Aston"]
+    assert stats.among(found.parts[0].test, found.tested).significant is True
+
+
+def test_the_paper_says_which_parts_have_no_figure(tmp_path, cli):
+    """Coventry with 100 incidents in the baseline year and none in the year ending September
+    2025 has no proportion there: `kpi compare` and `kpi show` list it "n/a"; the paper's
+    breakdown named Aston and Brierley and said nothing of it."""
+    from test_paper_standouts import COMPARISON, CURRENT
+
+    (tmp_path / "kpi.toml").write_text(RATE_TOML, encoding="utf-8")
+    rows = ["incident_id,opened,lpa,seconds"]
+    for lpa, now, cases in (("Aston", 60, 100), ("Brierley", 80, 100), ("Coventry", 0, 0)):
+        for window, in_time, n in ((COMPARISON, 50, 100), (CURRENT, now, cases)):
+            rows += [f"{lpa}-{window[0]}-{i},{window[i % 12]}-15,{lpa},"
+                     f"{600 if i < in_time else 1200}" for i in range(n)]
+    (tmp_path / "incidents.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = cli(["--project", tmp_path, "ingest", "incidents", tmp_path / "incidents.csv"])
+    assert result.exit_code == 0, result.output
+    compared = cli(["--project", tmp_path, "compare", "--period", "2025-09", "--by", "lpa",
+                    "--format", "json"])
+    parts = {p["name"]: p for p in json.loads(compared.stdout)["kpis"][0]["parts"]}
+    assert parts["Coventry"]["current"]["value"] is None
+    said = "By LPA, Coventry has no figure in the year ending September 2025."
+    assert said in _paper_line(cli, tmp_path)
+    out = tmp_path / "board.md"
+    done = cli(["--project", tmp_path, "export", "markdown", "--period", "2025-09",
+                "--output", out])
+    assert done.exit_code == 0, done.output
+    assert said in out.read_text(encoding="utf-8")
+
+
+def test_the_parts_with_no_figure_are_named_five_and_counted():
+    from kpi.document import Name, plain_text
+    from kpi.paper import _unfigured_sentence
+    from kpi.periods import Month, Window, WindowKind
+
+    window = Window(WindowKind.YE, Month.parse("2024-10"), Month.parse("2025-09"))
+    text = plain_text(_unfigured_sentence(Name("LPA"), ["G", "B", "A", "F", "C", "E", "D"],
+                                          window))
+    assert text == ("By LPA, A, B, C, D, E and 2 more have no figure in the year ending "
+                    "September 2025.")
+    assert plain_text(_unfigured_sentence(Name("LPA"), ["B", "A"], window)) == (
+        "By LPA, A and B have no figure in the year ending September 2025.")
+
+
+def test_rows_not_recorded_are_in_no_parts_rest_in_either_face(tmp_path, cli):
+    """Aston 70 and Brierley 80 of 100 incidents attended in time, and 120 of 200 with no
+    LPA. `kpi compare` leaves the blank rows out ("rows with a blank 'lpa' are not
+    compared"): Brierley against Aston, 80 of 100 against 70 of 100, p = 0.102, "no". The paper
+    pooled them into Brierley's rest, 190 of 300 (p = 0.002), and said it "stands out from the
+    other 2 (63.3% together)", the other 2 being Aston and the rows not recorded."""
+    from test_paper_standouts import COMPARISON, CURRENT
+
+    toml = RATE_TOML.replace('lpa = "str"', 'lpa = { type = "str", required = false }')
+    (tmp_path / "kpi.toml").write_text(toml, encoding="utf-8")
+    rows = ["incident_id,opened,lpa,seconds"]
+    for lpa, now, cases in (("Aston", 70, 100), ("Brierley", 80, 100), ("", 120, 200)):
+        for window, in_time, n in ((COMPARISON, 50, 100), (CURRENT, now, cases)):
+            rows += [f"{lpa or 'none'}-{window[0]}-{i},{window[i % 12]}-15,{lpa},"
+                     f"{600 if i < in_time else 1200}" for i in range(n)]
+    (tmp_path / "incidents.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = cli(["--project", tmp_path, "ingest", "incidents", tmp_path / "incidents.csv"])
+    assert result.exit_code == 0, result.output
+    compared = cli(["--project", tmp_path, "compare", "--period", "2025-09", "--by", "lpa",
+                    "--format", "json"])
+    parts = {p["name"]: p for p in json.loads(compared.stdout)["kpis"][0]["parts"]}
+    assert set(parts) == {"Aston", "Brierley"}
+    brierley = parts["Brierley"]["vs_rest"]
+    assert brierley["p_value"] == pytest.approx(_z_p(80, 100, 70, 100), rel=1e-9)
+    assert brierley["p_value"] == pytest.approx(0.1025, abs=5e-5)
+    assert brierley["significant"] is False
+    line = _paper_line(cli, tmp_path)
+    assert "stands out" not in line
+    assert "By LPA, the change in percentage points, best first: Brierley (+30.0pp), Aston " \
+           "(+20.0pp), not recorded (+10.0pp)." in line
