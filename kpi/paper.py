@@ -1279,7 +1279,12 @@ def quality_sentence(result: KpiResult) -> str:
     the rows behind the figure, so a figure resting on rows kpi doubts never reads as sound."""
     if not result.quality:
         return ""
-    return " Data quality: " + "; ".join(quality_words(n) for n in result.quality) + "."
+    return f" Data quality: {quality_text(result)}."
+
+
+def quality_text(result: KpiResult) -> str:
+    """A result's data-quality notes in the paper's words, one after another."""
+    return "; ".join(quality_words(n) for n in result.quality)
 
 
 def population_sentence(kpi: KpiDef) -> str:
@@ -1569,8 +1574,7 @@ class _Builder:
                 "blank far more often than usual, or a month with far fewer or more rows; each "
                 "paragraph says so beside its figure.")))
             blocks.append(BulletList(tuple(
-                inlines(Name(r.kpi.title), ": ",
-                        Name("; ".join(quality_words(n) for n in r.quality)),
+                inlines(Name(r.kpi.title), ": ", Name(quality_text(r)),
                         f". See {self.labels[r.kpi.id]}." if r.kpi.id in self.labels else ".")
                 for r in doubted), small=True))
         if self.revised is not None:

@@ -157,18 +157,23 @@ breakdowns = ["lpa"]
 """
 
 
-def _rate_project(folder, aston_in_time: int):
+def _rate_project(folder, aston_in_time: int = 80,
+                  parts: tuple[tuple[str, int, int], ...] | None = None, toml: str = RATE_TOML):
     """Aston, Brierley and Coventry with 100 incidents each in the baseline year and in the
     year ending September 2025; in the baseline year 50 of each attended within 15 minutes,
     in the year ending September 2025 80 of Brierley's and Coventry's and `aston_in_time` of
-    Aston's."""
-    (folder / "kpi.toml").write_text(RATE_TOML, encoding="utf-8")
+    Aston's. Or `parts`: each LPA ("" for rows with none), how many of its incidents of the
+    year ending September 2025 were attended in time and how many it had (100 in the baseline
+    year, 50 of them in time)."""
+    (folder / "kpi.toml").write_text(toml, encoding="utf-8")
     rows = ["incident_id,opened,lpa,seconds"]
-    for lpa, now in (("Aston", aston_in_time), ("Brierley", 80), ("Coventry", 80)):
-        for window, in_time in ((COMPARISON, 50), (CURRENT, now)):
-            for i in range(100):
+    for lpa, now, cases in parts or (("Aston", aston_in_time, 100), ("Brierley", 80, 100),
+                                     ("Coventry", 80, 100)):
+        for window, in_time, count in ((COMPARISON, 50, 100), (CURRENT, now, cases)):
+            for i in range(count):
                 seconds = 600 if i < in_time else 1200
-                rows.append(f"{lpa}-{window[0]}-{i},{window[i % 12]}-15,{lpa},{seconds}")
+                rows.append(f"{lpa or 'none'}-{window[0]}-{i},{window[i % 12]}-15,{lpa},"
+                            f"{seconds}")
     (folder / "incidents.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return folder
 

@@ -45,8 +45,10 @@ def _z_p(x: int, n: int, rest_x: int, rest_n: int) -> float:
     return math.erfc(abs(z) / math.sqrt(2))
 
 
-def _loaded(tmp_path, cli, aston: int, peers: bool = False):
-    folder = _rate_project(tmp_path, aston)
+def _loaded(tmp_path, cli, aston: int = 80, peers: bool = False, **project):
+    """The three LPAs' project (`_rate_project`: Aston's `aston` of 100 in time, or `project`'s
+    parts and kpi.toml), loaded."""
+    folder = _rate_project(tmp_path, aston, **project)
     if peers:
         toml = RATE_TOML.replace('breakdowns = ["lpa"]', 'breakdowns = ["lpa"]\npeers = "lpas"')
         (folder / "kpi.toml").write_text(toml + PEERS, encoding="utf-8")
@@ -155,17 +157,7 @@ def test_the_paper_says_which_parts_have_no_figure(tmp_path, cli):
     """Coventry with 100 incidents in the baseline year and none in the year ending September
     2025 has no proportion there: `kpi compare` and `kpi show` list it "n/a"; the paper's
     breakdown named Aston and Brierley and said nothing of it."""
-    from test_paper_standouts import COMPARISON, CURRENT
-
-    (tmp_path / "kpi.toml").write_text(RATE_TOML, encoding="utf-8")
-    rows = ["incident_id,opened,lpa,seconds"]
-    for lpa, now, cases in (("Aston", 60, 100), ("Brierley", 80, 100), ("Coventry", 0, 0)):
-        for window, in_time, n in ((COMPARISON, 50, 100), (CURRENT, now, cases)):
-            rows += [f"{lpa}-{window[0]}-{i},{window[i % 12]}-15,{lpa},"
-                     f"{600 if i < in_time else 1200}" for i in range(n)]
-    (tmp_path / "incidents.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    result = cli(["--project", tmp_path, "ingest", "incidents", tmp_path / "incidents.csv"])
-    assert result.exit_code == 0, result.output
+    _loaded(tmp_path, cli, parts=(("Aston", 60, 100), ("Brierley", 80, 100), ("Coventry", 0, 0)))
     compared = cli(["--project", tmp_path, "compare", "--period", "2025-09", "--by", "lpa",
                     "--format", "json"])
     parts = {p["name"]: p for p in json.loads(compared.stdout)["kpis"][0]["parts"]}
@@ -199,18 +191,8 @@ def test_rows_not_recorded_are_in_no_parts_rest_in_either_face(tmp_path, cli):
     compared"): Brierley against Aston, 80 of 100 against 70 of 100, p = 0.102, "no". The paper
     pooled them into Brierley's rest, 190 of 300 (p = 0.002), and said it "stands out from the
     other 2 (63.3% together)", the other 2 being Aston and the rows not recorded."""
-    from test_paper_standouts import COMPARISON, CURRENT
-
-    toml = RATE_TOML.replace('lpa = "str"', 'lpa = { type = "str", required = false }')
-    (tmp_path / "kpi.toml").write_text(toml, encoding="utf-8")
-    rows = ["incident_id,opened,lpa,seconds"]
-    for lpa, now, cases in (("Aston", 70, 100), ("Brierley", 80, 100), ("", 120, 200)):
-        for window, in_time, n in ((COMPARISON, 50, 100), (CURRENT, now, cases)):
-            rows += [f"{lpa or 'none'}-{window[0]}-{i},{window[i % 12]}-15,{lpa},"
-                     f"{600 if i < in_time else 1200}" for i in range(n)]
-    (tmp_path / "incidents.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    result = cli(["--project", tmp_path, "ingest", "incidents", tmp_path / "incidents.csv"])
-    assert result.exit_code == 0, result.output
+    _loaded(tmp_path, cli, parts=(("Aston", 70, 100), ("Brierley", 80, 100), ("", 120, 200)),
+            toml=RATE_TOML.replace('lpa = "str"', 'lpa = { type = "str", required = false }'))
     compared = cli(["--project", tmp_path, "compare", "--period", "2025-09", "--by", "lpa",
                     "--format", "json"])
     parts = {p["name"]: p for p in json.loads(compared.stdout)["kpis"][0]["parts"]}

@@ -16,6 +16,7 @@ searches, 108 in all; the ratio (36 / 160,000) / (72 / 1,990,000) = 6.21875, pri
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -124,8 +125,7 @@ def test_the_summary_lists_the_figures_of_illustrative_populations(project, cli)
                                  "[population]):\n", 1)[1].splitlines()[0]
     assert listed.strip() == "Disproportionality, Black vs White"
     table = cli(["summary", "--period", "2025-09", "--format", "json"])
-    figures = {k["id"]: k["current"]["value"] for k in __import__("json").loads(
-        table.stdout)["kpis"]}
+    figures = {k["id"]: k["current"]["value"] for k in json.loads(table.stdout)["kpis"]}
     assert figures == {"searches_per_1000": pytest.approx(10.0),
                        "disp_black": pytest.approx(6.21875), "children": 99}
 

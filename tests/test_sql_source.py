@@ -1268,6 +1268,19 @@ def test_sqlite_text_that_is_not_utf8_is_refused_naming_its_row(tmp_path):
 
 # --- A result cut short within a month ----------------------------------------------------
 
+def _a_year_of_days(tmp_path, request, database: str) -> str:
+    """The URI of a database whose table `typed` holds a row a day, `ref` and `day`, for the 365
+    days from 1 October 2024: a SQLite file made here, or the PostgreSQL warehouse's (YEAR)."""
+    if database != "sqlite":
+        return request.getfixturevalue("warehouse")["uri"]
+    path = tmp_path / "w.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE typed (ref TEXT, day TEXT)")
+        db.executemany("INSERT INTO typed VALUES (?, ?)", [
+            (f"R{n}", (date(2024, 10, 1) + timedelta(days=n)).isoformat()) for n in range(365)])
+    return sqlite_uri(path)
+
+
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_a_result_cut_short_within_its_first_month_is_refused(tmp_path, request, database):
     """A nightly query over a rolling window (`day >= current_date - 365`) holds its first
@@ -1276,17 +1289,9 @@ def test_a_result_cut_short_within_its_first_month_is_refused(tmp_path, request,
     0 (one day fewer each night, until the month fell below half). Refused in one line naming
     the month, the days and the rows that would go; nothing stored changes. A result bounded
     by whole months loads, and so does the cut one with --allow-shrink."""
-    if database == "sqlite":
-        path = tmp_path / "w.db"
-        with sqlite3.connect(path) as db:
-            db.execute("CREATE TABLE typed (ref TEXT, day TEXT)")
-            db.executemany("INSERT INTO typed VALUES (?, ?)", [
-                (f"R{n}", (date(2024, 10, 1) + timedelta(days=n)).isoformat())
-                for n in range(365)])
-        uri, cut_from, whole_from = sqlite_uri(path), "'2024-10-11'", "'2024-11-01'"
-    else:
-        uri = request.getfixturevalue("warehouse")["uri"]
-        cut_from, whole_from = "date '2024-10-11'", "date '2024-11-01'"
+    uri = _a_year_of_days(tmp_path, request, database)
+    cut_from, whole_from = (("'2024-10-11'", "'2024-11-01'") if database == "sqlite" else
+                            ("date '2024-10-11'", "date '2024-11-01'"))
     every = typed_project(tmp_path / "p", "SELECT ref, day FROM typed", "", 'kind = "count"',
                           decimals=0)
     out, value = load_and_value(every, uri)
@@ -1329,16 +1334,7 @@ def test_a_query_file_ending_as_sql_files_do_runs_as_the_databases_client_runs_i
     query inside COPY (...) TO STDOUT, where the ';' was a syntax error ("the query failed
     ... syntax error at or near ';'", whose hint sent the user to psql, which runs it) and a
     last `-- comment` commented out the closing bracket. The text is recorded as written."""
-    if database == "sqlite":
-        path = tmp_path / "w.db"
-        with sqlite3.connect(path) as db:
-            db.execute("CREATE TABLE typed (ref TEXT, day TEXT)")
-            db.executemany("INSERT INTO typed VALUES (?, ?)", [
-                (f"R{n}", (date(2024, 10, 1) + timedelta(days=n)).isoformat())
-                for n in range(365)])
-        uri = sqlite_uri(path)
-    else:
-        uri = request.getfixturevalue("warehouse")["uri"]
+    uri = _a_year_of_days(tmp_path, request, database)
     project = typed_project(tmp_path / "p", "", "", 'kind = "count"', decimals=0)
     toml = project / "kpi.toml"
     toml.write_text(toml.read_text(encoding="utf-8").replace('query = ""',
