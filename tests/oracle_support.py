@@ -56,6 +56,10 @@ CLASSES = {
                  "of its instant), a time that zone's clocks show twice or never refused",
     "retyped": "a workbook of incidents whose last ref is a number cell (a reference Excel "
                "turned into a number when it was typed), which kpi must refuse naming it",
+    "presentation": "the keys that never move a figure (draw_presentation): a noun, a "
+                    "unit_label, a target's source, populations' sources, a column's label "
+                    "and pattern, a column no dataset declares, a query_file, KPIs in "
+                    "development",
     "apart_from_zero": "a comparison figure of zero or below and a current figure within the "
                        "KPI's last place of it: the change printed beside them reads as none "
                        "(no % change from such a base), and kpi printed the two apart (0.00 "
@@ -238,6 +242,16 @@ class Kpi:
     cumulative: bool = False
     # `peers = "g"`, the project's peer group (drawn by draw_peers only)
     peers: str | None = None
+    # words that never move a figure (drawn by draw_presentation only): what a count counts,
+    # how the paper names the unit, and where a target comes from (or that it is only an
+    # illustration)
+    noun: str = ""
+    unit_label: str = ""
+    target_source: str = ""
+    target_illustrative: bool = False
+    # `status = "in_development"`: defined in the plan, no figure (draw_presentation only;
+    # such a KPI is kept in ProjectSpec.developing, never in ProjectSpec.kpis)
+    developing: bool = False
 
 
     @property
@@ -325,6 +339,19 @@ class ProjectSpec:
     # draw_reference_files only: the encoding of an outcome codes glossary the paper prints as
     # an appendix (`[[paper.glossary]]`, GLOSSARY_ROWS); None: no glossary
     glossary_encoding: str | None = None
+    # draw_presentation only: KPIs `status = "in_development"` (kept apart from `kpis`, whose
+    # figures every check reads), the `[population]` entries written as a table with their
+    # `source` and `illustrative`, the incidents' columns' `label` and `pattern`, an extract
+    # column no dataset declares (its header; every incidents extract holds it) and whether
+    # `extra_columns = "ignore"` is written out, and a database source read from a
+    # `query_file` rather than an inline `query`
+    developing: list[Kpi] = field(default_factory=list)
+    population_sources: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    patterns: dict[str, str] = field(default_factory=dict)
+    extra_column: str | None = None
+    extra_written: bool = False
+    query_file: bool = False
 
     @property
     def offences(self) -> list[str]:
@@ -346,7 +373,9 @@ class ProjectSpec:
         date_col = "at" if self.datetime_dates else "day"
 
         def published(dataset: str) -> list[str]:
-            source = ([f'source = {{ uri_env = "{WAREHOUSE_ENV}", query = "{WAREHOUSE_QUERY}" }}']
+            query = (f'query_file = "{QUERY_FILE}"' if self.query_file
+                     else f'query = "{WAREHOUSE_QUERY}"')
+            source = ([f'source = {{ uri_env = "{WAREHOUSE_ENV}", {query} }}']
                       if self.warehouse else [])
             return ([f'published = "{self.published[dataset]}"'] if dataset in self.published
                     else []) + source
@@ -354,21 +383,22 @@ class ProjectSpec:
         lines = [
             '[project]', 'name = "Oracle"', 'baseline = "2024-03"', '',
             *(['[defaults]', f'vs = "{self.default_vs}"', ''] if self.default_vs else []),
-            '[population]', *(f"{k} = {v}" for k, v in POPULATION.items()), '',
+            '[population]', *(self._population_line(k, v) for k, v in POPULATION.items()), '',
             *(['[population_by]', f'force = "{POPULATION_FILE}"', '']
               if self.populations else []),
             '[datasets.inc]', f'date = "{date_col}"', *published("inc"),
             *(['replace_by = ["force"]'] if self.replace_by else []),
             *(['unique = "ref"'] if self.unique else []),
             *([f'time_zone = "{self.time_zone}"'] if self.time_zone else []),
-            '[datasets.inc.columns]', 'ref = "str"',
+            *(['extra_columns = "ignore"'] if self.extra_written else []),
+            '[datasets.inc.columns]', self._column("ref", 'type = "str"'),
             f'{date_col} = {{ type = "{"datetime" if self.datetime_dates else "date"}", '
             f'from = ["{"When" if self.datetime_dates else "Day"}"] }}',
-            'force = { type = "str", from = ["Force"] }',
-            'lpa = { type = "str", from = ["LPA"] }',
-            'offence = "str"',
-            'minutes = { type = "float", required = false }',
-            'victims = { type = "int", min = 0 }',
+            self._column("force", 'type = "str", from = ["Force"]'),
+            self._column("lpa", 'type = "str", from = ["LPA"]'),
+            self._column("offence", 'type = "str"'),
+            self._column("minutes", 'type = "float", required = false'),
+            self._column("victims", 'type = "int", min = 0'),
             *(['month = "str"'] if self.defect == "month_column" else []), '',
             *(['[datasets.inc.derived]'] if self.derived else []),
             *(f'{name} = "{expression}"' for name, expression in self.derived.items()), '',
@@ -437,7 +467,15 @@ class ProjectSpec:
                 lines.append("cumulative = true")
             if k.peers:
                 lines.append(f'peers = "{k.peers}"')
+            lines += _words_lines(k)
             lines.append("")
+        for k in self.developing:
+            # defined in the plan, no data yet: a dataset and kind now and then named already
+            lines += ['[[kpis]]', f'id = "{k.id}"', f'title = "KPI {k.id}"', 'priority = "p"',
+                      'status = "in_development"', f'better = "{k.better}"',
+                      f'kind = "{k.kind}"', *([f'dataset = "{k.dataset}"'] if k.dataset else []),
+                      *([f"target = {k.target}"] if k.target is not None else []),
+                      *_words_lines(k), '']
         if self.peer_members:
             lines += ['[peers.g]', f'title = "{PEER_TITLE}"', 'column = "force"',
                       "members = [" + ", ".join(f'"{m}"' for m in self.peer_members) + "]",
@@ -452,9 +490,32 @@ class ProjectSpec:
                       f'file = "{GLOSSARY_FILE}"', '']
         return "\n".join(lines)
 
+    def _population_line(self, name: str, count: int) -> str:
+        """A `[population]` entry: a number, or a table with its source (draw_presentation)."""
+        if name not in self.population_sources:
+            return f"{name} = {count}"
+        source, illustrative = self.population_sources[name]
+        return (f"{name} = {{ count = {count}"
+                + (f', source = "{source}"' if source else "")
+                + (", illustrative = true" if illustrative else "") + " }")
+
+    def _column(self, name: str, keys: str) -> str:
+        """An incidents column's declaration, with its drawn `pattern` and `label`."""
+        if name in self.patterns:
+            keys += ", pattern = " + _toml_string(self.patterns[name])
+        if name in self.labels:
+            keys += f', label = "{self.labels[name]}"'
+        return f"{name} = {{ {keys} }}"
+
     def write(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "kpi.toml").write_text(self.toml(), encoding="utf-8")
+        if self.warehouse and self.query_file:
+            query = folder / QUERY_FILE
+            query.parent.mkdir(exist_ok=True)
+            # as an analyst keeps a query: a comment, and the text over lines
+            query.write_text("-- the extract, as the warehouse holds it\nSELECT *\n"
+                             "FROM extract\nORDER BY rowid\n", encoding="utf-8")
         weights = "offence,weight\n"
         if self.defect != "empty_weights":
             case = {None: str, "title": str.title, "upper": str.upper}[self.weights_case]
@@ -480,6 +541,25 @@ class ProjectSpec:
             path = folder / GLOSSARY_FILE
             path.parent.mkdir(exist_ok=True)
             path.write_bytes(buffer.getvalue().encode(self.glossary_encoding))
+
+
+QUERY_FILE = "queries/the extract.sql"
+
+
+def _toml_string(value: str) -> str:
+    """A TOML literal string where it can be one (a regex's backslashes as written), else a
+    basic string with its escapes."""
+    if "'" not in value and "\n" not in value:
+        return f"'{value}'"
+    return json.dumps(value)
+
+
+def _words_lines(k: Kpi) -> list[str]:
+    """A KPI's words that never move a figure (draw_presentation)."""
+    return ([f'noun = "{k.noun}"'] if k.noun else []) \
+        + ([f'unit_label = "{k.unit_label}"'] if k.unit_label else []) \
+        + ([f'target_source = "{k.target_source}"'] if k.target_source else []) \
+        + (["target_illustrative = true"] if k.target_illustrative else [])
 
 
 INC_FILTERS = [None, "offence = 'theft'", "lpa = 'Birmingham'", "victims >= 1",
@@ -762,6 +842,8 @@ def write_csv(path: Path, dataset: str, rows: list[dict], spec: ProjectSpec, *,
         head = ["ref", date_head, "Force", "LPA", "offence", "minutes", "victims"]
         if spec.defect == "month_column":
             head.append("month")
+        if spec.extra_column:
+            head.append(spec.extra_column)
         lines.append(",".join(head))
         for i, r in enumerate(rows):
             y, mo = r["month"] // 12, r["month"] % 12 + 1
@@ -776,6 +858,8 @@ def write_csv(path: Path, dataset: str, rows: list[dict], spec: ProjectSpec, *,
                      "" if r["minutes"] is None else str(r["minutes"]), str(r["victims"])]
             if spec.defect == "month_column":
                 cells.append(r["decl_month"])
+            if spec.extra_column:
+                cells.append(EXTRA_VALUES[sum(map(ord, r["ref"])) % len(EXTRA_VALUES)])
             lines.append(",".join(f'"{c}"' if "," in c else c for c in cells))
     elif dataset == "staff":
         flag = {True: "yes", False: "no"}
@@ -893,7 +977,16 @@ def zone_probe(rows: list[dict], zone: str, n: int) -> tuple[dict, str, str] | N
 
 
 # SQLite's declared type of each column of the drawn extracts that a warehouse would type
-SQLITE_TYPES = {"minutes": "REAL", "victims": "INTEGER", "n": "INTEGER", "qtr": "INTEGER",
+# draw_presentation: the header of an extract column no dataset declares (kpi's own `__row`,
+# and `month`, the name of kpi's own column, among them), and what it holds: text, numbers
+# (number cells in a workbook, numbers in a database column of no type), a date, a dash, a
+# blank, a formula's text, a total's word inside other text (a cell that is only a total's
+# label, `Total` or `Grand Total`, is refused in any column: docs/catalogue.md)
+EXTRA_NAMES = ("Notes", "Officer notes", "__row", "month", "MONTH", "Total")
+EXTRA_VALUES = ("see log", "", "12", "2025-01-03", "Total of 3 calls", "-", "3.5", "n/a",
+                "=SUM(A1:A2)", "0", "(none)")
+SQLITE_TYPES = {**dict.fromkeys(EXTRA_NAMES, ""), "minutes": "REAL", "victims": "INTEGER",
+                "n": "INTEGER", "qtr": "INTEGER",
                 "yr": "INTEGER", "minority": "INTEGER", "Year": "INTEGER", "Month": "INTEGER"}
 
 
@@ -927,9 +1020,14 @@ def write_sqlite(path: Path, data: str, rnd: random.Random) -> str:
                 return float(cell)
             except ValueError:
                 return cell
+        if kind == "":  # a column of no type (an extra one): each value as it reads
+            if re.fullmatch(r"-?\d+", cell):
+                return int(cell)
+            if re.fullmatch(r"-?\d+\.\d+", cell):
+                return float(cell)
         return cell
 
-    declared = ", ".join(f'"{head[i]}" {kinds[i]}' for i in order)
+    declared = ", ".join(f'"{head[i]}" {kinds[i]}'.rstrip() for i in order)
     path.unlink(missing_ok=True)
     with sqlite3.connect(path) as db:
         db.execute(f"CREATE TABLE extract ({declared})")
@@ -989,6 +1087,8 @@ def _write_other_format(path: Path, data: str, n_rows: int) -> None:
                 sheet.write_number(line, col, int(value))
             elif name == "minutes" and re.fullmatch(r"-?\d+\.\d+", value):
                 sheet.write_number(line, col, float(value))  # a decimal as a number cell
+            elif name in EXTRA_NAMES and re.fullmatch(r"-?\d+(?:\.\d+)?", value):
+                sheet.write_number(line, col, float(value))  # an extra column's number
             else:
                 sheet.write_string(line, col, value)
     book.close()
@@ -1535,9 +1635,52 @@ def prose_text(k: Kpi, value: float, places: int = 0) -> str:
         millions = format(excel_round(float(written(value) / 1_000_000), 1), ",.1f")
         return ("-£" + millions[1:] if millions.startswith("-") else "£" + millions) + "m"
     shown = unit_text(k, value, printed_places(k))
+    if k.unit_label:
+        # the KPI's own name of its unit in place of its unit's ("8 working days", "1 officer")
+        return labelled(re.sub(r" days?$", "", shown), k.unit_label)
     if k.kind == "per_1000" or k.unit == "per_1000":
         shown += " per 1,000 population"
     return shown
+
+
+def labelled(shown: str, label: str) -> str:
+    """A number printed with a `unit_label` (docs/catalogue.md): the label as written, its
+    last word without its "s" only after a number printed as one ("1 working day"), and never
+    a scale ("1 million days")."""
+    words = label.split(" ")
+    one = shown.lstrip("+-\u2212") == "1" and words[-1].endswith("s") and not (
+        {"thousand", "million", "billion"} & set(words))
+    return f"{shown} {' '.join([*words[:-1], words[-1][:-1]]) if one else label}"
+
+
+def target_words(k: Kpi) -> str:
+    """What the paper prints after a target (docs/catalogue.md, `target_source` and
+    `target_illustrative`): "(illustrative: ...)" or "(illustrative)" for one the force sets
+    itself, its source in brackets, else "(source not stated)"."""
+    if k.target_illustrative:
+        source = k.target_source
+        for lead in ("an illustration: ", "illustrative: ", "an illustration; "):
+            if source.lower().startswith(lead):
+                source = source[len(lead):]
+        return f"(illustrative: {source})" if source else "(illustrative)"
+    return f"({k.target_source})" if k.target_source else "(source not stated)"
+
+
+def population_words(spec: ProjectSpec, k: Kpi) -> str:
+    """The sentence a paragraph of a KPI dividing by `[population]` figures says of their
+    source (docs/catalogue.md): that they are illustrative where any is, else where they come
+    from; "" where none of them is written as a table with a source or `illustrative`."""
+    names = {"per_1000": ["resident"], "ratio_of_rates": ["black", "white"]}.get(k.kind, [])
+    known = [spec.population_sources[n] for n in names if n in spec.population_sources]
+    if not known or not any(source or illustrative for source, illustrative in known):
+        return ""
+    sources = " and ".join(dict.fromkeys(s for s, _ in known if s))
+    subject = ("The populations it divides by are" if k.kind == "ratio_of_rates"
+               else "The population it divides by is")
+    if any(illustrative for _, illustrative in known):
+        return f"{subject} illustrative, not published figures" + (
+            f" ({sources})" if sources else "") + "."
+    return f"{subject} from {sources}."
 
 
 def printed_figure(k: Kpi, value: float, other: float | None, role: str) -> str:
@@ -2425,7 +2568,7 @@ def face_disagreement(face, args: tuple[str, ...], result) -> str | None:
             got = face.compare(period, options["--by"], vs, peers=options.get("--peers"),
                                focus=options.get("--focus"), as_of=as_of)
         elif args[0] == "check":
-            got = face.checks(period, as_of)
+            got = face.checks(period, as_of, vs=vs)
         elif args[0] == "history":
             got = face.history(positional[0])
         else:
@@ -2549,3 +2692,108 @@ def _face_same(mine, theirs) -> bool:
     if isinstance(mine, float) and isinstance(theirs, int):
         return mine == float(theirs)
     return mine == theirs
+
+
+# draw_presentation: words and declarations that never move a figure
+NOUNS = ("incidents", "thefts recorded", "999 calls")
+RATIO_NOUNS = ("stopped and searched", "arrested")
+UNIT_LABELS = ("working days", "million days", "officers")
+TARGET_SOURCES = ("the national 999 standard (Home Office)", "an illustration: forces set "
+                  "their own", "the plan, para 2.4")
+POPULATION_SOURCES = ("ONS Census 2021, table TS021", "round figures of the area's order", "")
+COLUMN_LABELS = {"lpa": ("local policing area", "LPA", "Local Policing Area", "area"),
+                 "force": ("police force", "force area"),
+                 "offence": ("offence type", "Home Office offence")}
+# patterns per column, each kept only where it matches every value the project's extracts
+# may hold in full (`pattern_universe`), by Python's own `re.fullmatch`: kpi's dialect is
+# Rust's, and each is written in what both read alike
+PATTERNS = {
+    "ref": (r"R[0-9]+", r"R\d+", r"[A-Z]\d*", r"R[1-9][0-9]*", r"(?i)r\d+", r"R\d{1,6}",
+            r"R|R\d+", r"[RS]\d+"),
+    "lpa": (r"Birmingham|Dudley|Coventry", r"[A-Z][a-z]+", r"\w+", r"(?i)[a-z]+",
+            r"Birm.*|Dud.*|Cov.*", r"[A-Z]\w{4,}"),
+    "offence": (r".+", r"[^,]+", r"\S(?:.*\S)?", r"[a-z].*", r"\w+(?: .+)?",
+                r"(?:theft|burglary|assault|fraud)(?: .*)?"),
+    "force": (r".+ Police", r"[A-Z].*Police", r"[\w \u2013-]+", r"\w+(?:[ \u2013]\w+)*"),
+    "victims": (r"\d+", r"[0-3]", r"[0-9]{1,2}"),
+    # (no trailing zero: a typed number's text is its shortest decimal, 10 and not 10.0)
+    "minutes": (r"\d+(?:\.\d+)?", r"[0-9.]+", r"\d+(?:\.\d*[1-9])?"),
+}
+# what a pattern probe writes in place of a drawn value (`pattern_candidates`)
+CANDIDATE_EDITS = (
+    lambda v: v.lower(), lambda v: v.upper(), lambda v: " " + v + "  ", lambda v: v + "x",
+    lambda v: "x" + v, lambda v: v[:-1], lambda v: v + v, lambda v: v + " ",
+    lambda v: v.replace("1", "\u0661"), lambda v: v + "\u00a0", lambda v: v[:1] + "-" + v[1:],
+    lambda v: v[0] + v[1:].swapcase(), lambda v: v + "9", lambda v: v.replace(" ", "  "),
+)
+
+
+def pattern_universe(spec: ProjectSpec, column: str) -> list[str]:
+    """The values (as text) the project's extracts may hold in an incidents column."""
+    return {"ref": ["R1", "R9", "R10", "R123456"], "lpa": list(LPAS),
+            "offence": spec.offences, "force": spec.forces,
+            "victims": ["0", "1", "2", "3"],
+            "minutes": [str(m) for m in (*range(0, 41, 3), *DECIMAL_MINUTES)]}[column]
+
+
+def model_refuses(pattern: str, value: str) -> bool:
+    """The model's own reading of `pattern` (docs/catalogue.md: "a regular expression every
+    non-blank value must match in full"): Python's `re.fullmatch` of the value without its
+    surrounding spaces; a blank is never matched against it."""
+    value = value.strip()
+    return bool(value) and re.fullmatch(pattern, value) is None
+
+
+def draw_presentation(rnd: random.Random, spec: ProjectSpec) -> None:
+    """Now and then each of the catalogue's keys that never move a figure (docs/catalogue.md):
+    a count's `noun` (a ratio of rates' too), a `unit_label`, a target's `target_source` and
+    `target_illustrative`, `[population]` entries written as tables with a `source` and
+    `illustrative`, a column's `label` and `pattern` (one every value drawn matches: the
+    figures are those without it), an extract column no dataset declares (with
+    `extra_columns = "ignore"` written out, or left to the default), a database source read
+    from a `query_file`, and a KPI or two `status = "in_development"` (kept apart in
+    `spec.developing`). After draw_targets: a target's source needs the target."""
+    for k in spec.kpis:
+        if k.kind == "count" and k.dataset == "inc" and k.value is None and not k.parts \
+                and rnd.random() < 0.4:
+            k.noun = rnd.choice(NOUNS)
+        elif k.kind == "ratio_of_rates" and rnd.random() < 0.5:
+            k.noun = rnd.choice(RATIO_NOUNS)
+        if k.unit in ("other", "count", "score", "days", "per_1000") and k.kind not in (
+                "rate", "within", "ratio_of_rates") and rnd.random() < 0.25:
+            # (days are only ever working days: "million days" of a figure in days would
+            # name another unit than the figure's)
+            k.unit_label = "working days" if k.unit == "days" else rnd.choice(UNIT_LABELS)
+        if k.target is not None and rnd.random() < 0.6:
+            k.target_source = rnd.choice(TARGET_SOURCES + ("",))
+            k.target_illustrative = rnd.random() < 0.4 or not k.target_source
+    if rnd.random() < 0.5:
+        for name in rnd.sample(sorted(POPULATION), rnd.randint(1, len(POPULATION))):
+            spec.population_sources[name] = (rnd.choice(POPULATION_SOURCES), rnd.random() < 0.5)
+    for column, labels in COLUMN_LABELS.items():
+        if rnd.random() < 0.35:
+            spec.labels[column] = rnd.choice(labels)
+    for column, patterns in PATTERNS.items():
+        fits = [p for p in patterns if not any(model_refuses(p, v)
+                                               for v in pattern_universe(spec, column))]
+        if fits and rnd.random() < 0.35:
+            spec.patterns[column] = rnd.choice(fits)
+    if spec.defect != "month_column" and rnd.random() < 0.35:
+        spec.extra_column = rnd.choice(EXTRA_NAMES)
+        spec.extra_written = rnd.random() < 0.5
+    spec.query_file = rnd.random() < 0.5
+    for n in range(rnd.choice([0, 0, 1, 2])):
+        k = Kpi(f"d{n}_dev", rnd.choice(["count", "rate", "mean"]), rnd.choice(["inc", ""]),
+                better=rnd.choice(["higher", "lower"]), developing=True)
+        if k.kind != "count":
+            k.dataset = ""
+        if k.kind != "count" and rnd.random() < 0.4:  # a count takes no target
+            k.target = rnd.choice([50, 90])
+            if rnd.random() < 0.5:
+                k.target_source = rnd.choice(TARGET_SOURCES)
+        if k.kind == "count" and rnd.random() < 0.5:
+            k.noun = rnd.choice(NOUNS)
+        spec.developing.append(k)
+        quoting = [q for q in spec.kpis if not q.parts and not q.hidden]
+        if quoting and rnd.random() < 0.4:  # a paragraph quoting it: it has no figure to give
+            rnd.choice(quoting).quotes += (k.id,)

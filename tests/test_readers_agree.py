@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 import re
@@ -1017,3 +1018,83 @@ def test_a_text_cell_of_characters_that_show_nothing_is_a_blank(tmp_path):
         kpi.open(tmp_path / "unique").ingest("d", [csv_path])
     assert "row 2, column 'ref': expected an id (dataset 'd' declares 'ref' unique), found a " \
            "blank" in str(refused.value)
+
+
+PATTERNED_FLOATS = """[project]
+name = "Patterned"
+baseline = "2024-03"
+[datasets.inc]
+date = "day"
+source = { uri_env = "KPI_PATTERN_DB", query = "SELECT * FROM extract ORDER BY rowid" }
+[datasets.inc.columns]
+ref = { type = "str", pattern = 'R\\d+' }
+day = "date"
+minutes = { type = "float", pattern = '\\d+(?:\\.\\d*[1-9])?' }
+[[priorities]]
+id = "p"
+title = "P"
+[[kpis]]
+id = "total"
+title = "Total minutes"
+priority = "p"
+kind = "sum"
+dataset = "inc"
+value = "minutes"
+better = "lower"
+"""
+
+
+def test_a_pattern_reads_a_typed_number_as_a_csv_file_writes_it(tmp_path):
+    """A `pattern` on a number column reads a number typed by its source (a Parquet double, a
+    database REAL, a workbook's number cell) as the text of its shortest decimal, a whole
+    number without a point, as the same number in a CSV file or a workbook reads: the
+    differential oracle's pattern '\\d+(?:\\.\\d*[1-9])?' (no trailing zero) took 10 minutes
+    from a CSV file or a workbook and refused the same rows from Parquet and SQLite, "found
+    '10.0'", a text neither source holds. Every reader loads the rows, with the same total."""
+    import xlsxwriter
+    from inprocess import run
+
+    minutes = [10.0, 2.35, 0.0, 26.48, 40.0, 3.0]
+    # a row in each month of the year to March 2024
+    rows = [(f"R{n}", f"{2023 + (n + 3) // 12}-{(n + 3) % 12 + 1:02d}-0{n % 9 + 1}",
+             minutes[n % len(minutes)]) for n in range(12)]
+    frame = pl.DataFrame(rows, schema={"ref": pl.String, "day": pl.String,
+                                       "minutes": pl.Float64}, orient="row")
+    totals = {}
+    for kind in ("csv", "parquet", "xlsx", "db"):
+        folder = tmp_path / kind
+        folder.mkdir()
+        (folder / "kpi.toml").write_text(PATTERNED_FLOATS, encoding="utf-8")
+        path = folder / f"extract.{kind}"
+        env = dict(os.environ)
+        if kind == "csv":
+            path.write_text("ref,day,minutes\n" + "".join(
+                f"{r},{d},{m:g}\n" for r, d, m in rows), encoding="utf-8")
+        elif kind == "parquet":
+            frame.write_parquet(path)
+        elif kind == "xlsx":
+            book = xlsxwriter.Workbook(str(path))
+            sheet = book.add_worksheet()
+            sheet.write_row(0, 0, ["ref", "day", "minutes"])
+            for n, (r, d, m) in enumerate(rows, start=1):
+                sheet.write_string(n, 0, r)
+                sheet.write_string(n, 1, d)
+                sheet.write_number(n, 2, m)
+            book.close()
+        else:
+            with sqlite3.connect(path) as db:
+                db.execute("CREATE TABLE extract (ref TEXT, day TEXT, minutes REAL)")
+                db.executemany("INSERT INTO extract VALUES (?, ?, ?)", rows)
+            db.close()
+            env["KPI_PATTERN_DB"] = f"sqlite:///{path}"
+        args = ["ingest", "inc", "--from-source"] if kind == "db" else ["ingest", "inc",
+                                                                          str(path)]
+        loaded = run(args, cwd=folder, env=env)
+        assert loaded.returncode == 0, (kind, loaded.stderr)
+        summary = run(["summary", "--period", "2024-03", "--format", "json"], cwd=folder,
+                      env=env)
+        assert summary.returncode == 0, (kind, summary.stderr)
+        totals[kind] = json.loads(summary.stdout)["kpis"][0]["current"]["value"]
+    # the year to March 2024, its twelve rows' minutes added as written
+    want = float(sum(Decimal(repr(m)) for _, _, m in rows))
+    assert totals == dict.fromkeys(("csv", "parquet", "xlsx", "db"), want), totals

@@ -825,11 +825,18 @@ def _raw(spec: DatasetSpec, col: ColumnSpec, source: pl.Expr, dtype: pl.DataType
     """A source cell as the row checks read it. A typed Parquet column stays typed: formatting
     every number and date as text, only to check it, was most of the cost of conforming a
     Parquet batch. Text is made where a check reads text: a pattern, a date part (dateparts),
-    and categorical text (which may hold control characters)."""
+    and categorical text (which may hold control characters).
+
+    A typed number is read as the text of its shortest decimal, a whole one without a point
+    (10, 2.35), as a CSV file and a workbook's number cell (`excel_reader._numbers_in_full`)
+    give the same number: a pattern read a Parquet double or a database REAL of 10 as '10.0',
+    and refused what it took from the CSV file of the same rows."""
     parts = spec.date_parts
     needs_text = (col.pattern is not None
                   or (parts is not None and col.name in (parts.year, parts.part))
                   or dtype in (pl.String, pl.Null, pl.Categorical) or isinstance(dtype, pl.Enum))
+    if needs_text and dtype.is_float():
+        return pl.coalesce(_whole(source).cast(pl.String), source.cast(pl.String))
     return source.cast(pl.String) if needs_text else source
 
 
