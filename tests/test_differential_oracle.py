@@ -2431,9 +2431,9 @@ class OracleMachine(RuleBasedStateMachine):
             if not (lone or grouped):
                 self.fail("developing", f"paper: {k.id} is in development, and no paragraph "
                                         "says so")
+            bold = f"**{escape_markdown(f'KPI {k.id}')}**"
             for line in paper.splitlines():
-                if f"**KPI {k.id}**" in line and re.search(r"\d", line.split(
-                        f"**KPI {k.id}**")[1].split(".")[0]):
+                if bold in line and re.search(r"\d", line.split(bold)[1].split(".")[0]):
                     self.fail("developing", f"paper: {k.id} is in development, yet a line "
                                             f"prints a figure beside it: {line}")
         current = {f["kpi"]: f for f in figures if f["role"] == "current"

@@ -67,6 +67,7 @@ from pathlib import Path
 import pytest
 from oracle_support import (
     CLASSES,
+    COLUMN_LABELS,
     DERIVED,
     FORCES,
     LPAS,
@@ -155,13 +156,22 @@ class Project:
         if split:
             k = self.more.choice(split)
             k.breakdowns = (*k.breakdowns, self.more.choice(sorted(DERIVED)))
+        # now and then a `label` on the incidents' LPA and offence (docs/catalogue.md), which
+        # heads their sentences and lists ("By local policing area, ..."), from a generator
+        # of its own again
+        labelling = random.Random(seed * 41 + 7)
+        for column in ("lpa", "offence"):
+            if labelling.random() < 0.5:
+                self.spec.labels[column] = labelling.choice(COLUMN_LABELS[column])
+        self.named = {**LABELS, **self.spec.labels}
+        STATS["projects with a column labelled"] += bool(self.spec.labels)
         self.folder = base / f"p{seed}"
         self.spec.write(self.folder)
         # some incidents have no LPA: never a part, nor in a standout's rest (docs/board-paper.md)
         toml = (self.folder / "kpi.toml").read_text(encoding="utf-8")
         (self.folder / "kpi.toml").write_text(toml.replace(
-            'lpa = { type = "str", from = ["LPA"] }',
-            'lpa = { type = "str", from = ["LPA"], required = false }'), encoding="utf-8")
+            'lpa = { type = "str", from = ["LPA"]',
+            'lpa = { type = "str", from = ["LPA"], required = false', 1), encoding="utf-8")
         self.blank_lpas = rnd.random() < 0.5
         self.change_points = rnd.choice([0.0, 2.0, 5.0])
         self.share_points = rnd.choice([0.0, 2.0])
@@ -673,8 +683,7 @@ def check_paper(p: Project, period: int, vs: str, full: bool) -> None:
         return
     paper = out.read_text(encoding="utf-8").replace("\\", "")
     figures = json.loads(out.with_suffix(".figures.json").read_text(encoding="utf-8"))
-    labels = {"LPA": "lpa", "offence": "offence", "role": "role", "place": "place",
-              "serious": "serious"}
+    labels = {name: column for column, name in p.named.items()}
     # each KPI's section: from its title to the next KPI's
     titles = {k.id: f"KPI {k.id}" for k in p.spec.kpis}
     spots = sorted((m.start(), kid) for kid, t in titles.items()
@@ -711,10 +720,10 @@ def check_paper(p: Project, period: int, vs: str, full: bool) -> None:
 
 
 # every part on a base below 50: "By offence, on a base below 50, as numbers: assault (−9)."
-RANKING = re.compile(r"By (\S+), (?:the (percentage change|change in percentage points|change), "
-                     r"(best|highest) first: |(?=on a base below 50, as numbers: ))"
+RANKING = re.compile(r"By ([^,.]+?), (?:the (percentage change|change in percentage points|"
+                     r"change), (best|highest) first: |(?=on a base below 50, as numbers: ))"
                      r"(.*?\))\.(?: |\n|$)")
-HIGHEST = re.compile(r"By (\S+), the highest figures .*? were (.*?\))\.(?: |\n|$)")
+HIGHEST = re.compile(r"By ([^,.]+?), the highest figures .*? were (.*?\))\.(?: |\n|$)")
 # a true/false column's parts read 'true' and 'false', as DuckDB casts them
 LABELS = {"lpa": "LPA", "offence": "offence", "role": "role", "place": "place",
           "serious": "serious"}
@@ -723,14 +732,14 @@ TOP_PARTS = 5  # docs/board-paper.md: a longer breakdown lists its five largest 
 
 
 def check_highest(k: Kpi, by: str, parts: dict, section: str, ranked: list, standout: bool,
-                  where: str) -> None:
+                  where: str, heading: str) -> None:
     """A breakdown with no comparison window (none asked, or one a force holds only some
     months of): no ranking by change, and, for more than one part, "By LPA, the highest
     figures in ... were A (12), B (9) ...": the parts with a current figure above zero,
     highest first (equal figures by name), at most five, never the rows with no value in the
     column ("not recorded")."""
     assert not ranked, f"{where}: {k.id} by {by} ranked by a change with no comparison"
-    found = [m for m in HIGHEST.finditer(section) if m.group(1) == LABELS[by]]
+    found = [m for m in HIGHEST.finditer(section) if m.group(1) == heading]
     if len(parts) <= 1 or standout:
         STATS["highest figures: one part or a standout sentence"] += 1
         return
@@ -786,11 +795,12 @@ def check_ranking(p: Project, k: Kpi, by: str, cur, cmp_, section: str, standout
     spans = [cur] + ([cmp_] if cmp_ else [])
     cur_forces, cur_gap = p.forces_full(k, cur, spans)
     cmp_forces, cmp_gap = p.forces_full(k, cmp_, spans) if cmp_ else (None, False)
-    found = [m for m in RANKING.finditer(section) if m.group(1) == LABELS[by]]
+    heading = p.named[by]  # the column's label, where kpi.toml gives it one
+    found = [m for m in RANKING.finditer(section) if m.group(1) == heading]
     if cur_gap:
         # a force holds only some months of the current window: the KPI has no figure
         # (docs/guarantees.md), so no part is listed
-        assert not found and not re.search(rf"By {LABELS[by]}, ", section), (
+        assert not found and not re.search(rf"By {re.escape(heading)}, ", section), (
             f"{where}: {k.id} by {by} lists parts of a window a force holds only some months "
             f"of: {section[:600]}")
         STATS["rankings: none, a force holds the current window in part"] += 1
@@ -808,7 +818,7 @@ def check_ranking(p: Project, k: Kpi, by: str, cur, cmp_, section: str, standout
             continue
         parts["not recorded" if name is None else name] = (now, then)
     if cmp_ is None:
-        check_highest(k, by, parts, section, found, standout, where)
+        check_highest(k, by, parts, section, found, standout, where, heading)
         return
     if not found:
         # no ranking: one part ("all of it is ..."), or a standout sentence says it
