@@ -971,7 +971,7 @@ def zone_probe(rows: list[dict], zone: str, n: int) -> tuple[dict, str, str] | N
         return None
     wall, trouble = ZONE_TROUBLE[zone][n % 2]
     assert zone_trouble(wall, zone) == trouble
-    row = dict(rows[0], ref=f"Z{n}", month=month(wall.year, wall.month), day=wall.day,
+    row = dict(rows[0], ref=f"R{900_000 + n}", month=month(wall.year, wall.month), day=wall.day,
                wall=wall.isoformat())
     return row, wall.isoformat(), trouble
 
@@ -2777,7 +2777,10 @@ def draw_presentation(rnd: random.Random, spec: ProjectSpec) -> None:
         fits = [p for p in patterns if not any(model_refuses(p, v)
                                                for v in pattern_universe(spec, column))]
         if fits and rnd.random() < 0.35:
-            spec.patterns[column] = rnd.choice(fits)
+            # minutes' last, with no trailing zero, half the time: the one that reads a
+            # typed number's text (10, not 10.0)
+            spec.patterns[column] = fits[-1] if column == "minutes" and rnd.random() < 0.5 \
+                else rnd.choice(fits)
     if spec.defect != "month_column" and rnd.random() < 0.35:
         spec.extra_column = rnd.choice(EXTRA_NAMES)
         spec.extra_written = rnd.random() < 0.5
