@@ -2784,7 +2784,7 @@ def draw_presentation(rnd: random.Random, spec: ProjectSpec) -> None:
     if spec.defect != "month_column" and rnd.random() < 0.35:
         spec.extra_column = rnd.choice(EXTRA_NAMES)
         spec.extra_written = rnd.random() < 0.5
-    spec.query_file = rnd.random() < 0.5
+    spec.query_file = rnd.random() < 0.65
     for n in range(rnd.choice([0, 0, 1, 2])):
         k = Kpi(f"d{n}_dev", rnd.choice(["count", "rate", "mean"]), rnd.choice(["inc", ""]),
                 better=rnd.choice(["higher", "lower"]), developing=True)
