@@ -1191,18 +1191,54 @@ class _Problems:
 
 
 
+# The sections of kpi.toml and their shapes: tables (`[project]`, `[datasets.crimes]`) and
+# arrays of tables (`[[kpis]]`), each array item named by the word its problems are given under.
+_TABLES = {"project": "a table", "population": "a table of name = number",
+           "datasets": "a table of datasets, each [datasets.NAME]", "defaults": "a table",
+           "paper": "a table", "peers": "a table of peer groups, each [peers.NAME]",
+           "population_by": 'a table of column = "file.csv"', "quality": "a table"}
+_ARRAYS = {"priorities": "priority", "kpis": "KPI", "checks": "check", "charts": "chart"}
+
+
+def _shaped(raw: dict[str, Any], problems: _Problems) -> dict[str, Any]:
+    """`raw` with every section of the wrong shape reported and left out, so that no reader of
+    a section (this module's, `kpi.charts`' [[charts]] and `kpi.paper`'s [paper]) meets one.
+    `[kpis.total_crime]` written for `[[kpis]]` made a table that was read as no KPIs at all: the
+    summary printed an empty table with exit 0. Each section is judged here, once, by its value
+    (a `kpis = 0` or `datasets = []` is not taken as missing)."""
+    shaped = dict(raw)
+    for name in (*_TABLES, *_ARRAYS):
+        if name not in raw:
+            continue
+        value = raw[name]
+        if name in _ARRAYS:
+            if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+                continue
+            word = _ARRAYS[name]
+            if isinstance(value, dict) and value and all(isinstance(v, dict)
+                                                        for v in value.values()):
+                first = next(iter(value))
+                fix = (f"each {word} is its own [[{name}]] table, with its id as a key: write "
+                       f'[[{name}]] and id = "{first}" where [{name}.{first}] is written')
+            else:
+                fix = f"each {word} is its own [[{name}]] table (an array of tables)"
+            problems.add(f"[[{name}]]", None, f"must be an array of tables: {fix}",
+                         rf"^\s*(\[+\s*{name}\b|{name}\s*=)")
+            shaped[name] = []
+        elif not isinstance(value, dict):
+            problems.add(f"[{name}]", None, f"must be {_TABLES[name]}",
+                         rf"^\s*(\[+\s*{name}\b|{name}\s*=)")
+            shaped[name] = {}
+    return shaped
+
+
 def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
                    bundled: bool) -> Project | None:
-    meta = raw.get("project", {})
-    if not isinstance(meta, dict):
-        problems.add("[project]", None, "must be a table", r"^\s*project\s*=")
-        meta = {}
-    # [[charts]] and [paper] are read and checked by kpi.charts and kpi.paper, which only
-    # `kpi export` imports.
-    unknown = set(raw) - {"project", "population", "datasets", "priorities", "kpis", "checks",
-                          "charts", "defaults", "paper", "peers", "population_by", "quality"}
+    unknown = set(raw) - set(_TABLES) - set(_ARRAYS)
     for key in sorted(unknown):
         problems.add("top level", key, "unknown section", rf"^\[+{re.escape(key)}")
+    raw = _shaped(raw, problems)
+    meta = raw.get("project", {})
 
     def month_of(key: str, default: str) -> Month:
         try:
@@ -1261,11 +1297,8 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
     )
 
 
-def _build_quality(raw: Any, problems: _Problems) -> Quality:
+def _build_quality(raw: dict[str, Any], problems: _Problems) -> Quality:
     """[quality]: the data-quality thresholds, each a number in its range."""
-    if not isinstance(raw, dict):
-        problems.add("[quality]", None, "must be a table", r"^\s*quality\s*=")
-        return Quality()
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in QUALITY_KEYS:
@@ -1296,16 +1329,12 @@ class PopulationSource:
 POPULATION_KEYS = frozenset({"count", "source", "illustrative"})
 
 
-def _build_populations(raw: Any, problems: _Problems
+def _build_populations(raw: dict[str, Any], problems: _Problems
                        ) -> tuple[dict[str, float], dict[str, PopulationSource]]:
     """[population] NAME = number, or NAME = { count = number, source = "...",
     illustrative = true }: the populations and, for those written as a table, their sources."""
     populations: dict[str, float] = {}
     sources: dict[str, PopulationSource] = {}
-    if not isinstance(raw, dict):
-        problems.add("[population]", None, "must be a table of name = number",
-                     r"^\s*population\s*=")
-        return populations, sources
     for name, value in raw.items():
         needle = rf"^\s*{re.escape(name)}\s*="
         if isinstance(value, dict):
@@ -1370,10 +1399,7 @@ DEFAULTS_KEYS: dict[str, tuple[str, ...] | None] = {
 }
 
 
-def _build_defaults(raw: Any, problems: _Problems) -> dict[str, str]:
-    if not isinstance(raw, dict):
-        problems.add("[defaults]", None, "must be a table", r"^\s*defaults\s*=")
-        return {}
+def _build_defaults(raw: dict[str, Any], problems: _Problems) -> dict[str, str]:
     defaults: dict[str, str] = {}
     for key, value in raw.items():
         needles = (r"^\[defaults\]", rf"^\s*{re.escape(key)}\s*=")
@@ -1450,11 +1476,8 @@ def bundled_store_dir() -> Path:
     return cache / f"west-midlands-sample-{digest.hexdigest()[:12]}"
 
 
-def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
+def _build_datasets(raw: dict[str, Any], problems: _Problems) -> dict[str, DatasetSpec]:
     datasets: dict[str, DatasetSpec] = {}
-    if not isinstance(raw, dict):
-        problems.add("[datasets]", None, "must be a table of datasets", r"datasets")
-        return datasets
     for ds_id, spec in raw.items():
         where = f"dataset '{ds_id}'"
         needle = rf"^\[datasets\.{re.escape(ds_id)}\]"
@@ -1711,13 +1734,10 @@ def _derived_columns(raw: Any, columns: list[ColumnSpec], ds_id: str, where: str
     return tuple(derived)
 
 
-def _build_peers(raw: Any, problems: _Problems,
+def _build_peers(raw: dict[str, Any], problems: _Problems,
                  datasets: dict[str, DatasetSpec]) -> dict[str, PeerGroup]:
     """[peers.NAME] column = "force", members = ["...", ...], title = "..." (optional)."""
     peers: dict[str, PeerGroup] = {}
-    if not isinstance(raw, dict):
-        problems.add("[peers]", None, "must be a table of peer groups", r"^\[peers")
-        return peers
     for name, group in raw.items():
         where, needle = f"peer group '{name}'", rf"^\[peers\.{re.escape(name)}\]"
         if not ID_PATTERN.match(name) or not isinstance(group, dict):
@@ -1760,14 +1780,10 @@ def _build_peers(raw: Any, problems: _Problems,
     return peers
 
 
-def _build_population_by(raw: Any, problems: _Problems,
+def _build_population_by(raw: dict[str, Any], problems: _Problems,
                          datasets: dict[str, DatasetSpec]) -> dict[str, str]:
     """[population_by] COLUMN = "reference/file.csv": populations of each part of a column."""
     out: dict[str, str] = {}
-    if not isinstance(raw, dict):
-        problems.add("[population_by]", None, "must be a table of column = \"file.csv\"",
-                     r"^\[population_by")
-        return out
     for column, path in raw.items():
         line = (r"^\[population_by\]", rf"^\s*{re.escape(column)}\s*=")
         if not any(d.has_column(column) for d in datasets.values()):
@@ -1780,10 +1796,10 @@ def _build_population_by(raw: Any, problems: _Problems,
     return out
 
 
-def _build_priorities(raw: Any, problems: _Problems) -> list[Priority]:
+def _build_priorities(raw: list[Any], problems: _Problems) -> list[Priority]:
     priorities: list[Priority] = []
     seen: set[str] = set()
-    for number, item in enumerate(raw if isinstance(raw, list) else []):
+    for number, item in enumerate(raw):
         pid = item.get("id") if isinstance(item, dict) else None
         where = f"priority '{pid}'" if pid else f"priority #{number + 1}"
         needle = rf'^\s*id\s*=\s*"{re.escape(str(pid))}"'
@@ -1803,11 +1819,11 @@ def _build_priorities(raw: Any, problems: _Problems) -> list[Priority]:
     return priorities
 
 
-def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
+def _build_kpis(raw: list[Any], problems: _Problems, datasets: dict[str, DatasetSpec],
                 priority_ids: set[str], populations: dict[str, float]) -> list[KpiDef]:
     kpis: list[KpiDef] = []
     seen: set[str] = set()
-    for number, item in enumerate(raw if isinstance(raw, list) else []):
+    for number, item in enumerate(raw):
         kid = item.get("id") if isinstance(item, dict) else None
         where = f"KPI '{kid}'" if kid else f"KPI #{number + 1}"
         if not isinstance(kid, str) or not ID_PATTERN.match(kid):
@@ -2198,9 +2214,9 @@ def _spc_keys(item: dict[str, Any], kind: Kind, bad, unit: Unit
             written_percent and target is not None)
 
 
-def _build_checks(raw: Any, problems: _Problems, kpi_ids: set[str]) -> list[Check]:
+def _build_checks(raw: list[Any], problems: _Problems, kpi_ids: set[str]) -> list[Check]:
     checks = []
-    for number, item in enumerate(raw if isinstance(raw, list) else []):
+    for number, item in enumerate(raw):
         cid = item.get("id") if isinstance(item, dict) else None
         where = f"check '{cid}'" if cid else f"check #{number + 1}"
         needles = (rf'^\s*id\s*=\s*"{re.escape(str(cid))}"',)

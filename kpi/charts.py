@@ -102,9 +102,6 @@ def chart_specs(project: Project) -> list[ChartSpec]:
     raw = project.raw.get("charts") or []
     problems: list[str] = []
     specs: list[ChartSpec] = []
-    if not isinstance(raw, list):
-        raise ConfigError(f"{project.path}: [[charts]] must be an array of tables",
-                          hint="write each chart as its own [[charts]] table")
     seen: set[str] = set()
     for number, item in enumerate(raw, start=1):
         spec = _chart_spec(project, number, item, seen, problems)

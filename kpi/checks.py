@@ -112,6 +112,10 @@ def run_checks(project: Project, period: Month, as_of: AsOf | None = None,
         for kpi_id in (check.total, *check.parts):
             wanted.setdefault(kpi_id, project.known_kpi(kpi_id))
     if not wanted:
+        if data:  # no live KPI either: nothing for the data checks to read
+            raise UsageError(f"nothing to check in {project.path.name}: it declares no [[checks]] "
+                             "and no live KPI ([[kpis]]) for the data checks",
+                             hint="declare KPIs ([[kpis]]) or reconciliations ([[checks]])")
         raise UsageError(f"nothing to check in {project.path.name}: it declares no [[checks]] "
                          "and --no-data leaves out the data checks",
                          hint="leave out --no-data, or declare reconciliations ([[checks]])")

@@ -178,8 +178,6 @@ def paper_config(project: Project) -> PaperConfig:
     raw = project.raw.get("paper") or {}
     where = f"{project.path}: [paper]"
     hint = "see docs/board-paper.md for the [paper] table"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where} must be a table", hint=hint)
     for key in sorted(set(raw) - PAPER_KEYS):
         raise ConfigError(f"{where} key '{key}': unknown key (one of "
                           f"{', '.join(sorted(PAPER_KEYS))})", hint=hint)

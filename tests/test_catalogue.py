@@ -301,3 +301,83 @@ def test_validate_refuses_decimals_on_seconds_in_one_line(tmp_path, cli):
     assert got.stderr.splitlines()[0].startswith(f"Error: {path}:")
     assert "key 'decimals': is 1, but a KPI in seconds" in got.stderr
     assert "Traceback" not in got.output
+
+
+# Every section of kpi.toml written in the wrong shape, with the line it starts on. A KPI
+# written `[kpis.total]` (a table) for `[[kpis]]` was read as no KPI at all: `kpi summary`
+# printed an empty table with exit 0, and so did a priority or a check written so.
+WRONG_SHAPES = [
+    ("[kpis.total]\ntitle = \"Total\"\npriority = \"p\"\nkind = \"count\"\ndataset = \"crimes\"\n",
+     "[[kpis]]: must be an array of tables: each KPI is its own [[kpis]] table, with its id as a "
+     "key: write [[kpis]] and id = \"total\" where [kpis.total] is written"),
+    ("[kpis]\n", "[[kpis]]: must be an array of tables: each KPI is its own [[kpis]] table "
+                 "(an array of tables)"),
+    ("[checks.sum]\ntotal = \"a\"\nparts = [\"b\"]\n",
+     "[[checks]]: must be an array of tables: each check is its own [[checks]] table, with its "
+     "id as a key: write [[checks]] and id = \"sum\" where [checks.sum] is written"),
+    ("[charts.f1]\ntitle = \"T\"\n",
+     "[[charts]]: must be an array of tables: each chart is its own [[charts]] table, with its "
+     "id as a key: write [[charts]] and id = \"f1\" where [charts.f1] is written"),
+    ("paper = \"OFFICIAL\"\n", "[paper]: must be a table"),
+    ("defaults = [\"2025-09\"]\n", "[defaults]: must be a table"),
+    ("quality = 5\n", "[quality]: must be a table"),
+    ("peers = [\"a\", \"b\"]\n", "[peers]: must be a table of peer groups, each [peers.NAME]"),
+    ("population_by = \"lpa.csv\"\n",
+     "[population_by]: must be a table of column = \"file.csv\""),
+]
+
+
+@pytest.mark.parametrize(("written", "expected"), WRONG_SHAPES,
+                         ids=[w.split("\n")[0][:24] for w, _ in WRONG_SHAPES])
+def test_a_section_of_the_wrong_shape_is_refused_naming_its_line(tmp_path, written, expected):
+    # Top-level keys go before the first table of the head; tables after it.
+    text = (written + HEAD) if not written.startswith("[") else (HEAD + "\n" + written)
+    path = tmp_path / "kpi.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        parse_project_file(path)
+    line = 1 if not written.startswith("[") else HEAD.count("\n") + 2
+    assert info.value.message.split("\n") == [f"{path}:{line}: {expected}"]
+
+
+@pytest.mark.parametrize("section", ["priorities", "datasets", "population", "project"])
+def test_a_priority_dataset_population_or_project_of_the_wrong_shape_is_refused(tmp_path,
+                                                                              section):
+    wrong = {"priorities": "[priorities.p]\ntitle = \"P\"\n",
+             "datasets": "[[datasets]]\nid = \"crimes\"\n",
+             "population": "population = 1000\n", "project": "project = \"T\"\n"}[section]
+    head = HEAD
+    for existing in ("[population]\nforce = 1000\n", "[project]\nname = \"T\"\n",
+                     "[[priorities]]\nid = \"p\"\ntitle = \"Priority\"\n"):
+        if section in existing:
+            head = head.replace(existing, "")
+    if section == "datasets":
+        head = head[:head.index("[datasets.crimes]")] + "[[priorities]]\nid = \"p\"\n"
+    path = tmp_path / "kpi.toml"
+    path.write_text((wrong + head) if not wrong.startswith("[") else (head + wrong),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        parse_project_file(path)
+    shape = "an array of tables" if section == "priorities" else "a table"
+    assert any(f"[{section}]" in line and f"must be {shape}" in line
+               for line in info.value.message.split("\n")), info.value.message
+
+
+def test_kpis_written_as_a_table_are_refused_by_the_summary_not_an_empty_table(tmp_path, cli):
+    (tmp_path / "kpi.toml").write_text(HEAD + "\n[kpis.total]\ntitle = \"Total\"\n"
+                                       "priority = \"p\"\nkind = \"count\"\n"
+                                       "dataset = \"crimes\"\n", encoding="utf-8")
+    result = cli(["summary", "--period", "2025-09", "--project", tmp_path])
+    assert result.exit_code == 3
+    assert "[[kpis]]: must be an array of tables" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_of_a_project_with_no_kpi_and_no_check_says_so_not_no_data(tmp_path, cli):
+    # It blamed --no-data, which was not given.
+    (tmp_path / "kpi.toml").write_text(HEAD, encoding="utf-8")
+    result = cli(["check", "--period", "2025-09", "--project", tmp_path])
+    assert result.exit_code == 2
+    assert ("nothing to check in kpi.toml: it declares no [[checks]] and no live KPI "
+            "([[kpis]]) for the data checks") in result.output
+    assert "--no-data" not in result.output
