@@ -1191,6 +1191,25 @@ class _Problems:
 
 
 
+# The keys of [project], of a [[priorities]] and a [[checks]] item, and of a dataset's column
+# written as a table: a key kpi does not read (`baselne` for `baseline`, `requried` for
+# `required`) is refused, never passed over as if its default were meant.
+PROJECT_KEYS = frozenset({"name", "data", "baseline", "snapshot_baseline"})
+PRIORITY_KEYS = frozenset({"id", "title", "order"})
+CHECK_KEYS = frozenset({"id", "title", "total", "parts", "tolerance"})
+COLUMN_KEYS = frozenset({"type", "from", "required", "min", "pattern", "label", "time_zone"})
+
+
+def _unknown_keys(problems: _Problems, where: str, table: dict[str, Any], known: frozenset[str],
+                  *needles: str, key_prefix: str = "", key_line: bool = True) -> None:
+    """Each key of `table` kpi does not read, refused with the keys it does; its line is the
+    key's own after the needles', or (`key_line=False`, a key inside an inline table) theirs."""
+    for key in sorted(set(table) - known):
+        own = (rf"^\s*{re.escape(key)}\s*=",) if key_line else ()
+        problems.add(where, key_prefix + key, f"unknown key (known: {', '.join(sorted(known))})",
+                     *needles, *own)
+
+
 # The sections of kpi.toml and their shapes: tables (`[project]`, `[datasets.crimes]`) and
 # arrays of tables (`[[kpis]]`), each array item named by the word its problems are given under.
 _TABLES = {"project": "a table", "population": "a table of name = number",
@@ -1239,6 +1258,7 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
         problems.add("top level", key, "unknown section", rf"^\[+{re.escape(key)}")
     raw = _shaped(raw, problems)
     meta = raw.get("project", {})
+    _unknown_keys(problems, "[project]", meta, PROJECT_KEYS, r"^\[project\]")
 
     def month_of(key: str, default: str) -> Month:
         try:
@@ -1520,6 +1540,14 @@ def _build_datasets(raw: dict[str, Any], problems: _Problems) -> dict[str, Datas
                              f"columns ({INTERNAL_HINT})", needle, rf"^\s*{re.escape(name)}\s*=")
                 continue
             col_table = col if isinstance(col, dict) else {"type": col}
+            _unknown_keys(problems, where, col_table, COLUMN_KEYS, needle,
+                          rf"^\s*{re.escape(name)}\s*=", key_prefix=f"columns.{name}.",
+                          key_line=False)
+            required = col_table.get("required", True)
+            if not isinstance(required, bool):
+                problems.add(where, f"columns.{name}.required", "must be true or false", needle,
+                             rf"^\s*{re.escape(name)}\s*=")
+                required = True
             try:
                 ctype = ColumnType(col_table.get("type"))
             except ValueError:
@@ -1555,7 +1583,7 @@ def _build_datasets(raw: dict[str, Any], problems: _Problems) -> dict[str, Datas
                     own = _time_zone(col_table["time_zone"], where, f"columns.{name}.time_zone",
                                      needle, rf"^\s*{re.escape(name)}\s*=", problems)
             columns.append(ColumnSpec(name=name, type=ctype, sources=sources,
-                                      required=bool(col_table.get("required", True)),
+                                      required=required,
                                       min=least, pattern=pattern,
                                       label=str(col_table.get("label", "")),
                                       time_zone=own if ctype == ColumnType.DATETIME else UK))
@@ -1810,6 +1838,7 @@ def _build_priorities(raw: list[Any], problems: _Problems) -> list[Priority]:
             problems.add(where, "id", "is declared twice", needle)
             continue
         seen.add(pid)
+        _unknown_keys(problems, where, item, PRIORITY_KEYS, needle)
         title, order = item.get("title"), item.get("order", number + 1)
         if not isinstance(title, str) or not title:
             problems.add(where, "title", "is required", needle)
@@ -2098,7 +2127,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             bad(key, "must be text")
             texts[key] = ""
     flags = {}
-    for key in ("target_illustrative", "cumulative"):
+    for key in ("target_illustrative", "cumulative", "hidden"):
         flags[key] = item.get(key, False)
         if not isinstance(flags[key], bool):
             bad(key, "must be true or false")
@@ -2139,7 +2168,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         multiplier=float(numbers["multiplier"]), stable_band=float(numbers["stable_band"]),
         baseline=baseline, lag=int(numbers["lag"] or 0), status=status,
         breakdowns=tuple(item.get("breakdowns", [])), components=tuple(item.get("components", [])),
-        hidden=bool(item.get("hidden", False)), notes=str(item.get("notes", "")),
+        hidden=flags["hidden"], notes=str(item.get("notes", "")),
         description=str(item.get("description", "")), table=str(item.get("table", "")),
         noun=str(item.get("noun", "")), value_is_duration=value_is_duration,
         zoned=zoned_columns(dataset) if dataset is not None and not derived else (),
@@ -2223,6 +2252,7 @@ def _build_checks(raw: list[Any], problems: _Problems, kpi_ids: set[str]) -> lis
         if not isinstance(cid, str) or not ID_PATTERN.match(cid):
             problems.add(where, "id", "needs an id of lower case letters, digits and _")
             continue
+        _unknown_keys(problems, where, item, CHECK_KEYS, *needles)
         refs = [item.get("total"), *item.get("parts", [])]
         for ref in refs:
             if ref not in kpi_ids:

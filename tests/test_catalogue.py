@@ -381,3 +381,116 @@ def test_check_of_a_project_with_no_kpi_and_no_check_says_so_not_no_data(tmp_pat
     assert ("nothing to check in kpi.toml: it declares no [[checks]] and no live KPI "
             "([[kpis]]) for the data checks") in result.output
     assert "--no-data" not in result.output
+
+
+# Tables whose keys are names the project chooses (a population, a dataset, a column, a derived
+# column, a peer group, a column of [population_by]): a key added there is a new item, judged
+# as one. Tables refused whole on any key they do not hold, without naming it: a glossary item
+# ("needs title and file") and a date written as a table of columns.
+NAME_TABLES = {("population",), ("datasets",), ("datasets", "*", "columns"),
+               ("datasets", "*", "derived"), ("peers",), ("population_by",)}
+WHOLE_TABLES = {("paper", "glossary", "#"), ("datasets", "*", "date")}
+PROJECTS = [Path("datasets/west-midlands"), Path("datasets/police-uk"),
+            Path("datasets/home-office-prc"), Path("tests/fixtures/hostile"),
+            Path("tests/fixtures/tiny"), Path("tests/fixtures/mini")]
+
+
+def _tables(node: object, where: tuple = ()):
+    if isinstance(node, dict):
+        yield where, node
+        for key, value in node.items():
+            yield from _tables(value, (*where, key))
+    elif isinstance(node, list):
+        for number, value in enumerate(node):
+            yield from _tables(value, (*where, number))
+
+
+def _shape(where: tuple) -> tuple:
+    """("datasets", "crimes", "columns") -> ("datasets", "*", "columns"); list items -> "#"."""
+    return tuple("#" if isinstance(step, int) else "*" if n and where[n - 1] in (
+        "datasets", "columns", "derived", "peers", "population", "population_by") else step
+        for n, step in enumerate(where))
+
+
+def _kind_of(raw: dict, where: tuple) -> str | None:
+    """A KPI's kind, for a table inside `[[kpis]]`; None elsewhere."""
+    if len(where) >= 2 and where[0] == "kpis":
+        return str(raw["kpis"][where[1]].get("kind"))
+    return None
+
+
+def _load_as(path: Path, raw: dict, monkeypatch) -> None:
+    import copy
+    import tomllib
+
+    from kpi import catalogue, charts, paper
+
+    monkeypatch.setattr(catalogue.tomllib, "loads", lambda text: copy.deepcopy(raw))
+    project = catalogue.parse_project_file(path)
+    paper.paper_config(project)
+    charts.chart_specs(project)
+    monkeypatch.setattr(catalogue.tomllib, "loads", tomllib.loads)
+
+
+@pytest.mark.parametrize("folder", PROJECTS, ids=[str(p) for p in PROJECTS])
+def test_a_key_kpi_does_not_read_is_refused_in_every_table_of_kpi_toml(folder, monkeypatch):
+    """The invariant behind `baselne = "2023-03"` in [project] (the plan's default baseline
+    used, exit 0), `requried = false` on a column, `colour` on a priority or a check: every
+    table of every bundled project and fixture, given a key kpi does not read, is refused, by
+    a message naming the key. A new section or item that forgets its known keys fails here."""
+    import copy
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    path = root / folder / "kpi.toml"
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    _load_as(path, raw, monkeypatch)  # as written, it loads
+    accepted, tried = [], set()
+    for where, _ in list(_tables(raw)):
+        # One table of each shape (the first KPI, the first column of a dataset, ...): each is
+        # judged by the one check of its shape. A KPI's keys depend on its kind: one of each.
+        kind = _kind_of(raw, where)
+        if _shape(where) in NAME_TABLES or (_shape(where), kind) in tried:
+            continue
+        tried.add((_shape(where), kind))
+        bad = copy.deepcopy(raw)
+        node = bad
+        for step in where:
+            node = node[step]
+        node["zz_unread"] = 1
+        try:
+            _load_as(path, bad, monkeypatch)
+        except ConfigError as refused:
+            if _shape(where) not in WHOLE_TABLES and "zz_unread" not in refused.message:
+                accepted.append((where, refused.message))
+        else:
+            accepted.append((where, "loaded"))
+    assert accepted == []
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    # "false" as text was true: the column was required, and the KPI hidden from every face.
+    ('[datasets.extra]\ndate = "day"\n[datasets.extra.columns]\nday = "date"\n'
+     'note = { type = "str", required = "false" }\n',
+     "dataset 'extra', key 'columns.note.required': must be true or false"),
+    ('[[kpis]]\nid = "k1"\ntitle = "K"\npriority = "p"\nkind = "count"\ndataset = "crimes"\n'
+     'hidden = "false"\n', "KPI 'k1', key 'hidden': must be true or false"),
+    ('[datasets.extra]\ndate = "day"\n[datasets.extra.columns]\nday = "date"\n'
+     'note = { type = "str", requried = false }\n',
+     "dataset 'extra', key 'columns.note.requried': unknown key (known: from, label, min, "
+     "pattern, required, time_zone, type)"),
+])
+def test_a_flag_written_as_text_or_a_misspelt_column_key_is_refused(tmp_path, written, expected):
+    found = problems(tmp_path, "\n" + written)
+    assert any(expected in line for line in found), found
+
+
+def test_a_misspelt_project_baseline_is_refused_not_the_default_used(tmp_path):
+    # The plan's default baseline (the year ending March 2024) was used, exit 0.
+    path = tmp_path / "kpi.toml"
+    path.write_text(HEAD.replace('name = "T"\n', 'name = "T"\nbaselne = "2023-03"\n'),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        parse_project_file(path)
+    assert info.value.message == (f"{path}:3: [project], key 'baselne': unknown key (known: "
+                                  "baseline, data, name, snapshot_baseline)")
