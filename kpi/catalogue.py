@@ -973,6 +973,7 @@ def parse_project_file(path: Path, *, bundled: bool = False) -> Project:
     _matched_text_as_stored(raw)
     problems = _Problems(path, text)
     _refuse_blank_names(raw, problems)
+    _refuse_non_text(raw, problems)
     project = _build_project(raw, path, problems, bundled)
     problems.raise_if_any()
     assert project is not None
@@ -980,17 +981,17 @@ def parse_project_file(path: Path, *, bundled: bool = False) -> Project:
 
 
 def _names(raw: dict[str, Any]):
-    """Each text of kpi.toml printed as a name or beside a figure: (where, key, value, line
-    needles or an item to find). The project's name, a priority's or KPI's title, a KPI's noun,
-    unit label and target source, a column's label, a peer group's and a check's title, the
-    paper's plan and data note."""
+    """Each text of kpi.toml printed as a name or beside a figure: (where, key, the table
+    holding it, line needles or an item to find). The project's name, a priority's or KPI's
+    title, a KPI's noun, unit label and target source, a column's label, a peer group's and a
+    check's title, the paper's plan and data note."""
     def table(value: Any) -> dict[str, Any]:
         return value if isinstance(value, dict) else {}
 
     def items(value: Any) -> list[dict[str, Any]]:
         return [i for i in value if isinstance(i, dict)] if isinstance(value, list) else []
 
-    yield "[project]", "name", table(raw.get("project")).get("name"), \
+    yield "[project]", "name", table(raw.get("project")), \
         (r"^\s*\[project\]", r"^\s*name\s*=")
     for section, keys in (("priorities", ("title",)),
                           ("kpis", ("title", "noun", "unit_label", "target_source")),
@@ -998,18 +999,77 @@ def _names(raw: dict[str, Any]):
         for item in items(raw.get(section)):
             where = {"priorities": "priority", "kpis": "KPI", "checks": "check"}[section]
             for key in keys:
-                yield f"{where} '{item.get('id')}'", key, item.get(key), (section, item.get("id"))
+                yield f"{where} '{item.get('id')}'", key, item, (section, item.get("id"))
     for dataset, spec in table(raw.get("datasets")).items():
         for column, declared in table(table(spec).get("columns")).items():
-            yield f"dataset '{dataset}', column '{column}'", "label", \
-                table(declared).get("label"), (rf"^\s*\[datasets\.{re.escape(str(dataset))}"
-                                               r"\.columns\]", rf"^\s*{re.escape(str(column))}\s*=")
+            yield f"dataset '{dataset}', column '{column}'", "label", table(declared), \
+                (rf"^\s*\[datasets\.{re.escape(str(dataset))}\.columns\]",
+                 rf"^\s*{re.escape(str(column))}\s*=")
     for group, spec in table(raw.get("peers")).items():
-        yield f"peer group '{group}'", "title", table(spec).get("title"), \
+        yield f"peer group '{group}'", "title", table(spec), \
             (rf"^\s*\[peers\.{re.escape(str(group))}\]", r"^\s*title\s*=")
     for key in ("plan", "data_note"):
-        yield "[paper]", key, table(raw.get("paper")).get(key), \
-            (r"^\s*\[paper\]", rf"^\s*{key}\s*=")
+        yield "[paper]", key, table(raw.get("paper")), (r"^\s*\[paper\]", rf"^\s*{key}\s*=")
+
+
+# The keys whose value is text, beyond the names of `_names`: sentences printed in the paper,
+# the ids of other items, and files. A number, a flag or a list there was printed as Python
+# writes it (a description of ['Recorded crimes']) or stopped kpi with a traceback
+# (`dataset = ["crimes"]`, `priority = ["community"]`: "unhashable type: 'list'").
+_TEXT_KEYS = {
+    "kpis": ("description", "notes", "table", "priority", "dataset", "peers", "numerator_kpi",
+             "denominator_kpi", "population", "weights", "kind", "unit", "better", "status",
+             "filter", "value", "numerator", "denominator", "baseline"),
+    "checks": ("total",),
+    "datasets": ("description", "unique", "sheet"),
+    "peers": ("column", "focus"),
+    "project": ("data", "baseline", "snapshot_baseline"),
+}
+
+
+def _texts(raw: dict[str, Any]):
+    """Each text key of kpi.toml, `_names`' and `_TEXT_KEYS`': (where, key, the table holding
+    it, line needles or an item to find)."""
+    def table(value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    yield from _names(raw)
+    for section, word in (("kpis", "KPI"), ("checks", "check")):
+        items = raw.get(section)
+        for item in items if isinstance(items, list) else ():
+            for key in _TEXT_KEYS[section] if isinstance(item, dict) else ():
+                yield f"{word} '{item.get('id')}'", key, item, (section, item.get("id"))
+    for section, word in (("datasets", "dataset"), ("peers", "peer group")):
+        for name, spec in table(raw.get(section)).items():
+            for key in _TEXT_KEYS[section]:
+                yield f"{word} '{name}'", key, table(spec), (
+                    rf"^\[{section}\.{re.escape(str(name))}\]", rf"^\s*{key}\s*=")
+    for key in _TEXT_KEYS["project"]:
+        yield "[project]", key, table(raw.get("project")), (r"^\s*\[project\]",
+                                                            rf"^\s*{key}\s*=")
+
+
+def _line(problems: _Problems, found: tuple[Any, Any], key: str) -> int | None:
+    """The line of a key `_names` or `_texts` gives: within its item, or after its needles."""
+    section, needle = found
+    return (problems.item_line(section, str(needle), key)
+            if section in ("priorities", "kpis", "checks") else
+            problems.line_of(section, str(needle)))
+
+
+def _refuse_non_text(raw: dict[str, Any], problems: _Problems) -> None:
+    """A text key of kpi.toml holding a number, a flag, a list or a table is refused, once,
+    and taken out of `raw`, so that nothing after reads it as text or an id."""
+    for where, key, holder, found in _texts(raw):
+        value = holder.get(key)
+        if value is None or isinstance(value, str):
+            continue
+        shown = ("a list" if isinstance(value, list) else "a table" if isinstance(value, dict)
+                 else "true or false" if isinstance(value, bool) else "a number")
+        problems.add(where, key, f"must be text (in quotes), found {shown}",
+                     line=_line(problems, found, key))
+        problems.not_text.add((where, key))
+        del holder[key]
 
 
 def _refuse_blank_names(raw: dict[str, Any], problems: _Problems) -> None:
@@ -1020,7 +1080,8 @@ def _refuse_blank_names(raw: dict[str, Any], problems: _Problems) -> None:
     blank as data is stored (`kpi.text.as_stored`)."""
     from kpi.text import as_stored
 
-    for where, key, value, found in _names(raw):
+    for where, key, holder, found in _names(raw):
+        value = holder.get(key)
         if not isinstance(value, str) or not value:
             continue
         if as_stored([value])[0].strip():
@@ -1035,11 +1096,7 @@ def _refuse_blank_names(raw: dict[str, Any], problems: _Problems) -> None:
         else:
             problem = ("is blank (only spaces or characters that show nothing): write the "
                        "words it prints, or leave the key out")
-        section, needle = found
-        line = (problems.item_line(section, str(needle), key)
-                if section in ("priorities", "kpis", "checks") else
-                problems.line_of(section, str(needle)))
-        problems.add(where, key, problem, line=line)
+        problems.add(where, key, problem, line=_line(problems, found, key))
 
 
 # A Windows path copied into "double quotes" (sources = ["extracts\crimes.csv"]) is the
@@ -1106,6 +1163,7 @@ class _Problems:
         self.lines = text.splitlines()
         self.items: list[str] = []
         self.bounded = False  # a number out of its range is among the problems
+        self.not_text: set[tuple[str, str]] = set()  # (where, key) refused as not text
 
     def line_of(self, *needles: str) -> int | None:
         """Best-effort line number: the first line holding the first needle, searching on from
@@ -1166,6 +1224,8 @@ class _Problems:
 
     def add(self, where: str, key: str | None, message: str, *needles: str,
             line: int | None = None) -> None:
+        if (where, key) in self.not_text:  # said once, as "must be text" (_refuse_non_text)
+            return
         if line is None and needles:
             line = self.line_of(*needles)
         location = f"{self.path}" + (f":{line}" if line else "")
@@ -2253,7 +2313,11 @@ def _build_checks(raw: list[Any], problems: _Problems, kpi_ids: set[str]) -> lis
             problems.add(where, "id", "needs an id of lower case letters, digits and _")
             continue
         _unknown_keys(problems, where, item, CHECK_KEYS, *needles)
-        refs = [item.get("total"), *item.get("parts", [])]
+        if item.get("total") is None:
+            problems.add(where, "total", "is required: the id of the KPI its parts add up to",
+                         *needles)
+        refs = [*([item["total"]] if item.get("total") is not None else []),
+                *item.get("parts", [])]
         for ref in refs:
             if ref not in kpi_ids:
                 problems.add(where, "total/parts", f"'{ref}' is not a KPI", *needles)

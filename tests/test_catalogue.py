@@ -494,3 +494,113 @@ def test_a_misspelt_project_baseline_is_refused_not_the_default_used(tmp_path):
         parse_project_file(path)
     assert info.value.message == (f"{path}:3: [project], key 'baselne': unknown key (known: "
                                   "baseline, data, name, snapshot_baseline)")
+
+
+KPI_HEAD = '\n[[kpis]]\nid = "k1"\ntitle = "K"\n'
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    # Each stopped kpi with a traceback ("unhashable type: 'list'") ...
+    ('priority = ["p"]\nkind = "count"\ndataset = "crimes"\n',
+     "KPI 'k1', key 'priority': must be text (in quotes), found a list"),
+    ('priority = "p"\nkind = "count"\ndataset = ["crimes"]\n',
+     "KPI 'k1', key 'dataset': must be text (in quotes), found a list"),
+    ('priority = "p"\nkind = "per_1000"\ndataset = "crimes"\npopulation = ["force"]\n',
+     "KPI 'k1', key 'population': must be text (in quotes), found a list"),
+    # ... or printed as Python writes it: "1" and "['Crimes']".
+    ('priority = "p"\nkind = "count"\ndataset = "crimes"\ndescription = 1\n',
+     "KPI 'k1', key 'description': must be text (in quotes), found a number"),
+    ('priority = "p"\nkind = "count"\ndataset = "crimes"\nnotes = true\n',
+     "KPI 'k1', key 'notes': must be text (in quotes), found true or false"),
+    ('priority = "p"\nkind = "count"\ndataset = "crimes"\ntable = ["T"]\n',
+     "KPI 'k1', key 'table': must be text (in quotes), found a list"),
+])
+def test_a_text_key_holding_a_number_flag_or_list_is_refused_once(tmp_path, written, expected):
+    found = problems(tmp_path, KPI_HEAD + written)
+    assert found == [next(line for line in found if expected in line)], found
+
+
+def test_a_text_key_of_a_dataset_check_or_project_is_refused_once(tmp_path):
+    path = tmp_path / "kpi.toml"
+    path.write_text(HEAD.replace('name = "T"', 'name = ["T"]').replace(
+        'date = "day"', 'date = "day"\nunique = ["lpa"]\ndescription = 2') + KPI_HEAD
+        + 'priority = "p"\nkind = "count"\ndataset = "crimes"\n'
+        '[[kpis]]\nid = "k2"\ntitle = "K2"\npriority = "p"\nkind = "count"\n'
+        'dataset = "crimes"\n[[checks]]\nid = "c"\ntotal = ["k1"]\nparts = ["k1", "k2"]\n',
+        encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        parse_project_file(path)
+    assert sorted(line.split(": ", 1)[1] for line in info.value.message.split("\n")) == [
+        "[project], key 'name': must be text (in quotes), found a list",
+        "check 'c', key 'total': must be text (in quotes), found a list",
+        "dataset 'crimes', key 'description': must be text (in quotes), found a number",
+        "dataset 'crimes', key 'unique': must be text (in quotes), found a list"]
+
+
+def test_a_list_where_an_id_belongs_is_one_line_not_a_traceback(tmp_path, cli):
+    (tmp_path / "kpi.toml").write_text(HEAD + KPI_HEAD + 'priority = ["p"]\nkind = "count"\n'
+                                       'dataset = "crimes"\n', encoding="utf-8")
+    result = cli(["summary", "--period", "2025-09", "--project", tmp_path])
+    assert result.exit_code == 3
+    assert "key 'priority': must be text (in quotes), found a list" in result.output
+    assert "Traceback" not in result.output and "unhashable" not in result.output
+
+
+def _leaves(node: object, where: tuple = ()):
+    """Each value of kpi.toml that is not a table, with its place; a list of values whole."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, (*where, key))
+    elif isinstance(node, list) and any(isinstance(v, (dict, list)) for v in node):
+        for number, value in enumerate(node):
+            yield from _leaves(value, (*where, number))
+    else:
+        yield where, node
+
+
+# Values kpi reads in two forms on purpose: one source name or a list of them, one column to
+# replace by or a list.
+TWO_FORMS = {("datasets", "*", "columns", "*", "from"), ("datasets", "*", "replace_by")}
+
+
+@pytest.mark.parametrize("folder", [Path("datasets/west-midlands"), Path("datasets/police-uk"),
+                                    Path("tests/fixtures/hostile")], ids=str)
+def test_a_value_of_the_wrong_type_anywhere_in_kpi_toml_is_refused_not_read(folder, monkeypatch):
+    """Each value of the bundled projects given the wrong type (a text as a number, a flag or
+    a list; a number or flag as text; a list as one text) is refused by a ConfigError: never
+    read as something else (`description = 1` printed "1", `name = ["T"]` printed "['T']",
+    `hidden = "false"` hid the KPI) and never a traceback (`priority = ["p"]`). One of each
+    place and type is tried."""
+    import copy
+    import tomllib
+
+    path = Path(__file__).resolve().parent.parent / folder / "kpi.toml"
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    tried, read = set(), []
+    for where, value in list(_leaves(raw)):
+        if isinstance(value, bool):
+            wrongs: list[object] = [str(value).lower()]
+        elif isinstance(value, (int, float)):
+            wrongs = [str(value), True]
+        elif isinstance(value, str):
+            wrongs = [1, True, [value]]
+        elif isinstance(value, list) and value:
+            wrongs = [",".join(map(str, value))]
+        else:
+            continue
+        for wrong in wrongs:
+            key = (_shape(where), type(wrong).__name__)
+            if key in tried or (_shape(where) in TWO_FORMS and isinstance(wrong, str)):
+                continue
+            tried.add(key)
+            bad = copy.deepcopy(raw)
+            node = bad
+            for step in where[:-1]:
+                node = node[step]
+            node[where[-1]] = wrong
+            try:
+                _load_as(path, bad, monkeypatch)
+            except ConfigError:
+                continue
+            read.append((where, wrong))
+    assert read == []
