@@ -604,3 +604,28 @@ def test_a_value_of_the_wrong_type_anywhere_in_kpi_toml_is_refused_not_read(fold
                 continue
             read.append((where, wrong))
     assert read == []
+
+
+def test_a_project_with_no_kpi_to_report_is_refused_not_an_empty_summary_or_paper(tmp_path, cli):
+    # The summary printed an empty table, and the paper "Of the 0 KPIs reported" beside "No
+    # KPI is an exception this month", each with exit 0.
+    (tmp_path / "kpi.toml").write_text(HEAD, encoding="utf-8")
+    for args in (["summary"], ["summary", "--format", "json"],
+                 ["export", "markdown", "--output", tmp_path / "board.md"]):
+        result = cli([*args, "--period", "2025-09", "--project", tmp_path])
+        assert result.exit_code == 3, result.output
+        assert "Error: kpi.toml: no KPI to report: it declares none" in result.output
+        assert result.stdout == ""
+    assert not (tmp_path / "board.md").exists()
+
+
+def test_a_priority_whose_kpis_are_all_hidden_is_refused(tmp_path, cli):
+    (tmp_path / "kpi.toml").write_text(
+        HEAD + '[[priorities]]\nid = "q"\ntitle = "Other"\n' + KPI_HEAD
+        + 'priority = "p"\nkind = "count"\ndataset = "crimes"\nhidden = true\n'
+        + '[[kpis]]\nid = "k2"\ntitle = "K2"\npriority = "q"\nkind = "count"\n'
+        'dataset = "crimes"\n', encoding="utf-8")
+    result = cli(["summary", "--period", "2025-09", "--priority", "p", "--project", tmp_path])
+    assert result.exit_code == 3
+    assert ("Error: kpi.toml: no KPI to report: every KPI of the priority asked for is hidden"
+            in result.output)
