@@ -12,7 +12,6 @@ import bisect
 import math
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ from kpi.engine import Change, Measured
 from kpi.errors import ConfigError, DataError, UsageError, did_you_mean, option
 from kpi.expressions import polars_expr
 from kpi.periods import Comparison, Month, Window, WindowKind
-from kpi.rounding import fixed, mean_of, median_of, quotient
+from kpi.rounding import fixed, held, mean_of, median_of, quotient
 from kpi.store import AsOf
 from kpi.text import identity_key, identity_keys
 
@@ -731,46 +730,63 @@ def competition_ranks(values: Sequence[float | None], highest_first: bool
                       ) -> list[int | None]:
     """Competition ranks (1, 2, 2, 4) of values, the highest first or the lowest first: equal
     values share a rank and the next rank skips, so no rank says one part is ahead of
-    another with the same figure. No value (or not a finite one) has no rank. Floats equal to
-    12 significant figures tie, so float noise never splits a tie; whole numbers (and
-    decimals) are compared exactly, so two counts of 13 digits a unit apart never tie. The
-    one ranking of parts: `kpi compare` and `kpi show`'s breakdowns."""
-    def key(value: float) -> float | int | Decimal:
-        if isinstance(value, int | Decimal):
-            return value
-        return float(f"{value:.12g}")
-
+    another with the same figure. No value (or not a finite one) has no rank. Two figures
+    tie exactly where they are one figure as printed (`kpi.rounding.held`: 15 significant
+    digits, as Excel holds them, and as `places_ranked` prints a ranked column), so float
+    noise never splits a tie and no two parts printed apart share a rank."""
     # Each rank is 1 + the values strictly ahead, counted by bisection of the values sorted
     # (counted one by one, 6,000 parts took 36 million comparisons).
-    known = sorted(key(v) for v in values if v is not None and math.isfinite(v))
+    known = sorted(held(v) for v in values if v is not None and math.isfinite(v))
     ranks: list[int | None] = []
     for value in values:
         if value is None or not math.isfinite(value):
             ranks.append(None)
             continue
-        mine = key(value)
+        mine = held(value)
         ahead = (len(known) - bisect.bisect_right(known, mine) if highest_first
                  else bisect.bisect_left(known, mine))
         ranks.append(1 + ahead)
     return ranks
 
 
+def part_ranks(values: Sequence[float | None], better: Better) -> list[int | None]:
+    """The one rank of a part among the parts of a KPI, in every face that prints one (`kpi
+    compare`, its CSV, workbook and JSON, `project.compare`, `kpi show`'s breakdowns): its
+    competition rank (`competition_ranks`) by the KPI's better direction, 1 the best (the
+    highest where higher is better, the lowest where lower is); a KPI with no better
+    direction ranks no part (its parts are listed by their figure, largest first). `kpi
+    show` numbered a breakdown largest first whatever the KPI, so the LPA with the most knife
+    crime was 1st there and 7th in `kpi compare`."""
+    if better == Better.NEUTRAL:
+        return [None] * len(values)
+    return competition_ranks(values, highest_first=better == Better.HIGHER)
+
+
+def rank_order(ranks: Sequence[int | None], values: Sequence[float | None]) -> list[int]:
+    """The order parts are listed in, as indexes of `ranks` (`part_ranks`) and their
+    `values`: by rank, best first; parts with no rank (no better direction) by their figure,
+    largest first; parts with no figure last. Equal ranks and figures keep the order they
+    come in, which the caller makes one of names, never of rows."""
+    def key(index: int) -> tuple:
+        rank, value = ranks[index], values[index]
+        if rank is not None:
+            return (0, rank)
+        if value is not None and math.isfinite(value):
+            return (1, -held(value))
+        return (2, 0)
+
+    return sorted(range(len(ranks)), key=key)
+
+
 def _ranked(parts: list[PartResult], better: Better,
             ranked_on: str | None) -> list[PartResult]:
-    """Competition ranking (1, 2, 2, 4) by the better direction; parts with no value unranked
-    (`competition_ranks`)."""
+    """Competition ranking (1, 2, 2, 4) by the better direction (`part_ranks`), listed by
+    rank then name (`rank_order`); parts with no value unranked."""
+    parts = sorted(parts, key=lambda part: part.name)
     values = [_metric(p, ranked_on) for p in parts]
-    ranks = (competition_ranks(values, highest_first=better == Better.HIGHER)
-             if ranked_on is not None else [None] * len(parts))
+    ranks = (part_ranks(values, better) if ranked_on is not None else [None] * len(parts))
     out = [replace(part, rank=rank) for part, rank in zip(parts, ranks, strict=True)]
-
-    def order(part: PartResult) -> tuple:
-        if part.rank is not None:
-            return (0, part.rank, part.name)
-        value = _metric(part, ranked_on)  # unranked: largest first, no value last
-        return (1 if value is not None else 2, -(value or 0.0), part.name)
-
-    return sorted(out, key=order)
+    return [out[i] for i in rank_order(ranks, values)]
 
 
 def _whole(value: float | None) -> int | None:
