@@ -778,6 +778,36 @@ def rank_order(ranks: Sequence[int | None], values: Sequence[float | None]) -> l
     return sorted(range(len(ranks)), key=key)
 
 
+@dataclass(frozen=True)
+class Top:
+    """The parts a list or chart of the highest figures shows (`highest`)."""
+
+    shown: tuple[int, ...]  # indexes of the values shown, highest first
+    left: int  # parts tied at the last place that are not shown (0: every tie is shown)
+    left_rank: int | None  # the place they share ("joint 5th"), None when none is left
+    left_value: float | None  # the figure they share
+
+
+def highest(values: Sequence[float | None], limit: int, most: int) -> Top:
+    """The `limit` highest figures, as every face that lists or draws them cuts them (the
+    paper's five highest parts, a chart of the highest 10, a comparison chart of the highest
+    12): the parts whose competition rank, highest first, is at most `limit`
+    (`competition_ranks`), so a part tied with the last one shown is shown too ("joint
+    5th"), never one of two equal figures kept by its name or its row. Where the parts tied
+    at the last place would make more than `most`, none of them is shown and their number,
+    place and figure are returned to be said. Equal figures keep the order given (the
+    caller's, by name). No figure, no place."""
+    ranks = competition_ranks(values, highest_first=True)
+    order = [i for i in rank_order(ranks, values) if ranks[i] is not None]
+    shown = [i for i in order if (rank := ranks[i]) is not None and rank <= limit]
+    if len(shown) <= most:
+        return Top(tuple(shown), 0, None, None)
+    last = ranks[shown[-1]]
+    tied = [i for i in shown if ranks[i] == last]
+    return Top(tuple(i for i in shown if ranks[i] != last), len(tied), last,
+               values[tied[0]])
+
+
 def _ranked(parts: list[PartResult], better: Better,
             ranked_on: str | None) -> list[PartResult]:
     """Competition ranking (1, 2, 2, 4) by the better direction (`part_ranks`), listed by
@@ -942,7 +972,7 @@ def _tested(kpi: KpiDef, parts: list[PartResult], focus: str | None,
 # The board paper's "Compared with peers" sentence
 
 
-def _ordinal(rank: int) -> str:
+def ordinal(rank: int) -> str:
     suffix = "th" if 10 <= rank % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(rank % 10, "th")
     return f"{rank}{suffix}"
 
@@ -1040,8 +1070,8 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     # A rank shared is said to be (competition ranks, 1, 2, 2): "2nd" alone reads as alone.
     level = [parts[m].name for m in group.members
              if parts[m] is not me and parts[m].rank == me.rank]
-    place = (f"joint {_ordinal(me.rank)} (with {spoken_list(level)})" if level
-             else _ordinal(me.rank))
+    place = (f"joint {ordinal(me.rank)} (with {spoken_list(level)})" if level
+             else ordinal(me.rank))
     text = (f"Compared with peers ({group.title}: {others}), {me.name} ranked "
             f"{place} of {len(compared.parts)} in {when}, where 1st is the {best}, "
             f"with {value} against a group median of {centre}")
