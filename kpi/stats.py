@@ -501,7 +501,8 @@ _Tested = TypeVar("_Tested", "PartTest", "ShareTest")
 
 def _stepwise(rows: list[tuple[object, int, int]],
               test_of: Callable[[object, int, int, int, int], _Tested], min_base: int,
-              alpha: float, material: Callable[[_Tested], bool] | None = None
+              alpha: float, material: Callable[[_Tested], bool] | None = None,
+              against_all: bool = False
               ) -> tuple[list[_Tested], list[tuple[object, int, int]]]:
     """The parts found to stand out one at a time, and the parts left. Each row is (part, a,
     b); each part left is tested against the others left pooled (`test_of(part, a, b, rest a,
@@ -509,8 +510,12 @@ def _stepwise(rows: list[tuple[object, int, int]],
     rows (`part_threshold`, the rule `kpi compare` judges its parts by); it is set aside and
     the rest tested again, so one part far from the others does not make all the others look
     different. A part is a candidate only when its b and its rest's are at least `min_base`,
-    when it is not None, and when `material` (if given) holds of its test: a gap too small to
-    matter is no story, however many cases make it significant.
+    when it is not None, when `material` (if given) holds of its test (a gap too small to
+    matter is no story, however many cases make it significant), and, `against_all`, when
+    it differs from all the other rows pooled at alpha / m too: a proportion's test, the one
+    `kpi compare` reports of the same figure, so every part named stands out from the rest it
+    is named against and from all the others, and no face says a part differs that another
+    says does not. (A count's change is tested by no other face.)
 
     A part found early was tested against a rest that still held the parts found after it,
     but the sentence compares it with the parts left at the end ("stands out from the other
@@ -521,7 +526,7 @@ def _stepwise(rows: list[tuple[object, int, int]],
     against that rest."""
     divisor = len(rows)
 
-    def candidate(part: object, a: int, b: int, rest_a: int, rest_b: int) -> _Tested | None:
+    def tried(part: object, a: int, b: int, rest_a: int, rest_b: int) -> _Tested | None:
         # Rows with no value in the column ("not recorded") are no part, and in no part's
         # rest: they may be any part's, the one tested too, and `kpi compare` leaves them out
         # of its parts and their tests ("rows with a blank 'lpa' are not compared"), so the
@@ -534,12 +539,27 @@ def _stepwise(rows: list[tuple[object, int, int]],
             return None
         return test
 
+    # A part stands out only where it also differs from all the other parts pooled, the test
+    # `kpi compare` reports as "differs from the rest" (its `vs_rest`, judged at the same
+    # alpha / m): found against a rest without a part far off, it was named as standing
+    # out where `kpi compare` said it did not differ (A 20%, B 60%, C and D 80% of 100:
+    # B, 60% against 60% for the others, "no (p=1.000)" there, stood out from C and D here).
+    every_a, every_b = sum(a for _, a, _ in rows), sum(b for _, _, b in rows)
+    differs = {id(row) for row in rows if not against_all
+               or (test := test_of(row[0], row[1], row[2], every_a - row[1], every_b - row[2]))
+               .test.p_value is not None and test.test.p_value < part_threshold(divisor, alpha)}
+
+    def candidate(part: object, a: int, b: int, rest_a: int, rest_b: int,
+                  row: tuple[object, int, int]) -> _Tested | None:
+        return tried(part, a, b, rest_a, rest_b) if id(row) in differs else None
+
     found: list[tuple[object, int, int]] = []
     left = rows
     while len(left) >= 2:
         total_a, total_b = sum(a for _, a, _ in left), sum(b for _, _, b in left)
         tests = [(row, test) for row in left
-                 if (test := candidate(*row, total_a - row[1], total_b - row[2])) is not None]
+                 if (test := candidate(*row, total_a - row[1], total_b - row[2], row))
+                 is not None]
         if not tests:
             break
         row, best = min(tests, key=lambda t: (t[1].test.p_value, str(t[1].part)))
@@ -550,7 +570,7 @@ def _stepwise(rows: list[tuple[object, int, int]],
         left = [r for r in left if r is not row]
     while found:
         rest_a, rest_b = sum(a for _, a, _ in left), sum(b for _, _, b in left)
-        retested = [(row, candidate(*row, rest_a, rest_b)) for row in found]
+        retested = [(row, candidate(*row, rest_a, rest_b, row)) for row in found]
         failing = [(row, test) for row, test in retested if test is None
                    or test.test.p_value is None
                    or test.test.p_value >= part_threshold(divisor, alpha)]
@@ -669,7 +689,8 @@ def share_standouts(parts: Sequence[tuple[object, float | None, float | None]], 
         if n and part is not None:  # (rows not recorded: `_stepwise`)
             shares.append((part, x, n))
     found, left = _stepwise(shares, share_vs_rest, min_base, alpha,
-                            lambda t: _gap(t.share, t.rest_share) >= min_points)
+                            lambda t: _gap(t.share, t.rest_share) >= min_points,
+                            against_all=True)
     if not found:
         return None
     return ShareStandouts(tuple(found), tuple(part for part, _, _ in left),

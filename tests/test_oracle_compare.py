@@ -1017,6 +1017,14 @@ def check_standout(p: Project, k: Kpi, by: str, cur, cmp_, printed, period: int,
                                                                             mine)
         ok, why = passes(name, rest)
         assert ok, f"{where}: '{sentence}': {name} does not stand out from the rest ({why})"
+        if share:
+            # and it differs from all the other parts pooled, as `kpi compare` judges it
+            oa = sum(rows[r][0] for r in rows if r != name)
+            ob = sum(rows[r][1] for r in rows if r != name)
+            _, pv = _z(a, b, oa, ob)
+            assert pv < ALPHA / m, (f"{where}: '{sentence}': {name} is named, but differs "
+                                    f"from all the others only at p {pv:.4g}, not below "
+                                    f"{ALPHA}/{m}")
     # a part left in the rest that would pass against the others left: counted (not promised)
     for name in rest:
         if passes(name, [r for r in rest if r != name])[0]:
