@@ -804,7 +804,8 @@ def _compare_schema(columns: Sequence[str]) -> dict[str, Any]:
     import polars as pl
 
     types = {"focus": pl.Boolean, "rank": pl.Int64, "vs_rest_significant": pl.Boolean,
-             "vs_focus_significant": pl.Boolean}
+             "vs_focus_significant": pl.Boolean, "vs_rest_tests": pl.Int64,
+             "vs_focus_tests": pl.Int64}
     text = {"kpi", "title", "unit", "better", "part", "ranked_on", "comparison_start",
             "comparison_end", "current_start", "current_end", "status", "note",
             "change_note"}

@@ -1106,7 +1106,14 @@ ROW_COLUMNS = ("kpi", "title", "unit", "better", "part", "focus", "rank", "ranke
                "current_end", "current_value", "change_absolute", "change_percent",
                "change_points", "status", "population", "per_1000", "group_mean",
                "group_median", "vs_rest_p", "vs_rest_significant", "vs_focus_p",
-               "vs_focus_significant", "note", "notes", "change_note")
+               "vs_focus_significant", "note", "notes", "change_note", "vs_rest_tests",
+               "vs_focus_tests")
+
+
+def judged_among(test: stats.Significance | None) -> int | None:
+    """How many tests of parts a part's test was judged among (the Bonferroni divisor its
+    `significant` is read at: p below 0.05 / it); None where it is no test."""
+    return None if test is None or test.p_value is None else test.tests
 
 
 def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
@@ -1115,7 +1122,9 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
     parts were left out) and the comparison's `notes` (a list; the CSV joins them with
     "; ", as the summary's CSV joins its data-quality notes). A KPI with no parts has one
     row, its part and figures empty, so its note (why it has none) is read where the parts'
-    are. A part with no change says why in `change_note` (engine.no_change), last so the
+    are. A part with no change says why in `change_note` (engine.no_change), and how many
+    parts' tests each test was judged among (`vs_rest_tests`, `vs_focus_tests`: its
+    `significant` is p below 0.05 divided by it, Bonferroni's correction) after it, so the
     columns before keep their places."""
     rows = []
     notes = list(result.notes)
@@ -1141,5 +1150,5 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
                 p.vs_rest.significant if p.vs_rest else None,
                 p.vs_focus.p_value if p.vs_focus else None,
                 p.vs_focus.significant if p.vs_focus else None, k.note, notes,
-                engine.no_change(p)))
+                engine.no_change(p), judged_among(p.vs_rest), judged_among(p.vs_focus)))
     return rows

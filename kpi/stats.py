@@ -151,26 +151,39 @@ def among(test: Significance, tests: int) -> Significance:
                    note=test.note.replace(judged, _judged(test.p_value, tests)), tests=tests)
 
 
-def p_text(p_value: float | None, tests: int = 1) -> str:
-    """A p-value as people read it: three decimals, '<0.001' below that. One of several
-    parts' tests, judged at `part_threshold(tests)`, to as many more places as it takes to
-    read on its side of that level: 0.00749 against 0.05/7 (0.00714...) is "0.0075", never
-    "0.007"; and "<0.001" only where that is below the level too ('<0.0001' against
-    0.05/60)."""
-    if p_value is None:
-        return "n/a"
+def p_shown(p_value: float, tests: int = 1) -> tuple[float | None, int]:
+    """How a p-value prints, judged at `part_threshold(tests)`: (the floor below which it
+    reads "<floor", or None where it is not below it; the places it prints to). The one rule
+    of `p_text` and of the workbooks' number formats of a p-value (kpi.writers.xlsx), so a
+    cell never shows 0.007 beside `significant` FALSE where the text says "0.0075"."""
     threshold = part_threshold(tests)
     floor = 0.001 if threshold > 0.001 else 10.0 ** math.floor(math.log10(threshold))
+    floor_places = max(3, -math.floor(math.log10(floor)))
     if p_value < floor:
-        return "<" + fixed(floor, max(3, -math.floor(math.log10(floor))))
+        return floor, floor_places
+    # Read against the level as written (0.05, not the binary float a little above it),
+    # and as a reader reads it, below only where it prints below: "0.050" beside "yes" read
+    # as no lower than 0.05, so p = 0.0496 prints "0.0496"; p = 0.0504 prints "0.050".
+    exact = Decimal(repr(ALPHA)) / tests
     places = 3
-    if tests > 1:
-        exact = Decimal(ALPHA) / tests  # as part_threshold divides, to well past a float's
-        while places < 17:
-            shown = rounded(p_value, places)
-            if shown != exact and (shown < exact) == (p_value < threshold):
-                break
-            places += 1
+    while places < 17:
+        if (rounded(p_value, places) < exact) == (p_value < threshold):
+            break
+        places += 1
+    return None, places
+
+
+def p_text(p_value: float | None, tests: int = 1) -> str:
+    """A p-value as people read it: three decimals, '<0.001' below that. A test judged at
+    `part_threshold(tests)` (0.05 for one test alone) prints to as many more places as it
+    takes to read on its side of that level: 0.00749 against 0.05/7 (0.00714...) is
+    "0.0075", never "0.007", and 0.0496 against 0.05 is "0.0496", never "0.050"; and "<0.001"
+    only where that is below the level too ('<0.0001' against 0.05/60) (`p_shown`)."""
+    if p_value is None:
+        return "n/a"
+    floor, places = p_shown(p_value, tests)
+    if floor is not None:
+        return "<" + fixed(floor, places)
     return fixed(p_value, places)
 
 

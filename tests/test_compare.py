@@ -467,7 +467,8 @@ def test_json_shape_is_the_documented_one(project):
     part = kpi["parts"][0]
     assert set(part) == _documented_fields("Each part")
     assert set(part["current"]) == {"value", "start", "end", "numerator", "denominator"}
-    assert set(part["vs_rest"]) == {"test", "statistic", "p_value", "significant", "note"}
+    assert set(part["vs_rest"]) == {"test", "statistic", "p_value", "significant", "note",
+                                    "tests"}
     header = _kpi(project, "compare", "--period", "2025-12", "--by", "force",
                   "--format", "csv").splitlines()[0]
     docs = (Path(__file__).resolve().parents[1] / "docs" / "json.md").read_text()

@@ -259,3 +259,53 @@ def test_every_part_named_as_standing_out_differs_from_all_the_others(cells):
         x, n = next((x, n) for name, x, n in live if name == test.part)
         assert _z_p(x, n, every_x - x, every_n - n) < 0.05 / m, (test.part, live)
         assert _z_p(x, n, rest_x, rest_n) < 0.05 / m, (test.part, live)
+
+
+def test_the_workbook_shows_a_p_value_on_its_side_of_the_level_beside_its_verdict(
+        tmp_path, cli):
+    """A 53 of 56 and six LPAs of 80 of 100 each: by hand (the pooled z-test above), A
+    against the other six's 480 of 600 has p = 0.00725, not below 0.05/7 = 0.00714. The text
+    says "no (p=0.0073)" under "differs from the rest (p<0.05/7)"; the workbook showed the
+    same p-value as 0.007, below the level, beside `vs_rest_significant` FALSE, and gave the 7
+    parts tested only inside a note. It shows 0.0073, and `vs_rest_tests` 7 (the CSV, JSON
+    and `project.compare` carry it too)."""
+    from test_faces import excel_shown, workbook_cells
+
+    p_value = _z_p(53, 56, 480, 600)
+    assert 0.05 / 7 < p_value < 0.0075 and round(p_value, 3) == 0.007
+    _loaded(tmp_path, cli, parts=(("A", 53, 56), *((lpa, 80, 100) for lpa in "BCDEFG")))
+    args = ["--project", tmp_path, "compare", "--period", "2025-09", "--by", "lpa"]
+    table = cli(args)
+    assert table.exit_code == 0, table.output
+    row = next(line for line in table.stdout.splitlines() if line.startswith("7 ")
+               or " A " in line)
+    assert row.endswith("no (p=0.0073)"), table.stdout
+    done = cli([*args, "--format", "xlsx", "--output", tmp_path / "c.xlsx"])
+    assert done.exit_code == 0, done.output
+    _, cells = workbook_cells(tmp_path / "c.xlsx", "kpi")
+    part = next(r for r in cells if r["part"][0] == "A")
+    value, code = part["vs_rest_p"]
+    assert value == pytest.approx(p_value, rel=1e-12)
+    assert excel_shown(float(value), code) == "0.0073", code  # type: ignore[arg-type]
+    assert part["vs_rest_significant"][0] is False
+    assert part["vs_rest_tests"][0] == 7
+    doc = json.loads(cli([*args, "--format", "json"]).stdout)
+    assert {p["name"]: p["vs_rest"]["tests"] for p in doc["kpis"][0]["parts"]} == dict.fromkeys(
+        "ABCDEFG", 7)
+    frame = kpi.open(tmp_path).compare("2025-09", "lpa")
+    assert frame["vs_rest_tests"].to_list() == [7] * 7
+
+
+@pytest.mark.parametrize(("p_value", "tests", "shown"), [
+    (0.0496, 1, "0.0496"),       # "0.050" beside "yes" read as not below 0.05
+    (0.0504, 1, "0.050"),
+    (0.05, 1, "0.050"),
+    (0.00725, 7, "0.0073"),
+])
+def test_a_p_value_alone_reads_on_its_side_of_five_percent(p_value, tests, shown):
+    from test_faces import excel_shown
+
+    from kpi.writers.xlsx import p_format
+
+    assert stats.p_text(p_value, tests) == shown
+    assert excel_shown(p_value, p_format(p_value, tests)) == shown
