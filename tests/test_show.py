@@ -147,6 +147,36 @@ def test_a_part_has_one_rank_in_show_and_compare(cli, project):
     assert re.search(r"^3 +Dudley +159 ", table, re.M), table
 
 
+def test_ranks_and_order_do_not_depend_on_the_extracts_row_order(cli, project, tmp_path):
+    """The mini extract loaded with its rows shuffled gives every breakdown's parts the same
+    ranks in the same order, in `kpi show` and `kpi compare` alike."""
+    import random
+
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root, ignore=shutil.ignore_patterns("data"))
+    lines = EXTRACT.read_text(encoding="utf-8").splitlines()
+    body = lines[1:]
+    random.Random(7).shuffle(body)
+    (root / "extracts" / "crimes.csv").write_text("\n".join([lines[0], *body]) + "\n",
+                                                  encoding="utf-8")
+    load(load_project(root), "crimes")
+
+    def ranks(folder: Path, kpi_id: str) -> tuple:
+        shown = run_json(cli, folder, kpi_id, "--period", "2025-09")
+        compared = cli(["--project", folder, "compare", "--period", "2025-09", "--by", "lpa",
+                        "--kpi", kpi_id, "--format", "json"])
+        assert compared.exit_code == 0, compared.output
+        return ({column: [(p["part"], p["rank"]) for p in parts]
+                 for column, parts in shown["breakdowns"].items()},
+                [(p["name"], p["rank"]) for p in json.loads(compared.stdout)["kpis"][0]["parts"]])
+
+    for kpi_id in ("total_crime", "knife_crime"):
+        assert ranks(root, kpi_id) == ranks(project, kpi_id), kpi_id
+
+
 def test_the_csv_gives_counts_as_the_json_does(cli, project):
     """A count's trend and breakdown figures in the CSV are whole numbers, as in the JSON
     and the summary's CSV ("101", not "101.0"), each equal to DuckDB's count."""
