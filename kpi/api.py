@@ -196,7 +196,8 @@ class Summary:
 @dataclass(frozen=True)
 class Detail:
     """What `kpi show` prints about one KPI: its result, monthly trend, verdicts, breakdowns
-    (column -> ranked parts) and, when asked, the same months a year earlier."""
+    (column -> parts, each with its `rank`, listed best first as `kpi compare` lists them:
+    `compare.ranked_breakdown`) and, when asked, the same months a year earlier."""
 
     result: KpiResult
     trend: pl.DataFrame | None
@@ -447,8 +448,12 @@ class Project:
             # tables, so a national store's rows are never all held at once.
             found = engine.breakdowns(project, [(kpi, column, result.current.window, window)
                                                 for column in kpi.breakdowns], cutoff)
+            from kpi.compare import ranked_breakdown
+
+            # Each part ranked and listed as `kpi compare` ranks and lists it.
             for column in kpi.breakdowns:
-                parts[column] = found[(kpi.id, column, result.current.window, window)]
+                parts[column] = ranked_breakdown(
+                    found[(kpi.id, column, result.current.window, window)], kpi.better)
         return Detail(result, trend, verdict, parts, same_months)
 
     @_one_reading

@@ -778,6 +778,24 @@ def rank_order(ranks: Sequence[int | None], values: Sequence[float | None]) -> l
     return sorted(range(len(ranks)), key=key)
 
 
+def ranked_breakdown(frame: pl.DataFrame, better: Better) -> pl.DataFrame:
+    """A KPI's breakdown (engine.breakdowns: a part, its current figure, ...) as `kpi show`
+    and `project.detail(...).breakdowns` give it: each part with its `rank` among the parts
+    (`part_ranks`, the rank `kpi compare` gives a part on its value) and listed as `kpi
+    compare` lists its parts (`rank_order`; equal ones by name, as the frame comes sorted),
+    the rows with no value in the column last and unranked."""
+    from kpi.engine import plain
+
+    named = frame.filter(pl.col("part").is_not_null())
+    figures = [plain(v) for v in named["current"].to_list()]
+    ranks = part_ranks(figures, better)
+    order = rank_order(ranks, figures)
+    ranked = named.with_columns(pl.Series("rank", ranks, dtype=pl.Int64))[order]
+    blank = frame.filter(pl.col("part").is_null()).with_columns(
+        pl.lit(None, dtype=pl.Int64).alias("rank"))
+    return pl.concat([ranked, blank], how="vertical_relaxed") if blank.height else ranked
+
+
 @dataclass(frozen=True)
 class Top:
     """The parts a list or chart of the highest figures shows (`highest`)."""

@@ -142,7 +142,12 @@ def test_a_part_has_one_rank_in_show_and_compare(cli, project):
     assert compared.exit_code == 0, compared.output
     compare_ranks = [(p["name"], p["rank"])
                      for p in json.loads(compared.stdout)["kpis"][0]["parts"]]
-    assert show_ranks == compare_ranks == sorted(want.items(), key=lambda kv: (kv[1], kv[0]))
+    import kpi
+
+    frame = kpi.open(project).detail("total_crime", "2025-09").breakdowns["lpa"]
+    python_ranks = list(zip(frame["part"], frame["rank"], strict=True))
+    assert show_ranks == compare_ranks == python_ranks == sorted(
+        want.items(), key=lambda kv: (kv[1], kv[0]))
     table = cli(["--project", project, "show", "total_crime", "--period", "2025-09"]).stdout
     assert re.search(r"^3 +Dudley +159 ", table, re.M), table
 

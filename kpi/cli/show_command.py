@@ -274,21 +274,14 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
     breakdown_json = {}
     for column, frame in breakdowns.items():
         rows = []
-        # Each part's rank is the one `kpi compare` gives it (compare.part_ranks: by the
-        # KPI's better direction, equal figures sharing a rank, none with no better
-        # direction or no figure), and the parts are listed as it lists them (rank_order),
-        # equal ones by name as the frame is sorted. The rows with no value in the column
-        # are no part: listed last, unranked, and never counted in a part's rank (they made
-        # the 5th of five LPAs read "6").
-        from kpi.compare import part_ranks, rank_order
+        # Each part's rank is the one `kpi compare` gives it, and the parts are listed as it
+        # lists them (compare.ranked_breakdown, by the library face: by the KPI's better
+        # direction, equal figures sharing a rank, none with no better direction or no
+        # figure). The rows with no value in the column are no part: listed last, unranked,
+        # and never counted in a part's rank (they made the 5th of five LPAs read "6").
         from kpi.text import blank_name
 
-        named_rows = [r for r in frame.iter_rows(named=True) if r["part"] is not None]
-        figures = [plain(r["current"]) for r in named_rows]
-        ranks = part_ranks(figures, kpi.better)
-        order = rank_order(ranks, figures)
-        listed = [(ranks[i], named_rows[i]) for i in order] + [
-            (None, r) for r in frame.iter_rows(named=True) if r["part"] is None]
+        listed = [(named.pop("rank"), named) for named in frame.iter_rows(named=True)]
         for rank, named in listed:
             row = {key: plain(value) for key, value in named.items()}
             row.update({key: render.figure_json(row[key], kpi)
