@@ -167,3 +167,25 @@ def test_the_highest_are_cut_by_place_never_by_order(values, limit, more, rnd):
     again = highest([v for _, v in named], limit, most)
     assert sorted(named[i][0] for i in again.shown) == kept
     assert again.left == top.left
+
+
+def test_a_comparison_chart_draws_every_part_tied_with_its_twelfth():
+    """Of fourteen parts, 12 with 14 to 3 and two of 2 and 1, and P13 moved to 3: the
+    twelfth highest, 3, is P11's and P13's; `head(12)` drew P11 and left P13 out by its
+    name. Both are drawn; where the tie at the last place would make more than 24 bars, none
+    of it is, and it is counted."""
+    import polars as pl
+
+    from kpi import paper
+
+    values = [float(14 - n) for n in range(12)] + [2.0, 1.0]
+    values[13] = 3.0
+    frame = pl.DataFrame({"part": [f"P{n:02d}" for n in range(14)], "current": values})
+    want = sorted(f"P{n:02d}" for n in range(14)
+                  if sum(v > values[n] for v in values) < 12)
+    assert len(want) == 13
+    drawn, of = paper.compare_parts(frame)
+    assert (drawn["part"].to_list(), of) == (want, 14)
+    many = pl.DataFrame({"part": [f"Q{n:02d}" for n in range(30)], "current": [1.0] * 30})
+    shown, top = paper.top_parts(many, 12)
+    assert (shown.height, top.left, top.left_rank, top.left_value) == (0, 30, 1, 1.0)
