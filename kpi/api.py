@@ -196,7 +196,8 @@ class Summary:
 @dataclass(frozen=True)
 class Detail:
     """What `kpi show` prints about one KPI: its result, monthly trend, verdicts, breakdowns
-    (column -> ranked parts) and, when asked, the same months a year earlier."""
+    (column -> parts, each with its `rank`, listed best first as `kpi compare` lists them:
+    `compare.ranked_breakdown`) and, when asked, the same months a year earlier."""
 
     result: KpiResult
     trend: pl.DataFrame | None
@@ -447,8 +448,12 @@ class Project:
             # tables, so a national store's rows are never all held at once.
             found = engine.breakdowns(project, [(kpi, column, result.current.window, window)
                                                 for column in kpi.breakdowns], cutoff)
+            from kpi.compare import ranked_breakdown
+
+            # Each part ranked and listed as `kpi compare` ranks and lists it.
             for column in kpi.breakdowns:
-                parts[column] = found[(kpi.id, column, result.current.window, window)]
+                parts[column] = ranked_breakdown(
+                    found[(kpi.id, column, result.current.window, window)], kpi.better)
         return Detail(result, trend, verdict, parts, same_months)
 
     @_one_reading
@@ -804,7 +809,8 @@ def _compare_schema(columns: Sequence[str]) -> dict[str, Any]:
     import polars as pl
 
     types = {"focus": pl.Boolean, "rank": pl.Int64, "vs_rest_significant": pl.Boolean,
-             "vs_focus_significant": pl.Boolean}
+             "vs_focus_significant": pl.Boolean, "vs_rest_tests": pl.Int64,
+             "vs_focus_tests": pl.Int64}
     text = {"kpi", "title", "unit", "better", "part", "ranked_on", "comparison_start",
             "comparison_end", "current_start", "current_end", "status", "note",
             "change_note"}

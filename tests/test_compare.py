@@ -467,7 +467,8 @@ def test_json_shape_is_the_documented_one(project):
     part = kpi["parts"][0]
     assert set(part) == _documented_fields("Each part")
     assert set(part["current"]) == {"value", "start", "end", "numerator", "denominator"}
-    assert set(part["vs_rest"]) == {"test", "statistic", "p_value", "significant", "note"}
+    assert set(part["vs_rest"]) == {"test", "statistic", "p_value", "significant", "note",
+                                    "tests"}
     header = _kpi(project, "compare", "--period", "2025-12", "--by", "force",
                   "--format", "csv").splitlines()[0]
     docs = (Path(__file__).resolve().parents[1] / "docs" / "json.md").read_text()
@@ -919,6 +920,59 @@ def test_competition_ranks_tie_equal_figures_only():
     assert competition_ranks([1_000_000_000_001, 1_000_000_000_000],
                              highest_first=True) == [1, 2]
     assert competition_ranks([0.1 + 0.2, 0.3, float("nan")], highest_first=True) == [1, 1, None]
+
+
+def test_figures_that_print_apart_never_share_a_rank():
+    """Ranks tie exactly where figures are one as printed (15 significant digits, as Excel
+    holds them and `places_ranked` prints a ranked column): sums of 1,234,567,890,123.45 and
+    1,234,567,890,123.46 printed apart and were both ranked 1st, every value cut to 12
+    significant figures."""
+    from kpi.compare import competition_ranks
+    from kpi.rounding import places_ranked, rounded
+
+    values = [1_234_567_890_123.45, 1_234_567_890_123.46]
+    at = places_ranked(values, 0)
+    assert rounded(values[0], at) != rounded(values[1], at)  # they print apart
+    assert competition_ranks(values, highest_first=True) == [2, 1]
+    assert competition_ranks([26.499999999999996, 26.5], highest_first=True) == [1, 1]
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(0, 4), st.sampled_from([0.1 + 0.2, 0.3, 2.5])),
+                min_size=1, max_size=10),
+       st.sampled_from(list(Better)), st.randoms(use_true_random=False))
+def test_a_parts_rank_and_place_do_not_depend_on_the_order_parts_come_in(values, better, rnd):
+    """`part_ranks` and `rank_order`, the one ranking of `kpi compare` and `kpi show`: each
+    part's rank is 1 + the parts strictly better by the KPI's direction (an oracle on
+    Fractions of the figures as printed), none with no better direction or no figure, and
+    the same part gets the same rank and the same place among the others whatever the order
+    the parts come in (shuffled), ties kept in name order."""
+    from fractions import Fraction
+
+    from kpi.compare import part_ranks, rank_order
+
+    names = [f"p{i}" for i in range(len(values))]
+
+    def oracle(value: float | None) -> int | None:
+        if value is None or better == Better.NEUTRAL:
+            return None
+        mine = Fraction(repr(round(value, 12)))
+        ahead = [v for v in values if v is not None
+                 and (Fraction(repr(round(v, 12))) > mine if better == Better.HIGHER
+                      else Fraction(repr(round(v, 12))) < mine)]
+        return 1 + len(ahead)
+
+    def listed(pairs: list[tuple[str, float | None]]) -> list[tuple[str, int | None]]:
+        pairs = sorted(pairs)  # by name, as each face sorts its parts first
+        ranks = part_ranks([v for _, v in pairs], better)
+        return [(pairs[i][0], ranks[i]) for i in rank_order(ranks, [v for _, v in pairs])]
+
+    first = listed(list(zip(names, values, strict=True)))
+    assert dict(first) == {n: oracle(v) for n, v in zip(names, values, strict=True)}
+    shuffled = list(zip(names, values, strict=True))
+    rnd.shuffle(shuffled)
+    assert listed(shuffled) == first
+    ranked = [r for _, r in first if r is not None]
+    assert ranked == sorted(ranked)
 
 
 def _respelled(folder: Path, members: str, focus: str, kpi_peers: bool = True) -> Path:

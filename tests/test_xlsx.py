@@ -425,14 +425,15 @@ def test_the_signal_sheet_holds_numbers_with_number_formats(cli, made, kpi):
 def test_a_p_value_cell_shows_what_the_text_prints(p):
     """A p value showed four places in the workbook ("0.0139") where every text face prints
     three, or "<0.001" (`stats.p_text`). Its format now shows the same text, the cell keeping
-    the exact number."""
+    the exact number: 0.0499 to four places, as "0.050" beside "significant" would read as
+    not below 0.05 (`stats.p_shown`)."""
     from test_faces import excel_shown
 
     from kpi.stats import p_text
     from kpi.writers import xlsx
 
-    assert excel_shown(p, xlsx.number_format("p", 0)) == p_text(p)
-    assert excel_shown(p, xlsx.FORMATS["p"]) == p_text(p)
+    assert excel_shown(p, xlsx.number_format("p", 0, value=p)) == p_text(p)
+    assert excel_shown(p, xlsx.p_format(p)) == p_text(p)
 
 
 def test_the_summary_p_values_as_openpyxl_and_calc_read_them(cli, tmp_path, office_profile,

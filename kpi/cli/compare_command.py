@@ -117,6 +117,7 @@ def _window(measured) -> dict[str, Any] | None:
 
 
 def _test(result) -> dict[str, Any] | None:
+    from kpi.compare import judged_among
     from kpi.stats import NOT_TESTED
 
     if result is None:
@@ -125,7 +126,8 @@ def _test(result) -> dict[str, Any] | None:
     # `signal.test`; `note` says why.
     return {"test": None if result.test == NOT_TESTED else result.test,
             "statistic": result.statistic, "p_value": result.p_value,
-            "significant": result.significant, "note": result.note}
+            "significant": result.significant, "note": result.note,
+            "tests": judged_among(result)}
 
 
 def comparison_json(result) -> dict[str, Any]:

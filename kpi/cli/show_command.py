@@ -274,17 +274,15 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
     breakdown_json = {}
     for column, frame in breakdowns.items():
         rows = []
-        # Largest first, as the frame is sorted; equal figures share a rank (1, 2, 2, 4) and
-        # a part with no figure has none, as `kpi compare` ranks (compare.competition_ranks).
-        # The rows with no value in the column are no part: listed, unranked, and never
-        # counted in a part's rank (they made the 5th of five LPAs read "6").
-        from kpi.compare import competition_ranks
+        # Each part's rank is the one `kpi compare` gives it, and the parts are listed as it
+        # lists them (compare.ranked_breakdown, by the library face: by the KPI's better
+        # direction, equal figures sharing a rank, none with no better direction or no
+        # figure). The rows with no value in the column are no part: listed last, unranked,
+        # and never counted in a part's rank (they made the 5th of five LPAs read "6").
         from kpi.text import blank_name
 
-        ranks = competition_ranks([plain(v) if part is not None else None for part, v in
-                                   zip(frame["part"].to_list(), frame["current"].to_list(),
-                                       strict=True)], highest_first=True)
-        for rank, named in zip(ranks, frame.iter_rows(named=True), strict=True):
+        listed = [(named.pop("rank"), named) for named in frame.iter_rows(named=True)]
+        for rank, named in listed:
             row = {key: plain(value) for key, value in named.items()}
             row.update({key: render.figure_json(row[key], kpi)
                         for key in ("current", "comparison", "absolute")})
@@ -308,14 +306,15 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
                                        "comparison": _at(kpi, digits)},
                                 places={"current": digits, "comparison": digits},
                                 **_stored_changes(kpi, change_cols, rows, 2, 3,
-                                                  frame["places"].to_list())))
+                                                  [named["places"] for _, named in listed])))
+        # The JSON lists the parts as the table does, each with its rank.
+        hidden = {"current_numerator", "current_denominator", "places"}
         breakdown_json[column] = [
             {**row, "current": render.figure_json(row["current"], kpi),
              "comparison": render.figure_json(row["comparison"], kpi),
-             "absolute": render.figure_json(row["absolute"], kpi)}
-            for row in ({key: plain(value) for key, value in named.items()}
-                        for named in frame.drop("current_numerator", "current_denominator",
-                                                "places").to_dicts())]
+             "absolute": render.figure_json(row["absolute"], kpi), "rank": rank}
+            for rank, row in ((rank, {key: plain(value) for key, value in named.items()
+                                      if key not in hidden}) for rank, named in listed)]
 
     data = {
         "project": project.name, "period": str(period), "comparison": vs.value,
