@@ -677,7 +677,7 @@ def check_compare_faces(cli, project_arg, definition, python_project, tmp_path: 
         assert title.startswith(k["title"]), (title, k["title"])
         for row in rows:
             if by in row:
-                shown_rows[(k["id"], row[by].removesuffix(" (focus)"))] = row
+                shown_rows[(k["id"], row[by])] = row
     # Each KPI's table ranks its parts by their value (or per 1,000): its figures to one
     # number of places, at which two parts that differ never print alike (`ranked_places`).
     column_digits, rate_digits = {}, {}

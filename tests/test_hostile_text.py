@@ -426,3 +426,49 @@ def test_any_name_is_printed_as_it_is_in_html_and_word(name):
     assert paragraph.text == want
     # and the paper's own words still set a negative number's minus
     assert html.unescape(inline(("fell by -5",))) == "fell by \u22125"
+
+
+# ---------------------------------------------------------------------------------------------
+# The focus's mark and a part named like it
+
+
+def test_a_part_named_like_the_focus_mark_is_told_from_the_focus(tmp_path, cli):
+    """`kpi compare --focus Avon` printed the focus as "Avon (focus)", and so printed a part
+    of the data named "Avon (focus)": two rows under one name, the focus's figures read
+    against either (exit 0); the paper's peers figure said "Avon (focus) 120; Avon (focus)
+    72" in its alt text. The focus is now marked in the column of the tests against it
+    ("the focus"), and named in a sentence of the alt text of its own; a name is printed as
+    it is. By hand, YE 2025-12 against YE 2025-01: Avon 120 against 120; 'Avon (focus)' 6 a
+    month in 2025, 4 in 2024: 72 against 11 * 4 + 6 = 50; Bure 60 against 11 * 6 + 5 = 71."""
+    folder = make_project(tmp_path / "project")
+    toml = folder / "kpi.toml"
+    _with_parts(folder, cli, {"Avon": (10, 10), "Avon (focus)": (4, 6), "Bure": (6, 5)})
+    for fmt in ("table", "markdown"):
+        result = cli(["--project", folder, "compare", "--by", "lpa", "--period", "2025-12",
+                      "--focus", "Avon", "--kpi", "incidents", "--format", fmt])
+        assert result.exit_code == 0, result.output
+        lines = [line.strip().strip("|") for line in result.stdout.splitlines()]
+        header = next(line for line in lines if line.lstrip().startswith("rank"))
+        split = (lambda line: [c.strip() for c in line.split("|")]) if fmt == "markdown" \
+            else (lambda line: re.split(r"\s{2,}", line.strip()))
+        columns = split(header)
+        rows = [dict(zip(columns, split(line), strict=True)) for line in lines
+                if re.match(r"\s*[0-9—]+\s*(\||\s)", line)]
+        got = {r["lpa"]: (r["comparison"], r["current"], r["differs from Avon"]) for r in rows}
+        assert len(rows) == 3 and got == {"Avon": ("120", "120", "the focus"),
+                                          "Avon (focus)": ("50", "72", "—"),
+                                          "Bure": ("71", "60", "—")}, (fmt, result.stdout)
+    text = toml.read_text(encoding="utf-8").replace(
+        'breakdowns = ["lpa"]', 'breakdowns = ["lpa"]\npeers = "near"', 1)
+    toml.write_text(text + '\n[peers.near]\ntitle = "neighbours"\ncolumn = "lpa"\n'
+                    'members = ["Avon", "Avon (focus)", "Bure"]\nfocus = "Avon"\n',
+                    encoding="utf-8")
+    paper = tmp_path / "board.html"
+    result = cli(["--project", folder, "export", "html", "--period", "2025-12", "--output",
+                  paper])
+    assert result.exit_code == 0, result.output
+    alts = [html.unescape(a) for a in re.findall(r'alt="(Horizontal bar chart[^"]*)"',
+                                                 paper.read_text(encoding="utf-8"))]
+    assert len(alts) == 1 and alts[0].endswith(
+        "largest first: Avon 120; Avon (focus) 72; Bure 60; group mean 84. The focus is "
+        "Avon."), alts
