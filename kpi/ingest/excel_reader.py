@@ -299,21 +299,57 @@ _DAY_MICROSECONDS = 86_400_000_000
 
 
 def _serial_microseconds(value: bytes) -> int | None:
-    """A serial day number as the XML writes it ('45659.12783564815'), in microseconds, rounded
-    to the nearest, worked out exactly (integers; Decimal for an exponent); None if it is no
-    number."""
+    """A serial day number as the XML writes it ('45659.12783564815'), in microseconds: the
+    time a writer gave it. Worked out exactly (integers; Decimal for an exponent), rounded to
+    the nearest microsecond, then, where that is not a whole millisecond, the roundest time
+    (a whole second, else a whole millisecond, else the nearest microsecond) of those the
+    writer would have written as this text (`_written_as`). A serial holds a time only to
+    some 0.6 microseconds (a float near 45,000 days), and a writer of 16 significant digits
+    (xlsxwriter, so pandas' `to_excel`) to 0.9: 00:15:00 was written '45901.01041666666'
+    and read as 00:14:59.999999, 00:30:00 as 00:30:00.000001, so a call created at 00:15
+    and attended at 00:30 took 15 minutes and 2 microseconds, not "within 15 minutes" where
+    the CSV of the same rows was (64 of a day's 1,440 whole minutes; a rate of 100% read as
+    75%, exit 0). None if it is no number."""
     whole, point, fraction = value.partition(b".")
     if whole.isdigit() and (not point or fraction.isdigit()):
         scale = 10 ** len(fraction)
-        return (int(whole) * _DAY_MICROSECONDS
-                + (2 * int(fraction or b"0") * _DAY_MICROSECONDS + scale) // (2 * scale))
-    from decimal import Decimal, InvalidOperation
+        nearest = (int(whole) * _DAY_MICROSECONDS
+                   + (2 * int(fraction or b"0") * _DAY_MICROSECONDS + scale) // (2 * scale))
+    else:
+        from decimal import Decimal, InvalidOperation
 
-    try:
-        exact = Decimal(value.decode("ascii")) * _DAY_MICROSECONDS
-        return int(exact.to_integral_value()) if exact.is_finite() and exact >= 0 else None
-    except (InvalidOperation, UnicodeDecodeError):
-        return None
+        try:
+            exact = Decimal(value.decode("ascii")) * _DAY_MICROSECONDS
+        except (InvalidOperation, UnicodeDecodeError):
+            return None
+        if not exact.is_finite() or exact < 0:
+            return None
+        nearest = int(exact.to_integral_value())
+    if nearest % 1000 == 0:
+        return nearest
+    # Within a few microseconds: a writer of 15 significant digits holds some 8.6 of them.
+    near = [c for c in range(nearest - 6, nearest + 7) if _written_as(c, value)]
+    for unit in (1_000_000, 1000, 1):
+        rounder = [c for c in near if c % unit == 0]
+        if rounder:
+            return min(rounder, key=lambda c: (abs(c - nearest), c))
+    return nearest
+
+
+def _written_as(micros: int, value: bytes) -> bool:
+    """Whether a writer of 15, 16 or 17 significant digits (as many as `value` shows, or
+    more) writes the serial day number of this time, held as the float nearest it, as
+    `value`."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    if micros < 0:
+        return False
+    serial = float(Fraction(micros, _DAY_MICROSECONDS))  # the nearest float
+    written = Decimal(value.decode("ascii"))
+    shown = len(written.normalize().as_tuple().digits)
+    return any(Decimal(f"{serial:.{digits}g}") == written for digits in (15, 16, 17)
+               if digits >= shown)
 
 
 # How fastexcel names the error a cell holds, and how Excel shows it.
