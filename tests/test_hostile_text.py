@@ -337,9 +337,12 @@ def test_names_differing_only_in_a_dash_stay_apart_in_every_face(tmp_path, cli):
     against 11 * 6 + 5 = 71, -15.5%; 'Route \u20131' 60 against 60; Walsall 120 against
     120."""
     folder = make_project(tmp_path / "project")
-    with (folder / "kpi.toml").open("a", encoding="utf-8") as toml:
-        toml.write('\n[[charts]]\nid = "by_lpa"\ntype = "compare"\ntitle = "By LPA"\n'
-                   'kpis = ["incidents"]\nby = "lpa"\n')
+    toml = folder / "kpi.toml"
+    # the project's title, in the page header too, as written
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'name = "Hostile inputs"', 'name = "Route -1 review"', 1) + (
+        '\n[[charts]]\nid = "by_lpa"\ntype = "compare"\ntitle = "By LPA"\n'
+        'kpis = ["incidents"]\nby = "lpa"\n'), encoding="utf-8")
     _with_parts(folder, cli, DASHED)
     paths = {fmt: tmp_path / f"board.{fmt}" for fmt in ("markdown", "html", "docx")}
     for fmt, path in paths.items():
@@ -361,6 +364,9 @@ def test_names_differing_only_in_a_dash_stay_apart_in_every_face(tmp_path, cli):
                          "Walsall": "0.0%", "Route -1": "+15.1%"}, (fmt, ranking.group(1))
         assert "Figure 1 \u2013 By LPA. Highest Route -1 (168), lowest 60 (2 parts)" in text, \
             (fmt, text)
+    assert '@top-left { content: "Route -1 review' in paths["html"].read_text(encoding="utf-8")
+    header = docx.Document(str(paths["docx"])).sections[0].header.paragraphs[0].text
+    assert header.startswith("Route -1 review"), header
     shown = cli(["--project", folder, "show", "incidents", "--period", "2025-12",
                  "--format", "json"])
     assert shown.exit_code == 0, shown.output

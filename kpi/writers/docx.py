@@ -699,7 +699,8 @@ def _page_furniture(doc, document: Document) -> None:
                     stops.add_tab_stop(stop.position, WD_TAB_ALIGNMENT.CLEAR)
                 style = style.base_style
             stops.add_tab_stop(right, WD_TAB_ALIGNMENT.RIGHT)
-            _small(paragraph.add_run(_typeset(left)), bold=fields)
+            # The project's title and marking, as written (`writers.printed`).
+            _small(paragraph.add_run(_typeset(Name(left))), bold=fields)
             paragraph.add_run("\t")
             if fields:
                 for text in ("Page ", "PAGE", " of ", "NUMPAGES"):

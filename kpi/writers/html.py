@@ -34,7 +34,7 @@ from kpi.document import (
     plain_text,
 )
 from kpi.progress import Progress, each
-from kpi.writers import KEEP_WHOLE_ROWS, minus_signs, pages, printed, run_on, running_title
+from kpi.writers import KEEP_WHOLE_ROWS, pages, printed, run_on, running_title
 
 PAGE = """\
 @page { size: A4; margin: 20mm 18mm;
@@ -220,7 +220,7 @@ def write(document: Document, base: Path, progress: Progress | None = None) -> s
                if document.subtitle else "") + "</title>"]
     if document.author:
         head.append(f'<meta name="author" content="{escape(document.author, quote=True)}">')
-    page = PAGE.replace("{title}", _css_string(minus_signs(running_title(document)))).replace(
+    page = PAGE.replace("{title}", _css_string(printed(Name(running_title(document))))).replace(
         "{marking}", _css_string(document.marking))
     head += ["<style>", page + STYLE.rstrip("\n"), "</style>", "</head>", "<body>", "<header>"]
     if document.marking:
