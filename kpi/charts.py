@@ -733,7 +733,13 @@ def part_labels(names: Sequence[str]) -> list[str]:
     """Each part's name as a chart's axis prints it, whole where it fits (`PART_LINE`). Two
     names cut alike ("Birmingham Central and … Unit East" for the North and the South ward of
     one long name: their bars read as one part's twice) are cut again from the first word in
-    which they differ ("… North Ward Central … Area 001A"), so no two parts share a label."""
+    which they differ ("… North Ward Central … Area 001A"), so no two parts share a label.
+    Names that differ only in characters that print alike are told apart by naming those
+    characters (`kpi.text.told_apart`: "Route \u20131 (en dash)", "Route \u22121 (minus
+    sign)")."""
+    from kpi.text import told_apart
+
+    names = told_apart(names)
     most = 2 if len(names) <= PART_TWO_LINES else 1
     out = [_cut(name, most) for name in names]
     alike: dict[str, set[str]] = {}

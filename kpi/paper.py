@@ -2926,11 +2926,14 @@ def _peer_alt_text(data: ChartData) -> str:
     text = peer_text(data)  # as the bars are labelled
     what = peer_axis_label(data).replace("\n", " ")
     assert data.parts is not None, "a peers figure has parts"
-    bars = "; ".join(f"{part}{' (focus)' if focus else ''} {text(value)}"
-                     for part, value, focus in data.parts.iter_rows())
+    bars = "; ".join(f"{part} {text(value)}" for part, value, _ in data.parts.iter_rows())
     mean = f"; group mean {text(data.peer_mean)}" if data.peer_mean is not None else ""
+    # The focus named in a sentence of its own, never marked in a name: "Avon (focus) 2.1"
+    # read as the part "Avon (focus)" does.
+    focus = next((part for part, _, mine in data.parts.iter_rows() if mine), None)
+    named = f" The focus is {focus}." if focus is not None else ""
     return (f"Horizontal bar chart of {what} for each member of the {data.group_title} peer "
-            f"group, {data.current_label}, largest first: {bars}{mean}.")
+            f"group, {data.current_label}, largest first: {bars}{mean}.{named}")
 
 
 def definition(kpi: KpiDef) -> str:

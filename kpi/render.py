@@ -530,20 +530,69 @@ def assurance_word(verdict: Verdict | None, short: bool = False) -> str:
     return (ASSURANCE_SHORT if short else ASSURANCE_WORDS)[verdict.assurance]
 
 
-def safe_cell(value: Any) -> Any:
-    """Neutralise spreadsheet formula injection: text starting =, +, -, @ gets a quote.
-    Numbers are left alone, so a negative change stays a number."""
+def safe_cell(value: Any, excel: bool = False) -> Any:
+    """A CSV field. Plain CSV: text starting =, +, -, @ gets a quote, so a spreadsheet never
+    runs it as a formula. For Excel (`excel`, `--format csv-excel`): every field that is not
+    a figure is as `excel_text` writes it. Numbers are left alone, so a negative change
+    stays a number, and flags, which Excel reads as its TRUE and FALSE."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if excel:
+        return excel_text(visible(str(value)))
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         value = "'" + value
     return visible(value) if isinstance(value, str) else value
 
 
+# What Excel opening a CSV file reads as other than text: a formula (=, +, -, @), an error
+# value (#N/A), a flag (TRUE, false), and a number, date or time, whose every run of letters
+# is one of those Excel reads in them (a month or day name, AM/PM, an exponent's E, ISO's T
+# and Z, an ordinal's "st"): '00123' (123), '1E5' (1.00E+05), '10-17' and '1/2' (dates),
+# '2025-09' (September 2025), 'Sep 2025', '12:30'. Text with any other word ("Route -1",
+# "year ending September 2025") Excel keeps as written.
+_EXCEL_LETTERS = frozenset(
+    "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june "
+    "july august september october november december mon tue tues wed thu thur thurs fri sat "
+    "sun monday tuesday wednesday thursday friday saturday sunday am pm a p e t z st nd rd th"
+    .split())
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+# The longest formula Excel takes, and the longest text constant in one: longer text is
+# written as constants joined by '&'.
+_EXCEL_FORMULA = 8192
+_EXCEL_CONSTANT = 255
+
+
+def excel_reads_otherwise(text: str) -> bool:
+    """Whether Excel, opening a CSV file, may read this field as other than the text."""
+    if text[:1] in ("=", "+", "-", "@", "#", "\t", "\r") or \
+            text.strip().lower() in ("true", "false"):
+        return True
+    return re.search(r"\d", text) is not None and all(
+        run.lower() in _EXCEL_LETTERS for run in _LETTER_RUN.findall(text))
+
+
+def excel_text(text: str) -> str:
+    """A text field of `--format csv-excel`, so Excel shows it as written and saves it back
+    as written: as it is where Excel reads it as text, else as Excel's own text formula,
+    `="10-17"` (a double quote in it doubled; longer than a formula's text constant, in
+    pieces joined by '&'), which Excel shows and saves as CSV as the text, never as a date
+    or number (10-Oct, 1.00E+05, 123). Text longer than a formula Excel takes, which no
+    number or date is, is as it is."""
+    if not text or not excel_reads_otherwise(text):
+        return text
+    pieces = [text[at:at + _EXCEL_CONSTANT] for at in range(0, len(text), _EXCEL_CONSTANT)]
+    formula = "=" + "&".join('"' + piece.replace('"', '""') + '"' for piece in pieces)
+    return formula if len(formula) <= _EXCEL_FORMULA else text
+
+
 def report_csv(report: Report, priorities: dict[str, str],
-               verdicts: dict[str, Verdict] | None = None) -> str:
+               verdicts: dict[str, Verdict] | None = None, excel: bool = False) -> str:
+    """The summary as CSV; for Excel (`excel`), after a byte-order mark, its fields as
+    `safe_cell` writes them for Excel."""
     verdicts = verdicts or {}
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
+    writer.writerow({k: safe_cell(k, excel) for k in CSV_FIELDS})
     for result in report.results:
         doc = result_json(result, priorities)
         signal = verdict_json(verdicts.get(result.kpi.id), result.kpi)
@@ -561,8 +610,8 @@ def report_csv(report: Report, priorities: dict[str, str],
                    variation_rule=variation.get("rule"), target=signal["target"],
                    target_met=signal["target_met"], assurance=signal["assurance"],
                    quality="; ".join(doc["quality"]), change_note=doc["change"]["note"])
-        writer.writerow({k: safe_cell(v) for k, v in row.items()})
-    return out.getvalue()
+        writer.writerow({k: safe_cell(v, excel) for k, v in row.items()})
+    return (BOM if excel else "") + out.getvalue()
 
 
 # An entity reference or a character reference, which Markdown would print as its character.
@@ -888,25 +937,30 @@ def render_json(document: Document, plain: bool = True) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def render_csv(document: Document, plain: bool = True) -> str:
+def render_csv(document: Document, plain: bool = True, excel: bool = False) -> str:
     """One CSV table. With several sections, a leading `section` column says which each row
-    belongs to and the columns are the union of the sections' columns, in order."""
+    belongs to and the columns are the union of the sections' columns, in order. For Excel
+    (`excel`, `--format csv-excel`): after a byte-order mark, every field as `safe_cell`
+    writes it for Excel."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     if len(document.sections) == 1:
         section = document.sections[0]
-        writer.writerow(section.columns)
-        writer.writerows([[safe_cell(v) for v in row] for row in section.rows])
-        return out.getvalue()
+        writer.writerow([safe_cell(c, excel) for c in section.columns] if excel
+                        else section.columns)
+        writer.writerows([[safe_cell(v, excel) for v in row] for row in section.rows])
+        return (BOM if excel else "") + out.getvalue()
     columns: list[str] = []
     for section in document.sections:
         columns += [c for c in section.columns if c not in columns]
-    writer.writerow(["section", *columns])
+    writer.writerow([safe_cell(c, excel) for c in ["section", *columns]] if excel
+                    else ["section", *columns])
     for section in document.sections:
         for row in section.rows:
             cells = dict(zip(section.columns, row, strict=True))
-            writer.writerow([section.title, *(safe_cell(cells.get(c)) for c in columns)])
-    return out.getvalue()
+            writer.writerow([safe_cell(section.title, excel) if excel else section.title,
+                             *(safe_cell(cells.get(c), excel) for c in columns)])
+    return (BOM if excel else "") + out.getvalue()
 
 
 def render_markdown(document: Document, plain: bool = True) -> str:
@@ -1009,8 +1063,9 @@ BOM = "\ufeff"
 
 
 def render_csv_excel(document: Document, plain: bool = True) -> str:
-    """The CSV of `render_csv`, after a UTF-8 byte-order mark."""
-    return BOM + render_csv(document, plain)
+    """The CSV of `render_csv` for Excel: a UTF-8 byte-order mark, and text Excel would read
+    as a date or number written so that Excel keeps it as text (`excel_text`)."""
+    return render_csv(document, plain, excel=True)
 
 
 class Format(StrEnum):

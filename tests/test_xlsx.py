@@ -4,6 +4,8 @@ a header block with the header row frozen; and `--format csv-excel`."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import re
@@ -252,13 +254,32 @@ def test_xlsx_needs_an_output_workbook(cli, args):
 
 
 def test_csv_excel_is_the_csv_after_a_byte_order_mark(cli):
+    """The same fields, after a byte-order mark; each text field Excel would read as a date
+    or number (a month, `2025-09`) is Excel's text formula of it (`="2025-09"`)."""
     for args in (["summary", "--period", PERIOD], ["datasets"],
                  ["show", "knife_crime", "--period", PERIOD]):
         plain = cli([*args, "--format", "csv"])
         excel = cli([*args, "--format", "csv-excel"])
         assert plain.exit_code == excel.exit_code == 0
         assert not plain.stdout.startswith("\ufeff")
-        assert excel.stdout == "\ufeff" + plain.stdout
+        assert excel.stdout.startswith("\ufeff")
+        rows = list(csv.reader(io.StringIO(plain.stdout)))
+        shown = list(csv.reader(io.StringIO(excel.stdout[1:])))
+        assert len(rows) == len(shown) and '="' in excel.stdout
+        for row, excel_row in zip(rows, shown, strict=True):
+            assert [_excel_shows(field) for field in excel_row] == [
+                field[1:] if field.startswith("'") and excel.startswith('="') else field
+                for field, excel in zip(row, excel_row, strict=True)], row
+        months = [f for row in shown for f in row if re.fullmatch(r'="\d{4}-\d{2}"', f)]
+        assert months or args == ["datasets"], args
+
+
+def _excel_shows(field: str) -> str:
+    """A field of `--format csv-excel` as Excel shows it: its text formula `="a""b"&"c"` as
+    the text a"bc."""
+    if re.fullmatch(r'=("(?:[^"]|"")*")(?:&("(?:[^"]|"")*"))*', field) is None:
+        return field
+    return "".join(p[1:-1].replace('""', '"') for p in re.findall(r'"(?:[^"]|"")*"', field))
 
 
 def test_text_stays_text(tmp_path):

@@ -221,6 +221,11 @@ RANKED = {"per_1000": "ranked per 1,000 population", "value": "ranked on the val
           None: "not ranked: no better direction"}
 
 
+# What the focus's own row says in the column of the tests against the focus (the table and
+# Markdown of `kpi compare --focus`, or a peer group's focus): the one mark of the focus.
+FOCUS_CELL = "the focus"
+
+
 def comparison_document(result, project_name: str):
     """Tables: one section per KPI, parts in rank order, the focus part marked."""
     from kpi.engine import no_change
@@ -273,8 +278,9 @@ def comparison_document(result, project_name: str):
         digits, rate_digits = columns_places(k)
         rows = []
         for p in k.parts:
-            name = f"{p.name} (focus)" if p.name == k.focus else p.name
-            row = [p.rank if p.rank is not None else "—", name,
+            # The focus is marked in its own cell, never in its name: a part "Avon (focus)"
+            # beside the focus "Avon" printed as it does.
+            row = [p.rank if p.rank is not None else "—", p.name,
                    number(p.comparison.value, kpi, digits=digits) if p.comparison else "n/a",
                    number(p.current.value, kpi, digits=digits) if p.current else "n/a",
                    # To the places its status is judged at (Change.places), whatever its
@@ -284,7 +290,7 @@ def comparison_document(result, project_name: str):
             row += [fixed(p.per_1000, rate_digits, True) if p.per_1000 is not None
                     else "n/a"] if per_1000 else []
             row += [_difference(p.vs_rest)]
-            row += [_difference(p.vs_focus) if p.name != k.focus else "—"] \
+            row += [_difference(p.vs_focus) if p.name != k.focus else FOCUS_CELL] \
                 if focus_test else []
             rows.append(tuple(row))
         sections.append(Section(title, tuple(columns), rows, status_column="status"))

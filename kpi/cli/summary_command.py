@@ -81,8 +81,8 @@ def summary(
     if format == Format.JSON:
         _emit(render.report_json(report, summary.project, summary.titles, judged), output)
     elif format in (Format.CSV, Format.CSV_EXCEL):
-        text = render.report_csv(report, summary.titles, judged)
-        _emit(render.BOM + text if format == Format.CSV_EXCEL else text, output)
+        _emit(render.report_csv(report, summary.titles, judged,
+                                excel=format == Format.CSV_EXCEL), output)
     elif format == Format.XLSX:
         import polars as pl
 
