@@ -21,6 +21,7 @@ from kpi.catalogue import (
     WHOLE_KINDS,
     Kind,
     KpiDef,
+    PopulationSource,
     Unit,
     own_places,
     places,
@@ -428,6 +429,64 @@ def trusted_test(kpi: KpiDef, verdict: Verdict | None) -> bool:
     return kpi.within_on_trust and test is not None and test.test == stats.TWO_PROPORTIONS
 
 
+def target_source(kpi: KpiDef) -> str:
+    """' (illustrative: ...)', ' (source)' or ' (source not stated)' after a printed target:
+    a target is never printed without saying whose it is, and an illustrative one never
+    reads as the plan's. The paper's words, and the terminal summary's and `kpi show`'s; the
+    machine faces carry the same as fields (`provenance`)."""
+    if kpi.target_illustrative:
+        return " (illustrative" + (f": {_after_illustration(kpi.target_source)}"
+                                   if kpi.target_source else "") + ")"
+    return f" ({kpi.target_source})" if kpi.target_source else " (source not stated)"
+
+
+def _after_illustration(text: str) -> str:
+    # "an illustration: forces set their own" reads once: "(illustrative: forces set ...)".
+    for lead in ("an illustration: ", "illustrative: ", "an illustration; "):
+        if text.lower().startswith(lead):
+            return text[len(lead):]
+    return text
+
+
+# Kinds whose figures divide by `[population]` figures (their sources: KpiDef.population_*).
+DIVIDES_BY_POPULATION = frozenset({Kind.PER_1000, Kind.RATIO_OF_RATES})
+# The provenance fields, in the order every face carries them (docs/json.md).
+PROVENANCE_FIELDS = ("target_source", "target_illustrative", "population_source",
+                     "population_illustrative")
+
+
+def population_fields(source: PopulationSource | None) -> dict[str, Any]:
+    """`population_source` and `population_illustrative` of figures that divide by the
+    populations `source` describes (a KPI's `[population]` figures, or the `[population_by]`
+    file of `kpi compare`'s parts): the source as kpi.toml writes it (null where none is
+    stated) and whether any is only an illustration; both null where nothing divides by a
+    population (`source` None)."""
+    if source is None:
+        return {"population_source": None, "population_illustrative": None}
+    return {"population_source": source.source or None,
+            "population_illustrative": source.illustrative}
+
+
+def provenance(kpi: KpiDef) -> dict[str, Any]:
+    """Where a KPI's target and the populations its figure divides by come from, as the paper
+    says it (`kpi.paper.target_source`, `kpi.paper.population_sentence`): the one maker of
+    these fields for every machine face (the summary's and `kpi show`'s JSON, the CSV, the
+    workbook, `Project.summary()`). `target_source` is the target's `target_source` (null
+    without a target, or where none is stated: the paper's "source not stated"),
+    `target_illustrative` whether the target is only an illustration (null without a
+    target); the population fields as `population_fields` gives them for the `[population]`
+    figures a `per_1000` or `ratio_of_rates` KPI divides by (null for any other kind)."""
+    aimed = kpi.target is not None
+    divides = kpi.kind in DIVIDES_BY_POPULATION
+    fields = {"target_source": (kpi.target_source or None) if aimed else None,
+              "target_illustrative": kpi.target_illustrative if aimed else None,
+              **population_fields(PopulationSource(kpi.population_source,
+                                                   kpi.population_illustrative)
+                                  if divides else None)}
+    assert tuple(fields) == PROVENANCE_FIELDS
+    return fields
+
+
 def result_json(result: KpiResult, priorities: dict[str, str],
                 verdict: Verdict | None = None) -> dict[str, Any]:
     from kpi.engine import no_change
@@ -449,6 +508,7 @@ def result_json(result: KpiResult, priorities: dict[str, str],
     }
     if verdict is not None:
         data.update(verdict_json(verdict, kpi))
+    data.update(provenance(kpi))
     return data
 
 
@@ -487,7 +547,7 @@ CSV_FIELDS = [
     "current_label", "current_start", "current_end", "current_value",
     "change_absolute", "change_percent", "change_points", "note",
     "significance_test", "p_value", "significant", "variation", "variation_rule", "target",
-    "target_met", "assurance", "quality", "change_note",
+    "target_met", "assurance", "quality", "change_note", *PROVENANCE_FIELDS,
 ]
 
 # Words for the verdicts: in full (Markdown, the paper) and short (the terminal table).
@@ -561,6 +621,7 @@ def report_csv(report: Report, priorities: dict[str, str],
                    variation_rule=variation.get("rule"), target=signal["target"],
                    target_met=signal["target_met"], assurance=signal["assurance"],
                    quality="; ".join(doc["quality"]), change_note=doc["change"]["note"])
+        row.update({key: doc[key] for key in PROVENANCE_FIELDS})
         writer.writerow({k: safe_cell(v) for k, v in row.items()})
     return out.getvalue()
 
@@ -759,7 +820,8 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         if own:
             notes.append("* own window: " + "; ".join(own))
         # Targets under the table rather than in a column: eight columns fit in 80, nine not.
-        aimed = [f"{r.kpi.title} {number(r.kpi.target, r.kpi)}: "
+        # Each target with whose it is, as the paper prints it (`target_source`).
+        aimed = [f"{r.kpi.title} {number(r.kpi.target, r.kpi)}{target_source(r.kpi)}: "
                  f"{_target_words(verdicts.get(r.kpi.id))}" for r in results
                  if r.kpi.target is not None]
         if aimed:

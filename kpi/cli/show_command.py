@@ -450,8 +450,10 @@ def _signal(result: KpiResult, verdict: Verdict, trend: list[str] | None = None,
         ]
     if kpi.target is not None:
         met = {True: "met", False: "not met", None: "n/a"}[verdict.target_met]
-        # As the target prints beside the current figure (render.number): as it is written.
-        rows += [("target", f"{render.number(kpi.target, kpi)} ({met} in the current window)"),
+        # As the target prints beside the current figure (render.number): as it is written,
+        # with whose it is, as the paper prints it (render.target_source).
+        rows += [("target", f"{render.number(kpi.target, kpi)}{render.target_source(kpi)}, "
+                            f"{met} in the current window"),
                  ("assurance", render.assurance_word(verdict))]
     reading = verdicts.conflict(result, verdict)
     if reading:
