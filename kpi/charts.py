@@ -702,7 +702,8 @@ def _draw_trend(figure, axes, data: ChartData) -> None:
     if data.target is not None and data.kpis[0].kind not in TOTAL_KINDS:
         goal = _bar_text(data.target, data.kpis[0])
         handles.append(axes.axhline(data.target, color="0.0", linestyle=(0, (1, 1.5)),
-                                    linewidth=1.2, label=f"Target: {goal}"))
+                                    linewidth=1.2,
+                                    label=f"{_target_word(data.kpis[0])}: {goal}"))
     months = data.series[0]["month"].to_list()
     step = 3 if len(months) > 12 else 1
     axes.set_xticks(range(0, len(months), step))
@@ -813,7 +814,7 @@ def _draw_compare(figure, axes, data: ChartData) -> None:
                      label=f"Force, {data.current_label}: {_bar_text(data.force_value, kpi)}")
     if data.target is not None:
         axes.axvline(data.target, color="0.0", linestyle=(0, (1, 1.5)), linewidth=1.2,
-                     label=f"Target: {_bar_text(data.target, kpi)}")
+                     label=f"{_target_word(kpi)}: {_bar_text(data.target, kpi)}")
     axes.set_yticks(y)
     axes.set_yticklabels(names)
     axes.grid(False, axis="y")  # a line through each bar's middle says nothing
@@ -927,6 +928,13 @@ def _thousands(axis, kpi: KpiDef) -> None:
         axis.set_major_formatter(FuncFormatter(lambda x, _: fixed(x, 0, grouping=True)))
 
 
+def _target_word(kpi: KpiDef) -> str:
+    """A target line's name in a chart's legend: 'Illustrative target' for a target that is
+    only an illustration (`target_illustrative`), never read as the plan's from the chart
+    alone; 'Target' otherwise (its source is in the paragraph beside the chart)."""
+    return "Illustrative target" if kpi.target_illustrative else "Target"
+
+
 def _bar_text(value: float, kpi: KpiDef, digits: int | None = None) -> str:
     from kpi.render import number
 
@@ -1014,8 +1022,8 @@ def _draw_xmr(figure, axes, data: ChartData, legend: bool = True, compact: bool 
                                  else "white", label=label)
     if data.target is not None:
         handles.append(axes.axhline(data.target, color="0.0", linestyle=":", linewidth=1.6,
-                                    label="Target" if compact else
-                                    f"Target ({_bar_text(data.target, kpi)})"))
+                                    label=_target_word(kpi) if compact else
+                                    f"{_target_word(kpi)} ({_bar_text(data.target, kpi)})"))
     months = [p.month for p in chart.points]
     step = (6 if compact else 3) if len(months) > 12 else 1
     axes.set_xticks(range(0, len(months), step))

@@ -58,7 +58,7 @@ from kpi.document import (
 from kpi.engine import KpiResult, Outcome, Report, no_change
 from kpi.errors import ConfigError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window
-from kpi.render import STATUS_WORDS, target_source
+from kpi.render import STATUS_WORDS, population_words, target_source
 from kpi.rounding import Beside, places_ranked
 from kpi.text import NOT_RECORDED, blank_name
 
@@ -1300,10 +1300,7 @@ def source_sentence(subject: str, source: PopulationSource | None) -> str:
     `kpi.compare.peer_sentence`); "" where they declare neither."""
     if source is None or not (source.illustrative or source.source):
         return ""
-    if source.illustrative:
-        return (f" {subject} illustrative, not published figures"
-                + (f" ({source.source})" if source.source else "") + ".")
-    return f" {subject} from {source.source}."
+    return f" {subject} {population_words(source)}."
 
 
 def provisional_sentence(result: KpiResult, verdict: Verdict | None = None) -> str:
@@ -2353,7 +2350,10 @@ class _Builder:
             found = "shows only normal variation"
         else:
             found = f"is {VARIATION_WORDS[variation.verdict]} ({rule_words(variation)})"
-        target = (f"; target {kpi_value(kpi.target, kpi)}" if kpi.target is not None else "")
+        # With whose it is, as every target the paper prints (render.target_source): the alt
+        # text said "target 80.0%" of an illustrative one.
+        target = (f"; target {kpi_value(kpi.target, kpi)}{target_source(kpi)}"
+                  if kpi.target is not None else "")
 
         # The latest month, the mean and the limits are said together: two that differ are
         # never said alike, nor the month on the wrong side of the mean, nor one as the
@@ -2568,7 +2568,7 @@ class _Builder:
             shown = kpi_value(now.value, kpi, beside=other)
             if kpi.target is not None and places_beside(now.value, kpi.target, own) > own:
                 found.append(f"{kpi.title} ({shown} against a target of "
-                             f"{kpi_value(kpi.target, kpi)})")
+                             f"{kpi_value(kpi.target, kpi)}{target_source(kpi)})")
             elif other is not None:
                 found.append(f"{kpi.title} ({shown} against "
                              f"{kpi_value(other.figure, kpi, beside=Beside.current(now.value))})")

@@ -448,6 +448,16 @@ def _after_illustration(text: str) -> str:
     return text
 
 
+def population_words(source: PopulationSource) -> str:
+    """'illustrative, not published figures (...)', 'from the 2021 Census' or 'source not
+    stated': where populations come from, in the paper's words (`kpi.paper.source_sentence`)
+    and `kpi show`'s Definition."""
+    if source.illustrative:
+        return "illustrative, not published figures" + (f" ({source.source})" if source.source
+                                                        else "")
+    return f"from {source.source}" if source.source else "source not stated"
+
+
 # Kinds whose figures divide by `[population]` figures (their sources: KpiDef.population_*).
 DIVIDES_BY_POPULATION = frozenset({Kind.PER_1000, Kind.RATIO_OF_RATES})
 # The provenance fields, in the order every face carries them (docs/json.md).

@@ -210,6 +210,14 @@ def test_show_json_says_what_the_summary_says(project, cli, kpi_id):
     shown = json.loads(result.stdout)["kpi"]
     assert _said(shown) == EXPECTED[kpi_id]
     assert shown["current"]["value"] == pytest.approx(VALUES[kpi_id])
+    # Its Definition says it in the paper's words, for a KPI that divides by populations.
+    assert shown["definition"].get("populations") == {
+        "searches_per_1000": "from the 2021 Census",
+        "disp_black": "illustrative, not published figures (round figures of the area's "
+                      "order)"}.get(kpi_id)
+    text = cli(["show", kpi_id, "--period", "2025-09"]).stdout
+    assert ("populations" in text.split("\n\nWindows")[0]) == (kpi_id in (
+        "searches_per_1000", "disp_black"))
 
 
 def test_compare_says_where_its_parts_populations_come_from(project, cli):
@@ -362,3 +370,28 @@ def test_the_documents_validate_against_their_schemas(project, cli, args):
     assert result.exit_code == 0, result.output
     schema = json.loads((files("kpi") / "schemas" / f"{name}.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator(schema).validate(json.loads(result.stdout))
+
+
+def test_the_papers_charts_say_whose_target_they_draw(project, cli):
+    """The alt text of a process chart said "target 40.0%." of an illustrative target, where
+    the paragraph beside it says "(illustrative: none is set)"; the legend said "Target"."""
+    import html
+
+    from kpi.catalogue import load_project
+    from kpi.charts import _target_word
+
+    result = cli(["export", "html", "--period", "2025-09", "--vs", "yoy", "--full",
+                  "--output", "paper.html"])
+    assert result.exit_code == 0, result.output
+    alts = [html.unescape(a) for a in re.findall(r'alt="([^"]*)"',
+                                                 (project / "paper.html").read_text())]
+    ends = {re.search(r"\. (Find rate [^:]+): the latest month", a).group(1):
+            a.rsplit("; ", 1)[-1] for a in alts if "; target " in a}
+    assert ends == {"Find rate against the plan": "target 50.0% (the plan).",
+                    "Find rate against an illustration": "target 40.0% (illustrative: none "
+                                                         "is set).",
+                    "Find rate against a target of no stated source": "target 30.0% (source "
+                                                                      "not stated)."}, ends
+    loaded = load_project(project)
+    assert [_target_word(loaded.known_kpi(k)) for k in ("find_plan", "find_illustrative")] == [
+        "Target", "Illustrative target"]
