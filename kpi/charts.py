@@ -209,6 +209,8 @@ class ChartData:
     # peers: parts holds part, value (per 1,000 population or the KPI's own), focus (bool)
     peer_mean: float | None = None         # peers: the group mean of the values drawn
     per_1000: bool = False                 # peers: values are per 1,000 population
+    # peers: per 1,000 of [population_by] figures marked illustrative (its axis says so)
+    illustrative_populations: bool = False
     group_title: str = ""                  # peers: the group's title
     # xmr of several KPIs: one process chart each, drawn side by side in one figure (the
     # board paper's exceptions, so a paper of many exceptions stays within its figures)
@@ -853,12 +855,15 @@ def _draw_top(figure, axes, data: ChartData) -> None:
 
 
 def peer_axis_label(data: ChartData) -> str:
-    """The value axis of a peers chart says whether it is per 1,000 population."""
+    """The value axis of a peers chart says whether it is per 1,000 population, and of
+    illustrative populations where the [population_by] file is marked so (as the paper's
+    sentence beside it says)."""
     import textwrap
 
     kpi = data.kpis[0]
     if data.per_1000:
-        return "\n".join(textwrap.wrap(f"{kpi.title} per 1,000 population", LEVEL_AXIS))
+        whom = "illustrative populations" if data.illustrative_populations else "population"
+        return "\n".join(textwrap.wrap(f"{kpi.title} per 1,000 {whom}", LEVEL_AXIS))
     return axis_label(kpi, width=LEVEL_AXIS)
 
 

@@ -395,3 +395,9 @@ def test_the_papers_charts_say_whose_target_they_draw(project, cli):
     loaded = load_project(project)
     assert [_target_word(loaded.known_kpi(k)) for k in ("find_plan", "find_illustrative")] == [
         "Target", "Illustrative target"]
+    # The peers figure's axis (and its alt text, made from it) says its rates per 1,000 are
+    # of the [population_by] file's illustrative figures, as the sentence beside it does.
+    peers = [a for a in alts if a.startswith("Horizontal bar chart")]
+    assert peers == ["Horizontal bar chart of Searches per 1,000 illustrative populations for "
+                     "each member of the sides peer group, year ending September 2025, largest "
+                     "first: North (focus) 24.00; South 15.00; group mean 19.50."], peers
