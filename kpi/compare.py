@@ -1060,8 +1060,8 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     if not per_1000:
         return text + "."
     # Rates per 1,000 of the [population_by] file's figures: where they come from, as the
-    # paper says it of a KPI's own populations (kpi.paper.source_sentence).
-    from kpi.paper import source_sentence
+    # paper says it of a KPI's own populations (kpi.render.source_sentence).
+    from kpi.render import source_sentence
 
     return text + "." + source_sentence("The populations these rates per 1,000 divide by are",
                                         compared.population)

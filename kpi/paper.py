@@ -58,7 +58,7 @@ from kpi.document import (
 from kpi.engine import KpiResult, Outcome, Report, no_change
 from kpi.errors import ConfigError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window
-from kpi.render import STATUS_WORDS, population_words, target_source
+from kpi.render import STATUS_WORDS, source_sentence, target_source
 from kpi.rounding import Beside, places_ranked
 from kpi.text import NOT_RECORDED, blank_name
 
@@ -1291,16 +1291,6 @@ def population_sentence(kpi: KpiDef) -> str:
     return source_sentence(
         f"The population{'s' if two else ''} it divides by {'are' if two else 'is'}",
         PopulationSource(kpi.population_source, kpi.population_illustrative))
-
-
-def source_sentence(subject: str, source: PopulationSource | None) -> str:
-    """' {subject} illustrative, not published figures (...).' or ' {subject} from ...': where
-    populations come from, said after the figure that divides by them (a KPI's [population]
-    figures, `population_sentence`; the [population_by] file of its peers' rates per 1,000,
-    `kpi.compare.peer_sentence`); "" where they declare neither."""
-    if source is None or not (source.illustrative or source.source):
-        return ""
-    return f" {subject} {population_words(source)}."
 
 
 def provisional_sentence(result: KpiResult, verdict: Verdict | None = None) -> str:
@@ -2568,7 +2558,7 @@ class _Builder:
             shown = kpi_value(now.value, kpi, beside=other)
             if kpi.target is not None and places_beside(now.value, kpi.target, own) > own:
                 found.append(f"{kpi.title} ({shown} against a target of "
-                             f"{kpi_value(kpi.target, kpi)}{target_source(kpi)})")
+                             f"{kpi_value(kpi.target, kpi)})")
             elif other is not None:
                 found.append(f"{kpi.title} ({shown} against "
                              f"{kpi_value(other.figure, kpi, beside=Beside.current(now.value))})")

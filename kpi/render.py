@@ -450,12 +450,22 @@ def _after_illustration(text: str) -> str:
 
 def population_words(source: PopulationSource) -> str:
     """'illustrative, not published figures (...)', 'from the 2021 Census' or 'source not
-    stated': where populations come from, in the paper's words (`kpi.paper.source_sentence`)
+    stated': where populations come from, in the paper's words (`source_sentence`)
     and `kpi show`'s Definition."""
     if source.illustrative:
         return "illustrative, not published figures" + (f" ({source.source})" if source.source
                                                         else "")
     return f"from {source.source}" if source.source else "source not stated"
+
+
+def source_sentence(subject: str, source: PopulationSource | None) -> str:
+    """' {subject} illustrative, not published figures (...).' or ' {subject} from ...': where
+    populations come from, said after the figure that divides by them (a KPI's [population]
+    figures, `kpi.paper.population_sentence`; the [population_by] file of its peers' rates
+    per 1,000, `kpi.compare.peer_sentence`); "" where they declare neither."""
+    if source is None or not (source.illustrative or source.source):
+        return ""
+    return f" {subject} {population_words(source)}."
 
 
 # Kinds whose figures divide by `[population]` figures (their sources: KpiDef.population_*).
@@ -732,6 +742,15 @@ def report_markdown_table(report: Report, priorities: list[tuple[str, str]],
                 STATUS_WORDS[r.status], significance_word(verdict), variation_word(verdict),
                 assurance_word(verdict)]) + " |")
         lines.append("")
+        # Each target with whose it is (and its verdict's words), as the terminal's table
+        # says under it: "consistently fails" read as against the plan's target.
+        aimed = targets_said(results, verdicts)
+        if aimed:
+            lines += [escape_markdown("Targets: " + "; ".join(aimed), start=True), ""]
+    made_up = illustrative_populations(report.results)
+    if made_up:
+        lines += [escape_markdown(f"{ILLUSTRATIVE_POPULATIONS} {'; '.join(made_up)}",
+                                  start=True), ""]
     return "\n".join(lines)
 
 
@@ -830,16 +849,35 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         if own:
             notes.append("* own window: " + "; ".join(own))
         # Targets under the table rather than in a column: eight columns fit in 80, nine not.
-        # Each target with whose it is, as the paper prints it (`target_source`).
-        aimed = [f"{r.kpi.title} {number(r.kpi.target, r.kpi)}{target_source(r.kpi)}: "
-                 f"{_target_words(verdicts.get(r.kpi.id))}" for r in results
-                 if r.kpi.target is not None]
+        aimed = targets_said(results, verdicts)
         if aimed:
             notes.append("Targets: " + "; ".join(aimed))
         if notes:
             table.caption = Text("\n".join(notes), style="table.caption")
         tables.append(table)
     return tables
+
+
+def targets_said(results: Sequence[KpiResult], verdicts: dict[str, Verdict]) -> list[str]:
+    """'TITLE 80.0% (illustrative: ...): not met, consistently fails' for each result with a
+    target: what the terminal and Markdown summaries print under a table, each target with
+    whose it is, as the paper prints it (`target_source`)."""
+    return [f"{r.kpi.title} {number(r.kpi.target, r.kpi)}{target_source(r.kpi)}: "
+            f"{_target_words(verdicts.get(r.kpi.id))}" for r in results
+            if r.kpi.target is not None]
+
+
+def illustrative_populations(results: Sequence[KpiResult]) -> list[str]:
+    """The titles of the results whose figure divides by an illustrative [population] figure,
+    listed under the terminal and Markdown summaries (the paper says it beside the figure)."""
+    return [r.kpi.title for r in results
+            if r.kpi.population_illustrative and r.current is not None
+            and r.current.value is not None]
+
+
+# Said under the summaries' tables of a ratio or rate of illustrative populations.
+ILLUSTRATIVE_POPULATIONS = ("Illustrative populations, not published figures (kpi.toml "
+                            "[population]):")
 
 
 def _target_words(verdict: Verdict | None) -> str:

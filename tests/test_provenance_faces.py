@@ -349,6 +349,17 @@ def test_the_terminal_summary_and_show_print_whose_target_it_is(project, cli):
     assert "Find rate against an illustration 40.0% (illustrative: none is set): met" in flat
     assert ("Find rate against a target of no stated source 30.0% (source not stated): met"
             in flat)
+    # The Markdown summary printed "consistently passes" and a ratio of made-up populations
+    # with no word of either; it says what the terminal's does, under its table.
+    markdown = cli(["summary", "--period", "2025-09", "--format", "markdown"])
+    assert markdown.exit_code == 0, markdown.output
+    lines = markdown.stdout.splitlines()
+    assert ("Targets: Find rate against the plan 50.0% (the plan): not met, consistently "
+            "fails; Find rate against an illustration 40.0% (illustrative: none is set): met, "
+            "consistently passes; Find rate against a target of no stated source 30.0% (source "
+            "not stated): met, consistently passes") in lines, lines
+    assert ("Illustrative populations, not published figures (kpi.toml \\[population\\]): "
+            "Disproportionality, Black vs White") in lines, lines
     shown = cli(["show", "find_illustrative", "--period", "2025-09"])
     assert shown.exit_code == 0, shown.output
     assert re.search(r"(?m)^target +40\.0% \(illustrative: none is set\), met in the current "
