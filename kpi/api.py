@@ -232,6 +232,8 @@ WINDOW_FIELDS = ("label", "start", "end", "value", "numerator", "denominator")
 def _summary_schema() -> dict[str, Any]:
     import polars as pl
 
+    from kpi.render import PROVENANCE_FIELDS
+
     schema: dict[str, Any] = dict.fromkeys(
         ("id", "title", "priority", "priority_title", "kind", "unit", "better", "status"),
         pl.String)
@@ -244,12 +246,17 @@ def _summary_schema() -> dict[str, Any]:
                "significance_test": pl.String, "statistic": pl.Float64, "p_value": pl.Float64,
                "significant": pl.Boolean, "significance_reason": pl.String,
                "variation": pl.String, "variation_rule": pl.String, "target": pl.Float64,
-               "target_met": pl.Boolean, "assurance": pl.String, "change_note": pl.String}
+               "target_met": pl.Boolean, "assurance": pl.String, "change_note": pl.String,
+               "target_source": pl.String, "target_illustrative": pl.Boolean,
+               "population_source": pl.String, "population_illustrative": pl.Boolean}
+    assert tuple(schema)[-4:] == PROVENANCE_FIELDS, "the provenance fields come last"
     return schema
 
 
 def summary_row(kpi: dict[str, Any]) -> dict[str, Any]:
     """One KPI of the summary's JSON as a flat row (the columns of `Project.summary()`)."""
+    from kpi.render import PROVENANCE_FIELDS
+
     row = {key: kpi[key] for key in ("id", "title", "priority", "priority_title", "kind",
                                      "unit", "better", "status")}
     for role in ("comparison", "current"):
@@ -266,6 +273,9 @@ def summary_row(kpi: dict[str, Any]) -> dict[str, Any]:
             "variation": variation.get("verdict"), "variation_rule": variation.get("rule"),
             "target": kpi.get("target"), "target_met": kpi.get("target_met"),
             "assurance": kpi.get("assurance"), "change_note": kpi["change"]["note"]}
+    # Where the target and the populations come from, as the JSON gives them (one maker:
+    # kpi.render.provenance), last so the columns before keep their places.
+    row |= {key: kpi[key] for key in PROVENANCE_FIELDS}
     return row
 
 
@@ -810,10 +820,10 @@ def _compare_schema(columns: Sequence[str]) -> dict[str, Any]:
 
     types = {"focus": pl.Boolean, "rank": pl.Int64, "vs_rest_significant": pl.Boolean,
              "vs_focus_significant": pl.Boolean, "vs_rest_tests": pl.Int64,
-             "vs_focus_tests": pl.Int64}
+             "vs_focus_tests": pl.Int64, "population_illustrative": pl.Boolean}
     text = {"kpi", "title", "unit", "better", "part", "ranked_on", "comparison_start",
             "comparison_end", "current_start", "current_end", "status", "note",
-            "change_note"}
+            "change_note", "population_source"}
     types["notes"] = pl.List(pl.String)
     return {c: types.get(c, pl.String if c in text else pl.Float64) for c in columns}
 

@@ -376,6 +376,8 @@ def peer_chart_data(spec: ChartSpec, compared: KpiComparison, group: PeerGroup) 
     mean = compared.mean_per_1000 if per_1000 else compared.mean
     return ChartData(spec, (compared.kpi,), compared.current.label, parts=parts,
                      current_label=compared.current.label, peer_mean=mean, per_1000=per_1000,
+                     illustrative_populations=per_1000 and compared.population is not None
+                     and compared.population.illustrative,
                      group_title=group.title or group.id)
 
 

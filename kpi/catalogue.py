@@ -651,6 +651,8 @@ class Project:
     population_by: dict[str, str] = field(default_factory=dict)
     # [population] NAME = { count = ..., source = "...", illustrative = true }: their sources
     population_sources: dict[str, PopulationSource] = field(default_factory=dict)
+    # [population_by] COLUMN = { file = ..., source = "...", illustrative = true }: their sources
+    population_by_sources: dict[str, PopulationSource] = field(default_factory=dict)
     bundled: bool = False
     defaults: dict[str, str] = field(default_factory=dict)  # [defaults]: option defaults
     marking: str = ""  # [paper] marking: the protective marking on every page of the paper
@@ -700,6 +702,7 @@ def read_only(project: Project) -> Project:
                    datasets=frozen(project.datasets), peers=frozen(project.peers),
                    population_by=frozen(project.population_by),
                    population_sources=frozen(project.population_sources),
+                   population_by_sources=frozen(project.population_by_sources),
                    defaults=frozen(project.defaults), raw=copy.deepcopy(project.raw))
 
 
@@ -1349,7 +1352,8 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
         elif kpi.dataset is None or not datasets[kpi.dataset].has_column(group.column):
             problems.add(f"KPI '{kpi.id}'", "peers", f"its data has no column '{group.column}' "
                          "to compare by", line=problems.item_line("kpis", kpi.id, "peers"))
-    population_by = _build_population_by(raw.get("population_by") or {}, problems, datasets)
+    population_by, population_by_sources = _build_population_by(
+        raw.get("population_by") or {}, problems, datasets)
     quality = _build_quality(raw.get("quality") or {}, problems)
 
     root = path.parent
@@ -1372,8 +1376,9 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
         datasets=datasets, priorities=tuple(sorted(priorities, key=lambda p: p.order)),
         kpis=tuple(_with_population_source(k, population_sources) for k in kpis),
         checks=tuple(checks), peers=peers, population_by=population_by,
-        population_sources=population_sources, bundled=bundled, defaults=defaults,
-        marking=_marking(raw, problems), raw=raw, quality=quality,
+        population_sources=population_sources, population_by_sources=population_by_sources,
+        bundled=bundled, defaults=defaults, marking=_marking(raw, problems), raw=raw,
+        quality=quality,
     )
 
 
@@ -1399,14 +1404,46 @@ MARKING_LIMIT = 60
 
 @dataclass(frozen=True)
 class PopulationSource:
-    """Where a [population] figure comes from: `source` ("ONS Census 2021, table TS021"),
-    and whether it is only an illustration (`illustrative = true`), a round figure that shows
-    the method and is never printed as the area's own."""
+    """Where a [population] figure, or a [population_by] file of each part's, comes from:
+    `source` ("ONS Census 2021, table TS021"), and whether it is only an illustration
+    (`illustrative = true`), a round figure that shows the method and is never printed as the
+    area's own."""
     source: str = ""
     illustrative: bool = False
 
 
-POPULATION_KEYS = frozenset({"count", "source", "illustrative"})
+POPULATION_FORM = "{ count = ..., source = \"...\", illustrative = true }"
+# [population_by] COLUMN = "file.csv", or a table of the file and where its figures come from.
+POPULATION_BY_FORM = "{ file = \"reference/file.csv\", source = \"...\", illustrative = true }"
+
+
+def _declared_source(value: dict[str, Any], problems: _Problems, where: str, name: str,
+                     lead: str, form: str, *line: str) -> PopulationSource | None:
+    """The source of a population written as a table (`[population]`'s `{ count = ...,
+    source = "...", illustrative = true }`, `[population_by]`'s `{ file = ..., ... }`): one
+    rule for both, `lead` the key that holds the figure or the file. None, with the problem
+    added, when the table is written wrongly."""
+    unknown = sorted(set(value) - {lead, "source", "illustrative"})
+    source, illustrative = value.get("source", ""), value.get("illustrative", False)
+    what = "a population" if lead == "count" else "a population file"
+    if unknown:
+        problems.add(where, name, f"unknown key{'s' if len(unknown) > 1 else ''} "
+                     f"{', '.join(unknown)}: {what} is written as "
+                     f"{'a number' if lead == 'count' else 'a file name'} or as {form}", *line)
+        return None
+    if lead not in value:
+        example = ('{ count = 160_000, source = "..." }' if lead == "count"
+                   else '{ file = "reference/population.csv", source = "..." }')
+        problems.add(where, name, f"has no {lead}: write {example}", *line)
+        return None
+    if not isinstance(source, str) or any(not c.isprintable() for c in source):
+        problems.add(where, name, "source must be one line of text, e.g. "
+                     "source = \"ONS Census 2021, table TS021\"", *line)
+        return None
+    if not isinstance(illustrative, bool):
+        problems.add(where, name, "illustrative must be true or false", *line)
+        return None
+    return PopulationSource(" ".join(source.split()), illustrative)
 
 
 def _build_populations(raw: dict[str, Any], problems: _Problems
@@ -1418,25 +1455,11 @@ def _build_populations(raw: dict[str, Any], problems: _Problems
     for name, value in raw.items():
         needle = rf"^\s*{re.escape(name)}\s*="
         if isinstance(value, dict):
-            unknown = sorted(set(value) - POPULATION_KEYS)
-            source, illustrative = value.get("source", ""), value.get("illustrative", False)
-            if unknown:
-                problems.add("[population]", name, f"unknown key{'s' if len(unknown) > 1 else ''} "
-                             f"{', '.join(unknown)}: a population is written as a number or as "
-                             "{ count = ..., source = \"...\", illustrative = true }", needle)
+            declared = _declared_source(value, problems, "[population]", name, "count",
+                                        POPULATION_FORM, needle)
+            if declared is None:
                 continue
-            if "count" not in value:
-                problems.add("[population]", name, "has no count: write { count = 160_000, "
-                             "source = \"...\" }", needle)
-                continue
-            if not isinstance(source, str) or any(not c.isprintable() for c in source):
-                problems.add("[population]", name, "source must be one line of text, e.g. "
-                             "source = \"ONS Census 2021, table TS021\"", needle)
-                continue
-            if not isinstance(illustrative, bool):
-                problems.add("[population]", name, "illustrative must be true or false", needle)
-                continue
-            sources[name] = PopulationSource(" ".join(source.split()), illustrative)
+            sources[name] = declared
             value = value["count"]
         if not problems.out_of_bounds("population", value, "[population]", name, needle):
             populations[name] = float(value)
@@ -1868,20 +1891,32 @@ def _build_peers(raw: dict[str, Any], problems: _Problems,
     return peers
 
 
-def _build_population_by(raw: dict[str, Any], problems: _Problems,
-                         datasets: dict[str, DatasetSpec]) -> dict[str, str]:
-    """[population_by] COLUMN = "reference/file.csv": populations of each part of a column."""
+def _build_population_by(raw: dict[str, Any], problems: _Problems, datasets: dict[str, DatasetSpec]
+                         ) -> tuple[dict[str, str], dict[str, PopulationSource]]:
+    """[population_by] COLUMN = "reference/file.csv", or COLUMN = { file = "...", source =
+    "...", illustrative = true }: the population file of each part of a column and, for those
+    written as a table, where its figures come from (as `[population]`'s, `_declared_source`)."""
     out: dict[str, str] = {}
-    for column, path in raw.items():
+    sources: dict[str, PopulationSource] = {}
+    for column, value in raw.items():
         line = (r"^\[population_by\]", rf"^\s*{re.escape(column)}\s*=")
+        declared = None
+        if isinstance(value, dict):
+            declared = _declared_source(value, problems, "[population_by]", column, "file",
+                                        POPULATION_BY_FORM, *line)
+            if declared is None:
+                continue
+            value = value["file"]
         if not any(d.has_column(column) for d in datasets.values()):
             problems.add("[population_by]", column, "is not a column of any dataset", *line)
-        elif not isinstance(path, str) or _path_fault(path) is not None:
+        elif not isinstance(value, str) or _path_fault(value) is not None:
             problems.add("[population_by]", column, "must be a CSV file inside the project "
                          "folder", *line)
         else:
-            out[column] = _project_path(path)
-    return out
+            out[column] = _project_path(value)
+            if declared is not None:
+                sources[column] = declared
+    return out, sources
 
 
 def _build_priorities(raw: list[Any], problems: _Problems) -> list[Priority]:

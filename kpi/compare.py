@@ -29,6 +29,7 @@ from kpi.catalogue import (
     Kind,
     KpiDef,
     PeerGroup,
+    PopulationSource,
     Project,
     Status,
     Unit,
@@ -86,6 +87,10 @@ class KpiComparison:
     # The focus part as this KPI's dataset spells it (another dataset may spell it otherwise),
     # or None when the comparison has no focus or the KPI's parts hold none.
     focus: str | None = None
+    # Where the populations its parts' per 1,000 divide by come from: the [population_by]
+    # file's declared source (an empty PopulationSource where it declares none), None where
+    # no part has a population (kpi.render.population_fields).
+    population: PopulationSource | None = None
 
     def __post_init__(self) -> None:
         for part in self.parts:  # each part's change and status from its figures, as a KPI's
@@ -314,6 +319,9 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         result = _compare_kpi(project, kpi, by, rows, by_key[kpi.source], current, comparison,
                               populations, own, note, stale, set(here.values()), elsewhere,
                               years)
+        if any(p.population is not None for p in result.parts):
+            result = replace(result, population=project.population_by_sources.get(
+                by, PopulationSource()))
         results.append(result)
     notes = []
     # Whether the data holds a part is a matter of its rows in the months read, not of the
@@ -1113,7 +1121,14 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
             text += (f"; tested without the window's last "
                      f"{'month' if months == 1 else f'{months} months'}, not final yet")
         text += ")"
-    return text + "."
+    if not per_1000:
+        return text + "."
+    # Rates per 1,000 of the [population_by] file's figures: where they come from, as the
+    # paper says it of a KPI's own populations (kpi.render.source_sentence).
+    from kpi.render import source_sentence
+
+    return text + "." + source_sentence("The populations these rates per 1,000 divide by are",
+                                        compared.population)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1125,7 +1140,7 @@ ROW_COLUMNS = ("kpi", "title", "unit", "better", "part", "focus", "rank", "ranke
                "change_points", "status", "population", "per_1000", "group_mean",
                "group_median", "vs_rest_p", "vs_rest_significant", "vs_focus_p",
                "vs_focus_significant", "note", "notes", "change_note", "vs_rest_tests",
-               "vs_focus_tests")
+               "vs_focus_tests", "population_source", "population_illustrative")
 
 
 def judged_among(test: stats.Significance | None) -> int | None:
@@ -1142,11 +1157,16 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
     row, its part and figures empty, so its note (why it has none) is read where the parts'
     are. A part with no change says why in `change_note` (engine.no_change), and how many
     parts' tests each test was judged among (`vs_rest_tests`, `vs_focus_tests`: its
-    `significant` is p below 0.05 divided by it, Bonferroni's correction) after it, so the
-    columns before keep their places."""
+    `significant` is p below 0.05 divided by it, Bonferroni's correction) after it, then
+    where the populations its KPI's parts divide by come from (`population_source`,
+    `population_illustrative`: the KPI's, on each row, as its `note` is;
+    kpi.render.population_fields), so the columns before keep their places."""
+    from kpi.render import population_fields
+
     rows = []
     notes = list(result.notes)
     for k in result.kpis:
+        sourced = tuple(population_fields(k.population).values())
         if not k.parts:
             blank: dict[str, Any] = dict.fromkeys(ROW_COLUMNS)
             blank.update(kpi=k.kpi.id, title=k.kpi.title, unit=k.kpi.unit.value,
@@ -1168,5 +1188,6 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
                 p.vs_rest.significant if p.vs_rest else None,
                 p.vs_focus.p_value if p.vs_focus else None,
                 p.vs_focus.significant if p.vs_focus else None, k.note, notes,
-                engine.no_change(p), judged_among(p.vs_rest), judged_among(p.vs_focus)))
+                engine.no_change(p), judged_among(p.vs_rest), judged_among(p.vs_focus),
+                *sourced))
     return rows

@@ -27,7 +27,18 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from kpi import render, stats
-from kpi.catalogue import BOUNDS, BOUNDS_HINT, Better, Kind, KpiDef, Project, RateTest, Status, Unit
+from kpi.catalogue import (
+    BOUNDS,
+    BOUNDS_HINT,
+    Better,
+    Kind,
+    KpiDef,
+    PopulationSource,
+    Project,
+    RateTest,
+    Status,
+    Unit,
+)
 from kpi.document import (
     Align,
     BulletList,
@@ -47,7 +58,7 @@ from kpi.document import (
 from kpi.engine import KpiResult, Outcome, Report, no_change
 from kpi.errors import ConfigError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window
-from kpi.render import STATUS_WORDS
+from kpi.render import STATUS_WORDS, source_sentence, target_source
 from kpi.rounding import Beside, places_ranked
 from kpi.text import NOT_RECORDED, blank_name
 
@@ -887,23 +898,6 @@ ASSURANCE_CELLS = {stats.CONSISTENTLY_PASS: "target consistently met",
                    stats.HIT_AND_MISS: "target sometimes met, sometimes missed"}
 
 
-def target_source(kpi: KpiDef) -> str:
-    """', an illustrative target (...)' or ' (source)': a target is never printed without
-    saying whose it is, and an illustrative one never reads as the plan's."""
-    if kpi.target_illustrative:
-        return " (illustrative" + (f": {_after_illustration(kpi.target_source)}"
-                                   if kpi.target_source else "") + ")"
-    return f" ({kpi.target_source})" if kpi.target_source else " (source not stated)"
-
-
-def _after_illustration(text: str) -> str:
-    # "an illustration: forces set their own" reads once: "(illustrative: forces set ...)".
-    for lead in ("an illustration: ", "illustrative: ", "an illustration; "):
-        if text.lower().startswith(lead):
-            return text[len(lead):]
-    return text
-
-
 def rule_words(variation) -> str:
     """'seven or more months in a row above the average', 'an unusually high month ...'."""
     return stats.RULE_PLAIN[(variation.rule, bool(variation.high))]
@@ -1323,14 +1317,10 @@ def population_sentence(kpi: KpiDef) -> str:
     population this rate divides by is from the ONS Census 2021.' where their source is
     declared: a ratio of made-up populations never reads as the area's own
     (`catalogue.PopulationSource`)."""
-    if not (kpi.population_illustrative or kpi.population_source):
-        return ""
     two = kpi.kind == Kind.RATIO_OF_RATES
-    subject = f" The population{'s' if two else ''} it divides by {'are' if two else 'is'}"
-    if kpi.population_illustrative:
-        return (f"{subject} illustrative, not published figures"
-                + (f" ({kpi.population_source})" if kpi.population_source else "") + ".")
-    return f"{subject} from {kpi.population_source}."
+    return source_sentence(
+        f"The population{'s' if two else ''} it divides by {'are' if two else 'is'}",
+        PopulationSource(kpi.population_source, kpi.population_illustrative))
 
 
 def provisional_sentence(result: KpiResult, verdict: Verdict | None = None) -> str:
@@ -2409,7 +2399,10 @@ class _Builder:
             found = "shows only normal variation"
         else:
             found = f"is {VARIATION_WORDS[variation.verdict]} ({rule_words(variation)})"
-        target = (f"; target {kpi_value(kpi.target, kpi)}" if kpi.target is not None else "")
+        # With whose it is, as every target the paper prints (render.target_source): the alt
+        # text said "target 80.0%" of an illustrative one.
+        target = (f"; target {kpi_value(kpi.target, kpi)}{target_source(kpi)}"
+                  if kpi.target is not None else "")
 
         # The latest month, the mean and the limits are said together: two that differ are
         # never said alike, nor the month on the wrong side of the mean, nor one as the

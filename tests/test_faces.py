@@ -586,8 +586,12 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
         assert_status_reads(kpi_json["status"], kpi_json, places, kpi.target,
                             kpi.stable_band, where)
         if kpi_json.get("target") is not None:
-            assert f"{title} {value_text(kpi_json['target'], unit, places, kpi.target)}:" in \
-                table_text.replace("\n", " "), (where, "target")
+            # With whose target it is, as the JSON's fields say (and the paper prints it).
+            whose = (" (illustrative" if kpi_json["target_illustrative"]
+                     else f" ({kpi_json['target_source']})" if kpi_json["target_source"]
+                     else " (source not stated)")
+            assert f"{title} {value_text(kpi_json['target'], unit, places, kpi.target)}" \
+                f"{whose}" in table_text.replace("\n", " "), (where, "target")
         for role in ("current", "comparison"):
             figure = figures.get((kpi.id, role))
             if figure is not None and machine[f"{role}_value"] is not None:

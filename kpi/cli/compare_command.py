@@ -133,6 +133,7 @@ def _test(result) -> dict[str, Any] | None:
 def comparison_json(result) -> dict[str, Any]:
     """The JSON document of a comparison (shape: docs/json.md)."""
     from kpi.engine import no_change
+    from kpi.render import population_fields
 
     return {
         "period": str(result.period),
@@ -149,6 +150,8 @@ def comparison_json(result) -> dict[str, Any]:
             "mean": k.mean, "median": k.median,
             "mean_per_1000": k.mean_per_1000, "median_per_1000": k.median_per_1000,
             "note": k.note,
+            # where the populations its parts' per 1,000 divide by come from (kpi.render)
+            **population_fields(k.population),
             "parts": [{
                 "name": p.name, "focus": p.name == k.focus,
                 "current": _window(p.current), "comparison": _window(p.comparison),
@@ -217,6 +220,18 @@ def columns_places(compared) -> tuple[int, int]:
     return digits, places_ranked(rates, 2)
 
 
+def _of_populations(source) -> str:
+    """' of illustrative populations (...)' or ' of populations from ...': where the
+    [population_by] figures the parts' rates per 1,000 divide by come from, as the JSON's
+    `population_source` and `population_illustrative` say it; "" where it declares neither."""
+    if source is None or not (source.illustrative or source.source):
+        return ""
+    if source.illustrative:
+        return " of illustrative populations" + (f" ({source.source})" if source.source
+                                                 else "")
+    return f" of populations from {source.source}"
+
+
 RANKED = {"per_1000": "ranked per 1,000 population", "value": "ranked on the values",
           None: "not ranked: no better direction"}
 
@@ -250,7 +265,8 @@ def comparison_document(result, project_name: str):
         if k.parts:
             title += f" (mean {number(k.mean, kpi)}, median {number(k.median, kpi)}"
             if k.mean_per_1000 is not None:
-                title += (f"; per 1,000 mean {fixed(k.mean_per_1000, 2, True)}, median "
+                title += (f"; per 1,000{_of_populations(k.population)} mean "
+                          f"{fixed(k.mean_per_1000, 2, True)}, median "
                           f"{fixed(k.median_per_1000, 2, True)}")
                 # Of the parts with a population only: said where a part with a value has
                 # none, as the values' mean and median are of every part with a value.

@@ -94,6 +94,9 @@ def show(
 
 
 def _definition(project: Project, kpi: KpiDef) -> list[tuple[str, Any]]:
+    from kpi import render
+    from kpi.catalogue import PopulationSource
+
     priority = project.priority(kpi.priority)
     counted = kpi.description or _counted(kpi)
     rows: list[tuple[str, Any]] = [
@@ -107,6 +110,11 @@ def _definition(project: Project, kpi: KpiDef) -> list[tuple[str, Any]]:
         ("better", kpi.better.value), ("baseline", kpi.baseline), ("lag (months)", kpi.lag or None),
         ("status", kpi.status.value), ("breakdowns", ", ".join(kpi.breakdowns) or None),
         ("notes", kpi.notes or None),
+        # Where the [population] figures a rate per 1,000 or a ratio of rates divides by come
+        # from, as the paper says it (render.population_words).
+        ("populations", render.population_words(PopulationSource(
+            kpi.population_source, kpi.population_illustrative))
+         if kpi.kind in render.DIVIDES_BY_POPULATION else None),
     ]
     # Keys that do not apply to this KPI are left out rather than shown empty.
     keep = {"id", "title", "priority", "kind", "dataset", "unit", "better", "status"}
@@ -449,8 +457,10 @@ def _signal(result: KpiResult, verdict: Verdict, trend: list[str] | None = None,
         ]
     if kpi.target is not None:
         met = {True: "met", False: "not met", None: "n/a"}[verdict.target_met]
-        # As the target prints beside the current figure (render.number): as it is written.
-        rows += [("target", f"{render.number(kpi.target, kpi)} ({met} in the current window)"),
+        # As the target prints beside the current figure (render.number): as it is written,
+        # with whose it is, as the paper prints it (render.target_source).
+        rows += [("target", f"{render.number(kpi.target, kpi)}{render.target_source(kpi)}, "
+                            f"{met} in the current window"),
                  ("assurance", render.assurance_word(verdict))]
     reading = verdicts.conflict(result, verdict)
     if reading:
