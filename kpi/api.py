@@ -196,7 +196,8 @@ class Summary:
 @dataclass(frozen=True)
 class Detail:
     """What `kpi show` prints about one KPI: its result, monthly trend, verdicts, breakdowns
-    (column -> ranked parts) and, when asked, the same months a year earlier."""
+    (column -> parts, each with its `rank`, listed best first as `kpi compare` lists them:
+    `compare.ranked_breakdown`) and, when asked, the same months a year earlier."""
 
     result: KpiResult
     trend: pl.DataFrame | None
@@ -231,6 +232,8 @@ WINDOW_FIELDS = ("label", "start", "end", "value", "numerator", "denominator")
 def _summary_schema() -> dict[str, Any]:
     import polars as pl
 
+    from kpi.render import PROVENANCE_FIELDS
+
     schema: dict[str, Any] = dict.fromkeys(
         ("id", "title", "priority", "priority_title", "kind", "unit", "better", "status"),
         pl.String)
@@ -243,12 +246,17 @@ def _summary_schema() -> dict[str, Any]:
                "significance_test": pl.String, "statistic": pl.Float64, "p_value": pl.Float64,
                "significant": pl.Boolean, "significance_reason": pl.String,
                "variation": pl.String, "variation_rule": pl.String, "target": pl.Float64,
-               "target_met": pl.Boolean, "assurance": pl.String, "change_note": pl.String}
+               "target_met": pl.Boolean, "assurance": pl.String, "change_note": pl.String,
+               "target_source": pl.String, "target_illustrative": pl.Boolean,
+               "population_source": pl.String, "population_illustrative": pl.Boolean}
+    assert tuple(schema)[-4:] == PROVENANCE_FIELDS, "the provenance fields come last"
     return schema
 
 
 def summary_row(kpi: dict[str, Any]) -> dict[str, Any]:
     """One KPI of the summary's JSON as a flat row (the columns of `Project.summary()`)."""
+    from kpi.render import PROVENANCE_FIELDS
+
     row = {key: kpi[key] for key in ("id", "title", "priority", "priority_title", "kind",
                                      "unit", "better", "status")}
     for role in ("comparison", "current"):
@@ -265,6 +273,9 @@ def summary_row(kpi: dict[str, Any]) -> dict[str, Any]:
             "variation": variation.get("verdict"), "variation_rule": variation.get("rule"),
             "target": kpi.get("target"), "target_met": kpi.get("target_met"),
             "assurance": kpi.get("assurance"), "change_note": kpi["change"]["note"]}
+    # Where the target and the populations come from, as the JSON gives them (one maker:
+    # kpi.render.provenance), last so the columns before keep their places.
+    row |= {key: kpi[key] for key in PROVENANCE_FIELDS}
     return row
 
 
@@ -447,8 +458,12 @@ class Project:
             # tables, so a national store's rows are never all held at once.
             found = engine.breakdowns(project, [(kpi, column, result.current.window, window)
                                                 for column in kpi.breakdowns], cutoff)
+            from kpi.compare import ranked_breakdown
+
+            # Each part ranked and listed as `kpi compare` ranks and lists it.
             for column in kpi.breakdowns:
-                parts[column] = found[(kpi.id, column, result.current.window, window)]
+                parts[column] = ranked_breakdown(
+                    found[(kpi.id, column, result.current.window, window)], kpi.better)
         return Detail(result, trend, verdict, parts, same_months)
 
     @_one_reading
@@ -804,10 +819,11 @@ def _compare_schema(columns: Sequence[str]) -> dict[str, Any]:
     import polars as pl
 
     types = {"focus": pl.Boolean, "rank": pl.Int64, "vs_rest_significant": pl.Boolean,
-             "vs_focus_significant": pl.Boolean}
+             "vs_focus_significant": pl.Boolean, "vs_rest_tests": pl.Int64,
+             "vs_focus_tests": pl.Int64, "population_illustrative": pl.Boolean}
     text = {"kpi", "title", "unit", "better", "part", "ranked_on", "comparison_start",
             "comparison_end", "current_start", "current_end", "status", "note",
-            "change_note"}
+            "change_note", "population_source"}
     types["notes"] = pl.List(pl.String)
     return {c: types.get(c, pl.String if c in text else pl.Float64) for c in columns}
 

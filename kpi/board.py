@@ -376,6 +376,8 @@ def peer_chart_data(spec: ChartSpec, compared: KpiComparison, group: PeerGroup) 
     mean = compared.mean_per_1000 if per_1000 else compared.mean
     return ChartData(spec, (compared.kpi,), compared.current.label, parts=parts,
                      current_label=compared.current.label, peer_mean=mean, per_1000=per_1000,
+                     illustrative_populations=per_1000 and compared.population is not None
+                     and compared.population.illustrative,
                      group_title=group.title or group.id)
 
 
@@ -429,15 +431,20 @@ def figure_data(project: Project, spec: ChartSpec, results: Mapping[str, KpiResu
     assert spec.by is not None, "compare and top charts name their breakdown column"
     current, comparison = _chart_windows(spec, result)
     parts = breakdowns[(kpis[0].id, spec.by, current, comparison)]
-    from kpi.paper import COMPARE_PARTS, column_label, compare_parts, named_parts
+    from kpi.paper import COMPARE_PARTS, column_label, compare_parts, left_out, top_parts
 
     if spec.type == ChartType.TOP:
-        parts = named_parts(parts).head(spec.limit)
-        text = current.label
+        # The highest `limit`, ties at the last place drawn or said (paper.top_parts).
+        parts, top = top_parts(parts, spec.limit)
+        text = current.label + (f"; {left}" if (left := left_out(top, kpis[0])) else "")
     else:
-        parts, of = compare_parts(parts)
+        every = parts
+        parts, of = compare_parts(every)
+        # The parts tied at the last place that are not drawn, said (paper.top_parts).
+        left = left_out(top_parts(every, COMPARE_PARTS)[1], kpis[0]) if of else ""
+        drawn = (f"the {parts.height} highest of {of:,}" if of and parts.height else "")
         text = current.label + (f" against {comparison.label}" if comparison else "") + (
-            f": the {COMPARE_PARTS} highest of {of:,}" if of else "")
+            f": {'; '.join(x for x in (drawn, left) if x)}" if drawn or left else "")
     # The whole force's value is a fair line across the parts only where a part's value is on
     # the same scale (a rate, a median), not where the parts add up to it (a count).
     force = currents[0].value if kpis[0].kind not in TOTAL_KINDS else None

@@ -651,6 +651,8 @@ class Project:
     population_by: dict[str, str] = field(default_factory=dict)
     # [population] NAME = { count = ..., source = "...", illustrative = true }: their sources
     population_sources: dict[str, PopulationSource] = field(default_factory=dict)
+    # [population_by] COLUMN = { file = ..., source = "...", illustrative = true }: their sources
+    population_by_sources: dict[str, PopulationSource] = field(default_factory=dict)
     bundled: bool = False
     defaults: dict[str, str] = field(default_factory=dict)  # [defaults]: option defaults
     marking: str = ""  # [paper] marking: the protective marking on every page of the paper
@@ -700,6 +702,7 @@ def read_only(project: Project) -> Project:
                    datasets=frozen(project.datasets), peers=frozen(project.peers),
                    population_by=frozen(project.population_by),
                    population_sources=frozen(project.population_sources),
+                   population_by_sources=frozen(project.population_by_sources),
                    defaults=frozen(project.defaults), raw=copy.deepcopy(project.raw))
 
 
@@ -973,6 +976,7 @@ def parse_project_file(path: Path, *, bundled: bool = False) -> Project:
     _matched_text_as_stored(raw)
     problems = _Problems(path, text)
     _refuse_blank_names(raw, problems)
+    _refuse_non_text(raw, problems)
     project = _build_project(raw, path, problems, bundled)
     problems.raise_if_any()
     assert project is not None
@@ -980,17 +984,17 @@ def parse_project_file(path: Path, *, bundled: bool = False) -> Project:
 
 
 def _names(raw: dict[str, Any]):
-    """Each text of kpi.toml printed as a name or beside a figure: (where, key, value, line
-    needles or an item to find). The project's name, a priority's or KPI's title, a KPI's noun,
-    unit label and target source, a column's label, a peer group's and a check's title, the
-    paper's plan and data note."""
+    """Each text of kpi.toml printed as a name or beside a figure: (where, key, the table
+    holding it, line needles or an item to find). The project's name, a priority's or KPI's
+    title, a KPI's noun, unit label and target source, a column's label, a peer group's and a
+    check's title, the paper's plan and data note."""
     def table(value: Any) -> dict[str, Any]:
         return value if isinstance(value, dict) else {}
 
     def items(value: Any) -> list[dict[str, Any]]:
         return [i for i in value if isinstance(i, dict)] if isinstance(value, list) else []
 
-    yield "[project]", "name", table(raw.get("project")).get("name"), \
+    yield "[project]", "name", table(raw.get("project")), \
         (r"^\s*\[project\]", r"^\s*name\s*=")
     for section, keys in (("priorities", ("title",)),
                           ("kpis", ("title", "noun", "unit_label", "target_source")),
@@ -998,18 +1002,77 @@ def _names(raw: dict[str, Any]):
         for item in items(raw.get(section)):
             where = {"priorities": "priority", "kpis": "KPI", "checks": "check"}[section]
             for key in keys:
-                yield f"{where} '{item.get('id')}'", key, item.get(key), (section, item.get("id"))
+                yield f"{where} '{item.get('id')}'", key, item, (section, item.get("id"))
     for dataset, spec in table(raw.get("datasets")).items():
         for column, declared in table(table(spec).get("columns")).items():
-            yield f"dataset '{dataset}', column '{column}'", "label", \
-                table(declared).get("label"), (rf"^\s*\[datasets\.{re.escape(str(dataset))}"
-                                               r"\.columns\]", rf"^\s*{re.escape(str(column))}\s*=")
+            yield f"dataset '{dataset}', column '{column}'", "label", table(declared), \
+                (rf"^\s*\[datasets\.{re.escape(str(dataset))}\.columns\]",
+                 rf"^\s*{re.escape(str(column))}\s*=")
     for group, spec in table(raw.get("peers")).items():
-        yield f"peer group '{group}'", "title", table(spec).get("title"), \
+        yield f"peer group '{group}'", "title", table(spec), \
             (rf"^\s*\[peers\.{re.escape(str(group))}\]", r"^\s*title\s*=")
     for key in ("plan", "data_note"):
-        yield "[paper]", key, table(raw.get("paper")).get(key), \
-            (r"^\s*\[paper\]", rf"^\s*{key}\s*=")
+        yield "[paper]", key, table(raw.get("paper")), (r"^\s*\[paper\]", rf"^\s*{key}\s*=")
+
+
+# The keys whose value is text, beyond the names of `_names`: sentences printed in the paper,
+# the ids of other items, and files. A number, a flag or a list there was printed as Python
+# writes it (a description of ['Recorded crimes']) or stopped kpi with a traceback
+# (`dataset = ["crimes"]`, `priority = ["community"]`: "unhashable type: 'list'").
+_TEXT_KEYS = {
+    "kpis": ("description", "notes", "table", "priority", "dataset", "peers", "numerator_kpi",
+             "denominator_kpi", "population", "weights", "kind", "unit", "better", "status",
+             "filter", "value", "numerator", "denominator", "baseline"),
+    "checks": ("total",),
+    "datasets": ("description", "unique", "sheet"),
+    "peers": ("column", "focus"),
+    "project": ("data", "baseline", "snapshot_baseline"),
+}
+
+
+def _texts(raw: dict[str, Any]):
+    """Each text key of kpi.toml, `_names`' and `_TEXT_KEYS`': (where, key, the table holding
+    it, line needles or an item to find)."""
+    def table(value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    yield from _names(raw)
+    for section, word in (("kpis", "KPI"), ("checks", "check")):
+        items = raw.get(section)
+        for item in items if isinstance(items, list) else ():
+            for key in _TEXT_KEYS[section] if isinstance(item, dict) else ():
+                yield f"{word} '{item.get('id')}'", key, item, (section, item.get("id"))
+    for section, word in (("datasets", "dataset"), ("peers", "peer group")):
+        for name, spec in table(raw.get(section)).items():
+            for key in _TEXT_KEYS[section]:
+                yield f"{word} '{name}'", key, table(spec), (
+                    rf"^\[{section}\.{re.escape(str(name))}\]", rf"^\s*{key}\s*=")
+    for key in _TEXT_KEYS["project"]:
+        yield "[project]", key, table(raw.get("project")), (r"^\s*\[project\]",
+                                                            rf"^\s*{key}\s*=")
+
+
+def _line(problems: _Problems, found: tuple[Any, Any], key: str) -> int | None:
+    """The line of a key `_names` or `_texts` gives: within its item, or after its needles."""
+    section, needle = found
+    return (problems.item_line(section, str(needle), key)
+            if section in ("priorities", "kpis", "checks") else
+            problems.line_of(section, str(needle)))
+
+
+def _refuse_non_text(raw: dict[str, Any], problems: _Problems) -> None:
+    """A text key of kpi.toml holding a number, a flag, a list or a table is refused, once,
+    and taken out of `raw`, so that nothing after reads it as text or an id."""
+    for where, key, holder, found in _texts(raw):
+        value = holder.get(key)
+        if value is None or isinstance(value, str):
+            continue
+        shown = ("a list" if isinstance(value, list) else "a table" if isinstance(value, dict)
+                 else "true or false" if isinstance(value, bool) else "a number")
+        problems.add(where, key, f"must be text (in quotes), found {shown}",
+                     line=_line(problems, found, key))
+        problems.not_text.add((where, key))
+        del holder[key]
 
 
 def _refuse_blank_names(raw: dict[str, Any], problems: _Problems) -> None:
@@ -1020,7 +1083,8 @@ def _refuse_blank_names(raw: dict[str, Any], problems: _Problems) -> None:
     blank as data is stored (`kpi.text.as_stored`)."""
     from kpi.text import as_stored
 
-    for where, key, value, found in _names(raw):
+    for where, key, holder, found in _names(raw):
+        value = holder.get(key)
         if not isinstance(value, str) or not value:
             continue
         if as_stored([value])[0].strip():
@@ -1035,11 +1099,7 @@ def _refuse_blank_names(raw: dict[str, Any], problems: _Problems) -> None:
         else:
             problem = ("is blank (only spaces or characters that show nothing): write the "
                        "words it prints, or leave the key out")
-        section, needle = found
-        line = (problems.item_line(section, str(needle), key)
-                if section in ("priorities", "kpis", "checks") else
-                problems.line_of(section, str(needle)))
-        problems.add(where, key, problem, line=line)
+        problems.add(where, key, problem, line=_line(problems, found, key))
 
 
 # A Windows path copied into "double quotes" (sources = ["extracts\crimes.csv"]) is the
@@ -1106,6 +1166,7 @@ class _Problems:
         self.lines = text.splitlines()
         self.items: list[str] = []
         self.bounded = False  # a number out of its range is among the problems
+        self.not_text: set[tuple[str, str]] = set()  # (where, key) refused as not text
 
     def line_of(self, *needles: str) -> int | None:
         """Best-effort line number: the first line holding the first needle, searching on from
@@ -1166,6 +1227,8 @@ class _Problems:
 
     def add(self, where: str, key: str | None, message: str, *needles: str,
             line: int | None = None) -> None:
+        if (where, key) in self.not_text:  # said once, as "must be text" (_refuse_non_text)
+            return
         if line is None and needles:
             line = self.line_of(*needles)
         location = f"{self.path}" + (f":{line}" if line else "")
@@ -1191,18 +1254,74 @@ class _Problems:
 
 
 
+# The keys of [project], of a [[priorities]] and a [[checks]] item, and of a dataset's column
+# written as a table: a key kpi does not read (`baselne` for `baseline`, `requried` for
+# `required`) is refused, never passed over as if its default were meant.
+PROJECT_KEYS = frozenset({"name", "data", "baseline", "snapshot_baseline"})
+PRIORITY_KEYS = frozenset({"id", "title", "order"})
+CHECK_KEYS = frozenset({"id", "title", "total", "parts", "tolerance"})
+COLUMN_KEYS = frozenset({"type", "from", "required", "min", "pattern", "label", "time_zone"})
+
+
+def _unknown_keys(problems: _Problems, where: str, table: dict[str, Any], known: frozenset[str],
+                  *needles: str, key_prefix: str = "", key_line: bool = True) -> None:
+    """Each key of `table` kpi does not read, refused with the keys it does; its line is the
+    key's own after the needles', or (`key_line=False`, a key inside an inline table) theirs."""
+    for key in sorted(set(table) - known):
+        own = (rf"^\s*{re.escape(key)}\s*=",) if key_line else ()
+        problems.add(where, key_prefix + key, f"unknown key (known: {', '.join(sorted(known))})",
+                     *needles, *own)
+
+
+# The sections of kpi.toml and their shapes: tables (`[project]`, `[datasets.crimes]`) and
+# arrays of tables (`[[kpis]]`), each array item named by the word its problems are given under.
+_TABLES = {"project": "a table", "population": "a table of name = number",
+           "datasets": "a table of datasets, each [datasets.NAME]", "defaults": "a table",
+           "paper": "a table", "peers": "a table of peer groups, each [peers.NAME]",
+           "population_by": 'a table of column = "file.csv"', "quality": "a table"}
+_ARRAYS = {"priorities": "priority", "kpis": "KPI", "checks": "check", "charts": "chart"}
+
+
+def _shaped(raw: dict[str, Any], problems: _Problems) -> dict[str, Any]:
+    """`raw` with every section of the wrong shape reported and left out, so that no reader of
+    a section (this module's, `kpi.charts`' [[charts]] and `kpi.paper`'s [paper]) meets one.
+    `[kpis.total_crime]` written for `[[kpis]]` made a table that was read as no KPIs at all: the
+    summary printed an empty table with exit 0. Each section is judged here, once, by its value
+    (a `kpis = 0` or `datasets = []` is not taken as missing)."""
+    shaped = dict(raw)
+    for name in (*_TABLES, *_ARRAYS):
+        if name not in raw:
+            continue
+        value = raw[name]
+        if name in _ARRAYS:
+            if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+                continue
+            word = _ARRAYS[name]
+            if isinstance(value, dict) and value and all(isinstance(v, dict)
+                                                        for v in value.values()):
+                first = next(iter(value))
+                fix = (f"each {word} is its own [[{name}]] table, with its id as a key: write "
+                       f'[[{name}]] and id = "{first}" where [{name}.{first}] is written')
+            else:
+                fix = f"each {word} is its own [[{name}]] table (an array of tables)"
+            problems.add(f"[[{name}]]", None, f"must be an array of tables: {fix}",
+                         rf"^\s*(\[+\s*{name}\b|{name}\s*=)")
+            shaped[name] = []
+        elif not isinstance(value, dict):
+            problems.add(f"[{name}]", None, f"must be {_TABLES[name]}",
+                         rf"^\s*(\[+\s*{name}\b|{name}\s*=)")
+            shaped[name] = {}
+    return shaped
+
+
 def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
                    bundled: bool) -> Project | None:
-    meta = raw.get("project", {})
-    if not isinstance(meta, dict):
-        problems.add("[project]", None, "must be a table", r"^\s*project\s*=")
-        meta = {}
-    # [[charts]] and [paper] are read and checked by kpi.charts and kpi.paper, which only
-    # `kpi export` imports.
-    unknown = set(raw) - {"project", "population", "datasets", "priorities", "kpis", "checks",
-                          "charts", "defaults", "paper", "peers", "population_by", "quality"}
+    unknown = set(raw) - set(_TABLES) - set(_ARRAYS)
     for key in sorted(unknown):
         problems.add("top level", key, "unknown section", rf"^\[+{re.escape(key)}")
+    raw = _shaped(raw, problems)
+    meta = raw.get("project", {})
+    _unknown_keys(problems, "[project]", meta, PROJECT_KEYS, r"^\[project\]")
 
     def month_of(key: str, default: str) -> Month:
         try:
@@ -1233,7 +1352,8 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
         elif kpi.dataset is None or not datasets[kpi.dataset].has_column(group.column):
             problems.add(f"KPI '{kpi.id}'", "peers", f"its data has no column '{group.column}' "
                          "to compare by", line=problems.item_line("kpis", kpi.id, "peers"))
-    population_by = _build_population_by(raw.get("population_by") or {}, problems, datasets)
+    population_by, population_by_sources = _build_population_by(
+        raw.get("population_by") or {}, problems, datasets)
     quality = _build_quality(raw.get("quality") or {}, problems)
 
     root = path.parent
@@ -1256,16 +1376,14 @@ def _build_project(raw: dict[str, Any], path: Path, problems: _Problems,
         datasets=datasets, priorities=tuple(sorted(priorities, key=lambda p: p.order)),
         kpis=tuple(_with_population_source(k, population_sources) for k in kpis),
         checks=tuple(checks), peers=peers, population_by=population_by,
-        population_sources=population_sources, bundled=bundled, defaults=defaults,
-        marking=_marking(raw, problems), raw=raw, quality=quality,
+        population_sources=population_sources, population_by_sources=population_by_sources,
+        bundled=bundled, defaults=defaults, marking=_marking(raw, problems), raw=raw,
+        quality=quality,
     )
 
 
-def _build_quality(raw: Any, problems: _Problems) -> Quality:
+def _build_quality(raw: dict[str, Any], problems: _Problems) -> Quality:
     """[quality]: the data-quality thresholds, each a number in its range."""
-    if not isinstance(raw, dict):
-        problems.add("[quality]", None, "must be a table", r"^\s*quality\s*=")
-        return Quality()
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in QUALITY_KEYS:
@@ -1286,48 +1404,62 @@ MARKING_LIMIT = 60
 
 @dataclass(frozen=True)
 class PopulationSource:
-    """Where a [population] figure comes from: `source` ("ONS Census 2021, table TS021"),
-    and whether it is only an illustration (`illustrative = true`), a round figure that shows
-    the method and is never printed as the area's own."""
+    """Where a [population] figure, or a [population_by] file of each part's, comes from:
+    `source` ("ONS Census 2021, table TS021"), and whether it is only an illustration
+    (`illustrative = true`), a round figure that shows the method and is never printed as the
+    area's own."""
     source: str = ""
     illustrative: bool = False
 
 
-POPULATION_KEYS = frozenset({"count", "source", "illustrative"})
+POPULATION_FORM = "{ count = ..., source = \"...\", illustrative = true }"
+# [population_by] COLUMN = "file.csv", or a table of the file and where its figures come from.
+POPULATION_BY_FORM = "{ file = \"reference/file.csv\", source = \"...\", illustrative = true }"
 
 
-def _build_populations(raw: Any, problems: _Problems
+def _declared_source(value: dict[str, Any], problems: _Problems, where: str, name: str,
+                     lead: str, form: str, *line: str) -> PopulationSource | None:
+    """The source of a population written as a table (`[population]`'s `{ count = ...,
+    source = "...", illustrative = true }`, `[population_by]`'s `{ file = ..., ... }`): one
+    rule for both, `lead` the key that holds the figure or the file. None, with the problem
+    added, when the table is written wrongly."""
+    unknown = sorted(set(value) - {lead, "source", "illustrative"})
+    source, illustrative = value.get("source", ""), value.get("illustrative", False)
+    what = "a population" if lead == "count" else "a population file"
+    if unknown:
+        problems.add(where, name, f"unknown key{'s' if len(unknown) > 1 else ''} "
+                     f"{', '.join(unknown)}: {what} is written as "
+                     f"{'a number' if lead == 'count' else 'a file name'} or as {form}", *line)
+        return None
+    if lead not in value:
+        example = ('{ count = 160_000, source = "..." }' if lead == "count"
+                   else '{ file = "reference/population.csv", source = "..." }')
+        problems.add(where, name, f"has no {lead}: write {example}", *line)
+        return None
+    if not isinstance(source, str) or any(not c.isprintable() for c in source):
+        problems.add(where, name, "source must be one line of text, e.g. "
+                     "source = \"ONS Census 2021, table TS021\"", *line)
+        return None
+    if not isinstance(illustrative, bool):
+        problems.add(where, name, "illustrative must be true or false", *line)
+        return None
+    return PopulationSource(" ".join(source.split()), illustrative)
+
+
+def _build_populations(raw: dict[str, Any], problems: _Problems
                        ) -> tuple[dict[str, float], dict[str, PopulationSource]]:
     """[population] NAME = number, or NAME = { count = number, source = "...",
     illustrative = true }: the populations and, for those written as a table, their sources."""
     populations: dict[str, float] = {}
     sources: dict[str, PopulationSource] = {}
-    if not isinstance(raw, dict):
-        problems.add("[population]", None, "must be a table of name = number",
-                     r"^\s*population\s*=")
-        return populations, sources
     for name, value in raw.items():
         needle = rf"^\s*{re.escape(name)}\s*="
         if isinstance(value, dict):
-            unknown = sorted(set(value) - POPULATION_KEYS)
-            source, illustrative = value.get("source", ""), value.get("illustrative", False)
-            if unknown:
-                problems.add("[population]", name, f"unknown key{'s' if len(unknown) > 1 else ''} "
-                             f"{', '.join(unknown)}: a population is written as a number or as "
-                             "{ count = ..., source = \"...\", illustrative = true }", needle)
+            declared = _declared_source(value, problems, "[population]", name, "count",
+                                        POPULATION_FORM, needle)
+            if declared is None:
                 continue
-            if "count" not in value:
-                problems.add("[population]", name, "has no count: write { count = 160_000, "
-                             "source = \"...\" }", needle)
-                continue
-            if not isinstance(source, str) or any(not c.isprintable() for c in source):
-                problems.add("[population]", name, "source must be one line of text, e.g. "
-                             "source = \"ONS Census 2021, table TS021\"", needle)
-                continue
-            if not isinstance(illustrative, bool):
-                problems.add("[population]", name, "illustrative must be true or false", needle)
-                continue
-            sources[name] = PopulationSource(" ".join(source.split()), illustrative)
+            sources[name] = declared
             value = value["count"]
         if not problems.out_of_bounds("population", value, "[population]", name, needle):
             populations[name] = float(value)
@@ -1370,10 +1502,7 @@ DEFAULTS_KEYS: dict[str, tuple[str, ...] | None] = {
 }
 
 
-def _build_defaults(raw: Any, problems: _Problems) -> dict[str, str]:
-    if not isinstance(raw, dict):
-        problems.add("[defaults]", None, "must be a table", r"^\s*defaults\s*=")
-        return {}
+def _build_defaults(raw: dict[str, Any], problems: _Problems) -> dict[str, str]:
     defaults: dict[str, str] = {}
     for key, value in raw.items():
         needles = (r"^\[defaults\]", rf"^\s*{re.escape(key)}\s*=")
@@ -1450,11 +1579,8 @@ def bundled_store_dir() -> Path:
     return cache / f"west-midlands-sample-{digest.hexdigest()[:12]}"
 
 
-def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
+def _build_datasets(raw: dict[str, Any], problems: _Problems) -> dict[str, DatasetSpec]:
     datasets: dict[str, DatasetSpec] = {}
-    if not isinstance(raw, dict):
-        problems.add("[datasets]", None, "must be a table of datasets", r"datasets")
-        return datasets
     for ds_id, spec in raw.items():
         where = f"dataset '{ds_id}'"
         needle = rf"^\[datasets\.{re.escape(ds_id)}\]"
@@ -1497,6 +1623,14 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
                              f"columns ({INTERNAL_HINT})", needle, rf"^\s*{re.escape(name)}\s*=")
                 continue
             col_table = col if isinstance(col, dict) else {"type": col}
+            _unknown_keys(problems, where, col_table, COLUMN_KEYS, needle,
+                          rf"^\s*{re.escape(name)}\s*=", key_prefix=f"columns.{name}.",
+                          key_line=False)
+            required = col_table.get("required", True)
+            if not isinstance(required, bool):
+                problems.add(where, f"columns.{name}.required", "must be true or false", needle,
+                             rf"^\s*{re.escape(name)}\s*=")
+                required = True
             try:
                 ctype = ColumnType(col_table.get("type"))
             except ValueError:
@@ -1532,7 +1666,7 @@ def _build_datasets(raw: Any, problems: _Problems) -> dict[str, DatasetSpec]:
                     own = _time_zone(col_table["time_zone"], where, f"columns.{name}.time_zone",
                                      needle, rf"^\s*{re.escape(name)}\s*=", problems)
             columns.append(ColumnSpec(name=name, type=ctype, sources=sources,
-                                      required=bool(col_table.get("required", True)),
+                                      required=required,
                                       min=least, pattern=pattern,
                                       label=str(col_table.get("label", "")),
                                       time_zone=own if ctype == ColumnType.DATETIME else UK))
@@ -1711,13 +1845,10 @@ def _derived_columns(raw: Any, columns: list[ColumnSpec], ds_id: str, where: str
     return tuple(derived)
 
 
-def _build_peers(raw: Any, problems: _Problems,
+def _build_peers(raw: dict[str, Any], problems: _Problems,
                  datasets: dict[str, DatasetSpec]) -> dict[str, PeerGroup]:
     """[peers.NAME] column = "force", members = ["...", ...], title = "..." (optional)."""
     peers: dict[str, PeerGroup] = {}
-    if not isinstance(raw, dict):
-        problems.add("[peers]", None, "must be a table of peer groups", r"^\[peers")
-        return peers
     for name, group in raw.items():
         where, needle = f"peer group '{name}'", rf"^\[peers\.{re.escape(name)}\]"
         if not ID_PATTERN.match(name) or not isinstance(group, dict):
@@ -1760,30 +1891,38 @@ def _build_peers(raw: Any, problems: _Problems,
     return peers
 
 
-def _build_population_by(raw: Any, problems: _Problems,
-                         datasets: dict[str, DatasetSpec]) -> dict[str, str]:
-    """[population_by] COLUMN = "reference/file.csv": populations of each part of a column."""
+def _build_population_by(raw: dict[str, Any], problems: _Problems, datasets: dict[str, DatasetSpec]
+                         ) -> tuple[dict[str, str], dict[str, PopulationSource]]:
+    """[population_by] COLUMN = "reference/file.csv", or COLUMN = { file = "...", source =
+    "...", illustrative = true }: the population file of each part of a column and, for those
+    written as a table, where its figures come from (as `[population]`'s, `_declared_source`)."""
     out: dict[str, str] = {}
-    if not isinstance(raw, dict):
-        problems.add("[population_by]", None, "must be a table of column = \"file.csv\"",
-                     r"^\[population_by")
-        return out
-    for column, path in raw.items():
+    sources: dict[str, PopulationSource] = {}
+    for column, value in raw.items():
         line = (r"^\[population_by\]", rf"^\s*{re.escape(column)}\s*=")
+        declared = None
+        if isinstance(value, dict):
+            declared = _declared_source(value, problems, "[population_by]", column, "file",
+                                        POPULATION_BY_FORM, *line)
+            if declared is None:
+                continue
+            value = value["file"]
         if not any(d.has_column(column) for d in datasets.values()):
             problems.add("[population_by]", column, "is not a column of any dataset", *line)
-        elif not isinstance(path, str) or _path_fault(path) is not None:
+        elif not isinstance(value, str) or _path_fault(value) is not None:
             problems.add("[population_by]", column, "must be a CSV file inside the project "
                          "folder", *line)
         else:
-            out[column] = _project_path(path)
-    return out
+            out[column] = _project_path(value)
+            if declared is not None:
+                sources[column] = declared
+    return out, sources
 
 
-def _build_priorities(raw: Any, problems: _Problems) -> list[Priority]:
+def _build_priorities(raw: list[Any], problems: _Problems) -> list[Priority]:
     priorities: list[Priority] = []
     seen: set[str] = set()
-    for number, item in enumerate(raw if isinstance(raw, list) else []):
+    for number, item in enumerate(raw):
         pid = item.get("id") if isinstance(item, dict) else None
         where = f"priority '{pid}'" if pid else f"priority #{number + 1}"
         needle = rf'^\s*id\s*=\s*"{re.escape(str(pid))}"'
@@ -1794,6 +1933,7 @@ def _build_priorities(raw: Any, problems: _Problems) -> list[Priority]:
             problems.add(where, "id", "is declared twice", needle)
             continue
         seen.add(pid)
+        _unknown_keys(problems, where, item, PRIORITY_KEYS, needle)
         title, order = item.get("title"), item.get("order", number + 1)
         if not isinstance(title, str) or not title:
             problems.add(where, "title", "is required", needle)
@@ -1803,11 +1943,11 @@ def _build_priorities(raw: Any, problems: _Problems) -> list[Priority]:
     return priorities
 
 
-def _build_kpis(raw: Any, problems: _Problems, datasets: dict[str, DatasetSpec],
+def _build_kpis(raw: list[Any], problems: _Problems, datasets: dict[str, DatasetSpec],
                 priority_ids: set[str], populations: dict[str, float]) -> list[KpiDef]:
     kpis: list[KpiDef] = []
     seen: set[str] = set()
-    for number, item in enumerate(raw if isinstance(raw, list) else []):
+    for number, item in enumerate(raw):
         kid = item.get("id") if isinstance(item, dict) else None
         where = f"KPI '{kid}'" if kid else f"KPI #{number + 1}"
         if not isinstance(kid, str) or not ID_PATTERN.match(kid):
@@ -2082,7 +2222,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
             bad(key, "must be text")
             texts[key] = ""
     flags = {}
-    for key in ("target_illustrative", "cumulative"):
+    for key in ("target_illustrative", "cumulative", "hidden"):
         flags[key] = item.get(key, False)
         if not isinstance(flags[key], bool):
             bad(key, "must be true or false")
@@ -2123,7 +2263,7 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         multiplier=float(numbers["multiplier"]), stable_band=float(numbers["stable_band"]),
         baseline=baseline, lag=int(numbers["lag"] or 0), status=status,
         breakdowns=tuple(item.get("breakdowns", [])), components=tuple(item.get("components", [])),
-        hidden=bool(item.get("hidden", False)), notes=str(item.get("notes", "")),
+        hidden=flags["hidden"], notes=str(item.get("notes", "")),
         description=str(item.get("description", "")), table=str(item.get("table", "")),
         noun=str(item.get("noun", "")), value_is_duration=value_is_duration,
         zoned=zoned_columns(dataset) if dataset is not None and not derived else (),
@@ -2198,16 +2338,21 @@ def _spc_keys(item: dict[str, Any], kind: Kind, bad, unit: Unit
             written_percent and target is not None)
 
 
-def _build_checks(raw: Any, problems: _Problems, kpi_ids: set[str]) -> list[Check]:
+def _build_checks(raw: list[Any], problems: _Problems, kpi_ids: set[str]) -> list[Check]:
     checks = []
-    for number, item in enumerate(raw if isinstance(raw, list) else []):
+    for number, item in enumerate(raw):
         cid = item.get("id") if isinstance(item, dict) else None
         where = f"check '{cid}'" if cid else f"check #{number + 1}"
         needles = (rf'^\s*id\s*=\s*"{re.escape(str(cid))}"',)
         if not isinstance(cid, str) or not ID_PATTERN.match(cid):
             problems.add(where, "id", "needs an id of lower case letters, digits and _")
             continue
-        refs = [item.get("total"), *item.get("parts", [])]
+        _unknown_keys(problems, where, item, CHECK_KEYS, *needles)
+        if item.get("total") is None:
+            problems.add(where, "total", "is required: the id of the KPI its parts add up to",
+                         *needles)
+        refs = [*([item["total"]] if item.get("total") is not None else []),
+                *item.get("parts", [])]
         for ref in refs:
             if ref not in kpi_ids:
                 problems.add(where, "total/parts", f"'{ref}' is not a KPI", *needles)

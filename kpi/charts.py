@@ -102,9 +102,6 @@ def chart_specs(project: Project) -> list[ChartSpec]:
     raw = project.raw.get("charts") or []
     problems: list[str] = []
     specs: list[ChartSpec] = []
-    if not isinstance(raw, list):
-        raise ConfigError(f"{project.path}: [[charts]] must be an array of tables",
-                          hint="write each chart as its own [[charts]] table")
     seen: set[str] = set()
     for number, item in enumerate(raw, start=1):
         spec = _chart_spec(project, number, item, seen, problems)
@@ -209,6 +206,8 @@ class ChartData:
     # peers: parts holds part, value (per 1,000 population or the KPI's own), focus (bool)
     peer_mean: float | None = None         # peers: the group mean of the values drawn
     per_1000: bool = False                 # peers: values are per 1,000 population
+    # peers: per 1,000 of [population_by] figures marked illustrative (its axis says so)
+    illustrative_populations: bool = False
     group_title: str = ""                  # peers: the group's title
     # xmr of several KPIs: one process chart each, drawn side by side in one figure (the
     # board paper's exceptions, so a paper of many exceptions stays within its figures)
@@ -702,7 +701,8 @@ def _draw_trend(figure, axes, data: ChartData) -> None:
     if data.target is not None and data.kpis[0].kind not in TOTAL_KINDS:
         goal = _bar_text(data.target, data.kpis[0])
         handles.append(axes.axhline(data.target, color="0.0", linestyle=(0, (1, 1.5)),
-                                    linewidth=1.2, label=f"Target: {goal}"))
+                                    linewidth=1.2,
+                                    label=f"{_target_word(data.kpis[0])}: {goal}"))
     months = data.series[0]["month"].to_list()
     step = 3 if len(months) > 12 else 1
     axes.set_xticks(range(0, len(months), step))
@@ -736,7 +736,13 @@ def part_labels(names: Sequence[str]) -> list[str]:
     """Each part's name as a chart's axis prints it, whole where it fits (`PART_LINE`). Two
     names cut alike ("Birmingham Central and … Unit East" for the North and the South ward of
     one long name: their bars read as one part's twice) are cut again from the first word in
-    which they differ ("… North Ward Central … Area 001A"), so no two parts share a label."""
+    which they differ ("… North Ward Central … Area 001A"), so no two parts share a label.
+    Names that differ only in characters that print alike are told apart by naming those
+    characters (`kpi.text.told_apart`: "Route \u20131 (en dash)", "Route \u22121 (minus
+    sign)")."""
+    from kpi.text import told_apart
+
+    names = told_apart(names)
     most = 2 if len(names) <= PART_TWO_LINES else 1
     out = [_cut(name, most) for name in names]
     alike: dict[str, set[str]] = {}
@@ -813,7 +819,7 @@ def _draw_compare(figure, axes, data: ChartData) -> None:
                      label=f"Force, {data.current_label}: {_bar_text(data.force_value, kpi)}")
     if data.target is not None:
         axes.axvline(data.target, color="0.0", linestyle=(0, (1, 1.5)), linewidth=1.2,
-                     label=f"Target: {_bar_text(data.target, kpi)}")
+                     label=f"{_target_word(kpi)}: {_bar_text(data.target, kpi)}")
     axes.set_yticks(y)
     axes.set_yticklabels(names)
     axes.grid(False, axis="y")  # a line through each bar's middle says nothing
@@ -852,12 +858,15 @@ def _draw_top(figure, axes, data: ChartData) -> None:
 
 
 def peer_axis_label(data: ChartData) -> str:
-    """The value axis of a peers chart says whether it is per 1,000 population."""
+    """The value axis of a peers chart says whether it is per 1,000 population, and of
+    illustrative populations where the [population_by] file is marked so (as the paper's
+    sentence beside it says)."""
     import textwrap
 
     kpi = data.kpis[0]
     if data.per_1000:
-        return "\n".join(textwrap.wrap(f"{kpi.title} per 1,000 population", LEVEL_AXIS))
+        whom = "illustrative populations" if data.illustrative_populations else "population"
+        return "\n".join(textwrap.wrap(f"{kpi.title} per 1,000 {whom}", LEVEL_AXIS))
     return axis_label(kpi, width=LEVEL_AXIS)
 
 
@@ -925,6 +934,13 @@ def _thousands(axis, kpi: KpiDef) -> None:
         from matplotlib.ticker import FuncFormatter
 
         axis.set_major_formatter(FuncFormatter(lambda x, _: fixed(x, 0, grouping=True)))
+
+
+def _target_word(kpi: KpiDef) -> str:
+    """A target line's name in a chart's legend: 'Illustrative target' for a target that is
+    only an illustration (`target_illustrative`), never read as the plan's from the chart
+    alone; 'Target' otherwise (its source is in the paragraph beside the chart)."""
+    return "Illustrative target" if kpi.target_illustrative else "Target"
 
 
 def _bar_text(value: float, kpi: KpiDef, digits: int | None = None) -> str:
@@ -1014,8 +1030,8 @@ def _draw_xmr(figure, axes, data: ChartData, legend: bool = True, compact: bool 
                                  else "white", label=label)
     if data.target is not None:
         handles.append(axes.axhline(data.target, color="0.0", linestyle=":", linewidth=1.6,
-                                    label="Target" if compact else
-                                    f"Target ({_bar_text(data.target, kpi)})"))
+                                    label=_target_word(kpi) if compact else
+                                    f"{_target_word(kpi)} ({_bar_text(data.target, kpi)})"))
     months = [p.month for p in chart.points]
     step = (6 if compact else 3) if len(months) > 12 else 1
     axes.set_xticks(range(0, len(months), step))

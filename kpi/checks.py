@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from kpi import engine, store
 from kpi.catalogue import Check, KpiDef, Project, Status
-from kpi.errors import DataError, UsageError, no_data
+from kpi.errors import ConfigError, DataError, UsageError, no_data
 from kpi.periods import Comparison, Month, gaps
 from kpi.rounding import fixed, rounded, total_less_parts
 from kpi.store import AsOf
@@ -112,6 +112,10 @@ def run_checks(project: Project, period: Month, as_of: AsOf | None = None,
         for kpi_id in (check.total, *check.parts):
             wanted.setdefault(kpi_id, project.known_kpi(kpi_id))
     if not wanted:
+        if data:  # no live KPI either: nothing for the data checks to read
+            raise UsageError(f"nothing to check in {project.path.name}: it declares no [[checks]] "
+                             "and no live KPI ([[kpis]]) for the data checks",
+                             hint="declare KPIs ([[kpis]]) or reconciliations ([[checks]])")
         raise UsageError(f"nothing to check in {project.path.name}: it declares no [[checks]] "
                          "and --no-data leaves out the data checks",
                          hint="leave out --no-data, or declare reconciliations ([[checks]])")
@@ -176,7 +180,20 @@ def require_some_data(project: Project, report: engine.Report, period: Month) ->
     """Refuse (kpi.errors.no_data, exit 3) a period for which no live KPI of the report has
     data: every command's one refusal of it (kpi summary, check, export). The reason named is
     the first such KPI's whose dataset holds rows ("no data on or before 2019-01"), or, when
-    none does, that nothing is stored yet."""
+    none does, that nothing is stored yet. A report of no KPI at all (a kpi.toml declaring
+    none, or a priority whose KPIs are all hidden) is refused too: it printed an empty table,
+    and a board paper "Of the 0 KPIs reported" with "No KPI is an exception this month", exit
+    0."""
+    if not report.results:
+        if not project.kpis:
+            why, hint = "it declares none", "declare KPIs as [[kpis]] tables (docs/catalogue.md)"
+        elif all(k.hidden for k in project.kpis):
+            why, hint = ("every KPI it declares is hidden",
+                         "take hidden = true off the KPIs to report")
+        else:
+            why, hint = ("every KPI of the priority asked for is hidden",
+                         "ask for another priority, or take hidden = true off its KPIs")
+        raise ConfigError(f"{project.path.name}: no KPI to report: {why}", hint=hint)
     if _none_has_data(report):
         live = [r for r in report.results if r.status != engine.Outcome.IN_DEVELOPMENT]
         raise no_data(period, why_no_data(project, [(r.kpi, r.note) for r in live]))

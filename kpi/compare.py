@@ -12,7 +12,6 @@ import bisect
 import math
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from kpi.catalogue import (
     Kind,
     KpiDef,
     PeerGroup,
+    PopulationSource,
     Project,
     Status,
     Unit,
@@ -40,7 +40,7 @@ from kpi.engine import Change, Measured
 from kpi.errors import ConfigError, DataError, UsageError, did_you_mean, option
 from kpi.expressions import polars_expr
 from kpi.periods import Comparison, Month, Window, WindowKind
-from kpi.rounding import fixed, mean_of, median_of, quotient
+from kpi.rounding import fixed, held, mean_of, median_of, quotient
 from kpi.store import AsOf
 from kpi.text import identity_key, identity_keys
 
@@ -87,6 +87,10 @@ class KpiComparison:
     # The focus part as this KPI's dataset spells it (another dataset may spell it otherwise),
     # or None when the comparison has no focus or the KPI's parts hold none.
     focus: str | None = None
+    # Where the populations its parts' per 1,000 divide by come from: the [population_by]
+    # file's declared source (an empty PopulationSource where it declares none), None where
+    # no part has a population (kpi.render.population_fields).
+    population: PopulationSource | None = None
 
     def __post_init__(self) -> None:
         for part in self.parts:  # each part's change and status from its figures, as a KPI's
@@ -315,6 +319,9 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         result = _compare_kpi(project, kpi, by, rows, by_key[kpi.source], current, comparison,
                               populations, own, note, stale, set(here.values()), elsewhere,
                               years)
+        if any(p.population is not None for p in result.parts):
+            result = replace(result, population=project.population_by_sources.get(
+                by, PopulationSource()))
         results.append(result)
     notes = []
     # Whether the data holds a part is a matter of its rows in the months read, not of the
@@ -731,46 +738,111 @@ def competition_ranks(values: Sequence[float | None], highest_first: bool
                       ) -> list[int | None]:
     """Competition ranks (1, 2, 2, 4) of values, the highest first or the lowest first: equal
     values share a rank and the next rank skips, so no rank says one part is ahead of
-    another with the same figure. No value (or not a finite one) has no rank. Floats equal to
-    12 significant figures tie, so float noise never splits a tie; whole numbers (and
-    decimals) are compared exactly, so two counts of 13 digits a unit apart never tie. The
-    one ranking of parts: `kpi compare` and `kpi show`'s breakdowns."""
-    def key(value: float) -> float | int | Decimal:
-        if isinstance(value, int | Decimal):
-            return value
-        return float(f"{value:.12g}")
-
+    another with the same figure. No value (or not a finite one) has no rank. Two figures
+    tie exactly where they are one figure as printed (`kpi.rounding.held`: 15 significant
+    digits, as Excel holds them, and as `places_ranked` prints a ranked column), so float
+    noise never splits a tie and no two parts printed apart share a rank."""
     # Each rank is 1 + the values strictly ahead, counted by bisection of the values sorted
     # (counted one by one, 6,000 parts took 36 million comparisons).
-    known = sorted(key(v) for v in values if v is not None and math.isfinite(v))
+    known = sorted(held(v) for v in values if v is not None and math.isfinite(v))
     ranks: list[int | None] = []
     for value in values:
         if value is None or not math.isfinite(value):
             ranks.append(None)
             continue
-        mine = key(value)
+        mine = held(value)
         ahead = (len(known) - bisect.bisect_right(known, mine) if highest_first
                  else bisect.bisect_left(known, mine))
         ranks.append(1 + ahead)
     return ranks
 
 
+def part_ranks(values: Sequence[float | None], better: Better) -> list[int | None]:
+    """The one rank of a part among the parts of a KPI, in every face that prints one (`kpi
+    compare`, its CSV, workbook and JSON, `project.compare`, `kpi show`'s breakdowns): its
+    competition rank (`competition_ranks`) by the KPI's better direction, 1 the best (the
+    highest where higher is better, the lowest where lower is); a KPI with no better
+    direction ranks no part (its parts are listed by their figure, largest first). `kpi
+    show` numbered a breakdown largest first whatever the KPI, so the LPA with the most knife
+    crime was 1st there and 7th in `kpi compare`."""
+    if better == Better.NEUTRAL:
+        return [None] * len(values)
+    return competition_ranks(values, highest_first=better == Better.HIGHER)
+
+
+def rank_order(ranks: Sequence[int | None], values: Sequence[float | None]) -> list[int]:
+    """The order parts are listed in, as indexes of `ranks` (`part_ranks`) and their
+    `values`: by rank, best first; parts with no rank (no better direction) by their figure,
+    largest first; parts with no figure last. Equal ranks and figures keep the order they
+    come in, which the caller makes one of names, never of rows."""
+    def key(index: int) -> tuple:
+        rank, value = ranks[index], values[index]
+        if rank is not None:
+            return (0, rank)
+        if value is not None and math.isfinite(value):
+            return (1, -held(value))
+        return (2, 0)
+
+    return sorted(range(len(ranks)), key=key)
+
+
+def ranked_breakdown(frame: pl.DataFrame, better: Better) -> pl.DataFrame:
+    """A KPI's breakdown (engine.breakdowns: a part, its current figure, ...) as `kpi show`
+    and `project.detail(...).breakdowns` give it: each part with its `rank` among the parts
+    (`part_ranks`, the rank `kpi compare` gives a part on its value) and listed as `kpi
+    compare` lists its parts (`rank_order`; equal ones by name, as the frame comes sorted),
+    the rows with no value in the column last and unranked."""
+    from kpi.engine import plain
+
+    named = frame.filter(pl.col("part").is_not_null())
+    figures = [plain(v) for v in named["current"].to_list()]
+    ranks = part_ranks(figures, better)
+    order = rank_order(ranks, figures)
+    ranked = named.with_columns(pl.Series("rank", ranks, dtype=pl.Int64))[order]
+    blank = frame.filter(pl.col("part").is_null()).with_columns(
+        pl.lit(None, dtype=pl.Int64).alias("rank"))
+    return pl.concat([ranked, blank], how="vertical_relaxed") if blank.height else ranked
+
+
+@dataclass(frozen=True)
+class Top:
+    """The parts a list or chart of the highest figures shows (`highest`)."""
+
+    shown: tuple[int, ...]  # indexes of the values shown, highest first
+    left: int  # parts tied at the last place that are not shown (0: every tie is shown)
+    left_rank: int | None  # the place they share ("joint 5th"), None when none is left
+    left_value: float | None  # the figure they share
+
+
+def highest(values: Sequence[float | None], limit: int, most: int) -> Top:
+    """The `limit` highest figures, as every face that lists or draws them cuts them (the
+    paper's five highest parts, a chart of the highest 10, a comparison chart of the highest
+    12): the parts whose competition rank, highest first, is at most `limit`
+    (`competition_ranks`), so a part tied with the last one shown is shown too ("joint
+    5th"), never one of two equal figures kept by its name or its row. Where the parts tied
+    at the last place would make more than `most`, none of them is shown and their number,
+    place and figure are returned to be said. Equal figures keep the order given (the
+    caller's, by name). No figure, no place."""
+    ranks = competition_ranks(values, highest_first=True)
+    order = [i for i in rank_order(ranks, values) if ranks[i] is not None]
+    shown = [i for i in order if (rank := ranks[i]) is not None and rank <= limit]
+    if len(shown) <= most:
+        return Top(tuple(shown), 0, None, None)
+    last = ranks[shown[-1]]
+    tied = [i for i in shown if ranks[i] == last]
+    return Top(tuple(i for i in shown if ranks[i] != last), len(tied), last,
+               values[tied[0]])
+
+
 def _ranked(parts: list[PartResult], better: Better,
             ranked_on: str | None) -> list[PartResult]:
-    """Competition ranking (1, 2, 2, 4) by the better direction; parts with no value unranked
-    (`competition_ranks`)."""
+    """Competition ranking (1, 2, 2, 4) by the better direction (`part_ranks`), listed by
+    rank then name (`rank_order`); parts with no value unranked."""
+    parts = sorted(parts, key=lambda part: part.name)
     values = [_metric(p, ranked_on) for p in parts]
-    ranks = (competition_ranks(values, highest_first=better == Better.HIGHER)
-             if ranked_on is not None else [None] * len(parts))
+    ranks = (part_ranks(values, better) if ranked_on is not None else [None] * len(parts))
     out = [replace(part, rank=rank) for part, rank in zip(parts, ranks, strict=True)]
-
-    def order(part: PartResult) -> tuple:
-        if part.rank is not None:
-            return (0, part.rank, part.name)
-        value = _metric(part, ranked_on)  # unranked: largest first, no value last
-        return (1 if value is not None else 2, -(value or 0.0), part.name)
-
-    return sorted(out, key=order)
+    return [out[i] for i in rank_order(ranks, values)]
 
 
 def _whole(value: float | None) -> int | None:
@@ -926,7 +998,7 @@ def _tested(kpi: KpiDef, parts: list[PartResult], focus: str | None,
 # The board paper's "Compared with peers" sentence
 
 
-def _ordinal(rank: int) -> str:
+def ordinal(rank: int) -> str:
     suffix = "th" if 10 <= rank % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(rank % 10, "th")
     return f"{rank}{suffix}"
 
@@ -1024,8 +1096,8 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     # A rank shared is said to be (competition ranks, 1, 2, 2): "2nd" alone reads as alone.
     level = [parts[m].name for m in group.members
              if parts[m] is not me and parts[m].rank == me.rank]
-    place = (f"joint {_ordinal(me.rank)} (with {spoken_list(level)})" if level
-             else _ordinal(me.rank))
+    place = (f"joint {ordinal(me.rank)} (with {spoken_list(level)})" if level
+             else ordinal(me.rank))
     text = (f"Compared with peers ({group.title}: {others}), {me.name} ranked "
             f"{place} of {len(compared.parts)} in {when}, where 1st is the {best}, "
             f"with {value} against a group median of {centre}")
@@ -1049,7 +1121,14 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
             text += (f"; tested without the window's last "
                      f"{'month' if months == 1 else f'{months} months'}, not final yet")
         text += ")"
-    return text + "."
+    if not per_1000:
+        return text + "."
+    # Rates per 1,000 of the [population_by] file's figures: where they come from, as the
+    # paper says it of a KPI's own populations (kpi.render.source_sentence).
+    from kpi.render import source_sentence
+
+    return text + "." + source_sentence("The populations these rates per 1,000 divide by are",
+                                        compared.population)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1060,7 +1139,14 @@ ROW_COLUMNS = ("kpi", "title", "unit", "better", "part", "focus", "rank", "ranke
                "current_end", "current_value", "change_absolute", "change_percent",
                "change_points", "status", "population", "per_1000", "group_mean",
                "group_median", "vs_rest_p", "vs_rest_significant", "vs_focus_p",
-               "vs_focus_significant", "note", "notes", "change_note")
+               "vs_focus_significant", "note", "notes", "change_note", "vs_rest_tests",
+               "vs_focus_tests", "population_source", "population_illustrative")
+
+
+def judged_among(test: stats.Significance | None) -> int | None:
+    """How many tests of parts a part's test was judged among (the Bonferroni divisor its
+    `significant` is read at: p below 0.05 / it); None where it is no test."""
+    return None if test is None or test.p_value is None else test.tests
 
 
 def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
@@ -1069,11 +1155,18 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
     parts were left out) and the comparison's `notes` (a list; the CSV joins them with
     "; ", as the summary's CSV joins its data-quality notes). A KPI with no parts has one
     row, its part and figures empty, so its note (why it has none) is read where the parts'
-    are. A part with no change says why in `change_note` (engine.no_change), last so the
-    columns before keep their places."""
+    are. A part with no change says why in `change_note` (engine.no_change), and how many
+    parts' tests each test was judged among (`vs_rest_tests`, `vs_focus_tests`: its
+    `significant` is p below 0.05 divided by it, Bonferroni's correction) after it, then
+    where the populations its KPI's parts divide by come from (`population_source`,
+    `population_illustrative`: the KPI's, on each row, as its `note` is;
+    kpi.render.population_fields), so the columns before keep their places."""
+    from kpi.render import population_fields
+
     rows = []
     notes = list(result.notes)
     for k in result.kpis:
+        sourced = tuple(population_fields(k.population).values())
         if not k.parts:
             blank: dict[str, Any] = dict.fromkeys(ROW_COLUMNS)
             blank.update(kpi=k.kpi.id, title=k.kpi.title, unit=k.kpi.unit.value,
@@ -1095,5 +1188,6 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
                 p.vs_rest.significant if p.vs_rest else None,
                 p.vs_focus.p_value if p.vs_focus else None,
                 p.vs_focus.significant if p.vs_focus else None, k.note, notes,
-                engine.no_change(p)))
+                engine.no_change(p), judged_among(p.vs_rest), judged_among(p.vs_focus),
+                *sourced))
     return rows

@@ -27,7 +27,18 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from kpi import render, stats
-from kpi.catalogue import BOUNDS, BOUNDS_HINT, Better, Kind, KpiDef, Project, RateTest, Status, Unit
+from kpi.catalogue import (
+    BOUNDS,
+    BOUNDS_HINT,
+    Better,
+    Kind,
+    KpiDef,
+    PopulationSource,
+    Project,
+    RateTest,
+    Status,
+    Unit,
+)
 from kpi.document import (
     Align,
     BulletList,
@@ -47,7 +58,7 @@ from kpi.document import (
 from kpi.engine import KpiResult, Outcome, Report, no_change
 from kpi.errors import ConfigError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window
-from kpi.render import STATUS_WORDS
+from kpi.render import STATUS_WORDS, source_sentence, target_source
 from kpi.rounding import Beside, places_ranked
 from kpi.text import NOT_RECORDED, blank_name
 
@@ -58,6 +69,7 @@ if TYPE_CHECKING:
     from kpi.board import BoardModel
     from kpi.charts import ChartData, ChartSpec
     from kpi.commentary import Commentary
+    from kpi.compare import Top
     from kpi.verdicts import Verdict
 
 # A percentage change on a base this small says little; the report gives the absolute change
@@ -67,6 +79,10 @@ SMALL_BASE = 50
 # (neighbourhoods) is shown as its largest TOP_PARTS parts.
 RANK_LIMIT = 12
 TOP_PARTS = 5
+# The parts tied with the fifth highest are listed with it ("joint 5th"), never one of equal
+# figures kept by its name; where they would make the list longer than this, they are counted
+# instead of named (compare.highest).
+TOP_MOST = 10
 # The board's paper adds at most this many breakdowns of its own where a count's part changed
 # unlike the rest (stats.standouts), and as many again where a proportion's part sits apart
 # from the rest (stats.share_standouts), those with the largest gap first: the two gaps are on
@@ -178,8 +194,6 @@ def paper_config(project: Project) -> PaperConfig:
     raw = project.raw.get("paper") or {}
     where = f"{project.path}: [paper]"
     hint = "see docs/board-paper.md for the [paper] table"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where} must be a table", hint=hint)
     for key in sorted(set(raw) - PAPER_KEYS):
         raise ConfigError(f"{where} key '{key}': unknown key (one of "
                           f"{', '.join(sorted(PAPER_KEYS))})", hint=hint)
@@ -441,14 +455,41 @@ def named_parts(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col("current").is_not_null() & pl.col("part").is_not_null())
 
 
+def top_parts(frame: pl.DataFrame, limit: int) -> tuple[pl.DataFrame, Top]:
+    """The named parts a chart of the `limit` highest draws and its alt text names, highest
+    first: every part tied with the last drawn is drawn too, or, where those tied would make
+    more than twice `limit` bars, none of them, and the chart says how many it leaves out
+    (`kpi.compare.highest`). `frame.head(limit)` kept one of two equal figures by its name."""
+    from kpi.compare import highest
+
+    named = named_parts(frame).sort(["current", "part"], descending=[True, False])
+    top = highest(named["current"].to_list(), limit, 2 * limit)
+    return named[list(top.shown)], top
+
+
+def left_out(top: Top, kpi: KpiDef) -> str:
+    """What a chart or list of the highest figures says of the parts tied at its last place
+    that it leaves out (`kpi.compare.highest`): '14 parts joint 10th (3 each) are not
+    drawn'; nothing where it leaves none out."""
+    from kpi.compare import ordinal
+
+    if not top.left:
+        return ""
+    assert top.left_rank is not None and top.left_value is not None
+    return (f"{top.left:,} parts joint {ordinal(top.left_rank)} "
+            f"({kpi_value(top.left_value, kpi)} each) are not drawn")
+
+
 def compare_parts(frame: pl.DataFrame) -> tuple[pl.DataFrame, int | None]:
     """The parts a comparison chart draws, by name, and, where the breakdown has more than
-    COMPARE_PARTS, how many named parts it has (the chart draws the highest of them)."""
+    COMPARE_PARTS, how many named parts it has (the chart draws the highest of them, every
+    part tied with the last drawn too, or none of them where they are many:
+    `top_parts`)."""
     if frame.height <= COMPARE_PARTS:
         return frame.sort("part", nulls_last=True), None
     named = named_parts(frame)
-    highest = named.sort(["current", "part"], descending=[True, False]).head(COMPARE_PARTS)
-    return highest.sort("part"), named.height
+    shown, _ = top_parts(frame, COMPARE_PARTS)
+    return shown.sort("part"), named.height
 
 
 def printed_results(report: Report, priority: str | None) -> list[KpiResult]:
@@ -855,23 +896,6 @@ VARIATION_CELLS = {
 ASSURANCE_CELLS = {stats.CONSISTENTLY_PASS: "target consistently met",
                    stats.CONSISTENTLY_FAIL: "target consistently missed",
                    stats.HIT_AND_MISS: "target sometimes met, sometimes missed"}
-
-
-def target_source(kpi: KpiDef) -> str:
-    """', an illustrative target (...)' or ' (source)': a target is never printed without
-    saying whose it is, and an illustrative one never reads as the plan's."""
-    if kpi.target_illustrative:
-        return " (illustrative" + (f": {_after_illustration(kpi.target_source)}"
-                                   if kpi.target_source else "") + ")"
-    return f" ({kpi.target_source})" if kpi.target_source else " (source not stated)"
-
-
-def _after_illustration(text: str) -> str:
-    # "an illustration: forces set their own" reads once: "(illustrative: forces set ...)".
-    for lead in ("an illustration: ", "illustrative: ", "an illustration; "):
-        if text.lower().startswith(lead):
-            return text[len(lead):]
-    return text
 
 
 def rule_words(variation) -> str:
@@ -1293,14 +1317,10 @@ def population_sentence(kpi: KpiDef) -> str:
     population this rate divides by is from the ONS Census 2021.' where their source is
     declared: a ratio of made-up populations never reads as the area's own
     (`catalogue.PopulationSource`)."""
-    if not (kpi.population_illustrative or kpi.population_source):
-        return ""
     two = kpi.kind == Kind.RATIO_OF_RATES
-    subject = f" The population{'s' if two else ''} it divides by {'are' if two else 'is'}"
-    if kpi.population_illustrative:
-        return (f"{subject} illustrative, not published figures"
-                + (f" ({kpi.population_source})" if kpi.population_source else "") + ".")
-    return f"{subject} from {kpi.population_source}."
+    return source_sentence(
+        f"The population{'s' if two else ''} it divides by {'are' if two else 'is'}",
+        PopulationSource(kpi.population_source, kpi.population_illustrative))
 
 
 def provisional_sentence(result: KpiResult, verdict: Verdict | None = None) -> str:
@@ -2096,40 +2116,64 @@ class _Builder:
             unfigured = [r["part"] for r in frame.iter_rows(named=True)
                          if r["current"] is None and r["part"] is not None]
             label = self._column_label(kpi, column)
-            if not rows:
-                if unfigured:
-                    out.append(_unfigured_sentence(label, unfigured, result.current.window))
-                continue
-            blank = self._blank(kpi.id, column)
-            found = part_standouts(result, column, self.breakdowns, self.config)
-            if found is not None:
-                out.append(_standout_sentence(label, found, blank))
-            if len(rows) == 1:
-                out.append(_only_part(kpi, label, rows[0], blank))
-            elif found is not None and (len(rows) > RANK_LIMIT or (
-                    len(found.rest) == 1 and len(found.parts) <= NAMED_PARTS)):
-                # The parts that stand out are the story, not the largest ones; and where
-                # the sentence has named every part, a ranking would say it again.
-                pass
-            elif len(rows) <= RANK_LIMIT and comparison is not None:
-                out.append(_ranking(kpi, label, rows, unsettled, self.widened, blank))
-            else:
-                items = []
-                # The highest places or offences: "not recorded" is none of them. Listed
-                # highest first, two that differ never print alike (render.ranked_digits).
-                top = [r for r in rows if r["part"] is not None and r["current"]][:TOP_PARTS]
-                digits = render.ranked_digits([r["current"] for r in top], kpi)
-                if digits is not None:
-                    self.widened.add(kpi.title)
-                for r in top:
-                    items.append(inlines(", " if items else "", _part(r["part"], blank),
-                                         f" ({kpi_value(r['current'], kpi, digits=digits)})"))
-                if items:
-                    out.append(inlines("By ", label, f", the highest figures "
-                                       f"{_in(result.current.window)}{unsettled} were ",
-                                       items, "."))
+            out.extend(self._breakdown_words(result, column, rows, label, unsettled))
+            # Said once, after whatever the breakdown says of its parts with a figure (or
+            # alone, where none has one).
             if unfigured:
                 out.append(_unfigured_sentence(label, unfigured, result.current.window))
+        return out
+
+    def _breakdown_words(self, result: KpiResult, column: str, rows: list[dict],
+                         label: Name, unsettled: str) -> list[Inlines]:
+        """What the paper says of a breakdown's parts with a figure (`rows`): the parts that
+        stand out, then its ranking, the one part it has, or its highest figures."""
+        from kpi.compare import highest, ordinal
+
+        kpi = result.kpi
+        assert result.current is not None, "only a KPI with a figure is broken down"
+        if not rows:
+            return []
+        comparison = result.comparison.window if result.comparison else None
+        out = []
+        blank = self._blank(kpi.id, column)
+        found = part_standouts(result, column, self.breakdowns, self.config)
+        if found is not None:
+            out.append(_standout_sentence(label, found, blank))
+        if len(rows) == 1:
+            out.append(_only_part(kpi, label, rows[0], blank))
+        elif found is not None and (len(rows) > RANK_LIMIT or (
+                len(found.rest) == 1 and len(found.parts) <= NAMED_PARTS)):
+            # The parts that stand out are the story, not the largest ones; and where
+            # the sentence has named every part, a ranking would say it again.
+            pass
+        elif len(rows) <= RANK_LIMIT and comparison is not None:
+            out.append(_ranking(kpi, label, rows, unsettled, self.widened, blank))
+        else:
+            # The highest places or offences: "not recorded" is none of them. Listed
+            # highest first, two that differ never print alike (render.ranked_digits), and
+            # every part tied with the fifth listed too (compare.highest).
+            named = [r for r in rows if r["part"] is not None and r["current"]]
+            top = highest([r["current"] for r in named], TOP_PARTS, TOP_MOST)
+            shown = [named[i] for i in top.shown]
+            figures = [r["current"] for r in shown] + (
+                [top.left_value] if top.left_value is not None else [])
+            digits = render.ranked_digits(figures, kpi)
+            if digits is not None:
+                self.widened.add(kpi.title)
+            items = []
+            for r in shown:
+                items.append(inlines(", " if items else "", _part(r["part"], blank),
+                                     f" ({kpi_value(r['current'], kpi, digits=digits)})"))
+            if top.left:
+                assert top.left_value is not None and top.left_rank is not None
+                each = kpi_value(top.left_value, kpi, digits=digits)
+                items.append(inlines(" and " if items else "",
+                                     f"{top.left:,} parts joint {ordinal(top.left_rank)} "
+                                     f"({each} each)"))
+            if items:
+                out.append(inlines("By ", label, f", the highest figures "
+                                   f"{_in(result.current.window)}{unsettled} were ",
+                                   items, "."))
         return out
 
     # -- figures -----------------------------------------------------------------------------
@@ -2321,15 +2365,20 @@ class _Builder:
             return shape + "."
         blank = self._blank(result.kpi.id, spec.by)
         if spec.type == ChartType.TOP:
-            shown = rows[:spec.limit]
-            # Highest first, as the bars are labelled (render.ranked_digits).
+            # The bars the chart draws (top_parts: its named parts, ties at the last place
+            # drawn or said), highest first, as they are labelled (render.ranked_digits). It
+            # named the first `limit` rows, the rows not recorded among them, which the
+            # chart leaves out.
+            drawn, top = top_parts(frame, spec.limit)
+            shown = list(drawn.iter_rows(named=True))
             digits = render.ranked_digits([r["current"] for r in shown], result.kpi)
             if digits is not None:
                 self.widened.add(result.kpi.title)
+            left = left_out(top, result.kpi)
             return (f"{shape}, {_in(result.current.window)}: " + "; ".join(
-                f"{_part_text(r['part'], blank)} "
-                f"{kpi_value(r['current'], result.kpi, digits=digits)}"
-                for r in shown) + ".")
+                [f"{_part_text(r['part'], blank)} "
+                 f"{kpi_value(r['current'], result.kpi, digits=digits)}"
+                 for r in shown] + ([left] if left else [])) + ".")
         return (f"{shape}, {_in(result.current.window)}: "
                 f"{plain_text(parts_range(rows, result.kpi, widened=self.widened, blank=blank))}"
                 "; the whole "
@@ -2350,7 +2399,10 @@ class _Builder:
             found = "shows only normal variation"
         else:
             found = f"is {VARIATION_WORDS[variation.verdict]} ({rule_words(variation)})"
-        target = (f"; target {kpi_value(kpi.target, kpi)}" if kpi.target is not None else "")
+        # With whose it is, as every target the paper prints (render.target_source): the alt
+        # text said "target 80.0%" of an illustrative one.
+        target = (f"; target {kpi_value(kpi.target, kpi)}{target_source(kpi)}"
+                  if kpi.target is not None else "")
 
         # The latest month, the mean and the limits are said together: two that differ are
         # never said alike, nor the month on the wrong side of the mean, nor one as the
@@ -2867,11 +2919,14 @@ def _peer_alt_text(data: ChartData) -> str:
     text = peer_text(data)  # as the bars are labelled
     what = peer_axis_label(data).replace("\n", " ")
     assert data.parts is not None, "a peers figure has parts"
-    bars = "; ".join(f"{part}{' (focus)' if focus else ''} {text(value)}"
-                     for part, value, focus in data.parts.iter_rows())
+    bars = "; ".join(f"{part} {text(value)}" for part, value, _ in data.parts.iter_rows())
     mean = f"; group mean {text(data.peer_mean)}" if data.peer_mean is not None else ""
+    # The focus named in a sentence of its own, never marked in a name: "Avon (focus) 2.1"
+    # read as the part "Avon (focus)" does.
+    focus = next((part for part, _, mine in data.parts.iter_rows() if mine), None)
+    named = f" The focus is {focus}." if focus is not None else ""
     return (f"Horizontal bar chart of {what} for each member of the {data.group_title} peer "
-            f"group, {data.current_label}, largest first: {bars}{mean}.")
+            f"group, {data.current_label}, largest first: {bars}{mean}.{named}")
 
 
 def definition(kpi: KpiDef) -> str:
@@ -2986,11 +3041,22 @@ def _standout_sentence(label: Name, found: stats.Standouts | stats.ShareStandout
     def figure(test: stats.PartTest | stats.ShareTest) -> float | None:
         return test.share if isinstance(test, stats.ShareTest) else test.change
 
-    shown = [test for _, test in _gaps(found)][:NAMED_PARTS]
+    from kpi.compare import highest, ordinal
+
+    # The parts furthest from the rest, every part as far as the last named named too, or,
+    # where those would be many, counted (compare.highest): a cut at NAMED_PARTS kept one of
+    # two parts as far from the rest by its name.
+    gaps = _gaps(found)
+    top = highest([gap for gap, _ in gaps], NAMED_PARTS, 2 * NAMED_PARTS)
+    shown = [gaps[i][1] for i in top.shown]
     items = []
     for n, test in enumerate(shown):
-        joint = "" if n == 0 else " and " if n == len(shown) - 1 else ", "
+        joint = "" if n == 0 else " and " if n == len(shown) - 1 and not top.left else ", "
         items.append(inlines(joint, _part(test.part, blank), f" ({percent(figure(test))})"))
+    if top.left:
+        assert top.left_rank is not None
+        items.append(inlines(" and " if items else "",
+                             f"{top.left:,} parts joint {ordinal(top.left_rank)}"))
     share = isinstance(found, stats.ShareStandouts)
     pooled = found.rest_share if isinstance(found, stats.ShareStandouts) else found.rest_change
     if len(found.rest) == 1:
@@ -3000,7 +3066,7 @@ def _standout_sentence(label: Name, found: stats.Standouts | stats.ShareStandout
         other = inlines(f"the other {len(found.rest)} ({percent(pooled)}"
                         f"{' together' if share else ''})")
     count = len(found.parts)
-    if count > len(shown):
+    if count > len(shown) + top.left:
         return inlines("By ", label, f", {count} of {found.tested} stand out from ", other,
                        ", differences unlikely to be chance; the ",
                        "furthest from them" if share else "largest", " are ", items, ".")

@@ -21,6 +21,7 @@ from kpi.catalogue import (
     WHOLE_KINDS,
     Kind,
     KpiDef,
+    PopulationSource,
     Unit,
     own_places,
     places,
@@ -428,6 +429,84 @@ def trusted_test(kpi: KpiDef, verdict: Verdict | None) -> bool:
     return kpi.within_on_trust and test is not None and test.test == stats.TWO_PROPORTIONS
 
 
+def target_source(kpi: KpiDef) -> str:
+    """' (illustrative: ...)', ' (source)' or ' (source not stated)' after a printed target:
+    a target is never printed without saying whose it is, and an illustrative one never
+    reads as the plan's. The paper's words, and the terminal summary's and `kpi show`'s; the
+    machine faces carry the same as fields (`provenance`)."""
+    if kpi.target_illustrative:
+        return " (illustrative" + (f": {_after_illustration(kpi.target_source)}"
+                                   if kpi.target_source else "") + ")"
+    return f" ({kpi.target_source})" if kpi.target_source else " (source not stated)"
+
+
+def _after_illustration(text: str) -> str:
+    # "an illustration: forces set their own" reads once: "(illustrative: forces set ...)".
+    for lead in ("an illustration: ", "illustrative: ", "an illustration; "):
+        if text.lower().startswith(lead):
+            return text[len(lead):]
+    return text
+
+
+def population_words(source: PopulationSource) -> str:
+    """'illustrative, not published figures (...)', 'from the 2021 Census' or 'source not
+    stated': where populations come from, in the paper's words (`source_sentence`)
+    and `kpi show`'s Definition."""
+    if source.illustrative:
+        return "illustrative, not published figures" + (f" ({source.source})" if source.source
+                                                        else "")
+    return f"from {source.source}" if source.source else "source not stated"
+
+
+def source_sentence(subject: str, source: PopulationSource | None) -> str:
+    """' {subject} illustrative, not published figures (...).' or ' {subject} from ...': where
+    populations come from, said after the figure that divides by them (a KPI's [population]
+    figures, `kpi.paper.population_sentence`; the [population_by] file of its peers' rates
+    per 1,000, `kpi.compare.peer_sentence`); "" where they declare neither."""
+    if source is None or not (source.illustrative or source.source):
+        return ""
+    return f" {subject} {population_words(source)}."
+
+
+# Kinds whose figures divide by `[population]` figures (their sources: KpiDef.population_*).
+DIVIDES_BY_POPULATION = frozenset({Kind.PER_1000, Kind.RATIO_OF_RATES})
+# The provenance fields, in the order every face carries them (docs/json.md).
+PROVENANCE_FIELDS = ("target_source", "target_illustrative", "population_source",
+                     "population_illustrative")
+
+
+def population_fields(source: PopulationSource | None) -> dict[str, Any]:
+    """`population_source` and `population_illustrative` of figures that divide by the
+    populations `source` describes (a KPI's `[population]` figures, or the `[population_by]`
+    file of `kpi compare`'s parts): the source as kpi.toml writes it (null where none is
+    stated) and whether any is only an illustration; both null where nothing divides by a
+    population (`source` None)."""
+    if source is None:
+        return {"population_source": None, "population_illustrative": None}
+    return {"population_source": source.source or None,
+            "population_illustrative": source.illustrative}
+
+
+def provenance(kpi: KpiDef) -> dict[str, Any]:
+    """Where a KPI's target and the populations its figure divides by come from, as the paper
+    says it (`kpi.paper.target_source`, `kpi.paper.population_sentence`): the one maker of
+    these fields for every machine face (the summary's and `kpi show`'s JSON, the CSV, the
+    workbook, `Project.summary()`). `target_source` is the target's `target_source` (null
+    without a target, or where none is stated: the paper's "source not stated"),
+    `target_illustrative` whether the target is only an illustration (null without a
+    target); the population fields as `population_fields` gives them for the `[population]`
+    figures a `per_1000` or `ratio_of_rates` KPI divides by (null for any other kind)."""
+    aimed = kpi.target is not None
+    divides = kpi.kind in DIVIDES_BY_POPULATION
+    fields = {"target_source": (kpi.target_source or None) if aimed else None,
+              "target_illustrative": kpi.target_illustrative if aimed else None,
+              **population_fields(PopulationSource(kpi.population_source,
+                                                   kpi.population_illustrative)
+                                  if divides else None)}
+    assert tuple(fields) == PROVENANCE_FIELDS
+    return fields
+
+
 def result_json(result: KpiResult, priorities: dict[str, str],
                 verdict: Verdict | None = None) -> dict[str, Any]:
     from kpi.engine import no_change
@@ -449,6 +528,7 @@ def result_json(result: KpiResult, priorities: dict[str, str],
     }
     if verdict is not None:
         data.update(verdict_json(verdict, kpi))
+    data.update(provenance(kpi))
     return data
 
 
@@ -487,7 +567,7 @@ CSV_FIELDS = [
     "current_label", "current_start", "current_end", "current_value",
     "change_absolute", "change_percent", "change_points", "note",
     "significance_test", "p_value", "significant", "variation", "variation_rule", "target",
-    "target_met", "assurance", "quality", "change_note",
+    "target_met", "assurance", "quality", "change_note", *PROVENANCE_FIELDS,
 ]
 
 # Words for the verdicts: in full (Markdown, the paper) and short (the terminal table).
@@ -530,20 +610,69 @@ def assurance_word(verdict: Verdict | None, short: bool = False) -> str:
     return (ASSURANCE_SHORT if short else ASSURANCE_WORDS)[verdict.assurance]
 
 
-def safe_cell(value: Any) -> Any:
-    """Neutralise spreadsheet formula injection: text starting =, +, -, @ gets a quote.
-    Numbers are left alone, so a negative change stays a number."""
+def safe_cell(value: Any, excel: bool = False) -> Any:
+    """A CSV field. Plain CSV: text starting =, +, -, @ gets a quote, so a spreadsheet never
+    runs it as a formula. For Excel (`excel`, `--format csv-excel`): every field that is not
+    a figure is as `excel_text` writes it. Numbers are left alone, so a negative change
+    stays a number, and flags, which Excel reads as its TRUE and FALSE."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if excel:
+        return excel_text(visible(str(value)))
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         value = "'" + value
     return visible(value) if isinstance(value, str) else value
 
 
+# What Excel opening a CSV file reads as other than text: a formula (=, +, -, @), an error
+# value (#N/A), a flag (TRUE, false), and a number, date or time, whose every run of letters
+# is one of those Excel reads in them (a month or day name, AM/PM, an exponent's E, ISO's T
+# and Z, an ordinal's "st"): '00123' (123), '1E5' (1.00E+05), '10-17' and '1/2' (dates),
+# '2025-09' (September 2025), 'Sep 2025', '12:30'. Text with any other word ("Route -1",
+# "year ending September 2025") Excel keeps as written.
+_EXCEL_LETTERS = frozenset(
+    "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june "
+    "july august september october november december mon tue tues wed thu thur thurs fri sat "
+    "sun monday tuesday wednesday thursday friday saturday sunday am pm a p e t z st nd rd th"
+    .split())
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+# The longest formula Excel takes, and the longest text constant in one: longer text is
+# written as constants joined by '&'.
+_EXCEL_FORMULA = 8192
+_EXCEL_CONSTANT = 255
+
+
+def excel_reads_otherwise(text: str) -> bool:
+    """Whether Excel, opening a CSV file, may read this field as other than the text."""
+    if text[:1] in ("=", "+", "-", "@", "#", "\t", "\r") or \
+            text.strip().lower() in ("true", "false"):
+        return True
+    return re.search(r"\d", text) is not None and all(
+        run.lower() in _EXCEL_LETTERS for run in _LETTER_RUN.findall(text))
+
+
+def excel_text(text: str) -> str:
+    """A text field of `--format csv-excel`, so Excel shows it as written and saves it back
+    as written: as it is where Excel reads it as text, else as Excel's own text formula,
+    `="10-17"` (a double quote in it doubled; longer than a formula's text constant, in
+    pieces joined by '&'), which Excel shows and saves as CSV as the text, never as a date
+    or number (10-Oct, 1.00E+05, 123). Text longer than a formula Excel takes, which no
+    number or date is, is as it is."""
+    if not text or not excel_reads_otherwise(text):
+        return text
+    pieces = [text[at:at + _EXCEL_CONSTANT] for at in range(0, len(text), _EXCEL_CONSTANT)]
+    formula = "=" + "&".join('"' + piece.replace('"', '""') + '"' for piece in pieces)
+    return formula if len(formula) <= _EXCEL_FORMULA else text
+
+
 def report_csv(report: Report, priorities: dict[str, str],
-               verdicts: dict[str, Verdict] | None = None) -> str:
+               verdicts: dict[str, Verdict] | None = None, excel: bool = False) -> str:
+    """The summary as CSV; for Excel (`excel`), after a byte-order mark, its fields as
+    `safe_cell` writes them for Excel."""
     verdicts = verdicts or {}
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
+    writer.writerow({k: safe_cell(k, excel) for k in CSV_FIELDS})
     for result in report.results:
         doc = result_json(result, priorities)
         signal = verdict_json(verdicts.get(result.kpi.id), result.kpi)
@@ -561,8 +690,9 @@ def report_csv(report: Report, priorities: dict[str, str],
                    variation_rule=variation.get("rule"), target=signal["target"],
                    target_met=signal["target_met"], assurance=signal["assurance"],
                    quality="; ".join(doc["quality"]), change_note=doc["change"]["note"])
-        writer.writerow({k: safe_cell(v) for k, v in row.items()})
-    return out.getvalue()
+        row.update({key: doc[key] for key in PROVENANCE_FIELDS})
+        writer.writerow({k: safe_cell(v, excel) for k, v in row.items()})
+    return (BOM if excel else "") + out.getvalue()
 
 
 # An entity reference or a character reference, which Markdown would print as its character.
@@ -661,6 +791,15 @@ def report_markdown_table(report: Report, priorities: list[tuple[str, str]],
                 STATUS_WORDS[r.status], significance_word(verdict), variation_word(verdict),
                 assurance_word(verdict)]) + " |")
         lines.append("")
+        # Each target with whose it is (and its verdict's words), as the terminal's table
+        # says under it: "consistently fails" read as against the plan's target.
+        aimed = targets_said(results, verdicts)
+        if aimed:
+            lines += [escape_markdown("Targets: " + "; ".join(aimed), start=True), ""]
+    made_up = illustrative_populations(report.results)
+    if made_up:
+        lines += [escape_markdown(f"{ILLUSTRATIVE_POPULATIONS} {'; '.join(made_up)}",
+                                  start=True), ""]
     return "\n".join(lines)
 
 
@@ -759,15 +898,35 @@ def report_tables(report: Report, priorities: list[tuple[str, str]], *, box: boo
         if own:
             notes.append("* own window: " + "; ".join(own))
         # Targets under the table rather than in a column: eight columns fit in 80, nine not.
-        aimed = [f"{r.kpi.title} {number(r.kpi.target, r.kpi)}: "
-                 f"{_target_words(verdicts.get(r.kpi.id))}" for r in results
-                 if r.kpi.target is not None]
+        aimed = targets_said(results, verdicts)
         if aimed:
             notes.append("Targets: " + "; ".join(aimed))
         if notes:
             table.caption = Text("\n".join(notes), style="table.caption")
         tables.append(table)
     return tables
+
+
+def targets_said(results: Sequence[KpiResult], verdicts: dict[str, Verdict]) -> list[str]:
+    """'TITLE 80.0% (illustrative: ...): not met, consistently fails' for each result with a
+    target: what the terminal and Markdown summaries print under a table, each target with
+    whose it is, as the paper prints it (`target_source`)."""
+    return [f"{r.kpi.title} {number(r.kpi.target, r.kpi)}{target_source(r.kpi)}: "
+            f"{_target_words(verdicts.get(r.kpi.id))}" for r in results
+            if r.kpi.target is not None]
+
+
+def illustrative_populations(results: Sequence[KpiResult]) -> list[str]:
+    """The titles of the results whose figure divides by an illustrative [population] figure,
+    listed under the terminal and Markdown summaries (the paper says it beside the figure)."""
+    return [r.kpi.title for r in results
+            if r.kpi.population_illustrative and r.current is not None
+            and r.current.value is not None]
+
+
+# Said under the summaries' tables of a ratio or rate of illustrative populations.
+ILLUSTRATIVE_POPULATIONS = ("Illustrative populations, not published figures (kpi.toml "
+                            "[population]):")
 
 
 def _target_words(verdict: Verdict | None) -> str:
@@ -888,25 +1047,30 @@ def render_json(document: Document, plain: bool = True) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def render_csv(document: Document, plain: bool = True) -> str:
+def render_csv(document: Document, plain: bool = True, excel: bool = False) -> str:
     """One CSV table. With several sections, a leading `section` column says which each row
-    belongs to and the columns are the union of the sections' columns, in order."""
+    belongs to and the columns are the union of the sections' columns, in order. For Excel
+    (`excel`, `--format csv-excel`): after a byte-order mark, every field as `safe_cell`
+    writes it for Excel."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     if len(document.sections) == 1:
         section = document.sections[0]
-        writer.writerow(section.columns)
-        writer.writerows([[safe_cell(v) for v in row] for row in section.rows])
-        return out.getvalue()
+        writer.writerow([safe_cell(c, excel) for c in section.columns] if excel
+                        else section.columns)
+        writer.writerows([[safe_cell(v, excel) for v in row] for row in section.rows])
+        return (BOM if excel else "") + out.getvalue()
     columns: list[str] = []
     for section in document.sections:
         columns += [c for c in section.columns if c not in columns]
-    writer.writerow(["section", *columns])
+    writer.writerow([safe_cell(c, excel) for c in ["section", *columns]] if excel
+                    else ["section", *columns])
     for section in document.sections:
         for row in section.rows:
             cells = dict(zip(section.columns, row, strict=True))
-            writer.writerow([section.title, *(safe_cell(cells.get(c)) for c in columns)])
-    return out.getvalue()
+            writer.writerow([safe_cell(section.title, excel) if excel else section.title,
+                             *(safe_cell(cells.get(c), excel) for c in columns)])
+    return (BOM if excel else "") + out.getvalue()
 
 
 def render_markdown(document: Document, plain: bool = True) -> str:
@@ -1009,8 +1173,9 @@ BOM = "\ufeff"
 
 
 def render_csv_excel(document: Document, plain: bool = True) -> str:
-    """The CSV of `render_csv`, after a UTF-8 byte-order mark."""
-    return BOM + render_csv(document, plain)
+    """The CSV of `render_csv` for Excel: a UTF-8 byte-order mark, and text Excel would read
+    as a date or number written so that Excel keeps it as text (`excel_text`)."""
+    return render_csv(document, plain, excel=True)
 
 
 class Format(StrEnum):

@@ -46,6 +46,20 @@ def rounded(value: float, places: int) -> Decimal:
     return result.copy_abs() if result.is_zero() else result
 
 
+def held(value: float | Decimal) -> Decimal:
+    """A figure as Excel holds and shows it: its 15 significant digits (a whole number from
+    10**15 as it is, as `rounded` prints it; a Decimal as it is). Two figures are one figure,
+    printing alike at any places (`places_together`) and sharing a rank
+    (`kpi.compare.competition_ranks`), exactly where these are equal: 1,234,567,890,123.45 and
+    1,234,567,890,123.46 are two, which a cut to 12 digits ranked as one while they printed
+    apart; 0.1 + 0.2 and 0.3 are one."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int) and abs(value) >= 10**EXCEL_DIGITS:
+        return Decimal(value)
+    return Decimal(format(float(value), f".{EXCEL_DIGITS}g"))
+
+
 class Exact(float):
     """A float that keeps the exact number it was rounded from, for a figure that is not yet
     the last step: an interpolated median or percentile, which its KPI's multiplier scales

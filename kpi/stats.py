@@ -151,26 +151,39 @@ def among(test: Significance, tests: int) -> Significance:
                    note=test.note.replace(judged, _judged(test.p_value, tests)), tests=tests)
 
 
-def p_text(p_value: float | None, tests: int = 1) -> str:
-    """A p-value as people read it: three decimals, '<0.001' below that. One of several
-    parts' tests, judged at `part_threshold(tests)`, to as many more places as it takes to
-    read on its side of that level: 0.00749 against 0.05/7 (0.00714...) is "0.0075", never
-    "0.007"; and "<0.001" only where that is below the level too ('<0.0001' against
-    0.05/60)."""
-    if p_value is None:
-        return "n/a"
+def p_shown(p_value: float, tests: int = 1) -> tuple[float | None, int]:
+    """How a p-value prints, judged at `part_threshold(tests)`: (the floor below which it
+    reads "<floor", or None where it is not below it; the places it prints to). The one rule
+    of `p_text` and of the workbooks' number formats of a p-value (kpi.writers.xlsx), so a
+    cell never shows 0.007 beside `significant` FALSE where the text says "0.0075"."""
     threshold = part_threshold(tests)
     floor = 0.001 if threshold > 0.001 else 10.0 ** math.floor(math.log10(threshold))
+    floor_places = max(3, -math.floor(math.log10(floor)))
     if p_value < floor:
-        return "<" + fixed(floor, max(3, -math.floor(math.log10(floor))))
+        return floor, floor_places
+    # Read against the level as written (0.05, not the binary float a little above it),
+    # and as a reader reads it, below only where it prints below: "0.050" beside "yes" read
+    # as no lower than 0.05, so p = 0.0496 prints "0.0496"; p = 0.0504 prints "0.050".
+    exact = Decimal(repr(ALPHA)) / tests
     places = 3
-    if tests > 1:
-        exact = Decimal(ALPHA) / tests  # as part_threshold divides, to well past a float's
-        while places < 17:
-            shown = rounded(p_value, places)
-            if shown != exact and (shown < exact) == (p_value < threshold):
-                break
-            places += 1
+    while places < 17:
+        if (rounded(p_value, places) < exact) == (p_value < threshold):
+            break
+        places += 1
+    return None, places
+
+
+def p_text(p_value: float | None, tests: int = 1) -> str:
+    """A p-value as people read it: three decimals, '<0.001' below that. A test judged at
+    `part_threshold(tests)` (0.05 for one test alone) prints to as many more places as it
+    takes to read on its side of that level: 0.00749 against 0.05/7 (0.00714...) is
+    "0.0075", never "0.007", and 0.0496 against 0.05 is "0.0496", never "0.050"; and "<0.001"
+    only where that is below the level too ('<0.0001' against 0.05/60) (`p_shown`)."""
+    if p_value is None:
+        return "n/a"
+    floor, places = p_shown(p_value, tests)
+    if floor is not None:
+        return "<" + fixed(floor, places)
     return fixed(p_value, places)
 
 
@@ -501,7 +514,8 @@ _Tested = TypeVar("_Tested", "PartTest", "ShareTest")
 
 def _stepwise(rows: list[tuple[object, int, int]],
               test_of: Callable[[object, int, int, int, int], _Tested], min_base: int,
-              alpha: float, material: Callable[[_Tested], bool] | None = None
+              alpha: float, material: Callable[[_Tested], bool] | None = None,
+              against_all: bool = False
               ) -> tuple[list[_Tested], list[tuple[object, int, int]]]:
     """The parts found to stand out one at a time, and the parts left. Each row is (part, a,
     b); each part left is tested against the others left pooled (`test_of(part, a, b, rest a,
@@ -509,8 +523,12 @@ def _stepwise(rows: list[tuple[object, int, int]],
     rows (`part_threshold`, the rule `kpi compare` judges its parts by); it is set aside and
     the rest tested again, so one part far from the others does not make all the others look
     different. A part is a candidate only when its b and its rest's are at least `min_base`,
-    when it is not None, and when `material` (if given) holds of its test: a gap too small to
-    matter is no story, however many cases make it significant.
+    when it is not None, when `material` (if given) holds of its test (a gap too small to
+    matter is no story, however many cases make it significant), and, `against_all`, when
+    it differs from all the other rows pooled at alpha / m too: a proportion's test, the one
+    `kpi compare` reports of the same figure, so every part named stands out from the rest it
+    is named against and from all the others, and no face says a part differs that another
+    says does not. (A count's change is tested by no other face.)
 
     A part found early was tested against a rest that still held the parts found after it,
     but the sentence compares it with the parts left at the end ("stands out from the other
@@ -521,7 +539,7 @@ def _stepwise(rows: list[tuple[object, int, int]],
     against that rest."""
     divisor = len(rows)
 
-    def candidate(part: object, a: int, b: int, rest_a: int, rest_b: int) -> _Tested | None:
+    def tried(part: object, a: int, b: int, rest_a: int, rest_b: int) -> _Tested | None:
         # Rows with no value in the column ("not recorded") are no part, and in no part's
         # rest: they may be any part's, the one tested too, and `kpi compare` leaves them out
         # of its parts and their tests ("rows with a blank 'lpa' are not compared"), so the
@@ -534,12 +552,27 @@ def _stepwise(rows: list[tuple[object, int, int]],
             return None
         return test
 
+    # A part stands out only where it also differs from all the other parts pooled, the test
+    # `kpi compare` reports as "differs from the rest" (its `vs_rest`, judged at the same
+    # alpha / m): found against a rest without a part far off, it was named as standing
+    # out where `kpi compare` said it did not differ (A 20%, B 60%, C and D 80% of 100:
+    # B, 60% against 60% for the others, "no (p=1.000)" there, stood out from C and D here).
+    every_a, every_b = sum(a for _, a, _ in rows), sum(b for _, _, b in rows)
+    differs = {id(row) for row in rows if not against_all
+               or (test := test_of(row[0], row[1], row[2], every_a - row[1], every_b - row[2]))
+               .test.p_value is not None and test.test.p_value < part_threshold(divisor, alpha)}
+
+    def candidate(part: object, a: int, b: int, rest_a: int, rest_b: int,
+                  row: tuple[object, int, int]) -> _Tested | None:
+        return tried(part, a, b, rest_a, rest_b) if id(row) in differs else None
+
     found: list[tuple[object, int, int]] = []
     left = rows
     while len(left) >= 2:
         total_a, total_b = sum(a for _, a, _ in left), sum(b for _, _, b in left)
         tests = [(row, test) for row in left
-                 if (test := candidate(*row, total_a - row[1], total_b - row[2])) is not None]
+                 if (test := candidate(*row, total_a - row[1], total_b - row[2], row))
+                 is not None]
         if not tests:
             break
         row, best = min(tests, key=lambda t: (t[1].test.p_value, str(t[1].part)))
@@ -550,7 +583,7 @@ def _stepwise(rows: list[tuple[object, int, int]],
         left = [r for r in left if r is not row]
     while found:
         rest_a, rest_b = sum(a for _, a, _ in left), sum(b for _, _, b in left)
-        retested = [(row, candidate(*row, rest_a, rest_b)) for row in found]
+        retested = [(row, candidate(*row, rest_a, rest_b, row)) for row in found]
         failing = [(row, test) for row, test in retested if test is None
                    or test.test.p_value is None
                    or test.test.p_value >= part_threshold(divisor, alpha)]
@@ -669,7 +702,8 @@ def share_standouts(parts: Sequence[tuple[object, float | None, float | None]], 
         if n and part is not None:  # (rows not recorded: `_stepwise`)
             shares.append((part, x, n))
     found, left = _stepwise(shares, share_vs_rest, min_base, alpha,
-                            lambda t: _gap(t.share, t.rest_share) >= min_points)
+                            lambda t: _gap(t.share, t.rest_share) >= min_points,
+                            against_all=True)
     if not found:
         return None
     return ShareStandouts(tuple(found), tuple(part for part, _, _ in left),

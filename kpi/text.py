@@ -9,7 +9,7 @@ binary data (`CONTROL_BYTES`)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -50,6 +50,42 @@ def as_stored(texts: list[str]) -> list[str]:
         return texts  # nothing to change, and no Polars work for the usual catalogue
     return pl.Series(texts, dtype=pl.String).to_frame("t").select(
         normalised_text(pl.col("t")))["t"].to_list()
+
+
+# Characters that print alike, or nearly, in a chart's font and on paper: the dashes and minus
+# signs as a hyphen-minus, the single and double quotation marks as the ASCII ones. kpi keeps
+# each as it is ("Route -1" and "Route \u22121" are two parts, as the data has them).
+_LOOK_ALIKE = str.maketrans(
+    {**{c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\u02d7\u2796"
+                        "\ufe58\ufe63\uff0d"},
+     **{c: "'" for c in "`\u00b4\u02bc\u2018\u2019\u201a\u201b\u2032"},
+     **{c: '"' for c in "\u201c\u201d\u201e\u201f\u2033"}})
+
+
+def told_apart(names: Sequence[str]) -> list[str]:
+    """Each name as a chart labels it: as it is, unless another differs from it only in
+    characters that print alike (a hyphen-minus, an en dash and a minus sign: "Route -1",
+    "Route \u20131", "Route \u22121"), then followed by the names of its characters where
+    they differ ("Route \u20131 (en dash)", "Route \u22121 (minus sign)"): drawn as they are,
+    the bars of two parts read under one name."""
+    import unicodedata
+
+    groups: dict[str, list[int]] = {}
+    for n, name in enumerate(names):
+        groups.setdefault(name.translate(_LOOK_ALIKE), []).append(n)
+    out = list(names)
+    for members in groups.values():
+        spellings = sorted({names[n] for n in members})
+        if len(spellings) < 2:
+            continue
+        # Alike but for characters mapped one for one: every spelling is as long.
+        differ = [at for at in range(len(spellings[0]))
+                  if len({spelling[at] for spelling in spellings}) > 1]
+        for n in members:
+            marks = ", ".join(unicodedata.name(names[n][at], f"U+{ord(names[n][at]):04X}")
+                              .lower() for at in differ)
+            out[n] = f"{names[n]} ({marks})"
+    return out
 
 
 # What the rows with no value in a breakdown's column print under, in the paper's sentences and

@@ -301,3 +301,331 @@ def test_validate_refuses_decimals_on_seconds_in_one_line(tmp_path, cli):
     assert got.stderr.splitlines()[0].startswith(f"Error: {path}:")
     assert "key 'decimals': is 1, but a KPI in seconds" in got.stderr
     assert "Traceback" not in got.output
+
+
+# Every section of kpi.toml written in the wrong shape, with the line it starts on. A KPI
+# written `[kpis.total]` (a table) for `[[kpis]]` was read as no KPI at all: `kpi summary`
+# printed an empty table with exit 0, and so did a priority or a check written so.
+WRONG_SHAPES = [
+    ("[kpis.total]\ntitle = \"Total\"\npriority = \"p\"\nkind = \"count\"\ndataset = \"crimes\"\n",
+     "[[kpis]]: must be an array of tables: each KPI is its own [[kpis]] table, with its id as a "
+     "key: write [[kpis]] and id = \"total\" where [kpis.total] is written"),
+    ("[kpis]\n", "[[kpis]]: must be an array of tables: each KPI is its own [[kpis]] table "
+                 "(an array of tables)"),
+    ("[checks.sum]\ntotal = \"a\"\nparts = [\"b\"]\n",
+     "[[checks]]: must be an array of tables: each check is its own [[checks]] table, with its "
+     "id as a key: write [[checks]] and id = \"sum\" where [checks.sum] is written"),
+    ("[charts.f1]\ntitle = \"T\"\n",
+     "[[charts]]: must be an array of tables: each chart is its own [[charts]] table, with its "
+     "id as a key: write [[charts]] and id = \"f1\" where [charts.f1] is written"),
+    ("paper = \"OFFICIAL\"\n", "[paper]: must be a table"),
+    ("defaults = [\"2025-09\"]\n", "[defaults]: must be a table"),
+    ("quality = 5\n", "[quality]: must be a table"),
+    ("peers = [\"a\", \"b\"]\n", "[peers]: must be a table of peer groups, each [peers.NAME]"),
+    ("population_by = \"lpa.csv\"\n",
+     "[population_by]: must be a table of column = \"file.csv\""),
+]
+
+
+@pytest.mark.parametrize(("written", "expected"), WRONG_SHAPES,
+                         ids=[w.split("\n")[0][:24] for w, _ in WRONG_SHAPES])
+def test_a_section_of_the_wrong_shape_is_refused_naming_its_line(tmp_path, written, expected):
+    # Top-level keys go before the first table of the head; tables after it.
+    text = (written + HEAD) if not written.startswith("[") else (HEAD + "\n" + written)
+    path = tmp_path / "kpi.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        parse_project_file(path)
+    line = 1 if not written.startswith("[") else HEAD.count("\n") + 2
+    assert info.value.message.split("\n") == [f"{path}:{line}: {expected}"]
+
+
+@pytest.mark.parametrize("section", ["priorities", "datasets", "population", "project"])
+def test_a_priority_dataset_population_or_project_of_the_wrong_shape_is_refused(tmp_path,
+                                                                              section):
+    wrong = {"priorities": "[priorities.p]\ntitle = \"P\"\n",
+             "datasets": "[[datasets]]\nid = \"crimes\"\n",
+             "population": "population = 1000\n", "project": "project = \"T\"\n"}[section]
+    head = HEAD
+    for existing in ("[population]\nforce = 1000\n", "[project]\nname = \"T\"\n",
+                     "[[priorities]]\nid = \"p\"\ntitle = \"Priority\"\n"):
+        if section in existing:
+            head = head.replace(existing, "")
+    if section == "datasets":
+        head = head[:head.index("[datasets.crimes]")] + "[[priorities]]\nid = \"p\"\n"
+    path = tmp_path / "kpi.toml"
+    path.write_text((wrong + head) if not wrong.startswith("[") else (head + wrong),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        parse_project_file(path)
+    shape = "an array of tables" if section == "priorities" else "a table"
+    assert any(f"[{section}]" in line and f"must be {shape}" in line
+               for line in info.value.message.split("\n")), info.value.message
+
+
+def test_kpis_written_as_a_table_are_refused_by_the_summary_not_an_empty_table(tmp_path, cli):
+    (tmp_path / "kpi.toml").write_text(HEAD + "\n[kpis.total]\ntitle = \"Total\"\n"
+                                       "priority = \"p\"\nkind = \"count\"\n"
+                                       "dataset = \"crimes\"\n", encoding="utf-8")
+    result = cli(["summary", "--period", "2025-09", "--project", tmp_path])
+    assert result.exit_code == 3
+    assert "[[kpis]]: must be an array of tables" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_of_a_project_with_no_kpi_and_no_check_says_so_not_no_data(tmp_path, cli):
+    # It blamed --no-data, which was not given.
+    (tmp_path / "kpi.toml").write_text(HEAD, encoding="utf-8")
+    result = cli(["check", "--period", "2025-09", "--project", tmp_path])
+    assert result.exit_code == 2
+    assert ("nothing to check in kpi.toml: it declares no [[checks]] and no live KPI "
+            "([[kpis]]) for the data checks") in result.output
+    assert "--no-data" not in result.output
+
+
+# Tables whose keys are names the project chooses (a population, a dataset, a column, a derived
+# column, a peer group, a column of [population_by]): a key added there is a new item, judged
+# as one. Tables refused whole on any key they do not hold, without naming it: a glossary item
+# ("needs title and file") and a date written as a table of columns.
+NAME_TABLES = {("population",), ("datasets",), ("datasets", "*", "columns"),
+               ("datasets", "*", "derived"), ("peers",), ("population_by",)}
+WHOLE_TABLES = {("paper", "glossary", "#"), ("datasets", "*", "date")}
+PROJECTS = [Path("datasets/west-midlands"), Path("datasets/police-uk"),
+            Path("datasets/home-office-prc"), Path("tests/fixtures/hostile"),
+            Path("tests/fixtures/tiny"), Path("tests/fixtures/mini")]
+
+
+def _tables(node: object, where: tuple = ()):
+    if isinstance(node, dict):
+        yield where, node
+        for key, value in node.items():
+            yield from _tables(value, (*where, key))
+    elif isinstance(node, list):
+        for number, value in enumerate(node):
+            yield from _tables(value, (*where, number))
+
+
+def _shape(where: tuple) -> tuple:
+    """("datasets", "crimes", "columns") -> ("datasets", "*", "columns"); list items -> "#"."""
+    return tuple("#" if isinstance(step, int) else "*" if n and where[n - 1] in (
+        "datasets", "columns", "derived", "peers", "population", "population_by") else step
+        for n, step in enumerate(where))
+
+
+def _kind_of(raw: dict, where: tuple) -> str | None:
+    """A KPI's kind, for a table inside `[[kpis]]`; None elsewhere."""
+    if len(where) >= 2 and where[0] == "kpis":
+        return str(raw["kpis"][where[1]].get("kind"))
+    return None
+
+
+def _load_as(path: Path, raw: dict, monkeypatch) -> None:
+    import copy
+    import tomllib
+
+    from kpi import catalogue, charts, paper
+
+    monkeypatch.setattr(catalogue.tomllib, "loads", lambda text: copy.deepcopy(raw))
+    project = catalogue.parse_project_file(path)
+    paper.paper_config(project)
+    charts.chart_specs(project)
+    monkeypatch.setattr(catalogue.tomllib, "loads", tomllib.loads)
+
+
+@pytest.mark.parametrize("folder", PROJECTS, ids=[str(p) for p in PROJECTS])
+def test_a_key_kpi_does_not_read_is_refused_in_every_table_of_kpi_toml(folder, monkeypatch):
+    """The invariant behind `baselne = "2023-03"` in [project] (the plan's default baseline
+    used, exit 0), `requried = false` on a column, `colour` on a priority or a check: every
+    table of every bundled project and fixture, given a key kpi does not read, is refused, by
+    a message naming the key. A new section or item that forgets its known keys fails here."""
+    import copy
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    path = root / folder / "kpi.toml"
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    _load_as(path, raw, monkeypatch)  # as written, it loads
+    accepted, tried = [], set()
+    for where, _ in list(_tables(raw)):
+        # One table of each shape (the first KPI, the first column of a dataset, ...): each is
+        # judged by the one check of its shape. A KPI's keys depend on its kind: one of each.
+        kind = _kind_of(raw, where)
+        if _shape(where) in NAME_TABLES or (_shape(where), kind) in tried:
+            continue
+        tried.add((_shape(where), kind))
+        bad = copy.deepcopy(raw)
+        node = bad
+        for step in where:
+            node = node[step]
+        node["zz_unread"] = 1
+        try:
+            _load_as(path, bad, monkeypatch)
+        except ConfigError as refused:
+            if _shape(where) not in WHOLE_TABLES and "zz_unread" not in refused.message:
+                accepted.append((where, refused.message))
+        else:
+            accepted.append((where, "loaded"))
+    assert accepted == []
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    # "false" as text was true: the column was required, and the KPI hidden from every face.
+    ('[datasets.extra]\ndate = "day"\n[datasets.extra.columns]\nday = "date"\n'
+     'note = { type = "str", required = "false" }\n',
+     "dataset 'extra', key 'columns.note.required': must be true or false"),
+    ('[[kpis]]\nid = "k1"\ntitle = "K"\npriority = "p"\nkind = "count"\ndataset = "crimes"\n'
+     'hidden = "false"\n', "KPI 'k1', key 'hidden': must be true or false"),
+    ('[datasets.extra]\ndate = "day"\n[datasets.extra.columns]\nday = "date"\n'
+     'note = { type = "str", requried = false }\n',
+     "dataset 'extra', key 'columns.note.requried': unknown key (known: from, label, min, "
+     "pattern, required, time_zone, type)"),
+])
+def test_a_flag_written_as_text_or_a_misspelt_column_key_is_refused(tmp_path, written, expected):
+    found = problems(tmp_path, "\n" + written)
+    assert any(expected in line for line in found), found
+
+
+def test_a_misspelt_project_baseline_is_refused_not_the_default_used(tmp_path):
+    # The plan's default baseline (the year ending March 2024) was used, exit 0.
+    path = tmp_path / "kpi.toml"
+    path.write_text(HEAD.replace('name = "T"\n', 'name = "T"\nbaselne = "2023-03"\n'),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        parse_project_file(path)
+    assert info.value.message == (f"{path}:3: [project], key 'baselne': unknown key (known: "
+                                  "baseline, data, name, snapshot_baseline)")
+
+
+KPI_HEAD = '\n[[kpis]]\nid = "k1"\ntitle = "K"\n'
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    # Each stopped kpi with a traceback ("unhashable type: 'list'") ...
+    ('priority = ["p"]\nkind = "count"\ndataset = "crimes"\n',
+     "KPI 'k1', key 'priority': must be text (in quotes), found a list"),
+    ('priority = "p"\nkind = "count"\ndataset = ["crimes"]\n',
+     "KPI 'k1', key 'dataset': must be text (in quotes), found a list"),
+    ('priority = "p"\nkind = "per_1000"\ndataset = "crimes"\npopulation = ["force"]\n',
+     "KPI 'k1', key 'population': must be text (in quotes), found a list"),
+    # ... or printed as Python writes it: "1" and "['Crimes']".
+    ('priority = "p"\nkind = "count"\ndataset = "crimes"\ndescription = 1\n',
+     "KPI 'k1', key 'description': must be text (in quotes), found a number"),
+    ('priority = "p"\nkind = "count"\ndataset = "crimes"\nnotes = true\n',
+     "KPI 'k1', key 'notes': must be text (in quotes), found true or false"),
+    ('priority = "p"\nkind = "count"\ndataset = "crimes"\ntable = ["T"]\n',
+     "KPI 'k1', key 'table': must be text (in quotes), found a list"),
+])
+def test_a_text_key_holding_a_number_flag_or_list_is_refused_once(tmp_path, written, expected):
+    found = problems(tmp_path, KPI_HEAD + written)
+    assert found == [next(line for line in found if expected in line)], found
+
+
+def test_a_text_key_of_a_dataset_check_or_project_is_refused_once(tmp_path):
+    path = tmp_path / "kpi.toml"
+    path.write_text(HEAD.replace('name = "T"', 'name = ["T"]').replace(
+        'date = "day"', 'date = "day"\nunique = ["lpa"]\ndescription = 2') + KPI_HEAD
+        + 'priority = "p"\nkind = "count"\ndataset = "crimes"\n'
+        '[[kpis]]\nid = "k2"\ntitle = "K2"\npriority = "p"\nkind = "count"\n'
+        'dataset = "crimes"\n[[checks]]\nid = "c"\ntotal = ["k1"]\nparts = ["k1", "k2"]\n',
+        encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        parse_project_file(path)
+    assert sorted(line.split(": ", 1)[1] for line in info.value.message.split("\n")) == [
+        "[project], key 'name': must be text (in quotes), found a list",
+        "check 'c', key 'total': must be text (in quotes), found a list",
+        "dataset 'crimes', key 'description': must be text (in quotes), found a number",
+        "dataset 'crimes', key 'unique': must be text (in quotes), found a list"]
+
+
+def test_a_list_where_an_id_belongs_is_one_line_not_a_traceback(tmp_path, cli):
+    (tmp_path / "kpi.toml").write_text(HEAD + KPI_HEAD + 'priority = ["p"]\nkind = "count"\n'
+                                       'dataset = "crimes"\n', encoding="utf-8")
+    result = cli(["summary", "--period", "2025-09", "--project", tmp_path])
+    assert result.exit_code == 3
+    assert "key 'priority': must be text (in quotes), found a list" in result.output
+    assert "Traceback" not in result.output and "unhashable" not in result.output
+
+
+def _leaves(node: object, where: tuple = ()):
+    """Each value of kpi.toml that is not a table, with its place; a list of values whole."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, (*where, key))
+    elif isinstance(node, list) and any(isinstance(v, (dict, list)) for v in node):
+        for number, value in enumerate(node):
+            yield from _leaves(value, (*where, number))
+    else:
+        yield where, node
+
+
+# Values kpi reads in two forms on purpose: one source name or a list of them, one column to
+# replace by or a list.
+TWO_FORMS = {("datasets", "*", "columns", "*", "from"), ("datasets", "*", "replace_by")}
+
+
+@pytest.mark.parametrize("folder", [Path("datasets/west-midlands"), Path("datasets/police-uk"),
+                                    Path("tests/fixtures/hostile")], ids=str)
+def test_a_value_of_the_wrong_type_anywhere_in_kpi_toml_is_refused_not_read(folder, monkeypatch):
+    """Each value of the bundled projects given the wrong type (a text as a number, a flag or
+    a list; a number or flag as text; a list as one text) is refused by a ConfigError: never
+    read as something else (`description = 1` printed "1", `name = ["T"]` printed "['T']",
+    `hidden = "false"` hid the KPI) and never a traceback (`priority = ["p"]`). One of each
+    place and type is tried."""
+    import copy
+    import tomllib
+
+    path = Path(__file__).resolve().parent.parent / folder / "kpi.toml"
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    tried, read = set(), []
+    for where, value in list(_leaves(raw)):
+        if isinstance(value, bool):
+            wrongs: list[object] = [str(value).lower()]
+        elif isinstance(value, (int, float)):
+            wrongs = [str(value), True]
+        elif isinstance(value, str):
+            wrongs = [1, True, [value]]
+        elif isinstance(value, list) and value:
+            wrongs = [",".join(map(str, value))]
+        else:
+            continue
+        for wrong in wrongs:
+            key = (_shape(where), type(wrong).__name__)
+            if key in tried or (_shape(where) in TWO_FORMS and isinstance(wrong, str)):
+                continue
+            tried.add(key)
+            bad = copy.deepcopy(raw)
+            node = bad
+            for step in where[:-1]:
+                node = node[step]
+            node[where[-1]] = wrong
+            try:
+                _load_as(path, bad, monkeypatch)
+            except ConfigError:
+                continue
+            read.append((where, wrong))
+    assert read == []
+
+
+def test_a_project_with_no_kpi_to_report_is_refused_not_an_empty_summary_or_paper(tmp_path, cli):
+    # The summary printed an empty table, and the paper "Of the 0 KPIs reported" beside "No
+    # KPI is an exception this month", each with exit 0.
+    (tmp_path / "kpi.toml").write_text(HEAD, encoding="utf-8")
+    for args in (["summary"], ["summary", "--format", "json"],
+                 ["export", "markdown", "--output", tmp_path / "board.md"]):
+        result = cli([*args, "--period", "2025-09", "--project", tmp_path])
+        assert result.exit_code == 3, result.output
+        assert "Error: kpi.toml: no KPI to report: it declares none" in result.output
+        assert result.stdout == ""
+    assert not (tmp_path / "board.md").exists()
+
+
+def test_a_priority_whose_kpis_are_all_hidden_is_refused(tmp_path, cli):
+    (tmp_path / "kpi.toml").write_text(
+        HEAD + '[[priorities]]\nid = "q"\ntitle = "Other"\n' + KPI_HEAD
+        + 'priority = "p"\nkind = "count"\ndataset = "crimes"\nhidden = true\n'
+        + '[[kpis]]\nid = "k2"\ntitle = "K2"\npriority = "q"\nkind = "count"\n'
+        'dataset = "crimes"\n', encoding="utf-8")
+    result = cli(["summary", "--period", "2025-09", "--priority", "p", "--project", tmp_path])
+    assert result.exit_code == 3
+    assert ("Error: kpi.toml: no KPI to report: every KPI of the priority asked for is hidden"
+            in result.output)

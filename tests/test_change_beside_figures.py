@@ -172,7 +172,7 @@ def _peers(focus: float, median: float, ranked_on: str, kpi: KpiDef) -> str | No
                                         ("Cam", 2, focus))]
     compared = SimpleNamespace(ranked_on=ranked_on, parts=parts,
                                current=Window.year_ending(Month.of(2025, 12)),
-                               median_per_1000=median, median=median)
+                               median_per_1000=median, median=median, population=None)
     return peer_sentence(SimpleNamespace(peers={"g": group}), kpi, Month.of(2025, 12),
                          None, compared=compared)  # type: ignore[arg-type]
 

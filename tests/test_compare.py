@@ -101,6 +101,18 @@ PLACES = {"Avon": ["Avonton 001A", "Avonton 002B", "Riverside 010C"],
 TYPES = ["Theft", "Burglary", "Drugs", "Assault"]
 
 
+
+def _focus_row(table: str) -> str:
+    """The name of the part whose row of each KPI's table in `kpi compare` is marked as the
+    focus (in the column of the tests against it), its name as printed: one in every
+    table."""
+    from kpi.cli.compare_command import FOCUS_CELL
+
+    rows = [line for line in table.splitlines() if line.rstrip().endswith(FOCUS_CELL)]
+    names = {re.split(r"\s{2,}", row.strip())[1] for row in rows}
+    assert len(names) == 1 and len(rows) == table.count("\nrank "), table
+    return names.pop()
+
 def _write_rows(path: Path, seed: int = 7) -> None:
     rng = random.Random(seed)
     rows = []
@@ -322,7 +334,7 @@ def test_a_part_not_tested_has_test_null_as_the_summary_and_show(project):
 def test_table_csv_and_markdown(project):
     table = _kpi(project, "compare", "--period", "2025-12", "--by", "force", "--focus", "Avon",
                  "--kpi", "total_crime")
-    assert "Avon (focus)" in table and "per 1,000" in table and "ranked per 1,000" in table
+    assert _focus_row(table) == "Avon" and "per 1,000" in table and "ranked per 1,000" in table
     rows = list(csv.DictReader(_kpi(project, "compare", "--period", "2025-12", "--by", "force",
                                     "--format", "csv").splitlines()))
     assert len(rows) == 4 * 4 and {r["kpi"] for r in rows} == {"total_crime", "thefts",
@@ -467,7 +479,8 @@ def test_json_shape_is_the_documented_one(project):
     part = kpi["parts"][0]
     assert set(part) == _documented_fields("Each part")
     assert set(part["current"]) == {"value", "start", "end", "numerator", "denominator"}
-    assert set(part["vs_rest"]) == {"test", "statistic", "p_value", "significant", "note"}
+    assert set(part["vs_rest"]) == {"test", "statistic", "p_value", "significant", "note",
+                                    "tests"}
     header = _kpi(project, "compare", "--period", "2025-12", "--by", "force",
                   "--format", "csv").splitlines()[0]
     docs = (Path(__file__).resolve().parents[1] / "docs" / "json.md").read_text()
@@ -608,12 +621,11 @@ def test_board_paper_peer_figure_draws_what_kpi_compare_says(project, oracle):
     assert plain_text(figure.caption) == \
         "Figure 1 – Thefts compared with peers (year ending December 2025)"
     ordered = sorted(expected.items(), key=lambda kv: -kv[1])
-    bars = "; ".join(f"{f}{' (focus)' if f == 'Cam' else ''} {excel_text(v, 2, True)}"
-                     for f, v in ordered)
+    bars = "; ".join(f"{f} {excel_text(v, 2, True)}" for f, v in ordered)
     assert figure.alt == (
         "Horizontal bar chart of Thefts per 1,000 population for each member of the similar "
         f"forces peer group, year ending December 2025, largest first: {bars}; group mean "
-        f"{excel_text(statistics.fmean(expected.values()), 2, True)}.")
+        f"{excel_text(statistics.fmean(expected.values()), 2, True)}. The focus is Cam.")
     assert charts.peer_axis_label(data) == "Thefts per 1,000 population"
 
 
@@ -736,7 +748,7 @@ def test_a_peer_group_no_member_of_which_is_in_the_data_is_refused_saying_so(pro
     # refused for having no data
     with_focus = inprocess.run(["--project", folder, "compare", "--period", "2025-12", "--by",
                                 "force", "--peers", "elsewhere", "--focus", "Avon"])
-    assert with_focus.returncode == 0 and "Avon (focus)" in with_focus.stdout, \
+    assert with_focus.returncode == 0 and _focus_row(with_focus.stdout) == "Avon", \
         with_focus.stderr
     early = inprocess.run(["--project", folder, "compare", "--period", "2019-12", "--by",
                            "force", "--peers", "elsewhere"])
@@ -921,6 +933,59 @@ def test_competition_ranks_tie_equal_figures_only():
     assert competition_ranks([0.1 + 0.2, 0.3, float("nan")], highest_first=True) == [1, 1, None]
 
 
+def test_figures_that_print_apart_never_share_a_rank():
+    """Ranks tie exactly where figures are one as printed (15 significant digits, as Excel
+    holds them and `places_ranked` prints a ranked column): sums of 1,234,567,890,123.45 and
+    1,234,567,890,123.46 printed apart and were both ranked 1st, every value cut to 12
+    significant figures."""
+    from kpi.compare import competition_ranks
+    from kpi.rounding import places_ranked, rounded
+
+    values = [1_234_567_890_123.45, 1_234_567_890_123.46]
+    at = places_ranked(values, 0)
+    assert rounded(values[0], at) != rounded(values[1], at)  # they print apart
+    assert competition_ranks(values, highest_first=True) == [2, 1]
+    assert competition_ranks([26.499999999999996, 26.5], highest_first=True) == [1, 1]
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(0, 4), st.sampled_from([0.1 + 0.2, 0.3, 2.5])),
+                min_size=1, max_size=10),
+       st.sampled_from(list(Better)), st.randoms(use_true_random=False))
+def test_a_parts_rank_and_place_do_not_depend_on_the_order_parts_come_in(values, better, rnd):
+    """`part_ranks` and `rank_order`, the one ranking of `kpi compare` and `kpi show`: each
+    part's rank is 1 + the parts strictly better by the KPI's direction (an oracle on
+    Fractions of the figures as printed), none with no better direction or no figure, and
+    the same part gets the same rank and the same place among the others whatever the order
+    the parts come in (shuffled), ties kept in name order."""
+    from fractions import Fraction
+
+    from kpi.compare import part_ranks, rank_order
+
+    names = [f"p{i}" for i in range(len(values))]
+
+    def oracle(value: float | None) -> int | None:
+        if value is None or better == Better.NEUTRAL:
+            return None
+        mine = Fraction(repr(round(value, 12)))
+        ahead = [v for v in values if v is not None
+                 and (Fraction(repr(round(v, 12))) > mine if better == Better.HIGHER
+                      else Fraction(repr(round(v, 12))) < mine)]
+        return 1 + len(ahead)
+
+    def listed(pairs: list[tuple[str, float | None]]) -> list[tuple[str, int | None]]:
+        pairs = sorted(pairs)  # by name, as each face sorts its parts first
+        ranks = part_ranks([v for _, v in pairs], better)
+        return [(pairs[i][0], ranks[i]) for i in rank_order(ranks, [v for _, v in pairs])]
+
+    first = listed(list(zip(names, values, strict=True)))
+    assert dict(first) == {n: oracle(v) for n, v in zip(names, values, strict=True)}
+    shuffled = list(zip(names, values, strict=True))
+    rnd.shuffle(shuffled)
+    assert listed(shuffled) == first
+    ranked = [r for _, r in first if r is not None]
+    assert ranked == sorted(ranked)
+
+
 def _respelled(folder: Path, members: str, focus: str, kpi_peers: bool = True) -> Path:
     """The compare project with the group 'similar' spelled otherwise than the data."""
     toml = PROJECT.replace('members = ["Avon", "Bure", "Cam"]\nfocus = "Cam"',
@@ -954,7 +1019,7 @@ def test_peer_members_and_focus_name_the_data_parts_as_population_files_do(tmp_p
         statistics.median(per_1000.values()))
     table = _kpi(folder, "compare", "--period", "2025-12", "--by", "force", "--peers",
                  "similar", "--kpi", "thefts")
-    assert "Cam (focus)" in table and "Bure " in table and "BURE" not in table
+    assert _focus_row(table) == "Cam" and "Bure " in table and "BURE" not in table
     # the board paper's sentence names them as the data does too
     from kpi.catalogue import load_project
     from kpi.compare import peer_sentence
@@ -1124,7 +1189,7 @@ def test_the_focus_is_each_datasets_own_spelling_of_the_part(tmp_path, oracle):
                 assert part["vs_focus"]["p_value"] == pytest.approx(expected.p_value), kpi
         table = _kpi(folder, "compare", "--period", "2025-12", "--by", "force", "--vs",
                      "previous", "--kpi", "asb", *args)
-        assert "CAM (focus)" in table
+        assert _focus_row(table) == "CAM"
     # one dataset spells it one way: the focus is named as it does
     assert _compare(folder, "--period", "2025-12", "--by", "force", "--kpi", "thefts",
                     "--focus", "cam")["focus"] == "Cam"

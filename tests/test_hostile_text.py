@@ -315,3 +315,166 @@ def test_notes_of_two_lines_read_as_typed_in_kpi_show(project, cli, fmt):
     assert result.exit_code == 0, result.output
     assert "first line second line" in result.stdout
     assert "?" not in result.stdout.split("notes", 1)[1].splitlines()[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Names that differ only in a dash or a minus sign
+
+
+DASHED = {"Walsall": (10, 10), "Route -1": (12, 14), "Route \u22121": (6, 5),
+          "Route \u20131": (5, 5)}
+
+
+def test_names_differing_only_in_a_dash_stay_apart_in_every_face(tmp_path, cli):
+    """Three parts whose names differ only in a hyphen-minus, a minus sign and an en dash
+    ("Route -1", "Route \u22121", "Route \u20131"). The HTML and Word papers set a true minus
+    sign in every negative number of their text, names too, so "Route -1" printed as
+    "Route \u22121", another part's name: the ranking read "Route \u22121 (\u221215.5%), Route
+    \u20131 (0.0%), Walsall (0.0%), Route \u22121 (+15.1%)" and the chart's caption named
+    "Route \u22121" the highest, exit 0. A name is now printed as it is
+    (`kpi.writers.printed`). By hand, YE 2025-12 against YE 2025-01: 'Route -1' 14 a month
+    in 2025, 12 in 2024: 168 against 11 * 12 + 14 = 146, +15.1%; 'Route \u22121' 60
+    against 11 * 6 + 5 = 71, -15.5%; 'Route \u20131' 60 against 60; Walsall 120 against
+    120."""
+    folder = make_project(tmp_path / "project")
+    toml = folder / "kpi.toml"
+    # the project's title, in the page header too, as written
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'name = "Hostile inputs"', 'name = "Route -1 review"', 1) + (
+        '\n[[charts]]\nid = "by_lpa"\ntype = "compare"\ntitle = "By LPA"\n'
+        'kpis = ["incidents"]\nby = "lpa"\n'), encoding="utf-8")
+    _with_parts(folder, cli, DASHED)
+    paths = {fmt: tmp_path / f"board.{fmt}" for fmt in ("markdown", "html", "docx")}
+    for fmt, path in paths.items():
+        result = cli(["--project", folder, "export", fmt, "--period", "2025-12", "--output",
+                      path])
+        assert result.exit_code == 0, result.output
+    import docx
+
+    texts = {"markdown": _shown(PARSER.render(paths["markdown"].read_text(encoding="utf-8"))),
+             "html": _shown(paths["html"].read_text(encoding="utf-8")),
+             "docx": "\n".join(p.text for p in docx.Document(str(paths["docx"])).paragraphs)}
+    for fmt, text in texts.items():
+        text = text.replace("\u2060", "")  # the Word paper joins a minus to its number
+        ranking = re.search(r"By LPA, the percentage change, best first: (.*?)\.(?: |$)", text,
+                            re.MULTILINE)
+        assert ranking is not None, (fmt, text)
+        items = dict(item[:-1].rsplit(" (", 1) for item in ranking.group(1).split(", "))
+        assert items == {"Route \u22121": "\u221215.5%", "Route \u20131": "0.0%",
+                         "Walsall": "0.0%", "Route -1": "+15.1%"}, (fmt, ranking.group(1))
+        assert "Figure 1 \u2013 By LPA. Highest Route -1 (168), lowest 60 (2 parts)" in text, \
+            (fmt, text)
+    assert '@top-left { content: "Route -1 review' in paths["html"].read_text(encoding="utf-8")
+    header = docx.Document(str(paths["docx"])).sections[0].header.paragraphs[0].text
+    assert header.startswith("Route -1 review"), header
+    shown = cli(["--project", folder, "show", "incidents", "--period", "2025-12",
+                 "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    import json
+
+    got = {(r["part"], r["current"], r["comparison"])
+           for r in json.loads(shown.stdout)["breakdowns"]["lpa"]}
+    assert got == {("Walsall", 120, 120), ("Route -1", 168, 146), ("Route \u22121", 60, 71),
+                   ("Route \u20131", 60, 60)}
+    compared = cli(["--project", folder, "compare", "--by", "lpa", "--period", "2025-12",
+                    "--format", "xlsx", "--output", tmp_path / "compare.xlsx"])
+    assert compared.exit_code == 0, compared.output
+    import fastexcel
+
+    table = fastexcel.read_excel(tmp_path / "compare.xlsx").load_table("compare").to_polars()
+    figures = {(r["part"], r["current_value"], r["comparison_value"])
+               for r in table.filter(table["kpi"] == "incidents").iter_rows(named=True)}
+    assert figures == {("Walsall", 120, 120), ("Route -1", 168, 146),
+                       ("Route \u22121", 60, 71), ("Route \u20131", 60, 60)}
+
+
+def test_a_charts_labels_tell_apart_names_that_print_alike():
+    """On a chart's axis (DejaVu Sans) an en dash and a minus sign are drawn alike: the bars
+    of "Route \u20131" and "Route \u22121" read as one part's. Each is followed by the names
+    of the characters in which it differs from the other."""
+    from kpi.charts import part_labels
+    from kpi.text import told_apart
+
+    assert told_apart(list(DASHED)) == [
+        "Walsall", "Route -1 (hyphen-minus)", "Route \u22121 (minus sign)",
+        "Route \u20131 (en dash)"]
+    assert told_apart(["O'Brien", "O\u2019Brien", "Dudley"]) == [
+        "O'Brien (apostrophe)", "O\u2019Brien (right single quotation mark)", "Dudley"]
+    assert told_apart(["A-B", "A-B"]) == ["A-B", "A-B"]  # one name twice is one part's
+    labels = part_labels(list(DASHED))
+    assert len({label.translate(str.maketrans("\u2212\u2013", "--")) for label in labels}) == 4
+
+
+NAME_CHARACTERS = st.characters(exclude_categories=("Cc", "Cs", "Zl", "Zp"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.text(st.one_of(NAME_CHARACTERS, st.sampled_from(
+    "-\u2212\u2013\u2060 0123456789()%")), min_size=1, max_size=16))
+@example(name="Route -1")
+@example(name="-5 Ward")
+@example(name="Route \u22121")
+def test_any_name_is_printed_as_it_is_in_html_and_word(name):
+    """Whatever its characters, a name (`Name`) is printed by the HTML and Word writers as it
+    is, between left-to-right marks where it holds right-to-left letters, never with its
+    hyphen-minus made a minus sign or its minus joined to what follows."""
+    import docx
+
+    from kpi.document import Name
+    from kpi.writers import isolated
+    from kpi.writers.docx import _NOT_XML, _runs
+    from kpi.writers.html import inline
+
+    want = _NOT_XML.sub("", isolated(name))
+    assert html.unescape(inline((Name(name),))) == isolated(name)
+    paragraph = docx.Document().add_paragraph()
+    _runs(paragraph, (Name(name),))
+    assert paragraph.text == want
+    # and the paper's own words still set a negative number's minus
+    assert html.unescape(inline(("fell by -5",))) == "fell by \u22125"
+
+
+# ---------------------------------------------------------------------------------------------
+# The focus's mark and a part named like it
+
+
+def test_a_part_named_like_the_focus_mark_is_told_from_the_focus(tmp_path, cli):
+    """`kpi compare --focus Avon` printed the focus as "Avon (focus)", and so printed a part
+    of the data named "Avon (focus)": two rows under one name, the focus's figures read
+    against either (exit 0); the paper's peers figure said "Avon (focus) 120; Avon (focus)
+    72" in its alt text. The focus is now marked in the column of the tests against it
+    ("the focus"), and named in a sentence of the alt text of its own; a name is printed as
+    it is. By hand, YE 2025-12 against YE 2025-01: Avon 120 against 120; 'Avon (focus)' 6 a
+    month in 2025, 4 in 2024: 72 against 11 * 4 + 6 = 50; Bure 60 against 11 * 6 + 5 = 71."""
+    folder = make_project(tmp_path / "project")
+    toml = folder / "kpi.toml"
+    _with_parts(folder, cli, {"Avon": (10, 10), "Avon (focus)": (4, 6), "Bure": (6, 5)})
+    for fmt in ("table", "markdown"):
+        result = cli(["--project", folder, "compare", "--by", "lpa", "--period", "2025-12",
+                      "--focus", "Avon", "--kpi", "incidents", "--format", fmt])
+        assert result.exit_code == 0, result.output
+        lines = [line.strip().strip("|") for line in result.stdout.splitlines()]
+        header = next(line for line in lines if line.lstrip().startswith("rank"))
+        split = (lambda line: [c.strip() for c in line.split("|")]) if fmt == "markdown" \
+            else (lambda line: re.split(r"\s{2,}", line.strip()))
+        columns = split(header)
+        rows = [dict(zip(columns, split(line), strict=True)) for line in lines
+                if re.match(r"\s*[0-9—]+\s*(\||\s)", line)]
+        got = {r["lpa"]: (r["comparison"], r["current"], r["differs from Avon"]) for r in rows}
+        assert len(rows) == 3 and got == {"Avon": ("120", "120", "the focus"),
+                                          "Avon (focus)": ("50", "72", "—"),
+                                          "Bure": ("71", "60", "—")}, (fmt, result.stdout)
+    text = toml.read_text(encoding="utf-8").replace(
+        'breakdowns = ["lpa"]', 'breakdowns = ["lpa"]\npeers = "near"', 1)
+    toml.write_text(text + '\n[peers.near]\ntitle = "neighbours"\ncolumn = "lpa"\n'
+                    'members = ["Avon", "Avon (focus)", "Bure"]\nfocus = "Avon"\n',
+                    encoding="utf-8")
+    paper = tmp_path / "board.html"
+    result = cli(["--project", folder, "export", "html", "--period", "2025-12", "--output",
+                  paper])
+    assert result.exit_code == 0, result.output
+    alts = [html.unescape(a) for a in re.findall(r'alt="(Horizontal bar chart[^"]*)"',
+                                                 paper.read_text(encoding="utf-8"))]
+    assert len(alts) == 1 and alts[0].endswith(
+        "largest first: Avon 120; Avon (focus) 72; Bure 60; group mean 84. The focus is "
+        "Avon."), alts

@@ -180,7 +180,8 @@ def test_a_lower_limit_under_the_target_never_prints_as_it_in_any_face(cli, tmp_
     assert re.search(r"(?m)^process limits +89\.98% to 90\.52%$", text), text
     assert re.search(r"(?m)^2-sigma lines +90\.07% to 90\.43%$", text), text
     assert re.search(r"(?m)^mean +90\.25%$", text), text
-    assert re.search(r"(?m)^target +90\.0% \(met in the current window\)$", text), text
+    assert re.search(r"(?m)^target +90\.0% \(source not stated\), met in the current window$",
+                     text), text
     markdown = _run(cli, root, [*args, "--format", "markdown"])
     assert "| process limits | 89.98% to 90.52% |" in markdown, markdown
     _run(cli, root, [*args, "--format", "xlsx"], tmp_path / "k.xlsx")
@@ -192,7 +193,8 @@ def test_a_lower_limit_under_the_target_never_prints_as_it_in_any_face(cli, tmp_
     # The paper's words on its process chart: the limits before "target 90.0%".
     _run(cli, root, ["export", "html", "--period", PERIOD], tmp_path / "paper.html")
     html = (tmp_path / "paper.html").read_text(encoding="utf-8")
-    assert "mean 90.25%, process limits 89.98% to 90.52%; target 90.0%." in html, \
+    assert "mean 90.25%, process limits 89.98% to 90.52%; target 90.0% (source not " \
+           "stated)." in html, \
         re.findall(r"process limits[^.]*\.[^.]*\.", html)
 
 
@@ -213,6 +215,7 @@ def test_the_papers_process_sentence_stands_each_figure_against_the_target(case)
     from types import SimpleNamespace
 
     from kpi.paper import _Builder, kpi_value
+    from kpi.render import target_source
 
     kpi, values = case
     assert kpi.target is not None
@@ -228,7 +231,8 @@ def test_the_papers_process_sentence_stands_each_figure_against_the_target(case)
     assert said is not None, sentence
     latest = next(p.value for p in reversed(verdict.chart.points) if p.value is not None)
     aim = said.group(5)
-    assert aim == kpi_value(kpi.target, kpi), aim
+    # The target as the paper prints it, with whose it is (render.target_source).
+    assert aim == kpi_value(kpi.target, kpi) + target_source(kpi), aim
     variation = verdict.variation
     for value, text in zip((latest, variation.mean, variation.lower, variation.upper),
                            said.groups()[:4], strict=True):

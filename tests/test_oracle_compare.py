@@ -728,7 +728,8 @@ HIGHEST = re.compile(r"By ([^,.]+?), the highest figures .*? were (.*?\))\.(?: |
 LABELS = {"lpa": "LPA", "offence": "offence", "role": "role", "place": "place",
           "serious": "serious"}
 TOP_PARTS = 5  # docs/board-paper.md: a longer breakdown lists its five largest parts, as one
-# with no comparison to rank by does
+# with no comparison to rank by does, every part tied with the fifth too
+TOP_MOST = 10  # ... unless that makes more than ten: then those tied are counted, not named
 
 
 def check_highest(k: Kpi, by: str, parts: dict, section: str, ranked: list, standout: bool,
@@ -765,10 +766,26 @@ def check_highest(k: Kpi, by: str, parts: dict, section: str, ranked: list, stan
     # docs/guarantees.md).
     assert len({shown for _, shown in items}) == len(
         {Decimal(format(parts[n][0], ".15g")) for n in names}), (where, k.id, by, items)
-    # kpi sorts equal figures by the part, the rows with no value in the column last
+    # kpi sorts equal figures by the part, the rows with no value in the column last; every
+    # part tied with the fifth is listed too (fewer than five figures above it), or, where
+    # they would make more than TOP_MOST, none of them, counted (docs/board-paper.md)
     ordered = sorted(parts.items(), key=lambda item: (-item[1][0], item[0] == "not recorded",
                                                       item[0]))
-    want = [n for n, (v, _) in [p for p in ordered if p[0] != "not recorded"][:TOP_PARTS] if v]
+    named = [(n, v) for n, (v, _) in ordered if n != "not recorded" and v]
+    def above(v: float) -> int:
+        return sum(Decimal(format(w, ".15g")) > Decimal(format(v, ".15g")) for _, w in named)
+    kept = [(n, v) for n, v in named if above(v) < TOP_PARTS]
+    joint = re.search(r" and ([\d,]+) parts joint (\d+)\w\w \(", found[0].group(2))
+    if len(kept) > TOP_MOST:
+        last = kept[-1][1]
+        tied = [n for n, v in kept if v == last]
+        kept = [(n, v) for n, v in kept if v != last]
+        assert joint is not None and (int(joint.group(1).replace(",", "")),
+                                      int(joint.group(2))) == (len(tied), 1 + above(last)), (
+            f"{where}: {k.id} by {by}: {found[0].group(0)}, expected {len(tied)} parts joint")
+    else:
+        assert joint is None, (where, k.id, by, found[0].group(0))
+    want = [n for n, _ in kept]
     assert names == want, (f"{where}: {k.id} by {by}: the highest figures {names}, expected "
                            f"{want} of {[(n, v) for n, (v, _) in ordered]}")
     STATS["highest figures lists checked"] += 1
@@ -1010,6 +1027,14 @@ def check_standout(p: Project, k: Kpi, by: str, cur, cmp_, printed, period: int,
                                                                             mine)
         ok, why = passes(name, rest)
         assert ok, f"{where}: '{sentence}': {name} does not stand out from the rest ({why})"
+        if share:
+            # and it differs from all the other parts pooled, as `kpi compare` judges it
+            oa = sum(rows[r][0] for r in rows if r != name)
+            ob = sum(rows[r][1] for r in rows if r != name)
+            _, pv = _z(a, b, oa, ob)
+            assert pv < ALPHA / m, (f"{where}: '{sentence}': {name} is named, but differs "
+                                    f"from all the others only at p {pv:.4g}, not below "
+                                    f"{ALPHA}/{m}")
     # a part left in the rest that would pass against the others left: counted (not promised)
     for name in rest:
         if passes(name, [r for r in rest if r != name])[0]:

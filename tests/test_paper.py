@@ -396,11 +396,15 @@ def test_lpa_ranking_equals_sql(exported, crimes):
 
 
 def test_top_neighbourhoods_equal_sql(exported, crimes):
+    """The five highest neighbourhoods, and every one tied with the fifth (SQL's RANK() at
+    most 5; tests/test_top_parts.py holds a tie there)."""
     _, markdown, _ = exported
     rows = crimes.execute("""
-        SELECT neighbourhood, count(*) AS n FROM crimes
-        WHERE recorded BETWEEN '2024-10-01' AND '2025-09-30'
-        GROUP BY neighbourhood ORDER BY n DESC, neighbourhood LIMIT 5""").fetchall()
+        SELECT neighbourhood, n FROM (
+            SELECT neighbourhood, count(*) AS n, rank() OVER (ORDER BY count(*) DESC) AS r
+            FROM crimes WHERE recorded BETWEEN '2024-10-01' AND '2025-09-30'
+            GROUP BY neighbourhood)
+        WHERE r <= 5 ORDER BY n DESC, neighbourhood""").fetchall()
     listed = ", ".join(f"{name} ({n})" for name, n in rows)
     assert (f"By neighbourhood, the highest figures in the year ending September 2025 were "
             f"{listed}.") in markdown

@@ -25,6 +25,8 @@ import math
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_paper_standouts import RATE_TOML, _rate_project
 
 import kpi
@@ -205,3 +207,105 @@ def test_rows_not_recorded_are_in_no_parts_rest_in_either_face(tmp_path, cli):
     assert "stands out" not in line
     assert "By LPA, the change in percentage points, best first: Brierley (+30.0pp), Aston " \
            "(+20.0pp), not recorded (+10.0pp)." in line
+
+
+def test_a_part_the_paper_names_differs_from_the_rest_in_kpi_compare(tmp_path, cli):
+    """A 20, B 60, C and D 80 of 100 incidents attended in time. By hand (the pooled z-test
+    above): B against all the others, 60 of 100 against 180 of 300, is 60% against 60%,
+    p = 1; `kpi compare` says "no (p=1.000)". The paper set A aside first (20 of 100 against
+    220 of 300, p < 0.001), then tested B against C and D alone (60 of 100 against 160 of
+    200, p = 0.00022 < 0.05/4) and said "A (20.0%) and B (60.0%) stand out from the other 2
+    (80.0% together)": B differed in one face and not in the other. A part is named now only
+    where it differs from all the others pooled too, the test `kpi compare` reports."""
+    assert _z_p(60, 100, 180, 300) == pytest.approx(1.0)
+    assert _z_p(60, 100, 160, 200) < 0.05 / 4 < 0.05
+    assert _z_p(20, 100, 220, 300) < 0.001
+    _loaded(tmp_path, cli, parts=(("A", 20, 100), ("B", 60, 100), ("C", 80, 100),
+                                  ("D", 80, 100)))
+    compared = cli(["--project", tmp_path, "compare", "--period", "2025-09", "--by", "lpa",
+                    "--format", "json"])
+    parts = {p["name"]: p["vs_rest"] for p in json.loads(compared.stdout)["kpis"][0]["parts"]}
+    assert parts["B"]["significant"] is False
+    assert parts["A"]["significant"] is True
+    line = _paper_line(cli, tmp_path)
+    assert ("By LPA, A (20.0%) stands out from the other 3 (73.3% together): a difference "
+            "unlikely to be chance.") in line, line
+    said = re.search(r"By LPA, (.*?) stands? out from", line)
+    assert said is not None
+    named = re.findall(r"(?:^|, | and )(\w+) \(", said.group(1))
+    assert named and all(parts[name]["significant"] for name in named), (named, parts)
+
+
+@given(st.lists(st.tuples(st.integers(0, 120), st.integers(0, 120)), min_size=2, max_size=7))
+@settings(max_examples=300, deadline=None)
+def test_every_part_named_as_standing_out_differs_from_all_the_others(cells):
+    """Of any parts of a proportion (x of n), each part `stats.share_standouts` names
+    differs from all the other parts pooled at 0.05/m (the oracle: the pooled z-test worked
+    above), m the parts with cases, as `kpi compare` judges it; and from the rest it is named
+    against. (A count's parts are tested on their change, which `kpi compare` does not test:
+    docs/statistics.md.)"""
+    rows = [(f"p{i}", min(a, b), max(a, b)) for i, (a, b) in enumerate(cells)]
+    found = stats.share_standouts(rows, 50)
+    live = [(name, x, n) for name, x, n in rows if n]
+    if found is None:
+        return
+    m = len(live)
+    assert found.tested == m
+    every_x, every_n = sum(x for _, x, _ in live), sum(n for _, _, n in live)
+    rest = set(found.rest)
+    rest_x = sum(x for name, x, _ in live if name in rest)
+    rest_n = sum(n for name, _, n in live if name in rest)
+    for test in found.parts:
+        x, n = next((x, n) for name, x, n in live if name == test.part)
+        assert _z_p(x, n, every_x - x, every_n - n) < 0.05 / m, (test.part, live)
+        assert _z_p(x, n, rest_x, rest_n) < 0.05 / m, (test.part, live)
+
+
+def test_the_workbook_shows_a_p_value_on_its_side_of_the_level_beside_its_verdict(
+        tmp_path, cli):
+    """A 53 of 56 and six LPAs of 80 of 100 each: by hand (the pooled z-test above), A
+    against the other six's 480 of 600 has p = 0.00725, not below 0.05/7 = 0.00714. The text
+    says "no (p=0.0073)" under "differs from the rest (p<0.05/7)"; the workbook showed the
+    same p-value as 0.007, below the level, beside `vs_rest_significant` FALSE, and gave the 7
+    parts tested only inside a note. It shows 0.0073, and `vs_rest_tests` 7 (the CSV, JSON
+    and `project.compare` carry it too)."""
+    from test_faces import excel_shown, workbook_cells
+
+    p_value = _z_p(53, 56, 480, 600)
+    assert 0.05 / 7 < p_value < 0.0075 and round(p_value, 3) == 0.007
+    _loaded(tmp_path, cli, parts=(("A", 53, 56), *((lpa, 80, 100) for lpa in "BCDEFG")))
+    args = ["--project", tmp_path, "compare", "--period", "2025-09", "--by", "lpa"]
+    table = cli(args)
+    assert table.exit_code == 0, table.output
+    row = next(line for line in table.stdout.splitlines() if line.startswith("7 ")
+               or " A " in line)
+    assert row.endswith("no (p=0.0073)"), table.stdout
+    done = cli([*args, "--format", "xlsx", "--output", tmp_path / "c.xlsx"])
+    assert done.exit_code == 0, done.output
+    _, cells = workbook_cells(tmp_path / "c.xlsx", "kpi")
+    part = next(r for r in cells if r["part"][0] == "A")
+    value, code = part["vs_rest_p"]
+    assert value == pytest.approx(p_value, rel=1e-12)
+    assert excel_shown(float(value), code) == "0.0073", code  # type: ignore[arg-type]
+    assert part["vs_rest_significant"][0] is False
+    assert part["vs_rest_tests"][0] == 7
+    doc = json.loads(cli([*args, "--format", "json"]).stdout)
+    assert {p["name"]: p["vs_rest"]["tests"] for p in doc["kpis"][0]["parts"]} == dict.fromkeys(
+        "ABCDEFG", 7)
+    frame = kpi.open(tmp_path).compare("2025-09", "lpa")
+    assert frame["vs_rest_tests"].to_list() == [7] * 7
+
+
+@pytest.mark.parametrize(("p_value", "tests", "shown"), [
+    (0.0496, 1, "0.0496"),       # "0.050" beside "yes" read as not below 0.05
+    (0.0504, 1, "0.050"),
+    (0.05, 1, "0.050"),
+    (0.00725, 7, "0.0073"),
+])
+def test_a_p_value_alone_reads_on_its_side_of_five_percent(p_value, tests, shown):
+    from test_faces import excel_shown
+
+    from kpi.writers.xlsx import p_format
+
+    assert stats.p_text(p_value, tests) == shown
+    assert excel_shown(p_value, p_format(p_value, tests)) == shown

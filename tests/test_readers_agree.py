@@ -526,12 +526,26 @@ def _fits_a_cell(value: float) -> bool:
 
 def _fits_a_date_cell(value: datetime) -> bool:
     """Whether the serial day number xlsxwriter writes for the time (to 16 significant
-    digits, some 0.9 microseconds) is, to the nearest microsecond, the time itself."""
+    digits, some 0.9 microseconds) holds the time: a whole millisecond always; else the
+    time is the serial's nearest microsecond, and no whole millisecond a few microseconds
+    from it is written, by a writer of as many digits as the text shows or more, as the
+    same text (it would be read instead, as the rounder)."""
     from xlsxwriter.utility import _datetime_to_excel_datetime
 
+    if value.microsecond % 1000 == 0:
+        return True
     serial = Decimal(f"{_datetime_to_excel_datetime(value, False, False):.16G}")
     micro = int((serial * 86_400_000_000).to_integral_value())
-    return datetime(1899, 12, 30) + timedelta(microseconds=micro) == value
+    if datetime(1899, 12, 30) + timedelta(microseconds=micro) != value:
+        return False
+    shown = len(serial.normalize().as_tuple().digits)
+    for step in range(-8, 9):
+        other = value + timedelta(microseconds=step)
+        if other.microsecond % 1000 == 0 and any(
+                Decimal(f"{_datetime_to_excel_datetime(other, False, False):.{d}G}") == serial
+                for d in (15, 16, 17) if d >= shown):
+            return False
+    return True
 
 
 @st.composite
@@ -1018,6 +1032,355 @@ def test_a_text_cell_of_characters_that_show_nothing_is_a_blank(tmp_path):
         kpi.open(tmp_path / "unique").ingest("d", [csv_path])
     assert "row 2, column 'ref': expected an id (dataset 'd' declares 'ref' unique), found a " \
            "blank" in str(refused.value)
+
+
+CALLS = """
+[project]
+name = "Calls"
+baseline = "2025-01"
+
+[datasets.calls]
+date = "at"
+
+[datasets.calls.columns]
+ref = { type = "str", from = ["Ref"] }
+at = { type = "datetime", from = ["Created"] }
+day = { type = "date", from = ["Day"] }
+lpa = { type = "str", from = ["LPA"] }
+seconds = { type = "float", from = ["Seconds"] }
+answered = { type = "int", from = ["Answered"] }
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "calls"
+title = "Calls"
+priority = "p"
+kind = "count"
+dataset = "calls"
+better = "neutral"
+breakdowns = ["lpa"]
+
+[[kpis]]
+id = "answered"
+title = "Answered"
+priority = "p"
+kind = "sum"
+dataset = "calls"
+value = "answered"
+better = "higher"
+
+[[kpis]]
+id = "mean_seconds"
+title = "Mean answer time"
+priority = "p"
+kind = "mean"
+dataset = "calls"
+value = "seconds"
+unit = "seconds"
+better = "lower"
+
+[[kpis]]
+id = "late_days"
+title = "Calls of the last day of a month"
+priority = "p"
+kind = "count"
+dataset = "calls"
+filter = "day IN (DATE '2025-01-31', DATE '2025-02-28', DATE '2025-12-31', DATE '2024-12-31')"
+better = "neutral"
+"""
+
+
+def _calls() -> list[tuple[str, datetime, date, str, float, int]]:
+    """Calls on the edges a reading could move across: the last second of a month and the
+    first of the next, each side of midnight on the nights the UK clocks change (not the
+    hour they show twice or skip), 29 February, the year's last second; each call's `day`
+    its date but for every third, a day earlier (a date column of its own)."""
+    moments = [datetime(2024, 1, 31, 23, 59, 59), datetime(2024, 2, 1, 0, 0),
+               datetime(2024, 2, 29, 12, 30, 15), datetime(2024, 3, 31, 0, 30),
+               datetime(2024, 3, 31, 3, 0), datetime(2024, 10, 27, 0, 59, 59),
+               datetime(2024, 10, 27, 2, 0, 1), datetime(2024, 12, 31, 23, 59, 59),
+               datetime(2025, 1, 1, 0, 0, 1), datetime(2025, 1, 31, 23, 30),
+               datetime(2025, 2, 28, 23, 59, 59), datetime(2025, 3, 30, 0, 59),
+               datetime(2025, 3, 30, 2, 0), datetime(2025, 9, 30, 23, 59, 59),
+               datetime(2025, 10, 1, 0, 0), datetime(2025, 10, 26, 0, 30),
+               datetime(2025, 10, 26, 2, 30), datetime(2025, 12, 31, 23, 59, 59)]
+    # every month of the two years has calls, so each window is whole
+    moments += [datetime(year, month, 15, 12, 0) for year in (2024, 2025)
+                for month in range(1, 13)]
+    rows = []
+    for n, moment in enumerate(moments):
+        day = moment.date() - timedelta(days=1 if n % 3 == 0 else 0)
+        rows.append((f"C{n:03d}", moment, day, ("Dudley", "Walsall", "10-17")[n % 3],
+                     [12.5, 0.1, 0.3333, 86399.75][n % 4], n % 5))
+    return rows
+
+
+def test_an_excel_saved_csv_iso_text_parquet_and_the_workbook_give_the_same_figures(
+        tmp_path, cli, office_profile):
+    """The same calls as a workbook of date and number cells (xlsxwriter), the CSV a
+    spreadsheet saves of it in a UK locale (dates `31/01/2024 23:59:59` and `31/01/2024`, as
+    shown: LibreOffice Calc, `soffice --convert-to csv`, as Excel's "CSV (Comma delimited)"
+    writes), a Parquet file of ISO text (`2024-01-31T23:59:59`, `2024-01-31`) and one of
+    typed columns (timestamp, date32): every reader stores the same rows, and every figure
+    of `kpi summary` and `kpi show` is the same; the figures by hand below. (Its figures have
+    at most the 15 significant digits a spreadsheet writes in a CSV.) The workbook's times
+    were read a microsecond off (23:59:59 as 23:59:58.999999:
+    `excel_reader._serial_microseconds`)."""
+    import shutil
+    import subprocess
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import xlsxwriter
+
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    if office is None:
+        pytest.skip("soffice is not installed here (.ci/run installs it with apt-get)")
+    rows = _calls()
+    header = ["Ref", "Created", "Day", "LPA", "Seconds", "Answered"]
+    book = xlsxwriter.Workbook(str(tmp_path / "calls.xlsx"))
+    sheet = book.add_worksheet("Calls")
+    when = book.add_format({"num_format": "dd/mm/yyyy hh:mm:ss"})
+    on = book.add_format({"num_format": "dd/mm/yyyy"})
+    sheet.write_row(0, 0, header)
+    for r, (ref, moment, day, lpa, seconds, answered) in enumerate(rows, start=1):
+        sheet.write_string(r, 0, ref)
+        sheet.write_datetime(r, 1, moment, when)
+        sheet.write_datetime(r, 2, datetime.combine(day, time()), on)
+        sheet.write_string(r, 3, lpa)
+        sheet.write_number(r, 4, seconds)
+        sheet.write_number(r, 5, answered)
+    book.close()
+    # As shown (the 9th token), UTF-8, British English (2057): as Excel saves a CSV in the UK.
+    result = subprocess.run([office, "--headless", "--norestore",
+                             f"-env:UserInstallation={office_profile.as_uri()}",
+                             "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,2057,"
+                             "false,true,true", "--outdir", str(tmp_path / "saved"),
+                             str(tmp_path / "calls.xlsx")], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr
+    saved = tmp_path / "saved" / "calls.csv"
+    lines = saved.read_text(encoding="utf-8").splitlines()
+    assert lines[1].startswith("C000,31/01/2024 23:59:59,30/01/2024,Dudley,12.5,0"), lines[1]
+    pq.write_table(pa.table({
+        "Ref": [r[0] for r in rows], "Created": [r[1].isoformat() for r in rows],
+        "Day": [r[2].isoformat() for r in rows], "LPA": [r[3] for r in rows],
+        "Seconds": [repr(r[4]) for r in rows], "Answered": [str(r[5]) for r in rows]}),
+        tmp_path / "iso.parquet")
+    pq.write_table(pa.table({
+        "Ref": [r[0] for r in rows], "Created": pa.array([r[1] for r in rows],
+                                                         pa.timestamp("us")),
+        "Day": pa.array([r[2] for r in rows], pa.date32()), "LPA": [r[3] for r in rows],
+        "Seconds": [r[4] for r in rows], "Answered": [r[5] for r in rows]}),
+        tmp_path / "typed.parquet")
+    stored, figures = {}, {}
+    for name, path in (("workbook", tmp_path / "calls.xlsx"), ("saved csv", saved),
+                       ("iso parquet", tmp_path / "iso.parquet"),
+                       ("typed parquet", tmp_path / "typed.parquet")):
+        folder = tmp_path / name.replace(" ", "-")
+        folder.mkdir()
+        (folder / "kpi.toml").write_text(CALLS, encoding="utf-8")
+        loaded = cli(["--project", folder, "ingest", "calls", path])
+        assert loaded.exit_code == 0, (name, loaded.output)
+        stored[name] = _stored(folder, "calls").sort("ref")
+        summary = cli(["--project", folder, "summary", "--period", "2025-12", "--format",
+                       "json"])
+        shown = cli(["--project", folder, "show", "calls", "--period", "2025-12", "--format",
+                     "json"])
+        assert summary.exit_code == shown.exit_code == 0, name
+        import json
+
+        figures[name] = ({k["id"]: (k["current"]["value"], k["comparison"]["value"])
+                          for k in json.loads(summary.stdout)["kpis"]},
+                         json.loads(shown.stdout)["trend"],
+                         json.loads(shown.stdout)["breakdowns"])
+    first = stored["workbook"]
+    for name, frame in stored.items():
+        assert frame.equals(first), (name, frame, first)
+    assert len({repr(f) for f in figures.values()}) == 1, figures
+    # By hand: YE 2025-12 is the 2025 calls; the comparison (baseline YE 2025-01) is
+    # February 2024 to January 2025.
+    in_2025 = [r for r in rows if r[1].year == 2025]
+    baseline = [r for r in rows if datetime(2024, 2, 1) <= r[1] < datetime(2025, 2, 1)]
+    got = figures["workbook"][0]
+    assert got["calls"] == (len(in_2025), len(baseline))
+    assert got["answered"] == (sum(r[5] for r in in_2025), sum(r[5] for r in baseline))
+    assert got["mean_seconds"][0] == pytest.approx(
+        math.fsum(r[4] for r in in_2025) / len(in_2025), rel=1e-12)
+    last_days = {date(2025, 1, 31), date(2025, 2, 28), date(2025, 12, 31), date(2024, 12, 31)}
+    assert got["late_days"] == (sum(r[2] in last_days for r in in_2025),
+                                sum(r[2] in last_days for r in baseline))
+
+
+def test_whole_minutes_in_a_workbook_are_read_as_the_csv_of_them(tmp_path, cli):
+    """Calls created on the quarter hours of the first of each month and attended 15 minutes
+    later, as a workbook (xlsxwriter, as pandas' `to_excel` writes: serials to 16 significant
+    digits) and as a CSV. The workbook's 00:15 was read as 00:14:59.999999 and its 00:30 as
+    00:30:00.000001, so one call in four took 15 minutes and 2 microseconds: "attended
+    within 15 minutes" was 75.0% from the workbook and 100.0% from the CSV, exit 0. By hand:
+    every call is attended in 15 minutes, 100.0% in both windows."""
+    import csv as csv_module
+    import json
+
+    import xlsxwriter
+
+    toml = """[project]
+name = "Attendance"
+baseline = "2025-01"
+
+[datasets.incidents]
+date = "created"
+
+[datasets.incidents.columns]
+ref = { type = "str", from = ["Ref"] }
+created = { type = "datetime", from = ["Created"] }
+attended = { type = "datetime", from = ["Attended"] }
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "in_15"
+title = "Attended within 15 minutes"
+priority = "p"
+kind = "rate"
+dataset = "incidents"
+numerator = "CASE WHEN attended - created <= INTERVAL '15 minutes' THEN 1 ELSE 0 END"
+denominator = "1"
+better = "higher"
+"""
+    rows = []
+    for year in (2024, 2025):
+        for month in range(1, 13):
+            for quarter in range(4):
+                start = datetime(year, month, 1) + timedelta(minutes=15 * quarter)
+                rows.append((f"R{len(rows)}", start, start + timedelta(minutes=15)))
+    book = xlsxwriter.Workbook(str(tmp_path / "calls.xlsx"))
+    sheet = book.add_worksheet()
+    shown = book.add_format({"num_format": "dd/mm/yyyy hh:mm:ss"})
+    sheet.write_row(0, 0, ["Ref", "Created", "Attended"])
+    with (tmp_path / "calls.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv_module.writer(handle)
+        writer.writerow(["Ref", "Created", "Attended"])
+        for r, (ref, created, attended) in enumerate(rows, start=1):
+            sheet.write_string(r, 0, ref)
+            sheet.write_datetime(r, 1, created, shown)
+            sheet.write_datetime(r, 2, attended, shown)
+            writer.writerow([ref, f"{created:%d/%m/%Y %H:%M:%S}", f"{attended:%d/%m/%Y %H:%M:%S}"])
+    book.close()
+    got = {}
+    for name in ("calls.xlsx", "calls.csv"):
+        folder = tmp_path / name.replace(".", "-")
+        folder.mkdir()
+        (folder / "kpi.toml").write_text(toml, encoding="utf-8")
+        assert cli(["--project", folder, "ingest", "incidents", tmp_path / name]).exit_code == 0
+        result = cli(["--project", folder, "summary", "--period", "2025-12", "--format", "json"])
+        assert result.exit_code == 0, result.output
+        [figure] = json.loads(result.stdout)["kpis"]
+        got[name] = (figure["current"]["value"], figure["comparison"]["value"])
+    assert got == {"calls.xlsx": (100.0, 100.0), "calls.csv": (100.0, 100.0)}
+    for name in ("calls.xlsx", "calls.csv"):
+        stored = _stored(tmp_path / name.replace(".", "-"), "incidents")
+        assert stored["created"].dt.microsecond().max() == 0, name
+        assert stored["attended"].dt.microsecond().max() == 0, name
+
+
+SERIAL_TIMES = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2027, 12, 31))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(moment=SERIAL_TIMES, unit=st.sampled_from([1_000_000, 1000, 1]),
+       digits=st.sampled_from([15, 16, 17]), system=st.booleans())
+def test_a_serial_day_number_is_read_as_the_time_written(moment, unit, digits, system):
+    """A time to the second, millisecond or microsecond, as a writer of 15 (LibreOffice's
+    fewest), 16 (xlsxwriter) or 17 significant digits writes its serial day number (in the
+    1900 or the 1904 date system: xlsxwriter's own conversion), is read as that time: every
+    one to the second or millisecond exactly; one to the microsecond a few microseconds from
+    it at most (a float near 45,000 days holds some 0.6 of them, 16 digits 0.9, 15 digits
+    8.6), and as a whole millisecond only where a writer writes that as the same text
+    (00:00:01.000001 of 1 January 2000 and 00:00:01 are both '36526.00001157408', read as
+    the whole second; a text of 15 digits may be a 16-digit writer's whose last is 0)."""
+    from xlsxwriter.utility import _datetime_to_excel_datetime
+
+    from kpi.ingest.excel_reader import DAY_ZERO_1900, DAY_ZERO_1904, _serial_microseconds
+
+    micros = moment.microsecond - moment.microsecond % unit
+    moment = moment.replace(microsecond=micros)
+    serial = _datetime_to_excel_datetime(moment, system, True)
+    read = _serial_microseconds(f"{serial:.{digits}g}".encode())
+    assert read is not None
+    got = (DAY_ZERO_1904 if system else DAY_ZERO_1900) + timedelta(microseconds=read)
+    if unit > 1:
+        assert got == moment, (moment, f"{serial:.{digits}g}", got)
+    else:
+        assert abs(got - moment) <= timedelta(microseconds=9), (moment, got)
+        if got != moment and got.microsecond % 1000 == 0:
+            # a time a writer of as many digits as the text shows, or more, writes as it
+            text = Decimal(f"{serial:.{digits}g}")
+            shown = len(text.normalize().as_tuple().digits)
+            again = _datetime_to_excel_datetime(got, system, True)
+            assert any(Decimal(f"{again:.{d}g}") == text for d in (15, 16, 17)
+                       if d >= shown), (moment, got, text)
+
+
+def test_a_date_cell_at_a_days_end_stays_on_its_day_in_a_date_or_month_column(tmp_path, cli):
+    """A date cell of 30 September 2025 23:59:59.999999 (a period's end as pandas gives it,
+    shown 30/09/2025 by a date format) in a `date` column was stored as 1 October, counted
+    in October, and in a `month` column (shown Sep-25) as October, exit 0: fastexcel gives
+    a cell's time to the millisecond, rounded up to the next midnight, and only a `datetime`
+    column's serials were read in full. The CSV of the same times stores 30 September in the
+    date column and refuses the time of day in the month column; so now does the workbook.
+    By hand: the four incidents are of 30 September."""
+    import xlsxwriter
+
+    hostile = Path(__file__).resolve().parent / "fixtures" / "hostile"
+    ends = [datetime(2025, 9, 30, 23, 59, 59, 999_999), datetime(2025, 9, 30, 23, 59, 59, 999_500),
+            datetime(2025, 9, 30, 23, 59, 59, 999_000), datetime(2025, 9, 30, 12)]
+    book = xlsxwriter.Workbook(str(tmp_path / "days.xlsx"))
+    sheet = book.add_worksheet()
+    day = book.add_format({"num_format": "dd/mm/yyyy"})
+    sheet.write_row(0, 0, ["Incident Ref", "Date", "LPA", "Victims", "Age range"])
+    lines = ["Incident Ref,Date,LPA,Victims,Age range"]
+    for row, end in enumerate(ends, start=1):
+        sheet.write_string(row, 0, f"A{row}")
+        sheet.write_datetime(row, 1, end, day)
+        sheet.write_row(row, 2, ["Dudley", 1, "10-17"])
+        lines.append(f"A{row},{end:%Y-%m-%d %H:%M:%S.%f},Dudley,1,10-17")
+    book.close()
+    (tmp_path / "days.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name in ("days.xlsx", "days.csv"):
+        folder = tmp_path / name.replace(".", "-")
+        folder.mkdir()
+        (folder / "kpi.toml").write_text((hostile / "kpi.toml").read_text(encoding="utf-8"),
+                                         encoding="utf-8")
+        result = cli(["--project", folder, "ingest", "incidents", tmp_path / name])
+        assert result.exit_code == 0, result.output
+        stored = _stored(folder, "incidents").sort("ref")
+        assert stored["date"].to_list() == [date(2025, 9, 30)] * 4, name
+        assert stored["month"].to_list() == ["2025-09"] * 4, name
+    months = xlsxwriter.Workbook(str(tmp_path / "months.xlsx"))
+    sheet = months.add_worksheet()
+    sheet.write_row(0, 0, ["Month", "Crime type"])
+    shown = months.add_format({"num_format": "mmm-yy"})
+    sheet.write_datetime(1, 0, datetime(2025, 8, 1), shown)
+    sheet.write_datetime(2, 0, ends[0], shown)
+    sheet.write_row(1, 1, ["Theft"])
+    sheet.write_row(2, 1, ["Theft"])
+    months.close()
+    folder = tmp_path / "months"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text((hostile / "kpi.toml").read_text(encoding="utf-8"),
+                                     encoding="utf-8")
+    result = cli(["--project", folder, "ingest", "strict", tmp_path / "months.xlsx"])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith(
+        "Error: ") and "row 3, column 'Month': expected a month such as 2025-09, found "\
+        "'2025-09-30 23:59:59.999999', which is a date with a time of day" in result.stderr, \
+        result.stderr
 
 
 PATTERNED_FLOATS = """[project]

@@ -94,7 +94,8 @@ def test_breakdown_ranked_with_each_parts_change(cli, project):
     rows = sql("""SELECT lpa,
                          count(*) FILTER (recorded BETWEEN '2024-10-01' AND '2025-09-30'),
                          count(*) FILTER (recorded BETWEEN '2023-04-01' AND '2024-03-31')
-                  FROM crimes GROUP BY lpa ORDER BY 2 DESC, lpa""")
+                  FROM crimes GROUP BY lpa ORDER BY 2, lpa""")
+    # Best first: total crime is better lower (`kpi compare`'s order, compare.part_ranks).
     parts = doc["breakdowns"]["lpa"]
     assert [(p["part"], p["current"], p["comparison"]) for p in parts] == rows
     for part, (_, now, then) in zip(parts, rows, strict=True):
@@ -108,19 +109,77 @@ def test_breakdown_ranked_with_each_parts_change(cli, project):
 def test_breakdown_ranks_equal_figures_alike(cli, project):
     """The breakdown's rank column numbered parts 1, 2, 3 by position: Birmingham and
     Coventry, 101 crimes each, read "2" and "3", as if one had more. Equal figures share a
-    rank now, largest first, as SQL's RANK() gives them (and `kpi compare` ranks)."""
-    rows = sql("""SELECT lpa, n, rank() OVER (ORDER BY n DESC) FROM (
+    rank, as SQL's RANK() gives them."""
+    rows = sql("""SELECT lpa, n, rank() OVER (ORDER BY n) FROM (
                     SELECT lpa, count(*) AS n FROM crimes
                     WHERE recorded BETWEEN '2024-10-01' AND '2025-09-30' GROUP BY lpa)
-                  ORDER BY n DESC, lpa""")
-    assert [r[2] for r in rows] == [1, 2, 2]  # the fixture holds a tie
+                  ORDER BY n, lpa""")
+    assert [r[2] for r in rows] == [1, 1, 3]  # the fixture holds a tie
     result = cli(["--project", project, "show", "total_crime", "--period", "2025-09",
                   "--format", "csv"])
     assert result.exit_code == 0, result.output
     parts = [r for r in csv.DictReader(io.StringIO(result.stdout)) if r["section"] == "By lpa"]
     assert [(p["lpa"], int(float(p["current"])), int(p["rank"])) for p in parts] == rows
     table = cli(["--project", project, "show", "total_crime", "--period", "2025-09"]).stdout
-    assert re.search(r"^2 +Birmingham +101 .*\n2 +Coventry +101 ", table, re.M)
+    assert re.search(r"^1 +Birmingham +101 .*\n1 +Coventry +101 ", table, re.M)
+
+
+def test_a_part_has_one_rank_in_show_and_compare(cli, project):
+    """`kpi show` numbered a breakdown largest first whatever the KPI, while `kpi compare`
+    ranks by the KPI's better direction: of total crime (better lower), Dudley's 159 crimes,
+    the most, were "1" in `kpi show` and "3" in `kpi compare`. A part's rank is one rank,
+    SQL's RANK() over the figures in the better direction, in the table, CSV and JSON of
+    both, and both list the parts in its order."""
+    want = {lpa: rank for lpa, _, rank in sql(
+        """SELECT lpa, n, rank() OVER (ORDER BY n) FROM (
+             SELECT lpa, count(*) AS n FROM crimes
+             WHERE recorded BETWEEN '2024-10-01' AND '2025-09-30' GROUP BY lpa)""")}
+    assert want["Dudley"] == 3
+    shown = run_json(cli, project, "total_crime", "--period", "2025-09")
+    show_ranks = [(p["part"], p["rank"]) for p in shown["breakdowns"]["lpa"]]
+    compared = cli(["--project", project, "compare", "--period", "2025-09", "--by", "lpa",
+                    "--kpi", "total_crime", "--format", "json"])
+    assert compared.exit_code == 0, compared.output
+    compare_ranks = [(p["name"], p["rank"])
+                     for p in json.loads(compared.stdout)["kpis"][0]["parts"]]
+    import kpi
+
+    frame = kpi.open(project).detail("total_crime", "2025-09").breakdowns["lpa"]
+    python_ranks = list(zip(frame["part"], frame["rank"], strict=True))
+    assert show_ranks == compare_ranks == python_ranks == sorted(
+        want.items(), key=lambda kv: (kv[1], kv[0]))
+    table = cli(["--project", project, "show", "total_crime", "--period", "2025-09"]).stdout
+    assert re.search(r"^3 +Dudley +159 ", table, re.M), table
+
+
+def test_ranks_and_order_do_not_depend_on_the_extracts_row_order(cli, project, tmp_path):
+    """The mini extract loaded with its rows shuffled gives every breakdown's parts the same
+    ranks in the same order, in `kpi show` and `kpi compare` alike."""
+    import random
+
+    from kpi.catalogue import load_project
+    from kpi.ingest import load
+
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root, ignore=shutil.ignore_patterns("data"))
+    lines = EXTRACT.read_text(encoding="utf-8").splitlines()
+    body = lines[1:]
+    random.Random(7).shuffle(body)
+    (root / "extracts" / "crimes.csv").write_text("\n".join([lines[0], *body]) + "\n",
+                                                  encoding="utf-8")
+    load(load_project(root), "crimes")
+
+    def ranks(folder: Path, kpi_id: str) -> tuple:
+        shown = run_json(cli, folder, kpi_id, "--period", "2025-09")
+        compared = cli(["--project", folder, "compare", "--period", "2025-09", "--by", "lpa",
+                        "--kpi", kpi_id, "--format", "json"])
+        assert compared.exit_code == 0, compared.output
+        return ({column: [(p["part"], p["rank"]) for p in parts]
+                 for column, parts in shown["breakdowns"].items()},
+                [(p["name"], p["rank"]) for p in json.loads(compared.stdout)["kpis"][0]["parts"]])
+
+    for kpi_id in ("total_crime", "knife_crime"):
+        assert ranks(root, kpi_id) == ranks(project, kpi_id), kpi_id
 
 
 def test_the_csv_gives_counts_as_the_json_does(cli, project):
@@ -211,7 +270,7 @@ def test_csv_output_is_one_table_with_a_section_column(cli, project):
     sections = {r["section"] for r in rows}
     assert {"Definition", "Windows", "Change", "By lpa"} <= sections
     lpa = [r for r in rows if r["section"] == "By lpa"]
-    assert [r["lpa"] for r in lpa] == ["Dudley", "Birmingham", "Coventry"]
+    assert [r["lpa"] for r in lpa] == ["Birmingham", "Coventry", "Dudley"]  # best first
     change = next(r for r in rows if r["section"] == "Change")
     assert float(change["change_absolute"]) == -12  # a number, not a quoted formula
 

@@ -24,7 +24,8 @@ TOP_LEVEL_EXTRA = {"project", "versions", "schema_version"}
 KPI_FIELDS = {"id", "title", "priority", "kind", "unit", "better", "status", "current",
               "comparison", "change"}
 KPI_EXTRA = {"priority_title", "note", "significance", "variation", "target", "target_met",
-             "assurance", "quality"}
+             "assurance", "quality", "target_source", "target_illustrative",
+             "population_source", "population_illustrative"}
 SIGNIFICANCE_FIELDS = {"test", "statistic", "p_value", "significant", "reason"}
 VARIATION_FIELDS = {"verdict", "rule", "mean", "lower", "upper", "points", "trial", "baseline"}
 WINDOW_FIELDS = {"label", "start", "end", "value"}
@@ -182,7 +183,8 @@ def test_csv_is_one_row_per_kpi_with_the_json_fields_flattened(summary):
         "current_label", "current_start", "current_end", "current_value",
         "change_absolute", "change_percent", "change_points", "note",
         "significance_test", "p_value", "significant", "variation", "variation_rule", "target",
-        "target_met", "assurance", "quality", "change_note"]
+        "target_met", "assurance", "quality", "change_note", "target_source",
+        "target_illustrative", "population_source", "population_illustrative"]
     first = rows[0]
     assert (first["id"], first["comparison_value"], first["current_value"],
             first["change_absolute"], first["change_points"]) == ("incidents", "36", "24",

@@ -238,13 +238,14 @@ def test_every_face_prints_a_missed_figure_apart_from_its_target(cli, tmp_path):
         [(89.96, 90.0, False), (12.4, 12.0, False)]
     # The summary: the figure in its cell, the target and its verdict under the table.
     table = " ".join(_run(cli, root, ["summary", "--period", PERIOD]).split())
-    assert "89.96%" in table and "Answered 90.0%: not met" in table, table
-    assert "12.4 days" in table and "Wait 12 days: not met" in table, table
+    assert "89.96%" in table and "Answered 90.0% (source not stated): not met" in table, table
+    assert "12.4 days" in table and "Wait 12 days (source not stated): not met" in table, table
     # kpi show: the current window's value and the target row.
     text = _run(cli, root, ["show", "answered", "--period", PERIOD], tmp_path / "show.txt")
     shown = dict(plain_sections(text))
     assert [r["value"] for r in shown["Windows"] if r["window"] == "current"] == ["89.96%"]
-    assert re.search(r"(?m)^target +90\.0% \(not met in the current window\)$", text), text
+    assert re.search(r"(?m)^target +90\.0% \(source not stated\), not met in the current "
+                     r"window$", text), text
     # The paper: the figure's sentence, the target's and the exception line.
     _run(cli, root, ["export", "markdown", "--period", PERIOD], tmp_path / "paper.md")
     text = " ".join(re.sub(r"\\(.)", r"\1", (tmp_path / "paper.md").read_text(

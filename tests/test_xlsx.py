@@ -4,6 +4,8 @@ a header block with the header row frozen; and `--format csv-excel`."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import re
@@ -252,13 +254,32 @@ def test_xlsx_needs_an_output_workbook(cli, args):
 
 
 def test_csv_excel_is_the_csv_after_a_byte_order_mark(cli):
+    """The same fields, after a byte-order mark; each text field Excel would read as a date
+    or number (a month, `2025-09`) is Excel's text formula of it (`="2025-09"`)."""
     for args in (["summary", "--period", PERIOD], ["datasets"],
                  ["show", "knife_crime", "--period", PERIOD]):
         plain = cli([*args, "--format", "csv"])
         excel = cli([*args, "--format", "csv-excel"])
         assert plain.exit_code == excel.exit_code == 0
         assert not plain.stdout.startswith("\ufeff")
-        assert excel.stdout == "\ufeff" + plain.stdout
+        assert excel.stdout.startswith("\ufeff")
+        rows = list(csv.reader(io.StringIO(plain.stdout)))
+        shown = list(csv.reader(io.StringIO(excel.stdout[1:])))
+        assert len(rows) == len(shown) and '="' in excel.stdout
+        for row, excel_row in zip(rows, shown, strict=True):
+            assert [_excel_shows(field) for field in excel_row] == [
+                field[1:] if field.startswith("'") and excel.startswith('="') else field
+                for field, excel in zip(row, excel_row, strict=True)], row
+        months = [f for row in shown for f in row if re.fullmatch(r'="\d{4}-\d{2}"', f)]
+        assert months or args == ["datasets"], args
+
+
+def _excel_shows(field: str) -> str:
+    """A field of `--format csv-excel` as Excel shows it: its text formula `="a""b"&"c"` as
+    the text a"bc."""
+    if re.fullmatch(r'=("(?:[^"]|"")*")(?:&("(?:[^"]|"")*"))*', field) is None:
+        return field
+    return "".join(p[1:-1].replace('""', '"') for p in re.findall(r'"(?:[^"]|"")*"', field))
 
 
 def test_text_stays_text(tmp_path):
@@ -425,14 +446,15 @@ def test_the_signal_sheet_holds_numbers_with_number_formats(cli, made, kpi):
 def test_a_p_value_cell_shows_what_the_text_prints(p):
     """A p value showed four places in the workbook ("0.0139") where every text face prints
     three, or "<0.001" (`stats.p_text`). Its format now shows the same text, the cell keeping
-    the exact number."""
+    the exact number: 0.0499 to four places, as "0.050" beside "significant" would read as
+    not below 0.05 (`stats.p_shown`)."""
     from test_faces import excel_shown
 
     from kpi.stats import p_text
     from kpi.writers import xlsx
 
-    assert excel_shown(p, xlsx.number_format("p", 0)) == p_text(p)
-    assert excel_shown(p, xlsx.FORMATS["p"]) == p_text(p)
+    assert excel_shown(p, xlsx.number_format("p", 0, value=p)) == p_text(p)
+    assert excel_shown(p, xlsx.p_format(p)) == p_text(p)
 
 
 def test_the_summary_p_values_as_openpyxl_and_calc_read_them(cli, tmp_path, office_profile,

@@ -528,8 +528,10 @@ VsOpt = Annotated[Comparison, typer.Option(
 FormatOpt = Annotated[Format, typer.Option(
     "--format", "-f", help="Output format: table (to read), json or csv (for programs), "
                            "markdown (for documents), xlsx (an Excel workbook: needs "
-                           "--output), csv-excel (CSV with a UTF-8 byte-order mark, so "
-                           "Excel reads £ and accents).",
+                           "--output), csv-excel (CSV for Excel to open: a UTF-8 byte-order "
+                           "mark, so Excel reads £ and accents, and text Excel would read as "
+                           "a date or number, such as 10-17 or 00123, as its text formula "
+                           "=\"10-17\").",
     envvar="KPI_FORMAT", case_sensitive=False)]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="Write to this file instead of stdout.")]

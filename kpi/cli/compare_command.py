@@ -117,6 +117,7 @@ def _window(measured) -> dict[str, Any] | None:
 
 
 def _test(result) -> dict[str, Any] | None:
+    from kpi.compare import judged_among
     from kpi.stats import NOT_TESTED
 
     if result is None:
@@ -125,12 +126,14 @@ def _test(result) -> dict[str, Any] | None:
     # `signal.test`; `note` says why.
     return {"test": None if result.test == NOT_TESTED else result.test,
             "statistic": result.statistic, "p_value": result.p_value,
-            "significant": result.significant, "note": result.note}
+            "significant": result.significant, "note": result.note,
+            "tests": judged_among(result)}
 
 
 def comparison_json(result) -> dict[str, Any]:
     """The JSON document of a comparison (shape: docs/json.md)."""
     from kpi.engine import no_change
+    from kpi.render import population_fields
 
     return {
         "period": str(result.period),
@@ -147,6 +150,8 @@ def comparison_json(result) -> dict[str, Any]:
             "mean": k.mean, "median": k.median,
             "mean_per_1000": k.mean_per_1000, "median_per_1000": k.median_per_1000,
             "note": k.note,
+            # where the populations its parts' per 1,000 divide by come from (kpi.render)
+            **population_fields(k.population),
             "parts": [{
                 "name": p.name, "focus": p.name == k.focus,
                 "current": _window(p.current), "comparison": _window(p.comparison),
@@ -215,8 +220,25 @@ def columns_places(compared) -> tuple[int, int]:
     return digits, places_ranked(rates, 2)
 
 
+def _of_populations(source) -> str:
+    """' of illustrative populations (...)' or ' of populations from ...': where the
+    [population_by] figures the parts' rates per 1,000 divide by come from, as the JSON's
+    `population_source` and `population_illustrative` say it; "" where it declares neither."""
+    if source is None or not (source.illustrative or source.source):
+        return ""
+    if source.illustrative:
+        return " of illustrative populations" + (f" ({source.source})" if source.source
+                                                 else "")
+    return f" of populations from {source.source}"
+
+
 RANKED = {"per_1000": "ranked per 1,000 population", "value": "ranked on the values",
           None: "not ranked: no better direction"}
+
+
+# What the focus's own row says in the column of the tests against the focus (the table and
+# Markdown of `kpi compare --focus`, or a peer group's focus): the one mark of the focus.
+FOCUS_CELL = "the focus"
 
 
 def comparison_document(result, project_name: str):
@@ -243,7 +265,8 @@ def comparison_document(result, project_name: str):
         if k.parts:
             title += f" (mean {number(k.mean, kpi)}, median {number(k.median, kpi)}"
             if k.mean_per_1000 is not None:
-                title += (f"; per 1,000 mean {fixed(k.mean_per_1000, 2, True)}, median "
+                title += (f"; per 1,000{_of_populations(k.population)} mean "
+                          f"{fixed(k.mean_per_1000, 2, True)}, median "
                           f"{fixed(k.median_per_1000, 2, True)}")
                 # Of the parts with a population only: said where a part with a value has
                 # none, as the values' mean and median are of every part with a value.
@@ -271,8 +294,9 @@ def comparison_document(result, project_name: str):
         digits, rate_digits = columns_places(k)
         rows = []
         for p in k.parts:
-            name = f"{p.name} (focus)" if p.name == k.focus else p.name
-            row = [p.rank if p.rank is not None else "—", name,
+            # The focus is marked in its own cell, never in its name: a part "Avon (focus)"
+            # beside the focus "Avon" printed as it does.
+            row = [p.rank if p.rank is not None else "—", p.name,
                    number(p.comparison.value, kpi, digits=digits) if p.comparison else "n/a",
                    number(p.current.value, kpi, digits=digits) if p.current else "n/a",
                    # To the places its status is judged at (Change.places), whatever its
@@ -282,7 +306,7 @@ def comparison_document(result, project_name: str):
             row += [fixed(p.per_1000, rate_digits, True) if p.per_1000 is not None
                     else "n/a"] if per_1000 else []
             row += [_difference(p.vs_rest)]
-            row += [_difference(p.vs_focus) if p.name != k.focus else "—"] \
+            row += [_difference(p.vs_focus) if p.name != k.focus else FOCUS_CELL] \
                 if focus_test else []
             rows.append(tuple(row))
         sections.append(Section(title, tuple(columns), rows, status_column="status"))

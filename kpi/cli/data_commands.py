@@ -27,7 +27,7 @@ from kpi.cli import (
     stdout_console,
     working,
 )
-from kpi.render import BOM, Format
+from kpi.render import Format
 from kpi.rounding import fixed
 
 
@@ -158,8 +158,8 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
         # spreadsheet would run as a formula neutralised.
         from kpi.render import Document, Section
 
-        text = render_csv(Document("Datasets", (Section("Datasets", head, cells),)))
-        _emit((BOM if format == Format.CSV_EXCEL else "") + text, output)
+        _emit(render_csv(Document("Datasets", (Section("Datasets", head, cells),)),
+                         excel=format == Format.CSV_EXCEL), output)
         return
     from rich.table import Table
     from rich.text import Text

@@ -94,6 +94,9 @@ def show(
 
 
 def _definition(project: Project, kpi: KpiDef) -> list[tuple[str, Any]]:
+    from kpi import render
+    from kpi.catalogue import PopulationSource
+
     priority = project.priority(kpi.priority)
     counted = kpi.description or _counted(kpi)
     rows: list[tuple[str, Any]] = [
@@ -107,6 +110,11 @@ def _definition(project: Project, kpi: KpiDef) -> list[tuple[str, Any]]:
         ("better", kpi.better.value), ("baseline", kpi.baseline), ("lag (months)", kpi.lag or None),
         ("status", kpi.status.value), ("breakdowns", ", ".join(kpi.breakdowns) or None),
         ("notes", kpi.notes or None),
+        # Where the [population] figures a rate per 1,000 or a ratio of rates divides by come
+        # from, as the paper says it (render.population_words).
+        ("populations", render.population_words(PopulationSource(
+            kpi.population_source, kpi.population_illustrative))
+         if kpi.kind in render.DIVIDES_BY_POPULATION else None),
     ]
     # Keys that do not apply to this KPI are left out rather than shown empty.
     keep = {"id", "title", "priority", "kind", "dataset", "unit", "better", "status"}
@@ -274,17 +282,15 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
     breakdown_json = {}
     for column, frame in breakdowns.items():
         rows = []
-        # Largest first, as the frame is sorted; equal figures share a rank (1, 2, 2, 4) and
-        # a part with no figure has none, as `kpi compare` ranks (compare.competition_ranks).
-        # The rows with no value in the column are no part: listed, unranked, and never
-        # counted in a part's rank (they made the 5th of five LPAs read "6").
-        from kpi.compare import competition_ranks
+        # Each part's rank is the one `kpi compare` gives it, and the parts are listed as it
+        # lists them (compare.ranked_breakdown, by the library face: by the KPI's better
+        # direction, equal figures sharing a rank, none with no better direction or no
+        # figure). The rows with no value in the column are no part: listed last, unranked,
+        # and never counted in a part's rank (they made the 5th of five LPAs read "6").
         from kpi.text import blank_name
 
-        ranks = competition_ranks([plain(v) if part is not None else None for part, v in
-                                   zip(frame["part"].to_list(), frame["current"].to_list(),
-                                       strict=True)], highest_first=True)
-        for rank, named in zip(ranks, frame.iter_rows(named=True), strict=True):
+        listed = [(named.pop("rank"), named) for named in frame.iter_rows(named=True)]
+        for rank, named in listed:
             row = {key: plain(value) for key, value in named.items()}
             row.update({key: render.figure_json(row[key], kpi)
                         for key in ("current", "comparison", "absolute")})
@@ -308,14 +314,15 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
                                        "comparison": _at(kpi, digits)},
                                 places={"current": digits, "comparison": digits},
                                 **_stored_changes(kpi, change_cols, rows, 2, 3,
-                                                  frame["places"].to_list())))
+                                                  [named["places"] for _, named in listed])))
+        # The JSON lists the parts as the table does, each with its rank.
+        hidden = {"current_numerator", "current_denominator", "places"}
         breakdown_json[column] = [
             {**row, "current": render.figure_json(row["current"], kpi),
              "comparison": render.figure_json(row["comparison"], kpi),
-             "absolute": render.figure_json(row["absolute"], kpi)}
-            for row in ({key: plain(value) for key, value in named.items()}
-                        for named in frame.drop("current_numerator", "current_denominator",
-                                                "places").to_dicts())]
+             "absolute": render.figure_json(row["absolute"], kpi), "rank": rank}
+            for rank, row in ((rank, {key: plain(value) for key, value in named.items()
+                                      if key not in hidden}) for rank, named in listed)]
 
     data = {
         "project": project.name, "period": str(period), "comparison": vs.value,
@@ -450,8 +457,10 @@ def _signal(result: KpiResult, verdict: Verdict, trend: list[str] | None = None,
         ]
     if kpi.target is not None:
         met = {True: "met", False: "not met", None: "n/a"}[verdict.target_met]
-        # As the target prints beside the current figure (render.number): as it is written.
-        rows += [("target", f"{render.number(kpi.target, kpi)} ({met} in the current window)"),
+        # As the target prints beside the current figure (render.number): as it is written,
+        # with whose it is, as the paper prints it (render.target_source).
+        rows += [("target", f"{render.number(kpi.target, kpi)}{render.target_source(kpi)}, "
+                            f"{met} in the current window"),
                  ("assurance", render.assurance_word(verdict))]
     reading = verdicts.conflict(result, verdict)
     if reading:

@@ -81,8 +81,8 @@ def summary(
     if format == Format.JSON:
         _emit(render.report_json(report, summary.project, summary.titles, judged), output)
     elif format in (Format.CSV, Format.CSV_EXCEL):
-        text = render.report_csv(report, summary.titles, judged)
-        _emit(render.BOM + text if format == Format.CSV_EXCEL else text, output)
+        _emit(render.report_csv(report, summary.titles, judged,
+                                excel=format == Format.CSV_EXCEL), output)
     elif format == Format.XLSX:
         import polars as pl
 
@@ -171,14 +171,11 @@ def _print_to(console, plain: bool, report, priorities, name: str, verdicts) -> 
             console.print(textwrap.fill(f"{r.kpi.title}: {r.note}", max(console.width, 40),
                                         initial_indent="  ", subsequent_indent="    "),
                           markup=False)
-    made_up = [r.kpi.title for r in report.results
-               if r.kpi.population_illustrative and r.current is not None
-               and r.current.value is not None]
+    made_up = render.illustrative_populations(report.results)
     if made_up:
         # A ratio of illustrative populations is printed as it is computed, and said to be one.
         console.print()
-        console.print("Illustrative populations, not published figures (kpi.toml "
-                      "[population]):", markup=False)
+        console.print(render.ILLUSTRATIVE_POPULATIONS, markup=False)
         console.print(textwrap.fill("; ".join(made_up), max(console.width, 40),
                                     initial_indent="  ", subsequent_indent="  "), markup=False)
     flagged = [r for r in report.results if r.quality]

@@ -232,18 +232,21 @@ _SHOWN_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,3})?")
 def _times_in_full(parts: _Parts, sheet: str, loaded, spec: DatasetSpec,
                    header: list[str | None], cells: pl.DataFrame, zero: datetime
                    ) -> pl.DataFrame:
-    """`cells` with each date cell of a `datetime` column of an .xlsx or .xlsm sheet written
-    to the microsecond its serial day number holds. fastexcel (calamine) gives a date cell's
-    time to the millisecond: 03:04:05.123456 was stored as 03:04:05.123 and 23:59:59.999999 on
-    the last day of a month as midnight of the next, in the next month, exit 0, where the CSV
-    and Parquet of the same rows stored the time written. The serial, as the sheet's XML writes
+    """`cells` with each date cell of a `datetime`, `date` or `month` column of an .xlsx or
+    .xlsm sheet written to the microsecond its serial day number holds. fastexcel (calamine)
+    gives a date cell's time to the millisecond: 03:04:05.123456 was stored as 03:04:05.123
+    and 23:59:59.999999 on the last day of a month as midnight of the next, in the next month,
+    exit 0, where the CSV and Parquet of the same rows stored the time written; in a `date`
+    column, such a cell (a period's end as pandas gives it, shown 30/09/2025 by a date format)
+    was the next day, in the next month, and in a `month` column the next month, where a time
+    of day is refused. The serial, as the sheet's XML writes
     it (to 16 significant digits, some 0.9 microseconds), is read exactly (integers,
     `_serial_microseconds`) and rounded to the nearest microsecond, which is the time a writer
     gave it; a cell whose time is whole milliseconds keeps calamine's text. Only date cells
     are read here (a number or text cell keeps its text, read as an extract's is); an .xls
     workbook's time stays calamine's."""
     wanted = sorted(i for i, kind in _column_kinds(spec, header).items()
-                    if kind == ColumnType.DATETIME)
+                    if kind in (ColumnType.DATETIME, ColumnType.DATE, ColumnType.MONTH))
     if not wanted:
         return cells
     text = parts.sheet(sheet)
@@ -299,21 +302,54 @@ _DAY_MICROSECONDS = 86_400_000_000
 
 
 def _serial_microseconds(value: bytes) -> int | None:
-    """A serial day number as the XML writes it ('45659.12783564815'), in microseconds, rounded
-    to the nearest, worked out exactly (integers; Decimal for an exponent); None if it is no
-    number."""
+    """A serial day number as the XML writes it ('45659.12783564815'), in microseconds: the
+    time a writer gave it. Worked out exactly (integers; Decimal for an exponent), rounded to
+    the nearest microsecond, unless a whole millisecond (so a whole second too) a few
+    microseconds from that is a time a writer would have written as this text
+    (`_written_as`): then that. A serial holds a time only to
+    some 0.6 microseconds (a float near 45,000 days), and a writer of 16 significant digits
+    (xlsxwriter, so pandas' `to_excel`) to 0.9: 00:15:00 was written '45901.01041666666'
+    and read as 00:14:59.999999, 00:30:00 as 00:30:00.000001, so a call created at 00:15
+    and attended at 00:30 took 15 minutes and 2 microseconds, not "within 15 minutes" where
+    the CSV of the same rows was (64 of a day's 1,440 whole minutes; a rate of 100% read as
+    75%, exit 0). None if it is no number."""
     whole, point, fraction = value.partition(b".")
     if whole.isdigit() and (not point or fraction.isdigit()):
         scale = 10 ** len(fraction)
-        return (int(whole) * _DAY_MICROSECONDS
-                + (2 * int(fraction or b"0") * _DAY_MICROSECONDS + scale) // (2 * scale))
-    from decimal import Decimal, InvalidOperation
+        nearest = (int(whole) * _DAY_MICROSECONDS
+                   + (2 * int(fraction or b"0") * _DAY_MICROSECONDS + scale) // (2 * scale))
+    else:
+        from decimal import Decimal, InvalidOperation
 
-    try:
-        exact = Decimal(value.decode("ascii")) * _DAY_MICROSECONDS
-        return int(exact.to_integral_value()) if exact.is_finite() and exact >= 0 else None
-    except (InvalidOperation, UnicodeDecodeError):
-        return None
+        try:
+            exact = Decimal(value.decode("ascii")) * _DAY_MICROSECONDS
+        except (InvalidOperation, UnicodeDecodeError):
+            return None
+        if not exact.is_finite() or exact < 0:
+            return None
+        nearest = int(exact.to_integral_value())
+    # Within a few microseconds: a writer of 15 significant digits holds some 8.6 of them.
+    # Whole milliseconds are 1,000 apart, so one at most is that near.
+    rounder = (nearest + 500) // 1000 * 1000
+    if rounder != nearest and abs(rounder - nearest) <= 6 and _written_as(rounder, value):
+        return rounder
+    return nearest
+
+
+def _written_as(micros: int, value: bytes) -> bool:
+    """Whether a writer of 15, 16 or 17 significant digits (as many as `value` shows, or
+    more) writes the serial day number of this time, held as the float nearest it, as
+    `value`."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    if micros < 0:
+        return False
+    serial = float(Fraction(micros, _DAY_MICROSECONDS))  # the nearest float
+    written = Decimal(value.decode("ascii"))
+    shown = len(written.normalize().as_tuple().digits)
+    return any(Decimal(f"{serial:.{digits}g}") == written for digits in (15, 16, 17)
+               if digits >= shown)
 
 
 # How fastexcel names the error a cell holds, and how Excel shows it.

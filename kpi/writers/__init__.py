@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from kpi.document import Document, Inlines, plain_text
+from kpi.document import Document, Inlines, Name, plain_text
 
 MINUS = "\u2212"
 # A hyphen-minus that starts a number ("-11.7%", "(-3", "-28:50"), not one inside a word, a
@@ -39,6 +39,18 @@ def isolated(text: str) -> str:
     if any(unicodedata.bidirectional(char) in ("R", "AL") for char in text):
         return f"{LRM}{text}{LRM}"
     return text
+
+
+def printed(item: str | Name) -> str:
+    """An inline's text as every printed paper (HTML, Word) sets it: the paper's own words
+    with each negative number's hyphen-minus a true minus sign (`minus_signs`); a name from
+    the project or the data exactly as it is, but `isolated`. The minus was set in names
+    too, so a part "Route -1" printed as "Route \u22121", which is another part's name: the
+    paper listed "Route \u22121 (\u221215.5%), ..., Route \u22121 (+44.0%)", two parts under
+    one name, exit 0."""
+    if isinstance(item, Name):
+        return isolated(item.text)
+    return minus_signs(item)
 
 
 # A table of at most this many rows is printed on one page, with its caption (Word and HTML):

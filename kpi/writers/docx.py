@@ -60,9 +60,8 @@ from kpi.progress import Progress, each
 from kpi.writers import (
     KEEP_WHOLE_ROWS,
     MINUS,
-    isolated,
-    minus_signs,
     pages,
+    printed,
     run_on,
     running_title,
 )
@@ -100,8 +99,11 @@ def _text(text: str) -> str:
     return _NOT_XML.sub("", text.replace("\r", " ").replace("\n", " "))
 
 
-def _typeset(text: str, in_table: bool = False) -> str:
-    text = minus_signs(_text(text)).replace(MINUS, JOINED_MINUS)
+def _typeset(text: str | Name, in_table: bool = False) -> str:
+    """Text as the Word paper sets it (`writers.printed`): the paper's own words with each
+    minus sign joined to its number; a name as it is."""
+    text = _text(printed(text)) if isinstance(text, Name) else \
+        _text(printed(text)).replace(MINUS, JOINED_MINUS)
     return _ID_BREAK.sub(ZWSP, text) if in_table else text
 
 
@@ -114,9 +116,9 @@ def _runs(paragraph, content, bold: bool = False, italic: bool = False, *,
 def _run(paragraph, item: Inline, bold: bool, italic: bool, verbatim: bool,
          in_table: bool) -> None:
     if isinstance(item, str | Name):
-        text = item if isinstance(item, str) else item.text if verbatim else isolated(item.text)
         # The analyst's commentary is kept as typed, so importing it back gives it unchanged.
-        run = paragraph.add_run(_text(text) if verbatim else _typeset(text, in_table))
+        run = paragraph.add_run(_text(item if isinstance(item, str) else item.text) if verbatim
+                                else _typeset(item, in_table))
         if bold:
             run.bold = True
         if italic:
@@ -697,7 +699,8 @@ def _page_furniture(doc, document: Document) -> None:
                     stops.add_tab_stop(stop.position, WD_TAB_ALIGNMENT.CLEAR)
                 style = style.base_style
             stops.add_tab_stop(right, WD_TAB_ALIGNMENT.RIGHT)
-            _small(paragraph.add_run(_typeset(left)), bold=fields)
+            # The project's title and marking, as written (`writers.printed`).
+            _small(paragraph.add_run(_typeset(Name(left))), bold=fields)
             paragraph.add_run("\t")
             if fields:
                 for text in ("Page ", "PAGE", " of ", "NUMPAGES"):

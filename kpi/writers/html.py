@@ -34,7 +34,7 @@ from kpi.document import (
     plain_text,
 )
 from kpi.progress import Progress, each
-from kpi.writers import KEEP_WHOLE_ROWS, isolated, minus_signs, pages, run_on, running_title
+from kpi.writers import KEEP_WHOLE_ROWS, pages, printed, run_on, running_title
 
 PAGE = """\
 @page { size: A4; margin: 20mm 18mm;
@@ -107,10 +107,11 @@ def inline(content, in_table: bool = False, verbatim: bool = False) -> str:
 
 def _inline(item: Inline, in_table: bool = False, verbatim: bool = False) -> str:
     if isinstance(item, str | Name):
-        text = item if isinstance(item, str) else item.text.replace("\r", " ").replace("\n", " ")
-        text = text if verbatim or isinstance(item, str) else isolated(text)
-        # The analyst's commentary is printed as typed.
-        text = escape(text if verbatim else minus_signs(text), quote=False)
+        if isinstance(item, Name):
+            item = Name(item.text.replace("\r", " ").replace("\n", " "))
+        # The analyst's commentary is printed as typed; a name as it is (`writers.printed`).
+        text = escape((item if isinstance(item, str) else item.text) if verbatim
+                      else printed(item), quote=False)
         return _ID_BREAK.sub("<wbr>", text) if in_table else text
     if isinstance(item, Strong):
         return f"<strong>{inline(item.content, in_table, verbatim)}</strong>"
@@ -219,7 +220,7 @@ def write(document: Document, base: Path, progress: Progress | None = None) -> s
                if document.subtitle else "") + "</title>"]
     if document.author:
         head.append(f'<meta name="author" content="{escape(document.author, quote=True)}">')
-    page = PAGE.replace("{title}", _css_string(minus_signs(running_title(document)))).replace(
+    page = PAGE.replace("{title}", _css_string(printed(Name(running_title(document))))).replace(
         "{marking}", _css_string(document.marking))
     head += ["<style>", page + STYLE.rstrip("\n"), "</style>", "</head>", "<body>", "<header>"]
     if document.marking:

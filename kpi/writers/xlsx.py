@@ -48,7 +48,7 @@ ROLES: dict[str, str] = {
                      "comparison_start", "comparison_end"), "month"),
     **dict.fromkeys(("p_value", "vs_rest_p", "vs_focus_p"), "p"),
     "per_1000": "rate",
-    **dict.fromkeys(("rank", "version"), "whole"),
+    **dict.fromkeys(("rank", "version", "vs_rest_tests", "vs_focus_tests"), "whole"),
 }
 
 # Excel number formats of the columns not in a KPI's unit. A percentage unit's values are
@@ -84,8 +84,8 @@ def number_format(unit: str | None, places: int, role: str = "unit",
     if role == "percent":
         return _signed(digits + "%", places + 2, plus)
     match unit:
-        case "p":  # a p value, as the summary's p_value column shows it
-            return FORMATS["p"]
+        case "p":  # a p value, as the text prints it (stats.p_text): judged alone
+            return p_format(value)
         case "percent" if role == "change":
             return _signed(f'{digits}"pp"', places, plus)
         case "percent":
@@ -109,6 +109,30 @@ def number_format(unit: str | None, places: int, role: str = "unit",
             return _signed(f'#,##{digits}" {word}"', places, plus)
         case _:
             return _signed(f"#,##{digits}", places, plus)
+
+
+# The column of each p-value column's number of tests judged together (Bonferroni's
+# correction): its cells show as the text prints them against 0.05 divided by it.
+P_TESTS = {"vs_rest_p": "vs_rest_tests", "vs_focus_p": "vs_focus_tests"}
+
+
+def p_format(value: float | None, tests: int | None = 1) -> str:
+    """The Excel number format that shows a p-value as the text prints it (`stats.p_text`):
+    to as many places as it takes to read on its side of the level it is judged at, 0.05
+    divided by `tests`, so a cell never shows 0.007 beside `significant` FALSE where the text
+    says "no (p=0.0075)" under "p<0.05/7", nor 0.050 beside TRUE where it says 0.0496; and
+    "<0.001" (or "<0.0001" against 0.05/60) below the floor the text says so of."""
+    from kpi.rounding import fixed
+    from kpi.stats import p_shown
+
+    if value is None:
+        return FORMATS["p"]
+    floor, places = p_shown(value, tests or 1)
+    digits = "0." + "0" * places
+    if floor is None:
+        return digits
+    below = fixed(floor, places)
+    return f'[<{below}]"<{below}";{digits}'
 
 
 def _signed(body: str, places: int, plus: bool) -> str:
@@ -242,6 +266,17 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
                      else sheet.target for kpi in ids])
     for index, name in enumerate(frame.columns):
         role = ROLES.get(name)
+        if role == "p" and frame.schema[name] == pl.Float64:
+            # Each p-value to the places the text prints it at, against the level its test
+            # is judged at (0.05 divided by its row's number of tests).
+            tests = (frame[P_TESTS[name]].to_list() if P_TESTS.get(name) in frame.columns
+                     else [1] * frame.height)
+            for offset, (value, among) in enumerate(zip(frame[name].to_list(), tests,
+                                                        strict=True)):
+                if value is not None:
+                    worksheet.write_number(top + 1 + offset, index, value,
+                                           cell_format(p_format(value, among)))
+            continue
         ranked = (sheet.row_column_places or {}).get(name)
         if role == "rate" and ranked is not None:
             # A rate per 1,000 to the places its column prints to, from its format's two.
