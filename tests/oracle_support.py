@@ -1666,6 +1666,22 @@ def target_words(k: Kpi) -> str:
     return f"({k.target_source})" if k.target_source else "(source not stated)"
 
 
+def provenance_expected(spec: ProjectSpec, k: Kpi) -> dict:
+    """The summary's fields of where a KPI's target and populations come from
+    (docs/json.md): the target's source (null where none is written, or there is no target)
+    and whether it is illustrative (null without a target); for a KPI dividing by
+    `[population]` figures, their sources as written, each once, joined by "and" (null where
+    none is written), and whether any is illustrative; both null for any other kind."""
+    aimed = k.target is not None
+    names = {"per_1000": ["resident"], "ratio_of_rates": ["black", "white"]}.get(k.kind)
+    known = [spec.population_sources[n] for n in names or () if n in spec.population_sources]
+    sources = " and ".join(dict.fromkeys(s for s, _ in known if s))
+    return {"target_source": (k.target_source or None) if aimed else None,
+            "target_illustrative": k.target_illustrative if aimed else None,
+            "population_source": (sources or None) if names else None,
+            "population_illustrative": any(i for _, i in known) if names else None}
+
+
 def population_words(spec: ProjectSpec, k: Kpi) -> str:
     """The sentence a paragraph of a KPI dividing by `[population]` figures says of their
     source (docs/catalogue.md): that they are illustrative where any is, else where they come

@@ -120,6 +120,7 @@ from oracle_support import (
     printed_places,
     prose_text,
     proven_within,
+    provenance_expected,
     q_rows,
     quality_expected,
     rate_test_expected,
@@ -1657,6 +1658,13 @@ class OracleMachine(RuleBasedStateMachine):
         doc = json.loads(result.stdout)
         for got in doc["kpis"]:
             self._check_kpi("summary", kpis[got["id"]], got, period, vs)
+            if self.presentation:
+                # whose target and populations a figure stands on (draw_presentation)
+                want = provenance_expected(self.spec, kpis[got["id"]])
+                said = {key: got.get(key) for key in want}
+                STATS["presentation: summaries' provenance fields read"] += 1
+                if said != want:
+                    self.fail("words", f"summary: {got['id']} says {said}, expected {want}")
         return doc
 
     def _check_summary_markdown(self, period: int, vs: str, doc: dict, *more: str) -> None:
