@@ -2215,12 +2215,8 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
         numbers["decimals"] = None
 
     target, spc_baseline, spc_rebase, written_percent = _spc_keys(item, kind, bad, unit)
-    texts = {}
-    for key in ("target_source", "unit_label"):
-        texts[key] = item.get(key, "")
-        if not isinstance(texts[key], str):
-            bad(key, "must be text")
-            texts[key] = ""
+    # Text, or left out by _refuse_non_text.
+    texts = {key: item.get(key, "") for key in ("target_source", "unit_label")}
     flags = {}
     for key in ("target_illustrative", "cumulative", "hidden"):
         flags[key] = item.get(key, False)
