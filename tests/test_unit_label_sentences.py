@@ -132,3 +132,24 @@ def test_every_sentence_printing_the_figure_uses_its_unit_label(project, tmp_pat
         assert f"{force} {current[force]:.1f} working days" in bars, bars
     chart = next(a for a in alts if a.startswith("Process chart"))
     assert f"December 2025 at {everything:.1f} working days" in chart, chart
+
+
+def test_the_peer_sentence_says_its_figures_as_the_paragraph_does():
+    """The peer sentence's two figures in the prose's words (paper.kpi_value), not the
+    terminal's: a duration in words, as the paragraph says it ("9:12" was printed beside
+    "The average was 9 minutes and 12 seconds"), and a `unit_label`."""
+    from test_change_beside_figures import _peers
+
+    from kpi.catalogue import Better, Kind, KpiDef, Unit
+
+    timed = KpiDef(id="k", title="K", priority="p", kind=Kind.MEAN, unit=Unit.SECONDS,
+                   better=Better.LOWER, value="v", peers="g")
+    sentence = _peers(552.4, 560, "value", timed)
+    assert sentence is not None and sentence.endswith(
+        "with 9 minutes and 12 seconds against a group median of 9 minutes and 20 seconds."), \
+        sentence
+    officers = KpiDef(id="k", title="K", priority="p", kind=Kind.SUM, unit=Unit.COUNT,
+                      better=Better.HIGHER, value="v", peers="g", unit_label="officers")
+    sentence = _peers(1, 2, "value", officers)
+    assert sentence is not None and sentence.endswith(
+        "with 1 officer against a group median of 2 officers."), sentence
