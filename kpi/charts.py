@@ -909,11 +909,12 @@ def _draw_peers(figure, axes, data: ChartData) -> None:
     _legend(figure, handles, ncol=3)
 
 
-def peer_text(data: ChartData) -> Callable[[float], str]:
+def peer_text(data: ChartData, words: bool = False) -> Callable[[float], str]:
     """How a peers chart's bars (and its group mean) are labelled, and its alt text gives
     them: per 1,000 from two places, else as the KPI's figures, to as many places as it
     takes for two bars that differ never to read alike, largest first as they are drawn
-    (kpi.rounding.places_ranked, render.ranked_digits)."""
+    (kpi.rounding.places_ranked, render.ranked_digits). In `words` (the alt text, prose),
+    a KPI's figures as the paper's prose prints them (paper.kpi_value: its `unit_label`)."""
     from kpi.rounding import places_ranked
 
     kpi = data.kpis[0]
@@ -922,8 +923,13 @@ def peer_text(data: ChartData) -> Callable[[float], str]:
     rates, digits = places_ranked(values, 2), _ranked(values, kpi)
 
     def text(value: float) -> str:
-        return fixed(value, rates, grouping=True) if data.per_1000 \
-            else _bar_text(value, kpi, digits)
+        if data.per_1000:
+            return fixed(value, rates, grouping=True)
+        if words and value is not None and value == value:
+            from kpi.paper import kpi_value
+
+            return kpi_value(value, kpi, digits=digits)
+        return _bar_text(value, kpi, digits)
 
     return text
 

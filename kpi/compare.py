@@ -1069,7 +1069,7 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     parts = peer_parts(compared, group)
     if any(m not in parts or parts[m].rank is None for m in (*group.members, group.focus)):
         return None
-    from kpi.render import number, own_places, spoken_list
+    from kpi.render import own_places, spoken_list
     from kpi.rounding import places_apart
 
     me = parts[group.focus]
@@ -1089,8 +1089,12 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
         assert me.current is not None  # peer_result holds the focus's current value
         digits = places_apart(me.current.value, compared.median, kpi.target, own_places(kpi),
                               percent=False)
-        value, centre = (number(me.current.value, kpi, digits=digits),
-                         number(compared.median, kpi, digits=digits))
+        # In the KPI's own words, as every figure of its paragraph (paper.kpi_value: its
+        # `unit_label`, "9.8 working days", not "9.8 days")
+        from kpi.paper import kpi_value
+
+        value, centre = (kpi_value(me.current.value, kpi, digits=digits),
+                         kpi_value(compared.median, kpi, digits=digits))
     window = compared.current
     when = f"the {window.label}" if window.kind == WindowKind.YE else window.label
     # A rank shared is said to be (competition ranks, 1, 2, 2): "2nd" alone reads as alone.

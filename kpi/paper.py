@@ -2912,7 +2912,7 @@ def _peer_alt_text(data: ChartData) -> str:
     """The peers figure's bars, in words: every value, which part is the focus, the mean."""
     from kpi.charts import peer_axis_label, peer_text
 
-    text = peer_text(data)  # as the bars are labelled
+    text = peer_text(data, words=True)  # as the bars are labelled, in the prose's words
     what = peer_axis_label(data).replace("\n", " ")
     assert data.parts is not None, "a peers figure has parts"
     bars = "; ".join(f"{part} {text(value)}" for part, value, _ in data.parts.iter_rows())

@@ -1643,6 +1643,20 @@ def prose_text(k: Kpi, value: float, places: int = 0) -> str:
     return shown
 
 
+def prose_beside(k: Kpi, value: float, places: int) -> str:
+    """A figure as the paper's prose says it beside another at `places` (the peer
+    sentence's focus and group median, docs/board-paper.md): as `prose_text` says it, but
+    to those places, pounds in full (no "£82.2m", which could print two figures alike)."""
+    if k.unit == "seconds":
+        return spoken_duration(value, places)
+    shown = unit_text(k, value, places)
+    if k.unit_label:
+        return labelled(re.sub(r" days?$", "", shown), k.unit_label)
+    if k.kind == "per_1000" or k.unit == "per_1000":
+        shown += " per 1,000 population"
+    return shown
+
+
 def labelled(shown: str, label: str) -> str:
     """A number printed with a `unit_label` (docs/catalogue.md): the label as written, its
     last word without its "s" only after a number printed as one ("1 working day"), and never

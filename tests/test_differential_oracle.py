@@ -118,6 +118,7 @@ from oracle_support import (
     printed_change,
     printed_figure,
     printed_places,
+    prose_beside,
     prose_text,
     proven_within,
     provenance_expected,
@@ -2538,7 +2539,8 @@ class OracleMachine(RuleBasedStateMachine):
         among them (1 the best by the KPI's better direction, equal values sharing a rank),
         the group's median of their values as written, both printed to the places at which
         they print apart exactly where their difference does (docs/guarantees.md, "Two
-        figures printed side by side", with no % change: `side_by_side_places`), in the
+        figures printed side by side", with no % change: `side_by_side_places`), each in the
+        prose's words (`prose_beside`: a duration in words, the KPI's `unit_label`), in the
         window's name ("the year ending March 2024", `window_label`). A percentage (a rate or
         a within share) then says whether the focus differs from the rest of the group pooled
         beyond chance, with its p-value: the test of every rate (`expected_significance`) on
@@ -2627,7 +2629,7 @@ class OracleMachine(RuleBasedStateMachine):
             want = (PEER_TITLE, others, focus, str(rank), str(len(members)),
                     f"the {label}" if code.startswith("YE ") else label,
                     "highest" if k.better == "higher" else "lowest",
-                    unit_text(k, mine, places), unit_text(k, median, places))
+                    prose_beside(k, mine, places), prose_beside(k, median, places))
             got = said.group(*range(1, 10))
             if got != want:
                 differ = "; ".join(f"{name} {a!r}, expected {b!r}" for name, a, b in zip(

@@ -392,3 +392,46 @@ def test_a_count_times_a_fractional_multiplier_validates(cli, tmp_path):
     show = _validate("show", cli(["--project", root, "show", "half", "--period", "2025-09",
                                   "--format", "json"]).stdout)
     assert show["kpi"]["current"]["value"] == rows / 2  # type: ignore[index]
+
+
+def test_the_catalogue_gives_each_kpis_target_and_its_provenance(cli, sample_paper):
+    """`kpi catalogue --format json` carries each KPI's `target`, `target_source`,
+    `target_illustrative`, `population_source` and `population_illustrative`, read against
+    the sample's kpi.toml itself (tomllib) and, for the KPIs the summary reports, the
+    summary's JSON for the same KPI, field for field (it carried none of them)."""
+    import tomllib
+
+    from kpi.catalogue import bundled_project_dir
+
+    result = cli(["--project", "sample", "catalogue", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = _validate("catalogue", result.stdout)
+    assert isinstance(document, dict)
+    kpis = {k["id"]: k for k in document["kpis"]}
+    emergency = kpis["emergency_15min_compliance"]
+    assert emergency["target"] == 80 and emergency["target_illustrative"] is True
+    assert emergency["target_source"] == ("an illustration: forces set their own local "
+                                          "response standard")
+    declared = tomllib.loads((bundled_project_dir() / "kpi.toml").read_text(encoding="utf-8"))
+    aimed = 0
+    for written in declared["kpis"]:
+        got = kpis[written["id"]]
+        target = written.get("target")
+        assert got["target"] == target, written["id"]
+        if target is None:
+            assert got["target_source"] is None and got["target_illustrative"] is None
+            continue
+        aimed += 1
+        assert got["target_source"] == (written.get("target_source") or None), written["id"]
+        assert got["target_illustrative"] is written.get("target_illustrative", False)
+        if written["kind"] not in ("per_1000", "ratio_of_rates"):
+            assert got["population_source"] is got["population_illustrative"] is None
+    assert aimed > 1
+    summary = json.loads(sample_paper["summary"].read_text(encoding="utf-8"))
+    fields = ("target", "target_source", "target_illustrative", "population_source",
+              "population_illustrative")
+    reported = summary["kpis"]
+    assert any(k["population_source"] is not None for k in reported)
+    for kpi in reported:
+        assert {f: kpis[kpi["id"]][f] for f in fields} == {f: kpi[f] for f in fields}, \
+            kpi["id"]

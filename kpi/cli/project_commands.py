@@ -76,7 +76,7 @@ def catalogue(
 
 def catalogue_document(project, priority: str | None = None, status: Status | None = None):
     """The catalogue as a render.Document: one row per KPI, in plan order."""
-    from kpi.render import Document, Section
+    from kpi.render import Document, Section, figure_json, provenance
 
     order = {p.id: p.order for p in project.priorities}
     titles = {p.id: p.title for p in project.priorities}
@@ -92,8 +92,11 @@ def catalogue_document(project, priority: str | None = None, status: Status | No
         "project": project.name,
         "priorities": [{"id": p.id, "title": p.title, "order": p.order}
                        for p in project.priorities if priority in (None, p.id)],
+        # Each KPI's target and where it and the populations its figure divides by come
+        # from, as the summary's JSON gives them (`render.provenance`, the one maker).
         "kpis": [dict(zip(columns, row, strict=True)) | {"priority_title": titles[row[2]]}
-                 for row in rows],
+                 | {"target": figure_json(k.target, k)} | provenance(k)
+                 for k, row in zip(kpis, rows, strict=True)],
     }
     heading = f"{project.name}: {len(rows)} KPIs"
     return Document(heading, (Section("KPIs", columns, rows),), data=data)

@@ -1,0 +1,155 @@
+"""Every sentence of the paper that prints the figure of a KPI with a `unit_label` names its
+unit by the label ("9.8 working days", never "9.8 days"): the paragraph, the front page's
+exceptions, the table, a breakdown's highest figures, another KPI's paragraph quoting it, the
+process chart's and the peers figure's alt text, and the peer comparison sentence, which
+printed "with 10.3 days against a group median of 10.3 days" beside "8.8 working days"."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from pathlib import Path
+
+import pytest
+
+# Cases of a mean in working days: 14 forces (more than the paper ranks, so the breakdown
+# lists its highest figures), three of them a peer group; each force's cases the same every
+# month, one more day a case in 2025 than in 2024.
+DAYS = {f"Force {chr(65 + n)}": 3.0 + n * 0.6 for n in range(14)}
+PEERS = ("Force B", "Force E", "Force K")
+
+PROJECT = f"""
+[project]
+name = "Fourteen forces"
+baseline = "2024-12"
+
+[peers.similar]
+title = "similar forces"
+column = "force"
+members = {list(PEERS)!r}
+focus = "Force K"
+
+[datasets.cases]
+date = "date"
+[datasets.cases.columns]
+date = {{ type = "date", from = ["Date"] }}
+force = {{ type = "str", from = ["Force"] }}
+days = {{ type = "float", from = ["Days"] }}
+
+[[priorities]]
+id = "trust"
+title = "Trust"
+
+[[kpis]]
+id = "finalised"
+title = "Complaint finalisation"
+priority = "trust"
+kind = "mean"
+dataset = "cases"
+value = "days"
+unit = "days"
+decimals = 1
+unit_label = "working days"
+better = "lower"
+target = 5
+peers = "similar"
+breakdowns = ["force"]
+
+[[kpis]]
+id = "cases"
+title = "Complaints"
+priority = "trust"
+kind = "count"
+dataset = "cases"
+better = "neutral"
+quotes = ["finalised"]
+"""
+
+
+def _kpi(project: Path, *args) -> str:
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    result = CliRunner().invoke(app, ["--project", str(project), *[str(a) for a in args]])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("working-days")
+    (folder / "kpi.toml").write_text(PROJECT)
+    rows = ["Date,Force,Days"]
+    for year in (2024, 2025):
+        for month in range(1, 13):
+            for force, days in DAYS.items():
+                rows.append(f"{year}-{month:02d}-10,{force},{days + year - 2024}")
+    (folder / "cases.csv").write_text("\n".join(rows) + "\n")
+    _kpi(folder, "ingest", "cases", folder / "cases.csv")
+    return folder
+
+
+def _unlabelled(text: str) -> list[str]:
+    """Each place a figure is followed by "day"/"days" without the label before it."""
+    return [m.group(0) for m in re.finditer(r"[0-9][0-9,.]* days?\b", text)]
+
+
+def test_every_sentence_printing_the_figure_uses_its_unit_label(project, tmp_path):
+    board, full, html = (tmp_path / "board.md", tmp_path / "full.md", tmp_path / "full.html")
+    _kpi(project, "export", "markdown", "--period", "2025-12", "--vs", "yoy",
+         "--output", board)
+    _kpi(project, "export", "markdown", "--period", "2025-12", "--vs", "yoy", "--full",
+         "--output", full)
+    _kpi(project, "export", "html", "--period", "2025-12", "--vs", "yoy", "--full",
+         "--output", html)
+    texts = {p.name: p.read_text(encoding="utf-8").replace("\\(", "(").replace("\\)", ")")
+             for p in (board, full, html)}
+    for name, text in texts.items():
+        assert _unlabelled(text) == [], (name, _unlabelled(text))
+    # The hand count: the 2025 mean of every force is its 2024 one plus a day; the focus's
+    # and the group median's, to one decimal as the KPI's decimals say.
+    current = {force: days + 1 for force, days in DAYS.items()}
+    mine = current["Force K"]
+    median = statistics.median(current[f] for f in PEERS)
+    assert mine != median  # so the two are printed to the KPI's one decimal
+    peer = (f"with {mine:.1f} working days against a group median of {median:.1f} working "
+            "days")
+    everything = sum(current.values()) / len(current)  # as many cases of each
+    for name, text in texts.items():
+        assert peer in text, (name, peer)
+        assert f"The average was {everything:.1f} working days" in text, name
+        # The other KPI's paragraph quotes it in its words.
+        assert f"Complaint finalisation {everything:.1f} working days" in text, name
+    # The full paper's breakdown: the highest figures, each in the label's words.
+    top = sorted(current.values(), reverse=True)[:5]
+    for value in top:
+        assert f"({value:.1f} working days)" in texts["full.md"], value
+    # The alt text of the peers figure and of the process chart.
+    alts = re.findall(r'alt="([^"]*)"', texts["full.html"])
+    bars = next(a for a in alts if a.startswith("Horizontal bar chart"))
+    for force in PEERS:
+        assert f"{force} {current[force]:.1f} working days" in bars, bars
+    chart = next(a for a in alts if a.startswith("Process chart"))
+    assert f"December 2025 at {everything:.1f} working days" in chart, chart
+
+
+def test_the_peer_sentence_says_its_figures_as_the_paragraph_does():
+    """The peer sentence's two figures in the prose's words (paper.kpi_value), not the
+    terminal's: a duration in words, as the paragraph says it ("9:12" was printed beside
+    "The average was 9 minutes and 12 seconds"), and a `unit_label`."""
+    from test_change_beside_figures import _peers
+
+    from kpi.catalogue import Better, Kind, KpiDef, Unit
+
+    timed = KpiDef(id="k", title="K", priority="p", kind=Kind.MEAN, unit=Unit.SECONDS,
+                   better=Better.LOWER, value="v", peers="g")
+    sentence = _peers(552.4, 560, "value", timed)
+    assert sentence is not None and sentence.endswith(
+        "with 9 minutes and 12 seconds against a group median of 9 minutes and 20 seconds."), \
+        sentence
+    officers = KpiDef(id="k", title="K", priority="p", kind=Kind.SUM, unit=Unit.COUNT,
+                      better=Better.HIGHER, value="v", peers="g", unit_label="officers")
+    sentence = _peers(1, 2, "value", officers)
+    assert sentence is not None and sentence.endswith(
+        "with 1 officer against a group median of 2 officers."), sentence
