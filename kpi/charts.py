@@ -914,7 +914,7 @@ def peer_text(data: ChartData, words: bool = False) -> Callable[[float], str]:
     them: per 1,000 from two places, else as the KPI's figures, to as many places as it
     takes for two bars that differ never to read alike, largest first as they are drawn
     (kpi.rounding.places_ranked, render.ranked_digits). In `words` (the alt text, prose),
-    a KPI's figures as the paper's prose prints them (paper.kpi_value: its `unit_label`)."""
+    a KPI's figures as the paper's prose prints them (render.kpi_value: its `unit_label`)."""
     from kpi.rounding import places_ranked
 
     kpi = data.kpis[0]
@@ -926,7 +926,7 @@ def peer_text(data: ChartData, words: bool = False) -> Callable[[float], str]:
         if data.per_1000:
             return fixed(value, rates, grouping=True)
         if words and value is not None and value == value:
-            from kpi.paper import kpi_value
+            from kpi.render import kpi_value
 
             return kpi_value(value, kpi, digits=digits)
         return _bar_text(value, kpi, digits)

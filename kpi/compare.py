@@ -1089,9 +1089,9 @@ def peer_sentence(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
         assert me.current is not None  # peer_result holds the focus's current value
         digits = places_apart(me.current.value, compared.median, kpi.target, own_places(kpi),
                               percent=False)
-        # In the KPI's own words, as every figure of its paragraph (paper.kpi_value: its
+        # In the KPI's own words, as every figure of its paragraph (render.kpi_value: its
         # `unit_label`, "9.8 working days", not "9.8 days")
-        from kpi.paper import kpi_value
+        from kpi.render import kpi_value
 
         value, centre = (kpi_value(me.current.value, kpi, digits=digits),
                          kpi_value(compared.median, kpi, digits=digits))

@@ -332,6 +332,78 @@ def spoken_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
+
+# ---------------------------------------------------------------------------------------------
+# A KPI's figures in prose: the paper's sentences, its alt text and peer sentence
+
+
+def duration_words(seconds: float, places: int = 0) -> str:
+    """'12 minutes and 29 seconds', '1 hour, 9 minutes and 17 seconds', '23 seconds'; the
+    seconds to `places` decimals where a figure beside its target needs them ('9 minutes and
+    59.6 seconds', shown_places)."""
+    magnitude = rounded(abs(seconds), places)
+    total = int(magnitude)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    fraction = magnitude - total
+    parts = [f"{n} {unit}{'' if n == 1 else 's'}"
+             for n, unit in ((hours, "hour"), (minutes, "minute")) if n]
+    if secs or fraction:
+        parts.append(f"{secs}{str(fraction)[1:] if fraction else ''} "
+                     f"second{'' if secs == 1 and not fraction else 's'}")
+    if not parts:
+        return "0 seconds"
+    said = spoken_list(parts)
+    # A negative duration (a mean of arrivals before their time) keeps its sign: "30 seconds"
+    # was said of -30, the figure's opposite. A change is said by its size, with its own word
+    # for the direction ("a decrease of"), so none passes a negative here.
+    return f"minus {said}" if seconds < 0 else said
+
+
+def value_words(value: float | None, of: Unit | KpiDef, label: str = "",
+                change: bool = False, beside: Beside | None = None,
+                digits: int | None = None) -> str:
+    """A value as prose shows it: as `kpi summary` rounds it (given the KPI, to its one
+    precision, places), durations in words, millions of pounds as '£82.2m', and the
+    KPI's `unit_label` where it names the unit ('27 working days', '41.4 million days').
+    Beside its target, a figure to as many more places as it takes to differ from it
+    (shown_places), and `beside` the figure printed next to it to as many as it takes
+    to read apart from it; a `change` is never read against the target. `digits`, where
+    given, are the places (figures printed together, `together`), in full pounds."""
+    unit = of if isinstance(of, Unit) else of.unit
+    if value is not None and unit == Unit.SECONDS:
+        return duration_words(value, digits if digits is not None
+                              else 0 if isinstance(of, Unit) or change
+                              else shown_places(value, of, beside))
+    # Millions of pounds to one decimal are not said of a KPI with a target: its figure and
+    # target print whole, where "£82.2m" beside a target of "£82.2m" could not say "missed".
+    other = beside.figure if beside is not None else None
+    if value is not None and unit == Unit.GBP and abs(value) >= 1_000_000 and (
+            digits is None) and (change or not isinstance(of, KpiDef) or of.target is None) and (
+            other is None or fixed(value / 1_000_000, 1)
+            != fixed(other / 1_000_000, 1) or value == other):
+        # the sign before the pound sign, as `number` writes "-£5" ("£-2.5m" was said)
+        return pounds(fixed(value / 1_000_000, 1, grouping=True), "m")
+    text = number(value, of, change=change, beside=beside, digits=digits)
+    if label and value is not None:
+        text = counted(without_days(text), label)
+    return text
+
+
+def kpi_value(value: float | None, kpi: KpiDef, change: bool = False,
+              beside: Beside | None = None, digits: int | None = None) -> str:
+    """A KPI's value in prose, in its own unit's words: every value and every change the prose
+    prints comes through here, so each carries its unit ('102.6 per 1,000 population', '27
+    working days'; a percentage, a duration or an amount in pounds by its own sign)."""
+    text = value_words(value, kpi, kpi.unit_label, change, beside, digits)
+    if value is not None and (kpi.kind == Kind.PER_1000 or kpi.unit == Unit.PER_1000) \
+            and not kpi.unit_label:
+        text += " per 1,000 population"
+    elif value is not None and kpi.unit == Unit.RATIO and not kpi.unit_label:
+        text += " times"
+    return text
+
+
 def arrow(change: Change | None) -> str:
     """The direction of the size the status is judged on (engine.status_of): points, else the
     % change, else the absolute change, so a per-1,000 figure moving 0.03 (1.2%) points the way

@@ -34,7 +34,6 @@ from kpi.paper import (
     STATUS_VARIANTS,
     _tally,
     change_words,
-    duration_words,
     kpi_value,
     percentile_name,
     precision_words,
@@ -42,7 +41,7 @@ from kpi.paper import (
     status_sentence,
 )
 from kpi.periods import Month, Window
-from kpi.render import escape_markdown
+from kpi.render import duration_words, escape_markdown
 
 GOLDEN = Path(__file__).parent / "golden" / "board-2025-09.md"
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",

@@ -107,7 +107,7 @@ def test_renderers_print_by_the_rule():
     assert render.change_text(Change(absolute=-0.4, percent=-12.25, points=None, places=1),
                               Unit.COUNT) == "-0.4 (-12.3%)"
     assert render.signed(-0.04, fixed(-0.04, 1)) == "0.0"
-    assert paper.duration_words(0.5) == "1 second"
+    assert render.duration_words(0.5) == "1 second"
     assert paper.value_words(82_250_000.0, Unit.GBP) == "£82.3m"
 
 
