@@ -351,7 +351,7 @@ def _totals_unread(table: pl.DataFrame,
         lower = cells.str.strip_chars().str.to_lowercase()
         prefix = lower.str.replace(r"\s+total\s*:?$", "")
         flag = (lower.str.contains(r"^(?:grand\s+|sub\s*-?\s*)?totals?\s*:?$")
-                | ((prefix != lower) & prefix.is_in(lower.drop_nulls().unique())))
+                | ((prefix != lower) & prefix.is_in(lower.drop_nulls().unique().to_list())))
         if not flag.fill_null(False).any():
             continue
         found.append((name, flag.fill_null(False).alias(f"__total_{i}"),
