@@ -1254,13 +1254,17 @@ class _Problems:
 
 
 
-# The keys of [project], of a [[priorities]] and a [[checks]] item, and of a dataset's column
-# written as a table: a key kpi does not read (`baselne` for `baseline`, `requried` for
-# `required`) is refused, never passed over as if its default were meant.
+# The keys of [project], of a [[priorities]] and a [[checks]] item, of a dataset, its column
+# written as a table and a peer group: a key kpi does not read (`baselne` for `baseline`,
+# `requried` for `required`) is refused, never passed over as if its default were meant.
 PROJECT_KEYS = frozenset({"name", "data", "baseline", "snapshot_baseline"})
 PRIORITY_KEYS = frozenset({"id", "title", "order"})
 CHECK_KEYS = frozenset({"id", "title", "total", "parts", "tolerance"})
 COLUMN_KEYS = frozenset({"type", "from", "required", "min", "pattern", "label", "time_zone"})
+DATASET_KEYS = frozenset({"date", "columns", "unique", "description", "sources",
+                          "extra_columns", "replace_by", "sheet", "derived", "source",
+                          "published", "time_zone"})
+PEER_KEYS = frozenset({"column", "members", "title", "focus"})
 
 
 def _unknown_keys(problems: _Problems, where: str, table: dict[str, Any], known: frozenset[str],
@@ -1590,10 +1594,7 @@ def _build_datasets(raw: dict[str, Any], problems: _Problems) -> dict[str, Datas
         if not isinstance(spec, dict):
             problems.add(where, None, "must be a table", needle)
             continue
-        for key in sorted(set(spec) - {"date", "columns", "unique", "description", "sources",
-                                       "extra_columns", "replace_by", "sheet", "derived",
-                                       "source", "published", "time_zone"}):
-            problems.add(where, key, "unknown key", needle, rf"^\s*{re.escape(key)}\s*=")
+        _unknown_keys(problems, where, spec, DATASET_KEYS, needle)
         sheet = spec.get("sheet")
         if sheet is not None and (not isinstance(sheet, str) or not sheet.strip()):
             problems.add(where, "sheet", "must be the name of a sheet, as text", needle,
@@ -1855,8 +1856,7 @@ def _build_peers(raw: dict[str, Any], problems: _Problems,
             problems.add(where, None, "needs an id of lower case letters, digits and _, and a "
                          "table with column and members", needle)
             continue
-        for key in sorted(set(group) - {"column", "members", "title", "focus"}):
-            problems.add(where, key, "unknown key", needle, rf"^\s*{re.escape(key)}\s*=")
+        _unknown_keys(problems, where, group, PEER_KEYS, needle)
         column, members = group.get("column"), group.get("members")
         if not isinstance(column, str) or not any(d.has_column(column)
                                                    for d in datasets.values()):
