@@ -91,6 +91,10 @@ class KpiComparison:
     # file's declared source (an empty PopulationSource where it declares none), None where
     # no part has a population (kpi.render.population_fields).
     population: PopulationSource | None = None
+    # Of a peer result (`peer_result`): every part of the group's column whose rows the KPI's
+    # own figure adds together in its current window, the group's or not, a part of no value
+    # (blank rows) as None. The KPI's figure is theirs together, not the focus's alone.
+    whole: tuple[str | None, ...] = ()
 
     def __post_init__(self) -> None:
         for part in self.parts:  # each part's change and status from its figures, as a KPI's
@@ -1028,7 +1032,25 @@ def peer_result(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
             m not in parts or _metric(parts[m], None) is None
             for m in (*group.members, group.focus)):
         return None
-    return compared
+    return replace(compared, whole=whole_parts(project, kpi, compared.current, group.column,
+                                               as_of))
+
+
+def whole_parts(project: Project, kpi: KpiDef, window: Window, column: str,
+                as_of: AsOf | None) -> tuple[str | None, ...]:
+    """The parts of `column` (None for rows with no value in it) that hold rows the KPI's
+    filter selects in `window`: whose rows its own figure for the window adds together. A peer
+    sentence ranks the focus's figure; the KPI's figure above it is of all of these."""
+    frame = engine.prepare(project, kpi.source, [kpi], as_of)
+    try:
+        names = frame.filter(engine.rows_of(kpi, window)).select(
+            pl.col(column).cast(pl.String).unique()).collect()
+    except pl.exceptions.PolarsError as exc:
+        raise DataError(f"dataset '{kpi.source}': cannot read the parts of '{column}' of KPI "
+                        f"'{kpi.id}': {str(exc).splitlines()[0]}") from None
+    found = names.to_series().to_list()
+    return tuple(sorted((n for n in found if n is not None), key=str.casefold)) + \
+        ((None,) if None in found else ())
 
 
 def peer_parts(compared: KpiComparison, group: PeerGroup) -> dict[str, PartResult]:

@@ -75,7 +75,7 @@ if TYPE_CHECKING:
     from kpi.board import BoardModel
     from kpi.charts import ChartData, ChartSpec
     from kpi.commentary import Commentary
-    from kpi.compare import Top
+    from kpi.compare import KpiComparison, Top
     from kpi.verdicts import Verdict
 
 # A percentage change on a base this small says little; the report gives the absolute change
@@ -1909,14 +1909,42 @@ class _Builder:
         if compared is not None:
             from kpi.compare import peer_sentence
 
-            extra += [inlines(Name(t)) for t in [peer_sentence(
+            said_peers = [inlines(Name(t)) for t in [peer_sentence(
                 self.project, kpi, self.report.period, self.report.comparison,
                 compared=compared)] if t]
+            if said_peers:
+                extra += [*self._whole_sentence(result, compared), *said_peers]
         refs = self._figure_refs(kpi.id)
         if refs:
             extra.append(inlines(f"See {_figure_list(refs)}."))
         body = inlines(text, [inlines(" ", e) for e in extra])
         return Paragraph(inlines(Strong(_sentence(Name(kpi.title))), " ", body), number=label)
+
+    def _whole_sentence(self, result: KpiResult, compared: KpiComparison) -> list[Inlines]:
+        """Before a peer sentence, which ranks the focus's own figure: whose rows the KPI's
+        figure above it adds together, where that is more than the focus's. Data that holds
+        the whole group (as a peer sentence needs) gives the KPI a figure of every part
+        together, which read beside the focus's rank as the focus's own."""
+        kpi, current = result.kpi, result.current
+        group = self.project.peers.get(kpi.peers) if kpi.peers else None
+        focus = compared.focus
+        if group is None or focus is None or not compared.whole or current is None:
+            return []
+        if compared.whole == (focus,):  # as the KPI's own dataset spells it, as `whole` is
+            return []
+        label = self._column_label(kpi, group.column)
+        named = [p for p in compared.whole if p is not None]
+        listed: list[Name | str | Inlines] = [Name(n) for n in named[:UNFIGURED_NAMED]]
+        if len(named) > len(listed):
+            listed.append(f"{len(named) - len(listed):,} more")
+        if None in compared.whole:
+            listed.append(inlines("rows with no ", label))
+        items = [inlines(", " if 0 < n < len(listed) - 1 else " and " if n else "", item)
+                 for n, item in enumerate(listed)]
+        # As the paragraph's first sentence prints it (`current_clause`).
+        value = kpi_value(current.value, kpi, beside=render.other_window(current, result))
+        return [inlines("By ", label, f", the figure of {value} is that of every part the "
+                        "data holds together (", items, "), not of ", Name(focus), " alone.")]
 
     def _usual(self, kpi: KpiDef) -> tuple[Window | None, Window | None]:
         """The windows the introduction states for a KPI of this kind: the year ending the

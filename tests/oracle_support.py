@@ -1273,23 +1273,14 @@ class Oracle:
         # a sum of whole numbers (DuckDB's HUGEINT) stays exact
         return None if got is None else got if isinstance(got, int) else float(got)
 
-    def value(self, k: Kpi, window: tuple[int, int], forces: list[str] | None = None,
-              part: tuple[str, str] | None = None) -> float | None:
-        """The KPI over a window, over the rows of `forces` only (None: every row), or of one
-        part of a column (`part` = (column, value); a value of None: the rows with none)."""
-        if k.parts:
-            kpis = {x.id: x for x in self.model.spec.kpis}
-            num = self.value(kpis[k.parts[0]], window, forces, part)
-            den = self.value(kpis[k.parts[1]], window, forces, part)
-            if not den or num is None:
-                return None
-            return quotient_of(num, den, 100 * written(k.multiplier),
-                               exact=all(_whole_or_exact(x) for x in (num, den)))
+    def _selected(self, k: Kpi, window: tuple[int, int], forces: list[str] | None = None,
+                  part: tuple[str, str] | None = None) -> tuple[Kpi, str, list]:
+        """The WHERE clause (and its arguments) of the rows a KPI selects over a window, of
+        `forces` only (None: every force) or of one part of a column; the KPI with any
+        derived column written out, as the clause is."""
         where = "month BETWEEN ? AND ?"
         args: list = [window[0], window[1]]
         if forces is not None:
-            if not forces:
-                return None
             where += " AND force IN (" + ", ".join("?" * len(forces)) + ")"
             args += forces
         if part is not None and part[1] is None:  # the rows with no value in the column
@@ -1302,6 +1293,32 @@ class Oracle:
         if self.model.spec.derived and k.dataset == "inc":
             k = derived_out(k, self.model.spec.derived)
             where = derived_text(where, self.model.spec.derived)
+        return k, where, args
+
+    def forces_selected(self, k: Kpi, window: tuple[int, int]) -> list[str | None]:
+        """The forces (None: rows with no force) of the rows a KPI of the incidents selects
+        over a window, by name: whose rows its figure for the window adds together."""
+        k, where, args = self._selected(k, window)
+        found = [r[0] for r in self.db.execute(
+            f"SELECT DISTINCT force FROM {k.dataset} WHERE {where}", args).fetchall()]
+        return sorted((f for f in found if f is not None), key=str.casefold) + \
+            ([None] if None in found else [])
+
+    def value(self, k: Kpi, window: tuple[int, int], forces: list[str] | None = None,
+              part: tuple[str, str] | None = None) -> float | None:
+        """The KPI over a window, over the rows of `forces` only (None: every row), or of one
+        part of a column (`part` = (column, value); a value of None: the rows with none)."""
+        if k.parts:
+            kpis = {x.id: x for x in self.model.spec.kpis}
+            num = self.value(kpis[k.parts[0]], window, forces, part)
+            den = self.value(kpis[k.parts[1]], window, forces, part)
+            if not den or num is None:
+                return None
+            return quotient_of(num, den, 100 * written(k.multiplier),
+                               exact=all(_whole_or_exact(x) for x in (num, den)))
+        if forces is not None and not forces:
+            return None
+        k, where, args = self._selected(k, window, forces, part)
         if k.dataset == "inc" and k.value == "minutes" and k.kind in ("sum", "mean"):
             return self._decimal(k, where, args)
         if k.kind in ("median", "percentile") and not k.snapshot:

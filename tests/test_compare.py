@@ -516,6 +516,55 @@ def test_board_paper_compares_with_peers_when_the_data_holds_them(project, oracl
         "Compared with peers")
 
 
+def test_before_a_peer_sentence_the_paper_says_whose_rows_the_kpis_figure_adds(project, oracle,
+                                                                             tmp_path):
+    """The KPI's own figure adds up the thefts of every force the data holds, Dee outside the
+    group among them; the peer sentence after it ranks Cam's figure alone. Read together, the
+    first read as Cam's. The paper says whose rows the figure is, from the data (DuckDB)."""
+    paper = tmp_path / "paper.md"
+    _kpi(project, "export", "markdown", "--period", "2025-12", "--vs", "yoy",
+         "--output", paper)
+    text = paper.read_text().replace("\\(", "(").replace("\\)", ")")
+    thefts = _counts(oracle, "Type = 'Theft'", "2025-01", "2025-12")
+    assert sorted(thefts) == ["Avon", "Bure", "Cam", "Dee"]
+    paragraph = next(line for line in text.splitlines() if "**Thefts.**" in line)
+    total = f"{sum(thefts.values()):,}"
+    assert f" {total} " in paragraph.split("Compared with peers")[0]  # the KPI's figure
+    assert (f"By force, the figure of {total} is that of every part the data holds together "
+            "(Avon, Bure, Cam and Dee), not of Cam alone. Compared with peers (similar forces: "
+            "Avon, Bure), Cam ranked") in paragraph
+
+
+def test_whose_rows_a_figure_adds_names_the_rows_with_no_part(tmp_path):
+    """Rows with no force are in the KPI's figure too: said after the forces named, and a
+    figure of the focus's rows alone gets no such sentence (there is nothing to tell apart)."""
+    from kpi.compare import whole_parts
+    from kpi.periods import Month, Window
+
+    folder = _written(tmp_path)
+    rows = (folder / "crimes.csv").read_text().splitlines()
+    blank = rows[1].split(",")
+    blank[rows[0].split(",").index("Force")] = ""
+    blank[rows[0].split(",").index("Date")] = "2025-06-15"
+    blank[rows[0].split(",").index("Type")] = "Theft"
+    (folder / "crimes.csv").write_text("\n".join([*rows, ",".join(blank)]) + "\n")
+    _kpi(folder, "ingest", "crimes", folder / "crimes.csv")
+    loaded = parse_project_file(folder / "kpi.toml")
+    year = Window.year_ending(Month.parse("2025-12"))
+    got = whole_parts(loaded, loaded.kpi("total_crime"), year, "force", None)
+    assert got == ("Avon", "Bure", "Cam", "Dee", None)
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{folder / 'crimes.csv'}', "
+                "header = true, all_varchar = true)")
+    held = {r[0] for r in con.execute("SELECT DISTINCT Force FROM t WHERE Date >= '2025-01-01' "
+                                      "AND Date <= '2025-12-31'").fetchall()}
+    assert set(got) == held  # DuckDB reads the blank force as NULL
+    paper = folder / "paper.md"
+    _kpi(folder, "export", "markdown", "--period", "2025-12", "--vs", "yoy", "--output", paper)
+    assert ("(Avon, Bure, Cam, Dee and rows with no force), not of Cam alone. Compared with peers"
+            in paper.read_text())
+
+
 def test_the_peer_sentence_says_its_test_leaves_out_months_not_final(project, oracle):
     """A KPI with provisional months: the rank and median are of the whole window, the test
     of the focus against the rest is over the window without its last months (as `kpi

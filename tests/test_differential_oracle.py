@@ -2531,6 +2531,38 @@ class OracleMachine(RuleBasedStateMachine):
             self.fail("glossary", f"the paper's glossary ({self.spec.glossary_encoding}) reads "
                                   f"{rows}, expected {list(GLOSSARY_ROWS)}")
 
+    def _check_whole_sentence(self, k, body: str, at: int, window: tuple[int, int],
+                              focus: str, current: dict) -> None:
+        """Before a peer sentence, which ranks the focus's own figure: "By force, the figure
+        of VALUE is that of every part the data holds together (A, B and C), not of FOCUS
+        alone." naming, from DuckDB, every force whose rows the KPI selects over the window
+        (the rows with none last), wherever they are more than the focus; VALUE the KPI's own
+        figure, as its paragraph's first sentence prints it. Never said of the focus alone."""
+        forces = self.oracle.forces_selected(k, window)
+        before = body[:at]
+        said = re.search(r"By (.+?), the figure of (.+?) is that of every part the data holds "
+                         r"together \((.+)\), not of (.+?) alone\. $", before)
+        if forces == [focus]:
+            if said:
+                self.fail("peers", f"paper: {k.id}: only {focus} holds rows, yet the paper says "
+                                   f"its figure is of more: {said.group(0)}")
+            STATS["paper: whole-figure sentences not said (the focus's rows alone)"] += 1
+            return
+        if said is None:
+            self.fail("peers", f"paper: {k.id}: its figure ({current['value']}) adds the rows "
+                               f"of {forces}, yet before the peer sentence ranking {focus}'s "
+                               f"the paper does not say so: {before[-300:]}")
+        label = said.group(1)
+        names = [f if f is not None else f"rows with no {label}" for f in forces]
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        if (said.group(3), said.group(4)) != (listed, focus) \
+                or not re.search(rf"(?:^|\s){re.escape(said.group(2))}(?![\d.,]\d)",
+                                 before[:said.start()]):
+            self.fail("peers", f"paper: {k.id}: expected the figure's parts ({listed}) and the "
+                               f"focus {focus!r}, and the figure as the paragraph first prints "
+                               f"it: {before}")
+        STATS["paper: whole-figure sentences checked"] += 1
+
     def _check_peer_sentences(self, paper: str, figures: list[dict]) -> None:
         """The paper's "Compared with peers (TITLE: OTHERS), FOCUS ranked Nth of M in ...,
         where 1st is the highest, with VALUE against a group median of MEDIAN" of a KPI
@@ -2609,6 +2641,7 @@ class OracleMachine(RuleBasedStateMachine):
                 STATS["paper: peer sentences not said (a member without a figure)"] += 1
                 continue
             STATS["paper: peer sentences checked"] += 1
+            self._check_whole_sentence(k, body, said.start(), window, focus, current)
             if any(v is None for v in values.values()) \
                     or k.kind in ("per_1000", "ratio_of_rates"):
                 self.fail("peers", f"paper: {k.id} compared with peers, yet the model has no "
