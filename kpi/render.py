@@ -185,7 +185,9 @@ def number(value: float | None, unit: Unit | KpiDef, *, change: bool = False,
     precision (`places`), and beside its target, or `beside` the figure printed next to it, to
     as many more as it takes to differ from them (`shown_places`); a bare unit shows a count
     whole when it is whole. A `change` (an absolute change, never read against the target)
-    keeps the KPI's places. `digits`, where given, are the places (`together`'s)."""
+    keeps the KPI's places. `digits`, where given, are the places (`together`'s). A figure
+    in days is followed by its unit's name, the KPI's `unit_label` where it declares one
+    (`unit_name`: "27 working days")."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     given = digits
