@@ -279,8 +279,6 @@ def test_the_summarys_machine_faces_carry_the_declared_unit(cli, setup, tmp_path
 def test_show_names_the_declared_unit_in_its_text_json_and_workbook(cli, setup, tmp_path):
     """`kpi show`'s windows, trend and breakdowns, and its Signal's process chart mean and
     limits ("mean 141.0 days" of a KPI in working days), in its text and its workbook."""
-    import openpyxl
-
     project, _, period, vs, kpis = setup
     faces, labels = {}, {}
     for kpi_id in kpis:
@@ -294,15 +292,7 @@ def test_show_names_the_declared_unit_in_its_text_json_and_workbook(cli, setup, 
         book = tmp_path / f"{kpi_id}.xlsx"
         _run(cli, project, "show", kpi_id, "--period", period, "--vs", vs, "--format",
              "xlsx", "--output", book)
-        shown = []
-        for sheet in openpyxl.load_workbook(book).worksheets:
-            for row in sheet.iter_rows():
-                for cell in row:
-                    if isinstance(cell.value, int | float) and not isinstance(
-                            cell.value, bool) and cell.number_format != "General":
-                        shown.append(f"{sheet.title} {cell.coordinate}: "
-                                     f"{excel_shown(cell.value, cell.number_format)}")
-        faces[(kpi_id, "workbook")] = "\n".join(shown)
+        faces[(kpi_id, "workbook")] = _workbook_text(book)
     assert _each(kpis, {k: v for k, v in faces.items() if k[1] != "signal"}) == []
     # The Signal's statistics name it where a process chart has them.
     assert [f for f in _each(kpis, {k: v for k, v in faces.items() if k[1] == "signal"})
@@ -310,9 +300,26 @@ def test_show_names_the_declared_unit_in_its_text_json_and_workbook(cli, setup, 
     assert labels == {i: n for i, (_, n, _) in kpis.items()}
 
 
-def test_compare_names_the_declared_unit_in_its_table_sentence_and_rows(cli, setup):
+def _workbook_text(book: Path) -> str:
+    """Every figure of a workbook as its cells show it (their number formats)."""
+    import openpyxl
+
+    shown = []
+    for sheet in openpyxl.load_workbook(book).worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, int | float) and not isinstance(
+                        cell.value, bool) and cell.number_format != "General":
+                    shown.append(f"{sheet.title} {cell.coordinate}: "
+                                 f"{excel_shown(cell.value, cell.number_format)}")
+    return "\n".join(shown)
+
+
+def test_compare_names_the_declared_unit_in_its_table_sentence_and_rows(cli, setup,
+                                                                         tmp_path):
     """`kpi compare` of each breakdown and of the peer group (the table, its mean and median
-    and the sentence beside the focus), and its CSV and JSON's `unit_label`."""
+    and the sentence beside the focus), its workbook's cells, and its CSV and JSON's
+    `unit_label`."""
     project, toml, period, vs, kpis = setup
     data = tomllib.loads(Path(toml).read_text(encoding="utf-8"))
     breakdowns = {k["id"]: k.get("breakdowns", []) for k in data["kpis"]}
@@ -328,6 +335,9 @@ def test_compare_names_the_declared_unit_in_its_table_sentence_and_rows(cli, set
         for ask in asks:
             common = ["compare", "--kpi", kpi_id, *ask, "--period", period, "--vs", vs]
             faces[(kpi_id, " ".join(ask))] = _run(cli, project, *common)
+            book = tmp_path / "compare.xlsx"
+            _run(cli, project, *common, "--format", "xlsx", "--output", book)
+            faces[(kpi_id, " ".join(ask) + " workbook")] = _workbook_text(book)
             rows = list(csv.DictReader(io.StringIO(_run(cli, project, *common, "--format",
                                                         "csv"))))
             document = json.loads(_run(cli, project, *common, "--format", "json"))
