@@ -248,8 +248,10 @@ def _summary_schema() -> dict[str, Any]:
                "variation": pl.String, "variation_rule": pl.String, "target": pl.Float64,
                "target_met": pl.Boolean, "assurance": pl.String, "change_note": pl.String,
                "target_source": pl.String, "target_illustrative": pl.Boolean,
-               "population_source": pl.String, "population_illustrative": pl.Boolean}
-    assert tuple(schema)[-4:] == PROVENANCE_FIELDS, "the provenance fields come last"
+               "population_source": pl.String, "population_illustrative": pl.Boolean,
+               "unit_label": pl.String}
+    assert tuple(schema)[-5:-1] == PROVENANCE_FIELDS, \
+        "the provenance fields come last but the unit's name, added after them"
     return schema
 
 
@@ -276,6 +278,8 @@ def summary_row(kpi: dict[str, Any]) -> dict[str, Any]:
     # Where the target and the populations come from, as the JSON gives them (one maker:
     # kpi.render.provenance), last so the columns before keep their places.
     row |= {key: kpi[key] for key in PROVENANCE_FIELDS}
+    # The name of the unit every face prints its figures with (kpi.render.unit_name).
+    row["unit_label"] = kpi["unit_label"]
     return row
 
 
@@ -821,9 +825,9 @@ def _compare_schema(columns: Sequence[str]) -> dict[str, Any]:
     types = {"focus": pl.Boolean, "rank": pl.Int64, "vs_rest_significant": pl.Boolean,
              "vs_focus_significant": pl.Boolean, "vs_rest_tests": pl.Int64,
              "vs_focus_tests": pl.Int64, "population_illustrative": pl.Boolean}
-    text = {"kpi", "title", "unit", "better", "part", "ranked_on", "comparison_start",
-            "comparison_end", "current_start", "current_end", "status", "note",
-            "change_note", "population_source"}
+    text = {"kpi", "title", "unit", "unit_label", "better", "part", "ranked_on",
+            "comparison_start", "comparison_end", "current_start", "current_end", "status",
+            "note", "change_note", "population_source"}
     types["notes"] = pl.List(pl.String)
     return {c: types.get(c, pl.String if c in text else pl.Float64) for c in columns}
 

@@ -221,13 +221,22 @@ class ChartData:
 # Drawing
 
 
+def unit_axis(kpi: KpiDef) -> str:
+    """A KPI's unit as an axis names it: the name its figures are printed with
+    (`render.unit_name`: its `unit_label`, 'working days', or 'days'), else the unit's own
+    word ('count', '%', 'per 1,000 population')."""
+    from kpi.render import unit_name
+
+    return unit_name(kpi) or UNIT_AXIS[kpi.unit]
+
+
 def axis_label(kpi: KpiDef, per_month: bool = False, width: int = 38) -> str:
     """'ASB incidents (count)': the KPI and its unit (and ', per month' for a 12-month total
     drawn month by month), wrapped to fit beside an axis: `width` characters a line beside
     an upright axis, more under a level one (the bar charts' value axis)."""
     import textwrap
 
-    unit = UNIT_AXIS[kpi.unit]
+    unit = unit_axis(kpi)
     # A title that already names its unit ('... (millions of days)') is not given it twice.
     named = kpi.title.rstrip().endswith(")") or unit in kpi.title
     lines = textwrap.wrap(kpi.title if named else f"{kpi.title} ({unit})", width)
@@ -1047,7 +1056,7 @@ def _draw_xmr(figure, axes, data: ChartData, legend: bool = True, compact: bool 
         axes.set_xlabel("Month")
         axes.set_ylabel(axis_label(kpi))
     else:
-        axes.set_ylabel(UNIT_AXIS[kpi.unit] if not kpi.unit_label else kpi.unit_label)
+        axes.set_ylabel(unit_axis(kpi))
     _thousands(axes.yaxis, kpi)
     if legend:
         _legend(figure, handles, ncol=3)

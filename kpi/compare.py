@@ -1166,7 +1166,8 @@ ROW_COLUMNS = ("kpi", "title", "unit", "better", "part", "focus", "rank", "ranke
                "change_points", "status", "population", "per_1000", "group_mean",
                "group_median", "vs_rest_p", "vs_rest_significant", "vs_focus_p",
                "vs_focus_significant", "note", "notes", "change_note", "vs_rest_tests",
-               "vs_focus_tests", "population_source", "population_illustrative")
+               "vs_focus_tests", "population_source", "population_illustrative",
+               "unit_label")
 
 
 def judged_among(test: stats.Significance | None) -> int | None:
@@ -1186,18 +1187,21 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
     `significant` is p below 0.05 divided by it, Bonferroni's correction) after it, then
     where the populations its KPI's parts divide by come from (`population_source`,
     `population_illustrative`: the KPI's, on each row, as its `note` is;
-    kpi.render.population_fields), so the columns before keep their places."""
-    from kpi.render import population_fields
+    kpi.render.population_fields), and the name of its KPI's unit as every face prints it
+    (`unit_label`: kpi.render.unit_name, "working days"; empty where its figures carry their
+    own sign or none), so the columns before keep their places."""
+    from kpi.render import population_fields, unit_name
 
     rows = []
     notes = list(result.notes)
     for k in result.kpis:
-        sourced = tuple(population_fields(k.population).values())
+        sourced = (*population_fields(k.population).values(), unit_name(k.kpi) or None)
         if not k.parts:
             blank: dict[str, Any] = dict.fromkeys(ROW_COLUMNS)
             blank.update(kpi=k.kpi.id, title=k.kpi.title, unit=k.kpi.unit.value,
                          better=k.kpi.better.value, ranked_on=k.ranked_on, group_mean=k.mean,
-                         group_median=k.median, note=k.note, notes=notes)
+                         group_median=k.median, note=k.note, notes=notes,
+                         unit_label=unit_name(k.kpi) or None)
             rows.append(tuple(blank.values()))
         for p in k.parts:
             cur, cmp, change = p.current, p.comparison, p.change

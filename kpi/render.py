@@ -149,10 +149,26 @@ def counted(shown: str, plural: str) -> str:
     return f"{shown} {unit_word(shown, plural)}"
 
 
-def without_days(text: str) -> str:
-    """A number of days as printed, without its unit's name: '27 days' and '1 day' to '27'
-    and '1' (a change's absolute size is given without the word)."""
-    return re.sub(r" days?$", "", text)
+def unit_name(of: Unit | KpiDef) -> str:
+    """The name of the unit a KPI's figures are counted in, as every face prints it after a
+    figure (the plural: `unit_word` gives the singular): the catalogue's `unit_label` where it
+    declares one ('working days', 'million days'), else 'days' for a KPI in days; '' for any
+    other unit, whose figures carry their own sign (%, £, m:ss) or none. The one source of
+    the word: the text faces (`number`, `value_words`), the workbook's number formats, the
+    charts' axes and the machine faces' `unit_label` all read it, so a KPI declared in working
+    days is never printed in plain "days" by one of them."""
+    if isinstance(of, Unit):
+        return "days" if of == Unit.DAYS else ""
+    return of.unit_label or ("days" if of.unit == Unit.DAYS else "")
+
+
+def without_unit(text: str, of: Unit | KpiDef = Unit.DAYS) -> str:
+    """A figure as printed, without its unit's name (`unit_name`): '27 days', '1 day' and
+    '27 working days' to '27' and '1' (a change's absolute size is given without the word)."""
+    name = unit_name(of)
+    if not name:
+        return text
+    return re.sub(f" (?:{re.escape(name)}|{re.escape(unit_word('1', name))})$", "", text)
 
 
 def pounds(amount: str, suffix: str = "") -> str:
@@ -169,10 +185,13 @@ def number(value: float | None, unit: Unit | KpiDef, *, change: bool = False,
     precision (`places`), and beside its target, or `beside` the figure printed next to it, to
     as many more as it takes to differ from them (`shown_places`); a bare unit shows a count
     whole when it is whole. A `change` (an absolute change, never read against the target)
-    keeps the KPI's places. `digits`, where given, are the places (`together`'s)."""
+    keeps the KPI's places. `digits`, where given, are the places (`together`'s). A figure
+    in days is followed by its unit's name, the KPI's `unit_label` where it declares one
+    (`unit_name`: "27 working days")."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     given = digits
+    name = unit_name(unit)  # 'days', or the KPI's `unit_label` ('working days')
     if not isinstance(unit, Unit):
         kpi, unit = unit, unit.unit
         digits = places(kpi) if change else shown_places(value, kpi, beside)
@@ -186,10 +205,10 @@ def number(value: float | None, unit: Unit | KpiDef, *, change: bool = False,
             return duration(value, digits if digits is not None
                             and (not change or given is not None) else 0)
         case Unit.DAYS if digits is not None:
-            return counted(fixed(value, digits, grouping=True), "days")
+            return counted(fixed(value, digits, grouping=True), name)
         case Unit.DAYS:
             return counted(fixed(value, 0 if float(value).is_integer() else 1, grouping=True),
-                           "days")
+                           name)
         case Unit.RATIO:
             return fixed(value, 1 if digits is None else digits)
         case Unit.GBP:
@@ -200,6 +219,17 @@ def number(value: float | None, unit: Unit | KpiDef, *, change: bool = False,
             return fixed(value, 0 if float(value).is_integer() else 1, grouping=True)
         case _:
             return fixed(value, 1 if digits is None else digits, grouping=True)
+
+
+def statistic(value: float | None, kpi: KpiDef, digits: int | None = None) -> str:
+    """A statistic of a KPI's months (a process chart's mean, limits and 2-sigma lines) as
+    printed: in its unit to `digits` places, or a bare unit's own (`bare_places`: a mean of
+    whole counts keeps its decimal), its unit named as the KPI's figures are (`unit_name`):
+    "141.0 working days", where "141.0 days" was printed of a KPI in working days."""
+    text = number(value, kpi.unit, digits=digits)
+    if value is None or kpi.unit != Unit.DAYS or text == "n/a":
+        return text
+    return counted(without_unit(text, kpi.unit), unit_name(kpi))
 
 
 def bare_places(value: float, unit: Unit) -> int:
@@ -323,7 +353,7 @@ def change_text(change: Change | None, unit: Unit | KpiDef, digits: int | None =
     assert size is not None, "a change not in points has an absolute size"
     if (unit if isinstance(unit, Unit) else unit.unit) == Unit.RATIO:
         return signed(size, fixed(size, digits))
-    absolute = signed(size, without_days(number(size, unit, change=True, digits=digits)))
+    absolute = signed(size, without_unit(number(size, unit, change=True, digits=digits), unit))
     return f"{absolute} ({percent_change(change.percent)})"
 
 
@@ -386,7 +416,7 @@ def value_words(value: float | None, of: Unit | KpiDef, label: str = "",
         return pounds(fixed(value / 1_000_000, 1, grouping=True), "m")
     text = number(value, of, change=change, beside=beside, digits=digits)
     if label and value is not None:
-        text = counted(without_days(text), label)
+        text = counted(without_unit(text, of), label)
     return text
 
 
@@ -588,7 +618,8 @@ def result_json(result: KpiResult, priorities: dict[str, str],
     data = {
         "id": kpi.id, "title": kpi.title, "priority": kpi.priority,
         "priority_title": priorities.get(kpi.priority, ""), "kind": kpi.kind.value,
-        "unit": kpi.unit.value, "better": kpi.better.value, "status": result.status,
+        "unit": kpi.unit.value, "unit_label": unit_name(kpi) or None,
+        "better": kpi.better.value, "status": result.status,
         "current": _window_json(result.current, kpi),
         "comparison": _window_json(result.comparison, kpi),
         "change": {"absolute": figure_json(change.absolute, kpi) if change else None,
@@ -640,6 +671,9 @@ CSV_FIELDS = [
     "change_absolute", "change_percent", "change_points", "note",
     "significance_test", "p_value", "significant", "variation", "variation_rule", "target",
     "target_met", "assurance", "quality", "change_note", *PROVENANCE_FIELDS,
+    # the name of the unit every face prints the figures with (`unit_name`), added last so
+    # the columns before keep their places
+    "unit_label",
 ]
 
 # Words for the verdicts: in full (Markdown, the paper) and short (the terminal table).
@@ -763,6 +797,7 @@ def report_csv(report: Report, priorities: dict[str, str],
                    target_met=signal["target_met"], assurance=signal["assurance"],
                    quality="; ".join(doc["quality"]), change_note=doc["change"]["note"])
         row.update({key: doc[key] for key in PROVENANCE_FIELDS})
+        row["unit_label"] = doc["unit_label"]
         writer.writerow({k: safe_cell(v, excel) for k, v in row.items()})
     return (BOM if excel else "") + out.getvalue()
 

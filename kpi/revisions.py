@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kpi import engine, render, store
-from kpi.catalogue import Project
+from kpi.catalogue import Project, Unit
 from kpi.errors import DataError, KpiError, UsageError, option, refuse_unsafe_text
 from kpi.periods import Comparison, Month, Window
 from kpi.rounding import Beside
@@ -257,12 +257,16 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
         # figure, either way round: a file written before the places of the two took only
         # the % change printed, from the comparison, printed 0.008 beside a comparison of
         # 0.0 as "0.01" (kpi.rounding.places_apart).
+        # Its figure, not the name of its unit: a `unit_label` is the paper's wording,
+        # changed without redefining the KPI, and a file written before every face named the
+        # unit by it says "27 days" of a KPI in working days (`in_unit`).
         other = partners.get((item["kpi"], {"current": "comparison",
                                             "comparison": "current"}.get(item.get("role"))))
-        if item["shown"] not in (render.number(item["value"], kpi),
-                                 render.number(item["value"], kpi, change=True),
-                                 *(render.number(item["value"], kpi, beside=Beside(other, role))
-                                   for role in (True, False))):
+        if _figure(item["shown"]) not in {_figure(text) for text in (
+                render.number(item["value"], kpi),
+                render.number(item["value"], kpi, change=True),
+                *(render.number(item["value"], kpi, beside=Beside(other, role))
+                  for role in (True, False)))}:
             raise DataError(f"{path}: figure {number} ({item['kpi']}, {item['window']}): shown "
                             f"as {json.dumps(item['shown'])}, but its value "
                             f"{item['value']!r} prints as "
@@ -360,14 +364,37 @@ def _printed_windows(last: dict, kpis: list) -> dict[str, tuple[Window | None, W
     return {i: (w.get("current"), w.get("comparison")) for i, w in windows.items()}
 
 
+# A unit's name after a printed figure ("27 days", "27 working days", "1 day"): letters and
+# spaces after its last digit, sign or colon.
+_UNIT_NAME = re.compile(r"(?: [^\W\d_]+)+$")
+
+
+def _figure(shown: str) -> str:
+    """A printed figure without its unit's name: '27 days' and '27 working days' to '27';
+    '45.0%', '£100' and '2:04' as they are."""
+    return _UNIT_NAME.sub("", shown)
+
+
+def in_unit(shown: str, kpi) -> str:
+    """A figure the last paper printed (its figures file's `shown`), named in the unit its KPI
+    declares now (`render.unit_name`, as `render.number` names it): "8.8 days" of a KPI in
+    working days, as a file written before every face named the unit by its `unit_label`
+    says it, is "8.8 working days", as the rest of the paper prints the KPI's figures."""
+    name = render.unit_name(kpi) if kpi.unit == Unit.DAYS else ""
+    if not name or not any(char.isdigit() for char in shown):
+        return shown
+    return render.counted(_figure(shown), name)
+
+
 def _as_printed(value: float, old: float, shown: str, kpi) -> str:
     """The figure now, to the places the last paper printed its figure to where those were
     more than it takes alone (beside the other window's figure): "51.87%" then and "44.27%"
     now, not "44.3%" beside it; and to more where the figure now takes more alone (beside its
-    target). The places are those at which the last paper's value prints as it printed it."""
+    target). The places are those at which the last paper's value prints as it printed it
+    (its figure: the name of its unit may have been other, `in_unit`)."""
     then = render.shown_places(old, kpi)
     for digits in range(then + 1, then + 7):
-        if render.number(old, kpi, digits=digits) == shown:
+        if _figure(render.number(old, kpi, digits=digits)) == _figure(shown):
             return render.number(value, kpi,
                                  digits=max(digits, render.shown_places(value, kpi)))
     return render.number(value, kpi)
@@ -417,11 +444,11 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
         # is no revision of its own.
         old = figure.get("value")
         old = old if isinstance(old, int | float) and not isinstance(old, bool) else None
-        before = render.number(old, kpi) if old is not None else figure["shown"]
+        before = render.number(old, kpi) if old is not None else in_unit(figure["shown"], kpi)
         if after != before:
             items.append(Revision(kpi.id, kpi.title, str(figure.get("window_label") or
                                                          figure["window"]),
-                                  str(figure["shown"]),
+                                  in_unit(str(figure["shown"]), kpi),
                                   after if value is None or old is None
                                   else _as_printed(value, old, str(figure["shown"]), kpi)))
     dropped = tuple(dict.fromkeys(

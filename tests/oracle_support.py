@@ -1600,13 +1600,14 @@ def clock_text(seconds: float, places: int) -> str:
     return ("-" if seconds < 0 and magnitude != 0 else "") + body + fraction
 
 
-def unit_text(k: Kpi, value: float, places: int) -> str:
+def unit_text(k: Kpi, value: float, places: int, named: bool = True) -> str:
     """A figure as the text prints it in the KPI's unit (docs/catalogue.md, docs/guarantees.md
     "One figure in every output", docs/excel-and-power-bi.md, whose number formats show what
     the text prints): a percentage with its sign and no thousands separator (`0.0%`); pounds
     with the sign before the pound sign (`£#,##0`, "-£5"); a duration as a clock
-    (`clock_text`); days with the unit's name, singular only after a number printed as one
-    ("1 day", "0 days", "1.0 days"); anything else with thousands separated by commas."""
+    (`clock_text`); days with the unit's name (`named`), its `unit_label` where it has one
+    ("8 working days"), singular only after a number printed as one ("1 day", "0 days",
+    "1.0 days"); anything else with thousands separated by commas."""
     if k.unit == "seconds":
         return clock_text(value, places)
     if k.unit == "percent":
@@ -1614,8 +1615,8 @@ def unit_text(k: Kpi, value: float, places: int) -> str:
     shown = excel_text(value, places, grouping=True)
     if k.unit == "gbp":
         return "-£" + shown[1:] if shown.startswith("-") else "£" + shown
-    if k.unit == "days":
-        return f"{shown} {'day' if shown.lstrip('-') == '1' else 'days'}"
+    if k.unit == "days" and named:
+        return labelled(shown, k.unit_label or "days")
     return shown
 
 
@@ -1651,10 +1652,10 @@ def prose_text(k: Kpi, value: float, places: int = 0) -> str:
     if k.unit == "gbp" and abs(value) >= 1_000_000:
         millions = format(excel_round(float(written(value) / 1_000_000), 1), ",.1f")
         return ("-£" + millions[1:] if millions.startswith("-") else "£" + millions) + "m"
-    shown = unit_text(k, value, printed_places(k))
     if k.unit_label:
         # the KPI's own name of its unit in place of its unit's ("8 working days", "1 officer")
-        return labelled(re.sub(r" days?$", "", shown), k.unit_label)
+        return labelled(unit_text(k, value, printed_places(k), named=False), k.unit_label)
+    shown = unit_text(k, value, printed_places(k))
     if k.kind == "per_1000" or k.unit == "per_1000":
         shown += " per 1,000 population"
     return shown
@@ -1666,9 +1667,9 @@ def prose_beside(k: Kpi, value: float, places: int) -> str:
     to those places, pounds in full (no "£82.2m", which could print two figures alike)."""
     if k.unit == "seconds":
         return spoken_duration(value, places)
-    shown = unit_text(k, value, places)
     if k.unit_label:
-        return labelled(re.sub(r" days?$", "", shown), k.unit_label)
+        return labelled(unit_text(k, value, places, named=False), k.unit_label)
+    shown = unit_text(k, value, places)
     if k.kind == "per_1000" or k.unit == "per_1000":
         shown += " per 1,000 population"
     return shown
@@ -1758,9 +1759,7 @@ def printed_change(k: Kpi, comparison: float, current: float) -> str:
         return signed(diff, excel_text(abs(diff), places) + "pp")
     if k.unit == "ratio":
         return signed(diff, excel_text(abs(diff), places))
-    size = unit_text(k, abs(diff), places)
-    if k.unit == "days":
-        size = size.rpartition(" ")[0]
+    size = unit_text(k, abs(diff), places, named=False)
     percent = percent_change(current, comparison)
     pct = "n/a" if percent is None else signed(percent, excel_text(abs(percent), 1) + "%")
     return f"{signed(diff, size)} ({pct})"

@@ -148,10 +148,11 @@ def beside(value: float, target: float | None, places: int,
 
 
 def value_text(value: float, unit: str, places: int, target: float | None = None,
-               other: float | None = None, role: str = "current") -> str:
+               other: float | None = None, role: str = "current", label: str = "") -> str:
     """A KPI's figure as printed; given the KPI's target, to as many more places as it takes
     to stand against it as the figure does, and beside the other window's figure (`other`)
-    to as many as it takes to read apart from it (`beside`)."""
+    to as many as it takes to read apart from it (`beside`). A figure in days is named by
+    the KPI's `label` where it has one ("27 working days", docs/catalogue.md)."""
     more = beside(value, target, places, other, unit, role) - places
     places += more
     if unit == "percent":
@@ -167,7 +168,8 @@ def value_text(value: float, unit: str, places: int, target: float | None = None
     if unit != "days":
         return text
     # One day is singular, any other figure plural ("1 day", "1.0 days", "0 days").
-    return text + (" day" if text.lstrip("-") == "1" else " days")
+    name = label or "days"
+    return f"{text} {name[:-1] if text.lstrip('-') == '1' else name}"
 
 
 def column_places(values: list, unit: str, places: int, target: float | None = None) -> int:
@@ -219,13 +221,13 @@ def ranked_places(column: list, rows: list, unit: str, places: int,
                         for now, was in zip(sides(a, b, q), before, strict=True)))
 
 
-def column_text(value: float | None, unit: str, digits: int) -> str:
+def column_text(value: float | None, unit: str, digits: int, label: str = "") -> str:
     """A figure of a trend's column as printed at its column's places (`column_places`)."""
     if value is None:
         return "n/a"
     if unit == "seconds":
         return clock(value, digits)
-    return value_text(value, unit, digits)
+    return value_text(value, unit, digits, label=label)
 
 
 def signed(value: float, text: str) -> str:
@@ -560,7 +562,7 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
         # The human faces: the text of the unrounded value.
         shown = {role: "—" if machine[f"{role}_value"] is None
                  else value_text(machine[f"{role}_value"], unit, places, kpi.target,
-                                 machine[f"{OTHER[role]}_value"], role)
+                                 machine[f"{OTHER[role]}_value"], role, kpi.unit_label)
                  for role in ("comparison", "current")}
         # Where there is no change, why, stated again: in development, no current figure, or
         # a figure with no comparison; the same words in every face.
@@ -590,8 +592,9 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
             whose = (" (illustrative" if kpi_json["target_illustrative"]
                      else f" ({kpi_json['target_source']})" if kpi_json["target_source"]
                      else " (source not stated)")
-            assert f"{title} {value_text(kpi_json['target'], unit, places, kpi.target)}" \
-                f"{whose}" in table_text.replace("\n", " "), (where, "target")
+            aim = value_text(kpi_json["target"], unit, places, kpi.target,
+                             label=kpi.unit_label)
+            assert f"{title} {aim}{whose}" in table_text.replace("\n", " "), (where, "target")
         for role in ("current", "comparison"):
             figure = figures.get((kpi.id, role))
             if figure is not None and machine[f"{role}_value"] is not None:
@@ -609,7 +612,8 @@ def check_every_face(cli, project_arg, definition, python_project, tmp_path: Pat
                          else None,
                          "change_percent": percent,
                          "target": None if machine["target"] is None
-                         else value_text(machine["target"], unit, places, kpi.target)}
+                         else value_text(machine["target"], unit, places, kpi.target,
+                                         label=kpi.unit_label)}
         for name, value in machine.items():
             cell, code = xlsx_row[name]
             if value is None:
@@ -727,8 +731,10 @@ def check_compare_faces(cli, project_arg, definition, python_project, tmp_path: 
         assert csv_row["change_note"] == (why or ""), where
         assert xlsx_row["change_note"][0] == why, where
         digits = column_digits[k["id"]]
-        expected = {"comparison": column_text(machine["comparison_value"], unit, digits),
-                    "current": column_text(machine["current_value"], unit, digits),
+        expected = {"comparison": column_text(machine["comparison_value"], unit, digits,
+                                              kpi.unit_label),
+                    "current": column_text(machine["current_value"], unit, digits,
+                                           kpi.unit_label),
                     # The change to the places its status is judged at, its own two
                     # figures' (the summary's), whatever the column's: "0.0pp" beside
                     # "stable", never "+0.0002pp" (docs/guarantees.md).
@@ -776,7 +782,8 @@ def check_show_faces(cli, project_arg, definition, python_project, tmp_path: Pat
     seconds = unit == "seconds"
 
     def text(value):
-        return "n/a" if value is None else value_text(value, unit, places, kpi.target)
+        return "n/a" if value is None else value_text(value, unit, places, kpi.target,
+                                                      label=kpi.unit_label)
 
     def in_book(cell, code, value, shown, scale=1):
         if value is None:
@@ -792,7 +799,8 @@ def check_show_faces(cli, project_arg, definition, python_project, tmp_path: Pat
         value = kpi_json[row["window"]]["value"]
         other = (kpi_json.get(OTHER[row["window"]]) or {}).get("value")
         assert row["value"] == ("n/a" if value is None else value_text(
-            value, unit, places, kpi.target, other, row["window"])), (kpi_id, row)
+            value, unit, places, kpi.target, other, row["window"], kpi.unit_label)), (kpi_id,
+                                                                                      row)
         cell = next(c for c in windows if c["window"][0] == row["window"])
         in_book(*cell["value"], value, row["value"], scale)
     absolute, percent = change_parts(kpi_json, places, kpi.target)
@@ -835,7 +843,8 @@ def check_show_faces(cli, project_arg, definition, python_project, tmp_path: Pat
     for row, month, cells in zip(sections[trend_title], doc["trend"], trend_cells,
                                  strict=True):
         for column in ("value", "rolling_12"):
-            assert row[column] == column_text(month[column], unit, digits[column]), (
+            assert row[column] == column_text(month[column], unit, digits[column],
+                                              kpi.unit_label), (
                 kpi_id, row)
             in_book(*cells[column], month[column], row[column], scale)
 
@@ -964,17 +973,18 @@ def test_the_workbook_in_libreoffice_shows_the_summarys_text(cli, tmp_path, awkw
     assert [r["id"] for r in rows] == [k["id"] for k in doc["kpis"]]
     for row, kpi_json in zip(rows, doc["kpis"], strict=True):
         places, unit = decimals(definition.kpi(kpi_json["id"])), kpi_json["unit"]
+        label = definition.kpi(kpi_json["id"]).unit_label
         absolute, percent = change_parts(kpi_json, places, kpi_json["target"])
         target = kpi_json["target"]
         expected = {f"{role}_value": value_text(kpi_json[role]["value"], unit, places, target,
-                                                kpi_json[OTHER[role]]["value"], role)
+                                                kpi_json[OTHER[role]]["value"], role, label)
                     for role in ("comparison", "current")}
         # No % change (a zero base) prints "n/a" and is a blank cell, as JSON's null.
         expected |= {"change_percent": "" if percent in (None, "n/a") else percent,
                      "change_points" if kpi_json["change"]["points"] is not None
                      else "change_absolute": absolute or "",
                      "target": "" if kpi_json["target"] is None
-                     else value_text(kpi_json["target"], unit, places, target)}
+                     else value_text(kpi_json["target"], unit, places, target, label=label)}
         if unit == "seconds":  # whole seconds in the workbook where the text prints h:mm:ss
             whole = {f"{role}_value": kpi_json[role]["value"]
                      for role in ("comparison", "current")}

@@ -379,16 +379,18 @@ def stdout_console(output: Path | None = None) -> Iterator[tuple[Any, bool]]:
 
 def emit_document(document: Document, format: Format, output: Path | None,
                   about: list[tuple[str, Any]] | None = None, unit: str | None = None,
-                  places: int | None = None, target: float | None = None) -> None:
+                  places: int | None = None, target: float | None = None,
+                  unit_label: str | None = None) -> None:
     """Render a result in the chosen format to stdout or --output. A workbook has a sheet per
     section, under a header block (`about`, default the heading); `unit` is the unit of the
     sections' values, `places` their decimals (one KPI's `render.places`), `target` its
-    target."""
+    target, `unit_label` the name its figures are printed with (`render.unit_name`)."""
     if format in WORKBOOK_FORMATS:
         from kpi.writers import xlsx
 
         emit_workbook(about or [("kpi", document.heading)],
-                      xlsx.document_sheets(document, unit, places, target), output)
+                      xlsx.document_sheets(document, unit, places, target, unit_label),
+                      output)
         return
     _emit(format.render(document, plain_output(output)), output)
 

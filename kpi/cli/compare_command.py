@@ -133,7 +133,7 @@ def _test(result) -> dict[str, Any] | None:
 def comparison_json(result) -> dict[str, Any]:
     """The JSON document of a comparison (shape: docs/json.md)."""
     from kpi.engine import no_change
-    from kpi.render import population_fields
+    from kpi.render import population_fields, unit_name
 
     return {
         "period": str(result.period),
@@ -146,6 +146,7 @@ def comparison_json(result) -> dict[str, Any]:
         "notes": list(result.notes),
         "kpis": [{
             "id": k.kpi.id, "title": k.kpi.title, "unit": k.kpi.unit.value,
+            "unit_label": unit_name(k.kpi) or None,
             "better": k.kpi.better.value, "ranked_on": k.ranked_on,
             "mean": k.mean, "median": k.median,
             "mean_per_1000": k.mean_per_1000, "median_per_1000": k.median_per_1000,

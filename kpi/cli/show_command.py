@@ -90,7 +90,8 @@ def show(
              ("Comparison window", got.result.comparison.window.label
               if got.result.comparison else None)]
     emit_document(document, format, output, about=about, unit=kpi.unit.value,
-                  places=render.places(kpi), target=kpi.target)
+                  places=render.places(kpi), target=kpi.target,
+                  unit_label=render.unit_name(kpi))
 
 
 def _definition(project: Project, kpi: KpiDef) -> list[tuple[str, Any]]:
@@ -174,7 +175,7 @@ def _shown(kpi: KpiDef, digits: int | None = None) -> dict[str, Any]:
     def absolute(v: Any) -> str:
         if v is None:
             return "n/a"
-        text = render.without_days(render.number(v, kpi, change=True, digits=digits))
+        text = render.without_unit(render.number(v, kpi, change=True, digits=digits), kpi)
         return render.signed(v, text.replace("%", ""))
 
     def count(v: Any) -> str:
@@ -418,7 +419,7 @@ def _signal(result: KpiResult, verdict: Verdict, trend: list[str] | None = None,
         # keeps its decimal ("27.7"), where the KPI's own figures are whole; printed together,
         # so two that differ never print alike ("0.46 to 0.54", never "0.5 to 0.5"), nor
         # one as the target printed beside them where it differs ("89.96%", never "90.0%").
-        return render.number(v, kpi.unit, digits=digits)
+        return render.statistic(v, kpi, digits)
 
     fired = _fired(chart.signals)
     latest = chart.signals[-1] if chart.signals else None
@@ -513,7 +514,7 @@ def _signal_sheet(rows: list[tuple[str, Any]], test: Significance, chart: Xmr,
 
     def figure(field: str, v: float | None) -> tuple[Any, ...]:
         # A statistic of the months, printed in the KPI's unit as the text prints it.
-        text = render.number(v, kpi.unit, digits=digits)
+        text = render.statistic(v, kpi, digits)
         return ((field, v, kpi.unit.value, text, places(text)) if v is not None
                 else (field, None, None, text, None))
 

@@ -66,7 +66,7 @@ ROW_PLACES = "_places"
 
 
 def number_format(unit: str | None, places: int, role: str = "unit",
-                  value: float | None = None) -> str:
+                  value: float | None = None, name: str | None = None) -> str:
     """The Excel number format that shows a value as kpi's text prints it (kpi.render.number,
     change_text): `places` decimals (the KPI's `render.places`, via `kpi_places`), Excel
     rounding as kpi.rounding does, the unit's words and signs. `role` is "unit" (a value or
@@ -78,7 +78,8 @@ def number_format(unit: str | None, places: int, role: str = "unit",
     gives them (a figure beside its target, a change beside two figures printed apart): a
     duration cell would be a fraction of a day, and Excel shows no negative duration. Days
     are named as the text names them (render.unit_word): "1 day" where the cell's `value`
-    prints as 1, else "days"."""
+    prints as 1, else "days", or the KPI's own `name` for them (`render.unit_name`: its
+    `unit_label`, "working days")."""
     digits = "0" if places <= 0 else "0." + "0" * places
     plus = role != "unit"
     if role == "percent":
@@ -105,7 +106,8 @@ def number_format(unit: str | None, places: int, role: str = "unit",
             from kpi.render import unit_word
             from kpi.rounding import fixed
 
-            word = "days" if value is None else unit_word(fixed(value, places), "days")
+            plural = name or "days"
+            word = plural if value is None else unit_word(fixed(value, places), plural)
             return _signed(f'#,##{digits}" {word}"', places, plus)
         case _:
             return _signed(f"#,##{digits}", places, plus)
@@ -195,6 +197,10 @@ class Sheet:
     # in a row keeps the rules above; a change given no places takes its KPI's own: the
     # workbook works out no change's places itself.
     row_column_places: Mapping[str, Sequence[int | None]] | None = None
+    # The name of the unit its values are printed with (`render.unit_name`: a KPI's
+    # `unit_label`, "working days"), where the frame has no `unit_label` column: a sheet of
+    # one KPI's figures.
+    unit_label: str | None = None
 
 
 def write(path: Path, about: Sequence[tuple[str, Any]], sheets: Sequence[Sheet]) -> None:
@@ -256,6 +262,9 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
     # decimals (and a percentage as a fraction), as one column format cannot follow the row.
     units = (frame["unit"].to_list() if "unit" in frame.columns
              else [sheet.unit] * frame.height)
+    # Each row's name for its unit, as its text prints it (`render.unit_name`).
+    names = (frame["unit_label"].to_list() if "unit_label" in frame.columns
+             else [sheet.unit_label] * frame.height)
     key = next((c for c in ("id", "kpi") if c in frame.columns), None)
     ids = frame[key].to_list() if key else [None] * frame.height
     # Each row's target: a figure beside it shows as many more places as it takes to
@@ -297,8 +306,8 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
                   else frame[partner].to_list() if partner in frame.columns
                   and frame.schema[partner] in (pl.Float64, pl.Int64)
                   else [None] * frame.height)
-        for offset, (value, unit, kpi, target, other) in enumerate(zip(
-                frame[name].to_list(), units, ids, targets, others, strict=True)):
+        for offset, (value, unit, kpi, target, other, called) in enumerate(zip(
+                frame[name].to_list(), units, ids, targets, others, names, strict=True)):
             if value is None:
                 continue
             places = _places(sheet.places, kpi, unit)
@@ -325,7 +334,7 @@ def _write_sheet(book, sheet: Sheet, about: Sequence[tuple[str, Any]], label,
             elif role == "points":
                 code, cell = number_format("percent", places, "change"), value
             else:
-                code = number_format(unit, places, role, value)
+                code = number_format(unit, places, role, value, called)
                 cell = percent_cell(value) if role == "unit" and unit in SCALED else value
             worksheet.write_number(top + 1 + offset, index, cell, cell_format(code))
 
@@ -415,10 +424,12 @@ def frame_of(columns: Sequence[str], rows: Sequence[Sequence[Any]],
 
 
 def document_sheets(document: Any, unit: str | None = None,
-                    places: int | None = None, target: float | None = None) -> list[Sheet]:
+                    places: int | None = None, target: float | None = None,
+                    unit_label: str | None = None) -> list[Sheet]:
     """A sheet per section of a render.Document (named after its title), its cells the
-    section's raw values; `places`: the decimals of its values in `unit` (one KPI's), and
-    `target` that KPI's target."""
+    section's raw values; `places`: the decimals of its values in `unit` (one KPI's),
+    `target` that KPI's target, and `unit_label` the name its figures are printed with
+    (`render.unit_name`: "working days")."""
     taken: set[str] = set()
     names: set[str] = set()
     sheets = []
@@ -435,5 +446,5 @@ def document_sheets(document: Any, unit: str | None = None,
                             table_name(short, taken), unit,
                             section.title if section.title != short else None, places,
                             target, beside, section.places or None,
-                            section.row_places or None))
+                            section.row_places or None, unit_label or None))
     return sheets
