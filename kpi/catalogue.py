@@ -82,6 +82,11 @@ class Unit(StrEnum):
     NUMBER = "number"
 
 
+# Units whose figures carry their own sign or words, which no `unit_label` follows.
+SIGNED_UNITS = {Unit.PERCENT: "45.0%", Unit.GBP: "£82.2m", Unit.SECONDS: "m:ss, and in words "
+                "\"9 minutes and 12 seconds\""}
+
+
 class RateTest(StrEnum):
     """How the change of a rate of two KPIs is tested (`rate_test`; docs/statistics.md)."""
 
@@ -2217,6 +2222,14 @@ def _build_kpi(item: dict[str, Any], bad, datasets: dict[str, DatasetSpec],
     target, spc_baseline, spc_rebase, written_percent = _spc_keys(item, kind, bad, unit)
     # Text, or left out by _refuse_non_text.
     texts = {key: item.get(key, "") for key in ("target_source", "unit_label")}
+    if isinstance(texts["unit_label"], str) and texts["unit_label"].strip() \
+            and unit in SIGNED_UNITS:
+        # Every face names the unit after a figure by it (kpi.render.unit_name): after a
+        # figure that carries its own sign it would read "45.0% working days", "£82.2m
+        # officers", or name a chart's axis of m:ss in "working days".
+        bad("unit_label", f"names the unit after a figure, but a KPI in {unit.value} prints "
+            f"its own ({SIGNED_UNITS[unit]}): leave unit_label out")
+        texts["unit_label"] = ""
     flags = {}
     for key in ("target_illustrative", "cumulative", "hidden"):
         flags[key] = item.get(key, False)

@@ -629,3 +629,27 @@ def test_a_priority_whose_kpis_are_all_hidden_is_refused(tmp_path, cli):
     assert result.exit_code == 3
     assert ("Error: kpi.toml: no KPI to report: every KPI of the priority asked for is hidden"
             in result.output)
+
+
+@pytest.mark.parametrize("kind, extra, unit, shown", [
+    ("rate", 'numerator = "cost > 10"', "percent", "45.0%"),
+    ("sum", 'value = "cost"\nunit = "gbp"', "gbp", "£82.2m"),
+    ("mean", 'value = "cost"\nunit = "seconds"', "seconds", "m:ss"),
+])
+def test_a_unit_label_after_a_figure_of_its_own_sign_is_refused(tmp_path, kind, extra, unit,
+                                                                shown):
+    """Every face names the unit after a figure by `unit_label` (kpi.render.unit_name): after
+    a percentage, an amount in pounds or a duration it read "45.0% working days" (the prose)
+    or named an axis of m:ss in working days. Refused naming the key and the unit's own sign;
+    a KPI in days or a count takes one."""
+    found = problems(tmp_path, f'\n[[kpis]]\nid = "k"\ntitle = "K"\npriority = "p"\n'
+                               f'kind = "{kind}"\ndataset = "crimes"\n{extra}\n'
+                               'unit_label = "working days"\n')
+    assert len(found) == 1 and found[0].endswith(": leave unit_label out"), found
+    assert (f"KPI 'k', key 'unit_label': names the unit after a figure, but a KPI in {unit} "
+            f"prints its own ({shown}") in found[0]
+    for fine in ('kind = "count"', 'kind = "mean"\nvalue = "cost"\nunit = "days"'):
+        path = tmp_path / "kpi.toml"
+        path.write_text(HEAD + f'\n[[kpis]]\nid = "k"\ntitle = "K"\npriority = "p"\n{fine}\n'
+                        'dataset = "crimes"\nunit_label = "working days"\n', encoding="utf-8")
+        assert parse_project_file(path).kpi("k").unit_label == "working days"
