@@ -1237,7 +1237,7 @@ class OracleMachine(RuleBasedStateMachine):
         # data ends (docs/catalogue.md, "Lags and latest available data")
         gaps = sorted({m for d in ("inc", "staff", "q") if (h := self.model.held(d))
                        for m in range(max(min(h), first), max(h)) if m not in h})
-        if gaps and "stale" not in self.avoid and r.random() < 0.2:
+        if gaps and "stale" not in self.avoid and r.random() < 0.35:
             # the month a KPI of some lag asks for: the gap, that lag later
             period = r.choice(gaps) + r.choice([k.lag for k in self.spec.kpis] or [0])
             STATS["periods drawn at a gap"] += 1
