@@ -1335,7 +1335,7 @@ class OracleMachine(RuleBasedStateMachine):
         held = self.model.held(dataset)
         if stale and got["status"] == "stale" and max(held) > asked(k, period, dataset == "q"):
             # a gap: the month asked is missing, later months held (even past the period)
-            STATS["figures checked: stale by a gap, later months held"] += 1
+            STATS["figures checked: stale by a gap (later months held)"] += 1
             note = got.get("note") or ""
             if "its data ends" in note or "though later months are held" not in note:
                 self.fail("stale", f"{where}: {k.id} at --period {text(period)}: the data holds "
