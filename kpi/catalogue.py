@@ -1691,6 +1691,14 @@ def _build_datasets(raw: dict[str, Any], problems: _Problems) -> dict[str, Datas
         elif date_col.type not in (ColumnType.DATE, ColumnType.DATETIME, ColumnType.MONTH):
             problems.add(where, "date", f"column '{date}' must be of type date, datetime or month",
                          needle, r"^\s*date\s*=")
+        # Each row's month is read from these: an extract may not leave one out (its rows
+        # would have no month, and the load stopped with a traceback).
+        month_from = [date_parts.year, date_parts.part] if date_parts else [date]
+        for col in columns:
+            if col.name in month_from and not col.required:
+                problems.add(where, f"columns.{col.name}.required", "must be true: each "
+                             "row's month is read from this column, so an extract cannot "
+                             "leave it out", needle, rf"^\s*{re.escape(col.name)}\s*=")
         for col in columns:
             # The one column that may be called month: the date column of type month, which
             # holds exactly the month kpi partitions by.

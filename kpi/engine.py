@@ -112,6 +112,9 @@ class KpiResult:
     # window, or a month whose row count jumps. The figures stand; the notes say what to
     # check before reading them.
     quality: tuple[str, ...] = ()
+    # Stale because a month its window needs is missing while later months are held, not
+    # because its source is late (`Plan.gap`): the paper says which.
+    gap: bool = False
 
     def __post_init__(self) -> None:
         if (why := underived(self.kpi, self.current, self.comparison, self.change,
@@ -585,6 +588,9 @@ class Plan(NamedTuple):
     # no part holds, a quarter cut): the parts holding rows in it are still held to the
     # current window (`whole_parts`), whether or not the comparison is whole.
     asked: Window | None = None
+    # `stale` because the month asked is missing while later months are held (a gap), not
+    # because the source is late: the paper says which (`KpiResult.gap`).
+    gap: bool = False
 
 
 def row_step(project: Project, datasets: Iterable[str]) -> int:
@@ -626,23 +632,28 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
         return Plan(None, None, f"no data on or before {target}")
     end = max(covered)
     stale = gap = None
-    # How far the data reaches: for quarterly data, into the quarter in progress. A quarter
-    # held after the one asked for means that one is missing, not that the source is late
-    # ("its data ends 2025-03" was said of data holding July to September 2025).
-    reached = max(m for m in available if m <= period - kpi.lag)
+    # How far the data reaches: every month held, those after the period too. A month held
+    # after the one asked for means that one is missing, not that the source is late: "its
+    # data ends 2025-03" was said of quarterly data holding July to September 2025, and "its
+    # data ends 2025-02" of monthly data holding every month to 2025-09 but 2025-03. Either
+    # way the window ends before the month asked, so its figures are not the period's: the
+    # KPI is stale (the Period invariant, `judged`), its note saying why.
+    reached = max(available)
     asked = f"the period {period}" + (f" less its lag of {kpi.lag}" if kpi.lag else "")
     if reached < target:
         stale = f"stale: its data ends {reached}, and {asked} asks for a window ending {target}"
     elif end < target:
         lost = [str(Month(i)) for i in range((end + 1).index, target.index + 1)]
-        gap = (f"no data for {', '.join(lost[:3])}{' ...' if len(lost) > 3 else ''}, which "
-               f"{asked} asks for, though later months are held: the window ends {end}")
+        stale = gap = (f"no data for {', '.join(lost[:3])}{' ...' if len(lost) > 3 else ''}, "
+                       f"which {asked} asks for, though later months are held: the window "
+                       f"ends {end}")
     current = current_window(end, snapshot=kpi.is_snapshot, vs=vs)
     missing = [m for m in current.months() if m not in available]
     if missing:
         return Plan(None, None, (f"{current.label} is incomplete: no data for "
                                  f"{', '.join(str(m) for m in missing[:3])}"
-                                 + (" ..." if len(missing) > 3 else "")), stale)
+                                 + (" ..." if len(missing) > 3 else "")), stale,
+                    gap=gap is not None)
     base = baseline_window(project, kpi, current)
     # `--vs previous` of quarterly data is the window a quarter earlier, not a month: the
     # month before would cut a quarter and leave no comparison whatever the period.
@@ -653,13 +664,14 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
         # January 2024's 8,117, where the headcount fell from one to the other).
         return Plan(current, None, f"comparison {compare.label} ends after the current "
                                    f"{current.label}: a change from it would run backwards "
-                                   "in time", stale)
+                                   "in time", stale, gap=gap is not None)
     missing = [m for m in compare.months() if m not in available]
     if missing:
         return Plan(current, None, (f"comparison {compare.label} is incomplete: no data for "
                                     f"{', '.join(str(m) for m in missing[:3])}"
-                                    + (" ..." if len(missing) > 3 else "")), stale, compare)
-    return Plan(current, compare, gap, stale, compare)
+                                    + (" ..." if len(missing) > 3 else "")), stale, compare,
+                    gap is not None)
+    return Plan(current, compare, None, stale, compare, gap is not None)
 
 
 def given_windows(current: Window | None, comparison: Window | None,
@@ -1083,7 +1095,8 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
             results.append(KpiResult(kpi, Outcome.IN_DEVELOPMENT, None, None, None,
                                      "in development: no data yet"))
             continue
-        current, compare, note, stale = plans[kpi.id][:4]
+        plan = plans[kpi.id]
+        current, compare, note, stale = plan[:4]
         cur = _measured(project, kpi, current, parts)
         cmp = _measured(project, kpi, compare, parts)
         change = change_between(kpi, cur.value if cur else None, cmp.value if cmp else None)
@@ -1091,7 +1104,8 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
             note = note or _no_value_note(project, kpi, (current, compare), parts)
         status, why = judged(kpi, change, current if cur is not None else None, stale)
         note = "; ".join(n for n in (why, note) if n) or None
-        results.append(KpiResult(kpi, status, cur, cmp, change, note))
+        results.append(KpiResult(kpi, status, cur, cmp, change, note,
+                                 gap=plan.gap and status == Outcome.STALE))
     notes = _quality_of(project, results, counted)
     results = [replace(r, quality=notes[r.kpi.id]) if r.kpi.id in notes else r for r in results]
     return Report(period=period, comparison=vs, results=tuple(results), versions=versions,

@@ -706,6 +706,17 @@ def _check_uk_time(node: Any, columns: dict[str, str], dataset: str,
     timed = next(side.sql() for side, dtype in zip(sides, types, strict=True)
                  if _is_uk_time(dtype))
     for side, dtype in zip(sides, types, strict=True):
+        if isinstance(node, exp.Sub) and dtype == pl.Date:
+            # A difference of a datetime and a date reads two ways (the time since the date's
+            # midnight, whose UK midnight Polars would not take; or the days between the two
+            # dates): refused with the one kpi can compute.
+            raise ExpressionProblem(
+                f"takes the date {side.sql()} and the datetime {timed} one from the other, "
+                "which reads two ways (the time since the date's midnight, which Polars "
+                "takes in UTC, an hour out in summer, or the days between the two dates): for "
+                f"the days between their UK dates write DATE(STRFTIME({timed}, '%Y-%m-%d')) "
+                f"in place of {timed}, a duration in whole days; for the "
+                "time between two moments, give both as datetime columns")
         if dtype == pl.Date or (isinstance(dtype, pl.Datetime) and dtype.time_zone is None):
             raise ExpressionProblem(
                 f"sets a datetime against {side.sql()}, a date or time without a zone, which "

@@ -657,6 +657,17 @@ def latest_words(window: Window, period_end_index: int) -> str:
             f"before {Month(period_end_index).name}")
 
 
+def gap_sentence(window: Window, period_end_index: int) -> str:
+    """What a figure whose window ends before a month missing from its data is, later months
+    held (`engine.Plan.gap`): not the latest data, which `latest_words` would call it."""
+    from kpi.periods import Month
+
+    behind = period_end_index - window.end.index
+    return (f"The window ends {render.counted(str(behind), 'months')} before "
+            f"{Month(period_end_index).name}: a month the period asks for is missing from the "
+            "data, though later months are held.")
+
+
 def _direction(size: float) -> str:
     return "an increase" if size > 0 else "a decrease"
 
@@ -1105,6 +1116,8 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
         base = "the baseline of " if comparison == Comparison.BASELINE else ""
         clause = significance_clause(verdict)
         status = status_sentence(result, verdict, variant)
+        if result.gap:  # not "the latest figures held": later months are held
+            status = ""
         if concise and clause == f", {SIGNIFICANT}" and result.status in STATUS_VARIANTS:
             clause = f", a statistically significant {STATUS_NOUNS[result.status]}"
             status = ""
@@ -1116,7 +1129,9 @@ def kpi_sentences(result: KpiResult, comparison: Comparison, period_end_index: i
         if sentence:
             text = inlines(text, " " + sentence)
     latest = latest_words(result.current.window, period_end_index)
-    if latest:
+    if result.gap:
+        text = inlines(text, " " + gap_sentence(result.current.window, period_end_index))
+    elif latest:
         text = inlines(text, f" This is {latest}.")
     return inlines(text, population_sentence(kpi), quality_sentence(result),
                    provisional_sentence(result, verdict))
@@ -1700,10 +1715,12 @@ class _Builder:
             return f"no figure can be reported ({no_figure_words(result.note)})"
         if why == judge.STALE:
             assert result.current is not None, "a stale source has a latest figure"
-            if result.status != Outcome.STALE:
+            if result.gap or result.status != Outcome.STALE:
                 # later months are held, and one the window needs is not
-                return (f"a month the period asks for is missing: its latest figure is for "
-                        f"{result.current.window.label}")
+                window = result.current.window
+                return (f"a month the period asks for is missing, though later months are "
+                        f"held: its figure is for {'the ' * (window.kind == WindowKind.YE)}"
+                        f"{window.label}")
             # The figure before it names its window: said here, how far short of the period.
             period = self.report.period
             behind = period.index - result.current.window.end.index

@@ -1216,11 +1216,12 @@ def runs_to(m: int, published: str) -> int:
 
 
 def is_stale(k: Kpi, period: int, held: set[int], quarterly: bool) -> bool:
-    """Whether a KPI is stale: the data it holds on or before the period less its lag ends
-    before the month the period asks of it (`asked`). Data that reaches it with that month
-    missing is not stale: its window ends earlier (a gap)."""
-    reached = [m for m in held if m <= period - k.lag]
-    return bool(reached) and max(reached) < asked(k, period, quarterly)
+    """Whether a KPI is stale: its window ends before the month the period asks of it
+    (`asked`), whether the data it holds ends before that month (a late source) or misses it
+    while holding later ones, before or after the period (a gap: a quarter in progress held,
+    or the months a later period asks for loaded before the one this period asks for)."""
+    month = asked(k, period, quarterly)
+    return any(m <= month for m in held) and month not in held
 
 
 def cuts_quarter(window: tuple[int, int]) -> bool:

@@ -653,3 +653,52 @@ def test_a_unit_label_after_a_figure_of_its_own_sign_is_refused(tmp_path, kind, 
         path.write_text(HEAD + f'\n[[kpis]]\nid = "k"\ntitle = "K"\npriority = "p"\n{fine}\n'
                         'dataset = "crimes"\nunit_label = "working days"\n', encoding="utf-8")
         assert parse_project_file(path).kpi("k").unit_label == "working days"
+
+
+MONTH_FROM_TOML = """\
+[project]
+name = "Blank"
+baseline = "2024-03"
+
+[datasets.crimes]
+date = DATE
+[datasets.crimes.columns]
+COLUMNS
+x = "str"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "crimes"
+title = "Crimes"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+"""
+
+
+@pytest.mark.parametrize(("date", "columns", "column", "line"), [
+    ('"recorded"', 'recorded = { type = "date", required = false }', "recorded", 8),
+    ('{ financial_year = "fy", quarter = "q" }',
+     'fy = "str"\nq = { type = "int", required = false }', "q", 9),
+])
+def test_a_column_each_rows_month_is_read_from_may_not_be_left_out(tmp_path, cli, date,
+                                                                    columns, column, line):
+    """A date column (or a year or quarter column of `date = { ... }`) declared `required =
+    false` was taken, and an extract without it stopped `kpi ingest` with a traceback
+    ("'NoneType' object has no attribute 'strftime'"): its rows have no month. It is refused
+    when kpi.toml loads, naming the key and line (exit 3), so no load reaches it."""
+    root = tmp_path / "month from"
+    root.mkdir()
+    (root / "kpi.toml").write_text(MONTH_FROM_TOML.replace("DATE", date)
+                                   .replace("COLUMNS", columns), encoding="utf-8")
+    (root / "d.csv").write_text("x\na\n", encoding="utf-8")
+    for command in (["catalogue"], ["ingest", "crimes", root / "d.csv"]):
+        result = cli(["--project", root, *command])
+        assert result.exit_code == 3, result.output
+        assert "Traceback" not in result.output
+        assert (f"kpi.toml:{line}: dataset 'crimes', key 'columns.{column}.required': must be "
+                "true: each row's month is read from this column, so an extract cannot leave "
+                "it out") in result.output

@@ -1232,6 +1232,15 @@ class OracleMachine(RuleBasedStateMachine):
         # mostly where a year and its comparison can be whole; now and then anywhere
         first = FIRST + 14 if r.random() < 0.85 else FIRST + 3
         period = r.randint(min(first, latest), latest if "stale" in self.avoid else latest + 4)
+        # now and then a month missing from a dataset that holds later ones (a gap inside a
+        # load): a KPI of it is stale, and its note says the month is missing, not that its
+        # data ends (docs/catalogue.md, "Lags and latest available data")
+        gaps = sorted({m for d in ("inc", "staff", "q") if (h := self.model.held(d))
+                       for m in range(max(min(h), first), max(h)) if m not in h})
+        if gaps and "stale" not in self.avoid and r.random() < 0.35:
+            # the month a KPI of some lag asks for: the gap, that lag later
+            period = r.choice(gaps) + r.choice([k.lag for k in self.spec.kpis] or [0])
+            STATS["periods drawn at a gap"] += 1
         return period, r.choice(["baseline", "baseline", "yoy", "previous", "fytd"])
 
     def _refusal_ok(self, period: int, vs: str, kpis) -> bool:
@@ -1323,6 +1332,16 @@ class OracleMachine(RuleBasedStateMachine):
             self.fail("stale", f"{where}: {k.id} (lag {k.lag}) at --period {text(period)}: its "
                                f"data ends {text(end)}, before {text(period - k.lag)}, yet its "
                                f"status is {got['status']!r}, not stale")
+        held = self.model.held(dataset)
+        if stale and got["status"] == "stale" and max(held) > asked(k, period, dataset == "q"):
+            # a gap: the month asked is missing, later months held (even past the period)
+            STATS["figures checked: stale by a gap (later months held)"] += 1
+            note = got.get("note") or ""
+            if "its data ends" in note or "though later months are held" not in note:
+                self.fail("stale", f"{where}: {k.id} at --period {text(period)}: the data holds "
+                                   f"months to {text(max(held))} but not "
+                                   f"{text(asked(k, period, dataset == 'q'))}, yet its note "
+                                   f"reads {note!r}")
         if "target_met" in got:
             self._check_target(where, k, got)
         if current is not None:

@@ -490,3 +490,60 @@ def test_the_uk_date_and_time_written_out_count_the_right_rows(tmp_path):
     assert got["july"]["value"] == 1 + 4
     assert got["early"]["value"] == 1 + 8  # J1 and the plain rows of November to June
     assert got["night"]["value"] == 1
+
+
+DAYS = """[project]
+name = "Days"
+baseline = "2024-10"
+
+[datasets.cases]
+date = "reported"
+[datasets.cases.columns]
+reported = { type = "date", from = ["Reported"] }
+closed = { type = "datetime", from = ["Closed"] }
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "days"
+title = "Days to close"
+priority = "p"
+dataset = "cases"
+kind = "mean"
+value = "VALUE"
+unit = "days"
+better = "lower"
+"""
+
+
+def test_a_datetime_less_a_date_is_refused_as_two_readings_with_the_days_between_written(
+        tmp_path):
+    """`closed - reported`, a datetime less a date, reads two ways (the time since the date's
+    midnight, or the days between the two dates), and Polars would take the date's midnight in
+    UTC: refused, naming both readings, with the days between their UK dates written out,
+    which counts by the UK clock: closed at 00:30 BST on 1 July (23:30 UTC on 30 June) of a
+    case reported on 30 June is one day (Polars' UTC date would give none), as is noon on 3
+    June of one reported on 2 June (a mean of 1.0 day, by hand)."""
+    folder = tmp_path / "days"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(DAYS.replace("VALUE", "closed - reported"),
+                                     encoding="utf-8")
+    done = _kpi(folder, "catalogue")
+    assert done.returncode == 3 and "Traceback" not in done.stderr
+    assert ("takes the date reported and the datetime closed one from the other, which reads "
+            "two ways") in done.stderr
+    written = "DATE(STRFTIME(closed, '%Y-%m-%d')) - reported"
+    assert "write DATE(STRFTIME(closed, '%Y-%m-%d')) in place of closed" in done.stderr
+    (folder / "kpi.toml").write_text(DAYS.replace("VALUE", written), encoding="utf-8")
+    (folder / "cases.csv").write_text(
+        "Reported,Closed\n2025-06-30,2025-07-01 00:30\n2025-06-02,2025-06-03 12:00\n",
+        encoding="utf-8")
+    assert _kpi(folder, "ingest", "cases", "cases.csv").returncode == 0
+    shown = _kpi(folder, "show", "days", "--period", "2025-06", "--vs", "previous",
+                 "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    trend = {row["month"]: row["value"] for row in json.loads(shown.stdout)["trend"]}
+    # Reported in June (the dataset's month is the date's): 1 day and 1 day.
+    assert trend["2025-06"] == 1.0

@@ -383,25 +383,141 @@ dataset = "q"
 """
 
 
+# A monthly dataset beside the quarterly one, holding the months a period asks for.
+CALLS_TOML = """
+[datasets.calls]
+date = "date"
+[datasets.calls.columns]
+date = "date"
+
+[[kpis]]
+id = "calls"
+title = "Calls"
+priority = "p"
+kind = "count"
+dataset = "calls"
+"""
+
+
 def test_a_quarter_missing_before_one_held_is_a_gap_not_stale_data(tmp_path, cli):
     """Found by the differential oracle (seed 7311): quarters to March 2025 and July to
     September 2025, April to June never loaded. At --period 2025-07 the KPI was `stale`, "its
     data ends 2025-03", of data holding July to September; the data has caught up, and a
-    quarter is missing."""
+    quarter is missing. Where no other dataset holds the quarter the period asks for, the
+    period is refused as a gap, as a month missing from monthly data is; where one does, the
+    KPI reports the year before the gap, `stale` as its figures are not the period's (the
+    Period invariant), and its note says a quarter is missing, not that the data ends."""
     root = tmp_path / "q"
     root.mkdir()
-    (root / "kpi.toml").write_text(QUARTERS_TOML, encoding="utf-8")
+    (root / "kpi.toml").write_text(QUARTERS_TOML + CALLS_TOML, encoding="utf-8")
     quarters = [("2023/24", q) for q in (1, 2, 3, 4)] + [("2024/25", q) for q in (1, 2, 3, 4)]
     rows = [(fy, q) for fy, q in quarters for _ in range(q)] + [("2025/26", 2)] * 9
     (root / "q.csv").write_text("fy,qtr\n" + "".join(f"{fy},{q}\n" for fy, q in rows),
                                 encoding="utf-8")
     assert cli(["--project", root, "ingest", "q", root / "q.csv"]).exit_code == 0
+    refused = cli(["--project", root, "summary", "--period", "2025-07", "--vs", "yoy"])
+    assert refused.exit_code == 3, refused.output
+    assert ("Error: no data for 2025-06: dataset 'q' holds no rows for 2025-06, though it "
+            "holds later months (up to 2025-09): a gap in its months") in refused.output
+    (root / "calls.csv").write_text("date\n" + "".join(f"2025-0{m}-01\n" for m in (6, 7)),
+                                    encoding="utf-8")
+    assert cli(["--project", root, "ingest", "calls", root / "calls.csv"]).exit_code == 0
     kpi = _json(cli, root, "summary", "--period", "2025-07", "--vs", "yoy")["kpis"][0]
-    assert kpi["status"] == "stable"
+    assert kpi["status"] == "stale"
     assert (kpi["current"]["label"], kpi["current"]["value"]) == ("year ending March 2025", 10)
     assert kpi["comparison"]["value"] == 10
     assert kpi["note"] == ("no data for 2025-04, 2025-05, 2025-06, which the period 2025-07 "
-                           "asks for, though later months are held: the window ends 2025-03")
+                           "asks for, though later months are held: the window ends 2025-03; "
+                           "stable over year ending March 2025")
+
+
+MONTHLY_GAP_TOML = """\
+[project]
+name = "Gap"
+baseline = "2024-02"
+
+[datasets.crimes]
+date = "date"
+[datasets.crimes.columns]
+date = "date"
+
+[datasets.calls]
+date = "date"
+[datasets.calls.columns]
+date = "date"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "crimes"
+title = "Crimes"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+better = "lower"
+
+[[kpis]]
+id = "calls"
+title = "Calls"
+priority = "p"
+kind = "count"
+dataset = "calls"
+"""
+
+
+def test_a_month_missing_before_months_held_is_a_gap_in_every_face_not_stale_data(
+        tmp_path, cli):
+    """Crimes held March 2023 to September 2025 but March 2025, calls March 2025. At --period
+    2025-03 the crimes KPI was `stale`, "its data ends 2025-02", and the paper said "the
+    source is stale: its data ends 1 month before March 2025", "These are the latest figures
+    held" and "This is the latest data", of data holding every month to September 2025: a
+    month the period asks for is missing, as every face now says. It stays `stale` (its
+    figures are not the period's), so `--fail-on stale` still fails. 2 crimes a month, so the
+    year ending February 2025 holds 24 and the baseline, the year ending February 2024, 24
+    (hand count)."""
+    root = tmp_path / "gap dir é"
+    root.mkdir()
+    (root / "kpi.toml").write_text(MONTHLY_GAP_TOML, encoding="utf-8")
+    months = [m for m in _months(Month.parse("2023-03"), Month.parse("2025-09"))
+              if str(m) != "2025-03"]
+    (root / "crimes.csv").write_text(
+        "date\n" + "".join(f"{m}-01\n{m}-28\n" for m in months), encoding="utf-8")
+    (root / "calls.csv").write_text("date\n2025-03-31\n", encoding="utf-8")
+    for dataset in ("crimes", "calls"):
+        loaded = cli(["--project", root, "ingest", dataset, root / f"{dataset}.csv"])
+        assert loaded.exit_code == 0, loaded.output
+    note = ("no data for 2025-03, which the period 2025-03 asks for, though later months are "
+            "held: the window ends 2025-02")
+    crimes = _json(cli, root, "summary", "--period", "2025-03")["kpis"][0]
+    assert crimes["status"] == "stale", crimes
+    assert (crimes["current"]["label"], crimes["current"]["value"]) == (
+        "year ending February 2025", 24)
+    assert crimes["comparison"]["value"] == 24
+    assert crimes["note"] == f"{note}; stable over year ending February 2025"
+    table = cli(["--project", root, "summary", "--period", "2025-03", "--fail-on", "stale"])
+    assert table.exit_code == 1, table.output
+    said = " ".join(table.stdout.split())
+    assert f"Stale: Crimes: {note}" in said
+    assert "its data ends" not in said
+    paper = tmp_path / "paper.md"
+    made = cli(["--project", root, "export", "markdown", "--period", "2025-03", "--output",
+                paper])
+    assert made.exit_code == 0, made.output
+    text = " ".join(paper.read_text(encoding="utf-8").split())
+    assert ("a month the period asks for is missing, though later months are held: its figure "
+            "is for the year ending February 2025") in text
+    assert ("The window ends 1 month before March 2025: a month the period asks for is missing "
+            "from the data, though later months are held.") in text
+    for wrong in ("source is stale", "its data ends", "latest figures held", "latest data,"):
+        assert wrong not in text
+    # The calls dataset alone: a month missing from the only dataset read is refused.
+    (root / "kpi.toml").write_text(MONTHLY_GAP_TOML.split("\n[[kpis]]\nid = \"calls\"")[0],
+                                   encoding="utf-8")
+    refused = cli(["--project", root, "summary", "--period", "2025-03"])
+    assert refused.exit_code == 3, refused.output
+    assert "holds no rows for 2025-03, though it holds later months" in refused.output
 
 
 def test_seasonal_rows_of_quarterly_data_are_quarters_never_one_month(tmp_path, cli):

@@ -317,6 +317,47 @@ def test_a_zone_on_a_column_without_a_time_of_day_is_refused(tmp_path):
     assert "key 'columns.ref.time_zone': a str column holds no time of day" in done.stderr
 
 
+@pytest.mark.parametrize("reader", READERS)
+def test_a_date_columns_time_of_day_whose_uk_date_is_another_is_refused(tmp_path, reader):
+    """A `date` column holds the date as written, and the dataset's `time_zone` is read only
+    in a datetime column. So 23:30 UTC on 30 June written in a date column of a dataset whose
+    times are UTC was stored on 30 June and counted in June, exit 0, where a datetime column of
+    the same text counts it in July (00:30 BST on 1 July): the same instant's month hung on
+    the column's type. Such a time is now refused, naming its UK date; one whose UK date is
+    the date written (10:00 UTC) loads on that date, as does any time of a UK dataset."""
+    def project(folder: Path, zone: str | None) -> Path:
+        folder = _project(folder, zone, SQL_SOURCE if reader == "sql" else "", durations=False)
+        text = (folder / "kpi.toml").read_text(encoding="utf-8")
+        (folder / "kpi.toml").write_text(text.replace(
+            'opened = { type = "datetime"', 'opened = { type = "date"'), encoding="utf-8")
+        return folder
+
+    late = "L1,2025-06-30 23:30,2025-06-30 23:40"
+    early = "E1,2025-06-30 10:00,2025-06-30 10:10"
+    rows = [*_plain_rows(), late, early]
+    utc = project(tmp_path / "utc", "UTC")
+    done = _load(utc, reader, rows)
+    assert done.returncode == 3, done.stdout
+    assert "Traceback" not in done.stderr
+    assert ("a time in UTC whose UK date is 2025-07-01: declare the column datetime to read it "
+            "as that time, or write the date alone") in done.stderr
+    assert "found '2025-06-30 10:00" not in done.stderr
+    (utc / "warehouse.db").unlink(missing_ok=True)
+    done = _load(utc, reader, [*_plain_rows(), early])
+    assert done.returncode == 0, done.stderr
+    shown = _kpi(utc, "show", "incidents", "--period", "2025-06", "--vs", "previous",
+                 "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    trend = {row["month"]: row["value"] for row in json.loads(shown.stdout)["trend"]}
+    assert trend["2025-06"] == 2  # the plain row of June, and E1
+    uk = project(tmp_path / "uk", None)
+    assert _load(uk, reader, rows).returncode == 0
+    shown = _kpi(uk, "show", "incidents", "--period", "2025-06", "--vs", "previous",
+                 "--format", "json")
+    trend = {row["month"]: row["value"] for row in json.loads(shown.stdout)["trend"]}
+    assert trend["2025-06"] == 3  # 23:30 of the UK clock on 30 June is 30 June
+
+
 # ---------------------------------------------------------------------------------------------
 # kpi upgrade: a table an earlier kpi stored as wall-clock times (Delta's timestamp_ntz).
 

@@ -555,6 +555,21 @@ def _rules(spec: DatasetSpec, col: ColumnSpec, source: str, text: bool = True,
             rules.append((source, present & raw.str.contains(r"\d:[0-5]\d:60"),
                           pl.format("expected {}, found '{}', which is not a clock time "
                                     "(second 60)", pl.lit(_expected(col)), found)))
+        if col.type == ColumnType.DATE and spec.time_zone != UK:
+            # A date column holds the date as written; a time of day written with it, without
+            # an offset, is a time of the dataset's zone, whose UK date (and so its month) can
+            # be another: 23:30 UTC on 30 June is 00:30 BST on 1 July. Stored as written it
+            # would count in June, where a datetime column of the same text counts in July.
+            wall = pl.coalesce(*[shown.str.strip_chars().str.strptime(pl.Datetime("us"), f,
+                                                                      strict=False)
+                                 for f in _DATETIME_FORMATS])
+            uk_day = _zoned(wall, spec.time_zone).dt.date()
+            rules.append((source, value.is_not_null() & uk_day.is_not_null()
+                          & (uk_day != value),
+                          pl.format("expected {}, found '{}', a time in {} whose UK date is {}: "
+                                    "declare the column datetime to read it as that time, or "
+                                    "write the date alone", pl.lit(_expected(col)), found,
+                                    pl.lit(spec.time_zone), uk_day.cast(pl.String))))
         insane = _outside_years(value, col.type)
         rules.append((source, value.is_not_null() & insane,
                       pl.format("expected a date between {} and {}, found '{}'",
