@@ -778,13 +778,25 @@ def test_change_words_follow_the_sign(before, after):
 
 
 @given(st.floats(0, 100), st.floats(0, 100))
+@example(90.6875, 90.640625)  # printed 90.7% and 90.6%: "a decrease of 0.05 percentage points"
+@example(20.0, 20.04)  # both printed 20.0%: "unchanged to one decimal place"
 def test_rate_change_is_in_points(before, after):
     words = change_words(_result(Unit.PERCENT, before, after, Kind.RATE))
     points = after - before
+    apart = excel_round(before, 1) != excel_round(after, 1)  # the figures as printed
     if points == 0:
         assert words == "unchanged"
-    elif excel_round(points, 1) == 0:
+    elif excel_round(points, 1) == 0 and not apart:
         assert words == "unchanged to one decimal place"
+    elif excel_round(points, 1) == 0:
+        # Never "unchanged" between figures printed apart (90.7% and 90.6% of 90.6875 and
+        # 90.640625): the change to the places they read apart at, not zero there.
+        found = re.fullmatch(r"(an increase|a decrease) of (0\.0*[1-9]\d*) percentage points",
+                             words)
+        assert found, words
+        assert found.group(1) == ("an increase" if points > 0 else "a decrease")
+        digits = len(found.group(2).split(".")[1])
+        assert found.group(2) == excel_text(abs(points), digits), words
     else:
         assert words == (f"{'an increase' if points > 0 else 'a decrease'} of "
                          f"{excel_text(abs(points), 1)} percentage points")
