@@ -191,6 +191,15 @@ def _latest_populations(project: Project, column: str, year: int
 # Comparing
 
 
+def per_population(project: Project, kpi: KpiDef, column: str) -> bool:
+    """Whether `kpi compare` gives a KPI's parts of `column` a rate per 1,000 people, and ranks
+    them on it where every part with a figure has a population (`ranked_on`): a count, sum or
+    harm score, the column having a `[population_by]` file. The one rule of which figure a
+    part is ranked on, which `kpi show` says where its breakdown ranks on the figures."""
+    return (kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT
+            and column in project.population_by)
+
+
 def splittable(project: Project, kpi: KpiDef, column: str) -> str | None:
     """Why a KPI cannot be compared across the parts of a column, or None when it can."""
     if kpi.status != Status.LIVE:
@@ -308,7 +317,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         rows = grouped[kpi.source]
         populations: dict[str, float] = {}
         years: dict[str, int] = {}
-        if kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT:
+        if per_population(project, kpi, by):
             year = current.end.year
             if year not in populations_of:
                 populations_of[year] = (populations_for(project, by, year),

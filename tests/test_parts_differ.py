@@ -226,3 +226,42 @@ def test_the_parts_named_and_the_parts_said_to_differ_are_those_compare_finds(ce
     named = {t.part for t in found.parts} if found else set()
     said = {t.part for t in stats.differing(cells, share=True)}
     assert named <= said == by_hand
+
+
+def test_show_says_it_ranks_on_the_figures_where_compare_ranks_per_1000(tmp_path, cli):
+    """With `[population_by] lpa`, `kpi compare` ranks a count's LPAs per 1,000 people and
+    says so ("ranked per 1,000 population", a per 1,000 column); `kpi show` ranks the same
+    parts on their figures, which it prints, and now says so, where before the two ranks of
+    one part were given with no word of what each ranks: Birmingham, with the most incidents
+    (24) of 1,000,000 people, is behind Walsall (12 of 25,000) on its figure and ahead of it
+    per 1,000 (lower is better)."""
+    from test_parts_agree import _loaded
+
+    root = _loaded(tmp_path / "p", populations=True)
+    (root / "pop.csv").write_text(
+        "lpa,population,year\nBirmingham,1000000,2025\nCoventry,100000,2025\n"
+        "Dudley,30000,2025\nSandwell,30000,2025\nWalsall,25000,2025\n", encoding="utf-8")
+    compared = cli(["--project", root, "compare", "--period", "2025-09", "--by", "lpa",
+                    "--kpi", "incidents", "--format", "json"])
+    assert compared.exit_code == 0, compared.output
+    (got,) = json.loads(compared.stdout)["kpis"]
+    assert got["ranked_on"] == "per_1000"
+    ranks = {p["name"]: p["rank"] for p in got["parts"]}
+    shown = cli(["--project", root, "show", "incidents", "--period", "2025-09", "--format",
+                 "json"])
+    assert shown.exit_code == 0, shown.output
+    by_figure = {p["part"]: p["rank"] for p in json.loads(shown.stdout)["breakdowns"]["lpa"]
+                 if p["part"] is not None}
+    # Birmingham 24 of 1,000,000 against Walsall's 12 of 25,000: ahead per 1,000, behind on
+    # the figure
+    assert ranks["Birmingham"] < ranks["Walsall"] and by_figure["Birmingham"] > by_figure["Walsall"]
+    assert ("Note: by lpa, the parts are ranked on their figures; kpi compare ranks them per "
+            "1,000 population ([population_by] lpa), so a part's rank there may differ"
+            ) in shown.stderr
+    table = cli(["--project", root, "compare", "--period", "2025-09", "--by", "lpa", "--kpi",
+                 "incidents"])
+    assert "ranked per 1,000 population" in table.stdout and "per 1,000" in table.stdout
+    # No population file for the column: nothing to say.
+    plain = _loaded(tmp_path / "q")
+    shown = cli(["--project", plain, "show", "incidents", "--period", "2025-09"])
+    assert shown.exit_code == 0 and "kpi compare ranks" not in shown.stderr
