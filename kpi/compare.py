@@ -1016,7 +1016,8 @@ def _changes_tested(kpi: KpiDef, parts: list[PartResult],
                     untested: stats.Significance | None) -> dict[str, stats.Significance]:
     """A count's parts, each part's change against the others' pooled change, by the test and
     the rule the board paper finds a part whose change stands out by (`stats.against_rest`:
-    the floor of events in the comparison window, 0.05/m); none for another kind."""
+    the floor of events in the comparison window, 0.05/m); none for another kind, or where
+    no part has a comparison (no change to test)."""
     if not stats.count_of_events(kpi) or not parts:
         return {}
     if untested is not None:
@@ -1024,7 +1025,7 @@ def _changes_tested(kpi: KpiDef, parts: list[PartResult],
     windows = next(((p.current.window, p.comparison.window) for p in parts
                     if p.current is not None and p.comparison is not None), None)
     if windows is None:
-        return {p.name: stats.not_tested("needs a comparison window") for p in parts}
+        return {}  # no change to test: no part has a comparison
     if (shared := stats.overlap_reason(*windows)) is not None:
         return {p.name: stats.not_tested(shared) for p in parts}
     rows = [(p.name, p.current.value if p.current else None,

@@ -23,6 +23,8 @@ import math
 import re
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from test_paper_standouts import KPI_TOML, _project, _rate_project
 
 import kpi
@@ -203,29 +205,48 @@ def test_compare_and_the_paper_call_the_same_parts_of_the_sample_different(sampl
     assert checked >= 30  # every LPA, offence and code breakdown of a count or a proportion
 
 
-@pytest.mark.parametrize("cells", [
-    (("A", 20, 100), ("B", 60, 100), ("C", 80, 100), ("D", 80, 100)),
-    (("A", 0, 12), ("B", 80, 100), ("C", 80, 100)),
-    (("A", 52430, 72269), ("B", 9006, 11571), ("C", 17781, 23070), ("D", 11408, 14943),
-     ("E", 18269, 23935), ("F", 14078, 18623), ("G", 15726, 21014)),
-])
-def test_the_parts_named_and_the_parts_said_to_differ_are_those_compare_finds(cells):
-    """The paper's two lists (stand out, differ without standing out) together are the parts
-    that differ from all the others pooled at 0.05/m with 50 cases each side, worked again
-    here from the z-test, as `kpi compare` reports them."""
-    tested = [(p, x, n) for p, x, n in cells
-              if n >= 50 and sum(c[2] for c in cells) - n >= 50]
-    m = len(tested)
+def _p(x: int, n: int, rest_x: int, rest_n: int) -> float:
+    """The pooled two-proportion z-test's two-sided p-value, 1 where every case is one way."""
+    pooled = (x + rest_x) / (n + rest_n)
+    if pooled in (0, 1):
+        return 1.0
+    return _z_p(x, n, rest_x, rest_n)
+
+
+CELLS = st.lists(st.tuples(st.integers(0, 400), st.integers(0, 400)), min_size=2, max_size=7)
+
+
+@given(CELLS, st.booleans())
+@example([(20, 100), (60, 100), (80, 100), (80, 100)], True)
+@example([(0, 12), (80, 100), (80, 100)], True)
+@example([(52430, 72269), (9006, 11571), (17781, 23070), (11408, 14943), (18269, 23935),
+          (14078, 18623), (15726, 21014)], True)
+@example([(40, 12), (100, 100), (150, 100)], False)
+@settings(max_examples=300, deadline=None)
+def test_the_parts_named_and_the_parts_said_to_differ_are_those_compare_finds(cells, share):
+    """The paper's two lists (stand out; differ without standing out) together are the parts
+    that differ from all the others pooled at 0.05/m with 50 cases (events in the comparison
+    window) each side, worked again here from the z-test, as `kpi compare` reports them: a
+    proportion's x of n, a count's part's share of its events in the current window."""
+    if share:
+        rows = [(f"p{i}", min(a, b), max(a, b)) for i, (a, b) in enumerate(cells)]
+        live = [r for r in rows if r[2]]
+    else:
+        rows = [(f"p{i}", a, b) for i, (a, b) in enumerate(cells)]
+        live = [r for r in rows if r[1] or r[2]]
+    every_a, every_b = sum(r[1] for r in live), sum(r[2] for r in live)
+    tested = [r for r in live if r[2] >= 50 and every_b - r[2] >= 50]
     by_hand = set()
-    for p, x, n in tested:
-        rest_x = sum(c[1] for c in cells) - x
-        rest_n = sum(c[2] for c in cells) - n
-        if _z_p(x, n, rest_x, rest_n) < 0.05 / m:
-            by_hand.add(p)
-    found = stats.share_standouts(cells, stats.MIN_CASES, min_points=2.0)
+    for name, a, b in tested:
+        ra, rb = every_a - a, every_b - b
+        p_value = _p(a, b, ra, rb) if share else _p(a, a + b, ra, ra + rb)
+        if p_value < 0.05 / len(tested):
+            by_hand.add(name)
+    found = (stats.share_standouts(rows, stats.MIN_CASES, min_points=2.0) if share
+             else stats.standouts(rows, stats.MIN_CASES, min_points=5.0))
     named = {t.part for t in found.parts} if found else set()
-    said = {t.part for t in stats.differing(cells, share=True)}
-    assert named <= said == by_hand
+    said = {t.part for t in stats.differing(rows, share)}
+    assert named <= said == by_hand, (named, said, by_hand)
 
 
 def test_show_says_it_ranks_on_the_figures_where_compare_ranks_per_1000(tmp_path, cli):
@@ -265,3 +286,36 @@ def test_show_says_it_ranks_on_the_figures_where_compare_ranks_per_1000(tmp_path
     plain = _loaded(tmp_path / "q")
     shown = cli(["--project", plain, "show", "incidents", "--period", "2025-09"])
     assert shown.exit_code == 0 and "kpi compare ranks" not in shown.stderr
+
+
+def test_a_percentage_snapshots_parts_are_tested_in_compare_as_in_the_paper(tmp_path, cli):
+    """A percentage snapshot's parts (different people, so independent samples) were tested
+    against each other by the paper and not by `kpi compare` ("no test for a snapshot in
+    percent"): one rule of which KPIs' parts are tested now (`stats.proportion_of_cases`).
+    As at September 2025, Aston 50 of 100 attended in time against Brierley's and Coventry's
+    160 of 200: p = 210/300 = 0.7, sqrt(0.7 x 0.3 x 0.015) = 0.056125, z = -0.3 / 0.056125 =
+    -5.345, p = 9.0e-8, below 0.05/3."""
+    toml = _snapshot_toml()
+    folder = _rate_project(tmp_path, parts=(("Aston", 600, 1200), ("Brierley", 960, 1200),
+                                            ("Coventry", 960, 1200)), toml=toml)
+    paper = _full_paper(cli, folder, "incidents")
+    result = cli(["--project", folder, "compare", "--period", "2025-09", "--by", "lpa",
+                  "--format", "json"])
+    assert result.exit_code == 0, result.output
+    parts = {p["name"]: p["vs_rest"] for p in json.loads(result.stdout)["kpis"][0]["parts"]}
+    assert parts["Aston"]["test"] == "two_proportion_z"
+    assert parts["Aston"]["p_value"] == pytest.approx(_z_p(50, 100, 160, 200), rel=1e-9)
+    assert _z_p(50, 100, 160, 200) == pytest.approx(9.0e-8, rel=0.01)
+    assert parts["Aston"]["significant"] is True
+    line = next(x for x in paper.splitlines()
+                if "**Incidents attended within 15 minutes.**" in x)
+    assert "By LPA, Aston (50.0%) stands out from the other 2 (80.0% together)" in line
+
+
+def _snapshot_toml() -> str:
+    from test_paper_standouts import RATE_TOML
+
+    return RATE_TOML.replace('kind = "within"\ndataset = "incidents"\nvalue = "seconds"\n'
+                             'threshold = 900\n',
+                             'kind = "snapshot"\ndataset = "incidents"\n'
+                             'numerator = "seconds <= 900"\n')
