@@ -2105,7 +2105,10 @@ class _Builder:
         found = part_standouts(result, column, self.breakdowns, self.config)
         if found is not None:
             out.append(_standout_sentence(label, found, blank))
-        unnamed = differing_unnamed(result, column, self.breakdowns, self.config, found)
+        # The parts that differ without standing out are said in the full paper; the board's
+        # says where they are (its method text), as it does of the breakdowns it leaves out.
+        unnamed = (differing_unnamed(result, column, self.breakdowns, self.config, found)
+                   if self.full else [])
         if unnamed:
             points = (self.config.standout_points if _proportion(kpi)
                       else self.config.standout_change_points)
@@ -2494,15 +2497,17 @@ class _Builder:
                     "all the other parts together and against the rest its sentence gives, "
                     "each part set aside in turn and, at the end, tested again against that "
                     f"rest. No part with fewer than {stats.MIN_CASES} cases (a count's: in the "
-                    "earlier period), or whose rest has fewer, is tested. A part that differs "
-                    "from all the others together but does not stand out is named after those "
-                    "that do, with why, so the paper names every part the comparison of parts "
-                    "(kpi compare) says differs.")
+                    "earlier period), or whose rest has fewer, is tested.")
+        if self.full:
+            standing += (" A part that differs from all the others together beyond chance "
+                         "but does not stand out is named after those that do, with why.")
         if not self.full:
             standing += (" Besides the breakdowns the project asks for, this paper shows at "
                          f"most {BOARD_STANDOUTS} of counts and {BOARD_STANDOUTS} of "
-                         "proportions where a part stands out, those with the largest gap; the "
-                         "technical annex, the full paper, has them all.")
+                         "proportions where a part stands out, those with the largest gap, and "
+                         "names only the parts that stand out; the technical annex, the full "
+                         "paper, has them all, and names each other part that differs from all "
+                         "the others beyond chance, with why it does not stand out.")
         texts.append(standing)
         settling = sorted({r.kpi.provisional_months for r in self._visible()
                            if r.kpi.provisional_months and r.kpi.status == "live"})
@@ -3059,15 +3064,13 @@ DIFFERING_NAMED = 5
 def _differing_sentence(label: Name, unnamed: list[stats.PartTest] | list[stats.ShareTest],
                         found: stats.Standouts | stats.ShareStandouts | None, points: float,
                         blank: str = NOT_RECORDED) -> Inlines:
-    """'By LPA, Solihull (77.8%) and Coventry (77.1%) also differ from all the others together
-    beyond chance, but do not stand out once Birmingham is set aside; Dudley (76.3%) also
-    differs from all the others together beyond chance, but by less than 2 percentage
-    points, too little to stand out.' The parts `kpi compare` says differ from the rest
-    (each against all the others pooled, `stats.differing`: a proportion's level, a count's
-    change) that the paper does not name as standing out, each with why: its gap from all
-    the others is below `points` (`[paper] standout_points`, `standout_change_points`), or
-    it stands apart only while the parts that stand out are among the others
-    (`stats._stepwise`)."""
+    """'By LPA, Solihull (77.8%) and Coventry (77.1%) also differ from all the others beyond chance,
+    but do not stand out once Birmingham is set aside; Wolverhampton (76.3%) and Dudley (76.3%) too,
+    but by less than 2 percentage points.' The parts `kpi compare` says differ from the rest (each
+    against all the others pooled, `stats.differing`: a proportion's level, a count's change) that
+    the paper does not name as standing out, each with why: its gap from all the others is below
+    `points` (`[paper] standout_points`, `standout_change_points`), or it stands apart only while
+    the parts that stand out are among the others (`stats._stepwise`)."""
     def figure(test: stats.PartTest | stats.ShareTest) -> float:
         value = test.share if isinstance(test, stats.ShareTest) else test.change
         assert value is not None, "a part tested has a figure"
@@ -3098,7 +3101,7 @@ def _differing_sentence(label: Name, unnamed: list[stats.PartTest] | list[stats.
             continue
         one = len(tests) == 1
         if tests is close:
-            why = inlines(f", but by less than {_points(points)}, too little to stand out")
+            why = inlines(f", but by less than {_points(points)}")
         elif found is not None and len(found.parts) > NAMED_PARTS:
             why = inlines(f", but {'does' if one else 'do'} not stand out once the "
                           f"{len(found.parts)} that do are set aside")
@@ -3119,9 +3122,11 @@ def _differing_sentence(label: Name, unnamed: list[stats.PartTest] | list[stats.
             items.append(inlines(joint, _part(test.part, blank), f" ({percent(test)})"))
         if more > 0:
             items.append(f" and {more:,} more")
+        if clauses:  # the second: said of the first already
+            clauses.append(inlines("; ", items, " too", why))
+            continue
         verb = "differs" if one else "differ"
-        clauses.append(inlines("; " if clauses else "", items, f"{also} {verb} from all the "
-                               "others together beyond chance", why))
+        clauses.append(inlines(items, f"{also} {verb} from all the others beyond chance", why))
     return inlines("By ", label, ", ", clauses, ".")
 
 

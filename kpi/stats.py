@@ -152,7 +152,7 @@ def among(test: Significance, tests: int) -> Significance:
 
 
 # A part, and what it is tested against (the other parts pooled, or the focus), each need at
-# least this many cases (a proportion's denominator) or events (a count's) for any face to say
+# least this many cases (a rate's denominator) or events (a count's) for any face to say
 # whether the part differs: on fewer, a percentage says little (the paper prints a count's
 # change on such a base as a number), and a part of 12 cases that "differs from the rest" is a
 # finding no board should be given. The one floor of `parts_judged`, by which `kpi compare`
@@ -176,15 +176,14 @@ def too_few(cases: float | None, other: float | None, floor: int = MIN_CASES) ->
 
 def parts_judged(tests: Sequence[tuple[Significance | None, float | None, float | None]],
                  floor: int = MIN_CASES) -> list[Significance | None]:
-    """The one rule by which any face says whether a part differs from others (docs/
-    statistics.md, "One part against the others"): each item is a part's test against the
-    others pooled (or against the focus), the part's cases and the other side's (a
-    proportion's denominators, a count's events). A part below `floor` on either side is
-    not tested, whatever its p-value (`too_few`); the parts tested are judged together, at
-    `part_threshold(m)`, m the tests made (Bonferroni's correction, `among`). `kpi compare`'s
-    `vs_rest` and `vs_focus`, and the board paper's parts that stand out (`_stepwise`), are
-    judged here, so no part is said to differ in one face on a test the other would not
-    make."""
+    """The one rule by which any face says whether a part differs from others (docs/statistics.md,
+    "One part against the others"): each item is a part's test against the others pooled (or against
+    the focus), the part's cases and the other side's (a rate's denominators, a count's events: for
+    a count's change, its comparison window's). A part below `floor` on either side is not tested,
+    whatever its p-value (`too_few`); the parts tested are judged together, at `part_threshold(m)`,
+    m the tests made (Bonferroni's correction, `among`). `kpi compare`'s `vs_rest` and `vs_focus`,
+    and the board paper's parts that stand out (`_stepwise`), are judged here, so no part is said to
+    differ in one face on a test the other would not make."""
     floored: list[Significance | None] = []
     for test, cases, other in tests:
         why = None if test is None or test.p_value is None else too_few(cases, other, floor)

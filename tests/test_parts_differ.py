@@ -150,9 +150,9 @@ def _said(paragraph: str, label: str) -> tuple[set[str], int]:
             named |= found
             total += len(found)
             continue
-        if "from all the others together beyond chance" in sentence:
+        if "from all the others beyond chance" in sentence:
             for clause in sentence.split("; "):
-                items = clause.split(" differ")[0]
+                items = clause.split(" differ")[0].split(" too, but ")[0]
                 found = {m.group(1) for m in ITEM.finditer(items)}
                 more = re.search(r" and (\d+) more$", items.removesuffix(" also"))
                 named |= found
