@@ -824,7 +824,8 @@ def _compare_schema(columns: Sequence[str]) -> dict[str, Any]:
 
     types = {"focus": pl.Boolean, "rank": pl.Int64, "vs_rest_significant": pl.Boolean,
              "vs_focus_significant": pl.Boolean, "vs_rest_tests": pl.Int64,
-             "vs_focus_tests": pl.Int64, "population_illustrative": pl.Boolean}
+             "vs_focus_tests": pl.Int64, "population_illustrative": pl.Boolean,
+             "change_vs_rest_significant": pl.Boolean, "change_vs_rest_tests": pl.Int64}
     text = {"kpi", "title", "unit", "unit_label", "better", "part", "ranked_on",
             "comparison_start", "comparison_end", "current_start", "current_end", "status",
             "note", "change_note", "population_source"}

@@ -62,6 +62,9 @@ class PartResult:
     per_1000: float | None = None
     vs_rest: stats.Significance | None = None  # this part against the others pooled
     vs_focus: stats.Significance | None = None  # this part against the focus part
+    # A count's: this part's change against the others' pooled change (stats.against_rest),
+    # the test by which the board paper finds a part whose change stands out.
+    change_vs_rest: stats.Significance | None = None
 
     def __post_init__(self) -> None:
         # Its change and status as far as its two figures alone say (engine.unfigured); what
@@ -192,6 +195,15 @@ def _latest_populations(project: Project, column: str, year: int
 # Comparing
 
 
+def per_population(project: Project, kpi: KpiDef, column: str) -> bool:
+    """Whether `kpi compare` gives a KPI's parts of `column` a rate per 1,000 people, and ranks
+    them on it where every part with a figure has a population (`ranked_on`): a count, sum or
+    harm score, the column having a `[population_by]` file. The one rule of which figure a
+    part is ranked on, which `kpi show` says where its breakdown ranks on the figures."""
+    return (kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT
+            and column in project.population_by)
+
+
 def splittable(project: Project, kpi: KpiDef, column: str) -> str | None:
     """Why a KPI cannot be compared across the parts of a column, or None when it can."""
     if kpi.status != Status.LIVE:
@@ -309,7 +321,7 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         rows = grouped[kpi.source]
         populations: dict[str, float] = {}
         years: dict[str, int] = {}
-        if kpi.kind in PER_POPULATION_KINDS and kpi.unit != Unit.PERCENT:
+        if per_population(project, kpi, by):
             year = current.end.year
             if year not in populations_of:
                 populations_of[year] = (populations_for(project, by, year),
@@ -925,7 +937,7 @@ def difference(kpi: KpiDef, one: PartResult, other: list[PartResult] | _Pool,
     pool = other if isinstance(other, _Pool) else _pool(other)
     if one.current is None or pool.no_current or not pool.size:
         return stats.not_tested("needs a current value for both")
-    if kpi.unit == Unit.PERCENT and kpi.kind in (Kind.RATE, Kind.WITHIN):
+    if stats.proportion_of_cases(kpi):
         # The others pooled (their rows together) against the part, by the rule of every
         # rate's test (stats.rate_rule): the others' counts of rows against it add up.
         if pool.rate_not_whole:
@@ -979,6 +991,8 @@ def _tested(kpi: KpiDef, parts: list[PartResult], focus: str | None,
 
     out = []
     every = _pool(basis)  # every part pooled once; each part's rest is it less the part
+    rests: list[tuple[stats.Significance | None, float | None, float | None]] = []
+    focuses: list[tuple[stats.Significance | None, float | None, float | None]] = []
     for part, tested in zip(parts, basis, strict=True):
         rest: list[PartResult] | _Pool | None = every.without(tested)
         if rest is None:
@@ -986,16 +1000,65 @@ def _tested(kpi: KpiDef, parts: list[PartResult], focus: str | None,
         vs_rest = (untested or (said(difference(kpi, tested, rest, "the other parts together"))
                                 if len(basis) > 1
                                 else stats.not_tested("no other part to compare with")))
+        pooled = rest if isinstance(rest, _Pool) else _pool(rest)
+        rests.append((vs_rest, _cases(kpi, vs_rest, tested), _cases(kpi, vs_rest, pooled)))
         vs_focus = None
         if focus_part is not None and part.name != focus:
             vs_focus = untested or said(difference(kpi, tested, [focus_part], focus_part.name))
-        out.append(replace(part, vs_rest=vs_rest, vs_focus=vs_focus))
-    # Each family of tests judged at the level divided among its tests (stats.among): the
-    # parts against the rest, and the parts against the focus.
-    rests = sum(p.vs_rest is not None and p.vs_rest.p_value is not None for p in out)
-    focuses = sum(p.vs_focus is not None and p.vs_focus.p_value is not None for p in out)
-    return [replace(p, vs_rest=p.vs_rest and stats.among(p.vs_rest, rests),
-                    vs_focus=p.vs_focus and stats.among(p.vs_focus, focuses)) for p in out]
+        focuses.append((vs_focus, _cases(kpi, vs_focus, tested),
+                        _cases(kpi, vs_focus, focus_part)))
+        out.append(part)
+    # Each family of tests judged by the one rule of a part among others (stats.parts_judged:
+    # no test below the floor of cases, the rest at the level divided among the tests made):
+    # the parts against the rest, and the parts against the focus.
+    changes = _changes_tested(kpi, parts, untested)
+    return [replace(p, vs_rest=r, vs_focus=f, change_vs_rest=changes.get(p.name)) for p, r, f
+            in zip(out, stats.parts_judged(rests), stats.parts_judged(focuses), strict=True)]
+
+
+def _changes_tested(kpi: KpiDef, parts: list[PartResult],
+                    untested: stats.Significance | None) -> dict[str, stats.Significance]:
+    """A count's parts, each part's change against the others' pooled change, by the test and
+    the rule the board paper finds a part whose change stands out by (`stats.against_rest`:
+    the floor of events in the comparison window, 0.05/m); none for another kind, or where
+    no part has a comparison (no change to test)."""
+    if not stats.count_of_events(kpi) or not parts:
+        return {}
+    if untested is not None:
+        return {p.name: untested for p in parts}
+    windows = next(((p.current.window, p.comparison.window) for p in parts
+                    if p.current is not None and p.comparison is not None), None)
+    if windows is None:
+        return {}  # no change to test: no part has a comparison
+    if (shared := stats.overlap_reason(*windows)) is not None:
+        return {p.name: stats.not_tested(shared) for p in parts}
+    rows = [(p.name, p.current.value if p.current else None,
+             p.comparison.value if p.comparison else None) for p in parts]
+    tests = stats.against_rest([r for r in rows if r[1] is not None and r[2] is not None],
+                               share=False)
+    if tests is None:
+        return {p.name: stats.not_tested("the values are not whole counts of events")
+                for p in parts}
+    found = {t.part: t.test for t in tests}
+    return {name: found.get(name) or stats.not_tested(
+        "needs a comparison" if before is None else "no events in either window")
+        for name, _, before in rows}
+
+
+def _cases(kpi: KpiDef, test: stats.Significance | None,
+           side: PartResult | _Pool | None) -> float | None:
+    """The cases (a rate's denominator, whichever test it gets) or events (a count's) of one
+    side of a part's test (`difference`), which the floor of `stats.parts_judged` is met by;
+    None where no test was made."""
+    if test is None or test.p_value is None or side is None:
+        return None
+    if isinstance(side, _Pool):
+        denominator, value = side.denominator, side.value
+    elif side.current is None:
+        return None
+    else:
+        denominator, value = side.current.denominator, side.current.value
+    return denominator if kpi.unit == Unit.PERCENT else value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1167,7 +1230,8 @@ ROW_COLUMNS = ("kpi", "title", "unit", "better", "part", "focus", "rank", "ranke
                "group_median", "vs_rest_p", "vs_rest_significant", "vs_focus_p",
                "vs_focus_significant", "note", "notes", "change_note", "vs_rest_tests",
                "vs_focus_tests", "population_source", "population_illustrative",
-               "unit_label")
+               "unit_label", "change_vs_rest_p", "change_vs_rest_significant",
+               "change_vs_rest_tests")
 
 
 def judged_among(test: stats.Significance | None) -> int | None:
@@ -1189,7 +1253,9 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
     `population_illustrative`: the KPI's, on each row, as its `note` is;
     kpi.render.population_fields), and the name of its KPI's unit as every face prints it
     (`unit_label`: kpi.render.unit_name, "working days"; empty where its figures carry their
-    own sign or none), so the columns before keep their places."""
+    own sign or none), then a count's part's change against the others' pooled change
+    (`change_vs_rest_p`, `_significant`, `_tests`: the board paper's test of a part whose
+    change stands out), so the columns before keep their places."""
     from kpi.render import population_fields, unit_name
 
     rows = []
@@ -1219,5 +1285,7 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
                 p.vs_focus.p_value if p.vs_focus else None,
                 p.vs_focus.significant if p.vs_focus else None, k.note, notes,
                 engine.no_change(p), judged_among(p.vs_rest), judged_among(p.vs_focus),
-                *sourced))
+                *sourced, p.change_vs_rest.p_value if p.change_vs_rest else None,
+                p.change_vs_rest.significant if p.change_vs_rest else None,
+                judged_among(p.change_vs_rest)))
     return rows

@@ -356,17 +356,15 @@ def tested_breakdowns(kpi: KpiDef, config: PaperConfig, full: bool) -> tuple[str
     return shown
 
 
-def part_standouts(result: KpiResult, column: str,
-                   breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame],
-                   config: PaperConfig | None = None
-                   ) -> stats.Standouts | stats.ShareStandouts | None:
-    """The parts of a count's breakdown whose percentage change stands out from the rest's by
-    at least `config.standout_change_points` (stats.standouts), or of a proportion's whose
-    proportion in the current window does by at least `config.standout_points`
-    (stats.share_standouts); None for other KPIs, a
-    breakdown not read or one the project's `no_standouts` names."""
+def _part_rows(result: KpiResult, column: str,
+               breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame], config: PaperConfig
+               ) -> list[tuple[object, float | None, float | None]] | None:
+    """The parts the paper tests against each other: a proportion's as (part, numerator,
+    denominator) in the current window, a count's as (part, current, comparison); None where
+    it tests none (another kind, a breakdown not read, one `no_standouts` names, a KPI with
+    months not final, a count with no comparison or windows sharing months, a proportion
+    whose rows do not meet the rule of a test of proportions)."""
     kpi = result.kpi
-    config = config or PaperConfig()
     if result.current is None or not (_countable(kpi) or _proportion(kpi)):
         return None
     if not config.tests_standouts(kpi.id, column):
@@ -385,17 +383,50 @@ def part_standouts(result: KpiResult, column: str,
         # of each part.
         if stats.rate_rule(kpi, [result.current])[0] != RateTest.PROPORTIONS:
             return None
-        return stats.share_standouts(
-            [(r["part"], r["current_numerator"], r["current_denominator"])
-             for r in frame.iter_rows(named=True)], SMALL_BASE,
-            min_points=config.standout_points)
+        return [(r["part"], r["current_numerator"], r["current_denominator"])
+                for r in frame.iter_rows(named=True)]
     if comparison is None or stats.windows_shared(result):
         # A part's change against the rest's takes its windows as independent samples,
         # as every test of a change does (stats.windows_shared).
         return None
-    return stats.standouts([(r["part"], r["current"], r["comparison"])
-                            for r in frame.iter_rows(named=True)], SMALL_BASE,
-                           min_points=config.standout_change_points)
+    return [(r["part"], r["current"], r["comparison"]) for r in frame.iter_rows(named=True)]
+
+
+def part_standouts(result: KpiResult, column: str,
+                   breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame],
+                   config: PaperConfig | None = None
+                   ) -> stats.Standouts | stats.ShareStandouts | None:
+    """The parts of a count's breakdown whose percentage change stands out from the rest's by
+    at least `config.standout_change_points` (stats.standouts), or of a proportion's whose
+    proportion in the current window does by at least `config.standout_points`
+    (stats.share_standouts); None for other KPIs, a breakdown not read or one the
+    project's `no_standouts` names (`_part_rows`). Each part and its rest need the floor of
+    cases of every test of parts (`stats.MIN_CASES`)."""
+    config = config or PaperConfig()
+    rows = _part_rows(result, column, breakdowns, config)
+    if rows is None:
+        return None
+    if _proportion(result.kpi):
+        return stats.share_standouts(rows, stats.MIN_CASES, min_points=config.standout_points)
+    return stats.standouts(rows, stats.MIN_CASES, min_points=config.standout_change_points)
+
+
+def differing_unnamed(result: KpiResult, column: str,
+                      breakdowns: Mapping[engine.BreakdownKey, pl.DataFrame],
+                      config: PaperConfig,
+                      found: stats.Standouts | stats.ShareStandouts | None
+                      ) -> list[stats.PartTest] | list[stats.ShareTest]:
+    """The parts of a breakdown that differ from all the other parts together
+    (`stats.differing`: the parts `kpi compare` says differ from the rest, a proportion's by
+    its `vs_rest`, a count's change by its `change_vs_rest`) but do not stand out (`found`):
+    each is said, with why it is not named, so the paper never leaves out a part the
+    comparison says differs."""
+    rows = _part_rows(result, column, breakdowns, config)
+    if rows is None:
+        return []
+    names = {t.part for t in found.parts} if found is not None else set()
+    return [t for t in stats.differing(rows, _proportion(result.kpi))  # type: ignore[misc]
+            if t.part not in names]
 
 
 def standout_columns(report: Report, priorities: set[str], config: PaperConfig,
@@ -2119,6 +2150,14 @@ class _Builder:
         found = part_standouts(result, column, self.breakdowns, self.config)
         if found is not None:
             out.append(_standout_sentence(label, found, blank))
+        # The parts that differ without standing out are said in the full paper; the board's
+        # says where they are (its method text), as it does of the breakdowns it leaves out.
+        unnamed = (differing_unnamed(result, column, self.breakdowns, self.config, found)
+                   if self.full else [])
+        if unnamed:
+            points = (self.config.standout_points if _proportion(kpi)
+                      else self.config.standout_change_points)
+            out.append(_differing_sentence(label, unnamed, found, points, blank))
         if len(rows) == 1:
             out.append(_only_part(kpi, label, rows[0], blank))
         elif found is not None and (len(rows) > RANK_LIMIT or (
@@ -2499,14 +2538,21 @@ class _Builder:
                     + (", a gap too small to matter being no finding however large the numbers"
                        if any(floors) else "")
                     + ". More than chance means less than a 5% chance "
-                    "divided by the number of parts tested (Bonferroni's correction), each "
-                    "part set aside in turn and, at the end, tested again against the rest "
-                    "its sentence gives.")
+                    "divided by the number of parts tested (Bonferroni's correction), against "
+                    "all the other parts together and against the rest its sentence gives, "
+                    "each part set aside in turn and, at the end, tested again against that "
+                    f"rest. No part with fewer than {stats.MIN_CASES} cases (a count's: in the "
+                    "earlier period), or whose rest has fewer, is tested.")
+        if self.full:
+            standing += (" A part that differs from all the others together beyond chance "
+                         "but does not stand out is named after those that do, with why.")
         if not self.full:
             standing += (" Besides the breakdowns the project asks for, this paper shows at "
                          f"most {BOARD_STANDOUTS} of counts and {BOARD_STANDOUTS} of "
-                         "proportions where a part stands out, those with the largest gap; the "
-                         "technical annex, the full paper, has them all.")
+                         "proportions where a part stands out, those with the largest gap, and "
+                         "names only the parts that stand out; the technical annex, the full "
+                         "paper, has them all, and names each other part that differs from all "
+                         "the others beyond chance, with why it does not stand out.")
         texts.append(standing)
         settling = sorted({r.kpi.provisional_months for r in self._visible()
                            if r.kpi.provisional_months and r.kpi.status == "live"})
@@ -2950,8 +2996,9 @@ def _capital(text: str) -> str:
 
 
 def _countable(kpi: KpiDef) -> bool:
-    """A count of events whose parts can be tested against each other (stats.part_vs_rest)."""
-    return kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0
+    """A count of events whose parts can be tested against each other (stats.part_vs_rest),
+    by the one rule `kpi compare` tests a part's change by (stats.count_of_events)."""
+    return stats.count_of_events(kpi)
 
 
 def _counted(kpi: KpiDef) -> bool:
@@ -2978,11 +3025,10 @@ def _total(kpi: KpiDef) -> bool:
 
 def _proportion(kpi: KpiDef) -> bool:
     """A proportion of cases (a numerator within its denominator, in percent) whose parts can
-    be tested against each other (stats.share_vs_rest); whether its numerators and
-    denominators are whole counts is for the data to say."""
-    return kpi.unit == Unit.PERCENT and kpi.multiplier == 1.0 and (
-        kpi.kind in (Kind.RATE, Kind.WITHIN)
-        or (kpi.kind == Kind.SNAPSHOT and kpi.numerator is not None))
+    be tested against each other (stats.share_vs_rest), by the one rule `kpi compare` tests
+    its parts by (stats.proportion_of_cases); whether its numerators and denominators are
+    whole counts is for the data to say."""
+    return stats.proportion_of_cases(kpi)
 
 
 def _gaps(found: stats.Standouts | stats.ShareStandouts
@@ -3053,6 +3099,80 @@ def _standout_sentence(label: Name, found: stats.Standouts | stats.ShareStandout
     verb, what = (("stands", "a difference") if count == 1 else ("stand", "differences"))
     return inlines("By ", label, ", ", items, f" {verb} out from ", other,
                    f": {what} unlikely to be chance.")
+
+
+# The parts a sentence on the parts that differ without standing out names at most, then
+# counts ("and 4 more"), by the largest gap first.
+DIFFERING_NAMED = 5
+
+
+def _differing_sentence(label: Name, unnamed: list[stats.PartTest] | list[stats.ShareTest],
+                        found: stats.Standouts | stats.ShareStandouts | None, points: float,
+                        blank: str = NOT_RECORDED) -> Inlines:
+    """'By LPA, Solihull (77.8%) and Coventry (77.1%) also differ from all the others beyond chance,
+    but do not stand out once Birmingham is set aside; Wolverhampton (76.3%) and Dudley (76.3%) too,
+    but by less than 2 percentage points.' The parts `kpi compare` says differ from the rest (each
+    against all the others pooled, `stats.differing`: a proportion's level, a count's change) that
+    the paper does not name as standing out, each with why: its gap from all the others is below
+    `points` (`[paper] standout_points`, `standout_change_points`), or it stands apart only while
+    the parts that stand out are among the others (`stats._stepwise`)."""
+    def figure(test: stats.PartTest | stats.ShareTest) -> float:
+        value = test.share if isinstance(test, stats.ShareTest) else test.change
+        assert value is not None, "a part tested has a figure"
+        return value
+
+    def rest(test: stats.PartTest | stats.ShareTest) -> float:
+        value = (test.rest_share if isinstance(test, stats.ShareTest) else test.rest_change)
+        assert value is not None, "a part tested has a rest with a figure"
+        return value
+
+    def percent(test: stats.PartTest | stats.ShareTest) -> str:
+        value = figure(test)
+        if isinstance(test, stats.ShareTest):
+            return f"{render.fixed(value, 1)}%"
+        return _with_sign(value, f"{render.fixed(abs(value), 1)}%")
+
+    def gap(test: stats.PartTest | stats.ShareTest) -> float:
+        # Both figures exist: a part tested and its rest each have the floor of cases (or of
+        # events in the comparison window).
+        return stats._gap(figure(test), rest(test))
+
+    also = " also" if found is not None else ""
+    close = [t for t in unnamed if gap(t) < points]
+    apart = [t for t in unnamed if gap(t) >= points]
+    clauses = []
+    for tests in (apart, close):
+        if not tests:
+            continue
+        one = len(tests) == 1
+        if tests is close:
+            why = inlines(f", but by less than {_points(points)}")
+        elif found is not None and len(found.parts) > NAMED_PARTS:
+            why = inlines(f", but {'does' if one else 'do'} not stand out once the "
+                          f"{len(found.parts)} that do are set aside")
+        elif found is not None and found.parts:
+            aside = [t.part for _, t in _gaps(found)]
+            named = [inlines(", " if 0 < n < len(aside) - 1 else " and " if n else "",
+                             _part(x, blank)) for n, x in enumerate(aside)]
+            why = inlines(f", but {'does' if one else 'do'} not stand out once ", named,
+                          f" {'is' if len(aside) == 1 else 'are'} set aside")
+        else:
+            why = inlines(f", but {'does' if one else 'do'} not stand out from the parts "
+                          "left once each is tested against them")
+        tests = sorted(tests, key=lambda t: (-gap(t), _part_order(t.part)))
+        shown, more = tests[:DIFFERING_NAMED], len(tests) - DIFFERING_NAMED
+        items = []
+        for n, test in enumerate(shown):
+            joint = ("" if n == 0 else " and " if n == len(shown) - 1 and more <= 0 else ", ")
+            items.append(inlines(joint, _part(test.part, blank), f" ({percent(test)})"))
+        if more > 0:
+            items.append(f" and {more:,} more")
+        if clauses:  # the second: said of the first already
+            clauses.append(inlines("; ", items, " too", why))
+            continue
+        verb = "differs" if one else "differ"
+        clauses.append(inlines(items, f"{also} {verb} from all the others beyond chance", why))
+    return inlines("By ", label, ", ", clauses, ".")
 
 
 def _only_part(kpi: KpiDef, label: Name, row: dict, blank: str = NOT_RECORDED) -> Inlines:

@@ -151,6 +151,47 @@ def among(test: Significance, tests: int) -> Significance:
                    note=test.note.replace(judged, _judged(test.p_value, tests)), tests=tests)
 
 
+# A part, and what it is tested against (the other parts pooled, or the focus), each need at
+# least this many cases (a rate's denominator) or events (a count's) for any face to say
+# whether the part differs: on fewer, a percentage says little (the paper prints a count's
+# change on such a base as a number), and a part of 12 cases that "differs from the rest" is a
+# finding no board should be given. The one floor of `parts_judged`, by which `kpi compare`
+# judges its parts and the board paper finds the parts that stand out.
+MIN_CASES = 50
+
+
+def too_few(cases: float | None, other: float | None, floor: int = MIN_CASES) -> str | None:
+    """Why a part with `cases` is not tested against `other` (its rest pooled, or the focus),
+    or None where both meet the floor."""
+    if cases is None or other is None:
+        return None
+    if cases < floor:
+        return (f"{cases:,.15g} cases, fewer than the {floor} a part needs to be tested "
+                "against others")
+    if other < floor:
+        return (f"the others have {other:,.15g} cases, fewer than the {floor} a part is "
+                "tested against")
+    return None
+
+
+def parts_judged(tests: Sequence[tuple[Significance | None, float | None, float | None]],
+                 floor: int = MIN_CASES) -> list[Significance | None]:
+    """The one rule by which any face says whether a part differs from others (docs/statistics.md,
+    "One part against the others"): each item is a part's test against the others pooled (or against
+    the focus), the part's cases and the other side's (a rate's denominators, a count's events: for
+    a count's change, its comparison window's). A part below `floor` on either side is not tested,
+    whatever its p-value (`too_few`); the parts tested are judged together, at `part_threshold(m)`,
+    m the tests made (Bonferroni's correction, `among`). `kpi compare`'s `vs_rest` and `vs_focus`,
+    and the board paper's parts that stand out (`_stepwise`), are judged here, so no part is said to
+    differ in one face on a test the other would not make."""
+    floored: list[Significance | None] = []
+    for test, cases, other in tests:
+        why = None if test is None or test.p_value is None else too_few(cases, other, floor)
+        floored.append(not_tested(why) if why is not None else test)
+    made = sum(t is not None and t.p_value is not None for t in floored)
+    return [t if t is None else among(t, made) for t in floored]
+
+
 def p_shown(p_value: float, tests: int = 1) -> tuple[float | None, int]:
     """How a p-value prints, judged at `part_threshold(tests)`: (the floor below which it
     reads "<floor", or None where it is not below it; the places it prints to). The one rule
@@ -477,7 +518,7 @@ class Standouts:
     rest: tuple[object, ...]
     rest_current: int
     rest_comparison: int
-    tested: int  # parts with events in either window: the Bonferroni divisor
+    tested: int  # parts with events in either window (the sentence's "of 19")
 
     @property
     def rest_change(self) -> float | None:
@@ -514,21 +555,21 @@ _Tested = TypeVar("_Tested", "PartTest", "ShareTest")
 
 def _stepwise(rows: list[tuple[object, int, int]],
               test_of: Callable[[object, int, int, int, int], _Tested], min_base: int,
-              alpha: float, material: Callable[[_Tested], bool] | None = None,
-              against_all: bool = False
-              ) -> tuple[list[_Tested], list[tuple[object, int, int]]]:
-    """The parts found to stand out one at a time, and the parts left. Each row is (part, a,
-    b); each part left is tested against the others left pooled (`test_of(part, a, b, rest a,
-    rest b)`); the one with the smallest p-value stands out if p < alpha / m, m the number of
-    rows (`part_threshold`, the rule `kpi compare` judges its parts by); it is set aside and
+              alpha: float, material: Callable[[_Tested], bool] | None = None
+              ) -> tuple[list[_Tested], list[tuple[object, int, int]], int]:
+    """The parts found to stand out one at a time, the parts left, and m. Each row is (part,
+    a, b); each part left is tested against the others left pooled (`test_of(part, a, b, rest
+    a, rest b)`); the one with the smallest p-value stands out if p < alpha / m, m the parts
+    tested against all the others (`parts_judged`, the rule `kpi compare` judges its parts
+    by: each part and its rest with at least `min_base` in b); it is set aside and
     the rest tested again, so one part far from the others does not make all the others look
     different. A part is a candidate only when its b and its rest's are at least `min_base`,
     when it is not None, when `material` (if given) holds of its test (a gap too small to
-    matter is no story, however many cases make it significant), and, `against_all`, when
-    it differs from all the other rows pooled at alpha / m too: a proportion's test, the one
-    `kpi compare` reports of the same figure, so every part named stands out from the rest it
-    is named against and from all the others, and no face says a part differs that another
-    says does not. (A count's change is tested by no other face.)
+    matter is no story, however many cases make it significant), and when it differs from
+    all the other rows pooled at alpha / m too (`parts_judged`): the test `kpi compare`
+    reports of the same figure (a proportion's `vs_rest`, a count's `change_vs_rest`), so
+    every part named stands out from the rest it is named against and from all the others,
+    and no face says a part differs that another says does not.
 
     A part found early was tested against a rest that still held the parts found after it,
     but the sentence compares it with the parts left at the end ("stands out from the other
@@ -537,8 +578,6 @@ def _stepwise(rows: list[tuple[object, int, int]],
     with the largest p-value first; the rest is pooled again and the others tested again,
     until every part found passes against the rest as printed. The tests returned are those
     against that rest."""
-    divisor = len(rows)
-
     def tried(part: object, a: int, b: int, rest_a: int, rest_b: int) -> _Tested | None:
         # Rows with no value in the column ("not recorded") are no part, and in no part's
         # rest: they may be any part's, the one tested too, and `kpi compare` leaves them out
@@ -552,15 +591,19 @@ def _stepwise(rows: list[tuple[object, int, int]],
             return None
         return test
 
-    # A part stands out only where it also differs from all the other parts pooled, the test
-    # `kpi compare` reports as "differs from the rest" (its `vs_rest`, judged at the same
-    # alpha / m): found against a rest without a part far off, it was named as standing
-    # out where `kpi compare` said it did not differ (A 20%, B 60%, C and D 80% of 100:
-    # B, 60% against 60% for the others, "no (p=1.000)" there, stood out from C and D here).
+    # Each part against all the other parts pooled, judged by the one rule of a part among
+    # others (`parts_judged`: the floor of cases, then 0.05/m, m the parts tested), the rule
+    # `kpi compare` judges its parts by. m is the divisor of every step below; and a part
+    # stands out only where it also differs from all the other parts so: found against a
+    # rest without a part far off, it was named as standing out where `kpi compare` said it
+    # did not differ (A 20%, B 60%, C and D 80% of 100: B, 60% against 60% for the others,
+    # "no (p=1.000)" there, stood out from C and D here).
     every_a, every_b = sum(a for _, a, _ in rows), sum(b for _, _, b in rows)
-    differs = {id(row) for row in rows if not against_all
-               or (test := test_of(row[0], row[1], row[2], every_a - row[1], every_b - row[2]))
-               .test.p_value is not None and test.test.p_value < part_threshold(divisor, alpha)}
+    judged = parts_judged([(test_of(part, a, b, every_a - a, every_b - b).test, b,
+                            every_b - b) for part, a, b in rows], min_base)
+    divisor = max(1, sum(t is not None and t.p_value is not None for t in judged))
+    differs = {id(row) for row, test in zip(rows, judged, strict=True)
+               if test is not None and test.significant}
 
     def candidate(part: object, a: int, b: int, rest_a: int, rest_b: int,
                   row: tuple[object, int, int]) -> _Tested | None:
@@ -588,20 +631,21 @@ def _stepwise(rows: list[tuple[object, int, int]],
                    or test.test.p_value is None
                    or test.test.p_value >= part_threshold(divisor, alpha)]
         if not failing:
-            return [test for _, test in retested if test is not None], left
+            return [test for _, test in retested if test is not None], left, divisor
         # The weakest goes back first: one no longer a candidate, then the largest p-value.
         weakest, _ = max(failing, key=lambda item: (
             item[1] is None, item[1].test.p_value or 0.0 if item[1] else 0.0, str(item[0][0])))
         found = [row for row in found if row is not weakest]
         left = [row for row in rows if all(row is not f for f in found)]
-    return [], left
+    return [], left, divisor
 
 
 def standouts(parts: Sequence[tuple[object, float | None, float | None]], min_base: int,
               alpha: float = ALPHA, min_points: float = 0.0) -> Standouts | None:
     """The parts of a count, (part, current, comparison), whose change stands out from the
     rest's (`part_vs_rest`, found step by step with Bonferroni's correction: `_stepwise`),
-    where m is the number of parts with events in either window (rows with no value in the
+    where m is the number of parts tested against all the others (`parts_judged`: each and
+    its rest with `min_base` events in the comparison window; rows with no value in the
     column are none of them, nor in any rest: `_stepwise`). A part is a candidate only
     when it and its rest each had at least `min_base` events in the comparison window, so its
     percentage change is worth giving, and when its percentage change differs from the rest's
@@ -620,7 +664,7 @@ def standouts(parts: Sequence[tuple[object, float | None, float | None]], min_ba
         change, rest = test.change, test.rest_change
         return change is not None and rest is not None and _gap(change, rest) >= min_points
 
-    found, left = _stepwise(counts, part_vs_rest, min_base, alpha, material)
+    found, left, _ = _stepwise(counts, part_vs_rest, min_base, alpha, material)
     if not found:
         return None
     return Standouts(tuple(found), tuple(part for part, _, _ in left),
@@ -666,7 +710,7 @@ class ShareStandouts:
     rest: tuple[object, ...]
     rest_numerator: int
     rest_denominator: int
-    tested: int  # parts with cases in the window: the Bonferroni divisor
+    tested: int  # parts with cases in the window (the sentence's "of 19")
 
     @property
     def rest_share(self) -> float:
@@ -687,7 +731,8 @@ def share_standouts(parts: Sequence[tuple[object, float | None, float | None]], 
                     alpha: float = ALPHA, min_points: float = 0.0) -> ShareStandouts | None:
     """The parts of a proportion, (part, numerator, denominator) in the current window, whose
     proportion stands out from the rest's (`share_vs_rest`), found step by step as a count's
-    are (`_stepwise`), m being the number of parts with cases (rows with no value in the
+    are (`_stepwise`), m being the number of parts tested against all the others
+    (`parts_judged`: each and its rest with `min_base` cases; rows with no value in the
     column are none of them, nor in any rest). A part is a candidate only when
     it and its rest each had at least `min_base` cases, and when its proportion differs from
     the rest's by at least `min_points` percentage points (on a large base a gap of one point
@@ -701,13 +746,63 @@ def share_standouts(parts: Sequence[tuple[object, float | None, float | None]], 
             return None
         if n and part is not None:  # (rows not recorded: `_stepwise`)
             shares.append((part, x, n))
-    found, left = _stepwise(shares, share_vs_rest, min_base, alpha,
-                            lambda t: _gap(t.share, t.rest_share) >= min_points,
-                            against_all=True)
+    found, left, _ = _stepwise(shares, share_vs_rest, min_base, alpha,
+                            lambda t: _gap(t.share, t.rest_share) >= min_points)
     if not found:
         return None
     return ShareStandouts(tuple(found), tuple(part for part, _, _ in left),
                           sum(x for _, x, _ in left), sum(n for _, _, n in left), len(shares))
+
+
+def against_rest(parts: Sequence[tuple[object, float | None, float | None]], share: bool,
+                 min_base: int = MIN_CASES) -> list[PartTest] | list[ShareTest] | None:
+    """Each part against all the other parts pooled, judged by the one rule of a part among
+    others (`parts_judged`: the floor of `min_base` cases or events, then 0.05/m): a
+    proportion's parts, (part, numerator, denominator) in the current window, by their
+    proportions (`share_vs_rest`, `share`), or a count's, (part, current, comparison), by
+    their changes (`part_vs_rest`, the floor met by the comparison window's events). Parts
+    with no cases (events) and the rows with no value in the column are none of them, nor in
+    any rest. None where the figures are not whole counts."""
+    rows = []
+    for part, a, b in parts:
+        x, n = _whole(a), _whole(b)
+        if x is None or n is None or x < 0 or n < 0 or (share and x > n):
+            return None
+        if (n if share else x or n) and part is not None:  # (rows not recorded: `_stepwise`)
+            rows.append((part, x, n))
+    every_a, every_b = sum(a for _, a, _ in rows), sum(b for _, _, b in rows)
+    test_of = share_vs_rest if share else part_vs_rest
+    tests = [test_of(part, a, b, every_a - a, every_b - b) for part, a, b in rows]
+    judged = parts_judged([(t.test, b, every_b - b)
+                           for t, (_, _, b) in zip(tests, rows, strict=True)], min_base)
+    return [replace(t, test=j) for t, j in zip(tests, judged, strict=True)]  # type: ignore
+
+
+def differing(parts: Sequence[tuple[object, float | None, float | None]], share: bool,
+              min_base: int = MIN_CASES) -> list[PartTest] | list[ShareTest]:
+    """The parts that differ from all the other parts pooled (`against_rest`), each with its
+    test against them: the parts `kpi compare` says differ from the rest (a proportion's
+    `vs_rest`, a count's `change_vs_rest`), of which the board paper names those that stand
+    out (`share_standouts`, `standouts`) and says of the others why it does not."""
+    return [t for t in against_rest(parts, share, min_base) or []  # type: ignore
+            if t.test.significant]
+
+
+def count_of_events(kpi: KpiDef) -> bool:
+    """A count of events whose parts' changes are tested against each other's
+    (`part_vs_rest`): by `kpi compare` (`change_vs_rest`) and the board paper alike."""
+    return kpi.kind == Kind.COUNT and kpi.unit == Unit.COUNT and kpi.multiplier == 1.0
+
+
+def proportion_of_cases(kpi: KpiDef) -> bool:
+    """A proportion of cases (a numerator within its denominator, in percent) whose parts'
+    proportions in one window are tested against each other's (`share_vs_rest`), where its
+    rows meet the rule of a test of proportions (`rate_rule`): by `kpi compare` (`vs_rest`)
+    and the board paper alike. A percentage snapshot's parts are different people, so
+    independent samples, as two snapshots of one force are not."""
+    return kpi.unit == Unit.PERCENT and kpi.multiplier == 1.0 and (
+        kpi.kind in (Kind.RATE, Kind.WITHIN)
+        or (kpi.kind == Kind.SNAPSHOT and kpi.numerator is not None))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2141,6 +2141,18 @@ def expected_significance(k: Kpi, current: tuple[int, int], comparison: tuple[in
     return p_value, p_value < ALPHA
 
 
+# docs/statistics.md, "One part against the others": no part is tested against others with
+# fewer than 50 cases (a rate's denominator) or events (a count's) on either side.
+PART_FLOOR = 50
+
+
+def part_floor_met(k: Kpi, one: tuple[int, int], other: tuple[int, int]) -> bool:
+    """Whether a part's counts (`significance_counts`: a count's events, a rate's cases in
+    its denominator) and the other side's meet the floor of a test of parts."""
+    index = 0 if k.kind == "count" else 1
+    return min(one[index], other[index]) >= PART_FLOOR
+
+
 DERIVED = {"serious": "victims >= 2",
            "place": "CASE WHEN lpa = 'Birmingham' THEN 'city' ELSE 'shire' END"}
 DERIVED_FILTERS = ["serious", "place = 'city'", "NOT serious AND place = 'shire'"]

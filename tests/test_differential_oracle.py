@@ -113,6 +113,7 @@ from oracle_support import (
     model_refuses,
     month,
     parse,
+    part_floor_met,
     percent_change,
     population_words,
     printed_change,
@@ -2242,6 +2243,9 @@ class OracleMachine(RuleBasedStateMachine):
                 test_ = rate_test_expected(self.oracle, k, not_nested) if declared else "rows"
                 months = basis[1] - basis[0] + 1
                 want = expected_significance(k, one, rest, (months, months), not_nested, test_)
+                if want is not None and not part_floor_met(k, one, rest):
+                    want = None  # under 50 cases (events) a side: no part is tested
+                    STATS["compare: part tests under the floor of 50"] += 1
                 wanted.append((field, test, where, one, rest, want))
         made = {field: sum(1 for f, *_, want in wanted if f == field and want is not None)
                 for field in ("vs_rest", "vs_focus")}
@@ -2731,6 +2735,8 @@ class OracleMachine(RuleBasedStateMachine):
                 assert own is not None and others is not None
                 tested = expected_significance(k, own, others, (months, months),
                                                not_nested, test_)
+                if tested is not None and not part_floor_met(k, own, others):
+                    tested = None  # under 50 cases a side: no part is tested
                 made += tested is not None
                 if member == focus:
                     focus_counts, rest_counts, want = own, others, tested

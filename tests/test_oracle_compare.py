@@ -23,14 +23,17 @@ What is checked, and where its definition comes from (never from kpi's code):
   listed parts pooled; a rate by the pooled two-proportion z-test of x of n against the
   others' summed numerators over their summed denominators; a count by the conditional test
   of two Poisson counts with the parts' populations as exposure (statistic: the ratio of the
-  two rates per person). With `--peers` (docs/peers.md): the group's members and focus only,
+  two rates per person); a part or a rest of fewer than 50 cases (events) not tested. With
+  `--peers` (docs/peers.md): the group's members and focus only,
   ranked among themselves, and `vs_focus` each part against the focus alone; a member is said
   to hold no rows only where it has none.
 - **Standouts** (docs/board-paper.md, "A part that stands out"; docs/statistics.md): for each
   printed sentence, the named parts' and the rest's percentage change (a count) or proportion
   (a rate), the rest being every other part with events (cases) less those that stand out; the
   number of parts; both bases at least 50; the gap as printed at least `[paper]
-  standout_change_points` (or `standout_points`); p < 0.05 / m; for a count, windows that
+  standout_change_points` (or `standout_points`); p < 0.05 / m, m the parts with 50 cases
+  (events) and a rest of 50, against the rest named and against all the others pooled (the
+  test `kpi compare` reports of the same figure); for a count, windows that
   share no month (none is said over windows that do). Where a tested breakdown has
   no sentence, no part meets the rule against all the other parts (the search's first step
   would have found it). Whether a part left in the rest would pass against the final rest is
@@ -591,6 +594,10 @@ def check_vs_rest(p: Project, k: Kpi, parts: dict, values: dict, cur, forces, by
             n2 = sum(comps[o][1] for o in others)
             if not n1 or not n2:
                 continue
+            if min(n1, n2) < SMALL_BASE:  # no part tested on fewer than 50 cases a side
+                assert test["p_value"] is None and test["test"] is None, (where, name, test)
+                STATS[f"compare: {field} under 50 cases, not tested"] += 1
+                continue
             z, pv = _z(x1, n1, x2, n2)
             assert test["test"] is not None, (where, name, test)
             if x1 + x2 in (0, n1 + n2):  # every case one way: no spread, nothing to test
@@ -609,6 +616,10 @@ def check_vs_rest(p: Project, k: Kpi, parts: dict, values: dict, cur, forces, by
             n1 = values[name]
             n2 = sum(values[o] for o in others)
             t2 = sum(pops[o] for o in others)
+            if min(n1, n2) < SMALL_BASE:  # no part tested on fewer than 50 events a side
+                assert test["p_value"] is None and test["test"] is None, (where, name, test)
+                STATS[f"compare: {field} under 50 events, not tested"] += 1
+                continue
             ratio = (n1 / pops[name]) / (n2 / t2) if n2 else None
             assert (test["statistic"] is None) == (ratio is None), where
             if ratio is not None:
@@ -957,7 +968,10 @@ def check_standout(p: Project, k: Kpi, by: str, cur, cmp_, printed, period: int,
             b = p.part_rows(k, by, cmp_, name, cmp_forces, True)[0]
             if a or b:
                 rows[name] = (a, b)
-    m = len(rows)
+    # m: the parts tested against all the others, each and its rest with 50 cases (events
+    # in the comparison window), as `kpi compare` judges its parts (docs/statistics.md)
+    every_b = sum(b for _, b in rows.values())
+    m = sum(1 for _, b in rows.values() if b >= SMALL_BASE and every_b - b >= SMALL_BASE)
     floor = p.share_points if share else p.change_points
 
     def figure(a: float, b: float) -> float | None:
@@ -1012,8 +1026,8 @@ def check_standout(p: Project, k: Kpi, by: str, cur, cmp_, printed, period: int,
     assert len(rest) == parsed["rest"]["n"], (f"{where}: '{sentence}' names a rest of "
                                               f"{parsed['rest']['n']}, expected {len(rest)}")
     if parsed["tested"] is not None:
-        assert parsed["tested"] == m, (where, sentence, m)
-        assert count + len(rest) == m, (where, sentence)
+        assert parsed["tested"] == len(rows), (where, sentence, len(rows))
+        assert count + len(rest) == len(rows), (where, sentence)
     ra, rb = sum(rows[r][0] for r in rest), sum(rows[r][1] for r in rest)
     rest_fig = figure(ra, rb)
     assert rest_fig is not None
@@ -1027,14 +1041,14 @@ def check_standout(p: Project, k: Kpi, by: str, cur, cmp_, printed, period: int,
                                                                             mine)
         ok, why = passes(name, rest)
         assert ok, f"{where}: '{sentence}': {name} does not stand out from the rest ({why})"
-        if share:
-            # and it differs from all the other parts pooled, as `kpi compare` judges it
-            oa = sum(rows[r][0] for r in rows if r != name)
-            ob = sum(rows[r][1] for r in rows if r != name)
-            _, pv = _z(a, b, oa, ob)
-            assert pv < ALPHA / m, (f"{where}: '{sentence}': {name} is named, but differs "
-                                    f"from all the others only at p {pv:.4g}, not below "
-                                    f"{ALPHA}/{m}")
+        # and it differs from all the other parts pooled, as `kpi compare` judges it (a
+        # proportion's `vs_rest`, a count's `change_vs_rest`)
+        oa = sum(rows[r][0] for r in rows if r != name)
+        ob = sum(rows[r][1] for r in rows if r != name)
+        _, pv = _z(a, b, oa, ob) if share else _z(a, a + b, oa, oa + ob)
+        assert pv < ALPHA / m, (f"{where}: '{sentence}': {name} is named, but differs "
+                                f"from all the others only at p {pv:.4g}, not below "
+                                f"{ALPHA}/{m}")
     # a part left in the rest that would pass against the others left: counted (not promised)
     for name in rest:
         if passes(name, [r for r in rest if r != name])[0]:

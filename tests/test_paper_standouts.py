@@ -324,7 +324,11 @@ def test_every_count_standout_printed_meets_its_floor_against_the_rest_printed(p
     assert rest_b >= SMALL_BASE
     # printed as Excel rounds (docs/guarantees.md): 81.25 is 81.3, not Python's 81.2
     assert rest_figure == float(excel_round((rest_c - rest_b) / rest_b * 100, 1))
-    tested = sum(1 for _, c, b in named if c or b)
+    # m: the parts tested against all the others, each and its rest with 50 events in the
+    # comparison window (stats.parts_judged, the rule of `kpi compare` too)
+    live = [(c, b) for _, c, b in named if c or b]
+    every_b = sum(b for _, b in live)
+    tested = sum(1 for _, b in live if b >= SMALL_BASE and every_b - b >= SMALL_BASE)
     for name, figure in figures.items():
         assert abs(figure - rest_figure) + 1e-9 >= floor, sentence
         _, current, comparison = next(p for p in named if p[0] == name)
@@ -355,7 +359,10 @@ def test_every_proportion_standout_printed_meets_its_floor_against_the_rest_prin
     assert others == len(rest)
     rest_x, rest_n = sum(x for x, _ in rest), sum(n_ for _, n_ in rest)
     assert rest_figure == float(excel_round(rest_x / rest_n * 100, 1))
-    tested = sum(1 for _, _, n_ in named if n_)
+    # m: the parts tested against all the others, each and its rest with 50 cases
+    # (stats.parts_judged, the rule of `kpi compare` too)
+    every_n = sum(n_ for _, _, n_ in named)
+    tested = sum(1 for _, _, n_ in named if n_ >= SMALL_BASE and every_n - n_ >= SMALL_BASE)
     for name, figure in figures.items():
         assert abs(figure - rest_figure) + 1e-9 >= floor, sentence
         _, x, n_ = next(p for p in named if p[0] == name)

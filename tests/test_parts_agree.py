@@ -299,7 +299,7 @@ def test_each_parts_test_against_the_rest_pooled_once_is_its_test_against_the_ot
     parts summed 18 million values): each part's test is the one against the list of the
     other parts, for a count per population and a rate."""
     from kpi.catalogue import load_project
-    from kpi.compare import compare, difference
+    from kpi.compare import _cases, _pool, compare, difference
     from kpi.periods import Month
 
     root = _loaded(tmp_path / "p", populations=True)
@@ -310,14 +310,22 @@ def test_each_parts_test_against_the_rest_pooled_once_is_its_test_against_the_ot
     result = compare(project, Month.parse(PERIOD), "lpa")
     tested = 0
     for compared in result.kpis:
-        alone = {part.name: difference(compared.kpi, part,
-                                       [p for p in compared.parts if p.name != part.name],
-                                       "the other parts together")
+        k = compared.kpi
+        others = {part.name: [p for p in compared.parts if p.name != part.name]
+                  for part in compared.parts}
+        alone = {part.name: difference(k, part, others[part.name], "the other parts together")
                  for part in compared.parts}
-        # judged among the parts with a test (stats.among, docs/statistics.md)
-        made = sum(test.p_value is not None for test in alone.values())
-        for part in compared.parts:
-            assert part.vs_rest == stats.among(alone[part.name], made), part.name
-            tested += part.vs_rest is not None and part.vs_rest.p_value is not None
+        # judged among the parts tested, on the floor of cases (stats.parts_judged,
+        # docs/statistics.md)
+        judged = stats.parts_judged([(alone[part.name], _cases(k, alone[part.name], part),
+                                      _cases(k, alone[part.name], _pool(others[part.name])))
+                                     for part in compared.parts])
+        every = _pool(compared.parts)
+        for part, expected in zip(compared.parts, judged, strict=True):
+            assert part.vs_rest == expected, part.name
+            pooled = every.without(part)
+            assert pooled is not None  # whole populations: taken apart exactly
+            assert difference(k, part, pooled, "the other parts together") == alone[part.name]
+            tested += alone[part.name].p_value is not None
     # the parts tested: each with a population (Coventry has none in the file)
     assert tested >= 4

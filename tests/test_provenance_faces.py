@@ -233,9 +233,10 @@ def test_compare_says_where_its_parts_populations_come_from(project, cli):
     table = cli(["compare", "--period", "2025-09", "--by", "lpa", "--kpi", "searches",
                  "--format", "csv"])
     rows = list(csv.DictReader(io.StringIO(table.stdout)))
-    assert table.stdout.splitlines()[0].split(",")[-5:] == [
+    assert table.stdout.splitlines()[0].split(",")[-8:] == [
         "change_note", "vs_rest_tests", "vs_focus_tests", "population_source",
-        "population_illustrative"]
+        "population_illustrative", "change_vs_rest_p", "change_vs_rest_significant",
+        "change_vs_rest_tests"]
     assert {(r["part"], r["per_1000"], r["population_source"], r["population_illustrative"])
             for r in rows} == {("North", "24.0", "round figures for the test", "True"),
                                ("South", "15.0", "round figures for the test", "True")}

@@ -301,9 +301,10 @@ def test_the_compare_frame_and_csv_carry_the_jsons_notes(tmp_path):
     doc = json.loads(inprocess.run([*args, "--format", "json"]).stdout)
     assert (doc["kpis"][0]["note"], doc["notes"]) == (note, notes)
     rows = list(csv.DictReader(io.StringIO(inprocess.run([*args, "--format", "csv"]).stdout)))
-    assert list(rows[0])[-9:] == ["vs_focus_significant", "note", "notes", "change_note",
-                                  "vs_rest_tests", "vs_focus_tests", "population_source",
-                                  "population_illustrative", "unit_label"]
+    assert list(rows[0])[-12:] == ["vs_focus_significant", "note", "notes", "change_note",
+                                   "vs_rest_tests", "vs_focus_tests", "population_source",
+                                   "population_illustrative", "unit_label", "change_vs_rest_p",
+                                   "change_vs_rest_significant", "change_vs_rest_tests"]
     assert [(r["part"], r["note"], r["notes"], r["change_note"]) for r in rows] == [
         ("Coventry", note, notes[0], "")]
 

@@ -163,6 +163,7 @@ def comparison_json(result) -> dict[str, Any]:
                 "status": p.status, "rank": p.rank, "population": p.population,
                 "per_1000": p.per_1000,
                 "vs_rest": _test(p.vs_rest), "vs_focus": _test(p.vs_focus),
+                "change_vs_rest": _test(p.change_vs_rest),
             } for p in k.parts],
         } for k in result.kpis],
     }
@@ -283,6 +284,12 @@ def comparison_document(result, project_name: str):
         per_1000 = any(p.per_1000 is not None for p in k.parts)
         focus_test = result.focus is not None
         columns = ["rank", result.by, "comparison", "current", "change", "status"]
+        # A count's parts' changes against the others' pooled change: the test by which the
+        # board paper finds a part whose change stands out (stats.against_rest), beside the
+        # change, so a part the paper names is one this table says differs.
+        changes = any(p.change_vs_rest is not None for p in k.parts)
+        columns += [_judged_at("change differs from the rest's",
+                               [p.change_vs_rest for p in k.parts])] if changes else []
         columns += ["per 1,000"] if per_1000 else []
         # Each column's tests are judged at the level divided among them (stats.among): the
         # header says the p-value a "yes" needs, so "no (p=0.030)" reads as meant.
@@ -304,6 +311,7 @@ def comparison_document(result, project_name: str):
                    # figures take in the column: "0.0pp" beside "stable", never "+0.0002pp".
                    change_text(p.change, kpi) if p.change else str(no_change(p)),
                    STATUS_WORDS.get(p.status, p.status)]
+            row += [_difference(p.change_vs_rest)] if changes else []
             row += [fixed(p.per_1000, rate_digits, True) if p.per_1000 is not None
                     else "n/a"] if per_1000 else []
             row += [_difference(p.vs_rest)]

@@ -22,6 +22,7 @@ from kpi.cli import (
     emit_document,
     examples,
     handled,
+    note,
     open_project,
 )
 from kpi.periods import Comparison
@@ -80,6 +81,15 @@ def show(
     check_format_output(format, output)
     project = open_project(output)
     got = project.detail(kpi_id, month, vs, months=months, as_of=cutoff, seasonal=seasonal)
+    from kpi.compare import per_population
+
+    for column in got.breakdowns:
+        if per_population(project.definition, got.result.kpi, column):
+            # Ranked on the figures it prints, where `kpi compare` ranks the same parts per
+            # 1,000 people: said, so the two ranks of one part are not read as one.
+            note(f"Note: by {column}, the parts are ranked on their figures; kpi compare "
+                 f"ranks them per 1,000 population ([population_by] {column}), so a part's "
+                 "rank there may differ")
     document = show_document(project.definition, got.result, month, vs, got.trend,
                              got.breakdowns, got.verdict, got.same_months)
     kpi = got.result.kpi

@@ -46,9 +46,10 @@ ROLES: dict[str, str] = {
                      "rejected"), "count"),
     **dict.fromkeys(("month", "start", "end", "first", "last", "current_start", "current_end",
                      "comparison_start", "comparison_end"), "month"),
-    **dict.fromkeys(("p_value", "vs_rest_p", "vs_focus_p"), "p"),
+    **dict.fromkeys(("p_value", "vs_rest_p", "vs_focus_p", "change_vs_rest_p"), "p"),
     "per_1000": "rate",
-    **dict.fromkeys(("rank", "version", "vs_rest_tests", "vs_focus_tests"), "whole"),
+    **dict.fromkeys(("rank", "version", "vs_rest_tests", "vs_focus_tests",
+                     "change_vs_rest_tests"), "whole"),
 }
 
 # Excel number formats of the columns not in a KPI's unit. A percentage unit's values are
@@ -115,7 +116,8 @@ def number_format(unit: str | None, places: int, role: str = "unit",
 
 # The column of each p-value column's number of tests judged together (Bonferroni's
 # correction): its cells show as the text prints them against 0.05 divided by it.
-P_TESTS = {"vs_rest_p": "vs_rest_tests", "vs_focus_p": "vs_focus_tests"}
+P_TESTS = {"vs_rest_p": "vs_rest_tests", "vs_focus_p": "vs_focus_tests",
+           "change_vs_rest_p": "change_vs_rest_tests"}
 
 
 def p_format(value: float | None, tests: int | None = 1) -> str:

@@ -1,0 +1,321 @@
+"""One rule for "this part differs from the rest", whichever face says it: `kpi compare` (its
+`vs_rest` of a proportion, its `change_vs_rest` of a count) and the board paper's breakdowns
+(the parts that stand out, and the parts that differ from all the others without standing
+out) judge a part by one function, `kpi.stats.parts_judged`: no test below the floor of 50
+cases (or events) on either side, the parts tested judged at 0.05/m, m the tests made.
+
+Before, `kpi compare` tested a part of 12 cases and said it differed ("yes (p<0.001)") where
+the paper, which needs 50, said nothing of it; it tested no count's change, where the paper
+named counts' parts whose change stood out; and where it said a proportion's part differed
+and the paper did not name it (a gap under `standout_points`, or a part apart only while a
+larger one is among the others), the paper said nothing of it.
+
+Worked by hand, Aston 0 of 12 incidents attended within 15 minutes against Brierley's and
+Coventry's 160 of 200 (the pooled two-proportion z-test): p = 160/212 = 0.75472, sqrt(0.75472
+x 0.24528 x (1/12 + 1/200)) = 0.12788, z = -0.8 / 0.12788 = -6.256, p = 4.0e-10, far below
+0.05/3: "yes (p<0.001)" on the code before, on 12 cases.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from test_paper_standouts import KPI_TOML, _project, _rate_project
+
+import kpi
+from kpi import stats
+from kpi.catalogue import SAMPLE, load_project
+from kpi.compare import compare, splittable
+from kpi.periods import Month
+
+TINY = (("Aston", 0, 12), ("Brierley", 80, 100), ("Coventry", 80, 100))
+
+
+def _z_p(x: int, n: int, rest_x: int, rest_n: int) -> float:
+    pooled = (x + rest_x) / (n + rest_n)
+    z = (x / n - rest_x / rest_n) / math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / rest_n))
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def _full_paper(cli, folder, dataset: str) -> str:
+    result = cli(["--project", folder, "ingest", dataset, folder / f"{dataset}.csv"])
+    assert result.exit_code == 0, result.output
+    out = folder / "full.md"
+    result = cli(["--project", folder, "export", "markdown", "--period", "2025-09", "--full",
+                  "--output", out])
+    assert result.exit_code == 0, result.output
+    return out.read_text(encoding="utf-8")
+
+
+def test_a_part_of_12_cases_is_said_to_differ_by_no_face(tmp_path, cli):
+    assert _z_p(0, 12, 160, 200) == pytest.approx(4.0e-10, rel=0.05)
+    assert _z_p(0, 12, 160, 200) < 0.05 / 3  # it would test significant among three
+    folder = _rate_project(tmp_path, parts=TINY)
+    paper = _full_paper(cli, folder, "incidents")
+    args = ["--project", folder, "compare", "--period", "2025-09", "--by", "lpa"]
+
+    result = cli([*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    parts = {p["name"]: p for p in json.loads(result.stdout)["kpis"][0]["parts"]}
+    aston = parts["Aston"]["vs_rest"]
+    # "yes (p<0.001)" on the code before
+    assert (aston["test"], aston["p_value"], aston["significant"]) == (None, None, None)
+    assert aston["note"] == "12 cases, fewer than the 50 a part needs to be tested against " \
+                            "others"
+    # the two parts tested are judged between them: 0.05/2, not 0.05/3
+    for name, rest in (("Brierley", (80, 112)), ("Coventry", (80, 112))):
+        test = parts[name]["vs_rest"]
+        assert test["p_value"] == pytest.approx(_z_p(80, 100, *rest), rel=1e-9)
+        assert test["tests"] == 2 and test["significant"] is False
+
+    table = cli(args)
+    assert table.exit_code == 0, table.output
+    assert "differs from the rest (p<0.05/2)" in table.stdout
+    row = next(line for line in table.stdout.splitlines() if "Aston" in line)
+    assert row.endswith("—"), row
+    frame = kpi.open(folder).compare("2025-09", "lpa")
+    judged = dict(zip(frame["part"], frame["vs_rest_significant"], strict=True))
+    assert judged == {"Aston": None, "Brierley": False, "Coventry": False}
+
+    line = next(x for x in paper.splitlines()
+                if "**Incidents attended within 15 minutes.**" in x)
+    assert "stand" not in line and "differ" not in line, line
+
+
+def test_a_count_of_few_events_has_no_change_tested_in_compare(tmp_path, cli):
+    """A count's parts' changes, tested in `kpi compare` as the paper tests them: Aston 12 crimes
+    in the baseline year and 40 in the year ending September 2025 (+233%) is not tested, on
+    12 events, but is among the others it is not tested against; Brierley 100 -> 100 and
+    Coventry 100 -> 150 are, judged between them. By hand, the test of the 2 x 2 table (the
+    part's share of its events in the current window against the others'): Brierley 100 of
+    200 against 190 of 302, pooled 290/502 = 0.57769, sqrt(0.57769 x 0.42231 x (1/200 +
+    1/302)) = 0.045029, z = -0.12914 / 0.045029 = -2.8679, p = 0.00413 < 0.05/2; Coventry
+    150 of 250 against 140 of 252, z = 1.0080, p = 0.313."""
+    folder = tmp_path
+    (folder / "kpi.toml").write_text(KPI_TOML, encoding="utf-8")
+    _project(folder, 100)
+    rows = (folder / "crimes.csv").read_text(encoding="utf-8").splitlines()
+    kept = [r for r in rows if not r.startswith("Aston-") and not r.startswith("Coventry-")]
+    from test_paper_standouts import COMPARISON, CURRENT
+
+    for lpa, before, now in (("Aston", 12, 40), ("Coventry", 100, 150)):
+        for window, count in ((COMPARISON, before), (CURRENT, now)):
+            kept += [f"{lpa}-{window[0]}-{i},{window[i % 12]}-15,{lpa}" for i in range(count)]
+    (folder / "crimes.csv").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    paper = _full_paper(cli, folder, "crimes")
+    result = cli(["--project", folder, "compare", "--period", "2025-09", "--by", "lpa",
+                  "--format", "json"])
+    assert result.exit_code == 0, result.output
+    parts = {p["name"]: p["change_vs_rest"]
+             for p in json.loads(result.stdout)["kpis"][0]["parts"]}
+    assert parts["Aston"]["p_value"] is None
+    assert parts["Aston"]["note"].startswith("12 cases, fewer than the 50")
+    assert _z_p(100, 200, 190, 302) == pytest.approx(0.00413, abs=5e-6)
+    assert _z_p(150, 250, 140, 252) == pytest.approx(0.313, abs=5e-4)
+    assert parts["Brierley"]["p_value"] == pytest.approx(_z_p(100, 200, 190, 302), rel=1e-9)
+    assert parts["Coventry"]["p_value"] == pytest.approx(_z_p(150, 250, 140, 252), rel=1e-9)
+    assert (parts["Brierley"]["tests"], parts["Brierley"]["significant"]) == (2, True)
+    assert (parts["Coventry"]["tests"], parts["Coventry"]["significant"]) == (2, False)
+    line = next(x for x in paper.splitlines() if "**Total recorded crime.**" in x)
+    assert "Aston" not in re.sub(r"By LPA, the percentage change.*", "", line), line
+
+
+# ---------------------------------------------------------------------------------------------
+# The differential test: every KPI with a breakdown in the bundled sample
+
+ITEM = re.compile(r"(?:^|, | and )(?:\*\*)?([^,()*]+?)(?:\*\*)? \(([+−\-]?[\d.,]+%)\)")
+
+
+def _said(paragraph: str, label: str) -> tuple[set[str], int]:
+    """The parts a KPI's paragraph says differ from the rest by `label` ("LPA"): named as
+    standing out or as differing from all the others together, and how many it says so of
+    in all (counted where not named: "12 of 19 stand out", "and 4 more")."""
+    named: set[str] = set()
+    total = 0
+    for sentence in re.findall(rf"By {re.escape(label)}, (.*?\.)(?= By |$| See |\n)", paragraph):
+        counted = re.match(r"(\d+) of \d+ stand out from .*?the (?:largest|furthest from "
+                           r"them) are (.*)\.$", sentence)
+        if counted:
+            total += int(counted.group(1))
+            named |= {m.group(1) for m in ITEM.finditer(counted.group(2))}
+            continue
+        stands = re.match(r"(.*?) stands? out from ", sentence)
+        if stands:
+            found = {m.group(1) for m in ITEM.finditer(stands.group(1))}
+            named |= found
+            total += len(found)
+            continue
+        if "from all the others beyond chance" in sentence:
+            for clause in sentence.split("; "):
+                items = clause.split(" differ")[0].split(" too, but ")[0]
+                found = {m.group(1) for m in ITEM.finditer(items)}
+                more = re.search(r" and (\d+) more$", items.removesuffix(" also"))
+                named |= found
+                total += len(found) + (int(more.group(1)) if more else 0)
+    return named, total
+
+
+@pytest.fixture(scope="module")
+def sample_full(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from kpi.cli import app
+
+    out = tmp_path_factory.mktemp("paper") / "full.md"
+    result = CliRunner().invoke(app, ["--project", "sample", "export", "markdown", "--period",
+                                      "2025-09", "--full", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    return out.read_text(encoding="utf-8")
+
+
+def test_compare_and_the_paper_call_the_same_parts_of_the_sample_different(sample_full):
+    project = load_project(SAMPLE)
+    from kpi.paper import paper_config
+
+    config = paper_config(project)
+    period = Month.parse("2025-09")
+    checked = 0
+    for k in project.kpis:
+        if k.hidden or not k.breakdowns or k.is_derived:
+            continue
+        paragraph = next(line for line in sample_full.splitlines()
+                         if f"**{k.title}.**" in line)
+        for column in k.breakdowns:
+            if splittable(project, k, column) is not None:
+                continue
+            compared = compare(project, period, column, kpis=[k]).kpis[0]
+            field = "change_vs_rest" if stats.count_of_events(k) else "vs_rest"
+            differs = {p.name for p in compared.parts
+                       if (t := getattr(p, field)) is not None and t.significant}
+            label = {"lpa": "LPA"}.get(column, column.replace("_", " "))
+            named, total = _said(paragraph, label)
+            where = f"{k.id} by {column}: compare {sorted(differs)}, paper {sorted(named)}"
+            if not config.tests_standouts(k.id, column) or k.provisional_months:
+                # documented: the project turned the breakdown off, or months not final
+                assert not named, where
+                continue
+            assert named <= differs, where
+            assert total == len(differs), where
+            checked += 1
+    assert checked >= 30  # every LPA, offence and code breakdown of a count or a proportion
+
+
+def _p(x: int, n: int, rest_x: int, rest_n: int) -> float:
+    """The pooled two-proportion z-test's two-sided p-value, 1 where every case is one way."""
+    pooled = (x + rest_x) / (n + rest_n)
+    if pooled in (0, 1):
+        return 1.0
+    return _z_p(x, n, rest_x, rest_n)
+
+
+CELLS = st.lists(st.tuples(st.integers(0, 400), st.integers(0, 400)), min_size=2, max_size=7)
+
+
+@given(CELLS, st.booleans())
+@example([(20, 100), (60, 100), (80, 100), (80, 100)], True)
+@example([(0, 12), (80, 100), (80, 100)], True)
+@example([(52430, 72269), (9006, 11571), (17781, 23070), (11408, 14943), (18269, 23935),
+          (14078, 18623), (15726, 21014)], True)
+@example([(40, 12), (100, 100), (150, 100)], False)
+@settings(max_examples=300, deadline=None)
+def test_the_parts_named_and_the_parts_said_to_differ_are_those_compare_finds(cells, share):
+    """The paper's two lists (stand out; differ without standing out) together are the parts
+    that differ from all the others pooled at 0.05/m with 50 cases (events in the comparison
+    window) each side, worked again here from the z-test, as `kpi compare` reports them: a
+    proportion's x of n, a count's part's share of its events in the current window."""
+    if share:
+        rows = [(f"p{i}", min(a, b), max(a, b)) for i, (a, b) in enumerate(cells)]
+        live = [r for r in rows if r[2]]
+    else:
+        rows = [(f"p{i}", a, b) for i, (a, b) in enumerate(cells)]
+        live = [r for r in rows if r[1] or r[2]]
+    every_a, every_b = sum(r[1] for r in live), sum(r[2] for r in live)
+    tested = [r for r in live if r[2] >= 50 and every_b - r[2] >= 50]
+    by_hand = set()
+    for name, a, b in tested:
+        ra, rb = every_a - a, every_b - b
+        p_value = _p(a, b, ra, rb) if share else _p(a, a + b, ra, ra + rb)
+        if p_value < 0.05 / len(tested):
+            by_hand.add(name)
+    found = (stats.share_standouts(rows, stats.MIN_CASES, min_points=2.0) if share
+             else stats.standouts(rows, stats.MIN_CASES, min_points=5.0))
+    named = {t.part for t in found.parts} if found else set()
+    said = {t.part for t in stats.differing(rows, share)}
+    assert named <= said == by_hand, (named, said, by_hand)
+
+
+def test_show_says_it_ranks_on_the_figures_where_compare_ranks_per_1000(tmp_path, cli):
+    """With `[population_by] lpa`, `kpi compare` ranks a count's LPAs per 1,000 people and
+    says so ("ranked per 1,000 population", a per 1,000 column); `kpi show` ranks the same
+    parts on their figures, which it prints, and now says so, where before the two ranks of
+    one part were given with no word of what each ranks: Birmingham, with the most incidents
+    (24) of 1,000,000 people, is behind Walsall (12 of 25,000) on its figure and ahead of it
+    per 1,000 (lower is better)."""
+    from test_parts_agree import _loaded
+
+    root = _loaded(tmp_path / "p", populations=True)
+    (root / "pop.csv").write_text(
+        "lpa,population,year\nBirmingham,1000000,2025\nCoventry,100000,2025\n"
+        "Dudley,30000,2025\nSandwell,30000,2025\nWalsall,25000,2025\n", encoding="utf-8")
+    compared = cli(["--project", root, "compare", "--period", "2025-09", "--by", "lpa",
+                    "--kpi", "incidents", "--format", "json"])
+    assert compared.exit_code == 0, compared.output
+    (got,) = json.loads(compared.stdout)["kpis"]
+    assert got["ranked_on"] == "per_1000"
+    ranks = {p["name"]: p["rank"] for p in got["parts"]}
+    shown = cli(["--project", root, "show", "incidents", "--period", "2025-09", "--format",
+                 "json"])
+    assert shown.exit_code == 0, shown.output
+    by_figure = {p["part"]: p["rank"] for p in json.loads(shown.stdout)["breakdowns"]["lpa"]
+                 if p["part"] is not None}
+    # Birmingham 24 of 1,000,000 against Walsall's 12 of 25,000: ahead per 1,000, behind on
+    # the figure
+    assert ranks["Birmingham"] < ranks["Walsall"] and by_figure["Birmingham"] > by_figure["Walsall"]
+    assert ("Note: by lpa, the parts are ranked on their figures; kpi compare ranks them per "
+            "1,000 population ([population_by] lpa), so a part's rank there may differ"
+            ) in shown.stderr
+    table = cli(["--project", root, "compare", "--period", "2025-09", "--by", "lpa", "--kpi",
+                 "incidents"])
+    assert "ranked per 1,000 population" in table.stdout and "per 1,000" in table.stdout
+    # No population file for the column: nothing to say.
+    plain = _loaded(tmp_path / "q")
+    shown = cli(["--project", plain, "show", "incidents", "--period", "2025-09"])
+    assert shown.exit_code == 0 and "kpi compare ranks" not in shown.stderr
+
+
+def test_a_percentage_snapshots_parts_are_tested_in_compare_as_in_the_paper(tmp_path, cli):
+    """A percentage snapshot's parts (different people, so independent samples) were tested
+    against each other by the paper and not by `kpi compare` ("no test for a snapshot in
+    percent"): one rule of which KPIs' parts are tested now (`stats.proportion_of_cases`).
+    As at September 2025, Aston 50 of 100 attended in time against Brierley's and Coventry's
+    160 of 200: p = 210/300 = 0.7, sqrt(0.7 x 0.3 x 0.015) = 0.056125, z = -0.3 / 0.056125 =
+    -5.345, p = 9.0e-8, below 0.05/3."""
+    toml = _snapshot_toml()
+    folder = _rate_project(tmp_path, parts=(("Aston", 600, 1200), ("Brierley", 960, 1200),
+                                            ("Coventry", 960, 1200)), toml=toml)
+    paper = _full_paper(cli, folder, "incidents")
+    result = cli(["--project", folder, "compare", "--period", "2025-09", "--by", "lpa",
+                  "--format", "json"])
+    assert result.exit_code == 0, result.output
+    parts = {p["name"]: p["vs_rest"] for p in json.loads(result.stdout)["kpis"][0]["parts"]}
+    assert parts["Aston"]["test"] == "two_proportion_z"
+    assert parts["Aston"]["p_value"] == pytest.approx(_z_p(50, 100, 160, 200), rel=1e-9)
+    assert _z_p(50, 100, 160, 200) == pytest.approx(9.0e-8, rel=0.01)
+    assert parts["Aston"]["significant"] is True
+    line = next(x for x in paper.splitlines()
+                if "**Incidents attended within 15 minutes.**" in x)
+    assert "By LPA, Aston (50.0%) stands out from the other 2 (80.0% together)" in line
+
+
+def _snapshot_toml() -> str:
+    from test_paper_standouts import RATE_TOML
+
+    return RATE_TOML.replace('kind = "within"\ndataset = "incidents"\nvalue = "seconds"\n'
+                             'threshold = 900\n',
+                             'kind = "snapshot"\ndataset = "incidents"\n'
+                             'numerator = "seconds <= 900"\n')
