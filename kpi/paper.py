@@ -2539,10 +2539,10 @@ class _Builder:
                        if any(floors) else "")
                     + ". More than chance means less than a 5% chance "
                     "divided by the number of parts tested (Bonferroni's correction), against "
-                    "all the other parts together and against the rest its sentence gives, "
-                    "each part set aside in turn and, at the end, tested again against that "
-                    f"rest. No part with fewer than {stats.MIN_CASES} cases (a count's: in the "
-                    "earlier period), or whose rest has fewer, is tested.")
+                    "the rest its sentence gives (a proportion's against all the other parts "
+                    "together too), each part set aside in turn and, at the end, tested again "
+                    f"against that rest. No part with fewer than {stats.MIN_CASES} cases (a "
+                    "count's: in the earlier period), or whose rest has fewer, is tested.")
         if self.full:
             standing += (" A part that differs from all the others together beyond chance "
                          "but does not stand out is named after those that do, with why.")

@@ -555,7 +555,8 @@ _Tested = TypeVar("_Tested", "PartTest", "ShareTest")
 
 def _stepwise(rows: list[tuple[object, int, int]],
               test_of: Callable[[object, int, int, int, int], _Tested], min_base: int,
-              alpha: float, material: Callable[[_Tested], bool] | None = None
+              alpha: float, material: Callable[[_Tested], bool] | None = None,
+              against_all: bool = True
               ) -> tuple[list[_Tested], list[tuple[object, int, int]], int]:
     """The parts found to stand out one at a time, the parts left, and m. Each row is (part,
     a, b); each part left is tested against the others left pooled (`test_of(part, a, b, rest
@@ -565,11 +566,17 @@ def _stepwise(rows: list[tuple[object, int, int]],
     the rest tested again, so one part far from the others does not make all the others look
     different. A part is a candidate only when its b and its rest's are at least `min_base`,
     when it is not None, when `material` (if given) holds of its test (a gap too small to
-    matter is no story, however many cases make it significant), and when it differs from
-    all the other rows pooled at alpha / m too (`parts_judged`): the test `kpi compare`
-    reports of the same figure (a proportion's `vs_rest`, a count's `change_vs_rest`), so
-    every part named stands out from the rest it is named against and from all the others,
-    and no face says a part differs that another says does not.
+    matter is no story, however many cases make it significant), and, `against_all` (a
+    proportion's), when it differs from all the other rows pooled at alpha / m too
+    (`parts_judged`): the test `kpi compare` reports of the same figure (its `vs_rest`), so
+    every part named stands out from the rest it is named against and from all the others.
+    A count's parts are found step by step alone: a change is pulled by a part far off (one
+    offence group up 150% beside ten up about 52%), and required to differ from all the
+    others pooled too, a part at 52.6% was named as standing out from a rest the far part's
+    neighbour lifted to 63.1%, beside seven parts at the same 52.5% that did not; the
+    sentence names the rest its part stands out from ("from the other 9 (+52.5%)"), and the
+    full paper says which other parts differ from all the others (`kpi compare`'s
+    `change_vs_rest`) without standing out.
 
     A part found early was tested against a rest that still held the parts found after it,
     but the sentence compares it with the parts left at the end ("stands out from the other
@@ -603,7 +610,7 @@ def _stepwise(rows: list[tuple[object, int, int]],
                             every_b - b) for part, a, b in rows], min_base)
     divisor = max(1, sum(t is not None and t.p_value is not None for t in judged))
     differs = {id(row) for row, test in zip(rows, judged, strict=True)
-               if test is not None and test.significant}
+               if not against_all or test is not None and test.significant}
 
     def candidate(part: object, a: int, b: int, rest_a: int, rest_b: int,
                   row: tuple[object, int, int]) -> _Tested | None:
@@ -664,7 +671,8 @@ def standouts(parts: Sequence[tuple[object, float | None, float | None]], min_ba
         change, rest = test.change, test.rest_change
         return change is not None and rest is not None and _gap(change, rest) >= min_points
 
-    found, left, _ = _stepwise(counts, part_vs_rest, min_base, alpha, material)
+    found, left, _ = _stepwise(counts, part_vs_rest, min_base, alpha, material,
+                               against_all=False)
     if not found:
         return None
     return Standouts(tuple(found), tuple(part for part, _, _ in left),
