@@ -1465,3 +1465,20 @@ def test_a_sqlite_column_of_types_the_driver_reads_exactly_loads_as_sqlite_holds
         held = [v for (v,) in db.execute("SELECT x FROM w ORDER BY ref")]
     convert = {"str": lambda v: str(v), "float": float, "int": int}[declared]
     assert stored == [None if v is None else convert(v) for v in held]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_sqlalchemy_url_naming_its_python_driver_reads_the_same_database(tmp_path, request,
+                                                                            database):
+    """SQLAlchemy's URLs name a Python driver after the scheme (`sqlite+pysqlite:///file.db`,
+    `postgresql+psycopg2://...`), as an analyst's notebook writes them: SQLite's driver was
+    given the whole URI as a file name ("failed to allocate memory"), PostgreSQL's could not
+    parse it. The same database is read, the password kept out of every message."""
+    uri = _a_year_of_days(tmp_path, request, database)
+    scheme, rest = uri.split(":", 1)
+    named = f"{scheme}+{'pysqlite' if database == 'sqlite' else 'psycopg2'}:{rest}"
+    project = typed_project(tmp_path / "p", "SELECT ref, day FROM typed", "", 'kind = "count"',
+                            decimals=0)
+    out, value = load_and_value(project, named)
+    assert out.returncode == 0, out.stderr
+    assert value == 365

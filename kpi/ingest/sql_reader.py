@@ -136,7 +136,15 @@ def _connect(query: Query) -> Any:
 
     uri = _uri(query)
     scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
-    module_name = DRIVERS.get(scheme.split("+", 1)[0])
+    if "+" in scheme and scheme.split("+", 1)[0] in DRIVERS:
+        # SQLAlchemy's form names its Python driver (`sqlite+pysqlite:///file.db`,
+        # `postgresql+psycopg2://...`): the same database, which ADBC's drivers did not read
+        # (SQLite's tried to open the whole URI as a file: "failed to allocate memory")
+        base = scheme.split("+", 1)[0]
+        uri = base + uri[len(scheme):]
+        query.secrets.append(uri)
+        scheme = base
+    module_name = DRIVERS.get(scheme)
     if module_name is None:
         shown = _show(query.scrub(scheme or uri), 20)
         raise ConfigError(f"{query.label}: {query.uri_env} names a '{shown}' database; kpi "
