@@ -1011,8 +1011,9 @@ SQLITE_TYPES = {**dict.fromkeys(EXTRA_NAMES, ""), "minutes": "REAL", "victims": 
 
 def write_sqlite(path: Path, data: str, rnd: random.Random) -> str:
     """The extract `data` (CSV text) as table `extract` of a new SQLite database `path`, the
-    same rows and values as a warehouse types them: whole numbers INTEGER, `minutes` REAL,
-    flags INTEGER 1 and 0, dates and text TEXT, a blank NULL; now and then (a quarter of the
+    same rows and values as a warehouse types them: whole numbers INTEGER, `minutes` REAL
+    (now and then of no type: its whole numbers INTEGER and fractions REAL), flags INTEGER 1
+    and 0, dates and text TEXT, a blank NULL; now and then (a quarter of the
     extracts) every column TEXT, as an export of text, a blank NULL or (half of those) '';
     the columns in an order drawn from `rnd`. Returns the table's declaration."""
     import csv
@@ -1022,6 +1023,11 @@ def write_sqlite(path: Path, data: str, rnd: random.Random) -> str:
     head, *body = list(csv.reader(io.StringIO(data)))
     typed = rnd.random() < 0.75
     kinds = [SQLITE_TYPES.get(name, "TEXT") if typed else "TEXT" for name in head]
+    if typed and "minutes" in head and random.Random("untyped minutes" + data).random() < 0.3:
+        # now and then of no declared type: a whole number INTEGER, a fraction REAL, one
+        # column of two types, which the driver reads as one (a Random of its own: the
+        # sequences drawn are those of before)
+        kinds[head.index("minutes")] = ""
     order = list(range(len(head)))
     rnd.shuffle(order)
     blank = "" if not typed and rnd.random() < 0.5 else None  # an export of text: '' or NULL
