@@ -352,6 +352,10 @@ class ProjectSpec:
     extra_column: str | None = None
     extra_written: bool = False
     query_file: bool = False
+    # how the query file ends (QUERY_ENDINGS), and the `[population_by] force` file written as
+    # a table with its `source` and `illustrative` (draw_presentation; None: its path alone)
+    query_ending: str = "\n"
+    population_by_source: tuple[str, bool] | None = None
 
     @property
     def offences(self) -> list[str]:
@@ -384,8 +388,8 @@ class ProjectSpec:
             '[project]', 'name = "Oracle"', 'baseline = "2024-03"', '',
             *(['[defaults]', f'vs = "{self.default_vs}"', ''] if self.default_vs else []),
             '[population]', *(self._population_line(k, v) for k, v in POPULATION.items()), '',
-            *(['[population_by]', f'force = "{POPULATION_FILE}"', '']
-              if self.populations else []),
+            *(['[population_by]', self._population_by_line(), ''] if self.populations
+              else []),
             '[datasets.inc]', f'date = "{date_col}"', *published("inc"),
             *(['replace_by = ["force"]'] if self.replace_by else []),
             *(['unique = "ref"'] if self.unique else []),
@@ -499,6 +503,16 @@ class ProjectSpec:
                 + (f', source = "{source}"' if source else "")
                 + (", illustrative = true" if illustrative else "") + " }")
 
+    def _population_by_line(self) -> str:
+        """`[population_by]`'s force file: its path, or a table of it and where its figures
+        come from (draw_presentation)."""
+        if self.population_by_source is None:
+            return f'force = "{POPULATION_FILE}"'
+        source, illustrative = self.population_by_source
+        return (f'force = {{ file = "{POPULATION_FILE}"'
+                + (f', source = "{source}"' if source else "")
+                + f", illustrative = {'true' if illustrative else 'false'} }}")
+
     def _column(self, name: str, keys: str) -> str:
         """An incidents column's declaration, with its drawn `pattern` and `label`."""
         if name in self.patterns:
@@ -515,7 +529,8 @@ class ProjectSpec:
             query.parent.mkdir(exist_ok=True)
             # as an analyst keeps a query: a comment, and the text over lines
             query.write_text("-- the extract, as the warehouse holds it\nSELECT *\n"
-                             "FROM extract\nORDER BY rowid\n", encoding="utf-8")
+                             "FROM extract\nORDER BY rowid" + self.query_ending,
+                             encoding="utf-8")
         weights = "offence,weight\n"
         if self.defect != "empty_weights":
             case = {None: str, "title": str.title, "upper": str.upper}[self.weights_case]
@@ -544,6 +559,10 @@ class ProjectSpec:
 
 
 QUERY_FILE = "queries/the extract.sql"
+# How a query file's one statement ends, as .sql files do: a `;`, a comment after it or before
+# it, a `;` inside a comment (docs/databases.md)
+QUERY_ENDINGS = ("\n", ";\n", ";\n-- the end; of the extract\n", "\n-- as loaded\n",
+                 " /* rows; all */ ;\n\n")
 
 
 def _toml_string(value: str) -> str:
@@ -992,8 +1011,9 @@ SQLITE_TYPES = {**dict.fromkeys(EXTRA_NAMES, ""), "minutes": "REAL", "victims": 
 
 def write_sqlite(path: Path, data: str, rnd: random.Random) -> str:
     """The extract `data` (CSV text) as table `extract` of a new SQLite database `path`, the
-    same rows and values as a warehouse types them: whole numbers INTEGER, `minutes` REAL,
-    flags INTEGER 1 and 0, dates and text TEXT, a blank NULL; now and then (a quarter of the
+    same rows and values as a warehouse types them: whole numbers INTEGER, `minutes` REAL
+    (now and then of no type: its whole numbers INTEGER and fractions REAL), flags INTEGER 1
+    and 0, dates and text TEXT, a blank NULL; now and then (a quarter of the
     extracts) every column TEXT, as an export of text, a blank NULL or (half of those) '';
     the columns in an order drawn from `rnd`. Returns the table's declaration."""
     import csv
@@ -1003,6 +1023,11 @@ def write_sqlite(path: Path, data: str, rnd: random.Random) -> str:
     head, *body = list(csv.reader(io.StringIO(data)))
     typed = rnd.random() < 0.75
     kinds = [SQLITE_TYPES.get(name, "TEXT") if typed else "TEXT" for name in head]
+    if typed and "minutes" in head and random.Random("untyped minutes" + data).random() < 0.3:
+        # now and then of no declared type: a whole number INTEGER, a fraction REAL, one
+        # column of two types, which the driver reads as one (a Random of its own: the
+        # sequences drawn are those of before)
+        kinds[head.index("minutes")] = ""
     order = list(range(len(head)))
     rnd.shuffle(order)
     blank = "" if not typed and rnd.random() < 0.5 else None  # an export of text: '' or NULL
@@ -2810,8 +2835,10 @@ def draw_presentation(rnd: random.Random, spec: ProjectSpec) -> None:
     `illustrative`, a column's `label` and `pattern` (one every value drawn matches: the
     figures are those without it), an extract column no dataset declares (with
     `extra_columns = "ignore"` written out, or left to the default), a database source read
-    from a `query_file`, and a KPI or two `status = "in_development"` (kept apart in
-    `spec.developing`). After draw_targets: a target's source needs the target."""
+    from a `query_file` (ending as a .sql file may, QUERY_ENDINGS), a KPI or two `status =
+    "in_development"` (kept apart in `spec.developing`), and the `[population_by]` file
+    written as a table with its `source` and `illustrative`. After draw_targets (a target's
+    source needs the target) and draw_reference_files (the population file)."""
     for k in spec.kpis:
         if k.kind == "count" and k.dataset == "inc" and k.value is None and not k.parts \
                 and rnd.random() < 0.4:
@@ -2859,3 +2886,9 @@ def draw_presentation(rnd: random.Random, spec: ProjectSpec) -> None:
         quoting = [q for q in spec.kpis if not q.parts and not q.hidden]
         if quoting and rnd.random() < 0.4:  # a paragraph quoting it: it has no figure to give
             rnd.choice(quoting).quotes += (k.id,)
+    # drawn after the rest, so that what was drawn before is drawn as it was: how the query
+    # file ends, and the population file of the forces written with where its figures come
+    # from (`kpi compare --by force`'s population_source and population_illustrative)
+    spec.query_ending = rnd.choice(QUERY_ENDINGS)
+    if spec.populations and rnd.random() < 0.6:
+        spec.population_by_source = (rnd.choice(POPULATION_SOURCES), rnd.random() < 0.5)

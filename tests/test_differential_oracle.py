@@ -765,6 +765,10 @@ class OracleMachine(RuleBasedStateMachine):
             # column's label and pattern, a column no dataset declares, a query file, KPIs
             # in development)
             draw_presentation(random.Random("presentation" + str(r.getstate())), self.spec)
+            # whether the query is read from a query file: drawn again from a Random of its
+            # own (CI's few projects with a database source drew none from the one above)
+            self.spec.query_file = random.Random(
+                "query file" + str(r.getstate())).random() < 0.65
             self._count_presentation()
         name = "project" if "odd_paths" in self.avoid else r.choice(FOLDER_NAMES)
         self.folder = self.base / name
@@ -817,6 +821,10 @@ class OracleMachine(RuleBasedStateMachine):
             STATS[f"presentation: extracts with an extra column {spec.extra_column}"] += 1
         STATS["presentation: database sources from a query_file"] += \
             spec.warehouse and spec.query_file
+        if spec.warehouse and spec.query_file:
+            STATS[f"presentation: query files ending {spec.query_ending!r}"] += 1
+        STATS["presentation: population files with a source"] += bool(
+            spec.population_by_source)
 
     def _first_peers(self, rnd: random.Random) -> None:
         """A project with a peer group compared within it on its first loads (check_compare
@@ -2333,6 +2341,21 @@ class OracleMachine(RuleBasedStateMachine):
         elif said:
             self.fail("population", f"compare --by force: {k.id}: {said}, yet every part's "
                                     f"population is of one year ({years_of})")
+        # where the parts' populations come from: the [population_by] file's table
+        # (draw_presentation), said of a KPI whose parts divide by one, and null on both
+        # counts where none does (docs/json.md)
+        divided = any(part.get("population") is not None for part in got["parts"])
+        source, illustrative = self.spec.population_by_source or ("", False)
+        want_from = {"population_source": source or None,
+                     "population_illustrative": illustrative} if divided else \
+            {"population_source": None, "population_illustrative": None}
+        got_from = {key: got.get(key) for key in want_from}
+        STATS["compare: population_by sources checked"] += divided and bool(
+            self.spec.population_by_source)
+        if got_from != want_from:
+            self.fail("population", f"compare --by force: {k.id}: {got_from}, expected "
+                                    f"{want_from} ([population_by] force "
+                                    f"{self.spec.population_by_source})")
         ranked = None if k.better == "neutral" or not valued else \
             "per_1000" if with_population == valued else "value"
         if got.get("ranked_on") != ranked:

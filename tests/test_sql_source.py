@@ -700,14 +700,14 @@ def test_a_sqlite_column_of_two_types_says_to_cast_it(tmp_path):
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE w (ref TEXT, day TEXT, amount)")
         db.executemany("INSERT INTO w VALUES (?, '2025-09-01', ?)",
-                       [(f"R{g}", 1.5 if g < 1500 else "n/a") for g in range(1501)])
+                       [(f"R{g}", 15 if g < 1500 else "n/a") for g in range(1501)])
     project = typed_project(tmp_path / "p", "SELECT ref, day, amount FROM w",
                             'amount = "float"', 'kind = "sum"\nvalue = "amount"')
     out = run(project, "ingest", "w", "--from-source", uri=sqlite_uri(path))
     assert out.returncode == 3
     assert one_error(out.stderr) == (
         "Error: dataset 'w' query (kpi.toml), column 'amount': a value of two types: SQLite's "
-        "driver typed the column DOUBLE from its first rows, and a row after row 1,024 holds "
+        "driver typed the column INT64 from its first rows, and a row after row 1,024 holds "
         "text or bytes")
     assert "COALESCE(CAST(amount AS TEXT), '') AS amount" in out.stderr.splitlines()[1]
 
@@ -1336,7 +1336,8 @@ def test_a_result_cut_short_within_its_first_month_is_refused(tmp_path, request,
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-@pytest.mark.parametrize("ending", [";\n", ";\n\n", " ;  ;\r\n", "\n-- the year's rows", " -- all"])
+@pytest.mark.parametrize("ending", [";\n", ";\n\n", " ;  ;\r\n", "\n-- the year's rows", " -- all",
+                                    "; -- the year's rows\n", ";\n/* the year; all of it */\n"])
 def test_a_query_file_ending_as_sql_files_do_runs_as_the_databases_client_runs_it(
         tmp_path, request, database, ending):
     """A .sql file ends with ';' and a line break, or a comment: PostgreSQL's driver runs the
@@ -1358,3 +1359,135 @@ def test_a_query_file_ending_as_sql_files_do_runs_as_the_databases_client_runs_i
     history = run(project, "history", "w", "--format", "json")
     # as the file's text reads (a Windows line break read as a line break)
     assert json.loads(history.stdout)[0]["sources"][0]["query"] == text.replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT ref, day FROM old; SELECT ref, day FROM typed",
+    "PRAGMA case_sensitive_like = ON;\nSELECT ref, day FROM typed;\n",
+    "ATTACH 'other.db' AS other;\nSELECT ref, day FROM typed",
+    "SELECT ref, day FROM typed WHERE ref <> 'a;b';\nSELECT 1 -- the rest\n",
+])
+def test_a_query_of_two_statements_is_refused_naming_its_file(tmp_path, request, text):
+    """SQLite's driver ran the first statement of a query file alone: `SELECT ... FROM old;
+    SELECT ... FROM typed` loaded old's 5 rows where the file's last SELECT gives 365 (exit 0),
+    and a leading PRAGMA or ATTACH ran alone and 'returned no rows'. Which statement gives the
+    rows is not kpi's to guess: one line naming the file, exit 3, nothing stored. A ';' inside
+    a string or a comment ends no statement."""
+    uri = _a_year_of_days(tmp_path, request, "sqlite")
+    with sqlite3.connect(uri[len("sqlite:///"):]) as db:
+        db.execute("CREATE TABLE old AS SELECT ref, day FROM typed LIMIT 5")
+    project = typed_project(tmp_path / "p", "", "", 'kind = "count"', decimals=0)
+    toml = project / "kpi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('query = ""',
+                                                             'query_file = "w.sql"'),
+                    encoding="utf-8")
+    (project / "w.sql").write_text(text, encoding="utf-8")
+    out = run(project, "ingest", "w", "--from-source", uri=uri)
+    assert out.returncode == 3, out.stderr
+    assert one_error(out.stderr).startswith(
+        "Error: dataset 'w' query (w.sql): holds 2 SQL statements (")
+    assert "kpi runs one, the SELECT that gives the dataset's rows" in out.stderr
+    assert snapshot(project, "w").version is None
+
+
+# --- SQLite's values of several types in one column ----------------------------------------
+
+BIG = 2**53 + 1  # 9007199254740993, which no float holds
+
+
+def _mixed(tmp_path, values: list) -> str:
+    """A SQLite file whose column x (no declared type: each value keeps its own) holds
+    `values`, a row a day from 1 October 2024."""
+    path = tmp_path / "mixed.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE w (ref TEXT, day TEXT, x)")
+        db.executemany("INSERT INTO w VALUES (?, ?, ?)", [
+            (f"R{n:03d}", (date(2024, 10, 1) + timedelta(days=n)).isoformat(), value)
+            for n, value in enumerate(values)])
+    return sqlite_uri(path)
+
+
+@pytest.mark.parametrize("values, declared, types", [
+    # text first: the driver types the column as text and writes a real to 7 digits
+    (["7", 1234.5678, 2.25], "float", "(real, text)"),
+    # a whole number, then a real and text: 9007199254740993 was stored as 9007199000000000
+    ([BIG, 2.5, "7"], "float", "(integer, real, text)"),
+    # reals first: a whole number past 2**53 became the nearest float, 9007199254740992
+    ([2.5, BIG, 3], "float", "(integer, real)"),
+    ([2.5] * 1100 + [BIG], "float", "(integer, real)"),
+    (["abc", 2.5], "str", "(real, text)"),
+])
+def test_a_sqlite_column_whose_values_the_driver_would_alter_is_refused(tmp_path, values,
+                                                                        declared, types):
+    """SQLite types each value, its driver each column (from its first rows), converting the
+    rest: a real among text was stored to 7 digits (1234.5678 as 1234.568: the sum 1243.818
+    where SQLite's is 1243.8178; 2.5 as the text '2.500000e+00') and a whole number past 2**53
+    among reals as its nearest float, each with exit 0. Refused in one line naming the column
+    and SQLite's types of its values, nothing stored; the hint's query stores SQLite's text."""
+    uri = _mixed(tmp_path, values)
+    kpi = 'kind = "sum"\nvalue = "x"' if declared == "float" else 'kind = "count"'
+    project = typed_project(tmp_path / "p", "SELECT ref, day, x FROM w", f'x = "{declared}"',
+                            kpi, decimals=3)
+    out = run(project, "ingest", "w", "--from-source", uri=uri)
+    assert out.returncode == 3, out.stderr
+    assert one_error(out.stderr) == (
+        f"Error: dataset 'w' query (kpi.toml), column 'x': SQLite holds values of "
+        f"{types.count(',') + 1} types in it {types}, which its driver reads as one: "
+        + ("a real among text would be stored to 7 digits (1234.5678 as 1234.568)"
+           if "text" in types else "1 whole number(s) past 2^53 among reals would be stored "
+           "as the nearest float (9007199254740993 as 9007199254740992)"))
+    hint = "COALESCE(CAST(x AS TEXT), '') AS x"
+    assert hint in out.stderr.splitlines()[1]
+    assert snapshot(project, "w").version is None
+    hinted = typed_project(tmp_path / "q", f"SELECT ref, day, {hint} FROM w",
+                           f'x = "{declared}"', kpi, decimals=3)
+    out = run(hinted, "ingest", "w", "--from-source", uri=uri)
+    import polars as pl
+
+    held = [str(v) for v in values]  # SQLite's text of each (CAST(x AS TEXT))
+    if BIG in values and declared == "float":  # a float cannot hold it: refused, by its row
+        assert out.returncode == 3
+        assert f"column 'x': expected a number, found '{BIG}'" in one_error(out.stderr)
+        return
+    assert out.returncode == 0, out.stderr
+    stored = pl.read_delta(str(hinted / "data" / "w")).sort("ref")["x"].to_list()
+    assert stored == ([float(v) for v in held] if declared == "float" else held)
+
+
+@pytest.mark.parametrize("values, declared", [
+    ([BIG, "abc", 3], "str"),  # whole numbers among text: their digits
+    ([3, 2.5, 2**53], "float"),  # whole numbers within 2**53 among reals: their value
+    ([5.0, 7, None], "int"),  # a real that is a whole number, in an int column
+])
+def test_a_sqlite_column_of_types_the_driver_reads_exactly_loads_as_sqlite_holds_it(
+        tmp_path, values, declared):
+    uri = _mixed(tmp_path, values)
+    project = typed_project(tmp_path / "p", "SELECT ref, day, x FROM w",
+                            f'x = {{ type = "{declared}", required = false }}',
+                            'kind = "count"', decimals=0)
+    out = run(project, "ingest", "w", "--from-source", uri=uri)
+    assert out.returncode == 0, out.stderr
+    import polars as pl
+
+    stored = pl.read_delta(str(project / "data" / "w")).sort("ref")["x"].to_list()
+    with sqlite3.connect(uri[len("sqlite:///"):]) as db:
+        held = [v for (v,) in db.execute("SELECT x FROM w ORDER BY ref")]
+    convert = {"str": lambda v: str(v), "float": float, "int": int}[declared]
+    assert stored == [None if v is None else convert(v) for v in held]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_sqlalchemy_url_naming_its_python_driver_reads_the_same_database(tmp_path, request,
+                                                                            database):
+    """SQLAlchemy's URLs name a Python driver after the scheme (`sqlite+pysqlite:///file.db`,
+    `postgresql+psycopg2://...`), as an analyst's notebook writes them: SQLite's driver was
+    given the whole URI as a file name ("failed to allocate memory"), PostgreSQL's could not
+    parse it. The same database is read, the password kept out of every message."""
+    uri = _a_year_of_days(tmp_path, request, database)
+    scheme, rest = uri.split(":", 1)
+    named = f"{scheme}+{'pysqlite' if database == 'sqlite' else 'psycopg2'}:{rest}"
+    project = typed_project(tmp_path / "p", "SELECT ref, day FROM typed", "", 'kind = "count"',
+                            decimals=0)
+    out, value = load_and_value(project, named)
+    assert out.returncode == 0, out.stderr
+    assert value == 365

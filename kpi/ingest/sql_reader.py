@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 import polars as pl
 
-from kpi.catalogue import UK, ColumnType, DatasetSpec, QuerySource
+from kpi.catalogue import UK, ColumnSpec, ColumnType, DatasetSpec, QuerySource
 from kpi.errors import ConfigError, DataError, UsageError, ingest_hint, located
 from kpi.ingest.common import (
     Numbering,
@@ -64,6 +64,8 @@ class Query:
     label: str  # how messages name the source
     time_zone: str = UK  # the dataset's: the session's TimeZone (_settle_session)
     secrets: list[str] = field(default_factory=list)
+    runnable: str = ""  # the text the driver is given (_runnable)
+    sqlite: bool = False  # read from a SQLite file (_connect), whose values are typed one by one
 
     @property
     def sha256(self) -> str:
@@ -104,8 +106,10 @@ def query_of(spec: DatasetSpec, root: Path) -> Query:
             raise ConfigError(f"{path}: the query file is empty",
                               hint="write the SELECT that gives the dataset's rows")
     label = f"dataset '{spec.id}' query ({origin})"
-    return Query(dataset=spec.id, text=text, uri_env=source.uri_env, origin=origin, label=label,
-                 time_zone=spec.time_zone)
+    query = Query(dataset=spec.id, text=text, uri_env=source.uri_env, origin=origin,
+                  label=label, time_zone=spec.time_zone)
+    query.runnable = _runnable(query)
+    return query
 
 
 def _uri(query: Query) -> str:
@@ -132,7 +136,15 @@ def _connect(query: Query) -> Any:
 
     uri = _uri(query)
     scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
-    module_name = DRIVERS.get(scheme.split("+", 1)[0])
+    if "+" in scheme and scheme.split("+", 1)[0] in DRIVERS:
+        # SQLAlchemy's form names its Python driver (`sqlite+pysqlite:///file.db`,
+        # `postgresql+psycopg2://...`): the same database, which ADBC's drivers did not read
+        # (SQLite's tried to open the whole URI as a file: "failed to allocate memory")
+        base = scheme.split("+", 1)[0]
+        uri = base + uri[len(scheme):]
+        query.secrets.append(uri)
+        scheme = base
+    module_name = DRIVERS.get(scheme)
     if module_name is None:
         shown = _show(query.scrub(scheme or uri), 20)
         raise ConfigError(f"{query.label}: {query.uri_env} names a '{shown}' database; kpi "
@@ -146,6 +158,7 @@ def _connect(query: Query) -> Any:
     target: str = uri
     if scheme == "sqlite":
         target = _sqlite_path(query, uri)
+        query.sqlite = True
     try:
         connection = driver.connect(target)
     except Exception as exc:  # noqa: BLE001 - every driver error is one line, scrubbed
@@ -254,12 +267,14 @@ def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
         try:
             cursor = connection.cursor()
             try:
-                cursor.execute(_runnable(query.text))
+                cursor.execute(query.runnable)
                 reader = cursor.fetch_record_batch()
             except Exception as exc:  # noqa: BLE001
                 raise DataError(f"{query.label}: the query failed ({_reason(query, exc)})",
                                 hint="run the query in the database's own client to see why; "
                                      "nothing stored was changed") from None
+            if query.sqlite:
+                _check_sqlite_types(query, connection, _mapped(spec, reader.schema.names))
             start = 0
             size = _batch_rows()
             held: list[Any] = []
@@ -297,16 +312,66 @@ def query_batches(spec: DatasetSpec, query: Query, state: _FileState,
     return batches(), lambda records: records + 1
 
 
-def _runnable(text: str) -> str:
-    """The query as the driver is given it: without the ';' (and the blank lines) a .sql file
-    ends with, and with a line break after its last line. PostgreSQL's driver runs it inside
-    `COPY (...) TO STDOUT`, where the query every client runs, `SELECT ... ;` as a file ends,
-    was refused as a syntax error at ';', and one ending in a `-- comment` commented out the
-    closing bracket. The query's text is recorded as written (its sha256 with it)."""
-    text = text.rstrip()
-    while text.endswith(";"):
-        text = text[:-1].rstrip()
-    return text + "\n"
+def _runnable(query: Query) -> str:
+    """The query as the driver is given it: its one statement, without the ';' a .sql file
+    ends with and anything after it (blank lines, a `-- comment`), and with a line break after
+    its last line (a statement ending in a `-- comment` keeps it, so the break ends it).
+    PostgreSQL's driver runs the query inside `COPY (...) TO STDOUT`, where `SELECT ... ;`, as
+    every client runs it, was a syntax error at ';'. The query's text is recorded as written
+    (its sha256 with it).
+
+    A text of two statements is refused, naming where the query came from: SQLite's driver
+    ran the first alone (`SELECT ... FROM old; SELECT ... FROM w` loaded `old`'s rows, exit 0;
+    a leading `PRAGMA` or `ATTACH` ran alone and "returned no rows"), and PostgreSQL refused
+    it as a syntax error: which statement gives the rows is not kpi's to guess."""
+    statements = _statements(query.text)
+    if not statements:
+        raise ConfigError(f"{query.label}: holds no SQL statement, only comments",
+                          hint="write the SELECT that gives the dataset's rows")
+    if len(statements) > 1:
+        shown = "; ".join(_show(" ".join(statement.split()), 40) for statement in statements)
+        raise ConfigError(f"{query.label}: holds {len(statements)} SQL statements ({shown}); "
+                          "kpi runs one, the SELECT that gives the dataset's rows",
+                          hint="keep that one SELECT (or WITH ... SELECT): join another table "
+                               "in it, or make a view in the database for what a PRAGMA or "
+                               "ATTACH before it would set up")
+    return statements[0] + "\n"
+
+
+# A quoted string, a quoted name or a comment, any `;` inside of which ends no statement:
+# '...' (with '' inside), E'...' (with backslash escapes), "...", `...`, [...] (SQLite's),
+# PostgreSQL's dollar quotes ($$...$$, $tag$...$tag$), -- to the line's end, /* ... */.
+_QUOTED = re.compile(r"""[Ee]'(?:[^'\\]|\\.|'')*(?:'|$)|'(?:[^']|'')*(?:'|$)"""
+                     r"""|"(?:[^"]|"")*(?:"|$)|`[^`]*(?:`|$)|\[[^\]]*(?:\]|$)"""
+                     r"|(?P<dollar>\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$)(?:.|\n)*?(?:(?P=dollar)|$)"
+                     r"|--[^\n]*|/\*(?:.|\n)*?(?:\*/|$)", re.DOTALL)
+_COMMENT = re.compile(r"--[^\n]*|/\*(?:.|\n)*?(?:\*/|$)", re.DOTALL)
+
+
+def _statements(text: str) -> list[str]:
+    """The statements of a query's text, split at each `;` outside a quoted string, a quoted
+    name and a comment, without their `;`: those that hold more than blanks and comments, each
+    without its trailing blanks (a comment before a statement's `;` is kept; one after the last
+    `;` is not a statement)."""
+    statements: list[str] = []
+    start = position = 0
+    while position < len(text):
+        char = text[position]
+        if char == ";":
+            statements.append(text[start:position])
+            start = position + 1
+            position += 1
+            continue
+        if char in "'\"`[$-/" or (char in "Ee" and not (position and (
+                text[position - 1].isalnum() or text[position - 1] == "_"))):
+            quoted = _QUOTED.match(text, position)
+            if quoted is not None and quoted.end() > position:
+                position = quoted.end()
+                continue
+        position += 1
+    statements.append(text[start:])
+    return [statement.strip() for statement in statements
+            if _COMMENT.sub("", statement).strip()]
 
 
 def _read_failed(query: Query, exc: BaseException, schema: Any, read: int) -> DataError:
@@ -375,12 +440,7 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
                             hint="give each column of the SELECT a name of its own "
                                  "(... AS name); nothing stored was changed")
         seen.add(name)
-    # The dataset column each result column means, matched as every reader's are.
-    lookup = source_lookup(names)
-    mapped = {}
-    for col in spec.columns:
-        for source in sources_of(col, lookup):
-            mapped.setdefault(source, col)
+    mapped = _mapped(spec, names)
     columns = []
     for i, name in enumerate(names):
         field_ = table.schema.field(i)
@@ -459,6 +519,66 @@ def _as_read(spec: DatasetSpec, query: Query, table: Any, start: int) -> Any:
             column = _utf8(query, name, column, col is not None, start)
         columns.append(column)
     return pa.table(columns, names=names)
+
+
+def _mapped(spec: DatasetSpec, names: list[str]) -> dict[str, ColumnSpec]:
+    """The dataset column each result column means, matched as every reader's are."""
+    lookup = source_lookup(names)
+    mapped: dict[str, ColumnSpec] = {}
+    for col in spec.columns:
+        for source in sources_of(col, lookup):
+            mapped.setdefault(source, col)
+    return mapped
+
+
+def _check_sqlite_types(query: Query, connection: Any, mapped: dict[str, ColumnSpec]) -> None:
+    """Refuse a column the dataset reads whose values SQLite holds in types its driver cannot
+    read as one without altering some: SQLite types each value, not its column, and the driver
+    gives each column one type, from its first rows, converting the rest. A real among text was
+    written to 7 digits (1234.5678 stored as 1234.568, 2.5 as the text '2.500000e+00') and a
+    whole number past 2**53 among reals became the nearest float (9007199254740993 as
+    9007199254740992), each loaded with exit 0. Whole numbers among text are their digits and
+    among reals (within 2**53) their value, as a file's are; a mix the driver refuses part way
+    (`_read_failed`) is refused there. The types are SQLite's own, `typeof()` of every value of
+    the query's result, read by the database before the driver reads a row."""
+    names = list(mapped)
+    if not names or len(set(names)) != len(names):
+        return  # no column read, or two of one name (refused by _as_read)
+    parts = []
+    for name in names:
+        quoted = '"' + name.replace('"', '""') + '"'
+        parts.append(f"group_concat(DISTINCT typeof({quoted}))")
+        parts.append(f"coalesce(sum(typeof({quoted}) = 'integer' AND ({quoted} > {2**53} OR "
+                     f"{quoted} < -{2**53})), 0)")
+    cursor = connection.cursor()
+    try:
+        cursor.execute(f"SELECT {', '.join(parts)} FROM (\n{query.runnable}) AS kpi_result")
+        found = cursor.fetchone()
+    except Exception as exc:  # noqa: BLE001
+        raise DataError(f"{query.label}: the query failed ({_reason(query, exc)})",
+                        hint="run the query in the database's own client to see why; "
+                             "nothing stored was changed") from None
+    finally:
+        cursor.close()
+    for i, name in enumerate(names):
+        kinds = set((found[2 * i] or "").split(",")) - {"", "null"}
+        past = int(found[2 * i + 1] or 0)
+        if "real" in kinds and "text" in kinds:
+            why = "a real among text would be stored to 7 digits (1234.5678 as 1234.568)"
+        elif "real" in kinds and past:
+            why = (f"{past:,} whole number(s) past 2^53 among reals would be stored as the "
+                   "nearest float (9007199254740993 as 9007199254740992)")
+        elif "blob" in kinds and len(kinds) > 1:
+            why = "bytes among other values have no one reading"
+        else:
+            continue
+        shown = _show(name)
+        raise DataError(located(Path(query.label), f"SQLite holds values of {len(kinds)} types "
+                                f"in it ({', '.join(sorted(kinds))}), which its driver reads "
+                                f"as one: {why}", column=shown),
+                        hint=f"read it as text, which kpi then reads as the column's declared "
+                             f"type: COALESCE(CAST({shown} AS TEXT), '') AS {shown} in the "
+                             "query; nothing stored was changed")
 
 
 def _bytes_as_text(column: Any) -> Any:
