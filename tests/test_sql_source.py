@@ -1491,3 +1491,22 @@ def test_a_sqlalchemy_url_naming_its_python_driver_reads_the_same_database(tmp_p
     out, value = load_and_value(project, named)
     assert out.returncode == 0, out.stderr
     assert value == 365
+
+
+def test_a_sqlite_file_is_opened_read_only(tmp_path, request):
+    """kpi reads the warehouse and never writes it: a query of `DELETE ... RETURNING` gave its
+    rows as a SELECT would, and committed would have deleted them. SQLite is opened read-only
+    (`mode=ro`), so it refuses the write: one line, exit 3 or 4 as a failed query is, nothing
+    stored, and the table (counted by Python's sqlite3) as it was."""
+    uri = _a_year_of_days(tmp_path, request, "sqlite")
+    path = uri[len("sqlite:///"):]
+    with sqlite3.connect(path) as db:
+        before = db.execute("SELECT count(*) FROM typed").fetchone()[0]
+    project = typed_project(tmp_path / "p", "DELETE FROM typed RETURNING ref, day", "",
+                            'kind = "count"', decimals=0)
+    out = run(project, "ingest", "w", "--from-source", uri=uri)
+    assert out.returncode != 0, out.stdout
+    assert "readonly database" in one_error(out.stderr), out.stderr
+    assert snapshot(project, "w").version is None
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM typed").fetchone()[0] == before == 365

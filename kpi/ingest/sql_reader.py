@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import polars as pl
 
@@ -157,7 +157,10 @@ def _connect(query: Query) -> Any:
                          hint="pip install 'kpi[sql]'") from None
     target: str = uri
     if scheme == "sqlite":
-        target = _sqlite_path(query, uri)
+        # Opened read-only (a URI filename, `mode=ro`): kpi reads the warehouse and never
+        # writes it. A query of `DELETE ... RETURNING` gave its rows and, committed, would
+        # have deleted them; SQLite now refuses it ("attempt to write a readonly database").
+        target = "file:" + quote(str(Path(_sqlite_path(query, uri)).absolute())) + "?mode=ro"
         query.sqlite = True
     try:
         connection = driver.connect(target)
