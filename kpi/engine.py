@@ -640,7 +640,12 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     # KPI is stale (the Period invariant, `judged`), its note saying why.
     reached = max(available)
     asked = f"the period {period}" + (f" less its lag of {kpi.lag}" if kpi.lag else "")
-    if reached < target:
+    early = getattr(available, "early", {})
+    if reached < target and target in early:
+        stale = (f"stale: its rows of {target} were loaded on {_day(early[target])}, "
+                 f"before the month ended, so they are part of it: its data ends {reached}, "
+                 f"and {asked} asks for a window ending {target}")
+    elif reached < target:
         stale = f"stale: its data ends {reached}, and {asked} asks for a window ending {target}"
     elif end < target:
         lost = [str(Month(i)) for i in range((end + 1).index, target.index + 1)]
@@ -738,6 +743,16 @@ def require_reached(project: Project, period: Month, as_of: AsOf | None = None) 
                              f"{option('--period')} "
                              "('kpi datasets' lists each dataset's missing months)")
     dataset, latest = max(held.items(), key=lambda item: item[1])
+    early = {d: m.early for d, m in months.items() if isinstance(m, Held) and m.early}
+    partly = sorted((month, d) for d, found in early.items() for month in found
+                    if month > latest)
+    if partly:
+        month, dataset = partly[0]
+        raise DataError(f"no data reaches {period} in full: dataset '{dataset}' holds rows of "
+                        f"{month} loaded on {_day(early[dataset][month])}, before the month "
+                        f"ended, so part of it; the latest whole month held is {latest}",
+                        hint=f"choose {option('--period', latest)} or earlier, or load "
+                             f"{month}'s extract again once it has ended")
     raise DataError(f"no data reaches {period}: the latest month held is {latest} "
                     f"(dataset '{dataset}')",
                     hint=f"choose {option('--period', latest)} or earlier, or load the newer "
@@ -968,6 +983,25 @@ def _dependencies(project: Project, kpis: Iterable[KpiDef]) -> list[KpiDef]:
     return list(needed.values())
 
 
+def _day(when: Any) -> str:
+    """'6 December 2026': the UK day of an instant, as a note names when rows were loaded."""
+    from zoneinfo import ZoneInfo
+
+    from kpi.catalogue import UK
+
+    local = when.astimezone(ZoneInfo(UK))
+    return f"{local.day} {local:%B %Y}"
+
+
+class Held(set):
+    """The months a dataset holds for its windows, with those it holds only in part: loaded
+    before they ended (`store.unfinished`, when their earliest file was written), left out."""
+
+    def __init__(self, months: Iterable[Month] = (), early: Mapping[Month, Any] | None = None):
+        super().__init__(months)
+        self.early = dict(early or {})
+
+
 def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
                versions: dict[str, int]) -> dict[str, set[Month] | str]:
     """Months each dataset covers, or why it cannot be read.
@@ -981,7 +1015,11 @@ def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
             out[dataset_id] = f"dataset '{dataset_id}' has no data yet"
             continue
         try:
-            out[dataset_id] = set(store.months(project, dataset_id, as_of))
+            # A month loaded before it ended holds part of it (`store.unfinished`): not held
+            # for any window, which ends before it (stale, saying why) until a load after it.
+            early = store.unfinished(project, dataset_id, as_of)
+            out[dataset_id] = Held(set(store.months(project, dataset_id, as_of)) - set(early),
+                                   early)
             versions[dataset_id] = store.resolve_version(project, dataset_id, as_of)
         except store.NotAtPoint as exc:  # any other refusal of the read is the answer's
             out[dataset_id] = exc.message
@@ -1023,7 +1061,10 @@ def evaluate(project: Project, period: Month, vs: Comparison = Comparison.BASELI
         if problems:
             plans[kpi.id] = Plan(None, None, problems[0])
             continue
-        common = set.intersection(*(f for f in found if not isinstance(f, str)))
+        held = [f for f in found if not isinstance(f, str)]
+        # Every dataset's months, with those any of them holds only in part (`Held`).
+        common = Held(set.intersection(*held),
+                      {m: w for f in held for m, w in getattr(f, "early", {}).items()})
         datasets = [s.source for s in sources]
         plan = (given_windows(*given[kpi.id], common) if given and kpi.id in given
                 else _plan_windows(project, kpi, period, vs, common, datasets))

@@ -5,7 +5,8 @@ Every load is a Delta commit that adds files and marks the replaced ones removed
 files stay, so every earlier version can be read (`--as-of`). A year of nightly loads leaves
 hundreds of small files and commits. `kpi vacuum`:
 
-1. compacts each month's small files into one (a commit that changes no row);
+1. compacts each month's small files into one (a commit that changes no row), but for a month
+   loaded before it ended, whose files stay as written (`store.unfinished`);
 2. writes a checkpoint of the Delta log, so opening the table reads one file, not every commit,
    and deletes the checkpoints it supersedes (a nightly vacuum would otherwise add one a night:
    32 MiB a year on a small table). Reading an older version replays the log's commits instead;
@@ -118,7 +119,12 @@ def vacuum(project: Project, dataset_id: str, *, keep_days: float = 30.0,
                               if v <= before))
         if not dry_run:
             metadata = {MAINTENANCE_KEY: json.dumps({"operation": "compact"})}
-            table.optimize.compact(commit_properties=CommitProperties(custom_metadata=metadata))
+            # A month loaded before it ended is left in its files as written: rewritten, it
+            # would read as loaded after it ended (`store.unfinished`) and count in full.
+            early = sorted(str(m) for m in store.unfinished(project, dataset_id))
+            table.optimize.compact(
+                partition_filters=[("month", "not in", early)] if early else None,
+                commit_properties=CommitProperties(custom_metadata=metadata))
             table = DeltaTable(store.table_uri(path))
             table.create_checkpoint()
         removed = table.vacuum(retention_hours=int(keep_days * 24), dry_run=dry_run,
