@@ -237,9 +237,14 @@ def axis_label(kpi: KpiDef, per_month: bool = False, width: int = 38) -> str:
     import textwrap
 
     unit = unit_axis(kpi)
-    # A title that already names its unit ('... (millions of days)') is not given it twice.
-    named = kpi.title.rstrip().endswith(")") or unit in kpi.title
-    lines = textwrap.wrap(kpi.title if named else f"{kpi.title} ({unit})", width)
+    # A title that already names its unit ('... (millions of days)', '... (working days)') is
+    # not given it twice; one whose brackets say something else ('Public confidence (regional
+    # perception survey)', ticks of 60 and 70) is given it after a comma, where the brackets
+    # alone left the axis with no unit.
+    title = kpi.title.rstrip()
+    named = unit.lower() in title.lower() or unit.split()[-1].lower() in title.lower()
+    label = title if named else f"{title}, {unit}" if title.endswith(")") else f"{title} ({unit})"
+    lines = textwrap.wrap(label, width)
     # "per month" goes on a line of its own where the last one has no room for it: added
     # after wrapping, a label ran past the top of the chart ("Crime harm score (millions of
     # days), per mont"), and wrapped with the rest it split as "per / month".

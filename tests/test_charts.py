@@ -13,7 +13,7 @@ from oracle_support import excel_text
 from PIL import Image
 
 from kpi import board, charts, engine
-from kpi.catalogue import parse_project_file
+from kpi.catalogue import Unit, parse_project_file
 from kpi.errors import ConfigError
 from kpi.periods import Month
 
@@ -246,6 +246,28 @@ def test_axis_label_names_the_unit(setup):
     emergency = replace(project.kpi(specs["emergency_lpa"].kpis[0]), title=title)
     assert charts.axis_label(emergency, width=charts.LEVEL_AXIS) == f"{title} (%)"
     assert charts.axis_label(emergency) == "Emergency incidents attended within 15\nminutes (%)"
+
+
+def test_an_axis_whose_title_ends_in_brackets_still_names_the_unit(setup):
+    """A title ending in brackets was taken to name its unit: "Public confidence (regional
+    perception survey)" drew ticks of 60 and 70 under an axis with no "%", and a KPI in
+    working days titled "Complaints (Schedule 3)" no unit at all. The unit follows a comma
+    where the brackets say something else, and is not given twice where they name it."""
+    project, _, _, _ = setup
+    base = project.kpi("total_crime")
+    confidence = replace(base, title="Public confidence (regional perception survey)",
+                         unit=Unit.PERCENT)
+    assert charts.axis_label(confidence, width=charts.LEVEL_AXIS) == \
+        "Public confidence (regional perception survey), %"
+    schedule = replace(base, title="Complaints (Schedule 3)", unit=Unit.DAYS,
+                       unit_label="working days")
+    assert charts.axis_label(schedule) == "Complaints (Schedule 3), working days"
+    harm = replace(base, title="Crime harm score (millions of days)", unit=Unit.SCORE,
+                   unit_label="million days")
+    assert charts.axis_label(harm) == "Crime harm score (millions of days)"
+    named = replace(base, title="Complaint finalisation (working days)", unit=Unit.DAYS,
+                    unit_label="working days")
+    assert charts.axis_label(named) == "Complaint finalisation (working days)"
 
 
 def test_text_from_data_is_never_tex(setup, tmp_path):
