@@ -570,7 +570,10 @@ class Project:
         (`replace_by`), `parts_missing`: each part's months never loaded (null for any
         other); `declaration_changed`: for a table stored under another declaration than
         kpi.toml's (whose every figure is refused), what changed, with its rows and version
-        and no months; null for any other."""
+        and no months; null for any other; `held_in_part`: the months it holds whose rows
+        were loaded before the month ended (`store.unfinished`), so part of it, which no
+        window counts, each with when its earliest file was written (`month`, and `loaded`
+        in ISO UTC), empty for none."""
         from kpi import engine, store
         from kpi.periods import gaps
 
@@ -579,7 +582,7 @@ class Project:
         for spec in project.datasets.values():
             row: dict[str, Any] = {"dataset": spec.id, "rows": 0, "first": None, "last": None,
                                    "missing": [], "version": None, "parts_missing": None,
-                                   "declaration_changed": None}
+                                   "declaration_changed": None, "held_in_part": []}
             if store.exists(project, spec.id):
                 try:
                     months = store.months(project, spec.id)
@@ -593,6 +596,10 @@ class Project:
                     rows.append(row)
                     continue
                 row.update(rows=count, version=store.current_version(project, spec.id))
+                # Listed as held, yet no window counts it: said, with when it was loaded.
+                row["held_in_part"] = [
+                    {"month": str(m), "loaded": when.isoformat(timespec="seconds")}
+                    for m, when in sorted(store.unfinished(project, spec.id).items())]
                 if months:
                     row.update(first=str(months[0]), last=str(months[-1]),
                                missing=[str(m) for m in gaps(months)])
@@ -615,7 +622,8 @@ class Project:
             "missing": pl.List(pl.String), "version": pl.Int64,
             "parts_missing": pl.List(pl.Struct({"part": pl.String,
                                                 "missing": pl.List(pl.String)})),
-            "declaration_changed": pl.String},
+            "declaration_changed": pl.String,
+            "held_in_part": pl.List(pl.Struct({"month": pl.String, "loaded": pl.String}))},
             orient="row")
 
     @_one_reading

@@ -31,7 +31,7 @@ from kpi.store import AsOf
 
 if TYPE_CHECKING:
     from kpi.checks import CheckResult
-    from kpi.compare import KpiComparison
+    from kpi.compare import Covered, KpiComparison
     from kpi.paper import PaperConfig
     from kpi.revisions import Revisions
     from kpi.verdicts import Verdict
@@ -62,6 +62,9 @@ class BoardModel:
     series: Mapping[engine.SeriesKey, pl.DataFrame]
     peers: Mapping[str, KpiComparison | None]  # KPI id -> compare.peer_result
     figures: Mapping[str, ChartData]
+    # The parts of each column telling parts of the data apart whose rows the paper's figures
+    # add together, where more than one (`compare.parts_covered`): said in the introduction.
+    covers: tuple[Covered, ...] = ()
 
     @property
     def results(self) -> Mapping[str, KpiResult]:
@@ -160,6 +163,10 @@ def model(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
     series = engine.monthly_series_all(project, _series_requests(shown, results), as_of,
                                        report)
     peers = _peer_results(project, report, wanted, as_of)
+    from kpi.compare import parts_covered
+
+    covers = parts_covered(project, [r for r in report.results if not r.kpi.hidden
+                                     and r.kpi.priority in wanted], as_of)
     figures = {}
     for spec in shown:
         data = figure_data(project, spec, results, judged, breakdowns, series, peers)
@@ -172,7 +179,7 @@ def model(project: Project, report: Report, *, charts: Sequence[ChartSpec] = (),
         loaded=MappingProxyType(dict(loaded or {})), charts=tuple(planned),
         breakdowns=MappingProxyType(breakdowns), standout=MappingProxyType(standout),
         series=MappingProxyType(series), peers=MappingProxyType(peers),
-        figures=MappingProxyType(figures))
+        figures=MappingProxyType(figures), covers=covers)
 
 
 def chart_data(project: Project, spec: ChartSpec, report: Report,

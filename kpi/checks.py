@@ -339,8 +339,12 @@ def _quality(live: list[KpiDef], report: engine.Report) -> list[CheckResult]:
 
 
 def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
-    """A failure for each dataset with months missing between its first and last month."""
+    """A failure for each dataset with months missing between its first and last month; and
+    for each that holds a month loaded before it ended (`store.unfinished`), a passing row
+    saying so: the month is held, yet no window counts it (a KPI whose window would end in
+    it fails its coverage, stale)."""
     out = []
+    partly: list[CheckResult] = []
     checked = 0
     for dataset_id in sorted(project.datasets):
         if not store.exists(project, dataset_id):
@@ -355,6 +359,12 @@ def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
                                    CheckKind.GAPS, False, exc.message))
             continue
         checked += 1
+        if early := store.unfinished(project, dataset_id, as_of):
+            said = ", ".join(f"{m} (loaded on {engine._day(w)})" for m, w in sorted(early.items()))
+            partly.append(CheckResult(
+                f"in_part_{dataset_id}", f"Dataset '{dataset_id}'", CheckKind.GAPS, True,
+                f"dataset '{dataset_id}' holds {said} only in part, loaded before the month "
+                "ended: no window counts it until it is loaded again after it ends"))
         missing = gaps(months)
         if missing:
             listed = ", ".join(str(m) for m in missing[:6]) + (" ..." if len(missing) > 6 else "")
@@ -372,7 +382,7 @@ def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
     if not any(r.kind == CheckKind.GAPS for r in out):
         out.append(CheckResult("gaps", "No dataset has missing months", CheckKind.GAPS, True,
                                f"{checked} datasets checked"))
-    return out
+    return out + partly
 
 
 def _figure(value: float, shown: bool = False) -> str:

@@ -1116,6 +1116,66 @@ def whole_parts(project: Project, kpi: KpiDef, window: Window, column: str,
         ((None,) if None in found else ())
 
 
+@dataclass(frozen=True)
+class Covered:
+    """The parts of one column whose rows a paper's figures add together (`parts_covered`):
+    `dataset`, the first dataset (by id) holding the column, whose declaration labels it."""
+
+    dataset: str
+    column: str
+    parts: tuple[str | None, ...]
+
+
+def parts_covered(project: Project, results: Iterable[engine.KpiResult],
+                  as_of: AsOf | None) -> tuple[Covered, ...]:
+    """For each column that tells parts of the data apart, the parts whose rows these
+    results' figures add together, where they are more than one: each figure is then of
+    all of them, not of any one (three forces loaded for comparison gave the paper's "total
+    recorded crime was 212,517" with no word of which forces). A column tells parts apart
+    when kpi.toml says so: a dataset's `replace_by` columns (rows from several sources loaded
+    separately: forces, divisions, systems) and the column of each `[peers.*]` group (parts
+    compared with each other). A column's label or name is wording, not a declaration, so
+    it is no trigger. The parts are read from the rows each KPI's figure counts (its filter,
+    its current window; a rate's two measures each), in one scan of each dataset; None
+    stands for rows with no value in the column. Results with no figure are left out."""
+    wanted: dict[str, dict[str, tuple[KpiDef, Window]]] = {}
+    for result in results:
+        if result.current is None or result.current.value is None:
+            continue
+        for measure in engine.measures_of(project, result.kpi):
+            if measure.dataset in project.datasets:
+                wanted.setdefault(measure.source, {})[f"{measure.id} {result.kpi.id}"] = (
+                    measure, result.current.window)
+    peer_columns = [g.column for g in project.peers.values()]
+    found: dict[str, tuple[str, set[str | None]]] = {}
+    for dataset_id, pairs in sorted(wanted.items()):
+        spec = project.datasets[dataset_id]
+        # A column derived as a literal (the sample's one force) holds one part: no scan.
+        columns = [c for c in dict.fromkeys([*spec.replace_by, *peer_columns])
+                   if spec.has_column(c) and _constant_part(spec, c) is None]
+        if not columns:
+            continue
+        measures = list({k.id: k for k, _ in pairs.values()}.values())
+        frame = engine.prepare(project, dataset_id, measures, as_of)
+        rows = pl.any_horizontal([engine.rows_of(k, w) for k, w in pairs.values()])
+        try:
+            held_parts = frame.filter(rows).select(
+                pl.col(c).cast(pl.String) for c in columns).unique().collect()
+        except pl.exceptions.PolarsError as exc:
+            raise DataError(f"dataset '{dataset_id}': cannot read the parts of "
+                            f"{', '.join(columns)}: {str(exc).splitlines()[0]}") from None
+        for column in columns:
+            into = found.setdefault(column, (dataset_id, set()))[1]
+            into.update(held_parts[column].to_list())
+    out = []
+    for column, (dataset_id, parts) in found.items():
+        if len(parts) > 1:
+            named = sorted((p for p in parts if p is not None), key=str.casefold)
+            out.append(Covered(dataset_id, column,
+                               (*named, *((None,) if None in parts else ()))))
+    return tuple(out)
+
+
 def peer_parts(compared: KpiComparison, group: PeerGroup) -> dict[str, PartResult]:
     """The parts of a comparison by the member (or focus) of the group naming each, as
     kpi.toml spells it (matched by kpi.text.identity_key, as `compare` matched them)."""

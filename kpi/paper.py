@@ -643,10 +643,28 @@ def column_label(project: Project, kpi: KpiDef, column: str) -> str:
     """How the paper and its figures name a breakdown's column ('LPA', 'offence', 'small area
     (LSOA)'): its declared label, else its name in words."""
     assert kpi.dataset is not None, "a KPI with breakdowns reads a dataset"
-    spec = project.datasets[kpi.dataset].column(column)
+    return dataset_column_label(project, kpi.dataset, column)
+
+
+def dataset_column_label(project: Project, dataset_id: str, column: str) -> str:
+    """A dataset's column as the paper names it (`column_label`)."""
+    spec = project.datasets[dataset_id].column(column)
     label = column_title(column)
     return spec.label if spec is not None and spec.label \
         else label if len(label) <= 3 else label.lower()
+
+
+def _parts_listed(parts: Sequence[str | None], label: Name) -> Inlines:
+    """Parts of a column, as a sentence lists them: the first few by name, "and N more", and
+    "rows with no LABEL" for None (rows with no value in the column)."""
+    named = [p for p in parts if p is not None]
+    listed: list[Name | str | Inlines] = [Name(n) for n in named[:UNFIGURED_NAMED]]
+    if len(named) > len(listed):
+        listed.append(f"{len(named) - len(listed):,} more")
+    if None in parts:
+        listed.append(inlines("rows with no ", label))
+    return inlines(*(inlines(", " if 0 < n < len(listed) - 1 else " and " if n else "", item)
+                     for n, item in enumerate(listed)))
 
 
 def percentile_name(percentile: float) -> str:
@@ -1849,6 +1867,8 @@ class _Builder:
         texts = [inlines(t) for t in paras]
         if not plan:
             texts[1] = inlines(paras[1].replace("the plan baseline", "the baseline"))
+        if covers := self._covers():
+            texts[1] = inlines(texts[1], *covers)
         note = self.config.data_note
         texts.append(inlines(
             "How to read the verdicts, the matrix and the process charts is set out in the "
@@ -1981,18 +2001,29 @@ class _Builder:
         if compared.whole == (focus,):  # as the KPI's own dataset spells it, as `whole` is
             return []
         label = self._column_label(kpi, group.column)
-        named = [p for p in compared.whole if p is not None]
-        listed: list[Name | str | Inlines] = [Name(n) for n in named[:UNFIGURED_NAMED]]
-        if len(named) > len(listed):
-            listed.append(f"{len(named) - len(listed):,} more")
-        if None in compared.whole:
-            listed.append(inlines("rows with no ", label))
-        items = [inlines(", " if 0 < n < len(listed) - 1 else " and " if n else "", item)
-                 for n, item in enumerate(listed)]
+        items = _parts_listed(compared.whole, label)
         # As the paragraph's first sentence prints it (`current_clause`).
         value = kpi_value(current.value, kpi, beside=render.other_window(current, result))
         return [inlines("By ", label, f", the figure of {value} is that of every part the "
                         "data holds together (", items, "), not of ", Name(focus), " alone.")]
+
+    def _covers(self) -> list[Inlines]:
+        """What the figures cover, once, in the introduction: for each column telling parts
+        of the data apart (`compare.parts_covered`: a `replace_by` column, a peer group's)
+        whose rows the paper's figures add together from more than one part, those parts.
+        Three forces loaded for comparison gave "The total recorded crime was 212,517" with
+        no word of whose it was."""
+        out = []
+        said: set[tuple[str, tuple[str | None, ...]]] = set()
+        for covered in self.model.covers:
+            label = Name(dataset_column_label(self.project, covered.dataset, covered.column))
+            if (label.text, covered.parts) in said:
+                continue  # one column derived from another (police.uk's force): said once
+            said.add((label.text, covered.parts))
+            out.append(inlines(
+                " By ", label, ", each figure is that of every part the data holds together (",
+                _parts_listed(covered.parts, label), "), not of any one of them alone."))
+        return out
 
     def _usual(self, kpi: KpiDef) -> tuple[Window | None, Window | None]:
         """The windows the introduction states for a KPI of this kind: the year ending the

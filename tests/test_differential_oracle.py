@@ -2463,6 +2463,7 @@ class OracleMachine(RuleBasedStateMachine):
         self._check_glossary(out.read_text(encoding="utf-8"))
         self._check_quotes(out.read_text(encoding="utf-8"), period, vs, figures["figures"])
         self._check_peer_sentences(out.read_text(encoding="utf-8"), figures["figures"])
+        self._check_covers(out.read_text(encoding="utf-8"), figures["figures"])
         said = self._check_uncharted_row(out.read_text(encoding="utf-8"), figures["figures"],
                                          period, vs)
         self._check_matrix_rows(out.read_text(encoding="utf-8"), figures["figures"], said)
@@ -2576,6 +2577,47 @@ class OracleMachine(RuleBasedStateMachine):
         if rows != list(GLOSSARY_ROWS):
             self.fail("glossary", f"the paper's glossary ({self.spec.glossary_encoding}) reads "
                                   f"{rows}, expected {list(GLOSSARY_ROWS)}")
+
+    def _check_covers(self, paper: str, figures: list[dict]) -> None:
+        """The introduction's "By force, each figure is that of every part the data holds
+        together (A, B and C), not of any one of them alone." (the column's label, where
+        kpi.toml gives one, for "force"), said once where the incidents
+        are loaded by force (`replace_by`, and the peer group's column is the same) and the
+        rows the paper's KPIs count in their current windows hold more than one force: the
+        forces from DuckDB (the rows with none last), the first five named and "N more"."""
+        kpis = {k.id: k for k in self.spec.kpis}
+        forces: set[str | None] = set()
+        for fig in figures:
+            k = kpis[fig["kpi"]]
+            if fig["role"] != "current" or fig["value"] is None or k.hidden:
+                continue
+            window = window_months(fig["window"])
+            for m in ([kpis[p] for p in k.parts] if k.parts else [k]):
+                if self.oracle.dataset_of(m) == "inc":
+                    forces.update(self.oracle.forces_selected(m, window))
+                elif self.spec.peer_members:
+                    # The quarterly rows' forces count too (the group's column is theirs as
+                    # well): not modelled here, so the sentence is not checked.
+                    STATS["paper: covering sentences not checked (quarterly rows)"] += 1
+                    return
+        intro = paper.split("## 1. Introduction", 1)[-1].split("\n## ", 1)[0].replace("\\", "")
+        label = self.spec.labels.get("force", "force")  # as kpi.toml labels the column
+        said = re.findall(rf"By {re.escape(label)}, each figure is that of every part the data "
+                          r"holds together \((.+?)\), not of any one of them alone\.", intro)
+        if not (self.spec.replace_by or self.spec.peer_members) or len(forces) < 2:
+            if said:
+                self.fail("peers", f"paper: the introduction says what its figures cover, "
+                                   f"yet they hold the forces {forces}: {said}")
+            STATS["paper: covering sentences not said (one force or none)"] += 1
+            return
+        named = sorted((f for f in forces if f is not None), key=str.casefold)
+        listed = named[:5] + ([f"{len(named) - 5} more"] if len(named) > 5 else [])
+        listed += [f"rows with no {label}"] if None in forces else []
+        words = listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} and {listed[-1]}"
+        if said != [words]:
+            self.fail("peers", f"paper: expected the introduction to say once that its figures "
+                               f"are of {words}, found {said}")
+        STATS["paper: covering sentences checked"] += 1
 
     def _check_whole_sentence(self, k, body: str, at: int, window: tuple[int, int],
                               focus: str, current: dict) -> None:

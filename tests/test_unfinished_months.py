@@ -155,3 +155,68 @@ def test_vacuum_leaves_such_a_month_as_it_was_loaded(tmp_path):
     refused = inprocess.run(["--project", folder, "summary", "--period", str(this_month)])
     assert refused.returncode == 3
     assert "before the month ended" in refused.stderr
+
+
+def test_datasets_and_check_say_which_months_are_held_in_part(tmp_path):
+    """`kpi datasets` listed this month as held (its `last`) with no mark, in every face, and
+    `kpi check` said nothing of it: each now names it, and when it was loaded. The months the
+    oracle expects are those of the CSVs' rows read with Python's csv, this one the latest."""
+    import csv
+
+    from jsonschema import validate
+
+    from kpi.engine import _day
+
+    folder, this_month, today = _project(tmp_path)
+    with (folder / "crimes.csv").open(encoding="utf-8", newline="") as f:
+        held = sorted({row["Day"][:7] for row in csv.DictReader(f)})
+    assert held[-1] == str(this_month)
+    out = inprocess.run(["--project", folder, "datasets", "--format", "json"])
+    assert out.returncode == 0, out.stderr
+    shown = json.loads(out.stdout)
+    schema = json.loads((Path(__file__).parents[1] / "kpi" / "schemas" / "datasets.json")
+                        .read_text(encoding="utf-8"))
+    validate(shown, schema)
+    for row in shown:
+        assert row["last"] == held[-1]
+        assert [h["month"] for h in row["held_in_part"]] == [str(this_month)]
+        loaded = datetime.fromisoformat(row["held_in_part"][0]["loaded"])
+        assert abs((datetime.now(UTC) - loaded).total_seconds()) < 600
+    said = f"{this_month} (loaded {_day(loaded)}, before it ended)"
+    table = inprocess.run(["--project", folder, "datasets"])
+    assert table.returncode == 0, table.stderr
+    assert "Held in part" in table.stdout
+    assert table.stdout.count(str(this_month)) >= 4, table.stdout  # last and in part, twice
+    assert "before it ended" in table.stdout
+    text = inprocess.run(["--project", folder, "datasets", "--format", "csv"])
+    rows = list(csv.DictReader(text.stdout.splitlines()))
+    assert [r["held_in_part"] for r in rows] == [said, said]
+    markdown = inprocess.run(["--project", folder, "datasets", "--format", "markdown"])
+    assert markdown.stdout.splitlines()[0].endswith("| held_in_part |")
+    assert said in markdown.stdout
+    import kpi
+
+    frame = kpi.open(folder).datasets()
+    assert frame["held_in_part"].to_list() == [row["held_in_part"] for row in shown]
+    # kpi check of the month before (whole, so it passes) says the month after is in part.
+    check = inprocess.run(["--project", folder, "check", "--period", str(this_month - 1),
+                           "--vs", "yoy", "--format", "json"])
+    assert check.returncode == 0, check.stdout + check.stderr
+    results = {r["id"]: r for r in json.loads(check.stdout)["checks"]}
+    for name in ("crimes", "asb"):
+        partly = results[f"in_part_{name}"]
+        assert partly["passed"]
+        assert partly["message"] == (
+            f"dataset '{name}' holds {this_month} (loaded on {_day(loaded)}) only in part, "
+            "loaded before the month ended: no window counts it until it is loaded again after "
+            "it ends")
+
+
+def test_a_month_loaded_again_after_it_ended_is_not_held_in_part(tmp_path):
+    """The field names only months loaded before they ended: last month, loaded today, none."""
+    folder, this_month, _ = _project(tmp_path)
+    out = inprocess.run(["--project", folder, "datasets", "--format", "json"])
+    assert all(str(this_month - 1) not in json.dumps(r["held_in_part"])
+               for r in json.loads(out.stdout))
+    table = inprocess.run(["--project", folder, "datasets"])
+    assert f"{this_month - 1} (loaded" not in table.stdout

@@ -101,7 +101,11 @@ def ingest(
 )
 @handled
 def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None:
-    """The project's datasets: rows, first and last month, and missing months.
+    """The project's datasets: rows, first and last month, missing months, and months held in
+    part.
+
+    A month loaded before it ended is held in part: listed, with when it was loaded, as no
+    window counts it until it is loaded again after it ends.
 
     A dataset not loaded yet is listed with 0 rows and exit 0, as in a new project: the
     listing is the answer, and 'kpi ingest DATASET FILE' loads one. A dataset stored under
@@ -134,7 +138,8 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
 
         frame = project.datasets().with_columns(
             pl.col("missing").list.join(" "),
-            pl.Series("parts_missing", ["; ".join(_part_missing(r, 10**6)) for r in rows]))
+            pl.Series("parts_missing", ["; ".join(_part_missing(r, 10**6)) for r in rows]),
+            pl.Series("held_in_part", [_in_part(r) for r in rows]))
         emit_workbook([("Project", project.name), ("Made by", f"kpi {__version__}")],
                       [Sheet("Datasets", frame, "datasets")], output)
         return
@@ -142,11 +147,11 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
         from kpi.render import escape_markdown, render_csv
 
         head = ("dataset", "rows", "first", "last", "missing", "version",
-                "declaration_changed")
+                "declaration_changed", "held_in_part")
         cells = [(r["dataset"], r["rows"], r["first"] or "", r["last"] or "",
                   " ".join([*r["missing"], *_part_missing(r, 10**6)]),
                   "" if r["version"] is None else r["version"],
-                  r["declaration_changed"] or "") for r in rows]
+                  r["declaration_changed"] or "", _in_part(r)) for r in rows]
         if format == Format.MARKDOWN:
             lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
             lines += ["| " + " | ".join(escape_markdown(str(c), cell=True) for c in row) + " |"
@@ -166,7 +171,10 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
 
     with stdout_console(output) as (console, plain):
         table = Table(box=None if plain else __import__("rich.box").box.SIMPLE_HEAD)
-        for name in ("Dataset", "Rows", "First", "Last", "Missing months", "Version"):
+        # A month held in part is listed as held (First, Last) yet counted by no window.
+        partly = any(r["held_in_part"] for r in rows)
+        for name in ("Dataset", "Rows", "First", "Last", "Missing months", "Version",
+                     *(["Held in part"] if partly else [])):
             table.add_column(name, justify="right" if name in ("Rows", "Version") else "left")
         for r in rows:
             missing = ", ".join(r["missing"][:6]) + (" ..." if len(r["missing"]) > 6 else "")
@@ -178,10 +186,21 @@ def datasets(format: FormatOpt = Format.TABLE, output: OutputOpt = None) -> None
                 r["dataset"], f"{r['rows']:,}", r["first"] or "—", r["last"] or "—",
                 # Nothing is missing from a dataset that holds nothing: "—", not "none".
                 missing or ("none" if r["rows"] else "—"),
-                "—" if r["version"] is None else str(r["version"]))))
+                "—" if r["version"] is None else str(r["version"]),
+                *([_in_part(r) or "—"] if partly else []))))
         console.print(table)
 
 
+
+
+def _in_part(row: dict[str, Any]) -> str:
+    """The months held in part, as "2026-12 (loaded 6 December 2026, before it ended)"."""
+    from datetime import datetime
+
+    from kpi.engine import _day
+
+    return "; ".join(f"{h['month']} (loaded {_day(datetime.fromisoformat(h['loaded']))}, "
+                     "before it ended)" for h in row["held_in_part"])
 
 
 def _part_missing(row: dict[str, Any], most: int) -> list[str]:
