@@ -613,13 +613,40 @@ def test_another_sheet_of_the_same_header_is_named_in_a_warning(tmp_path):
     extract = ingest.read_extracts(SPEC, [path], sheet="Part 1")
     assert extract.frame["ref"].to_list() == ["Part 1"]
     assert extract.warnings == [
-        f"{path}, sheet 'Part 1': sheet(s) 'Part 2' begin with the same header, and their rows "
-        "are not read (to load an extract split over sheets, save its rows as one CSV file)"]
+        f"{path}, sheet 'Part 1': sheet(s) 'Part 2' begin with a header naming the same "
+        "columns, and their rows are not read (to load an extract split over sheets, save its "
+        "rows as one CSV file)"]
     root = _mini(tmp_path)
     loaded = _kpi(root, "ingest", "crimes", str(_mini_as_workbook(root, tmp_path / "c.xlsx")),
                   "--sheet", "Crimes")  # its other sheet, Notes, has no header of its own
     assert loaded.returncode == 0 and "Warning" not in loaded.stderr, loaded.stderr
 
+
+
+@pytest.mark.parametrize("other", [["Day", "Ref"], ["ref", "Day "], ["Ref", "Day\u00a0", "Notes"],
+                                   ["Row", "Ref", "Day"]])
+def test_another_sheet_naming_the_same_columns_otherwise_is_named_in_a_warning(tmp_path, other):
+    """A month's rows over two sheets, the second's columns in another order, another case or
+    spacing, or with a column more (as an analyst pastes a second extract): the sheet named
+    loaded, the other's rows were left out, and nothing was said, exit 0, where a second sheet
+    of the very same header is named. A sheet is the extract's when its first row names every
+    column of the sheet read that the dataset reads, matched as the conformer matches names."""
+    path = tmp_path / "events.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    first, second = book.add_worksheet("Sep 1"), book.add_worksheet("Sep 2")
+    book.add_worksheet("Lookup").write_row(0, 0, ["Ref", "Meaning"])
+    first.write_row(0, 0, ["Ref", "Day"])
+    first.write_row(1, 0, ["A1", "01/09/2025"])
+    second.write_row(0, 0, other)
+    second.write_row(1, 0, [{"Ref": "B1", "ref": "B1", "Row": 1}.get(name, "02/09/2025")
+                            for name in other])
+    book.close()
+    extract = ingest.read_extracts(SPEC, [path], sheet="Sep 1")
+    assert extract.frame["ref"].to_list() == ["A1"]
+    assert extract.warnings == [
+        f"{path}, sheet 'Sep 1': sheet(s) 'Sep 2' begin with a header naming the same "
+        "columns, and their rows are not read (to load an extract split over sheets, save its "
+        "rows as one CSV file)"]
 
 def _workbook_of_merged_cells(path: Path) -> Path:
     book = xlsxwriter.Workbook(str(path))

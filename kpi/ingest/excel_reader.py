@@ -179,7 +179,7 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
                         hint="check the extract was written in full")
     body, dropped = _without_reserved(path, body)
     warnings.extend(dropped)
-    warnings.extend(_same_header_elsewhere(reader, names, sheet, header, where))
+    warnings.extend(_same_header_elsewhere(spec, reader, names, sheet, header, where))
     # Blank cells are empty fields, as in a CSV file; a row of them is skipped as there.
     table = _numbered(body.with_columns(pl.all().fill_null("")))
     return table, sheet, lambda records: records + 2
@@ -802,14 +802,21 @@ def _column_index(letters: str) -> int:
     return index - 1
 
 
-def _same_header_elsewhere(reader, names: list[str], sheet: str, header: list[str | None],
-                           where: str) -> list[str]:
-    """A warning for each other sheet whose first row is the same header as the sheet read: an
-    extract split over sheets (a sheet holds at most 1,048,576 rows), whose other rows this
-    load does not read."""
+def _same_header_elsewhere(spec: DatasetSpec, reader, names: list[str], sheet: str,
+                           header: list[str | None], where: str) -> list[str]:
+    """A warning for each other sheet whose first row names every column of the sheet read
+    that the dataset reads (matched as the conformer matches a source's names,
+    `_column_kinds`: case and spaces aside, in any order, among other columns): an extract
+    split over sheets (a sheet holds at most 1,048,576 rows, and an analyst pastes a second
+    extract on a sheet of its own), whose other rows this load does not read. Matched as the
+    very same header, a second sheet of a month with its columns in another order, `ref`
+    for `Ref` or one column more was left out with nothing said, exit 0."""
     import fastexcel
 
-    wanted = [(name or "").lower() for name in header]
+    wanted = {_heading_key(name or "") for i, name in enumerate(header)
+              if _column_kinds(spec, header)[i] is not None}
+    if not wanted:
+        return []
     found = []
     for other in names:
         if other == sheet:
@@ -819,14 +826,15 @@ def _same_header_elsewhere(reader, names: list[str], sheet: str, header: list[st
                                       dtypes="string").to_polars()
         except fastexcel.FastExcelError:
             continue
-        if first.height and [None if v is None else str(v).strip().lower()
-                             for v in first.row(0)] == [n or None for n in wanted]:
+        if first.height and wanted <= {_heading_key(str(v)) for v in first.row(0)
+                                       if v is not None}:
             found.append(other)
     if not found:
         return []
     listed = ", ".join(f"'{_show(n)}'" for n in found[:5]) + (", ..." if len(found) > 5 else "")
-    return [f"{where}: sheet(s) {listed} begin with the same header, and their rows are not "
-            "read (to load an extract split over sheets, save its rows as one CSV file)"]
+    return [f"{where}: sheet(s) {listed} begin with a header naming the same columns, and "
+            "their rows are not read (to load an extract split over sheets, save its rows as "
+            "one CSV file)"]
 
 
 def _names_read(spec: DatasetSpec) -> set[str]:
