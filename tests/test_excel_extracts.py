@@ -659,6 +659,18 @@ def _workbook_of_merged_cells(path: Path) -> Path:
     return path
 
 
+def _workbook_of_logicals(path: Path) -> Path:
+    """Ref, Day and Flag, the flags true/false cells (TRUE typed into a cell)."""
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, ["Ref", "Day", "Flag"])
+    for line, (ref, flag) in enumerate([("A1", True), ("A2", False), ("A3", True)], start=1):
+        sheet.write_row(line, 0, [ref, "01/09/2025"])
+        sheet.write_boolean(line, 2, flag)
+    book.close()
+    return path
+
+
 # The workbooks the tests above have LibreOffice save: how each is built, and the formats
 # (and whether in the profile that recalculates on load) it is saved in.
 SAVED_BY_LIBREOFFICE = {
@@ -668,8 +680,28 @@ SAVED_BY_LIBREOFFICE = {
     "hidden row": (_workbook_of_a_hidden_row, [("xlsx", False), ("xls", False)]),
     "hidden empty rows": (_workbook_of_hidden_empty_rows, [("xls", False)]),
     "merged cells": (_workbook_of_merged_cells, [("xls", False)]),
+    "true/false": (_workbook_of_logicals, [("xlsx", False), ("xls", False)]),
 }
 
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "xls"])
+def test_true_false_cells_as_libreoffice_saves_them_are_read_as_values(tmp_path, suffix):
+    """LibreOffice Calc saves a true/false cell as a formula of the constant (`TRUE()` with
+    its value in an .xlsx, the constant's token in an .xls), which no program calculates to
+    anything else: every workbook Calc saved with a true/false column the dataset reads was
+    refused as "a formula whose saved value Excel did not calculate", exit 3. The flags load
+    as the cells hold them, and in a text column are refused as any true/false cell is."""
+    path = _saved_by_libreoffice("true/false", suffix, tmp_path)
+    frame = ingest.read_extracts(SPEC, [path]).frame.sort("ref")
+    assert frame["flag"].to_list() == [True, False, True]
+    as_text = DatasetSpec(id="events", date="day", columns=(
+        ColumnSpec("ref", ColumnType.STR, ("Ref",)), ColumnSpec("day", ColumnType.DATE, ("Day",)),
+        ColumnSpec("flag", ColumnType.STR, ("Flag",))))
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(as_text, [path])
+    assert error.value.message.startswith(
+        f"{path}, sheet 'Extract', row 2, column 'Flag': a true/false cell (TRUE; ")
 
 def test_merged_cells_in_an_xls_workbook_are_refused(tmp_path):
     """Merged cells were refused in an .xlsx workbook only: an .xls one read a day merged over

@@ -964,7 +964,8 @@ def _check_cells(parts: _Parts, sheet: str, where: str,
                         formula = child
                     elif name == "is" or (name == "v" and child.text):
                         value = child  # an empty <v/> (openpyxl's) is no value
-                if formula is not None and (value is None or recalculated):
+                constant = formula is not None and _LOGICAL.match(formula.text or "")
+                if formula is not None and (value is None or recalculated and not constant):
                     why = ("has no saved value" if value is None else
                            "has a saved value the workbook never calculated (it asks to be "
                            "recalculated when opened)" if on_load else
@@ -977,8 +978,8 @@ def _check_cells(parts: _Parts, sheet: str, where: str,
                         and row is not None and row > header_row
                         and _sums_its_column(ref, row, formula.text or "", header_row)):
                     sums.append((ref, formula.text or ""))
-                if formula is not None and not by_excel and header_row is not None and (
-                        row is not None and row > header_row):
+                if formula is not None and not constant and not by_excel and (
+                        header_row is not None and row is not None and row > header_row):
                     formulas.append(ref)
                 if value is not None and row is not None:
                     valued = row  # the row the cells being read are in holds a value
@@ -1054,6 +1055,28 @@ def _refuse_totals_rows(parts: _Parts, sheet: str, where: str) -> None:
                                 "table's rows, so they would be counted twice",
                                 hint="turn the table's Total Row off (Table Design > Total "
                                      "Row) and save, or export the table's rows as CSV")
+
+
+# A formula that is a logical constant: LibreOffice Calc saves every true/false cell so, as
+# `TRUE()` or `FALSE()` in an .xlsx (Excel's own `=TRUE`, `=FALSE` too) and as the token of
+# the constant in an .xls. Its value is itself whoever calculates it, so it is a cell of its
+# value, not a formula Excel would calculate again: read as one, every workbook Calc saved
+# with a true/false column the dataset reads was refused ("a formula whose saved value Excel
+# did not calculate"), exit 3.
+_LOGICAL = re.compile(r"\s*(?:TRUE|FALSE)\s*(?:\(\s*\))?\s*\Z", re.IGNORECASE)
+
+
+def _xls_logical(body: bytes) -> bool:
+    """Whether an .xls FORMULA record's `body` is a logical constant (`_LOGICAL`): its parsed
+    expression (after 20 bytes of cell, value and flags, and its length) one ptgBool, as Calc
+    writes it, or a call of TRUE() or FALSE() (ptgFunc, any class, functions 34 and 35)."""
+    if len(body) < 22:
+        return False
+    size = struct.unpack_from("<H", body, 20)[0]
+    tokens = body[22:22 + size]
+    return ((size == 2 and tokens[0] == 0x1D)
+            or (size == 3 and tokens[0] in (0x21, 0x41, 0x61) and tokens[1:] in (b"\x22\x00",
+                                                                               b"\x23\x00")))
 
 
 _SUMMING = re.compile(r"\b(?:SUM|SUBTOTAL|AGGREGATE)\s*\(", re.IGNORECASE)
@@ -1182,7 +1205,8 @@ def _check_xls_cells(stream: bytes | None, sheet: str, where: str) -> list[str]:
         kind, size = pair(stream, at)
         at += 4 + size
         if kind not in read:
-            if kind == _FORMULA and not by_excel and size >= 4 and at <= end:
+            if (kind == _FORMULA and not by_excel and size >= 4 and at <= end
+                    and not _xls_logical(stream[at - size:at])):
                 formula_cells.append(pair(stream, at - size))
             if (first_value is None or hidden) and kind in cells and size >= 4 and at <= end:
                 row = pair(stream, at - size)[0]
