@@ -240,14 +240,21 @@ def test_a_tables_totals_row_is_refused_whatever_it_holds(tmp_path, typed):
     refused = _kpi(folder, "ingest", "workforce", str(path))
     assert refused.returncode == 3, refused.stderr
     assert first_error(refused.stderr) == (
-        f"Error: {path}, sheet 'Sheet1', row {last}: the totals row of table 'Table1' (its Total "
-        "Row): it sums or counts the table's rows, so they would be counted twice")
+        f"Error: {path}, sheet 'Sheet1', row {last}, column 'Month': the totals row of table "
+        "'Table1' (its Total Row): it sums or counts the table's rows, so they would be counted "
+        "twice")
     assert snapshot(folder, "workforce").version is None
-    # The same table without its totals row loads, its year the rows' own.
+    # The same table without its totals row loads, its year the rows' own; so does a table
+    # beside it, of columns the dataset does not read, whose totals row is on a row of data.
     plain = tmp_path / "plain.xlsx"
     book = xlsxwriter.Workbook(str(plain))
-    book.add_worksheet("Sheet1").add_table(0, 0, last - 2, 3, {
+    sheet = book.add_worksheet("Sheet1")
+    sheet.add_table(0, 0, last - 2, 3, {
         "data": rows, "columns": [{"header": h} for h in ("Month", "LPA", "Role", "Headcount")]})
+    sheet.add_table(0, 5, 3, 6, {
+        "data": [["Officer", 150], ["Staff", 10]], "total_row": True,
+        "columns": [{"header": "Kind", "total_string": "All"},
+                    {"header": "Heads", "total_function": "sum", "total_value": 160}]})
     book.close()
     loaded = _kpi(folder, "ingest", "workforce", str(_saved_by_excel(plain)))
     assert loaded.returncode == 0, loaded.stderr

@@ -121,7 +121,6 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     sums: list[tuple[str, str]] = []
     if raw[:2] == b"PK":  # .xlsx, .xlsm: the cells calamine cannot show are in the XML
         parts = _Parts(raw)
-        _refuse_totals_rows(parts, sheet, where)
         formulas = _check_cells(parts, sheet, where, sums)
     else:  # .xls: and in its BIFF records
         stream = _ole_stream(raw, _WORKBOOK_STREAMS)
@@ -143,6 +142,8 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     keep = [i for i, name in enumerate(header)
             if name or cells[:, i].slice(1).drop_nulls().str.strip_chars().str.len_bytes().sum()]
     _excel_header_row(spec, where, cells, header)
+    if parts is not None:
+        _refuse_totals_rows(parts, sheet, where, _letters_read(spec, header, loaded))
     _refuse_error_cells(spec, where, header, errors)
     _refuse_formulas_excel_recalculates(spec, where, header, formulas, loaded)
     _refuse_summing_formulas(spec, where, header, sums, loaded)
@@ -1001,21 +1002,22 @@ def _check_cells(parts: _Parts, sheet: str, where: str,
     return formulas
 
 
-def _refuse_totals_rows(parts: _Parts, sheet: str, where: str) -> None:
+def _refuse_totals_rows(parts: _Parts, sheet: str, where: str, read: dict[str, str]) -> None:
     """Invariant: a row the workbook itself names a total is never read as a row of data. An
     Excel table's (Insert > Table) Total Row is named so in its table part (`totalsRowCount`,
-    the last rows of the table's `ref`): refused where it holds a value, whatever the value
-    (a SUBTOTAL over the column by its name, `[Headcount]`, which no range of cells shows, a
-    label, or figures typed over it) and whatever the row's labels. Read, a totals row whose
-    month was given and labels blank loaded as one more row of data, and its month's sum
-    held the table's whole total again, exit 0. Tables are read from the sheet's own
-    relationships, and its XML only where one has a totals row (a plain extract costs
-    nothing more)."""
+    the last rows of the table's `ref`): refused where it holds a value in a column the
+    dataset reads (`read`, letters to headers), whatever the value (a SUBTOTAL over the
+    column by its name, `[Headcount]`, which no range of cells shows, a label, or figures
+    typed over it) and whatever the row's labels. Read, a totals row whose month was given
+    and labels blank loaded as one more row of data, and its month's sum held the table's
+    whole total again, exit 0. A table beside the extract, of columns the dataset does not
+    read, leaves the extract's rows alone. Tables are read from the sheet's own relationships,
+    and its XML only where one has a totals row (a plain extract costs nothing more)."""
     import posixpath
     from xml.etree import ElementTree
 
     member = _sheet_member(parts, sheet)
-    if member is None:
+    if member is None or not read:
         return
     folder, name = posixpath.split(member)
     related = parts.get(posixpath.join(folder, "_rels", name + ".rels"))
@@ -1031,30 +1033,35 @@ def _refuse_totals_rows(parts: _Parts, sheet: str, where: str) -> None:
         target = rel.get("Target", "")
         table = parts.get(target.lstrip("/") if target.startswith("/") else
                           posixpath.normpath(posixpath.join(folder, target)))
-        if table is None:
-            continue
-        found = re.search(rb"<(?:\w+:)?table\b[^>]*>", table)
+        found = None if table is None else re.search(rb"<(?:\w+:)?table\b[^>]*>", table)
         if found is None:
             continue
         opening = found.group(0).decode("utf-8", "replace")
         count = re.search(r'\btotalsRowCount="(\d+)"', opening)
-        span = re.search(r'\bref="[^"]*?(\d+)"', opening)
+        span = re.search(r'\bref="\$?([A-Z]+)\$?\d+:\$?([A-Z]+)\$?(\d+)"', opening)
         label = re.search(r'\bdisplayName="([^"]*)"', opening) or re.search(
             r'\bname="([^"]*)"', opening)
         if count is None or span is None or int(count.group(1)) < 1:
             continue
+        left, right = _column_index(span.group(1)), _column_index(span.group(2))
         text = parts.sheet(sheet) or b""
-        last = int(span.group(1))
+        last = int(span.group(3))
         for number in range(last - int(count.group(1)) + 1, last + 1):
             row = re.search(rb'<(?:\w+:)?row\b[^>]*?\br="' + str(number).encode()
                             + rb'"[^>]*?(?:/>|>(.*?)</(?:\w+:)?row>)', text, re.S)
-            if row is not None and re.search(rb"<(?:\w+:)?(?:v|is)>", row.group(1) or b""):
-                table_name = label.group(1) if label else "?"
-                raise DataError(f"{where}, row {number}: the totals row of table "
-                                f"'{_show(table_name)}' (its Total Row): it sums or counts the "
-                                "table's rows, so they would be counted twice",
-                                hint="turn the table's Total Row off (Table Design > Total "
-                                     "Row) and save, or export the table's rows as CSV")
+            cells = re.findall(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)\d+"[^>]*?(?:/>|>(.*?)'
+                               rb'</(?:\w+:)?c>)', (row.group(1) or b"") if row else b"", re.S)
+            for letters, inner in cells:
+                column = letters.decode()
+                if (column in read and left <= _column_index(column) <= right
+                        and re.search(rb"<(?:\w+:)?(?:v>[^<]|is>)", inner)):
+                    table_name = label.group(1) if label else "?"
+                    raise DataError(
+                        f"{where}, row {number}, column '{_show(read[column])}': the totals "
+                        f"row of table '{_show(table_name)}' (its Total Row): it sums or counts "
+                        "the table's rows, so they would be counted twice",
+                        hint="turn the table's Total Row off (Table Design > Total Row) and "
+                             "save, or export the table's rows as CSV")
 
 
 # A formula that is a logical constant: LibreOffice Calc saves every true/false cell so, as
