@@ -857,8 +857,8 @@ def test_a_true_false_cell_in_a_text_column_is_refused(tmp_path, saved):
     filter `ref = 'TRUE'` counted none of the workbook's rows, exit 0. A column of text and
     true/false cells, or of true/false cells alone, was let through: read again as datetimes
     to find a number or date cell, a true/false cell reads as none. Refused, naming the first.
-    (LibreOffice keeps a true/false cell it saves again as the formula =FALSE(), refused as
-    one; a CSV file it opens has true/false cells.)"""
+    (LibreOffice saves a true/false cell as the formula =FALSE(), read as its value; a CSV
+    file it opens has true/false cells.)"""
     rows = [[DAY, 0.25, 3, "A1"], [DAY, 0.5, 4, False], [DAY, 0.75, 5, True]]
     path = (_typed_workbook(tmp_path / "Extract.xlsx", rows) if saved == "xlsxwriter" else
             _csv_opened_by_calc(tmp_path, "Day,Rate,Count,Ref\n01/09/2025,0.25,3,A1\n"
@@ -899,6 +899,48 @@ def test_a_number_column_mixing_percentages_with_other_numbers_is_refused(tmp_pa
         "cell holds 0.5) in a number column whose other cells are not percentages")
     assert "format the column's cells alike" in (error.value.hint or "")
 
+
+
+def _prefixed(path: Path) -> Path:
+    """`path` with its sheet's XML written with a prefix on every element (`<x:c r="B3">`),
+    as the Open XML SDK (.NET: ClosedXML, many reporting systems) writes SpreadsheetML."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        members = {name: book.read(name) for name in book.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    xml = re.sub(rb"<(/?)(\w+)(?=[\s>/])", rb"<\1x:\2", members[sheet])
+    members[sheet] = xml.replace(b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/',
+                                 b'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in members.items():
+            book.writestr(name, data)
+    return path
+
+
+def test_a_sheet_written_with_prefixed_elements_is_checked_as_any_other(tmp_path):
+    """A sheet whose elements carry a namespace prefix (`<x:c r="B3" s="1">`, as the Open XML
+    SDK writes) was read by fastexcel as any other, but the checks that search its XML for
+    cells written `<c ...>` found none: 50 beside 50% (the number 0.5) in a number column
+    loaded as 50 and 0.5, exit 0, and a date cell's time was kept to the millisecond."""
+    path = _prefixed(_saved("percentages mixed with numbers", "xlsxwriter", tmp_path))
+    assert b"<x:c " in zipfile_member(path, "xl/worksheets/sheet1.xml")
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [path])
+    assert error.value.message.startswith(
+        f"{path}, sheet 'Extract', row 3, column 'Rate': a percentage (Excel shows 50%, the "
+        "cell holds 0.5) in a number column whose other cells are not percentages")
+    timed = _workbook(tmp_path / "timed.xlsx", [
+        ["A1", datetime(2025, 9, 30), datetime(2025, 9, 30, 23, 59, 59, 999999), 1, None]])
+    frame = ingest.read_extracts(SPEC, [_prefixed(timed)]).frame
+    assert frame["at"].to_list() == [datetime(2025, 9, 30, 23, 59, 59, 999999, tzinfo=UK)]
+
+
+def zipfile_member(path: Path, name: str) -> bytes:
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        return book.read(name)
 
 @pytest.mark.parametrize("saved", SAVES)
 def test_cells_of_their_columns_types_keep_loading(tmp_path, saved):

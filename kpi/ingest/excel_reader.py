@@ -78,9 +78,31 @@ class _Parts:
         return self._read[name]
 
     def sheet(self, sheet: str) -> bytes | None:
-        """The XML of the sheet named `sheet`."""
+        """The XML of the sheet named `sheet`, its SpreadsheetML elements without a prefix.
+
+        Invariant: every check of a sheet's XML reads its cells however the writer named the
+        namespace. The Open XML SDK (.NET: ClosedXML, many reporting systems) writes
+        `<x:c r="B3" s="1">` where Excel writes `<c r="B3" s="1">`; fastexcel reads either,
+        but the searches for cells written `<c ...>` (percentages, a date cell's time in
+        full) found none in such a sheet, so 50 beside 50% loaded as 50 and 0.5, exit 0.
+        The prefix is taken off here, once (one pass, only over a sheet that has one)."""
         member = _sheet_member(self, sheet)
-        return None if member is None else self.get(member)
+        if member is None:
+            return None
+        key = member + "#unprefixed"
+        if key not in self._read:
+            text = self.get(member)
+            found = None if text is None else re.search(
+                rb"<(\w+):worksheet\b[^>]*\bxmlns:\1=\"(http://schemas\.openxmlformats\.org/"
+                rb"spreadsheetml/2006/main|http://purl\.oclc\.org/ooxml/spreadsheetml/main)\"",
+                text[:4096])
+            if text is not None and found is not None:
+                prefix = re.escape(found.group(1))
+                text = re.sub(rb"<(/?)" + prefix + rb":", rb"<\1", text)
+                text = text.replace(b"xmlns:" + found.group(1) + b'="' + found.group(2),
+                                    b'xmlns="' + found.group(2), 1)
+            self._read[key] = text
+        return self._read[key]
 
 
 def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
