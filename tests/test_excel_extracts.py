@@ -936,6 +936,44 @@ def test_a_sheet_written_with_prefixed_elements_is_checked_as_any_other(tmp_path
     assert frame["at"].to_list() == [datetime(2025, 9, 30, 23, 59, 59, 999999, tzinfo=UK)]
 
 
+
+def _unreferenced(path: Path) -> Path:
+    """`path` with its sheet's rows and cells written without their references (`<row>`,
+    `<c t="s">`: `r` is optional, and many programs built on the Open XML SDK leave it out)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        members = {name: book.read(name) for name in book.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    members[sheet] = re.sub(rb'(<c|<row) r="[A-Z]*\d+"', rb"\1", members[sheet])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in members.items():
+            book.writestr(name, data)
+    return path
+
+
+def test_a_sheet_whose_cells_leave_out_their_references_is_checked_as_any_other(tmp_path):
+    """Rows and cells without references are placed by fastexcel as Excel places them, but
+    the checks of the sheet's XML read a cell's place from its reference and found none: a
+    hidden row loaded as any other, and 50 beside 50% as 50 and 0.5, exit 0."""
+    path = _unreferenced(_saved("percentages mixed with numbers", "xlsxwriter", tmp_path))
+    assert b' r="' not in zipfile_member(path, "xl/worksheets/sheet1.xml")
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [path])
+    assert error.value.message.startswith(
+        f"{path}, sheet 'Extract', row 3, column 'Rate': a percentage (Excel shows 50%, the "
+        "cell holds 0.5) in a number column whose other cells are not percentages")
+    hidden = tmp_path / "hidden.xlsx"
+    book = xlsxwriter.Workbook(str(hidden))
+    sheet = book.add_worksheet("Extract")
+    for line, row in enumerate([["Ref", "Day"], ["A1", "01/09/2025"], ["A2", "02/09/2025"]]):
+        sheet.write_row(line, 0, row)
+    sheet.set_row(2, None, None, {"hidden": True})
+    book.close()
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [_unreferenced(hidden)])
+    assert error.value.message.startswith(f"{hidden}, sheet 'Extract', row 3: a hidden row")
+
 def zipfile_member(path: Path, name: str) -> bytes:
     import zipfile
 

@@ -85,7 +85,8 @@ class _Parts:
         `<x:c r="B3" s="1">` where Excel writes `<c r="B3" s="1">`; fastexcel reads either,
         but the searches for cells written `<c ...>` (percentages, a date cell's time in
         full) found none in such a sheet, so 50 beside 50% loaded as 50 and 0.5, exit 0.
-        The prefix is taken off here, once (one pass, only over a sheet that has one)."""
+        The prefix is taken off here, once (one pass, only over a sheet that has one), and
+        each row and cell is given the reference it leaves out (`_with_references`)."""
         member = _sheet_member(self, sheet)
         if member is None:
             return None
@@ -101,8 +102,41 @@ class _Parts:
                 text = re.sub(rb"<(/?)" + prefix + rb":", rb"<\1", text)
                 text = text.replace(b"xmlns:" + found.group(1) + b'="' + found.group(2),
                                     b'xmlns="' + found.group(2), 1)
-            self._read[key] = text
+            self._read[key] = None if text is None else _with_references(text)
         return self._read[key]
+
+
+_UNREFERENCED = re.compile(rb"<(?:row|c)\b(?![^>]*\br=)[^>]*>")
+
+
+def _with_references(text: bytes) -> bytes:
+    """A sheet's XML with each row and cell that leaves out its reference (`r`, optional in
+    Office Open XML, and left out by many programs built on the Open XML SDK) given the one
+    it has: a row the one after the row before it, a cell the column after the cell before it
+    in its row. fastexcel places such cells as Excel does; the checks of the sheet's XML read
+    a cell's place from its reference, and found none: a hidden row was loaded as any other
+    and 50 beside 50% as 50 and 0.5, exit 0. A sheet whose every row and cell has its
+    reference (Excel's, LibreOffice's) is returned as it is, after one search."""
+    if _UNREFERENCED.search(text) is None:
+        return text
+    row, column = 0, -1
+
+    def referenced(match: re.Match[bytes]) -> bytes:
+        nonlocal row, column
+        tag, attributes, end = match.group(1), match.group(2), match.group(3)
+        given = re.search(rb'\br="\$?([A-Z]*)\$?(\d*)"', attributes)
+        if tag == b"row":
+            column = -1
+            row = int(given.group(2)) if given and given.group(2) else row + 1
+            return match.group(0) if given else b'<row r="%d"' % row + attributes + end
+        if given and given.group(1):
+            column = _column_index(given.group(1).decode())
+            return match.group(0)
+        column += 1
+        return (b'<c r="' + f"{_column_letter(column)}{row}".encode() + b'"' + attributes
+                + end)
+
+    return re.sub(rb"<(row|c)\b([^>]*?)(/?>)", referenced, text)
 
 
 def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
