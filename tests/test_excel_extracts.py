@@ -613,13 +613,40 @@ def test_another_sheet_of_the_same_header_is_named_in_a_warning(tmp_path):
     extract = ingest.read_extracts(SPEC, [path], sheet="Part 1")
     assert extract.frame["ref"].to_list() == ["Part 1"]
     assert extract.warnings == [
-        f"{path}, sheet 'Part 1': sheet(s) 'Part 2' begin with the same header, and their rows "
-        "are not read (to load an extract split over sheets, save its rows as one CSV file)"]
+        f"{path}, sheet 'Part 1': sheet(s) 'Part 2' begin with a header naming the same "
+        "columns, and their rows are not read (to load an extract split over sheets, save its "
+        "rows as one CSV file)"]
     root = _mini(tmp_path)
     loaded = _kpi(root, "ingest", "crimes", str(_mini_as_workbook(root, tmp_path / "c.xlsx")),
                   "--sheet", "Crimes")  # its other sheet, Notes, has no header of its own
     assert loaded.returncode == 0 and "Warning" not in loaded.stderr, loaded.stderr
 
+
+
+@pytest.mark.parametrize("other", [["Day", "Ref"], ["ref", "Day "], ["Ref", "Day\u00a0", "Notes"],
+                                   ["Row", "Ref", "Day"]])
+def test_another_sheet_naming_the_same_columns_otherwise_is_named_in_a_warning(tmp_path, other):
+    """A month's rows over two sheets, the second's columns in another order, another case or
+    spacing, or with a column more (as an analyst pastes a second extract): the sheet named
+    loaded, the other's rows were left out, and nothing was said, exit 0, where a second sheet
+    of the very same header is named. A sheet is the extract's when its first row names every
+    column of the sheet read that the dataset reads, matched as the conformer matches names."""
+    path = tmp_path / "events.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    first, second = book.add_worksheet("Sep 1"), book.add_worksheet("Sep 2")
+    book.add_worksheet("Lookup").write_row(0, 0, ["Ref", "Meaning"])
+    first.write_row(0, 0, ["Ref", "Day"])
+    first.write_row(1, 0, ["A1", "01/09/2025"])
+    second.write_row(0, 0, other)
+    second.write_row(1, 0, [{"Ref": "B1", "ref": "B1", "Row": 1}.get(name, "02/09/2025")
+                            for name in other])
+    book.close()
+    extract = ingest.read_extracts(SPEC, [path], sheet="Sep 1")
+    assert extract.frame["ref"].to_list() == ["A1"]
+    assert extract.warnings == [
+        f"{path}, sheet 'Sep 1': sheet(s) 'Sep 2' begin with a header naming the same "
+        "columns, and their rows are not read (to load an extract split over sheets, save its "
+        "rows as one CSV file)"]
 
 def _workbook_of_merged_cells(path: Path) -> Path:
     book = xlsxwriter.Workbook(str(path))
@@ -628,6 +655,18 @@ def _workbook_of_merged_cells(path: Path) -> Path:
     for n in range(1, 4):
         sheet.write_row(n, 0, [f"A{n}", "01/09/2025"])
     sheet.merge_range(2, 1, 3, 1, "02/09/2025")
+    book.close()
+    return path
+
+
+def _workbook_of_logicals(path: Path) -> Path:
+    """Ref, Day and Flag, the flags true/false cells (TRUE typed into a cell)."""
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Extract")
+    sheet.write_row(0, 0, ["Ref", "Day", "Flag"])
+    for line, (ref, flag) in enumerate([("A1", True), ("A2", False), ("A3", True)], start=1):
+        sheet.write_row(line, 0, [ref, "01/09/2025"])
+        sheet.write_boolean(line, 2, flag)
     book.close()
     return path
 
@@ -641,8 +680,28 @@ SAVED_BY_LIBREOFFICE = {
     "hidden row": (_workbook_of_a_hidden_row, [("xlsx", False), ("xls", False)]),
     "hidden empty rows": (_workbook_of_hidden_empty_rows, [("xls", False)]),
     "merged cells": (_workbook_of_merged_cells, [("xls", False)]),
+    "true/false": (_workbook_of_logicals, [("xlsx", False), ("xls", False)]),
 }
 
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "xls"])
+def test_true_false_cells_as_libreoffice_saves_them_are_read_as_values(tmp_path, suffix):
+    """LibreOffice Calc saves a true/false cell as a formula of the constant (`TRUE()` with
+    its value in an .xlsx, the constant's token in an .xls), which no program calculates to
+    anything else: every workbook Calc saved with a true/false column the dataset reads was
+    refused as "a formula whose saved value Excel did not calculate", exit 3. The flags load
+    as the cells hold them, and in a text column are refused as any true/false cell is."""
+    path = _saved_by_libreoffice("true/false", suffix, tmp_path)
+    frame = ingest.read_extracts(SPEC, [path]).frame.sort("ref")
+    assert frame["flag"].to_list() == [True, False, True]
+    as_text = DatasetSpec(id="events", date="day", columns=(
+        ColumnSpec("ref", ColumnType.STR, ("Ref",)), ColumnSpec("day", ColumnType.DATE, ("Day",)),
+        ColumnSpec("flag", ColumnType.STR, ("Flag",))))
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(as_text, [path])
+    assert error.value.message.startswith(
+        f"{path}, sheet 'Extract', row 2, column 'Flag': a true/false cell (TRUE; ")
 
 def test_merged_cells_in_an_xls_workbook_are_refused(tmp_path):
     """Merged cells were refused in an .xlsx workbook only: an .xls one read a day merged over
@@ -798,8 +857,8 @@ def test_a_true_false_cell_in_a_text_column_is_refused(tmp_path, saved):
     filter `ref = 'TRUE'` counted none of the workbook's rows, exit 0. A column of text and
     true/false cells, or of true/false cells alone, was let through: read again as datetimes
     to find a number or date cell, a true/false cell reads as none. Refused, naming the first.
-    (LibreOffice keeps a true/false cell it saves again as the formula =FALSE(), refused as
-    one; a CSV file it opens has true/false cells.)"""
+    (LibreOffice saves a true/false cell as the formula =FALSE(), read as its value; a CSV
+    file it opens has true/false cells.)"""
     rows = [[DAY, 0.25, 3, "A1"], [DAY, 0.5, 4, False], [DAY, 0.75, 5, True]]
     path = (_typed_workbook(tmp_path / "Extract.xlsx", rows) if saved == "xlsxwriter" else
             _csv_opened_by_calc(tmp_path, "Day,Rate,Count,Ref\n01/09/2025,0.25,3,A1\n"
@@ -840,6 +899,86 @@ def test_a_number_column_mixing_percentages_with_other_numbers_is_refused(tmp_pa
         "cell holds 0.5) in a number column whose other cells are not percentages")
     assert "format the column's cells alike" in (error.value.hint or "")
 
+
+
+def _prefixed(path: Path) -> Path:
+    """`path` with its sheet's XML written with a prefix on every element (`<x:c r="B3">`),
+    as the Open XML SDK (.NET: ClosedXML, many reporting systems) writes SpreadsheetML."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        members = {name: book.read(name) for name in book.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    xml = re.sub(rb"<(/?)(\w+)(?=[\s>/])", rb"<\1x:\2", members[sheet])
+    members[sheet] = xml.replace(b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/',
+                                 b'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in members.items():
+            book.writestr(name, data)
+    return path
+
+
+def test_a_sheet_written_with_prefixed_elements_is_checked_as_any_other(tmp_path):
+    """A sheet whose elements carry a namespace prefix (`<x:c r="B3" s="1">`, as the Open XML
+    SDK writes) was read by fastexcel as any other, but the checks that search its XML for
+    cells written `<c ...>` found none: 50 beside 50% (the number 0.5) in a number column
+    loaded as 50 and 0.5, exit 0, and a date cell's time was kept to the millisecond."""
+    path = _prefixed(_saved("percentages mixed with numbers", "xlsxwriter", tmp_path))
+    assert b"<x:c " in zipfile_member(path, "xl/worksheets/sheet1.xml")
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [path])
+    assert error.value.message.startswith(
+        f"{path}, sheet 'Extract', row 3, column 'Rate': a percentage (Excel shows 50%, the "
+        "cell holds 0.5) in a number column whose other cells are not percentages")
+    timed = _workbook(tmp_path / "timed.xlsx", [
+        ["A1", datetime(2025, 9, 30), datetime(2025, 9, 30, 23, 59, 59, 999999), 1, None]])
+    frame = ingest.read_extracts(SPEC, [_prefixed(timed)]).frame
+    assert frame["at"].to_list() == [datetime(2025, 9, 30, 23, 59, 59, 999999, tzinfo=UK)]
+
+
+
+def _unreferenced(path: Path) -> Path:
+    """`path` with its sheet's rows and cells written without their references (`<row>`,
+    `<c t="s">`: `r` is optional, and many programs built on the Open XML SDK leave it out)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        members = {name: book.read(name) for name in book.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    members[sheet] = re.sub(rb'(<c|<row) r="[A-Z]*\d+"', rb"\1", members[sheet])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in members.items():
+            book.writestr(name, data)
+    return path
+
+
+def test_a_sheet_whose_cells_leave_out_their_references_is_checked_as_any_other(tmp_path):
+    """Rows and cells without references are placed by fastexcel as Excel places them, but
+    the checks of the sheet's XML read a cell's place from its reference and found none: a
+    hidden row loaded as any other, and 50 beside 50% as 50 and 0.5, exit 0."""
+    path = _unreferenced(_saved("percentages mixed with numbers", "xlsxwriter", tmp_path))
+    assert b' r="' not in zipfile_member(path, "xl/worksheets/sheet1.xml")
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(RATED, [path])
+    assert error.value.message.startswith(
+        f"{path}, sheet 'Extract', row 3, column 'Rate': a percentage (Excel shows 50%, the "
+        "cell holds 0.5) in a number column whose other cells are not percentages")
+    hidden = tmp_path / "hidden.xlsx"
+    book = xlsxwriter.Workbook(str(hidden))
+    sheet = book.add_worksheet("Extract")
+    for line, row in enumerate([["Ref", "Day"], ["A1", "01/09/2025"], ["A2", "02/09/2025"]]):
+        sheet.write_row(line, 0, row)
+    sheet.set_row(2, None, None, {"hidden": True})
+    book.close()
+    with pytest.raises(DataError) as error:
+        ingest.read_extracts(SPEC, [_unreferenced(hidden)])
+    assert error.value.message.startswith(f"{hidden}, sheet 'Extract', row 3: a hidden row")
+
+def zipfile_member(path: Path, name: str) -> bytes:
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        return book.read(name)
 
 @pytest.mark.parametrize("saved", SAVES)
 def test_cells_of_their_columns_types_keep_loading(tmp_path, saved):

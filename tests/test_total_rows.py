@@ -210,3 +210,60 @@ def test_formulas_that_sum_no_rows_of_their_column_load(tmp_path):
     assert result.returncode == 0, result.stderr
     stored = snapshot(folder, "workforce").rows
     assert stored is not None and sorted(stored["headcount"].to_list()) == [7, 100]
+
+
+@pytest.mark.parametrize("typed", [False, True])
+def test_a_tables_totals_row_is_refused_whatever_it_holds(tmp_path, typed):
+    """An Excel table (Insert > Table) with its Total Row on: the workbook names that row the
+    table's totals row (`totalsRowCount` in its table part), whatever its cells hold, a
+    SUBTOTAL over the column by its name (`[Headcount]`, no range of cells) or
+    the figures typed over it. Its month given and its labels blank, it loaded as a row of
+    data: the year summed 3,840 + 1,920 where the rows hold 1,920, exit 0."""
+    folder = _project(tmp_path / "p")
+    path = tmp_path / "sheet.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Sheet1")
+    rows = [[month, lpa, role, n] for month in MONTHS for (lpa, role), n in PARTS.items()]
+    total = sum(row[3] for row in rows)
+    last = len(rows) + 2  # the header, the rows, the totals row
+    sheet.add_table(0, 0, last - 1, 3, {
+        "data": rows, "total_row": True,
+        "columns": [{"header": "Month", "total_string": "2025-12"}, {"header": "LPA"},
+                    {"header": "Role"},
+                    {"header": "Headcount", "total_function": "sum", "total_value": total}]})
+    if typed:  # the totals row's formula replaced by its value (Paste Special, values)
+        sheet.write_number(last - 1, 3, total)
+    book.close()
+    _saved_by_excel(path)
+    if not typed:
+        assert b"<f>SUBTOTAL(109,[Headcount])</f>" in _member(path, "xl/worksheets/sheet1.xml")
+    refused = _kpi(folder, "ingest", "workforce", str(path))
+    assert refused.returncode == 3, refused.stderr
+    assert first_error(refused.stderr) == (
+        f"Error: {path}, sheet 'Sheet1', row {last}, column 'Month': the totals row of table "
+        "'Table1' (its Total Row): it sums or counts the table's rows, so they would be counted "
+        "twice")
+    assert snapshot(folder, "workforce").version is None
+    # The same table without its totals row loads, its year the rows' own; so does a table
+    # beside it, of columns the dataset does not read, whose totals row is on a row of data.
+    plain = tmp_path / "plain.xlsx"
+    book = xlsxwriter.Workbook(str(plain))
+    sheet = book.add_worksheet("Sheet1")
+    sheet.add_table(0, 0, last - 2, 3, {
+        "data": rows, "columns": [{"header": h} for h in ("Month", "LPA", "Role", "Headcount")]})
+    sheet.add_table(0, 5, 3, 6, {
+        "data": [["Officer", 150], ["Staff", 10]], "total_row": True,
+        "columns": [{"header": "Kind", "total_string": "All"},
+                    {"header": "Heads", "total_function": "sum", "total_value": 160}]})
+    book.close()
+    loaded = _kpi(folder, "ingest", "workforce", str(_saved_by_excel(plain)))
+    assert loaded.returncode == 0, loaded.stderr
+    stored = snapshot(folder, "workforce").rows
+    assert stored is not None and stored["headcount"].sum() == total
+
+
+def _member(path: Path, name: str) -> bytes:
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        return book.read(name)

@@ -78,9 +78,65 @@ class _Parts:
         return self._read[name]
 
     def sheet(self, sheet: str) -> bytes | None:
-        """The XML of the sheet named `sheet`."""
+        """The XML of the sheet named `sheet`, its SpreadsheetML elements without a prefix.
+
+        Invariant: every check of a sheet's XML reads its cells however the writer named the
+        namespace. The Open XML SDK (.NET: ClosedXML, many reporting systems) writes
+        `<x:c r="B3" s="1">` where Excel writes `<c r="B3" s="1">`; fastexcel reads either,
+        but the searches for cells written `<c ...>` (percentages, a date cell's time in
+        full) found none in such a sheet, so 50 beside 50% loaded as 50 and 0.5, exit 0.
+        The prefix is taken off here, once (one pass, only over a sheet that has one), and
+        each row and cell is given the reference it leaves out (`_with_references`)."""
         member = _sheet_member(self, sheet)
-        return None if member is None else self.get(member)
+        if member is None:
+            return None
+        key = member + "#unprefixed"
+        if key not in self._read:
+            text = self.get(member)
+            found = None if text is None else re.search(
+                rb"<(\w+):worksheet\b[^>]*\bxmlns:\1=\"(http://schemas\.openxmlformats\.org/"
+                rb"spreadsheetml/2006/main|http://purl\.oclc\.org/ooxml/spreadsheetml/main)\"",
+                text[:4096])
+            if text is not None and found is not None:
+                prefix = re.escape(found.group(1))
+                text = re.sub(rb"<(/?)" + prefix + rb":", rb"<\1", text)
+                text = text.replace(b"xmlns:" + found.group(1) + b'="' + found.group(2),
+                                    b'xmlns="' + found.group(2), 1)
+            self._read[key] = None if text is None else _with_references(text)
+        return self._read[key]
+
+
+_UNREFERENCED = re.compile(rb"<(?:row|c)\b(?![^>]*\br=)[^>]*>")
+
+
+def _with_references(text: bytes) -> bytes:
+    """A sheet's XML with each row and cell that leaves out its reference (`r`, optional in
+    Office Open XML, and left out by many programs built on the Open XML SDK) given the one
+    it has: a row the one after the row before it, a cell the column after the cell before it
+    in its row. fastexcel places such cells as Excel does; the checks of the sheet's XML read
+    a cell's place from its reference, and found none: a hidden row was loaded as any other
+    and 50 beside 50% as 50 and 0.5, exit 0. A sheet whose every row and cell has its
+    reference (Excel's, LibreOffice's) is returned as it is, after one search."""
+    if _UNREFERENCED.search(text) is None:
+        return text
+    row, column = 0, -1
+
+    def referenced(match: re.Match[bytes]) -> bytes:
+        nonlocal row, column
+        tag, attributes, end = match.group(1), match.group(2), match.group(3)
+        given = re.search(rb'\br="\$?([A-Z]*)\$?(\d*)"', attributes)
+        if tag == b"row":
+            column = -1
+            row = int(given.group(2)) if given and given.group(2) else row + 1
+            return match.group(0) if given else b'<row r="%d"' % row + attributes + end
+        if given and given.group(1):
+            column = _column_index(given.group(1).decode())
+            return match.group(0)
+        column += 1
+        return (b'<c r="' + f"{_column_letter(column)}{row}".encode() + b'"' + attributes
+                + end)
+
+    return re.sub(rb"<(row|c)\b([^>]*?)(/?>)", referenced, text)
 
 
 def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
@@ -142,6 +198,8 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
     keep = [i for i, name in enumerate(header)
             if name or cells[:, i].slice(1).drop_nulls().str.strip_chars().str.len_bytes().sum()]
     _excel_header_row(spec, where, cells, header)
+    if parts is not None:
+        _refuse_totals_rows(parts, sheet, where, _letters_read(spec, header, loaded))
     _refuse_error_cells(spec, where, header, errors)
     _refuse_formulas_excel_recalculates(spec, where, header, formulas, loaded)
     _refuse_summing_formulas(spec, where, header, sums, loaded)
@@ -178,7 +236,7 @@ def _read_excel(spec: DatasetSpec, path: Path, raw: bytes, sheet: str | None,
                         hint="check the extract was written in full")
     body, dropped = _without_reserved(path, body)
     warnings.extend(dropped)
-    warnings.extend(_same_header_elsewhere(reader, names, sheet, header, where))
+    warnings.extend(_same_header_elsewhere(spec, reader, names, sheet, header, where))
     # Blank cells are empty fields, as in a CSV file; a row of them is skipped as there.
     table = _numbered(body.with_columns(pl.all().fill_null("")))
     return table, sheet, lambda records: records + 2
@@ -801,14 +859,21 @@ def _column_index(letters: str) -> int:
     return index - 1
 
 
-def _same_header_elsewhere(reader, names: list[str], sheet: str, header: list[str | None],
-                           where: str) -> list[str]:
-    """A warning for each other sheet whose first row is the same header as the sheet read: an
-    extract split over sheets (a sheet holds at most 1,048,576 rows), whose other rows this
-    load does not read."""
+def _same_header_elsewhere(spec: DatasetSpec, reader, names: list[str], sheet: str,
+                           header: list[str | None], where: str) -> list[str]:
+    """A warning for each other sheet whose first row names every column of the sheet read
+    that the dataset reads (matched as the conformer matches a source's names,
+    `_column_kinds`: case and spaces aside, in any order, among other columns): an extract
+    split over sheets (a sheet holds at most 1,048,576 rows, and an analyst pastes a second
+    extract on a sheet of its own), whose other rows this load does not read. Matched as the
+    very same header, a second sheet of a month with its columns in another order, `ref`
+    for `Ref` or one column more was left out with nothing said, exit 0."""
     import fastexcel
 
-    wanted = [(name or "").lower() for name in header]
+    wanted = {_heading_key(name or "") for i, name in enumerate(header)
+              if _column_kinds(spec, header)[i] is not None}
+    if not wanted:
+        return []
     found = []
     for other in names:
         if other == sheet:
@@ -818,14 +883,15 @@ def _same_header_elsewhere(reader, names: list[str], sheet: str, header: list[st
                                       dtypes="string").to_polars()
         except fastexcel.FastExcelError:
             continue
-        if first.height and [None if v is None else str(v).strip().lower()
-                             for v in first.row(0)] == [n or None for n in wanted]:
+        if first.height and wanted <= {_heading_key(str(v)) for v in first.row(0)
+                                       if v is not None}:
             found.append(other)
     if not found:
         return []
     listed = ", ".join(f"'{_show(n)}'" for n in found[:5]) + (", ..." if len(found) > 5 else "")
-    return [f"{where}: sheet(s) {listed} begin with the same header, and their rows are not "
-            "read (to load an extract split over sheets, save its rows as one CSV file)"]
+    return [f"{where}: sheet(s) {listed} begin with a header naming the same columns, and "
+            "their rows are not read (to load an extract split over sheets, save its rows as "
+            "one CSV file)"]
 
 
 def _names_read(spec: DatasetSpec) -> set[str]:
@@ -955,7 +1021,8 @@ def _check_cells(parts: _Parts, sheet: str, where: str,
                         formula = child
                     elif name == "is" or (name == "v" and child.text):
                         value = child  # an empty <v/> (openpyxl's) is no value
-                if formula is not None and (value is None or recalculated):
+                constant = formula is not None and _LOGICAL.match(formula.text or "")
+                if formula is not None and (value is None or recalculated and not constant):
                     why = ("has no saved value" if value is None else
                            "has a saved value the workbook never calculated (it asks to be "
                            "recalculated when opened)" if on_load else
@@ -968,8 +1035,8 @@ def _check_cells(parts: _Parts, sheet: str, where: str,
                         and row is not None and row > header_row
                         and _sums_its_column(ref, row, formula.text or "", header_row)):
                     sums.append((ref, formula.text or ""))
-                if formula is not None and not by_excel and header_row is not None and (
-                        row is not None and row > header_row):
+                if formula is not None and not constant and not by_excel and (
+                        header_row is not None and row is not None and row > header_row):
                     formulas.append(ref)
                 if value is not None and row is not None:
                     valued = row  # the row the cells being read are in holds a value
@@ -989,6 +1056,90 @@ def _check_cells(parts: _Parts, sheet: str, where: str,
     except ElementTree.ParseError:
         return []
     return formulas
+
+
+def _refuse_totals_rows(parts: _Parts, sheet: str, where: str, read: dict[str, str]) -> None:
+    """Invariant: a row the workbook itself names a total is never read as a row of data. An
+    Excel table's (Insert > Table) Total Row is named so in its table part (`totalsRowCount`,
+    the last rows of the table's `ref`): refused where it holds a value in a column the
+    dataset reads (`read`, letters to headers), whatever the value (a SUBTOTAL over the
+    column by its name, `[Headcount]`, which no range of cells shows, a label, or figures
+    typed over it) and whatever the row's labels. Read, a totals row whose month was given
+    and labels blank loaded as one more row of data, and its month's sum held the table's
+    whole total again, exit 0. A table beside the extract, of columns the dataset does not
+    read, leaves the extract's rows alone. Tables are read from the sheet's own relationships,
+    and its XML only where one has a totals row (a plain extract costs nothing more)."""
+    import posixpath
+    from xml.etree import ElementTree
+
+    member = _sheet_member(parts, sheet)
+    if member is None or not read:
+        return
+    folder, name = posixpath.split(member)
+    related = parts.get(posixpath.join(folder, "_rels", name + ".rels"))
+    if related is None or b"/table" not in related:
+        return
+    try:
+        rels = ElementTree.fromstring(related)
+    except ElementTree.ParseError:
+        return
+    for rel in rels:
+        if not rel.get("Type", "").endswith("/table"):
+            continue
+        target = rel.get("Target", "")
+        table = parts.get(target.lstrip("/") if target.startswith("/") else
+                          posixpath.normpath(posixpath.join(folder, target)))
+        found = None if table is None else re.search(rb"<(?:\w+:)?table\b[^>]*>", table)
+        if found is None:
+            continue
+        opening = found.group(0).decode("utf-8", "replace")
+        count = re.search(r'\btotalsRowCount="(\d+)"', opening)
+        span = re.search(r'\bref="\$?([A-Z]+)\$?\d+:\$?([A-Z]+)\$?(\d+)"', opening)
+        label = re.search(r'\bdisplayName="([^"]*)"', opening) or re.search(
+            r'\bname="([^"]*)"', opening)
+        if count is None or span is None or int(count.group(1)) < 1:
+            continue
+        left, right = _column_index(span.group(1)), _column_index(span.group(2))
+        text = parts.sheet(sheet) or b""
+        last = int(span.group(3))
+        for number in range(last - int(count.group(1)) + 1, last + 1):
+            row = re.search(rb'<(?:\w+:)?row\b[^>]*?\br="' + str(number).encode()
+                            + rb'"[^>]*?(?:/>|>(.*?)</(?:\w+:)?row>)', text, re.S)
+            cells = re.findall(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)\d+"[^>]*?(?:/>|>(.*?)'
+                               rb'</(?:\w+:)?c>)', (row.group(1) or b"") if row else b"", re.S)
+            for letters, inner in cells:
+                column = letters.decode()
+                if (column in read and left <= _column_index(column) <= right
+                        and re.search(rb"<(?:\w+:)?(?:v>[^<]|is>)", inner)):
+                    table_name = label.group(1) if label else "?"
+                    raise DataError(
+                        f"{where}, row {number}, column '{_show(read[column])}': the totals "
+                        f"row of table '{_show(table_name)}' (its Total Row): it sums or counts "
+                        "the table's rows, so they would be counted twice",
+                        hint="turn the table's Total Row off (Table Design > Total Row) and "
+                             "save, or export the table's rows as CSV")
+
+
+# A formula that is a logical constant: LibreOffice Calc saves every true/false cell so, as
+# `TRUE()` or `FALSE()` in an .xlsx (Excel's own `=TRUE`, `=FALSE` too) and as the token of
+# the constant in an .xls. Its value is itself whoever calculates it, so it is a cell of its
+# value, not a formula Excel would calculate again: read as one, every workbook Calc saved
+# with a true/false column the dataset reads was refused ("a formula whose saved value Excel
+# did not calculate"), exit 3.
+_LOGICAL = re.compile(r"\s*(?:TRUE|FALSE)\s*(?:\(\s*\))?\s*\Z", re.IGNORECASE)
+
+
+def _xls_logical(body: bytes) -> bool:
+    """Whether an .xls FORMULA record's `body` is a logical constant (`_LOGICAL`): its parsed
+    expression (after 20 bytes of cell, value and flags, and its length) one ptgBool, as Calc
+    writes it, or a call of TRUE() or FALSE() (ptgFunc, any class, functions 34 and 35)."""
+    if len(body) < 22:
+        return False
+    size = struct.unpack_from("<H", body, 20)[0]
+    tokens = body[22:22 + size]
+    return ((size == 2 and tokens[0] == 0x1D)
+            or (size == 3 and tokens[0] in (0x21, 0x41, 0x61) and tokens[1:] in (b"\x22\x00",
+                                                                               b"\x23\x00")))
 
 
 _SUMMING = re.compile(r"\b(?:SUM|SUBTOTAL|AGGREGATE)\s*\(", re.IGNORECASE)
@@ -1117,7 +1268,8 @@ def _check_xls_cells(stream: bytes | None, sheet: str, where: str) -> list[str]:
         kind, size = pair(stream, at)
         at += 4 + size
         if kind not in read:
-            if kind == _FORMULA and not by_excel and size >= 4 and at <= end:
+            if (kind == _FORMULA and not by_excel and size >= 4 and at <= end
+                    and not _xls_logical(stream[at - size:at])):
                 formula_cells.append(pair(stream, at - size))
             if (first_value is None or hidden) and kind in cells and size >= 4 and at <= end:
                 row = pair(stream, at - size)[0]
