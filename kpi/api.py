@@ -552,16 +552,19 @@ class Project:
 
     @_one_reading
     def scan(self, dataset: str, as_of: str | int | AsOf | None = None) -> pl.LazyFrame:
-        """The dataset's stored rows (now, or as of a version or moment), as a LazyFrame."""
+        """The dataset's stored rows (now, or as of a version or moment), as a LazyFrame,
+        with its derived columns after the stored ones, worked out as every KPI reads them
+        (`catalogue.derive`): a KPI's `filter = "is_theft"` can be counted from it."""
         from kpi import store
+        from kpi.catalogue import derive
 
         project = self._catalogue()
-        store.dataset_spec(project, dataset)
+        spec = store.dataset_spec(project, dataset)
         if not store.exists(project, dataset):
             from kpi.errors import never_loaded
 
             raise never_loaded(dataset)
-        return store.scan(project, dataset, _as_of(as_of))
+        return derive(store.scan(project, dataset, _as_of(as_of)), spec)
 
     @_one_reading
     def stored(self) -> list[dict[str, Any]]:

@@ -791,3 +791,28 @@ def test_a_question_without_vs_takes_the_projects_default_comparison(tmp_path):
     detail = project.detail("incidents", PERIOD)
     assert detail.result.comparison is not None
     assert detail.result.comparison.value == 30
+
+
+def test_scan_carries_the_derived_columns_every_kpi_reads(tmp_path):
+    """`project.scan` gave the stored columns only: a KPI counting `filter = "quick"`, a
+    derived column, could not be counted again from it (Polars' ColumnNotFoundError deep in
+    `.collect()`), and docs/python.md did not say so. The scan now carries the derived
+    columns after the stored ones, as every KPI reads them (`catalogue.derive`), as of any
+    version too. Counted by hand: a year of the tiny fixture has 12 thefts of 10 minutes (quick)
+    and 12 frauds of 20."""
+    root = _project(tmp_path)
+    toml = root / "kpi.toml"
+    toml.write_text(toml.read_text().replace("[datasets.calls]", (
+        '[datasets.incidents.derived]\nquick = "minutes <= 15"\ncity = "upper(lpa)"\n\n'
+        "[datasets.calls]"), 1) + (
+        '\n[[kpis]]\nid = "quick"\ntitle = "Quick"\npriority = "community"\nkind = "count"\n'
+        'dataset = "incidents"\nfilter = "quick"\nbetter = "higher"\n'))
+    project = kpi.open(root)
+    stored = store.scan(project.definition, "incidents").collect_schema().names()
+    for as_of in (None, 0):
+        scan = project.scan("incidents", as_of=as_of)
+        assert scan.collect_schema().names() == [*stored, "quick", "city"]
+        year = scan.filter(pl.col("month").is_between(pl.lit("2024-10"), pl.lit("2025-09")))
+        counted = year.group_by("quick", "city").agg(pl.len()).sort("city").collect().rows()
+        assert counted == [(True, "BIRMINGHAM", 12), (False, "COVENTRY", 12)]
+    assert _value(project.summary(PERIOD), "quick") == 12 == _cli_value(root, "quick")
