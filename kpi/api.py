@@ -949,11 +949,15 @@ def _comparison(vs: str | Comparison | None, project: catalogue.Project) -> Comp
 
 
 def _months(months: object) -> int:
-    """A trend's number of months (`detail`, `series`): a whole number of at least 1, given as
-    a number (`months=-3` gave a trend of five months, `months="12"` a TypeError), a NumPy
-    integer too (a frame's cell)."""
-    if not _whole(months) or int(months) < 1:  # type: ignore[call-overload]
-        raise UsageError(f"months should be a whole number of at least 1, not {months!r}")
+    """A trend's number of months (`detail`, `series`): a whole number of at least 1 and at
+    most `kpi show --months`' most (`periods.TREND_MAX_MONTHS`), given as a number
+    (`months=-3` gave a trend of five months, `months="12"` a TypeError, `months=10**20` ran
+    on), a NumPy integer too (a frame's cell)."""
+    from kpi.periods import TREND_MAX_MONTHS
+
+    if not _whole(months) or not 1 <= int(months) <= TREND_MAX_MONTHS:  # type: ignore[call-overload]
+        raise UsageError(f"months should be a whole number of at least 1 and at most "
+                         f"{TREND_MAX_MONTHS}, not {months!r}")
     return int(months)  # type: ignore[call-overload]
 
 
