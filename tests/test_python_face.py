@@ -816,3 +816,33 @@ def test_scan_carries_the_derived_columns_every_kpi_reads(tmp_path):
         counted = year.group_by("quick", "city").agg(pl.len()).sort("city").collect().rows()
         assert counted == [(True, "BIRMINGHAM", 12), (False, "COVENTRY", 12)]
     assert _value(project.summary(PERIOD), "quick") == 12 == _cli_value(root, "quick")
+
+
+def test_a_text_argument_given_as_anything_else_is_refused_naming_it(tmp_path):
+    """A KPI id, dataset, `by`, `peers`, `focus` or `priority` that is not text (a number, a
+    list, None: a frame's cell, a notebook's slip) was an AttributeError ('int' object has no
+    attribute 'lower') or a Polars TypeError from deep inside, a traceback and no kpi error.
+    Each is the UsageError of one rule (`api._text`), naming the argument and what it got."""
+    project = kpi.open(_project(tmp_path))
+    asks = {
+        "a KPI id": [lambda: project.series(None, PERIOD), lambda: project.detail(3, PERIOD),
+                     lambda: project.kpi(["incidents"]),
+                     lambda: project.compare(PERIOD, "lpa", kpis=[3])],
+        "dataset": [lambda: project.scan(3), lambda: project.history(None),
+                    lambda: project.ingest(["incidents"], [])],
+        "by": [lambda: project.compare(PERIOD, 3)],
+        "peers": [lambda: project.compare(PERIOD, "lpa", peers=3)],
+        "focus": [lambda: project.compare(PERIOD, "lpa", focus=3)],
+        "priority": [lambda: project.summary(PERIOD, priority=["community"]),
+                     lambda: project.paper(PERIOD, "markdown", tmp_path / "p.md", priority=1)],
+    }
+    for argument, calls in asks.items():
+        for ask in calls:
+            with pytest.raises(UsageError) as refused:
+                ask()
+            assert refused.value.message.startswith(f"{argument} should be text (a str), not ")
+            assert refused.value.exit_code == 2
+    # Text, or None where an argument may be left out, is read as before.
+    assert project.compare(PERIOD, "lpa", peers=None, focus=None).equals(
+        project.compare(PERIOD, "lpa"))
+    assert project.summary(PERIOD, priority=None).height == len(project.summary(PERIOD))
