@@ -108,7 +108,7 @@ def find_kpi(project: catalogue.Project, kpi_id: str) -> KpiDef:
     'knife' finds knife_crime)."""
     from kpi.errors import closest
 
-    kpi = project.kpi(kpi_id)
+    kpi = project.kpi(_text(kpi_id, "a KPI id"))
     if kpi is not None:
         return kpi
     close = closest(kpi_id, [k.id for k in project.kpis], n=5)
@@ -365,7 +365,7 @@ class Project:
         project = self._catalogue()
         month, comparison, cutoff = _month(period), _comparison(vs, project), _as_of(as_of)
         if priority:
-            require_priority(project, priority)
+            require_priority(project, _text(priority, "priority", optional=True))
         kpis = [k for k in project.kpis
                 if not k.hidden and (not priority or k.priority == priority)]
         # The verdicts' monthly values are read in the same pass as the windows.
@@ -407,8 +407,9 @@ class Project:
                                  hint="name at least one KPI id, or leave kpis out (None) for "
                                       "every KPI")
         chosen = [find_kpi(project, kpi_id) for kpi_id in kpis] if kpis is not None else None
-        return comparing.compare(project, month, by, comparison, chosen, peers=peers,
-                                 focus=focus, as_of=cutoff)
+        return comparing.compare(project, month, _text(by, "by"), comparison, chosen,
+                                 peers=_text(peers, "peers", optional=True),
+                                 focus=_text(focus, "focus", optional=True), as_of=cutoff)
 
     @_one_reading
     def compare(self, period: str | Month, by: str, vs: str | Comparison | None = None, *,
@@ -552,16 +553,19 @@ class Project:
 
     @_one_reading
     def scan(self, dataset: str, as_of: str | int | AsOf | None = None) -> pl.LazyFrame:
-        """The dataset's stored rows (now, or as of a version or moment), as a LazyFrame."""
+        """The dataset's stored rows (now, or as of a version or moment), as a LazyFrame,
+        with its derived columns after the stored ones, worked out as every KPI reads them
+        (`catalogue.derive`): a KPI's `filter = "is_theft"` can be counted from it."""
         from kpi import store
+        from kpi.catalogue import derive
 
         project = self._catalogue()
-        store.dataset_spec(project, dataset)
+        spec = store.dataset_spec(project, _text(dataset, "dataset"))
         if not store.exists(project, dataset):
             from kpi.errors import never_loaded
 
             raise never_loaded(dataset)
-        return store.scan(project, dataset, _as_of(as_of))
+        return derive(store.scan(project, dataset, _as_of(as_of)), spec)
 
     @_one_reading
     def stored(self) -> list[dict[str, Any]]:
@@ -647,7 +651,7 @@ class Project:
         rows = [entry | {"time_zones": None if entry["time_zones"] is None else [
                     {"column": column, "zone": name}
                     for column, name in entry["time_zones"].items()]}
-                for entry in history_json(self._catalogue(), dataset)]
+                for entry in history_json(self._catalogue(), _text(dataset, "dataset"))]
         schema = {"version": pl.Int64, "time": pl.String,
                   "operation": pl.String, "rows": pl.Int64, "rejected": pl.Int64,
                   "months": pl.List(pl.String), "sources": pl.List(source),
@@ -676,7 +680,7 @@ class Project:
             files = [files]  # one path, not a sequence of its characters (or bytes)
         # Its refusals name this method's arguments (`parts=True`), the command's its options.
         with asked_by("python"), reading_now():
-            return load(self._catalogue(), dataset,
+            return load(self._catalogue(), _text(dataset, "dataset"),
                         [_path_text(f, "files") for f in files] if files else None,
                         skip_bad_rows=skip_bad_rows,
                         quarantine=(Path(_path_text(quarantine, "quarantine"))
@@ -931,6 +935,16 @@ def _require_some_data(project: catalogue.Project, report: Report, month: Month)
     require_some_data(project, report, month)
 
 
+def _text(value: Any, argument: str, *, optional: bool = False) -> Any:
+    """A text argument as given (None only where it may be left out), or a UsageError naming
+    it: a KPI id, dataset, `by`, `peers`, `focus` or `priority` given as a number, a list or
+    None was an AttributeError or a Polars TypeError from deep inside ('int' object has no
+    attribute 'lower')."""
+    if not isinstance(value, str) and not (optional and value is None):
+        raise UsageError(f"{argument} should be text (a str), not {value!r}")
+    return value
+
+
 def _month(period: str | Month) -> Month:
     from kpi.periods import Month
 
@@ -954,11 +968,15 @@ def _comparison(vs: str | Comparison | None, project: catalogue.Project) -> Comp
 
 
 def _months(months: object) -> int:
-    """A trend's number of months (`detail`, `series`): a whole number of at least 1, given as
-    a number (`months=-3` gave a trend of five months, `months="12"` a TypeError), a NumPy
-    integer too (a frame's cell)."""
-    if not _whole(months) or int(months) < 1:  # type: ignore[call-overload]
-        raise UsageError(f"months should be a whole number of at least 1, not {months!r}")
+    """A trend's number of months (`detail`, `series`): a whole number of at least 1 and at
+    most `kpi show --months`' most (`periods.TREND_MAX_MONTHS`), given as a number
+    (`months=-3` gave a trend of five months, `months="12"` a TypeError, `months=10**20` ran
+    on), a NumPy integer too (a frame's cell)."""
+    from kpi.periods import TREND_MAX_MONTHS
+
+    if not _whole(months) or not 1 <= int(months) <= TREND_MAX_MONTHS:  # type: ignore[call-overload]
+        raise UsageError(f"months should be a whole number of at least 1 and at most "
+                         f"{TREND_MAX_MONTHS}, not {months!r}")
     return int(months)  # type: ignore[call-overload]
 
 
@@ -1006,7 +1024,7 @@ def _write_paper(project: catalogue.Project, fmt: PaperFormat, month: Month, out
     check_target(output.parent / files_dir, f"the figures folder of {named}", project, reads,
                  folder=True)
     if priority:
-        require_priority(project, priority)
+        require_priority(project, _text(priority, "priority", optional=True))
     notes = commentaries.load(project, month, commentary)
     last = revisions.load(previous, project, month) if previous is not None else None
     # Every figure the paper prints or draws, computed once; the document and the charts are

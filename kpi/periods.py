@@ -24,6 +24,10 @@ _PERIOD = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 # keyboard ('0225', '3025'), and a window's arithmetic reaches years before it (a year ending,
 # last year's, a 24-month trend), which before year 1 have no calendar to print.
 FIRST_YEAR, LAST_YEAR = 1900, 2999
+# The most months a trend shows (`kpi show --months`, `project.series` and `project.detail`'s
+# `months`): ten years. Asked for a million, the Python face's trend reached back past the
+# first year and was refused naming a period never given ('-81308-03'), and for 10**20 ran on.
+TREND_MAX_MONTHS = 120
 # A typed number, as a typed month: ASCII digits only (int() and float() also read '１２', '+12',
 # '1_2', ' 12', '1e3', 'nan'), and a decimal point only where the number may have a fraction.
 _WHOLE = re.compile(r"[0-9]+")

@@ -480,9 +480,15 @@ def json_number(value: Any, unit: Unit, kind: Kind | None = None) -> Any:
     the units, need not be: the float nearest a mean of 4503599627370497.5 is
     4503599627370498.0, which as 4503599627370498 would be a figure no rows average to. It
     stays the float it is (printed by Excel's rule, to 15 significant digits, as the summary
-    prints it); a whole figure of such a kind is carried as an int (`rounding._figure`)."""
+    prints it); a whole figure of such a kind is carried as an int (`rounding._figure`).
+
+    Past 2**53 no float says which whole number it was made from, whatever the kind: a
+    month of a sum, 54043195528446033, is the float 5.404319552844603e+16 on a process
+    chart, whose int is 54043195528446032, a figure no rows add to. It stays a float; a
+    whole number held exactly past 2**53 is an int already and passes as it is."""
     value = _plain(value)
-    if unit == Unit.COUNT and isinstance(value, float) and value.is_integer() and (
+    if unit == Unit.COUNT and isinstance(value, float) and value.is_integer() \
+            and abs(value) <= 2**53 and (
             kind is None or kind in WHOLE_KINDS or abs(value) < 10**EXCEL_DIGITS):
         return int(value)
     return value

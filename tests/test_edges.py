@@ -637,10 +637,12 @@ def test_a_month_out_of_the_years_never_reaches_the_store(tmp_path, suffix, kind
     assert not (tmp_path / "p" / "data" / "crimes").exists()
 
 
-@pytest.mark.parametrize("months", ["１２", "12", 12.0, True, 0, -3])
+@pytest.mark.parametrize("months", ["１２", "12", 12.0, True, 0, -3, 121, 10**6, 10**20])
 def test_the_python_api_reads_a_trends_months_as_series_does(months):
     """project.detail(months=...) is checked as project.series(months=...) is: -3 gave a
-    trend of five months, and text a TypeError."""
+    trend of five months, and text a TypeError. At most 120, as `kpi show --months` (one
+    bound, `periods.TREND_MAX_MONTHS`): 121 gave a trend the command line refuses, 10**6 was
+    refused as "invalid period '-81308-03'", a period never given, and 10**20 ran on."""
     import kpi
     from kpi.errors import UsageError
 

@@ -791,3 +791,58 @@ def test_a_question_without_vs_takes_the_projects_default_comparison(tmp_path):
     detail = project.detail("incidents", PERIOD)
     assert detail.result.comparison is not None
     assert detail.result.comparison.value == 30
+
+
+def test_scan_carries_the_derived_columns_every_kpi_reads(tmp_path):
+    """`project.scan` gave the stored columns only: a KPI counting `filter = "quick"`, a
+    derived column, could not be counted again from it (Polars' ColumnNotFoundError deep in
+    `.collect()`), and docs/python.md did not say so. The scan now carries the derived
+    columns after the stored ones, as every KPI reads them (`catalogue.derive`), as of any
+    version too. Counted by hand: a year of the tiny fixture has 12 thefts of 10 minutes (quick)
+    and 12 frauds of 20."""
+    root = _project(tmp_path)
+    toml = root / "kpi.toml"
+    toml.write_text(toml.read_text().replace("[datasets.calls]", (
+        '[datasets.incidents.derived]\nquick = "minutes <= 15"\ncity = "upper(lpa)"\n\n'
+        "[datasets.calls]"), 1) + (
+        '\n[[kpis]]\nid = "quick"\ntitle = "Quick"\npriority = "community"\nkind = "count"\n'
+        'dataset = "incidents"\nfilter = "quick"\nbetter = "higher"\n'))
+    project = kpi.open(root)
+    stored = store.scan(project.definition, "incidents").collect_schema().names()
+    for as_of in (None, 0):
+        scan = project.scan("incidents", as_of=as_of)
+        assert scan.collect_schema().names() == [*stored, "quick", "city"]
+        year = scan.filter(pl.col("month").is_between(pl.lit("2024-10"), pl.lit("2025-09")))
+        counted = year.group_by("quick", "city").agg(pl.len()).sort("city").collect().rows()
+        assert counted == [(True, "BIRMINGHAM", 12), (False, "COVENTRY", 12)]
+    assert _value(project.summary(PERIOD), "quick") == 12 == _cli_value(root, "quick")
+
+
+def test_a_text_argument_given_as_anything_else_is_refused_naming_it(tmp_path):
+    """A KPI id, dataset, `by`, `peers`, `focus` or `priority` that is not text (a number, a
+    list, None: a frame's cell, a notebook's slip) was an AttributeError ('int' object has no
+    attribute 'lower') or a Polars TypeError from deep inside, a traceback and no kpi error.
+    Each is the UsageError of one rule (`api._text`), naming the argument and what it got."""
+    project = kpi.open(_project(tmp_path))
+    asks = {
+        "a KPI id": [lambda: project.series(None, PERIOD), lambda: project.detail(3, PERIOD),
+                     lambda: project.kpi(["incidents"]),
+                     lambda: project.compare(PERIOD, "lpa", kpis=[3])],
+        "dataset": [lambda: project.scan(3), lambda: project.history(None),
+                    lambda: project.ingest(["incidents"], [])],
+        "by": [lambda: project.compare(PERIOD, 3)],
+        "peers": [lambda: project.compare(PERIOD, "lpa", peers=3)],
+        "focus": [lambda: project.compare(PERIOD, "lpa", focus=3)],
+        "priority": [lambda: project.summary(PERIOD, priority=["community"]),
+                     lambda: project.paper(PERIOD, "markdown", tmp_path / "p.md", priority=1)],
+    }
+    for argument, calls in asks.items():
+        for ask in calls:
+            with pytest.raises(UsageError) as refused:
+                ask()
+            assert refused.value.message.startswith(f"{argument} should be text (a str), not ")
+            assert refused.value.exit_code == 2
+    # Text, or None where an argument may be left out, is read as before.
+    assert project.compare(PERIOD, "lpa", peers=None, focus=None).equals(
+        project.compare(PERIOD, "lpa"))
+    assert project.summary(PERIOD, priority=None).height == len(project.summary(PERIOD))

@@ -540,3 +540,29 @@ def test_a_trends_mean_past_2_53_beside_whole_months_is_not_written_as_a_whole_n
             fifteen = Context(prec=15, rounding=ROUND_HALF_UP).create_decimal(
                 Decimal(exact.numerator) / exact.denominator)
             assert line.split()[1] == f"{fifteen:,.1f}" == "1,152,921,504,606,850,000.0"
+
+
+def test_a_process_charts_signal_past_2_53_is_never_written_as_a_whole_number_no_rows_sum_to(
+        tmp_path):
+    """A sum whose months are 2**53 and 1 (9007199254740993), but one of 2**53, 2**53 and 1
+    (18014398509481985): that month is far outside the chart's limits, a signal. The chart
+    reads its months as floats, and `kpi show --format json` wrote each signal's float past
+    2**53 as an integer, 18014398509481984 where the month's rows sum to 18014398509481985
+    (as its `trend` and the Python face's `series` give it), a whole number no rows sum to,
+    exit 0. A signal's value is an integer only where it is the month's sum, DuckDB's
+    HUGEINT, every digit; else the float the chart read."""
+    spike = MONTHS[-3]
+    rows = [(f"{m}-1{d}", "North" if d else "South", 1 if d == 2 else 2**53)
+            for m in MONTHS for d in range(3 if m == spike else 1)]
+    rows += [(f"{m}-20", "South", 1) for m in MONTHS if m != spike]
+    folder = _project(tmp_path / "p", rows)
+    signals = _json(folder, "show", "total")["signal"]["xmr"]["signals"]
+    series = dict(kpi.open(folder).series("total", "2025-09", months=24)
+                  .select("month", "value").rows())
+    assert spike in {s["month"] for s in signals}
+    for signal in signals:
+        exact = _duckdb(folder, "SUM(i)", [signal["month"]])
+        assert exact == (2**54 + 1 if signal["month"] == spike else 2**53 + 1)
+        assert series[signal["month"]] == exact  # the Python face's month, every digit
+        assert signal["value"] == float(exact)
+        assert not isinstance(signal["value"], int), signal  # no float holds it whole

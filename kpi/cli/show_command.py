@@ -25,7 +25,7 @@ from kpi.cli import (
     note,
     open_project,
 )
-from kpi.periods import Comparison
+from kpi.periods import TREND_MAX_MONTHS, Comparison
 from kpi.render import Format
 from kpi.rounding import Beside
 
@@ -54,7 +54,7 @@ def show(
                                           help="The KPI's id (see 'kpi catalogue').")],
     period: PeriodOpt,
     vs: VsOpt = Comparison.BASELINE,
-    months: Annotated[int, typer.Option("--months", min=2, max=120,
+    months: Annotated[int, typer.Option("--months", min=2, max=TREND_MAX_MONTHS,
                                         help="Months the trend shows; the process chart "
                                              "and its verdict are the summary's "
                                              "whatever the number.")] = TREND_MONTHS,
