@@ -154,6 +154,26 @@ def test_a_missing_period_names_every_way_to_give_it(cli, tmp_path):
         "in kpi.toml [defaults]); see 'kpi summary --help'"]
 
 
+@pytest.mark.parametrize("line, message", [
+    ('period = "2025-9"', "[defaults], key 'period': invalid defaults.period '2025-9': expected "
+                          "a calendar month as YYYY-MM"),
+    ('vs = "yearly"', "[defaults], key 'vs': must be one of baseline, yoy, previous, fytd"),
+])
+def test_a_default_the_option_would_refuse_names_its_line_in_kpi_toml(cli, tmp_path, line,
+                                                                       message):
+    """[defaults] are option defaults, read before the catalogue: "period = '2025-9'" was
+    refused as the option ("Error: invalid period '2025-9'", exit 2), with no word of the
+    kpi.toml that gave it. The catalogue refuses it, naming the file, line and key (exit 3)."""
+    project = make_project(tmp_path / "p")
+    toml = project / "kpi.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(f"[defaults]\n{line}\n\n" + text, encoding="utf-8")
+    result = cli(["--project", project, "summary"])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.splitlines() == [f"Error: {toml}:2: {message}",
+                                          "Hint: 1 problem in the project file"]
+
+
 def test_ingest_names_a_folder_given_as_an_extract(cli, tmp_path):
     project = make_project(tmp_path / "p")
     (project / "extracts").mkdir()

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache, wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 import typer.core
@@ -176,7 +176,30 @@ def _project_defaults(explicit: str | None) -> dict[str, str]:
     defaults = raw.get("defaults")
     if not isinstance(defaults, dict):
         return {}
-    return {key: str(defaults[key]) for key in DEFAULT_KEYS if key in defaults}
+    found = {key: defaults[key] for key in DEFAULT_KEYS if key in defaults}
+    if any(not _default_reads(key, value) for key, value in found.items()):
+        # A value the option would refuse as typed ("invalid period '2025-9'", with no word
+        # of kpi.toml): the catalogue refuses it instead, naming the file, the line and the
+        # key, as it does every other fault of the file (`catalogue._build_defaults`).
+        from kpi.catalogue import load_project_file
+
+        load_project_file(path)
+    return {key: str(value) for key, value in found.items()}
+
+
+def _default_reads(key: str, value: object) -> bool:
+    """Whether a [defaults] value is one the option reads (the catalogue's rule)."""
+    from kpi.catalogue import DEFAULTS_KEYS
+    from kpi.periods import Month
+
+    if key == "period":
+        try:
+            Month.typed(str(value), what="defaults.period")
+        except KpiError:
+            return False
+        return True
+    allowed = DEFAULTS_KEYS.get(key)
+    return allowed is None or value in allowed
 
 
 @app.callback()
@@ -198,7 +221,12 @@ def root(
 
     State.project, State.debug, State.quiet = project, debug, quiet
     State.loaded = None
-    defaults = _project_defaults(project)
+    try:
+        defaults = _project_defaults(project)
+    except KpiError as exc:  # a [defaults] value the catalogue refuses, naming its line
+        if State.debug:
+            raise
+        refused(exc)
     if defaults and isinstance(ctx.command, TyperGroup):
         ctx.default_map = _with_defaults(ctx.command, dict(ctx.default_map or {}), defaults)
 
@@ -256,14 +284,19 @@ def handled(func: F) -> F:
         except KpiError as exc:
             if State.debug:
                 raise
-            lines = exc.message.split("\n")
-            err = _stderr()
-            for line in lines:
-                err.print(f"Error: {visible(line)}", markup=False)
-            err.print(f"Hint: {visible(exc.hint or exc.general_hint)}", markup=False)
-            raise typer.Exit(code=exc.exit_code) from None
+            refused(exc)
 
     return wrapper  # type: ignore[return-value]
+
+
+def refused(exc: KpiError) -> NoReturn:
+    """A refusal as every command gives it: each line of its message after "Error: ", one
+    hint, and its exit code."""
+    err = _stderr()
+    for line in exc.message.split("\n"):
+        err.print(f"Error: {visible(line)}", markup=False)
+    err.print(f"Hint: {visible(exc.hint or exc.general_hint)}", markup=False)
+    raise typer.Exit(code=exc.exit_code) from None
 
 
 def note(message: str) -> None:
