@@ -24,8 +24,7 @@ from pathlib import Path
 
 import pytest
 from test_faces import excel_shown
-from test_unit_label_sentences import DAYS
-from test_unit_label_sentences import PROJECT as WORKING_DAYS
+from test_unit_label_sentences import write_project
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED = sorted(REPO.glob("datasets/*/kpi.toml"))
@@ -160,14 +159,7 @@ def _cli():
 @pytest.fixture(scope="module")
 def working_days(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("working-days-faces")
-    (folder / "kpi.toml").write_text(WORKING_DAYS)
-    rows = ["Date,Force,Days"]
-    for year in (2024, 2025):
-        for month in range(1, 13):
-            for force, days in DAYS.items():
-                rows.append(f"{year}-{month:02d}-10,{force},{days + year - 2024}")
-    (folder / "cases.csv").write_text("\n".join(rows) + "\n")
-    _run(_cli(), folder, "ingest", "cases", folder / "cases.csv")
+    _run(_cli(), folder, "ingest", "cases", write_project(folder))
     return folder
 
 

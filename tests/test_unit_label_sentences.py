@@ -76,9 +76,9 @@ def _kpi(project: Path, *args) -> str:
     return result.stdout
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("working-days")
+def write_project(folder: Path) -> Path:
+    """The working-days project in `folder`: its kpi.toml and its cases extract (a case a
+    month for each force in 2024 and 2025, its days one more in 2025), not yet loaded."""
     (folder / "kpi.toml").write_text(PROJECT)
     rows = ["Date,Force,Days"]
     for year in (2024, 2025):
@@ -86,7 +86,13 @@ def project(tmp_path_factory) -> Path:
             for force, days in DAYS.items():
                 rows.append(f"{year}-{month:02d}-10,{force},{days + year - 2024}")
     (folder / "cases.csv").write_text("\n".join(rows) + "\n")
-    _kpi(folder, "ingest", "cases", folder / "cases.csv")
+    return folder / "cases.csv"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("working-days")
+    _kpi(folder, "ingest", "cases", write_project(folder))
     return folder
 
 
