@@ -1104,16 +1104,30 @@ def whole_parts(project: Project, kpi: KpiDef, window: Window, column: str,
     """The parts of `column` (None for rows with no value in it) that hold rows the KPI's
     filter selects in `window`: whose rows its own figure for the window adds together. A peer
     sentence ranks the focus's figure; the KPI's figure above it is of all of these."""
-    frame = engine.prepare(project, kpi.source, [kpi], as_of)
+    held = _parts_held(project, kpi.source, [(kpi, window)], [column], as_of)
+    return _in_order(held[column].to_list())
+
+
+def _parts_held(project: Project, dataset_id: str, counted: list[tuple[KpiDef, Window]],
+                columns: list[str], as_of: AsOf | None) -> pl.DataFrame:
+    """Each combination of `columns` (as text) among the rows of the dataset any of the
+    `counted` KPIs selects in its window: one scan."""
+    measures = list({k.id: k for k, _ in counted}.values())
+    frame = engine.prepare(project, dataset_id, measures, as_of)
+    rows = pl.any_horizontal([engine.rows_of(k, w) for k, w in counted])
     try:
-        names = frame.filter(engine.rows_of(kpi, window)).select(
-            pl.col(column).cast(pl.String).unique()).collect()
+        return frame.filter(rows).select(pl.col(c).cast(pl.String) for c in columns).unique() \
+            .collect()
     except pl.exceptions.PolarsError as exc:
-        raise DataError(f"dataset '{kpi.source}': cannot read the parts of '{column}' of KPI "
-                        f"'{kpi.id}': {str(exc).splitlines()[0]}") from None
-    found = names.to_series().to_list()
-    return tuple(sorted((n for n in found if n is not None), key=str.casefold)) + \
-        ((None,) if None in found else ())
+        raise DataError(f"dataset '{dataset_id}': cannot read the parts of "
+                        f"{', '.join(columns)}: {str(exc).splitlines()[0]}") from None
+
+
+def _in_order(parts: Iterable[str | None]) -> tuple[str | None, ...]:
+    """Parts by name, ignoring case, the rows with no value in the column (None) last."""
+    found = set(parts)
+    return (*sorted((p for p in found if p is not None), key=str.casefold),
+            *((None,) if None in found else ()))
 
 
 @dataclass(frozen=True)
@@ -1155,24 +1169,14 @@ def parts_covered(project: Project, results: Iterable[engine.KpiResult],
                    if spec.has_column(c) and _constant_part(spec, c) is None]
         if not columns:
             continue
-        measures = list({k.id: k for k, _ in pairs.values()}.values())
-        frame = engine.prepare(project, dataset_id, measures, as_of)
-        rows = pl.any_horizontal([engine.rows_of(k, w) for k, w in pairs.values()])
-        try:
-            held_parts = frame.filter(rows).select(
-                pl.col(c).cast(pl.String) for c in columns).unique().collect()
-        except pl.exceptions.PolarsError as exc:
-            raise DataError(f"dataset '{dataset_id}': cannot read the parts of "
-                            f"{', '.join(columns)}: {str(exc).splitlines()[0]}") from None
+        held_parts = _parts_held(project, dataset_id, list(pairs.values()), columns, as_of)
         for column in columns:
             into = found.setdefault(column, (dataset_id, set()))[1]
             into.update(held_parts[column].to_list())
     out = []
     for column, (dataset_id, parts) in found.items():
         if len(parts) > 1:
-            named = sorted((p for p in parts if p is not None), key=str.casefold)
-            out.append(Covered(dataset_id, column,
-                               (*named, *((None,) if None in parts else ()))))
+            out.append(Covered(dataset_id, column, _in_order(parts)))
     return tuple(out)
 
 
