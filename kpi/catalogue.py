@@ -1511,6 +1511,21 @@ DEFAULTS_KEYS: dict[str, tuple[str, ...] | None] = {
 }
 
 
+def default_problem(key: str, value: Any) -> str | None:
+    """Why a [defaults] value of a known key is not one its option reads, or None: the one
+    rule, by which the catalogue refuses it and the command line, reading [defaults] before
+    the catalogue, knows to let the catalogue say so (`kpi.cli._project_defaults`)."""
+    allowed = DEFAULTS_KEYS[key]
+    if allowed is not None and value not in allowed:
+        return f"must be one of {', '.join(allowed)}"
+    if key == "period":
+        try:
+            Month.typed(str(value), what="defaults.period")
+        except Exception as exc:  # UsageError: reported as a configuration problem
+            return str(exc)
+    return None
+
+
 def _build_defaults(raw: dict[str, Any], problems: _Problems) -> dict[str, str]:
     defaults: dict[str, str] = {}
     for key, value in raw.items():
@@ -1519,16 +1534,9 @@ def _build_defaults(raw: dict[str, Any], problems: _Problems) -> dict[str, str]:
             problems.add("[defaults]", key, f"unknown key (known: {', '.join(DEFAULTS_KEYS)})",
                          *needles)
             continue
-        allowed = DEFAULTS_KEYS[key]
-        if allowed is not None and value not in allowed:
-            problems.add("[defaults]", key, f"must be one of {', '.join(allowed)}", *needles)
+        if (problem := default_problem(key, value)) is not None:
+            problems.add("[defaults]", key, problem, *needles)
             continue
-        if key == "period":
-            try:
-                Month.typed(str(value), what="defaults.period")
-            except Exception as exc:  # UsageError: report as a configuration problem
-                problems.add("[defaults]", key, str(exc), *needles)
-                continue
         defaults[key] = str(value)
     return defaults
 

@@ -177,29 +177,14 @@ def _project_defaults(explicit: str | None) -> dict[str, str]:
     if not isinstance(defaults, dict):
         return {}
     found = {key: defaults[key] for key in DEFAULT_KEYS if key in defaults}
-    if any(not _default_reads(key, value) for key, value in found.items()):
+    from kpi.catalogue import default_problem, load_project_file
+
+    if any(default_problem(key, value) is not None for key, value in found.items()):
         # A value the option would refuse as typed ("invalid period '2025-9'", with no word
         # of kpi.toml): the catalogue refuses it instead, naming the file, the line and the
         # key, as it does every other fault of the file (`catalogue._build_defaults`).
-        from kpi.catalogue import load_project_file
-
         load_project_file(path)
     return {key: str(value) for key, value in found.items()}
-
-
-def _default_reads(key: str, value: object) -> bool:
-    """Whether a [defaults] value is one the option reads (the catalogue's rule)."""
-    from kpi.catalogue import DEFAULTS_KEYS
-    from kpi.periods import Month
-
-    if key == "period":
-        try:
-            Month.typed(str(value), what="defaults.period")
-        except KpiError:
-            return False
-        return True
-    allowed = DEFAULTS_KEYS.get(key)
-    return allowed is None or value in allowed
 
 
 @app.callback()
