@@ -360,7 +360,8 @@ def _gaps(project: Project, as_of: AsOf | None) -> list[CheckResult]:
             continue
         checked += 1
         if early := store.unfinished(project, dataset_id, as_of):
-            said = ", ".join(f"{m} (loaded on {engine._day(w)})" for m, w in sorted(early.items()))
+            said = ", ".join(f"{m} (loaded on {engine.loaded_day(w)})"
+                             for m, w in sorted(early.items()))
             partly.append(CheckResult(
                 f"in_part_{dataset_id}", f"Dataset '{dataset_id}'", CheckKind.GAPS, True,
                 f"dataset '{dataset_id}' holds {said} only in part, loaded before the month "

@@ -642,7 +642,7 @@ def _plan_windows(project: Project, kpi: KpiDef, period: Month, vs: Comparison,
     asked = f"the period {period}" + (f" less its lag of {kpi.lag}" if kpi.lag else "")
     early = getattr(available, "early", {})
     if reached < target and target in early:
-        stale = (f"stale: its rows of {target} were loaded on {_day(early[target])}, "
+        stale = (f"stale: its rows of {target} were loaded on {loaded_day(early[target])}, "
                  f"before the month ended, so they are part of it: its data ends {reached}, "
                  f"and {asked} asks for a window ending {target}")
     elif reached < target:
@@ -749,7 +749,7 @@ def require_reached(project: Project, period: Month, as_of: AsOf | None = None) 
     if partly:
         month, dataset = partly[0]
         raise DataError(f"no data reaches {period} in full: dataset '{dataset}' holds rows of "
-                        f"{month} loaded on {_day(early[dataset][month])}, before the month "
+                        f"{month} loaded on {loaded_day(early[dataset][month])}, before the month "
                         f"ended, so part of it; the latest whole month held is {latest}",
                         hint=f"choose {option('--period', latest)} or earlier, or load "
                              f"{month}'s extract again once it has ended")
@@ -983,14 +983,14 @@ def _dependencies(project: Project, kpis: Iterable[KpiDef]) -> list[KpiDef]:
     return list(needed.values())
 
 
-def _day(when: Any) -> str:
+def loaded_day(when: Any) -> str:
     """'6 December 2026': the UK day of an instant, as a note names when rows were loaded."""
     from zoneinfo import ZoneInfo
 
     from kpi.catalogue import UK
+    from kpi.periods import day_words
 
-    local = when.astimezone(ZoneInfo(UK))
-    return f"{local.day} {local:%B %Y}"
+    return day_words(when.astimezone(ZoneInfo(UK)))
 
 
 class Held(set):

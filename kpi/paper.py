@@ -57,7 +57,7 @@ from kpi.document import (
 )
 from kpi.engine import KpiResult, Outcome, Report, no_change
 from kpi.errors import ConfigError
-from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window
+from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, day_words
 from kpi.render import (  # the prose's words for figures, kept by render for every face
     STATUS_WORDS,
     kpi_value,
@@ -1839,8 +1839,8 @@ class _Builder:
         if not days:
             return inlines("as stored (table versions in the appendix)")
         if len(days) == 1:
-            return inlines(f"as loaded on {_day(days[0])}")
-        return inlines(f"as loaded between {_day(days[0])} and {_day(days[-1])}")
+            return inlines(f"as loaded on {day_words(days[0])}")
+        return inlines(f"as loaded between {day_words(days[0])} and {day_words(days[-1])}")
 
     def _introduction(self, priority: str | None) -> Section:
         project, report = self.project, self.report
@@ -2700,7 +2700,7 @@ class _Builder:
         for dataset, version in sorted(self.report.versions.items()):
             when = self.loaded.get(dataset)
             rows.append((inlines(Name(dataset)), inlines(str(version)),
-                         inlines(_day(when.date()) if when else "—")))
+                         inlines(day_words(when.date()) if when else "—")))
         return Table(columns, tuple(rows))
 
     def _revisions(self) -> list:
@@ -3016,10 +3016,6 @@ def _true_minus(text: str) -> str:
 def _points(value: float) -> str:
     """'2 percentage points', '1.5 percentage points', '1 percentage point'."""
     return f"{value:g} percentage point{'' if value == 1 else 's'}"
-
-
-def _day(day) -> str:
-    return f"{day.day} {day.strftime('%B')} {day.year}"
 
 
 def _capital(text: str) -> str:

@@ -256,3 +256,8 @@ def current_window(end: Month, *, snapshot: bool, vs: Comparison) -> Window:
     if vs == Comparison.FYTD:
         return Window.fytd(end)
     return Window.year_ending(end)
+
+
+def day_words(day) -> str:
+    """'6 December 2026': a day as the paper and the notes write it."""
+    return f"{day.day} {day.strftime('%B')} {day.year}"

@@ -197,9 +197,9 @@ def _in_part(row: dict[str, Any]) -> str:
     """The months held in part, as "2026-12 (loaded 6 December 2026, before it ended)"."""
     from datetime import datetime
 
-    from kpi.engine import _day
+    from kpi.engine import loaded_day
 
-    return "; ".join(f"{h['month']} (loaded {_day(datetime.fromisoformat(h['loaded']))}, "
+    return "; ".join(f"{h['month']} (loaded {loaded_day(datetime.fromisoformat(h['loaded']))}, "
                      "before it ended)" for h in row["held_in_part"])
 
 
