@@ -395,9 +395,7 @@ def _read_failed(query: Query, exc: BaseException, schema: Any, read: int) -> Da
     return DataError(located(Path(query.label), f"a value of two types: SQLite's driver typed "
                              f"the column {mismatch.group(2)} from its first rows, and a row "
                              f"after row {read:,} holds {found}", column=name),
-                     hint=f"read it as text, which kpi then reads as the column's declared "
-                          f"type: COALESCE(CAST({name} AS TEXT), '') AS {name} in the query; "
-                          "nothing stored was changed")
+                     hint=_as_text(name))
 
 
 def _ipc_bytes(table: Any) -> bytes:
@@ -579,9 +577,15 @@ def _check_sqlite_types(query: Query, connection: Any, mapped: dict[str, ColumnS
         raise DataError(located(Path(query.label), f"SQLite holds values of {len(kinds)} types "
                                 f"in it ({', '.join(sorted(kinds))}), which its driver reads "
                                 f"as one: {why}", column=shown),
-                        hint=f"read it as text, which kpi then reads as the column's declared "
-                             f"type: COALESCE(CAST({shown} AS TEXT), '') AS {shown} in the "
-                             "query; nothing stored was changed")
+                        hint=_as_text(shown))
+
+
+def _as_text(name: str) -> str:
+    """The hint for a SQLite column whose values are of several types: read SQLite's own text
+    of each value, which kpi then reads as the column's declared type."""
+    return (f"read it as text, which kpi then reads as the column's declared type: "
+            f"COALESCE(CAST({name} AS TEXT), '') AS {name} in the query; nothing stored was "
+            "changed")
 
 
 def _bytes_as_text(column: Any) -> Any:
