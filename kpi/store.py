@@ -456,8 +456,9 @@ def stored_rows(project: Project, dataset_id: str) -> pl.LazyFrame:
     return _scan(_table(project, dataset_id), dataset_id)
 
 
-def _scan(table: Any, dataset_id: str) -> pl.LazyFrame:
-    """A lazy scan of a table version's rows.
+def _scan(table: Any, dataset_id: str, files: list[str] | None = None) -> pl.LazyFrame:
+    """A lazy scan of a table version's rows (of `files` alone, some of its live files as
+    `data_files` names them, where the table is read as plain Parquet: `plain_files`).
 
     The table's live Parquet files (those of the version read), scanned as Polars' Delta
     reader scans them: the table's schema, the partition column from the folder names, the
@@ -467,11 +468,8 @@ def _scan(table: Any, dataset_id: str) -> pl.LazyFrame:
     Parquet type of a datetime column) is read by Polars' reader."""
     import polars as pl
 
-    protocol = table.protocol()
-    files = data_files(table)
-    # Reader version 2 is column mapping; version 3 lists its features.
-    if (protocol.min_reader_version == 2
-            or set(protocol.reader_features or ()) - PLAIN_READER_FEATURES or not files):
+    files = data_files(table) if files is None else files
+    if not plain_files(table) or not files:
         frame = pl.scan_delta(table)
         return _as_uk_time(frame, frame.collect_schema(), dataset_id)
     schema = pl.Schema(table.schema())
@@ -487,6 +485,14 @@ def _scan(table: Any, dataset_id: str) -> pl.LazyFrame:
             categorical_to_string="allow"),
         missing_columns="insert", extra_columns="ignore", glob=False).select(list(schema))
     return _as_uk_time(frame, schema, dataset_id)
+
+
+def plain_files(table: Any) -> bool:
+    """Whether the table's Parquet files are read as they are (`_scan`): no reader feature
+    but `timestampNtz`. Reader version 2 is column mapping; version 3 lists its features."""
+    protocol = table.protocol()
+    return not (protocol.min_reader_version == 2
+                or set(protocol.reader_features or ()) - PLAIN_READER_FEATURES)
 
 
 def _as_uk_time(frame: pl.LazyFrame, schema: pl.Schema, dataset_id: str) -> pl.LazyFrame:
@@ -542,36 +548,80 @@ def months(project: Project, dataset_id: str, as_of: AsOf | None = None) -> list
 def unfinished(project: Project, dataset_id: str, as_of: AsOf | None = None
                ) -> dict[Month, datetime]:
     """The months the dataset holds whose rows were loaded before the month (for a quarterly
-    or yearly row, its last month) ended in UK time, with when the earliest of their files was
-    written: a month loaded on its 4th holds its first three days, and "the year ending" it
+    or yearly row, its last month) ended in UK time, with when the earliest of them was
+    loaded: a month loaded on its 4th holds its first three days, and "the year ending" it
     counted eleven months and three days as twelve (its 92 crimes against about 920 a month
-    read as a significant improvement, exit 0). Read from the add actions' modification times
-    in the table's log (no data scan). `kpi vacuum` leaves such a month's files as they are
-    (`maintenance`), so its rewriting never makes it look finished."""
-    from zoneinfo import ZoneInfo
+    read as a significant improvement, exit 0).
 
-    import polars as pl
+    The invariant: a month is held in part exactly when the earliest load of the rows it
+    holds now happened before the month ended. Read from the add actions' modification times
+    in the table's log (no data scan; `loaded_files`): a load writes the moment it commits,
+    and every rewrite of stored rows carries their load's time forward (`_add_action`: the
+    rows of other parts a `replace_by` load writes again, `upgrade`); a restore adds the old
+    add actions as they were. `kpi vacuum` leaves such a month's files as they are
+    (`maintenance`), as Delta's compaction writes its files as made now. Kept per table
+    version (it is asked on every read, and again by the checks)."""
+    from zoneinfo import ZoneInfo
 
     from kpi.dateparts import covered
 
-    table = _table(project, dataset_id, as_of)
-    actions = pl.DataFrame(table.get_add_actions(flatten=False))
-    if not actions.height:
-        return {}
-    written = actions.group_by(pl.col("partition").struct.field("month")).agg(
-        pl.col("modification_time").min())
     spec = project.datasets.get(dataset_id)
-    uk = ZoneInfo(UK)
+    months_per_row = spec.months_per_row if spec is not None else 1
+    path = table_path(project, dataset_id)
+    state = table_state(path)
+    key = (str(path), as_of, state, months_per_row)
+    if state is not None and key in _UNFINISHED:
+        return dict(_UNFINISHED[key])
+    table = _table(project, dataset_id, as_of)
     out: dict[Month, datetime] = {}
-    for month_text, millis in written.iter_rows():
+    for month_text, loads in loaded_files(table).items():
         month = Month.parse(month_text)
         months = covered(spec, [month]) if spec is not None else [month]
         after = months[-1] + 1
-        ends = datetime(after.year, after.month, 1, tzinfo=uk)
-        when = datetime.fromtimestamp(millis / 1000, tz=UTC)
+        ends = datetime(after.year, after.month, 1, tzinfo=ZoneInfo(UK))
+        when = datetime.fromtimestamp(min(loads) / 1000, tz=UTC)
         if when < ends:
             out.update((m, when) for m in months)
+    if state is not None and table_state(path) == state:  # no commit since it was read
+        if len(_UNFINISHED) > 256:
+            _UNFINISHED.clear()
+        _UNFINISHED[key] = dict(out)
     return out
+
+
+# `unfinished` of each table version read, by (folder, point in history, `table_state`, months
+# a row stands for), as `_OPENED` keeps the tables themselves.
+_UNFINISHED: dict[tuple[str, AsOf | None, tuple[int, str | None] | None, int],
+                  dict[Month, datetime]] = {}
+
+
+def loaded_files(table: Any) -> dict[str, dict[int, list[str]]]:
+    """The live data files of a table version (local paths, as `data_files` gives them) by
+    month partition, then by when their rows were first loaded, in milliseconds since the
+    epoch: each file's add action's `modificationTime`. A load writes the moment it commits
+    as every file's; a rewrite of stored rows writes the time of the files it read them from
+    (`_add_action`), so one file holds rows of one load time, and the month's earliest is
+    that of its rows' earliest load (`unfinished`)."""
+    from urllib.parse import unquote
+
+    import polars as pl
+
+    actions = pl.DataFrame(table.get_add_actions(flatten=True))
+    if not actions.height:
+        return {}
+    local = {_in_table(file): file for file in data_files(table)}
+    out: dict[str, dict[int, list[str]]] = {}
+    for relative, month, millis in actions.select(
+            "path", "partition.month", "modification_time").iter_rows():
+        file = local.get(_in_table(unquote(relative)), unquote(relative))
+        out.setdefault(month, {}).setdefault(int(millis), []).append(file)
+    return out
+
+
+def _in_table(file: str) -> str:
+    """A data file's path from its month's folder (`month=YYYY-MM/part-...parquet`)."""
+    file = file.replace("\\", "/")
+    return file[file.rindex("month="):] if "month=" in file else file
 
 
 def parts_held(project: Project, dataset_id: str, as_of: AsOf | None = None
@@ -828,20 +878,21 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
         written: list[Path] = []
         try:
             adds = []
+            now = now_millis()  # every file the load writes holds rows loaded now
             for month in months:
                 if present and spec.replace_by:
                     kept = _kept_in_month(project, dataset_id, spec, keys, month, arrow_schema)
                     if kept and drift is not None:
                         raise _drift_kept(dataset_id, drift, f"rows of other {spec.replace_by[0]}"
                                           f" values in month {month}")
-                    if kept:
-                        adds.append(_write_month(path, month, arrow_schema, kept, written))
+                    adds.extend(_write_month(path, month, arrow_schema, [rows], written, loaded)
+                                for loaded, rows in kept)
                 for data in files.get(month, []):
                     folder = path / f"month={month}"
                     folder.mkdir(parents=True, exist_ok=True)
                     written.append(folder / data.name)
                     _move(data.path, folder / data.name)
-                    adds.append(_add_action(month, data.name, data.size, data.stats))
+                    adds.append(_add_action(month, data.name, data.size, data.stats, now))
                     if moved is not None:
                         moved(data)
             metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
@@ -1386,23 +1437,26 @@ def upgrade(project: Project, dataset_id: str) -> Upgraded:
         rows = 0
         moved_to: set[str] = set()
         opened: list[_MonthFile] = []  # every file opened, closed before a failure's clean-up
+        loads = loaded_files(table)
         try:
             adds = []
             for month in months:
                 # A month's rows, in files by the month their instant falls in, read as UK
                 # time: a time written in another zone may be in the UK's next or last month
-                # (23:30 UTC on 30 June is 00:30 BST on 1 July), as a load would put it.
-                files: dict[str, _MonthFile] = {}
-                for part in parts(by_month[month]):
-                    for target, rows_of in _by_uk_month(spec, part, month, zones):
-                        if target not in files:
-                            files[target] = _MonthFile(path, target, schema, written)
-                            opened.append(files[target])
-                        files[target].add(rows_of)
-                for target, file in files.items():
-                    adds.append(file.close())
-                    rows += file.stats.rows
-                    moved_to.add(target)
+                # (23:30 UTC on 30 June is 00:30 BST on 1 July), as a load would put it. The
+                # rows of each load apart, with its time: the upgrade loads no row.
+                for loaded, loaded_then in sorted(loads[month].items()):
+                    files: dict[str, _MonthFile] = {}
+                    for part in parts(loaded_then):
+                        for target, rows_of in _by_uk_month(spec, part, month, zones):
+                            if target not in files:
+                                files[target] = _MonthFile(path, target, schema, written)
+                                opened.append(files[target])
+                            files[target].add(rows_of)
+                    for target, file in files.items():
+                        adds.append(file.close(loaded))
+                        rows += file.stats.rows
+                        moved_to.add(target)
             months = sorted(moved_to)
             provenance = {"operation": "upgrade", "dataset": dataset_id, "rows": rows,
                           "rejected": 0, "months": months, "time_zones": zones}
@@ -1502,20 +1556,33 @@ def _refuse_unnamed_instants(spec: DatasetSpec, by_month: dict[str, list[str]],
 
 
 def _kept_in_month(project: Project, dataset_id: str, spec: DatasetSpec, keys: pl.DataFrame,
-                   month: str, arrow_schema: Any) -> list[Any]:
-    """The stored rows of `month` whose replace_by values the load does not replace."""
+                   month: str, arrow_schema: Any) -> list[tuple[int, Any]]:
+    """The stored rows of `month` whose replace_by values the load does not replace, with when
+    they were first loaded: the rows of each load time (`loaded_files`) apart, so each is
+    written again with its own (another part's early rows keep the month held in part, and
+    once every early row is replaced, the later ones' time no longer does)."""
     import polars as pl
 
     replaced = keys.filter(pl.col("month") == month).drop("month")
-    kept = (stored_rows(project, dataset_id).filter(pl.col("month") == month)
-            .join(replaced.lazy(), on=list(spec.replace_by), how="anti", nulls_equal=True)
-            .collect())
-    return [kept.to_arrow().select(arrow_schema.names).cast(arrow_schema)] if kept.height else []
+    table = _table(project, dataset_id)
+    loads = loaded_files(table).get(month, {})
+    if not plain_files(table):  # read by Delta's reader as a whole: the month's earliest time
+        loads = {min(loads): [f for files in loads.values() for f in files]} if loads else {}
+    out = []
+    for loaded, files in sorted(loads.items()):
+        kept = (_scan(table, dataset_id, files if plain_files(table) else None)
+                .filter(pl.col("month") == month)
+                .join(replaced.lazy(), on=list(spec.replace_by), how="anti", nulls_equal=True)
+                .collect())
+        if kept.height:
+            out.append((loaded, kept.to_arrow().select(arrow_schema.names).cast(arrow_schema)))
+    return out
 
 
 def _write_month(table: Path, month: str, arrow_schema: Any, parts: list[Any],
-                 written: list[Path]) -> Any:
-    """Write one month's rows into a new data file of the table; its Delta add action."""
+                 written: list[Path], loaded: int) -> Any:
+    """Write one month's rows, first loaded at `loaded`, into a new data file of the table;
+    its Delta add action."""
     file = _MonthFile(table, month, arrow_schema.remove(arrow_schema.get_field_index("month")),
                       written)
     try:
@@ -1524,7 +1591,7 @@ def _write_month(table: Path, month: str, arrow_schema: Any, parts: list[Any],
     except BaseException:
         file.abandon()
         raise
-    return file.close()
+    return file.close(loaded)
 
 
 class _MonthFile:
@@ -1550,9 +1617,11 @@ class _MonthFile:
     def add(self, part: Any) -> None:
         _write_part(self.writer, self.stats, part.select(self.schema.names).cast(self.schema))
 
-    def close(self) -> Any:
+    def close(self, loaded: int) -> Any:
+        """Its add action, its rows first loaded at `loaded` (`_add_action`)."""
         self.writer.close()
-        return _add_action(self.month, self.name, self.path.stat().st_size, self.stats.delta())
+        return _add_action(self.month, self.name, self.path.stat().st_size, self.stats.delta(),
+                           loaded)
 
     def abandon(self) -> None:
         """Close the file being given up (so it can be removed), whatever closing raises."""
@@ -1562,15 +1631,25 @@ class _MonthFile:
             pass
 
 
-def _add_action(month: str, name: str, size: int, stats: dict[str, Any]) -> Any:
-    """The Delta add action of a data file `name` in the month's folder of the table."""
-    import time
-
+def _add_action(month: str, name: str, size: int, stats: dict[str, Any], loaded: int) -> Any:
+    """The Delta add action of a data file `name` in the month's folder of the table, whose
+    rows were first loaded at `loaded` (milliseconds since the epoch), written as its
+    `modificationTime`: the moment of the load that commits it (`now_millis`), or for rows
+    stored before and written again (another part's load, `upgrade`), that of the files they
+    were read from (`loaded_files`). The one record of when a month was loaded
+    (`unfinished`): written as the rewrite's own moment, a month loaded on its 4th and
+    rewritten after it ended would read as whole."""
     from deltalake.transaction import AddAction
 
     return AddAction(path=f"month={month}/{name}", size=size, partition_values={"month": month},
-                     modification_time=int(time.time() * 1000), data_change=True,
-                     stats=json.dumps(stats))
+                     modification_time=loaded, data_change=True, stats=json.dumps(stats))
+
+
+def now_millis() -> int:
+    """The moment a load commits, as `_add_action` records it."""
+    import time
+
+    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)
