@@ -344,3 +344,38 @@ def test_a_quarter_loaded_before_it_ended_stays_held_through_another_parts_load(
         if force == early:
             _backdate(folder, version, EARLY)
     assert _held_in_part(folder) == ["2025-07", "2025-08", "2025-09"]
+
+
+def test_when_months_were_loaded_is_read_once_per_table_version(tmp_path, monkeypatch):
+    """`store.unfinished` is asked on every read and again by the checks: the log is read
+    once for each version (and point in history), and a new load is seen at once."""
+    from kpi import store
+    from kpi.catalogue import parse_project_file
+
+    folder = _loaded_early(tmp_path)
+    project = parse_project_file(folder / "kpi.toml")
+    reads: list[int] = []
+    real = store.loaded_files
+    monkeypatch.setattr(store, "loaded_files", lambda table: reads.append(1) or real(table))
+    store._UNFINISHED.clear()
+
+    def unfinished(*as_of: store.AsOf) -> tuple[set[Month], int]:
+        """The months held in part, and how often the log was read for them."""
+        before = len(reads)
+        got = store.unfinished(project, "crimes", *as_of)
+        return set(got), len(reads) - before
+
+    first = store.unfinished(project, "crimes")
+    assert set(first) == {SEPTEMBER}
+    first.clear()  # the caller's copy
+    assert unfinished() == ({SEPTEMBER}, 0)
+    assert _kpi(folder, "ingest", "crimes", _extract(
+        tmp_path / "b.csv", "B", FIRST, date(2025, 9, 30))).returncode == 0
+    assert unfinished()[0] == {SEPTEMBER}  # the new version read
+    assert unfinished() == ({SEPTEMBER}, 0)
+    assert _kpi(folder, "ingest", "crimes", _extract(
+        tmp_path / "a-september.csv", "A", date(2025, 9, 1), date(2025, 9, 30))).returncode == 0
+    assert unfinished()[0] == set()
+    assert unfinished(store.AsOf.parse("1")) == ({SEPTEMBER}, 1)
+    assert unfinished() == (set(), 0)
+    assert unfinished(store.AsOf.parse("1")) == ({SEPTEMBER}, 0)
