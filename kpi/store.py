@@ -879,9 +879,12 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
         try:
             adds = []
             now = now_millis()  # every file the load writes holds rows loaded now
+            loads = (loaded_files(_table(project, dataset_id)) if present and spec.replace_by
+                     else {})
             for month in months:
                 if present and spec.replace_by:
-                    kept = _kept_in_month(project, dataset_id, spec, keys, month, arrow_schema)
+                    kept = _kept_in_month(project, dataset_id, spec, keys, month, arrow_schema,
+                                          loads.get(month, {}))
                     if kept and drift is not None:
                         raise _drift_kept(dataset_id, drift, f"rows of other {spec.replace_by[0]}"
                                           f" values in month {month}")
@@ -1556,16 +1559,16 @@ def _refuse_unnamed_instants(spec: DatasetSpec, by_month: dict[str, list[str]],
 
 
 def _kept_in_month(project: Project, dataset_id: str, spec: DatasetSpec, keys: pl.DataFrame,
-                   month: str, arrow_schema: Any) -> list[tuple[int, Any]]:
+                   month: str, arrow_schema: Any, loads: dict[int, list[str]]
+                   ) -> list[tuple[int, Any]]:
     """The stored rows of `month` whose replace_by values the load does not replace, with when
-    they were first loaded: the rows of each load time (`loaded_files`) apart, so each is
-    written again with its own (another part's early rows keep the month held in part, and
-    once every early row is replaced, the later ones' time no longer does)."""
+    they were first loaded: the rows of each load time (`loads`, the month's `loaded_files`)
+    apart, so each is written again with its own (another part's early rows keep the month
+    held in part, and once every early row is replaced, the later ones' time no longer does)."""
     import polars as pl
 
     replaced = keys.filter(pl.col("month") == month).drop("month")
     table = _table(project, dataset_id)
-    loads = loaded_files(table).get(month, {})
     if not plain_files(table):  # read by Delta's reader as a whole: the month's earliest time
         loads = {min(loads): [f for files in loads.values() for f in files]} if loads else {}
     out = []
