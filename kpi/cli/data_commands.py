@@ -326,7 +326,8 @@ def upgrade(
     default), the zone the extracts wrote it in, and every month is rewritten, a month at a
     time, in one new version: atomic (stopped part-way, nothing changes), with kpi history and
     --as-of keeping the earlier versions. A row moves to the UK month of its instant where the
-    zone puts it in another (23:30 UTC on 30 June is in July). A stored time that zone's
+    zone puts it in another (23:30 UTC on 30 June is in July). Each row keeps when it was
+    loaded, so a month loaded before it ended is still held in part. A stored time that zone's
     clocks show twice or never names two instants or none: that dataset is refused, naming the
     first such row and counting them, and nothing is written to it (exit 3); load those months
     again from extracts with offsets, or declare the zone the source used. Each dataset is its
