@@ -3311,7 +3311,8 @@ class OracleMachine(RuleBasedStateMachine):
             return alone(k, value)
 
         want, open_, seen = [], set(), set()
-        for f in last["figures"]:
+        # the KPIs' own figures and those quoted in other KPIs' paragraphs (hidden ones too)
+        for f in last["figures"] + last.get("quoted", []):
             key = (f["kpi"], f["window"])
             if key in seen:
                 continue
