@@ -44,7 +44,15 @@ from kpi.dateparts import quarter_cut
 from kpi.errors import ConfigError, DataError, option
 from kpi.expressions import overflowed, polars_expr
 from kpi.expressions import quotient as column_quotient
-from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, current_window
+from kpi.periods import (
+    MONTH_NAMES,
+    Comparison,
+    Month,
+    Window,
+    WindowKind,
+    comparison_window,
+    current_window,
+)
 from kpi.rounding import (
     Exact,
     as_written,
@@ -736,10 +744,16 @@ def require_reached(project: Project, period: Month, as_of: AsOf | None = None) 
                       project, k, period, [k.source]))
     if gaps:
         month, dataset = gaps[0]
-        raise DataError(f"no data for {month}: dataset '{dataset}' holds no rows for {month}, "
+        spec = project.datasets[dataset]
+        # a quarterly dataset's rows stand for quarters: "holds no rows for 2025-06" read as
+        # if it were stored by month
+        missing = str(month) if spec.months_per_row == 1 else (
+            f"the quarter {MONTH_NAMES[(month - spec.months_per_row + 1).month - 1]} to "
+            f"{month.name}")
+        raise DataError(f"no data for {month}: dataset '{dataset}' holds no rows for {missing}, "
                         f"though it holds later months (up to {held[dataset]}): a gap in its "
                         "months",
-                        hint=f"load the extract for {month}, or choose another "
+                        hint=f"load the extract for {missing}, or choose another "
                              f"{option('--period')} "
                              "('kpi datasets' lists each dataset's missing months)")
     dataset, latest = max(held.items(), key=lambda item: item[1])

@@ -55,7 +55,7 @@ from kpi.document import (
     inlines,
     plain_text,
 )
-from kpi.engine import KpiResult, Outcome, Report, no_change
+from kpi.engine import KpiResult, Measured, Outcome, Report, no_change
 from kpi.errors import ConfigError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, day_words
 from kpi.render import (  # the prose's words for figures, kept by render for every face
@@ -285,6 +285,9 @@ class PlannedFigure:
 class Paper:
     document: Document
     figures: tuple[PlannedFigure, ...]  # each drawn from BoardModel.figures[spec.id]
+    # The other KPIs' figures its paragraphs quote (`quotes`), as (result, figure), in paper
+    # order, each once: the figures file lists them, so a revision of one is found.
+    quoted: tuple[tuple[KpiResult, Measured], ...] = ()
 
     @property
     def markdown(self) -> str:
@@ -1441,6 +1444,7 @@ class _Builder:
         self.breakdowns = model.breakdowns
         self.files_dir = files_dir.rstrip("/")
         self.figures: list[PlannedFigure] = []
+        self.quoted: dict[tuple[str, str], tuple[KpiResult, Measured]] = {}
         # KPIs a list of whose parts prints to more places than the KPI's, so that two parts
         # that differ never read alike (render.ranked_digits, `_ranking`): the method says so.
         self.widened: set[str] = set()
@@ -1499,7 +1503,8 @@ class _Builder:
                             sections=tuple(sections), author=notes.author, issued=issued,
                             marking=self.project.marking, period=str(self.report.period),
                             project=self.project.name)
-        return Paper(document=document, figures=tuple(self.figures))
+        return Paper(document=document, figures=tuple(self.figures),
+                     quoted=tuple(self.quoted.values()))
 
     # -- the front page ----------------------------------------------------------------------
 
@@ -2044,6 +2049,8 @@ class _Builder:
                  if r.current is not None and r.current.value is not None]
         if not shown:
             return []
+        for r, c in shown:
+            self.quoted.setdefault((r.kpi.id, c.window.code), (r, c))
         windows = {c.window for _, c in shown}
         shared = windows.pop() if len(windows) == 1 else None
         items = [inlines("; " if n else "", Name(r.kpi.title), " ", kpi_value(c.value, r.kpi),

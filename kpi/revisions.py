@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,8 +125,11 @@ def _kpi_versions(project: Project, kpi, versions: dict[str, int]) -> dict[str, 
     return {d: versions[d] for d in sorted(datasets) if d in versions}
 
 
-def figures(project: Project, report, priority: str | None, as_of: str | None) -> dict:
-    """The figures file's content for a paper."""
+def figures(project: Project, report, priority: str | None, as_of: str | None,
+            quoted: Sequence[tuple] = ()) -> dict:
+    """The figures file's content for a paper: each KPI's figures its paragraph or table row
+    prints (`figures`), and the other KPIs' figures its paragraphs quote (`quoted`, the
+    paper's (result, figure) pairs: hidden KPIs' among them), each as printed on its own."""
     from kpi.paper import printed_results
 
     items = []
@@ -145,18 +149,43 @@ def figures(project: Project, report, priority: str | None, as_of: str | None) -
                 "versions": _kpi_versions(project, kpi, report.versions),
                 "definition": definition(project, kpi),
             })
+    # A quoted figure the paper also prints as its KPI's own (the same window) is listed once,
+    # there.
+    listed = {(item["kpi"], item["window"]) for item in items}
+    also = []
+    for result, measured in quoted:
+        kpi = result.kpi
+        if (kpi.id, measured.window.code) in listed:
+            continue
+        listed.add((kpi.id, measured.window.code))
+        also.append({
+            "kpi": kpi.id, "title": kpi.title, "role": "quoted", "unit": kpi.unit.value,
+            "window": measured.window.code, "window_label": measured.window.label,
+            "value": measured.value, "shown": render.number(measured.value, kpi),
+            "versions": _kpi_versions(project, kpi, report.versions),
+            "definition": definition(project, kpi),
+        })
     return {"format": FORMAT, "project": project.name, "period": str(report.period),
             "comparison": report.comparison.value, "priority": priority, "as_of": as_of,
             "versions": dict(sorted(report.versions.items())),
             "origins": {d: store.table_origin(store.table_path(project, d))
                         for d in sorted(report.versions)},
-            "figures": items, "count": len(items), "printed": _printed(items)}
+            "figures": items, "quoted": also, "count": len(items) + len(also),
+            "printed": _printed(items + also)}
+
+
+def _listed(doc: dict) -> list:
+    """Every figure a figures file lists: the KPIs' own and those quoted (a file written
+    before quoted figures were listed has none)."""
+    quoted = doc.get("quoted", [])
+    return doc["figures"] + (quoted if isinstance(quoted, list) else [])
 
 
 def _printed(items: list) -> str:
-    """A digest of which figures a paper printed (each KPI's current and comparison, by id):
-    a figure deleted from the file by hand, or one added, no longer matches it, where the
-    appendix of revisions would have left the figure out and said nothing."""
+    """A digest of which figures a paper printed (each KPI's current and comparison, and each
+    figure quoted, by id): a figure deleted from the file by hand, or one added, no longer
+    matches it, where the appendix of revisions would have left the figure out and said
+    nothing."""
     keys = sorted(f"{item.get('kpi')}\t{item.get('role')}" for item in items)
     return hashlib.sha256("\n".join(keys).encode("utf-8")).hexdigest()[:16]
 
@@ -166,23 +195,24 @@ def _check_printed(path: Path, doc: dict, hint: str) -> None:
     file of an older kpi does not)."""
     if "printed" not in doc and "count" not in doc:
         return
-    listed = len(doc["figures"])
+    listed = len(_listed(doc))
     count = doc.get("count")
     if isinstance(count, int) and not isinstance(count, bool) and count != listed:
         raise DataError(f"{path}: it lists {listed:,} figure(s), but kpi wrote {count:,} "
                         f"(its \"count\"): figures were {'deleted' if listed < count else 'added'}"
                         " since kpi wrote it, and the appendix of revisions would leave them "
                         "out", hint=hint)
-    if doc.get("printed") != _printed(doc["figures"]):
+    if doc.get("printed") != _printed(_listed(doc)):
         raise DataError(f"{path}: the figures it lists are not the ones kpi wrote (its "
                         "\"printed\" digest): figures were deleted, added or renamed since kpi "
                         "wrote it, and the appendix of revisions would leave them out",
                         hint=hint)
 
 
-def dumps(project: Project, report, priority: str | None, as_of: str | None) -> bytes:
-    return (json.dumps(figures(project, report, priority, as_of), indent=2, ensure_ascii=False)
-            + "\n").encode("utf-8")
+def dumps(project: Project, report, priority: str | None, as_of: str | None,
+          quoted: Sequence[tuple] = ()) -> bytes:
+    return (json.dumps(figures(project, report, priority, as_of, quoted), indent=2,
+                       ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def load(path: Path, project: Project, month: Month | None = None) -> dict:
@@ -201,7 +231,8 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise DataError(f"{path}: not a figures file ({error})", hint=hint) from error
     if not isinstance(doc, dict) or doc.get("format") != FORMAT \
-            or not isinstance(doc.get("figures"), list):
+            or not isinstance(doc.get("figures"), list) \
+            or not isinstance(doc.get("quoted", []), list):
         raise DataError(f"{path}: not a figures file (no \"format\": \"{FORMAT}\")", hint=hint)
     refuse_unsafe_text(doc, str(path), DataError)
     try:
@@ -211,7 +242,7 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
         raise DataError(f"{path}: its \"period\" or \"comparison\" is not one a paper writes "
                         f"(found {json.dumps(doc.get('period'))}, "
                         f"{json.dumps(doc.get('comparison'))})", hint=hint) from None
-    for number, item in enumerate(doc["figures"], start=1):
+    for number, item in enumerate(_listed(doc), start=1):
         fields = [item.get(k) for k in ("kpi", "window", "shown")] \
             if isinstance(item, dict) else [None]
         if not all(isinstance(f, str) for f in fields):
@@ -245,7 +276,7 @@ def load(path: Path, project: Project, month: Month | None = None) -> dict:
                              "earlier one")
     partners = {(item.get("kpi"), item.get("role")): item.get("value")
                 for item in doc["figures"]}
-    for number, item in enumerate(doc["figures"], start=1):
+    for number, item in enumerate(_listed(doc), start=1):
         kpi = project.kpi(item["kpi"])
         if kpi is None or "value" not in item or not same_definition(
                 project, kpi, item.get("definition")):
@@ -356,8 +387,9 @@ def _printed_windows(last: dict, kpis: list) -> dict[str, tuple[Window | None, W
     figures file), by KPI id: the windows their revisions are computed over."""
     ids = {k.id for k in kpis}
     windows: dict[str, dict[str, Window]] = {}
-    for figure in last["figures"]:
-        role = figure.get("role")
+    for figure in _listed(last):
+        # a figure quoted in another KPI's paragraph is its KPI's current one
+        role = "current" if figure.get("role") == "quoted" else figure.get("role")
         if figure["kpi"] in ids and role in ("current", "comparison"):
             windows.setdefault(figure["kpi"], {}).setdefault(role, Window.from_code(
                 figure["window"], prior=role == "comparison"))
@@ -410,9 +442,12 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
     as redefined, not compared: its figures moved because the definition did. A last paper
     of a later month than this one is refused (`load`)."""
     period = Month.typed(str(last["period"]))
-    known = [project.kpi(i) for i in dict.fromkeys(f["kpi"] for f in last["figures"])]
-    shown = [k for k in known if k is not None and not k.hidden]
-    recorded = {f["kpi"]: f.get("definition") for f in last["figures"]}
+    listed = _listed(last)
+    known = [project.kpi(i) for i in dict.fromkeys(f["kpi"] for f in listed)]
+    # a hidden KPI's figure the last paper quoted was printed, and is compared as any other
+    quoted = {f["kpi"] for f in listed if f.get("role") == "quoted"}
+    shown = [k for k in known if k is not None and (not k.hidden or k.id in quoted)]
+    recorded = {f["kpi"]: f.get("definition") for f in listed}
     redefined = [k for k in shown if recorded[k.id] is not None
                  and not same_definition(project, k, recorded[k.id])]
     kpis = [k for k in shown if k not in redefined]
@@ -431,7 +466,7 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
                     now[(result.kpi.id, measured.window.code)] = measured.value
     items = []
     seen = set()
-    for figure in last["figures"]:
+    for figure in listed:
         key = (figure["kpi"], figure["window"])
         kpi = project.kpi(figure["kpi"])
         if key in seen or kpi is None or kpi not in kpis:
@@ -452,7 +487,7 @@ def compare(project: Project, last: dict, report, as_of: AsOf | None) -> Revisio
                                   after if value is None or old is None
                                   else _as_printed(value, old, str(figure["shown"]), kpi)))
     dropped = tuple(dict.fromkeys(
-        str(f.get("title") or f["kpi"]) for f in last["figures"]
-        if (k := project.kpi(f["kpi"])) is None or k.hidden))
+        str(f.get("title") or f["kpi"]) for f in listed
+        if (k := project.kpi(f["kpi"])) is None or k.hidden and k.id not in quoted))
     return Revisions(period.name, tuple(items), tuple(k.title for k in redefined), dropped,
-                     unchecked=any("definition" not in f for f in last["figures"]))
+                     unchecked=any("definition" not in f for f in listed))

@@ -1711,6 +1711,18 @@ def labelled(shown: str, label: str) -> str:
     return f"{shown} {' '.join([*words[:-1], words[-1][:-1]]) if one else label}"
 
 
+def labelled_figure(shown: str, label: str) -> str:
+    """A figure as the figures file wrote it (`shown`: "1,039 working days", a KPI in days
+    named by its label since every face names the unit alike; "12" for a count) said in prose
+    with its `unit_label`: the unit's name taken off whichever way it was written, the label
+    put back once."""
+    words = label.split(" ")
+    singular = " ".join([*words[:-1], words[-1][:-1]]) if words[-1].endswith("s") else label
+    names = sorted({label, singular, "days", "day"}, key=len, reverse=True)
+    bare = re.sub(" (?:" + "|".join(map(re.escape, names)) + ")$", "", shown)
+    return labelled(bare, label)
+
+
 def target_words(k: Kpi) -> str:
     """What the paper prints after a target (docs/catalogue.md, `target_source` and
     `target_illustrative`): "(illustrative: ...)" or "(illustrative)" for one the force sets

@@ -108,7 +108,7 @@ from oracle_support import (
     inc_rows,
     is_stale,
     is_tested,
-    labelled,
+    labelled_figure,
     member,
     model_refuses,
     month,
@@ -2527,7 +2527,7 @@ class OracleMachine(RuleBasedStateMachine):
                     self.fail("words", f"paper: {k.id} (noun {k.noun!r}) does not say what "
                                        f"Black people are likelier to be: {said}")
             if cur is not None and k.unit_label and k.unit not in ("seconds", "gbp"):
-                want = labelled(re.sub(r" days?$", "", cur["shown"]), k.unit_label)
+                want = labelled_figure(cur["shown"], k.unit_label)
                 STATS["presentation: unit labels read"] += 1
                 if want not in said:
                     self.fail("words", f"paper: {k.id} (unit_label {k.unit_label!r}) does not "
@@ -3311,7 +3311,8 @@ class OracleMachine(RuleBasedStateMachine):
             return alone(k, value)
 
         want, open_, seen = [], set(), set()
-        for f in last["figures"]:
+        # the KPIs' own figures and those quoted in other KPIs' paragraphs (hidden ones too)
+        for f in last["figures"] + last.get("quoted", []):
             key = (f["kpi"], f["window"])
             if key in seen:
                 continue
@@ -3432,9 +3433,9 @@ class OracleMachine(RuleBasedStateMachine):
                 continue
             STATS["paper paragraphs checked"] += 1
             for fig in (cur, cmp_):
-                # a unit_label names the unit in the prose ("12 working days"; the figures
-                # file, as a table cell, "12 days")
-                if (labelled(re.sub(r" days?$", "", fig["shown"]), k.unit_label)
+                # a unit_label names the unit in the prose ("12 working days", as the figures
+                # file writes a figure in days; a count's "12" there)
+                if (labelled_figure(fig["shown"], k.unit_label)
                         if k.unit_label else fig["shown"]) not in text_:
                     self.fail("paper_text", f"paper: {kpi_id}'s paragraph does not print its "
                                             f"{fig['role']} figure {fig['shown']!r}: {text_}")
@@ -4013,7 +4014,10 @@ def _report(request):
     if STATS["revisions: draws"] >= 3:
         # The revisions draw must revise: it once checked 0 revised figures in every seed
         # (a paper with --previous read with no load revising it between), testing nothing.
-        assert drawn >= 2 and STATS["revisions: drawn papers revising a figure"] * 2 >= drawn, (
+        # Most drawn papers revise (7 of 7 in CI's sequences), but a few draws can fall short
+        # of half by chance (1 of 3 at seed 2620): one at least, and half from six on.
+        revising = STATS["revisions: drawn papers revising a figure"]
+        assert drawn >= 2 and revising >= 1 and (drawn < 6 or revising * 2 >= drawn), (
             f"the revisions draw revised a figure in "
             f"{STATS['revisions: drawn papers revising a figure']} of {drawn} papers checked "
             f"({STATS['revisions: draws']} draws): it no longer tests the revisions listed")

@@ -417,8 +417,12 @@ def test_a_quarter_missing_before_one_held_is_a_gap_not_stale_data(tmp_path, cli
     assert cli(["--project", root, "ingest", "q", root / "q.csv"]).exit_code == 0
     refused = cli(["--project", root, "summary", "--period", "2025-07", "--vs", "yoy"])
     assert refused.exit_code == 3, refused.output
-    assert ("Error: no data for 2025-06: dataset 'q' holds no rows for 2025-06, though it "
-            "holds later months (up to 2025-09): a gap in its months") in refused.output
+    # the quarter named as a quarter, not as if the rows were stored by month
+    assert ("Error: no data for 2025-06: dataset 'q' holds no rows for the quarter April to "
+            "June 2025, though it holds later months (up to 2025-09): a gap in its months"
+            ) in " ".join(refused.output.split())
+    assert "load the extract for the quarter April to June 2025" in " ".join(
+        refused.output.split())
     (root / "calls.csv").write_text("date\n" + "".join(f"2025-0{m}-01\n" for m in (6, 7)),
                                     encoding="utf-8")
     assert cli(["--project", root, "ingest", "calls", root / "calls.csv"]).exit_code == 0

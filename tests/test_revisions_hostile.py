@@ -644,3 +644,100 @@ def test_a_revised_pair_printed_apart_is_listed_to_the_places_it_was_printed_to(
     assert "year ending September 2025" not in appendix, appendix
     assert ("| Violence positive outcome rate | year ending March 2024 | 51.87% | 44.27% |"
             in appendix), appendix
+
+
+_QUOTING = """\
+[project]
+name = "Quoted revisions"
+baseline = "2024-03"
+
+[datasets.inc]
+date = "date"
+[datasets.inc.columns]
+date = "date"
+kind = "str"
+
+[[priorities]]
+id = "p"
+title = "Priority"
+
+[[kpis]]
+id = "all"
+title = "Incidents"
+priority = "p"
+dataset = "inc"
+kind = "count"
+better = "lower"
+quotes = ["fraud"]
+
+[[kpis]]
+id = "fraud"
+title = "Fraud incidents"
+priority = "p"
+dataset = "inc"
+kind = "count"
+filter = "kind = 'fraud'"
+hidden = true
+"""
+
+
+def test_a_quoted_figure_revised_is_listed(tmp_path, cli):
+    """A paragraph quotes a hidden KPI's figure ("Related figures ...: Fraud incidents 120"):
+    June 2025 revised so that 5 of its 10 fraud incidents are recoded as other incidents, the
+    quoting KPI's own figures unchanged. The paper said "No KPI figure printed in the paper
+    for September 2025 has been revised since", exit 0: the figures file held each KPI's own
+    figures only, never those quoted. A quoted figure is listed in the file (`quoted`) and
+    compared as any other: 120 then, 115 now (10 a month for a year, less 5)."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(_QUOTING, encoding="utf-8")
+
+    def write(path, months, fraud, other):
+        lines = ["date,kind"]
+        for m in months:
+            lines += [f"{m}-05,fraud"] * fraud + [f"{m}-05,other"] * other
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    write(tmp_path / "all.csv", _months((2023, 1), (2025, 9)), 10, 20)
+    write(tmp_path / "june.csv", ["2025-06"], 5, 25)
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "all.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    first = " ".join(last.read_text(encoding="utf-8").split())
+    assert "Fraud incidents 120" in first
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "june.csv"]).exit_code == 0
+    out = tmp_path / "board.md"
+    result = cli(["--project", folder, "export", "markdown", "--full", "--period", "2025-09",
+                  "--output", out, "--previous", last.with_suffix(".figures.json")])
+    assert result.exit_code == 0, result.output
+    assert "Fraud incidents 115" in " ".join(out.read_text(encoding="utf-8").split())
+    appendix = _appendix(out)
+    assert "| Fraud incidents | year ending September 2025 | 120 | 115 |" in appendix
+    assert "has been revised since" not in appendix
+    # the quoting KPI's own figure (360 a year) did not move, and is not listed
+    assert "| Incidents |" not in appendix
+    doc = json.loads(last.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    assert [(f["kpi"], f["role"], f["window"], f["shown"]) for f in doc["quoted"]] == [
+        ("fraud", "quoted", "YE 2025-09", "120")]
+
+
+def test_quoted_figures_deleted_by_hand_are_refused(tmp_path, cli):
+    """A quoted figure deleted from the file is refused as a KPI's own figure is: its
+    revision would go unreported."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "kpi.toml").write_text(_QUOTING, encoding="utf-8")
+    lines = ["date,kind"] + [f"{m}-05,fraud" for m in _months((2023, 1), (2025, 9))]
+    (tmp_path / "all.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["--project", folder, "ingest", "inc", tmp_path / "all.csv"]).exit_code == 0
+    last = tmp_path / "last" / "board.md"
+    assert cli(["--project", folder, "export", "markdown", "--period", "2025-09",
+                "--output", last]).exit_code == 0
+    doc = json.loads(last.with_suffix(".figures.json").read_text(encoding="utf-8"))
+    assert len(doc["quoted"]) == 1
+    doc["quoted"] = []
+    result, previous, out = _export(cli, folder, tmp_path, doc)
+    assert result.exit_code == 3, result.output
+    assert "figures were deleted since kpi wrote it" in result.stderr.splitlines()[0]
+    assert not out.exists()

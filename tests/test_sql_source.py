@@ -1510,3 +1510,31 @@ def test_a_sqlite_file_is_opened_read_only(tmp_path, request):
     assert snapshot(project, "w").version is None
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT count(*) FROM typed").fetchone()[0] == before == 365
+
+
+@pytest.mark.parametrize("params", ["?mode=ro", "?mode=ro&uri=true", "?uri=true"])
+def test_a_sqlite_uri_asking_to_read_only_reads_the_file(tmp_path, request, params):
+    """`sqlite:///file.db?mode=ro`, as SQLAlchemy and SQLite's own URIs ask for read-only
+    access, was looked for as a file named with its parameters and refused as one that does
+    not exist. kpi opens the file read-only anyway: the same 365 rows are read."""
+    uri = _a_year_of_days(tmp_path, request, "sqlite")
+    project = typed_project(tmp_path / "p", "SELECT ref, day FROM typed", "", 'kind = "count"',
+                            decimals=0)
+    out, value = load_and_value(project, uri + params)
+    assert out.returncode == 0, out.stderr
+    assert value == 365
+
+
+@pytest.mark.parametrize("params", ["?mode=rw", "?immutable=1"])
+def test_a_sqlite_uri_asking_for_more_than_reading_is_refused(tmp_path, request, params):
+    """A parameter that would open the file otherwise than read-only (`mode=rw`), or trust it
+    not to change while it is read (`immutable=1`), is refused naming it: exit 3, nothing
+    stored."""
+    uri = _a_year_of_days(tmp_path, request, "sqlite")
+    project = typed_project(tmp_path / "p", "SELECT ref, day FROM typed", "", 'kind = "count"',
+                            decimals=0)
+    out = run(project, "ingest", "w", "--from-source", uri=uri + params)
+    assert out.returncode == 3, out.stderr
+    line = one_error(out.stderr)
+    assert params[1:] in line and "read-only" in line, line
+    assert snapshot(project, "w").version is None

@@ -221,6 +221,11 @@ def _close(cursor: Any, connection: Any) -> None:
         connection.close()
 
 
+# The parameters of a SQLite URI that say what kpi does anyway: read-only (`mode=ro`), and
+# SQLAlchemy's flag that the path is a URI (`uri=true`).
+_SQLITE_READ_ONLY = {("mode", "ro"), ("uri", "true"), ("uri", "1")}
+
+
 def _sqlite_path(query: Query, uri: str) -> str:
     """The file a sqlite:///path URI names: after the three slashes, a relative path (to the
     working folder) or, with a fourth, an absolute one; refused when it does not exist
@@ -231,6 +236,20 @@ def _sqlite_path(query: Query, uri: str) -> str:
         path = path[3:]
     elif path.startswith("//"):
         path = path[2:]
+    if "?" in path and not Path(path).is_file():
+        # SQLAlchemy's and SQLite's own read-only forms (`?mode=ro`, `?mode=ro&uri=true`)
+        # were looked for as a file named with them. kpi opens every SQLite file read-only;
+        # a parameter that would read otherwise (`mode=rw`, `immutable=1`, which trusts the
+        # file not to change while it is read) is refused, naming it.
+        path, _, params = path.partition("?")
+        for param in filter(None, params.split("&")):
+            name, _, value = param.partition("=")
+            if (name.lower(), value.lower()) not in _SQLITE_READ_ONLY:
+                raise ConfigError(f"{query.label}: {query.uri_env} asks SQLite for "
+                                  f"'{_show(param, 40)}'; kpi opens a SQLite file read-only "
+                                  "and takes no other parameter",
+                                  hint="leave the parameters out (sqlite:///path/to/file.db) "
+                                       "or write ?mode=ro")
     if not path or not Path(path).is_file():
         where = str(Path(path).absolute()) if path else path
         raise DataError(f"{query.label}: {query.uri_env} names a SQLite file that does not "
