@@ -138,15 +138,20 @@ def _write(folder: Path, toml: str, name: str, header: list[str], rows: list[tup
     return folder
 
 
-def _people(folder: Path, as_at: str = "", date_type: str = "date") -> Path:
+def _people(folder: Path, as_at: str = "", date_type: str = "date", time: str = "") -> Path:
     """August: one roll of 10 officers (3 minority). September: the same 10 officers and a
     member of staff (minority) at each of four weekly dates; officer P9 left before the
-    last, so the month's last roll holds 9 officers, 3 of 10 people minority."""
-    rows: list[tuple] = [("2025-08-29", f"P{i}", "officer", i < 3) for i in range(10)]
+    last, so the month's last roll holds 9 officers, 4 of 10 people minority. With `time`,
+    each roll is dated with that time of day, its people a minute apart."""
+
+    def at(day: str, i: int) -> str:
+        return f"{day} {time}:{i:02d}" if time else day
+
+    rows: list[tuple] = [(at("2025-08-29", i), f"P{i}", "officer", i < 3) for i in range(10)]
     for week in WEEKS:
-        rows += [(week, f"P{i}", "officer", i < 3) for i in range(10)
+        rows += [(at(week, i), f"P{i}", "officer", i < 3) for i in range(10)
                  if not (i == 9 and week == WEEKS[-1])]
-        rows.append((week, "S1", "staff", True))
+        rows.append((at(week, 10), "S1", "staff", True))
     return _write(folder, PEOPLE, "staff", ["as_at", "person", "role", "minority"], rows,
                   as_at, date_type=date_type)
 
@@ -311,3 +316,33 @@ def test_the_last_roll_is_each_part_s_where_parts_replace_one_another(tmp_path, 
     _load(cli, folder, "staff")
     # By hand: August 4 + 6; September's last rolls, North 5 (the 12th) and South 7.
     assert _figures(cli, folder)["officers"] == (10, 12)
+
+
+def test_rolls_dated_with_a_time_of_day_are_rolls_of_that_day(tmp_path, cli):
+    """A roll's datetimes differ by the minute it was written at: its rolls are its days
+    (the UK day of each time), and the month's last roll is the last day's rows."""
+    folder = _people(tmp_path, date_type="datetime", time="23:30")
+    _load(cli, folder, "staff")
+    line = _refused_line(cli(["--project", folder, "summary", "--period", "2025-09"]))
+    assert "the month holds a roll at each of 4 dates (2025-09-05, 2025-09-12," in line
+    _people(tmp_path, 'as_at = "last"', date_type="datetime", time="23:30")
+    assert _figures(cli, folder) == {"officers": (10, 9), "minority": (30.0, 40.0)}
+
+
+def test_the_python_face_refuses_and_reads_as_the_command_line_does(tmp_path, cli):
+    import polars as pl
+
+    import kpi
+    from kpi.errors import DataError
+
+    folder = _people(tmp_path)
+    _load(cli, folder, "staff")
+    with pytest.raises(DataError, match=r"dataset 'staff', 2025-09, column 'as_at'"):
+        kpi.open(folder / "kpi.toml").summary("2025-09")
+    _people(tmp_path, 'as_at = "last"')
+    project = kpi.open(folder / "kpi.toml")
+    rows = project.scan("staff").filter(pl.col("month") == "2025-09").collect()
+    # By hand: the last roll, 9 officers and S1, all dated the 26th.
+    assert rows.height == 10 and set(rows["as_at"].cast(pl.String)) == {"2025-09-26"}
+    frame = project.summary("2025-09")
+    assert frame.filter(pl.col("id") == "officers")["current_value"].to_list() == [9]
