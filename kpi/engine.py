@@ -43,7 +43,7 @@ from kpi.catalogue import (
     snapshot_day,
 )
 from kpi.dateparts import quarter_cut
-from kpi.errors import ConfigError, DataError, option
+from kpi.errors import ConfigError, DataError, option, visible
 from kpi.expressions import overflowed, polars_expr
 from kpi.expressions import quotient as column_quotient
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, current_window
@@ -563,7 +563,8 @@ def refuse_repeated_rolls(project: Project, dataset_id: str, scan: pl.LazyFrame,
     and one entity is listed on two of those days. Rows of events repeat their labels on a
     day (the sample's incidents) and are read as they are; so are the rows of a dataset
     declaring `as_at` (its "last" roll only, or "month", every row), and a date column of
-    months, whose rows of a month all carry the month (docs/catalogue.md, "Snapshots")."""
+    months, whose rows of a month all carry the month (docs/catalogue.md, "A roll taken more
+    than once a month")."""
     spec = project.datasets[dataset_id]
     snapshots = [k for k in kpis if k.is_snapshot]
     date = spec.column(spec.date)
@@ -589,14 +590,24 @@ def refuse_repeated_rolls(project: Project, dataset_id: str, scan: pl.LazyFrame,
         held = (listed.filter(pl.col("month") == found["month"]).get_column(day)
                 .unique().sort())
         shown = ", ".join(str(d) for d in held.head(4)) + (", ..." if held.len() > 4 else "")
-        what = ", ".join(f"{c} {_label(found[c])}" for c in labels[:3]) or "its one row"
+        named = [f"{c} {_label(found[c])}" for c in labels[:LABELS_NAMED]]
+        more = len(labels) - LABELS_NAMED
+        listing = (f"each listing {', '.join(named)}{f' (and {more} more)' if more > 0 else ''}"
+                   " once" if labels else "one row at each, and no text or true/false column "
+                   "to tell rows apart")
         raise DataError(
             f"dataset '{dataset_id}', {found['month']}, column '{spec.date}': the month holds "
-            f"a roll at each of {held.len()} dates ({shown}), each listing {what} once, so "
-            f"snapshot '{snapshots[0].id}' would count it {len(days)} times",
+            f"a roll at each of {held.len()} dates ({shown}), {listing}, so snapshot "
+            f"'{snapshots[0].id}' would count it {len(days)} times",
             hint=AS_AT_HINT.replace("the dataset's table", f"[datasets.{dataset_id}]"))
     if state is not None:
+        if len(_ROLLS_CHECKED) > 256:
+            _ROLLS_CHECKED.clear()
         _ROLLS_CHECKED.add(key)
+
+
+# The labels a refusal of repeated rolls names, in the order the dataset declares them.
+LABELS_NAMED = 5
 
 
 def _label(value: Any) -> str:
@@ -605,7 +616,7 @@ def _label(value: Any) -> str:
         return "blank"
     if isinstance(value, bool):
         return str(value).lower()
-    return f"'{value}'"
+    return f"'{visible(str(value))}'"
 
 
 def _with_weights(project: Project, frame: pl.LazyFrame, kpis: Iterable[KpiDef]) -> pl.LazyFrame:

@@ -346,3 +346,59 @@ def test_the_python_face_refuses_and_reads_as_the_command_line_does(tmp_path, cl
     assert rows.height == 10 and set(rows["as_at"].cast(pl.String)) == {"2025-09-26"}
     frame = project.summary("2025-09")
     assert frame.filter(pl.col("id") == "officers")["current_value"].to_list() == [9]
+
+
+def test_declaring_as_at_redefines_the_kpis_of_the_dataset(tmp_path):
+    """`as_at` moves the figures with no row loaded again: it is in each KPI's definition
+    digest, so the paper's appendix names them redefined rather than list revised
+    figures."""
+    from kpi.revisions import definition
+
+    digests = []
+    for as_at in ("", 'as_at = "last"', 'as_at = "month"'):
+        project = parse_project_file(_people(tmp_path, as_at) / "kpi.toml")
+        digests.append(definition(project, project.kpi("officers")))
+    assert len(set(digests)) == 3
+
+
+def test_weekly_figures_with_no_label_are_refused_as_rolls(tmp_path, cli):
+    """A file of case file quality figures, one row a week and no text column (as the
+    sample's monthly one): September's four weeks summed 400 files assessed where the last
+    week's figure is 100."""
+    toml = """\
+[project]
+name = "Weeks"
+baseline = "2025-03"
+snapshot_baseline = "2025-08"
+
+[datasets.quality]
+date = "week"
+{as_at}
+[datasets.quality.columns]
+week = "date"
+assessed = "int"
+compliant = "int"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "files"
+title = "Files assessed"
+priority = "p"
+kind = "snapshot"
+dataset = "quality"
+value = "assessed"
+better = "neutral"
+"""
+    rows = [("2025-08-29", 100, 70), *((week, 100, n) for week, n in zip(
+        WEEKS, (70, 75, 75, 80), strict=True))]
+    folder = _write(tmp_path, toml, "quality", ["week", "assessed", "compliant"], rows)
+    _load(cli, folder, "quality")
+    line = _refused_line(cli(["--project", folder, "summary", "--period", "2025-09"]))
+    assert line.endswith("2025-09-26), one row at each, and no text or true/false column to "
+                         "tell rows apart, so snapshot 'files' would count it 4 times"), line
+    _write(tmp_path, toml, "quality", ["week", "assessed", "compliant"], rows,
+           'as_at = "last"')
+    assert _figures(cli, folder)["files"] == (100, 100)
