@@ -402,3 +402,54 @@ better = "neutral"
     _write(tmp_path, toml, "quality", ["week", "assessed", "compliant"], rows,
            'as_at = "last"')
     assert _figures(cli, folder)["files"] == (100, 100)
+
+
+CRIMES = """\
+[project]
+name = "Parts"
+baseline = "2025-03"
+
+[datasets.crimes]
+date = "day"
+{as_at}
+[datasets.crimes.columns]
+day = "date"
+ref = "str"
+lpa = "str"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "crimes"
+title = "Crimes"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+better = "lower"
+"""
+
+
+def test_a_row_given_in_two_parts_of_one_month_is_found_only_by_unique(tmp_path, cli):
+    """Two files of one extract (`--parts`) both holding crime C2: with `unique = "ref"` the
+    load is refused naming both rows; without it nothing proves C2 one crime (two crimes may
+    share every other value), and September counts 4 crimes where the files hold 3
+    (docs/guarantees.md, "One extract per month")."""
+    (tmp_path / "a.csv").write_text("day,ref,lpa\n2025-09-01,C1,A\n2025-09-02,C2,B\n",
+                                    encoding="utf-8")
+    (tmp_path / "b.csv").write_text("day,ref,lpa\n2025-09-02,C2,B\n2025-09-03,C3,A\n",
+                                    encoding="utf-8")
+    load = ["--project", tmp_path, "ingest", "crimes", tmp_path / "a.csv", tmp_path / "b.csv",
+            "--parts"]
+    (tmp_path / "kpi.toml").write_text(CRIMES.format(as_at='unique = "ref"'), encoding="utf-8")
+    result = cli(load)
+    assert result.exit_code == 3, result.output
+    assert "found 'C2' again (at a.csv row 3, b.csv row 2)" in result.output
+    (tmp_path / "kpi.toml").write_text(CRIMES.format(as_at=""), encoding="utf-8")
+    assert cli(load).exit_code == 0
+    result = cli(["--project", tmp_path, "show", "crimes", "--period", "2025-09", "--format",
+                  "json"])
+    assert result.exit_code == 0, result.output
+    trend = json.loads(result.stdout)["trend"]
+    assert [row["value"] for row in trend if row["month"] == "2025-09"] == [4]
