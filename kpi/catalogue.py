@@ -234,6 +234,13 @@ class DatasetSpec:
     # The zone the source writes times without an offset in (`time_zone`; a column may
     # declare its own, see ColumnSpec.time_zone).
     time_zone: str = UK
+    # Which rows of a month a figure reads (`AS_AT`): None, every row, a month holding two or
+    # more rolls taken at other dates refused where a snapshot reads it
+    # (`kpi.engine.refuse_repeated_rolls`); "last", the rows of the month's last date (of each
+    # `replace_by` part); "month", every row, the rows declared events or one roll. Read when
+    # rows are read (`derive`), it changes no stored value, so it is left out of the
+    # declaration's fingerprint (`kpi.store.spec_digest`, the repr).
+    as_at: str | None = field(default=None, repr=False)
 
     def column(self, name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -251,6 +258,14 @@ class DatasetSpec:
     def publication_ends(self) -> frozenset[int]:
         """The months of the year (1-12) a publication of the source runs to."""
         return PUBLISHED[self.published]
+
+
+# [datasets.X] as_at = "...": which rows of a month every figure reads (DatasetSpec.as_at).
+AS_AT = {"last": "the rows of the month's last date, for a roll taken more than once a month",
+         "month": "every row of the month, for events or one roll a month"}
+AS_AT_HINT = ('write as_at = "last" in the dataset\'s table to read each month\'s last roll '
+              '(or load one snapshot a month), or as_at = "month" if the rows are events, '
+              'each to be counted')
 
 
 # [datasets.X] published = "...": the months of the year each publication runs to.
@@ -1268,7 +1283,7 @@ CHECK_KEYS = frozenset({"id", "title", "total", "parts", "tolerance"})
 COLUMN_KEYS = frozenset({"type", "from", "required", "min", "pattern", "label", "time_zone"})
 DATASET_KEYS = frozenset({"date", "columns", "unique", "description", "sources",
                           "extra_columns", "replace_by", "sheet", "derived", "source",
-                          "published", "time_zone"})
+                          "published", "time_zone", "as_at"})
 PEER_KEYS = frozenset({"column", "members", "title", "focus"})
 
 
@@ -1731,13 +1746,27 @@ def _build_datasets(raw: dict[str, Any], problems: _Problems) -> dict[str, Datas
                              needle, r"^\s*replace_by\s*=")
         derived = _derived_columns(spec.get("derived", {}), columns, ds_id, where, needle,
                                    problems)
+        as_at = spec.get("as_at")
+        if as_at is not None and as_at not in AS_AT:
+            problems.add(where, "as_at", "must be " + " or ".join(
+                f"'{k}' ({v})" for k, v in AS_AT.items()), needle, r"^\s*as_at\s*=")
+            as_at = None
+        elif as_at == "last" and (date_col is None or date_parts is not None
+                                  or date_col.type == ColumnType.MONTH):
+            # A month column (or a year and a month) gives every row of the month one date:
+            # there is no last one to choose, and several rolls of a month cannot be told.
+            problems.add(where, "as_at", "'last' chooses the month's last date, and the "
+                         "dataset's date is not a column of type date or datetime", needle,
+                         r"^\s*as_at\s*=")
+            as_at = None
         datasets[ds_id] = DatasetSpec(id=ds_id, date=str(date), columns=tuple(columns),
                                       unique=unique, description=str(spec.get("description", "")),
                                       sources=tuple(_project_path(str(p))
                                                     for p in spec.get("sources", ())),
                                       extra_columns=extra, replace_by=tuple(replace_by),
                                       sheet=sheet, date_parts=date_parts, derived=derived,
-                                      source=source, published=published, time_zone=zone)
+                                      source=source, published=published, time_zone=zone,
+                                      as_at=as_at)
     return datasets
 
 
@@ -2459,13 +2488,27 @@ def column_type(dataset: DatasetSpec, name: str) -> str | None:
     return column.type.value if column is not None else _declared_types(dataset).get(name)
 
 
+def snapshot_day(dataset: DatasetSpec) -> Any:
+    """The day of a row's date column (a datetime's UK day), which a roll is taken at."""
+    import polars as pl
+
+    column = dataset.column(dataset.date)
+    day = pl.col(dataset.date)
+    return day.dt.date() if column is not None and column.type == ColumnType.DATETIME else day
+
+
 def derive(frame: Any, dataset: DatasetSpec) -> Any:
-    """A (lazy) frame of the dataset with its derived columns added, each in turn so a derived
-    column may use the ones declared before it. Polars drops any a query does not use."""
+    """A (lazy) frame of the dataset as every figure reads it: with `as_at = "last"` only the
+    rows of each month's last date (of each `replace_by` part), and its derived columns added,
+    each in turn so a derived column may use the ones declared before it. Polars drops any a
+    query does not use."""
     import polars as pl
 
     from kpi.expressions import polars_expr
 
+    if dataset.as_at == "last":
+        day = snapshot_day(dataset)
+        frame = frame.filter(day == day.max().over(["month", *dataset.replace_by]))
     stored = tuple(name for name, dtype in _polars_schema(dataset)
                    if dtype == pl.Datetime("us", UK))
     for column in dataset.derived:

@@ -25,6 +25,7 @@ import polars as pl
 from kpi import store
 from kpi.cache import read_by_content
 from kpi.catalogue import (
+    AS_AT_HINT,
     BOUNDS,
     BOUNDS_HINT,
     DURATION_UNITS,
@@ -39,9 +40,10 @@ from kpi.catalogue import (
     change_places_of,
     derive,
     required,
+    snapshot_day,
 )
 from kpi.dateparts import quarter_cut
-from kpi.errors import ConfigError, DataError, option
+from kpi.errors import ConfigError, DataError, option, visible
 from kpi.expressions import overflowed, polars_expr
 from kpi.expressions import quotient as column_quotient
 from kpi.periods import (
@@ -545,8 +547,84 @@ def _no_value_note(project: Project, kpi: KpiDef, windows: Iterable[Window | Non
 def prepare(project: Project, dataset_id: str, kpis: Iterable[KpiDef],
             as_of: AsOf | None = None) -> pl.LazyFrame:
     """The dataset's lazy scan, with the weight columns weighted-score KPIs need joined on."""
+    kpis = list(kpis)
     frame = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+    refuse_repeated_rolls(project, dataset_id, frame, kpis, None, as_of)
     return _with_weights(project, frame, kpis)
+
+
+# The (table state, months) whose rolls `refuse_repeated_rolls` found once each: a
+# process asks again for every command's reads of the same table.
+_ROLLS_CHECKED: set[tuple] = set()
+
+
+def refuse_repeated_rolls(project: Project, dataset_id: str, scan: pl.LazyFrame,
+                          kpis: Iterable[KpiDef], months: Sequence[str] | None,
+                          as_of: AsOf | None) -> None:
+    """Refuse the figures of a snapshot (as at one month: every row of its month counted)
+    where a month it reads holds a roll taken at two or more dates, each entity listed at
+    each, so it would count each several times (a headcount of 40 where 10 are in post).
+
+    What the rows prove, in `months` (every month where None): the month's rows fall on two
+    or more days of the date column; no day holds two rows of the same labels (the text and
+    true/false columns), so each row is one entity, a person by an id or a part of a table;
+    and one entity is listed on two of those days. Rows of events repeat their labels on a
+    day (the sample's incidents) and are read as they are; so are the rows of a dataset
+    declaring `as_at` (its "last" roll only, or "month", every row), and a date column of
+    months, whose rows of a month all carry the month (docs/catalogue.md, "A roll taken more
+    than once a month")."""
+    spec = project.datasets[dataset_id]
+    snapshots = [k for k in kpis if k.is_snapshot]
+    date = spec.column(spec.date)
+    if (spec.as_at is not None or not snapshots or spec.date_parts is not None or date is None
+            or date.type not in (ColumnType.DATE, ColumnType.DATETIME)):
+        return
+    state = _held_key(project, dataset_id, as_of)
+    key = (state, tuple(months) if months is not None else None)
+    if state is not None and key in _ROLLS_CHECKED:
+        return
+    labels = [c.name for c in spec.columns if c.type in (ColumnType.STR, ColumnType.BOOL)]
+    rows = scan if months is None else scan.filter(pl.col("month").is_in(list(months)))
+    day = "__day"
+    listed = (rows.group_by("month", snapshot_day(spec).alias(day), *labels)
+              .agg(pl.len().alias("__n")).collect())
+    events = listed.filter(pl.col("__n") > 1).get_column("month").unique()
+    repeated = (listed.filter(~pl.col("month").is_in(events.implode()))
+                .group_by("month", *labels).agg(pl.col(day).sort())
+                .filter(pl.col(day).list.len() > 1).sort("month", *labels).head(1))
+    if repeated.height:
+        found = repeated.row(0, named=True)
+        days = [str(d) for d in found[day]]
+        held = (listed.filter(pl.col("month") == found["month"]).get_column(day)
+                .unique().sort())
+        shown = ", ".join(str(d) for d in held.head(4)) + (", ..." if held.len() > 4 else "")
+        named = [f"{c} {_label(found[c])}" for c in labels[:LABELS_NAMED]]
+        more = len(labels) - LABELS_NAMED
+        listing = (f"each listing {', '.join(named)}{f' (and {more} more)' if more > 0 else ''}"
+                   " once" if labels else "one row at each, and no text or true/false column "
+                   "to tell rows apart")
+        raise DataError(
+            f"dataset '{dataset_id}', {found['month']}, column '{spec.date}': the month holds "
+            f"a roll at each of {held.len()} dates ({shown}), {listing}, so snapshot "
+            f"'{snapshots[0].id}' would count it {len(days)} times",
+            hint=AS_AT_HINT.replace("the dataset's table", f"[datasets.{dataset_id}]"))
+    if state is not None:
+        if len(_ROLLS_CHECKED) > 256:
+            _ROLLS_CHECKED.clear()
+        _ROLLS_CHECKED.add(key)
+
+
+# The labels a refusal of repeated rolls names, in the order the dataset declares them.
+LABELS_NAMED = 5
+
+
+def _label(value: Any) -> str:
+    """A label's value as kpi.toml writes it: 'text', true or false, blank."""
+    if value is None:
+        return "blank"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"'{visible(str(value))}'"
 
 
 def _with_weights(project: Project, frame: pl.LazyFrame, kpis: Iterable[KpiDef]) -> pl.LazyFrame:
@@ -1798,6 +1876,7 @@ def _plan(project: Project, dataset_id: str, measures: dict[str, KpiDef], months
     aliases: dict[str, str] = {}  # a sum's expression (serialized) -> its column
     # Only the scan is read here, so derive it first: each value expression's type.
     scan = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+    refuse_repeated_rolls(project, dataset_id, scan, measures.values(), months, as_of)
     floats = _float_values(dataset_id, scan, measures.values())
     for measure_id, kpi in measures.items():
         if kpi.filter not in masks:
@@ -2602,6 +2681,7 @@ def _breakdowns_by(project: Project, dataset_id: str, column: str,
     kpis = list({request[0].id: request[0] for request in requests}.values())
     months = sorted(every)
     scan = derive(store.scan(project, dataset_id, as_of), project.datasets[dataset_id])
+    refuse_repeated_rolls(project, dataset_id, scan, kpis, months, as_of)
     # After the summary's figures (the board), a small table's rows it held (see `_HELD`)
     # where they hold every column read here, else its groups (below), else the rows.
     read = _roots([*masks.values(), *summed.values(), pl.col(column),

@@ -101,6 +101,10 @@ def definition(project: Project, kpi, _seen: frozenset[str] = frozenset(), *,
     if dataset is not None:
         # The column a row's month is read from, and the columns a filter may derive.
         own["date"] = [dataset.date, dataset.date_parts, dataset.derived]
+        if dataset.as_at is not None:
+            # Which of a month's rows are read (`as_at`): declared, the figures move with no
+            # row loaded again.
+            own["as_at"] = dataset.as_at
     for key in (kpi.population, *(kpi.populations or ())):
         if key:
             own.setdefault("population_values", {})[key] = project.populations.get(key)

@@ -1,0 +1,455 @@
+"""A snapshot (as at one month) counts every row of its month: a month holding a roll taken at
+several dates counted each person once a date (a headcount of 40 where 10 are in post, exit 0).
+What the rows prove is refused in one line (`kpi.engine.refuse_repeated_rolls`), and a dataset
+may declare which of its rows a month's figure reads (`as_at`; docs/catalogue.md, "Snapshots").
+
+Every expected figure is counted by hand from the rows written here."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from kpi.catalogue import parse_project_file
+from kpi.errors import ConfigError
+
+WEEKS = ("2025-09-05", "2025-09-12", "2025-09-19", "2025-09-26")
+
+PEOPLE = """\
+[project]
+name = "Rolls"
+baseline = "2025-03"
+snapshot_baseline = "2025-08"
+
+[datasets.staff]
+date = "as_at"
+{as_at}
+[datasets.staff.columns]
+as_at = "{date_type}"
+person = "str"
+role = "str"
+minority = "bool"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "officers"
+title = "Officer headcount"
+priority = "p"
+kind = "snapshot"
+dataset = "staff"
+filter = "role = 'officer'"
+better = "higher"
+
+[[kpis]]
+id = "minority"
+title = "Minority share"
+priority = "p"
+kind = "snapshot"
+dataset = "staff"
+numerator = "minority"
+better = "higher"
+"""
+
+TABLE = """\
+[project]
+name = "Table"
+baseline = "2025-03"
+snapshot_baseline = "2025-08"
+
+[datasets.workforce]
+date = "date"
+{as_at}
+[datasets.workforce.columns]
+date = "date"
+role = "str"
+headcount = "int"
+women = "int"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "officers"
+title = "Officer headcount"
+priority = "p"
+kind = "snapshot"
+dataset = "workforce"
+filter = "role = 'Police officer'"
+value = "headcount"
+better = "higher"
+
+[[kpis]]
+id = "women"
+title = "Officers: women"
+priority = "p"
+kind = "snapshot"
+dataset = "workforce"
+filter = "role = 'Police officer'"
+numerator = "women"
+denominator = "headcount"
+better = "higher"
+"""
+
+EVENTS = """\
+[project]
+name = "Events"
+baseline = "2025-03"
+snapshot_baseline = "2025-08"
+
+[datasets.incidents]
+date = "day"
+{as_at}
+[datasets.incidents.columns]
+day = "date"
+lpa = "str"
+grade = "str"
+attended = "bool"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "emergencies"
+title = "Emergency incidents in the month"
+priority = "p"
+kind = "snapshot"
+dataset = "incidents"
+filter = "grade = 'Emergency'"
+better = "neutral"
+"""
+
+
+def _write(folder: Path, toml: str, name: str, header: list[str], rows: list[tuple],
+           as_at: str = "", **fields: str) -> Path:
+    (folder / "kpi.toml").write_text(toml.format(as_at=as_at, **fields), encoding="utf-8")
+    with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return folder
+
+
+def _people(folder: Path, as_at: str = "", date_type: str = "date", time: str = "") -> Path:
+    """August: one roll of 10 officers (3 minority). September: the same 10 officers and a
+    member of staff (minority) at each of four weekly dates; officer P9 left before the
+    last, so the month's last roll holds 9 officers, 4 of 10 people minority. With `time`,
+    each roll is dated with that time of day, its people a minute apart."""
+
+    def at(day: str, i: int) -> str:
+        return f"{day} {time}:{i:02d}" if time else day
+
+    rows: list[tuple] = [(at("2025-08-29", i), f"P{i}", "officer", i < 3) for i in range(10)]
+    for week in WEEKS:
+        rows += [(at(week, i), f"P{i}", "officer", i < 3) for i in range(10)
+                 if not (i == 9 and week == WEEKS[-1])]
+        rows.append((at(week, 10), "S1", "staff", True))
+    return _write(folder, PEOPLE, "staff", ["as_at", "person", "role", "minority"], rows,
+                  as_at, date_type=date_type)
+
+
+def _table(folder: Path, as_at: str = "") -> Path:
+    """A table of role groups, as a HR system's report: August 100 officers (40 women), and
+    in September the same table at each week, officers 100, 102, 104 and 106 (women 40, 41,
+    42 and 43)."""
+    rows: list[tuple] = [("2025-08-29", "Police officer", 100, 40),
+                         ("2025-08-29", "PCSO", 20, 10)]
+    for week, (count, women) in zip(WEEKS, ((100, 40), (102, 41), (104, 42), (106, 43)),
+                                    strict=True):
+        rows += [(week, "Police officer", count, women), (week, "PCSO", 20, 10)]
+    return _write(folder, TABLE, "workforce", ["date", "role", "headcount", "women"], rows,
+                  as_at)
+
+
+def _events(folder: Path, as_at: str = "") -> Path:
+    """Incidents, events: August 2 emergencies; September 5 emergencies on three days (two
+    of them in Birmingham on the 3rd) and a priority incident."""
+    rows = [("2025-08-04", "Birmingham", "Emergency", True),
+            ("2025-08-20", "Coventry", "Emergency", False),
+            ("2025-09-03", "Birmingham", "Emergency", True),
+            ("2025-09-03", "Birmingham", "Emergency", True),
+            ("2025-09-10", "Birmingham", "Emergency", True),
+            ("2025-09-10", "Coventry", "Priority", True),
+            ("2025-09-17", "Coventry", "Emergency", False),
+            ("2025-09-17", "Birmingham", "Emergency", True)]
+    return _write(folder, EVENTS, "incidents", ["day", "lpa", "grade", "attended"], rows,
+                  as_at)
+
+
+def _load(cli, folder: Path, dataset: str) -> None:
+    result = cli(["--project", folder, "ingest", dataset, folder / f"{dataset}.csv"])
+    assert result.exit_code == 0, result.output
+
+
+def _figures(cli, folder: Path) -> dict[str, tuple[float, float]]:
+    result = cli(["--project", folder, "summary", "--period", "2025-09", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return {k["id"]: (k["comparison"]["value"], k["current"]["value"])
+            for k in json.loads(result.stdout)["kpis"]}
+
+
+def _refused_line(result) -> str:
+    assert result.exit_code == 3, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1, result.output
+    assert "Hint: " in result.output and 'as_at = "last"' in result.output
+    return lines[0]
+
+
+def test_a_month_of_weekly_rolls_of_people_is_refused(tmp_path, cli):
+    """Ten officers listed at four dates of September read as a headcount of 39 (and the
+    minority share as 16 of 43), exit 0, where the last roll holds 9 officers."""
+    folder = _people(tmp_path)
+    _load(cli, folder, "staff")
+    for command in (["summary", "--period", "2025-09"],
+                    ["show", "officers", "--period", "2025-09"],
+                    ["compare", "--period", "2025-09", "--by", "role"],
+                    ["export", "markdown", "--period", "2025-09", "--output",
+                     tmp_path / "out.md"]):
+        line = _refused_line(cli(["--project", folder, *command]))
+        assert re.search(r"dataset 'staff', 2025-09, column 'as_at': the month holds a roll "
+                         r"at each of 4 dates \(2025-09-05, 2025-09-12, 2025-09-19, "
+                         r"2025-09-26\), each listing person 'P0', role 'officer', minority "
+                         r"true once, so snapshot '\w+' would count it 4 times", line), line
+        assert not (tmp_path / "out.md").exists()
+
+
+def test_the_month_s_last_roll_is_read_where_the_dataset_declares_it(tmp_path, cli):
+    folder = _people(tmp_path, 'as_at = "last"')
+    _load(cli, folder, "staff")
+    # By hand: August's one roll, 10 officers and 3 of 10 minority; September's last roll
+    # (the 26th), 9 officers and, with S1, 4 of 10 people minority.
+    figures = _figures(cli, folder)
+    assert figures["officers"] == (10, 9)
+    assert figures["minority"] == (30.0, 40.0)
+    # The breakdown reads the same rows: the last roll's 9 officers and 1 member of staff.
+    result = cli(["--project", folder, "compare", "--period", "2025-09", "--by", "role",
+                  "--kpi", "officers", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert '"officer"' in result.stdout and "39" not in result.stdout
+
+
+def test_a_table_of_role_groups_at_each_week_is_refused_and_its_last_week_read(tmp_path,
+                                                                               cli):
+    folder = _table(tmp_path)
+    _load(cli, folder, "workforce")
+    line = _refused_line(cli(["--project", folder, "summary", "--period", "2025-09"]))
+    assert ("dataset 'workforce', 2025-09, column 'date': the month holds a roll at each of "
+            "4 dates (2025-09-05, 2025-09-12, 2025-09-19, 2025-09-26), each listing role "
+            "'PCSO' once, so snapshot 'officers' would count it 4 times") in line
+    # Declared, the last week's table: 106 officers, 43 of them women (40.6%); before, 412
+    # officers (100 + 102 + 104 + 106), exit 0.
+    _table(tmp_path, 'as_at = "last"')
+    figures = _figures(cli, folder)
+    assert figures["officers"] == (100, 106)
+    assert figures["women"] == (40.0, pytest.approx(100 * 43 / 106))
+
+
+def test_events_repeating_their_labels_on_a_day_are_counted_as_before(tmp_path, cli):
+    """The sample's snapshot of one month's incidents: rows of events list the same labels
+    twice on a day (two Birmingham emergencies on the 3rd), so no month reads as rolls."""
+    folder = _events(tmp_path)
+    _load(cli, folder, "incidents")
+    assert _figures(cli, folder)["emergencies"] == (2, 5)
+
+
+def test_events_declared_so_are_counted_where_their_days_look_like_rolls(tmp_path, cli):
+    """One emergency a day in Birmingham on three days looks like a roll of one taken three
+    times: refused until the dataset says its rows are events (`as_at = "month"`)."""
+    rows = [("2025-08-04", "Birmingham", "Emergency", True),
+            *((day, "Birmingham", "Emergency", True)
+              for day in ("2025-09-03", "2025-09-10", "2025-09-17"))]
+    folder = _write(tmp_path, EVENTS, "incidents", ["day", "lpa", "grade", "attended"], rows)
+    _load(cli, folder, "incidents")
+    line = _refused_line(cli(["--project", folder, "summary", "--period", "2025-09"]))
+    assert "each listing lpa 'Birmingham', grade 'Emergency', attended true once" in line
+    _write(tmp_path, EVENTS, "incidents", ["day", "lpa", "grade", "attended"], rows,
+           'as_at = "month"')
+    assert _figures(cli, folder)["emergencies"] == (1, 3)
+
+
+def test_a_roll_a_month_dated_by_its_month_is_read_as_before(tmp_path, cli):
+    """A date column of months gives every row of a month one date: one roll a month, as
+    the sample's ethics training and case file quality hold; nothing to refuse."""
+    rows = [("2025-08", f"P{i}", "officer", i < 3) for i in range(10)]
+    rows += [("2025-09", f"P{i}", "officer", i < 3) for i in range(9)]
+    folder = _write(tmp_path, PEOPLE, "staff", ["as_at", "person", "role", "minority"], rows,
+                    date_type="month")
+    _load(cli, folder, "staff")
+    assert _figures(cli, folder)["officers"] == (10, 9)
+
+
+def test_as_at_is_refused_where_it_reads_nothing(tmp_path):
+    _people(tmp_path, 'as_at = "first"')
+    with pytest.raises(ConfigError) as caught:
+        parse_project_file(tmp_path / "kpi.toml")
+    assert "key 'as_at': must be 'last'" in str(caught.value)
+    _people(tmp_path, 'as_at = "last"', date_type="month")
+    with pytest.raises(ConfigError) as caught:
+        parse_project_file(tmp_path / "kpi.toml")
+    assert ("key 'as_at': 'last' chooses the month's last date, and the dataset's date is "
+            "not a column of type date or datetime") in str(caught.value)
+
+
+def test_the_last_roll_is_each_part_s_where_parts_replace_one_another(tmp_path, cli):
+    """Two forces' rolls, each loaded as its own part (`replace_by`), dated on different
+    days: each force's last roll is read, not only the force dated last."""
+    toml = PEOPLE.replace('date = "as_at"\n', 'date = "as_at"\nreplace_by = "force"\n') \
+        .replace('person = "str"', 'person = "str"\nforce = "str"')
+    rows = [("2025-08-29", "North", f"N{i}", "officer", False) for i in range(4)]
+    rows += [("2025-08-29", "South", f"S{i}", "officer", False) for i in range(6)]
+    for week in WEEKS[:2]:  # North's last roll is the 12th, South's the 26th
+        rows += [(week, "North", f"N{i}", "officer", False) for i in range(5)]
+    for week in WEEKS:
+        rows += [(week, "South", f"S{i}", "officer", False) for i in range(7)]
+    folder = _write(tmp_path, toml, "staff", ["as_at", "force", "person", "role", "minority"],
+                    rows, 'as_at = "last"', date_type="date")
+    _load(cli, folder, "staff")
+    # By hand: August 4 + 6; September's last rolls, North 5 (the 12th) and South 7.
+    assert _figures(cli, folder)["officers"] == (10, 12)
+
+
+def test_rolls_dated_with_a_time_of_day_are_rolls_of_that_day(tmp_path, cli):
+    """A roll's datetimes differ by the minute it was written at: its rolls are its days
+    (the UK day of each time), and the month's last roll is the last day's rows."""
+    folder = _people(tmp_path, date_type="datetime", time="23:30")
+    _load(cli, folder, "staff")
+    line = _refused_line(cli(["--project", folder, "summary", "--period", "2025-09"]))
+    assert "the month holds a roll at each of 4 dates (2025-09-05, 2025-09-12," in line
+    _people(tmp_path, 'as_at = "last"', date_type="datetime", time="23:30")
+    assert _figures(cli, folder) == {"officers": (10, 9), "minority": (30.0, 40.0)}
+
+
+def test_the_python_face_refuses_and_reads_as_the_command_line_does(tmp_path, cli):
+    import polars as pl
+
+    import kpi
+    from kpi.errors import DataError
+
+    folder = _people(tmp_path)
+    _load(cli, folder, "staff")
+    with pytest.raises(DataError, match=r"dataset 'staff', 2025-09, column 'as_at'"):
+        kpi.open(folder / "kpi.toml").summary("2025-09")
+    _people(tmp_path, 'as_at = "last"')
+    project = kpi.open(folder / "kpi.toml")
+    rows = project.scan("staff").filter(pl.col("month") == "2025-09").collect()
+    # By hand: the last roll, 9 officers and S1, all dated the 26th.
+    assert rows.height == 10 and set(rows["as_at"].cast(pl.String)) == {"2025-09-26"}
+    frame = project.summary("2025-09")
+    assert frame.filter(pl.col("id") == "officers")["current_value"].to_list() == [9]
+
+
+def test_declaring_as_at_redefines_the_kpis_of_the_dataset(tmp_path):
+    """`as_at` moves the figures with no row loaded again: it is in each KPI's definition
+    digest, so the paper's appendix names them redefined rather than list revised
+    figures."""
+    from kpi.revisions import definition
+
+    digests = []
+    for as_at in ("", 'as_at = "last"', 'as_at = "month"'):
+        project = parse_project_file(_people(tmp_path, as_at) / "kpi.toml")
+        digests.append(definition(project, project.kpi("officers")))
+    assert len(set(digests)) == 3
+
+
+def test_weekly_figures_with_no_label_are_refused_as_rolls(tmp_path, cli):
+    """A file of case file quality figures, one row a week and no text column (as the
+    sample's monthly one): September's four weeks summed 400 files assessed where the last
+    week's figure is 100."""
+    toml = """\
+[project]
+name = "Weeks"
+baseline = "2025-03"
+snapshot_baseline = "2025-08"
+
+[datasets.quality]
+date = "week"
+{as_at}
+[datasets.quality.columns]
+week = "date"
+assessed = "int"
+compliant = "int"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "files"
+title = "Files assessed"
+priority = "p"
+kind = "snapshot"
+dataset = "quality"
+value = "assessed"
+better = "neutral"
+"""
+    rows = [("2025-08-29", 100, 70), *((week, 100, n) for week, n in zip(
+        WEEKS, (70, 75, 75, 80), strict=True))]
+    folder = _write(tmp_path, toml, "quality", ["week", "assessed", "compliant"], rows)
+    _load(cli, folder, "quality")
+    line = _refused_line(cli(["--project", folder, "summary", "--period", "2025-09"]))
+    assert line.endswith("2025-09-26), one row at each, and no text or true/false column to "
+                         "tell rows apart, so snapshot 'files' would count it 4 times"), line
+    _write(tmp_path, toml, "quality", ["week", "assessed", "compliant"], rows,
+           'as_at = "last"')
+    assert _figures(cli, folder)["files"] == (100, 100)
+
+
+CRIMES = """\
+[project]
+name = "Parts"
+baseline = "2025-03"
+
+[datasets.crimes]
+date = "day"
+{as_at}
+[datasets.crimes.columns]
+day = "date"
+ref = "str"
+lpa = "str"
+
+[[priorities]]
+id = "p"
+title = "P"
+
+[[kpis]]
+id = "crimes"
+title = "Crimes"
+priority = "p"
+kind = "count"
+dataset = "crimes"
+better = "lower"
+"""
+
+
+def test_a_row_given_in_two_parts_of_one_month_is_found_only_by_unique(tmp_path, cli):
+    """Two files of one extract (`--parts`) both holding crime C2: with `unique = "ref"` the
+    load is refused naming both rows; without it nothing proves C2 one crime (two crimes may
+    share every other value), and September counts 4 crimes where the files hold 3
+    (docs/guarantees.md, "One extract per month")."""
+    (tmp_path / "a.csv").write_text("day,ref,lpa\n2025-09-01,C1,A\n2025-09-02,C2,B\n",
+                                    encoding="utf-8")
+    (tmp_path / "b.csv").write_text("day,ref,lpa\n2025-09-02,C2,B\n2025-09-03,C3,A\n",
+                                    encoding="utf-8")
+    load = ["--project", tmp_path, "ingest", "crimes", tmp_path / "a.csv", tmp_path / "b.csv",
+            "--parts"]
+    (tmp_path / "kpi.toml").write_text(CRIMES.format(as_at='unique = "ref"'), encoding="utf-8")
+    result = cli(load)
+    assert result.exit_code == 3, result.output
+    assert "found 'C2' again (at a.csv row 3, b.csv row 2)" in result.output
+    (tmp_path / "kpi.toml").write_text(CRIMES.format(as_at=""), encoding="utf-8")
+    assert cli(load).exit_code == 0
+    result = cli(["--project", tmp_path, "show", "crimes", "--period", "2025-09", "--format",
+                  "json"])
+    assert result.exit_code == 0, result.output
+    trend = json.loads(result.stdout)["trend"]
+    assert [row["value"] for row in trend if row["month"] == "2025-09"] == [4]
