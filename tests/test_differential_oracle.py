@@ -3325,6 +3325,12 @@ class OracleMachine(RuleBasedStateMachine):
                 open_.add(row)
                 continue
             old, new = next(iter(before)), next(iter(after))
+            if any(isinstance(v, float) and abs(v) >= 2**53 for v in (old, new)):
+                # DuckDB's sum as a double past 2**53 (2.3058891260738782e+23 of kpi's exact
+                # 230588912607387823837929) cannot tell a revision in its units: not judged
+                STATS["revisions: figures past 2**53 left open"] += 1
+                open_.add(row)
+                continue
             if alone(k, old) != alone(k, f["value"]):
                 self.fail("revisions", f"export --previous {last_path.name}: {k.id} "
                                        f"{f['window']} printed {f['value']} last time, where "
