@@ -879,8 +879,11 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
         try:
             adds = []
             now = now_millis()  # every file the load writes holds rows loaded now
-            loads = (loaded_files(_table(project, dataset_id)) if present and spec.replace_by
-                     else {})
+            # months held in part (loaded before they ended): rows loaded again as they were
+            # keep that time (`_loaded_again`)
+            early = {str(m) for m in unfinished(project, dataset_id)} if present else set()
+            loads = (loaded_files(_table(project, dataset_id))
+                     if present and (spec.replace_by or early & set(months)) else {})
             for month in months:
                 if present and spec.replace_by:
                     kept = _kept_in_month(project, dataset_id, spec, keys, month, arrow_schema,
@@ -890,6 +893,16 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
                                           f" values in month {month}")
                     adds.extend(_write_month(path, month, arrow_schema, [rows], written, loaded)
                                 for loaded, rows in kept)
+                again = (_loaded_again(project, dataset_id, spec, keys, month, arrow_schema,
+                                       files.get(month, []), loads.get(month, {}), now)
+                         if month in early else None)
+                if again is not None:
+                    adds.extend(_write_month(path, month, arrow_schema, [rows], written, loaded)
+                                for loaded, rows in again)
+                    for data in files.get(month, []):
+                        if moved is not None:
+                            moved(data)
+                    continue
                 for data in files.get(month, []):
                     folder = path / f"month={month}"
                     folder.mkdir(parents=True, exist_ok=True)
@@ -1580,6 +1593,64 @@ def _kept_in_month(project: Project, dataset_id: str, spec: DatasetSpec, keys: p
         if kept.height:
             out.append((loaded, kept.to_arrow().select(arrow_schema.names).cast(arrow_schema)))
     return out
+
+
+def _loaded_again(project: Project, dataset_id: str, spec: DatasetSpec, keys: pl.DataFrame,
+                  month: str, arrow_schema: Any, staged: list[DataFile],
+                  loads: dict[int, list[str]], now: int) -> list[tuple[int, Any]] | None:
+    """The rows a load writes into a month held in part (its earliest rows loaded before it
+    ended: `unfinished`), each part (of `replace_by`, or the month whole) with when its rows
+    were first loaded: a part whose rows are those stored, row for row, keeps the earliest
+    time of its stored rows, the rest `now`. Loading the same rows again after the month
+    ended adds nothing to show it whole: a nightly job loading one force's extract, which
+    stopped on the 4th, beside another's fresh one made the month read as whole (and a
+    year of eleven months and three days counted as twelve, exit 0). None where every part
+    changed (the staged files are moved as they are)."""
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parts = list(spec.replace_by)
+    names = [n for n in arrow_schema.names if n != "month"]
+    target = arrow_schema.remove(arrow_schema.get_field_index("month"))
+    if not staged:
+        return None
+    new = pl.DataFrame(pa.concat_tables([pq.read_table(d.path).select(names).cast(target)
+                                         for d in staged]))
+    table = _table(project, dataset_id)
+    if not plain_files(table):  # read by Delta's reader as a whole: the month's earliest time
+        loads = {min(loads): []} if loads else {}
+    replaced = keys.filter(pl.col("month") == month).drop("month")
+    stored = []
+    for loaded, files in sorted(loads.items()):
+        rows = _scan(table, dataset_id, files or None).filter(pl.col("month") == month)
+        if parts:
+            rows = rows.join(replaced.lazy(), on=parts, how="semi", nulls_equal=True)
+        got = rows.collect()
+        if got.height:
+            stored.append(pl.DataFrame(got.to_arrow().select(names).cast(target))
+                          .with_columns(pl.lit(loaded).alias("__loaded")))
+    if not stored:
+        return None
+    before = pl.concat(stored)
+
+    def by_part(frame: pl.DataFrame) -> dict[tuple, pl.DataFrame]:
+        if not parts:
+            return {(): frame}
+        return {tuple(k): v for k, v in frame.partition_by(parts, as_dict=True).items()}
+
+    then = by_part(before)
+    out: dict[int, list[pl.DataFrame]] = {}
+    for part, rows in by_part(new).items():
+        old = then.get(part)
+        same = old is not None and old.height == rows.height and old.drop("__loaded").sort(
+            names, nulls_last=True).equals(rows.sort(names, nulls_last=True))
+        loaded = min(old.get_column("__loaded").to_list()) if same and old is not None else now
+        out.setdefault(loaded, []).append(rows)
+    if list(out) == [now]:
+        return None
+    return [(loaded, pl.concat(frames).to_arrow().cast(target))
+            for loaded, frames in sorted(out.items())]
 
 
 def _write_month(table: Path, month: str, arrow_schema: Any, parts: list[Any],

@@ -379,3 +379,55 @@ def test_when_months_were_loaded_is_read_once_per_table_version(tmp_path, monkey
     assert unfinished(store.AsOf.parse("1")) == ({SEPTEMBER}, 1)
     assert unfinished() == (set(), 0)
     assert unfinished(store.AsOf.parse("1")) == ({SEPTEMBER}, 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# The same rows loaded again after the month ended
+
+def test_one_parts_extract_loaded_again_unchanged_beside_anothers_keeps_the_month_in_part(
+        tmp_path):
+    """A nightly job loads every force's extract: force A's stopped on 3 September (loaded on
+    the 4th), force B's is fresh. Loaded together after September ended, A's three days of
+    September were written again as loaded then, so September read as whole: the year ending
+    it counted A's eleven months and three days as twelve (676 of A's rows beside B's 730),
+    exit 0. A part whose rows are those stored, row for row, keeps their load time: the month
+    stays held in part; A's full September, loaded since, releases it."""
+    folder = _project(tmp_path / "p", replace_by=True)
+    a = _extract(tmp_path / "a.csv", "A", FIRST, date(2025, 9, 3))
+    assert _kpi(folder, "ingest", "crimes", a).returncode == 0
+    _backdate(folder, 0, EARLY)
+    assert _held_in_part(folder) == ["2025-09"]
+    b = _extract(tmp_path / "b.csv", "B", FIRST, date(2025, 9, 30))
+    done = _kpi(folder, "ingest", "crimes", a, b)
+    assert done.returncode == 0, done.stderr
+    assert _held_in_part(folder) == ["2025-09"]
+    _refused_as_in_part(_year_ending_september(folder))
+    # August: both forces whole, as counted by hand
+    august = _kpi(folder, "summary", "--period", "2025-08", "--vs", "previous", "--format",
+                  "json")
+    assert json.loads(august.stdout)["kpis"][0]["current"]["value"] == 2 * _year_ending(8)
+    full = _extract(tmp_path / "a-full.csv", "A", FIRST, date(2025, 9, 30))
+    assert _kpi(folder, "ingest", "crimes", full, b).returncode == 0
+    assert _held_in_part(folder) == []
+    assert _counted(_year_ending_september(folder)) == 2 * _year_ending(9)
+
+
+def test_a_month_loaded_again_unchanged_keeps_its_load_time_and_changed_releases_it(tmp_path):
+    """Without parts: the extract revised in August alone (one row's reference), loaded after
+    September ended, gives September's rows as they were, so September keeps the 4th; an
+    extract adding 4 September is new evidence of the month, loaded after it ended."""
+    folder = _project(tmp_path / "p")
+    a = _extract(tmp_path / "a.csv", "A", FIRST, date(2025, 9, 3))
+    assert _kpi(folder, "ingest", "crimes", a).returncode == 0
+    _backdate(folder, 0, EARLY)
+    revised = tmp_path / "revised.csv"
+    revised.write_text(a.read_text(encoding="utf-8").replace("A20250805-0", "A20250805-X"),
+                       encoding="utf-8")
+    done = _kpi(folder, "ingest", "crimes", revised)
+    assert done.returncode == 0, done.stderr
+    assert _held_in_part(folder) == ["2025-09"]
+    _refused_as_in_part(_year_ending_september(folder))
+    more = _extract(tmp_path / "more.csv", "A", FIRST, date(2025, 9, 4))
+    done = _kpi(folder, "ingest", "crimes", more)
+    assert done.returncode == 0, done.stderr
+    assert _held_in_part(folder) == []
