@@ -881,7 +881,9 @@ def replace_months(project: Project, dataset_id: str, files: dict[str, list[Data
             now = now_millis()  # every file the load writes holds rows loaded now
             # months held in part (loaded before they ended): rows loaded again as they were
             # keep that time (`_loaded_again`)
-            early = {str(m) for m in unfinished(project, dataset_id)} if present else set()
+            # (only those that have ended since: a load before the month ends is early too)
+            early = ({str(m) for m in unfinished(project, dataset_id) if _ended(spec, m, now)}
+                     if present else set())
             loads = (loaded_files(_table(project, dataset_id))
                      if present and (spec.replace_by or early & set(months)) else {})
             for month in months:
@@ -1593,6 +1595,18 @@ def _kept_in_month(project: Project, dataset_id: str, spec: DatasetSpec, keys: p
         if kept.height:
             out.append((loaded, kept.to_arrow().select(arrow_schema.names).cast(arrow_schema)))
     return out
+
+
+def _ended(spec: DatasetSpec, month: Month, millis: int) -> bool:
+    """Whether the month (a quarterly or yearly row's last month) had ended in UK time at
+    `millis`, as `unfinished` judges a load."""
+    from zoneinfo import ZoneInfo
+
+    from kpi.dateparts import covered
+
+    after = covered(spec, [month])[-1] + 1
+    return datetime.fromtimestamp(millis / 1000, tz=UTC) >= datetime(
+        after.year, after.month, 1, tzinfo=ZoneInfo(UK))
 
 
 def _loaded_again(project: Project, dataset_id: str, spec: DatasetSpec, keys: pl.DataFrame,
