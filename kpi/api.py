@@ -106,7 +106,7 @@ def opened(definition: catalogue.Project, digest: str | None, *,
 def find_kpi(project: catalogue.Project, kpi_id: str) -> KpiDef:
     """The KPI with this id, or a UsageError naming the closest ids (titles count too, so
     'knife' finds knife_crime)."""
-    from kpi.errors import closest
+    from kpi.errors import closest, spelled
 
     kpi = project.kpi(_text(kpi_id, "a KPI id"))
     if kpi is not None:
@@ -115,7 +115,8 @@ def find_kpi(project: catalogue.Project, kpi_id: str) -> KpiDef:
     close += [k.id for k in project.kpis
               if kpi_id.lower() in k.title.lower() and k.id not in close]
     hint = ("did you mean " + " or ".join(f"'{c}'" for c in close[:5]) + "?" if close
-            else "'kpi catalogue' lists every KPI id")
+            else spelled("'kpi catalogue' lists every KPI id",
+                         "project.kpi_ids lists every KPI id"))
     raise UsageError(f"unknown KPI '{kpi_id}' in {project.path.name}", hint=hint)
 
 
@@ -225,6 +226,15 @@ class Paper:
     charts_dir: Path | None
 
 
+def covers_type() -> Any:
+    """The frames' `covers` (kpi.render.covers_json): each column telling parts of the data
+    apart, its label, and the parts whose rows a figure adds together."""
+    import polars as pl
+
+    return pl.List(pl.Struct({"column": pl.String, "label": pl.String,
+                              "parts": pl.List(pl.String)}))
+
+
 # The columns of `Project.summary()`: the JSON's fields of one KPI (docs/json.md), flattened.
 WINDOW_FIELDS = ("label", "start", "end", "value", "numerator", "denominator")
 
@@ -249,9 +259,9 @@ def _summary_schema() -> dict[str, Any]:
                "target_met": pl.Boolean, "assurance": pl.String, "change_note": pl.String,
                "target_source": pl.String, "target_illustrative": pl.Boolean,
                "population_source": pl.String, "population_illustrative": pl.Boolean,
-               "unit_label": pl.String}
-    assert tuple(schema)[-5:-1] == PROVENANCE_FIELDS, \
-        "the provenance fields come last but the unit's name, added after them"
+               "unit_label": pl.String, "covers": covers_type()}
+    assert tuple(schema)[-6:-2] == PROVENANCE_FIELDS, \
+        "the provenance fields come last but the unit's name and covers, added after them"
     return schema
 
 
@@ -280,6 +290,8 @@ def summary_row(kpi: dict[str, Any]) -> dict[str, Any]:
     row |= {key: kpi[key] for key in PROVENANCE_FIELDS}
     # The name of the unit every face prints its figures with (kpi.render.unit_name).
     row["unit_label"] = kpi["unit_label"]
+    # What the figure adds together (kpi.render.covers_json), as the JSON gives it.
+    row["covers"] = kpi["covers"]
     return row
 
 
@@ -361,6 +373,7 @@ class Project:
         verdicts: what `kpi summary` prints. A period no live KPI has data for is a
         DataError."""
         from kpi import engine, verdicts
+        from kpi.compare import with_covers
 
         project = self._catalogue()
         month, comparison, cutoff = _month(period), _comparison(vs, project), _as_of(as_of)
@@ -372,6 +385,8 @@ class Project:
         report = engine.evaluate(project, month, comparison, kpis, as_of=cutoff,
                                  series=verdicts.SERIES_MONTHS)
         _require_some_data(project, report, month)
+        # What each figure adds together, which every face of the summary says.
+        report = with_covers(project, report, cutoff)
         return Summary(project.name, report, verdicts.verdicts(project, report, as_of=cutoff),
                        [(p.id, p.title) for p in project.priorities])
 
@@ -433,6 +448,7 @@ class Project:
         KPI with no data on or before the period is a DataError, as a period no KPI has data
         for is to `report` (a window with a gap is shown: its trend shows the gap)."""
         from kpi import engine, verdicts
+        from kpi.compare import with_covers
 
         project = self._catalogue()
         month, comparison, cutoff = _month(period), _comparison(vs, project), _as_of(as_of)
@@ -443,6 +459,8 @@ class Project:
         # windows (at least the summary's `verdicts.SERIES_MONTHS`, whatever `months` is).
         report, end, trend = _trend(project, kpi, month, comparison, months, cutoff,
                                     verdicts.SERIES_MONTHS)
+        # What the figure adds together, as the summary says it (compare.with_covers).
+        report = with_covers(project, report, cutoff)
         result = report.results[0]
         # The summary's verdict, by the summary's own code: `months` chooses only how many of
         # the trend's months are shown, never the months the limits and signals come from.
@@ -842,6 +860,7 @@ def _compare_schema(columns: Sequence[str]) -> dict[str, Any]:
             "comparison_start", "comparison_end", "current_start", "current_end", "status",
             "note", "change_note", "population_source"}
     types["notes"] = pl.List(pl.String)
+    types["covers"] = covers_type()
     return {c: types.get(c, pl.String if c in text else pl.Float64) for c in columns}
 
 
@@ -851,7 +870,7 @@ def require_parts(project: catalogue.Project, result: PeerComparison) -> None:
     refusal says so (a KPI's note, "rows with a blank 'lpa' are not compared", would not be
     why); else why no KPI has data."""
     from kpi.checks import why_no_data
-    from kpi.errors import DataError, no_data
+    from kpi.errors import DataError, no_data, spelled
 
     if any(k.parts for k in result.kpis):
         return
@@ -864,8 +883,10 @@ def require_parts(project: catalogue.Project, result: PeerComparison) -> None:
         raise DataError(
             f"no member of peer group '{group.id}' ({', '.join(group.members)}) has rows by "
             f"'{result.by}' in the months compared for {result.period}",
-            hint=f"'kpi compare --by {result.by}' (without --peers) lists the parts the "
-                 f"data holds; spell the members of [peers.{group.id}] in kpi.toml as it does")
+            hint=spelled(f"'kpi compare --by {result.by}' (without --peers)",
+                         f"project.compare('{result.period}', {result.by!r}) (without peers)")
+            + f" lists the parts the data holds; spell the members of [peers.{group.id}] in "
+              "kpi.toml as it does")
     reason = why_no_data(project, [(k.kpi, k.note) for k in result.kpis])
     raise no_data(result.period, reason, by=result.by)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from kpi import engine, stats, store, verdicts
+from kpi import engine, render, stats, store, verdicts
 from kpi.cache import read_by_content
 from kpi.catalogue import (
     BOUNDS,
@@ -65,6 +65,9 @@ class PartResult:
     # A count's: this part's change against the others' pooled change (stats.against_rest),
     # the test by which the board paper finds a part whose change stands out.
     change_vs_rest: stats.Significance | None = None
+    # The parts of each other column telling parts of the data apart whose rows this part's
+    # figure adds together (`_with_part_covers`): a crime type's, of three forces loaded.
+    covers: tuple[engine.Covered, ...] = ()
 
     def __post_init__(self) -> None:
         # Its change and status as far as its two figures alone say (engine.unfigured); what
@@ -360,6 +363,8 @@ def compare(project: Project, period: Month, by: str, vs: Comparison = Compariso
         if absent:
             notes.append(f"the data holds no rows for {', '.join(absent)} of peer group "
                          f"'{group.id}'")
+    # What each part's figure adds together, which every face of the comparison says.
+    results = _with_part_covers(project, results, by, as_of)
     return PeerComparison(period=period, vs=vs, by=by, focus=focus, peers=group,
                           kpis=tuple(results), versions=versions, notes=tuple(notes))
 
@@ -1130,14 +1135,177 @@ def _in_order(parts: Iterable[str | None]) -> tuple[str | None, ...]:
             *((None,) if None in found else ()))
 
 
-@dataclass(frozen=True)
-class Covered:
-    """The parts of one column whose rows a paper's figures add together (`parts_covered`):
-    `dataset`, the first dataset (by id) holding the column, whose declaration labels it."""
+Covered = engine.Covered  # the parts of one column a figure adds (kpi.engine)
 
-    dataset: str
-    column: str
-    parts: tuple[str | None, ...]
+
+def _telling_apart(project: Project, spec: DatasetSpec) -> list[str]:
+    """The columns of a dataset that tell parts of the data apart, as kpi.toml declares them:
+    its `replace_by` columns (rows from several sources loaded separately: forces,
+    divisions, systems), then the column of each `[peers.*]` group (parts compared with each
+    other). A column's label or name is wording, not a declaration, so it is no trigger."""
+    peer_columns = [g.column for g in project.peers.values()]
+    return [c for c in dict.fromkeys([*spec.replace_by, *peer_columns]) if spec.has_column(c)]
+
+
+def kpi_covers(project: Project, results: Iterable[engine.KpiResult],
+               as_of: AsOf | None) -> dict[str, tuple[Covered, ...]]:
+    """For each result with a figure (by KPI id), the parts of each column telling parts of
+    the data apart (`_telling_apart`) whose rows its figure adds together: read from the rows
+    it counts (its filter, its current window; a rate's two measures each), in one scan of
+    each dataset, a column derived as a literal (the sample's one force) its one part with no
+    scan. None stands for rows with no value in the column. A column holding the same parts
+    under the same label as one before it (police.uk's `force`, derived from `falls_within`)
+    is given once. Every face says what a figure covers from this: the summary's, `kpi
+    show`'s and `kpi compare`'s (`with_covers`), the paper's (`parts_covered`)."""
+    wanted: dict[str, list[tuple[str, KpiDef, Window]]] = {}
+    for result in results:
+        if result.current is None or result.current.value is None:
+            continue
+        for measure in engine.measures_of(project, result.kpi):
+            if measure.dataset in project.datasets:
+                wanted.setdefault(measure.source, []).append(
+                    (result.kpi.id, measure, result.current.window))
+    # KPI id -> column -> (first dataset holding it, parts)
+    found: dict[str, dict[str, tuple[str, set[str | None]]]] = {}
+    for dataset_id, counted in sorted(wanted.items()):
+        spec = project.datasets[dataset_id]
+        columns = _telling_apart(project, spec)
+        scanned = [c for c in columns if _constant_part(spec, c) is None]
+        held = _parts_by_kpi(project, dataset_id, counted, scanned, as_of) if scanned else {}
+        for kpi_id, _, _ in counted:
+            mine = found.setdefault(kpi_id, {})
+            for column in columns:
+                only = _constant_part(spec, column)
+                parts = {only} if only is not None else held.get((kpi_id, None, column), set())
+                mine.setdefault(column, (dataset_id, set()))[1].update(parts)
+    return {kpi_id: _covers_of(project, columns) for kpi_id, columns in found.items()}
+
+
+def _covers_of(project: Project, columns: dict[str, tuple[str, set[str | None]]]
+               ) -> tuple[Covered, ...]:
+    """Covered of each column (-> its first dataset, its parts), in order, a column holding
+    the same parts under the same label as one before it given once."""
+    covers: list[Covered] = []
+    for column, (dataset_id, parts) in columns.items():
+        label = render.dataset_column_label(project, dataset_id, column)
+        covered = Covered(dataset_id, column, label, _in_order(parts))
+        if not any((c.label, c.parts) == (label, covered.parts) for c in covers):
+            covers.append(covered)
+    return tuple(covers)
+
+
+def _with_part_covers(project: Project, results: list[KpiComparison], by: str,
+                      as_of: AsOf | None) -> list[KpiComparison]:
+    """Each part's `covers`: of each column telling parts of the data apart but `by`
+    (`_telling_apart`), the parts whose rows the part's current figure adds together, read
+    as `kpi_covers` reads a KPI's (the rows its KPI's measures select in the KPI's current
+    window that hold the part), one scan of each dataset; none of a part with no figure. A
+    part of another column than the one the data is loaded by (a crime type of three forces
+    loaded) is of every force its rows hold, not of one."""
+    wanted: dict[str, list[tuple[str, KpiDef, Window]]] = {}
+    for k in results:
+        if k.current is None or not k.parts:
+            continue
+        for measure in engine.measures_of(project, k.kpi):
+            if measure.dataset in project.datasets:
+                wanted.setdefault(measure.source, []).append((k.kpi.id, measure, k.current))
+    found: dict[tuple[str, str], dict[str, tuple[str, set[str | None]]]] = {}
+    for dataset_id, counted in sorted(wanted.items()):
+        spec = project.datasets[dataset_id]
+        if not spec.has_column(by):
+            continue
+        columns = [c for c in _telling_apart(project, spec) if c != by]
+        scanned = [c for c in columns if _constant_part(spec, c) is None]
+        held = _parts_by_kpi(project, dataset_id, counted, scanned, as_of, by) \
+            if scanned else {}
+        for k in results:
+            if k.kpi.id not in {kpi_id for kpi_id, _, _ in counted}:
+                continue
+            for part in k.parts:
+                mine = found.setdefault((k.kpi.id, part.name), {})
+                for column in columns:
+                    only = _constant_part(spec, column)
+                    parts = {only} if only is not None else held.get(
+                        (k.kpi.id, part.name, column), set())
+                    mine.setdefault(column, (dataset_id, set()))[1].update(parts)
+    # A part with no figure covers nothing, as a KPI with none (`kpi_covers`).
+    return [replace(k, parts=tuple(
+                replace(p, covers=_covers_of(project, found.get((k.kpi.id, p.name), {}))
+                        if p.current is not None and p.current.value is not None else ())
+                for p in k.parts)) if k.parts else k for k in results]
+
+
+def part_covers_lines(compared: KpiComparison) -> list[str]:
+    """What the figures of a KPI's parts add together, where some part's figure adds the rows
+    of several parts of a column the data is loaded or compared by (`PartResult.covers`): a
+    crime type's figure of three forces loaded reads as one force's. In the paper's words
+    where each part's figure adds the same parts: "Total crime: by force, each figure is that
+    of every part the data holds together (A, B and C), not of any one of them alone."; else
+    naming the parts whose figures do. None where each figure is of one part."""
+    figured = [p for p in compared.parts if p.current is not None
+               and p.current.value is not None]
+    by_label: dict[str, list[tuple[str, tuple[str | None, ...]]]] = {}
+    for part in figured:
+        for covered in part.covers:
+            if len(covered.parts) > 1:
+                by_label.setdefault(covered.label, []).append((part.name, covered.parts))
+    lines = []
+    for label, several in by_label.items():
+        held = {parts for _, parts in several}
+        if len(several) == len(figured) and len(held) == 1:
+            lines.append(f"{compared.kpi.title}: by {label}, each figure is that of every "
+                         "part the data holds together "
+                         f"({render.parts_words(held.pop(), label)}), not of any one of "
+                         "them alone.")
+            continue
+        named = [f"{name} ({render.parts_words(parts, label)})"
+                 for name, parts in several[:render.PARTS_NAMED]]
+        more = len(several) - len(named)
+        named += [f"{more:,} more"] if more else []
+        lines.append(f"{compared.kpi.title}: by {label}, the figure"
+                     f"{'s' if len(several) > 1 else ''} of {render.spoken_list(named)} "
+                     f"{'are each' if len(several) > 1 else 'is'} that of several parts the "
+                     "data holds together, not of any one of them alone.")
+    return lines
+
+
+def _parts_by_kpi(project: Project, dataset_id: str,
+                  counted: list[tuple[str, KpiDef, Window]], columns: list[str],
+                  as_of: AsOf | None, by: str | None = None
+                  ) -> dict[tuple[str, str | None, str], set[str | None]]:
+    """(KPI id, part of `by` or None without it, column) -> the parts of the column (as
+    text) among the rows of the dataset the KPI's measures select in their windows (and,
+    with `by`, hold that part of it, as `kpi compare` names parts: as text): one scan."""
+    measures = list({m.id: m for _, m, _ in counted}.values())
+    frame = engine.prepare(project, dataset_id, measures, as_of)
+    kpi_ids = list(dict.fromkeys(k for k, _, _ in counted))
+    names = [f"__kpi_{n}" for n in range(len(kpi_ids))]
+    flags = [pl.any_horizontal([engine.rows_of(m, w) for k, m, w in counted if k == kpi_id])
+             .alias(name) for kpi_id, name in zip(kpi_ids, names, strict=True)]
+    keys = [*([by] if by is not None else []), *columns]
+    try:
+        held = frame.select(*(pl.col(c).cast(pl.String) for c in dict.fromkeys(keys)),
+                            *flags) \
+            .filter(pl.any_horizontal(names)).group_by(list(dict.fromkeys(keys))) \
+            .agg(pl.col(n).any() for n in names).collect()
+    except pl.exceptions.PolarsError as exc:
+        raise DataError(f"dataset '{dataset_id}': cannot read the parts of "
+                        f"{', '.join(columns)}: {str(exc).splitlines()[0]}") from None
+    out: dict[tuple[str, str | None, str], set[str | None]] = {}
+    for kpi_id, name in zip(kpi_ids, names, strict=True):
+        for row in held.filter(pl.col(name)).iter_rows(named=True):
+            part = row[by] if by is not None else None
+            for column in columns:
+                out.setdefault((kpi_id, part, column), set()).add(row[column])
+    return out
+
+
+def with_covers(project: Project, report: engine.Report, as_of: AsOf | None) -> engine.Report:
+    """The report with each result's `covers` (`kpi_covers`): what each figure adds together,
+    which every face of the summary and `kpi show` says."""
+    found = kpi_covers(project, report.results, as_of)
+    return replace(report, results=tuple(replace(r, covers=found.get(r.kpi.id, ()))
+                                         for r in report.results))
 
 
 def parts_covered(project: Project, results: Iterable[engine.KpiResult],
@@ -1145,39 +1313,17 @@ def parts_covered(project: Project, results: Iterable[engine.KpiResult],
     """For each column that tells parts of the data apart, the parts whose rows these
     results' figures add together, where they are more than one: each figure is then of
     all of them, not of any one (three forces loaded for comparison gave the paper's "total
-    recorded crime was 212,517" with no word of which forces). A column tells parts apart
-    when kpi.toml says so: a dataset's `replace_by` columns (rows from several sources loaded
-    separately: forces, divisions, systems) and the column of each `[peers.*]` group (parts
-    compared with each other). A column's label or name is wording, not a declaration, so
-    it is no trigger. The parts are read from the rows each KPI's figure counts (its filter,
-    its current window; a rate's two measures each), in one scan of each dataset; None
-    stands for rows with no value in the column. Results with no figure are left out."""
-    wanted: dict[str, dict[str, tuple[KpiDef, Window]]] = {}
-    for result in results:
-        if result.current is None or result.current.value is None:
-            continue
-        for measure in engine.measures_of(project, result.kpi):
-            if measure.dataset in project.datasets:
-                wanted.setdefault(measure.source, {})[f"{measure.id} {result.kpi.id}"] = (
-                    measure, result.current.window)
-    peer_columns = [g.column for g in project.peers.values()]
-    found: dict[str, tuple[str, set[str | None]]] = {}
-    for dataset_id, pairs in sorted(wanted.items()):
-        spec = project.datasets[dataset_id]
-        # A column derived as a literal (the sample's one force) holds one part: no scan.
-        columns = [c for c in dict.fromkeys([*spec.replace_by, *peer_columns])
-                   if spec.has_column(c) and _constant_part(spec, c) is None]
-        if not columns:
-            continue
-        held_parts = _parts_held(project, dataset_id, list(pairs.values()), columns, as_of)
-        for column in columns:
-            into = found.setdefault(column, (dataset_id, set()))[1]
-            into.update(held_parts[column].to_list())
-    out = []
-    for column, (dataset_id, parts) in found.items():
-        if len(parts) > 1:
-            out.append(Covered(dataset_id, column, _in_order(parts)))
-    return tuple(out)
+    recorded crime was 212,517" with no word of which forces). Each KPI's parts are
+    `kpi_covers`'s, the column labelled by the first dataset (by id) holding it."""
+    found: dict[str, tuple[str, str, set[str | None]]] = {}
+    for covers in kpi_covers(project, results, as_of).values():
+        for covered in covers:
+            into = found.setdefault(covered.column, (covered.dataset, covered.label, set()))
+            if covered.dataset < into[0]:
+                into = found[covered.column] = (covered.dataset, covered.label, into[2])
+            into[2].update(covered.parts)
+    return tuple(Covered(dataset, column, label, _in_order(parts))
+                 for column, (dataset, label, parts) in found.items() if len(parts) > 1)
 
 
 def peer_parts(compared: KpiComparison, group: PeerGroup) -> dict[str, PartResult]:
@@ -1295,7 +1441,7 @@ ROW_COLUMNS = ("kpi", "title", "unit", "better", "part", "focus", "rank", "ranke
                "vs_focus_significant", "note", "notes", "change_note", "vs_rest_tests",
                "vs_focus_tests", "population_source", "population_illustrative",
                "unit_label", "change_vs_rest_p", "change_vs_rest_significant",
-               "change_vs_rest_tests")
+               "change_vs_rest_tests", "covers")
 
 
 def judged_among(test: stats.Significance | None) -> int | None:
@@ -1319,8 +1465,10 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
     (`unit_label`: kpi.render.unit_name, "working days"; empty where its figures carry their
     own sign or none), then a count's part's change against the others' pooled change
     (`change_vs_rest_p`, `_significant`, `_tests`: the board paper's test of a part whose
-    change stands out), so the columns before keep their places."""
-    from kpi.render import population_fields, unit_name
+    change stands out), then what the part's figure adds together (`covers`: as the
+    summary's JSON gives a KPI's, kpi.render.covers_json; the CSV writes it as text,
+    kpi.render.covers_cell), so the columns before keep their places."""
+    from kpi.render import covers_json, population_fields, unit_name
 
     rows = []
     notes = list(result.notes)
@@ -1331,7 +1479,7 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
             blank.update(kpi=k.kpi.id, title=k.kpi.title, unit=k.kpi.unit.value,
                          better=k.kpi.better.value, ranked_on=k.ranked_on, group_mean=k.mean,
                          group_median=k.median, note=k.note, notes=notes,
-                         unit_label=unit_name(k.kpi) or None)
+                         unit_label=unit_name(k.kpi) or None, covers=[])
             rows.append(tuple(blank.values()))
         for p in k.parts:
             cur, cmp, change = p.current, p.comparison, p.change
@@ -1351,5 +1499,5 @@ def comparison_rows(result: PeerComparison) -> list[tuple[Any, ...]]:
                 engine.no_change(p), judged_among(p.vs_rest), judged_among(p.vs_focus),
                 *sourced, p.change_vs_rest.p_value if p.change_vs_rest else None,
                 p.change_vs_rest.significant if p.change_vs_rest else None,
-                judged_among(p.change_vs_rest)))
+                judged_among(p.change_vs_rest), covers_json(p)))
     return rows

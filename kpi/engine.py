@@ -43,7 +43,7 @@ from kpi.catalogue import (
     snapshot_day,
 )
 from kpi.dateparts import quarter_cut
-from kpi.errors import ConfigError, DataError, option, visible
+from kpi.errors import ConfigError, DataError, option, spelled, visible
 from kpi.expressions import overflowed, polars_expr
 from kpi.expressions import quotient as column_quotient
 from kpi.periods import (
@@ -110,6 +110,19 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Covered:
+    """The parts of one column telling parts of the data apart (a dataset's `replace_by`
+    column, a `[peers.*]` group's) whose rows a figure adds together, by name, None for rows
+    with no value in it (`kpi.compare.kpi_covers`): `dataset`, the first dataset (by id)
+    holding the column, and `label`, the column as the faces name it ('force')."""
+
+    dataset: str
+    column: str
+    label: str
+    parts: tuple[str | None, ...]
+
+
+@dataclass(frozen=True)
 class KpiResult:
     kpi: KpiDef
     status: str
@@ -125,6 +138,10 @@ class KpiResult:
     # Stale because a month its window needs is missing while later months are held, not
     # because its source is late (`Plan.gap`): the paper says which.
     gap: bool = False
+    # The parts of each column telling parts of the data apart whose rows the current figure
+    # adds together (`kpi.compare.with_covers`, which every face asks): empty until asked,
+    # and where no such column is declared.
+    covers: tuple[Covered, ...] = ()
 
     def __post_init__(self) -> None:
         if (why := underived(self.kpi, self.current, self.comparison, self.change,
@@ -679,6 +696,11 @@ class Plan(NamedTuple):
     gap: bool = False
 
 
+# How the command line lists what each dataset holds (a hint's words; `project.datasets()`
+# from Python).
+DATASETS_COMMAND = "'kpi datasets'"
+
+
 def row_step(project: Project, datasets: Iterable[str]) -> int:
     """The months one row of a KPI's data stands for: 3 where any of its datasets is
     quarterly, else 1."""
@@ -833,7 +855,8 @@ def require_reached(project: Project, period: Month, as_of: AsOf | None = None) 
                         "months",
                         hint=f"load the extract for {missing}, or choose another "
                              f"{option('--period')} "
-                             "('kpi datasets' lists each dataset's missing months)")
+                             f"({spelled(DATASETS_COMMAND, 'project.datasets()')} lists "
+                             "each dataset's missing months)")
     dataset, latest = max(held.items(), key=lambda item: item[1])
     early = {d: m.early for d, m in months.items() if isinstance(m, Held) and m.early}
     partly = sorted((month, d) for d, found in early.items() for month in found
@@ -848,7 +871,8 @@ def require_reached(project: Project, period: Month, as_of: AsOf | None = None) 
     raise DataError(f"no data reaches {period}: the latest month held is {latest} "
                     f"(dataset '{dataset}')",
                     hint=f"choose {option('--period', latest)} or earlier, or load the newer "
-                         "extracts first ('kpi datasets' shows what is stored)")
+                         f"extracts first ({spelled(DATASETS_COMMAND, 'project.datasets()')} "
+                         "shows what is stored)")
 
 
 def part_label(spec: DatasetSpec, part: tuple) -> str:
@@ -1120,7 +1144,9 @@ def _available(project: Project, dataset_ids: set[str], as_of: AsOf | None,
         first = unsatisfied[0]
         raise store.NotAtPoint(first.message if len(unsatisfied) == 1 else
                         f"{first.message}, nor any of the other {len(unsatisfied) - 1} datasets",
-                        hint="see 'kpi history DATASET' for the versions and when they were made")
+                        hint="see " + spelled("'kpi history DATASET'",
+                                              "project.history(DATASET)")
+                        + " for the versions and when they were made")
     return out
 
 

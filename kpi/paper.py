@@ -60,6 +60,8 @@ from kpi.errors import ConfigError
 from kpi.periods import Comparison, Month, Window, WindowKind, comparison_window, day_words
 from kpi.render import (  # the prose's words for figures, kept by render for every face
     STATUS_WORDS,
+    column_title,
+    dataset_column_label,
     kpi_value,
     source_sentence,
     target_source,
@@ -633,28 +635,11 @@ def no_figure_words(note: str | None) -> str:
     return note or "no data"
 
 
-def column_title(column: str | None) -> str:
-    """A breakdown column as a reader names it: 'lpa' -> 'LPA', 'outcome_code' -> 'Outcome
-    code'."""
-    text = str(column or "")
-    if len(text) <= 3:
-        return text.upper()
-    return text.replace("_", " ").capitalize()
-
-
 def column_label(project: Project, kpi: KpiDef, column: str) -> str:
     """How the paper and its figures name a breakdown's column ('LPA', 'offence', 'small area
     (LSOA)'): its declared label, else its name in words."""
     assert kpi.dataset is not None, "a KPI with breakdowns reads a dataset"
     return dataset_column_label(project, kpi.dataset, column)
-
-
-def dataset_column_label(project: Project, dataset_id: str, column: str) -> str:
-    """A dataset's column as the paper names it (`column_label`)."""
-    spec = project.datasets[dataset_id].column(column)
-    label = column_title(column)
-    return spec.label if spec is not None and spec.label \
-        else label if len(label) <= 3 else label.lower()
 
 
 def _parts_listed(parts: Sequence[str | None], label: Name) -> Inlines:
@@ -2021,7 +2006,7 @@ class _Builder:
         out = []
         said: set[tuple[str, tuple[str | None, ...]]] = set()
         for covered in self.model.covers:
-            label = Name(dataset_column_label(self.project, covered.dataset, covered.column))
+            label = Name(covered.label)
             if (label.text, covered.parts) in said:
                 continue  # one column derived from another (police.uk's force): said once
             said.add((label.text, covered.parts))

@@ -15,7 +15,7 @@ import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kpi.catalogue import (
     WHOLE_KINDS,
@@ -42,7 +42,8 @@ from kpi.rounding import (
 # The engine imports Polars; the renderers only need its result types, and `kpi --help` (which
 # imports Format) must not pay for Polars.
 if TYPE_CHECKING:
-    from kpi.engine import Change, KpiResult, Measured, Report
+    from kpi.catalogue import Project
+    from kpi.engine import Change, Covered, KpiResult, Measured, Report
     from kpi.verdicts import Verdict
 
 # Status words as the engine writes them (engine.Outcome), kept as plain strings here.
@@ -357,6 +358,71 @@ def change_text(change: Change | None, unit: Unit | KpiDef, digits: int | None =
     return f"{absolute} ({percent_change(change.percent)})"
 
 
+def column_title(column: str | None) -> str:
+    """A breakdown column as a reader names it: 'lpa' -> 'LPA', 'outcome_code' -> 'Outcome
+    code'."""
+    text = str(column or "")
+    if len(text) <= 3:
+        return text.upper()
+    return text.replace("_", " ").capitalize()
+
+
+def dataset_column_label(project: Project, dataset_id: str, column: str) -> str:
+    """A dataset's column as every face names it (the paper's `column_label`): its declared
+    label, else its name in words."""
+    spec = project.datasets[dataset_id].column(column)
+    label = column_title(column)
+    return spec.label if spec is not None and spec.label \
+        else label if len(label) <= 3 else label.lower()
+
+
+# The parts a sentence names before "and N more" (the paper's, and the line under a table).
+PARTS_NAMED = 5
+
+
+def parts_words(parts: Sequence[str | None], label: str) -> str:
+    """Parts of a column as a line lists them, as the paper does (`kpi.paper._parts_listed`):
+    the first few by name, "and N more", and "rows with no LABEL" for None."""
+    named = [p for p in parts if p is not None]
+    listed = named[:PARTS_NAMED]
+    if len(named) > len(listed):
+        listed.append(f"{len(named) - len(listed):,} more")
+    if None in parts:
+        listed.append(f"rows with no {label}")
+    return spoken_list(listed)
+
+
+def covers_lines(results: Sequence[KpiResult]) -> list[str]:
+    """What the figures add together, said once for each column telling parts of the data
+    apart whose rows some figure adds from more than one part (`KpiResult.covers`, made by
+    `kpi.compare.with_covers`), in the paper's words where every figure does: "By force, each
+    figure is that of every part the data holds together (A, B and C), not of any one of
+    them alone."; else naming the KPIs whose figures do ("each figure of Burglary and
+    Robbery is ..."). None where no figure adds several. The same words under the terminal's
+    tables, the Markdown summary and `kpi show`."""
+    figured = [r for r in results if r.current is not None and r.current.value is not None]
+    said: dict[tuple[str, tuple[str | None, ...]], list[str]] = {}
+    for result in figured:
+        for covered in result.covers:
+            if len(covered.parts) > 1:
+                said.setdefault((covered.label, covered.parts), []).append(result.kpi.title)
+    lines = []
+    for (label, parts), titles in said.items():
+        if len(titles) == len(figured) and len(titles) > 1:
+            whose = "each figure is"
+        elif len(titles) == 1:
+            whose = f"the figure of {titles[0]} is"
+        else:
+            named = titles[:PARTS_NAMED]
+            more = len(titles) - len(named)
+            whose = "each figure of " + spoken_list(
+                named + ([f"{more:,} more KPI{'s' if more > 1 else ''}"] if more else [])) \
+                + " is"
+        lines.append(f"By {label}, {whose} that of every part the data holds together "
+                     f"({parts_words(parts, label)}), not of any one of them alone.")
+    return lines
+
+
 def spoken_list(items: list[str]) -> str:
     """'A', 'A and B', 'A, B and C': a list as a sentence says it."""
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
@@ -638,7 +704,42 @@ def result_json(result: KpiResult, priorities: dict[str, str],
     if verdict is not None:
         data.update(verdict_json(verdict, kpi))
     data.update(provenance(kpi))
+    # What the figure adds together (`covers_json`), last so the fields before keep their
+    # places.
+    data["covers"] = covers_json(result)
     return data
+
+
+class _Covering(Protocol):
+    """What carries `covers`: a KPI's result, or one part of it in `kpi compare`."""
+
+    @property
+    def covers(self) -> tuple[Covered, ...]: ...
+
+
+def covers_json(result: _Covering) -> list[dict[str, Any]]:
+    """The JSON's `covers` of a result, the DataFrame's too: for each column telling parts of
+    the data apart (a `replace_by` column, a peer group's), the parts whose rows the current
+    figure adds together, by name (null for rows with no value in the column): more than one
+    part is a figure of them together, not of any one (`KpiResult.covers`). Empty where no
+    such column is declared, or the KPI has no figure."""
+    return [{"column": c.column, "label": c.label, "parts": list(c.parts)}
+            for c in result.covers]
+
+
+def covers_cell(result: _Covering) -> str:
+    """The CSV's and workbook's `covers` of a result (`covers_text`)."""
+    return covers_text(covers_json(result))
+
+
+def covers_text(covers: Sequence[dict[str, Any]] | None) -> str:
+    """`covers` (as `covers_json` gives it) as a cell's text: each column as 'LABEL: part;
+    part' (a part of no value as 'rows with no LABEL'), columns apart by ' | '; empty where
+    the JSON's is empty."""
+    return " | ".join(
+        f"{c['label']}: " + "; ".join(p if p is not None else f"rows with no {c['label']}"
+                                      for p in c["parts"])
+        for c in covers or ())
 
 
 # The version of every JSON output's shape (kpi/schemas/*.json, docs/json.md): raised when a
@@ -680,6 +781,8 @@ CSV_FIELDS = [
     # the name of the unit every face prints the figures with (`unit_name`), added last so
     # the columns before keep their places
     "unit_label",
+    # what each figure adds together (`covers_cell`), after it for the same reason
+    "covers",
 ]
 
 # Words for the verdicts: in full (Markdown, the paper) and short (the terminal table).
@@ -804,6 +907,7 @@ def report_csv(report: Report, priorities: dict[str, str],
                    quality="; ".join(doc["quality"]), change_note=doc["change"]["note"])
         row.update({key: doc[key] for key in PROVENANCE_FIELDS})
         row["unit_label"] = doc["unit_label"]
+        row["covers"] = covers_cell(result)
         writer.writerow({k: safe_cell(v, excel) for k, v in row.items()})
     return (BOM if excel else "") + out.getvalue()
 
@@ -909,6 +1013,9 @@ def report_markdown_table(report: Report, priorities: list[tuple[str, str]],
         aimed = targets_said(results, verdicts)
         if aimed:
             lines += [escape_markdown("Targets: " + "; ".join(aimed), start=True), ""]
+    # What the figures add together, as the terminal says it under its tables.
+    lines += [line for said in covers_lines(report.results)
+              for line in (escape_markdown(said, start=True), "")]
     made_up = illustrative_populations(report.results)
     if made_up:
         lines += [escape_markdown(f"{ILLUSTRATIVE_POPULATIONS} {'; '.join(made_up)}",

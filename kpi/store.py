@@ -29,6 +29,7 @@ from kpi.errors import (
     never_loaded,
     option,
     refusal,
+    spelled,
     visible,
 )
 from kpi.periods import FIRST_YEAR, LAST_YEAR, Month
@@ -183,7 +184,8 @@ class AsOf:
                 raise UsageError(
                     f"{invalid}: it reads as a table version and as the date {day.isoformat()}",
                     hint=f"write {option('--as-of', day.isoformat())} for the end of that day; "
-                         "'kpi history' lists the table versions")
+                         + spelled("'kpi history'", "project.history(DATASET)")
+                         + " lists the table versions")
             return cls(version=int(text), text=text)
         bad = (f"{invalid}: expected a version number or an ISO date or time such as "
                "2025-10-31 or 2025-10-31T18:00")
@@ -395,8 +397,14 @@ def _load_as_of(table, path: Path, dataset_id: str, as_of: AsOf) -> None:
             notes.append(f"first loaded {first.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
         said = f" ({'; '.join(notes)})" if notes else ""
         raise NotAtPoint(f"dataset '{dataset_id}' did not exist at {as_of.label}{said}",
-                        hint=f"see 'kpi history {dataset_id}'")
+                        hint="see " + history_call(dataset_id))
     table.load_as_version(max(made))
+
+
+def history_call(dataset_id: str) -> str:
+    """How the face that asked lists a dataset's versions: 'kpi history crimes' on the
+    command line, project.history('crimes') from Python."""
+    return spelled(f"'kpi history {dataset_id}'", f"project.history({dataset_id!r})")
 
 
 def _require_files(table, dataset_id: str) -> None:
@@ -410,7 +418,7 @@ def _require_files(table, dataset_id: str) -> None:
                             "be read: 'kpi vacuum' removed its files (it keeps the latest "
                             "version, those of recent days and every version an exported "
                             "paper read)",
-                            hint=f"see 'kpi history {dataset_id}' for the versions")
+                            hint=f"see {history_call(dataset_id)} for the versions")
 
 
 def data_files(table) -> list[str]:

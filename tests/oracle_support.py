@@ -1321,10 +1321,12 @@ class Oracle:
             where = derived_text(where, self.model.spec.derived)
         return k, where, args
 
-    def forces_selected(self, k: Kpi, window: tuple[int, int]) -> list[str | None]:
+    def forces_selected(self, k: Kpi, window: tuple[int, int],
+                        part: tuple[str, str] | None = None) -> list[str | None]:
         """The forces (None: rows with no force) of the rows a KPI of the incidents selects
-        over a window, by name: whose rows its figure for the window adds together."""
-        k, where, args = self._selected(k, window)
+        over a window (of one part of a column only, with `part`), by name: whose rows its
+        figure for the window adds together."""
+        k, where, args = self._selected(k, window, part=part)
         found = [r[0] for r in self.db.execute(
             f"SELECT DISTINCT force FROM {k.dataset} WHERE {where}", args).fetchall()]
         return sorted((f for f in found if f is not None), key=str.casefold) + \

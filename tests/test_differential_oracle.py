@@ -1371,6 +1371,8 @@ class OracleMachine(RuleBasedStateMachine):
             self.fail("window", f"{where}: {k.id}: current window {cur['start']}..{cur['end']},"
                                 f" expected {text(current[0])}..{text(current[1])}")
         self._check_value(where, k, "current", cur["value"], current, got.get("note"))
+        if "covers" in got:  # the summary's and `kpi show`'s
+            self._check_covers_field(where, k, got["covers"], current, cur["value"])
         if cmp_ is None:
             if comparison is not None and None not in self.oracle.accepted(k, comparison)[0]:
                 self.fail("no_figure", f"{where}: {k.id}: no comparison figure, expected "
@@ -1388,6 +1390,33 @@ class OracleMachine(RuleBasedStateMachine):
                 self.fail("status", f"{where}: {k.id}: status {got['status']!r} for "
                                     f"{cur['value']} against {cmp_['value']}, expected {want!r}")
             self._check_significance(where, k, got, current, comparison)
+
+    def _check_covers_field(self, where: str, k, covers: list, window: tuple[int, int],
+                            value, part: tuple[str, str] | None = None) -> None:
+        """A figure's `covers` (the summary's, `kpi show`'s, an LPA's of `kpi compare --by
+        lpa`): where the incidents are loaded by force (`replace_by`) or the peer group's
+        column is force, the forces of the rows the figure adds, from DuckDB (the rows with
+        none last), under the column's label; nothing where neither is declared (a label is
+        no declaration), or the figure is none."""
+        kpis = {x.id: x for x in self.spec.kpis}
+        measures = [kpis[p] for p in k.parts] if k.parts else [k]
+        if any(self.oracle.dataset_of(m) != "inc" for m in measures):
+            STATS["covers: figures not checked (quarterly rows)"] += 1
+            return
+        want: list = []
+        if value is not None and (self.spec.replace_by or self.spec.peer_members):
+            forces: set[str | None] = set()
+            for m in measures:
+                forces.update(self.oracle.forces_selected(m, window, part))
+            named = sorted((f for f in forces if f is not None), key=str.casefold)
+            want = [{"column": "force", "label": self.spec.labels.get("force", "force"),
+                     "parts": [*named, *([None] if None in forces else [])]}]
+        STATS["covers: figures checked" + (" (several forces)" if want and len(
+            want[0]["parts"]) > 1 else "")] += 1
+        if covers != want:
+            self.fail("peers", f"{where}: {k.id}: covers {covers}, expected {want} (the "
+                               f"forces of the rows it selects in {text(window[0])}.."
+                               f"{text(window[1])})")
 
     def _check_part_gaps(self, where: str, k, got: dict, current: tuple[int, int],
                          comparison: tuple[int, int] | None, stale: bool) -> None:
@@ -2036,6 +2065,9 @@ class OracleMachine(RuleBasedStateMachine):
                         STATS["compare --by lpa: LPAs with a month of no rows checked"] += 1
                     want = self.oracle.value(k, window, part=("lpa", name))
                     STATS["compare --by lpa: figures checked"] += 1
+                    if role == "current":  # the forces the LPA's figure adds
+                        self._check_covers_field(where, k, part["covers"], window,
+                                                 fig["value"], ("lpa", name))
                     if not same(fig["value"], want):
                         self.fail("wrong_figure", f"{where}: {name!r} {role} "
                                                   f"{fig['start']}..{fig['end']}: kpi printed "
@@ -2167,6 +2199,9 @@ class OracleMachine(RuleBasedStateMachine):
             latest = windows(k, period, vs, self.model.held(dataset))[0]
             stale = is_stale(k, period, self.model.held(dataset), dataset == "q")
             for part in got["parts"]:
+                if part["covers"]:  # by the one column telling parts apart: each part is one
+                    self.fail("peers", f"compare --by force: {k.id} {part['name']!r}: covers "
+                                       f"{part['covers']}, where the part is one force")
                 if stale and part["status"] not in ("stale", "no_data"):
                     self.fail("stale", f"compare --by force: {k.id} (lag {k.lag}) at --period "
                                        f"{text(period)}: its data ends {text(latest)}, yet "

@@ -157,7 +157,7 @@ def test_the_summary_json_says_where_each_target_and_population_comes_from(proje
     assert {k: v["current"]["value"] for k, v in kpis.items()} == pytest.approx(VALUES)
     assert {k: _said(v) for k, v in kpis.items()} == EXPECTED
     # The fields come last, after the verdict's, in the order docs/json.md lists them.
-    assert list(kpis["find_plan"])[-7:] == ["target", "target_met", "assurance", *FIELDS]
+    assert list(kpis["find_plan"])[-8:-1] == ["target", "target_met", "assurance", *FIELDS]
     assert (kpis["find_plan"]["target"], kpis["find_plan"]["target_met"]) == (50.0, False)
     assert (kpis["find_illustrative"]["target"],
             kpis["find_illustrative"]["target_met"]) == (40.0, True)
@@ -168,7 +168,8 @@ def test_the_summary_csv_carries_them_in_its_last_columns(project, cli):
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     header = result.stdout.splitlines()[0].split(",")
-    assert header[-6:] == ["change_note", *FIELDS, "unit_label"]  # the unit's name after them
+    # the unit's name after them, then what each figure covers
+    assert header[-7:] == ["change_note", *FIELDS, "unit_label", "covers"]
     cells = {"": None, "True": True, "False": False}
     said = {r["id"]: tuple(cells.get(r[f], r[f]) for f in FIELDS) for r in rows}
     assert said == EXPECTED
@@ -184,7 +185,7 @@ def test_the_summary_workbook_carries_them(project, cli):
     table = sheet.tables["summary"]
     cells = [[c.value for c in row] for row in sheet[table.ref]]
     header, body = cells[0], cells[1:]
-    assert header[-5:] == [*FIELDS, "unit_label"]
+    assert header[-6:] == [*FIELDS, "unit_label", "covers"]
     said = {row[header.index("id")]: tuple(row[header.index(f)] for f in FIELDS)
             for row in body}
     assert said == EXPECTED
@@ -196,7 +197,7 @@ def test_the_python_face_summary_carries_them(project):
     import kpi
 
     frame = kpi.open(project).summary("2025-09")
-    assert frame.columns[-5:] == [*FIELDS, "unit_label"]
+    assert frame.columns[-6:] == [*FIELDS, "unit_label", "covers"]
     assert frame.schema["target_illustrative"] == pl.Boolean
     assert frame.schema["population_illustrative"] == pl.Boolean
     said = {r["id"]: _said(r) for r in frame.iter_rows(named=True)}
@@ -233,10 +234,10 @@ def test_compare_says_where_its_parts_populations_come_from(project, cli):
     table = cli(["compare", "--period", "2025-09", "--by", "lpa", "--kpi", "searches",
                  "--format", "csv"])
     rows = list(csv.DictReader(io.StringIO(table.stdout)))
-    assert table.stdout.splitlines()[0].split(",")[-9:] == [
+    assert table.stdout.splitlines()[0].split(",")[-10:] == [
         "change_note", "vs_rest_tests", "vs_focus_tests", "population_source",
         "population_illustrative", "unit_label", "change_vs_rest_p",
-        "change_vs_rest_significant", "change_vs_rest_tests"]
+        "change_vs_rest_significant", "change_vs_rest_tests", "covers"]
     assert {(r["part"], r["per_1000"], r["population_source"], r["population_illustrative"])
             for r in rows} == {("North", "24.0", "round figures for the test", "True"),
                                ("South", "15.0", "round figures for the test", "True")}

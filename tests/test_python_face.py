@@ -301,10 +301,11 @@ def test_the_compare_frame_and_csv_carry_the_jsons_notes(tmp_path):
     doc = json.loads(inprocess.run([*args, "--format", "json"]).stdout)
     assert (doc["kpis"][0]["note"], doc["notes"]) == (note, notes)
     rows = list(csv.DictReader(io.StringIO(inprocess.run([*args, "--format", "csv"]).stdout)))
-    assert list(rows[0])[-12:] == ["vs_focus_significant", "note", "notes", "change_note",
+    assert list(rows[0])[-13:] == ["vs_focus_significant", "note", "notes", "change_note",
                                    "vs_rest_tests", "vs_focus_tests", "population_source",
                                    "population_illustrative", "unit_label", "change_vs_rest_p",
-                                   "change_vs_rest_significant", "change_vs_rest_tests"]
+                                   "change_vs_rest_significant", "change_vs_rest_tests",
+                                   "covers"]
     assert [(r["part"], r["note"], r["notes"], r["change_note"]) for r in rows] == [
         ("Coventry", note, notes[0], "")]
 
@@ -371,8 +372,8 @@ def test_refusals_name_the_arguments_of_the_face_asked(tmp_path):
         (lambda: project.summary(PERIOD, as_of="20251031"),
          ["summary", "--period", PERIOD, "--as-of", "20251031"],
          "invalid as_of '20251031': it reads as a table version and as the date 2025-10-31",
-         "write as_of='2025-10-31' for the end of that day; 'kpi history' lists the table "
-         "versions",
+         "write as_of='2025-10-31' for the end of that day; project.history(DATASET) lists "
+         "the table versions",
          "invalid --as-of '20251031': it reads as a table version and as the date 2025-10-31",
          "write --as-of 2025-10-31 for the end of that day; 'kpi history' lists the table "
          "versions"),
@@ -384,8 +385,8 @@ def test_refusals_name_the_arguments_of_the_face_asked(tmp_path):
         (lambda: project.series("incidents", "2027-01"),
          ["show", "incidents", "--period", "2027-01"],
          "no data reaches 2027-01: the latest month held is 2025-09 (dataset 'incidents')",
-         "choose period='2025-09' or earlier, or load the newer extracts first ('kpi "
-         "datasets' shows what is stored)",
+         "choose period='2025-09' or earlier, or load the newer extracts first "
+         "(project.datasets() shows what is stored)",
          "no data reaches 2027-01: the latest month held is 2025-09 (dataset 'incidents')",
          "choose --period 2025-09 or earlier, or load the newer extracts first ('kpi "
          "datasets' shows what is stored)"),
@@ -409,6 +410,43 @@ def test_refusals_name_the_arguments_of_the_face_asked(tmp_path):
         cli = inprocess.run(["--project", root, *args])
         assert cli.returncode == refused.value.exit_code
         assert cli.stderr.splitlines() == [f"Error: {cli_message}", f"Hint: {cli_hint}"]
+
+
+def test_the_python_faces_hints_name_its_own_calls_not_commands(tmp_path):
+    """The Python face's hints named command-line commands a notebook has no use for: an
+    unknown KPI id, "'kpi catalogue' lists every KPI id"; a peer group none of whose members
+    the data holds, "'kpi compare --by lpa' (without --peers) lists the parts"; a moment
+    before the first load, "see 'kpi history DATASET' ..."; a period past the data, "('kpi
+    datasets' shows what is stored)". Each now names the face's own call; the command
+    line's words are unchanged."""
+    root = _with_peers(_project(tmp_path), "Leeds", "York")
+    project = kpi.open(root)
+    cases = [  # the question both ways; the face's hint; the command line's
+        (lambda: project.detail("qqqqqqq", PERIOD), ["show", "qqqqqqq", "--period", PERIOD],
+         "project.kpi_ids lists every KPI id", "'kpi catalogue' lists every KPI id"),
+        (lambda: project.compare(PERIOD, "lpa", peers="cities"),
+         ["compare", "--period", PERIOD, "--by", "lpa", "--peers", "cities"],
+         "project.compare('2025-09', 'lpa') (without peers) lists the parts the data holds; "
+         "spell the members of [peers.cities] in kpi.toml as it does",
+         "'kpi compare --by lpa' (without --peers) lists the parts the data holds; spell the "
+         "members of [peers.cities] in kpi.toml as it does"),
+        (lambda: project.summary(PERIOD, as_of="2000-01-01"),
+         ["summary", "--period", PERIOD, "--as-of", "2000-01-01"],
+         "see project.history(DATASET) for the versions and when they were made",
+         "see 'kpi history DATASET' for the versions and when they were made"),
+        (lambda: project.summary("2027-01"), ["summary", "--period", "2027-01"],
+         "choose period='2025-09' or earlier, or load the newer extracts first "
+         "(project.datasets() shows what is stored)",
+         "choose --period 2025-09 or earlier, or load the newer extracts first ('kpi "
+         "datasets' shows what is stored)"),
+    ]
+    for ask, args, hint, cli_hint in cases:
+        with pytest.raises(KpiError) as refused:
+            ask()
+        assert refused.value.hint == hint
+        cli = inprocess.run(["--project", root, *args])
+        assert cli.returncode == refused.value.exit_code
+        assert cli.stderr.splitlines()[-1] == f"Hint: {cli_hint}"
 
 
 def test_numpy_integers_are_whole_numbers_to_the_face(tmp_path):

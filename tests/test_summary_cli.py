@@ -25,7 +25,7 @@ KPI_FIELDS = {"id", "title", "priority", "kind", "unit", "better", "status", "cu
               "comparison", "change"}
 KPI_EXTRA = {"priority_title", "note", "significance", "variation", "target", "target_met",
              "assurance", "quality", "target_source", "target_illustrative",
-             "population_source", "population_illustrative", "unit_label"}
+             "population_source", "population_illustrative", "unit_label", "covers"}
 SIGNIFICANCE_FIELDS = {"test", "statistic", "p_value", "significant", "reason"}
 VARIATION_FIELDS = {"verdict", "rule", "mean", "lower", "upper", "points", "trial", "baseline"}
 WINDOW_FIELDS = {"label", "start", "end", "value"}
@@ -184,7 +184,8 @@ def test_csv_is_one_row_per_kpi_with_the_json_fields_flattened(summary):
         "change_absolute", "change_percent", "change_points", "note",
         "significance_test", "p_value", "significant", "variation", "variation_rule", "target",
         "target_met", "assurance", "quality", "change_note", "target_source",
-        "target_illustrative", "population_source", "population_illustrative", "unit_label"]
+        "target_illustrative", "population_source", "population_illustrative", "unit_label",
+        "covers"]
     first = rows[0]
     assert (first["id"], first["comparison_value"], first["current_value"],
             first["change_absolute"], first["change_points"]) == ("incidents", "36", "24",

@@ -77,10 +77,14 @@ def compare(
         import polars as pl
 
         from kpi.api import comparison_about, comparison_frame
+        from kpi.render import covers_text
         from kpi.writers.xlsx import Sheet, kpi_places
 
-        # A cell holds text: the notes joined, as the CSV joins them.
-        frame = comparison_frame(result).with_columns(pl.col("notes").list.join("; "))
+        # A cell holds text: the notes joined, as the CSV joins them, and what each part's
+        # figure adds together as the CSV writes it.
+        frame = comparison_frame(result)
+        frame = frame.with_columns(pl.col("notes").list.join("; "), pl.Series(
+            "covers", [covers_text(c) for c in frame["covers"].to_list()], dtype=pl.String))
         # Each KPI's rows to its table's places (columns_places), in comparison_rows' order:
         # a KPI with no parts has one row, with no figures.
         values: list[int | None] = []
@@ -133,7 +137,7 @@ def _test(result) -> dict[str, Any] | None:
 def comparison_json(result) -> dict[str, Any]:
     """The JSON document of a comparison (shape: docs/json.md)."""
     from kpi.engine import no_change
-    from kpi.render import population_fields, unit_name
+    from kpi.render import covers_json, population_fields, unit_name
 
     return {
         "period": str(result.period),
@@ -164,6 +168,8 @@ def comparison_json(result) -> dict[str, Any]:
                 "per_1000": p.per_1000,
                 "vs_rest": _test(p.vs_rest), "vs_focus": _test(p.vs_focus),
                 "change_vs_rest": _test(p.change_vs_rest),
+                # what the part's figure adds together, as the summary's `covers`
+                "covers": covers_json(p),
             } for p in k.parts],
         } for k in result.kpis],
     }
@@ -172,12 +178,14 @@ def comparison_json(result) -> dict[str, Any]:
 def comparison_csv(result):
     """One row per KPI and part, for spreadsheets and programs."""
     from kpi.compare import ROW_COLUMNS, comparison_rows
-    from kpi.render import Document, Section
+    from kpi.render import Document, Section, covers_text
 
     # A cell holds text: the comparison's notes joined, as the summary's CSV joins its
     # data-quality notes.
+    # And what a part's figure adds together (last), as the summary's CSV writes it.
     at = ROW_COLUMNS.index("notes")
-    rows = [(*row[:at], "; ".join(row[at]), *row[at + 1:]) for row in comparison_rows(result)]
+    rows = [(*row[:at], "; ".join(row[at]), *row[at + 1:-1], covers_text(row[-1]))
+            for row in comparison_rows(result)]
     return Document("compare", (Section("compare", ROW_COLUMNS, rows),),
                     data=comparison_json(result))
 
@@ -245,6 +253,7 @@ FOCUS_CELL = "the focus"
 
 def comparison_document(result, project_name: str):
     """Tables: one section per KPI, parts in rank order, the focus part marked."""
+    from kpi.compare import part_covers_lines
     from kpi.engine import no_change
     from kpi.render import (
         STATUS_WORDS,
@@ -319,4 +328,10 @@ def comparison_document(result, project_name: str):
                 if focus_test else []
             rows.append(tuple(row))
         sections.append(Section(title, tuple(columns), rows, status_column="status"))
+    # What the parts' figures add together, where a part's adds several forces (or other
+    # parts the data is loaded or compared by): a crime type of three forces loaded.
+    covered = [line for k in result.kpis for line in part_covers_lines(k)]
+    if covered:
+        sections.append(Section("Covers", ("note",), [(line,) for line in covered],
+                                headers=False))
     return Document(heading, tuple(sections), data=comparison_json(result))

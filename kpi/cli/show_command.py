@@ -254,6 +254,11 @@ def show_document(project: Project, result: KpiResult, period: Any, vs: Comparis
                             status_column="status",
                             places={c: at for c in change_cols if c != "change_percent"}))
 
+    # What the figure adds together, where it adds several parts of a column the data is
+    # loaded or compared by (three forces' rows): the summary's words (render.covers_lines).
+    if covered := render.covers_lines([result]):
+        sections.append(Section("Covers", ("note",), [(line,) for line in covered],
+                                headers=False))
     if result.quality:
         sections.append(Section("Data quality", ("note",), [(n,) for n in result.quality],
                                 headers=False))

@@ -89,8 +89,12 @@ def summary(
         from kpi.writers.xlsx import Sheet, kpi_places
 
         places = kpi_places(r.kpi for r in report.results)
-        # A cell holds text: the data-quality notes joined, as the CSV joins them.
-        frame = summary.frame().with_columns(pl.col("quality").list.join("; "))
+        # A cell holds text: the data-quality notes joined, as the CSV joins them, and what
+        # each figure adds together as the CSV writes it (the frame's rows are the results').
+        frame = summary.frame().with_columns(
+            pl.col("quality").list.join("; "),
+            pl.Series("covers", [render.covers_cell(r) for r in report.results],
+                      dtype=pl.String))
         # Each KPI's change to the places stored on it, those its status is judged at
         # (engine.Change.places), as the text prints it: the frame's rows are the results'.
         changes = [r.change.places if r.change else None for r in report.results]
@@ -158,6 +162,11 @@ def _print_to(console, plain: bool, report, priorities, name: str, verdicts) -> 
                                       width=console.width):
         console.print()
         console.print(table)
+    # What the figures add together, where a figure adds several forces (or other parts the
+    # data is loaded or compared by): a total of three forces never reads as one force's.
+    for line in render.covers_lines(report.results):
+        console.print()
+        console.print(textwrap.fill(line, max(console.width, 40)), markup=False)
     console.print()
     console.print(LEGEND, markup=False)
     for status, heading in (("no_data", "No data:"), ("stale", "Stale:")):
