@@ -1187,7 +1187,7 @@ def _covers_of(project: Project, columns: dict[str, tuple[str, set[str | None]]]
     the same parts under the same label as one before it given once."""
     covers: list[Covered] = []
     for column, (dataset_id, parts) in columns.items():
-        label = render.dataset_column_label(project, dataset_id, column)
+        label = render.shared_column_label(project, dataset_id, column)
         covered = Covered(dataset_id, column, label, _in_order(parts))
         if not any((c.label, c.parts) == (label, covered.parts) for c in covers):
             covers.append(covered)

@@ -376,6 +376,20 @@ def dataset_column_label(project: Project, dataset_id: str, column: str) -> str:
         else label if len(label) <= 3 else label.lower()
 
 
+def shared_column_label(project: Project, dataset_id: str, column: str) -> str:
+    """A column several datasets may hold (a force), as a sentence on all of them names it:
+    the dataset's declared label, else the first other dataset's (by id) declaring one for
+    a column of that name, else its name in words. Three forces' figures of two datasets, the
+    column labelled "police force" in one, were said "By force" of the other's."""
+    own = project.datasets[dataset_id].column(column)
+    if own is None or not own.label:
+        for other in sorted(project.datasets):
+            spec = project.datasets[other].column(column)
+            if spec is not None and spec.label:
+                return spec.label
+    return dataset_column_label(project, dataset_id, column)
+
+
 # The parts a sentence names before "and N more" (the paper's, and the line under a table).
 PARTS_NAMED = 5
 
