@@ -299,3 +299,61 @@ def test_the_police_uk_preset_with_three_forces_says_which_in_every_face(tmp_pat
             "one of them alone.")
     assert line in _flat(_kpi(tmp_path, "summary", "--period", PERIOD))
     assert line in _flat(_kpi(tmp_path, "summary", "--period", PERIOD, "--format", "markdown"))
+
+
+TWO_DATASETS = """
+[project]
+name = "Labelled once"
+baseline = "2024-12"
+
+[datasets.crimes]
+date = "month"
+replace_by = ["force"]
+[datasets.crimes.columns]
+month = { type = "month", from = ["Month"] }
+force = { type = "str", from = ["Force"], label = "police force" }
+
+[datasets.asb]
+date = "month"
+replace_by = ["force"]
+[datasets.asb.columns]
+month = { type = "month", from = ["Month"] }
+force = { type = "str", from = ["Force"] }
+
+[[priorities]]
+id = "p"
+title = "Crime"
+
+[[kpis]]
+id = "asb"
+title = "ASB incidents"
+priority = "p"
+kind = "count"
+dataset = "asb"
+better = "lower"
+"""
+
+
+def test_a_column_labelled_in_one_dataset_is_said_so_of_another(tmp_path):
+    """Found by the differential oracle (seed 2932): `force` labelled "police force" in one
+    dataset, not in the other, whose KPI's rows hold two forces: the paper said "By force,
+    each figure is ..." beside its lists headed "By police force". Every face names the
+    column by the label it is declared with in any dataset holding it."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "kpi.toml").write_text(TWO_DATASETS, encoding="utf-8")
+    months = [f"{y}-{m:02d}" for y in (2024, 2025) for m in range(1, 13)]
+    rows = "Month,Force\n" + "".join(f"{m},{f}\n" for m in months for f in ("A", "B"))
+    (tmp_path / "asb.csv").write_text(rows, encoding="utf-8")
+    done = inprocess.run(["--project", folder, "ingest", "asb", tmp_path / "asb.csv"])
+    assert done.returncode == 0, done.stderr
+    done = inprocess.run(["--project", folder, "summary", "--period", PERIOD,
+                          "--format", "markdown"])
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stdout.split())
+    assert ("By police force, the figure of ASB incidents is that of every part the data holds "
+            "together (A and B), not of any one of them alone.") in said, said
+    covers = json.loads(inprocess.run(["--project", folder, "summary", "--period", PERIOD,
+                                       "--format", "json"]).stdout)["kpis"][0]["covers"]
+    assert [(c["column"], c["label"], c["parts"]) for c in covers] == [
+        ("force", "police force", ["A", "B"])]
