@@ -569,7 +569,6 @@ def unfinished(project: Project, dataset_id: str, as_of: AsOf | None = None
     add actions as they were. `kpi vacuum` leaves such a month's files as they are
     (`maintenance`), as Delta's compaction writes its files as made now. Kept per table
     version (it is asked on every read, and again by the checks)."""
-    from zoneinfo import ZoneInfo
 
     from kpi.dateparts import covered
 
@@ -584,12 +583,9 @@ def unfinished(project: Project, dataset_id: str, as_of: AsOf | None = None
     out: dict[Month, datetime] = {}
     for month_text, loads in loaded_files(table).items():
         month = Month.parse(month_text)
-        months = covered(spec, [month]) if spec is not None else [month]
-        after = months[-1] + 1
-        ends = datetime(after.year, after.month, 1, tzinfo=ZoneInfo(UK))
-        when = datetime.fromtimestamp(min(loads) / 1000, tz=UTC)
-        if when < ends:
-            out.update((m, when) for m in months)
+        if not _ended(spec, month, min(loads)):
+            months = covered(spec, [month]) if spec is not None else [month]
+            out.update((m, datetime.fromtimestamp(min(loads) / 1000, tz=UTC)) for m in months)
     if state is not None and table_state(path) == state:  # no commit since it was read
         if len(_UNFINISHED) > 256:
             _UNFINISHED.clear()
@@ -1605,14 +1601,14 @@ def _kept_in_month(project: Project, dataset_id: str, spec: DatasetSpec, keys: p
     return out
 
 
-def _ended(spec: DatasetSpec, month: Month, millis: int) -> bool:
+def _ended(spec: DatasetSpec | None, month: Month, millis: int) -> bool:
     """Whether the month (a quarterly or yearly row's last month) had ended in UK time at
-    `millis`, as `unfinished` judges a load."""
+    `millis`: a load before that holds it in part (`unfinished`)."""
     from zoneinfo import ZoneInfo
 
     from kpi.dateparts import covered
 
-    after = covered(spec, [month])[-1] + 1
+    after = (covered(spec, [month]) if spec is not None else [month])[-1] + 1
     return datetime.fromtimestamp(millis / 1000, tz=UTC) >= datetime(
         after.year, after.month, 1, tzinfo=ZoneInfo(UK))
 
