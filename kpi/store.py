@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from kpi.catalogue import ID_PATTERN, UK, ColumnType, DatasetSpec, Project, polars_schema
 from kpi.errors import (
@@ -1584,20 +1584,34 @@ def _kept_in_month(project: Project, dataset_id: str, spec: DatasetSpec, keys: p
     they were first loaded: the rows of each load time (`loads`, the month's `loaded_files`)
     apart, so each is written again with its own (another part's early rows keep the month
     held in part, and once every early row is replaced, the later ones' time no longer does)."""
+    return [(loaded, kept.to_arrow().select(arrow_schema.names).cast(arrow_schema))
+            for loaded, kept in _month_by_load(project, dataset_id, spec, keys, month, loads,
+                                               "anti")]
+
+
+def _month_by_load(project: Project, dataset_id: str, spec: DatasetSpec, keys: pl.DataFrame,
+                   month: str, loads: dict[int, list[str]], how: Literal["semi", "anti"]
+                   ) -> list[tuple[int, pl.DataFrame]]:
+    """The stored rows of `month`, by when they were first loaded (`loads`, the month's
+    `loaded_files`), of the parts a load replaces (`how="semi"`: `keys`' replace_by values
+    in the month) or of those it keeps (`"anti"`); every row where the dataset has no
+    replace_by. A table read by Delta's reader as a whole (`plain_files`) is read once, under
+    the month's earliest time. Load times holding none of those rows are left out."""
     import polars as pl
 
     replaced = keys.filter(pl.col("month") == month).drop("month")
     table = _table(project, dataset_id)
-    if not plain_files(table):  # read by Delta's reader as a whole: the month's earliest time
-        loads = {min(loads): [f for files in loads.values() for f in files]} if loads else {}
+    if not plain_files(table):
+        loads = {min(loads): []} if loads else {}
     out = []
     for loaded, files in sorted(loads.items()):
-        kept = (_scan(table, dataset_id, files if plain_files(table) else None)
-                .filter(pl.col("month") == month)
-                .join(replaced.lazy(), on=list(spec.replace_by), how="anti", nulls_equal=True)
-                .collect())
-        if kept.height:
-            out.append((loaded, kept.to_arrow().select(arrow_schema.names).cast(arrow_schema)))
+        rows = _scan(table, dataset_id, files or None).filter(pl.col("month") == month)
+        if spec.replace_by:
+            rows = rows.join(replaced.lazy(), on=list(spec.replace_by), how=how,
+                             nulls_equal=True)
+        got = rows.collect()
+        if got.height:
+            out.append((loaded, got))
     return out
 
 
@@ -1635,19 +1649,10 @@ def _loaded_again(project: Project, dataset_id: str, spec: DatasetSpec, keys: pl
         return None
     new = pl.DataFrame(pa.concat_tables([pq.read_table(d.path).select(names).cast(target)
                                          for d in staged]))
-    table = _table(project, dataset_id)
-    if not plain_files(table):  # read by Delta's reader as a whole: the month's earliest time
-        loads = {min(loads): []} if loads else {}
-    replaced = keys.filter(pl.col("month") == month).drop("month")
-    stored = []
-    for loaded, files in sorted(loads.items()):
-        rows = _scan(table, dataset_id, files or None).filter(pl.col("month") == month)
-        if parts:
-            rows = rows.join(replaced.lazy(), on=parts, how="semi", nulls_equal=True)
-        got = rows.collect()
-        if got.height:
-            stored.append(pl.DataFrame(got.to_arrow().select(names).cast(target))
-                          .with_columns(pl.lit(loaded).alias("__loaded")))
+    stored = [pl.DataFrame(got.to_arrow().select(names).cast(target))
+              .with_columns(pl.lit(loaded).alias("__loaded"))
+              for loaded, got in _month_by_load(project, dataset_id, spec, keys, month, loads,
+                                                "semi")]
     if not stored:
         return None
     before = pl.concat(stored)
