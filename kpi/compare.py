@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -1109,23 +1109,8 @@ def whole_parts(project: Project, kpi: KpiDef, window: Window, column: str,
     """The parts of `column` (None for rows with no value in it) that hold rows the KPI's
     filter selects in `window`: whose rows its own figure for the window adds together. A peer
     sentence ranks the focus's figure; the KPI's figure above it is of all of these."""
-    held = _parts_held(project, kpi.source, [(kpi, window)], [column], as_of)
-    return _in_order(held[column].to_list())
-
-
-def _parts_held(project: Project, dataset_id: str, counted: list[tuple[KpiDef, Window]],
-                columns: list[str], as_of: AsOf | None) -> pl.DataFrame:
-    """Each combination of `columns` (as text) among the rows of the dataset any of the
-    `counted` KPIs selects in its window: one scan."""
-    measures = list({k.id: k for k, _ in counted}.values())
-    frame = engine.prepare(project, dataset_id, measures, as_of)
-    rows = pl.any_horizontal([engine.rows_of(k, w) for k, w in counted])
-    try:
-        return frame.filter(rows).select(pl.col(c).cast(pl.String) for c in columns).unique() \
-            .collect()
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(f"dataset '{dataset_id}': cannot read the parts of "
-                        f"{', '.join(columns)}: {str(exc).splitlines()[0]}") from None
+    held = _parts_by_kpi(project, kpi.source, [(kpi.id, kpi, window)], [column], as_of)
+    return _in_order(held.get((kpi.id, None, column), ()))
 
 
 def _in_order(parts: Iterable[str | None]) -> tuple[str | None, ...]:
@@ -1157,28 +1142,52 @@ def kpi_covers(project: Project, results: Iterable[engine.KpiResult],
     under the same label as one before it (police.uk's `force`, derived from `falls_within`)
     is given once. Every face says what a figure covers from this: the summary's, `kpi
     show`'s and `kpi compare`'s (`with_covers`), the paper's (`parts_covered`)."""
+    found = _columns_covered(project, _read_for(project, [
+        (r.kpi, r.current.window) for r in results
+        if r.current is not None and r.current.value is not None]), as_of)
+    return {kpi_id: _covers_of(project, columns) for (kpi_id, _), columns in found.items()}
+
+
+def _read_for(project: Project, figures: Iterable[tuple[KpiDef, Window]]
+              ) -> dict[str, list[tuple[str, KpiDef, Window]]]:
+    """Dataset id -> (KPI id, measure, window) of each measure the figures' KPIs read (a rate's
+    two), for `_columns_covered`."""
     wanted: dict[str, list[tuple[str, KpiDef, Window]]] = {}
-    for result in results:
-        if result.current is None or result.current.value is None:
-            continue
-        for measure in engine.measures_of(project, result.kpi):
+    for kpi, window in figures:
+        for measure in engine.measures_of(project, kpi):
             if measure.dataset in project.datasets:
-                wanted.setdefault(measure.source, []).append(
-                    (result.kpi.id, measure, result.current.window))
-    # KPI id -> column -> (first dataset holding it, parts)
-    found: dict[str, dict[str, tuple[str, set[str | None]]]] = {}
+                wanted.setdefault(measure.source, []).append((kpi.id, measure, window))
+    return wanted
+
+
+def _columns_covered(project: Project, wanted: dict[str, list[tuple[str, KpiDef, Window]]],
+                     as_of: AsOf | None, by: str | None = None,
+                     parts: Mapping[str, Sequence[str]] | None = None
+                     ) -> dict[tuple[str, str | None], dict[str, tuple[str, set[str | None]]]]:
+    """(KPI id, part of `by` or None without it) -> column -> (the first dataset holding it,
+    the parts of it whose rows the KPI's measures select in their windows, `wanted` as
+    `_read_for` gives it): each column telling parts of the data apart (`_telling_apart`)
+    but `by`, of each dataset (one holding `by`, with it), in one scan of each; a column
+    derived as a literal (the sample's one force) its one part with no scan. With `by`,
+    `parts` names the parts of each KPI (`kpi compare`'s)."""
+    found: dict[tuple[str, str | None], dict[str, tuple[str, set[str | None]]]] = {}
     for dataset_id, counted in sorted(wanted.items()):
         spec = project.datasets[dataset_id]
-        columns = _telling_apart(project, spec)
+        if by is not None and not spec.has_column(by):
+            continue
+        columns = [c for c in _telling_apart(project, spec) if c != by]
         scanned = [c for c in columns if _constant_part(spec, c) is None]
-        held = _parts_by_kpi(project, dataset_id, counted, scanned, as_of) if scanned else {}
-        for kpi_id, _, _ in counted:
-            mine = found.setdefault(kpi_id, {})
-            for column in columns:
-                only = _constant_part(spec, column)
-                parts = {only} if only is not None else held.get((kpi_id, None, column), set())
-                mine.setdefault(column, (dataset_id, set()))[1].update(parts)
-    return {kpi_id: _covers_of(project, columns) for kpi_id, columns in found.items()}
+        held = _parts_by_kpi(project, dataset_id, counted, scanned, as_of, by) \
+            if scanned else {}
+        for kpi_id in dict.fromkeys(k for k, _, _ in counted):
+            for part in (parts or {}).get(kpi_id, ()) if by is not None else (None,):
+                mine = found.setdefault((kpi_id, part), {})
+                for column in columns:
+                    only = _constant_part(spec, column)
+                    held_parts = {only} if only is not None else held.get(
+                        (kpi_id, part, column), set())
+                    mine.setdefault(column, (dataset_id, set()))[1].update(held_parts)
+    return found
 
 
 def _covers_of(project: Project, columns: dict[str, tuple[str, set[str | None]]]
@@ -1202,32 +1211,10 @@ def _with_part_covers(project: Project, results: list[KpiComparison], by: str,
     window that hold the part), one scan of each dataset; none of a part with no figure. A
     part of another column than the one the data is loaded by (a crime type of three forces
     loaded) is of every force its rows hold, not of one."""
-    wanted: dict[str, list[tuple[str, KpiDef, Window]]] = {}
-    for k in results:
-        if k.current is None or not k.parts:
-            continue
-        for measure in engine.measures_of(project, k.kpi):
-            if measure.dataset in project.datasets:
-                wanted.setdefault(measure.source, []).append((k.kpi.id, measure, k.current))
-    found: dict[tuple[str, str], dict[str, tuple[str, set[str | None]]]] = {}
-    for dataset_id, counted in sorted(wanted.items()):
-        spec = project.datasets[dataset_id]
-        if not spec.has_column(by):
-            continue
-        columns = [c for c in _telling_apart(project, spec) if c != by]
-        scanned = [c for c in columns if _constant_part(spec, c) is None]
-        held = _parts_by_kpi(project, dataset_id, counted, scanned, as_of, by) \
-            if scanned else {}
-        for k in results:
-            if k.kpi.id not in {kpi_id for kpi_id, _, _ in counted}:
-                continue
-            for part in k.parts:
-                mine = found.setdefault((k.kpi.id, part.name), {})
-                for column in columns:
-                    only = _constant_part(spec, column)
-                    parts = {only} if only is not None else held.get(
-                        (k.kpi.id, part.name, column), set())
-                    mine.setdefault(column, (dataset_id, set()))[1].update(parts)
+    found = _columns_covered(
+        project, _read_for(project, [(k.kpi, k.current) for k in results
+                                     if k.current is not None and k.parts]),
+        as_of, by, {k.kpi.id: [p.name for p in k.parts] for k in results})
     # A part with no figure covers nothing, as a KPI with none (`kpi_covers`).
     return [replace(k, parts=tuple(
                 replace(p, covers=_covers_of(project, found.get((k.kpi.id, p.name), {}))
