@@ -595,7 +595,11 @@ class Project:
         and no months; null for any other; `held_in_part`: the months it holds whose rows
         were loaded before the month ended (`store.unfinished`), so part of it, which no
         window counts, each with when its earliest file was written (`month`, and `loaded`
-        in ISO UTC), empty for none."""
+        in ISO UTC), empty for none; `rolls`: the months holding rolls taken at two or more
+        dates and how the dataset's `as_at` reads them (`engine.rolls_held`): each `month`,
+        its `dates` (how many days), its `last` day (ISO) and `read`, "last" (`as_at =
+        "last"` reads the last date's rows) or "refused" (no `as_at`: a snapshot's figure
+        reading the month is refused), empty for none."""
         from kpi import engine, store
         from kpi.periods import gaps
 
@@ -604,7 +608,8 @@ class Project:
         for spec in project.datasets.values():
             row: dict[str, Any] = {"dataset": spec.id, "rows": 0, "first": None, "last": None,
                                    "missing": [], "version": None, "parts_missing": None,
-                                   "declaration_changed": None, "held_in_part": []}
+                                   "declaration_changed": None, "held_in_part": [],
+                                   "rolls": []}
             if store.exists(project, spec.id):
                 try:
                     months = store.months(project, spec.id)
@@ -625,6 +630,9 @@ class Project:
                 if months:
                     row.update(first=str(months[0]), last=str(months[-1]),
                                missing=[str(m) for m in gaps(months)])
+                    # Rolls taken at several dates of a month, and how `as_at` reads them:
+                    # said before a snapshot's figure is refused.
+                    row["rolls"] = engine.rolls_held(project, spec.id)
             if spec.replace_by:
                 # A month one part holds is no proof that every part's extract was loaded.
                 row["parts_missing"] = [
@@ -645,7 +653,9 @@ class Project:
             "parts_missing": pl.List(pl.Struct({"part": pl.String,
                                                 "missing": pl.List(pl.String)})),
             "declaration_changed": pl.String,
-            "held_in_part": pl.List(pl.Struct({"month": pl.String, "loaded": pl.String}))},
+            "held_in_part": pl.List(pl.Struct({"month": pl.String, "loaded": pl.String})),
+            "rolls": pl.List(pl.Struct({"month": pl.String, "dates": pl.Int64,
+                                        "last": pl.String, "read": pl.String}))},
             orient="row")
 
     @_one_reading

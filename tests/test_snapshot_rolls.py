@@ -549,3 +549,64 @@ def test_unique_is_a_column_or_a_list_of_columns(tmp_path):
     _people(tmp_path, 'unique = ["person", "as_at"]')
     spec = parse_project_file(tmp_path / "kpi.toml").datasets["staff"]
     assert (spec.unique, spec.unique_with) == ("person", ("as_at",))
+
+
+def test_the_listings_say_which_months_hold_rolls_at_several_dates_and_how_they_are_read(
+        tmp_path, cli):
+    """`kpi datasets` (each format), `project.datasets()` and `kpi show` say which stored
+    months hold rolls taken at several dates and how `as_at` reads them, before a summary
+    refuses them. By hand: August holds one roll (the 29th), September four (the 5th to the
+    26th)."""
+    import polars as pl
+
+    import kpi
+
+    folder = _people(tmp_path)
+    _load(cli, folder, "staff")
+    held = [{"month": "2025-09", "dates": 4, "last": "2025-09-26", "read": "refused"}]
+    listing = ["--project", folder, "datasets"]
+    result = cli([*listing, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["rolls"] == held
+    result = cli(listing)
+    assert result.exit_code == 0, result.output
+    assert "2025-09: rolls at 4 dates, refused (no as_at)" in result.stdout
+    # Said before a summary refuses, with the as_at to write.
+    assert ("Note: dataset 'staff' holds rolls taken at several dates in 2025-09: a "
+            "snapshot's figure reading such a month is refused") in result.output
+    assert 'Hint: write as_at = "last" in [datasets.staff]' in result.output
+    frame = kpi.open(folder / "kpi.toml").datasets()
+    assert frame["rolls"].to_list() == [held]
+
+    _people(tmp_path, 'as_at = "last"')
+    held = [{**held[0], "read": "last"}]
+    result = cli([*listing, "--format", "json"])
+    assert json.loads(result.stdout)[0]["rolls"] == held
+    result = cli(listing)
+    assert "2025-09: 4 dates, the last read (2025-09-26)" in result.stdout
+    assert "Note:" not in result.output
+    result = cli([*listing, "--format", "csv"])
+    assert result.stdout.splitlines()[0].endswith(",held_in_part,rolls")
+    assert result.stdout.splitlines()[1].endswith(',"2025-09: 4 dates, the last read '
+                                                  '(2025-09-26)"')
+    frame = kpi.open(folder / "kpi.toml").datasets()
+    assert frame.select(pl.col("rolls").list.first().struct.field("last")).item() == \
+        "2025-09-26"
+    result = cli(["--project", folder, "show", "officers", "--period", "2025-09", "--format",
+                  "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["kpi"]["definition"]["as_at"] == (
+        'each month\'s last date (as_at = "last"): 2025-09 holds rolls at 4 dates, '
+        "2025-09-26 read")
+
+
+def test_events_and_rolls_taken_once_a_month_list_no_rolls(tmp_path, cli):
+    """Events on several days of a month (the sample's incidents) and rows declared events
+    (`as_at = "month"`) list none: no figure refuses them, and every row is read."""
+    for as_at in ("", 'as_at = "month"'):
+        folder = _events(tmp_path, as_at)
+        _load(cli, folder, "incidents")
+        result = cli(["--project", folder, "datasets", "--format", "json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)[0]["rolls"] == []
+        assert "Rolls at several dates" not in cli(["--project", folder, "datasets"]).stdout
