@@ -61,6 +61,14 @@ def open(path: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None
         except OSError:
             pass  # no standard error (pythonw): the script's own error still names the guard
         raise SystemExit(1)
+    from kpi.errors import asked_by
+
+    with asked_by("python"):  # refused in the Python face's words, as its methods are
+        return _open(path, notify)
+
+
+def _open(path: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None,
+          notify: Callable[[str], None] | None) -> Project:
     from kpi.catalogue import (
         PROJECT_FILE,
         bundled_project_dir,
@@ -82,7 +90,7 @@ def open(path: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None
 
             warnings.warn(f"no kpi.toml in {Path.cwd()} or any folder above it: opened the "
                           "bundled West Midlands sample (kpi.open(\"sample\") asks for it; "
-                          "kpi.open(FOLDER) opens your project)", UserWarning, stacklevel=3)
+                          "kpi.open(FOLDER) opens your project)", UserWarning, stacklevel=4)
     digest = file_digest(found)  # before reading it: an edit meanwhile is read next time
     return opened(load_project_file(found, bundled=bundled), digest, notify=notify)
 

@@ -25,6 +25,7 @@ from kpi.errors import (
     ConfigError,
     UsageError,
     refuse_unsafe_text,
+    spelled,
     visible,
 )
 from kpi.periods import Month, Window, WindowKind
@@ -777,7 +778,8 @@ def bundled_project_dir() -> Path:
         if (candidate / PROJECT_FILE).is_file():
             return candidate
     raise ConfigError("the bundled sample project is missing from this installation",
-                      hint="reinstall kpi, or pass --project")
+                      hint="reinstall kpi, or " + spelled("pass --project",
+                                                         "pass kpi.open() your project's folder"))
 
 
 def find_project_file(explicit: str | os.PathLike[str] | None = None,
@@ -796,8 +798,10 @@ def find_project_file(explicit: str | os.PathLike[str] | None = None,
         if path.is_dir():
             path = path / PROJECT_FILE
         if not path.is_file():
-            raise ConfigError(f"no project file at {path}",
-                              hint="pass a folder holding kpi.toml, or run 'kpi init'")
+            raise ConfigError(f"no project file at {path}", hint=spelled(
+                "pass a folder holding kpi.toml, or run 'kpi init'",
+                "pass kpi.open() a folder holding kpi.toml, or make one with 'kpi init' in a "
+                "terminal (no call of the Python face does it)"))
         return path, False
     start = (cwd or Path.cwd()).resolve()
     for folder in (start, *start.parents):

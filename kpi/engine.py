@@ -2486,7 +2486,8 @@ def figure_column(name: str, values: list[Any]) -> tuple[Any, list[Any]]:
         raise DataError(
             f"column '{name}' holds {past[0]:,}, a whole number past 2**53 that no float "
             "holds, beside figures no Decimal column holds with it exactly",
-            hint="--format json carries every figure exactly")
+            hint=spelled("--format json carries every figure exactly",
+                         "the command line's --format json carries every figure exactly"))
     return pl.Decimal(38, scale), exact
 
 
